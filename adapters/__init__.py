@@ -1,0 +1,1 @@
+"""Ports and adapters: sources (CRM / FSM / CSV), ledgers (accounting), sandboxes."""

@@ -1,0 +1,125 @@
+"""Ports (DESIGN §7): what the sync process needs from a source and from a ledger.
+
+Adapters raise only the ledger errors of ``core.errors`` (``TransientLedgerError``,
+``PermanentLedgerError``, ``StaleVersionError``, ``AuthExpiredError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from core.model import Customer, Invoice, Payment
+
+
+@dataclass(frozen=True, slots=True)
+class SourceItem:
+    """One record version as a source delivered it, before validation.
+
+    ``fields`` is the raw mapping (strings as read); ``version`` orders versions of
+    the same record (the source's updated-at or revision)."""
+
+    system: str
+    kind: str
+    id: str
+    version: str
+    fields: dict[str, Any]
+    deleted: bool = False
+
+
+class SourceAdapter(Protocol):
+    system: str
+
+    def changes(self, since: str | None = None) -> AsyncIterator[SourceItem]:
+        """Records changed after the cursor ``since`` (None: everything)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCapabilities:
+    batch_size: int = 1
+    requests_per_minute: int = 60
+    requests_per_second: float | None = None
+    idempotency: str = "none"  # e.g. "requestid", "Idempotency-Key", "reference lookup"
+    delta: str = "none"  # e.g. "CDC", "If-Modified-Since"
+    kinds: tuple[str, ...] = ("customer", "invoice", "payment")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """What a ledger holds for one record, in canonical terms."""
+
+    kind: str
+    ledger_id: str
+    version: str | None
+    external_ref: str | None  # our source ref stored on the ledger record
+    name: str | None = None  # customers: display name; documents: number
+    customer_ledger_id: str | None = None
+    currency: str | None = None
+    total: Decimal | None = None
+    balance: Decimal | None = None
+    status: str | None = None  # "open", "paid", "partially_paid", "void"
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    ledger_id: str
+    version: str | None
+    recovered: bool = False  # the idempotency mechanism returned an earlier write
+
+
+class LedgerAdapter(Protocol):
+    ledger: str  # platform id, e.g. "qbo"
+    capabilities: LedgerCapabilities
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The ledger record carrying our reference ``external_ref`` (crash recovery)."""
+        ...
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Existing ledger customers that may be this one (name / email / tax id)."""
+        ...
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult: ...
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult: ...
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult: ...
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult: ...
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None: ...
+
+    def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        """Every record of ``kind`` (paged under the hood)."""
+        ...
+
+    def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records changed since ``since`` via the platform's delta mechanism."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,1 @@
+"""syncledger core: domain model, events, event store, sync process, reconciler, CLI."""

@@ -1,0 +1,117 @@
+"""The one error tree of syncledger.
+
+Every exception a caller can see is one of these; library exceptions (httpx, nats,
+SQLAlchemy, cryptography) are translated at the boundary that meets them.
+
+::
+
+    SyncLedgerError
+    ├── ConfigurationError          bad settings / CLI arguments (what to set, and how)
+    ├── ValidationError             a record broke a named rule (reason codes inside)
+    ├── MoneyError                  invalid amount or currency, mixed currencies
+    ├── EventStoreError             the log could not be read or written
+    │   ├── ConcurrencyError        per-record optimistic concurrency failed (JetStream 10071)
+    │   ├── ImmutableLogError       someone tried to delete or purge the log
+    │   └── EventStoreUnavailable   the server could not be reached / acked in time
+    ├── KeyStoreError               data keys: missing, shredded, unwrap failed
+    │   └── SubjectErased           the subject's key was shredded (crypto-shredding)
+    ├── LedgerError                 talking to an accounting ledger failed
+    │   ├── TransientLedgerError    retry later (retry_after seconds, if the ledger said)
+    │   ├── PermanentLedgerError    the ledger refused (platform code + message)
+    │   ├── StaleVersionError       the record changed in the ledger (SyncToken, …)
+    │   └── AuthExpiredError        credentials must be refreshed or re-granted
+    ├── SourceError                 reading a source system failed
+    └── ProjectionError             a read model could not be built or verified
+"""
+
+from __future__ import annotations
+
+
+class SyncLedgerError(Exception):
+    """Root of every error syncledger raises on purpose."""
+
+
+class ConfigurationError(SyncLedgerError):
+    """A setting or argument is wrong; the message says what to set."""
+
+
+class ValidationError(SyncLedgerError):
+    """A record broke one or more named validation rules."""
+
+    def __init__(self, message: str, reasons: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+
+class MoneyError(SyncLedgerError):
+    """An amount or a currency is invalid, or two currencies were mixed."""
+
+
+class EventStoreError(SyncLedgerError):
+    """The event log could not be read or written."""
+
+
+class ConcurrencyError(EventStoreError):
+    """Another writer appended to this record first (expected version did not match)."""
+
+    def __init__(self, subject: str, expected: int, detail: str = "") -> None:
+        super().__init__(
+            f"concurrent write on {subject}: expected last sequence {expected}"
+            + (f" ({detail})" if detail else "")
+        )
+        self.subject = subject
+        self.expected = expected
+
+
+class ImmutableLogError(EventStoreError):
+    """Deleting or purging events is refused: the log is append-only."""
+
+
+class EventStoreUnavailable(EventStoreError):
+    """The event store did not answer in time; the write may or may not have landed."""
+
+
+class KeyStoreError(SyncLedgerError):
+    """A data key could not be created, found or unwrapped."""
+
+
+class SubjectErased(KeyStoreError):
+    """The data subject's key was shredded; its personal data reads as erased."""
+
+
+class LedgerError(SyncLedgerError):
+    """Talking to an accounting ledger failed."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientLedgerError(LedgerError):
+    """Temporary failure (timeout, 5xx, throttling): retry, after ``retry_after`` if set."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class PermanentLedgerError(LedgerError):
+    """The ledger refused the request; retrying the same payload will not help."""
+
+
+class StaleVersionError(LedgerError):
+    """The ledger record changed since we read it (SyncToken / EditSequence mismatch)."""
+
+
+class AuthExpiredError(LedgerError):
+    """The ledger credentials expired or were revoked; refresh or re-authorise."""
+
+
+class SourceError(SyncLedgerError):
+    """A source system could not be read."""
+
+
+class ProjectionError(SyncLedgerError):
+    """A read model could not be built, replayed or verified."""

@@ -1,0 +1,322 @@
+"""Event envelope and event types (DESIGN §4).
+
+An :class:`Envelope` is what is stored: canonical JSON, ``Nats-Msg-Id`` = ``id``. Its
+``data`` holds the non-personal fields of a typed payload (:class:`EventData` subclass);
+personal fields travel sealed in ``pii`` under the data subject's key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.ids import canonical_json, sha256_hex, subject_token, uuid7
+
+Category = Literal["source", "ledger", "recon", "audit"]
+CATEGORIES: tuple[Category, ...] = ("source", "ledger", "recon", "audit")
+SUBJECT_PREFIX = "sl"
+
+
+def subject_for(entity: str, category: Category, system: str, kind: str, raw_id: str) -> str:
+    """``sl.<entity>.<category>.<system>.<kind>.<id-token>``."""
+    return ".".join(
+        (SUBJECT_PREFIX, subject_token(entity), category, subject_token(system),
+         subject_token(kind), subject_token(raw_id))
+    )
+
+
+class SealedPii(BaseModel):
+    """Personal fields, AES-256-GCM encrypted under a per-data-subject key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    nonce: str  # base64
+    ciphertext: str  # base64
+
+
+class EventData(BaseModel):
+    """Base of every typed event payload. Subclasses are named in the past tense."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: ClassVar[Category]
+    schema_version: ClassVar[int] = 1
+
+
+_REGISTRY: dict[str, type[EventData]] = {}
+E = TypeVar("E", bound=type[EventData])
+
+
+def event_type(cls: E) -> E:
+    """Register an :class:`EventData` subclass under its class name."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def registered_types() -> Mapping[str, type[EventData]]:
+    return dict(_REGISTRY)
+
+
+# ---- upcasters: (type, from_version) -> function(data) -> data at from_version + 1
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    def register(fn: Upcaster) -> Upcaster:
+        _UPCASTERS[(type_name, from_version)] = fn
+        return fn
+
+    return register
+
+
+def upcast(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    target = _REGISTRY[type_name].schema_version if type_name in _REGISTRY else version
+    while version < target:
+        fn = _UPCASTERS.get((type_name, version))
+        if fn is None:
+            raise ValueError(f"no upcaster for {type_name} v{version} -> v{version + 1}")
+        data = fn(data)
+        version += 1
+    return data
+
+
+class Envelope(BaseModel):
+    """The stored form of every event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    type: str
+    schema_version: int
+    entity: str
+    subject: str
+    occurred_at: datetime
+    recorded_at: datetime
+    correlation_id: str
+    causation_id: str | None = None
+    actor: str
+    data: dict[str, Any]
+    pii: SealedPii | None = None
+    data_sha256: str
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate(json.loads(raw))
+
+    def payload(self) -> EventData:
+        """The typed payload, upcast to the current schema version."""
+        cls = _REGISTRY.get(self.type)
+        if cls is None:
+            raise ValueError(f"unknown event type {self.type!r}")
+        return cls.model_validate(upcast(self.type, self.schema_version, dict(self.data)))
+
+
+def data_digest(data: Mapping[str, Any]) -> str:
+    return sha256_hex(canonical_json(data))
+
+
+def make_envelope(
+    payload: EventData,
+    *,
+    entity: str,
+    subject: str,
+    actor: str,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    occurred_at: datetime | None = None,
+    pii: SealedPii | None = None,
+    event_id: str | None = None,
+) -> Envelope:
+    data = payload.model_dump(mode="json")
+    now = datetime.now(UTC)
+    eid = event_id or uuid7()
+    return Envelope(
+        id=eid,
+        type=type(payload).__name__,
+        schema_version=type(payload).schema_version,
+        entity=entity,
+        subject=subject,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        correlation_id=correlation_id or eid,
+        causation_id=causation_id,
+        actor=actor,
+        data=data,
+        pii=pii,
+        data_sha256=data_digest(data),
+    )
+
+
+# --------------------------------------------------------------------------- source
+
+
+class RejectionReason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+@event_type
+class SourceRecordObserved(EventData):
+    """A new version of a source record (personal fields sealed in the envelope)."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    kind: str
+    version: str
+    content_sha256: str
+    record: dict[str, Any]
+    customer_ref: str | None = None
+
+
+@event_type
+class SourceRecordDeleted(EventData):
+    category: ClassVar[Category] = "source"
+    ref: str
+    kind: str
+    version: str
+
+
+@event_type
+class SourceRecordRejected(EventData):
+    category: ClassVar[Category] = "source"
+    ref: str
+    kind: str
+    content_sha256: str
+    reasons: tuple[RejectionReason, ...]
+    ledger: str | None = None
+
+
+# --------------------------------------------------------------------------- ledger
+
+
+@event_type
+class LedgerPushRequested(EventData):
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    operation: Literal["create", "update", "void", "apply"]
+    idempotency_key: str
+    mapping_version: str
+    content_sha256: str
+
+
+@event_type
+class LedgerPushSucceeded(EventData):
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+    ledger_version: str | None = None
+    idempotency_key: str
+    content_sha256: str
+    mapping_version: str
+    recovered: bool = False  # found the first write after a crash/timeout
+
+
+@event_type
+class LedgerPushFailed(EventData):
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    idempotency_key: str
+    attempt: int
+    code: str | None = None
+    message: str
+    retry_at: datetime | None = None
+
+
+@event_type
+class LedgerPushAbandoned(EventData):
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    idempotency_key: str
+    attempts: int
+    code: str | None = None
+    message: str
+
+
+@event_type
+class RecordLinked(EventData):
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+    matched_by: str
+    content_sha256: str
+
+
+@event_type
+class LedgerRecordObserved(EventData):
+    category: ClassVar[Category] = "ledger"
+    ledger: str
+    ledger_ref: str
+    kind: str
+    ledger_version: str | None = None
+    status: str | None = None
+    total: Decimal | None = None
+    balance: Decimal | None = None
+    currency: str | None = None
+
+
+# --------------------------------------------------------------------------- recon
+
+
+@event_type
+class ReconciliationCompleted(EventData):
+    category: ClassVar[Category] = "recon"
+    run_id: str
+    ledger: str
+    checked: int
+    open_mismatches: int
+    detected: int
+    resolved: int
+
+
+@event_type
+class MismatchDetected(EventData):
+    category: ClassVar[Category] = "recon"
+    key: str
+    mismatch_type: Literal[
+        "missing_in_ledger", "orphan_in_ledger", "amount_mismatch", "currency_mismatch",
+        "status_mismatch", "duplicate_in_ledger",
+    ]
+    ledger: str
+    source_ref: str | None = None
+    ledger_ref: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    run_id: str
+
+
+@event_type
+class MismatchResolved(EventData):
+    category: ClassVar[Category] = "recon"
+    key: str
+    ledger: str
+    run_id: str
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@event_type
+class MappingVersionPublished(EventData):
+    category: ClassVar[Category] = "audit"
+    ledger: str
+    mapping_version: str
+    sha256: str
+    content: str = Field(description="the mapping file as published")

@@ -1,0 +1,186 @@
+"""Per-data-subject data keys, wrapped by a key-encryption key (KEK).
+
+The keystore is *state*, not a projection: it cannot be rebuilt from the log (that is
+the point of crypto-shredding). :class:`SqliteKeyStore` keeps wrapped keys in their own
+SQLite file under the data directory; :class:`MemoryKeyStore` is its fake for unit tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from core.errors import KeyStoreError, SubjectErased
+from core.events import SealedPii
+from core.ids import sha256_hex
+
+
+def subject_key_id(entity: str, data_subject: str) -> str:
+    """A stable key id for a data subject that reveals nothing about it."""
+    return "dsk-" + sha256_hex(f"{entity}\x00{data_subject}".encode())[:32]
+
+
+class KeyStore(Protocol):
+    def data_key(self, key_id: str, *, create: bool = False) -> bytes:
+        """The 256-bit data key; ``SubjectErased`` once shredded."""
+        ...
+
+    def shred(self, key_id: str) -> bool:
+        """Destroy the key for good. True when a key existed and is now gone."""
+        ...
+
+    def is_shredded(self, key_id: str) -> bool: ...
+
+
+class MemoryKeyStore:
+    def __init__(self) -> None:
+        self._keys: dict[str, bytes] = {}
+        self._shredded: set[str] = set()
+
+    def data_key(self, key_id: str, *, create: bool = False) -> bytes:
+        if key_id in self._shredded:
+            raise SubjectErased(f"data key {key_id} was shredded")
+        if key_id not in self._keys:
+            if not create:
+                raise KeyStoreError(f"no data key {key_id}")
+            self._keys[key_id] = AESGCM.generate_key(bit_length=256)
+        return self._keys[key_id]
+
+    def shred(self, key_id: str) -> bool:
+        existed = self._keys.pop(key_id, None) is not None
+        self._shredded.add(key_id)
+        return existed
+
+    def is_shredded(self, key_id: str) -> bool:
+        return key_id in self._shredded
+
+
+class SqliteKeyStore:
+    """Wrapped data keys in ``<data-dir>/keys.db``; the KEK comes from a file or env."""
+
+    def __init__(self, path: Path, kek: bytes, kek_id: str = "kek-1") -> None:
+        if len(kek) != 32:
+            raise KeyStoreError("the key-encryption key must be 32 bytes")
+        self._kek = AESGCM(kek)
+        self._kek_id = kek_id
+        self._lock = threading.Lock()
+        self._cache: dict[str, bytes] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS data_keys (key_id TEXT PRIMARY KEY, kek_id TEXT,"
+            " nonce BLOB, wrapped BLOB, created_at TEXT NOT NULL, shredded_at TEXT)"
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _unwrap(self, key_id: str, nonce: bytes, wrapped: bytes) -> bytes:
+        try:
+            return self._kek.decrypt(nonce, wrapped, key_id.encode())
+        except InvalidTag as exc:
+            raise KeyStoreError(f"data key {key_id} does not unwrap with {self._kek_id}") from exc
+
+    def data_key(self, key_id: str, *, create: bool = False) -> bytes:
+        cached = self._cache.get(key_id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            row = self._db.execute(
+                "SELECT nonce, wrapped, shredded_at FROM data_keys WHERE key_id=?", (key_id,)
+            ).fetchone()
+            if row is not None and row[2] is not None:
+                raise SubjectErased(f"data key {key_id} was shredded at {row[2]}")
+            if row is not None:
+                key = self._unwrap(key_id, row[0], row[1])
+            elif not create:
+                raise KeyStoreError(f"no data key {key_id}")
+            else:
+                key = AESGCM.generate_key(bit_length=256)
+                nonce = os.urandom(12)
+                wrapped = self._kek.encrypt(nonce, key, key_id.encode())
+                self._db.execute(
+                    "INSERT INTO data_keys VALUES (?,?,?,?,?,NULL)",
+                    (key_id, self._kek_id, nonce, wrapped, datetime.now(UTC).isoformat()),
+                )
+            self._cache[key_id] = key
+            return key
+
+    def shred(self, key_id: str) -> bool:
+        with self._lock:
+            self._cache.pop(key_id, None)
+            cur = self._db.execute(
+                "UPDATE data_keys SET nonce=NULL, wrapped=NULL, shredded_at=? "
+                "WHERE key_id=? AND shredded_at IS NULL",
+                (datetime.now(UTC).isoformat(), key_id),
+            )
+            if cur.rowcount == 0:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO data_keys VALUES (?,NULL,NULL,NULL,?,?)",
+                    (key_id, datetime.now(UTC).isoformat(), datetime.now(UTC).isoformat()),
+                )
+            self._db.execute("VACUUM")  # do not leave the wrapped key in free pages
+            return cur.rowcount > 0
+
+    def is_shredded(self, key_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT shredded_at FROM data_keys WHERE key_id=?", (key_id,)
+        ).fetchone()
+        return row is not None and row[0] is not None
+
+
+def load_or_create_kek(path: Path) -> bytes:
+    """The local KEK file (0600). Production points ``SYNCLEDGER_KEK_FILE`` at a secret."""
+    if path.exists():
+        raw = base64.b64decode(path.read_text().strip())
+        if len(raw) != 32:
+            raise KeyStoreError(f"{path} does not hold a base64 32-byte key")
+        return raw
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = AESGCM.generate_key(bit_length=256)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(base64.b64encode(key).decode())
+    return key
+
+
+class PiiSealer:
+    """Seals / opens personal fields of an event with the data subject's key."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self._keys = keys
+
+    def seal(self, key_id: str, fields: dict[str, Any], event_id: str) -> SealedPii:
+        key = self._keys.data_key(key_id, create=True)
+        nonce = os.urandom(12)
+        plaintext = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+        ct = AESGCM(key).encrypt(nonce, plaintext, event_id.encode())
+        return SealedPii(
+            key_id=key_id,
+            nonce=base64.b64encode(nonce).decode(),
+            ciphertext=base64.b64encode(ct).decode(),
+        )
+
+    def open(self, sealed: SealedPii, event_id: str) -> dict[str, Any]:
+        """Plain personal fields; raises :class:`SubjectErased` after shredding."""
+        key = self._keys.data_key(sealed.key_id)
+        try:
+            raw = AESGCM(key).decrypt(
+                base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext),
+                event_id.encode(),
+            )
+        except InvalidTag as exc:
+            raise KeyStoreError(f"personal data of event {event_id} fails authentication") from exc
+        result: dict[str, Any] = json.loads(raw)
+        return result

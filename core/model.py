@@ -1,0 +1,151 @@
+"""The canonical business records every source maps into and every ledger maps out of."""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.money import Currency, DecimalStr, quantize
+
+RecordKind = Literal["customer", "invoice", "payment", "credit_note"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("customer", "invoice", "payment", "credit_note")
+_REF_PART = re.compile(r"^[^/\s]{1,200}$")
+
+
+class RecordRef(BaseModel):
+    """``system/kind/id``, e.g. ``csv/invoice/INV-1001`` or ``qbo/invoice/145``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    system: str
+    kind: str
+    id: str
+
+    @classmethod
+    def parse(cls, text: str) -> RecordRef:
+        parts = text.split("/", 2)
+        if len(parts) != 3 or not all(_REF_PART.match(p) for p in parts):
+            raise ValueError(
+                f"{text!r} is not a record reference: write <system>/<kind>/<id>, "
+                "e.g. csv/invoice/INV-1001"
+            )
+        return cls(system=parts[0], kind=parts[1], id=parts[2])
+
+    def __str__(self) -> str:
+        return f"{self.system}/{self.kind}/{self.id}"
+
+
+class Record(BaseModel):
+    """Common base: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[RecordKind]
+    #: fields holding personal data: stored encrypted under the data subject's key
+    PII_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    id: str = Field(min_length=1)
+
+    @abstractmethod
+    def customer_key(self) -> str:
+        """Source id of the customer this record belongs to (its data subject)."""
+
+
+class Customer(Record):
+    kind: ClassVar[RecordKind] = "customer"
+    PII_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"contact_name", "email", "phone", "billing_address"}
+    )
+
+    name: str
+    currency: Currency
+    contact_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    tax_id: str | None = None
+    billing_address: str | None = None
+
+    def customer_key(self) -> str:
+        return self.id
+
+
+LineType = Literal["item", "service", "fee"]
+
+
+class InvoiceLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str
+    quantity: DecimalStr
+    unit_price: DecimalStr
+    tax_amount: DecimalStr = Decimal("0")
+    item_code: str | None = None
+    line_type: LineType = "item"
+
+    @property
+    def net(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+class _Document(Record):
+    number: str
+    customer_id: str
+    issue_date: date
+    currency: Currency
+    lines: tuple[InvoiceLine, ...]
+    discount: DecimalStr = Decimal("0")
+    total: DecimalStr
+    exchange_rate: DecimalStr | None = None
+
+    def customer_key(self) -> str:
+        return self.customer_id
+
+    def computed_total(self) -> Decimal:
+        """lines + tax - discount, quantized to the currency's minor unit."""
+        raw = sum((ln.net + ln.tax_amount for ln in self.lines), Decimal(0)) - self.discount
+        return quantize(raw, self.currency)
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((ln.tax_amount for ln in self.lines), Decimal(0))
+
+
+class Invoice(_Document):
+    kind: ClassVar[RecordKind] = "invoice"
+
+    due_date: date | None = None
+    status: Literal["open", "void"] = "open"
+
+
+class CreditNote(_Document):
+    kind: ClassVar[RecordKind] = "credit_note"
+
+    invoice_id: str | None = None
+
+
+class Payment(Record):
+    kind: ClassVar[RecordKind] = "payment"
+
+    customer_id: str
+    invoice_id: str
+    amount: DecimalStr
+    currency: Currency
+    paid_on: date
+    method: str | None = None
+    reference: str | None = None
+
+    def customer_key(self) -> str:
+        return self.customer_id
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    "customer": Customer,
+    "invoice": Invoice,
+    "payment": Payment,
+    "credit_note": CreditNote,
+}

@@ -1,0 +1,50 @@
+"""Configuration: ``SYNCLEDGER_*`` environment variables (and a ``syncledger.toml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings.sources import PydanticBaseSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SYNCLEDGER_", toml_file="syncledger.toml", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path(".syncledger"), description="local state")
+    nats_url: str | None = Field(default=None, description="unset: embedded nats-server")
+    stream: str = "SYNCLEDGER"
+    database_url: str | None = Field(
+        default=None, description="projections DB; unset: SQLite in the data dir"
+    )
+    entity: str = "demo"
+    ledger: str = "qbo"
+    ledger_url: str | None = Field(default=None, description="ledger API base URL")
+    kek_file: Path | None = Field(default=None, description="key-encryption key file")
+    qbo_client_id: str | None = None
+    qbo_client_secret: SecretStr | None = None
+    qbo_refresh_token: SecretStr | None = None
+    qbo_realm_id: str = "sandbox-realm"
+    actor: str = "syncledger"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def projections_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'projections.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.kek_file or self.data_dir / "kek.key"

@@ -1,0 +1,364 @@
+"""``JetStreamEventStore``: the event store on NATS JetStream, with group commit.
+
+Concurrent ``append`` calls are queued and coalesced into JetStream *atomic batches*
+(ADR-50, ``allow_atomic``) of up to 1,000 messages: one fsync for the whole batch instead
+of one per message. Every message carries ``Nats-Msg-Id`` = event id, so a retried append
+is stored once. When a coalesced batch is refused (a duplicate id inside it, 10201; or an
+expectation failed, 10071) the store falls back to committing each caller's events on
+their own, so one caller's conflict never fails another caller's write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import APIError, NotFoundError
+
+from core.errors import (
+    ConcurrencyError,
+    EventStoreError,
+    EventStoreUnavailable,
+    ImmutableLogError,
+)
+from core.events import Envelope
+from core.store import STREAM_NAME, STREAM_SUBJECTS, StoredEvent, first_expectations
+from core.ids import uuid7
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000  # server limit per atomic batch
+ERR_WRONG_LAST_SEQ = 10071
+ERR_BATCH_DUPLICATE = 10201
+DUPLICATE_WINDOW_S = 2 * 3600
+
+
+@dataclass(slots=True)
+class _Msg:
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Entry:
+    msgs: list[_Msg]
+    future: asyncio.Future[list[int]]
+    subjects: set[str] = field(default_factory=set)
+    expected: set[str] = field(default_factory=set)
+
+
+def _messages(events: Sequence[Envelope], expect: Mapping[str, int] | None) -> list[_Msg]:
+    exp = first_expectations(events, expect)
+    msgs = []
+    for i, ev in enumerate(events):
+        headers = {"Nats-Msg-Id": ev.id}
+        if i in exp:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(exp[i])
+        msgs.append(_Msg(ev.subject, ev.to_bytes(), headers))
+    return msgs
+
+
+class _BatchRefused(Exception):
+    def __init__(self, err_code: int, description: str) -> None:
+        super().__init__(description)
+        self.err_code = err_code
+        self.description = description
+
+
+class JetStreamEventStore:
+    def __init__(
+        self,
+        nc: NatsClient,
+        *,
+        stream: str = STREAM_NAME,
+        ack_timeout: float = 10.0,
+        max_inflight: int = 4,
+        retries: int = 3,
+    ) -> None:
+        self._nc = nc
+        self._js: JetStreamContext = nc.jetstream(timeout=ack_timeout)
+        self.stream = stream
+        self._ack_timeout = ack_timeout
+        self._retries = retries
+        self._pending: deque[_Entry] = deque()
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(max_inflight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ setup
+
+    async def ensure_stream(self, replicas: int = 1) -> None:
+        """Create the stream (file storage, deny delete/purge, dedupe window, atomic)."""
+        config = js_api.StreamConfig(
+            name=self.stream,
+            subjects=[STREAM_SUBJECTS],
+            storage=js_api.StorageType.FILE,
+            retention=js_api.RetentionPolicy.LIMITS,
+            discard=js_api.DiscardPolicy.NEW,
+            deny_delete=True,
+            deny_purge=True,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            allow_atomic=True,
+            num_replicas=replicas,
+        )
+        try:
+            info = await self._js.stream_info(self.stream)
+        except NotFoundError:
+            await self._js.add_stream(config)
+            return
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(f"cannot read stream {self.stream}: {exc}") from exc
+        cfg = info.config
+        if not (cfg.deny_delete and cfg.deny_purge and cfg.allow_atomic):
+            raise EventStoreError(
+                f"stream {self.stream} exists without deny_delete/deny_purge/allow_atomic; "
+                "it was not created by syncledger"
+            )
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------------ append
+
+    async def append(
+        self, events: Sequence[Envelope], expect: Mapping[str, int] | None = None
+    ) -> list[int]:
+        if not events:
+            return []
+        msgs = _messages(events, expect)
+        loop = asyncio.get_running_loop()
+        entry = _Entry(msgs, loop.create_future())
+        entry.subjects = {m.subject for m in msgs}
+        entry.expected = {
+            m.subject for m in msgs if "Nats-Expected-Last-Subject-Sequence" in m.headers
+        }
+        self._pending.append(entry)
+        self._wakeup.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_loop())
+        return await entry.future
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                await self._slots.acquire()
+                group = self._take_group()
+                task = asyncio.create_task(self._commit_group(group))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                await asyncio.sleep(0)  # let more appends join the next group
+
+    def _take_group(self) -> list[_Entry]:
+        """Entries for one atomic batch: ≤ MAX_BATCH messages, no expectation on a subject
+        another entry of the batch writes (the server checks expectations against the
+        stream as it was before the batch)."""
+        group: list[_Entry] = []
+        count = 0
+        subjects: set[str] = set()
+        expected: set[str] = set()
+        while self._pending:
+            entry = self._pending[0]
+            if group and (
+                count + len(entry.msgs) > MAX_BATCH
+                or entry.expected & subjects
+                or entry.subjects & expected
+            ):
+                break
+            self._pending.popleft()
+            group.append(entry)
+            count += len(entry.msgs)
+            subjects |= entry.subjects
+            expected |= entry.expected
+        return group
+
+    async def _commit_group(self, group: list[_Entry]) -> None:
+        try:
+            msgs = [m for e in group for m in e.msgs]
+            if len(msgs) <= MAX_BATCH:
+                try:
+                    last = await self._with_retries(self._atomic, msgs)
+                    seq = last - len(msgs) + 1
+                    for entry in group:
+                        n = len(entry.msgs)
+                        entry.future.set_result(list(range(seq, seq + n)))
+                        seq += n
+                    return
+                except _BatchRefused:
+                    pass  # a duplicate or a conflict inside: settle each caller alone
+                except EventStoreError as exc:
+                    for entry in group:
+                        entry.future.set_exception(exc)
+                    return
+            for entry in group:
+                await self._commit_alone(entry)
+        except Exception as exc:  # never leave a caller waiting
+            for entry in group:
+                if not entry.future.done():
+                    entry.future.set_exception(
+                        EventStoreError(f"append failed: {type(exc).__name__}: {exc}")
+                    )
+        finally:
+            self._slots.release()
+
+    async def _commit_alone(self, entry: _Entry) -> None:
+        try:
+            if 1 < len(entry.msgs) <= MAX_BATCH:
+                try:
+                    last = await self._with_retries(self._atomic, entry.msgs)
+                    first = last - len(entry.msgs) + 1
+                    entry.future.set_result(list(range(first, last + 1)))
+                    return
+                except _BatchRefused as refused:
+                    if refused.err_code != ERR_BATCH_DUPLICATE:
+                        raise self._translate(refused, entry.msgs) from refused
+            seqs = [await self._with_retries(self._single, m) for m in entry.msgs]
+            entry.future.set_result(seqs)
+        except _BatchRefused as refused:
+            entry.future.set_exception(self._translate(refused, entry.msgs))
+        except EventStoreError as exc:
+            entry.future.set_exception(exc)
+
+    @staticmethod
+    def _translate(refused: _BatchRefused, msgs: list[_Msg]) -> EventStoreError:
+        if refused.err_code == ERR_WRONG_LAST_SEQ:
+            for m in msgs:
+                want = m.headers.get("Nats-Expected-Last-Subject-Sequence")
+                if want is not None:
+                    return ConcurrencyError(m.subject, int(want), refused.description)
+        return EventStoreError(f"JetStream refused the write: {refused.description}")
+
+    async def _with_retries(self, fn: Any, arg: Any) -> int:
+        delay = 0.2
+        for attempt in range(self._retries + 1):
+            try:
+                result: int = await fn(arg)
+                return result
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError,
+                    nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
+                    nats.errors.OutboundBufferLimitError) as exc:
+                if attempt == self._retries:
+                    raise EventStoreUnavailable(
+                        f"no acknowledgement from JetStream after {attempt + 1} tries "
+                        f"({type(exc).__name__}); the events were not confirmed stored"
+                    ) from exc
+                log.warning("append not acknowledged (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    async def _atomic(self, msgs: list[_Msg]) -> int:
+        batch_id = uuid7()
+        last = len(msgs)
+        for i, m in enumerate(msgs, 1):
+            headers = {**m.headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)}
+            if i < last:
+                await self._nc.publish(m.subject, m.payload, headers=headers)
+            else:
+                headers["Nats-Batch-Commit"] = "1"
+                reply = await self._nc.request(
+                    m.subject, m.payload, headers=headers, timeout=self._ack_timeout
+                )
+                return self._ack_seq(reply.data)
+        raise AssertionError("empty batch")
+
+    async def _single(self, m: _Msg) -> int:
+        reply = await self._nc.request(
+            m.subject, m.payload, headers=m.headers, timeout=self._ack_timeout
+        )
+        return self._ack_seq(reply.data)
+
+    @staticmethod
+    def _ack_seq(data: bytes) -> int:
+        ack = json.loads(data)
+        err = ack.get("error")
+        if err:
+            raise _BatchRefused(int(err.get("err_code", 0)), str(err.get("description", "")))
+        return int(ack["seq"])
+
+    # ------------------------------------------------------------------ read
+
+    async def read(
+        self, subjects: str = STREAM_SUBJECTS, from_seq: int = 1
+    ) -> AsyncIterator[StoredEvent]:
+        end = await self.last_seq()
+        if end < from_seq:
+            return
+        sub = await self._js.subscribe(
+            subjects,
+            stream=self.stream,
+            ordered_consumer=True,
+            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
+            config=js_api.ConsumerConfig(opt_start_seq=max(from_seq, 1)),
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
+        )
+        try:
+            info = await sub.consumer_info()
+            if not info.num_pending:  # nothing on these subjects from from_seq on
+                return
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=self._ack_timeout)
+                except nats.errors.TimeoutError as exc:
+                    raise EventStoreUnavailable("replay stalled: no message from JetStream") from exc
+                meta = msg.metadata
+                seq = meta.sequence.stream
+                if seq > end:
+                    return
+                yield StoredEvent(seq, msg.subject, msg.data)
+                if seq == end or meta.num_pending == 0:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def last_seq(self) -> int:
+        try:
+            info = await self._js.stream_info(self.stream)
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(f"cannot read stream {self.stream}: {exc}") from exc
+        return int(info.state.last_seq)
+
+    async def subject_last_seq(self, subject: str) -> int:
+        try:
+            msg = await self._js.get_last_msg(self.stream, subject)
+        except NotFoundError:
+            return 0
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(f"cannot read {subject}: {exc}") from exc
+        return int(msg.seq or 0)
+
+    async def delete(self, seq: int) -> None:
+        try:
+            await self._js.delete_msg(self.stream, seq)
+        except APIError as exc:
+            raise ImmutableLogError(f"the log refused to delete event {seq}: {exc}") from exc
+        raise EventStoreError(f"stream {self.stream} allowed a delete: it is misconfigured")
+
+    async def purge(self) -> None:
+        try:
+            await self._js.purge_stream(self.stream)
+        except APIError as exc:
+            raise ImmutableLogError(f"the log refused to purge: {exc}") from exc
+        raise EventStoreError(f"stream {self.stream} allowed a purge: it is misconfigured")
+
