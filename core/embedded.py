@@ -70,7 +70,9 @@ class EmbeddedNats:
         conf.write_text(server_config(self.port, nats_dir / "jetstream"))
         log = open(nats_dir / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
         self._proc = subprocess.Popen(
-            [nats_server_binary(), "-c", str(conf)], stdout=log, stderr=log,
+            [nats_server_binary(), "-c", str(conf)],
+            stdout=log,
+            stderr=log,
             start_new_session=True,
         )
         log.close()

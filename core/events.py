@@ -25,8 +25,14 @@ SUBJECT_PREFIX = "sl"
 def subject_for(entity: str, category: Category, system: str, kind: str, raw_id: str) -> str:
     """``sl.<entity>.<category>.<system>.<kind>.<id-token>``."""
     return ".".join(
-        (SUBJECT_PREFIX, subject_token(entity), category, subject_token(system),
-         subject_token(kind), subject_token(raw_id))
+        (
+            SUBJECT_PREFIX,
+            subject_token(entity),
+            category,
+            subject_token(system),
+            subject_token(kind),
+            subject_token(raw_id),
+        )
     )
 
 
@@ -291,8 +297,12 @@ class MismatchDetected(EventData):
     category: ClassVar[Category] = "recon"
     key: str
     mismatch_type: Literal[
-        "missing_in_ledger", "orphan_in_ledger", "amount_mismatch", "currency_mismatch",
-        "status_mismatch", "duplicate_in_ledger",
+        "missing_in_ledger",
+        "orphan_in_ledger",
+        "amount_mismatch",
+        "currency_mismatch",
+        "status_mismatch",
+        "duplicate_in_ledger",
     ]
     ledger: str
     source_ref: str | None = None

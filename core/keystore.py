@@ -177,7 +177,8 @@ class PiiSealer:
         key = self._keys.data_key(sealed.key_id)
         try:
             raw = AESGCM(key).decrypt(
-                base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext),
+                base64.b64decode(sealed.nonce),
+                base64.b64decode(sealed.ciphertext),
                 event_id.encode(),
             )
         except InvalidTag as exc:

@@ -14,16 +14,46 @@ from core.errors import MoneyError
 # ISO 4217 minor units that are not 2 (pycountry does not carry exponents).
 _MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-         "VND", "VUV", "XAF", "XOF", "XPF"],
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
         0,
     ),
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
     **dict.fromkeys(["CLF", "UYW"], 4),
 }
 # Codes in the ISO list that are not money one can invoice in.
-_NOT_INVOICEABLE = {"XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XDR", "XSU", "XUA", "XBA",
-                    "XBB", "XBC", "XBD"}
+_NOT_INVOICEABLE = {
+    "XAU",
+    "XAG",
+    "XPT",
+    "XPD",
+    "XTS",
+    "XXX",
+    "XDR",
+    "XSU",
+    "XUA",
+    "XBA",
+    "XBB",
+    "XBC",
+    "XBD",
+}
 
 
 @lru_cache(maxsize=512)

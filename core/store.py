@@ -65,10 +65,10 @@ def subject_matches(pattern: str, subject: str) -> bool:
     """NATS subject matching with ``*`` (one token) and ``>`` (one or more, at the end)."""
     pat = pattern.split(".")
     sub = subject.split(".")
-    for i, token in enumerate(pat):
-        if token == ">":
+    for i, part in enumerate(pat):
+        if part == ">":
             return len(sub) > i
-        if i >= len(sub) or (token != "*" and token != sub[i]):
+        if i >= len(sub) or part not in ("*", sub[i]):
             return False
     return len(pat) == len(sub)
 

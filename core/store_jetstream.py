@@ -32,8 +32,8 @@ from core.errors import (
     ImmutableLogError,
 )
 from core.events import Envelope
-from core.store import STREAM_NAME, STREAM_SUBJECTS, StoredEvent, first_expectations
 from core.ids import uuid7
+from core.store import STREAM_NAME, STREAM_SUBJECTS, StoredEvent, first_expectations
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +253,13 @@ class JetStreamEventStore:
             try:
                 result: int = await fn(arg)
                 return result
-            except (nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                    nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
-                    nats.errors.OutboundBufferLimitError) as exc:
+            except (
+                nats.errors.TimeoutError,
+                nats.errors.NoRespondersError,
+                nats.errors.ConnectionClosedError,
+                nats.errors.ConnectionReconnectingError,
+                nats.errors.OutboundBufferLimitError,
+            ) as exc:
                 if attempt == self._retries:
                     raise EventStoreUnavailable(
                         f"no acknowledgement from JetStream after {attempt + 1} tries "
@@ -320,7 +324,9 @@ class JetStreamEventStore:
                 try:
                     msg = await sub.next_msg(timeout=self._ack_timeout)
                 except nats.errors.TimeoutError as exc:
-                    raise EventStoreUnavailable("replay stalled: no message from JetStream") from exc
+                    raise EventStoreUnavailable(
+                        "replay stalled: no message from JetStream"
+                    ) from exc
                 meta = msg.metadata
                 seq = meta.sequence.stream
                 if seq > end:
@@ -361,4 +367,3 @@ class JetStreamEventStore:
         except APIError as exc:
             raise ImmutableLogError(f"the log refused to purge: {exc}") from exc
         raise EventStoreError(f"stream {self.stream} allowed a purge: it is misconfigured")
-

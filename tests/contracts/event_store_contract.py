@@ -99,9 +99,7 @@ class EventStoreContract:
         all_seqs = sorted(s for seqs in results for s in seqs)
         assert all_seqs == list(range(1, 601))
 
-    async def test_read_from_sequence_and_filter_by_subject(
-        self, event_store: EventStore
-    ) -> None:
+    async def test_read_from_sequence_and_filter_by_subject(self, event_store: EventStore) -> None:
         await event_store.append([observed("a"), observed("b"), observed("c", entity="other")])
         tail = await collect(event_store.read(from_seq=2))
         assert [s.seq for s in tail] == [2, 3]  # type: ignore[attr-defined]

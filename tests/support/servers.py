@@ -40,8 +40,7 @@ def nats_server() -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             conf = Path(tmp) / "js.conf"
             conf.write_text(
-                "listen: 0.0.0.0:4222\n"
-                'jetstream { store_dir: "/data", sync_interval: always }\n'
+                'listen: 0.0.0.0:4222\njetstream { store_dir: "/data", sync_interval: always }\n'
             )
             container = NatsContainer("nats:2.12-alpine").with_volume_mapping(
                 str(conf), "/etc/nats/js.conf"
@@ -87,8 +86,15 @@ def postgres_server() -> Iterator[str]:
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
         run(
-            str(bindir / "pg_ctl"), "-D", str(data), "-l", str(Path(tmp) / "pg.log"), "-w",
-            "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(Path(tmp) / "pg.log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

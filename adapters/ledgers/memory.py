@@ -1,0 +1,195 @@
+"""``MemoryLedger``: the in-memory fake of the ledger port, for unit tests of the engine.
+
+It honours idempotency keys like a well-behaved platform and can be told to fail:
+``fail_next`` raises the given errors on the next writes; ``commit_then_fail`` applies
+the next write and then raises (the crash-after-commit case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from core.errors import LedgerError, PermanentLedgerError
+from core.model import Customer, Invoice, Payment
+
+
+@dataclass
+class MemoryLedger:
+    ledger: str = "memory"
+    capabilities: LedgerCapabilities = field(
+        default_factory=lambda: LedgerCapabilities(idempotency="key", delta="updated_at")
+    )
+    records: dict[str, LedgerRecord] = field(default_factory=dict)
+    fail_next: list[LedgerError] = field(default_factory=list)
+    commit_then_fail: list[LedgerError] = field(default_factory=list)
+    honour_keys: bool = True
+    calls: int = 0
+    _by_key: dict[str, str] = field(default_factory=dict)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for r in self.records.values() if r.kind == kind)
+
+    def _write(self, key: str, record: LedgerRecord) -> PushResult:
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        if self.honour_keys and key in self._by_key:
+            existing = self.records[self._by_key[key]]
+            return PushResult(existing.ledger_id, existing.version, recovered=True)
+        self.records[record.ledger_id] = record
+        self._by_key[key] = record.ledger_id
+        if self.commit_then_fail:
+            raise self.commit_then_fail.pop(0)
+        return PushResult(record.ledger_id, record.version)
+
+    def _new_id(self) -> str:
+        return str(len(self.records) + 1)
+
+    def seed_customer(self, name: str) -> str:
+        """A customer someone created by hand in the ledger (no reference of ours)."""
+        rec = LedgerRecord(
+            "customer",
+            self._new_id(),
+            "0",
+            None,
+            name=name,
+            currency="USD",
+            updated_at=datetime.now(UTC),
+        )
+        self.records[rec.ledger_id] = rec
+        return rec.ledger_id
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        return next(
+            (r for r in self.records.values() if r.kind == kind and r.external_ref == external_ref),
+            None,
+        )
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        name = customer.name.casefold().strip()
+        return [
+            r
+            for r in self.records.values()
+            if r.kind == "customer" and (r.name or "").casefold().strip() == name
+        ]
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        if any(r.kind == "customer" and r.name == customer.name for r in self.records.values()):
+            raise PermanentLedgerError(f"duplicate name {customer.name!r}", code="duplicate")
+        rec = LedgerRecord(
+            "customer",
+            self._new_id(),
+            "0",
+            external_ref,
+            name=customer.name,
+            currency=customer.currency,
+            updated_at=datetime.now(UTC),
+        )
+        return self._write(idempotency_key, rec)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        total = invoice.computed_total()
+        rec = LedgerRecord(
+            "invoice",
+            self._new_id(),
+            "0",
+            external_ref,
+            name=invoice.number,
+            customer_ledger_id=customer_ledger_id,
+            currency=invoice.currency,
+            total=total,
+            balance=total,
+            status="open",
+            updated_at=datetime.now(UTC),
+        )
+        return self._write(idempotency_key, rec)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        inv = self.records[invoice_ledger_id]
+        if idempotency_key not in self._by_key:
+            self._pay(inv, payment.amount)
+        rec = LedgerRecord(
+            "payment",
+            self._new_id(),
+            "0",
+            external_ref,
+            customer_ledger_id=customer_ledger_id,
+            currency=payment.currency,
+            total=payment.amount,
+            updated_at=datetime.now(UTC),
+        )
+        return self._write(idempotency_key, rec)
+
+    def _pay(self, inv: LedgerRecord, amount: Decimal) -> None:
+        balance = (inv.balance or Decimal(0)) - amount
+        status = "paid" if balance == 0 else "partially_paid"
+        self.records[inv.ledger_id] = LedgerRecord(
+            inv.kind,
+            inv.ledger_id,
+            str(int(inv.version or 0) + 1),
+            inv.external_ref,
+            inv.name,
+            inv.customer_ledger_id,
+            inv.currency,
+            inv.total,
+            balance,
+            status,
+            datetime.now(UTC),
+        )
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        inv = self.records[ledger_id]
+        self.records[ledger_id] = LedgerRecord(
+            inv.kind,
+            inv.ledger_id,
+            str(int(inv.version or 0) + 1),
+            inv.external_ref,
+            inv.name,
+            inv.customer_ledger_id,
+            inv.currency,
+            inv.total,
+            Decimal(0),
+            "void",
+            datetime.now(UTC),
+        )
+        return PushResult(ledger_id, self.records[ledger_id].version)
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        rec = self.records.get(ledger_id)
+        return rec if rec is not None and rec.kind == kind else None
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        for rec in list(self.records.values()):
+            if rec.kind == kind:
+                yield rec
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        for rec in list(self.records.values()):
+            if rec.updated_at is not None and rec.updated_at > since:
+                yield rec
+
+    async def aclose(self) -> None:
+        return None

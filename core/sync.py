@@ -1,0 +1,391 @@
+"""The sync process (DESIGN §6): one source event in, ledger effects + outcome events out.
+
+Exactly-once effect at the ledger: every write carries an idempotency key derived from
+(source ref, content hash, ledger); ``LedgerPushRequested`` is appended *before* the
+call, so after a crash between the ledger's commit and our outcome event the retry
+knows a write may exist and looks it up (by the reference stored on the ledger record)
+before writing again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from adapters.ports import LedgerAdapter, LedgerRecord, PushResult, SourceItem
+from core.errors import (
+    AuthExpiredError,
+    ConcurrencyError,
+    LedgerError,
+    SubjectErased,
+    TransientLedgerError,
+)
+from core.events import (
+    EventData,
+    LedgerPushAbandoned,
+    LedgerPushFailed,
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    RecordLinked,
+    RejectionReason,
+    SealedPii,
+    SourceRecordRejected,
+    make_envelope,
+)
+from core.keystore import KeyStore, PiiSealer
+from core.model import Customer, Invoice, Payment, Record, RecordRef
+from core.store import EventStore
+from core.subjects import ledger_subject, source_subject
+from core.sync_state import RecordState, SyncState
+from core.validation import CUSTOMER_NOT_FOUND, Rejected, validate
+
+log = logging.getLogger(__name__)
+
+Status = Literal[
+    "pushed", "linked", "recovered", "rejected", "skipped", "retry", "abandoned", "ignored"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Status
+    source_ref: str | None = None
+    retry_after: float | None = None
+
+
+def idempotency_key(source_ref: str, content_sha: str, ledger: str) -> str:
+    return hashlib.sha256(f"{source_ref}\x00{content_sha}\x00{ledger}".encode()).hexdigest()
+
+
+def backoff(attempt: int, retry_after: float | None, base: float, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter, never sooner than the ledger asked."""
+    delay: float = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    ref: RecordRef
+    state: RecordState
+    record: Record
+    content_sha: str
+    key: str
+    causation: str
+    correlation: str
+
+
+class SyncService:
+    def __init__(
+        self,
+        store: EventStore,
+        ledger: LedgerAdapter,
+        keys: KeyStore,
+        state: SyncState,
+        *,
+        entity: str,
+        actor: str,
+        mapping_version: str,
+        home_currency: str = "USD",
+        max_attempts: int = 8,
+        base_delay: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._sealer = PiiSealer(keys)
+        self.state = state
+        self._entity = entity
+        self._actor = actor
+        self._mapping_version = mapping_version
+        self._home_currency = home_currency
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+
+    # ------------------------------------------------------------------ entry
+
+    async def handle(self, seq: int, subject: str, raw: bytes) -> Outcome:
+        event = json.loads(raw)
+        self.state.apply(seq, subject, event)
+        if event["type"] != "SourceRecordObserved":
+            return Outcome("ignored")
+        return await self._observed(event)
+
+    async def _observed(self, event: dict[str, Any]) -> Outcome:
+        data = event["data"]
+        ref = RecordRef.parse(data["ref"])
+        rec = self.state.get(str(ref))
+        sha = data["content_sha256"]
+        if sha != rec.observed_sha or sha in (rec.pushed_sha, rec.rejected_sha):
+            return Outcome("skipped", str(ref))  # superseded, already pushed or rejected
+        key = idempotency_key(str(ref), sha, self._ledger.ledger)
+        if rec.abandoned_key == key:
+            return Outcome("skipped", str(ref))
+        fields = dict(data["record"])
+        try:
+            if event.get("pii"):
+                fields.update(
+                    self._sealer.open(SealedPii.model_validate(event["pii"]), event["id"])
+                )
+        except SubjectErased:
+            return await self._reject(
+                ref,
+                sha,
+                event,
+                [
+                    (
+                        "subject_erased",
+                        "personal data was erased under retention; the record cannot be pushed",
+                    )
+                ],
+            )
+        item = SourceItem(ref.system, ref.kind, ref.id, data["version"], fields)
+        result = validate(item, self._ledger.ledger, home_currency=self._home_currency)
+        if isinstance(result, Rejected):
+            return await self._reject_reasons(ref, sha, event, result.reasons)
+        work = _Work(ref, rec, result.record, sha, key, event["id"], event["correlation_id"])
+        return await self._push(work, event)
+
+    # ------------------------------------------------------------------ push
+
+    async def _push(self, work: _Work, event: dict[str, Any]) -> Outcome:
+        missing = self._missing_dependency(work)
+        if missing == "wait":
+            return Outcome("retry", str(work.ref), self._base_delay)
+        if missing is not None:
+            return await self._reject(work.ref, work.content_sha, event, [missing])
+        recovering = work.state.pending_key == work.key
+        if not recovering:
+            await self._emit(
+                work,
+                LedgerPushRequested(
+                    source_ref=str(work.ref),
+                    ledger=self._ledger.ledger,
+                    operation="create",
+                    idempotency_key=work.key,
+                    mapping_version=self._mapping_version,
+                    content_sha256=work.content_sha,
+                ),
+            )
+        try:
+            return await self._write(work, recovering)
+        except TransientLedgerError as exc:
+            return await self._failed(work, exc, exc.retry_after)
+        except AuthExpiredError as exc:
+            return await self._failed(work, exc, 60.0)
+        except LedgerError as exc:
+            return await self._abandon(work, exc.code, str(exc), work.state.attempts + 1)
+
+    async def _write(self, work: _Work, recovering: bool) -> Outcome:
+        if recovering:
+            found = await self._ledger.find(work.ref.kind, str(work.ref))
+            if found is not None:
+                await self._succeeded(work, PushResult(found.ledger_id, found.version, True))
+                return Outcome("recovered", str(work.ref))
+        if isinstance(work.record, Customer):
+            matched = await self._match(work, work.record)
+            if matched is not None:
+                return matched
+        result = await self._create(work)
+        await self._succeeded(work, result)
+        return Outcome("recovered" if result.recovered else "pushed", str(work.ref))
+
+    async def _match(self, work: _Work, customer: Customer) -> Outcome | None:
+        candidates = await self._ledger.match_customer(customer)
+        ours = [c for c in candidates if c.external_ref == str(work.ref)]
+        # a ledger customer that carries another of our references is a different record
+        candidates = [c for c in candidates if c.external_ref is None]
+        if ours:
+            await self._succeeded(work, PushResult(ours[0].ledger_id, ours[0].version, True))
+            return Outcome("recovered", str(work.ref))
+        if len(candidates) == 1:
+            await self._link(work, candidates[0])
+            return Outcome("linked", str(work.ref))
+        if len(candidates) > 1:
+            ids = ", ".join(c.ledger_id for c in candidates[:5])
+            return await self._abandon(
+                work,
+                "ambiguous_match",
+                f"{len(candidates)} ledger customers match {work.ref} ({ids}); "
+                "link it by hand or make the names distinct",
+                work.state.attempts,
+            )
+        return None
+
+    async def _create(self, work: _Work) -> PushResult:
+        rec, ref, key = work.record, str(work.ref), work.key
+        if isinstance(rec, Customer):
+            return await self._ledger.create_customer(rec, external_ref=ref, idempotency_key=key)
+        customer_id = self._link_of(f"{work.ref.system}/customer/{rec.customer_key()}")
+        if isinstance(rec, Invoice):
+            return await self._ledger.create_invoice(
+                rec, customer_ledger_id=customer_id, external_ref=ref, idempotency_key=key
+            )
+        if isinstance(rec, Payment):
+            return await self._ledger.apply_payment(
+                rec,
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=self._link_of(f"{work.ref.system}/invoice/{rec.invoice_id}"),
+                external_ref=ref,
+                idempotency_key=key,
+            )
+        raise LedgerError(f"{rec.kind} records are not pushed by this version", code="unsupported")
+
+    def _link_of(self, ref: str) -> str:
+        linked = self.state.get(ref).ledger_ref
+        assert linked is not None, f"dependency {ref} checked before the push"
+        return linked
+
+    def _missing_dependency(self, work: _Work) -> tuple[str, str] | Literal["wait"] | None:
+        """A reason to reject, "wait" while a dependency is still on its way, or None."""
+        rec = work.record
+        if isinstance(rec, Customer):
+            return None
+        needed = [("customer", rec.customer_key())]
+        if isinstance(rec, Payment):
+            needed.append(("invoice", rec.invoice_id))
+        for kind, rid in needed:
+            verdict = self._dependency(work.ref.system, kind, rid, rec.kind)
+            if verdict is not None:
+                return verdict
+        return None
+
+    def _dependency(
+        self, system: str, kind: str, rid: str, dependent: str
+    ) -> tuple[str, str] | Literal["wait"] | None:
+        dep = self.state.records.get(f"{system}/{kind}/{rid}")
+        if dep is None or dep.observed_sha is None:
+            code = CUSTOMER_NOT_FOUND if kind == "customer" else f"{kind}_not_found"
+            return code, f"{kind} {rid!r} does not exist in {system}"
+        if dep.ledger_ref is not None:
+            return None
+        if dep.observed_sha == dep.rejected_sha or dep.abandoned_key is not None:
+            return (
+                f"{kind}_not_synced",
+                f"{kind} {rid!r} could not be pushed (see "
+                f"`syncledger errors`): fix it first, then re-import this {dependent}",
+            )
+        return "wait"  # observed and not yet pushed (retrying or not processed yet)
+
+    # ------------------------------------------------------------------ outcomes
+
+    async def _succeeded(self, work: _Work, result: PushResult) -> None:
+        await self._emit(
+            work,
+            LedgerPushSucceeded(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                ledger_ref=result.ledger_id,
+                ledger_version=result.version,
+                idempotency_key=work.key,
+                content_sha256=work.content_sha,
+                mapping_version=self._mapping_version,
+                recovered=result.recovered,
+            ),
+        )
+
+    async def _link(self, work: _Work, found: LedgerRecord) -> None:
+        await self._emit(
+            work,
+            RecordLinked(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                ledger_ref=found.ledger_id,
+                matched_by="customer match",
+                content_sha256=work.content_sha,
+            ),
+        )
+
+    async def _failed(self, work: _Work, exc: LedgerError, retry_after: float | None) -> Outcome:
+        attempt = work.state.attempts + 1
+        if attempt >= self._max_attempts:
+            return await self._abandon(work, exc.code, str(exc), attempt)
+        delay = backoff(attempt, retry_after, self._base_delay)
+        await self._emit(
+            work,
+            LedgerPushFailed(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                idempotency_key=work.key,
+                attempt=attempt,
+                code=exc.code,
+                message=str(exc),
+                retry_at=datetime.now(UTC) + timedelta(seconds=delay),
+            ),
+        )
+        return Outcome("retry", str(work.ref), delay)
+
+    async def _abandon(self, work: _Work, code: str | None, message: str, n: int) -> Outcome:
+        await self._emit(
+            work,
+            LedgerPushAbandoned(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                idempotency_key=work.key,
+                attempts=n,
+                code=code,
+                message=message,
+            ),
+        )
+        return Outcome("abandoned", str(work.ref))
+
+    async def _reject(
+        self, ref: RecordRef, sha: str, event: dict[str, Any], reasons: list[tuple[str, str]]
+    ) -> Outcome:
+        return await self._reject_reasons(
+            ref, sha, event, tuple(RejectionReason(code=c, message=m) for c, m in reasons)
+        )
+
+    async def _reject_reasons(
+        self,
+        ref: RecordRef,
+        sha: str,
+        event: dict[str, Any],
+        reasons: tuple[RejectionReason, ...],
+    ) -> Outcome:
+        payload = SourceRecordRejected(
+            ref=str(ref),
+            kind=ref.kind,
+            content_sha256=sha,
+            reasons=reasons,
+            ledger=self._ledger.ledger,
+        )
+        await self._append(
+            source_subject(self._entity, ref), payload, event["id"], event["correlation_id"]
+        )
+        return Outcome("rejected", str(ref))
+
+    async def _emit(self, work: _Work, payload: EventData) -> None:
+        subject = ledger_subject(self._entity, self._ledger.ledger, work.ref)
+        await self._append(subject, payload, work.causation, work.correlation)
+
+    async def _append(
+        self, subject: str, payload: EventData, causation: str, correlation: str
+    ) -> None:
+        envelope = make_envelope(
+            payload,
+            entity=self._entity,
+            subject=subject,
+            actor=self._actor,
+            causation_id=causation,
+            correlation_id=correlation,
+        )
+        for _ in range(3):
+            expected = self.state.subject_seq.get(subject, 0)
+            try:
+                [seq] = await self._store.append([envelope], expect={subject: expected})
+            except ConcurrencyError:
+                await self._refresh(subject)
+                continue
+            self.state.apply(seq, subject, envelope.model_dump(mode="json"))
+            return
+        raise ConcurrencyError(subject, self.state.subject_seq.get(subject, 0))
+
+    async def _refresh(self, subject: str) -> None:
+        """Another writer touched this subject: fold what it wrote."""
+        start = self.state.subject_seq.get(subject, 0) + 1
+        async for stored in self._store.read(subject, start):
+            self.state.apply(stored.seq, stored.subject, json.loads(stored.raw))

@@ -1,0 +1,121 @@
+"""What the sync process knows about each record: a fold over the log.
+
+The worker rebuilds it from the log when it starts (the log is the truth) and keeps it
+current by applying the events it appends itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.store import EventStore
+from core.subjects import entity_filter
+
+
+@dataclass(slots=True)
+class RecordState:
+    source_ref: str
+    kind: str = ""
+    observed_sha: str | None = None
+    observed_version: str | None = None
+    customer_ref: str | None = None
+    deleted: bool = False
+    rejected_sha: str | None = None
+    ledger_ref: str | None = None
+    ledger_version: str | None = None
+    pushed_sha: str | None = None
+    pending_key: str | None = None
+    attempts: int = 0
+    abandoned_key: str | None = None
+
+
+@dataclass
+class SyncState:
+    entity: str
+    ledger: str
+    records: dict[str, RecordState] = field(default_factory=dict)
+    subject_seq: dict[str, int] = field(default_factory=dict)
+
+    def get(self, ref: str) -> RecordState:
+        state = self.records.get(ref)
+        if state is None:
+            state = self.records[ref] = RecordState(ref)
+        return state
+
+    def apply(self, seq: int, subject: str, event: dict[str, Any]) -> None:
+        self.subject_seq[subject] = seq
+        handler = _HANDLERS.get(event["type"])
+        if handler is None:
+            return
+        data = event["data"]
+        if "ledger" in data and data["ledger"] != self.ledger:
+            return
+        handler(self, data)
+
+    async def load(self, store: EventStore) -> None:
+        for pattern in (
+            entity_filter(self.entity, "source"),
+            entity_filter(self.entity, "ledger", self.ledger),
+        ):
+            async for stored in store.read(pattern):
+                self.apply(stored.seq, stored.subject, json.loads(stored.raw))
+
+
+def _observed(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["ref"])
+    rec.kind, rec.observed_sha, rec.observed_version = d["kind"], d["content_sha256"], d["version"]
+    rec.customer_ref = d.get("customer_ref")
+    rec.deleted = False
+
+
+def _deleted(state: SyncState, d: dict[str, Any]) -> None:
+    state.get(d["ref"]).deleted = True
+
+
+def _rejected(state: SyncState, d: dict[str, Any]) -> None:
+    if d.get("ledger") in (None, state.ledger):
+        state.get(d["ref"]).rejected_sha = d["content_sha256"]
+
+
+def _requested(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["source_ref"])
+    if rec.pending_key != d["idempotency_key"]:
+        rec.attempts = 0
+    rec.pending_key = d["idempotency_key"]
+
+
+def _succeeded(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["source_ref"])
+    rec.ledger_ref, rec.ledger_version = d["ledger_ref"], d.get("ledger_version")
+    rec.pushed_sha = d["content_sha256"]
+    rec.pending_key, rec.attempts, rec.abandoned_key = None, 0, None
+
+
+def _linked(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["source_ref"])
+    rec.ledger_ref, rec.pushed_sha = d["ledger_ref"], d["content_sha256"]
+    rec.pending_key, rec.attempts = None, 0
+
+
+def _failed(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["source_ref"])
+    rec.attempts = max(rec.attempts, int(d["attempt"]))
+
+
+def _abandoned(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["source_ref"])
+    rec.abandoned_key, rec.pending_key = d["idempotency_key"], None
+
+
+_HANDLERS = {
+    "SourceRecordObserved": _observed,
+    "SourceRecordDeleted": _deleted,
+    "SourceRecordRejected": _rejected,
+    "LedgerPushRequested": _requested,
+    "LedgerPushSucceeded": _succeeded,
+    "RecordLinked": _linked,
+    "LedgerPushFailed": _failed,
+    "LedgerPushAbandoned": _abandoned,
+}

@@ -1,0 +1,110 @@
+"""The sync worker: a FastStream app with a durable JetStream pull subscriber.
+
+- The stream belongs to our event store (created with nats-py); FastStream binds to it
+  with ``declare=False`` so it never rewrites the stream's configuration.
+- Ack policy is manual and explicit: a message is acked only after its outcome event is
+  stored, and nacked (with the backoff delay) when the ledger asked us to retry.
+  Anything unexpected nacks too — FastStream's JetStream default, ``REJECT_ON_ERROR``,
+  would *terminate* the message and lose the record. ``max_deliver=-1``: never dropped.
+- One message at a time (``PullSub(batch_size=1)``) keeps stream order, so a customer is
+  handled before its invoices and an invoice before its payments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+
+from core.subjects import entity_filter
+from core.sync import Outcome, SyncService
+
+log = logging.getLogger(__name__)
+
+ACK_WAIT_S = 180.0
+
+
+def durable_name(entity: str, ledger: str) -> str:
+    return f"sync-{entity}-{ledger}".replace(".", "_")
+
+
+@dataclass
+class WorkerStats:
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.status] = self.outcomes.get(outcome.status, 0) + 1
+
+
+def build_broker(
+    nats_url: str,
+    service: SyncService,
+    *,
+    stream: str,
+    entity: str,
+    ledger: str,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> tuple[NatsBroker, WorkerStats]:
+    broker = NatsBroker(nats_url, logger=log, graceful_timeout=30.0)
+    stats = WorkerStats()
+    consumer = js_api.ConsumerConfig(
+        ack_policy=js_api.AckPolicy.EXPLICIT,
+        ack_wait=ACK_WAIT_S,
+        max_deliver=-1,
+        deliver_policy=js_api.DeliverPolicy.ALL,
+        max_ack_pending=1000,
+    )
+
+    @broker.subscriber(
+        entity_filter(entity, "source"),
+        stream=JStream(stream, declare=False),
+        durable=durable_name(entity, ledger),
+        config=consumer,
+        pull_sub=PullSub(batch_size=1, timeout=1.0),
+        ack_policy=AckPolicy.MANUAL,
+    )
+    async def on_source_event(msg: NatsMessage) -> None:
+        raw = msg.raw_message
+        try:
+            outcome = await service.handle(raw.metadata.sequence.stream, raw.subject, raw.data)
+        except Exception:
+            log.exception("sync failed on stream seq %s; will retry", raw.metadata.sequence.stream)
+            await msg.nack(delay=5.0)
+            return
+        stats.count(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        if outcome.status == "retry":
+            await msg.nack(delay=outcome.retry_after)
+        else:
+            await msg.ack()
+
+    return broker, stats
+
+
+async def wait_idle(
+    js: JetStreamContext,
+    stream: str,
+    durable: str,
+    *,
+    settle: int = 2,
+    poll: float = 0.25,
+    give_up_after: float | None = None,
+) -> None:
+    """Until the durable consumer has nothing pending and nothing unacknowledged."""
+    quiet = 0
+    loop = asyncio.get_running_loop()
+    deadline = None if give_up_after is None else loop.time() + give_up_after
+    while quiet < settle:
+        info = await js.consumer_info(stream, durable)
+        idle = info.num_pending == 0 and info.num_ack_pending == 0
+        quiet = quiet + 1 if idle else 0
+        if deadline is not None and loop.time() > deadline:
+            raise TimeoutError(f"consumer {durable} still busy: {info.num_pending} pending")
+        await asyncio.sleep(poll)
