@@ -1,0 +1,142 @@
+"""Signed checkpoints: Ed25519 over the tree head, appended to the log as events.
+
+The signed text (UTF-8, each line ending in a newline)::
+
+    syncledger-checkpoint/v1
+    <origin>
+    <tree size, decimal>
+    <root hash, base64>
+    <timestamp, milliseconds since the Unix epoch, decimal>
+    <signing key id>
+
+Anyone with the signer's public key can check a checkpoint with any Ed25519 library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from audit.context import AuditContext
+from audit.events import CheckpointSigned, audit_filter
+from audit.logtree import LogTree
+from audit.signing import SigningKeyring, verify_signature
+
+LABEL = "syncledger-checkpoint/v1"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    tree_size: int
+    root_hash: bytes
+    timestamp_ms: int
+    key_id: str
+    signature: bytes = b""
+
+    def signed_text(self) -> bytes:
+        lines = (
+            LABEL,
+            self.origin,
+            str(self.tree_size),
+            base64.b64encode(self.root_hash).decode(),
+            str(self.timestamp_ms),
+            self.key_id,
+        )
+        return "".join(line + "\n" for line in lines).encode()
+
+    def to_event(self) -> CheckpointSigned:
+        return CheckpointSigned(
+            origin=self.origin,
+            tree_size=self.tree_size,
+            root_hash=self.root_hash.hex(),
+            timestamp_ms=self.timestamp_ms,
+            key_id=self.key_id,
+            signature=base64.b64encode(self.signature).decode(),
+        )
+
+    @classmethod
+    def from_event(cls, data: CheckpointSigned) -> Checkpoint:
+        return cls(
+            data.origin,
+            data.tree_size,
+            bytes.fromhex(data.root_hash),
+            data.timestamp_ms,
+            data.key_id,
+            base64.b64decode(data.signature),
+        )
+
+    def verify(self, keys: dict[str, ed25519.Ed25519PublicKey]) -> bool:
+        key = keys.get(self.key_id)
+        return key is not None and verify_signature(key, self.signature, self.signed_text())
+
+
+def sign_checkpoint(
+    keyring: SigningKeyring, origin: str, size: int, root: bytes, timestamp_ms: int
+) -> Checkpoint:
+    unsigned = Checkpoint(origin, size, root, timestamp_ms, keyring.current_key_id)
+    _, signature = keyring.sign(unsigned.signed_text())
+    return Checkpoint(origin, size, root, timestamp_ms, unsigned.key_id, signature)
+
+
+async def open_keyring(ctx: AuditContext) -> SigningKeyring:
+    """The signing keyring, created (and announced in the log) on first use."""
+    keyring = SigningKeyring.open(ctx.audit_dir / "signing")
+    if not keyring.exists:
+        announced = keyring.create()
+        await ctx.append_audit(announced, "signing-key", announced.new_key_id)
+    return keyring
+
+
+@dataclass(frozen=True)
+class LoggedCheckpoint:
+    seq: int
+    checkpoint: Checkpoint
+
+
+async def latest_checkpoint(ctx: AuditContext) -> LoggedCheckpoint | None:
+    latest: LoggedCheckpoint | None = None
+    async for stored in ctx.store.read(audit_filter("checkpoint")):
+        data = stored.envelope().payload()
+        if isinstance(data, CheckpointSigned):
+            latest = LoggedCheckpoint(stored.seq, Checkpoint.from_event(data))
+    return latest
+
+
+async def checkpoint_now(ctx: AuditContext, tree: LogTree | None = None) -> LoggedCheckpoint:
+    """Bring the tree up to date, sign its head and append ``CheckpointSigned``."""
+    keyring = await open_keyring(ctx)
+    tree = tree or LogTree.open(ctx.audit_dir)
+    size = await tree.sync(ctx.store)
+    stamp = int(ctx.clock().timestamp() * 1000)
+    cp = sign_checkpoint(keyring, ctx.origin, size, tree.tree.root(size), stamp)
+    seq = await ctx.append_audit(cp.to_event(), "checkpoint", str(size))
+    return LoggedCheckpoint(seq, cp)
+
+
+async def checkpoint_if_grown(ctx: AuditContext, tree: LogTree) -> LoggedCheckpoint | None:
+    """A scheduled checkpoint: only when events other than the last checkpoint landed."""
+    last = await latest_checkpoint(ctx)
+    if last is not None and await ctx.store.last_seq() <= last.seq:
+        return None
+    return await checkpoint_now(ctx, tree)
+
+
+async def checkpoint_every(ctx: AuditContext, seconds: float, stop: asyncio.Event) -> int:
+    """Sign a checkpoint every ``seconds`` while the log grows, until ``stop`` is set.
+
+    Returns how many checkpoints were signed. The composition root runs this next to the
+    workers; ``syncledger audit checkpoint --every N`` runs it in the foreground.
+    """
+    tree = LogTree.open(ctx.audit_dir)
+    signed = 0
+    while not stop.is_set():
+        if await checkpoint_if_grown(ctx, tree) is not None:
+            signed += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return signed

@@ -1,0 +1,58 @@
+"""What audit operations run against: an event store, a keystore, a data directory.
+
+The main CLI registers a factory (``audit.cli.set_context_factory``) that opens the real
+JetStream store and SQLite keystore; tests build contexts on the in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from audit.events import audit_subject
+from core.events import EventData, make_envelope
+from core.keystore import KeyStore
+from core.store import EventStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AuditContext:
+    """Everything an audit command needs. ``kek_file`` is only used by KEK rotation."""
+
+    store: EventStore
+    keystore: KeyStore
+    data_dir: Path
+    entity: str
+    actor: str
+    kek_file: Path | None = None
+    origin: str = "syncledger/SYNCLEDGER"
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.data_dir / "audit"
+
+    async def append_audit(
+        self, payload: EventData, kind: str, raw_id: str, *, entity: str | None = None
+    ) -> int:
+        """Append one audit event; return its stream sequence."""
+        ent = entity or self.entity
+        envelope = make_envelope(
+            payload,
+            entity=ent,
+            subject=audit_subject(ent, kind, raw_id),
+            actor=self.actor,
+            occurred_at=self.clock(),
+        )
+        (seq,) = await self.store.append([envelope])
+        return seq
+
+
+ContextFactory = Callable[[], AbstractAsyncContextManager[AuditContext]]

@@ -1,0 +1,226 @@
+"""Retention: shred the data keys of data subjects whose retention period has ended.
+
+A subject (customer) is kept for ``years(kind)`` after the end of the fiscal year of its
+last activity, for every record kind it has; it expires when the longest of those ends.
+An active legal hold that covers it wins over expiry. Shredding destroys the subject's
+data keys (crypto-shredding) and appends ``SubjectKeyShredded`` per key, so projections
+drop what they derived; the events themselves, and so every proof, stay as they were.
+"""
+
+from __future__ import annotations
+
+import calendar
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from audit.context import AuditContext
+from audit.events import RetentionRunCompleted, SubjectKeyShredded
+from audit.holds import HoldBook
+from audit.index import LoggedEvent, LogIndex, SubjectKey
+from core.errors import ConfigurationError
+from core.ids import uuid7
+from core.keystore import subject_key_id
+
+
+class RetentionPolicy(BaseModel):
+    """Years to keep each record kind after the end of the fiscal year of its last activity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fiscal_year_end_month: int = Field(default=12, ge=1, le=12)
+    default_years: int = Field(default=7, ge=0)
+    years: dict[str, int] = Field(default_factory=dict)
+
+    def years_for(self, kind: str) -> int:
+        return self.years.get(kind, self.default_years)
+
+    @classmethod
+    def load(cls, path: Path) -> RetentionPolicy:
+        """From TOML: ``fiscal_year_end_month``, ``default_years``, ``[years] kind = n``."""
+        try:
+            return cls.model_validate(tomllib.loads(path.read_text()))
+        except (OSError, tomllib.TOMLDecodeError, PydanticValidationError) as exc:
+            raise ConfigurationError(f"retention policy {path} is not valid: {exc}") from exc
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def fiscal_year_end(moment: date, end_month: int) -> date:
+    """The last day of the fiscal year that contains ``moment``."""
+    year = moment.year if moment.month <= end_month else moment.year + 1
+    return _month_end(year, end_month)
+
+
+def retained_until(last_activity: date, years: int, end_month: int) -> date:
+    fy_end = fiscal_year_end(last_activity, end_month)
+    return _month_end(fy_end.year + years, end_month)
+
+
+Status = Literal["shred", "held", "retain", "erased"]
+
+
+@dataclass
+class SubjectDecision:
+    entity: str
+    customer: str
+    key_ids: list[str]
+    retained_until: date
+    status: Status
+    hold_ids: list[str] = field(default_factory=list)
+    activity: list[datetime] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "entity": self.entity,
+            "customer": self.customer,
+            "status": self.status,
+            "retained_until": self.retained_until.isoformat(),
+            "keys": len(self.key_ids),
+            "holds": self.hold_ids,
+        }
+
+
+@dataclass
+class RetentionReport:
+    as_of: date
+    applied: bool
+    run_id: str
+    decisions: list[SubjectDecision]
+
+    def with_status(self, status: Status) -> list[SubjectDecision]:
+        return [d for d in self.decisions if d.status == status]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "applied": self.applied,
+            "shredded" if self.applied else "would_shred": [
+                d.to_json() for d in self.with_status("shred")
+            ],
+            "held": [d.to_json() for d in self.with_status("held")],
+            "not_expired": len(self.with_status("retain")),
+            "already_erased": len(self.with_status("erased")),
+        }
+
+
+def _subject_expiry(index: LogIndex, events: list[LoggedEvent], policy: RetentionPolicy) -> date:
+    last_by_kind: dict[str, date] = {}
+    for ev in events:
+        kind = index.record_kind(ev.entity, ev.ref) if ev.ref else "unknown"
+        day = ev.occurred_at.date()
+        if day > last_by_kind.get(kind, date.min):
+            last_by_kind[kind] = day
+    return max(
+        retained_until(day, policy.years_for(kind), policy.fiscal_year_end_month)
+        for kind, day in last_by_kind.items()
+    )
+
+
+def _subject_keys(subject: SubjectKey, events: list[LoggedEvent]) -> list[str]:
+    keys = {ev.pii_key_id for ev in events if ev.pii_key_id}
+    keys.add(subject_key_id(*subject))
+    return sorted(k for k in keys if k)
+
+
+def decide(
+    ctx: AuditContext,
+    index: LogIndex,
+    holds: HoldBook,
+    policy: RetentionPolicy,
+    as_of: date,
+) -> list[SubjectDecision]:
+    decisions = []
+    for subject, events in sorted(index.by_subject().items()):
+        keys = _subject_keys(subject, events)
+        until = _subject_expiry(index, events, policy)
+        activity = [ev.occurred_at for ev in events]
+        decision = SubjectDecision(subject[0], subject[1], keys, until, "retain", [], activity)
+        if all(ctx.keystore.is_shredded(k) for k in keys):
+            decision.status = "erased"
+        elif as_of > until:
+            covering = holds.covering(*subject, activity)
+            decision.hold_ids = [h.hold_id for h in covering]
+            decision.status = "held" if covering else "shred"
+        decisions.append(decision)
+    return decisions
+
+
+async def run_retention(
+    ctx: AuditContext, policy: RetentionPolicy, *, as_of: date | None = None, apply: bool
+) -> RetentionReport:
+    """Plan (``apply=False``) or carry out a retention run."""
+    as_of = as_of or ctx.clock().date()
+    index = await LogIndex.build(ctx.store)
+    holds = HoldBook.fold(index.of_type("LegalHoldPlaced", "LegalHoldReleased"))
+    report = RetentionReport(as_of, apply, uuid7(), decide(ctx, index, holds, policy, as_of))
+    if apply:
+        await _apply(ctx, index, report)
+    return report
+
+
+async def _apply(ctx: AuditContext, index: LogIndex, report: RetentionReport) -> None:
+    fresh_holds = await HoldBook.load(ctx)  # a hold placed since the index was read wins
+    recorded = {ev.data["key_id"] for ev in index.of_type("SubjectKeyShredded")}
+    for decision in report.with_status("shred"):
+        late = fresh_holds.covering(decision.entity, decision.customer, decision.activity)
+        if late:
+            decision.status, decision.hold_ids = "held", [h.hold_id for h in late]
+            continue
+        await _shred(ctx, decision, report, recorded)
+    await _record_earlier_shreds(ctx, index, report, recorded)
+    await ctx.append_audit(_summary(report), "retention", report.run_id)
+
+
+async def _shred(
+    ctx: AuditContext, decision: SubjectDecision, report: RetentionReport, recorded: set[str]
+) -> None:
+    for key_id in decision.key_ids:
+        ctx.keystore.shred(key_id)
+        if key_id not in recorded:
+            event = SubjectKeyShredded(
+                key_id=key_id,
+                customer_ref=decision.customer,
+                reason="retention",
+                run_id=report.run_id,
+                expired_on=decision.retained_until.isoformat(),
+            )
+            await ctx.append_audit(event, "shredded", key_id, entity=decision.entity)
+            recorded.add(key_id)
+
+
+async def _record_earlier_shreds(
+    ctx: AuditContext, index: LogIndex, report: RetentionReport, recorded: set[str]
+) -> None:
+    """A key shredded by a run that stopped before recording it gets its event now."""
+    for decision in report.with_status("erased"):
+        for key_id in decision.key_ids:
+            if key_id not in recorded:
+                event = SubjectKeyShredded(
+                    key_id=key_id,
+                    customer_ref=decision.customer,
+                    reason="retention",
+                    run_id=report.run_id,
+                )
+                await ctx.append_audit(event, "shredded", key_id, entity=decision.entity)
+                recorded.add(key_id)
+
+
+def _summary(report: RetentionReport) -> RetentionRunCompleted:
+    held = report.with_status("held")
+    return RetentionRunCompleted(
+        run_id=report.run_id,
+        as_of=report.as_of.isoformat(),
+        shredded=len(report.with_status("shred")),
+        held=len(held),
+        not_expired=len(report.with_status("retain")),
+        held_hold_ids=tuple(sorted({h for d in held for h in d.hold_ids})),
+    )

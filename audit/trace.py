@@ -1,0 +1,236 @@
+"""The history of one record, source to ledger to reconciliation, from the log alone.
+
+``trace <ref>`` accepts a source ref (``hubspot/invoice/123``) or a ledger ref
+(``qbo/invoice/145``) and returns every event of that record in stream order, the mapping
+versions its pushes used, and the reconciliation runs that checked it, each with an RFC
+9162 inclusion proof against a signed checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.checkpoints import Checkpoint, checkpoint_now, latest_checkpoint
+from audit.context import AuditContext
+from audit.errors import AuditError, LogDivergence
+from audit.index import LoggedEvent, LogIndex
+from audit.logtree import LogTree
+from audit.personal import PersonalData, open_personal
+from audit.summaries import summarize
+from core.keystore import KeyStore
+
+
+@dataclass
+class TraceStep:
+    seq: int
+    event_id: str
+    type: str
+    occurred_at: str
+    summary: str
+    personal: PersonalData
+    proof: list[bytes] = field(default_factory=list)
+
+    def to_json(self, with_proof: bool = True) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "seq": self.seq,
+            "leaf_index": self.seq - 1,
+            "event_id": self.event_id,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "summary": self.summary,
+            "personal_data": self.personal.to_json(),
+        }
+        if with_proof:
+            doc["inclusion_path"] = [p.hex() for p in self.proof]
+        return doc
+
+
+@dataclass
+class RecordTrace:
+    entity: str
+    ref: str
+    kind: str
+    customer: str | None
+    source_versions: list[str]
+    validation: str
+    mapping_versions: list[str]
+    push_attempts: list[str]
+    ledger_refs: list[str]
+    reconciliation: str
+    steps: list[TraceStep]
+
+    def to_json(self, with_proofs: bool = True) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "ref": self.ref,
+            "kind": self.kind,
+            "customer": self.customer,
+            "source_versions": self.source_versions,
+            "validation": self.validation,
+            "mapping_versions": self.mapping_versions,
+            "push_attempts": self.push_attempts,
+            "ledger_refs": self.ledger_refs,
+            "reconciliation": self.reconciliation,
+            "steps": [s.to_json(with_proofs) for s in self.steps],
+        }
+
+
+# ---------------------------------------------------------------------- building
+
+
+def qualified_ledger_ref(data: dict[str, Any]) -> str:
+    ref = str(data["ledger_ref"])
+    return ref if "/" in ref else f"{data['ledger']}/{ref}"
+
+
+def resolve_ref(index: LogIndex, ref: str) -> tuple[str, str]:
+    """(entity, source ref) for a source or ledger ref; ``AuditError`` when unknown."""
+    for entity, source_ref in index.kind_of_ref:
+        if source_ref == ref:
+            return entity, ref
+    for (entity, ledger, ledger_ref), source_ref in index.ledger_to_source.items():
+        if ref in (ledger_ref, f"{ledger}/{ledger_ref}"):
+            return entity, source_ref
+    raise AuditError(f"no record {ref!r} in the log (give a source ref or a ledger ref)")
+
+
+def _validation(events: list[LoggedEvent]) -> str:
+    rejected = [ev for ev in events if ev.type == "SourceRecordRejected"]
+    latest_seen = max((ev.seq for ev in events if ev.type == "SourceRecordObserved"), default=0)
+    late = [ev for ev in rejected if ev.seq > latest_seen]
+    if late:
+        codes = ", ".join(r["code"] for r in late[-1].data.get("reasons", []))
+        return f"rejected ({codes})"
+    if any(ev.type in ("LedgerPushRequested", "RecordLinked") for ev in events):
+        return "valid"
+    return "not validated yet"
+
+
+def _reconciliation(events: list[LoggedEvent], runs: list[LoggedEvent]) -> str:
+    open_keys: dict[str, LoggedEvent] = {}
+    for ev in events:
+        if ev.type == "MismatchDetected":
+            open_keys[ev.data["key"]] = ev
+        elif ev.type == "MismatchResolved":
+            open_keys.pop(ev.data["key"], None)
+    if open_keys:
+        return "open mismatch: " + "; ".join(summarize(ev) for ev in open_keys.values())
+    if runs:
+        return f"reconciled: {summarize(runs[-1])}"
+    if any(ev.type == "MismatchResolved" for ev in events):
+        return "mismatch resolved"
+    return "not reconciled yet"
+
+
+def _mapping_events(index: LogIndex, entity: str, events: list[LoggedEvent]) -> list[LoggedEvent]:
+    used = {
+        (ev.data["ledger"], ev.data["mapping_version"])
+        for ev in events
+        if "mapping_version" in ev.data
+    }
+    return [
+        ev
+        for ev in index.of_type("MappingVersionPublished")
+        if (ev.data["ledger"], ev.data["mapping_version"]) in used
+    ]
+
+
+def _recon_runs(index: LogIndex, entity: str, events: list[LoggedEvent]) -> list[LoggedEvent]:
+    pushed = [ev for ev in events if ev.type in ("LedgerPushSucceeded", "RecordLinked")]
+    if not pushed:
+        return []
+    ledgers = {ev.data["ledger"] for ev in pushed}
+    first = min(ev.seq for ev in pushed)
+    return [
+        ev
+        for ev in index.of_type("ReconciliationCompleted")
+        if ev.entity == entity and ev.data["ledger"] in ledgers and ev.seq > first
+    ]
+
+
+def build_trace(
+    index: LogIndex,
+    keys: KeyStore,
+    entity: str,
+    ref: str,
+    record_events: list[LoggedEvent] | None = None,
+) -> RecordTrace:
+    events = (
+        record_events
+        if record_events is not None
+        else [ev for ev in index.events if ev.ref == ref and ev.entity == entity]
+    )
+    runs = _recon_runs(index, entity, events)
+    related = sorted(
+        [*events, *_mapping_events(index, entity, events), *runs[-1:]], key=lambda ev: ev.seq
+    )
+    return RecordTrace(
+        entity=entity,
+        ref=ref,
+        kind=index.record_kind(entity, ref),
+        customer=index.customer_of_ref.get((entity, ref)),
+        source_versions=[ev.data["version"] for ev in events if ev.type == "SourceRecordObserved"],
+        validation=_validation(events),
+        mapping_versions=sorted(
+            {ev.data["mapping_version"] for ev in events if "mapping_version" in ev.data}
+        ),
+        push_attempts=[summarize(ev) for ev in events if ev.type.startswith("LedgerPush")],
+        ledger_refs=sorted(
+            {
+                qualified_ledger_ref(ev.data)
+                for ev in events
+                if ev.type in ("LedgerPushSucceeded", "RecordLinked")
+            }
+        ),
+        reconciliation=_reconciliation(events, runs),
+        steps=[_step(keys, ev) for ev in related],
+    )
+
+
+def _step(keys: KeyStore, ev: LoggedEvent) -> TraceStep:
+    return TraceStep(
+        ev.seq, ev.id, ev.type, ev.doc["occurred_at"], summarize(ev), open_personal(keys, ev)
+    )
+
+
+# ---------------------------------------------------------------------- with proofs
+
+
+@dataclass
+class ProvenTrace:
+    trace: RecordTrace
+    checkpoint: Checkpoint
+
+    def to_json(self) -> dict[str, Any]:
+        cp = self.checkpoint
+        return {
+            "checkpoint": {**cp.to_event().model_dump()},
+            **self.trace.to_json(with_proofs=True),
+        }
+
+
+async def covering_checkpoint(ctx: AuditContext, tree: LogTree, last_seq: int) -> Checkpoint:
+    """The latest signed checkpoint if it covers ``last_seq``, else a fresh one."""
+    logged = await latest_checkpoint(ctx)
+    if logged is None or logged.checkpoint.tree_size < last_seq:
+        logged = await checkpoint_now(ctx, tree)
+    await tree.sync(ctx.store)
+    cp = logged.checkpoint
+    if tree.tree.root(cp.tree_size) != cp.root_hash:
+        raise LogDivergence(
+            f"the log no longer matches checkpoint {cp.tree_size}: run "
+            "`syncledger audit verify-log`"
+        )
+    return cp
+
+
+async def trace_record(ctx: AuditContext, ref: str) -> ProvenTrace:
+    index = await LogIndex.build(ctx.store)
+    entity, source_ref = resolve_ref(index, ref)
+    trace = build_trace(index, ctx.keystore, entity, source_ref)
+    tree = LogTree.open(ctx.audit_dir)
+    cp = await covering_checkpoint(ctx, tree, max(s.seq for s in trace.steps))
+    for step in trace.steps:
+        step.proof = tree.tree.inclusion_proof(step.seq - 1, cp.tree_size)
+    return ProvenTrace(trace, cp)
