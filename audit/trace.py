@@ -123,69 +123,69 @@ def _reconciliation(events: list[LoggedEvent], runs: list[LoggedEvent]) -> str:
     return "not reconciled yet"
 
 
-def _mapping_events(index: LogIndex, entity: str, events: list[LoggedEvent]) -> list[LoggedEvent]:
-    used = {
-        (ev.data["ledger"], ev.data["mapping_version"])
-        for ev in events
-        if "mapping_version" in ev.data
-    }
-    return [
-        ev
-        for ev in index.of_type("MappingVersionPublished")
-        if (ev.data["ledger"], ev.data["mapping_version"]) in used
-    ]
+class TraceBuilder:
+    """Builds traces from one index; the lookups every trace needs are computed once."""
 
+    def __init__(self, index: LogIndex, keys: KeyStore) -> None:
+        self.index, self.keys = index, keys
+        self.mappings: dict[tuple[str, str], LoggedEvent] = {
+            (ev.data["ledger"], ev.data["mapping_version"]): ev
+            for ev in index.of_type("MappingVersionPublished")
+        }
+        self.runs: dict[tuple[str, str], list[LoggedEvent]] = {}
+        for ev in index.of_type("ReconciliationCompleted"):
+            self.runs.setdefault((ev.entity, ev.data["ledger"]), []).append(ev)
 
-def _recon_runs(index: LogIndex, entity: str, events: list[LoggedEvent]) -> list[LoggedEvent]:
-    pushed = [ev for ev in events if ev.type in ("LedgerPushSucceeded", "RecordLinked")]
-    if not pushed:
-        return []
-    ledgers = {ev.data["ledger"] for ev in pushed}
-    first = min(ev.seq for ev in pushed)
-    return [
-        ev
-        for ev in index.of_type("ReconciliationCompleted")
-        if ev.entity == entity and ev.data["ledger"] in ledgers and ev.seq > first
-    ]
+    def _mapping_events(self, events: list[LoggedEvent]) -> list[LoggedEvent]:
+        used = {
+            (ev.data["ledger"], ev.data["mapping_version"])
+            for ev in events
+            if "mapping_version" in ev.data
+        }
+        return [self.mappings[key] for key in sorted(used) if key in self.mappings]
 
+    def _last_run(self, entity: str, events: list[LoggedEvent]) -> list[LoggedEvent]:
+        pushed = [ev for ev in events if ev.type in ("LedgerPushSucceeded", "RecordLinked")]
+        if not pushed:
+            return []
+        first = min(ev.seq for ev in pushed)
+        runs = [
+            run
+            for ledger in {ev.data["ledger"] for ev in pushed}
+            for run in self.runs.get((entity, ledger), [])[-1:]
+            if run.seq > first
+        ]
+        return sorted(runs, key=lambda ev: ev.seq)[-1:]
 
-def build_trace(
-    index: LogIndex,
-    keys: KeyStore,
-    entity: str,
-    ref: str,
-    record_events: list[LoggedEvent] | None = None,
-) -> RecordTrace:
-    events = (
-        record_events
-        if record_events is not None
-        else [ev for ev in index.events if ev.ref == ref and ev.entity == entity]
-    )
-    runs = _recon_runs(index, entity, events)
-    related = sorted(
-        [*events, *_mapping_events(index, entity, events), *runs[-1:]], key=lambda ev: ev.seq
-    )
-    return RecordTrace(
-        entity=entity,
-        ref=ref,
-        kind=index.record_kind(entity, ref),
-        customer=index.customer_of_ref.get((entity, ref)),
-        source_versions=[ev.data["version"] for ev in events if ev.type == "SourceRecordObserved"],
-        validation=_validation(events),
-        mapping_versions=sorted(
-            {ev.data["mapping_version"] for ev in events if "mapping_version" in ev.data}
-        ),
-        push_attempts=[summarize(ev) for ev in events if ev.type.startswith("LedgerPush")],
-        ledger_refs=sorted(
-            {
-                qualified_ledger_ref(ev.data)
-                for ev in events
-                if ev.type in ("LedgerPushSucceeded", "RecordLinked")
-            }
-        ),
-        reconciliation=_reconciliation(events, runs),
-        steps=[_step(keys, ev) for ev in related],
-    )
+    def build(self, entity: str, ref: str, events: list[LoggedEvent]) -> RecordTrace:
+        runs = self._last_run(entity, events)
+        related = sorted(
+            {ev.seq: ev for ev in [*events, *self._mapping_events(events), *runs]}.values(),
+            key=lambda ev: ev.seq,
+        )
+        return RecordTrace(
+            entity=entity,
+            ref=ref,
+            kind=self.index.record_kind(entity, ref),
+            customer=self.index.customer_of_ref.get((entity, ref)),
+            source_versions=[
+                ev.data["version"] for ev in events if ev.type == "SourceRecordObserved"
+            ],
+            validation=_validation(events),
+            mapping_versions=sorted(
+                {ev.data["mapping_version"] for ev in events if "mapping_version" in ev.data}
+            ),
+            push_attempts=[summarize(ev) for ev in events if ev.type.startswith("LedgerPush")],
+            ledger_refs=sorted(
+                {
+                    qualified_ledger_ref(ev.data)
+                    for ev in events
+                    if ev.type in ("LedgerPushSucceeded", "RecordLinked")
+                }
+            ),
+            reconciliation=_reconciliation(events, runs),
+            steps=[_step(self.keys, ev) for ev in related],
+        )
 
 
 def _step(keys: KeyStore, ev: LoggedEvent) -> TraceStep:
@@ -228,7 +228,8 @@ async def covering_checkpoint(ctx: AuditContext, tree: LogTree, last_seq: int) -
 async def trace_record(ctx: AuditContext, ref: str) -> ProvenTrace:
     index = await LogIndex.build(ctx.store)
     entity, source_ref = resolve_ref(index, ref)
-    trace = build_trace(index, ctx.keystore, entity, source_ref)
+    events = [ev for ev in index.events if ev.ref == source_ref and ev.entity == entity]
+    trace = TraceBuilder(index, ctx.keystore).build(entity, source_ref, events)
     tree = LogTree.open(ctx.audit_dir)
     cp = await covering_checkpoint(ctx, tree, max(s.seq for s in trace.steps))
     for step in trace.steps:

@@ -1,0 +1,258 @@
+"""Exporting an audit package for one scope (customer, entity or period).
+
+The package holds the scope's events (exact stored bytes), an inclusion proof for each
+against a freshly signed checkpoint, the traces of the records they belong to, the
+mapping versions those used, the legal holds, and — when an earlier package of the same
+scope exists — a consistency proof from its checkpoint. The manifest is Ed25519-signed;
+everything is then encrypted to each recipient (HPKE). Exporting appends
+``AuditPackageExported``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import x25519
+
+from audit.checkpoints import Checkpoint, checkpoint_now, open_keyring
+from audit.container import pack_files
+from audit.context import AuditContext
+from audit.encryption import encrypt_package
+from audit.errors import AuditError
+from audit.events import AuditPackageExported
+from audit.files import atomic_write
+from audit.holds import Hold, HoldBook
+from audit.index import LoggedEvent, LogIndex
+from audit.keyfiles import key_id
+from audit.logtree import LogTree
+from audit.manifest import (
+    CONSISTENCY,
+    EVENTS,
+    FORMAT_VERSION,
+    HOLDS,
+    MANIFEST,
+    MANIFEST_LABEL,
+    MAPPINGS,
+    PROOFS,
+    SIGNATURE,
+    TRACES,
+    Manifest,
+    ManifestSignature,
+    StreamRange,
+    pack_proofs,
+    package_digest,
+    sha256_hex,
+)
+from audit.merkle import MerkleTree
+from audit.scope import Scope, period_contains
+from audit.trace import TraceBuilder
+from core.ids import canonical_json
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    scope: str
+    package_version: int
+    digest: str
+    event_count: int
+    tree_size: int
+    recipients: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------- selection
+
+
+def _in_scope(ev: LoggedEvent, scope: Scope, entity: str) -> bool:
+    if scope.kind == "entity":
+        return ev.entity == scope.value
+    if ev.entity != entity:
+        return False
+    if scope.kind == "customer":
+        return ev.customer == scope.value or _about_customer(ev, scope.value)
+    return period_contains(scope.value, ev.occurred_at)
+
+
+def _about_customer(ev: LoggedEvent, customer: str) -> bool:
+    return ev.type == "SubjectKeyShredded" and ev.data.get("customer_ref") == customer
+
+
+def _relevant_holds(book: HoldBook, scope: Scope, entity: str) -> list[Hold]:
+    if scope.kind == "entity":
+        return [h for h in book.holds.values() if h.entity == scope.value]
+    holds = [h for h in book.holds.values() if h.entity == entity]
+    if scope.kind == "customer":
+        return [h for h in holds if h.scope.kind != "customer" or h.scope.value == scope.value]
+    return holds
+
+
+@dataclass
+class Selection:
+    events: list[LoggedEvent]
+    traces: list[dict[str, Any]]
+    holds: list[Hold]
+
+
+def select(index: LogIndex, ctx: AuditContext, scope: Scope) -> Selection:
+    chosen = {ev.seq: ev for ev in index.events if _in_scope(ev, scope, ctx.entity)}
+    book = HoldBook.fold(index.of_type("LegalHoldPlaced", "LegalHoldReleased"))
+    holds = _relevant_holds(book, scope, ctx.entity)
+    hold_seqs = {h.seq for h in holds}
+    chosen.update({ev.seq: ev for ev in index.events if ev.seq in hold_seqs})
+    traces = _traces(index, ctx, list(chosen.values()))
+    by_seq = {ev.seq: ev for ev in index.events}
+    for trace in traces:
+        for step in trace.steps:
+            chosen.setdefault(step.seq, by_seq[step.seq])
+    events = sorted(chosen.values(), key=lambda ev: ev.seq)
+    return Selection(events, [t.to_json(with_proofs=False) for t in traces], holds)
+
+
+def _traces(index: LogIndex, ctx: AuditContext, events: Iterable[LoggedEvent]) -> list[Any]:
+    by_ref: dict[tuple[str, str], list[LoggedEvent]] = {}
+    for ev in sorted(events, key=lambda e: e.seq):
+        if ev.ref is not None:
+            by_ref.setdefault((ev.entity, ev.ref), []).append(ev)
+    builder = TraceBuilder(index, ctx.keystore)
+    return [builder.build(entity, ref, evs) for (entity, ref), evs in sorted(by_ref.items())]
+
+
+# ---------------------------------------------------------------------- files
+
+
+def _mappings(events: Sequence[LoggedEvent]) -> list[dict[str, Any]]:
+    return [{"seq": ev.seq, **ev.data} for ev in events if ev.type == "MappingVersionPublished"]
+
+
+def _previous(index: LogIndex, scope: Scope) -> AuditPackageExported | None:
+    exports = [
+        AuditPackageExported.model_validate(ev.data)
+        for ev in index.of_type("AuditPackageExported")
+        if ev.data.get("scope") == str(scope)
+    ]
+    return exports[-1] if exports else None
+
+
+def _consistency(
+    tree: MerkleTree, previous: AuditPackageExported | None, cp: Checkpoint
+) -> bytes | None:
+    if previous is None or previous.tree_size == 0:
+        return None
+    path = tree.consistency_proof(previous.tree_size, cp.tree_size)
+    return canonical_json(
+        {
+            "from": {
+                "tree_size": previous.tree_size,
+                "root_hash": tree.root(previous.tree_size).hex(),
+            },
+            "to": {"tree_size": cp.tree_size, "root_hash": cp.root_hash.hex()},
+            "consistency_path": [p.hex() for p in path],
+        }
+    )
+
+
+def _content_files(
+    selection: Selection, tree: MerkleTree, cp: Checkpoint, consistency: bytes | None
+) -> dict[str, bytes]:
+    proofs = [(ev.seq, tree.inclusion_proof(ev.seq - 1, cp.tree_size)) for ev in selection.events]
+    files = {
+        EVENTS: b"\n".join(ev.raw for ev in selection.events),
+        PROOFS: pack_proofs(proofs),
+        TRACES: canonical_json(selection.traces),
+        MAPPINGS: canonical_json(_mappings(selection.events)),
+        HOLDS: canonical_json([h.to_json() for h in selection.holds]),
+    }
+    if consistency is not None:
+        files[CONSISTENCY] = consistency
+    return files
+
+
+# ---------------------------------------------------------------------- export
+
+
+async def export_package(
+    ctx: AuditContext, scope: Scope, recipients: Sequence[x25519.X25519PublicKey], out: Path
+) -> ExportResult:
+    if scope.kind == "case":
+        raise AuditError("packages are exported per customer, entity or period")
+    if not recipients:
+        raise AuditError("give at least one --recipient public key")
+    index = await LogIndex.build(ctx.store)
+    selection = select(index, ctx, scope)
+    if not selection.events:
+        raise AuditError(f"no events in scope {scope}; nothing to export")
+    previous = _previous(index, scope)
+    keyring = await open_keyring(ctx)
+    tree = LogTree.open(ctx.audit_dir)
+    cp = (await checkpoint_now(ctx, tree)).checkpoint
+    files = _content_files(selection, tree.tree, cp, _consistency(tree.tree, previous, cp))
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        package_version=(previous.package_version + 1) if previous else 1,
+        previous_package_digest=previous.digest if previous else None,
+        scope=str(scope),
+        entity=scope.value if scope.kind == "entity" else ctx.entity,
+        stream=StreamRange(
+            first_seq=selection.events[0].seq,
+            last_seq=selection.events[-1].seq,
+            event_count=len(selection.events),
+        ),
+        checkpoint=cp.to_event(),
+        files={name: sha256_hex(data) for name, data in sorted(files.items())},
+        created_at=ctx.clock().isoformat(),
+        exported_by=ctx.actor,
+        signer_key_id=keyring.current_key_id,
+    )
+    manifest_bytes = manifest.to_bytes()
+    kid, signature = keyring.sign(MANIFEST_LABEL + manifest_bytes)
+    files[MANIFEST] = manifest_bytes
+    files[SIGNATURE] = (
+        ManifestSignature(key_id=kid, signature=base64.b64encode(signature).decode())
+        .model_dump_json()
+        .encode()
+    )
+    atomic_write(out, encrypt_package(pack_files(files), recipients), mode=0o600)
+    result = ExportResult(
+        out,
+        str(scope),
+        manifest.package_version,
+        package_digest(manifest_bytes),
+        len(selection.events),
+        cp.tree_size,
+        tuple(key_id(r) for r in recipients),
+    )
+    await _record(ctx, result, manifest)
+    return result
+
+
+async def _record(ctx: AuditContext, result: ExportResult, manifest: Manifest) -> None:
+    event = AuditPackageExported(
+        scope=result.scope,
+        package_version=result.package_version,
+        digest=result.digest,
+        previous_digest=manifest.previous_package_digest,
+        tree_size=result.tree_size,
+        event_count=result.event_count,
+        recipients=result.recipients,
+        exported_by=ctx.actor,
+    )
+    await ctx.append_audit(event, "package", f"{result.scope}-v{result.package_version}")
+
+
+def describe(result: ExportResult) -> str:
+    return json.dumps(
+        {
+            "out": str(result.path),
+            "scope": result.scope,
+            "version": result.package_version,
+            "digest": result.digest,
+            "events": result.event_count,
+            "tree_size": result.tree_size,
+            "recipients": list(result.recipients),
+        }
+    )

@@ -1,0 +1,306 @@
+"""Offline verification of an audit package: needs only the file, the recipient's private
+key and the trusted signer public key(s). Every failure is a :class:`PackageInvalid`
+whose ``reason`` names the check that failed.
+
+Checks, in order: outer format; the package is for this identity; the content key
+unwraps; the ciphertext authenticates; the file container parses; the manifest signature
+is by a trusted signer; the format version; every file's digest, with none missing or
+extra; the checkpoint signature; each event's RFC 9162 inclusion proof against the
+checkpoint, in strictly increasing stream order within the manifest's range; traces and
+mapping versions refer only to events in the package; and, given the previous package
+or a verifier state file, that this package is not an older or forked one and that the
+log grew consistently (RFC 9162 consistency proof) since the previous package.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+from pydantic import ValidationError as PydanticValidationError
+
+from audit.checkpoints import Checkpoint
+from audit.container import unpack_files
+from audit.encryption import decrypt_package
+from audit.errors import PackageInvalid
+from audit.files import atomic_write
+from audit.keyfiles import key_id
+from audit.manifest import (
+    CONSISTENCY,
+    EVENTS,
+    FORMAT_VERSION,
+    MANIFEST,
+    MANIFEST_LABEL,
+    MAPPINGS,
+    PROOFS,
+    REQUIRED_FILES,
+    SIGNATURE,
+    TRACES,
+    Manifest,
+    ManifestSignature,
+    package_digest,
+    sha256_hex,
+    unpack_proofs,
+)
+from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from audit.signing import verify_signature
+
+Signers = Mapping[str, ed25519.Ed25519PublicKey]
+
+
+@dataclass(frozen=True)
+class VerifiedPackage:
+    manifest: Manifest
+    manifest_bytes: bytes
+    digest: str
+    checkpoint: Checkpoint
+    files: dict[str, bytes]
+
+    def summary(self) -> str:
+        m = self.manifest
+        return (
+            f"OK: package {m.scope} version {m.package_version}, {m.stream.event_count} "
+            f"events (seq {m.stream.first_seq}–{m.stream.last_seq}), tree size "
+            f"{m.checkpoint.tree_size}, root {m.checkpoint.root_hash}, signed by "
+            f"{m.signer_key_id}, digest {self.digest}"
+        )
+
+
+def signer_map(keys: Sequence[ed25519.Ed25519PublicKey]) -> dict[str, ed25519.Ed25519PublicKey]:
+    return {key_id(k): k for k in keys}
+
+
+# ---------------------------------------------------------------------- steps
+
+
+def _manifest(files: dict[str, bytes], signers: Signers) -> tuple[Manifest, bytes]:
+    for name in (MANIFEST, SIGNATURE):
+        if name not in files:
+            raise PackageInvalid(f"missing-file:{name}", f"the package has no {name}")
+    manifest_bytes = files.pop(MANIFEST)
+    try:
+        sig = ManifestSignature.model_validate_json(files.pop(SIGNATURE))
+        raw_sig = sig.raw()
+    except (PydanticValidationError, ValueError) as exc:
+        raise PackageInvalid("manifest-signature-invalid", "manifest.sig is unreadable") from exc
+    key = signers.get(sig.key_id)
+    if key is None:
+        raise PackageInvalid(
+            "untrusted-signer", f"signed by {sig.key_id}, which is not a trusted signer key"
+        )
+    if not verify_signature(key, raw_sig, MANIFEST_LABEL + manifest_bytes):
+        raise PackageInvalid("manifest-signature-invalid", "the manifest signature is wrong")
+    try:
+        manifest = Manifest.model_validate_json(manifest_bytes)
+    except PydanticValidationError as exc:
+        raise PackageInvalid("manifest-corrupt", "the signed manifest is unreadable") from exc
+    return manifest, manifest_bytes
+
+
+def _check_format(manifest: Manifest) -> None:
+    if manifest.format_version != FORMAT_VERSION:
+        raise PackageInvalid(
+            "unsupported-format",
+            f"format version {manifest.format_version} is not "
+            f"{FORMAT_VERSION}; use a newer syncledger to verify it",
+        )
+
+
+def _check_digests(manifest: Manifest, files: dict[str, bytes]) -> None:
+    for name in [*REQUIRED_FILES, *manifest.files]:
+        if name not in files:
+            raise PackageInvalid(f"missing-file:{name}", f"{name} is not in the package")
+    for name in files:
+        if name not in manifest.files:
+            raise PackageInvalid(f"unexpected-file:{name}", f"{name} is not in the manifest")
+    for name, digest in manifest.files.items():
+        if sha256_hex(files[name]) != digest:
+            raise PackageInvalid(f"file-digest-mismatch:{name}", f"{name} was altered")
+
+
+def _checkpoint(manifest: Manifest, signers: Signers) -> Checkpoint:
+    try:
+        cp = Checkpoint.from_event(manifest.checkpoint)
+    except ValueError as exc:
+        raise PackageInvalid("checkpoint-corrupt", "the checkpoint is unreadable") from exc
+    if not cp.verify(dict(signers)):
+        raise PackageInvalid(
+            "checkpoint-signature-invalid",
+            f"checkpoint of tree size {cp.tree_size} is not signed by a trusted key",
+        )
+    return cp
+
+
+def _check_events(manifest: Manifest, files: dict[str, bytes], cp: Checkpoint) -> set[int]:
+    lines = files[EVENTS].split(b"\n") if files[EVENTS] else []
+    proofs = list(unpack_proofs(files[PROOFS]))
+    rng = manifest.stream
+    if len(lines) != len(proofs) or len(lines) != rng.event_count:
+        raise PackageInvalid(
+            "event-count-mismatch",
+            f"{len(lines)} events and {len(proofs)} proofs; the manifest says {rng.event_count}",
+        )
+    seqs: set[int] = set()
+    previous = 0
+    for raw, (seq, path) in zip(lines, proofs, strict=True):
+        _check_order(seq, previous, rng.first_seq, rng.last_seq, cp.tree_size)
+        if not verify_inclusion(seq - 1, cp.tree_size, leaf_hash(raw), path, cp.root_hash):
+            raise PackageInvalid(
+                f"inclusion-proof-failed:{seq}",
+                f"event {seq} is not in the log of the signed checkpoint (size {cp.tree_size})",
+            )
+        seqs.add(seq)
+        previous = seq
+    return seqs
+
+
+def _check_order(seq: int, previous: int, first: int, last: int, size: int) -> None:
+    if seq <= previous:
+        raise PackageInvalid("event-out-of-order", f"event {seq} follows event {previous}")
+    if not (first <= seq <= last and seq <= size):
+        raise PackageInvalid(
+            "event-outside-range", f"event {seq} is outside {first}–{last} / tree {size}"
+        )
+    if previous == 0 and seq != first:
+        raise PackageInvalid("event-outside-range", f"first event is {seq}, not {first}")
+
+
+def _check_references(files: dict[str, bytes], seqs: set[int]) -> None:
+    try:
+        traces: list[dict[str, Any]] = json.loads(files[TRACES])
+        mappings: list[dict[str, Any]] = json.loads(files[MAPPINGS])
+        steps = [int(step["seq"]) for trace in traces for step in trace["steps"]]
+        mapped = [int(m["seq"]) for m in mappings]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageInvalid("traces-corrupt", "traces or mappings are unreadable") from exc
+    for seq in steps:
+        if seq not in seqs:
+            raise PackageInvalid("trace-references-unknown-event", f"event {seq} is missing")
+    for seq in mapped:
+        if seq not in seqs:
+            raise PackageInvalid("mapping-references-unknown-event", f"event {seq} is missing")
+
+
+# ---------------------------------------------------------------------- verify
+
+
+def verify_package(
+    data: bytes, identity: x25519.X25519PrivateKey, signers: Signers
+) -> VerifiedPackage:
+    files = unpack_files(decrypt_package(data, identity))
+    manifest, manifest_bytes = _manifest(files, signers)
+    _check_format(manifest)
+    _check_digests(manifest, files)
+    cp = _checkpoint(manifest, signers)
+    seqs = _check_events(manifest, files, cp)
+    _check_references(files, seqs)
+    return VerifiedPackage(manifest, manifest_bytes, package_digest(manifest_bytes), cp, files)
+
+
+def check_succession(new: VerifiedPackage, old: VerifiedPackage) -> None:
+    """``new`` directly follows ``old`` of the same scope, over a consistently grown log."""
+    n, o = new.manifest, old.manifest
+    if n.scope != o.scope:
+        raise PackageInvalid("scope-mismatch", f"{n.scope} does not follow {o.scope}")
+    if n.package_version <= o.package_version:
+        raise PackageInvalid(
+            "replayed-older-package",
+            f"version {n.package_version} is not newer than version {o.package_version}",
+        )
+    if n.package_version == o.package_version + 1 and n.previous_package_digest != old.digest:
+        raise PackageInvalid("chain-broken", "the previous-package digest does not match")
+    _check_growth(new, old.checkpoint)
+
+
+def _check_growth(new: VerifiedPackage, old_cp: Checkpoint) -> None:
+    cp = new.checkpoint
+    if cp.tree_size < old_cp.tree_size:
+        raise PackageInvalid("log-rolled-back", "the log is smaller than in the older package")
+    if CONSISTENCY not in new.files:
+        raise PackageInvalid("consistency-proof-missing", "no consistency proof in the package")
+    try:
+        doc = json.loads(new.files[CONSISTENCY])
+        path = [bytes.fromhex(h) for h in doc["consistency_path"]]
+        size = int(doc["from"]["tree_size"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageInvalid("consistency-proof-failed", "consistency.json unreadable") from exc
+    if size != old_cp.tree_size or not verify_consistency(
+        size, cp.tree_size, old_cp.root_hash, cp.root_hash, path
+    ):
+        raise PackageInvalid(
+            "consistency-proof-failed",
+            f"the log of tree size {cp.tree_size} does not extend the one of size "
+            f"{old_cp.tree_size} from the previous package",
+        )
+
+
+# ---------------------------------------------------------------------- replay state
+
+
+class VerifierState:
+    """What a verifier has accepted before, per scope and signer: rejects replays."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            try:
+                self.seen = json.loads(path.read_text())["scopes"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise PackageInvalid("state-unreadable", f"{path} is not a state file") from exc
+
+    def check(self, pkg: VerifiedPackage) -> None:
+        m = pkg.manifest
+        last = self.seen.get(f"{m.signer_key_id} {m.scope}")
+        if last is None:
+            return
+        if m.package_version < last["package_version"] or (
+            m.checkpoint.tree_size < last["tree_size"]
+        ):
+            raise PackageInvalid(
+                "replayed-older-package",
+                f"version {m.package_version} of {m.scope} is older than version "
+                f"{last['package_version']} accepted before",
+            )
+        if m.package_version == last["package_version"] and pkg.digest != last["digest"]:
+            raise PackageInvalid(
+                "conflicting-package",
+                f"a different version {m.package_version} of {m.scope} was accepted before",
+            )
+
+    def record(self, pkg: VerifiedPackage) -> None:
+        m = pkg.manifest
+        self.seen[f"{m.signer_key_id} {m.scope}"] = {
+            "package_version": m.package_version,
+            "digest": pkg.digest,
+            "tree_size": m.checkpoint.tree_size,
+            "root_hash": m.checkpoint.root_hash,
+        }
+        body = json.dumps({"scopes": self.seen}, indent=2, sort_keys=True).encode()
+        atomic_write(self.path, body)
+
+
+def extract(pkg: VerifiedPackage, directory: Path) -> list[Path]:
+    """Write the verified files, plus ``proofs.json`` (RFC 9162 fields, base64 hashes)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in sorted(pkg.files.items()):
+        (directory / name).write_bytes(data)
+        written.append(directory / name)
+    proofs = [
+        {
+            "leaf_index": seq - 1,
+            "tree_size": pkg.checkpoint.tree_size,
+            "inclusion_path": [base64.b64encode(h).decode() for h in path],
+        }
+        for seq, path in unpack_proofs(pkg.files[PROOFS])
+    ]
+    (directory / "proofs.json").write_text(json.dumps(proofs, indent=1))
+    (directory / MANIFEST).write_bytes(pkg.manifest_bytes)
+    written += [directory / "proofs.json", directory / MANIFEST]
+    return written
