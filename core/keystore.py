@@ -139,6 +139,53 @@ class SqliteKeyStore:
         ).fetchone()
         return row is not None and row[0] is not None
 
+    # ---- KEK rotation (added for the audit module; see audit/kek.py)
+
+    @property
+    def kek_id(self) -> str:
+        """The id of the key-encryption key new data keys are wrapped with."""
+        return self._kek_id
+
+    def kek_usage(self) -> dict[str, int]:
+        """How many live (not shredded) data keys are wrapped under each KEK id."""
+        rows = self._db.execute(
+            "SELECT COALESCE(kek_id, ''), COUNT(*) FROM data_keys "
+            "WHERE shredded_at IS NULL GROUP BY kek_id"
+        ).fetchall()
+        return {str(kek_id): int(count) for kek_id, count in rows}
+
+    def rewrap(self, new_kek: bytes, new_kek_id: str) -> int:
+        """Re-wrap every live data key under ``new_kek`` in one transaction, then use it.
+
+        Every key is unwrapped with the current KEK first; if any fails, nothing changes.
+        Returns how many keys were re-wrapped. Shredded keys stay shredded.
+        """
+        if len(new_kek) != 32:
+            raise KeyStoreError("the key-encryption key must be 32 bytes")
+        new = AESGCM(new_kek)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key_id, nonce, wrapped FROM data_keys WHERE shredded_at IS NULL"
+            ).fetchall()
+            updates = []
+            for key_id, nonce, wrapped in rows:
+                key = self._unwrap(key_id, nonce, wrapped)
+                fresh = os.urandom(12)
+                updates.append(
+                    (new_kek_id, fresh, new.encrypt(fresh, key, key_id.encode()), key_id)
+                )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "UPDATE data_keys SET kek_id=?, nonce=?, wrapped=? WHERE key_id=?", updates
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._kek, self._kek_id = new, new_kek_id
+            return len(updates)
+
 
 def load_or_create_kek(path: Path) -> bytes:
     """The local KEK file (0600). Production points ``SYNCLEDGER_KEK_FILE`` at a secret."""
