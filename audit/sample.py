@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from audit.context import AuditContext
 from core.events import (
     Category,
     Envelope,
@@ -21,8 +23,9 @@ from core.events import (
     subject_for,
 )
 from core.ids import sha256_hex, uuid7
-from core.keystore import KeyStore, PiiSealer, subject_key_id
+from core.keystore import KeyStore, MemoryKeyStore, PiiSealer, subject_key_id
 from core.store import EventStore
+from core.store_memory import MemoryEventStore
 
 MAPPING = "qbo-invoice@3"
 
@@ -210,3 +213,8 @@ async def write_sample_log(
 async def _append(store: EventStore, envelopes: Sequence[Envelope], batch: int) -> None:
     for i in range(0, len(envelopes), batch):
         await store.append(envelopes[i : i + batch])
+
+
+def memory_context(data_dir: Path, *, entity: str = "acme", actor: str = "tester") -> AuditContext:
+    """An :class:`AuditContext` on the in-memory store and keystore (tests, demos)."""
+    return AuditContext(MemoryEventStore(), MemoryKeyStore(), data_dir, entity, actor)

@@ -1,0 +1,419 @@
+"""``syncledger audit …``: the audit commands (typer).
+
+The main CLI mounts :data:`audit_app` and registers how to open the event store and the
+keystore with :func:`set_context_factory`. ``keygen`` and ``verify`` need no context:
+they work offline, as an auditor runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from audit import keyfiles
+from audit.checkpoints import checkpoint_every, checkpoint_now, open_keyring
+from audit.context import AuditContext, ContextFactory
+from audit.errors import PackageInvalid
+from audit.events import SigningKeyRotated
+from audit.holds import HoldBook, place_hold, release_hold
+from audit.kek import rotate_kek
+from audit.package import export_package
+from audit.retention import RetentionPolicy, RetentionReport, run_retention
+from audit.scope import Scope
+from audit.signing import SigningKeyring
+from audit.trace import ProvenTrace, trace_record
+from audit.verify import VerifierState, check_succession, extract, signer_map, verify_package
+from audit.verifylog import verify_log
+from core.errors import SyncLedgerError
+
+audit_app = typer.Typer(
+    help="Tamper-evident log, legal holds, retention, traces and audit packages.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(help="Key-encryption and signing keys.", no_args_is_help=True)
+hold_app = typer.Typer(help="Legal holds (they override retention).", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention runs (crypto-shredding).", no_args_is_help=True)
+audit_app.add_typer(keys_app, name="keys")
+audit_app.add_typer(hold_app, name="hold")
+audit_app.add_typer(retention_app, name="retention")
+
+_factory: ContextFactory | None = None
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def set_context_factory(factory: ContextFactory) -> None:
+    """Register how commands open their :class:`AuditContext` (an async context manager)."""
+    global _factory
+    _factory = factory
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _cli_errors(fn: Callable[P, T]) -> Callable[P, T]:
+    """One clear line and a non-zero exit instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except PackageInvalid as exc:
+            typer.echo(f"FAILED [{exc.reason}]: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        except SyncLedgerError as exc:
+            raise _fail(str(exc)) from None
+        except OSError as exc:
+            raise _fail(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
+
+    return wrapper
+
+
+def _run(work: Callable[[AuditContext], Awaitable[T]]) -> T:
+    factory = _factory
+    if factory is None:
+        raise _fail("audit commands are not wired to an event store (no context factory)")
+
+    async def go() -> T:
+        async with factory() as ctx:
+            return await work(ctx)
+
+    return asyncio.run(go())
+
+
+def _print_json(doc: Any) -> None:
+    typer.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
+
+
+# ---------------------------------------------------------------------- log
+
+
+@audit_app.command("checkpoint")
+@_cli_errors
+def checkpoint_cmd(
+    every: Annotated[
+        float | None, typer.Option(help="keep signing every N seconds while the log grows")
+    ] = None,
+) -> None:
+    """Sign a checkpoint of the log now (or on a schedule with --every)."""
+    if every is not None:
+        signed = _run(lambda ctx: _every(ctx, every))
+        typer.echo(f"signed {signed} checkpoints")
+        return
+    logged = _run(checkpoint_now)
+    cp = logged.checkpoint
+    typer.echo(
+        f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}, "
+        f"key {cp.key_id}, event {logged.seq}"
+    )
+
+
+async def _every(ctx: AuditContext, seconds: float) -> int:
+    stop = asyncio.Event()
+    try:
+        return await checkpoint_every(ctx, seconds, stop)
+    except asyncio.CancelledError:
+        stop.set()
+        return 0
+
+
+@audit_app.command("verify-log")
+@_cli_errors
+def verify_log_cmd() -> None:
+    """Recompute the Merkle tree of the whole stream and check every signed checkpoint."""
+    report = _run(verify_log)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}")
+    if not report.ok:
+        typer.echo(f"DIVERGED after {report.events} events: {report.divergence}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK: {report.events} events, {report.checkpoints} checkpoints verified")
+
+
+# ---------------------------------------------------------------------- keys
+
+
+@keys_app.command("rotate")
+@_cli_errors
+def keys_rotate() -> None:
+    """Re-wrap every data key under a new key-encryption key (KEK)."""
+    result = _run(rotate_kek)
+    verb = "finished an interrupted rotation" if result.resumed else "rotated"
+    typer.echo(
+        f"{verb}: {result.rewrapped} data keys now wrapped by {result.new_kek_id} "
+        f"(was {result.old_kek_id})"
+    )
+
+
+@keys_app.command("rotate-signing")
+@_cli_errors
+def keys_rotate_signing() -> None:
+    """Replace the checkpoint signing key; old public keys stay in the keyring."""
+    event = _run(_rotate_signing)
+    typer.echo(
+        f"signing key {event.new_key_id} replaces {event.old_key_id}; "
+        "give auditors the new public key (audit signer --public)"
+    )
+
+
+async def _rotate_signing(ctx: AuditContext) -> SigningKeyRotated:
+    keyring = await open_keyring(ctx)
+    event = keyring.rotate()
+    await ctx.append_audit(event, "signing-key", event.new_key_id)
+    return event
+
+
+@keys_app.command("list")
+@_cli_errors
+def keys_list() -> None:
+    """The signing keyring (current and retired keys)."""
+    ring = _run(open_keyring)
+    for record in ring.records():
+        state = f"retired {record.retired_at}" if record.retired_at else "current"
+        typer.echo(f"{record.key_id}  created {record.created_at}  {state}")
+
+
+@audit_app.command("signer")
+@_cli_errors
+def signer_cmd(
+    public: Annotated[Path, typer.Option("--public", help="write the public key (PEM) here")],
+    all_keys: Annotated[
+        bool, typer.Option("--all", help="also write retired keys as <file>.<key id>.pem")
+    ] = False,
+) -> None:
+    """Write the current signing public key, for auditors' `audit verify --signer`."""
+    ring = _run(open_keyring)
+    keyfiles.write_public_file(public, keyfiles.public_pem(ring.current_public_key()))
+    typer.echo(f"wrote {ring.current_key_id} to {public}")
+    if all_keys:
+        _write_retired(ring, public)
+
+
+def _write_retired(ring: SigningKeyring, public: Path) -> None:
+    for record in ring.records():
+        if record.retired_at:
+            path = public.with_name(f"{public.name}.{record.key_id.replace(':', '-')}.pem")
+            keyfiles.write_public_file(path, keyfiles.public_pem(record.public_key))
+            typer.echo(f"wrote {record.key_id} to {path}")
+
+
+@audit_app.command("keygen")
+@_cli_errors
+def keygen_cmd(
+    out: Annotated[Path, typer.Option("--out", help="prefix: writes <prefix>.key, .pub")],
+) -> None:
+    """Create an X25519 recipient key pair for receiving audit packages."""
+    private, public, kid = keyfiles.generate_recipient(out)
+    typer.echo(f"recipient {kid}: private key {private} (keep it secret), public key {public}")
+
+
+# ---------------------------------------------------------------------- holds
+
+
+@hold_app.command("place")
+@_cli_errors
+def hold_place(
+    scope: Annotated[
+        str, typer.Option(help="customer:<id> | entity:<id> | period:<yyyy[-mm]> | case:<id>")
+    ],
+    reason: Annotated[str, typer.Option(help="why (matter, request, reference)")],
+    customer: Annotated[
+        list[str] | None, typer.Option(help="limit a case hold to these customers")
+    ] = None,
+) -> None:
+    """Place a legal hold: nothing it covers is shredded until it is released."""
+    parsed = Scope.parse(scope)
+    hold = _run(lambda ctx: place_hold(ctx, parsed, reason, tuple(customer or ())))
+    typer.echo(f"placed {hold.hold_id} on {hold.scope} ({hold.entity}) by {hold.placed_by}")
+
+
+@hold_app.command("release")
+@_cli_errors
+def hold_release(
+    hold_id: Annotated[str, typer.Argument(help="the hold id (see `hold list`)")],
+    reason: Annotated[str, typer.Option(help="why it may be released")],
+) -> None:
+    """Release a legal hold."""
+    hold = _run(lambda ctx: release_hold(ctx, hold_id, reason))
+    typer.echo(f"released {hold.hold_id} on {hold.scope} by {hold.released_by}")
+
+
+@hold_app.command("list")
+@_cli_errors
+def hold_list(
+    all_holds: Annotated[bool, typer.Option("--all", help="include released holds")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List legal holds (active ones by default)."""
+    book = _run(HoldBook.load)
+    holds = list(book.holds.values()) if all_holds else book.active()
+    if as_json:
+        _print_json([h.to_json() for h in holds])
+        return
+    if not holds:
+        typer.echo("no legal holds" if all_holds else "no active legal holds")
+    for h in holds:
+        state = "active" if h.active else f"released by {h.released_by}"
+        typer.echo(f"{h.hold_id}  {h.entity}  {h.scope}  {state}  by {h.placed_by}: {h.reason}")
+
+
+# ---------------------------------------------------------------------- retention
+
+
+@retention_app.command("run")
+@_cli_errors
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report only")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="shred expired, unheld keys")] = False,
+    as_of: Annotated[str | None, typer.Option(help="evaluate as of this date (yyyy-mm-dd)")] = None,
+    policy: Annotated[Path | None, typer.Option(help="retention policy TOML")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Shred the data keys of subjects past retention, unless a legal hold covers them."""
+    if dry_run == apply:
+        raise _fail("give exactly one of --dry-run or --apply")
+    day = _date(as_of)
+    report = _run(lambda ctx: run_retention(ctx, _policy(ctx, policy), as_of=day, apply=apply))
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        _print_retention(report)
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"--as-of {text!r} is not a date like 2031-12-31") from None
+
+
+def _policy(ctx: AuditContext, path: Path | None) -> RetentionPolicy:
+    chosen = path or ctx.audit_dir / "retention.toml"
+    if path is None and not chosen.exists():
+        return RetentionPolicy()
+    return RetentionPolicy.load(chosen)
+
+
+def _print_retention(report: RetentionReport) -> None:
+    verb = "shredded" if report.applied else "would shred"
+    shred = report.with_status("shred")
+    typer.echo(
+        f"retention {'run' if report.applied else 'dry run'} as of {report.as_of}: "
+        f"{len(shred)} {verb}, {len(report.with_status('held'))} kept by holds, "
+        f"{len(report.with_status('retain'))} not expired, "
+        f"{len(report.with_status('erased'))} already erased"
+    )
+    for d in shred:
+        typer.echo(
+            f"  {verb}: {d.entity} {d.customer} (retained until {d.retained_until}, "
+            f"{len(d.key_ids)} keys)"
+        )
+    for d in report.with_status("held"):
+        typer.echo(
+            f"  kept by {', '.join(d.hold_ids)}: {d.entity} {d.customer} "
+            f"(retention ended {d.retained_until})"
+        )
+
+
+# ---------------------------------------------------------------------- trace
+
+
+@audit_app.command("trace")
+@_cli_errors
+def trace_cmd(
+    ref: Annotated[str, typer.Argument(help="a source ref (hubspot/invoice/123) or ledger ref")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    personal: Annotated[bool, typer.Option(help="show personal fields in clear")] = False,
+) -> None:
+    """The history of one record, each event with its inclusion proof."""
+    proven = _run(lambda ctx: trace_record(ctx, ref))
+    if as_json:
+        _print_json(proven.to_json())
+    else:
+        _print_trace(proven, personal)
+
+
+def _print_trace(proven: ProvenTrace, personal: bool) -> None:
+    t, cp = proven.trace, proven.checkpoint
+    for label, value in (
+        ("record", f"{t.ref} ({t.kind}, entity {t.entity}, customer {t.customer})"),
+        ("source versions", ", ".join(t.source_versions) or "-"),
+        ("validation", t.validation),
+        ("mapping versions", ", ".join(t.mapping_versions) or "-"),
+        ("push attempts", "; ".join(t.push_attempts) or "-"),
+        ("ledger ids", ", ".join(t.ledger_refs) or "-"),
+        ("reconciliation", t.reconciliation),
+        ("checkpoint", f"tree size {cp.tree_size}, root {cp.root_hash.hex()}, {cp.key_id}"),
+    ):
+        typer.echo(f"{label:>17}: {value}")
+    for step in t.steps:
+        typer.echo(f"\n#{step.seq} {step.occurred_at} {step.type}: {step.summary}")
+        if step.personal.status != "none":
+            shown = step.personal.fields if personal and step.personal.fields else None
+            typer.echo(f"    personal data: {shown or step.personal.status}")
+        typer.echo(
+            f"    inclusion proof (leaf {step.seq - 1}): " + " ".join(p.hex() for p in step.proof)
+        )
+
+
+# ---------------------------------------------------------------------- packages
+
+
+@audit_app.command("export")
+@_cli_errors
+def export_cmd(
+    scope: Annotated[str, typer.Option(help="customer:<id> | entity:<id> | period:<yyyy[-mm]>")],
+    recipient: Annotated[list[Path], typer.Option(help="recipient X25519 public key (PEM)")],
+    out: Annotated[Path, typer.Option(help="package file to write")],
+) -> None:
+    """Export a signed audit package encrypted to each recipient."""
+    parsed = Scope.parse(scope, ("customer", "entity", "period"))
+    keys = [keyfiles.load_x25519_public(path) for path in recipient]
+    result = _run(lambda ctx: export_package(ctx, parsed, keys, out))
+    typer.echo(
+        f"exported {result.scope} version {result.package_version}: "
+        f"{result.event_count} events, tree size {result.tree_size}, digest "
+        f"{result.digest} -> {result.path}"
+    )
+
+
+@audit_app.command("verify")
+@_cli_errors
+def verify_cmd(
+    package: Annotated[Path, typer.Argument(help="the package file")],
+    identity: Annotated[Path, typer.Option(help="your X25519 private key (PEM)")],
+    signer: Annotated[list[Path], typer.Option(help="trusted signer public key (PEM)")],
+    previous: Annotated[
+        Path | None, typer.Option(help="the previous package of this scope, to check the chain")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="state file remembering accepted packages (replays)")
+    ] = None,
+    extract_to: Annotated[
+        Path | None, typer.Option("--extract", help="write the verified files here")
+    ] = None,
+) -> None:
+    """Verify a package offline; names exactly what failed and exits non-zero."""
+    me = keyfiles.load_x25519_private(identity)
+    signers = signer_map([keyfiles.load_ed25519_public(p) for p in signer])
+    verified = verify_package(package.read_bytes(), me, signers)
+    if previous is not None:
+        check_succession(verified, verify_package(previous.read_bytes(), me, signers))
+    if state is not None:
+        memory = VerifierState(state)
+        memory.check(verified)
+        memory.record(verified)
+    if extract_to is not None:
+        extract(verified, extract_to)
+    typer.echo(verified.summary())

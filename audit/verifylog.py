@@ -1,0 +1,149 @@
+"""``audit verify-log``: recompute the Merkle tree of the whole stream and check it against
+every signed checkpoint in it; report the first divergence.
+
+The tree is rebuilt from the stored bytes (the cached tree is not trusted). Each
+``CheckpointSigned`` must be signed by a known key and commit to exactly the root the log
+gives at its size. Signing keys are the local keyring's, plus keys announced in the log
+by ``SigningKeyRotated`` with a valid endorsement from a key already trusted (the first
+announced key is trusted when no local keyring exists). When the cached leaf hashes are
+available they pinpoint which event changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from pydantic import ValidationError as PydanticValidationError
+
+from audit.checkpoints import Checkpoint
+from audit.context import AuditContext
+from audit.events import CheckpointSigned, SigningKeyRotated
+from audit.merkle import MerkleTree, leaf_hash
+from audit.signing import SigningKeyring, endorsement_message, public_from_b64
+from audit.signing import verify_signature as sig_ok
+from audit.treefiles import TreeFiles
+
+_CHECKPOINT = b'"type":"CheckpointSigned"'
+_ROTATED = b'"type":"SigningKeyRotated"'
+
+
+@dataclass
+class LogReport:
+    events: int = 0
+    checkpoints: int = 0
+    divergence: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+
+class _Verifier:
+    def __init__(self, trusted: dict[str, ed25519.Ed25519PublicKey], cached: MerkleTree) -> None:
+        self.trusted = trusted
+        self.tofu = not trusted
+        self.cached = cached
+        self.tree = MerkleTree()
+        self.report = LogReport()
+        self.verified_size = 0
+
+    def add(self, seq: int, raw: bytes) -> bool:
+        """Take one event; False once a divergence was found."""
+        if seq != self.tree.size + 1:
+            return self._diverged(
+                f"event {self.tree.size + 1} is missing from the log "
+                f"(the next stored event is {seq})"
+            )
+        self.tree.append(leaf_hash(raw))
+        self.report.events += 1
+        if _CHECKPOINT in raw or _ROTATED in raw:
+            return self._audit_event(seq, json.loads(raw))
+        return True
+
+    def _audit_event(self, seq: int, doc: dict[str, Any]) -> bool:
+        try:
+            if doc["type"] == "CheckpointSigned":
+                cp = Checkpoint.from_event(CheckpointSigned.model_validate(doc["data"]))
+                return self._checkpoint(seq, cp)
+            if doc["type"] == "SigningKeyRotated":
+                self._rotated(SigningKeyRotated.model_validate(doc["data"]))
+        except (PydanticValidationError, ValueError) as exc:
+            return self._diverged(f"{doc['type']} at event {seq} is unreadable: {exc}")
+        return True
+
+    def _checkpoint(self, seq: int, cp: Checkpoint) -> bool:
+        if not cp.verify(self.trusted):
+            return self._diverged(
+                f"checkpoint at event {seq} (tree size {cp.tree_size}) is "
+                f"not validly signed by a known key ({cp.key_id})"
+            )
+        if cp.tree_size >= seq:
+            return self._diverged(f"checkpoint at event {seq} claims tree size {cp.tree_size}")
+        if self.tree.root(cp.tree_size) != cp.root_hash:
+            return self._diverged(self._mismatch(seq, cp))
+        self.report.checkpoints += 1
+        self.verified_size = max(self.verified_size, cp.tree_size)
+        return True
+
+    def _mismatch(self, seq: int, cp: Checkpoint) -> str:
+        where = self._first_changed_leaf(cp.tree_size)
+        changed = (
+            f"event {where} differs from what was recorded when it was appended"
+            if where
+            else f"an event in {self.verified_size + 1}–{cp.tree_size} differs from what was signed"
+        )
+        return (
+            f"checkpoint at event {seq} (tree size {cp.tree_size}, signed by {cp.key_id}) "
+            f"does not match the log: {changed}"
+        )
+
+    def _first_changed_leaf(self, size: int) -> int | None:
+        for i in range(self.verified_size, min(size, self.cached.size)):
+            if self.cached.leaf(i) != self.tree.leaf(i):
+                return i + 1
+        return None
+
+    def _rotated(self, data: SigningKeyRotated) -> None:
+        new = public_from_b64(data.new_public_key)
+        old = self.trusted.get(data.old_key_id or "")
+        endorsed = (
+            old is not None
+            and data.endorsement is not None
+            and sig_ok(old, base64.b64decode(data.endorsement), endorsement_message(new))
+        )
+        if endorsed or (self.tofu and data.old_key_id is None):
+            self.trusted.setdefault(data.new_key_id, new)
+            self.tofu = False
+
+    def _diverged(self, message: str) -> bool:
+        self.report.divergence = message
+        return False
+
+    def finish(self) -> LogReport:
+        if self.report.ok and self.cached.size > self.tree.size:
+            self._diverged(
+                f"the log holds {self.tree.size} events but {self.cached.size} were "
+                "recorded before: events were removed"
+            )
+        if self.report.ok and self.report.checkpoints == 0:
+            self.report.warnings.append("no signed checkpoint in the log yet")
+        elif self.report.ok and self.verified_size < self.tree.size:
+            self.report.warnings.append(
+                f"events {self.verified_size + 1}–{self.tree.size} are not covered by a "
+                "checkpoint yet (run `syncledger audit checkpoint`)"
+            )
+        return self.report
+
+
+async def verify_log(ctx: AuditContext) -> LogReport:
+    trusted = SigningKeyring.open(ctx.audit_dir / "signing").public_keys()
+    verifier = _Verifier(dict(trusted), TreeFiles(ctx.audit_dir / "tree").load())
+    async for stored in ctx.store.read():
+        if not verifier.add(stored.seq, stored.raw):
+            break
+    return verifier.finish()
