@@ -1,0 +1,276 @@
+"""The one HTTP layer every ledger adapter talks through.
+
+Per request: wait for the tenant's rate limiter, authorise (OAuth2 refresh or a static
+key), send with a deadline, translate the answer into ``core.errors``, and retry what is
+safe to retry with exponential backoff and full jitter, honouring ``Retry-After``.
+
+Platform-specific parts are parameters: the error translator (how a platform spells a
+refusal), the auth (token endpoint and credentials), the limiter (its published rates).
+
+Logs carry platform, method, path, status, duration and attempt; query values only for
+keys known to be harmless; never headers, bodies, tokens or client secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.oauth2 import Auth
+from adapters.ratelimit import RateLimiter
+from core.errors import (
+    AuthExpiredError,
+    LedgerError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
+
+log = logging.getLogger("syncledger.http")
+
+ErrorTranslator = Callable[[httpx.Response], LedgerError]
+Params = Mapping[str, str | int]
+
+#: query keys whose values may appear in logs; every other value is shown as ``***``
+LOGGABLE_PARAMS = frozenset(
+    {"minorversion", "requestid", "operation", "entities", "changedSince", "page", "pageSize"}
+)
+
+
+class NotSentError(TransientLedgerError):
+    """The request never reached the ledger (connection refused, DNS, connect timeout):
+    always safe to send again, idempotent or not."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``attempts`` tries in all; waits grow ``base_delay × 2ⁿ`` (capped, full jitter).
+
+    A ``Retry-After`` the ledger sends wins over the backoff; one longer than
+    ``max_retry_after`` is not slept through but handed back to the caller inside the
+    ``TransientLedgerError`` so the sync process can schedule the retry."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def translate_status(response: httpx.Response) -> LedgerError:
+    """Default translation by HTTP status, for platforms without a richer error body."""
+    status = response.status_code
+    where = f"{response.request.method} {response.request.url.path}"
+    if status == 401:
+        return AuthExpiredError(f"{where}: credentials rejected (HTTP 401)", code="401")
+    if status in (409, 412):
+        return StaleVersionError(f"{where}: record changed meanwhile (HTTP {status})")
+    if status == 429 or status >= 500:
+        return TransientLedgerError(
+            f"{where}: HTTP {status}", code=str(status), retry_after=retry_after(response)
+        )
+    return PermanentLedgerError(f"{where}: refused with HTTP {status}", code=str(status))
+
+
+def redact_url(url: httpx.URL) -> str:
+    """Path plus query with every value outside ``LOGGABLE_PARAMS`` masked."""
+    pairs = [
+        f"{key}={value if key in LOGGABLE_PARAMS else '***'}"
+        for key, value in url.params.multi_items()
+    ]
+    return url.path + ("?" + "&".join(pairs) if pairs else "")
+
+
+class LedgerHttp:
+    """An ``httpx.AsyncClient`` wrapped with auth, rate limits, retries and translation."""
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        base_url: str,
+        auth: Auth | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 30.0,
+        translate: ErrorTranslator = translate_status,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.platform = platform
+        self._auth = auth
+        self._limiter = limiter
+        self._retry = retry
+        self._deadline = timeout
+        self._translate = translate
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"Accept": "application/json", **(headers or {})},
+        )
+
+    async def json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        content: bytes | None = None,
+        content_type: str = "application/json",
+        idempotent: bool,
+    ) -> Any:
+        """Send and decode the JSON answer (fractions as ``Decimal``)."""
+        response = await self.request(
+            method,
+            url,
+            params=params,
+            content=encode_json(body) if body is not None else content,
+            content_type=content_type,
+            idempotent=idempotent,
+        )
+        try:
+            return decode_json(response.content)
+        except ValueError as exc:
+            raise TransientLedgerError(
+                f"{self.platform} answered {method} {url} with a body that is not JSON"
+            ) from exc
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        content: bytes | None = None,
+        content_type: str = "application/json",
+        idempotent: bool,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response or raise a ``core.errors.LedgerError``.
+
+        ``idempotent``: True when sending the same request twice has the effect of once
+        (reads; writes carrying a platform idempotency key). Only those are retried after
+        the request may have reached the ledger."""
+        headers = {"Content-Type": content_type} if content is not None else {}
+        request = self._client.build_request(
+            method, url, params=params, content=content, headers=headers
+        )
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(request, attempt)
+            except TransientLedgerError as exc:
+                delay = self._delay(exc, attempt, idempotent)
+                if delay is None:
+                    raise
+                log.info("%s retry %d in %.2fs: %s", self.platform, attempt, delay, exc)
+                await self._sleep(delay)
+                attempt += 1
+
+    def _delay(self, exc: TransientLedgerError, attempt: int, idempotent: bool) -> float | None:
+        if attempt >= self._retry.attempts:
+            return None
+        if not idempotent and not isinstance(exc, NotSentError):
+            return None
+        if exc.retry_after is None:
+            return self._retry.backoff(attempt, self._rng)
+        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
+
+    async def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        sent = await self._authorize(request)
+        response = await self._send(request, attempt)
+        if await self._refreshed_after(response, sent):
+            await self._authorize(request)
+            response = await self._send(request, attempt)
+        if response.is_success:
+            return response
+        raise self._translate(response)
+
+    async def _refreshed_after(self, response: httpx.Response, sent: dict[str, str]) -> bool:
+        """On a 401, let the auth refresh once; True when the request is worth resending."""
+        if self._auth is None or response.status_code != 401:
+            return False
+        return await self._auth.unauthorized(self._client, sent)
+
+    async def _authorize(self, request: httpx.Request) -> dict[str, str]:
+        if self._auth is None:
+            return {}
+        auth_headers = await self._auth.headers(self._client)
+        request.headers.update(auth_headers)
+        return auth_headers
+
+    async def _send(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._client.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._log(request, "not sent", started, attempt)
+            raise NotSentError(f"{self._where(request)}: {type(exc).__name__}") from exc
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            self._log(request, "timeout", started, attempt)
+            raise TransientLedgerError(
+                f"{self._where(request)}: no answer within {self._deadline}s; the write may "
+                "have landed"
+            ) from exc
+        except httpx.TransportError as exc:
+            self._log(request, type(exc).__name__, started, attempt)
+            raise TransientLedgerError(f"{self._where(request)}: {type(exc).__name__}") from exc
+        self._log(request, str(response.status_code), started, attempt)
+        return response
+
+    def _where(self, request: httpx.Request) -> str:
+        return f"{self.platform} {request.method} {request.url.path}"
+
+    def _log(self, request: httpx.Request, outcome: str, started: float, attempt: int) -> None:
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.info(
+            "%s %s %s -> %s in %.0f ms (attempt %d)",
+            self.platform,
+            request.method,
+            redact_url(request.url),
+            outcome,
+            elapsed_ms,
+            attempt,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,406 @@
+"""QuickBooks Online v3 ledger adapter: ``QboLedger`` implements ``LedgerAdapter``.
+
+Idempotency, two layers (PLATFORMS.md: QBO's ``requestid`` alone has let duplicates
+through): every write carries ``?requestid=`` derived from our idempotency key, so the HTTP
+layer may resend it after a timeout and QBO replays the first answer; and every record we
+create carries our source reference (``Notes`` / ``PrivateNote``, see ``qbo_mapping``),
+which ``find`` reads back after a crash. A customer create refused as a duplicate name
+(6240) is resolved the same way when the existing customer carries our reference.
+
+Limits: 500 requests/min per realm and 10/s per realm and app, held by the client-side
+limiter before sending. Batch: at most 30 payloads per ``/batch`` call — Intuit's batch page
+says 10 but its limits page says 30, and users report 30 accepted and 31 refused
+(intuit/QuickBooks-V3-DotNET-SDK#358, whose SDK moved to 30 in #363).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.qbo_errors import (
+    DUPLICATE_NAME_CODE,
+    NOT_FOUND_CODE,
+    fault_error,
+    parse_fault,
+    translate_qbo,
+)
+from adapters.ledgers.qbo_mapping import ENTITY, QboMapping, load_mapping, ref_in, to_record
+from adapters.oauth2 import Auth
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import LedgerError, PermanentLedgerError
+from core.model import Customer, Invoice, Payment
+
+PRODUCTION_URL = "https://quickbooks.api.intuit.com"
+SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
+TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 (a URL)
+QBO_RATES = (Rate(10, 1.0), Rate(500, 60.0))
+BATCH_LIMIT = 30
+REQUESTID_LIMIT = 50
+BATCH_REQUESTID_LIMIT = 36
+CDC_LIMIT = 1000
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def request_id(idempotency_key: str, limit: int = REQUESTID_LIMIT) -> str:
+    """A ``requestid`` of at most ``limit`` characters, the same for the same key: the
+    key's own leading hex digits when it is a digest (our keys are sha256 hex), else the
+    leading hex digits of its sha256."""
+    digest = idempotency_key if _HEX.match(idempotency_key) else _sha256(idempotency_key)
+    return digest.lower()[:limit]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def qbo_literal(value: str) -> str:
+    """A string literal of the QBO query language (backslash-escaped quotes)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One payload of a ``/batch`` call: an entity ``body`` for create / update / delete
+    (``kind`` canonical), or a query statement for ``query``."""
+
+    operation: Literal["create", "update", "delete", "query"]
+    kind: str
+    body: dict[str, Any] | str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    item: BatchItem
+    records: tuple[LedgerRecord, ...] = ()
+    error: LedgerError | None = None
+
+
+class QboLedger:
+    """QuickBooks Online for one company (realm). Build with ``QboLedger.connect``."""
+
+    ledger = "qbo"
+    capabilities = LedgerCapabilities(
+        batch_size=BATCH_LIMIT,
+        requests_per_minute=500,
+        requests_per_second=10,
+        idempotency="requestid + reference lookup",
+        delta="CDC",
+        kinds=("customer", "invoice", "payment"),
+    )
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        realm_id: str,
+        mapping: QboMapping | None = None,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = 1000,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.realm_id = realm_id
+        self.mapping = mapping or load_mapping()
+        self._http = http
+        self._find_window = find_window
+        self._page = page_size
+        self._now = now
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        realm_id: str,
+        auth: Auth,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: QboMapping | None = None,
+        find_window: timedelta | None = timedelta(days=30),
+    ) -> QboLedger:
+        """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
+        default a private limiter at QBO's published rates."""
+        http = LedgerHttp(
+            platform="qbo",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(*QBO_RATES),
+            retry=retry or RetryPolicy(),
+            timeout=timeout,
+            translate=translate_qbo,
+            transport=transport,
+        )
+        return cls(http, realm_id=realm_id, mapping=mapping, find_window=find_window)
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        body = self.mapping.customer_body(customer, external_ref)
+        try:
+            raw = await self._write("customer", body, idempotency_key)
+        except PermanentLedgerError as exc:
+            if exc.code != DUPLICATE_NAME_CODE:
+                raise
+            return await self._ours_by_name(customer.name, external_ref, exc)
+        return _pushed(raw)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        return _pushed(await self._write("invoice", body, idempotency_key))
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        body = self.mapping.payment_body(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref
+        )
+        return _pushed(await self._write("payment", body, idempotency_key))
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """Void with the given SyncToken (``version``), or the current one when None."""
+        token = version if version is not None else await self._sync_token("invoice", ledger_id)
+        body = {"Id": ledger_id, "SyncToken": token}
+        raw = await self._write("invoice", body, idempotency_key, operation="void")
+        return _pushed(raw)
+
+    async def batch(self, items: Sequence[BatchItem], *, idempotency_key: str) -> list[BatchResult]:
+        """Send ``items`` through ``/batch`` in chunks of 30; results in item order. Each
+        chunk carries a ``requestid`` (≤ 36 characters) derived from the key and the chunk
+        index, so a resent chunk is replayed rather than applied twice."""
+        results: list[BatchResult] = []
+        for index, chunk in enumerate(_chunks(items, BATCH_LIMIT)):
+            rid = request_id(f"{idempotency_key}:{index}", BATCH_REQUESTID_LIMIT)
+            results.extend(await self._batch_chunk(chunk, rid))
+        return results
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref`` in its reference field. QBO cannot filter
+        on ``Notes`` / ``PrivateNote``, so this scans newest first (the record a crash
+        left behind is among the newest), over ``find_window`` (None: all history)."""
+        ref_field = self.mapping.ref_field[kind]
+        async for raw in self._pages(kind, self._find_where(kind), "MetaData.CreateTime DESC"):
+            if ref_in(raw.get(ref_field)) == external_ref:
+                return self._record(kind, raw)
+        return None
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Customers with the same DisplayName or primary email (active or not). QBO
+        cannot be searched by tax id: ``PrimaryTaxIdentifier`` is write-only."""
+        clauses = [f"DisplayName = {qbo_literal(customer.name)}"]
+        if customer.email:
+            clauses.append(f"PrimaryEmailAddr = {qbo_literal(customer.email)}")
+        found: dict[str, dict[str, Any]] = {}
+        for clause in clauses:
+            for raw in await self._select("customer", f"{clause} AND {_ANY_ACTIVE}", "Id"):
+                found.setdefault(str(raw["Id"]), raw)
+        return [self._record("customer", raw) for raw in found.values()]
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        url = self._url(f"{_entity(kind).lower()}/{quote(ledger_id, safe='')}")
+        try:
+            answer = await self._http.json("GET", url, params=self._params(), idempotent=True)
+        except PermanentLedgerError as exc:
+            if exc.code == NOT_FOUND_CODE:
+                return None
+            raise
+        return self._record(kind, answer[_entity(kind)])
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        where = _ANY_ACTIVE if kind == "customer" else ""
+        async for raw in self._pages(kind, where, "Id"):
+            yield self._record(kind, raw)
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records changed at or after ``since`` through CDC (30-day look-back in QBO),
+        following up per entity when an answer holds the 1,000-object maximum."""
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        pending = {kind: since for kind in self.capabilities.kinds}
+        seen: set[tuple[str, str, str | None]] = set()
+        while pending:
+            answer = await self._cdc(list(pending), min(pending.values()))
+            pending = self._follow_ups(answer, pending)
+            for kind, rows in answer.items():
+                for raw in rows:
+                    record = self._record(kind, raw)
+                    if (kind, record.ledger_id, record.version) not in seen:
+                        seen.add((kind, record.ledger_id, record.version))
+                        yield record
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ----------------------------------------------------------------- helpers
+
+    def _url(self, resource: str) -> str:
+        return f"/v3/company/{quote(self.realm_id, safe='')}/{resource}"
+
+    def _params(self, **extra: str) -> dict[str, str | int]:
+        return {"minorversion": self.mapping.minor_version, **extra}
+
+    def _record(self, kind: str, raw: dict[str, Any]) -> LedgerRecord:
+        return to_record(kind, raw, self.mapping.ref_field[kind])
+
+    async def _write(
+        self, kind: str, body: dict[str, Any], key: str, *, operation: str | None = None
+    ) -> dict[str, Any]:
+        params = self._params(requestid=request_id(key))
+        if operation:
+            params["operation"] = operation
+        url = self._url(_entity(kind).lower())
+        answer = await self._http.json("POST", url, params=params, body=body, idempotent=True)
+        raw: dict[str, Any] = answer[_entity(kind)]
+        return raw
+
+    async def _sync_token(self, kind: str, ledger_id: str) -> str:
+        record = await self.get(kind, ledger_id)
+        if record is None or record.version is None:
+            raise PermanentLedgerError(
+                f"QuickBooks Online has no {kind} {ledger_id}: it was deleted or never "
+                "created; check the link",
+                code=NOT_FOUND_CODE,
+            )
+        return record.version
+
+    async def _ours_by_name(
+        self, name: str, external_ref: str, refused: PermanentLedgerError
+    ) -> PushResult:
+        where = f"DisplayName = {qbo_literal(name)} AND {_ANY_ACTIVE}"
+        for raw in await self._select("customer", where, "Id"):
+            if ref_in(raw.get(self.mapping.ref_field["customer"])) == external_ref:
+                return _pushed(raw, recovered=True)
+        raise refused
+
+    async def _query(self, statement: str) -> dict[str, Any]:
+        params = self._params(query=statement)
+        answer = await self._http.json("GET", self._url("query"), params=params, idempotent=True)
+        result: dict[str, Any] = answer.get("QueryResponse", {})
+        return result
+
+    async def _select(
+        self, kind: str, where: str, order: str, start: int = 1, size: int | None = None
+    ) -> list[dict[str, Any]]:
+        # the QBO query language, not SQL; every value went through qbo_literal
+        statement = f"SELECT * FROM {_entity(kind)}"  # noqa: S608
+        statement += f" WHERE {where}" if where else ""
+        statement += f" ORDERBY {order} STARTPOSITION {start} MAXRESULTS {size or self._page}"
+        rows: list[dict[str, Any]] = (await self._query(statement)).get(_entity(kind), [])
+        return rows
+
+    async def _pages(self, kind: str, where: str, order: str) -> AsyncIterator[dict[str, Any]]:
+        start = 1
+        while True:
+            rows = await self._select(kind, where, order, start)
+            for raw in rows:
+                yield raw
+            if len(rows) < self._page:
+                return
+            start += len(rows)
+
+    def _find_where(self, kind: str) -> str:
+        clauses = [_ANY_ACTIVE] if kind == "customer" else []
+        if self._find_window is not None:
+            since = (self._now() - self._find_window).isoformat()
+            clauses.append(f"MetaData.CreateTime >= {qbo_literal(since)}")
+        return " AND ".join(clauses)
+
+    async def _cdc(self, kinds: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
+        params = self._params(
+            entities=",".join(_entity(k) for k in kinds), changedSince=since.isoformat()
+        )
+        answer = await self._http.json("GET", self._url("cdc"), params=params, idempotent=True)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for block in answer.get("CDCResponse", []):
+            for response in block.get("QueryResponse", []):
+                for kind in kinds:
+                    found.setdefault(kind, []).extend(response.get(_entity(kind), []))
+        return found
+
+    def _follow_ups(
+        self, answer: dict[str, list[dict[str, Any]]], asked: dict[str, datetime]
+    ) -> dict[str, datetime]:
+        """Entities whose answer was cut at the CDC maximum, with the cursor to go on from."""
+        again: dict[str, datetime] = {}
+        for kind, rows in answer.items():
+            if len(rows) >= CDC_LIMIT:
+                last = self._record(kind, rows[-1]).updated_at
+                if last is not None and last > asked[kind]:
+                    again[kind] = last
+        return again
+
+    async def _batch_chunk(self, chunk: Sequence[BatchItem], rid: str) -> list[BatchResult]:
+        body = {"BatchItemRequest": [_batch_request(f"b{i}", it) for i, it in enumerate(chunk)]}
+        params = self._params(requestid=rid)
+        answer = await self._http.json(
+            "POST", self._url("batch"), params=params, body=body, idempotent=True
+        )
+        by_bid = {str(r.get("bId")): r for r in answer.get("BatchItemResponse", [])}
+        return [self._batch_result(it, by_bid.get(f"b{i}", {})) for i, it in enumerate(chunk)]
+
+    def _batch_result(self, item: BatchItem, response: dict[str, Any]) -> BatchResult:
+        fault = parse_fault(response.get("Fault")) if "Fault" in response else None
+        if fault is not None:
+            return BatchResult(item, error=fault_error(fault, status=400, where="QBO batch"))
+        if item.operation == "query":
+            rows = response.get("QueryResponse", {}).get(_entity(item.kind), [])
+            return BatchResult(item, records=tuple(self._record(item.kind, r) for r in rows))
+        raw = response.get(_entity(item.kind))
+        if raw is None:
+            return BatchResult(item, error=PermanentLedgerError("QBO batch: item not answered"))
+        return BatchResult(item, records=(self._record(item.kind, raw),))
+
+
+_ANY_ACTIVE = "Active IN (true, false)"
+
+
+def _entity(kind: str) -> str:
+    try:
+        return ENTITY[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"QuickBooks Online adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _pushed(raw: dict[str, Any], *, recovered: bool = False) -> PushResult:
+    return PushResult(ledger_id=str(raw["Id"]), version=str(raw["SyncToken"]), recovered=recovered)
+
+
+def _batch_request(bid: str, item: BatchItem) -> dict[str, Any]:
+    if item.operation == "query":
+        return {"bId": bid, "Query": item.body}
+    return {"bId": bid, "operation": item.operation, _entity(item.kind): item.body}
+
+
+def _chunks(items: Sequence[BatchItem], size: int) -> Iterator[Sequence[BatchItem]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,302 @@
+"""Canonical records ↔ QuickBooks Online v3 JSON, driven by ``adapters/mappings/qbo.toml``.
+
+Where our source reference lives on the ledger record (read back by ``QboLedger.find``):
+
+======== ================================= ======================================
+kind     queryable natural key             faithful reference (not queryable)
+======== ================================= ======================================
+customer ``DisplayName`` (unique in QBO)   ``Notes`` (≤ 2000 chars)
+invoice  ``DocNumber`` (≤ 21 chars)        ``PrivateNote`` (≤ 4000 chars)
+payment  ``CustomerRef`` + ``TxnDate``     ``PrivateNote`` (``PaymentRefNum`` keeps
+                                           the human reference, ≤ 21 chars)
+======== ================================= ======================================
+
+The reference is written as a line ``syncledger-ref: <system/kind/id>`` so a person may
+add text around it without breaking the lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from adapters.ports import LedgerRecord
+from core.errors import ConfigurationError, PermanentLedgerError
+from core.model import Customer, Invoice, InvoiceLine, Payment
+from core.money import quantize, to_decimal
+
+REF_MARKER = "syncledger-ref:"
+_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
+ENTITY = {"customer": "Customer", "invoice": "Invoice", "payment": "Payment"}
+KIND_OF_ENTITY = {v: k for k, v in ENTITY.items()}
+
+
+def ref_note(external_ref: str) -> str:
+    return f"{REF_MARKER} {external_ref}"
+
+
+def ref_in(text: object) -> str | None:
+    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class QboMapping:
+    """The parsed mapping file; ``digest`` identifies this mapping version."""
+
+    version: str
+    digest: str
+    minor_version: int
+    fields: Mapping[str, Mapping[str, tuple[str, ...]]]  # kind → canonical → QBO paths
+    ref_field: Mapping[str, str]  # kind → QBO field holding our reference
+    lines: Mapping[str, str]
+    tax: Mapping[str, str]
+    discount: Mapping[str, Any]
+
+    def customer_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
+        body = self._fields("customer", customer.model_dump(exclude_none=True))
+        body[self.ref_field["customer"]] = ref_note(external_ref)
+        return body
+
+    def invoice_body(
+        self, invoice: Invoice, customer_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        body = self._fields("invoice", _document_values(invoice))
+        lines = [self._line(ln, invoice.currency) for ln in invoice.lines]
+        body["Line"] = lines + self._discount(invoice)
+        body["CustomerRef"] = {"value": customer_ledger_id}
+        body[self.ref_field["invoice"]] = ref_note(external_ref)
+        tax = self._tax_detail(invoice)
+        if tax:
+            body["TxnTaxDetail"] = tax
+            body["GlobalTaxCalculation"] = self.tax["global_tax_calculation"]
+        _check_total(invoice, body)
+        return body
+
+    def payment_body(
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+    ) -> dict[str, Any]:
+        values = payment.model_dump(exclude_none=True) | {"amount": payment.amount}
+        body = self._fields("payment", values)
+        body["CustomerRef"] = {"value": customer_ledger_id}
+        body["Line"] = [
+            {
+                "Amount": payment.amount,
+                "LinkedTxn": [{"TxnId": invoice_ledger_id, "TxnType": "Invoice"}],
+            }
+        ]
+        body[self.ref_field["payment"]] = ref_note(external_ref)
+        return body
+
+    def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for canonical, paths in self.fields[kind].items():
+            if values.get(canonical) is not None:
+                for path in paths:
+                    _set_path(body, path, _wire(values[canonical]))
+        return body
+
+    def _line(self, line: InvoiceLine, currency: str) -> dict[str, Any]:
+        taxed = line.tax_amount != 0
+        return {
+            "DetailType": self.lines["detail_type"],
+            "Amount": quantize(line.net, currency),
+            "Description": line.description,
+            self.lines["detail_type"]: {
+                "ItemRef": {"value": self.lines["item_ref"], "name": self.lines["item_name"]},
+                "Qty": line.quantity,
+                "UnitPrice": line.unit_price,
+                "TaxCodeRef": {"value": self.tax["taxable_code" if taxed else "non_taxable_code"]},
+            },
+        }
+
+    def _discount(self, invoice: Invoice) -> list[dict[str, Any]]:
+        if invoice.discount == 0:
+            return []
+        detail: dict[str, Any] = {"PercentBased": bool(self.discount["percent_based"])}
+        if self.discount.get("account_ref"):
+            detail["DiscountAccountRef"] = {"value": str(self.discount["account_ref"])}
+        return [
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": quantize(invoice.discount, invoice.currency),
+                "DiscountLineDetail": detail,
+            }
+        ]
+
+    def _tax_detail(self, invoice: Invoice) -> dict[str, Any] | None:
+        taxed = [ln for ln in invoice.lines if ln.tax_amount != 0]
+        if not taxed:
+            return None
+        cur = invoice.currency
+        tax_lines: list[dict[str, Any]] = [
+            {
+                "Amount": quantize(ln.tax_amount, cur),
+                "DetailType": "TaxLineDetail",
+                "TaxLineDetail": {
+                    "TaxRateRef": {"value": self.tax["tax_rate_ref"]},
+                    "PercentBased": False,
+                    "NetAmountTaxable": quantize(ln.net, cur),
+                },
+            }
+            for ln in taxed
+        ]
+        total = sum((t["Amount"] for t in tax_lines), Decimal(0))
+        return {"TotalTax": total, "TaxLine": tax_lines}
+
+
+def _document_values(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "number": invoice.number,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "currency": invoice.currency,
+        "exchange_rate": invoice.exchange_rate,
+    }
+
+
+def ledger_total(body: Mapping[str, Any]) -> Decimal:
+    """What QBO will compute as ``TotalAmt`` for this invoice body."""
+    total = Decimal(0)
+    for line in body.get("Line", []):
+        sign = -1 if line["DetailType"] == "DiscountLineDetail" else 1
+        total += sign * to_decimal(line["Amount"])
+    return total + to_decimal(body.get("TxnTaxDetail", {}).get("TotalTax", 0))
+
+
+def _check_total(invoice: Invoice, body: Mapping[str, Any]) -> None:
+    expected = ledger_total(body)
+    if expected != invoice.total:
+        raise PermanentLedgerError(
+            f"invoice {invoice.number}: QuickBooks would total {expected} (lines rounded to "
+            f"the cent, plus tax, less discount) but the invoice says {invoice.total}: fix the "
+            "line amounts or the total in the source",
+            code="syncledger.total_mismatch",
+        )
+
+
+def _wire(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def _get_path(raw: Mapping[str, Any], path: str) -> Any:
+    node: Any = raw
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def load_mapping(path: Path | None = None) -> QboMapping:
+    """The mapping at ``path``, or the default ``adapters/mappings/qbo.toml``."""
+    data = path.read_bytes() if path else _default_mapping_bytes()
+    try:
+        raw = tomllib.loads(data.decode())
+        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise ConfigurationError(f"QBO mapping {path or 'default'} is invalid: {exc}") from exc
+
+
+def _default_mapping_bytes() -> bytes:
+    return resources.files("adapters").joinpath("mappings/qbo.toml").read_bytes()
+
+
+def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
+    kinds = ("customer", "invoice", "payment")
+    return QboMapping(
+        version=str(raw["version"]),
+        digest=digest,
+        minor_version=int(raw["minor_version"]),
+        fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
+        ref_field={kind: str(raw[kind]["reference"]["field"]) for kind in kinds},
+        lines={k: str(v) for k, v in raw["invoice"]["lines"].items()},
+        tax={k: str(v) for k, v in raw["invoice"]["tax"].items()},
+        discount=dict(raw["invoice"]["discount"]),
+    )
+
+
+def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
+
+
+# ----------------------------------------------------------------- ledger → canonical
+
+
+def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord:
+    """A QBO entity (or a CDC ``Deleted`` stub) as a ``LedgerRecord``."""
+    common: dict[str, Any] = {
+        "kind": kind,
+        "ledger_id": str(raw["Id"]),
+        "version": _str(raw.get("SyncToken")),
+        "external_ref": ref_in(raw.get(ref_field)),
+        "updated_at": _time(_get_path(raw, "MetaData.LastUpdatedTime")),
+        "raw": dict(raw),
+    }
+    if raw.get("status") == "Deleted":
+        return LedgerRecord(**common, status="deleted")
+    if kind == "customer":
+        return LedgerRecord(**common, **_customer_parts(raw))
+    return LedgerRecord(**common, **_document_parts(kind, raw))
+
+
+def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": _str(raw.get("DisplayName")),
+        "currency": _str(_get_path(raw, "CurrencyRef.value")),
+        "balance": _amount(raw.get("Balance")),
+        "status": "active" if raw.get("Active", True) else "inactive",
+    }
+
+
+def _document_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    total = _amount(raw.get("TotalAmt"))
+    balance = _amount(raw.get("UnappliedAmt" if kind == "payment" else "Balance"))
+    return {
+        "name": _str(raw.get("PaymentRefNum" if kind == "payment" else "DocNumber")),
+        "customer_ledger_id": _str(_get_path(raw, "CustomerRef.value")),
+        "currency": _str(_get_path(raw, "CurrencyRef.value")),
+        "total": total,
+        "balance": balance,
+        "status": _status(kind, raw, total, balance),
+    }
+
+
+def _status(kind: str, raw: Mapping[str, Any], total: Decimal | None, bal: Decimal | None) -> str:
+    if kind == "payment":
+        return "applied"
+    if str(raw.get("PrivateNote", "")).startswith("Voided"):
+        return "void"
+    if bal is None or total is None or bal == total:
+        return "open"
+    return "paid" if bal == 0 else "partially_paid"
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -1,0 +1,50 @@
+"""Faults a sandbox ledger injects on request: tests set them through the constructor or
+``Faults`` methods, people through ``POST /_sandbox/faults`` with the same field names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass
+class Faults:
+    """Counters of faults still to inject; each injection uses one up.
+
+    - ``fail_writes``: the next N writes answer ``fail_status`` (5xx) without committing;
+    - ``throttle``: the next N API requests answer 429 with ``Retry-After: retry_after``;
+    - ``commit_then_timeout``: the next N writes commit, then stall ``stall_seconds``
+      before answering, so the client times out not knowing the write landed (a replay
+      of the same idempotency key counts as a write too).
+    """
+
+    fail_writes: int = 0
+    fail_status: int = 500
+    throttle: int = 0
+    retry_after: float = 1.0
+    commit_then_timeout: int = 0
+    stall_seconds: float = 30.0
+
+    def take(self, name: str) -> bool:
+        """Use one injection of counter ``name`` if any is left."""
+        left = int(getattr(self, name))
+        if left <= 0:
+            return False
+        setattr(self, name, left - 1)
+        return True
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        known = {f.name: f.type for f in fields(self)}
+        unknown = set(changes) - set(known)
+        if unknown:
+            raise ValueError(f"unknown fault settings {sorted(unknown)}; known: {sorted(known)}")
+        for name, value in changes.items():
+            current = getattr(self, name)
+            setattr(self, name, type(current)(value))
+
+    def reset(self) -> None:
+        self.update(asdict(Faults()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

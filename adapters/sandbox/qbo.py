@@ -1,0 +1,287 @@
+"""A local QuickBooks Online v3 sandbox: a Starlette app enforcing the parts of the QBO
+contract syncledger relies on, over an in-memory or SQLite book.
+
+Endpoints (``{realm}`` is the company id given to ``create_app``):
+
+- ``POST /oauth2/v1/tokens/bearer``: Intuit's token endpoint, ``refresh_token`` grant,
+  client credentials in HTTP Basic (or the form); rotating single-use refresh tokens.
+- ``POST /v3/company/{realm}/{customer|invoice|payment}``: create; update when the body
+  has ``Id`` (+ ``SyncToken``; ``sparse``); ``?operation=void`` for invoices.
+  ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
+- ``GET /v3/company/{realm}/{entity}/{id}``, ``GET|POST /v3/company/{realm}/query``,
+  ``GET /v3/company/{realm}/cdc?entities=&changedSince=``, ``POST .../batch`` (≤ 30 items,
+  ``requestid`` ≤ 36, ``bId`` ≤ 10 then).
+- Throttling per realm: ``per_second`` / ``per_minute`` (QBO: 10 and 500) and
+  ``batch_per_minute`` (40) answer 429 with QBO's ThrottleExceeded fault (003001). QBO sends
+  no ``Retry-After`` on these, and neither does the sandbox; injected 429s do.
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
+  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant`` (a fresh refresh token, as a
+  consent flow would give), ``POST oauth/expire`` (expire every access token).
+
+Not modelled: deletes, payment voids and updates, other entities, CDC's 30-day look-back,
+QBO's automated sales tax; only replies that succeeded are replayed by ``requestid``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ratelimit import Rate
+from adapters.sandbox.faults import Faults
+from adapters.sandbox.oauth import ACCESS_TTL, OAuthServer
+from adapters.sandbox.qbo_book import SandboxBook
+from adapters.sandbox.qbo_errors import QboFault, bad_request, business, server_error
+from adapters.sandbox.qbo_service import QboSandbox
+from adapters.sandbox.throttle import WindowThrottle
+
+DEFAULT_CLIENT_ID = "sandbox-client"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+REQUESTID_LIMIT = 50
+BATCH_REQUESTID_LIMIT = 36
+
+Handler = Callable[[Request, QboSandbox], Awaitable[Any]]
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    realm_id: str = "sandbox-realm",
+    per_second: int = 10,
+    per_minute: int = 500,
+    batch_per_minute: int = 40,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    access_token_ttl: float = ACCESS_TTL,
+    home_currency: str = "USD",
+    require_auth: bool = True,
+    faults: Faults | None = None,
+) -> Starlette:
+    """The sandbox app; its ``QboSandbox`` handle is ``sandbox_of(app)``.
+
+    ``refresh_token`` is registered as a first grant (single-use like any other)."""
+    book = SandboxBook(book_path, realm_id=realm_id)
+    oauth = OAuthServer(
+        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    )
+    oauth.grant(refresh_token)
+    sandbox = QboSandbox(
+        book,
+        oauth,
+        throttle=WindowThrottle(Rate(per_second, 1.0), Rate(per_minute, 60.0)),
+        batch_throttle=WindowThrottle(Rate(batch_per_minute, 60.0)),
+        faults=faults,
+        home_currency=home_currency,
+        require_auth=require_auth,
+    )
+    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
+    app.state.sandbox = sandbox
+    return app
+
+
+def sandbox_of(app: Starlette) -> QboSandbox:
+    sandbox: QboSandbox = app.state.sandbox
+    return sandbox
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its book at ``<data_dir>/sandbox/qbo.sqlite3`` until stopped."""
+    import uvicorn
+
+    app = create_app(data_dir / "sandbox" / "qbo.sqlite3")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _closing(
+    sandbox: QboSandbox,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        sandbox.close()
+
+    return lifespan
+
+
+def _routes() -> list[Route]:
+    company = "/v3/company/{realm}"
+    return [
+        Route("/oauth2/v1/tokens/bearer", _token, methods=["POST"]),
+        Route(f"{company}/query", _api(_query), methods=["GET", "POST"]),
+        Route(f"{company}/cdc", _api(_cdc), methods=["GET"]),
+        Route(f"{company}/batch", _api(_batch, write=True, batch=True), methods=["POST"]),
+        Route(f"{company}/{{entity}}/{{ident}}", _api(_read), methods=["GET"]),
+        Route(f"{company}/{{entity}}", _api(_write, write=True), methods=["POST"]),
+        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/counts", _counts, methods=["GET"]),
+        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
+        Route("/_sandbox/stats", _stats, methods=["GET"]),
+        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
+        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
+    ]
+
+
+# --------------------------------------------------------------------- API
+
+
+def _api(
+    handler: Handler, *, write: bool = False, batch: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request.app)
+        try:
+            sandbox.admit(
+                request.path_params["realm"], request.headers.get("authorization"), batch=batch
+            )
+            status, body = await _answer(request, sandbox, handler, write=write, batch=batch)
+        except QboFault as fault:
+            return _fault_response(fault)
+        if write and sandbox.faults.take("commit_then_timeout"):
+            await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; the client times out
+        return Response(body, status, media_type="application/json")
+
+    return endpoint
+
+
+async def _answer(
+    request: Request, sandbox: QboSandbox, handler: Handler, *, write: bool, batch: bool
+) -> tuple[int, bytes]:
+    if not write:
+        return 200, encode_json(await handler(request, sandbox))
+    if sandbox.faults.take("fail_writes"):
+        raise server_error(sandbox.faults.fail_status)
+    requestid = _requestid(request, BATCH_REQUESTID_LIMIT if batch else REQUESTID_LIMIT)
+    earlier = sandbox.book.reply_for(requestid) if requestid else None
+    if earlier is not None:
+        return earlier
+    body = encode_json(await handler(request, sandbox))
+    if requestid:
+        sandbox.book.remember(requestid, 200, body)
+    return 200, body
+
+
+def _requestid(request: Request, limit: int) -> str | None:
+    requestid = request.query_params.get("requestid")
+    if requestid is not None and len(requestid) > limit:
+        raise business(
+            f"You cannot enter more than {limit} characters in the request_id field. You "
+            f"tried entering {len(requestid)} characters."
+        )
+    return requestid
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return decode_json(await request.body())
+    except ValueError:
+        raise bad_request("the request body is not valid JSON") from None
+
+
+async def _write(request: Request, sandbox: QboSandbox) -> Any:
+    operation = request.query_params.get("operation")
+    return sandbox.write(request.path_params["entity"], operation, await _json_body(request))
+
+
+async def _read(request: Request, sandbox: QboSandbox) -> Any:
+    return sandbox.read(request.path_params["entity"], request.path_params["ident"])
+
+
+async def _query(request: Request, sandbox: QboSandbox) -> Any:
+    statement = request.query_params.get("query")
+    if statement is None and request.method == "POST":
+        statement = (await request.body()).decode()
+    return sandbox.query(statement)
+
+
+async def _cdc(request: Request, sandbox: QboSandbox) -> Any:
+    params = request.query_params
+    return sandbox.cdc(params.get("entities"), params.get("changedSince"))
+
+
+async def _batch(request: Request, sandbox: QboSandbox) -> Any:
+    return sandbox.batch(await _json_body(request), request.query_params.get("requestid"))
+
+
+def _fault_response(fault: QboFault) -> Response:
+    body = {"Fault": fault.fault(), "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
+    headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+    return Response(encode_json(body), fault.status, headers, media_type="application/json")
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def _token(request: Request) -> Response:
+    oauth = sandbox_of(request.app).oauth
+    form = dict(parse_qsl((await request.body()).decode()))
+    if not oauth.client_ok(request.headers.get("authorization"), form):
+        return _oauth_error(401, "invalid_client")
+    if form.get("grant_type") != "refresh_token":
+        return _oauth_error(400, "unsupported_grant_type")
+    tokens = oauth.exchange(form.get("refresh_token", ""))
+    if tokens is None:
+        return _oauth_error(400, "invalid_grant")
+    return Response(encode_json(tokens), 200, media_type="application/json")
+
+
+def _oauth_error(status: int, error: str) -> Response:
+    return Response(encode_json({"error": error}), status, media_type="application/json")
+
+
+# ------------------------------------------------------------------- admin
+
+
+async def _faults(request: Request) -> Response:
+    faults = sandbox_of(request.app).faults
+    if request.method == "DELETE":
+        faults.reset()
+    elif request.method == "POST":
+        try:
+            faults.update(decode_json(await request.body()))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _plain_json(400, {"error": str(exc)})
+    return _plain_json(200, faults.as_dict())
+
+
+async def _counts(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    counts = {kind: sandbox.count(kind) for kind in ("customer", "invoice", "payment")}
+    return _plain_json(200, counts)
+
+
+async def _records(request: Request) -> Response:
+    try:
+        rows = sandbox_of(request.app).records(request.path_params["kind"])
+    except KeyError:
+        return _plain_json(404, {"error": "kinds are customer, invoice and payment"})
+    return _plain_json(200, rows)
+
+
+async def _stats(request: Request) -> Response:
+    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
+
+
+async def _grant(request: Request) -> Response:
+    return _plain_json(200, {"refresh_token": sandbox_of(request.app).oauth.grant()})
+
+
+async def _expire(request: Request) -> Response:
+    sandbox_of(request.app).oauth.expire_access_tokens()
+    return _plain_json(200, {"expired": True})
+
+
+def _plain_json(status: int, body: Any) -> Response:
+    return Response(encode_json(body), status, media_type="application/json")

@@ -1,0 +1,171 @@
+"""The QBO sandbox's books: entities, replayable answers by ``requestid``, in SQLite
+(a file when a path is given, memory otherwise)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.jsonwire import decode_json, encode_json
+
+ENTITIES = ("Customer", "Invoice", "Payment")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created INTEGER NOT NULL,  -- microseconds since the epoch
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS entities_updated ON entities (kind, updated);
+CREATE TABLE IF NOT EXISTS replies (
+    requestid TEXT PRIMARY KEY,
+    status INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def entity_name(kind: str) -> str:
+    """``invoice`` / ``Invoice`` / ``INVOICE`` → ``Invoice``."""
+    for name in ENTITIES:
+        if name.lower() == kind.lower():
+            return name
+    raise KeyError(kind)
+
+
+class SandboxBook:
+    """One company's records. ``count`` and ``records`` serve tests and the CLI."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        realm_id: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(path) if path is not None else ":memory:"
+        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        self.db.executescript(SCHEMA)
+        self.realm_id = realm_id
+        self._clock = clock
+
+    # ------------------------------------------------------------- inspection
+
+    def count(self, kind: str) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM entities WHERE kind = ?", (entity_name(kind),)
+        ).fetchone()
+        return int(row[0])
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT body FROM entities WHERE kind = ? ORDER BY id", (entity_name(kind),)
+        )
+        return [decode_json(body) for (body,) in rows]
+
+    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
+        try:
+            key = int(str(ident))
+        except ValueError:
+            return None
+        row = self.db.execute(
+            "SELECT body FROM entities WHERE kind = ? AND id = ?", (entity_name(kind), key)
+        ).fetchone()
+        return decode_json(row[0]) if row else None
+
+    def changed_since(self, kind: str, since: datetime) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT body FROM entities WHERE kind = ? AND updated >= ? ORDER BY updated, id",
+            (entity_name(kind), _micros(since)),
+        )
+        return [decode_json(body) for (body,) in rows]
+
+    # ----------------------------------------------------------------- writes
+
+    def add(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Store a new entity: assigns ``Id``, ``SyncToken`` 0 and ``MetaData``."""
+        now = self._clock()
+        stamp = _stamp(now)
+        record = {
+            **body,
+            "Id": str(self._next_id()),
+            "SyncToken": "0",
+            "domain": "QBO",
+            "sparse": False,
+            "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
+        }
+        self.db.execute(
+            "INSERT INTO entities VALUES (?, ?, ?, ?, ?)",
+            (entity_name(kind), int(record["Id"]), _text(record), _micros(now), _micros(now)),
+        )
+        return record
+
+    def put(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store a new version of an existing entity: bumps ``SyncToken`` and the time."""
+        now = self._clock()
+        record = {
+            **record,
+            "SyncToken": str(int(record["SyncToken"]) + 1),
+            "MetaData": {**record["MetaData"], "LastUpdatedTime": _stamp(now)},
+        }
+        self.db.execute(
+            "UPDATE entities SET body = ?, updated = ? WHERE kind = ? AND id = ?",
+            (_text(record), _micros(now), entity_name(kind), int(record["Id"])),
+        )
+        return record
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------ idempotency
+
+    def reply_for(self, requestid: str) -> tuple[int, bytes] | None:
+        row = self.db.execute(
+            "SELECT status, body FROM replies WHERE requestid = ?", (requestid,)
+        ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def remember(self, requestid: str, status: int, body: bytes) -> None:
+        self.db.execute("INSERT OR IGNORE INTO replies VALUES (?, ?, ?)", (requestid, status, body))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _next_id(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+        ident = int(row[0]) if row else 1
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('next_id', ?)", (str(ident + 1),))
+        return ident
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def _text(record: dict[str, Any]) -> str:
+    return encode_json(record).decode()

@@ -1,0 +1,160 @@
+"""QBO v3 refusals as the sandbox answers them: ``{"Fault": {"Error": [...], "type"}}``
+with the codes Intuit documents (developer.intuit.com "Handling common errors")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVICE = "SERVICE"
+VALIDATION = "ValidationFault"
+
+
+class QboFault(Exception):
+    """One refusal: HTTP status, QBO error code, Message, Detail and fault type."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        detail: str,
+        fault_type: str = VALIDATION,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code} {message}: {detail}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+        self.fault_type = fault_type
+        self.retry_after = retry_after
+
+    def fault(self) -> dict[str, Any]:
+        error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": ""}
+        return {"Error": [error], "type": self.fault_type}
+
+
+def required(param: str) -> QboFault:
+    return QboFault(
+        400,
+        "2020",
+        "Required param missing, need to supply the required value for the API",
+        f"Required parameter {param} is missing in the request",
+    )
+
+
+def business(detail: str) -> QboFault:
+    return QboFault(
+        400,
+        "6000",
+        "A business validation error has occurred while processing your request",
+        f"Business Validation Error: {detail}",
+    )
+
+
+def too_long(field: str, limit: int, length: int) -> QboFault:
+    return QboFault(
+        400,
+        "2050",
+        "String length is either shorter or longer than supported by specification",
+        f"{field} is {length} characters long; the maximum is {limit}",
+    )
+
+
+def invalid_reference(what: str, ident: object) -> QboFault:
+    return QboFault(
+        400, "2500", "Invalid Reference Id", f"Invalid Reference Id : {what} {ident} not found"
+    )
+
+
+def not_found(entity: str, ident: object) -> QboFault:
+    return QboFault(
+        400,
+        "610",
+        "Object Not Found",
+        f"Object Not Found : Something you're trying to use has been made inactive or "
+        f"deleted ({entity} {ident})",
+    )
+
+
+def stale_object() -> QboFault:
+    return QboFault(
+        400,
+        "5010",
+        "Stale Object Error",
+        "Stale Object Error : You and sandbox were working on this at the same time. "
+        "sandbox finished before you did, so your work was not saved.",
+    )
+
+
+def duplicate_name() -> QboFault:
+    return QboFault(
+        400,
+        "6240",
+        "Duplicate Name Exists Error",
+        "The name supplied already exists. : Another customer, vendor or employee is "
+        "already using this name. Please use a different name.",
+    )
+
+
+def throttled(retry_after: float | None = None) -> QboFault:
+    return QboFault(
+        429,
+        "3001",
+        "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+        "The request limit was reached.  Try again later",
+        SERVICE,
+        retry_after=retry_after,
+    )
+
+
+def unauthenticated() -> QboFault:
+    return QboFault(
+        401,
+        "3200",
+        "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        "Token invalid or expired: refresh the access token",
+        "AuthenticationFault",
+    )
+
+
+def unauthorized_realm(realm: str) -> QboFault:
+    return QboFault(
+        403,
+        "120",
+        "Authorization Failure",
+        f"AuthorizationFailure: this token has no access to company {realm}",
+        "AuthorizationFault",
+    )
+
+
+def server_error(status: int = 500) -> QboFault:
+    return QboFault(
+        status,
+        "10000",
+        "An application error has occurred while processing your request",
+        "System Failure Error: injected by the sandbox",
+        "SystemFault",
+    )
+
+
+def unsupported(operation: str) -> QboFault:
+    return QboFault(400, "500", "Unsupported Operation", f"Operation {operation} is not supported.")
+
+
+def bad_request(detail: str) -> QboFault:
+    return QboFault(400, "2010", "Request has invalid or unsupported property", detail)
+
+
+def query_error(detail: str) -> QboFault:
+    return QboFault(400, "4000", "Error parsing query", f"QueryParserError: {detail}")
+
+
+def batch_too_big(size: int, limit: int) -> QboFault:
+    return QboFault(
+        400,
+        "1040",
+        "Batch size exceeds allowed limit",
+        f"The batch holds {size} items; the limit is {limit}",
+    )

@@ -1,0 +1,324 @@
+"""What the QBO sandbox accepts, and the amounts it derives (``TotalAmt``, ``Balance``).
+
+Enforced (QBO behaviour, codes from Intuit's error list):
+- Customer: a DisplayName (or a name to derive it from), unique among customers ignoring
+  case (6240), without ':' / tab / newline (6000), lengths (2050).
+- Invoice: CustomerRef of an existing customer (2020 / 2500), at least one Line with
+  DetailType and Amount (2020); SalesItemLineDetail Amount = Qty × UnitPrice to the cent
+  (6000); TxnTaxDetail TaxLines add up to TotalTax; a TotalAmt sent must equal lines −
+  discount + tax (6000); the currency must be the customer's (6000).
+- Payment: CustomerRef and TotalAmt (2020), each Line linked to an existing Invoice of the
+  same customer and currency (2500 / 6000), applied amounts within each invoice's open
+  balance (6000) and within TotalAmt; the rest is ``UnappliedAmt`` (a credit), as in QBO.
+
+Stricter than QBO, on purpose: a foreign-currency invoice must carry ``ExchangeRate``
+(QBO would fill in its own daily rate; we never want a silent rate). A foreign-currency
+payment without one takes its invoice's rate, standing in for QBO's daily rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from adapters.sandbox.qbo_errors import (
+    bad_request,
+    business,
+    duplicate_name,
+    invalid_reference,
+    required,
+    too_long,
+)
+
+CENT = Decimal("0.01")
+_FORBIDDEN_IN_NAMES = (":", "\t", "\n")
+CUSTOMER_LIMITS = {"DisplayName": 500, "CompanyName": 100, "Notes": 2000}
+INVOICE_LIMITS = {"DocNumber": 21, "PrivateNote": 4000, "CustomerMemo.value": 1000}
+PAYMENT_LIMITS = {"PaymentRefNum": 21, "PrivateNote": 4000}
+
+Lookup = Callable[[str], dict[str, Any] | None]
+
+
+def amount(value: Any, name: str) -> Decimal:
+    """A JSON number as Decimal (never via float); a fault naming the field otherwise."""
+    if isinstance(value, bool) or value is None:
+        raise required(name) if value is None else bad_request(f"{name} is not a number")
+    try:
+        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise bad_request(f"{name} {value!r} is not a number") from None
+    if not result.is_finite():
+        raise bad_request(f"{name} is not finite")
+    return result
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def path(body: dict[str, Any], dotted: str) -> Any:
+    node: Any = body
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def check_lengths(body: dict[str, Any], limits: dict[str, int]) -> None:
+    for name, limit in limits.items():
+        value = path(body, name)
+        if isinstance(value, str) and len(value) > limit:
+            raise too_long(name, limit, len(value))
+
+
+# ---------------------------------------------------------------- customers
+
+
+def checked_customer(
+    body: dict[str, Any], *, name_taken: Callable[[str], bool], home_currency: str
+) -> dict[str, Any]:
+    customer = dict(body)
+    name = customer.get("DisplayName") or _derived_name(customer)
+    if not name:
+        raise required("DisplayName")
+    if any(mark in name for mark in _FORBIDDEN_IN_NAMES):
+        raise business("DisplayName cannot contain a colon (:), a tab or a new line")
+    customer["DisplayName"] = name
+    check_lengths(customer, CUSTOMER_LIMITS)
+    _check_email(customer)
+    if name_taken(name):
+        raise duplicate_name()
+    customer.setdefault("CurrencyRef", {"value": home_currency})
+    _check_currency(customer)
+    customer.setdefault("Active", True)
+    customer.setdefault("Balance", Decimal("0"))
+    _mask_tax_id(customer)
+    return customer
+
+
+def _derived_name(customer: dict[str, Any]) -> str:
+    parts = [customer.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName")]
+    return " ".join(p for p in parts if p) or str(customer.get("CompanyName") or "")
+
+
+def _check_email(customer: dict[str, Any]) -> None:
+    email = path(customer, "PrimaryEmailAddr.Address")
+    if email is not None and "@" not in str(email):
+        raise business("PrimaryEmailAddr.Address must be an email address (name@domain)")
+
+
+def _check_currency(body: dict[str, Any]) -> None:
+    code = path(body, "CurrencyRef.value")
+    if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
+        raise invalid_reference("Currency", code)
+
+
+def _mask_tax_id(customer: dict[str, Any]) -> None:
+    tax_id = customer.get("PrimaryTaxIdentifier")
+    if isinstance(tax_id, str) and tax_id:
+        customer["PrimaryTaxIdentifier"] = "X" * max(0, len(tax_id) - 4) + tax_id[-4:]
+
+
+# ----------------------------------------------------------------- invoices
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal - self.discount + self.tax
+
+
+def priced_invoice(
+    body: dict[str, Any], *, customers: Lookup, home_currency: str, paid: Decimal
+) -> dict[str, Any]:
+    """The invoice as stored: lines checked, SubTotalLine, TotalAmt, Balance (less
+    ``paid``), currency and rate settled."""
+    invoice = dict(body)
+    customer = _customer_of(invoice, customers)
+    lines = [ln for ln in invoice.get("Line") or [] if ln.get("DetailType") != "SubTotalLineDetail"]
+    if not lines:
+        raise required("Line")
+    totals = _totals(lines, invoice)
+    _check_sent_total(invoice, totals.total)
+    check_lengths(invoice, INVOICE_LIMITS)
+    _settle_currency(invoice, customer, home_currency)
+    rate = amount(invoice["ExchangeRate"], "ExchangeRate")
+    subtotal_line = {
+        "Amount": totals.subtotal,
+        "DetailType": "SubTotalLineDetail",
+        "SubTotalLineDetail": {},
+    }
+    return invoice | {
+        "Line": [*lines, subtotal_line],
+        "TotalAmt": totals.total,
+        "Balance": totals.total - paid,
+        "HomeTotalAmt": cents(totals.total * rate),
+    }
+
+
+def _customer_of(body: dict[str, Any], customers: Lookup) -> dict[str, Any]:
+    ref = path(body, "CustomerRef.value")
+    if not ref:
+        raise required("CustomerRef")
+    customer = customers(str(ref))
+    if customer is None:
+        raise invalid_reference("Customer", ref)
+    return customer
+
+
+def _totals(lines: list[dict[str, Any]], invoice: dict[str, Any]) -> Totals:
+    subtotal = sum((_sales_amount(ln) for ln in lines if _kind(ln) == "sales"), Decimal(0))
+    discount = sum((_discount(ln, subtotal) for ln in lines if _kind(ln) == "discount"), Decimal(0))
+    return Totals(subtotal, discount, _tax(invoice))
+
+
+def _kind(line: dict[str, Any]) -> str:
+    detail = line.get("DetailType")
+    if not detail:
+        raise required("Line.DetailType")
+    kinds = {"SalesItemLineDetail": "sales", "DiscountLineDetail": "discount"}
+    if detail not in kinds:
+        raise business(f"line detail type {detail} is not supported by the sandbox")
+    if line.get("Amount") is None and not _percent_discount(line):
+        raise required("Line.Amount")
+    return kinds[detail]
+
+
+def _sales_amount(line: dict[str, Any]) -> Decimal:
+    value = amount(line["Amount"], "Line.Amount")
+    detail = line.get("SalesItemLineDetail") or {}
+    if detail.get("Qty") is not None and detail.get("UnitPrice") is not None:
+        product = amount(detail["Qty"], "Qty") * amount(detail["UnitPrice"], "UnitPrice")
+        if abs(product - value) > Decimal("0.005"):
+            raise business(f"Amount is not equal to UnitPrice * Qty. Supplied value:{value}")
+    return value
+
+
+def _percent_discount(line: dict[str, Any]) -> bool:
+    return bool((line.get("DiscountLineDetail") or {}).get("PercentBased"))
+
+
+def _discount(line: dict[str, Any], subtotal: Decimal) -> Decimal:
+    if _percent_discount(line):
+        percent = amount(line["DiscountLineDetail"].get("DiscountPercent"), "DiscountPercent")
+        line["Amount"] = cents(subtotal * percent / 100)
+    value = amount(line["Amount"], "Line.Amount")
+    if value < 0:
+        raise business("a discount amount cannot be negative")
+    return value
+
+
+def _tax(invoice: dict[str, Any]) -> Decimal:
+    detail = invoice.get("TxnTaxDetail") or {}
+    lines = detail.get("TaxLine") or []
+    summed = sum((amount(t.get("Amount"), "TaxLine.Amount") for t in lines), Decimal(0))
+    if detail.get("TotalTax") is None:
+        if lines:
+            invoice["TxnTaxDetail"] = {**detail, "TotalTax": summed}
+        return summed
+    total = amount(detail["TotalTax"], "TotalTax")
+    if lines and summed != total:
+        raise business(f"TxnTaxDetail.TotalTax {total} is not the sum of its TaxLines {summed}")
+    return total
+
+
+def _check_sent_total(invoice: dict[str, Any], total: Decimal) -> None:
+    if invoice.get("TotalAmt") is not None and amount(invoice["TotalAmt"], "TotalAmt") != total:
+        raise business(
+            f"TotalAmt {invoice['TotalAmt']} does not equal lines - discount + tax ({total})"
+        )
+
+
+def _settle_currency(doc: dict[str, Any], customer: dict[str, Any], home: str) -> None:
+    currency = path(customer, "CurrencyRef.value") or home
+    given = path(doc, "CurrencyRef.value")
+    if given is not None and given != currency:
+        raise business(
+            f"the transaction currency {given} must be the customer's currency {currency}"
+        )
+    doc["CurrencyRef"] = {"value": currency}
+    if currency == home:
+        doc["ExchangeRate"] = Decimal(1)
+    elif doc.get("ExchangeRate") is None:
+        raise required("ExchangeRate")
+    elif amount(doc["ExchangeRate"], "ExchangeRate") <= 0:
+        raise business("ExchangeRate must be greater than zero")
+
+
+# ----------------------------------------------------------------- payments
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    invoice: dict[str, Any]
+    amount: Decimal
+
+
+def checked_payment(
+    body: dict[str, Any], *, customers: Lookup, invoices: Lookup, home_currency: str
+) -> tuple[dict[str, Any], list[Application]]:
+    """The payment as stored (``UnappliedAmt`` set) and the invoice applications."""
+    payment = dict(body)
+    customer = _customer_of(payment, customers)
+    total = amount(payment.get("TotalAmt"), "TotalAmt")
+    if total < 0:
+        raise business("TotalAmt cannot be negative")
+    applications = _applications(payment, invoices)
+    applied = sum((a.amount for a in applications), Decimal(0))
+    if applied > total:
+        raise business(f"the lines apply {applied}, more than the payment's TotalAmt {total}")
+    check_lengths(payment, PAYMENT_LIMITS)
+    _payment_currency(payment, customer, applications, home_currency)
+    return payment | {"TotalAmt": total, "UnappliedAmt": total - applied}, applications
+
+
+def _applications(payment: dict[str, Any], invoices: Lookup) -> list[Application]:
+    customer_id = str(path(payment, "CustomerRef.value"))
+    applications: list[Application] = []
+    open_balance: dict[str, Decimal] = {}
+    for line in payment.get("Line") or []:
+        invoice = _linked_invoice(line, invoices, customer_id)
+        value = amount(line.get("Amount"), "Line.Amount")
+        key = str(invoice["Id"])
+        left = open_balance.get(key, amount(invoice["Balance"], "Balance"))
+        if value <= 0 or value > left:
+            raise business(
+                f"the payment applies {value} to invoice {key} whose open balance is {left}"
+            )
+        open_balance[key] = left - value
+        applications.append(Application(invoice, value))
+    return applications
+
+
+def _linked_invoice(line: dict[str, Any], invoices: Lookup, customer_id: str) -> dict[str, Any]:
+    linked = line.get("LinkedTxn") or []
+    if len(linked) != 1:
+        raise business("each payment line must link exactly one transaction (LinkedTxn)")
+    if linked[0].get("TxnType") != "Invoice":
+        raise business(f"a payment line linked to {linked[0].get('TxnType')} is not supported")
+    invoice = invoices(str(linked[0].get("TxnId")))
+    if invoice is None:
+        raise invalid_reference("Invoice", linked[0].get("TxnId"))
+    if str(path(invoice, "CustomerRef.value")) != customer_id:
+        raise business(f"invoice {invoice['Id']} belongs to another customer")
+    return invoice
+
+
+def _payment_currency(
+    payment: dict[str, Any],
+    customer: dict[str, Any],
+    applications: list[Application],
+    home: str,
+) -> None:
+    for application in applications:
+        if path(application.invoice, "CurrencyRef.value") != path(customer, "CurrencyRef.value"):
+            raise business("the payment and its invoices must share one currency")
+    if payment.get("ExchangeRate") is None and applications:
+        payment["ExchangeRate"] = applications[0].invoice.get("ExchangeRate", Decimal(1))
+    _settle_currency(payment, customer, home)

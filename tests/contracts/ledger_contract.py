@@ -1,0 +1,287 @@
+"""One contract for every ledger adapter, run against that platform's sandbox.
+
+A subclass provides a ``ledger`` fixture yielding a ``LedgerUnderTest``: the adapter, a
+handle on its sandbox (``LedgerSandbox``) and the adapter's retry attempts. The sandbox
+must enforce a per-second limit low enough that the burst test has to wait (about 25/s
+keeps it near a second), and the adapter's client-side limiter must match it. Set
+``currency``, ``unknown_customer_code`` (the platform's code for a reference to a
+customer that does not exist) and ``changes_resolution`` (seconds: the granularity of the
+platform's change timestamps) on the subclass.
+
+Everything asserted is an outcome: what the ledger holds, what the adapter returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+import pytest
+
+from adapters.ports import LedgerAdapter, LedgerRecord
+from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.model import Customer, Invoice, InvoiceLine, Payment
+
+BURST = 45
+
+
+class LedgerSandbox(Protocol):
+    #: 429s the sandbox answered because a rate limit was exceeded
+    throttled: int
+
+    def count(self, kind: str) -> int: ...
+
+    def fail_next_writes(self, n: int = 1, status: int = 500) -> None: ...
+
+    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None: ...
+
+    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None: ...
+
+
+@dataclass
+class LedgerUnderTest:
+    adapter: LedgerAdapter
+    sandbox: LedgerSandbox
+    attempts: int  # requests the adapter makes for one call before giving up
+
+
+def key(*parts: object) -> str:
+    """A deterministic idempotency key, as the sync process derives one (sha256 hex)."""
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
+
+
+class LedgerContract:
+    currency = "USD"
+    unknown_customer_code: str = ""
+    changes_resolution: float = 0.0
+
+    # ------------------------------------------------------------ records
+
+    def customer(self, n: int = 1, **changes: object) -> Customer:
+        fields: dict[str, object] = {
+            "id": f"C-{n}",
+            "name": f"Acme Plumbing {n}",
+            "currency": self.currency,
+            "email": f"billing{n}@acme.example",
+        }
+        return Customer.model_validate(fields | changes)
+
+    def invoice(self, n: int = 1, customer_id: str = "C-1") -> Invoice:
+        lines = (
+            InvoiceLine(
+                description="Boiler service", quantity="2", unit_price="75.50", tax_amount="12.08"
+            ),
+            InvoiceLine(description="Valve", quantity="3", unit_price="9.99", tax_amount="2.40"),
+            InvoiceLine(description="Call-out", quantity="1", unit_price="40.00"),
+        )
+        # 151.00 + 29.97 + 40.00 + 14.48 tax - 10.00 discount
+        return Invoice(
+            id=f"INV-{n}",
+            number=f"INV-{n}",
+            customer_id=customer_id,
+            issue_date=date(2026, 3, 1),
+            currency=self.currency,
+            lines=lines,
+            discount=Decimal("10.00"),
+            total=Decimal("225.45"),
+        )
+
+    def payment(self, amount: str, n: int = 1) -> Payment:
+        return Payment(
+            id=f"PAY-{n}",
+            customer_id="C-1",
+            invoice_id="INV-1",
+            amount=Decimal(amount),
+            currency=self.currency,
+            paid_on=date(2026, 3, 15),
+            reference=f"CHK-{n}",
+        )
+
+    async def push_customer(self, ledger: LedgerUnderTest, n: int = 1) -> str:
+        result = await ledger.adapter.create_customer(
+            self.customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        )
+        return result.ledger_id
+
+    async def push_invoice(self, ledger: LedgerUnderTest, customer_id: str, n: int = 1) -> str:
+        result = await ledger.adapter.create_invoice(
+            self.invoice(n),
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+        return result.ledger_id
+
+    async def fetch(self, ledger: LedgerUnderTest, kind: str, ledger_id: str) -> LedgerRecord:
+        record = await ledger.adapter.get(kind, ledger_id)
+        assert record is not None, f"{kind} {ledger_id} is not in the ledger"
+        return record
+
+    # ----------------------------------------------------------- customers
+
+    async def test_create_customer_twice_with_one_key_makes_one_record(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        first = await self.push_customer(ledger)
+        again = await self.push_customer(ledger)
+        assert again == first
+        assert ledger.sandbox.count("customer") == 1
+        record = await self.fetch(ledger, "customer", first)
+        assert record.name == "Acme Plumbing 1"
+        assert record.external_ref == "csv/customer/C-1"
+
+    async def test_match_finds_an_existing_customer_by_name_or_email(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        ledger_id = await self.push_customer(ledger)
+        same_name = self.customer(1, id="other-id", email=None)
+        same_email = self.customer(1, id="other-id", name="ACME (billing)")
+        stranger = self.customer(99)
+        assert [r.ledger_id for r in await ledger.adapter.match_customer(same_name)] == [ledger_id]
+        assert [r.ledger_id for r in await ledger.adapter.match_customer(same_email)] == [ledger_id]
+        assert await ledger.adapter.match_customer(stranger) == []
+
+    # ------------------------------------------------------------ invoices
+
+    async def test_invoice_with_tax_and_discount_totals_exactly_as_ours(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        record = await self.fetch(ledger, "invoice", invoice_id)
+        ours = self.invoice()
+        assert record.total == ours.total == ours.computed_total()
+        assert record.balance == ours.total
+        assert record.status == "open"
+        assert record.currency == self.currency
+        assert record.customer_ledger_id == customer_id
+        assert record.external_ref == "csv/invoice/INV-1"
+
+    async def test_partial_payment_reduces_the_balance(self, ledger: LedgerUnderTest) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        await ledger.adapter.apply_payment(
+            self.payment("100.45"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/PAY-1",
+            idempotency_key=key("p", 1),
+        )
+        record = await self.fetch(ledger, "invoice", invoice_id)
+        assert record.balance == Decimal("125.00")
+        assert record.status == "partially_paid"
+        assert ledger.sandbox.count("payment") == 1
+
+    async def test_void_zeroes_the_balance_and_marks_it_void(self, ledger: LedgerUnderTest) -> None:
+        invoice_id = await self.push_invoice(ledger, await self.push_customer(ledger))
+        version = (await self.fetch(ledger, "invoice", invoice_id)).version
+        await ledger.adapter.void_invoice(invoice_id, version=version, idempotency_key=key("v"))
+        record = await self.fetch(ledger, "invoice", invoice_id)
+        assert record.status == "void"
+        assert record.balance == 0
+
+    async def test_void_with_a_stale_version_is_refused(self, ledger: LedgerUnderTest) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        stale = (await self.fetch(ledger, "invoice", invoice_id)).version
+        await ledger.adapter.apply_payment(
+            self.payment("5.00"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/PAY-1",
+            idempotency_key=key("p", 1),
+        )
+        with pytest.raises(StaleVersionError):
+            await ledger.adapter.void_invoice(invoice_id, version=stale, idempotency_key=key("v"))
+        assert (await self.fetch(ledger, "invoice", invoice_id)).status == "partially_paid"
+
+    # --------------------------------------------------------------- reads
+
+    async def test_changes_since_returns_what_changed_after(self, ledger: LedgerUnderTest) -> None:
+        before = await self.push_customer(ledger, 1)
+        await asyncio.sleep(self.changes_resolution)
+        since = datetime.now(UTC)
+        await asyncio.sleep(self.changes_resolution)
+        after = await self.push_customer(ledger, 2)
+        changed = [r async for r in ledger.adapter.changes(since)]
+        ids = {(r.kind, r.ledger_id) for r in changed}
+        assert ("customer", after) in ids
+        assert ("customer", before) not in ids
+
+    async def test_get_of_an_unknown_record_is_none(self, ledger: LedgerUnderTest) -> None:
+        assert await ledger.adapter.get("invoice", "987654") is None
+
+    async def test_list_all_returns_every_record(self, ledger: LedgerUnderTest) -> None:
+        ids = {await self.push_customer(ledger, n) for n in range(1, 4)}
+        listed = {r.ledger_id async for r in ledger.adapter.list_all("customer")}
+        assert listed == ids
+
+    # ------------------------------------------------------- rate limits
+
+    async def test_a_burst_is_held_by_the_client_side_limiter(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        results = await asyncio.gather(
+            *(ledger.adapter.get("customer", customer_id) for _ in range(BURST))
+        )
+        assert all(r is not None and r.ledger_id == customer_id for r in results)
+        assert ledger.sandbox.throttled == 0
+
+    async def test_a_429_with_retry_after_is_waited_out(self, ledger: LedgerUnderTest) -> None:
+        ledger.sandbox.throttle_next(1, retry_after=0.05)
+        await self.push_customer(ledger)
+        assert ledger.sandbox.count("customer") == 1
+
+    # ------------------------------------------------------------- errors
+
+    async def test_server_errors_are_retried_without_duplicates(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        ledger.sandbox.fail_next_writes(ledger.attempts - 1)
+        await self.push_customer(ledger)
+        assert ledger.sandbox.count("customer") == 1
+
+    async def test_server_errors_beyond_the_attempts_surface_as_transient(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        ledger.sandbox.fail_next_writes(ledger.attempts)
+        with pytest.raises(TransientLedgerError):
+            await self.push_customer(ledger)
+        assert ledger.sandbox.count("customer") == 0
+
+    async def test_a_refusal_carries_the_platform_code(self, ledger: LedgerUnderTest) -> None:
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.push_invoice(ledger, customer_id="987654")
+        assert refused.value.code == self.unknown_customer_code
+        assert ledger.sandbox.count("invoice") == 0
+
+    # ---------------------------------------------------- crash after commit
+
+    async def test_a_timeout_after_commit_is_retried_without_duplicate(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        ledger.sandbox.commit_then_timeout_next(1)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        assert ledger.sandbox.count("invoice") == 1
+        assert (await self.fetch(ledger, "invoice", invoice_id)).total == Decimal("225.45")
+
+    async def test_crash_after_commit_is_recovered_by_find_and_the_key(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        ledger.sandbox.commit_then_timeout_next(ledger.attempts)
+        with pytest.raises(TransientLedgerError):
+            await self.push_invoice(ledger, customer_id)  # we never learn the outcome
+        assert ledger.sandbox.count("invoice") == 1
+        found = await ledger.adapter.find("invoice", "csv/invoice/INV-1")
+        assert found is not None
+        retried = await self.push_invoice(ledger, customer_id)  # same key
+        assert retried == found.ledger_id
+        assert ledger.sandbox.count("invoice") == 1
+        assert await ledger.adapter.find("invoice", "csv/invoice/INV-404") is None

@@ -1,0 +1,76 @@
+"""QboLedger wired to the QBO sandbox in-process (httpx.ASGITransport: no sockets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.http import RetryPolicy
+from adapters.ledgers.qbo import QboLedger
+from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from adapters.ratelimit import Rate, RateLimiter
+from adapters.sandbox.qbo import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+from adapters.sandbox.qbo_service import QboSandbox
+
+BASE_URL = "http://qbo.sandbox.test"
+REALM = "sandbox-realm"
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+
+
+@dataclass
+class InProcessQbo:
+    app: Starlette
+    sandbox: QboSandbox
+    ledger: QboLedger
+    store: TokenStore
+    retry: RetryPolicy
+
+
+def qbo_auth(store: TokenStore, refresh_token: str = DEFAULT_REFRESH_TOKEN) -> OAuth2RefreshAuth:
+    client = OAuth2Client(
+        token_url=f"{BASE_URL}/oauth2/v1/tokens/bearer",
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+    )
+    return OAuth2RefreshAuth(client, store, initial_refresh_token=SecretStr(refresh_token))
+
+
+def in_process_qbo(
+    book_path: Path | None = None,
+    *,
+    per_second: int = 10,
+    per_minute: int = 500,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+    timeout: float = 2.0,
+    store: TokenStore | None = None,
+    ledger_options: dict[str, Any] | None = None,
+    **app_options: Any,
+) -> InProcessQbo:
+    """A sandbox with the given limits and a ledger whose client-side limiter matches."""
+    app = create_app(
+        book_path, realm_id=REALM, per_second=per_second, per_minute=per_minute, **app_options
+    )
+    store = store or MemoryTokenStore()
+    ledger = QboLedger.connect(
+        realm_id=REALM,
+        auth=qbo_auth(store),
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=app),
+        limiter=limiter or RateLimiter(Rate(per_second, 1.0), Rate(per_minute, 60.0)),
+        retry=retry,
+        timeout=timeout,
+        **(ledger_options or {}),
+    )
+    return InProcessQbo(app, sandbox_of(app), ledger, store, retry)
