@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from core.store import EventStore
@@ -45,6 +46,8 @@ class SyncState:
         return state
 
     def apply(self, seq: int, subject: str, event: dict[str, Any]) -> None:
+        if seq <= self.subject_seq.get(subject, 0):
+            return  # already folded (the worker loaded the log past this event)
         self.subject_seq[subject] = seq
         handler = _HANDLERS.get(event["type"])
         if handler is None:
@@ -63,8 +66,20 @@ class SyncState:
                 self.apply(stored.seq, stored.subject, json.loads(stored.raw))
 
 
+def version_key(version: str) -> tuple[int, Decimal | str]:
+    """Order source versions: numbers numerically, anything else (ISO times) as text."""
+    try:
+        return (0, Decimal(version))
+    except ArithmeticError:
+        return (1, version)
+
+
 def _observed(state: SyncState, d: dict[str, Any]) -> None:
     rec = state.get(d["ref"])
+    if rec.observed_version is not None and version_key(d["version"]) < version_key(
+        rec.observed_version
+    ):
+        return  # an older version arriving late never overwrites a newer one
     rec.kind, rec.observed_sha, rec.observed_version = d["kind"], d["content_sha256"], d["version"]
     rec.customer_ref = d.get("customer_ref")
     rec.deleted = False

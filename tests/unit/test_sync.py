@@ -241,3 +241,13 @@ async def test_ambiguous_matches_are_not_guessed() -> None:
     outcomes = await h.run()
     assert [o.status for o in outcomes] == ["abandoned"]
     assert h.ledger.count("customer") == 2
+
+
+async def test_an_older_version_arriving_late_is_ignored() -> None:
+    h = Harness()
+    await h.ingest([customer("c1", name="Newest", version="2026-03-01T00:00:00")])
+    await h.ingest([customer("c1", name="Stale", version="2026-01-01T00:00:00")])
+    outcomes = await h.run()
+    assert [o.status for o in outcomes] == ["pushed", "skipped"]
+    [rec] = list(h.ledger.records.values())
+    assert rec.name == "Newest"

@@ -1,0 +1,217 @@
+"""``syncledger``: the command line (typer). Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import click
+import typer
+from pydantic import ValidationError as PydanticValidationError
+
+from core.errors import SyncLedgerError
+from core.settings import Settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="syncledger",
+    help="Keep a CRM and an accounting ledger in agreement, and prove it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+projections_app = typer.Typer(help="SQL read models: rebuild and verify.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="state directory (default .syncledger)")
+]
+Entity = Annotated[str | None, typer.Option("--entity", help="fiscal entity being synced")]
+Ledger = Annotated[str | None, typer.Option("--ledger", help="ledger id, e.g. qbo")]
+Json = Annotated[bool, typer.Option("--json", help="end with one JSON object")]
+
+
+def settings(data_dir: Path | None = None, entity: str | None = None,
+             ledger: str | None = None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if entity is not None:
+        overrides["entity"] = entity
+    if ledger is not None:
+        overrides["ledger"] = ledger
+    return Settings(**overrides)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@app.command()
+def demo(data_dir: DataDir = None, ledger: Ledger = None, json_out: Json = False) -> None:
+    """Embedded NATS + sample data + a sandbox ledger, ending with a reconciliation report
+    and an audit trace. Safe to run again: nothing is pushed twice."""
+    from core.demo import run_demo
+
+    run(run_demo(settings(data_dir, None, ledger), json_out=json_out))
+
+
+@app.command()
+def sandbox(
+    platform: Annotated[str, typer.Argument(help="ledger id, e.g. qbo")],
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,
+    data_dir: DataDir = None,
+) -> None:
+    """Run a sandbox ledger ("dummy books") as a local HTTP server."""
+    from core.ledgers import serve_sandbox
+
+    serve_sandbox(platform, port, settings(data_dir).data_dir)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="directory with customers.csv, invoices.csv, …")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Append new versions of the source records in a CSV directory to the log."""
+    from core.pipeline import import_csv
+
+    report = run(import_csv(settings(data_dir, entity), path))
+    typer.echo(f"observed {report.observed}, unchanged {report.unchanged}, "
+               f"deleted {report.deleted}")
+
+
+@app.command()
+def sync(
+    once: Annotated[bool, typer.Option("--once", help="run until idle, then report")] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Push what the log holds to the ledger (``--once``: until nothing is left to do)."""
+    from core.pipeline import sync_forever, sync_once
+
+    cfg = settings(data_dir, entity, ledger)
+    if not once:
+        run(sync_forever(cfg))
+        return
+    summary = run(sync_once(cfg))
+    typer.echo(summary)
+
+
+@app.command("run")
+def run_cmd(data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None) -> None:
+    """Unattended: the sync worker and the projections, until interrupted."""
+    from core.pipeline import sync_forever
+
+    run(sync_forever(settings(data_dir, entity, ledger)))
+
+
+@app.command()
+def replay(data_dir: DataDir = None) -> None:
+    """Rebuild every read model from the log (blue/green swap)."""
+    from core.pipeline import replay_projections
+
+    typer.echo(run(replay_projections(settings(data_dir))))
+
+
+@projections_app.command("verify")
+def projections_verify(data_dir: DataDir = None) -> None:
+    """Rebuild into scratch tables and compare digests with the live read models."""
+    from core.pipeline import verify_projections
+
+    ok, text = run(verify_projections(settings(data_dir)))
+    typer.echo(text)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None,
+              json_out: Json = False) -> None:
+    """Compare the read models with what the ledger holds; record mismatches."""
+    from core.pipeline import reconcile_now
+
+    report = run(reconcile_now(settings(data_dir, entity, ledger)))
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+    else:
+        typer.echo(report.text())
+
+
+@app.command()
+def trace(
+    ref: Annotated[str, typer.Argument(help="<system>/<kind>/<id>, e.g. csv/invoice/INV-1001")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """One record's events in order, ending at its ledger id."""
+    from core.model import RecordRef
+    from core.pipeline import trace_text
+
+    try:
+        parsed = RecordRef.parse(ref)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(run(trace_text(settings(data_dir, entity), parsed)))
+
+
+@app.command()
+def status(data_dir: DataDir = None, entity: Entity = None) -> None:
+    """Records by sync status."""
+    from core.pipeline import status_text
+
+    typer.echo(run(status_text(settings(data_dir, entity))))
+
+
+@app.command()
+def errors(data_dir: DataDir = None, entity: Entity = None) -> None:
+    """Open problems by record, with the fix to make."""
+    from core.pipeline import errors_text
+
+    typer.echo(run(errors_text(settings(data_dir, entity))))
+
+
+def _mount_audit() -> None:
+    try:
+        from audit.cli import audit_app
+    except ImportError:  # audit module not installed in this build
+        return
+    app.add_typer(audit_app, name="audit")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _mount_audit()
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except SyncLedgerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        typer.echo(f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)",
+                   err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
