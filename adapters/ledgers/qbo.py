@@ -128,6 +128,7 @@ class QboLedger:
         timeout: float = 30.0,
         mapping: QboMapping | None = None,
         find_window: timedelta | None = timedelta(days=30),
+        page_size: int = 1000,
     ) -> QboLedger:
         """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
         default a private limiter at QBO's published rates."""
@@ -141,7 +142,9 @@ class QboLedger:
             translate=translate_qbo,
             transport=transport,
         )
-        return cls(http, realm_id=realm_id, mapping=mapping, find_window=find_window)
+        return cls(
+            http, realm_id=realm_id, mapping=mapping, find_window=find_window, page_size=page_size
+        )
 
     # ------------------------------------------------------------------ writes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 
@@ -47,4 +48,5 @@ class Faults:
         self.update(asdict(Faults()))
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings, seconds as ``Decimal`` (our JSON encoder refuses floats)."""
+        return {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in asdict(self).items()}

@@ -1,0 +1,508 @@
+"""The QBO sandbox speaks QBO v3: raw HTTP against the app in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.qbo import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+
+REALM = "sandbox-realm"
+API = f"/v3/company/{REALM}"
+BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
+
+
+class Qbo:
+    """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.sandbox = sandbox_of(app)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
+        self.access = ""
+
+    async def token(self, refresh: str) -> httpx.Response:
+        return await self.http.post(
+            "/oauth2/v1/tokens/bearer",
+            content=f"grant_type=refresh_token&refresh_token={refresh}",
+            headers={
+                "Authorization": f"Basic {BASIC}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+
+    async def login(self) -> None:
+        self.access = decode_json((await self.token(DEFAULT_REFRESH_TOKEN)).content)["access_token"]
+
+    async def call(
+        self, method: str, path: str, body: Any = None, **params: str
+    ) -> tuple[int, Any]:
+        response = await self.http.request(
+            method,
+            API + path,
+            params=params,
+            content=None if body is None else encode_json(body),
+            headers={"Authorization": f"Bearer {self.access}"},
+        )
+        return response.status_code, decode_json(response.content)
+
+    async def create(self, entity: str, body: dict[str, Any], **params: str) -> dict[str, Any]:
+        status, answer = await self.call("POST", f"/{entity.lower()}", body, **params)
+        assert status == 200, answer
+        created: dict[str, Any] = answer[entity]
+        return created
+
+    async def customer(self, name: str = "Acme", **fields: Any) -> dict[str, Any]:
+        return await self.create("Customer", {"DisplayName": name, **fields})
+
+    async def invoice(self, customer_id: str, **fields: Any) -> dict[str, Any]:
+        body = {"CustomerRef": {"value": customer_id}, "Line": [sales_line("100.00")], **fields}
+        return await self.create("Invoice", body)
+
+
+def sales_line(amount: str, qty: str = "1", unit_price: str | None = None) -> dict[str, Any]:
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": Decimal(amount),
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": "1"},
+            "Qty": Decimal(qty),
+            "UnitPrice": Decimal(unit_price or amount),
+        },
+    }
+
+
+def code_of(answer: Any) -> str:
+    return str(answer["Fault"]["Error"][0]["code"])
+
+
+@pytest.fixture
+async def qbo() -> AsyncIterator[Qbo]:
+    client = Qbo(create_app(per_second=100, per_minute=1000))
+    await client.login()
+    yield client
+    await client.http.aclose()
+    client.sandbox.close()
+
+
+# -------------------------------------------------------------------- OAuth
+
+
+async def test_refresh_tokens_rotate_and_a_used_one_is_an_invalid_grant() -> None:
+    qbo = Qbo(create_app())
+    first = await qbo.token(DEFAULT_REFRESH_TOKEN)
+    assert first.status_code == 200
+    tokens = decode_json(first.content)
+    assert tokens["refresh_token"] != DEFAULT_REFRESH_TOKEN
+    assert tokens["token_type"] == "bearer" and tokens["expires_in"] == 3600
+    replay = await qbo.token(DEFAULT_REFRESH_TOKEN)
+    assert replay.status_code == 400
+    assert decode_json(replay.content) == {"error": "invalid_grant"}
+    assert (await qbo.token(tokens["refresh_token"])).status_code == 200
+    await qbo.http.aclose()
+
+
+async def test_wrong_client_credentials_are_an_invalid_client() -> None:
+    qbo = Qbo(create_app())
+    response = await qbo.http.post(
+        "/oauth2/v1/tokens/bearer",
+        content=f"grant_type=refresh_token&refresh_token={DEFAULT_REFRESH_TOKEN}",
+        headers={"Authorization": "Basic " + base64.b64encode(b"app:wrong").decode()},
+    )
+    assert response.status_code == 401
+    assert decode_json(response.content) == {"error": "invalid_client"}
+    await qbo.http.aclose()
+
+
+async def test_api_calls_need_a_valid_access_token(qbo: Qbo) -> None:
+    qbo.sandbox.oauth.expire_access_tokens()
+    status, answer = await qbo.call("GET", "/customer/1")
+    assert status == 401
+    assert answer["Fault"]["type"] == "AuthenticationFault"
+    assert code_of(answer) == "3200"
+
+
+# ---------------------------------------------------------------- customers
+
+
+async def test_display_names_are_unique_ignoring_case(qbo: Qbo) -> None:
+    await qbo.customer("Acme Ltd")
+    status, answer = await qbo.call("POST", "/customer", {"DisplayName": "ACME LTD"})
+    assert (status, code_of(answer)) == (400, "6240")
+    assert qbo.sandbox.count("customer") == 1
+
+
+@pytest.mark.parametrize("name", ["Acme: Ltd", "Acme\tLtd", "Acme\nLtd"])
+async def test_names_with_colon_tab_or_newline_are_refused(qbo: Qbo, name: str) -> None:
+    status, answer = await qbo.call("POST", "/customer", {"DisplayName": name})
+    assert (status, code_of(answer)) == (400, "6000")
+    assert qbo.sandbox.count("customer") == 0
+
+
+async def test_a_customer_needs_a_name_and_gets_the_home_currency(qbo: Qbo) -> None:
+    status, answer = await qbo.call("POST", "/customer", {"Notes": "x"})
+    assert (status, code_of(answer)) == (400, "2020")
+    created = await qbo.customer("Given", GivenName="Ann")
+    assert created["CurrencyRef"] == {"value": "USD"}
+    assert created["SyncToken"] == "0"
+
+
+async def test_the_tax_id_is_masked_on_read(qbo: Qbo) -> None:
+    created = await qbo.customer("Taxed", PrimaryTaxIdentifier="GB123456789")
+    assert created["PrimaryTaxIdentifier"] == "XXXXXXX6789"
+
+
+# ----------------------------------------------------------------- invoices
+
+
+async def test_invoice_totals_are_derived_from_lines_discount_and_tax(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(
+        customer["Id"],
+        Line=[
+            sales_line("30.00", qty="3", unit_price="10.00"),
+            sales_line("0.10"),
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": Decimal("5.00"),
+                "DiscountLineDetail": {"PercentBased": False},
+            },
+        ],
+        TxnTaxDetail={
+            "TotalTax": Decimal("2.41"),
+            "TaxLine": [{"Amount": Decimal("2.41"), "DetailType": "TaxLineDetail"}],
+        },
+    )
+    assert invoice["TotalAmt"] == Decimal("27.51")
+    assert invoice["Balance"] == Decimal("27.51")
+    assert invoice["Line"][-1]["DetailType"] == "SubTotalLineDetail"
+    assert invoice["Line"][-1]["Amount"] == Decimal("30.10")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"Line": [sales_line("1.00")]}, "2020"),  # no CustomerRef
+        ({"CustomerRef": {"value": "999"}, "Line": [sales_line("1.00")]}, "2500"),
+        ({"CustomerRef": {"value": "1"}, "Line": []}, "2020"),
+        ({"CustomerRef": {"value": "1"}, "Line": [{"Amount": Decimal(1)}]}, "2020"),
+        ({"CustomerRef": {"value": "1"}, "Line": [sales_line("10.00", "3", "3.00")]}, "6000"),
+        (
+            {
+                "CustomerRef": {"value": "1"},
+                "Line": [sales_line("1.00")],
+                "TotalAmt": Decimal("2.00"),
+            },
+            "6000",
+        ),
+        (
+            {"CustomerRef": {"value": "1"}, "Line": [sales_line("1.00")], "DocNumber": "X" * 22},
+            "2050",
+        ),
+    ],
+)
+async def test_invoices_breaking_the_contract_are_refused(
+    qbo: Qbo, body: dict[str, Any], code: str
+) -> None:
+    await qbo.customer()
+    status, answer = await qbo.call("POST", "/invoice", body)
+    assert (status, code_of(answer)) == (400, code)
+    assert qbo.sandbox.count("invoice") == 0
+
+
+async def test_a_foreign_currency_invoice_needs_an_exchange_rate(qbo: Qbo) -> None:
+    customer = await qbo.customer("Euro GmbH", CurrencyRef={"value": "EUR"})
+    status, answer = await qbo.call(
+        "POST", "/invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("10")]}
+    )
+    assert (status, code_of(answer)) == (400, "2020")
+    invoice = await qbo.invoice(customer["Id"], ExchangeRate=Decimal("1.0850"))
+    assert invoice["CurrencyRef"] == {"value": "EUR"}
+    assert invoice["HomeTotalAmt"] == Decimal("108.50")
+    status, answer = await qbo.call(
+        "POST",
+        "/invoice",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "Line": [sales_line("10")],
+            "CurrencyRef": {"value": "USD"},
+        },
+    )
+    assert (status, code_of(answer)) == (400, "6000")
+
+
+async def test_void_zeroes_the_invoice_and_needs_the_current_sync_token(qbo: Qbo) -> None:
+    invoice = await qbo.invoice((await qbo.customer())["Id"], PrivateNote="syncledger-ref: a/b/c")
+    body = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]}
+    voided = await qbo.create("Invoice", body, operation="void")
+    assert (voided["Balance"], voided["TotalAmt"]) == (0, 0)
+    assert voided["PrivateNote"].startswith("Voided")
+    assert "syncledger-ref: a/b/c" in voided["PrivateNote"]
+    assert voided["SyncToken"] == "1"
+    status, answer = await qbo.call("POST", "/invoice", body, operation="void")
+    assert (status, code_of(answer)) == (400, "5010")
+
+
+async def test_an_update_with_an_old_sync_token_is_a_stale_object(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    body = {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "Notes": "one"}
+    updated = await qbo.create("Customer", body)
+    assert (updated["SyncToken"], updated["Notes"]) == ("1", "one")
+    status, answer = await qbo.call("POST", "/customer", body | {"Notes": "two"})
+    assert (status, code_of(answer)) == (400, "5010")
+
+
+# ----------------------------------------------------------------- payments
+
+
+async def test_payments_reduce_the_invoice_balance_and_keep_the_rest_unapplied(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    payment = await qbo.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": Decimal("70.00"),
+            "Line": [
+                {
+                    "Amount": Decimal("60.00"),
+                    "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    )
+    assert payment["UnappliedAmt"] == Decimal("10.00")
+    _, answer = await qbo.call("GET", f"/invoice/{invoice['Id']}")
+    assert answer["Invoice"]["Balance"] == Decimal("40.00")
+    assert answer["Invoice"]["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
+    _, answer = await qbo.call("GET", f"/customer/{customer['Id']}")
+    assert answer["Customer"]["Balance"] == Decimal("40.00")
+
+
+@pytest.mark.parametrize(
+    ("total", "applied", "invoice_id", "code"),
+    [
+        ("200.00", "150.00", None, "6000"),  # more than the open balance
+        ("10.00", "20.00", None, "6000"),  # lines beyond TotalAmt
+        ("10.00", "10.00", "999", "2500"),  # no such invoice
+    ],
+)
+async def test_payments_breaking_the_contract_are_refused(
+    qbo: Qbo, total: str, applied: str, invoice_id: str | None, code: str
+) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    link = {"TxnId": invoice_id or invoice["Id"], "TxnType": "Invoice"}
+    body = {
+        "CustomerRef": {"value": customer["Id"]},
+        "TotalAmt": Decimal(total),
+        "Line": [{"Amount": Decimal(applied), "LinkedTxn": [link]}],
+    }
+    status, answer = await qbo.call("POST", "/payment", body)
+    assert (status, code_of(answer)) == (400, code)
+    assert qbo.sandbox.count("payment") == 0
+
+
+# -------------------------------------------------------------- idempotency
+
+
+async def test_a_replayed_requestid_answers_the_first_reply(qbo: Qbo) -> None:
+    first = await qbo.create("Customer", {"DisplayName": "Once"}, requestid="r-1")
+    again = await qbo.create("Customer", {"DisplayName": "Once"}, requestid="r-1")
+    assert again == first
+    assert qbo.sandbox.count("customer") == 1
+    status, answer = await qbo.call(
+        "POST", "/customer", {"DisplayName": "Long"}, requestid="x" * 51
+    )
+    assert (status, code_of(answer)) == (400, "6000")
+
+
+# --------------------------------------------------------------- throttling
+
+
+async def test_a_burst_beyond_the_per_second_limit_is_throttled() -> None:
+    qbo = Qbo(create_app(per_second=3, per_minute=100))
+    await qbo.login()
+    answers = [await qbo.call("GET", "/customer/1") for _ in range(5)]
+    throttled = [a for s, a in answers if s == 429]
+    assert len(throttled) == 2
+    assert code_of(throttled[0]) == "3001"
+    assert "ThrottleExceeded" in throttled[0]["Fault"]["Error"][0]["Message"]
+    assert qbo.sandbox.throttled == 2
+    await qbo.http.aclose()
+
+
+async def test_injected_faults_throttle_and_fail_without_committing(qbo: Qbo) -> None:
+    qbo.sandbox.throttle_next(1, retry_after=2)
+    response = await qbo.http.get(
+        API + "/customer/1", headers={"Authorization": f"Bearer {qbo.access}"}
+    )
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "2"
+    qbo.sandbox.fail_next_writes(1, status=503)
+    status, _ = await qbo.call("POST", "/customer", {"DisplayName": "Flaky"})
+    assert status == 503
+    assert qbo.sandbox.count("customer") == 0
+    await qbo.customer("Flaky")
+    assert qbo.sandbox.count("customer") == 1
+
+
+async def test_commit_then_timeout_commits_before_stalling(qbo: Qbo) -> None:
+    qbo.sandbox.commit_then_timeout_next(1, stall_seconds=30)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await qbo.call("POST", "/customer", {"DisplayName": "Stalled"}, requestid="r-9")
+    assert qbo.sandbox.count("customer") == 1
+    replay = await qbo.create("Customer", {"DisplayName": "Stalled"}, requestid="r-9")
+    assert replay["DisplayName"] == "Stalled"
+    assert qbo.sandbox.count("customer") == 1
+
+
+async def test_faults_are_set_over_http_too(qbo: Qbo) -> None:
+    response = await qbo.http.post("/_sandbox/faults", json={"fail_writes": 2})
+    assert decode_json(response.content)["fail_writes"] == 2
+    assert qbo.sandbox.faults.fail_writes == 2
+    assert (await qbo.http.post("/_sandbox/faults", json={"nope": 1})).status_code == 400
+    await qbo.http.delete("/_sandbox/faults")
+    assert qbo.sandbox.faults.fail_writes == 0
+    await qbo.customer()
+    counts = decode_json((await qbo.http.get("/_sandbox/counts")).content)
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0}
+
+
+# ------------------------------------------------------------------- queries
+
+
+async def test_query_pages_with_startposition_and_maxresults(qbo: Qbo) -> None:
+    for n in range(5):
+        await qbo.customer(f"Customer {n}")
+    pages = []
+    for start in (1, 3, 5):
+        _, answer = await qbo.call(
+            "GET",
+            "/query",
+            query=f"select * from Customer orderby Id startposition {start} maxresults 2",
+        )
+        pages.append([c["DisplayName"] for c in answer["QueryResponse"]["Customer"]])
+    assert pages == [["Customer 0", "Customer 1"], ["Customer 2", "Customer 3"], ["Customer 4"]]
+    _, answer = await qbo.call("GET", "/query", query="SELECT COUNT(*) FROM Customer")
+    assert answer["QueryResponse"] == {"totalCount": 5}
+    _, answer = await qbo.call(
+        "GET", "/query", query="select * from Customer startposition 6 maxresults 2"
+    )
+    assert answer["QueryResponse"] == {}
+
+
+async def test_query_filters_like_qbo(qbo: Qbo) -> None:
+    await qbo.customer("O'Brien & Sons", PrimaryEmailAddr={"Address": "Ob@Example.com"})
+    inactive = await qbo.customer("Gone")
+    await qbo.create(
+        "Customer", {"Id": inactive["Id"], "SyncToken": "0", "sparse": True, "Active": False}
+    )
+
+    async def names(statement: str) -> list[str]:
+        _, answer = await qbo.call("GET", "/query", query=statement)
+        return [c["DisplayName"] for c in answer["QueryResponse"].get("Customer", [])]
+
+    assert await names(r"select * from Customer where DisplayName = 'o\'brien & sons'") == [
+        "O'Brien & Sons"
+    ]
+    assert await names("select * from Customer where PrimaryEmailAddr = 'ob@example.com'") == [
+        "O'Brien & Sons"
+    ]
+    assert await names("select * from Customer where DisplayName like '%brien%'") == [
+        "O'Brien & Sons"
+    ]
+    assert await names("select * from Customer") == ["O'Brien & Sons"]
+    assert await names("select * from Customer where Active in (true, false) orderby Id desc") == [
+        "Gone",
+        "O'Brien & Sons",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "code"),
+    [
+        ("select * from Invoice where PrivateNote = 'x'", "4001"),
+        ("select * from Customer where Notes = 'x'", "4001"),
+        ("select * form Customer", "4000"),
+        ("select * from Customer where DisplayName", "4000"),
+        ("select * from Widget", "4000"),
+    ],
+)
+async def test_bad_queries_are_refused(qbo: Qbo, statement: str, code: str) -> None:
+    status, answer = await qbo.call("GET", "/query", query=statement)
+    assert (status, code_of(answer)) == (400, code)
+
+
+async def test_cdc_returns_entities_changed_since(qbo: Qbo) -> None:
+    old = await qbo.customer("Old")
+    _, answer = await qbo.call("GET", "/query", query="select * from Customer")
+    since = answer["QueryResponse"]["Customer"][0]["MetaData"]["LastUpdatedTime"]
+    await asyncio.sleep(0.001)
+    new = await qbo.customer("New")
+    invoice = await qbo.invoice(old["Id"])
+    _, answer = await qbo.call(
+        "GET", "/cdc", entities="Customer,Invoice", changedSince=new["MetaData"]["CreateTime"]
+    )
+    blocks = answer["CDCResponse"][0]["QueryResponse"]
+    assert [c["Id"] for c in blocks[0]["Customer"]] == [new["Id"]]
+    assert [i["Id"] for i in blocks[1]["Invoice"]] == [invoice["Id"]]
+    _, answer = await qbo.call("GET", "/cdc", entities="Customer", changedSince=since)
+    assert len(answer["CDCResponse"][0]["QueryResponse"][0]["Customer"]) == 2
+
+
+# -------------------------------------------------------------------- batch
+
+
+async def test_batch_answers_each_item_and_refuses_more_than_thirty(qbo: Qbo) -> None:
+    items = [
+        {"bId": "b1", "operation": "create", "Customer": {"DisplayName": "One"}},
+        {"bId": "b2", "operation": "create", "Customer": {"DisplayName": "one"}},
+        {"bId": "b3", "Query": "select count(*) from Customer"},
+    ]
+    status, answer = await qbo.call("POST", "/batch", {"BatchItemRequest": items})
+    assert status == 200
+    one, duplicate, count = answer["BatchItemResponse"]
+    assert one["Customer"]["DisplayName"] == "One"
+    assert code_of(duplicate) == "6240"
+    assert count["QueryResponse"] == {"totalCount": 1}
+    too_many = [{"bId": f"b{n}", "Query": "select * from Customer"} for n in range(31)]
+    status, answer = await qbo.call("POST", "/batch", {"BatchItemRequest": too_many})
+    assert (status, code_of(answer)) == (400, "1040")
+
+
+# -------------------------------------------------------------- persistence
+
+
+async def test_a_book_on_disk_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "qbo.sqlite3"
+    first = Qbo(create_app(path))
+    await first.login()
+    created = await first.customer("Kept")
+    first.sandbox.close()
+    await first.http.aclose()
+    second = Qbo(create_app(path))
+    second.access = first.access  # tokens live in the book too
+    status, answer = await second.call("GET", f"/customer/{created['Id']}")
+    assert (status, answer["Customer"]["DisplayName"]) == (200, "Kept")
+    assert second.sandbox.count("customer") == 1
+    reused = await second.token(DEFAULT_REFRESH_TOKEN)  # spent before the restart
+    assert decode_json(reused.content) == {"error": "invalid_grant"}
+    second.sandbox.close()
+    await second.http.aclose()
