@@ -37,9 +37,13 @@ class InProcessQbo:
     retry: RetryPolicy
 
 
-def qbo_auth(store: TokenStore, refresh_token: str = DEFAULT_REFRESH_TOKEN) -> OAuth2RefreshAuth:
+def qbo_auth(
+    store: TokenStore,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    base_url: str = BASE_URL,
+) -> OAuth2RefreshAuth:
     client = OAuth2Client(
-        token_url=f"{BASE_URL}/oauth2/v1/tokens/bearer",
+        token_url=f"{base_url}/oauth2/v1/tokens/bearer",
         client_id=DEFAULT_CLIENT_ID,
         client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
     )

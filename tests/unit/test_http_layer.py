@@ -25,7 +25,7 @@ from adapters.oauth2 import (
     OAuth2RefreshAuth,
     TokenSet,
 )
-from adapters.ratelimit import Rate, RateLimiter
+from adapters.ratelimit import Rate, RateLimiter, RateLimiters
 from core.errors import (
     AuthExpiredError,
     PermanentLedgerError,
@@ -377,3 +377,10 @@ def test_token_set_round_trips_without_showing_tokens() -> None:
     tokens = TokenSet("a-secret", "r-secret", 12.5)
     assert TokenSet.from_json(tokens.to_json()) == tokens
     assert "secret" not in repr(tokens)
+
+
+def test_one_limiter_per_tenant_is_shared() -> None:
+    limiters = RateLimiters(Rate(10, 1.0), Rate(500, 60.0))
+    assert limiters.for_tenant("qbo:1") is limiters.for_tenant("qbo:1")
+    assert limiters.for_tenant("qbo:1") is not limiters.for_tenant("qbo:2")
+    assert limiters.for_tenant("qbo:2").rates == (Rate(10, 1.0), Rate(500, 60.0))

@@ -59,9 +59,9 @@ def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> In
     return Invoice.model_validate(fields | changes)
 
 
-async def push_customer(ledger: QboLedger, n: int = 1, **changes: object) -> str:
+async def push_customer(ledger: QboLedger, n: int = 1, currency: str = "USD") -> str:
     pushed = await ledger.create_customer(
-        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
     )
     return pushed.ledger_id
 
@@ -209,7 +209,7 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
         idempotency_key=key("p"),
     )
     record = await qbo.ledger.get("invoice", pushed.ledger_id)
-    assert record is not None and (record.status, record.balance) == ("paid", 0)
+    assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))
     found = await qbo.ledger.find("payment", "csv/payment/P-1")
     assert found is not None and found.ledger_id == paid.ledger_id
     assert (found.name, found.total) == ("CHK 1", Decimal("0.30"))
