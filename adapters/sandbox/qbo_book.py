@@ -21,9 +21,11 @@ CREATE TABLE IF NOT EXISTS entities (
     body TEXT NOT NULL,
     created INTEGER NOT NULL,  -- microseconds since the epoch
     updated INTEGER NOT NULL,
+    name_key TEXT,             -- casefolded DisplayName (names are unique ignoring case)
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS entities_updated ON entities (kind, updated);
+CREATE INDEX IF NOT EXISTS entities_name ON entities (kind, name_key);
 CREATE TABLE IF NOT EXISTS replies (
     requestid TEXT PRIMARY KEY,
     status INTEGER NOT NULL,
@@ -83,6 +85,14 @@ class SandboxBook:
         ).fetchone()
         return decode_json(row[0]) if row else None
 
+    def named(self, kind: str, display_name: str) -> list[dict[str, Any]]:
+        """Entities whose DisplayName equals ``display_name`` ignoring case."""
+        rows = self.db.execute(
+            "SELECT body FROM entities WHERE kind = ? AND name_key = ? ORDER BY id",
+            (entity_name(kind), display_name.casefold()),
+        )
+        return [decode_json(body) for (body,) in rows]
+
     def changed_since(self, kind: str, since: datetime) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT body FROM entities WHERE kind = ? AND updated >= ? ORDER BY updated, id",
@@ -105,8 +115,15 @@ class SandboxBook:
             "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
         }
         self.db.execute(
-            "INSERT INTO entities VALUES (?, ?, ?, ?, ?)",
-            (entity_name(kind), int(record["Id"]), _text(record), _micros(now), _micros(now)),
+            "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                entity_name(kind),
+                int(record["Id"]),
+                _text(record),
+                _micros(now),
+                _micros(now),
+                _name_key(record),
+            ),
         )
         return record
 
@@ -119,8 +136,8 @@ class SandboxBook:
             "MetaData": {**record["MetaData"], "LastUpdatedTime": _stamp(now)},
         }
         self.db.execute(
-            "UPDATE entities SET body = ?, updated = ? WHERE kind = ? AND id = ?",
-            (_text(record), _micros(now), entity_name(kind), int(record["Id"])),
+            "UPDATE entities SET body = ?, updated = ?, name_key = ? WHERE kind = ? AND id = ?",
+            (_text(record), _micros(now), _name_key(record), entity_name(kind), int(record["Id"])),
         )
         return record
 
@@ -165,6 +182,11 @@ def _micros(moment: datetime) -> int:
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
+
+
+def _name_key(record: dict[str, Any]) -> str | None:
+    name = record.get("DisplayName")
+    return name.casefold() if isinstance(name, str) else None
 
 
 def _text(record: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -78,7 +79,7 @@ class QboSandbox:
         return self.book.count(kind)
 
     def records(self, kind: str) -> list[dict[str, Any]]:
-        return [self._present(entity_name(kind), r) for r in self.book.records(kind)]
+        return self._present_all(entity_name(kind), self.book.records(kind))
 
     def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
         self.faults.update({"fail_writes": n, "fail_status": status})
@@ -135,7 +136,7 @@ class QboSandbox:
         if not statement:
             raise required("query")
         query = parse(statement)
-        rows = [self._present(query.entity, r) for r in self.book.records(query.entity)]
+        rows = self._present_all(query.entity, self.book.records(query.entity))
         return {"QueryResponse": query.run(rows), "time": self._now()}
 
     def cdc(self, entities: str | None, changed_since: str | None) -> dict[str, Any]:
@@ -256,33 +257,30 @@ class QboSandbox:
 
     def _name_taken(self, exclude: str | None) -> Callable[[str], bool]:
         def taken(name: str) -> bool:
-            folded = name.casefold()
-            return any(
-                str(c.get("DisplayName", "")).casefold() == folded and c["Id"] != exclude
-                for c in self.book.records("Customer")
-            )
+            return any(c["Id"] != exclude for c in self.book.named("Customer", name))
 
         return taken
 
     # -------------------------------------------------------------- reads
 
     def _present(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        return self._present_all(kind, [record])[0]
+
+    def _present_all(self, kind: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A customer's ``Balance`` is its open invoices' balances, as in QBO."""
         if kind != "Customer":
-            return record
-        owed = sum(
-            (
-                amount(i["Balance"], "Balance")
-                for i in self.book.records("Invoice")
-                if str(i["CustomerRef"]["value"]) == str(record["Id"])
-            ),
-            Decimal(0),
-        )
-        return record | {"Balance": owed}
+            return records
+        owed = self._balances()
+        return [r | {"Balance": owed.get(str(r["Id"]), Decimal(0))} for r in records]
+
+    def _balances(self) -> dict[str, Decimal]:
+        owed: dict[str, Decimal] = defaultdict(Decimal)
+        for invoice in self.book.records("Invoice"):
+            owed[str(invoice["CustomerRef"]["value"])] += amount(invoice["Balance"], "Balance")
+        return owed
 
     def _changed(self, kind: str, since: datetime) -> dict[str, Any]:
-        rows = [self._present(kind, r) for r in self.book.changed_since(kind, since)]
-        rows = rows[: self._cdc_limit]
+        rows = self._present_all(kind, self.book.changed_since(kind, since)[: self._cdc_limit])
         block: dict[str, Any] = {"startPosition": 1, "maxResults": len(rows)}
         return block | ({kind: rows} if rows else {})
 
