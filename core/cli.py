@@ -36,8 +36,9 @@ Ledger = Annotated[str | None, typer.Option("--ledger", help="ledger id, e.g. qb
 Json = Annotated[bool, typer.Option("--json", help="end with one JSON object")]
 
 
-def settings(data_dir: Path | None = None, entity: str | None = None,
-             ledger: str | None = None) -> Settings:
+def settings(
+    data_dir: Path | None = None, entity: str | None = None, ledger: str | None = None
+) -> Settings:
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -83,8 +84,9 @@ def import_(
     from core.pipeline import import_csv
 
     report = run(import_csv(settings(data_dir, entity), path))
-    typer.echo(f"observed {report.observed}, unchanged {report.unchanged}, "
-               f"deleted {report.deleted}")
+    typer.echo(
+        f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
+    )
 
 
 @app.command()
@@ -133,8 +135,9 @@ def projections_verify(data_dir: DataDir = None) -> None:
 
 
 @app.command()
-def reconcile(data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None,
-              json_out: Json = False) -> None:
+def reconcile(
+    data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None, json_out: Json = False
+) -> None:
     """Compare the read models with what the ledger holds; record mismatches."""
     from core.pipeline import reconcile_now
 
@@ -190,6 +193,7 @@ def _mount_audit() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry query text
     _mount_audit()
     try:
         app(standalone_mode=False)
@@ -208,8 +212,9 @@ def main() -> None:
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        typer.echo(f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)",
-                   err=True)
+        typer.echo(
+            f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)", err=True
+        )
         sys.exit(2)
 
 

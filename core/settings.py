@@ -22,7 +22,11 @@ class Settings(BaseSettings):
     )
     entity: str = "demo"
     ledger: str = "qbo"
-    ledger_url: str | None = Field(default=None, description="ledger API base URL")
+    ledger_url: str | None = Field(
+        default=None, description="ledger API base URL; unset: the in-process sandbox"
+    )
+    home_currency: str = Field(default="USD", description="the ledger company's currency")
+    reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
     qbo_client_id: str | None = None
     qbo_client_secret: SecretStr | None = None

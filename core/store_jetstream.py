@@ -318,7 +318,8 @@ class JetStreamEventStore:
         )
         try:
             info = await sub.consumer_info()
-            if not info.num_pending:  # nothing on these subjects from from_seq on
+            delivered = info.delivered.consumer_seq if info.delivered else 0
+            if not info.num_pending and not delivered:  # nothing matches from from_seq on
                 return
             while True:
                 try:

@@ -121,3 +121,10 @@ class EventStoreContract:
         with pytest.raises(ImmutableLogError):
             await event_store.purge()
         assert await event_store.last_seq() == 1
+
+    async def test_read_of_one_subject_deep_in_the_log(self, event_store: EventStore) -> None:
+        await event_store.append([observed(f"x{i}") for i in range(200)])
+        for rid in ("x0", "x57", "x199"):
+            subject = subject_for("acme", "source", "csv", "customer", rid)
+            found = [s.seq async for s in event_store.read(subject)]  # type: ignore[attr-defined]
+            assert len(found) == 1

@@ -1,0 +1,152 @@
+"""``syncledger demo``: sample data → log → sandbox ledger → read models → report → trace."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.bootstrap import Runtime, open_runtime
+from core.ledgers import LedgerHandle, open_ledger
+from core.model import RecordRef
+from core.pipeline import (
+    catch_up,
+    errors_report,
+    ingest_dir,
+    pending_source_events,
+    reconcile_with,
+    run_worker,
+    trace_text,
+)
+from core.reconcile import ReconReport
+from core.sample_data import sample_data_dir
+from core.settings import Settings
+from core.sync import Outcome
+from core.worker import WorkerStats
+from projections.queries import ReadModels
+
+PUSHED = ("pushed", "linked", "recovered")
+
+
+@dataclass
+class DemoSummary:
+    entity: str
+    ledger: str
+    pushed: int
+    rejected: int
+    mismatches: int
+    ledger_duplicates: int
+    events: int
+    synced: int
+    observed: int
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+async def _import(rt: Runtime, console: Console) -> int:
+    with _progress(console) as bar:
+        task = bar.add_task("importing sample data", total=None)
+        report = await ingest_dir(rt, sample_data_dir(), on_progress=lambda n: bar.advance(task, n))
+        bar.update(task, total=report.observed, completed=report.observed)
+    console.print(f"source: {report.observed} new record versions, {report.unchanged} unchanged")
+    return report.observed
+
+
+async def _sync(rt: Runtime, ledger: LedgerHandle, console: Console) -> WorkerStats:
+    total = await pending_source_events(rt, ledger.adapter.ledger)
+    with _progress(console) as bar:
+        task = bar.add_task(f"syncing to {ledger.adapter.ledger}", total=total)
+
+        def advance(outcome: Outcome) -> None:
+            if outcome.status != "retry":
+                bar.advance(task)
+
+        stats = await run_worker(rt, ledger, until_idle=True, on_outcome=advance)
+        bar.update(task, completed=total)
+    return stats
+
+
+def _first_synced_invoice(models: ReadModels, entity: str, ledger: str) -> RecordRef | None:
+    links = sorted(models.links_for(entity, ledger, "invoice"), key=lambda ln: ln.source_ref)
+    return RecordRef.parse(links[0].source_ref) if links else None
+
+
+async def run_demo(settings: Settings, *, json_out: bool = False) -> DemoSummary:
+    console = Console(stderr=json_out, soft_wrap=True)
+    async with open_runtime(settings) as rt:
+        ledger = open_ledger(settings)
+        try:
+            console.print(
+                f"[bold]syncledger demo[/] entity={settings.entity} "
+                f"ledger={ledger.description} log={rt.nats_url}"
+            )
+            observed = await _import(rt, console)
+            stats = await _sync(rt, ledger, console)
+            engine = await catch_up(rt)
+            report = await reconcile_with(rt, ledger, engine)
+            last_seq = await rt.store.last_seq()
+        finally:
+            await ledger.aclose()
+    models = ReadModels(engine)
+    summary = _summary(settings, models, stats, report, last_seq, observed)
+    _print(console, settings, models, report)
+    ref = _first_synced_invoice(models, settings.entity, summary.ledger)
+    if ref is not None:
+        console.rule(f"trace {ref}")
+        console.print(await trace_text(settings, ref), highlight=False, markup=False)
+    console.rule("summary")
+    print(summary.as_json() if json_out else _plain(summary))
+    return summary
+
+
+def _summary(
+    settings: Settings,
+    models: ReadModels,
+    stats: WorkerStats,
+    report: ReconReport,
+    last_seq: int,
+    observed: int,
+) -> DemoSummary:
+    errors = models.open_errors(settings.entity)
+    synced = sum(
+        len(models.links_for(settings.entity, report.ledger, k))
+        for k in ("customer", "invoice", "payment")
+    )
+    return DemoSummary(
+        entity=settings.entity,
+        ledger=report.ledger,
+        pushed=sum(stats.outcomes.get(k, 0) for k in PUSHED),
+        rejected=sum(1 for e in errors if e.error == "rejected"),
+        mismatches=len(report.open),
+        ledger_duplicates=report.ledger_duplicates,
+        events=last_seq,
+        synced=synced,
+        observed=observed,
+    )
+
+
+def _print(console: Console, settings: Settings, models: ReadModels, report: ReconReport) -> None:
+    console.rule("rejected records")
+    console.print(errors_report(models, settings.entity), highlight=False, markup=False)
+    console.rule("reconciliation")
+    console.print(report.text(), highlight=False, markup=False)
+
+
+def _plain(summary: DemoSummary) -> str:
+    fields: dict[str, Any] = summary.__dict__
+    return "  ".join(f"{k}={v}" for k, v in fields.items())

@@ -1,0 +1,290 @@
+"""The operations the CLI offers, composed from the parts (import, sync, project, reconcile)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from adapters.sources.csv_source import CsvSource
+from core.bootstrap import Runtime, open_runtime, publish_mapping
+from core.ingest import Ingestor, IngestReport
+from core.ledgers import LedgerHandle, open_ledger
+from core.model import RecordRef
+from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
+from core.settings import Settings
+from core.sync import Outcome, SyncService
+from core.sync_state import SyncState
+from core.trace import ledger_id_of, trace
+from core.validation import reason_help
+from core.worker import WorkerStats, build_broker, durable_name, wait_idle
+from projections.engine import make_engine
+from projections.queries import ReadModels
+from projections.rebuild import replay, verify
+from projections.runner import ProjectionRunner
+from projections.schema import create_all
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------- import
+
+
+async def ingest_dir(
+    rt: Runtime, path: Path, on_progress: Callable[[int], None] | None = None
+) -> IngestReport:
+    s = rt.settings
+    ingestor = Ingestor(rt.store, rt.keys, entity=s.entity, actor=s.actor, on_progress=on_progress)
+    await ingestor.load()
+    return await ingestor.ingest(CsvSource(path).changes())
+
+
+async def import_csv(settings: Settings, path: Path) -> IngestReport:
+    async with open_runtime(settings) as rt:
+        return await ingest_dir(rt, path)
+
+
+# ---------------------------------------------------------------------- sync
+
+
+async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
+    s = rt.settings
+    mapping_version = await publish_mapping(rt.store, s.entity, ledger.adapter.ledger, s.actor)
+    state = SyncState(s.entity, ledger.adapter.ledger)
+    await state.load(rt.store)
+    return SyncService(
+        rt.store,
+        ledger.adapter,
+        rt.keys,
+        state,
+        entity=s.entity,
+        actor=s.actor,
+        mapping_version=mapping_version,
+        home_currency=s.home_currency,
+    )
+
+
+async def pending_source_events(rt: Runtime, ledger: str) -> int:
+    """How many source events the worker has not acknowledged yet (for progress bars)."""
+    js = rt.nc.jetstream()
+    try:
+        info = await js.consumer_info(rt.settings.stream, durable_name(rt.settings.entity, ledger))
+    except Exception:  # no consumer yet: everything is pending
+        from core.subjects import entity_filter
+
+        return sum([1 async for _ in rt.store.read(entity_filter(rt.settings.entity, "source"))])
+    return int(info.num_pending + info.num_ack_pending)
+
+
+async def run_worker(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    *,
+    until_idle: bool,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> WorkerStats:
+    s = rt.settings
+    service = await sync_service(rt, ledger)
+    broker, stats = build_broker(
+        rt.nats_url,
+        service,
+        stream=s.stream,
+        entity=s.entity,
+        ledger=ledger.adapter.ledger,
+        on_outcome=on_outcome,
+    )
+    await broker.start()
+    try:
+        if until_idle:
+            await wait_idle(
+                rt.nc.jetstream(), s.stream, durable_name(s.entity, ledger.adapter.ledger)
+            )
+        else:
+            await (stop or asyncio.Event()).wait()
+    finally:
+        await broker.stop()
+    return stats
+
+
+async def sync_once(settings: Settings) -> str:
+    async with open_runtime(settings) as rt:
+        ledger = open_ledger(settings)
+        try:
+            stats = await run_worker(rt, ledger, until_idle=True)
+            engine = await catch_up(rt)
+        finally:
+            await ledger.aclose()
+        done = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "nothing to do"
+        return f"{done}\n{errors_report(ReadModels(engine), settings.entity)}"
+
+
+async def sync_forever(settings: Settings) -> None:
+    """`syncledger run`: worker + projections + scheduled reconciliation until SIGINT/TERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as rt:
+        ledger = open_ledger(settings)
+        background = asyncio.create_task(_maintain(rt, ledger, stop))
+        try:
+            await run_worker(rt, ledger, until_idle=False, stop=stop)
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
+            await ledger.aclose()
+
+
+async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> None:
+    """Keep projections current; reconcile on schedule."""
+    engine = await catch_up(rt)
+    loop = asyncio.get_running_loop()
+    next_recon = loop.time()
+    while not stop.is_set():
+        await ProjectionRunner(engine, rt.store).catch_up()
+        if loop.time() >= next_recon:
+            report = await reconcile_with(rt, ledger, engine)
+            log.warning("reconciliation: %d open mismatches", len(report.open))
+            next_recon = loop.time() + rt.settings.reconcile_every_s
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=2.0)
+
+
+# ---------------------------------------------------------------------- projections
+
+
+def engine_for(settings: Settings) -> Engine:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.projections_url)
+    create_all(engine)
+    return engine
+
+
+async def catch_up(rt: Runtime) -> Engine:
+    engine = engine_for(rt.settings)
+    await ProjectionRunner(engine, rt.store).catch_up()
+    return engine
+
+
+async def replay_projections(settings: Settings) -> str:
+    async with open_runtime(settings) as rt:
+        result = await replay(engine_for(settings), rt.store)
+    return (
+        f"rebuilt {len(result.tables)} read models from {result.events} events "
+        f"(log position {result.last_seq})"
+    )
+
+
+async def verify_projections(settings: Settings) -> tuple[bool, str]:
+    async with open_runtime(settings) as rt:
+        engine = await catch_up(rt)
+        result = await verify(engine, rt.store)
+    if result.ok:
+        return True, f"read models match a rebuild from the log at position {result.last_seq}"
+    return False, (
+        "read models differ from a rebuild at position "
+        f"{result.last_seq}: {', '.join(result.differing)}; run `syncledger replay`"
+    )
+
+
+# ---------------------------------------------------------------------- reconcile
+
+
+def expected_records(models: ReadModels, entity: str, ledger: str) -> list[Expected]:
+    out = []
+    for kind in KINDS:
+        records = {r.source_ref: r for r in models.records(entity, kind)}
+        for ln in models.links_for(entity, ledger, kind):
+            rec = records.get(ln.source_ref)
+            out.append(
+                Expected(
+                    ln.source_ref,
+                    kind,
+                    ln.ledger_ref,
+                    rec.total if rec and kind != "customer" else None,
+                    rec.currency if rec and kind != "customer" else None,
+                )
+            )
+    return out
+
+
+async def reconcile_with(rt: Runtime, ledger: LedgerHandle, engine: Engine) -> ReconReport:
+    s = rt.settings
+    models = ReadModels(engine)
+    name = ledger.adapter.ledger
+    open_before = {
+        m.key: Mismatch(m.key, m.mismatch_type, m.source_ref, m.ledger_ref, m.expected, m.actual)
+        for m in models.open_mismatches(s.entity, name)
+    }
+    report = await Reconciler(rt.store, ledger.adapter, entity=s.entity, actor=s.actor).run(
+        expected_records(models, s.entity, name), open_before
+    )
+    await ProjectionRunner(engine, rt.store).catch_up()
+    return report
+
+
+async def reconcile_now(settings: Settings) -> ReconReport:
+    async with open_runtime(settings) as rt:
+        ledger = open_ledger(settings)
+        try:
+            return await reconcile_with(rt, ledger, await catch_up(rt))
+        finally:
+            await ledger.aclose()
+
+
+# ---------------------------------------------------------------------- reading
+
+
+async def trace_text(settings: Settings, ref: RecordRef) -> str:
+    async with open_runtime(settings) as rt:
+        lines = await trace(rt.store, settings.entity, ref)
+    if not lines:
+        return f"no events for {ref} in entity {settings.entity!r}"
+    out = [f"{ln.seq:>7}  {ln.recorded_at[:19]}  {ln.type:<22} {ln.summary}" for ln in lines]
+    ledger_id = ledger_id_of(lines)
+    out.append(
+        f"ledger entry: {settings.ledger}/{ref.kind}/{ledger_id}"
+        if ledger_id
+        else "not in any ledger yet"
+    )
+    return "\n".join(out)
+
+
+def errors_report(models: ReadModels, entity: str) -> str:
+    errs = models.open_errors(entity)
+    if not errs:
+        return "no open errors"
+    lines = [f"{len(errs)} records need attention:"]
+    for e in errs:
+        lines.append(f"  {e.source_ref} ({e.error}{' on ' + e.ledger if e.ledger else ''})")
+        for r in e.reasons or ({"code": e.code or "", "message": e.message},):
+            code = str(r.get("code", ""))
+            lines.append(f"    - {code}: {r.get('message', '')}")
+            help_text = reason_help(code)
+            if help_text:
+                lines.append(f"      fix: {help_text}")
+    return "\n".join(lines)
+
+
+async def errors_text(settings: Settings) -> str:
+    async with open_runtime(settings) as rt:
+        engine = await catch_up(rt)
+    return errors_report(ReadModels(engine), settings.entity)
+
+
+async def status_text(settings: Settings) -> str:
+    async with open_runtime(settings) as rt:
+        engine = await catch_up(rt)
+        last = await rt.store.last_seq()
+    rows = ReadModels(engine).status_counts(settings.entity)
+    lines = [f"entity {settings.entity}: {last} events in the log"]
+    for r in rows:
+        lines.append(f"  {r.ledger or '-':<8} {r.kind:<12} {r.status:<10} {r.count:>6}")
+    return "\n".join(lines)
