@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from audit.pauses import gc_paused
 from core.store import EventStore
 
 SubjectKey = tuple[str, str]  # (entity, customer ref)
@@ -83,9 +84,10 @@ class LogIndex:
     @classmethod
     async def build(cls, store: EventStore) -> LogIndex:
         index = cls()
-        async for stored in store.read():
-            index.add(stored.seq, stored.raw)
-        index.resolve_subjects()
+        with gc_paused():
+            async for stored in store.read():
+                index.add(stored.seq, stored.raw)
+            index.resolve_subjects()
         return index
 
     def add(self, seq: int, raw: bytes) -> LoggedEvent:

@@ -227,10 +227,26 @@ class MerkleTree:
         return self.subtree(0, size) if size else EMPTY_ROOT
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """PATH(index, D[size]), walking up the aligned levels: at level ``k`` the sibling
+        of the node holding ``index`` is a stored complete subtree, the (memoised) hash of
+        the incomplete right edge, or absent (a lone node is promoted, RFC 9162 §2.1.1)."""
         size = self.size if size is None else size
         if size > self.size:
             raise MerkleError(f"tree has {self.size} leaves, not {size}")
-        return inclusion_path(self, index, size)
+        if not 0 <= index < size:
+            raise MerkleError(f"leaf {index} is not in a tree of size {size}")
+        path: list[bytes] = []
+        k = 0
+        while (1 << k) < size:
+            sibling = (index >> k) ^ 1
+            start, end = sibling << k, (sibling + 1) << k
+            if end <= size:
+                level = self.levels[k]
+                path.append(bytes(level[sibling * HASH_SIZE : (sibling + 1) * HASH_SIZE]))
+            elif start < size:
+                path.append(self.subtree(start, size))
+            k += 1
+        return path
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         new_size = self.size if new_size is None else new_size

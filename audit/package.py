@@ -49,6 +49,7 @@ from audit.manifest import (
     sha256_hex,
 )
 from audit.merkle import MerkleTree
+from audit.pauses import gc_paused
 from audit.scope import Scope, period_contains
 from audit.trace import TraceBuilder
 from core.ids import canonical_json
@@ -176,6 +177,14 @@ def _content_files(
 
 
 async def export_package(
+    ctx: AuditContext, scope: Scope, recipients: Sequence[x25519.X25519PublicKey], out: Path
+) -> ExportResult:
+    """Write the package to ``out`` (mode 0600) and record ``AuditPackageExported``."""
+    with gc_paused():
+        return await _export(ctx, scope, recipients, out)
+
+
+async def _export(
     ctx: AuditContext, scope: Scope, recipients: Sequence[x25519.X25519PublicKey], out: Path
 ) -> ExportResult:
     if scope.kind == "case":

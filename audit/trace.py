@@ -32,17 +32,19 @@ class TraceStep:
     proof: list[bytes] = field(default_factory=list)
 
     def to_json(self, with_proof: bool = True) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "seq": self.seq,
-            "leaf_index": self.seq - 1,
-            "event_id": self.event_id,
-            "type": self.type,
-            "occurred_at": self.occurred_at,
-            "summary": self.summary,
-            "personal_data": self.personal.to_json(),
-        }
+        """Full form for ``trace --json``; in packages (``with_proof=False``) the step only
+        points at its event (``seq``): id, time and proof are in events.jsonl/proofs.bin,
+        and personal data appears only where the event has some."""
+        doc: dict[str, Any] = {"seq": self.seq, "type": self.type, "summary": self.summary}
+        if with_proof or self.personal.status != "none":
+            doc["personal_data"] = self.personal.to_json()
         if with_proof:
-            doc["inclusion_path"] = [p.hex() for p in self.proof]
+            doc.update(
+                leaf_index=self.seq - 1,
+                event_id=self.event_id,
+                occurred_at=self.occurred_at,
+                inclusion_path=[p.hex() for p in self.proof],
+            )
         return doc
 
 

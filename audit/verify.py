@@ -48,6 +48,7 @@ from audit.manifest import (
     unpack_proofs,
 )
 from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from audit.pauses import gc_paused
 from audit.signing import verify_signature
 
 Signers = Mapping[str, ed25519.Ed25519PublicKey]
@@ -192,6 +193,11 @@ def _check_references(files: dict[str, bytes], seqs: set[int]) -> None:
 def verify_package(
     data: bytes, identity: x25519.X25519PrivateKey, signers: Signers
 ) -> VerifiedPackage:
+    with gc_paused():
+        return _verify(data, identity, signers)
+
+
+def _verify(data: bytes, identity: x25519.X25519PrivateKey, signers: Signers) -> VerifiedPackage:
     files = unpack_files(decrypt_package(data, identity))
     manifest, manifest_bytes = _manifest(files, signers)
     _check_format(manifest)

@@ -127,7 +127,7 @@ async def test_checkpoint_proofs_retention_and_packages_on_jetstream(
     v2 = verify_package(out2.read_bytes(), auditor, signers)
     check_succession(v2, v1)
     statuses = {
-        t["customer"]: {s["personal_data"]["status"] for s in t["steps"]} - {"none"}
+        t["customer"]: {s["personal_data"]["status"] for s in t["steps"] if "personal_data" in s}
         for t in json.loads(v2.files["traces.json"])
         if t["kind"] == "customer"
     }
