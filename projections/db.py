@@ -1,0 +1,164 @@
+"""Reading and writing read-model rows and checkpoints in SQL (SQLite or PostgreSQL).
+
+Writes are upserts (``INSERT … ON CONFLICT (pk) DO UPDATE``), the same statement on both
+dialects, sent as one ``executemany`` per table per batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    Delete,
+    Dialect,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from core.errors import ProjectionError
+from projections.schema import Tables
+from projections.state import Group, Row, TableSpec, WorkingSet
+
+LOAD_CHUNK = 500  # values per IN (…) when loading groups
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    last_seq: int
+    generation: str
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ProjectionError(f"read models need SQLite or PostgreSQL; {dialect!r} is not supported")
+
+
+def upsert_statement(dialect: str, table: Table) -> ClauseElement:
+    ins = _insert(dialect, table)
+    pk = [c.name for c in table.primary_key.columns]
+    values = {c.name: ins.excluded[c.name] for c in table.columns if c.name not in pk}
+    stmt: ClauseElement = ins.on_conflict_do_update(index_elements=pk, set_=values)
+    return stmt
+
+
+def _delete_statement(table: Table) -> Delete:
+    pk = [c.name for c in table.primary_key.columns]
+    return delete(table).where(and_(*(table.c[k] == bindparam(f"k_{k}") for k in pk)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A statement compiled once to the driver's SQL, for ``exec_driver_sql`` batches
+    (which skips SQLAlchemy's per-row parameter processing: the hot path)."""
+
+    sql: str
+    names: tuple[str, ...] | None  # parameter order, for positional paramstyles
+
+    @classmethod
+    def of(cls, stmt: ClauseElement, dialect: Dialect) -> _Prepared:
+        compiled = stmt.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler):
+            raise ProjectionError(f"cannot compile {stmt} for {dialect.name}")
+        names = compiled.positiontup
+        return cls(str(compiled), tuple(names) if dialect.positional and names else None)
+
+    def execute(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if self.names is None:
+            conn.exec_driver_sql(self.sql, rows)
+        else:
+            names = self.names
+            conn.exec_driver_sql(self.sql, [tuple(r[n] for n in names) for r in rows])
+
+
+class SqlRows:
+    """Statements for one :class:`~projections.schema.Tables`, for one dialect."""
+
+    def __init__(self, tables: Tables, dialect: Dialect) -> None:
+        self.tables = tables
+        self.dialect = dialect.name
+        by_name = tables.by_name()
+        self._tables = {name: by_name[name] for name in by_name if name != "checkpoints"}
+        self._upserts = {
+            n: _Prepared.of(upsert_statement(self.dialect, t), dialect)
+            for n, t in self._tables.items()
+        }
+        self._deletes = {
+            n: _Prepared.of(_delete_statement(t), dialect) for n, t in self._tables.items()
+        }
+        self._pk = {n: [c.name for c in t.primary_key.columns] for n, t in self._tables.items()}
+
+    # ---------------------------------------------------------------- rows
+
+    def load(self, conn: Connection, spec: TableSpec, groups: list[Group]) -> list[Row]:
+        """Every row of the given groups (``entity`` + group column value)."""
+        table = self._tables[spec.name]
+        by_entity: dict[str, list[str]] = defaultdict(list)
+        for entity, value in groups:
+            by_entity[entity].append(value)
+        rows: list[Row] = []
+        for entity, values in by_entity.items():
+            for i in range(0, len(values), LOAD_CHUNK):
+                chunk = values[i : i + LOAD_CHUNK]
+                stmt = select(table).where(table.c.entity == entity, table.c[spec.group].in_(chunk))
+                rows.extend(dict(r._mapping) for r in conn.execute(stmt))
+        return rows
+
+    def flush(self, conn: Connection, ws: WorkingSet) -> int:
+        """Write every changed row of ``ws``; return how many rows were written."""
+        written = 0
+        for name, state in ws.tables.items():
+            upserts, deletes = state.take_changes()
+            if upserts:
+                self._upserts[name].execute(conn, upserts)
+            if deletes:
+                pk = self._pk[name]
+                params = [{f"k_{c}": v for c, v in zip(pk, key, strict=True)} for key in deletes]
+                self._deletes[name].execute(conn, params)
+            written += len(upserts) + len(deletes)
+        return written
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def checkpoint(self, conn: Connection, name: str) -> Checkpoint | None:
+        cp = self.tables.checkpoints
+        row = conn.execute(select(cp.c.last_seq, cp.c.generation).where(cp.c.name == name)).first()
+        return None if row is None else Checkpoint(int(row.last_seq), str(row.generation))
+
+    def init_checkpoint(self, conn: Connection, name: str) -> Checkpoint:
+        """The checkpoint, created at 0 with a new generation id if missing."""
+        ins = _insert(self.dialect, self.tables.checkpoints)
+        stmt = ins.values(name=name, last_seq=0, generation=uuid.uuid4().hex)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+        found = self.checkpoint(conn, name)
+        if found is None:
+            raise ProjectionError(f"checkpoint {name!r} vanished while being created")
+        return found
+
+    def advance(self, conn: Connection, name: str, old: Checkpoint, new_seq: int) -> None:
+        """Move the checkpoint from ``old`` to ``new_seq``, or fail if it moved meanwhile."""
+        cp = self.tables.checkpoints
+        stmt = (
+            update(cp)
+            .where(cp.c.name == name, cp.c.last_seq == old.last_seq)
+            .where(cp.c.generation == old.generation)
+            .values(last_seq=new_seq)
+        )
+        if conn.execute(stmt).rowcount != 1:
+            raise ProjectionError(
+                f"checkpoint {name!r} moved away from {old.last_seq} while this runner "
+                "worked (another runner, or a replay swapped the tables in); run again"
+            )

@@ -1,0 +1,446 @@
+"""The fold: how each event type changes the read models.
+
+Pure functions over a :class:`~projections.state.WorkingSet`; no I/O beyond what the
+working set loads. Every handled type is in :data:`HANDLERS`; the types the read models
+deliberately do not use are in :data:`IGNORED`; anything else (a type added later) is
+skipped too, so a new event type never stops the projections.
+
+Status of a record (``records.status``, and per ledger in ``sync_state.status``)::
+
+    observed → rejected | pushing → synced | failed → … | abandoned;  any → deleted
+
+A push/reject event about content other than the record's latest version (it was
+overtaken by a newer version) does not move the status: the newer version is pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
+from typing import Any
+
+from core.errors import ProjectionError
+from core.ids import canonical_json
+from projections.decode import Event
+from projections.state import Group, Row, WorkingSet
+
+OBSERVED, REJECTED, PUSHING, SYNCED = "observed", "rejected", "pushing", "synced"
+FAILED, ABANDONED, DELETED = "failed", "abandoned", "deleted"
+STATUSES = (OBSERVED, REJECTED, PUSHING, SYNCED, FAILED, ABANDONED, DELETED)
+OPEN, RESOLVED = "open", "resolved"
+ANY_LEDGER = ""  # errors.ledger of a rejection that is not about one ledger
+
+#: exact arithmetic: a sum that would need rounding raises instead
+MONEY = Context(
+    prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero]
+)
+_BUCKETS = {"invoice": "invoiced", "credit_note": "credited", "payment": "paid"}
+_AMOUNT_FIELD = {"invoice": "total", "credit_note": "total", "payment": "amount"}
+
+Handler = Callable[[WorkingSet, Event], None]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def decimal_text(value: Any) -> str | None:
+    """Exact fixed-point text of an amount, or ``None`` when it is not a finite number."""
+    if value is None or isinstance(value, bool | float):
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return format(number, "f") if number.is_finite() else None
+
+
+def _kind_from_ref(ref: str) -> str:
+    parts = ref.split("/", 2)
+    return parts[1] if len(parts) == 3 else "unknown"
+
+
+def _source_ref(ev: Event) -> str:
+    ref = ev.data.get("ref", ev.data.get("source_ref"))
+    if not isinstance(ref, str):
+        raise KeyError("ref")
+    return ref
+
+
+def _stamp(ev: Event) -> dict[str, Any]:
+    return {"last_seq": ev.seq, "updated_at": ev.at}
+
+
+def _fresh(record: Row | None, sha: str | None) -> bool:
+    """True when ``sha`` is (or may be) the content of the record's latest version."""
+    return record is None or sha is None or record["content_sha256"] in (None, sha)
+
+
+def _kind(ws: WorkingSet, entity: str, ref: str) -> str:
+    record = ws.records.get((entity, ref))
+    return str(record["kind"]) if record is not None else _kind_from_ref(ref)
+
+
+# --------------------------------------------------------------------------- balances
+
+
+def _contribution(record: Row | None) -> tuple[tuple[str, str, str], str, Decimal] | None:
+    """(balance key, bucket, amount) this record version adds to the source view."""
+    if record is None or record["status"] == DELETED or record["doc_status"] == "void":
+        return None
+    bucket = _BUCKETS.get(record["kind"])
+    customer, currency, total = record["customer_ref"], record["currency"], record["total"]
+    if bucket is None or customer is None or currency is None or total is None:
+        return None
+    return (record["entity"], customer, currency), bucket, Decimal(total)
+
+
+def _add(
+    ws: WorkingSet, part: tuple[tuple[str, str, str], str, Decimal], sign: int, seq: int
+) -> None:
+    (entity, customer, currency), bucket, amount = part
+    row = ws.balances.get((entity, customer, currency)) or {
+        "entity": entity, "customer_ref": customer, "currency": currency,
+        "invoiced": "0", "credited": "0", "paid": "0", "balance": "0",
+    }  # fmt: skip
+    delta = amount if sign > 0 else amount.copy_negate()
+    row = {**row, bucket: format(MONEY.add(Decimal(row[bucket]), delta), "f")}
+    balance = MONEY.subtract(
+        MONEY.subtract(Decimal(row["invoiced"]), Decimal(row["credited"])), Decimal(row["paid"])
+    )
+    ws.balances.put({**row, "balance": format(balance, "f"), "last_seq": seq})
+
+
+def _rebalance(ws: WorkingSet, old: Row | None, new: Row | None, seq: int) -> None:
+    before, after = _contribution(old), _contribution(new)
+    if before == after:
+        return
+    if before is not None:
+        _add(ws, before, -1, seq)
+    if after is not None:
+        _add(ws, after, +1, seq)
+
+
+# --------------------------------------------------------------------------- source
+
+
+def _observed(ws: WorkingSet, ev: Event) -> None:
+    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
+    sha, kind = d["content_sha256"], d["kind"]
+    record = d.get("record")
+    record = record if isinstance(record, dict) else {}
+    old = ws.records.get((entity, ref))
+    same = old is not None and old["status"] != DELETED and old["content_sha256"] == sha
+    new = {
+        "entity": entity, "source_ref": ref, "kind": kind, "version": _text(d.get("version")),
+        "content_sha256": sha, "customer_ref": _text(d.get("customer_ref")),
+        "currency": _text(record.get("currency")),
+        "total": decimal_text(record.get(_AMOUNT_FIELD.get(kind, "total"))),
+        "doc_status": _text(record.get("status")),
+        "status": old["status"] if same and old is not None else OBSERVED, **_stamp(ev),
+    }  # fmt: skip
+    _rebalance(ws, old, new, ev.seq)
+    ws.records.put(new)
+    for row in ws.sync.group_rows((entity, ref)):
+        if row["status"] == DELETED or row["content_sha256"] != sha:
+            ws.sync.put({**row, "status": OBSERVED, **_stamp(ev)})
+
+
+def _deleted(ws: WorkingSet, ev: Event) -> None:
+    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
+    old = ws.records.get((entity, ref))
+    base = old or {
+        "entity": entity, "source_ref": ref, "kind": d["kind"], "content_sha256": None,
+        "customer_ref": None, "currency": None, "total": None, "doc_status": None,
+    }  # fmt: skip
+    new = {**base, "version": _text(d.get("version")), "status": DELETED, **_stamp(ev)}
+    _rebalance(ws, old, new, ev.seq)
+    ws.records.put(new)
+    for row in ws.sync.group_rows((entity, ref)):
+        if row["status"] != DELETED:
+            ws.sync.put({**row, "status": DELETED, **_stamp(ev)})
+    for row in ws.errors.group_rows((entity, ref)):
+        if row["error"] == REJECTED:
+            ws.errors.delete((entity, ref, row["ledger"]))
+
+
+def _reasons(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list | tuple):
+        return []
+    return [r for r in raw if isinstance(r, dict)]
+
+
+def _rejected(ws: WorkingSet, ev: Event) -> None:
+    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
+    sha, ledger = d["content_sha256"], _text(d.get("ledger")) or ANY_LEDGER
+    if not _fresh(ws.records.get((entity, ref)), sha):
+        return
+    reasons = _reasons(d.get("reasons"))
+    message = "; ".join(f"{r.get('code')}: {r.get('message')}" for r in reasons)
+    ws.errors.put({
+        "entity": entity, "source_ref": ref, "ledger": ledger, "kind": d["kind"],
+        "error": REJECTED, "content_sha256": sha, "idempotency_key": None,
+        "code": _text(reasons[0].get("code")) if reasons else None,
+        "message": message or "rejected", "reasons": canonical_json(reasons).decode(),
+        "attempts": None, "last_seq": ev.seq, "occurred_at": ev.at,
+    })  # fmt: skip
+    _set_status(ws, ev, ref, REJECTED, sha)
+    if ledger != ANY_LEDGER:
+        row = _sync_row(ws, ev, ref, ledger)
+        ws.sync.put({**row, "status": _unless_deleted(row, REJECTED), "content_sha256": sha})
+
+
+# --------------------------------------------------------------------------- ledger
+
+
+def _set_status(ws: WorkingSet, ev: Event, ref: str, status: str, sha: str | None) -> None:
+    record = ws.records.get((ev.entity, ref))
+    if record is None or record["status"] == DELETED or not _fresh(record, sha):
+        return
+    ws.records.put({**record, "status": status, **_stamp(ev)})
+
+
+def _unless_deleted(row: Row, status: str) -> str:
+    return DELETED if row["status"] == DELETED else status
+
+
+def _sync_row(ws: WorkingSet, ev: Event, ref: str, ledger: str) -> Row:
+    """The record's state for ``ledger`` (a new one if none), stamped with ``ev``."""
+    row = ws.sync.get((ev.entity, ref, ledger)) or {
+        "entity": ev.entity, "source_ref": ref, "ledger": ledger,
+        "kind": _kind(ws, ev.entity, ref), "status": OBSERVED, "content_sha256": None,
+        "idempotency_key": None, "operation": None, "mapping_version": None, "attempts": 0,
+        "error_code": None, "error_message": None, "retry_at": None,
+    }  # fmt: skip
+    return {**row, **_stamp(ev)}
+
+
+def _requested(ws: WorkingSet, ev: Event) -> None:
+    d, ref = ev.data, _source_ref(ev)
+    row = _sync_row(ws, ev, ref, d["ledger"])
+    ws.sync.put({
+        **row, "status": _unless_deleted(row, PUSHING), "content_sha256": d["content_sha256"],
+        "idempotency_key": d["idempotency_key"], "operation": _text(d.get("operation")),
+        "mapping_version": _text(d.get("mapping_version")), "attempts": 0,
+        "error_code": None, "error_message": None, "retry_at": None,
+    })  # fmt: skip
+    _set_status(ws, ev, ref, PUSHING, d["content_sha256"])
+
+
+def _link(ws: WorkingSet, ev: Event, how: str, version: str | None, mapping: str | None) -> None:
+    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
+    key = (entity, ref, d["ledger"])
+    old = ws.links.get(key)
+    if old is not None and old["ledger_ref"] == d["ledger_ref"]:  # same ledger record
+        how = old["how"]
+        version = version if version is not None else old["ledger_version"]
+        mapping = mapping if mapping is not None else old["mapping_version"]
+    ws.links.put({
+        "entity": entity, "source_ref": ref, "ledger": d["ledger"],
+        "kind": _kind(ws, entity, ref), "ledger_ref": d["ledger_ref"],
+        "ledger_version": version, "pushed_sha256": d["content_sha256"],
+        "mapping_version": mapping, "how": how, **_stamp(ev),
+    })  # fmt: skip
+    _synced(ws, ev, ref, d["ledger"], d["content_sha256"])
+
+
+def _synced(ws: WorkingSet, ev: Event, ref: str, ledger: str, sha: str) -> None:
+    fresh = _fresh(ws.records.get((ev.entity, ref)), sha)
+    row = _sync_row(ws, ev, ref, ledger)
+    ws.sync.put({
+        **row, "status": _unless_deleted(row, SYNCED if fresh else OBSERVED),
+        "content_sha256": sha, "error_code": None, "error_message": None, "retry_at": None,
+    })  # fmt: skip
+    if fresh:
+        _set_status(ws, ev, ref, SYNCED, sha)
+        ws.errors.delete((ev.entity, ref, ledger))
+        ws.errors.delete((ev.entity, ref, ANY_LEDGER))
+
+
+def _succeeded(ws: WorkingSet, ev: Event) -> None:
+    d = ev.data
+    how = "recovered" if d.get("recovered") else "created"
+    _link(ws, ev, how, _text(d.get("ledger_version")), _text(d.get("mapping_version")))
+
+
+def _linked(ws: WorkingSet, ev: Event) -> None:
+    _link(ws, ev, f"matched:{ev.data['matched_by']}", None, None)
+
+
+def _attempt_row(ws: WorkingSet, ev: Event) -> Row | None:
+    """The ledger state a failure is about, or ``None`` if a newer request replaced it."""
+    key = ev.data["idempotency_key"]
+    row = _sync_row(ws, ev, _source_ref(ev), ev.data["ledger"])
+    return row if row["idempotency_key"] in (None, key) else None
+
+
+def _failed(ws: WorkingSet, ev: Event) -> None:
+    d = ev.data
+    row = _attempt_row(ws, ev)
+    if row is None:
+        return
+    ws.sync.put({
+        **row, "status": _unless_deleted(row, FAILED), "idempotency_key": d["idempotency_key"],
+        "attempts": int(d["attempt"]), "error_code": _text(d.get("code")),
+        "error_message": _text(d.get("message")), "retry_at": _text(d.get("retry_at")),
+    })  # fmt: skip
+    _set_status(ws, ev, row["source_ref"], FAILED, row["content_sha256"])
+
+
+def _abandoned(ws: WorkingSet, ev: Event) -> None:
+    d = ev.data
+    row = _attempt_row(ws, ev)
+    if row is None:
+        return
+    ws.sync.put({
+        **row, "status": _unless_deleted(row, ABANDONED), "idempotency_key": d["idempotency_key"],
+        "attempts": int(d["attempts"]), "error_code": _text(d.get("code")),
+        "error_message": _text(d.get("message")), "retry_at": None,
+    })  # fmt: skip
+    ws.errors.put({
+        "entity": ev.entity, "source_ref": row["source_ref"], "ledger": d["ledger"],
+        "kind": row["kind"], "error": ABANDONED, "content_sha256": row["content_sha256"],
+        "idempotency_key": d["idempotency_key"], "code": _text(d.get("code")),
+        "message": _text(d.get("message")) or "abandoned", "reasons": None,
+        "attempts": int(d["attempts"]), "last_seq": ev.seq, "occurred_at": ev.at,
+    })  # fmt: skip
+    _set_status(ws, ev, row["source_ref"], ABANDONED, row["content_sha256"])
+
+
+def _ledger_observed(ws: WorkingSet, ev: Event) -> None:
+    d = ev.data
+    old = ws.ledger_records.get((ev.entity, d["ledger"], d["ledger_ref"])) or {}
+    new = {
+        "ledger_version": _text(d.get("ledger_version")), "status": _text(d.get("status")),
+        "total": decimal_text(d.get("total")), "balance": decimal_text(d.get("balance")),
+        "currency": _text(d.get("currency")),
+    }  # fmt: skip
+    merged = {k: v if v is not None else old.get(k) for k, v in new.items()}
+    ws.ledger_records.put({
+        "entity": ev.entity, "ledger": d["ledger"], "ledger_ref": d["ledger_ref"],
+        "kind": d["kind"], **merged, **_stamp(ev),
+    })  # fmt: skip
+
+
+# --------------------------------------------------------------------------- recon
+
+
+def _mismatch_detected(ws: WorkingSet, ev: Event) -> None:
+    d = ev.data
+    old = ws.mismatches.get((ev.entity, d["ledger"], d["key"]))
+    still_open = old is not None and old["state"] == OPEN
+    ws.mismatches.put({
+        "entity": ev.entity, "ledger": d["ledger"], "key": d["key"],
+        "mismatch_type": d["mismatch_type"], "source_ref": _text(d.get("source_ref")),
+        "ledger_ref": _text(d.get("ledger_ref")), "expected": _text(d.get("expected")),
+        "actual": _text(d.get("actual")), "state": OPEN, "run_id": d["run_id"],
+        "resolved_run_id": None,
+        "detected_seq": old["detected_seq"] if still_open and old is not None else ev.seq,
+        **_stamp(ev),
+    })  # fmt: skip
+
+
+def _mismatch_resolved(ws: WorkingSet, ev: Event) -> None:
+    d = ev.data
+    old = ws.mismatches.get((ev.entity, d["ledger"], d["key"]))
+    if old is None or old["state"] != OPEN:
+        return
+    ws.mismatches.put({**old, "state": RESOLVED, "resolved_run_id": d["run_id"], **_stamp(ev)})
+
+
+# --------------------------------------------------------------------------- dispatch
+
+HANDLERS: dict[str, Handler] = {
+    "SourceRecordObserved": _observed,
+    "SourceRecordDeleted": _deleted,
+    "SourceRecordRejected": _rejected,
+    "LedgerPushRequested": _requested,
+    "LedgerPushSucceeded": _succeeded,
+    "LedgerPushFailed": _failed,
+    "LedgerPushAbandoned": _abandoned,
+    "RecordLinked": _linked,
+    "LedgerRecordObserved": _ledger_observed,
+    "MismatchDetected": _mismatch_detected,
+    "MismatchResolved": _mismatch_resolved,
+}
+
+#: event types the read models deliberately do not use
+IGNORED: frozenset[str] = frozenset({
+    "ReconciliationCompleted",  # run summary: the mismatches carry the state
+    "MappingVersionPublished",  # mapping versions are read from the pushes that used them
+    "CheckpointSigned", "LegalHoldPlaced", "LegalHoldReleased",  # audit module's own models
+    "SubjectKeyShredded", "AuditPackageExported",
+})  # fmt: skip
+
+HANDLED: frozenset[str] = frozenset(HANDLERS)
+
+_SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "SourceRecordObserved": ("records", "sync_state"),
+    "SourceRecordDeleted": ("records", "sync_state", "errors"),
+    "SourceRecordRejected": ("records", "sync_state", "errors"),
+    "LedgerPushRequested": ("records", "sync_state"),
+    "LedgerPushSucceeded": ("records", "sync_state", "links", "errors"),
+    "RecordLinked": ("records", "sync_state", "links", "errors"),
+    "LedgerPushFailed": ("records", "sync_state"),
+    "LedgerPushAbandoned": ("records", "sync_state", "errors"),
+}
+
+
+def apply(ws: WorkingSet, events: Iterable[Event]) -> None:
+    """Fold ``events`` into ``ws``; a malformed event stops the fold, named."""
+    for ev in events:
+        try:
+            HANDLERS[ev.type](ws, ev)
+        except ArithmeticError as exc:
+            raise ProjectionError(
+                f"event at sequence {ev.seq} ({ev.type}, entity {ev.entity!r}): its amounts "
+                f"cannot be added exactly within {MONEY.prec} digits ({type(exc).__name__})"
+            ) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProjectionError(
+                f"event at sequence {ev.seq} ({ev.type}, entity {ev.entity!r}) cannot be "
+                f"projected: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def groups_needed(events: Iterable[Event]) -> dict[str, set[Group]]:
+    """Groups of rows the fold of ``events`` reads, except balances (see below)."""
+    needed: dict[str, set[Group]] = {}
+    for ev in events:
+        tables = _SOURCE_TABLES.get(ev.type)
+        if tables is not None:
+            group = (ev.entity, _source_ref(ev))
+            for name in tables:
+                needed.setdefault(name, set()).add(group)
+        elif ev.type in ("MismatchDetected", "MismatchResolved"):
+            needed.setdefault("mismatches", set()).add((ev.entity, ev.data["key"]))
+        elif ev.type == "LedgerRecordObserved":
+            needed.setdefault("ledger_records", set()).add((ev.entity, ev.data["ledger_ref"]))
+    return needed
+
+
+def balance_groups(ws: WorkingSet, events: Iterable[Event]) -> set[Group]:
+    """Customers whose balances the fold of ``events`` touches (records must be loaded):
+    the customer of each new version, and of the version it replaces."""
+    groups: set[Group] = set()
+    for ev in events:
+        if ev.type not in ("SourceRecordObserved", "SourceRecordDeleted"):
+            continue
+        customer = ev.data.get("customer_ref")
+        if isinstance(customer, str):
+            groups.add((ev.entity, customer))
+        old = ws.records.get((ev.entity, _source_ref(ev)))
+        if old is not None and old["customer_ref"] is not None:
+            groups.add((ev.entity, old["customer_ref"]))
+    return groups

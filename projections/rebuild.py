@@ -1,0 +1,185 @@
+"""Rebuilding read models from the log: ``replay`` (blue/green) and ``verify``.
+
+``replay`` folds the whole log into a fresh set of tables named ``b<id>_<name>``, then
+swaps them in with renames inside one transaction (both SQLite and PostgreSQL run DDL
+transactionally): readers see the old tables or the new ones, never a mix. The fresh
+``checkpoints`` table travels with them, so the live runner carries on from where the
+rebuild stopped; a runner that was mid-batch notices the new generation and stops.
+
+``verify`` folds the log into scratch tables up to the live checkpoint and compares the
+digest of every table with the live one (in one snapshot of the live tables).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.errors import ProjectionError
+from core.store import EventStore
+from projections.digest import digests
+from projections.engine import SQLITE_BEGIN_OPTION
+from projections.runner import DEFAULT_BATCH, ProjectionRunner
+from projections.schema import (
+    LIVE,
+    PROJECTION_NAME,
+    TABLE_NAMES,
+    Tables,
+    create_tables,
+    drop_tables,
+    tables_for,
+)
+
+VERIFY_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    last_seq: int  # the live tables now reflect the log up to here
+    events: int  # events read and applied by the rebuild
+    tables: tuple[str, ...] = TABLE_NAMES
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    last_seq: int  # both sides were compared at this checkpoint
+    differing: tuple[str, ...]  # tables whose digests differ
+    live: Mapping[str, str] = field(default_factory=dict)
+    rebuilt: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differing
+
+
+def _build_tables(kind: str) -> Tables:
+    token = uuid.uuid4().hex[:10]
+    return tables_for(prefix=f"{kind}{token}_", suffix=f"_{token}")
+
+
+async def replay(
+    engine: Engine,
+    store: EventStore,
+    *,
+    name: str = PROJECTION_NAME,
+    batch_size: int = DEFAULT_BATCH,
+) -> ReplayResult:
+    """Rebuild every read model from the log into new tables and swap them in."""
+    build = _build_tables("b")
+    swapped = False
+    try:
+        await asyncio.to_thread(create_tables, engine, build)
+        runner = ProjectionRunner(
+            engine, store, name=name, tables=build, batch_size=batch_size, fresh=True
+        )
+        events = await runner.catch_up()
+        await asyncio.to_thread(_swap_in, engine, build)
+        swapped = True
+        return ReplayResult(runner.position, events)
+    finally:
+        if not swapped:
+            await asyncio.to_thread(drop_tables, engine, build)
+
+
+def _swap_in(engine: Engine, build: Tables) -> None:
+    quote = engine.dialect.identifier_preparer.quote
+    retired = build.prefix.replace("b", "o", 1)
+    try:
+        options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
+        with engine.connect().execution_options(**options) as conn, conn.begin():
+            existing = set(inspect(conn).get_table_names())
+            for name in TABLE_NAMES:
+                if name in existing:
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {quote(name)} RENAME TO {quote(retired + name)}"
+                    )
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {quote(build.prefix + name)} RENAME TO {quote(name)}"
+                )
+            for name in TABLE_NAMES:
+                if name in existing:
+                    conn.exec_driver_sql(f"DROP TABLE {quote(retired + name)}")
+    except SQLAlchemyError as exc:
+        raise ProjectionError(f"swapping the rebuilt read models in failed: {exc}") from exc
+
+
+async def verify(
+    engine: Engine,
+    store: EventStore,
+    *,
+    name: str = PROJECTION_NAME,
+    batch_size: int = DEFAULT_BATCH,
+) -> VerifyResult:
+    """Rebuild into scratch tables and compare every table's digest with the live one."""
+    scratch = _build_tables("v")
+    try:
+        await asyncio.to_thread(create_tables, engine, scratch)
+        runner = ProjectionRunner(
+            engine, store, name=name, tables=scratch, batch_size=batch_size, fresh=True
+        )
+        for _ in range(VERIFY_ATTEMPTS):
+            target = await asyncio.to_thread(_live_position, engine, name)
+            await runner.catch_up(until=target)
+            if runner.position != target:
+                raise ProjectionError(
+                    f"the log ends at {runner.position}, before the live checkpoint "
+                    f"{target}: the read models do not belong to this log"
+                )
+            result = await asyncio.to_thread(_compare, engine, scratch, name, target)
+            if result is not None:
+                return result
+        raise ProjectionError("the live read models kept moving while being verified; retry")
+    finally:
+        await asyncio.to_thread(drop_tables, engine, scratch)
+
+
+def _checkpoint(conn: Connection, tables: Tables, name: str) -> int | None:
+    cp = tables.checkpoints
+    value = conn.execute(select(cp.c.last_seq).where(cp.c.name == name)).scalar()
+    return None if value is None else int(value)
+
+
+def _live_position(engine: Engine, name: str) -> int:
+    try:
+        with engine.connect() as conn:
+            found = (
+                _checkpoint(conn, LIVE, name)
+                if inspect(conn).has_table(LIVE.checkpoints.name)
+                else None
+            )
+    except SQLAlchemyError as exc:
+        raise ProjectionError(f"cannot read the live checkpoint: {exc}") from exc
+    if found is None:
+        raise ProjectionError(
+            f"there are no live read models ({name!r}) to verify: run them first "
+            "(catch up or replay)"
+        )
+    return found
+
+
+def _compare(engine: Engine, scratch: Tables, name: str, target: int) -> VerifyResult | None:
+    """The comparison at ``target``, or ``None`` if the live tables moved past it."""
+    try:
+        with _snapshot(engine) as conn, conn.begin():
+            if _checkpoint(conn, LIVE, name) != target:
+                return None
+            live = digests(conn, LIVE)
+        with engine.connect() as conn, conn.begin():
+            rebuilt = digests(conn, scratch)
+    except SQLAlchemyError as exc:
+        raise ProjectionError(f"computing table digests failed: {exc}") from exc
+    differing = tuple(t for t in TABLE_NAMES if live[t] != rebuilt[t])
+    return VerifyResult(target, differing, live, rebuilt)
+
+
+def _snapshot(engine: Engine) -> Connection:
+    """A connection whose transaction sees one consistent state of every table."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn  # SQLite: a read transaction is a snapshot already (WAL)

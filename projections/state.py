@@ -1,0 +1,138 @@
+"""The working set: read-model rows held in memory while a batch is folded.
+
+Rows are plain dicts keyed by their primary key. Each table is loaded a *group* at a time
+(``entity`` + one column, e.g. every ``sync_state`` row of one source record), so the fold
+can ask "all ledgers of this record" without a query per event. Changed keys are tracked
+and written back in one transaction per batch.
+
+The set may be kept between batches (the runner is the only writer: its checkpoint guard
+proves it). When it is *complete* — a build into fresh, empty tables — nothing is ever
+loaded: a missing row is known not to exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+Row = dict[str, Any]
+Key = tuple[str, ...]
+Group = tuple[str, str]  # (entity, value of the group column)
+Loader = Callable[["TableSpec", list[Group]], list[Row]]
+
+
+class TableSpec:
+    """Primary key (``entity`` first) and group column of one read-model table."""
+
+    __slots__ = ("_group_of", "group", "key", "key_of", "name")
+
+    def __init__(self, name: str, key: tuple[str, ...], group: str) -> None:
+        self.name = name
+        self.key = key
+        self.group = group  # with entity, names a group of rows loaded together
+        self.key_of: Callable[[Row], Key] = itemgetter(*key)
+        self._group_of: Callable[[Row], Group] = itemgetter("entity", group)
+
+    def group_of(self, row: Row) -> Group:
+        return self._group_of(row)
+
+
+SPECS: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("records", ("entity", "source_ref"), "source_ref"),
+        TableSpec("sync_state", ("entity", "source_ref", "ledger"), "source_ref"),
+        TableSpec("links", ("entity", "source_ref", "ledger"), "source_ref"),
+        TableSpec("errors", ("entity", "source_ref", "ledger"), "source_ref"),
+        TableSpec("balances", ("entity", "customer_ref", "currency"), "customer_ref"),
+        TableSpec("mismatches", ("entity", "ledger", "key"), "key"),
+        TableSpec("ledger_records", ("entity", "ledger", "ledger_ref"), "ledger_ref"),
+    )
+}
+
+
+@dataclass(slots=True)
+class TableState:
+    spec: TableSpec
+    complete: bool = False
+    loader: Loader | None = None
+    rows: dict[Key, Row] = field(default_factory=dict)
+    groups: dict[Group, set[Key]] = field(default_factory=dict)
+    dirty: set[Key] = field(default_factory=set)
+
+    def missing(self, groups: Iterable[Group]) -> list[Group]:
+        """Groups not held yet (none, when the set is complete)."""
+        if self.complete:
+            return []
+        return [g for g in set(groups) if g not in self.groups]
+
+    def add_loaded(self, groups: Iterable[Group], rows: Iterable[Row]) -> None:
+        for g in groups:
+            self.groups.setdefault(g, set())
+        for row in rows:
+            key = self.spec.key_of(row)
+            self.rows[key] = row
+            self.groups.setdefault(self.spec.group_of(row), set()).add(key)
+
+    def _ensure(self, group: Group) -> set[Key]:
+        keys = self.groups.get(group)
+        if keys is not None:
+            return keys
+        if not self.complete:
+            if self.loader is None:
+                raise RuntimeError(f"{self.spec.name}: group {group} not loaded, no loader")
+            self.add_loaded([group], self.loader(self.spec, [group]))
+        return self.groups.setdefault(group, set())
+
+    def get(self, key: Key) -> Row | None:
+        self._ensure((key[0], key[self.spec.key.index(self.spec.group)]))
+        return self.rows.get(key)
+
+    def group_rows(self, group: Group) -> list[Row]:
+        return [self.rows[k] for k in sorted(self._ensure(group))]
+
+    def put(self, row: Row) -> None:
+        key = self.spec.key_of(row)
+        self._ensure(self.spec.group_of(row)).add(key)
+        self.rows[key] = row
+        self.dirty.add(key)
+
+    def delete(self, key: Key) -> None:
+        group = (key[0], key[self.spec.key.index(self.spec.group)])
+        self._ensure(group).discard(key)
+        if self.rows.pop(key, None) is not None:
+            self.dirty.add(key)
+
+    def take_changes(self) -> tuple[list[Row], list[Key]]:
+        """(rows to upsert, keys to delete) since the last call."""
+        upserts = [self.rows[k] for k in self.dirty if k in self.rows]
+        deletes = [k for k in self.dirty if k not in self.rows]
+        self.dirty = set()
+        return upserts, deletes
+
+
+class WorkingSet:
+    """One :class:`TableState` per read-model table (checkpoints excluded)."""
+
+    def __init__(self, *, complete: bool = False) -> None:
+        self.tables = {name: TableState(spec, complete) for name, spec in SPECS.items()}
+        self.records = self.tables["records"]
+        self.sync = self.tables["sync_state"]
+        self.links = self.tables["links"]
+        self.errors = self.tables["errors"]
+        self.balances = self.tables["balances"]
+        self.mismatches = self.tables["mismatches"]
+        self.ledger_records = self.tables["ledger_records"]
+
+    @property
+    def complete(self) -> bool:
+        return all(t.complete for t in self.tables.values())
+
+    def set_loader(self, loader: Loader | None) -> None:
+        for table in self.tables.values():
+            table.loader = loader
+
+    def size(self) -> int:
+        return sum(len(t.rows) for t in self.tables.values())

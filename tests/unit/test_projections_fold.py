@@ -1,0 +1,175 @@
+"""Properties of the fold (balances arithmetic, batching) and of event decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.errors import ProjectionError
+from core.events import Envelope, make_envelope, subject_for
+from core.store import StoredEvent
+from core.store_memory import MemoryEventStore
+from projections import ProjectionRunner, make_engine, replay
+from projections.decode import decode
+from projections.digest import digests
+from projections.fold import HANDLED, IGNORED, apply, decimal_text
+from projections.schema import LIVE
+from projections.state import WorkingSet
+from tests.unit.test_projections_contract import deleted, observed
+
+DOCS = ("csv/invoice/I1", "csv/invoice/I2", "csv/payment/P1", "csv/credit_note/N1")
+CUSTOMERS = ("csv/customer/A", "csv/customer/B")
+CURRENCIES = ("USD", "JPY")
+BUCKET = {"invoice": "invoiced", "credit_note": "credited", "payment": "paid"}
+
+amount = st.decimals(
+    min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=3,
+    allow_nan=False, allow_infinity=False,
+)  # fmt: skip
+observe_op = st.tuples(
+    st.just("observe"), st.sampled_from(DOCS), amount, st.sampled_from(CUSTOMERS),
+    st.sampled_from(CURRENCIES), st.booleans(),
+)  # fmt: skip
+delete_op = st.tuples(st.just("delete"), st.sampled_from(DOCS))
+ops = st.lists(st.one_of(observe_op, observe_op, delete_op), min_size=1, max_size=25)
+
+
+def _events(operations: list[tuple[object, ...]]) -> list[Envelope]:
+    events = []
+    for version, op in enumerate(operations):
+        if op[0] == "delete":
+            events.append(deleted(str(op[1]), str(version)))
+            continue
+        _, ref, total, customer, currency, void = op
+        events.append(
+            observed(
+                str(ref),
+                str(version),
+                total=str(total),
+                customer=str(customer),
+                currency=str(currency),
+                status="void" if void else "open",
+            )
+        )
+    return events
+
+
+def _expected(operations: list[tuple[object, ...]]) -> dict[tuple[str, str, str], Decimal]:
+    """Model: the latest state of each document, summed per customer/currency/bucket."""
+    latest: dict[str, tuple[object, ...] | None] = {}
+    for op in operations:
+        latest[str(op[1])] = None if op[0] == "delete" else op
+    sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for ref, op in latest.items():
+        if op is None or op[5]:
+            continue
+        _, _, total, customer, currency, _ = op
+        bucket = BUCKET[ref.split("/")[1]]
+        sums[(str(customer), str(currency), bucket)] += Decimal(str(total))
+    return sums
+
+
+def _fold(events: list[Envelope]) -> WorkingSet:
+    ws = WorkingSet(complete=True)
+    stored = [StoredEvent(i + 1, e.subject, e.to_bytes()) for i, e in enumerate(events)]
+    apply(ws, [ev for s in stored if (ev := decode(s, HANDLED)) is not None])
+    return ws
+
+
+@given(ops)
+@settings(max_examples=300, deadline=None)
+def test_balances_equal_sum_of_latest_versions(operations: list[tuple[object, ...]]) -> None:
+    ws = _fold(_events(operations))
+    expected = _expected(operations)
+    got: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for row in ws.balances.rows.values():
+        for bucket in BUCKET.values():
+            got[(row["customer_ref"], row["currency"], bucket)] = Decimal(row[bucket])
+        invoiced, credited, paid = (Decimal(row[b]) for b in ("invoiced", "credited", "paid"))
+        assert Decimal(row["balance"]) == invoiced - credited - paid
+    for k in set(expected) | set(got):
+        assert got[k] == expected[k], k
+
+
+@given(ops, st.integers(min_value=1, max_value=6))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_batching_gives_the_replayed_tables(
+    operations: list[tuple[object, ...]], batch: int
+) -> None:
+    asyncio.run(_same_as_replay(_events(operations), batch))
+
+
+async def _same_as_replay(events: list[Envelope], batch: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'rm.db'}")
+        try:
+            store = MemoryEventStore()
+            runner = ProjectionRunner(engine, store, batch_size=batch, max_cached_rows=3)
+            for i in range(0, len(events), 4):
+                await store.append(events[i : i + 4])
+                await runner.catch_up()
+            with engine.connect() as conn:
+                incremental = digests(conn, LIVE)
+            await replay(engine, store)
+            with engine.connect() as conn:
+                assert digests(conn, LIVE) == incremental
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("100.50", "100.50"), ("1E+2", "100"), (Decimal("0.000"), "0.000"), (7, "7"),
+     ("abc", None), ("NaN", None), (1.5, None), (True, None), (None, None), (" 3.10 ", "3.10")],
+)  # fmt: skip
+def test_decimal_text(value: object, text: str | None) -> None:
+    assert decimal_text(value) == text
+
+
+def test_every_known_event_type_is_handled_or_ignored_explicitly() -> None:
+    from core.events import registered_types
+
+    assert set(registered_types()) <= HANDLED | IGNORED
+    assert not HANDLED & IGNORED
+
+
+def test_numbers_are_decoded_as_decimal_never_float() -> None:
+    env = make_envelope(
+        observed("csv/invoice/X").payload().model_copy(update={"record": {"total": 0}}),
+        entity="e", subject=subject_for("e", "source", "csv", "invoice", "X"), actor="t",
+    )  # fmt: skip
+    raw = env.to_bytes().replace(b'"total":0', b'"total":12.30')
+    event = decode(StoredEvent(1, env.subject, raw), HANDLED)
+    assert event is not None and event.data["record"]["total"] == Decimal("12.30")
+    assert isinstance(event.data["record"]["total"], Decimal)
+
+
+def test_unwanted_types_are_not_decoded_further() -> None:
+    env = observed("csv/invoice/X")
+    assert decode(StoredEvent(1, env.subject, env.to_bytes()), frozenset({"Other"})) is None
+
+
+def test_garbage_bytes_are_a_projection_error_naming_the_sequence() -> None:
+    with pytest.raises(ProjectionError, match="sequence 42"):
+        decode(StoredEvent(42, "sl.x", b"{not json"), HANDLED)
+
+
+def test_newer_schema_version_than_code_is_refused() -> None:
+    env = observed("csv/invoice/X")
+    raw = env.to_bytes().replace(b'"schema_version":1', b'"schema_version":99')
+    with pytest.raises(ProjectionError, match="newer than this code"):
+        decode(StoredEvent(5, env.subject, raw), HANDLED)
+
+
+def test_amounts_beyond_exact_precision_are_refused_not_rounded() -> None:
+    huge = "9" * 59 + ".9"  # 60 digits: exact; twice that needs 61
+    events = [observed("csv/invoice/I1", total=huge), observed("csv/invoice/I2", total=huge)]
+    with pytest.raises(ProjectionError, match=r"sequence 2 .* exactly"):
+        _fold(events)
