@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from adapters.ports import SourceItem
 from adapters.sources.csv_source import CsvSource
 from core.bootstrap import Runtime, open_runtime, publish_mapping
 from core.ingest import Ingestor, IngestReport
@@ -35,13 +36,21 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------------- import
 
 
-async def ingest_dir(
-    rt: Runtime, path: Path, on_progress: Callable[[int], None] | None = None
+async def ingest_items(
+    rt: Runtime,
+    items: AsyncIterable[SourceItem],
+    on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     s = rt.settings
     ingestor = Ingestor(rt.store, rt.keys, entity=s.entity, actor=s.actor, on_progress=on_progress)
     await ingestor.load()
-    return await ingestor.ingest(CsvSource(path).changes())
+    return await ingestor.ingest(items)
+
+
+async def ingest_dir(
+    rt: Runtime, path: Path, on_progress: Callable[[int], None] | None = None
+) -> IngestReport:
+    return await ingest_items(rt, CsvSource(path).changes(), on_progress)
 
 
 async def import_csv(settings: Settings, path: Path) -> IngestReport:
@@ -98,6 +107,7 @@ async def run_worker(
         entity=s.entity,
         ledger=ledger.adapter.ledger,
         on_outcome=on_outcome,
+        ack_wait=s.ack_wait_s,
     )
     await broker.start()
     try:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         default=None, description="ledger API base URL; unset: the in-process sandbox"
     )
     home_currency: str = Field(default="USD", description="the ledger company's currency")
+    ack_wait_s: float = Field(
+        default=30.0, description="a crashed worker's message is redelivered after this"
+    )
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
     qbo_client_id: str | None = None

@@ -27,7 +27,7 @@ from core.sync import Outcome, SyncService
 
 log = logging.getLogger(__name__)
 
-ACK_WAIT_S = 180.0
+ACK_WAIT_S = 30.0  # redelivery after a crashed worker; long pushes send heartbeats
 
 
 def durable_name(entity: str, ledger: str) -> str:
@@ -50,12 +50,13 @@ def build_broker(
     entity: str,
     ledger: str,
     on_outcome: Callable[[Outcome], None] | None = None,
+    ack_wait: float = ACK_WAIT_S,
 ) -> tuple[NatsBroker, WorkerStats]:
     broker = NatsBroker(nats_url, logger=log, graceful_timeout=30.0)
     stats = WorkerStats()
     consumer = js_api.ConsumerConfig(
         ack_policy=js_api.AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT_S,
+        ack_wait=ack_wait,
         max_deliver=-1,
         deliver_policy=js_api.DeliverPolicy.ALL,
         max_ack_pending=1000,
@@ -71,12 +72,15 @@ def build_broker(
     )
     async def on_source_event(msg: NatsMessage) -> None:
         raw = msg.raw_message
+        heartbeat = asyncio.create_task(_keep_alive(msg, ack_wait / 3))
         try:
             outcome = await service.handle(raw.metadata.sequence.stream, raw.subject, raw.data)
         except Exception:
             log.exception("sync failed on stream seq %s; will retry", raw.metadata.sequence.stream)
             await msg.nack(delay=5.0)
             return
+        finally:
+            heartbeat.cancel()
         stats.count(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
@@ -86,6 +90,13 @@ def build_broker(
             await msg.ack()
 
     return broker, stats
+
+
+async def _keep_alive(msg: NatsMessage, every: float) -> None:
+    """Tell JetStream we are still working, so a slow ledger call is not redelivered."""
+    while True:
+        await asyncio.sleep(every)
+        await msg.in_progress()
 
 
 async def wait_idle(
