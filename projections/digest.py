@@ -22,7 +22,8 @@ _COLLATION = {"postgresql": "C", "sqlite": "BINARY"}
 FETCH_ROWS = 5000
 
 
-def _ordered(column: Column[Any], dialect: str) -> ColumnElement[Any]:
+def codepoint_order(column: Column[Any], dialect: str) -> ColumnElement[Any]:
+    """``column`` for ORDER BY in Unicode code-point order on every dialect."""
     collation = _COLLATION.get(dialect)
     if collation is None or column.type.python_type is not str:
         return column
@@ -44,7 +45,7 @@ def table_digest(conn: Connection, name: str, table: Table) -> str:
     skip = NON_DIGEST_COLUMNS.get(name, frozenset())
     columns = [c for c in table.columns if c.name not in skip]
     dialect = conn.dialect.name
-    order = [_ordered(c, dialect) for c in table.primary_key.columns]
+    order = [codepoint_order(c, dialect) for c in table.primary_key.columns]
     digest = hashlib.sha256()
     digest.update(json.dumps([name, [c.name for c in columns]]).encode() + b"\n")
     stmt = select(*columns).order_by(*order)

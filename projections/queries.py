@@ -14,14 +14,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, func, literal, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Row, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ProjectionError
+from projections.digest import codepoint_order
 from projections.fold import ANY_LEDGER, OPEN
 from projections.schema import LIVE, PROJECTION_NAME
 
 T = TypeVar("T")
+
+
+def _order(conn: Connection, *columns: Column[Any]) -> list[ColumnElement[Any]]:
+    return [codepoint_order(c, conn.dialect.name) for c in columns]
 
 
 def _dec(text: str | None) -> Decimal | None:
@@ -192,7 +197,7 @@ def links_for(conn: Connection, entity: str, ledger: str, kind: str) -> list[Lin
     stmt = (
         select(t)
         .where(t.c.entity == entity, t.c.ledger == ledger, t.c.kind == kind)
-        .order_by(t.c.source_ref)
+        .order_by(*_order(conn, t.c.source_ref))
     )
     return [LinkView.of(r) for r in conn.execute(stmt)]
 
@@ -205,19 +210,25 @@ def record(conn: Connection, entity: str, source_ref: str) -> RecordView | None:
 
 def records(conn: Connection, entity: str, kind: str) -> list[RecordView]:
     t = LIVE.records
-    stmt = select(t).where(t.c.entity == entity, t.c.kind == kind).order_by(t.c.source_ref)
+    stmt = (
+        select(t)
+        .where(t.c.entity == entity, t.c.kind == kind)
+        .order_by(*_order(conn, t.c.source_ref))
+    )
     return [RecordView.of(r) for r in conn.execute(stmt)]
 
 
 def balances(conn: Connection, entity: str) -> list[BalanceView]:
     t = LIVE.balances
-    stmt = select(t).where(t.c.entity == entity).order_by(t.c.customer_ref, t.c.currency)
+    order = _order(conn, t.c.customer_ref, t.c.currency)
+    stmt = select(t).where(t.c.entity == entity).order_by(*order)
     return [BalanceView.of(r) for r in conn.execute(stmt)]
 
 
 def open_errors(conn: Connection, entity: str) -> list[ErrorView]:
     t = LIVE.errors
-    stmt = select(t).where(t.c.entity == entity).order_by(t.c.source_ref, t.c.ledger)
+    order = _order(conn, t.c.source_ref, t.c.ledger)
+    stmt = select(t).where(t.c.entity == entity).order_by(*order)
     return [ErrorView.of(r) for r in conn.execute(stmt)]
 
 
@@ -226,7 +237,7 @@ def open_mismatches(conn: Connection, entity: str, ledger: str) -> list[Mismatch
     stmt = (
         select(t)
         .where(t.c.entity == entity, t.c.ledger == ledger, t.c.state == OPEN)
-        .order_by(t.c.key)
+        .order_by(*_order(conn, t.c.key))
     )
     return [MismatchView.of(r) for r in conn.execute(stmt)]
 

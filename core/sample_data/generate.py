@@ -38,18 +38,46 @@ HOME_CURRENCY: Final = "USD"
 START: Final = date(2024, 1, 2)
 
 CUSTOMER_COLUMNS: Final = (
-    "id", "name", "currency", "contact_name", "email", "phone", "tax_id", "billing_address",
+    "id",
+    "name",
+    "currency",
+    "contact_name",
+    "email",
+    "phone",
+    "tax_id",
+    "billing_address",
     "updated_at",
-)  # fmt: skip
+)
 INVOICE_COLUMNS: Final = (
-    "id", "number", "customer_id", "issue_date", "due_date", "currency", "exchange_rate",
-    "discount", "total", "status", "updated_at",
-    "description", "quantity", "unit_price", "tax_amount", "item_code", "line_type",
-)  # fmt: skip
+    "id",
+    "number",
+    "customer_id",
+    "issue_date",
+    "due_date",
+    "currency",
+    "exchange_rate",
+    "discount",
+    "total",
+    "status",
+    "updated_at",
+    "description",
+    "quantity",
+    "unit_price",
+    "tax_amount",
+    "item_code",
+    "line_type",
+)
 PAYMENT_COLUMNS: Final = (
-    "id", "customer_id", "invoice_id", "amount", "currency", "paid_on", "method",
-    "reference", "updated_at",
-)  # fmt: skip
+    "id",
+    "customer_id",
+    "invoice_id",
+    "amount",
+    "currency",
+    "paid_on",
+    "method",
+    "reference",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,38 +92,131 @@ class BadRecord:
 
 
 BAD_RECORDS: Final = (
-    BadRecord("customer", "CUST-BAD-COLON", "forbidden_character", "validate",
-              "name holds ':' (QuickBooks uses it for sub-customers)"),
-    BadRecord("customer", "CUST-BAD-EMAIL", "invalid_email", "validate",
-              "email is not an address"),
-    BadRecord("invoice", "INV-BAD-CURRENCY", "unknown_currency", "validate",
-              "currency XYZ is not ISO 4217"),
-    BadRecord("invoice", "INV-BAD-TOTAL", "totals_mismatch", "validate",
-              "stated total is 1.00 more than the lines add up to"),
-    BadRecord("invoice", "INV-BAD-CUSTOMER", "customer_not_found", "sync",
-              "customer_id CUST-9999 is not in customers.csv"),
-    BadRecord("invoice", "INV-BAD-ZERO-QTY", "non_positive_quantity", "validate",
-              "a line has quantity 0"),
-    BadRecord("invoice", "INV-BAD-NO-RATE", "missing_exchange_rate", "validate",
-              "EUR invoice without an exchange rate"),
-    BadRecord("invoice", "INV-BAD-LINE-TYPE", "unsupported_line_type", "validate",
-              "a line of type custom_fee"),
-)  # fmt: skip
+    BadRecord(
+        "customer",
+        "CUST-BAD-COLON",
+        "forbidden_character",
+        "validate",
+        "name holds ':' (QuickBooks uses it for sub-customers)",
+    ),
+    BadRecord("customer", "CUST-BAD-EMAIL", "invalid_email", "validate", "email is not an address"),
+    BadRecord(
+        "invoice",
+        "INV-BAD-CURRENCY",
+        "unknown_currency",
+        "validate",
+        "currency XYZ is not ISO 4217",
+    ),
+    BadRecord(
+        "invoice",
+        "INV-BAD-TOTAL",
+        "totals_mismatch",
+        "validate",
+        "stated total is 1.00 more than the lines add up to",
+    ),
+    BadRecord(
+        "invoice",
+        "INV-BAD-CUSTOMER",
+        "customer_not_found",
+        "sync",
+        "customer_id CUST-9999 is not in customers.csv",
+    ),
+    BadRecord(
+        "invoice", "INV-BAD-ZERO-QTY", "non_positive_quantity", "validate", "a line has quantity 0"
+    ),
+    BadRecord(
+        "invoice",
+        "INV-BAD-NO-RATE",
+        "missing_exchange_rate",
+        "validate",
+        "EUR invoice without an exchange rate",
+    ),
+    BadRecord(
+        "invoice",
+        "INV-BAD-LINE-TYPE",
+        "unsupported_line_type",
+        "validate",
+        "a line of type custom_fee",
+    ),
+)
 
-_TOWNS = ("Acme", "Blue Ridge", "Cedar", "Delta", "Evergreen", "Franklin", "Granite",
-          "Harbor", "Ironwood", "Juniper", "Keystone", "Lakeside", "Maple", "Northstar",
-          "Oakmont", "Pinecrest", "Quarry", "Riverside", "Summit", "Tidewater")  # fmt: skip
-_TRADES = ("Plumbing", "Electric", "HVAC", "Landscaping", "Roofing", "Cleaning",
-           "Pest Control", "Pool Service", "Appliance Repair", "Painting")  # fmt: skip
+_TOWNS = (
+    "Acme",
+    "Blue Ridge",
+    "Cedar",
+    "Delta",
+    "Evergreen",
+    "Franklin",
+    "Granite",
+    "Harbor",
+    "Ironwood",
+    "Juniper",
+    "Keystone",
+    "Lakeside",
+    "Maple",
+    "Northstar",
+    "Oakmont",
+    "Pinecrest",
+    "Quarry",
+    "Riverside",
+    "Summit",
+    "Tidewater",
+)
+_TRADES = (
+    "Plumbing",
+    "Electric",
+    "HVAC",
+    "Landscaping",
+    "Roofing",
+    "Cleaning",
+    "Pest Control",
+    "Pool Service",
+    "Appliance Repair",
+    "Painting",
+)
 _SUFFIXES = ("LLC", "Inc", "Co", "& Sons", "Group")
 _FOREIGN_NAMES = {
     "EUR": ("Rheinland Elektro GmbH", "Lyon Plomberie SARL", "Utrecht Glas BV"),
     "GBP": ("Thames Roofing Ltd", "Pennine Heating Ltd", "Severn Glazing Ltd"),
 }
-_FIRST = ("Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jamal",
-          "Kim", "Luis", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa")  # fmt: skip
-_LAST = ("Adams", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito",
-         "Jones", "Khan", "Lopez", "Meyer", "Novak", "Okafor", "Patel")  # fmt: skip
+_FIRST = (
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jamal",
+    "Kim",
+    "Luis",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quinn",
+    "Rosa",
+)
+_LAST = (
+    "Adams",
+    "Brown",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jones",
+    "Khan",
+    "Lopez",
+    "Meyer",
+    "Novak",
+    "Okafor",
+    "Patel",
+)
 _STREETS = ("Main St", "Oak Ave", "Market St", "Elm St", "Park Rd", "Mill Ln", "High St")
 _CITIES = {
     "USD": ("Springfield, IL 62701", "Dayton, OH 45402", "Boise, ID 83702", "Tulsa, OK 74103"),
@@ -220,10 +341,12 @@ def _line(rng: random.Random, currency: str, tax_rate: Decimal) -> Row:
 def _amounts(lines: Sequence[Row], currency: str, discounted: bool) -> tuple[Decimal, Decimal]:
     """(discount, total) exactly as ``Invoice.computed_total()`` computes the total."""
     gross = sum(
-        (Decimal(ln["quantity"]) * Decimal(ln["unit_price"]) + Decimal(ln["tax_amount"])
-         for ln in lines),
+        (
+            Decimal(ln["quantity"]) * Decimal(ln["unit_price"]) + Decimal(ln["tax_amount"])
+            for ln in lines
+        ),
         Decimal(0),
-    )  # fmt: skip
+    )
     discount = quantize(gross * Decimal("0.05"), currency) if discounted else Decimal(0)
     return discount, quantize(gross - discount, currency)
 
@@ -360,8 +483,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     data = generate(args.out, args.seed)
-    print(f"wrote {len(data.customers)} customers, {len(data.invoices)} invoice lines, "
-          f"{len(data.payments)} payments to {args.out}")  # fmt: skip
+    print(
+        f"wrote {len(data.customers)} customers, {len(data.invoices)} invoice lines, "
+        f"{len(data.payments)} payments to {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ class SandboxServer(Proc):
             method=method or ("POST" if data else "GET"),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
     def counts(self) -> dict[str, int]:
