@@ -33,6 +33,10 @@ from projections.state import Group, Row, TableSpec, WorkingSet
 LOAD_CHUNK = 500  # values per IN (…) when loading groups
 
 
+class CheckpointMoved(ProjectionError):
+    """Another runner (or a replay) moved the checkpoint: this batch was not applied."""
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     last_seq: int
@@ -158,7 +162,7 @@ class SqlRows:
             .values(last_seq=new_seq)
         )
         if conn.execute(stmt).rowcount != 1:
-            raise ProjectionError(
+            raise CheckpointMoved(
                 f"checkpoint {name!r} moved away from {old.last_seq} while this runner "
                 "worked (another runner, or a replay swapped the tables in); run again"
             )

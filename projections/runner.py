@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.errors import ProjectionError
 from core.store import EventStore, StoredEvent
 from projections import fold
-from projections.db import Checkpoint, SqlRows
+from projections.db import Checkpoint, CheckpointMoved, SqlRows
 from projections.decode import Event, decode
 from projections.engine import SQLITE_BEGIN_OPTION
 from projections.schema import LIVE, PROJECTION_NAME, Tables, create_tables
@@ -68,6 +68,7 @@ class ProjectionRunner:
         self._ws = WorkingSet(complete=fresh)
         self._position: Checkpoint | None = None
         self._created = False
+        self._applied = 0  # events applied by this runner, ever
         self._lock = threading.Lock()  # one batch at a time, even after a cancellation
 
     @property
@@ -82,22 +83,24 @@ class ProjectionRunner:
         await asyncio.to_thread(self._start)
         head = await self._store.last_seq()
         target = head if until is None else min(until, head)
-        applied = 0
-        for _ in range(READ_PASSES):  # a read that ends early is resumed, not trusted
-            if self.position >= target:
-                return applied
-            events = self._store.read(from_seq=self.position + 1)
-            applied += await self._run(events, target)
+        applied_before = self._applied
+        short_reads = 0
+        while self.position < target and short_reads < READ_PASSES:
+            try:
+                await self._run(self._store.read(from_seq=self.position + 1), target)
+                short_reads += self.position < target  # a read that ended early: resume it
+            except CheckpointMoved as exc:  # another runner got further: follow it
+                log.info("%s", exc)
+                await asyncio.to_thread(self._start)
         if self.position < target:
             log.warning(
                 "read models stopped at %d: the event store ended its reads before %d "
                 "%d times", self.position, target, READ_PASSES,
             )  # fmt: skip
-        return applied
+        return self._applied - applied_before
 
-    async def _run(self, events: AsyncIterator[StoredEvent], until: int) -> int:
-        applied = 0
-        pending: asyncio.Future[int] | None = None
+    async def _run(self, events: AsyncIterator[StoredEvent], until: int) -> None:
+        pending: asyncio.Future[None] | None = None
         batch: list[StoredEvent] = []
         try:
             async for stored in events:
@@ -106,22 +109,21 @@ class ProjectionRunner:
                 batch.append(stored)
                 if len(batch) >= self._batch_size:
                     if pending is not None:
-                        applied += await pending
+                        await pending
                     pending = self._submit(batch)
                     batch = []
             if pending is not None:
-                applied += await pending
+                await pending
                 pending = None
             if batch:
-                applied += await self._submit(batch)
+                await self._submit(batch)
         finally:
             if pending is not None and not pending.done():
                 with contextlib.suppress(Exception):
                     await asyncio.shield(pending)
             await _close(events)
-        return applied
 
-    def _submit(self, batch: list[StoredEvent]) -> asyncio.Future[int]:
+    def _submit(self, batch: list[StoredEvent]) -> asyncio.Future[None]:
         return asyncio.ensure_future(asyncio.to_thread(self._apply_batch, batch))
 
     # ------------------------------------------------------------------ worker thread
@@ -141,7 +143,7 @@ class ProjectionRunner:
                 self._position = found
             return found
 
-    def _apply_batch(self, batch: list[StoredEvent]) -> int:
+    def _apply_batch(self, batch: list[StoredEvent]) -> None:
         with self._lock:
             if self._position is None:
                 raise ProjectionError("runner not started: call catch_up()")
@@ -152,9 +154,9 @@ class ProjectionRunner:
                 self._reset(complete=False)
                 raise
             self._position = Checkpoint(batch[-1].seq, self._position.generation)
+            self._applied += len(batch)
             if self._ws.size() > self._max_cached:
                 self._reset(complete=False)
-            return len(batch)
 
     def _write(self, events: list[Event], old: Checkpoint, last_seq: int) -> None:
         span = f"events {old.last_seq + 1}..{last_seq}"

@@ -7,6 +7,7 @@ integration suite runs it on a real nats-server and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -756,6 +757,18 @@ class ProjectionContract:
         await store.append([observed("csv/invoice/INV-3", total="4")])
         assert await first.catch_up() == 1  # picks up after the other runner's work
         assert balance(ReadModels(engine)).invoiced == 7
+
+    async def test_concurrent_runners_apply_each_event_once(
+        self, engine: Engine, store: EventStore
+    ) -> None:
+        await store.append([observed(f"csv/invoice/I{i}", total="1") for i in range(40)])
+        await ProjectionRunner(engine, store).catch_up(until=0)  # tables exist before the race
+        runners = [ProjectionRunner(engine, store, batch_size=3) for _ in range(3)]
+        counts = await asyncio.gather(*(r.catch_up() for r in runners))
+        assert sum(counts) == 40
+        assert [r.position for r in runners] == [40, 40, 40]
+        assert balance(ReadModels(engine)).invoiced == 40
+        assert (await verify(engine, store)).ok
 
     async def test_catch_up_until(self, engine: Engine, store: EventStore) -> None:
         await store.append([observed(f"csv/invoice/I{i}", total="1") for i in range(5)])
