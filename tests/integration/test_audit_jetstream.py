@@ -10,7 +10,6 @@ from pathlib import Path
 import nats
 import pytest
 from cryptography.hazmat.primitives.asymmetric import x25519
-from nats.js import api as js_api
 
 from audit.checkpoints import checkpoint_now
 from audit.context import AuditContext
@@ -28,54 +27,16 @@ from audit.verifylog import verify_log
 from core.errors import ImmutableLogError
 from core.ids import uuid7
 from core.keystore import SqliteKeyStore, load_or_create_kek
-from core.store import STREAM_SUBJECTS, StoredEvent
 from core.store_jetstream import JetStreamEventStore
 
 pytestmark = pytest.mark.integration
-
-
-class RaceFreeReadStore(JetStreamEventStore):
-    """``JetStreamEventStore`` with one fix to ``read``: core's version returns nothing when
-    the server has already pushed every message before ``consumer_info`` answers
-    (``num_pending`` counts undelivered messages only). Reported to core; remove this
-    subclass once ``core/store_jetstream.py`` also checks ``delivered.consumer_seq``."""
-
-    async def read(
-        self, subjects: str = STREAM_SUBJECTS, from_seq: int = 1
-    ) -> AsyncIterator[StoredEvent]:
-        end = await self.last_seq()
-        if end < from_seq:
-            return
-        sub = await self._js.subscribe(
-            subjects,
-            stream=self.stream,
-            ordered_consumer=True,
-            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
-            config=js_api.ConsumerConfig(opt_start_seq=max(from_seq, 1)),
-            pending_msgs_limit=-1,
-            pending_bytes_limit=-1,
-        )
-        try:
-            info = await sub.consumer_info()
-            if not info.num_pending and not info.delivered.consumer_seq:
-                return
-            while True:
-                msg = await sub.next_msg(timeout=self._ack_timeout)
-                seq = msg.metadata.sequence.stream
-                if seq > end:
-                    return
-                yield StoredEvent(seq, msg.subject, msg.data)
-                if seq == end or msg.metadata.num_pending == 0:
-                    return
-        finally:
-            await sub.unsubscribe()
 
 
 @pytest.fixture
 async def ctx(nats_url: str, tmp_path: Path) -> AsyncIterator[AuditContext]:
     nc = await nats.connect(nats_url)
     stream = "AUDIT_" + uuid7().replace("-", "")[:12].upper()
-    store = RaceFreeReadStore(nc, stream=stream)
+    store = JetStreamEventStore(nc, stream=stream)
     await store.ensure_stream()
     keys = SqliteKeyStore(tmp_path / "keys.db", load_or_create_kek(tmp_path / "kek.key"))
     try:
