@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from core.model import Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class LedgerCapabilities:
     requests_per_second: float | None = None
     idempotency: str = "none"  # e.g. "requestid", "Idempotency-Key", "reference lookup"
     delta: str = "none"  # e.g. "CDC", "If-Modified-Since"
-    kinds: tuple[str, ...] = ("customer", "invoice", "payment")
+    kinds: tuple[str, ...] = ("customer", "invoice", "payment", "credit_note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,44 @@ class LedgerAdapter(Protocol):
         external_ref: str,
         idempotency_key: str,
     ) -> PushResult: ...
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Replace the customer's mapped fields; ``StaleVersionError`` if ``version`` is old."""
+        ...
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Replace the invoice's lines and totals; ``StaleVersionError`` if ``version`` is old."""
+        ...
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Create a credit note; when ``invoice_ledger_id`` is given, apply it to that
+        invoice (its balance drops by the credit note's total)."""
+        ...
 
     async def void_invoice(
         self, ledger_id: str, *, version: str | None, idempotency_key: str

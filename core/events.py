@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from core.ids import canonical_json, sha256_hex, subject_token, uuid7
 
@@ -112,12 +112,22 @@ class Envelope(BaseModel):
     pii: SealedPii | None = None
     data_sha256: str
 
+    _raw: bytes | None = PrivateAttr(default=None)
+
     def to_bytes(self) -> bytes:
-        return canonical_json(self.model_dump(mode="json"))
+        """The canonical bytes, computed once: an envelope is immutable."""
+        private = self.__pydantic_private__  # direct: this is on the append hot path
+        raw: bytes | None = private.get("_raw") if private else None
+        if raw is None:
+            raw = canonical_json(self.model_dump(mode="json"))
+            self._raw = raw
+        return raw
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:
-        return cls.model_validate(json.loads(raw))
+        envelope = cls.model_validate(json.loads(raw))
+        envelope._raw = bytes(raw)  # exactly what the log holds
+        return envelope
 
     def payload(self) -> EventData:
         """The typed payload, upcast to the current schema version."""
@@ -146,7 +156,7 @@ def make_envelope(
     data = payload.model_dump(mode="json")
     now = datetime.now(UTC)
     eid = event_id or uuid7()
-    return Envelope(
+    envelope = Envelope(
         id=eid,
         type=type(payload).__name__,
         schema_version=type(payload).schema_version,
@@ -161,6 +171,8 @@ def make_envelope(
         pii=pii,
         data_sha256=data_digest(data),
     )
+    envelope.to_bytes()  # serialize once, where the event is made
+    return envelope
 
 
 # --------------------------------------------------------------------------- source

@@ -8,13 +8,13 @@ the next write and then raises (the crash-after-commit case).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
-from core.errors import LedgerError, PermanentLedgerError
-from core.model import Customer, Invoice, Payment
+from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
+from core.model import CreditNote, Customer, Invoice, Payment
 
 
 @dataclass
@@ -80,7 +80,8 @@ class MemoryLedger:
     async def create_customer(
         self, customer: Customer, *, external_ref: str, idempotency_key: str
     ) -> PushResult:
-        if any(r.kind == "customer" and r.name == customer.name for r in self.records.values()):
+        taken = any(r.kind == "customer" and r.name == customer.name for r in self.records.values())
+        if taken and idempotency_key not in self._by_key:
             raise PermanentLedgerError(f"duplicate name {customer.name!r}", code="duplicate")
         rec = LedgerRecord(
             "customer",
@@ -157,6 +158,94 @@ class MemoryLedger:
             status,
             datetime.now(UTC),
         )
+
+    def _replace(
+        self,
+        key: str,
+        ledger_id: str,
+        version: str | None,
+        *,
+        name: str | None = None,
+        total: Decimal | None = None,
+        balance: Decimal | None = None,
+    ) -> PushResult:
+        current = self.records.get(ledger_id)
+        if current is None:
+            raise PermanentLedgerError(f"no record {ledger_id}", code="not_found")
+        if version is not None and version != current.version:
+            raise StaleVersionError(f"{ledger_id} is at {current.version}, not {version}")
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        updated = replace(
+            current,
+            version=str(int(current.version or 0) + 1),
+            updated_at=datetime.now(UTC),
+            name=current.name if name is None else name,
+            total=current.total if total is None else total,
+            balance=current.balance if balance is None else balance,
+        )
+        self.records[ledger_id] = updated
+        self._by_key[key] = ledger_id
+        return PushResult(ledger_id, updated.version)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        return self._replace(idempotency_key, ledger_id, version, name=customer.name)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        old = self.records[ledger_id]
+        paid = (old.total or Decimal(0)) - (old.balance or Decimal(0))
+        total = invoice.computed_total()
+        return self._replace(
+            idempotency_key,
+            ledger_id,
+            version,
+            total=total,
+            balance=total - paid,
+            name=invoice.number,
+        )
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        total = credit_note.computed_total()
+        if invoice_ledger_id is not None and idempotency_key not in self._by_key:
+            self._pay(self.records[invoice_ledger_id], total)
+        rec = LedgerRecord(
+            "credit_note",
+            self._new_id(),
+            "0",
+            external_ref,
+            name=credit_note.number,
+            customer_ledger_id=customer_ledger_id,
+            currency=credit_note.currency,
+            total=total,
+            updated_at=datetime.now(UTC),
+        )
+        return self._write(idempotency_key, rec)
 
     async def void_invoice(
         self, ledger_id: str, *, version: str | None, idempotency_key: str

@@ -24,7 +24,7 @@ import pytest
 
 from adapters.ports import LedgerAdapter, LedgerRecord
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 
 BURST = 45
 
@@ -99,6 +99,18 @@ class LedgerContract:
             currency=self.currency,
             paid_on=date(2026, 3, 15),
             reference=f"CHK-{n}",
+        )
+
+    def credit_note(self, n: int = 1, invoice_id: str | None = "INV-1") -> CreditNote:
+        return CreditNote(
+            id=f"CN-{n}",
+            number=f"CN-{n}",
+            customer_id="C-1",
+            invoice_id=invoice_id,
+            issue_date=date(2026, 3, 10),
+            currency=self.currency,
+            lines=(InvoiceLine(description="Call-out refunded", quantity="1", unit_price="40.00"),),
+            total=Decimal("40.00"),
         )
 
     async def push_customer(self, ledger: LedgerUnderTest, n: int = 1) -> str:
@@ -198,6 +210,74 @@ class LedgerContract:
         with pytest.raises(StaleVersionError):
             await ledger.adapter.void_invoice(invoice_id, version=stale, idempotency_key=key("v"))
         assert (await self.fetch(ledger, "invoice", invoice_id)).status == "partially_paid"
+
+    async def test_update_customer_changes_it_and_refuses_a_stale_version(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        ledger_id = await self.push_customer(ledger)
+        old = (await self.fetch(ledger, "customer", ledger_id)).version
+        renamed = self.customer(1, name="Acme Plumbing & Heating 1")
+        await ledger.adapter.update_customer(
+            renamed,
+            ledger_id=ledger_id,
+            version=old,
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("cu", 1),
+        )
+        record = await self.fetch(ledger, "customer", ledger_id)
+        assert record.name == "Acme Plumbing & Heating 1"
+        assert record.version != old
+        with pytest.raises(StaleVersionError):
+            await ledger.adapter.update_customer(
+                self.customer(1, name="Lost Update"),
+                ledger_id=ledger_id,
+                version=old,
+                external_ref="csv/customer/C-1",
+                idempotency_key=key("cu", 2),
+            )
+        assert (await self.fetch(ledger, "customer", ledger_id)).name == renamed.name
+        assert ledger.sandbox.count("customer") == 1
+
+    async def test_update_invoice_replaces_lines_and_total(self, ledger: LedgerUnderTest) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        version = (await self.fetch(ledger, "invoice", invoice_id)).version
+        smaller = self.invoice().model_copy(
+            update={"lines": self.invoice().lines[:2], "total": Decimal("185.45")}
+        )
+        assert smaller.computed_total() == Decimal("185.45")
+        await ledger.adapter.update_invoice(
+            smaller,
+            ledger_id=invoice_id,
+            version=version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu", 1),
+        )
+        record = await self.fetch(ledger, "invoice", invoice_id)
+        assert record.total == Decimal("185.45")
+        assert record.balance == Decimal("185.45")
+        assert ledger.sandbox.count("invoice") == 1
+
+    async def test_credit_note_applied_to_an_invoice_reduces_its_balance(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        for _ in range(2):  # same key twice: one credit note
+            await ledger.adapter.create_credit_note(
+                self.credit_note(),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
+        assert ledger.sandbox.count("credit_note") == 1
+        invoice = await self.fetch(ledger, "invoice", invoice_id)
+        assert invoice.balance == Decimal("185.45")
+        found = await ledger.adapter.find("credit_note", "csv/credit_note/CN-1")
+        assert found is not None
+        assert found.total == Decimal("40.00")
 
     # --------------------------------------------------------------- reads
 

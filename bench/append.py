@@ -1,0 +1,128 @@
+"""Durable appends (sync_interval: always) through JetStreamEventStore vs raw nats-py.
+
+Same server, same run, same payload size. Baselines:
+- raw ``publish_async``: one JetStream publish per message, acks awaited at the end;
+- raw atomic batch: pre-built messages in ADR-50 atomic batches of 1,000.
+Ours: N concurrent single-event ``append`` calls (many writers), group-committed.
+Prints events/s for each and ``ratio_vs_atomic=`` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nats
+from nats.js import api as js_api
+
+from core.embedded import EmbeddedNats
+from core.events import Envelope, SourceRecordObserved, make_envelope, subject_for
+from core.store_jetstream import JetStreamEventStore
+
+
+def envelopes(n: int, run: str) -> list[Envelope]:
+    return [
+        make_envelope(
+            SourceRecordObserved(
+                ref=f"csv/invoice/{run}-{i}", kind="invoice", version="2026-01-01T00:00:00",
+                content_sha256="0" * 64,
+                record={"number": f"INV-{i}", "customer_id": f"C-{i % 500}", "currency": "USD",
+                        "total": "1234.56", "lines": [{"description": "Service", "quantity": "1",
+                                                        "unit_price": "1234.56"}]},
+            ),
+            entity="bench", subject=subject_for("bench", "source", "csv", "invoice", f"{run}-{i}"),
+            actor="bench",
+        )
+        for i in range(n)
+    ]
+
+
+async def fresh_stream(js: nats.js.JetStreamContext, name: str) -> None:
+    try:
+        await js.delete_stream(name)
+    except nats.js.errors.NotFoundError:
+        pass
+    await js.add_stream(js_api.StreamConfig(
+        name=name, subjects=["sl.>"], storage=js_api.StorageType.FILE, deny_delete=True,
+        deny_purge=True, duplicate_window=7200, allow_atomic=True))
+
+
+async def raw_publish_async(nc: nats.NATS, evs: list[Envelope]) -> float:
+    js = nc.jetstream(publish_async_max_pending=4000)
+    await fresh_stream(js, "BENCH")
+    payloads = [(e.subject, e.to_bytes(), e.id) for e in evs]
+    start = time.perf_counter()
+    futures = [await js.publish_async(s, p, headers={"Nats-Msg-Id": i}) for s, p, i in payloads]
+    await asyncio.gather(*futures)
+    return len(evs) / (time.perf_counter() - start)
+
+
+async def raw_atomic(nc: nats.NATS, evs: list[Envelope]) -> float:
+    js = nc.jetstream()
+    await fresh_stream(js, "BENCH")
+    payloads = [(e.subject, e.to_bytes(), e.id) for e in evs]
+    start = time.perf_counter()
+    for first in range(0, len(payloads), 1000):
+        chunk = payloads[first:first + 1000]
+        batch = uuid.uuid4().hex
+        for seq, (subject, payload, mid) in enumerate(chunk, 1):
+            headers = {"Nats-Msg-Id": mid, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(seq)}
+            if seq < len(chunk):
+                await nc.publish(subject, payload, headers=headers)
+            else:
+                headers["Nats-Batch-Commit"] = "1"
+                reply = await nc.request(subject, payload, headers=headers, timeout=30)
+                assert b'"error"' not in reply.data, reply.data
+    return len(evs) / (time.perf_counter() - start)
+
+
+async def ours(nc: nats.NATS, evs: list[Envelope], writers: int) -> float:
+    js = nc.jetstream()
+    for name in ("BENCH", "SYNCLEDGER"):
+        try:
+            await js.delete_stream(name)
+        except nats.js.errors.NotFoundError:
+            pass
+    store = JetStreamEventStore(nc)
+    await store.ensure_stream()
+    queue = iter(evs)
+
+    async def writer() -> None:
+        for ev in queue:
+            await store.append([ev])
+
+    start = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    rate = len(evs) / (time.perf_counter() - start)
+    assert await store.last_seq() == len(evs)
+    await store.close()
+    return rate
+
+
+async def main(n: int, writers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedNats(Path(tmp)) as server:
+        nc = await nats.connect(server.url)
+        raw_async = await raw_publish_async(nc, envelopes(n, "a"))
+        raw_batch = await raw_atomic(nc, envelopes(n, "b"))
+        mine = await ours(nc, envelopes(n, "c"), writers)
+        await nc.close()
+    print(f"events={n} writers={writers} fsync=always")
+    print(f"raw_publish_async_events_per_s={raw_async:,.0f}")
+    print(f"raw_atomic_batch_events_per_s={raw_batch:,.0f}")
+    print(f"syncledger_append_events_per_s={mine:,.0f}")
+    print(f"ratio_vs_publish_async={mine / raw_async:.2f}")
+    print(f"ratio_vs_atomic={mine / raw_batch:.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--writers", type=int, default=2_000)
+    args = parser.parse_args()
+    import uvloop
+
+    uvloop.run(main(args.events, args.writers))

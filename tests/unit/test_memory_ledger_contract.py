@@ -1,0 +1,47 @@
+"""The in-memory ledger fake honours the same contract as the real adapters, so engine
+tests on it mean something."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.ledgers.memory import MemoryLedger
+from tests.contracts.ledger_contract import key
+
+
+@pytest.fixture
+def ledger() -> MemoryLedger:
+    return MemoryLedger()
+
+
+async def test_same_key_twice_creates_one_customer(ledger: MemoryLedger) -> None:
+    from tests.contracts.ledger_contract import LedgerContract
+
+    contract = LedgerContract()
+    for _ in range(2):
+        await ledger.create_customer(
+            contract.customer(), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+        )
+    assert ledger.count("customer") == 1
+
+
+async def test_credit_note_reduces_the_invoice_balance(ledger: MemoryLedger) -> None:
+    from decimal import Decimal
+
+    from tests.contracts.ledger_contract import LedgerContract
+
+    contract = LedgerContract()
+    c = await ledger.create_customer(contract.customer(), external_ref="r", idempotency_key="k1")
+    i = await ledger.create_invoice(
+        contract.invoice(), customer_ledger_id=c.ledger_id, external_ref="ri", idempotency_key="k2"
+    )
+    await ledger.create_credit_note(
+        contract.credit_note(),
+        customer_ledger_id=c.ledger_id,
+        invoice_ledger_id=i.ledger_id,
+        external_ref="rc",
+        idempotency_key="k3",
+    )
+    inv = await ledger.get("invoice", i.ledger_id)
+    assert inv is not None
+    assert inv.balance == Decimal("185.45")
