@@ -9,7 +9,6 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
@@ -17,6 +16,10 @@ from core.errors import SyncLedgerError
 from core.settings import Settings
 
 T = TypeVar("T")
+# typer vendors click: its usage errors share this base with typer.BadParameter
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
 
 app = typer.Typer(
     name="syncledger",
@@ -64,13 +67,19 @@ def demo(data_dir: DataDir = None, ledger: Ledger = None, json_out: Json = False
 
 @app.command()
 def sandbox(
-    platform: Annotated[str, typer.Argument(help="ledger id, e.g. qbo")],
+    platform: Annotated[str | None, typer.Argument(help="ledger id, e.g. qbo")] = None,
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,
+    list_: Annotated[bool, typer.Option("--list", help="print the ledger ids")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Run a sandbox ledger ("dummy books") as a local HTTP server."""
-    from core.ledgers import serve_sandbox
+    from core.ledgers import ledger_ids, serve_sandbox
 
+    if list_:
+        typer.echo("\n".join(ledger_ids()))
+        return
+    if platform is None:
+        raise typer.BadParameter(f"name a ledger: one of {', '.join(ledger_ids())}")
     serve_sandbox(platform, port, settings(data_dir).data_dir)
 
 
@@ -196,14 +205,15 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry query text
     _mount_audit()
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+    except _USAGE_ERROR as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)  # type: ignore[attr-defined]
         sys.exit(2)
-    except click.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
     except SyncLedgerError as exc:
@@ -216,6 +226,7 @@ def main() -> None:
             f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)", err=True
         )
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 
-from adapters.ledgers.qbo import PRODUCTION_URL, TOKEN_URL, QboLedger
-from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from adapters.platforms import Connection, SandboxHandle, platform, platform_ids
 from adapters.ports import LedgerAdapter
-from adapters.sandbox import qbo as qbo_sandbox
-from adapters.sandbox.qbo_service import QboSandbox
 from core.errors import ConfigurationError
 from core.settings import Settings
-
-LEDGERS = ("qbo",)
-IN_PROCESS_URL = "http://qbo.sandbox.local"
 
 
 @dataclass
 class LedgerHandle:
     adapter: LedgerAdapter
-    sandbox: QboSandbox | None  # set when the ledger is the in-process sandbox
+    sandbox: SandboxHandle | None  # set when the ledger is the in-process sandbox
     description: str
 
     async def aclose(self) -> None:
@@ -32,71 +26,37 @@ class LedgerHandle:
             self.sandbox.close()
 
 
-def _unknown(ledger: str) -> ConfigurationError:
-    return ConfigurationError(f"unknown ledger {ledger!r}: choose one of {', '.join(LEDGERS)}")
-
-
 def sandbox_book(data_dir: Path, ledger: str) -> Path:
     return data_dir / "sandbox" / f"{ledger}.sqlite3"
 
 
+def credentials(ledger: str, names: tuple[str, ...]) -> dict[str, str]:
+    """``SYNCLEDGER_<LEDGER>_<NAME>`` variables (e.g. SYNCLEDGER_XERO_CLIENT_ID)."""
+    prefix = "SYNCLEDGER_" + ledger.upper().replace("-", "_") + "_"
+    return {n: os.environ[prefix + n.upper()] for n in names if os.environ.get(prefix + n.upper())}
+
+
 def open_ledger(settings: Settings) -> LedgerHandle:
-    if settings.ledger != "qbo":
-        raise _unknown(settings.ledger)
-    tokens = FileTokenStore(settings.data_dir / "tokens" / "qbo.json")
-    if settings.ledger_url is None:
-        return _in_process_qbo(settings, tokens)
-    base = settings.ledger_url.rstrip("/")
-    production = base == PRODUCTION_URL
-    client = OAuth2Client(
-        token_url=TOKEN_URL if production else f"{base}/oauth2/v1/tokens/bearer",
-        client_id=settings.qbo_client_id
-        or _sandbox_only(production, "qbo_client_id", qbo_sandbox.DEFAULT_CLIENT_ID),
-        client_secret=settings.qbo_client_secret
-        or SecretStr(
-            _sandbox_only(production, "qbo_client_secret", qbo_sandbox.DEFAULT_CLIENT_SECRET)
-        ),
-    )
-    refresh = settings.qbo_refresh_token or SecretStr(
-        _sandbox_only(production, "qbo_refresh_token", qbo_sandbox.DEFAULT_REFRESH_TOKEN)
-    )
-    auth = OAuth2RefreshAuth(client, tokens, initial_refresh_token=refresh)
-    ledger = QboLedger.connect(realm_id=settings.qbo_realm_id, auth=auth, base_url=base)
-    return LedgerHandle(ledger, None, f"QuickBooks Online at {base}")
-
-
-def _sandbox_only(production: bool, name: str, default: str) -> str:
-    if production:
-        raise ConfigurationError(f"set SYNCLEDGER_{name.upper()} to talk to QuickBooks Online")
-    return default
-
-
-def _in_process_qbo(settings: Settings, tokens: FileTokenStore) -> LedgerHandle:
-    book = sandbox_book(settings.data_dir, "qbo")
+    plat = platform(settings.ledger)
+    token_file = settings.data_dir / "tokens" / f"{plat.id}.json"
+    creds = credentials(plat.id, plat.credential_names)
+    if settings.ledger_url is not None:
+        conn = Connection(settings.ledger_url, token_file, creds)
+        return LedgerHandle(plat.connect(conn), None, f"{plat.title} at {settings.ledger_url}")
+    book = sandbox_book(settings.data_dir, plat.id)
     book.parent.mkdir(parents=True, exist_ok=True)
-    app = qbo_sandbox.create_app(
-        book, realm_id=settings.qbo_realm_id, home_currency=settings.home_currency
+    app = plat.sandbox_app(book, home_currency=settings.home_currency)
+    conn = Connection(plat.sandbox_url, token_file, {}, httpx.ASGITransport(app=app))
+    return LedgerHandle(
+        plat.connect(conn), plat.sandbox_handle(app), f"{plat.title} sandbox (books in {book})"
     )
-    client = OAuth2Client(
-        token_url=f"{IN_PROCESS_URL}/oauth2/v1/tokens/bearer",
-        client_id=qbo_sandbox.DEFAULT_CLIENT_ID,
-        client_secret=SecretStr(qbo_sandbox.DEFAULT_CLIENT_SECRET),
-    )
-    auth = OAuth2RefreshAuth(
-        client, tokens, initial_refresh_token=SecretStr(qbo_sandbox.DEFAULT_REFRESH_TOKEN)
-    )
-    ledger = QboLedger.connect(
-        realm_id=settings.qbo_realm_id,
-        auth=auth,
-        base_url=IN_PROCESS_URL,
-        transport=httpx.ASGITransport(app=app),
-    )
-    return LedgerHandle(ledger, qbo_sandbox.sandbox_of(app), f"QBO sandbox (books in {book})")
 
 
-def serve_sandbox(platform: str, port: int, data_dir: Path) -> None:
-    if platform != "qbo":
-        raise _unknown(platform)
+def serve_sandbox(ledger: str, port: int, data_dir: Path) -> None:
     if not 0 < port < 65536:
         raise ConfigurationError(f"--port {port} is not a TCP port (1-65535)")
-    qbo_sandbox.serve(port, data_dir)
+    platform(ledger).serve(port, data_dir)
+
+
+def ledger_ids() -> tuple[str, ...]:
+    return platform_ids()

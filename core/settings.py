@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
@@ -31,10 +31,6 @@ class Settings(BaseSettings):
     )
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
-    qbo_client_id: str | None = None
-    qbo_client_secret: SecretStr | None = None
-    qbo_refresh_token: SecretStr | None = None
-    qbo_realm_id: str = "sandbox-realm"
     actor: str = "syncledger"
 
     @classmethod

@@ -1,0 +1,62 @@
+"""QuickBooks Online as a :class:`adapters.platforms.Platform`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.ledgers.qbo import PRODUCTION_URL, TOKEN_URL, QboLedger
+from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from adapters.platforms import Connection, SandboxHandle
+from adapters.ports import LedgerAdapter
+from adapters.sandbox import qbo as sandbox
+from core.errors import ConfigurationError
+
+
+class QboPlatform:
+    id = "qbo"
+    title = "QuickBooks Online"
+    sandbox_url = "http://qbo.sandbox.local"
+    credential_names = ("client_id", "client_secret", "refresh_token", "realm_id")
+
+    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
+        return sandbox.create_app(book, home_currency=home_currency)
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return sandbox.sandbox_of(app)
+
+    def connect(self, connection: Connection) -> LedgerAdapter:
+        creds = connection.credentials
+        base = connection.base_url.rstrip("/")
+        live = base == PRODUCTION_URL
+        if live and not all(creds.get(n) for n in ("client_id", "client_secret", "refresh_token")):
+            raise ConfigurationError(
+                "set SYNCLEDGER_QBO_CLIENT_ID, SYNCLEDGER_QBO_CLIENT_SECRET and "
+                "SYNCLEDGER_QBO_REFRESH_TOKEN to talk to QuickBooks Online"
+            )
+        client = OAuth2Client(
+            token_url=TOKEN_URL if live else f"{base}/oauth2/v1/tokens/bearer",
+            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
+            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
+        )
+        auth = OAuth2RefreshAuth(
+            client,
+            FileTokenStore(connection.token_file),
+            initial_refresh_token=SecretStr(
+                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
+            ),
+        )
+        return QboLedger.connect(
+            realm_id=connection.tenant or creds.get("realm_id") or "sandbox-realm",
+            auth=auth,
+            base_url=base,
+            transport=connection.transport,
+        )
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        sandbox.serve(port, data_dir)
+
+
+PLATFORM = QboPlatform()
