@@ -379,8 +379,11 @@ HANDLERS: dict[str, Handler] = {
 IGNORED: frozenset[str] = frozenset({
     "ReconciliationCompleted",  # run summary: the mismatches carry the state
     "MappingVersionPublished",  # mapping versions are read from the pushes that used them
-    "CheckpointSigned", "LegalHoldPlaced", "LegalHoldReleased",  # audit module's own models
-    "SubjectKeyShredded", "AuditPackageExported",
+    # the audit module's own events: it keeps its own models (no personal data is held
+    # here, so a shredded subject key changes nothing in these tables)
+    "CheckpointSigned", "SigningKeyRotated", "KeyEncryptionKeyRotated", "LegalHoldPlaced",
+    "LegalHoldReleased", "SubjectKeyShredded", "RetentionRunCompleted",
+    "AuditPackageExported",
 })  # fmt: skip
 
 HANDLED: frozenset[str] = frozenset(HANDLERS)
