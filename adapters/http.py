@@ -14,6 +14,7 @@ keys known to be harmless; never headers, bodies, tokens or client secrets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -43,8 +44,29 @@ Params = Mapping[str, str | int]
 
 #: query keys whose values may appear in logs; every other value is shown as ``***``
 LOGGABLE_PARAMS = frozenset(
-    {"minorversion", "requestid", "operation", "entities", "changedSince", "page", "pageSize"}
+    {
+        "minorversion",
+        "requestid",
+        "operation",
+        "entities",
+        "changedSince",
+        "page",
+        "pageSize",
+        "limit",
+        "offset",
+        "replace",
+        "expandSubResources",
+    }
 )
+
+
+@runtime_checkable
+class RequestSigningAuth(Protocol):
+    """An ``Auth`` whose header depends on the request itself (OAuth 1.0a signatures such
+    as NetSuite TBA): ``LedgerHttp`` calls ``sign`` instead of ``headers`` before each
+    attempt, so every attempt carries a fresh nonce and timestamp."""
+
+    async def sign(self, client: httpx.AsyncClient, request: httpx.Request) -> dict[str, str]: ...
 
 
 class NotSentError(TransientLedgerError):
@@ -129,10 +151,15 @@ class LedgerHttp:
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        concurrency: asyncio.Semaphore | None = None,
     ) -> None:
+        """``concurrency``: at most that many requests in flight at once (a platform that
+        governs concurrent requests, e.g. NetSuite); share one per tenant. A slot is taken
+        before the rate limiter is asked, and held until the answer is read."""
         self.platform = platform
         self._auth = auth
         self._limiter = limiter
+        self._concurrency = concurrency
         self._retry = retry
         self._deadline = timeout
         self._translate = translate
@@ -155,6 +182,7 @@ class LedgerHttp:
         content: bytes | None = None,
         content_type: str = "application/json",
         idempotent: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send and decode the JSON answer (fractions as ``Decimal``)."""
         response = await self.request(
@@ -164,6 +192,7 @@ class LedgerHttp:
             content=encode_json(body) if body is not None else content,
             content_type=content_type,
             idempotent=idempotent,
+            headers=headers,
         )
         try:
             return decode_json(response.content)
@@ -181,15 +210,17 @@ class LedgerHttp:
         content: bytes | None = None,
         content_type: str = "application/json",
         idempotent: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise a ``core.errors.LedgerError``.
 
         ``idempotent``: True when sending the same request twice has the effect of once
         (reads; writes carrying a platform idempotency key). Only those are retried after
-        the request may have reached the ledger."""
-        headers = {"Content-Type": content_type} if content is not None else {}
+        the request may have reached the ledger. ``headers``: extra headers for this
+        request only (e.g. ``Idempotency-Key``, ``If-Modified-Since``); never logged."""
+        sent = {"Content-Type": content_type} if content is not None else {}
         request = self._client.build_request(
-            method, url, params=params, content=content, headers=headers
+            method, url, params=params, content=content, headers={**sent, **(headers or {})}
         )
         attempt = 1
         while True:
@@ -213,13 +244,14 @@ class LedgerHttp:
         return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
 
     async def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
-        if self._limiter is not None:
-            await self._limiter.acquire()
-        sent = await self._authorize(request)
-        response = await self._send(request, attempt)
-        if await self._refreshed_after(response, sent):
-            await self._authorize(request)
+        async with self._concurrency or contextlib.nullcontext():
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            sent = await self._authorize(request)
             response = await self._send(request, attempt)
+            if await self._refreshed_after(response, sent):
+                await self._authorize(request)
+                response = await self._send(request, attempt)
         if response.is_success:
             return response
         raise self._translate(response)
@@ -233,7 +265,10 @@ class LedgerHttp:
     async def _authorize(self, request: httpx.Request) -> dict[str, str]:
         if self._auth is None:
             return {}
-        auth_headers = await self._auth.headers(self._client)
+        if isinstance(self._auth, RequestSigningAuth):
+            auth_headers = await self._auth.sign(self._client, request)
+        else:
+            auth_headers = await self._auth.headers(self._client)
         request.headers.update(auth_headers)
         return auth_headers
 

@@ -37,11 +37,13 @@ class OAuthServer:
         client_id: str,
         client_secret: str,
         access_ttl: float = ACCESS_TTL,
+        refresh_ttl: float = REFRESH_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._client = (client_id, client_secret)
         self._access_ttl = access_ttl
+        self._refresh_ttl = refresh_ttl
         self._clock = clock
         db.executescript(SCHEMA)
 
@@ -50,7 +52,7 @@ class OAuthServer:
         token = refresh_token or secrets.token_urlsafe(32)
         self._db.execute(
             "INSERT OR IGNORE INTO oauth_tokens VALUES (?, 'refresh', ?, 0)",
-            (_digest(token), self._clock() + REFRESH_TTL),
+            (_digest(token), self._clock() + self._refresh_ttl),
         )
         return token
 
@@ -94,7 +96,7 @@ class OAuthServer:
             "access_token": access,
             "refresh_token": refresh,
             "expires_in": int(self._access_ttl),
-            "x_refresh_token_expires_in": int(REFRESH_TTL),
+            "x_refresh_token_expires_in": int(self._refresh_ttl),
         }
 
 
