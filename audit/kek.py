@@ -9,7 +9,6 @@ after a crash finishes step 3 if step 2 had committed, or starts over if it had 
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,12 @@ from audit.errors import AuditError
 from audit.events import KeyEncryptionKeyRotated
 from audit.keyfiles import write_secret_file
 from core.errors import KeyStoreError
-from core.keystore import SqliteKeyStore
+from core.keystore import SqliteKeyStore, kek_id_of
 
 
 def kek_fingerprint(kek: bytes) -> str:
     """A KEK id that names the key without revealing it (use it when opening the store)."""
-    return "kek-" + hashlib.sha256(b"syncledger-kek-id\x00" + kek).hexdigest()[:16]
+    return kek_id_of(kek)
 
 
 @dataclass(frozen=True)

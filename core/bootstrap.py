@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 from core.embedded import EmbeddedNats
 from core.errors import ConfigurationError, EventStoreUnavailable
 from core.events import MappingVersionPublished, make_envelope, subject_for
-from core.keystore import SqliteKeyStore, load_or_create_kek
+from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
 
@@ -83,7 +83,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         nc = await connect(url)
         store = JetStreamEventStore(nc, stream=settings.stream)
         await store.ensure_stream()
-        keys = SqliteKeyStore(settings.data_dir / "keys.db", load_or_create_kek(settings.key_file))
+        kek = load_or_create_kek(settings.key_file)
+        keys = SqliteKeyStore(settings.data_dir / "keys.db", kek, kek_id_of(kek))
         yield Runtime(settings, url, nc, store, keys, embedded)
     finally:
         if store is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -193,11 +195,28 @@ def errors(data_dir: DataDir = None, entity: Entity = None) -> None:
 
 
 def _mount_audit() -> None:
-    try:
-        from audit.cli import audit_app
-    except ImportError:  # audit module not installed in this build
-        return
-    app.add_typer(audit_app, name="audit")
+    from audit.cli import audit_app, set_context_factory
+
+    set_context_factory(_audit_context)
+    app.add_typer(audit_app, name="audit", help="Merkle log, keys, holds, retention, packages.")
+
+
+@contextlib.asynccontextmanager
+async def _audit_context() -> AsyncIterator[Any]:
+    from audit.context import AuditContext
+    from core.bootstrap import open_runtime
+
+    cfg = settings()
+    async with open_runtime(cfg) as rt:
+        yield AuditContext(
+            rt.store,
+            rt.keys,
+            cfg.data_dir,
+            cfg.entity,
+            cfg.actor,
+            kek_file=cfg.key_file,
+            origin=f"syncledger/{cfg.stream}",
+        )
 
 
 def main() -> None:
@@ -226,6 +245,15 @@ def main() -> None:
             f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)", err=True
         )
         sys.exit(2)
+    except Exception as exc:  # a bug, not a user error: one line unless asked for more
+        if os.environ.get("SYNCLEDGER_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set SYNCLEDGER_DEBUG=1 for the traceback, and report it)",
+            err=True,
+        )
+        sys.exit(70)
     sys.exit(code if isinstance(code, int) else 0)
 
 

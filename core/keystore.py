@@ -8,6 +8,7 @@ SQLite file under the data directory; :class:`MemoryKeyStore` is its fake for un
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import sqlite3
@@ -22,6 +23,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from core.errors import KeyStoreError, SubjectErased
 from core.events import SealedPii
 from core.ids import sha256_hex
+
+
+def kek_id_of(kek: bytes) -> str:
+    """A key-encryption-key id that names the key without revealing it."""
+    return "kek-" + hashlib.sha256(b"syncledger-kek-id\x00" + kek).hexdigest()[:16]
 
 
 def subject_key_id(entity: str, data_subject: str) -> str:

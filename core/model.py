@@ -105,10 +105,15 @@ class _Document(Record):
     def customer_key(self) -> str:
         return self.customer_id
 
+    def line_amount(self, line: InvoiceLine) -> Decimal:
+        """quantity x unit price, rounded to the currency's minor unit *per line*, as every
+        ledger computes it (QBO ``Amount``, Xero ``LineAmount``, …)."""
+        return quantize(line.net, self.currency)
+
     def computed_total(self) -> Decimal:
-        """lines + tax - discount, quantized to the currency's minor unit."""
-        raw = sum((ln.net + ln.tax_amount for ln in self.lines), Decimal(0)) - self.discount
-        return quantize(raw, self.currency)
+        """Σ (rounded line amount + line tax) - discount, in the currency's minor unit."""
+        lines = sum((self.line_amount(ln) + ln.tax_amount for ln in self.lines), Decimal(0))
+        return quantize(lines - self.discount, self.currency)
 
     @property
     def tax_total(self) -> Decimal:

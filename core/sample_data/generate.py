@@ -342,7 +342,8 @@ def _amounts(lines: Sequence[Row], currency: str, discounted: bool) -> tuple[Dec
     """(discount, total) exactly as ``Invoice.computed_total()`` computes the total."""
     gross = sum(
         (
-            Decimal(ln["quantity"]) * Decimal(ln["unit_price"]) + Decimal(ln["tax_amount"])
+            quantize(Decimal(ln["quantity"]) * Decimal(ln["unit_price"]), currency)
+            + Decimal(ln["tax_amount"])
             for ln in lines
         ),
         Decimal(0),

@@ -210,7 +210,10 @@ def _draw_rate(draw: Draw, currency: str, home: str) -> dict[str, Any]:
 
 def _draw_amounts(draw: Draw, currency: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """discount (at most the gross) and the total as computed_total() computes it."""
-    gross = sum((ln["quantity"] * ln["unit_price"] + ln["tax_amount"] for ln in lines), Decimal(0))
+    gross = sum(
+        (quantize(ln["quantity"] * ln["unit_price"], currency) + ln["tax_amount"] for ln in lines),
+        Decimal(0),
+    )
     unit = Decimal(1).scaleb(-minor_unit(currency))
     discount = (gross * draw(_percent) / 100).quantize(unit, rounding=ROUND_DOWN)
     return {"discount": discount, "total": quantize(gross - discount, currency)}
