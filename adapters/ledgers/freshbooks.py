@@ -1,0 +1,471 @@
+"""FreshBooks Accounting API ledger adapter: ``FreshBooksLedger`` implements ``LedgerAdapter``.
+
+Idempotency. FreshBooks has no idempotency key. Every record we create carries our source
+reference (``syncledger-ref: <ref>`` in the client ``note``, the invoice / credit note
+``notes``, the payment ``note``; see ``freshbooks_mapping``) and the adapter looks it up:
+
+- before a create (``find``), so a retry after a crash returns the earlier record;
+- before resending a create whose answer was lost (timeout, 5xx, 429), for every kind
+  except invoices: an invoice is resent as is, because FreshBooks refuses a second invoice
+  with the same number (deleted ones included), and a refusal of a create is resolved by
+  reading the invoice with that number back: ours (it carries our reference) is returned
+  as recovered, anyone else's surfaces as the refusal. A refused client create is resolved
+  the same way through our reference (FreshBooks keys clients by email).
+
+Versions. FreshBooks has no conditional update. The version of a record is its ``updated``
+timestamp plus a digest of its content (``version_of``); an update or void with a version
+first reads the record and refuses with ``StaleVersionError`` when it moved on. A change
+landing between that read and our write is not detected: FreshBooks gives no way to.
+
+Void. FreshBooks cannot void: the invoice is deleted (``vis_state`` 1). It stays readable,
+keeps its amounts in FreshBooks, and is reported here as ``void`` with a zero balance.
+
+Delta. ``search[updated_min]`` has day granularity (US/Eastern dates): ``changes`` asks
+for the day of ``since`` and keeps records whose ``updated`` (to the second) is not
+before ``since`` truncated to the second.
+
+Pagination: ``page`` / ``per_page`` (≤ 100), following ``pages``.
+
+Rate limit: "100 requests per 60 s" is unverified (a secondary source only): the limiter's
+rates are a parameter, by default 100/min per account.
+
+Exchange rates: FreshBooks documents carry none, so an invoice's ``exchange_rate`` is not
+sent (no rate, never a default of 1: FreshBooks converts in its own reports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
+from adapters.ledgers.freshbooks_mapping import (
+    FreshBooksMapping,
+    eastern_date,
+    load_mapping,
+    to_record,
+)
+from adapters.oauth2 import Auth, OAuth2Client
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.model import CreditNote, Customer, Invoice, Payment
+
+PRODUCTION_URL = "https://api.freshbooks.com"
+TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 (a URL)
+DEFAULT_REQUESTS_PER_MINUTE = 100  # unverified: a secondary source only
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    path: str  # under /accounting/account/{account_id}/
+    single: str  # body / result key of one record
+    plural: str  # result key of a list
+    lines: bool = False  # ask for lines (include[]=lines)
+
+
+RESOURCES = {
+    "customer": Resource("users/clients", "client", "clients"),
+    "invoice": Resource("invoices/invoices", "invoice", "invoices", lines=True),
+    "payment": Resource("payments/payments", "payment", "payments"),
+    "credit_note": Resource("credit_notes/credit_notes", "credit_note", "credit_notes", True),
+}
+#: kinds found through a documented search on our reference; the others are scanned
+REF_SEARCH = {"customer": "note_like", "payment": "notes"}
+
+
+@dataclass(frozen=True, slots=True)
+class FreshBooksOAuthClient(OAuth2Client):
+    """FreshBooks' token endpoint takes the client id and secret in the body, and the
+    app's ``redirect_uri`` with them (FreshBooks' SDKs send it on every grant)."""
+
+    credentials_in: Literal["basic", "body"] = "body"
+    redirect_uri: str = ""
+
+    def request(self, refresh_token: str) -> tuple[dict[str, str], dict[str, str]]:
+        headers, form = OAuth2Client.request(self, refresh_token)
+        if self.redirect_uri:
+            form["redirect_uri"] = self.redirect_uri
+        return headers, form
+
+
+def capabilities(requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE) -> LedgerCapabilities:
+    return LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=requests_per_minute,
+        requests_per_second=None,
+        idempotency="reference lookup (notes) + unique invoice number",
+        delta="search[updated_min] (day granularity) + updated filter",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+    )
+
+
+class FreshBooksLedger:
+    """FreshBooks for one account. Build with ``FreshBooksLedger.connect``."""
+
+    ledger = "freshbooks"
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        account_id: str,
+        mapping: FreshBooksMapping | None = None,
+        retry: RetryPolicy | None = None,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = MAX_PER_PAGE,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.account_id = account_id
+        self.mapping = mapping or load_mapping()
+        self.capabilities = capabilities(requests_per_minute)
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._find_window = find_window
+        self._page = min(page_size, MAX_PER_PAGE)
+        self._now = now
+        self._sleep = sleep
+        self._rng = random.Random()
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        account_id: str,
+        auth: Auth,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: FreshBooksMapping | None = None,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = MAX_PER_PAGE,
+    ) -> FreshBooksLedger:
+        """``limiter``: the account's shared one (``RateLimiters.for_tenant``); by default a
+        private limiter at ``requests_per_minute``."""
+        retry = retry or RetryPolicy()
+        http = LedgerHttp(
+            platform="freshbooks",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(Rate(requests_per_minute, 60.0)),
+            retry=retry,
+            timeout=timeout,
+            translate=translate_freshbooks,
+            transport=transport,
+        )
+        return cls(
+            http,
+            account_id=account_id,
+            mapping=mapping,
+            retry=retry,
+            requests_per_minute=requests_per_minute,
+            find_window=find_window,
+            page_size=page_size,
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        body = self.mapping.client_body(customer, external_ref)
+        return await self._create("customer", body, external_ref)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        return await self._create("invoice", body, external_ref)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """FreshBooks takes the client and the currency from the invoice."""
+        body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
+        return await self._create("payment", body, external_ref)
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Create the credit note; with an invoice, apply it there as a payment of type
+        Credit (found again by the same reference, so a retry applies it once)."""
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref)
+        pushed = await self._create("credit_note", body, external_ref)
+        if invoice_ledger_id is not None:
+            application = self.mapping.credit_application_body(
+                credit_note, pushed.ledger_id, invoice_ledger_id, external_ref
+            )
+            await self._create("payment", application, external_ref)
+            pushed = await self._current_version("credit_note", pushed)
+        return pushed
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._unchanged("customer", ledger_id, version)
+        body = self.mapping.client_body(customer, external_ref)
+        return await self._put("customer", ledger_id, body)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Replace the invoice's fields and every line (FreshBooks replaces all lines)."""
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        await self._unchanged("invoice", ledger_id, version)
+        return await self._put("invoice", ledger_id, body)
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """Delete the invoice (``vis_state`` 1); already deleted: the same answer again."""
+        current = await self._required("invoice", ledger_id)
+        if current.status == "void":
+            return PushResult(ledger_id, current.version, recovered=True)
+        _check_version("invoice", current, version)
+        return await self._put("invoice", ledger_id, {"vis_state": 1})
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref``: through a search where FreshBooks has one
+        on the field, else by scanning records updated within ``find_window``."""
+        search = REF_SEARCH.get(kind)
+        params = {f"search[{search}]": external_ref} if search else self._window()
+        async for record in self._records(kind, params):
+            if record.external_ref == external_ref:
+                return record
+        return None
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Clients with the same name (organization, ignoring case) or the same email;
+        deleted clients are left out."""
+        found: dict[str, LedgerRecord] = {}
+        name = customer.name.casefold()
+        async for record in self._records("customer", {"search[organization_like]": customer.name}):
+            if (record.name or "").casefold() == name:
+                found.setdefault(record.ledger_id, record)
+        if customer.email:
+            async for record in self._records("customer", {"search[email]": customer.email}):
+                found.setdefault(record.ledger_id, record)
+        return [r for r in found.values() if r.status != "deleted"]
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        res = _resource(kind)
+        url = self._url(f"{res.path}/{quote(ledger_id, safe='')}")
+        try:
+            answer = await self._http.json("GET", url, params=_includes(res), idempotent=True)
+        except FreshBooksNotFoundError:
+            return None
+        return self._record(kind, _result(answer)[res.single])
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        async for record in self._records(kind, {}):
+            yield record
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records of every kind updated at or after ``since`` (to the second)."""
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
+        params = {"search[updated_min]": eastern_date(since)}
+        for kind in self.capabilities.kinds:
+            async for record in self._records(kind, params):
+                if record.updated_at is not None and record.updated_at >= since:
+                    yield record
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ---------------------------------------------------------------- creating
+
+    async def _create(self, kind: str, body: dict[str, Any], ref: str) -> PushResult:
+        if kind != "invoice":
+            earlier = await self.find(kind, ref)
+            if earlier is not None:
+                return _pushed(earlier, recovered=True)
+        attempt = 1
+        while True:
+            try:
+                return _pushed(self._record(kind, await self._post(kind, body)))
+            except PermanentLedgerError as refused:
+                return await self._ours_after_refusal(kind, body, ref, refused)
+            except TransientLedgerError as exc:
+                await self._wait_to_resend(exc, attempt)
+            attempt += 1
+            earlier = None if kind == "invoice" else await self.find(kind, ref)
+            if earlier is not None:
+                return _pushed(earlier, recovered=True)
+
+    async def _wait_to_resend(self, exc: TransientLedgerError, attempt: int) -> None:
+        """Sleep before sending a create again, or raise ``exc`` when it may not be."""
+        if attempt >= self._retry.attempts:
+            raise exc
+        if exc.retry_after is None:
+            await self._sleep(self._retry.backoff(attempt, self._rng))
+        elif exc.retry_after <= self._retry.max_retry_after:
+            await self._sleep(exc.retry_after)
+        else:
+            raise exc
+
+    async def _ours_after_refusal(
+        self, kind: str, body: Mapping[str, Any], ref: str, refused: PermanentLedgerError
+    ) -> PushResult:
+        """A create refused because our earlier send landed (a taken invoice number or
+        client email): that record, when it carries our reference; else the refusal."""
+        if kind == "invoice":
+            number = {"search[invoice_number]": str(body.get("invoice_number", ""))}
+            async for record in self._records("invoice", number):
+                if record.external_ref == ref:
+                    return _pushed(record, recovered=True)
+            raise refused
+        earlier = await self.find(kind, ref) if kind == "customer" else None
+        if earlier is None:
+            raise refused
+        return _pushed(earlier, recovered=True)
+
+    async def _post(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        res = _resource(kind)
+        answer = await self._http.json(
+            "POST",
+            self._url(res.path),
+            params=_includes(res),
+            body={res.single: body},
+            idempotent=False,
+        )
+        raw: dict[str, Any] = _result(answer)[res.single]
+        return raw
+
+    # ---------------------------------------------------------------- updating
+
+    async def _put(self, kind: str, ledger_id: str, body: dict[str, Any]) -> PushResult:
+        """A full replacement is safe to resend: the same body twice has one effect."""
+        res = _resource(kind)
+        answer = await self._http.json(
+            "PUT",
+            self._url(f"{res.path}/{quote(ledger_id, safe='')}"),
+            params=_includes(res),
+            body={res.single: body},
+            idempotent=True,
+        )
+        return _pushed(self._record(kind, _result(answer)[res.single]))
+
+    async def _unchanged(self, kind: str, ledger_id: str, version: str | None) -> None:
+        if version is not None:
+            _check_version(kind, await self._required(kind, ledger_id), version)
+
+    async def _required(self, kind: str, ledger_id: str) -> LedgerRecord:
+        record = await self.get(kind, ledger_id)
+        if record is None:
+            raise PermanentLedgerError(
+                f"FreshBooks has no {kind} {ledger_id}: it was never created in this "
+                "account; check the link",
+                code="1012" if kind == "customer" else "404",
+            )
+        return record
+
+    async def _current_version(self, kind: str, pushed: PushResult) -> PushResult:
+        record = await self.get(kind, pushed.ledger_id)
+        return replace(pushed, version=record.version if record else pushed.version)
+
+    # ------------------------------------------------------------------ paging
+
+    async def _records(self, kind: str, search: Mapping[str, str]) -> AsyncIterator[LedgerRecord]:
+        res = _resource(kind)
+        page, pages = 1, 1
+        while page <= pages:
+            params = {**search, **_includes(res), "page": str(page), "per_page": str(self._page)}
+            answer = await self._http.json(
+                "GET", self._url(res.path), params=params, idempotent=True
+            )
+            result = _result(answer)
+            for raw in result.get(res.plural, []):
+                yield self._record(kind, raw)
+            pages = int(result.get("pages") or 0)
+            page += 1
+
+    def _window(self) -> dict[str, str]:
+        if self._find_window is None:
+            return {}
+        return {"search[updated_min]": eastern_date(self._now() - self._find_window)}
+
+    def _url(self, resource: str) -> str:
+        return f"/accounting/account/{quote(self.account_id, safe='')}/{resource}"
+
+    def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+        return to_record(kind, raw, self.mapping.ref_field[kind])
+
+
+def _resource(kind: str) -> Resource:
+    try:
+        return RESOURCES[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"FreshBooks adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _includes(res: Resource) -> dict[str, str]:
+    return {"include[]": "lines"} if res.lines else {}
+
+
+def _result(answer: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = answer["response"]["result"]
+    except (KeyError, TypeError):
+        raise TransientLedgerError("FreshBooks answered without response.result") from None
+    return result
+
+
+def _pushed(record: LedgerRecord, *, recovered: bool = False) -> PushResult:
+    return PushResult(ledger_id=record.ledger_id, version=record.version, recovered=recovered)
+
+
+def _check_version(kind: str, current: LedgerRecord, version: str | None) -> None:
+    if version is not None and current.version != version:
+        raise StaleVersionError(
+            f"FreshBooks {kind} {current.ledger_id} changed since it was read (updated "
+            f"{current.version}, expected {version}): read it again and retry",
+            code="stale",
+        )

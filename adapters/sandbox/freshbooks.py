@@ -1,0 +1,301 @@
+"""A local FreshBooks Accounting API sandbox: a Starlette app enforcing the parts of the
+FreshBooks contract syncledger relies on, over an in-memory or SQLite book.
+
+Implemented, with its source:
+
+- ``POST /auth/oauth/token``: ``refresh_token`` grant with the client id and secret in the
+  body (form or JSON); refresh tokens are single-use and rotate (PLATFORMS.md, FreshBooks'
+  Python SDK ``refresh_access_token``); answers ``access_token``, ``refresh_token``,
+  ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture).
+- ``/accounting/account/{account_id}/users/clients``, ``/invoices/invoices``,
+  ``/payments/payments``, ``/credit_notes/credit_notes`` (official SDKs): ``GET`` a list,
+  ``POST`` a create with the body ``{"<single>": {...}}``, ``GET`` / ``PUT`` one by id;
+  ``DELETE`` one (sets ``vis_state`` 1, as FreshBooks' SDK deletes invoices). Answers are
+  ``{"response": {"result": {...}}}``; refusals ``{"response": {"errors": [{"errno",
+  "field", "message", "object", "value"}]}}`` (``freshbooks_errors``).
+- Deletion is ``vis_state`` 1 (0 active, 2 archived), set by ``PUT``; deleted records stay
+  readable (FreshBooks "Active and Deleted Objects").
+- Paging ``page`` / ``per_page`` (≤ 100), searches ``search[...]`` including the delta
+  search ``search[updated_min]`` at day granularity, ``include[]=lines``
+  (``freshbooks_query``); ``updated`` is ``YYYY-MM-DD hh:mm:ss`` in US/Eastern.
+- Amounts and rules: ``freshbooks_rules`` (unique invoice numbers, unique client emails,
+  line taxes as percentages, payments in the invoice's currency, credit notes applied to an
+  invoice by a payment of ``type`` Credit carrying ``creditid``).
+- Rate limit: ``per_minute`` per account (default 100; the "100/60 s" figure comes only
+  from a secondary source and is unverified) and an optional ``per_second``. FreshBooks
+  documents no throttling answer: the sandbox answers 429 with ``Retry-After`` (seconds)
+  and an errors envelope, errno 429 — an assumption.
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
+  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+
+Not modelled: idempotency keys (FreshBooks has none), conditional updates (FreshBooks
+has no version check: ``updated`` is only a timestamp), ``discount_value`` percentages,
+overpayment credits, restoring deleted payments, estimates / items / taxes / expenses,
+webhooks, the Events API, exact FreshBooks ``errno`` values other than 1012 and exact tax
+rounding (each line's tax rounded half-up to the cent here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ratelimit import Rate
+from adapters.sandbox.faults import Faults
+from adapters.sandbox.freshbooks_book import KINDS, FreshBooksBook, kind_of
+from adapters.sandbox.freshbooks_errors import FreshBooksFault, bad_request, server_error
+from adapters.sandbox.freshbooks_query import ListQuery, includes
+from adapters.sandbox.freshbooks_service import FreshBooksSandbox, resource
+from adapters.sandbox.oauth import OAuthServer
+from adapters.sandbox.throttle import WindowThrottle
+
+DEFAULT_CLIENT_ID = "sandbox-client"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+DEFAULT_ACCOUNT_ID = "sandbox-account"
+ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
+SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write"  # noqa: E501
+
+Handler = Callable[[Request, FreshBooksSandbox], Awaitable[Any]]
+_WRITES = ("POST", "PUT", "DELETE")
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    per_minute: int = 100,
+    per_second: int | None = None,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    access_token_ttl: float = ACCESS_TTL,
+    home_currency: str = "USD",
+    require_auth: bool = True,
+    faults: Faults | None = None,
+) -> Starlette:
+    """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
+
+    ``refresh_token`` is registered as a first grant (single-use like any other)."""
+    book = FreshBooksBook(book_path, account_id=account_id)
+    oauth = OAuthServer(
+        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    )
+    oauth.grant(refresh_token)
+    rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
+    sandbox = FreshBooksSandbox(
+        book,
+        oauth,
+        throttle=WindowThrottle(*rates),
+        faults=faults,
+        home_currency=home_currency,
+        require_auth=require_auth,
+    )
+    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
+    app.state.sandbox = sandbox
+    return app
+
+
+def sandbox_of(app: Starlette) -> FreshBooksSandbox:
+    sandbox: FreshBooksSandbox = app.state.sandbox
+    return sandbox
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its book at ``<data_dir>/sandbox/freshbooks.sqlite3``."""
+    import uvicorn
+
+    app = create_app(data_dir / "sandbox" / "freshbooks.sqlite3")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _closing(
+    sandbox: FreshBooksSandbox,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        sandbox.close()
+
+    return lifespan
+
+
+def _routes() -> list[Route]:
+    account = "/accounting/account/{account}/{group}/{name}"
+    return [
+        Route("/auth/oauth/token", _token, methods=["POST"]),
+        Route(account, _api(_collection), methods=["GET", "POST"]),
+        Route(account + "/{ident}", _api(_one), methods=["GET", "PUT", "DELETE"]),
+        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/counts", _counts, methods=["GET"]),
+        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
+        Route("/_sandbox/stats", _stats, methods=["GET"]),
+        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
+        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
+    ]
+
+
+# --------------------------------------------------------------------- API
+
+
+def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request.app)
+        write = request.method in _WRITES
+        processed = False
+        try:
+            sandbox.admit(request.path_params["account"], request.headers.get("authorization"))
+            if write and sandbox.faults.take("fail_writes"):
+                raise server_error(sandbox.faults.fail_status)
+            processed = True
+            response = _result(await handler(request, sandbox))
+        except FreshBooksFault as fault:
+            response = _fault_response(fault)
+        if write and processed and sandbox.faults.take("commit_then_timeout"):
+            # committed (or refused by a rule); the answer is lost: the client times out
+            await asyncio.sleep(sandbox.faults.stall_seconds)
+        return response
+
+    return endpoint
+
+
+async def _collection(request: Request, sandbox: FreshBooksSandbox) -> Any:
+    res = _resource(request)
+    params = request.query_params.multi_items()
+    if request.method == "POST":
+        return sandbox.create(res, await _json_body(request), includes(params))
+    return sandbox.list(res, ListQuery.parse(res.kind, params))
+
+
+async def _one(request: Request, sandbox: FreshBooksSandbox) -> Any:
+    res = _resource(request)
+    ident = request.path_params["ident"]
+    wanted = includes(request.query_params.multi_items())
+    if request.method == "PUT":
+        return sandbox.update(res, ident, await _json_body(request), wanted)
+    if request.method == "DELETE":
+        return sandbox.delete(res, ident)
+    return sandbox.read(res, ident, wanted)
+
+
+def _resource(request: Request) -> Any:
+    return resource(f"{request.path_params['group']}/{request.path_params['name']}")
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return decode_json(await request.body())
+    except ValueError:
+        raise bad_request("the request body is not valid JSON") from None
+
+
+def _result(result: Any) -> Response:
+    return _plain_json(200, {"response": {"result": result}})
+
+
+def _fault_response(fault: FreshBooksFault) -> Response:
+    headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}
+    return Response(encode_json(fault.body()), fault.status, headers, media_type="application/json")
+
+
+def _seconds(wait: float) -> str:
+    return f"{wait:g}" if wait < 1 else str(math.ceil(wait))
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def _token(request: Request) -> Response:
+    oauth = sandbox_of(request.app).oauth
+    form = await _token_form(request)
+    if not oauth.client_ok(request.headers.get("authorization"), form):
+        return _oauth_error(401, "invalid_client")
+    if form.get("grant_type") != "refresh_token":
+        return _oauth_error(400, "unsupported_grant_type")
+    tokens = oauth.exchange(form.get("refresh_token", ""))
+    if tokens is None:
+        return _oauth_error(400, "invalid_grant")
+    return _plain_json(200, _freshbooks_tokens(tokens))
+
+
+async def _token_form(request: Request) -> dict[str, str]:
+    raw = (await request.body()).decode()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            return {str(k): str(v) for k, v in decode_json(raw).items()}
+        except (ValueError, AttributeError):
+            return {}
+    return dict(parse_qsl(raw))
+
+
+def _freshbooks_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "access_token": tokens["access_token"],
+        "token_type": "Bearer",
+        "expires_in": tokens["expires_in"],
+        "refresh_token": tokens["refresh_token"],
+        "scope": SCOPE,
+        "created_at": int(time.time()),
+    }
+
+
+def _oauth_error(status: int, error: str) -> Response:
+    return _plain_json(status, {"error": error})
+
+
+# ------------------------------------------------------------------- admin
+
+
+async def _faults(request: Request) -> Response:
+    faults = sandbox_of(request.app).faults
+    if request.method == "DELETE":
+        faults.reset()
+    elif request.method == "POST":
+        try:
+            faults.update(decode_json(await request.body()))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _plain_json(400, {"error": str(exc)})
+    return _plain_json(200, faults.as_dict())
+
+
+async def _counts(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    counts = {"customer": sandbox.count("customer")} | {k: sandbox.count(k) for k in KINDS[1:]}
+    return _plain_json(200, counts)
+
+
+async def _records(request: Request) -> Response:
+    try:
+        kind = kind_of(request.path_params["kind"])
+    except KeyError:
+        return _plain_json(404, {"error": "kinds are customer, invoice, payment, credit_note"})
+    return _plain_json(200, sandbox_of(request.app).records(kind))
+
+
+async def _stats(request: Request) -> Response:
+    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
+
+
+async def _grant(request: Request) -> Response:
+    return _plain_json(200, {"refresh_token": sandbox_of(request.app).oauth.grant()})
+
+
+async def _expire(request: Request) -> Response:
+    sandbox_of(request.app).oauth.expire_access_tokens()
+    return _plain_json(200, {"expired": True})
+
+
+def _plain_json(status: int, body: Any) -> Response:
+    return Response(encode_json(body), status, media_type="application/json")

@@ -1,0 +1,555 @@
+"""What the FreshBooks sandbox accepts, and the amounts it derives.
+
+Documented by FreshBooks and enforced here:
+- money is ``{"amount": "<decimal string>", "code": "<ISO 4217>"}``; a payment takes the
+  currency of its invoice (classic payment.create docs, new payments reference);
+- invoice numbers are unique among all invoices, active, archived or deleted
+  (support article "Can I re-use an old invoice number?");
+- a client's email identifies it within the business (clients reference, General Info);
+- line taxes are percentages with at most 3 decimals (``taxAmount1`` "up to 3 decimal
+  places", credits reference), named by ``taxName1`` / ``taxName2``;
+- ``create_date`` is ``YYYY-MM-DD``; ``due_offset_days`` gives the due date.
+
+Assumed where FreshBooks is silent: a line's ``amount`` is ``qty × unit_cost`` rounded
+half-up to the cent and each line's tax is rounded the same way; the invoice ``amount`` is
+the lines plus their taxes. ``discount_value`` (a percentage) is refused, not modelled;
+syncledger books a fixed discount as a negative line instead, as FreshBooks' maker
+recommends (2ndSite FAQ "How Do I Apply a Discount to an Invoice?").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from adapters.sandbox.freshbooks_errors import (
+    FreshBooksFault,
+    business,
+    duplicate,
+    invalid,
+    not_found,
+    required,
+)
+
+CENT = Decimal("0.01")
+TAX_PLACES = 3
+PAYMENT_TYPES = frozenset(
+    {
+        "Cash",
+        "Check",
+        "Credit",
+        "Credit Card",
+        "Bank Transfer",
+        "Debit",
+        "PayPal",
+        "2Checkout",
+        "VISA",
+        "MASTERCARD",
+        "DISCOVER",
+        "NOVA",
+        "AMEX",
+        "DINERS",
+        "EUROCARD",
+        "JCB",
+        "ACH",
+    }
+)
+CLIENT_FIELDS = frozenset(
+    {
+        "organization",
+        "fname",
+        "lname",
+        "email",
+        "note",
+        "currency_code",
+        "language",
+        "bus_phone",
+        "mob_phone",
+        "home_phone",
+        "fax",
+        "p_street",
+        "p_street2",
+        "p_city",
+        "p_province",
+        "p_code",
+        "p_country",
+        "s_street",
+        "s_street2",
+        "s_city",
+        "s_province",
+        "s_code",
+        "s_country",
+        "vat_name",
+        "vat_number",
+        "vis_state",
+        "allow_late_fees",
+        "allow_late_notifications",
+        "pref_email",
+        "pref_gmail",
+    }
+)
+DOCUMENT_FIELDS = frozenset(
+    {
+        "create_date",
+        "currency_code",
+        "notes",
+        "terms",
+        "language",
+        "lines",
+        "organization",
+        "fname",
+        "lname",
+        "address",
+        "street",
+        "street2",
+        "city",
+        "province",
+        "code",
+        "country",
+        "vat_name",
+        "vat_number",
+        "vis_state",
+        "template",
+    }
+)
+INVOICE_FIELDS = DOCUMENT_FIELDS | {
+    "customerid",
+    "invoice_number",
+    "due_offset_days",
+    "po_number",
+    "discount_value",
+    "discount_description",
+    "status",
+    "deposit_amount",
+    "deposit_percentage",
+}
+CREDIT_NOTE_FIELDS = DOCUMENT_FIELDS | {"clientid", "credit_number", "credit_type"}
+PAYMENT_FIELDS = frozenset(
+    {
+        "invoiceid",
+        "amount",
+        "date",
+        "type",
+        "note",
+        "creditid",
+        "vis_state",
+        "send_client_notification",
+    }
+)
+LINE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "qty",
+        "unit_cost",
+        "taxName1",
+        "taxAmount1",
+        "taxName2",
+        "taxAmount2",
+        "compounded_tax",
+        "type",
+        "expenseid",
+    }
+)
+READ_ONLY = frozenset(
+    {
+        "id",
+        "userid",
+        "invoiceid",
+        "creditid",
+        "logid",
+        "accountid",
+        "clientid",
+        "customerid",
+        "accounting_systemid",
+        "updated",
+        "created_at",
+        "signup_date",
+        "amount",
+        "outstanding",
+        "paid",
+        "payment_status",
+        "v3_status",
+        "display_status",
+        "discount_total",
+        "lineid",
+        "overpaymentid",
+        "from_credit",
+        "date_paid",
+    }
+)
+
+Lookup = Callable[[object], dict[str, Any] | None]
+
+
+# ------------------------------------------------------------------ values
+
+
+def decimal_of(value: Any, obj: str, field: str) -> Decimal:
+    """A JSON number or decimal string as ``Decimal`` (never through float)."""
+    if value is None or value == "":
+        raise required(obj, field)
+    if isinstance(value, bool):
+        raise invalid(obj, field, value, "This field must be a number.")
+    try:
+        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise invalid(obj, field, value, "This field must be a number.") from None
+    if not result.is_finite():
+        raise invalid(obj, field, value, "This field must be a finite number.")
+    return result
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(amount: Decimal, code: str) -> dict[str, str]:
+    return {"amount": f"{cents(amount):f}", "code": code}
+
+
+def money_amount(value: Any, obj: str, field: str) -> tuple[Decimal, str | None]:
+    """``{"amount": "10.00", "code": "USD"}`` (or a bare amount) → amount and code."""
+    if isinstance(value, Mapping):
+        code = value.get("code")
+        return decimal_of(value.get("amount"), obj, f"{field}.amount"), code and str(code)
+    return decimal_of(value, obj, field), None
+
+
+def iso_date(value: Any, obj: str, field: str) -> str:
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise invalid(obj, field, value, "Dates must be written YYYY-MM-DD.") from None
+
+
+def currency_code(value: Any, obj: str, field: str = "currency_code") -> str:
+    code = str(value)
+    if not (len(code) == 3 and code.isalpha() and code.isupper()):
+        raise invalid(obj, field, value, "This is not an ISO 4217 currency code.")
+    return code
+
+
+def writable(body: Mapping[str, Any], allowed: frozenset[str], obj: str) -> dict[str, Any]:
+    """The writable fields of ``body``; read-only ones are dropped, unknown ones refused
+    (stricter than FreshBooks, which is not documented to refuse them)."""
+    unknown = set(body) - allowed - READ_ONLY
+    if unknown:
+        name = sorted(unknown)[0]
+        raise invalid(obj, name, "", f"{name} is not a field of {obj}.")
+    return {k: v for k, v in body.items() if k in allowed}
+
+
+# ---------------------------------------------------------------- clients
+
+
+def checked_client(
+    body: Mapping[str, Any], *, email_taken: Callable[[str], bool], home_currency: str
+) -> dict[str, Any]:
+    client = writable(body, CLIENT_FIELDS, "client")
+    if not any(client.get(k) for k in ("organization", "fname", "lname", "email")):
+        raise required("client", "organization")
+    email = str(client.get("email") or "")
+    if email and "@" not in email:
+        raise invalid("client", "email", email, "Email address is invalid.")
+    if email and email_taken(email):
+        raise duplicate("client", "email", email, "A client with this email already exists.")
+    client["currency_code"] = currency_code(client.get("currency_code") or home_currency, "client")
+    return {"vis_state": 0, "note": "", "email": email} | client
+
+
+# ------------------------------------------------------------------ lines
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    lines: list[dict[str, Any]]
+    subtotal: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.tax
+
+
+def priced_lines(lines: Any, obj: str, currency: str) -> Priced:
+    if not isinstance(lines, list) or not lines:
+        raise required(obj, "lines")
+    priced = [_priced_line(line, obj, currency, n) for n, line in enumerate(lines, start=1)]
+    subtotal = sum((decimal_of(ln["amount"]["amount"], obj, "amount") for ln in priced), Decimal(0))
+    tax = sum((ln.pop("_tax") for ln in priced), Decimal(0))
+    return Priced(priced, subtotal, tax)
+
+
+def _priced_line(raw: Any, obj: str, currency: str, lineid: int) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise invalid(obj, "lines", "", "Each line must be an object.")
+    line = writable(raw, LINE_FIELDS, "line")
+    qty = decimal_of(line.get("qty", 1), "line", "qty")
+    unit, code = money_amount(line.get("unit_cost"), "line", "unit_cost")
+    if code is not None and code != currency:
+        raise business("line", "unit_cost.code", f"The line currency {code} is not {currency}.")
+    amount = cents(qty * unit)
+    tax = _line_tax(line, amount)
+    return line | {
+        "lineid": lineid,
+        "qty": f"{qty:f}",
+        "unit_cost": {"amount": f"{unit:f}", "code": currency},
+        "amount": money(amount, currency),
+        "_tax": tax,
+    }
+
+
+def _line_tax(line: dict[str, Any], amount: Decimal) -> Decimal:
+    first = _percent(line, 1)
+    second = _percent(line, 2)
+    tax1 = cents(amount * first / 100)
+    base2 = amount + tax1 if line.get("compounded_tax") else amount
+    return tax1 + cents(base2 * second / 100)
+
+
+def _percent(line: dict[str, Any], n: int) -> Decimal:
+    value = line.get(f"taxAmount{n}")
+    if value in (None, "", 0, "0"):
+        return Decimal(0)
+    percent = decimal_of(value, "line", f"taxAmount{n}")
+    if percent < 0 or percent != percent.quantize(Decimal(1).scaleb(-TAX_PLACES)):
+        raise invalid(
+            "line",
+            f"taxAmount{n}",
+            value,
+            f"A tax is a percentage with at most {TAX_PLACES} decimal places.",
+        )
+    if not line.get(f"taxName{n}"):
+        raise required("line", f"taxName{n}")
+    line[f"taxAmount{n}"] = f"{percent:f}"
+    return percent
+
+
+# --------------------------------------------------------------- invoices
+
+
+def checked_invoice(
+    body: Mapping[str, Any],
+    *,
+    client_of: Lookup,
+    number_taken: Callable[[str], bool],
+    next_number: Callable[[], str],
+) -> dict[str, Any]:
+    """A new invoice as stored (before its amounts: see ``with_amounts``)."""
+    invoice = writable(body, INVOICE_FIELDS, "invoice")
+    client = _client_of(invoice.get("customerid"), client_of, "invoice", "customerid")
+    invoice["customerid"] = client["id"]
+    invoice["create_date"] = iso_date(invoice.get("create_date"), "invoice", "create_date")
+    invoice["invoice_number"] = _number(invoice, number_taken, next_number)
+    invoice["currency_code"] = _document_currency(invoice, client, "invoice")
+    _refuse_percent_discount(invoice)
+    return {"vis_state": 0, "notes": "", "po_number": None, "due_offset_days": 0} | invoice
+
+
+def changed_invoice(
+    current: dict[str, Any],
+    body: Mapping[str, Any],
+    *,
+    client_of: Lookup,
+    number_taken: Callable[[str], bool],
+) -> dict[str, Any]:
+    """``current`` with the fields of ``body`` replaced (``lines``, when given, replace
+    every line)."""
+    changes = writable(body, INVOICE_FIELDS, "invoice")
+    merged = {**current, **changes}
+    if "customerid" in changes:
+        merged["customerid"] = _client_of(
+            changes["customerid"], client_of, "invoice", "customerid"
+        )["id"]
+    if "create_date" in changes:
+        merged["create_date"] = iso_date(changes["create_date"], "invoice", "create_date")
+    number = str(merged.get("invoice_number") or "")
+    if number != current.get("invoice_number") and number_taken(number):
+        raise _number_taken(number)
+    _refuse_percent_discount(merged)
+    return merged
+
+
+def with_amounts(document: dict[str, Any], paid: Decimal, obj: str) -> dict[str, Any]:
+    """The document's lines priced and its ``amount`` / ``paid`` / ``outstanding`` set."""
+    currency = str(document["currency_code"])
+    priced = priced_lines(document.get("lines"), obj, currency)
+    if priced.total - paid < 0:
+        raise business(obj, "lines", f"The new total {priced.total} is below the {paid} paid.")
+    return document | {
+        "lines": priced.lines,
+        "amount": money(priced.total, currency),
+        "paid": money(paid, currency),
+        "outstanding": money(priced.total - paid, currency),
+        "discount_total": money(Decimal(0), currency),
+        **_payment_state(priced.total, paid),
+    }
+
+
+def _payment_state(total: Decimal, paid: Decimal) -> dict[str, Any]:
+    if paid <= 0:
+        return {"payment_status": "unpaid", "status": 1, "v3_status": "draft"}
+    if paid < total:
+        return {"payment_status": "partial", "status": 8, "v3_status": "partial"}
+    return {"payment_status": "paid", "status": 4, "v3_status": "paid", "date_paid": None}
+
+
+def _number(invoice: dict[str, Any], taken: Callable[[str], bool], nxt: Callable[[], str]) -> str:
+    number = str(invoice.get("invoice_number") or "") or nxt()
+    if taken(number):
+        raise _number_taken(number)
+    return number
+
+
+def _number_taken(number: str) -> FreshBooksFault:
+    return duplicate(
+        "invoice",
+        "invoice_number",
+        number,
+        "This invoice number is already in use (by an active, archived or deleted invoice).",
+    )
+
+
+def _refuse_percent_discount(invoice: Mapping[str, Any]) -> None:
+    value = invoice.get("discount_value")
+    if value not in (None, "", 0, "0") and decimal_of(value, "invoice", "discount_value") != 0:
+        raise invalid(
+            "invoice", "discount_value", value, "discount_value is not modelled by the sandbox."
+        )
+
+
+def _client_of(ident: Any, client_of: Lookup, obj: str, field: str) -> dict[str, Any]:
+    if ident in (None, ""):
+        raise required(obj, field)
+    client = client_of(ident)
+    if client is None or client.get("vis_state") == 1:
+        raise not_found("client", field, ident, status=422)
+    return client
+
+
+def _document_currency(doc: Mapping[str, Any], client: Mapping[str, Any], obj: str) -> str:
+    return currency_code(doc.get("currency_code") or client.get("currency_code"), obj)
+
+
+# ------------------------------------------------------------ credit notes
+
+
+def checked_credit_note(body: Mapping[str, Any], *, client_of: Lookup) -> dict[str, Any]:
+    note = writable(body, CREDIT_NOTE_FIELDS, "credit_note")
+    client = _client_of(note.get("clientid"), client_of, "credit_note", "clientid")
+    note["clientid"] = client["id"]
+    note["create_date"] = iso_date(note.get("create_date"), "credit_note", "create_date")
+    note["currency_code"] = _document_currency(note, client, "credit_note")
+    return {"vis_state": 0, "notes": "", "credit_type": "goodwill"} | note
+
+
+# --------------------------------------------------------------- payments
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    payment: dict[str, Any]
+    invoice: dict[str, Any]
+    credit: dict[str, Any] | None
+    amount: Decimal
+
+
+def checked_payment(
+    body: Mapping[str, Any], *, invoice_of: Lookup, credit_of: Lookup, today: str
+) -> Application:
+    """A payment on an invoice; with ``creditid`` it applies that credit note."""
+    payment = writable(body, PAYMENT_FIELDS, "payment")
+    invoice = _open_invoice(payment.get("invoiceid"), invoice_of)
+    amount, code = money_amount(payment.get("amount"), "payment", "amount")
+    currency = str(invoice["currency_code"])
+    if code is not None and code != currency:
+        raise business("payment", "amount.code", f"The invoice is in {currency}, not {code}.")
+    _check_amount(amount, invoice)
+    credit = _credit(payment, invoice, amount, credit_of)
+    payment |= {
+        "invoiceid": invoice["id"],
+        "clientid": invoice["customerid"],
+        "amount": money(amount, currency),
+        "date": iso_date(payment.get("date") or today, "payment", "date"),
+        "type": _payment_type(payment, credit),
+        "creditid": credit["id"] if credit else None,
+        "from_credit": credit is not None,
+        "note": str(payment.get("note") or ""),
+        "vis_state": 0,
+        "overpaymentid": None,
+    }
+    return Application(payment, invoice, credit, amount)
+
+
+def _open_invoice(ident: Any, invoice_of: Lookup) -> dict[str, Any]:
+    if ident in (None, ""):
+        raise required("payment", "invoiceid")
+    invoice = invoice_of(ident)
+    if invoice is None or invoice.get("vis_state") == 1:
+        raise not_found("invoice", "invoiceid", ident, status=422)
+    return invoice
+
+
+def _check_amount(amount: Decimal, invoice: Mapping[str, Any]) -> None:
+    outstanding = decimal_of(invoice["outstanding"]["amount"], "invoice", "outstanding")
+    if amount <= 0:
+        raise invalid("payment", "amount", amount, "A payment must be greater than zero.")
+    if amount > outstanding:
+        raise business(
+            "payment",
+            "amount",
+            f"The payment of {amount} exceeds the {outstanding} outstanding on the invoice "
+            "(overpayment credits are not modelled by the sandbox).",
+        )
+
+
+def _credit(
+    payment: Mapping[str, Any], invoice: Mapping[str, Any], amount: Decimal, credit_of: Lookup
+) -> dict[str, Any] | None:
+    ident = payment.get("creditid")
+    if ident in (None, ""):
+        return None
+    credit = credit_of(ident)
+    if credit is None or credit.get("vis_state") == 1:
+        raise not_found("credit_note", "creditid", ident, status=422)
+    if credit["clientid"] != invoice["customerid"]:
+        raise business("payment", "creditid", "The credit note belongs to another client.")
+    if credit["currency_code"] != invoice["currency_code"]:
+        raise business("payment", "creditid", "The credit note is in another currency.")
+    left = decimal_of(credit["outstanding"]["amount"], "credit_note", "outstanding")
+    if amount > left:
+        raise business("payment", "amount", f"The credit note has only {left} left to apply.")
+    return credit
+
+
+def _payment_type(payment: Mapping[str, Any], credit: Mapping[str, Any] | None) -> str:
+    kind = str(payment.get("type") or ("Credit" if credit else "Check"))
+    if kind not in PAYMENT_TYPES:
+        raise invalid(
+            "payment", "type", kind, f"Payment type must be one of {sorted(PAYMENT_TYPES)}."
+        )
+    return kind
+
+
+def applied(document: dict[str, Any], amount: Decimal, obj: str) -> dict[str, Any]:
+    """``document`` with ``amount`` more paid (an invoice) or applied (a credit note)."""
+    total = decimal_of(document["amount"]["amount"], obj, "amount")
+    paid = decimal_of(document["paid"]["amount"], obj, "paid") + amount
+    currency = str(document["currency_code"])
+    return document | {
+        "paid": money(paid, currency),
+        "outstanding": money(total - paid, currency),
+        **_payment_state(total, paid),
+    }
+
+
+def emails(clients: Iterable[Mapping[str, Any]], exclude: object = None) -> set[str]:
+    return {
+        str(c.get("email") or "").casefold()
+        for c in clients
+        if c.get("email") and c.get("id") != exclude
+    }

@@ -1,0 +1,80 @@
+"""FreshBooksLedger wired to the FreshBooks sandbox in-process (httpx.ASGITransport)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.http import RetryPolicy
+from adapters.ledgers.freshbooks import FreshBooksLedger, FreshBooksOAuthClient
+from adapters.oauth2 import MemoryTokenStore, OAuth2RefreshAuth, TokenStore
+from adapters.ratelimit import Rate, RateLimiter
+from adapters.sandbox.freshbooks import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+from adapters.sandbox.freshbooks_service import FreshBooksSandbox
+
+BASE_URL = "http://freshbooks.sandbox.test"
+ACCOUNT = "sandbox-account"
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+
+
+@dataclass
+class InProcessFreshBooks:
+    app: Starlette
+    sandbox: FreshBooksSandbox
+    ledger: FreshBooksLedger
+    store: TokenStore
+    retry: RetryPolicy
+
+
+def freshbooks_auth(
+    store: TokenStore, refresh_token: str = DEFAULT_REFRESH_TOKEN
+) -> OAuth2RefreshAuth:
+    client = FreshBooksOAuthClient(
+        token_url=f"{BASE_URL}/auth/oauth/token",
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        redirect_uri="https://syncledger.example/callback",
+    )
+    return OAuth2RefreshAuth(client, store, initial_refresh_token=SecretStr(refresh_token))
+
+
+def in_process_freshbooks(
+    book_path: Path | None = None,
+    *,
+    per_minute: int = 1000,
+    per_second: int | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+    timeout: float = 2.0,
+    store: TokenStore | None = None,
+    ledger_options: dict[str, Any] | None = None,
+    **app_options: Any,
+) -> InProcessFreshBooks:
+    """A sandbox with the given limits and a ledger whose client-side limiter matches."""
+    app = create_app(
+        book_path, account_id=ACCOUNT, per_minute=per_minute, per_second=per_second, **app_options
+    )
+    rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
+    store = store or MemoryTokenStore()
+    ledger = FreshBooksLedger.connect(
+        account_id=ACCOUNT,
+        auth=freshbooks_auth(store),
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=app),
+        limiter=RateLimiter(*rates),
+        requests_per_minute=per_minute,
+        retry=retry,
+        timeout=timeout,
+        **(ledger_options or {}),
+    )
+    return InProcessFreshBooks(app, sandbox_of(app), ledger, store, retry)
