@@ -1,0 +1,464 @@
+"""Sage Business Cloud Accounting API v3.1 ledger adapter: ``SageLedger`` implements
+``LedgerAdapter``.
+
+Idempotency, two layers: every create carries an ``idempotency_id`` (a name-based GUID,
+32 hex digits, derived from our idempotency key and the resource) inside the resource body,
+so the HTTP layer may resend it after a timeout and Sage answers the first reply again for
+7 days (developer.sage.com, Idempotency); and every record carries our source reference
+(``notes``, or a token in a payment's ``reference``, see ``sage_mapping``), which ``find``
+reads back after a crash or after those 7 days. A contact create refused because its
+unique ``reference`` is taken is resolved the same way when that contact carries ours.
+
+Concurrency: Sage has no version token. ``update_*`` and ``void_invoice`` read the record
+first and refuse with ``StaleVersionError`` when its version (``updated_at`` + content
+digest) is not the one given; a change landing between that read and the write is not
+detected.
+
+Limits: 200 requests per 60 s per business (the official figure; a secondary source says
+100/min and 2,500/day), held by the client-side limiter before sending; pass another
+``RateLimiter`` to ``connect`` to change it. The 100 MB/hour volume limit is not counted
+client-side: a 429 for it is waited out like any other. Delta: ``updated_or_created_since``
+per resource; paging: ``items_per_page`` (≤ 200) following ``$next``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.jsonwire import decode_json
+from adapters.ledgers.sage_errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
+from adapters.ledgers.sage_mapping import (
+    Document,
+    SageMapping,
+    load_mapping,
+    ref_in,
+    ref_token,
+    source_id,
+    to_record,
+    token_in,
+    version_of,
+)
+from adapters.oauth2 import Auth
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import PermanentLedgerError, StaleVersionError
+from core.model import CreditNote, Customer, Invoice, Payment
+
+PRODUCTION_URL = "https://api.accounting.sage.com/v3.1"
+TOKEN_URL = "https://oauth.accounting.sage.com/token"  # noqa: S105 (a URL)
+SAGE_RATES = (Rate(200, 60.0),)
+PAGE_LIMIT = 200
+RESOURCE = {
+    "customer": "contacts",
+    "invoice": "sales_invoices",
+    "credit_note": "sales_credit_notes",
+    "payment": "contact_payments",
+    "allocation": "contact_allocations",
+}
+BODY_KEY = {
+    "customer": "contact",
+    "invoice": "sales_invoice",
+    "credit_note": "sales_credit_note",
+    "payment": "contact_payment",
+    "allocation": "contact_allocation",
+}
+SEARCHABLE = frozenset({"customer", "invoice", "credit_note"})
+_NAMESPACE = uuid.UUID("8d0f8a52-5b7e-4e0c-9b57-2a9c6f1e4d3b")  # syncledger's, fixed
+
+
+def idempotency_id(idempotency_key: str, scope: str) -> str:
+    """A hyphenless GUID (32 hex digits), the same for the same key and scope."""
+    return uuid.uuid5(_NAMESPACE, f"{scope}:{idempotency_key}").hex
+
+
+class SageLedger:
+    """Sage Accounting for one business. Build with ``SageLedger.connect``."""
+
+    ledger = "sage"
+    capabilities = LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=200,
+        requests_per_second=None,
+        idempotency="idempotency_id (7 days) + reference lookup",
+        delta="updated_or_created_since",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+    )
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        mapping: SageMapping | None = None,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = PAGE_LIMIT,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.mapping = mapping or load_mapping()
+        self._http = http
+        self._find_window = find_window
+        self._page = min(page_size, PAGE_LIMIT)
+        self._now = now
+        self._base_currency: str | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        auth: Auth,
+        business_id: str | None = None,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: SageMapping | None = None,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = PAGE_LIMIT,
+    ) -> SageLedger:
+        """``business_id`` goes in ``X-Business`` (None: the user's lead business);
+        ``limiter``: the business's shared one, by default Sage's published rate."""
+        http = LedgerHttp(
+            platform="sage",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(*SAGE_RATES),
+            retry=retry or RetryPolicy(),
+            timeout=timeout,
+            translate=translate_sage,
+            transport=transport,
+            headers={"X-Business": business_id} if business_id else None,
+        )
+        return cls(http, mapping=mapping, find_window=find_window, page_size=page_size)
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        body = self.mapping.contact_body(customer, external_ref)
+        try:
+            raw = await self._create("customer", body, idempotency_key)
+        except PermanentLedgerError as exc:
+            if not is_taken_reference(exc):
+                raise
+            return await self._ours_by_code(external_ref, exc)
+        return _pushed(raw)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._current("customer", ledger_id, version)
+        body = self.mapping.contact_body(customer, external_ref)
+        return _pushed(await self._put("customer", ledger_id, body))
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
+        raw = await self._create("invoice", body, idempotency_key)
+        return _pushed(_checked_total(invoice, raw))
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Replace the lines: the current ones are destroyed, ours added."""
+        current = await self._current("invoice", ledger_id, version)
+        body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
+        body["invoice_lines"] = _destroyed(current, "invoice_lines") + body["invoice_lines"]
+        raw = await self._put("invoice", ledger_id, body)
+        return _pushed(_checked_total(invoice, raw))
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        body = self.mapping.payment_body(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref
+        )
+        return _pushed(await self._create("payment", body, idempotency_key))
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """The credit note, then (when an invoice is given) a contact allocation of its
+        whole total to that invoice; each write with its own ``idempotency_id``."""
+        body = await self._document_body(
+            "credit_note", credit_note, customer_ledger_id, external_ref
+        )
+        raw = _checked_total(credit_note, await self._create("credit_note", body, idempotency_key))
+        if invoice_ledger_id is not None:
+            allocation = self.mapping.allocation_body(
+                credit_note, customer_ledger_id, invoice_ledger_id, str(raw["id"])
+            )
+            await self._create("allocation", allocation, idempotency_key)
+        return _pushed(raw)
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """Void (``DELETE`` with a ``void_reason``); an invoice already void is left as it
+        is, so a retry after a lost answer succeeds."""
+        current = await self._fetch("invoice", ledger_id)
+        if current is None:
+            raise _missing("invoice", ledger_id)
+        if to_record("invoice", current).status == "void":
+            return _pushed(current, recovered=True)
+        _check_version("invoice", current, version)
+        params = {"void_reason": "Voided by syncledger: cancelled in the source"}
+        answer = await self._http.request(
+            "DELETE", _path("invoice", ledger_id), params=params, idempotent=True
+        )
+        raw = await self._fetch("invoice", ledger_id) if answer.status_code == 204 else None
+        return _pushed(raw or _json_of(answer))
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref``: by ``search`` on its searchable
+        reference first, then newest first over ``find_window`` (None: all history)."""
+        if kind in SEARCHABLE:
+            params = {"search": self._search_term(kind, external_ref)}
+            found = await self._first_ours(kind, external_ref, params)
+            if found is not None:
+                return found
+        return await self._first_ours(kind, external_ref, self._window_params(kind))
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Customers with the same name (ignoring case) or contact-person email. Sage can
+        not be searched by tax number."""
+        found: dict[str, LedgerRecord] = {}
+        async for record in self._customers({"search": customer.name}):
+            if (record.name or "").casefold() == customer.name.casefold():
+                found.setdefault(record.ledger_id, record)
+        if customer.email:
+            async for record in self._customers({"email": customer.email}):
+                found.setdefault(record.ledger_id, record)
+        return list(found.values())
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        raw = await self._fetch(kind, ledger_id)
+        return None if raw is None else to_record(kind, raw)
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        async for raw in self._pages(kind, self._kind_filter(kind)):
+            yield to_record(kind, raw)
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records created or updated at or after ``since`` (cut to whole seconds, as Sage
+        keeps them), per resource; a record may come again on the next call."""
+        moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+        cursor = moment.astimezone(UTC).replace(microsecond=0).isoformat()
+        for kind in self.capabilities.kinds:
+            params = self._kind_filter(kind) | {"updated_or_created_since": cursor}
+            async for raw in self._pages(kind, params):
+                yield to_record(kind, raw)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ----------------------------------------------------------------- helpers
+
+    async def _create(self, kind: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        inner = body | {"idempotency_id": idempotency_id(key, RESOURCE[kind])}
+        return _as_dict(
+            await self._http.json(
+                "POST", f"/{RESOURCE[kind]}", body={BODY_KEY[kind]: inner}, idempotent=True
+            )
+        )
+
+    async def _put(self, kind: str, ledger_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return _as_dict(
+            await self._http.json(
+                "PUT", _path(kind, ledger_id), body={BODY_KEY[kind]: body}, idempotent=True
+            )
+        )
+
+    async def _fetch(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        try:
+            answer = await self._http.json("GET", _path(kind, ledger_id), idempotent=True)
+        except PermanentLedgerError as exc:
+            if exc.code in (NOT_FOUND_CODE, "404"):
+                return None
+            raise
+        return _as_dict(answer)
+
+    async def _current(self, kind: str, ledger_id: str, version: str | None) -> dict[str, Any]:
+        current = await self._fetch(kind, ledger_id)
+        if current is None:
+            raise _missing(kind, ledger_id)
+        _check_version(kind, current, version)
+        return current
+
+    async def _document_body(
+        self, kind: str, document: Document, customer_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        foreign = document.currency != await self._base()
+        return self.mapping.document_body(
+            kind, document, customer_ledger_id, external_ref, foreign=foreign
+        )
+
+    async def _base(self) -> str:
+        """The business's base currency, read once from ``/financial_settings``."""
+        if self._base_currency is None:
+            settings = await self._http.json("GET", "/financial_settings", idempotent=True)
+            self._base_currency = str(settings["base_currency"]["id"])
+        return self._base_currency
+
+    async def _pages(self, kind: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+        query: dict[str, str | int] = {"attributes": "all", "items_per_page": self._page}
+        url: str | None = f"/{RESOURCE[kind]}"
+        args: dict[str, str | int] | None = {**query, **params}
+        while url is not None:
+            answer = _as_dict(await self._http.json("GET", url, params=args, idempotent=True))
+            for raw in answer.get("$items", []):
+                yield raw
+            url, args = _next_path(answer.get("$next")), None
+
+    async def _first_ours(
+        self, kind: str, external_ref: str, params: dict[str, str]
+    ) -> LedgerRecord | None:
+        async for raw in self._pages(kind, self._kind_filter(kind) | params):
+            if _carries(kind, raw, external_ref):
+                return replace(to_record(kind, raw), external_ref=external_ref)
+        return None
+
+    async def _customers(self, params: dict[str, str]) -> AsyncIterator[LedgerRecord]:
+        async for raw in self._pages("customer", self._kind_filter("customer") | params):
+            yield to_record("customer", raw)
+
+    async def _ours_by_code(self, external_ref: str, refused: PermanentLedgerError) -> PushResult:
+        found = await self._first_ours(
+            "customer", external_ref, {"search": self.mapping.contact_code(external_ref)}
+        )
+        if found is None:
+            raise refused
+        return PushResult(found.ledger_id, found.version, recovered=True)
+
+    def _search_term(self, kind: str, external_ref: str) -> str:
+        if kind == "customer":
+            return self.mapping.contact_code(external_ref)
+        return source_id(external_ref)  # documents: our number, usually the source id
+
+    def _window_params(self, kind: str) -> dict[str, str]:
+        params = {} if kind == "customer" else {"sort": "created_at:desc"}
+        if self._find_window is not None:
+            since = (self._now() - self._find_window).astimezone(UTC).replace(microsecond=0)
+            params["updated_or_created_since"] = since.isoformat()
+        return params
+
+    def _kind_filter(self, kind: str) -> dict[str, str]:
+        if kind == "customer":
+            return {"contact_type_id": self.mapping.setting("customer", "contact_type_id")}
+        if kind == "payment":
+            return {"transaction_type_id": self.mapping.setting("payment", "transaction_type_id")}
+        return {}
+
+
+def _path(kind: str, ledger_id: str) -> str:
+    return f"/{_resource(kind)}/{quote(ledger_id, safe='')}"
+
+
+def _resource(kind: str) -> str:
+    try:
+        return RESOURCE[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"Sage Accounting adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _next_path(link: Any) -> str | None:
+    """``$next`` is relative to the API root; a full path keeps its query."""
+    if not isinstance(link, str) or not link:
+        return None
+    return httpx.URL(link).raw_path.decode().removeprefix("/v3.1")
+
+
+def _carries(kind: str, raw: dict[str, Any], external_ref: str) -> bool:
+    if kind == "payment":
+        return token_in(raw.get("reference")) == ref_token(external_ref)
+    return ref_in(raw.get("notes")) == external_ref
+
+
+def _check_version(kind: str, current: dict[str, Any], version: str | None) -> None:
+    if version is not None and version_of(current) != version:
+        raise StaleVersionError(
+            f"Sage Accounting {kind} {current.get('id')} changed since it was read (version "
+            f"{version}, now {version_of(current)}): read it again and retry",
+            code="stale_version",
+        )
+
+
+def _checked_total(document: Document, raw: dict[str, Any]) -> dict[str, Any]:
+    """Sage's total must be ours to the cent; a difference means the write landed wrong."""
+    record = to_record(document.kind, raw)
+    if record.total != document.total:
+        raise PermanentLedgerError(
+            f"Sage Accounting {document.kind} {record.ledger_id} totals {record.total}, ours "
+            f"{document.number} totals {document.total}: correct it in Sage or in the source",
+            code="syncledger.total_mismatch",
+        )
+    return raw
+
+
+def _destroyed(current: dict[str, Any], lines_key: str) -> list[dict[str, Any]]:
+    return [{"id": line["id"], "_destroy": True} for line in current.get(lines_key) or []]
+
+
+def _missing(kind: str, ledger_id: str) -> PermanentLedgerError:
+    return PermanentLedgerError(
+        f"Sage Accounting has no {kind} {ledger_id}: it was deleted or never created; check "
+        "the link",
+        code=NOT_FOUND_CODE,
+    )
+
+
+def _pushed(raw: dict[str, Any], *, recovered: bool = False) -> PushResult:
+    return PushResult(ledger_id=str(raw["id"]), version=version_of(raw), recovered=recovered)
+
+
+def _as_dict(answer: Any) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise PermanentLedgerError("Sage Accounting answered with something other than an object")
+    return answer
+
+
+def _json_of(response: httpx.Response) -> dict[str, Any]:
+    return _as_dict(decode_json(response.content))

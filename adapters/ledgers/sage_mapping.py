@@ -1,0 +1,425 @@
+"""Canonical records ↔ Sage Business Cloud Accounting v3.1 JSON, driven by
+``adapters/mappings/sage.toml``.
+
+Where our source reference lives on the ledger record (read back by ``SageLedger.find``):
+
+=========== ========================================= ==================================
+kind        searchable                                faithful reference
+=========== ========================================= ==================================
+customer    ``reference`` (unique per business)       ``notes``: ``syncledger-ref: <ref>``
+invoice     ``reference`` = our number (``search``)   ``notes``
+credit_note ``reference`` = our number (``search``)   ``notes``
+payment     none (newest first, ``sort``)             ``reference`` ends with a token
+=========== ========================================= ==================================
+
+Versions: Sage has no concurrency token and shows ``updated_at`` at whole seconds, so two
+changes within one second would look the same. A version here is ``updated_at`` plus a
+digest of the record's content (``2026-03-01T10:00:00Z~3fa9c2d1e0b4``): it changes whenever
+what Sage holds changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from adapters.ports import LedgerRecord
+from core.errors import ConfigurationError, PermanentLedgerError
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, RecordRef
+from core.money import minor_unit, quantize, to_decimal
+
+REF_MARKER = "syncledger-ref:"
+_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
+_TOKEN = re.compile(r"SL-[0-9A-F]{12}$")
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
+RATE_PLACES = Decimal("0.000001")
+#: fields left out of a version digest: derived from other records, not edits of this one
+_NOT_VERSIONED = frozenset({"balance"})
+Document = Invoice | CreditNote
+
+
+# ------------------------------------------------------------------ references
+
+
+def ref_note(external_ref: str) -> str:
+    return f"{REF_MARKER} {external_ref}"
+
+
+def ref_in(text: object) -> str | None:
+    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
+    return match.group(1) if match else None
+
+
+def ref_token(external_ref: str) -> str:
+    """``SL-`` + 12 upper-case hex digits of the reference's SHA-256 (15 characters)."""
+    return "SL-" + hashlib.sha256(external_ref.encode()).hexdigest()[:12].upper()
+
+
+def token_in(text: object) -> str | None:
+    match = _TOKEN.search(text) if isinstance(text, str) else None
+    return match.group(0) if match else None
+
+
+def source_id(external_ref: str) -> str:
+    """The id part of ``system/kind/id`` (the whole text when it is not a reference)."""
+    try:
+        return RecordRef.parse(external_ref).id
+    except ValueError:
+        return external_ref
+
+
+# --------------------------------------------------------------------- mapping
+
+
+@dataclass(frozen=True, slots=True)
+class SageMapping:
+    """The parsed mapping file; ``digest`` identifies this mapping version."""
+
+    version: str
+    digest: str
+    fields: Mapping[str, Mapping[str, tuple[str, ...]]]  # kind → canonical → Sage paths
+    settings: Mapping[str, Mapping[str, Any]]  # kind → its other tables, flattened
+
+    def setting(self, kind: str, name: str) -> str:
+        return str(self.settings[kind][name])
+
+    # --------------------------------------------------------------- customers
+
+    def contact_code(self, external_ref: str) -> str:
+        """The contact's unique ``reference``: the source id, or a token when it does
+        not fit Sage's account codes."""
+        ident = source_id(external_ref)
+        limit = int(self.settings["customer"]["code_limit"])
+        return ident if len(ident) <= limit and _SAFE_CODE.match(ident) else ref_token(ident)
+
+    def contact_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
+        body = self._fields("customer", customer.model_dump(exclude_none=True))
+        body["contact_type_ids"] = [self.setting("customer", "contact_type_id")]
+        body["reference"] = self.contact_code(external_ref)
+        body[self.setting("customer", "field")] = ref_note(external_ref)
+        return body
+
+    # --------------------------------------------------------------- documents
+
+    def document_body(
+        self,
+        kind: str,
+        document: Document,
+        customer_ledger_id: str,
+        external_ref: str,
+        *,
+        foreign: bool,
+    ) -> dict[str, Any]:
+        """A sales invoice (``kind`` invoice) or credit note body; Sage's total checked
+        against ours before anything is sent."""
+        body = self._fields(kind, _document_values(document))
+        body["contact_id"] = customer_ledger_id
+        body[_lines_key(kind)] = self.lines(document)
+        body[self.setting(kind, "field")] = ref_note(external_ref)
+        body |= _rates(document, foreign)
+        check_total(document, body[_lines_key(kind)])
+        return body
+
+    def lines(self, document: Document) -> list[dict[str, Any]]:
+        currency = document.currency
+        discounts = spread(document.discount, [sage_net(ln, currency) for ln in document.lines])
+        return [
+            self._line(ln, d, currency) for ln, d in zip(document.lines, discounts, strict=True)
+        ]
+
+    def _line(self, line: InvoiceLine, discount: Decimal, currency: str) -> dict[str, Any]:
+        lines = self.settings["invoice"]
+        taxed = line.tax_amount != 0
+        body: dict[str, Any] = {
+            "description": line.description,
+            "ledger_account_id": str(lines["ledger_account_id"]),
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "tax_rate_id": str(lines["taxed_tax_rate_id" if taxed else "untaxed_tax_rate_id"]),
+            "tax_amount": quantize(line.tax_amount, currency),
+        }
+        if discount:
+            body["discount_amount"] = discount
+        return body
+
+    # ---------------------------------------------------------------- payments
+
+    def payment_body(
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+    ) -> dict[str, Any]:
+        values = payment.model_dump(exclude_none=True) | {"amount": payment.amount}
+        body = self._fields("payment", values)
+        body["transaction_type_id"] = self.setting("payment", "transaction_type_id")
+        body["contact_id"] = customer_ledger_id
+        body["bank_account_id"] = self.setting("payment", "bank_account_id")
+        body["allocated_artefacts"] = [{"artefact_id": invoice_ledger_id, "amount": payment.amount}]
+        body[self.setting("payment", "field")] = self.payment_reference(payment, external_ref)
+        return body
+
+    def payment_reference(self, payment: Payment, external_ref: str) -> str:
+        """The human reference, cut to fit, then our token."""
+        token = ref_token(external_ref)
+        room = int(self.settings["payment"]["limit"]) - len(token) - 1
+        human = (payment.reference or "")[: max(room, 0)].strip()
+        return f"{human} {token}" if human else token
+
+    def allocation_body(
+        self, credit_note: CreditNote, customer_ledger_id: str, invoice_id: str, note_id: str
+    ) -> dict[str, Any]:
+        """Apply the whole credit note to the invoice: invoice +total, credit note −total."""
+        return {
+            "transaction_type_id": self.setting("allocation", "transaction_type_id"),
+            "contact_id": customer_ledger_id,
+            "date": credit_note.issue_date.isoformat(),
+            "allocated_artefacts": [
+                {"artefact_id": invoice_id, "amount": credit_note.total},
+                {"artefact_id": note_id, "amount": -credit_note.total},
+            ],
+        }
+
+    # ----------------------------------------------------------------- helpers
+
+    def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for canonical, paths in self.fields[kind].items():
+            if values.get(canonical) is not None:
+                for path in paths:
+                    _set_path(body, path, _wire(values[canonical]))
+        return body
+
+
+def _lines_key(kind: str) -> str:
+    return "credit_note_lines" if kind == "credit_note" else "invoice_lines"
+
+
+def _document_values(document: Document) -> dict[str, Any]:
+    return {
+        "number": document.number,
+        "issue_date": document.issue_date,
+        "due_date": getattr(document, "due_date", None),
+        "currency": document.currency,
+    }
+
+
+def _rates(document: Document, foreign: bool) -> dict[str, Any]:
+    """Ours is home currency per foreign unit: Sage's ``inverse_exchange_rate``; its
+    ``exchange_rate`` is the other way round. Never a default rate: refuse instead."""
+    if not foreign:
+        return {}
+    rate = document.exchange_rate
+    if rate is None or rate <= 0:
+        raise PermanentLedgerError(
+            f"{document.kind} {document.number} is in {document.currency}, not the business's "
+            "base currency, and has no exchange rate: set exchange_rate (base currency per 1 "
+            f"{document.currency}) in the source",
+            code="syncledger.exchange_rate_missing",
+        )
+    return {
+        "exchange_rate": (Decimal(1) / rate).quantize(RATE_PLACES),
+        "inverse_exchange_rate": rate,
+    }
+
+
+def sage_net(line: InvoiceLine, currency: str) -> Decimal:
+    """Sage's line amount: quantity × unit price rounded half up to the minor unit."""
+    exponent = Decimal(1).scaleb(-minor_unit(currency))
+    return (line.quantity * line.unit_price).quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+def spread(discount: Decimal, nets: Sequence[Decimal]) -> list[Decimal]:
+    """``discount`` split over ``nets`` in proportion, each share rounded like the nets;
+    what rounding leaves over goes to the largest net."""
+    total = sum(nets, Decimal(0))
+    if discount == 0 or total == 0:
+        return [Decimal(0)] * len(nets)
+    exponent = min((n.as_tuple().exponent for n in nets), default=-2)
+    unit = Decimal(1).scaleb(int(exponent))
+    shares = [(discount * n / total).quantize(unit, rounding=ROUND_HALF_UP) for n in nets]
+    largest = max(range(len(nets)), key=lambda i: nets[i])
+    shares[largest] += discount - sum(shares, Decimal(0))
+    return shares
+
+
+def sage_total(lines: Sequence[Mapping[str, Any]], currency: str) -> Decimal:
+    """What Sage will compute as ``total_amount`` for these lines."""
+    total = Decimal(0)
+    for line in lines:
+        net = quantize_half_up(
+            to_decimal(line["quantity"]) * to_decimal(line["unit_price"]), currency
+        )
+        total += net - to_decimal(line.get("discount_amount", 0)) + to_decimal(line["tax_amount"])
+    return total
+
+
+def quantize_half_up(value: Decimal, currency: str) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
+
+
+def check_total(document: Document, lines: Sequence[Mapping[str, Any]]) -> None:
+    expected = sage_total(lines, document.currency)
+    if expected != document.total:
+        raise PermanentLedgerError(
+            f"{document.kind} {document.number}: Sage would total {expected} (lines rounded "
+            f"to the cent, less discount, plus tax) but the document says {document.total}: "
+            "fix the line amounts or the total in the source",
+            code="syncledger.total_mismatch",
+        )
+
+
+def _wire(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+# -------------------------------------------------------------------- loading
+
+
+def load_mapping(path: Path | None = None) -> SageMapping:
+    """The mapping at ``path``, or the default ``adapters/mappings/sage.toml``."""
+    data = path.read_bytes() if path else _default_mapping_bytes()
+    try:
+        raw = tomllib.loads(data.decode())
+        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise ConfigurationError(f"Sage mapping {path or 'default'} is invalid: {exc}") from exc
+
+
+def _default_mapping_bytes() -> bytes:
+    return resources.files("adapters").joinpath("mappings/sage.toml").read_bytes()
+
+
+def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
+    kinds = ("customer", "invoice", "credit_note", "payment")
+    return SageMapping(
+        version=str(raw["version"]),
+        digest=digest,
+        fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
+        settings={
+            "customer": _flat(raw["customer"]),
+            "invoice": _flat(raw["invoice"]),
+            "credit_note": _flat(raw["credit_note"]),
+            "payment": _flat(raw["payment"]),
+            "allocation": _flat(raw["allocation"]),
+        },
+    )
+
+
+def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
+
+
+def _flat(table: Mapping[str, Any]) -> dict[str, Any]:
+    """A kind's tables other than ``fields`` merged into one (``reference.field`` → ``field``)."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "fields":
+            continue
+        flat |= value if isinstance(value, dict) else {key: value}
+    return flat
+
+
+# ----------------------------------------------------------------- ledger → canonical
+
+
+def version_of(raw: Mapping[str, Any]) -> str:
+    """``updated_at`` plus a digest of the content (see the module docstring)."""
+    content = {k: v for k, v in raw.items() if k not in _NOT_VERSIONED}
+    text = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
+    return f"{raw.get('updated_at')}~{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+    common: dict[str, Any] = {
+        "kind": kind,
+        "ledger_id": str(raw["id"]),
+        "version": version_of(raw),
+        "external_ref": ref_in(raw.get("notes")),
+        "updated_at": _time(raw.get("updated_at")),
+        "raw": dict(raw),
+    }
+    if kind == "customer":
+        return LedgerRecord(**common, **_customer_parts(raw))
+    if kind == "payment":
+        return LedgerRecord(**common, **_payment_parts(raw))
+    return LedgerRecord(**common, **_document_parts(raw))
+
+
+def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": _str(raw.get("name")),
+        "currency": _link_id(raw, "currency"),
+        "balance": _amount(raw.get("balance")),
+        "status": "active",
+    }
+
+
+def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    total = _amount(raw.get("total_amount"))
+    balance = _amount(raw.get("outstanding_amount"))
+    return {
+        "name": _str(raw.get("reference") or raw.get("displayed_as")),
+        "customer_ledger_id": _link_id(raw, "contact"),
+        "currency": _link_id(raw, "currency"),
+        "total": total,
+        "balance": balance,
+        "status": _status(raw, total, balance),
+    }
+
+
+def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    reference = str(raw.get("reference") or "")
+    token = token_in(reference)
+    on_account = raw.get("payment_on_account") or {}
+    return {
+        "name": reference.removesuffix(token or "").strip() or None,
+        "customer_ledger_id": _link_id(raw, "contact"),
+        "currency": _link_id(raw, "currency"),
+        "total": _amount(raw.get("total_amount")),
+        "balance": _amount(on_account.get("total_amount", 0)),
+        "status": "applied",
+    }
+
+
+def _status(raw: Mapping[str, Any], total: Decimal | None, balance: Decimal | None) -> str:
+    if _link_id(raw, "status") == "VOID":
+        return "void"
+    if balance is None or total is None or balance == total:
+        return "open"
+    return "paid" if balance == 0 else "partially_paid"
+
+
+def _link_id(raw: Mapping[str, Any], field: str) -> str | None:
+    value = raw.get(field)
+    return _str(value.get("id")) if isinstance(value, Mapping) else None
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None

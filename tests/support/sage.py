@@ -1,0 +1,80 @@
+"""SageLedger wired to the Sage sandbox in-process (httpx.ASGITransport: no sockets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.http import RetryPolicy
+from adapters.ledgers.sage import SageLedger
+from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from adapters.ratelimit import Rate, RateLimiter
+from adapters.sandbox.sage import (
+    DEFAULT_BUSINESS_ID,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+from adapters.sandbox.sage_service import SageSandbox
+
+ROOT = "http://sage.sandbox.test"
+BASE_URL = f"{ROOT}/v3.1"
+BUSINESS = DEFAULT_BUSINESS_ID
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+
+
+@dataclass
+class InProcessSage:
+    app: Starlette
+    sandbox: SageSandbox
+    ledger: SageLedger
+    store: TokenStore
+    retry: RetryPolicy
+
+
+def sage_auth(
+    store: TokenStore, refresh_token: str = DEFAULT_REFRESH_TOKEN, root: str = ROOT
+) -> OAuth2RefreshAuth:
+    client = OAuth2Client(
+        token_url=f"{root}/token",
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        credentials_in="body",
+    )
+    return OAuth2RefreshAuth(client, store, initial_refresh_token=SecretStr(refresh_token))
+
+
+def in_process_sage(
+    book_path: Path | None = None,
+    *,
+    limit: int = 200,
+    window: float = 60.0,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+    timeout: float = 2.0,
+    store: TokenStore | None = None,
+    ledger_options: dict[str, Any] | None = None,
+    **app_options: Any,
+) -> InProcessSage:
+    """A sandbox allowing ``limit`` requests per ``window`` seconds and a ledger whose
+    client-side limiter matches."""
+    app = create_app(book_path, business_id=BUSINESS, limit=limit, window=window, **app_options)
+    store = store or MemoryTokenStore()
+    ledger = SageLedger.connect(
+        auth=sage_auth(store),
+        business_id=BUSINESS,
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=app),
+        limiter=limiter or RateLimiter(Rate(limit, window)),
+        retry=retry,
+        timeout=timeout,
+        **(ledger_options or {}),
+    )
+    return InProcessSage(app, sandbox_of(app), ledger, store, retry)
