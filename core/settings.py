@@ -44,9 +44,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
+    database_url_file: Path | None = Field(
+        default=None, description="file holding the database URL (a container secret)"
+    )
+
     @property
     def projections_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'projections.db'}"
+        if self.database_url:
+            return self.database_url
+        if self.database_url_file is not None:
+            return self.database_url_file.read_text().strip()
+        return f"sqlite:///{self.data_dir / 'projections.db'}"
 
     @property
     def key_file(self) -> Path:

@@ -16,7 +16,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import nats.errors
@@ -47,26 +47,41 @@ DUPLICATE_WINDOW_S = 2 * 3600
 class _Msg:
     subject: str
     payload: bytes
-    headers: dict[str, str]
+    msg_id: str
+    expected: str | None = None  # Nats-Expected-Last-Subject-Sequence
+
+    def headers(self) -> dict[str, str]:
+        if self.expected is None:
+            return {"Nats-Msg-Id": self.msg_id}
+        return {"Nats-Msg-Id": self.msg_id, "Nats-Expected-Last-Subject-Sequence": self.expected}
 
 
 @dataclass(slots=True)
 class _Entry:
     msgs: list[_Msg]
     future: asyncio.Future[list[int]]
-    subjects: set[str] = field(default_factory=set)
-    expected: set[str] = field(default_factory=set)
+    expected: frozenset[str] = frozenset()  # subjects carrying an expectation
+
+    def subjects(self) -> set[str]:
+        return {m.subject for m in self.msgs}
 
 
 def _messages(events: Sequence[Envelope], expect: Mapping[str, int] | None) -> list[_Msg]:
+    if not expect:  # the common case, on the hot path
+        return [_Msg(ev.subject, ev.to_bytes(), ev.id) for ev in events]
     exp = first_expectations(events, expect)
-    msgs = []
-    for i, ev in enumerate(events):
-        headers = {"Nats-Msg-Id": ev.id}
-        if i in exp:
-            headers["Nats-Expected-Last-Subject-Sequence"] = str(exp[i])
-        msgs.append(_Msg(ev.subject, ev.to_bytes(), headers))
-    return msgs
+    return [
+        _Msg(ev.subject, ev.to_bytes(), ev.id, str(exp[i]) if i in exp else None)
+        for i, ev in enumerate(events)
+    ]
+
+
+def _conflicts(entry: _Entry, group: list[_Entry], expected: set[str]) -> bool:
+    """Would ``entry`` break an expectation inside the batch (or be broken by one)?"""
+    if not entry.expected and not expected:
+        return False
+    written = {m.subject for e in group for m in e.msgs}
+    return bool(entry.expected & written or entry.subjects() & expected)
 
 
 class _BatchRefused(Exception):
@@ -144,12 +159,9 @@ class JetStreamEventStore:
         if not events:
             return []
         msgs = _messages(events, expect)
-        loop = asyncio.get_running_loop()
-        entry = _Entry(msgs, loop.create_future())
-        entry.subjects = {m.subject for m in msgs}
-        entry.expected = {
-            m.subject for m in msgs if "Nats-Expected-Last-Subject-Sequence" in m.headers
-        }
+        entry = _Entry(msgs, asyncio.get_running_loop().create_future())
+        if expect:
+            entry.expected = frozenset(m.subject for m in msgs if m.expected is not None)
         self._pending.append(entry)
         self._wakeup.set()
         if self._flusher is None or self._flusher.done():
@@ -174,20 +186,16 @@ class JetStreamEventStore:
         stream as it was before the batch)."""
         group: list[_Entry] = []
         count = 0
-        subjects: set[str] = set()
         expected: set[str] = set()
         while self._pending:
             entry = self._pending[0]
             if group and (
-                count + len(entry.msgs) > MAX_BATCH
-                or entry.expected & subjects
-                or entry.subjects & expected
+                count + len(entry.msgs) > MAX_BATCH or _conflicts(entry, group, expected)
             ):
                 break
             self._pending.popleft()
             group.append(entry)
             count += len(entry.msgs)
-            subjects |= entry.subjects
             expected |= entry.expected
         return group
 
@@ -242,9 +250,8 @@ class JetStreamEventStore:
     def _translate(refused: _BatchRefused, msgs: list[_Msg]) -> EventStoreError:
         if refused.err_code == ERR_WRONG_LAST_SEQ:
             for m in msgs:
-                want = m.headers.get("Nats-Expected-Last-Subject-Sequence")
-                if want is not None:
-                    return ConcurrencyError(m.subject, int(want), refused.description)
+                if m.expected is not None:
+                    return ConcurrencyError(m.subject, int(m.expected), refused.description)
         return EventStoreError(f"JetStream refused the write: {refused.description}")
 
     async def _with_retries(self, fn: Any, arg: Any) -> int:
@@ -274,7 +281,9 @@ class JetStreamEventStore:
         batch_id = uuid7()
         last = len(msgs)
         for i, m in enumerate(msgs, 1):
-            headers = {**m.headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)}
+            headers = m.headers()
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(i)
             if i < last:
                 await self._nc.publish(m.subject, m.payload, headers=headers)
             else:
@@ -287,7 +296,7 @@ class JetStreamEventStore:
 
     async def _single(self, m: _Msg) -> int:
         reply = await self._nc.request(
-            m.subject, m.payload, headers=m.headers, timeout=self._ack_timeout
+            m.subject, m.payload, headers=m.headers(), timeout=self._ack_timeout
         )
         return self._ack_seq(reply.data)
 
