@@ -1,0 +1,558 @@
+"""Odoo ledger adapter: ``OdooLedger`` implements ``LedgerAdapter`` over JSON-2 (Odoo 19+)
+or, as a fallback for older servers, XML-RPC (``odoo_rpc``).
+
+Idempotency: Odoo has no idempotency key. Every record we create carries our source
+reference (``ref`` / ``memo``, see ``odoo_mapping``), and every write first looks that
+reference up: a record already there is completed (a draft posted, a credit note applied)
+and returned as ``recovered`` instead of being created again. A write whose answer was
+lost (timeout, 5xx) is retried the same way, lookup first, so writes are never blindly
+resent. Multi-step writes (create then ``action_post``; draft, write, post) are separate
+transactions on Odoo's side; the lookup resumes them where they stopped.
+
+Versions: Odoo has no concurrency token (the ``__last_update`` context check was removed
+in 16.1); ``version`` is ``write_date`` plus a digest of the fields read, compared by a
+read just before the write (a short race window remains: two transactions).
+
+Delta: ``search_read`` on ``write_date >=`` the cursor (truncated to the second, as Odoo
+shows it), paged by id. Limits: Odoo publishes none; the client limiter defaults to a
+conservative 4/s and 120/min per database and is configurable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.odoo_errors import translate_json2, translate_xmlrpc_http
+from adapters.ledgers.odoo_mapping import (
+    READ_FIELDS,
+    Document,
+    OdooMapping,
+    SaleTax,
+    format_datetime,
+    load_mapping,
+    to_record,
+)
+from adapters.ledgers.odoo_rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
+from adapters.oauth2 import TokenStore
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.model import CreditNote, Customer, Invoice, Payment
+
+DEFAULT_RATES = (Rate(4, 1.0), Rate(120, 60.0))
+ALL = {"active_test": False}
+Step = Callable[[LedgerRecord | None], Awaitable[LedgerRecord]]
+
+
+class OdooLedger:
+    """One Odoo database. Build with ``OdooLedger.connect``."""
+
+    ledger = "odoo"
+
+    def __init__(
+        self,
+        rpc: OdooRpc,
+        *,
+        mapping: OdooMapping | None = None,
+        retry: RetryPolicy | None = None,
+        rates: tuple[Rate, ...] = DEFAULT_RATES,
+        page_size: int = 500,
+        auth: ApiKeyAuth | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.mapping = mapping or load_mapping()
+        self.capabilities = _capabilities(rates)
+        self._rpc = rpc
+        self._retry = retry or RetryPolicy()
+        self._page = page_size
+        self._auth = auth
+        self._rng = rng or random.Random()
+        self._currencies: dict[str, int] = {}
+        self._taxes: list[SaleTax] | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        base_url: str,
+        api_key: SecretStr,
+        database: str | None = None,
+        transport: str = "json2",
+        login: str = "admin",
+        key_store: TokenStore | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        rates: tuple[Rate, ...] = DEFAULT_RATES,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: OdooMapping | None = None,
+        page_size: int = 500,
+    ) -> OdooLedger:
+        """``transport``: ``json2`` (Odoo 19+) or ``xmlrpc`` (older Odoo; needs
+        ``database`` and ``login``). ``limiter``: the database's shared one, else a
+        private limiter at ``rates``."""
+        auth = ApiKeyAuth(api_key, key_store)
+        retry = retry or RetryPolicy()
+        xml = transport == "xmlrpc"
+        headers = {"User-Agent": "syncledger"}
+        if database and not xml:
+            headers["X-Odoo-Database"] = database
+        http = LedgerHttp(
+            platform="odoo",
+            base_url=base_url,
+            auth=None if xml else auth,
+            limiter=limiter or RateLimiter(*rates),
+            retry=retry,
+            timeout=timeout,
+            translate=translate_xmlrpc_http if xml else translate_json2,
+            transport=http_transport,
+            headers=headers,
+        )
+        rpc: OdooRpc = (
+            XmlRpc(http, database=database or "", login=login, auth=auth) if xml else Json2Rpc(http)
+        )
+        return cls(rpc, mapping=mapping, retry=retry, rates=rates, page_size=page_size, auth=auth)
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        async def step(found: LedgerRecord | None) -> LedgerRecord:
+            if found is not None:
+                return found
+            vals = self.mapping.customer_vals(customer, external_ref)
+            [ident] = await self._write("customer", "create", vals_list=[vals])
+            return await self._fetch("customer", ident)
+
+        return await self._once("customer", external_ref, step)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        async def step(found: LedgerRecord | None) -> LedgerRecord:
+            ident = await self._draft("invoice", invoice, customer_ledger_id, external_ref, found)
+            return await self._posted("invoice", ident)
+
+        return await self._once("invoice", external_ref, step)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        async def step(found: LedgerRecord | None) -> LedgerRecord:
+            if found is not None:
+                return found
+            return await self._register_payment(payment, _int(invoice_ledger_id), external_ref)
+
+        return await self._once("payment", external_ref, step)
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        invoice_id = None if invoice_ledger_id is None else _int(invoice_ledger_id)
+
+        async def step(found: LedgerRecord | None) -> LedgerRecord:
+            kind = "credit_note"
+            extra = {} if invoice_id is None else {"reversed_entry_id": invoice_id}
+            ident = await self._draft(
+                kind, credit_note, customer_ledger_id, external_ref, found, extra
+            )
+            record = await self._posted(kind, ident)
+            if invoice_id is not None and record.balance == record.total != 0:
+                await self._apply_credit(ident, invoice_id)
+                record = await self._fetch(kind, ident)
+            return record
+
+        return await self._once("credit_note", external_ref, step)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        async def step(current: LedgerRecord) -> LedgerRecord:
+            vals = self.mapping.customer_vals(customer, external_ref)
+            await self._write("customer", "write", ids=[_int(ledger_id)], vals=vals)
+            return await self._fetch("customer", _int(ledger_id))
+
+        return await self._change("customer", ledger_id, version, step)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Reset to draft, replace the lines, post again (three Odoo transactions)."""
+
+        async def step(current: LedgerRecord) -> LedgerRecord:
+            if current.status in ("paid", "partially_paid"):
+                raise PermanentLedgerError(
+                    f"Odoo invoice {current.name} has payments or credits applied: resetting "
+                    "it to draft would unreconcile them; remove them in Odoo first",
+                    code="syncledger.invoice_has_payments",
+                )
+            ident = _int(ledger_id)
+            vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
+            vals["invoice_line_ids"] = [[5, 0, 0], *vals["invoice_line_ids"]]
+            if current.status != "draft":
+                await self._write("invoice", "button_draft", ids=[ident])
+            await self._write("invoice", "write", ids=[ident], vals=vals)
+            return await self._posted("invoice", ident)
+
+        return await self._change("invoice", ledger_id, version, step)
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """``button_cancel`` (Odoo drafts a posted invoice, unreconciling its payments,
+        then cancels it)."""
+
+        async def step(current: LedgerRecord) -> LedgerRecord:
+            if current.status != "void":
+                await self._write("invoice", "button_cancel", ids=[_int(ledger_id)])
+            return await self._fetch("invoice", _int(ledger_id))
+
+        return await self._change("invoice", ledger_id, version, step)
+
+    async def rotate_api_key(self, *, valid_days: int = 90, name: str = "syncledger") -> None:
+        """Generate a new API key with the current one, persist it, then revoke the old
+        one with the new (Odoo ``res.users.apikeys`` generate / revoke)."""
+        if self._auth is None:
+            raise PermanentLedgerError("this Odoo connection has no API key to rotate")
+        old = self._auth.current()
+        expires = datetime.now(UTC) + timedelta(days=valid_days)
+        new = await self._rpc.call(
+            "res.users.apikeys",
+            "generate",
+            idempotent=False,
+            key=old,
+            scope="rpc",
+            name=name,
+            expiration_date=expires.date().isoformat(),
+        )
+        self._auth.save(str(new), expires)
+        await self._rpc.call("res.users.apikeys", "revoke", idempotent=True, key=old)
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        return await self._lookup(kind, external_ref, idempotent=True)
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Customers whose name or email equals ours ignoring case, or with our tax id."""
+        clauses: list[list[Any]] = [["name", "ilike", customer.name]]
+        if customer.email:
+            clauses.append(["email", "ilike", customer.email])
+        if customer.tax_id:
+            clauses.append(["vat", "=", customer.tax_id])
+        domain = ["|"] * (len(clauses) - 1) + clauses
+        rows = await self._search("customer", domain, limit=None, idempotent=True)
+        return [r for r in rows if _same_customer(r, customer)]
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        try:
+            ident = _int(ledger_id)
+        except PermanentLedgerError:
+            return None
+        rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=True)
+        return rows[0] if rows else None
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        domain = [["customer_rank", ">", 0]] if kind == "customer" else []
+        async for record in self._pages(kind, domain):
+            yield record
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Every record of our kinds whose ``write_date`` is at or after ``since``
+        truncated to the second (so a record may come twice across runs, never zero)."""
+        cursor = format_datetime(since)
+        for kind in self.capabilities.kinds:
+            async for record in self._pages(kind, [["write_date", ">=", cursor]]):
+                yield record
+
+    async def aclose(self) -> None:
+        await self._rpc.aclose()
+
+    # ------------------------------------------------------- write machinery
+
+    async def _once(self, kind: str, external_ref: str, step: Step) -> PushResult:
+        """Look our reference up, then write what is missing; on a lost answer, again."""
+        attempt = 1
+        while True:
+            try:
+                found = await self._lookup(kind, external_ref, idempotent=False)
+                record = await step(found)
+                return PushResult(record.ledger_id, record.version, recovered=found is not None)
+            except TransientLedgerError as exc:
+                await self._pause(exc, attempt)
+                attempt += 1
+
+    async def _change(
+        self,
+        kind: str,
+        ledger_id: str,
+        version: str | None,
+        step: Callable[[LedgerRecord], Awaitable[LedgerRecord]],
+    ) -> PushResult:
+        """Compare ``version`` with the record's (first attempt only: a retry may meet
+        our own write), then ``step``; retried on a lost answer."""
+        attempt = 1
+        while True:
+            try:
+                current = await self._fetch(kind, _int(ledger_id), idempotent=False)
+                if attempt == 1 and version is not None and current.version != version:
+                    raise StaleVersionError(
+                        f"Odoo {kind} {ledger_id} changed since it was read (version "
+                        f"{version} is now {current.version}): read it again and retry"
+                    )
+                record = await step(current)
+                return PushResult(record.ledger_id, record.version)
+            except TransientLedgerError as exc:
+                await self._pause(exc, attempt)
+                attempt += 1
+
+    async def _pause(self, exc: TransientLedgerError, attempt: int) -> None:
+        if attempt >= self._retry.attempts:
+            raise exc
+        wait = exc.retry_after
+        if wait is None:
+            wait = self._retry.backoff(attempt, self._rng)
+        elif wait > self._retry.max_retry_after:
+            raise exc
+        await asyncio.sleep(wait)
+
+    async def _write(self, kind: str, method: str, **params: Any) -> Any:
+        model = self.mapping.models[kind]
+        return await self._rpc.call(model, method, idempotent=False, **params)
+
+    async def _draft(
+        self,
+        kind: str,
+        document: Document,
+        customer_ledger_id: str,
+        external_ref: str,
+        found: LedgerRecord | None,
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        if found is not None:
+            return _int(found.ledger_id)
+        vals = await self._document_vals(kind, document, customer_ledger_id, external_ref)
+        vals |= {"move_type": self.mapping.move_types[kind], **(extra or {})}
+        [ident] = await self._write(kind, "create", vals_list=[vals])
+        return int(ident)
+
+    async def _posted(self, kind: str, ident: int) -> LedgerRecord:
+        record = await self._fetch(kind, ident, idempotent=False)
+        if record.status == "draft":
+            await self._write(kind, "action_post", ids=[ident])
+            record = await self._fetch(kind, ident, idempotent=False)
+        return record
+
+    async def _document_vals(
+        self, kind: str, document: Document, customer_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        return self.mapping.document_vals(
+            kind,
+            document,
+            customer_id=_int(customer_ledger_id),
+            currency_id=await self._currency_id(document.currency),
+            external_ref=external_ref,
+            taxes=await self._sale_taxes() if document.tax_total else (),
+        )
+
+    async def _apply_credit(self, credit_note_id: int, invoice_id: int) -> None:
+        domain = [["move_id", "=", credit_note_id], ["account_type", "=", "asset_receivable"]]
+        rows = await self._rpc.call(
+            "account.move.line", "search_read", domain=domain, fields=["id"], idempotent=False
+        )
+        if not rows:
+            raise PermanentLedgerError(
+                f"Odoo credit note {credit_note_id} has no receivable line to apply",
+                code="syncledger.no_receivable_line",
+            )
+        await self._write(
+            "invoice", "js_assign_outstanding_line", ids=[invoice_id], line_id=rows[0]["id"]
+        )
+
+    async def _register_payment(self, payment: Payment, invoice_id: int, ref: str) -> LedgerRecord:
+        vals: dict[str, Any] = {
+            "amount": payment.amount,
+            "payment_date": payment.paid_on.isoformat(),
+            "communication": ref,
+            "currency_id": await self._currency_id(payment.currency),
+        }
+        if self.mapping.payment_journal:
+            vals["journal_id"] = self.mapping.payment_journal
+        context = {"active_model": "account.move", "active_ids": [invoice_id]}
+        wizard = self.mapping.models["payment"] + ".register"
+        [wizard_id] = await self._rpc.call(
+            wizard, "create", vals_list=[vals], context=context, idempotent=False
+        )
+        action = await self._rpc.call(
+            wizard, "action_create_payments", ids=[wizard_id], idempotent=False
+        )
+        ident = action.get("res_id") if isinstance(action, dict) else None
+        found = await (
+            self._fetch("payment", ident)
+            if ident
+            else self._lookup("payment", ref, idempotent=False)
+        )
+        if found is None:
+            raise TransientLedgerError("Odoo registered the payment but it cannot be read back yet")
+        return found
+
+    # -------------------------------------------------------- read machinery
+
+    async def _lookup(
+        self, kind: str, external_ref: str, *, idempotent: bool
+    ) -> LedgerRecord | None:
+        domain = [[self.mapping.ref_field[kind], "=", external_ref]]
+        rows = await self._search(kind, domain, limit=1, idempotent=idempotent, order="id desc")
+        return rows[0] if rows else None
+
+    async def _fetch(self, kind: str, ident: int, *, idempotent: bool = True) -> LedgerRecord:
+        rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=idempotent)
+        if not rows:
+            raise PermanentLedgerError(
+                f"Odoo has no {kind} {ident}: it was deleted or never created; check the link",
+                code="odoo.exceptions.MissingError",
+            )
+        return rows[0]
+
+    async def _search(
+        self,
+        kind: str,
+        domain: list[Any],
+        *,
+        limit: int | None,
+        idempotent: bool,
+        order: str = "id asc",
+    ) -> list[LedgerRecord]:
+        params: dict[str, Any] = {
+            "domain": self.mapping.domain(kind) + domain,
+            "fields": list(READ_FIELDS[kind]),
+            "order": order,
+        }
+        if limit:
+            params["limit"] = limit
+        model = self.mapping.models[kind]
+        rows = await self._rpc.call(
+            model, "search_read", context=ALL, idempotent=idempotent, **params
+        )
+        return [to_record(kind, raw, self.mapping.ref_field[kind]) for raw in rows]
+
+    async def _pages(self, kind: str, domain: list[Any]) -> AsyncIterator[LedgerRecord]:
+        """Keyset pages by id: a record changed meanwhile is never skipped."""
+        last = 0
+        while True:
+            rows = await self._search(
+                kind, [*domain, ["id", ">", last]], limit=self._page, idempotent=True
+            )
+            for record in rows:
+                yield record
+            if len(rows) < self._page:
+                return
+            last = int(rows[-1].ledger_id)
+
+    async def _currency_id(self, code: str) -> int:
+        if code not in self._currencies:
+            rows = await self._rpc.call(
+                "res.currency",
+                "search_read",
+                domain=[["name", "=", code]],
+                fields=["name"],
+                context=ALL,
+                idempotent=True,
+            )
+            if not rows:
+                raise PermanentLedgerError(
+                    f"Odoo has no currency {code}: activate it under Accounting > Settings",
+                    code="syncledger.unknown_currency",
+                )
+            self._currencies[code] = int(rows[0]["id"])
+        return self._currencies[code]
+
+    async def _sale_taxes(self) -> list[SaleTax]:
+        if self._taxes is None:
+            domain: list[Any] = [["type_tax_use", "=", "sale"], ["amount_type", "=", "percent"]]
+            if self.mapping.tax_ids:
+                domain.append(["id", "in", list(self.mapping.tax_ids)])
+            rows = await self._rpc.call(
+                "account.tax",
+                "search_read",
+                domain=domain,
+                fields=["name", "amount", "price_include"],
+                order="id asc",
+                idempotent=True,
+            )
+            self._taxes = [
+                SaleTax(int(r["id"]), Decimal(r["amount"]))
+                for r in rows
+                if not r.get("price_include")
+            ]
+        return self._taxes
+
+
+def _capabilities(rates: tuple[Rate, ...]) -> LedgerCapabilities:
+    per_minute = min((r.limit * 60 / r.per for r in rates if r.per >= 60), default=120.0)
+    per_second = min((r.limit / r.per for r in rates if r.per <= 1), default=None)
+    return LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=int(per_minute),
+        requests_per_second=per_second,
+        idempotency="reference lookup (ref / memo)",
+        delta="write_date search_read",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+    )
+
+
+def _same_customer(record: LedgerRecord, customer: Customer) -> bool:
+    same_name = (record.name or "").casefold() == customer.name.casefold()
+    email = str(record.raw.get("email") or "").casefold()
+    same_email = bool(customer.email) and email == (customer.email or "").casefold()
+    same_vat = bool(customer.tax_id) and record.raw.get("vat") == customer.tax_id
+    return same_name or same_email or same_vat
+
+
+def _int(ledger_id: object) -> int:
+    try:
+        return int(str(ledger_id))
+    except ValueError:
+        raise PermanentLedgerError(
+            f"{ledger_id!r} is not an Odoo record id (a whole number)", code="syncledger.bad_id"
+        ) from None

@@ -1,0 +1,329 @@
+"""Canonical records ↔ Odoo values, driven by ``adapters/mappings/odoo.toml``.
+
+Where our source reference lives (read back by ``OdooLedger.find``, exact ``=`` match):
+
+=========== ================= =====================================================
+kind        model             reference field
+=========== ================= =====================================================
+customer    res.partner       ``ref`` (internal reference)
+invoice     account.move      ``ref``; our number in ``payment_reference``
+credit_note account.move      ``ref`` (``move_type`` ``out_refund``)
+payment     account.payment   ``memo`` (the register wizard's ``communication``)
+=========== ================= =====================================================
+
+A record's ``version`` is ``write_date`` (Odoo shows it to the second) joined with a
+digest of the fields we read, so two changes within one second still differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from adapters.jsonwire import encode_json
+from adapters.ports import LedgerRecord
+from core.errors import ConfigurationError, PermanentLedgerError
+from core.model import CreditNote, Customer, Invoice, InvoiceLine
+from core.money import minor_unit, to_decimal
+
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+READ_FIELDS = {
+    "customer": ("name", "email", "phone", "vat", "street", "ref", "active", "write_date"),
+    "invoice": (
+        "name",
+        "move_type",
+        "partner_id",
+        "currency_id",
+        "invoice_date",
+        "invoice_date_due",
+        "ref",
+        "payment_reference",
+        "state",
+        "payment_state",
+        "amount_untaxed",
+        "amount_tax",
+        "amount_total",
+        "amount_residual",
+        "reversed_entry_id",
+        "invoice_line_ids",
+        "write_date",
+    ),
+    "payment": (
+        "name",
+        "partner_id",
+        "amount",
+        "currency_id",
+        "date",
+        "memo",
+        "state",
+        "reconciled_invoice_ids",
+        "write_date",
+    ),
+}
+READ_FIELDS["credit_note"] = READ_FIELDS["invoice"]
+Document = Invoice | CreditNote
+
+
+@dataclass(frozen=True, slots=True)
+class SaleTax:
+    ident: int
+    rate: Decimal  # percent
+
+
+@dataclass(frozen=True, slots=True)
+class OdooMapping:
+    """The parsed mapping file; ``digest`` identifies this mapping version."""
+
+    version: str
+    digest: str
+    models: Mapping[str, str]  # kind → model
+    move_types: Mapping[str, str]  # invoice / credit_note → move_type
+    ref_field: Mapping[str, str]  # kind → field holding our reference
+    number_field: str
+    customer_fields: Mapping[str, str]
+    customer_values: Mapping[str, Any]
+    discount_label: str
+    tax_ids: tuple[int, ...]
+    payment_journal: int
+
+    def domain(self, kind: str) -> list[Any]:
+        """Which records of the kind's model are of that kind."""
+        if kind in self.move_types:
+            return [["move_type", "=", self.move_types[kind]]]
+        if kind == "payment":
+            return [["partner_type", "=", "customer"]]
+        return []
+
+    def customer_vals(self, customer: Customer, external_ref: str | None) -> dict[str, Any]:
+        values = customer.model_dump(exclude_none=True)
+        vals = {field: values[c] for c, field in self.customer_fields.items() if c in values}
+        if external_ref is not None:
+            vals = dict(self.customer_values) | vals | {self.ref_field["customer"]: external_ref}
+        return vals
+
+    def document_vals(
+        self,
+        kind: str,
+        document: Document,
+        *,
+        customer_id: int,
+        currency_id: int,
+        external_ref: str,
+        taxes: Sequence[SaleTax],
+    ) -> dict[str, Any]:
+        lines = [_line(ln, document.currency, taxes) for ln in document.lines]
+        vals: dict[str, Any] = {
+            "partner_id": customer_id,
+            "currency_id": currency_id,
+            "invoice_date": document.issue_date.isoformat(),
+            self.ref_field[kind]: external_ref,
+            self.number_field: document.number,
+            "invoice_line_ids": [[0, 0, v] for v in lines + self._discount(document)],
+        }
+        if isinstance(document, Invoice) and document.due_date is not None:
+            vals["invoice_date_due"] = document.due_date.isoformat()
+        if document.exchange_rate is not None:
+            vals["invoice_currency_rate"] = odoo_rate(document.exchange_rate)
+        check_total(document, lines)
+        return vals
+
+    def _discount(self, document: Document) -> list[dict[str, Any]]:
+        if document.discount == 0:
+            return []
+        amount = _round(document.discount, document.currency)
+        return [{"name": self.discount_label, "quantity": 1, "price_unit": -amount, "tax_ids": []}]
+
+
+def _line(line: InvoiceLine, currency: str, taxes: Sequence[SaleTax]) -> dict[str, Any]:
+    vals: dict[str, Any] = {
+        "name": line.description,
+        "quantity": line.quantity,
+        "price_unit": line.unit_price,
+        "tax_ids": [[6, 0, []]],
+    }
+    if line.tax_amount != 0:
+        vals["tax_ids"] = [[6, 0, [matching_tax(line, currency, taxes).ident]]]
+    return vals
+
+
+def matching_tax(line: InvoiceLine, currency: str, taxes: Sequence[SaleTax]) -> SaleTax:
+    """The sale tax Odoo would compute as exactly ``line.tax_amount`` on this line (the
+    closest rate when several round to it); refused when none does."""
+    net = _round(line.net, currency)
+    fits = [t for t in taxes if _round(net * t.rate / 100, currency) == line.tax_amount]
+    if not fits:
+        raise PermanentLedgerError(
+            f"line {line.description!r}: no sale tax in Odoo computes {line.tax_amount} on "
+            f"{net} (rates {', '.join(str(t.rate) for t in taxes) or 'none'}): create the "
+            "tax in Odoo or list its id under [invoice.tax] tax_ids",
+            code="syncledger.tax_unmatched",
+        )
+    exact = line.tax_amount / net * 100 if net else Decimal(0)
+    return min(fits, key=lambda t: (abs(t.rate - exact), t.ident))
+
+
+def check_total(document: Document, lines: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse before sending what Odoo would total differently from the source."""
+    cur = document.currency
+    net = sum((_round(ln.net, cur) for ln in document.lines), Decimal(0))
+    expected = net + document.tax_total - _round(document.discount, cur)
+    if expected != document.total:
+        raise PermanentLedgerError(
+            f"{document.kind} {document.number}: Odoo would total {expected} (each line "
+            f"rounded to the cent, plus tax, less discount) but the source says "
+            f"{document.total}: fix the line amounts or the total in the source",
+            code="syncledger.total_mismatch",
+        )
+
+
+def odoo_rate(exchange_rate: Decimal) -> Decimal:
+    """Odoo's ``invoice_currency_rate`` (document currency per company currency unit) from
+    ours (company currency per document currency unit)."""
+    return (Decimal(1) / exchange_rate).quantize(Decimal("1E-12"), rounding=ROUND_HALF_UP)
+
+
+def _round(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
+
+
+# ------------------------------------------------------------------- loading
+
+
+def load_mapping(path: Path | None = None) -> OdooMapping:
+    """The mapping at ``path``, or the default ``adapters/mappings/odoo.toml``."""
+    data = path.read_bytes() if path else _default_mapping_bytes()
+    try:
+        return _mapping_from(tomllib.loads(data.decode()), hashlib.sha256(data).hexdigest())
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"Odoo mapping {path or 'default'} is invalid: {exc}") from exc
+
+
+def _default_mapping_bytes() -> bytes:
+    return resources.files("adapters").joinpath("mappings/odoo.toml").read_bytes()
+
+
+def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:
+    kinds = ("customer", "invoice", "credit_note", "payment")
+    return OdooMapping(
+        version=str(raw["version"]),
+        digest=digest,
+        models={k: str(raw[k]["model"]) for k in kinds},
+        move_types={k: str(raw[k]["move_type"]) for k in ("invoice", "credit_note")},
+        ref_field={k: str(raw[k]["reference"]) for k in kinds},
+        number_field=str(raw["invoice"]["number"]),
+        customer_fields={k: str(v) for k, v in raw["customer"]["fields"].items()},
+        customer_values=dict(raw["customer"].get("values", {})),
+        discount_label=str(raw["invoice"]["lines"]["discount_label"]),
+        tax_ids=tuple(int(i) for i in raw["invoice"]["tax"]["tax_ids"]),
+        payment_journal=int(raw["payment"]["journal_id"]),
+    )
+
+
+# ----------------------------------------------------------------- ledger → canonical
+
+
+def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord:
+    common: dict[str, Any] = {
+        "kind": kind,
+        "ledger_id": str(raw["id"]),
+        "version": version_of(raw),
+        "external_ref": _text(raw.get(ref_field)),
+        "updated_at": parse_datetime(raw.get("write_date")),
+        "raw": dict(raw),
+    }
+    if kind == "customer":
+        status = "active" if raw.get("active", True) else "inactive"
+        return LedgerRecord(**common, name=_text(raw.get("name")), status=status)
+    if kind == "payment":
+        return LedgerRecord(**common, **_payment_parts(raw))
+    return LedgerRecord(**common, **_document_parts(raw))
+
+
+def version_of(raw: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in raw.items() if k not in ("write_date", "display_name")}
+    digest = hashlib.sha256(encode_json(_sorted(body))).hexdigest()[:16]
+    return f"{raw.get('write_date') or ''}|{digest}"
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    total = _amount(raw.get("amount_total"))
+    void = raw.get("state") == "cancel"
+    return {
+        "name": _text(raw.get("name")),
+        "customer_ledger_id": _m2o_id(raw.get("partner_id")),
+        "currency": _m2o_name(raw.get("currency_id")),
+        "total": total,
+        "balance": Decimal(0) if void else _amount(raw.get("amount_residual")),
+        "status": _document_status(raw),
+    }
+
+
+def _document_status(raw: Mapping[str, Any]) -> str:
+    if raw.get("state") == "cancel":
+        return "void"
+    if raw.get("state") != "posted":
+        return str(raw.get("state") or "draft")
+    state = raw.get("payment_state")
+    if state == "partial":
+        return "partially_paid"
+    return "open" if state == "not_paid" else "paid"
+
+
+def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    applied = "applied" if raw.get("reconciled_invoice_ids") else "unapplied"
+    return {
+        "name": _text(raw.get("name")),
+        "customer_ledger_id": _m2o_id(raw.get("partner_id")),
+        "currency": _m2o_name(raw.get("currency_id")),
+        "total": _amount(raw.get("amount")),
+        "status": "void" if raw.get("state") in ("canceled", "cancel") else applied,
+    }
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.strptime(value, DATETIME_FORMAT).replace(tzinfo=UTC)
+
+
+def format_datetime(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime(DATETIME_FORMAT)
+
+
+def m2o_id(value: Any) -> int | None:
+    if isinstance(value, list) and value and isinstance(value[0], int):
+        return value[0]
+    return None
+
+
+def _m2o_id(value: Any) -> str | None:
+    ident = m2o_id(value)
+    return None if ident is None else str(ident)
+
+
+def _m2o_name(value: Any) -> str | None:
+    return str(value[1]) if isinstance(value, list) and len(value) > 1 and value[1] else None
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None or value is False else to_decimal(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value is False else str(value)

@@ -1,0 +1,29 @@
+"""The ledger contract against the Odoo sandbox, over JSON-2 and over XML-RPC."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.support.odoo import in_process_odoo
+
+
+class TestOdooJson2Contract(LedgerContract):
+    currency = "USD"
+    unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
+    changes_resolution = 1.0  # Odoo shows write_date to the second
+    transport = "json2"
+
+    @pytest.fixture
+    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
+        odoo = in_process_odoo(transport=self.transport, per_second=25, timeout=0.3)
+        yield LedgerUnderTest(odoo.ledger, odoo.sandbox, attempts=odoo.retry.attempts)
+        await odoo.ledger.aclose()
+        odoo.sandbox.close()
+
+
+class TestOdooXmlRpcContract(TestOdooJson2Contract):
+    unknown_customer_code = "2"  # /xmlrpc/2 faultCode of every UserError (MissingError too)
+    transport = "xmlrpc"
