@@ -1,0 +1,483 @@
+"""SageLedger against the Sage sandbox in-process: what Sage-specific behaviour adds to the
+ledger contract (tests/unit/test_sage_contract.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.http import NO_RETRY
+from adapters.jsonwire import encode_json
+from adapters.ledgers.sage import SageLedger, idempotency_id
+from adapters.ledgers.sage_errors import translate_sage
+from adapters.ledgers.sage_mapping import load_mapping, ref_in, ref_token, spread
+from adapters.oauth2 import FileTokenStore, MemoryTokenStore
+from adapters.platforms import Connection, platform
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import (
+    AuthExpiredError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from tests.contracts.ledger_contract import key
+from tests.support.sage import InProcessSage, in_process_sage, sage_auth
+
+
+@pytest.fixture
+async def sage() -> AsyncIterator[InProcessSage]:
+    env = in_process_sage(limit=2000)
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+def customer(n: int = 1, currency: str = "USD", **changes: object) -> Customer:
+    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": currency}
+    return Customer.model_validate(fields | changes)
+
+
+def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> Invoice:
+    fields: dict[str, object] = {
+        "id": "INV-1",
+        "number": "INV-1",
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 1),
+        "currency": currency,
+        "lines": (
+            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
+        ),
+        "total": Decimal(total),
+    }
+    return Invoice.model_validate(fields | changes)
+
+
+def payment(amount: str, n: int = 1, reference: str | None = "CHK 1") -> Payment:
+    return Payment(
+        id=f"P-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+        reference=reference,
+    )
+
+
+async def push_customer(ledger: SageLedger, n: int = 1, currency: str = "USD") -> str:
+    pushed = await ledger.create_customer(
+        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return pushed.ledger_id
+
+
+async def push_invoice(ledger: SageLedger, customer_id: str, doc: Invoice | None = None) -> str:
+    pushed = await ledger.create_invoice(
+        doc or invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i"),
+    )
+    return pushed.ledger_id
+
+
+# ------------------------------------------------------------ idempotency_id
+
+
+def test_idempotency_ids_are_deterministic_guids_per_resource() -> None:
+    digest = key("csv/invoice/INV-1", "v1", "sage")
+    first = idempotency_id(digest, "sales_invoices")
+    assert first == idempotency_id(digest, "sales_invoices")
+    assert len(first) == 32 and int(first, 16) >= 0
+    assert first != idempotency_id(digest, "contact_allocations")
+    assert first != idempotency_id(key("other"), "sales_invoices")
+
+
+# ------------------------------------------------------------------- money
+
+
+async def test_amounts_reach_the_book_decimal_exact_with_the_discount_spread(
+    sage: InProcessSage,
+) -> None:
+    customer_id = await push_customer(sage.ledger)
+    discounted = invoice(total="0.25", discount=Decimal("0.05"))
+    await push_invoice(sage.ledger, customer_id, discounted)
+    [stored] = sage.sandbox.records("invoice")
+    assert stored["total_amount"] == Decimal("0.25")  # 0.1 + 0.2 - 0.05 in floats would not be
+    assert [ln["discount_amount"] for ln in stored["invoice_lines"]] == [
+        Decimal("0.02"),
+        Decimal("0.03"),
+    ]
+    assert (stored["reference"], ref_in(stored["notes"])) == ("INV-1", "csv/invoice/INV-1")
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=8),
+    st.integers(min_value=0, max_value=10**8),
+)
+def test_a_spread_discount_adds_up_exactly(cents: list[int], wanted: int) -> None:
+    nets = [Decimal(c).scaleb(-2) for c in cents]
+    discount = min(Decimal(wanted).scaleb(-2), sum(nets, Decimal(0)))
+    shares = spread(discount, nets)
+    assert sum(shares, Decimal(0)) == discount
+    assert all(share >= 0 and share.as_tuple().exponent >= -2 for share in shares)
+
+
+async def test_an_invoice_sage_would_total_differently_is_refused_before_sending(
+    sage: InProcessSage,
+) -> None:
+    customer_id = await push_customer(sage.ledger)
+    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335"),)  # Sage: 1.01
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(sage.ledger, customer_id, invoice(total="1.00", lines=lines))
+    assert refused.value.code == "syncledger.total_mismatch"
+    assert sage.sandbox.count("invoice") == 0
+
+
+async def test_a_foreign_invoice_carries_its_rate_or_is_refused(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger, currency="EUR")
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
+    record = await sage.ledger.get("invoice", await push_invoice(sage.ledger, customer_id, euro))
+    assert record is not None and (record.currency, record.total) == ("EUR", Decimal("0.30"))
+    assert record.raw["inverse_exchange_rate"] == Decimal("1.0850")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await sage.ledger.create_invoice(
+            invoice(currency="EUR", id="INV-2", number="INV-2"),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-2",
+            idempotency_key=key("i", 2),
+        )
+    assert refused.value.code == "syncledger.exchange_rate_missing"
+    assert sage.sandbox.count("invoice") == 1
+
+
+# ---------------------------------------------------------------- customers
+
+
+async def test_a_taken_reference_carrying_ours_is_recovered(sage: InProcessSage) -> None:
+    first = await push_customer(sage.ledger)
+    # the idempotency_id is gone (over 7 days, or a new key): Sage's unique reference holds
+    again = await sage.ledger.create_customer(
+        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+    )
+    assert (again.ledger_id, again.recovered) == (first, True)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await sage.ledger.create_customer(
+            customer(1), external_ref="hubspot/customer/C-1", idempotency_key=key("hubspot")
+        )
+    assert refused.value.code == "RecordInvalid"
+    assert sage.sandbox.count("customer") == 1
+
+
+async def test_source_ids_that_cannot_be_account_codes_become_tokens(sage: InProcessSage) -> None:
+    odd = "csv/customer/" + "Ä" * 40
+    pushed = await sage.ledger.create_customer(customer(), external_ref=odd, idempotency_key="k")
+    [stored] = sage.sandbox.records("customer")
+    assert stored["reference"] == ref_token("Ä" * 40) and len(stored["reference"]) == 15
+    found = await sage.ledger.find("customer", odd)
+    assert found is not None and found.ledger_id == pushed.ledger_id
+
+
+async def test_versions_change_with_every_edit_even_within_one_second(sage: InProcessSage) -> None:
+    ledger_id = await push_customer(sage.ledger)
+    versions = set()
+    for n in range(3):
+        renamed = customer(1, name=f"Renamed {n}")
+        record = await sage.ledger.get("customer", ledger_id)
+        assert record is not None
+        versions.add(record.version)
+        await sage.ledger.update_customer(
+            renamed,
+            ledger_id=ledger_id,
+            version=record.version,
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("cu", n),
+        )
+    assert len(versions) == 3
+
+
+async def test_an_invoice_does_not_make_its_customers_version_stale(sage: InProcessSage) -> None:
+    ledger_id = await push_customer(sage.ledger)
+    before = await sage.ledger.get("customer", ledger_id)
+    await push_invoice(sage.ledger, ledger_id)  # the contact's balance moves
+    after = await sage.ledger.get("customer", ledger_id)
+    assert before is not None and after is not None
+    assert (before.version, after.balance) == (after.version, Decimal("0.30"))
+
+
+# ------------------------------------------------------- payments, find, void
+
+
+async def test_payments_are_found_by_the_token_in_their_reference(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    paid = await sage.ledger.apply_payment(
+        payment("0.30", reference="CHEQUE 000123456"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    [stored] = sage.sandbox.records("payment")
+    assert stored["reference"] == "CHEQUE 00 " + ref_token("csv/payment/P-1")  # ≤ 25
+    found = await sage.ledger.find("payment", "csv/payment/P-1")
+    assert found is not None
+    assert (found.ledger_id, found.name, found.external_ref) == (
+        paid.ledger_id,
+        "CHEQUE 00",
+        "csv/payment/P-1",
+    )
+    assert await sage.ledger.find("payment", "csv/payment/P-2") is None
+    record = await sage.ledger.get("invoice", invoice_id)
+    assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))
+
+
+@pytest.mark.parametrize(("window", "found"), [(timedelta(seconds=-5), False), (None, True)])
+async def test_find_falls_back_to_the_newest_records_inside_its_window(
+    window: timedelta | None, found: bool
+) -> None:
+    env = in_process_sage(ledger_options={"find_window": window})
+    customer_id = await push_customer(env.ledger)
+    renumbered = invoice(number="A-77")  # the number is not the source id: search misses
+    await push_invoice(env.ledger, customer_id, renumbered)
+    assert (await env.ledger.find("invoice", "csv/invoice/INV-1") is not None) is found
+    await env.ledger.aclose()
+
+
+async def test_listing_pages_through_everything() -> None:
+    env = in_process_sage(ledger_options={"page_size": 2})
+    ids = [await push_customer(env.ledger, n) for n in range(1, 6)]
+    assert [r.ledger_id async for r in env.ledger.list_all("customer")] == ids
+    await env.ledger.aclose()
+
+
+async def test_void_is_idempotent_and_checks_the_version(sage: InProcessSage) -> None:
+    invoice_id = await push_invoice(sage.ledger, await push_customer(sage.ledger))
+    record = await sage.ledger.get("invoice", invoice_id)
+    assert record is not None
+    voided = await sage.ledger.void_invoice(invoice_id, version=record.version, idempotency_key="v")
+    again = await sage.ledger.void_invoice(invoice_id, version=record.version, idempotency_key="v")
+    assert (again.ledger_id, again.recovered, again.version) == (invoice_id, True, voided.version)
+    after = await sage.ledger.get("invoice", invoice_id)
+    assert after is not None and (after.status, after.balance) == ("void", 0)
+    with pytest.raises(PermanentLedgerError) as missing:
+        await sage.ledger.void_invoice("f" * 32, version=None, idempotency_key="v")
+    assert missing.value.code == "RecordNotFound"
+
+
+async def test_a_stale_invoice_update_is_refused_and_changes_nothing(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    before = await sage.ledger.get("invoice", invoice_id)
+    assert before is not None
+    stale = before.version
+    await sage.ledger.apply_payment(
+        payment("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    bigger = invoice(
+        total="0.60", lines=(InvoiceLine(description="c", quantity="2", unit_price="0.30"),)
+    )
+    with pytest.raises(StaleVersionError):
+        await sage.ledger.update_invoice(
+            bigger,
+            ledger_id=invoice_id,
+            version=stale,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
+    record = await sage.ledger.get("invoice", invoice_id)
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("0.30"),
+        Decimal("0.20"),
+    )
+    updated = await sage.ledger.update_invoice(
+        bigger,
+        ledger_id=invoice_id,
+        version=record.version,
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("iu"),
+    )
+    after = await sage.ledger.get("invoice", invoice_id)
+    assert after is not None and after.version == updated.version
+    assert (after.total, after.balance, len(after.raw["invoice_lines"])) == (
+        Decimal("0.60"),
+        Decimal("0.50"),
+        1,
+    )
+
+
+async def test_a_credit_note_without_an_invoice_stays_unapplied(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="5.00"),),
+        total=Decimal("5.00"),
+    )
+    pushed = await sage.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    record = await sage.ledger.get("credit_note", pushed.ledger_id)
+    assert record is not None and (record.status, record.balance) == ("open", Decimal("5.00"))
+    assert sage.sandbox.count("allocation") == 0
+
+
+# ------------------------------------------------------------------- delta
+
+
+async def test_changes_report_payments_and_the_invoices_they_settle(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    await asyncio.sleep(1.0)  # Sage's times are whole seconds
+    record = await sage.ledger.get("invoice", invoice_id)
+    assert record is not None and record.updated_at is not None
+    await sage.ledger.apply_payment(
+        payment("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    changed = [r async for r in sage.ledger.changes(record.updated_at + timedelta(seconds=1))]
+    assert {(r.kind, r.status) for r in changed} == {
+        ("invoice", "partially_paid"),
+        ("payment", "applied"),
+    }
+
+
+# ------------------------------------------------------------- limits, auth
+
+
+async def test_without_the_client_side_limiter_the_sandbox_throttles() -> None:
+    """The contract's burst test is meaningful: unlimited, the same burst earns 429s."""
+    env = in_process_sage(
+        limit=25, window=1.0, limiter=RateLimiter(Rate(10_000, 1.0)), retry=NO_RETRY
+    )
+    customer_id = await push_customer(env.ledger)
+    results = await asyncio.gather(
+        *(env.ledger.get("customer", customer_id) for _ in range(45)), return_exceptions=True
+    )
+    throttles = [r for r in results if isinstance(r, TransientLedgerError)]
+    assert throttles and all(t.code == "TooManyRequests" and t.retry_after == 1 for t in throttles)
+    assert env.sandbox.throttled == len(throttles)
+    await env.ledger.aclose()
+
+
+async def test_an_expired_access_token_is_refreshed_and_rotated_on_disk(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "sage-tokens.json")
+    env = in_process_sage(store=store)
+    customer_id = await push_customer(env.ledger)
+    first = store.load()
+    env.sandbox.oauth.expire_access_tokens()
+    assert await env.ledger.get("customer", customer_id) is not None
+    second = store.load()
+    assert first is not None and second is not None
+    assert second.refresh_token != first.refresh_token
+    await env.ledger.aclose()
+
+
+async def test_a_revoked_grant_is_an_auth_error() -> None:
+    env = in_process_sage()
+    env.sandbox.oauth.exchange("sandbox-refresh-token")  # someone else spent it
+    with pytest.raises(AuthExpiredError) as refused:
+        await env.ledger.get("customer", "1")
+    assert refused.value.code == "invalid_grant"
+    await env.ledger.aclose()
+
+
+async def test_another_business_is_refused_with_sages_code() -> None:
+    env = in_process_sage()
+    other = SageLedger.connect(
+        auth=sage_auth(MemoryTokenStore(), refresh_token=env.sandbox.oauth.grant()),
+        business_id="f" * 32,
+        base_url="http://sage.sandbox.test/v3.1",
+        transport=httpx.ASGITransport(app=env.app),
+    )
+    with pytest.raises(PermanentLedgerError) as refused:
+        await other.get("customer", "1")
+    assert refused.value.code == "MultiUserAccessDenied"
+    await other.aclose()
+    await env.ledger.aclose()
+
+
+async def test_the_platform_connects_to_its_in_process_sandbox(tmp_path: Path) -> None:
+    sage_platform = platform("sage")
+    app = sage_platform.sandbox_app(None, home_currency="GBP")
+    connection = Connection(
+        sage_platform.sandbox_url, tmp_path / "tokens.json", {}, httpx.ASGITransport(app=app)
+    )
+    ledger = sage_platform.connect(connection)
+    pushed = await ledger.create_customer(
+        customer(1, currency="GBP"), external_ref="csv/customer/C-1", idempotency_key="k"
+    )
+    assert sage_platform.sandbox_handle(app).count("customer") == 1
+    assert (await ledger.get("customer", pushed.ledger_id)) is not None
+    assert ledger.capabilities.requests_per_minute == 200
+    await ledger.aclose()
+    sage_platform.sandbox_handle(app).close()
+
+
+# --------------------------------------------------------- error translation
+
+
+def answer(status: int, body: object, **headers: str) -> httpx.Response:
+    content = body if isinstance(body, bytes) else encode_json(body)
+    request = httpx.Request("POST", "https://api.accounting.sage.com/v3.1/sales_invoices")
+    return httpx.Response(status, content=content, headers=headers, request=request)
+
+
+def diagnoses(code: str, message: str = "m", source: str = "") -> object:
+    return [{"$severity": "error", "$dataCode": code, "$message": message, "$source": source}]
+
+
+def test_sage_diagnoses_map_to_typed_errors() -> None:
+    throttle = translate_sage(answer(429, diagnoses("TooManyRequests")))
+    assert isinstance(throttle, TransientLedgerError)
+    assert (throttle.code, throttle.retry_after) == ("TooManyRequests", 60)
+    waited = translate_sage(answer(429, b"", **{"Retry-After": "7"}))
+    assert isinstance(waited, TransientLedgerError) and waited.retry_after == 7
+    auth = translate_sage(answer(401, diagnoses("AccessTokenVerificationError")))
+    assert isinstance(auth, AuthExpiredError) and auth.code == "AccessTokenVerificationError"
+    bare = translate_sage(answer(401, {"error": "Authorization missing."}))
+    assert isinstance(bare, AuthExpiredError) and "Authorization missing" in str(bare)
+    server = translate_sage(answer(500, diagnoses("UnexpectedError")))
+    assert isinstance(server, TransientLedgerError) and server.code == "UnexpectedError"
+    refused = translate_sage(answer(422, diagnoses("RecordInvalid", "is invalid", "tax_number")))
+    assert isinstance(refused, PermanentLedgerError)
+    assert refused.code == "RecordInvalid" and "is invalid (tax_number)" in str(refused)
+    legacy = translate_sage(answer(422, {"$diagnoses": diagnoses("ValidationError")}))
+    assert legacy.code == "ValidationError"
+    html = translate_sage(answer(502, b"<html>Bad Gateway</html>"))
+    assert isinstance(html, TransientLedgerError) and html.code == "502"
+
+
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
+    mapping = load_mapping()
+    assert mapping.version == "sage-1"
+    assert len(mapping.digest) == 64
+    assert mapping.fields["customer"]["email"] == ("main_contact_person.email",)
+    assert mapping.setting("customer", "field") == "notes"
+    assert mapping.setting("payment", "transaction_type_id") == "CUSTOMER_RECEIPT"
