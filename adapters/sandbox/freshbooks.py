@@ -42,6 +42,7 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -85,11 +86,13 @@ def create_app(
     home_currency: str = "USD",
     require_auth: bool = True,
     faults: Faults | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
 
-    ``refresh_token`` is registered as a first grant (single-use like any other)."""
-    book = FreshBooksBook(book_path, account_id=account_id)
+    ``refresh_token`` is registered as a first grant (single-use like any other);
+    ``clock`` (UTC) stamps ``updated`` (tests set dates with it)."""
+    book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
     oauth = OAuthServer(
         book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
     )
@@ -106,6 +109,10 @@ def create_app(
     app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
     app.state.sandbox = sandbox
     return app
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def sandbox_of(app: Starlette) -> FreshBooksSandbox:

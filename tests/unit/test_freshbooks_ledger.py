@@ -1,0 +1,406 @@
+"""FreshBooksLedger against the FreshBooks sandbox in-process: what FreshBooks-specific
+behaviour adds to the ledger contract (tests/unit/test_freshbooks_contract.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.jsonwire import encode_json
+from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
+from adapters.ledgers.freshbooks_mapping import load_mapping, ref_in, version_of
+from adapters.ledgers.freshbooks_platform import PLATFORM
+from adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenSet
+from adapters.platforms import Connection
+from adapters.sandbox.freshbooks import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from core.errors import (
+    AuthExpiredError,
+    ConfigurationError,
+    PermanentLedgerError,
+    TransientLedgerError,
+)
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from tests.contracts.ledger_contract import key
+from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def fb() -> AsyncIterator[InProcessFreshBooks]:
+    env = in_process_freshbooks()
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+def customer(n: int = 1, **changes: object) -> Customer:
+    fields: dict[str, object] = {
+        "id": f"C-{n}",
+        "name": f"Customer {n}",
+        "currency": "USD",
+        "email": f"c{n}@example.test",
+    }
+    return Customer.model_validate(fields | changes)
+
+
+def invoice(total: str = "0.30", number: str = "INV-1", **changes: object) -> Invoice:
+    fields: dict[str, object] = {
+        "id": number,
+        "number": number,
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 1),
+        "due_date": date(2026, 5, 1),
+        "currency": "USD",
+        "lines": (
+            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
+        ),
+        "total": Decimal(total),
+    }
+    return Invoice.model_validate(fields | changes)
+
+
+async def push_customer(env: InProcessFreshBooks, n: int = 1, **changes: object) -> str:
+    pushed = await env.ledger.create_customer(
+        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return pushed.ledger_id
+
+
+async def push_invoice(env: InProcessFreshBooks, customer_id: str, doc: Invoice) -> str:
+    pushed = await env.ledger.create_invoice(
+        doc,
+        customer_ledger_id=customer_id,
+        external_ref=f"csv/invoice/{doc.id}",
+        idempotency_key=key("i", doc.id),
+    )
+    return pushed.ledger_id
+
+
+# ------------------------------------------------------------------- money
+
+
+async def test_amounts_reach_the_book_decimal_exact(fb: InProcessFreshBooks) -> None:
+    invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
+    [stored] = fb.sandbox.records("invoice")
+    assert stored["amount"] == {"amount": "0.30", "code": "USD"}  # 0.1 + 0.2 as floats is not
+    assert stored["invoice_number"] == "INV-1"
+    assert stored["due_offset_days"] == 30
+    assert ref_in(stored["notes"]) == "csv/invoice/INV-1"
+    assert str(stored["id"]) == invoice_id
+
+
+async def test_an_invoice_freshbooks_would_total_differently_is_refused_before_sending(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335"),)  # 1.005 → 1.01
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(fb, customer_id, invoice(total="1.00", lines=lines))
+    assert refused.value.code == "syncledger.total_mismatch"
+    assert fb.sandbox.count("invoice") == 0
+
+
+async def test_a_tax_that_is_no_three_decimal_percentage_is_refused(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    lines = (InvoiceLine(description="x", quantity="1", unit_price="100000", tax_amount="0.01"),)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(fb, customer_id, invoice(total="100000.01", lines=lines))
+    assert refused.value.code == "syncledger.tax_not_expressible"
+    assert fb.sandbox.count("invoice") == 0
+
+
+async def test_a_payment_keeps_its_human_reference_next_to_ours(fb: InProcessFreshBooks) -> None:
+    invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
+    payment = Payment(
+        id="PAY-9",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal("0.10"),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+        method="Bank transfer",
+        reference="WIRE-77",
+    )
+    await fb.ledger.apply_payment(
+        payment,
+        customer_ledger_id="ignored",
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/PAY-9",
+        idempotency_key=key("p", 9),
+    )
+    found = await fb.ledger.find("payment", "csv/payment/PAY-9")
+    assert found is not None
+    assert (found.name, found.total, found.raw["type"]) == (
+        "WIRE-77",
+        Decimal("0.10"),
+        "Bank Transfer",
+    )
+
+
+# ------------------------------------------------------------- idempotency
+
+
+async def test_someone_elses_invoice_with_our_number_surfaces_as_a_refusal(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    await push_invoice(fb, customer_id, invoice())
+    theirs = invoice().model_copy(update={"id": "OTHER"})  # same number, another source record
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(fb, customer_id, theirs)
+    assert refused.value.code == "2003"
+    assert fb.sandbox.count("invoice") == 1
+
+
+async def test_a_payment_whose_answer_was_lost_is_found_not_resent() -> None:
+    env = in_process_freshbooks(timeout=0.3)
+    invoice_id = await push_invoice(env, await push_customer(env), invoice())
+    env.sandbox.commit_then_timeout_next(1)
+    payment = Payment(
+        id="PAY-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal("0.05"),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+    )
+    pushed = await env.ledger.apply_payment(
+        payment,
+        customer_ledger_id="C-1",
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/PAY-1",
+        idempotency_key=key("p", 1),
+    )
+    refreshed = await env.ledger.get("invoice", invoice_id)
+    payments = env.sandbox.count("payment")
+    await env.ledger.aclose()
+    env.sandbox.close()
+    assert pushed.recovered
+    assert payments == 1
+    assert refreshed is not None and refreshed.balance == Decimal("0.25")
+
+
+async def test_a_credit_note_is_applied_once_however_often_it_is_pushed(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="0.10"),),
+        total=Decimal("0.10"),
+    )
+    for _ in range(3):
+        await fb.ledger.create_credit_note(
+            note,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+    assert (fb.sandbox.count("credit_note"), fb.sandbox.count("payment")) == (1, 1)
+    credit = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
+    assert credit is not None and (credit.balance, credit.status) == (Decimal("0.00"), "paid")
+
+
+async def test_voiding_twice_answers_the_same(fb: InProcessFreshBooks) -> None:
+    invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
+    current = await fb.ledger.get("invoice", invoice_id)
+    assert current is not None
+    first = await fb.ledger.void_invoice(invoice_id, version=current.version, idempotency_key="v")
+    again = await fb.ledger.void_invoice(invoice_id, version=current.version, idempotency_key="v")
+    assert (first.recovered, again.recovered) == (False, True)
+    assert again.version == first.version
+
+
+def test_a_version_moves_with_the_content_within_one_second() -> None:
+    raw = {"id": 1, "updated": "2026-03-02 10:00:00", "organization": "A"}
+    assert version_of(raw) != version_of(raw | {"organization": "B"})
+    assert version_of(raw) == version_of(dict(reversed(list(raw.items()))))
+    assert version_of({"id": 1}) is None
+
+
+# ------------------------------------------------------------------ reads
+
+
+async def test_list_all_follows_every_page(fb: InProcessFreshBooks) -> None:
+    env = in_process_freshbooks(ledger_options={"page_size": 2})
+    ids = {await push_customer(env, n) for n in range(1, 6)}
+    listed = [r.ledger_id async for r in env.ledger.list_all("customer")]
+    await env.ledger.aclose()
+    env.sandbox.close()
+    assert sorted(listed) == sorted(ids)
+
+
+async def test_match_ignores_case_and_deleted_clients(fb: InProcessFreshBooks) -> None:
+    kept = await push_customer(fb, 1, name="Acme Plumbing")
+    gone = await push_customer(fb, 2, name="ACME plumbing", email="other@example.test")
+    await fb.ledger._http.json(  # delete the way FreshBooks does
+        "PUT",
+        f"/accounting/account/sandbox-account/users/clients/{gone}",
+        body={"client": {"vis_state": 1}},
+        idempotent=True,
+    )
+    same = customer(3, name="acme PLUMBING", email=None)
+    assert [r.ledger_id for r in await fb.ledger.match_customer(same)] == [kept]
+
+
+async def test_changes_are_cut_at_the_second_across_the_eastern_day() -> None:
+    clock = Clock()
+    env = in_process_freshbooks(clock=clock)
+    clock.now = datetime(2026, 3, 4, 23, 0, tzinfo=UTC)  # 18:00 in New York
+    await push_customer(env, 1)
+    clock.now = datetime(2026, 3, 5, 3, 0, 10, tzinfo=UTC)  # 22:00:10 on the 4th in New York
+    later = await push_customer(env, 2)
+    since = datetime(2026, 3, 5, 3, 0, 10, 500000, tzinfo=UTC)
+    changed = [(r.kind, r.ledger_id) async for r in env.ledger.changes(since)]
+    await env.ledger.aclose()
+    env.sandbox.close()
+    assert changed == [("customer", later)]  # same second: kept, never missed
+
+
+async def test_get_of_a_missing_customer_is_none(fb: InProcessFreshBooks) -> None:
+    assert await fb.ledger.get("customer", "424242") is None
+
+
+# --------------------------------------------------------------------- auth
+
+
+async def test_the_rotated_refresh_token_is_persisted_before_use(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "tokens" / "freshbooks.json")
+    env = in_process_freshbooks(store=store)
+    await push_customer(env)
+    saved = store.load()
+    assert saved is not None and saved.refresh_token != DEFAULT_REFRESH_TOKEN
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+    env.sandbox.oauth.expire_access_tokens()
+    assert await env.ledger.get("customer", "424242") is None  # refreshed on the 401
+    rotated = store.load()
+    assert rotated is not None and rotated.refresh_token != saved.refresh_token
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+async def test_a_spent_refresh_token_asks_for_reauthorisation() -> None:
+    store = MemoryTokenStore(TokenSet("", "already-used-token", 0.0))
+    env = in_process_freshbooks(store=store)
+    with pytest.raises(AuthExpiredError) as expired:
+        await push_customer(env)
+    assert expired.value.code == "invalid_grant"
+    assert "already-used-token" not in str(expired.value)
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+async def test_no_secret_reaches_the_logs(
+    fb: InProcessFreshBooks, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await push_customer(fb, email="private@example.test")
+    await fb.ledger.find("customer", "csv/customer/C-1")
+    tokens = fb.store.load()
+    assert tokens is not None
+    secrets = (tokens.access_token, tokens.refresh_token, DEFAULT_CLIENT_SECRET, "private@")
+    assert not [s for s in secrets if s in caplog.text]
+
+
+# ------------------------------------------------------------- error mapping
+
+
+def answer(status: int, body: Any, **headers: str) -> httpx.Response:
+    request = httpx.Request("POST", "https://api.freshbooks.com/accounting/account/A/x/y")
+    return httpx.Response(status, content=encode_json(body), headers=headers, request=request)
+
+
+def test_an_accounting_refusal_keeps_errno_and_field_but_not_the_value() -> None:
+    body = {
+        "response": {
+            "errors": [
+                {
+                    "errno": 2003,
+                    "field": "email",
+                    "message": "A client with this email already exists.",
+                    "object": "client",
+                    "value": "someone@example.test",
+                }
+            ]
+        }
+    }
+    error = translate_freshbooks(answer(422, body))
+    assert isinstance(error, PermanentLedgerError)
+    assert error.code == "2003"
+    assert "email" in str(error)
+    assert "someone@example.test" not in str(error)
+
+
+def test_http_statuses_map_to_the_error_tree() -> None:
+    missing = {"response": {"errors": [{"errno": 1012, "message": "Client not found."}]}}
+    throttled = translate_freshbooks(
+        answer(429, {"errno": 429, "message": "slow"}, **{"Retry-After": "7"})
+    )
+    auth = translate_freshbooks(answer(401, {"error": "unauthenticated", "error_description": "x"}))
+    detail = {"reason": "1012", "metadata": {"message": "Client not found.", "field": "userid"}}
+    gateway = {"code": 5, "message": "failed", "details": [detail]}
+    assert isinstance(translate_freshbooks(answer(404, missing)), FreshBooksNotFoundError)
+    assert isinstance(throttled, TransientLedgerError) and throttled.retry_after == 7.0
+    assert isinstance(auth, AuthExpiredError) and auth.code == "unauthenticated"
+    assert isinstance(translate_freshbooks(answer(503, "down")), TransientLedgerError)
+    assert translate_freshbooks(answer(404, gateway)).code == "1012"
+
+
+def test_a_body_that_is_not_json_still_maps_by_status() -> None:
+    request = httpx.Request("GET", "https://api.freshbooks.com/x")
+    error = translate_freshbooks(httpx.Response(502, content=b"<html>", request=request))
+    assert isinstance(error, TransientLedgerError)
+    assert error.code == "502"
+
+
+# ------------------------------------------------------------------ platform
+
+
+def test_the_default_mapping_loads() -> None:
+    mapping = load_mapping()
+    assert mapping.ref_field == {
+        "customer": "note",
+        "invoice": "notes",
+        "payment": "note",
+        "credit_note": "notes",
+    }
+    assert mapping.percent_places == 3
+
+
+async def test_the_rate_is_configurable_and_checked(tmp_path: Path) -> None:
+    async def per_minute(**creds: str) -> int:
+        conn = Connection("http://freshbooks.sandbox.local", tmp_path / "t.json", creds)
+        adapter = PLATFORM.connect(conn)
+        await adapter.aclose()
+        return adapter.capabilities.requests_per_minute
+
+    assert await per_minute() == 100
+    assert await per_minute(requests_per_minute="40") == 40
+    with pytest.raises(ConfigurationError):
+        await per_minute(requests_per_minute="lots")
+    with pytest.raises(ConfigurationError):
+        PLATFORM.connect(Connection("https://api.freshbooks.com", tmp_path / "t.json", {}))

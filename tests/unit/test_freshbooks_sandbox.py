@@ -1,0 +1,484 @@
+"""The FreshBooks sandbox speaks FreshBooks' Accounting API: raw HTTP against the app
+in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.freshbooks import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+
+ACCOUNT = "sandbox-account"
+API = f"/accounting/account/{ACCOUNT}"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FreshBooks:
+    """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.sandbox = sandbox_of(app)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
+        self.access = ""
+
+    async def token(self, refresh: str, secret: str = DEFAULT_CLIENT_SECRET) -> httpx.Response:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": secret,
+            "redirect_uri": "https://example.test/cb",
+        }
+        return await self.http.post("/auth/oauth/token", data=form)
+
+    async def login(self) -> None:
+        self.access = decode_json((await self.token(DEFAULT_REFRESH_TOKEN)).content)["access_token"]
+
+    async def call(
+        self, method: str, path: str, body: Any = None, params: Any = None
+    ) -> tuple[int, Any]:
+        response = await self.http.request(
+            method,
+            API + path,
+            params=params,
+            content=None if body is None else encode_json(body),
+            headers={"Authorization": f"Bearer {self.access}"},
+        )
+        return response.status_code, decode_json(response.content)
+
+    async def create(self, path: str, single: str, fields: dict[str, Any]) -> dict[str, Any]:
+        status, answer = await self.call("POST", path, {single: fields}, {"include[]": "lines"})
+        assert status == 200, answer
+        created: dict[str, Any] = answer["response"]["result"][single]
+        return created
+
+    async def client(self, name: str = "Acme", **fields: Any) -> dict[str, Any]:
+        return await self.create("/users/clients", "client", {"organization": name, **fields})
+
+    async def invoice(
+        self, client_id: int, *lines: dict[str, Any], **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "customerid": client_id,
+            "create_date": "2026-03-01",
+            "lines": list(lines) or [line("100.00")],
+            **fields,
+        }
+        return await self.create("/invoices/invoices", "invoice", body)
+
+    async def pay(self, invoice_id: int, amount: str, **fields: Any) -> tuple[int, Any]:
+        body = {"invoiceid": invoice_id, "amount": {"amount": amount}, "date": "2026-03-05"}
+        return await self.call("POST", "/payments/payments", {"payment": body | fields})
+
+
+def line(cost: str, qty: str = "1", **fields: Any) -> dict[str, Any]:
+    return {"name": "Work", "qty": qty, "unit_cost": {"amount": cost, "code": "USD"}, **fields}
+
+
+def numbered(client_id: int, number: str) -> dict[str, Any]:
+    return {
+        "customerid": client_id,
+        "create_date": "2026-03-01",
+        "invoice_number": number,
+        "lines": [line("1.00")],
+    }
+
+
+def error_of(answer: Any) -> dict[str, Any]:
+    first: dict[str, Any] = answer["response"]["errors"][0]
+    return first
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make(clock: Clock) -> Callable[..., FreshBooks]:
+    def build(**options: Any) -> FreshBooks:
+        return FreshBooks(create_app(clock=clock, **options))
+
+    return build
+
+
+@pytest.fixture
+async def fb(make: Callable[..., FreshBooks]) -> AsyncIterator[FreshBooks]:
+    env = make()
+    await env.login()
+    yield env
+    await env.http.aclose()
+    env.sandbox.close()
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def test_a_refresh_token_is_single_use_and_rotates(make: Callable[..., FreshBooks]) -> None:
+    env = make()
+    first = await env.token(DEFAULT_REFRESH_TOKEN)
+    again = await env.token(DEFAULT_REFRESH_TOKEN)
+    tokens = decode_json(first.content)
+    assert first.status_code == 200
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 43200
+    assert isinstance(tokens["created_at"], int)
+    assert tokens["refresh_token"] != DEFAULT_REFRESH_TOKEN
+    assert again.status_code == 400
+    assert decode_json(again.content) == {"error": "invalid_grant"}
+    assert (await env.token(tokens["refresh_token"])).status_code == 200
+
+
+async def test_the_client_secret_goes_in_the_body(make: Callable[..., FreshBooks]) -> None:
+    env = make()
+    refused = await env.token(DEFAULT_REFRESH_TOKEN, secret="wrong")
+    assert refused.status_code == 401
+    assert decode_json(refused.content) == {"error": "invalid_client"}
+
+
+async def test_a_request_without_a_valid_token_is_unauthenticated(fb: FreshBooks) -> None:
+    fb.access = "not-a-token"
+    status, answer = await fb.call("GET", "/users/clients")
+    assert status == 401
+    assert answer["error"] == "unauthenticated"
+
+
+async def test_another_account_is_forbidden(fb: FreshBooks) -> None:
+    response = await fb.http.get(
+        "/accounting/account/other/users/clients",
+        headers={"Authorization": f"Bearer {fb.access}"},
+    )
+    assert response.status_code == 403
+
+
+# ---------------------------------------------------------------- clients
+
+
+async def test_answers_are_wrapped_in_response_result(fb: FreshBooks) -> None:
+    created = await fb.client("Acme", email="a@acme.example")
+    status, answer = await fb.call("GET", f"/users/clients/{created['id']}")
+    client = answer["response"]["result"]["client"]
+    assert status == 200
+    assert client["userid"] == client["id"] == created["id"]
+    assert client["organization"] == "Acme"
+    assert client["vis_state"] == 0
+    assert client["currency_code"] == "USD"
+
+
+async def test_updated_is_us_eastern_to_the_second(fb: FreshBooks, clock: Clock) -> None:
+    clock.now = datetime(2026, 7, 1, 12, 30, 45, 999000, tzinfo=UTC)
+    created = await fb.client()
+    assert created["updated"] == "2026-07-01 08:30:45"  # EDT is UTC-4
+
+
+async def test_a_missing_client_is_errno_1012(fb: FreshBooks) -> None:
+    status, answer = await fb.call("GET", "/users/clients/987654")
+    assert status == 404
+    assert error_of(answer) | {"value": "987654"} == {
+        "errno": 1012,
+        "field": "id",
+        "message": "Client not found.",
+        "object": "client",
+        "value": "987654",
+    }
+
+
+async def test_a_client_email_identifies_one_client(fb: FreshBooks) -> None:
+    first = await fb.client("Acme", email="billing@acme.example")
+    status, answer = await fb.call(
+        "POST", "/users/clients", {"client": {"organization": "B", "email": "BILLING@acme.example"}}
+    )
+    assert status == 422
+    assert error_of(answer)["errno"] == 2003
+    status, _ = await fb.call(
+        "PUT", f"/users/clients/{first['id']}", {"client": {"organization": "Acme Ltd"}}
+    )
+    assert status == 200
+
+
+async def test_an_unknown_field_is_refused(fb: FreshBooks) -> None:
+    status, answer = await fb.call("POST", "/users/clients", {"client": {"DisplayName": "x"}})
+    assert status == 422
+    assert error_of(answer)["field"] == "DisplayName"
+
+
+# --------------------------------------------------------------- invoices
+
+
+async def test_an_invoice_totals_lines_taxes_and_a_negative_discount_line(fb: FreshBooks) -> None:
+    client = await fb.client()
+    invoice = await fb.invoice(
+        client["id"],
+        line("75.50", "2", taxName1="Tax", taxAmount1="8"),
+        line("9.99", "3", taxName1="Tax", taxAmount1="8.008"),
+        line("-10.00", name="Discount"),
+    )
+    # 151.00 + 29.97 - 10.00 + tax 12.08 + 2.40
+    assert invoice["amount"] == {"amount": "185.45", "code": "USD"}
+    assert invoice["outstanding"]["amount"] == "185.45"
+    assert invoice["payment_status"] == "unpaid"
+    assert [ln["amount"]["amount"] for ln in invoice["lines"]] == ["151.00", "29.97", "-10.00"]
+
+
+async def test_lines_come_only_with_include_lines(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"])
+    _, plain = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    _, full = await fb.call(
+        "GET", f"/invoices/invoices/{invoice['id']}", None, {"include[]": "lines"}
+    )
+    assert "lines" not in plain["response"]["result"]["invoice"]
+    assert len(full["response"]["result"]["invoice"]["lines"]) == 1
+
+
+async def test_a_tax_is_a_named_percentage_with_three_decimals(fb: FreshBooks) -> None:
+    client = await fb.client()
+    body = {"customerid": client["id"], "create_date": "2026-03-01"}
+    too_precise = body | {"lines": [line("10.00", taxName1="Tax", taxAmount1="8.0001")]}
+    unnamed = body | {"lines": [line("10.00", taxAmount1="8")]}
+    status, answer = await fb.call("POST", "/invoices/invoices", {"invoice": too_precise})
+    assert (status, error_of(answer)["errno"]) == (422, 2002)
+    status, answer = await fb.call("POST", "/invoices/invoices", {"invoice": unnamed})
+    assert (status, error_of(answer)["field"]) == (422, "taxName1")
+
+
+async def test_an_invoice_number_is_never_reused_even_after_a_delete(fb: FreshBooks) -> None:
+    client = await fb.client()
+    first = await fb.invoice(client["id"], invoice_number="INV-7")
+    status, _ = await fb.call(
+        "PUT", f"/invoices/invoices/{first['id']}", {"invoice": {"vis_state": 1}}
+    )
+    assert status == 200
+    status, answer = await fb.call(
+        "POST",
+        "/invoices/invoices",
+        {"invoice": numbered(client["id"], "INV-7")},
+    )
+    assert status == 422
+    assert error_of(answer) | {"message": ""} == {
+        "errno": 2003,
+        "field": "invoice_number",
+        "message": "",
+        "object": "invoice",
+        "value": "INV-7",
+    }
+    assert fb.sandbox.count("invoice") == 1
+
+
+async def test_an_invoice_for_an_unknown_client_is_refused(fb: FreshBooks) -> None:
+    status, answer = await fb.call(
+        "POST",
+        "/invoices/invoices",
+        {"invoice": {"customerid": 987654, "create_date": "2026-03-01", "lines": [line("1.00")]}},
+    )
+    assert status == 422
+    assert (error_of(answer)["errno"], error_of(answer)["object"]) == (1012, "client")
+
+
+async def test_a_deleted_invoice_stays_readable(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"])
+    response = await fb.http.delete(
+        f"{API}/invoices/invoices/{invoice['id']}", headers={"Authorization": f"Bearer {fb.access}"}
+    )
+    assert response.status_code == 200
+    status, answer = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    assert status == 200
+    assert answer["response"]["result"]["invoice"]["vis_state"] == 1
+
+
+async def test_updating_lines_replaces_them_and_keeps_what_was_paid(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    assert (await fb.pay(invoice["id"], "30.00"))[0] == 200
+    status, answer = await fb.call(
+        "PUT", f"/invoices/invoices/{invoice['id']}", {"invoice": {"lines": [line("50.00")]}}
+    )
+    updated = answer["response"]["result"]["invoice"]
+    assert status == 200
+    assert (updated["amount"]["amount"], updated["outstanding"]["amount"]) == ("50.00", "20.00")
+    status, answer = await fb.call(
+        "PUT", f"/invoices/invoices/{invoice['id']}", {"invoice": {"lines": [line("10.00")]}}
+    )
+    assert (status, error_of(answer)["errno"]) == (422, 2004)
+
+
+# --------------------------------------------------------------- payments
+
+
+async def test_a_partial_payment_leaves_the_rest_outstanding(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    status, answer = await fb.pay(invoice["id"], "40.00")
+    payment = answer["response"]["result"]["payment"]
+    _, read = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    after = read["response"]["result"]["invoice"]
+    assert status == 200
+    assert payment["amount"] == {"amount": "40.00", "code": "USD"}
+    assert payment["type"] == "Check"
+    assert payment["logid"] == payment["id"]
+    assert (after["outstanding"]["amount"], after["payment_status"]) == ("60.00", "partial")
+
+
+async def test_an_overpayment_and_a_foreign_currency_are_refused(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    status, answer = await fb.pay(invoice["id"], "100.01")
+    assert (status, error_of(answer)["errno"]) == (422, 2004)
+    body = {"invoiceid": invoice["id"], "amount": {"amount": "1.00", "code": "EUR"}}
+    status, answer = await fb.call("POST", "/payments/payments", {"payment": body})
+    assert (status, error_of(answer)["errno"]) == (422, 2004)
+    assert fb.sandbox.count("payment") == 0
+
+
+async def test_a_credit_note_is_applied_by_a_payment_of_type_credit(fb: FreshBooks) -> None:
+    client = await fb.client()
+    invoice = await fb.invoice(client["id"], line("100.00"))
+    credit = await fb.create(
+        "/credit_notes/credit_notes",
+        "credit_note",
+        {"clientid": client["id"], "create_date": "2026-03-02", "lines": [line("40.00")]},
+    )
+    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit", creditid=credit["id"])
+    payment = answer["response"]["result"]["payment"]
+    _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{credit['id']}")
+    assert status == 200
+    assert (payment["from_credit"], payment["creditid"]) == (True, credit["id"])
+    assert inv["response"]["result"]["invoice"]["outstanding"]["amount"] == "60.00"
+    assert cn["response"]["result"]["credit_note"]["outstanding"]["amount"] == "0.00"
+    status, answer = await fb.pay(invoice["id"], "1.00", type="Credit", creditid=credit["id"])
+    assert (status, error_of(answer)["errno"]) == (422, 2004)  # nothing left to apply
+
+
+async def test_deleting_a_payment_gives_the_amount_back(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    payment = (await fb.pay(invoice["id"], "25.00"))[1]["response"]["result"]["payment"]
+    await fb.call("PUT", f"/payments/payments/{payment['id']}", {"payment": {"vis_state": 1}})
+    _, read = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    assert read["response"]["result"]["invoice"]["outstanding"]["amount"] == "100.00"
+
+
+# ------------------------------------------------------- paging and delta
+
+
+async def test_pages_follow_the_documented_rules(fb: FreshBooks) -> None:
+    for n in range(5):
+        await fb.client(f"C{n}")
+    _, second = await fb.call("GET", "/users/clients", None, {"page": "2", "per_page": "2"})
+    _, zero = await fb.call("GET", "/users/clients", None, {"page": "0", "per_page": "500"})
+    _, past = await fb.call("GET", "/users/clients", None, {"page": "9", "per_page": "2"})
+    status, bad = await fb.call("GET", "/users/clients", None, {"page": "x"})
+    assert error_of(bad)["message"] == "page must be a number"
+    result = second["response"]["result"]
+    assert {k: result[k] for k in ("page", "pages", "per_page", "total")} == {
+        "page": 2,
+        "pages": 3,
+        "per_page": 2,
+        "total": 5,
+    }
+    assert [c["organization"] for c in result["clients"]] == ["C2", "C1"]  # newest id first
+    assert (zero["response"]["result"]["page"], zero["response"]["result"]["per_page"]) == (1, 100)
+    assert past["response"]["result"]["clients"] == []
+    assert status == 400
+
+
+async def test_updated_min_is_a_us_eastern_date(fb: FreshBooks, clock: Clock) -> None:
+    clock.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    await fb.client("Old")
+    clock.now = datetime(2026, 3, 5, 3, 0, tzinfo=UTC)  # still March 4th in New York
+    await fb.client("Late on the 4th")
+    clock.now = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
+    await fb.client("New")
+    _, answer = await fb.call("GET", "/users/clients", None, {"search[updated_min]": "2026-03-05"})
+    _, window = await fb.call(
+        "GET",
+        "/users/clients",
+        None,
+        {"search[updated_min]": "2026-03-02", "search[updated_max]": "2026-03-05"},
+    )
+    assert [c["organization"] for c in answer["response"]["result"]["clients"]] == ["New"]
+    assert [c["organization"] for c in window["response"]["result"]["clients"]] == [
+        "Late on the 4th"
+    ]
+
+
+async def test_searches_are_those_the_resource_lists(fb: FreshBooks) -> None:
+    await fb.client("Acme Plumbing", note="syncledger-ref: csv/customer/C-1")
+    _, found = await fb.call("GET", "/users/clients", None, {"search[note_like]": "customer/C-1"})
+    status, answer = await fb.call("GET", "/users/clients", None, {"search[notes]": "x"})
+    bad_date = await fb.call("GET", "/users/clients", None, {"search[updated_min]": "yesterday"})
+    assert found["response"]["result"]["total"] == 1
+    assert (status, error_of(answer)["field"]) == (400, "notes")
+    assert bad_date[0] == 400
+
+
+# ---------------------------------------------------- throttling and faults
+
+
+async def test_over_the_limit_answers_429_with_retry_after(make: Callable[..., FreshBooks]) -> None:
+    env = make(per_minute=3)
+    await env.login()
+    statuses = [(await env.call("GET", "/users/clients"))[0] for _ in range(3)]
+    response = await env.http.get(
+        f"{API}/users/clients", headers={"Authorization": f"Bearer {env.access}"}
+    )
+    assert statuses == [200, 200, 200]
+    assert response.status_code == 429
+    assert float(response.headers["Retry-After"]) > 0
+    assert error_of(decode_json(response.content))["errno"] == 429
+    assert env.sandbox.throttled == 1
+    counts = await env.http.get("/_sandbox/counts")  # admin endpoints are not throttled
+    assert decode_json(counts.content)["customer"] == 0
+
+
+async def test_faults_are_set_through_the_admin_endpoint(fb: FreshBooks) -> None:
+    await fb.http.post("/_sandbox/faults", content=encode_json({"fail_writes": 1}))
+    status, _ = await fb.call("POST", "/users/clients", {"client": {"organization": "A"}})
+    assert status == 500
+    assert fb.sandbox.count("customer") == 0
+    await fb.client("A")
+    assert decode_json((await fb.http.get("/_sandbox/counts")).content)["customer"] == 1
+
+
+async def test_a_lost_answer_hides_refusals_too(fb: FreshBooks) -> None:
+    client = await fb.client()
+    await fb.invoice(client["id"], invoice_number="INV-1")
+    fb.sandbox.commit_then_timeout_next(1, stall_seconds=0.0)
+    status, _ = await fb.call(
+        "POST",
+        "/invoices/invoices",
+        {"invoice": numbered(client["id"], "INV-1")},
+    )
+    assert status == 422
+    assert fb.sandbox.faults.commit_then_timeout == 0  # the refusal's answer was the one lost
+
+
+async def test_the_book_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
+    book = tmp_path / "fb.sqlite3"
+    first = FreshBooks(create_app(book, clock=clock))
+    await first.login()
+    created = await first.invoice((await first.client())["id"], line("12.34"))
+    first.sandbox.close()
+    second = FreshBooks(create_app(book, clock=clock))
+    [stored] = second.sandbox.records("invoice")
+    assert stored["id"] == created["id"]
+    assert Decimal(stored["amount"]["amount"]) == Decimal("12.34")
+    second.sandbox.close()
