@@ -189,7 +189,10 @@ class StaticBearerAuth:
 
 
 class OAuth2RefreshAuth:
-    """Bearer access tokens from a refresh-token grant, rotated and persisted safely."""
+    """Access tokens from a refresh-token grant, rotated and persisted safely.
+
+    ``scheme`` is the word before the token in the ``Authorization`` header: ``Bearer``
+    for most platforms, ``Zoho-oauthtoken`` for Zoho."""
 
     def __init__(
         self,
@@ -198,20 +201,22 @@ class OAuth2RefreshAuth:
         *,
         initial_refresh_token: SecretStr | None = None,
         clock: Callable[[], float] = time.time,
+        scheme: str = "Bearer",
     ) -> None:
         self._config = client
         self._store = store
         self._initial = initial_refresh_token
         self._clock = clock
+        self._scheme = scheme
         self._tokens: TokenSet | None = None
         self._lock = asyncio.Lock()
 
     async def headers(self, client: httpx.AsyncClient) -> dict[str, str]:
         tokens = await self._fresh(client, stale_access=None)
-        return {"Authorization": f"Bearer {tokens.access_token}"}
+        return {"Authorization": f"{self._scheme} {tokens.access_token}"}
 
     async def unauthorized(self, client: httpx.AsyncClient, sent: dict[str, str]) -> bool:
-        rejected = sent.get("Authorization", "").removeprefix("Bearer ")
+        rejected = sent.get("Authorization", "").removeprefix(f"{self._scheme} ")
         await self._fresh(client, stale_access=rejected)
         return True
 
@@ -266,6 +271,11 @@ class OAuth2RefreshAuth:
     def _parse(self, response: httpx.Response, previous: TokenSet) -> TokenSet:
         try:
             body = decode_json(response.content)
+        except ValueError as exc:
+            raise TransientLedgerError("token endpoint answered without an access token") from exc
+        if isinstance(body, dict) and "error" in body and "access_token" not in body:
+            raise _grant_error(response)  # Zoho refuses a grant with HTTP 200 + {"error"}
+        try:
             access = str(body["access_token"])
             expires_in = float(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError) as exc:

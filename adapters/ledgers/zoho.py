@@ -1,0 +1,585 @@
+"""Zoho Books API v3 ledger adapter: ``ZohoLedger`` implements ``LedgerAdapter``.
+
+Idempotency: Zoho has no idempotency key, so every write is check-then-write
+(``_guarded``): before each attempt the adapter looks for the record the write would
+leave — the document whose ``reference_number`` is our reference, the contact whose
+notes carry our reference key, the credit already applied, the invoice already void or
+sent — and writes only when it finds none. A write is sent once per attempt and never
+re-sent blindly after a timeout: the next attempt's lookup finds it if it landed. The
+``idempotency_key`` arguments are therefore unused.
+
+Concurrency: Zoho has no version token or conditional update. ``version`` is
+``last_modified_time`` plus a digest of the record's fields (``zoho_mapping``); a stale
+version is refused after reading the record, just before writing (a change landing in
+between is not detected).
+
+Limits per organisation, held before sending: 100 requests a minute, the plan's daily
+cap (1,000 on Free up to 10,000; ``daily_limit``) and 10 requests in flight (5 on
+Free; ``concurrency``). Delta: lists sorted by ``last_modified_time`` newest first,
+read until a record older than the cursor (the live API treats the
+``last_modified_time`` filter as an exact match). Pagination: ``page``/``per_page``
+(≤ 200) until ``page_context.has_more_page`` is false.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.zoho_errors import NOT_FOUND, checked, translate_zoho
+from adapters.ledgers.zoho_mapping import (
+    RESOURCES,
+    OrgSettings,
+    ZohoMapping,
+    ZohoTax,
+    load_mapping,
+    ref_in,
+    ref_key,
+    reference_token,
+    to_record,
+    version_of,
+    zoho_moment,
+)
+from adapters.oauth2 import Auth
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.model import CreditNote, Customer, Invoice, Payment
+from core.money import to_decimal
+
+log = logging.getLogger("syncledger.zoho")
+
+PRODUCTION_URL = "https://www.zohoapis.com"
+TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"  # noqa: S105 (a URL)
+API = "/books/v3"
+PER_MINUTE = 100
+FREE_DAILY_LIMIT = 1_000
+PAID_CONCURRENCY = 10
+PAGE_SIZE = 200
+T = TypeVar("T")
+
+
+def zoho_rates(
+    per_minute: int = PER_MINUTE, daily_limit: int = FREE_DAILY_LIMIT, window: float = 60.0
+) -> tuple[Rate, Rate]:
+    """Zoho's published limits as client-side rates: a minute window and a day."""
+    return Rate(per_minute, window), Rate(daily_limit, 86_400.0)
+
+
+class ZohoLedger:
+    """Zoho Books for one organisation. Build with ``ZohoLedger.connect``."""
+
+    ledger = "zoho-books"
+    capabilities = LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=PER_MINUTE,
+        requests_per_second=None,
+        idempotency="reference lookup (reference_number; contact notes key)",
+        delta="last_modified_time sort",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+    )
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        organization_id: str,
+        mapping: ZohoMapping | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int = PAID_CONCURRENCY,
+        page_size: int = PAGE_SIZE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.organization_id = organization_id
+        self.mapping = mapping or load_mapping()
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._page = min(page_size, PAGE_SIZE)
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._settings: OrgSettings | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        organization_id: str,
+        auth: Auth,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: ZohoMapping | None = None,
+        daily_limit: int = FREE_DAILY_LIMIT,
+        concurrency: int = PAID_CONCURRENCY,
+        page_size: int = PAGE_SIZE,
+    ) -> ZohoLedger:
+        """``limiter``: the organisation's shared one (``RateLimiters.for_tenant``); by
+        default a private limiter at Zoho's published rates and ``daily_limit``."""
+        policy = retry or RetryPolicy()
+        http = LedgerHttp(
+            platform="zoho-books",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(*zoho_rates(daily_limit=daily_limit)),
+            retry=policy,
+            timeout=timeout,
+            translate=translate_zoho,
+            transport=transport,
+        )
+        return cls(
+            http,
+            organization_id=organization_id,
+            mapping=mapping,
+            retry=policy,
+            concurrency=concurrency,
+            page_size=page_size,
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        org = await self._org()
+        body = self.mapping.customer_body(
+            customer, external_ref, org.currency_id(customer.currency)
+        )
+        raw, recovered = await self._create("customer", body, external_ref)
+        return _pushed("customer", raw, recovered)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        org = await self._org()
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org)
+        raw, recovered = await self._create(
+            "invoice", body, external_ref, self._numbering("invoice")
+        )
+        return _pushed("invoice", await self._ensure_sent(raw), recovered)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        org = await self._org()
+        rate = await self._payment_rate(payment, invoice_ledger_id, org)
+        body = self.mapping.payment_body(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, rate
+        )
+        raw, recovered = await self._create("payment", body, external_ref)
+        return _pushed("payment", raw, recovered)
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        org = await self._org()
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, org)
+        params = self._numbering("credit_note")
+        raw, recovered = await self._create("credit_note", body, external_ref, params)
+        if invoice_ledger_id is not None:
+            await self._apply_credit(raw, invoice_ledger_id)
+            raw = await self._read("credit_note", str(raw["creditnote_id"]))
+        return _pushed("credit_note", raw, recovered)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        org = await self._org()
+        await self._check_version("customer", ledger_id, version)
+        body = self.mapping.customer_body(
+            customer, external_ref, org.currency_id(customer.currency)
+        )
+        answer = await self._call(
+            "PUT", self._path("customer", ledger_id), body=body, idempotent=True
+        )
+        return _pushed("customer", answer["contact"])
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        org = await self._org()
+        await self._check_version("invoice", ledger_id, version)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org)
+        path = self._path("invoice", ledger_id)
+        params = self._numbering("invoice")
+        answer = await self._call("PUT", path, params=params, body=body, idempotent=True)
+        return _pushed("invoice", answer["invoice"])
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """Void the invoice if it is still at ``version`` (any version when None)."""
+
+        async def voided() -> dict[str, Any] | None:
+            current = await self._read("invoice", ledger_id, once=True)
+            if current["status"] == "void":
+                return current
+            _refuse_stale("invoice", ledger_id, current, version)
+            return None
+
+        async def void() -> dict[str, Any]:
+            path = f"{self._path('invoice', ledger_id)}/status/void"
+            return await self._call("POST", path, idempotent=False)
+
+        _, recovered = await self._guarded(voided, void)
+        raw = await self._read("invoice", ledger_id)
+        return _pushed("invoice", raw, recovered)
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying our reference ``external_ref``."""
+        raw = await self._lookup(kind, external_ref, once=False)
+        if raw is None:
+            return None
+        if kind == "customer":  # list rows carry no notes: read the contact itself
+            raw = await self._read("customer", str(raw["contact_id"]))
+        return to_record(kind, raw)
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Customers with the same contact name, or with a contact person of the same
+        e-mail (active or not). Zoho cannot be searched by tax id outside country editions."""
+        by_name = "contact_name" if len(customer.name) <= 100 else "contact_name_startswith"
+        named = await self._list_page("customer", {by_name: customer.name[:100], **_ALL})
+        found = {
+            str(r["contact_id"]): r
+            for r in named
+            if _is_customer(r)
+            and str(r.get("contact_name", "")).casefold() == customer.name.casefold()
+        }
+        if customer.email:
+            mailed = await self._list_page("customer", {"email": customer.email, **_ALL})
+            found |= {str(r["contact_id"]): r for r in mailed if _is_customer(r)}
+        return [to_record("customer", raw) for raw in found.values()]
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        try:
+            raw = await self._read(kind, ledger_id)
+        except PermanentLedgerError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+        return to_record(kind, raw)
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        order = {"sort_column": "created_time", "sort_order": "A"}
+        async for raw in self._pages(kind, order | _all_statuses(kind)):
+            if kind != "customer" or _is_customer(raw):
+                yield to_record(kind, raw)
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records changed at or after ``since`` (to the second: Zoho's resolution),
+        newest first per kind. A record changed while this runs may come twice, never
+        not at all: changes only move records towards the front of the order."""
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
+        seen: set[tuple[str, str, str | None]] = set()
+        for kind in self.capabilities.kinds:
+            async for record in self._changed(kind, since):
+                if (kind, record.ledger_id, record.version) not in seen:
+                    seen.add((kind, record.ledger_id, record.version))
+                    yield record
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -------------------------------------------------------- check then write
+
+    async def _guarded(
+        self,
+        check: Callable[[], Awaitable[T | None]],
+        write: Callable[[], Awaitable[T]],
+        *,
+        check_first: bool = True,
+    ) -> tuple[T, bool]:
+        """Until it lands or the attempts run out: ``check`` for an earlier write's
+        result, and write (once) when there is none. True when ``check`` found it."""
+        attempt = 1
+        while True:
+            try:
+                if check_first or attempt > 1:
+                    found = await check()
+                    if found is not None:
+                        return found, True
+                return await write(), False
+            except TransientLedgerError as exc:
+                delay = self._delay(exc, attempt)
+                if delay is None:
+                    raise
+                log.info("zoho-books attempt %d failed, next in %.2fs: %s", attempt, delay, exc)
+                await self._sleep(delay)
+                attempt += 1
+
+    def _delay(self, exc: TransientLedgerError, attempt: int) -> float | None:
+        if attempt >= self._retry.attempts:
+            return None
+        if exc.retry_after is None:
+            return self._retry.backoff(attempt, self._rng)
+        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
+
+    async def _create(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        external_ref: str,
+        params: Mapping[str, str] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        async def earlier() -> dict[str, Any] | None:
+            return await self._lookup(kind, external_ref, once=True)
+
+        async def create() -> dict[str, Any]:
+            path = f"{API}/{RESOURCES[kind][0]}"
+            answer = await self._call("POST", path, params=params, body=body, idempotent=False)
+            created: dict[str, Any] = answer[RESOURCES[kind][1]]
+            return created
+
+        return await self._guarded(earlier, create)
+
+    async def _ensure_sent(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """API-created invoices are drafts, and Zoho takes no payment on a draft."""
+        if not self.mapping.mark_sent or raw.get("status") != "draft":
+            return raw
+        ident = str(raw["invoice_id"])
+
+        async def sent() -> dict[str, Any] | None:
+            current = await self._read("invoice", ident, once=True)
+            return current if current["status"] != "draft" else None
+
+        async def mark() -> dict[str, Any]:
+            path = f"{self._path('invoice', ident)}/status/sent"
+            return await self._call("POST", path, idempotent=False)
+
+        await self._guarded(sent, mark, check_first=False)
+        return await self._read("invoice", ident)
+
+    async def _apply_credit(self, note: Mapping[str, Any], invoice_id: str) -> None:
+        path = f"{self._path('credit_note', str(note['creditnote_id']))}/invoices"
+        applied = {
+            "invoices": [{"invoice_id": invoice_id, "amount_applied": to_decimal(note["total"])}]
+        }
+
+        async def already() -> bool | None:
+            answer = await self._call("GET", path, idempotent=False)
+            credited = answer.get("invoices_credited", [])
+            return True if any(str(c["invoice_id"]) == invoice_id for c in credited) else None
+
+        async def apply() -> bool:
+            await self._call("POST", path, body=applied, idempotent=False)
+            return True
+
+        await self._guarded(already, apply)
+
+    async def _check_version(self, kind: str, ledger_id: str, version: str | None) -> None:
+        if version is not None:
+            _refuse_stale(kind, ledger_id, await self._read(kind, ledger_id), version)
+
+    async def _payment_rate(
+        self, payment: Payment, invoice_id: str, org: OrgSettings
+    ) -> Decimal | None:
+        """None in the base currency; otherwise the invoice's own rate (the payment
+        carries none), refusing when the invoice has none or another currency."""
+        if payment.currency == org.base_currency:
+            return None
+        invoice = await self._read("invoice", invoice_id)
+        rate = invoice.get("exchange_rate")
+        if invoice.get("currency_code") != payment.currency or rate in (None, 0, 1):
+            raise PermanentLedgerError(
+                f"payment {payment.id} is in {payment.currency} but invoice "
+                f"{invoice.get('invoice_number')} is in {invoice.get('currency_code')} at rate "
+                f"{rate}: syncledger needs the invoice's own exchange rate and never assumes 1",
+                code="syncledger.exchange_rate_missing",
+            )
+        return to_decimal(rate)
+
+    # ----------------------------------------------------------------- lookups
+
+    async def _lookup(self, kind: str, external_ref: str, *, once: bool) -> dict[str, Any] | None:
+        if kind == "customer":
+            search = {"search_text": ref_key(external_ref), **_ALL}
+            rows = [r for r in await self._list_page(kind, search, once=once) if _is_customer(r)]
+            return _oldest(rows, "contact_id")
+        token = reference_token(external_ref)
+        rows = await self._list_page(kind, {"reference_number": token}, once=once)
+        return _oldest([r for r in rows if r.get("reference_number") == token], RESOURCES[kind][3])
+
+    async def _changed(self, kind: str, since: datetime) -> AsyncIterator[LedgerRecord]:
+        order = {"sort_column": "last_modified_time", "sort_order": "D"}
+        async for raw in self._pages(kind, order | _all_statuses(kind)):
+            moment = zoho_moment(raw.get("last_modified_time"))
+            if moment is not None and moment < since:
+                return
+            if kind != "customer" or _is_customer(raw):
+                yield to_record(kind, raw)
+
+    # ----------------------------------------------------------------- helpers
+
+    async def _org(self) -> OrgSettings:
+        if self._settings is None:
+            currencies = (await self._call("GET", f"{API}/settings/currencies", idempotent=True))[
+                "currencies"
+            ]
+            taxes = (await self._call("GET", f"{API}/settings/taxes", idempotent=True))["taxes"]
+            self._settings = _org_settings(currencies, taxes)
+        return self._settings
+
+    def _numbering(self, kind: str) -> dict[str, str]:
+        return (
+            {"ignore_auto_number_generation": "true"} if self.mapping.uses_our_number(kind) else {}
+        )
+
+    def _path(self, kind: str, ledger_id: str) -> str:
+        return f"{API}/{_resource(kind)}/{quote(ledger_id, safe='')}"
+
+    async def _read(self, kind: str, ledger_id: str, *, once: bool = False) -> dict[str, Any]:
+        answer = await self._call("GET", self._path(kind, ledger_id), idempotent=not once)
+        raw: dict[str, Any] = answer[RESOURCES[kind][1]]
+        return raw
+
+    async def _list_page(
+        self, kind: str, params: Mapping[str, str], *, once: bool = False, page: int = 1
+    ) -> list[dict[str, Any]]:
+        return (await self._list(kind, params, once=once, page=page))[0]
+
+    async def _list(
+        self, kind: str, params: Mapping[str, str], *, once: bool = False, page: int = 1
+    ) -> tuple[list[dict[str, Any]], bool]:
+        query = {**params, "page": str(page), "per_page": str(self._page)}
+        answer = await self._call(
+            "GET", f"{API}/{_resource(kind)}", params=query, idempotent=not once
+        )
+        context = answer.get("page_context")
+        if not isinstance(context, dict):
+            raise PermanentLedgerError(
+                f"Zoho Books listed {kind} records without page_context: cannot tell whether "
+                "more pages follow",
+                code="syncledger.bad_answer",
+            )
+        rows: list[dict[str, Any]] = answer.get(RESOURCES[kind][2], [])
+        return rows, bool(context.get("has_more_page"))
+
+    async def _pages(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        page = 1
+        while True:
+            rows, more = await self._list(kind, params, page=page)
+            for raw in rows:
+                yield raw
+            if not more:
+                return
+            page += 1
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        idempotent: bool,
+    ) -> dict[str, Any]:
+        query = {"organization_id": self.organization_id, **(params or {})}
+        async with self._slots:
+            answer = await self._http.json(
+                method, path, params=query, body=body, idempotent=idempotent
+            )
+        return checked(answer, f"Zoho Books {method} {path}")
+
+
+def _resource(kind: str) -> str:
+    try:
+        return RESOURCES[kind][0]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"Zoho Books adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _pushed(kind: str, raw: Mapping[str, Any], recovered: bool = False) -> PushResult:
+    return PushResult(str(raw[RESOURCES[kind][3]]), version_of(kind, raw), recovered)
+
+
+def _refuse_stale(
+    kind: str, ledger_id: str, current: Mapping[str, Any], version: str | None
+) -> None:
+    actual = version_of(kind, current)
+    if version is not None and actual != version:
+        raise StaleVersionError(
+            f"Zoho Books {kind} {ledger_id} changed since it was read (version {version}, now "
+            f"{actual}): read it again and retry",
+            code="syncledger.stale_version",
+        )
+
+
+def _org_settings(currencies: list[dict[str, Any]], taxes: list[dict[str, Any]]) -> OrgSettings:
+    base = next((c for c in currencies if c.get("is_base_currency")), None)
+    if base is None:
+        raise PermanentLedgerError(
+            "Zoho Books lists no base currency for this organisation", code="syncledger.bad_answer"
+        )
+    return OrgSettings(
+        base_currency=str(base["currency_code"]),
+        currency_ids={str(c["currency_code"]): str(c["currency_id"]) for c in currencies},
+        taxes=tuple(
+            ZohoTax(str(t["tax_id"]), str(t["tax_name"]), to_decimal(t["tax_percentage"]))
+            for t in taxes
+        ),
+    )
+
+
+_ALL = {"filter_by": "Status.All"}
+
+
+def _all_statuses(kind: str) -> dict[str, str]:
+    return _ALL if kind == "customer" else {}
+
+
+def _is_customer(raw: Mapping[str, Any]) -> bool:
+    return bool(raw.get("contact_type", "customer") == "customer")
+
+
+def _oldest(rows: list[dict[str, Any]], id_field: str) -> dict[str, Any] | None:
+    """The first-created of several records carrying one reference (ids grow)."""
+    return min(rows, key=lambda r: (len(str(r[id_field])), str(r[id_field])), default=None)
+
+
+__all__ = ["PRODUCTION_URL", "TOKEN_URL", "ZohoLedger", "ref_in", "zoho_rates"]

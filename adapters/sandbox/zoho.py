@@ -1,0 +1,368 @@
+"""A local Zoho Books API v3 sandbox: a Starlette app enforcing the parts of Zoho's
+documented contract syncledger relies on, over an in-memory or SQLite book.
+
+Sources: Zoho's API reference (zoho.com/books/api/v3: introduction, errors, contacts,
+invoices, customer payments, credit notes); the Databricks and Codat connector pages for
+the limits; integrators' code and tests for what the reference leaves out (marked 3P in
+``zoho_errors``). PLATFORMS.md lists them.
+
+Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400, code
+6041 otherwise) and ``Authorization: Zoho-oauthtoken <access token>`` (401, code 57):
+
+- ``GET /organizations``, ``GET /settings/currencies``, ``GET /settings/taxes``;
+- ``GET|POST /contacts``, ``GET|PUT /contacts/{id}``: ``contact_name`` required and
+  unique among contacts (3062), ``contact_persons`` carry the e-mail addresses;
+- ``GET|POST /invoices``, ``GET|PUT /invoices/{id}``, ``POST /invoices/{id}/status/sent``
+  and ``.../status/void``: invoices are created as drafts, auto-numbered unless
+  ``ignore_auto_number_generation=true`` (then ``invoice_number`` is required and
+  unique, 1001); Zoho computes tax from each line's ``tax_id`` (see ``zoho_rules``);
+  payments and credits are refused on drafts; voiding unassociates payments and credits
+  (they return to the customer's credits), as Zoho documents;
+- ``GET|POST /customerpayments``, ``GET /customerpayments/{id}``: ``invoices:
+  [{invoice_id, amount_applied}]`` within each invoice's balance and the amount;
+- ``GET|POST /creditnotes``, ``GET /creditnotes/{id}``, ``GET|POST
+  /creditnotes/{id}/invoices``: credit notes (numbered ``CN-00001``), applied to invoices;
+- lists: ``page``/``per_page`` (≤ 200) answered with ``page_context.has_more_page``,
+  ``sort_column``/``sort_order``, the filters of ``zoho_listing`` (``reference_number``,
+  ``search_text``, ``contact_name``, ``email``, ``last_modified_time`` exact, ...).
+- ``POST /oauth/v2/token`` (Zoho Accounts): ``refresh_token`` grant, non-rotating
+  refresh tokens, refusals as HTTP 200 + ``{"error": ...}``.
+
+Success answers are ``{"code": 0, "message": ..., "<entity>": {...}}`` (201 on create)
+and carry ``X-Rate-Limit-Remaining`` (the day's remaining calls, as integrators observed).
+Refusals are ``{"code": <n>, "message": ...}`` with 400/401/404/429/500.
+
+Limits per organisation: ``per_minute`` requests in any ``window_seconds`` (Zoho: 100 a
+minute; 429 code 44), ``daily_limit`` a calendar day (Zoho: 1,000 on Free up to 10,000;
+429 code 45) and ``max_concurrent`` requests in flight (5 Free / 10 paid; 429 code 1070).
+Zoho sends no ``Retry-After`` on these and neither does the sandbox; injected 429s do.
+
+Idempotency: Zoho has none. A write that ``commit_then_timeout`` makes stall marks the
+records it wrote; while injections remain, a lookup that finds them (a list filtered by
+reference, a read of the record) is that write's retry and stalls too — the lookup-based
+analogue of a replayed idempotency key.
+
+Admin (no auth, not throttled): ``GET|POST|DELETE /_sandbox/faults``, ``GET
+/_sandbox/counts``, ``GET /_sandbox/records/{kind}``, ``GET /_sandbox/stats``, ``POST
+/_sandbox/oauth/grant``, ``POST /_sandbox/oauth/expire``.
+
+Not modelled: items, tax groups and tax authorities, inclusive tax, transaction-level
+tax rounding, ``overdue`` status, approvals, e-mailing, deletes, payment and credit note
+updates/refunds, the custom-field upsert headers (``X-Unique-Identifier-*``), the
+``JSONString`` form encoding, organisation time zones other than UTC, and Zoho's own
+exchange-rate lookup (a foreign-currency document without ``exchange_rate`` is refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ratelimit import Rate
+from adapters.sandbox.faults import Faults
+from adapters.sandbox.throttle import WindowThrottle
+from adapters.sandbox.zoho_book import ZohoBook
+from adapters.sandbox.zoho_errors import ZohoError, bad_json, internal
+from adapters.sandbox.zoho_oauth import ACCESS_TTL, ZohoAccounts
+from adapters.sandbox.zoho_org import DEFAULT_TAXES, Answer, ZohoOrganization
+from adapters.sandbox.zoho_service import DailyQuota, ZohoSandbox
+
+DEFAULT_CLIENT_ID = "1000.SANDBOXCLIENT"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
+DEFAULT_REFRESH_TOKEN = "1000.sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+DEFAULT_ORGANIZATION_ID = "10234695"  # the organisation id of Zoho's own examples
+API = "/books/v3"
+LOOKUP_FILTERS = ("reference_number", "search_text")
+
+Handler = Callable[[Request, ZohoSandbox], Awaitable[Answer]]
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    organization_id: str = DEFAULT_ORGANIZATION_ID,
+    per_minute: int = 100,
+    window_seconds: float = 60.0,
+    daily_limit: int = 10_000,
+    max_concurrent: int = 10,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    access_token_ttl: float = ACCESS_TTL,
+    home_currency: str = "USD",
+    taxes: tuple[tuple[str, str], ...] = DEFAULT_TAXES,
+    require_auth: bool = True,
+    faults: Faults | None = None,
+) -> Starlette:
+    """The sandbox app; its ``ZohoSandbox`` handle is ``sandbox_of(app)``."""
+    book = ZohoBook(book_path)
+    accounts = ZohoAccounts(
+        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    )
+    accounts.grant(refresh_token)
+    org = ZohoOrganization(
+        book, organization_id=organization_id, base_currency=home_currency, taxes=taxes
+    )
+    sandbox = ZohoSandbox(
+        org,
+        accounts,
+        window=WindowThrottle(Rate(per_minute, window_seconds)),
+        daily=DailyQuota(daily_limit),
+        max_concurrent=max_concurrent,
+        faults=faults,
+        require_auth=require_auth,
+    )
+    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
+    app.state.sandbox = sandbox
+    return app
+
+
+def sandbox_of(app: Starlette) -> ZohoSandbox:
+    sandbox: ZohoSandbox = app.state.sandbox
+    return sandbox
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its book at ``<data_dir>/sandbox/zoho-books.sqlite3``."""
+    import uvicorn
+
+    app = create_app(data_dir / "sandbox" / "zoho-books.sqlite3")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _closing(
+    sandbox: ZohoSandbox,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        sandbox.close()
+
+    return lifespan
+
+
+def _routes() -> list[Route]:
+    return [
+        Route("/oauth/v2/token", _token, methods=["POST"]),
+        Route(f"{API}/organizations", _api(_organizations), methods=["GET"]),
+        Route(f"{API}/settings/currencies", _api(_currencies), methods=["GET"]),
+        Route(f"{API}/settings/taxes", _api(_taxes), methods=["GET"]),
+        Route(f"{API}/invoices/{{ident}}/status/sent", _api(_sent, write=True), methods=["POST"]),
+        Route(f"{API}/invoices/{{ident}}/status/void", _api(_void, write=True), methods=["POST"]),
+        Route(f"{API}/creditnotes/{{ident}}/invoices", _api(_credited), methods=["GET"]),
+        Route(f"{API}/creditnotes/{{ident}}/invoices", _api(_apply, write=True), methods=["POST"]),
+        Route(f"{API}/{{kind}}/{{ident}}", _api(_read), methods=["GET"]),
+        Route(f"{API}/{{kind}}/{{ident}}", _api(_update, write=True), methods=["PUT"]),
+        Route(f"{API}/{{kind}}", _api(_list), methods=["GET"]),
+        Route(f"{API}/{{kind}}", _api(_create, write=True), methods=["POST"]),
+        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/counts", _counts, methods=["GET"]),
+        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
+        Route("/_sandbox/stats", _stats, methods=["GET"]),
+        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
+        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
+    ]
+
+
+# --------------------------------------------------------------------- API
+
+
+def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request.app)
+        org_id = request.query_params.get("organization_id")
+        try:
+            with sandbox.admitted(org_id, request.headers.get("authorization")):
+                done = await _answer(request, sandbox, handler, write=write)
+                stall = _stall(request, sandbox, done, write=write)
+                if stall:
+                    await asyncio.sleep(stall)  # committed; the client times out
+        except ZohoError as error:
+            return _error(error)
+        return _json(done.status, done.body, sandbox)
+
+    return endpoint
+
+
+async def _answer(
+    request: Request, sandbox: ZohoSandbox, handler: Handler, *, write: bool
+) -> Answer:
+    if write and sandbox.faults.take("fail_writes"):
+        raise internal(sandbox.faults.fail_status)
+    if not write:
+        return await handler(request, sandbox)
+    with sandbox.book.transaction():
+        return await handler(request, sandbox)
+
+
+def _stall(request: Request, sandbox: ZohoSandbox, done: Answer, *, write: bool) -> float | None:
+    if write:
+        return sandbox.stall_after_write(done)
+    if _is_lookup(request):
+        return sandbox.stall_lookup(done)
+    return None
+
+
+def _is_lookup(request: Request) -> bool:
+    """A read of one record, or a list filtered by a reference."""
+    params = request.query_params
+    if "ident" in request.path_params:
+        return True
+    return any(key.startswith(LOOKUP_FILTERS) for key in params)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = decode_json(raw)
+    except ValueError:
+        raise bad_json() from None
+    if not isinstance(body, dict):
+        raise bad_json()
+    return body
+
+
+def _kind(request: Request) -> str:
+    kind = request.path_params["kind"]
+    if kind not in ("contacts", "invoices", "customerpayments", "creditnotes"):
+        raise ZohoError(404, 5, "Invalid URL Passed")
+    return str(kind)
+
+
+def _params(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+async def _organizations(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.organizations()
+
+
+async def _currencies(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.currency_list()
+
+
+async def _taxes(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.tax_list()
+
+
+async def _read(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.read(_kind(request), request.path_params["ident"])
+
+
+async def _list(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.listed(_kind(request), _params(request))
+
+
+async def _create(request: Request, sandbox: ZohoSandbox) -> Answer:
+    kind, body = _kind(request), await _json_body(request)
+    if kind == "contacts":
+        return sandbox.org.create_contact(body)
+    if kind == "customerpayments":
+        return sandbox.org.create_payment(body)
+    return sandbox.org.create_document(kind, body, _params(request))
+
+
+async def _update(request: Request, sandbox: ZohoSandbox) -> Answer:
+    kind, body = _kind(request), await _json_body(request)
+    ident = request.path_params["ident"]
+    if kind == "contacts":
+        return sandbox.org.update_contact(ident, body)
+    if kind == "invoices":
+        return sandbox.org.update_invoice(ident, body, _params(request))
+    raise ZohoError(405, 37, "The HTTP method PUT is not allowed for the requested resource")
+
+
+async def _sent(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.mark_sent(request.path_params["ident"])
+
+
+async def _void(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.void(request.path_params["ident"])
+
+
+async def _credited(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.credited_invoices(request.path_params["ident"])
+
+
+async def _apply(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return sandbox.org.apply_credits(request.path_params["ident"], await _json_body(request))
+
+
+def _json(status: int, body: Any, sandbox: ZohoSandbox) -> Response:
+    headers = {"X-Rate-Limit-Remaining": str(sandbox.daily_remaining())}
+    return Response(encode_json(body), status, headers, media_type="application/json")
+
+
+def _error(error: ZohoError) -> Response:
+    headers = {} if error.retry_after is None else {"Retry-After": f"{error.retry_after:g}"}
+    return Response(encode_json(error.body()), error.status, headers, media_type="application/json")
+
+
+# ----------------------------------------------------------------- Accounts
+
+
+async def _token(request: Request) -> Response:
+    accounts = sandbox_of(request.app).accounts
+    form = dict(parse_qsl((await request.body()).decode())) | dict(request.query_params)
+    return Response(encode_json(accounts.token(form)), 200, media_type="application/json")
+
+
+# ------------------------------------------------------------------- admin
+
+
+async def _faults(request: Request) -> Response:
+    faults = sandbox_of(request.app).faults
+    if request.method == "DELETE":
+        faults.reset()
+    elif request.method == "POST":
+        try:
+            faults.update(decode_json(await request.body()))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _plain(400, {"error": str(exc)})
+    return _plain(200, faults.as_dict())
+
+
+async def _counts(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    kinds = ("customer", "invoice", "payment", "credit_note")
+    return _plain(200, {kind: sandbox.count(kind) for kind in kinds})
+
+
+async def _records(request: Request) -> Response:
+    try:
+        rows = sandbox_of(request.app).records(request.path_params["kind"])
+    except KeyError:
+        return _plain(404, {"error": "kinds are customer, invoice, payment and credit_note"})
+    return _plain(200, rows)
+
+
+async def _stats(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    return _plain(
+        200, {"throttled": sandbox.throttled, "daily_remaining": sandbox.daily_remaining()}
+    )
+
+
+async def _grant(request: Request) -> Response:
+    return _plain(200, {"refresh_token": sandbox_of(request.app).accounts.grant()})
+
+
+async def _expire(request: Request) -> Response:
+    sandbox_of(request.app).accounts.expire_access_tokens()
+    return _plain(200, {"expired": True})
+
+
+def _plain(status: int, body: Any) -> Response:
+    return Response(encode_json(body), status, media_type="application/json")

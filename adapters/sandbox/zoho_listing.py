@@ -1,0 +1,204 @@
+"""List endpoints of the Zoho Books sandbox: filters, sorting and ``page``/``per_page``
+pagination answered with ``page_context`` (zoho.com/books/api/v3, "List contacts").
+
+- Text filters match ignoring case: ``<field>`` exactly, ``<field>_startswith`` and
+  ``<field>_contains``; ``search_text`` looks in a record's name / number and notes;
+  ``email`` matches any contact person's address.
+- ``last_modified_time`` is an exact match, not "since": integrators found that the live
+  API treats it so (and ignores ``last_modified_time_start``). Changes are read by
+  sorting on ``last_modified_time``, newest first, which the live API honours.
+- ``per_page`` is at most 200 (the default); rows are summaries without line items,
+  contact persons or notes, as Zoho's list answers are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.sandbox.zoho_book import ZOHO_TIME
+from adapters.sandbox.zoho_errors import invalid
+
+MAX_PER_PAGE = 200
+
+SUMMARY: dict[str, tuple[str, ...]] = {
+    "contact": (
+        "contact_id", "contact_name", "company_name", "contact_type", "status",
+        "currency_id", "currency_code", "email", "outstanding_receivable_amount",
+        "unused_credits_receivable_amount", "created_time", "last_modified_time",
+    ),
+    "invoice": (
+        "invoice_id", "invoice_number", "reference_number", "customer_id", "customer_name",
+        "status", "date", "due_date", "currency_id", "currency_code", "exchange_rate",
+        "total", "balance", "created_time", "last_modified_time",
+    ),
+    "customerpayment": (
+        "payment_id", "payment_number", "reference_number", "customer_id", "customer_name",
+        "payment_mode", "date", "amount", "unused_amount", "currency_code", "exchange_rate",
+        "description", "created_time", "last_modified_time",
+    ),
+    "creditnote": (
+        "creditnote_id", "creditnote_number", "reference_number", "customer_id",
+        "customer_name", "status", "date", "currency_id", "currency_code", "exchange_rate",
+        "total", "balance", "created_time", "last_modified_time",
+    ),
+}  # fmt: skip
+TEXT_FILTERS: dict[str, tuple[str, ...]] = {
+    "contact": ("contact_name", "company_name"),
+    "invoice": ("invoice_number", "reference_number", "customer_name"),
+    "customerpayment": ("reference_number", "payment_number", "customer_name"),
+    "creditnote": ("creditnote_number", "reference_number", "customer_name"),
+}
+EXACT_FILTERS = ("customer_id", "status", "last_modified_time", "contact_type")
+_TIMES = ("created_time", "last_modified_time")
+SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contact": ("contact_name", "outstanding_receivable_amount", *_TIMES),
+    "invoice": ("invoice_number", "date", "due_date", "total", "balance", *_TIMES),
+    "customerpayment": ("payment_number", "date", "amount", *_TIMES),
+    "creditnote": ("creditnote_number", "date", "total", "balance", *_TIMES),
+}
+DEFAULT_SORT = {
+    "contact": ("contact_name", "A"),
+    "invoice": ("created_time", "D"),
+    "customerpayment": ("created_time", "D"),
+    "creditnote": ("created_time", "D"),
+}
+STATUS_FILTERS = {
+    "Status.All": None,
+    "Status.Active": "active",
+    "Status.Inactive": "inactive",
+    "Status.Draft": "draft",
+    "Status.Sent": "sent",
+    "Status.Paid": "paid",
+    "Status.PartiallyPaid": "partially_paid",
+    "Status.Void": "void",
+    "Status.Open": "open",
+    "Status.Closed": "closed",
+}
+
+
+def summary(kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in SUMMARY[kind] if k in record}
+
+
+def listing(
+    kind: str, records: list[dict[str, Any]], params: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page of ``records`` (oldest modification first) after filters and sorting."""
+    page, per_page = _paging(params)
+    column, order = _sorting(kind, params)
+    kept = [r for r in records if _matches(kind, r, params)]
+    kept.sort(key=_sort_key(column))  # stable: ties keep modification order
+    if order == "D":
+        kept.reverse()
+    start = (page - 1) * per_page
+    rows = [summary(kind, r) for r in kept[start : start + per_page]]
+    context = {
+        "page": page,
+        "per_page": per_page,
+        "has_more_page": len(kept) > start + per_page,
+        "applied_filter": params.get("filter_by", "Status.All"),
+        "sort_column": column,
+        "sort_order": order,
+    }
+    return rows, context
+
+
+def _paging(params: Mapping[str, str]) -> tuple[int, int]:
+    page = _positive(params.get("page", "1"), "page")
+    per_page = _positive(params.get("per_page", str(MAX_PER_PAGE)), "per_page")
+    if per_page > MAX_PER_PAGE:
+        raise invalid("per_page", f": at most {MAX_PER_PAGE}")
+    return page, per_page
+
+
+def _positive(text: str, field: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise invalid(field)
+    return int(text)
+
+
+def _sorting(kind: str, params: Mapping[str, str]) -> tuple[str, str]:
+    column, order = DEFAULT_SORT[kind]
+    column = params.get("sort_column", column)
+    order = params.get("sort_order", order)
+    if column not in SORT_COLUMNS[kind]:
+        raise invalid("sort_column")
+    if order not in ("A", "D"):
+        raise invalid("sort_order")
+    return column, order
+
+
+def _sort_key(column: str) -> Callable[[dict[str, Any]], Any]:
+    def key(record: dict[str, Any]) -> Any:
+        value = record.get(column)
+        if column.endswith("_time") and isinstance(value, str):
+            return datetime.strptime(value, ZOHO_TIME)
+        if isinstance(value, Decimal | int):
+            return Decimal(value)
+        return str(value or "").casefold()
+
+    return key
+
+
+def _matches(kind: str, record: Mapping[str, Any], params: Mapping[str, str]) -> bool:
+    checks = [
+        _text_filters(kind, record, params),
+        _exact_filters(record, params),
+        _status_filter(record, params.get("filter_by")),
+        _search(record, params.get("search_text")),
+        _email(record, params),
+    ]
+    return all(checks)
+
+
+def _text_filters(kind: str, record: Mapping[str, Any], params: Mapping[str, str]) -> bool:
+    for field in TEXT_FILTERS[kind]:
+        value = str(record.get(field) or "").casefold()
+        for suffix, test in _TEXT_TESTS.items():
+            wanted = params.get(field + suffix)
+            if wanted is not None and not test(value, wanted.casefold()):
+                return False
+    return True
+
+
+_TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "": lambda value, wanted: value == wanted,
+    "_startswith": lambda value, wanted: value.startswith(wanted),
+    "_contains": lambda value, wanted: wanted in value,
+}
+
+
+def _exact_filters(record: Mapping[str, Any], params: Mapping[str, str]) -> bool:
+    return all(
+        str(record.get(field, "")) == params[field] for field in EXACT_FILTERS if field in params
+    )
+
+
+def _status_filter(record: Mapping[str, Any], filter_by: str | None) -> bool:
+    if filter_by is None:
+        return True
+    if filter_by not in STATUS_FILTERS:
+        raise invalid("filter_by")
+    wanted = STATUS_FILTERS[filter_by]
+    return wanted is None or record.get("status") == wanted
+
+
+def _search(record: Mapping[str, Any], text: str | None) -> bool:
+    if text is None:
+        return True
+    if len(text) > 100:
+        raise invalid("search_text", ": at most 100 characters")
+    fields = ("contact_name", "invoice_number", "creditnote_number", "reference_number", "notes")
+    haystack = "\n".join(str(record.get(f) or "") for f in fields).casefold()
+    return text.casefold() in haystack
+
+
+def _email(record: Mapping[str, Any], params: Mapping[str, str]) -> bool:
+    wanted = params.get("email")
+    if wanted is None:
+        return True
+    emails = [str(p.get("email") or "").casefold() for p in record.get("contact_persons") or []]
+    return wanted.casefold() in emails

@@ -1,0 +1,105 @@
+"""The Zoho Accounts side of the sandbox: ``POST /oauth/v2/token`` with a
+``refresh_token`` grant, client id and secret in the form (Zoho's self-client flow).
+
+As at Zoho, refresh tokens do not rotate: the answer carries a new access token only
+(``access_token``, ``api_domain``, ``token_type``, ``expires_in`` = 3600 s), and a
+refused grant is answered with HTTP 200 and ``{"error": "invalid_code"}`` (integrators'
+reports). Only token digests are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS zoho_tokens (
+    digest TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,          -- 'refresh' or 'access'
+    expires REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+"""
+ACCESS_TTL = 3600.0
+NEVER = 1e18  # Zoho refresh tokens do not expire until revoked
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ZohoAccounts:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        *,
+        client_id: str,
+        client_secret: str,
+        api_domain: str = "https://www.zohoapis.com",
+        access_ttl: float = ACCESS_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._client = (client_id, client_secret)
+        self._api_domain = api_domain
+        self._access_ttl = access_ttl
+        self._clock = clock
+        db.executescript(SCHEMA)
+
+    def grant(self, refresh_token: str | None = None) -> str:
+        """Register a refresh token (as the consent flow would hand out); returns it."""
+        token = refresh_token or "1000." + secrets.token_hex(32)
+        self._db.execute(
+            "INSERT OR IGNORE INTO zoho_tokens VALUES (?, 'refresh', ?, 0)", (_digest(token), NEVER)
+        )
+        return token
+
+    def revoke(self, refresh_token: str) -> None:
+        self._db.execute(
+            "UPDATE zoho_tokens SET revoked = 1 WHERE digest = ?", (_digest(refresh_token),)
+        )
+
+    def token(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """The token endpoint's answer (always HTTP 200 at Zoho, errors included)."""
+        given = (form.get("client_id", ""), form.get("client_secret", ""))
+        if not secrets.compare_digest("\0".join(given), "\0".join(self._client)):
+            return {"error": "invalid_client"}
+        if form.get("grant_type") != "refresh_token":
+            return {"error": "unsupported_grant_type"}
+        if not self._refresh_ok(form.get("refresh_token", "")):
+            return {"error": "invalid_code"}
+        return self._issue()
+
+    def access_ok(self, token: str) -> bool:
+        row = self._db.execute(
+            "SELECT expires FROM zoho_tokens WHERE digest = ? AND kind = 'access' AND revoked = 0",
+            (_digest(token),),
+        ).fetchone()
+        return row is not None and row[0] > self._clock()
+
+    def expire_access_tokens(self) -> None:
+        self._db.execute("UPDATE zoho_tokens SET expires = 0 WHERE kind = 'access'")
+
+    def _refresh_ok(self, token: str) -> bool:
+        row = self._db.execute(
+            "SELECT revoked FROM zoho_tokens WHERE digest = ? AND kind = 'refresh'",
+            (_digest(token),),
+        ).fetchone()
+        return row is not None and not row[0]
+
+    def _issue(self) -> dict[str, Any]:
+        access = "1000." + secrets.token_hex(32)
+        self._db.execute(
+            "INSERT INTO zoho_tokens VALUES (?, 'access', ?, 0)",
+            (_digest(access), self._clock() + self._access_ttl),
+        )
+        return {
+            "access_token": access,
+            "api_domain": self._api_domain,
+            "token_type": "Bearer",
+            "expires_in": int(self._access_ttl),
+        }

@@ -1,0 +1,90 @@
+"""ZohoLedger wired to the Zoho Books sandbox in-process (httpx.ASGITransport: no sockets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.http import RetryPolicy
+from adapters.ledgers.zoho import ZohoLedger, zoho_rates
+from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from adapters.ratelimit import RateLimiter
+from adapters.sandbox.zoho import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORGANIZATION_ID,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+from adapters.sandbox.zoho_service import ZohoSandbox
+
+BASE_URL = "http://zoho-books.sandbox.test"
+ORG = DEFAULT_ORGANIZATION_ID
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+
+
+@dataclass
+class InProcessZoho:
+    app: Starlette
+    sandbox: ZohoSandbox
+    ledger: ZohoLedger
+    store: TokenStore
+    retry: RetryPolicy
+
+
+def zoho_auth(
+    store: TokenStore, refresh_token: str = DEFAULT_REFRESH_TOKEN, base_url: str = BASE_URL
+) -> OAuth2RefreshAuth:
+    client = OAuth2Client(
+        token_url=f"{base_url}/oauth/v2/token",
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        credentials_in="body",
+    )
+    return OAuth2RefreshAuth(
+        client, store, initial_refresh_token=SecretStr(refresh_token), scheme="Zoho-oauthtoken"
+    )
+
+
+def in_process_zoho(
+    book_path: Path | None = None,
+    *,
+    per_window: int = 25,
+    window: float = 1.0,
+    daily_limit: int = 100_000,
+    retry: RetryPolicy = FAST_RETRY,
+    timeout: float = 2.0,
+    store: TokenStore | None = None,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    ledger_options: dict[str, Any] | None = None,
+    **app_options: Any,
+) -> InProcessZoho:
+    """A sandbox whose request window is ``per_window`` per ``window`` seconds (Zoho:
+    100 per 60 s; small and short here so tests wait little) and a ledger whose
+    client-side limiter matches it."""
+    app = create_app(
+        book_path,
+        per_minute=per_window,
+        window_seconds=window,
+        daily_limit=daily_limit,
+        **app_options,
+    )
+    store = store or MemoryTokenStore()
+    rates = zoho_rates(per_minute=per_window, daily_limit=daily_limit, window=window)
+    ledger = ZohoLedger.connect(
+        organization_id=ORG,
+        auth=zoho_auth(store, refresh_token),
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=app),
+        limiter=RateLimiter(*rates),
+        retry=retry,
+        timeout=timeout,
+        **(ledger_options or {}),
+    )
+    return InProcessZoho(app, sandbox_of(app), ledger, store, retry)

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.support.zoho import in_process_zoho
+
+
+class TestZohoBooksLedgerContract(LedgerContract):
+    currency = "USD"
+    unknown_customer_code = "1002"  # Invalid value passed for customer_id
+    changes_resolution = 1.0  # last_modified_time has one-second resolution
+
+    @pytest.fixture
+    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
+        zoho = in_process_zoho(per_window=25, window=1.0, timeout=0.3)
+        yield LedgerUnderTest(zoho.ledger, zoho.sandbox, attempts=zoho.retry.attempts)
+        await zoho.ledger.aclose()
+        zoho.sandbox.close()
