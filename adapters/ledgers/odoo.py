@@ -369,12 +369,16 @@ class OdooLedger:
         found: LedgerRecord | None,
         extra: dict[str, Any] | None = None,
     ) -> int:
-        if found is not None:
-            return _int(found.ledger_id)
         vals = await self._document_vals(kind, document, customer_ledger_id, external_ref)
-        vals |= {"move_type": self.mapping.move_types[kind], **(extra or {})}
-        [ident] = await self._write(kind, "create", vals_list=[vals])
-        return int(ident)
+        vals |= extra or {}
+        if found is None:
+            vals["move_type"] = self.mapping.move_types[kind]
+            [ident] = await self._write(kind, "create", vals_list=[vals])
+            return int(ident)
+        if found.status == "draft":  # left by an earlier try: bring it up to date
+            vals["invoice_line_ids"] = [[5, 0, 0], *vals["invoice_line_ids"]]
+            await self._write(kind, "write", ids=[_int(found.ledger_id)], vals=vals)
+        return _int(found.ledger_id)
 
     async def _posted(self, kind: str, ident: int) -> LedgerRecord:
         record = await self._fetch(kind, ident, idempotent=False)

@@ -1,0 +1,423 @@
+"""The Odoo sandbox on its own: what Odoo's documented contract says it answers."""
+
+from __future__ import annotations
+
+import xmlrpc.client
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ledgers.odoo_wire import decode, encode_call
+from adapters.sandbox.odoo import DEFAULT_API_KEY, create_app, sandbox_of
+from adapters.sandbox.odoo_service import OdooSandbox
+
+KEY = {"Authorization": f"bearer {DEFAULT_API_KEY}", "Content-Type": "application/json"}
+
+
+class Odoo:
+    def __init__(self, client: httpx.AsyncClient, sandbox: OdooSandbox) -> None:
+        self.client = client
+        self.sandbox = sandbox
+
+    async def raw(
+        self, model: str, method: str, headers: dict[str, str] = KEY, **body: Any
+    ) -> httpx.Response:
+        return await self.client.post(
+            f"/json/2/{model}/{method}", content=encode_json(body), headers=headers
+        )
+
+    async def call(self, model: str, method: str, **body: Any) -> Any:
+        response = await self.raw(model, method, **body)
+        assert response.status_code == 200, response.text
+        return decode_json(response.content)
+
+    async def xml(self, service: str, method: str, *params: Any) -> Any:
+        response = await self.client.post(
+            f"/xmlrpc/2/{service}", content=encode_call(method, params)
+        )
+        assert response.status_code == 200, response.text
+        return decode(response.content)[0][0]
+
+    async def partner(self, name: str = "Acme", **vals: Any) -> int:
+        [ident] = await self.call(
+            "res.partner", "create", vals_list=[{"name": name, "customer_rank": 1, **vals}]
+        )
+        return int(ident)
+
+    async def invoice(self, partner: int, *lines: dict[str, Any], **vals: Any) -> int:
+        commands = [[0, 0, line] for line in lines]
+        values = {"move_type": "out_invoice", "partner_id": partner, "invoice_date": "2026-03-01"}
+        [ident] = await self.call(
+            "account.move", "create", vals_list=[values | vals | {"invoice_line_ids": commands}]
+        )
+        return int(ident)
+
+    async def read(self, model: str, ident: int, *fields: str) -> dict[str, Any]:
+        [row] = await self.call(model, "read", ids=[ident], fields=list(fields))
+        return dict(row)
+
+
+@pytest.fixture
+async def odoo() -> AsyncIterator[Odoo]:
+    app = create_app(per_second=200, per_minute=5000)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://odoo"
+    ) as client:
+        yield Odoo(client, sandbox_of(app))
+    sandbox_of(app).close()
+
+
+def line(
+    qty: str = "1", price: str = "10.00", taxes: list[int] | None = None, **vals: Any
+) -> dict[str, Any]:
+    return {
+        "name": "x",
+        "quantity": Decimal(qty),
+        "price_unit": Decimal(price),
+        "tax_ids": [[6, 0, taxes or []]],
+        **vals,
+    }
+
+
+async def tax_id(odoo: Odoo, rate: str) -> int:
+    [row] = await odoo.call(
+        "account.tax", "search_read", domain=[["name", "=", f"{rate}%"]], fields=["amount"]
+    )
+    return int(row["id"])
+
+
+# ------------------------------------------------------------------ JSON-2 shape
+
+
+async def test_a_bad_api_key_gets_the_documented_401_body(odoo: Odoo) -> None:
+    response = await odoo.raw(
+        "res.partner",
+        "search_read",
+        headers={"Authorization": "bearer nope", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    body = decode_json(response.content)
+    assert set(body) == {"name", "message", "arguments", "context", "debug"}
+    assert body["name"] == "werkzeug.exceptions.Unauthorized"
+    assert body["message"] == "Invalid apikey"
+    assert body["arguments"] == ["Invalid apikey", 401]
+
+
+@pytest.mark.parametrize(
+    ("model", "method", "body", "status"),
+    [
+        ("no.such.model", "read", {}, 404),
+        ("res.partner", "no_such_method", {}, 404),
+        ("res.partner", "create", {"ids": [1], "vals_list": [{"name": "X"}]}, 422),
+        ("res.partner", "search_count", {"bogus_kwarg": 1}, 422),
+        ("res.partner", "create", {"vals_list": [{"name": ""}]}, 422),
+        ("res.partner", "create", {"vals_list": [{"name": "X", "no_field": 1}]}, 500),
+    ],
+)
+async def test_refusals_carry_odoo_statuses(
+    odoo: Odoo, model: str, method: str, body: dict[str, Any], status: int
+) -> None:
+    response = await odoo.raw(model, method, **body)
+    assert response.status_code == status
+    assert decode_json(response.content)["message"]
+
+
+async def test_a_call_is_one_transaction(odoo: Odoo) -> None:
+    response = await odoo.raw("res.partner", "create", vals_list=[{"name": "Kept?"}, {"name": ""}])
+    assert response.status_code == 422
+    assert decode_json(response.content)["name"] == "odoo.exceptions.ValidationError"
+    assert await odoo.call("res.partner", "search_count", domain=[["name", "=", "Kept?"]]) == 0
+
+
+# -------------------------------------------------------------------- invoices
+
+
+async def test_taxes_round_per_line_and_a_negative_line_discounts(odoo: Odoo) -> None:
+    eight = await tax_id(odoo, "8")
+    partner = await odoo.partner()
+    ident = await odoo.invoice(
+        partner, line("2", "75.50", [eight]), line("3", "9.99", [eight]), line("1", "-10.00")
+    )
+    await odoo.call("account.move", "action_post", ids=[ident])
+    move = await odoo.read(
+        "account.move",
+        ident,
+        "name",
+        "state",
+        "amount_untaxed",
+        "amount_tax",
+        "amount_total",
+        "amount_residual",
+        "payment_state",
+    )
+    assert move["amount_tax"] == Decimal("14.48")  # 12.08 + 2.3976 rounded to 2.40
+    assert move["amount_untaxed"] == Decimal("170.97")
+    assert move["amount_total"] == move["amount_residual"] == Decimal("185.45")
+    assert (move["state"], move["payment_state"]) == ("posted", "not_paid")
+    assert move["name"] == "INV/2026/00001"
+
+
+@pytest.mark.parametrize(
+    ("lines", "vals", "message"),
+    [
+        ((), {}, "add a line"),
+        ((line("1", "-5.00"),), {}, "negative total"),
+        ((line(),), {"currency_id": 2}, "exchange rate"),
+    ],
+)
+async def test_posting_refuses_what_odoo_refuses(
+    odoo: Odoo, lines: tuple[dict[str, Any], ...], vals: dict[str, Any], message: str
+) -> None:
+    ident = await odoo.invoice(await odoo.partner(), *lines, **vals)
+    response = await odoo.raw("account.move", "action_post", ids=[ident])
+    assert response.status_code == 422
+    assert message in decode_json(response.content)["message"]
+    assert (await odoo.read("account.move", ident, "state"))["state"] == "draft"
+
+
+async def test_a_posted_invoice_is_read_only_until_reset_to_draft(odoo: Odoo) -> None:
+    ident = await odoo.invoice(await odoo.partner(), line())
+    await odoo.call("account.move", "action_post", ids=[ident])
+    refused = await odoo.raw(
+        "account.move", "write", ids=[ident], vals={"invoice_line_ids": [[5, 0, 0]]}
+    )
+    assert refused.status_code == 422
+    assert "readonly" in decode_json(refused.content)["message"]
+    await odoo.call("account.move", "button_draft", ids=[ident])
+    await odoo.call(
+        "account.move",
+        "write",
+        ids=[ident],
+        vals={"invoice_line_ids": [[5, 0, 0], [0, 0, line("2")]]},
+    )
+    await odoo.call("account.move", "action_post", ids=[ident])
+    move = await odoo.read("account.move", ident, "name", "amount_total")
+    assert move == {"id": ident, "name": "INV/2026/00001", "amount_total": Decimal("20.00")}
+
+
+async def test_payment_wizard_reconciles_and_cancel_unreconciles(odoo: Odoo) -> None:
+    partner = await odoo.partner()
+    ident = await odoo.invoice(partner, line("1", "100.00"))
+    await odoo.call("account.move", "action_post", ids=[ident])
+    context = {"active_model": "account.move", "active_ids": [ident]}
+    [wizard] = await odoo.call(
+        "account.payment.register",
+        "create",
+        vals_list=[{"amount": Decimal("40.00"), "communication": "ours"}],
+        context=context,
+    )
+    action = await odoo.call("account.payment.register", "action_create_payments", ids=[wizard])
+    payment = await odoo.read(
+        "account.payment", action["res_id"], "memo", "amount", "reconciled_invoice_ids"
+    )
+    assert payment["memo"] == "ours"
+    assert payment["reconciled_invoice_ids"] == [ident]
+    assert (await odoo.read("account.move", ident, "amount_residual", "payment_state")) == {
+        "id": ident,
+        "amount_residual": Decimal("60.00"),
+        "payment_state": "partial",
+    }
+    await odoo.call("account.move", "button_cancel", ids=[ident])
+    assert (await odoo.read("account.move", ident, "state", "amount_residual")) == {
+        "id": ident,
+        "state": "cancel",
+        "amount_residual": 0,
+    }
+    assert (await odoo.read("account.payment", action["res_id"], "reconciled_invoice_ids"))[
+        "reconciled_invoice_ids"
+    ] == []
+
+
+async def test_a_credit_note_is_applied_as_an_outstanding_line(odoo: Odoo) -> None:
+    partner = await odoo.partner()
+    invoice = await odoo.invoice(partner, line("1", "100.00"))
+    refund = await odoo.invoice(
+        partner, line("1", "30.00"), move_type="out_refund", reversed_entry_id=invoice
+    )
+    for ident in (invoice, refund):
+        await odoo.call("account.move", "action_post", ids=[ident])
+    [receivable] = await odoo.call(
+        "account.move.line",
+        "search_read",
+        domain=[["move_id", "=", refund], ["account_type", "=", "asset_receivable"]],
+        fields=["amount_residual"],
+    )
+    assert receivable["amount_residual"] == Decimal("-30.00")
+    await odoo.call(
+        "account.move", "js_assign_outstanding_line", ids=[invoice], line_id=receivable["id"]
+    )
+    assert (await odoo.read("account.move", invoice, "amount_residual"))[
+        "amount_residual"
+    ] == Decimal("70.00")
+    assert (await odoo.read("account.move", refund, "name", "payment_state")) == {
+        "id": refund,
+        "name": "RINV/2026/00001",
+        "payment_state": "paid",
+    }
+
+
+# ------------------------------------------------------- search, paging, delta
+
+
+async def test_search_read_pages_with_offset_limit_and_order(odoo: Odoo) -> None:
+    ids = [await odoo.partner(f"P{n}") for n in range(5)]
+    domain = [["customer_rank", ">", 0]]
+    pages = [
+        await odoo.call(
+            "res.partner",
+            "search_read",
+            domain=domain,
+            fields=["name"],
+            offset=o,
+            limit=2,
+            order="id desc",
+        )
+        for o in (0, 2, 4)
+    ]
+    assert [r["id"] for page in pages for r in page] == ids[::-1]
+    either = ["|", ["name", "ilike", "p1"], ["name", "=ilike", "p3"]]
+    assert await odoo.call("res.partner", "search", domain=either) == [ids[1], ids[3]]
+
+
+async def test_write_date_reads_to_the_second_and_filters_deltas(odoo: Odoo) -> None:
+    first = await odoo.partner("First")
+    [row] = await odoo.call("res.partner", "read", ids=[first], fields=["write_date"])
+    stamp = row["write_date"]
+    assert len(stamp) == 19 and stamp[10] == " "
+    later = await odoo.call(
+        "res.partner", "search", domain=[["write_date", ">", "2999-01-01 00:00:00"]]
+    )
+    assert later == []
+    assert first in await odoo.call("res.partner", "search", domain=[["write_date", ">=", stamp]])
+
+
+async def test_archived_records_hide_unless_active_test_is_off(odoo: Odoo) -> None:
+    ident = await odoo.partner("Old", active=False)
+    assert await odoo.call("res.partner", "search", domain=[["id", "=", ident]]) == []
+    assert await odoo.call(
+        "res.partner", "search", domain=[["id", "=", ident]], context={"active_test": False}
+    ) == [ident]
+
+
+# ------------------------------------------------------------ limits and keys
+
+
+async def test_the_request_limit_answers_429_with_retry_after() -> None:
+    app = create_app(per_second=2, per_minute=100)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://odoo"
+    ) as client:
+        odoo = Odoo(client, sandbox_of(app))
+        statuses = [
+            (await odoo.raw("res.partner", "search_count", domain=[])).status_code for _ in range(3)
+        ]
+        third = await odoo.raw("res.partner", "search_count", domain=[])
+    assert statuses[:2] == [200, 200]
+    assert third.status_code == 429
+    assert third.headers["Retry-After"] == "1"
+    assert decode_json(third.content)["name"] == "werkzeug.exceptions.TooManyRequests"
+    assert sandbox_of(app).throttled >= 2
+
+
+async def test_api_keys_are_generated_and_revoked(odoo: Odoo) -> None:
+    soon = (date.today() + timedelta(days=30)).isoformat()
+    new = await odoo.call(
+        "res.users.apikeys",
+        "generate",
+        key=DEFAULT_API_KEY,
+        scope="rpc",
+        name="rotated",
+        expiration_date=soon,
+    )
+    assert isinstance(new, str) and len(new) == 40
+    too_long = await odoo.raw(
+        "res.users.apikeys",
+        "generate",
+        key=DEFAULT_API_KEY,
+        scope="rpc",
+        name="x",
+        expiration_date="2999-01-01",
+    )
+    assert too_long.status_code == 422
+    headers = {"Authorization": f"bearer {new}", "Content-Type": "application/json"}
+    assert (
+        await odoo.raw("res.users.apikeys", "revoke", headers=headers, key=DEFAULT_API_KEY)
+    ).status_code == 200
+    assert (await odoo.raw("res.partner", "search_count", domain=[])).status_code == 401
+    assert (
+        await odoo.raw("res.users.apikeys", "revoke", headers=headers, key=DEFAULT_API_KEY)
+    ).status_code == 403
+
+
+# ---------------------------------------------------------------- XML-RPC
+
+
+async def test_xmlrpc_authenticates_and_answers_faults(odoo: Odoo) -> None:
+    assert (await odoo.xml("common", "version"))["server_version"] == "19.0"
+    uid = await odoo.xml("common", "authenticate", "sandbox", "admin", DEFAULT_API_KEY, {})
+    assert uid == 2
+    assert await odoo.xml("common", "authenticate", "sandbox", "admin", "wrong", {}) is False
+    [ident] = await odoo.xml(
+        "object",
+        "execute_kw",
+        "sandbox",
+        uid,
+        DEFAULT_API_KEY,
+        "res.partner",
+        "create",
+        [[{"name": "Via XML"}]],
+        {},
+    )
+    rows = await odoo.xml(
+        "object",
+        "execute_kw",
+        "sandbox",
+        uid,
+        DEFAULT_API_KEY,
+        "res.partner",
+        "read",
+        [[ident]],
+        {"fields": ["name", "email"]},
+    )
+    assert rows == [{"id": ident, "name": "Via XML", "email": False}]
+    for key, model, code in ((DEFAULT_API_KEY, "account.move", 2), ("wrong", "res.partner", 3)):
+        response = await odoo.client.post(
+            "/xmlrpc/2/object",
+            content=encode_call("execute_kw", ("sandbox", uid, key, model, "read", [[999]], {})),
+        )
+        assert response.status_code == 200
+        with pytest.raises(xmlrpc.client.Fault) as fault:
+            decode(response.content)
+        assert fault.value.faultCode == code
+
+
+# ------------------------------------------------------------------- storage
+
+
+async def test_books_persist_in_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "odoo.sqlite3"
+    first = create_app(path)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first), base_url="http://odoo"
+    ) as client:
+        await Odoo(client, sandbox_of(first)).partner("Durable")
+    sandbox_of(first).close()
+    again = create_app(path)
+    assert sandbox_of(again).count("customer") == 1
+    assert [r["name"] for r in sandbox_of(again).records("customer")] == ["Durable"]
+    sandbox_of(again).close()
+
+
+async def test_admin_endpoints_set_faults_and_count(odoo: Odoo) -> None:
+    set_faults = await odoo.client.post("/_sandbox/faults", content=encode_json({"fail_writes": 1}))
+    assert decode_json(set_faults.content)["fail_writes"] == 1
+    assert (await odoo.raw("res.partner", "create", vals_list=[{"name": "X"}])).status_code == 500
+    await odoo.partner()
+    counts = decode_json((await odoo.client.get("/_sandbox/counts")).content)
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
