@@ -293,8 +293,7 @@ class OdooLedger:
         return rows[0] if rows else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
-        domain = [["customer_rank", ">", 0]] if kind == "customer" else []
-        async for record in self._pages(kind, domain):
+        async for record in self._pages(kind, _listed(kind)):
             yield record
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
@@ -302,7 +301,7 @@ class OdooLedger:
         truncated to the second (so a record may come twice across runs, never zero)."""
         cursor = format_datetime(since)
         for kind in self.capabilities.kinds:
-            async for record in self._pages(kind, [["write_date", ">=", cursor]]):
+            async for record in self._pages(kind, [*_listed(kind), ["write_date", ">=", cursor]]):
                 yield record
 
     async def aclose(self) -> None:
@@ -543,6 +542,12 @@ def _capabilities(rates: tuple[Rate, ...]) -> LedgerCapabilities:
         delta="write_date search_read",
         kinds=("customer", "invoice", "payment", "credit_note"),
     )
+
+
+def _listed(kind: str) -> list[Any]:
+    """Listings and deltas hold partners that are customers (``customer_rank`` > 0);
+    lookups and matching search every partner."""
+    return [["customer_rank", ">", 0]] if kind == "customer" else []
 
 
 def _same_customer(record: LedgerRecord, customer: Customer) -> bool:
