@@ -1,0 +1,497 @@
+"""NetSuite REST record service (SuiteTalk REST) ledger adapter: ``NetSuiteLedger``.
+
+Idempotency. ``X-NetSuite-Idempotency-Key`` only applies to asynchronous requests
+(``Prefer: respond-async``): NetSuite ignores it on synchronous calls (REST API browser,
+record v1). So every create is an upsert by external id, the way Oracle recommends to
+prevent duplicates: ``PUT /record/v1/{record}/eid:{externalId}`` creates the record or
+updates the one carrying that externalId, with ``replace=<sublists>`` so a resend replaces
+lines instead of appending them. The externalId is a digest of our source reference
+(``netsuite_mapping.external_id``), which also makes ``find`` one direct read.
+
+Versions. NetSuite's REST record service has no ETag / If-Match. The version handed out is
+``lastModifiedDate`` refined by a content digest (``netsuite_records.version_of``); an
+update or void reads the record, refuses with ``StaleVersionError`` when the version moved,
+then writes. Another writer can still slip in between that read and the write.
+
+Void. REST web services cannot void a transaction (Oracle: voiding is not supported in
+REST web services; no ``void`` record action exists). ``void_invoice`` books the closest
+faithful equivalent: a credit memo mirroring the invoice's lines, applied to it in full,
+and a ``syncledger-void:`` line in the invoice memo that marks it void for us.
+
+Limits. Concurrency is governed per account (service tier + 10 per SuiteCloud Plus
+licence, shared by every integration): a client-side semaphore holds our share. NetSuite
+also counts requests over 60-second and 24-hour windows without publishing the numbers;
+the per-minute limiter below is our own, conservative, setting.
+
+Delta. SuiteQL (``POST /query/v1/suiteql``, ``Prefer: transient``) on ``lastmodifieddate``
+with a ``TO_TIMESTAMP`` literal in the integration user's time zone (second resolution),
+then a read of each record. The record filter ``q=lastModifiedDate ON_OR_AFTER "…"`` takes
+the user's date format and works to the minute only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.jsonwire import encode_json
+from adapters.ledgers.netsuite_currencies import Currencies
+from adapters.ledgers.netsuite_errors import NOT_FOUND, translate_netsuite
+from adapters.ledgers.netsuite_mapping import (
+    NetSuiteMapping,
+    external_id,
+    load_mapping,
+    record_of,
+    ref_note,
+    void_in,
+    void_note,
+)
+from adapters.ledgers.netsuite_records import to_record, version_of
+from adapters.oauth2 import Auth
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import PermanentLedgerError, StaleVersionError
+from core.model import CreditNote, Customer, Invoice, Payment
+
+RECORD_API = "/services/rest/record/v1"
+SUITEQL_API = "/services/rest/query/v1/suiteql"
+PAGE_LIMIT = 1000  # the maximum ``limit`` of record collections and SuiteQL pages
+DEFAULT_CONCURRENCY = 5  # the smallest account limit (shared tier); raise it to your share
+DEFAULT_PER_MINUTE = 300  # our own setting: NetSuite does not publish its frequency limits
+SUITEQL_TYPES = {"CustInvc": "invoice", "CustPymt": "payment", "CustCred": "credit_note"}
+_TIMESTAMP = "YYYY-MM-DD HH24:MI:SS"
+
+
+def suiteql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def filter_literal(value: str) -> str | None:
+    """A ``q`` filter string value, or None when it holds a double quote (no escape exists)."""
+    return None if '"' in value else f'"{value}"'
+
+
+class NetSuiteLedger:
+    """One NetSuite account through REST web services. Build with ``NetSuiteLedger.connect``."""
+
+    ledger = "netsuite"
+    capabilities = LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=DEFAULT_PER_MINUTE,
+        idempotency="externalId upsert (PUT eid:) + reference lookup",
+        delta="SuiteQL lastmodifieddate",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+    )
+
+    def __init__(
+        self, http: LedgerHttp, *, mapping: NetSuiteMapping | None = None, page_size: int = 1000
+    ) -> None:
+        self.mapping = mapping or load_mapping()
+        self._http = http
+        self._page = min(page_size, PAGE_LIMIT)
+        self._currencies = Currencies(http)
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        auth: Auth,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        concurrency: asyncio.Semaphore | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: NetSuiteMapping | None = None,
+        page_size: int = 1000,
+    ) -> NetSuiteLedger:
+        """``limiter`` / ``concurrency``: pass the account's shared ones; by default a
+        private limiter and semaphore at the conservative defaults above."""
+        http = LedgerHttp(
+            platform="netsuite",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(Rate(DEFAULT_PER_MINUTE, 60.0)),
+            concurrency=concurrency or asyncio.Semaphore(DEFAULT_CONCURRENCY),
+            retry=retry or RetryPolicy(),
+            timeout=timeout,
+            translate=translate_netsuite,
+            transport=transport,
+        )
+        return cls(http, mapping=mapping, page_size=page_size)
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        currency = await self._currencies.id_of(customer.currency)
+        body = self.mapping.customer_body(customer, external_ref, currency)
+        sublists = self.mapping.customer_sublists(customer)
+        return await self._upsert("customer", external_id(external_ref), body, sublists)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
+        return await self._upsert("invoice", external_id(external_ref), body, ("item",))
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """The payment in the invoice's rate: the payment model carries none, and NetSuite
+        fills the rate of a foreign-currency payment from its own currency table."""
+        currency = await self._currencies.id_of(payment.currency)
+        body = self.mapping.payment_body(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, currency
+        )
+        return await self._upsert("payment", external_id(external_ref), body, ("apply",))
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Applied to the invoice up to its amount remaining; any rest stays unapplied."""
+        await self._require_rate(credit_note)
+        currency = await self._currencies.id_of(credit_note.currency)
+        applications = await self._applications(credit_note.total, invoice_ledger_id)
+        body = self.mapping.credit_note_body(
+            credit_note, customer_ledger_id, external_ref, currency, applications
+        )
+        replace = ("item", "apply")
+        return await self._upsert("credit_note", external_id(external_ref), body, replace)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._current("customer", ledger_id, version)
+        currency = await self._currencies.id_of(customer.currency)
+        body = self.mapping.customer_body(customer, external_ref, currency)
+        await self._patch("customer", ledger_id, body, self.mapping.customer_sublists(customer))
+        return await self._pushed("customer", ledger_id)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._current("invoice", ledger_id, version)
+        body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
+        await self._patch("invoice", ledger_id, body, ("item",))
+        return await self._pushed("invoice", ledger_id)
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """A mirroring credit memo applied in full, then the void mark in the memo. Each
+        step is idempotent; a void interrupted after the credit memo finishes on retry."""
+        invoice = await self._current("invoice", ledger_id, None)
+        if void_in(invoice.get("memo")):
+            return PushResult(ledger_id, version_of(invoice), recovered=True)
+        credit_eid = external_id(_void_ref(ledger_id))
+        earlier = await self._read_path(f"{_path('credit_note')}/eid:{credit_eid}")
+        if earlier is None:
+            _check_version("invoice", ledger_id, invoice, version)
+            _check_unpaid(ledger_id, invoice)
+            body = _void_credit_memo(invoice, ledger_id)
+            await self._upsert("credit_note", credit_eid, body, ("item", "apply"))
+        memo = "\n".join(filter(None, [invoice.get("memo"), void_note(credit_eid)]))
+        await self._patch("invoice", ledger_id, {"memo": memo}, ())
+        return await self._pushed("invoice", ledger_id, recovered=earlier is not None)
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        raw = await self._read_path(f"{_path(kind)}/eid:{external_id(external_ref)}")
+        return None if raw is None else await self._record(kind, raw)
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        raw = await self._read(kind, ledger_id)
+        return None if raw is None else await self._record(kind, raw)
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Customers whose company name or email equals this one's, ignoring case."""
+        wanted = {("companyName", customer.name), ("email", customer.email or "")}
+        found: dict[str, LedgerRecord] = {}
+        for field, value in sorted(wanted):
+            if not value:
+                continue
+            for ledger_id in await self._matching_ids(field, value):
+                record = await self.get("customer", ledger_id)
+                if record is not None and _equal(record.raw.get(field), value):
+                    found.setdefault(ledger_id, record)
+        return list(found.values())
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        async for ledger_id in self._collection_ids(kind, {}):
+            record = await self.get(kind, ledger_id)
+            if record is not None:
+                yield record
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records whose ``lastmodifieddate`` is at or after ``since`` (to the second:
+        a record changed earlier in that same second may come too)."""
+        stamp = self._timestamp(since)
+        seen: set[tuple[str, str]] = set()
+        for statement in self._change_queries(stamp):
+            async for row in self._suiteql(statement):
+                kind = SUITEQL_TYPES.get(str(row.get("type")), "customer")
+                if (kind, str(row["id"])) in seen:
+                    continue
+                seen.add((kind, str(row["id"])))
+                record = await self.get(kind, str(row["id"]))
+                if record is not None:
+                    yield record
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------ write helpers
+
+    async def _invoice_body(
+        self, invoice: Invoice, customer_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        await self._require_rate(invoice)
+        currency = await self._currencies.id_of(invoice.currency)
+        return self.mapping.invoice_body(invoice, customer_id, external_ref, currency)
+
+    async def _require_rate(self, document: Invoice | CreditNote) -> None:
+        """Refuse a foreign-currency document without a rate rather than let one be guessed."""
+        if document.exchange_rate is not None:
+            return
+        if not await self._currencies.is_base(document.currency):
+            raise PermanentLedgerError(
+                f"{document.kind} {document.number} is in {document.currency}, not the base "
+                "currency, and carries no exchange rate: add the rate in the source",
+                code="syncledger.exchange_rate_missing",
+            )
+
+    async def _applications(self, total: Decimal, invoice_id: str | None) -> dict[str, Decimal]:
+        if invoice_id is None:
+            return {}
+        invoice = await self._current("invoice", invoice_id, None)
+        remaining = Decimal(invoice.get("amountRemaining", 0))
+        return {invoice_id: min(total, remaining)} if remaining > 0 else {}
+
+    async def _upsert(
+        self, kind: str, eid: str, body: dict[str, Any], replace: Iterable[str]
+    ) -> PushResult:
+        response = await self._http.request(
+            "PUT",
+            f"{_path(kind)}/eid:{eid}",
+            params=_replace(replace),
+            content=encode_json(body),
+            idempotent=True,
+        )
+        ledger_id = _location_id(response) or await self._id_of_external(kind, eid)
+        return await self._pushed(kind, ledger_id)
+
+    async def _patch(
+        self, kind: str, ledger_id: str, body: Mapping[str, Any], replace: Iterable[str]
+    ) -> None:
+        url = f"{_path(kind)}/{quote(ledger_id, safe='')}"
+        params = _replace(replace)
+        await self._http.request(
+            "PATCH", url, params=params, content=encode_json(body), idempotent=True
+        )
+
+    async def _pushed(self, kind: str, ledger_id: str, *, recovered: bool = False) -> PushResult:
+        raw = await self._current(kind, ledger_id, None)
+        return PushResult(ledger_id=ledger_id, version=version_of(raw), recovered=recovered)
+
+    async def _id_of_external(self, kind: str, eid: str) -> str:
+        raw = await self._read_path(f"{_path(kind)}/eid:{eid}")
+        if raw is None:
+            raise PermanentLedgerError(
+                f"NetSuite accepted the {kind} upsert but has no record with externalId "
+                f"{eid}: check the integration role's permissions",
+                code=NOT_FOUND,
+            )
+        return str(raw["id"])
+
+    async def _current(self, kind: str, ledger_id: str, version: str | None) -> dict[str, Any]:
+        raw = await self._read(kind, ledger_id)
+        if raw is None:
+            raise PermanentLedgerError(
+                f"NetSuite has no {kind} {ledger_id}: it was deleted or never created; "
+                "check the link",
+                code=NOT_FOUND,
+            )
+        _check_version(kind, ledger_id, raw, version)
+        return raw
+
+    # ------------------------------------------------------------- read helpers
+
+    async def _read(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        return await self._read_path(f"{_path(kind)}/{quote(ledger_id, safe='')}")
+
+    async def _read_path(self, url: str) -> dict[str, Any] | None:
+        params = {"expandSubResources": "true"}
+        try:
+            raw: dict[str, Any] = await self._http.json("GET", url, params=params, idempotent=True)
+        except PermanentLedgerError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+        return raw
+
+    async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+        currency_id = raw.get("currency", {}).get("id")
+        currency = await self._currencies.code_of(None if currency_id is None else str(currency_id))
+        return to_record(kind, raw, self.mapping.ref_field[kind], currency)
+
+    async def _matching_ids(self, field: str, value: str) -> list[str]:
+        literal = filter_literal(value)
+        if literal is not None:
+            condition = f"{field} IS {literal}"
+        else:
+            condition = f'{field} CONTAIN "{max(value.split(chr(34)), key=len)}"'
+        return [i async for i in self._collection_ids("customer", {"q": condition})]
+
+    async def _collection_ids(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[str]:
+        offset = 0
+        while True:
+            query: dict[str, str | int] = {**params, "limit": self._page, "offset": offset}
+            page = await self._http.json("GET", _path(kind), params=query, idempotent=True)
+            items = page.get("items") or []
+            for item in items:
+                yield str(item["id"])
+            if not page.get("hasMore") or not items:
+                return
+            offset += len(items)
+
+    async def _suiteql(self, statement: str) -> AsyncIterator[Mapping[str, Any]]:
+        offset = 0
+        while True:
+            page = await self._http.json(
+                "POST",
+                SUITEQL_API,
+                params={"limit": self._page, "offset": offset},
+                body={"q": statement},
+                headers={"Prefer": "transient"},
+                idempotent=True,
+            )
+            items = page.get("items") or []
+            for item in items:
+                yield item
+            if not page.get("hasMore") or not items:
+                return
+            offset += len(items)
+
+    def _timestamp(self, since: datetime) -> str:
+        aware = since if since.tzinfo else since.replace(tzinfo=UTC)
+        return aware.astimezone(ZoneInfo(self.mapping.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+    def _change_queries(self, stamp: str) -> list[str]:
+        changed = f"lastmodifieddate >= TO_TIMESTAMP({suiteql_literal(stamp)}, '{_TIMESTAMP}')"
+        types = ", ".join(suiteql_literal(t) for t in SUITEQL_TYPES)
+        # SuiteQL text built from constants and escaped literals only
+        return [
+            f"SELECT id FROM customer WHERE {changed} ORDER BY id",  # noqa: S608
+            f"SELECT id, type FROM transaction WHERE type IN ({types}) AND {changed} "  # noqa: S608
+            "ORDER BY id",
+        ]
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _path(kind: str) -> str:
+    return f"{RECORD_API}/{record_of(kind)}"
+
+
+def _replace(sublists: Iterable[str]) -> dict[str, str | int]:
+    names = ",".join(sublists)
+    return {"replace": names} if names else {}
+
+
+def _location_id(response: httpx.Response) -> str | None:
+    location = response.headers.get("Location", "")
+    tail = location.rstrip("/").rsplit("/", 1)[-1]
+    return tail if tail.isdigit() else None
+
+
+def _check_version(kind: str, ledger_id: str, raw: Mapping[str, Any], version: str | None) -> None:
+    if version is not None and version_of(raw) != version:
+        raise StaleVersionError(
+            f"NetSuite {kind} {ledger_id} changed since version {version} was read "
+            f"(now {version_of(raw)}): read it again and retry"
+        )
+
+
+def _check_unpaid(ledger_id: str, invoice: Mapping[str, Any]) -> None:
+    if Decimal(invoice.get("amountRemaining", 0)) != Decimal(invoice.get("total", 0)):
+        raise PermanentLedgerError(
+            f"NetSuite invoice {ledger_id} has payments or credits applied: unapply them in "
+            "NetSuite before voiding it (REST web services cannot void a transaction)",
+            code="syncledger.void_applied_invoice",
+        )
+
+
+def _void_ref(invoice_id: str) -> str:
+    return f"syncledger/void/{invoice_id}"
+
+
+_LINE_FIELDS = ("item", "description", "quantity", "rate", "amount", "tax1Amt", "taxCode")
+_MIRRORED = ("entity", "currency", "exchangeRate", "tranDate", "discountItem", "discountRate")
+
+
+def _void_credit_memo(invoice: Mapping[str, Any], invoice_id: str) -> dict[str, Any]:
+    """A credit memo reversing the invoice line for line, applied to it in full."""
+    lines = invoice.get("item", {}).get("items", [])
+    body = _copy(invoice, _MIRRORED)
+    body["item"] = {"items": [_copy(ln, _LINE_FIELDS) for ln in lines]}
+    body["memo"] = f"Void of invoice {invoice.get('tranId', invoice_id)}\n" + ref_note(
+        _void_ref(invoice_id)
+    )
+    application = {"doc": {"id": invoice_id}, "apply": True, "amount": invoice["total"]}
+    body["apply"] = {"items": [application]}
+    return body
+
+
+def _copy(raw: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The named fields, references reduced to their id (``links`` are read-only)."""
+    return {name: _writable(raw[name]) for name in names if raw.get(name) is not None}
+
+
+def _writable(value: Any) -> Any:
+    return {"id": value["id"]} if isinstance(value, Mapping) and "id" in value else value
+
+
+def _equal(stored: Any, wanted: str) -> bool:
+    return isinstance(stored, str) and stored.casefold() == wanted.casefold()

@@ -1,0 +1,154 @@
+"""NetSuite REST records → ``LedgerRecord``, and the version token we hand out.
+
+The version is ``lastModifiedDate`` (second resolution in REST) refined by a digest of
+the record's content: two writes within one second leave ``lastModifiedDate`` unchanged,
+and NetSuite's REST record service has no ETag / If-Match to lean on. Fields NetSuite
+derives from *other* records (a customer's balances and aging) are left out of the digest,
+so an invoice for a customer does not make that customer's version stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.jsonwire import encode_json
+from adapters.ledgers.netsuite_mapping import ref_in, void_in
+from adapters.ports import LedgerRecord
+from core.money import to_decimal
+
+#: customer fields computed from transactions, not part of the customer's own state
+DERIVED_FIELDS = frozenset(
+    {
+        "links",
+        "lastModifiedDate",
+        "balance",
+        "overdueBalance",
+        "depositBalance",
+        "unbilledOrders",
+        "daysOverdue",
+        "aging",
+        "aging1",
+        "aging2",
+        "aging3",
+        "aging4",
+        "consolBalance",
+        "consolOverdueBalance",
+        "consolDepositBalance",
+        "consolUnbilledOrders",
+        "consolDaysOverdue",
+        "consolAging",
+        "consolAging1",
+        "consolAging2",
+        "consolAging3",
+        "consolAging4",
+    }
+)
+VOIDED_STATUS = "V"  # invoice status "Voided" (set by a void in the UI, not reachable in REST)
+
+
+def version_of(raw: Mapping[str, Any]) -> str:
+    content = encode_json(_canonical(raw)).decode()
+    digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+    return f"{raw.get('lastModifiedDate', '')}~{digest}"
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _canonical(value[k]) for k in sorted(value) if k not in DERIVED_FIELDS}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def to_record(
+    kind: str, raw: Mapping[str, Any], ref_field: str, currency: str | None
+) -> LedgerRecord:
+    common: dict[str, Any] = {
+        "kind": kind,
+        "ledger_id": str(raw["id"]),
+        "version": version_of(raw),
+        "external_ref": ref_in(raw.get(ref_field)),
+        "currency": currency,
+        "updated_at": _time(raw.get("lastModifiedDate")),
+        "raw": dict(raw),
+    }
+    parts = {
+        "customer": _customer_parts,
+        "invoice": _invoice_parts,
+        "payment": _payment_parts,
+        "credit_note": _credit_parts,
+    }[kind](raw)
+    return LedgerRecord(**common, **parts)
+
+
+def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": _str(raw.get("companyName") or raw.get("entityId")),
+        "balance": _amount(raw.get("balance")),
+        "status": "inactive" if raw.get("isInactive") else "active",
+    }
+
+
+def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    total, remaining = _amount(raw.get("total")), _amount(raw.get("amountRemaining"))
+    return _document(raw) | {
+        "total": total,
+        "balance": remaining,
+        "status": _invoice_status(raw, total, remaining),
+    }
+
+
+def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": _str(raw.get("checkNumber") or raw.get("tranId")),
+        "customer_ledger_id": _ref_id(raw.get("customer")),
+        "total": _amount(raw.get("payment")),
+        "balance": _amount(raw.get("unapplied")),
+        "status": "applied",
+    }
+
+
+def _credit_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    applied = _amount(raw.get("applied")) or Decimal(0)
+    return _document(raw) | {
+        "total": _amount(raw.get("total")),
+        "balance": _amount(raw.get("unapplied")),
+        "status": "applied" if applied else "open",
+    }
+
+
+def _document(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": _str(raw.get("tranId")), "customer_ledger_id": _ref_id(raw.get("entity"))}
+
+
+def _invoice_status(
+    raw: Mapping[str, Any], total: Decimal | None, remaining: Decimal | None
+) -> str:
+    status = raw.get("status")
+    if void_in(raw.get("memo")) or (isinstance(status, Mapping) and status.get("id") == "V"):
+        return "void"
+    if remaining is None or total is None or remaining == total:
+        return "open"
+    return "paid" if remaining == 0 else "partially_paid"
+
+
+def _ref_id(value: Any) -> str | None:
+    return _str(value.get("id")) if isinstance(value, Mapping) else None
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -1,0 +1,335 @@
+"""What the NetSuite sandbox accepts, and the amounts it derives.
+
+Enforced (NetSuite behaviour; error shapes from Oracle's REST error handling page):
+- customer: ``companyName`` (or ``firstName`` + ``lastName`` when ``isPerson``), a known
+  ``subsidiary`` (OneWorld) and ``currency``; ``entityId`` defaults to the name and is
+  unique ignoring case (``DUP_ENTITY``, the SOAP code: the REST code is unverified).
+- invoice / creditMemo: an existing ``entity`` (``INVALID_CONTENT`` at ``entity``), at
+  least one ``item`` line with a known sales item, ``amount`` = ``quantity`` × ``rate`` to
+  the cent, an optional ``discountItem`` + ``discountRate`` (an amount, or ``"-10%"``);
+  ``subtotal``, ``discountTotal``, ``taxTotal`` and ``total`` derived; the customer's
+  currency; an ``exchangeRate`` for any currency but the base one.
+- customerPayment / creditMemo ``apply``: each applied ``doc`` an invoice of the same
+  customer, amounts within its amount remaining and within the payment / credit.
+
+Stricter than NetSuite on purpose: a foreign-currency invoice or credit memo must carry
+``exchangeRate`` (NetSuite would take the day's rate from its currency table; we never
+want a silent rate). A payment without one takes its first invoice's rate, standing in
+for that table. Line tax is taken as sent in ``tax1Amt`` (NetSuite derives it from the
+tax code's rate, or from ``taxDetails`` under SuiteTax).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from adapters.sandbox.netsuite_errors import (
+    NsError,
+    invalid_reference,
+    invalid_value,
+    missing,
+    user_error,
+)
+
+CENT = Decimal("0.01")
+SALES_ITEMS = {"1": "Services"}
+DISCOUNT_ITEMS = {"2": "Discount"}
+SUBSIDIARIES = {"1": "Parent Company"}
+
+Lookup = Callable[[str], dict[str, Any] | None]
+
+
+def number(value: Any, path: str) -> Decimal:
+    """A JSON number as Decimal (never through float)."""
+    if value is None:
+        raise missing(path)
+    if isinstance(value, bool):
+        raise invalid_value(f"{value!r} is not a number", path)
+    try:
+        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise invalid_value(f"{value!r} is not a number", path) from None
+    if not result.is_finite():
+        raise invalid_value("the number is not finite", path)
+    return result
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def ref_id(body: Mapping[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Reference data the rules check against: currencies by internal id, the base one."""
+
+    currencies: Mapping[str, str]  # internal id → ISO code
+    base_currency: str  # internal id
+    one_world: bool = True
+
+
+# ---------------------------------------------------------------- customers
+
+
+def checked_customer(
+    body: Mapping[str, Any], account: Account, *, name_taken: Callable[[str], bool]
+) -> dict[str, Any]:
+    customer = dict(body)
+    name = _entity_name(customer)
+    customer.setdefault("entityId", name)
+    if name_taken(str(customer["entityId"])):
+        raise NsError(
+            400, "DUP_ENTITY", "This entity already exists.", path="entityId", title="Bad Request"
+        )
+    _check_subsidiary(customer, account)
+    customer["currency"] = {"id": _currency(customer, account, account.base_currency)}
+    _check_email(customer)
+    customer.setdefault("isInactive", False)
+    customer.setdefault("isPerson", False)
+    return customer
+
+
+def _entity_name(customer: Mapping[str, Any]) -> str:
+    if customer.get("isPerson"):
+        first, last = customer.get("firstName"), customer.get("lastName")
+        if not first or not last:
+            raise missing("firstName" if not first else "lastName")
+        return f"{first} {last}"
+    name = customer.get("companyName")
+    if not isinstance(name, str) or not name.strip():
+        raise missing("companyName")
+    return name
+
+
+def _check_subsidiary(customer: dict[str, Any], account: Account) -> None:
+    subsidiary = ref_id(customer, "subsidiary")
+    if subsidiary is None:
+        if account.one_world:
+            raise missing("subsidiary")
+        return
+    if subsidiary not in SUBSIDIARIES:
+        raise invalid_reference("subsidiary", subsidiary)
+    customer["subsidiary"] = {"id": subsidiary}
+
+
+def _currency(body: Mapping[str, Any], account: Account, default: str) -> str:
+    currency = ref_id(body, "currency") or default
+    if currency not in account.currencies:
+        raise invalid_reference("currency", currency)
+    return currency
+
+
+def _check_email(customer: Mapping[str, Any]) -> None:
+    email = customer.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        raise invalid_value(f"{email!r} is not an email address", "email")
+
+
+# ------------------------------------------------------------- transactions
+
+
+def priced(body: Mapping[str, Any], account: Account, *, customers: Lookup) -> dict[str, Any]:
+    """An invoice or credit memo with its lines checked and its totals derived."""
+    document = dict(body)
+    customer = _customer(document, "entity", customers)
+    lines = [_priced_line(ln, i) for i, ln in enumerate(_lines(document))]
+    subtotal = sum((ln["amount"] for ln in lines), Decimal(0))
+    discount = _discount(document, subtotal)
+    tax = sum((ln["tax1Amt"] for ln in lines), Decimal(0))
+    total = subtotal + discount + tax
+    if total < 0:
+        raise user_error(f"the total {total} is negative", "total")
+    _settle_currency(document, customer, account)
+    return document | {
+        "item": {"items": _numbered(lines)},
+        "subtotal": subtotal,
+        "discountTotal": discount,
+        "taxTotal": tax,
+        "total": total,
+    }
+
+
+def _customer(body: dict[str, Any], field: str, customers: Lookup) -> dict[str, Any]:
+    customer_id = ref_id(body, field)
+    if customer_id is None:
+        raise missing(field)
+    customer = customers(customer_id)
+    if customer is None:
+        raise invalid_reference(field, customer_id)
+    body[field] = {"id": customer_id}
+    return customer
+
+
+def _lines(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    lines = (document.get("item") or {}).get("items") or []
+    if not lines:
+        raise missing("item")
+    return [dict(ln) for ln in lines]
+
+
+def _priced_line(line: dict[str, Any], index: int) -> dict[str, Any]:
+    at = f"item.items[{index}]"
+    item = ref_id(line, "item")
+    if item not in SALES_ITEMS:
+        raise invalid_reference("item", item, f"{at}.item")
+    quantity = number(line.get("quantity", 1), f"{at}.quantity")
+    amount = _line_amount(line, quantity, at)
+    tax = number(line.get("tax1Amt", 0), f"{at}.tax1Amt")
+    return line | {"item": {"id": item}, "quantity": quantity, "amount": amount, "tax1Amt": tax}
+
+
+def _line_amount(line: dict[str, Any], quantity: Decimal, at: str) -> Decimal:
+    if line.get("rate") is None:
+        return cents(number(line.get("amount"), f"{at}.amount"))
+    product = cents(quantity * number(line["rate"], f"{at}.rate"))
+    if line.get("amount") is not None and number(line["amount"], f"{at}.amount") != product:
+        raise invalid_value(f"amount {line['amount']} is not quantity x rate ({product})", at)
+    return product
+
+
+def _discount(document: dict[str, Any], subtotal: Decimal) -> Decimal:
+    item = ref_id(document, "discountItem")
+    if item is None:
+        return Decimal(0)
+    if item not in DISCOUNT_ITEMS:
+        raise invalid_reference("discountItem", item)
+    rate = document.get("discountRate")
+    if isinstance(rate, str) and rate.endswith("%"):
+        return cents(subtotal * number(rate[:-1], "discountRate") / 100)
+    return cents(number(rate, "discountRate"))
+
+
+def _numbered(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    used = [int(ln["line"]) for ln in lines if ln.get("line") is not None]
+    following = max(used, default=0)
+    numbered = []
+    for line in lines:
+        if line.get("line") is None:
+            following += 1
+            line = line | {"line": following}
+        numbered.append(line)
+    return numbered
+
+
+def _settle_currency(
+    document: dict[str, Any], customer: Mapping[str, Any], account: Account
+) -> None:
+    own = ref_id(customer, "currency") or account.base_currency
+    currency = _currency(document, account, own)
+    if currency != own:
+        raise user_error(
+            f"the transaction currency {account.currencies[currency]} is not the customer's "
+            f"currency {account.currencies[own]}",
+            "currency",
+        )
+    document["currency"] = {"id": currency}
+    if currency == account.base_currency:
+        document["exchangeRate"] = Decimal(1)
+    elif document.get("exchangeRate") is None:
+        raise missing("exchangeRate")
+    elif number(document["exchangeRate"], "exchangeRate") <= 0:
+        raise invalid_value("the exchange rate must be greater than zero", "exchangeRate")
+
+
+# ---------------------------------------------------------------- applying
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    invoice_id: str
+    amount: Decimal
+
+
+def applications(
+    body: Mapping[str, Any],
+    customer_id: str,
+    *,
+    invoices: Lookup,
+    open_amount: Callable[[str], Decimal],
+) -> list[Application]:
+    """The ``apply`` lines with ``apply: true``, each checked against its invoice."""
+    found: list[Application] = []
+    for index, line in enumerate((body.get("apply") or {}).get("items") or []):
+        if line.get("apply") is False:
+            continue
+        found.append(_application(line, index, customer_id, invoices, open_amount))
+    return found
+
+
+def _application(
+    line: Mapping[str, Any],
+    index: int,
+    customer_id: str,
+    invoices: Lookup,
+    open_amount: Callable[[str], Decimal],
+) -> Application:
+    at = f"apply.items[{index}]"
+    doc = ref_id(line, "doc")
+    invoice = invoices(doc) if doc else None
+    if doc is None or invoice is None:
+        raise invalid_reference("doc", doc, f"{at}.doc")
+    if ref_id(invoice, "entity") != customer_id:
+        raise user_error(f"invoice {doc} belongs to another customer", f"{at}.doc")
+    amount = number(line.get("amount"), f"{at}.amount")
+    left = open_amount(doc)
+    if amount <= 0 or amount > left:
+        raise user_error(f"{amount} cannot be applied to invoice {doc}: {left} is due", at)
+    return Application(doc, amount)
+
+
+def checked_payment(
+    body: Mapping[str, Any], account: Account, *, customers: Lookup, invoices: Lookup
+) -> dict[str, Any]:
+    payment = dict(body)
+    customer = _customer(payment, "customer", customers)
+    amount = number(payment.get("payment"), "payment")
+    if amount < 0:
+        raise invalid_value("the payment amount cannot be negative", "payment")
+    payment["payment"] = amount
+    own = ref_id(customer, "currency") or account.base_currency
+    payment["currency"] = {"id": _currency(payment, account, own)}
+    if payment["currency"]["id"] != account.base_currency and "exchangeRate" not in payment:
+        payment["exchangeRate"] = _first_invoice_rate(payment, invoices)
+    payment.setdefault("exchangeRate", Decimal(1))
+    return payment
+
+
+def _first_invoice_rate(payment: Mapping[str, Any], invoices: Lookup) -> Any:
+    for line in (payment.get("apply") or {}).get("items") or []:
+        invoice = invoices(ref_id(line, "doc") or "")
+        if invoice is not None:
+            return invoice.get("exchangeRate")
+    raise missing("exchangeRate")
+
+
+def settled(document: dict[str, Any], applied: Decimal, ceiling: Decimal) -> dict[str, Any]:
+    """A payment or credit memo with ``applied`` / ``unapplied`` set."""
+    if applied > ceiling:
+        raise user_error(f"{applied} is applied, more than the {ceiling} available", "apply")
+    return document | {"applied": applied, "unapplied": ceiling - applied}
+
+
+def invoice_balance(invoice: dict[str, Any], applied: Decimal) -> dict[str, Any]:
+    """An invoice with ``amountPaid``, ``amountRemaining`` and ``status`` for ``applied``."""
+    total = number(invoice["total"], "total")
+    remaining = total - applied
+    if remaining < 0:
+        raise user_error(f"the total {total} is less than the {applied} already applied", "total")
+    status = (
+        {"id": "B", "refName": "Paid In Full"}
+        if remaining == 0
+        else {
+            "id": "A",
+            "refName": "Open",
+        }
+    )
+    return invoice | {"amountPaid": applied, "amountRemaining": remaining, "status": status}

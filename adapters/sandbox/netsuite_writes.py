@@ -1,0 +1,212 @@
+"""Writes to the NetSuite sandbox's books: create (POST), upsert (PUT ``eid:``), update
+(PATCH), with sublists merged as NetSuite merges them and every derived amount kept
+consistent: an invoice's ``amountRemaining`` / ``status`` follow the payments and credit
+memos applied to it, and each such change moves the invoice's ``lastModifiedDate``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from adapters.sandbox.netsuite_book import NetSuiteBook
+from adapters.sandbox.netsuite_errors import (
+    bad_request,
+    duplicate_external_id,
+    not_found,
+    user_error,
+)
+from adapters.sandbox.netsuite_rules import (
+    Account,
+    applications,
+    checked_customer,
+    checked_payment,
+    invoice_balance,
+    number,
+    priced,
+    ref_id,
+    settled,
+)
+from adapters.sandbox.netsuite_sublists import is_sublist, merged
+
+CREATED_FIELD = {"customer": "dateCreated"}  # transactions: createdDate
+APPLYING = ("customerPayment", "creditMemo")
+READ_ONLY = frozenset({"id", "links", "lastModifiedDate", "createdDate", "dateCreated"})
+
+
+class Writer:
+    def __init__(self, book: NetSuiteBook, account: Account) -> None:
+        self.book = book
+        self.account = account
+
+    # -------------------------------------------------------------- entry points
+
+    def create(self, record: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        if body.get("id") is not None:
+            raise user_error("You cannot set the internal ID of a new record.", "id")
+        external = body.get("externalId")
+        if external is not None and self.book.by_external_id(record, str(external)):
+            raise duplicate_external_id(str(external))
+        return self._store(record, None, _new(body))
+
+    def upsert(
+        self, record: str, external_id: str, body: Mapping[str, Any], replace: Iterable[str]
+    ) -> dict[str, Any]:
+        if body.get("id") is not None:
+            raise user_error("You cannot set the internal ID with an upsert.", "id")
+        if body.get("externalId") not in (None, external_id):
+            raise user_error("The externalId in the body differs from the one in the URL.")
+        incoming = {**body, "externalId": external_id}
+        current = self.book.by_external_id(record, external_id)
+        if current is None:
+            return self._store(record, None, _new(incoming))
+        return self._store(record, current, merged(current, _writable(incoming), replace))
+
+    def update(
+        self,
+        record: str,
+        current: Mapping[str, Any],
+        body: Mapping[str, Any],
+        replace: Iterable[str],
+    ) -> dict[str, Any]:
+        external = body.get("externalId")
+        if external is not None and external != current.get("externalId"):
+            holder = self.book.by_external_id(record, str(external))
+            if holder is not None and holder["id"] != current["id"]:
+                raise duplicate_external_id(str(external))
+        return self._store(record, current, merged(current, _writable(body), replace))
+
+    # --------------------------------------------------------------- per record
+
+    def _store(
+        self, record: str, current: Mapping[str, Any] | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        checks = {
+            "customer": self._customer,
+            "invoice": self._invoice,
+            "customerPayment": self._payment,
+            "creditMemo": self._credit_memo,
+        }
+        if record not in checks:
+            raise bad_request(f"The sandbox does not write {record} records.")
+        return checks[record](current, body)
+
+    def _save(
+        self, record: str, current: Mapping[str, Any] | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        if current is None:
+            return self.book.insert(record, body, CREATED_FIELD.get(record, "createdDate"))
+        return self.book.save(record, {**body, "id": current["id"]})
+
+    def _customer(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+        own = None if current is None else str(current["id"])
+        customer = checked_customer(body, self.account, name_taken=self._name_taken(own))
+        return self._save("customer", current, customer)
+
+    def _invoice(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+        if current is not None and ref_id(current, "status") == "V":
+            raise user_error("A voided transaction cannot be changed.")
+        invoice = priced(body, self.account, customers=self._getter("customer"))
+        applied = self._applied(None).get(str(current["id"]), Decimal(0)) if current else Decimal(0)
+        return self._save("invoice", current, invoice_balance(invoice, applied))
+
+    def _payment(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+        payment = checked_payment(
+            body,
+            self.account,
+            customers=self._getter("customer"),
+            invoices=self._getter("invoice"),
+        )
+        return self._applying("customerPayment", current, payment, payment["payment"])
+
+    def _credit_memo(
+        self, current: Mapping[str, Any] | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        credit = priced(body, self.account, customers=self._getter("customer"))
+        return self._applying("creditMemo", current, credit, credit["total"])
+
+    # ----------------------------------------------------------------- applying
+
+    def _applying(
+        self,
+        record: str,
+        current: Mapping[str, Any] | None,
+        document: dict[str, Any],
+        ceiling: Decimal,
+    ) -> dict[str, Any]:
+        own = None if current is None else (record, str(current["id"]))
+        others = self._applied(own)
+        customer_field = "customer" if record == "customerPayment" else "entity"
+        found = applications(
+            document,
+            str(ref_id(document, customer_field)),
+            invoices=self._getter("invoice"),
+            open_amount=lambda doc: number(self._total(doc), "total") - others.get(doc, Decimal(0)),
+        )
+        applied = sum((a.amount for a in found), Decimal(0))
+        document["apply"] = {"items": [_apply_line(a.invoice_id, a.amount) for a in found]}
+        stored = self._save(record, current, settled(document, applied, ceiling))
+        self._rebalance(_docs(current) | {a.invoice_id for a in found})
+        return stored
+
+    def _rebalance(self, invoice_ids: Iterable[str]) -> None:
+        applied = self._applied(None)
+        for invoice_id in sorted(invoice_ids):
+            invoice = self.book.get("invoice", invoice_id)
+            if invoice is not None:
+                paid = applied.get(invoice_id, Decimal(0))
+                self.book.save("invoice", invoice_balance(invoice, paid))
+
+    def _applied(self, excluding: tuple[str, str] | None) -> dict[str, Decimal]:
+        """Invoice id → the amount applied to it by payments and credit memos."""
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for record in APPLYING:
+            for document in self.book.records(record):
+                if (record, str(document["id"])) == excluding:
+                    continue
+                for line in document.get("apply", {}).get("items", []):
+                    totals[str(ref_id(line, "doc"))] += number(line["amount"], "amount")
+        return totals
+
+    def _total(self, invoice_id: str) -> Any:
+        invoice = self.book.get("invoice", invoice_id)
+        if invoice is None:
+            raise not_found("invoice", invoice_id)
+        return invoice["total"]
+
+    def _getter(self, record: str) -> Any:
+        return lambda ident: self.book.get(record, ident)
+
+    def _name_taken(self, own: str | None) -> Any:
+        def taken(entity_id: str) -> bool:
+            wanted = entity_id.casefold()
+            return any(
+                str(c.get("entityId", "")).casefold() == wanted and str(c["id"]) != own
+                for c in self.book.records("customer")
+            )
+
+        return taken
+
+
+def _new(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A new record's body: read-only fields dropped, sublists reduced to their lines."""
+    return merged({}, _writable(body), ())
+
+
+def _writable(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: ({"items": list(v["items"])} if is_sublist(v) else v)
+        for k, v in body.items()
+        if k not in READ_ONLY
+    }
+
+
+def _apply_line(invoice_id: str, amount: Decimal) -> dict[str, Any]:
+    return {"doc": {"id": invoice_id}, "apply": True, "amount": amount}
+
+
+def _docs(document: Mapping[str, Any] | None) -> set[str]:
+    if document is None:
+        return set()
+    return {str(ref_id(ln, "doc")) for ln in document.get("apply", {}).get("items", [])}

@@ -1,0 +1,88 @@
+"""NetSuiteLedger wired to the NetSuite sandbox in-process (httpx.ASGITransport: no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.http import RetryPolicy
+from adapters.ledgers.netsuite import NetSuiteLedger
+from adapters.ledgers.netsuite_auth import TbaAuth, TbaCredentials
+from adapters.ledgers.netsuite_mapping import NetSuiteMapping
+from adapters.ratelimit import Rate, RateLimiter
+from adapters.sandbox.netsuite import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CONSUMER_KEY,
+    DEFAULT_CONSUMER_SECRET,
+    DEFAULT_TOKEN_ID,
+    DEFAULT_TOKEN_SECRET,
+    create_app,
+    sandbox_of,
+)
+from adapters.sandbox.netsuite_service import NetSuiteSandbox
+
+BASE_URL = "http://netsuite.sandbox.test"
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+
+
+def credentials(**changes: str) -> TbaCredentials:
+    fields: dict[str, Any] = {
+        "account_id": DEFAULT_ACCOUNT_ID,
+        "consumer_key": DEFAULT_CONSUMER_KEY,
+        "consumer_secret": SecretStr(DEFAULT_CONSUMER_SECRET),
+        "token_id": DEFAULT_TOKEN_ID,
+        "token_secret": SecretStr(DEFAULT_TOKEN_SECRET),
+    }
+    fields |= {k: SecretStr(v) if k.endswith("secret") else v for k, v in changes.items()}
+    return TbaCredentials(**fields)
+
+
+@dataclass
+class InProcessNetSuite:
+    app: Starlette
+    sandbox: NetSuiteSandbox
+    ledger: NetSuiteLedger
+    retry: RetryPolicy
+
+    async def aclose(self) -> None:
+        await self.ledger.aclose()
+        self.sandbox.close()
+
+
+def in_process_netsuite(
+    book_path: Path | None = None,
+    *,
+    concurrency: int = 3,
+    per_minute: int = 120,
+    latency: float = 0.005,
+    client_concurrency: int | None = None,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+    timeout: float = 2.0,
+    auth: TbaAuth | None = None,
+    mapping: NetSuiteMapping | None = None,
+    page_size: int = 1000,
+    **app_options: Any,
+) -> InProcessNetSuite:
+    """A sandbox with the given limits and a ledger whose client-side limits match."""
+    app = create_app(
+        book_path, concurrency=concurrency, per_minute=per_minute, latency=latency, **app_options
+    )
+    ledger = NetSuiteLedger.connect(
+        auth=auth or TbaAuth(credentials()),
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=app),
+        limiter=limiter or RateLimiter(Rate(per_minute, 60.0)),
+        concurrency=asyncio.Semaphore(client_concurrency or concurrency),
+        retry=retry,
+        timeout=timeout,
+        mapping=mapping,
+        page_size=page_size,
+    )
+    return InProcessNetSuite(app, sandbox_of(app), ledger, retry)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.support.netsuite import in_process_netsuite
+
+
+class TestNetSuiteLedgerContract(LedgerContract):
+    currency = "USD"
+    unknown_customer_code = "INVALID_CONTENT"  # Invalid Field Value … for the field: entity
+    changes_resolution = 1.0  # lastModifiedDate / lastmodifieddate are kept to the second
+
+    @pytest.fixture
+    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
+        netsuite = in_process_netsuite(concurrency=3, per_minute=120, timeout=0.3)
+        yield LedgerUnderTest(netsuite.ledger, netsuite.sandbox, attempts=netsuite.retry.attempts)
+        await netsuite.aclose()
