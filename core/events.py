@@ -217,6 +217,16 @@ class SourceRecordRejected(EventData):
     ledger: str | None = None
 
 
+@event_type
+class RetryRequested(EventData):
+    """A person asked for an abandoned or rejected record to be tried again."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    ledger: str
+    reason: str = ""
+
+
 # --------------------------------------------------------------------------- ledger
 
 
@@ -242,6 +252,8 @@ class LedgerPushSucceeded(EventData):
     content_sha256: str
     mapping_version: str
     recovered: bool = False  # found the first write after a crash/timeout
+    operation: Literal["create", "update", "void", "apply"] = "create"
+    total: Decimal | None = None  # the document total as pushed (documents only)
 
 
 @event_type
@@ -275,6 +287,23 @@ class RecordLinked(EventData):
     ledger_ref: str
     matched_by: str
     content_sha256: str
+
+
+@event_type
+class ConflictDetected(EventData):
+    """The ledger record changed since we last wrote it (someone edited it there).
+
+    ``resolution``: ``source_wins`` where the source owns the fields (we wrote anyway, and
+    say so here), ``needs_review`` where the ledger's edit must not be overwritten."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+    expected_version: str | None = None
+    actual_version: str | None = None
+    resolution: Literal["source_wins", "needs_review"]
+    detail: str = ""
 
 
 @event_type

@@ -3,8 +3,23 @@
 Exactly-once effect at the ledger: every write carries an idempotency key derived from
 (source ref, content hash, ledger); ``LedgerPushRequested`` is appended *before* the
 call, so after a crash between the ledger's commit and our outcome event the retry
-knows a write may exist and looks it up (by the reference stored on the ledger record)
-before writing again.
+knows a write may exist and looks it up before writing again.
+
+What each source event becomes:
+
+============================  ===========================================================
+new record                    create (customers: match before create → ``RecordLinked``)
+changed, already linked       update with the ledger's version token (customers,
+                              invoices); an invoice whose source status is ``void`` → void
+changed payment/credit note   rejected: posted money is not edited, it is reversed
+source delete of an invoice   void (never a hard delete)
+``RetryRequested``            the record's latest version is tried again
+============================  ===========================================================
+
+Field authority: the source owns contact details (a ledger-side edit of a customer is
+logged as ``ConflictDetected(source_wins)`` and overwritten); the ledger owns documents
+once posted (a ledger-side edit of an invoice is logged as
+``ConflictDetected(needs_review)`` and the push is abandoned for a person to decide).
 """
 
 from __future__ import annotations
@@ -13,7 +28,7 @@ import hashlib
 import json
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -22,10 +37,12 @@ from core.errors import (
     AuthExpiredError,
     ConcurrencyError,
     LedgerError,
+    StaleVersionError,
     SubjectErased,
     TransientLedgerError,
 )
 from core.events import (
+    ConflictDetected,
     EventData,
     LedgerPushAbandoned,
     LedgerPushFailed,
@@ -38,7 +55,7 @@ from core.events import (
     make_envelope,
 )
 from core.keystore import KeyStore, PiiSealer
-from core.model import Customer, Invoice, Payment, Record, RecordRef
+from core.model import CreditNote, Customer, Invoice, Payment, Record, RecordRef
 from core.store import EventStore
 from core.subjects import ledger_subject, source_subject
 from core.sync_state import RecordState, SyncState
@@ -49,6 +66,7 @@ log = logging.getLogger(__name__)
 Status = Literal[
     "pushed", "linked", "recovered", "rejected", "skipped", "retry", "abandoned", "ignored"
 ]
+Operation = Literal["create", "update", "void"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +90,12 @@ def backoff(attempt: int, retry_after: float | None, base: float, cap: float = 3
 class _Work:
     ref: RecordRef
     state: RecordState
-    record: Record
+    record: Record | None  # None: a source delete
     content_sha: str
     key: str
     causation: str
     correlation: str
+    operation: Operation = "create"
 
 
 class SyncService:
@@ -110,26 +129,38 @@ class SyncService:
     async def handle(self, seq: int, subject: str, raw: bytes) -> Outcome:
         event = json.loads(raw)
         self.state.apply(seq, subject, event)
-        if event["type"] != "SourceRecordObserved":
-            return Outcome("ignored")
-        return await self._observed(event)
+        kind = event["type"]
+        if kind == "SourceRecordObserved":
+            return await self._observed(event)
+        if kind == "SourceRecordDeleted":
+            return await self._deleted(event)
+        if kind == "RetryRequested" and event["data"]["ledger"] == self._ledger.ledger:
+            return await self._retry(event["data"]["ref"])
+        return Outcome("ignored")
+
+    async def _retry(self, ref: str) -> Outcome:
+        """Handle the record's latest observed version again (its rejection or
+        abandonment was cleared by the fold)."""
+        rec = self.state.records.get(ref)
+        if rec is None or not rec.observed_seq:
+            return Outcome("ignored", ref)
+        async for stored in self._store.read(rec.observed_subject, rec.observed_seq):
+            if stored.seq == rec.observed_seq:
+                return await self._observed(json.loads(stored.raw))
+        return Outcome("ignored", ref)
 
     async def _observed(self, event: dict[str, Any]) -> Outcome:
         data = event["data"]
         ref = RecordRef.parse(data["ref"])
         rec = self.state.get(str(ref))
         sha = data["content_sha256"]
-        if sha != rec.observed_sha or sha in (rec.pushed_sha, rec.rejected_sha):
-            return Outcome("skipped", str(ref))  # superseded, already pushed or rejected
+        if sha != rec.observed_sha or sha in (rec.pushed_sha, rec.rejected_sha) or rec.deleted:
+            return Outcome("skipped", str(ref))  # superseded, done, or deleted since
         key = idempotency_key(str(ref), sha, self._ledger.ledger)
         if rec.abandoned_key == key:
             return Outcome("skipped", str(ref))
-        fields = dict(data["record"])
         try:
-            if event.get("pii"):
-                fields.update(
-                    self._sealer.open(SealedPii.model_validate(event["pii"]), event["id"])
-                )
+            fields = self._fields(event)
         except SubjectErased:
             return await self._reject(
                 ref,
@@ -147,6 +178,49 @@ class SyncService:
         if isinstance(result, Rejected):
             return await self._reject_reasons(ref, sha, event, result.reasons)
         work = _Work(ref, rec, result.record, sha, key, event["id"], event["correlation_id"])
+        return await self._route(work, event)
+
+    def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
+        fields = dict(event["data"]["record"])
+        if event.get("pii"):
+            fields.update(self._sealer.open(SealedPii.model_validate(event["pii"]), event["id"]))
+        return fields
+
+    async def _route(self, work: _Work, event: dict[str, Any]) -> Outcome:
+        record, linked = work.record, work.state.ledger_ref is not None
+        if isinstance(record, Invoice) and record.status == "void":
+            if not linked or work.state.voided:
+                return Outcome("skipped", str(work.ref))  # nothing in the ledger to void
+            return await self._push(replace(work, operation="void"), event)
+        if not linked:
+            return await self._push(work, event)
+        if isinstance(record, Customer | Invoice):
+            return await self._push(replace(work, operation="update"), event)
+        return await self._reject(
+            work.ref,
+            work.content_sha,
+            event,
+            [
+                (
+                    f"{work.ref.kind}_changed",
+                    f"this {work.ref.kind} is already posted in {self._ledger.ledger} as "
+                    f"{work.state.ledger_ref}; posted money is not edited: reverse it in the "
+                    "ledger and record a new one",
+                )
+            ],
+        )
+
+    async def _deleted(self, event: dict[str, Any]) -> Outcome:
+        data = event["data"]
+        ref = RecordRef.parse(data["ref"])
+        rec = self.state.get(str(ref))
+        if ref.kind != "invoice" or rec.ledger_ref is None or rec.voided or not rec.deleted:
+            return Outcome("ignored", str(ref))  # only posted invoices are undone (voided)
+        marker = f"deleted:{data['version']}"
+        key = idempotency_key(str(ref), marker, self._ledger.ledger)
+        if rec.abandoned_key == key:
+            return Outcome("skipped", str(ref))
+        work = _Work(ref, rec, None, marker, key, event["id"], event["correlation_id"], "void")
         return await self._push(work, event)
 
     # ------------------------------------------------------------------ push
@@ -164,7 +238,7 @@ class SyncService:
                 LedgerPushRequested(
                     source_ref=str(work.ref),
                     ledger=self._ledger.ledger,
-                    operation="create",
+                    operation=work.operation,
                     idempotency_key=work.key,
                     mapping_version=self._mapping_version,
                     content_sha256=work.content_sha,
@@ -180,6 +254,18 @@ class SyncService:
             return await self._abandon(work, exc.code, str(exc), work.state.attempts + 1)
 
     async def _write(self, work: _Work, recovering: bool) -> Outcome:
+        if work.operation == "create":
+            return await self._create_once(work, recovering)
+        if recovering and await self._already_applied(work):
+            return Outcome("recovered", str(work.ref))
+        try:
+            result = await self._change(work, work.state.ledger_version)
+        except StaleVersionError as exc:
+            return await self._conflict(work, exc)
+        await self._succeeded(work, result)
+        return Outcome("pushed", str(work.ref))
+
+    async def _create_once(self, work: _Work, recovering: bool) -> Outcome:
         if recovering:
             found = await self._ledger.find(work.ref.kind, str(work.ref))
             if found is not None:
@@ -193,14 +279,96 @@ class SyncService:
         await self._succeeded(work, result)
         return Outcome("recovered" if result.recovered else "pushed", str(work.ref))
 
+    async def _already_applied(self, work: _Work) -> bool:
+        """After a crash during an update/void: did our write land? (The ledger's version
+        moved and its content is what we meant to write.)"""
+        current = await self._current(work)
+        if current is None or current.version == work.state.ledger_version:
+            return False
+        if work.operation == "void":
+            landed = current.status == "void"
+        elif isinstance(work.record, Customer):
+            landed = current.name == work.record.name
+        else:
+            landed = isinstance(work.record, Invoice) and current.total == work.record.total
+        if landed:
+            await self._succeeded(work, PushResult(current.ledger_id, current.version, True))
+        return landed
+
+    async def _current(self, work: _Work) -> LedgerRecord | None:
+        assert work.state.ledger_ref is not None
+        return await self._ledger.get(work.ref.kind, work.state.ledger_ref)
+
+    async def _change(self, work: _Work, version: str | None) -> PushResult:
+        ledger_id = work.state.ledger_ref
+        assert ledger_id is not None
+        rec, ref, key = work.record, str(work.ref), work.key
+        if work.operation == "void":
+            return await self._ledger.void_invoice(ledger_id, version=version, idempotency_key=key)
+        if isinstance(rec, Customer):
+            return await self._ledger.update_customer(
+                rec, ledger_id=ledger_id, version=version, external_ref=ref, idempotency_key=key
+            )
+        assert isinstance(rec, Invoice)
+        return await self._ledger.update_invoice(
+            rec,
+            ledger_id=ledger_id,
+            version=version,
+            customer_ledger_id=self._link_of(f"{work.ref.system}/customer/{rec.customer_id}"),
+            external_ref=ref,
+            idempotency_key=key,
+        )
+
+    async def _conflict(self, work: _Work, exc: StaleVersionError) -> Outcome:
+        current = await self._current(work)
+        actual = current.version if current is not None else None
+        if current is not None and self._only_money_moved(work, current):
+            await self._succeeded(work, await self._change(work, actual))
+            return Outcome("pushed", str(work.ref))
+        source_wins = isinstance(work.record, Customer)
+        await self._emit(
+            work,
+            ConflictDetected(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                ledger_ref=work.state.ledger_ref or "",
+                expected_version=work.state.ledger_version,
+                actual_version=actual,
+                resolution="source_wins" if source_wins else "needs_review",
+                detail=str(exc),
+            ),
+        )
+        if not source_wins or current is None:
+            return await self._abandon(
+                work,
+                "conflict",
+                f"{work.ref} was edited in {self._ledger.ledger} since we last wrote it "
+                f"(version {work.state.ledger_version} → {actual}); the ledger owns posted "
+                "documents: review the change, then `syncledger retry`",
+                work.state.attempts + 1,
+            )
+        await self._succeeded(work, await self._change(work, actual))
+        return Outcome("pushed", str(work.ref))
+
+    @staticmethod
+    def _only_money_moved(work: _Work, current: LedgerRecord) -> bool:
+        """Our own payments and credit notes move an invoice's version too: a new version
+        whose total is still the one we pushed is not someone's edit."""
+        return (
+            work.ref.kind == "invoice"
+            and work.state.pushed_total is not None
+            and current.total == work.state.pushed_total
+            and current.status != "void"
+        )
+
     async def _match(self, work: _Work, customer: Customer) -> Outcome | None:
         candidates = await self._ledger.match_customer(customer)
         ours = [c for c in candidates if c.external_ref == str(work.ref)]
-        # a ledger customer that carries another of our references is a different record
-        candidates = [c for c in candidates if c.external_ref is None]
         if ours:
             await self._succeeded(work, PushResult(ours[0].ledger_id, ours[0].version, True))
             return Outcome("recovered", str(work.ref))
+        # a ledger customer that carries another of our references is a different record
+        candidates = [c for c in candidates if c.external_ref is None]
         if len(candidates) == 1:
             await self._link(work, candidates[0])
             return Outcome("linked", str(work.ref))
@@ -219,6 +387,7 @@ class SyncService:
         rec, ref, key = work.record, str(work.ref), work.key
         if isinstance(rec, Customer):
             return await self._ledger.create_customer(rec, external_ref=ref, idempotency_key=key)
+        assert rec is not None
         customer_id = self._link_of(f"{work.ref.system}/customer/{rec.customer_key()}")
         if isinstance(rec, Invoice):
             return await self._ledger.create_invoice(
@@ -232,7 +401,15 @@ class SyncService:
                 external_ref=ref,
                 idempotency_key=key,
             )
-        raise LedgerError(f"{rec.kind} records are not pushed by this version", code="unsupported")
+        assert isinstance(rec, CreditNote)
+        invoice = f"{work.ref.system}/invoice/{rec.invoice_id}" if rec.invoice_id else None
+        return await self._ledger.create_credit_note(
+            rec,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=self._link_of(invoice) if invoice else None,
+            external_ref=ref,
+            idempotency_key=key,
+        )
 
     def _link_of(self, ref: str) -> str:
         linked = self.state.get(ref).ledger_ref
@@ -242,10 +419,12 @@ class SyncService:
     def _missing_dependency(self, work: _Work) -> tuple[str, str] | Literal["wait"] | None:
         """A reason to reject, "wait" while a dependency is still on its way, or None."""
         rec = work.record
-        if isinstance(rec, Customer):
+        if rec is None or isinstance(rec, Customer) or work.operation == "void":
             return None
         needed = [("customer", rec.customer_key())]
         if isinstance(rec, Payment):
+            needed.append(("invoice", rec.invoice_id))
+        if isinstance(rec, CreditNote) and rec.invoice_id:
             needed.append(("invoice", rec.invoice_id))
         for kind, rid in needed:
             verdict = self._dependency(work.ref.system, kind, rid, rec.kind)
@@ -265,8 +444,8 @@ class SyncService:
         if dep.observed_sha == dep.rejected_sha or dep.abandoned_key is not None:
             return (
                 f"{kind}_not_synced",
-                f"{kind} {rid!r} could not be pushed (see "
-                f"`syncledger errors`): fix it first, then re-import this {dependent}",
+                f"{kind} {rid!r} could not be pushed (see `syncledger errors`): fix it "
+                f"first, then `syncledger retry` this {dependent}",
             )
         return "wait"  # observed and not yet pushed (retrying or not processed yet)
 
@@ -284,6 +463,8 @@ class SyncService:
                 content_sha256=work.content_sha,
                 mapping_version=self._mapping_version,
                 recovered=result.recovered,
+                operation=work.operation,
+                total=work.record.total if isinstance(work.record, Invoice | CreditNote) else None,
             ),
         )
 

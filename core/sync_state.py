@@ -21,8 +21,13 @@ class RecordState:
     kind: str = ""
     observed_sha: str | None = None
     observed_version: str | None = None
+    observed_seq: int = 0
+    observed_subject: str = ""
     customer_ref: str | None = None
     deleted: bool = False
+    deleted_version: str | None = None
+    voided: bool = False
+    pushed_total: Decimal | None = None
     rejected_sha: str | None = None
     ledger_ref: str | None = None
     ledger_version: str | None = None
@@ -53,17 +58,26 @@ class SyncState:
         if handler is None:
             return
         data = event["data"]
-        if "ledger" in data and data["ledger"] != self.ledger:
+        if "ledger" in data and data["ledger"] not in (None, self.ledger):
             return
         handler(self, data)
+        if event["type"] == "SourceRecordObserved":
+            rec = self.get(data["ref"])
+            if rec.observed_sha == data["content_sha256"]:
+                rec.observed_seq, rec.observed_subject = seq, subject
 
     async def load(self, store: EventStore) -> None:
-        for pattern in (
-            entity_filter(self.entity, "source"),
-            entity_filter(self.entity, "ledger", self.ledger),
-        ):
-            async for stored in store.read(pattern):
-                self.apply(stored.seq, stored.subject, json.loads(stored.raw))
+        """Fold the entity's source events and this ledger's events, in stream order."""
+        found = [
+            stored
+            for pattern in (
+                entity_filter(self.entity, "source"),
+                entity_filter(self.entity, "ledger", self.ledger),
+            )
+            async for stored in store.read(pattern)
+        ]
+        for stored in sorted(found, key=lambda s: s.seq):
+            self.apply(stored.seq, stored.subject, json.loads(stored.raw))
 
 
 def version_key(version: str) -> tuple[int, Decimal | str]:
@@ -86,12 +100,19 @@ def _observed(state: SyncState, d: dict[str, Any]) -> None:
 
 
 def _deleted(state: SyncState, d: dict[str, Any]) -> None:
-    state.get(d["ref"]).deleted = True
+    rec = state.get(d["ref"])
+    rec.deleted, rec.kind = True, d["kind"]
+    rec.deleted_version = d["version"]
 
 
 def _rejected(state: SyncState, d: dict[str, Any]) -> None:
-    if d.get("ledger") in (None, state.ledger):
-        state.get(d["ref"]).rejected_sha = d["content_sha256"]
+    state.get(d["ref"]).rejected_sha = d["content_sha256"]
+
+
+def _retry(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["ref"])
+    rec.rejected_sha = rec.abandoned_key = None
+    rec.attempts = 0
 
 
 def _requested(state: SyncState, d: dict[str, Any]) -> None:
@@ -105,6 +126,9 @@ def _succeeded(state: SyncState, d: dict[str, Any]) -> None:
     rec = state.get(d["source_ref"])
     rec.ledger_ref, rec.ledger_version = d["ledger_ref"], d.get("ledger_version")
     rec.pushed_sha = d["content_sha256"]
+    rec.voided = rec.voided or d.get("operation") == "void"
+    if d.get("total") is not None:
+        rec.pushed_total = Decimal(str(d["total"]))
     rec.pending_key, rec.attempts, rec.abandoned_key = None, 0, None
 
 
@@ -128,6 +152,7 @@ _HANDLERS = {
     "SourceRecordObserved": _observed,
     "SourceRecordDeleted": _deleted,
     "SourceRecordRejected": _rejected,
+    "RetryRequested": _retry,
     "LedgerPushRequested": _requested,
     "LedgerPushSucceeded": _succeeded,
     "RecordLinked": _linked,

@@ -379,6 +379,8 @@ HANDLERS: dict[str, Handler] = {
 IGNORED: frozenset[str] = frozenset({
     "ReconciliationCompleted",  # run summary: the mismatches carry the state
     "MappingVersionPublished",  # mapping versions are read from the pushes that used them
+    "RetryRequested",  # a command: its effect shows in the push events that follow
+    "ConflictDetected",  # shown by `syncledger conflicts`; the push outcome moves status
     # the audit module's own events: it keeps its own models (no personal data is held
     # here, so a shredded subject key changes nothing in these tables)
     "CheckpointSigned", "SigningKeyRotated", "KeyEncryptionKeyRotated", "LegalHoldPlaced",

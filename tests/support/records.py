@@ -72,3 +72,40 @@ def payment(
         "paid_on": "2026-01-03",
     }
     return SourceItem("csv", "payment", pid, version, fields)
+
+
+def credit_note(
+    cid_: str,
+    iid: str | None,
+    cid: str,
+    *,
+    amount: str = "40.00",
+    version: str = "2026-01-04T00:00:00",
+) -> SourceItem:
+    fields: dict[str, object] = {
+        "number": f"CN-{cid_}",
+        "customer_id": cid,
+        "issue_date": "2026-01-04",
+        "currency": "USD",
+        "total": amount,
+        "lines": [
+            {
+                "description": "Goodwill credit",
+                "quantity": "1",
+                "unit_price": amount,
+                "tax_amount": "0",
+                "line_type": "service",
+            }
+        ],
+    }
+    if iid is not None:
+        fields["invoice_id"] = iid
+    return SourceItem("csv", "credit_note", cid_, version, fields)
+
+
+def deleted(item: SourceItem, version: str) -> SourceItem:
+    return SourceItem(item.system, item.kind, item.id, version, {}, deleted=True)
+
+
+def changed(item: SourceItem, version: str, **fields: object) -> SourceItem:
+    return SourceItem(item.system, item.kind, item.id, version, {**item.fields, **fields})
