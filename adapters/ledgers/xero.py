@@ -1,0 +1,630 @@
+"""Xero Accounting API ledger adapter: ``XeroLedger`` implements ``LedgerAdapter``.
+
+Idempotency, two layers. Every write carries an ``Idempotency-Key`` (≤ 128 characters)
+derived from our key, so a retry after a timeout or a 429 replays the first answer. Xero
+keeps a key only 6 minutes, and caches an internal error under it too; so after a 5xx the
+adapter looks for the write by our reference and, when it did not land, retries under a
+fresh key. Every record we create carries our source reference (``ContactNumber`` /
+``Reference``, see ``xero_mapping``), which ``find`` reads back after a crash; a create
+refused as a duplicate (contact name or number, invoice number) is resolved the same way
+when the existing record carries our reference.
+
+Versions: Xero has no concurrency token. ``UpdatedDateUTC`` is the version: an update or
+void first reads the record and refuses with ``StaleVersionError`` when it changed since
+``version`` was read. The read and the write are two calls, so a change landing between
+them is not caught (Xero offers nothing tighter).
+
+Reads: ``GET /{Collection}?page=n&pageSize=100`` until ``pagination.pageCount``; the delta
+is ``If-Modified-Since`` on each collection (deleted payments come back with
+``Status: DELETED`` and map to status ``deleted``).
+
+Limits, per tenant: 5 calls in flight, 60 per minute and 5,000 per day, held before
+sending (a semaphore and the client-side limiter); 429s are waited out per ``Retry-After``.
+The app-wide 10,000 per minute is left to the composition root's shared limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.xero_errors import (
+    NOT_FOUND_CODE,
+    XeroServerError,
+    element_error,
+    is_duplicate,
+    translate_xero,
+)
+from adapters.ledgers.xero_mapping import (
+    COLLECTION,
+    ID_FIELD,
+    XeroMapping,
+    contact_number,
+    load_mapping,
+    ref_in,
+    ref_note,
+    same_version,
+    to_record,
+)
+from adapters.oauth2 import Auth
+from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.model import CreditNote, Customer, Invoice, Payment
+
+log = logging.getLogger("syncledger.xero")
+
+PRODUCTION_URL = "https://api.xero.com"
+TOKEN_URL = "https://identity.xero.com/connect/token"  # noqa: S105 (a URL)
+API = "/api.xro/2.0"
+XERO_RATES = (Rate(60, 60.0), Rate(5000, 86400.0))
+CONCURRENT_CALLS = 5
+PAGE_SIZE = 100
+IDEMPOTENCY_KEY_LIMIT = 128
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
+_DOCUMENT_KINDS = ("invoice", "credit_note")
+
+
+def wire_key(key: str) -> str:
+    """An ``Idempotency-Key`` for our key: itself when it fits, else its sha256."""
+    if len(key) <= IDEMPOTENCY_KEY_LIMIT and _KEY_CHARS.match(key):
+        return key
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def step_key(key: str, step: str) -> str:
+    """The key of one step of a multi-call write (``credit-note``, ``allocation``)."""
+    return wire_key(f"{wire_key(key)[:100]}:{step}")
+
+
+def fresh_key(key: str) -> str:
+    """A new key for a write whose earlier attempt Xero answered with a 5xx."""
+    return f"{wire_key(key)[:64]}:{uuid.uuid4().hex}"
+
+
+def where_literal(value: str) -> str:
+    """A string literal of Xero's ``where`` syntax."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    raw: dict[str, Any]
+    recovered: bool = False
+
+
+Recover = Callable[[], Awaitable[dict[str, Any] | None]]
+
+
+class XeroLedger:
+    """Xero for one organisation (tenant). Build with ``XeroLedger.connect``."""
+
+    ledger = "xero"
+    capabilities = LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=60,
+        requests_per_second=None,
+        idempotency="Idempotency-Key (kept 6 min) + reference lookup",
+        delta="If-Modified-Since",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+    )
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        tenant_id: str,
+        mapping: XeroMapping | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int = CONCURRENT_CALLS,
+        page_size: int = PAGE_SIZE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.mapping = mapping or load_mapping()
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._page = page_size
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._base_currency: str | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        tenant_id: str,
+        auth: Auth,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: XeroMapping | None = None,
+        concurrency: int = CONCURRENT_CALLS,
+        page_size: int = PAGE_SIZE,
+    ) -> XeroLedger:
+        """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
+        default a private limiter at Xero's published per-tenant rates."""
+        policy = retry or RetryPolicy()
+        http = LedgerHttp(
+            platform="xero",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(*XERO_RATES),
+            retry=policy,
+            timeout=timeout,
+            translate=translate_xero,
+            transport=transport,
+            headers={"Xero-Tenant-Id": tenant_id},
+        )
+        return cls(
+            http,
+            tenant_id=tenant_id,
+            mapping=mapping,
+            retry=policy,
+            concurrency=concurrency,
+            page_size=page_size,
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        body = self.mapping.customer_body(customer, external_ref)
+        return await self._create("customer", body, idempotency_key, external_ref)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._require_rate(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        return await self._create("invoice", body, idempotency_key, external_ref)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Xero ties a payment to its invoice; the customer follows from the invoice.
+        A foreign-currency payment goes without ``CurrencyRate`` (canonical payments carry
+        none), so Xero applies its XE.com day rate to it, never 1."""
+        body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
+        return await self._create("payment", body, idempotency_key, external_ref)
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Create (AUTHORISED), then allocate it to the invoice through
+        ``/CreditNotes/{id}/Allocations``; each step has its own key, and an allocation
+        already present is not made twice."""
+        await self._require_rate(credit_note)
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref)
+        key = step_key(idempotency_key, "credit-note")
+        created = await self._create("credit_note", body, key, external_ref)
+        if invoice_ledger_id is None:
+            return created
+        await self._allocate(created.ledger_id, credit_note, invoice_ledger_id, idempotency_key)
+        current = await self.get("credit_note", created.ledger_id)
+        version = current.version if current is not None else created.version
+        return PushResult(created.ledger_id, version, recovered=created.recovered)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._current("customer", ledger_id, version)
+        body = self.mapping.customer_body(customer, external_ref) | {"ContactID": ledger_id}
+        return await self._update("customer", ledger_id, body, idempotency_key)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._current("invoice", ledger_id, version)
+        await self._require_rate(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        return await self._update(
+            "invoice", ledger_id, body | {"InvoiceID": ledger_id}, idempotency_key
+        )
+
+    async def void_invoice(
+        self, ledger_id: str, *, version: str | None, idempotency_key: str
+    ) -> PushResult:
+        """``Status: VOIDED`` (only an AUTHORISED invoice with nothing paid or credited).
+        An invoice already void is reported as recovered, whatever ``version`` says."""
+        current = await self._current("invoice", ledger_id, None)
+        if current.status == "void":
+            return PushResult(ledger_id, current.version, recovered=True)
+        if version is not None and not same_version(current.version, version):
+            raise _stale("invoice", ledger_id, current.version, version)
+        body = {"InvoiceID": ledger_id, "Status": "VOIDED"}
+        try:
+            return await self._update("invoice", ledger_id, body, idempotency_key)
+        except PermanentLedgerError:
+            again = await self.get("invoice", ledger_id)
+            if again is not None and again.status == "void":
+                return PushResult(ledger_id, again.version, recovered=True)
+            raise
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref``: by ``ContactNumber`` for customers, by
+        ``Reference`` for documents and payments (deleted and voided ones included)."""
+        params = self._find_params(kind, external_ref)
+        async for raw in self._pages(kind, params):
+            if _carries(kind, raw, external_ref):
+                return to_record(kind, raw)
+        return None
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Contacts (archived ones too) with the same name, email or tax number,
+        ignoring case."""
+        wanted = {
+            "Name": customer.name,
+            "EmailAddress": customer.email,
+            "TaxNumber": customer.tax_id,
+        }
+        clauses = [f"{f}=={where_literal(v)}" for f, v in wanted.items() if v]
+        params = {"where": " OR ".join(clauses), "includeArchived": "true"}
+        found = [
+            to_record("customer", raw)
+            async for raw in self._pages("customer", params)
+            if _matches(raw, wanted)
+        ]
+        return found
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        """By id only: a Xero id is a GUID, and Xero would read anything else as a
+        contact or document number."""
+        if not _GUID.match(ledger_id):
+            return None
+        path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
+        try:
+            answer = await self._read(path, self._read_params(kind))
+        except PermanentLedgerError as exc:
+            if exc.code == NOT_FOUND_CODE:
+                return None
+            raise
+        rows = answer.get(_collection(kind)) or []
+        return to_record(kind, rows[0]) if rows else None
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        params = {"includeArchived": "true"} if kind == "customer" else {}
+        async for raw in self._pages(kind, params):
+            yield to_record(kind, raw)
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records created or changed at or after ``since`` (to the millisecond), kind by
+        kind, through ``If-Modified-Since``."""
+        headers = {"If-Modified-Since": _http_moment(since)}
+        for kind in self.capabilities.kinds:
+            params = {"includeArchived": "true"} if kind == "customer" else {}
+            async for raw in self._pages(kind, params, headers):
+                yield to_record(kind, raw)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------ write helpers
+
+    async def _create(
+        self, kind: str, element: dict[str, Any], key: str, external_ref: str
+    ) -> PushResult:
+        path = f"{API}/{_collection(kind)}"
+        params = {"summarizeErrors": "true"} | self._read_params(kind)
+        try:
+            written = await self._write(
+                "PUT",
+                path,
+                kind,
+                element,
+                key,
+                params,
+                recover=lambda: self._found(kind, external_ref),
+            )
+        except PermanentLedgerError as exc:
+            if not is_duplicate(exc):
+                raise
+            return await self._ours_after_duplicate(kind, external_ref, exc)
+        return _pushed(kind, written)
+
+    async def _update(
+        self, kind: str, ledger_id: str, element: dict[str, Any], key: str
+    ) -> PushResult:
+        """POST of the full record; after a 5xx it is simply sent again under a new key
+        (a replacement applied twice leaves the same record)."""
+        path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
+        written = await self._write(
+            "POST", path, kind, element, key, self._read_params(kind), recover=_nothing
+        )
+        return _pushed(kind, written)
+
+    async def _allocate(
+        self, credit_note_id: str, credit_note: CreditNote, invoice_id: str, key: str
+    ) -> None:
+        async def allocated() -> dict[str, Any] | None:
+            current = await self.get("credit_note", credit_note_id)
+            return (
+                current.raw if current is not None and _allocated(current.raw, invoice_id) else None
+            )
+
+        if await allocated() is not None:
+            return
+        element = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Amount": credit_note.total,
+            "Date": credit_note.issue_date.isoformat(),
+        }
+        path = f"{API}/CreditNotes/{quote(credit_note_id, safe='')}/Allocations"
+        try:
+            await self._write(
+                "PUT",
+                path,
+                "allocation",
+                element,
+                step_key(key, "allocation"),
+                {"summarizeErrors": "true"},
+                recover=allocated,
+            )
+        except PermanentLedgerError:
+            if await allocated() is None:
+                raise
+
+    async def _write(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        element: dict[str, Any],
+        key: str,
+        params: Mapping[str, str],
+        *,
+        recover: Recover,
+    ) -> Written:
+        """Send until answered: a timeout or 429 resends under the same key (Xero replays
+        the first answer); a 5xx first checks ``recover`` (did the write land?), then
+        resends under a fresh key, since Xero would replay the cached error."""
+        current, attempt = wire_key(key), 1
+        while True:
+            try:
+                return Written(await self._send(method, path, kind, element, current, params))
+            except TransientLedgerError as exc:
+                delay = self._delay(exc, attempt)
+                if delay is None:
+                    raise
+                if isinstance(exc, XeroServerError):
+                    landed = await recover()
+                    if landed is not None:
+                        return Written(landed, recovered=True)
+                    current = fresh_key(key)
+                log.info("xero %s %s retry %d in %.2fs: %s", method, path, attempt, delay, exc)
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        element: dict[str, Any],
+        key: str,
+        params: Mapping[str, str],
+    ) -> dict[str, Any]:
+        collection = "Allocations" if kind == "allocation" else _collection(kind)
+        async with self._slots:
+            answer = await self._http.json(
+                method,
+                path,
+                params=params,
+                body={collection: [element]},
+                idempotent=False,
+                headers={"Idempotency-Key": key},
+            )
+        return _first(answer, collection, f"Xero {method} {path}")
+
+    def _delay(self, exc: TransientLedgerError, attempt: int) -> float | None:
+        if attempt >= self._retry.attempts:
+            return None
+        if exc.retry_after is None:
+            return self._retry.backoff(attempt, self._rng)
+        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
+
+    async def _found(self, kind: str, external_ref: str) -> dict[str, Any] | None:
+        record = await self.find(kind, external_ref)
+        return record.raw if record is not None else None
+
+    async def _ours_after_duplicate(
+        self, kind: str, external_ref: str, refused: PermanentLedgerError
+    ) -> PushResult:
+        record = await self.find(kind, external_ref)
+        if record is None:
+            raise refused
+        return PushResult(record.ledger_id, record.version, recovered=True)
+
+    async def _current(self, kind: str, ledger_id: str, version: str | None) -> LedgerRecord:
+        record = await self.get(kind, ledger_id)
+        if record is None:
+            raise PermanentLedgerError(
+                f"Xero has no {kind} {ledger_id}: it was deleted or never created; check the link",
+                code=NOT_FOUND_CODE,
+            )
+        if version is not None and not same_version(record.version, version):
+            raise _stale(kind, ledger_id, record.version, version)
+        return record
+
+    async def _require_rate(self, doc: Invoice | CreditNote) -> None:
+        if doc.exchange_rate is not None:
+            return
+        base = await self._organisation_currency()
+        if doc.currency != base:
+            raise PermanentLedgerError(
+                f"{doc.kind} {doc.number} is in {doc.currency} but the organisation keeps its "
+                f"books in {base}: give the exchange rate in the source (syncledger never "
+                "assumes one)",
+                code="syncledger.exchange_rate_missing",
+            )
+
+    async def _organisation_currency(self) -> str:
+        if self._base_currency is None:
+            answer = await self._read(f"{API}/Organisation")
+            organisations = answer.get("Organisations") or [{}]
+            self._base_currency = str(organisations[0].get("BaseCurrency") or "")
+        return self._base_currency
+
+    # ------------------------------------------------------------- read helpers
+
+    async def _read(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        async with self._slots:
+            answer = await self._http.json(
+                "GET", path, params=params, idempotent=True, headers=headers
+            )
+        return answer if isinstance(answer, dict) else {}
+
+    async def _pages(
+        self,
+        kind: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        path, page = f"{API}/{_collection(kind)}", 1
+        while True:
+            paging = {"page": str(page), "pageSize": str(self._page)}
+            query = {**params, **self._read_params(kind), **paging}
+            answer = await self._read(path, query, headers)
+            rows: list[dict[str, Any]] = answer.get(_collection(kind)) or []
+            for raw in rows:
+                yield raw
+            pages = (answer.get("pagination") or {}).get("pageCount")
+            if len(rows) < self._page or (pages is not None and page >= int(pages)):
+                return
+            page += 1
+
+    def _read_params(self, kind: str) -> dict[str, str]:
+        return {"unitdp": "4"} if kind in _DOCUMENT_KINDS else {}
+
+    def _find_params(self, kind: str, external_ref: str) -> dict[str, str]:
+        if kind == "customer":
+            where = f"ContactNumber=={where_literal(contact_number(external_ref))}"
+            return {"where": where, "includeArchived": "true"}
+        _collection(kind)
+        return {"where": f"Reference.Contains({where_literal(ref_note(external_ref))})"}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _collection(kind: str) -> str:
+    try:
+        return COLLECTION[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"Xero adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _first(answer: Any, collection: str, where: str) -> dict[str, Any]:
+    rows = answer.get(collection) if isinstance(answer, dict) else None
+    if not rows or not isinstance(rows[0], dict):
+        raise PermanentLedgerError(f"{where}: answered without the record", code="syncledger.empty")
+    error = element_error(rows[0], where)
+    if error is not None:
+        raise error
+    row: dict[str, Any] = rows[0]
+    return row
+
+
+def _pushed(kind: str, written: Written) -> PushResult:
+    raw = written.raw
+    version = raw.get("UpdatedDateUTC")
+    return PushResult(
+        ledger_id=str(raw[ID_FIELD[kind]]),
+        version=None if version is None else str(version),
+        recovered=written.recovered,
+    )
+
+
+def _carries(kind: str, raw: Mapping[str, Any], external_ref: str) -> bool:
+    if kind == "customer":
+        number = str(raw.get("ContactNumber") or "")
+        return number.casefold() == contact_number(external_ref).casefold()
+    return ref_in(raw.get("Reference")) == external_ref
+
+
+def _matches(raw: Mapping[str, Any], wanted: Mapping[str, str | None]) -> bool:
+    return any(
+        value and str(raw.get(field) or "").casefold() == value.casefold()
+        for field, value in wanted.items()
+    )
+
+
+def _allocated(credit_note: Mapping[str, Any], invoice_id: str) -> bool:
+    return any(
+        str((a.get("Invoice") or {}).get("InvoiceID", "")).lower() == invoice_id.lower()
+        for a in credit_note.get("Allocations") or []
+    )
+
+
+def _stale(kind: str, ledger_id: str, current: str | None, expected: str) -> StaleVersionError:
+    return StaleVersionError(
+        f"Xero {kind} {ledger_id} changed since it was read (UpdatedDateUTC {current}, "
+        f"expected {expected}): read it again and retry",
+        code="UpdatedDateUTC",
+    )
+
+
+def _http_moment(since: datetime) -> str:
+    moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+async def _nothing() -> dict[str, Any] | None:
+    return None

@@ -1,0 +1,431 @@
+"""Canonical records ↔ Xero Accounting API JSON, driven by ``adapters/mappings/xero.toml``.
+
+Where our source reference lives on the ledger record (read back by ``XeroLedger.find``):
+
+=========== ============================================================================
+kind        field
+=========== ============================================================================
+customer    ``ContactNumber`` (API-only, unique, ≤ 50): the reference itself, or
+            ``syncledger:`` + 39 hex digits of its SHA-256 when longer
+invoice     ``Reference``: ``syncledger-ref: <system/kind/id>`` (``InvoiceNumber`` keeps
+            the document number)
+credit_note ``Reference``, as for invoices
+payment     ``Reference``: the payment's own reference, then ``syncledger-ref: …``
+=========== ============================================================================
+
+Versions: Xero has no concurrency token; ``UpdatedDateUTC`` (``/Date(1541176290160+0000)/``,
+milliseconds) is the version, compared by its instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from adapters.ports import LedgerRecord
+from core.errors import ConfigurationError, PermanentLedgerError
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.money import to_decimal
+
+REF_MARKER = "syncledger-ref:"
+CONTACT_NUMBER_LIMIT = 50
+_HASHED_PREFIX = "syncledger:"
+_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
+_RECORD_REF = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
+_MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_TYPED = re.compile(r"^(\w+)\[(\w+)=([^\]]+)\]$")
+CENT = Decimal("0.01")
+
+COLLECTION = {
+    "customer": "Contacts",
+    "invoice": "Invoices",
+    "payment": "Payments",
+    "credit_note": "CreditNotes",
+}
+ID_FIELD = {
+    "customer": "ContactID",
+    "invoice": "InvoiceID",
+    "payment": "PaymentID",
+    "credit_note": "CreditNoteID",
+}
+
+
+def ref_note(external_ref: str) -> str:
+    return f"{REF_MARKER} {external_ref}"
+
+
+def ref_in(text: object) -> str | None:
+    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
+    return match.group(1) if match else None
+
+
+def contact_number(external_ref: str) -> str:
+    """The ``ContactNumber`` that carries ``external_ref`` (at most 50 characters)."""
+    if len(external_ref) <= CONTACT_NUMBER_LIMIT:
+        return external_ref
+    digest = hashlib.sha256(external_ref.encode()).hexdigest()
+    return _HASHED_PREFIX + digest[: CONTACT_NUMBER_LIMIT - len(_HASHED_PREFIX)]
+
+
+def msdate(value: object) -> datetime | None:
+    """Xero's ``/Date(ms[+zone])/`` (the milliseconds are UTC) as an aware datetime."""
+    match = _MSDATE.match(value) if isinstance(value, str) else None
+    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC) if match else None
+
+
+def same_version(current: str | None, expected: str) -> bool:
+    ours, theirs = msdate(current), msdate(expected)
+    return current == expected if ours is None or theirs is None else ours == theirs
+
+
+def places(value: Decimal, digits: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def cents(value: Decimal) -> Decimal:
+    return places(value, 2)
+
+
+# ------------------------------------------------------------------ mapping
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMapping:
+    """How an invoice or a credit note is written."""
+
+    type: str
+    status: str
+    fields: Mapping[str, tuple[str, ...]]
+    reference_field: str
+    account_code: str
+    taxed_type: str
+    untaxed_type: str
+    unit_decimals: int
+    discount_account: str | None  # credit notes: a negative line; invoices: None
+    discount_description: str
+
+
+@dataclass(frozen=True, slots=True)
+class XeroMapping:
+    """The parsed mapping file; ``digest`` identifies this mapping version."""
+
+    version: str
+    digest: str
+    customer_fields: Mapping[str, tuple[str, ...]]
+    invoice: DocumentMapping
+    credit_note: DocumentMapping
+    payment_fields: Mapping[str, tuple[str, ...]]
+    payment_account: str
+    reference_field: Mapping[str, str]
+
+    def customer_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
+        body = _fields(self.customer_fields, customer.model_dump(exclude_none=True))
+        body[self.reference_field["customer"]] = contact_number(external_ref)
+        return body
+
+    def invoice_body(
+        self, invoice: Invoice, customer_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        values = _document_values(invoice) | {"due_date": invoice.due_date}
+        return self._document(self.invoice, invoice, values, customer_ledger_id, external_ref)
+
+    def credit_note_body(
+        self, credit_note: CreditNote, customer_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        values = _document_values(credit_note)
+        return self._document(
+            self.credit_note, credit_note, values, customer_ledger_id, external_ref
+        )
+
+    def payment_body(
+        self, payment: Payment, invoice_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        body = _fields(self.payment_fields, {"amount": payment.amount, "paid_on": payment.paid_on})
+        body["Invoice"] = {"InvoiceID": invoice_ledger_id}
+        body["Account"] = {"Code": self.payment_account}
+        reference = f"{payment.reference} {ref_note(external_ref)}" if payment.reference else None
+        body[self.reference_field["payment"]] = reference or ref_note(external_ref)
+        return body
+
+    def _document(
+        self,
+        spec: DocumentMapping,
+        doc: Invoice | CreditNote,
+        values: Mapping[str, Any],
+        customer_ledger_id: str,
+        external_ref: str,
+    ) -> dict[str, Any]:
+        body = _fields(spec.fields, values)
+        body |= {
+            "Type": spec.type,
+            "Status": spec.status,
+            "Contact": {"ContactID": customer_ledger_id},
+            "LineAmountTypes": "Exclusive",
+            "LineItems": _lines(spec, doc),
+            spec.reference_field: ref_note(external_ref),
+        }
+        _check_total(doc, body)
+        return body
+
+
+def _document_values(doc: Invoice | CreditNote) -> dict[str, Any]:
+    return {
+        "number": doc.number,
+        "issue_date": doc.issue_date,
+        "currency": doc.currency,
+        "exchange_rate": doc.exchange_rate,
+    }
+
+
+def _lines(spec: DocumentMapping, doc: Invoice | CreditNote) -> list[dict[str, Any]]:
+    if spec.discount_account is None:
+        discounts = _spread(doc, spec)
+        return [_line(spec, ln, d) for ln, d in zip(doc.lines, discounts, strict=True)]
+    lines = [_line(spec, ln, Decimal(0)) for ln in doc.lines]
+    return lines + ([_discount_line(spec, doc.discount)] if doc.discount else [])
+
+
+def _line(spec: DocumentMapping, line: InvoiceLine, discount: Decimal) -> dict[str, Any]:
+    quantity, unit = places(line.quantity, 4), places(line.unit_price, spec.unit_decimals)
+    item: dict[str, Any] = {
+        "Description": line.description,
+        "Quantity": quantity,
+        "UnitAmount": unit,
+        "LineAmount": cents(quantity * unit - discount),
+        "AccountCode": spec.account_code,
+        "TaxType": spec.taxed_type if line.tax_amount else spec.untaxed_type,
+        "TaxAmount": cents(line.tax_amount),
+    }
+    return item | ({"DiscountAmount": discount} if discount else {})
+
+
+def _spread(doc: Invoice | CreditNote, spec: DocumentMapping) -> list[Decimal]:
+    """The document discount as DiscountAmount per line, first lines first."""
+    left = doc.discount
+    shares: list[Decimal] = []
+    for line in doc.lines:
+        gross = places(line.quantity, 4) * places(line.unit_price, spec.unit_decimals)
+        share = min(left, max(gross, Decimal(0)))
+        shares.append(share)
+        left -= share
+    if left > 0:
+        raise PermanentLedgerError(
+            f"{doc.kind} {doc.number}: the discount {doc.discount} is larger than its lines: fix "
+            "the discount in the source",
+            code="syncledger.discount_exceeds_lines",
+        )
+    return shares
+
+
+def _discount_line(spec: DocumentMapping, discount: Decimal) -> dict[str, Any]:
+    amount = -cents(discount)
+    return {
+        "Description": spec.discount_description,
+        "Quantity": Decimal(1),
+        "UnitAmount": amount,
+        "LineAmount": amount,
+        "AccountCode": spec.discount_account,
+        "TaxType": spec.untaxed_type,
+        "TaxAmount": Decimal("0.00"),
+    }
+
+
+def xero_total(body: Mapping[str, Any]) -> Decimal:
+    """What Xero will compute as ``Total`` for this (tax-exclusive) document body."""
+    lines: Sequence[Mapping[str, Any]] = body.get("LineItems", [])
+    amounts = (to_decimal(ln["LineAmount"]) + to_decimal(ln["TaxAmount"]) for ln in lines)
+    return sum(amounts, Decimal(0))
+
+
+def _check_total(doc: Invoice | CreditNote, body: Mapping[str, Any]) -> None:
+    expected = xero_total(body)
+    if expected != doc.total:
+        raise PermanentLedgerError(
+            f"{doc.kind} {doc.number}: Xero would total {expected} (line amounts to the cent, "
+            f"plus tax, less discount) but the document says {doc.total}: fix the line amounts "
+            "or the total in the source",
+            code="syncledger.total_mismatch",
+        )
+
+
+def _fields(table: Mapping[str, tuple[str, ...]], values: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for canonical, paths in table.items():
+        if values.get(canonical) is not None:
+            for path in paths:
+                _set_path(body, path, _wire(values[canonical]))
+    return body
+
+
+def _wire(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        node = _child(node, part)
+    node[leaf] = value
+
+
+def _child(node: dict[str, Any], part: str) -> dict[str, Any]:
+    typed = _TYPED.match(part)
+    if typed is None:
+        child: dict[str, Any] = node.setdefault(part, {})
+        return child
+    name, key, wanted = typed.groups()
+    items: list[dict[str, Any]] = node.setdefault(name, [])
+    found = next((item for item in items if item.get(key) == wanted), None)
+    if found is None:
+        found = {key: wanted}
+        items.append(found)
+    return found
+
+
+# -------------------------------------------------------------------- load
+
+
+def load_mapping(path: Path | None = None) -> XeroMapping:
+    """The mapping at ``path``, or the default ``adapters/mappings/xero.toml``."""
+    data = path.read_bytes() if path else _default_mapping_bytes()
+    try:
+        raw = tomllib.loads(data.decode())
+        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"Xero mapping {path or 'default'} is invalid: {exc}") from exc
+
+
+def _default_mapping_bytes() -> bytes:
+    return resources.files("adapters").joinpath("mappings/xero.toml").read_bytes()
+
+
+def _mapping_from(raw: Mapping[str, Any], digest: str) -> XeroMapping:
+    kinds = ("customer", "invoice", "credit_note", "payment")
+    return XeroMapping(
+        version=str(raw["version"]),
+        digest=digest,
+        customer_fields=_paths(raw["customer"]["fields"]),
+        invoice=_document_mapping(raw["invoice"], negative_discount_line=False),
+        credit_note=_document_mapping(raw["credit_note"], negative_discount_line=True),
+        payment_fields=_paths(raw["payment"]["fields"]),
+        payment_account=str(raw["payment"]["account_code"]),
+        reference_field={k: str(raw[k]["reference"]["field"]) for k in kinds},
+    )
+
+
+def _document_mapping(raw: Mapping[str, Any], *, negative_discount_line: bool) -> DocumentMapping:
+    lines, discount = raw["lines"], raw.get("discount", {})
+    return DocumentMapping(
+        type=str(raw["type"]),
+        status=str(raw["status"]),
+        fields=_paths(raw["fields"]),
+        reference_field=str(raw["reference"]["field"]),
+        account_code=str(lines["account_code"]),
+        taxed_type=str(lines["taxed_type"]),
+        untaxed_type=str(lines["untaxed_type"]),
+        unit_decimals=int(lines["unit_decimals"]),
+        discount_account=str(discount["account_code"]) if negative_discount_line else None,
+        discount_description=str(discount.get("description", "Discount")),
+    )
+
+
+def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
+
+
+# ----------------------------------------------------------------- ledger → canonical
+
+
+def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+    """A Xero Contact / Invoice / Payment / CreditNote as a ``LedgerRecord``."""
+    version = raw.get("UpdatedDateUTC")
+    common: dict[str, Any] = {
+        "kind": kind,
+        "ledger_id": str(raw[ID_FIELD[kind]]),
+        "version": None if version is None else str(version),
+        "updated_at": msdate(version),
+        "raw": dict(raw),
+    }
+    parts = {
+        "customer": _customer_parts,
+        "invoice": _invoice_parts,
+        "credit_note": _credit_note_parts,
+        "payment": _payment_parts,
+    }[kind](raw)
+    return LedgerRecord(**common, **parts)
+
+
+def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    number = raw.get("ContactNumber")
+    receivable = (raw.get("Balances") or {}).get("AccountsReceivable") or {}
+    status = {"ACTIVE": "active", "ARCHIVED": "inactive", "GDPRREQUEST": "erased"}
+    return {
+        "external_ref": number if isinstance(number, str) and _RECORD_REF.match(number) else None,
+        "name": _str(raw.get("Name")),
+        "currency": _str(raw.get("DefaultCurrency")),
+        "balance": _amount(receivable.get("Outstanding")),
+        "status": status.get(str(raw.get("ContactStatus", "ACTIVE")), "active"),
+    }
+
+
+def _document_common(raw: Mapping[str, Any], number_field: str) -> dict[str, Any]:
+    return {
+        "external_ref": ref_in(raw.get("Reference")),
+        "name": _str(raw.get(number_field)),
+        "customer_ledger_id": _str((raw.get("Contact") or {}).get("ContactID")),
+        "currency": _str(raw.get("CurrencyCode")),
+        "total": _amount(raw.get("Total")),
+    }
+
+
+def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    parts = _document_common(raw, "InvoiceNumber")
+    balance = _amount(raw.get("AmountDue"))
+    return parts | {"balance": balance, "status": _status(raw, parts["total"], balance)}
+
+
+def _credit_note_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    parts = _document_common(raw, "CreditNoteNumber")
+    balance = _amount(raw.get("RemainingCredit"))
+    return parts | {"balance": balance, "status": _status(raw, parts["total"], balance)}
+
+
+def _status(raw: Mapping[str, Any], total: Decimal | None, balance: Decimal | None) -> str:
+    status = str(raw.get("Status", ""))
+    fixed = {"VOIDED": "void", "DELETED": "deleted", "DRAFT": "draft", "SUBMITTED": "draft"}
+    if status in fixed:
+        return fixed[status]
+    if status == "PAID" or balance == 0:
+        return "paid"
+    return "open" if balance is None or balance == total else "partially_paid"
+
+
+def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    invoice = raw.get("Invoice") or {}
+    reference = str(raw.get("Reference") or "")
+    own = reference.split(REF_MARKER, 1)[0].strip()
+    return {
+        "external_ref": ref_in(reference),
+        "name": own or None,
+        "customer_ledger_id": _str((invoice.get("Contact") or {}).get("ContactID")),
+        "currency": _str(invoice.get("CurrencyCode")),
+        "total": _amount(raw.get("Amount")),
+        "status": "deleted" if raw.get("Status") == "DELETED" else "applied",
+    }
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)

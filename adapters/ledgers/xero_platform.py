@@ -1,0 +1,65 @@
+"""Xero as a :class:`adapters.platforms.Platform`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from adapters.ledgers.xero import PRODUCTION_URL, TOKEN_URL, XeroLedger
+from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from adapters.platforms import Connection, SandboxHandle
+from adapters.ports import LedgerAdapter
+from adapters.sandbox import xero as sandbox
+from core.errors import ConfigurationError
+
+_LIVE_SETTINGS = ("client_id", "client_secret", "refresh_token", "tenant_id")
+
+
+class XeroPlatform:
+    id = "xero"
+    title = "Xero"
+    sandbox_url = "http://xero.sandbox.local"
+    credential_names = _LIVE_SETTINGS
+
+    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
+        return sandbox.create_app(book, home_currency=home_currency)
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return sandbox.sandbox_of(app)
+
+    def connect(self, connection: Connection) -> LedgerAdapter:
+        creds = connection.credentials
+        base = connection.base_url.rstrip("/")
+        live = base == PRODUCTION_URL
+        tenant = connection.tenant or creds.get("tenant_id")
+        if live and not (tenant and all(creds.get(n) for n in _LIVE_SETTINGS[:3])):
+            raise ConfigurationError(
+                "set SYNCLEDGER_XERO_CLIENT_ID, SYNCLEDGER_XERO_CLIENT_SECRET, "
+                "SYNCLEDGER_XERO_REFRESH_TOKEN and SYNCLEDGER_XERO_TENANT_ID to talk to Xero"
+            )
+        client = OAuth2Client(
+            token_url=TOKEN_URL if live else f"{base}/connect/token",
+            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
+            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
+        )
+        auth = OAuth2RefreshAuth(
+            client,
+            FileTokenStore(connection.token_file),
+            initial_refresh_token=SecretStr(
+                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
+            ),
+        )
+        return XeroLedger.connect(
+            tenant_id=tenant or sandbox.DEFAULT_TENANT_ID,
+            auth=auth,
+            base_url=base,
+            transport=connection.transport,
+        )
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        sandbox.serve(port, data_dir)
+
+
+PLATFORM = XeroPlatform()

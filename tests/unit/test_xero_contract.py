@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.support.xero import in_process_xero
+
+
+class TestXeroLedgerContract(LedgerContract):
+    currency = "USD"
+    # "987654" is no GUID: the body does not bind to the spec's Contact.ContactID (uuid), so
+    # Xero's PostDataInvalidException, ErrorNumber 14. A well-formed but unknown ContactID is
+    # a ValidationException, ErrorNumber 10 (tests/unit/test_xero_sandbox.py).
+    unknown_customer_code = "14"
+    changes_resolution = 0.01  # UpdatedDateUTC and If-Modified-Since count milliseconds
+
+    @pytest.fixture
+    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
+        xero = in_process_xero(per_window=25, window=1.0, timeout=0.3)
+        yield LedgerUnderTest(xero.ledger, xero.sandbox, attempts=xero.retry.attempts)
+        await xero.ledger.aclose()
+        xero.sandbox.close()
