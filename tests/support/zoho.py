@@ -58,6 +58,7 @@ def in_process_zoho(
     per_window: int = 25,
     window: float = 1.0,
     daily_limit: int = 100_000,
+    client_daily_limit: int | None = None,
     retry: RetryPolicy = FAST_RETRY,
     timeout: float = 2.0,
     store: TokenStore | None = None,
@@ -67,7 +68,8 @@ def in_process_zoho(
 ) -> InProcessZoho:
     """A sandbox whose request window is ``per_window`` per ``window`` seconds (Zoho:
     100 per 60 s; small and short here so tests wait little) and a ledger whose
-    client-side limiter matches it."""
+    client-side limiter matches it (``client_daily_limit``: a different daily cap on
+    our side, as when another app spends the organisation's quota)."""
     app = create_app(
         book_path,
         per_minute=per_window,
@@ -76,7 +78,9 @@ def in_process_zoho(
         **app_options,
     )
     store = store or MemoryTokenStore()
-    rates = zoho_rates(per_minute=per_window, daily_limit=daily_limit, window=window)
+    rates = zoho_rates(
+        per_minute=per_window, daily_limit=client_daily_limit or daily_limit, window=window
+    )
     ledger = ZohoLedger.connect(
         organization_id=ORG,
         auth=zoho_auth(store, refresh_token),

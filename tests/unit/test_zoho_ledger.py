@@ -1,0 +1,430 @@
+"""ZohoLedger against the Zoho Books sandbox in-process: what Zoho-specific behaviour adds
+to the ledger contract (tests/unit/test_zoho_contract.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.jsonwire import encode_json
+from adapters.ledgers.zoho import ZohoLedger
+from adapters.ledgers.zoho_errors import checked, translate_zoho
+from adapters.ledgers.zoho_mapping import reference_token
+from adapters.oauth2 import FileTokenStore
+from adapters.platforms import Connection, platform
+from core.errors import (
+    AuthExpiredError,
+    ConfigurationError,
+    LedgerError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from tests.contracts.ledger_contract import key
+from tests.support.zoho import BASE_URL, ORG, InProcessZoho, in_process_zoho, zoho_auth
+
+
+@pytest.fixture
+async def zoho() -> AsyncIterator[InProcessZoho]:
+    env = in_process_zoho(per_window=200, window=1.0)
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+def customer(n: int = 1, currency: str = "USD", **changes: object) -> Customer:
+    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": currency}
+    return Customer.model_validate(fields | changes)
+
+
+def invoice(total: str = "30.00", currency: str = "USD", **changes: object) -> Invoice:
+    fields: dict[str, object] = {
+        "id": "INV-1",
+        "number": "INV-1",
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 1),
+        "currency": currency,
+        "lines": (
+            InvoiceLine(description="a", quantity="1", unit_price="10.00"),
+            InvoiceLine(description="b", quantity="2", unit_price="10.00"),
+        ),
+        "total": Decimal(total),
+    }
+    return Invoice.model_validate(fields | changes)
+
+
+async def push_customer(zoho: InProcessZoho, n: int = 1, **changes: object) -> str:
+    result = await zoho.ledger.create_customer(
+        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return result.ledger_id
+
+
+async def push_invoice(zoho: InProcessZoho, customer_id: str, doc: Invoice | None = None) -> str:
+    result = await zoho.ledger.create_invoice(
+        doc or invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i", 1),
+    )
+    return result.ledger_id
+
+
+# ------------------------------------------------------------------- auth
+
+
+async def test_requests_carry_a_zoho_oauthtoken_refreshed_when_refused(zoho: InProcessZoho) -> None:
+    await push_customer(zoho)
+    before = zoho.store.load()
+    zoho.sandbox.accounts.expire_access_tokens()  # the ledger answers 401 code 57 next
+    assert await zoho.ledger.get("customer", "460000000999999") is None
+    after = zoho.store.load()
+    assert before is not None and after is not None
+    assert after.access_token != before.access_token
+    assert after.refresh_token == before.refresh_token  # Zoho's refresh tokens do not rotate
+
+
+async def test_a_refused_grant_is_auth_expired() -> None:
+    zoho = in_process_zoho(refresh_token="1000.revoked")
+    zoho.sandbox.accounts.grant("1000.revoked")
+    zoho.sandbox.accounts.revoke("1000.revoked")  # the user removed the app's access
+    with pytest.raises(AuthExpiredError) as refused:
+        await push_customer(zoho)
+    assert refused.value.code == "invalid_code"
+    await zoho.ledger.aclose()
+
+
+async def test_tokens_and_secrets_stay_out_of_logs(
+    zoho: InProcessZoho, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    zoho.sandbox.throttle_next(1, retry_after=0.01)
+    await push_customer(zoho)
+    tokens = zoho.store.load()
+    assert tokens is not None
+    for secret in (tokens.access_token, tokens.refresh_token, "sandbox-secret"):
+        assert secret not in caplog.text
+    assert "organization_id=***" in caplog.text
+
+
+# ---------------------------------------------------------- error mapping
+
+
+def answer(status: int, body: object, **headers: str) -> httpx.Response:
+    request = httpx.Request("POST", "https://www.zohoapis.com/books/v3/invoices")
+    return httpx.Response(status, content=encode_json(body), headers=headers, request=request)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "code", "wait"),
+    [
+        (429, {"code": 44, "message": "too many"}, TransientLedgerError, "44", 60.0),
+        (429, {"code": 45, "message": "daily"}, TransientLedgerError, "45", 3600.0),
+        (429, {"code": 1070, "message": "concurrent"}, TransientLedgerError, "1070", 1.0),
+        (401, {"code": 57, "message": "not authorized"}, AuthExpiredError, "57", None),
+        (500, {"code": 1000, "message": "Internal error"}, TransientLedgerError, "1000", None),
+        (400, {"code": 3062, "message": "exists"}, PermanentLedgerError, "3062", None),
+        (
+            404,
+            {"code": 1002, "message": "Invoice does not exist."},
+            PermanentLedgerError,
+            "1002",
+            None,
+        ),
+    ],
+)
+def test_refusals_become_typed_errors_with_zohos_code(
+    status: int, body: object, kind: type[LedgerError], code: str, wait: float | None
+) -> None:
+    error = translate_zoho(answer(status, body))
+    assert type(error) is kind
+    assert error.code == code
+    assert getattr(error, "retry_after", None) == wait
+
+
+def test_a_retry_after_header_wins_and_a_body_that_is_not_json_still_maps() -> None:
+    throttled = translate_zoho(answer(429, {"code": 44, "message": "x"}, **{"Retry-After": "7"}))
+    assert isinstance(throttled, TransientLedgerError) and throttled.retry_after == 7.0
+    gateway = httpx.Response(
+        502, text="<html>bad gateway</html>", request=httpx.Request("GET", "https://z")
+    )
+    assert isinstance(translate_zoho(gateway), TransientLedgerError)
+
+
+def test_a_non_zero_code_on_http_200_is_a_refusal() -> None:
+    with pytest.raises(PermanentLedgerError) as refused:
+        checked({"code": 1002, "message": "Invalid value passed for customer_id"}, "Zoho Books")
+    assert refused.value.code == "1002"
+
+
+async def test_a_name_taken_by_someone_elses_contact_is_refused_with_3062(
+    zoho: InProcessZoho,
+) -> None:
+    await push_customer(zoho)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await zoho.ledger.create_customer(
+            customer(1), external_ref="crm/customer/other", idempotency_key=key("c", "other")
+        )
+    assert refused.value.code == "3062"
+    assert zoho.sandbox.count("customer") == 1
+
+
+async def test_the_daily_cap_surfaces_as_transient_without_sleeping_a_day() -> None:
+    zoho = in_process_zoho(daily_limit=2, client_daily_limit=1_000)  # another app spent it
+    with pytest.raises(TransientLedgerError) as throttled:
+        await push_customer(zoho)
+    assert (throttled.value.code, throttled.value.retry_after) == ("45", 3600.0)
+    assert zoho.sandbox.count("customer") == 0
+    await zoho.ledger.aclose()
+
+
+# ----------------------------------------------------------- idempotency
+
+
+async def test_a_customer_reference_is_found_by_its_key_not_by_a_prefix(
+    zoho: InProcessZoho,
+) -> None:
+    ten = await push_customer(zoho, 10)
+    one = await push_customer(zoho, 1)
+    found = await zoho.ledger.find("customer", "csv/customer/C-1")
+    assert found is not None and (found.ledger_id, found.external_ref) == (one, "csv/customer/C-1")
+    assert one != ten
+
+
+async def test_a_long_reference_is_stored_as_a_token_and_found(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    ref = "crm/invoice/" + "x" * 150
+    pushed = await zoho.ledger.create_invoice(
+        invoice(), customer_ledger_id=customer_id, external_ref=ref, idempotency_key=key("long")
+    )
+    found = await zoho.ledger.find("invoice", ref)
+    assert found is not None and found.ledger_id == pushed.ledger_id
+    assert found.external_ref == reference_token(ref) and len(reference_token(ref)) <= 100
+
+
+async def test_a_draft_left_by_a_crash_is_found_and_marked_sent(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    draft = {  # what the crash left: the invoice created, never marked as sent
+        "customer_id": customer_id,
+        "invoice_number": "INV-1",
+        "reference_number": "csv/invoice/INV-1",
+        "line_items": [{"rate": Decimal("10.00")}, {"rate": Decimal("10.00"), "quantity": 2}],
+    }
+    zoho.sandbox.org.create_document("invoice", draft, {"ignore_auto_number_generation": "true"})
+    pushed = await zoho.ledger.create_invoice(
+        invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i", 1),
+    )
+    assert pushed.recovered
+    record = await zoho.ledger.get("invoice", pushed.ledger_id)
+    assert record is not None and record.raw["status"] == "sent"
+    assert zoho.sandbox.count("invoice") == 1
+
+
+async def test_a_void_that_timed_out_after_committing_is_recovered(zoho: InProcessZoho) -> None:
+    invoice_id = await push_invoice(zoho, await push_customer(zoho))
+    version = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
+    zoho.sandbox.commit_then_timeout_next(1, stall_seconds=5)
+    slow = in_process_timeout(zoho)
+    voided = await slow.void_invoice(invoice_id, version=version, idempotency_key=key("v"))
+    assert voided.recovered
+    record = await zoho.ledger.get("invoice", invoice_id)
+    assert record is not None and (record.status, record.balance) == ("void", 0)
+
+
+async def test_a_credit_applied_before_a_timeout_is_not_applied_twice(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 2),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="5.00"),),
+        total=Decimal("5.00"),
+    )
+    first = dict(customer_ledger_id=customer_id, external_ref="csv/credit_note/CN-1")
+    await zoho.ledger.create_credit_note(
+        note, invoice_ledger_id=None, idempotency_key=key("cn"), **first
+    )
+    zoho.sandbox.commit_then_timeout_next(1, stall_seconds=5)  # the apply lands, then stalls
+    await in_process_timeout(zoho).create_credit_note(
+        note, invoice_ledger_id=invoice_id, idempotency_key=key("cn"), **first
+    )
+    record = await zoho.ledger.get("invoice", invoice_id)
+    assert record is not None and record.balance == Decimal("25.00")
+    assert zoho.sandbox.count("credit_note") == 1
+
+
+def in_process_timeout(zoho: InProcessZoho) -> ZohoLedger:
+    """A second client of the same sandbox that gives up waiting after 0.2 s."""
+    return ZohoLedger.connect(
+        organization_id=ORG,
+        auth=zoho_auth(zoho.store),
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=zoho.app),
+        retry=zoho.retry,
+        timeout=0.2,
+    )
+
+
+# ------------------------------------------------------------- versions
+
+
+async def test_a_version_changes_with_the_record_even_within_one_second(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    old = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
+    await zoho.ledger.update_invoice(
+        invoice("10.00", lines=invoice().lines[:1]),
+        ledger_id=invoice_id,
+        version=old,
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("iu", 1),
+    )
+    new = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
+    assert new != old
+    with pytest.raises(StaleVersionError):
+        await zoho.ledger.update_invoice(
+            invoice(),
+            ledger_id=invoice_id,
+            version=old,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu", 2),
+        )
+    record = await zoho.ledger.get("invoice", invoice_id)
+    assert record is not None and record.total == Decimal("10.00")
+
+
+async def test_list_and_single_answers_give_the_same_version(zoho: InProcessZoho) -> None:
+    invoice_id = await push_invoice(zoho, await push_customer(zoho))
+    listed = [r async for r in zoho.ledger.list_all("invoice")]
+    single = await zoho.ledger.get("invoice", invoice_id)
+    assert single is not None and [r.version for r in listed] == [single.version]
+
+
+# ------------------------------------------------------- money and tax
+
+
+async def test_a_foreign_currency_invoice_needs_its_rate_and_payments_take_it(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho, currency="EUR")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(zoho, customer_id, invoice(currency="EUR"))
+    assert refused.value.code == "syncledger.exchange_rate_missing"
+    assert zoho.sandbox.count("invoice") == 0
+    rate = Decimal("1.0825")
+    invoice_id = await push_invoice(zoho, customer_id, invoice(currency="EUR", exchange_rate=rate))
+    payment = Payment(
+        id="PAY-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal("12.00"),
+        currency="EUR",
+        paid_on=date(2026, 4, 5),
+    )
+    await zoho.ledger.apply_payment(
+        payment,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/PAY-1",
+        idempotency_key=key("p"),
+    )
+    stored = zoho.sandbox.records("payment")
+    assert [(p["currency_code"], p["exchange_rate"]) for p in stored] == [("EUR", rate)]
+
+
+async def test_a_line_tax_no_organisation_tax_reproduces_is_refused_before_sending(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    lines = (InvoiceLine(description="odd", quantity="1", unit_price="10.00", tax_amount="0.70"),)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(zoho, customer_id, invoice("10.70", lines=lines))
+    assert refused.value.code == "syncledger.tax_unmapped"
+    assert "7.000%" in str(refused.value)
+    assert zoho.sandbox.count("invoice") == 0
+
+
+async def test_a_total_zoho_would_compute_differently_is_refused(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    lines = (InvoiceLine(description="third", quantity="3", unit_price="3.333"),)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(zoho, customer_id, invoice("9.99", lines=lines))
+    assert refused.value.code == "syncledger.total_mismatch"
+
+
+# ------------------------------------------------------ pages and changes
+
+
+async def test_list_all_and_changes_follow_pages() -> None:
+    zoho = in_process_zoho(per_window=200, ledger_options={"page_size": 2})
+    ids = [await push_customer(zoho, n) for n in range(1, 6)]
+    assert [r.ledger_id async for r in zoho.ledger.list_all("customer")] == ids
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    changed = [(r.kind, r.ledger_id) async for r in zoho.ledger.changes(since)]
+    assert sorted(changed) == sorted(("customer", i) for i in ids)
+    await zoho.ledger.aclose()
+
+
+async def test_changes_include_every_kind_once(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    since = datetime.now(UTC).replace(year=2000)
+    kinds = [(r.kind, r.ledger_id) async for r in zoho.ledger.changes(since)]
+    assert sorted(kinds) == sorted([("customer", customer_id), ("invoice", invoice_id)])
+
+
+# -------------------------------------------------------------- platform
+
+
+async def test_the_platform_connects_to_its_sandbox_with_a_token_file(tmp_path: Path) -> None:
+    plat = platform("zoho-books")
+    app = plat.sandbox_app(None, home_currency="GBP")
+    token_file = tmp_path / "tokens" / "zoho-books.json"
+    conn = Connection(plat.sandbox_url, token_file, {}, httpx.ASGITransport(app=app))
+    adapter = plat.connect(conn)
+    pushed = await adapter.create_customer(
+        customer(currency="GBP"), external_ref="csv/customer/C-1", idempotency_key=key("c")
+    )
+    assert plat.sandbox_handle(app).count("customer") == 1 and pushed.ledger_id
+    assert FileTokenStore(token_file).load() is not None
+    assert token_file.stat().st_mode & 0o077 == 0
+    await adapter.aclose()
+    plat.sandbox_handle(app).close()
+
+
+@pytest.mark.parametrize(
+    "creds",
+    [
+        {},
+        {
+            "client_id": "a",
+            "client_secret": "b",
+            "refresh_token": "c",
+            "organization_id": "1",
+            "daily_limit": "lots",
+        },
+    ],
+)
+def test_a_live_connection_needs_credentials_and_a_numeric_daily_limit(
+    tmp_path: Path, creds: dict[str, str]
+) -> None:
+    conn = Connection("https://www.zohoapis.eu", tmp_path / "t.json", creds)
+    with pytest.raises(ConfigurationError):
+        platform("zoho-books").connect(conn)

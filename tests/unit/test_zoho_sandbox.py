@@ -1,0 +1,526 @@
+"""The Zoho Books sandbox speaks Zoho Books v3: raw HTTP against the app in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.zoho import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORGANIZATION_ID,
+    DEFAULT_REFRESH_TOKEN,
+    create_app,
+    sandbox_of,
+)
+
+ORG = DEFAULT_ORGANIZATION_ID
+API = "/books/v3"
+
+
+class Zoho:
+    """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.sandbox = sandbox_of(app)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://z")
+        self.access = ""
+
+    async def token(self, refresh: str = DEFAULT_REFRESH_TOKEN, **form: str) -> dict[str, Any]:
+        fields = {
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+        }
+        response = await self.http.post("/oauth/v2/token", data=fields | form)
+        assert response.status_code == 200  # Zoho Accounts answers refusals with 200 too
+        answer: dict[str, Any] = decode_json(response.content)
+        return answer
+
+    async def login(self) -> None:
+        self.access = (await self.token())["access_token"]
+
+    async def raw(
+        self, method: str, path: str, body: Any = None, *, auth: str | None = None, **params: str
+    ) -> httpx.Response:
+        query = {"organization_id": ORG} | params
+        return await self.http.request(
+            method,
+            API + path,
+            params={k: v for k, v in query.items() if v != ""},
+            content=None if body is None else encode_json(body),
+            headers={"Authorization": auth or f"Zoho-oauthtoken {self.access}"},
+        )
+
+    async def call(
+        self, method: str, path: str, body: Any = None, **params: str
+    ) -> tuple[int, Any]:
+        response = await self.raw(method, path, body, **params)
+        return response.status_code, decode_json(response.content)
+
+    async def ok(self, method: str, path: str, body: Any = None, **params: str) -> dict[str, Any]:
+        status, answer = await self.call(method, path, body, **params)
+        assert status in (200, 201), answer
+        assert answer["code"] == 0
+        result: dict[str, Any] = answer
+        return result
+
+    async def contact(self, name: str = "Acme", **fields: Any) -> dict[str, Any]:
+        answer = await self.ok("POST", "/contacts", {"contact_name": name, **fields})
+        contact: dict[str, Any] = answer["contact"]
+        return contact
+
+    async def tax_id(self, percentage: str = "8") -> str:
+        taxes = (await self.ok("GET", "/settings/taxes"))["taxes"]
+        return str(next(t["tax_id"] for t in taxes if t["tax_percentage"] == Decimal(percentage)))
+
+    async def currency_id(self, code: str) -> str:
+        currencies = (await self.ok("GET", "/settings/currencies"))["currencies"]
+        return str(next(c["currency_id"] for c in currencies if c["currency_code"] == code))
+
+    async def invoice(
+        self, customer_id: str, *, sent: bool = True, **fields: Any
+    ) -> dict[str, Any]:
+        body = {"customer_id": customer_id, "line_items": [line("100.00")], **fields}
+        invoice: dict[str, Any] = (await self.ok("POST", "/invoices", body))["invoice"]
+        if sent:
+            await self.ok("POST", f"/invoices/{invoice['invoice_id']}/status/sent")
+        return await self.read("invoices", str(invoice["invoice_id"]))
+
+    async def pay(
+        self, customer_id: str, invoice_id: str, amount: str, **fields: Any
+    ) -> tuple[int, Any]:
+        body = {
+            "customer_id": customer_id,
+            "payment_mode": "cash",
+            "amount": Decimal(amount),
+            "date": "2026-03-15",
+            "invoices": [{"invoice_id": invoice_id, "amount_applied": Decimal(amount)}],
+            **fields,
+        }
+        return await self.call("POST", "/customerpayments", body)
+
+    async def read(self, resource: str, ident: str) -> dict[str, Any]:
+        answer = await self.ok("GET", f"/{resource}/{ident}")
+        key = {"contacts": "contact", "invoices": "invoice", "customerpayments": "payment"}
+        found: dict[str, Any] = answer[key.get(resource, "creditnote")]
+        return found
+
+
+def line(rate: str, quantity: str = "1", **fields: Any) -> dict[str, Any]:
+    return {"name": "Service", "rate": Decimal(rate), "quantity": Decimal(quantity), **fields}
+
+
+async def started(app: Starlette) -> Zoho:
+    zoho = Zoho(app)
+    await zoho.login()
+    return zoho
+
+
+@pytest.fixture
+async def zoho() -> AsyncIterator[Zoho]:
+    env = await started(create_app(per_minute=1000, window_seconds=60.0))
+    yield env
+    await env.http.aclose()
+    env.sandbox.close()
+
+
+# ------------------------------------------------------------ auth and scope
+
+
+async def test_refresh_tokens_do_not_rotate_and_refusals_come_with_http_200(zoho: Zoho) -> None:
+    first, second = await zoho.token(), await zoho.token()
+    assert first["access_token"] != second["access_token"]
+    assert "refresh_token" not in first
+    assert first["token_type"] == "Bearer" and first["expires_in"] == 3600
+    assert await zoho.token("1000.unknown") == {"error": "invalid_code"}
+    assert await zoho.token(client_secret="wrong") == {"error": "invalid_client"}
+
+
+@pytest.mark.parametrize("header", ["", "Bearer {access}", "Zoho-oauthtoken 1000.forged"])
+async def test_api_needs_a_zoho_oauthtoken(zoho: Zoho, header: str) -> None:
+    response = await zoho.raw("GET", "/contacts", auth=header.format(access=zoho.access) or " ")
+    assert response.status_code == 401
+    assert decode_json(response.content)["code"] == 57
+
+
+async def test_expired_access_tokens_are_refused(zoho: Zoho) -> None:
+    await zoho.http.post("/_sandbox/oauth/expire")
+    assert (await zoho.raw("GET", "/contacts")).status_code == 401
+
+
+@pytest.mark.parametrize("organization", ["", "999"])
+async def test_every_call_names_the_organisation(zoho: Zoho, organization: str) -> None:
+    status, answer = await zoho.call("GET", "/contacts", organization_id=organization)
+    assert (status, answer["code"]) == (400, 6041)
+
+
+# ------------------------------------------------------------------ contacts
+
+
+async def test_contact_names_are_required_and_unique_ignoring_case(zoho: Zoho) -> None:
+    await zoho.contact("Acme")
+    status, answer = await zoho.call("POST", "/contacts", {"contact_name": "ACME"})
+    assert (status, answer["code"]) == (400, 3062)
+    status, answer = await zoho.call("POST", "/contacts", {"company_name": "no name"})
+    assert (status, answer["code"]) == (400, 4)
+    assert zoho.sandbox.count("customer") == 1
+
+
+async def test_renaming_a_contact_to_a_taken_name_is_refused(zoho: Zoho) -> None:
+    await zoho.contact("Acme")
+    other = await zoho.contact("Bolt")
+    status, answer = await zoho.call(
+        "PUT", f"/contacts/{other['contact_id']}", {"contact_name": "acme"}
+    )
+    assert (status, answer["code"]) == (400, 3062)
+    renamed = await zoho.ok("PUT", f"/contacts/{other['contact_id']}", {"contact_name": "Bolt Ltd"})
+    assert renamed["contact"]["contact_name"] == "Bolt Ltd"
+
+
+async def test_contacts_are_found_by_person_email_and_by_notes(zoho: Zoho) -> None:
+    person = {"first_name": "Ann", "email": "ann@acme.example"}
+    acme = await zoho.contact("Acme", contact_persons=[person], notes="ref key-123")
+    await zoho.contact("Bolt")
+    by_email = (await zoho.ok("GET", "/contacts", email="ANN@acme.example"))["contacts"]
+    by_notes = (await zoho.ok("GET", "/contacts", search_text="key-123"))["contacts"]
+    assert [c["contact_id"] for c in by_email] == [acme["contact_id"]]
+    assert [c["contact_id"] for c in by_notes] == [acme["contact_id"]]
+    assert "notes" not in by_notes[0] and "contact_persons" not in by_notes[0]  # list rows
+
+
+# ------------------------------------------------------------------ invoices
+
+
+async def test_zoho_computes_tax_from_tax_ids_and_takes_the_discount_after_tax(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    tax = await zoho.tax_id("8")
+    lines = [line("75.50", "2", tax_id=tax), line("9.99", "3", tax_id=tax), line("40.00")]
+    invoice = await zoho.invoice(customer["contact_id"], line_items=lines, discount="10.00")
+    assert invoice["sub_total"] == Decimal("220.97")
+    assert invoice["tax_total"] == Decimal("14.48")  # 12.08 + 2.40, rounded per line
+    assert invoice["total"] == invoice["balance"] == Decimal("225.45")
+
+
+async def test_a_discount_before_tax_is_taxed_on_the_discounted_amounts(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    tax = await zoho.tax_id("20")
+    lines = [line("100.00", tax_id=tax)]
+    invoice = await zoho.invoice(
+        customer["contact_id"], line_items=lines, discount="10%", is_discount_before_tax=True
+    )
+    assert invoice["discount_amount"] == Decimal("10.00")
+    assert invoice["tax_total"] == Decimal("18.00")
+    assert invoice["total"] == Decimal("108.00")
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"line_items": []}, 4),
+        ({"line_items": [line("1.00", tax_id="123")]}, 4),
+        ({"line_items": [{"name": "no rate"}]}, 4),
+        ({"customer_id": "987654"}, 1002),
+        ({"reference_number": "x" * 101}, 4),
+        ({"discount": "500"}, 4),
+    ],
+)
+async def test_invoices_are_refused_when_invalid(
+    zoho: Zoho, change: dict[str, Any], code: int
+) -> None:
+    customer = await zoho.contact()
+    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]} | change
+    status, answer = await zoho.call("POST", "/invoices", body)
+    assert (status, answer["code"]) == (400, code)
+    assert zoho.sandbox.count("invoice") == 0
+
+
+async def test_invoice_numbers_are_generated_unless_told_otherwise(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
+    generated = (await zoho.ok("POST", "/invoices", body))["invoice"]
+    assert generated["invoice_number"] == "INV-000001"
+    status, answer = await zoho.call("POST", "/invoices", body | {"invoice_number": "A-1"})
+    assert (status, answer["code"]) == (400, 4)  # without ignore_auto_number_generation
+    own = await zoho.ok(
+        "POST", "/invoices", body | {"invoice_number": "A-1"}, ignore_auto_number_generation="true"
+    )
+    assert own["invoice"]["invoice_number"] == "A-1"
+    status, answer = await zoho.call(
+        "POST", "/invoices", body | {"invoice_number": "a-1"}, ignore_auto_number_generation="true"
+    )
+    assert (status, answer["code"]) == (400, 1001)
+
+
+async def test_invoices_start_as_drafts_that_take_no_payment(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    draft = await zoho.invoice(customer["contact_id"], sent=False)
+    assert draft["status"] == "draft"
+    status, answer = await zoho.pay(customer["contact_id"], draft["invoice_id"], "10.00")
+    assert (status, answer["code"]) == (400, 9002)
+    await zoho.ok("POST", f"/invoices/{draft['invoice_id']}/status/sent")
+    status, answer = await zoho.call("POST", f"/invoices/{draft['invoice_id']}/status/sent")
+    assert (status, answer["code"]) == (400, 9001)
+    assert (await zoho.pay(customer["contact_id"], draft["invoice_id"], "10.00"))[0] == 201
+
+
+async def test_foreign_currency_documents_need_a_rate_and_the_customers_currency(
+    zoho: Zoho,
+) -> None:
+    euro = await zoho.currency_id("EUR")
+    customer = await zoho.contact("Euro GmbH", currency_id=euro)
+    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
+    status, answer = await zoho.call("POST", "/invoices", body)
+    assert (status, answer["code"]) == (400, 4)
+    status, answer = await zoho.call(
+        "POST", "/invoices", body | {"currency_id": await zoho.currency_id("USD")}
+    )
+    assert (status, answer["code"]) == (400, 9005)
+    invoice = (await zoho.ok("POST", "/invoices", body | {"exchange_rate": Decimal("1.0825")}))[
+        "invoice"
+    ]
+    assert (invoice["currency_code"], invoice["exchange_rate"]) == ("EUR", Decimal("1.0825"))
+
+
+# ------------------------------------------------------- payments and credits
+
+
+async def test_payments_reduce_balances_within_them(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    status, answer = await zoho.pay(customer["contact_id"], invoice["invoice_id"], "100.01")
+    assert (status, answer["code"]) == (400, 9004)
+    status, answer = await zoho.pay(customer["contact_id"], invoice["invoice_id"], "40.00")
+    assert status == 201 and answer["payment"]["unused_amount"] == 0
+    after = await zoho.read("invoices", invoice["invoice_id"])
+    assert (after["balance"], after["status"]) == (Decimal("60.00"), "partially_paid")
+    contact = await zoho.read("contacts", customer["contact_id"])
+    assert contact["outstanding_receivable_amount"] == Decimal("60.00")
+
+
+async def test_a_payment_cannot_apply_more_than_its_amount(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    body = {
+        "customer_id": customer["contact_id"],
+        "payment_mode": "cash",
+        "amount": Decimal("10.00"),
+        "date": "2026-03-15",
+        "invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("20.00")}],
+    }
+    status, answer = await zoho.call("POST", "/customerpayments", body)
+    assert (status, answer["code"]) == (400, 9004)
+    assert zoho.sandbox.count("payment") == 0
+
+
+async def test_voiding_unassociates_payments_into_customer_credits(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    _, paid = await zoho.pay(customer["contact_id"], invoice["invoice_id"], "30.00")
+    await zoho.ok("POST", f"/invoices/{invoice['invoice_id']}/status/void")
+    voided = await zoho.read("invoices", invoice["invoice_id"])
+    assert (voided["status"], voided["balance"]) == ("void", 0)
+    payment = await zoho.read("customerpayments", paid["payment"]["payment_id"])
+    assert (payment["unused_amount"], payment["invoices"]) == (Decimal("30.00"), [])
+    contact = await zoho.read("contacts", customer["contact_id"])
+    assert contact["unused_credits_receivable_amount"] == Decimal("30.00")
+    for path, body in [("/status/void", None), ("", {"notes": "edit"})]:
+        method = "POST" if body is None else "PUT"
+        status, answer = await zoho.call(method, f"/invoices/{invoice['invoice_id']}{path}", body)
+        assert (status, answer["code"]) == (400, 9003)
+
+
+async def test_credit_notes_apply_to_invoices_and_close_when_used_up(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    body = {"customer_id": customer["contact_id"], "line_items": [line("40.00")]}
+    note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
+    assert (note["creditnote_number"], note["status"]) == ("CN-00001", "open")
+    path = f"/creditnotes/{note['creditnote_id']}/invoices"
+    too_much = {
+        "invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("41")}]
+    }
+    assert (await zoho.call("POST", path, too_much))[1]["code"] == 9004
+    apply = {"invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("40")}]}
+    assert (await zoho.ok("POST", path, apply))["apply_to_invoices"]["invoices"][0][
+        "amount_applied"
+    ] == 40
+    credited = (await zoho.ok("GET", path))["invoices_credited"]
+    assert [c["invoice_id"] for c in credited] == [invoice["invoice_id"]]
+    assert (await zoho.read("creditnotes", note["creditnote_id"]))["status"] == "closed"
+    assert (await zoho.read("invoices", invoice["invoice_id"]))["balance"] == Decimal("60.00")
+
+
+async def test_an_invoice_cannot_be_cut_below_what_was_paid(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    await zoho.pay(customer["contact_id"], invoice["invoice_id"], "50.00")
+    body = {"line_items": [line("40.00")]}
+    status, answer = await zoho.call("PUT", f"/invoices/{invoice['invoice_id']}", body)
+    assert (status, answer["code"]) == (400, 9006)
+    updated = await zoho.ok(
+        "PUT", f"/invoices/{invoice['invoice_id']}", {"line_items": [line("80.00")]}
+    )
+    assert (updated["invoice"]["balance"], updated["invoice"]["status"]) == (
+        Decimal("30.00"),
+        "partially_paid",
+    )
+
+
+# ------------------------------------------------------------------- lists
+
+
+async def test_lists_page_with_page_context(zoho: Zoho) -> None:
+    for n in range(5):
+        await zoho.contact(f"Customer {n}")
+    pages = []
+    for page in (1, 2, 3):
+        answer = await zoho.ok("GET", "/contacts", page=str(page), per_page="2")
+        pages.append(
+            (
+                [c["contact_name"] for c in answer["contacts"]],
+                answer["page_context"]["has_more_page"],
+            )
+        )
+    assert pages == [
+        (["Customer 0", "Customer 1"], True),
+        (["Customer 2", "Customer 3"], True),
+        (["Customer 4"], False),
+    ]
+    status, answer = await zoho.call("GET", "/contacts", per_page="201")
+    assert (status, answer["code"]) == (400, 4)
+
+
+async def test_changes_are_read_newest_modified_first(zoho: Zoho) -> None:
+    first = await zoho.contact("First")
+    await zoho.contact("Second")
+    await zoho.ok("PUT", f"/contacts/{first['contact_id']}", {"notes": "touched"})
+    answer = await zoho.ok("GET", "/contacts", sort_column="last_modified_time", sort_order="D")
+    assert [c["contact_name"] for c in answer["contacts"]] == ["First", "Second"]
+    stamp = answer["contacts"][0]["last_modified_time"]
+    exact = await zoho.ok("GET", "/contacts", last_modified_time=stamp)
+    assert first["contact_id"] in {c["contact_id"] for c in exact["contacts"]}
+    status, answer = await zoho.call("GET", "/contacts", sort_column="notes")
+    assert (status, answer["code"]) == (400, 4)
+
+
+# ------------------------------------------------------------------ limits
+
+
+async def test_the_request_window_answers_429_code_44_without_retry_after() -> None:
+    zoho = await started(create_app(per_minute=3, window_seconds=60.0))
+    answers = [await zoho.raw("GET", "/contacts") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert decode_json(answers[-1].content)["code"] == 44
+    assert "retry-after" not in answers[-1].headers
+    assert zoho.sandbox.throttled == 1
+    zoho.sandbox.close()
+
+
+async def test_the_daily_cap_answers_429_code_45_and_counts_down() -> None:
+    zoho = await started(create_app(daily_limit=2))
+    first = await zoho.raw("GET", "/contacts")
+    second = await zoho.raw("GET", "/contacts")
+    third = await zoho.raw("GET", "/contacts")
+    assert [first.headers["x-rate-limit-remaining"], second.headers["x-rate-limit-remaining"]] == [
+        "1",
+        "0",
+    ]
+    assert (third.status_code, decode_json(third.content)["code"]) == (429, 45)
+    zoho.sandbox.close()
+
+
+async def test_an_injected_429_carries_retry_after_and_is_not_counted(zoho: Zoho) -> None:
+    zoho.sandbox.throttle_next(1, retry_after=2.5)
+    response = await zoho.raw("GET", "/contacts")
+    assert (response.status_code, response.headers["retry-after"]) == (429, "2.5")
+    assert zoho.sandbox.throttled == 0
+
+
+async def test_requests_beyond_the_concurrency_limit_answer_code_1070() -> None:
+    zoho = await started(create_app(max_concurrent=1))
+    with zoho.sandbox.admitted(ORG, f"Zoho-oauthtoken {zoho.access}"):  # one request in flight
+        response = await zoho.raw("GET", "/contacts")
+    assert (response.status_code, decode_json(response.content)["code"]) == (429, 1070)
+    assert (await zoho.raw("GET", "/contacts")).status_code == 200
+    zoho.sandbox.close()
+
+
+# ------------------------------------------------------------------ faults
+
+
+async def test_failed_writes_answer_500_and_commit_nothing(zoho: Zoho) -> None:
+    zoho.sandbox.fail_next_writes(1, status=503)
+    status, answer = await zoho.call("POST", "/contacts", {"contact_name": "Acme"})
+    assert (status, answer["code"]) == (503, 1000)
+    assert zoho.sandbox.count("customer") == 0
+
+
+async def test_a_lookup_of_a_stalled_write_stalls_while_injections_remain(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    zoho.sandbox.commit_then_timeout_next(2, stall_seconds=5)
+    body = {
+        "customer_id": customer["contact_id"],
+        "line_items": [line("1")],
+        "reference_number": "r-1",
+    }
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await zoho.raw("POST", "/invoices", body)
+    assert zoho.sandbox.count("invoice") == 1  # committed before stalling
+    other = await zoho.ok("GET", "/invoices", reference_number="r-2")
+    assert other["invoices"] == []  # a lookup of something else is answered
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await zoho.raw("GET", "/invoices", reference_number="r-1")
+    found = await zoho.ok("GET", "/invoices", reference_number="r-1")  # injections used up
+    assert [i["reference_number"] for i in found["invoices"]] == ["r-1"]
+
+
+async def test_admin_endpoints_set_faults_and_show_the_book(zoho: Zoho) -> None:
+    await zoho.contact()
+    posted = await zoho.http.post("/_sandbox/faults", content=encode_json({"fail_writes": 2}))
+    assert decode_json(posted.content)["fail_writes"] == 2
+    assert (await zoho.http.post("/_sandbox/faults", content=b'{"nope": 1}')).status_code == 400
+    await zoho.http.delete("/_sandbox/faults")
+    assert decode_json((await zoho.http.get("/_sandbox/faults")).content)["fail_writes"] == 0
+    counts = decode_json((await zoho.http.get("/_sandbox/counts")).content)
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    records = decode_json((await zoho.http.get("/_sandbox/records/customer")).content)
+    assert [r["contact_name"] for r in records] == ["Acme"]
+    assert (await zoho.http.get("/_sandbox/records/nope")).status_code == 404
+    granted = decode_json((await zoho.http.post("/_sandbox/oauth/grant")).content)["refresh_token"]
+    assert "access_token" in await zoho.token(granted)
+
+
+async def test_malformed_json_and_unknown_resources_are_refused(zoho: Zoho) -> None:
+    response = await zoho.http.post(
+        f"{API}/contacts",
+        params={"organization_id": ORG},
+        content=b"{not json",
+        headers={"Authorization": f"Zoho-oauthtoken {zoho.access}"},
+    )
+    assert (response.status_code, decode_json(response.content)["code"]) == (400, 1038)
+    assert (await zoho.call("GET", "/items"))[0] == 404
+
+
+async def test_the_book_and_its_grants_persist_in_sqlite(tmp_path: Path) -> None:
+    book = tmp_path / "zoho.sqlite3"
+    first = await started(create_app(book))
+    await first.contact("Kept Ltd")
+    first.sandbox.close()
+    again = await started(create_app(book))  # the default refresh token still works
+    assert [c["contact_name"] for c in (await again.ok("GET", "/contacts"))["contacts"]] == [
+        "Kept Ltd"
+    ]
+    again.sandbox.close()
