@@ -280,19 +280,20 @@ class ZohoLedger:
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Customers with the same contact name, or with a contact person of the same
-        e-mail (active or not). Zoho cannot be searched by tax id outside country editions."""
+        e-mail (active or not), read in full so that each carries its reference (list
+        answers omit notes). Zoho cannot be searched by tax id outside country editions."""
         by_name = "contact_name" if len(customer.name) <= 100 else "contact_name_startswith"
         named = await self._list_page("customer", {by_name: customer.name[:100], **_ALL})
         found = {
-            str(r["contact_id"]): r
+            str(r["contact_id"])
             for r in named
             if _is_customer(r)
             and str(r.get("contact_name", "")).casefold() == customer.name.casefold()
         }
         if customer.email:
             mailed = await self._list_page("customer", {"email": customer.email, **_ALL})
-            found |= {str(r["contact_id"]): r for r in mailed if _is_customer(r)}
-        return [to_record("customer", raw) for raw in found.values()]
+            found |= {str(r["contact_id"]) for r in mailed if _is_customer(r)}
+        return [to_record("customer", await self._read("customer", i)) for i in sorted(found)]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         try:

@@ -132,8 +132,14 @@ def _sorting(kind: str, params: Mapping[str, str]) -> tuple[str, str]:
 
 
 def _sort_key(column: str) -> Callable[[dict[str, Any]], Any]:
+    """Times have one-second resolution: ties keep modification order (the records come
+    in it), except on ``created_time``, where the growing ids give creation order."""
+
     def key(record: dict[str, Any]) -> Any:
         value = record.get(column)
+        if column == "created_time" and isinstance(value, str):
+            ident = next((str(record[f]) for f in _ID if f in record), "")
+            return datetime.strptime(value, ZOHO_TIME), len(ident), ident
         if column.endswith("_time") and isinstance(value, str):
             return datetime.strptime(value, ZOHO_TIME)
         if isinstance(value, Decimal | int):
@@ -141,6 +147,9 @@ def _sort_key(column: str) -> Callable[[dict[str, Any]], Any]:
         return str(value or "").casefold()
 
     return key
+
+
+_ID = ("contact_id", "invoice_id", "payment_id", "creditnote_id")
 
 
 def _matches(kind: str, record: Mapping[str, Any], params: Mapping[str, str]) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from adapters.sandbox.zoho_book import ID_FIELD, ZohoBook, resource
+from adapters.sandbox.zoho_book import ID_BASE, ID_FIELD, ZohoBook, resource
 from adapters.sandbox.zoho_errors import (
     BELOW_PAID,
     DRAFT_DOCUMENT,
@@ -73,6 +73,8 @@ DERIVED = frozenset(
     }
 )  # fmt: skip
 ZERO = Decimal(0)
+CURRENCY_IDS = ID_BASE + 900_000  # settings ids, apart from the records' ids
+TAX_IDS = ID_BASE + 950_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +101,12 @@ class ZohoOrganization:
         self.organization_id = organization_id
         codes = CURRENCY_CODES + (() if base_currency in CURRENCY_CODES else (base_currency,))
         self.currencies = {
-            f"46000000000{i:04d}": Currency(f"46000000000{i:04d}", code)
+            str(CURRENCY_IDS + i): Currency(str(CURRENCY_IDS + i), code)
             for i, code in enumerate(codes, start=1)
         }
         self.base = next(c for c in self.currencies.values() if c.currency_code == base_currency)
         self.taxes = {
-            f"46000000009{i:04d}": Tax(f"46000000009{i:04d}", name, Decimal(pct))
+            str(TAX_IDS + i): Tax(str(TAX_IDS + i), name, Decimal(pct))
             for i, (name, pct) in enumerate(taxes, start=1)
         }
 

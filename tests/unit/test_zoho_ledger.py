@@ -188,6 +188,13 @@ async def test_the_daily_cap_surfaces_as_transient_without_sleeping_a_day() -> N
 # ----------------------------------------------------------- idempotency
 
 
+async def test_matches_carry_their_reference_so_ours_and_others_differ(zoho: InProcessZoho) -> None:
+    ours = await push_customer(zoho, 1, email="pay@acme.example")
+    matches = await zoho.ledger.match_customer(customer(2, name="ACME", email="pay@acme.example"))
+    assert [(m.ledger_id, m.external_ref) for m in matches] == [(ours, "csv/customer/C-1")]
+    assert await zoho.ledger.match_customer(customer(3, email="other@acme.example")) == []
+
+
 async def test_a_customer_reference_is_found_by_its_key_not_by_a_prefix(
     zoho: InProcessZoho,
 ) -> None:
