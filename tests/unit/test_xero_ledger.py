@@ -1,0 +1,459 @@
+"""XeroLedger against the Xero sandbox in-process: what Xero-specific behaviour adds to the
+ledger contract (tests/unit/test_xero_contract.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.http import NO_RETRY
+from adapters.jsonwire import encode_json
+from adapters.ledgers.xero import XeroLedger, fresh_key, step_key, where_literal, wire_key
+from adapters.ledgers.xero_errors import XeroServerError, element_error, translate_xero
+from adapters.ledgers.xero_mapping import contact_number, load_mapping, ref_in
+from adapters.oauth2 import FileTokenStore
+from adapters.platforms import Connection, platform
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import (
+    AuthExpiredError,
+    ConfigurationError,
+    PermanentLedgerError,
+    TransientLedgerError,
+)
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from tests.contracts.ledger_contract import key
+from tests.support.xero import InProcessXero, in_process_xero
+
+
+@pytest.fixture
+async def xero() -> AsyncIterator[InProcessXero]:
+    env = in_process_xero(per_window=1000, window=60.0)
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+def customer(n: int = 1, currency: str = "USD", **changes: object) -> Customer:
+    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": currency}
+    return Customer.model_validate(fields | changes)
+
+
+def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> Invoice:
+    fields: dict[str, object] = {
+        "id": "INV-1",
+        "number": "INV-1",
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 1),
+        "currency": currency,
+        "lines": (
+            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
+        ),
+        "total": Decimal(total),
+    }
+    return Invoice.model_validate(fields | changes)
+
+
+def payment(amount: str, reference: str | None = "CHK 1") -> Payment:
+    return Payment(
+        id="P-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+        reference=reference,
+    )
+
+
+async def push_customer(ledger: XeroLedger, n: int = 1, currency: str = "USD") -> str:
+    pushed = await ledger.create_customer(
+        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return pushed.ledger_id
+
+
+async def push_invoice(ledger: XeroLedger, customer_id: str, doc: Invoice | None = None) -> str:
+    pushed = await ledger.create_invoice(
+        doc or invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i"),
+    )
+    return pushed.ledger_id
+
+
+# -------------------------------------------------------------------- keys
+
+
+def test_idempotency_keys_fit_xero_and_a_fresh_one_differs() -> None:
+    digest = key("csv/invoice/INV-1", "v1", "xero")
+    assert wire_key(digest) == digest
+    assert len(wire_key("x" * 300)) == 64
+    assert wire_key("has spaces") != "has spaces"
+    assert step_key(digest, "allocation") == step_key(digest, "allocation")
+    assert step_key(digest, "allocation") != step_key(digest, "credit-note")
+    assert len(fresh_key("x" * 300)) <= 128
+    assert fresh_key(digest) != fresh_key(digest)
+
+
+def test_where_literals_escape_quotes_and_backslashes() -> None:
+    assert where_literal('O"Brien \\ Co') == '"O\\"Brien \\\\ Co"'
+
+
+def test_a_long_reference_becomes_a_50_character_contact_number() -> None:
+    long_ref = "hubspot/customer/" + "9" * 60
+    number = contact_number(long_ref)
+    assert len(number) == 50 and number.startswith("syncledger:")
+    assert contact_number("csv/customer/C-1") == "csv/customer/C-1"
+
+
+# ------------------------------------------------------------------- money
+
+
+async def test_amounts_reach_the_book_decimal_exact(xero: InProcessXero) -> None:
+    invoice_id = await push_invoice(xero.ledger, await push_customer(xero.ledger))
+    [stored] = xero.sandbox.records("invoice")
+    assert stored["Total"] == Decimal("0.30")  # 0.1 + 0.2 in floats would not be
+    assert (stored["InvoiceNumber"], stored["InvoiceID"]) == ("INV-1", invoice_id)
+    assert ref_in(stored["Reference"]) == "csv/invoice/INV-1"
+
+
+async def test_an_invoice_xero_would_total_differently_is_refused_before_sending(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335"),)  # 1.005 → 1.01
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(xero.ledger, customer_id, invoice(total="1.00", lines=lines))
+    assert refused.value.code == "syncledger.total_mismatch"
+    assert xero.sandbox.count("invoice") == 0
+
+
+async def test_the_invoice_discount_is_spread_over_the_lines(xero: InProcessXero) -> None:
+    customer_id = await push_customer(xero.ledger)
+    lines = (
+        InvoiceLine(description="a", quantity="1", unit_price="4.00", tax_amount="0.60"),
+        InvoiceLine(description="b", quantity="2", unit_price="5.00"),
+    )
+    doc = invoice(total="9.60", lines=lines, discount=Decimal("5.00"))
+    invoice_id = await push_invoice(xero.ledger, customer_id, doc)
+    record = await xero.ledger.get("invoice", invoice_id)
+    assert record is not None and record.total == Decimal("9.60")
+    discounts = [ln.get("DiscountAmount") for ln in record.raw["LineItems"]]
+    assert discounts == [Decimal("4.00"), Decimal("1.00")]
+    assert record.raw["TotalTax"] == Decimal("0.60")
+
+
+async def test_a_foreign_currency_document_needs_its_rate(xero: InProcessXero) -> None:
+    customer_id = await push_customer(xero.ledger, currency="EUR")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(xero.ledger, customer_id, invoice(currency="EUR"))
+    assert refused.value.code == "syncledger.exchange_rate_missing"
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
+    record = await xero.ledger.get("invoice", await push_invoice(xero.ledger, customer_id, euro))
+    assert record is not None
+    assert (record.currency, record.raw["CurrencyRate"]) == ("EUR", Decimal("1.0850"))
+
+
+# --------------------------------------------------------------- customers
+
+
+async def test_a_duplicate_carrying_our_reference_is_recovered(xero: InProcessXero) -> None:
+    first = await push_customer(xero.ledger)
+    # the key expired (Xero keeps one 6 minutes): another key, same customer and reference
+    again = await xero.ledger.create_customer(
+        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+    )
+    assert (again.ledger_id, again.recovered) == (first, True)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.create_customer(
+            customer(1, id="C-9"), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+        )
+    assert refused.value.code == "10"
+    assert "already assigned to another contact" in str(refused.value)
+    assert xero.sandbox.count("customer") == 1
+
+
+async def test_find_matches_long_references_and_archived_contacts(xero: InProcessXero) -> None:
+    long_ref = "hubspot/customer/" + "7" * 60
+    pushed = await xero.ledger.create_customer(
+        customer(1), external_ref=long_ref, idempotency_key=key("long")
+    )
+    stored = xero.sandbox.book.get("Contact", pushed.ledger_id) or {}
+    with xero.sandbox.book.transaction():
+        xero.sandbox.book.save("Contact", stored | {"ContactStatus": "ARCHIVED"})
+    found = await xero.ledger.find("customer", long_ref)
+    assert found is not None
+    assert (found.ledger_id, found.status) == (pushed.ledger_id, "inactive")
+    assert await xero.ledger.find("customer", long_ref + "0") is None
+
+
+async def test_match_uses_the_tax_number_too(xero: InProcessXero) -> None:
+    await xero.ledger.create_customer(
+        customer(1, tax_id="NZ-123"), external_ref="csv/customer/C-1", idempotency_key=key("t")
+    )
+    same_tax_id = customer(2, tax_id="nz-123")
+    assert [r.name for r in await xero.ledger.match_customer(same_tax_id)] == ["Customer 1"]
+
+
+async def test_listing_and_find_page_through_everything() -> None:
+    env = in_process_xero(per_window=1000, window=60.0, ledger_options={"page_size": 2})
+    ids = [await push_customer(env.ledger, n) for n in range(1, 6)]
+    assert [r.ledger_id async for r in env.ledger.list_all("customer")] == ids
+    found = await env.ledger.find("customer", "csv/customer/C-5")
+    assert found is not None and found.ledger_id == ids[4]
+    await env.ledger.aclose()
+
+
+# ------------------------------------------------------ crash, 5xx, replays
+
+
+async def test_a_500_is_retried_under_a_fresh_key_because_xero_caches_it(
+    xero: InProcessXero,
+) -> None:
+    xero.sandbox.fail_next_writes(xero.retry.attempts)
+    with pytest.raises(XeroServerError):
+        await push_customer(xero.ledger)
+    # the sync process retries with the same key: Xero would replay the cached 500
+    # for 6 minutes, so the adapter must not resend under it
+    assert xero.sandbox.count("customer") == 0
+    await push_customer(xero.ledger)
+    assert xero.sandbox.count("customer") == 1
+
+
+async def test_a_lost_answer_after_the_key_expired_is_recovered_by_the_reference() -> None:
+    env = in_process_xero(per_window=1000, window=60.0, timeout=0.3, idempotency_ttl=0.0)
+    customer_id = await push_customer(env.ledger)
+    env.sandbox.commit_then_timeout_next(1)
+    pushed = await env.ledger.create_invoice(
+        invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key="k"
+    )
+    # no replay (the key is gone): "Invoice # must be unique." then find by Reference
+    assert pushed.recovered
+    assert env.sandbox.count("invoice") == 1
+    await env.ledger.aclose()
+
+
+# ------------------------------------------------- payments, void, updates
+
+
+async def test_payments_are_found_by_reference_and_deleted_ones_show_in_changes(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    before = await xero.ledger.get("invoice", invoice_id)
+    assert before is not None and before.updated_at is not None
+    paid = await xero.ledger.apply_payment(
+        payment("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    found = await xero.ledger.find("payment", "csv/payment/P-1")
+    assert found is not None and found.ledger_id == paid.ledger_id
+    assert (found.name, found.total, found.customer_ledger_id) == (
+        "CHK 1",
+        Decimal("0.10"),
+        customer_id,
+    )
+    with xero.sandbox.book.transaction():
+        xero.sandbox.delete_payment(paid.ledger_id, {"Status": "DELETED"})
+    changed = [r async for r in xero.ledger.changes(before.updated_at + timedelta(milliseconds=1))]
+    assert {(r.kind, r.status) for r in changed} == {("invoice", "open"), ("payment", "deleted")}
+
+
+async def test_a_full_payment_marks_the_invoice_paid_and_then_it_cannot_be_edited(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    await xero.ledger.apply_payment(
+        payment("0.30", reference=None),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    record = await xero.ledger.get("invoice", invoice_id)
+    assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.update_invoice(
+            invoice(),
+            ledger_id=invoice_id,
+            version=record.version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("u"),
+        )
+    assert refused.value.code == "10"
+
+
+async def test_voiding_twice_reports_the_second_as_recovered(xero: InProcessXero) -> None:
+    invoice_id = await push_invoice(xero.ledger, await push_customer(xero.ledger))
+    first = await xero.ledger.void_invoice(invoice_id, version=None, idempotency_key="v1")
+    again = await xero.ledger.void_invoice(invoice_id, version="stale", idempotency_key="v2")
+    assert (first.recovered, again.recovered, again.version) == (False, True, first.version)
+
+
+async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXero) -> None:
+    customer_id = await push_customer(xero.ledger)
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
+        discount=Decimal("2.00"),
+        total=Decimal("8.00"),
+    )
+    pushed = await xero.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    record = await xero.ledger.get("credit_note", pushed.ledger_id)
+    assert record is not None
+    assert (record.total, record.balance, record.status) == (Decimal("8.00"), 8, "open")
+    assert [ln["LineAmount"] for ln in record.raw["LineItems"]] == [10, Decimal("-2.00")]
+
+
+# ------------------------------------------------------------ limits, auth
+
+
+async def test_without_the_client_side_limiter_the_sandbox_throttles() -> None:
+    """The contract's burst test is meaningful: unlimited, the same burst earns 429s."""
+    env = in_process_xero(limiter=RateLimiter(Rate(10_000, 1.0)), retry=NO_RETRY)
+    customer_id = await push_customer(env.ledger)
+    results = await asyncio.gather(
+        *(env.ledger.get("customer", customer_id) for _ in range(45)), return_exceptions=True
+    )
+    throttles = [r for r in results if isinstance(r, TransientLedgerError)]
+    assert throttles and all(t.code == "429:minute" and t.retry_after == 1 for t in throttles)
+    assert env.sandbox.throttled == len(throttles)
+    await env.ledger.aclose()
+
+
+async def test_an_expired_access_token_is_refreshed_and_rotated_on_disk(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "xero-tokens.json")
+    env = in_process_xero(store=store)
+    customer_id = await push_customer(env.ledger)
+    first = store.load()
+    env.sandbox.oauth.expire_access_tokens()
+    assert await env.ledger.get("customer", customer_id) is not None
+    second = store.load()
+    assert first is not None and second is not None
+    assert second.refresh_token != first.refresh_token
+    await env.ledger.aclose()
+
+
+async def test_a_revoked_grant_is_an_auth_error() -> None:
+    env = in_process_xero()
+    env.sandbox.oauth.exchange("xero-sandbox-refresh-token")  # someone else spent it
+    with pytest.raises(AuthExpiredError) as refused:
+        await env.ledger.list_all("customer").__anext__()
+    assert refused.value.code == "invalid_grant"
+    await env.ledger.aclose()
+
+
+# --------------------------------------------------------- error translation
+
+
+def answer(status: int, body: object, **headers: str) -> httpx.Response:
+    content = body if isinstance(body, bytes) else encode_json(body)
+    request = httpx.Request("PUT", "https://api.xero.com/api.xro/2.0/Invoices")
+    return httpx.Response(status, content=content, headers=headers, request=request)
+
+
+def validation(*messages: str) -> object:
+    errors = [{"Message": m} for m in messages]
+    return {
+        "ErrorNumber": 10,
+        "Type": "ValidationException",
+        "Elements": [{"ValidationErrors": errors}],
+    }
+
+
+def test_xero_refusals_map_to_typed_errors() -> None:
+    refused = translate_xero(answer(400, validation("Invoice # must be unique.")))
+    assert isinstance(refused, PermanentLedgerError)
+    assert refused.code == "10" and "Invoice # must be unique." in str(refused)
+    binding = translate_xero(answer(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException"}))
+    assert binding.code == "14"
+    expired = translate_xero(answer(401, {"Title": "Unauthorized", "Detail": "TokenExpired: at 1"}))
+    assert isinstance(expired, AuthExpiredError) and expired.code == "TokenExpired"
+    tenant = translate_xero(answer(403, {"Detail": "AuthorizationUnsuccessful"}))
+    assert isinstance(tenant, AuthExpiredError) and tenant.code == "AuthorizationUnsuccessful"
+    missing = translate_xero(answer(404, b"The resource you're looking for cannot be found"))
+    assert isinstance(missing, PermanentLedgerError) and missing.code == "404"
+    minute = translate_xero(
+        answer(429, b"", **{"Retry-After": "7", "X-Rate-Limit-Problem": "minute"})
+    )
+    assert isinstance(minute, TransientLedgerError)
+    assert (minute.code, minute.retry_after) == ("429:minute", 7)
+    concurrent = translate_xero(answer(429, b"", **{"X-Rate-Limit-Problem": "concurrent"}))
+    assert (concurrent.code, concurrent.retry_after) == ("429:concurrent", None)
+    internal = translate_xero(answer(500, {"ErrorNumber": 500, "Type": "UnknownErrorException"}))
+    assert isinstance(internal, XeroServerError) and internal.code == "500"
+    unavailable = translate_xero(answer(503, b"Service Unavailable", **{"Retry-After": "5"}))
+    assert isinstance(unavailable, XeroServerError) and unavailable.retry_after == 5
+
+
+def test_an_element_marked_error_in_a_200_is_a_refusal() -> None:
+    failed = {"StatusAttributeString": "ERROR", "ValidationErrors": [{"Message": "Bad"}]}
+    error = element_error(failed, "Xero PUT /Contacts")
+    assert error is not None and error.code == "10" and "Bad" in str(error)
+    assert element_error({"StatusAttributeString": "OK"}, "Xero PUT /Contacts") is None
+
+
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
+    mapping = load_mapping()
+    assert mapping.version == "xero-1" and len(mapping.digest) == 64
+    assert mapping.reference_field == {
+        "customer": "ContactNumber",
+        "invoice": "Reference",
+        "credit_note": "Reference",
+        "payment": "Reference",
+    }
+    body = mapping.customer_body(customer(phone="+64 21 555", email="a@b.co"), "csv/customer/C-1")
+    assert body["Phones"] == [{"PhoneType": "DEFAULT", "PhoneNumber": "+64 21 555"}]
+    assert (body["EmailAddress"], body["ContactNumber"]) == ("a@b.co", "csv/customer/C-1")
+
+
+def test_a_broken_mapping_is_a_configuration_error(tmp_path: Path) -> None:
+    broken = tmp_path / "xero.toml"
+    broken.write_text('version = "x"\n')
+    with pytest.raises(ConfigurationError):
+        load_mapping(broken)
+
+
+# ---------------------------------------------------------------- platform
+
+
+async def test_the_platform_builds_an_adapter_for_its_sandbox(tmp_path: Path) -> None:
+    plat = platform("xero")
+    app = plat.sandbox_app(tmp_path / "xero.sqlite3", home_currency="NZD")
+    connection = Connection(
+        plat.sandbox_url, tmp_path / "tokens.json", {}, httpx.ASGITransport(app=app)
+    )
+    adapter = plat.connect(connection)
+    await adapter.create_customer(
+        customer(currency="NZD"), external_ref="csv/customer/C-1", idempotency_key="k"
+    )
+    assert plat.sandbox_handle(app).count("customer") == 1
+    await adapter.aclose()
+    plat.sandbox_handle(app).close()
+    live = Connection("https://api.xero.com", tmp_path / "t.json", {"client_id": "x"})
+    with pytest.raises(ConfigurationError):
+        plat.connect(live)

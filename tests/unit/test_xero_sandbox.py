@@ -1,0 +1,545 @@
+"""The Xero sandbox speaks the Xero Accounting API: raw HTTP against the app in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ratelimit import Rate
+from adapters.sandbox.xero import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    DEFAULT_TENANT_ID,
+    create_app,
+    sandbox_of,
+)
+from adapters.sandbox.xero_errors import XeroFault
+from adapters.sandbox.xero_limits import XeroLimits
+
+API = "/api.xro/2.0"
+BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
+OTHER_GUID = "0d9b1f4e-2c3a-4b5d-8e6f-7a8b9c0d1e2f"
+
+
+class Answer:
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.text = response.text
+        self.body: Any = decode_json(response.content) if _is_json(response) else None
+
+    def first(self, collection: str) -> dict[str, Any]:
+        assert self.status == 200, self.body or self.text
+        row: dict[str, Any] = self.body[collection][0]
+        return row
+
+    def messages(self) -> list[str]:
+        elements = self.body.get("Elements") or self.body.get("Contacts") or []
+        return [e["Message"] for el in elements for e in el.get("ValidationErrors", [])]
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/json")
+
+
+class Xero:
+    """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.sandbox = sandbox_of(app)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x")
+        self.access = ""
+
+    async def token(self, refresh: str, basic: str = BASIC) -> httpx.Response:
+        return await self.http.post(
+            "/connect/token",
+            content=f"grant_type=refresh_token&refresh_token={refresh}",
+            headers={
+                "Authorization": f"Basic {basic}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+
+    async def login(self) -> None:
+        """Exchange a fresh grant (as a consent flow would give) for an access token."""
+        answer = await self.token(self.sandbox.oauth.grant())
+        self.access = decode_json(answer.content)["access_token"]
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **params: str,
+    ) -> Answer:
+        sent = {"Authorization": f"Bearer {self.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
+        response = await self.http.request(
+            method,
+            API + path,
+            params=params,
+            content=None if body is None else encode_json(body),
+            headers=sent | (headers or {}),
+        )
+        return Answer(response)
+
+    async def contact(self, name: str = "Acme", **fields: Any) -> dict[str, Any]:
+        answer = await self.call("PUT", "/Contacts", {"Contacts": [{"Name": name, **fields}]})
+        return answer.first("Contacts")
+
+    async def invoice(self, contact_id: str, *lines: dict[str, Any], **fields: Any) -> Answer:
+        element = {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": contact_id},
+            "Date": "2026-03-01",
+            "Status": "AUTHORISED",
+            "LineItems": list(lines) or [line("100.00")],
+            **fields,
+        }
+        return await self.call("PUT", "/Invoices", {"Invoices": [element]}, summarizeErrors="true")
+
+    async def pay(self, invoice_id: str, amount: str, **fields: Any) -> Answer:
+        element = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Account": {"Code": "090"},
+            "Date": "2026-03-15",
+            "Amount": Decimal(amount),
+            **fields,
+        }
+        return await self.call("PUT", "/Payments", {"Payments": [element]}, summarizeErrors="true")
+
+
+def line(unit: str, qty: str = "1", tax: str = "0", **fields: Any) -> dict[str, Any]:
+    return {
+        "Description": "Service",
+        "Quantity": Decimal(qty),
+        "UnitAmount": Decimal(unit),
+        "TaxAmount": Decimal(tax),
+        "AccountCode": "200",
+        "TaxType": "OUTPUT" if Decimal(tax) else "NONE",
+        **fields,
+    }
+
+
+@pytest.fixture
+async def xero() -> AsyncIterator[Xero]:
+    client = Xero(create_app(per_minute=1000, minute_window=60.0))
+    await client.login()
+    yield client
+    await client.http.aclose()
+    client.sandbox.close()
+
+
+# -------------------------------------------------------------- OAuth, auth
+
+
+async def test_refresh_tokens_rotate_last_30_minutes_and_a_used_one_is_an_invalid_grant() -> None:
+    xero = Xero(create_app())
+    first = await xero.token(DEFAULT_REFRESH_TOKEN)
+    tokens = decode_json(first.content)
+    assert first.status_code == 200
+    assert (tokens["token_type"], tokens["expires_in"]) == ("Bearer", 1800)
+    assert tokens["refresh_token"] != DEFAULT_REFRESH_TOKEN
+    replay = await xero.token(DEFAULT_REFRESH_TOKEN)
+    assert (replay.status_code, decode_json(replay.content)) == (400, {"error": "invalid_grant"})
+    assert (await xero.token(tokens["refresh_token"])).status_code == 200
+    wrong = base64.b64encode(b"someone:else").decode()
+    assert (await xero.token(tokens["refresh_token"], basic=wrong)).status_code == 401
+    await xero.http.aclose()
+
+
+async def test_calls_need_a_valid_token_and_the_tenant(xero: Xero) -> None:
+    xero.sandbox.oauth.expire_access_tokens()
+    expired = await xero.call("GET", "/Contacts")
+    assert (expired.status, expired.body["Detail"]) == (401, "TokenExpired")
+    await xero.login()
+    wrong_tenant = await xero.call("GET", "/Contacts", headers={"Xero-Tenant-Id": OTHER_GUID})
+    assert (wrong_tenant.status, wrong_tenant.body["Detail"]) == (403, "AuthorizationUnsuccessful")
+    connections = await xero.http.get(
+        "/connections", headers={"Authorization": f"Bearer {xero.access}"}
+    )
+    assert [c["tenantId"] for c in connections.json()] == [DEFAULT_TENANT_ID]
+
+
+# ------------------------------------------------------------------ limits
+
+
+async def test_every_answer_carries_the_remaining_limits(xero: Xero) -> None:
+    answer = await xero.call("GET", "/Organisation")
+    assert answer.first("Organisations")["BaseCurrency"] == "USD"
+    assert answer.headers["X-MinLimit-Remaining"] == "999"
+    assert answer.headers["X-DayLimit-Remaining"] == "4999"
+    assert answer.headers["X-AppMinLimit-Remaining"] == "9999"
+
+
+async def test_the_minute_and_day_limits_answer_429_with_the_problem_and_retry_after() -> None:
+    for options, problem in (({"per_minute": 2}, "minute"), ({"per_day": 2}, "day")):
+        xero = Xero(create_app(**options))
+        await xero.login()
+        answers = [await xero.call("GET", "/Contacts") for _ in range(3)]
+        assert [a.status for a in answers] == [200, 200, 429]
+        assert answers[2].headers["X-Rate-Limit-Problem"] == problem
+        assert int(answers[2].headers["Retry-After"]) >= 1
+        assert xero.sandbox.throttled == 1
+        await xero.http.aclose()
+
+
+def test_the_concurrent_limit_counts_calls_in_flight_and_gives_no_retry_after() -> None:
+    now = [0.0]
+    limits = XeroLimits(
+        per_minute=Rate(60, 60.0),
+        per_day=Rate(5000, 86400.0),
+        app_per_minute=Rate(10_000, 60.0),
+        concurrent=5,
+        clock=lambda: now[0],
+    )
+    for _ in range(5):
+        limits.admit("t")
+    with pytest.raises(XeroFault) as refused:
+        limits.admit("t")
+    assert refused.value.headers == {"X-Rate-Limit-Problem": "concurrent"}
+    limits.release("t")
+    limits.admit("t")
+    assert limits.headers("t")["X-MinLimit-Remaining"] == "54"
+
+
+async def test_an_injected_429_is_not_counted_as_throttling(xero: Xero) -> None:
+    xero.sandbox.throttle_next(1, retry_after=0.25)
+    answer = await xero.call("GET", "/Contacts")
+    assert (answer.status, answer.headers["Retry-After"]) == (429, "0.25")
+    assert xero.sandbox.throttled == 0
+
+
+# ------------------------------------------------------- bodies and the spec
+
+
+async def test_bodies_are_checked_against_the_openapi_spec(xero: Xero) -> None:
+    bad_status = await xero.invoice(OTHER_GUID, Status="APPROVED")
+    assert bad_status.status == 400
+    assert bad_status.body["ErrorNumber"] == 14
+    assert bad_status.body["Type"] == "PostDataInvalidException"
+    assert "Invoices[0].Status" in bad_status.body["Message"]
+    not_a_guid = await xero.invoice("987654")
+    assert (not_a_guid.status, not_a_guid.body["ErrorNumber"]) == (400, 14)
+    unknown = await xero.invoice(OTHER_GUID)
+    assert (unknown.status, unknown.body["ErrorNumber"]) == (400, 10)
+    assert unknown.body["Type"] == "ValidationException"
+    assert xero.sandbox.count("invoice") == 0
+
+
+async def test_summarize_errors_false_saves_the_good_elements_and_marks_the_bad(
+    xero: Xero,
+) -> None:
+    body = {"Contacts": [{"Name": "Good"}, {"Name": ""}, {"Name": "Bad", "EmailAddress": "x"}]}
+    mixed = await xero.call("PUT", "/Contacts", body)
+    assert mixed.status == 200
+    marks = [c["StatusAttributeString"] for c in mixed.body["Contacts"]]
+    assert marks == ["OK", "ERROR", "ERROR"]
+    assert mixed.messages() == ["Contact Name cannot be empty.", "Email address must be valid."]
+    assert xero.sandbox.count("customer") == 1
+    summarized = await xero.call("PUT", "/Contacts", body, summarizeErrors="true")
+    assert summarized.status == 400
+    assert "already assigned to another contact" in summarized.messages()[0]
+    assert xero.sandbox.count("customer") == 1
+
+
+async def test_contact_names_are_unique_among_active_contacts(xero: Xero) -> None:
+    acme = await xero.contact("Acme", ContactNumber="CUST-1")
+    again = await xero.call(
+        "PUT", "/Contacts", {"Contacts": [{"Name": "ACME"}]}, summarizeErrors="true"
+    )
+    assert again.status == 400
+    number = {"Contacts": [{"Name": "Other", "ContactNumber": "CUST-1"}]}
+    taken = await xero.call("PUT", "/Contacts", number, summarizeErrors="true")
+    assert "contact number" in taken.messages()[0]
+    archive = {"Contacts": [{"ContactStatus": "ARCHIVED"}]}
+    await xero.call("POST", f"/Contacts/{acme['ContactID']}", archive)
+    assert (await xero.contact("Acme"))["ContactID"] != acme["ContactID"]
+    by_number = await xero.call("GET", "/Contacts/CUST-1")
+    assert by_number.first("Contacts")["ContactStatus"] == "ARCHIVED"
+
+
+# ------------------------------------------------------------- idempotency
+
+
+async def test_an_idempotency_key_replays_the_first_answer(xero: Xero) -> None:
+    contact = await xero.contact()
+    key = {"Idempotency-Key": "invoice-1"}
+    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]}}]}
+    body["Invoices"][0] |= {"Status": "AUTHORISED", "LineItems": [line("10.00")]}
+    first = await xero.call("PUT", "/Invoices", body, headers=key)
+    again = await xero.call("PUT", "/Invoices", body, headers=key)
+    assert again.body == first.body
+    assert xero.sandbox.count("invoice") == 1
+    changed = {"Invoices": [body["Invoices"][0] | {"Reference": "other"}]}
+    reused = await xero.call("PUT", "/Invoices", changed, headers=key)
+    assert reused.status == 400
+    too_long = await xero.call("PUT", "/Invoices", body, headers={"Idempotency-Key": "k" * 129})
+    assert too_long.status == 400
+    assert xero.sandbox.count("invoice") == 1
+
+
+async def test_an_internal_error_is_cached_under_its_key_and_a_503_is_not(xero: Xero) -> None:
+    body = {"Contacts": [{"Name": "Acme"}]}
+    xero.sandbox.fail_next_writes(1, status=500)
+    failed = await xero.call("PUT", "/Contacts", body, headers={"Idempotency-Key": "a"})
+    assert (failed.status, failed.body["Type"]) == (500, "UnknownErrorException")
+    replayed = await xero.call("PUT", "/Contacts", body, headers={"Idempotency-Key": "a"})
+    assert replayed.status == 500
+    assert xero.sandbox.count("customer") == 0
+    xero.sandbox.fail_next_writes(1, status=503)
+    assert (
+        await xero.call("PUT", "/Contacts", body, headers={"Idempotency-Key": "b"})
+    ).status == 503
+    assert (
+        await xero.call("PUT", "/Contacts", body, headers={"Idempotency-Key": "b"})
+    ).status == 200
+    assert xero.sandbox.count("customer") == 1
+
+
+async def test_a_key_is_forgotten_when_its_lifetime_ends() -> None:
+    xero = Xero(create_app(idempotency_ttl=0.0))
+    await xero.login()
+    contact = await xero.contact()
+    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]}}]}
+    body["Invoices"][0] |= {"LineItems": [line("10.00")], "InvoiceNumber": "INV-9"}
+    await xero.call("PUT", "/Invoices", body, headers={"Idempotency-Key": "k"})
+    again = await xero.call("PUT", "/Invoices", body, headers={"Idempotency-Key": "k"})
+    assert again.body["Invoices"][0]["ValidationErrors"] == [
+        {"Message": "Invoice # must be unique."}
+    ]
+    assert xero.sandbox.count("invoice") == 1
+    await xero.http.aclose()
+
+
+# ---------------------------------------------------------------- invoices
+
+
+async def test_invoices_are_priced_as_xero_prices_them(xero: Xero) -> None:
+    contact = await xero.contact()
+    answer = await xero.invoice(
+        contact["ContactID"],
+        line("75.50", qty="2", tax="12.08", DiscountAmount=Decimal("10.00")),
+        line("9.99", qty="3", tax="2.40"),
+        line("1.2345"),
+    )
+    invoice = answer.first("Invoices")
+    assert invoice["SubTotal"] == Decimal("172.20")  # 141.00 + 29.97 + 1.23
+    assert (invoice["TotalTax"], invoice["Total"]) == (Decimal("14.48"), Decimal("186.68"))
+    assert (invoice["AmountDue"], invoice["TotalDiscount"]) == (Decimal("186.68"), Decimal("10.00"))
+    assert invoice["InvoiceNumber"] == "INV-0001"
+    assert invoice["UpdatedDateUTC"].startswith("/Date(")
+    four = await xero.invoice(contact["ContactID"], line("1.2345"), InvoiceNumber="X")
+    assert four.first("Invoices")["Total"] == Decimal("1.23")
+    precise = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]}}]}
+    precise["Invoices"][0] |= {"LineItems": [line("1.2345", qty="10")], "InvoiceNumber": "Y"}
+    kept = await xero.call("PUT", "/Invoices", precise, unitdp="4")
+    assert kept.first("Invoices")["Total"] == Decimal("12.35")
+    shown = await xero.call("GET", f"/Invoices/{kept.first('Invoices')['InvoiceID']}")
+    assert shown.first("Invoices")["LineItems"][0]["UnitAmount"] == Decimal("1.23")
+
+
+async def test_invoice_rules(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    cases = [
+        ({"LineItems": []}, "One or more line items must be specified"),
+        ({"LineItems": [line("10.00", AccountCode="999")]}, "Account code '999'"),
+        ({"LineItems": [line("10.00", TaxType="VAT9")]}, "The TaxType code 'VAT9'"),
+        ({"LineItems": [line("10.00", LineAmount=Decimal("11.00"))]}, "does not equal"),
+        ({"CurrencyCode": "EUR"}, "needs a CurrencyRate"),
+    ]
+    for fields, message in cases:
+        answer = await xero.invoice(contact_id, **fields)
+        assert answer.status == 400
+        assert message in answer.messages()[0]
+    await xero.invoice(contact_id, InvoiceNumber="INV-7")
+    duplicate = await xero.invoice(contact_id, InvoiceNumber="inv-7")
+    assert duplicate.messages() == ["Invoice # must be unique."]
+    euro = await xero.invoice(contact_id, CurrencyCode="EUR", CurrencyRate=Decimal("1.0850"))
+    assert euro.first("Invoices")["CurrencyRate"] == Decimal("1.0850")
+    assert xero.sandbox.count("invoice") == 2
+
+
+async def test_void_needs_nothing_paid_and_zeroes_the_amount_due(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    paid = (await xero.invoice(contact_id, InvoiceNumber="A")).first("Invoices")
+    clean = (await xero.invoice(contact_id, InvoiceNumber="B")).first("Invoices")
+    await xero.pay(paid["InvoiceID"], "1.00")
+    void = {"Invoices": [{"Status": "VOIDED"}]}
+    refused = await xero.call("POST", f"/Invoices/{paid['InvoiceID']}", void)
+    assert "payment or credit note allocated" in refused.messages()[0]
+    voided = (await xero.call("POST", f"/Invoices/{clean['InvoiceID']}", void)).first("Invoices")
+    assert (voided["Status"], voided["AmountDue"]) == ("VOIDED", Decimal("0.00"))
+    assert voided["UpdatedDateUTC"] != clean["UpdatedDateUTC"]
+    again = await xero.call("POST", f"/Invoices/{clean['InvoiceID']}", void)
+    assert again.messages() == ["Invoice not of valid status for modification"]
+
+
+# ---------------------------------------------------- payments, credit notes
+
+
+async def test_payments_reduce_the_amount_due_and_deleted_ones_give_it_back(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    invoice = (await xero.invoice(contact_id)).first("Invoices")
+    too_much = await xero.pay(invoice["InvoiceID"], "100.01")
+    assert too_much.messages() == ["Payment amount exceeds the amount outstanding on this document"]
+    part = (await xero.pay(invoice["InvoiceID"], "40.00")).first("Payments")
+    await xero.pay(invoice["InvoiceID"], "60.00")
+    paid = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
+    assert (paid["Status"], paid["AmountDue"], paid["AmountPaid"]) == ("PAID", 0, 100)
+    deleted = await xero.call(
+        "POST", f"/Payments/{part['PaymentID']}", {"Payments": [{"Status": "DELETED"}]}
+    )
+    assert deleted.first("Payments")["Status"] == "DELETED"
+    owed = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
+    assert (owed["Status"], owed["AmountDue"]) == ("AUTHORISED", Decimal("40.00"))
+    listed = await xero.call("GET", "/Payments")
+    assert len(listed.body["Payments"]) == 1
+    delta = await xero.call("GET", "/Payments", headers={"If-Modified-Since": "2000-01-01"})
+    assert sorted(p["Status"] for p in delta.body["Payments"]) == ["AUTHORISED", "DELETED"]
+
+
+async def test_a_credit_note_allocated_to_an_invoice(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    invoice = (await xero.invoice(contact_id)).first("Invoices")
+    note = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED"}
+    note["LineItems"] = [line("30.00")]
+    created = await xero.call("PUT", "/CreditNotes", {"CreditNotes": [note]})
+    credit = created.first("CreditNotes")
+    assert (credit["RemainingCredit"], credit["CreditNoteNumber"]) == (30, "CN-0001")
+    path = f"/CreditNotes/{credit['CreditNoteID']}/Allocations"
+    allocation = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Date": "2026-03-10"}
+    too_much = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 31}]})
+    assert too_much.body["Allocations"][0]["StatusAttributeString"] == "ERROR"
+    done = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 30}]})
+    assert done.first("Allocations")["Amount"] == 30
+    after = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
+    assert (after["AmountDue"], after["AmountCredited"]) == (Decimal("70.00"), 30)
+    used = (await xero.call("GET", f"/CreditNotes/{credit['CreditNoteID']}")).first("CreditNotes")
+    assert (used["Status"], used["RemainingCredit"]) == ("PAID", 0)
+    discounted = note | {"LineItems": [line("5.00", DiscountRate=Decimal(10))]}
+    refused = await xero.call("PUT", "/CreditNotes", {"CreditNotes": [discounted]})
+    assert refused.body["CreditNotes"][0]["ValidationErrors"] == [
+        {"Message": "Discounts are not supported on credit notes"}
+    ]
+
+
+# ---------------------------------------------------- reads, paging, delta
+
+
+async def test_pages_hold_page_size_records_and_say_how_many_pages(xero: Xero) -> None:
+    ids = [(await xero.contact(f"C{n}"))["ContactID"] for n in range(5)]
+    pages = [await xero.call("GET", "/Contacts", page=str(p), pageSize="2") for p in (1, 2, 3)]
+    assert [[c["ContactID"] for c in p.body["Contacts"]] for p in pages] == [
+        ids[:2],
+        ids[2:4],
+        ids[4:],
+    ]
+    assert pages[0].body["pagination"] == {
+        "page": 1,
+        "pageSize": 2,
+        "pageCount": 3,
+        "itemCount": 5,
+    }
+    assert len((await xero.call("GET", "/Contacts")).body["Contacts"]) == 5
+
+
+async def test_only_paged_invoice_lists_carry_line_items(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    await xero.invoice(contact_id)
+    assert "LineItems" not in (await xero.call("GET", "/Invoices")).body["Invoices"][0]
+    assert (await xero.call("GET", "/Invoices", page="1")).body["Invoices"][0]["LineItems"]
+
+
+async def test_if_modified_since_returns_what_changed_at_or_after(xero: Xero) -> None:
+    old = await xero.contact("Old")
+    await asyncio.sleep(0.005)
+    new = await xero.contact("New")
+    stamp = new["UpdatedDateUTC"][6:19]
+    from datetime import UTC, datetime
+
+    since = datetime.fromtimestamp(int(stamp) / 1000, UTC).isoformat(timespec="milliseconds")
+    changed = await xero.call("GET", "/Contacts", headers={"If-Modified-Since": since})
+    assert [c["Name"] for c in changed.body["Contacts"]] == ["New"]
+    http_date = await xero.call(
+        "GET", "/Contacts", headers={"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}
+    )
+    assert {c["ContactID"] for c in http_date.body["Contacts"]} == {
+        old["ContactID"],
+        new["ContactID"],
+    }
+
+
+async def test_where_and_order(xero: Xero) -> None:
+    await xero.contact("Alpha", EmailAddress="a@x.io")
+    await xero.contact("Beta", EmailAddress="b@x.io")
+    hit = await xero.call("GET", "/Contacts", where='EmailAddress=="B@X.IO" OR Name=="nobody"')
+    assert [c["Name"] for c in hit.body["Contacts"]] == ["Beta"]
+    ordered = await xero.call("GET", "/Contacts", order="Name DESC")
+    assert [c["Name"] for c in ordered.body["Contacts"]] == ["Beta", "Alpha"]
+    bad = await xero.call("GET", "/Contacts", where="Name==")
+    assert (bad.status, bad.body["ErrorNumber"], bad.body["Type"]) == (
+        400,
+        16,
+        "QueryParseException",
+    )
+
+
+async def test_an_unknown_record_is_a_plain_text_404(xero: Xero) -> None:
+    missing = await xero.call("GET", f"/Invoices/{OTHER_GUID}")
+    assert (missing.status, missing.text) == (
+        404,
+        "The resource you're looking for cannot be found",
+    )
+
+
+async def test_updates_stamp_a_new_updated_date(xero: Xero) -> None:
+    contact = await xero.contact()
+    stamps = [contact["UpdatedDateUTC"]]
+    for n in range(3):
+        body = {"Contacts": [{"Name": f"Acme {n}"}]}
+        stamps.append(
+            (await xero.call("POST", f"/Contacts/{contact['ContactID']}", body)).first("Contacts")[
+                "UpdatedDateUTC"
+            ]
+        )
+    assert len(set(stamps)) == 4
+
+
+# ------------------------------------------------------------ admin, books
+
+
+async def test_admin_endpoints_set_faults_and_count(xero: Xero) -> None:
+    set_ = await xero.http.post("/_sandbox/faults", content=encode_json({"fail_writes": 2}))
+    assert decode_json(set_.content)["fail_writes"] == 2
+    await xero.http.delete("/_sandbox/faults")
+    await xero.contact()
+    counts = decode_json((await xero.http.get("/_sandbox/counts")).content)
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    records = decode_json((await xero.http.get("/_sandbox/records/customer")).content)
+    assert records[0]["Balances"]["AccountsReceivable"]["Outstanding"] == 0
+    unknown = await xero.http.post("/_sandbox/faults", content=encode_json({"nope": 1}))
+    assert unknown.status_code == 400
+
+
+async def test_books_persist_in_sqlite(tmp_path: Path) -> None:
+    book = tmp_path / "xero.sqlite3"
+    first = Xero(create_app(book))
+    await first.login()
+    await first.contact("Kept")
+    await first.http.aclose()
+    first.sandbox.close()
+    again = create_app(book)
+    assert [c["Name"] for c in sandbox_of(again).records("customer")] == ["Kept"]
+    sandbox_of(again).close()
