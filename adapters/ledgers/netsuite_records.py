@@ -129,7 +129,8 @@ def _invoice_status(
     raw: Mapping[str, Any], total: Decimal | None, remaining: Decimal | None
 ) -> str:
     status = raw.get("status")
-    if void_in(raw.get("memo")) or (isinstance(status, Mapping) and status.get("id") == "V"):
+    voided = isinstance(status, Mapping) and status.get("id") == VOIDED_STATUS
+    if voided or void_in(raw.get("memo")):
         return "void"
     if remaining is None or total is None or remaining == total:
         return "open"

@@ -4,8 +4,9 @@
 
 Checked, in order: an ``OAuth`` header with every required parameter; ``HMAC-SHA256``;
 the realm is this account; a known consumer key and an active (not revoked) token; a
-nonce of at least six characters; a timestamp within five minutes; a nonce + timestamp
-not used before by this token; the signature over the RFC 5849 base string.
+nonce of at least six characters; a timestamp within five minutes; the signature over the
+RFC 5849 base string; a nonce + timestamp not used before by this token (only properly
+signed requests use up a nonce).
 """
 
 from __future__ import annotations
@@ -86,19 +87,27 @@ class TbaServer:
         token_secret = self.book.token_secret(params["oauth_token"])
         if token_secret is None:
             return "InvalidToken"
-        return self._fresh(params) or self._signed(request, params, token_secret)
+        return (
+            self._timely(params)
+            or self._signed(request, params, token_secret)
+            or self._unused(params)
+        )
 
-    def _fresh(self, params: dict[str, str]) -> str | None:
+    def _timely(self, params: dict[str, str]) -> str | None:
         if len(params["oauth_nonce"]) < NONCE_MIN_LENGTH:
             return "nonce_rejected"
         try:
             timestamp = int(params["oauth_timestamp"])
         except ValueError:
             return "InvalidTimestamp"
-        now = int(self.clock())
-        if abs(now - timestamp) > TIMESTAMP_WINDOW:
+        if abs(int(self.clock()) - timestamp) > TIMESTAMP_WINDOW:
             return "InvalidTimestamp"
-        self.book.forget_nonces_before(now - 2 * TIMESTAMP_WINDOW)
+        return None
+
+    def _unused(self, params: dict[str, str]) -> str | None:
+        """Records the nonce + timestamp of a properly signed request; refuses a reuse."""
+        self.book.forget_nonces_before(int(self.clock()) - 2 * TIMESTAMP_WINDOW)
+        timestamp = int(params["oauth_timestamp"])
         if not self.book.use_nonce(params["oauth_token"], params["oauth_nonce"], timestamp):
             return "NonceUsed"
         return None

@@ -1,0 +1,530 @@
+"""NetSuiteLedger against the NetSuite sandbox in-process: what NetSuite-specific behaviour
+adds to the ledger contract (tests/unit/test_netsuite_contract.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.http import NO_RETRY
+from adapters.jsonwire import encode_json
+from adapters.ledgers.netsuite import NetSuiteLedger
+from adapters.ledgers.netsuite_auth import TbaAuth
+from adapters.ledgers.netsuite_errors import translate_netsuite
+from adapters.ledgers.netsuite_mapping import external_id, load_mapping, ref_in
+from adapters.platforms import Connection, platform
+from adapters.ratelimit import Rate, RateLimiter
+from core.errors import (
+    AuthExpiredError,
+    ConfigurationError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from tests.contracts.ledger_contract import key
+from tests.support.netsuite import InProcessNetSuite, credentials, in_process_netsuite
+
+
+@pytest.fixture
+async def ns() -> AsyncIterator[InProcessNetSuite]:
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0)
+    yield env
+    await env.aclose()
+
+
+def customer(n: int = 1, currency: str = "USD", **changes: object) -> Customer:
+    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": currency}
+    return Customer.model_validate(fields | changes)
+
+
+def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> Invoice:
+    fields: dict[str, object] = {
+        "id": "INV-1",
+        "number": "INV-1",
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 1),
+        "currency": currency,
+        "lines": (
+            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
+        ),
+        "total": Decimal(total),
+    }
+    return Invoice.model_validate(fields | changes)
+
+
+def payment(amount: str, currency: str = "USD", n: int = 1) -> Payment:
+    return Payment(
+        id=f"P-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency=currency,
+        paid_on=date(2026, 4, 2),
+        reference=f"CHK {n}",
+    )
+
+
+async def push_customer(ledger: NetSuiteLedger, n: int = 1, currency: str = "USD") -> str:
+    pushed = await ledger.create_customer(
+        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return pushed.ledger_id
+
+
+async def push_invoice(ledger: NetSuiteLedger, customer_id: str, doc: Invoice | None = None) -> str:
+    pushed = await ledger.create_invoice(
+        doc or invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i"),
+    )
+    return pushed.ledger_id
+
+
+# ------------------------------------------------------------------ writes
+
+
+async def test_amounts_and_references_reach_the_book_decimal_exact(ns: InProcessNetSuite) -> None:
+    invoice_id = await push_invoice(ns.ledger, await push_customer(ns.ledger))
+    [stored] = ns.sandbox.records("invoice")
+    assert stored["total"] == Decimal("0.30")  # 0.1 + 0.2 in floats would not be
+    assert stored["externalId"] == external_id("csv/invoice/INV-1")
+    assert ref_in(stored["memo"]) == "csv/invoice/INV-1"
+    assert (stored["id"], stored["tranId"]) == (invoice_id, "INV-1")
+
+
+async def test_a_document_netsuite_would_total_differently_is_refused_before_sending(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335", tax_amount="0.10"),)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(ns.ledger, customer_id, invoice(total="1.20", lines=lines))
+    assert refused.value.code == "syncledger.total_mismatch"
+    assert ns.sandbox.count("invoice") == 0
+
+
+async def test_foreign_currency_documents_carry_their_rate_or_are_refused(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger, currency="EUR")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(ns.ledger, customer_id, invoice(currency="EUR"))
+    assert refused.value.code == "syncledger.exchange_rate_missing"
+    assert ns.sandbox.count("invoice") == 0
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
+    invoice_id = await push_invoice(ns.ledger, customer_id, euro)
+    record = await ns.ledger.get("invoice", invoice_id)
+    assert record is not None
+    assert (record.currency, record.total, record.raw["exchangeRate"]) == (
+        "EUR",
+        Decimal("0.30"),
+        Decimal("1.0850"),
+    )
+    paid = await ns.ledger.apply_payment(
+        payment("0.10", "EUR"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    stored = await ns.ledger.get("payment", paid.ledger_id)
+    assert stored is not None and stored.raw["exchangeRate"] == Decimal("1.0850")
+
+
+async def test_an_unknown_currency_is_refused_with_what_to_set_up(ns: InProcessNetSuite) -> None:
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_customer(ns.ledger, currency="JPY")
+    assert refused.value.code == "syncledger.unknown_currency"
+    assert "Currencies" in str(refused.value)
+
+
+async def test_an_address_stays_one_line_of_the_address_book_across_updates(
+    ns: InProcessNetSuite,
+) -> None:
+    first = customer(billing_address="1 Main St")
+    pushed = await ns.ledger.create_customer(first, external_ref="r/c/1", idempotency_key="k")
+    moved = customer(billing_address="2 High St")
+    await ns.ledger.update_customer(
+        moved,
+        ledger_id=pushed.ledger_id,
+        version=pushed.version,
+        external_ref="r/c/1",
+        idempotency_key="k2",
+    )
+    [stored] = ns.sandbox.records("customer")
+    lines = stored["addressBook"]["items"]
+    assert [ln["addressBookAddress"]["addr1"] for ln in lines] == ["2 High St"]
+
+
+async def test_a_credit_note_beyond_the_amount_remaining_leaves_the_rest_unapplied(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    credit = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.50"),),
+        total=Decimal("0.50"),
+    )
+    pushed = await ns.ledger.create_credit_note(
+        credit,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    record = await ns.ledger.get("credit_note", pushed.ledger_id)
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("0.50"),
+        Decimal("0.20"),
+    )
+    paid = await ns.ledger.get("invoice", invoice_id)
+    assert paid is not None and (paid.status, paid.balance) == ("paid", Decimal(0))
+
+
+# ----------------------------------------------------------- versions, void
+
+
+async def test_a_customer_s_version_does_not_move_when_it_is_invoiced(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    before = await ns.ledger.get("customer", customer_id)
+    await push_invoice(ns.ledger, customer_id)
+    after = await ns.ledger.get("customer", customer_id)
+    assert before is not None and after is not None
+    assert after.balance == Decimal("0.30")
+    assert after.version == before.version
+
+
+async def test_an_update_below_what_was_paid_is_refused(ns: InProcessNetSuite) -> None:
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    await ns.ledger.apply_payment(
+        payment("0.25"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    current = await ns.ledger.get("invoice", invoice_id)
+    assert current is not None
+    smaller = invoice(
+        total="0.10", lines=(InvoiceLine(description="a", quantity="1", unit_price="0.10"),)
+    )
+    with pytest.raises(PermanentLedgerError) as refused:
+        await ns.ledger.update_invoice(
+            smaller,
+            ledger_id=invoice_id,
+            version=current.version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
+    assert refused.value.code == "USER_ERROR"
+    still = await ns.ledger.get("invoice", invoice_id)
+    assert still is not None and still.total == Decimal("0.30")
+
+
+async def test_void_refuses_a_paid_invoice_and_is_idempotent_otherwise(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    paid_id = await push_invoice(ns.ledger, customer_id)
+    await ns.ledger.apply_payment(
+        payment("0.05"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=paid_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    with pytest.raises(PermanentLedgerError) as refused:
+        await ns.ledger.void_invoice(paid_id, version=None, idempotency_key=key("v"))
+    assert refused.value.code == "syncledger.void_applied_invoice"
+    other = invoice(id="INV-2", number="INV-2")
+    open_id = (
+        await ns.ledger.create_invoice(
+            other, customer_ledger_id=customer_id, external_ref="r/i/2", idempotency_key="k"
+        )
+    ).ledger_id
+    first = await ns.ledger.void_invoice(open_id, version=None, idempotency_key=key("v2"))
+    again = await ns.ledger.void_invoice(open_id, version="stale", idempotency_key=key("v2"))
+    assert (first.recovered, again.recovered) == (False, True)
+    assert ns.sandbox.count("credit_note") == 1
+    voided = await ns.ledger.get("invoice", open_id)
+    assert voided is not None and (voided.status, voided.balance) == ("void", Decimal(0))
+    assert voided.total == Decimal("0.30")  # the invoice keeps its lines; the credit reverses them
+
+
+async def test_a_void_interrupted_after_its_credit_memo_completes_on_retry() -> None:
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, timeout=0.2)
+    invoice_id = await push_invoice(env.ledger, await push_customer(env.ledger))
+    read = await env.ledger.get("invoice", invoice_id)
+    assert read is not None
+    env.sandbox.fail_next_writes(env.retry.attempts)  # every try of the credit memo fails
+    with pytest.raises(TransientLedgerError):
+        await env.ledger.void_invoice(invoice_id, version=read.version, idempotency_key="v")
+    assert env.sandbox.count("credit_note") == 0
+    env.sandbox.commit_then_timeout_next(env.retry.attempts)  # it lands; no answer comes back
+    with pytest.raises(TransientLedgerError):
+        await env.ledger.void_invoice(invoice_id, version=read.version, idempotency_key="v")
+    half_done = await env.ledger.get("invoice", invoice_id)
+    assert half_done is not None and half_done.version != read.version  # the credit applied
+    assert half_done.status == "paid"
+    retried = await env.ledger.void_invoice(invoice_id, version=read.version, idempotency_key="v")
+    assert retried.recovered
+    assert env.sandbox.count("credit_note") == 1
+    voided = await env.ledger.get("invoice", invoice_id)
+    assert voided is not None and (voided.status, voided.balance) == ("void", Decimal(0))
+    await env.aclose()
+
+
+async def test_an_update_with_a_stale_version_changes_nothing(ns: InProcessNetSuite) -> None:
+    pushed = await ns.ledger.create_customer(customer(), external_ref="r/c/1", idempotency_key="k")
+    await ns.ledger.update_customer(
+        customer(name="Renamed"),
+        ledger_id=pushed.ledger_id,
+        version=pushed.version,
+        external_ref="r/c/1",
+        idempotency_key="k1",
+    )
+    with pytest.raises(StaleVersionError):
+        await ns.ledger.update_customer(
+            customer(name="Lost"),
+            ledger_id=pushed.ledger_id,
+            version=pushed.version,
+            external_ref="r/c/1",
+            idempotency_key="k2",
+        )
+    [stored] = ns.sandbox.records("customer")
+    assert stored["companyName"] == "Renamed"
+
+
+# --------------------------------------------------------------- reads
+
+
+async def test_listing_matching_and_changes_page_through_everything() -> None:
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, page_size=2)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    ids = [await push_customer(env.ledger, n) for n in range(1, 6)]
+    assert [r.ledger_id async for r in env.ledger.list_all("customer")] == ids
+    changed = [r.ledger_id async for r in env.ledger.changes(since)]
+    assert changed == ids
+    same = customer(3, id="other", name="CUSTOMER 3")
+    assert [r.ledger_id for r in await env.ledger.match_customer(same)] == [ids[2]]
+    await env.aclose()
+
+
+async def test_matching_a_name_with_a_double_quote(ns: InProcessNetSuite) -> None:
+    quoted = customer(name='The "Best" Plumbers')
+    pushed = await ns.ledger.create_customer(quoted, external_ref="r/c/1", idempotency_key="k")
+    await ns.ledger.create_customer(
+        customer(2, name="The Best Plumbers"), external_ref="r/c/2", idempotency_key="k2"
+    )
+    found = await ns.ledger.match_customer(quoted.model_copy(update={"id": "x"}))
+    assert [r.ledger_id for r in found] == [pushed.ledger_id]
+
+
+def at(hour: int, minute: int, second: float) -> datetime:
+    whole = int(second)
+    return datetime(2026, 3, 1, hour, minute, whole, int((second - whole) * 1e6), tzinfo=UTC)
+
+
+async def test_changes_read_the_account_s_time_zone() -> None:
+    zoned = dataclasses.replace(load_mapping(), timezone="Pacific/Auckland")
+    env = in_process_netsuite(
+        concurrency=10, per_minute=2000, latency=0.0, mapping=zoned, timezone="Pacific/Auckland"
+    )
+    env.sandbox.book.clock = lambda: at(12, 0, 0.5)
+    before = await push_customer(env.ledger, 1)
+    env.sandbox.book.clock = lambda: at(12, 0, 2.0)
+    after = await push_customer(env.ledger, 2)
+    changed = [r.ledger_id async for r in env.ledger.changes(at(12, 0, 1.2))]
+    assert changed == [after] and before not in changed
+    await env.aclose()
+
+
+async def test_changes_report_payments_and_the_invoices_they_touch(ns: InProcessNetSuite) -> None:
+    ns.sandbox.book.clock = lambda: at(9, 0, 0)
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    ns.sandbox.book.clock = lambda: at(9, 30, 0)
+    paid = await ns.ledger.apply_payment(
+        payment("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+    changed = {(r.kind, r.ledger_id, r.status) async for r in ns.ledger.changes(at(9, 15, 0))}
+    assert changed == {
+        ("invoice", invoice_id, "partially_paid"),
+        ("payment", paid.ledger_id, "applied"),
+    }
+
+
+# -------------------------------------------------------- limits and auth
+
+
+async def test_without_the_client_side_semaphore_the_account_answers_429() -> None:
+    """The contract's burst test is meaningful: unlimited, the same burst earns 429s."""
+    env = in_process_netsuite(concurrency=3, client_concurrency=100, retry=NO_RETRY)
+    customer_id = await push_customer(env.ledger)
+    results = await asyncio.gather(
+        *(env.ledger.get("customer", customer_id) for _ in range(45)), return_exceptions=True
+    )
+    throttles = [r for r in results if isinstance(r, TransientLedgerError)]
+    assert throttles and all(t.code == "CONCURRENCY_LIMIT_EXCEEDED" for t in throttles)
+    assert all(t.retry_after is None for t in throttles)  # NetSuite sends no Retry-After
+    assert env.sandbox.throttled == len(throttles)
+    await env.aclose()
+
+
+async def test_the_per_minute_limit_holds_requests_before_they_are_sent() -> None:
+    clock = [0.0]
+
+    async def advance(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(Rate(3, 60.0), clock=lambda: clock[0], sleep=advance)
+    env = in_process_netsuite(per_minute=1000, limiter=limiter)
+    customer_id = await push_customer(env.ledger)  # currency lookup, upsert, read: 4 requests
+    assert clock[0] >= 60.0  # the fourth waited for the window to move
+    assert await env.ledger.get("customer", customer_id) is not None
+    await env.aclose()
+
+
+async def test_each_attempt_is_signed_afresh_so_a_retry_is_not_a_replay(
+    ns: InProcessNetSuite,
+) -> None:
+    ns.sandbox.fail_next_writes(ns.retry.attempts - 1)
+    await push_customer(ns.ledger)
+    assert ns.sandbox.count("customer") == 1
+    assert ns.sandbox.tba.audit == []
+
+
+async def test_a_revoked_token_is_an_auth_error_without_retries(ns: InProcessNetSuite) -> None:
+    ns.sandbox.tba.revoke("sandbox-token-id")
+    with pytest.raises(AuthExpiredError) as refused:
+        await ns.ledger.get("customer", "1")
+    assert refused.value.code == "INVALID_LOGIN"
+    assert ns.sandbox.tba.audit == ["InvalidToken"]
+
+
+async def test_secrets_reach_neither_logs_nor_errors(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "token-secret-never-logged"
+    signed = TbaAuth(credentials(token_id="sandbox-token-id-2", token_secret=secret))
+    env = in_process_netsuite(auth=signed)
+    env.sandbox.tba.issue("sandbox-token-id-2", secret)
+    with caplog.at_level(logging.DEBUG):
+        await push_customer(env.ledger)
+        await env.ledger.match_customer(customer(email="someone@example.com"))
+        env.sandbox.tba.revoke("sandbox-token-id-2")
+        with pytest.raises(AuthExpiredError) as refused:
+            await env.ledger.get("customer", "1")
+    assert "/services/rest/record/v1/customer" in caplog.text  # requests were logged
+    text = caplog.text + str(refused.value) + repr(signed) + repr(credentials(token_secret=secret))
+    assert secret not in text and "sandbox-consumer-secret" not in text
+    assert "oauth_signature" not in text and "someone@example.com" not in text
+    await env.aclose()
+
+
+# -------------------------------------------------------- error translation
+
+
+def answer(status: int, body: object, **headers: str) -> httpx.Response:
+    content = body if isinstance(body, bytes) else encode_json(body)
+    request = httpx.Request("PUT", "https://1-sb1.suitetalk.api.netsuite.com/services/rest/x")
+    return httpx.Response(status, content=content, headers=headers, request=request)
+
+
+def ns_error(status: int, code: str, detail: str = "d", path: str | None = None) -> object:
+    entry = {"detail": detail, "o:errorCode": code} | ({"o:errorPath": path} if path else {})
+    return {"type": "t", "title": "x", "status": status, "o:errorDetails": [entry]}
+
+
+def test_netsuite_errors_map_to_typed_errors() -> None:
+    concurrency = translate_netsuite(answer(429, ns_error(429, "CONCURRENCY_LIMIT_EXCEEDED")))
+    assert isinstance(concurrency, TransientLedgerError) and concurrency.retry_after is None
+    frequency = translate_netsuite(answer(429, ns_error(429, "USER_ERROR")))
+    assert isinstance(frequency, TransientLedgerError) and frequency.retry_after == 60
+    waited = translate_netsuite(answer(429, ns_error(429, "USER_ERROR"), **{"Retry-After": "3"}))
+    assert isinstance(waited, TransientLedgerError) and waited.retry_after == 3
+    login = translate_netsuite(answer(401, ns_error(401, "INVALID_LOGIN")))
+    assert isinstance(login, AuthExpiredError) and login.code == "INVALID_LOGIN"
+    missing = translate_netsuite(answer(404, ns_error(404, "NONEXISTENT_ID")))
+    assert isinstance(missing, PermanentLedgerError) and missing.code == "NONEXISTENT_ID"
+    invalid = translate_netsuite(
+        answer(400, ns_error(400, "INVALID_CONTENT", "Bad value", "entity"))
+    )
+    assert isinstance(invalid, PermanentLedgerError) and invalid.code == "INVALID_CONTENT"
+    assert "Bad value" in str(invalid) and "entity" in str(invalid)
+    changed = translate_netsuite(answer(400, ns_error(400, "RCRD_HAS_BEEN_CHANGED")))
+    assert isinstance(changed, StaleVersionError)
+    server = translate_netsuite(answer(502, b"<html>Bad Gateway</html>"))
+    assert isinstance(server, TransientLedgerError) and server.code == "502"
+
+
+# ------------------------------------------------------- platform, mapping
+
+
+async def test_the_platform_builds_a_working_sandbox_ledger(tmp_path: Path) -> None:
+    plat = platform("netsuite")
+    app = plat.sandbox_app(tmp_path / "netsuite.sqlite3", home_currency="EUR")
+    transport = httpx.ASGITransport(app=app)
+    ledger = plat.connect(Connection(plat.sandbox_url, tmp_path / "t.json", {}, transport))
+    pushed = await ledger.create_customer(
+        customer(currency="EUR"), external_ref="r/c/1", idempotency_key="k"
+    )
+    record = await ledger.get("customer", pushed.ledger_id)
+    assert record is not None and record.currency == "EUR"
+    assert plat.sandbox_handle(app).count("customer") == 1
+    await ledger.aclose()
+    plat.sandbox_handle(app).close()
+
+
+def test_a_live_account_needs_its_tba_credentials_and_a_sane_concurrency(tmp_path: Path) -> None:
+    plat = platform("netsuite")
+    live = "https://1234567-sb1.suitetalk.api.netsuite.com"
+    with pytest.raises(ConfigurationError) as missing:
+        plat.connect(Connection(live, tmp_path / "t.json", {"consumer_key": "ck"}))
+    assert "SYNCLEDGER_NETSUITE_TOKEN_SECRET" in str(missing.value)
+    creds = {"consumer_key": "a", "consumer_secret": "b", "token_id": "c", "token_secret": "d"}
+    with pytest.raises(ConfigurationError):
+        plat.connect(Connection(live, tmp_path / "t.json", creds | {"concurrency": "many"}))
+    assert plat.connect(Connection(live, tmp_path / "t.json", creds)).ledger == "netsuite"
+
+
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
+    mapping = load_mapping()
+    assert mapping.version == "netsuite-1"
+    assert len(mapping.digest) == 64
+    assert mapping.ref_field == {
+        "customer": "comments",
+        "invoice": "memo",
+        "payment": "memo",
+        "credit_note": "memo",
+    }
+    assert (mapping.lines.item, mapping.lines.discount_item, mapping.timezone) == ("1", "2", "UTC")
+
+
+def test_external_ids_are_deterministic_and_url_safe() -> None:
+    eid = external_id("csv/invoice/INV 1?")
+    assert eid == external_id("csv/invoice/INV 1?") != external_id("csv/invoice/INV 2?")
+    assert eid.startswith("sl_") and len(eid) == 43 and eid[3:].isalnum()

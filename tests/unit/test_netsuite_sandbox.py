@@ -1,0 +1,580 @@
+"""The NetSuite sandbox speaks SuiteTalk REST: raw HTTP against the app in-process, signed
+with token-based authentication like a real client."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ledgers.netsuite_auth import TbaAuth
+from adapters.sandbox.netsuite import create_app, sandbox_of
+from tests.support.netsuite import credentials
+
+API = "/services/rest/record/v1"
+SUITEQL = "/services/rest/query/v1/suiteql"
+
+
+class Ns:
+    """A bare, signing HTTP client of the sandbox that speaks JSON with Decimals."""
+
+    def __init__(self, app: Starlette, auth: TbaAuth | None = None) -> None:
+        self.app = app
+        self.sandbox = sandbox_of(app)
+        self.auth = auth or TbaAuth(credentials())
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ns.test"
+        )
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+        **params: str | int,
+    ) -> httpx.Response:
+        request = self.http.build_request(
+            method,
+            path,
+            params=params,
+            content=None if body is None else encode_json(body),
+            headers=headers or {},
+        )
+        if signed:
+            request.headers["Authorization"] = self.auth.header(method, request.url)
+        return await self.http.send(request)
+
+    async def create(self, record: str, body: dict[str, Any]) -> str:
+        answer = await self.call("POST", f"{API}/{record}", body)
+        assert answer.status_code == 204, answer.text
+        return answer.headers["Location"].rsplit("/", 1)[-1]
+
+    async def get(self, record: str, ident: str) -> dict[str, Any]:
+        answer = await self.call("GET", f"{API}/{record}/{ident}", expandSubResources="true")
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = decode_json(answer.content)
+        return found
+
+    async def customer(self, name: str = "Acme", **fields: Any) -> str:
+        return await self.create(
+            "customer", {"companyName": name, "subsidiary": {"id": "1"}, **fields}
+        )
+
+    async def invoice(self, customer_id: str, *lines: dict[str, Any], **fields: Any) -> str:
+        body = {"entity": {"id": customer_id}, "item": {"items": list(lines) or [line("100.00")]}}
+        return await self.create("invoice", body | fields)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def line(rate: str, quantity: str = "1", tax: str = "0", **extra: Any) -> dict[str, Any]:
+    return {
+        "item": {"id": "1"},
+        "quantity": Decimal(quantity),
+        "rate": Decimal(rate),
+        "tax1Amt": Decimal(tax),
+    } | extra
+
+
+def error_of(answer: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = decode_json(answer.content)
+    detail: dict[str, Any] = body["o:errorDetails"][0]
+    return detail
+
+
+def code_of(answer: httpx.Response) -> str:
+    return str(error_of(answer)["o:errorCode"])
+
+
+@pytest.fixture
+async def ns() -> AsyncIterator[Ns]:
+    client = Ns(create_app(concurrency=50, per_minute=1000))
+    yield client
+    await client.aclose()
+    client.sandbox.close()
+
+
+# ---------------------------------------------------------------------- TBA
+
+
+async def test_a_signed_request_is_served_and_an_unsigned_one_is_an_invalid_login(ns: Ns) -> None:
+    assert (await ns.call("GET", f"{API}/customer")).status_code == 200
+    refused = await ns.call("GET", f"{API}/customer", signed=False)
+    assert refused.status_code == 401
+    body = decode_json(refused.content)
+    assert (body["title"], body["status"]) == ("Unauthorized", 401)
+    assert code_of(refused) == "INVALID_LOGIN"
+    assert ns.sandbox.tba.audit == ["MissingAuthorization"]
+
+
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [
+        (TbaAuth(credentials(token_secret="wrong")), "InvalidSignature"),
+        (TbaAuth(credentials(consumer_key="someone-else")), "consumer_key_unknown"),
+        (TbaAuth(credentials(account_id="7654321")), "InvalidAccount"),
+        (TbaAuth(credentials(token_id="unknown")), "InvalidToken"),
+        (TbaAuth(credentials(), nonce=lambda: "abc"), "nonce_rejected"),
+        (
+            TbaAuth(credentials(), clock=lambda: datetime.now(UTC).timestamp() - 600),
+            "InvalidTimestamp",
+        ),
+    ],
+)
+async def test_login_failures_are_audited_with_netsuite_s_reason(
+    ns: Ns, auth: TbaAuth, reason: str
+) -> None:
+    answer = await Ns(ns.app, auth).call("GET", f"{API}/customer")
+    assert (answer.status_code, code_of(answer)) == (401, "INVALID_LOGIN")
+    assert ns.sandbox.tba.audit == [reason]
+
+
+async def test_a_replayed_signature_is_refused_as_a_used_nonce(ns: Ns) -> None:
+    request = ns.http.build_request("GET", f"{API}/customer")
+    request.headers["Authorization"] = ns.auth.header("GET", request.url)
+    assert (await ns.http.send(request)).status_code == 200
+    assert (await ns.http.send(request)).status_code == 401
+    assert ns.sandbox.tba.audit == ["NonceUsed"]
+
+
+async def test_the_signature_covers_the_query(ns: Ns) -> None:
+    request = ns.http.build_request("GET", f"{API}/customer", params={"limit": 5})
+    request.headers["Authorization"] = ns.auth.header("GET", request.url)
+    tampered = ns.http.build_request("GET", f"{API}/customer", params={"limit": 6})
+    tampered.headers["Authorization"] = request.headers["Authorization"]
+    assert (await ns.http.send(tampered)).status_code == 401
+    assert ns.sandbox.tba.audit == ["InvalidSignature"]
+
+
+async def test_a_revoked_token_stops_working(ns: Ns) -> None:
+    ns.sandbox.tba.revoke("sandbox-token-id")
+    assert (await ns.call("GET", f"{API}/customer")).status_code == 401
+    assert ns.sandbox.tba.audit == ["InvalidToken"]
+
+
+# ------------------------------------------------------- records, upserts
+
+
+async def test_create_answers_204_with_the_location_and_reads_expand_sublists_on_request(
+    ns: Ns,
+) -> None:
+    invoice_id = await ns.invoice(await ns.customer())
+    collapsed = decode_json((await ns.call("GET", f"{API}/invoice/{invoice_id}")).content)
+    assert set(collapsed["item"]) == {"links"}
+    expanded = await ns.get("invoice", invoice_id)
+    assert [ln["amount"] for ln in expanded["item"]["items"]] == [Decimal("100.00")]
+    assert expanded["links"][0]["rel"] == "self"
+    assert expanded["lastModifiedDate"].endswith("Z")
+
+
+async def test_an_upsert_creates_then_updates_the_record_with_that_external_id(ns: Ns) -> None:
+    body = {"companyName": "Acme", "subsidiary": {"id": "1"}}
+    first = await ns.call("PUT", f"{API}/customer/eid:C-1", body)
+    again = await ns.call("PUT", f"{API}/customer/eid:C-1", body | {"email": "a@acme.example"})
+    assert first.status_code == again.status_code == 204
+    assert first.headers["Location"] == again.headers["Location"]
+    assert ns.sandbox.count("customer") == 1
+    stored = await ns.get("customer", "eid:C-1")
+    assert (stored["externalId"], stored["email"]) == ("C-1", "a@acme.example")
+
+
+async def test_resent_lines_are_appended_unless_the_sublist_is_replaced(ns: Ns) -> None:
+    customer_id = await ns.customer()
+    body = {"entity": {"id": customer_id}, "item": {"items": [line("10.00"), line("5.00")]}}
+    for _ in range(2):
+        await ns.call("PUT", f"{API}/invoice/eid:I-1", body)
+    assert (await ns.get("invoice", "eid:I-1"))["total"] == Decimal("30.00")
+    await ns.call("PUT", f"{API}/invoice/eid:I-1", body, replace="item")
+    assert (await ns.get("invoice", "eid:I-1"))["total"] == Decimal("15.00")
+
+
+async def test_external_ids_are_unique_per_record_type(ns: Ns) -> None:
+    await ns.customer(externalId="X-1")
+    duplicate = await ns.call(
+        "POST",
+        f"{API}/customer",
+        {"companyName": "Other", "subsidiary": {"id": "1"}, "externalId": "X-1"},
+    )
+    assert (duplicate.status_code, code_of(duplicate)) == (400, "DUP_RCRD")
+    assert ns.sandbox.count("customer") == 1
+
+
+async def test_put_needs_an_external_id(ns: Ns) -> None:
+    answer = await ns.call("PUT", f"{API}/customer/12", {"companyName": "A"})
+    assert answer.status_code == 400
+
+
+async def test_unknown_records_are_404_nonexistent_id(ns: Ns) -> None:
+    for path in (f"{API}/invoice/987654", f"{API}/invoice/eid:nope", f"{API}/salesThing/1"):
+        answer = await ns.call("GET", path)
+        assert (answer.status_code, code_of(answer)) == (404, "NONEXISTENT_ID")
+
+
+# --------------------------------------------------------------- the rules
+
+
+async def test_customers_need_a_name_and_a_subsidiary_and_unique_entity_ids(ns: Ns) -> None:
+    no_name = await ns.call("POST", f"{API}/customer", {"subsidiary": {"id": "1"}})
+    assert (code_of(no_name), error_of(no_name)["o:errorPath"]) == ("USER_ERROR", "companyName")
+    no_subsidiary = await ns.call("POST", f"{API}/customer", {"companyName": "A"})
+    assert error_of(no_subsidiary)["detail"].endswith("Please enter value(s) for: subsidiary.")
+    await ns.customer("Acme")
+    twin = await ns.call(
+        "POST", f"{API}/customer", {"companyName": "ACME", "subsidiary": {"id": "1"}}
+    )
+    assert code_of(twin) == "DUP_ENTITY"
+    assert ns.sandbox.count("customer") == 1
+
+
+async def test_invoice_totals_are_derived_from_lines_discount_and_tax(ns: Ns) -> None:
+    customer_id = await ns.customer()
+    invoice_id = await ns.invoice(
+        customer_id,
+        line("75.50", "2", tax="12.08"),
+        line("9.99", "3", tax="2.40"),
+        line("40.00"),
+        discountItem={"id": "2"},
+        discountRate=Decimal("-10.00"),
+    )
+    invoice = await ns.get("invoice", invoice_id)
+    assert invoice["subtotal"] == Decimal("220.97")
+    assert invoice["discountTotal"] == Decimal("-10.00")
+    assert invoice["taxTotal"] == Decimal("14.48")
+    assert invoice["total"] == invoice["amountRemaining"] == Decimal("225.45")
+    assert invoice["status"]["refName"] == "Open"
+    assert [ln["line"] for ln in invoice["item"]["items"]] == [1, 2, 3]
+    percent = await ns.invoice(customer_id, discountItem={"id": "2"}, discountRate="-10%")
+    assert (await ns.get("invoice", percent))["total"] == Decimal("90.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "path"),
+    [
+        ({"entity": {"id": "987654"}}, "INVALID_CONTENT", "entity"),
+        (
+            {"item": {"items": [line("1.00") | {"item": {"id": "99"}}]}},
+            "INVALID_CONTENT",
+            "item.items[0].item",
+        ),
+        (
+            {"item": {"items": [line("0.335", "3") | {"amount": Decimal("1.00")}]}},
+            "INVALID_CONTENT",
+            "item.items[0]",
+        ),
+        ({"item": {"items": []}}, "USER_ERROR", "item"),
+        (
+            {"discountItem": {"id": "1"}, "discountRate": Decimal("-1")},
+            "INVALID_CONTENT",
+            "discountItem",
+        ),
+    ],
+)
+async def test_invoice_refusals_name_the_field(
+    ns: Ns, changes: dict[str, Any], code: str, path: str
+) -> None:
+    body = {"entity": {"id": await ns.customer()}, "item": {"items": [line("10.00")]}} | changes
+    answer = await ns.call("POST", f"{API}/invoice", body)
+    assert answer.status_code == 400
+    assert (code_of(answer), error_of(answer)["o:errorPath"]) == (code, path)
+    assert ns.sandbox.count("invoice") == 0
+
+
+async def test_a_foreign_currency_invoice_needs_a_rate_and_the_customer_s_currency(
+    ns: Ns,
+) -> None:
+    euro_customer = await ns.customer(currency={"id": "4"})
+    no_rate = await ns.call(
+        "POST", f"{API}/invoice", {"entity": {"id": euro_customer}, "item": {"items": [line("1")]}}
+    )
+    assert error_of(no_rate)["o:errorPath"] == "exchangeRate"
+    dollars = await ns.call(
+        "POST",
+        f"{API}/invoice",
+        {"entity": {"id": euro_customer}, "currency": {"id": "1"}, "item": {"items": [line("1")]}},
+    )
+    assert error_of(dollars)["o:errorPath"] == "currency"
+    rated = await ns.invoice(euro_customer, exchangeRate=Decimal("1.085"))
+    assert (await ns.get("invoice", rated))["exchangeRate"] == Decimal("1.085")
+
+
+async def test_payments_apply_within_the_amount_remaining_and_move_the_invoice(ns: Ns) -> None:
+    customer_id = await ns.customer()
+    invoice_id = await ns.invoice(customer_id)
+    before = await ns.get("invoice", invoice_id)
+    ns.sandbox.book.clock = lambda: datetime(2099, 1, 1, tzinfo=UTC)
+    payment = {
+        "customer": {"id": customer_id},
+        "payment": Decimal("30.00"),
+        "apply": {
+            "items": [{"doc": {"id": invoice_id}, "apply": True, "amount": Decimal("30.00")}]
+        },
+    }
+    for _ in range(2):  # the same upsert twice: applied once
+        await ns.call("PUT", f"{API}/customerPayment/eid:P-1", payment, replace="apply")
+    invoice = await ns.get("invoice", invoice_id)
+    assert (invoice["amountRemaining"], invoice["amountPaid"]) == (Decimal("70.00"), Decimal(30))
+    assert invoice["lastModifiedDate"] != before["lastModifiedDate"]
+    stored = await ns.get("customerPayment", "eid:P-1")
+    assert (stored["applied"], stored["unapplied"]) == (Decimal("30.00"), Decimal("0.00"))
+    too_much = payment | {"payment": Decimal("500")}
+    too_much["apply"] = {"items": [{"doc": {"id": invoice_id}, "amount": Decimal("80.00")}]}
+    refused = await ns.call("POST", f"{API}/customerPayment", too_much)
+    assert error_of(refused)["o:errorPath"] == "apply.items[0]"
+    other = await ns.customer("Other")
+    foreign = payment | {"customer": {"id": other}}
+    assert code_of(await ns.call("POST", f"{API}/customerPayment", foreign)) == "USER_ERROR"
+    assert ns.sandbox.count("payment") == 1
+
+
+async def test_a_credit_memo_applied_pays_down_the_invoice_which_cannot_then_shrink_below_it(
+    ns: Ns,
+) -> None:
+    customer_id = await ns.customer()
+    invoice_id = await ns.invoice(customer_id)
+    credit = {
+        "entity": {"id": customer_id},
+        "item": {"items": [line("40.00")]},
+        "apply": {"items": [{"doc": {"id": invoice_id}, "apply": True, "amount": Decimal(40)}]},
+    }
+    await ns.create("creditMemo", credit)
+    assert (await ns.get("invoice", invoice_id))["amountRemaining"] == Decimal("60.00")
+    smaller = {"item": {"items": [line("30.00")]}}
+    shrink = await ns.call("PATCH", f"{API}/invoice/{invoice_id}", smaller, replace="item")
+    assert code_of(shrink) == "USER_ERROR"
+    assert (await ns.get("invoice", invoice_id))["total"] == Decimal("100.00")
+    balance = (await ns.get("customer", customer_id))["balance"]
+    assert balance == Decimal("60.00")
+
+
+# ----------------------------------------------------- collections, filter
+
+
+async def test_collections_page_by_limit_and_offset(ns: Ns) -> None:
+    ids = [await ns.customer(f"Customer {n}") for n in range(5)]
+    first = decode_json((await ns.call("GET", f"{API}/customer", limit=2)).content)
+    assert (first["count"], first["hasMore"], first["totalResults"]) == (2, True, 5)
+    assert [link["rel"] for link in first["links"]] == ["next", "self"]
+    seen: list[str] = []
+    offset = 0
+    while True:
+        page = decode_json(
+            (await ns.call("GET", f"{API}/customer", limit=2, offset=offset)).content
+        )
+        seen += [item["id"] for item in page["items"]]
+        if not page["hasMore"]:
+            break
+        offset += page["count"]
+    assert seen == ids
+    for limit in (0, 1001):
+        assert (await ns.call("GET", f"{API}/customer", limit=limit)).status_code == 400
+
+
+async def test_the_q_filter_matches_text_ignoring_case_with_and_or(ns: Ns) -> None:
+    acme = await ns.customer("Acme Plumbing 1", email="billing@acme.example")
+    ten = await ns.customer("Acme Plumbing 10")
+    await ns.customer("Bolt")
+
+    async def ids(q: str) -> list[str]:
+        page = decode_json((await ns.call("GET", f"{API}/customer", q=q)).content)
+        return [item["id"] for item in page["items"]]
+
+    assert await ids('companyName IS "acme plumbing 1"') == [acme]
+    assert await ids('companyName START_WITH "Acme"') == [acme, ten]
+    assert await ids('email IS "BILLING@acme.example" OR companyName IS "Acme Plumbing 10"') == [
+        acme,
+        ten,
+    ]
+    assert await ids('companyName CONTAIN "Plumbing" AND email EMPTY') == [ten]
+    assert (await ns.call("GET", f"{API}/customer", q="companyName LIKE x")).status_code == 400
+
+
+async def test_the_q_date_filter_works_to_the_minute_in_the_account_zone() -> None:
+    ns = Ns(create_app(concurrency=50, per_minute=1000, timezone="America/New_York"))
+    ns.sandbox.book.clock = lambda: datetime(2026, 3, 1, 15, 4, 59, tzinfo=UTC)  # 10:04:59 EST
+    early = await ns.customer("Early")
+    ns.sandbox.book.clock = lambda: datetime(2026, 3, 1, 15, 6, 0, tzinfo=UTC)
+    late = await ns.customer("Late")
+
+    async def ids(q: str) -> list[str]:
+        page = decode_json((await ns.call("GET", f"{API}/customer", q=q)).content)
+        return [item["id"] for item in page["items"]]
+
+    assert await ids('lastModifiedDate ON_OR_AFTER "3/1/2026 10:04 am"') == [early, late]
+    assert await ids('lastModifiedDate AFTER "3/1/2026 10:04 am"') == [late]
+    assert await ids('lastModifiedDate ON "3/1/2026"') == [early, late]
+    await ns.aclose()
+
+
+# ------------------------------------------------------------------ SuiteQL
+
+
+async def test_suiteql_needs_prefer_transient(ns: Ns) -> None:
+    answer = await ns.call("POST", SUITEQL, {"q": "SELECT id FROM customer"})
+    assert answer.status_code == 400
+
+
+async def suiteql(ns: Ns, q: str, **params: str | int) -> dict[str, Any]:
+    answer = await ns.call("POST", SUITEQL, {"q": q}, headers={"Prefer": "transient"}, **params)
+    assert answer.status_code == 200, answer.text
+    page: dict[str, Any] = decode_json(answer.content)
+    return page
+
+
+async def test_suiteql_finds_changes_to_the_second_in_the_account_zone() -> None:
+    ns = Ns(create_app(concurrency=50, per_minute=1000, timezone="America/Los_Angeles"))
+    ns.sandbox.book.clock = lambda: datetime(2026, 3, 1, 18, 0, 4, 900000, tzinfo=UTC)
+    old = await ns.customer("Old")
+    invoice = await ns.invoice(old)
+    ns.sandbox.book.clock = lambda: datetime(2026, 3, 1, 18, 0, 5, tzinfo=UTC)
+    new = await ns.customer("New")
+    since = "TO_TIMESTAMP('2026-03-01 10:00:05', 'YYYY-MM-DD HH24:MI:SS')"  # 18:00:05 UTC
+    customers = await suiteql(ns, f"SELECT id FROM customer WHERE lastmodifieddate >= {since}")
+    assert [row["id"] for row in customers["items"]] == [new]
+    earlier = since.replace("10:00:05", "10:00:04")
+    rows = await suiteql(
+        ns,
+        "SELECT id, type FROM transaction WHERE type IN ('CustInvc', 'CustPymt') "
+        f"AND lastmodifieddate >= {earlier} ORDER BY id DESC",
+    )
+    assert [(r["id"], r["type"]) for r in rows["items"]] == [(invoice, "CustInvc")]
+    await ns.aclose()
+
+
+async def test_suiteql_pages_and_refuses_what_it_cannot_read(ns: Ns) -> None:
+    ids = [await ns.customer(f"C{n}") for n in range(3)]
+    page = await suiteql(ns, "SELECT id, companyname FROM customer ORDER BY id", limit=2)
+    assert [r["id"] for r in page["items"]] == ids[:2] and page["hasMore"]
+    assert page["items"][0] == {"id": ids[0], "companyname": "C0", "links": []}
+    rest = await suiteql(ns, "SELECT id FROM customer ORDER BY id", limit=2, offset=2)
+    assert [r["id"] for r in rest["items"]] == ids[2:] and not rest["hasMore"]
+    for bad in ("SELECT nope FROM customer", "SELECT id FROM vendor", "DELETE FROM customer"):
+        answer = await ns.call("POST", SUITEQL, {"q": bad}, headers={"Prefer": "transient"})
+        assert (answer.status_code, code_of(answer)) == (400, "INVALID_PARAMETER")
+
+
+# ------------------------------------------------- async and idempotency key
+
+
+async def test_an_async_write_with_a_used_idempotency_key_is_a_conflict(ns: Ns) -> None:
+    key = str(uuid.uuid4())
+    headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": key}
+    body = {"companyName": "Acme", "subsidiary": {"id": "1"}}
+    accepted = await ns.call("POST", f"{API}/customer", body, headers=headers)
+    assert accepted.status_code == 202
+    assert accepted.headers["Preference-Applied"] == "respond-async"
+    job_url = accepted.headers["Location"]
+    job = decode_json((await ns.call("GET", httpx.URL(job_url).path)).content)
+    assert (job["completed"], job["progress"]) == (True, "succeeded")
+    task = decode_json(
+        (await ns.call("GET", httpx.URL(job_url).path + "/task/" + job["id"])).content
+    )
+    result_url = httpx.URL(task["links"][0]["href"]).path
+    result = decode_json((await ns.call("GET", result_url)).content)
+    assert "/customer/" in result["links"][0]["href"]
+    again = await ns.call("POST", f"{API}/customer", body, headers=headers)
+    body_again = decode_json(again.content)
+    assert (again.status_code, body_again["title"]) == (400, "Conflict")
+    assert code_of(again) == "IDEMPOTENCY_ERROR"
+    assert again.headers["Location"] == job_url
+    assert ns.sandbox.count("customer") == 1
+
+
+async def test_a_synchronous_write_ignores_the_idempotency_key(ns: Ns) -> None:
+    headers = {"X-NetSuite-Idempotency-Key": str(uuid.uuid4())}
+    for n in range(2):
+        body = {"companyName": f"Acme {n}", "subsidiary": {"id": "1"}}
+        assert (await ns.call("POST", f"{API}/customer", body, headers=headers)).status_code == 204
+    assert ns.sandbox.count("customer") == 2
+
+
+async def test_a_failed_async_write_fails_its_job(ns: Ns) -> None:
+    headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": str(uuid.uuid4())}
+    accepted = await ns.call("POST", f"{API}/customer", {"companyName": "A"}, headers=headers)
+    job = decode_json((await ns.call("GET", httpx.URL(accepted.headers["Location"]).path)).content)
+    assert job["progress"] == "failed"
+    not_a_uuid = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "k-1"}
+    assert (await ns.call("POST", f"{API}/customer", {}, headers=not_a_uuid)).status_code == 400
+
+
+# --------------------------------------------------------------- governance
+
+
+async def test_requests_beyond_the_account_concurrency_get_429_without_retry_after() -> None:
+    ns = Ns(create_app(concurrency=2, per_minute=1000, latency=0.02))
+    answers = await asyncio.gather(*(ns.call("GET", f"{API}/customer") for _ in range(6)))
+    throttled = [a for a in answers if a.status_code == 429]
+    assert throttled and len(throttled) == ns.sandbox.throttled
+    assert all(code_of(a) == "CONCURRENCY_LIMIT_EXCEEDED" for a in throttled)
+    assert all("Retry-After" not in a.headers for a in throttled)
+    assert decode_json(throttled[0].content)["title"] == "Bad Request"
+    assert ns.sandbox.in_flight == 0
+    await ns.aclose()
+
+
+async def test_the_per_minute_window_answers_429_user_error() -> None:
+    ns = Ns(create_app(concurrency=5, per_minute=3))
+    answers = [await ns.call("GET", f"{API}/customer") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert code_of(answers[-1]) == "USER_ERROR"
+    await ns.aclose()
+
+
+async def test_injected_throttles_carry_retry_after_and_are_not_counted(ns: Ns) -> None:
+    ns.sandbox.throttle_next(1, retry_after=0.5)
+    answer = await ns.call("GET", f"{API}/customer")
+    assert (answer.status_code, answer.headers["Retry-After"]) == (429, "0.5")
+    assert ns.sandbox.throttled == 0
+
+
+# ------------------------------------------------------------ faults, admin
+
+
+async def test_injected_server_errors_do_not_commit(ns: Ns) -> None:
+    ns.sandbox.fail_next_writes(1, status=503)
+    answer = await ns.call(
+        "POST", f"{API}/customer", {"companyName": "A", "subsidiary": {"id": "1"}}
+    )
+    assert (answer.status_code, code_of(answer)) == (503, "UNEXPECTED_ERROR")
+    assert ns.sandbox.count("customer") == 0
+
+
+async def test_admin_endpoints_set_faults_and_count_records(ns: Ns) -> None:
+    await ns.customer()
+    set_faults = await ns.http.post("/_sandbox/faults", json={"fail_writes": 2})
+    assert decode_json(set_faults.content)["fail_writes"] == 2
+    assert decode_json((await ns.http.delete("/_sandbox/faults")).content)["fail_writes"] == 0
+    counts = decode_json((await ns.http.get("/_sandbox/counts")).content)
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    token = decode_json((await ns.http.post("/_sandbox/tokens")).content)
+    fresh = Ns(ns.app, TbaAuth(credentials(**token)))
+    assert (await fresh.call("GET", f"{API}/customer")).status_code == 200
+    await ns.http.post(f"/_sandbox/tokens/{token['token_id']}/revoke")
+    assert (await fresh.call("GET", f"{API}/customer")).status_code == 401
+    audit = decode_json((await ns.http.get("/_sandbox/login-audit")).content)
+    assert audit == {"failures": ["InvalidToken"]}
+
+
+async def test_books_and_tokens_survive_a_restart_in_sqlite(tmp_path: Path) -> None:
+    book = tmp_path / "netsuite.sqlite3"
+    first = Ns(create_app(book))
+    customer_id = await first.customer("Persistent")
+    token = decode_json((await first.http.post("/_sandbox/tokens")).content)
+    await first.aclose()
+    first.sandbox.close()
+    second = Ns(create_app(book), TbaAuth(credentials(**token)))
+    assert (await second.get("customer", customer_id))["companyName"] == "Persistent"
+    await second.aclose()
+    second.sandbox.close()
