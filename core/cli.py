@@ -88,16 +88,33 @@ def sandbox(
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="directory with customers.csv, invoices.csv, …")],
+    backfill: Annotated[
+        bool, typer.Option("--backfill", help="historical migration: import, then sync until idle")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="with --backfill: report, write nothing")
+    ] = False,
     data_dir: DataDir = None,
     entity: Entity = None,
+    ledger: Ledger = None,
 ) -> None:
     """Append new versions of the source records in a CSV directory to the log."""
-    from core.pipeline import import_csv
+    from core.pipeline import import_csv, plan_backfill, sync_once
 
-    report = run(import_csv(settings(data_dir, entity), path))
+    if not path.is_dir():
+        raise typer.BadParameter(f"{path} is not a directory of CSV files (see docs/csv.md)")
+    if dry_run and not backfill:
+        raise typer.BadParameter("--dry-run goes with --backfill")
+    cfg = settings(data_dir, entity, ledger)
+    if dry_run:
+        typer.echo(run(plan_backfill(cfg, path)).text())
+        return
+    report = run(import_csv(cfg, path))
     typer.echo(
         f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
     )
+    if backfill:
+        typer.echo(run(sync_once(cfg)))
 
 
 @app.command()
@@ -176,6 +193,33 @@ def trace(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(run(trace_text(settings(data_dir, entity), parsed)))
+
+
+@app.command()
+def retry(
+    ref: Annotated[str, typer.Argument(help="<system>/<kind>/<id> of an abandoned record")],
+    reason: Annotated[str, typer.Option(help="why (kept in the log)")] = "",
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Try an abandoned or rejected record again (after fixing the cause)."""
+    from core.model import RecordRef
+    from core.pipeline import request_retry
+
+    try:
+        parsed = RecordRef.parse(ref)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(run(request_retry(settings(data_dir, entity, ledger), parsed, reason)))
+
+
+@app.command()
+def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
+    """Ledger-side edits detected while pushing (and how each was resolved)."""
+    from core.pipeline import conflicts_text
+
+    typer.echo(run(conflicts_text(settings(data_dir, entity))))
 
 
 @app.command()

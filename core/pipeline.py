@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats.js.errors
 from sqlalchemy import Engine
 
-from adapters.ports import SourceItem
+from adapters.ports import LedgerAdapter, SourceItem
 from adapters.sources.csv_source import CsvSource
 from core.bootstrap import Runtime, open_runtime, publish_mapping
+from core.errors import ConfigurationError
+from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.ledgers import LedgerHandle, open_ledger
-from core.model import RecordRef
+from core.model import Customer, RecordRef
 from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from core.settings import Settings
+from core.subjects import entity_filter, source_subject
 from core.sync import Outcome, SyncService
 from core.sync_state import SyncState
 from core.trace import ledger_id_of, trace
-from core.validation import reason_help
+from core.validation import Rejected, reason_help, validate
 from core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from projections.engine import make_engine
 from projections.queries import ReadModels
@@ -58,6 +64,73 @@ async def import_csv(settings: Settings, path: Path) -> IngestReport:
         return await ingest_dir(rt, path)
 
 
+@dataclass
+class BackfillPlan:
+    create: list[str] = field(default_factory=list)
+    link: list[str] = field(default_factory=list)  # "<ref> -> <ledger id> (<how>)"
+    reject: list[str] = field(default_factory=list)  # "<ref>: <code>, <code>"
+    duplicates: list[str] = field(default_factory=list)  # same customer name twice
+
+    def text(self) -> str:
+        out = [
+            f"would create {len(self.create)}, link {len(self.link)}, "
+            f"reject {len(self.reject)}; {len(self.duplicates)} duplicate names in the source"
+        ]
+        for title, rows in (
+            ("link", self.link),
+            ("reject", self.reject),
+            ("duplicate", self.duplicates),
+        ):
+            out.extend(f"  {title}: {row}" for row in rows)
+        return "\n".join(out)
+
+
+async def plan_backfill(settings: Settings, path: Path) -> BackfillPlan:
+    """What a historical import would do, without writing anything anywhere."""
+    plan = BackfillPlan()
+    names: dict[str, str] = {}
+    ledger = open_ledger(settings)
+    try:
+        async for item in CsvSource(path).changes():
+            await _plan_item(plan, names, item, ledger.adapter, settings)
+    finally:
+        await ledger.aclose()
+    return plan
+
+
+async def _plan_item(
+    plan: BackfillPlan,
+    names: dict[str, str],
+    item: SourceItem,
+    ledger: LedgerAdapter,
+    settings: Settings,
+) -> None:
+    ref = f"{item.system}/{item.kind}/{item.id}"
+    result = validate(item, ledger.ledger, home_currency=settings.home_currency)
+    if isinstance(result, Rejected):
+        plan.reject.append(f"{ref}: {', '.join(r.code for r in result.reasons)}")
+        return
+    record = result.record
+    if isinstance(record, Customer):
+        key = " ".join(record.name.casefold().split())
+        if key in names:
+            plan.duplicates.append(f"{ref} has the same name as {names[key]}")
+        names[key] = ref
+    found = await ledger.find(item.kind, ref)
+    if found is not None:
+        plan.link.append(f"{ref} -> {found.ledger_id} (our reference is on it)")
+        return
+    if isinstance(record, Customer):
+        matches = [m for m in await ledger.match_customer(record) if m.external_ref is None]
+        if len(matches) == 1:
+            plan.link.append(f"{ref} -> {matches[0].ledger_id} (name/email match)")
+            return
+        if len(matches) > 1:
+            plan.reject.append(f"{ref}: ambiguous_match ({len(matches)} ledger customers)")
+            return
+    plan.create.append(ref)
+
+
 # ---------------------------------------------------------------------- sync
 
 
@@ -83,9 +156,7 @@ async def pending_source_events(rt: Runtime, ledger: str) -> int:
     js = rt.nc.jetstream()
     try:
         info = await js.consumer_info(rt.settings.stream, durable_name(rt.settings.entity, ledger))
-    except Exception:  # no consumer yet: everything is pending
-        from core.subjects import entity_filter
-
+    except nats.js.errors.NotFoundError:  # no consumer yet: everything is pending
         return sum([1 async for _ in rt.store.read(entity_filter(rt.settings.entity, "source"))])
     return int(info.num_pending + info.num_ack_pending)
 
@@ -247,6 +318,45 @@ async def reconcile_now(settings: Settings) -> ReconReport:
             return await reconcile_with(rt, ledger, await catch_up(rt))
         finally:
             await ledger.aclose()
+
+
+# ---------------------------------------------------------------------- operator actions
+
+
+async def request_retry(settings: Settings, ref: RecordRef, reason: str) -> str:
+    """Append ``RetryRequested``: the worker tries the record's latest version again."""
+    async with open_runtime(settings) as rt:
+        state = SyncState(settings.entity, settings.ledger)
+        await state.load(rt.store)
+        rec = state.records.get(str(ref))
+        if rec is None or not rec.observed_seq:
+            raise ConfigurationError(
+                f"{ref} has never been imported into entity {settings.entity!r}: check the "
+                "reference (`syncledger errors` lists the records that need attention)"
+            )
+        subject = source_subject(settings.entity, ref)
+        payload = RetryRequested(ref=str(ref), ledger=settings.ledger, reason=reason)
+        await rt.store.append(
+            [make_envelope(payload, entity=settings.entity, subject=subject, actor=settings.actor)]
+        )
+    return f"retry of {ref} on {settings.ledger} requested; the worker picks it up next"
+
+
+async def conflicts_text(settings: Settings) -> str:
+    """Ledger-side edits we detected (``ConflictDetected``), newest last."""
+    lines = []
+    async with open_runtime(settings) as rt:
+        async for stored in rt.store.read(entity_filter(settings.entity, "ledger")):
+            event = json.loads(stored.raw)
+            if event["type"] != "ConflictDetected":
+                continue
+            d = event["data"]
+            lines.append(
+                f"{event['recorded_at'][:19]}  {d['source_ref']} on {d['ledger']} "
+                f"{d['ledger_ref']}: version {d['expected_version']} → {d['actual_version']}, "
+                f"{d['resolution']}"
+            )
+    return "\n".join(lines) or "no conflicting ledger-side edits detected"
 
 
 # ---------------------------------------------------------------------- reading
