@@ -6,12 +6,13 @@ Adapters raise only the ledger errors of ``core.errors`` (``TransientLedgerError
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from core.errors import LedgerError
 from core.model import CreditNote, Customer, Invoice, Payment
 
 
@@ -161,3 +162,26 @@ class LedgerAdapter(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRequest:
+    """One document to create in a batch (its customer, and invoice, already linked)."""
+
+    record: Invoice | Payment | CreditNote
+    customer_ledger_id: str
+    invoice_ledger_id: str | None
+    external_ref: str
+    idempotency_key: str
+
+
+@runtime_checkable
+class BatchCreator(Protocol):
+    """A ledger with a batch endpoint (QBO ``/batch``): many creates in one request."""
+
+    async def create_many(
+        self, requests: Sequence[CreateRequest], *, batch_key: str
+    ) -> list[PushResult | LedgerError]:
+        """One result per request, in order: what was created, or why not. A transport
+        failure of the whole call raises instead (nothing is known about any item)."""
+        ...

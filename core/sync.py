@@ -28,11 +28,19 @@ import hashlib
 import json
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from adapters.ports import LedgerAdapter, LedgerRecord, PushResult, SourceItem
+from adapters.ports import (
+    BatchCreator,
+    CreateRequest,
+    LedgerAdapter,
+    LedgerRecord,
+    PushResult,
+    SourceItem,
+)
 from core.errors import (
     AuthExpiredError,
     ConcurrencyError,
@@ -64,7 +72,15 @@ from core.validation import CUSTOMER_NOT_FOUND, Rejected, validate
 log = logging.getLogger(__name__)
 
 Status = Literal[
-    "pushed", "linked", "recovered", "rejected", "skipped", "retry", "abandoned", "ignored"
+    "pushed",
+    "linked",
+    "recovered",
+    "rejected",
+    "skipped",
+    "retry",
+    "abandoned",
+    "ignored",
+    "deferred",  # held for a batch; replaced by the batch's outcome in handle_many
 ]
 Operation = Literal["create", "update", "void"]
 
@@ -123,8 +139,27 @@ class SyncService:
         self._home_currency = home_currency
         self._max_attempts = max_attempts
         self._base_delay = base_delay
+        self._batch: list[tuple[int, _Work]] | None = None  # (result index, work)
+        self._results: list[Outcome] = []
+        self.batch_limit = 30
 
     # ------------------------------------------------------------------ entry
+
+    async def handle_many(self, items: Sequence[tuple[int, str, bytes]]) -> list[Outcome]:
+        """Handle events in stream order, creating documents through the ledger's batch
+        endpoint where it has one (one request, one fsync for many records)."""
+        if not isinstance(self._ledger, BatchCreator):
+            return [await self.handle(seq, subject, raw) for seq, subject, raw in items]
+        self._batch, self._results = [], []
+        try:
+            for seq, subject, raw in items:
+                self._results.append(await self.handle(seq, subject, raw))
+                if len(self._batch) >= self.batch_limit:
+                    await self._flush_batch()
+            await self._flush_batch()
+            return self._results
+        finally:
+            self._batch = None
 
     async def handle(self, seq: int, subject: str, raw: bytes) -> Outcome:
         event = json.loads(raw)
@@ -227,23 +262,19 @@ class SyncService:
 
     async def _push(self, work: _Work, event: dict[str, Any]) -> Outcome:
         missing = self._missing_dependency(work)
+        if missing == "wait" and self._waits_on_batch(work):
+            await self._flush_batch()
+            missing = self._missing_dependency(work)
         if missing == "wait":
             return Outcome("retry", str(work.ref), self._base_delay)
         if missing is not None:
             return await self._reject(work.ref, work.content_sha, event, [missing])
         recovering = work.state.pending_key == work.key
+        if self._batch is not None and not recovering and self._batchable(work):
+            self._batch.append((len(self._results), work))
+            return Outcome("deferred", str(work.ref))
         if not recovering:
-            await self._emit(
-                work,
-                LedgerPushRequested(
-                    source_ref=str(work.ref),
-                    ledger=self._ledger.ledger,
-                    operation=work.operation,
-                    idempotency_key=work.key,
-                    mapping_version=self._mapping_version,
-                    content_sha256=work.content_sha,
-                ),
-            )
+            await self._emit(work, self._requested(work))
         try:
             return await self._write(work, recovering)
         except TransientLedgerError as exc:
@@ -252,6 +283,97 @@ class SyncService:
             return await self._failed(work, exc, 60.0)
         except LedgerError as exc:
             return await self._abandon(work, exc.code, str(exc), work.state.attempts + 1)
+
+    # ------------------------------------------------------------------ batches
+
+    @staticmethod
+    def _batchable(work: _Work) -> bool:
+        return work.operation == "create" and isinstance(
+            work.record, Invoice | Payment | CreditNote
+        )
+
+    def _waits_on_batch(self, work: _Work) -> bool:
+        held = {str(w.ref) for _, w in self._batch or ()}
+        rec = work.record
+        if rec is None or not held:
+            return False
+        deps = {f"{work.ref.system}/customer/{rec.customer_key()}"}
+        if isinstance(rec, Payment | CreditNote) and getattr(rec, "invoice_id", None):
+            deps.add(f"{work.ref.system}/invoice/{rec.invoice_id}")
+        return bool(deps & held)
+
+    def _request(self, work: _Work) -> CreateRequest:
+        rec = work.record
+        assert isinstance(rec, Invoice | Payment | CreditNote)
+        invoice_id = getattr(rec, "invoice_id", None)
+        return CreateRequest(
+            record=rec,
+            customer_ledger_id=self._link_of(f"{work.ref.system}/customer/{rec.customer_key()}"),
+            invoice_ledger_id=(
+                self._link_of(f"{work.ref.system}/invoice/{invoice_id}") if invoice_id else None
+            ),
+            external_ref=str(work.ref),
+            idempotency_key=work.key,
+        )
+
+    async def _flush_batch(self) -> None:
+        """Requested events (one append), one batch call, outcome events (one append)."""
+        held, self._batch = self._batch or [], [] if self._batch is not None else None
+        if not held:
+            return
+        works = [w for _, w in held]
+        await self._append_many([(w, self._requested(w)) for w in works])
+        assert isinstance(self._ledger, BatchCreator)
+        batch_key = hashlib.sha256("".join(w.key for w in works).encode()).hexdigest()
+        try:
+            answers = await self._ledger.create_many(
+                [self._request(w) for w in works], batch_key=batch_key
+            )
+        except LedgerError as exc:  # the whole call failed: every item is retried alone
+            answers = [exc] * len(works)
+        settled = [self._settle(w, a) for w, a in zip(works, answers, strict=True)]
+        await self._append_many(
+            [(w, payload) for w, (payload, _) in zip(works, settled, strict=True)]
+        )
+        for (index, _), (_, outcome) in zip(held, settled, strict=True):
+            self._results[index] = outcome
+
+    def _settle(self, work: _Work, answer: PushResult | LedgerError) -> tuple[EventData, Outcome]:
+        ref, name = str(work.ref), self._ledger.ledger
+        if isinstance(answer, PushResult):
+            return self._success(work, answer), Outcome("pushed", ref)
+        attempt = work.state.attempts + 1
+        transient = isinstance(answer, TransientLedgerError | AuthExpiredError)
+        if not transient or attempt >= self._max_attempts:
+            return LedgerPushAbandoned(
+                source_ref=ref,
+                ledger=name,
+                idempotency_key=work.key,
+                attempts=attempt,
+                code=answer.code,
+                message=str(answer),
+            ), Outcome("abandoned", ref)
+        hint = answer.retry_after if isinstance(answer, TransientLedgerError) else 60.0
+        delay = backoff(attempt, hint, self._base_delay)
+        return LedgerPushFailed(
+            source_ref=ref,
+            ledger=name,
+            idempotency_key=work.key,
+            attempt=attempt,
+            code=answer.code,
+            message=str(answer),
+            retry_at=datetime.now(UTC) + timedelta(seconds=delay),
+        ), Outcome("retry", ref, delay)
+
+    def _requested(self, work: _Work) -> LedgerPushRequested:
+        return LedgerPushRequested(
+            source_ref=str(work.ref),
+            ledger=self._ledger.ledger,
+            operation=work.operation,
+            idempotency_key=work.key,
+            mapping_version=self._mapping_version,
+            content_sha256=work.content_sha,
+        )
 
     async def _write(self, work: _Work, recovering: bool) -> Outcome:
         if work.operation == "create":
@@ -452,20 +574,20 @@ class SyncService:
     # ------------------------------------------------------------------ outcomes
 
     async def _succeeded(self, work: _Work, result: PushResult) -> None:
-        await self._emit(
-            work,
-            LedgerPushSucceeded(
-                source_ref=str(work.ref),
-                ledger=self._ledger.ledger,
-                ledger_ref=result.ledger_id,
-                ledger_version=result.version,
-                idempotency_key=work.key,
-                content_sha256=work.content_sha,
-                mapping_version=self._mapping_version,
-                recovered=result.recovered,
-                operation=work.operation,
-                total=work.record.total if isinstance(work.record, Invoice | CreditNote) else None,
-            ),
+        await self._emit(work, self._success(work, result))
+
+    def _success(self, work: _Work, result: PushResult) -> LedgerPushSucceeded:
+        return LedgerPushSucceeded(
+            source_ref=str(work.ref),
+            ledger=self._ledger.ledger,
+            ledger_ref=result.ledger_id,
+            ledger_version=result.version,
+            idempotency_key=work.key,
+            content_sha256=work.content_sha,
+            mapping_version=self._mapping_version,
+            recovered=result.recovered,
+            operation=work.operation,
+            total=work.record.total if isinstance(work.record, Invoice | CreditNote) else None,
         )
 
     async def _link(self, work: _Work, found: LedgerRecord) -> None:
@@ -564,6 +686,31 @@ class SyncService:
             self.state.apply(seq, subject, envelope.model_dump(mode="json"))
             return
         raise ConcurrencyError(subject, self.state.subject_seq.get(subject, 0))
+
+    async def _append_many(self, items: list[tuple[_Work, EventData]]) -> None:
+        """One atomic append for many records' events (each subject's version checked);
+        on a conflict, fall back to appending them one by one."""
+        subjects = [ledger_subject(self._entity, self._ledger.ledger, w.ref) for w, _ in items]
+        envelopes = [
+            make_envelope(
+                payload,
+                entity=self._entity,
+                subject=subject,
+                actor=self._actor,
+                causation_id=w.causation,
+                correlation_id=w.correlation,
+            )
+            for (w, payload), subject in zip(items, subjects, strict=True)
+        ]
+        expect = {subject: self.state.subject_seq.get(subject, 0) for subject in subjects}
+        try:
+            seqs = await self._store.append(envelopes, expect=expect)
+        except ConcurrencyError:
+            for w, payload in items:
+                await self._emit(w, payload)
+            return
+        for seq, envelope in zip(seqs, envelopes, strict=True):
+            self.state.apply(seq, envelope.subject, envelope.model_dump(mode="json"))
 
     async def _refresh(self, subject: str) -> None:
         """Another writer touched this subject: fold what it wrote."""

@@ -6,8 +6,10 @@
   stored, and nacked (with the backoff delay) when the ledger asked us to retry.
   Anything unexpected nacks too — FastStream's JetStream default, ``REJECT_ON_ERROR``,
   would *terminate* the message and lose the record. ``max_deliver=-1``: never dropped.
-- One message at a time (``PullSub(batch_size=1)``) keeps stream order, so a customer is
-  handled before its invoices and an invoice before its payments.
+- Messages are fetched in batches (in stream order) and handled in order, so a customer
+  is handled before its invoices and an invoice before its payments; documents whose
+  dependencies are in the ledger go out through the ledger's batch endpoint where it has
+  one (``SyncService.handle_many``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
 
+from faststream import Context
 from faststream.middlewares import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsBatchMessage
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
@@ -27,6 +33,7 @@ from core.sync import Outcome, SyncService
 
 log = logging.getLogger(__name__)
 
+BatchMessage = Annotated[NatsBatchMessage, Context("message")]
 ACK_WAIT_S = 30.0  # redelivery after a crashed worker; long pushes send heartbeats
 
 
@@ -51,6 +58,7 @@ def build_broker(
     ledger: str,
     on_outcome: Callable[[Outcome], None] | None = None,
     ack_wait: float = ACK_WAIT_S,
+    batch_size: int = 30,
 ) -> tuple[NatsBroker, WorkerStats]:
     broker = NatsBroker(nats_url, logger=log, graceful_timeout=30.0)
     stats = WorkerStats()
@@ -67,36 +75,40 @@ def build_broker(
         stream=JStream(stream, declare=False),
         durable=durable_name(entity, ledger),
         config=consumer,
-        pull_sub=PullSub(batch_size=1, timeout=1.0),
+        pull_sub=PullSub(batch_size=batch_size, timeout=0.25, batch=True),
         ack_policy=AckPolicy.MANUAL,
     )
-    async def on_source_event(msg: NatsMessage) -> None:
-        raw = msg.raw_message
-        heartbeat = asyncio.create_task(_keep_alive(msg, ack_wait / 3))
+    async def on_source_events(msg: BatchMessage) -> None:
+        raws = msg.raw_message
+        items = [(m.metadata.sequence.stream, m.subject, m.data) for m in raws]
+        heartbeat = asyncio.create_task(_keep_alive(raws, ack_wait / 3))
         try:
-            outcome = await service.handle(raw.metadata.sequence.stream, raw.subject, raw.data)
+            outcomes = await service.handle_many(items)
         except Exception:
-            log.exception("sync failed on stream seq %s; will retry", raw.metadata.sequence.stream)
-            await msg.nack(delay=5.0)
+            log.exception("sync failed on stream seqs %s..; will retry", items[0][0])
+            for m in raws:
+                await m.nak(delay=5.0)
             return
         finally:
             heartbeat.cancel()
-        stats.count(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
-        if outcome.status == "retry":
-            await msg.nack(delay=outcome.retry_after)
-        else:
-            await msg.ack()
+        for m, outcome in zip(raws, outcomes, strict=True):
+            stats.count(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            if outcome.status == "retry":
+                await m.nak(delay=outcome.retry_after)
+            else:
+                await m.ack()
 
     return broker, stats
 
 
-async def _keep_alive(msg: NatsMessage, every: float) -> None:
+async def _keep_alive(msgs: list[Msg], every: float) -> None:
     """Tell JetStream we are still working, so a slow ledger call is not redelivered."""
     while True:
         await asyncio.sleep(every)
-        await msg.in_progress()
+        for m in msgs:
+            await m.in_progress()
 
 
 async def wait_idle(

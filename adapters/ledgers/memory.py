@@ -7,12 +7,12 @@ the next write and then raises (the crash-after-commit case).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import CreateRequest, LedgerCapabilities, LedgerRecord, PushResult
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment
 
@@ -28,6 +28,7 @@ class MemoryLedger:
     commit_then_fail: list[LedgerError] = field(default_factory=list)
     honour_keys: bool = True
     calls: int = 0
+    batches: list[int] = field(default_factory=list)  # sizes of create_many calls
     _by_key: dict[str, str] = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
@@ -246,6 +247,44 @@ class MemoryLedger:
             updated_at=datetime.now(UTC),
         )
         return self._write(idempotency_key, rec)
+
+    async def create_many(
+        self, requests: Sequence[CreateRequest], *, batch_key: str
+    ) -> list[PushResult | LedgerError]:
+        self.batches.append(len(requests))
+        results: list[PushResult | LedgerError] = []
+        for req in requests:
+            try:
+                results.append(await self._create_one(req))
+            except LedgerError as exc:
+                results.append(exc)
+        return results
+
+    async def _create_one(self, req: CreateRequest) -> PushResult:
+        rec, key, ref = req.record, req.idempotency_key, req.external_ref
+        if isinstance(rec, Invoice):
+            return await self.create_invoice(
+                rec,
+                customer_ledger_id=req.customer_ledger_id,
+                external_ref=ref,
+                idempotency_key=key,
+            )
+        if isinstance(rec, Payment):
+            assert req.invoice_ledger_id is not None
+            return await self.apply_payment(
+                rec,
+                customer_ledger_id=req.customer_ledger_id,
+                invoice_ledger_id=req.invoice_ledger_id,
+                external_ref=ref,
+                idempotency_key=key,
+            )
+        return await self.create_credit_note(
+            rec,
+            customer_ledger_id=req.customer_ledger_id,
+            invoice_ledger_id=req.invoice_ledger_id,
+            external_ref=ref,
+            idempotency_key=key,
+        )
 
     async def void_invoice(
         self, ledger_id: str, *, version: str | None, idempotency_key: str
