@@ -11,6 +11,8 @@ status code   message                                                     source
 400    1002   Invalid value passed for customer_id                        docs (1002 =
                                                                           not found) + 3P
 404    1002   <Entity> does not exist.                                    Zoho errors page
+404    5      Invalid URL Passed (an unknown resource)                    sandbox-assigned
+405    37     The HTTP method ... is not allowed ...                      sandbox-assigned
 400    1038   JSON is not well formed                                     3P
 400    3062   The customer "<name>" already exists. ...                   3P (integrators)
 400    6041   This user is not associated with the CompanyID/...          3P (integrators)
