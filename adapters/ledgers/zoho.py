@@ -5,8 +5,10 @@ Idempotency: Zoho has no idempotency key, so every write is check-then-write
 leave — the document whose ``reference_number`` is our reference, the contact whose
 notes carry our reference key, the credit already applied, the invoice already void or
 sent — and writes only when it finds none. A write is sent once per attempt and never
-re-sent blindly after a timeout: the next attempt's lookup finds it if it landed. The
-``idempotency_key`` arguments are therefore unused.
+re-sent blindly after a timeout: the next attempt's lookup finds it if it landed. When
+Zoho refuses a contact name (3062) or a document number (1001) as taken, the record
+holding it is ours if it carries our reference. The ``idempotency_key`` arguments are
+therefore unused.
 
 Concurrency: Zoho has no version token or conditional update. ``version`` is
 ``last_modified_time`` plus a digest of the record's fields (``zoho_mapping``); a stale
@@ -35,7 +37,13 @@ from urllib.parse import quote
 import httpx
 
 from adapters.http import LedgerHttp, RetryPolicy
-from adapters.ledgers.zoho_errors import NOT_FOUND, checked, translate_zoho
+from adapters.ledgers.zoho_errors import (
+    ALREADY_EXISTS,
+    DUPLICATE_CONTACT,
+    NOT_FOUND,
+    checked,
+    translate_zoho,
+)
 from adapters.ledgers.zoho_mapping import (
     RESOURCES,
     OrgSettings,
@@ -375,7 +383,35 @@ class ZohoLedger:
             created: dict[str, Any] = answer[RESOURCES[kind][1]]
             return created
 
-        return await self._guarded(earlier, create)
+        try:
+            return await self._guarded(earlier, create)
+        except PermanentLedgerError as refused:
+            if refused.code not in (DUPLICATE_CONTACT, ALREADY_EXISTS):
+                raise
+            ours = await self._ours_by_number(kind, body, external_ref)
+            if ours is None:
+                raise
+            return ours, True
+
+    async def _ours_by_number(
+        self, kind: str, body: Mapping[str, Any], external_ref: str
+    ) -> dict[str, Any] | None:
+        """Zoho refused a name or number as taken: ours when that record carries our
+        reference (its key line was edited away, or the reference lookup missed it)."""
+        number_field = RESOURCES[kind][4]
+        if not body.get(number_field):
+            return None
+        rows = await self._list_page(kind, {number_field: str(body[number_field]), **_ALL})
+        for row in rows:
+            raw = await self._read(kind, str(row[RESOURCES[kind][3]]))
+            mine = (
+                ref_in(raw.get("notes")) == external_ref
+                if kind == "customer"
+                else raw.get("reference_number") == reference_token(external_ref)
+            )
+            if mine:
+                return raw
+        return None
 
     async def _ensure_sent(self, raw: dict[str, Any]) -> dict[str, Any]:
         """API-created invoices are drafts, and Zoho takes no payment on a draft."""

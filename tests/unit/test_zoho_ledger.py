@@ -205,6 +205,32 @@ async def test_a_customer_reference_is_found_by_its_key_not_by_a_prefix(
     assert one != ten
 
 
+async def test_a_taken_name_is_ours_when_that_contact_carries_our_reference(
+    zoho: InProcessZoho,
+) -> None:
+    edited = {"contact_name": "Customer 1", "notes": "syncledger-ref: csv/customer/C-1"}
+    existing = zoho.sandbox.org.create_contact(edited).body["contact"]  # key line edited away
+    pushed = await zoho.ledger.create_customer(
+        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+    )
+    assert (pushed.ledger_id, pushed.recovered) == (existing["contact_id"], True)
+    assert zoho.sandbox.count("customer") == 1
+
+
+async def test_a_number_taken_by_another_invoice_is_refused_with_1001(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    await push_invoice(zoho, customer_id)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await zoho.ledger.create_invoice(
+            invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="crm/invoice/other",
+            idempotency_key=key("other"),
+        )
+    assert refused.value.code == "1001"
+    assert zoho.sandbox.count("invoice") == 1
+
+
 async def test_a_long_reference_is_stored_as_a_token_and_found(zoho: InProcessZoho) -> None:
     customer_id = await push_customer(zoho)
     ref = "crm/invoice/" + "x" * 150
