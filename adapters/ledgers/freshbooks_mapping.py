@@ -88,13 +88,27 @@ def eastern_date(moment: datetime) -> str:
     return aware.astimezone(eastern()).date().isoformat()
 
 
-def version_of(raw: Mapping[str, Any]) -> str | None:
-    """``updated`` plus a digest of the record: FreshBooks' only change marker is a
-    timestamp to the second, which two changes in one second would share."""
+#: the fields a version covers: what we write and what payments change, not presentation
+VERSION_FIELDS = {
+    "customer": ("organization", "fname", "lname", "email", "note", "currency_code",
+                 "bus_phone", "p_street", "vat_number", "vis_state"),
+    "invoice": ("invoice_number", "customerid", "create_date", "due_offset_days",
+                "currency_code", "notes", "po_number", "lines", "amount", "paid",
+                "outstanding", "vis_state"),
+    "payment": ("invoiceid", "creditid", "amount", "date", "type", "note", "vis_state"),
+    "credit_note": ("credit_number", "clientid", "create_date", "currency_code", "notes",
+                    "lines", "amount", "paid", "outstanding", "vis_state"),
+}  # fmt: skip
+
+
+def version_of(kind: str, raw: Mapping[str, Any]) -> str | None:
+    """``updated`` plus a digest of the fields in ``VERSION_FIELDS``: FreshBooks' only
+    change marker is a timestamp to the second, which two changes in one second share."""
     updated = raw.get("updated")
     if updated is None:
         return None
-    canonical = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
+    covered = {k: raw.get(k) for k in VERSION_FIELDS[kind]}
+    canonical = json.dumps(covered, sort_keys=True, default=str, separators=(",", ":"))
     return f"{updated}#{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
 
 
@@ -300,7 +314,7 @@ def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["id"]),
-        "version": version_of(raw),
+        "version": version_of(kind, raw),
         "external_ref": ref_in(raw.get(ref_field)),
         "updated_at": parse_updated(raw.get("updated")),
         "raw": dict(raw),

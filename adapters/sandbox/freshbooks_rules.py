@@ -395,7 +395,7 @@ def _payment_state(total: Decimal, paid: Decimal) -> dict[str, Any]:
         return {"payment_status": "unpaid", "status": 1, "v3_status": "draft"}
     if paid < total:
         return {"payment_status": "partial", "status": 8, "v3_status": "partial"}
-    return {"payment_status": "paid", "status": 4, "v3_status": "paid", "date_paid": None}
+    return {"payment_status": "paid", "status": 4, "v3_status": "paid"}
 
 
 def _number(invoice: dict[str, Any], taken: Callable[[str], bool], nxt: Callable[[], str]) -> str:

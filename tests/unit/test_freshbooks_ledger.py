@@ -237,9 +237,9 @@ async def test_voiding_twice_answers_the_same(fb: InProcessFreshBooks) -> None:
 
 def test_a_version_moves_with_the_content_within_one_second() -> None:
     raw = {"id": 1, "updated": "2026-03-02 10:00:00", "organization": "A"}
-    assert version_of(raw) != version_of(raw | {"organization": "B"})
-    assert version_of(raw) == version_of(dict(reversed(list(raw.items()))))
-    assert version_of({"id": 1}) is None
+    assert version_of("customer", raw) != version_of("customer", raw | {"organization": "B"})
+    assert version_of("customer", raw) == version_of("customer", raw | {"last_login": "now"})
+    assert version_of("customer", {"id": 1}) is None
 
 
 # ------------------------------------------------------------------ reads
