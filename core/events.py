@@ -287,6 +287,7 @@ class RecordLinked(EventData):
     ledger_ref: str
     matched_by: str
     content_sha256: str
+    idempotency_key: str | None = None  # of the push request this link settled
 
 
 @event_type

@@ -227,7 +227,7 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
     """Keep projections current; reconcile on schedule."""
     engine = await catch_up(rt)
     loop = asyncio.get_running_loop()
-    next_recon = loop.time()
+    next_recon = loop.time() + rt.settings.reconcile_every_s
     while not stop.is_set():
         await ProjectionRunner(engine, rt.store).catch_up()
         if loop.time() >= next_recon:

@@ -599,6 +599,7 @@ class SyncService:
                 ledger_ref=found.ledger_id,
                 matched_by="customer match",
                 content_sha256=work.content_sha,
+                idempotency_key=work.key,
             ),
         )
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.ledgers.qbo import PRODUCTION_URL, TOKEN_URL, QboLedger
+from adapters.ledgers.qbo import PRODUCTION_URL, QBO_RATES, TOKEN_URL, QboLedger
 from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
 from adapters.platforms import Connection, SandboxHandle
 from adapters.ports import LedgerAdapter
+from adapters.ratelimit import Rate, RateLimiter
 from adapters.sandbox import qbo as sandbox
 from core.errors import ConfigurationError
 
@@ -19,7 +21,16 @@ class QboPlatform:
     id = "qbo"
     title = "QuickBooks Online"
     sandbox_url = "http://qbo.sandbox.local"
-    credential_names = ("client_id", "client_secret", "refresh_token", "realm_id")
+    credential_names = (
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "realm_id",
+        # tuning, e.g. for a sandbox configured differently from QBO's published limits
+        "requests_per_second",
+        "requests_per_minute",
+        "timeout",
+    )
 
     def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
         return sandbox.create_app(book, home_currency=home_currency)
@@ -53,10 +64,34 @@ class QboPlatform:
             auth=auth,
             base_url=base,
             transport=connection.transport,
+            limiter=_limiter(creds),
+            timeout=_number(creds, "timeout", 30.0),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:
         sandbox.serve(port, data_dir)
+
+
+def _number(creds: Mapping[str, str], name: str, default: float) -> float:
+    raw = creds.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"SYNCLEDGER_QBO_{name.upper()}={raw!r} is not a number") from exc
+    if value <= 0:
+        raise ConfigurationError(f"SYNCLEDGER_QBO_{name.upper()} must be positive")
+    return value
+
+
+def _limiter(creds: Mapping[str, str]) -> RateLimiter:
+    """QBO's published limits (10/s, 500/min per realm) unless told otherwise."""
+    per_second, per_minute = (rate.limit for rate in QBO_RATES)
+    return RateLimiter(
+        Rate(int(_number(creds, "requests_per_second", per_second)), 1.0),
+        Rate(int(_number(creds, "requests_per_minute", per_minute)), 60.0),
+    )
 
 
 PLATFORM = QboPlatform()
