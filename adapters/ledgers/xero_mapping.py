@@ -42,7 +42,6 @@ _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _RECORD_REF = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
 _MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _TYPED = re.compile(r"^(\w+)\[(\w+)=([^\]]+)\]$")
-CENT = Decimal("0.01")
 
 COLLECTION = {
     "customer": "Contacts",

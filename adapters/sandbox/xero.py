@@ -19,6 +19,8 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
   the same for ``/Invoices`` (ACCREC; by id or InvoiceNumber) and ``/CreditNotes``
   (ACCRECCREDIT); ``GET|PUT|POST /Payments``, ``GET /Payments/{id}``, ``POST
   /Payments/{id}`` with ``Status: DELETED``; ``PUT /CreditNotes/{id}/Allocations``.
+  PUT creates; POST updates the record named by its id (or, for an invoice, by its
+  ``InvoiceNumber``) and creates otherwise, as Xero's update-or-create does.
 - Request bodies are validated against the spec's schemas (``xero_schema``); business
   rules in ``xero_rules`` / ``xero_documents``; GET filters, paging and
   ``If-Modified-Since`` in ``xero_listing``; limits (5 concurrent, 60/min, 5,000/day per

@@ -44,19 +44,22 @@ def places(value: Decimal, digits: int) -> Decimal:
 
 def parse_day(value: Any, name: str) -> date:
     """A date field of a request body; Xero's PostDataInvalidException when unreadable."""
-    if isinstance(value, str):
-        match = _MSDATE.match(value)
-        if match:
-            return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
-        try:
-            return date.fromisoformat(value[:10]) if len(value) in (10, 19) else _bad(value)
-        except ValueError:
-            pass
-    raise post_data_invalid(f"The string '{value}' is not a valid AllXsd value. Path '{name}'.")
+    day = _day(value) if isinstance(value, str) else None
+    if day is None:
+        raise post_data_invalid(f"The string '{value}' is not a valid AllXsd value. Path '{name}'.")
+    return day
 
 
-def _bad(value: str) -> date:
-    raise ValueError(value)
+def _day(text: str) -> date | None:
+    match = _MSDATE.match(text)
+    if match:
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date()
+    if len(text) not in (10, 19) or (len(text) == 19 and not text.endswith("T00:00:00")):
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
 
 
 def day_fields(name: str, day: date) -> dict[str, str]:
