@@ -11,8 +11,10 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterable, Callable
+import re
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from adapters.ports import SourceItem
@@ -23,6 +25,7 @@ from core.keystore import KeyStore, PiiSealer, subject_key_id
 from core.model import RECORD_TYPES, RecordRef
 from core.store import EventStore
 from core.subjects import entity_filter, source_subject
+from core.validation import MALFORMED_FIELD
 
 CHUNK = 250
 
@@ -33,6 +36,60 @@ class IngestReport:
     unchanged: int = 0
     deleted: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+
+
+_REF_PART = re.compile(r"^[^/\s]{1,200}$")
+
+
+def _ref_part(raw: Any) -> str:
+    """A usable reference part: the text itself when it is one, else a digest of it."""
+    text = raw if isinstance(raw, str) else repr(raw)
+    if _REF_PART.match(text):
+        return text
+    return "h" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _text(text: str) -> str:
+    """Text that encodes as UTF-8 (a lone surrogate is kept visibly as an escape)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-storable copy of whatever a source delivered (bad input is data)."""
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, bool | int | float | Decimal):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, Mapping):
+        return {_text(str(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def normalized(item: SourceItem) -> SourceItem:
+    """The item with a usable reference and JSON-storable fields; what could not be kept
+    as it came is reported under ``_malformed`` for validation to reject."""
+    fields = item.fields if isinstance(item.fields, Mapping) else None
+    clean = (
+        _plain(fields)
+        if fields is not None
+        else {MALFORMED_FIELD: [f"the source delivered {type(item.fields).__name__}, not fields"]}
+    )
+    return SourceItem(
+        _ref_part(item.system),
+        _ref_part(item.kind),
+        _ref_part(item.id),
+        item.version if isinstance(item.version, str) else str(item.version),
+        clean,
+        bool(item.deleted),
+    )
 
 
 def customer_ref_of(item: SourceItem) -> str | None:
@@ -94,7 +151,8 @@ class Ingestor:
         report = IngestReport()
         chunk: list[Envelope] = []
         kind = None
-        async for item in items:
+        async for raw_item in items:
+            item = normalized(raw_item)
             if chunk and (item.kind != kind or len(chunk) >= CHUNK):
                 await self._flush(chunk)
                 chunk = []

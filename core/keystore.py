@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.errors import KeyStoreError, SubjectErased
 from core.events import SealedPii
-from core.ids import sha256_hex
+from core.ids import canonical_json, sha256_hex
 
 
 def kek_id_of(kek: bytes) -> str:
@@ -217,7 +217,7 @@ class PiiSealer:
     def seal(self, key_id: str, fields: dict[str, Any], event_id: str) -> SealedPii:
         key = self._keys.data_key(key_id, create=True)
         nonce = os.urandom(12)
-        plaintext = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+        plaintext = canonical_json(fields)
         ct = AESGCM(key).encrypt(nonce, plaintext, event_id.encode())
         return SealedPii(
             key_id=key_id,
