@@ -104,6 +104,7 @@ def inject_a_fault(sandbox: SandboxServer, rng: random.Random) -> str:
     return fault
 
 
+@pytest.mark.timeout(1500)
 async def test_two_thousand_records_survive_kills_restarts_and_ledger_faults(
     tmp_path: Path, nats: EmbeddedNats, sandbox: SandboxServer
 ) -> None:
