@@ -35,6 +35,7 @@ from adapters.sandbox.netsuite_errors import (
 )
 
 CENT = Decimal("0.01")
+HALF_CENT = Decimal("0.005")
 SALES_ITEMS = {"1": "Services"}
 DISCOUNT_ITEMS = {"2": "Discount"}
 SUBSIDIARIES = {"1": "Parent Company"}
@@ -188,12 +189,17 @@ def _priced_line(line: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 def _line_amount(line: dict[str, Any], quantity: Decimal, at: str) -> Decimal:
+    """``amount`` as sent when it is ``quantity`` × ``rate`` to the half cent (either way of
+    rounding a half cent), else ``quantity`` × ``rate`` rounded half up."""
     if line.get("rate") is None:
         return cents(number(line.get("amount"), f"{at}.amount"))
-    product = cents(quantity * number(line["rate"], f"{at}.rate"))
-    if line.get("amount") is not None and number(line["amount"], f"{at}.amount") != product:
-        raise invalid_value(f"amount {line['amount']} is not quantity x rate ({product})", at)
-    return product
+    product = quantity * number(line["rate"], f"{at}.rate")
+    if line.get("amount") is None:
+        return cents(product)
+    amount = number(line["amount"], f"{at}.amount")
+    if abs(amount - product) > HALF_CENT:
+        raise invalid_value(f"amount {amount} is not quantity x rate ({cents(product)})", at)
+    return cents(amount)
 
 
 def _discount(document: dict[str, Any], subtotal: Decimal) -> Decimal:

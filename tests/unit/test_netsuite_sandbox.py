@@ -258,6 +258,9 @@ async def test_invoice_totals_are_derived_from_lines_discount_and_tax(ns: Ns) ->
     assert [ln["line"] for ln in invoice["item"]["items"]] == [1, 2, 3]
     percent = await ns.invoice(customer_id, discountItem={"id": "2"}, discountRate="-10%")
     assert (await ns.get("invoice", percent))["total"] == Decimal("90.00")
+    for rounded in ("1.00", "1.01"):  # 3 x 0.335 = 1.005, rounded half even or half up
+        half = await ns.invoice(customer_id, line("0.335", "3") | {"amount": Decimal(rounded)})
+        assert (await ns.get("invoice", half))["total"] == Decimal(rounded)
 
 
 @pytest.mark.parametrize(
@@ -270,7 +273,7 @@ async def test_invoice_totals_are_derived_from_lines_discount_and_tax(ns: Ns) ->
             "item.items[0].item",
         ),
         (
-            {"item": {"items": [line("0.335", "3") | {"amount": Decimal("1.00")}]}},
+            {"item": {"items": [line("0.335", "3") | {"amount": Decimal("1.02")}]}},
             "INVALID_CONTENT",
             "item.items[0]",
         ),
