@@ -13,10 +13,12 @@ Versions. NetSuite's REST record service has no ETag / If-Match. The version han
 update or void reads the record, refuses with ``StaleVersionError`` when the version moved,
 then writes. Another writer can still slip in between that read and the write.
 
-Void. REST web services cannot void a transaction (Oracle: voiding is not supported in
-REST web services; no ``void`` record action exists). ``void_invoice`` books the closest
-faithful equivalent: a credit memo mirroring the invoice's lines, applied to it in full,
-and a ``syncledger-void:`` line in the invoice memo that marks it void for us.
+Void. REST web services offer no void: the REST API browser lists no void action or
+transform for invoices, and Oracle's help says voiding (of checks) "is not supported in REST
+web services"; only SuiteScript's ``transaction.void`` and the UI void. ``void_invoice``
+books the closest faithful equivalent: a credit memo mirroring the invoice's lines, applied
+to it in full, and a ``syncledger-void:`` line in the invoice memo that marks it void for
+us (NetSuite itself shows the invoice as Paid In Full, not Voided).
 
 Limits. Concurrency is governed per account (service tier + 10 per SuiteCloud Plus
 licence, shared by every integration): a client-side semaphore holds our share. NetSuite
@@ -270,7 +272,7 @@ class NetSuiteLedger:
         seen: set[tuple[str, str]] = set()
         for statement in self._change_queries(stamp):
             async for row in self._suiteql(statement):
-                kind = SUITEQL_TYPES.get(str(row.get("type")), "customer")
+                kind = SUITEQL_TYPES[str(row["type"])] if "type" in row else "customer"
                 if (kind, str(row["id"])) in seen:
                     continue
                 seen.add((kind, str(row["id"])))

@@ -40,8 +40,8 @@ Implemented, with the documented source:
 Not modelled: OAuth 2.0 (NetSuite's recommended method for new integrations from 2027.1),
 record transforms and actions, deletes, other record types, SuiteTax and tax codes (line
 tax is taken as sent in ``tax1Amt``), field lengths, accounting periods, 24-hour request
-limits, SuiteQL beyond the subset above, ``fields`` / ``expand`` selection, voiding (REST
-cannot void a transaction either).
+limits, SuiteQL beyond the subset above, ``fields`` / ``expand`` selection, voiding (NetSuite's
+REST web services offer no void either).
 """
 
 from __future__ import annotations
