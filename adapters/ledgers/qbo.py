@@ -7,6 +7,11 @@ create carries our source reference (``Notes`` / ``PrivateNote``, see ``qbo_mapp
 which ``find`` reads back after a crash. A customer create refused as a duplicate name
 (6240) is resolved the same way when the existing customer carries our reference.
 
+Updates are sparse (only the mapped fields are sent) with our ``version`` as the
+``SyncToken``, so QBO refuses a stale one (5010 → ``StaleVersionError``). A credit note is
+a ``CreditMemo``; applied to an invoice, QBO records a ``Payment`` of ``TotalAmt`` 0 linking
+both (``create_credit_note``), written under its own ``requestid``.
+
 Limits: 500 requests/min per realm and 10/s per realm and app, held by the client-side
 limiter before sending. Batch: at most 30 payloads per ``/batch`` call — Intuit's batch page
 says 10 but its limits page says 30, and users report 30 accepted and 31 refused
@@ -20,6 +25,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -33,12 +39,21 @@ from adapters.ledgers.qbo_errors import (
     parse_fault,
     translate_qbo,
 )
-from adapters.ledgers.qbo_mapping import ENTITY, QboMapping, load_mapping, ref_in, to_record
+from adapters.ledgers.qbo_mapping import (
+    ENTITY,
+    KINDS,
+    CreditApplication,
+    QboMapping,
+    load_mapping,
+    ref_in,
+    to_record,
+    with_ref,
+)
 from adapters.oauth2 import Auth
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import LedgerError, PermanentLedgerError
-from core.model import Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment
 
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
@@ -95,7 +110,7 @@ class QboLedger:
         requests_per_second=10,
         idempotency="requestid + reference lookup",
         delta="CDC",
-        kinds=("customer", "invoice", "payment"),
+        kinds=KINDS,
     )
 
     def __init__(
@@ -184,6 +199,63 @@ class QboLedger:
             payment, customer_ledger_id, invoice_ledger_id, external_ref
         )
         return _pushed(await self._write("payment", body, idempotency_key))
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Sparse update of the mapped fields with SyncToken ``version`` (the current one
+        when None). A field the customer no longer has is left as QBO holds it."""
+        body = self.mapping.customer_update_body(customer)
+        return await self._update(
+            "customer", ledger_id, version, body, external_ref, idempotency_key
+        )
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Sparse update replacing the lines, discount, tax and header fields with SyncToken
+        ``version`` (the current one when None); QBO keeps what was paid on it applied, so
+        the balance is the new total less that."""
+        body = self.mapping.invoice_update_body(invoice, customer_ledger_id)
+        return await self._update(
+            "invoice", ledger_id, version, body, external_ref, idempotency_key
+        )
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """A ``CreditMemo``; given an invoice (checked first: same customer and currency),
+        its credit is applied there, at most the invoice's open balance (any rest stays as
+        the customer's credit). Returns the credit memo."""
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref)
+        invoice = None
+        if invoice_ledger_id is not None:
+            invoice = await self._credit_target(credit_note, customer_ledger_id, invoice_ledger_id)
+        memo = _pushed(await self._write("credit_note", body, idempotency_key))
+        if invoice is None:
+            return memo
+        return await self._apply_credit(
+            credit_note, memo.ledger_id, invoice, external_ref, idempotency_key
+        )
 
     async def void_invoice(
         self, ledger_id: str, *, version: str | None, idempotency_key: str
@@ -285,14 +357,70 @@ class QboLedger:
         return raw
 
     async def _sync_token(self, kind: str, ledger_id: str) -> str:
+        return str((await self._current(kind, ledger_id)).version)
+
+    async def _current(self, kind: str, ledger_id: str) -> LedgerRecord:
         record = await self.get(kind, ledger_id)
         if record is None or record.version is None:
             raise PermanentLedgerError(
-                f"QuickBooks Online has no {kind} {ledger_id}: it was deleted or never "
-                "created; check the link",
+                f"QuickBooks Online has no {kind.replace('_', ' ')} {ledger_id}: it was "
+                "deleted or never created; check the link",
                 code=NOT_FOUND_CODE,
             )
-        return record.version
+        return record
+
+    async def _update(
+        self,
+        kind: str,
+        ledger_id: str,
+        version: str | None,
+        fields: dict[str, Any],
+        external_ref: str,
+        key: str,
+    ) -> PushResult:
+        """A sparse update of ``fields``. The record is read first so that our reference
+        line is put back into the text a person may have added around it."""
+        current = await self._current(kind, ledger_id)
+        ref_field = self.mapping.ref_field[kind]
+        note = with_ref(current.raw.get(ref_field), external_ref)
+        token = version if version is not None else current.version
+        body = fields | {ref_field: note, "Id": ledger_id, "SyncToken": token, "sparse": True}
+        return _pushed(await self._write(kind, body, key))
+
+    async def _credit_target(
+        self, credit_note: CreditNote, customer_ledger_id: str, invoice_ledger_id: str
+    ) -> LedgerRecord:
+        invoice = await self._current("invoice", invoice_ledger_id)
+        ours = (customer_ledger_id, credit_note.currency)
+        theirs = (invoice.customer_ledger_id, invoice.currency)
+        if theirs != ours:
+            raise PermanentLedgerError(
+                f"credit note {credit_note.number} (customer {ours[0]}, {ours[1]}) cannot be "
+                f"applied to invoice {invoice_ledger_id} (customer {theirs[0]}, {theirs[1]}): "
+                "QuickBooks applies credit only within one customer and currency; fix the "
+                "credit note's invoice or customer in the source",
+                code="syncledger.credit_target",
+            )
+        return invoice
+
+    async def _apply_credit(
+        self, credit_note: CreditNote, memo_id: str, invoice: LedgerRecord, ref: str, key: str
+    ) -> PushResult:
+        """The zero-amount ``Payment`` linking the invoice and the credit memo, for what is
+        left of both. Reading the credit memo first keeps a repeated call from applying it
+        twice even if QBO fails to replay a ``requestid``: every application spends all of
+        the credit or all of the balance, so once one landed there is nothing left to
+        apply. The ``requestid`` (derived from the key and the amount) dedupes the rest."""
+        memo = await self._current("credit_note", memo_id)
+        amount = min(memo.balance or Decimal(0), invoice.balance or Decimal(0))
+        if amount <= 0:  # applied by an earlier call with this key, or nothing owed
+            return PushResult(memo.ledger_id, memo.version)
+        customer_id = str(invoice.customer_ledger_id)
+        application = CreditApplication(customer_id, invoice.ledger_id, memo_id, amount)
+        body = self.mapping.credit_application_body(credit_note, application, ref)
+        await self._write("payment", body, f"{key}:apply:{amount}")
+        applied = await self._current("credit_note", memo_id)
+        return PushResult(applied.ledger_id, applied.version)
 
     async def _ours_by_name(
         self, name: str, external_ref: str, refused: PermanentLedgerError

@@ -2,17 +2,22 @@
 
 Where our source reference lives on the ledger record (read back by ``QboLedger.find``):
 
-======== ================================= ======================================
-kind     queryable natural key             faithful reference (not queryable)
-======== ================================= ======================================
-customer ``DisplayName`` (unique in QBO)   ``Notes`` (≤ 2000 chars)
-invoice  ``DocNumber`` (≤ 21 chars)        ``PrivateNote`` (≤ 4000 chars)
-payment  ``CustomerRef`` + ``TxnDate``     ``PrivateNote`` (``PaymentRefNum`` keeps
-                                           the human reference, ≤ 21 chars)
-======== ================================= ======================================
+=========== ================================= ======================================
+kind        queryable natural key             faithful reference (not queryable)
+=========== ================================= ======================================
+customer    ``DisplayName`` (unique in QBO)   ``Notes`` (≤ 2000 chars)
+invoice     ``DocNumber`` (≤ 21 chars)        ``PrivateNote`` (≤ 4000 chars)
+payment     ``CustomerRef`` + ``TxnDate``     ``PrivateNote`` (``PaymentRefNum`` keeps
+                                              the human reference, ≤ 21 chars)
+credit_note ``DocNumber`` (≤ 21 chars)        ``PrivateNote`` (≤ 4000 chars); a QBO
+                                              ``CreditMemo``
+=========== ================================= ======================================
 
 The reference is written as a line ``syncledger-ref: <system/kind/id>`` so a person may
-add text around it without breaking the lookup.
+add text around it without breaking the lookup; an update puts it back in the text it
+finds (``with_ref``). The zero-amount ``Payment`` that applies a credit note to an
+invoice carries ``syncledger-applies: <credit note ref>`` instead, so it is never taken
+for one of our payments.
 """
 
 from __future__ import annotations
@@ -30,13 +35,22 @@ from typing import Any
 
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from core.money import quantize, to_decimal
 
 REF_MARKER = "syncledger-ref:"
+APPLIES_MARKER = "syncledger-applies:"
 _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
-ENTITY = {"customer": "Customer", "invoice": "Invoice", "payment": "Payment"}
+ENTITY = {
+    "customer": "Customer",
+    "invoice": "Invoice",
+    "payment": "Payment",
+    "credit_note": "CreditMemo",
+}
 KIND_OF_ENTITY = {v: k for k, v in ENTITY.items()}
+KINDS = tuple(ENTITY)
+
+Document = Invoice | CreditNote
 
 
 def ref_note(external_ref: str) -> str:
@@ -46,6 +60,17 @@ def ref_note(external_ref: str) -> str:
 def ref_in(text: object) -> str | None:
     match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
     return match.group(1) if match else None
+
+
+def with_ref(text: object, external_ref: str) -> str:
+    """``text`` (a Notes / PrivateNote a person may have written in) carrying our
+    reference line: the one already there is rewritten, else the line is added."""
+    note = ref_note(external_ref)
+    if not isinstance(text, str) or not text.strip():
+        return note
+    if _REF_IN_TEXT.search(text):
+        return _REF_IN_TEXT.sub(lambda _: note, text, count=1)
+    return f"{text.rstrip()}\n{note}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +87,68 @@ class QboMapping:
     discount: Mapping[str, Any]
 
     def customer_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
-        body = self._fields("customer", customer.model_dump(exclude_none=True))
+        body = self.customer_update_body(customer)
         body[self.ref_field["customer"]] = ref_note(external_ref)
         return body
+
+    def customer_update_body(self, customer: Customer) -> dict[str, Any]:
+        """The mapped fields, without our reference. Fields the customer no longer has
+        are left out (a sparse update keeps them as QBO holds them)."""
+        return self._fields("customer", customer.model_dump(exclude_none=True))
 
     def invoice_body(
         self, invoice: Invoice, customer_ledger_id: str, external_ref: str
     ) -> dict[str, Any]:
-        body = self._fields("invoice", _document_values(invoice))
-        lines = [self._line(ln, invoice.currency) for ln in invoice.lines]
-        body["Line"] = lines + self._discount(invoice)
+        body = self._document_body("invoice", invoice, customer_ledger_id)
+        return body | {self.ref_field["invoice"]: ref_note(external_ref)}
+
+    def invoice_update_body(self, invoice: Invoice, customer_ledger_id: str) -> dict[str, Any]:
+        """The fields of a sparse update replacing the invoice's lines, discount and tax,
+        without our reference. Without tax it sends a zero ``TxnTaxDetail``: left out, a
+        sparse update would keep the old tax."""
+        body = self._document_body("invoice", invoice, customer_ledger_id)
+        body.setdefault("TxnTaxDetail", {"TotalTax": quantize(Decimal(0), invoice.currency)})
+        return body
+
+    def credit_note_body(
+        self, credit_note: CreditNote, customer_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        """A QBO ``CreditMemo``: lines, discount and tax as on an invoice."""
+        body = self._document_body("credit_note", credit_note, customer_ledger_id)
+        return body | {self.ref_field["credit_note"]: ref_note(external_ref)}
+
+    def credit_application_body(
+        self, credit_note: CreditNote, application: CreditApplication, external_ref: str
+    ) -> dict[str, Any]:
+        """The ``Payment`` QBO records when a credit memo is applied to an invoice: no
+        money (``TotalAmt`` 0), one line paying the invoice and one spending the credit,
+        both of ``amount`` (Intuit's Payment reference sample has exactly this shape)."""
+        cur = credit_note.currency
+        body: dict[str, Any] = {
+            "CustomerRef": {"value": application.customer_ledger_id},
+            "TotalAmt": quantize(Decimal(0), cur),
+            "TxnDate": credit_note.issue_date.isoformat(),
+            "CurrencyRef": {"value": cur},
+            "Line": [
+                _linked_line(application.amount, application.invoice_ledger_id, "Invoice"),
+                _linked_line(application.amount, application.credit_memo_id, "CreditMemo"),
+            ],
+            "PrivateNote": f"{APPLIES_MARKER} {external_ref}",
+        }
+        if credit_note.exchange_rate is not None:
+            body["ExchangeRate"] = credit_note.exchange_rate
+        return body
+
+    def _document_body(self, kind: str, doc: Document, customer_ledger_id: str) -> dict[str, Any]:
+        body = self._fields(kind, _document_values(doc))
+        lines = [self._line(ln, doc.currency) for ln in doc.lines]
+        body["Line"] = lines + self._discount(doc)
         body["CustomerRef"] = {"value": customer_ledger_id}
-        body[self.ref_field["invoice"]] = ref_note(external_ref)
-        tax = self._tax_detail(invoice)
+        tax = self._tax_detail(doc)
         if tax:
             body["TxnTaxDetail"] = tax
             body["GlobalTaxCalculation"] = self.tax["global_tax_calculation"]
-        _check_total(invoice, body)
+        _check_total(kind, doc, body)
         return body
 
     def payment_body(
@@ -122,7 +192,7 @@ class QboMapping:
             },
         }
 
-    def _discount(self, invoice: Invoice) -> list[dict[str, Any]]:
+    def _discount(self, invoice: Document) -> list[dict[str, Any]]:
         if invoice.discount == 0:
             return []
         detail: dict[str, Any] = {"PercentBased": bool(self.discount["percent_based"])}
@@ -136,7 +206,7 @@ class QboMapping:
             }
         ]
 
-    def _tax_detail(self, invoice: Invoice) -> dict[str, Any] | None:
+    def _tax_detail(self, invoice: Document) -> dict[str, Any] | None:
         taxed = [ln for ln in invoice.lines if ln.tax_amount != 0]
         if not taxed:
             return None
@@ -157,18 +227,32 @@ class QboMapping:
         return {"TotalTax": total, "TaxLine": tax_lines}
 
 
-def _document_values(invoice: Invoice) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class CreditApplication:
+    """``amount`` of credit memo ``credit_memo_id`` applied to an invoice."""
+
+    customer_ledger_id: str
+    invoice_ledger_id: str
+    credit_memo_id: str
+    amount: Decimal
+
+
+def _linked_line(amount: Decimal, txn_id: str, txn_type: str) -> dict[str, Any]:
+    return {"Amount": amount, "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]}
+
+
+def _document_values(doc: Document) -> dict[str, Any]:
     return {
-        "number": invoice.number,
-        "issue_date": invoice.issue_date,
-        "due_date": invoice.due_date,
-        "currency": invoice.currency,
-        "exchange_rate": invoice.exchange_rate,
+        "number": doc.number,
+        "issue_date": doc.issue_date,
+        "due_date": doc.due_date if isinstance(doc, Invoice) else None,
+        "currency": doc.currency,
+        "exchange_rate": doc.exchange_rate,
     }
 
 
 def ledger_total(body: Mapping[str, Any]) -> Decimal:
-    """What QBO will compute as ``TotalAmt`` for this invoice body."""
+    """What QBO will compute as ``TotalAmt`` for this invoice or credit memo body."""
     total = Decimal(0)
     for line in body.get("Line", []):
         sign = -1 if line["DetailType"] == "DiscountLineDetail" else 1
@@ -176,12 +260,13 @@ def ledger_total(body: Mapping[str, Any]) -> Decimal:
     return total + to_decimal(body.get("TxnTaxDetail", {}).get("TotalTax", 0))
 
 
-def _check_total(invoice: Invoice, body: Mapping[str, Any]) -> None:
+def _check_total(kind: str, doc: Document, body: Mapping[str, Any]) -> None:
     expected = ledger_total(body)
-    if expected != invoice.total:
+    if expected != doc.total:
+        what = kind.replace("_", " ")
         raise PermanentLedgerError(
-            f"invoice {invoice.number}: QuickBooks would total {expected} (lines rounded to "
-            f"the cent, plus tax, less discount) but the invoice says {invoice.total}: fix the "
+            f"{what} {doc.number}: QuickBooks would total {expected} (lines rounded to "
+            f"the cent, plus tax, less discount) but the {what} says {doc.total}: fix the "
             "line amounts or the total in the source",
             code="syncledger.total_mismatch",
         )
@@ -221,7 +306,7 @@ def _default_mapping_bytes() -> bytes:
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
-    kinds = ("customer", "invoice", "payment")
+    kinds = KINDS
     return QboMapping(
         version=str(raw["version"]),
         digest=digest,
@@ -281,12 +366,16 @@ def _document_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _status(kind: str, raw: Mapping[str, Any], total: Decimal | None, bal: Decimal | None) -> str:
+    """Invoices: open / partially_paid / paid / void. Credit notes: open (all the
+    credit left) / partially_applied / applied (none left). Payments: applied."""
     if kind == "payment":
         return "applied"
     if str(raw.get("PrivateNote", "")).startswith("Voided"):
         return "void"
     if bal is None or total is None or bal == total:
         return "open"
+    if kind == "credit_note":
+        return "applied" if bal == 0 else "partially_applied"
     return "paid" if bal == 0 else "partially_paid"
 
 

@@ -5,8 +5,10 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
 
 - ``POST /oauth2/v1/tokens/bearer``: Intuit's token endpoint, ``refresh_token`` grant,
   client credentials in HTTP Basic (or the form); rotating single-use refresh tokens.
-- ``POST /v3/company/{realm}/{customer|invoice|payment}``: create; update when the body
-  has ``Id`` (+ ``SyncToken``; ``sparse``); ``?operation=void`` for invoices.
+- ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo}``: create; update of a
+  customer or invoice when the body has ``Id`` + ``SyncToken`` (``sparse``: only the
+  fields sent change; a stale token is 5010); ``?operation=void`` for invoices. A payment
+  with ``TotalAmt`` 0 whose lines link an invoice and a credit memo applies that credit.
   ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
 - ``GET /v3/company/{realm}/{entity}/{id}``, ``GET|POST /v3/company/{realm}/query``,
   ``GET /v3/company/{realm}/cdc?entities=&changedSince=``, ``POST .../batch`` (≤ 30 items,
@@ -18,8 +20,10 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant`` (a fresh refresh token, as a
   consent flow would give), ``POST oauth/expire`` (expire every access token).
 
-Not modelled: deletes, payment voids and updates, other entities, CDC's 30-day look-back,
-QBO's automated sales tax; only replies that succeeded are replayed by ``requestid``.
+Not modelled: deletes, payment voids and updates, credit memo updates, other entities,
+CDC's 30-day look-back, QBO's automated sales tax, unapplied payments and credits in a
+customer's ``Balance`` (open invoices only); only replies that succeeded are replayed by
+``requestid``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from adapters.sandbox.throttle import WindowThrottle
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+KINDS = ("customer", "invoice", "payment", "credit_note")
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
 
@@ -258,7 +263,7 @@ async def _faults(request: Request) -> Response:
 
 async def _counts(request: Request) -> Response:
     sandbox = sandbox_of(request.app)
-    counts = {kind: sandbox.count(kind) for kind in ("customer", "invoice", "payment")}
+    counts = {kind: sandbox.count(kind) for kind in KINDS}
     return _plain_json(200, counts)
 
 
@@ -266,7 +271,7 @@ async def _records(request: Request) -> Response:
     try:
         rows = sandbox_of(request.app).records(request.path_params["kind"])
     except KeyError:
-        return _plain_json(404, {"error": "kinds are customer, invoice and payment"})
+        return _plain_json(404, {"error": f"kinds are {', '.join(KINDS)}"})
     return _plain_json(200, rows)
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
 
-ENTITIES = ("Customer", "Invoice", "Payment")
+ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
+#: our canonical kinds whose QBO entity name is not the kind spelled another way
+_ALIASES = {"credit_note": "CreditMemo"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -36,7 +38,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 def entity_name(kind: str) -> str:
-    """``invoice`` / ``Invoice`` / ``INVOICE`` → ``Invoice``."""
+    """``invoice`` / ``Invoice`` / ``INVOICE`` → ``Invoice``; ``credit_note`` /
+    ``creditmemo`` → ``CreditMemo``."""
+    if kind in _ALIASES:
+        return _ALIASES[kind]
     for name in ENTITIES:
         if name.lower() == kind.lower():
             return name
@@ -161,6 +166,16 @@ class SandboxBook:
 
     def remember(self, requestid: str, status: int, body: bytes) -> None:
         self.db.execute("INSERT OR IGNORE INTO replies VALUES (?, ?, ?)", (requestid, status, body))
+
+    def forget_replies(self, kind: str) -> int:
+        """Drop the replies kept for writes of ``kind``, as if QBO had not deduplicated
+        them (a user saw duplicate Payments despite one RequestId,
+        intuit/QuickBooks-V3-DotNET-SDK#352); tests play that case with it."""
+        entity = entity_name(kind)
+        rows = self.db.execute("SELECT requestid, body FROM replies").fetchall()
+        gone = [(rid,) for rid, body in rows if entity in decode_json(bytes(body))]
+        self.db.executemany("DELETE FROM replies WHERE requestid = ?", gone)
+        return len(gone)
 
     def close(self) -> None:
         self.db.close()

@@ -41,6 +41,9 @@ FILTERABLE: dict[str, frozenset[str]] = {
         {"Id", "DocNumber", "TxnDate", "DueDate", "CustomerRef", "TotalAmt", "Balance", *_META}
     ),
     "Payment": frozenset({"Id", "TxnDate", "CustomerRef", "TotalAmt", *_META}),
+    "CreditMemo": frozenset(
+        {"Id", "DocNumber", "TxnDate", "CustomerRef", "TotalAmt", "Balance", *_META}
+    ),
 }
 _NUMERIC = frozenset({"Balance", "TotalAmt"})
 _TOKEN = re.compile(

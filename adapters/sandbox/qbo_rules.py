@@ -7,9 +7,16 @@ Enforced (QBO behaviour, codes from Intuit's error list):
   DetailType and Amount (2020); SalesItemLineDetail Amount = Qty × UnitPrice to the cent
   (6000); TxnTaxDetail TaxLines add up to TotalTax; a TotalAmt sent must equal lines −
   discount + tax (6000); the currency must be the customer's (6000).
-- Payment: CustomerRef and TotalAmt (2020), each Line linked to an existing Invoice of the
-  same customer and currency (2500 / 6000), applied amounts within each invoice's open
-  balance (6000) and within TotalAmt; the rest is ``UnappliedAmt`` (a credit), as in QBO.
+- CreditMemo: as an invoice (CustomerRef, Line, amounts, tax, currency); ``Balance`` and
+  ``RemainingCredit`` start at ``TotalAmt``.
+- Payment: CustomerRef and TotalAmt (2020), each Line linking exactly one existing Invoice
+  or CreditMemo of the same customer and currency (2500 / 6000). Invoice lines are paid,
+  CreditMemo lines are credit spent on them, as in Intuit's sample of a payment with
+  ``TotalAmt`` 0, an Invoice line and a CreditMemo line of 300 each: each amount within
+  the transaction's open balance (6000), credit spent at most what the invoice lines apply
+  (6000), and the invoice lines less the credit within TotalAmt (6000); the rest of
+  TotalAmt is ``UnappliedAmt`` (a credit), as in QBO.
+- Customer update: the currency cannot change once set (6000).
 
 Stricter than QBO, on purpose: a foreign-currency invoice must carry ``ExchangeRate``
 (QBO would fill in its own daily rate; we never want a silent rate). A foreign-currency
@@ -251,63 +258,106 @@ def _settle_currency(doc: dict[str, Any], customer: dict[str, Any], home: str) -
         raise business("ExchangeRate must be greater than zero")
 
 
+# -------------------------------------------------------------- credit memos
+
+
+def priced_credit_memo(
+    body: dict[str, Any], *, customers: Lookup, home_currency: str
+) -> dict[str, Any]:
+    """The credit memo as stored: priced like an invoice, all of it still to spend."""
+    memo = priced_invoice(body, customers=customers, home_currency=home_currency, paid=Decimal(0))
+    return memo | {"RemainingCredit": memo["Balance"]}
+
+
+def check_currency_kept(current: dict[str, Any], updated: dict[str, Any]) -> None:
+    before, after = path(current, "CurrencyRef.value"), path(updated, "CurrencyRef.value")
+    if before is not None and after != before:
+        raise business(f"the customer's currency {before} cannot be changed to {after}")
+
+
 # ----------------------------------------------------------------- payments
+
+#: the transactions a payment line may link, by ``TxnType``
+LINKABLE = ("Invoice", "CreditMemo")
 
 
 @dataclass(frozen=True, slots=True)
 class Application:
-    invoice: dict[str, Any]
+    """One payment line: ``amount`` paid on an Invoice, or credit spent from a CreditMemo."""
+
+    txn: dict[str, Any]
+    txn_type: str
     amount: Decimal
 
 
 def checked_payment(
-    body: dict[str, Any], *, customers: Lookup, invoices: Lookup, home_currency: str
+    body: dict[str, Any],
+    *,
+    customers: Lookup,
+    linkable: Callable[[str], Lookup],
+    home_currency: str,
 ) -> tuple[dict[str, Any], list[Application]]:
-    """The payment as stored (``UnappliedAmt`` set) and the invoice applications."""
+    """The payment as stored (``UnappliedAmt`` set) and its applications;
+    ``linkable(txn_type)`` looks up transactions of that type."""
     payment = dict(body)
     customer = _customer_of(payment, customers)
     total = amount(payment.get("TotalAmt"), "TotalAmt")
     if total < 0:
         raise business("TotalAmt cannot be negative")
-    applications = _applications(payment, invoices)
-    applied = sum((a.amount for a in applications), Decimal(0))
-    if applied > total:
-        raise business(f"the lines apply {applied}, more than the payment's TotalAmt {total}")
+    applications = _applications(payment, linkable)
+    owed = _applied_from_cash(applications, total)
     check_lengths(payment, PAYMENT_LIMITS)
     _payment_currency(payment, customer, applications, home_currency)
-    return payment | {"TotalAmt": total, "UnappliedAmt": total - applied}, applications
+    return payment | {"TotalAmt": total, "UnappliedAmt": total - owed}, applications
 
 
-def _applications(payment: dict[str, Any], invoices: Lookup) -> list[Application]:
+def _applied_from_cash(applications: list[Application], total: Decimal) -> Decimal:
+    """What the invoice lines take from TotalAmt once the credit lines are spent."""
+    paid = sum((a.amount for a in applications if a.txn_type == "Invoice"), Decimal(0))
+    credit = sum((a.amount for a in applications if a.txn_type == "CreditMemo"), Decimal(0))
+    if credit > paid:
+        raise business(f"the lines spend {credit} of credit on invoices that take only {paid}")
+    if paid - credit > total:
+        raise business(
+            f"the lines apply {paid - credit} beyond the credit spent, more than the "
+            f"payment's TotalAmt {total}"
+        )
+    return paid - credit
+
+
+def _applications(payment: dict[str, Any], linkable: Callable[[str], Lookup]) -> list[Application]:
     customer_id = str(path(payment, "CustomerRef.value"))
     applications: list[Application] = []
-    open_balance: dict[str, Decimal] = {}
+    open_balance: dict[tuple[str, str], Decimal] = {}
     for line in payment.get("Line") or []:
-        invoice = _linked_invoice(line, invoices, customer_id)
+        txn_type, txn = _linked(line, linkable, customer_id)
         value = amount(line.get("Amount"), "Line.Amount")
-        key = str(invoice["Id"])
-        left = open_balance.get(key, amount(invoice["Balance"], "Balance"))
+        key = (txn_type, str(txn["Id"]))
+        left = open_balance.get(key, amount(txn["Balance"], "Balance"))
         if value <= 0 or value > left:
             raise business(
-                f"the payment applies {value} to invoice {key} whose open balance is {left}"
+                f"the payment applies {value} to {txn_type} {key[1]} whose open balance is {left}"
             )
         open_balance[key] = left - value
-        applications.append(Application(invoice, value))
+        applications.append(Application(txn, txn_type, value))
     return applications
 
 
-def _linked_invoice(line: dict[str, Any], invoices: Lookup, customer_id: str) -> dict[str, Any]:
+def _linked(
+    line: dict[str, Any], linkable: Callable[[str], Lookup], customer_id: str
+) -> tuple[str, dict[str, Any]]:
     linked = line.get("LinkedTxn") or []
     if len(linked) != 1:
         raise business("each payment line must link exactly one transaction (LinkedTxn)")
-    if linked[0].get("TxnType") != "Invoice":
-        raise business(f"a payment line linked to {linked[0].get('TxnType')} is not supported")
-    invoice = invoices(str(linked[0].get("TxnId")))
-    if invoice is None:
-        raise invalid_reference("Invoice", linked[0].get("TxnId"))
-    if str(path(invoice, "CustomerRef.value")) != customer_id:
-        raise business(f"invoice {invoice['Id']} belongs to another customer")
-    return invoice
+    txn_type = linked[0].get("TxnType")
+    if txn_type not in LINKABLE:
+        raise business(f"a payment line linked to {txn_type} is not supported")
+    txn = linkable(txn_type)(str(linked[0].get("TxnId")))
+    if txn is None:
+        raise invalid_reference(txn_type, linked[0].get("TxnId"))
+    if str(path(txn, "CustomerRef.value")) != customer_id:
+        raise business(f"{txn_type} {txn['Id']} belongs to another customer")
+    return txn_type, txn
 
 
 def _payment_currency(
@@ -317,8 +367,8 @@ def _payment_currency(
     home: str,
 ) -> None:
     for application in applications:
-        if path(application.invoice, "CurrencyRef.value") != path(customer, "CurrencyRef.value"):
-            raise business("the payment and its invoices must share one currency")
+        if path(application.txn, "CurrencyRef.value") != path(customer, "CurrencyRef.value"):
+            raise business("the payment and the transactions it links must share one currency")
     if payment.get("ExchangeRate") is None and applications:
-        payment["ExchangeRate"] = applications[0].invoice.get("ExchangeRate", Decimal(1))
+        payment["ExchangeRate"] = applications[0].txn.get("ExchangeRate", Decimal(1))
     _settle_currency(payment, customer, home)

@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.oauth import OAuthServer
-from adapters.sandbox.qbo_book import SandboxBook, entity_name
+from adapters.sandbox.qbo_book import ENTITIES, SandboxBook, entity_name
 from adapters.sandbox.qbo_errors import (
     QboFault,
     bad_request,
@@ -27,9 +27,12 @@ from adapters.sandbox.qbo_errors import (
 )
 from adapters.sandbox.qbo_query import parse
 from adapters.sandbox.qbo_rules import (
+    Application,
     amount,
+    check_currency_kept,
     checked_customer,
     checked_payment,
+    priced_credit_memo,
     priced_invoice,
 )
 from adapters.sandbox.throttle import WindowThrottle
@@ -37,7 +40,19 @@ from adapters.sandbox.throttle import WindowThrottle
 BATCH_LIMIT = 30
 BATCH_BID_LIMIT = 10
 CDC_LIMIT = 1000
-_READ_ONLY = ("Id", "SyncToken", "MetaData", "domain", "Balance", "HomeTotalAmt", "UnappliedAmt")
+_READ_ONLY = (
+    "Id",
+    "SyncToken",
+    "MetaData",
+    "domain",
+    "Balance",
+    "HomeBalance",
+    "HomeTotalAmt",
+    "UnappliedAmt",
+    "RemainingCredit",
+)
+
+_DERIVED = (*_READ_ONLY, "TotalAmt")  # recomputed by every write
 
 
 class QboSandbox:
@@ -75,7 +90,7 @@ class QboSandbox:
         return self.book.realm_id
 
     def count(self, kind: str) -> int:
-        """Records of ``kind`` (``invoice`` or ``Invoice``) in the book."""
+        """Records of ``kind`` (``invoice`` / ``Invoice``, ``credit_note`` / ``CreditMemo``)."""
         return self.book.count(kind)
 
     def records(self, kind: str) -> list[dict[str, Any]]:
@@ -166,8 +181,13 @@ class QboSandbox:
             raise unsupported(f"{operation} on {kind}")
         if body.get("Id") is not None:
             return self._update(kind, body)
-        create = {"Customer": self._new_customer, "Invoice": self._new_invoice}
-        return create.get(kind, self._new_payment)(_writable(body))
+        create = {
+            "Customer": self._new_customer,
+            "Invoice": self._new_invoice,
+            "Payment": self._new_payment,
+            "CreditMemo": self._new_credit_memo,
+        }
+        return create[kind](_writable(body))
 
     def _new_customer(self, body: dict[str, Any]) -> dict[str, Any]:
         customer = checked_customer(
@@ -179,41 +199,52 @@ class QboSandbox:
         invoice = self._priced(body, paid=Decimal(0))
         return self.book.add("Invoice", invoice)
 
+    def _new_credit_memo(self, body: dict[str, Any]) -> dict[str, Any]:
+        memo = priced_credit_memo(
+            body, customers=self._getter("Customer"), home_currency=self.home_currency
+        )
+        return self.book.add("CreditMemo", memo)
+
     def _new_payment(self, body: dict[str, Any]) -> dict[str, Any]:
         payment, applications = checked_payment(
             body,
             customers=self._getter("Customer"),
-            invoices=self._getter("Invoice"),
+            linkable=self._getter,
             home_currency=self.home_currency,
         )
         stored = self.book.add("Payment", payment)
         for application in applications:
-            self._reduce_balance(str(application.invoice["Id"]), application.amount, stored)
+            self._settle(application, stored)
         return stored
 
-    def _reduce_balance(self, invoice_id: str, paid: Decimal, payment: dict[str, Any]) -> None:
-        invoice = self.book.get("Invoice", invoice_id) or {}
+    def _settle(self, application: Application, payment: dict[str, Any]) -> None:
+        """Lower the linked Invoice's balance (paid) or CreditMemo's (credit spent)."""
+        kind = application.txn_type
+        txn = self.book.get(kind, application.txn["Id"]) or {}
         link = {"TxnId": payment["Id"], "TxnType": "Payment"}
-        invoice["Balance"] = amount(invoice["Balance"], "Balance") - paid
-        invoice["LinkedTxn"] = [*invoice.get("LinkedTxn", []), link]
-        self.book.put("Invoice", invoice)
+        txn["Balance"] = amount(txn["Balance"], "Balance") - application.amount
+        if kind == "CreditMemo":
+            txn["RemainingCredit"] = txn["Balance"]
+        txn["LinkedTxn"] = [*txn.get("LinkedTxn", []), link]
+        self.book.put(kind, txn)
 
     def _update(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         current = self._current(kind, body)
-        merged = (
-            {**current, **body} if body.get("sparse") else {**_writable(body), **_keys(current)}
-        )
-        merged["sparse"] = False
+        merged = _merged(current, body)
         if kind == "Customer":
-            checked = checked_customer(
-                merged,
-                name_taken=self._name_taken(str(current["Id"])),
-                home_currency=self.home_currency,
-            )
-            return self.book.put(kind, checked | _keys(current))
+            return self.book.put(kind, self._updated_customer(current, merged))
         if kind == "Invoice":
             return self.book.put(kind, self._repriced(current, merged))
         raise unsupported(f"update on {kind}")
+
+    def _updated_customer(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+        checked = checked_customer(
+            merged,
+            name_taken=self._name_taken(str(current["Id"])),
+            home_currency=self.home_currency,
+        )
+        check_currency_kept(current, checked)
+        return checked | _keys(current)
 
     def _repriced(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
         if _voided(current):
@@ -298,9 +329,9 @@ class QboSandbox:
             raise business(f"bId {bid!r} is longer than {BATCH_BID_LIMIT} characters")
         if "Query" in item:
             return {"QueryResponse": self.query(str(item["Query"]))["QueryResponse"]}
-        kind = next((k for k in ("Customer", "Invoice", "Payment") if k in item), None)
+        kind = next((k for k in ENTITIES if k in item), None)
         if kind is None:
-            raise bad_request("a batch item needs an entity (Customer, Invoice, Payment)")
+            raise bad_request(f"a batch item needs an entity ({', '.join(ENTITIES)})")
         operation = item.get("operation")
         if operation not in ("create", "update"):
             raise unsupported(f"{operation} in a batch")
@@ -320,6 +351,14 @@ def _entity(resource: str) -> str:
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _READ_ONLY and k != "sparse"}
+
+
+def _merged(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A sparse update keeps the writable fields it does not send, a full update sets them
+    to NULL (QBO); amounts are derived again, links to payments stay."""
+    kept = {k: v for k, v in current.items() if k not in _DERIVED} if body.get("sparse") else {}
+    links = {"LinkedTxn": current["LinkedTxn"]} if "LinkedTxn" in current else {}
+    return {**kept, **_writable(body), **_keys(current), **links, "sparse": False}
 
 
 def _keys(record: dict[str, Any]) -> dict[str, Any]:

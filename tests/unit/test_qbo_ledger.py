@@ -11,13 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.http import NO_RETRY
 from adapters.jsonwire import encode_json
 from adapters.ledgers.qbo import BatchItem, QboLedger, qbo_literal, request_id
 from adapters.ledgers.qbo_errors import translate_qbo
-from adapters.ledgers.qbo_mapping import load_mapping, ref_in
+from adapters.ledgers.qbo_mapping import REF_MARKER, load_mapping, ref_in, ref_note, with_ref
 from adapters.oauth2 import FileTokenStore
+from adapters.ports import LedgerRecord
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import (
     AuthExpiredError,
@@ -25,7 +28,7 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from tests.contracts.ledger_contract import key
 from tests.support.qbo import InProcessQbo, in_process_qbo
 
@@ -66,6 +69,66 @@ async def push_customer(ledger: QboLedger, n: int = 1, currency: str = "USD") ->
     return pushed.ledger_id
 
 
+async def push_invoice(ledger: QboLedger, customer_id: str, doc: Invoice | None = None) -> str:
+    pushed = await ledger.create_invoice(
+        doc or invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i"),
+    )
+    return pushed.ledger_id
+
+
+async def pay(ledger: QboLedger, customer_id: str, invoice_id: str, amount: str) -> None:
+    payment = Payment(
+        id="P-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+    )
+    await ledger.apply_payment(
+        payment,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+    )
+
+
+def credit_note(total: str = "0.25", currency: str = "USD") -> CreditNote:
+    return CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        issue_date=date(2026, 4, 3),
+        currency=currency,
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price=total),),
+        total=Decimal(total),
+    )
+
+
+async def push_credit_note(
+    ledger: QboLedger, customer_id: str, invoice_id: str | None, total: str = "0.25"
+) -> str:
+    pushed = await ledger.create_credit_note(
+        credit_note(total),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    return pushed.ledger_id
+
+
+async def fetch(ledger: QboLedger, kind: str, ledger_id: str) -> LedgerRecord:
+    record = await ledger.get(kind, ledger_id)
+    assert record is not None, f"{kind} {ledger_id} is not in the book"
+    return record
+
+
 # ----------------------------------------------------------------- requestid
 
 
@@ -76,6 +139,21 @@ def test_requestid_is_deterministic_and_fits_qbo_limits() -> None:
     assert len(request_id("not a digest")) == 50
     assert request_id("not a digest") != request_id("not a digest!")
     assert len(request_id(digest, 36)) == 36
+
+
+_REFS = st.from_regex(r"[a-z]{1,8}/[a-z_]{1,12}/[A-Za-z0-9.-]{1,20}", fullmatch=True)
+_NOTES = st.text().filter(lambda text: REF_MARKER not in text)
+
+
+@given(text=_NOTES, old=_REFS, new=_REFS)
+def test_our_reference_is_put_into_a_note_keeping_its_text(text: str, old: str, new: str) -> None:
+    noted = with_ref(text, old)
+    assert ref_in(noted) == old
+    assert noted.startswith(text.rstrip())
+    assert with_ref(noted, old) == noted
+    moved = with_ref(noted, new)
+    assert ref_in(moved) == new
+    assert moved == noted.replace(ref_note(old), ref_note(new))
 
 
 def test_query_literals_escape_quotes() -> None:
@@ -219,6 +297,161 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
         await qbo.ledger.void_invoice(pushed.ledger_id, version="0", idempotency_key="v2")
 
 
+# ------------------------------------------------------------------ updates
+
+
+async def test_an_update_keeps_the_text_a_person_wrote_around_our_reference(
+    qbo: InProcessQbo,
+) -> None:
+    ledger_id = await push_customer(qbo.ledger)
+    stored = qbo.sandbox.book.get("Customer", ledger_id) or {}
+    edited = qbo.sandbox.book.put("Customer", stored | {"Notes": f"Call Bob\n{stored['Notes']}"})
+    changed = customer(1, email="ap@customer.example", phone="+1 555 0100")
+    pushed = await qbo.ledger.update_customer(
+        changed,
+        ledger_id=ledger_id,
+        version=None,  # the current token is read
+        external_ref="csv/customer/C-1",
+        idempotency_key=key("cu"),
+    )
+    [now] = qbo.sandbox.records("customer")
+    assert pushed.version == now["SyncToken"] == str(int(edited["SyncToken"]) + 1)
+    assert now["PrimaryEmailAddr"] == {"Address": "ap@customer.example"}
+    assert now["Notes"] == "Call Bob\nsyncledger-ref: csv/customer/C-1"
+    found = await qbo.ledger.find("customer", "csv/customer/C-1")
+    assert found is not None and found.ledger_id == ledger_id
+
+
+async def test_an_invoice_update_can_drop_the_tax_and_keeps_payments_applied(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    taxed = invoice(
+        total="0.33",
+        lines=(
+            InvoiceLine(description="a", quantity="1", unit_price="0.10", tax_amount="0.01"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20", tax_amount="0.02"),
+        ),
+    )
+    invoice_id = await push_invoice(qbo.ledger, customer_id, taxed)
+    await pay(qbo.ledger, customer_id, invoice_id, "0.13")
+    version = (await fetch(qbo.ledger, "invoice", invoice_id)).version
+    await qbo.ledger.update_invoice(
+        invoice(),  # the same lines without tax: 0.30
+        ledger_id=invoice_id,
+        version=version,
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("iu"),
+    )
+    record = await fetch(qbo.ledger, "invoice", invoice_id)
+    assert (record.total, record.balance, record.status) == (
+        Decimal("0.30"),
+        Decimal("0.17"),
+        "partially_paid",
+    )
+    assert record.raw["TxnTaxDetail"]["TotalTax"] == 0
+    assert record.external_ref == "csv/invoice/INV-1"
+    with pytest.raises(StaleVersionError):
+        await qbo.ledger.update_invoice(
+            taxed,
+            ledger_id=invoice_id,
+            version=version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu", 2),
+        )
+    assert (await fetch(qbo.ledger, "invoice", invoice_id)).total == Decimal("0.30")
+
+
+# ------------------------------------------------------------- credit notes
+
+
+async def test_a_credit_note_without_an_invoice_stays_as_the_customers_credit(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    memo_id = await push_credit_note(qbo.ledger, customer_id, None)
+    record = await fetch(qbo.ledger, "credit_note", memo_id)
+    assert (record.name, record.total, record.balance, record.status) == (
+        "CN-1",
+        Decimal("0.25"),
+        Decimal("0.25"),
+        "open",
+    )
+    assert (record.customer_ledger_id, record.external_ref) == (
+        customer_id,
+        "csv/credit_note/CN-1",
+    )
+    assert [r.ledger_id async for r in qbo.ledger.list_all("credit_note")] == [memo_id]
+    assert qbo.sandbox.count("payment") == 0
+    assert await qbo.ledger.get("credit_note", "987654") is None
+
+
+async def test_a_credit_note_beyond_the_open_balance_applies_what_is_owed(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id)
+    await pay(qbo.ledger, customer_id, invoice_id, "0.20")
+    memo_id = await push_credit_note(qbo.ledger, customer_id, invoice_id, total="0.25")
+    paid = await fetch(qbo.ledger, "invoice", invoice_id)
+    assert (paid.balance, paid.status) == (Decimal(0), "paid")
+    memo = await fetch(qbo.ledger, "credit_note", memo_id)
+    assert (memo.balance, memo.status) == (Decimal("0.15"), "partially_applied")
+    _, application = qbo.sandbox.records("payment")
+    assert application["TotalAmt"] == 0
+    assert [(ln["Amount"], ln["LinkedTxn"][0]["TxnType"]) for ln in application["Line"]] == [
+        (Decimal("0.10"), "Invoice"),
+        (Decimal("0.10"), "CreditMemo"),
+    ]
+    assert application["PrivateNote"] == "syncledger-applies: csv/credit_note/CN-1"
+    assert await qbo.ledger.find("payment", "csv/credit_note/CN-1") is None
+
+
+async def test_a_credit_note_is_not_applied_twice_when_qbo_forgets_the_requestid(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id)
+    first = await push_credit_note(qbo.ledger, customer_id, invoice_id, total="0.25")
+    assert qbo.sandbox.book.forget_replies("payment") == 1
+    again = await push_credit_note(qbo.ledger, customer_id, invoice_id, total="0.25")
+    assert again == first
+    assert (qbo.sandbox.count("credit_note"), qbo.sandbox.count("payment")) == (1, 1)
+    assert (await fetch(qbo.ledger, "invoice", invoice_id)).balance == Decimal("0.05")
+
+
+async def test_a_crash_between_the_credit_memo_and_its_application_is_completed_by_a_retry() -> (
+    None
+):
+    env = in_process_qbo(timeout=0.3)
+    customer_id = await push_customer(env.ledger)
+    invoice_id = await push_invoice(env.ledger, customer_id)
+    env.sandbox.commit_then_timeout_next(env.retry.attempts)
+    with pytest.raises(TransientLedgerError):
+        await push_credit_note(env.ledger, customer_id, invoice_id)
+    found = await env.ledger.find("credit_note", "csv/credit_note/CN-1")
+    assert found is not None and found.status == "open"  # created, not yet applied
+    assert (await fetch(env.ledger, "invoice", invoice_id)).balance == Decimal("0.30")
+    assert await push_credit_note(env.ledger, customer_id, invoice_id) == found.ledger_id
+    assert (await fetch(env.ledger, "invoice", invoice_id)).balance == Decimal("0.05")
+    assert (await fetch(env.ledger, "credit_note", found.ledger_id)).status == "applied"
+    assert (env.sandbox.count("credit_note"), env.sandbox.count("payment")) == (1, 1)
+    await env.ledger.aclose()
+
+
+async def test_a_credit_note_for_another_customers_invoice_is_refused_before_writing(
+    qbo: InProcessQbo,
+) -> None:
+    invoice_id = await push_invoice(qbo.ledger, await push_customer(qbo.ledger, 1))
+    other = await push_customer(qbo.ledger, 2)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_credit_note(qbo.ledger, other, invoice_id)
+    assert refused.value.code == "syncledger.credit_target"
+    assert qbo.sandbox.count("credit_note") == 0
+
+
 # ---------------------------------------------------------------------- CDC
 
 
@@ -247,6 +480,22 @@ async def test_changes_report_payments_and_balance_updates(qbo: InProcessQbo) ->
     changed = [r async for r in qbo.ledger.changes(record.updated_at + timedelta(microseconds=1))]
     kinds = {(r.kind, r.status) for r in changed}
     assert kinds == {("invoice", "partially_paid"), ("payment", "applied")}
+
+
+async def test_changes_report_credit_notes_and_what_their_application_changed(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id)
+    since = (await fetch(qbo.ledger, "invoice", invoice_id)).updated_at
+    assert since is not None
+    memo_id = await push_credit_note(qbo.ledger, customer_id, invoice_id, total="0.30")
+    changed = [r async for r in qbo.ledger.changes(since + timedelta(microseconds=1))]
+    assert {(r.kind, r.ledger_id, r.status) for r in changed if r.kind != "payment"} == {
+        ("invoice", invoice_id, "paid"),
+        ("credit_note", memo_id, "applied"),
+    }
+    assert [r.total for r in changed if r.kind == "payment"] == [Decimal(0)]
 
 
 # -------------------------------------------------------------------- batch
@@ -352,5 +601,6 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
         "customer": "Notes",
         "invoice": "PrivateNote",
         "payment": "PrivateNote",
+        "credit_note": "PrivateNote",
     }
     assert mapping.fields["customer"]["name"] == ("DisplayName", "CompanyName")

@@ -74,6 +74,16 @@ class Qbo:
         body = {"CustomerRef": {"value": customer_id}, "Line": [sales_line("100.00")], **fields}
         return await self.create("Invoice", body)
 
+    async def credit_memo(self, customer_id: str, total: str = "40.00") -> dict[str, Any]:
+        body = {"CustomerRef": {"value": customer_id}, "Line": [sales_line(total)]}
+        return await self.create("CreditMemo", body)
+
+    async def read(self, entity: str, ident: str) -> dict[str, Any]:
+        status, answer = await self.call("GET", f"/{entity.lower()}/{ident}")
+        assert status == 200, answer
+        found: dict[str, Any] = answer[entity]
+        return found
+
 
 def sales_line(amount: str, qty: str = "1", unit_price: str | None = None) -> dict[str, Any]:
     return {
@@ -89,6 +99,21 @@ def sales_line(amount: str, qty: str = "1", unit_price: str | None = None) -> di
 
 def code_of(answer: Any) -> str:
     return str(answer["Fault"]["Error"][0]["code"])
+
+
+def linked(amount: str, txn_id: str, txn_type: str) -> dict[str, Any]:
+    return {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]}
+
+
+def credit_application(
+    customer_id: str, invoice_id: str, memo_id: str, amount: str, total: str = "0"
+) -> dict[str, Any]:
+    """A payment applying ``amount`` of a credit memo to an invoice, as Intuit's sample."""
+    return {
+        "CustomerRef": {"value": customer_id},
+        "TotalAmt": Decimal(total),
+        "Line": [linked(amount, invoice_id, "Invoice"), linked(amount, memo_id, "CreditMemo")],
+    }
 
 
 @pytest.fixture
@@ -318,6 +343,155 @@ async def test_payments_breaking_the_contract_are_refused(
     assert qbo.sandbox.count("payment") == 0
 
 
+# ------------------------------------------------------------- credit memos
+
+
+async def test_a_credit_memo_is_priced_like_an_invoice_with_all_its_credit_left(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    memo = await qbo.credit_memo(customer["Id"], "40.00")
+    assert (memo["TotalAmt"], memo["Balance"], memo["RemainingCredit"]) == (
+        Decimal("40.00"),
+        Decimal("40.00"),
+        Decimal("40.00"),
+    )
+    assert memo["Line"][-1]["DetailType"] == "SubTotalLineDetail"
+    assert qbo.sandbox.count("credit_note") == qbo.sandbox.count("CreditMemo") == 1
+    for body, code in [
+        ({"Line": [sales_line("1.00")]}, "2020"),
+        ({"CustomerRef": {"value": "999"}, "Line": [sales_line("1.00")]}, "2500"),
+        ({"CustomerRef": {"value": customer["Id"]}, "Line": []}, "2020"),
+        (
+            {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("9.00", "3", "2")]},
+            "6000",
+        ),
+    ]:
+        status, answer = await qbo.call("POST", "/creditmemo", body)
+        assert (status, code_of(answer)) == (400, code)
+    assert qbo.sandbox.count("credit_note") == 1
+
+
+async def test_a_zero_payment_applies_a_credit_memo_to_an_invoice(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    memo = await qbo.credit_memo(customer["Id"], "40.00")
+    payment = await qbo.create(
+        "Payment", credit_application(customer["Id"], invoice["Id"], memo["Id"], "40.00")
+    )
+    assert (payment["TotalAmt"], payment["UnappliedAmt"]) == (0, 0)
+    paid = await qbo.read("Invoice", invoice["Id"])
+    assert paid["Balance"] == Decimal("60.00")
+    assert paid["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
+    spent = await qbo.read("CreditMemo", memo["Id"])
+    assert (spent["Balance"], spent["RemainingCredit"], spent["TotalAmt"]) == (0, 0, 40)
+    assert spent["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
+    assert spent["SyncToken"] == "1"
+
+
+async def test_money_and_credit_can_pay_one_invoice_together(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    memo = await qbo.credit_memo(customer["Id"], "40.00")
+    body = credit_application(customer["Id"], invoice["Id"], memo["Id"], "30.00", total="75.00")
+    body["Line"][0]["Amount"] = Decimal("100.00")  # 70 of money + 30 of credit
+    payment = await qbo.create("Payment", body)
+    assert payment["UnappliedAmt"] == Decimal("5.00")
+    assert (await qbo.read("Invoice", invoice["Id"]))["Balance"] == 0
+    assert (await qbo.read("CreditMemo", memo["Id"]))["RemainingCredit"] == Decimal("10.00")
+
+
+@pytest.mark.parametrize(
+    ("invoice_amount", "credit_amount", "memo", "code"),
+    [
+        ("50.00", "50.00", None, "6000"),  # more credit than the memo has left
+        ("20.00", "30.00", None, "6000"),  # more credit spent than the invoice lines take
+        ("30.00", "30.00", "999", "2500"),  # no such credit memo
+        ("30.00", "30.00", "other", "6000"),  # another customer's credit memo
+    ],
+)
+async def test_credit_applications_beyond_what_there_is_are_refused(
+    qbo: Qbo, invoice_amount: str, credit_amount: str, memo: str | None, code: str
+) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    own = await qbo.credit_memo(customer["Id"], "40.00")
+    other = await qbo.credit_memo((await qbo.customer("Other"))["Id"], "40.00")
+    memo_id = {None: own["Id"], "other": other["Id"]}.get(memo, memo)
+    body = credit_application(customer["Id"], invoice["Id"], str(memo_id), credit_amount)
+    body["Line"][0]["Amount"] = Decimal(invoice_amount)
+    status, answer = await qbo.call("POST", "/payment", body)
+    assert (status, code_of(answer)) == (400, code)
+    assert qbo.sandbox.count("payment") == 0
+    assert (await qbo.read("Invoice", invoice["Id"]))["Balance"] == Decimal("100.00")
+    assert (await qbo.read("CreditMemo", own["Id"]))["RemainingCredit"] == Decimal("40.00")
+
+
+async def test_credit_memos_are_queried_and_reported_by_cdc(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    spent = await qbo.credit_memo(customer["Id"], "40.00")
+    left = await qbo.credit_memo(customer["Id"], "15.00")
+    await qbo.create(
+        "Payment", credit_application(customer["Id"], invoice["Id"], spent["Id"], "40.00")
+    )
+    _, answer = await qbo.call(
+        "GET", "/query", query="select * from CreditMemo where Balance > '0'"
+    )
+    assert [m["Id"] for m in answer["QueryResponse"]["CreditMemo"]] == [left["Id"]]
+    since = left["MetaData"]["LastUpdatedTime"]
+    _, answer = await qbo.call("GET", "/cdc", entities="CreditMemo", changedSince=since)
+    changed = answer["CDCResponse"][0]["QueryResponse"][0]["CreditMemo"]
+    assert {m["Id"] for m in changed} == {spent["Id"], left["Id"]}
+
+
+# ----------------------------------------------------------- sparse updates
+
+
+async def test_a_sparse_customer_update_changes_only_what_it_sends(qbo: Qbo) -> None:
+    customer = await qbo.customer(
+        "Acme", PrimaryEmailAddr={"Address": "a@acme.example"}, Notes="keep me"
+    )
+    body = {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "DisplayName": "Acme Ltd"}
+    updated = await qbo.create("Customer", body)
+    assert (updated["DisplayName"], updated["SyncToken"]) == ("Acme Ltd", "1")
+    assert updated["PrimaryEmailAddr"] == {"Address": "a@acme.example"}
+    assert updated["Notes"] == "keep me"
+    status, answer = await qbo.call("POST", "/customer", body | {"DisplayName": "Lost"})
+    assert (status, code_of(answer)) == (400, "5010")
+    euro = body | {"SyncToken": "1", "CurrencyRef": {"value": "EUR"}}
+    status, answer = await qbo.call("POST", "/customer", euro)
+    assert (status, code_of(answer)) == (400, "6000")
+    assert (await qbo.read("Customer", customer["Id"]))["DisplayName"] == "Acme Ltd"
+
+
+async def test_a_sparse_invoice_update_replaces_lines_and_keeps_payments_applied(
+    qbo: Qbo,
+) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"], DocNumber="INV-1", PrivateNote="ours")
+    memo = await qbo.credit_memo(customer["Id"], "40.00")
+    await qbo.create(
+        "Payment", credit_application(customer["Id"], invoice["Id"], memo["Id"], "40.00")
+    )
+    current = await qbo.read("Invoice", invoice["Id"])
+    body = {
+        "Id": invoice["Id"],
+        "SyncToken": current["SyncToken"],
+        "sparse": True,
+        "Line": [sales_line("30.00", "3", "10.00"), sales_line("20.00")],
+    }
+    updated = await qbo.create("Invoice", body)
+    assert (updated["TotalAmt"], updated["Balance"]) == (Decimal("50.00"), Decimal("10.00"))
+    assert [ln["Amount"] for ln in updated["Line"]] == [30, 20, 50]  # and the subtotal
+    assert (updated["DocNumber"], updated["PrivateNote"]) == ("INV-1", "ours")
+    assert updated["LinkedTxn"] == current["LinkedTxn"]
+    status, answer = await qbo.call("POST", "/invoice", body)  # the token moved on
+    assert (status, code_of(answer)) == (400, "5010")
+    below = body | {"SyncToken": updated["SyncToken"], "Line": [sales_line("39.99")]}
+    status, answer = await qbo.call("POST", "/invoice", below)  # less than the 40 applied
+    assert (status, code_of(answer)) == (400, "6000")
+    assert (await qbo.read("Invoice", invoice["Id"]))["TotalAmt"] == Decimal("50.00")
+
+
 # -------------------------------------------------------------- idempotency
 
 
@@ -382,7 +556,7 @@ async def test_faults_are_set_over_http_too(qbo: Qbo) -> None:
     assert qbo.sandbox.faults.fail_writes == 0
     await qbo.customer()
     counts = decode_json((await qbo.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0}
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
 
 
 # ------------------------------------------------------------------- queries
