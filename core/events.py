@@ -309,10 +309,13 @@ class ConflictDetected(EventData):
 
 @event_type
 class LedgerRecordObserved(EventData):
+    """A change seen in the ledger (paid, voided, edited by a person) by back-sync."""
+
     category: ClassVar[Category] = "ledger"
     ledger: str
     ledger_ref: str
     kind: str
+    source_ref: str | None = None  # ours, when the ledger record carries our reference
     ledger_version: str | None = None
     status: str | None = None
     total: Decimal | None = None

@@ -28,6 +28,8 @@ class RecordState:
     deleted_version: str | None = None
     voided: bool = False
     pushed_total: Decimal | None = None
+    seen_version: str | None = None  # last version back-sync observed in the ledger
+    seen_status: str | None = None
     rejected_sha: str | None = None
     ledger_ref: str | None = None
     ledger_version: str | None = None
@@ -148,7 +150,14 @@ def _abandoned(state: SyncState, d: dict[str, Any]) -> None:
     rec.abandoned_key, rec.pending_key = d["idempotency_key"], None
 
 
+def _ledger_observed(state: SyncState, d: dict[str, Any]) -> None:
+    if d.get("source_ref"):
+        rec = state.get(d["source_ref"])
+        rec.seen_version, rec.seen_status = d.get("ledger_version"), d.get("status")
+
+
 _HANDLERS = {
+    "LedgerRecordObserved": _ledger_observed,
     "SourceRecordObserved": _observed,
     "SourceRecordDeleted": _deleted,
     "SourceRecordRejected": _rejected,

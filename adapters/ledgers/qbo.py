@@ -40,6 +40,7 @@ from adapters.ledgers.qbo_errors import (
     translate_qbo,
 )
 from adapters.ledgers.qbo_mapping import (
+    APPLIES_MARKER,
     ENTITY,
     KINDS,
     CreditApplication,
@@ -50,9 +51,9 @@ from adapters.ledgers.qbo_mapping import (
     with_ref,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import CreateRequest, LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
-from core.errors import LedgerError, PermanentLedgerError
+from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment
 
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
@@ -276,6 +277,45 @@ class QboLedger:
             results.extend(await self._batch_chunk(chunk, rid))
         return results
 
+    async def create_many(
+        self, requests: Sequence[CreateRequest], *, batch_key: str
+    ) -> list[PushResult | LedgerError]:
+        """Invoices and payments through ``/batch`` (30 per request, one ``requestid``
+        per chunk derived from ``batch_key``); credit notes one by one, since creating and
+        applying one are two dependent writes. One result per request, in order."""
+        results: dict[int, PushResult | LedgerError] = {}
+        batched = [(i, r) for i, r in enumerate(requests) if not isinstance(r.record, CreditNote)]
+        items = [BatchItem("create", r.record.kind, self._create_body(r)) for _, r in batched]
+        answers = await self.batch(items, idempotency_key=batch_key) if items else []
+        for (index, _), answer in zip(batched, answers, strict=True):
+            results[index] = answer.error or _from_record(answer.records[0])
+        for index, request in enumerate(requests):
+            if index not in results:
+                results[index] = await self._credit_note_result(request)
+        return [results[i] for i in range(len(requests))]
+
+    def _create_body(self, request: CreateRequest) -> dict[str, Any]:
+        rec, ref = request.record, request.external_ref
+        if isinstance(rec, Invoice):
+            return self.mapping.invoice_body(rec, request.customer_ledger_id, ref)
+        assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
+        return self.mapping.payment_body(
+            rec, request.customer_ledger_id, request.invoice_ledger_id, ref
+        )
+
+    async def _credit_note_result(self, request: CreateRequest) -> PushResult | LedgerError:
+        assert isinstance(request.record, CreditNote)
+        try:
+            return await self.create_credit_note(
+                request.record,
+                customer_ledger_id=request.customer_ledger_id,
+                invoice_ledger_id=request.invoice_ledger_id,
+                external_ref=request.external_ref,
+                idempotency_key=request.idempotency_key,
+            )
+        except (PermanentLedgerError, StaleVersionError) as exc:
+            return exc
+
     # ------------------------------------------------------------------- reads
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
@@ -311,8 +351,12 @@ class QboLedger:
         return self._record(kind, answer[_entity(kind)])
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        """Every record of ``kind``. The zero-amount payments that apply our credit notes
+        are part of those credit notes, not payments of their own, and are left out."""
         where = _ANY_ACTIVE if kind == "customer" else ""
         async for raw in self._pages(kind, where, "Id"):
+            if kind == "payment" and str(raw.get("PrivateNote", "")).startswith(APPLIES_MARKER):
+                continue
             yield self._record(kind, raw)
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
@@ -520,6 +564,10 @@ def _entity(kind: str) -> str:
         raise PermanentLedgerError(
             f"QuickBooks Online adapter does not handle {kind!r} records", code="unsupported"
         ) from None
+
+
+def _from_record(record: LedgerRecord) -> PushResult:
+    return PushResult(ledger_id=record.ledger_id, version=record.version)
 
 
 def _pushed(raw: dict[str, Any], *, recovered: bool = False) -> PushResult:

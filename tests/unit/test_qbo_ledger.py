@@ -604,3 +604,54 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
         "credit_note": "PrivateNote",
     }
     assert mapping.fields["customer"]["name"] == ("DisplayName", "CompanyName")
+
+
+async def test_create_many_sends_documents_through_batch_and_credit_notes_alone() -> None:
+    from adapters.ports import BatchCreator, CreateRequest, PushResult
+    from tests.contracts.ledger_contract import LedgerContract, key
+    from tests.support.qbo import in_process_qbo
+
+    qbo = in_process_qbo(per_second=50)
+    contract = LedgerContract()
+    assert isinstance(qbo.ledger, BatchCreator)
+    customer = await qbo.ledger.create_customer(
+        contract.customer(), external_ref="csv/customer/C-1", idempotency_key=key("c")
+    )
+    invoices = [
+        CreateRequest(
+            contract.invoice(n), customer.ledger_id, None, f"csv/invoice/INV-{n}", key("i", n)
+        )
+        for n in range(1, 36)
+    ]
+    results = await qbo.ledger.create_many(invoices, batch_key=key("batch"))
+    assert all(isinstance(r, PushResult) for r in results)
+    assert qbo.sandbox.count("invoice") == 35
+    first = results[0]
+    assert isinstance(first, PushResult)
+    tail = [
+        CreateRequest(
+            contract.credit_note(),
+            customer.ledger_id,
+            first.ledger_id,
+            "csv/credit_note/CN-1",
+            key("cn"),
+        ),
+        CreateRequest(
+            contract.payment("10.00"),
+            customer.ledger_id,
+            first.ledger_id,
+            "csv/payment/PAY-1",
+            key("p"),
+        ),
+    ]
+    again = await qbo.ledger.create_many(tail, batch_key=key("batch", 2))
+    assert all(isinstance(r, PushResult) for r in again)
+    assert qbo.sandbox.count("credit_note") == 1
+    # the sandbox holds our payment and the zero payment applying the credit note; the
+    # adapter lists only ours (the other belongs to the credit note)
+    assert qbo.sandbox.count("payment") == 2
+    assert [r.external_ref async for r in qbo.ledger.list_all("payment")] == ["csv/payment/PAY-1"]
+    # the same batch resent (a lost answer) is replayed, not applied twice
+    await qbo.ledger.create_many(invoices, batch_key=key("batch"))
+    assert qbo.sandbox.count("invoice") == 35
+    await qbo.ledger.aclose()

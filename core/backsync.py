@@ -1,0 +1,144 @@
+"""Back-sync: what changed in the ledger comes back as events (DESIGN §6).
+
+The ledger is the source of truth for money: payment status and balances flow back, as
+``LedgerRecordObserved``, and are written back to the source where it can take them.
+Our own writes are recognised (the version we got back from the push) and not echoed.
+A person's edit of a document we own the content of (its total changed) is logged as
+``ConflictDetected(needs_review)`` straight away, before any push could overwrite it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from adapters.ports import LedgerAdapter, LedgerRecord
+from core.events import ConflictDetected, EventData, LedgerRecordObserved, make_envelope
+from core.model import RecordRef
+from core.store import EventStore
+from core.subjects import ledger_subject
+from core.sync_state import RecordState, SyncState
+
+log = logging.getLogger(__name__)
+
+
+class StatusWriter(Protocol):
+    """A source that accepts payment status written back (``CsvSource.write_back``)."""
+
+    def write_back(self, source_ref: str, status: str, balance: str | None, at: str) -> None: ...
+
+
+@dataclass
+class BackSyncReport:
+    seen: int = 0
+    observed: int = 0
+    ours: int = 0  # echoes of our own writes, skipped
+    foreign: int = 0  # ledger records that carry no reference of ours
+    conflicts: int = 0
+    written_back: int = 0
+    newest: datetime | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+class BackSync:
+    def __init__(
+        self,
+        store: EventStore,
+        ledger: LedgerAdapter,
+        state: SyncState,
+        *,
+        entity: str,
+        actor: str,
+        writer: StatusWriter | None = None,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._state = state
+        self._entity = entity
+        self._actor = actor
+        self._writer = writer
+
+    async def poll(self, since: datetime) -> BackSyncReport:
+        report = BackSyncReport()
+        async for rec in self._ledger.changes(since):
+            report.seen += 1
+            if rec.updated_at is not None and (
+                report.newest is None or rec.updated_at > report.newest
+            ):
+                report.newest = rec.updated_at
+            await self._one(rec, report)
+        return report
+
+    async def _one(self, rec: LedgerRecord, report: BackSyncReport) -> None:
+        state = self._state.records.get(rec.external_ref or "")
+        if state is None or state.ledger_ref != rec.ledger_id:
+            report.foreign += 1
+            return
+        if rec.version in (state.ledger_version, state.seen_version):
+            report.ours += 1  # our own write, or already observed
+            return
+        ref = RecordRef.parse(state.source_ref)
+        events: list[EventData] = [self._observation(rec, ref)]
+        if self._edited_content(rec, state):
+            events.append(self._conflict(rec, ref, state))
+            report.conflicts += 1
+        await self._append(ref, events)
+        report.observed += 1
+        self._write_back(rec, state, report)
+
+    @staticmethod
+    def _edited_content(rec: LedgerRecord, state: RecordState) -> bool:
+        """A document's total changed in the ledger: someone edited what we pushed."""
+        return (
+            rec.kind in ("invoice", "credit_note")
+            and state.pushed_total is not None
+            and rec.total is not None
+            and rec.total != state.pushed_total
+            and rec.status != "void"
+        )
+
+    def _observation(self, rec: LedgerRecord, ref: RecordRef) -> LedgerRecordObserved:
+        return LedgerRecordObserved(
+            ledger=self._ledger.ledger,
+            ledger_ref=rec.ledger_id,
+            kind=rec.kind,
+            source_ref=str(ref),
+            ledger_version=rec.version,
+            status=rec.status,
+            total=rec.total,
+            balance=rec.balance,
+            currency=rec.currency,
+        )
+
+    def _conflict(self, rec: LedgerRecord, ref: RecordRef, state: RecordState) -> ConflictDetected:
+        return ConflictDetected(
+            source_ref=str(ref),
+            ledger=self._ledger.ledger,
+            ledger_ref=rec.ledger_id,
+            expected_version=state.ledger_version,
+            actual_version=rec.version,
+            resolution="needs_review",
+            detail=f"total is {rec.total} in the ledger, {state.pushed_total} as pushed",
+        )
+
+    async def _append(self, ref: RecordRef, payloads: list[EventData]) -> None:
+        subject = ledger_subject(self._entity, self._ledger.ledger, ref)
+        envelopes = [
+            make_envelope(p, entity=self._entity, subject=subject, actor=self._actor)
+            for p in payloads
+        ]
+        seqs = await self._store.append(envelopes)
+        for seq, env in zip(seqs, envelopes, strict=True):
+            self._state.apply(seq, subject, json.loads(env.to_bytes()))
+
+    def _write_back(self, rec: LedgerRecord, state: RecordState, report: BackSyncReport) -> None:
+        if self._writer is None or rec.kind != "invoice" or rec.status is None:
+            return
+        at = rec.updated_at.isoformat() if rec.updated_at else ""
+        balance = str(rec.balance) if rec.balance is not None else None
+        self._writer.write_back(state.source_ref, rec.status, balance, at)
+        report.written_back += 1
+        report.lines.append(f"{state.source_ref}: {rec.status} (balance {balance})")
