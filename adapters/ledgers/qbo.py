@@ -60,6 +60,7 @@ PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 (a URL)
 QBO_RATES = (Rate(10, 1.0), Rate(500, 60.0))
+QBO_BATCH_RATE = Rate(40, 60.0)  # batch requests per minute per realm + app
 BATCH_LIMIT = 30
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
@@ -123,8 +124,10 @@ class QboLedger:
         find_window: timedelta | None = timedelta(days=30),
         page_size: int = 1000,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch_limiter: RateLimiter | None = None,
     ) -> None:
         self.realm_id = realm_id
+        self._batch_limiter = batch_limiter or RateLimiter(QBO_BATCH_RATE)
         self.mapping = mapping or load_mapping()
         self._http = http
         self._find_window = find_window
@@ -144,6 +147,7 @@ class QboLedger:
         timeout: float = 30.0,
         mapping: QboMapping | None = None,
         find_window: timedelta | None = timedelta(days=30),
+        batch_limiter: RateLimiter | None = None,
         page_size: int = 1000,
     ) -> QboLedger:
         """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
@@ -159,7 +163,12 @@ class QboLedger:
             transport=transport,
         )
         return cls(
-            http, realm_id=realm_id, mapping=mapping, find_window=find_window, page_size=page_size
+            http,
+            realm_id=realm_id,
+            mapping=mapping,
+            find_window=find_window,
+            page_size=page_size,
+            batch_limiter=batch_limiter,
         )
 
     # ------------------------------------------------------------------ writes
@@ -533,6 +542,7 @@ class QboLedger:
         return again
 
     async def _batch_chunk(self, chunk: Sequence[BatchItem], rid: str) -> list[BatchResult]:
+        await self._batch_limiter.acquire()  # QBO's batch limit, on top of the request limit
         body = {"BatchItemRequest": [_batch_request(f"b{i}", it) for i, it in enumerate(chunk)]}
         params = self._params(requestid=rid)
         answer = await self._http.json(
