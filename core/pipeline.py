@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats.js.errors
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 
 from adapters.ports import LedgerAdapter, SourceItem
 from adapters.sources.csv_source import CsvSource
+from core.backsync import BackSync, StatusWriter
 from core.bootstrap import Runtime, open_runtime, publish_mapping
 from core.errors import ConfigurationError
 from core.events import RetryRequested, make_envelope
@@ -316,6 +318,57 @@ async def reconcile_now(settings: Settings) -> ReconReport:
         ledger = open_ledger(settings)
         try:
             return await reconcile_with(rt, ledger, await catch_up(rt))
+        finally:
+            await ledger.aclose()
+
+
+# ---------------------------------------------------------------------- back-sync
+
+
+def _cursor_file(settings: Settings) -> Path:
+    return settings.data_dir / "backsync" / f"{settings.entity}-{settings.ledger}.cursor"
+
+
+def _since(settings: Settings) -> datetime:
+    """Where the last poll ended (a cache: losing it re-polls 30 days, which is harmless
+    because observations already in the log are recognised and skipped)."""
+    try:
+        return datetime.fromisoformat(_cursor_file(settings).read_text().strip())
+    except (OSError, ValueError):
+        return datetime.now(UTC) - timedelta(days=30)
+
+
+def _save_cursor(settings: Settings, newest: datetime | None) -> None:
+    if newest is not None:
+        path = _cursor_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(newest.isoformat())
+
+
+async def backsync_with(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter | None) -> str:
+    s = rt.settings
+    state = SyncState(s.entity, ledger.adapter.ledger)
+    await state.load(rt.store)
+    syncer = BackSync(
+        rt.store, ledger.adapter, state, entity=s.entity, actor=s.actor, writer=writer
+    )
+    report = await syncer.poll(_since(s))
+    _save_cursor(s, report.newest)
+    lines = [
+        f"back-sync from {ledger.adapter.ledger}: {report.seen} changed records, "
+        f"{report.observed} new observations, {report.ours} our own writes, "
+        f"{report.foreign} not ours, {report.conflicts} conflicts, "
+        f"{report.written_back} statuses written back"
+    ]
+    return "\n".join([*lines, *(f"  {line}" for line in report.lines)])
+
+
+async def backsync_once(settings: Settings, source_dir: Path | None) -> str:
+    async with open_runtime(settings) as rt:
+        ledger = open_ledger(settings)
+        try:
+            writer = CsvSource(source_dir) if source_dir is not None else None
+            return await backsync_with(rt, ledger, writer)
         finally:
             await ledger.aclose()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import os
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -355,6 +356,10 @@ def items_of(
 # --------------------------------------------------------------------------- the adapter
 
 
+STATUS_FILE = "payment_status.csv"
+STATUS_COLUMNS = ("source_ref", "status", "balance", "ledger_updated_at", "written_at")
+
+
 class CsvSource:
     """:class:`~adapters.ports.SourceAdapter` over a directory of CSV files."""
 
@@ -379,6 +384,24 @@ class CsvSource:
                 f"{','.join(spec.required)} (see docs/csv.md)"
             )
         return read_rows(path, spec, self.encoding)
+
+    def write_back(self, source_ref: str, status: str, balance: str | None, at: str) -> None:
+        """Payment status from the ledger, appended to ``payment_status.csv`` beside the
+        source files (CSV cannot take it into the records themselves): one row per change,
+        flushed to disk before returning."""
+        path = self.directory / STATUS_FILE
+        new = not path.exists()
+        written = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            with path.open("a", newline="", encoding="utf-8") as fh:
+                out = csv.writer(fh)
+                if new:
+                    out.writerow(STATUS_COLUMNS)
+                out.writerow([source_ref, status, balance or "", at, written])
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise SourceError(f"cannot write payment status to {path}: {exc.strerror}") from exc
 
     def read(self, since: str | None = None) -> list[SourceItem]:
         """Every item changed after ``since`` (an ``updated_at`` version), in dependency

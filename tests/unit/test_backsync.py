@@ -1,0 +1,95 @@
+"""Back-sync on fakes: ledger-side changes become events; payment status flows back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.sources.csv_source import STATUS_FILE, CsvSource
+from core.backsync import BackSync
+from core.sync_state import SyncState
+from tests.support.records import customer, invoice
+from tests.unit.test_sync import ENTITY, Harness
+from tests.unit.test_sync_operations import changed_model
+
+
+@dataclass
+class Written:
+    rows: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def write_back(self, source_ref: str, status: str, balance: str | None, at: str) -> None:
+        self.rows.append((source_ref, status, balance))
+
+
+async def synced() -> Harness:
+    h = Harness()
+    await h.ingest([customer("c1"), invoice("i1", "c1")])
+    await h.run()
+    return h
+
+
+async def backsync(h: Harness, writer: Written | None = None) -> BackSync:
+    state = SyncState(ENTITY, h.ledger.ledger)
+    await state.load(h.store)
+    return BackSync(h.store, h.ledger, state, entity=ENTITY, actor="test", writer=writer)
+
+
+def long_ago() -> datetime:
+    return datetime.now(UTC) - timedelta(days=1)
+
+
+async def types(h: Harness) -> list[str]:
+    return [json.loads(s.raw)["type"] async for s in h.store.read(f"sl.{ENTITY}.ledger.>")]
+
+
+async def test_our_own_writes_are_not_echoed() -> None:
+    h = await synced()
+    report = await (await backsync(h)).poll(long_ago())
+    assert (report.seen, report.observed, report.ours) == (2, 0, 2)
+
+
+async def test_a_payment_recorded_in_the_ledger_flows_back_to_the_source() -> None:
+    h = await synced()
+    inv = await h.ledger.find("invoice", "csv/invoice/i1")
+    assert inv is not None
+    h.ledger._pay(h.ledger.records[inv.ledger_id], inv.total or Decimal(0))  # paid in full
+    writer = Written()
+    report = await (await backsync(h, writer)).poll(long_ago())
+    assert report.observed == 1
+    assert writer.rows == [("csv/invoice/i1", "paid", "0.00")]
+    assert (await types(h))[-1] == "LedgerRecordObserved"
+    again = await (await backsync(h, writer)).poll(long_ago())  # already observed
+    assert again.observed == 0
+    assert len(writer.rows) == 1
+
+
+async def test_a_person_editing_a_pushed_total_is_flagged_at_once() -> None:
+    h = await synced()
+    inv = await h.ledger.find("invoice", "csv/invoice/i1")
+    assert inv is not None
+    await h.ledger.update_invoice(
+        changed_model(),
+        ledger_id=inv.ledger_id,
+        version=inv.version,
+        customer_ledger_id="1",
+        external_ref="csv/invoice/i1",
+        idempotency_key="by-hand",
+    )
+    report = await (await backsync(h)).poll(long_ago())
+    assert report.conflicts == 1
+    assert (await types(h))[-2:] == ["LedgerRecordObserved", "ConflictDetected"]
+
+
+def test_csv_source_takes_payment_status_back(tmp_path: Path) -> None:
+    source = CsvSource(tmp_path)
+    source.write_back("csv/invoice/i1", "paid", "0.00", "2026-01-05T00:00:00+00:00")
+    source.write_back("csv/invoice/i2", "partially_paid", "12.50", "")
+    lines = (tmp_path / STATUS_FILE).read_text().splitlines()
+    assert lines[0] == "source_ref,status,balance,ledger_updated_at,written_at"
+    assert [ln.split(",")[:3] for ln in lines[1:]] == [
+        ["csv/invoice/i1", "paid", "0.00"],
+        ["csv/invoice/i2", "partially_paid", "12.50"],
+    ]
