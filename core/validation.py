@@ -38,6 +38,8 @@ reason code                  rule
 ``unsupported_kind``         :func:`validate` (not customer/invoice/payment/credit_note)
 ``invalid_record``           last line of defence; never expected
 ``customer_not_found``       detected by the sync worker; the code and help live here
+``unmatched_item``           :mod:`core.mapping` item policy ``unmatched = "review"``
+``invalid_split``            :mod:`core.mapping` ``split_total``: unusable ``parts``
 ===========================  =====================================================
 
 Per-ledger limits live in :data:`LEDGER_RULES`; a ledger id not in the table gets the
@@ -92,6 +94,8 @@ INVALID_PHONE: Final = "invalid_phone"
 UNSUPPORTED_KIND: Final = "unsupported_kind"
 INVALID_RECORD: Final = "invalid_record"
 CUSTOMER_NOT_FOUND: Final = "customer_not_found"
+UNMATCHED_ITEM: Final = "unmatched_item"
+INVALID_SPLIT: Final = "invalid_split"
 
 _HELP: Final[Mapping[str, str]] = {
     REQUIRED_FIELD_MISSING: "Fill in the field named in the message. docs/csv.md lists the "
@@ -146,6 +150,13 @@ _HELP: Final[Mapping[str, str]] = {
     CUSTOMER_NOT_FOUND: "The document refers to a customer id the source does not hold: "
     "add the customer to the source (customers.csv) or correct customer_id, then import "
     "again.",
+    UNMATCHED_ITEM: "The line's item code is not listed in [items.map] of the ledger's mapping "
+    'file (adapters/mappings/<ledger>.toml), whose item policy is unmatched = "review". Add '
+    'the code there with the ledger item it stands for, or set unmatched = "create" to push '
+    "unlisted codes unchanged; then run syncledger retry on the record (docs/mappings.md).",
+    INVALID_SPLIT: "The deal's parts cannot split its amount: give a list of {name, share} "
+    "entries whose shares are plain decimal numbers of at least 0 (at most 12 digits before "
+    "and 6 after the point), at least one of them above 0 (docs/mappings.md, split_total).",
 }
 
 REASON_CODES: Final[frozenset[str]] = frozenset(_HELP)
