@@ -23,6 +23,7 @@ from core.errors import ConfigurationError
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.ledgers import LedgerHandle, open_ledger
+from core.mapping import load_mapping
 from core.model import Customer, RecordRef
 from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from core.settings import Settings
@@ -139,6 +140,11 @@ async def _plan_item(
 async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
     s = rt.settings
     mapping_version = await publish_mapping(rt.store, s.entity, ledger.adapter.ledger, s.actor)
+    mapping = load_mapping(ledger.adapter.ledger)
+    if mapping.version != mapping_version:  # the file changed between the two reads
+        raise ConfigurationError(
+            f"the {ledger.adapter.ledger} mapping file changed while starting; start again"
+        )
     state = SyncState(s.entity, ledger.adapter.ledger)
     await state.load(rt.store)
     return SyncService(
@@ -149,6 +155,7 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         entity=s.entity,
         actor=s.actor,
         mapping_version=mapping_version,
+        mapping=mapping,
         home_currency=s.home_currency,
     )
 

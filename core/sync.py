@@ -63,6 +63,7 @@ from core.events import (
     make_envelope,
 )
 from core.keystore import KeyStore, PiiSealer
+from core.mapping import Mapping
 from core.model import CreditNote, Customer, Invoice, Payment, Record, RecordRef
 from core.store import EventStore
 from core.subjects import ledger_subject, source_subject
@@ -125,6 +126,7 @@ class SyncService:
         entity: str,
         actor: str,
         mapping_version: str,
+        mapping: Mapping | None = None,
         home_currency: str = "USD",
         max_attempts: int = 8,
         base_delay: float = 1.0,
@@ -135,7 +137,8 @@ class SyncService:
         self.state = state
         self._entity = entity
         self._actor = actor
-        self._mapping_version = mapping_version
+        self._mapping_version = mapping.version if mapping is not None else mapping_version
+        self._mapping = mapping
         self._home_currency = home_currency
         self._max_attempts = max_attempts
         self._base_delay = base_delay
@@ -208,10 +211,15 @@ class SyncService:
                     )
                 ],
             )
+        if self._mapping is not None:  # the ledger's declared transforms and item policy
+            fields, mapped = self._mapping.apply(ref.kind, fields)
+        else:
+            mapped = ()
         item = SourceItem(ref.system, ref.kind, ref.id, data["version"], fields)
         result = validate(item, self._ledger.ledger, home_currency=self._home_currency)
-        if isinstance(result, Rejected):
-            return await self._reject_reasons(ref, sha, event, result.reasons)
+        reasons = (*mapped, *(result.reasons if isinstance(result, Rejected) else ()))
+        if reasons or isinstance(result, Rejected):
+            return await self._reject_reasons(ref, sha, event, reasons)
         work = _Work(ref, rec, result.record, sha, key, event["id"], event["correlation_id"])
         return await self._route(work, event)
 

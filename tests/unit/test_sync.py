@@ -13,6 +13,7 @@ from adapters.ports import SourceItem
 from core.errors import PermanentLedgerError, TransientLedgerError
 from core.ingest import Ingestor
 from core.keystore import MemoryKeyStore
+from core.mapping import Mapping
 from core.store_memory import MemoryEventStore
 from core.sync import Outcome, SyncService
 from core.sync_state import SyncState
@@ -22,7 +23,13 @@ ENTITY = "acme"
 
 
 class Harness:
-    def __init__(self, ledger: MemoryLedger | None = None, max_attempts: int = 4) -> None:
+    def __init__(
+        self,
+        ledger: MemoryLedger | None = None,
+        max_attempts: int = 4,
+        mapping: Mapping | None = None,
+    ) -> None:
+        self.mapping = mapping
         self.store = MemoryEventStore()
         self.keys = MemoryKeyStore()
         self.ledger = ledger or MemoryLedger()
@@ -42,6 +49,7 @@ class Harness:
             mapping_version="memory@1",
             max_attempts=self.max_attempts,
             base_delay=0.0,
+            mapping=self.mapping,
         )
 
     async def ingest(self, items: Iterable[SourceItem]) -> None:

@@ -180,3 +180,73 @@ def changed_model():  # type: ignore[no-untyped-def]
         total=Decimal("99.00"),
         lines=(InvoiceLine(description="x", quantity="1", unit_price="99.00"),),
     )
+
+
+MAPPING = """
+[transforms.customer]
+name = { concat = ["first_name", "last_name"], separator = " " }
+
+[transforms.invoice]
+lines = { split_total = "deal_amount", description = "deal_name", tax = "deal_tax" }
+
+[items]
+unmatched = "review"
+
+[items.map]
+"SVC" = "Services"
+"""
+
+
+async def test_the_ledger_mapping_shapes_records_before_they_are_pushed() -> None:
+    from adapters.ports import SourceItem
+    from core.mapping import Mapping
+
+    mapping = Mapping.from_text("memory", MAPPING)
+    h = Harness(mapping=mapping)
+    person = SourceItem(
+        "csv",
+        "customer",
+        "c1",
+        "1",
+        {"first_name": "Ada", "last_name": "Lovelace", "currency": "USD"},
+    )
+    deal = SourceItem(
+        "csv",
+        "invoice",
+        "d1",
+        "1",
+        {
+            "number": "D-1",
+            "customer_id": "c1",
+            "issue_date": "2026-01-02",
+            "currency": "USD",
+            "deal_amount": "1000.00",
+            "deal_name": "Boiler replacement",
+            "deal_tax": "80.00",
+        },
+    )
+    with_item = changed(
+        invoice("i2", "c1"),
+        "1",
+        lines=[
+            {
+                "description": "Mystery part",
+                "quantity": "1",
+                "unit_price": "100.00",
+                "tax_amount": "10.00",
+                "item_code": "UNKNOWN",
+            }
+        ],
+    )
+    await h.ingest([person, deal, with_item])
+    outcomes = await h.run()
+    assert [o.status for o in outcomes] == ["pushed", "pushed", "rejected"]
+    [ledger_customer] = [r for r in h.ledger.records.values() if r.kind == "customer"]
+    assert ledger_customer.name == "Ada Lovelace"
+    inv = await h.ledger.find("invoice", "csv/invoice/d1")
+    assert inv is not None
+    assert inv.total == Decimal("1080.00")
+    [rejection] = await events_of(h, "SourceRecordRejected")
+    assert rejection["data"]["reasons"][0]["code"] == "unmatched_item"  # type: ignore[index]
+    [requested, *_] = await events_of(h, "LedgerPushRequested")
+    assert requested["data"]["mapping_version"] == mapping.version  # type: ignore[index]
