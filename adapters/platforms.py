@@ -2,11 +2,20 @@
 
 A platform module exposes ``PLATFORM``, an object with the :class:`Platform` shape; the
 registry imports it only when asked (no I/O or heavy imports at import time).
+
+Rate scale: ``Platform.sandbox_app(..., rate_scale=)`` and ``Connection.rate_scale`` multiply
+a platform's request limits, the sandbox's enforced ones and the adapter's client-side ones
+alike: requests per second, per minute and per day, and concurrent requests where the
+platform caps them (rounded down, never below 1; :func:`adapters.ratelimit.scaled_count`).
+Nothing else changes: the sandbox's rules, its error shapes and its 429 answers are the
+platform's. 1.0, the default, is the platform's own limits; the demo raises it so an
+in-process sandbox finishes quickly. A live ledger is always reached at 1.0.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +48,19 @@ class Connection:
     credentials: Mapping[str, str]
     transport: httpx.AsyncBaseTransport | None = None
     tenant: str | None = None  # realm / tenant / organisation / business id
+    rate_scale: float = 1.0  # multiplies the adapter's client-side limits (module docstring)
+
+    def __post_init__(self) -> None:
+        checked_rate_scale(self.rate_scale)
+
+
+def checked_rate_scale(rate_scale: float) -> float:
+    """``rate_scale`` when it is a positive finite number; else a ``ConfigurationError``."""
+    if not (math.isfinite(rate_scale) and rate_scale > 0):
+        raise ConfigurationError(
+            f"rate scale {rate_scale!r} must be a number above 0 (1 = the platform's own limits)"
+        )
+    return rate_scale
 
 
 class Platform(Protocol):
@@ -46,19 +68,24 @@ class Platform(Protocol):
     title: str  # e.g. "Xero"
     sandbox_url: str  # base URL used for the in-process sandbox
     credential_names: tuple[str, ...]  # SYNCLEDGER_<ID>_<NAME> settings for a live ledger
+    requests_per_minute: int  # the adapter's default per-tenant limit at rate scale 1
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        """The sandbox ASGI app with its books in ``book`` (in memory when None)."""
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        """The sandbox ASGI app with its books in ``book`` (in memory when None), enforcing
+        the platform's limits multiplied by ``rate_scale`` (> 0, else ConfigurationError)."""
         ...
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle: ...
 
     def connect(self, connection: Connection) -> LedgerAdapter:
-        """An adapter; with empty credentials it uses the sandbox's public test ones."""
+        """An adapter; with empty credentials it uses the sandbox's public test ones. Its
+        client-side limits are multiplied by ``connection.rate_scale``."""
         ...
 
     def serve(self, port: int, data_dir: Path) -> None:
-        """Run the sandbox as an HTTP server on 127.0.0.1 until stopped."""
+        """Run the sandbox as an HTTP server on 127.0.0.1 until stopped (rate scale 1)."""
         ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,18 @@ class Rate:
     def __post_init__(self) -> None:
         if self.limit < 1 or self.per <= 0:
             raise ValueError(f"a rate needs limit >= 1 and per > 0, got {self.limit}/{self.per}s")
+
+    def scaled(self, factor: float) -> Rate:
+        """The same window with ``limit`` multiplied by ``factor`` (see :func:`scaled_count`)."""
+        return Rate(scaled_count(self.limit, factor), self.per)
+
+
+def scaled_count(count: int, factor: float) -> int:
+    """``count`` requests (or concurrent calls) multiplied by a rate scale: rounded down,
+    never below 1, and exactly ``count`` at a factor of 1."""
+    if not (math.isfinite(factor) and factor > 0):
+        raise ValueError(f"a rate scale must be a positive finite number, got {factor!r}")
+    return max(1, math.floor(count * factor + 1e-9))
 
 
 class RateLimiter:

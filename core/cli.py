@@ -59,12 +59,25 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @app.command()
-def demo(data_dir: DataDir = None, ledger: Ledger = None, json_out: Json = False) -> None:
+def demo(
+    data_dir: DataDir = None,
+    ledger: Ledger = None,
+    json_out: Json = False,
+    published_limits: Annotated[
+        bool,
+        typer.Option(
+            "--published-limits",
+            help="hold the sandbox and the client to the platform's own rate limits "
+            "(default: raised so the demo takes about a minute; the scale is printed)",
+        ),
+    ] = False,
+) -> None:
     """Embedded NATS + sample data + a sandbox ledger, ending with a reconciliation report
     and an audit trace. Safe to run again: nothing is pushed twice."""
     from core.demo import run_demo
 
-    run(run_demo(settings(data_dir, None, ledger), json_out=json_out))
+    cfg = settings(data_dir, None, ledger)
+    run(run_demo(cfg, json_out=json_out, published_limits=published_limits))
 
 
 @app.command()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adapters.platforms import Platform, platform
+from adapters.ratelimit import scaled_count
 from core.bootstrap import Runtime, open_runtime
 from core.ledgers import LedgerHandle, open_ledger
 from core.model import RecordRef
@@ -28,6 +31,9 @@ from core.worker import WorkerStats
 from projections.queries import ReadModels
 
 PUSHED = ("pushed", "linked", "recovered")
+#: the demo's ~430 sample records take 200 (QBO, batched) to 1,400 (NetSuite) requests;
+#: a sliding one-minute window this wide holds back only NetSuite's, once
+DEMO_REQUESTS_PER_MINUTE = 1000
 
 
 @dataclass
@@ -41,6 +47,7 @@ class DemoSummary:
     events: int
     synced: int
     observed: int
+    rate_scale: float
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -85,8 +92,42 @@ def _first_synced_invoice(models: ReadModels, entity: str, ledger: str) -> Recor
     return RecordRef.parse(links[0].source_ref) if links else None
 
 
-async def run_demo(settings: Settings, *, json_out: bool = False) -> DemoSummary:
+def demo_rate_scale(plat: Platform) -> float:
+    """The rate scale that lets the demo's sandbox take about ``DEMO_REQUESTS_PER_MINUTE``
+    (a whole number, at least 1: QBO's 500/min → 2×, FreshBooks' 100/min → 10×)."""
+    return float(max(1, math.ceil(DEMO_REQUESTS_PER_MINUTE / plat.requests_per_minute)))
+
+
+def demo_settings(settings: Settings, *, published_limits: bool) -> Settings:
+    """The demo's settings: the platform's own limits with ``published_limits`` or for a
+    ledger URL, a ``rate_scale`` the user set, else :func:`demo_rate_scale`."""
+    if published_limits or settings.ledger_url is not None:
+        scale = 1.0
+    elif "rate_scale" in settings.model_fields_set:
+        scale = settings.rate_scale
+    else:
+        scale = demo_rate_scale(platform(settings.ledger))
+    return settings.model_copy(update={"rate_scale": scale})
+
+
+def rate_scale_note(plat: Platform, scale: float) -> str | None:
+    """One line saying the sandbox is not at the platform's limits (None when it is)."""
+    if scale == 1.0:
+        return None
+    per_minute = plat.requests_per_minute
+    owner = f"{plat.title}'" if plat.title.endswith("s") else f"{plat.title}'s"
+    return (
+        f"sandbox running at {scale:g}× {owner} rate limits ({per_minute:,}/min → "
+        f"{scaled_count(per_minute, scale):,}/min) to keep the demo short; "
+        "--published-limits for the real ones"
+    )
+
+
+async def run_demo(
+    settings: Settings, *, json_out: bool = False, published_limits: bool = False
+) -> DemoSummary:
     console = Console(stderr=json_out, soft_wrap=True)
+    settings = demo_settings(settings, published_limits=published_limits)
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
         try:
@@ -94,6 +135,9 @@ async def run_demo(settings: Settings, *, json_out: bool = False) -> DemoSummary
                 f"[bold]syncledger demo[/] entity={settings.entity} "
                 f"ledger={ledger.description} log={rt.nats_url}"
             )
+            note = rate_scale_note(platform(settings.ledger), settings.rate_scale)
+            if note is not None:
+                console.print(note, highlight=False, markup=False)
             observed = await _import(rt, console)
             stats = await _sync(rt, ledger, console)
             engine = await catch_up(rt)
@@ -172,6 +216,7 @@ def _summary(
         events=last_seq,
         synced=synced,
         observed=observed,
+        rate_scale=settings.rate_scale,
     )
 
 

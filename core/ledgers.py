@@ -40,13 +40,15 @@ def open_ledger(settings: Settings) -> LedgerHandle:
     plat = platform(settings.ledger)
     token_file = settings.data_dir / "tokens" / f"{plat.id}.json"
     creds = credentials(plat.id, plat.credential_names)
-    if settings.ledger_url is not None:
+    if settings.ledger_url is not None:  # a real ledger's limits: never scaled
         conn = Connection(settings.ledger_url, token_file, creds)
         return LedgerHandle(plat.connect(conn), None, f"{plat.title} at {settings.ledger_url}")
     book = sandbox_book(settings.data_dir, plat.id)
     book.parent.mkdir(parents=True, exist_ok=True)
-    app = plat.sandbox_app(book, home_currency=settings.home_currency)
-    conn = Connection(plat.sandbox_url, token_file, {}, httpx.ASGITransport(app=app))
+    scale = settings.rate_scale
+    app = plat.sandbox_app(book, home_currency=settings.home_currency, rate_scale=scale)
+    transport = httpx.ASGITransport(app=app)
+    conn = Connection(plat.sandbox_url, token_file, {}, transport, rate_scale=scale)
     return LedgerHandle(
         plat.connect(conn), plat.sandbox_handle(app), f"{plat.title} sandbox (books in {book})"
     )

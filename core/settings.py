@@ -26,6 +26,15 @@ class Settings(BaseSettings):
         default=None, description="ledger API base URL; unset: the in-process sandbox"
     )
     home_currency: str = Field(default="USD", description="the ledger company's currency")
+    rate_scale: float = Field(
+        default=1.0,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "in-process sandbox only: multiply its request limits and the adapter's client-side "
+            "ones (1 = the platform's own); a ledger URL is always reached at 1"
+        ),
+    )
     ack_wait_s: float = Field(
         default=30.0, description="a crashed worker's message is redelivered after this"
     )

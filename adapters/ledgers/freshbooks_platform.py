@@ -22,8 +22,9 @@ from adapters.ledgers.freshbooks import (
     FreshBooksOAuthClient,
 )
 from adapters.oauth2 import FileTokenStore, OAuth2RefreshAuth
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
+from adapters.ratelimit import scaled_count
 from adapters.sandbox import freshbooks as sandbox
 from core.errors import ConfigurationError
 
@@ -35,9 +36,14 @@ class FreshBooksPlatform:
     title = "FreshBooks"
     sandbox_url = "http://freshbooks.sandbox.local"
     credential_names = (*_REQUIRED_LIVE, "redirect_uri", "requests_per_minute")
+    requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        return sandbox.create_app(book, home_currency=home_currency)
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
         return sandbox.sandbox_of(app)
@@ -64,7 +70,7 @@ class FreshBooksPlatform:
             auth=auth,
             base_url=base,
             transport=connection.transport,
-            requests_per_minute=_per_minute(creds),
+            requests_per_minute=scaled_count(_per_minute(creds), connection.rate_scale),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.ledgers.netsuite import DEFAULT_CONCURRENCY, NetSuiteLedger
+from adapters.ledgers.netsuite import DEFAULT_CONCURRENCY, DEFAULT_PER_MINUTE, NetSuiteLedger
 from adapters.ledgers.netsuite_auth import TbaAuth, TbaCredentials, host_of
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
+from adapters.ratelimit import Rate, RateLimiter, scaled_count
 from adapters.sandbox import netsuite as sandbox
 from core.errors import ConfigurationError
 
@@ -37,9 +38,14 @@ class NetSuitePlatform:
     title = "NetSuite"
     sandbox_url = "http://netsuite.sandbox.local"
     credential_names = ("account_id", *SECRETS, "concurrency")
+    requests_per_minute = DEFAULT_PER_MINUTE
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        return sandbox.create_app(book, home_currency=home_currency)
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
         return sandbox.sandbox_of(app)
@@ -50,11 +56,13 @@ class NetSuitePlatform:
         live = host.endswith(LIVE_DOMAIN)
         creds = connection.credentials
         credentials = _live(creds, host, connection.tenant) if live else _sandbox(creds)
+        scale = connection.rate_scale
         return NetSuiteLedger.connect(
             auth=TbaAuth(credentials),
             base_url=base,
             transport=connection.transport,
-            concurrency=asyncio.Semaphore(_concurrency(creds)),
+            limiter=RateLimiter(Rate(DEFAULT_PER_MINUTE, 60.0).scaled(scale)),
+            concurrency=asyncio.Semaphore(scaled_count(_concurrency(creds), scale)),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:

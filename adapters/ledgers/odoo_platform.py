@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from adapters.ledgers.odoo import DEFAULT_RATES, OdooLedger
 from adapters.oauth2 import FileTokenStore
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
 from adapters.ratelimit import Rate
 from adapters.sandbox import odoo as sandbox
@@ -38,9 +38,14 @@ class OdooPlatform:
         "requests_per_minute",
         "requests_per_second",
     )
+    requests_per_minute = DEFAULT_RATES[1].limit
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        return sandbox.create_app(book, home_currency=home_currency)
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
         return sandbox.sandbox_of(app)
@@ -64,7 +69,7 @@ class OdooPlatform:
             login=creds.get("login") or sandbox.DEFAULT_LOGIN,
             key_store=FileTokenStore(connection.token_file),
             http_transport=connection.transport,
-            rates=rates(creds),
+            rates=tuple(rate.scaled(connection.rate_scale) for rate in rates(creds)),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:

@@ -8,9 +8,15 @@ from pathlib import Path
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.ledgers.qbo import PRODUCTION_URL, QBO_RATES, TOKEN_URL, QboLedger
+from adapters.ledgers.qbo import (
+    PRODUCTION_URL,
+    QBO_BATCH_RATE,
+    QBO_RATES,
+    TOKEN_URL,
+    QboLedger,
+)
 from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
 from adapters.ratelimit import Rate, RateLimiter
 from adapters.sandbox import qbo as sandbox
@@ -31,9 +37,22 @@ class QboPlatform:
         "requests_per_minute",
         "timeout",
     )
+    requests_per_minute = QboLedger.capabilities.requests_per_minute
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        return sandbox.create_app(book, home_currency=home_currency)
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        """QBO's published limits (the adapter's ``QBO_RATES`` and ``QBO_BATCH_RATE``, the
+        sandbox's defaults) times ``rate_scale``."""
+        scale = checked_rate_scale(rate_scale)
+        per_second, per_minute = (rate.scaled(scale).limit for rate in QBO_RATES)
+        return sandbox.create_app(
+            book,
+            home_currency=home_currency,
+            per_second=per_second,
+            per_minute=per_minute,
+            batch_per_minute=QBO_BATCH_RATE.scaled(scale).limit,
+        )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
         return sandbox.sandbox_of(app)
@@ -64,7 +83,8 @@ class QboPlatform:
             auth=auth,
             base_url=base,
             transport=connection.transport,
-            limiter=_limiter(creds),
+            limiter=_limiter(creds, connection.rate_scale),
+            batch_limiter=RateLimiter(QBO_BATCH_RATE.scaled(connection.rate_scale)),
             timeout=_number(creds, "timeout", 30.0),
         )
 
@@ -85,12 +105,13 @@ def _number(creds: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _limiter(creds: Mapping[str, str]) -> RateLimiter:
-    """QBO's published limits (10/s, 500/min per realm) unless told otherwise."""
+def _limiter(creds: Mapping[str, str], rate_scale: float) -> RateLimiter:
+    """QBO's published limits (10/s, 500/min per realm) unless told otherwise, times
+    ``rate_scale``."""
     per_second, per_minute = (rate.limit for rate in QBO_RATES)
     return RateLimiter(
-        Rate(int(_number(creds, "requests_per_second", per_second)), 1.0),
-        Rate(int(_number(creds, "requests_per_minute", per_minute)), 60.0),
+        Rate(int(_number(creds, "requests_per_second", per_second)), 1.0).scaled(rate_scale),
+        Rate(int(_number(creds, "requests_per_minute", per_minute)), 60.0).scaled(rate_scale),
     )
 
 

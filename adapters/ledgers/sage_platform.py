@@ -7,10 +7,11 @@ from pathlib import Path
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.ledgers.sage import PRODUCTION_URL, TOKEN_URL, SageLedger
+from adapters.ledgers.sage import PRODUCTION_URL, SAGE_RATES, TOKEN_URL, SageLedger
 from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
+from adapters.ratelimit import RateLimiter
 from adapters.sandbox import sage as sandbox
 from core.errors import ConfigurationError
 
@@ -22,9 +23,14 @@ class SagePlatform:
     title = "Sage Business Cloud Accounting"
     sandbox_url = "http://sage.sandbox.local"
     credential_names = ("client_id", "client_secret", "refresh_token", "business_id")
+    requests_per_minute = SageLedger.capabilities.requests_per_minute
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        return sandbox.create_app(book, home_currency=home_currency)
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
         return sandbox.sandbox_of(app)
@@ -57,6 +63,7 @@ class SagePlatform:
             business_id=connection.tenant or creds.get("business_id") or None,
             base_url=root + API_PATH,
             transport=connection.transport,
+            limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in SAGE_RATES)),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:

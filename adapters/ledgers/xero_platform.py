@@ -7,10 +7,17 @@ from pathlib import Path
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.ledgers.xero import PRODUCTION_URL, TOKEN_URL, XeroLedger
+from adapters.ledgers.xero import (
+    CONCURRENT_CALLS,
+    PRODUCTION_URL,
+    TOKEN_URL,
+    XERO_RATES,
+    XeroLedger,
+)
 from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
+from adapters.ratelimit import RateLimiter, scaled_count
 from adapters.sandbox import xero as sandbox
 from core.errors import ConfigurationError
 
@@ -22,9 +29,14 @@ class XeroPlatform:
     title = "Xero"
     sandbox_url = "http://xero.sandbox.local"
     credential_names = _LIVE_SETTINGS
+    requests_per_minute = XeroLedger.capabilities.requests_per_minute
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
-        return sandbox.create_app(book, home_currency=home_currency)
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
         return sandbox.sandbox_of(app)
@@ -56,6 +68,8 @@ class XeroPlatform:
             auth=auth,
             base_url=base,
             transport=connection.transport,
+            limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in XERO_RATES)),
+            concurrency=scaled_count(CONCURRENT_CALLS, connection.rate_scale),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:

@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.ledgers.zoho import FREE_DAILY_LIMIT, ZohoLedger
+from adapters.ledgers.zoho import FREE_DAILY_LIMIT, PAID_CONCURRENCY, ZohoLedger, zoho_rates
 from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from adapters.platforms import Connection, SandboxHandle
+from adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from adapters.ports import LedgerAdapter
+from adapters.ratelimit import RateLimiter, scaled_count
 from adapters.sandbox import zoho as sandbox
 from core.errors import ConfigurationError
 
@@ -25,10 +26,16 @@ class ZohoPlatform:
     title = "Zoho Books"
     sandbox_url = "http://zoho-books.sandbox.local"
     credential_names = (*REQUIRED, "accounts_url", "daily_limit")
+    requests_per_minute = ZohoLedger.capabilities.requests_per_minute
 
-    def sandbox_app(self, book: Path | None, *, home_currency: str = "USD") -> Starlette:
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
         return sandbox.create_app(
-            book, home_currency=home_currency, daily_limit=SANDBOX_DAILY_LIMIT
+            book,
+            home_currency=home_currency,
+            daily_limit=SANDBOX_DAILY_LIMIT,
+            rate_scale=checked_rate_scale(rate_scale),
         )
 
     def sandbox_handle(self, app: Starlette) -> SandboxHandle:
@@ -64,7 +71,8 @@ class ZohoPlatform:
             auth=auth,
             base_url=base,
             transport=connection.transport,
-            daily_limit=_daily_limit(creds.get("daily_limit"), live),
+            limiter=_limiter(_daily_limit(creds.get("daily_limit"), live), connection.rate_scale),
+            concurrency=scaled_count(PAID_CONCURRENCY, connection.rate_scale),
         )
 
     def serve(self, port: int, data_dir: Path) -> None:
@@ -82,6 +90,11 @@ def _token_url(base: str, live: bool) -> str:
         return f"{base}/oauth/v2/token"
     suffix = (urlsplit(base).hostname or "").split("zohoapis.", 1)[1]
     return f"https://accounts.zoho.{suffix}/oauth/v2/token"
+
+
+def _limiter(daily_limit: int, rate_scale: float) -> RateLimiter:
+    """Zoho's published per-minute rate and the plan's daily cap, times ``rate_scale``."""
+    return RateLimiter(*(rate.scaled(rate_scale) for rate in zoho_rates(daily_limit=daily_limit)))
 
 
 def _daily_limit(setting: str | None, live: bool) -> int:

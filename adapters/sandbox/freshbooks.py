@@ -87,11 +87,13 @@ def create_app(
     require_auth: bool = True,
     faults: Faults | None = None,
     clock: Callable[[], datetime] | None = None,
+    rate_scale: float = 1.0,
 ) -> Starlette:
     """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
 
     ``refresh_token`` is registered as a first grant (single-use like any other);
-    ``clock`` (UTC) stamps ``updated`` (tests set dates with it)."""
+    ``clock`` (UTC) stamps ``updated`` (tests set dates with it); ``rate_scale``
+    multiplies ``per_minute`` and ``per_second``."""
     book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
     oauth = OAuthServer(
         book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
@@ -101,7 +103,7 @@ def create_app(
     sandbox = FreshBooksSandbox(
         book,
         oauth,
-        throttle=WindowThrottle(*rates),
+        throttle=WindowThrottle(*(rate.scaled(rate_scale) for rate in rates)),
         faults=faults,
         home_currency=home_currency,
         require_auth=require_auth,

@@ -59,6 +59,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.ratelimit import scaled_count
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.netsuite_book import NetSuiteBook
 from adapters.sandbox.netsuite_errors import NsError, bad_request, unexpected
@@ -91,8 +92,10 @@ def create_app(
     latency: float = 0.0,
     clock: Callable[[], float] | None = None,
     faults: Faults | None = None,
+    rate_scale: float = 1.0,
 ) -> Starlette:
-    """The sandbox app; its ``NetSuiteSandbox`` handle is ``sandbox_of(app)``."""
+    """The sandbox app; its ``NetSuiteSandbox`` handle is ``sandbox_of(app)``.
+    ``rate_scale`` multiplies ``concurrency`` and ``per_minute``."""
     book = NetSuiteBook(book_path)
     tba = TbaServer(book, account_id, consumer_key, consumer_secret)
     if clock is not None:
@@ -101,8 +104,8 @@ def create_app(
     sandbox = NetSuiteSandbox(
         book,
         tba,
-        concurrency=concurrency,
-        per_minute=per_minute,
+        concurrency=scaled_count(concurrency, rate_scale),
+        per_minute=scaled_count(per_minute, rate_scale),
         home_currency=home_currency,
         timezone=timezone,
         latency=latency,

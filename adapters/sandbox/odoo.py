@@ -95,13 +95,17 @@ def create_app(
     home_currency: str = "USD",
     require_auth: bool = True,
     faults: Faults | None = None,
+    rate_scale: float = 1.0,
 ) -> Starlette:
     """The sandbox app; its ``OdooSandbox`` handle is ``sandbox_of(app)``. ``api_key`` is
-    registered for the ``admin`` user (valid for three months from now)."""
+    registered for the ``admin`` user (valid for three months from now); ``rate_scale``
+    multiplies ``per_second`` and ``per_minute``."""
     sandbox = OdooSandbox(
         OdooBook(book_path),
         database=database,
-        throttle=WindowThrottle(Rate(per_second, 1.0), Rate(per_minute, 60.0)),
+        throttle=WindowThrottle(
+            Rate(per_second, 1.0).scaled(rate_scale), Rate(per_minute, 60.0).scaled(rate_scale)
+        ),
         faults=faults,
         home_currency=home_currency,
         require_auth=require_auth,

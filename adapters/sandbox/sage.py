@@ -93,10 +93,12 @@ def create_app(
     idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
     faults: Faults | None = None,
     book: SageBook | None = None,
+    rate_scale: float = 1.0,
 ) -> Starlette:
     """The sandbox app; its ``SageSandbox`` handle is ``sandbox_of(app)``.
 
-    ``limit`` requests per ``window`` seconds per business (Sage: 200 per 60 s);
+    ``limit`` requests per ``window`` seconds per business (Sage: 200 per 60 s), multiplied
+    by ``rate_scale`` (the megabytes per hour are not: they count bytes, not requests);
     ``refresh_token`` is registered as a first grant (single use like any other)."""
     book = book or SageBook(book_path)
     oauth = OAuthServer(
@@ -107,7 +109,7 @@ def create_app(
         book,
         oauth,
         business_id=business_id,
-        throttle=WindowThrottle(Rate(limit, window)),
+        throttle=WindowThrottle(Rate(limit, window).scaled(rate_scale)),
         bytes_window=ByteWindow(int(megabytes_per_hour * MEGABYTE)),
         faults=faults,
         home_currency=home_currency,

@@ -63,7 +63,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
-from adapters.ratelimit import Rate
+from adapters.ratelimit import Rate, scaled_count
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.xero_book import XeroBook, entity_name
@@ -103,11 +103,13 @@ def create_app(
     require_auth: bool = True,
     faults: Faults | None = None,
     idempotency_ttl: float = 360.0,
+    rate_scale: float = 1.0,
 ) -> Starlette:
     """The sandbox app; its ``XeroSandbox`` handle is ``sandbox_of(app)``.
 
     ``minute_window`` / ``day_window`` let tests shrink Xero's windows (e.g. 25 calls per
-    second). ``refresh_token`` is registered as a first grant (single-use like any other)."""
+    second). ``rate_scale`` multiplies the call counts and ``concurrent``.
+    ``refresh_token`` is registered as a first grant (single-use like any other)."""
     book = XeroBook(book_path)
     oauth = OAuthServer(
         book.db,
@@ -118,10 +120,10 @@ def create_app(
     )
     oauth.grant(refresh_token)
     limits = XeroLimits(
-        per_minute=Rate(per_minute, minute_window),
-        per_day=Rate(per_day, day_window),
-        app_per_minute=Rate(app_per_minute, minute_window),
-        concurrent=concurrent,
+        per_minute=Rate(per_minute, minute_window).scaled(rate_scale),
+        per_day=Rate(per_day, day_window).scaled(rate_scale),
+        app_per_minute=Rate(app_per_minute, minute_window).scaled(rate_scale),
+        concurrent=scaled_count(concurrent, rate_scale),
     )
     sandbox = XeroSandbox(
         book,

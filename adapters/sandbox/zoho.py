@@ -68,7 +68,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
-from adapters.ratelimit import Rate
+from adapters.ratelimit import Rate, scaled_count
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.throttle import WindowThrottle
 from adapters.sandbox.zoho_book import ZohoBook
@@ -103,8 +103,10 @@ def create_app(
     taxes: tuple[tuple[str, str], ...] = DEFAULT_TAXES,
     require_auth: bool = True,
     faults: Faults | None = None,
+    rate_scale: float = 1.0,
 ) -> Starlette:
-    """The sandbox app; its ``ZohoSandbox`` handle is ``sandbox_of(app)``."""
+    """The sandbox app; its ``ZohoSandbox`` handle is ``sandbox_of(app)``. ``rate_scale``
+    multiplies ``per_minute``, ``daily_limit`` and ``max_concurrent``."""
     book = ZohoBook(book_path)
     accounts = ZohoAccounts(
         book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
@@ -116,9 +118,9 @@ def create_app(
     sandbox = ZohoSandbox(
         org,
         accounts,
-        window=WindowThrottle(Rate(per_minute, window_seconds)),
-        daily=DailyQuota(daily_limit),
-        max_concurrent=max_concurrent,
+        window=WindowThrottle(Rate(per_minute, window_seconds).scaled(rate_scale)),
+        daily=DailyQuota(scaled_count(daily_limit, rate_scale)),
+        max_concurrent=scaled_count(max_concurrent, rate_scale),
         faults=faults,
         require_auth=require_auth,
     )
