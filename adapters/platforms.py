@@ -100,6 +100,15 @@ _MODULES: dict[str, str] = {
 }
 
 
+def mapping_name(ledger_id: str) -> str:
+    """The stem of the ledger's mapping file in ``adapters/mappings/`` (``zoho-books`` →
+    ``zoho``): the same name as its adapter module."""
+    module_name = _MODULES.get(ledger_id)
+    if module_name is None:
+        return ledger_id
+    return module_name.rsplit(".", 1)[1].removesuffix("_platform")
+
+
 def platform_ids() -> tuple[str, ...]:
     return tuple(_MODULES)
 

@@ -15,6 +15,7 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
+from adapters.platforms import mapping_name
 from core.embedded import EmbeddedNats
 from core.errors import ConfigurationError, EventStoreUnavailable
 from core.events import MappingVersionPublished, make_envelope, subject_for
@@ -99,7 +100,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 def mapping_file(ledger: str) -> Path:
-    path = Path(str(resources.files("adapters") / "mappings" / f"{ledger}.toml"))
+    path = Path(str(resources.files("adapters") / "mappings" / f"{mapping_name(ledger)}.toml"))
     if not path.exists():
         raise ConfigurationError(f"no mapping file for ledger {ledger!r} ({path})")
     return path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -90,8 +90,10 @@ def to_decimal(value: Any) -> Decimal:
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
+    """To the currency's minor unit, half away from zero: commercial rounding, as every
+    ledger we push to rounds (QBO, Xero, Sage, Zoho, FreshBooks, NetSuite, Odoo)."""
     exp = Decimal(1).scaleb(-minor_unit(currency))
-    return amount.quantize(exp, rounding=ROUND_HALF_EVEN)
+    return amount.quantize(exp, rounding=ROUND_HALF_UP)
 
 
 def _decimal_in(value: Any) -> Decimal:

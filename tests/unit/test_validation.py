@@ -475,7 +475,7 @@ def test_totals_with_discount_and_rounding() -> None:
         line(quantity="1.5", unit_price="10.333", tax_amount="1.24"),
         line(quantity="3", unit_price="0.125", tax_amount="0"),
     ]
-    # each line is rounded to the cent as ledgers do (half-even): 15.4995 -> 15.50,
+    # each line is rounded to the cent as ledgers do (half up): 15.4995 -> 15.50,
     # 0.375 -> 0.38; 15.50 + 1.24 + 0.38 - 2.00 = 15.12. Rounding only the sum (15.11)
     # would disagree with what QuickBooks or Xero computes.
     assert isinstance(
