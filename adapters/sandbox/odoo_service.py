@@ -41,7 +41,8 @@ CURRENCIES = (
     ("DKK", "kr", 2), ("INR", "₹", 2), ("ZAR", "R", 2), ("MXN", "$", 2), ("SGD", "$", 2),
     ("KWD", "KD", 3),
 )  # fmt: skip
-SALE_TAX_RATES = ("0", "5", "7", "8", "10", "13", "15", "20", "21", "25")
+# common sale taxes a new company starts with, incl. US state + local rates
+SALE_TAX_RATES = ("0", "5", "6.25", "7", "8", "8.25", "10", "13", "15", "19", "20", "21", "25")
 Wanted = Callable[[Record], bool]
 KIND_MODELS: dict[str, tuple[str, Wanted]] = {
     "customer": ("res.partner", lambda r: int(r.get("customer_rank") or 0) > 0),

@@ -45,6 +45,9 @@ DEFAULT_TAXES: tuple[tuple[str, str], ...] = (
     ("VAT", "20"),
     ("Reduced Rate", "5"),
     ("GST", "10"),
+    ("State Sales Tax", "6.25"),  # common US state + local rates, as a demo company has
+    ("Combined Sales Tax", "8.25"),
+    ("MwSt", "19"),
 )
 ENTITY = {
     "contact": "Contact",

@@ -327,7 +327,7 @@ def _line(rng: random.Random, currency: str, tax_rate: Decimal) -> Row:
     code, description, line_type, (low, high), fractional = rng.choice(_CATALOG)
     quantity = _quantity(rng, fractional)
     price = Decimal(rng.randint(low, high)).scaleb(-2)
-    tax = quantize(quantity * price * tax_rate, currency)
+    tax = quantize(quantize(quantity * price, currency) * tax_rate, currency)  # on the line amount
     return {
         "description": description,
         "quantity": str(quantity),
