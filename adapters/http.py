@@ -245,16 +245,19 @@ class LedgerHttp:
 
     async def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
         async with self._concurrency or contextlib.nullcontext():
-            if self._limiter is not None:
-                await self._limiter.acquire()
             sent = await self._authorize(request)
-            response = await self._send(request, attempt)
+            response = await self._limited_send(request, attempt)
             if await self._refreshed_after(response, sent):
                 await self._authorize(request)
-                response = await self._send(request, attempt)
+                response = await self._limited_send(request, attempt)
         if response.is_success:
             return response
         raise self._translate(response)
+
+    async def _limited_send(self, request: httpx.Request, attempt: int) -> httpx.Response:
+        """Every request that reaches the ledger takes a place in the tenant's window."""
+        async with self._limiter.slot() if self._limiter else contextlib.nullcontext():
+            return await self._send(request, attempt)
 
     async def _refreshed_after(self, response: httpx.Response, sent: dict[str, str]) -> bool:
         """On a 401, let the auth refresh once; True when the request is worth resending."""

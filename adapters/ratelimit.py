@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
@@ -37,15 +38,26 @@ def scaled_count(count: int, factor: float) -> int:
     return max(1, math.floor(count * factor + 1e-9))
 
 
-class RateLimiter:
-    """Token bucket for one tenant where every token spent comes back exactly one window
-    later (a sliding window), with any number of rates held at once (QBO: 10/s and 500/min).
+class _Slot:
+    """One request's place in the window: its send time, then its answer time."""
 
-    A bucket refilled at a constant rate lets ``2 × limit`` through in a window that
-    straddles a refill, and a ledger counting per window answers 429 to that. This one never
-    lets more than ``limit`` start in any ``per × (1 + slack)`` seconds; ``slack`` absorbs
-    the gap between our clock at send time and the ledger's clock at arrival. Waiters are
-    served in arrival order.
+    __slots__ = ("at", "done")
+
+    def __init__(self, at: float, done: bool) -> None:
+        self.at = at
+        self.done = done
+
+
+class RateLimiter:
+    """Sliding windows for one tenant, any number of rates held at once (QBO: 10/s and
+    500/min), respected before a request is sent.
+
+    A ledger counts a request when it *arrives*, somewhere between our send and its
+    answer. So a request still in flight counts as "now" until its answer, and an answered
+    one counts at its answer time (``slot()``): no arrival jitter can make the ledger see
+    more than ``limit`` in a window. (A bucket refilled at a constant rate would let
+    ``2 × limit`` through around a refill.) ``slack`` widens each window a little more for
+    clock differences. Waiters are served in arrival order.
     """
 
     def __init__(
@@ -60,23 +72,50 @@ class RateLimiter:
         self.rates = rates
         self._windows = [(r.limit, r.per * (1 + slack)) for r in rates]
         self._keep = max(r.limit for r in rates)
-        self._sent: deque[float] = deque(maxlen=self._keep)
+        self._sent: deque[_Slot] = deque(maxlen=self._keep)
         self._clock = clock
         self._sleep = sleep
         self._lock = asyncio.Lock()
+        self._answered = asyncio.Event()
 
     async def acquire(self) -> None:
-        """Wait until one more request fits every rate, then count it as sent."""
+        """Wait until one more request fits every rate; count it as sent now."""
+        await self._reserve(done=True)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a place for one request while it is in flight; it counts from its answer."""
+        held = await self._reserve(done=False)
+        try:
+            yield
+        finally:
+            held.at, held.done = max(held.at, self._clock()), True
+            self._answered.set()
+
+    async def _reserve(self, *, done: bool) -> _Slot:
         async with self._lock:
-            while (delay := self._delay(self._clock())) > 0:
-                await self._sleep(delay)
-            self._sent.append(self._clock())
+            while True:
+                self._answered.clear()  # before looking: no answer can slip in unseen
+                delay = self._delay(self._clock())
+                if delay <= 0:
+                    break
+                if math.isinf(delay):  # the window is full of requests still in flight
+                    await self._answered.wait()
+                else:
+                    await self._sleep(delay)
+            held = _Slot(self._clock(), done)
+            self._sent.append(held)
+            return held
 
     def _delay(self, now: float) -> float:
+        """Seconds until one more request fits (``inf``: until an answer comes back)."""
+        if not self._sent:
+            return 0.0
+        latest_first = sorted((s.at if s.done else math.inf for s in self._sent), reverse=True)
         waits = [
-            self._sent[-limit] + window - now
+            latest_first[limit - 1] + window - now
             for limit, window in self._windows
-            if len(self._sent) >= limit
+            if len(latest_first) >= limit
         ]
         return max(waits, default=0.0)
 

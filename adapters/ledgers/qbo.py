@@ -542,12 +542,12 @@ class QboLedger:
         return again
 
     async def _batch_chunk(self, chunk: Sequence[BatchItem], rid: str) -> list[BatchResult]:
-        await self._batch_limiter.acquire()  # QBO's batch limit, on top of the request limit
         body = {"BatchItemRequest": [_batch_request(f"b{i}", it) for i, it in enumerate(chunk)]}
         params = self._params(requestid=rid)
-        answer = await self._http.json(
-            "POST", self._url("batch"), params=params, body=body, idempotent=True
-        )
+        async with self._batch_limiter.slot():  # QBO's batch limit, on top of the request one
+            answer = await self._http.json(
+                "POST", self._url("batch"), params=params, body=body, idempotent=True
+            )
         by_bid = {str(r.get("bId")): r for r in answer.get("BatchItemResponse", [])}
         return [self._batch_result(it, by_bid.get(f"b{i}", {})) for i, it in enumerate(chunk)]
 

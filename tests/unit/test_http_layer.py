@@ -234,6 +234,37 @@ async def test_concurrent_waiters_are_all_served_within_the_limit() -> None:
     assert all(len([t for t in sent if s <= t < s + 1.0]) <= 4 for s in sent)
 
 
+async def test_a_request_counts_until_its_answer_so_arrival_jitter_cannot_overrun() -> None:
+    """The ledger counts a request when it arrives, anywhere up to its answer: an early
+    request answered late must still hold its place, so the next one waits a full window
+    from that answer (a limiter counting send times would let it through too soon)."""
+    clock = VirtualClock()
+    limiter = RateLimiter(Rate(2, 1.0), slack=0.0, clock=clock, sleep=clock.sleep)
+    answered: list[float] = []
+    started: list[float] = []
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        async with limiter.slot():
+            started.append(clock.now)
+            await release.wait()  # in flight: still counts as now
+            await clock.sleep(0.9)  # the answer comes late
+            answered.append(clock.now)
+
+    async def third() -> None:
+        async with limiter.slot():
+            started.append(clock.now)
+
+    first, second = asyncio.create_task(slow()), asyncio.create_task(slow())
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(third())
+    await asyncio.sleep(0)
+    assert len(started) == 2  # the third waits while both are in flight
+    release.set()
+    await asyncio.gather(first, second, waiting)
+    assert started[2] >= min(answered) + 1.0  # a full window after an answer, not a send
+
+
 # ------------------------------------------------------------------ retries
 
 

@@ -182,8 +182,8 @@ async def test_an_invoice_qbo_would_total_differently_is_refused_before_sending(
     qbo: InProcessQbo,
 ) -> None:
     customer_id = await push_customer(qbo.ledger)
-    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335"),)  # 1.005 → 1.00
-    odd = invoice(total="1.01", lines=lines)
+    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335"),)  # 1.005 → 1.01
+    odd = invoice(total="1.00", lines=lines)  # a source that truncated instead of rounding
     with pytest.raises(PermanentLedgerError) as refused:
         await qbo.ledger.create_invoice(
             odd, customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key=key("i")
