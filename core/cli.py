@@ -228,6 +228,23 @@ def retry(
 
 
 @app.command()
+def backsync(
+    source: Annotated[
+        Path | None, typer.Option(help="CSV directory to write payment status back to")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Pull what changed in the ledger (payments, voids, edits) into the log once."""
+    from core.pipeline import backsync_once
+
+    if source is not None and not source.is_dir():
+        raise typer.BadParameter(f"{source} is not a directory")
+    typer.echo(run(backsync_once(settings(data_dir, entity, ledger), source)))
+
+
+@app.command()
 def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Ledger-side edits detected while pushing (and how each was resolved)."""
     from core.pipeline import conflicts_text

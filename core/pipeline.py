@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -233,18 +233,70 @@ async def sync_forever(settings: Settings) -> None:
 
 
 async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> None:
-    """Keep projections current; reconcile on schedule."""
+    """Beside the worker: read models every few seconds, and on their own schedules the
+    reconciler, back-sync, the source poller and signed audit checkpoints. A failing job
+    is logged and tried again at its next turn; it never stops the others."""
+    s = rt.settings
     engine = await catch_up(rt)
+    writer = CsvSource(s.source_dir) if s.source_dir is not None else None
+    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+        ("read models", 2.0, lambda: ProjectionRunner(engine, rt.store).catch_up()),
+        ("reconciliation", s.reconcile_every_s, lambda: reconcile_with(rt, ledger, engine)),
+        ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
+    ]
+    if s.source_dir is not None:
+        source_dir = s.source_dir
+        jobs.append(("source poll", s.source_poll_every_s, lambda: ingest_dir(rt, source_dir)))
+    checkpoints = asyncio.create_task(_checkpoints(rt, stop))
+    try:
+        await _schedule(jobs, stop)
+    finally:
+        await checkpoints
+
+
+async def _schedule(
+    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]], stop: asyncio.Event
+) -> None:
     loop = asyncio.get_running_loop()
-    next_recon = loop.time() + rt.settings.reconcile_every_s
+    due = {name: loop.time() + (0 if every <= 2 else every) for name, every, _ in jobs}
     while not stop.is_set():
-        await ProjectionRunner(engine, rt.store).catch_up()
-        if loop.time() >= next_recon:
-            report = await reconcile_with(rt, ledger, engine)
-            log.warning("reconciliation: %d open mismatches", len(report.open))
-            next_recon = loop.time() + rt.settings.reconcile_every_s
+        for name, every, job in jobs:
+            if loop.time() >= due[name]:
+                await _run_job(name, job)
+                due[name] = loop.time() + every
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=2.0)
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def _run_job(name: str, job: Callable[[], Awaitable[object]]) -> None:
+    try:
+        result = await job()
+    except Exception:
+        log.exception("%s failed; trying again at its next turn", name)
+        return
+    if isinstance(result, ReconReport) and result.open:
+        log.warning("reconciliation: %d open mismatches (`syncledger reconcile`)", len(result.open))
+
+
+async def _checkpoints(rt: Runtime, stop: asyncio.Event) -> None:
+    """Signed audit checkpoints while the log grows (``syncledger audit checkpoint``)."""
+    from audit.checkpoints import checkpoint_every
+    from audit.context import AuditContext
+
+    s = rt.settings
+    ctx = AuditContext(
+        rt.store,
+        rt.keys,
+        s.data_dir,
+        s.entity,
+        s.actor,
+        kek_file=s.key_file,
+        origin=f"syncledger/{s.stream}",
+    )
+    try:
+        await checkpoint_every(ctx, s.checkpoint_every_s, stop)
+    except Exception:
+        log.exception("audit checkpoints stopped; `syncledger audit checkpoint` signs one")
 
 
 # ---------------------------------------------------------------------- projections

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     ack_wait_s: float = Field(
         default=30.0, description="a crashed worker's message is redelivered after this"
     )
+    backsync_every_s: float = Field(default=60.0, description="`run`: poll ledger changes")
+    checkpoint_every_s: float = Field(default=300.0, description="`run`: sign audit checkpoints")
+    source_dir: Path | None = Field(
+        default=None, description="`run`: a CSV directory to poll for source changes"
+    )
+    source_poll_every_s: float = Field(default=30.0, description="`run`: source poll interval")
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
     actor: str = "syncledger"
