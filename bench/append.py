@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
 import uuid
@@ -28,13 +29,20 @@ def envelopes(n: int, run: str) -> list[Envelope]:
     return [
         make_envelope(
             SourceRecordObserved(
-                ref=f"csv/invoice/{run}-{i}", kind="invoice", version="2026-01-01T00:00:00",
+                ref=f"csv/invoice/{run}-{i}",
+                kind="invoice",
+                version="2026-01-01T00:00:00",
                 content_sha256="0" * 64,
-                record={"number": f"INV-{i}", "customer_id": f"C-{i % 500}", "currency": "USD",
-                        "total": "1234.56", "lines": [{"description": "Service", "quantity": "1",
-                                                        "unit_price": "1234.56"}]},
+                record={
+                    "number": f"INV-{i}",
+                    "customer_id": f"C-{i % 500}",
+                    "currency": "USD",
+                    "total": "1234.56",
+                    "lines": [{"description": "Service", "quantity": "1", "unit_price": "1234.56"}],
+                },
             ),
-            entity="bench", subject=subject_for("bench", "source", "csv", "invoice", f"{run}-{i}"),
+            entity="bench",
+            subject=subject_for("bench", "source", "csv", "invoice", f"{run}-{i}"),
             actor="bench",
         )
         for i in range(n)
@@ -42,13 +50,19 @@ def envelopes(n: int, run: str) -> list[Envelope]:
 
 
 async def fresh_stream(js: nats.js.JetStreamContext, name: str) -> None:
-    try:
+    with contextlib.suppress(nats.js.errors.NotFoundError):
         await js.delete_stream(name)
-    except nats.js.errors.NotFoundError:
-        pass
-    await js.add_stream(js_api.StreamConfig(
-        name=name, subjects=["sl.>"], storage=js_api.StorageType.FILE, deny_delete=True,
-        deny_purge=True, duplicate_window=7200, allow_atomic=True))
+    await js.add_stream(
+        js_api.StreamConfig(
+            name=name,
+            subjects=["sl.>"],
+            storage=js_api.StorageType.FILE,
+            deny_delete=True,
+            deny_purge=True,
+            duplicate_window=7200,
+            allow_atomic=True,
+        )
+    )
 
 
 async def raw_publish_async(nc: nats.NATS, evs: list[Envelope]) -> float:
@@ -67,7 +81,7 @@ async def raw_atomic(nc: nats.NATS, evs: list[Envelope]) -> float:
     payloads = [(e.subject, e.to_bytes(), e.id) for e in evs]
     start = time.perf_counter()
     for first in range(0, len(payloads), 1000):
-        chunk = payloads[first:first + 1000]
+        chunk = payloads[first : first + 1000]
         batch = uuid.uuid4().hex
         for seq, (subject, payload, mid) in enumerate(chunk, 1):
             headers = {"Nats-Msg-Id": mid, "Nats-Batch-Id": batch, "Nats-Batch-Sequence": str(seq)}
@@ -83,10 +97,8 @@ async def raw_atomic(nc: nats.NATS, evs: list[Envelope]) -> float:
 async def ours(nc: nats.NATS, evs: list[Envelope], writers: int) -> float:
     js = nc.jetstream()
     for name in ("BENCH", "SYNCLEDGER"):
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(name)
-        except nats.js.errors.NotFoundError:
-            pass
     store = JetStreamEventStore(nc)
     await store.ensure_stream()
     queue = iter(evs)
