@@ -235,6 +235,22 @@ class SyncService:
             if not linked or work.state.voided:
                 return Outcome("skipped", str(work.ref))  # nothing in the ledger to void
             return await self._push(replace(work, operation="void"), event)
+        if not linked and isinstance(record, Customer):
+            twin = self.state.same_name(str(work.ref), record.name)
+            if twin is not None:
+                return await self._reject(
+                    work.ref,
+                    work.content_sha,
+                    event,
+                    [
+                        (
+                            "duplicate_name",
+                            f"customer name {record.name!r} is already used by {twin}; "
+                            "ledgers keep customer names unique: rename one, or merge the two "
+                            "in the source",
+                        )
+                    ],
+                )
         if not linked:
             return await self._push(work, event)
         if isinstance(record, Customer | Invoice):

@@ -44,6 +44,7 @@ class SyncState:
     entity: str
     ledger: str
     records: dict[str, RecordState] = field(default_factory=dict)
+    customer_names: dict[str, dict[str, int]] = field(default_factory=dict)  # name → ref → seq
     subject_seq: dict[str, int] = field(default_factory=dict)
 
     def get(self, ref: str) -> RecordState:
@@ -67,6 +68,27 @@ class SyncState:
             rec = self.get(data["ref"])
             if rec.observed_sha == data["content_sha256"]:
                 rec.observed_seq, rec.observed_subject = seq, subject
+                self._name(rec, data, seq)
+
+    def _name(self, rec: RecordState, data: dict[str, Any], seq: int) -> None:
+        if rec.kind != "customer":
+            return
+        for refs in self.customer_names.values():
+            refs.pop(rec.source_ref, None)
+        key = name_key(data["record"].get("name"))
+        if key:
+            self.customer_names.setdefault(key, {})[rec.source_ref] = seq
+
+    def same_name(self, ref: str, name: str) -> str | None:
+        """Another live source customer with this (normalised) name, seen before ``ref``."""
+        refs = self.customer_names.get(name_key(name) or "", {})
+        mine = refs.get(ref, 0)
+        earlier = [
+            (seq, other)
+            for other, seq in refs.items()
+            if other != ref and seq < mine and not self.records[other].deleted
+        ]
+        return min(earlier)[1] if earlier else None
 
     async def load(self, store: EventStore) -> None:
         """Fold the entity's source events and this ledger's events, in stream order."""
@@ -80,6 +102,11 @@ class SyncState:
         ]
         for stored in sorted(found, key=lambda s: s.seq):
             self.apply(stored.seq, stored.subject, json.loads(stored.raw))
+
+
+def name_key(name: Any) -> str | None:
+    """Names the way ledgers compare them: case and spacing do not count."""
+    return " ".join(name.casefold().split()) or None if isinstance(name, str) else None
 
 
 def version_key(version: str) -> tuple[int, Decimal | str]:

@@ -55,7 +55,9 @@ from datetime import date, datetime
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any, Final
 
+import stdnum
 from pydantic import ValidationError as PydanticValidationError
+from stdnum.us import ein
 
 from core.events import RejectionReason
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
@@ -91,6 +93,7 @@ INVALID_DATE: Final = "invalid_date"
 DUE_BEFORE_ISSUE: Final = "due_before_issue"
 INVALID_EMAIL: Final = "invalid_email"
 INVALID_PHONE: Final = "invalid_phone"
+INVALID_TAX_ID: Final = "invalid_tax_id"
 UNSUPPORTED_KIND: Final = "unsupported_kind"
 INVALID_RECORD: Final = "invalid_record"
 CUSTOMER_NOT_FOUND: Final = "customer_not_found"
@@ -142,6 +145,8 @@ _HELP: Final[Mapping[str, str]] = {
     DUE_BEFORE_ISSUE: "The due date cannot be before the issue date: fix one of them.",
     INVALID_EMAIL: "Give one email address such as name@example.com: no spaces, one '@', "
     "a domain with a dot.",
+    INVALID_TAX_ID: "Correct the tax id: a VAT number starts with its country code (DE136695976, "
+    "GB980780684) and must pass that country's check digits; a US EIN is 9 digits (12-3456789).",
     INVALID_PHONE: "Write the phone number as 7-15 digits with optional +, spaces, dashes, "
     "dots or parentheses and an optional extension, e.g. +1 555 010 2030 x12.",
     UNSUPPORTED_KIND: "Only customer, invoice, payment and credit_note records are synced.",
@@ -646,6 +651,30 @@ def check_email(field_path: str, text: str) -> list[RejectionReason]:
     return _fail(INVALID_EMAIL, message, field_path)
 
 
+_EIN = re.compile(r"^\d{2}-?\d{7}$")
+_VAT_PREFIX = re.compile(r"^[A-Za-z]{2}[0-9A-Za-z+*.\- ]{2,}$")
+
+
+def tax_id_problem(text: str) -> str | None:
+    """Check digits of the tax ids we can recognise (python-stdnum): VAT numbers with their
+    country prefix, US EINs. Other formats pass: their country cannot be told apart."""
+    compact = text.strip()
+    if _EIN.match(compact):
+        return None if ein.is_valid(compact) else "not a valid US EIN (check the 9 digits)"
+    if _VAT_PREFIX.match(compact):
+        module = stdnum.get_cc_module(compact[:2].lower(), "vat")
+        if module is not None and not module.is_valid(compact):
+            return f"not a valid {compact[:2].upper()} VAT number (check digits or length)"
+    return None
+
+
+def check_tax_id(field_path: str, text: str) -> list[RejectionReason]:
+    problem = tax_id_problem(text)
+    if problem is None:
+        return []
+    return _fail(INVALID_TAX_ID, f"{field_path} {_show(text)} is {problem}", field_path)
+
+
 def check_phone(field_path: str, text: str) -> list[RejectionReason]:
     """7-15 digits with +, spaces, dashes, dots, parentheses; an optional extension."""
     main = _PHONE_EXT.split(text, maxsplit=1)[0]
@@ -880,7 +909,7 @@ def _validate_customer(reader: _Reader) -> Validated | Rejected:
         "contact_name": reader.text("contact_name", "customer.contact_name"),
         "email": reader.checked("email", "customer.email", check_email),
         "phone": reader.checked("phone", "customer.phone", check_phone),
-        "tax_id": reader.text("tax_id", "customer.tax_id"),
+        "tax_id": reader.checked("tax_id", "customer.tax_id", check_tax_id),
         "billing_address": reader.text("billing_address", multiline=True),
     }
     if values["billing_address"] is not None:

@@ -27,6 +27,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal
 
+from stdnum.de import vat as de_vat
+from stdnum.gb import vat as gb_vat
+from stdnum.us import ein
+
 from core.money import quantize
 
 SEED: Final = 20240601
@@ -272,6 +276,25 @@ class SampleData:
 # --------------------------------------------------------------------------- customers
 
 
+_TAX_ID_FORMS = {
+    "USD": ("", "{:02d}-{:07d}", ein.is_valid),  # US EIN
+    "EUR": ("DE", "DE{:09d}", de_vat.is_valid),  # German VAT number
+    "GBP": ("GB", "GB{:09d}", gb_vat.is_valid),  # UK VAT number
+}
+
+
+def _tax_id(rng: random.Random, currency: str) -> str:
+    """A tax id in the customer's country's form that passes its check digits."""
+    _, form, valid = _TAX_ID_FORMS[currency]
+    while True:
+        if currency == "USD":
+            candidate = form.format(rng.randint(10, 99), rng.randint(0, 9999999))
+        else:
+            candidate = form.format(rng.randint(100000000, 999999999))
+        if valid(candidate):
+            return candidate
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -290,7 +313,7 @@ def _customer_row(rng: random.Random, cid: str, name: str, currency: str, n: int
         "contact_name": f"{first} {last}",
         "email": f"{first.lower()}.{last.lower()}@{_slug(name)}.example.com",
         "phone": f"{_PHONE_PREFIX[currency]} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-        "tax_id": f"{currency[:2]}{rng.randint(100000000, 999999999)}",
+        "tax_id": _tax_id(rng, currency),
         "billing_address": f"{street}\n{rng.choice(_CITIES[currency])}",
         "updated_at": _stamp(START - timedelta(days=1), n),
     }

@@ -250,3 +250,14 @@ async def test_the_ledger_mapping_shapes_records_before_they_are_pushed() -> Non
     assert rejection["data"]["reasons"][0]["code"] == "unmatched_item"  # type: ignore[index]
     [requested, *_] = await events_of(h, "LedgerPushRequested")
     assert requested["data"]["mapping_version"] == mapping.version  # type: ignore[index]
+
+
+async def test_two_source_customers_with_one_name_are_not_both_pushed() -> None:
+    h = Harness()
+    await h.ingest([customer("c1", name="Acme Plumbing"), customer("c2", name="ACME  plumbing")])
+    assert [o.status for o in await h.run()] == ["pushed", "rejected"]
+    [rejection] = await events_of(h, "SourceRecordRejected")
+    reason = rejection["data"]["reasons"][0]  # type: ignore[index]
+    assert reason["code"] == "duplicate_name"
+    assert "csv/customer/c1" in reason["message"]
+    assert h.ledger.count("customer") == 1

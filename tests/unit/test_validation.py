@@ -776,3 +776,16 @@ def test_committed_sample_files_match_the_generator(tmp_path: Path) -> None:
 def test_generator_is_deterministic() -> None:
     assert build(7) == build(7)
     assert build(7) != build(8)
+
+
+def test_tax_ids_are_checked_where_their_format_is_recognised() -> None:
+    from core.validation import INVALID_TAX_ID, tax_id_problem
+
+    assert tax_id_problem("DE136695976") is None  # German VAT, valid check digits
+    assert tax_id_problem("GB980780684") is None
+    assert tax_id_problem("12-3456789") is None  # US EIN
+    assert tax_id_problem("DE136695975") is not None  # one digit off
+    assert tax_id_problem("07-1234567") is not None  # 07 is not an EIN prefix
+    assert tax_id_problem("ABN 51 824 753 556") is None  # a format we cannot place: passes
+    rejected = check("customer", customer(tax_id="DE136695975"))
+    assert codes(rejected) == [INVALID_TAX_ID]

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from adapters.ports import SourceItem
 from core.ingest import Ingestor
 from core.sync import SyncService
+from core.sync_state import name_key
 from core.validation import Rejected, validate
 from tests.unit.test_sync import ENTITY, Harness
 from tests.unit.test_validation_properties import FAST, _kinds_and_garbage
@@ -53,6 +54,8 @@ class Pipeline:
 
 
 PIPELINE = Pipeline()
+NAMED = Pipeline()  # its own worker: names seen only here
+NAMES_SEEN: set[str | None] = set()
 
 
 @settings(FAST, max_examples=10_000)
@@ -70,6 +73,9 @@ def test_malformed_records_never_crash_the_worker(case: tuple[Any, Any]) -> None
         assert types[1:] == ["SourceRecordRejected"]
         assert events[1]["data"]["reasons"]
         assert PIPELINE.h.ledger.calls == calls_before
+    elif types[-1] == "SourceRecordRejected":  # a name an earlier customer already has
+        assert events[-1]["data"]["reasons"][0]["code"] == "duplicate_name"
+        assert PIPELINE.h.ledger.calls == calls_before
     else:
         assert types[-1] in ("LedgerPushSucceeded", "RecordLinked", "LedgerPushAbandoned")
 
@@ -77,8 +83,15 @@ def test_malformed_records_never_crash_the_worker(case: tuple[Any, Any]) -> None
 @settings(FAST, max_examples=200)
 @given(name=st.text(min_size=1, max_size=30).filter(lambda s: s.strip() != ""))
 def test_valid_customers_sync(name: str) -> None:
-    events = PIPELINE.feed("customer", {"name": name, "currency": "USD"})
+    events = NAMED.feed("customer", {"name": name, "currency": "USD"})
     observed = events[0]["data"]
     item = SourceItem("csv", "customer", "x", "v", observed["record"])
-    if not isinstance(validate(item, "memory"), Rejected):
-        assert events[-1]["type"] in ("LedgerPushSucceeded", "LedgerPushAbandoned")
+    if isinstance(validate(item, "memory"), Rejected):
+        return
+    key = name_key(name)
+    if key in NAMES_SEEN:  # a second customer with that name: refused, never pushed
+        assert events[-1]["type"] == "SourceRecordRejected"
+        assert events[-1]["data"]["reasons"][0]["code"] == "duplicate_name"
+    else:
+        assert events[-1]["type"] == "LedgerPushSucceeded"
+    NAMES_SEEN.add(key)
