@@ -50,3 +50,21 @@ class Faults:
     def as_dict(self) -> dict[str, Any]:
         """The settings, seconds as ``Decimal`` (our JSON encoder refuses floats)."""
         return {k: Decimal(str(v)) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+class FaultInjection:
+    """Shortcuts tests use on a sandbox handle to set its ``faults``."""
+
+    faults: Faults
+
+    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
+        self.faults.update({"fail_writes": n, "fail_status": status})
+
+    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
+        self.faults.update({"throttle": n, "retry_after": retry_after})
+
+    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
+        changes: dict[str, Any] = {"commit_then_timeout": n}
+        if stall_seconds is not None:
+            changes["stall_seconds"] = stall_seconds
+        self.faults.update(changes)

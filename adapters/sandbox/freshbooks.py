@@ -38,10 +38,9 @@ rounding (each line's tax rounded half-up to the cent here).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +53,17 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    handle_of,
+    plain_json,
+    refresh_grant,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
-from adapters.sandbox.freshbooks_book import KINDS, FreshBooksBook, kind_of
+from adapters.sandbox.freshbooks_book import FreshBooksBook
 from adapters.sandbox.freshbooks_errors import FreshBooksFault, bad_request, server_error
 from adapters.sandbox.freshbooks_query import ListQuery, includes
 from adapters.sandbox.freshbooks_service import FreshBooksSandbox, resource
@@ -108,9 +116,8 @@ def create_app(
         home_currency=home_currency,
         require_auth=require_auth,
     )
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, Kinds(), grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
 
 
 def _utc_now() -> datetime:
@@ -118,27 +125,12 @@ def _utc_now() -> datetime:
 
 
 def sandbox_of(app: Starlette) -> FreshBooksSandbox:
-    sandbox: FreshBooksSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, FreshBooksSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/freshbooks.sqlite3``."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "freshbooks.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: FreshBooksSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "freshbooks.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -147,12 +139,6 @@ def _routes() -> list[Route]:
         Route("/auth/oauth/token", _token, methods=["POST"]),
         Route(account, _api(_collection), methods=["GET", "POST"]),
         Route(account + "/{ident}", _api(_one), methods=["GET", "PUT", "DELETE"]),
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
-        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
-        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
     ]
 
 
@@ -211,7 +197,7 @@ async def _json_body(request: Request) -> Any:
 
 
 def _result(result: Any) -> Response:
-    return _plain_json(200, {"response": {"result": result}})
+    return plain_json(200, {"response": {"result": result}})
 
 
 def _fault_response(fault: FreshBooksFault) -> Response:
@@ -229,14 +215,7 @@ def _seconds(wait: float) -> str:
 async def _token(request: Request) -> Response:
     oauth = sandbox_of(request.app).oauth
     form = await _token_form(request)
-    if not oauth.client_ok(request.headers.get("authorization"), form):
-        return _oauth_error(401, "invalid_client")
-    if form.get("grant_type") != "refresh_token":
-        return _oauth_error(400, "unsupported_grant_type")
-    tokens = oauth.exchange(form.get("refresh_token", ""))
-    if tokens is None:
-        return _oauth_error(400, "invalid_grant")
-    return _plain_json(200, _freshbooks_tokens(tokens))
+    return refresh_grant(oauth, request.headers.get("authorization"), form, _freshbooks_tokens)
 
 
 async def _token_form(request: Request) -> dict[str, str]:
@@ -258,53 +237,3 @@ def _freshbooks_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
         "scope": SCOPE,
         "created_at": int(time.time()),
     }
-
-
-def _oauth_error(status: int, error: str) -> Response:
-    return _plain_json(status, {"error": error})
-
-
-# ------------------------------------------------------------------- admin
-
-
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain_json(400, {"error": str(exc)})
-    return _plain_json(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    counts = {"customer": sandbox.count("customer")} | {k: sandbox.count(k) for k in KINDS[1:]}
-    return _plain_json(200, counts)
-
-
-async def _records(request: Request) -> Response:
-    try:
-        kind = kind_of(request.path_params["kind"])
-    except KeyError:
-        return _plain_json(404, {"error": "kinds are customer, invoice, payment, credit_note"})
-    return _plain_json(200, sandbox_of(request.app).records(kind))
-
-
-async def _stats(request: Request) -> Response:
-    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
-
-
-async def _grant(request: Request) -> Response:
-    return _plain_json(200, {"refresh_token": sandbox_of(request.app).oauth.grant()})
-
-
-async def _expire(request: Request) -> Response:
-    sandbox_of(request.app).oauth.expire_access_tokens()
-    return _plain_json(200, {"expired": True})
-
-
-def _plain_json(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")

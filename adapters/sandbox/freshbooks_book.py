@@ -7,9 +7,7 @@ zone-naive, in US/Eastern (FreshBooks' Python SDK, "Dates and Times").
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 KINDS = ("client", "invoice", "payment", "credit_note")
 _CANONICAL = {"customer": "client"}
@@ -51,7 +50,7 @@ def kind_of(name: str) -> str:
     return kind
 
 
-class FreshBooksBook:
+class FreshBooksBook(SqliteBook):
     """One account's records; ``count`` and ``records`` serve tests and the CLI."""
 
     def __init__(
@@ -61,11 +60,7 @@ class FreshBooksBook:
         account_id: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self.account_id = account_id
         self.clock = clock
 
@@ -104,19 +99,6 @@ class FreshBooksBook:
 
     def now_text(self) -> str:
         return eastern_text(self.clock())
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def close(self) -> None:
-        self.db.close()
 
     def _write(self, kind: str, record: dict[str, Any], sql: str) -> dict[str, Any]:
         stamped = {**record, "updated": self.now_text()}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.freshbooks_book import FreshBooksBook
 from adapters.sandbox.freshbooks_errors import (
     bad_request,
@@ -65,7 +65,7 @@ def resource(path: str) -> Resource:
         raise bad_request(f"/{path} is not a resource of the sandbox") from None
 
 
-class FreshBooksSandbox:
+class FreshBooksSandbox(FaultInjection):
     """One sandbox account. Every operation raises ``FreshBooksFault`` on refusal."""
 
     def __init__(
@@ -99,18 +99,6 @@ class FreshBooksSandbox:
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         return self.book.records(kind)
-
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
 
     def close(self) -> None:
         self.book.close()

@@ -47,9 +47,8 @@ REST web services offer no void either).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +59,14 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import scaled_count
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    handle_of,
+    plain_json,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.netsuite_book import NetSuiteBook
 from adapters.sandbox.netsuite_errors import NsError, bad_request, unexpected
@@ -73,6 +80,7 @@ DEFAULT_TOKEN_ID = "sandbox-token-id"  # noqa: S105 (a public sandbox credential
 DEFAULT_TOKEN_SECRET = "sandbox-token-secret"  # noqa: S105 (a public sandbox credential)
 RECORD_API = "/services/rest/record/v1"
 ASYNC_API = "/services/rest/async/v1/job"
+_KINDS = Kinds(error="kinds are customer, invoice, payment and credit_note", listed_only=True)
 
 Handler = Callable[[Request, NetSuiteSandbox], Awaitable[Any]]
 
@@ -111,33 +119,17 @@ def create_app(
         latency=latency,
         faults=faults,
     )
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, _KINDS, stats=_flight_stats)
+    return sandbox_app(sandbox, [*_routes(), *admin, *_token_routes()])
 
 
 def sandbox_of(app: Starlette) -> NetSuiteSandbox:
-    sandbox: NetSuiteSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, NetSuiteSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/netsuite.sqlite3`` until stopped."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "netsuite.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: NetSuiteSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "netsuite.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -152,10 +144,11 @@ def _routes() -> list[Route]:
         Route(f"{ASYNC_API}/{{job}}/task", _api(_tasks), methods=["GET"]),
         Route(f"{ASYNC_API}/{{job}}/task/{{task}}", _api(_task), methods=["GET"]),
         Route(f"{ASYNC_API}/{{job}}/task/{{task}}/result", _api(_result), methods=["GET"]),
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
+    ]
+
+
+def _token_routes() -> list[Route]:
+    return [
         Route("/_sandbox/login-audit", _login_audit, methods=["GET"]),
         Route("/_sandbox/tokens", _issue_token, methods=["POST"]),
         Route("/_sandbox/tokens/{token_id}/revoke", _revoke_token, methods=["POST"]),
@@ -365,50 +358,20 @@ def _json(status: int, body: Any) -> Response:
 # ------------------------------------------------------------------- admin
 
 
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain(400, {"error": str(exc)})
-    return _plain(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    kinds = ("customer", "invoice", "payment", "credit_note")
-    return _plain(200, {kind: sandbox.count(kind) for kind in kinds})
-
-
-async def _records(request: Request) -> Response:
-    kind = request.path_params["kind"]
-    if kind not in ("customer", "invoice", "payment", "credit_note"):
-        return _plain(404, {"error": "kinds are customer, invoice, payment and credit_note"})
-    return _plain(200, sandbox_of(request.app).records(kind))
-
-
-async def _stats(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    return _plain(200, {"throttled": sandbox.throttled, "in_flight": sandbox.in_flight})
+def _flight_stats(sandbox: NetSuiteSandbox) -> dict[str, Any]:
+    return {"in_flight": sandbox.in_flight}
 
 
 async def _login_audit(request: Request) -> Response:
-    return _plain(200, {"failures": sandbox_of(request.app).tba.audit})
+    return plain_json(200, {"failures": sandbox_of(request.app).tba.audit})
 
 
 async def _issue_token(request: Request) -> Response:
     token_id, token_secret = secrets.token_hex(32), secrets.token_hex(32)
     sandbox_of(request.app).tba.issue(token_id, token_secret)
-    return _plain(200, {"token_id": token_id, "token_secret": token_secret})
+    return plain_json(200, {"token_id": token_id, "token_secret": token_secret})
 
 
 async def _revoke_token(request: Request) -> Response:
     sandbox_of(request.app).tba.revoke(request.path_params["token_id"])
-    return _plain(200, {"revoked": True})
-
-
-def _plain(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")
+    return plain_json(200, {"revoked": True})

@@ -4,14 +4,13 @@ asynchronous jobs keyed by idempotency key."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -61,15 +60,11 @@ def micros(moment: datetime) -> int:
     return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
-class NetSuiteBook:
+class NetSuiteBook(SqliteBook):
     """One account's records. Bodies are stored as NetSuite returns them."""
 
     def __init__(self, path: Path | None, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self.clock = clock
 
     # ------------------------------------------------------------------ reads
@@ -133,16 +128,6 @@ class NetSuiteBook:
         )
         return stored
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     # ---------------------------------------------------------------- tokens
 
     def add_token(self, token_id: str, secret: str) -> None:
@@ -193,9 +178,6 @@ class NetSuiteBook:
     def job_for_key(self, key: str) -> int | None:
         row = self.db.execute("SELECT id FROM jobs WHERE idempotency_key = ?", (key,)).fetchone()
         return int(row[0]) if row else None
-
-    def close(self) -> None:
-        self.db.close()
 
     def _next_id(self) -> int:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()

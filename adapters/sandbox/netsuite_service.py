@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.ratelimit import Rate
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.netsuite_book import NetSuiteBook
 from adapters.sandbox.netsuite_errors import (
     NsError,
@@ -54,7 +54,7 @@ def record_type(name: str) -> str:
     raise unknown_record_type(name)
 
 
-class NetSuiteSandbox:
+class NetSuiteSandbox(FaultInjection):
     """One sandbox account. Operations raise ``NsError`` on refusal."""
 
     def __init__(
@@ -94,18 +94,6 @@ class NetSuiteSandbox:
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         return self.book.records(RECORD_OF_KIND.get(kind, kind))
-
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
 
     def close(self) -> None:
         self.book.close()

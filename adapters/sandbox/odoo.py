@@ -45,8 +45,7 @@ across currencies, payment and credit-note cancellation, ``unlink``, JSON-RPC
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,15 @@ from starlette.routing import Route
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.odoo_wire import decode, encode_fault, encode_result
 from adapters.ratelimit import Rate
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    handle_of,
+    plain_json,
+    retry_after,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.odoo_book import OdooBook
 from adapters.sandbox.odoo_errors import (
@@ -111,33 +119,17 @@ def create_app(
         require_auth=require_auth,
     )
     sandbox.register_key(api_key)
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, Kinds())
+    return sandbox_app(sandbox, [*_routes(), *admin, *_apikey_routes()])
 
 
 def sandbox_of(app: Starlette) -> OdooSandbox:
-    sandbox: OdooSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, OdooSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its database at ``<data_dir>/sandbox/odoo.sqlite3``."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "odoo.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: OdooSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "odoo.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -146,10 +138,11 @@ def _routes() -> list[Route]:
         Route("/xmlrpc/2/common", _xmlrpc_common, methods=["POST"]),
         Route("/xmlrpc/2/object", _xmlrpc_object, methods=["POST"]),
         Route("/web/version", _version, methods=["GET"]),
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
+    ]
+
+
+def _apikey_routes() -> list[Route]:
+    return [
         Route("/_sandbox/apikeys", _new_key, methods=["POST"]),
         Route("/_sandbox/apikeys/expire", _expire_keys, methods=["POST"]),
     ]
@@ -208,7 +201,7 @@ def _bearer_key(authorization: str | None) -> str | None:
 
 
 def _json_error(error: OdooError, context: dict[str, Any]) -> Response:
-    headers = {} if error.retry_after is None else {"Retry-After": f"{error.retry_after:g}"}
+    headers = retry_after(error.retry_after)
     return Response(
         encode_json(error.body(context)),
         error.status,
@@ -262,7 +255,7 @@ def _xml_call(data: bytes) -> tuple[list[Any], str]:
 
 def _xml_error(error: OdooError) -> Response:
     if http_level(error):
-        headers = {} if error.retry_after is None else {"Retry-After": f"{error.retry_after:g}"}
+        headers = retry_after(error.retry_after)
         return Response(error.message, error.status, headers, media_type="text/plain")
     message = error.message if error.fault_code != FAULT_APPLICATION else _traceback(error)
     return Response(encode_fault(error.fault_code, message), 200, media_type="text/xml")
@@ -319,47 +312,13 @@ def _bind_positional(
 
 
 async def _version(request: Request) -> Response:
-    return _plain_json(200, {"version_info": VERSION["server_version_info"], "version": "19.0"})
-
-
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain_json(400, {"error": str(exc)})
-    return _plain_json(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    kinds = ("customer", "invoice", "payment", "credit_note")
-    return _plain_json(200, {kind: sandbox.count(kind) for kind in kinds})
-
-
-async def _records(request: Request) -> Response:
-    try:
-        rows = sandbox_of(request.app).records(request.path_params["kind"])
-    except KeyError:
-        return _plain_json(404, {"error": "kinds are customer, invoice, payment, credit_note"})
-    return _plain_json(200, rows)
-
-
-async def _stats(request: Request) -> Response:
-    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
+    return plain_json(200, {"version_info": VERSION["server_version_info"], "version": "19.0"})
 
 
 async def _new_key(request: Request) -> Response:
-    return _plain_json(200, {"api_key": sandbox_of(request.app).issue_key()})
+    return plain_json(200, {"api_key": sandbox_of(request.app).issue_key()})
 
 
 async def _expire_keys(request: Request) -> Response:
     sandbox_of(request.app).expire_keys()
-    return _plain_json(200, {"expired": True})
-
-
-def _plain_json(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")
+    return plain_json(200, {"expired": True})

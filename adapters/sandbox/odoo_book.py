@@ -4,14 +4,13 @@ microsecond (Odoo's columns are ``timestamp``; the API shows them to the second)
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -33,17 +32,14 @@ CREATE TABLE IF NOT EXISTS apikeys (
 Record = dict[str, Any]
 
 
-class OdooBook:
-    """One database's records, by model."""
+class OdooBook(SqliteBook):
+    """One database's records, by model. One RPC call is one ``transaction`` (JSON-2
+    "Transaction"): all or nothing."""
 
     def __init__(
         self, path: Path | None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self._clock = clock
 
     @property
@@ -92,20 +88,6 @@ class OdooBook:
         value = int(row[0]) + 1 if row else 1
         self.db.execute("INSERT OR REPLACE INTO sequences VALUES (?, ?)", (name, value))
         return value
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One RPC call = one transaction (JSON-2 "Transaction"): all or nothing."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def close(self) -> None:
-        self.db.close()
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.odoo_accounting import Accounting
 from adapters.sandbox.odoo_book import OdooBook, Record
 from adapters.sandbox.odoo_errors import (
@@ -53,7 +53,7 @@ KIND_MODELS: dict[str, tuple[str, Wanted]] = {
 _EVERY: Wanted = lambda r: True  # noqa: E731
 
 
-class OdooSandbox:
+class OdooSandbox(FaultInjection):
     """One sandbox database. Every operation raises ``OdooError`` on refusal."""
 
     def __init__(
@@ -99,21 +99,6 @@ class OdooSandbox:
         rows = [r for r in self.book.all(model) if wanted(r)]
         return [present(model, r, None, self.orm._name_of) for r in rows]
 
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        """The next write commits and gets no answer in time, and so do the API calls
-        after it until ``n`` stalls were served: Odoo's idempotency is a read (the
-        reference lookup), so a retry's lookup meets the same outage a QBO replay does."""
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
-
     def close(self) -> None:
         self.book.close()
 
@@ -148,7 +133,10 @@ class OdooSandbox:
         return uid if uid is not None and login == ADMIN_LOGIN else None
 
     def stall_after(self, write: bool) -> bool:
-        """True when this answer must be withheld (commit-then-timeout)."""
+        """True when this answer must be withheld (commit-then-timeout). A write's stall
+        goes on over the API calls after it until the injected stalls were served: Odoo's
+        idempotency is a read (the reference lookup), so a retry's lookup meets the same
+        outage a QBO replay does."""
         if (write or self._stalling) and self.faults.take("commit_then_timeout"):
             self._stalling = self.faults.commit_then_timeout > 0
             return True

@@ -29,12 +29,10 @@ customer's ``Balance`` (open invoices only); only replies that succeeded are rep
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -43,6 +41,16 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    form_of,
+    handle_of,
+    refresh_grant,
+    retry_after,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.oauth import ACCESS_TTL, OAuthServer
 from adapters.sandbox.qbo_book import SandboxBook
@@ -92,33 +100,17 @@ def create_app(
         home_currency=home_currency,
         require_auth=require_auth,
     )
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, Kinds(KINDS), grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
 
 
 def sandbox_of(app: Starlette) -> QboSandbox:
-    sandbox: QboSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, QboSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/qbo.sqlite3`` until stopped."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "qbo.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: QboSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "qbo.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -130,12 +122,6 @@ def _routes() -> list[Route]:
         Route(f"{company}/batch", _api(_batch, write=True, batch=True), methods=["POST"]),
         Route(f"{company}/{{entity}}/{{ident}}", _api(_read), methods=["GET"]),
         Route(f"{company}/{{entity}}", _api(_write, write=True), methods=["POST"]),
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
-        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
-        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
     ]
 
 
@@ -222,7 +208,7 @@ async def _batch(request: Request, sandbox: QboSandbox) -> Any:
 
 def _fault_response(fault: QboFault) -> Response:
     body = {"Fault": fault.fault(), "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
-    headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+    headers = retry_after(fault.retry_after)
     return Response(encode_json(body), fault.status, headers, media_type="application/json")
 
 
@@ -231,62 +217,4 @@ def _fault_response(fault: QboFault) -> Response:
 
 async def _token(request: Request) -> Response:
     oauth = sandbox_of(request.app).oauth
-    form = dict(parse_qsl((await request.body()).decode()))
-    if not oauth.client_ok(request.headers.get("authorization"), form):
-        return _oauth_error(401, "invalid_client")
-    if form.get("grant_type") != "refresh_token":
-        return _oauth_error(400, "unsupported_grant_type")
-    tokens = oauth.exchange(form.get("refresh_token", ""))
-    if tokens is None:
-        return _oauth_error(400, "invalid_grant")
-    return Response(encode_json(tokens), 200, media_type="application/json")
-
-
-def _oauth_error(status: int, error: str) -> Response:
-    return Response(encode_json({"error": error}), status, media_type="application/json")
-
-
-# ------------------------------------------------------------------- admin
-
-
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain_json(400, {"error": str(exc)})
-    return _plain_json(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    counts = {kind: sandbox.count(kind) for kind in KINDS}
-    return _plain_json(200, counts)
-
-
-async def _records(request: Request) -> Response:
-    try:
-        rows = sandbox_of(request.app).records(request.path_params["kind"])
-    except KeyError:
-        return _plain_json(404, {"error": f"kinds are {', '.join(KINDS)}"})
-    return _plain_json(200, rows)
-
-
-async def _stats(request: Request) -> Response:
-    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
-
-
-async def _grant(request: Request) -> Response:
-    return _plain_json(200, {"refresh_token": sandbox_of(request.app).oauth.grant()})
-
-
-async def _expire(request: Request) -> Response:
-    sandbox_of(request.app).oauth.expire_access_tokens()
-    return _plain_json(200, {"expired": True})
-
-
-def _plain_json(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")
+    return refresh_grant(oauth, request.headers.get("authorization"), await form_of(request))

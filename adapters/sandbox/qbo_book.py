@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
 #: our canonical kinds whose QBO entity name is not the kind spelled another way
@@ -48,7 +47,7 @@ def entity_name(kind: str) -> str:
     raise KeyError(kind)
 
 
-class SandboxBook:
+class SandboxBook(SqliteBook):
     """One company's records. ``count`` and ``records`` serve tests and the CLI."""
 
     def __init__(
@@ -58,11 +57,7 @@ class SandboxBook:
         realm_id: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self.realm_id = realm_id
         self._clock = clock
 
@@ -146,16 +141,6 @@ class SandboxBook:
         )
         return record
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     # ------------------------------------------------------------ idempotency
 
     def reply_for(self, requestid: str) -> tuple[int, bytes] | None:
@@ -176,9 +161,6 @@ class SandboxBook:
         gone = [(rid,) for rid, body in rows if entity in decode_json(bytes(body))]
         self.db.executemany("DELETE FROM replies WHERE requestid = ?", gone)
         return len(gone)
-
-    def close(self) -> None:
-        self.db.close()
 
     def _next_id(self) -> int:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()

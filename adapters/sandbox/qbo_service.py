@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.qbo_book import ENTITIES, SandboxBook, entity_name
 from adapters.sandbox.qbo_errors import (
@@ -55,7 +55,7 @@ _READ_ONLY = (
 _DERIVED = (*_READ_ONLY, "TotalAmt")  # recomputed by every write
 
 
-class QboSandbox:
+class QboSandbox(FaultInjection):
     """One sandbox company (realm). Every operation raises ``QboFault`` on refusal."""
 
     def __init__(
@@ -95,18 +95,6 @@ class QboSandbox:
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         return self._present_all(entity_name(kind), self.book.records(kind))
-
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
 
     def close(self) -> None:
         self.book.close()

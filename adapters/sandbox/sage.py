@@ -45,12 +45,10 @@ OpenAPI publishes none for the fields we use).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -59,6 +57,16 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    form_of,
+    handle_of,
+    refresh_grant,
+    retry_after,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.sage_book import SageBook
@@ -73,6 +81,7 @@ DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox 
 DEFAULT_BUSINESS_ID = "5a9e0c1b2d3f4a5b6c7d8e9f0a1b2c3d"
 ACCESS_TTL = 300.0  # Sage access tokens expire after 5 minutes
 API = "/v3.1"
+_KINDS = Kinds(tuple(KIND_RESOURCE), listed_only=True)
 
 Handler = Callable[[Request, SageSandbox], Awaitable[tuple[int, bytes]]]
 
@@ -116,33 +125,17 @@ def create_app(
         require_auth=require_auth,
         idempotency_ttl=idempotency_ttl,
     )
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, _KINDS, grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
 
 
 def sandbox_of(app: Starlette) -> SageSandbox:
-    sandbox: SageSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, SageSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/sage.sqlite3`` until stopped."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "sage.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: SageSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "sage.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -154,12 +147,6 @@ def _routes() -> list[Route]:
         Route(f"{API}/{{resource}}/{{ident}}", _api(_read), methods=["GET"]),
         Route(f"{API}/{{resource}}/{{ident}}", _api(_update, write=True), methods=["PUT"]),
         Route(f"{API}/{{resource}}/{{ident}}", _api(_void, write=True), methods=["DELETE"]),
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
-        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
-        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
     ]
 
 
@@ -223,7 +210,7 @@ async def _financial_settings(request: Request, sandbox: SageSandbox) -> tuple[i
 
 
 def _error_response(error: SageError) -> Response:
-    headers = {} if error.retry_after is None else {"Retry-After": f"{error.retry_after:g}"}
+    headers = retry_after(error.retry_after)
     return Response(encode_json(error.body()), error.status, headers, "application/json")
 
 
@@ -232,15 +219,8 @@ def _error_response(error: SageError) -> Response:
 
 async def _token(request: Request) -> Response:
     oauth = sandbox_of(request.app).oauth
-    form = dict(parse_qsl((await request.body()).decode()))
-    if not oauth.client_ok(request.headers.get("authorization"), form):
-        return _plain_json(401, {"error": "invalid_client"})
-    if form.get("grant_type") != "refresh_token":
-        return _plain_json(400, {"error": "unsupported_grant_type"})
-    issued = oauth.exchange(form.get("refresh_token", ""))
-    if issued is None:
-        return _plain_json(400, {"error": "invalid_grant"})
-    return _plain_json(200, _sage_tokens(issued))
+    form = await form_of(request)
+    return refresh_grant(oauth, request.headers.get("authorization"), form, _sage_tokens)
 
 
 def _sage_tokens(issued: dict[str, Any]) -> dict[str, Any]:
@@ -254,47 +234,3 @@ def _sage_tokens(issued: dict[str, Any]) -> dict[str, Any]:
         "scope": "full_access",
         "requested_by_id": "sandbox-user",
     }
-
-
-# ------------------------------------------------------------------- admin
-
-
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain_json(400, {"error": str(exc)})
-    return _plain_json(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    return _plain_json(200, {kind: sandbox.count(kind) for kind in KIND_RESOURCE})
-
-
-async def _records(request: Request) -> Response:
-    kind = request.path_params["kind"]
-    if kind not in KIND_RESOURCE:
-        return _plain_json(404, {"error": f"kinds are {', '.join(KIND_RESOURCE)}"})
-    return _plain_json(200, sandbox_of(request.app).records(kind))
-
-
-async def _stats(request: Request) -> Response:
-    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
-
-
-async def _grant(request: Request) -> Response:
-    return _plain_json(200, {"refresh_token": sandbox_of(request.app).oauth.grant()})
-
-
-async def _expire(request: Request) -> Response:
-    sandbox_of(request.app).oauth.expire_access_tokens()
-    return _plain_json(200, {"expired": True})
-
-
-def _plain_json(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")

@@ -7,15 +7,14 @@ Times are kept as Sage shows them: ``created_at`` / ``updated_at`` at whole seco
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -49,15 +48,11 @@ def seconds(moment: datetime) -> int:
     return int(aware.timestamp())
 
 
-class SageBook:
+class SageBook(SqliteBook):
     """One business's records, addressed by resource name and id."""
 
     def __init__(self, path: Path | None, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self.clock = clock
 
     # ------------------------------------------------------------------ reads
@@ -123,16 +118,6 @@ class SageBook:
         self.db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
         return value
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     # ------------------------------------------------------------ idempotency
 
     def reply_for(self, key: str, valid_for: timedelta) -> tuple[int, bytes] | None:
@@ -148,9 +133,6 @@ class SageBook:
             "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?)",
             (key, status, body, self.clock().timestamp()),
         )
-
-    def close(self) -> None:
-        self.db.close()
 
 
 def _text(record: dict[str, Any]) -> str:

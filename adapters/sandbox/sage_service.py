@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.jsonwire import encode_json
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.sage_book import SageBook
 from adapters.sandbox.sage_errors import (
@@ -63,7 +63,7 @@ DOCUMENTS = {INVOICE.resource: INVOICE, CREDIT_NOTE.resource: CREDIT_NOTE}
 _GUID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-class SageSandbox:
+class SageSandbox(FaultInjection):
     """One sandbox business. Every operation raises ``SageError`` on refusal."""
 
     def __init__(
@@ -101,18 +101,6 @@ class SageSandbox:
     def records(self, kind: str) -> list[dict[str, Any]]:
         resource = _resource_of(kind)
         return [self._present(resource, r) for r in self.book.all(resource)]
-
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
 
     def close(self) -> None:
         self.book.close()

@@ -51,11 +51,10 @@ Xero's exact wording of messages no public source quotes, and its 500 on a non-G
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -64,6 +63,16 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate, scaled_count
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    form_of,
+    handle_of,
+    plain_json,
+    refresh_grant,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.xero_book import XeroBook, entity_name
@@ -81,6 +90,7 @@ API = "/api.xro/2.0"
 ACCESS_TTL = 1800.0  # 30 minutes
 REFRESH_TTL = 60 * 86400.0  # 60 days
 SCOPE = "offline_access accounting.transactions accounting.contacts accounting.settings.read"
+_KINDS = Kinds(error="kinds are customer, invoice, payment and credit_note")
 
 Handler = Callable[[Request, XeroSandbox], Awaitable[tuple[int, bytes]]]
 
@@ -135,33 +145,17 @@ def create_app(
         require_auth=require_auth,
         idempotency_ttl=idempotency_ttl,
     )
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, _KINDS, grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
 
 
 def sandbox_of(app: Starlette) -> XeroSandbox:
-    sandbox: XeroSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, XeroSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/xero.sqlite3`` until stopped."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "xero.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: XeroSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "xero.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -177,18 +171,7 @@ def _routes() -> list[Route]:
             Route(f"{API}/{collection}", _api(_collection), methods=["GET", "PUT", "POST"]),
             Route(f"{API}/{collection}/{{ident}}", _api(_record), methods=["GET", "POST"]),
         ]
-    return [*routes, *_admin_routes()]
-
-
-def _admin_routes() -> list[Route]:
-    return [
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
-        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
-        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
-    ]
+    return routes
 
 
 # --------------------------------------------------------------------- API
@@ -322,22 +305,19 @@ def _fault_response(fault: XeroFault, limit_headers: dict[str, str]) -> Response
 
 async def _token(request: Request) -> Response:
     oauth = sandbox_of(request.app).oauth
-    form = dict(parse_qsl((await request.body()).decode()))
-    if not oauth.client_ok(request.headers.get("authorization"), form):
-        return _plain_json(401, {"error": "invalid_client"})
-    if form.get("grant_type") != "refresh_token":
-        return _plain_json(400, {"error": "unsupported_grant_type"})
-    tokens = oauth.exchange(form.get("refresh_token", ""))
-    if tokens is None:
-        return _plain_json(400, {"error": "invalid_grant"})
-    answer = {
+    form = await form_of(request)
+    return refresh_grant(oauth, request.headers.get("authorization"), form, _xero_tokens)
+
+
+def _xero_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
+    """The shared token server's answer in the fields Xero identity's token endpoint uses."""
+    return {
         "access_token": tokens["access_token"],
         "expires_in": tokens["expires_in"],
         "token_type": "Bearer",
         "refresh_token": tokens["refresh_token"],
         "scope": SCOPE,
     }
-    return _plain_json(200, answer)
 
 
 async def _connections(request: Request) -> Response:
@@ -346,50 +326,4 @@ async def _connections(request: Request) -> Response:
         sandbox.authenticate(request.headers.get("authorization"))
     except XeroFault as fault:
         return _fault_response(fault, {})
-    return _plain_json(200, sandbox.connections())
-
-
-# ------------------------------------------------------------------- admin
-
-
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain_json(400, {"error": str(exc)})
-    return _plain_json(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    kinds = ("customer", "invoice", "payment", "credit_note")
-    return _plain_json(200, {kind: sandbox.count(kind) for kind in kinds})
-
-
-async def _records(request: Request) -> Response:
-    try:
-        rows = sandbox_of(request.app).records(request.path_params["kind"])
-    except KeyError:
-        return _plain_json(404, {"error": "kinds are customer, invoice, payment and credit_note"})
-    return _plain_json(200, rows)
-
-
-async def _stats(request: Request) -> Response:
-    return _plain_json(200, {"throttled": sandbox_of(request.app).throttled})
-
-
-async def _grant(request: Request) -> Response:
-    return _plain_json(200, {"refresh_token": sandbox_of(request.app).oauth.grant()})
-
-
-async def _expire(request: Request) -> Response:
-    sandbox_of(request.app).oauth.expire_access_tokens()
-    return _plain_json(200, {"expired": True})
-
-
-def _plain_json(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")
+    return plain_json(200, sandbox.connections())

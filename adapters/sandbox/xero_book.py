@@ -9,15 +9,14 @@ the previous one takes the next), so two versions of a record never share a time
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 ENTITY_OF_KIND = {
     "customer": "Contact",
@@ -74,15 +73,11 @@ def day_ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
-class XeroBook:
+class XeroBook(SqliteBook):
     """One organisation's records. ``count`` and ``records`` serve tests and the CLI."""
 
     def __init__(self, path: Path | None, *, clock: Callable[[], float] = time.time) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self._clock = clock
         self._last_ms = int(self._meta("last_ms") or 0)
 
@@ -152,16 +147,8 @@ class XeroBook:
         """``INV-0001``, ``CN-0001``, …: Xero's default numbering when none is sent."""
         return f"{prefix}{self._next('number:' + prefix):04d}"
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            self._last_ms = int(self._meta("last_ms") or 0)
-            raise
-        self.db.execute("COMMIT")
+    def _rolled_back(self) -> None:
+        self._last_ms = int(self._meta("last_ms") or 0)
 
     # --------------------------------------------------------- idempotency
 
@@ -179,9 +166,6 @@ class XeroBook:
             "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
             (key, fingerprint, status, body, expires),
         )
-
-    def close(self) -> None:
-        self.db.close()
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

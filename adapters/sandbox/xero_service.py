@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.jsonwire import encode_json
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.xero_book import ID_FIELD, XeroBook, entity_name, ms_date
 from adapters.sandbox.xero_documents import CREDIT_NOTE, INVOICE, Kind, Org, priced, voided
@@ -70,7 +70,7 @@ TAX_RATES = {
 }
 
 
-class XeroSandbox:
+class XeroSandbox(FaultInjection):
     """One sandbox app with one organisation (tenant). Operations raise ``XeroFault``."""
 
     def __init__(
@@ -109,18 +109,6 @@ class XeroSandbox:
     def records(self, kind: str) -> list[dict[str, Any]]:
         entity = entity_name(kind)
         return self._present_all(entity, self.book.all(entity))
-
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
 
     def close(self) -> None:
         self.book.close()

@@ -56,11 +56,9 @@ exchange-rate lookup (a foreign-currency document without ``exchange_rate`` is r
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -69,6 +67,15 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate, scaled_count
+from adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    form_of,
+    handle_of,
+    retry_after,
+    sandbox_app,
+    serve_app,
+)
 from adapters.sandbox.faults import Faults
 from adapters.sandbox.throttle import WindowThrottle
 from adapters.sandbox.zoho_book import ZohoBook
@@ -83,6 +90,7 @@ DEFAULT_REFRESH_TOKEN = "1000.sandbox-refresh-token"  # noqa: S105 (a public san
 DEFAULT_ORGANIZATION_ID = "10234695"  # the organisation id of Zoho's own examples
 API = "/books/v3"
 LOOKUP_FILTERS = ("reference_number", "search_text")
+_KINDS = Kinds(error="kinds are customer, invoice, payment and credit_note")
 
 Handler = Callable[[Request, ZohoSandbox], Awaitable[Answer]]
 
@@ -124,33 +132,17 @@ def create_app(
         faults=faults,
         require_auth=require_auth,
     )
-    app = Starlette(routes=_routes(), lifespan=_closing(sandbox))
-    app.state.sandbox = sandbox
-    return app
+    admin = admin_routes(sandbox, _KINDS, stats=_daily_stats, grants=sandbox.accounts)
+    return sandbox_app(sandbox, [*_routes(), *admin])
 
 
 def sandbox_of(app: Starlette) -> ZohoSandbox:
-    sandbox: ZohoSandbox = app.state.sandbox
-    return sandbox
+    return handle_of(app, ZohoSandbox)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/zoho-books.sqlite3``."""
-    import uvicorn
-
-    app = create_app(data_dir / "sandbox" / "zoho-books.sqlite3")
-    uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def _closing(
-    sandbox: ZohoSandbox,
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        sandbox.close()
-
-    return lifespan
+    serve_app(create_app(data_dir / "sandbox" / "zoho-books.sqlite3"), port, host)
 
 
 def _routes() -> list[Route]:
@@ -167,12 +159,6 @@ def _routes() -> list[Route]:
         Route(f"{API}/{{kind}}/{{ident}}", _api(_update, write=True), methods=["PUT"]),
         Route(f"{API}/{{kind}}", _api(_list), methods=["GET"]),
         Route(f"{API}/{{kind}}", _api(_create, write=True), methods=["POST"]),
-        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sandbox/counts", _counts, methods=["GET"]),
-        Route("/_sandbox/records/{kind}", _records, methods=["GET"]),
-        Route("/_sandbox/stats", _stats, methods=["GET"]),
-        Route("/_sandbox/oauth/grant", _grant, methods=["POST"]),
-        Route("/_sandbox/oauth/expire", _expire, methods=["POST"]),
     ]
 
 
@@ -308,7 +294,7 @@ def _json(status: int, body: Any, sandbox: ZohoSandbox) -> Response:
 
 
 def _error(error: ZohoError) -> Response:
-    headers = {} if error.retry_after is None else {"Retry-After": f"{error.retry_after:g}"}
+    headers = retry_after(error.retry_after)
     return Response(encode_json(error.body()), error.status, headers, media_type="application/json")
 
 
@@ -317,54 +303,12 @@ def _error(error: ZohoError) -> Response:
 
 async def _token(request: Request) -> Response:
     accounts = sandbox_of(request.app).accounts
-    form = dict(parse_qsl((await request.body()).decode())) | dict(request.query_params)
+    form = (await form_of(request)) | dict(request.query_params)
     return Response(encode_json(accounts.token(form)), 200, media_type="application/json")
 
 
 # ------------------------------------------------------------------- admin
 
 
-async def _faults(request: Request) -> Response:
-    faults = sandbox_of(request.app).faults
-    if request.method == "DELETE":
-        faults.reset()
-    elif request.method == "POST":
-        try:
-            faults.update(decode_json(await request.body()))
-        except (ValueError, TypeError, AttributeError) as exc:
-            return _plain(400, {"error": str(exc)})
-    return _plain(200, faults.as_dict())
-
-
-async def _counts(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    kinds = ("customer", "invoice", "payment", "credit_note")
-    return _plain(200, {kind: sandbox.count(kind) for kind in kinds})
-
-
-async def _records(request: Request) -> Response:
-    try:
-        rows = sandbox_of(request.app).records(request.path_params["kind"])
-    except KeyError:
-        return _plain(404, {"error": "kinds are customer, invoice, payment and credit_note"})
-    return _plain(200, rows)
-
-
-async def _stats(request: Request) -> Response:
-    sandbox = sandbox_of(request.app)
-    return _plain(
-        200, {"throttled": sandbox.throttled, "daily_remaining": sandbox.daily_remaining()}
-    )
-
-
-async def _grant(request: Request) -> Response:
-    return _plain(200, {"refresh_token": sandbox_of(request.app).accounts.grant()})
-
-
-async def _expire(request: Request) -> Response:
-    sandbox_of(request.app).accounts.expire_access_tokens()
-    return _plain(200, {"expired": True})
-
-
-def _plain(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")
+def _daily_stats(sandbox: ZohoSandbox) -> dict[str, Any]:
+    return {"daily_remaining": sandbox.daily_remaining()}

@@ -9,14 +9,13 @@ that sorting by modification time is stable.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.sqlite_book import SqliteBook
 
 #: Zoho resource name → the id field of its records
 ID_FIELD = {
@@ -66,17 +65,13 @@ def zoho_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(ZOHO_TIME)
 
 
-class ZohoBook:
+class ZohoBook(SqliteBook):
     """One organisation's records; ``count`` and ``records`` serve tests and the CLI."""
 
     def __init__(
         self, path: Path | None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        target = str(path) if path is not None else ":memory:"
-        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        self.db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
         self._clock = clock
 
     # ------------------------------------------------------------- reads
@@ -132,19 +127,6 @@ class ZohoBook:
             (_text(record), _micros(now), _key(record), name, record[ID_FIELD[name]]),
         )
         return record
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def close(self) -> None:
-        self.db.close()
 
     def next_number(self, series: str) -> int:
         """The next number of an auto-numbered series (``INV-000001``, ``CN-00001``)."""

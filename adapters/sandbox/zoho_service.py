@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.throttle import WindowThrottle
 from adapters.sandbox.zoho_book import ZohoBook, resource
 from adapters.sandbox.zoho_errors import (
@@ -47,7 +47,7 @@ class DailyQuota:
         return self.limit - self._counts.get(self.today(), 0)
 
 
-class ZohoSandbox:
+class ZohoSandbox(FaultInjection):
     """One sandbox organisation. Operations raise ``ZohoError`` on refusal."""
 
     def __init__(
@@ -90,18 +90,6 @@ class ZohoSandbox:
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         return self.book.records(resource(kind))
-
-    def fail_next_writes(self, n: int = 1, status: int = 500) -> None:
-        self.faults.update({"fail_writes": n, "fail_status": status})
-
-    def throttle_next(self, n: int = 1, retry_after: float = 1.0) -> None:
-        self.faults.update({"throttle": n, "retry_after": retry_after})
-
-    def commit_then_timeout_next(self, n: int = 1, stall_seconds: float | None = None) -> None:
-        changes: dict[str, Any] = {"commit_then_timeout": n}
-        if stall_seconds is not None:
-            changes["stall_seconds"] = stall_seconds
-        self.faults.update(changes)
 
     def daily_remaining(self) -> int:
         return self._daily.remaining()

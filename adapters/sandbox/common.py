@@ -1,0 +1,227 @@
+"""What the seven sandbox apps share: the Starlette app around a sandbox handle (kept in
+``app.state``, closed when the app shuts down), serving it with uvicorn, the shared token
+server's ``refresh_token`` grant, and the ``/_sandbox/*`` admin routes (no auth, not
+throttled) every sandbox answers:
+
+- ``GET|POST|DELETE faults``: the injected faults (``Faults.as_dict``); POST updates them
+  (400 ``{"error"}`` on an unknown setting or a bad body), DELETE resets them;
+- ``GET counts``: ``{kind: count}`` for each of the sandbox's kinds;
+- ``GET records/{kind}``: the records of a kind, 404 ``{"error"}`` for an unknown kind;
+- ``GET stats``: ``{"throttled": n}`` and whatever more the sandbox reports;
+- ``POST oauth/grant`` / ``POST oauth/expire`` where the sandbox has a token server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.jsonwire import decode_json, encode_json
+from adapters.sandbox.faults import Faults
+from adapters.sandbox.oauth import OAuthServer
+
+STANDARD_KINDS = ("customer", "invoice", "payment", "credit_note")
+
+Lifespan = Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]
+Tokens = dict[str, Any]
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+class Administered(Protocol):
+    """What the admin routes need of a sandbox handle."""
+
+    @property
+    def faults(self) -> Faults: ...
+
+    @property
+    def throttled(self) -> int: ...
+
+    def count(self, kind: str) -> int: ...
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """The records of ``kind``; ``KeyError`` for a kind the sandbox does not know."""
+        ...
+
+
+class TokenGrants(Protocol):
+    """A sandbox's token server, as ``/_sandbox/oauth/*`` uses it."""
+
+    def grant(self, refresh_token: str | None = None) -> str: ...
+
+    def expire_access_tokens(self) -> None: ...
+
+
+H = TypeVar("H", bound=Closeable)
+A = TypeVar("A", bound=Administered)
+
+
+# --------------------------------------------------------------------- app
+
+
+def sandbox_app(handle: Closeable, routes: list[Route]) -> Starlette:
+    """The app serving ``routes``; ``handle`` is kept for ``handle_of`` and closed when
+    the app shuts down."""
+    app = Starlette(routes=routes, lifespan=closing(handle))
+    app.state.sandbox = handle
+    return app
+
+
+def closing(handle: Closeable) -> Lifespan:
+    """A lifespan that closes ``handle`` when the app shuts down."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        handle.close()
+
+    return lifespan
+
+
+def handle_of(app: Starlette, kind: type[H]) -> H:
+    """The sandbox handle of an app made by ``sandbox_app``."""
+    handle = app.state.sandbox
+    if not isinstance(handle, kind):
+        raise TypeError(f"the app's sandbox is a {type(handle).__name__}, not a {kind.__name__}")
+    return handle
+
+
+def serve_app(app: Starlette, port: int, host: str) -> None:
+    """Run ``app`` until stopped."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def plain_json(status: int, body: Any) -> Response:
+    return Response(encode_json(body), status, media_type="application/json")
+
+
+def retry_after(seconds: float | None) -> dict[str, str]:
+    """The ``Retry-After`` header for a refusal that carries a wait, else none."""
+    return {} if seconds is None else {"Retry-After": f"{seconds:g}"}
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The request's ``application/x-www-form-urlencoded`` body."""
+    return dict(parse_qsl((await request.body()).decode()))
+
+
+def refresh_grant(
+    oauth: OAuthServer,
+    authorization: str | None,
+    form: Mapping[str, str],
+    shape: Callable[[Tokens], Tokens] = dict,
+) -> Response:
+    """The token endpoint's answer to a ``refresh_token`` grant: ``shape`` turns the shared
+    token server's tokens into the platform's fields; refusals are ``{"error": ...}``."""
+    if not oauth.client_ok(authorization, form):
+        return plain_json(401, {"error": "invalid_client"})
+    if form.get("grant_type") != "refresh_token":
+        return plain_json(400, {"error": "unsupported_grant_type"})
+    tokens = oauth.exchange(form.get("refresh_token", ""))
+    if tokens is None:
+        return plain_json(400, {"error": "invalid_grant"})
+    return plain_json(200, shape(tokens))
+
+
+# ------------------------------------------------------------------- admin
+
+
+@dataclass(frozen=True)
+class Kinds:
+    """The kinds ``/_sandbox/counts`` counts, and how ``/_sandbox/records/{kind}`` refuses
+    a kind: with ``error`` (by default ``kinds are`` and the names), either for any kind
+    not in ``names`` (``listed_only``) or for one the handle's ``records`` does not know."""
+
+    names: tuple[str, ...] = STANDARD_KINDS
+    error: str = ""
+    listed_only: bool = False
+
+    def unknown(self) -> Response:
+        return plain_json(404, {"error": self.error or f"kinds are {', '.join(self.names)}"})
+
+
+def admin_routes(
+    handle: A,
+    kinds: Kinds,
+    *,
+    stats: Callable[[A], dict[str, Any]] | None = None,
+    grants: TokenGrants | None = None,
+) -> list[Route]:
+    """The ``/_sandbox/*`` routes over ``handle``; ``stats`` adds to ``throttled``,
+    ``grants`` adds ``oauth/grant`` and ``oauth/expire``."""
+    admin = _Admin(handle, kinds, stats)
+    routes = [
+        Route("/_sandbox/faults", admin.faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/counts", admin.counts, methods=["GET"]),
+        Route("/_sandbox/records/{kind}", admin.records, methods=["GET"]),
+        Route("/_sandbox/stats", admin.stats, methods=["GET"]),
+    ]
+    return routes if grants is None else routes + _oauth_routes(grants)
+
+
+@dataclass(frozen=True)
+class _Admin(Generic[A]):
+    handle: A
+    kinds: Kinds
+    more_stats: Callable[[A], dict[str, Any]] | None
+
+    async def faults(self, request: Request) -> Response:
+        faults = self.handle.faults
+        if request.method == "DELETE":
+            faults.reset()
+        elif request.method == "POST":
+            try:
+                faults.update(decode_json(await request.body()))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return plain_json(400, {"error": str(exc)})
+        return plain_json(200, faults.as_dict())
+
+    async def counts(self, request: Request) -> Response:
+        return plain_json(200, {kind: self.handle.count(kind) for kind in self.kinds.names})
+
+    async def records(self, request: Request) -> Response:
+        rows = self._rows(request.path_params["kind"])
+        return self.kinds.unknown() if rows is None else plain_json(200, rows)
+
+    async def stats(self, request: Request) -> Response:
+        body: dict[str, Any] = {"throttled": self.handle.throttled}
+        if self.more_stats is not None:
+            body |= self.more_stats(self.handle)
+        return plain_json(200, body)
+
+    def _rows(self, kind: str) -> list[dict[str, Any]] | None:
+        if self.kinds.listed_only:
+            return self.handle.records(kind) if kind in self.kinds.names else None
+        try:
+            return self.handle.records(kind)
+        except KeyError:
+            return None
+
+
+def _oauth_routes(grants: TokenGrants) -> list[Route]:
+    async def grant(request: Request) -> Response:
+        return plain_json(200, {"refresh_token": grants.grant()})
+
+    async def expire(request: Request) -> Response:
+        grants.expire_access_tokens()
+        return plain_json(200, {"expired": True})
+
+    return [
+        Route("/_sandbox/oauth/grant", grant, methods=["POST"]),
+        Route("/_sandbox/oauth/expire", expire, methods=["POST"]),
+    ]
