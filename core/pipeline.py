@@ -156,6 +156,7 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         actor=s.actor,
         mapping_version=mapping_version,
         mapping=mapping,
+        authority=dict(s.field_authority),
         home_currency=s.home_currency,
     )
 

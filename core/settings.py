@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
+
+Authority = Literal["source", "ledger"]
+
+
+def _default_authority() -> dict[str, Authority]:
+    return {"customer": "source", "invoice": "ledger", "credit_note": "ledger"}
 
 
 class Settings(BaseSettings):
@@ -37,6 +44,13 @@ class Settings(BaseSettings):
     )
     ack_wait_s: float = Field(
         default=30.0, description="a crashed worker's message is redelivered after this"
+    )
+    field_authority: dict[str, Authority] = Field(
+        default_factory=_default_authority,
+        description=(
+            "per record kind, who wins when the ledger record was edited since our last write: "
+            "`source` overwrites (and logs the conflict), `ledger` keeps the edit for review"
+        ),
     )
     backsync_every_s: float = Field(default=60.0, description="`run`: poll ledger changes")
     checkpoint_every_s: float = Field(default=300.0, description="`run`: sign audit checkpoints")

@@ -16,10 +16,11 @@ source delete of an invoice   void (never a hard delete)
 ``RetryRequested``            the record's latest version is tried again
 ============================  ===========================================================
 
-Field authority: the source owns contact details (a ledger-side edit of a customer is
-logged as ``ConflictDetected(source_wins)`` and overwritten); the ledger owns documents
-once posted (a ledger-side edit of an invoice is logged as
-``ConflictDetected(needs_review)`` and the push is abandoned for a person to decide).
+Field authority (configurable per kind, ``SYNCLEDGER_FIELD_AUTHORITY``): by default the
+source owns contact details (a ledger-side edit of a customer is logged as
+``ConflictDetected(source_wins)`` and overwritten); the ledger owns documents once posted
+(a ledger-side edit of an invoice is logged as ``ConflictDetected(needs_review)`` and the
+push is abandoned for a person to decide). Payment status always comes from the ledger.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ Status = Literal[
     "deferred",  # held for a batch; replaced by the batch's outcome in handle_many
 ]
 Operation = Literal["create", "update", "void"]
+#: who wins a conflicting ledger-side edit, per kind (the source owns contact details; the
+#: ledger owns posted documents and everything about money)
+DEFAULT_AUTHORITY: dict[str, str] = {
+    "customer": "source",
+    "invoice": "ledger",
+    "credit_note": "ledger",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +135,7 @@ class SyncService:
         actor: str,
         mapping_version: str,
         mapping: Mapping | None = None,
+        authority: dict[str, str] | None = None,
         home_currency: str = "USD",
         max_attempts: int = 8,
         base_delay: float = 1.0,
@@ -139,6 +148,7 @@ class SyncService:
         self._actor = actor
         self._mapping_version = mapping.version if mapping is not None else mapping_version
         self._mapping = mapping
+        self._authority = authority or DEFAULT_AUTHORITY
         self._home_currency = home_currency
         self._max_attempts = max_attempts
         self._base_delay = base_delay
@@ -471,7 +481,7 @@ class SyncService:
         if current is not None and self._only_money_moved(work, current):
             await self._succeeded(work, await self._change(work, actual))
             return Outcome("pushed", str(work.ref))
-        source_wins = isinstance(work.record, Customer)
+        source_wins = self._authority.get(work.ref.kind, "ledger") == "source"
         await self._emit(
             work,
             ConflictDetected(

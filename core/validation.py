@@ -84,6 +84,7 @@ NON_POSITIVE_QUANTITY: Final = "non_positive_quantity"
 NON_POSITIVE_AMOUNT: Final = "non_positive_amount"
 UNSUPPORTED_LINE_TYPE: Final = "unsupported_line_type"
 INVALID_STATUS: Final = "invalid_status"
+MERGED_INVOICE: Final = "merged_invoice"
 NO_LINES: Final = "no_lines"
 TOO_MANY_LINES: Final = "too_many_lines"
 TOTALS_MISMATCH: Final = "totals_mismatch"
@@ -131,6 +132,9 @@ _HELP: Final[Mapping[str, str]] = {
     UNSUPPORTED_LINE_TYPE: "Use a line_type the ledger can map: item, service or fee. "
     "Turn custom fee types into one of these (e.g. a 'fee' line with a description).",
     INVALID_STATUS: "Use an invoice status of open or void.",
+    MERGED_INVOICE: "This invoice was merged into another in the source: the surviving "
+    "invoice carries its lines and is the one synced. If this one already reached the ledger, "
+    "delete it in the source (syncledger voids deleted invoices) or void it in the ledger.",
     NO_LINES: "Add at least one line to the document.",
     TOO_MANY_LINES: "Split the document: it has more lines than syncledger pushes in one.",
     TOTALS_MISMATCH: "The stated total must equal the sum over the lines of quantity x "
@@ -1021,7 +1025,18 @@ def _check_document_totals(
 def _validate_invoice(reader: _Reader, home_currency: str) -> Validated | Rejected:
     values = _read_document(reader, home_currency)
     values["due_date"] = reader.date("due_date")
-    values["status"] = reader.choice("status", INVOICE_STATUSES, INVALID_STATUS, "open")
+    if str(reader.raw.get("status", "")).strip().casefold() == "merged":
+        reader.add(
+            "status",
+            _fail(
+                MERGED_INVOICE,
+                "the invoice was merged into another in "
+                "the source; the surviving invoice is the one to sync",
+                reader.path("status"),
+            ),
+        )
+    else:
+        values["status"] = reader.choice("status", INVOICE_STATUSES, INVALID_STATUS, "open")
     reader.add("due_date", check_due_date(values["issue_date"], values["due_date"]))
     _check_document_totals(reader, Invoice, values)
     return reader.finish(Invoice, values)

@@ -28,8 +28,10 @@ class Harness:
         ledger: MemoryLedger | None = None,
         max_attempts: int = 4,
         mapping: Mapping | None = None,
+        authority: dict[str, str] | None = None,
     ) -> None:
         self.mapping = mapping
+        self.authority = authority
         self.store = MemoryEventStore()
         self.keys = MemoryKeyStore()
         self.ledger = ledger or MemoryLedger()
@@ -50,6 +52,7 @@ class Harness:
             max_attempts=self.max_attempts,
             base_delay=0.0,
             mapping=self.mapping,
+            authority=self.authority,
         )
 
     async def ingest(self, items: Iterable[SourceItem]) -> None:

@@ -261,3 +261,17 @@ async def test_two_source_customers_with_one_name_are_not_both_pushed() -> None:
     assert reason["code"] == "duplicate_name"
     assert "csv/customer/c1" in reason["message"]
     assert h.ledger.count("customer") == 1
+
+
+async def test_field_authority_is_configurable_per_kind() -> None:
+    h = Harness(authority={"customer": "ledger"})  # this company's ledger owns contacts
+    c1 = customer("c1", name="Source Name")
+    await h.ingest([c1])
+    await h.run()
+    [rec] = list(h.ledger.records.values())
+    h.ledger._replace("by-hand", rec.ledger_id, rec.version, name="Typed In Ledger")
+    await h.ingest([changed(c1, "2026-02-01", name="Source Name 2")])
+    assert [o.status for o in await h.run()] == ["abandoned"]
+    [conflict] = await events_of(h, "ConflictDetected")
+    assert conflict["data"]["resolution"] == "needs_review"  # type: ignore[index]
+    assert next(iter(h.ledger.records.values())).name == "Typed In Ledger"

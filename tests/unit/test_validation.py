@@ -789,3 +789,11 @@ def test_tax_ids_are_checked_where_their_format_is_recognised() -> None:
     assert tax_id_problem("ABN 51 824 753 556") is None  # a format we cannot place: passes
     rejected = check("customer", customer(tax_id="DE136695975"))
     assert codes(rejected) == [INVALID_TAX_ID]
+
+
+def test_a_merged_invoice_is_refused_with_what_to_do() -> None:
+    from core.validation import MERGED_INVOICE, reason_help
+
+    result = check("invoice", invoice(status="merged"))
+    assert codes(result) == [MERGED_INVOICE]
+    assert "surviving invoice" in reason_help(MERGED_INVOICE)
