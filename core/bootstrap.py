@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import nats
@@ -22,6 +23,9 @@ from core.events import MappingVersionPublished, make_envelope, subject_for
 from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
+
+if TYPE_CHECKING:
+    from audit.context import AuditContext
 
 
 @dataclass
@@ -121,3 +125,19 @@ async def publish_mapping(store: JetStreamEventStore, entity: str, ledger: str, 
             expect={subject: 0},
         )
     return version
+
+
+def audit_context(rt: Runtime) -> AuditContext:
+    """What the audit module works on: this runtime's log, keystore and data directory."""
+    from audit.context import AuditContext
+
+    s = rt.settings
+    return AuditContext(
+        rt.store,
+        rt.keys,
+        s.data_dir,
+        s.entity,
+        s.actor,
+        kek_file=s.key_file,
+        origin=f"syncledger/{s.stream}",
+    )

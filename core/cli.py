@@ -277,20 +277,10 @@ def _mount_audit() -> None:
 
 @contextlib.asynccontextmanager
 async def _audit_context() -> AsyncIterator[Any]:
-    from audit.context import AuditContext
-    from core.bootstrap import open_runtime
+    from core.bootstrap import audit_context, open_runtime
 
-    cfg = settings()
-    async with open_runtime(cfg) as rt:
-        yield AuditContext(
-            rt.store,
-            rt.keys,
-            cfg.data_dir,
-            cfg.entity,
-            cfg.actor,
-            kek_file=cfg.key_file,
-            origin=f"syncledger/{cfg.stream}",
-        )
+    async with open_runtime(settings()) as rt:
+        yield audit_context(rt)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.platforms import Platform, platform
 from adapters.ratelimit import scaled_count
-from core.bootstrap import Runtime, open_runtime
+from core.bootstrap import Runtime, audit_context, open_runtime
 from core.ledgers import LedgerHandle, open_ledger
 from core.model import RecordRef
 from core.pipeline import (
@@ -161,20 +161,10 @@ async def run_demo(
 async def _audit_trace(rt: Runtime, ref: RecordRef) -> list[str]:
     """The record's audit trail, each event's inclusion proof checked against a freshly
     signed checkpoint of the log (what `syncledger audit trace` prints in full)."""
-    from audit.context import AuditContext
     from audit.merkle import leaf_hash, verify_inclusion
     from audit.trace import trace_record
 
-    s = rt.settings
-    ctx = AuditContext(
-        rt.store,
-        rt.keys,
-        s.data_dir,
-        s.entity,
-        s.actor,
-        kek_file=s.key_file,
-        origin=f"syncledger/{s.stream}",
-    )
+    ctx = audit_context(rt)
     proven = await trace_record(ctx, str(ref))
     t, cp = proven.trace, proven.checkpoint
     lines = [

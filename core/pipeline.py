@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from adapters.ports import LedgerAdapter, SourceItem
 from adapters.sources.csv_source import CsvSource
 from core.backsync import BackSync, StatusWriter
-from core.bootstrap import Runtime, open_runtime, publish_mapping
+from core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from core.errors import ConfigurationError
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
@@ -282,20 +282,10 @@ async def _run_job(name: str, job: Callable[[], Awaitable[object]]) -> None:
 async def _checkpoints(rt: Runtime, stop: asyncio.Event) -> None:
     """Signed audit checkpoints while the log grows (``syncledger audit checkpoint``)."""
     from audit.checkpoints import checkpoint_every
-    from audit.context import AuditContext
 
-    s = rt.settings
-    ctx = AuditContext(
-        rt.store,
-        rt.keys,
-        s.data_dir,
-        s.entity,
-        s.actor,
-        kek_file=s.key_file,
-        origin=f"syncledger/{s.stream}",
-    )
+    ctx = audit_context(rt)
     try:
-        await checkpoint_every(ctx, s.checkpoint_every_s, stop)
+        await checkpoint_every(ctx, rt.settings.checkpoint_every_s, stop)
     except Exception:
         log.exception("audit checkpoints stopped; `syncledger audit checkpoint` signs one")
 
