@@ -41,6 +41,8 @@ postgres:
 bench: $(STAMP)
 	$(BIN)/python bench/append.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/push.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) .syncledger .pytest_cache .mypy_cache .ruff_cache
