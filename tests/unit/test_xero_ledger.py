@@ -14,7 +14,7 @@ import pytest
 
 from adapters.http import NO_RETRY
 from adapters.jsonwire import encode_json
-from adapters.ledgers.xero import XeroLedger, fresh_key, step_key, where_literal, wire_key
+from adapters.ledgers.xero import fresh_key, step_key, where_literal, wire_key
 from adapters.ledgers.xero_errors import XeroServerError, element_error, translate_xero
 from adapters.ledgers.xero_mapping import contact_number, load_mapping, ref_in
 from adapters.oauth2 import FileTokenStore
@@ -26,8 +26,9 @@ from core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, InvoiceLine, Payment
 from tests.contracts.ledger_contract import key
+from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.xero import InProcessXero, in_process_xero
 
 
@@ -37,27 +38,6 @@ async def xero() -> AsyncIterator[InProcessXero]:
     yield env
     await env.ledger.aclose()
     env.sandbox.close()
-
-
-def customer(n: int = 1, currency: str = "USD", **changes: object) -> Customer:
-    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": currency}
-    return Customer.model_validate(fields | changes)
-
-
-def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> Invoice:
-    fields: dict[str, object] = {
-        "id": "INV-1",
-        "number": "INV-1",
-        "customer_id": "C-1",
-        "issue_date": date(2026, 4, 1),
-        "currency": currency,
-        "lines": (
-            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
-            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
-        ),
-        "total": Decimal(total),
-    }
-    return Invoice.model_validate(fields | changes)
 
 
 def payment(amount: str, reference: str | None = "CHK 1") -> Payment:
@@ -70,23 +50,6 @@ def payment(amount: str, reference: str | None = "CHK 1") -> Payment:
         paid_on=date(2026, 4, 2),
         reference=reference,
     )
-
-
-async def push_customer(ledger: XeroLedger, n: int = 1, currency: str = "USD") -> str:
-    pushed = await ledger.create_customer(
-        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
-    )
-    return pushed.ledger_id
-
-
-async def push_invoice(ledger: XeroLedger, customer_id: str, doc: Invoice | None = None) -> str:
-    pushed = await ledger.create_invoice(
-        doc or invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i"),
-    )
-    return pushed.ledger_id
 
 
 # -------------------------------------------------------------------- keys

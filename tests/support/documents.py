@@ -1,0 +1,48 @@
+"""Canonical documents and push helpers shared by the adapter tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from adapters.ports import LedgerAdapter
+from core.model import Customer, Invoice, InvoiceLine
+from tests.contracts.ledger_contract import key
+
+
+def customer(n: int = 1, currency: str = "USD", **changes: object) -> Customer:
+    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": currency}
+    return Customer.model_validate(fields | changes)
+
+
+def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> Invoice:
+    fields: dict[str, object] = {
+        "id": "INV-1",
+        "number": "INV-1",
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 1),
+        "currency": currency,
+        "lines": (
+            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
+        ),
+        "total": Decimal(total),
+    }
+    return Invoice.model_validate(fields | changes)
+
+
+async def push_customer(ledger: LedgerAdapter, n: int = 1, currency: str = "USD") -> str:
+    pushed = await ledger.create_customer(
+        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return pushed.ledger_id
+
+
+async def push_invoice(ledger: LedgerAdapter, customer_id: str, doc: Invoice | None = None) -> str:
+    pushed = await ledger.create_invoice(
+        doc or invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i"),
+    )
+    return pushed.ledger_id
