@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from core.errors import LedgerError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,10 @@ class LedgerCapabilities:
     requests_per_second: float | None = None
     idempotency: str = "none"  # e.g. "requestid", "Idempotency-Key", "reference lookup"
     delta: str = "none"  # e.g. "CDC", "If-Modified-Since"
-    kinds: tuple[str, ...] = ("customer", "invoice", "payment", "credit_note")
+    kinds: tuple[str, ...] = ("customer", "invoice", "payment", "credit_note", "refund")
+    #: ``match_customer`` also finds customers by tax id (QBO cannot: its tax id is
+    #: write-only)
+    matches_tax_id: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,8 @@ class LedgerRecord:
     customer_ledger_id: str | None = None
     currency: str | None = None
     total: Decimal | None = None
+    #: invoices: what is still owed; payments and credit notes: the credit not yet applied
+    #: to an invoice nor refunded
     balance: Decimal | None = None
     status: str | None = None  # "open", "paid", "partially_paid", "void"
     updated_at: datetime | None = None
@@ -107,7 +112,29 @@ class LedgerAdapter(Protocol):
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
-    ) -> PushResult: ...
+        applied: Decimal | None = None,
+    ) -> PushResult:
+        """Record the receipt of ``payment.amount`` and apply ``applied`` of it (default:
+        all) to the invoice. An overpayment: ``applied`` is the invoice's open balance and
+        the rest stays on the customer's account as unapplied credit (the payment's
+        ``balance`` in ``get``), to be applied later or refunded."""
+        ...
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Pay ``refund.amount`` back to the customer out of a credit they hold: a
+        payment's unapplied remainder or a credit note's remaining credit. The credit's
+        ``balance`` drops by the amount; more than remains is refused
+        (``PermanentLedgerError``)."""
+        ...
 
     async def update_customer(
         self,
@@ -173,6 +200,7 @@ class CreateRequest:
     invoice_ledger_id: str | None
     external_ref: str
     idempotency_key: str
+    applied: Decimal | None = None  # payments: the part applied to the invoice (None: all)
 
 
 @runtime_checkable

@@ -8,12 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.money import Currency, DecimalStr, quantize
 
-RecordKind = Literal["customer", "invoice", "payment", "credit_note"]
-RECORD_KINDS: tuple[RecordKind, ...] = ("customer", "invoice", "payment", "credit_note")
+RecordKind = Literal["customer", "invoice", "payment", "credit_note", "refund"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("customer", "invoice", "payment", "credit_note", "refund")
 _REF_PART = re.compile(r"^[^/\s]{1,200}$")
 
 
@@ -124,7 +124,9 @@ class Invoice(_Document):
     kind: ClassVar[RecordKind] = "invoice"
 
     due_date: date | None = None
-    status: Literal["open", "void"] = "open"
+    #: ``disputed``: the customer contests it; the sync credits its open balance with a
+    #: credit note (the invoice itself is never edited or deleted)
+    status: Literal["open", "void", "disputed"] = "open"
 
 
 class CreditNote(_Document):
@@ -148,9 +150,49 @@ class Payment(Record):
         return self.customer_id
 
 
+class Refund(Record):
+    """Money paid back to a customer out of a credit they hold: the unapplied remainder
+    of an overpayment (``payment_id``) or a credit note's remaining credit
+    (``credit_note_id``). Exactly one of the two is set."""
+
+    kind: ClassVar[RecordKind] = "refund"
+
+    customer_id: str
+    amount: DecimalStr
+    currency: Currency
+    refunded_on: date
+    payment_id: str | None = None
+    credit_note_id: str | None = None
+    method: str | None = None
+    reference: str | None = None
+
+    @model_validator(mode="after")
+    def _one_credit(self) -> Refund:
+        if (self.payment_id is None) == (self.credit_note_id is None):
+            raise ValueError(
+                "a refund draws on exactly one credit: set payment_id (an overpayment) "
+                "or credit_note_id (a credit note), not both or neither"
+            )
+        return self
+
+    @property
+    def credit_kind(self) -> Literal["payment", "credit_note"]:
+        return "payment" if self.payment_id is not None else "credit_note"
+
+    @property
+    def credit_id(self) -> str:
+        credit = self.payment_id if self.payment_id is not None else self.credit_note_id
+        assert credit is not None
+        return credit
+
+    def customer_key(self) -> str:
+        return self.customer_id
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     "customer": Customer,
     "invoice": Invoice,
     "payment": Payment,
     "credit_note": CreditNote,
+    "refund": Refund,
 }

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Literal
 
 from adapters.ports import CreateRequest, LedgerCapabilities, LedgerRecord, PushResult
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 
 @dataclass
@@ -50,7 +51,7 @@ class MemoryLedger:
     def _new_id(self) -> str:
         return str(len(self.records) + 1)
 
-    def seed_customer(self, name: str) -> str:
+    def seed_customer(self, name: str, *, tax_id: str | None = None) -> str:
         """A customer someone created by hand in the ledger (no reference of ours)."""
         rec = LedgerRecord(
             "customer",
@@ -60,6 +61,7 @@ class MemoryLedger:
             name=name,
             currency="USD",
             updated_at=datetime.now(UTC),
+            raw={"tax_id": tax_id} if tax_id else {},
         )
         self.records[rec.ledger_id] = rec
         return rec.ledger_id
@@ -72,10 +74,15 @@ class MemoryLedger:
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         name = customer.name.casefold().strip()
+        tax_id = _tax_key(customer.tax_id)
         return [
             r
             for r in self.records.values()
-            if r.kind == "customer" and (r.name or "").casefold().strip() == name
+            if r.kind == "customer"
+            and (
+                (r.name or "").casefold().strip() == name
+                or (tax_id is not None and _tax_key(r.raw.get("tax_id")) == tax_id)
+            )
         ]
 
     async def create_customer(
@@ -92,6 +99,7 @@ class MemoryLedger:
             name=customer.name,
             currency=customer.currency,
             updated_at=datetime.now(UTC),
+            raw={"tax_id": customer.tax_id} if customer.tax_id else {},
         )
         return self._write(idempotency_key, rec)
 
@@ -127,10 +135,21 @@ class MemoryLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
         inv = self.records[invoice_ledger_id]
+        part = payment.amount if applied is None else applied
         if idempotency_key not in self._by_key:
-            self._pay(inv, payment.amount)
+            if not Decimal(0) <= part <= payment.amount:
+                raise PermanentLedgerError(
+                    f"cannot apply {part} of a {payment.amount} payment", code="bad_amount"
+                )
+            if part > (inv.balance or Decimal(0)):
+                raise PermanentLedgerError(
+                    f"{part} exceeds the invoice's balance {inv.balance}", code="overapplied"
+                )
+            if part:
+                self._pay(inv, part)
         rec = LedgerRecord(
             "payment",
             self._new_id(),
@@ -139,6 +158,45 @@ class MemoryLedger:
             customer_ledger_id=customer_ledger_id,
             currency=payment.currency,
             total=payment.amount,
+            balance=payment.amount - part,
+            updated_at=datetime.now(UTC),
+        )
+        return self._write(idempotency_key, rec)
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        credit = self.records.get(credit_ledger_id)
+        if credit is None or credit.kind != credit_kind:
+            raise PermanentLedgerError(f"no {credit_kind} {credit_ledger_id}", code="not_found")
+        if idempotency_key not in self._by_key:
+            remaining = credit.balance or Decimal(0)
+            if refund.amount > remaining:
+                raise PermanentLedgerError(
+                    f"refund {refund.amount} exceeds the {remaining} credit left",
+                    code="refund_exceeds_credit",
+                )
+            self.records[credit_ledger_id] = replace(
+                credit,
+                balance=remaining - refund.amount,
+                version=str(int(credit.version or 0) + 1),
+                updated_at=datetime.now(UTC),
+            )
+        rec = LedgerRecord(
+            "refund",
+            self._new_id(),
+            "0",
+            external_ref,
+            customer_ledger_id=customer_ledger_id,
+            currency=refund.currency,
+            total=refund.amount,
             updated_at=datetime.now(UTC),
         )
         return self._write(idempotency_key, rec)
@@ -244,6 +302,7 @@ class MemoryLedger:
             customer_ledger_id=customer_ledger_id,
             currency=credit_note.currency,
             total=total,
+            balance=total if invoice_ledger_id is None else Decimal(0),
             updated_at=datetime.now(UTC),
         )
         return self._write(idempotency_key, rec)
@@ -277,6 +336,7 @@ class MemoryLedger:
                 invoice_ledger_id=req.invoice_ledger_id,
                 external_ref=ref,
                 idempotency_key=key,
+                applied=req.applied,
             )
         return await self.create_credit_note(
             rec,
@@ -321,3 +381,11 @@ class MemoryLedger:
 
     async def aclose(self) -> None:
         return None
+
+
+def _tax_key(tax_id: object) -> str | None:
+    """Tax ids compared the way registries print them: no spaces, dots or dashes."""
+    if not isinstance(tax_id, str):
+        return None
+    key = "".join(ch for ch in tax_id.upper() if ch.isalnum())
+    return key or None

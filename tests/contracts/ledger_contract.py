@@ -24,7 +24,7 @@ import pytest
 
 from adapters.ports import LedgerAdapter, LedgerRecord
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 
 BURST = 45
 
@@ -58,6 +58,8 @@ class LedgerContract:
     currency = "USD"
     unknown_customer_code: str = ""
     changes_resolution: float = 0.0
+    #: a tax id in a form the platform stores (only used where it can be matched on)
+    tax_id: str = "DE136695976"
 
     # ------------------------------------------------------------ records
 
@@ -113,9 +115,81 @@ class LedgerContract:
             total=Decimal("40.00"),
         )
 
-    async def push_customer(self, ledger: LedgerUnderTest, n: int = 1) -> str:
+    def refund(
+        self,
+        amount: str,
+        n: int = 1,
+        *,
+        payment_id: str | None = None,
+        credit_note_id: str | None = None,
+    ) -> Refund:
+        return Refund(
+            id=f"REF-{n}",
+            customer_id="C-1",
+            amount=Decimal(amount),
+            currency=self.currency,
+            refunded_on=date(2026, 3, 20),
+            payment_id=payment_id,
+            credit_note_id=credit_note_id,
+            reference=f"RF-{n}",
+        )
+
+    async def push_customer(
+        self, ledger: LedgerUnderTest, n: int = 1, customer: Customer | None = None
+    ) -> str:
         result = await ledger.adapter.create_customer(
-            self.customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+            customer or self.customer(n),
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("c", n),
+        )
+        return result.ledger_id
+
+    async def push_payment(
+        self,
+        ledger: LedgerUnderTest,
+        customer_id: str,
+        invoice_id: str,
+        amount: str,
+        *,
+        applied: str | None = None,
+        n: int = 1,
+    ) -> str:
+        result = await ledger.adapter.apply_payment(
+            self.payment(amount, n),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/PAY-{n}",
+            idempotency_key=key("p", n),
+            applied=None if applied is None else Decimal(applied),
+        )
+        return result.ledger_id
+
+    async def push_open_credit_note(self, ledger: LedgerUnderTest, customer_id: str) -> str:
+        """A 40.00 credit note applied to no invoice: the customer holds 40.00 of credit."""
+        result = await ledger.adapter.create_credit_note(
+            self.credit_note(invoice_id=None),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=None,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+        return result.ledger_id
+
+    async def push_refund(
+        self,
+        ledger: LedgerUnderTest,
+        customer_id: str,
+        refund: Refund,
+        credit_ledger_id: str,
+        n: int = 1,
+    ) -> str:
+        result = await ledger.adapter.create_refund(
+            refund,
+            customer_ledger_id=customer_id,
+            credit_kind=refund.credit_kind,
+            credit_ledger_id=credit_ledger_id,
+            external_ref=f"csv/refund/REF-{n}",
+            idempotency_key=key("r", n),
         )
         return result.ledger_id
 
@@ -156,6 +230,17 @@ class LedgerContract:
         assert [r.ledger_id for r in await ledger.adapter.match_customer(same_name)] == [ledger_id]
         assert [r.ledger_id for r in await ledger.adapter.match_customer(same_email)] == [ledger_id]
         assert await ledger.adapter.match_customer(stranger) == []
+
+    async def test_match_finds_an_existing_customer_by_tax_id(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        if not ledger.adapter.capabilities.matches_tax_id:
+            pytest.skip(f"{ledger.adapter.ledger} cannot search customers by tax id")
+        ledger_id = await self.push_customer(ledger, customer=self.customer(1, tax_id=self.tax_id))
+        renamed = self.customer(1, id="other-id", name="ACME GmbH", email=None, tax_id=self.tax_id)
+        assert [r.ledger_id for r in await ledger.adapter.match_customer(renamed)] == [ledger_id]
+        other_tax = self.customer(1, id="other-id", name="ACME GmbH", email=None, tax_id="X1")
+        assert await ledger.adapter.match_customer(other_tax) == []
 
     # ------------------------------------------------------------ invoices
 
@@ -278,6 +363,82 @@ class LedgerContract:
         found = await ledger.adapter.find("credit_note", "csv/credit_note/CN-1")
         assert found is not None
         assert found.total == Decimal("40.00")
+
+    # ------------------------------------------------- overpayments, refunds
+
+    async def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_as_credit(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        first = await self.push_payment(ledger, customer_id, invoice_id, "250.00", applied="225.45")
+        again = await self.push_payment(ledger, customer_id, invoice_id, "250.00", applied="225.45")
+        assert again == first
+        assert ledger.sandbox.count("payment") == 1
+        invoice = await self.fetch(ledger, "invoice", invoice_id)
+        assert invoice.balance == 0
+        assert invoice.status == "paid"
+        payment = await self.fetch(ledger, "payment", first)
+        assert payment.total == Decimal("250.00")
+        assert payment.balance == Decimal("24.55")
+        assert payment.customer_ledger_id == customer_id
+
+    async def test_a_payment_on_a_paid_invoice_is_all_credit(self, ledger: LedgerUnderTest) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        await self.push_payment(ledger, customer_id, invoice_id, "225.45")
+        second = await self.push_payment(ledger, customer_id, invoice_id, "60.00", applied="0", n=2)
+        assert (await self.fetch(ledger, "invoice", invoice_id)).balance == 0
+        payment = await self.fetch(ledger, "payment", second)
+        assert (payment.total, payment.balance) == (Decimal("60.00"), Decimal("60.00"))
+        assert ledger.sandbox.count("payment") == 2
+
+    async def test_a_refund_of_an_overpayment_uses_up_its_credit(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        payment_id = await self.push_payment(
+            ledger, customer_id, invoice_id, "250.00", applied="225.45"
+        )
+        refund = self.refund("24.55", payment_id="PAY-1")
+        first = await self.push_refund(ledger, customer_id, refund, payment_id)
+        again = await self.push_refund(ledger, customer_id, refund, payment_id)  # same key
+        assert again == first
+        assert ledger.sandbox.count("refund") == 1
+        assert (await self.fetch(ledger, "payment", payment_id)).balance == 0
+        found = await ledger.adapter.find("refund", "csv/refund/REF-1")
+        assert found is not None
+        assert found.ledger_id == first
+        assert found.total == Decimal("24.55")
+        assert (await self.fetch(ledger, "invoice", invoice_id)).balance == 0
+
+    async def test_a_refund_of_a_credit_note_uses_up_part_of_its_credit(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        credit_id = await self.push_open_credit_note(ledger, customer_id)
+        assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
+        refund_id = await self.push_refund(
+            ledger, customer_id, self.refund("15.00", credit_note_id="CN-1"), credit_id
+        )
+        assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("25.00")
+        refund = await self.fetch(ledger, "refund", refund_id)
+        assert refund.total == Decimal("15.00")
+        assert refund.customer_ledger_id == customer_id
+        assert refund.external_ref == "csv/refund/REF-1"
+
+    async def test_a_refund_beyond_the_credit_left_is_refused(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        credit_id = await self.push_open_credit_note(ledger, customer_id)
+        with pytest.raises(PermanentLedgerError):
+            await self.push_refund(
+                ledger, customer_id, self.refund("50.00", credit_note_id="CN-1"), credit_id
+            )
+        assert ledger.sandbox.count("refund") == 0
+        assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
 
     # --------------------------------------------------------------- reads
 
