@@ -228,6 +228,39 @@ def retry(
 
 
 @app.command()
+def review(
+    ref: Annotated[
+        str | None, typer.Argument(help="<system>/<kind>/<id> of a record waiting for review")
+    ] = None,
+    link: Annotated[
+        str | None, typer.Option(help="the ledger id of the record it is (one of the candidates)")
+    ] = None,
+    create: Annotated[bool, typer.Option(help="it is none of the candidates: create it")] = False,
+    note: Annotated[str, typer.Option(help="why (kept in the log)")] = "",
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Records waiting for a person (ambiguous matches); with REF, decide one."""
+    from core.model import RecordRef
+    from core.review import resolve_review, review_text
+
+    config = settings(data_dir, entity, ledger)
+    if ref is None:
+        if link is not None or create:
+            raise typer.BadParameter("name the record to decide: syncledger review <ref> --link ID")
+        typer.echo(run(review_text(config)))
+        return
+    try:
+        parsed = RecordRef.parse(ref)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if (link is None) == (not create):
+        raise typer.BadParameter("give exactly one of --link <ledger id> or --create")
+    typer.echo(run(resolve_review(config, parsed, link=link, create=create, note=note)))
+
+
+@app.command()
 def backsync(
     source: Annotated[
         Path | None, typer.Option(help="CSV directory to write payment status back to")

@@ -215,6 +215,9 @@ class SourceRecordRejected(EventData):
     content_sha256: str
     reasons: tuple[RejectionReason, ...]
     ledger: str | None = None
+    #: the record it depends on (its customer, invoice or credit) when that one is not in
+    #: the ledger yet: once it is, the worker retries this record by itself
+    waiting_on: str | None = None
 
 
 @event_type
@@ -225,6 +228,19 @@ class RetryRequested(EventData):
     ref: str
     ledger: str
     reason: str = ""
+
+
+@event_type
+class ReviewResolved(EventData):
+    """A person decided a review item: ``link`` the record to the ledger record
+    ``ledger_ref``, or ``create`` a new one (the candidates are different customers)."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    ledger: str
+    decision: Literal["link", "create"]
+    ledger_ref: str | None = None
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- ledger
@@ -239,6 +255,9 @@ class LedgerPushRequested(EventData):
     idempotency_key: str
     mapping_version: str
     content_sha256: str
+    #: payments: the part applied to the invoice when it is less than the amount (an
+    #: overpayment); decided before the call, so a retry after a crash asks the same
+    applied: Decimal | None = None
 
 
 @event_type
@@ -254,6 +273,7 @@ class LedgerPushSucceeded(EventData):
     recovered: bool = False  # found the first write after a crash/timeout
     operation: Literal["create", "update", "void", "apply"] = "create"
     total: Decimal | None = None  # the document total as pushed (documents only)
+    unapplied: Decimal | None = None  # payments: what stayed on account as customer credit
 
 
 @event_type
@@ -288,6 +308,45 @@ class RecordLinked(EventData):
     matched_by: str
     content_sha256: str
     idempotency_key: str | None = None  # of the push request this link settled
+
+
+@event_type
+class CustomerCreditRecorded(EventData):
+    """An overpayment: the part of a payment beyond the invoice's open balance stayed on
+    the customer's account in the ledger as credit (to apply later or refund)."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str  # the payment
+    ledger: str
+    ledger_ref: str
+    invoice_ref: str
+    amount: Decimal
+    currency: str
+
+
+@event_type
+class InvoiceDisputed(EventData):
+    """The source marked a posted invoice disputed: the sync credits its open balance
+    with the credit note ``credit_note_ref`` (appended before that credit note is made)."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    credit_note_ref: str
+
+
+@event_type
+class ReviewRequested(EventData):
+    """The sync would have had to guess (several ledger customers match one of ours): the
+    record waits for a person (``syncledger review``) instead."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    reason: str
+    candidates: tuple[str, ...] = ()
+    message: str = ""
+    idempotency_key: str | None = None
 
 
 @event_type

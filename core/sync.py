@@ -32,6 +32,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from adapters.ports import (
@@ -52,24 +53,44 @@ from core.errors import (
 )
 from core.events import (
     ConflictDetected,
+    CustomerCreditRecorded,
     EventData,
+    InvoiceDisputed,
     LedgerPushAbandoned,
     LedgerPushFailed,
     LedgerPushRequested,
     LedgerPushSucceeded,
     RecordLinked,
     RejectionReason,
+    RetryRequested,
+    ReviewRequested,
     SealedPii,
     SourceRecordRejected,
     make_envelope,
 )
 from core.keystore import KeyStore, PiiSealer
 from core.mapping import Mapping
-from core.model import CreditNote, Customer, Invoice, Payment, Record, RecordRef
+from core.model import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    Record,
+    RecordRef,
+    Refund,
+)
 from core.store import EventStore
 from core.subjects import ledger_subject, source_subject
 from core.sync_state import RecordState, SyncState
-from core.validation import CUSTOMER_NOT_FOUND, Rejected, validate
+from core.validation import (
+    CUSTOMER_NOT_FOUND,
+    DISPUTE_ALREADY_CREDITED,
+    DISPUTE_ON_PAID_INVOICE,
+    REFUND_EXCEEDS_CREDIT,
+    Rejected,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +103,7 @@ Status = Literal[
     "retry",
     "abandoned",
     "ignored",
+    "review",  # waiting for a person to decide (``syncledger review``)
     "deferred",  # held for a batch; replaced by the batch's outcome in handle_many
 ]
 Operation = Literal["create", "update", "void"]
@@ -121,6 +143,11 @@ class _Work:
     causation: str
     correlation: str
     operation: Operation = "create"
+    applied: Decimal | None = None  # payments: the part applied (None: all of it)
+
+
+#: a dependency's reference and why the dependent cannot go yet
+Missing = tuple[str, str, str]
 
 
 class SyncService:
@@ -184,6 +211,8 @@ class SyncService:
             return await self._deleted(event)
         if kind == "RetryRequested" and event["data"]["ledger"] == self._ledger.ledger:
             return await self._retry(event["data"]["ref"])
+        if kind == "ReviewResolved" and event["data"]["ledger"] == self._ledger.ledger:
+            return await self._resolved(event)
         return Outcome("ignored")
 
     async def _retry(self, ref: str) -> Outcome:
@@ -202,11 +231,13 @@ class SyncService:
         ref = RecordRef.parse(data["ref"])
         rec = self.state.get(str(ref))
         sha = data["content_sha256"]
-        if sha != rec.observed_sha or sha in (rec.pushed_sha, rec.rejected_sha) or rec.deleted:
-            return Outcome("skipped", str(ref))  # superseded, done, or deleted since
+        if sha != rec.observed_sha or sha == rec.rejected_sha or rec.deleted:
+            return Outcome("skipped", str(ref))  # superseded, refused, or deleted since
+        if sha == rec.pushed_sha and not self._dispute_open(rec):
+            return Outcome("skipped", str(ref))  # done
         key = idempotency_key(str(ref), sha, self._ledger.ledger)
-        if rec.abandoned_key == key:
-            return Outcome("skipped", str(ref))
+        if key in (rec.abandoned_key, rec.review_key):
+            return Outcome("skipped", str(ref))  # given up, or waiting for a person
         try:
             fields = self._fields(event)
         except SubjectErased:
@@ -241,6 +272,22 @@ class SyncService:
 
     async def _route(self, work: _Work, event: dict[str, Any]) -> Outcome:
         record, linked = work.record, work.state.ledger_ref is not None
+        if isinstance(record, Invoice) and linked and self._credited(work.state):
+            return await self._reject(
+                work.ref,
+                work.content_sha,
+                event,
+                [
+                    (
+                        DISPUTE_ALREADY_CREDITED,
+                        f"{work.ref} was disputed and credited in full by "
+                        f"{work.state.dispute_ref}; it stays credited: bill what was agreed "
+                        "on a new invoice",
+                    )
+                ],
+            )
+        if isinstance(record, Invoice) and record.status == "disputed":
+            return await self._disputed(work, record, event)
         if isinstance(record, Invoice) and record.status == "void":
             if not linked or work.state.voided:
                 return Outcome("skipped", str(work.ref))  # nothing in the ledger to void
@@ -279,6 +326,118 @@ class SyncService:
             ],
         )
 
+    # ------------------------------------------------------------------ disputes
+
+    def _dispute_open(self, rec: RecordState) -> bool:
+        """A disputed invoice whose credit note is not in the ledger yet (a crash came
+        between the invoice's push and its credit)."""
+        if rec.dispute_ref is None:
+            return False
+        credit = self.state.records.get(rec.dispute_ref)
+        return credit is None or (credit.ledger_ref is None and credit.abandoned_key is None)
+
+    def _credited(self, rec: RecordState) -> bool:
+        if rec.dispute_ref is None:
+            return False
+        credit = self.state.records.get(rec.dispute_ref)
+        return credit is not None and credit.ledger_ref is not None
+
+    async def _disputed(self, work: _Work, invoice: Invoice, event: dict[str, Any]) -> Outcome:
+        """The credit-note workflow: the invoice is posted as it stands (never edited away
+        or deleted), and a credit note applied to it credits its open balance."""
+        credit_ref = RecordRef(
+            system=work.ref.system, kind="credit_note", id=f"{work.ref.id}~dispute"
+        )
+        if work.state.dispute_ref is None:
+            await self._emit(
+                work,
+                InvoiceDisputed(
+                    source_ref=str(work.ref),
+                    ledger=self._ledger.ledger,
+                    credit_note_ref=str(credit_ref),
+                ),
+            )
+        if work.state.pushed_sha != work.content_sha:
+            linked = work.state.ledger_ref is not None
+            posted = await self._push(
+                replace(work, operation="update" if linked else "create"), event
+            )
+            if posted.status not in ("pushed", "recovered"):
+                return posted
+        return await self._credit_dispute(work, invoice, credit_ref, event)
+
+    async def _credit_dispute(
+        self, work: _Work, invoice: Invoice, credit_ref: RecordRef, event: dict[str, Any]
+    ) -> Outcome:
+        credit = self.state.get(str(credit_ref))
+        if credit.ledger_ref is not None:
+            return Outcome("skipped", str(credit_ref))  # credited already
+        key = idempotency_key(str(credit_ref), work.content_sha, self._ledger.ledger)
+        if credit.abandoned_key == key:
+            return Outcome("skipped", str(credit_ref))
+        ledger_id = self.state.get(str(work.ref)).ledger_ref
+        assert ledger_id is not None
+        try:
+            posted = await self._ledger.get("invoice", ledger_id)
+        except TransientLedgerError as exc:
+            return Outcome("retry", str(work.ref), exc.retry_after or self._base_delay)
+        balance = posted.balance if posted is not None else None
+        recovering = credit.pending_key == key
+        if not recovering and (balance is None or balance <= 0):
+            return await self._reject(
+                work.ref,
+                work.content_sha,
+                event,
+                [
+                    (
+                        DISPUTE_ON_PAID_INVOICE,
+                        f"{work.ref} is disputed but has no open balance in "
+                        f"{self._ledger.ledger} (it is paid or credited already); settle the "
+                        "dispute with a credit note and a refund in the source",
+                    )
+                ],
+            )
+        note = dispute_credit_note(invoice, credit_ref.id, balance or invoice.total)
+        state = self.state.get(str(credit_ref))
+        cwork = _Work(
+            credit_ref, state, note, work.content_sha, key, work.causation, work.correlation
+        )
+        return await self._push(cwork, event)
+
+    # ------------------------------------------------------------------ reviews
+
+    async def _resolved(self, event: dict[str, Any]) -> Outcome:
+        """A person decided a review item: link the record, or create it after all."""
+        data = event["data"]
+        ref = RecordRef.parse(data["ref"])
+        rec = self.state.records.get(str(ref))
+        if rec is None or rec.ledger_ref is not None or rec.observed_sha is None:
+            return Outcome("ignored", str(ref))
+        if data["decision"] == "create":
+            return await self._retry(str(ref))
+        key = idempotency_key(str(ref), rec.observed_sha, self._ledger.ledger)
+        work = _Work(ref, rec, None, rec.observed_sha, key, event["id"], event["correlation_id"])
+        try:
+            found = await self._ledger.get(ref.kind, data["ledger_ref"])
+        except TransientLedgerError as exc:
+            return Outcome("retry", str(ref), exc.retry_after or self._base_delay)
+        if found is None:
+            await self._emit(
+                work,
+                ReviewRequested(
+                    source_ref=str(ref),
+                    ledger=self._ledger.ledger,
+                    reason="link_target_missing",
+                    candidates=rec.review_candidates,
+                    message=f"{self._ledger.ledger} has no {ref.kind} {data['ledger_ref']} "
+                    "to link to: choose another, or create",
+                    idempotency_key=key,
+                ),
+            )
+            return Outcome("review", str(ref))
+        await self._link(work, found, matched_by=f"review: {data.get('note') or 'by hand'}")
+        return Outcome("linked", str(ref))
+
     async def _deleted(self, event: dict[str, Any]) -> Outcome:
         data = event["data"]
         ref = RecordRef.parse(data["ref"])
@@ -302,14 +461,22 @@ class SyncService:
         if missing == "wait":
             return Outcome("retry", str(work.ref), self._base_delay)
         if missing is not None:
-            return await self._reject(work.ref, work.content_sha, event, [missing])
+            dep, code, message = missing
+            return await self._reject(work.ref, work.content_sha, event, [(code, message)], dep)
         recovering = work.state.pending_key == work.key
-        if self._batch is not None and not recovering and self._batchable(work):
-            self._batch.append((len(self._results), work))
-            return Outcome("deferred", str(work.ref))
-        if not recovering:
-            await self._emit(work, self._requested(work))
         try:
+            if recovering:  # ask exactly what the interrupted attempt asked
+                work = replace(work, applied=work.state.pending_applied)
+            else:
+                prepared = await self._prepare(work)
+                if isinstance(prepared, tuple):
+                    return await self._reject(work.ref, work.content_sha, event, [prepared])
+                work = prepared
+            if self._batch is not None and not recovering and self._batchable(work):
+                self._batch.append((len(self._results), work))
+                return Outcome("deferred", str(work.ref))
+            if not recovering:
+                await self._emit(work, self._requested(work))
             return await self._write(work, recovering)
         except TransientLedgerError as exc:
             return await self._failed(work, exc, exc.retry_after)
@@ -322,19 +489,63 @@ class SyncService:
 
     @staticmethod
     def _batchable(work: _Work) -> bool:
+        if isinstance(work.record, Invoice) and work.record.status == "disputed":
+            return False  # its credit note needs the invoice's ledger id straight away
         return work.operation == "create" and isinstance(
             work.record, Invoice | Payment | CreditNote
         )
 
     def _waits_on_batch(self, work: _Work) -> bool:
         held = {str(w.ref) for _, w in self._batch or ()}
-        rec = work.record
-        if rec is None or not held:
+        if work.record is None or not held:
             return False
-        deps = {f"{work.ref.system}/customer/{rec.customer_key()}"}
-        if isinstance(rec, Payment | CreditNote) and getattr(rec, "invoice_id", None):
-            deps.add(f"{work.ref.system}/invoice/{rec.invoice_id}")
+        deps = {f"{work.ref.system}/{kind}/{rid}" for kind, rid in _needs(work.record)}
         return bool(deps & held)
+
+    def _held_against(self, invoice_ledger_id: str) -> Decimal:
+        """What batched, not yet sent payments and credit notes will apply to an invoice."""
+        held = Decimal(0)
+        for _, w in self._batch or ():
+            rec = w.record
+            if not isinstance(rec, Payment | CreditNote) or rec.invoice_id is None:
+                continue
+            if self._link_of(f"{w.ref.system}/invoice/{rec.invoice_id}") != invoice_ledger_id:
+                continue
+            if isinstance(rec, Payment):
+                held += rec.amount if w.applied is None else w.applied
+            else:
+                held += rec.total
+        return held
+
+    async def _prepare(self, work: _Work) -> _Work | tuple[str, str]:
+        """Decisions that need the ledger's current figures, made before the intent is
+        logged: how much of a payment its invoice can take (the rest is customer credit),
+        and whether the credit a refund draws on still holds the amount."""
+        rec = work.record
+        if work.operation != "create":
+            return work
+        if isinstance(rec, Payment):
+            invoice_id = self._link_of(f"{work.ref.system}/invoice/{rec.invoice_id}")
+            invoice = await self._ledger.get("invoice", invoice_id)
+            if invoice is None or invoice.balance is None:
+                return work  # the ledger will say what is wrong
+            open_balance = Decimal(0) if invoice.status == "void" else invoice.balance
+            open_balance -= self._held_against(invoice_id)
+            if rec.amount <= open_balance:
+                return work
+            return replace(work, applied=max(open_balance, Decimal(0)))
+        if isinstance(rec, Refund):
+            credit_ref = f"{work.ref.system}/{rec.credit_kind}/{rec.credit_id}"
+            credit = await self._ledger.get(rec.credit_kind, self._link_of(credit_ref))
+            left = None if credit is None else credit.balance
+            if left is not None and rec.amount > left:
+                return (
+                    REFUND_EXCEEDS_CREDIT,
+                    f"the refund of {rec.amount} {rec.currency} is more than the {left} "
+                    f"{rec.currency} of credit {credit_ref} still holds in "
+                    f"{self._ledger.ledger}",
+                )
+        return work
 
     def _request(self, work: _Work) -> CreateRequest:
         rec = work.record
@@ -348,6 +559,7 @@ class SyncService:
             ),
             external_ref=str(work.ref),
             idempotency_key=work.key,
+            applied=work.applied,
         )
 
     async def _flush_batch(self) -> None:
@@ -371,6 +583,9 @@ class SyncService:
         )
         for (index, _), (_, outcome) in zip(held, settled, strict=True):
             self._results[index] = outcome
+        for work, (payload, _) in zip(works, settled, strict=True):
+            if isinstance(payload, LedgerPushSucceeded):
+                await self._after_success(work, payload)
 
     def _settle(self, work: _Work, answer: PushResult | LedgerError) -> tuple[EventData, Outcome]:
         ref, name = str(work.ref), self._ledger.ledger
@@ -407,6 +622,7 @@ class SyncService:
             idempotency_key=work.key,
             mapping_version=self._mapping_version,
             content_sha256=work.content_sha,
+            applied=work.applied,
         )
 
     async def _write(self, work: _Work, recovering: bool) -> Outcome:
@@ -427,7 +643,7 @@ class SyncService:
             if found is not None:
                 await self._succeeded(work, PushResult(found.ledger_id, found.version, True))
                 return Outcome("recovered", str(work.ref))
-        if isinstance(work.record, Customer):
+        if isinstance(work.record, Customer) and work.state.review_decision != "create":
             matched = await self._match(work, work.record)
             if matched is not None:
                 return matched
@@ -529,14 +745,23 @@ class SyncService:
             await self._link(work, candidates[0])
             return Outcome("linked", str(work.ref))
         if len(candidates) > 1:
-            ids = ", ".join(c.ledger_id for c in candidates[:5])
-            return await self._abandon(
+            ids = tuple(c.ledger_id for c in candidates)
+            await self._emit(
                 work,
-                "ambiguous_match",
-                f"{len(candidates)} ledger customers match {work.ref} ({ids}); "
-                "link it by hand or make the names distinct",
-                work.state.attempts,
+                ReviewRequested(
+                    source_ref=str(work.ref),
+                    ledger=self._ledger.ledger,
+                    reason="ambiguous_match",
+                    candidates=ids,
+                    message=(
+                        f"{len(ids)} {self._ledger.ledger} customers match {work.ref} "
+                        f"({', '.join(ids[:5])}): link it to one of them, or create a new "
+                        "customer if none is it"
+                    ),
+                    idempotency_key=work.key,
+                ),
             )
+            return Outcome("review", str(work.ref))
         return None
 
     async def _create(self, work: _Work) -> PushResult:
@@ -556,6 +781,18 @@ class SyncService:
                 invoice_ledger_id=self._link_of(f"{work.ref.system}/invoice/{rec.invoice_id}"),
                 external_ref=ref,
                 idempotency_key=key,
+                applied=work.applied,
+            )
+        if isinstance(rec, Refund):
+            return await self._ledger.create_refund(
+                rec,
+                customer_ledger_id=customer_id,
+                credit_kind=rec.credit_kind,
+                credit_ledger_id=self._link_of(
+                    f"{work.ref.system}/{rec.credit_kind}/{rec.credit_id}"
+                ),
+                external_ref=ref,
+                idempotency_key=key,
             )
         assert isinstance(rec, CreditNote)
         invoice = f"{work.ref.system}/invoice/{rec.invoice_id}" if rec.invoice_id else None
@@ -572,43 +809,83 @@ class SyncService:
         assert linked is not None, f"dependency {ref} checked before the push"
         return linked
 
-    def _missing_dependency(self, work: _Work) -> tuple[str, str] | Literal["wait"] | None:
+    def _missing_dependency(self, work: _Work) -> Missing | Literal["wait"] | None:
         """A reason to reject, "wait" while a dependency is still on its way, or None."""
         rec = work.record
         if rec is None or isinstance(rec, Customer) or work.operation == "void":
             return None
-        needed = [("customer", rec.customer_key())]
-        if isinstance(rec, Payment):
-            needed.append(("invoice", rec.invoice_id))
-        if isinstance(rec, CreditNote) and rec.invoice_id:
-            needed.append(("invoice", rec.invoice_id))
-        for kind, rid in needed:
-            verdict = self._dependency(work.ref.system, kind, rid, rec.kind)
+        for kind, rid in _needs(rec):
+            verdict = self._dependency(work.ref.system, kind, rid)
             if verdict is not None:
                 return verdict
         return None
 
-    def _dependency(
-        self, system: str, kind: str, rid: str, dependent: str
-    ) -> tuple[str, str] | Literal["wait"] | None:
-        dep = self.state.records.get(f"{system}/{kind}/{rid}")
+    def _dependency(self, system: str, kind: str, rid: str) -> Missing | Literal["wait"] | None:
+        ref = f"{system}/{kind}/{rid}"
+        dep = self.state.records.get(ref)
         if dep is None or dep.observed_sha is None:
             code = CUSTOMER_NOT_FOUND if kind == "customer" else f"{kind}_not_found"
-            return code, f"{kind} {rid!r} does not exist in {system}"
+            return ref, code, f"{kind} {rid!r} does not exist in {system} (yet)"
         if dep.ledger_ref is not None:
             return None
+        if dep.review_key is not None:
+            return (
+                ref,
+                f"{kind}_not_synced",
+                f"{kind} {rid!r} waits for a person to decide which ledger record it is "
+                "(`syncledger review`); this record follows by itself once that is done",
+            )
         if dep.observed_sha == dep.rejected_sha or dep.abandoned_key is not None:
             return (
+                ref,
                 f"{kind}_not_synced",
                 f"{kind} {rid!r} could not be pushed (see `syncledger errors`): fix it "
-                f"first, then `syncledger retry` this {dependent}",
+                "first; this record follows by itself once it is in the ledger",
             )
         return "wait"  # observed and not yet pushed (retrying or not processed yet)
 
     # ------------------------------------------------------------------ outcomes
 
     async def _succeeded(self, work: _Work, result: PushResult) -> None:
-        await self._emit(work, self._success(work, result))
+        success = self._success(work, result)
+        await self._emit(work, success)
+        await self._after_success(work, success)
+
+    async def _after_success(self, work: _Work, success: LedgerPushSucceeded) -> None:
+        """What follows a record reaching the ledger: an overpayment's credit is said out
+        loud, and records that were waiting for this one are tried again."""
+        rec = work.record
+        if isinstance(rec, Payment) and success.unapplied:
+            await self._emit(
+                work,
+                CustomerCreditRecorded(
+                    source_ref=str(work.ref),
+                    ledger=self._ledger.ledger,
+                    ledger_ref=success.ledger_ref,
+                    invoice_ref=f"{work.ref.system}/invoice/{rec.invoice_id}",
+                    amount=success.unapplied,
+                    currency=rec.currency,
+                ),
+            )
+        await self._release(work)
+
+    async def _release(self, work: _Work) -> None:
+        """Ask again for the records rejected because this one was not in the ledger."""
+        dep = str(work.ref)
+        for ref in sorted(self.state.waiters.pop(dep, ())):
+            waiting = self.state.records.get(ref)
+            if waiting is None or waiting.waiting_on != dep or waiting.deleted:
+                continue
+            if waiting.rejected_sha != waiting.observed_sha:
+                continue
+            await self._append(
+                source_subject(self._entity, RecordRef.parse(ref)),
+                RetryRequested(
+                    ref=ref, ledger=self._ledger.ledger, reason=f"{dep} is now in the ledger"
+                ),
+                work.causation,
+                work.correlation,
+            )
 
     def _success(self, work: _Work, result: PushResult) -> LedgerPushSucceeded:
         return LedgerPushSucceeded(
@@ -622,20 +899,28 @@ class SyncService:
             recovered=result.recovered,
             operation=work.operation,
             total=work.record.total if isinstance(work.record, Invoice | CreditNote) else None,
+            unapplied=(
+                work.record.amount - work.applied
+                if isinstance(work.record, Payment) and work.applied is not None
+                else None
+            ),
         )
 
-    async def _link(self, work: _Work, found: LedgerRecord) -> None:
+    async def _link(
+        self, work: _Work, found: LedgerRecord, matched_by: str = "customer match"
+    ) -> None:
         await self._emit(
             work,
             RecordLinked(
                 source_ref=str(work.ref),
                 ledger=self._ledger.ledger,
                 ledger_ref=found.ledger_id,
-                matched_by="customer match",
+                matched_by=matched_by,
                 content_sha256=work.content_sha,
                 idempotency_key=work.key,
             ),
         )
+        await self._release(work)
 
     async def _failed(self, work: _Work, exc: LedgerError, retry_after: float | None) -> Outcome:
         attempt = work.state.attempts + 1
@@ -671,10 +956,19 @@ class SyncService:
         return Outcome("abandoned", str(work.ref))
 
     async def _reject(
-        self, ref: RecordRef, sha: str, event: dict[str, Any], reasons: list[tuple[str, str]]
+        self,
+        ref: RecordRef,
+        sha: str,
+        event: dict[str, Any],
+        reasons: list[tuple[str, str]],
+        waiting_on: str | None = None,
     ) -> Outcome:
         return await self._reject_reasons(
-            ref, sha, event, tuple(RejectionReason(code=c, message=m) for c, m in reasons)
+            ref,
+            sha,
+            event,
+            tuple(RejectionReason(code=c, message=m) for c, m in reasons),
+            waiting_on,
         )
 
     async def _reject_reasons(
@@ -683,6 +977,7 @@ class SyncService:
         sha: str,
         event: dict[str, Any],
         reasons: tuple[RejectionReason, ...],
+        waiting_on: str | None = None,
     ) -> Outcome:
         payload = SourceRecordRejected(
             ref=str(ref),
@@ -690,6 +985,7 @@ class SyncService:
             content_sha256=sha,
             reasons=reasons,
             ledger=self._ledger.ledger,
+            waiting_on=waiting_on,
         )
         await self._append(
             source_subject(self._entity, ref), payload, event["id"], event["correlation_id"]
@@ -752,3 +1048,50 @@ class SyncService:
         start = self.state.subject_seq.get(subject, 0) + 1
         async for stored in self._store.read(subject, start):
             self.state.apply(stored.seq, stored.subject, json.loads(stored.raw))
+
+
+def _needs(rec: Record) -> list[tuple[str, str]]:
+    """The records ``rec`` refers to, which must be in the ledger before it."""
+    if isinstance(rec, Customer):
+        return []
+    needed = [("customer", rec.customer_key())]
+    if isinstance(rec, Payment):
+        needed.append(("invoice", rec.invoice_id))
+    if isinstance(rec, CreditNote) and rec.invoice_id:
+        needed.append(("invoice", rec.invoice_id))
+    if isinstance(rec, Refund):
+        needed.append((rec.credit_kind, rec.credit_id))
+    return needed
+
+
+def dispute_credit_note(invoice: Invoice, credit_id: str, balance: Decimal) -> CreditNote:
+    """The credit note that settles a dispute: the invoice's own lines (so its tax is
+    reversed line by line) when nothing was paid yet, else one line for the open balance."""
+    number = f"{invoice.number}-CR"
+    if len(number) > 21:  # the shortest document-number limit among the ledgers (QBO)
+        number = f"{invoice.number[: 21 - 3]}-CR"
+    whole = balance == invoice.total
+    lines = (
+        invoice.lines
+        if whole
+        else (
+            InvoiceLine(
+                description=f"Credit for disputed invoice {invoice.number}",
+                quantity=Decimal(1),
+                unit_price=balance,
+                line_type="service",
+            ),
+        )
+    )
+    return CreditNote(
+        id=credit_id,
+        number=number,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        issue_date=datetime.now(UTC).date(),
+        currency=invoice.currency,
+        lines=lines,
+        discount=invoice.discount if whole else Decimal(0),
+        total=balance,
+        exchange_rate=invoice.exchange_rate,
+    )

@@ -35,8 +35,16 @@ class RecordState:
     ledger_version: str | None = None
     pushed_sha: str | None = None
     pending_key: str | None = None
+    pending_applied: Decimal | None = None  # payments: the part the pending push applies
     attempts: int = 0
     abandoned_key: str | None = None
+    waiting_on: str | None = None  # rejected until this dependency is in the ledger
+    review_key: str | None = None  # waiting for a person (``syncledger review``)
+    review_candidates: tuple[str, ...] = ()
+    review_reason: str = ""
+    review_decision: str | None = None  # "link" / "create", once decided
+    review_ledger_ref: str | None = None
+    dispute_ref: str | None = None  # invoices: the credit note crediting the dispute
 
 
 @dataclass
@@ -46,6 +54,8 @@ class SyncState:
     records: dict[str, RecordState] = field(default_factory=dict)
     customer_names: dict[str, dict[str, int]] = field(default_factory=dict)  # name → ref → seq
     subject_seq: dict[str, int] = field(default_factory=dict)
+    #: dependency ref → records rejected while waiting for it to reach the ledger
+    waiters: dict[str, set[str]] = field(default_factory=dict)
 
     def get(self, ref: str) -> RecordState:
         state = self.records.get(ref)
@@ -135,7 +145,10 @@ def _deleted(state: SyncState, d: dict[str, Any]) -> None:
 
 
 def _rejected(state: SyncState, d: dict[str, Any]) -> None:
-    state.get(d["ref"]).rejected_sha = d["content_sha256"]
+    rec = state.get(d["ref"])
+    rec.rejected_sha, rec.waiting_on = d["content_sha256"], d.get("waiting_on")
+    if rec.waiting_on:
+        state.waiters.setdefault(rec.waiting_on, set()).add(rec.source_ref)
 
 
 def _retry(state: SyncState, d: dict[str, Any]) -> None:
@@ -149,6 +162,8 @@ def _requested(state: SyncState, d: dict[str, Any]) -> None:
     if rec.pending_key != d["idempotency_key"]:
         rec.attempts = 0
     rec.pending_key = d["idempotency_key"]
+    applied = d.get("applied")
+    rec.pending_applied = None if applied is None else Decimal(str(applied))
 
 
 def _succeeded(state: SyncState, d: dict[str, Any]) -> None:
@@ -165,6 +180,23 @@ def _linked(state: SyncState, d: dict[str, Any]) -> None:
     rec = state.get(d["source_ref"])
     rec.ledger_ref, rec.pushed_sha = d["ledger_ref"], d["content_sha256"]
     rec.pending_key, rec.attempts = None, 0
+
+
+def _review_requested(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["source_ref"])
+    rec.review_key, rec.pending_key = d.get("idempotency_key") or "", None
+    rec.review_candidates, rec.review_reason = tuple(d.get("candidates", ())), d["reason"]
+
+
+def _review_resolved(state: SyncState, d: dict[str, Any]) -> None:
+    rec = state.get(d["ref"])
+    rec.review_key, rec.rejected_sha, rec.abandoned_key = None, None, None
+    rec.review_decision, rec.review_ledger_ref = d["decision"], d.get("ledger_ref")
+    rec.attempts = 0
+
+
+def _disputed(state: SyncState, d: dict[str, Any]) -> None:
+    state.get(d["source_ref"]).dispute_ref = d["credit_note_ref"]
 
 
 def _failed(state: SyncState, d: dict[str, Any]) -> None:
@@ -194,4 +226,7 @@ _HANDLERS = {
     "RecordLinked": _linked,
     "LedgerPushFailed": _failed,
     "LedgerPushAbandoned": _abandoned,
+    "ReviewRequested": _review_requested,
+    "ReviewResolved": _review_resolved,
+    "InvoiceDisputed": _disputed,
 }

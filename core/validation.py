@@ -26,6 +26,12 @@ reason code                  rule
 ``non_positive_amount``      :func:`check_positive_amount` (payments)
 ``unsupported_line_type``    :func:`check_choice` on ``line_type`` (per ledger)
 ``invalid_status``           :func:`check_choice` on ``status``
+``merged_invoice``           ``status = merged`` on an invoice
+``partially_applied_invoice``  partly paid/credited per the source (status, ``amount_paid``)
+``refund_credit_missing``    a refund must name one payment or one credit note
+``refund_exceeds_credit``    detected by the sync worker against the ledger's figures
+``dispute_on_paid_invoice``  detected by the sync worker (nothing left to credit)
+``dispute_already_credited``  detected by the sync worker (a credited dispute is final)
 ``no_lines``                 :func:`check_line_count`
 ``too_many_lines``           :func:`check_line_count`
 ``totals_mismatch``          :func:`check_totals` (via ``Invoice.computed_total()``)
@@ -35,7 +41,7 @@ reason code                  rule
 ``due_before_issue``         :func:`check_due_date`
 ``invalid_email``            :func:`check_email`
 ``invalid_phone``            :func:`check_phone`
-``unsupported_kind``         :func:`validate` (not customer/invoice/payment/credit_note)
+``unsupported_kind``         :func:`validate` (not a kind in ``core.model.RECORD_KINDS``)
 ``invalid_record``           last line of defence; never expected
 ``customer_not_found``       detected by the sync worker; the code and help live here
 ``unmatched_item``           :mod:`core.mapping` item policy ``unmatched = "review"``
@@ -60,7 +66,7 @@ from pydantic import ValidationError as PydanticValidationError
 from stdnum.us import ein
 
 from core.events import RejectionReason
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import is_currency, minor_unit
 
 if TYPE_CHECKING:
@@ -85,6 +91,11 @@ NON_POSITIVE_AMOUNT: Final = "non_positive_amount"
 UNSUPPORTED_LINE_TYPE: Final = "unsupported_line_type"
 INVALID_STATUS: Final = "invalid_status"
 MERGED_INVOICE: Final = "merged_invoice"
+PARTIALLY_APPLIED_INVOICE: Final = "partially_applied_invoice"
+REFUND_CREDIT_MISSING: Final = "refund_credit_missing"
+REFUND_EXCEEDS_CREDIT: Final = "refund_exceeds_credit"
+DISPUTE_ON_PAID_INVOICE: Final = "dispute_on_paid_invoice"
+DISPUTE_ALREADY_CREDITED: Final = "dispute_already_credited"
 NO_LINES: Final = "no_lines"
 TOO_MANY_LINES: Final = "too_many_lines"
 TOTALS_MISMATCH: Final = "totals_mismatch"
@@ -128,10 +139,27 @@ _HELP: Final[Mapping[str, str]] = {
     "refunds and returns as a credit note.",
     NON_POSITIVE_QUANTITY: "Line quantities must be greater than zero: remove empty lines "
     "and record returns as a credit note.",
-    NON_POSITIVE_AMOUNT: "A payment must be greater than zero; record refunds separately.",
+    NON_POSITIVE_AMOUNT: "A payment or refund must be greater than zero; money paid back "
+    "is a refund record, not a negative payment.",
     UNSUPPORTED_LINE_TYPE: "Use a line_type the ledger can map: item, service or fee. "
     "Turn custom fee types into one of these (e.g. a 'fee' line with a description).",
-    INVALID_STATUS: "Use an invoice status of open or void.",
+    INVALID_STATUS: "Use an invoice status of open, void or disputed (a disputed invoice is "
+    "credited in full by a credit note; it is never edited or deleted).",
+    PARTIALLY_APPLIED_INVOICE: "The source says part of this invoice is already applied "
+    "(paid or credited). The ledger owns payment status, so syncledger never books "
+    "applications from an invoice's own fields: export each payment as a payment record "
+    "and each credit as a credit note applied to the invoice, set the invoice's status to "
+    "open and drop amount_paid, then import again.",
+    REFUND_CREDIT_MISSING: "A refund pays back a credit the customer holds: give exactly one "
+    "of payment_id (the overpaid payment) or credit_note_id (the credit note) it draws on.",
+    REFUND_EXCEEDS_CREDIT: "The refund is larger than the credit it draws on still holds in "
+    "the ledger (part of it was applied or refunded already). Correct the amount, or split "
+    "it across the credits the customer holds, then import again.",
+    DISPUTE_ON_PAID_INVOICE: "A disputed invoice is settled by a credit note for what is "
+    "still owed, but this one owes nothing in the ledger. Record what was agreed as a credit "
+    "note (credit_notes.csv) and pay it back as a refund (refunds.csv).",
+    DISPUTE_ALREADY_CREDITED: "The invoice was disputed and credited in full; syncledger "
+    "never re-opens it. Bill what was agreed on a new invoice.",
     MERGED_INVOICE: "This invoice was merged into another in the source: the surviving "
     "invoice carries its lines and is the one synced. If this one already reached the ledger, "
     "delete it in the source (syncledger voids deleted invoices) or void it in the ledger.",
@@ -153,7 +181,7 @@ _HELP: Final[Mapping[str, str]] = {
     "GB980780684) and must pass that country's check digits; a US EIN is 9 digits (12-3456789).",
     INVALID_PHONE: "Write the phone number as 7-15 digits with optional +, spaces, dashes, "
     "dots or parentheses and an optional extension, e.g. +1 555 010 2030 x12.",
-    UNSUPPORTED_KIND: "Only customer, invoice, payment and credit_note records are synced.",
+    UNSUPPORTED_KIND: "Only customer, invoice, payment, credit_note and refund records are synced.",
     INVALID_RECORD: "The record could not be checked or built although it should have "
     "been: report this as a bug with the record's reference.",
     CUSTOMER_NOT_FOUND: "The document refers to a customer id the source does not hold: "
@@ -178,7 +206,7 @@ def reason_help(code: str) -> str:
 
 # --------------------------------------------------------------------------- results
 
-CanonicalRecord = Customer | Invoice | Payment | CreditNote
+CanonicalRecord = Customer | Invoice | Payment | CreditNote | Refund
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +245,11 @@ DEFAULT_LIMITS: Final[Mapping[str, int]] = {
     "payment.method": 31,
 }
 LINE_TYPES: Final = frozenset({"item", "service", "fee"})
-INVOICE_STATUSES: Final = frozenset({"open", "void"})
+INVOICE_STATUSES: Final = frozenset({"open", "void", "disputed"})
+#: source statuses saying an invoice is partly paid or credited in the source itself
+PARTIAL_STATUSES: Final = frozenset({"partially_paid", "partially_applied", "partial"})
+#: fields some sources use for what they already applied to an invoice
+APPLIED_FIELDS: Final = ("amount_paid", "amount_applied")
 MAX_LINES: Final = 1000
 MAX_INTEGER_DIGITS: Final = 12
 PRICE_PLACES: Final = 6  # quantity, unit price, exchange rate (Xero CurrencyRate [18].[6])
@@ -773,13 +805,15 @@ REQUIRED: Final[Mapping[str, frozenset[str]]] = {
         {"id", "number", "customer_id", "issue_date", "currency", "total", "lines"}
     ),
     "payment": frozenset({"id", "customer_id", "invoice_id", "amount", "currency", "paid_on"}),
+    "refund": frozenset({"id", "customer_id", "amount", "currency", "refunded_on"}),
     "line": frozenset({"description", "quantity", "unit_price"}),
 }
 FIELDS: Final[Mapping[str, frozenset[str]]] = {
     "customer": frozenset(Customer.model_fields),
-    "invoice": frozenset(Invoice.model_fields),
+    "invoice": frozenset(Invoice.model_fields) | frozenset(APPLIED_FIELDS),
     "credit_note": frozenset(CreditNote.model_fields),
     "payment": frozenset(Payment.model_fields),
+    "refund": frozenset(Refund.model_fields),
     "line": frozenset(InvoiceLine.model_fields),
 }
 
@@ -1036,10 +1070,43 @@ def _validate_invoice(reader: _Reader, home_currency: str) -> Validated | Reject
             ),
         )
     else:
-        values["status"] = reader.choice("status", INVOICE_STATUSES, INVALID_STATUS, "open")
+        _check_partially_applied(reader, values)
+        if "status" not in reader.failed:
+            values["status"] = reader.choice("status", INVOICE_STATUSES, INVALID_STATUS, "open")
     reader.add("due_date", check_due_date(values["issue_date"], values["due_date"]))
     _check_document_totals(reader, Invoice, values)
     return reader.finish(Invoice, values)
+
+
+def _check_partially_applied(reader: _Reader, values: dict[str, Any]) -> None:
+    """An invoice the source reports as partly paid or credited is refused: pushing it
+    would either ignore those applications or book them twice."""
+    status = str(reader.raw.get("status", "")).strip().casefold()
+    if status in PARTIAL_STATUSES:
+        reader.add(
+            "status",
+            _fail(
+                PARTIALLY_APPLIED_INVOICE,
+                f"the source marks the invoice {status!r}: its payments and credits must "
+                "arrive as payment and credit-note records, not as invoice status",
+                reader.path("status"),
+            ),
+        )
+    places, unit = _money_unit(values["currency"])
+    for name in APPLIED_FIELDS:
+        if _blank(reader.raw.get(name)):
+            continue
+        applied = reader.decimal(name, places, unit, check_not_negative)
+        if applied:  # zero applied is an untouched invoice
+            reader.add(
+                name,
+                _fail(
+                    PARTIALLY_APPLIED_INVOICE,
+                    f"the source says {applied} of the invoice is already applied ({name}); "
+                    "send those payments and credits as records of their own",
+                    reader.path(name),
+                ),
+            )
 
 
 def _validate_credit_note(reader: _Reader, home_currency: str) -> Validated | Rejected:
@@ -1065,6 +1132,35 @@ def _validate_payment(reader: _Reader, _home_currency: str) -> Validated | Rejec
     return reader.finish(Payment, values)
 
 
+def _validate_refund(reader: _Reader, _home_currency: str) -> Validated | Rejected:
+    currency = reader.currency()
+    places, unit = _money_unit(currency)
+    values = {
+        "id": reader.ident("id"),
+        "customer_id": reader.ident("customer_id"),
+        "amount": reader.decimal("amount", places, unit, check_positive_amount),
+        "currency": currency,
+        "refunded_on": reader.date("refunded_on"),
+        "payment_id": reader.ident("payment_id"),
+        "credit_note_id": reader.ident("credit_note_id"),
+        "method": reader.text("method", "payment.method"),
+        "reference": reader.text("reference", "payment.reference"),
+    }
+    given = [name for name in ("payment_id", "credit_note_id") if values[name] is not None]
+    if len(given) != 1 and not reader.failed.intersection({"payment_id", "credit_note_id"}):
+        why = "both payment_id and credit_note_id" if given else "neither payment_id nor "
+        reader.add(
+            "payment_id",
+            _fail(
+                REFUND_CREDIT_MISSING,
+                f"the refund names {why}{'' if given else 'credit_note_id'}: give exactly "
+                "one, the credit it pays back",
+                reader.path("payment_id"),
+            ),
+        )
+    return reader.finish(Refund, values)
+
+
 def _validate_customer_kind(reader: _Reader, _home_currency: str) -> Validated | Rejected:
     return _validate_customer(reader)
 
@@ -1074,6 +1170,7 @@ _VALIDATORS: Final[Mapping[str, Callable[[_Reader, str], Validated | Rejected]]]
     "invoice": _validate_invoice,
     "credit_note": _validate_credit_note,
     "payment": _validate_payment,
+    "refund": _validate_refund,
 }
 
 
@@ -1085,7 +1182,7 @@ def _validate(item: SourceItem, rules: LedgerRules, home_currency: str) -> Valid
     validator = _VALIDATORS.get(kind)
     if validator is None:
         message = f"record kind {_show(item.kind)} is not synced: use customer, invoice, "
-        return Rejected(tuple(_fail(UNSUPPORTED_KIND, message + "payment or credit_note")))
+        return Rejected(tuple(_fail(UNSUPPORTED_KIND, message + "payment, credit_note or refund")))
     fields = item.fields
     if not isinstance(fields, Mapping):
         message = f"the record's fields are a {type(fields).__name__}; expected a mapping"

@@ -42,8 +42,14 @@ ANY_LEDGER = ""  # errors.ledger of a rejection that is not about one ledger
 MONEY = Context(
     prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero]
 )
-_BUCKETS = {"invoice": "invoiced", "credit_note": "credited", "payment": "paid"}
-_AMOUNT_FIELD = {"invoice": "total", "credit_note": "total", "payment": "amount"}
+#: a refund pays money back: it counts as a negative payment (the customer's credit shrinks)
+_BUCKETS = {"invoice": "invoiced", "credit_note": "credited", "payment": "paid", "refund": "paid"}
+_AMOUNT_FIELD = {
+    "invoice": "total",
+    "credit_note": "total",
+    "payment": "amount",
+    "refund": "amount",
+}
 
 Handler = Callable[[WorkingSet, Event], None]
 
@@ -103,7 +109,10 @@ def _contribution(record: Row | None) -> tuple[tuple[str, str, str], str, Decima
     customer, currency, total = record["customer_ref"], record["currency"], record["total"]
     if bucket is None or customer is None or currency is None or total is None:
         return None
-    return (record["entity"], customer, currency), bucket, Decimal(total)
+    amount = Decimal(total)
+    if record["kind"] == "refund":
+        amount = amount.copy_negate()
+    return (record["entity"], customer, currency), bucket, amount
 
 
 def _add(
@@ -381,6 +390,10 @@ IGNORED: frozenset[str] = frozenset({
     "MappingVersionPublished",  # mapping versions are read from the pushes that used them
     "RetryRequested",  # a command: its effect shows in the push events that follow
     "ConflictDetected",  # shown by `syncledger conflicts`; the push outcome moves status
+    # shown by `syncledger review`, read from the log; the push outcomes move status
+    "ReviewRequested", "ReviewResolved",
+    "InvoiceDisputed",  # its credit note is a record of its own, with its own pushes
+    "CustomerCreditRecorded",  # the payment's amount is in the balance already
     # the audit module's own events: it keeps its own models (no personal data is held
     # here, so a shredded subject key changes nothing in these tables)
     "CheckpointSigned", "SigningKeyRotated", "KeyEncryptionKeyRotated", "LegalHoldPlaced",

@@ -1,9 +1,9 @@
 """CSV files as a source system (columns and examples: docs/csv.md).
 
 A directory holds ``customers.csv``, ``invoices.csv``, ``payments.csv`` and optionally
-``credit_notes.csv``. Invoices and credit notes have one row per *line*, the document's
-own columns repeated on each of its rows. Items come out in dependency order: customers,
-invoices, credit notes, payments.
+``credit_notes.csv`` and ``refunds.csv``. Invoices and credit notes have one row per
+*line*, the document's own columns repeated on each of its rows. Items come out in
+dependency order: customers, invoices, credit notes, payments, refunds.
 
 Two kinds of trouble, kept apart:
 
@@ -73,7 +73,15 @@ INVOICES: Final = CsvFile(
     "invoices.csv",
     "invoice",
     required=(*_DOCUMENT_REQUIRED, "updated_at", *LINE_REQUIRED),
-    optional=("due_date", "exchange_rate", "discount", "status", "deleted", *LINE_OPTIONAL),
+    optional=(
+        "due_date",
+        "exchange_rate",
+        "discount",
+        "status",
+        "amount_paid",
+        "deleted",
+        *LINE_OPTIONAL,
+    ),
     has_lines=True,
 )
 CREDIT_NOTES: Final = CsvFile(
@@ -90,8 +98,15 @@ PAYMENTS: Final = CsvFile(
     required=("id", "customer_id", "invoice_id", "amount", "currency", "paid_on", "updated_at"),
     optional=("method", "reference", "deleted"),
 )
+REFUNDS: Final = CsvFile(
+    "refunds.csv",
+    "refund",
+    required=("id", "customer_id", "amount", "currency", "refunded_on", "updated_at"),
+    optional=("payment_id", "credit_note_id", "method", "reference", "deleted"),
+    optional_file=True,
+)
 #: In dependency order: what a record refers to comes before it.
-FILES: Final = (CUSTOMERS, INVOICES, CREDIT_NOTES, PAYMENTS)
+FILES: Final = (CUSTOMERS, INVOICES, CREDIT_NOTES, PAYMENTS, REFUNDS)
 
 
 @dataclass(slots=True)

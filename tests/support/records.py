@@ -109,3 +109,25 @@ def deleted(item: SourceItem, version: str) -> SourceItem:
 
 def changed(item: SourceItem, version: str, **fields: object) -> SourceItem:
     return SourceItem(item.system, item.kind, item.id, version, {**item.fields, **fields})
+
+
+def refund(
+    rid: str,
+    cid: str,
+    amount: str,
+    *,
+    payment_id: str | None = None,
+    credit_note_id: str | None = None,
+    version: str = "2026-01-05T00:00:00",
+) -> SourceItem:
+    fields: dict[str, object] = {
+        "customer_id": cid,
+        "amount": amount,
+        "currency": "USD",
+        "refunded_on": "2026-01-05",
+    }
+    if payment_id is not None:
+        fields["payment_id"] = payment_id
+    if credit_note_id is not None:
+        fields["credit_note_id"] = credit_note_id
+    return SourceItem("csv", "refund", rid, version, fields)

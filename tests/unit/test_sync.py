@@ -244,14 +244,20 @@ async def test_an_existing_ledger_customer_is_linked_not_duplicated() -> None:
     assert await h.types("customer.csv-c1") == ["LedgerPushRequested", "RecordLinked"]
 
 
-async def test_ambiguous_matches_are_not_guessed() -> None:
+async def test_ambiguous_matches_are_not_guessed_but_wait_for_review() -> None:
     h = Harness()
-    h.ledger.seed_customer("Twin Co")
-    h.ledger.seed_customer("twin co")
-    await h.ingest([customer("c1", name="Twin Co")])
+    first = h.ledger.seed_customer("Twin Co")
+    second = h.ledger.seed_customer("twin co")
+    await h.ingest([customer("c1", name="Twin Co"), invoice("i1", "c1")])
     outcomes = await h.run()
-    assert [o.status for o in outcomes] == ["abandoned"]
-    assert h.ledger.count("customer") == 2
+    assert [o.status for o in outcomes] == ["review", "rejected"]
+    assert (h.ledger.count("customer"), h.ledger.count("invoice")) == (2, 0)
+    service = await h.service()
+    rec = service.state.records["csv/customer/c1"]
+    assert rec.review_candidates == (first, second)
+    assert service.state.records["csv/invoice/i1"].waiting_on == "csv/customer/c1"
+    # a redelivery does not ask again, nor guess
+    assert "ReviewRequested" in await h.types("customer.csv-c1")
 
 
 async def test_an_older_version_arriving_late_is_ignored() -> None:

@@ -797,3 +797,55 @@ def test_a_merged_invoice_is_refused_with_what_to_do() -> None:
     result = check("invoice", invoice(status="merged"))
     assert codes(result) == [MERGED_INVOICE]
     assert "surviving invoice" in reason_help(MERGED_INVOICE)
+
+
+# --------------------------------------------------------------------------- refunds, disputes
+
+
+def refund(**over: Any) -> dict[str, Any]:
+    base = {
+        "id": "RF-1",
+        "customer_id": "C-1",
+        "amount": "25.00",
+        "currency": "USD",
+        "refunded_on": "2026-03-20",
+        "payment_id": "PAY-1",
+    }
+    return {k: v for k, v in (base | over).items() if v is not None}
+
+
+def test_a_refund_draws_on_exactly_one_credit() -> None:
+    from core.model import Refund
+
+    ok = check("refund", refund())
+    assert isinstance(ok, Validated) and isinstance(ok.record, Refund)
+    assert (ok.record.credit_kind, ok.record.credit_id) == ("payment", "PAY-1")
+    assert codes(check("refund", refund(payment_id=None))) == [v.REFUND_CREDIT_MISSING]
+    both = check("refund", refund(credit_note_id="CN-1"))
+    assert codes(both) == [v.REFUND_CREDIT_MISSING]
+    assert isinstance(both, Rejected) and "both" in both.reasons[0].message
+
+
+@pytest.mark.parametrize("amount", ["0", "-5.00"])
+def test_a_refund_must_be_positive(amount: str) -> None:
+    assert v.NON_POSITIVE_AMOUNT in codes(check("refund", refund(amount=amount)))
+
+
+def test_disputed_is_an_invoice_status() -> None:
+    ok = check("invoice", invoice(status="disputed"))
+    assert isinstance(ok, Validated) and isinstance(ok.record, Invoice)
+    assert ok.record.status == "disputed"
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"status": "partially_paid"}, {"amount_paid": "40.00"}, {"amount_applied": "0.01"}],
+)
+def test_a_partially_applied_invoice_is_refused_with_what_to_do(over: dict[str, Any]) -> None:
+    result = check("invoice", invoice(**over))
+    assert codes(result) == [v.PARTIALLY_APPLIED_INVOICE]
+    assert "payment record" in reason_help(v.PARTIALLY_APPLIED_INVOICE)
+
+
+def test_an_invoice_with_nothing_applied_passes() -> None:
+    assert isinstance(check("invoice", invoice(amount_paid="0.00")), Validated)
