@@ -426,7 +426,13 @@ def _doc_examples() -> dict[str, str]:
 
 def test_documented_examples_read_and_validate(tmp_path: Path) -> None:
     examples = _doc_examples()
-    assert set(examples) == {"customers.csv", "invoices.csv", "credit_notes.csv", "payments.csv"}
+    assert set(examples) == {
+        "customers.csv",
+        "invoices.csv",
+        "credit_notes.csv",
+        "payments.csv",
+        "refunds.csv",
+    }
     for name, body in examples.items():
         (tmp_path / name).write_text(body, encoding="utf-8")
     items = read(tmp_path)
@@ -434,6 +440,7 @@ def test_documented_examples_read_and_validate(tmp_path: Path) -> None:
         "credit_note",
         "payment",
         "payment",
+        "refund",
     ]
     for item in items:
         assert codes(item) == [], item
