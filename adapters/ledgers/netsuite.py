@@ -20,6 +20,29 @@ books the closest faithful equivalent: a credit memo mirroring the invoice's lin
 to it in full, and a ``syncledger-void:`` line in the invoice memo that marks it void for
 us (NetSuite itself shows the invoice as Paid In Full, not Voided).
 
+Overpayments. One ``customerPayment`` for the full amount received (``payment``), with one
+``apply`` line of ``applied`` on the invoice (none when ``applied`` is 0): NetSuite keeps
+the rest on the payment as ``unapplied``, credit on the customer's account until applied
+or refunded; no credit memo is booked for it. ``get("payment")`` reads ``payment`` as the
+total and ``unapplied`` as the balance.
+
+Refunds. A ``customerRefund`` (``PUT …/customerRefund/eid:…``, ``replace=apply``) with
+``customer``, ``tranDate``, ``currency`` and one ``apply`` line whose ``doc`` is the credit
+memo or the customer payment the money comes out of (both are on the refund's apply
+sublist, the Credits subtab of the UI; customer deposits would go on ``deposit``). NetSuite
+derives the refund's ``total`` from the line and lowers the credit's ``unapplied``, which
+is what ``get`` returns as a credit note's or payment's ``balance``. Before writing, the
+adapter reads the credit and refuses (``syncledger.refund_exceeds_credit``) a refund above
+its ``unapplied`` amount; NetSuite would refuse it too. A refund already carrying our
+externalId is returned as recovered without a second write. The bank ``account`` is left
+to NetSuite's default unless the mapping's ``[refund] account`` names one.
+
+Tax ids. ``Customer.tax_id`` is written to the customer's ``vatRegNumber`` (Tax Reg.
+Number); ``match_customer`` finds it with SuiteQL on ``customer.vatregnumber`` compared
+through ``UPPER(REPLACE(…))``, so case, spaces, dots and dashes do not count. SuiteTax
+accounts keep registrations in the ``taxRegistration`` sublist as well, which is not
+searched.
+
 Limits. Concurrency is governed per account (service tier + 10 per SuiteCloud Plus
 licence, shared by every integration): a client-side semaphore holds our share. NetSuite
 also counts requests over 60-second and 24-hour windows without publishing the numbers;
@@ -37,7 +60,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -61,14 +84,22 @@ from adapters.oauth2 import Auth
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 RECORD_API = "/services/rest/record/v1"
 SUITEQL_API = "/services/rest/query/v1/suiteql"
 PAGE_LIMIT = 1000  # the maximum ``limit`` of record collections and SuiteQL pages
 DEFAULT_CONCURRENCY = 5  # the smallest account limit (shared tier); raise it to your share
 DEFAULT_PER_MINUTE = 300  # our own setting: NetSuite does not publish its frequency limits
-SUITEQL_TYPES = {"CustInvc": "invoice", "CustPymt": "payment", "CustCred": "credit_note"}
+SUITEQL_TYPES = {
+    "CustInvc": "invoice",
+    "CustPymt": "payment",
+    "CustCred": "credit_note",
+    "CustRfnd": "refund",
+}
+#: a tax id as compared: upper case, without spaces, dots and dashes
+TAX_ID_KEY = "UPPER(REPLACE(REPLACE(REPLACE({column}, ' ', ''), '.', ''), '-', ''))"
+_TAX_ID_NOISE = str.maketrans("", "", " .-")
 _TIMESTAMP = "YYYY-MM-DD HH24:MI:SS"
 
 
@@ -90,7 +121,7 @@ class NetSuiteLedger:
         requests_per_minute=DEFAULT_PER_MINUTE,
         idempotency="externalId upsert (PUT eid:) + reference lookup",
         delta="SuiteQL lastmodifieddate",
-        kinds=("customer", "invoice", "payment", "credit_note"),
+        kinds=("customer", "invoice", "payment", "credit_note", "refund"),
     )
 
     def __init__(
@@ -159,14 +190,46 @@ class NetSuiteLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
-        """The payment in the invoice's rate: the payment model carries none, and NetSuite
-        fills the rate of a foreign-currency payment from its own currency table."""
+        """One customer payment of the full amount received, ``applied`` of it on the
+        invoice's ``apply`` line (none when 0): NetSuite keeps the rest as the payment's
+        ``unapplied`` credit. The payment is in the invoice's rate: the payment model
+        carries none, and NetSuite fills the rate of a foreign-currency payment from its own
+        currency table; one that applies nothing is sent the invoice's rate outright."""
+        part = _applied_part(payment, applied)
         currency = await self._currencies.id_of(payment.currency)
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, currency
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, currency, part
         )
+        if part == 0 and not await self._currencies.is_base(payment.currency):
+            invoice = await self._current("invoice", invoice_ledger_id, None)
+            body["exchangeRate"] = invoice.get("exchangeRate")
         return await self._upsert("payment", external_id(external_ref), body, ("apply",))
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """A customer refund whose ``apply`` line draws on the credit memo or the customer
+        payment. A refund already carrying our externalId is the earlier write (recovered);
+        else the credit's ``unapplied`` amount is checked first, so the refusal names it."""
+        eid = external_id(external_ref)
+        earlier = await self._read_path(f"{_path('refund')}/eid:{eid}")
+        if earlier is not None:
+            return PushResult(str(earlier["id"]), version_of(earlier), recovered=True)
+        await self._check_credit_left(refund, credit_kind, credit_ledger_id)
+        currency = await self._currencies.id_of(refund.currency)
+        body = self.mapping.refund_body(
+            refund, customer_ledger_id, credit_ledger_id, external_ref, currency
+        )
+        return await self._upsert("refund", eid, body, ("apply",))
 
     async def create_credit_note(
         self,
@@ -247,7 +310,8 @@ class NetSuiteLedger:
         return None if raw is None else await self._record(kind, raw)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Customers whose company name or email equals this one's, ignoring case."""
+        """Customers whose company name or email equals this one's, ignoring case, or
+        whose tax id does, ignoring case, spaces, dots and dashes (SuiteQL)."""
         wanted = {("companyName", customer.name), ("email", customer.email or "")}
         found: dict[str, LedgerRecord] = {}
         for field, value in sorted(wanted):
@@ -257,6 +321,8 @@ class NetSuiteLedger:
                 record = await self.get("customer", ledger_id)
                 if record is not None and _equal(record.raw.get(field), value):
                     found.setdefault(ledger_id, record)
+        for record in await self._tax_id_matches(customer.tax_id):
+            found.setdefault(record.ledger_id, record)
         return list(found.values())
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
@@ -301,6 +367,17 @@ class NetSuiteLedger:
                 f"{document.kind} {document.number} is in {document.currency}, not the base "
                 "currency, and carries no exchange rate: add the rate in the source",
                 code="syncledger.exchange_rate_missing",
+            )
+
+    async def _check_credit_left(self, refund: Refund, credit_kind: str, credit_id: str) -> None:
+        credit = await self._current(credit_kind, credit_id, None)
+        left = Decimal(credit.get("unapplied", 0))
+        if refund.amount > left:
+            raise PermanentLedgerError(
+                f"refund {refund.id} of {refund.amount} exceeds the {left} left on NetSuite "
+                f"{record_of(credit_kind)} {credit_id} (neither applied nor refunded yet): "
+                "check the refund amount in the source",
+                code="syncledger.refund_exceeds_credit",
             )
 
     async def _applications(self, total: Decimal, invoice_id: str | None) -> dict[str, Decimal]:
@@ -384,6 +461,25 @@ class NetSuiteLedger:
         else:
             condition = f'{field} CONTAIN "{max(value.split(chr(34)), key=len)}"'
         return [i async for i in self._collection_ids("customer", {"q": condition})]
+
+    async def _tax_id_matches(self, tax_id: str | None) -> list[LedgerRecord]:
+        paths = self.mapping.fields["customer"].get("tax_id", ())
+        key = tax_key(tax_id)
+        if not paths or not paths[0].isidentifier() or key is None:
+            return []  # no tax id, or one mapped to a nested field SuiteQL cannot name
+        field = paths[0]
+        condition = TAX_ID_KEY.format(column=field.lower())
+        # SuiteQL text built from the mapping's field name and an escaped literal only
+        statement = (
+            f"SELECT id FROM customer WHERE {condition} = {suiteql_literal(key)} "  # noqa: S608
+            "ORDER BY id"
+        )
+        matches = []
+        async for row in self._suiteql(statement):
+            record = await self.get("customer", str(row["id"]))
+            if record is not None and tax_key(record.raw.get(field)) == key:
+                matches.append(record)
+        return matches
 
     async def _collection_ids(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[str]:
         offset = 0
@@ -493,6 +589,23 @@ def _copy(raw: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 def _writable(value: Any) -> Any:
     return {"id": value["id"]} if isinstance(value, Mapping) and "id" in value else value
+
+
+def _applied_part(payment: Payment, applied: Decimal | None) -> Decimal:
+    part = payment.amount if applied is None else applied
+    if not Decimal(0) <= part <= payment.amount:
+        raise PermanentLedgerError(
+            f"payment {payment.id}: cannot apply {part} of {payment.amount} received",
+            code="syncledger.bad_applied_amount",
+        )
+    return part
+
+
+def tax_key(tax_id: object) -> str | None:
+    """A tax id as ``TAX_ID_KEY`` compares it (None when there is none)."""
+    if not isinstance(tax_id, str):
+        return None
+    return tax_id.translate(_TAX_ID_NOISE).upper() or None
 
 
 def _equal(stored: Any, wanted: str) -> bool:

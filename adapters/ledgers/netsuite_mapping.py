@@ -9,12 +9,19 @@ customer    ``customer``      ``sl_`` + sha256(ref)[:40]          ``comments``
 invoice     ``invoice``       idem                                ``memo``
 payment     ``customerPayment`` idem                              ``memo``
 credit_note ``creditMemo``    idem                                ``memo``
+refund      ``customerRefund`` idem                               ``memo``
 =========== ================= =================================== ====================
 
 The externalId makes creates upserts (``PUT /{record}/eid:{externalId}``) and ``find`` a
 direct read; it is a digest because our references hold ``/``, which a URL path segment
 cannot carry. The readable reference is a line ``syncledger-ref: <system/kind/id>``.
 Reading records back into ``LedgerRecord`` lives in ``netsuite_records``.
+
+Defaults for what the mapping file does not say (``DEFAULT_FIELDS``, ``OPTIONAL_SECTIONS``):
+a customer's ``tax_id`` goes to ``vatRegNumber`` (write ``tax_id = []`` under
+``[customer.fields]`` to send none), and the ``[refund]`` section is optional: refunds send
+``tranDate`` and ``currency``, keep our reference in ``memo``, and name a bank ``account``
+only when ``[refund] account`` gives its internal id (else NetSuite's default applies).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import quantize
 
 RECORD = {
@@ -39,6 +46,15 @@ RECORD = {
     "invoice": "invoice",
     "payment": "customerPayment",
     "credit_note": "creditMemo",
+    "refund": "customerRefund",
+}
+DEFAULT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "customer": {"tax_id": ("vatRegNumber",)},
+    "refund": {"refunded_on": ("tranDate",), "currency": ("currency",)},
+}
+#: sections the mapping file may leave out, with what stands in for them
+OPTIONAL_SECTIONS: dict[str, dict[str, Any]] = {
+    "refund": {"fields": {}, "reference": {"field": "memo"}, "account": ""}
 }
 KIND_OF_RECORD = {record: kind for kind, record in RECORD.items()}
 EXTERNAL_ID_PREFIX = "sl_"
@@ -101,6 +117,7 @@ class NetSuiteMapping:
     ref_field: Mapping[str, str]  # kind → field holding the readable reference
     address: Mapping[str, str]
     lines: Lines
+    refund_account: str = ""  # internal id of the bank account refunds are paid from
 
     # ------------------------------------------------------------- bodies
 
@@ -148,12 +165,35 @@ class NetSuiteMapping:
         invoice_id: str,
         external_ref: str,
         currency_id: str,
+        applied: Decimal | None = None,
     ) -> dict[str, Any]:
+        """``payment`` received in full, ``applied`` of it (default: all) applied to the
+        invoice; NetSuite keeps the rest as the payment's ``unapplied`` amount."""
+        part = payment.amount if applied is None else applied
         values = payment.model_dump(exclude_none=True) | {"currency": {"id": currency_id}}
         body = self._fields("payment", values)
         body["customer"] = {"id": customer_id}
-        body["apply"] = {"items": [_application(invoice_id, payment.amount)]}
+        body["apply"] = {"items": [_application(invoice_id, part)] if part else []}
         body[self.ref_field["payment"]] = ref_note(external_ref)
+        return body
+
+    def refund_body(
+        self,
+        refund: Refund,
+        customer_id: str,
+        credit_id: str,
+        external_ref: str,
+        currency_id: str,
+    ) -> dict[str, Any]:
+        """A customer refund paying ``refund.amount`` out of one credit memo or customer
+        payment: its line on the ``apply`` sublist (NetSuite derives ``total`` from it)."""
+        values = refund.model_dump(exclude_none=True) | {"currency": {"id": currency_id}}
+        body = self._fields("refund", values)
+        body["customer"] = {"id": customer_id}
+        body["apply"] = {"items": [_application(credit_id, refund.amount)]}
+        body[self.ref_field["refund"]] = ref_note(external_ref)
+        if self.refund_account:
+            body["account"] = {"id": self.refund_account}
         return body
 
     # ------------------------------------------------------------- helpers
@@ -277,8 +317,8 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> NetSuiteMapping:
         digest=digest,
         timezone=str(raw["account"]["timezone"]),
         subsidiary=str(raw["account"]["subsidiary"]),
-        fields={kind: _paths(raw[kind]["fields"]) for kind in KINDS},
-        ref_field={kind: str(raw[kind]["reference"]["field"]) for kind in KINDS},
+        fields={kind: _fields_of(raw, kind) for kind in KINDS},
+        ref_field={kind: str(_section(raw, kind)["reference"]["field"]) for kind in KINDS},
         address={k: str(v) for k, v in raw["customer"]["address"].items()},
         lines=Lines(
             item=str(invoice["lines"]["item"]),
@@ -286,7 +326,18 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> NetSuiteMapping:
             non_taxable_code=str(invoice["lines"]["non_taxable_code"]),
             discount_item=str(invoice["discount"]["item"]),
         ),
+        refund_account=str(_section(raw, "refund")["account"]),
     )
+
+
+def _section(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    """A kind's section over its defaults; only an ``OPTIONAL_SECTIONS`` one may be absent."""
+    return OPTIONAL_SECTIONS.get(kind, {}) | raw[kind] if kind in raw else OPTIONAL_SECTIONS[kind]
+
+
+def _fields_of(raw: Mapping[str, Any], kind: str) -> dict[str, tuple[str, ...]]:
+    """The file's field paths over the defaults."""
+    return DEFAULT_FIELDS.get(kind, {}) | _paths(_section(raw, kind)["fields"])
 
 
 def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:

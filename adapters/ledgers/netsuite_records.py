@@ -81,6 +81,7 @@ def to_record(
         "invoice": _invoice_parts,
         "payment": _payment_parts,
         "credit_note": _credit_parts,
+        "refund": _refund_parts,
     }[kind](raw)
     return LedgerRecord(**common, **parts)
 
@@ -103,12 +104,22 @@ def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``balance``: ``unapplied``, what is neither applied to invoices nor refunded."""
+    applied = _amount(raw.get("applied")) or Decimal(0)
     return {
         "name": _str(raw.get("checkNumber") or raw.get("tranId")),
         "customer_ledger_id": _ref_id(raw.get("customer")),
         "total": _amount(raw.get("payment")),
         "balance": _amount(raw.get("unapplied")),
-        "status": "applied",
+        "status": "applied" if applied else "open",
+    }
+
+
+def _refund_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": _str(raw.get("tranId")),
+        "customer_ledger_id": _ref_id(raw.get("customer")),
+        "total": _amount(raw.get("total")),
     }
 
 

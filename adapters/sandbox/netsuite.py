@@ -4,19 +4,22 @@ SuiteTalk REST contract syncledger relies on, over an in-memory or SQLite book.
 Implemented, with the documented source:
 
 - Record service ``/services/rest/record/v1``: ``customer``, ``invoice``,
-  ``customerPayment``, ``creditMemo`` (and read-only ``currency``). ``POST /{record}``
-  creates and answers ``204`` + ``Location``; ``PUT /{record}/eid:{externalId}`` upserts
-  (Oracle help, "Using the Upsert Operation"; externalIds unique per record type);
+  ``customerPayment``, ``creditMemo``, ``customerRefund`` (and read-only ``currency``).
+  ``POST /{record}`` creates and answers ``204`` + ``Location``;
+  ``PUT /{record}/eid:{externalId}`` upserts (Oracle help, "Using the Upsert Operation";
+  externalIds unique per record type);
   ``PATCH /{record}/{id | eid:…}`` updates; ``GET`` reads, sublists as links unless
   ``expandSubResources=true``. Sublists merge as "Creating / Updating / Replacing a
   Sublist" say, ``?replace=`` included (``netsuite_sublists``). Record rules and derived
   amounts: ``netsuite_rules`` (invoice ``status`` ids ``A`` Open / ``B`` Paid In Full as in
-  the REST API browser's invoice schema).
+  the REST API browser's invoice schema). A payment's ``unapplied`` amount stays on the
+  customer's account until applied or refunded; a ``customerRefund`` draws on credit memos
+  and payments through its ``apply`` sublist (Oracle help, "Customer Refund" in REST).
 - Collections ``GET /{record}?q=&limit=&offset=``: ids with ``links``, ``count``,
   ``hasMore``, ``offset``, ``totalResults``; ``q`` per "Record Collection Filtering".
 - SuiteQL ``POST /services/rest/query/v1/suiteql`` (``Prefer: transient``) over the
-  ``customer`` and ``transaction`` tables (``netsuite_query``); ``lastmodifieddate`` is kept
-  to the second and compared in the account's time zone.
+  ``customer`` (with ``vatregnumber``) and ``transaction`` tables (``netsuite_query``);
+  ``lastmodifieddate`` is kept to the second and compared in the account's time zone.
 - Asynchronous writes (``Prefer: respond-async``): ``202`` + ``Location`` of a job under
   ``/services/rest/async/v1/job``; ``X-NetSuite-Idempotency-Key`` (a UUID) makes a repeat
   answer ``400 IDEMPOTENCY_ERROR`` with the first job's ``Location`` (Oracle help,
@@ -60,6 +63,7 @@ from starlette.routing import Route
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import scaled_count
 from adapters.sandbox.common import (
+    STANDARD_KINDS,
     Kinds,
     admin_routes,
     handle_of,
@@ -80,7 +84,11 @@ DEFAULT_TOKEN_ID = "sandbox-token-id"  # noqa: S105 (a public sandbox credential
 DEFAULT_TOKEN_SECRET = "sandbox-token-secret"  # noqa: S105 (a public sandbox credential)
 RECORD_API = "/services/rest/record/v1"
 ASYNC_API = "/services/rest/async/v1/job"
-_KINDS = Kinds(error="kinds are customer, invoice, payment and credit_note", listed_only=True)
+_KINDS = Kinds(
+    names=(*STANDARD_KINDS, "refund"),
+    error="kinds are customer, invoice, payment, credit_note and refund",
+    listed_only=True,
+)
 
 Handler = Callable[[Request, NetSuiteSandbox], Awaitable[Any]]
 

@@ -8,8 +8,9 @@ US default, ``M/D/YYYY`` with an optional ``h:mm am``) and compare to the minute
 account's time zone.
 
 SuiteQL (``POST /query/v1/suiteql``): ``SELECT <columns | *> FROM <table> [WHERE <cond>
-[AND <cond>]…] [ORDER BY <column> [ASC|DESC], …]`` where a condition compares a column with
-a ``'literal'``, a number, ``TO_TIMESTAMP('…', 'YYYY-MM-DD HH24:MI:SS')`` (read in the
+[AND <cond>]…] [ORDER BY <column> [ASC|DESC], …]`` where a condition compares a column, or
+``UPPER`` / ``LOWER`` / ``REPLACE(…, 'from'[, 'to'])`` of one (nested), with a
+``'literal'``, a number, ``TO_TIMESTAMP('…', 'YYYY-MM-DD HH24:MI:SS')`` (read in the
 account's time zone, compared to the second) or ``IN ('a', 'b')``. Values come back as
 strings, as NetSuite returns them.
 """
@@ -28,6 +29,7 @@ from adapters.sandbox.netsuite_errors import bad_request, invalid_query
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool]
+Operand = Callable[[Row], Any]
 _FILTER_TOKEN = re.compile(r'\s*("(?:[^"])*"|\[[^\]]*\]|[^\s"\[]+)')
 _US_DATE = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})\s*([ap]m)?)?$", re.IGNORECASE
@@ -162,6 +164,7 @@ def _decimal(text: str) -> Decimal:
 _SQL_TOKEN = re.compile(
     r"\s*('(?:[^']|'')*'|>=|<=|<>|!=|[(),=<>*]|[A-Za-z_][\w.]*|-?\d+(?:\.\d+)?)"
 )
+_TEXT_FUNCTIONS = frozenset({"UPPER", "LOWER", "REPLACE"})
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
     "<>": operator.ne,
@@ -255,18 +258,51 @@ def _where(tokens: list[str], zone: tzinfo) -> tuple[Predicate, ...]:
 
 
 def _sql_condition(tokens: list[str], zone: tzinfo) -> Predicate:
-    column = _take(tokens).lower()
+    operand = _operand(tokens)
     if _accept(tokens, "IN"):
         options = _in_list(tokens)
-        return lambda row: _sql_text(row.get(column)) in options
+        return lambda row: _sql_text(operand(row)) in options
     op = _take(tokens)
     if op not in _COMPARE:
         raise invalid_query(f"Unsupported operator '{op}'")
     value = _sql_value(tokens, zone)
     compare = _COMPARE[op]
     return lambda row: (
-        _comparable(row.get(column), value) and compare(_coerce(row.get(column), value), value)
+        _comparable(operand(row), value) and compare(_coerce(operand(row), value), value)
     )
+
+
+def _operand(tokens: list[str]) -> Operand:
+    """A column, or a text function of an operand (``UPPER(REPLACE(col, ' ', ''))``)."""
+    token = _take(tokens)
+    name = token.upper()
+    if name not in _TEXT_FUNCTIONS or tokens[:1] != ["("]:
+        column = token.lower()
+        return lambda row: row.get(column)
+    tokens.pop(0)
+    inner = _operand(tokens)
+    arguments = []
+    while _accept(tokens, ","):
+        arguments.append(_literal(_take(tokens)))
+    _expect(tokens, ")")
+    return _text_function(name, inner, arguments)
+
+
+def _text_function(name: str, inner: Operand, arguments: list[str]) -> Operand:
+    if name == "REPLACE":
+        if len(arguments) not in (1, 2):
+            raise invalid_query("REPLACE takes two or three arguments")
+        old, new = arguments[0], arguments[1] if len(arguments) == 2 else ""
+        return lambda row: _on_text(inner(row), lambda t: t.replace(old, new) if old else t)
+    if arguments:
+        raise invalid_query(f"{name} takes one argument")
+    case = str.upper if name == "UPPER" else str.lower
+    return lambda row: _on_text(inner(row), case)
+
+
+def _on_text(value: Any, change: Callable[[str], str]) -> str | None:
+    text = _sql_text(value)
+    return None if text is None else change(text)
 
 
 def _in_list(tokens: list[str]) -> set[str]:

@@ -25,7 +25,13 @@ from adapters.sandbox.netsuite_sublists import is_sublist
 
 RECORD_API = "/services/rest/record/v1"
 PAGE_MAX = 1000
-TRANSACTION_TYPES = {"invoice": "CustInvc", "customerPayment": "CustPymt", "creditMemo": "CustCred"}
+TRANSACTION_TYPES = {
+    "invoice": "CustInvc",
+    "customerPayment": "CustPymt",
+    "creditMemo": "CustCred",
+    "customerRefund": "CustRfnd",
+}
+CREDITS = ("customerPayment", "creditMemo")  # their ``unapplied`` lowers the customer balance
 
 
 def page_bounds(limit: str | None, offset: str | None) -> tuple[int, int]:
@@ -106,6 +112,7 @@ class Reader:
                 "entityid": c.get("entityId"),
                 "companyname": c.get("companyName"),
                 "email": c.get("email"),
+                "vatregnumber": c.get("vatRegNumber"),
                 "externalid": c.get("externalId"),
                 "isinactive": bool(c.get("isInactive")),
                 "datecreated": _moment(c.get("dateCreated")),
@@ -134,10 +141,15 @@ class Reader:
         return rows
 
     def _balance(self, customer_id: str) -> Decimal:
+        """What the customer owes: open invoices less unapplied payments and credits."""
         owed: dict[str, Decimal] = defaultdict(Decimal)
         for invoice in self.book.records("invoice"):
             remaining = number(invoice.get("amountRemaining", 0), "amountRemaining")
             owed[str(ref_id(invoice, "entity"))] += remaining
+        for record in CREDITS:
+            for credit in self.book.records(record):
+                unapplied = number(credit.get("unapplied", 0), "unapplied")
+                owed[str(ref_id(credit, "customer") or ref_id(credit, "entity"))] -= unapplied
         return owed[customer_id]
 
 

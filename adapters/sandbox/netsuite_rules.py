@@ -10,13 +10,19 @@ Enforced (NetSuite behaviour; error shapes from Oracle's REST error handling pag
   ``subtotal``, ``discountTotal``, ``taxTotal`` and ``total`` derived; the customer's
   currency; an ``exchangeRate`` for any currency but the base one.
 - customerPayment / creditMemo ``apply``: each applied ``doc`` an invoice of the same
-  customer, amounts within its amount remaining and within the payment / credit.
+  customer, amounts within its amount remaining and within the payment / credit. A
+  payment may apply less than it received, or nothing: the rest is its ``unapplied``.
+- customerRefund: an existing ``customer``; each ``apply`` line with ``apply: true`` a
+  credit memo or customer payment of that customer in the refund's currency, its
+  ``amount`` above zero and within that credit's ``unapplied`` amount (what is neither
+  applied to invoices nor refunded); ``total`` derived as the sum of the lines.
 
-Stricter than NetSuite on purpose: a foreign-currency invoice or credit memo must carry
+Stricter than NetSuite on purpose (or unverified): a refund must apply at least one credit;
+a foreign-currency invoice or credit memo must carry
 ``exchangeRate`` (NetSuite would take the day's rate from its currency table; we never
-want a silent rate). A payment without one takes its first invoice's rate, standing in
-for that table. Line tax is taken as sent in ``tax1Amt`` (NetSuite derives it from the
-tax code's rate, or from ``taxDetails`` under SuiteTax).
+want a silent rate). A payment or refund without one takes the rate of its first invoice
+or credit, standing in for that table. Line tax is taken as sent in ``tax1Amt`` (NetSuite
+derives it from the tax code's rate, or from ``taxDetails`` under SuiteTax).
 """
 
 from __future__ import annotations
@@ -339,3 +345,80 @@ def invoice_balance(invoice: dict[str, Any], applied: Decimal) -> dict[str, Any]
         }
     )
     return invoice | {"amountPaid": applied, "amountRemaining": remaining, "status": status}
+
+
+# ------------------------------------------------------------------ refunds
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """A credit a refund may draw on: a credit memo or a customer payment."""
+
+    record: str  # creditMemo | customerPayment
+    body: Mapping[str, Any]
+
+    @property
+    def customer_id(self) -> str | None:
+        return ref_id(self.body, "customer" if self.record == "customerPayment" else "entity")
+
+    @property
+    def amount(self) -> Decimal:
+        """What the credit is worth: the payment received, or the credit memo's total."""
+        field = "payment" if self.record == "customerPayment" else "total"
+        return number(self.body[field], field)
+
+
+CreditLookup = Callable[[str], Credit | None]
+
+
+def checked_refund(
+    body: Mapping[str, Any],
+    account: Account,
+    *,
+    customers: Lookup,
+    credits: CreditLookup,
+    left: Callable[[str], Decimal],
+) -> dict[str, Any]:
+    """A customer refund with its ``apply`` lines checked against the credits they draw
+    on (``left``: a credit's amount not yet applied nor refunded) and ``total`` derived."""
+    refund = dict(body)
+    customer = _customer(refund, "customer", customers)
+    currency = _currency(refund, account, ref_id(customer, "currency") or account.base_currency)
+    refund["currency"] = {"id": currency}
+    found = [
+        _refund_line(line, index, refund, credits, left)
+        for index, line in enumerate((refund.get("apply") or {}).get("items") or [])
+        if line.get("apply") is not False
+    ]
+    if not found:
+        raise user_error("A customer refund must apply a credit memo or a payment.", "apply")
+    refund["apply"] = {"items": [_refund_apply(doc, amount) for doc, amount, _ in found]}
+    refund.setdefault("exchangeRate", found[0][2].body.get("exchangeRate", Decimal(1)))
+    return refund | {"total": sum((amount for _, amount, _ in found), Decimal(0))}
+
+
+def _refund_line(
+    line: Mapping[str, Any],
+    index: int,
+    refund: Mapping[str, Any],
+    credits: CreditLookup,
+    left: Callable[[str], Decimal],
+) -> tuple[str, Decimal, Credit]:
+    at = f"apply.items[{index}]"
+    doc = ref_id(line, "doc")
+    credit = credits(doc) if doc else None
+    if doc is None or credit is None:
+        raise invalid_reference("doc", doc, f"{at}.doc")
+    if credit.customer_id != ref_id(refund, "customer"):
+        raise user_error(f"credit {doc} belongs to another customer", f"{at}.doc")
+    if ref_id(credit.body, "currency") != ref_id(refund, "currency"):
+        raise user_error(f"credit {doc} is in another currency than the refund", f"{at}.doc")
+    amount = number(line.get("amount"), f"{at}.amount")
+    available = left(doc)
+    if amount <= 0 or amount > available:
+        raise user_error(f"{amount} cannot be refunded from {doc}: {available} is left", at)
+    return doc, amount, credit
+
+
+def _refund_apply(doc: str, amount: Decimal) -> dict[str, Any]:
+    return {"doc": {"id": doc}, "apply": True, "amount": amount}

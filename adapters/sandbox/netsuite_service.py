@@ -30,12 +30,20 @@ from adapters.sandbox.netsuite_tba import SignedRequest, TbaServer
 from adapters.sandbox.netsuite_writes import Writer
 from adapters.sandbox.throttle import WindowThrottle
 
-RECORD_TYPES = ("customer", "invoice", "customerPayment", "creditMemo", "currency")
+RECORD_TYPES = (
+    "customer",
+    "invoice",
+    "customerPayment",
+    "creditMemo",
+    "customerRefund",
+    "currency",
+)
 RECORD_OF_KIND = {
     "customer": "customer",
     "invoice": "invoice",
     "payment": "customerPayment",
     "credit_note": "creditMemo",
+    "refund": "customerRefund",
 }
 SEED_CURRENCIES = {"1": "USD", "2": "GBP", "3": "CAD", "4": "EUR"}
 CURRENCY_NAMES = {

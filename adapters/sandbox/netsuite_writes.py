@@ -1,7 +1,11 @@
 """Writes to the NetSuite sandbox's books: create (POST), upsert (PUT ``eid:``), update
 (PATCH), with sublists merged as NetSuite merges them and every derived amount kept
 consistent: an invoice's ``amountRemaining`` / ``status`` follow the payments and credit
-memos applied to it, and each such change moves the invoice's ``lastModifiedDate``."""
+memos applied to it, a payment's or credit memo's ``applied`` / ``unapplied`` follow its
+own invoice lines and the customer refunds drawing on it, and each such change moves the
+touched record's ``lastModifiedDate``. The link between a refund and its credit is kept
+on the refund's ``apply`` sublist only: whether NetSuite also lists the refund on the
+credit's own apply sublist is not modelled."""
 
 from __future__ import annotations
 
@@ -19,9 +23,11 @@ from adapters.sandbox.netsuite_errors import (
 )
 from adapters.sandbox.netsuite_rules import (
     Account,
+    Credit,
     applications,
     checked_customer,
     checked_payment,
+    checked_refund,
     invoice_balance,
     number,
     priced,
@@ -31,7 +37,7 @@ from adapters.sandbox.netsuite_rules import (
 from adapters.sandbox.netsuite_sublists import is_sublist, merged
 
 CREATED_FIELD = {"customer": "dateCreated"}  # transactions: createdDate
-APPLYING = ("customerPayment", "creditMemo")
+APPLYING = ("customerPayment", "creditMemo")  # what applies to invoices; refunds draw on them
 READ_ONLY = frozenset({"id", "links", "lastModifiedDate", "createdDate", "dateCreated"})
 
 
@@ -87,6 +93,7 @@ class Writer:
             "invoice": self._invoice,
             "customerPayment": self._payment,
             "creditMemo": self._credit_memo,
+            "customerRefund": self._refund,
         }
         if record not in checks:
             raise bad_request(f"The sandbox does not write {record} records.")
@@ -126,6 +133,19 @@ class Writer:
         credit = priced(body, self.account, customers=self._getter("customer"))
         return self._applying("creditMemo", current, credit, credit["total"])
 
+    def _refund(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+        others = self._refunded(None if current is None else str(current["id"]))
+        refund = checked_refund(
+            body,
+            self.account,
+            customers=self._getter("customer"),
+            credits=self._credit,
+            left=lambda doc: self._credit_left(doc, others),
+        )
+        stored = self._save("customerRefund", current, refund)
+        self._resettle(_docs(current) | _docs(refund))
+        return stored
+
     # ----------------------------------------------------------------- applying
 
     def _applying(
@@ -145,6 +165,8 @@ class Writer:
             open_amount=lambda doc: number(self._total(doc), "total") - others.get(doc, Decimal(0)),
         )
         applied = sum((a.amount for a in found), Decimal(0))
+        if current is not None:
+            applied += self._refunded(None).get(str(current["id"]), Decimal(0))
         document["apply"] = {"items": [_apply_line(a.invoice_id, a.amount) for a in found]}
         stored = self._save(record, current, settled(document, applied, ceiling))
         self._rebalance(_docs(current) | {a.invoice_id for a in found})
@@ -168,6 +190,40 @@ class Writer:
                 for line in document.get("apply", {}).get("items", []):
                     totals[str(ref_id(line, "doc"))] += number(line["amount"], "amount")
         return totals
+
+    # ------------------------------------------------------------------ refunds
+
+    def _credit(self, doc: str) -> Credit | None:
+        for record in APPLYING:
+            body = self.book.get(record, doc)
+            if body is not None:
+                return Credit(record, body)
+        return None
+
+    def _refunded(self, excluding: str | None) -> dict[str, Decimal]:
+        """Credit id → the amount customer refunds (but ``excluding``) draw on it."""
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for refund in self.book.records("customerRefund"):
+            if str(refund["id"]) != excluding:
+                for line in refund.get("apply", {}).get("items", []):
+                    totals[str(ref_id(line, "doc"))] += number(line["amount"], "amount")
+        return totals
+
+    def _credit_left(self, doc: str, refunded: Mapping[str, Decimal]) -> Decimal:
+        credit = self._credit(doc)
+        if credit is None:
+            raise not_found("transaction", doc)
+        used = _invoice_applied(credit.body) + refunded.get(doc, Decimal(0))
+        return credit.amount - used
+
+    def _resettle(self, credit_ids: Iterable[str]) -> None:
+        """Each credit's ``applied`` / ``unapplied`` after the refunds drawing on it."""
+        refunded = self._refunded(None)
+        for doc in sorted(credit_ids):
+            credit = self._credit(doc)
+            if credit is not None:
+                used = _invoice_applied(credit.body) + refunded.get(doc, Decimal(0))
+                self.book.save(credit.record, settled(dict(credit.body), used, credit.amount))
 
     def _total(self, invoice_id: str) -> Any:
         invoice = self.book.get("invoice", invoice_id)
@@ -204,6 +260,11 @@ def _writable(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _apply_line(invoice_id: str, amount: Decimal) -> dict[str, Any]:
     return {"doc": {"id": invoice_id}, "apply": True, "amount": amount}
+
+
+def _invoice_applied(credit: Mapping[str, Any]) -> Decimal:
+    lines = credit.get("apply", {}).get("items", [])
+    return sum((number(ln["amount"], "amount") for ln in lines), Decimal(0))
 
 
 def _docs(document: Mapping[str, Any] | None) -> set[str]:

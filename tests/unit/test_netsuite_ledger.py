@@ -20,6 +20,7 @@ from adapters.ledgers.netsuite_auth import TbaAuth
 from adapters.ledgers.netsuite_errors import translate_netsuite
 from adapters.ledgers.netsuite_mapping import external_id, load_mapping, ref_in
 from adapters.platforms import Connection, platform
+from adapters.ports import PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import (
     AuthExpiredError,
@@ -28,7 +29,7 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment
+from core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.netsuite import InProcessNetSuite, credentials, in_process_netsuite
@@ -158,6 +159,200 @@ async def test_a_credit_note_beyond_the_amount_remaining_leaves_the_rest_unappli
     )
     paid = await ns.ledger.get("invoice", invoice_id)
     assert paid is not None and (paid.status, paid.balance) == ("paid", Decimal(0))
+
+
+# ------------------------------------------------- overpayments, refunds
+
+
+async def test_an_overpayment_is_one_customer_payment_with_the_rest_unapplied(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    await ns.ledger.apply_payment(
+        payment("0.50"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal("0.30"),
+    )
+    [stored] = ns.sandbox.records("payment")
+    assert stored["payment"] == Decimal("0.50")  # the cash received, in full
+    assert [(ln["doc"]["id"], ln["amount"]) for ln in stored["apply"]["items"]] == [
+        (invoice_id, Decimal("0.30"))
+    ]
+    assert stored["unapplied"] == Decimal("0.20")
+    assert ns.sandbox.count("credit_note") == 0  # the excess is not booked as a credit memo
+    holder = await ns.ledger.get("customer", customer_id)
+    assert holder is not None and holder.balance == Decimal("-0.20")  # credit on account
+
+
+async def test_a_foreign_payment_applying_nothing_carries_the_invoice_s_rate(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger, currency="EUR")
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
+    invoice_id = await push_invoice(ns.ledger, customer_id, euro)
+    pushed = await ns.ledger.apply_payment(
+        payment("5.00", "EUR"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal(0),
+    )
+    [stored] = ns.sandbox.records("payment")
+    assert (stored["apply"]["items"], stored["exchangeRate"]) == ([], Decimal("1.0850"))
+    record = await ns.ledger.get("payment", pushed.ledger_id)
+    assert record is not None and (record.total, record.balance, record.status) == (
+        Decimal("5.00"),
+        Decimal("5.00"),
+        "open",
+    )
+    paid = await ns.ledger.get("invoice", invoice_id)
+    assert paid is not None and paid.balance == Decimal("0.30")
+
+
+@pytest.mark.parametrize("applied", ["-0.01", "0.51"])
+async def test_an_applied_part_outside_the_payment_is_refused_before_sending(
+    ns: InProcessNetSuite, applied: str
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await ns.ledger.apply_payment(
+            payment("0.50"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p"),
+            applied=Decimal(applied),
+        )
+    assert refused.value.code == "syncledger.bad_applied_amount"
+    assert ns.sandbox.count("payment") == 0
+
+
+def refund(amount: str, **credit: str) -> Refund:
+    return Refund(
+        id="R-1",
+        customer_id="C-1",
+        amount=Decimal(amount),
+        currency="USD",
+        refunded_on=date(2026, 4, 5),
+        **credit,
+    )
+
+
+async def open_credit_memo(ns: InProcessNetSuite, customer_id: str) -> str:
+    credit = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.40"),),
+        total=Decimal("0.40"),
+    )
+    pushed = await ns.ledger.create_credit_note(
+        credit,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    return pushed.ledger_id
+
+
+async def test_a_credit_note_refund_is_a_customer_refund_applying_the_credit_memo(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    credit_id = await open_credit_memo(ns, customer_id)
+    pushed = await ns.ledger.create_refund(
+        refund("0.15", credit_note_id="CN-1"),
+        customer_ledger_id=customer_id,
+        credit_kind="credit_note",
+        credit_ledger_id=credit_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r"),
+    )
+    [stored] = ns.sandbox.records("refund")
+    assert stored["id"] == pushed.ledger_id
+    assert (stored["customer"]["id"], stored["tranDate"], stored["total"]) == (
+        customer_id,
+        "2026-04-05",
+        Decimal("0.15"),
+    )
+    assert [(ln["doc"]["id"], ln["amount"]) for ln in stored["apply"]["items"]] == [
+        (credit_id, Decimal("0.15"))
+    ]
+    assert stored["externalId"] == external_id("csv/refund/R-1")
+    assert ref_in(stored["memo"]) == "csv/refund/R-1"
+    [memo] = ns.sandbox.records("credit_note")
+    assert (memo["applied"], memo["unapplied"]) == (Decimal("0.15"), Decimal("0.25"))
+
+
+async def test_a_refund_beyond_the_credit_left_is_refused_before_sending(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    credit_id = await open_credit_memo(ns, customer_id)
+    writes = ns.sandbox.book.count("customerRefund")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await ns.ledger.create_refund(
+            refund("0.41", credit_note_id="CN-1"),
+            customer_ledger_id=customer_id,
+            credit_kind="credit_note",
+            credit_ledger_id=credit_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key("r"),
+        )
+    assert refused.value.code == "syncledger.refund_exceeds_credit"
+    assert "0.40" in str(refused.value) and credit_id in str(refused.value)
+    assert ns.sandbox.count("refund") == writes == 0
+
+
+async def test_an_overpayment_refund_lost_after_commit_is_recovered_once() -> None:
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, timeout=0.2)
+    env.sandbox.book.clock = lambda: at(9, 0, 0)
+    customer_id = await push_customer(env.ledger)
+    invoice_id = await push_invoice(env.ledger, customer_id)
+    paid = await env.ledger.apply_payment(
+        payment("0.50"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal("0.30"),
+    )
+    env.sandbox.book.clock = lambda: at(9, 30, 0)
+
+    async def push_refund() -> PushResult:
+        return await env.ledger.create_refund(
+            refund("0.20", payment_id="P-1"),
+            customer_ledger_id=customer_id,
+            credit_kind="payment",
+            credit_ledger_id=paid.ledger_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key("r"),
+        )
+
+    env.sandbox.commit_then_timeout_next(env.retry.attempts)
+    with pytest.raises(TransientLedgerError):
+        await push_refund()  # it lands; no answer comes back
+    retried = await push_refund()
+    assert retried.recovered
+    assert env.sandbox.count("refund") == 1
+    credit = await env.ledger.get("payment", paid.ledger_id)
+    assert credit is not None and (credit.total, credit.balance) == (Decimal("0.50"), Decimal(0))
+    changed = {(r.kind, r.ledger_id) async for r in env.ledger.changes(at(9, 15, 0))}
+    assert changed == {("refund", retried.ledger_id), ("payment", paid.ledger_id)}
+    listed = [r async for r in env.ledger.list_all("refund")]
+    assert [(r.ledger_id, r.total, r.external_ref) for r in listed] == [
+        (retried.ledger_id, Decimal("0.20"), "csv/refund/R-1")
+    ]
+    await env.aclose()
 
 
 # ----------------------------------------------------------- versions, void
@@ -301,6 +496,30 @@ async def test_matching_a_name_with_a_double_quote(ns: InProcessNetSuite) -> Non
     )
     found = await ns.ledger.match_customer(quoted.model_copy(update={"id": "x"}))
     assert [r.ledger_id for r in found] == [pushed.ledger_id]
+
+
+async def test_matching_finds_a_tax_id_written_another_way(ns: InProcessNetSuite) -> None:
+    vat = customer(tax_id="DE 136.695-976")
+    pushed = await ns.ledger.create_customer(vat, external_ref="r/c/1", idempotency_key="k")
+    await ns.ledger.create_customer(
+        customer(2, tax_id="DE136695977"), external_ref="r/c/2", idempotency_key="k2"
+    )
+    [stored, _] = ns.sandbox.records("customer")
+    assert stored["vatRegNumber"] == "DE 136.695-976"
+    same = customer(9, id="x", name="Someone Else", tax_id="de136695976")
+    assert [r.ledger_id for r in await ns.ledger.match_customer(same)] == [pushed.ledger_id]
+    both = customer(1, id="x", tax_id="DE-136-695-976")  # name and tax id: one match
+    assert [r.ledger_id for r in await ns.ledger.match_customer(both)] == [pushed.ledger_id]
+    await ns.ledger.update_customer(
+        customer(tax_id="FR40303265045"),
+        ledger_id=pushed.ledger_id,
+        version=pushed.version,
+        external_ref="r/c/1",
+        idempotency_key="k3",
+    )
+    assert await ns.ledger.match_customer(same.model_copy(update={"name": "Nobody"})) == []
+    moved = customer(9, id="x", name="Nobody", tax_id="FR 403 032 650 45")
+    assert [r.ledger_id for r in await ns.ledger.match_customer(moved)] == [pushed.ledger_id]
 
 
 def at(hour: int, minute: int, second: float) -> datetime:
@@ -482,7 +701,9 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
         "invoice": "memo",
         "payment": "memo",
         "credit_note": "memo",
+        "refund": "memo",  # the [refund] section is optional: defaults stand in
     }
+    assert mapping.fields["customer"]["tax_id"] == ("vatRegNumber",)
     assert (mapping.lines.item, mapping.lines.discount_item, mapping.timezone) == ("1", "2", "UTC")
 
 

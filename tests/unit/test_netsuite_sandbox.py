@@ -362,6 +362,105 @@ async def test_a_credit_memo_applied_pays_down_the_invoice_which_cannot_then_shr
     assert balance == Decimal("60.00")
 
 
+def applying(invoice_id: str, amount: str) -> dict[str, Any]:
+    return {"items": [{"doc": {"id": invoice_id}, "apply": True, "amount": Decimal(amount)}]}
+
+
+async def test_a_payment_keeps_what_it_does_not_apply_as_customer_credit(ns: Ns) -> None:
+    customer_id = await ns.customer()
+    invoice_id = await ns.invoice(customer_id)
+    over = {"customer": {"id": customer_id}, "payment": Decimal("130.00")}
+    paid = await ns.create("customerPayment", over | {"apply": applying(invoice_id, "100.00")})
+    stored = await ns.get("customerPayment", paid)
+    assert (stored["payment"], stored["applied"], stored["unapplied"]) == (
+        Decimal("130.00"),
+        Decimal("100.00"),
+        Decimal("30.00"),
+    )
+    loose = await ns.get("customerPayment", await ns.create("customerPayment", over))
+    assert (loose["applied"], loose["unapplied"], loose["apply"]["items"]) == (0, 130, [])
+    invoice = await ns.get("invoice", invoice_id)
+    assert (invoice["amountRemaining"], invoice["status"]["id"]) == (Decimal(0), "B")
+    assert (await ns.get("customer", customer_id))["balance"] == Decimal("-160.00")
+    beyond = await ns.call(
+        "POST", f"{API}/customerPayment", over | {"apply": applying(invoice_id, "1.00")}
+    )
+    assert (code_of(beyond), error_of(beyond)["o:errorPath"]) == ("USER_ERROR", "apply.items[0]")
+
+
+async def open_credits(ns: Ns) -> tuple[str, str, str]:
+    """A customer with a 40.00 credit memo applied to nothing and a 100.00 payment of
+    which 60.00 pays a 60.00 invoice: 40.00 of credit on each."""
+    customer_id = await ns.customer()
+    memo = {"entity": {"id": customer_id}, "item": {"items": [line("40.00")]}}
+    credit_id = await ns.create("creditMemo", memo)
+    invoice_id = await ns.invoice(customer_id, line("60.00"))
+    payment = {"customer": {"id": customer_id}, "payment": Decimal("100.00")}
+    paid = await ns.create("customerPayment", payment | {"apply": applying(invoice_id, "60.00")})
+    return customer_id, credit_id, paid
+
+
+def refund(customer_id: str, *draws: tuple[str, str]) -> dict[str, Any]:
+    lines = [{"doc": {"id": doc}, "apply": True, "amount": Decimal(amt)} for doc, amt in draws]
+    return {"customer": {"id": customer_id}, "tranDate": "2026-03-20", "apply": {"items": lines}}
+
+
+async def test_a_customer_refund_draws_on_credit_memos_and_payments_within_their_credit(
+    ns: Ns,
+) -> None:
+    customer_id, credit_id, paid = await open_credits(ns)
+    assert (await ns.get("customer", customer_id))["balance"] == Decimal("-80.00")
+    body = refund(customer_id, (credit_id, "15.00"), (paid, "40.00"))
+    for _ in range(2):  # the same upsert twice: one refund, drawn once
+        answer = await ns.call("PUT", f"{API}/customerRefund/eid:R-1", body, replace="apply")
+        assert answer.status_code == 204, answer.text
+    stored = await ns.get("customerRefund", "eid:R-1")
+    assert (stored["total"], ref_id_of(stored, "customer")) == (Decimal("55.00"), customer_id)
+    credit = await ns.get("creditMemo", credit_id)
+    assert (credit["applied"], credit["unapplied"]) == (Decimal("15.00"), Decimal("25.00"))
+    payment = await ns.get("customerPayment", paid)
+    assert (payment["applied"], payment["unapplied"]) == (Decimal("100.00"), Decimal(0))
+    assert (await ns.get("customer", customer_id))["balance"] == Decimal("-25.00")
+    assert ns.sandbox.count("refund") == 1
+    shrink = await ns.call("PATCH", f"{API}/customerPayment/{paid}", {"payment": Decimal(90)})
+    assert code_of(shrink) == "USER_ERROR"  # 60 applied + 40 refunded: it cannot be 90
+    rows = await suiteql(ns, "SELECT id, type FROM transaction WHERE type = 'CustRfnd'")
+    assert [(r["id"], r["type"]) for r in rows["items"]] == [(stored["id"], "CustRfnd")]
+
+
+def ref_id_of(body: dict[str, Any], field: str) -> str:
+    return str(body[field]["id"])
+
+
+async def test_a_refund_beyond_the_credit_or_of_another_s_credit_is_refused(ns: Ns) -> None:
+    customer_id, credit_id, paid = await open_credits(ns)
+    other = await ns.customer("Other")
+    invoice_id = await ns.invoice(customer_id)
+    refused = {
+        "beyond the credit memo": refund(customer_id, (credit_id, "40.01")),
+        "beyond the payment": refund(customer_id, (paid, "40.01")),
+        "another customer's credit": refund(other, (credit_id, "1.00")),
+        "an invoice": refund(customer_id, (invoice_id, "1.00")),
+        "nothing": refund(customer_id),
+        "a zero amount": refund(customer_id, (credit_id, "0")),
+    }
+    codes = {}
+    for case, body in refused.items():
+        answer = await ns.call("POST", f"{API}/customerRefund", body)
+        assert answer.status_code == 400, case
+        codes[case] = (code_of(answer), error_of(answer).get("o:errorPath"))
+    assert codes == {
+        "beyond the credit memo": ("USER_ERROR", "apply.items[0]"),
+        "beyond the payment": ("USER_ERROR", "apply.items[0]"),
+        "another customer's credit": ("USER_ERROR", "apply.items[0].doc"),
+        "an invoice": ("INVALID_CONTENT", "apply.items[0].doc"),
+        "nothing": ("USER_ERROR", "apply"),
+        "a zero amount": ("USER_ERROR", "apply.items[0]"),
+    }
+    assert ns.sandbox.count("refund") == 0
+    assert (await ns.get("creditMemo", credit_id))["unapplied"] == Decimal("40.00")
+
+
 # ----------------------------------------------------- collections, filter
 
 
@@ -468,6 +567,20 @@ async def test_suiteql_pages_and_refuses_what_it_cannot_read(ns: Ns) -> None:
         assert (answer.status_code, code_of(answer)) == (400, "INVALID_PARAMETER")
 
 
+async def test_suiteql_compares_tax_ids_through_upper_and_replace(ns: Ns) -> None:
+    spaced = await ns.customer("Spaced", vatRegNumber="de 136.695-976")
+    await ns.customer("Other", vatRegNumber="DE999999999")
+    await ns.customer("None")
+    key = "UPPER(REPLACE(REPLACE(REPLACE(vatregnumber, ' ', ''), '.', ''), '-', ''))"
+    rows = await suiteql(ns, f"SELECT id, vatregnumber FROM customer WHERE {key} = 'DE136695976'")
+    assert [(r["id"], r["vatregnumber"]) for r in rows["items"]] == [(spaced, "de 136.695-976")]
+    lower = await suiteql(ns, "SELECT id FROM customer WHERE LOWER(companyname) = 'spaced'")
+    assert [r["id"] for r in lower["items"]] == [spaced]
+    bad = "SELECT id FROM customer WHERE UPPER(companyname, 'x') = 'A'"
+    answer = await ns.call("POST", SUITEQL, {"q": bad}, headers={"Prefer": "transient"})
+    assert code_of(answer) == "INVALID_PARAMETER"
+
+
 # ------------------------------------------------- async and idempotency key
 
 
@@ -560,7 +673,7 @@ async def test_admin_endpoints_set_faults_and_count_records(ns: Ns) -> None:
     assert decode_json(set_faults.content)["fail_writes"] == 2
     assert decode_json((await ns.http.delete("/_sandbox/faults")).content)["fail_writes"] == 0
     counts = decode_json((await ns.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
     token = decode_json((await ns.http.post("/_sandbox/tokens")).content)
     fresh = Ns(ns.app, TbaAuth(credentials(**token)))
     assert (await fresh.call("GET", f"{API}/customer")).status_code == 200
