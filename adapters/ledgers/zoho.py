@@ -21,17 +21,43 @@ Free; ``concurrency``). Delta: lists sorted by ``last_modified_time`` newest fir
 read until a record older than the cursor (the live API treats the
 ``last_modified_time`` filter as an exact match). Pagination: ``page``/``per_page``
 (≤ 200) until ``page_context.has_more_page`` is false.
+
+Overpayments: one ``POST /customerpayments`` of the whole ``amount`` received with
+``invoices: [{invoice_id, amount_applied}]`` for the part applied (``invoices: []`` when
+nothing is): Zoho keeps the rest on the payment as ``unused_amount``, the customer's
+"excess payment" credit, which is the payment's ``balance``. No credit note is made.
+
+Refunds: ``POST /creditnotes/{id}/refunds`` (a credit note's remaining ``balance``) or
+``POST /customerpayments/{id}/refunds`` (a payment's ``unused_amount``), with ``date``,
+``amount``, ``refund_mode``, our reference in ``reference_number`` and
+``from_account_id``: the mapping's ``[refund] from_account_id``, else the organisation's
+primary account of ``GET /bankaccounts``. The credit is read first: a refund above what
+is left, to another customer or in another currency is refused before sending. A refund
+lives under its credit, so its ledger id names both (``zoho_mapping.refund_ledger_id``);
+the check before writing lists the credit's refunds. ``find``/``list_all`` of refunds
+read ``GET /creditnotes/refunds`` and, as Zoho has no organisation-wide list of payment
+refunds, each customer payment's refunds (one request per payment). ``changes`` does not
+list refunds (their lists carry no modification time); a refund changes its credit,
+which ``changes`` lists.
+
+Tax ids: the contact list cannot be filtered on Zoho's tax numbers (``gst_no``,
+``vat_reg_no``, ``tax_reg_no``, per edition) and its rows omit them. ``create_customer``
+and ``update_customer`` write a ``syncledger-tax: <tax id>`` line into the notes (and the
+edition's field when the mapping names it); ``match_customer`` finds it with
+``search_text`` and confirms on the contact read in full. A contact entered by hand is
+found by its tax id only if its notes or the mapped field carry it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -45,6 +71,8 @@ from adapters.ledgers.zoho_errors import (
     translate_zoho,
 )
 from adapters.ledgers.zoho_mapping import (
+    CREDIT_LEFT,
+    REFUNDS,
     RESOURCES,
     OrgSettings,
     ZohoMapping,
@@ -53,6 +81,10 @@ from adapters.ledgers.zoho_mapping import (
     ref_in,
     ref_key,
     reference_token,
+    refund_record,
+    split_refund_id,
+    tax_in,
+    tax_key,
     to_record,
     version_of,
     zoho_moment,
@@ -61,7 +93,7 @@ from adapters.oauth2 import Auth
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 from core.money import to_decimal
 
 log = logging.getLogger("syncledger.zoho")
@@ -93,7 +125,8 @@ class ZohoLedger:
         requests_per_second=None,
         idempotency="reference lookup (reference_number; contact notes key)",
         delta="last_modified_time sort",
-        kinds=("customer", "invoice", "payment", "credit_note"),
+        kinds=("customer", "invoice", "payment", "credit_note", "refund"),
+        matches_tax_id=True,
     )
 
     def __init__(
@@ -117,6 +150,7 @@ class ZohoLedger:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._settings: OrgSettings | None = None
+        self._refund_account: str | None = None
 
     @classmethod
     def connect(
@@ -191,14 +225,53 @@ class ZohoLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
+        """The whole amount received, ``applied`` of it (None: all) to the invoice; the
+        rest is the payment's ``unused_amount``."""
         org = await self._org()
         rate = await self._payment_rate(payment, invoice_ledger_id, org)
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, rate
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, rate, applied
         )
         raw, recovered = await self._create("payment", body, external_ref)
         return _pushed("payment", raw, recovered)
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """Refund out of a credit note's balance or a payment's unused amount."""
+        org = await self._org()
+        credit = await self._read(credit_kind, credit_ledger_id)
+        _check_credit(refund, credit_kind, credit, customer_ledger_id)
+        account = await self._refund_from()
+        body = self.mapping.refund_body(
+            refund, external_ref, account, _credit_rate(refund, credit, org)
+        )
+        path = f"{self._path(credit_kind, credit_ledger_id)}/refunds"
+        token = reference_token(external_ref)
+
+        async def earlier() -> dict[str, Any] | None:
+            rows = [r async for r in self._pages_at(path, REFUNDS[credit_kind][2], once=True)]
+            ours = [r for r in rows if r.get("reference_number") == token]
+            return _oldest(ours, REFUNDS[credit_kind][3])
+
+        async def write() -> dict[str, Any]:
+            _refuse_over_credit(refund, credit_kind, credit)
+            answer = await self._call("POST", path, body=body, idempotent=False)
+            created: dict[str, Any] = answer[REFUNDS[credit_kind][1]]
+            return created
+
+        raw, recovered = await self._guarded(earlier, write)
+        record = refund_record(credit_kind, credit_ledger_id, raw, credit)
+        return PushResult(record.ledger_id, record.version, recovered)
 
     async def create_credit_note(
         self,
@@ -279,6 +352,10 @@ class ZohoLedger:
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
         """The record carrying our reference ``external_ref``."""
+        if kind == "refund":
+            token = reference_token(external_ref)
+            async with contextlib.aclosing(self._refunds(token)) as found:
+                return await anext(found, None)
         raw = await self._lookup(kind, external_ref, once=False)
         if raw is None:
             return None
@@ -287,23 +364,22 @@ class ZohoLedger:
         return to_record(kind, raw)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Customers with the same contact name, or with a contact person of the same
-        e-mail (active or not), read in full so that each carries its reference (list
-        answers omit notes). Zoho cannot be searched by tax id outside country editions."""
-        by_name = "contact_name" if len(customer.name) <= 100 else "contact_name_startswith"
-        named = await self._list_page("customer", {by_name: customer.name[:100], **_ALL})
-        found = {
-            str(r["contact_id"])
-            for r in named
-            if _is_customer(r)
-            and str(r.get("contact_name", "")).casefold() == customer.name.casefold()
-        }
-        if customer.email:
-            mailed = await self._list_page("customer", {"email": customer.email, **_ALL})
-            found |= {str(r["contact_id"]) for r in mailed if _is_customer(r)}
-        return [to_record("customer", await self._read("customer", i)) for i in sorted(found)]
+        """Customers with the same contact name, with a contact person of the same e-mail
+        (active or not), or with the same tax id (see the module docstring), read in full
+        so that each carries its reference (list answers omit notes)."""
+        found = await self._named(customer) | await self._mailed(customer)
+        full = {i: await self._read("customer", i) for i in sorted(found)}
+        key = tax_key(customer.tax_id)
+        if key is not None:
+            for ident in sorted(await self._searched(key) - found):
+                raw = await self._read("customer", ident)
+                if _has_tax(raw, key, self.mapping.tax_fields):
+                    full[ident] = raw
+        return [to_record("customer", full[i]) for i in sorted(full)]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        if kind == "refund":
+            return await self._get_refund(ledger_id)
         try:
             raw = await self._read(kind, ledger_id)
         except PermanentLedgerError as exc:
@@ -313,6 +389,10 @@ class ZohoLedger:
         return to_record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        if kind == "refund":
+            async for record in self._refunds(None):
+                yield record
+            return
         order = {"sort_column": "created_time", "sort_order": "A"}
         async for raw in self._pages(kind, order | _all_statuses(kind)):
             if kind != "customer" or _is_customer(raw):
@@ -324,7 +404,7 @@ class ZohoLedger:
         not at all: changes only move records towards the front of the order."""
         since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
         seen: set[tuple[str, str, str | None]] = set()
-        for kind in self.capabilities.kinds:
+        for kind in _DELTA_KINDS:
             async for record in self._changed(kind, since):
                 if (kind, record.ledger_id, record.version) not in seen:
                     seen.add((kind, record.ledger_id, record.version))
@@ -480,6 +560,79 @@ class ZohoLedger:
         rows = await self._list_page(kind, {"reference_number": token}, once=once)
         return _oldest([r for r in rows if r.get("reference_number") == token], RESOURCES[kind][3])
 
+    async def _named(self, customer: Customer) -> set[str]:
+        by_name = "contact_name" if len(customer.name) <= 100 else "contact_name_startswith"
+        named = await self._list_page("customer", {by_name: customer.name[:100], **_ALL})
+        return {
+            str(r["contact_id"])
+            for r in named
+            if _is_customer(r)
+            and str(r.get("contact_name", "")).casefold() == customer.name.casefold()
+        }
+
+    async def _mailed(self, customer: Customer) -> set[str]:
+        if not customer.email:
+            return set()
+        mailed = await self._list_page("customer", {"email": customer.email, **_ALL})
+        return {str(r["contact_id"]) for r in mailed if _is_customer(r)}
+
+    async def _searched(self, text: str) -> set[str]:
+        rows = await self._list_page("customer", {"search_text": text, **_ALL})
+        return {str(r["contact_id"]) for r in rows if _is_customer(r)}
+
+    async def _get_refund(self, ledger_id: str) -> LedgerRecord | None:
+        parts = split_refund_id(ledger_id)
+        if parts is None:
+            return None
+        credit_kind, credit_id, refund_id = parts
+        path = f"{self._path(credit_kind, credit_id)}/refunds/{quote(refund_id, safe='')}"
+        try:
+            answer = await self._call("GET", path, idempotent=True)
+            credit = await self._read(credit_kind, credit_id)
+        except PermanentLedgerError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+        return refund_record(credit_kind, credit_id, answer[REFUNDS[credit_kind][1]], credit)
+
+    async def _refunds(self, token: str | None) -> AsyncGenerator[LedgerRecord, None]:
+        """Every refund (those whose ``reference_number`` is ``token``, if given): credit
+        note refunds from their organisation-wide list, each read credit note once for its
+        customer and currency; then each customer payment's refunds."""
+        notes: dict[str, dict[str, Any]] = {}
+        path = f"{API}/{RESOURCES['credit_note'][0]}/refunds"
+        async for raw in self._pages_at(path, REFUNDS["credit_note"][2]):
+            if token is None or raw.get("reference_number") == token:
+                note_id = str(raw["creditnote_id"])
+                if note_id not in notes:
+                    notes[note_id] = await self._read("credit_note", note_id)
+                yield refund_record("credit_note", note_id, raw, notes[note_id])
+        order = {"sort_column": "created_time", "sort_order": "A"}
+        async for payment in self._pages("payment", order):
+            payment_id = str(payment["payment_id"])
+            path = f"{self._path('payment', payment_id)}/refunds"
+            async for raw in self._pages_at(path, REFUNDS["payment"][2]):
+                if token is None or raw.get("reference_number") == token:
+                    yield refund_record("payment", payment_id, raw, payment)
+
+    async def _refund_from(self) -> str:
+        """The account refunds are paid from: the mapping's, else the primary one."""
+        if self._refund_account is None:
+            self._refund_account = self.mapping.refund_account or await self._primary_account()
+        return self._refund_account
+
+    async def _primary_account(self) -> str:
+        answer = await self._call("GET", f"{API}/bankaccounts", idempotent=True)
+        accounts = [a for a in answer.get("bankaccounts", []) if a.get("is_active", True)]
+        primary = next((a for a in accounts if a.get("is_primary_account")), None)
+        if primary is None:
+            raise PermanentLedgerError(
+                "Zoho Books has no primary bank account to pay refunds from: mark one as "
+                "primary under Banking, or set [refund] from_account_id in the Zoho mapping",
+                code="syncledger.refund_account_missing",
+            )
+        return str(primary["account_id"])
+
     async def _changed(self, kind: str, since: datetime) -> AsyncIterator[LedgerRecord]:
         order = {"sort_column": "last_modified_time", "sort_order": "D"}
         async for raw in self._pages(kind, order | _all_statuses(kind)):
@@ -521,24 +674,42 @@ class ZohoLedger:
     async def _list(
         self, kind: str, params: Mapping[str, str], *, once: bool = False, page: int = 1
     ) -> tuple[list[dict[str, Any]], bool]:
+        path = f"{API}/{_resource(kind)}"
+        return await self._list_at(path, RESOURCES[kind][2], params, once=once, page=page)
+
+    async def _list_at(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, str],
+        *,
+        once: bool = False,
+        page: int = 1,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the list at ``path`` (its rows under ``key``), and whether more
+        follow."""
         query = {**params, "page": str(page), "per_page": str(self._page)}
-        answer = await self._call(
-            "GET", f"{API}/{_resource(kind)}", params=query, idempotent=not once
-        )
+        answer = await self._call("GET", path, params=query, idempotent=not once)
         context = answer.get("page_context")
         if not isinstance(context, dict):
             raise PermanentLedgerError(
-                f"Zoho Books listed {kind} records without page_context: cannot tell whether "
-                "more pages follow",
+                f"Zoho Books listed {key} without page_context: cannot tell whether more "
+                "pages follow",
                 code="syncledger.bad_answer",
             )
-        rows: list[dict[str, Any]] = answer.get(RESOURCES[kind][2], [])
+        rows: list[dict[str, Any]] = answer.get(key, [])
         return rows, bool(context.get("has_more_page"))
 
     async def _pages(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        async for raw in self._pages_at(f"{API}/{_resource(kind)}", RESOURCES[kind][2], params):
+            yield raw
+
+    async def _pages_at(
+        self, path: str, key: str, params: Mapping[str, str] | None = None, *, once: bool = False
+    ) -> AsyncIterator[dict[str, Any]]:
         page = 1
         while True:
-            rows, more = await self._list(kind, params, page=page)
+            rows, more = await self._list_at(path, key, params or {}, once=once, page=page)
             for raw in rows:
                 yield raw
             if not more:
@@ -587,6 +758,58 @@ def _refuse_stale(
         )
 
 
+def _check_credit(
+    refund: Refund, credit_kind: str, credit: Mapping[str, Any], customer_id: str
+) -> None:
+    where = f"refund {refund.id}: {credit_kind.replace('_', ' ')} {_credit_name(credit)}"
+    if str(credit.get("customer_id")) != customer_id:
+        raise PermanentLedgerError(
+            f"{where} belongs to customer {credit.get('customer_id')}, not {customer_id}: "
+            "a refund pays back the customer who holds the credit",
+            code="syncledger.refund_customer_mismatch",
+        )
+    if credit.get("currency_code") != refund.currency:
+        raise PermanentLedgerError(
+            f"{where} is in {credit.get('currency_code')}, the refund in {refund.currency}: "
+            "refund in the credit's currency",
+            code="syncledger.currency_mismatch",
+        )
+
+
+def _refuse_over_credit(refund: Refund, credit_kind: str, credit: Mapping[str, Any]) -> None:
+    left = to_decimal(credit.get(CREDIT_LEFT[credit_kind]) or 0)
+    if refund.amount > left:
+        raise PermanentLedgerError(
+            f"refund {refund.id}: {refund.amount} {refund.currency} is more than the {left} "
+            f"left on {credit_kind.replace('_', ' ')} {_credit_name(credit)}: refund at most "
+            "what remains",
+            code="syncledger.refund_exceeds_credit",
+        )
+
+
+def _credit_name(credit: Mapping[str, Any]) -> str:
+    return str(credit.get("creditnote_number") or credit.get("payment_number") or "?")
+
+
+def _credit_rate(refund: Refund, credit: Mapping[str, Any], org: OrgSettings) -> Decimal | None:
+    """None in the base currency; otherwise the credit's own exchange rate."""
+    if refund.currency == org.base_currency:
+        return None
+    rate = credit.get("exchange_rate")
+    if rate in (None, 0, 1):
+        raise PermanentLedgerError(
+            f"refund {refund.id} is in {refund.currency} but its credit "
+            f"{_credit_name(credit)} has no exchange rate ({rate}): syncledger never assumes 1",
+            code="syncledger.exchange_rate_missing",
+        )
+    return to_decimal(rate)
+
+
+def _has_tax(raw: Mapping[str, Any], key: str, fields: tuple[str, ...]) -> bool:
+    """The contact carries the tax id ``key``: in our notes line or a mapped tax field."""
+    return tax_in(raw.get("notes")) == key or any(tax_key(raw.get(f)) == key for f in fields)
+
+
 def _org_settings(currencies: list[dict[str, Any]], taxes: list[dict[str, Any]]) -> OrgSettings:
     base = next((c for c in currencies if c.get("is_base_currency")), None)
     if base is None:
@@ -604,6 +827,8 @@ def _org_settings(currencies: list[dict[str, Any]], taxes: list[dict[str, Any]])
 
 
 _ALL = {"filter_by": "Status.All"}
+#: the kinds ``changes`` reads (refund lists carry no modification time)
+_DELTA_KINDS = ("customer", "invoice", "payment", "credit_note")
 
 
 def _all_statuses(kind: str) -> dict[str, str]:

@@ -10,7 +10,20 @@ customer     ``notes``: lines ``syncledger-ref: <ref>``   ``search_text`` (names
 invoice      ``reference_number`` (≤ 100 characters)      ``reference_number=``
 credit note  ``reference_number``                         ``reference_number=``
 payment      ``reference_number``                         ``reference_number=``
+refund       ``reference_number`` of the credit note      the credit's refund list
+             refund / payment refund                      (``REFUNDS``), compared
 ============ ============================================ ===========================
+
+A refund lives under its credit (``/creditnotes/{id}/refunds/{refund_id}``,
+``/customerpayments/{id}/refunds/{refund_id}``) and its id alone does not find it, so its
+ledger id names the credit too: ``credit_note/<creditnote_id>/<creditnote_refund_id>`` or
+``payment/<payment_id>/<payment_refund_id>`` (``refund_ledger_id``).
+
+Tax ids: Zoho's contact list cannot be filtered on a tax number (``gst_no``,
+``vat_reg_no``, ``tax_reg_no`` exist per edition only) and its rows omit them, so the
+contact notes also carry ``syncledger-tax: <tax id without spaces, dots or dashes>``,
+which ``search_text`` finds; a mapping that names the edition's field
+(``[customer.fields] tax_id = "vat_reg_no"``) writes it there as well.
 
 A reference longer than 100 characters is stored as ``syncledger:`` + the first 40 hex
 digits of its SHA-256 (``reference_token``). The contact key is ``sl`` + 24 hex digits of
@@ -39,14 +52,16 @@ from typing import Any
 from adapters.jsonwire import encode_json
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import minor_unit, quantize, to_decimal
 
 REF_MARKER = "syncledger-ref:"
 KEY_MARKER = "syncledger-key:"
+TAX_MARKER = "syncledger-tax:"
 REFERENCE_LIMIT = 100
 ZOHO_TIME = "%Y-%m-%dT%H:%M:%S%z"
 _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
+_TAX_IN_TEXT = re.compile(re.escape(TAX_MARKER) + r"\s*(\S+)")
 #: canonical kind → (resource path, single key, list key, id field, number field)
 RESOURCES: dict[str, tuple[str, str, str, str, str]] = {
     "customer": ("contacts", "contact", "contacts", "contact_id", "contact_name"),
@@ -60,6 +75,15 @@ RESOURCES: dict[str, tuple[str, str, str, str, str]] = {
         "creditnote_number",
     ),
 }
+#: credit kind → (credit's resource path, single key, list key, refund id field)
+REFUNDS: dict[str, tuple[str, str, str, str]] = {
+    "credit_note": (
+        "creditnotes", "creditnote_refund", "creditnote_refunds", "creditnote_refund_id",
+    ),
+    "payment": ("customerpayments", "payment_refund", "payment_refunds", "payment_refund_id"),
+}  # fmt: skip
+#: credit kind → the field holding the credit left to apply or refund
+CREDIT_LEFT = {"credit_note": "balance", "payment": "unused_amount"}
 VERSION_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("contact_name", "company_name", "status", "currency_code"),
     "invoice": (
@@ -67,6 +91,7 @@ VERSION_FIELDS: dict[str, tuple[str, ...]] = {
         "currency_code", "total", "balance",
     ),
     "payment": ("reference_number", "customer_id", "date", "amount", "unused_amount"),
+    "refund": ("reference_number", "date", "refund_mode", "amount_fcy", "amount"),
     "credit_note": (
         "creditnote_number", "reference_number", "customer_id", "status", "date", "total",
         "balance",
@@ -84,10 +109,39 @@ INVOICE_STATUS = {
 }
 
 
-def ref_note(external_ref: str) -> str:
-    """The contact notes carrying our reference, and a fixed-length key of it that
-    ``search_text`` finds without matching longer references that start alike."""
-    return f"{REF_MARKER} {external_ref}\n{KEY_MARKER} {ref_key(external_ref)}"
+def ref_note(external_ref: str, tax_id: str | None = None) -> str:
+    """The contact notes carrying our reference, a fixed-length key of it that
+    ``search_text`` finds without matching longer references that start alike, and the
+    customer's tax id as ``tax_key`` prints it (found by ``search_text`` too)."""
+    note = f"{REF_MARKER} {external_ref}\n{KEY_MARKER} {ref_key(external_ref)}"
+    key = tax_key(tax_id)
+    return note if key is None else f"{note}\n{TAX_MARKER} {key}"
+
+
+def tax_key(tax_id: object) -> str | None:
+    """A tax id as registries compare them: upper case, no spaces, dots or dashes."""
+    if not isinstance(tax_id, str):
+        return None
+    key = "".join(ch for ch in tax_id.upper() if ch.isalnum())
+    return key or None
+
+
+def tax_in(text: object) -> str | None:
+    match = _TAX_IN_TEXT.search(text) if isinstance(text, str) else None
+    return match.group(1) if match else None
+
+
+def refund_ledger_id(credit_kind: str, credit_id: str, refund_id: str) -> str:
+    return f"{credit_kind}/{credit_id}/{refund_id}"
+
+
+def split_refund_id(ledger_id: str) -> tuple[str, str, str] | None:
+    """``(credit kind, credit id, refund id)`` of a refund's ledger id; None if it is not
+    one."""
+    parts = ledger_id.split("/")
+    if len(parts) != 3 or parts[0] not in REFUNDS or not all(parts):
+        return None
+    return parts[0], parts[1], parts[2]
 
 
 def ref_key(external_ref: str) -> str:
@@ -180,7 +234,7 @@ class ZohoMapping:
         body["contact_type"] = self.options["customer"]["contact_type"]
         body["customer_sub_type"] = self.options["customer"]["customer_sub_type"]
         body["currency_id"] = currency_id
-        body["notes"] = ref_note(external_ref)
+        body["notes"] = ref_note(external_ref, customer.tax_id)
         return body
 
     def invoice_body(
@@ -200,17 +254,53 @@ class ZohoMapping:
         invoice_id: str,
         external_ref: str,
         exchange_rate: Decimal | None,
+        applied: Decimal | None = None,
     ) -> dict[str, Any]:
+        """The whole amount received; ``applied`` of it (None: all) goes to the invoice and
+        the rest stays the payment's ``unused_amount`` (the customer's excess payment)."""
         values = payment.model_dump(exclude_none=True) | {"amount": payment.amount}
         body = self._fields("payment", values)
         body["amount"] = quantize(payment.amount, payment.currency)
         body["customer_id"] = customer_id
         body["payment_mode"] = self.options["payment"]["payment_mode"]
-        body["invoices"] = [{"invoice_id": invoice_id, "amount_applied": body["amount"]}]
+        part = body["amount"] if applied is None else quantize(applied, payment.currency)
+        _check_applied(payment, part)
+        body["invoices"] = [{"invoice_id": invoice_id, "amount_applied": part}] if part else []
         body["reference_number"] = reference_token(external_ref)
         if exchange_rate is not None:
             body["exchange_rate"] = exchange_rate
         return body
+
+    def refund_body(
+        self,
+        refund: Refund,
+        external_ref: str,
+        from_account_id: str,
+        exchange_rate: Decimal | None,
+    ) -> dict[str, Any]:
+        """``POST /creditnotes/{id}/refunds`` or ``/customerpayments/{id}/refunds``."""
+        body: dict[str, Any] = {
+            "date": refund.refunded_on.isoformat(),
+            "amount": quantize(refund.amount, refund.currency),
+            "refund_mode": self.options["refund"]["refund_mode"],
+            "from_account_id": from_account_id,
+            "reference_number": reference_token(external_ref),
+        }
+        if refund.reference:
+            body["description"] = refund.reference
+        if exchange_rate is not None:
+            body["exchange_rate"] = exchange_rate
+        return body
+
+    @property
+    def refund_account(self) -> str | None:
+        """The bank or cash account refunds are paid from, if the mapping names one."""
+        return str(self.options["refund"]["from_account_id"]) or None
+
+    @property
+    def tax_fields(self) -> tuple[str, ...]:
+        """The contact fields the mapping writes the customer's tax id to."""
+        return self.fields["customer"].get("tax_id", ())
 
     def uses_our_number(self, kind: str) -> bool:
         return bool(self.options[kind].get("use_our_number"))
@@ -282,6 +372,15 @@ class ZohoMapping:
                 for path in paths:
                     _set_path(body, path, _wire(values[canonical]))
         return body
+
+
+def _check_applied(payment: Payment, part: Decimal) -> None:
+    if not Decimal(0) <= part <= payment.amount:
+        raise PermanentLedgerError(
+            f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment to its "
+            "invoice (between 0 and the amount received)",
+            code="syncledger.bad_applied_amount",
+        )
 
 
 def _document_values(doc: Invoice | CreditNote, our_number: bool) -> dict[str, Any]:
@@ -378,6 +477,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> ZohoMapping:
         },
         "credit_note": {"use_our_number": bool(raw["credit_note"]["use_our_number"])},
         "payment": {"payment_mode": str(raw["payment"]["payment_mode"])},
+        "refund": _refund_options(raw),
     }
     return ZohoMapping(
         version=str(raw["version"]),
@@ -386,6 +486,16 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> ZohoMapping:
         person={k: str(v) for k, v in raw["customer"]["contact_person"].items()},
         options=options,
     )
+
+
+def _refund_options(raw: Mapping[str, Any]) -> dict[str, str]:
+    """``[refund]`` is optional: ``refund_mode`` (default: the payments' mode) and
+    ``from_account_id`` (default: the organisation's primary bank account)."""
+    table = raw.get("refund", {})
+    return {
+        "refund_mode": str(table.get("refund_mode") or raw["payment"]["payment_mode"]),
+        "from_account_id": str(table.get("from_account_id") or ""),
+    }
 
 
 def _check_references(raw: Mapping[str, Any], kinds: Sequence[str]) -> None:
@@ -461,6 +571,31 @@ def _parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         "balance": _amount(raw.get("balance")),
         "status": INVOICE_STATUS.get(status, status) if kind == "invoice" else status,
     }
+
+
+def refund_record(
+    credit_kind: str, credit_id: str, raw: Mapping[str, Any], credit: Mapping[str, Any]
+) -> LedgerRecord:
+    """A credit note refund or payment refund as a ``LedgerRecord``; its customer and
+    currency are its credit's (Zoho's refund answers name the customer only)."""
+    id_field = REFUNDS[credit_kind][3]
+    return LedgerRecord(
+        kind="refund",
+        ledger_id=refund_ledger_id(credit_kind, credit_id, str(raw[id_field])),
+        version=_refund_version(raw),
+        external_ref=_str(raw.get("reference_number")) or None,
+        customer_ledger_id=_str(credit.get("customer_id")),
+        currency=_str(credit.get("currency_code")),
+        total=_amount(raw.get("amount_fcy", raw.get("amount"))),
+        status="refunded",
+        updated_at=zoho_moment(raw.get("last_modified_time")),
+        raw=dict(raw),
+    )
+
+
+def _refund_version(raw: Mapping[str, Any]) -> str:
+    picked = {f: raw.get(f) for f in VERSION_FIELDS["refund"]}
+    return hashlib.sha256(encode_json(picked)).hexdigest()[:12]
 
 
 def _amount(value: Any) -> Decimal | None:

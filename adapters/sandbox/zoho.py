@@ -19,9 +19,15 @@ Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400,
   payments and credits are refused on drafts; voiding unassociates payments and credits
   (they return to the customer's credits), as Zoho documents;
 - ``GET|POST /customerpayments``, ``GET /customerpayments/{id}``: ``invoices:
-  [{invoice_id, amount_applied}]`` within each invoice's balance and the amount;
+  [{invoice_id, amount_applied}]`` within each invoice's balance and the amount; what is
+  not applied is the payment's ``unused_amount`` (the customer's excess payment, a
+  credit), all of it when ``invoices`` is empty;
 - ``GET|POST /creditnotes``, ``GET /creditnotes/{id}``, ``GET|POST
   /creditnotes/{id}/invoices``: credit notes (numbered ``CN-00001``), applied to invoices;
+- ``GET|POST /creditnotes/{id}/refunds``, ``GET|POST /customerpayments/{id}/refunds``,
+  ``GET .../refunds/{refund_id}``, ``GET /creditnotes/refunds``, ``GET /bankaccounts``:
+  refunds out of a credit note's balance or a payment's ``unused_amount``
+  (``zoho_refunds``);
 - lists: ``page``/``per_page`` (≤ 200) answered with ``page_context.has_more_page``,
   ``sort_column``/``sort_order``, the filters of ``zoho_listing`` (``reference_number``,
   ``search_text``, ``contact_name``, ``email``, ``last_modified_time`` exact, ...).
@@ -47,8 +53,9 @@ Admin (no auth, not throttled): ``GET|POST|DELETE /_sandbox/faults``, ``GET
 /_sandbox/oauth/grant``, ``POST /_sandbox/oauth/expire``.
 
 Not modelled: items, tax groups and tax authorities, inclusive tax, transaction-level
-tax rounding, ``overdue`` status, approvals, e-mailing, deletes, payment and credit note
-updates/refunds, the custom-field upsert headers (``X-Unique-Identifier-*``), the
+tax rounding, ``overdue`` status, approvals, e-mailing, deletes, payment, credit note
+and refund updates, the chart of accounts beyond two bank/cash accounts, tax numbers'
+formats per edition, the custom-field upsert headers (``X-Unique-Identifier-*``), the
 ``JSONString`` form encoding, organisation time zones other than UTC, and Zoho's own
 exchange-rate lookup (a foreign-currency document without ``exchange_rate`` is refused).
 """
@@ -67,6 +74,7 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate, scaled_count
+from adapters.sandbox import zoho_refunds as refunds
 from adapters.sandbox.common import (
     Kinds,
     admin_routes,
@@ -90,7 +98,10 @@ DEFAULT_REFRESH_TOKEN = "1000.sandbox-refresh-token"  # noqa: S105 (a public san
 DEFAULT_ORGANIZATION_ID = "10234695"  # the organisation id of Zoho's own examples
 API = "/books/v3"
 LOOKUP_FILTERS = ("reference_number", "search_text")
-_KINDS = Kinds(error="kinds are customer, invoice, payment and credit_note")
+_KINDS = Kinds(
+    names=("customer", "invoice", "payment", "credit_note", "refund"),
+    error="kinds are customer, invoice, payment, credit_note and refund",
+)
 
 Handler = Callable[[Request, ZohoSandbox], Awaitable[Answer]]
 
@@ -155,6 +166,11 @@ def _routes() -> list[Route]:
         Route(f"{API}/invoices/{{ident}}/status/void", _api(_void, write=True), methods=["POST"]),
         Route(f"{API}/creditnotes/{{ident}}/invoices", _api(_credited), methods=["GET"]),
         Route(f"{API}/creditnotes/{{ident}}/invoices", _api(_apply, write=True), methods=["POST"]),
+        Route(f"{API}/bankaccounts", _api(_bank_accounts), methods=["GET"]),
+        Route(f"{API}/creditnotes/refunds", _api(_note_refunds), methods=["GET"]),
+        Route(f"{API}/{{kind}}/{{ident}}/refunds", _api(_refunds), methods=["GET"]),
+        Route(f"{API}/{{kind}}/{{ident}}/refunds", _api(_refund, write=True), methods=["POST"]),
+        Route(f"{API}/{{kind}}/{{ident}}/refunds/{{refund}}", _api(_read_refund), methods=["GET"]),
         Route(f"{API}/{{kind}}/{{ident}}", _api(_read), methods=["GET"]),
         Route(f"{API}/{{kind}}/{{ident}}", _api(_update, write=True), methods=["PUT"]),
         Route(f"{API}/{{kind}}", _api(_list), methods=["GET"]),
@@ -278,6 +294,29 @@ async def _sent(request: Request, sandbox: ZohoSandbox) -> Answer:
 
 async def _void(request: Request, sandbox: ZohoSandbox) -> Answer:
     return sandbox.org.void(request.path_params["ident"])
+
+
+async def _bank_accounts(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return refunds.bank_accounts(sandbox.org)
+
+
+async def _note_refunds(request: Request, sandbox: ZohoSandbox) -> Answer:
+    return refunds.all_credit_note_refunds(sandbox.org, _params(request))
+
+
+async def _refunds(request: Request, sandbox: ZohoSandbox) -> Answer:
+    kind, ident = request.path_params["kind"], request.path_params["ident"]
+    return refunds.credit_refunds(sandbox.org, kind, ident, _params(request))
+
+
+async def _refund(request: Request, sandbox: ZohoSandbox) -> Answer:
+    kind, ident = request.path_params["kind"], request.path_params["ident"]
+    return refunds.refund(sandbox.org, kind, ident, await _json_body(request))
+
+
+async def _read_refund(request: Request, sandbox: ZohoSandbox) -> Answer:
+    params = request.path_params
+    return refunds.read_refund(sandbox.org, params["kind"], params["ident"], params["refund"])
 
 
 async def _credited(request: Request, sandbox: ZohoSandbox) -> Answer:

@@ -1,5 +1,6 @@
 """The Zoho Books sandbox's books: one organisation's contacts, invoices, customer
-payments and credit notes in SQLite (a file when a path is given, memory otherwise).
+payments, credit notes and their refunds in SQLite (a file when a path is given, memory
+otherwise).
 
 Records are stored as the JSON Zoho answers for a single record; ``created_time`` and
 ``last_modified_time`` use Zoho's format (``2013-10-07T18:24:51+0530``: seconds, and the
@@ -23,6 +24,8 @@ ID_FIELD = {
     "invoice": "invoice_id",
     "customerpayment": "payment_id",
     "creditnote": "creditnote_id",
+    "creditnoterefund": "creditnote_refund_id",
+    "paymentrefund": "payment_refund_id",
 }
 #: canonical kind (and plural resource names) → resource name
 RESOURCE = {
@@ -37,6 +40,10 @@ RESOURCE = {
     "credit_note": "creditnote",
     "creditnote": "creditnote",
     "creditnotes": "creditnote",
+    "creditnoterefund": "creditnoterefund",
+    "creditnote_refund": "creditnoterefund",
+    "paymentrefund": "paymentrefund",
+    "payment_refund": "paymentrefund",
 }
 ID_BASE = 460000000000000  # Zoho ids are long digit strings (460000000026049 in the docs)
 ZOHO_TIME = "%Y-%m-%dT%H:%M:%S%z"

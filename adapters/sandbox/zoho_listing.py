@@ -44,12 +44,23 @@ SUMMARY: dict[str, tuple[str, ...]] = {
         "customer_name", "status", "date", "currency_id", "currency_code", "exchange_rate",
         "total", "balance", "created_time", "last_modified_time",
     ),
+    # refunds: the fields Zoho's refund lists document (no customer_id, no times)
+    "creditnoterefund": (
+        "creditnote_refund_id", "creditnote_id", "date", "refund_mode", "reference_number",
+        "creditnote_number", "customer_name", "description", "amount_bcy", "amount_fcy",
+    ),
+    "paymentrefund": (
+        "payment_refund_id", "payment_id", "date", "refund_mode", "reference_number",
+        "payment_number", "customer_name", "description", "amount_bcy", "amount_fcy",
+    ),
 }  # fmt: skip
 TEXT_FILTERS: dict[str, tuple[str, ...]] = {
     "contact": ("contact_name", "company_name"),
     "invoice": ("invoice_number", "reference_number", "customer_name"),
     "customerpayment": ("reference_number", "payment_number", "customer_name"),
     "creditnote": ("creditnote_number", "reference_number", "customer_name"),
+    "creditnoterefund": (),
+    "paymentrefund": (),
 }
 EXACT_FILTERS = ("customer_id", "status", "last_modified_time", "contact_type")
 _TIMES = ("created_time", "last_modified_time")
@@ -58,12 +69,19 @@ SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "invoice": ("invoice_number", "date", "due_date", "total", "balance", *_TIMES),
     "customerpayment": ("payment_number", "date", "amount", *_TIMES),
     "creditnote": ("creditnote_number", "date", "total", "balance", *_TIMES),
-}
+    "creditnoterefund": (
+        "refund_mode", "reference_number", "date", "creditnote_number", "customer_name",
+        "amount_bcy", "amount_fcy",
+    ),
+    "paymentrefund": ("refund_mode", "reference_number", "date", "amount_bcy", "amount_fcy"),
+}  # fmt: skip
 DEFAULT_SORT = {
     "contact": ("contact_name", "A"),
     "invoice": ("created_time", "D"),
     "customerpayment": ("created_time", "D"),
     "creditnote": ("created_time", "D"),
+    "creditnoterefund": ("date", "D"),
+    "paymentrefund": ("date", "D"),
 }
 STATUS_FILTERS = {
     "Status.All": None,

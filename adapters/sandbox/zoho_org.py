@@ -265,6 +265,7 @@ class ZohoOrganization:
             invoices=lambda i: self.book.get("invoice", i),
             available=payment["amount"],
             check_open=_check_open,
+            allow_empty=True,
         )
         links = [_link(a.invoice, a.amount) for a in applied]
         unused = payment["amount"] - sum((a.amount for a in applied), ZERO)

@@ -299,10 +299,12 @@ def applications(
     invoices: Lookup,
     available: Decimal,
     check_open: Callable[[dict[str, Any]], None],
+    allow_empty: bool = False,
 ) -> list[Application]:
     """``[{invoice_id, amount_applied}]`` checked against each invoice's balance and
-    against ``available`` (a payment's amount, a credit note's balance)."""
-    if not isinstance(items, list) or not items:
+    against ``available`` (a payment's amount, a credit note's balance). A payment may
+    list no invoice (``allow_empty``): all of it is the customer's excess payment."""
+    if not isinstance(items, list) or not (items or allow_empty):
         raise required("invoices")
     result = [_application(item, customer_id, invoices, check_open) for item in items]
     if sum((a.amount for a in result), Decimal(0)) > available:

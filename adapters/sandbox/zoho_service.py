@@ -85,11 +85,11 @@ class ZohoSandbox(FaultInjection):
 
     def count(self, kind: str) -> int:
         """Records of ``kind`` (``customer``/``contact``, ``invoice``, ``payment``,
-        ``credit_note``) in the book."""
-        return self.book.count(kind)
+        ``credit_note``, ``refund``: of credit notes and of payments) in the book."""
+        return sum(self.book.count(name) for name in _resources(kind))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
-        return self.book.records(resource(kind))
+        return [r for name in _resources(kind) for r in self.book.records(name)]
 
     def daily_remaining(self) -> int:
         return self._daily.remaining()
@@ -153,3 +153,9 @@ class ZohoSandbox(FaultInjection):
         if self.faults.commit_then_timeout == 0:
             self._stalled.clear()
         return self.faults.stall_seconds
+
+
+def _resources(kind: str) -> tuple[str, ...]:
+    if kind == "refund":
+        return ("creditnoterefund", "paymentrefund")
+    return (resource(kind),)

@@ -15,9 +15,10 @@ import pytest
 from adapters.jsonwire import encode_json
 from adapters.ledgers.zoho import ZohoLedger
 from adapters.ledgers.zoho_errors import checked, translate_zoho
-from adapters.ledgers.zoho_mapping import reference_token
+from adapters.ledgers.zoho_mapping import load_mapping, reference_token
 from adapters.oauth2 import FileTokenStore
 from adapters.platforms import Connection, platform
+from adapters.ports import PushResult
 from core.errors import (
     AuthExpiredError,
     ConfigurationError,
@@ -26,7 +27,7 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.zoho import BASE_URL, ORG, InProcessZoho, in_process_zoho, zoho_auth
 
@@ -297,6 +298,237 @@ async def test_a_credit_applied_before_a_timeout_is_not_applied_twice(zoho: InPr
     record = await zoho.ledger.get("invoice", invoice_id)
     assert record is not None and record.balance == Decimal("25.00")
     assert zoho.sandbox.count("credit_note") == 1
+
+
+# ------------------------------------------------- overpayments and refunds
+
+
+def payment(amount: str, n: int = 1) -> Payment:
+    return Payment(
+        id=f"PAY-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 5),
+    )
+
+
+def refund(amount: str, n: int = 1, **credit: str) -> Refund:
+    return Refund.model_validate(
+        {
+            "id": f"REF-{n}",
+            "customer_id": "C-1",
+            "amount": Decimal(amount),
+            "currency": "USD",
+            "refunded_on": date(2026, 4, 9),
+            "reference": f"RF-{n}",
+        }
+        | credit
+    )
+
+
+async def push_payment(
+    zoho: InProcessZoho, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
+) -> str:
+    result = await zoho.ledger.apply_payment(
+        payment(amount, n),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/payment/PAY-{n}",
+        idempotency_key=key("p", n),
+        applied=Decimal(applied),
+    )
+    return result.ledger_id
+
+
+async def push_refund(
+    ledger: ZohoLedger, customer_id: str, money_back: Refund, credit_id: str, n: int = 1
+) -> PushResult:
+    return await ledger.create_refund(
+        money_back,
+        customer_ledger_id=customer_id,
+        credit_kind=money_back.credit_kind,
+        credit_ledger_id=credit_id,
+        external_ref=f"csv/refund/REF-{n}",
+        idempotency_key=key("r", n),
+    )
+
+
+async def open_credit_note(zoho: InProcessZoho, customer_id: str, total: str = "40.00") -> str:
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 2),
+        currency="USD",
+        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
+        total=Decimal(total),
+    )
+    result = await zoho.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    return result.ledger_id
+
+
+async def test_an_overpayment_is_one_payment_whose_rest_stays_unused(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    await push_payment(zoho, customer_id, invoice_id, "50.00", applied="30.00")
+    [sent] = zoho.sandbox.records("payment")
+    assert sent["amount"] == Decimal("50.00")
+    assert [(i["invoice_id"], i["amount_applied"]) for i in sent["invoices"]] == [
+        (invoice_id, Decimal("30.00"))
+    ]
+    assert sent["unused_amount"] == Decimal("20.00")
+    assert zoho.sandbox.count("credit_note") == 0  # the excess is no credit note
+    contact = zoho.sandbox.records("customer")[0]
+    assert zoho.sandbox.org.read("contact", contact["contact_id"]).body["contact"][
+        "unused_credits_receivable_amount"
+    ] == Decimal("20.00")
+
+
+async def test_a_payment_applying_nothing_is_sent_with_no_invoices(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    payment_id = await push_payment(zoho, customer_id, invoice_id, "12.00", applied="0")
+    [sent] = zoho.sandbox.records("payment")
+    assert (sent["invoices"], sent["unused_amount"]) == ([], Decimal("12.00"))
+    record = await zoho.ledger.get("payment", payment_id)
+    assert record is not None and (record.total, record.balance) == (Decimal(12), Decimal(12))
+    invoice_now = await zoho.ledger.get("invoice", invoice_id)
+    assert invoice_now is not None and invoice_now.balance == Decimal("30.00")
+
+
+@pytest.mark.parametrize("applied", ["-1.00", "12.01"])
+async def test_applying_outside_the_amount_received_is_refused_before_sending(
+    zoho: InProcessZoho, applied: str
+) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_payment(zoho, customer_id, invoice_id, "12.00", applied=applied)
+    assert refused.value.code == "syncledger.bad_applied_amount"
+    assert zoho.sandbox.count("payment") == 0
+
+
+async def test_a_credit_note_refund_is_posted_under_it_from_the_primary_account(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    note_id = await open_credit_note(zoho, customer_id)
+    pushed = await push_refund(
+        zoho.ledger, customer_id, refund("15.00", credit_note_id="CN-1"), note_id
+    )
+    [sent] = zoho.sandbox.records("refund")  # the sandbox's primary account: Business Checking
+    assert (sent["reference_number"], sent["description"]) == ("csv/refund/REF-1", "RF-1")
+    assert (sent["from_account_name"], sent["refund_mode"]) == ("Business Checking", "banktransfer")
+    assert (sent["date"], sent["amount_fcy"]) == ("2026-04-09", Decimal("15.00"))
+    assert pushed.ledger_id == f"credit_note/{note_id}/{sent['creditnote_refund_id']}"
+    record = await zoho.ledger.get("refund", pushed.ledger_id)
+    assert record is not None
+    assert (record.customer_ledger_id, record.currency) == (customer_id, "USD")
+    note = await zoho.ledger.get("credit_note", note_id)
+    assert note is not None and (note.balance, note.status) == (Decimal("25.00"), "open")
+
+
+async def test_a_refund_beyond_the_credit_or_to_another_customer_is_refused_unsent(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    other_id = await push_customer(zoho, 2)
+    note_id = await open_credit_note(zoho, customer_id)
+    with pytest.raises(PermanentLedgerError) as over:
+        await push_refund(zoho.ledger, customer_id, refund("40.01", credit_note_id="CN-1"), note_id)
+    assert over.value.code == "syncledger.refund_exceeds_credit"
+    with pytest.raises(PermanentLedgerError) as stranger:
+        await push_refund(zoho.ledger, other_id, refund("1.00", credit_note_id="CN-1"), note_id)
+    assert stranger.value.code == "syncledger.refund_customer_mismatch"
+    assert zoho.sandbox.count("refund") == 0
+
+
+async def test_a_refund_that_timed_out_after_committing_is_found_not_repeated(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    payment_id = await push_payment(zoho, customer_id, invoice_id, "50.00", applied="30.00")
+    zoho.sandbox.commit_then_timeout_next(1, stall_seconds=5)
+    slow = in_process_timeout(zoho)
+    pushed = await push_refund(slow, customer_id, refund("20.00", payment_id="PAY-1"), payment_id)
+    assert pushed.recovered
+    assert zoho.sandbox.count("refund") == 1
+    record = await zoho.ledger.get("payment", payment_id)
+    assert record is not None and record.balance == 0
+
+
+async def test_find_and_list_all_see_refunds_of_payments_and_of_credit_notes(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    payment_id = await push_payment(zoho, customer_id, invoice_id, "50.00", applied="30.00")
+    note_id = await open_credit_note(zoho, customer_id)
+    by_payment = await push_refund(
+        zoho.ledger, customer_id, refund("5.00", 1, payment_id="PAY-1"), payment_id, 1
+    )
+    by_note = await push_refund(
+        zoho.ledger, customer_id, refund("7.00", 2, credit_note_id="CN-1"), note_id, 2
+    )
+    found = await zoho.ledger.find("refund", "csv/refund/REF-1")
+    assert found is not None and found.ledger_id == by_payment.ledger_id
+    assert (found.total, found.customer_ledger_id) == (Decimal("5.00"), customer_id)
+    assert await zoho.ledger.find("refund", "csv/refund/REF-404") is None
+    listed = {(r.ledger_id, r.total) async for r in zoho.ledger.list_all("refund")}
+    assert listed == {(by_payment.ledger_id, Decimal("5.00")), (by_note.ledger_id, Decimal("7.00"))}
+    assert await zoho.ledger.get("refund", "credit_note/460000000999999/1") is None
+    assert await zoho.ledger.get("refund", "not-a-refund-id") is None
+
+
+# ---------------------------------------------------------------- tax ids
+
+
+async def test_a_tax_id_is_matched_through_our_notes_line_and_confirmed(
+    zoho: InProcessZoho,
+) -> None:
+    ours = await push_customer(zoho, 1, tax_id="DE 136-695.976")
+    notes = zoho.sandbox.records("customer")[0]["notes"]
+    assert "syncledger-tax: DE136695976" in notes.splitlines()
+    mention = {"contact_name": "Someone", "notes": "took over DE136695976's debts"}
+    zoho.sandbox.org.create_contact(mention)  # found by search_text, but no tax id of its own
+    renamed = customer(9, name="ACME GmbH", tax_id="de136695976")
+    assert [m.ledger_id for m in await zoho.ledger.match_customer(renamed)] == [ours]
+
+
+async def test_a_mapping_may_name_the_editions_tax_field_and_the_refund_account(
+    tmp_path: Path,
+) -> None:
+    default = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    text = (
+        default.replace("[customer.fields]\n", '[customer.fields]\ntax_id = "vat_reg_no"\n', 1)
+        + '\n[refund]\nfrom_account_id = "460000000980002"\nrefund_mode = "cash"\n'
+    )
+    path = tmp_path / "zoho.toml"
+    path.write_text(text)
+    zoho = in_process_zoho(per_window=200, ledger_options={"mapping": load_mapping(path)})
+    try:
+        customer_id = await push_customer(zoho, 1, tax_id="GB123456789")
+        assert zoho.sandbox.records("customer")[0]["vat_reg_no"] == "GB123456789"
+        hand_made = {"contact_name": "Typed In", "vat_reg_no": "gb 123 456 789"}
+        zoho.sandbox.org.create_contact(hand_made | {"notes": "VAT GB123456789"})
+        matches = await zoho.ledger.match_customer(customer(5, name="X", tax_id="GB123456789"))
+        assert len(matches) == 2 and customer_id in {m.ledger_id for m in matches}
+        note_id = await open_credit_note(zoho, customer_id)
+        await push_refund(zoho.ledger, customer_id, refund("1.00", credit_note_id="CN-1"), note_id)
+        [sent] = zoho.sandbox.records("refund")
+        assert (sent["from_account_name"], sent["refund_mode"]) == ("Petty Cash", "cash")
+    finally:
+        await zoho.ledger.aclose()
+        zoho.sandbox.close()
 
 
 def in_process_timeout(zoho: InProcessZoho) -> ZohoLedger:

@@ -361,6 +361,81 @@ async def test_credit_notes_apply_to_invoices_and_close_when_used_up(zoho: Zoho)
     assert (await zoho.read("invoices", invoice["invoice_id"]))["balance"] == Decimal("60.00")
 
 
+async def test_what_a_payment_does_not_apply_stays_its_unused_amount(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    applied = [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("100.00")}]
+    _, over = await zoho.pay(customer["contact_id"], "", "130.00", invoices=applied)
+    assert over["payment"]["unused_amount"] == Decimal("30.00")
+    _, advance = await zoho.pay(customer["contact_id"], "", "20.00", invoices=[])
+    assert (advance["payment"]["invoices"], advance["payment"]["unused_amount"]) == (
+        [],
+        Decimal("20.00"),
+    )
+    status, missing = await zoho.pay(customer["contact_id"], "", "5.00", invoices=None)
+    assert (status, missing["code"]) == (400, 4)
+    assert (await zoho.read("invoices", invoice["invoice_id"]))["status"] == "paid"
+    contact = await zoho.read("contacts", customer["contact_id"])
+    assert contact["unused_credits_receivable_amount"] == Decimal("50.00")
+
+
+async def primary_account(zoho: Zoho) -> str:
+    accounts = (await zoho.ok("GET", "/bankaccounts"))["bankaccounts"]
+    return str(next(a["account_id"] for a in accounts if a["is_primary_account"]))
+
+
+def refund_body(amount: str, account: str, **fields: Any) -> dict[str, Any]:
+    body = {"date": "2026-03-20", "amount": Decimal(amount), "from_account_id": account}
+    return body | {"refund_mode": "cash", "reference_number": "RF-1"} | fields
+
+
+async def test_an_excess_payment_is_refunded_out_of_its_unused_amount(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    invoice = await zoho.invoice(customer["contact_id"])
+    applied = [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("100.00")}]
+    _, paid = await zoho.pay(customer["contact_id"], "", "130.00", invoices=applied)
+    path = f"/customerpayments/{paid['payment']['payment_id']}/refunds"
+    account = await primary_account(zoho)
+    status, over = await zoho.call("POST", path, refund_body("30.01", account))
+    assert (status, over["code"]) == (400, 9007)
+    for body in (refund_body("1", ""), refund_body("1", "460000000000001")):
+        status, refused = await zoho.call("POST", path, body)
+        assert (status, refused["code"]) == (400, 4)
+    created = (await zoho.ok("POST", path, refund_body("30.00", account)))["payment_refund"]
+    assert (created["amount_fcy"], created["reference_number"]) == (Decimal("30.00"), "RF-1")
+    payment = await zoho.read("customerpayments", paid["payment"]["payment_id"])
+    assert payment["unused_amount"] == 0
+    listed = (await zoho.ok("GET", path))["payment_refunds"]
+    assert [r["payment_refund_id"] for r in listed] == [created["payment_refund_id"]]
+    one = await zoho.ok("GET", f"{path}/{created['payment_refund_id']}")
+    assert one["payment_refund"]["payment_id"] == paid["payment"]["payment_id"]
+    assert zoho.sandbox.count("refund") == 1
+
+
+async def test_a_credit_note_refund_draws_on_its_balance_and_closes_it(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    body = {"customer_id": customer["contact_id"], "line_items": [line("40.00")]}
+    note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
+    path = f"/creditnotes/{note['creditnote_id']}/refunds"
+    account = await primary_account(zoho)
+    first = await zoho.ok("POST", path, refund_body("15.00", account))
+    after = await zoho.read("creditnotes", note["creditnote_id"])
+    assert (after["balance"], after["status"]) == (Decimal("25.00"), "open")
+    assert (await zoho.call("POST", path, refund_body("25.01", account)))[1]["code"] == 9007
+    await zoho.ok("POST", path, refund_body("25.00", account, reference_number="RF-2"))
+    closed = await zoho.read("creditnotes", note["creditnote_id"])
+    assert (closed["balance"], closed["status"]) == (0, "closed")
+    everyone = await zoho.ok("GET", "/creditnotes/refunds", customer_id=customer["contact_id"])
+    refs = sorted(r["reference_number"] for r in everyone["creditnote_refunds"])
+    assert refs == ["RF-1", "RF-2"]
+    assert "customer_id" not in everyone["creditnote_refunds"][0]  # Zoho's rows name it only
+    stranger = await zoho.ok("GET", "/creditnotes/refunds", customer_id="460000000000404")
+    assert stranger["creditnote_refunds"] == []
+    wrong_parent = f"/customerpayments/{note['creditnote_id']}/refunds"
+    refund_id = first["creditnote_refund"]["creditnote_refund_id"]
+    assert (await zoho.call("GET", f"{wrong_parent}/{refund_id}"))[0] == 404
+
+
 async def test_an_invoice_cannot_be_cut_below_what_was_paid(zoho: Zoho) -> None:
     customer = await zoho.contact()
     invoice = await zoho.invoice(customer["contact_id"])
@@ -495,7 +570,7 @@ async def test_admin_endpoints_set_faults_and_show_the_book(zoho: Zoho) -> None:
     await zoho.http.delete("/_sandbox/faults")
     assert decode_json((await zoho.http.get("/_sandbox/faults")).content)["fail_writes"] == 0
     counts = decode_json((await zoho.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
     records = decode_json((await zoho.http.get("/_sandbox/records/customer")).content)
     assert [r["contact_name"] for r in records] == ["Acme"]
     assert (await zoho.http.get("/_sandbox/records/nope")).status_code == 404
