@@ -19,6 +19,27 @@ Limits: 200 requests per 60 s per business (the official figure; a secondary sou
 ``RateLimiter`` to ``connect`` to change it. The 100 MB/hour volume limit is not counted
 client-side: a 429 for it is waited out like any other. Delta: ``updated_or_created_since``
 per resource; paging: ``items_per_page`` (≤ 200) following ``$next``.
+
+Overpayments: one customer receipt (``POST /contact_payments``, ``transaction_type_id``
+``CUSTOMER_RECEIPT``) of the whole amount received (``total_amount``) whose
+``allocated_artefacts`` give the invoice only the applied part (none when ``applied`` is 0);
+Sage keeps the rest on the customer's account as the receipt's ``payment_on_account``, and
+its ``outstanding_amount`` is the payment's ``balance``. Never a credit note.
+
+Refunds: a customer refund (``POST /contact_payments``, ``transaction_type_id``
+``CUSTOMER_REFUND``) allocating its whole amount to the credit it pays out: a sales credit
+note's id, or for an overpayment the id of the receipt's ``payment_on_account`` (read from
+the receipt first). Sage lowers that credit's ``outstanding_amount`` and refuses more than
+is outstanding (422 ``RecordInvalid``), so nothing is checked before the write: a retry
+after a lost answer must reach the ``idempotency_id`` replay, which a pre-check would refuse.
+Its reference is kept like a receipt's (``sage_mapping``); refunds are the receipts of
+transaction type ``CUSTOMER_REFUND`` (``[refund]`` in the mapping may override the type,
+bank account and reference rules, by default the receipts').
+
+Tax ids: contacts keep ``tax_id`` in ``tax_number``, but ``GET /contacts`` cannot filter on
+it (``search`` covers name, company name and reference): ``match_customer`` lists the
+customers with only their ``tax_number`` and compares ignoring case, spaces, dots and
+dashes, then reads the few that match in full.
 """
 
 from __future__ import annotations
@@ -27,7 +48,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -39,9 +61,11 @@ from adapters.ledgers.sage_mapping import (
     Document,
     SageMapping,
     load_mapping,
+    ref_at_end,
     ref_in,
     ref_token,
     source_id,
+    tax_key,
     to_record,
     token_in,
     version_of,
@@ -50,7 +74,7 @@ from adapters.oauth2 import Auth
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 PRODUCTION_URL = "https://api.accounting.sage.com/v3.1"
 TOKEN_URL = "https://oauth.accounting.sage.com/token"  # noqa: S105 (a URL)
@@ -61,6 +85,7 @@ RESOURCE = {
     "invoice": "sales_invoices",
     "credit_note": "sales_credit_notes",
     "payment": "contact_payments",
+    "refund": "contact_payments",
     "allocation": "contact_allocations",
 }
 BODY_KEY = {
@@ -68,8 +93,11 @@ BODY_KEY = {
     "invoice": "sales_invoice",
     "credit_note": "sales_credit_note",
     "payment": "contact_payment",
+    "refund": "contact_payment",
     "allocation": "contact_allocation",
 }
+#: kinds kept as contact payments, told apart by their transaction type
+TRANSACTION_KINDS = frozenset({"payment", "refund"})
 SEARCHABLE = frozenset({"customer", "invoice", "credit_note"})
 _NAMESPACE = uuid.UUID("8d0f8a52-5b7e-4e0c-9b57-2a9c6f1e4d3b")  # syncledger's, fixed
 
@@ -89,7 +117,7 @@ class SageLedger:
         requests_per_second=None,
         idempotency="idempotency_id (7 days) + reference lookup",
         delta="updated_or_created_since",
-        kinds=("customer", "invoice", "payment", "credit_note"),
+        kinds=("customer", "invoice", "payment", "credit_note", "refund"),
     )
 
     def __init__(
@@ -202,11 +230,34 @@ class SageLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
+        """One receipt of ``payment.amount``; ``applied`` of it goes to the invoice, the
+        rest stays on account (see the module docstring)."""
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied
         )
+        if not body["allocated_artefacts"]:
+            body |= await self._rate_of(payment.currency, invoice_ledger_id)
         return _pushed(await self._create("payment", body, idempotency_key))
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """A customer refund allocated to the credit note, or to the receipt's payment on
+        account; Sage refuses more than the credit's outstanding amount."""
+        artefact_id = credit_ledger_id
+        if credit_kind == "payment":
+            artefact_id = await self._on_account_id(credit_ledger_id)
+        body = self.mapping.refund_body(refund, customer_ledger_id, artefact_id, external_ref)
+        return _pushed(await self._create("refund", body, idempotency_key))
 
     async def create_credit_note(
         self,
@@ -261,8 +312,8 @@ class SageLedger:
         return await self._first_ours(kind, external_ref, self._window_params(kind))
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Customers with the same name (ignoring case) or contact-person email. Sage can
-        not be searched by tax number."""
+        """Customers with the same name (ignoring case), contact-person email or tax number
+        (ignoring case, spaces, dots and dashes)."""
         found: dict[str, LedgerRecord] = {}
         async for record in self._customers({"search": customer.name}):
             if (record.name or "").casefold() == customer.name.casefold():
@@ -270,11 +321,18 @@ class SageLedger:
         if customer.email:
             async for record in self._customers({"email": customer.email}):
                 found.setdefault(record.ledger_id, record)
+        for ledger_id in await self._same_tax_number(customer.tax_id):
+            if ledger_id not in found:
+                held = await self.get("customer", ledger_id)
+                if held is not None:
+                    found[ledger_id] = held
         return list(found.values())
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         raw = await self._fetch(kind, ledger_id)
-        return None if raw is None else to_record(kind, raw)
+        if raw is None or not self._is_kind(kind, raw):
+            return None
+        return to_record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         async for raw in self._pages(kind, self._kind_filter(kind)):
@@ -318,6 +376,49 @@ class SageLedger:
                 return None
             raise
         return _as_dict(answer)
+
+    async def _on_account_id(self, payment_ledger_id: str) -> str:
+        """The id of the payment on account Sage made of a receipt's unallocated part."""
+        raw = await self._fetch("payment", payment_ledger_id)
+        if raw is None or not self._is_kind("payment", raw):
+            raise _missing("payment", payment_ledger_id)
+        on_account = raw.get("payment_on_account") or {}
+        if not on_account.get("id"):
+            raise PermanentLedgerError(
+                f"Sage Accounting payment {payment_ledger_id} was allocated in full: it left "
+                "no payment on account to refund; refund a credit note instead",
+                code="syncledger.no_credit_to_refund",
+            )
+        return str(on_account["id"])
+
+    async def _rate_of(self, currency: str, invoice_ledger_id: str) -> dict[str, Any]:
+        """A foreign receipt allocated to nothing takes its invoice's rate (never a
+        default one); a base-currency receipt needs none."""
+        if currency == await self._base():
+            return {}
+        invoice = await self._fetch("invoice", invoice_ledger_id)
+        if invoice is None:
+            raise _missing("invoice", invoice_ledger_id)
+        return {"exchange_rate": invoice["exchange_rate"]}
+
+    async def _same_tax_number(self, tax_id: str | None) -> list[str]:
+        """Ids of the customers whose ``tax_number`` is ``tax_id``, listing only that field."""
+        wanted = tax_key(tax_id)
+        if wanted is None:
+            return []
+        params = self._kind_filter("customer") | {"attributes": "tax_number"}
+        return [
+            str(raw["id"])
+            async for raw in self._pages("customer", params)
+            if tax_key(raw.get("tax_number")) == wanted
+        ]
+
+    def _is_kind(self, kind: str, raw: dict[str, Any]) -> bool:
+        """Receipts and refunds share ``/contact_payments``: their transaction type tells."""
+        if kind not in TRANSACTION_KINDS:
+            return True
+        wanted = self.mapping.setting(kind, "transaction_type_id")
+        return bool((raw.get("transaction_type") or {}).get("id") == wanted)
 
     async def _current(self, kind: str, ledger_id: str, version: str | None) -> dict[str, Any]:
         current = await self._fetch(kind, ledger_id)
@@ -386,8 +487,8 @@ class SageLedger:
     def _kind_filter(self, kind: str) -> dict[str, str]:
         if kind == "customer":
             return {"contact_type_id": self.mapping.setting("customer", "contact_type_id")}
-        if kind == "payment":
-            return {"transaction_type_id": self.mapping.setting("payment", "transaction_type_id")}
+        if kind in TRANSACTION_KINDS:
+            return {"transaction_type_id": self.mapping.setting(kind, "transaction_type_id")}
         return {}
 
 
@@ -412,8 +513,10 @@ def _next_path(link: Any) -> str | None:
 
 
 def _carries(kind: str, raw: dict[str, Any], external_ref: str) -> bool:
-    if kind == "payment":
-        return token_in(raw.get("reference")) == ref_token(external_ref)
+    if kind in TRANSACTION_KINDS:
+        reference = raw.get("reference")
+        readable = ref_at_end(reference, kind) == external_ref
+        return readable or token_in(reference) == ref_token(external_ref)
     return ref_in(raw.get("notes")) == external_ref
 
 

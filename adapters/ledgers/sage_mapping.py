@@ -9,8 +9,13 @@ kind        searchable                                faithful reference
 customer    ``reference`` (unique per business)       ``notes``: ``syncledger-ref: <ref>``
 invoice     ``reference`` = our number (``search``)   ``notes``
 credit_note ``reference`` = our number (``search``)   ``notes``
-payment     none (newest first, ``sort``)             ``reference`` ends with a token
+payment     none (newest first, ``sort``)             ``reference`` ends with our ref
+refund      none (newest first, ``sort``)             ``reference`` ends with our ref
 =========== ========================================= ==================================
+
+Contact payments (receipts and refunds) have no notes: their ``reference`` is the human
+reference cut short, then our source reference itself when it fits Sage's limit (read back
+by ``get``), else a token ``SL-`` + 12 hex digits of its SHA-256 (found by ``find`` only).
 
 Versions: Sage has no concurrency token and shows ``updated_at`` at whole seconds, so two
 changes within one second would look the same. A version here is ``updated_at`` plus a
@@ -34,7 +39,7 @@ from typing import Any
 
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, RecordRef
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, RecordRef, Refund
 from core.money import minor_unit, quantize, to_decimal
 
 REF_MARKER = "syncledger-ref:"
@@ -67,6 +72,23 @@ def ref_token(external_ref: str) -> str:
 def token_in(text: object) -> str | None:
     match = _TOKEN.search(text) if isinstance(text, str) else None
     return match.group(0) if match else None
+
+
+def ref_at_end(text: object, kind: str) -> str | None:
+    """Our ``system/<kind>/id`` reference when it is the last word of ``text``."""
+    words = text.split() if isinstance(text, str) else []
+    try:
+        ref = RecordRef.parse(words[-1]) if words else None
+    except ValueError:
+        return None
+    return str(ref) if ref is not None and ref.kind == kind else None
+
+
+def tax_key(tax_id: object) -> str | None:
+    """A tax id compared the way registries print it: upper case, no spaces, dots or dashes."""
+    if not isinstance(tax_id, str):
+        return None
+    return "".join(ch for ch in tax_id.upper() if ch.isalnum()) or None
 
 
 def source_id(external_ref: str) -> str:
@@ -159,22 +181,57 @@ class SageMapping:
         customer_ledger_id: str,
         invoice_ledger_id: str,
         external_ref: str,
+        applied: Decimal | None = None,
     ) -> dict[str, Any]:
+        """A customer receipt of the whole amount, ``applied`` of it (None: all) allocated
+        to the invoice; Sage keeps what is not allocated as a payment on account."""
+        part = payment.amount if applied is None else applied
+        if not Decimal(0) <= part <= payment.amount:
+            raise PermanentLedgerError(
+                f"payment {payment.id}: cannot apply {part} of a {payment.amount} receipt to "
+                "the invoice: the applied part must be between 0 and the amount received",
+                code="syncledger.bad_applied_amount",
+            )
         values = payment.model_dump(exclude_none=True) | {"amount": payment.amount}
         body = self._fields("payment", values)
         body["transaction_type_id"] = self.setting("payment", "transaction_type_id")
         body["contact_id"] = customer_ledger_id
         body["bank_account_id"] = self.setting("payment", "bank_account_id")
-        body["allocated_artefacts"] = [{"artefact_id": invoice_ledger_id, "amount": payment.amount}]
-        body[self.setting("payment", "field")] = self.payment_reference(payment, external_ref)
+        body["allocated_artefacts"] = (
+            [{"artefact_id": invoice_ledger_id, "amount": part}] if part else []
+        )
+        body[self.setting("payment", "field")] = self.payment_reference(
+            payment.reference, external_ref
+        )
         return body
 
-    def payment_reference(self, payment: Payment, external_ref: str) -> str:
-        """The human reference, cut to fit, then our token."""
-        token = ref_token(external_ref)
-        room = int(self.settings["payment"]["limit"]) - len(token) - 1
-        human = (payment.reference or "")[: max(room, 0)].strip()
-        return f"{human} {token}" if human else token
+    def refund_body(
+        self, refund: Refund, customer_ledger_id: str, artefact_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        """A customer refund allocating its whole amount to one credit: a sales credit note
+        or a payment on account (``artefact_id``)."""
+        return {
+            "transaction_type_id": self.setting("refund", "transaction_type_id"),
+            "contact_id": customer_ledger_id,
+            "bank_account_id": self.setting("refund", "bank_account_id"),
+            "date": refund.refunded_on.isoformat(),
+            "total_amount": refund.amount,
+            "currency_id": refund.currency,
+            "allocated_artefacts": [{"artefact_id": artefact_id, "amount": refund.amount}],
+            self.setting("refund", "field"): self.payment_reference(
+                refund.reference, external_ref, "refund"
+            ),
+        }
+
+    def payment_reference(self, human: str | None, external_ref: str, kind: str = "payment") -> str:
+        """The human reference, cut to fit, then our source reference (its token when the
+        reference itself does not fit the limit)."""
+        limit = int(self.settings[kind]["limit"])
+        fits = len(external_ref) <= limit and len(external_ref.split()) == 1
+        carrier = external_ref if fits else ref_token(external_ref)
+        room = limit - len(carrier) - 1
+        cut = (human or "")[: max(room, 0)].strip()
+        return f"{cut} {carrier}" if cut else carrier
 
     def allocation_body(
         self, credit_note: CreditNote, customer_ledger_id: str, invoice_id: str, note_id: str
@@ -319,9 +376,18 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
             "invoice": _flat(raw["invoice"]),
             "credit_note": _flat(raw["credit_note"]),
             "payment": _flat(raw["payment"]),
+            "refund": _refund_settings(raw),
             "allocation": _flat(raw["allocation"]),
         },
     )
+
+
+def _refund_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``[refund]`` table is optional: refunds go out of the receipts' bank account with
+    the receipts' reference rules unless it says otherwise."""
+    payment = _flat(raw["payment"])
+    defaults = {key: payment[key] for key in ("bank_account_id", "field", "limit")}
+    return defaults | {"transaction_type_id": "CUSTOMER_REFUND"} | _flat(raw.get("refund", {}))
 
 
 def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -359,8 +425,8 @@ def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
     }
     if kind == "customer":
         return LedgerRecord(**common, **_customer_parts(raw))
-    if kind == "payment":
-        return LedgerRecord(**common, **_payment_parts(raw))
+    if kind in ("payment", "refund"):
+        return LedgerRecord(**(common | _contact_payment_parts(kind, raw)))
     return LedgerRecord(**common, **_document_parts(raw))
 
 
@@ -386,17 +452,22 @@ def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _contact_payment_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A receipt's ``balance`` is what is left of its payment on account (not yet
+    allocated nor refunded); a refund has none."""
     reference = str(raw.get("reference") or "")
-    token = token_in(reference)
+    ref = ref_at_end(reference, kind)
+    carrier = ref or token_in(reference) or ""
     on_account = raw.get("payment_on_account") or {}
+    left = _amount(on_account.get("outstanding_amount", 0))
     return {
-        "name": reference.removesuffix(token or "").strip() or None,
+        "external_ref": ref,
+        "name": reference.removesuffix(carrier).strip() or None,
         "customer_ledger_id": _link_id(raw, "contact"),
         "currency": _link_id(raw, "currency"),
         "total": _amount(raw.get("total_amount")),
-        "balance": _amount(on_account.get("total_amount", 0)),
-        "status": "applied",
+        "balance": left if kind == "payment" else None,
+        "status": "applied" if kind == "payment" else None,
     }
 
 

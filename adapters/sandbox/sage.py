@@ -14,6 +14,11 @@ Implemented, and where each rule comes from:
   OpenAPI operation "Voids a Sales Invoice"). Read-only: ``ledger_accounts``,
   ``bank_accounts``, ``tax_rates`` and ``/financial_settings``. Field rules: see
   ``sage_rules`` and ``sage_payments`` (from Sage's OpenAPI models, via the generated SDKs).
+- ``contact_payments`` holds customer receipts (``CUSTOMER_RECEIPT``: what is not allocated
+  to invoices becomes the receipt's ``payment_on_account``, with its own id and
+  ``outstanding_amount``) and customer refunds (``CUSTOMER_REFUND``: allocated to sales
+  credit notes and payments on account, within what they have outstanding); ``GET`` filters
+  them by ``transaction_type_id``. A contact's ``balance`` nets its credit off what it owes.
 - Auth: ``Authorization: Bearer``; none at all answers ``{"error": ...}``, a bad or expired
   token ``[{"$dataCode": "AccessTokenVerificationError", "$source": "Authorization"}]``, as
   the live API does. ``X-Business`` selects the business; absent means the lead business,
@@ -37,7 +42,9 @@ Not modelled: the 403/429 header and body details Sage does not document (the sh
 above are ours), ``deleted_since`` (nothing is ever deleted here), drafts, quotes and
 estimates, purchases, products and services, tax computed from rates (the client's
 ``tax_amount`` is taken as given), rules on voiding invoices that carry payments, payment
-and allocation updates or deletes, region-specific fields; refresh tokens here outlive
+and allocation updates or deletes, allocating a payment on account to an invoice later
+(a contact allocation), refunds not allocated to any credit, ``payment_method_id``,
+``tax_number`` formats per country, region-specific fields; refresh tokens here outlive
 Sage's 31 days (the shared token server keeps them 101 days); field length limits (Sage's
 OpenAPI publishes none for the fields we use).
 """

@@ -26,7 +26,14 @@ from adapters.sandbox.sage_errors import (
 )
 from adapters.sandbox.sage_limits import ByteWindow
 from adapters.sandbox.sage_listing import filtered, page_of
-from adapters.sandbox.sage_payments import Settlement, checked_allocation, checked_payment
+from adapters.sandbox.sage_payments import (
+    AccountCredit,
+    Use,
+    checked_allocation,
+    checked_payment,
+    checked_refund,
+    used_on_account,
+)
 from adapters.sandbox.sage_rules import (
     CREDIT_NOTE,
     INVOICE,
@@ -57,8 +64,11 @@ KIND_RESOURCE = {
     "invoice": "sales_invoices",
     "credit_note": "sales_credit_notes",
     "payment": "contact_payments",
+    "refund": "contact_payments",
     "allocation": "contact_allocations",
 }
+#: kinds that share ``contact_payments``, by their transaction type
+TRANSACTION_TYPE = {"payment": "CUSTOMER_RECEIPT", "refund": "CUSTOMER_REFUND"}
 DOCUMENTS = {INVOICE.resource: INVOICE, CREDIT_NOTE.resource: CREDIT_NOTE}
 _GUID = re.compile(r"^[0-9a-fA-F]{32}$")
 
@@ -95,12 +105,20 @@ class SageSandbox(FaultInjection):
     # ------------------------------------------------------ handle for tests
 
     def count(self, kind: str) -> int:
-        """Records of ``kind`` (customer, invoice, credit_note, payment, allocation)."""
+        """Records of ``kind`` (customer, invoice, credit_note, payment, refund,
+        allocation)."""
+        if kind in TRANSACTION_TYPE:
+            return len(self.records(kind))
         return self.book.count(_resource_of(kind))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         resource = _resource_of(kind)
-        return [self._present(resource, r) for r in self.book.all(resource)]
+        wanted = TRANSACTION_TYPE.get(kind)
+        return [
+            self._present(resource, r)
+            for r in self.book.all(resource)
+            if wanted is None or r["transaction_type"]["id"] == wanted
+        ]
 
     def close(self) -> None:
         self.book.close()
@@ -201,15 +219,26 @@ class SageSandbox(FaultInjection):
             return self.book.add(resource, contact)
         if resource in DOCUMENTS:
             return self._new_document(DOCUMENTS[resource], sent)
-        if resource == "contact_payments":
-            record, settlements = checked_payment(
-                sent, self.book.get, home_currency=self._home(), today=self._today()
-            )
-        else:
-            record, settlements = checked_allocation(sent, self.book.get, today=self._today())
+        record, uses = self._checked_transaction(resource, sent)
         stored = self.book.add(resource, record)
-        self._settle(settlements)
+        self._settle(uses)
         return stored
+
+    def _checked_transaction(
+        self, resource: str, sent: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[Use]]:
+        today = self._today()
+        if resource == "contact_allocations":
+            record, settlements = checked_allocation(sent, self.book.get, today=today)
+            return record, list(settlements)
+        if sent.get("transaction_type_id") == TRANSACTION_TYPE["refund"]:
+            return checked_refund(
+                sent, self.book.get, self._receipt_holding, home_currency=self._home(), today=today
+            )
+        record, settlements = checked_payment(
+            sent, self.book.get, home_currency=self._home(), today=today
+        )
+        return record, list(settlements)
 
     def _new_document(self, kind: DocumentKind, sent: dict[str, Any]) -> dict[str, Any]:
         document = priced_document(kind, sent, None, self._references())
@@ -240,17 +269,33 @@ class SageSandbox(FaultInjection):
         document = priced_document(kind, sent, current, self._references(), settled=settled)
         return self.book.put(resource, document)
 
-    def _settle(self, settlements: list[Settlement]) -> None:
-        for settlement in settlements:
-            resource = settlement.kind.resource
-            document = self.book.get(resource, settlement.document["id"]) or {}
-            settled = amount(document["total_paid"], "total_paid") + settlement.amount
+    def _settle(self, uses: list[Use]) -> None:
+        for use in uses:
+            if isinstance(use, AccountCredit):
+                payment = self.book.get("contact_payments", use.payment["id"]) or {}
+                self.book.put("contact_payments", used_on_account(payment, use.amount))
+                continue
+            resource = use.kind.resource
+            document = self.book.get(resource, use.document["id"]) or {}
+            settled = amount(document["total_paid"], "total_paid") + use.amount
             self.book.put(resource, document | outstanding(document, settled))
+
+    def _receipt_holding(self, on_account_id: str) -> dict[str, Any] | None:
+        """The customer receipt whose payment on account has the id ``on_account_id``."""
+        return next(
+            (
+                payment
+                for payment in self.book.all("contact_payments")
+                if (payment.get("payment_on_account") or {}).get("id") == on_account_id
+            ),
+            None,
+        )
 
     # --------------------------------------------------------------- reads
 
     def _present(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
-        """A contact's ``balance`` is what its open documents still owe, as in Sage."""
+        """A contact's ``balance`` is what its open documents still owe, less the credit it
+        holds (credit notes and payments on account not yet allocated nor refunded)."""
         if resource != "contacts":
             return record
         return record | {"balance": self._balance(str(record["id"]))}
@@ -261,6 +306,10 @@ class SageSandbox(FaultInjection):
             for document in self.book.all(kind.resource):
                 if document["contact"]["id"] == contact_id:
                     owed += sign * amount(document["outstanding_amount"], "outstanding_amount")
+        for payment in self.book.all("contact_payments"):
+            held = payment.get("payment_on_account")
+            if held and payment["contact"]["id"] == contact_id:
+                owed -= amount(held["outstanding_amount"], "outstanding_amount")
         return owed
 
     # ------------------------------------------------------------- helpers

@@ -28,7 +28,7 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment
+from core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.sage import InProcessSage, in_process_sage, sage_auth
@@ -181,7 +181,7 @@ async def test_an_invoice_does_not_make_its_customers_version_stale(sage: InProc
 # ------------------------------------------------------- payments, find, void
 
 
-async def test_payments_are_found_by_the_token_in_their_reference(sage: InProcessSage) -> None:
+async def test_payments_carry_our_reference_and_are_found_by_it(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
     invoice_id = await push_invoice(sage.ledger, customer_id)
     paid = await sage.ledger.apply_payment(
@@ -192,7 +192,9 @@ async def test_payments_are_found_by_the_token_in_their_reference(sage: InProces
         idempotency_key=key("p"),
     )
     [stored] = sage.sandbox.records("payment")
-    assert stored["reference"] == "CHEQUE 00 " + ref_token("csv/payment/P-1")  # ≤ 25
+    assert stored["reference"] == "CHEQUE 00 csv/payment/P-1"  # ≤ 25
+    read = await sage.ledger.get("payment", paid.ledger_id)
+    assert read is not None and (read.external_ref, read.name) == ("csv/payment/P-1", "CHEQUE 00")
     found = await sage.ledger.find("payment", "csv/payment/P-1")
     assert found is not None
     assert (found.ledger_id, found.name, found.external_ref) == (
@@ -203,6 +205,25 @@ async def test_payments_are_found_by_the_token_in_their_reference(sage: InProces
     assert await sage.ledger.find("payment", "csv/payment/P-2") is None
     record = await sage.ledger.get("invoice", invoice_id)
     assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))
+
+
+async def test_a_reference_too_long_for_sage_is_carried_as_a_token(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    long_ref = "hubspot/payment/" + "9" * 20
+    paid = await sage.ledger.apply_payment(
+        payment("0.30", reference="CHEQUE 000123456"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref=long_ref,
+        idempotency_key=key("p"),
+    )
+    [stored] = sage.sandbox.records("payment")
+    assert stored["reference"] == "CHEQUE 00 " + ref_token(long_ref)  # ≤ 25
+    read = await sage.ledger.get("payment", paid.ledger_id)
+    assert read is not None and (read.external_ref, read.name) == (None, "CHEQUE 00")
+    found = await sage.ledger.find("payment", long_ref)
+    assert found is not None and (found.ledger_id, found.external_ref) == (paid.ledger_id, long_ref)
 
 
 @pytest.mark.parametrize(("window", "found"), [(timedelta(seconds=-5), False), (None, True)])
@@ -306,6 +327,227 @@ async def test_a_credit_note_without_an_invoice_stays_unapplied(sage: InProcessS
     record = await sage.ledger.get("credit_note", pushed.ledger_id)
     assert record is not None and (record.status, record.balance) == ("open", Decimal("5.00"))
     assert sage.sandbox.count("allocation") == 0
+
+
+# ---------------------------------------------------- overpayments, refunds
+
+
+def refund(amount: str, n: int = 1, **credit: str) -> Refund:
+    return Refund(
+        id=f"R-{n}",
+        customer_id="C-1",
+        amount=Decimal(amount),
+        currency="USD",
+        refunded_on=date(2026, 4, 5),
+        reference="BACS back",
+        **credit,
+    )
+
+
+async def overpaid(sage: InProcessSage, amount: str = "0.50", applied: str = "0.30") -> str:
+    """A receipt of ``amount`` on the 0.30 invoice, ``applied`` of it allocated."""
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    paid = await sage.ledger.apply_payment(
+        payment(amount),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal(applied),
+    )
+    return paid.ledger_id
+
+
+async def push_refund(sage: InProcessSage, r: Refund, credit_id: str, n: int = 1) -> str:
+    [contact] = sage.sandbox.records("customer")
+    pushed = await sage.ledger.create_refund(
+        r,
+        customer_ledger_id=str(contact["id"]),
+        credit_kind=r.credit_kind,
+        credit_ledger_id=credit_id,
+        external_ref=f"csv/refund/R-{n}",
+        idempotency_key=key("r", n),
+    )
+    return pushed.ledger_id
+
+
+async def test_an_overpayment_is_one_receipt_with_the_rest_on_account(sage: InProcessSage) -> None:
+    payment_id = await overpaid(sage)
+    [receipt] = sage.sandbox.records("payment")
+    assert receipt["transaction_type"]["id"] == "CUSTOMER_RECEIPT"
+    assert receipt["total_amount"] == Decimal("0.50")
+    [allocated] = receipt["allocated_artefacts"]
+    assert allocated["amount"] == Decimal("0.30")
+    on_account = receipt["payment_on_account"]
+    assert (on_account["total_amount"], on_account["outstanding_amount"]) == (Decimal("0.20"),) * 2
+    assert sage.sandbox.count("credit_note") == 0  # the excess is never booked as a credit note
+    record = await sage.ledger.get("payment", payment_id)
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("0.50"),
+        Decimal("0.20"),
+    )
+    [contact] = sage.sandbox.records("customer")
+    assert contact["balance"] == Decimal("-0.20")  # Sage holds it as the customer's credit
+
+
+async def test_a_receipt_applying_nothing_allocates_nothing(sage: InProcessSage) -> None:
+    payment_id = await overpaid(sage, amount="0.50", applied="0")
+    [receipt] = sage.sandbox.records("payment")
+    assert receipt["allocated_artefacts"] == []
+    assert receipt["payment_on_account"]["outstanding_amount"] == Decimal("0.50")
+    record = await sage.ledger.get("payment", payment_id)
+    assert record is not None and record.balance == Decimal("0.50")
+    invoice = await sage.ledger.find("invoice", "csv/invoice/INV-1")
+    assert invoice is not None and invoice.balance == Decimal("0.30")
+
+
+async def test_a_foreign_receipt_applying_nothing_takes_its_invoices_rate(
+    sage: InProcessSage,
+) -> None:
+    customer_id = await push_customer(sage.ledger, currency="EUR")
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.25"))
+    invoice_id = await push_invoice(sage.ledger, customer_id, euro)
+    await sage.ledger.apply_payment(
+        payment("0.40").model_copy(update={"currency": "EUR"}),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal(0),
+    )
+    [receipt] = sage.sandbox.records("payment")
+    assert (receipt["exchange_rate"], receipt["base_currency_total_amount"]) == (
+        Decimal("0.8"),
+        Decimal("0.50"),
+    )
+
+
+@pytest.mark.parametrize("applied", ["-0.01", "0.51"])
+async def test_an_applied_part_outside_the_receipt_is_refused_before_sending(
+    sage: InProcessSage, applied: str
+) -> None:
+    with pytest.raises(PermanentLedgerError) as refused:
+        await overpaid(sage, amount="0.50", applied=applied)
+    assert refused.value.code == "syncledger.bad_applied_amount"
+    assert sage.sandbox.count("payment") == 0
+
+
+async def test_a_refund_of_an_overpayment_allocates_its_payment_on_account(
+    sage: InProcessSage,
+) -> None:
+    payment_id = await overpaid(sage)
+    refund_id = await push_refund(sage, refund("0.15", payment_id="P-1"), payment_id)
+    [receipt] = sage.sandbox.records("payment")
+    [paid_out] = sage.sandbox.records("refund")
+    assert paid_out["id"] == refund_id
+    assert paid_out["transaction_type"]["id"] == "CUSTOMER_REFUND"
+    assert paid_out["reference"] == "BACS back csv/refund/R-1"
+    [allocated] = paid_out["allocated_artefacts"]
+    assert allocated["artefact"]["id"] == receipt["payment_on_account"]["id"] != payment_id
+    assert allocated["amount"] == paid_out["total_amount"] == Decimal("0.15")
+    after = await sage.ledger.get("payment", payment_id)
+    assert after is not None and after.balance == Decimal("0.05")
+    record = await sage.ledger.get("refund", refund_id)
+    assert record is not None
+    assert (record.kind, record.total, record.external_ref, record.currency) == (
+        "refund",
+        Decimal("0.15"),
+        "csv/refund/R-1",
+        "USD",
+    )
+    # receipts and refunds share /contact_payments; each kind sees only its own
+    assert await sage.ledger.get("payment", refund_id) is None
+    assert await sage.ledger.get("refund", payment_id) is None
+    assert [r.ledger_id async for r in sage.ledger.list_all("refund")] == [refund_id]
+    assert [r.ledger_id async for r in sage.ledger.list_all("payment")] == [payment_id]
+
+
+async def test_a_receipt_allocated_in_full_has_nothing_to_refund(sage: InProcessSage) -> None:
+    payment_id = await overpaid(sage, amount="0.30", applied="0.30")
+    assert sage.sandbox.records("payment")[0]["payment_on_account"] is None
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_refund(sage, refund("0.10", payment_id="P-1"), payment_id)
+    assert refused.value.code == "syncledger.no_credit_to_refund"
+    assert sage.sandbox.count("refund") == 0
+
+
+async def test_a_refund_above_the_credit_left_is_refused_by_sage(sage: InProcessSage) -> None:
+    payment_id = await overpaid(sage)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_refund(sage, refund("0.21", payment_id="P-1"), payment_id)
+    assert refused.value.code == "RecordInvalid"
+    assert "allocated_artefacts.amount" in str(refused.value)
+    assert sage.sandbox.count("refund") == 0
+    after = await sage.ledger.get("payment", payment_id)
+    assert after is not None and after.balance == Decimal("0.20")
+
+
+async def test_a_refund_whose_answer_was_lost_is_replayed_not_refused() -> None:
+    """The first write used the whole credit; the retry must reach the idempotency_id
+    replay rather than a pre-check that would see no credit left."""
+    env = in_process_sage(timeout=0.3)
+    payment_id = await overpaid(env)
+    env.sandbox.commit_then_timeout_next(1)
+    refund_id = await push_refund(env, refund("0.20", payment_id="P-1"), payment_id)
+    assert env.sandbox.count("refund") == 1
+    assert env.sandbox.records("refund")[0]["id"] == refund_id
+    after = await env.ledger.get("payment", payment_id)
+    assert after is not None and after.balance == 0
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+async def test_a_refund_of_a_credit_note_allocates_the_credit_note(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="5.00"),),
+        total=Decimal("5.00"),
+    )
+    pushed = await sage.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    refund_id = await push_refund(sage, refund("2.00", credit_note_id="CN-1"), pushed.ledger_id)
+    [paid_out] = sage.sandbox.records("refund")
+    assert [a["artefact"]["id"] for a in paid_out["allocated_artefacts"]] == [pushed.ledger_id]
+    record = await sage.ledger.get("credit_note", pushed.ledger_id)
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("5.00"),
+        Decimal("3.00"),
+    )
+    found = await sage.ledger.find("refund", "csv/refund/R-1")
+    assert found is not None and found.ledger_id == refund_id
+
+
+# ------------------------------------------------------------------ tax ids
+
+
+async def test_customers_are_matched_by_tax_number_whatever_its_format(
+    sage: InProcessSage,
+) -> None:
+    pushed = await sage.ledger.create_customer(
+        customer(1, tax_id="DE 136.695-976"),
+        external_ref="csv/customer/C-1",
+        idempotency_key=key("c"),
+    )
+    await push_customer(sage.ledger, 2)  # no tax number
+    [stored, _] = sage.sandbox.records("customer")
+    assert stored["tax_number"] == "DE 136.695-976"
+    renamed = customer(7, name="Someone Else GmbH", tax_id="de136695976")
+    assert [r.ledger_id for r in await sage.ledger.match_customer(renamed)] == [pushed.ledger_id]
+    [match] = await sage.ledger.match_customer(renamed)
+    assert (match.name, match.external_ref) == ("Customer 1", "csv/customer/C-1")
+    assert await sage.ledger.match_customer(customer(7, name="X", tax_id="DE136695977")) == []
+    assert await sage.ledger.match_customer(customer(7, name="X", tax_id=" .- ")) == []
 
 
 # ------------------------------------------------------------------- delta

@@ -345,7 +345,9 @@ async def test_receipts_settle_invoices_and_keep_the_rest_on_account(sage: Sage)
     payment = await sage.create(
         "contact_payments", "contact_payment", receipt(contact["id"], "70", (invoice["id"], "60"))
     )
-    assert payment["payment_on_account"] == {"total_amount": Decimal("10")}
+    on_account = payment["payment_on_account"]
+    assert (on_account["total_amount"], on_account["outstanding_amount"]) == (Decimal("10"),) * 2
+    assert on_account["id"] != payment["id"] and on_account["status"]["id"] == "UNPAID"
     status, after = await sage.call("GET", f"/sales_invoices/{invoice['id']}")
     assert (after["outstanding_amount"], after["status"]["id"]) == (Decimal("40.00"), "PART_PAID")
     await sage.create(
@@ -354,7 +356,117 @@ async def test_receipts_settle_invoices_and_keep_the_rest_on_account(sage: Sage)
     paid = (await sage.call("GET", f"/sales_invoices/{invoice['id']}"))[1]
     assert (paid["outstanding_amount"], paid["status"]["id"]) == (0, "PAID")
     balance = (await sage.call("GET", f"/contacts/{contact['id']}"))[1]["balance"]
-    assert balance == 0
+    assert balance == Decimal("-10")  # the payment on account is credit the customer holds
+
+
+def refund(contact_id: str, total: str, *allocations: tuple[str, str]) -> dict[str, Any]:
+    return receipt(contact_id, total, *allocations) | {"transaction_type_id": "CUSTOMER_REFUND"}
+
+
+async def credit_note(sage: Sage, contact_id: str, price: str = "30.00") -> dict[str, Any]:
+    return await sage.create(
+        "sales_credit_notes",
+        "sales_credit_note",
+        {"contact_id": contact_id, "date": "2026-03-02", "credit_note_lines": [line(price)]},
+    )
+
+
+async def test_a_receipt_allocated_to_nothing_is_all_on_account(sage: Sage) -> None:
+    contact = await sage.contact()
+    payment = await sage.create("contact_payments", "contact_payment", receipt(contact["id"], "25"))
+    assert payment["allocated_artefacts"] == []
+    assert payment["payment_on_account"]["outstanding_amount"] == Decimal("25")
+    euro = await sage.contact("Euro GmbH", currency_id="EUR")
+    status, answer = await sage.call(
+        "POST", "/contact_payments", {"contact_payment": receipt(euro["id"], "25")}
+    )
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "exchange_rate"))
+
+
+async def test_a_refund_pays_out_of_a_payment_on_account(sage: Sage) -> None:
+    contact = await sage.contact()
+    invoice = await sage.invoice(contact["id"])
+    payment = await sage.create(
+        "contact_payments", "contact_payment", receipt(contact["id"], "130", (invoice["id"], "100"))
+    )
+    on_account = payment["payment_on_account"]["id"]
+    status, answer = await sage.call(
+        "POST",
+        "/contact_payments",
+        {"contact_payment": refund(contact["id"], "40", (on_account, "40"))},
+    )
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "allocated_artefacts.amount"))
+    paid_out = await sage.create(
+        "contact_payments", "contact_payment", refund(contact["id"], "30", (on_account, "30"))
+    )
+    assert paid_out["transaction_type"]["id"] == "CUSTOMER_REFUND"
+    assert [a["artefact"]["id"] for a in paid_out["allocated_artefacts"]] == [on_account]
+    after = (await sage.call("GET", f"/contact_payments/{payment['id']}"))[1]
+    assert after["payment_on_account"]["outstanding_amount"] == 0
+    assert after["payment_on_account"]["status"]["id"] == "PAID"
+    status, answer = await sage.call(
+        "POST",
+        "/contact_payments",
+        {"contact_payment": refund(contact["id"], "1", (on_account, "1"))},
+    )
+    assert (status, answer[0]["$message"], answer[0]["$source"]) == (
+        422,
+        "You can only pay unpaid or part-paid invoices.",
+        "base",
+    )
+    assert (sage.sandbox.count("payment"), sage.sandbox.count("refund")) == (1, 1)
+    listed = await sage.call("GET", "/contact_payments", transaction_type_id="CUSTOMER_REFUND")
+    assert [item["id"] for item in listed[1]["$items"]] == [paid_out["id"]]
+
+
+async def test_a_refund_pays_out_of_a_credit_note_within_what_is_left(sage: Sage) -> None:
+    contact = await sage.contact()
+    note = await credit_note(sage, contact["id"])
+    await sage.create(
+        "contact_payments", "contact_payment", refund(contact["id"], "10", (note["id"], "10"))
+    )
+    after = (await sage.call("GET", f"/sales_credit_notes/{note['id']}"))[1]
+    assert (after["outstanding_amount"], after["status"]["id"]) == (Decimal("20.00"), "PART_PAID")
+    status, answer = await sage.call(
+        "POST",
+        "/contact_payments",
+        {"contact_payment": refund(contact["id"], "25", (note["id"], "25"))},
+    )
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "allocated_artefacts.amount"))
+    assert sage.sandbox.count("refund") == 1
+    balance = (await sage.call("GET", f"/contacts/{contact['id']}"))[1]["balance"]
+    assert balance == Decimal("-20.00")
+
+
+@pytest.mark.parametrize(
+    ("case", "source"),
+    [
+        ("invoice", "allocated_artefacts.artefact_id"),
+        ("unknown", "allocated_artefacts.artefact_id"),
+        ("other contact", "allocated_artefacts.artefact_id"),
+        ("unallocated", "total_amount"),
+    ],
+)
+async def test_a_refund_needs_a_credit_of_its_customer(sage: Sage, case: str, source: str) -> None:
+    contact = await sage.contact()
+    other = await sage.contact("Other")
+    invoice = await sage.invoice(contact["id"])
+    note = await credit_note(sage, contact["id"])
+    theirs = await credit_note(sage, other["id"])
+    artefact = {
+        "invoice": (invoice["id"], "5"),
+        "unknown": ("f" * 32, "5"),
+        "other contact": (theirs["id"], "5"),
+        "unallocated": (note["id"], "4"),
+    }[case]
+    status, answer = await sage.call(
+        "POST", "/contact_payments", {"contact_payment": refund(contact["id"], "5", artefact)}
+    )
+    assert status in (404, 422) and diagnosis(answer)[1] == source
+    assert sage.sandbox.count("refund") == 0
+    assert (await sage.call("GET", f"/sales_credit_notes/{note['id']}"))[1][
+        "outstanding_amount"
+    ] == Decimal("30.00")
 
 
 async def test_allocations_net_to_zero_and_apply_a_credit_note(sage: Sage) -> None:
