@@ -18,6 +18,31 @@ Reads: ``GET /{Collection}?page=n&pageSize=100`` until ``pagination.pageCount``;
 is ``If-Modified-Since`` on each collection (deleted payments come back with
 ``Status: DELETED`` and map to status ``deleted``).
 
+Overpayments: a payment applied in full is a ``Payment`` against the invoice (``PUT
+/Payments``). One with credit left over (``applied`` below its amount) is received whole as
+an ``Overpayment`` (``PUT /BankTransactions``, ``Type: RECEIVE-OVERPAYMENT``, ``LineAmountTypes:
+NoTax``, one line of the full amount), then ``applied`` of it is allocated to the invoice
+(``PUT /Overpayments/{id}/Allocations``; none when ``applied`` is 0). So the cash is one
+bank transaction of what was received, and the payment's ledger id is the
+``OverpaymentID``: ``get`` reads ``Total`` as its total and ``RemainingCredit`` as its
+balance. (Xero's API cannot make the UI's "payment + overpayment" receipt in one call, and a
+Payment may not exceed the amount due.) Each step has its own key derived from ours; the
+overpayment is looked up by reference before it is created, and its reference says what is
+allocated (``applies 225.45``), so ``find`` reports the payment only once that landed and a
+retry finishes the allocation instead of receiving the money twice.
+
+Refunds: ``PUT /Payments`` with ``CreditNote: {CreditNoteID}`` (cash refund of a credit
+note, ``PaymentType`` ARCREDITPAYMENT) or ``Overpayment: {OverpaymentID}`` (refund of an
+overpayment, AROVERPAYMENTPAYMENT), with ``Account``, ``Amount``, ``Date`` and our reference
+in ``Reference``; the credit's ``RemainingCredit`` drops, and Xero refuses more than remains.
+Listing payments asks for ``PaymentType=="ACCRECPAYMENT"`` (plus RECEIVE-OVERPAYMENTs),
+listing refunds for the two refund types.
+
+Tax ids: ``TaxNumber`` is written on create and update (the mapping) and ``match_customer``
+asks ``where`` for ``TaxNumber`` as given and in its compact form (letters and digits
+only), comparing ignoring case, spaces, dots and dashes. A number stored in Xero with other
+punctuation than those two forms is not found (``where`` cannot normalise).
+
 Limits, per tenant: 5 calls in flight, 60 per minute and 5,000 per day, held before
 sending (a semaphore and the client-side limiter); 429s are waited out per ``Retry-After``.
 The app-wide 10,000 per minute is left to the composition root's shared limiter.
@@ -34,7 +59,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -50,19 +76,25 @@ from adapters.ledgers.xero_errors import (
 from adapters.ledgers.xero_mapping import (
     COLLECTION,
     ID_FIELD,
+    OVERPAYMENT_TYPE,
+    PAYMENT_TYPE,
+    REFUND_TYPES,
     XeroMapping,
+    allocated_to,
+    applies_in,
     contact_number,
     load_mapping,
     ref_in,
     ref_note,
     same_version,
+    tax_key,
     to_record,
 )
 from adapters.oauth2 import Auth
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 log = logging.getLogger("syncledger.xero")
 
@@ -76,6 +108,16 @@ IDEMPOTENCY_KEY_LIMIT = 128
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
 _DOCUMENT_KINDS = ("invoice", "credit_note")
+_REFUNDS = " OR ".join(f'PaymentType=="{t}"' for t in REFUND_TYPES)
+#: where each kind is read from: (collection kind, filter)
+_SOURCES: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "customer": (("customer", {"includeArchived": "true"}),),
+    "payment": (
+        ("payment", {"where": f'PaymentType=="{PAYMENT_TYPE}"'}),
+        ("overpayment", {"where": f'Type=="{OVERPAYMENT_TYPE}"'}),
+    ),
+    "refund": (("refund", {"where": _REFUNDS}),),
+}
 
 
 def wire_key(key: str) -> str:
@@ -119,7 +161,7 @@ class XeroLedger:
         requests_per_second=None,
         idempotency="Idempotency-Key (kept 6 min) + reference lookup",
         delta="If-Modified-Since",
-        kinds=("customer", "invoice", "payment", "credit_note"),
+        matches_tax_id=True,
     )
 
     def __init__(
@@ -210,12 +252,48 @@ class XeroLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
-        """Xero ties a payment to its invoice; the customer follows from the invoice.
-        A foreign-currency payment goes without ``CurrencyRate`` (canonical payments carry
-        none), so Xero applies its XE.com day rate to it, never 1."""
-        body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
-        return await self._create("payment", body, idempotency_key, external_ref)
+        """All of it applied: a ``Payment`` tied to the invoice (the customer follows from
+        the invoice). Less: an ``Overpayment`` of the whole amount, ``applied`` of it
+        allocated to the invoice (module docstring). A foreign-currency payment goes
+        without ``CurrencyRate`` (canonical payments carry none), so Xero applies its
+        XE.com day rate to it, never 1."""
+        part = payment.amount if applied is None else applied
+        if not Decimal(0) <= part <= payment.amount:
+            raise PermanentLedgerError(
+                f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment",
+                code="syncledger.bad_applied",
+            )
+        if part == payment.amount:
+            body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
+            return await self._create("payment", body, idempotency_key, external_ref)
+        return await self._overpay(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, idempotency_key, part
+        )
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """A Payment out of the credit note or the overpayment; Xero refuses more than its
+        ``RemainingCredit``. A payment applied in full (a ``Payment``, no overpayment)
+        holds no credit, and is refused before sending."""
+        if credit_kind == "payment" and await self._read_overpayment(credit_ledger_id) is None:
+            raise PermanentLedgerError(
+                f"refund {refund.id}: payment {credit_ledger_id} holds no credit in Xero (it "
+                "was applied in full to its invoice, or is not there): check the refund's "
+                "payment_id",
+                code="syncledger.no_credit",
+            )
+        body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref)
+        return await self._create("refund", body, idempotency_key, external_ref)
 
     async def create_credit_note(
         self,
@@ -293,27 +371,39 @@ class XeroLedger:
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
         """The record carrying ``external_ref``: by ``ContactNumber`` for customers, by
-        ``Reference`` for documents and payments (deleted and voided ones included)."""
+        ``Reference`` for documents, payments and refunds (deleted and voided ones
+        included). A payment is a Payment or else an Overpayment, reported only once the
+        part its reference says is allocated to the invoice is (else the push is redone,
+        and finishes the allocation)."""
+        found = await self._find_raw(kind, external_ref)
+        if found is None and kind == "payment":
+            found = await self._overpayment_by_ref(external_ref)
+            if found is not None and allocated_to(found) < (
+                applies_in(found.get("Reference")) or 0
+            ):
+                return None
+        return None if found is None else to_record(kind, found)
+
+    async def _find_raw(self, kind: str, external_ref: str) -> dict[str, Any] | None:
         params = self._find_params(kind, external_ref)
         async for raw in self._pages(kind, params):
-            if _carries(kind, raw, external_ref):
-                return to_record(kind, raw)
+            if _carries(kind, raw, external_ref) and _is_kind(kind, raw):
+                return raw
         return None
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Contacts (archived ones too) with the same name, email or tax number,
         ignoring case."""
-        wanted = {
-            "Name": customer.name,
-            "EmailAddress": customer.email,
-            "TaxNumber": customer.tax_id,
-        }
+        wanted = {"Name": customer.name, "EmailAddress": customer.email}
         clauses = [f"{f}=={where_literal(v)}" for f, v in wanted.items() if v]
+        tax = tax_key(customer.tax_id)
+        forms = dict.fromkeys(f for f in (customer.tax_id, tax) if f)
+        clauses += [f"TaxNumber=={where_literal(form)}" for form in forms]
         params = {"where": " OR ".join(clauses), "includeArchived": "true"}
         found = [
             to_record("customer", raw)
             async for raw in self._pages("customer", params)
-            if _matches(raw, wanted)
+            if _matches(raw, wanted) or (tax is not None and tax_key(raw.get("TaxNumber")) == tax)
         ]
         return found
 
@@ -322,6 +412,12 @@ class XeroLedger:
         contact or document number."""
         if not _GUID.match(ledger_id):
             return None
+        raw = await self._read_one(kind, ledger_id)
+        if raw is None and kind == "payment":
+            raw = await self._read_overpayment(ledger_id)
+        return to_record(kind, raw) if raw is not None and _is_kind(kind, raw) else None
+
+    async def _read_one(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
         try:
             answer = await self._read(path, self._read_params(kind))
@@ -329,21 +425,28 @@ class XeroLedger:
             if exc.code == NOT_FOUND_CODE:
                 return None
             raise
-        rows = answer.get(_collection(kind)) or []
-        return to_record(kind, rows[0]) if rows else None
+        rows: list[dict[str, Any]] = answer.get(_collection(kind)) or []
+        return rows[0] if rows else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
-        params = {"includeArchived": "true"} if kind == "customer" else {}
-        async for raw in self._pages(kind, params):
-            yield to_record(kind, raw)
+        """Payments are invoice payments and RECEIVE-OVERPAYMENTs; refunds the payments
+        out of a credit note or an overpayment."""
+        async for record in self._records(kind):
+            yield record
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records created or changed at or after ``since`` (to the millisecond), kind by
         kind, through ``If-Modified-Since``."""
         headers = {"If-Modified-Since": _http_moment(since)}
         for kind in self.capabilities.kinds:
-            params = {"includeArchived": "true"} if kind == "customer" else {}
-            async for raw in self._pages(kind, params, headers):
+            async for record in self._records(kind, headers):
+                yield record
+
+    async def _records(
+        self, kind: str, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[LedgerRecord]:
+        for source, params in _SOURCES.get(kind, ((kind, {}),)):
+            async for raw in self._pages(source, params, headers):
                 yield to_record(kind, raw)
 
     async def aclose(self) -> None:
@@ -413,6 +516,106 @@ class XeroLedger:
         except PermanentLedgerError:
             if await allocated() is None:
                 raise
+
+    async def _overpay(
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        key: str,
+        applied: Decimal,
+    ) -> PushResult:
+        """The overpayment of the whole payment, ``applied`` of it allocated to the
+        invoice; each step skipped when the ledger already holds it."""
+        received = await self._receive_overpayment(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, key, applied
+        )
+        ledger_id, current = str(received.raw["OverpaymentID"]), received.raw
+        if applied and allocated_to(current, invoice_ledger_id) < applied:
+            await self._allocate_overpayment(ledger_id, payment, invoice_ledger_id, applied, key)
+            current = {}
+        if "RemainingCredit" not in current:  # allocated since, or a BankTransaction answer
+            current = await self._read_overpayment(ledger_id) or received.raw
+        return _pushed("overpayment", Written(current, received.recovered))
+
+    async def _receive_overpayment(
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        key: str,
+        applied: Decimal,
+    ) -> Written:
+        """The overpayment carrying ``external_ref``: found, else created (``PUT
+        /BankTransactions``) once the invoice is known to take ``applied``."""
+        existing = await self._overpayment_by_ref(external_ref)
+        if existing is not None:
+            return Written(existing, recovered=True)
+        if applied:
+            await self._check_due(invoice_ledger_id, applied, payment)
+        body = self.mapping.overpayment_body(payment, customer_ledger_id, external_ref, applied)
+        return await self._write(
+            "PUT",
+            f"{API}/BankTransactions",
+            "bank_transaction",
+            body,
+            step_key(key, "overpayment"),
+            {"summarizeErrors": "true"},
+            recover=lambda: self._overpayment_by_ref(external_ref),
+        )
+
+    async def _check_due(self, invoice_id: str, applied: Decimal, payment: Payment) -> None:
+        """Refuse before receiving anything what the allocation would be refused for."""
+        invoice = await self._current("invoice", invoice_id, None)
+        if invoice.status not in ("open", "partially_paid") or applied > (invoice.balance or 0):
+            raise PermanentLedgerError(
+                f"payment {payment.id}: cannot apply {applied} to Xero invoice {invoice_id} "
+                f"({invoice.status}, {invoice.balance} due): check the payment's invoice",
+                code="syncledger.overapplied",
+            )
+
+    async def _allocate_overpayment(
+        self, overpayment_id: str, payment: Payment, invoice_id: str, amount: Decimal, key: str
+    ) -> None:
+        async def allocated() -> dict[str, Any] | None:
+            current = await self._read_overpayment(overpayment_id)
+            done = current is not None and allocated_to(current, invoice_id) >= amount
+            return current if done else None
+
+        element = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Amount": amount,
+            "Date": payment.paid_on.isoformat(),
+        }
+        path = f"{API}/Overpayments/{quote(overpayment_id, safe='')}/Allocations"
+        try:
+            await self._write(
+                "PUT",
+                path,
+                "allocation",
+                element,
+                step_key(key, "allocation"),
+                {"summarizeErrors": "true"},
+                recover=allocated,
+            )
+        except PermanentLedgerError:
+            if await allocated() is None:
+                raise
+
+    async def _read_overpayment(self, ledger_id: str) -> dict[str, Any] | None:
+        if not _GUID.match(ledger_id):
+            return None
+        raw = await self._read_one("overpayment", ledger_id)
+        return raw if raw is not None and raw.get("Type") == OVERPAYMENT_TYPE else None
+
+    async def _overpayment_by_ref(self, external_ref: str) -> dict[str, Any] | None:
+        params = self._find_params("overpayment", external_ref)
+        async for raw in self._pages("overpayment", params):
+            if _carries("overpayment", raw, external_ref) and raw.get("Type") == OVERPAYMENT_TYPE:
+                return raw
+        return None
 
     async def _write(
         self,
@@ -597,6 +800,17 @@ def _carries(kind: str, raw: Mapping[str, Any], external_ref: str) -> bool:
         number = str(raw.get("ContactNumber") or "")
         return number.casefold() == contact_number(external_ref).casefold()
     return ref_in(raw.get("Reference")) == external_ref
+
+
+def _is_kind(kind: str, raw: Mapping[str, Any]) -> bool:
+    """A Payment read as a ``payment`` or a ``refund`` is of that kind (the two share
+    Xero's Payments)."""
+    payment_type = raw.get("PaymentType")
+    if kind == "refund":
+        return payment_type in REFUND_TYPES
+    if kind == "payment" and payment_type is not None:
+        return payment_type not in REFUND_TYPES
+    return True
 
 
 def _matches(raw: Mapping[str, Any], wanted: Mapping[str, str | None]) -> bool:

@@ -10,8 +10,17 @@ customer    ``ContactNumber`` (API-only, unique, ≤ 50): the reference itself, 
 invoice     ``Reference``: ``syncledger-ref: <system/kind/id>`` (``InvoiceNumber`` keeps
             the document number)
 credit_note ``Reference``, as for invoices
-payment     ``Reference``: the payment's own reference, then ``syncledger-ref: …``
+payment     ``Reference``: the payment's own reference, then ``syncledger-ref: …``; on an
+            overpayment (a payment with credit left over) followed by ``applies <amount>``
+            when part of it is allocated to the invoice (``find`` checks it landed)
+refund      ``Reference`` of the refund Payment, as for payments
 =========== ============================================================================
+
+A canonical payment is one Xero object: a ``Payment`` against the invoice when all of it is
+applied, else an ``Overpayment`` of the whole amount (``RemainingCredit`` is its balance)
+with the applied part allocated to the invoice. A refund is a ``Payment`` whose
+``PaymentType`` is ARCREDITPAYMENT (of a credit note) or AROVERPAYMENTPAYMENT (of an
+overpayment); Xero's GET answers name the credit under ``Invoice`` (xero-ruby#48).
 
 Versions: Xero has no concurrency token; ``UpdatedDateUTC`` (``/Date(1541176290160+0000)/``,
 milliseconds) is the version, compared by its instant.
@@ -32,7 +41,7 @@ from typing import Any
 
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import to_decimal
 
 REF_MARKER = "syncledger-ref:"
@@ -42,18 +51,28 @@ _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _RECORD_REF = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
 _MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _TYPED = re.compile(r"^(\w+)\[(\w+)=([^\]]+)\]$")
+_APPLIES = re.compile(re.escape(REF_MARKER) + r"\s*\S+\s+applies\s+(\d+(?:\.\d+)?)")
+OVERPAYMENT_TYPE = "RECEIVE-OVERPAYMENT"
+PAYMENT_TYPE = "ACCRECPAYMENT"
+REFUND_TYPES = ("ARCREDITPAYMENT", "AROVERPAYMENTPAYMENT")
 
 COLLECTION = {
     "customer": "Contacts",
     "invoice": "Invoices",
     "payment": "Payments",
     "credit_note": "CreditNotes",
+    "refund": "Payments",
+    "overpayment": "Overpayments",
+    "bank_transaction": "BankTransactions",
 }
 ID_FIELD = {
     "customer": "ContactID",
     "invoice": "InvoiceID",
     "payment": "PaymentID",
     "credit_note": "CreditNoteID",
+    "refund": "PaymentID",
+    "overpayment": "OverpaymentID",
+    "bank_transaction": "OverpaymentID",  # we only create RECEIVE-OVERPAYMENTs
 }
 
 
@@ -64,6 +83,20 @@ def ref_note(external_ref: str) -> str:
 def ref_in(text: object) -> str | None:
     match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
     return match.group(1) if match else None
+
+
+def applies_in(text: object) -> Decimal | None:
+    """The amount an overpayment's reference says is allocated to the invoice."""
+    match = _APPLIES.search(text) if isinstance(text, str) else None
+    return Decimal(match.group(1)) if match else None
+
+
+def tax_key(tax_id: object) -> str | None:
+    """A tax id as registries print it, compared ignoring case, spaces, dots and dashes."""
+    if not isinstance(tax_id, str):
+        return None
+    key = "".join(ch for ch in tax_id.upper() if ch.isalnum())
+    return key or None
 
 
 def contact_number(external_ref: str) -> str:
@@ -150,8 +183,42 @@ class XeroMapping:
         body = _fields(self.payment_fields, {"amount": payment.amount, "paid_on": payment.paid_on})
         body["Invoice"] = {"InvoiceID": invoice_ledger_id}
         body["Account"] = {"Code": self.payment_account}
-        reference = f"{payment.reference} {ref_note(external_ref)}" if payment.reference else None
-        body[self.reference_field["payment"]] = reference or ref_note(external_ref)
+        body[self.reference_field["payment"]] = _reference(payment.reference, external_ref)
+        return body
+
+    def overpayment_body(
+        self, payment: Payment, customer_ledger_id: str, external_ref: str, applied: Decimal
+    ) -> dict[str, Any]:
+        """A RECEIVE-OVERPAYMENT bank transaction receiving all of ``payment``, one NoTax
+        line; ``applied`` (to be allocated to the invoice next) goes in the reference."""
+        reference = _reference(payment.reference, external_ref)
+        fields = _fields(self.payment_fields, {"paid_on": payment.paid_on})
+        return fields | {
+            "Type": OVERPAYMENT_TYPE,
+            "Contact": {"ContactID": customer_ledger_id},
+            "BankAccount": {"Code": self.payment_account},
+            "CurrencyCode": payment.currency,
+            "LineAmountTypes": "NoTax",
+            "LineItems": [
+                {"Description": _received(payment, applied), "LineAmount": payment.amount}
+            ],
+            self.reference_field["payment"]: reference + (f" applies {applied}" if applied else ""),
+        }
+
+    def refund_body(
+        self, refund: Refund, credit_kind: str, credit_ledger_id: str, external_ref: str
+    ) -> dict[str, Any]:
+        """A Payment out of a credit note (``CreditNote``) or an overpayment
+        (``Overpayment``), from the bank account payments are received into."""
+        body = _fields(
+            self.payment_fields, {"amount": refund.amount, "paid_on": refund.refunded_on}
+        )
+        if credit_kind == "credit_note":
+            body["CreditNote"] = {"CreditNoteID": credit_ledger_id}
+        else:
+            body["Overpayment"] = {"OverpaymentID": credit_ledger_id}
+        body["Account"] = {"Code": self.payment_account}
+        body[self.reference_field["payment"]] = _reference(refund.reference, external_ref)
         return body
 
     def _document(
@@ -173,6 +240,18 @@ class XeroMapping:
         }
         _check_total(doc, body)
         return body
+
+
+def _reference(own: str | None, external_ref: str) -> str:
+    return f"{own} {ref_note(external_ref)}" if own else ref_note(external_ref)
+
+
+def _received(payment: Payment, applied: Decimal) -> str:
+    what = f"Payment {payment.reference}" if payment.reference else "Payment"
+    if applied:
+        left = payment.amount - applied
+        return f"{what}: {applied} applied to invoice {payment.invoice_id}, {left} held as credit"
+    return f"{what} for invoice {payment.invoice_id}, held as credit"
 
 
 def _document_values(doc: Invoice | CreditNote) -> dict[str, Any]:
@@ -347,9 +426,10 @@ def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
     """A Xero Contact / Invoice / Payment / CreditNote as a ``LedgerRecord``."""
     version = raw.get("UpdatedDateUTC")
+    id_field = "OverpaymentID" if kind == "payment" and "PaymentID" not in raw else ID_FIELD[kind]
     common: dict[str, Any] = {
         "kind": kind,
-        "ledger_id": str(raw[ID_FIELD[kind]]),
+        "ledger_id": str(raw[id_field]),
         "version": None if version is None else str(version),
         "updated_at": msdate(version),
         "raw": dict(raw),
@@ -359,6 +439,7 @@ def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         "invoice": _invoice_parts,
         "credit_note": _credit_note_parts,
         "payment": _payment_parts,
+        "refund": _refund_parts,
     }[kind](raw)
     return LedgerRecord(**common, **parts)
 
@@ -409,17 +490,61 @@ def _status(raw: Mapping[str, Any], total: Decimal | None, balance: Decimal | No
 
 
 def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
-    invoice = raw.get("Invoice") or {}
+    """A Payment against an invoice (all of it applied) or an Overpayment (its
+    ``RemainingCredit`` is the credit not yet applied nor refunded)."""
+    if "PaymentID" not in raw:
+        return _overpayment_parts(raw)
+    return _paid_out(raw, raw.get("Invoice") or {}) | {
+        "balance": Decimal("0.00"),
+        "status": "deleted" if raw.get("Status") == "DELETED" else "applied",
+    }
+
+
+def _overpayment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     reference = str(raw.get("Reference") or "")
     own = reference.split(REF_MARKER, 1)[0].strip()
     return {
         "external_ref": ref_in(reference),
         "name": own or None,
-        "customer_ledger_id": _str((invoice.get("Contact") or {}).get("ContactID")),
-        "currency": _str(invoice.get("CurrencyCode")),
-        "total": _amount(raw.get("Amount")),
-        "status": "deleted" if raw.get("Status") == "DELETED" else "applied",
+        "customer_ledger_id": _str((raw.get("Contact") or {}).get("ContactID")),
+        "currency": _str(raw.get("CurrencyCode")),
+        "total": _amount(raw.get("Total")),
+        "balance": _amount(raw.get("RemainingCredit")),
+        "status": "void" if raw.get("Status") == "VOIDED" else "applied",
     }
+
+
+def _refund_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A refund Payment: the credit is under ``CreditNote`` / ``Overpayment`` in a PUT
+    answer and under ``Invoice`` in a GET answer."""
+    credit = raw.get("CreditNote") or raw.get("Overpayment") or raw.get("Invoice") or {}
+    status = "deleted" if raw.get("Status") == "DELETED" else "refunded"
+    return _paid_out(raw, credit) | {"status": status}
+
+
+def _paid_out(raw: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    reference = str(raw.get("Reference") or "")
+    own = reference.split(REF_MARKER, 1)[0].strip()
+    return {
+        "external_ref": ref_in(reference),
+        "name": own or None,
+        "customer_ledger_id": _str((document.get("Contact") or {}).get("ContactID")),
+        "currency": _str(document.get("CurrencyCode")),
+        "total": _amount(raw.get("Amount")),
+    }
+
+
+def allocated_to(overpayment: Mapping[str, Any], invoice_id: str | None = None) -> Decimal:
+    """What an overpayment has allocated (to ``invoice_id``, or to any invoice)."""
+    return sum(
+        (
+            to_decimal(a.get("Amount") or 0)
+            for a in overpayment.get("Allocations") or []
+            if invoice_id is None
+            or str((a.get("Invoice") or {}).get("InvoiceID", "")).lower() == invoice_id.lower()
+        ),
+        Decimal(0),
+    )
 
 
 def _amount(value: Any) -> Decimal | None:

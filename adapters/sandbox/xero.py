@@ -15,6 +15,10 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
 - ``GET /connections``: the tenants the token reaches (one).
 - ``GET /Organisation``, ``GET /Accounts`` (a fixed demo chart: 090 / 091 bank, 200 Sales,
   260 Other Revenue, 400 Advertising; tax types NONE, EXEMPTOUTPUT, OUTPUT, INPUT).
+- ``PUT /BankTransactions`` of Type ``RECEIVE-OVERPAYMENT`` (``GET /BankTransactions[/{id}]``
+  lists them), ``GET /Overpayments[/{id}]``, ``PUT /Overpayments/{id}/Allocations``; a
+  ``PUT /Payments`` element naming a ``CreditNote`` or an ``Overpayment`` instead of an
+  ``Invoice`` is a cash refund of that credit (``xero_credits``).
 - ``GET|PUT|POST /Contacts``, ``GET|POST /Contacts/{ContactID or ContactNumber}``;
   the same for ``/Invoices`` (ACCREC; by id or InvoiceNumber) and ``/CreditNotes``
   (ACCRECCREDIT); ``GET|PUT|POST /Payments``, ``GET /Payments/{id}``, ``POST
@@ -37,12 +41,14 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
 - Versions: Xero has no concurrency token; every write stamps ``UpdatedDateUTC``
   (milliseconds, never repeated within a book) and clients compare it.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+  ``GET records/{kind}`` (``payment`` counts overpayments too; ``refund`` is
+  the payments out of a credit), ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
 
-Not modelled: ACCPAY bills and the other document types, overpayments, prepayments,
-batch payments, attachments, history, items, tracking, tax rate management, contact
-groups, webhooks, multi-tenant apps, the refresh-token grace period, the XE.com day rate
-(a foreign-currency document must carry ``CurrencyRate``: stricter than Xero, on purpose),
+Not modelled: ACCPAY bills and the other document types, bank transactions other than
+RECEIVE-OVERPAYMENT (and their updates), prepayments, batch payments, attachments,
+history, items, tracking, tax rate management, contact groups, webhooks, multi-tenant
+apps, the refresh-token grace period, the XE.com day rate (a foreign-currency document or
+overpayment must carry ``CurrencyRate``: stricter than Xero, on purpose),
 ``summaryOnly`` (full records are returned), fixed rate-limit windows (sliding instead),
 Xero's exact wording of messages no public source quotes, and its 500 on a non-GUID
 ``ContactID`` (xero-node #285): the sandbox answers the spec's binding error instead.
@@ -90,7 +96,11 @@ API = "/api.xro/2.0"
 ACCESS_TTL = 1800.0  # 30 minutes
 REFRESH_TTL = 60 * 86400.0  # 60 days
 SCOPE = "offline_access accounting.transactions accounting.contacts accounting.settings.read"
-_KINDS = Kinds(error="kinds are customer, invoice, payment and credit_note")
+_KINDS = Kinds(
+    names=("customer", "invoice", "payment", "credit_note", "refund"),
+    error="kinds are customer, invoice, payment, credit_note, refund, overpayment and "
+    "bank_transaction",
+)
 
 Handler = Callable[[Request, XeroSandbox], Awaitable[tuple[int, bytes]]]
 
@@ -165,6 +175,11 @@ def _routes() -> list[Route]:
         Route(f"{API}/Organisation", _api(_organisation), methods=["GET"]),
         Route(f"{API}/Accounts", _api(_accounts), methods=["GET"]),
         Route(f"{API}/CreditNotes/{{ident}}/Allocations", _api(_allocate), methods=["PUT"]),
+        Route(f"{API}/Overpayments/{{ident}}/Allocations", _api(_allocate), methods=["PUT"]),
+        Route(f"{API}/BankTransactions", _api(_collection), methods=["GET", "PUT"]),
+        Route(f"{API}/BankTransactions/{{ident}}", _api(_record), methods=["GET"]),
+        Route(f"{API}/Overpayments", _api(_collection), methods=["GET"]),
+        Route(f"{API}/Overpayments/{{ident}}", _api(_record), methods=["GET"]),
     ]
     for collection in ("Contacts", "Invoices", "Payments", "CreditNotes"):
         routes += [
@@ -256,11 +271,14 @@ async def _delete_payment(request: Request, sandbox: XeroSandbox, ident: str) ->
 
 
 async def _allocate(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
-    body = await _checked_body(request, "/CreditNotes/{CreditNoteID}/Allocations")
+    entity = _entity(request)
+    body = await _checked_body(request, f"/{entity}s/{{{entity}ID}}/Allocations")
     summarize = request.query_params.get("summarizeErrors", "").lower() == "true"
     ident = request.path_params["ident"]
     return await _keyed(
-        request, sandbox, lambda: sandbox.allocate(ident, body, summarize=summarize)
+        request,
+        sandbox,
+        lambda: sandbox.allocate(ident, body, summarize=summarize, entity=entity),
     )
 
 

@@ -1,6 +1,6 @@
-"""The Xero sandbox's books: one organisation's contacts, invoices, payments and credit
-notes, and the answers kept for ``Idempotency-Key`` replays, in SQLite (a file when a path
-is given, memory otherwise).
+"""The Xero sandbox's books: one organisation's contacts, invoices, payments, credit notes,
+overpayments and the bank transactions that received them, and the answers kept for
+``Idempotency-Key`` replays, in SQLite (a file when a path is given, memory otherwise).
 
 Records are stored as Xero returns them. ``UpdatedDateUTC`` is stamped on every write from
 a per-book clock in milliseconds that never repeats (a write in the same millisecond as
@@ -23,6 +23,8 @@ ENTITY_OF_KIND = {
     "invoice": "Invoice",
     "payment": "Payment",
     "credit_note": "CreditNote",
+    "overpayment": "Overpayment",
+    "bank_transaction": "BankTransaction",
 }
 ID_FIELD = {e: f"{e}ID" for e in ENTITY_OF_KIND.values()}
 NUMBER_FIELD = {

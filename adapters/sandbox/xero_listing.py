@@ -32,6 +32,8 @@ COLLECTION = {
     "Invoice": "Invoices",
     "Payment": "Payments",
     "CreditNote": "CreditNotes",
+    "Overpayment": "Overpayments",
+    "BankTransaction": "BankTransactions",
 }
 SEARCHED = {
     "Contact": ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress"),

@@ -16,6 +16,15 @@ from adapters.jsonwire import encode_json
 from adapters.sandbox.faults import FaultInjection, Faults
 from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.xero_book import ID_FIELD, XeroBook, entity_name, ms_date
+from adapters.sandbox.xero_credits import (
+    OVERPAYMENT_TYPE,
+    REFUND_TYPES,
+    allocated_overpayment,
+    as_created,
+    received_overpayment,
+    refunded,
+    unrefunded,
+)
 from adapters.sandbox.xero_documents import CREDIT_NOTE, INVOICE, Kind, Org, priced, voided
 from adapters.sandbox.xero_errors import (
     ElementInvalid,
@@ -37,6 +46,7 @@ IDEMPOTENCY_TTL = 360.0  # "keys are stored for 6 minutes from the time of the f
 IDEMPOTENCY_KEY_LIMIT = 128
 PROVIDER_NAME = "syncledger Xero sandbox"
 _KINDS: dict[str, Kind] = {"Invoice": INVOICE, "CreditNote": CREDIT_NOTE}
+_REFUND_TYPES = frozenset(REFUND_TYPES.values())
 
 
 def _account(code: str, name: str, type_: str, tax_type: str) -> dict[str, Any]:
@@ -103,10 +113,21 @@ class XeroSandbox(FaultInjection):
     # ------------------------------------------------------ handle for tests
 
     def count(self, kind: str) -> int:
-        """Records of ``kind`` (``invoice``, ``Invoice``, ``credit_note``…) in the book."""
+        """Records of ``kind`` (``invoice``, ``Invoice``, ``credit_note``…) in the book.
+        ``payment``: money received from customers, invoice payments (ACCRECPAYMENT) and
+        overpayments; ``refund``: payments out of a credit note or an overpayment."""
+        if kind in ("payment", "refund"):
+            return len(self.records(kind))
         return self.book.count(kind)
 
     def records(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "refund":
+            return [p for p in self.book.all("Payment") if p["PaymentType"] in _REFUND_TYPES]
+        if kind == "payment":
+            payments = [
+                p for p in self.book.all("Payment") if p["PaymentType"] not in _REFUND_TYPES
+            ]
+            return payments + self.book.all("Overpayment")
         entity = entity_name(kind)
         return self._present_all(entity, self.book.all(entity))
 
@@ -207,6 +228,10 @@ class XeroSandbox(FaultInjection):
             if current is not None:
                 raise ElementInvalid("A payment cannot be changed, only deleted")
             return self._new_payment(element)
+        if entity == "BankTransaction":
+            if current is not None:
+                raise ElementInvalid("The sandbox does not model changes to bank transactions")
+            return self._new_overpayment(element)
         return self._document(_KINDS[entity], element, current, unitdp)
 
     def _current(
@@ -294,12 +319,38 @@ class XeroSandbox(FaultInjection):
         named = self.book.named("Contact", str(sent["Name"]))
         return next((c for c in named if c["ContactStatus"] == "ACTIVE"), None)
 
+    def _new_overpayment(self, element: dict[str, Any]) -> dict[str, Any]:
+        contact = self._contact_of(element.get("Contact"))
+        account = self._payment_account(element.get("BankAccount"))
+        bank_transaction, overpayment = received_overpayment(
+            element, contact=contact, account=account, org=self.org
+        )
+        self.book.save("Overpayment", overpayment)
+        return self.book.save("BankTransaction", bank_transaction)
+
     def _new_payment(self, element: dict[str, Any]) -> dict[str, Any]:
+        credits = [e for e in REFUND_TYPES if element.get(e)]
+        if credits and element.get("Invoice"):
+            raise ElementInvalid("A payment is made against one document")
+        if credits:
+            return self._new_refund(element, credits[0])
         invoice = self._payment_invoice(element.get("Invoice"))
         account = self._payment_account(element.get("Account"))
         payment, paid = checked_payment(element, invoice=invoice, account=account, org=self.org)
         self.book.save("Invoice", paid)
         return self.book.save("Payment", payment)
+
+    def _new_refund(self, element: dict[str, Any], entity: str) -> dict[str, Any]:
+        sent = element[entity] if isinstance(element[entity], dict) else {}
+        credit = self.book.get(entity, str(sent.get(f"{entity}ID") or ""))
+        if credit is None:
+            raise ElementInvalid(f"The {entity} this payment is for does not exist")
+        account = self._payment_account(element.get("Account"))
+        refund, after = refunded(
+            element, entity=entity, credit=credit, account=account, org=self.org
+        )
+        self.book.save(entity, after)
+        return as_created(self.book.save("Payment", refund))
 
     def _payment_invoice(self, sent: Any) -> dict[str, Any]:
         sent = sent if isinstance(sent, dict) else {}
@@ -330,6 +381,8 @@ class XeroSandbox(FaultInjection):
             raise not_found()
         if status != "DELETED":
             raise invalid("A payment can only be changed to Status DELETED", element=payment)
+        if payment["PaymentType"] in _REFUND_TYPES:
+            return self._delete_refund(payment)
         invoice = self.book.get("Invoice", payment["Invoice"]["InvoiceID"]) or {}
         try:
             gone, owed = deleted_payment(payment, invoice, self.today())
@@ -338,14 +391,27 @@ class XeroSandbox(FaultInjection):
         self.book.save("Invoice", owed)
         return {"Payments": [self.book.save("Payment", gone)]}
 
-    def allocate(self, credit_note_id: str, body: Any, *, summarize: bool) -> dict[str, Any]:
-        credit_note = self.book.get("CreditNote", credit_note_id)
-        if credit_note is None:
+    def _delete_refund(self, refund: dict[str, Any]) -> dict[str, Any]:
+        if refund.get("Status") == "DELETED":
+            raise invalid("This payment has already been deleted", element=refund)
+        entity = next(e for e, t in REFUND_TYPES.items() if t == refund["PaymentType"])
+        credit = self.book.get(entity, refund["Invoice"]["InvoiceID"])
+        if credit is not None:
+            self.book.save(entity, unrefunded(refund, credit))
+        return {"Payments": [self.book.save("Payment", refund | {"Status": "DELETED"})]}
+
+    def allocate(
+        self, ident: str, body: Any, *, summarize: bool, entity: str = "CreditNote"
+    ) -> dict[str, Any]:
+        """``PUT /CreditNotes/{id}/Allocations`` or ``PUT /Overpayments/{id}/Allocations``."""
+        credit = self.book.get(entity, ident)
+        if credit is None or (entity == "Overpayment" and credit["Type"] != OVERPAYMENT_TYPE):
             raise not_found()
         elements = (body or {}).get("Allocations") if isinstance(body, dict) else None
         if not isinstance(elements, list) or not elements:
             raise invalid("Allocations must hold at least one allocation")
-        answers = [self._allocate_one(credit_note_id, el) for el in elements]
+        allocate_one = self._allocate_one if entity == "CreditNote" else self._allocate_overpayment
+        answers = [allocate_one(ident, el) for el in elements]
         failed = [a for a in answers if a.get("StatusAttributeString") == "ERROR"]
         if failed and summarize:
             raise validation(failed)
@@ -366,6 +432,24 @@ class XeroSandbox(FaultInjection):
         except ElementInvalid as refused:
             return with_errors(element, refused.messages) | {"StatusAttributeString": "ERROR"}
         self.book.save("CreditNote", note)
+        self.book.save("Invoice", credited)
+        return allocation | {"StatusAttributeString": "OK"}
+
+    def _allocate_overpayment(self, overpayment_id: str, element: dict[str, Any]) -> dict[str, Any]:
+        overpayment = self.book.get("Overpayment", overpayment_id) or {}
+        sent_invoice = element.get("Invoice") or {}
+        invoice = self.book.get("Invoice", str(sent_invoice.get("InvoiceID", "")))
+        if invoice is None:
+            return with_errors(element, ["The invoice to allocate to does not exist"]) | {
+                "StatusAttributeString": "ERROR"
+            }
+        try:
+            allocation, after, credited = allocated_overpayment(
+                element, overpayment=overpayment, invoice=invoice
+            )
+        except ElementInvalid as refused:
+            return with_errors(element, refused.messages) | {"StatusAttributeString": "ERROR"}
+        self.book.save("Overpayment", after)
         self.book.save("Invoice", credited)
         return allocation | {"StatusAttributeString": "OK"}
 

@@ -14,7 +14,7 @@ import pytest
 
 from adapters.http import NO_RETRY
 from adapters.jsonwire import encode_json
-from adapters.ledgers.xero import fresh_key, step_key, where_literal, wire_key
+from adapters.ledgers.xero import XeroLedger, fresh_key, step_key, where_literal, wire_key
 from adapters.ledgers.xero_errors import XeroServerError, element_error, translate_xero
 from adapters.ledgers.xero_mapping import contact_number, load_mapping, ref_in
 from adapters.oauth2 import FileTokenStore
@@ -26,7 +26,7 @@ from core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment
+from core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.xero import InProcessXero, in_process_xero
@@ -290,6 +290,228 @@ async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXer
     assert record is not None
     assert (record.total, record.balance, record.status) == (Decimal("8.00"), 8, "open")
     assert [ln["LineAmount"] for ln in record.raw["LineItems"]] == [10, Decimal("-2.00")]
+
+
+# ------------------------------------------------- overpayments, refunds
+
+
+async def pay(
+    ledger: XeroLedger, customer_id: str, invoice_id: str, amount: str, applied: str | None
+) -> str:
+    pushed = await ledger.apply_payment(
+        payment(amount),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=None if applied is None else Decimal(applied),
+    )
+    return pushed.ledger_id
+
+
+def refund(amount: str, **credit: str) -> Refund:
+    return Refund(
+        id="R-1",
+        customer_id="C-1",
+        amount=Decimal(amount),
+        currency="USD",
+        refunded_on=date(2026, 4, 9),
+        reference="RF 1",
+        **credit,
+    )
+
+
+async def test_an_overpayment_is_received_whole_and_the_applied_part_allocated(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    ledger_id = await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="0.30")
+    [received] = xero.sandbox.records("bank_transaction")
+    assert (received["Type"], received["LineAmountTypes"], received["Total"]) == (
+        "RECEIVE-OVERPAYMENT",
+        "NoTax",
+        Decimal("1.00"),
+    )
+    assert [ln["LineAmount"] for ln in received["LineItems"]] == [Decimal("1.00")]
+    assert received["BankAccount"]["Code"] == "090"
+    [overpayment] = xero.sandbox.records("overpayment")
+    assert overpayment["OverpaymentID"] == ledger_id == received["OverpaymentID"]
+    assert overpayment["RemainingCredit"] == Decimal("0.70")
+    assert [(a["Amount"], a["Invoice"]["InvoiceID"]) for a in overpayment["Allocations"]] == [
+        (Decimal("0.30"), invoice_id)
+    ]
+    assert xero.sandbox.book.all("Payment") == []  # no invoice Payment beside it
+    stored = xero.sandbox.book.get("Invoice", invoice_id) or {}
+    assert (stored["Status"], stored["AmountDue"], stored["AmountCredited"]) == (
+        "PAID",
+        0,
+        Decimal("0.30"),
+    )
+    found = await xero.ledger.find("payment", "csv/payment/P-1")
+    assert found is not None
+    assert (found.ledger_id, found.total, found.balance, found.name) == (
+        ledger_id,
+        Decimal("1.00"),
+        Decimal("0.70"),
+        "CHK 1",
+    )
+    assert [r.ledger_id async for r in xero.ledger.list_all("payment")] == [ledger_id]
+
+
+async def test_all_credit_is_an_overpayment_with_no_allocation(xero: InProcessXero) -> None:
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    ledger_id = await pay(xero.ledger, customer_id, invoice_id, "0.50", applied="0")
+    [overpayment] = xero.sandbox.records("overpayment")
+    assert (overpayment["OverpaymentID"], overpayment["Allocations"]) == (ledger_id, [])
+    assert "applies" not in overpayment["Reference"]
+    record = await xero.ledger.get("invoice", invoice_id)
+    assert record is not None and record.balance == Decimal("0.30")
+
+
+async def test_a_crash_before_the_allocation_is_finished_by_the_retry_not_received_twice() -> None:
+    env = in_process_xero(per_window=1000, window=60.0, timeout=0.3)
+    customer_id = await push_customer(env.ledger)
+    invoice_id = await push_invoice(env.ledger, customer_id)
+    env.sandbox.commit_then_timeout_next(env.retry.attempts)  # the overpayment lands, unseen
+    with pytest.raises(TransientLedgerError):
+        await pay(env.ledger, customer_id, invoice_id, "1.00", applied="0.30")
+    assert env.sandbox.count("payment") == 1
+    # its reference says 0.30 is allocated, and it is not yet: not reported as pushed
+    assert await env.ledger.find("payment", "csv/payment/P-1") is None
+    ledger_id = await pay(env.ledger, customer_id, invoice_id, "1.00", applied="0.30")
+    assert env.sandbox.count("payment") == 1
+    record = await env.ledger.get("payment", ledger_id)
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("1.00"),
+        Decimal("0.70"),
+    )
+    found = await env.ledger.find("payment", "csv/payment/P-1")
+    assert found is not None and found.ledger_id == ledger_id
+    await env.ledger.aclose()
+
+
+async def test_what_cannot_be_applied_is_refused_before_anything_is_received(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    with pytest.raises(PermanentLedgerError) as too_much:
+        await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="0.40")
+    assert too_much.value.code == "syncledger.overapplied"
+    with pytest.raises(PermanentLedgerError) as beyond:
+        await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="1.20")
+    assert beyond.value.code == "syncledger.bad_applied"
+    assert xero.sandbox.count("payment") == 0
+
+
+async def test_a_credit_note_refund_is_a_payment_out_of_its_credit(xero: InProcessXero) -> None:
+    customer_id = await push_customer(xero.ledger)
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
+        total=Decimal("10.00"),
+    )
+    credit = await xero.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    pushed = await xero.ledger.create_refund(
+        refund("4.00", credit_note_id="CN-1"),
+        customer_ledger_id=customer_id,
+        credit_kind="credit_note",
+        credit_ledger_id=credit.ledger_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r"),
+    )
+    [paid_out] = xero.sandbox.records("refund")
+    assert (paid_out["PaymentID"], paid_out["PaymentType"], paid_out["Amount"]) == (
+        pushed.ledger_id,
+        "ARCREDITPAYMENT",
+        Decimal("4.00"),
+    )
+    assert paid_out["Reference"] == "RF 1 syncledger-ref: csv/refund/R-1"
+    assert paid_out["Invoice"]["InvoiceID"] == credit.ledger_id  # how Xero's GET names it
+    note_after = await xero.ledger.get("credit_note", credit.ledger_id)
+    assert note_after is not None and note_after.balance == Decimal("6.00")
+    refunds = [r async for r in xero.ledger.list_all("refund")]
+    assert [(r.ledger_id, r.customer_ledger_id) for r in refunds] == [
+        (pushed.ledger_id, customer_id)
+    ]
+    assert [r async for r in xero.ledger.list_all("payment")] == []
+    assert await xero.ledger.get("payment", pushed.ledger_id) is None
+
+
+async def test_an_overpayment_refund_and_one_of_a_payment_applied_in_full(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    credit_id = await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="0.30")
+    pushed = await xero.ledger.create_refund(
+        refund("0.70", payment_id="P-1"),
+        customer_ledger_id=customer_id,
+        credit_kind="payment",
+        credit_ledger_id=credit_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r"),
+    )
+    [paid_out] = xero.sandbox.records("refund")
+    assert paid_out["PaymentType"] == "AROVERPAYMENTPAYMENT"
+    [overpayment] = xero.sandbox.records("overpayment")
+    assert (overpayment["RemainingCredit"], overpayment["Status"]) == (0, "PAID")
+    got = await xero.ledger.get("refund", pushed.ledger_id)
+    assert got is not None and (got.total, got.customer_ledger_id) == (
+        Decimal("0.70"),
+        customer_id,
+    )
+    second = (
+        await xero.ledger.create_invoice(
+            invoice(id="INV-2", number="INV-2"),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-2",
+            idempotency_key=key("i2"),
+        )
+    ).ledger_id
+    full = await xero.ledger.apply_payment(
+        payment("0.30"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=second,
+        external_ref="csv/payment/P-2",
+        idempotency_key=key("p2"),
+    )
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.create_refund(
+            refund("0.10", payment_id="P-2"),
+            customer_ledger_id=customer_id,
+            credit_kind="payment",
+            credit_ledger_id=full.ledger_id,
+            external_ref="csv/refund/R-2",
+            idempotency_key=key("r2"),
+        )
+    assert refused.value.code == "syncledger.no_credit"
+    assert xero.sandbox.count("refund") == 1
+
+
+async def test_match_finds_a_tax_number_written_with_other_punctuation(
+    xero: InProcessXero,
+) -> None:
+    pushed = await xero.ledger.create_customer(
+        customer(1, tax_id="de136695976"), external_ref="csv/customer/C-1", idempotency_key="t"
+    )
+    stored = xero.sandbox.book.get("Contact", pushed.ledger_id) or {}
+    assert stored["TaxNumber"] == "de136695976"
+    formatted = customer(2, tax_id="DE 136.695-976")
+    assert [r.ledger_id for r in await xero.ledger.match_customer(formatted)] == [pushed.ledger_id]
+    assert await xero.ledger.match_customer(customer(3, tax_id="DE 136.695-977")) == []
 
 
 # ------------------------------------------------------------ limits, auth

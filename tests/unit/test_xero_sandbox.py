@@ -435,6 +435,109 @@ async def test_a_credit_note_allocated_to_an_invoice(xero: Xero) -> None:
     ]
 
 
+# ---------------------------------------------------- overpayments, refunds
+
+
+def overpayment(contact_id: str, amount: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "Type": "RECEIVE-OVERPAYMENT",
+        "Contact": {"ContactID": contact_id},
+        "BankAccount": {"Code": "090"},
+        "Date": "2026-03-15",
+        "LineAmountTypes": "NoTax",
+        "LineItems": [{"Description": "Paid twice", "LineAmount": Decimal(amount)}],
+        "Reference": "CHK 9",
+        **fields,
+    }
+
+
+async def receive(xero: Xero, contact_id: str, amount: str, **fields: Any) -> Answer:
+    element = overpayment(contact_id, amount, **fields)
+    return await xero.call(
+        "PUT", "/BankTransactions", {"BankTransactions": [element]}, summarizeErrors="true"
+    )
+
+
+async def refund(xero: Xero, credit: dict[str, str], amount: str) -> Answer:
+    element = credit | {"Account": {"Code": "090"}, "Date": "2026-03-20", "Amount": Decimal(amount)}
+    return await xero.call("PUT", "/Payments", {"Payments": [element]}, summarizeErrors="true")
+
+
+async def test_an_overpayment_is_a_receive_overpayment_bank_transaction(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    received = (await receive(xero, contact_id, "24.55")).first("BankTransactions")
+    ident = received["OverpaymentID"]
+    assert received["BankTransactionID"] == ident
+    kept = (await xero.call("GET", f"/Overpayments/{ident}")).first("Overpayments")
+    assert (kept["Type"], kept["Total"], kept["RemainingCredit"], kept["Status"]) == (
+        "RECEIVE-OVERPAYMENT",
+        Decimal("24.55"),
+        Decimal("24.55"),
+        "AUTHORISED",
+    )
+    assert kept["Reference"] == "CHK 9"
+    by_reference = await xero.call("GET", "/Overpayments", where='Reference.Contains("chk 9")')
+    assert [o["OverpaymentID"] for o in by_reference.body["Overpayments"]] == [ident]
+    spend = await receive(xero, contact_id, "5.00", Type="SPEND-OVERPAYMENT")
+    taxed = await receive(xero, contact_id, "5.00", LineAmountTypes="Exclusive")
+    savings = await receive(xero, contact_id, "5.00", BankAccount={"Code": "200"})
+    assert [a.status for a in (spend, taxed, savings)] == [400, 400, 400]
+    assert xero.sandbox.count("overpayment") == 1
+    assert xero.sandbox.count("payment") == 1  # money received: the overpayment
+
+
+async def test_an_overpayment_is_allocated_and_refunded_within_its_remaining_credit(
+    xero: Xero,
+) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    invoice = (await xero.invoice(contact_id)).first("Invoices")
+    ident = (await receive(xero, contact_id, "150.00")).first("BankTransactions")["OverpaymentID"]
+    path = f"/Overpayments/{ident}/Allocations"
+    allocation = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Date": "2026-03-15"}
+    beyond_due = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 101}]})
+    assert beyond_due.body["Allocations"][0]["StatusAttributeString"] == "ERROR"
+    done = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 100}]})
+    assert done.first("Allocations")["Amount"] == 100
+    paid = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
+    assert (paid["Status"], paid["AmountDue"], paid["AmountCredited"]) == ("PAID", 0, 100)
+    assert [o["OverpaymentID"] for o in paid["Overpayments"]] == [ident]
+    too_much = await refund(xero, {"Overpayment": {"OverpaymentID": ident}}, "50.01")
+    assert too_much.messages() == ["Payment amount exceeds the amount outstanding on this document"]
+    made = (await refund(xero, {"Overpayment": {"OverpaymentID": ident}}, "50.00")).first(
+        "Payments"
+    )
+    assert made["PaymentType"] == "AROVERPAYMENTPAYMENT"
+    assert made["Overpayment"]["OverpaymentID"] == ident and "Invoice" not in made
+    read = (await xero.call("GET", f"/Payments/{made['PaymentID']}")).first("Payments")
+    assert read["Invoice"]["InvoiceID"] == ident and "Overpayment" not in read
+    used = (await xero.call("GET", f"/Overpayments/{ident}")).first("Overpayments")
+    assert (used["Status"], used["RemainingCredit"]) == ("PAID", 0)
+    assert (xero.sandbox.count("payment"), xero.sandbox.count("refund")) == (1, 1)
+
+
+async def test_a_credit_note_refund_and_its_deletion(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    note = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED"}
+    note["LineItems"] = [line("40.00")]
+    credit = (await xero.call("PUT", "/CreditNotes", {"CreditNotes": [note]})).first("CreditNotes")
+    target = {"CreditNote": {"CreditNoteID": credit["CreditNoteID"]}}
+    assert (await refund(xero, target, "40.01")).status == 400
+    made = (await refund(xero, target, "15.00")).first("Payments")
+    assert (made["PaymentType"], made["CreditNote"]["CreditNoteNumber"]) == (
+        "ARCREDITPAYMENT",
+        "CN-0001",
+    )
+    path = f"/CreditNotes/{credit['CreditNoteID']}"
+    assert (await xero.call("GET", path)).first("CreditNotes")["RemainingCredit"] == 25
+    both = await refund(xero, target | {"Invoice": {"InvoiceID": OTHER_GUID}}, "1.00")
+    assert both.messages() == ["A payment is made against one document"]
+    await xero.call("POST", f"/Payments/{made['PaymentID']}", {"Payments": [{"Status": "DELETED"}]})
+    back = (await xero.call("GET", path)).first("CreditNotes")
+    assert (back["RemainingCredit"], back["Payments"]) == (40, [])
+    refunds = await xero.call("GET", "/Payments", where='PaymentType=="ARCREDITPAYMENT"')
+    assert refunds.body["Payments"] == []  # a deleted payment only shows in a delta
+
+
 # ---------------------------------------------------- reads, paging, delta
 
 
@@ -526,7 +629,7 @@ async def test_admin_endpoints_set_faults_and_count(xero: Xero) -> None:
     await xero.http.delete("/_sandbox/faults")
     await xero.contact()
     counts = decode_json((await xero.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
     records = decode_json((await xero.http.get("/_sandbox/records/customer")).content)
     assert records[0]["Balances"]["AccountsReceivable"]["Outstanding"] == 0
     unknown = await xero.http.post("/_sandbox/faults", content=encode_json({"nope": 1}))
