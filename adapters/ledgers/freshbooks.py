@@ -31,6 +31,30 @@ rates are a parameter, by default 100/min per account.
 
 Exchange rates: FreshBooks documents carry none, so an invoice's ``exchange_rate`` is not
 sent (no rate, never a default of 1: FreshBooks converts in its own reports).
+
+Overpayments. FreshBooks applies a payment to what its invoice still owes and keeps the
+excess as an overpayment credit for the client (a credit note of ``credit_type``
+``overpayment``, named by the payment's ``overpaymentid``); it cannot be told to apply
+less. ``apply_payment`` therefore sends the full amount received and first checks that
+``applied`` is exactly that part (``min(amount, invoice balance)``), refusing anything
+else before writing. ``get("payment")`` answers ``total`` = the payment's ``amount`` and
+``balance`` = its overpayment credit's ``outstanding`` (one more read). Whether FreshBooks
+stores the full amount on the payment or only the part that went to the invoice is not
+documented; the sandbox stores the full amount. Overpayment credits are listed among the
+credit notes (as FreshBooks lists them), without a reference of ours; a refund or an
+application changes that credit note, not the payment, so ``changes`` reports the credit
+note (and the refund) rather than the payment.
+
+Refunds: an assumption. FreshBooks documents no API refund of a client credit (its
+refunds are of online payments, through the gateway). ``create_refund`` posts a payment of
+``type`` Refund with ``creditid`` = the credit note holding the credit (the credit note
+itself, or the payment's overpayment credit) and no invoice, our reference in its
+``note``, after checking the credit's client, currency and what is left of it (FreshBooks
+is not known to refuse more). Verify against a real account before relying on it.
+
+Tax ids: clients keep ``tax_id`` in ``vat_number``, which no documented search covers:
+``match_customer`` lists every client and compares ``vat_number`` ignoring case, spaces,
+dots and dashes (a full scan of the account's clients per match with a tax id).
 """
 
 from __future__ import annotations
@@ -40,6 +64,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -49,15 +74,18 @@ from adapters.http import LedgerHttp, RetryPolicy
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
 from adapters.ledgers.freshbooks_mapping import (
     FreshBooksMapping,
+    credit_left,
     eastern_date,
     load_mapping,
+    payment_kind,
+    tax_key,
     to_record,
 )
 from adapters.oauth2 import Auth, OAuth2Client
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 PRODUCTION_URL = "https://api.freshbooks.com"
 TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 (a URL)
@@ -78,9 +106,10 @@ RESOURCES = {
     "invoice": Resource("invoices/invoices", "invoice", "invoices", lines=True),
     "payment": Resource("payments/payments", "payment", "payments"),
     "credit_note": Resource("credit_notes/credit_notes", "credit_note", "credit_notes", True),
+    "refund": Resource("payments/payments", "payment", "payments"),  # payments of type Refund
 }
 #: kinds found through a documented search on our reference; the others are scanned
-REF_SEARCH = {"customer": "note_like", "payment": "notes"}
+REF_SEARCH = {"customer": "note_like", "payment": "notes", "refund": "notes"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +134,8 @@ def capabilities(requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE) -> Ledg
         requests_per_second=None,
         idempotency="reference lookup (notes) + unique invoice number",
         delta="search[updated_min] (day granularity) + updated filter",
-        kinds=("customer", "invoice", "payment", "credit_note"),
+        kinds=("customer", "invoice", "payment", "credit_note", "refund"),
+        matches_tax_id=True,  # by listing clients: vat_number has no search
     )
 
 
@@ -204,10 +234,39 @@ class FreshBooksLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
-        """FreshBooks takes the client and the currency from the invoice."""
+        """FreshBooks takes the client and the currency from the invoice, and keeps what
+        exceeds the invoice's balance as an overpayment credit: ``applied`` (default: all)
+        must be the part FreshBooks will apply, checked before sending."""
         body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
-        return await self._create("payment", body, external_ref)
+        part = payment.amount if applied is None else applied
+
+        async def check() -> None:
+            await self._check_applied(payment, invoice_ledger_id, part)
+
+        return await self._create("payment", body, external_ref, check=check)
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """A payment of type Refund on the credit note holding the credit (see the module
+        docstring: an assumption); refused before sending when the credit belongs to
+        another client, is in another currency or has less left than ``refund.amount``."""
+        earlier = await self.find("refund", external_ref)
+        if earlier is not None:
+            return _pushed(earlier, recovered=True)
+        credit = await self._credit_of(credit_kind, credit_ledger_id)
+        _check_refund(refund, credit, customer_ledger_id)
+        body = self.mapping.refund_body(refund, str(credit["id"]), external_ref)
+        return await self._send("refund", body, external_ref)
 
     async def create_credit_note(
         self,
@@ -281,8 +340,9 @@ class FreshBooksLedger:
         return None
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Clients with the same name (organization, ignoring case) or the same email;
-        deleted clients are left out."""
+        """Clients with the same name (organization, ignoring case), the same email or the
+        same tax id (``vat_number``, by listing every client); deleted clients are left
+        out."""
         found: dict[str, LedgerRecord] = {}
         name = customer.name.casefold()
         async for record in self._records("customer", {"search[organization_like]": customer.name}):
@@ -291,16 +351,18 @@ class FreshBooksLedger:
         if customer.email:
             async for record in self._records("customer", {"search[email]": customer.email}):
                 found.setdefault(record.ledger_id, record)
+        wanted = tax_key(customer.tax_id)
+        if wanted is not None:
+            async for record in self._records("customer", {}):
+                if tax_key(record.raw.get("vat_number")) == wanted:
+                    found.setdefault(record.ledger_id, record)
         return [r for r in found.values() if r.status != "deleted"]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
-        res = _resource(kind)
-        url = self._url(f"{res.path}/{quote(ledger_id, safe='')}")
-        try:
-            answer = await self._http.json("GET", url, params=_includes(res), idempotent=True)
-        except FreshBooksNotFoundError:
+        raw = await self._raw(kind, ledger_id)
+        if raw is None or not _is_kind(kind, raw):
             return None
-        return self._record(kind, _result(answer)[res.single])
+        return await self._full_record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         async for record in self._records(kind, {}):
@@ -320,11 +382,26 @@ class FreshBooksLedger:
 
     # ---------------------------------------------------------------- creating
 
-    async def _create(self, kind: str, body: dict[str, Any], ref: str) -> PushResult:
+    async def _create(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        ref: str,
+        *,
+        check: Callable[[], Awaitable[None]] | None = None,
+    ) -> PushResult:
+        """Our earlier record when there is one; else ``check`` (which may refuse), then
+        the create."""
         if kind != "invoice":
             earlier = await self.find(kind, ref)
             if earlier is not None:
                 return _pushed(earlier, recovered=True)
+        if check is not None:
+            await check()
+        return await self._send(kind, body, ref)
+
+    async def _send(self, kind: str, body: dict[str, Any], ref: str) -> PushResult:
+        """POST the create; a lost answer is looked up by reference before resending."""
         attempt = 1
         while True:
             try:
@@ -395,6 +472,24 @@ class FreshBooksLedger:
         if version is not None:
             _check_version(kind, await self._required(kind, ledger_id), version)
 
+    async def _raw(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        res = _resource(kind)
+        url = self._url(f"{res.path}/{quote(ledger_id, safe='')}")
+        try:
+            answer = await self._http.json("GET", url, params=_includes(res), idempotent=True)
+        except FreshBooksNotFoundError:
+            return None
+        raw: dict[str, Any] = _result(answer)[res.single]
+        return raw
+
+    async def _raw_required(self, kind: str, ledger_id: str) -> dict[str, Any]:
+        raw = await self._raw(kind, ledger_id)
+        if raw is None or not _is_kind(kind, raw):
+            raise PermanentLedgerError(
+                f"FreshBooks has no {kind} {ledger_id}: check the link", code="404"
+            )
+        return raw
+
     async def _required(self, kind: str, ledger_id: str) -> LedgerRecord:
         record = await self.get(kind, ledger_id)
         if record is None:
@@ -404,6 +499,33 @@ class FreshBooksLedger:
                 code="1012" if kind == "customer" else "404",
             )
         return record
+
+    async def _check_applied(self, payment: Payment, invoice_ledger_id: str, part: Decimal) -> None:
+        invoice = await self._required("invoice", invoice_ledger_id)
+        owed = invoice.balance or Decimal(0)
+        takes = min(payment.amount, owed)
+        if part != takes:
+            raise PermanentLedgerError(
+                f"payment {payment.id}: FreshBooks would apply {takes} of its {payment.amount} "
+                f"to invoice {invoice.name} ({owed} still owed) and keep the rest as client "
+                f"credit, not apply {part}: read the invoice's balance again and retry",
+                code="syncledger.applied_mismatch",
+            )
+
+    async def _credit_of(self, credit_kind: str, ledger_id: str) -> dict[str, Any]:
+        """The credit note holding a credit: the credit note itself, or the overpayment
+        credit of a payment."""
+        if credit_kind == "credit_note":
+            return await self._raw_required("credit_note", ledger_id)
+        payment = await self._raw_required("payment", ledger_id)
+        overpayment = payment.get("overpaymentid")
+        if not overpayment:
+            raise PermanentLedgerError(
+                f"FreshBooks payment {ledger_id} left no credit to refund: all of it went to "
+                "its invoice; check the refund's payment",
+                code="syncledger.no_credit",
+            )
+        return await self._raw_required("credit_note", str(overpayment))
 
     async def _current_version(self, kind: str, pushed: PushResult) -> PushResult:
         record = await self.get(kind, pushed.ledger_id)
@@ -421,7 +543,8 @@ class FreshBooksLedger:
             )
             result = _result(answer)
             for raw in result.get(res.plural, []):
-                yield self._record(kind, raw)
+                if _is_kind(kind, raw):
+                    yield await self._full_record(kind, raw)
             pages = int(result.get("pages") or 0)
             page += 1
 
@@ -434,7 +557,17 @@ class FreshBooksLedger:
         return f"/accounting/account/{quote(self.account_id, safe='')}/{resource}"
 
     def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
-        return to_record(kind, raw, self.mapping.ref_field[kind])
+        return to_record(kind, raw, self.mapping.reference_field(kind))
+
+    async def _full_record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+        """The record; a payment with its ``balance``: what is left of its overpayment
+        credit."""
+        record = self._record(kind, raw)
+        overpayment = raw.get("overpaymentid") if kind == "payment" else None
+        if not overpayment:
+            return record
+        credit = await self._raw("credit_note", str(overpayment))
+        return replace(record, balance=credit_left(credit) if credit else Decimal(0))
 
 
 def _resource(kind: str) -> Resource:
@@ -444,6 +577,34 @@ def _resource(kind: str) -> Resource:
         raise PermanentLedgerError(
             f"FreshBooks adapter does not handle {kind!r} records", code="unsupported"
         ) from None
+
+
+def _is_kind(kind: str, raw: Mapping[str, Any]) -> bool:
+    """Payments and refunds share FreshBooks' payments: the ``type`` tells them apart."""
+    return kind not in ("payment", "refund") or payment_kind(raw) == kind
+
+
+def _check_refund(refund: Refund, credit: Mapping[str, Any], customer_ledger_id: str) -> None:
+    where = f"refund {refund.id} of FreshBooks credit note {credit.get('id')}"
+    if str(credit.get("clientid")) != customer_ledger_id:
+        raise PermanentLedgerError(
+            f"{where}: the credit belongs to client {credit.get('clientid')}, not "
+            f"{customer_ledger_id}; check the refund's customer and credit",
+            code="syncledger.credit_of_another_customer",
+        )
+    if credit.get("currency_code") != refund.currency:
+        raise PermanentLedgerError(
+            f"{where}: the credit is in {credit.get('currency_code')}, the refund in "
+            f"{refund.currency}; fix the refund's currency",
+            code="syncledger.currency_mismatch",
+        )
+    left = credit_left(credit)
+    if refund.amount > left:
+        raise PermanentLedgerError(
+            f"{where}: {refund.amount} is more than the {left} of credit left; refund at "
+            f"most {left}",
+            code="syncledger.refund_exceeds_credit",
+        )
 
 
 def _includes(res: Resource) -> dict[str, str]:

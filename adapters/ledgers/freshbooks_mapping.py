@@ -11,7 +11,13 @@ invoice     ``notes``             a scan of recent invoices (no notes filter);
                                   the unique ``invoice_number`` guards resends
 payment     ``note``              ``search[notes]`` (documented filter)
 credit_note ``notes``             a scan of recent credit notes
+refund      payment ``note``      ``search[notes]``, then payments of type Refund
 =========== ===================== ============================================
+
+A refund is a FreshBooks payment of type ``Refund`` (``REFUND_TYPE``) drawing on a credit
+note (``creditid``) with no invoice: an assumption, FreshBooks documents no refund of a
+credit (see the adapter's docstring). The payment ``type`` is fixed, so a refund's method
+is not carried.
 
 The reference is written as a line ``syncledger-ref: <system/kind/id>`` so a person may
 add text around it without breaking the lookup.
@@ -40,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import quantize, to_decimal
 
 REF_MARKER = "syncledger-ref:"
@@ -48,6 +54,10 @@ _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 CENT = Decimal("0.01")
 KINDS = ("customer", "invoice", "payment", "credit_note")
 Document = Invoice | CreditNote
+#: payment ``type`` of a refund out of a client credit (assumed: FreshBooks documents none)
+REFUND_TYPE = "Refund"
+#: ``credit_type`` of the credit note FreshBooks makes of what a payment paid too much
+OVERPAYMENT_CREDIT = "overpayment"
 
 
 def ref_note(external_ref: str, text: str | None = None) -> str:
@@ -58,6 +68,20 @@ def ref_note(external_ref: str, text: str | None = None) -> str:
 def ref_in(text: object) -> str | None:
     match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
     return match.group(1) if match else None
+
+
+def tax_key(value: object) -> str | None:
+    """A tax id as registries print it and people type it: no case, spaces, dots or dashes
+    (only letters and digits are kept)."""
+    if not isinstance(value, str):
+        return None
+    key = "".join(ch for ch in value.upper() if ch.isalnum())
+    return key or None
+
+
+def payment_kind(raw: Mapping[str, Any]) -> str:
+    """``refund`` for a payment of type Refund, else ``payment``."""
+    return "refund" if raw.get("type") == REFUND_TYPE else "payment"
 
 
 def ledger_id(value: str) -> int | str:
@@ -95,7 +119,9 @@ VERSION_FIELDS = {
     "invoice": ("invoice_number", "customerid", "create_date", "due_offset_days",
                 "currency_code", "notes", "po_number", "lines", "amount", "paid",
                 "outstanding", "vis_state"),
-    "payment": ("invoiceid", "creditid", "amount", "date", "type", "note", "vis_state"),
+    "payment": ("invoiceid", "creditid", "amount", "date", "type", "note", "vis_state",
+                "overpaymentid"),
+    "refund": ("creditid", "amount", "date", "type", "note", "vis_state"),
     "credit_note": ("credit_number", "clientid", "create_date", "currency_code", "notes",
                     "lines", "amount", "paid", "outstanding", "vis_state"),
 }  # fmt: skip
@@ -164,6 +190,21 @@ class FreshBooksMapping:
         ref_field = self.ref_field["payment"]
         body[ref_field] = ref_note(external_ref, body.get(ref_field))
         return body
+
+    def refund_body(self, refund: Refund, credit_ledger_id: str, ref: str) -> dict[str, Any]:
+        """A payment of type Refund taking ``refund.amount`` out of the credit note
+        ``credit_ledger_id`` (no invoice)."""
+        return {
+            "creditid": ledger_id(credit_ledger_id),
+            "amount": _money(refund.amount, refund.currency),
+            "date": refund.refunded_on.isoformat(),
+            "type": REFUND_TYPE,
+            self.reference_field("refund"): ref_note(ref, refund.reference),
+        }
+
+    def reference_field(self, kind: str) -> str:
+        """Where our reference lives on a record of ``kind`` (a refund: as on payments)."""
+        return self.ref_field["payment" if kind == "refund" else kind]
 
     def credit_application_body(
         self, credit_note: CreditNote, credit_ledger_id: str, invoice_ledger_id: str, ref: str
@@ -310,7 +351,10 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> FreshBooksMapping:
 
 
 def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord:
-    """A FreshBooks client / invoice / payment / credit note as a ``LedgerRecord``."""
+    """A FreshBooks client / invoice / payment / credit note / refund as a ``LedgerRecord``.
+
+    A payment's ``balance`` is 0 here: the credit it left (its overpayment credit note's
+    ``outstanding``) is read by the adapter."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["id"]),
@@ -324,6 +368,7 @@ def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord
         "invoice": _invoice_parts,
         "credit_note": _credit_note_parts,
         "payment": _payment_parts,
+        "refund": _payment_parts,
     }[kind](raw)
     return LedgerRecord(**common, **parts)
 
@@ -368,8 +413,16 @@ def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "customer_ledger_id": _str(raw.get("clientid")),
         "currency": _str((raw.get("amount") or {}).get("code")),
         "total": _amount(raw.get("amount")),
+        "balance": None if raw.get("type") == REFUND_TYPE else Decimal(0),
         "status": "deleted" if raw.get("vis_state") == 1 else "applied",
     }
+
+
+def credit_left(raw: Mapping[str, Any]) -> Decimal:
+    """What is left of a credit note for the client: ``outstanding``, 0 once deleted."""
+    if raw.get("vis_state") == 1:
+        return Decimal(0)
+    return _amount(raw.get("outstanding")) or Decimal(0)
 
 
 def _paid_status(total: Decimal | None, balance: Decimal | None) -> str:

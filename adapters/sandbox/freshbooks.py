@@ -20,17 +20,23 @@ Implemented, with its source:
   (``freshbooks_query``); ``updated`` is ``YYYY-MM-DD hh:mm:ss`` in US/Eastern.
 - Amounts and rules: ``freshbooks_rules`` (unique invoice numbers, unique client emails,
   line taxes as percentages, payments in the invoice's currency, credit notes applied to an
-  invoice by a payment of ``type`` Credit carrying ``creditid``).
+  invoice by a payment of ``type`` Credit carrying ``creditid``, the excess of a payment
+  over what the invoice owes kept as an overpayment credit note named by the payment's
+  ``overpaymentid``).
+- Refunds out of a client credit: an assumption, FreshBooks documents none. A payment of
+  ``type`` Refund carrying ``creditid`` and no invoice takes its amount out of that credit
+  note's ``outstanding`` (an overpayment credit included) and is refused above it.
 - Rate limit: ``per_minute`` per account (default 100; the "100/60 s" figure comes only
   from a secondary source and is unverified) and an optional ``per_second``. FreshBooks
   documents no throttling answer: the sandbox answers 429 with ``Retry-After`` (seconds)
   and an errors envelope, errno 429 — an assumption.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``;
+  their ``refund`` kind is the payments of type Refund, ``payment`` every other one.
 
 Not modelled: idempotency keys (FreshBooks has none), conditional updates (FreshBooks
 has no version check: ``updated`` is only a timestamp), ``discount_value`` percentages,
-overpayment credits, restoring deleted payments, estimates / items / taxes / expenses,
+prepayment credits, restoring deleted payments, estimates / items / taxes / expenses,
 webhooks, the Events API, exact FreshBooks ``errno`` values other than 1012 and exact tax
 rounding (each line's tax rounded half-up to the cent here).
 """
@@ -54,6 +60,7 @@ from starlette.routing import Route
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate
 from adapters.sandbox.common import (
+    STANDARD_KINDS,
     Kinds,
     admin_routes,
     handle_of,
@@ -116,7 +123,7 @@ def create_app(
         home_currency=home_currency,
         require_auth=require_auth,
     )
-    admin = admin_routes(sandbox, Kinds(), grants=sandbox.oauth)
+    admin = admin_routes(sandbox, Kinds((*STANDARD_KINDS, "refund")), grants=sandbox.oauth)
     return sandbox_app(sandbox, [*_routes(), *admin])
 
 

@@ -16,7 +16,7 @@ errno  status  meaning
 2001   422     a required field is missing
 2002   422     a value is malformed or not supported
 2003   422     a value that must be unique is taken (invoice number, client email)
-2004   422     a business rule refused the write (overpayment, currency mismatch)
+2004   422     a business rule refused the write (credit exceeded, currency mismatch)
 400    400     the request itself is malformed (JSON, page, unknown search key)
 429    429     rate limit exceeded (``Retry-After`` header: an assumption, see below)
 500    5xx     server error (only when injected)

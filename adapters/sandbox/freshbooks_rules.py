@@ -8,7 +8,18 @@ Documented by FreshBooks and enforced here:
 - a client's email identifies it within the business (clients reference, General Info);
 - line taxes are percentages with at most 3 decimals (``taxAmount1`` "up to 3 decimal
   places", credits reference), named by ``taxName1`` / ``taxName2``;
-- ``create_date`` is ``YYYY-MM-DD``; ``due_offset_days`` gives the due date.
+- ``create_date`` is ``YYYY-MM-DD``; ``due_offset_days`` gives the due date;
+- a payment above what the invoice still owes pays the invoice in full and the excess
+  becomes an overpayment credit for the client: a credit note of ``credit_type``
+  ``overpayment`` that the payment names in ``overpaymentid`` (support articles "What are
+  these extra credits that appear in my Payment History?" and "How do Credits work?"; the
+  credit type as FreshBooks lists it in its credit notes; ``overpaymentid`` "Id of related
+  overpayment Credit" in FreshBooks' Java SDK). The payment keeps the full amount received
+  (unverified: FreshBooks may store only the part that went to the invoice).
+
+Not documented by FreshBooks, the sandbox's own model (see ``checked_refund``): a refund of
+a client credit is a payment log entry of ``type`` ``Refund`` naming the credit note it
+draws on in ``creditid``, with no invoice; it is refused above the credit left.
 
 Assumed where FreshBooks is silent: a line's ``amount`` is ``qty × unit_cost`` rounded
 half-up to the cent and each line's tax is rounded the same way; the invoice ``amount`` is
@@ -36,6 +47,8 @@ from adapters.sandbox.freshbooks_errors import (
 
 CENT = Decimal("0.01")
 TAX_PLACES = 3
+REFUND = "Refund"  # the sandbox's payment type of a refund out of a credit (assumed)
+OVERPAYMENT = "overpayment"  # credit_type of the credit an overpayment creates
 PAYMENT_TYPES = frozenset(
     {
         "Cash",
@@ -45,6 +58,7 @@ PAYMENT_TYPES = frozenset(
         "Bank Transfer",
         "Debit",
         "PayPal",
+        "Refund",
         "2Checkout",
         "VISA",
         "MASTERCARD",
@@ -452,24 +466,34 @@ def checked_credit_note(body: Mapping[str, Any], *, client_of: Lookup) -> dict[s
 
 @dataclass(frozen=True, slots=True)
 class Application:
+    """A payment and what it moves: ``amount`` onto the invoice (from the credit note when
+    ``credit`` is set), ``excess`` into a new overpayment credit; a refund has no invoice
+    and takes ``amount`` out of ``credit``."""
+
     payment: dict[str, Any]
-    invoice: dict[str, Any]
+    invoice: dict[str, Any] | None
     credit: dict[str, Any] | None
     amount: Decimal
+    excess: Decimal = Decimal(0)
+
+
+def is_refund(body: Mapping[str, Any]) -> bool:
+    return body.get("type") == REFUND
 
 
 def checked_payment(
     body: Mapping[str, Any], *, invoice_of: Lookup, credit_of: Lookup, today: str
 ) -> Application:
-    """A payment on an invoice; with ``creditid`` it applies that credit note."""
+    """A payment on an invoice; with ``creditid`` it applies that credit note, else what
+    exceeds the invoice's outstanding amount becomes an overpayment credit."""
     payment = writable(body, PAYMENT_FIELDS, "payment")
     invoice = _open_invoice(payment.get("invoiceid"), invoice_of)
     amount, code = money_amount(payment.get("amount"), "payment", "amount")
     currency = str(invoice["currency_code"])
     if code is not None and code != currency:
         raise business("payment", "amount.code", f"The invoice is in {currency}, not {code}.")
-    _check_amount(amount, invoice)
     credit = _credit(payment, invoice, amount, credit_of)
+    applied_part = _check_amount(amount, invoice, from_credit=credit is not None)
     payment |= {
         "invoiceid": invoice["id"],
         "clientid": invoice["customerid"],
@@ -482,7 +506,54 @@ def checked_payment(
         "vis_state": 0,
         "overpaymentid": None,
     }
-    return Application(payment, invoice, credit, amount)
+    return Application(payment, invoice, credit, applied_part, amount - applied_part)
+
+
+def checked_refund(body: Mapping[str, Any], *, credit_of: Lookup, today: str) -> Application:
+    """Money paid back out of a client credit (a credit note, an overpayment credit): a
+    payment of type Refund on the credit (``creditid``), with no invoice."""
+    payment = writable(body, PAYMENT_FIELDS, "payment")
+    if payment.get("invoiceid") not in (None, ""):
+        raise business("payment", "invoiceid", "A refund draws on a credit, not on an invoice.")
+    credit = _live_credit(payment.get("creditid"), credit_of)
+    amount, code = money_amount(payment.get("amount"), "payment", "amount")
+    currency = str(credit["currency_code"])
+    if code is not None and code != currency:
+        raise business("payment", "amount.code", f"The credit is in {currency}, not {code}.")
+    _check_credit_left(amount, credit, "refund")
+    payment |= {
+        "invoiceid": None,
+        "clientid": credit["clientid"],
+        "amount": money(amount, currency),
+        "date": iso_date(payment.get("date") or today, "payment", "date"),
+        "type": REFUND,
+        "creditid": credit["id"],
+        "from_credit": True,
+        "note": str(payment.get("note") or ""),
+        "vis_state": 0,
+        "overpaymentid": None,
+    }
+    return Application(payment, None, credit, amount)
+
+
+def overpayment_credit(
+    invoice: Mapping[str, Any], excess: Decimal, date_text: str, number: str
+) -> dict[str, Any]:
+    """The credit note FreshBooks creates for what a payment paid beyond the invoice."""
+    currency = str(invoice["currency_code"])
+    label = f"Overpayment: invoice #{invoice['invoice_number']}"
+    note = {
+        "clientid": invoice["customerid"],
+        "create_date": date_text,
+        "currency_code": currency,
+        "credit_number": number,
+        "credit_type": OVERPAYMENT,
+        "description": label,
+        "notes": "",
+        "vis_state": 0,
+        "lines": [{"name": label, "qty": "1", "unit_cost": money(excess, currency)}],
+    }
+    return with_amounts(note, Decimal(0), "credit_note")
 
 
 def _open_invoice(ident: Any, invoice_of: Lookup) -> dict[str, Any]:
@@ -494,17 +565,19 @@ def _open_invoice(ident: Any, invoice_of: Lookup) -> dict[str, Any]:
     return invoice
 
 
-def _check_amount(amount: Decimal, invoice: Mapping[str, Any]) -> None:
+def _check_amount(amount: Decimal, invoice: Mapping[str, Any], *, from_credit: bool) -> Decimal:
+    """The part of ``amount`` that goes to the invoice: all of it up to what is still
+    outstanding; a credit note cannot be applied beyond that."""
     outstanding = decimal_of(invoice["outstanding"]["amount"], "invoice", "outstanding")
     if amount <= 0:
         raise invalid("payment", "amount", amount, "A payment must be greater than zero.")
-    if amount > outstanding:
+    if from_credit and amount > outstanding:
         raise business(
             "payment",
             "amount",
-            f"The payment of {amount} exceeds the {outstanding} outstanding on the invoice "
-            "(overpayment credits are not modelled by the sandbox).",
+            f"A credit of {amount} exceeds the {outstanding} outstanding on the invoice.",
         )
+    return min(amount, outstanding)
 
 
 def _credit(
@@ -513,17 +586,30 @@ def _credit(
     ident = payment.get("creditid")
     if ident in (None, ""):
         return None
-    credit = credit_of(ident)
-    if credit is None or credit.get("vis_state") == 1:
-        raise not_found("credit_note", "creditid", ident, status=422)
+    credit = _live_credit(ident, credit_of)
     if credit["clientid"] != invoice["customerid"]:
         raise business("payment", "creditid", "The credit note belongs to another client.")
     if credit["currency_code"] != invoice["currency_code"]:
         raise business("payment", "creditid", "The credit note is in another currency.")
+    _check_credit_left(amount, credit, "apply")
+    return credit
+
+
+def _live_credit(ident: Any, credit_of: Lookup) -> dict[str, Any]:
+    if ident in (None, ""):
+        raise required("payment", "creditid")
+    credit = credit_of(ident)
+    if credit is None or credit.get("vis_state") == 1:
+        raise not_found("credit_note", "creditid", ident, status=422)
+    return credit
+
+
+def _check_credit_left(amount: Decimal, credit: Mapping[str, Any], verb: str) -> None:
+    if amount <= 0:
+        raise invalid("payment", "amount", amount, "A payment must be greater than zero.")
     left = decimal_of(credit["outstanding"]["amount"], "credit_note", "outstanding")
     if amount > left:
-        raise business("payment", "amount", f"The credit note has only {left} left to apply.")
-    return credit
+        raise business("payment", "amount", f"The credit has only {left} left to {verb}.")
 
 
 def _payment_type(payment: Mapping[str, Any], credit: Mapping[str, Any] | None) -> str:

@@ -1,5 +1,8 @@
 """The FreshBooks sandbox account: operations on its book, plus the handle tests use
-(``count``, ``records``, fault injection, ``throttled``)."""
+(``count``, ``records``, fault injection, ``throttled``).
+
+The handle's ``refund`` kind is the payments of type Refund (``checked_refund``); its
+``payment`` kind is every other payment."""
 
 from __future__ import annotations
 
@@ -30,8 +33,11 @@ from adapters.sandbox.freshbooks_rules import (
     checked_credit_note,
     checked_invoice,
     checked_payment,
+    checked_refund,
     decimal_of,
     emails,
+    is_refund,
+    overpayment_credit,
     with_amounts,
     writable,
 )
@@ -56,6 +62,7 @@ RESOURCES = {
     ),
 }
 _WITH_LINES = ("invoice", "credit_note")
+_PAYMENT_KINDS = ("payment", "refund")
 
 
 def resource(path: str) -> Resource:
@@ -95,9 +102,14 @@ class FreshBooksSandbox(FaultInjection):
 
     def count(self, kind: str) -> int:
         """Records of ``kind`` (``customer`` counts clients) in the book."""
+        if kind in _PAYMENT_KINDS:
+            return len(self.records(kind))
         return self.book.count(kind)
 
     def records(self, kind: str) -> list[dict[str, Any]]:
+        if kind in _PAYMENT_KINDS:
+            refunds = kind == "refund"
+            return [r for r in self.book.records("payment") if is_refund(r) == refunds]
         return self.book.records(kind)
 
     def close(self) -> None:
@@ -191,17 +203,31 @@ class FreshBooksSandbox(FaultInjection):
         return with_amounts(note, Decimal(0), "credit_note")
 
     def _new_payment(self, fields: dict[str, Any]) -> dict[str, Any]:
-        application = checked_payment(
-            fields,
-            invoice_of=self._getter("invoice"),
-            credit_of=self._getter("credit_note"),
-            today=self.book.now_text()[:10],
-        )
+        today = self.book.now_text()[:10]
+        credit_of = self._getter("credit_note")
+        if is_refund(fields):
+            application = checked_refund(fields, credit_of=credit_of, today=today)
+        else:
+            application = checked_payment(
+                fields, invoice_of=self._getter("invoice"), credit_of=credit_of, today=today
+            )
         self._apply(application, application.amount)
-        return application.payment
+        if application.excess <= 0 or application.invoice is None:
+            return application.payment
+        credit = overpayment_credit(
+            application.invoice,
+            application.excess,
+            application.payment["date"],
+            self._next_credit_number(),
+        )
+        added = self.book.add(
+            "credit_note", credit, RESOURCES["credit_notes/credit_notes"].id_fields
+        )
+        return application.payment | {"overpaymentid": added["id"]}
 
     def _apply(self, application: Application, amount: Decimal) -> None:
-        self.book.put("invoice", applied(application.invoice, amount, "invoice"))
+        if application.invoice is not None and amount != 0:
+            self.book.put("invoice", applied(application.invoice, amount, "invoice"))
         if application.credit is not None:
             self.book.put("credit_note", applied(application.credit, amount, "credit_note"))
 
@@ -255,10 +281,29 @@ class FreshBooksSandbox(FaultInjection):
         return current | fields
 
     def _reverse(self, payment: dict[str, Any]) -> None:
-        amount = -decimal_of(payment["amount"]["amount"], "payment", "amount")
-        invoice = self.book.get("invoice", payment["invoiceid"]) or {}
+        """Give back what a deleted payment moved; its overpayment credit is deleted with
+        it (refused once part of that credit was used)."""
+        amount = decimal_of(payment["amount"]["amount"], "payment", "amount")
+        overpaid = self._overpayment_of(payment)
+        if overpaid is not None:
+            amount -= decimal_of(overpaid["amount"]["amount"], "credit_note", "amount")
+            self.book.put("credit_note", overpaid | {"vis_state": 1})
+        invoice = self.book.get("invoice", payment["invoiceid"]) if payment["invoiceid"] else None
         credit = self.book.get("credit_note", payment["creditid"]) if payment["creditid"] else None
-        self._apply(Application(payment, invoice, credit, amount), amount)
+        self._apply(Application(payment, invoice, credit, -amount), -amount)
+
+    def _overpayment_of(self, payment: Mapping[str, Any]) -> dict[str, Any] | None:
+        credit = self.book.get("credit_note", payment.get("overpaymentid") or "")
+        if credit is None or credit.get("vis_state") == 1:
+            return None
+        if _paid(credit, "credit_note") != 0:
+            raise business(
+                "payment",
+                "vis_state",
+                "The overpayment credit of this payment was applied or refunded: delete "
+                "those first.",
+            )
+        return credit
 
     # --------------------------------------------------------------- lookups
 
@@ -273,6 +318,9 @@ class FreshBooksSandbox(FaultInjection):
 
     def _number_taken(self, number: str) -> bool:
         return any(str(r.get("invoice_number")) == number for r in self.book.records("invoice"))
+
+    def _next_credit_number(self) -> str:
+        return f"{self.book.count('credit_note') + 1:07d}"
 
     def _next_number(self) -> str:
         n = self.book.count("invoice") + 1

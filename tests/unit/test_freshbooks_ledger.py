@@ -12,10 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.jsonwire import encode_json
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
-from adapters.ledgers.freshbooks_mapping import load_mapping, ref_in, version_of
+from adapters.ledgers.freshbooks_mapping import load_mapping, ref_in, tax_key, version_of
 from adapters.ledgers.freshbooks_platform import PLATFORM
 from adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenSet
 from adapters.platforms import Connection
@@ -26,7 +28,7 @@ from core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
 
@@ -152,6 +154,172 @@ async def test_a_payment_keeps_its_human_reference_next_to_ours(fb: InProcessFre
         Decimal("0.10"),
         "Bank Transfer",
     )
+
+
+# ------------------------------------------------- overpayments and refunds
+
+
+def payment(amount: str, n: int = 1) -> Payment:
+    return Payment(
+        id=f"PAY-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+    )
+
+
+def refund(amount: str, n: int = 1, **credit: str) -> Refund:
+    return Refund(
+        id=f"REF-{n}",
+        customer_id="C-1",
+        amount=Decimal(amount),
+        currency="USD",
+        refunded_on=date(2026, 4, 9),
+        reference=f"RF-{n}",
+        **credit,
+    )
+
+
+async def pay(
+    env: InProcessFreshBooks, invoice_id: str, amount: str, applied: str | None, n: int = 1
+) -> str:
+    pushed = await env.ledger.apply_payment(
+        payment(amount, n),
+        customer_ledger_id="C-1",
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/payment/PAY-{n}",
+        idempotency_key=key("p", n),
+        applied=None if applied is None else Decimal(applied),
+    )
+    return pushed.ledger_id
+
+
+async def refund_overpayment(
+    env: InProcessFreshBooks, customer_id: str, payment_id: str, amount: str
+) -> str:
+    pushed = await env.ledger.create_refund(
+        refund(amount, payment_id="PAY-1"),
+        customer_ledger_id=customer_id,
+        credit_kind="payment",
+        credit_ledger_id=payment_id,
+        external_ref="csv/refund/REF-1",
+        idempotency_key=key("r", 1),
+    )
+    return pushed.ledger_id
+
+
+async def test_an_overpayment_is_sent_whole_and_freshbooks_keeps_the_excess_as_credit(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    payment_id = await pay(fb, invoice_id, "0.50", applied="0.30")
+    [sent] = fb.sandbox.records("payment")
+    [credit] = fb.sandbox.records("credit_note")
+    record = await fb.ledger.get("payment", payment_id)
+    assert (sent["amount"]["amount"], sent["overpaymentid"]) == ("0.50", credit["id"])
+    assert (credit["credit_type"], credit["amount"]["amount"]) == ("overpayment", "0.20")
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("0.50"),
+        Decimal("0.20"),
+    )
+    assert [r.ledger_id async for r in fb.ledger.list_all("payment")] == [payment_id]
+
+
+@pytest.mark.parametrize(
+    ("amount", "applied"),
+    [("0.50", None), ("0.50", "0.10"), ("0.20", "0.10"), ("0.20", "0.30")],
+)
+async def test_an_application_freshbooks_would_not_make_is_refused_before_sending(
+    fb: InProcessFreshBooks, amount: str, applied: str | None
+) -> None:
+    invoice_id = await push_invoice(fb, await push_customer(fb), invoice())  # owes 0.30
+    with pytest.raises(PermanentLedgerError) as refused:
+        await pay(fb, invoice_id, amount, applied)
+    assert refused.value.code == "syncledger.applied_mismatch"
+    assert fb.sandbox.count("payment") == 0
+
+
+async def test_a_refund_is_a_payment_of_type_refund_on_the_overpayment_credit(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    payment_id = await pay(fb, invoice_id, "0.50", applied="0.30")
+    refund_id = await refund_overpayment(fb, customer_id, payment_id, "0.15")
+    [sent] = fb.sandbox.records("refund")
+    [credit] = fb.sandbox.records("credit_note")
+    record = await fb.ledger.get("refund", refund_id)
+    assert (sent["type"], sent["creditid"], sent["invoiceid"]) == ("Refund", credit["id"], None)
+    assert ref_in(sent["note"]) == "csv/refund/REF-1" and sent["note"].startswith("RF-1\n")
+    assert record is not None and (record.kind, record.total) == ("refund", Decimal("0.15"))
+    assert record.customer_ledger_id == customer_id
+    assert await fb.ledger.get("payment", refund_id) is None  # a refund is no payment
+    assert [r.ledger_id async for r in fb.ledger.list_all("refund")] == [refund_id]
+    paid = await fb.ledger.get("payment", payment_id)
+    assert paid is not None and paid.balance == Decimal("0.05")
+
+
+async def test_a_refund_whose_answer_was_lost_is_found_not_resent() -> None:
+    env = in_process_freshbooks(timeout=0.3)
+    customer_id = await push_customer(env)
+    payment_id = await pay(env, await push_invoice(env, customer_id, invoice()), "0.50", "0.30")
+    env.sandbox.commit_then_timeout_next(1)
+    again = await env.ledger.create_refund(
+        refund("0.20", payment_id="PAY-1"),
+        customer_ledger_id=customer_id,
+        credit_kind="payment",
+        credit_ledger_id=payment_id,
+        external_ref="csv/refund/REF-1",
+        idempotency_key=key("r", 1),
+    )
+    refunds = env.sandbox.count("refund")
+    await env.ledger.aclose()
+    env.sandbox.close()
+    assert again.recovered
+    assert refunds == 1
+
+
+async def test_a_refund_of_no_credit_or_of_another_clients_credit_is_refused(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    other_id = await push_customer(fb, 2)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    exact_id = await pay(fb, invoice_id, "0.10", applied="0.10")
+    overpaid_id = await pay(fb, invoice_id, "0.30", applied="0.20", n=2)
+    with pytest.raises(PermanentLedgerError) as no_credit:
+        await refund_overpayment(fb, customer_id, exact_id, "0.01")
+    with pytest.raises(PermanentLedgerError) as not_theirs:
+        await refund_overpayment(fb, other_id, overpaid_id, "0.01")
+    assert no_credit.value.code == "syncledger.no_credit"
+    assert not_theirs.value.code == "syncledger.credit_of_another_customer"
+    assert fb.sandbox.count("refund") == 0
+
+
+# ------------------------------------------------------------------ tax ids
+
+
+async def test_match_finds_a_client_by_vat_number_written_differently(
+    fb: InProcessFreshBooks,
+) -> None:
+    ledger_id = await push_customer(fb, 1, tax_id="DE 136.695-976")
+    [stored] = fb.sandbox.records("customer")
+    renamed = customer(2, name="Someone else", email=None, tax_id="de136695976")
+    assert stored["vat_number"] == "DE 136.695-976"
+    assert [r.ledger_id for r in await fb.ledger.match_customer(renamed)] == [ledger_id]
+    assert await fb.ledger.match_customer(customer(3, email=None, tax_id="DE1")) == []
+
+
+@given(
+    st.text(alphabet="ABCdef0123456789", min_size=1, max_size=12),
+    st.lists(st.sampled_from([" ", ".", "-"]), max_size=4),
+)
+def test_a_tax_key_ignores_case_spaces_dots_and_dashes(tax_id: str, marks: list[str]) -> None:
+    written = "".join(marks) + tax_id.lower() + "".join(marks)
+    assert tax_key(written) == tax_key(tax_id) == tax_id.upper()
 
 
 # ------------------------------------------------------------- idempotency

@@ -338,14 +338,99 @@ async def test_a_partial_payment_leaves_the_rest_outstanding(fb: FreshBooks) -> 
     assert (after["outstanding"]["amount"], after["payment_status"]) == ("60.00", "partial")
 
 
-async def test_an_overpayment_and_a_foreign_currency_are_refused(fb: FreshBooks) -> None:
+async def test_a_payment_in_another_currency_is_refused(fb: FreshBooks) -> None:
     invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
-    status, answer = await fb.pay(invoice["id"], "100.01")
-    assert (status, error_of(answer)["errno"]) == (422, 2004)
     body = {"invoiceid": invoice["id"], "amount": {"amount": "1.00", "code": "EUR"}}
     status, answer = await fb.call("POST", "/payments/payments", {"payment": body})
     assert (status, error_of(answer)["errno"]) == (422, 2004)
     assert fb.sandbox.count("payment") == 0
+
+
+async def test_an_overpayment_pays_the_invoice_and_keeps_the_excess_as_a_credit(
+    fb: FreshBooks,
+) -> None:
+    client = await fb.client()
+    invoice = await fb.invoice(client["id"], line("100.00"), invoice_number="0000042")
+    status, answer = await fb.pay(invoice["id"], "100.01")
+    payment = answer["response"]["result"]["payment"]
+    _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{payment['overpaymentid']}")
+    credit = cn["response"]["result"]["credit_note"]
+    assert status == 200
+    assert payment["amount"] == {"amount": "100.01", "code": "USD"}
+    assert inv["response"]["result"]["invoice"]["outstanding"]["amount"] == "0.00"
+    assert (credit["credit_type"], credit["clientid"]) == ("overpayment", client["id"])
+    assert (credit["amount"]["amount"], credit["outstanding"]["amount"]) == ("0.01", "0.01")
+    assert credit["description"] == "Overpayment: invoice #0000042"
+
+
+async def test_a_payment_on_a_paid_invoice_is_all_credit(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    first = (await fb.pay(invoice["id"], "100.00"))[1]["response"]["result"]["payment"]
+    status, answer = await fb.pay(invoice["id"], "30.00")
+    second = answer["response"]["result"]["payment"]
+    _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    [credit] = fb.sandbox.records("credit_note")
+    assert (status, first["overpaymentid"], second["overpaymentid"]) == (200, None, credit["id"])
+    assert inv["response"]["result"]["invoice"]["paid"]["amount"] == "100.00"
+    assert credit["outstanding"]["amount"] == "30.00"
+
+
+async def test_a_credit_note_is_never_applied_beyond_what_the_invoice_owes(
+    fb: FreshBooks,
+) -> None:
+    client = await fb.client()
+    invoice = await fb.invoice(client["id"], line("10.00"))
+    credit = await fb.create(
+        "/credit_notes/credit_notes",
+        "credit_note",
+        {"clientid": client["id"], "create_date": "2026-03-02", "lines": [line("40.00")]},
+    )
+    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit", creditid=credit["id"])
+    assert (status, error_of(answer)["errno"]) == (422, 2004)
+    assert fb.sandbox.count("credit_note") == 1  # no overpayment credit made of a credit
+
+
+async def test_a_refund_draws_on_a_credit_and_never_beyond_it(fb: FreshBooks) -> None:
+    client = await fb.client()
+    credit = await fb.create(
+        "/credit_notes/credit_notes",
+        "credit_note",
+        {"clientid": client["id"], "create_date": "2026-03-02", "lines": [line("40.00")]},
+    )
+    refund = {"creditid": credit["id"], "amount": {"amount": "15.00"}, "type": "Refund"}
+    status, answer = await fb.call("POST", "/payments/payments", {"payment": refund})
+    made = answer["response"]["result"]["payment"]
+    too_much = refund | {"amount": {"amount": "25.01"}}
+    refused, error = await fb.call("POST", "/payments/payments", {"payment": too_much})
+    on_invoice = refund | {"invoiceid": 1}
+    misplaced, _ = await fb.call("POST", "/payments/payments", {"payment": on_invoice})
+    _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{credit['id']}")
+    assert status == 200
+    assert (made["invoiceid"], made["clientid"], made["type"]) == (None, client["id"], "Refund")
+    assert (refused, error_of(error)["errno"], misplaced) == (422, 2004, 422)
+    assert cn["response"]["result"]["credit_note"]["outstanding"]["amount"] == "25.00"
+    assert (fb.sandbox.count("refund"), fb.sandbox.count("payment")) == (1, 0)
+    counts = decode_json((await fb.http.get("/_sandbox/counts")).content)
+    assert (counts["refund"], counts["payment"]) == (1, 0)
+
+
+async def test_deleting_an_overpayment_deletes_its_credit_unless_it_was_used(
+    fb: FreshBooks,
+) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    kept = (await fb.pay(invoice["id"], "120.00"))[1]["response"]["result"]["payment"]
+    used = (await fb.pay(invoice["id"], "5.00"))[1]["response"]["result"]["payment"]
+    refund = {"creditid": used["overpaymentid"], "amount": {"amount": "1.00"}, "type": "Refund"}
+    await fb.call("POST", "/payments/payments", {"payment": refund})
+    delete = {"payment": {"vis_state": 1}}
+    status, _ = await fb.call("PUT", f"/payments/payments/{kept['id']}", delete)
+    refused, answer = await fb.call("PUT", f"/payments/payments/{used['id']}", delete)
+    _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{kept['overpaymentid']}")
+    assert (status, refused, error_of(answer)["errno"]) == (200, 422, 2004)
+    assert inv["response"]["result"]["invoice"]["outstanding"]["amount"] == "100.00"
+    assert cn["response"]["result"]["credit_note"]["vis_state"] == 1
 
 
 async def test_a_credit_note_is_applied_by_a_payment_of_type_credit(fb: FreshBooks) -> None:
