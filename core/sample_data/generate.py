@@ -9,7 +9,10 @@ What it writes (the same bytes for the same seed):
 * ``invoices.csv``: :data:`N_INVOICES` good invoices with 1-5 lines each, per-line tax,
   some discounts; EUR/GBP invoices carry an exchange rate to USD;
 * ``payments.csv``: :data:`N_PAYMENTS` full or partial payments, on distinct good
-  invoices, each at most the invoice's total;
+  invoices, each at most the invoice's total, then :data:`N_OVERPAYMENTS` overpayments
+  (:data:`OVERPAID_BY` more than the invoice's total: the rest is customer credit);
+* ``refunds.csv``: one refund paying back the first overpayment's credit;
+* one good invoice is ``disputed``: the sync credits it with a credit note;
 * :data:`BAD_RECORDS`: one record per distinct problem. No good record refers to a bad
   one, so the good data reconciles to zero mismatches.
 """
@@ -38,6 +41,10 @@ N_CUSTOMERS: Final = 60
 N_FOREIGN: Final = {"EUR": 3, "GBP": 3}
 N_INVOICES: Final = 240
 N_PAYMENTS: Final = 120
+N_OVERPAYMENTS: Final = 2
+OVERPAID_BY: Final = Decimal("25.00")
+N_REFUNDS: Final = 1
+N_DISPUTED: Final = 1
 HOME_CURRENCY: Final = "USD"
 START: Final = date(2024, 1, 2)
 
@@ -78,6 +85,20 @@ PAYMENT_COLUMNS: Final = (
     "amount",
     "currency",
     "paid_on",
+    "method",
+    "reference",
+    "updated_at",
+)
+
+
+REFUND_COLUMNS: Final = (
+    "id",
+    "customer_id",
+    "amount",
+    "currency",
+    "refunded_on",
+    "payment_id",
+    "credit_note_id",
     "method",
     "reference",
     "updated_at",
@@ -271,6 +292,7 @@ class SampleData:
     customers: tuple[Row, ...]
     invoices: tuple[Row, ...]  # one row per invoice line
     payments: tuple[Row, ...]
+    refunds: tuple[Row, ...] = ()
 
 
 # --------------------------------------------------------------------------- customers
@@ -435,6 +457,44 @@ def _payments(rng: random.Random, invoices: Sequence[_Invoice]) -> list[Row]:
     return [_payment(rng, 5001 + i, inv) for i, inv in enumerate(chosen)]
 
 
+def _money_cases(
+    invoices: Sequence[_Invoice], payments: Sequence[Row]
+) -> tuple[list[Row], list[Row], str]:
+    """Overpayments, the refund of the first one's credit, and the disputed invoice: on
+    USD invoices nothing else pays, picked in id order (no random draw, so every other
+    row stays as it was)."""
+    paid = {row["invoice_id"] for row in payments}
+    free = [inv for inv in invoices if inv.id not in paid and inv.customer.currency == "USD"]
+    over = [
+        {
+            "id": f"PAY-{5901 + i}",
+            "customer_id": inv.customer.id,
+            "invoice_id": inv.id,
+            "amount": str(inv.total + OVERPAID_BY),
+            "currency": "USD",
+            "paid_on": (inv.issue + timedelta(days=10)).isoformat(),
+            "method": "check",
+            "reference": f"REF-{5901 + i}",
+            "updated_at": _stamp(inv.issue + timedelta(days=10), 59),
+        }
+        for i, inv in enumerate(free[:N_OVERPAYMENTS])
+    ]
+    first = free[0]
+    refund = {
+        "id": "RF-1",
+        "customer_id": first.customer.id,
+        "amount": str(OVERPAID_BY),
+        "currency": "USD",
+        "refunded_on": (first.issue + timedelta(days=20)).isoformat(),
+        "payment_id": over[0]["id"],
+        "credit_note_id": "",
+        "method": "check",
+        "reference": "RF-1",
+        "updated_at": _stamp(first.issue + timedelta(days=20), 59),
+    }
+    return over, [refund], free[N_OVERPAYMENTS].id
+
+
 # --------------------------------------------------------------------------- bad records
 
 
@@ -477,10 +537,17 @@ def build(seed: int = SEED) -> SampleData:
     customers = _customers(rng)
     invoices = _invoices(rng, customers)
     payments = _payments(rng, invoices)
+    overpayments, refunds, disputed = _money_cases(invoices, payments)
+    rows = [
+        {**row, "status": "disputed"} if inv.id == disputed else row
+        for inv in invoices
+        for row in inv.rows
+    ]
     return SampleData(
         customers=(*(c.row for c in customers), *_bad_customers(rng)),
-        invoices=(*(row for inv in invoices for row in inv.rows), *_bad_invoices(rng, customers)),
-        payments=tuple(payments),
+        invoices=(*rows, *_bad_invoices(rng, customers)),
+        payments=(*payments, *overpayments),
+        refunds=tuple(refunds),
     )
 
 
@@ -492,12 +559,14 @@ def _write(path: Path, columns: Sequence[str], rows: Sequence[Row]) -> None:
 
 
 def generate(directory: Path, seed: int = SEED) -> SampleData:
-    """Write ``customers.csv``, ``invoices.csv`` and ``payments.csv`` into ``directory``."""
+    """Write ``customers.csv``, ``invoices.csv``, ``payments.csv`` and ``refunds.csv``
+    into ``directory``."""
     data = build(seed)
     directory.mkdir(parents=True, exist_ok=True)
     _write(directory / "customers.csv", CUSTOMER_COLUMNS, data.customers)
     _write(directory / "invoices.csv", INVOICE_COLUMNS, data.invoices)
     _write(directory / "payments.csv", PAYMENT_COLUMNS, data.payments)
+    _write(directory / "refunds.csv", REFUND_COLUMNS, data.refunds)
     return data
 
 
@@ -509,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     data = generate(args.out, args.seed)
     print(
         f"wrote {len(data.customers)} customers, {len(data.invoices)} invoice lines, "
-        f"{len(data.payments)} payments to {args.out}"
+        f"{len(data.payments)} payments, {len(data.refunds)} refunds to {args.out}"
     )
 
 

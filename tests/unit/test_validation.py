@@ -16,7 +16,16 @@ from adapters.sources.csv_source import CsvSource
 from core import validation as v
 from core.model import CreditNote, Customer, Invoice, Payment
 from core.sample_data import sample_data_dir
-from core.sample_data.generate import BAD_RECORDS, N_CUSTOMERS, N_INVOICES, N_PAYMENTS, build
+from core.sample_data.generate import (
+    BAD_RECORDS,
+    N_CUSTOMERS,
+    N_INVOICES,
+    N_OVERPAYMENTS,
+    N_PAYMENTS,
+    N_REFUNDS,
+    OVERPAID_BY,
+    build,
+)
 from core.sample_data.generate import generate as generate_sample
 from core.validation import Rejected, Validated, reason_help, validate
 
@@ -693,7 +702,8 @@ def test_sample_data_counts_under_qbo(
         ("customer", "Rejected"): 2,
         ("invoice", "Validated"): N_INVOICES + sync_detected,
         ("invoice", "Rejected"): 5,
-        ("payment", "Validated"): N_PAYMENTS,
+        ("payment", "Validated"): N_PAYMENTS + N_OVERPAYMENTS,
+        ("refund", "Validated"): N_REFUNDS,
     }
     assert (N_CUSTOMERS, N_INVOICES, N_PAYMENTS) == (60, 240, 120)
 
@@ -738,8 +748,18 @@ def test_good_sample_records_only_refer_to_good_ones(
             assert isinstance(paid, Invoice)
             assert record.customer_id == paid.customer_id
             assert record.currency == paid.currency
-            assert 0 < record.amount <= paid.total
+            overpaid = record.amount - paid.total
+            assert 0 < record.amount and overpaid in (
+                OVERPAID_BY,
+                *([] if overpaid > 0 else [overpaid]),
+            )
             assert record.paid_on >= paid.issue_date
+    overpaid_payments = [
+        r
+        for r in good.values()
+        if isinstance(r, Payment) and r.amount > invoices[r.invoice_id].total  # type: ignore[union-attr]
+    ]
+    assert len(overpaid_payments) == N_OVERPAYMENTS
 
 
 def test_sample_payments_are_full_and_partial_and_foreign_invoices_have_rates(
