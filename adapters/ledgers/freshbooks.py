@@ -73,6 +73,7 @@ import httpx
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
 from adapters.ledgers.freshbooks_mapping import (
+    OVERPAYMENT_CREDIT,
     FreshBooksMapping,
     credit_left,
     eastern_date,
@@ -365,8 +366,19 @@ class FreshBooksLedger:
         return await self._full_record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        """Every record of ``kind`` as the port counts them: a payment of type Credit is
+        how a credit note is applied (it belongs to the credit note), and an overpayment
+        credit note is the paying payment's unapplied remainder (its ``balance``)."""
         async for record in self._records(kind, {}):
-            yield record
+            if not self._part_of_another(kind, record):
+                yield record
+
+    def _part_of_another(self, kind: str, record: LedgerRecord) -> bool:
+        if kind == "payment":
+            return record.raw.get("type") == self.mapping.payment_types["credit"]
+        if kind == "credit_note":
+            return record.raw.get("credit_type") == OVERPAYMENT_CREDIT
+        return False
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records of every kind updated at or after ``since`` (to the second)."""
