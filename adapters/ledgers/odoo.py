@@ -16,6 +16,27 @@ read just before the write (a short race window remains: two transactions).
 Delta: ``search_read`` on ``write_date >=`` the cursor (truncated to the second, as Odoo
 shows it), paged by id. Limits: Odoo publishes none; the client limiter defaults to a
 conservative 4/s and 120/min per database and is configurable.
+
+Overpayments: one inbound customer ``account.payment`` of the full amount, through the
+register wizard on the invoice with ``payment_difference_handling`` ``open`` ("Keep
+open"): Odoo reconciles the invoice's open balance and the rest stays on the payment's
+receivable journal item as outstanding credit (no credit note). ``applied`` = 0 (an
+already paid invoice): ``account.payment`` ``create`` + ``action_post``, reconciled with
+nothing. A payment's ``balance`` is minus the ``amount_residual`` of its receivable item
+(``account.move.line`` by ``payment_id``: one more read per page of payments). Applying
+less than both the payment and the open balance is refused (``odoo_credit``): Odoo
+reconciles as far as both go.
+
+Refunds (kind ``refund``): an outbound customer ``account.payment``, through the register
+wizard on the credit's receivable journal item (``active_model`` ``account.move.line``):
+the credit note's (``out_refund``, whose ``amount_residual`` — its ``balance`` — drops) or
+the overpayment's outstanding one. One transaction creates, posts and reconciles it; our
+reference is its ``memo``, as for payments. Odoo would pay out more than the credit (the
+excess left open as a debit), so that is refused before writing.
+
+Tax ids: ``vat``, written on create and update; ``match_customer`` searches ``vat
+=ilike`` with any separators between the characters and compares ignoring case, spaces,
+dots and dashes (``matches_tax_id``).
 """
 
 from __future__ import annotations
@@ -25,31 +46,37 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
 
 from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.odoo_credit import applied_part, check_applicable, credit_left
 from adapters.ledgers.odoo_errors import translate_json2, translate_xmlrpc_http
 from adapters.ledgers.odoo_mapping import (
+    CREDIT_LINE_FIELDS,
     READ_FIELDS,
     Document,
     OdooMapping,
     SaleTax,
+    credits_by_payment,
     format_datetime,
     load_mapping,
+    tax_key,
     to_record,
+    vat_pattern,
 )
 from adapters.ledgers.odoo_rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
 from adapters.oauth2 import TokenStore
 from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 DEFAULT_RATES = (Rate(4, 1.0), Rate(120, 60.0))
 ALL = {"active_test": False}
+RECEIVABLE = ["account_type", "=", "asset_receivable"]
 Step = Callable[[LedgerRecord | None], Awaitable[LedgerRecord]]
 
 
@@ -158,13 +185,69 @@ class OdooLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
+        """All applied: the register wizard on the invoice. An overpayment (``applied`` =
+        the invoice's open balance): the wizard for the whole amount, difference kept open,
+        so the rest stays on the payment's receivable item as outstanding credit. Nothing
+        applied: a posted ``account.payment`` reconciled with nothing."""
+        part = applied_part(payment, applied)
+        invoice_id = _int(invoice_ledger_id)
+
+        async def step(found: LedgerRecord | None) -> LedgerRecord:
+            if found is not None:
+                return await self._posted_payment(found)
+            if part == 0:
+                return await self._unapplied_payment(payment, customer_ledger_id, external_ref)
+            check_applicable(
+                payment, part, await self._fetch("invoice", invoice_id, idempotent=False)
+            )
+            currency_id = await self._currency_id(payment.currency)
+            vals = self.mapping.register_vals(
+                payment.amount,
+                payment.paid_on,
+                external_ref,
+                currency_id,
+                keep_open=part < payment.amount,
+            )
+            context = {"active_model": "account.move", "active_ids": [invoice_id]}
+            return await self._register("payment", vals, context, external_ref)
+
+        return await self._once("payment", external_ref, step)
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """The register wizard on the credit's receivable journal item (the credit note's,
+        or the overpayment's outstanding one): an outbound customer payment reconciled with
+        it. Odoo would pay out more than the credit and leave the excess open as a debit,
+        so a refund above the credit left is refused here, before anything is written."""
+        credit_id = _int(credit_ledger_id)
+
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return found
-            return await self._register_payment(payment, _int(invoice_ledger_id), external_ref)
+            line = await self._credit_line(credit_kind, credit_id)
+            left = credit_left(refund, line, credit_kind, credit_ledger_id, customer_ledger_id)
+            currency_id = await self._currency_id(refund.currency)
+            vals = self.mapping.register_vals(
+                refund.amount,
+                refund.refunded_on,
+                external_ref,
+                currency_id,
+                keep_open=refund.amount < left,
+            )
+            context = {"active_model": "account.move.line", "active_ids": [int(line["id"])]}
+            return await self._register("refund", vals, context, external_ref)
 
-        return await self._once("payment", external_ref, step)
+        return await self._once("refund", external_ref, step)
 
     async def create_credit_note(
         self,
@@ -274,12 +357,14 @@ class OdooLedger:
         return await self._lookup(kind, external_ref, idempotent=True)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Customers whose name or email equals ours ignoring case, or with our tax id."""
+        """Customers whose name or email equals ours ignoring case, or whose ``vat`` is our
+        tax id ignoring case, spaces, dots and dashes."""
         clauses: list[list[Any]] = [["name", "ilike", customer.name]]
         if customer.email:
             clauses.append(["email", "ilike", customer.email])
-        if customer.tax_id:
-            clauses.append(["vat", "=", customer.tax_id])
+        vat = tax_key(customer.tax_id)
+        if vat:
+            clauses.append(["vat", "=ilike", vat_pattern(vat)])
         domain = ["|"] * (len(clauses) - 1) + clauses
         rows = await self._search("customer", domain, limit=None, idempotent=True)
         return [r for r in rows if _same_customer(r, customer)]
@@ -412,16 +497,11 @@ class OdooLedger:
             "invoice", "js_assign_outstanding_line", ids=[invoice_id], line_id=rows[0]["id"]
         )
 
-    async def _register_payment(self, payment: Payment, invoice_id: int, ref: str) -> LedgerRecord:
-        vals: dict[str, Any] = {
-            "amount": payment.amount,
-            "payment_date": payment.paid_on.isoformat(),
-            "communication": ref,
-            "currency_id": await self._currency_id(payment.currency),
-        }
-        if self.mapping.payment_journal:
-            vals["journal_id"] = self.mapping.payment_journal
-        context = {"active_model": "account.move", "active_ids": [invoice_id]}
+    async def _register(
+        self, kind: str, vals: dict[str, Any], context: dict[str, Any], ref: str
+    ) -> LedgerRecord:
+        """``account.payment.register`` on ``context``'s records, then
+        ``action_create_payments``: one transaction creates, posts and reconciles."""
         wizard = self.mapping.models["payment"] + ".register"
         [wizard_id] = await self._rpc.call(
             wizard, "create", vals_list=[vals], context=context, idempotent=False
@@ -431,13 +511,54 @@ class OdooLedger:
         )
         ident = action.get("res_id") if isinstance(action, dict) else None
         found = await (
-            self._fetch("payment", ident)
-            if ident
-            else self._lookup("payment", ref, idempotent=False)
+            self._fetch(kind, ident) if ident else self._lookup(kind, ref, idempotent=False)
         )
         if found is None:
-            raise TransientLedgerError("Odoo registered the payment but it cannot be read back yet")
+            raise TransientLedgerError(f"Odoo registered the {kind} but it cannot be read back yet")
         return found
+
+    async def _unapplied_payment(
+        self, payment: Payment, customer_ledger_id: str, ref: str
+    ) -> LedgerRecord:
+        vals = self.mapping.payment_vals(
+            payment,
+            customer_id=_int(customer_ledger_id),
+            currency_id=await self._currency_id(payment.currency),
+            external_ref=ref,
+        )
+        [ident] = await self._write("payment", "create", vals_list=[vals])
+        draft = await self._fetch("payment", int(ident), idempotent=False)
+        return await self._posted_payment(draft)
+
+    async def _posted_payment(self, record: LedgerRecord) -> LedgerRecord:
+        """Post a payment left in draft (by an earlier try that stopped after ``create``)."""
+        if record.status != "draft":
+            return record
+        ident = _int(record.ledger_id)
+        await self._write("payment", "action_post", ids=[ident])
+        return await self._fetch("payment", ident, idempotent=False)
+
+    async def _credit_line(
+        self, credit_kind: Literal["payment", "credit_note"], credit_id: int
+    ) -> dict[str, Any]:
+        """The receivable journal item holding a payment's or a credit note's credit."""
+        owner = "payment_id" if credit_kind == "payment" else "move_id"
+        rows = await self._rpc.call(
+            "account.move.line",
+            "search_read",
+            domain=[[owner, "=", credit_id], RECEIVABLE],
+            fields=list(CREDIT_LINE_FIELDS),
+            order="id asc",
+            limit=1,
+            idempotent=False,
+        )
+        if not rows:
+            raise PermanentLedgerError(
+                f"Odoo has no posted {credit_kind} {credit_id} with a receivable item to refund "
+                "from: check the link to the credit",
+                code="odoo.exceptions.MissingError",
+            )
+        return dict(rows[0])
 
     # -------------------------------------------------------- read machinery
 
@@ -477,7 +598,23 @@ class OdooLedger:
         rows = await self._rpc.call(
             model, "search_read", context=ALL, idempotent=idempotent, **params
         )
-        return [to_record(kind, raw, self.mapping.ref_field[kind]) for raw in rows]
+        credits = await self._credits(rows, idempotent) if kind == "payment" else {}
+        ref = self.mapping.ref_field[kind]
+        return [to_record(kind, raw, ref, credit=credits.get(int(raw["id"]))) for raw in rows]
+
+    async def _credits(self, rows: list[dict[str, Any]], idempotent: bool) -> dict[int, Decimal]:
+        """Payments' outstanding credit: their receivable journal items' residuals."""
+        ids = [int(raw["id"]) for raw in rows]
+        if not ids:
+            return {}
+        lines = await self._rpc.call(
+            "account.move.line",
+            "search_read",
+            domain=[["payment_id", "in", ids], RECEIVABLE],
+            fields=list(CREDIT_LINE_FIELDS),
+            idempotent=idempotent,
+        )
+        return credits_by_payment(lines)
 
     async def _pages(self, kind: str, domain: list[Any]) -> AsyncIterator[LedgerRecord]:
         """Keyset pages by id: a record changed meanwhile is never skipped."""
@@ -540,7 +677,8 @@ def _capabilities(rates: tuple[Rate, ...]) -> LedgerCapabilities:
         requests_per_second=per_second,
         idempotency="reference lookup (ref / memo)",
         delta="write_date search_read",
-        kinds=("customer", "invoice", "payment", "credit_note"),
+        kinds=("customer", "invoice", "payment", "credit_note", "refund"),
+        matches_tax_id=True,
     )
 
 
@@ -554,7 +692,8 @@ def _same_customer(record: LedgerRecord, customer: Customer) -> bool:
     same_name = (record.name or "").casefold() == customer.name.casefold()
     email = str(record.raw.get("email") or "").casefold()
     same_email = bool(customer.email) and email == (customer.email or "").casefold()
-    same_vat = bool(customer.tax_id) and record.raw.get("vat") == customer.tax_id
+    vat = tax_key(customer.tax_id)
+    same_vat = vat is not None and tax_key(record.raw.get("vat")) == vat
     return same_name or same_email or same_vat
 
 

@@ -7,6 +7,11 @@ is read too). The error ``code`` is the exception's qualified name, e.g.
 ``faultCode`` (1 application error, 2 warning — ``UserError`` and subclasses —, 3 access
 denied, 4 access error; ``addons/rpc/controllers/xmlrpc.py``); its code is that integer.
 ``debug`` (a server traceback) is never copied into a message.
+
+A method that returns ``None`` (``account.payment.action_post``) runs and commits, then
+Odoo cannot marshal its answer over XML-RPC (``allow_none=False``) and sends fault 1
+``TypeError: cannot marshal None unless allow_none is enabled``: ``answered_none`` tells it
+from a failure, so the call counts as done.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ FAULT_WARNING = "2"
 FAULT_ACCESS_DENIED = "3"
 FAULT_ACCESS_ERROR = "4"
 _MESSAGE_LIMIT = 500
+_NONE_ANSWER = "cannot marshal None unless allow_none is enabled"
 
 
 class OdooThrottled(NotSentError):
@@ -84,6 +90,12 @@ def fault_error(code: int | str, text: str, where: str) -> LedgerError:
     if code == FAULT_APPLICATION:
         return TransientLedgerError(f"{where}: server error: {_last_line(text)}", code=code)
     return PermanentLedgerError(f"{where}: refused: {_short(text)}", code=code)
+
+
+def answered_none(code: int | str, text: str) -> bool:
+    """The fault Odoo sends after running a method whose result is ``None``."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return str(code) == FAULT_APPLICATION and bool(lines) and _NONE_ANSWER in lines[-1]
 
 
 def _json2_error(response: httpx.Response) -> tuple[str, str]:

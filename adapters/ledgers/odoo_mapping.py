@@ -8,8 +8,15 @@ kind        model             reference field
 customer    res.partner       ``ref`` (internal reference)
 invoice     account.move      ``ref``; our number in ``payment_reference``
 credit_note account.move      ``ref`` (``move_type`` ``out_refund``)
-payment     account.payment   ``memo`` (the register wizard's ``communication``)
+payment     account.payment   ``memo`` (the register wizard's ``communication``);
+                              ``payment_type`` ``inbound``, ``partner_type`` customer
+refund      account.payment   ``memo``, as payments (no mapping section of its own);
+                              ``payment_type`` ``outbound``, ``partner_type`` customer
 =========== ================= =====================================================
+
+A payment's ``balance`` is its outstanding credit: minus the ``amount_residual`` of its
+receivable journal item (``account.move.line`` with ``payment_id``), read by the adapter
+and passed to ``to_record`` as ``credit``. A credit note's is its ``amount_residual``.
 
 A record's ``version`` is ``write_date`` (Odoo shows it to the second) joined with a
 digest of the fields we read, so two changes within one second still differ.
@@ -21,7 +28,7 @@ import hashlib
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
@@ -30,7 +37,7 @@ from typing import Any
 from adapters.jsonwire import encode_json
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from core.money import minor_unit, to_decimal
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -68,6 +75,10 @@ READ_FIELDS = {
     ),
 }
 READ_FIELDS["credit_note"] = READ_FIELDS["invoice"]
+READ_FIELDS["refund"] = READ_FIELDS["payment"]
+#: what a credit's receivable journal item is read for
+CREDIT_LINE_FIELDS = ("move_id", "payment_id", "partner_id", "amount_residual")
+DIRECTION = {"payment": "inbound", "refund": "outbound"}  # account.payment payment_type
 Document = Invoice | CreditNote
 
 
@@ -97,8 +108,8 @@ class OdooMapping:
         """Which records of the kind's model are of that kind."""
         if kind in self.move_types:
             return [["move_type", "=", self.move_types[kind]]]
-        if kind == "payment":
-            return [["partner_type", "=", "customer"]]
+        if kind in DIRECTION:
+            return [["partner_type", "=", "customer"], ["payment_type", "=", DIRECTION[kind]]]
         return []
 
     def customer_vals(self, customer: Customer, external_ref: str | None) -> dict[str, Any]:
@@ -106,6 +117,41 @@ class OdooMapping:
         vals = {field: values[c] for c, field in self.customer_fields.items() if c in values}
         if external_ref is not None:
             vals = dict(self.customer_values) | vals | {self.ref_field["customer"]: external_ref}
+        return vals
+
+    def register_vals(
+        self, amount: Decimal, day: date, external_ref: str, currency_id: int, *, keep_open: bool
+    ) -> dict[str, Any]:
+        """``account.payment.register`` values; ``keep_open``: what the payment does not
+        settle stays open (Odoo's "Keep open": an overpayment's rest is outstanding credit,
+        a partial refund leaves the rest of the credit)."""
+        vals: dict[str, Any] = {
+            "amount": amount,
+            "payment_date": day.isoformat(),
+            "communication": external_ref,
+            "currency_id": currency_id,
+        }
+        if self.payment_journal:
+            vals["journal_id"] = self.payment_journal
+        if keep_open:
+            vals["payment_difference_handling"] = "open"
+        return vals
+
+    def payment_vals(
+        self, payment: Payment, *, customer_id: int, currency_id: int, external_ref: str
+    ) -> dict[str, Any]:
+        """An ``account.payment`` reconciled with nothing: all of it outstanding credit."""
+        vals: dict[str, Any] = {
+            "payment_type": "inbound",
+            "partner_type": "customer",
+            "partner_id": customer_id,
+            "amount": payment.amount,
+            "date": payment.paid_on.isoformat(),
+            "currency_id": currency_id,
+            self.ref_field["payment"]: external_ref,
+        }
+        if self.payment_journal:
+            vals["journal_id"] = self.payment_journal
         return vals
 
     def document_vals(
@@ -211,12 +257,14 @@ def _default_mapping_bytes() -> bytes:
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:
     kinds = ("customer", "invoice", "credit_note", "payment")
+    models = {k: str(raw[k]["model"]) for k in kinds}
+    ref_field = {k: str(raw[k]["reference"]) for k in kinds}
     return OdooMapping(
         version=str(raw["version"]),
         digest=digest,
-        models={k: str(raw[k]["model"]) for k in kinds},
+        models=models | {"refund": models["payment"]},  # a refund is a payment sent out
         move_types={k: str(raw[k]["move_type"]) for k in ("invoice", "credit_note")},
-        ref_field={k: str(raw[k]["reference"]) for k in kinds},
+        ref_field=ref_field | {"refund": ref_field["payment"]},
         number_field=str(raw["invoice"]["number"]),
         customer_fields={k: str(v) for k, v in raw["customer"]["fields"].items()},
         customer_values=dict(raw["customer"].get("values", {})),
@@ -229,7 +277,10 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:
 # ----------------------------------------------------------------- ledger → canonical
 
 
-def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord:
+def to_record(
+    kind: str, raw: Mapping[str, Any], ref_field: str, *, credit: Decimal | None = None
+) -> LedgerRecord:
+    """``credit``: a payment's outstanding credit (its ``balance``)."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["id"]),
@@ -242,7 +293,9 @@ def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord
         status = "active" if raw.get("active", True) else "inactive"
         return LedgerRecord(**common, name=_text(raw.get("name")), status=status)
     if kind == "payment":
-        return LedgerRecord(**common, **_payment_parts(raw))
+        return LedgerRecord(**common, **_payment_parts(raw), balance=credit)
+    if kind == "refund":
+        return LedgerRecord(**common, **_payment_parts(raw) | {"status": _refund_status(raw)})
     return LedgerRecord(**common, **_document_parts(raw))
 
 
@@ -291,8 +344,45 @@ def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "customer_ledger_id": _m2o_id(raw.get("partner_id")),
         "currency": _m2o_name(raw.get("currency_id")),
         "total": _amount(raw.get("amount")),
-        "status": "void" if raw.get("state") in ("canceled", "cancel") else applied,
+        "status": _unposted(raw) or applied,
     }
+
+
+def _refund_status(raw: Mapping[str, Any]) -> str:
+    return _unposted(raw) or "refunded"
+
+
+def _unposted(raw: Mapping[str, Any]) -> str | None:
+    """``void`` (cancelled or rejected), ``draft``, or None for a posted payment."""
+    state = raw.get("state")
+    if state in ("canceled", "cancel", "rejected"):
+        return "void"
+    return "draft" if state == "draft" else None
+
+
+def credits_by_payment(lines: list[Mapping[str, Any]]) -> dict[int, Decimal]:
+    """Each payment's outstanding credit from its receivable journal items."""
+    credits: dict[int, Decimal] = {}
+    for line in lines:
+        owner = m2o_id(line.get("payment_id"))
+        if owner is not None:
+            residual = _amount(line.get("amount_residual")) or Decimal(0)
+            credits[owner] = credits.get(owner, Decimal(0)) - residual
+    return credits
+
+
+def tax_key(tax_id: object) -> str | None:
+    """A tax id as registries compare it: upper case, no spaces, dots or dashes."""
+    if not isinstance(tax_id, str):
+        return None
+    key = "".join(ch for ch in tax_id.upper() if ch.isalnum())
+    return key or None
+
+
+def vat_pattern(key: str) -> str:
+    """An ``=ilike`` pattern matching every ``vat`` spelling of ``key`` (any separators
+    between its characters); a superset, narrowed by comparing ``tax_key``s."""
+    return "%" + "%".join(key) + "%"
 
 
 def parse_datetime(value: Any) -> datetime | None:

@@ -6,7 +6,9 @@
 - ``XmlRpc`` (fallback, older Odoo; deprecated in 19, removed in 22):
   ``/xmlrpc/2/common`` ``authenticate(db, login, key, {})`` once for the user id, then
   ``/xmlrpc/2/object`` ``execute_kw(db, uid, key, model, method, args, kwargs)``, payloads
-  built by ``odoo_wire`` and sent over the same ``LedgerHttp`` layer.
+  built by ``odoo_wire`` and sent over the same ``LedgerHttp`` layer. A method whose
+  result is ``None`` answers with a fault Odoo sends after the commit; it reads as ``None``
+  (``odoo_errors.answered_none``).
 
 Both go through ``LedgerHttp``: the limiter, timeouts, retries of what is safe to resend
 (``idempotent=True`` reads; a 429 or a request never sent, always) and redacted logs.
@@ -24,7 +26,7 @@ import httpx
 from pydantic import SecretStr
 
 from adapters.http import LedgerHttp
-from adapters.ledgers.odoo_errors import FAULT_ACCESS_DENIED, fault_error
+from adapters.ledgers.odoo_errors import FAULT_ACCESS_DENIED, answered_none, fault_error
 from adapters.ledgers.odoo_wire import decode, encode_call
 from adapters.oauth2 import TokenSet, TokenStore
 from core.errors import AuthExpiredError, TransientLedgerError
@@ -168,6 +170,8 @@ class XmlRpc:
             (result,) = decode(response.content)[0]
         except xmlrpc.client.Fault as fault:
             text = str(fault.faultString).replace(key, "***") if key else str(fault.faultString)
+            if answered_none(fault.faultCode, text):
+                return None  # it ran and committed; only its answer could not be marshalled
             raise fault_error(fault.faultCode, text, f"Odoo {url} {params[3:5]}") from None
         except ValueError as exc:
             raise TransientLedgerError(f"Odoo {url} answered with no XML-RPC result") from exc

@@ -16,21 +16,26 @@ Implemented, with its documented source:
   ``authenticate`` / ``login`` (an API key stands in for the password) and
   ``/xmlrpc/2/object`` ``execute_kw(db, uid, key, model, method, args, kwargs)`` /
   ``execute``; refusals are faults with integer codes (1 application error, 2 warning,
-  3 access denied, 4 access error) answered with HTTP 200.
+  3 access denied, 4 access error) answered with HTTP 200. A method that returns ``None``
+  (``account.payment.action_post``) ran and committed, but its answer is the fault 1
+  ``TypeError: cannot marshal None unless allow_none is enabled`` (Odoo marshals with
+  ``allow_none=False``).
 - API keys: 160-bit keys, at most three months, ``res.users.apikeys`` ``generate`` /
   ``revoke`` (``external_api.rst`` "Programmatic Key Management": 10 keys, 422 beyond,
   403 revoking an invalid key).
 - Models and methods: ``res.partner`` (``ref`` holds an external reference),
-  ``account.move`` invoices / credit notes, ``account.payment.register`` →
-  ``action_create_payments``, ``js_assign_outstanding_line``, read-only ``account.move.line``,
-  ``account.payment``, ``account.partial.reconcile``, ``account.tax``, ``res.currency``,
-  ``account.journal`` (see ``odoo_accounting``); ``search`` / ``search_read`` /
+  ``account.move`` invoices / credit notes, ``account.payment.register`` (on moves or
+  journal items) → ``action_create_payments``, ``js_assign_outstanding_line``, read-only
+  ``account.move.line``, ``account.payment`` ``create`` / ``action_post`` (inbound customer
+  payments and outbound customer refunds), ``account.partial.reconcile``, ``account.tax``,
+  ``res.currency``, ``account.journal`` (see ``odoo_accounting``); ``search`` / ``search_read`` /
   ``search_count`` / ``read`` with domains, ``offset`` / ``limit`` / ``order``;
   ``write_date`` (shown to the second) as the only change marker.
 - Throttling: Odoo publishes no request limit; the sandbox enforces ``per_second`` /
   ``per_minute`` per database and answers 429 ``TooManyRequests`` with ``Retry-After``,
   as a proxy in front of Odoo would, on both transports.
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``
+  (the standard kinds and ``refund``: outbound customer payments),
   ``GET records/{kind}``, ``GET stats``, ``POST apikeys`` (a fresh key), ``POST
   apikeys/expire`` (expire every key).
 
@@ -58,6 +63,7 @@ from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.odoo_wire import decode, encode_fault, encode_result
 from adapters.ratelimit import Rate
 from adapters.sandbox.common import (
+    STANDARD_KINDS,
     Kinds,
     admin_routes,
     handle_of,
@@ -119,7 +125,7 @@ def create_app(
         require_auth=require_auth,
     )
     sandbox.register_key(api_key)
-    admin = admin_routes(sandbox, Kinds())
+    admin = admin_routes(sandbox, Kinds(names=(*STANDARD_KINDS, "refund")))
     return sandbox_app(sandbox, [*_routes(), *admin, *_apikey_routes()])
 
 
@@ -235,12 +241,20 @@ async def _xmlrpc(
         sandbox.admit()
         params, method = _xml_call(await request.body())
         result, write = service(sandbox, method, params)
-        body = encode_result(result)
+        body = _marshal(result)
     except OdooError as error:
         await _maybe_stall(sandbox, False)
         return _xml_error(error)
     await _maybe_stall(sandbox, write)
     return Response(body, 200, media_type="text/xml")
+
+
+def _marshal(result: Any) -> bytes:
+    """The response; what XML-RPC cannot carry (``None``) is a fault 1 after the commit."""
+    try:
+        return encode_result(result)
+    except TypeError as exc:
+        raise OdooError("builtins.TypeError", str(exc), 500) from None
 
 
 def _xml_call(data: bytes) -> tuple[list[Any], str]:

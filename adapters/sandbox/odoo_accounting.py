@@ -11,10 +11,22 @@ What is modelled, after Odoo's ``account.move`` / ``account.payment.register``:
   needs ``invoice_currency_rate`` (the sandbox keeps no rate table and never assumes 1);
 - a posted move's lines and customer are read-only (Odoo 18+); ``button_draft`` resets it
   and unreconciles its payments; ``button_cancel`` drafts then cancels it;
-- ``account.payment.register`` (context ``active_model`` / ``active_ids``) then
-  ``action_create_payments``: one transaction creates the payment, its entry and
-  reconciles it with the invoice; ``js_assign_outstanding_line`` reconciles an
-  outstanding receivable line (a credit note's) with an invoice.
+- ``account.payment.register`` (context ``active_model`` ``account.move`` or
+  ``account.move.line`` / ``active_ids``) then ``action_create_payments``: one transaction
+  creates the payment, posts its entry and reconciles it with the source receivable line.
+  The payment's direction follows the line, as Odoo's ``_get_batches``: a debit (an
+  invoice) is paid by an ``inbound`` payment, a credit (a credit note, an overpayment's
+  outstanding line) is paid back by an ``outbound`` one. Reconciling goes as far as both
+  lines allow, so a payment above the invoice's residual leaves the rest open on the
+  payment's receivable line (``payment_difference_handling`` ``open``, Odoo's default;
+  ``reconcile`` needs a write-off account the sandbox does not model) and a refund below a
+  credit note's residual leaves the rest of the credit; nothing is refused for exceeding
+  the residual, as in Odoo;
+- ``account.payment`` ``create`` (a draft) and ``action_post`` (numbers it and posts its
+  entry: liquidity side not modelled, one receivable line whose residual is the payment's
+  outstanding credit; the method returns ``None``, which XML-RPC cannot marshal: a fault
+  after the commit, as in Odoo); ``js_assign_outstanding_line`` reconciles an outstanding
+  receivable line (a credit note's, a payment's) with an invoice.
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from adapters.sandbox.odoo_errors import (
     OdooError,
     missing_error,
     user_error,
+    validation_error,
     value_error,
 )
 
@@ -54,8 +67,28 @@ MOVE_FIELDS = frozenset(
 POSTED_WRITABLE = frozenset({"ref", "payment_reference", "narration"})
 LINE_FIELDS = frozenset({"name", "quantity", "price_unit", "discount", "tax_ids", "display_type"})
 REGISTER_FIELDS = frozenset(
-    {"amount", "payment_date", "communication", "journal_id", "currency_id"}
+    {
+        "amount",
+        "payment_date",
+        "communication",
+        "journal_id",
+        "currency_id",
+        "payment_difference_handling",
+    }
 )
+PAYMENT_FIELDS = frozenset(
+    {
+        "payment_type",
+        "partner_type",
+        "partner_id",
+        "amount",
+        "date",
+        "memo",
+        "journal_id",
+        "currency_id",
+    }
+)
+REGISTER_MODELS = ("account.move", "account.move.line")
 SALE_JOURNAL = 1
 BANK_JOURNAL = 2
 
@@ -154,33 +187,53 @@ class Accounting:
 
     def new_register(self, vals: Mapping[str, Any], context: Mapping[str, Any]) -> Record:
         _only(vals, REGISTER_FIELDS, "account.payment.register")
-        invoice = self._register_invoice(context)
-        if vals.get("currency_id", invoice["currency_id"]) != invoice["currency_id"]:
+        line = self._register_line(context)
+        move = self.book.get("account.move", line["move_id"]) or {}
+        if vals.get("currency_id", move["currency_id"]) != move["currency_id"]:
             raise user_error("the sandbox does not convert a payment into another currency")
-        defaults = {
-            "amount": invoice["amount_residual"],
-            "payment_date": _today(),
-            "communication": invoice.get("payment_reference") or invoice["name"],
-            "journal_id": BANK_JOURNAL,
-            "currency_id": invoice["currency_id"],
-            "line_ids": [self._receivable_of(invoice)["id"]],
-        }
-        wizard = defaults | dict(vals)
+        wizard = self._register_defaults(line, move) | dict(vals)
         wizard["amount"] = _amount(wizard["amount"], "amount")
         if wizard["amount"] <= 0:
             raise user_error("The payment amount must be strictly positive.")
+        self._check_difference(wizard, abs(Decimal(line["amount_residual"])))
         self._journal(wizard["journal_id"])
         return self.book.add("account.payment.register", wizard)
 
     def create_payments(self, wizard: Record) -> Record:
+        """Create and post the payment, then reconcile it with the wizard's line."""
         [line_id] = wizard["line_ids"]
-        invoice_line = self.book.get("account.move.line", line_id) or {}
-        invoice = self.book.get("account.move", invoice_line.get("move_id")) or {}
-        payment = self._payment(wizard, invoice)
-        entry = self._payment_entry(payment, invoice)
-        payment = self.book.put("account.payment", payment | {"move_id": entry["id"]})
-        self._reconcile(self._receivable_of(invoice), self._receivable_of(entry))
+        values = {name: wizard[name] for name in PAYMENT_FIELDS - {"date", "memo"}}
+        values |= {"date": wizard["payment_date"], "memo": wizard.get("communication")}
+        payment = self.post_payment(self.create_payment(values))
+        source = self.book.get("account.move.line", line_id) or {}
+        entry = self.book.get("account.move", payment["move_id"]) or {}
+        self._reconcile(source, self._receivable_of(entry))
         return self.book.get("account.payment", payment["id"]) or payment
+
+    def create_payment(self, vals: Mapping[str, Any]) -> Record:
+        """``account.payment.create``: a draft, no journal entry yet (Odoo 18+)."""
+        _only(vals, PAYMENT_FIELDS, "account.payment")
+        payment = self._payment_defaults() | dict(vals)
+        _selection(payment, "payment_type", ("inbound", "outbound"))
+        _selection(payment, "partner_type", ("customer", "supplier"))
+        payment["amount"] = _amount(payment["amount"], "amount")
+        if payment["amount"] < 0:
+            raise validation_error("The payment amount cannot be negative.")
+        _date(payment["date"], "date")
+        self._check_header(payment)
+        self._journal(payment["journal_id"])
+        return self.book.add("account.payment", payment)
+
+    def post_payment(self, payment: Record) -> Record:
+        """``account.payment.action_post``: number it and post its entry."""
+        if payment["state"] != "draft":
+            raise user_error("Only a draft payment can be posted.")
+        date = str(payment["date"])
+        code = self._journal(payment["journal_id"])["code"]
+        number = self.book.next_value(f"seq:P{code}/{date[:4]}")
+        payment = payment | {"name": f"P{code}/{date[:4]}/{number:05d}", "state": "paid"}
+        entry = self._payment_entry(payment)
+        return self.book.put("account.payment", payment | {"move_id": entry["id"]})
 
     # ------------------------------------------------------------- helpers
 
@@ -387,7 +440,7 @@ class Accounting:
         for move in moves:
             if move is not None and move["move_type"] in CUSTOMER_MOVES:
                 self._refresh(move)
-        invoices = [m["id"] for m in moves if m is not None and m["move_type"] == "out_invoice"]
+        invoices = [m["id"] for m in moves if m is not None and m["move_type"] in CUSTOMER_MOVES]
         for move in moves:
             if move is not None and move.get("payment_id"):
                 self._link_payment(move["payment_id"], invoices, linked)
@@ -402,58 +455,100 @@ class Accounting:
             payment | {"reconciled_invoice_ids": current + (invoices if linked else [])},
         )
 
-    def _register_invoice(self, context: Mapping[str, Any]) -> Record:
+    def _register_line(self, context: Mapping[str, Any]) -> Record:
+        """The receivable line the wizard pays, from ``active_model`` / ``active_ids``."""
         ids = context.get("active_ids") or []
-        if context.get("active_model") != "account.move" or not isinstance(ids, list) or not ids:
+        model = context.get("active_model")
+        if model not in REGISTER_MODELS or not isinstance(ids, list) or not ids:
             raise user_error(
                 "The register payment wizard should only be called on account.move or "
                 "account.move.line records."
             )
         if len(ids) != 1:
-            raise user_error("the sandbox registers a payment for one invoice at a time")
-        invoice = self.book.get("account.move", ids[0])
-        if invoice is None:
-            raise missing_error("account.move", ids)
-        if invoice["state"] != "posted" or invoice["amount_residual"] <= 0:
+            raise user_error("the sandbox registers a payment for one record at a time")
+        lines = self._lines_of(str(model), ids[0])
+        if not all(self._posted_line(line) for line in lines):
+            raise user_error("You can only register payment for posted journal entries.")
+        open_lines = [
+            ln
+            for ln in lines
+            if ln["account_type"] == "asset_receivable" and Decimal(ln["amount_residual"]) != 0
+        ]
+        if not open_lines:
             raise user_error(
                 "You can't register a payment because there is nothing left to pay on the "
                 "selected journal items."
             )
-        return invoice
+        return open_lines[0]
+
+    def _posted_line(self, line: Record) -> bool:
+        return (self.book.get("account.move", line["move_id"]) or {}).get("state") == "posted"
+
+    def _lines_of(self, model: str, ident: Any) -> list[Record]:
+        record = self.book.get(model, ident)
+        if record is None:
+            raise missing_error(model, [ident])
+        if model == "account.move.line":
+            return [record]
+        lines = (self.book.get("account.move.line", i) for i in record.get("line_ids", []))
+        return [line for line in lines if line is not None]
+
+    def _register_defaults(self, line: Record, move: Record) -> Record:
+        return {
+            "amount": abs(Decimal(line["amount_residual"])),
+            "payment_date": _today(),
+            "communication": move.get("payment_reference") or line.get("name") or move["name"],
+            "journal_id": BANK_JOURNAL,
+            "currency_id": move["currency_id"],
+            "payment_type": "inbound" if Decimal(line["balance"]) > 0 else "outbound",
+            "partner_type": "customer",
+            "partner_id": line.get("partner_id"),
+            "payment_difference_handling": "open",
+            "line_ids": [line["id"]],
+        }
+
+    def _check_difference(self, wizard: Record, residual: Decimal) -> None:
+        _selection(wizard, "payment_difference_handling", ("open", "reconcile"))
+        if wizard["payment_difference_handling"] == "reconcile" and wizard["amount"] != residual:
+            raise user_error(
+                "the sandbox keeps a payment difference open; writing it off "
+                "(payment_difference_handling 'reconcile') needs a write-off account it "
+                "does not model"
+            )
 
     def _journal(self, ident: Any) -> Record:
         journal = self.book.get("account.journal", ident)
         if journal is None:
             raise missing_error("account.journal", ident)
+        if journal.get("type") not in ("bank", "cash"):
+            raise user_error(f"The journal {journal['name']} is not a bank or cash journal.")
         return journal
 
-    def _payment(self, wizard: Record, invoice: Record) -> Record:
-        date = str(wizard["payment_date"])
-        _date(date, "payment_date")
-        code = self._journal(wizard["journal_id"])["code"]
-        number = self.book.next_value(f"seq:P{code}/{date[:4]}")
-        values = {
-            "name": f"P{code}/{date[:4]}/{number:05d}",
-            "partner_id": invoice["partner_id"],
-            "amount": wizard["amount"],
-            "date": date,
-            "memo": wizard.get("communication"),
-            "payment_reference": None,
+    def _payment_defaults(self) -> Record:
+        return {
+            "name": "/",
             "payment_type": "inbound",
             "partner_type": "customer",
-            "state": "paid",
-            "currency_id": wizard["currency_id"],
-            "journal_id": wizard["journal_id"],
+            "partner_id": None,
+            "amount": Decimal(0),
+            "date": _today(),
+            "memo": None,
+            "payment_reference": None,
+            "state": "draft",
+            "currency_id": self.company_currency,
+            "journal_id": BANK_JOURNAL,
+            "move_id": None,
             "reconciled_invoice_ids": [],
         }
-        return self.book.add("account.payment", values)
 
-    def _payment_entry(self, payment: Record, invoice: Record) -> Record:
+    def _payment_entry(self, payment: Record) -> Record:
+        """The payment's journal entry: its receivable line is credited for money received
+        (``inbound``) and debited for money paid out (``outbound``)."""
         entry = {
             "name": payment["name"],
             "move_type": "entry",
             "state": "posted",
-            "partner_id": invoice["partner_id"],
+            "partner_id": payment["partner_id"],
             "date": payment["date"],
             "currency_id": payment["currency_id"],
             "journal_id": payment["journal_id"],
@@ -463,8 +558,12 @@ class Accounting:
         }
         move = self.book.add("account.move", entry)
         line = self._receivable_line(move)
-        balance = -Decimal(payment["amount"])
-        self.book.put("account.move.line", line | {"balance": balance, "amount_residual": balance})
+        amount = Decimal(payment["amount"])
+        balance = -amount if payment["payment_type"] == "inbound" else amount
+        self.book.put(
+            "account.move.line",
+            line | {"balance": balance, "amount_residual": balance, "payment_id": payment["id"]},
+        )
         return self.book.put("account.move", move | {"line_ids": [line["id"]]})
 
 
@@ -472,6 +571,11 @@ def _payment_state(state: str, total: Decimal, residual: Decimal) -> str:
     if state != "posted" or (residual == total and total != 0):
         return "not_paid"
     return "paid" if residual == 0 else "partial"
+
+
+def _selection(record: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    if record.get(name) not in allowed:
+        raise value_error(f"Wrong value for {name}: {record.get(name)!r}")
 
 
 def _only(vals: Mapping[str, Any], allowed: Iterable[str], model: str) -> None:

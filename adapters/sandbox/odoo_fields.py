@@ -70,6 +70,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "balance": "money",
         "amount_residual": "money",
         "reconciled": "bool",
+        "payment_id": "m2o:account.payment",
     },
     "account.payment": {
         "name": "char",
@@ -92,6 +93,10 @@ FIELDS: dict[str, dict[str, str]] = {
         "communication": "char",
         "journal_id": "m2o:account.journal",
         "currency_id": "m2o:res.currency",
+        "payment_type": "selection",
+        "partner_type": "selection",
+        "partner_id": "m2o:res.partner",
+        "payment_difference_handling": "selection",
         "line_ids": "m2m",
     },
     "account.partial.reconcile": {

@@ -57,6 +57,10 @@ _WRITES: dict[str, dict[str, Signature]] = {
         "create": Signature(True, ("vals_list",)),
         "action_create_payments": Signature(False),
     },
+    "account.payment": {
+        "create": Signature(True, ("vals_list",)),
+        "action_post": Signature(False),
+    },
     "res.users": {"context_get": Signature(True)},
 }
 
@@ -188,6 +192,7 @@ class OdooOrm:
             "res.partner": self._new_partner,
             "account.move": self.accounting.create_move,
             "account.payment.register": lambda v: self.accounting.new_register(v, ctx),
+            "account.payment": self.accounting.create_payment,
         }[model]
         return [create(vals)["id"] for vals in vals_list]
 
@@ -207,7 +212,13 @@ class OdooOrm:
         defaults = {"customer_rank": 0, "is_company": False, "active": True}
         return self.book.add("res.partner", _partner(defaults | _partner_values(vals)))
 
-    def _move_action(self, model: str, ids: list[int], action: str) -> bool:
+    def _move_action(self, model: str, ids: list[int], action: str) -> bool | None:
+        """A move's actions return ``False`` (Odoo returns it so that XML-RPC can answer);
+        ``account.payment.action_post`` returns ``None``."""
+        if model == "account.payment":
+            for ident in ids:
+                self.accounting.post_payment(self._existing(model, ident))
+            return None
         step = {
             "action_post": self.accounting.post,
             "button_draft": self.accounting.draft,

@@ -48,7 +48,8 @@ KIND_MODELS: dict[str, tuple[str, Wanted]] = {
     "customer": ("res.partner", lambda r: int(r.get("customer_rank") or 0) > 0),
     "invoice": ("account.move", lambda r: r.get("move_type") == "out_invoice"),
     "credit_note": ("account.move", lambda r: r.get("move_type") == "out_refund"),
-    "payment": ("account.payment", lambda r: True),
+    "payment": ("account.payment", lambda r: _customer_payment(r, "inbound")),
+    "refund": ("account.payment", lambda r: _customer_payment(r, "outbound")),
 }
 _EVERY: Wanted = lambda r: True  # noqa: E731
 
@@ -210,6 +211,11 @@ class OdooSandbox(FaultInjection):
             raise access_error("The API key is not valid.")
         self.book.db.execute("DELETE FROM apikeys WHERE digest = ?", (_digest(key),))
         return True
+
+
+def _customer_payment(record: Record, direction: str) -> bool:
+    """Money received from (``inbound``) or paid back to (``outbound``) a customer."""
+    return record.get("partner_type") == "customer" and record.get("payment_type") == direction
 
 
 def is_write(method: str) -> bool:

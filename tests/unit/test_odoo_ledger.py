@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from adapters.http import RetryPolicy
 from adapters.ledgers.odoo import OdooLedger
-from adapters.ledgers.odoo_errors import fault_error, translate_json2
+from adapters.ledgers.odoo_errors import answered_none, fault_error, translate_json2
 from adapters.ledgers.odoo_platform import PLATFORM, rates
 from adapters.oauth2 import FileTokenStore
 from adapters.platforms import Connection
@@ -25,7 +27,7 @@ from core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
 
@@ -157,6 +159,250 @@ async def test_an_invoice_with_payments_is_not_reset_to_draft(odoo: InProcessOdo
     assert record is not None and record.balance == Decimal("0.20")
 
 
+# ------------------------------------------------- overpayments, refunds
+
+
+def payment(amount: str, n: int = 1) -> Payment:
+    return Payment(
+        id=f"P-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+    )
+
+
+async def pay(
+    odoo: InProcessOdoo,
+    customer_id: str,
+    invoice_id: str,
+    amount: str,
+    applied: str | None = None,
+    n: int = 1,
+) -> str:
+    pushed = await odoo.ledger.apply_payment(
+        payment(amount, n),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/payment/P-{n}",
+        idempotency_key=key("p", n),
+        applied=None if applied is None else Decimal(applied),
+    )
+    return pushed.ledger_id
+
+
+async def refund_from(
+    odoo: InProcessOdoo,
+    customer_id: str,
+    amount: str,
+    *,
+    credit_note_id: str | None = None,
+    payment_id: str | None = None,
+) -> str:
+    refund = Refund(
+        id="R-1",
+        customer_id="C-1",
+        amount=Decimal(amount),
+        currency="USD",
+        refunded_on=date(2026, 4, 5),
+        payment_id="P-1" if payment_id else None,
+        credit_note_id="CN-1" if credit_note_id else None,
+    )
+    pushed = await odoo.ledger.create_refund(
+        refund,
+        customer_ledger_id=customer_id,
+        credit_kind=refund.credit_kind,
+        credit_ledger_id=payment_id or credit_note_id or "",
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r"),
+    )
+    return pushed.ledger_id
+
+
+async def open_credit_note(odoo: InProcessOdoo, customer_id: str) -> str:
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.25"),),
+        total=Decimal("0.25"),
+    )
+    pushed = await odoo.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    return pushed.ledger_id
+
+
+def receivable_of(odoo: InProcessOdoo, **owner: int) -> dict[str, Any]:
+    """The receivable journal item of a move (``move_id=``) or payment (``payment_id=``)."""
+    [name] = owner
+    return next(
+        line
+        for line in odoo.sandbox.records("account.move.line")
+        if line["account_type"] == "asset_receivable"
+        and line[name]
+        and line[name][0] == owner[name]
+    )
+
+
+async def test_an_overpayment_is_one_inbound_payment_kept_open_never_a_credit_note(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    payment_id = await pay(odoo, customer_id, invoice_id, "1.00", applied="0.30")
+    [wizard] = odoo.sandbox.records("account.payment.register")
+    assert (wizard["amount"], wizard["payment_difference_handling"]) == (Decimal("1.00"), "open")
+    [stored] = odoo.sandbox.records("payment")
+    assert (stored["payment_type"], stored["amount"]) == ("inbound", Decimal("1.00"))
+    assert stored["reconciled_invoice_ids"] == [int(invoice_id)]
+    assert receivable_of(odoo, payment_id=int(payment_id))["amount_residual"] == Decimal("-0.70")
+    assert odoo.sandbox.count("credit_note") == 0
+    record = await odoo.ledger.get("payment", payment_id)
+    assert record is not None and (record.total, record.balance) == (
+        Decimal("1.00"),
+        Decimal("0.70"),
+    )
+
+
+async def test_nothing_applied_posts_a_payment_reconciled_with_nothing(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    await pay(odoo, customer_id, invoice_id, "0.30")
+    payment_id = await pay(odoo, customer_id, invoice_id, "0.50", applied="0", n=2)
+    assert len(odoo.sandbox.records("account.payment.register")) == 1  # the first one only
+    stored = next(p for p in odoo.sandbox.records("payment") if str(p["id"]) == payment_id)
+    assert (stored["state"], stored["reconciled_invoice_ids"]) == ("paid", [])
+    assert stored["memo"] == "csv/payment/P-2"
+    assert stored["partner_id"][0] == int(customer_id)
+    assert receivable_of(odoo, payment_id=int(payment_id))["amount_residual"] == Decimal("-0.50")
+
+
+async def test_over_xmlrpc_the_none_answer_of_action_post_is_not_a_failure() -> None:
+    env = in_process_odoo(transport="xmlrpc", per_second=100, retry=RetryPolicy(attempts=1))
+    try:
+        customer_id = await push_customer(env.ledger)
+        invoice_id = await push_invoice(env.ledger, customer_id)
+        await pay(env, customer_id, invoice_id, "0.50", applied="0")  # one try, no retry
+        [stored] = env.sandbox.records("payment")
+        assert stored["state"] == "paid"
+    finally:
+        await env.ledger.aclose()
+        env.sandbox.close()
+
+
+async def test_a_payment_left_in_draft_by_an_earlier_try_is_posted_not_duplicated(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    vals = {"partner_id": int(customer_id), "amount": Decimal("0.50"), "memo": "csv/payment/P-1"}
+    with odoo.sandbox.book.transaction():  # the create committed, the post never came
+        odoo.sandbox.orm.call("account.payment", "create", [], {"vals_list": [vals]}, {})
+    pushed = await odoo.ledger.apply_payment(
+        payment("0.50"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p", 1),
+        applied=Decimal(0),
+    )
+    assert pushed.recovered
+    [stored] = odoo.sandbox.records("payment")
+    assert stored["state"] == "paid"
+    record = await odoo.ledger.get("payment", pushed.ledger_id)
+    assert record is not None and record.balance == Decimal("0.50")
+
+
+@pytest.mark.parametrize(
+    ("amount", "applied", "code"),
+    [
+        ("0.50", None, "syncledger.overapplied"),  # all of it would overpay the invoice
+        ("0.50", "0.40", "syncledger.overapplied"),
+        ("0.50", "0.10", "syncledger.partial_application"),  # Odoo would apply 0.30
+        ("0.50", "0.60", "syncledger.bad_amount"),
+    ],
+)
+async def test_what_the_wizard_cannot_apply_is_refused_before_writing(
+    odoo: InProcessOdoo, amount: str, applied: str | None, code: str
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await pay(odoo, customer_id, invoice_id, amount, applied=applied)
+    assert refused.value.code == code
+    assert odoo.sandbox.count("payment") == 0
+    record = await odoo.ledger.get("invoice", invoice_id)
+    assert record is not None and record.balance == Decimal("0.30")
+
+
+async def test_a_credit_note_refund_is_an_outbound_payment_reconciled_with_it(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    credit_id = await open_credit_note(odoo, customer_id)
+    refund_id = await refund_from(odoo, customer_id, "0.10", credit_note_id=credit_id)
+    [wizard] = odoo.sandbox.records("account.payment.register")
+    assert wizard["line_ids"] == [receivable_of(odoo, move_id=int(credit_id))["id"]]
+    assert wizard["payment_difference_handling"] == "open"
+    [stored] = odoo.sandbox.records("refund")
+    assert str(stored["id"]) == refund_id
+    assert (stored["payment_type"], stored["partner_type"]) == ("outbound", "customer")
+    assert (stored["amount"], stored["memo"]) == (Decimal("0.10"), "csv/refund/R-1")
+    assert receivable_of(odoo, move_id=int(credit_id))["amount_residual"] == Decimal("-0.15")
+    assert odoo.sandbox.count("payment") == 0  # a refund is not a payment received
+    listed = [r async for r in odoo.ledger.list_all("refund")]
+    assert [(r.ledger_id, r.total, r.status) for r in listed] == [
+        (refund_id, Decimal("0.10"), "refunded")
+    ]
+
+
+async def test_an_overpayment_refund_is_reconciled_with_its_outstanding_item(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    payment_id = await pay(odoo, customer_id, invoice_id, "1.00", applied="0.30")
+    await refund_from(odoo, customer_id, "0.20", payment_id=payment_id)
+    assert receivable_of(odoo, payment_id=int(payment_id))["amount_residual"] == Decimal("-0.50")
+    record = await odoo.ledger.get("payment", payment_id)
+    assert record is not None and record.balance == Decimal("0.50")
+    [refund] = odoo.sandbox.records("refund")
+    assert receivable_of(odoo, payment_id=refund["id"])["amount_residual"] == 0
+
+
+async def test_a_refund_from_another_customers_credit_is_refused(odoo: InProcessOdoo) -> None:
+    owner = await push_customer(odoo.ledger)
+    credit_id = await open_credit_note(odoo, owner)
+    stranger = await push_customer(odoo.ledger, 2)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await refund_from(odoo, stranger, "0.10", credit_note_id=credit_id)
+    assert refused.value.code == "syncledger.credit_of_another_customer"
+    assert odoo.sandbox.count("refund") == 0
+
+
+async def test_match_customer_compares_tax_ids_without_separators(odoo: InProcessOdoo) -> None:
+    await odoo.ledger.create_customer(
+        customer(1, tax_id="DE 136.695-976"),
+        external_ref="csv/customer/C-1",
+        idempotency_key=key("c"),
+    )
+    [stored] = odoo.sandbox.records("customer")
+    assert stored["vat"] == "DE 136.695-976"
+    found = await odoo.ledger.match_customer(customer(2, name="Other", tax_id="de136695976"))
+    assert [r.external_ref for r in found] == ["csv/customer/C-1"]
+    assert await odoo.ledger.match_customer(customer(3, name="Other", tax_id="DE136695977")) == []
+
+
 # -------------------------------------------------------------- pagination
 
 
@@ -269,6 +515,16 @@ def test_json2_errors_map_by_status_and_keep_the_exception_name() -> None:
         ),
         AuthExpiredError,
     )
+
+
+def test_the_fault_for_a_none_answer_reads_as_done_and_no_other() -> None:
+    after_commit = (
+        "Traceback (most recent call last):\n  ...\n"
+        "TypeError: cannot marshal None unless allow_none is enabled\n"
+    )
+    assert answered_none(1, after_commit)
+    assert not answered_none(2, after_commit)
+    assert not answered_none(1, "Traceback\nValueError: bad field")
 
 
 def test_xmlrpc_faults_map_by_code() -> None:

@@ -262,6 +262,133 @@ async def test_a_credit_note_is_applied_as_an_outstanding_line(odoo: Odoo) -> No
     }
 
 
+async def receivable(odoo: Odoo, owner: str, ident: int) -> dict[str, Any]:
+    [row] = await odoo.call(
+        "account.move.line",
+        "search_read",
+        domain=[[owner, "=", ident], ["account_type", "=", "asset_receivable"]],
+        fields=["amount_residual", "partner_id"],
+    )
+    return dict(row)
+
+
+async def register(odoo: Odoo, model: str, ident: int, **vals: Any) -> int:
+    context = {"active_model": model, "active_ids": [ident]}
+    [wizard] = await odoo.call(
+        "account.payment.register", "create", vals_list=[vals], context=context
+    )
+    action = await odoo.call("account.payment.register", "action_create_payments", ids=[wizard])
+    return int(action["res_id"])
+
+
+async def test_an_overpayment_keeps_its_rest_open_on_the_payments_receivable_item(
+    odoo: Odoo,
+) -> None:
+    invoice = await odoo.invoice(await odoo.partner(), line("1", "100.00"))
+    await odoo.call("account.move", "action_post", ids=[invoice])
+    payment = await register(
+        odoo, "account.move", invoice, amount=Decimal("130.00"), payment_difference_handling="open"
+    )
+    assert (await odoo.read("account.move", invoice, "amount_residual", "payment_state")) == {
+        "id": invoice,
+        "amount_residual": 0,
+        "payment_state": "paid",
+    }
+    assert (await receivable(odoo, "payment_id", payment))["amount_residual"] == Decimal("-30.00")
+    stored = await odoo.read("account.payment", payment, "amount", "payment_type")
+    assert (stored["amount"], stored["payment_type"]) == (Decimal("130.00"), "inbound")
+
+    other = await odoo.invoice(await odoo.partner("Other"), line("1", "100.00"))
+    await odoo.call("account.move", "action_post", ids=[other])
+    write_off = await odoo.raw(
+        "account.payment.register",
+        "create",
+        vals_list=[{"amount": Decimal("90.00"), "payment_difference_handling": "reconcile"}],
+        context={"active_model": "account.move", "active_ids": [other]},
+    )
+    assert write_off.status_code == 422  # a write-off account is not modelled
+    assert "write-off" in decode_json(write_off.content)["message"]
+
+
+async def test_the_wizard_on_a_credit_item_pays_it_back_with_an_outbound_payment(
+    odoo: Odoo,
+) -> None:
+    invoice = await odoo.invoice(await odoo.partner(), line("1", "100.00"))
+    await odoo.call("account.move", "action_post", ids=[invoice])
+    payment = await register(odoo, "account.move", invoice, amount=Decimal("130.00"))
+    credit = await receivable(odoo, "payment_id", payment)
+    refund = await register(odoo, "account.move.line", credit["id"], amount=Decimal("30.00"))
+    stored = await odoo.read("account.payment", refund, "payment_type", "partner_type", "state")
+    assert (stored["payment_type"], stored["partner_type"]) == ("outbound", "customer")
+    assert (await receivable(odoo, "payment_id", payment))["amount_residual"] == 0
+    again = await odoo.raw(
+        "account.payment.register",
+        "create",
+        vals_list=[{}],
+        context={"active_model": "account.move.line", "active_ids": [credit["id"]]},
+    )
+    assert again.status_code == 422
+    assert "nothing left to pay" in decode_json(again.content)["message"]
+
+
+async def test_odoo_pays_out_more_than_a_credit_note_holds_leaving_a_debit(odoo: Odoo) -> None:
+    partner = await odoo.partner()
+    note = await odoo.invoice(partner, line("1", "40.00"), move_type="out_refund")
+    await odoo.call("account.move", "action_post", ids=[note])
+    await register(odoo, "account.move", note, amount=Decimal("50.00"))
+    assert (await odoo.read("account.move", note, "amount_residual"))["amount_residual"] == 0
+    [refund] = await odoo.call(
+        "account.payment", "search", domain=[["payment_type", "=", "outbound"]]
+    )
+    assert (await receivable(odoo, "payment_id", refund))["amount_residual"] == Decimal("10.00")
+
+
+async def test_a_payment_is_created_in_draft_and_posted(odoo: Odoo) -> None:
+    partner = await odoo.partner()
+    [payment] = await odoo.call(
+        "account.payment",
+        "create",
+        vals_list=[{"partner_id": partner, "amount": Decimal("25.00"), "memo": "ours"}],
+    )
+    assert (await odoo.read("account.payment", payment, "state", "move_id")) == {
+        "id": payment,
+        "state": "draft",
+        "move_id": False,
+    }
+    assert await odoo.call("account.payment", "action_post", ids=[payment]) is None
+    assert (await odoo.read("account.payment", payment, "state"))["state"] == "paid"
+    assert (await receivable(odoo, "payment_id", payment))["amount_residual"] == Decimal("-25.00")
+    again = await odoo.raw("account.payment", "action_post", ids=[payment])
+    assert again.status_code == 422
+    negative = await odoo.raw(
+        "account.payment", "create", vals_list=[{"partner_id": partner, "amount": -1}]
+    )
+    assert negative.status_code == 422
+
+
+async def test_over_xmlrpc_a_none_result_is_a_fault_after_the_commit(odoo: Odoo) -> None:
+    partner = await odoo.partner()
+    [payment] = await odoo.call(
+        "account.payment", "create", vals_list=[{"partner_id": partner, "amount": 5}]
+    )
+    call: tuple[Any, ...] = (
+        "sandbox",
+        2,
+        DEFAULT_API_KEY,
+        "account.payment",
+        "action_post",
+        [[payment]],
+        {},
+    )
+    response = await odoo.client.post("/xmlrpc/2/object", content=encode_call("execute_kw", call))
+    assert response.status_code == 200
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        decode(response.content)
+    assert fault.value.faultCode == 1
+    assert "cannot marshal None" in fault.value.faultString
+    assert (await odoo.read("account.payment", payment, "state"))["state"] == "paid"
+
+
 # ------------------------------------------------------- search, paging, delta
 
 
@@ -420,4 +547,4 @@ async def test_admin_endpoints_set_faults_and_count(odoo: Odoo) -> None:
     assert (await odoo.raw("res.partner", "create", vals_list=[{"name": "X"}])).status_code == 500
     await odoo.partner()
     counts = decode_json((await odoo.client.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
