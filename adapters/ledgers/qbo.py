@@ -12,6 +12,30 @@ Updates are sparse (only the mapped fields are sent) with our ``version`` as the
 a ``CreditMemo``; applied to an invoice, QBO records a ``Payment`` of ``TotalAmt`` 0 linking
 both (``create_credit_note``), written under its own ``requestid``.
 
+Overpayments: a ``Payment`` whose ``TotalAmt`` is all the money received and whose one
+``Line`` (linking the invoice) is the part applied; QBO keeps the rest as the payment's
+``UnappliedAmt``, the customer's credit (``balance``). Nothing applied: a payment with no
+``Line``. A credit memo's credit left is its ``RemainingCredit``.
+
+Refunds (``create_refund``): QBO's ``RefundReceipt`` refunds a sale and consumes no
+credit, so it is not used. Intuit's way to pay a customer's credit back is a cheque to the
+customer against Accounts Receivable (a ``Purchase``, ``PaymentType`` Check, one
+``AccountBasedExpenseLineDetail`` line on A/R, ``EntityRef`` the customer: an A/R charge),
+which the credit then pays: for a credit memo, a zero ``Payment`` with a ``Check`` line
+and a ``CreditMemo`` line (as a credit memo applied to an invoice); for an overpayment, a
+sparse update of that ``Payment`` adding a ``Check`` line (a Payment cannot link another
+Payment). So ``RemainingCredit`` / ``UnappliedAmt`` drop by the amount. The refund's ledger
+id is the cheque's, our reference is in its ``PrivateNote``. QBO would write a cheque above
+the credit left, so that is checked first (``PermanentLedgerError``). The cheque and its
+link are two writes: each carries a ``requestid``, the cheque is also looked up by our
+reference before writing, and ``find("refund")`` reports it only once the credit pays it
+all, so a retry after a crash between the two completes the link instead of writing a
+second cheque.
+
+Tax ids: ``create_customer`` / ``update_customer`` send ``PrimaryTaxIdentifier``, but QBO
+returns it masked and cannot query it, so ``match_customer`` matches on DisplayName and
+email only (``capabilities.matches_tax_id`` is False).
+
 Limits: 500 requests/min per realm and 10/s per realm and app, held by the client-side
 limiter before sending. Batch: at most 30 payloads per ``/batch`` call — Intuit's batch page
 says 10 but its limits page says 30, and users report 30 accepted and 31 refused
@@ -44,6 +68,7 @@ from adapters.ledgers.qbo_mapping import (
     ENTITY,
     KINDS,
     CreditApplication,
+    CreditRefund,
     QboMapping,
     load_mapping,
     ref_in,
@@ -54,7 +79,8 @@ from adapters.oauth2 import Auth
 from adapters.ports import CreateRequest, LedgerCapabilities, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
-from core.model import CreditNote, Customer, Invoice, Payment
+from core.model import CreditNote, Customer, Invoice, Payment, Refund
+from core.money import to_decimal
 
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
@@ -113,6 +139,7 @@ class QboLedger:
         idempotency="requestid + reference lookup",
         delta="CDC",
         kinds=KINDS,
+        matches_tax_id=False,  # PrimaryTaxIdentifier is masked on read and not queryable
     )
 
     def __init__(
@@ -204,11 +231,42 @@ class QboLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        applied: Decimal | None = None,
     ) -> PushResult:
+        """A ``Payment`` of ``TotalAmt`` ``payment.amount`` applying ``applied`` (None: all)
+        to the invoice; QBO keeps the rest as its ``UnappliedAmt``."""
+        rate = await self._unapplied_rate(invoice_ledger_id) if applied == 0 else None
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied, rate
         )
         return _pushed(await self._write("payment", body, idempotency_key))
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        """A cheque to the customer against A/R, paid by the credit (see the module
+        docstring). Returns the cheque."""
+        credit = await self._refund_credit(
+            refund, customer_ledger_id, credit_kind, credit_ledger_id
+        )
+        check = await self._find_raw("refund", external_ref)
+        recovered = check is not None
+        if check is None:
+            _check_credit_left(refund, credit)
+            rate = _decimal(credit.raw.get("ExchangeRate"))
+            body = self.mapping.refund_body(refund, customer_ledger_id, external_ref, rate)
+            check = await self._write("refund", body, idempotency_key)
+        left = to_decimal(check["TotalAmt"]) - await self._refund_paid(check)
+        if left > 0:
+            await self._spend_credit(refund, credit, str(check["Id"]), left, external_ref)
+        return _pushed(check, recovered=recovered)
 
     async def update_customer(
         self,
@@ -290,11 +348,15 @@ class QboLedger:
         self, requests: Sequence[CreateRequest], *, batch_key: str
     ) -> list[PushResult | LedgerError]:
         """Invoices and payments through ``/batch`` (30 per request, one ``requestid``
-        per chunk derived from ``batch_key``); credit notes one by one, since creating and
-        applying one are two dependent writes. One result per request, in order."""
+        per chunk derived from ``batch_key``; a payment applies ``applied`` of its amount);
+        credit notes one by one, since creating and applying one are two dependent writes.
+        One result per request, in order."""
         results: dict[int, PushResult | LedgerError] = {}
         batched = [(i, r) for i, r in enumerate(requests) if not isinstance(r.record, CreditNote)]
-        items = [BatchItem("create", r.record.kind, self._create_body(r)) for _, r in batched]
+        items = [
+            BatchItem("create", r.record.kind, self._create_body(r, await self._rate_for(r)))
+            for _, r in batched
+        ]
         answers = await self.batch(items, idempotency_key=batch_key) if items else []
         for (index, _), answer in zip(batched, answers, strict=True):
             results[index] = answer.error or _from_record(answer.records[0])
@@ -303,14 +365,20 @@ class QboLedger:
                 results[index] = await self._credit_note_result(request)
         return [results[i] for i in range(len(requests))]
 
-    def _create_body(self, request: CreateRequest) -> dict[str, Any]:
+    def _create_body(self, request: CreateRequest, rate: Decimal | None) -> dict[str, Any]:
         rec, ref = request.record, request.external_ref
         if isinstance(rec, Invoice):
             return self.mapping.invoice_body(rec, request.customer_ledger_id, ref)
         assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
         return self.mapping.payment_body(
-            rec, request.customer_ledger_id, request.invoice_ledger_id, ref
+            rec, request.customer_ledger_id, request.invoice_ledger_id, ref, request.applied, rate
         )
+
+    async def _rate_for(self, request: CreateRequest) -> Decimal | None:
+        if not isinstance(request.record, Payment) or request.applied != 0:
+            return None
+        assert request.invoice_ledger_id is not None
+        return await self._unapplied_rate(request.invoice_ledger_id)
 
     async def _credit_note_result(self, request: CreateRequest) -> PushResult | LedgerError:
         assert isinstance(request.record, CreditNote)
@@ -330,11 +398,21 @@ class QboLedger:
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
         """The record carrying ``external_ref`` in its reference field. QBO cannot filter
         on ``Notes`` / ``PrivateNote``, so this scans newest first (the record a crash
-        left behind is among the newest), over ``find_window`` (None: all history)."""
+        left behind is among the newest), over ``find_window`` (None: all history). A
+        refund cheque the credit does not pay in full yet is not reported: the refund is
+        not done, and ``create_refund`` with the same reference completes it."""
+        raw = await self._find_raw(kind, external_ref)
+        if raw is None:
+            return None
+        if kind == "refund" and await self._refund_paid(raw) < to_decimal(raw["TotalAmt"]):
+            return None
+        return self._record(kind, raw)
+
+    async def _find_raw(self, kind: str, external_ref: str) -> dict[str, Any] | None:
         ref_field = self.mapping.ref_field[kind]
         async for raw in self._pages(kind, self._find_where(kind), "MetaData.CreateTime DESC"):
             if ref_in(raw.get(ref_field)) == external_ref:
-                return self._record(kind, raw)
+                return raw
         return None
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
@@ -357,16 +435,19 @@ class QboLedger:
             if exc.code == NOT_FOUND_CODE:
                 return None
             raise
-        return self._record(kind, answer[_entity(kind)])
+        raw = answer[_entity(kind)]
+        return self._record(kind, raw) if self._listed(kind, raw) else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         """Every record of ``kind``. The zero-amount payments that apply our credit notes
-        are part of those credit notes, not payments of their own, and are left out."""
+        are part of those credit notes (or refunds), not payments of their own, and are
+        left out; so are purchases other than refunds."""
         where = _ANY_ACTIVE if kind == "customer" else ""
         async for raw in self._pages(kind, where, "Id"):
             if kind == "payment" and str(raw.get("PrivateNote", "")).startswith(APPLIES_MARKER):
                 continue
-            yield self._record(kind, raw)
+            if self._listed(kind, raw):
+                yield self._record(kind, raw)
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records changed at or after ``since`` through CDC (30-day look-back in QBO),
@@ -379,6 +460,8 @@ class QboLedger:
             pending = self._follow_ups(answer, pending)
             for kind, rows in answer.items():
                 for raw in rows:
+                    if not self._listed(kind, raw) and raw.get("status") != "Deleted":
+                        continue
                     record = self._record(kind, raw)
                     if (kind, record.ledger_id, record.version) not in seen:
                         seen.add((kind, record.ledger_id, record.version))
@@ -397,6 +480,10 @@ class QboLedger:
 
     def _record(self, kind: str, raw: dict[str, Any]) -> LedgerRecord:
         return to_record(kind, raw, self.mapping.ref_field[kind])
+
+    def _listed(self, kind: str, raw: dict[str, Any]) -> bool:
+        """Whether ``raw`` is a record of ``kind``: of the purchases, only refunds are."""
+        return kind != "refund" or self.mapping.is_refund(raw)
 
     async def _write(
         self, kind: str, body: dict[str, Any], key: str, *, operation: str | None = None
@@ -474,6 +561,52 @@ class QboLedger:
         await self._write("payment", body, f"{key}:apply:{amount}")
         applied = await self._current("credit_note", memo_id)
         return PushResult(applied.ledger_id, applied.version)
+
+    async def _unapplied_rate(self, invoice_ledger_id: str) -> Decimal | None:
+        """The invoice's exchange rate, for a payment that applies nothing to it (QBO
+        takes a linked invoice's; with no line there is none to take)."""
+        invoice = await self._current("invoice", invoice_ledger_id)
+        return _decimal(invoice.raw.get("ExchangeRate"))
+
+    async def _refund_credit(
+        self, refund: Refund, customer_ledger_id: str, kind: str, ledger_id: str
+    ) -> LedgerRecord:
+        credit = await self._current(kind, ledger_id)
+        ours = (customer_ledger_id, refund.currency)
+        theirs = (credit.customer_ledger_id, credit.currency)
+        if theirs != ours:
+            what = kind.replace("_", " ")
+            raise PermanentLedgerError(
+                f"refund {refund.id} (customer {ours[0]}, {ours[1]}) cannot be paid out of "
+                f"{what} {ledger_id} (customer {theirs[0]}, {theirs[1]}): QuickBooks refunds "
+                "a credit only to its customer, in its currency; fix the refund's "
+                f"{what} or customer in the source",
+                code="syncledger.refund_credit",
+            )
+        return credit
+
+    async def _refund_paid(self, check: dict[str, Any]) -> Decimal:
+        """How much of the refund cheque the customer's payments link to a credit."""
+        customer = str(check.get("EntityRef", {}).get("value", ""))
+        where = f"CustomerRef = {qbo_literal(customer)}"
+        payments = [raw async for raw in self._pages("payment", where, "Id")]
+        return self.mapping.refund_paid(check, payments)
+
+    async def _spend_credit(
+        self, refund: Refund, credit: LedgerRecord, check_id: str, amount: Decimal, ref: str
+    ) -> None:
+        """Link ``amount`` of the credit to the refund cheque: a zero payment for a credit
+        memo, a line added to the overpaying payment. Its ``requestid`` comes from the
+        cheque and the amount, so a resent link is replayed; QBO refuses a link above the
+        credit left or the cheque's open amount."""
+        key = f"{check_id}:refund-link:{amount}"
+        if credit.kind == "payment":
+            body = self.mapping.overpayment_refund_body(credit, amount, check_id)
+        else:
+            customer = str(credit.customer_ledger_id)
+            spend = CreditRefund(customer, check_id, credit.ledger_id, amount)
+            body = self.mapping.credit_refund_body(refund, spend, ref)
+        await self._write("payment", body, key)
 
     async def _ours_by_name(
         self, name: str, external_ref: str, refused: PermanentLedgerError
@@ -574,6 +707,23 @@ def _entity(kind: str) -> str:
         raise PermanentLedgerError(
             f"QuickBooks Online adapter does not handle {kind!r} records", code="unsupported"
         ) from None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def _check_credit_left(refund: Refund, credit: LedgerRecord) -> None:
+    """QBO writes a cheque whatever the credit, so a refund above it is refused here."""
+    left = credit.balance or Decimal(0)
+    if refund.amount > left:
+        what = credit.kind.replace("_", " ")
+        raise PermanentLedgerError(
+            f"refund {refund.id} of {refund.amount} {refund.currency} is more than the "
+            f"{left} of credit left on {what} {credit.ledger_id} in QuickBooks Online: "
+            "lower the refund or draw it on another credit",
+            code="syncledger.refund_exceeds_credit",
+        )
 
 
 def _from_record(record: LedgerRecord) -> PushResult:

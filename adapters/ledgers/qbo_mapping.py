@@ -11,13 +11,22 @@ payment     ``CustomerRef`` + ``TxnDate``     ``PrivateNote`` (``PaymentRefNum``
                                               the human reference, ≤ 21 chars)
 credit_note ``DocNumber`` (≤ 21 chars)        ``PrivateNote`` (≤ 4000 chars); a QBO
                                               ``CreditMemo``
+refund      ``DocNumber`` (cheque number)     ``PrivateNote`` (≤ 4000 chars); a QBO
+                                              ``Purchase`` (cheque) to the customer
 =========== ================================= ======================================
 
 The reference is written as a line ``syncledger-ref: <system/kind/id>`` so a person may
 add text around it without breaking the lookup; an update puts it back in the text it
 finds (``with_ref``). The zero-amount ``Payment`` that applies a credit note to an
 invoice carries ``syncledger-applies: <credit note ref>`` instead, so it is never taken
-for one of our payments.
+for one of our payments; so does the zero-amount ``Payment`` that spends a credit note's
+credit on a refund cheque (``syncledger-applies: <refund ref>``).
+
+A refund is a cheque (``Purchase``, ``PaymentType`` Check) paid to the customer
+(``EntityRef`` of type Customer) from a bank account, its one line booked to Accounts
+Receivable. The accounts are company ids, from an optional ``[refund]`` table of the
+mapping file (``bank_account_ref``, ``receivable_account_ref``, ``payment_type``); by
+default those of Intuit's sample company (Checking 35, Accounts Receivable (A/R) 84).
 """
 
 from __future__ import annotations
@@ -35,9 +44,10 @@ from typing import Any
 
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import quantize, to_decimal
 
+DOC_NUMBER_LIMIT = 21
 REF_MARKER = "syncledger-ref:"
 APPLIES_MARKER = "syncledger-applies:"
 _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
@@ -46,9 +56,21 @@ ENTITY = {
     "invoice": "Invoice",
     "payment": "Payment",
     "credit_note": "CreditMemo",
+    "refund": "Purchase",
 }
 KIND_OF_ENTITY = {v: k for k, v in ENTITY.items()}
 KINDS = tuple(ENTITY)
+#: the kinds with a table of their own in the mapping file
+MAPPED_KINDS = ("customer", "invoice", "payment", "credit_note")
+REFUND_DEFAULTS = {
+    "bank_account_ref": "35",
+    "receivable_account_ref": "84",
+    "payment_type": "Check",
+    "reference_field": "PrivateNote",
+}
+#: the ``TxnType`` a payment line links a purchase with, by its ``PaymentType``
+LINK_TYPE = {"Check": "Check", "Cash": "Expense", "CreditCard": "Expense"}
+ACCOUNT_LINE = "AccountBasedExpenseLineDetail"
 
 Document = Invoice | CreditNote
 
@@ -85,6 +107,7 @@ class QboMapping:
     lines: Mapping[str, str]
     tax: Mapping[str, str]
     discount: Mapping[str, Any]
+    refund: Mapping[str, str]  # REFUND_DEFAULTS' keys
 
     def customer_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
         body = self.customer_update_body(customer)
@@ -157,18 +180,112 @@ class QboMapping:
         customer_ledger_id: str,
         invoice_ledger_id: str,
         external_ref: str,
+        applied: Decimal | None = None,
+        exchange_rate: Decimal | None = None,
     ) -> dict[str, Any]:
+        """``TotalAmt`` is all the money received; one line applies ``applied`` of it (None:
+        all) to the invoice, and QBO keeps the rest as the payment's ``UnappliedAmt`` (the
+        customer's credit). Nothing applied: no line at all, so ``exchange_rate`` (the
+        invoice's) is sent, since no linked invoice lends its rate."""
         values = payment.model_dump(exclude_none=True) | {"amount": payment.amount}
         body = self._fields("payment", values)
         body["CustomerRef"] = {"value": customer_ledger_id}
-        body["Line"] = [
-            {
-                "Amount": payment.amount,
-                "LinkedTxn": [{"TxnId": invoice_ledger_id, "TxnType": "Invoice"}],
-            }
-        ]
+        part = payment.amount if applied is None else applied
+        body["Line"] = [_linked_line(part, invoice_ledger_id, "Invoice")] if part else []
+        if exchange_rate is not None and not part:
+            body["ExchangeRate"] = exchange_rate
         body[self.ref_field["payment"]] = ref_note(external_ref)
         return body
+
+    def refund_body(
+        self,
+        refund: Refund,
+        customer_ledger_id: str,
+        external_ref: str,
+        exchange_rate: Decimal | None = None,
+    ) -> dict[str, Any]:
+        """The cheque paying ``refund.amount`` back to the customer: a ``Purchase`` from the
+        bank account to the customer, its one line on Accounts Receivable (so it is a
+        charge to the customer that their credit then pays)."""
+        body: dict[str, Any] = {
+            "PaymentType": self.refund["payment_type"],
+            "AccountRef": {"value": self.refund["bank_account_ref"]},
+            "EntityRef": {"value": customer_ledger_id, "type": "Customer"},
+            "TxnDate": refund.refunded_on.isoformat(),
+            "CurrencyRef": {"value": refund.currency},
+            "Line": [
+                {
+                    "Amount": refund.amount,
+                    "DetailType": ACCOUNT_LINE,
+                    "Description": f"Refund of {refund.credit_kind.replace('_', ' ')} credit",
+                    ACCOUNT_LINE: {"AccountRef": {"value": self.refund["receivable_account_ref"]}},
+                }
+            ],
+            self.ref_field["refund"]: ref_note(external_ref),
+        }
+        if refund.reference and len(refund.reference) <= DOC_NUMBER_LIMIT:
+            body["DocNumber"] = refund.reference
+        if exchange_rate is not None:
+            body["ExchangeRate"] = exchange_rate
+        return body
+
+    def refund_link(self, amount: Decimal, check_id: str) -> dict[str, Any]:
+        """A payment line paying ``amount`` of the refund cheque ``check_id``."""
+        return _linked_line(amount, check_id, LINK_TYPE[self.refund["payment_type"]])
+
+    def credit_refund_body(
+        self, refund: Refund, spend: CreditRefund, external_ref: str
+    ) -> dict[str, Any]:
+        """The zero ``Payment`` spending ``spend.amount`` of a credit memo's credit on the
+        refund cheque: the same shape as a credit memo applied to an invoice, the cheque in
+        the invoice's place (Intuit's way to refund a credit memo)."""
+        return {
+            "CustomerRef": {"value": spend.customer_ledger_id},
+            "TotalAmt": quantize(Decimal(0), refund.currency),
+            "TxnDate": refund.refunded_on.isoformat(),
+            "CurrencyRef": {"value": refund.currency},
+            "Line": [
+                self.refund_link(spend.amount, spend.check_id),
+                _linked_line(spend.amount, spend.credit_memo_id, "CreditMemo"),
+            ],
+            "PrivateNote": f"{APPLIES_MARKER} {external_ref}",
+        }
+
+    def overpayment_refund_body(
+        self, payment: LedgerRecord, amount: Decimal, check_id: str
+    ) -> dict[str, Any]:
+        """A sparse update of the overpaying ``payment`` adding a line that pays ``amount``
+        of the refund cheque out of its unapplied amount (QBO's Payment links no other
+        Payment, so the credit is spent from the payment itself). ``Line`` is replaced as
+        a whole, so the lines it has are sent again."""
+        lines = list(payment.raw.get("Line") or [])
+        return {
+            "Id": payment.ledger_id,
+            "SyncToken": payment.version,
+            "sparse": True,
+            "Line": [*lines, self.refund_link(amount, check_id)],
+        }
+
+    def is_refund(self, raw: Mapping[str, Any]) -> bool:
+        """A purchase paying a customer back: paid to a customer, booked to receivables."""
+        receivable = self.refund["receivable_account_ref"]
+        return _get_path(raw, "EntityRef.type") == "Customer" and any(
+            str(_get_path(line, f"{ACCOUNT_LINE}.AccountRef.value")) == receivable
+            for line in raw.get("Line") or []
+        )
+
+    def refund_paid(self, raw_check: Mapping[str, Any], payments: list[dict[str, Any]]) -> Decimal:
+        """How much of the refund cheque the customer's ``payments`` have linked to a credit."""
+        link = (str(raw_check["Id"]), LINK_TYPE.get(str(raw_check.get("PaymentType")), ""))
+        return sum(
+            (
+                to_decimal(line.get("Amount", 0))
+                for payment in payments
+                for line in payment.get("Line") or []
+                if _link_of(line) == link
+            ),
+            Decimal(0),
+        )
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -228,6 +345,16 @@ class QboMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditRefund:
+    """``amount`` of credit memo ``credit_memo_id`` spent on refund cheque ``check_id``."""
+
+    customer_ledger_id: str
+    check_id: str
+    credit_memo_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class CreditApplication:
     """``amount`` of credit memo ``credit_memo_id`` applied to an invoice."""
 
@@ -239,6 +366,13 @@ class CreditApplication:
 
 def _linked_line(amount: Decimal, txn_id: str, txn_type: str) -> dict[str, Any]:
     return {"Amount": amount, "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]}
+
+
+def _link_of(line: Any) -> tuple[str, str] | None:
+    linked = line.get("LinkedTxn") if isinstance(line, Mapping) else None
+    if not linked or not isinstance(linked[0], Mapping):
+        return None
+    return str(linked[0].get("TxnId")), str(linked[0].get("TxnType"))
 
 
 def _document_values(doc: Document) -> dict[str, Any]:
@@ -306,16 +440,19 @@ def _default_mapping_bytes() -> bytes:
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
-    kinds = KINDS
+    kinds = MAPPED_KINDS
+    refund = REFUND_DEFAULTS | {k: str(v) for k, v in raw.get("refund", {}).items()}
+    ref_field = {kind: str(raw[kind]["reference"]["field"]) for kind in kinds}
     return QboMapping(
         version=str(raw["version"]),
         digest=digest,
         minor_version=int(raw["minor_version"]),
         fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
-        ref_field={kind: str(raw[kind]["reference"]["field"]) for kind in kinds},
+        ref_field=ref_field | {"refund": refund["reference_field"]},
         lines={k: str(v) for k, v in raw["invoice"]["lines"].items()},
         tax={k: str(v) for k, v in raw["invoice"]["tax"].items()},
         discount=dict(raw["invoice"]["discount"]),
+        refund=refund,
     )
 
 
@@ -354,10 +491,11 @@ def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _document_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     total = _amount(raw.get("TotalAmt"))
-    balance = _amount(raw.get("UnappliedAmt" if kind == "payment" else "Balance"))
+    balance = _balance(kind, raw)
+    customer = _get_path(raw, "EntityRef.value" if kind == "refund" else "CustomerRef.value")
     return {
         "name": _str(raw.get("PaymentRefNum" if kind == "payment" else "DocNumber")),
-        "customer_ledger_id": _str(_get_path(raw, "CustomerRef.value")),
+        "customer_ledger_id": _str(customer),
         "currency": _str(_get_path(raw, "CurrencyRef.value")),
         "total": total,
         "balance": balance,
@@ -365,9 +503,27 @@ def _document_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _status(kind: str, raw: Mapping[str, Any], total: Decimal | None, bal: Decimal | None) -> str:
+def _balance(kind: str, raw: Mapping[str, Any]) -> Decimal | None:
+    """What is left: of a payment, its unapplied amount; of a credit memo, its credit not
+    yet applied nor refunded (``RemainingCredit``); of an invoice, what is owed. A refund
+    cheque has none."""
+    if kind == "refund":
+        return None
+    if kind == "payment":
+        return _amount(raw.get("UnappliedAmt"))
+    if kind == "credit_note" and raw.get("RemainingCredit") is not None:
+        return _amount(raw["RemainingCredit"])
+    return _amount(raw.get("Balance"))
+
+
+def _status(
+    kind: str, raw: Mapping[str, Any], total: Decimal | None, bal: Decimal | None
+) -> str | None:
     """Invoices: open / partially_paid / paid / void. Credit notes: open (all the
-    credit left) / partially_applied / applied (none left). Payments: applied."""
+    credit left) / partially_applied / applied (none left). Payments: applied. Refunds:
+    none."""
+    if kind == "refund":
+        return None
     if kind == "payment":
         return "applied"
     if str(raw.get("PrivateNote", "")).startswith("Voided"):

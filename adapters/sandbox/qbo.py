@@ -5,10 +5,15 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
 
 - ``POST /oauth2/v1/tokens/bearer``: Intuit's token endpoint, ``refresh_token`` grant,
   client credentials in HTTP Basic (or the form); rotating single-use refresh tokens.
-- ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo}``: create; update of a
-  customer or invoice when the body has ``Id`` + ``SyncToken`` (``sparse``: only the
-  fields sent change; a stale token is 5010); ``?operation=void`` for invoices. A payment
-  with ``TotalAmt`` 0 whose lines link an invoice and a credit memo applies that credit.
+- ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo|purchase}``: create;
+  update of a customer, invoice or payment when the body has ``Id`` + ``SyncToken``
+  (``sparse``: only the fields sent change; a stale token is 5010; a payment update may
+  only add lines); ``?operation=void`` for invoices. A payment with ``TotalAmt`` 0 whose
+  lines link an invoice and a credit memo applies that credit. A refund of a customer's
+  credit is a ``Purchase`` (cheque) to the customer against Accounts Receivable, linked to
+  the credit by a payment: a zero payment with a Check line and a CreditMemo line for a
+  credit memo's credit, or a Check line added to the overpaying payment for its
+  ``UnappliedAmt`` (``qbo_purchases``).
   ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
 - ``GET /v3/company/{realm}/{entity}/{id}``, ``GET|POST /v3/company/{realm}/query``,
   ``GET /v3/company/{realm}/cdc?entities=&changedSince=``, ``POST .../batch`` (≤ 30 items,
@@ -20,7 +25,8 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant`` (a fresh refresh token, as a
   consent flow would give), ``POST oauth/expire`` (expire every access token).
 
-Not modelled: deletes, payment voids and updates, credit memo updates, other entities,
+Not modelled: deletes, payment voids and changes other than added lines, credit memo
+updates, purchase updates, ``RefundReceipt`` and other entities,
 CDC's 30-day look-back, QBO's automated sales tax, unapplied payments and credits in a
 customer's ``Balance`` (open invoices only); only replies that succeeded are replayed by
 ``requestid``.
@@ -61,7 +67,7 @@ from adapters.sandbox.throttle import WindowThrottle
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
-KINDS = ("customer", "invoice", "payment", "credit_note")
+KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
 

@@ -11,9 +11,10 @@ from typing import Any
 from adapters.jsonwire import decode_json, encode_json
 from adapters.sandbox.sqlite_book import SqliteBook
 
-ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo")
-#: our canonical kinds whose QBO entity name is not the kind spelled another way
-_ALIASES = {"credit_note": "CreditMemo"}
+ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo", "Purchase")
+#: our canonical kinds whose QBO entity name is not the kind spelled another way (a
+#: refund is the cheque, a ``Purchase``, paid to the customer against Accounts Receivable)
+_ALIASES = {"credit_note": "CreditMemo", "refund": "Purchase"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 def entity_name(kind: str) -> str:
     """``invoice`` / ``Invoice`` / ``INVOICE`` → ``Invoice``; ``credit_note`` /
-    ``creditmemo`` → ``CreditMemo``."""
+    ``creditmemo`` → ``CreditMemo``; ``refund`` / ``purchase`` → ``Purchase``."""
     if kind in _ALIASES:
         return _ALIASES[kind]
     for name in ENTITIES:

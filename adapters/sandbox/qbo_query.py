@@ -44,6 +44,7 @@ FILTERABLE: dict[str, frozenset[str]] = {
     "CreditMemo": frozenset(
         {"Id", "DocNumber", "TxnDate", "CustomerRef", "TotalAmt", "Balance", *_META}
     ),
+    "Purchase": frozenset({"Id", "DocNumber", "TxnDate", "PaymentType", "TotalAmt", *_META}),
 }
 _NUMERIC = frozenset({"Balance", "TotalAmt"})
 _TOKEN = re.compile(

@@ -9,13 +9,18 @@ Enforced (QBO behaviour, codes from Intuit's error list):
   discount + tax (6000); the currency must be the customer's (6000).
 - CreditMemo: as an invoice (CustomerRef, Line, amounts, tax, currency); ``Balance`` and
   ``RemainingCredit`` start at ``TotalAmt``.
-- Payment: CustomerRef and TotalAmt (2020), each Line linking exactly one existing Invoice
-  or CreditMemo of the same customer and currency (2500 / 6000). Invoice lines are paid,
-  CreditMemo lines are credit spent on them, as in Intuit's sample of a payment with
-  ``TotalAmt`` 0, an Invoice line and a CreditMemo line of 300 each: each amount within
-  the transaction's open balance (6000), credit spent at most what the invoice lines apply
-  (6000), and the invoice lines less the credit within TotalAmt (6000); the rest of
-  TotalAmt is ``UnappliedAmt`` (a credit), as in QBO.
+- Payment: CustomerRef and TotalAmt (2020), each Line linking exactly one existing Invoice,
+  CreditMemo, or Check / Expense (a ``Purchase`` paid to the customer against Accounts
+  Receivable, see ``qbo_purchases``) of the same customer and currency (2500 / 6000).
+  Invoice and Check / Expense lines are charges paid, CreditMemo lines are credit spent on
+  them, as in Intuit's sample of a payment with ``TotalAmt`` 0, an Invoice line and a
+  CreditMemo line of 300 each: each amount within the transaction's open balance (6000),
+  credit spent at most what the charge lines apply (6000), and the charge lines less the
+  credit within TotalAmt (6000); the rest of TotalAmt is ``UnappliedAmt`` (a credit), as in
+  QBO. No Line at all: all of TotalAmt is unapplied.
+- Payment update: lines may be added (applying its unapplied amount, e.g. to the cheque
+  that refunds it); TotalAmt, CustomerRef and the lines already applied stay as they are
+  (the sandbox does not model unapplying, 6000).
 - Customer update: the currency cannot change once set (6000).
 
 Stricter than QBO, on purpose: a foreign-currency invoice must carry ``ExchangeRate``
@@ -154,7 +159,7 @@ def priced_invoice(
     totals = _totals(lines, invoice)
     _check_sent_total(invoice, totals.total)
     check_lengths(invoice, INVOICE_LIMITS)
-    _settle_currency(invoice, customer, home_currency)
+    settle_currency(invoice, customer, home_currency)
     rate = amount(invoice["ExchangeRate"], "ExchangeRate")
     subtotal_line = {
         "Amount": totals.subtotal,
@@ -242,7 +247,7 @@ def _check_sent_total(invoice: dict[str, Any], total: Decimal) -> None:
         )
 
 
-def _settle_currency(doc: dict[str, Any], customer: dict[str, Any], home: str) -> None:
+def settle_currency(doc: dict[str, Any], customer: dict[str, Any], home: str) -> None:
     currency = path(customer, "CurrencyRef.value") or home
     given = path(doc, "CurrencyRef.value")
     if given is not None and given != currency:
@@ -277,8 +282,11 @@ def check_currency_kept(current: dict[str, Any], updated: dict[str, Any]) -> Non
 
 # ----------------------------------------------------------------- payments
 
-#: the transactions a payment line may link, by ``TxnType``
-LINKABLE = ("Invoice", "CreditMemo")
+#: the transactions a payment line may link, by ``TxnType`` (Intuit's Payment reference:
+#: Expense, Check, CreditCardCredit, JournalEntry, CreditMemo, Invoice; the sandbox models
+#: these four). All but CreditMemo are charges the payment pays; a CreditMemo is credit.
+LINKABLE = ("Invoice", "CreditMemo", "Check", "Expense")
+CHARGES = ("Invoice", "Check", "Expense")
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,11 +320,11 @@ def checked_payment(
 
 
 def _applied_from_cash(applications: list[Application], total: Decimal) -> Decimal:
-    """What the invoice lines take from TotalAmt once the credit lines are spent."""
-    paid = sum((a.amount for a in applications if a.txn_type == "Invoice"), Decimal(0))
+    """What the charge lines take from TotalAmt once the credit lines are spent."""
+    paid = sum((a.amount for a in applications if a.txn_type in CHARGES), Decimal(0))
     credit = sum((a.amount for a in applications if a.txn_type == "CreditMemo"), Decimal(0))
     if credit > paid:
-        raise business(f"the lines spend {credit} of credit on invoices that take only {paid}")
+        raise business(f"the lines spend {credit} of credit on charges that take only {paid}")
     if paid - credit > total:
         raise business(
             f"the lines apply {paid - credit} beyond the credit spent, more than the "
@@ -325,11 +333,13 @@ def _applied_from_cash(applications: list[Application], total: Decimal) -> Decim
     return paid - credit
 
 
-def _applications(payment: dict[str, Any], linkable: Callable[[str], Lookup]) -> list[Application]:
+def _applications(
+    payment: dict[str, Any], linkable: Callable[[str], Lookup], lines: list[Any] | None = None
+) -> list[Application]:
     customer_id = str(path(payment, "CustomerRef.value"))
     applications: list[Application] = []
     open_balance: dict[tuple[str, str], Decimal] = {}
-    for line in payment.get("Line") or []:
+    for line in (payment.get("Line") or []) if lines is None else lines:
         txn_type, txn = _linked(line, linkable, customer_id)
         value = amount(line.get("Amount"), "Line.Amount")
         key = (txn_type, str(txn["Id"]))
@@ -371,4 +381,51 @@ def _payment_currency(
             raise business("the payment and the transactions it links must share one currency")
     if payment.get("ExchangeRate") is None and applications:
         payment["ExchangeRate"] = applications[0].txn.get("ExchangeRate", Decimal(1))
-    _settle_currency(payment, customer, home)
+    settle_currency(payment, customer, home)
+
+
+def checked_payment_update(
+    current: dict[str, Any], merged: dict[str, Any], *, linkable: Callable[[str], Lookup]
+) -> tuple[dict[str, Any], list[Application]]:
+    """The payment as updated (``UnappliedAmt`` again) and the applications its new lines
+    add. Only adding lines is modelled: the lines ``current`` has must all still be there
+    unchanged, and TotalAmt and CustomerRef cannot change."""
+    total = amount(current["TotalAmt"], "TotalAmt")
+    if merged.get("TotalAmt") is not None and amount(merged["TotalAmt"], "TotalAmt") != total:
+        raise business("the sandbox does not model changing a payment's TotalAmt")
+    if path(merged, "CustomerRef.value") != path(current, "CustomerRef.value"):
+        raise business("a payment's customer cannot be changed")
+    kept, added = _split_lines(current.get("Line") or [], merged.get("Line") or [])
+    new = _applications(merged, linkable, added)
+    for application in new:
+        if path(application.txn, "CurrencyRef.value") != path(current, "CurrencyRef.value"):
+            raise business("the payment and the transactions it links must share one currency")
+    before = [Application({}, _txn_type(ln), amount(ln["Amount"], "Amount")) for ln in kept]
+    owed = _applied_from_cash(before + new, total)
+    check_lengths(merged, PAYMENT_LIMITS)
+    return merged | {"TotalAmt": total, "UnappliedAmt": total - owed}, new
+
+
+def _split_lines(before: list[Any], after: list[Any]) -> tuple[list[Any], list[Any]]:
+    """``after`` as (the lines of ``before``, the lines added); a line of ``before`` gone or
+    changed is refused."""
+    added = list(after)
+    for line in before:
+        match = next((ln for ln in added if _line_key(ln) == _line_key(line)), None)
+        if match is None:
+            raise business(
+                "the sandbox does not model unapplying a payment: send every line it "
+                "already has, unchanged, and add the new ones"
+            )
+        added.remove(match)
+    return before, added
+
+
+def _line_key(line: Any) -> tuple[str, str, Decimal]:
+    linked = (line.get("LinkedTxn") or [{}])[0] if isinstance(line, dict) else {}
+    value = amount(line.get("Amount"), "Line.Amount") if isinstance(line, dict) else Decimal(0)
+    return str(linked.get("TxnId")), str(linked.get("TxnType")), value
+
+
+def _txn_type(line: dict[str, Any]) -> str:
+    return str((line.get("LinkedTxn") or [{}])[0].get("TxnType"))

@@ -25,6 +25,7 @@ from adapters.sandbox.qbo_errors import (
     unauthorized_realm,
     unsupported,
 )
+from adapters.sandbox.qbo_purchases import as_charge, checked_purchase, receivable_left
 from adapters.sandbox.qbo_query import parse
 from adapters.sandbox.qbo_rules import (
     Application,
@@ -32,6 +33,7 @@ from adapters.sandbox.qbo_rules import (
     check_currency_kept,
     checked_customer,
     checked_payment,
+    checked_payment_update,
     priced_credit_memo,
     priced_invoice,
 )
@@ -174,6 +176,7 @@ class QboSandbox(FaultInjection):
             "Invoice": self._new_invoice,
             "Payment": self._new_payment,
             "CreditMemo": self._new_credit_memo,
+            "Purchase": self._new_purchase,
         }
         return create[kind](_writable(body))
 
@@ -193,11 +196,17 @@ class QboSandbox(FaultInjection):
         )
         return self.book.add("CreditMemo", memo)
 
+    def _new_purchase(self, body: dict[str, Any]) -> dict[str, Any]:
+        purchase = checked_purchase(
+            body, customers=self._getter("Customer"), home_currency=self.home_currency
+        )
+        return self.book.add("Purchase", purchase)
+
     def _new_payment(self, body: dict[str, Any]) -> dict[str, Any]:
         payment, applications = checked_payment(
             body,
             customers=self._getter("Customer"),
-            linkable=self._getter,
+            linkable=self._linkable,
             home_currency=self.home_currency,
         )
         stored = self.book.add("Payment", payment)
@@ -206,8 +215,12 @@ class QboSandbox(FaultInjection):
         return stored
 
     def _settle(self, application: Application, payment: dict[str, Any]) -> None:
-        """Lower the linked Invoice's balance (paid) or CreditMemo's (credit spent)."""
+        """Lower the linked Invoice's balance (paid) or CreditMemo's (credit spent). A
+        cheque or expense keeps no balance: what is left of it is derived from the
+        payments linking it (``receivable_left``)."""
         kind = application.txn_type
+        if kind not in ("Invoice", "CreditMemo"):
+            return
         txn = self.book.get(kind, application.txn["Id"]) or {}
         link = {"TxnId": payment["Id"], "TxnType": "Payment"}
         txn["Balance"] = amount(txn["Balance"], "Balance") - application.amount
@@ -223,7 +236,17 @@ class QboSandbox(FaultInjection):
             return self.book.put(kind, self._updated_customer(current, merged))
         if kind == "Invoice":
             return self.book.put(kind, self._repriced(current, merged))
+        if kind == "Payment":
+            return self._updated_payment(current, merged)
         raise unsupported(f"update on {kind}")
+
+    def _updated_payment(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+        """Lines added to a payment apply its unapplied amount (e.g. to a refund cheque)."""
+        payment, added = checked_payment_update(current, merged, linkable=self._linkable)
+        stored = self.book.put("Payment", payment | _keys(current))
+        for application in added:
+            self._settle(application, stored)
+        return stored
 
     def _updated_customer(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
         checked = checked_customer(
@@ -273,6 +296,20 @@ class QboSandbox(FaultInjection):
 
     def _getter(self, kind: str) -> Callable[[str], dict[str, Any] | None]:
         return lambda ident: self.book.get(kind, ident)
+
+    def _linkable(self, txn_type: str) -> Callable[[str], dict[str, Any] | None]:
+        """Transactions of ``txn_type`` as a payment line links them: a Check / Expense is
+        a ``Purchase`` to a customer, with what is left of its A/R charge as ``Balance``."""
+        if txn_type not in ("Check", "Expense"):
+            return self._getter(txn_type)
+        return lambda ident: self._charge(ident, txn_type)
+
+    def _charge(self, ident: str, txn_type: str) -> dict[str, Any] | None:
+        purchase = self.book.get("Purchase", ident)
+        if purchase is None:
+            return None
+        left = receivable_left(purchase, self.book.records("Payment"))
+        return as_charge(purchase, txn_type, left)
 
     def _name_taken(self, exclude: str | None) -> Callable[[str], bool]:
         def taken(name: str) -> bool:

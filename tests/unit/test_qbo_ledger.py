@@ -28,7 +28,7 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment
+from core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
@@ -258,6 +258,208 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
     assert voided.version == str(int(record.version or 0) + 1)
     with pytest.raises(StaleVersionError):
         await qbo.ledger.void_invoice(pushed.ledger_id, version="0", idempotency_key="v2")
+
+
+# ------------------------------------------------- overpayments and refunds
+
+
+def a_payment(amount: str, n: int = 1, currency: str = "USD") -> Payment:
+    return Payment(
+        id=f"P-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency=currency,
+        paid_on=date(2026, 4, 2),
+    )
+
+
+async def overpay(
+    ledger: QboLedger, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
+) -> str:
+    pushed = await ledger.apply_payment(
+        a_payment(amount, n),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/payment/P-{n}",
+        idempotency_key=key("p", n),
+        applied=Decimal(applied),
+    )
+    return pushed.ledger_id
+
+
+def a_refund(amount: str, **credit: str) -> Refund:
+    return Refund(
+        id="R-1",
+        customer_id="C-1",
+        amount=Decimal(amount),
+        currency="USD",
+        refunded_on=date(2026, 4, 5),
+        reference="CHQ 1001",
+        **credit,
+    )
+
+
+async def refund(
+    ledger: QboLedger, customer_id: str, credit_id: str, refund: Refund, key_part: str = "r"
+) -> str:
+    pushed = await ledger.create_refund(
+        refund,
+        customer_ledger_id=customer_id,
+        credit_kind=refund.credit_kind,
+        credit_ledger_id=credit_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key(key_part),
+    )
+    return pushed.ledger_id
+
+
+async def test_an_overpayment_is_one_payment_whose_line_applies_only_the_invoice_balance(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id)
+    payment_id = await overpay(qbo.ledger, customer_id, invoice_id, "0.50", applied="0.30")
+    [stored] = qbo.sandbox.records("payment")
+    assert (stored["Id"], stored["TotalAmt"], stored["UnappliedAmt"]) == (
+        payment_id,
+        Decimal("0.50"),
+        Decimal("0.20"),
+    )
+    assert [(ln["Amount"], ln["LinkedTxn"]) for ln in stored["Line"]] == [
+        (Decimal("0.30"), [{"TxnId": invoice_id, "TxnType": "Invoice"}])
+    ]
+    assert (await fetch(qbo.ledger, "invoice", invoice_id)).status == "paid"
+    # nothing applied: a payment without any line, all of it unapplied
+    second = await overpay(qbo.ledger, customer_id, invoice_id, "0.40", applied="0", n=2)
+    unapplied = qbo.sandbox.book.get("Payment", second) or {}
+    assert (unapplied["TotalAmt"], unapplied["UnappliedAmt"]) == (Decimal("0.40"),) * 2
+    assert unapplied.get("Line", []) == []
+
+
+async def test_a_foreign_currency_payment_applying_nothing_takes_its_invoices_rate(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger, currency="EUR")
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
+    invoice_id = await push_invoice(qbo.ledger, customer_id, euro)
+    pushed = await qbo.ledger.apply_payment(
+        a_payment("0.10", currency="EUR"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal(0),
+    )
+    record = await fetch(qbo.ledger, "payment", pushed.ledger_id)
+    assert (record.currency, record.total, record.balance) == (
+        "EUR",
+        Decimal("0.10"),
+        Decimal("0.10"),
+    )
+    assert record.raw["ExchangeRate"] == Decimal("1.0850")
+    assert (await fetch(qbo.ledger, "invoice", invoice_id)).balance == Decimal("0.30")
+
+
+async def test_a_credit_note_refund_is_a_cheque_on_receivables_paid_by_the_credit_memo(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    memo_id = await push_credit_note(qbo.ledger, customer_id, None, total="0.25")
+    refund_id = await refund(
+        qbo.ledger, customer_id, memo_id, a_refund("0.10", credit_note_id="CN-1")
+    )
+    [check] = qbo.sandbox.records("refund")
+    assert check["Id"] == refund_id
+    assert (check["PaymentType"], check["AccountRef"], check["EntityRef"]) == (
+        "Check",
+        {"value": "35"},
+        {"value": customer_id, "type": "Customer"},
+    )
+    assert [
+        (ln["Amount"], ln["AccountBasedExpenseLineDetail"]["AccountRef"]) for ln in check["Line"]
+    ] == [(Decimal("0.10"), {"value": "84"})]
+    assert (check["DocNumber"], ref_in(check["PrivateNote"])) == ("CHQ 1001", "csv/refund/R-1")
+    [link] = qbo.sandbox.records("payment")
+    assert link["TotalAmt"] == 0
+    assert [(ln["Amount"], ln["LinkedTxn"]) for ln in link["Line"]] == [
+        (Decimal("0.10"), [{"TxnId": refund_id, "TxnType": "Check"}]),
+        (Decimal("0.10"), [{"TxnId": memo_id, "TxnType": "CreditMemo"}]),
+    ]
+    assert link["PrivateNote"] == "syncledger-applies: csv/refund/R-1"
+    memo = await fetch(qbo.ledger, "credit_note", memo_id)
+    assert (memo.balance, memo.raw["RemainingCredit"]) == (Decimal("0.15"), Decimal("0.15"))
+    assert [r.ledger_id async for r in qbo.ledger.list_all("payment")] == []
+    listed = [r async for r in qbo.ledger.list_all("refund")]
+    assert [(r.ledger_id, r.total, r.customer_ledger_id) for r in listed] == [
+        (refund_id, Decimal("0.10"), customer_id)
+    ]
+
+
+async def test_an_overpayment_refund_adds_a_cheque_line_to_the_payment_itself(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id)
+    payment_id = await overpay(qbo.ledger, customer_id, invoice_id, "0.50", applied="0.30")
+    refund_id = await refund(
+        qbo.ledger, customer_id, payment_id, a_refund("0.20", payment_id="P-1")
+    )
+    [stored] = qbo.sandbox.records("payment")  # no second payment: the credit is spent in place
+    assert (stored["Id"], stored["TotalAmt"], stored["UnappliedAmt"]) == (
+        payment_id,
+        Decimal("0.50"),
+        0,
+    )
+    assert [(ln["Amount"], ln["LinkedTxn"][0]["TxnType"]) for ln in stored["Line"]] == [
+        (Decimal("0.30"), "Invoice"),
+        (Decimal("0.20"), "Check"),
+    ]
+    assert stored["Line"][1]["LinkedTxn"][0]["TxnId"] == refund_id
+    assert ref_in(stored["PrivateNote"]) == "csv/payment/P-1"  # the sparse update kept it
+    assert (await fetch(qbo.ledger, "invoice", invoice_id)).balance == 0
+
+
+async def test_a_refund_of_another_customers_credit_is_refused_before_writing(
+    qbo: InProcessQbo,
+) -> None:
+    memo_id = await push_credit_note(qbo.ledger, await push_customer(qbo.ledger, 1), None)
+    other = await push_customer(qbo.ledger, 2)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await refund(qbo.ledger, other, memo_id, a_refund("0.10", credit_note_id="CN-1"))
+    assert refused.value.code == "syncledger.refund_credit"
+    assert (qbo.sandbox.count("refund"), qbo.sandbox.count("payment")) == (0, 0)
+
+
+async def test_a_crash_between_the_cheque_and_its_link_is_completed_by_a_retry() -> None:
+    env = in_process_qbo(timeout=0.3)
+    customer_id = await push_customer(env.ledger)
+    memo_id = await push_credit_note(env.ledger, customer_id, None, total="0.25")
+    env.sandbox.commit_then_timeout_next(env.retry.attempts)
+    with pytest.raises(TransientLedgerError):
+        await refund(env.ledger, customer_id, memo_id, a_refund("0.25", credit_note_id="CN-1"))
+    assert env.sandbox.count("refund") == 1  # the cheque is written, the credit not spent
+    assert await env.ledger.find("refund", "csv/refund/R-1") is None  # so not done yet
+    assert (await fetch(env.ledger, "credit_note", memo_id)).balance == Decimal("0.25")
+    assert env.sandbox.book.forget_replies("refund") == 1  # even if QBO forgot the requestid
+    refund_id = await refund(
+        env.ledger, customer_id, memo_id, a_refund("0.25", credit_note_id="CN-1")
+    )
+    found = await env.ledger.find("refund", "csv/refund/R-1")
+    assert found is not None and found.ledger_id == refund_id
+    assert (env.sandbox.count("refund"), env.sandbox.count("payment")) == (1, 1)
+    assert (await fetch(env.ledger, "credit_note", memo_id)).balance == 0
+    await env.ledger.aclose()
+
+
+async def test_the_tax_id_is_sent_but_qbo_cannot_match_on_it(qbo: InProcessQbo) -> None:
+    assert qbo.ledger.capabilities.matches_tax_id is False
+    assert "refund" in qbo.ledger.capabilities.kinds
+    await qbo.ledger.create_customer(
+        customer(1, tax_id="DE136695976"), external_ref="csv/customer/C-1", idempotency_key=key("c")
+    )
+    [stored] = qbo.sandbox.records("customer")
+    assert stored["PrimaryTaxIdentifier"] == "XXXXXXX5976"  # what QBO gives back: masked
 
 
 # ------------------------------------------------------------------ updates
@@ -565,8 +767,14 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
         "invoice": "PrivateNote",
         "payment": "PrivateNote",
         "credit_note": "PrivateNote",
+        "refund": "PrivateNote",
     }
     assert mapping.fields["customer"]["name"] == ("DisplayName", "CompanyName")
+    # no [refund] table in the default mapping file: Intuit's sample company accounts
+    assert (mapping.refund["bank_account_ref"], mapping.refund["receivable_account_ref"]) == (
+        "35",
+        "84",
+    )
 
 
 async def test_create_many_sends_documents_through_batch_and_credit_notes_alone() -> None:
@@ -607,13 +815,27 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
             key("p"),
         ),
     ]
+    tail.append(
+        CreateRequest(
+            contract.payment("300.00", n=2),
+            customer.ledger_id,
+            results[1].ledger_id if isinstance(results[1], PushResult) else "",
+            "csv/payment/PAY-2",
+            key("p", 2),
+            applied=Decimal("225.45"),
+        )
+    )
     again = await qbo.ledger.create_many(tail, batch_key=key("batch", 2))
     assert all(isinstance(r, PushResult) for r in again)
     assert qbo.sandbox.count("credit_note") == 1
     # the sandbox holds our payment and the zero payment applying the credit note; the
     # adapter lists only ours (the other belongs to the credit note)
-    assert qbo.sandbox.count("payment") == 2
-    assert [r.external_ref async for r in qbo.ledger.list_all("payment")] == ["csv/payment/PAY-1"]
+    assert qbo.sandbox.count("payment") == 3
+    ours = [r async for r in qbo.ledger.list_all("payment")]
+    assert [(r.external_ref, r.total, r.balance) for r in ours] == [
+        ("csv/payment/PAY-1", Decimal("10.00"), 0),
+        ("csv/payment/PAY-2", Decimal("300.00"), Decimal("74.55")),  # batch passes `applied`
+    ]
     # the same batch resent (a lost answer) is replayed, not applied twice
     await qbo.ledger.create_many(invoices, batch_key=key("batch"))
     assert qbo.sandbox.count("invoice") == 35

@@ -425,6 +425,144 @@ async def test_credit_applications_beyond_what_there_is_are_refused(
     assert (await qbo.read("CreditMemo", own["Id"]))["RemainingCredit"] == Decimal("40.00")
 
 
+# ------------------------------------------------------- refund cheques
+
+
+def refund_cheque(customer_id: str | None, amount: str, account: str = "84") -> dict[str, Any]:
+    """A cheque from Checking (35) against Accounts Receivable (84): a refund."""
+    body: dict[str, Any] = {
+        "PaymentType": "Check",
+        "AccountRef": {"value": "35"},
+        "Line": [
+            {
+                "Amount": Decimal(amount),
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account}},
+            }
+        ],
+    }
+    if customer_id is not None:
+        body["EntityRef"] = {"value": customer_id, "type": "Customer"}
+    return body
+
+
+async def test_a_payment_without_lines_is_all_unapplied(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    body = {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": Decimal("60.00")}
+    payment = await qbo.create("Payment", body)
+    assert (payment["TotalAmt"], payment["UnappliedAmt"]) == (Decimal("60.00"),) * 2
+
+
+async def test_a_cheque_to_a_customer_against_receivables_is_a_purchase(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "15.00"))
+    assert (cheque["TotalAmt"], cheque["CurrencyRef"]) == (Decimal("15.00"), {"value": "USD"})
+    assert qbo.sandbox.count("refund") == qbo.sandbox.count("Purchase") == 1
+    assert (await qbo.read("Purchase", cheque["Id"]))["EntityRef"]["type"] == "Customer"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"EntityRef": None}, "6000"),  # A/R needs a customer as the payee
+        ({"AccountRef": {"value": "84"}}, "6000"),  # a cheque is paid from a bank account
+        ({"AccountRef": {"value": "999"}}, "2500"),  # no such account
+        ({"PaymentType": None}, "2020"),
+        ({"EntityRef": {"value": "999", "type": "Customer"}}, "2500"),
+        ({"TotalAmt": Decimal("14.00")}, "6000"),  # not the sum of the lines
+    ],
+)
+async def test_cheques_breaking_the_contract_are_refused(
+    qbo: Qbo, change: dict[str, Any], code: str
+) -> None:
+    customer = await qbo.customer()
+    body = refund_cheque(customer["Id"], "15.00") | change
+    status, answer = await qbo.call("POST", "/purchase", {k: v for k, v in body.items() if v})
+    assert (status, code_of(answer)) == (400, code)
+    assert qbo.sandbox.count("refund") == 0
+
+
+async def test_a_zero_payment_spends_a_credit_memo_on_a_refund_cheque(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    memo = await qbo.credit_memo(customer["Id"], "40.00")
+    cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "15.00"))
+    body = {
+        "CustomerRef": {"value": customer["Id"]},
+        "TotalAmt": Decimal(0),
+        "Line": [linked("15.00", cheque["Id"], "Check"), linked("15.00", memo["Id"], "CreditMemo")],
+    }
+    await qbo.create("Payment", body)
+    spent = await qbo.read("CreditMemo", memo["Id"])
+    assert (spent["Balance"], spent["RemainingCredit"]) == (Decimal("25.00"), Decimal("25.00"))
+    # the cheque is paid: linking it again is more than its open amount
+    body["Line"] = [linked("1.00", cheque["Id"], "Check"), linked("1.00", memo["Id"], "CreditMemo")]
+    status, answer = await qbo.call("POST", "/payment", body)
+    assert (status, code_of(answer)) == (400, "6000")
+    assert "open balance is 0" in answer["Fault"]["Error"][0]["Detail"]
+    assert (await qbo.read("CreditMemo", memo["Id"]))["RemainingCredit"] == Decimal("25.00")
+
+
+@pytest.mark.parametrize(
+    ("cheque_for", "account", "txn_type", "code"),
+    [
+        ("self", "7", "Check", "6000"),  # a cheque on an expense account is no A/R charge
+        ("other", "84", "Check", "6000"),  # another customer's cheque
+        ("self", "84", "Expense", "2500"),  # a cheque is linked as a Check
+    ],
+)
+async def test_only_a_customers_own_refund_cheque_can_be_paid_by_their_credit(
+    qbo: Qbo, cheque_for: str, account: str, txn_type: str, code: str
+) -> None:
+    customer = await qbo.customer()
+    payee = customer if cheque_for == "self" else await qbo.customer("Other")
+    memo = await qbo.credit_memo(customer["Id"], "40.00")
+    cheque = await qbo.create("Purchase", refund_cheque(payee["Id"], "15.00", account))
+    body = {
+        "CustomerRef": {"value": customer["Id"]},
+        "TotalAmt": Decimal(0),
+        "Line": [
+            linked("15.00", cheque["Id"], txn_type),
+            linked("15.00", memo["Id"], "CreditMemo"),
+        ],
+    }
+    status, answer = await qbo.call("POST", "/payment", body)
+    assert (status, code_of(answer)) == (400, code)
+    assert (await qbo.read("CreditMemo", memo["Id"]))["RemainingCredit"] == Decimal("40.00")
+
+
+async def test_a_line_added_to_an_overpayment_spends_its_unapplied_amount(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    invoice = await qbo.invoice(customer["Id"])
+    payment = await qbo.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": Decimal("130.00"),
+            "Line": [linked("100.00", invoice["Id"], "Invoice")],
+        },
+    )
+    assert payment["UnappliedAmt"] == Decimal("30.00")
+    cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "40.00"))
+    update = {"Id": payment["Id"], "SyncToken": payment["SyncToken"], "sparse": True}
+    # within the cheque's 40.00, beyond the payment's 30.00 unapplied
+    too_much = update | {"Line": [*payment["Line"], linked("30.01", cheque["Id"], "Check")]}
+    gone = update | {"Line": [linked("30.00", cheque["Id"], "Check")]}  # drops the invoice line
+    for body in (too_much, gone):
+        status, answer = await qbo.call("POST", "/payment", body)
+        assert (status, code_of(answer)) == (400, "6000")
+    updated = await qbo.create(
+        "Payment", update | {"Line": [*payment["Line"], linked("30.00", cheque["Id"], "Check")]}
+    )
+    assert (updated["TotalAmt"], updated["UnappliedAmt"], updated["SyncToken"]) == (
+        Decimal("130.00"),
+        0,
+        "1",
+    )
+    assert qbo.sandbox.count("payment") == 1
+    status, answer = await qbo.call("POST", "/payment", update | {"Line": updated["Line"]})
+    assert (status, code_of(answer)) == (400, "5010")  # the old SyncToken
+
+
 async def test_credit_memos_are_queried_and_reported_by_cdc(qbo: Qbo) -> None:
     customer = await qbo.customer()
     invoice = await qbo.invoice(customer["Id"])
@@ -556,7 +694,7 @@ async def test_faults_are_set_over_http_too(qbo: Qbo) -> None:
     assert qbo.sandbox.faults.fail_writes == 0
     await qbo.customer()
     counts = decode_json((await qbo.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0}
+    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
 
 
 # ------------------------------------------------------------------- queries
