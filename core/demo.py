@@ -23,7 +23,7 @@ from core.pipeline import (
     reconcile_with,
     run_worker,
 )
-from core.reconcile import ReconReport
+from core.reconcile import KINDS, ReconReport
 from core.sample_data import sample_data_dir
 from core.settings import Settings
 from core.sync import Outcome
@@ -192,10 +192,7 @@ def _summary(
     observed: int,
 ) -> DemoSummary:
     errors = models.open_errors(settings.entity)
-    synced = sum(
-        len(models.links_for(settings.entity, report.ledger, k))
-        for k in ("customer", "invoice", "payment")
-    )
+    synced = sum(len(models.links_for(settings.entity, report.ledger, k)) for k in KINDS)
     return DemoSummary(
         entity=settings.entity,
         ledger=report.ledger,

@@ -24,7 +24,7 @@ from core.ids import uuid7
 from core.store import EventStore
 from core.subjects import recon_subject
 
-KINDS = ("customer", "invoice", "payment")
+KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
 
 
 @dataclass(frozen=True, slots=True)
