@@ -498,6 +498,6 @@ def test_shipped_mapping_files_are_no_ops_on_the_sample_data(
     ledger: str, sample_items: list[SourceItem]
 ) -> None:
     m = load_mapping(ledger)
-    assert {item.kind for item in sample_items} == {"customer", "invoice", "payment"}
+    assert {item.kind for item in sample_items} == {"customer", "invoice", "payment", "refund"}
     for item in sample_items:
         assert m.apply(item.kind, item.fields) == (item.fields, ())
