@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ class _Runtime:
 
 
 @pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
     h = Harness()
 
     @asynccontextmanager
@@ -42,7 +42,7 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
 
     monkeypatch.setattr(review, "open_runtime", runtime)
     monkeypatch.setattr(review, "open_ledger", ledger)
-    yield h
+    return h
 
 
 def _settings(tmp_path: Path, ledger: str) -> Settings:
