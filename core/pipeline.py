@@ -24,7 +24,7 @@ from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.ledgers import LedgerHandle, open_ledger
 from core.mapping import load_mapping
-from core.model import Customer, RecordRef
+from core.model import Customer, Invoice, RecordRef
 from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from core.settings import Settings
 from core.subjects import entity_filter, source_subject
@@ -72,16 +72,19 @@ class BackfillPlan:
     create: list[str] = field(default_factory=list)
     link: list[str] = field(default_factory=list)  # "<ref> -> <ledger id> (<how>)"
     reject: list[str] = field(default_factory=list)  # "<ref>: <code>, <code>"
+    review: list[str] = field(default_factory=list)  # several ledger records could be it
     duplicates: list[str] = field(default_factory=list)  # same customer name twice
 
     def text(self) -> str:
         out = [
             f"would create {len(self.create)}, link {len(self.link)}, "
-            f"reject {len(self.reject)}; {len(self.duplicates)} duplicate names in the source"
+            f"reject {len(self.reject)}, send {len(self.review)} to review; "
+            f"{len(self.duplicates)} duplicate names in the source"
         ]
         for title, rows in (
             ("link", self.link),
             ("reject", self.reject),
+            ("review", self.review),
             ("duplicate", self.duplicates),
         ):
             out.extend(f"  {title}: {row}" for row in rows)
@@ -126,11 +129,15 @@ async def _plan_item(
     if isinstance(record, Customer):
         matches = [m for m in await ledger.match_customer(record) if m.external_ref is None]
         if len(matches) == 1:
-            plan.link.append(f"{ref} -> {matches[0].ledger_id} (name/email match)")
+            plan.link.append(f"{ref} -> {matches[0].ledger_id} (name/email/tax id match)")
             return
         if len(matches) > 1:
-            plan.reject.append(f"{ref}: ambiguous_match ({len(matches)} ledger customers)")
+            ids = ", ".join(m.ledger_id for m in matches[:5])
+            plan.review.append(f"{ref}: {len(matches)} ledger customers match ({ids})")
             return
+    if isinstance(record, Invoice) and record.status == "disputed":
+        plan.create.append(f"{ref} (disputed: then credited by a credit note)")
+        return
     plan.create.append(ref)
 
 

@@ -1,0 +1,67 @@
+"""`syncledger import --backfill --dry-run`: what a historical import would create, link,
+reject or send to review, read from the ledger and written nowhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.ledgers.memory import MemoryLedger
+from core import pipeline
+from core.ledgers import LedgerHandle
+from core.settings import Settings
+
+CUSTOMERS = """id,name,currency,tax_id,updated_at
+C-1,Harbor Electric,USD,,2024-01-01T00:00:00Z
+C-2,Twin Co,USD,,2024-01-01T00:00:00Z
+C-3,Brand New LLC,USD,,2024-01-01T00:00:00Z
+C-4,Acme GmbH,EUR,DE136695976,2024-01-01T00:00:00Z
+"""
+INVOICES = """id,number,customer_id,issue_date,currency,total,status,updated_at,\
+description,quantity,unit_price
+I-1,1001,C-3,2024-01-02,USD,100.00,open,2024-01-02T00:00:00Z,Service,1,100.00
+I-2,1002,C-3,2024-01-02,USD,50.00,disputed,2024-01-02T00:00:00Z,Service,1,50.00
+I-3,1003,C-3,2024-01-02,XYZ,50.00,open,2024-01-02T00:00:00Z,Service,1,50.00
+"""
+PAYMENTS = "id,customer_id,invoice_id,amount,currency,paid_on,updated_at\n"
+
+
+@pytest.fixture
+def ledger(monkeypatch: pytest.MonkeyPatch) -> MemoryLedger:
+    book = MemoryLedger()
+    monkeypatch.setattr(pipeline, "open_ledger", lambda _s: LedgerHandle(book, None, "memory"))
+    return book
+
+
+async def test_the_plan_creates_links_rejects_and_sends_to_review(
+    ledger: MemoryLedger, tmp_path: Path
+) -> None:
+    harbor = ledger.seed_customer("Harbor Electric")
+    ledger.seed_customer("Twin Co")
+    ledger.seed_customer("TWIN CO")
+    acme = ledger.seed_customer("ACME Deutschland", tax_id="DE 136 695 976")
+    source = tmp_path / "export"
+    source.mkdir()
+    for name, body in (
+        ("customers.csv", CUSTOMERS),
+        ("invoices.csv", INVOICES),
+        ("payments.csv", PAYMENTS),
+    ):
+        (source / name).write_text(body, encoding="utf-8")
+    before = dict(ledger.records)
+    settings = Settings(data_dir=tmp_path / "data", entity="acme", ledger="memory")
+    plan = await pipeline.plan_backfill(settings, source)
+    assert plan.link == [
+        f"csv/customer/C-1 -> {harbor} (name/email/tax id match)",
+        f"csv/customer/C-4 -> {acme} (name/email/tax id match)",
+    ]
+    assert plan.review == ["csv/customer/C-2: 2 ledger customers match (2, 3)"]
+    assert plan.create == [
+        "csv/customer/C-3",
+        "csv/invoice/I-1",
+        "csv/invoice/I-2 (disputed: then credited by a credit note)",
+    ]
+    assert plan.reject == ["csv/invoice/I-3: unknown_currency"]
+    assert plan.text().startswith("would create 3, link 2, reject 1, send 1 to review")
+    assert ledger.records == before  # a dry run writes nothing
