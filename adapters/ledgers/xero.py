@@ -497,12 +497,30 @@ class XeroLedger:
 
         if await allocated() is not None:
             return
-        element = {
-            "Invoice": {"InvoiceID": invoice_id},
-            "Amount": credit_note.total,
-            "Date": credit_note.issue_date.isoformat(),
-        }
-        path = f"{API}/CreditNotes/{quote(credit_note_id, safe='')}/Allocations"
+        await self._put_allocation(
+            "CreditNotes",
+            credit_note_id,
+            invoice_id,
+            credit_note.total,
+            credit_note.issue_date.isoformat(),
+            key,
+            allocated,
+        )
+
+    async def _put_allocation(
+        self,
+        collection: str,
+        credit_id: str,
+        invoice_id: str,
+        amount: Decimal,
+        on: str,
+        key: str,
+        allocated: Recover,
+    ) -> None:
+        """Allocate ``amount`` of a credit (credit note or overpayment) to an invoice; a
+        refusal after a lost answer is checked against what the credit now shows."""
+        element = {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": on}
+        path = f"{API}/{collection}/{quote(credit_id, safe='')}/Allocations"
         try:
             await self._write(
                 "PUT",
@@ -584,25 +602,15 @@ class XeroLedger:
             done = current is not None and allocated_to(current, invoice_id) >= amount
             return current if done else None
 
-        element = {
-            "Invoice": {"InvoiceID": invoice_id},
-            "Amount": amount,
-            "Date": payment.paid_on.isoformat(),
-        }
-        path = f"{API}/Overpayments/{quote(overpayment_id, safe='')}/Allocations"
-        try:
-            await self._write(
-                "PUT",
-                path,
-                "allocation",
-                element,
-                step_key(key, "allocation"),
-                {"summarizeErrors": "true"},
-                recover=allocated,
-            )
-        except PermanentLedgerError:
-            if await allocated() is None:
-                raise
+        await self._put_allocation(
+            "Overpayments",
+            overpayment_id,
+            invoice_id,
+            amount,
+            payment.paid_on.isoformat(),
+            key,
+            allocated,
+        )
 
     async def _read_overpayment(self, ledger_id: str) -> dict[str, Any] | None:
         if not _GUID.match(ledger_id):

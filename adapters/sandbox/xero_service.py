@@ -418,25 +418,16 @@ class XeroSandbox(FaultInjection):
         return {"Allocations": answers}
 
     def _allocate_one(self, credit_note_id: str, element: dict[str, Any]) -> dict[str, Any]:
-        credit_note = self.book.get("CreditNote", credit_note_id) or {}
-        sent_invoice = element.get("Invoice") or {}
-        invoice = self.book.get("Invoice", str(sent_invoice.get("InvoiceID", "")))
-        if invoice is None:
-            return with_errors(element, ["The invoice to allocate to does not exist"]) | {
-                "StatusAttributeString": "ERROR"
-            }
-        try:
-            allocation, note, credited = allocated(
-                element, credit_note=credit_note, invoice=invoice
-            )
-        except ElementInvalid as refused:
-            return with_errors(element, refused.messages) | {"StatusAttributeString": "ERROR"}
-        self.book.save("CreditNote", note)
-        self.book.save("Invoice", credited)
-        return allocation | {"StatusAttributeString": "OK"}
+        return self._allocate_credit("CreditNote", credit_note_id, element)
 
     def _allocate_overpayment(self, overpayment_id: str, element: dict[str, Any]) -> dict[str, Any]:
-        overpayment = self.book.get("Overpayment", overpayment_id) or {}
+        return self._allocate_credit("Overpayment", overpayment_id, element)
+
+    def _allocate_credit(
+        self, entity: str, credit_id: str, element: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One allocation of a credit note's or an overpayment's credit to an invoice."""
+        credit = self.book.get(entity, credit_id) or {}
         sent_invoice = element.get("Invoice") or {}
         invoice = self.book.get("Invoice", str(sent_invoice.get("InvoiceID", "")))
         if invoice is None:
@@ -444,12 +435,17 @@ class XeroSandbox(FaultInjection):
                 "StatusAttributeString": "ERROR"
             }
         try:
-            allocation, after, credited = allocated_overpayment(
-                element, overpayment=overpayment, invoice=invoice
-            )
+            if entity == "CreditNote":
+                allocation, after, credited = allocated(
+                    element, credit_note=credit, invoice=invoice
+                )
+            else:
+                allocation, after, credited = allocated_overpayment(
+                    element, overpayment=credit, invoice=invoice
+                )
         except ElementInvalid as refused:
             return with_errors(element, refused.messages) | {"StatusAttributeString": "ERROR"}
-        self.book.save("Overpayment", after)
+        self.book.save(entity, after)
         self.book.save("Invoice", credited)
         return allocation | {"StatusAttributeString": "OK"}
 
