@@ -30,10 +30,25 @@ def _summary(event: dict[str, Any]) -> str:
     if t == "SourceRecordRejected":
         return "rejected: " + "; ".join(f"{r['code']}: {r['message']}" for r in d["reasons"])
     if t == "LedgerPushRequested":
+        part = f", applying {d['applied']} of it" if d.get("applied") is not None else ""
         return (
             f"{d['operation']} requested on {d['ledger']} with key "
-            f"{d['idempotency_key'][:16]}…, mapping {d['mapping_version']}"
+            f"{d['idempotency_key'][:16]}…, mapping {d['mapping_version']}{part}"
         )
+    if t == "CustomerCreditRecorded":
+        return (
+            f"overpayment: {d['amount']} {d['currency']} beyond {d['invoice_ref']} stays on "
+            f"the customer's account in {d['ledger']} as credit"
+        )
+    if t == "InvoiceDisputed":
+        return f"disputed: credited in {d['ledger']} by {d['credit_note_ref']}"
+    if t == "ReviewRequested":
+        return f"waiting for review ({d['reason']}): {d['message']}"
+    if t == "ReviewResolved":
+        target = f" to {d['ledger_ref']}" if d.get("ledger_ref") else ""
+        return f"review decided on {d['ledger']}: {d['decision']}{target}"
+    if t == "RetryRequested":
+        return f"retry requested on {d['ledger']}" + (f": {d['reason']}" if d.get("reason") else "")
     if t == "LedgerPushSucceeded":
         how = " (recovered the earlier write)" if d.get("recovered") else ""
         return f"{d['ledger']} holds it as {d['ledger_ref']}{how}"

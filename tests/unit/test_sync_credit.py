@@ -266,3 +266,18 @@ async def test_an_invoice_rejected_for_a_missing_customer_follows_it_by_itself()
     assert await _sync(h, [invoice("i1", "c9")]) == ["rejected"]
     assert await _sync(h, [customer("c9")]) == ["pushed", "pushed"]
     assert h.ledger.count("invoice") == 1
+
+
+async def test_the_trace_says_what_happened_to_the_money() -> None:
+    from core.trace import trace
+
+    h = Harness()
+    await _sync(h, [*BOOK, payment("p1", "i1", "c1", "150.00")])
+    await _sync(h, [_disputed(invoice("i2", "c1"))])
+    paid = [ln.summary for ln in await trace(h.store, ENTITY, RecordRef.parse("csv/payment/p1"))]
+    assert any("applying 110.00 of it" in s for s in paid)
+    assert any(s.startswith("overpayment: 40.00 USD beyond csv/invoice/i1") for s in paid)
+    disputed = [
+        ln.summary for ln in await trace(h.store, ENTITY, RecordRef.parse("csv/invoice/i2"))
+    ]
+    assert any("credited in memory by csv/credit_note/i2~dispute" in s for s in disputed)
