@@ -69,7 +69,23 @@ class LedgerRecord:
     balance: Decimal | None = None
     status: str | None = None  # "open", "paid", "partially_paid", "void"
     updated_at: datetime | None = None
+    #: invoices and credit notes: the item code (``LedgerItem.code``) each line is booked
+    #: to, in line order; None for a line booked to no item (an account, a discount)
+    line_items: tuple[str | None, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerItem:
+    """A product or service of the ledger's item list, which invoice lines are booked to.
+
+    ``code`` is the text a document line names it by on that platform (QBO ``Name``, Xero
+    ``Code``, Zoho ``name``, FreshBooks ``name``, Sage ``item_code``, NetSuite ``itemId``,
+    Odoo ``default_code``); ``ledger_id`` is the platform's id for it."""
+
+    ledger_id: str
+    code: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +110,19 @@ class LedgerAdapter(Protocol):
     async def create_customer(
         self, customer: Customer, *, external_ref: str, idempotency_key: str
     ) -> PushResult: ...
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The ledger's item whose code is ``code`` (or, failing that, whose id is): None
+        when there is none. Invoice and credit-note lines with ``item_code`` are booked to
+        the item this finds; a line naming no item of the ledger is refused
+        (``PermanentLedgerError``) and nothing is written."""
+        ...
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """Create a service item ``code`` booked to the income account the adapter books
+        lines to (mapping file). An item ``code`` that already exists is returned as it is
+        (the code is the item's natural key): never a second item."""
+        ...
 
     async def create_invoice(
         self,

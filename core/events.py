@@ -325,6 +325,32 @@ class CustomerCreditRecorded(EventData):
 
 
 @event_type
+class LedgerItemRequested(EventData):
+    """A line of ``source_ref`` names item ``code``, which the ledger does not have, and the
+    mapping's item policy is ``unmatched = "create"``: the sync is about to create it
+    (appended first, so a crash before ``LedgerItemCreated`` is finished on redelivery)."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    code: str
+    mapping_version: str
+
+
+@event_type
+class LedgerItemCreated(EventData):
+    """The ledger item ``code`` exists now, made by the sync for ``source_ref``'s lines
+    (``recovered``: found in the ledger after a crash cut the create short)."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    code: str
+    ledger_item_ref: str
+    recovered: bool = False
+
+
+@event_type
 class InvoiceDisputed(EventData):
     """The source marked a posted invoice disputed: the sync credits its open balance
     with the credit note ``credit_note_ref`` (appended before that credit note is made)."""

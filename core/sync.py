@@ -56,6 +56,8 @@ from core.events import (
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
+    LedgerItemCreated,
+    LedgerItemRequested,
     LedgerPushAbandoned,
     LedgerPushFailed,
     LedgerPushRequested,
@@ -87,6 +89,7 @@ from core.validation import (
     CUSTOMER_NOT_FOUND,
     DISPUTE_ALREADY_CREDITED,
     DISPUTE_ON_PAID_INVOICE,
+    LEDGER_ITEM_MISSING,
     REFUND_EXCEEDS_CREDIT,
     Rejected,
     validate,
@@ -519,9 +522,14 @@ class SyncService:
 
     async def _prepare(self, work: _Work) -> _Work | tuple[str, str]:
         """Decisions that need the ledger's current figures, made before the intent is
-        logged: how much of a payment its invoice can take (the rest is customer credit),
-        and whether the credit a refund draws on still holds the amount."""
+        logged: the items a document's lines name exist in the ledger, how much of a
+        payment its invoice can take (the rest is customer credit), and whether the credit
+        a refund draws on still holds the amount."""
         rec = work.record
+        if isinstance(rec, Invoice | CreditNote) and work.operation != "void":
+            missing = await self._ensure_items(work, rec)
+            if missing is not None:
+                return missing
         if work.operation != "create":
             return work
         if isinstance(rec, Payment):
@@ -546,6 +554,70 @@ class SyncService:
                     f"{self._ledger.ledger}",
                 )
         return work
+
+    async def _ensure_items(
+        self, work: _Work, document: Invoice | CreditNote
+    ) -> tuple[str, str] | None:
+        """Every item the document's lines name is in the ledger before the document goes
+        (the adapter books each line to it). A code the mapping sends to a ledger item must
+        name one; an unlisted code is created only under ``unmatched = "create"`` (with no
+        mapping file, nothing is created). A refusal is a reason to reject the record."""
+        for code in dict.fromkeys(line.item_code for line in document.lines if line.item_code):
+            item = await self._ledger.find_item(code)
+            if item is not None:
+                if code in self.state.items and self.state.items[code] is None:
+                    await self._item_created(work, code, item.ledger_id, recovered=True)
+                continue
+            policy = self._mapping.items if self._mapping is not None else None
+            if policy is None or policy.unmatched != "create" or code in policy.items.values():
+                return LEDGER_ITEM_MISSING, self._item_missing(code)
+            if code not in self.state.items:
+                await self._emit(
+                    work,
+                    LedgerItemRequested(
+                        source_ref=str(work.ref),
+                        ledger=self._ledger.ledger,
+                        code=code,
+                        mapping_version=self._mapping_version,
+                    ),
+                )
+            key = hashlib.sha256(f"item\x00{code}\x00{self._ledger.ledger}".encode()).hexdigest()
+            made = await self._ledger.create_item(code, idempotency_key=key)
+            await self._item_created(work, code, made.ledger_id, recovered=False)
+        return None
+
+    async def _item_created(self, work: _Work, code: str, item_id: str, *, recovered: bool) -> None:
+        await self._emit(
+            work,
+            LedgerItemCreated(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                code=code,
+                ledger_item_ref=item_id,
+                recovered=recovered,
+            ),
+        )
+
+    def _item_missing(self, code: str) -> str:
+        ledger = self._ledger.ledger
+        if self._mapping is None:
+            return (
+                f"a line is booked to item {code!r}, which {ledger} does not have, and with no "
+                f"mapping file the sync creates no items: create {code!r} in {ledger} or map "
+                "the code in [items.map]"
+            )
+        if code in self._mapping.items.items.values():
+            sources = sorted(k for k, v in self._mapping.items.items.items() if v == code)
+            return (
+                f"[items.map] of {self._mapping.source} sends {', '.join(map(repr, sources))} "
+                f"to item {code!r}, which {ledger} does not have: create it in {ledger} or "
+                "correct the entry"
+            )
+        return (
+            f"a line is booked to item {code!r}, which {ledger} does not have, and the item "
+            f'policy of {self._mapping.source} is unmatched = "{self._mapping.items.unmatched}"'
+            f": create {code!r} in {ledger} or map the code in [items.map]"
+        )
 
     def _request(self, work: _Work) -> CreateRequest:
         rec = work.record

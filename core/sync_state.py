@@ -56,6 +56,9 @@ class SyncState:
     subject_seq: dict[str, int] = field(default_factory=dict)
     #: dependency ref → records rejected while waiting for it to reach the ledger
     waiters: dict[str, set[str]] = field(default_factory=dict)
+    #: ledger item codes the sync set out to create (``LedgerItemRequested``) → the
+    #: ledger item id once ``LedgerItemCreated`` (None while the create is unconfirmed)
+    items: dict[str, str | None] = field(default_factory=dict)
 
     def get(self, ref: str) -> RecordState:
         state = self.records.get(ref)
@@ -215,7 +218,17 @@ def _ledger_observed(state: SyncState, d: dict[str, Any]) -> None:
         rec.seen_version, rec.seen_status = d.get("ledger_version"), d.get("status")
 
 
+def _item_requested(state: SyncState, d: dict[str, Any]) -> None:
+    state.items.setdefault(d["code"], None)
+
+
+def _item_created(state: SyncState, d: dict[str, Any]) -> None:
+    state.items[d["code"]] = d["ledger_item_ref"]
+
+
 _HANDLERS = {
+    "LedgerItemRequested": _item_requested,
+    "LedgerItemCreated": _item_created,
     "LedgerRecordObserved": _ledger_observed,
     "SourceRecordObserved": _observed,
     "SourceRecordDeleted": _deleted,

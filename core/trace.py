@@ -40,6 +40,14 @@ def _summary(event: dict[str, Any]) -> str:
             f"overpayment: {d['amount']} {d['currency']} beyond {d['invoice_ref']} stays on "
             f"the customer's account in {d['ledger']} as credit"
         )
+    if t == "LedgerItemRequested":
+        return (
+            f"item {d['code']!r} is not in {d['ledger']}: creating it "
+            f"(mapping {d['mapping_version']}, unmatched = \"create\")"
+        )
+    if t == "LedgerItemCreated":
+        how = "found after an interrupted create" if d.get("recovered") else "created"
+        return f"item {d['code']!r} {how} in {d['ledger']} as {d['ledger_item_ref']}"
     if t == "InvoiceDisputed":
         return f"disputed: credited in {d['ledger']} by {d['credit_note_ref']}"
     if t == "ReviewRequested":

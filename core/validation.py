@@ -45,6 +45,7 @@ reason code                  rule
 ``invalid_record``           last line of defence; never expected
 ``customer_not_found``       detected by the sync worker; the code and help live here
 ``unmatched_item``           :mod:`core.mapping` item policy ``unmatched = "review"``
+``ledger_item_missing``      detected by the sync worker: a line names no item of the ledger
 ``invalid_split``            :mod:`core.mapping` ``split_total``: unusable ``parts``
 ===========================  =====================================================
 
@@ -110,6 +111,7 @@ UNSUPPORTED_KIND: Final = "unsupported_kind"
 INVALID_RECORD: Final = "invalid_record"
 CUSTOMER_NOT_FOUND: Final = "customer_not_found"
 UNMATCHED_ITEM: Final = "unmatched_item"
+LEDGER_ITEM_MISSING: Final = "ledger_item_missing"
 INVALID_SPLIT: Final = "invalid_split"
 
 _HELP: Final[Mapping[str, str]] = {
@@ -191,6 +193,11 @@ _HELP: Final[Mapping[str, str]] = {
     'file (adapters/mappings/<ledger>.toml), whose item policy is unmatched = "review". Add '
     'the code there with the ledger item it stands for, or set unmatched = "create" to push '
     "unlisted codes unchanged; then run syncledger retry on the record (docs/mappings.md).",
+    LEDGER_ITEM_MISSING: "A line is booked to an item the ledger does not have. When "
+    "[items.map] of the ledger's mapping file (adapters/mappings/<ledger>.toml) sends the "
+    "source code to that item, correct the entry or create the item in the ledger; an "
+    'unlisted code is only created in the ledger when the policy is unmatched = "create". '
+    "Then run syncledger retry on the record (docs/mappings.md).",
     INVALID_SPLIT: "The deal's parts cannot split its amount: give a list of {name, share} "
     "entries whose shares are plain decimal numbers of at least 0 (at most 12 digits before "
     "and 6 after the point), at least one of them above 0 (docs/mappings.md, split_total).",

@@ -394,6 +394,8 @@ IGNORED: frozenset[str] = frozenset({
     "ReviewRequested", "ReviewResolved",
     "InvoiceDisputed",  # its credit note is a record of its own, with its own pushes
     "CustomerCreditRecorded",  # the payment's amount is in the balance already
+    # items the sync made in the ledger: told by `syncledger trace`, checked by the ledger
+    "LedgerItemRequested", "LedgerItemCreated",
     # the audit module's own events: it keeps its own models (no personal data is held
     # here, so a shredded subject key changes nothing in these tables)
     "CheckpointSigned", "SigningKeyRotated", "KeyEncryptionKeyRotated", "LegalHoldPlaced",

@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from adapters.ports import CreateRequest, LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import (
+    CreateRequest,
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+)
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
@@ -30,10 +36,53 @@ class MemoryLedger:
     honour_keys: bool = True
     calls: int = 0
     batches: list[int] = field(default_factory=list)  # sizes of create_many calls
+    items: dict[str, LedgerItem] = field(default_factory=dict)  # by ledger id
     _by_key: dict[str, str] = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
+        if kind == "item":
+            return len(self.items)
         return sum(1 for r in self.records.values() if r.kind == kind)
+
+    def seed_item(self, code: str) -> str:
+        """An item someone created by hand in the ledger."""
+        item = LedgerItem(f"item-{len(self.items) + 1}", code, code)
+        self.items[item.ledger_id] = item
+        return item.ledger_id
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        by_code = next((i for i in self.items.values() if i.code == code), None)
+        return by_code if by_code is not None else self.items.get(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        existing = next((i for i in self.items.values() if i.code == code), None)
+        if existing is not None:
+            return existing
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        item = LedgerItem(f"item-{len(self.items) + 1}", code, code)
+        self.items[item.ledger_id] = item
+        if self.commit_then_fail:
+            raise self.commit_then_fail.pop(0)
+        return item
+
+    def _line_items(self, document: Invoice | CreditNote) -> tuple[str | None, ...]:
+        """The item each line is booked to; a code naming no item is refused."""
+        booked: list[str | None] = []
+        for n, line in enumerate(document.lines):
+            if line.item_code is None:
+                booked.append(None)
+                continue
+            item = next(
+                (i for i in self.items.values() if line.item_code in (i.code, i.ledger_id)), None
+            )
+            if item is None:
+                raise PermanentLedgerError(
+                    f"line {n + 1}: no item {line.item_code!r} in the ledger", code="unknown_item"
+                )
+            booked.append(item.code)
+        return tuple(booked)
 
     def _write(self, key: str, record: LedgerRecord) -> PushResult:
         self.calls += 1
@@ -124,6 +173,7 @@ class MemoryLedger:
             balance=total,
             status="open",
             updated_at=datetime.now(UTC),
+            line_items=self._line_items(invoice),
         )
         return self._write(idempotency_key, rec)
 
@@ -203,19 +253,12 @@ class MemoryLedger:
 
     def _pay(self, inv: LedgerRecord, amount: Decimal) -> None:
         balance = (inv.balance or Decimal(0)) - amount
-        status = "paid" if balance == 0 else "partially_paid"
-        self.records[inv.ledger_id] = LedgerRecord(
-            inv.kind,
-            inv.ledger_id,
-            str(int(inv.version or 0) + 1),
-            inv.external_ref,
-            inv.name,
-            inv.customer_ledger_id,
-            inv.currency,
-            inv.total,
-            balance,
-            status,
-            datetime.now(UTC),
+        self.records[inv.ledger_id] = replace(
+            inv,
+            version=str(int(inv.version or 0) + 1),
+            balance=balance,
+            status="paid" if balance == 0 else "partially_paid",
+            updated_at=datetime.now(UTC),
         )
 
     def _replace(
@@ -227,6 +270,7 @@ class MemoryLedger:
         name: str | None = None,
         total: Decimal | None = None,
         balance: Decimal | None = None,
+        line_items: tuple[str | None, ...] | None = None,
     ) -> PushResult:
         current = self.records.get(ledger_id)
         if current is None:
@@ -243,6 +287,7 @@ class MemoryLedger:
             name=current.name if name is None else name,
             total=current.total if total is None else total,
             balance=current.balance if balance is None else balance,
+            line_items=current.line_items if line_items is None else line_items,
         )
         self.records[ledger_id] = updated
         self._by_key[key] = ledger_id
@@ -279,6 +324,7 @@ class MemoryLedger:
             total=total,
             balance=total - paid,
             name=invoice.number,
+            line_items=self._line_items(invoice),
         )
 
     async def create_credit_note(
@@ -291,6 +337,7 @@ class MemoryLedger:
         idempotency_key: str,
     ) -> PushResult:
         total = credit_note.computed_total()
+        line_items = self._line_items(credit_note)
         if invoice_ledger_id is not None and idempotency_key not in self._by_key:
             self._pay(self.records[invoice_ledger_id], total)
         rec = LedgerRecord(
@@ -304,6 +351,7 @@ class MemoryLedger:
             total=total,
             balance=total if invoice_ledger_id is None else Decimal(0),
             updated_at=datetime.now(UTC),
+            line_items=line_items,
         )
         return self._write(idempotency_key, rec)
 
@@ -350,18 +398,12 @@ class MemoryLedger:
         self, ledger_id: str, *, version: str | None, idempotency_key: str
     ) -> PushResult:
         inv = self.records[ledger_id]
-        self.records[ledger_id] = LedgerRecord(
-            inv.kind,
-            inv.ledger_id,
-            str(int(inv.version or 0) + 1),
-            inv.external_ref,
-            inv.name,
-            inv.customer_ledger_id,
-            inv.currency,
-            inv.total,
-            Decimal(0),
-            "void",
-            datetime.now(UTC),
+        self.records[ledger_id] = replace(
+            inv,
+            version=str(int(inv.version or 0) + 1),
+            balance=Decimal(0),
+            status="void",
+            updated_at=datetime.now(UTC),
         )
         return PushResult(ledger_id, self.records[ledger_id].version)
 

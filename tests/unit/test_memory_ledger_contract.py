@@ -45,3 +45,38 @@ async def test_credit_note_reduces_the_invoice_balance(ledger: MemoryLedger) -> 
     inv = await ledger.get("invoice", i.ledger_id)
     assert inv is not None
     assert inv.balance == Decimal("185.45")
+
+
+async def test_a_line_naming_no_item_is_refused_and_a_known_one_is_booked(
+    ledger: MemoryLedger,
+) -> None:
+    import pytest
+
+    from core.errors import PermanentLedgerError
+    from core.model import Invoice
+    from tests.contracts.ledger_contract import LedgerContract
+
+    contract = LedgerContract()
+    c = await ledger.create_customer(contract.customer(), external_ref="r", idempotency_key="k1")
+    unknown = contract.with_item(contract.invoice(), "NOPE")
+    assert isinstance(unknown, Invoice)
+    with pytest.raises(PermanentLedgerError):
+        await ledger.create_invoice(
+            unknown,
+            customer_ledger_id=c.ledger_id,
+            external_ref="ri",
+            idempotency_key="k2",
+        )
+    assert ledger.count("invoice") == 0
+    made = await ledger.create_item("NOPE", idempotency_key="k3")
+    assert (await ledger.create_item("NOPE", idempotency_key="k4")) == made
+    i = await ledger.create_invoice(
+        unknown,
+        customer_ledger_id=c.ledger_id,
+        external_ref="ri",
+        idempotency_key="k2",
+    )
+    inv = await ledger.get("invoice", i.ledger_id)
+    assert inv is not None
+    assert inv.line_items == ("NOPE", None, None)
+    assert ledger.count("item") == 1
