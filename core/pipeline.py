@@ -23,15 +23,15 @@ from core.errors import ConfigurationError
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.ledgers import LedgerHandle, open_ledger
-from core.mapping import load_mapping
-from core.model import Customer, Invoice, RecordRef
+from core.mapping import Mapping, load_mapping
+from core.model import CreditNote, Customer, Invoice, RecordRef
 from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from core.settings import Settings
 from core.subjects import entity_filter, source_subject
 from core.sync import Outcome, SyncService
 from core.sync_state import SyncState
 from core.trace import ledger_id_of, trace
-from core.validation import Rejected, reason_help, validate
+from core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
 from core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from projections.engine import make_engine
 from projections.queries import ReadModels
@@ -74,17 +74,20 @@ class BackfillPlan:
     reject: list[str] = field(default_factory=list)  # "<ref>: <code>, <code>"
     review: list[str] = field(default_factory=list)  # several ledger records could be it
     duplicates: list[str] = field(default_factory=list)  # same customer name twice
+    items: list[str] = field(default_factory=list)  # ledger items to create: "<code> (<ref>)"
 
     def text(self) -> str:
         out = [
             f"would create {len(self.create)}, link {len(self.link)}, "
-            f"reject {len(self.reject)}, send {len(self.review)} to review; "
+            f"reject {len(self.reject)}, send {len(self.review)} to review, "
+            f"create {len(self.items)} ledger items; "
             f"{len(self.duplicates)} duplicate names in the source"
         ]
         for title, rows in (
             ("link", self.link),
             ("reject", self.reject),
             ("review", self.review),
+            ("item", self.items),
             ("duplicate", self.duplicates),
         ):
             out.extend(f"  {title}: {row}" for row in rows)
@@ -92,53 +95,81 @@ class BackfillPlan:
 
 
 async def plan_backfill(settings: Settings, path: Path) -> BackfillPlan:
-    """What a historical import would do, without writing anything anywhere."""
+    """What a historical import would do, without writing anything anywhere: the mapping
+    file shapes records exactly as it will when they are pushed."""
     plan = BackfillPlan()
     names: dict[str, str] = {}
     ledger = open_ledger(settings)
     try:
+        planner = _Planner(plan, ledger.adapter, load_mapping(ledger.adapter.ledger), settings)
         async for item in CsvSource(path).changes():
-            await _plan_item(plan, names, item, ledger.adapter, settings)
+            await planner.visit(item, names)
     finally:
         await ledger.aclose()
     return plan
 
 
-async def _plan_item(
-    plan: BackfillPlan,
-    names: dict[str, str],
-    item: SourceItem,
-    ledger: LedgerAdapter,
-    settings: Settings,
-) -> None:
-    ref = f"{item.system}/{item.kind}/{item.id}"
-    result = validate(item, ledger.ledger, home_currency=settings.home_currency)
-    if isinstance(result, Rejected):
-        plan.reject.append(f"{ref}: {', '.join(r.code for r in result.reasons)}")
-        return
-    record = result.record
-    if isinstance(record, Customer):
-        key = " ".join(record.name.casefold().split())
-        if key in names:
-            plan.duplicates.append(f"{ref} has the same name as {names[key]}")
-        names[key] = ref
-    found = await ledger.find(item.kind, ref)
-    if found is not None:
-        plan.link.append(f"{ref} -> {found.ledger_id} (our reference is on it)")
-        return
-    if isinstance(record, Customer):
-        matches = [m for m in await ledger.match_customer(record) if m.external_ref is None]
-        if len(matches) == 1:
-            plan.link.append(f"{ref} -> {matches[0].ledger_id} (name/email/tax id match)")
+@dataclass
+class _Planner:
+    plan: BackfillPlan
+    ledger: LedgerAdapter
+    mapping: Mapping
+    settings: Settings
+    items: dict[str, bool] = field(default_factory=dict)  # code -> in the ledger (or to be)
+
+    async def visit(self, item: SourceItem, names: dict[str, str]) -> None:
+        plan, ledger = self.plan, self.ledger
+        ref = f"{item.system}/{item.kind}/{item.id}"
+        fields, mapped_reasons = self.mapping.apply(item.kind, item.fields)
+        item = SourceItem(item.system, item.kind, item.id, item.version, fields)
+        mapped = tuple(r.code for r in mapped_reasons)
+        result = validate(item, ledger.ledger, home_currency=self.settings.home_currency)
+        found_reasons = result.reasons if isinstance(result, Rejected) else ()
+        codes = (*mapped, *(r.code for r in found_reasons))
+        if codes or isinstance(result, Rejected):
+            plan.reject.append(f"{ref}: {', '.join(codes)}")
             return
-        if len(matches) > 1:
-            ids = ", ".join(m.ledger_id for m in matches[:5])
-            plan.review.append(f"{ref}: {len(matches)} ledger customers match ({ids})")
+        record = result.record
+        if isinstance(record, Customer):
+            key = " ".join(record.name.casefold().split())
+            if key in names:
+                plan.duplicates.append(f"{ref} has the same name as {names[key]}")
+            names[key] = ref
+        found = await ledger.find(item.kind, ref)
+        if found is not None:
+            plan.link.append(f"{ref} -> {found.ledger_id} (our reference is on it)")
             return
-    if isinstance(record, Invoice) and record.status == "disputed":
-        plan.create.append(f"{ref} (disputed: then credited by a credit note)")
-        return
-    plan.create.append(ref)
+        if isinstance(record, Customer):
+            matches = [m for m in await ledger.match_customer(record) if m.external_ref is None]
+            if len(matches) == 1:
+                plan.link.append(f"{ref} -> {matches[0].ledger_id} (name/email/tax id match)")
+                return
+            if len(matches) > 1:
+                ids = ", ".join(m.ledger_id for m in matches[:5])
+                plan.review.append(f"{ref}: {len(matches)} ledger customers match ({ids})")
+                return
+        if isinstance(record, Invoice | CreditNote) and not await self._items(record, ref):
+            plan.reject.append(f"{ref}: {LEDGER_ITEM_MISSING}")
+            return
+        if isinstance(record, Invoice) and record.status == "disputed":
+            plan.create.append(f"{ref} (disputed: then credited by a credit note)")
+            return
+        plan.create.append(ref)
+
+    async def _items(self, document: Invoice | CreditNote, ref: str) -> bool:
+        """Whether every item the lines name is in the ledger or would be created (the
+        first document naming a missing one is listed with it), as the sync decides."""
+        policy = self.mapping.items
+        for code in dict.fromkeys(line.item_code for line in document.lines if line.item_code):
+            if code not in self.items:
+                known = await self.ledger.find_item(code) is not None
+                creatable = policy.unmatched == "create" and code not in policy.items.values()
+                if not known and creatable:
+                    self.plan.items.append(f"{code} (first named by {ref})")
+                self.items[code] = known or creatable
+            if not self.items[code]:
+                return False
+        return True
 
 
 # ---------------------------------------------------------------------- sync

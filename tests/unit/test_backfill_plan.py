@@ -10,6 +10,7 @@ import pytest
 from adapters.ledgers.memory import MemoryLedger
 from core import pipeline
 from core.ledgers import LedgerHandle
+from core.mapping import Mapping
 from core.settings import Settings
 
 CUSTOMERS = """id,name,currency,tax_id,updated_at
@@ -19,10 +20,22 @@ C-3,Brand New LLC,USD,,2024-01-01T00:00:00Z
 C-4,Acme GmbH,EUR,DE136695976,2024-01-01T00:00:00Z
 """
 INVOICES = """id,number,customer_id,issue_date,currency,total,status,updated_at,\
-description,quantity,unit_price
-I-1,1001,C-3,2024-01-02,USD,100.00,open,2024-01-02T00:00:00Z,Service,1,100.00
-I-2,1002,C-3,2024-01-02,USD,50.00,disputed,2024-01-02T00:00:00Z,Service,1,50.00
-I-3,1003,C-3,2024-01-02,XYZ,50.00,open,2024-01-02T00:00:00Z,Service,1,50.00
+description,quantity,unit_price,item_code
+I-1,1001,C-3,2024-01-02,USD,100.00,open,2024-01-02T00:00:00Z,Service,1,100.00,
+I-2,1002,C-3,2024-01-02,USD,50.00,disputed,2024-01-02T00:00:00Z,Service,1,50.00,
+I-3,1003,C-3,2024-01-02,XYZ,50.00,open,2024-01-02T00:00:00Z,Service,1,50.00,
+I-4,1004,C-3,2024-01-02,USD,50.00,open,2024-01-02T00:00:00Z,Pump,1,50.00,PUMP
+I-5,1005,C-3,2024-01-02,USD,50.00,open,2024-01-02T00:00:00Z,Valve,1,50.00,VALVE
+I-6,1006,C-3,2024-01-02,USD,50.00,open,2024-01-02T00:00:00Z,Valve,1,50.00,VALVE
+I-7,1007,C-3,2024-01-02,USD,50.00,open,2024-01-02T00:00:00Z,Labour,1,50.00,HOURS
+"""
+MAPPING = """
+[items]
+unmatched = "create"
+
+[items.map]
+"PUMP" = "Pumps"      # in the ledger
+"HOURS" = "Labour"    # not in the ledger: a mistake the plan must show
 """
 PAYMENTS = "id,customer_id,invoice_id,amount,currency,paid_on,updated_at\n"
 
@@ -31,6 +44,8 @@ PAYMENTS = "id,customer_id,invoice_id,amount,currency,paid_on,updated_at\n"
 def ledger(monkeypatch: pytest.MonkeyPatch) -> MemoryLedger:
     book = MemoryLedger()
     monkeypatch.setattr(pipeline, "open_ledger", lambda _s: LedgerHandle(book, None, "memory"))
+    mapping = Mapping.from_text("memory", MAPPING)
+    monkeypatch.setattr(pipeline, "load_mapping", lambda _ledger: mapping)
     return book
 
 
@@ -41,6 +56,7 @@ async def test_the_plan_creates_links_rejects_and_sends_to_review(
     ledger.seed_customer("Twin Co")
     ledger.seed_customer("TWIN CO")
     acme = ledger.seed_customer("ACME Deutschland", tax_id="DE 136 695 976")
+    ledger.seed_item("Pumps")
     source = tmp_path / "export"
     source.mkdir()
     for name, body in (
@@ -49,7 +65,7 @@ async def test_the_plan_creates_links_rejects_and_sends_to_review(
         ("payments.csv", PAYMENTS),
     ):
         (source / name).write_text(body, encoding="utf-8")
-    before = dict(ledger.records)
+    before = dict(ledger.records), dict(ledger.items)
     settings = Settings(data_dir=tmp_path / "data", entity="acme", ledger="memory")
     plan = await pipeline.plan_backfill(settings, source)
     assert plan.link == [
@@ -61,7 +77,34 @@ async def test_the_plan_creates_links_rejects_and_sends_to_review(
         "csv/customer/C-3",
         "csv/invoice/I-1",
         "csv/invoice/I-2 (disputed: then credited by a credit note)",
+        "csv/invoice/I-4",
+        "csv/invoice/I-5",
+        "csv/invoice/I-6",
     ]
-    assert plan.reject == ["csv/invoice/I-3: unknown_currency"]
-    assert plan.text().startswith("would create 3, link 2, reject 1, send 1 to review")
-    assert ledger.records == before  # a dry run writes nothing
+    assert plan.reject == [
+        "csv/invoice/I-3: unknown_currency",
+        "csv/invoice/I-7: ledger_item_missing",  # the map names an item the ledger lacks
+    ]
+    assert plan.items == ["VALVE (first named by csv/invoice/I-5)"]  # once, not per invoice
+    assert plan.text().startswith(
+        "would create 6, link 2, reject 2, send 1 to review, create 1 ledger items"
+    )
+    assert (ledger.records, ledger.items) == before  # a dry run writes nothing
+
+
+async def test_the_plan_applies_the_mapping_as_the_push_will(
+    ledger: MemoryLedger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review = Mapping.from_text("memory", MAPPING.replace('"create"', '"review"'))
+    monkeypatch.setattr(pipeline, "load_mapping", lambda _ledger: review)
+    ledger.seed_item("Pumps")
+    source = tmp_path / "export"
+    source.mkdir()
+    (source / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    (source / "invoices.csv").write_text(INVOICES, encoding="utf-8")
+    (source / "payments.csv").write_text(PAYMENTS, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", entity="acme", ledger="memory")
+    plan = await pipeline.plan_backfill(settings, source)
+    assert "csv/invoice/I-4" in plan.create  # PUMP -> Pumps, which the ledger has
+    assert "csv/invoice/I-5: unmatched_item" in plan.reject  # not in the map: review
+    assert plan.items == []
