@@ -43,6 +43,18 @@ asks ``where`` for ``TaxNumber`` as given and in its compact form (letters and d
 only), comparing ignoring case, spaces, dots and dashes. A number stored in Xero with other
 punctuation than those two forms is not found (``where`` cannot normalise).
 
+Items: ``find_item`` asks ``GET /Items?where=Code=="…"`` (Xero compares ignoring case; an
+exact-case match is preferred), then, for a GUID, ``GET /Items/{ItemID}``; what it finds is
+cached by code and by id for the adapter's life. ``create_item`` looks first, then ``PUT
+/Items`` (``summarizeErrors=true``) with the ``Idempotency-Key`` derived from ours: a retry
+after a timeout replays the first answer, a 5xx first looks the item up by code, and Xero's
+refusal of a duplicate code ("Price List Item with Code 'X' already exists") ends by
+returning the item that has it. Document lines naming an item are resolved through the same
+cache before anything is sent (a code no item has is refused, ``unknown_item``, nothing
+written) and carry the item's ``Code`` as ``ItemCode``; Xero books the line to it. Read
+back, ``line_items`` come from each line's ``ItemCode``, which Xero's document answers carry
+(no extra request).
+
 Limits, per tenant: 5 calls in flight, 60 per minute and 5,000 per day, held before
 sending (a semaphore and the client-side limiter); 429s are waited out per ``Retry-After``.
 The app-wide 10,000 per minute is left to the composition root's shared limiter.
@@ -71,11 +83,13 @@ from adapters.ledgers.xero_errors import (
     XeroServerError,
     element_error,
     is_duplicate,
+    is_duplicate_item,
     translate_xero,
 )
 from adapters.ledgers.xero_mapping import (
     COLLECTION,
     ID_FIELD,
+    ITEM_CODE_LIMIT,
     OVERPAYMENT_TYPE,
     PAYMENT_TYPE,
     REFUND_TYPES,
@@ -88,10 +102,10 @@ from adapters.ledgers.xero_mapping import (
     ref_note,
     same_version,
     tax_key,
-    to_record,
+    to_item,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -185,6 +199,8 @@ class XeroLedger:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._base_currency: str | None = None
+        self._items_by_code: dict[str, LedgerItem] = {}
+        self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
 
     @classmethod
     def connect(
@@ -241,7 +257,8 @@ class XeroLedger:
         idempotency_key: str,
     ) -> PushResult:
         await self._require_rate(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        items = await self._line_items(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
         return await self._create("invoice", body, idempotency_key, external_ref)
 
     async def apply_payment(
@@ -308,7 +325,8 @@ class XeroLedger:
         ``/CreditNotes/{id}/Allocations``; each step has its own key, and an allocation
         already present is not made twice."""
         await self._require_rate(credit_note)
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref)
+        items = await self._line_items(credit_note)
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
         key = step_key(idempotency_key, "credit-note")
         created = await self._create("credit_note", body, key, external_ref)
         if invoice_ledger_id is None:
@@ -343,7 +361,8 @@ class XeroLedger:
     ) -> PushResult:
         await self._current("invoice", ledger_id, version)
         await self._require_rate(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        items = await self._line_items(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
         return await self._update(
             "invoice", ledger_id, body | {"InvoiceID": ledger_id}, idempotency_key
         )
@@ -367,6 +386,84 @@ class XeroLedger:
                 return PushResult(ledger_id, again.version, recovered=True)
             raise
 
+    # ------------------------------------------------------------------- items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The item whose ``Code`` is ``code`` (Xero compares ignoring case; an exact-case
+        match is preferred), else, for a GUID, the item whose ``ItemID`` it is. Found items
+        are cached by code and id for the adapter's life."""
+        cached = self._items_by_code.get(code) or self._items_by_id.get(code.lower())
+        if cached is not None:
+            return cached
+        raw = await self._item_coded(code)
+        if raw is None and _GUID.match(code):
+            raw = await self._read_one("item", code)
+        return None if raw is None else self._remember(to_item(raw), code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A sold, untracked (service) item ``code`` whose sales book to the invoice lines'
+        account (``[new_items]``). The item that already has ``code`` is returned as it is:
+        found before creating, or after Xero refused the create as a duplicate (a create
+        whose answer was lost lands there too, or is replayed under its key)."""
+        existing = self._items_by_code.get(code)
+        if existing is None:
+            raw = await self._item_coded(code)
+            existing = None if raw is None else self._remember(to_item(raw), code)
+        if existing is not None:
+            return existing
+        _check_item_code(code)
+        try:
+            written = await self._write(
+                "PUT",
+                f"{API}/Items",
+                "item",
+                self.mapping.item_body(code),
+                idempotency_key,
+                {"summarizeErrors": "true"},
+                recover=lambda: self._item_coded(code),
+            )
+        except PermanentLedgerError as exc:
+            if not is_duplicate_item(exc):
+                raise
+            raw = await self._item_coded(code)
+            if raw is None:
+                raise
+            return self._remember(to_item(raw), code)
+        return self._remember(to_item(written.raw), code)
+
+    async def _item_coded(self, code: str) -> dict[str, Any] | None:
+        """``GET /Items?where=Code=="…"``: the exact-case match, else one ignoring case."""
+        answer = await self._read(f"{API}/Items", {"where": f"Code=={where_literal(code)}"})
+        rows: list[dict[str, Any]] = answer.get("Items") or []
+        exact = [r for r in rows if str(r.get("Code")) == code]
+        alike = [r for r in rows if str(r.get("Code", "")).casefold() == code.casefold()]
+        return next(iter(exact or alike), None)
+
+    def _remember(self, item: LedgerItem, asked: str) -> LedgerItem:
+        self._items_by_code[item.code] = item
+        self._items_by_id[item.ledger_id.lower()] = item
+        if asked.lower() != item.ledger_id.lower():
+            self._items_by_code[asked] = item
+        return item
+
+    async def _line_items(self, doc: Invoice | CreditNote) -> dict[str, str]:
+        """Each item code ``doc``'s lines name → the ``Code`` of its Xero item. A code no
+        item has (by Code or ItemID) is refused before anything is written."""
+        codes: dict[str, str] = {}
+        for n, line in enumerate(doc.lines, 1):
+            if line.item_code is None or line.item_code in codes:
+                continue
+            item = await self.find_item(line.item_code)
+            if item is None:
+                raise PermanentLedgerError(
+                    f"{doc.kind} {doc.number} line {n}: Xero has no item {line.item_code!r} "
+                    "(no item has that Code or ItemID): create the item in Xero, or map the "
+                    "source's item code to an existing one in the mapping's [items.map]",
+                    code="unknown_item",
+                )
+            codes[line.item_code] = item.code
+        return codes
+
     # ------------------------------------------------------------------- reads
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
@@ -382,7 +479,7 @@ class XeroLedger:
                 applies_in(found.get("Reference")) or 0
             ):
                 return None
-        return None if found is None else to_record(kind, found)
+        return None if found is None else self.mapping.record(kind, found)
 
     async def _find_raw(self, kind: str, external_ref: str) -> dict[str, Any] | None:
         params = self._find_params(kind, external_ref)
@@ -401,7 +498,7 @@ class XeroLedger:
         clauses += [f"TaxNumber=={where_literal(form)}" for form in forms]
         params = {"where": " OR ".join(clauses), "includeArchived": "true"}
         found = [
-            to_record("customer", raw)
+            self.mapping.record("customer", raw)
             async for raw in self._pages("customer", params)
             if _matches(raw, wanted) or (tax is not None and tax_key(raw.get("TaxNumber")) == tax)
         ]
@@ -415,7 +512,7 @@ class XeroLedger:
         raw = await self._read_one(kind, ledger_id)
         if raw is None and kind == "payment":
             raw = await self._read_overpayment(ledger_id)
-        return to_record(kind, raw) if raw is not None and _is_kind(kind, raw) else None
+        return self.mapping.record(kind, raw) if raw is not None and _is_kind(kind, raw) else None
 
     async def _read_one(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
@@ -447,7 +544,7 @@ class XeroLedger:
     ) -> AsyncIterator[LedgerRecord]:
         for source, params in _SOURCES.get(kind, ((kind, {}),)):
             async for raw in self._pages(source, params, headers):
-                yield to_record(kind, raw)
+                yield self.mapping.record(kind, raw)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -771,6 +868,15 @@ class XeroLedger:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _check_item_code(code: str) -> None:
+    if not code.strip() or len(code) > ITEM_CODE_LIMIT:
+        raise PermanentLedgerError(
+            f"item code {code!r}: Xero item codes are 1 to {ITEM_CODE_LIMIT} characters; map "
+            "the source's code to a shorter one in the mapping's [items.map]",
+            code="syncledger.bad_item_code",
+        )
 
 
 def _collection(kind: str) -> str:

@@ -29,6 +29,9 @@ from core.errors import AuthExpiredError, LedgerError, PermanentLedgerError, Tra
 VALIDATION_CODE = "10"
 NOT_FOUND_CODE = "404"
 DUPLICATE_MARKERS = ("is already assigned to another contact", "must be unique")
+#: "Price List Item with Code 'X' already exists" (Xero-OpenAPI createItems example,
+#: calcinai/xero-php#528)
+ITEM_DUPLICATE_MARKERS = ("Price List Item with Code", "already exists")
 _MESSAGE_LIMIT = 600
 
 
@@ -126,3 +129,9 @@ def is_duplicate(error: PermanentLedgerError) -> bool:
     """Xero refused a second record with the same contact name / number or invoice #."""
     text = str(error)
     return error.code == VALIDATION_CODE and any(m in text for m in DUPLICATE_MARKERS)
+
+
+def is_duplicate_item(error: PermanentLedgerError) -> bool:
+    """Xero refused an item because another one has its ``Code``."""
+    text = str(error)
+    return error.code == VALIDATION_CODE and all(m in text for m in ITEM_DUPLICATE_MARKERS)

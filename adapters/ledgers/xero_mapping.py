@@ -16,6 +16,14 @@ payment     ``Reference``: the payment's own reference, then ``syncledger-ref: �
 refund      ``Reference`` of the refund Payment, as for payments
 =========== ============================================================================
 
+Items: a line with ``item_code`` carries ``ItemCode``, the ``Code`` of the Xero item it is
+booked to (``XeroLedger`` resolves the canonical code, or an ``ItemID``, to it), besides the
+``AccountCode`` / ``TaxType`` / amounts every line carries, so totals do not depend on the
+item's defaults. Read back, each document line's ``ItemCode`` (or ``Item.Code``) is its
+entry of ``LedgerRecord.line_items``; the negative discount line added to a credit note is
+no document line and is left out. A new item (``item_body``) is a sold, untracked (service)
+item whose ``SalesDetails`` book to the invoice lines' account (``[new_items]``).
+
 A canonical payment is one Xero object: a ``Payment`` against the invoice when all of it is
 applied, else an ``Overpayment`` of the whole amount (``RemainingCredit`` is its balance)
 with the applied part allocated to the invoice. A refund is a ``Payment`` whose
@@ -31,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,13 +47,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from adapters.ports import LedgerRecord
+from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import to_decimal
 
 REF_MARKER = "syncledger-ref:"
 CONTACT_NUMBER_LIMIT = 50
+ITEM_CODE_LIMIT = 30  # Item.Code maxLength; Item.Name is at most 50
+ITEM_NAME_LIMIT = 50
 _HASHED_PREFIX = "syncledger:"
 _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _RECORD_REF = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
@@ -64,6 +74,7 @@ COLLECTION = {
     "refund": "Payments",
     "overpayment": "Overpayments",
     "bank_transaction": "BankTransactions",
+    "item": "Items",
 }
 ID_FIELD = {
     "customer": "ContactID",
@@ -73,6 +84,7 @@ ID_FIELD = {
     "refund": "PaymentID",
     "overpayment": "OverpaymentID",
     "bank_transaction": "OverpaymentID",  # we only create RECEIVE-OVERPAYMENTs
+    "item": "ItemID",
 }
 
 
@@ -144,6 +156,25 @@ class DocumentMapping:
     discount_account: str | None  # credit notes: a negative line; invoices: None
     discount_description: str
 
+    def is_discount_line(self, line: Mapping[str, Any]) -> bool:
+        """The negative line that carries a credit note's discount (no document line)."""
+        return (
+            self.discount_account is not None
+            and not _item_code_of(line)
+            and str(line.get("AccountCode")) == self.discount_account
+            and line.get("Description") == self.discount_description
+            and to_decimal(line.get("LineAmount") or 0) < 0
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewItemMapping:
+    """How ``create_item`` makes an item (``[new_items]``)."""
+
+    account_code: str  # SalesDetails.AccountCode: the invoice lines' account
+    tax_type: str | None  # SalesDetails.TaxType; None leaves the account's default
+    purchased: bool  # IsPurchased
+
 
 @dataclass(frozen=True, slots=True)
 class XeroMapping:
@@ -157,6 +188,7 @@ class XeroMapping:
     payment_fields: Mapping[str, tuple[str, ...]]
     payment_account: str
     reference_field: Mapping[str, str]
+    new_item: NewItemMapping
 
     def customer_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
         body = _fields(self.customer_fields, customer.model_dump(exclude_none=True))
@@ -164,18 +196,46 @@ class XeroMapping:
         return body
 
     def invoice_body(
-        self, invoice: Invoice, customer_ledger_id: str, external_ref: str
+        self,
+        invoice: Invoice,
+        customer_ledger_id: str,
+        external_ref: str,
+        items: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        """``items``: each line's ``item_code`` → the ``Code`` of its Xero item."""
         values = _document_values(invoice) | {"due_date": invoice.due_date}
-        return self._document(self.invoice, invoice, values, customer_ledger_id, external_ref)
+        return self._document(
+            self.invoice, invoice, values, customer_ledger_id, external_ref, items or {}
+        )
 
     def credit_note_body(
-        self, credit_note: CreditNote, customer_ledger_id: str, external_ref: str
+        self,
+        credit_note: CreditNote,
+        customer_ledger_id: str,
+        external_ref: str,
+        items: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         values = _document_values(credit_note)
         return self._document(
-            self.credit_note, credit_note, values, customer_ledger_id, external_ref
+            self.credit_note, credit_note, values, customer_ledger_id, external_ref, items or {}
         )
+
+    def item_body(self, code: str) -> dict[str, Any]:
+        """A sold, untracked (service) item ``code`` booked to the invoice lines' account."""
+        sales = {"AccountCode": self.new_item.account_code}
+        if self.new_item.tax_type:
+            sales["TaxType"] = self.new_item.tax_type
+        return {
+            "Code": code,
+            "Name": code[:ITEM_NAME_LIMIT],
+            "IsSold": True,
+            "IsPurchased": self.new_item.purchased,
+            "SalesDetails": sales,
+        }
+
+    def record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+        """``to_record``, knowing which credit-note line is the discount's."""
+        return to_record(kind, raw, pseudo_line=self.credit_note.is_discount_line)
 
     def payment_body(
         self, payment: Payment, invoice_ledger_id: str, external_ref: str
@@ -228,6 +288,7 @@ class XeroMapping:
         values: Mapping[str, Any],
         customer_ledger_id: str,
         external_ref: str,
+        items: Mapping[str, str],
     ) -> dict[str, Any]:
         body = _fields(spec.fields, values)
         body |= {
@@ -235,7 +296,7 @@ class XeroMapping:
             "Status": spec.status,
             "Contact": {"ContactID": customer_ledger_id},
             "LineAmountTypes": "Exclusive",
-            "LineItems": _lines(spec, doc),
+            "LineItems": _lines(spec, doc, items),
             spec.reference_field: ref_note(external_ref),
         }
         _check_total(doc, body)
@@ -263,15 +324,43 @@ def _document_values(doc: Invoice | CreditNote) -> dict[str, Any]:
     }
 
 
-def _lines(spec: DocumentMapping, doc: Invoice | CreditNote) -> list[dict[str, Any]]:
+def _lines(
+    spec: DocumentMapping, doc: Invoice | CreditNote, items: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """One LineItem per canonical line (the invoice discount spread over them), plus a
+    credit note's negative discount line."""
     if spec.discount_account is None:
         discounts = _spread(doc, spec)
-        return [_line(spec, ln, d) for ln, d in zip(doc.lines, discounts, strict=True)]
-    lines = [_line(spec, ln, Decimal(0)) for ln in doc.lines]
-    return lines + ([_discount_line(spec, doc.discount)] if doc.discount else [])
+    else:
+        discounts = [Decimal(0)] * len(doc.lines)
+    lines = [
+        _line(spec, ln, d, _item_code(doc, ln, items))
+        for ln, d in zip(doc.lines, discounts, strict=True)
+    ]
+    if spec.discount_account is not None and doc.discount:
+        lines.append(_discount_line(spec, doc.discount))
+    return lines
 
 
-def _line(spec: DocumentMapping, line: InvoiceLine, discount: Decimal) -> dict[str, Any]:
+def _item_code(
+    doc: Invoice | CreditNote, line: InvoiceLine, items: Mapping[str, str]
+) -> str | None:
+    """The Xero ``Code`` of the item ``line`` names (the adapter resolved it before)."""
+    if line.item_code is None:
+        return None
+    code = items.get(line.item_code)
+    if code is None:
+        raise PermanentLedgerError(
+            f"{doc.kind} {doc.number}: no Xero item was resolved for the line item "
+            f"{line.item_code!r}",
+            code="unknown_item",
+        )
+    return code
+
+
+def _line(
+    spec: DocumentMapping, line: InvoiceLine, discount: Decimal, item_code: str | None
+) -> dict[str, Any]:
     quantity, unit = places(line.quantity, 4), places(line.unit_price, spec.unit_decimals)
     item: dict[str, Any] = {
         "Description": line.description,
@@ -282,6 +371,7 @@ def _line(spec: DocumentMapping, line: InvoiceLine, discount: Decimal) -> dict[s
         "TaxType": spec.taxed_type if line.tax_amount else spec.untaxed_type,
         "TaxAmount": cents(line.tax_amount),
     }
+    item |= {"ItemCode": item_code} if item_code is not None else {}
     return item | ({"DiscountAmount": discount} if discount else {})
 
 
@@ -397,6 +487,20 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> XeroMapping:
         payment_fields=_paths(raw["payment"]["fields"]),
         payment_account=str(raw["payment"]["account_code"]),
         reference_field={k: str(raw[k]["reference"]["field"]) for k in kinds},
+        new_item=_new_item_mapping(raw.get("new_items", {}), raw["invoice"]["lines"]),
+    )
+
+
+def _new_item_mapping(raw: Mapping[str, Any], lines: Mapping[str, Any]) -> NewItemMapping:
+    """``[new_items]``; the account is always the invoice lines' own."""
+    unknown = sorted(set(raw) - {"tax_type", "purchased"})
+    if unknown:
+        raise ValueError(f"[new_items] takes no key {unknown[0]!r}")
+    tax_type = raw.get("tax_type", lines["taxed_type"])
+    return NewItemMapping(
+        account_code=str(lines["account_code"]),
+        tax_type=str(tax_type) if tax_type else None,
+        purchased=bool(raw.get("purchased", False)),
     )
 
 
@@ -423,8 +527,14 @@ def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 # ----------------------------------------------------------------- ledger → canonical
 
 
-def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
-    """A Xero Contact / Invoice / Payment / CreditNote as a ``LedgerRecord``."""
+def to_record(
+    kind: str,
+    raw: Mapping[str, Any],
+    *,
+    pseudo_line: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> LedgerRecord:
+    """A Xero Contact / Invoice / Payment / CreditNote as a ``LedgerRecord``; a document's
+    ``line_items`` leave out the lines ``pseudo_line`` says the adapter added."""
     version = raw.get("UpdatedDateUTC")
     id_field = "OverpaymentID" if kind == "payment" and "PaymentID" not in raw else ID_FIELD[kind]
     common: dict[str, Any] = {
@@ -441,7 +551,31 @@ def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         "payment": _payment_parts,
         "refund": _refund_parts,
     }[kind](raw)
+    if kind in ("invoice", "credit_note"):
+        parts["line_items"] = line_items(raw, pseudo_line)
     return LedgerRecord(**common, **parts)
+
+
+def line_items(
+    raw: Mapping[str, Any], pseudo_line: Callable[[Mapping[str, Any]], bool] | None = None
+) -> tuple[str | None, ...]:
+    """The item ``Code`` each document line is booked to (None: no item), in order."""
+    lines = [ln for ln in raw.get("LineItems") or [] if isinstance(ln, Mapping)]
+    if lines and pseudo_line is not None and pseudo_line(lines[-1]):
+        lines = lines[:-1]
+    return tuple(_item_code_of(ln) or None for ln in lines)
+
+
+def _item_code_of(line: Mapping[str, Any]) -> str:
+    item = line.get("Item")
+    nested = item.get("Code") if isinstance(item, Mapping) else None
+    return str(line.get("ItemCode") or nested or "")
+
+
+def to_item(raw: Mapping[str, Any]) -> LedgerItem:
+    """A Xero Item as a ``LedgerItem`` (``code`` is its ``Code``)."""
+    name = raw.get("Name")
+    return LedgerItem(str(raw["ItemID"]), str(raw["Code"]), None if name is None else str(name))
 
 
 def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:

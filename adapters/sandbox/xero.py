@@ -19,6 +19,10 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
   lists them), ``GET /Overpayments[/{id}]``, ``PUT /Overpayments/{id}/Allocations``; a
   ``PUT /Payments`` element naming a ``CreditNote`` or an ``Overpayment`` instead of an
   ``Invoice`` is a cash refund of that credit (``xero_credits``).
+- ``GET|PUT|POST /Items``, ``GET|POST /Items/{ItemID or Code}`` (``xero_items``): a
+  ``Code`` unique ignoring case, "Price List Item with Code 'X' already exists" otherwise;
+  invoice and credit-note lines name an item by ``ItemCode`` and one naming no item is
+  refused ("Item code 'X' is not valid", ValidationException).
 - ``GET|PUT|POST /Contacts``, ``GET|POST /Contacts/{ContactID or ContactNumber}``;
   the same for ``/Invoices`` (ACCREC; by id or InvoiceNumber) and ``/CreditNotes``
   (ACCRECCREDIT); ``GET|PUT|POST /Payments``, ``GET /Payments/{id}``, ``POST
@@ -46,9 +50,10 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
 
 Not modelled: ACCPAY bills and the other document types, bank transactions other than
 RECEIVE-OVERPAYMENT (and their updates), prepayments, batch payments, attachments,
-history, items, tracking, tax rate management, contact groups, webhooks, multi-tenant
-apps, the refresh-token grace period, the XE.com day rate (a foreign-currency document or
-overpayment must carry ``CurrencyRate``: stricter than Xero, on purpose),
+history, tracked (inventory) items and item deletes, tracking, tax rate management,
+contact groups, webhooks, multi-tenant apps, the refresh-token grace period, the XE.com
+day rate (a foreign-currency document or overpayment must carry ``CurrencyRate``:
+stricter than Xero, on purpose),
 ``summaryOnly`` (full records are returned), fixed rate-limit windows (sliding instead),
 Xero's exact wording of messages no public source quotes, and its 500 on a non-GUID
 ``ContactID`` (xero-node #285): the sandbox answers the spec's binding error instead.
@@ -97,8 +102,8 @@ ACCESS_TTL = 1800.0  # 30 minutes
 REFRESH_TTL = 60 * 86400.0  # 60 days
 SCOPE = "offline_access accounting.transactions accounting.contacts accounting.settings.read"
 _KINDS = Kinds(
-    names=("customer", "invoice", "payment", "credit_note", "refund"),
-    error="kinds are customer, invoice, payment, credit_note, refund, overpayment and "
+    names=("customer", "invoice", "payment", "credit_note", "refund", "item"),
+    error="kinds are customer, invoice, payment, credit_note, refund, item, overpayment and "
     "bank_transaction",
 )
 
@@ -181,7 +186,7 @@ def _routes() -> list[Route]:
         Route(f"{API}/Overpayments", _api(_collection), methods=["GET"]),
         Route(f"{API}/Overpayments/{{ident}}", _api(_record), methods=["GET"]),
     ]
-    for collection in ("Contacts", "Invoices", "Payments", "CreditNotes"):
+    for collection in ("Contacts", "Items", "Invoices", "Payments", "CreditNotes"):
         routes += [
             Route(f"{API}/{collection}", _api(_collection), methods=["GET", "PUT", "POST"]),
             Route(f"{API}/{collection}/{{ident}}", _api(_record), methods=["GET", "POST"]),

@@ -1,5 +1,5 @@
-"""The Xero sandbox's books: one organisation's contacts, invoices, payments, credit notes,
-overpayments and the bank transactions that received them, and the answers kept for
+"""The Xero sandbox's books: one organisation's contacts, items, invoices, payments, credit
+notes, overpayments and the bank transactions that received them, and the answers kept for
 ``Idempotency-Key`` replays, in SQLite (a file when a path is given, memory otherwise).
 
 Records are stored as Xero returns them. ``UpdatedDateUTC`` is stamped on every write from
@@ -25,12 +25,14 @@ ENTITY_OF_KIND = {
     "credit_note": "CreditNote",
     "overpayment": "Overpayment",
     "bank_transaction": "BankTransaction",
+    "item": "Item",
 }
 ID_FIELD = {e: f"{e}ID" for e in ENTITY_OF_KIND.values()}
 NUMBER_FIELD = {
     "Contact": "ContactNumber",
     "Invoice": "InvoiceNumber",
     "CreditNote": "CreditNoteNumber",
+    "Item": "Code",
 }
 
 SCHEMA = """
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS records (
     id TEXT NOT NULL,
     seq INTEGER NOT NULL,
     number_key TEXT,           -- casefolded ContactNumber / InvoiceNumber / CreditNoteNumber
+                               -- / item Code
     name_key TEXT,             -- casefolded contact Name
     updated INTEGER NOT NULL,  -- UpdatedDateUTC, milliseconds since the epoch
     body TEXT NOT NULL,
@@ -128,7 +131,7 @@ class XeroBook(SqliteBook):
         """Insert or replace ``record`` (its id field set), stamping ``UpdatedDateUTC``."""
         stamp = self.stamp()
         record = {**record, "UpdatedDateUTC": ms_date(stamp)}
-        if "UpdatedDateUTCString" in record or entity != "Contact":
+        if "UpdatedDateUTCString" in record or entity not in ("Contact", "Item"):
             record["UpdatedDateUTCString"] = _iso(stamp)
         ident = str(record[ID_FIELD[entity]]).lower()
         self.db.execute(

@@ -34,6 +34,7 @@ COLLECTION = {
     "CreditNote": "CreditNotes",
     "Overpayment": "Overpayments",
     "BankTransaction": "BankTransactions",
+    "Item": "Items",
 }
 SEARCHED = {
     "Contact": ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress"),

@@ -38,6 +38,7 @@ from adapters.sandbox.xero_errors import (
     validation,
     with_errors,
 )
+from adapters.sandbox.xero_items import booked_lines, checked_item
 from adapters.sandbox.xero_limits import XeroLimits
 from adapters.sandbox.xero_listing import COLLECTION, Query, envelope, select
 from adapters.sandbox.xero_rules import allocated, checked_contact, checked_payment, deleted_payment
@@ -131,6 +132,11 @@ class XeroSandbox(FaultInjection):
         entity = entity_name(kind)
         return self._present_all(entity, self.book.all(entity))
 
+    def seed_item(self, code: str, **fields: Any) -> str:
+        """An item someone made by hand in Xero (no request, no limits): its ItemID."""
+        item = self._item({"Code": code, "Name": code, **fields}, None)
+        return str(self.book.save("Item", item)["ItemID"])
+
     def close(self) -> None:
         self.book.close()
 
@@ -221,6 +227,9 @@ class XeroSandbox(FaultInjection):
     def _save(
         self, entity: str, element: dict[str, Any], ident: str | None, unitdp: int, put: bool
     ) -> dict[str, Any]:
+        if entity == "Item":
+            current = self._current_item(element, ident, put)
+            return self.book.save(entity, self._item(element, current))
         current = self._current(entity, element, ident, put)
         if entity == "Contact":
             return self.book.save(entity, self._contact(element, current))
@@ -253,6 +262,34 @@ class XeroSandbox(FaultInjection):
         )
         return matches[0] if matches else None
 
+    def _current_item(
+        self, element: dict[str, Any], ident: str | None, put: bool
+    ) -> dict[str, Any] | None:
+        """The item a write names: by the path's ItemID or Code, by the element's ItemID,
+        or (POST, Xero's update-or-create) by its Code; PUT always creates."""
+        wanted = ident or element.get("ItemID")
+        if wanted:
+            found = self.book.get("Item", str(wanted)) or self._item_coded(str(wanted))
+            if found is None:
+                raise ElementInvalid(f"The Item with ItemID {wanted} does not exist")
+            return found
+        code = element.get("Code")
+        return None if put or not code else self._item_coded(str(code))
+
+    def _item_coded(self, code: str) -> dict[str, Any] | None:
+        return next(iter(self.book.numbered("Item", code.strip())), None)
+
+    def _item(self, element: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        own = (current or {}).get("ItemID")
+        return checked_item(
+            element,
+            current,
+            code_taken=lambda code: any(
+                i["ItemID"] != own for i in self.book.numbered("Item", code)
+            ),
+            org=self.org,
+        )
+
     def _contact(self, element: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
         own = (current or {}).get("ContactID")
         return checked_contact(
@@ -270,6 +307,8 @@ class XeroSandbox(FaultInjection):
     def _document(
         self, kind: Kind, element: dict[str, Any], current: dict[str, Any] | None, unitdp: int
     ) -> dict[str, Any]:
+        if "LineItems" in element:
+            element = element | {"LineItems": booked_lines(element["LineItems"], self._item_coded)}
         contact = self._contact_of(element.get("Contact") or (current or {}).get("Contact"))
         doc = priced(kind, element, current, org=self.org, contact=contact, unitdp=unitdp)
         if doc["Status"] in ("VOIDED", "DELETED"):
@@ -465,7 +504,7 @@ class XeroSandbox(FaultInjection):
         return self._envelope(envelope(query, [record], self._presenter(entity), single=True))
 
     def _by_number(self, entity: str, ident: str) -> dict[str, Any] | None:
-        if entity not in ("Contact", "Invoice", "CreditNote"):
+        if entity not in ("Contact", "Invoice", "CreditNote", "Item"):
             return None
         return next(iter(self.book.numbered(entity, ident)), None)
 

@@ -440,6 +440,114 @@ class LedgerContract:
         assert ledger.sandbox.count("refund") == 0
         assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
 
+    # --------------------------------------------------------------- items
+
+    #: an item code no sandbox seeds
+    item_code = "SVC-AUDIT-7"
+
+    def with_item(self, document: Invoice | CreditNote, code: str) -> Invoice | CreditNote:
+        """``document`` with its first line booked to item ``code``."""
+        first = document.lines[0].model_copy(update={"item_code": code})
+        return document.model_copy(update={"lines": (first, *document.lines[1:])})
+
+    async def push_item_invoice(
+        self, ledger: LedgerUnderTest, customer_id: str, code: str, n: int = 1
+    ) -> str:
+        invoice = self.with_item(self.invoice(n), code)
+        assert isinstance(invoice, Invoice)
+        result = await ledger.adapter.create_invoice(
+            invoice,
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+        return result.ledger_id
+
+    async def test_an_item_is_created_once_and_found_by_code_or_id(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        assert await ledger.adapter.find_item(self.item_code) is None
+        before = ledger.sandbox.count("item")
+        made = await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        assert made.code == self.item_code
+        # a second create of the same code (another key, as after a lost cache) is the same item
+        again = await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 2))
+        assert again.ledger_id == made.ledger_id
+        assert ledger.sandbox.count("item") == before + 1
+        by_code = await ledger.adapter.find_item(self.item_code)
+        assert by_code is not None
+        assert by_code.ledger_id == made.ledger_id
+        by_id = await ledger.adapter.find_item(made.ledger_id)
+        assert by_id is not None
+        assert by_id.code == self.item_code
+
+    async def test_an_item_create_lost_after_commit_is_not_made_twice(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        before = ledger.sandbox.count("item")
+        ledger.sandbox.commit_then_timeout_next(ledger.attempts)
+        with pytest.raises(TransientLedgerError):
+            await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        assert ledger.sandbox.count("item") == before + 1
+        made = await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        assert ledger.sandbox.count("item") == before + 1
+        found = await ledger.adapter.find_item(self.item_code)
+        assert found is not None
+        assert found.ledger_id == made.ledger_id
+
+    async def test_lines_are_booked_to_the_items_they_name(self, ledger: LedgerUnderTest) -> None:
+        await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_item_invoice(ledger, customer_id, self.item_code)
+        invoice = await self.fetch(ledger, "invoice", invoice_id)
+        assert invoice.total == Decimal("225.45")
+        assert len(invoice.line_items) == 3
+        assert invoice.line_items[0] == self.item_code
+        assert self.item_code not in invoice.line_items[1:]
+        credit = self.with_item(self.credit_note(), self.item_code)
+        assert isinstance(credit, CreditNote)
+        result = await ledger.adapter.create_credit_note(
+            credit,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+        credit_note = await self.fetch(ledger, "credit_note", result.ledger_id)
+        assert credit_note.line_items == (self.item_code,)
+        assert (await self.fetch(ledger, "invoice", invoice_id)).balance == Decimal("185.45")
+
+    async def test_an_update_rebooks_a_line_to_another_item(self, ledger: LedgerUnderTest) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        assert self.item_code not in (await self.fetch(ledger, "invoice", invoice_id)).line_items
+        await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        version = (await self.fetch(ledger, "invoice", invoice_id)).version
+        rebooked = self.with_item(self.invoice(), self.item_code)
+        assert isinstance(rebooked, Invoice)
+        await ledger.adapter.update_invoice(
+            rebooked,
+            ledger_id=invoice_id,
+            version=version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu", 1),
+        )
+        invoice = await self.fetch(ledger, "invoice", invoice_id)
+        assert invoice.line_items[0] == self.item_code
+        assert invoice.total == Decimal("225.45")
+        assert ledger.sandbox.count("invoice") == 1
+
+    async def test_a_line_naming_no_item_of_the_ledger_is_refused(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        items = ledger.sandbox.count("item")
+        with pytest.raises(PermanentLedgerError):
+            await self.push_item_invoice(ledger, customer_id, "NO-SUCH-ITEM")
+        assert ledger.sandbox.count("invoice") == 0
+        assert ledger.sandbox.count("item") == items  # nothing made up behind our back
+
     # --------------------------------------------------------------- reads
 
     async def test_changes_since_returns_what_changed_after(self, ledger: LedgerUnderTest) -> None:

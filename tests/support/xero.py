@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.http import RetryPolicy
-from adapters.ledgers.xero import XeroLedger
+from adapters.jsonwire import decode_json
+from adapters.ledgers.xero import API, XeroLedger
 from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
 from adapters.ratelimit import Rate, RateLimiter
 from adapters.sandbox.xero import (
@@ -29,6 +31,31 @@ TENANT = DEFAULT_TENANT_ID
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
 
 
+class Wire(httpx.AsyncBaseTransport):
+    """The transport to the app in-process, keeping every request the adapter sent."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.sent: list[httpx.Request] = []
+        #: called with each request before the app sees it (e.g. to let "someone else"
+        #: change the book in between two calls of the adapter)
+        self.before: Callable[[httpx.Request], None] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        if self.before is not None:
+            self.before(request)
+        return await self._inner.handle_async_request(request)
+
+    def requests(self, method: str, path: str) -> list[httpx.Request]:
+        """What was sent as ``method`` to ``path`` (after ``/api.xro/2.0``)."""
+        full = f"{API}{path}"
+        return [r for r in self.sent if r.method == method and r.url.path == full]
+
+    def bodies(self, method: str, path: str) -> list[Any]:
+        return [decode_json(r.content) for r in self.requests(method, path)]
+
+
 @dataclass
 class InProcessXero:
     app: Starlette
@@ -36,6 +63,7 @@ class InProcessXero:
     ledger: XeroLedger
     store: TokenStore
     retry: RetryPolicy
+    wire: Wire
 
 
 def xero_auth(
@@ -67,14 +95,15 @@ def in_process_xero(
     ledger whose client-side limiter matches it."""
     app = create_app(book_path, per_minute=per_window, minute_window=window, **app_options)
     store = store or MemoryTokenStore()
+    wire = Wire(httpx.ASGITransport(app=app))
     ledger = XeroLedger.connect(
         tenant_id=TENANT,
         auth=xero_auth(store),
         base_url=BASE_URL,
-        transport=httpx.ASGITransport(app=app),
+        transport=wire,
         limiter=limiter or RateLimiter(Rate(per_window, window), Rate(5000, 86400.0)),
         retry=retry,
         timeout=timeout,
         **(ledger_options or {}),
     )
-    return InProcessXero(app, sandbox_of(app), ledger, store, retry)
+    return InProcessXero(app, sandbox_of(app), ledger, store, retry, wire)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from adapters.http import NO_RETRY
-from adapters.jsonwire import encode_json
+from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.xero import XeroLedger, fresh_key, step_key, where_literal, wire_key
 from adapters.ledgers.xero_errors import XeroServerError, element_error, translate_xero
 from adapters.ledgers.xero_mapping import contact_number, load_mapping, ref_in
@@ -123,6 +123,138 @@ async def test_a_foreign_currency_document_needs_its_rate(xero: InProcessXero) -
     record = await xero.ledger.get("invoice", await push_invoice(xero.ledger, customer_id, euro))
     assert record is not None
     assert (record.currency, record.raw["CurrencyRate"]) == ("EUR", Decimal("1.0850"))
+
+
+# ------------------------------------------------------------------- items
+
+
+def item_lines(*codes: str | None) -> tuple[InvoiceLine, ...]:
+    return tuple(
+        InvoiceLine(description=f"line {n}", quantity="1", unit_price="0.10", item_code=code)
+        for n, code in enumerate(codes, 1)
+    )
+
+
+async def test_a_line_naming_an_item_sends_the_items_code_and_reads_it_back(
+    xero: InProcessXero,
+) -> None:
+    item_id = xero.sandbox.seed_item("SVC-1", SalesDetails={"AccountCode": "260"})
+    customer_id = await push_customer(xero.ledger)
+    # one line names the item by its ItemID, one by its code in another case, one by none
+    doc = invoice(total="0.30", lines=item_lines(item_id, "svc-1", None))
+    invoice_id = await push_invoice(xero.ledger, customer_id, doc)
+    [body] = xero.wire.bodies("PUT", "/Invoices")
+    sent = body["Invoices"][0]["LineItems"]
+    assert [ln.get("ItemCode") for ln in sent] == ["SVC-1", "SVC-1", None]
+    assert {ln["AccountCode"] for ln in sent} == {"200"}  # the mapping's account, not the item's
+    [stored] = xero.sandbox.records("invoice")
+    assert stored["LineItems"][0]["Item"]["ItemID"] == item_id
+    record = await xero.ledger.get("invoice", invoice_id)
+    assert record is not None
+    assert (record.line_items, record.total) == (("SVC-1", "SVC-1", None), Decimal("0.30"))
+
+
+async def test_item_lookups_are_cached_across_documents(xero: InProcessXero) -> None:
+    item_id = xero.sandbox.seed_item("SVC-1")
+    customer_id = await push_customer(xero.ledger)
+    for n in (1, 2, 3):
+        lines = item_lines("SVC-1", "SVC-1")
+        doc = invoice("0.20", id=f"INV-{n}", number=f"INV-{n}", lines=lines)
+        await xero.ledger.create_invoice(
+            doc,
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+    assert len(xero.wire.requests("GET", "/Items")) == 1
+    found = await xero.ledger.find_item(item_id)
+    assert found is not None and found.code == "SVC-1"
+    assert len(xero.wire.requests("GET", f"/Items/{item_id}")) == 0  # known by id already
+    assert xero.sandbox.count("invoice") == 3
+
+
+async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(
+            xero.ledger, customer_id, invoice("0.20", lines=item_lines(None, "NOPE-1"))
+        )
+    assert refused.value.code == "unknown_item" and "'NOPE-1'" in str(refused.value)
+    assert "line 2" in str(refused.value)
+    assert xero.wire.requests("PUT", "/Invoices") == []
+
+
+async def test_an_item_deleted_after_it_was_cached_is_refused_by_xero(
+    xero: InProcessXero,
+) -> None:
+    """The cache can outlive the item: then Xero's own refusal names the code."""
+    xero.sandbox.seed_item("SVC-1")
+    customer_id = await push_customer(xero.ledger)
+    assert await xero.ledger.find_item("SVC-1") is not None
+    xero.sandbox.book.db.execute("DELETE FROM records WHERE entity = 'Item'")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(
+            xero.ledger, customer_id, invoice("0.20", lines=item_lines("SVC-1", None))
+        )
+    assert refused.value.code == "10"
+    assert "Item code 'SVC-1' is not valid" in str(refused.value)
+    assert xero.sandbox.count("invoice") == 0
+
+
+async def test_an_item_is_created_as_a_sold_service_item_on_the_sales_account(
+    xero: InProcessXero,
+) -> None:
+    made = await xero.ledger.create_item("SVC-9", idempotency_key=key("item", 9))
+    [put] = xero.wire.requests("PUT", "/Items")
+    assert put.headers["Idempotency-Key"] == key("item", 9)
+    assert decode_json(put.content)["Items"] == [
+        {
+            "Code": "SVC-9",
+            "Name": "SVC-9",
+            "IsSold": True,
+            "IsPurchased": False,
+            "SalesDetails": {"AccountCode": "200", "TaxType": "OUTPUT"},
+        }
+    ]
+    [stored] = xero.sandbox.records("item")
+    assert (made.ledger_id, made.code, made.name) == (stored["ItemID"], "SVC-9", "SVC-9")
+
+
+async def test_a_create_xero_refuses_as_a_duplicate_code_returns_the_existing_item(
+    xero: InProcessXero,
+) -> None:
+    """Someone makes the item between our lookup and our create: Xero refuses ours."""
+    seeded: list[str] = []
+
+    def someone_makes_it(request: httpx.Request) -> None:
+        if request.method == "PUT" and request.url.path.endswith("/Items") and not seeded:
+            seeded.append(xero.sandbox.seed_item("svc-1"))
+
+    xero.wire.before = someone_makes_it
+    made = await xero.ledger.create_item("SVC-1", idempotency_key=key("item", 1))
+    assert (made.ledger_id, made.code) == (seeded[0], "svc-1")
+    assert xero.sandbox.count("item") == 1
+    assert len(xero.wire.requests("PUT", "/Items")) == 1  # refused once, not resent
+
+
+async def test_a_500_on_an_item_create_is_recovered_by_its_code(xero: InProcessXero) -> None:
+    xero.sandbox.fail_next_writes(1)
+    made = await xero.ledger.create_item("SVC-1", idempotency_key=key("item", 1))
+    assert xero.sandbox.count("item") == 1
+    assert made.code == "SVC-1"
+    first, second = xero.wire.requests("PUT", "/Items")
+    assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
+
+
+async def test_an_item_code_xero_cannot_hold_is_refused_before_sending(
+    xero: InProcessXero,
+) -> None:
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.create_item("X" * 31, idempotency_key=key("item", 1))
+    assert refused.value.code == "syncledger.bad_item_code"
+    assert xero.wire.requests("PUT", "/Items") == []
 
 
 # --------------------------------------------------------------- customers
@@ -275,10 +407,13 @@ async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXer
         customer_id="C-1",
         issue_date=date(2026, 4, 3),
         currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
+        lines=(
+            InvoiceLine(description="refund", quantity="1", unit_price="10.00", item_code="SVC-1"),
+        ),
         discount=Decimal("2.00"),
         total=Decimal("8.00"),
     )
+    xero.sandbox.seed_item("SVC-1")
     pushed = await xero.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
@@ -290,6 +425,9 @@ async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXer
     assert record is not None
     assert (record.total, record.balance, record.status) == (Decimal("8.00"), 8, "open")
     assert [ln["LineAmount"] for ln in record.raw["LineItems"]] == [10, Decimal("-2.00")]
+    assert record.line_items == ("SVC-1",)  # the discount line is no document line
+    listed = [r async for r in xero.ledger.list_all("credit_note")]
+    assert [r.line_items for r in listed] == [("SVC-1",)]
 
 
 # ------------------------------------------------- overpayments, refunds

@@ -371,6 +371,103 @@ async def test_invoice_rules(xero: Xero) -> None:
     assert xero.sandbox.count("invoice") == 2
 
 
+# ------------------------------------------------------------------- items
+
+
+async def put_item(xero: Xero, code: str, **fields: Any) -> Answer:
+    body = {"Items": [{"Code": code, **fields}]}
+    return await xero.call("PUT", "/Items", body, summarizeErrors="true")
+
+
+def sales(account: str = "200", tax_type: str = "OUTPUT", price: str = "90.00") -> dict[str, Any]:
+    return {"UnitPrice": Decimal(price), "AccountCode": account, "TaxType": tax_type}
+
+
+async def test_item_codes_are_unique_and_items_are_read_by_id_or_code(xero: Xero) -> None:
+    made = (await put_item(xero, "SVC-1", Name="Audit", SalesDetails=sales())).first("Items")
+    flags = (made["IsSold"], made["IsPurchased"], made["IsTrackedAsInventory"])
+    assert flags == (True, True, False)
+    again = await put_item(xero, "svc-1")
+    assert (again.status, again.body["ErrorNumber"]) == (400, 10)
+    assert again.body["Type"] == "ValidationException"
+    assert again.messages() == ["Price List Item with Code 'svc-1' already exists"]
+    by_id = await xero.call("GET", f"/Items/{made['ItemID']}")
+    by_code = await xero.call("GET", "/Items/SVC-1")
+    assert by_id.first("Items") == by_code.first("Items")
+    where = await xero.call("GET", "/Items", where='Code=="svc-1"')
+    assert [i["ItemID"] for i in where.body["Items"]] == [made["ItemID"]]
+    # POST is update-or-create: the item with the Code is updated
+    renamed = await xero.call("POST", "/Items", {"Items": [{"Code": "SVC-1", "Name": "Audit+"}]})
+    assert (renamed.first("Items")["ItemID"], renamed.first("Items")["Name"]) == (
+        made["ItemID"],
+        "Audit+",
+    )
+    too_long = await put_item(xero, "X" * 31)
+    assert (too_long.status, too_long.body["ErrorNumber"]) == (400, 14)
+    no_account = await put_item(xero, "SVC-2", SalesDetails=sales(account="999"))
+    assert no_account.messages() == [
+        "Account code '999' does not exist or cannot be applied to Items."
+    ]
+    assert xero.sandbox.count("item") == 1
+
+
+async def test_a_line_naming_no_item_is_refused_as_xero_refuses_it(xero: Xero) -> None:
+    contact_id = (await xero.contact())["ContactID"]
+    refused = await xero.invoice(
+        contact_id, line("10.00", ItemCode="NOPE"), line("5.00"), line("5.00", ItemCode="GONE")
+    )
+    assert refused.status == 400
+    assert (refused.body["ErrorNumber"], refused.body["Type"], refused.body["Message"]) == (
+        10,
+        "ValidationException",
+        "A validation exception occurred",
+    )
+    assert refused.messages() == ["Item code 'NOPE' is not valid", "Item code 'GONE' is not valid"]
+    element = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}}
+    element |= {"Status": "AUTHORISED", "LineItems": [line("5.00", ItemCode="NOPE")]}
+    credit = await xero.call(
+        "PUT", "/CreditNotes", {"CreditNotes": [element]}, summarizeErrors="true"
+    )
+    assert (credit.status, credit.messages()) == (400, ["Item code 'NOPE' is not valid"])
+    # without summarizeErrors: a 200 whose element is marked ERROR, nothing saved
+    marked = await xero.call("PUT", "/CreditNotes", {"CreditNotes": [element]})
+    assert marked.body["CreditNotes"][0]["StatusAttributeString"] == "ERROR"
+    assert xero.sandbox.count("invoice") == xero.sandbox.count("credit_note") == 0
+
+
+async def test_a_line_naming_an_item_takes_what_it_leaves_out_from_the_item(xero: Xero) -> None:
+    details = {"Name": "Audit", "Description": "Annual audit", "SalesDetails": sales("260", "NONE")}
+    item = (await put_item(xero, "SVC-1", **details)).first("Items")
+    contact_id = (await xero.contact())["ContactID"]
+    answer = await xero.invoice(
+        contact_id,
+        {"ItemCode": "svc-1", "Quantity": Decimal("2")},
+        line("10.00", ItemCode="SVC-1"),
+    )
+    first, second = answer.first("Invoices")["LineItems"]
+    taken = (first["Description"], first["UnitAmount"], first["AccountCode"], first["TaxType"])
+    assert taken == ("Annual audit", Decimal("90.00"), "260", "NONE")
+    assert first["LineAmount"] == Decimal("180.00")
+    assert first["ItemCode"] == "SVC-1"  # as the item spells it
+    assert first["Item"] == {"ItemID": item["ItemID"], "Name": "Audit", "Code": "SVC-1"}
+    sent = (second["Description"], second["UnitAmount"], second["AccountCode"])
+    assert sent == ("Service", Decimal("10.00"), "200")  # what the line sends wins
+
+
+async def test_item_writes_take_faults_and_idempotency_keys_like_other_writes(xero: Xero) -> None:
+    body = {"Items": [{"Code": "SVC-1"}]}
+    xero.sandbox.fail_next_writes(1, status=500)
+    failed = await xero.call("PUT", "/Items", body, headers={"Idempotency-Key": "a"})
+    assert (failed.status, xero.sandbox.count("item")) == (500, 0)
+    first = await xero.call("PUT", "/Items", body, headers={"Idempotency-Key": "b"})
+    again = await xero.call("PUT", "/Items", body, headers={"Idempotency-Key": "b"})
+    assert again.body == first.body
+    xero.sandbox.throttle_next(1)
+    throttled = await xero.call("PUT", "/Items", {"Items": [{"Code": "SVC-2"}]})
+    assert throttled.status == 429
+    assert xero.sandbox.count("item") == 1
+
+
 async def test_void_needs_nothing_paid_and_zeroes_the_amount_due(xero: Xero) -> None:
     contact_id = (await xero.contact())["ContactID"]
     paid = (await xero.invoice(contact_id, InvoiceNumber="A")).first("Invoices")
@@ -629,7 +726,14 @@ async def test_admin_endpoints_set_faults_and_count(xero: Xero) -> None:
     await xero.http.delete("/_sandbox/faults")
     await xero.contact()
     counts = decode_json((await xero.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
+    assert counts == {
+        "customer": 1,
+        "invoice": 0,
+        "payment": 0,
+        "credit_note": 0,
+        "refund": 0,
+        "item": 0,
+    }
     records = decode_json((await xero.http.get("/_sandbox/records/customer")).content)
     assert records[0]["Balances"]["AccountsReceivable"]["Outstanding"] == 0
     unknown = await xero.http.post("/_sandbox/faults", content=encode_json({"nope": 1}))
