@@ -52,6 +52,10 @@ itself, or the payment's overpayment credit) and no invoice, our reference in it
 ``note``, after checking the credit's client, currency and what is left of it (FreshBooks
 is not known to refuse more). Verify against a real account before relying on it.
 
+Items: FreshBooks lines carry no item id, only a ``name``: a line booked to an item is
+named as the item, and the adapter itself refuses a code naming no item of the account
+(``unknown_item``), FreshBooks being unable to (``freshbooks_items``).
+
 Tax ids: clients keep ``tax_id`` in ``vat_number``, which no documented search covers:
 ``match_customer`` lists every client and compares ``vat_number`` ignoring case, spaces,
 dots and dashes (a full scan of the account's clients per match with a tax id).
@@ -72,6 +76,7 @@ import httpx
 
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
+from adapters.ledgers.freshbooks_items import ITEMS_PATH, FreshBooksItems, result_of
 from adapters.ledgers.freshbooks_mapping import (
     OVERPAYMENT_CREDIT,
     FreshBooksMapping,
@@ -83,7 +88,7 @@ from adapters.ledgers.freshbooks_mapping import (
     to_record,
 )
 from adapters.oauth2 import Auth, OAuth2Client
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -168,6 +173,7 @@ class FreshBooksLedger:
         self._now = now
         self._sleep = sleep
         self._rng = random.Random()
+        self._items = FreshBooksItems(http, self._url(ITEMS_PATH), page_size=self._page, now=now)
 
     @classmethod
     def connect(
@@ -208,6 +214,19 @@ class FreshBooksLedger:
             page_size=page_size,
         )
 
+    # ------------------------------------------------------------------ items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The active item named ``code``, else the one whose id is ``code`` (cached; see
+        ``freshbooks_items``)."""
+        return await self._items.find(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """The item named ``code``, created (``{"name": code}``) when there is none.
+        FreshBooks has no idempotency key: a create whose answer was lost raises
+        ``TransientLedgerError`` without being sent again, and the next call finds it."""
+        return await self._items.create(code)
+
     # ------------------------------------------------------------------ writes
 
     async def create_customer(
@@ -224,7 +243,8 @@ class FreshBooksLedger:
         external_ref: str,
         idempotency_key: str,
     ) -> PushResult:
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        items = await self._items.names_for(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
         return await self._create("invoice", body, external_ref)
 
     async def apply_payment(
@@ -280,7 +300,8 @@ class FreshBooksLedger:
     ) -> PushResult:
         """Create the credit note; with an invoice, apply it there as a payment of type
         Credit (found again by the same reference, so a retry applies it once)."""
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref)
+        items = await self._items.names_for(credit_note)
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
         pushed = await self._create("credit_note", body, external_ref)
         if invoice_ledger_id is not None:
             application = self.mapping.credit_application_body(
@@ -314,7 +335,8 @@ class FreshBooksLedger:
         idempotency_key: str,
     ) -> PushResult:
         """Replace the invoice's fields and every line (FreshBooks replaces all lines)."""
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        items = await self._items.names_for(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
         await self._unchanged("invoice", ledger_id, version)
         return await self._put("invoice", ledger_id, body)
 
@@ -463,7 +485,7 @@ class FreshBooksLedger:
             body={res.single: body},
             idempotent=False,
         )
-        raw: dict[str, Any] = _result(answer)[res.single]
+        raw: dict[str, Any] = result_of(answer)[res.single]
         return raw
 
     # ---------------------------------------------------------------- updating
@@ -478,7 +500,7 @@ class FreshBooksLedger:
             body={res.single: body},
             idempotent=True,
         )
-        return _pushed(self._record(kind, _result(answer)[res.single]))
+        return _pushed(self._record(kind, result_of(answer)[res.single]))
 
     async def _unchanged(self, kind: str, ledger_id: str, version: str | None) -> None:
         if version is not None:
@@ -491,7 +513,7 @@ class FreshBooksLedger:
             answer = await self._http.json("GET", url, params=_includes(res), idempotent=True)
         except FreshBooksNotFoundError:
             return None
-        raw: dict[str, Any] = _result(answer)[res.single]
+        raw: dict[str, Any] = result_of(answer)[res.single]
         return raw
 
     async def _raw_required(self, kind: str, ledger_id: str) -> dict[str, Any]:
@@ -553,7 +575,7 @@ class FreshBooksLedger:
             answer = await self._http.json(
                 "GET", self._url(res.path), params=params, idempotent=True
             )
-            result = _result(answer)
+            result = result_of(answer)
             for raw in result.get(res.plural, []):
                 if _is_kind(kind, raw):
                     yield await self._full_record(kind, raw)
@@ -572,9 +594,13 @@ class FreshBooksLedger:
         return to_record(kind, raw, self.mapping.reference_field(kind))
 
     async def _full_record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
-        """The record; a payment with its ``balance``: what is left of its overpayment
-        credit."""
+        """The record; an invoice or credit note with the item each line is booked to; a
+        payment with its ``balance``: what is left of its overpayment credit."""
         record = self._record(kind, raw)
+        if kind in ("invoice", "credit_note"):
+            lines = self.mapping.document_lines(raw)
+            names = [_text(line.get("name")) for line in lines]
+            return replace(record, line_items=await self._items.codes_of(names))
         overpayment = raw.get("overpaymentid") if kind == "payment" else None
         if not overpayment:
             return record
@@ -623,12 +649,8 @@ def _includes(res: Resource) -> dict[str, str]:
     return {"include[]": "lines"} if res.lines else {}
 
 
-def _result(answer: Any) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = answer["response"]["result"]
-    except (KeyError, TypeError):
-        raise TransientLedgerError("FreshBooks answered without response.result") from None
-    return result
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _pushed(record: LedgerRecord, *, recovered: bool = False) -> PushResult:

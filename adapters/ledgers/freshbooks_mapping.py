@@ -22,6 +22,10 @@ is not carried.
 The reference is written as a line ``syncledger-ref: <system/kind/id>`` so a person may
 add text around it without breaking the lookup.
 
+A line booked to an item is named as the item (FreshBooks lines carry no item id; the
+adapter resolves and checks the item first, ``freshbooks_items``); ``document_lines``
+gives a document's lines back without the discount line this module adds.
+
 Money goes out as FreshBooks money objects ``{"amount": "<decimal string>", "code"}`` and
 comes back as ``Decimal``. Timestamps (``updated``) are US/Eastern, zone-naive, to the
 second; ``version_of`` adds a digest of the record to ``updated`` so two changes within
@@ -54,6 +58,7 @@ _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 CENT = Decimal("0.01")
 KINDS = ("customer", "invoice", "payment", "credit_note")
 Document = Invoice | CreditNote
+_TAX_PERCENTS = ("taxAmount1", "taxAmount2")
 #: payment ``type`` of a refund out of a client credit (assumed: FreshBooks documents none)
 REFUND_TYPE = "Refund"
 #: ``credit_type`` of the credit note FreshBooks makes of what a payment paid too much
@@ -162,18 +167,27 @@ class FreshBooksMapping:
         return body
 
     def invoice_body(
-        self, invoice: Invoice, customer_ledger_id: str, external_ref: str
+        self,
+        invoice: Invoice,
+        customer_ledger_id: str,
+        external_ref: str,
+        items: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        body = self._document("invoice", invoice, external_ref)
+        """``items``: item code -> the FreshBooks item name its lines are booked to."""
+        body = self._document("invoice", invoice, external_ref, items or {})
         body["customerid"] = ledger_id(customer_ledger_id)
         if invoice.due_date is not None:
             body["due_offset_days"] = (invoice.due_date - invoice.issue_date).days
         return body
 
     def credit_note_body(
-        self, credit_note: CreditNote, customer_ledger_id: str, external_ref: str
+        self,
+        credit_note: CreditNote,
+        customer_ledger_id: str,
+        external_ref: str,
+        items: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        body = self._document("credit_note", credit_note, external_ref)
+        body = self._document("credit_note", credit_note, external_ref, items or {})
         body["clientid"] = ledger_id(customer_ledger_id)
         body["credit_type"] = self.credit_type
         return body
@@ -219,10 +233,27 @@ class FreshBooksMapping:
             self.ref_field["payment"]: ref_note(ref),
         }
 
-    def _document(self, kind: str, doc: Document, external_ref: str) -> dict[str, Any]:
+    def document_lines(self, raw: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """A FreshBooks invoice's or credit note's lines without the discount line
+        ``_discount`` adds (the last line, named ``discount_line``, negative, untaxed)."""
+        lines = [ln for ln in raw.get("lines") or [] if isinstance(ln, Mapping)]
+        if lines and self._is_discount(lines[-1]):
+            lines.pop()
+        return lines
+
+    def _is_discount(self, line: Mapping[str, Any]) -> bool:
+        cost = _amount(line.get("unit_cost"))
+        taxed = any(line.get(k) and to_decimal(line[k]) != 0 for k in _TAX_PERCENTS)
+        named = line.get("name") == self.discount_line
+        return named and cost is not None and cost < 0 and not taxed
+
+    def _document(
+        self, kind: str, doc: Document, external_ref: str, items: Mapping[str, str]
+    ) -> dict[str, Any]:
         values = {"number": doc.number, "issue_date": doc.issue_date, "currency": doc.currency}
         body = self._fields(kind, values)
-        body["lines"] = [self._line(ln, doc.currency) for ln in doc.lines] + self._discount(doc)
+        lines = [self._line(ln, doc.currency, items) for ln in doc.lines]
+        body["lines"] = lines + self._discount(doc)
         body[self.ref_field[kind]] = ref_note(external_ref)
         _check_total(doc, body["lines"])
         return body
@@ -234,12 +265,16 @@ class FreshBooksMapping:
                 body[field] = _wire(values[canonical])
         return body
 
-    def _line(self, line: InvoiceLine, currency: str) -> dict[str, Any]:
+    def _line(self, line: InvoiceLine, currency: str, items: Mapping[str, str]) -> dict[str, Any]:
+        """A line booked to an item is named as the item (FreshBooks lines carry no item
+        id), its text in ``description``; any other line is named by its text."""
         body: dict[str, Any] = {
             "name": line.description[: self.max_line_name],
             "qty": line.quantity,
             "unit_cost": _money(line.unit_price, currency, exact=True),
         }
+        if line.item_code is not None:
+            body |= {"name": _item_name(items, line), "description": line.description}
         if line.tax_amount != 0:
             percent = _tax_percent(line, self.percent_places)
             body |= {"taxName1": self.tax_name, "taxAmount1": f"{percent:f}"}
@@ -256,6 +291,17 @@ class FreshBooksMapping:
             return self.payment_types["default"]
         key = method.strip().lower().replace(" ", "_").replace("-", "_")
         return self.payment_types.get(key, self.payment_types["default"])
+
+
+def _item_name(items: Mapping[str, str], line: InvoiceLine) -> str:
+    name = items.get(line.item_code or "")
+    if name is None:
+        raise PermanentLedgerError(
+            f"line {line.description!r}: item {line.item_code!r} was not resolved to a "
+            "FreshBooks item before mapping (a syncledger bug: report it)",
+            code="unknown_item",
+        )
+    return name
 
 
 def _money(amount: Decimal, code: str, *, exact: bool = False) -> dict[str, str]:

@@ -8,11 +8,12 @@ Implemented, with its source:
   Python SDK ``refresh_access_token``); answers ``access_token``, ``refresh_token``,
   ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture).
 - ``/accounting/account/{account_id}/users/clients``, ``/invoices/invoices``,
-  ``/payments/payments``, ``/credit_notes/credit_notes`` (official SDKs): ``GET`` a list,
-  ``POST`` a create with the body ``{"<single>": {...}}``, ``GET`` / ``PUT`` one by id;
-  ``DELETE`` one (sets ``vis_state`` 1, as FreshBooks' SDK deletes invoices). Answers are
-  ``{"response": {"result": {...}}}``; refusals ``{"response": {"errors": [{"errno",
-  "field", "message", "object", "value"}]}}`` (``freshbooks_errors``).
+  ``/payments/payments``, ``/credit_notes/credit_notes``, ``/items/items`` (official SDKs,
+  freshbooks.com/api/items): ``GET`` a list, ``POST`` a create with the body
+  ``{"<single>": {...}}``, ``GET`` / ``PUT`` one by id; ``DELETE`` one (sets ``vis_state``
+  1, as FreshBooks' SDK deletes invoices). Answers are ``{"response": {"result": {...}}}``;
+  refusals ``{"response": {"errors": [{"errno", "field", "message", "object", "value"}]}}``
+  (``freshbooks_errors``).
 - Deletion is ``vis_state`` 1 (0 active, 2 archived), set by ``PUT``; deleted records stay
   readable (FreshBooks "Active and Deleted Objects").
 - Paging ``page`` / ``per_page`` (≤ 100), searches ``search[...]`` including the delta
@@ -22,7 +23,10 @@ Implemented, with its source:
   line taxes as percentages, payments in the invoice's currency, credit notes applied to an
   invoice by a payment of ``type`` Credit carrying ``creditid``, the excess of a payment
   over what the invoice owes kept as an overpayment credit note named by the payment's
-  ``overpaymentid``).
+  ``overpaymentid``, unique item names).
+- Items: ``name`` required, unique among items not deleted (a secondary source only:
+  unverified). Lines carry no item id in FreshBooks, so nothing checks a line's name
+  against the items, here as there. No item is seeded: the mapping names none.
 - Refunds out of a client credit: an assumption, FreshBooks documents none. A payment of
   ``type`` Refund carrying ``creditid`` and no invoice takes its amount out of that credit
   note's ``outstanding`` (an overpayment credit included) and is refused above it.
@@ -36,9 +40,9 @@ Implemented, with its source:
 
 Not modelled: idempotency keys (FreshBooks has none), conditional updates (FreshBooks
 has no version check: ``updated`` is only a timestamp), ``discount_value`` percentages,
-prepayment credits, restoring deleted payments, estimates / items / taxes / expenses,
-webhooks, the Events API, exact FreshBooks ``errno`` values other than 1012 and exact tax
-rounding (each line's tax rounded half-up to the cent here).
+prepayment credits, restoring deleted payments, estimates / taxes / expenses, item
+inventory counts, webhooks, the Events API, exact FreshBooks ``errno`` values other than
+1012 and exact tax rounding (each line's tax rounded half-up to the cent here).
 """
 
 from __future__ import annotations
@@ -82,7 +86,7 @@ DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credent
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_ACCOUNT_ID = "sandbox-account"
 ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
-SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write"  # noqa: E501
+SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write user:billable_items:read user:billable_items:write"  # noqa: E501
 
 Handler = Callable[[Request, FreshBooksSandbox], Awaitable[Any]]
 _WRITES = ("POST", "PUT", "DELETE")
@@ -123,7 +127,8 @@ def create_app(
         home_currency=home_currency,
         require_auth=require_auth,
     )
-    admin = admin_routes(sandbox, Kinds((*STANDARD_KINDS, "refund")), grants=sandbox.oauth)
+    kinds = Kinds((*STANDARD_KINDS, "refund", "item"))
+    admin = admin_routes(sandbox, kinds, grants=sandbox.oauth)
     return sandbox_app(sandbox, [*_routes(), *admin])
 
 

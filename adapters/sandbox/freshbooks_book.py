@@ -1,5 +1,5 @@
-"""The FreshBooks sandbox's books: clients, invoices, payments and credit notes of one
-account, in SQLite (a file when a path is given, memory otherwise).
+"""The FreshBooks sandbox's books: clients, invoices, payments, credit notes and items of
+one account, in SQLite (a file when a path is given, memory otherwise).
 
 Timestamps are what FreshBooks' accounting endpoints send: ``"YYYY-MM-DD hh:mm:ss"``,
 zone-naive, in US/Eastern (FreshBooks' Python SDK, "Dates and Times").
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from adapters.jsonwire import decode_json, encode_json
 from adapters.sandbox.sqlite_book import SqliteBook
 
-KINDS = ("client", "invoice", "payment", "credit_note")
+KINDS = ("client", "invoice", "payment", "credit_note", "item")
 _CANONICAL = {"customer": "client"}
 FIRST_ID = 1001
 

@@ -15,7 +15,8 @@ errno  status  meaning
 1012   404/422 an object (client, invoice, payment, credit note) does not exist
 2001   422     a required field is missing
 2002   422     a value is malformed or not supported
-2003   422     a value that must be unique is taken (invoice number, client email)
+2003   422     a value that must be unique is taken (invoice number, client email,
+               item name)
 2004   422     a business rule refused the write (credit exceeded, currency mismatch)
 400    400     the request itself is malformed (JSON, page, unknown search key)
 429    429     rate limit exceeded (``Retry-After`` header: an assumption, see below)

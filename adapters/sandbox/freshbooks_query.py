@@ -69,6 +69,13 @@ SEARCHES: dict[str, dict[str, Test]] = {
         "type": _equals("type"),
     },
     "credit_note": {"clientid": _equals("clientid"), "creditid": _equals("creditid")},
+    # the documented item filters, less the In and Between ones on amounts and counts;
+    # FreshBooks documents no search on an item's name
+    "item": {
+        "itemid": _equals("itemid"),
+        "sku": _equals("sku"),
+        "description": _like("description"),
+    },
 }
 _DATE_SEARCHES = ("updated_min", "updated_max")
 

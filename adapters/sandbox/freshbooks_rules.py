@@ -17,6 +17,15 @@ Documented by FreshBooks and enforced here:
   overpayment Credit" in FreshBooks' Java SDK). The payment keeps the full amount received
   (unverified: FreshBooks may store only the part that went to the invoice).
 
+Items (freshbooks.com/api/items): ``name``, ``description``, ``qty``, ``inventory``,
+``sku``, ``tax1`` / ``tax2`` (tax ids), ``unit_cost`` (money) and ``vis_state``; no income
+account and no type. Invoice and credit-note lines carry no item id, so FreshBooks has
+nothing to check a line against an item with, and neither has the sandbox: any line name
+is taken. Item names are unique here: FreshBooks' reference is silent, an integration
+vendor (OneSaas, "Troubleshooting FreshBooks") states "the item Name field is unique";
+compared exactly, among items not deleted, refused with the sandbox's own errno 2003.
+Unverified, as is the error's wording.
+
 Not documented by FreshBooks, the sandbox's own model (see ``checked_refund``): a refund of
 a client credit is a payment log entry of ``type`` ``Refund`` naming the credit note it
 draws on in ``creditid``, with no invoice; it is refused above the credit left.
@@ -168,6 +177,9 @@ LINE_FIELDS = frozenset(
         "expenseid",
     }
 )
+ITEM_FIELDS = frozenset(
+    {"name", "description", "qty", "inventory", "sku", "tax1", "tax2", "unit_cost", "vis_state"}
+)
 READ_ONLY = frozenset(
     {
         "id",
@@ -273,6 +285,47 @@ def checked_client(
         raise duplicate("client", "email", email, "A client with this email already exists.")
     client["currency_code"] = currency_code(client.get("currency_code") or home_currency, "client")
     return {"vis_state": 0, "note": "", "email": email} | client
+
+
+# ------------------------------------------------------------------ items
+
+
+def checked_item(
+    body: Mapping[str, Any], *, name_taken: Callable[[str], bool], home_currency: str
+) -> dict[str, Any]:
+    """An item as stored: a name no other item (not deleted) has; the rest defaulted as
+    FreshBooks answers them (``unit_cost`` 0 in the home currency, ``qty`` 1, no taxes)."""
+    item = writable(body, ITEM_FIELDS, "item")
+    name = str(item.get("name") or "")
+    if not name:
+        raise required("item", "name")
+    if item.get("vis_state") != 1 and name_taken(name):
+        raise duplicate("item", "name", name, "An item with this name already exists.")
+    unit, code = money_amount(item.get("unit_cost") or "0", "item", "unit_cost")
+    currency = currency_code(code or home_currency, "item", "unit_cost.code")
+    qty = decimal_of(item.get("qty", "1"), "item", "qty")
+    defaults = {"description": "", "inventory": None, "sku": None, "tax1": 0, "tax2": 0}
+    return (
+        defaults
+        | item
+        | {
+            "name": name,
+            "qty": f"{qty:f}",
+            "unit_cost": money(unit, currency),
+            "vis_state": _vis_state(item.get("vis_state", 0), "item"),
+        }
+    )
+
+
+def _vis_state(value: Any, obj: str) -> int:
+    if value not in (0, 1, 2) or isinstance(value, bool):
+        raise invalid(obj, "vis_state", value, "vis_state is 0 (active), 1 (deleted) or 2.")
+    return int(value)
+
+
+def names(items: Iterable[Mapping[str, Any]], exclude: object = None) -> set[str]:
+    """The names of the items not deleted, but ``exclude``'s (an id)."""
+    return {str(i.get("name")) for i in items if i.get("vis_state") != 1 and i.get("id") != exclude}
 
 
 # ------------------------------------------------------------------ lines

@@ -26,17 +26,20 @@ from adapters.sandbox.freshbooks_errors import (
 from adapters.sandbox.freshbooks_query import ListQuery
 from adapters.sandbox.freshbooks_rules import (
     CLIENT_FIELDS,
+    ITEM_FIELDS,
     Application,
     applied,
     changed_invoice,
     checked_client,
     checked_credit_note,
     checked_invoice,
+    checked_item,
     checked_payment,
     checked_refund,
     decimal_of,
     emails,
     is_refund,
+    names,
     overpayment_credit,
     with_amounts,
     writable,
@@ -60,6 +63,7 @@ RESOURCES = {
     "credit_notes/credit_notes": Resource(
         "credit_note", "credit_note", "credit_notes", ("creditid",)
     ),
+    "items/items": Resource("item", "item", "items", ("itemid",)),
 }
 _WITH_LINES = ("invoice", "credit_note")
 _PAYMENT_KINDS = ("payment", "refund")
@@ -101,7 +105,8 @@ class FreshBooksSandbox(FaultInjection):
         return self.book.account_id
 
     def count(self, kind: str) -> int:
-        """Records of ``kind`` (``customer`` counts clients) in the book."""
+        """Records of ``kind`` (``customer`` counts clients, ``item`` every item, deleted
+        ones included) in the book."""
         if kind in _PAYMENT_KINDS:
             return len(self.records(kind))
         return self.book.count(kind)
@@ -177,6 +182,7 @@ class FreshBooksSandbox(FaultInjection):
             "invoice": self._new_invoice,
             "payment": self._new_payment,
             "credit_note": self._new_credit_note,
+            "item": self._new_item,
         }[res.kind]
         return self.book.add(res.kind, build(fields), res.id_fields)
 
@@ -185,6 +191,12 @@ class FreshBooksSandbox(FaultInjection):
             fields, email_taken=self._email_taken(None), home_currency=self.home_currency
         )
         return client | {"signup_date": self.book.now_text(), "role": "client"}
+
+    def _new_item(self, fields: dict[str, Any]) -> dict[str, Any]:
+        item = checked_item(
+            fields, name_taken=self._name_taken(None), home_currency=self.home_currency
+        )
+        return item | {"accounting_systemid": self.account_id}
 
     def _new_invoice(self, fields: dict[str, Any]) -> dict[str, Any]:
         invoice = checked_invoice(
@@ -239,6 +251,7 @@ class FreshBooksSandbox(FaultInjection):
             "invoice": self._changed_invoice,
             "payment": self._changed_payment,
             "credit_note": self._changed_credit_note,
+            "item": self._changed_item,
         }[res.kind]
         return self.book.put(res.kind, change(current, fields))
 
@@ -260,6 +273,13 @@ class FreshBooksSandbox(FaultInjection):
             number_taken=self._number_taken,
         )
         return with_amounts(merged, _paid(current, "invoice"), "invoice")
+
+    def _changed_item(self, current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        merged = {k: v for k, v in current.items() if k in ITEM_FIELDS} | fields
+        checked = checked_item(
+            merged, name_taken=self._name_taken(current["id"]), home_currency=self.home_currency
+        )
+        return current | checked
 
     def _changed_credit_note(
         self, current: dict[str, Any], fields: dict[str, Any]
@@ -313,6 +333,12 @@ class FreshBooksSandbox(FaultInjection):
     def _email_taken(self, exclude: object) -> Callable[[str], bool]:
         def taken(email: str) -> bool:
             return email.casefold() in emails(self.book.records("client"), exclude)
+
+        return taken
+
+    def _name_taken(self, exclude: object) -> Callable[[str], bool]:
+        def taken(name: str) -> bool:
+            return name in names(self.book.records("item"), exclude)
 
         return taken
 

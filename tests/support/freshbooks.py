@@ -1,8 +1,10 @@
-"""FreshBooksLedger wired to the FreshBooks sandbox in-process (httpx.ASGITransport)."""
+"""FreshBooksLedger wired to the FreshBooks sandbox in-process (httpx.ASGITransport), with
+the requests it sends recorded (``InProcessFreshBooks.sent``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,30 @@ from adapters.sandbox.freshbooks import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.freshbooks_service import FreshBooksSandbox
+from adapters.sandbox.freshbooks_service import FreshBooksSandbox, resource
 
 BASE_URL = "http://freshbooks.sandbox.test"
 ACCOUNT = "sandbox-account"
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The in-process transport, noting each request's method and path; ``before`` (if
+    set) runs on each request first, as someone acting in FreshBooks meanwhile."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self.sent: list[tuple[str, str]] = []
+        self.before: Callable[[httpx.Request], None] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.path))
+        if self.before is not None:
+            self.before(request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 @dataclass
@@ -35,6 +56,17 @@ class InProcessFreshBooks:
     ledger: FreshBooksLedger
     store: TokenStore
     retry: RetryPolicy
+    transport: RecordingTransport = field(repr=False)
+
+    def sent(self, method: str, path_end: str) -> int:
+        """How many ``method`` requests went to a path ending with ``path_end``."""
+        return sum(1 for m, p in self.transport.sent if m == method and p.endswith(path_end))
+
+
+def seed_item(sandbox: FreshBooksSandbox, name: str, **fields: object) -> str:
+    """An item someone made in FreshBooks (straight into the book); its id."""
+    made = sandbox.create(resource("items/items"), {"item": {"name": name, **fields}}, ())
+    return str(made["item"]["id"])
 
 
 def freshbooks_auth(
@@ -66,15 +98,16 @@ def in_process_freshbooks(
     )
     rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
     store = store or MemoryTokenStore()
+    transport = RecordingTransport(app)
     ledger = FreshBooksLedger.connect(
         account_id=ACCOUNT,
         auth=freshbooks_auth(store),
         base_url=BASE_URL,
-        transport=httpx.ASGITransport(app=app),
+        transport=transport,
         limiter=RateLimiter(*rates),
         requests_per_minute=per_minute,
         retry=retry,
         timeout=timeout,
         **(ledger_options or {}),
     )
-    return InProcessFreshBooks(app, sandbox_of(app), ledger, store, retry)
+    return InProcessFreshBooks(app, sandbox_of(app), ledger, store, retry, transport)

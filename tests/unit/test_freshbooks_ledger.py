@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.jsonwire import encode_json
+from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
 from adapters.ledgers.freshbooks_mapping import load_mapping, ref_in, tax_key, version_of
 from adapters.ledgers.freshbooks_platform import PLATFORM
 from adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenSet
 from adapters.platforms import Connection
 from adapters.sandbox.freshbooks import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from adapters.sandbox.freshbooks_service import resource
 from core.errors import (
     AuthExpiredError,
     ConfigurationError,
@@ -30,7 +31,7 @@ from core.errors import (
 )
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
-from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
+from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
 
 
 class Clock:
@@ -297,6 +298,122 @@ async def test_a_refund_of_no_credit_or_of_another_clients_credit_is_refused(
     assert no_credit.value.code == "syncledger.no_credit"
     assert not_theirs.value.code == "syncledger.credit_of_another_customer"
     assert fb.sandbox.count("refund") == 0
+
+
+# -------------------------------------------------------------------- items
+
+
+def booked(total: str, *codes: str | None) -> Invoice:
+    """An invoice of one 10.00 line per code, booked to that item (None: to none)."""
+    lines = tuple(
+        InvoiceLine(description=f"work {n}", quantity="1", unit_price="10.00", item_code=code)
+        for n, code in enumerate(codes, start=1)
+    )
+    return invoice(total=total, lines=lines)
+
+
+async def test_a_line_booked_to_an_item_is_named_as_the_item(fb: InProcessFreshBooks) -> None:
+    seed_item(fb.sandbox, "Consulting")
+    parts_id = seed_item(fb.sandbox, "Parts")
+    posted: list[dict[str, Any]] = []
+
+    def keep_invoice_posts(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/invoices/invoices"):
+            posted.append(decode_json(request.content))
+
+    fb.transport.before = keep_invoice_posts
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, booked("30.00", "Consulting", parts_id, None))
+    [body] = posted
+    wire = [(ln["name"], ln.get("description")) for ln in body["invoice"]["lines"]]
+    assert wire == [("Consulting", "work 1"), ("Parts", "work 2"), ("work 3", None)]
+    [stored] = fb.sandbox.records("invoice")
+    assert [ln["name"] for ln in stored["lines"]] == ["Consulting", "Parts", "work 3"]
+    record = await fb.ledger.get("invoice", invoice_id)
+    assert record is not None
+    assert record.line_items == ("Consulting", "Parts", None)
+
+
+async def test_a_line_naming_no_item_is_refused_by_the_adapter_before_sending(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(fb, customer_id, booked("10.00", "NO-SUCH-ITEM"))
+    assert refused.value.code == "unknown_item"
+    assert "NO-SUCH-ITEM" in str(refused.value)
+    assert fb.sent("POST", "/invoices/invoices") == 0
+    assert fb.sandbox.count("invoice") == fb.sandbox.count("item") == 0
+
+
+async def test_item_lookups_are_cached(fb: InProcessFreshBooks) -> None:
+    seed_item(fb.sandbox, "Consulting")
+    customer_id = await push_customer(fb)
+    for n in range(1, 6):
+        doc = booked("10.00", "Consulting").model_copy(update={"id": f"I-{n}", "number": f"I-{n}"})
+        invoice_id = await push_invoice(fb, customer_id, doc)
+        assert (await fb.ledger.get("invoice", invoice_id)) is not None
+    assert fb.sandbox.count("invoice") == 5
+    assert fb.sent("GET", "/items/items") == 1  # one listing for five invoices and reads
+
+
+async def test_an_item_someone_adds_later_is_found_by_the_next_miss(
+    fb: InProcessFreshBooks,
+) -> None:
+    assert await fb.ledger.find_item("Consulting") is None
+    made = seed_item(fb.sandbox, "Consulting")
+    found = await fb.ledger.find_item("Consulting")
+    assert found is not None
+    assert (found.ledger_id, found.code) == (made, "Consulting")
+    assert fb.sent("GET", "/items/items") == 2
+    by_id = await fb.ledger.find_item(made)
+    assert by_id == found
+    assert fb.sent("GET", "/items/items") == 2
+
+
+async def test_a_lost_item_create_is_not_sent_again() -> None:
+    env = in_process_freshbooks(timeout=0.3)
+    try:
+        env.sandbox.commit_then_timeout_next(1)
+        with pytest.raises(TransientLedgerError):
+            await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+        assert env.sent("POST", "/items/items") == 1
+        made = await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+        assert env.sent("POST", "/items/items") == 1
+        assert env.sandbox.count("item") == 1
+        assert made.code == "Consulting"
+    finally:
+        await env.ledger.aclose()
+        env.sandbox.close()
+
+
+async def test_an_item_made_meanwhile_is_returned_when_freshbooks_refuses_the_name(
+    fb: InProcessFreshBooks,
+) -> None:
+    assert await fb.ledger.find_item("Consulting") is None
+    made: list[str] = []
+
+    def someone_makes_it(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/items/items") and not made:
+            made.append(seed_item(fb.sandbox, "Consulting"))
+
+    fb.transport.before = someone_makes_it
+    item = await fb.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+    assert item.ledger_id == made[0]
+    assert fb.sandbox.count("item") == 1
+
+
+async def test_a_renamed_or_deleted_item_is_followed(fb: InProcessFreshBooks) -> None:
+    ident = seed_item(fb.sandbox, "Consulting")
+    assert await fb.ledger.find_item("Consulting") is not None
+    items = resource("items/items")
+    fb.sandbox.update(items, ident, {"item": {"name": "Advice"}}, ())
+    assert await fb.ledger.find_item("Advice") is not None
+    assert await fb.ledger.find_item("Consulting") is None
+    fb.sandbox.update(items, ident, {"item": {"vis_state": 1}}, ())
+    assert await fb.ledger.find_item("Gone") is None  # a miss lists what changed
+    assert await fb.ledger.find_item("Advice") is None
+    assert await fb.ledger.find_item(ident) is None
 
 
 # ------------------------------------------------------------------ tax ids

@@ -464,6 +464,59 @@ async def test_deleting_a_payment_gives_the_amount_back(fb: FreshBooks) -> None:
 # ------------------------------------------------------- paging and delta
 
 
+# ------------------------------------------------------------------ items
+
+
+async def item(fb: FreshBooks, name: str, **fields: Any) -> tuple[int, Any]:
+    return await fb.call("POST", "/items/items", {"item": {"name": name, **fields}})
+
+
+async def test_an_item_is_a_name_and_a_price_with_no_account(fb: FreshBooks) -> None:
+    status, answer = await item(fb, "Consulting", unit_cost={"amount": "150", "code": "USD"})
+    made = answer["response"]["result"]["item"]
+    assert status == 200
+    assert made["id"] == made["itemid"]
+    assert made["unit_cost"] == {"amount": "150.00", "code": "USD"}
+    assert made["vis_state"] == 0
+    _, listed = await fb.call("GET", "/items/items", params={"search[itemid]": made["id"]})
+    assert [i["name"] for i in listed["response"]["result"]["items"]] == ["Consulting"]
+    assert fb.sandbox.count("item") == 1
+    assert decode_json((await fb.http.get("/_sandbox/counts")).content)["item"] == 1
+
+
+async def test_a_second_item_of_one_name_is_refused_until_the_first_is_deleted(
+    fb: FreshBooks,
+) -> None:
+    _, answer = await item(fb, "Consulting")
+    first = answer["response"]["result"]["item"]["id"]
+    status, refused = await item(fb, "Consulting")
+    assert status == 422
+    assert error_of(refused) | {"value": ""} == {
+        "errno": 2003,
+        "field": "name",
+        "message": "An item with this name already exists.",
+        "object": "item",
+        "value": "",
+    }
+    assert (await item(fb, "consulting"))[0] == 200  # compared exactly
+    await fb.call("PUT", f"/items/items/{first}", {"item": {"vis_state": 1}})
+    assert (await item(fb, "Consulting"))[0] == 200
+    assert fb.sandbox.count("item") == 3
+
+
+async def test_a_line_may_name_anything_as_in_freshbooks(fb: FreshBooks) -> None:
+    client = await fb.client()
+    made = await fb.invoice(client["id"], line("10.00", name="No such item", description="x"))
+    assert [ln["name"] for ln in made["lines"]] == ["No such item"]
+    assert fb.sandbox.count("item") == 0  # and FreshBooks makes no item of it
+
+
+async def test_items_have_no_documented_name_search(fb: FreshBooks) -> None:
+    status, answer = await fb.call("GET", "/items/items", params={"search[name]": "x"})
+    assert status == 400
+    assert error_of(answer)["field"] == "name"
+
+
 async def test_pages_follow_the_documented_rules(fb: FreshBooks) -> None:
     for n in range(5):
         await fb.client(f"C{n}")
