@@ -70,7 +70,9 @@ class LedgerRecord:
     status: str | None = None  # "open", "paid", "partially_paid", "void"
     updated_at: datetime | None = None
     #: invoices and credit notes: the item code (``LedgerItem.code``) each line is booked
-    #: to, in line order; None for a line booked to no item (an account, a discount)
+    #: to, in line order; None for a line booked to no item (an account, a discount).
+    #: Always filled by ``get``; list reads leave it empty where the platform's lists
+    #: carry no lines (Zoho)
     line_items: tuple[str | None, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -40,6 +40,20 @@ refunds, each customer payment's refunds (one request per payment). ``changes`` 
 list refunds (their lists carry no modification time); a refund changes its credit,
 which ``changes`` lists.
 
+Items (``zoho_items``): a line whose ``item_code`` is set is sent with the ``item_id`` of
+the item named so (or of that id), looked up once per adapter (``GET /items?name=``) and
+cached; a code naming no item refuses the document before anything is sent
+(``unknown_item``). Lines without a code keep the mapping's default (``[invoice.lines]
+item_id``, else none: Zoho's Sales account). ``create_item`` makes a service item named
+the code, booked to ``[new_items] account_id`` (else the default item's account, else
+Sales); a create that timed out is looked up by name before it is sent again, and a
+refused one ends with the item holding the name. Reads give each document line's item
+code (``LedgerRecord.line_items``) from its ``item_id`` through the cache, an unknown id
+read once. Zoho's lists carry no lines, so ``list_all`` and ``changes`` (and ``find``,
+which searches the list) leave ``line_items`` empty rather than read every document in
+full (that would double a reconciliation's calls against a 1,000-a-day plan); ``get``
+fills it.
+
 Tax ids: the contact list cannot be filtered on Zoho's tax numbers (``gst_no``,
 ``vat_reg_no``, ``tax_reg_no``, per edition) and its rows omit them. ``create_customer``
 and ``update_customer`` write a ``syncledger-tax: <tax id>`` line into the notes (and the
@@ -55,6 +69,7 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -69,6 +84,16 @@ from adapters.ledgers.zoho_errors import (
     NOT_FOUND,
     checked,
     translate_zoho,
+)
+from adapters.ledgers.zoho_items import (
+    ItemCache,
+    by_name,
+    line_item_ids,
+    may_be_id,
+    may_be_name,
+    named,
+    new_item_body,
+    unknown_item,
 )
 from adapters.ledgers.zoho_mapping import (
     CREDIT_LEFT,
@@ -90,7 +115,7 @@ from adapters.ledgers.zoho_mapping import (
     zoho_moment,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -151,6 +176,8 @@ class ZohoLedger:
         self._rng = rng or random.Random()
         self._settings: OrgSettings | None = None
         self._refund_account: str | None = None
+        self._items = ItemCache()
+        self._item_account: tuple[str | None] | None = None  # (account,) once known
 
     @classmethod
     def connect(
@@ -211,7 +238,8 @@ class ZohoLedger:
         idempotency_key: str,
     ) -> PushResult:
         org = await self._org()
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org)
+        items = await self._booking(invoice, f"invoice {invoice.number}")
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
         raw, recovered = await self._create(
             "invoice", body, external_ref, self._numbering("invoice")
         )
@@ -283,7 +311,10 @@ class ZohoLedger:
         idempotency_key: str,
     ) -> PushResult:
         org = await self._org()
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, org)
+        items = await self._booking(credit_note, f"credit note {credit_note.number}")
+        body = self.mapping.credit_note_body(
+            credit_note, customer_ledger_id, external_ref, org, items
+        )
         params = self._numbering("credit_note")
         raw, recovered = await self._create("credit_note", body, external_ref, params)
         if invoice_ledger_id is not None:
@@ -321,8 +352,9 @@ class ZohoLedger:
         idempotency_key: str,
     ) -> PushResult:
         org = await self._org()
+        items = await self._booking(invoice, f"invoice {invoice.number}")
         await self._check_version("invoice", ledger_id, version)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
         path = self._path("invoice", ledger_id)
         params = self._numbering("invoice")
         answer = await self._call("PUT", path, params=params, body=body, idempotent=True)
@@ -361,7 +393,7 @@ class ZohoLedger:
             return None
         if kind == "customer":  # list rows carry no notes: read the contact itself
             raw = await self._read("customer", str(raw["contact_id"]))
-        return to_record(kind, raw)
+        return await self._record(kind, raw)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Customers with the same contact name, with a contact person of the same e-mail
@@ -386,7 +418,7 @@ class ZohoLedger:
             if exc.code == NOT_FOUND:
                 return None
             raise
-        return to_record(kind, raw)
+        return await self._record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         if kind == "refund":
@@ -396,7 +428,7 @@ class ZohoLedger:
         order = {"sort_column": "created_time", "sort_order": "A"}
         async for raw in self._pages(kind, order | _all_statuses(kind)):
             if kind != "customer" or _is_customer(raw):
-                yield to_record(kind, raw)
+                yield await self._record(kind, raw)
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records changed at or after ``since`` (to the second: Zoho's resolution),
@@ -412,6 +444,109 @@ class ZohoLedger:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # ------------------------------------------------------------------- items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The item named ``code`` (a Zoho item's name is its code), else the item whose
+        id ``code`` is; remembered for the adapter's life (``zoho_items``)."""
+        cached = self._items.by_code.get(code)
+        if cached is not None:
+            return cached
+        raw = await self._item_named(code)
+        if raw is not None:
+            return self._items.remember(raw, asked=code)
+        return await self._item_by_id(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A service item named ``code``, booked to the mapping's income account; the item
+        already holding that name when there is one. Zoho has no idempotency key: a
+        create that timed out is looked up by name before it is sent again, and a create
+        Zoho refuses ends with the item holding the name, if any (the refusal otherwise)."""
+        found = await self.find_item(code)
+        if found is not None:
+            return found
+        body = new_item_body(code, await self._new_item_account())
+
+        async def earlier() -> dict[str, Any] | None:
+            return await self._item_named(code, once=True)
+
+        async def create() -> dict[str, Any]:
+            answer = await self._call("POST", f"{API}/items", body=body, idempotent=False)
+            created: dict[str, Any] = answer["item"]
+            return created
+
+        try:
+            raw, _ = await self._guarded(earlier, create, check_first=False)
+        except PermanentLedgerError:
+            taken = await self._item_named(code)  # refused as a duplicate name?
+            if taken is None:
+                raise
+            raw = taken
+        return self._items.remember(raw, asked=code)
+
+    async def _booking(self, doc: Invoice | CreditNote, where: str) -> tuple[str | None, ...]:
+        """The ``item_id`` each line is booked to (None: the mapping's default); a line
+        naming no item of the organisation is refused before anything is written."""
+        ids: list[str | None] = []
+        for n, line in enumerate(doc.lines, start=1):
+            if line.item_code is None:
+                ids.append(None)
+                continue
+            item = await self.find_item(line.item_code)
+            if item is None:
+                raise unknown_item(where, n, line.item_code)
+            ids.append(item.ledger_id)
+        return tuple(ids)
+
+    async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+        """``raw`` as a record; a document read in full with the item code of each line
+        (a list row carries no lines: its ``line_items`` stay empty)."""
+        if kind not in ("invoice", "credit_note") or "line_items" not in raw:
+            return to_record(kind, raw)
+        codes = [await self._item_code(i) for i in line_item_ids(raw)]
+        return replace(to_record(kind, raw), line_items=tuple(codes))
+
+    async def _item_code(self, item_id: str | None) -> str | None:
+        item = None if item_id is None else await self._item_by_id(item_id)
+        return None if item is None else item.code
+
+    async def _item_named(self, code: str, *, once: bool = False) -> dict[str, Any] | None:
+        if not may_be_name(code):
+            return None
+        rows, _ = await self._list_at(f"{API}/items", "items", by_name(code), once=once)
+        return named(rows, code)
+
+    async def _item_by_id(self, item_id: str) -> LedgerItem | None:
+        """The item of id ``item_id``: from the cache, else read once."""
+        known = self._items.by_id.get(item_id)
+        if known is not None or not may_be_id(item_id) or item_id in self._items.missing_ids:
+            return known
+        try:
+            answer = await self._call(
+                "GET", f"{API}/items/{quote(item_id, safe='')}", idempotent=True
+            )
+        except PermanentLedgerError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+            self._items.missing_ids.add(item_id)
+            return None
+        return self._items.remember(answer["item"])
+
+    async def _new_item_account(self) -> str | None:
+        """``[new_items] account_id``; else the account of the default item lines are
+        booked to (``[invoice.lines] item_id``); else None: Zoho's Sales account, where
+        lines naming no item go."""
+        if self._item_account is None:
+            account = self.mapping.new_item_account
+            default = self.mapping.default_item
+            if account is None and default is not None:
+                answer = await self._call(
+                    "GET", f"{API}/items/{quote(default, safe='')}", idempotent=True
+                )
+                account = str(answer["item"].get("account_id") or "") or None
+            self._item_account = (account,)
+        return self._item_account[0]
 
     # -------------------------------------------------------- check then write
 
@@ -640,7 +775,7 @@ class ZohoLedger:
             if moment is not None and moment < since:
                 return
             if kind != "customer" or _is_customer(raw):
-                yield to_record(kind, raw)
+                yield await self._record(kind, raw)
 
     # ----------------------------------------------------------------- helpers
 

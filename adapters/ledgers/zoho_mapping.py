@@ -238,14 +238,25 @@ class ZohoMapping:
         return body
 
     def invoice_body(
-        self, invoice: Invoice, customer_id: str, external_ref: str, org: OrgSettings
+        self,
+        invoice: Invoice,
+        customer_id: str,
+        external_ref: str,
+        org: OrgSettings,
+        items: Sequence[str | None] = (),
     ) -> dict[str, Any]:
-        return self._document("invoice", invoice, customer_id, external_ref, org)
+        """``items``: the Zoho ``item_id`` each line is booked to (None: the default)."""
+        return self._document("invoice", invoice, customer_id, external_ref, org, items)
 
     def credit_note_body(
-        self, note: CreditNote, customer_id: str, external_ref: str, org: OrgSettings
+        self,
+        note: CreditNote,
+        customer_id: str,
+        external_ref: str,
+        org: OrgSettings,
+        items: Sequence[str | None] = (),
     ) -> dict[str, Any]:
-        return self._document("credit_note", note, customer_id, external_ref, org)
+        return self._document("credit_note", note, customer_id, external_ref, org, items)
 
     def payment_body(
         self,
@@ -298,6 +309,16 @@ class ZohoMapping:
         return str(self.options["refund"]["from_account_id"]) or None
 
     @property
+    def default_item(self) -> str | None:
+        """The item lines naming none are booked to (``[invoice.lines] item_id``)."""
+        return str(self.options["invoice"].get("item_id") or "") or None
+
+    @property
+    def new_item_account(self) -> str | None:
+        """The income account new items are booked to (``[new_items] account_id``)."""
+        return str(self.options["new_items"]["account_id"]) or None
+
+    @property
     def tax_fields(self) -> tuple[str, ...]:
         """The contact fields the mapping writes the customer's tax id to."""
         return self.fields["customer"].get("tax_id", ())
@@ -318,6 +339,7 @@ class ZohoMapping:
         customer_id: str,
         external_ref: str,
         org: OrgSettings,
+        items: Sequence[str | None],
     ) -> dict[str, Any]:
         where = f"{kind.replace('_', ' ')} {doc.number}"
         values = _document_values(doc, self.uses_our_number(kind))
@@ -325,14 +347,18 @@ class ZohoMapping:
         body["customer_id"] = customer_id
         body["currency_id"] = org.currency_id(doc.currency)
         body["reference_number"] = reference_token(external_ref)
-        body["line_items"] = [self._line(ln, doc.currency, org, where) for ln in doc.lines]
+        booked = list(items) or [None] * len(doc.lines)
+        body["line_items"] = [
+            self._line(ln, doc.currency, org, where, item_id)
+            for ln, item_id in zip(doc.lines, booked, strict=True)
+        ]
         body |= self._discount(doc)
         _check_rate(doc, org, where, body)
         _check_total(doc, body, org, where)
         return body
 
     def _line(
-        self, line: InvoiceLine, currency: str, org: OrgSettings, where: str
+        self, line: InvoiceLine, currency: str, org: OrgSettings, where: str, item_id: str | None
     ) -> dict[str, Any]:
         net = quantize(line.net, currency)
         item: dict[str, Any] = {
@@ -341,9 +367,9 @@ class ZohoMapping:
             "rate": line.unit_price,
             "quantity": line.quantity,
         }
-        item_id = self.options["invoice"].get("item_id")
+        item_id = item_id or self.default_item
         if item_id:
-            item["item_id"] = str(item_id)
+            item["item_id"] = item_id
         if line.tax_amount != 0:
             item["tax_id"] = self._allowed(org).tax_for(line, net, currency, where).tax_id
         return item
@@ -478,6 +504,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> ZohoMapping:
         "credit_note": {"use_our_number": bool(raw["credit_note"]["use_our_number"])},
         "payment": {"payment_mode": str(raw["payment"]["payment_mode"])},
         "refund": _refund_options(raw),
+        "new_items": _new_item_options(raw),
     }
     return ZohoMapping(
         version=str(raw["version"]),
@@ -496,6 +523,20 @@ def _refund_options(raw: Mapping[str, Any]) -> dict[str, str]:
         "refund_mode": str(table.get("refund_mode") or raw["payment"]["payment_mode"]),
         "from_account_id": str(table.get("from_account_id") or ""),
     }
+
+
+#: the keys ``[new_items]`` may hold
+NEW_ITEM_KEYS = frozenset({"account_id"})
+
+
+def _new_item_options(raw: Mapping[str, Any]) -> dict[str, str]:
+    """``[new_items]`` is optional: ``account_id`` (default: Zoho's Sales account, or the
+    account of the ``[invoice.lines]`` default item)."""
+    table = raw.get("new_items", {})
+    unknown = sorted(set(table) - NEW_ITEM_KEYS)
+    if unknown:
+        raise ValueError(f"[new_items] has unknown keys {unknown}; known: {sorted(NEW_ITEM_KEYS)}")
+    return {"account_id": str(table.get("account_id") or "")}
 
 
 def _check_references(raw: Mapping[str, Any], kinds: Sequence[str]) -> None:

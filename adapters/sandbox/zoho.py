@@ -12,6 +12,9 @@ Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400,
 - ``GET /organizations``, ``GET /settings/currencies``, ``GET /settings/taxes``;
 - ``GET|POST /contacts``, ``GET|PUT /contacts/{id}``: ``contact_name`` required and
   unique among contacts (3062), ``contact_persons`` carry the e-mail addresses;
+- ``GET|POST /items``, ``GET /items/{id}``: ``name`` (unique ignoring case, 1001) and
+  ``rate`` required, booked to an income account (``zoho_items``); a document line's
+  ``item_id`` must name an item (400, 1002 ``Invalid value passed for item_id``);
 - ``GET|POST /invoices``, ``GET|PUT /invoices/{id}``, ``POST /invoices/{id}/status/sent``
   and ``.../status/void``: invoices are created as drafts, auto-numbered unless
   ``ignore_auto_number_generation=true`` (then ``invoice_number`` is required and
@@ -30,7 +33,8 @@ Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400,
   (``zoho_refunds``);
 - lists: ``page``/``per_page`` (≤ 200) answered with ``page_context.has_more_page``,
   ``sort_column``/``sort_order``, the filters of ``zoho_listing`` (``reference_number``,
-  ``search_text``, ``contact_name``, ``email``, ``last_modified_time`` exact, ...).
+  ``search_text``, ``contact_name``, ``name``, ``email``, ``last_modified_time`` exact,
+  ...).
 - ``POST /oauth/v2/token`` (Zoho Accounts): ``refresh_token`` grant, non-rotating
   refresh tokens, refusals as HTTP 200 + ``{"error": ...}``.
 
@@ -45,19 +49,20 @@ Zoho sends no ``Retry-After`` on these and neither does the sandbox; injected 42
 
 Idempotency: Zoho has none. A write that ``commit_then_timeout`` makes stall marks the
 records it wrote; while injections remain, a lookup that finds them (a list filtered by
-reference, a read of the record) is that write's retry and stalls too — the lookup-based
-analogue of a replayed idempotency key.
+reference, or items by name; a read of the record) is that write's retry and stalls
+too — the lookup-based analogue of a replayed idempotency key.
 
 Admin (no auth, not throttled): ``GET|POST|DELETE /_sandbox/faults``, ``GET
 /_sandbox/counts``, ``GET /_sandbox/records/{kind}``, ``GET /_sandbox/stats``, ``POST
 /_sandbox/oauth/grant``, ``POST /_sandbox/oauth/expire``.
 
-Not modelled: items, tax groups and tax authorities, inclusive tax, transaction-level
-tax rounding, ``overdue`` status, approvals, e-mailing, deletes, payment, credit note
-and refund updates, the chart of accounts beyond two bank/cash accounts, tax numbers'
-formats per edition, the custom-field upsert headers (``X-Unique-Identifier-*``), the
-``JSONString`` form encoding, organisation time zones other than UTC, and Zoho's own
-exchange-rate lookup (a foreign-currency document without ``exchange_rate`` is refused).
+Not modelled: item updates, inactivation and taxes, tax groups and tax authorities,
+inclusive tax, transaction-level tax rounding, ``overdue`` status, approvals, e-mailing,
+deletes, payment, credit note and refund updates, the chart of accounts beyond two
+bank/cash and two income accounts, tax numbers' formats per edition, the custom-field
+upsert headers (``X-Unique-Identifier-*``), the ``JSONString`` form encoding,
+organisation time zones other than UTC, and Zoho's own exchange-rate lookup (a
+foreign-currency document without ``exchange_rate`` is refused).
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
 from adapters.ratelimit import Rate, scaled_count
+from adapters.sandbox import zoho_items as items
 from adapters.sandbox import zoho_refunds as refunds
 from adapters.sandbox.common import (
     Kinds,
@@ -97,10 +103,10 @@ DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credent
 DEFAULT_REFRESH_TOKEN = "1000.sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_ORGANIZATION_ID = "10234695"  # the organisation id of Zoho's own examples
 API = "/books/v3"
-LOOKUP_FILTERS = ("reference_number", "search_text")
+LOOKUP_FILTERS = ("reference_number", "search_text", "name")
 _KINDS = Kinds(
-    names=("customer", "invoice", "payment", "credit_note", "refund"),
-    error="kinds are customer, invoice, payment, credit_note and refund",
+    names=("customer", "item", "invoice", "payment", "credit_note", "refund"),
+    error="kinds are customer, item, invoice, payment, credit_note and refund",
 )
 
 Handler = Callable[[Request, ZohoSandbox], Awaitable[Answer]]
@@ -240,7 +246,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _kind(request: Request) -> str:
     kind = request.path_params["kind"]
-    if kind not in ("contacts", "invoices", "customerpayments", "creditnotes"):
+    if kind not in ("contacts", "items", "invoices", "customerpayments", "creditnotes"):
         raise ZohoError(404, 5, "Invalid URL Passed")
     return str(kind)
 
@@ -273,6 +279,8 @@ async def _create(request: Request, sandbox: ZohoSandbox) -> Answer:
     kind, body = _kind(request), await _json_body(request)
     if kind == "contacts":
         return sandbox.org.create_contact(body)
+    if kind == "items":
+        return items.create_item(sandbox.org, body)
     if kind == "customerpayments":
         return sandbox.org.create_payment(body)
     return sandbox.org.create_document(kind, body, _params(request))

@@ -1,4 +1,4 @@
-"""The Zoho Books sandbox's books: one organisation's contacts, invoices, customer
+"""The Zoho Books sandbox's books: one organisation's contacts, items, invoices, customer
 payments, credit notes and their refunds in SQLite (a file when a path is given, memory
 otherwise).
 
@@ -21,6 +21,7 @@ from adapters.sandbox.sqlite_book import SqliteBook
 #: Zoho resource name → the id field of its records
 ID_FIELD = {
     "contact": "contact_id",
+    "item": "item_id",
     "invoice": "invoice_id",
     "customerpayment": "payment_id",
     "creditnote": "creditnote_id",
@@ -32,6 +33,8 @@ RESOURCE = {
     "customer": "contact",
     "contact": "contact",
     "contacts": "contact",
+    "item": "item",
+    "items": "item",
     "invoice": "invoice",
     "invoices": "invoice",
     "payment": "customerpayment",
@@ -55,7 +58,7 @@ CREATE TABLE IF NOT EXISTS records (
     body TEXT NOT NULL,
     created INTEGER NOT NULL,      -- microseconds since the epoch
     updated INTEGER NOT NULL,
-    number_key TEXT,               -- casefolded contact name / document number
+    number_key TEXT,               -- casefolded contact / item name, document number
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS records_number ON records (kind, number_key);
@@ -103,7 +106,8 @@ class ZohoBook(SqliteBook):
         return decode_json(row[0]) if row else None
 
     def numbered(self, kind: str, number: str) -> list[dict[str, Any]]:
-        """Records whose contact name / document number equals ``number`` ignoring case."""
+        """Records whose contact name / item name / document number equals ``number``
+        ignoring case."""
         rows = self.db.execute(
             "SELECT body FROM records WHERE kind = ? AND number_key = ? ORDER BY id",
             (resource(kind), number.casefold()),
@@ -168,6 +172,7 @@ def _key(record: dict[str, Any]) -> str | None:
         or record.get("invoice_number")
         or record.get("creditnote_number")
         or record.get("payment_number")
+        or record.get("name")  # items
     )
     return number.casefold() if isinstance(number, str) else None
 

@@ -8,8 +8,11 @@ status code   message                                                     source
 ====== ====== =========================================================== ==============
 400    4      Invalid value passed for <field>                            sandbox-assigned
 400    1001   <Entity> "<number>" already exists.                         sandbox-assigned
+400    1001   Item "<name>" already exists. (a taken item name or sku)    sandbox-assigned
 400    1002   Invalid value passed for customer_id                        docs (1002 =
                                                                           not found) + 3P
+400    1002   Invalid value passed for item_id (a line's unknown item)    as customer_id;
+                                                                          3P mocks agree
 404    1002   <Entity> does not exist.                                    Zoho errors page
 404    5      Invalid URL Passed (an unknown resource)                    sandbox-assigned
 405    37     The HTTP method ... is not allowed ...                      sandbox-assigned
@@ -23,6 +26,13 @@ status code   message                                                     source
 500    1000   Internal error                                              Zoho errors page
 400    9xxx   business rules whose Zoho code we could not find            sandbox-assigned
 ====== ====== =========================================================== ==============
+
+Items: Zoho's items page lists no error codes. Zoho Billing's (a sibling product) lists
+1000 "The item name already exist" and 2006 "Item does not exist", but 1000 is Zoho
+Books' "Internal error", so those codes are not Books'. The sandbox therefore refuses a
+taken item name as it refuses a taken document number (1001), and a line naming an item
+that does not exist as it refuses an unknown customer (1002, "Invalid value passed for
+item_id"); both are unverified against the live API.
 """
 
 from __future__ import annotations
@@ -88,6 +98,13 @@ def unknown_reference(field: str) -> ZohoError:
 
 def already_exists(entity: str, number: str) -> ZohoError:
     return ZohoError(400, ALREADY_EXISTS, f'{entity} "{number}" already exists.')
+
+
+def duplicate_item(field: str, value: str) -> ZohoError:
+    """An item ``name`` (or ``sku``) another item of the organisation holds."""
+    if field == "name":
+        return already_exists("Item", value)
+    return ZohoError(400, ALREADY_EXISTS, f'An item with the SKU "{value}" already exists.')
 
 
 def duplicate_contact(name: str) -> ZohoError:

@@ -9,6 +9,8 @@ pagination answered with ``page_context`` (zoho.com/books/api/v3, "List contacts
   sorting on ``last_modified_time``, newest first, which the live API honours.
 - ``per_page`` is at most 200 (the default); rows are summaries without line items,
   contact persons or notes, as Zoho's list answers are.
+- Items: ``name`` (exact, ignoring case, and its variants), ``description``,
+  ``search_text`` in name and description; sorted by name by default.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ SUMMARY: dict[str, tuple[str, ...]] = {
         "contact_id", "contact_name", "company_name", "contact_type", "status",
         "currency_id", "currency_code", "email", "outstanding_receivable_amount",
         "unused_credits_receivable_amount", "created_time", "last_modified_time",
+    ),
+    "item": (
+        "item_id", "name", "status", "description", "rate", "sku", "product_type",
+        "item_type", "account_id", "account_name", "created_time", "last_modified_time",
     ),
     "invoice": (
         "invoice_id", "invoice_number", "reference_number", "customer_id", "customer_name",
@@ -56,6 +62,7 @@ SUMMARY: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 TEXT_FILTERS: dict[str, tuple[str, ...]] = {
     "contact": ("contact_name", "company_name"),
+    "item": ("name", "description"),
     "invoice": ("invoice_number", "reference_number", "customer_name"),
     "customerpayment": ("reference_number", "payment_number", "customer_name"),
     "creditnote": ("creditnote_number", "reference_number", "customer_name"),
@@ -66,6 +73,7 @@ EXACT_FILTERS = ("customer_id", "status", "last_modified_time", "contact_type")
 _TIMES = ("created_time", "last_modified_time")
 SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "contact": ("contact_name", "outstanding_receivable_amount", *_TIMES),
+    "item": ("name", "rate", "tax_name", *_TIMES),
     "invoice": ("invoice_number", "date", "due_date", "total", "balance", *_TIMES),
     "customerpayment": ("payment_number", "date", "amount", *_TIMES),
     "creditnote": ("creditnote_number", "date", "total", "balance", *_TIMES),
@@ -77,6 +85,7 @@ SORT_COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 DEFAULT_SORT = {
     "contact": ("contact_name", "A"),
+    "item": ("name", "A"),
     "invoice": ("created_time", "D"),
     "customerpayment": ("created_time", "D"),
     "creditnote": ("created_time", "D"),
@@ -167,7 +176,7 @@ def _sort_key(column: str) -> Callable[[dict[str, Any]], Any]:
     return key
 
 
-_ID = ("contact_id", "invoice_id", "payment_id", "creditnote_id")
+_ID = ("contact_id", "item_id", "invoice_id", "payment_id", "creditnote_id")
 
 
 def _matches(kind: str, record: Mapping[str, Any], params: Mapping[str, str]) -> bool:
@@ -175,7 +184,7 @@ def _matches(kind: str, record: Mapping[str, Any], params: Mapping[str, str]) ->
         _text_filters(kind, record, params),
         _exact_filters(record, params),
         _status_filter(record, params.get("filter_by")),
-        _search(record, params.get("search_text")),
+        _search(SEARCHED.get(kind, SEARCHED[""]), record, params.get("search_text")),
         _email(record, params),
     ]
     return all(checks)
@@ -213,12 +222,18 @@ def _status_filter(record: Mapping[str, Any], filter_by: str | None) -> bool:
     return wanted is None or record.get("status") == wanted
 
 
-def _search(record: Mapping[str, Any], text: str | None) -> bool:
+#: the fields ``search_text`` looks in, per kind ("": every other kind)
+SEARCHED: dict[str, tuple[str, ...]] = {
+    "": ("contact_name", "invoice_number", "creditnote_number", "reference_number", "notes"),
+    "item": ("name", "description"),
+}
+
+
+def _search(fields: tuple[str, ...], record: Mapping[str, Any], text: str | None) -> bool:
     if text is None:
         return True
     if len(text) > 100:
         raise invalid("search_text", ": at most 100 characters")
-    fields = ("contact_name", "invoice_number", "creditnote_number", "reference_number", "notes")
     haystack = "\n".join(str(record.get(f) or "") for f in fields).casefold()
     return text.casefold() in haystack
 

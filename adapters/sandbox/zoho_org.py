@@ -51,18 +51,21 @@ DEFAULT_TAXES: tuple[tuple[str, str], ...] = (
 )
 ENTITY = {
     "contact": "Contact",
+    "item": "Item",
     "invoice": "Invoice",
     "customerpayment": "Payment",
     "creditnote": "Credit Note",
 }
 SINGLE = {
     "contact": "contact",
+    "item": "item",
     "invoice": "invoice",
     "customerpayment": "payment",
     "creditnote": "creditnote",
 }
 PLURAL = {
     "contact": "contacts",
+    "item": "items",
     "invoice": "invoices",
     "customerpayment": "customerpayments",
     "creditnote": "creditnotes",
@@ -329,7 +332,13 @@ class ZohoOrganization:
 
     def _priced(self, body: dict[str, Any]) -> dict[str, Any]:
         customer = self.book.get("contact", str(body.get("customer_id", "")))
-        return priced_document(body, customer=customer, taxes=self.taxes, base=self.base)
+        return priced_document(
+            body,
+            customer=customer,
+            taxes=self.taxes,
+            base=self.base,
+            items=lambda ident: self.book.get("item", ident),
+        )
 
     def _number(
         self,

@@ -4,6 +4,9 @@ Documents (invoices and credit notes, zoho.com/books/api/v3/invoices):
 - ``customer_id`` of an existing customer and at least one line item with ``rate``
   (``quantity`` defaults to 1); ``item_total`` = rate × quantity rounded to the
   currency's minor unit;
+- a line's ``item_id``, if given, must be one of the organisation's items (400, 1002
+  ``Invalid value passed for item_id``: nothing is written); the line takes the item's
+  ``name`` and ``rate`` where it gives none;
 - a line's ``tax_id`` must be one of the organisation's taxes (``/settings/taxes``);
   Zoho computes the tax: ``item_total`` × percentage, rounded per line (half up);
 - ``discount`` is an amount (``190``) or a percentage (``"12.5%"``) of the sub total,
@@ -151,6 +154,7 @@ def priced_document(
     customer: dict[str, Any] | None,
     taxes: Mapping[str, Tax],
     base: Currency,
+    items: Lookup,
 ) -> dict[str, Any]:
     """The stored fields of an invoice or credit note: lines priced, tax, totals."""
     if customer is None or customer.get("contact_type") != "customer":
@@ -160,7 +164,7 @@ def priced_document(
     check_lengths(body, DOCUMENT_LIMITS)
     currency = _document_currency(body, customer)
     rate = exchange_rate(body, currency, base)
-    lines = _lines(body.get("line_items"), currency)
+    lines = _lines(body.get("line_items"), currency, items)
     sub_total = sum((ln["item_total"] for ln in lines), Decimal(0))
     discount = _discount(body, sub_total, currency)
     before_tax = bool(body.get("is_discount_before_tax", False))
@@ -217,10 +221,22 @@ def _document_currency(body: Mapping[str, Any], customer: Mapping[str, Any]) -> 
     return str(customer["currency_code"])
 
 
-def _lines(items: Any, currency: str) -> list[dict[str, Any]]:
-    if not isinstance(items, list) or not items:
+def _lines(lines: Any, currency: str, items: Lookup) -> list[dict[str, Any]]:
+    if not isinstance(lines, list) or not lines:
         raise required("line_items")
-    return [_line(item, i, currency) for i, item in enumerate(items, start=1)]
+    return [_line(_booked(ln, items), i, currency) for i, ln in enumerate(lines, start=1)]
+
+
+def _booked(line: Any, items: Lookup) -> Any:
+    """A line naming an item: the item must exist; what the line leaves out (its name and
+    rate) comes from the item, as Zoho fills a line from the item it names."""
+    if not isinstance(line, dict) or line.get("item_id") in (None, ""):
+        return line
+    item = items(str(line["item_id"]))
+    if item is None:
+        raise unknown_reference("item_id")
+    given = {k: v for k, v in line.items() if v is not None}
+    return {"name": item["name"], "rate": item["rate"]} | given | {"item_id": item["item_id"]}
 
 
 def _line(item: Any, order: int, currency: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The Zoho Books sandbox organisation behind the HTTP app: request gates (auth,
 organisation, limits), fault injection, and the handle tests use (``count``,
-``records``, ``fail_next_writes``, ``throttle_next``, ``commit_then_timeout_next``,
+``records``, ``seed_item``, ``fail_next_writes``, ``throttle_next``, ``commit_then_timeout_next``,
 ``throttled``, ``close``)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from adapters.sandbox.zoho_errors import (
     unauthorized,
     wrong_organization,
 )
+from adapters.sandbox.zoho_items import seed_item
 from adapters.sandbox.zoho_oauth import ZohoAccounts
 from adapters.sandbox.zoho_org import Answer, ZohoOrganization
 
@@ -84,12 +85,18 @@ class ZohoSandbox(FaultInjection):
         return self.org.organization_id
 
     def count(self, kind: str) -> int:
-        """Records of ``kind`` (``customer``/``contact``, ``invoice``, ``payment``,
-        ``credit_note``, ``refund``: of credit notes and of payments) in the book."""
+        """Records of ``kind`` (``customer``/``contact``, ``item``, ``invoice``,
+        ``payment``, ``credit_note``, ``refund``: of credit notes and of payments) in the
+        book."""
         return sum(self.book.count(name) for name in _resources(kind))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         return [r for name in _resources(kind) for r in self.book.records(name)]
+
+    def seed_item(self, name: str, **fields: Any) -> str:
+        """An item someone entered by hand in Zoho Books; its ``item_id``."""
+        with self.book.transaction():
+            return str(seed_item(self.org, name, **fields)["item_id"])
 
     def daily_remaining(self) -> int:
         return self._daily.remaining()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,33 @@ ORG = DEFAULT_ORGANIZATION_ID
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
 
 
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Forwards to the app in-process, keeping every request the ledger sends and
+    running ``before`` on each first (to make something happen in between)."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        before: Callable[[httpx.Request], None] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.before = before
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.before is not None:
+            self.before(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def sent(self, method: str, path: str) -> list[httpx.Request]:
+        """The API requests of ``method`` to ``path`` (under ``/books/v3``), in order."""
+        return [r for r in self.requests if r.method == method and r.url.path == f"/books/v3{path}"]
+
+
 @dataclass
 class InProcessZoho:
     app: Starlette
@@ -36,6 +64,7 @@ class InProcessZoho:
     ledger: ZohoLedger
     store: TokenStore
     retry: RetryPolicy
+    transport: RecordingTransport
 
 
 def zoho_auth(
@@ -64,12 +93,14 @@ def in_process_zoho(
     store: TokenStore | None = None,
     refresh_token: str = DEFAULT_REFRESH_TOKEN,
     ledger_options: dict[str, Any] | None = None,
+    before_request: Callable[[httpx.Request], None] | None = None,
     **app_options: Any,
 ) -> InProcessZoho:
     """A sandbox whose request window is ``per_window`` per ``window`` seconds (Zoho:
     100 per 60 s; small and short here so tests wait little) and a ledger whose
     client-side limiter matches it (``client_daily_limit``: a different daily cap on
-    our side, as when another app spends the organisation's quota)."""
+    our side, as when another app spends the organisation's quota). Every request the
+    ledger sends is kept in ``transport`` (``before_request`` runs on each first)."""
     app = create_app(
         book_path,
         per_minute=per_window,
@@ -81,14 +112,28 @@ def in_process_zoho(
     rates = zoho_rates(
         per_minute=per_window, daily_limit=client_daily_limit or daily_limit, window=window
     )
+    transport = RecordingTransport(httpx.ASGITransport(app=app), before_request)
     ledger = ZohoLedger.connect(
         organization_id=ORG,
         auth=zoho_auth(store, refresh_token),
         base_url=BASE_URL,
-        transport=httpx.ASGITransport(app=app),
+        transport=transport,
         limiter=RateLimiter(*rates),
         retry=retry,
         timeout=timeout,
         **(ledger_options or {}),
     )
-    return InProcessZoho(app, sandbox_of(app), ledger, store, retry)
+    return InProcessZoho(app, sandbox_of(app), ledger, store, retry, transport)
+
+
+def another_ledger(zoho: InProcessZoho) -> tuple[ZohoLedger, RecordingTransport]:
+    """A second client of the same sandbox (its own caches), recording its requests."""
+    transport = RecordingTransport(httpx.ASGITransport(app=zoho.app))
+    ledger = ZohoLedger.connect(
+        organization_id=ORG,
+        auth=zoho_auth(zoho.store),
+        base_url=BASE_URL,
+        transport=transport,
+        retry=zoho.retry,
+    )
+    return ledger, transport

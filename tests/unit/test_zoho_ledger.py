@@ -12,13 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.jsonwire import encode_json
+from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.zoho import ZohoLedger
 from adapters.ledgers.zoho_errors import checked, translate_zoho
 from adapters.ledgers.zoho_mapping import load_mapping, reference_token
 from adapters.oauth2 import FileTokenStore
 from adapters.platforms import Connection, platform
 from adapters.ports import PushResult
+from adapters.sandbox.zoho_items import INCOME_ACCOUNTS
 from core.errors import (
     AuthExpiredError,
     ConfigurationError,
@@ -29,7 +30,14 @@ from core.errors import (
 )
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
-from tests.support.zoho import BASE_URL, ORG, InProcessZoho, in_process_zoho, zoho_auth
+from tests.support.zoho import (
+    BASE_URL,
+    ORG,
+    InProcessZoho,
+    another_ledger,
+    in_process_zoho,
+    zoho_auth,
+)
 
 
 @pytest.fixture
@@ -632,6 +640,195 @@ async def test_a_total_zoho_would_compute_differently_is_refused(zoho: InProcess
     with pytest.raises(PermanentLedgerError) as refused:
         await push_invoice(zoho, customer_id, invoice("9.99", lines=lines))
     assert refused.value.code == "syncledger.total_mismatch"
+
+
+# ------------------------------------------------------------------ items
+
+
+def item_line(code: str | None, price: str = "10.00") -> InvoiceLine:
+    return InvoiceLine(description="work", quantity="1", unit_price=price, item_code=code)
+
+
+def item_invoice(n: int, *codes: str | None) -> Invoice:
+    lines = tuple(item_line(c) for c in codes)
+    total = str(Decimal("10.00") * len(codes))
+    return invoice(total, id=f"INV-{n}", number=f"INV-{n}", lines=lines)
+
+
+async def push_numbered(zoho: InProcessZoho, customer_id: str, doc: Invoice) -> str:
+    result = await zoho.ledger.create_invoice(
+        doc,
+        customer_ledger_id=customer_id,
+        external_ref=f"csv/invoice/{doc.id}",
+        idempotency_key=key("i", doc.id),
+    )
+    return result.ledger_id
+
+
+def body_of(request: httpx.Request) -> dict[str, object]:
+    body: dict[str, object] = decode_json(request.content)
+    return body
+
+
+async def test_a_line_naming_an_item_is_sent_with_its_item_id_and_read_back_by_code(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    made = await zoho.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    [create] = zoho.transport.sent("POST", "/items")
+    assert body_of(create) == {"name": "SVC-AUDIT", "rate": 0, "product_type": "service"}
+    invoice_id = await push_numbered(zoho, customer_id, item_invoice(1, "SVC-AUDIT", None))
+    [post] = zoho.transport.sent("POST", "/invoices")
+    lines = body_of(post)["line_items"]
+    assert isinstance(lines, list)
+    assert [ln.get("item_id") for ln in lines] == [made.ledger_id, None]
+    assert [ln["rate"] for ln in lines] == [Decimal("10.00"), Decimal("10.00")]
+    [stored] = zoho.sandbox.records("invoice")
+    assert [ln.get("item_id") for ln in stored["line_items"]] == [made.ledger_id, None]
+    record = await zoho.ledger.get("invoice", invoice_id)
+    assert record is not None
+    assert (record.line_items, record.total) == (("SVC-AUDIT", None), Decimal("20.00"))
+
+
+async def test_item_lookups_are_cached_one_per_code_and_ids_read_once(
+    zoho: InProcessZoho,
+) -> None:
+    hosting = zoho.sandbox.seed_item("Hosting")  # made by hand in Zoho Books
+    customer_id = await push_customer(zoho)
+    ids = [await push_numbered(zoho, customer_id, item_invoice(n, "Hosting")) for n in (1, 2, 3)]
+    assert len(zoho.transport.sent("GET", "/items")) == 1
+    for ident in ids:
+        record = await zoho.ledger.get("invoice", ident)
+        assert record is not None and record.line_items == ("Hosting",)
+    assert zoho.transport.sent("GET", f"/items/{hosting}") == []  # known from the lookup
+    fresh, transport = another_ledger(zoho)  # a new process: empty caches
+    for ident in ids:
+        again = await fresh.get("invoice", ident)
+        assert again is not None and again.line_items == ("Hosting",)
+    assert len(transport.sent("GET", f"/items/{hosting}")) == 1
+    await fresh.aclose()
+
+
+async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_numbered(zoho, customer_id, item_invoice(1, None, "NO-SUCH"))
+    assert refused.value.code == "unknown_item"
+    assert "invoice INV-1 line 2" in str(refused.value) and "'NO-SUCH'" in str(refused.value)
+    with pytest.raises(PermanentLedgerError):
+        await zoho.ledger.create_credit_note(
+            CreditNote(
+                id="CN-1",
+                number="CN-1",
+                customer_id="C-1",
+                issue_date=date(2026, 4, 2),
+                currency="USD",
+                lines=(item_line("NO-SUCH"),),
+                total=Decimal("10.00"),
+            ),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=None,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn"),
+        )
+    assert zoho.transport.sent("POST", "/invoices") == []
+    assert zoho.transport.sent("POST", "/creditnotes") == []
+    assert zoho.sandbox.count("item") == 0  # nothing made up behind our back
+
+
+async def test_zoho_refuses_an_item_id_it_does_not_hold_with_its_own_code(
+    zoho: InProcessZoho, tmp_path: Path
+) -> None:
+    default = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    path = tmp_path / "zoho.toml"
+    path.write_text(default.replace('item_id = ""', 'item_id = "460000000999999"', 1))
+    zoho.ledger.mapping = load_mapping(path)  # a default item deleted since it was mapped
+    customer_id = await push_customer(zoho)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(zoho, customer_id)
+    assert refused.value.code == "1002"
+    assert "Invalid value passed for item_id" in str(refused.value)
+    assert zoho.sandbox.count("invoice") == 0
+
+
+async def test_a_create_refused_as_a_taken_name_ends_with_the_item_holding_it() -> None:
+    taken: list[str] = []
+
+    def someone_else_first(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/items") and not taken:
+            taken.append(zoho.sandbox.seed_item("svc-race"))  # same name, other case
+
+    zoho = in_process_zoho(per_window=200, before_request=someone_else_first)
+    try:
+        made = await zoho.ledger.create_item("SVC-RACE", idempotency_key=key("item"))
+        assert made.ledger_id == taken[0]
+        assert made.code == "svc-race"
+        assert zoho.sandbox.count("item") == 1
+        assert (await zoho.ledger.find_item("SVC-RACE")) == made
+    finally:
+        await zoho.ledger.aclose()
+        zoho.sandbox.close()
+
+
+async def test_an_item_write_that_failed_is_retried_once_made(zoho: InProcessZoho) -> None:
+    zoho.sandbox.fail_next_writes(1, status=503)
+    made = await zoho.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    assert zoho.sandbox.count("item") == 1
+    assert len(zoho.transport.sent("POST", "/items")) == 2
+    assert (await zoho.ledger.find_item(made.ledger_id)) == made
+
+
+async def test_new_items_go_to_the_mapped_account_else_the_default_items(
+    zoho: InProcessZoho, tmp_path: Path
+) -> None:
+    general = next(i for i, name in INCOME_ACCOUNTS.items() if name == "General Income")
+    default_item = zoho.sandbox.seed_item("Default", account_id=general)
+    text = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    path = tmp_path / "zoho.toml"
+    path.write_text(text.replace('item_id = ""', f'item_id = "{default_item}"', 1))
+    zoho.ledger.mapping = load_mapping(path)
+    await zoho.ledger.create_item("FROM-DEFAULT", idempotency_key=key("item", 1))
+    path.write_text(text.replace('account_id = ""', f'account_id = "{general}"', 1))
+    mapped, transport = another_ledger(zoho)
+    mapped.mapping = load_mapping(path)
+    await mapped.create_item("FROM-NEW-ITEMS", idempotency_key=key("item", 2))
+    await mapped.aclose()
+    [create] = transport.sent("POST", "/items")
+    assert body_of(create)["account_id"] == general
+    accounts = {i["name"]: i["account_name"] for i in zoho.sandbox.records("item")}
+    assert accounts == {
+        "Default": "General Income",
+        "FROM-DEFAULT": "General Income",
+        "FROM-NEW-ITEMS": "General Income",
+    }
+
+
+def test_new_items_take_only_the_settings_the_adapter_knows(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    path = tmp_path / "zoho.toml"
+    path.write_text(text.replace('account_id = ""', 'account_id = ""\nrate = "1"', 1))
+    with pytest.raises(ConfigurationError, match=r"\[new_items\] has unknown keys \['rate'\]"):
+        load_mapping(path)
+
+
+async def test_get_gives_each_lines_item_and_list_reads_cost_no_document_reads(
+    zoho: InProcessZoho,
+) -> None:
+    await zoho.ledger.create_item("SVC-A", idempotency_key=key("item"))
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_numbered(zoho, customer_id, item_invoice(1, None, "SVC-A"))
+    got = await zoho.ledger.get("invoice", invoice_id)
+    assert got is not None
+    assert got.line_items == (None, "SVC-A")
+    found = await zoho.ledger.find("invoice", "csv/invoice/INV-1")
+    listed = [r async for r in zoho.ledger.list_all("invoice")]
+    since = datetime.now(UTC).replace(year=2000)
+    changed = [r async for r in zoho.ledger.changes(since) if r.kind == "invoice"]
+    for record in (found, *listed, *changed):  # list rows carry no lines: none read in full
+        assert record is not None
+        assert (record.ledger_id, record.line_items) == (invoice_id, ())
 
 
 # ------------------------------------------------------ pages and changes

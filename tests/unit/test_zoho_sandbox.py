@@ -199,6 +199,68 @@ async def test_contacts_are_found_by_person_email_and_by_notes(zoho: Zoho) -> No
     assert "notes" not in by_notes[0] and "contact_persons" not in by_notes[0]  # list rows
 
 
+# -------------------------------------------------------------------- items
+
+
+async def test_item_names_are_required_and_unique_ignoring_case(zoho: Zoho) -> None:
+    item = (await zoho.ok("POST", "/items", {"name": "Consulting", "rate": Decimal("90")}))["item"]
+    assert (item["status"], item["account_name"]) == ("active", "Sales")
+    status, answer = await zoho.call("POST", "/items", {"name": "CONSULTING", "rate": 1})
+    assert (status, answer) == (400, {"code": 1001, "message": 'Item "CONSULTING" already exists.'})
+    status, answer = await zoho.call("POST", "/items", {"rate": 1})
+    assert (status, answer["code"]) == (400, 4)
+    status, answer = await zoho.call("POST", "/items", {"name": "x" * 101, "rate": 1})
+    assert (status, answer["code"]) == (400, 4)
+    status, answer = await zoho.call(
+        "POST", "/items", {"name": "Other", "rate": 1, "account_id": "9"}
+    )
+    assert (status, answer["code"]) == (400, 1002)
+    assert zoho.sandbox.count("item") == 1
+
+
+async def test_items_are_found_by_exact_name_and_read_by_id(zoho: Zoho) -> None:
+    made = [
+        (await zoho.ok("POST", "/items", {"name": n, "rate": 1}))["item"]["item_id"]
+        for n in ("Audit", "Audit extra", "Tax advice")
+    ]
+    found = await zoho.ok("GET", "/items", name="audit", filter_by="Status.All")
+    assert [i["item_id"] for i in found["items"]] == [made[0]]
+    contains = await zoho.ok("GET", "/items", name_contains="audit")
+    assert [i["name"] for i in contains["items"]] == ["Audit", "Audit extra"]
+    assert (await zoho.ok("GET", f"/items/{made[2]}"))["item"]["name"] == "Tax advice"
+    status, answer = await zoho.call("GET", "/items/460000000999999")
+    assert (status, answer) == (404, {"code": 1002, "message": "Item does not exist."})
+
+
+async def test_a_line_naming_an_unknown_item_is_refused_and_nothing_is_written(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    body = {"customer_id": customer["contact_id"], "line_items": [line("10", item_id="4609")]}
+    for resource in ("/invoices", "/creditnotes"):
+        status, answer = await zoho.call("POST", resource, body)
+        assert (status, answer) == (
+            400,
+            {"code": 1002, "message": "Invalid value passed for item_id"},
+        )
+    assert zoho.sandbox.count("invoice") == zoho.sandbox.count("credit_note") == 0
+    invoice = await zoho.invoice(customer["contact_id"])
+    status, _ = await zoho.call("PUT", f"/invoices/{invoice['invoice_id']}", body)
+    assert status == 400
+    assert (await zoho.read("invoices", invoice["invoice_id"]))["line_items"][0].get("item_id") in (
+        None,
+        "",
+    )
+
+
+async def test_a_line_naming_an_item_takes_what_it_leaves_out_from_the_item(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    item_id = zoho.sandbox.seed_item("Hosting", rate=Decimal("12.50"))
+    lines = [{"item_id": item_id, "quantity": Decimal("2")}, line("1.00")]
+    invoice = await zoho.invoice(customer["contact_id"], line_items=lines)
+    booked = [(ln.get("item_id"), ln["name"]) for ln in invoice["line_items"]]
+    assert booked == [(item_id, "Hosting"), (None, "Service")]
+    assert invoice["total"] == Decimal("26.00")
+
+
 # ------------------------------------------------------------------ invoices
 
 
@@ -570,7 +632,9 @@ async def test_admin_endpoints_set_faults_and_show_the_book(zoho: Zoho) -> None:
     await zoho.http.delete("/_sandbox/faults")
     assert decode_json((await zoho.http.get("/_sandbox/faults")).content)["fail_writes"] == 0
     counts = decode_json((await zoho.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
+    assert counts == {
+        "customer": 1, "item": 0, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0,
+    }  # fmt: skip
     records = decode_json((await zoho.http.get("/_sandbox/records/customer")).content)
     assert [r["contact_name"] for r in records] == ["Acme"]
     assert (await zoho.http.get("/_sandbox/records/nope")).status_code == 404
@@ -586,7 +650,7 @@ async def test_malformed_json_and_unknown_resources_are_refused(zoho: Zoho) -> N
         headers={"Authorization": f"Zoho-oauthtoken {zoho.access}"},
     )
     assert (response.status_code, decode_json(response.content)["code"]) == (400, 1038)
-    assert (await zoho.call("GET", "/items"))[0] == 404
+    assert (await zoho.call("GET", "/estimates"))[0] == 404
 
 
 async def test_the_book_and_its_grants_persist_in_sqlite(tmp_path: Path) -> None:
