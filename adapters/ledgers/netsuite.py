@@ -48,6 +48,12 @@ licence, shared by every integration): a client-side semaphore holds our share. 
 also counts requests over 60-second and 24-hour windows without publishing the numbers;
 the per-minute limiter below is our own, conservative, setting.
 
+Items. A line with an ``item_code`` is booked to the item of that Item Name/Number (or
+internal id), found with SuiteQL and cached (``netsuite_items``); the others to the
+mapping's default item. A code naming no item is refused (``unknown_item``) before
+anything is written. ``create_item`` makes a service sale item, upserted by externalId
+like every other create. Reads give each line's item code (``LedgerRecord.line_items``).
+
 Delta. SuiteQL (``POST /query/v1/suiteql``, ``Prefer: transient``) on ``lastmodifieddate``
 with a ``TO_TIMESTAMP`` literal in the integration user's time zone (second resolution),
 then a read of each record. The record filter ``q=lastModifiedDate ON_OR_AFTER "…"`` takes
@@ -70,6 +76,7 @@ from adapters.http import LedgerHttp, RetryPolicy
 from adapters.jsonwire import encode_json
 from adapters.ledgers.netsuite_currencies import Currencies
 from adapters.ledgers.netsuite_errors import NOT_FOUND, translate_netsuite
+from adapters.ledgers.netsuite_items import Items, location_id, suiteql_literal
 from adapters.ledgers.netsuite_mapping import (
     NetSuiteMapping,
     external_id,
@@ -79,9 +86,9 @@ from adapters.ledgers.netsuite_mapping import (
     void_in,
     void_note,
 )
-from adapters.ledgers.netsuite_records import to_record, version_of
+from adapters.ledgers.netsuite_records import line_item_ids, to_record, version_of
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -101,10 +108,6 @@ SUITEQL_TYPES = {
 TAX_ID_KEY = "UPPER(REPLACE(REPLACE(REPLACE({column}, ' ', ''), '.', ''), '-', ''))"
 _TAX_ID_NOISE = str.maketrans("", "", " .-")
 _TIMESTAMP = "YYYY-MM-DD HH24:MI:SS"
-
-
-def suiteql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def filter_literal(value: str) -> str | None:
@@ -131,6 +134,7 @@ class NetSuiteLedger:
         self._http = http
         self._page = min(page_size, PAGE_LIMIT)
         self._currencies = Currencies(http)
+        self._items = Items(http, self._suiteql, self.mapping)
 
     @classmethod
     def connect(
@@ -171,6 +175,14 @@ class NetSuiteLedger:
         sublists = self.mapping.customer_sublists(customer)
         return await self._upsert("customer", external_id(external_ref), body, sublists)
 
+    async def find_item(self, code: str) -> LedgerItem | None:
+        return await self._items.find(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A service sale item ``code``: see ``netsuite_items`` (the externalId upsert is
+        the idempotency; ``idempotency_key`` is not needed)."""
+        return await self._items.create(code)
+
     async def create_invoice(
         self,
         invoice: Invoice,
@@ -180,7 +192,8 @@ class NetSuiteLedger:
         idempotency_key: str,
     ) -> PushResult:
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
-        return await self._upsert("invoice", external_id(external_ref), body, ("item",))
+        with self._items.refusal_named(invoice):
+            return await self._upsert("invoice", external_id(external_ref), body, ("item",))
 
     async def apply_payment(
         self,
@@ -243,12 +256,14 @@ class NetSuiteLedger:
         """Applied to the invoice up to its amount remaining; any rest stays unapplied."""
         await self._require_rate(credit_note)
         currency = await self._currencies.id_of(credit_note.currency)
+        item_ids = await self._items.line_item_ids(credit_note)
         applications = await self._applications(credit_note.total, invoice_ledger_id)
         body = self.mapping.credit_note_body(
-            credit_note, customer_ledger_id, external_ref, currency, applications
+            credit_note, customer_ledger_id, external_ref, currency, applications, item_ids
         )
         replace = ("item", "apply")
-        return await self._upsert("credit_note", external_id(external_ref), body, replace)
+        with self._items.refusal_named(credit_note):
+            return await self._upsert("credit_note", external_id(external_ref), body, replace)
 
     async def update_customer(
         self,
@@ -277,7 +292,8 @@ class NetSuiteLedger:
     ) -> PushResult:
         await self._current("invoice", ledger_id, version)
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
-        await self._patch("invoice", ledger_id, body, ("item",))
+        with self._items.refusal_named(invoice):
+            await self._patch("invoice", ledger_id, body, ("item",))
         return await self._pushed("invoice", ledger_id)
 
     async def void_invoice(
@@ -356,7 +372,8 @@ class NetSuiteLedger:
     ) -> dict[str, Any]:
         await self._require_rate(invoice)
         currency = await self._currencies.id_of(invoice.currency)
-        return self.mapping.invoice_body(invoice, customer_id, external_ref, currency)
+        item_ids = await self._items.line_item_ids(invoice)
+        return self.mapping.invoice_body(invoice, customer_id, external_ref, currency, item_ids)
 
     async def _require_rate(self, document: Invoice | CreditNote) -> None:
         """Refuse a foreign-currency document without a rate rather than let one be guessed."""
@@ -397,7 +414,8 @@ class NetSuiteLedger:
             content=encode_json(body),
             idempotent=True,
         )
-        ledger_id = _location_id(response) or await self._id_of_external(kind, eid)
+        location = response.headers.get("Location", "")
+        ledger_id = location_id(location) or await self._id_of_external(kind, eid)
         return await self._pushed(kind, ledger_id)
 
     async def _patch(
@@ -452,7 +470,14 @@ class NetSuiteLedger:
     async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         currency_id = raw.get("currency", {}).get("id")
         currency = await self._currencies.code_of(None if currency_id is None else str(currency_id))
-        return to_record(kind, raw, self.mapping.ref_field[kind], currency)
+        lines = await self._line_items(raw) if kind in ("invoice", "credit_note") else ()
+        return to_record(kind, raw, self.mapping.ref_field[kind], currency, lines)
+
+    async def _line_items(self, raw: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """The item code of each line, from the line's item id (``line_item_ids``)."""
+        ids = line_item_ids(raw)
+        codes = await self._items.codes_of(i for i in ids if i is not None)
+        return tuple(None if i is None else codes.get(i) for i in ids)
 
     async def _matching_ids(self, field: str, value: str) -> list[str]:
         literal = filter_literal(value)
@@ -536,12 +561,6 @@ def _path(kind: str) -> str:
 def _replace(sublists: Iterable[str]) -> dict[str, str | int]:
     names = ",".join(sublists)
     return {"replace": names} if names else {}
-
-
-def _location_id(response: httpx.Response) -> str | None:
-    location = response.headers.get("Location", "")
-    tail = location.rstrip("/").rsplit("/", 1)[-1]
-    return tail if tail.isdigit() else None
 
 
 def _check_version(kind: str, ledger_id: str, raw: Mapping[str, Any], version: str | None) -> None:

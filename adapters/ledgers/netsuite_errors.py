@@ -6,7 +6,8 @@ Codes met here: ``INVALID_LOGIN`` (401), ``NONEXISTENT_ID`` (404), ``INVALID_CON
 ``USER_ERROR`` / ``INVALID_PARAMETER`` (400), ``CONCURRENCY_LIMIT_EXCEEDED`` (429: more
 requests in flight than the account allows; NetSuite sends no ``Retry-After``),
 ``USER_ERROR`` with 429 (a frequency limit over a 60-second window, third-party source),
-``UNEXPECTED_ERROR`` (5xx), ``IDEMPOTENCY_ERROR`` (a reused async idempotency key).
+``UNEXPECTED_ERROR`` (5xx), ``IDEMPOTENCY_ERROR`` (a reused async idempotency key),
+``DUP_ITEM`` (400: an item name taken; the SOAP code, the REST one is unverified).
 """
 
 from __future__ import annotations

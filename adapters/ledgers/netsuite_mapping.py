@@ -22,6 +22,12 @@ a customer's ``tax_id`` goes to ``vatRegNumber`` (write ``tax_id = []`` under
 ``[customer.fields]`` to send none), and the ``[refund]`` section is optional: refunds send
 ``tranDate`` and ``currency``, keep our reference in ``memo``, and name a bank ``account``
 only when ``[refund] account`` gives its internal id (else NetSuite's default applies).
+
+Items. A line is booked to the item its ``item_code`` names (resolved to an internal id by
+``netsuite_items``), else to ``[invoice.lines] item``. Items the adapter creates are
+service sale items (``new_item_body``) in the ``[account]`` subsidiary, booked to
+``[new_items] income_account`` or, when that is empty, to the default line item's income
+account as NetSuite has it. ``[new_items]`` may be left out.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -118,6 +124,8 @@ class NetSuiteMapping:
     address: Mapping[str, str]
     lines: Lines
     refund_account: str = ""  # internal id of the bank account refunds are paid from
+    #: internal id of the income account new items are booked to ("" = the default item's)
+    new_item_income_account: str = ""
 
     # ------------------------------------------------------------- bodies
 
@@ -137,9 +145,16 @@ class NetSuiteMapping:
         return (self.address["sublist"],) if customer.billing_address else ()
 
     def invoice_body(
-        self, invoice: Invoice, customer_id: str, external_ref: str, currency_id: str
+        self,
+        invoice: Invoice,
+        customer_id: str,
+        external_ref: str,
+        currency_id: str,
+        item_ids: Sequence[str | None] = (),
     ) -> dict[str, Any]:
-        body = self._document("invoice", invoice, customer_id, external_ref, currency_id)
+        """``item_ids``: the internal id of the item each line is booked to, None (or
+        missing) for the default line item."""
+        body = self._document("invoice", invoice, customer_id, external_ref, currency_id, item_ids)
         body |= self._discount(invoice)
         check_total(invoice, body)
         return body
@@ -151,8 +166,11 @@ class NetSuiteMapping:
         external_ref: str,
         currency_id: str,
         applications: Mapping[str, Decimal],
+        item_ids: Sequence[str | None] = (),
     ) -> dict[str, Any]:
-        body = self._document("credit_note", credit_note, customer_id, external_ref, currency_id)
+        body = self._document(
+            "credit_note", credit_note, customer_id, external_ref, currency_id, item_ids
+        )
         body |= self._discount(credit_note)
         check_total(credit_note, body)
         body["apply"] = {"items": [_application(doc, amt) for doc, amt in applications.items()]}
@@ -196,6 +214,13 @@ class NetSuiteMapping:
             body["account"] = {"id": self.refund_account}
         return body
 
+    def new_item_body(self, code: str, income_account: str) -> dict[str, Any]:
+        """A service sale item named ``code`` (Item Name/Number) booked to ``income_account``."""
+        body: dict[str, Any] = {"itemId": code, "incomeAccount": {"id": income_account}}
+        if self.subsidiary:
+            body["subsidiary"] = {"items": [{"id": self.subsidiary}]}
+        return body
+
     # ------------------------------------------------------------- helpers
 
     def _document(
@@ -205,11 +230,14 @@ class NetSuiteMapping:
         customer_id: str,
         external_ref: str,
         currency_id: str,
+        item_ids: Sequence[str | None],
     ) -> dict[str, Any]:
         values = _document_values(document) | {"currency": {"id": currency_id}}
         body = self._fields(kind, values)
         body["entity"] = {"id": customer_id}
-        body["item"] = {"items": [self._line(ln, document.currency) for ln in document.lines]}
+        ids = [*item_ids, *[None] * (len(document.lines) - len(item_ids))]
+        lines = zip(document.lines, ids, strict=True)
+        body["item"] = {"items": [self._line(ln, document.currency, i) for ln, i in lines]}
         body[self.ref_field[kind]] = ref_note(external_ref)
         return body
 
@@ -221,9 +249,9 @@ class NetSuiteMapping:
                     _set_path(body, path, _wire(values[canonical]))
         return body
 
-    def _line(self, line: InvoiceLine, currency: str) -> dict[str, Any]:
+    def _line(self, line: InvoiceLine, currency: str, item_id: str | None) -> dict[str, Any]:
         wire: dict[str, Any] = {
-            "item": {"id": self.lines.item},
+            "item": {"id": item_id or self.lines.item},
             "description": line.description,
             "quantity": line.quantity,
             "rate": line.unit_price,
@@ -327,6 +355,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> NetSuiteMapping:
             discount_item=str(invoice["discount"]["item"]),
         ),
         refund_account=str(_section(raw, "refund")["account"]),
+        new_item_income_account=str(raw.get("new_items", {}).get("income_account", "")),
     )
 
 

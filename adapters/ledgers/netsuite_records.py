@@ -65,8 +65,13 @@ def _canonical(value: Any) -> Any:
 
 
 def to_record(
-    kind: str, raw: Mapping[str, Any], ref_field: str, currency: str | None
+    kind: str,
+    raw: Mapping[str, Any],
+    ref_field: str,
+    currency: str | None,
+    line_items: tuple[str | None, ...] = (),
 ) -> LedgerRecord:
+    """``line_items``: the item code of each line (invoices and credit memos)."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["id"]),
@@ -74,6 +79,7 @@ def to_record(
         "external_ref": ref_in(raw.get(ref_field)),
         "currency": currency,
         "updated_at": _time(raw.get("lastModifiedDate")),
+        "line_items": line_items,
         "raw": dict(raw),
     }
     parts = {
@@ -84,6 +90,12 @@ def to_record(
         "refund": _refund_parts,
     }[kind](raw)
     return LedgerRecord(**common, **parts)
+
+
+def line_item_ids(raw: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The internal id of the item on each line of an invoice or credit memo, in order."""
+    lines = raw.get("item", {}).get("items", [])
+    return tuple(_ref_id(line.get("item")) for line in lines)
 
 
 def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,10 @@ SuiteTalk REST contract syncledger relies on, over an in-memory or SQLite book.
 Implemented, with the documented source:
 
 - Record service ``/services/rest/record/v1``: ``customer``, ``invoice``,
-  ``customerPayment``, ``creditMemo``, ``customerRefund`` (and read-only ``currency``).
+  ``customerPayment``, ``creditMemo``, ``customerRefund``, ``serviceSaleItem`` (and
+  read-only ``currency`` and ``discountItem``). Items, what lines are booked to, with
+  their uniqueness rule and seeds: ``netsuite_items``; a line naming no active sale item
+  is refused ``400 INVALID_CONTENT`` at ``item.items[n].item``.
   ``POST /{record}`` creates and answers ``204`` + ``Location``;
   ``PUT /{record}/eid:{externalId}`` upserts (Oracle help, "Using the Upsert Operation";
   externalIds unique per record type);
@@ -18,7 +21,7 @@ Implemented, with the documented source:
 - Collections ``GET /{record}?q=&limit=&offset=``: ids with ``links``, ``count``,
   ``hasMore``, ``offset``, ``totalResults``; ``q`` per "Record Collection Filtering".
 - SuiteQL ``POST /services/rest/query/v1/suiteql`` (``Prefer: transient``) over the
-  ``customer`` (with ``vatregnumber``) and ``transaction`` tables (``netsuite_query``);
+  ``customer`` (with ``vatregnumber``), ``transaction`` and ``item`` tables (``netsuite_query``);
   ``lastmodifieddate`` is kept to the second and compared in the account's time zone.
 - Asynchronous writes (``Prefer: respond-async``): ``202`` + ``Location`` of a job under
   ``/services/rest/async/v1/job``; ``X-NetSuite-Idempotency-Key`` (a UUID) makes a repeat
@@ -85,8 +88,8 @@ DEFAULT_TOKEN_SECRET = "sandbox-token-secret"  # noqa: S105 (a public sandbox cr
 RECORD_API = "/services/rest/record/v1"
 ASYNC_API = "/services/rest/async/v1/job"
 _KINDS = Kinds(
-    names=(*STANDARD_KINDS, "refund"),
-    error="kinds are customer, invoice, payment, credit_note and refund",
+    names=(*STANDARD_KINDS, "refund", "item"),
+    error="kinds are customer, invoice, payment, credit_note, refund and item",
     listed_only=True,
 )
 

@@ -102,15 +102,23 @@ class NetSuiteBook(SqliteBook):
 
     def insert(self, record: str, body: dict[str, Any], created_field: str) -> dict[str, Any]:
         """Store a new record: assigns the internal id and both dates."""
+        return self._insert(record, {**body, "id": str(self._next_id())}, created_field)
+
+    def seed(self, record: str, body: dict[str, Any], created_field: str) -> None:
+        """Store a record of the account's setup under its own id (below the sequence's
+        101) unless it is there already."""
+        if self.get(record, body["id"]) is None:
+            self._insert(record, body, created_field)
+
+    def _insert(self, record: str, body: dict[str, Any], created_field: str) -> dict[str, Any]:
         now = self.clock()
-        stored = {**body, "id": str(self._next_id())}
-        stored |= {created_field: stamp(now), "lastModifiedDate": stamp(now)}
+        stored = body | {created_field: stamp(now), "lastModifiedDate": stamp(now)}
         self.db.execute(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
             (
                 record,
                 int(stored["id"]),
-                body.get("externalId"),
+                stored.get("externalId"),
                 _text(stored),
                 micros(now),
                 micros(now),

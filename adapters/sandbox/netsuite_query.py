@@ -11,8 +11,8 @@ SuiteQL (``POST /query/v1/suiteql``): ``SELECT <columns | *> FROM <table> [WHERE
 [AND <cond>]…] [ORDER BY <column> [ASC|DESC], …]`` where a condition compares a column, or
 ``UPPER`` / ``LOWER`` / ``REPLACE(…, 'from'[, 'to'])`` of one (nested), with a
 ``'literal'``, a number, ``TO_TIMESTAMP('…', 'YYYY-MM-DD HH24:MI:SS')`` (read in the
-account's time zone, compared to the second) or ``IN ('a', 'b')``. Values come back as
-strings, as NetSuite returns them.
+account's time zone, compared to the second) or ``IN ('a', 'b')`` / ``IN (1, 2)``.
+Values come back as strings, as NetSuite returns them.
 """
 
 from __future__ import annotations
@@ -306,12 +306,17 @@ def _on_text(value: Any, change: Callable[[str], str]) -> str | None:
 
 
 def _in_list(tokens: list[str]) -> set[str]:
+    """``IN ('a', 'b')`` or ``IN (1, 2)``: the options as the text they compare as."""
     _expect(tokens, "(")
-    options = {_literal(_take(tokens))}
+    options = {_option(_take(tokens))}
     while _accept(tokens, ","):
-        options.add(_literal(_take(tokens)))
+        options.add(_option(_take(tokens)))
     _expect(tokens, ")")
     return options
+
+
+def _option(token: str) -> str:
+    return _literal(token) if token.startswith("'") else str(_decimal_sql(token))
 
 
 def _sql_value(tokens: list[str], zone: tzinfo) -> Any:

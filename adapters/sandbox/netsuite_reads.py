@@ -5,7 +5,8 @@
 - A collection page is ``{links, count, hasMore, items: [{links, id}], offset,
   totalResults}``; ``limit`` is 1–1000 (default 1000), ``offset`` from 0. Collections list
   ids only: a client reads each record it needs.
-- SuiteQL pages have the same envelope with the selected columns in ``items``.
+- SuiteQL pages have the same envelope with the selected columns in ``items``; tables
+  ``customer``, ``transaction`` and ``item`` (``netsuite_items``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 
 from adapters.sandbox.netsuite_book import NetSuiteBook
 from adapters.sandbox.netsuite_errors import NsError, invalid_query
+from adapters.sandbox.netsuite_items import ITEM_TYPES, suiteql_rows
 from adapters.sandbox.netsuite_query import parse_suiteql, record_filter
 from adapters.sandbox.netsuite_rules import number, ref_id
 from adapters.sandbox.netsuite_sublists import is_sublist
@@ -100,7 +102,11 @@ class Reader:
 
     def suiteql(self, statement: str) -> list[dict[str, Any]]:
         query = parse_suiteql(statement, self.zone)
-        tables = {"customer": self._customer_rows, "transaction": self._transaction_rows}
+        tables = {
+            "customer": self._customer_rows,
+            "transaction": self._transaction_rows,
+            "item": self._item_rows,
+        }
         if query.table not in tables:
             raise invalid_query(f"Record '{query.table}' was not found.")
         return query.run(tables[query.table]())
@@ -139,6 +145,9 @@ class Reader:
                     }
                 )
         return rows
+
+    def _item_rows(self) -> list[dict[str, Any]]:
+        return suiteql_rows({record: self.book.records(record) for record in ITEM_TYPES})
 
     def _balance(self, customer_id: str) -> Decimal:
         """What the customer owes: open invoices less unapplied payments and credits."""

@@ -5,8 +5,11 @@ Enforced (NetSuite behaviour; error shapes from Oracle's REST error handling pag
   ``subsidiary`` (OneWorld) and ``currency``; ``entityId`` defaults to the name and is
   unique ignoring case (``DUP_ENTITY``, the SOAP code: the REST code is unverified).
 - invoice / creditMemo: an existing ``entity`` (``INVALID_CONTENT`` at ``entity``), at
-  least one ``item`` line with a known sales item, ``amount`` = ``quantity`` × ``rate`` to
-  the cent, an optional ``discountItem`` + ``discountRate`` (an amount, or ``"-10%"``);
+  least one ``item`` line whose ``item`` is an active sale item of the account (else 400
+  ``INVALID_CONTENT`` "… Invalid Field Value <id> for the following field: item" at
+  ``item.items[n].item``, the shape third-party captures of REST answers show; saved
+  lines name it as reads do, ``{"id", "refName"}``), ``amount`` = ``quantity`` × ``rate``
+  to the cent, an optional ``discountItem`` + ``discountRate`` (an amount, or ``"-10%"``);
   ``subtotal``, ``discountTotal``, ``taxTotal`` and ``total`` derived; the customer's
   currency; an ``exchangeRate`` for any currency but the base one.
 - customerPayment / creditMemo ``apply``: each applied ``doc`` an invoice of the same
@@ -42,8 +45,6 @@ from adapters.sandbox.netsuite_errors import (
 
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
-SALES_ITEMS = {"1": "Services"}
-DISCOUNT_ITEMS = {"2": "Discount"}
 SUBSIDIARIES = {"1": "Parent Company"}
 
 Lookup = Callable[[str], dict[str, Any] | None]
@@ -144,13 +145,23 @@ def _check_email(customer: Mapping[str, Any]) -> None:
 # ------------------------------------------------------------- transactions
 
 
-def priced(body: Mapping[str, Any], account: Account, *, customers: Lookup) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Items:
+    """The account's items by internal id: those lines may name, those a discount may."""
+
+    sale: Lookup
+    discount: Lookup
+
+
+def priced(
+    body: Mapping[str, Any], account: Account, *, customers: Lookup, items: Items
+) -> dict[str, Any]:
     """An invoice or credit memo with its lines checked and its totals derived."""
     document = dict(body)
     customer = _customer(document, "entity", customers)
-    lines = [_priced_line(ln, i) for i, ln in enumerate(_lines(document))]
+    lines = [_priced_line(ln, i, items.sale) for i, ln in enumerate(_lines(document))]
     subtotal = sum((ln["amount"] for ln in lines), Decimal(0))
-    discount = _discount(document, subtotal)
+    discount = _discount(document, subtotal, items.discount)
     tax = sum((ln["tax1Amt"] for ln in lines), Decimal(0))
     total = subtotal + discount + tax
     if total < 0:
@@ -183,15 +194,17 @@ def _lines(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(ln) for ln in lines]
 
 
-def _priced_line(line: dict[str, Any], index: int) -> dict[str, Any]:
+def _priced_line(line: dict[str, Any], index: int, sale_items: Lookup) -> dict[str, Any]:
     at = f"item.items[{index}]"
-    item = ref_id(line, "item")
-    if item not in SALES_ITEMS:
-        raise invalid_reference("item", item, f"{at}.item")
+    item_id = ref_id(line, "item")
+    item = sale_items(item_id) if item_id is not None else None
+    if item is None or item.get("isInactive"):
+        raise invalid_reference("item", item_id, f"{at}.item")
     quantity = number(line.get("quantity", 1), f"{at}.quantity")
     amount = _line_amount(line, quantity, at)
     tax = number(line.get("tax1Amt", 0), f"{at}.tax1Amt")
-    return line | {"item": {"id": item}, "quantity": quantity, "amount": amount, "tax1Amt": tax}
+    named = {"id": item_id, "refName": item.get("itemId")}
+    return line | {"item": named, "quantity": quantity, "amount": amount, "tax1Amt": tax}
 
 
 def _line_amount(line: dict[str, Any], quantity: Decimal, at: str) -> Decimal:
@@ -208,11 +221,11 @@ def _line_amount(line: dict[str, Any], quantity: Decimal, at: str) -> Decimal:
     return cents(amount)
 
 
-def _discount(document: dict[str, Any], subtotal: Decimal) -> Decimal:
+def _discount(document: dict[str, Any], subtotal: Decimal, discount_items: Lookup) -> Decimal:
     item = ref_id(document, "discountItem")
     if item is None:
         return Decimal(0)
-    if item not in DISCOUNT_ITEMS:
+    if discount_items(item) is None:
         raise invalid_reference("discountItem", item)
     rate = document.get("discountRate")
     if isinstance(rate, str) and rate.endswith("%"):

@@ -23,6 +23,7 @@ from adapters.sandbox.netsuite_errors import (
     not_found,
     unknown_record_type,
 )
+from adapters.sandbox.netsuite_items import ITEM_TYPES, SEED_ITEMS
 from adapters.sandbox.netsuite_query import record_filter
 from adapters.sandbox.netsuite_reads import Reader, collection, page_bounds
 from adapters.sandbox.netsuite_rules import Account
@@ -36,6 +37,8 @@ RECORD_TYPES = (
     "customerPayment",
     "creditMemo",
     "customerRefund",
+    "serviceSaleItem",
+    "discountItem",
     "currency",
 )
 RECORD_OF_KIND = {
@@ -90,6 +93,9 @@ class NetSuiteSandbox(FaultInjection):
         zone = ZoneInfo(timezone)
         self.reader = Reader(book, zone)
         self.writer = Writer(book, self.account)
+        with book.transaction():
+            for record, item in SEED_ITEMS.items():
+                book.seed(record, item, "createdDate")
 
     # ------------------------------------------------------ handle for tests
 
@@ -98,9 +104,14 @@ class NetSuiteSandbox(FaultInjection):
         return self.tba.account_id
 
     def count(self, kind: str) -> int:
+        """Records of a kind (``item``: items of every type)."""
+        if kind == "item":
+            return sum(self.book.count(record) for record in ITEM_TYPES)
         return self.book.count(RECORD_OF_KIND.get(kind, kind))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "item":
+            return [item for record in ITEM_TYPES for item in self.book.records(record)]
         return self.book.records(RECORD_OF_KIND.get(kind, kind))
 
     def close(self) -> None:

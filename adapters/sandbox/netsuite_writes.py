@@ -21,9 +21,11 @@ from adapters.sandbox.netsuite_errors import (
     not_found,
     user_error,
 )
+from adapters.sandbox.netsuite_items import DISCOUNT_ITEM, SALE_ITEM, checked_item
 from adapters.sandbox.netsuite_rules import (
     Account,
     Credit,
+    Items,
     applications,
     checked_customer,
     checked_payment,
@@ -94,6 +96,7 @@ class Writer:
             "customerPayment": self._payment,
             "creditMemo": self._credit_memo,
             "customerRefund": self._refund,
+            SALE_ITEM: self._item,
         }
         if record not in checks:
             raise bad_request(f"The sandbox does not write {record} records.")
@@ -114,7 +117,7 @@ class Writer:
     def _invoice(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
         if current is not None and ref_id(current, "status") == "V":
             raise user_error("A voided transaction cannot be changed.")
-        invoice = priced(body, self.account, customers=self._getter("customer"))
+        invoice = priced(body, self.account, customers=self._getter("customer"), items=self._items)
         applied = self._applied(None).get(str(current["id"]), Decimal(0)) if current else Decimal(0)
         return self._save("invoice", current, invoice_balance(invoice, applied))
 
@@ -130,8 +133,17 @@ class Writer:
     def _credit_memo(
         self, current: Mapping[str, Any] | None, body: dict[str, Any]
     ) -> dict[str, Any]:
-        credit = priced(body, self.account, customers=self._getter("customer"))
+        credit = priced(body, self.account, customers=self._getter("customer"), items=self._items)
         return self._applying("creditMemo", current, credit, credit["total"])
+
+    def _item(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+        own = None if current is None else str(current["id"])
+        item = checked_item(body, self.account, name_taken=self._item_name_taken(own))
+        return self._save(SALE_ITEM, current, item)
+
+    @property
+    def _items(self) -> Items:
+        return Items(sale=self._getter(SALE_ITEM), discount=self._getter(DISCOUNT_ITEM))
 
     def _refund(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
         others = self._refunded(None if current is None else str(current["id"]))
@@ -240,6 +252,17 @@ class Writer:
             return any(
                 str(c.get("entityId", "")).casefold() == wanted and str(c["id"]) != own
                 for c in self.book.records("customer")
+            )
+
+        return taken
+
+    def _item_name_taken(self, own: str | None) -> Any:
+        """Whether another service sale item has this ``itemId`` (items of other types may)."""
+
+        def taken(item_id: str) -> bool:
+            return any(
+                i.get("itemId") == item_id and str(i["id"]) != own
+                for i in self.book.records(SALE_ITEM)
             )
 
         return taken

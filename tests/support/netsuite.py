@@ -1,9 +1,11 @@
-"""NetSuiteLedger wired to the NetSuite sandbox in-process (httpx.ASGITransport: no sockets)."""
+"""NetSuiteLedger wired to the NetSuite sandbox in-process (httpx.ASGITransport: no sockets),
+every request it sends noted on the way (``Wire``)."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.http import RetryPolicy
+from adapters.jsonwire import decode_json
 from adapters.ledgers.netsuite import NetSuiteLedger
 from adapters.ledgers.netsuite_auth import TbaAuth, TbaCredentials
 from adapters.ledgers.netsuite_mapping import NetSuiteMapping
@@ -43,12 +46,51 @@ def credentials(**changes: str) -> TbaCredentials:
     return TbaCredentials(**fields)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request the ledger sent: method, path and JSON body (None when it has none)."""
+
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class Wire(httpx.AsyncBaseTransport):
+    """A transport that notes every request before handing it on; ``before`` (when set)
+    sees each request first, to change the account between a client's steps."""
+
+    inner: httpx.AsyncBaseTransport
+    sent: list[Sent] = field(default_factory=list)
+    before: Callable[[Sent], None] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = decode_json(request.content) if request.content else None
+        sent = Sent(request.method, request.url.path, body)
+        self.sent.append(sent)
+        if self.before is not None:
+            self.before(sent)
+        return await self.inner.handle_async_request(request)
+
+    def suiteql(self, containing: str = "") -> list[str]:
+        """The SuiteQL statements sent (those containing ``containing``)."""
+        return [
+            s.body["q"]
+            for s in self.sent
+            if s.path.endswith("/suiteql") and containing in s.body["q"]
+        ]
+
+    def bodies(self, method: str, path_part: str) -> list[Any]:
+        return [s.body for s in self.sent if s.method == method and path_part in s.path]
+
+
 @dataclass
 class InProcessNetSuite:
     app: Starlette
     sandbox: NetSuiteSandbox
     ledger: NetSuiteLedger
     retry: RetryPolicy
+    wire: Wire
 
     async def aclose(self) -> None:
         await self.ledger.aclose()
@@ -74,10 +116,11 @@ def in_process_netsuite(
     app = create_app(
         book_path, concurrency=concurrency, per_minute=per_minute, latency=latency, **app_options
     )
+    wire = Wire(httpx.ASGITransport(app=app))
     ledger = NetSuiteLedger.connect(
         auth=auth or TbaAuth(credentials()),
         base_url=BASE_URL,
-        transport=httpx.ASGITransport(app=app),
+        transport=wire,
         limiter=limiter or RateLimiter(Rate(per_minute, 60.0)),
         concurrency=asyncio.Semaphore(client_concurrency or concurrency),
         retry=retry,
@@ -85,4 +128,4 @@ def in_process_netsuite(
         mapping=mapping,
         page_size=page_size,
     )
-    return InProcessNetSuite(app, sandbox_of(app), ledger, retry)
+    return InProcessNetSuite(app, sandbox_of(app), ledger, retry, wire)

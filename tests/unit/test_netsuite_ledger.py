@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -29,10 +30,10 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment, Refund
+from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
-from tests.support.netsuite import InProcessNetSuite, credentials, in_process_netsuite
+from tests.support.netsuite import InProcessNetSuite, Sent, credentials, in_process_netsuite
 
 
 @pytest.fixture
@@ -473,6 +474,186 @@ async def test_an_update_with_a_stale_version_changes_nothing(ns: InProcessNetSu
     assert stored["companyName"] == "Renamed"
 
 
+# ------------------------------------------------------------------ items
+
+
+def hand_made_item(ns: InProcessNetSuite, code: str) -> str:
+    """An item someone created in NetSuite, not through the adapter."""
+    body = {
+        "itemId": code,
+        "incomeAccount": {"id": "54"},
+        "subsidiary": {"items": [{"id": "1"}]},
+    }
+    return str(ns.sandbox.create("serviceSaleItem", body)["id"])
+
+
+def booked(code: str | None, unit_price: str = "0.10", name: str = "a") -> InvoiceLine:
+    return InvoiceLine(description=name, quantity="1", unit_price=unit_price, item_code=code)
+
+
+def naming(code: str | None, n: int = 1) -> Invoice:
+    """Invoice INV-n whose first line is booked to ``code``, its second to the default."""
+    lines = (booked(code), booked(None, "0.20", "b"))
+    return invoice(id=f"INV-{n}", number=f"INV-{n}", lines=lines)
+
+
+async def test_a_line_naming_an_item_is_sent_with_the_item_s_internal_id(
+    ns: InProcessNetSuite,
+) -> None:
+    made = await ns.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id, naming("SVC-AUDIT"))
+    [sent] = ns.wire.bodies("PUT", "/invoice/eid:")
+    assert [ln["item"] for ln in sent["item"]["items"]] == [{"id": made.ledger_id}, {"id": "1"}]
+    [stored] = ns.sandbox.records("invoice")
+    assert stored["item"]["items"][0]["item"] == {"id": made.ledger_id, "refName": "SVC-AUDIT"}
+    record = await ns.ledger.get("invoice", invoice_id)
+    assert record is not None
+    assert (record.total, record.line_items) == (Decimal("0.30"), ("SVC-AUDIT", "Services"))
+
+
+async def test_a_new_item_is_a_service_item_booked_to_the_default_item_s_income_account(
+    ns: InProcessNetSuite,
+) -> None:
+    made = await ns.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    [sent] = ns.wire.bodies("PUT", "/serviceSaleItem/eid:")
+    assert sent == {
+        "itemId": "SVC-AUDIT",
+        "incomeAccount": {"id": "54"},  # the income account of [invoice.lines] item "1"
+        "subsidiary": {"items": [{"id": "1"}]},  # [account] subsidiary
+    }
+    [stored] = [i for i in ns.sandbox.records("item") if i["id"] == made.ledger_id]
+    assert stored["externalId"] == external_id("syncledger/item/SVC-AUDIT")
+    assert (made.code, made.name) == ("SVC-AUDIT", "SVC-AUDIT")
+
+
+async def test_new_items_are_booked_to_the_income_account_the_mapping_names() -> None:
+    mapping = dataclasses.replace(load_mapping(), new_item_income_account="54")
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, mapping=mapping)
+    await env.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    assert env.wire.suiteql("incomeaccount") == []  # no need to ask NetSuite
+    assert env.sandbox.count("item") == 3
+    await env.aclose()
+    unknown = dataclasses.replace(load_mapping(), new_item_income_account="999")
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, mapping=unknown)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await env.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    assert refused.value.code == "INVALID_CONTENT"
+    assert "[new_items]" in str(refused.value) and "SVC-AUDIT" in str(refused.value)
+    assert env.sandbox.count("item") == 2  # the seeded ones
+    await env.aclose()
+
+
+async def test_an_item_made_by_hand_meanwhile_is_returned_not_made_twice(
+    ns: InProcessNetSuite,
+) -> None:
+    made_by_hand: list[str] = []
+
+    def someone_creates_it_first(sent: Sent) -> None:
+        if sent.method == "PUT" and "/serviceSaleItem/" in sent.path and not made_by_hand:
+            made_by_hand.append(hand_made_item(ns, "SVC-AUDIT"))
+
+    ns.wire.before = someone_creates_it_first
+    item = await ns.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    assert made_by_hand == [item.ledger_id]  # NetSuite refused the name; this is the one
+    assert ns.sandbox.count("item") == 3
+    found = await ns.ledger.find_item("SVC-AUDIT")
+    assert found is not None and found.ledger_id == item.ledger_id
+
+
+async def test_item_lookups_are_cached_across_documents(ns: InProcessNetSuite) -> None:
+    hand_id = hand_made_item(ns, "SVC-O'BRIEN")  # a quote SuiteQL must escape
+    customer_id = await push_customer(ns.ledger)
+    ids = []
+    for n in (1, 2, 3):
+        pushed = await ns.ledger.create_invoice(
+            naming("SVC-O'BRIEN", n),
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+        ids.append(pushed.ledger_id)
+    assert ns.wire.suiteql("itemid =") == [
+        "SELECT id, itemid FROM item WHERE itemid = 'SVC-O''BRIEN' ORDER BY id"
+    ]
+    sent = ns.wire.bodies("PUT", "/invoice/eid:")
+    assert {b["item"]["items"][0]["item"]["id"] for b in sent} == {hand_id}
+    records = [await ns.ledger.get("invoice", i) for i in ids]
+    assert [r.line_items if r else None for r in records] == [("SVC-O'BRIEN", "Services")] * 3
+    assert ns.wire.suiteql("WHERE id IN") == ["SELECT id, itemid FROM item WHERE id IN (1)"]
+
+
+async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(ns.ledger, customer_id, naming("NO-SUCH-ITEM"))
+    assert refused.value.code == "unknown_item"
+    assert "INV-1 line 1" in str(refused.value) and "'NO-SUCH-ITEM'" in str(refused.value)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    current = await ns.ledger.get("invoice", invoice_id)
+    assert current is not None
+    with pytest.raises(PermanentLedgerError) as not_updated:
+        await ns.ledger.update_invoice(
+            naming("NO-SUCH-ITEM"),
+            ledger_id=invoice_id,
+            version=current.version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
+    assert not_updated.value.code == "unknown_item"
+    credit = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(booked("NO-SUCH-ITEM"),),
+        total=Decimal("0.10"),
+    )
+    with pytest.raises(PermanentLedgerError) as not_credited:
+        await ns.ledger.create_credit_note(
+            credit,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn"),
+        )
+    assert not_credited.value.code == "unknown_item"
+    writes = [s for s in ns.wire.sent if s.method in ("PUT", "PATCH", "POST") and s.body]
+    assert [w.path.split("/")[5] for w in writes if "suiteql" not in w.path] == [
+        "customer",
+        "invoice",  # the one without an item code
+    ]
+    unchanged = await ns.ledger.get("invoice", invoice_id)
+    assert unchanged is not None and unchanged.version == current.version
+    assert ns.sandbox.count("credit_note") == 0
+
+
+async def test_an_item_made_inactive_since_it_was_cached_is_refused_naming_the_code(
+    ns: InProcessNetSuite,
+) -> None:
+    item_id = hand_made_item(ns, "SVC-OLD")
+    customer_id = await push_customer(ns.ledger)
+    await push_invoice(ns.ledger, customer_id, naming("SVC-OLD"))
+    ns.sandbox.patch("serviceSaleItem", item_id, {"isInactive": True}, ())
+    for attempt in (1, 2):
+        with pytest.raises(PermanentLedgerError) as refused:
+            await ns.ledger.create_invoice(
+                naming("SVC-OLD", 2),
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-2",
+                idempotency_key=key("i", 2, attempt),
+            )
+        assert refused.value.code == "INVALID_CONTENT"  # NetSuite's own refusal
+        assert "INV-2 line 1" in str(refused.value) and "'SVC-OLD'" in str(refused.value)
+        assert f"Invalid Field Value {item_id}" in str(refused.value)
+    assert ns.sandbox.count("invoice") == 1
+    assert len(ns.wire.suiteql("itemid =")) == 2  # looked up afresh after the refusal
+
+
 # --------------------------------------------------------------- reads
 
 
@@ -705,6 +886,17 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
     }
     assert mapping.fields["customer"]["tax_id"] == ("vatRegNumber",)
     assert (mapping.lines.item, mapping.lines.discount_item, mapping.timezone) == ("1", "2", "UTC")
+    assert mapping.new_item_income_account == ""  # [new_items] left out: the default item's
+
+
+def test_new_items_settings_are_read_from_their_own_table(tmp_path: Path) -> None:
+    default = resources.files("adapters").joinpath("mappings/netsuite.toml").read_text()
+    assert '\nincome_account = ""' in default
+    path = tmp_path / "netsuite.toml"
+    path.write_text(default.replace('\nincome_account = ""', '\nincome_account = "77"'))
+    assert load_mapping(path).new_item_income_account == "77"
+    path.write_text(default.replace("[new_items]", "").replace('\nincome_account = ""', ""))
+    assert load_mapping(path).new_item_income_account == ""  # the table may be left out
 
 
 def test_external_ids_are_deterministic_and_url_safe() -> None:

@@ -581,6 +581,108 @@ async def test_suiteql_compares_tax_ids_through_upper_and_replace(ns: Ns) -> Non
     assert code_of(answer) == "INVALID_PARAMETER"
 
 
+# -------------------------------------------------------------------- items
+
+
+def service_item(name: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "itemId": name,
+        "incomeAccount": {"id": "54"},
+        "subsidiary": {"items": [{"id": "1"}]},
+    } | fields
+
+
+async def test_the_account_holds_the_items_the_default_mapping_names(ns: Ns) -> None:
+    services = await ns.get("serviceSaleItem", "1")
+    assert (services["itemId"], services["incomeAccount"]) == ("Services", {"id": "54"})
+    assert (await ns.get("discountItem", "2"))["itemId"] == "Discount"
+    assert ns.sandbox.count("item") == 2
+
+
+async def test_service_items_need_a_unique_name_and_an_income_account(ns: Ns) -> None:
+    item_id = await ns.create("serviceSaleItem", service_item("SVC-1"))
+    assert (await ns.get("serviceSaleItem", item_id))["itemId"] == "SVC-1"
+    no_account = {"itemId": "SVC-2", "subsidiary": {"items": [{"id": "1"}]}}
+    refusals = [
+        (service_item("SVC-1"), "DUP_ITEM", "itemId"),
+        (service_item("Discount"), None, None),  # a discount item's name: another type
+        (service_item(""), "USER_ERROR", "itemId"),
+        (no_account, "USER_ERROR", "incomeAccount"),
+        (service_item("SVC-3", incomeAccount={"id": "999"}), "INVALID_CONTENT", "incomeAccount"),
+        (service_item("SVC-4", subsidiary={"items": []}), "USER_ERROR", "subsidiary"),
+    ]
+    for body, code, path in refusals:
+        answer = await ns.call("POST", f"{API}/serviceSaleItem", body)
+        if code is None:
+            assert answer.status_code == 204, answer.text
+            continue
+        assert answer.status_code == 400
+        assert (code_of(answer), error_of(answer)["o:errorPath"]) == (code, path)
+    duplicate = await ns.call("POST", f"{API}/serviceSaleItem", service_item("SVC-1"))
+    assert "There is already an item with that name." in error_of(duplicate)["detail"]
+    assert ns.sandbox.count("item") == 4  # 2 seeded, SVC-1, the service item "Discount"
+
+
+async def test_item_writes_meet_the_injected_faults(ns: Ns) -> None:
+    ns.sandbox.fail_next_writes(1)
+    failed = await ns.call("POST", f"{API}/serviceSaleItem", service_item("SVC-1"))
+    assert (failed.status_code, code_of(failed)) == (500, "UNEXPECTED_ERROR")
+    assert ns.sandbox.count("item") == 2
+    upsert = await ns.call("PUT", f"{API}/serviceSaleItem/eid:SVC1", service_item("SVC-1"))
+    again = await ns.call("PUT", f"{API}/serviceSaleItem/eid:SVC1", service_item("SVC-1"))
+    assert upsert.status_code == again.status_code == 204
+    assert upsert.headers["Location"] == again.headers["Location"]
+    assert ns.sandbox.count("item") == 3  # an upsert resent updates the item it made
+
+
+@pytest.mark.parametrize("inactive", [False, True])
+async def test_a_line_naming_no_active_sale_item_is_refused_as_netsuite_does(
+    ns: Ns, inactive: bool
+) -> None:
+    item_id = "999"
+    if inactive:
+        item_id = await ns.create("serviceSaleItem", service_item("OLD", isInactive=True))
+    body = {
+        "entity": {"id": await ns.customer()},
+        "item": {"items": [line("10.00"), line("5.00") | {"item": {"id": item_id}}]},
+    }
+    answer = await ns.call("POST", f"{API}/invoice", body)
+    assert answer.status_code == 400
+    assert error_of(answer) == {
+        "detail": "Error while accessing a resource. You have entered an Invalid Field Value "
+        f"{item_id} for the following field: item",
+        "o:errorCode": "INVALID_CONTENT",
+        "o:errorPath": "item.items[1].item",
+    }
+    discount_line = line("1") | {"item": {"id": "2"}}  # a discount item, not a sale item
+    memo = await ns.call("POST", f"{API}/creditMemo", body | {"item": {"items": [discount_line]}})
+    assert (code_of(memo), error_of(memo)["o:errorPath"]) == (
+        "INVALID_CONTENT",
+        "item.items[0].item",
+    )
+    assert ns.sandbox.count("invoice") == ns.sandbox.count("credit_note") == 0
+
+
+async def test_saved_lines_name_their_item_as_reads_do(ns: Ns) -> None:
+    item_id = await ns.create("serviceSaleItem", service_item("SVC-1"))
+    invoice_id = await ns.invoice(await ns.customer(), line("1") | {"item": {"id": item_id}})
+    [saved] = (await ns.get("invoice", invoice_id))["item"]["items"]
+    assert saved["item"] == {"id": item_id, "refName": "SVC-1"}
+
+
+async def test_suiteql_reads_the_item_table(ns: Ns) -> None:
+    item_id = await ns.create("serviceSaleItem", service_item("O'Brien"))
+    named = await suiteql(ns, "SELECT id, itemid FROM item WHERE itemid = 'O''Brien'")
+    assert [(r["id"], r["itemid"]) for r in named["items"]] == [(item_id, "O'Brien")]
+    every = f"SELECT id, itemid, itemtype, incomeaccount FROM item WHERE id IN (1, 2, {item_id})"
+    listed = await suiteql(ns, every + " ORDER BY id")
+    assert [(r["itemid"], r["itemtype"], r["incomeaccount"]) for r in listed["items"]] == [
+        ("Services", "Service", "54"),
+        ("Discount", "Discount", None),
+        ("O'Brien", "Service", "54"),
+    ]
+
+
 # ------------------------------------------------- async and idempotency key
 
 
@@ -673,7 +775,14 @@ async def test_admin_endpoints_set_faults_and_count_records(ns: Ns) -> None:
     assert decode_json(set_faults.content)["fail_writes"] == 2
     assert decode_json((await ns.http.delete("/_sandbox/faults")).content)["fail_writes"] == 0
     counts = decode_json((await ns.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
+    assert counts == {
+        "customer": 1,
+        "invoice": 0,
+        "payment": 0,
+        "credit_note": 0,
+        "refund": 0,
+        "item": 2,  # the seeded service item and discount item
+    }
     token = decode_json((await ns.http.post("/_sandbox/tokens")).content)
     fresh = Ns(ns.app, TbaAuth(credentials(**token)))
     assert (await fresh.call("GET", f"{API}/customer")).status_code == 200
