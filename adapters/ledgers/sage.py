@@ -36,6 +36,14 @@ Its reference is kept like a receipt's (``sage_mapping``); refunds are the recei
 transaction type ``CUSTOMER_REFUND`` (``[refund]`` in the mapping may override the type,
 bank account and reference rules, by default the receipts').
 
+Items (``sage_items``): ``find_item`` looks a code up among the business's services, then
+its products (``item_code``, exact), then as an id; ``create_item`` makes a service sold to
+the ``[invoice.lines]`` account, with an ``idempotency_id``; a code Sage refuses as taken
+ends with the item holding it. A line with ``item_code`` is booked to its item
+(``service_id`` / ``product_id`` and the item's sales account); a code naming no item is
+refused (``unknown_item``) before anything is written. Reads fill ``line_items`` from the
+``service`` / ``product`` link on each line, ids mapped to codes through the same cache.
+
 Tax ids: contacts keep ``tax_id`` in ``tax_number``, but ``GET /contacts`` cannot filter on
 it (``search`` covers name, company name and reference): ``match_customer`` lists the
 customers with only their ``tax_number`` and compares ignoring case, spaces, dots and
@@ -57,6 +65,7 @@ import httpx
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.jsonwire import decode_json
 from adapters.ledgers.sage_errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
+from adapters.ledgers.sage_items import SageItems
 from adapters.ledgers.sage_mapping import (
     Document,
     SageMapping,
@@ -70,8 +79,9 @@ from adapters.ledgers.sage_mapping import (
     token_in,
     version_of,
 )
+from adapters.ledgers.sage_paging import PAGE_LIMIT, as_dict, pages
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -79,7 +89,6 @@ from core.model import CreditNote, Customer, Invoice, Payment, Refund
 PRODUCTION_URL = "https://api.accounting.sage.com/v3.1"
 TOKEN_URL = "https://oauth.accounting.sage.com/token"  # noqa: S105 (a URL)
 SAGE_RATES = (Rate(200, 60.0),)
-PAGE_LIMIT = 200
 RESOURCE = {
     "customer": "contacts",
     "invoice": "sales_invoices",
@@ -98,6 +107,8 @@ BODY_KEY = {
 }
 #: kinds kept as contact payments, told apart by their transaction type
 TRANSACTION_KINDS = frozenset({"payment", "refund"})
+#: kinds whose lines are booked to items
+DOCUMENT_KINDS = frozenset({"invoice", "credit_note"})
 SEARCHABLE = frozenset({"customer", "invoice", "credit_note"})
 _NAMESPACE = uuid.UUID("8d0f8a52-5b7e-4e0c-9b57-2a9c6f1e4d3b")  # syncledger's, fixed
 
@@ -135,6 +146,7 @@ class SageLedger:
         self._page = min(page_size, PAGE_LIMIT)
         self._now = now
         self._base_currency: str | None = None
+        self._items = SageItems(http, self.mapping, self._page)
 
     @classmethod
     def connect(
@@ -165,6 +177,17 @@ class SageLedger:
             headers={"X-Business": business_id} if business_id else None,
         )
         return cls(http, mapping=mapping, find_window=find_window, page_size=page_size)
+
+    # ------------------------------------------------------------------- items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        item = await self._items.find(code)
+        return None if item is None else item.public()
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A service ``code`` (see ``sage_items``); an existing item ``code`` is returned."""
+        item = await self._items.create(code, idempotency_id(idempotency_key, "services"))
+        return item.public()
 
     # ------------------------------------------------------------------ writes
 
@@ -332,11 +355,11 @@ class SageLedger:
         raw = await self._fetch(kind, ledger_id)
         if raw is None or not self._is_kind(kind, raw):
             return None
-        return to_record(kind, raw)
+        return await self._record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         async for raw in self._pages(kind, self._kind_filter(kind)):
-            yield to_record(kind, raw)
+            yield await self._record(kind, raw)
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records created or updated at or after ``since`` (cut to whole seconds, as Sage
@@ -346,23 +369,30 @@ class SageLedger:
         for kind in self.capabilities.kinds:
             params = self._kind_filter(kind) | {"updated_or_created_since": cursor}
             async for raw in self._pages(kind, params):
-                yield to_record(kind, raw)
+                yield await self._record(kind, raw)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     # ----------------------------------------------------------------- helpers
 
+    async def _record(self, kind: str, raw: dict[str, Any]) -> LedgerRecord:
+        """``to_record``, with the item code of each line of an invoice or credit note."""
+        record = to_record(kind, raw)
+        if kind not in DOCUMENT_KINDS:
+            return record
+        return replace(record, line_items=await self._items.line_codes(raw))
+
     async def _create(self, kind: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         inner = body | {"idempotency_id": idempotency_id(key, RESOURCE[kind])}
-        return _as_dict(
+        return as_dict(
             await self._http.json(
                 "POST", f"/{RESOURCE[kind]}", body={BODY_KEY[kind]: inner}, idempotent=True
             )
         )
 
     async def _put(self, kind: str, ledger_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return _as_dict(
+        return as_dict(
             await self._http.json(
                 "PUT", _path(kind, ledger_id), body={BODY_KEY[kind]: body}, idempotent=True
             )
@@ -375,7 +405,7 @@ class SageLedger:
             if exc.code in (NOT_FOUND_CODE, "404"):
                 return None
             raise
-        return _as_dict(answer)
+        return as_dict(answer)
 
     async def _on_account_id(self, payment_ledger_id: str) -> str:
         """The id of the payment on account Sage made of a receipt's unallocated part."""
@@ -430,9 +460,10 @@ class SageLedger:
     async def _document_body(
         self, kind: str, document: Document, customer_ledger_id: str, external_ref: str
     ) -> dict[str, Any]:
+        items = await self._items.for_lines(document)
         foreign = document.currency != await self._base()
         return self.mapping.document_body(
-            kind, document, customer_ledger_id, external_ref, foreign=foreign
+            kind, document, customer_ledger_id, external_ref, foreign=foreign, items=items
         )
 
     async def _base(self) -> str:
@@ -443,21 +474,15 @@ class SageLedger:
         return self._base_currency
 
     async def _pages(self, kind: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
-        query: dict[str, str | int] = {"attributes": "all", "items_per_page": self._page}
-        url: str | None = f"/{RESOURCE[kind]}"
-        args: dict[str, str | int] | None = {**query, **params}
-        while url is not None:
-            answer = _as_dict(await self._http.json("GET", url, params=args, idempotent=True))
-            for raw in answer.get("$items", []):
-                yield raw
-            url, args = _next_path(answer.get("$next")), None
+        async for raw in pages(self._http, f"/{RESOURCE[kind]}", params, self._page):
+            yield raw
 
     async def _first_ours(
         self, kind: str, external_ref: str, params: dict[str, str]
     ) -> LedgerRecord | None:
         async for raw in self._pages(kind, self._kind_filter(kind) | params):
             if _carries(kind, raw, external_ref):
-                return replace(to_record(kind, raw), external_ref=external_ref)
+                return replace(await self._record(kind, raw), external_ref=external_ref)
         return None
 
     async def _customers(self, params: dict[str, str]) -> AsyncIterator[LedgerRecord]:
@@ -505,13 +530,6 @@ def _resource(kind: str) -> str:
         ) from None
 
 
-def _next_path(link: Any) -> str | None:
-    """``$next`` is relative to the API root; a full path keeps its query."""
-    if not isinstance(link, str) or not link:
-        return None
-    return httpx.URL(link).raw_path.decode().removeprefix("/v3.1")
-
-
 def _carries(kind: str, raw: dict[str, Any], external_ref: str) -> bool:
     if kind in TRANSACTION_KINDS:
         reference = raw.get("reference")
@@ -557,11 +575,5 @@ def _pushed(raw: dict[str, Any], *, recovered: bool = False) -> PushResult:
     return PushResult(ledger_id=str(raw["id"]), version=version_of(raw), recovered=recovered)
 
 
-def _as_dict(answer: Any) -> dict[str, Any]:
-    if not isinstance(answer, dict):
-        raise PermanentLedgerError("Sage Accounting answered with something other than an object")
-    return answer
-
-
 def _json_of(response: httpx.Response) -> dict[str, Any]:
-    return _as_dict(decode_json(response.content))
+    return as_dict(decode_json(response.content))

@@ -17,6 +17,14 @@ Contact payments (receipts and refunds) have no notes: their ``reference`` is th
 reference cut short, then our source reference itself when it fits Sage's limit (read back
 by ``get``), else a token ``SL-`` + 12 hex digits of its SHA-256 (found by ``find`` only).
 
+Items: a line whose ``item_code`` names a product or service of the business is booked to
+it, with ``service_id`` / ``product_id`` and the item's own sales ledger account (Sage fills
+the line in the same way when someone picks the item by hand); other lines keep the
+``[invoice.lines]`` account. Reads give each line's ``service`` / ``product`` as a link
+``{"id", "displayed_as", "$path"}`` (``line_item_links``). Items syncledger creates are
+services (``item_body``): Sage's "non-physical items that you buy and sell", which need only
+a description and a sales ledger account, where a product also needs a purchase account.
+
 Versions: Sage has no concurrency token and shows ``updated_at`` at whole seconds, so two
 changes within one second would look the same. A version here is ``updated_at`` plus a
 digest of the record's content (``2026-03-01T10:00:00Z~3fa9c2d1e0b4``): it changes whenever
@@ -37,7 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from adapters.ports import LedgerRecord
+from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, RecordRef, Refund
 from core.money import minor_unit, quantize, to_decimal
@@ -50,6 +58,11 @@ RATE_PLACES = Decimal("0.000001")
 #: fields left out of a version digest: derived from other records, not edits of this one
 _NOT_VERSIONED = frozenset({"balance"})
 Document = Invoice | CreditNote
+#: item resources, in the order lookups try them, and the key a line names each by
+ITEM_RESOURCES = ("services", "products")
+ITEM_LINE_KEY = {"services": "service", "products": "product"}
+#: ``[new_items]`` keys (all optional): see ``adapters/mappings/sage.toml``
+NEW_ITEM_KEYS = frozenset({"sales_tax_rate_id"})
 
 
 # ------------------------------------------------------------------ references
@@ -99,6 +112,54 @@ def source_id(external_ref: str) -> str:
         return external_ref
 
 
+# ----------------------------------------------------------------------- items
+
+
+@dataclass(frozen=True, slots=True)
+class SageItem:
+    """A product or service lines can be booked to. ``code`` is its ``item_code``, or its
+    id when it has none (Sage makes the code optional): a line can name it either way."""
+
+    resource: str  # services, products
+    ledger_id: str
+    code: str
+    description: str | None = None
+    sales_ledger_account_id: str | None = None
+
+    @property
+    def line_key(self) -> str:
+        """The line field naming it: ``service_id`` or ``product_id``."""
+        return ITEM_LINE_KEY[self.resource] + "_id"
+
+    def public(self) -> LedgerItem:
+        return LedgerItem(self.ledger_id, self.code, self.description)
+
+
+def to_item(resource: str, raw: Mapping[str, Any]) -> SageItem:
+    ident = str(raw["id"])
+    return SageItem(
+        resource=resource,
+        ledger_id=ident,
+        code=_str(raw.get("item_code")) or ident,
+        description=_str(raw.get("description") or raw.get("displayed_as")),
+        sales_ledger_account_id=_link_id(raw, "sales_ledger_account"),
+    )
+
+
+def line_item_links(raw: Mapping[str, Any]) -> list[tuple[str, str] | None]:
+    """Per document line, the ``(resource, id)`` of the item it is booked to, or None."""
+    lines = raw.get("invoice_lines") or raw.get("credit_note_lines") or []
+    return [_item_link(line) for line in lines if isinstance(line, Mapping)]
+
+
+def _item_link(line: Mapping[str, Any]) -> tuple[str, str] | None:
+    for resource, key in ITEM_LINE_KEY.items():
+        link = line.get(key)
+        if isinstance(link, Mapping) and link.get("id"):
+            return resource, str(link["id"])
+    return None
+
+
 # --------------------------------------------------------------------- mapping
 
 
@@ -140,30 +201,39 @@ class SageMapping:
         external_ref: str,
         *,
         foreign: bool,
+        items: Mapping[str, SageItem] | None = None,
     ) -> dict[str, Any]:
         """A sales invoice (``kind`` invoice) or credit note body; Sage's total checked
-        against ours before anything is sent."""
+        against ours before anything is sent. ``items``: the item each ``item_code`` of
+        the lines names (a code missing from it is refused)."""
         body = self._fields(kind, _document_values(document))
         body["contact_id"] = customer_ledger_id
-        body[_lines_key(kind)] = self.lines(document)
+        body[_lines_key(kind)] = self.lines(document, items or {})
         body[self.setting(kind, "field")] = ref_note(external_ref)
         body |= _rates(document, foreign)
         check_total(document, body[_lines_key(kind)])
         return body
 
-    def lines(self, document: Document) -> list[dict[str, Any]]:
+    def lines(
+        self, document: Document, items: Mapping[str, SageItem] | None = None
+    ) -> list[dict[str, Any]]:
         currency = document.currency
         discounts = spread(document.discount, [sage_net(ln, currency) for ln in document.lines])
+        booked = [_booked_item(document, n, ln, items or {}) for n, ln in enumerate(document.lines)]
         return [
-            self._line(ln, d, currency) for ln, d in zip(document.lines, discounts, strict=True)
+            self._line(ln, d, currency, item)
+            for ln, d, item in zip(document.lines, discounts, booked, strict=True)
         ]
 
-    def _line(self, line: InvoiceLine, discount: Decimal, currency: str) -> dict[str, Any]:
+    def _line(
+        self, line: InvoiceLine, discount: Decimal, currency: str, item: SageItem | None
+    ) -> dict[str, Any]:
         lines = self.settings["invoice"]
         taxed = line.tax_amount != 0
+        account = item.sales_ledger_account_id if item is not None else None
         body: dict[str, Any] = {
             "description": line.description,
-            "ledger_account_id": str(lines["ledger_account_id"]),
+            "ledger_account_id": account or str(lines["ledger_account_id"]),
             "quantity": line.quantity,
             "unit_price": line.unit_price,
             "tax_rate_id": str(lines["taxed_tax_rate_id" if taxed else "untaxed_tax_rate_id"]),
@@ -171,7 +241,19 @@ class SageMapping:
         }
         if discount:
             body["discount_amount"] = discount
+        if item is not None:
+            body[item.line_key] = item.ledger_id
         return body
+
+    def item_body(self, code: str) -> dict[str, Any]:
+        """A new service coded and described ``code``, sold to the ``[invoice.lines]``
+        account, with the ``[new_items]`` settings."""
+        return {
+            "item_code": code,
+            "description": code,
+            "sales_ledger_account_id": self.setting("invoice", "ledger_account_id"),
+            **self.settings["new_items"],
+        }
 
     # ---------------------------------------------------------------- payments
 
@@ -256,6 +338,26 @@ class SageMapping:
                 for path in paths:
                     _set_path(body, path, _wire(values[canonical]))
         return body
+
+
+def _booked_item(
+    document: Document, index: int, line: InvoiceLine, items: Mapping[str, SageItem]
+) -> SageItem | None:
+    if line.item_code is None:
+        return None
+    item = items.get(line.item_code)
+    if item is None:
+        raise unknown_item(document, index, line.item_code)
+    return item
+
+
+def unknown_item(document: Document, index: int, code: str) -> PermanentLedgerError:
+    return PermanentLedgerError(
+        f"{document.kind} {document.number} line {index + 1}: Sage Accounting has no product "
+        f"or service with item code (or id) {code!r}: create it in Sage, or map the code to "
+        "one in [items.map] of the mapping file",
+        code="unknown_item",
+    )
 
 
 def _lines_key(kind: str) -> str:
@@ -378,8 +480,18 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
             "payment": _flat(raw["payment"]),
             "refund": _refund_settings(raw),
             "allocation": _flat(raw["allocation"]),
+            "new_items": _new_items(raw.get("new_items", {})),
         },
     )
+
+
+def _new_items(table: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(table) - NEW_ITEM_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"Sage mapping: [new_items] has unknown keys {unknown}; known: {sorted(NEW_ITEM_KEYS)}"
+        )
+    return {key: str(value) for key, value in table.items()}
 
 
 def _refund_settings(raw: Mapping[str, Any]) -> dict[str, Any]:

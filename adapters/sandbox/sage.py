@@ -7,13 +7,17 @@ Implemented, and where each rule comes from:
   "Frequently Raised Errors"), ``refresh_token`` grant with the client credentials in the
   form; refresh tokens rotate and are single use (a spent one answers ``invalid_grant``);
   access tokens live 5 minutes (``expires_in: 300``).
-- ``/v3.1/{contacts|sales_invoices|sales_credit_notes|contact_payments|contact_allocations}``:
-  ``GET`` list, ``POST`` create (201), ``GET /{id}``; ``PUT /{id}`` on contacts, sales
-  invoices and credit notes (lines follow nested-attribute rules: ``id`` updates, no ``id``
-  adds, ``_destroy`` removes); ``DELETE /sales_invoices/{id}?void_reason=`` voids (the
-  OpenAPI operation "Voids a Sales Invoice"). Read-only: ``ledger_accounts``,
-  ``bank_accounts``, ``tax_rates`` and ``/financial_settings``. Field rules: see
-  ``sage_rules`` and ``sage_payments`` (from Sage's OpenAPI models, via the generated SDKs).
+- ``/v3.1/{contacts|sales_invoices|sales_credit_notes|contact_payments|contact_allocations|
+  services|products}``: ``GET`` list, ``POST`` create (201), ``GET /{id}``; ``PUT /{id}`` on
+  contacts, sales invoices and credit notes (lines follow nested-attribute rules: ``id``
+  updates, no ``id`` adds, ``_destroy`` removes);
+  ``DELETE /sales_invoices/{id}?void_reason=`` voids (the OpenAPI operation "Voids a Sales
+  Invoice"). Read-only: ``ledger_accounts``, ``bank_accounts``, ``tax_rates`` and
+  ``/financial_settings``. Field rules: see ``sage_rules``, ``sage_payments`` and
+  ``sage_items`` (from Sage's OpenAPI models, via the generated SDKs).
+- Products and services (``sage_items``): item codes unique across both; document lines
+  book to one with ``service_id`` / ``product_id``, an unknown one answering 404
+  ``RecordNotFound`` "Couldn't find record." with an empty ``$source`` as Sage does.
 - ``contact_payments`` holds customer receipts (``CUSTOMER_RECEIPT``: what is not allocated
   to invoices becomes the receipt's ``payment_on_account``, with its own id and
   ``outstanding_amount``) and customer refunds (``CUSTOMER_REFUND``: allocated to sales
@@ -40,7 +44,8 @@ Implemented, and where each rule comes from:
 
 Not modelled: the 403/429 header and body details Sage does not document (the shapes
 above are ours), ``deleted_since`` (nothing is ever deleted here), drafts, quotes and
-estimates, purchases, products and services, tax computed from rates (the client's
+estimates, purchases, stock items, item updates and deletes, service rates and product
+prices (lines always carry their own price), tax computed from rates (the client's
 ``tax_amount`` is taken as given), rules on voiding invoices that carry payments, payment
 and allocation updates or deletes, allocating a payment on account to an invoice later
 (a contact allocation), refunds not allocated to any credit, ``payment_method_id``,
@@ -79,7 +84,7 @@ from adapters.sandbox.oauth import OAuthServer
 from adapters.sandbox.sage_book import SageBook
 from adapters.sandbox.sage_errors import SageError, bad_json, server_error
 from adapters.sandbox.sage_limits import MEGABYTE, ByteWindow
-from adapters.sandbox.sage_service import IDEMPOTENCY_TTL, KIND_RESOURCE, SageSandbox
+from adapters.sandbox.sage_service import IDEMPOTENCY_TTL, KINDS, SageSandbox
 from adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -88,7 +93,7 @@ DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox 
 DEFAULT_BUSINESS_ID = "5a9e0c1b2d3f4a5b6c7d8e9f0a1b2c3d"
 ACCESS_TTL = 300.0  # Sage access tokens expire after 5 minutes
 API = "/v3.1"
-_KINDS = Kinds(tuple(KIND_RESOURCE), listed_only=True)
+_KINDS = Kinds(KINDS, listed_only=True)
 
 Handler = Callable[[Request, SageSandbox], Awaitable[tuple[int, bytes]]]
 

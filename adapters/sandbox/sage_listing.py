@@ -8,9 +8,10 @@ base attributes ``id``, ``displayed_as`` and ``$path`` unless ``attributes`` ask
 (``all``, or a comma-separated list). ``items_per_page`` defaults to 20 and is capped at 200.
 
 Filters: ``updated_or_created_since`` (inclusive, a date or a date-time), ``contact_id``,
-``search`` (contacts: name or reference; documents: reference or contact name; substring,
-case-insensitive), ``email`` (the contact person's), ``contact_type_id``, ``status_id``,
-``transaction_type_id``; ``sort`` on ``created_at``, ``updated_at`` or ``date``.
+``search`` (contacts: name or reference; documents: reference or contact name; products
+and services: item code or description; substring, case-insensitive), ``email`` (the
+contact person's), ``contact_type_id``, ``status_id``, ``transaction_type_id``; ``sort`` on
+``created_at``, ``updated_at`` or ``date``.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _updated_since(record: Record, value: str) -> bool:
 
 
 def _search(record: Record, value: str) -> bool:
-    fields = ("name", "reference", "contact_name", "displayed_as")
+    fields = ("name", "reference", "contact_name", "displayed_as", "item_code", "description")
     needle = value.casefold()
     return any(needle in str(record.get(f) or "").casefold() for f in fields)
 

@@ -11,8 +11,9 @@ Sales invoices and credit notes (``PostSalesInvoicesSalesInvoice``,
 per line ``description``, ``ledger_account_id``, ``unit_price``, ``tax_rate_id`` and
 ``tax_amount`` ("required in v3.1, unless the tax rate is of a zero, exempt or no_tax type.
 Then the tax_amount is inferred as 0.0"); ``quantity`` defaults to 1; ``discount_amount`` or
-``discount_percentage`` reduce the line's net. Net = quantity × unit price rounded to the
-cent, less the discount; total = net + tax; the document sums its lines.
+``discount_percentage`` reduce the line's net; ``service_id`` / ``product_id`` book it to an
+item (``sage_items``). Net = quantity × unit price rounded to the cent, less the discount;
+total = net + tax; the document sums its lines.
 
 Stricter than Sage, on purpose: amounts a client sends alongside (``net_amount``,
 ``total_amount``, …) must equal what the sandbox derives, and a foreign-currency document
@@ -29,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from adapters.sandbox.sage_errors import invalid, not_found, required
+from adapters.sandbox.sage_items import ItemLookup, line_item
 from adapters.sandbox.sage_seed import CONTACT_TYPES, TAX_RATES, ZERO_TAX_TYPES, link, status
 
 CENT = Decimal("0.01")
@@ -179,6 +181,7 @@ class References:
 
     contacts: Lookup
     ledger_accounts: Lookup
+    items: ItemLookup
     home_currency: str
 
 
@@ -196,7 +199,7 @@ def priced_document(
     document |= {k: sent[k] for k in DOCUMENT_FIELDS if k in sent}
     document["date"] = iso_date(document.get("date"), "date")
     contact = _contact(sent, current, refs.contacts)
-    lines = _lines(kind, sent, current, refs.ledger_accounts)
+    lines = _lines(kind, sent, current, refs)
     document |= _contact_fields(contact) | {kind.lines_key: lines}
     document |= _totals(kind, lines, sent)
     document |= _currency_fields(sent, current, contact, refs.home_currency, document)
@@ -237,7 +240,7 @@ def _lines(
     kind: DocumentKind,
     sent: Mapping[str, Any],
     current: Mapping[str, Any] | None,
-    ledger_accounts: Lookup,
+    refs: References,
 ) -> list[dict[str, Any]]:
     existing = list((current or {}).get(kind.lines_key) or [])
     given = sent.get(kind.lines_key)
@@ -246,7 +249,7 @@ def _lines(
     merged = merge_nested(existing, given or [], kind.lines_key)
     if not merged:
         raise required(kind.lines_key)
-    return [_priced_line(ln, f"{kind.lines_key}.", ledger_accounts) for ln in merged]
+    return [_priced_line(ln, f"{kind.lines_key}.", refs) for ln in merged]
 
 
 def merge_nested(
@@ -276,7 +279,7 @@ def _inputs(line: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in line.items() if k not in ("net_amount", "total_amount")}
 
 
-def _priced_line(line: Mapping[str, Any], source: str, accounts: Lookup) -> dict[str, Any]:
+def _priced_line(line: Mapping[str, Any], source: str, refs: References) -> dict[str, Any]:
     if not str(line.get("description") or "").strip():
         raise required(source + "description")
     quantity = amount(line.get("quantity", 1), source + "quantity")
@@ -288,7 +291,8 @@ def _priced_line(line: Mapping[str, Any], source: str, accounts: Lookup) -> dict
     priced = {
         "id": str(line.get("id") or _line_id()),
         "description": line["description"],
-        "ledger_account": _ledger_account(line, source, accounts),
+        **line_item(line, source, refs.items),
+        "ledger_account": _ledger_account(line, source, refs.ledger_accounts),
         "quantity": quantity,
         "unit_price": unit_price,
         "discount_amount": discount,

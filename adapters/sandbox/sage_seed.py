@@ -1,5 +1,6 @@
 """What a fresh Sage sandbox business holds before anyone writes to it: the reference data
-documents point at (a sales ledger account, a bank account, tax rates), and the shapes
+documents point at (a sales ledger account, a purchase one for products, a bank account, tax
+rates; no products or services: the default mapping books lines to an account), and the shapes
 Sage uses to link records (``{"id", "displayed_as", "$path"}``) and artefact statuses.
 
 The ids are fixed so the default mapping (``adapters/mappings/sage.toml``) works against
@@ -15,6 +16,7 @@ from typing import Any
 
 SALES_LEDGER_ACCOUNT_ID = "4000a1b2c3d4e5f60718293a4b5c6d7e"
 BANK_LEDGER_ACCOUNT_ID = "1200a1b2c3d4e5f60718293a4b5c6d7e"
+PURCHASE_LEDGER_ACCOUNT_ID = "5000a1b2c3d4e5f60718293a4b5c6d7e"
 BANK_ACCOUNT_ID = "1200b1c2d3e4f5a60718293a4b5c6d7e"
 
 #: tax rate id → (name, percentage, type); zero/exempt/no_tax infer a tax_amount of 0
@@ -46,6 +48,9 @@ def seed_records() -> dict[str, list[dict[str, Any]]]:
         "ledger_accounts": [
             _ledger_account(SALES_LEDGER_ACCOUNT_ID, "Sales Type A", 4000, "SALES", "sales"),
             _ledger_account(BANK_LEDGER_ACCOUNT_ID, "Current", 1200, "BANK", "bank"),
+            _ledger_account(
+                PURCHASE_LEDGER_ACCOUNT_ID, "Cost of sales", 5000, "DIRECT_EXPENSES", "expenses"
+            ),
         ],
         "bank_accounts": [
             {

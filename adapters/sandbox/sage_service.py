@@ -1,5 +1,5 @@
 """The Sage sandbox business: operations on its book, plus the handle tests use
-(``count``, ``records``, fault injection, ``throttled``)."""
+(``count``, ``records``, ``seed_item``, fault injection, ``throttled``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from adapters.sandbox.sage_errors import (
     throttled,
     token_invalid,
 )
+from adapters.sandbox.sage_items import ITEM_LINE_KEY, checked_item
 from adapters.sandbox.sage_limits import ByteWindow
 from adapters.sandbox.sage_listing import filtered, page_of
 from adapters.sandbox.sage_payments import (
@@ -44,7 +45,13 @@ from adapters.sandbox.sage_rules import (
     outstanding,
     priced_document,
 )
-from adapters.sandbox.sage_seed import link, seed_records, status
+from adapters.sandbox.sage_seed import (
+    PURCHASE_LEDGER_ACCOUNT_ID,
+    SALES_LEDGER_ACCOUNT_ID,
+    link,
+    seed_records,
+    status,
+)
 from adapters.sandbox.throttle import WindowThrottle
 
 IDEMPOTENCY_TTL = timedelta(days=7)  # developer.sage.com, Idempotency
@@ -55,6 +62,8 @@ RESOURCES: dict[str, str | None] = {
     "sales_credit_notes": "sales_credit_note",
     "contact_payments": "contact_payment",
     "contact_allocations": "contact_allocation",
+    "services": "service",
+    "products": "product",
     "ledger_accounts": None,
     "bank_accounts": None,
     "tax_rates": None,
@@ -67,6 +76,9 @@ KIND_RESOURCE = {
     "refund": "contact_payments",
     "allocation": "contact_allocations",
 }
+#: ``item`` counts and lists the products and services together
+ITEM_RESOURCES = tuple(ITEM_LINE_KEY)
+KINDS = (*KIND_RESOURCE, "item")
 #: kinds that share ``contact_payments``, by their transaction type
 TRANSACTION_TYPE = {"payment": "CUSTOMER_RECEIPT", "refund": "CUSTOMER_REFUND"}
 DOCUMENTS = {INVOICE.resource: INVOICE, CREDIT_NOTE.resource: CREDIT_NOTE}
@@ -106,12 +118,16 @@ class SageSandbox(FaultInjection):
 
     def count(self, kind: str) -> int:
         """Records of ``kind`` (customer, invoice, credit_note, payment, refund,
-        allocation)."""
+        allocation, item: products and services)."""
         if kind in TRANSACTION_TYPE:
             return len(self.records(kind))
+        if kind == "item":
+            return sum(self.book.count(resource) for resource in ITEM_RESOURCES)
         return self.book.count(_resource_of(kind))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "item":
+            return [item for r in ITEM_RESOURCES for item in self.book.all(r)]
         resource = _resource_of(kind)
         wanted = TRANSACTION_TYPE.get(kind)
         return [
@@ -119,6 +135,18 @@ class SageSandbox(FaultInjection):
             for r in self.book.all(resource)
             if wanted is None or r["transaction_type"]["id"] == wanted
         ]
+
+    def seed_item(self, code: str, resource: str = "services") -> str:
+        """A service (or product) someone made by hand in Sage, sold to the seeded sales
+        account; its id."""
+        sent = {
+            "item_code": code,
+            "description": code,
+            "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID,
+            "purchase_ledger_account_id": PURCHASE_LEDGER_ACCOUNT_ID,
+        }
+        with self.book.transaction():
+            return str(self._create(resource, sent)["id"])
 
     def close(self) -> None:
         self.book.close()
@@ -219,6 +247,14 @@ class SageSandbox(FaultInjection):
             return self.book.add(resource, contact)
         if resource in DOCUMENTS:
             return self._new_document(DOCUMENTS[resource], sent)
+        if resource in ITEM_RESOURCES:
+            item = checked_item(
+                resource,
+                sent,
+                accounts=lambda i: self.book.get("ledger_accounts", i),
+                code_taken=self._item_code_taken,
+            )
+            return self.book.add(resource, item)
         record, uses = self._checked_transaction(resource, sent)
         stored = self.book.add(resource, record)
         self._settle(uses)
@@ -333,7 +369,17 @@ class SageSandbox(FaultInjection):
         return References(
             contacts=lambda i: self.book.get("contacts", i),
             ledger_accounts=lambda i: self.book.get("ledger_accounts", i),
+            items=self.book.get,
             home_currency=self._home(),
+        )
+
+    def _item_code_taken(self, code: str) -> bool:
+        """Item codes are unique across products and services, ignoring case."""
+        wanted = code.casefold()
+        return any(
+            str(item.get("item_code") or "").casefold() == wanted
+            for resource in ITEM_RESOURCES
+            for item in self.book.all(resource)
         )
 
     def _reference_taken(self, exclude: str | None) -> Callable[[str], bool]:

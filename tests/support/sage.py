@@ -1,8 +1,9 @@
-"""SageLedger wired to the Sage sandbox in-process (httpx.ASGITransport: no sockets)."""
+"""SageLedger wired to the Sage sandbox in-process (httpx.ASGITransport: no sockets); every
+request the ledger sends is kept in ``InProcessSage.sent`` for wire-level assertions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.http import RetryPolicy
+from adapters.jsonwire import decode_json
 from adapters.ledgers.sage import SageLedger
 from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
 from adapters.ratelimit import Rate, RateLimiter
@@ -30,6 +32,32 @@ BUSINESS = DEFAULT_BUSINESS_ID
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request as it left the ledger: the API path (``/v3.1`` cut), query and body."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    body: Any
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The ASGI transport, keeping what each API request carried."""
+
+    def __init__(self, app: Starlette, sent: list[Sent]) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._sent = sent
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/v3.1/"):
+            body = decode_json(request.content) if request.content else None
+            params = dict(request.url.params)
+            self._sent.append(Sent(request.method, path.removeprefix("/v3.1"), params, body))
+        return await self._inner.handle_async_request(request)
+
+
 @dataclass
 class InProcessSage:
     app: Starlette
@@ -37,6 +65,11 @@ class InProcessSage:
     ledger: SageLedger
     store: TokenStore
     retry: RetryPolicy
+    sent: list[Sent] = field(default_factory=list)
+
+    def requests(self, method: str, path: str) -> list[Sent]:
+        """The requests sent with ``method`` to exactly ``path``."""
+        return [s for s in self.sent if (s.method, s.path) == (method, path)]
 
 
 def sage_auth(
@@ -67,14 +100,15 @@ def in_process_sage(
     client-side limiter matches."""
     app = create_app(book_path, business_id=BUSINESS, limit=limit, window=window, **app_options)
     store = store or MemoryTokenStore()
+    sent: list[Sent] = []
     ledger = SageLedger.connect(
         auth=sage_auth(store),
         business_id=BUSINESS,
         base_url=BASE_URL,
-        transport=httpx.ASGITransport(app=app),
+        transport=RecordingTransport(app, sent),
         limiter=limiter or RateLimiter(Rate(limit, window)),
         retry=retry,
         timeout=timeout,
         **(ledger_options or {}),
     )
-    return InProcessSage(app, sandbox_of(app), ledger, store, retry)
+    return InProcessSage(app, sandbox_of(app), ledger, store, retry, sent)

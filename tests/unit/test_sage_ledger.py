@@ -21,17 +21,28 @@ from adapters.ledgers.sage_errors import translate_sage
 from adapters.ledgers.sage_mapping import load_mapping, ref_in, ref_token, spread
 from adapters.oauth2 import FileTokenStore, MemoryTokenStore
 from adapters.platforms import Connection, platform
+from adapters.ports import LedgerItem
 from adapters.ratelimit import Rate, RateLimiter
+from adapters.sandbox.sage_seed import SALES_LEDGER_ACCOUNT_ID
 from core.errors import (
     AuthExpiredError,
+    ConfigurationError,
     PermanentLedgerError,
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment, Refund
+from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
-from tests.support.sage import InProcessSage, in_process_sage, sage_auth
+from tests.support.sage import (
+    BASE_URL,
+    BUSINESS,
+    InProcessSage,
+    RecordingTransport,
+    Sent,
+    in_process_sage,
+    sage_auth,
+)
 
 
 @pytest.fixture
@@ -643,6 +654,144 @@ async def test_the_platform_connects_to_its_in_process_sandbox(tmp_path: Path) -
     assert ledger.capabilities.requests_per_minute == 200
     await ledger.aclose()
     sage_platform.sandbox_handle(app).close()
+
+
+# ------------------------------------------------------------------- items
+
+
+def with_items(*codes: str | None, n: int = 1) -> Invoice:
+    """``invoice()`` number INV-``n`` whose lines name the items ``codes`` (None: none)."""
+    base = invoice(id=f"INV-{n}", number=f"INV-{n}")
+    lines = tuple(
+        line.model_copy(update={"item_code": code})
+        for line, code in zip(base.lines, codes, strict=True)
+    )
+    return base.model_copy(update={"lines": lines})
+
+
+async def push_numbered(sage: InProcessSage, customer_id: str, document: Invoice) -> str:
+    pushed = await sage.ledger.create_invoice(
+        document,
+        customer_ledger_id=customer_id,
+        external_ref=f"csv/invoice/{document.id}",
+        idempotency_key=key("i", document.id),
+    )
+    return pushed.ledger_id
+
+
+async def test_a_new_item_is_a_service_sold_to_the_mapped_account(sage: InProcessSage) -> None:
+    made = await sage.ledger.create_item("SVC-2", idempotency_key=key("item", 2))
+    [post] = sage.requests("POST", "/services")
+    assert post.body == {
+        "service": {
+            "item_code": "SVC-2",
+            "description": "SVC-2",
+            "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID,
+            "idempotency_id": idempotency_id(key("item", 2), "services"),
+        }
+    }
+    [stored] = sage.sandbox.records("item")
+    assert (stored["id"], stored["item_code"]) == (made.ledger_id, "SVC-2")
+    assert stored["sales_ledger_account"]["id"] == SALES_LEDGER_ACCOUNT_ID
+
+
+async def test_a_line_naming_an_item_is_sent_with_its_service_id(sage: InProcessSage) -> None:
+    item = await sage.ledger.create_item("SVC-1", idempotency_key=key("item", 1))
+    invoice_id = await push_invoice(
+        sage.ledger, await push_customer(sage.ledger), with_items("SVC-1", None)
+    )
+    [post] = sage.requests("POST", "/sales_invoices")
+    first, second = post.body["sales_invoice"]["invoice_lines"]
+    assert (first["service_id"], first["ledger_account_id"]) == (
+        item.ledger_id,
+        SALES_LEDGER_ACCOUNT_ID,
+    )
+    assert not {"service_id", "product_id"} & set(second)
+    record = await sage.ledger.get("invoice", invoice_id)
+    assert record is not None and record.line_items == ("SVC-1", None)
+    assert record.total == Decimal("0.30")
+
+
+async def test_a_product_made_by_hand_is_found_and_booked_by_product_id(
+    sage: InProcessSage,
+) -> None:
+    product_id = sage.sandbox.seed_item("WIDGET", "products")
+    assert await sage.ledger.find_item("WIDGET") == LedgerItem(product_id, "WIDGET", "WIDGET")
+    invoice_id = await push_invoice(
+        sage.ledger, await push_customer(sage.ledger), with_items(None, "WIDGET")
+    )
+    [post] = sage.requests("POST", "/sales_invoices")
+    second = post.body["sales_invoice"]["invoice_lines"][1]
+    assert second["product_id"] == product_id and "service_id" not in second
+    record = await sage.ledger.get("invoice", invoice_id)
+    assert record is not None and record.line_items == (None, "WIDGET")
+
+
+async def test_one_code_on_many_invoices_is_looked_up_once(sage: InProcessSage) -> None:
+    sage.sandbox.seed_item("SVC-9")
+    customer_id = await push_customer(sage.ledger)
+    for n in range(1, 4):
+        await push_numbered(sage, customer_id, with_items("SVC-9", "SVC-9", n=n))
+    assert len(sage.requests("GET", "/services")) == 1
+    assert sage.requests("GET", "/products") == []  # found among the services first
+    before = len(sage.sent)
+    records = [r async for r in sage.ledger.list_all("invoice")]
+    assert [r.line_items for r in records] == [("SVC-9", "SVC-9")] * 3
+    assert [s.path for s in sage.sent[before:]] == ["/sales_invoices"]  # ids known: no look-up
+
+
+async def test_a_fresh_adapter_reads_each_item_id_once(sage: InProcessSage) -> None:
+    item_id = sage.sandbox.seed_item("SVC-9")
+    customer_id = await push_customer(sage.ledger)
+    for n in range(1, 4):
+        await push_numbered(sage, customer_id, with_items("SVC-9", None, n=n))
+    sent: list[Sent] = []
+    fresh = SageLedger.connect(
+        auth=sage_auth(MemoryTokenStore(), refresh_token=sage.sandbox.oauth.grant()),
+        business_id=BUSINESS,
+        base_url=BASE_URL,
+        transport=RecordingTransport(sage.app, sent),
+    )
+    records = [r async for r in fresh.list_all("invoice")]
+    assert [r.line_items for r in records] == [("SVC-9", None)] * 3
+    assert [s.path for s in sent if s.path != "/sales_invoices"] == [f"/services/{item_id}"]
+    await fresh.aclose()
+
+
+async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
+    sage: InProcessSage,
+) -> None:
+    customer_id = await push_customer(sage.ledger)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(sage.ledger, customer_id, with_items(None, "NO-SUCH"))
+    assert refused.value.code == "unknown_item"
+    assert "INV-1 line 2" in str(refused.value) and "'NO-SUCH'" in str(refused.value)
+    assert sage.requests("POST", "/sales_invoices") == []
+    assert sage.requests("GET", "/services/NO-SUCH") == []  # not a Sage key: never fetched
+
+
+async def test_a_code_taken_in_another_case_resolves_to_its_holder(sage: InProcessSage) -> None:
+    held = sage.sandbox.seed_item("svc-audit")
+    made = await sage.ledger.create_item("SVC-AUDIT", idempotency_key=key("item", 1))
+    assert (made.ledger_id, made.code) == (held, "svc-audit")
+    assert len(sage.requests("POST", "/services")) == 1  # refused: item_code taken
+    assert sage.sandbox.count("item") == 1
+    await push_invoice(sage.ledger, await push_customer(sage.ledger), with_items("SVC-AUDIT", None))
+    [post] = sage.requests("POST", "/sales_invoices")
+    assert post.body["sales_invoice"]["invoice_lines"][0]["service_id"] == held
+
+
+async def test_the_new_items_table_sets_the_tax_rate_and_refuses_unknown_keys(
+    tmp_path: Path,
+) -> None:
+    text = (Path(__file__).parents[2] / "adapters/mappings/sage.toml").read_text()
+    rated = tmp_path / "rated.toml"
+    rated.write_text(text.replace("[new_items]\n", '[new_items]\nsales_tax_rate_id = "GB_ZERO"\n'))
+    assert load_mapping(rated).item_body("X")["sales_tax_rate_id"] == "GB_ZERO"
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(text.replace("[new_items]\n", '[new_items]\nprice = "1"\n'))
+    with pytest.raises(ConfigurationError, match="price"):
+        load_mapping(wrong)
 
 
 # --------------------------------------------------------- error translation

@@ -22,7 +22,11 @@ from adapters.sandbox.sage import (
     sandbox_of,
 )
 from adapters.sandbox.sage_book import SageBook
-from adapters.sandbox.sage_seed import BANK_ACCOUNT_ID, SALES_LEDGER_ACCOUNT_ID
+from adapters.sandbox.sage_seed import (
+    BANK_ACCOUNT_ID,
+    PURCHASE_LEDGER_ACCOUNT_ID,
+    SALES_LEDGER_ACCOUNT_ID,
+)
 
 GUID = "0123456789abcdef0123456789abcdef"
 
@@ -328,6 +332,127 @@ async def test_void_needs_a_reason_and_happens_once(sage: Sage) -> None:
     assert (await sage.call("DELETE", path, void_reason="again"))[0] == 422
     edit = await sage.call("PUT", path, {"sales_invoice": {"notes": "late"}})
     assert edit[0] == 422
+
+
+# --------------------------------------------------- products and services
+
+
+async def service(sage: Sage, code: str, **fields: Any) -> dict[str, Any]:
+    body = {"item_code": code, "description": f"{code} work"}
+    return await sage.create(
+        "services", "service", body | {"sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID} | fields
+    )
+
+
+async def test_a_line_naming_an_unknown_item_is_record_not_found_as_sage_answers(
+    sage: Sage,
+) -> None:
+    contact = await sage.contact()
+    known = await service(sage, "SVC-1")
+    for bad in ({"service_id": "f" * 32}, {"product_id": known["id"]}):  # a service is no product
+        body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": [line("1")]}
+        body["invoice_lines"][0] |= bad
+        status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": body})
+        assert (status, answer) == (
+            404,
+            [
+                {
+                    "$severity": "error",
+                    "$dataCode": "RecordNotFound",
+                    "$message": "Couldn't find record.",
+                    "$source": "",
+                }
+            ],
+        )
+    assert sage.sandbox.count("invoice") == 0
+
+
+async def test_a_line_booked_to_an_item_links_it_and_keeps_it_on_put(sage: Sage) -> None:
+    contact = await sage.contact()
+    first, second = await service(sage, "SVC-1"), await service(sage, "SVC-2")
+    invoice = await sage.invoice(contact["id"], line("10.00", service_id=first["id"]), line("5"))
+    booked, free = invoice["invoice_lines"]
+    assert booked["service"] == {
+        "id": first["id"],
+        "displayed_as": "SVC-1 work",
+        "$path": f"/services/{first['id']}",
+    }
+    assert (booked["product"], free["service"], free["product"]) == (None, None, None)
+    path = f"/sales_invoices/{invoice['id']}"
+    kept = [{"id": booked["id"], "unit_price": Decimal("12.00")}]  # names no item: keeps it
+    _, updated = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": kept}})
+    assert updated["invoice_lines"][0]["service"]["id"] == first["id"]
+    moved = [{"id": booked["id"], "service_id": second["id"]}]
+    _, updated = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": moved}})
+    assert updated["invoice_lines"][0]["service"]["id"] == second["id"]
+    both = [line("1", service_id=first["id"], product_id=first["id"])]
+    body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": both}
+    status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": body})
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "invoice_lines.service_id"))
+
+
+async def test_item_codes_are_unique_across_products_and_services_ignoring_case(
+    sage: Sage,
+) -> None:
+    await service(sage, "SVC-1")
+    product = {
+        "item_code": "svc-1",
+        "description": "Widget",
+        "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID,
+        "purchase_ledger_account_id": PURCHASE_LEDGER_ACCOUNT_ID,
+    }
+    for resource, key in (("services", "service"), ("products", "product")):
+        status, answer = await sage.call("POST", f"/{resource}", {key: product})
+        assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "item_code"))
+        assert answer[0]["$message"] == "has already been taken"
+    made = await sage.create("products", "product", product | {"item_code": "W-1"})
+    assert made["purchase_ledger_account"]["id"] == PURCHASE_LEDGER_ACCOUNT_ID
+    assert sage.sandbox.count("item") == 2
+
+
+@pytest.mark.parametrize(
+    ("resource", "missing", "source"),
+    [
+        ("services", "description", "description"),
+        ("services", "sales_ledger_account_id", "sales_ledger_account_id"),
+        ("products", "purchase_ledger_account_id", "purchase_ledger_account_id"),
+    ],
+)
+async def test_item_fields_are_checked(
+    sage: Sage, resource: str, missing: str, source: str
+) -> None:
+    fields = {
+        "item_code": "X",
+        "description": "X",
+        "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID,
+        "purchase_ledger_account_id": PURCHASE_LEDGER_ACCOUNT_ID,
+    }
+    del fields[missing]
+    status, answer = await sage.call("POST", f"/{resource}", {resource[:-1]: fields})
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
+    assert sage.sandbox.count("item") == 0
+
+
+async def test_items_are_searched_by_code_or_description_and_counted(sage: Sage) -> None:
+    await service(sage, "SVC-1")
+    await service(sage, "AUDIT-2")
+    _, found = await sage.call("GET", "/services", search="svc", attributes="item_code")
+    assert [i["item_code"] for i in found["$items"]] == ["SVC-1"]
+    _, found = await sage.call("GET", "/services", search="audit-2 WORK")
+    assert [i["displayed_as"] for i in found["$items"]] == ["AUDIT-2 work"]
+    counts = decode_json((await sage.http.get("/_sandbox/counts")).content)
+    assert counts["item"] == 2
+
+
+async def test_item_writes_go_through_the_fault_hooks(sage: Sage) -> None:
+    sage.sandbox.fail_next_writes(1, status=503)
+    fields = {"description": "X", "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID}
+    status, _ = await sage.call("POST", "/services", {"service": fields})
+    assert status == 503 and sage.sandbox.count("item") == 0
+    replayed = fields | {"idempotency_id": GUID}
+    first = await sage.call("POST", "/services", {"service": replayed})
+    assert first == await sage.call("POST", "/services", {"service": replayed})
+    assert sage.sandbox.count("item") == 1
 
 
 # ------------------------------------------------------ payments, allocations
