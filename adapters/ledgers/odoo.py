@@ -37,6 +37,15 @@ excess left open as a debit), so that is refused before writing.
 Tax ids: ``vat``, written on create and update; ``match_customer`` searches ``vat
 =ilike`` with any separators between the characters and compares ignoring case, spaces,
 dots and dashes (``matches_tax_id``).
+
+Items (``odoo_items``): ``product.product`` by Internal Reference (``default_code``), then
+by id. A line with an ``item_code`` carries the product's id as ``product_id``; a code no
+product has is refused (``unknown_item``) before anything is written, and a product gone
+since it was cached is refused by Odoo itself (``odoo.exceptions.MissingError``).
+``create_item`` makes a service product booked to ``[new_items]``'s income account; Odoo
+has no idempotency key and does not keep ``default_code`` unique, so each try looks the
+code up first. Reads of invoices and credit notes fill ``line_items`` from one more
+``account.move.line`` read per page (product ids mapped to codes through the cache).
 """
 
 from __future__ import annotations
@@ -54,12 +63,15 @@ from pydantic import SecretStr
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.ledgers.odoo_credit import applied_part, check_applicable, credit_left
 from adapters.ledgers.odoo_errors import translate_json2, translate_xmlrpc_http
+from adapters.ledgers.odoo_items import OdooItems
 from adapters.ledgers.odoo_mapping import (
+    BOOKED_LINE_FIELDS,
     CREDIT_LINE_FIELDS,
     READ_FIELDS,
     Document,
     OdooMapping,
     SaleTax,
+    booked_items,
     credits_by_payment,
     format_datetime,
     load_mapping,
@@ -69,7 +81,7 @@ from adapters.ledgers.odoo_mapping import (
 )
 from adapters.ledgers.odoo_rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
 from adapters.oauth2 import TokenStore
-from adapters.ports import LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -77,6 +89,7 @@ from core.model import CreditNote, Customer, Invoice, Payment, Refund
 DEFAULT_RATES = (Rate(4, 1.0), Rate(120, 60.0))
 ALL = {"active_test": False}
 RECEIVABLE = ["account_type", "=", "asset_receivable"]
+DOCUMENTS = ("invoice", "credit_note")
 Step = Callable[[LedgerRecord | None], Awaitable[LedgerRecord]]
 
 
@@ -105,6 +118,7 @@ class OdooLedger:
         self._rng = rng or random.Random()
         self._currencies: dict[str, int] = {}
         self._taxes: list[SaleTax] | None = None
+        self._items = OdooItems(rpc, self.mapping)
 
     @classmethod
     def connect(
@@ -148,6 +162,24 @@ class OdooLedger:
             XmlRpc(http, database=database or "", login=login, auth=auth) if xml else Json2Rpc(http)
         )
         return cls(rpc, mapping=mapping, retry=retry, rates=rates, page_size=page_size, auth=auth)
+
+    # ------------------------------------------------------------------ items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        return await self._items.find(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A ``product.product`` of ``[new_items]`` type (``service``) named and coded
+        ``code``, its income account ``[new_items]``'s. Every try looks ``code`` up first,
+        so a create whose answer was lost is found, never made again."""
+        async with self._items.creating(code):
+            attempt = 1
+            while True:
+                try:
+                    return await self._items.find_or_create(code)
+                except TransientLedgerError as exc:
+                    await self._pause(exc, attempt)
+                    attempt += 1
 
     # ------------------------------------------------------------------ writes
 
@@ -354,7 +386,7 @@ class OdooLedger:
     # ------------------------------------------------------------------- reads
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
-        return await self._lookup(kind, external_ref, idempotent=True)
+        return await self._lookup(kind, external_ref, idempotent=True, lines=True)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Customers whose name or email equals ours ignoring case, or whose ``vat`` is our
@@ -374,7 +406,7 @@ class OdooLedger:
             ident = _int(ledger_id)
         except PermanentLedgerError:
             return None
-        rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=True)
+        rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=True, lines=True)
         return rows[0] if rows else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
@@ -481,6 +513,7 @@ class OdooLedger:
             currency_id=await self._currency_id(document.currency),
             external_ref=external_ref,
             taxes=await self._sale_taxes() if document.tax_total else (),
+            products=await self._items.products_for(document),
         )
 
     async def _apply_credit(self, credit_note_id: int, invoice_id: int) -> None:
@@ -563,10 +596,12 @@ class OdooLedger:
     # -------------------------------------------------------- read machinery
 
     async def _lookup(
-        self, kind: str, external_ref: str, *, idempotent: bool
+        self, kind: str, external_ref: str, *, idempotent: bool, lines: bool = False
     ) -> LedgerRecord | None:
         domain = [[self.mapping.ref_field[kind], "=", external_ref]]
-        rows = await self._search(kind, domain, limit=1, idempotent=idempotent, order="id desc")
+        rows = await self._search(
+            kind, domain, limit=1, idempotent=idempotent, order="id desc", lines=lines
+        )
         return rows[0] if rows else None
 
     async def _fetch(self, kind: str, ident: int, *, idempotent: bool = True) -> LedgerRecord:
@@ -586,7 +621,9 @@ class OdooLedger:
         limit: int | None,
         idempotent: bool,
         order: str = "id asc",
+        lines: bool = False,
     ) -> list[LedgerRecord]:
+        """``lines``: fill invoices' and credit notes' ``line_items`` (one more read)."""
         params: dict[str, Any] = {
             "domain": self.mapping.domain(kind) + domain,
             "fields": list(READ_FIELDS[kind]),
@@ -599,8 +636,41 @@ class OdooLedger:
             model, "search_read", context=ALL, idempotent=idempotent, **params
         )
         credits = await self._credits(rows, idempotent) if kind == "payment" else {}
+        booked = await self._booked(rows, idempotent) if lines and kind in DOCUMENTS else {}
         ref = self.mapping.ref_field[kind]
-        return [to_record(kind, raw, ref, credit=credits.get(int(raw["id"]))) for raw in rows]
+        return [
+            to_record(
+                kind,
+                raw,
+                ref,
+                credit=credits.get(int(raw["id"])),
+                line_items=booked.get(int(raw["id"]), ()),
+            )
+            for raw in rows
+        ]
+
+    async def _booked(
+        self, rows: list[dict[str, Any]], idempotent: bool
+    ) -> dict[int, tuple[str | None, ...]]:
+        """Documents' ``line_items``: their invoice lines in one read, product ids mapped
+        to item codes (``odoo_items``)."""
+        line_ids = [int(i) for raw in rows for i in raw.get("invoice_line_ids") or []]
+        if not line_ids:
+            return {}
+        lines = await self._rpc.call(
+            "account.move.line",
+            "search_read",
+            domain=[["id", "in", line_ids]],
+            fields=list(BOOKED_LINE_FIELDS),
+            idempotent=idempotent,
+        )
+        codes = await self._items.codes_of(lines, idempotent)
+        by_id = {int(line["id"]): line for line in lines}
+        label = self.mapping.discount_label
+        return {
+            int(raw["id"]): booked_items(raw.get("invoice_line_ids") or [], by_id, codes, label)
+            for raw in rows
+        }
 
     async def _credits(self, rows: list[dict[str, Any]], idempotent: bool) -> dict[int, Decimal]:
         """Payments' outstanding credit: their receivable journal items' residuals."""
@@ -621,7 +691,7 @@ class OdooLedger:
         last = 0
         while True:
             rows = await self._search(
-                kind, [*domain, ["id", ">", last]], limit=self._page, idempotent=True
+                kind, [*domain, ["id", ">", last]], limit=self._page, idempotent=True, lines=True
             )
             for record in rows:
                 yield record

@@ -20,6 +20,13 @@ and passed to ``to_record`` as ``credit``. A credit note's is its ``amount_resid
 
 A record's ``version`` is ``write_date`` (Odoo shows it to the second) joined with a
 digest of the fields we read, so two changes within one second still differ.
+
+Items are ``product.product`` records; a line naming one carries its id as ``product_id``
+(besides its own label, quantity, price and taxes, so amounts do not change). What
+``create_item`` makes comes from ``[new_items]`` (``product_vals``). Reading back, a
+document's ``line_items`` are its product lines in order, each the ``default_code`` of its
+product (the id when the product has none); the discount line we add is not one of them
+(``booked_items``).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.jsonwire import encode_json
-from adapters.ports import LedgerRecord
+from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from core.money import minor_unit, to_decimal
@@ -78,6 +85,10 @@ READ_FIELDS["credit_note"] = READ_FIELDS["invoice"]
 READ_FIELDS["refund"] = READ_FIELDS["payment"]
 #: what a credit's receivable journal item is read for
 CREDIT_LINE_FIELDS = ("move_id", "payment_id", "partner_id", "amount_residual")
+#: what an invoice line is read for (the item it is booked to)
+BOOKED_LINE_FIELDS = ("product_id", "name", "price_unit")
+#: what a product is read for
+ITEM_FIELDS = ("name", "default_code")
 DIRECTION = {"payment": "inbound", "refund": "outbound"}  # account.payment payment_type
 Document = Invoice | CreditNote
 
@@ -103,6 +114,8 @@ class OdooMapping:
     discount_label: str
     tax_ids: tuple[int, ...]
     payment_journal: int
+    item_type: str  # [new_items] type
+    income_account: int  # [new_items] income_account_id (0: the sale journal's account)
 
     def domain(self, kind: str) -> list[Any]:
         """Which records of the kind's model are of that kind."""
@@ -154,6 +167,19 @@ class OdooMapping:
             vals["journal_id"] = self.payment_journal
         return vals
 
+    def product_vals(self, code: str, income_account_id: int | None) -> dict[str, Any]:
+        """A new ``product.product`` (its template made with it): ``code`` as both its
+        name and its Internal Reference (``default_code``)."""
+        vals: dict[str, Any] = {
+            "name": code,
+            "default_code": code,
+            "type": self.item_type,
+            "sale_ok": True,
+        }
+        if income_account_id:
+            vals["property_account_income_id"] = income_account_id
+        return vals
+
     def document_vals(
         self,
         kind: str,
@@ -163,8 +189,14 @@ class OdooMapping:
         currency_id: int,
         external_ref: str,
         taxes: Sequence[SaleTax],
+        products: Sequence[int | None] = (),
     ) -> dict[str, Any]:
-        lines = [_line(ln, document.currency, taxes) for ln in document.lines]
+        """``products``: the ``product.product`` id each line is booked to (None: none)."""
+        booked = list(products) or [None] * len(document.lines)
+        lines = [
+            _line(ln, document.currency, taxes, product)
+            for ln, product in zip(document.lines, booked, strict=True)
+        ]
         vals: dict[str, Any] = {
             "partner_id": customer_id,
             "currency_id": currency_id,
@@ -187,13 +219,17 @@ class OdooMapping:
         return [{"name": self.discount_label, "quantity": 1, "price_unit": -amount, "tax_ids": []}]
 
 
-def _line(line: InvoiceLine, currency: str, taxes: Sequence[SaleTax]) -> dict[str, Any]:
+def _line(
+    line: InvoiceLine, currency: str, taxes: Sequence[SaleTax], product: int | None
+) -> dict[str, Any]:
     vals: dict[str, Any] = {
         "name": line.description,
         "quantity": line.quantity,
         "price_unit": line.unit_price,
         "tax_ids": [[6, 0, []]],
     }
+    if product is not None:
+        vals["product_id"] = product
     if line.tax_amount != 0:
         vals["tax_ids"] = [[6, 0, [matching_tax(line, currency, taxes).ident]]]
     return vals
@@ -259,6 +295,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:
     kinds = ("customer", "invoice", "credit_note", "payment")
     models = {k: str(raw[k]["model"]) for k in kinds}
     ref_field = {k: str(raw[k]["reference"]) for k in kinds}
+    new_items = raw.get("new_items", {})
     return OdooMapping(
         version=str(raw["version"]),
         digest=digest,
@@ -271,6 +308,8 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:
         discount_label=str(raw["invoice"]["lines"]["discount_label"]),
         tax_ids=tuple(int(i) for i in raw["invoice"]["tax"]["tax_ids"]),
         payment_journal=int(raw["payment"]["journal_id"]),
+        item_type=str(new_items.get("type", "service")),
+        income_account=int(new_items.get("income_account_id", 0)),
     )
 
 
@@ -278,9 +317,15 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:
 
 
 def to_record(
-    kind: str, raw: Mapping[str, Any], ref_field: str, *, credit: Decimal | None = None
+    kind: str,
+    raw: Mapping[str, Any],
+    ref_field: str,
+    *,
+    credit: Decimal | None = None,
+    line_items: tuple[str | None, ...] = (),
 ) -> LedgerRecord:
-    """``credit``: a payment's outstanding credit (its ``balance``)."""
+    """``credit``: a payment's outstanding credit (its ``balance``); ``line_items``: an
+    invoice's or credit note's (``booked_items``)."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["id"]),
@@ -296,7 +341,7 @@ def to_record(
         return LedgerRecord(**common, **_payment_parts(raw), balance=credit)
     if kind == "refund":
         return LedgerRecord(**common, **_payment_parts(raw) | {"status": _refund_status(raw)})
-    return LedgerRecord(**common, **_document_parts(raw))
+    return LedgerRecord(**common, **_document_parts(raw), line_items=line_items)
 
 
 def version_of(raw: Mapping[str, Any]) -> str:
@@ -358,6 +403,34 @@ def _unposted(raw: Mapping[str, Any]) -> str | None:
     if state in ("canceled", "cancel", "rejected"):
         return "void"
     return "draft" if state == "draft" else None
+
+
+def item_of(raw: Mapping[str, Any]) -> LedgerItem:
+    """A ``product.product`` row as a ledger item: its code is its Internal Reference, or
+    its id when it has none (lines can name it by id)."""
+    ident = str(raw["id"])
+    return LedgerItem(ident, _text(raw.get("default_code")) or ident, _text(raw.get("name")))
+
+
+def booked_items(
+    line_ids: Sequence[int],
+    lines: Mapping[int, Mapping[str, Any]],
+    codes: Mapping[int, str],
+    discount_label: str,
+) -> tuple[str | None, ...]:
+    """The item code each document line is booked to, in the move's line order; the
+    discount line ``document_vals`` appends (last, no product, our label, a negative
+    price) is not a document line."""
+    shown = [lines[i] for i in line_ids if i in lines]
+    if shown and _is_discount(shown[-1], discount_label):
+        shown.pop()
+    booked = (m2o_id(line.get("product_id")) for line in shown)
+    return tuple(None if ident is None else codes.get(ident, str(ident)) for ident in booked)
+
+
+def _is_discount(line: Mapping[str, Any], label: str) -> bool:
+    price = _amount(line.get("price_unit")) or Decimal(0)
+    return m2o_id(line.get("product_id")) is None and line.get("name") == label and price < 0
 
 
 def credits_by_payment(lines: list[Mapping[str, Any]]) -> dict[int, Decimal]:

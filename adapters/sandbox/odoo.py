@@ -28,21 +28,24 @@ Implemented, with its documented source:
   journal items) → ``action_create_payments``, ``js_assign_outstanding_line``, read-only
   ``account.move.line``, ``account.payment`` ``create`` / ``action_post`` (inbound customer
   payments and outbound customer refunds), ``account.partial.reconcile``, ``account.tax``,
-  ``res.currency``, ``account.journal`` (see ``odoo_accounting``); ``search`` / ``search_read`` /
-  ``search_count`` / ``read`` with domains, ``offset`` / ``limit`` / ``order``;
-  ``write_date`` (shown to the second) as the only change marker.
+  ``res.currency``, ``account.journal``, ``account.account`` (see ``odoo_accounting``);
+  ``product.product`` ``create`` and invoice lines booked to products (``product_id``; an
+  id naming no product is Odoo's ``MissingError``, 404 / fault 2: see ``odoo_products``);
+  ``search`` / ``search_read`` / ``search_count`` / ``read`` with domains, ``offset`` /
+  ``limit`` / ``order``; ``write_date`` (shown to the second) as the only change marker.
 - Throttling: Odoo publishes no request limit; the sandbox enforces ``per_second`` /
   ``per_minute`` per database and answers 429 ``TooManyRequests`` with ``Retry-After``,
   as a proxy in front of Odoo would, on both transports.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``
-  (the standard kinds and ``refund``: outbound customer payments),
+  (the standard kinds, ``refund``: outbound customer payments, and ``item``: products),
   ``GET records/{kind}``, ``GET stats``, ``POST apikeys`` (a fresh key), ``POST
   apikeys/expire`` (expire every key).
 
 Not modelled: idempotency keys (Odoo has none: clients look up their own reference),
 concurrency tokens (the ``__last_update`` check was removed in 16.1), currency rate
-tables (a foreign-currency invoice needs ``invoice_currency_rate``), products, accounts,
-analytic and tax-included prices, fiscal positions, multi-company, partial payments
+tables (a foreign-currency invoice needs ``invoice_currency_rate``), product categories,
+variants and product taxes, the chart of accounts beyond one income account, analytic and
+tax-included prices, fiscal positions, multi-company, partial payments
 across currencies, payment and credit-note cancellation, ``unlink``, JSON-RPC
 ``/jsonrpc``, the ``/doc`` pages and sessions/cookies.
 """
@@ -125,7 +128,7 @@ def create_app(
         require_auth=require_auth,
     )
     sandbox.register_key(api_key)
-    admin = admin_routes(sandbox, Kinds(names=(*STANDARD_KINDS, "refund")))
+    admin = admin_routes(sandbox, Kinds(names=(*STANDARD_KINDS, "refund", "item")))
     return sandbox_app(sandbox, [*_routes(), *admin, *_apikey_routes()])
 
 

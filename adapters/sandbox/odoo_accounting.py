@@ -4,8 +4,10 @@ What is modelled, after Odoo's ``account.move`` / ``account.payment.register``:
 
 - a move of ``move_type`` ``out_invoice`` or ``out_refund`` has product lines
   (``invoice_line_ids``, commands ``[0, 0, vals]`` / ``[1, id, vals]`` / ``[2, id]`` /
-  ``[5]``) and one receivable line; line subtotal = quantity × price_unit × (1 − discount%)
-  rounded to the currency, each tax rounded per line (Odoo's default "round per line");
+  ``[5]``), each booked to a product or none (``product_id``, see ``odoo_products``) and
+  to that product's income account or the journal's, and one receivable line; line
+  subtotal = quantity × price_unit × (1 − discount%) rounded to the currency, each tax
+  rounded per line (Odoo's default "round per line");
 - ``action_post`` numbers it (``INV/2026/00001``, ``RINV/…``) and refuses what Odoo
   refuses (no customer, no line, a negative total, already posted); a foreign currency
   needs ``invoice_currency_rate`` (the sandbox keeps no rate table and never assumes 1);
@@ -44,6 +46,7 @@ from adapters.sandbox.odoo_errors import (
     validation_error,
     value_error,
 )
+from adapters.sandbox.odoo_products import income_account, line_product
 
 CUSTOMER_MOVES = ("out_invoice", "out_refund")
 PREFIX = {"out_invoice": "INV", "out_refund": "RINV"}
@@ -65,7 +68,9 @@ MOVE_FIELDS = frozenset(
     }
 )
 POSTED_WRITABLE = frozenset({"ref", "payment_reference", "narration"})
-LINE_FIELDS = frozenset({"name", "quantity", "price_unit", "discount", "tax_ids", "display_type"})
+LINE_FIELDS = frozenset(
+    {"name", "quantity", "price_unit", "discount", "tax_ids", "display_type", "product_id"}
+)
 REGISTER_FIELDS = frozenset(
     {
         "amount",
@@ -290,7 +295,9 @@ class Accounting:
             return [*ids, self._new_line(move, command[2])["id"]]
         if code == 1 and command[1] in ids:
             line = self.book.get("account.move.line", command[1]) or {}
-            self.book.put("account.move.line", line | self._line_values(command[2]))
+            self.book.put(
+                "account.move.line", self._booked(move, line | self._line_values(command[2]))
+            )
             return ids
         if code == 2 and command[1] in ids:
             self.book.delete("account.move.line", command[1])
@@ -306,7 +313,12 @@ class Accounting:
         values |= {"tax_ids": [], "name": "", "display_type": "product"}
         values |= self._line_values(vals)
         values |= {"move_id": move["id"], "partner_id": move.get("partner_id")}
-        return self.book.add("account.move.line", values | {"account_type": "income"})
+        return self.book.add("account.move.line", self._booked(move, values))
+
+    def _booked(self, move: Mapping[str, Any], line: Record) -> Record:
+        """A product line with the income account it is booked to."""
+        account = income_account(self.book, line.get("product_id"), move.get("journal_id"))
+        return line | {"account_id": account, "account_type": "income"}
 
     def _line_values(self, vals: Any) -> Record:
         if not isinstance(vals, dict):
@@ -318,6 +330,8 @@ class Accounting:
                 values[name] = _amount(values[name], name)
         if "tax_ids" in values:
             values["tax_ids"] = self._tax_ids(values["tax_ids"])
+        if "product_id" in values:
+            values["product_id"] = line_product(self.book, values["product_id"])
         return values
 
     def _tax_ids(self, value: Any) -> list[int]:

@@ -1,7 +1,8 @@
 """The fields of the models the Odoo sandbox serves, and how ``read`` shows them.
 
-As Odoo's ORM does over RPC: a many2one reads as ``[id, display_name]``, an empty value
-of any type as ``false``, a one2many / many2many as a list of ids, a datetime as
+As Odoo's ORM does over RPC: a many2one reads as ``[id, display_name]`` (a product's
+display name is ``[default_code] name``, ``product.product._compute_display_name``), an
+empty value of any type as ``false``, a one2many / many2many as a list of ids, a datetime as
 ``"YYYY-MM-DD HH:MM:SS"`` (UTC, to the second), a date as ``"YYYY-MM-DD"``. Money stays
 ``Decimal`` (Odoo sends JSON numbers).
 """
@@ -71,6 +72,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "amount_residual": "money",
         "reconciled": "bool",
         "payment_id": "m2o:account.payment",
+        "product_id": "m2o:product.product",
+        "account_id": "m2o:account.account",
     },
     "account.payment": {
         "name": "char",
@@ -118,7 +121,23 @@ FIELDS: dict[str, dict[str, str]] = {
         "decimal_places": "int",
         "active": "bool",
     },
-    "account.journal": {"name": "char", "code": "char", "type": "selection"},
+    "account.journal": {
+        "name": "char",
+        "code": "char",
+        "type": "selection",
+        "default_account_id": "m2o:account.account",
+    },
+    "account.account": {"code": "char", "name": "char", "account_type": "selection"},
+    # a product.product with the product.template fields it inherits (``_inherits``)
+    "product.product": {
+        "name": "char",
+        "default_code": "char",
+        "type": "selection",
+        "sale_ok": "bool",
+        "list_price": "float",
+        "property_account_income_id": "m2o:account.account",
+        "active": "bool",
+    },
 }
 
 Resolver = Callable[[str, int], str | None]
@@ -150,7 +169,12 @@ def present(
 
 
 def display_name(model: str, record: Mapping[str, Any]) -> str:
-    return str(record.get("name") or f"{model},{record['id']}")
+    name = str(record.get("name") or f"{model},{record['id']}")
+    if model == "product.product" and record.get("default_code"):
+        return f"[{record['default_code']}] {name}"
+    if model == "account.account" and record.get("code"):
+        return f"{record['code']} {name}"
+    return name
 
 
 def _shown(kind: str, value: Any, resolve: Resolver) -> Any:

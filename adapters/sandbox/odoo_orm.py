@@ -20,6 +20,7 @@ from adapters.sandbox.odoo_errors import (
     value_error,
 )
 from adapters.sandbox.odoo_fields import FIELDS, check_fields, display_name, present
+from adapters.sandbox.odoo_products import create_product
 
 PARTNER_FIELDS = frozenset(FIELDS["res.partner"])
 READ_METHODS = frozenset({"search", "search_read", "search_count", "read", "context_get"})
@@ -61,6 +62,7 @@ _WRITES: dict[str, dict[str, Signature]] = {
         "create": Signature(True, ("vals_list",)),
         "action_post": Signature(False),
     },
+    "product.product": {"create": Signature(True, ("vals_list",))},
     "res.users": {"context_get": Signature(True)},
 }
 
@@ -193,6 +195,7 @@ class OdooOrm:
             "account.move": self.accounting.create_move,
             "account.payment.register": lambda v: self.accounting.new_register(v, ctx),
             "account.payment": self.accounting.create_payment,
+            "product.product": lambda v: create_product(self.book, v),
         }[model]
         return [create(vals)["id"] for vals in vals_list]
 

@@ -50,6 +50,7 @@ KIND_MODELS: dict[str, tuple[str, Wanted]] = {
     "credit_note": ("account.move", lambda r: r.get("move_type") == "out_refund"),
     "payment": ("account.payment", lambda r: _customer_payment(r, "inbound")),
     "refund": ("account.payment", lambda r: _customer_payment(r, "outbound")),
+    "item": ("product.product", lambda r: True),  # archived ones too
 }
 _EVERY: Wanted = lambda r: True  # noqa: E731
 
@@ -236,8 +237,8 @@ def _days_until(expiration: Any) -> float:
 
 
 def _seed(book: OdooBook, home_currency: str) -> int:
-    """Currencies, journals, sale taxes and the company on a new database; returns the
-    company currency's id."""
+    """Currencies, the income account, journals, sale taxes and the company on a new
+    database (no product: the mapping names none); returns the company currency's id."""
     if book.empty:
         codes = [c for c in CURRENCIES if c[0] == home_currency] or [
             (home_currency, home_currency, 2)
@@ -247,7 +248,19 @@ def _seed(book: OdooBook, home_currency: str) -> int:
                 "res.currency",
                 {"name": code, "symbol": symbol, "decimal_places": places, "active": True},
             )
-        book.add("account.journal", {"name": "Customer Invoices", "code": "INV", "type": "sale"})
+        income = book.add(
+            "account.account",
+            {"code": "400000", "name": "Product Sales", "account_type": "income"},
+        )
+        book.add(
+            "account.journal",
+            {
+                "name": "Customer Invoices",
+                "code": "INV",
+                "type": "sale",
+                "default_account_id": income["id"],
+            },
+        )
         book.add("account.journal", {"name": "Bank", "code": "BNK1", "type": "bank"})
         for rate in SALE_TAX_RATES:
             book.add("account.tax", _tax(rate))

@@ -159,6 +159,156 @@ async def test_an_invoice_with_payments_is_not_reset_to_draft(odoo: InProcessOdo
     assert record is not None and record.balance == Decimal("0.20")
 
 
+# ------------------------------------------------------------------- items
+
+
+def booked(code: str | None, *rest: str | None) -> Invoice:
+    """``invoice()`` with its lines naming items ``code`` and ``rest``."""
+    codes = (code, *rest, None)[:2]
+    lines = tuple(
+        ln.model_copy(update={"item_code": c}) for ln, c in zip(invoice().lines, codes, strict=True)
+    )
+    return invoice(lines=lines)
+
+
+def sent_lines(odoo: InProcessOdoo) -> list[dict[str, Any]]:
+    """The line values of the last ``account.move`` create sent."""
+    call = odoo.wire.calls("account.move", "create")[-1]
+    [vals] = call.get("vals_list") or call["args"][0]
+    return [command[2] for command in vals["invoice_line_ids"]]
+
+
+def product_lookups(odoo: InProcessOdoo) -> int:
+    return len(odoo.wire.calls("product.product", "search_read"))
+
+
+def hand_made_product(odoo: InProcessOdoo, code: str) -> int:
+    """A product someone made in Odoo (the adapter has not seen it)."""
+    vals = {"name": f"{code} by hand", "default_code": code, "type": "service"}
+    with odoo.sandbox.book.transaction():
+        [ident] = odoo.sandbox.orm.call("product.product", "create", [], {"vals_list": [vals]}, {})
+    return int(ident)
+
+
+async def test_a_line_naming_an_item_carries_its_product_id(odoo: InProcessOdoo) -> None:
+    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    invoice_id = await push_invoice(odoo.ledger, await push_customer(odoo.ledger), booked("SVC-1"))
+    first, second = sent_lines(odoo)
+    assert first["product_id"] == int(item.ledger_id)
+    assert (first["name"], first["price_unit"]) == ("a", Decimal("0.10"))  # still ours
+    assert "product_id" not in second
+    stored = [ln for ln in odoo.sandbox.records("account.move.line") if ln["move_id"]]
+    assert stored[0]["product_id"] == [int(item.ledger_id), "[SVC-1] SVC-1"]
+    record = await odoo.ledger.get("invoice", invoice_id)
+    assert record is not None
+    assert (record.total, record.line_items) == (Decimal("0.30"), ("SVC-1", None))
+
+
+async def test_a_new_item_is_a_service_booked_where_lines_without_items_are(
+    odoo: InProcessOdoo,
+) -> None:
+    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    await push_invoice(odoo.ledger, await push_customer(odoo.ledger), booked("SVC-1"))
+    [product] = odoo.sandbox.records("product.product")
+    assert (product["id"], product["default_code"], product["type"]) == (
+        int(item.ledger_id),
+        "SVC-1",
+        "service",
+    )
+    [journal] = [j for j in odoo.sandbox.records("account.journal") if j["type"] == "sale"]
+    assert product["property_account_income_id"] == journal["default_account_id"]
+    accounts = [
+        ln["account_id"]
+        for ln in odoo.sandbox.records("account.move.line")
+        if ln["account_type"] == "income"
+    ]
+    assert accounts == [journal["default_account_id"]] * 2  # with or without the item
+
+
+async def test_a_line_naming_no_product_is_refused_before_anything_is_sent(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(odoo.ledger, customer_id, booked(None, "NO-SUCH-ITEM"))
+    assert refused.value.code == "unknown_item"
+    assert "line 2" in str(refused.value) and "'NO-SUCH-ITEM'" in str(refused.value)
+    assert odoo.wire.calls("account.move", "create") == []
+    assert odoo.sandbox.count("item") == 0
+
+
+async def test_a_product_gone_since_it_was_cached_is_refused_by_odoo(
+    odoo: InProcessOdoo,
+) -> None:
+    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    customer_id = await push_customer(odoo.ledger)
+    with odoo.sandbox.book.transaction():  # deleted in Odoo behind our back
+        odoo.sandbox.book.delete("product.product", int(item.ledger_id))
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(odoo.ledger, customer_id, booked("SVC-1"))
+    # JSON-2 names the exception; XML-RPC's fault 2 is every UserError's
+    assert refused.value.code in ("odoo.exceptions.MissingError", "2")
+    assert "Record does not exist or has been deleted" in str(refused.value)
+    assert odoo.sandbox.count("invoice") == 0
+
+
+async def test_item_lookups_are_cached_per_adapter(odoo: InProcessOdoo) -> None:
+    product_id = hand_made_product(odoo, "SVC-1")
+    customer_id = await push_customer(odoo.ledger)
+    for n in range(1, 4):
+        await odoo.ledger.create_invoice(
+            booked("SVC-1", "SVC-1"),
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+    assert product_lookups(odoo) == 1  # six lines, three invoices, one lookup
+    assert all(ln["product_id"] == product_id for ln in sent_lines(odoo))
+    listed = [r.line_items async for r in odoo.ledger.list_all("invoice")]
+    assert listed == [("SVC-1", "SVC-1")] * 3
+    assert product_lookups(odoo) == 1  # read back through the cache
+    fresh = connect(odoo.app, transport=odoo.ledger._rpc.transport, per_second=100, wire=odoo.wire)
+    try:
+        assert [r.line_items async for r in fresh.list_all("invoice")] == listed
+    finally:
+        await fresh.aclose()
+    assert product_lookups(odoo) == 2  # a new adapter reads the page's unknown ids once
+
+
+async def test_codes_odoo_lets_two_products_share_resolve_to_the_oldest(
+    odoo: InProcessOdoo,
+) -> None:
+    oldest = hand_made_product(odoo, "SVC-1")
+    hand_made_product(odoo, "SVC-1")
+    made = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    found = await odoo.ledger.find_item("SVC-1")
+    assert made.ledger_id == str(oldest)
+    assert found is not None and found.ledger_id == str(oldest)
+    assert odoo.sandbox.count("item") == 2  # none made
+
+
+async def test_an_item_can_be_named_by_its_product_id(odoo: InProcessOdoo) -> None:
+    product_id = hand_made_product(odoo, "SVC-1")
+    invoice_id = await push_invoice(
+        odoo.ledger, await push_customer(odoo.ledger), booked(str(product_id))
+    )
+    assert sent_lines(odoo)[0]["product_id"] == product_id
+    record = await odoo.ledger.get("invoice", invoice_id)
+    assert record is not None and record.line_items == ("SVC-1", None)
+
+
+async def test_a_discount_line_is_not_a_document_line(odoo: InProcessOdoo) -> None:
+    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    discounted = booked("SVC-1").model_copy(
+        update={"discount": Decimal("0.05"), "total": Decimal("0.25")}
+    )
+    invoice_id = await push_invoice(odoo.ledger, await push_customer(odoo.ledger), discounted)
+    assert [ln.get("product_id") for ln in sent_lines(odoo)] == [int(item.ledger_id), None, None]
+    record = await odoo.ledger.find("invoice", "csv/invoice/INV-1")
+    assert record is not None and record.ledger_id == invoice_id
+    assert (record.total, record.line_items) == (Decimal("0.25"), ("SVC-1", None))
+
+
 # ------------------------------------------------- overpayments, refunds
 
 

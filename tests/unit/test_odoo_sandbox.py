@@ -389,6 +389,107 @@ async def test_over_xmlrpc_a_none_result_is_a_fault_after_the_commit(odoo: Odoo)
     assert (await odoo.read("account.payment", payment, "state"))["state"] == "paid"
 
 
+# -------------------------------------------------------------------- products
+
+MISSING_PRODUCT = (
+    "Record does not exist or has been deleted.\n(Record: product.product(999,), User: 2)"
+)
+
+
+async def product(odoo: Odoo, code: str, **vals: Any) -> int:
+    [ident] = await odoo.call(
+        "product.product",
+        "create",
+        vals_list=[{"name": code, "default_code": code, "type": "service", **vals}],
+    )
+    return int(ident)
+
+
+async def test_a_line_naming_no_product_is_refused_with_odoos_missing_error(odoo: Odoo) -> None:
+    partner = await odoo.partner()
+    commands = [[0, 0, line(product_id=999)]]
+    values = {"move_type": "out_invoice", "partner_id": partner, "invoice_line_ids": commands}
+    response = await odoo.raw("account.move", "create", vals_list=[values])
+    assert response.status_code == 404
+    body = decode_json(response.content)
+    assert (body["name"], body["message"]) == ("odoo.exceptions.MissingError", MISSING_PRODUCT)
+    call = ("sandbox", 2, DEFAULT_API_KEY, "account.move", "create", [[values]], {})
+    answer = await odoo.client.post("/xmlrpc/2/object", content=encode_call("execute_kw", call))
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        decode(answer.content)
+    assert (fault.value.faultCode, fault.value.faultString) == (2, MISSING_PRODUCT)
+    assert odoo.sandbox.count("invoice") == 0  # the whole call rolled back
+    assert odoo.sandbox.records("account.move.line") == []
+
+
+async def test_a_product_line_reads_as_its_product_and_books_to_its_income_account(
+    odoo: Odoo,
+) -> None:
+    [journal] = await odoo.call(
+        "account.journal",
+        "search_read",
+        domain=[["type", "=", "sale"]],
+        fields=["default_account_id"],
+    )
+    sales = journal["default_account_id"]
+    assert sales[1] == "400000 Product Sales"
+    with odoo.sandbox.book.transaction():  # a second income account, set up by hand
+        other = odoo.sandbox.book.add(
+            "account.account", {"code": "400100", "name": "Audits", "account_type": "income"}
+        )
+    audit = await product(odoo, "SVC-1", property_account_income_id=other["id"])
+    invoice = await odoo.invoice(await odoo.partner(), line(product_id=audit), line())
+    lines = await odoo.call(
+        "account.move.line",
+        "search_read",
+        domain=[["move_id", "=", invoice], ["account_type", "=", "income"]],
+        fields=["product_id", "account_id", "price_subtotal"],
+    )
+    assert [(ln["product_id"], ln["account_id"][0]) for ln in lines] == [
+        ([audit, "[SVC-1] SVC-1"], other["id"]),
+        (False, sales[0]),  # no product: the sale journal's default account
+    ]
+    assert lines[0]["price_subtotal"] == Decimal("10.00")  # our price, not the product's
+
+
+async def test_default_codes_are_not_unique_as_in_odoo(odoo: Odoo) -> None:
+    first, second = await product(odoo, "SVC-1"), await product(odoo, "SVC-1")
+    assert first != second
+    assert odoo.sandbox.count("item") == 2
+    found = await odoo.call(
+        "product.product",
+        "search_read",
+        domain=[["default_code", "=", "svc-1"]],  # `=` is exact: case counts
+        fields=["default_code"],
+    )
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("vals", "status", "name"),
+    [
+        ({"name": "X", "type": "product"}, 500, "builtins.ValueError"),  # gone in Odoo 18
+        ({"default_code": "X"}, 422, "odoo.exceptions.ValidationError"),  # name required
+        ({"name": "X", "property_account_income_id": 999}, 404, "odoo.exceptions.MissingError"),
+    ],
+)
+async def test_product_creates_refuse_what_odoo_refuses(
+    odoo: Odoo, vals: dict[str, Any], status: int, name: str
+) -> None:
+    response = await odoo.raw("product.product", "create", vals_list=[vals])
+    assert (response.status_code, decode_json(response.content)["name"]) == (status, name)
+    assert odoo.sandbox.count("item") == 0
+
+
+async def test_product_creates_go_through_the_write_faults(odoo: Odoo) -> None:
+    odoo.sandbox.fail_next_writes(1)
+    failed = await odoo.raw("product.product", "create", vals_list=[{"name": "X"}])
+    assert failed.status_code == 500
+    assert odoo.sandbox.count("item") == 0
+    await product(odoo, "X")
+    assert odoo.sandbox.count("item") == 1
+
+
 # ------------------------------------------------------- search, paging, delta
 
 
@@ -547,4 +648,11 @@ async def test_admin_endpoints_set_faults_and_count(odoo: Odoo) -> None:
     assert (await odoo.raw("res.partner", "create", vals_list=[{"name": "X"}])).status_code == 500
     await odoo.partner()
     counts = decode_json((await odoo.client.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
+    assert counts == {
+        "customer": 1,
+        "invoice": 0,
+        "payment": 0,
+        "credit_note": 0,
+        "refund": 0,
+        "item": 0,
+    }
