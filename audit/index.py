@@ -27,8 +27,20 @@ _BY_SOURCE_REF = (
     "LedgerPushFailed",
     "LedgerPushAbandoned",
     "RecordLinked",
+    "CustomerCreditRecorded",
+    "InvoiceDisputed",
+    "LedgerItemRequested",
+    "LedgerItemCreated",
+    "ReviewRequested",
+    "ConflictDetected",
 )
-_BY_REF = ("SourceRecordObserved", "SourceRecordDeleted", "SourceRecordRejected")
+_BY_REF = (
+    "SourceRecordObserved",
+    "SourceRecordDeleted",
+    "SourceRecordRejected",
+    "RetryRequested",
+    "ReviewResolved",
+)
 
 
 @dataclass(slots=True)

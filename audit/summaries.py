@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from audit.index import LoggedEvent
+from core.trace import summary_of
 
 Summary = Callable[[dict[str, Any]], str]
 
@@ -68,8 +69,11 @@ _SUMMARIES: dict[str, Summary] = {
 
 def summarize(ev: LoggedEvent) -> str:
     summary = _SUMMARIES.get(ev.type)
-    if summary is None:
-        return ev.type
+    if summary is None:  # the sync's own events, worded as `syncledger trace` words them
+        try:
+            return summary_of({"type": ev.type, "data": ev.data})
+        except (KeyError, TypeError):
+            return ev.type
     try:
         return summary(ev.data)
     except (KeyError, TypeError):

@@ -22,7 +22,8 @@ class TraceLine:
     event: dict[str, Any]
 
 
-def _summary(event: dict[str, Any]) -> str:
+def summary_of(event: dict[str, Any]) -> str:
+    """One line saying what the event ``{"type", "data"}`` did to its record."""
     d = event["data"]
     t: str = event["type"]
     if t == "SourceRecordObserved":
@@ -43,7 +44,7 @@ def _summary(event: dict[str, Any]) -> str:
     if t == "LedgerItemRequested":
         return (
             f"item {d['code']!r} is not in {d['ledger']}: creating it "
-            f"(mapping {d['mapping_version']}, unmatched = \"create\")"
+            f'(mapping {d["mapping_version"]}, unmatched = "create")'
         )
     if t == "LedgerItemCreated":
         how = "found after an interrupted create" if d.get("recovered") else "created"
@@ -93,7 +94,7 @@ async def trace(store: EventStore, entity: str, ref: RecordRef) -> list[TraceLin
                     event["recorded_at"],
                     event["type"],
                     stored.subject,
-                    _summary(event),
+                    summary_of(event),
                     event,
                 )
             )

@@ -77,3 +77,42 @@ def test_a_second_trace_reuses_the_covering_checkpoint(ctx: AuditContext) -> Non
 
 async def _stored(ctx: AuditContext) -> list:  # type: ignore[type-arg]
     return [s async for s in ctx.store.read()]
+
+
+def test_items_made_and_retries_for_a_record_are_in_its_trace(ctx: AuditContext) -> None:
+    from core.events import LedgerItemCreated, LedgerItemRequested, RetryRequested, make_envelope
+    from core.model import RecordRef
+    from core.subjects import ledger_subject, source_subject
+
+    ref = RecordRef.parse("hubspot/invoice/i0")
+    ledger = ledger_subject("acme", "qbo", ref)
+    events = [
+        make_envelope(
+            RetryRequested(ref=str(ref), ledger="qbo", reason="ops asked"),
+            entity="acme",
+            subject=source_subject("acme", ref),
+            actor="ops",
+        ),
+        make_envelope(
+            LedgerItemRequested(
+                source_ref=str(ref), ledger="qbo", code="SKU-9", mapping_version="qbo@1"
+            ),
+            entity="acme",
+            subject=ledger,
+            actor="sync",
+        ),
+        make_envelope(
+            LedgerItemCreated(
+                source_ref=str(ref), ledger="qbo", code="SKU-9", ledger_item_ref="42"
+            ),
+            entity="acme",
+            subject=ledger,
+            actor="sync",
+        ),
+    ]
+    asyncio.run(ctx.store.append(events))
+    steps = asyncio.run(trace_record(ctx, str(ref))).trace.steps
+    told = {s.type: s.summary for s in steps}
+    assert told["RetryRequested"] == "retry requested on qbo: ops asked"
+    assert told["LedgerItemRequested"].startswith("item 'SKU-9' is not in qbo: creating it")
+    assert told["LedgerItemCreated"] == "item 'SKU-9' created in qbo as 42"
