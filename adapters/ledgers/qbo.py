@@ -36,6 +36,13 @@ Tax ids: ``create_customer`` / ``update_customer`` send ``PrimaryTaxIdentifier``
 returns it masked and cannot query it, so ``match_customer`` matches on DisplayName and
 email only (``capabilities.matches_tax_id`` is False).
 
+Items (``find_item`` / ``create_item``, ``qbo_items``): a line naming an item is booked
+to it by ``ItemRef``; the codes of a document (of every document of a ``create_many``) are
+resolved before anything is written, so a line naming no item of the company is refused
+with nothing sent. Items found are kept for the adapter's lifetime; a refused reference
+(2500) drops them. ``get`` / ``find`` / ``list_all`` / ``changes`` fill ``line_items``
+from the ``ItemRef`` names QBO answers with.
+
 Limits: 500 requests/min per realm and 10/s per realm and app, held by the client-side
 limiter before sending. Batch: at most 30 payloads per ``/batch`` call — Intuit's batch page
 says 10 but its limits page says 30, and users report 30 accepted and 31 refused
@@ -46,7 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -58,11 +65,13 @@ import httpx
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.ledgers.qbo_errors import (
     DUPLICATE_NAME_CODE,
+    INVALID_REFERENCE_CODE,
     NOT_FOUND_CODE,
     fault_error,
     parse_fault,
     translate_qbo,
 )
+from adapters.ledgers.qbo_items import QboItems, qbo_literal
 from adapters.ledgers.qbo_mapping import (
     APPLIES_MARKER,
     ENTITY,
@@ -76,7 +85,13 @@ from adapters.ledgers.qbo_mapping import (
     with_ref,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import CreateRequest, LedgerCapabilities, LedgerRecord, PushResult
+from adapters.ports import (
+    CreateRequest,
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+)
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -104,11 +119,6 @@ def request_id(idempotency_key: str, limit: int = REQUESTID_LIMIT) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def qbo_literal(value: str) -> str:
-    """A string literal of the QBO query language (backslash-escaped quotes)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +170,7 @@ class QboLedger:
         self._find_window = find_window
         self._page = page_size
         self._now = now
+        self._items = QboItems(self.mapping, self._select_items, self._write_item)
 
     @classmethod
     def connect(
@@ -212,6 +223,15 @@ class QboLedger:
             return await self._ours_by_name(customer.name, external_ref, exc)
         return _pushed(raw)
 
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The item named ``code`` (QBO ``Name``), else the one whose ``Id`` is ``code``."""
+        return await self._items.find(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A ``Service`` item named ``code`` (see ``qbo_items``); the item of that name
+        when there is one already."""
+        return await self._items.create(code, idempotency_key)
+
     async def create_invoice(
         self,
         invoice: Invoice,
@@ -220,7 +240,8 @@ class QboLedger:
         external_ref: str,
         idempotency_key: str,
     ) -> PushResult:
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref)
+        items = await self._items.resolve([invoice])
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
         return _pushed(await self._write("invoice", body, idempotency_key))
 
     async def apply_payment(
@@ -297,7 +318,8 @@ class QboLedger:
         """Sparse update replacing the lines, discount, tax and header fields with SyncToken
         ``version`` (the current one when None); QBO keeps what was paid on it applied, so
         the balance is the new total less that."""
-        body = self.mapping.invoice_update_body(invoice, customer_ledger_id)
+        items = await self._items.resolve([invoice])
+        body = self.mapping.invoice_update_body(invoice, customer_ledger_id, items)
         return await self._update(
             "invoice", ledger_id, version, body, external_ref, idempotency_key
         )
@@ -314,7 +336,8 @@ class QboLedger:
         """A ``CreditMemo``; given an invoice (checked first: same customer and currency),
         its credit is applied there, at most the invoice's open balance (any rest stays as
         the customer's credit). Returns the credit memo."""
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref)
+        items = await self._items.resolve([credit_note])
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
         invoice = None
         if invoice_ledger_id is not None:
             invoice = await self._credit_target(credit_note, customer_ledger_id, invoice_ledger_id)
@@ -350,14 +373,24 @@ class QboLedger:
         """Invoices and payments through ``/batch`` (30 per request, one ``requestid``
         per chunk derived from ``batch_key``; a payment applies ``applied`` of its amount);
         credit notes one by one, since creating and applying one are two dependent writes.
-        One result per request, in order."""
+        The items every document names are resolved first; a request QBO could not take
+        as it is (a line naming no item, a total QBO would compute differently) is refused
+        alone, before the batch. One result per request, in order."""
         results: dict[int, PushResult | LedgerError] = {}
-        batched = [(i, r) for i, r in enumerate(requests) if not isinstance(r.record, CreditNote)]
-        items = [
-            BatchItem("create", r.record.kind, self._create_body(r, await self._rate_for(r)))
-            for _, r in batched
-        ]
-        answers = await self.batch(items, idempotency_key=batch_key) if items else []
+        items = await self._items.resolve(
+            r.record for r in requests if isinstance(r.record, Invoice | CreditNote)
+        )
+        batched: list[tuple[int, BatchItem]] = []
+        for index, request in enumerate(requests):
+            if isinstance(request.record, CreditNote):
+                continue
+            try:
+                body = self._create_body(request, await self._rate_for(request), items)
+            except PermanentLedgerError as exc:
+                results[index] = exc
+                continue
+            batched.append((index, BatchItem("create", request.record.kind, body)))
+        answers = await self._batch_items([item for _, item in batched], batch_key)
         for (index, _), answer in zip(batched, answers, strict=True):
             results[index] = answer.error or _from_record(answer.records[0])
         for index, request in enumerate(requests):
@@ -365,10 +398,15 @@ class QboLedger:
                 results[index] = await self._credit_note_result(request)
         return [results[i] for i in range(len(requests))]
 
-    def _create_body(self, request: CreateRequest, rate: Decimal | None) -> dict[str, Any]:
+    async def _batch_items(self, items: list[BatchItem], key: str) -> list[BatchResult]:
+        return await self.batch(items, idempotency_key=key) if items else []
+
+    def _create_body(
+        self, request: CreateRequest, rate: Decimal | None, items: Mapping[str, LedgerItem]
+    ) -> dict[str, Any]:
         rec, ref = request.record, request.external_ref
         if isinstance(rec, Invoice):
-            return self.mapping.invoice_body(rec, request.customer_ledger_id, ref)
+            return self.mapping.invoice_body(rec, request.customer_ledger_id, ref, items)
         assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
         return self.mapping.payment_body(
             rec, request.customer_ledger_id, request.invoice_ledger_id, ref, request.applied, rate
@@ -406,7 +444,7 @@ class QboLedger:
             return None
         if kind == "refund" and await self._refund_paid(raw) < to_decimal(raw["TotalAmt"]):
             return None
-        return self._record(kind, raw)
+        return (await self._records(kind, [raw]))[0]
 
     async def _find_raw(self, kind: str, external_ref: str) -> dict[str, Any] | None:
         ref_field = self.mapping.ref_field[kind]
@@ -436,18 +474,17 @@ class QboLedger:
                 return None
             raise
         raw = answer[_entity(kind)]
-        return self._record(kind, raw) if self._listed(kind, raw) else None
+        return (await self._records(kind, [raw]))[0] if self._listed(kind, raw) else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         """Every record of ``kind``. The zero-amount payments that apply our credit notes
         are part of those credit notes (or refunds), not payments of their own, and are
         left out; so are purchases other than refunds."""
-        where = _ANY_ACTIVE if kind == "customer" else ""
-        async for raw in self._pages(kind, where, "Id"):
-            if kind == "payment" and str(raw.get("PrivateNote", "")).startswith(APPLIES_MARKER):
-                continue
-            if self._listed(kind, raw):
-                yield self._record(kind, raw)
+        where = _ANY_ACTIVE if _entity(kind) == "Customer" else ""
+        async for rows in self._page_rows(kind, where, "Id"):
+            listed = [raw for raw in rows if self._listed(kind, raw) and not _applies(kind, raw)]
+            for record in await self._records(kind, listed):
+                yield record
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records changed at or after ``since`` through CDC (30-day look-back in QBO),
@@ -458,6 +495,8 @@ class QboLedger:
         while pending:
             answer = await self._cdc(list(pending), min(pending.values()))
             pending = self._follow_ups(answer, pending)
+            documents = answer.get("invoice", []) + answer.get("credit_note", [])
+            await self._items.learn_ids(documents)
             for kind, rows in answer.items():
                 for raw in rows:
                     if not self._listed(kind, raw) and raw.get("status") != "Deleted":
@@ -479,7 +518,13 @@ class QboLedger:
         return {"minorversion": self.mapping.minor_version, **extra}
 
     def _record(self, kind: str, raw: dict[str, Any]) -> LedgerRecord:
-        return to_record(kind, raw, self.mapping.ref_field[kind])
+        return to_record(kind, raw, self.mapping.ref_field[kind], self._items.codes_by_id())
+
+    async def _records(self, kind: str, raws: list[dict[str, Any]]) -> list[LedgerRecord]:
+        """``raws`` as records, the items their lines name by id only looked up first."""
+        if kind in ("invoice", "credit_note"):
+            await self._items.learn_ids(raws)
+        return [self._record(kind, raw) for raw in raws]
 
     def _listed(self, kind: str, raw: dict[str, Any]) -> bool:
         """Whether ``raw`` is a record of ``kind``: of the purchases, only refunds are."""
@@ -491,10 +536,21 @@ class QboLedger:
         params = self._params(requestid=request_id(key))
         if operation:
             params["operation"] = operation
-        url = self._url(_entity(kind).lower())
-        answer = await self._http.json("POST", url, params=params, body=body, idempotent=True)
-        raw: dict[str, Any] = answer[_entity(kind)]
+        url = self._url(_resource(kind).lower())
+        try:
+            answer = await self._http.json("POST", url, params=params, body=body, idempotent=True)
+        except PermanentLedgerError as exc:
+            if exc.code == INVALID_REFERENCE_CODE:  # perhaps an item we knew is gone
+                self._items.forget()
+            raise
+        raw: dict[str, Any] = answer[_resource(kind)]
         return raw
+
+    async def _select_items(self, where: str) -> list[dict[str, Any]]:
+        return await self._select("item", where, "Id")
+
+    async def _write_item(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        return await self._write("item", body, key)
 
     async def _sync_token(self, kind: str, ledger_id: str) -> str:
         return str((await self._current(kind, ledger_id)).version)
@@ -627,18 +683,24 @@ class QboLedger:
         self, kind: str, where: str, order: str, start: int = 1, size: int | None = None
     ) -> list[dict[str, Any]]:
         # the QBO query language, not SQL; every value went through qbo_literal
-        statement = f"SELECT * FROM {_entity(kind)}"  # noqa: S608
+        statement = f"SELECT * FROM {_resource(kind)}"  # noqa: S608
         statement += f" WHERE {where}" if where else ""
         statement += f" ORDERBY {order} STARTPOSITION {start} MAXRESULTS {size or self._page}"
-        rows: list[dict[str, Any]] = (await self._query(statement)).get(_entity(kind), [])
+        rows: list[dict[str, Any]] = (await self._query(statement)).get(_resource(kind), [])
         return rows
 
     async def _pages(self, kind: str, where: str, order: str) -> AsyncIterator[dict[str, Any]]:
+        async for rows in self._page_rows(kind, where, order):
+            for raw in rows:
+                yield raw
+
+    async def _page_rows(
+        self, kind: str, where: str, order: str
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         start = 1
         while True:
             rows = await self._select(kind, where, order, start)
-            for raw in rows:
-                yield raw
+            yield rows
             if len(rows) < self._page:
                 return
             start += len(rows)
@@ -698,6 +760,17 @@ class QboLedger:
 
 
 _ANY_ACTIVE = "Active IN (true, false)"
+
+
+def _applies(kind: str, raw: dict[str, Any]) -> bool:
+    """A zero payment applying our credit note (or spending credit on a refund)."""
+    return kind == "payment" and str(raw.get("PrivateNote", "")).startswith(APPLIES_MARKER)
+
+
+def _resource(kind: str) -> str:
+    """The entity of ``kind``, or ``Item``: what the adapter writes and queries (the
+    items lines name are not records it syncs)."""
+    return "Item" if kind == "item" else _entity(kind)
 
 
 def _entity(kind: str) -> str:

@@ -27,6 +27,7 @@ THROTTLE_WAIT = 60.0  # "On 429, wait 60 s" (Intuit limits and throttles page)
 STALE_CODE = "5010"
 NOT_FOUND_CODE = "610"
 DUPLICATE_NAME_CODE = "6240"
+INVALID_REFERENCE_CODE = "2500"  # "Invalid Reference Id": e.g. a line's ItemRef names no item
 _XML_CODE = re.compile(r'<Error code="(\d+)"')
 
 

@@ -27,6 +27,14 @@ A refund is a cheque (``Purchase``, ``PaymentType`` Check) paid to the customer
 Receivable. The accounts are company ids, from an optional ``[refund]`` table of the
 mapping file (``bank_account_ref``, ``receivable_account_ref``, ``payment_type``); by
 default those of Intuit's sample company (Checking 35, Accounts Receivable (A/R) 84).
+
+Items: a line with an ``item_code`` is booked to that item (``ItemRef`` with the item's
+``Id`` and ``Name``, resolved by ``QboItems``); a line without one to the default item of
+``[invoice.lines]``. A code no item of the company answers to is refused
+(``unknown_item``) before anything is sent. An item the adapter creates is a ``Service``
+booked to ``[new_items]``'s income account. Read back, a document's ``line_items`` are the
+``ItemRef`` names of its lines (the discount and subtotal lines QBO keeps are not lines of
+the document).
 """
 
 from __future__ import annotations
@@ -40,9 +48,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from adapters.ports import LedgerRecord
+from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from core.money import quantize, to_decimal
@@ -68,11 +77,17 @@ REFUND_DEFAULTS = {
     "payment_type": "Check",
     "reference_field": "PrivateNote",
 }
+NEW_ITEM_DEFAULTS = {"income_account_ref": ""}
+#: the lines QBO keeps on a document that are not lines of the canonical document
+NOT_DOCUMENT_LINES = ("SubTotalLineDetail", "DiscountLineDetail")
 #: the ``TxnType`` a payment line links a purchase with, by its ``PaymentType``
 LINK_TYPE = {"Check": "Check", "Cash": "Expense", "CreditCard": "Expense"}
 ACCOUNT_LINE = "AccountBasedExpenseLineDetail"
 
 Document = Invoice | CreditNote
+#: item code → the item (``QboItems.resolve``)
+Items = Mapping[str, LedgerItem]
+_NO_ITEMS: Items = MappingProxyType({})
 
 
 def ref_note(external_ref: str) -> str:
@@ -108,6 +123,7 @@ class QboMapping:
     tax: Mapping[str, str]
     discount: Mapping[str, Any]
     refund: Mapping[str, str]  # REFUND_DEFAULTS' keys
+    new_items: Mapping[str, str]  # NEW_ITEM_DEFAULTS' keys
 
     def customer_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
         body = self.customer_update_body(customer)
@@ -120,25 +136,40 @@ class QboMapping:
         return self._fields("customer", customer.model_dump(exclude_none=True))
 
     def invoice_body(
-        self, invoice: Invoice, customer_ledger_id: str, external_ref: str
+        self,
+        invoice: Invoice,
+        customer_ledger_id: str,
+        external_ref: str,
+        items: Items = _NO_ITEMS,
     ) -> dict[str, Any]:
-        body = self._document_body("invoice", invoice, customer_ledger_id)
+        """``items``: code → item for the lines' ``item_code``s (``QboItems.resolve``)."""
+        body = self._document_body("invoice", invoice, customer_ledger_id, items)
         return body | {self.ref_field["invoice"]: ref_note(external_ref)}
 
-    def invoice_update_body(self, invoice: Invoice, customer_ledger_id: str) -> dict[str, Any]:
+    def invoice_update_body(
+        self, invoice: Invoice, customer_ledger_id: str, items: Items = _NO_ITEMS
+    ) -> dict[str, Any]:
         """The fields of a sparse update replacing the invoice's lines, discount and tax,
         without our reference. Without tax it sends a zero ``TxnTaxDetail``: left out, a
         sparse update would keep the old tax."""
-        body = self._document_body("invoice", invoice, customer_ledger_id)
+        body = self._document_body("invoice", invoice, customer_ledger_id, items)
         body.setdefault("TxnTaxDetail", {"TotalTax": quantize(Decimal(0), invoice.currency)})
         return body
 
     def credit_note_body(
-        self, credit_note: CreditNote, customer_ledger_id: str, external_ref: str
+        self,
+        credit_note: CreditNote,
+        customer_ledger_id: str,
+        external_ref: str,
+        items: Items = _NO_ITEMS,
     ) -> dict[str, Any]:
         """A QBO ``CreditMemo``: lines, discount and tax as on an invoice."""
-        body = self._document_body("credit_note", credit_note, customer_ledger_id)
+        body = self._document_body("credit_note", credit_note, customer_ledger_id, items)
         return body | {self.ref_field["credit_note"]: ref_note(external_ref)}
+
+    def item_body(self, code: str, income_account_ref: str) -> dict[str, Any]:
+        """A ``Service`` item named ``code`` booked to ``income_account_ref``."""
+        return {"Name": code, "Type": "Service", "IncomeAccountRef": {"value": income_account_ref}}
 
     def credit_application_body(
         self, credit_note: CreditNote, application: CreditApplication, external_ref: str
@@ -162,9 +193,12 @@ class QboMapping:
             body["ExchangeRate"] = credit_note.exchange_rate
         return body
 
-    def _document_body(self, kind: str, doc: Document, customer_ledger_id: str) -> dict[str, Any]:
+    def _document_body(
+        self, kind: str, doc: Document, customer_ledger_id: str, items: Items
+    ) -> dict[str, Any]:
         body = self._fields(kind, _document_values(doc))
-        lines = [self._line(ln, doc.currency) for ln in doc.lines]
+        refs = [self._item_ref(kind, doc, n, items) for n in range(len(doc.lines))]
+        lines = [self._line(ln, doc.currency, ref) for ln, ref in zip(doc.lines, refs, strict=True)]
         body["Line"] = lines + self._discount(doc)
         body["CustomerRef"] = {"value": customer_ledger_id}
         tax = self._tax_detail(doc)
@@ -295,14 +329,30 @@ class QboMapping:
                     _set_path(body, path, _wire(values[canonical]))
         return body
 
-    def _line(self, line: InvoiceLine, currency: str) -> dict[str, Any]:
+    def _item_ref(self, kind: str, doc: Document, index: int, items: Items) -> dict[str, str]:
+        """The ``ItemRef`` of line ``index``: its item's, or the default item's."""
+        code = doc.lines[index].item_code
+        if code is None:
+            return {"value": self.lines["item_ref"], "name": self.lines["item_name"]}
+        item = items.get(code)
+        if item is None:
+            what = kind.replace("_", " ")
+            raise PermanentLedgerError(
+                f"{what} {doc.number}, line {index + 1}: QuickBooks Online has no item "
+                f"named {code!r} (nor of that id): create the item in QuickBooks, or map the "
+                "code to one in [items.map] of the mapping file",
+                code="unknown_item",
+            )
+        return {"value": item.ledger_id, "name": item.code}
+
+    def _line(self, line: InvoiceLine, currency: str, item_ref: dict[str, str]) -> dict[str, Any]:
         taxed = line.tax_amount != 0
         return {
             "DetailType": self.lines["detail_type"],
             "Amount": quantize(line.net, currency),
             "Description": line.description,
             self.lines["detail_type"]: {
-                "ItemRef": {"value": self.lines["item_ref"], "name": self.lines["item_name"]},
+                "ItemRef": item_ref,
                 "Qty": line.quantity,
                 "UnitPrice": line.unit_price,
                 "TaxCodeRef": {"value": self.tax["taxable_code" if taxed else "non_taxable_code"]},
@@ -442,6 +492,7 @@ def _default_mapping_bytes() -> bytes:
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
     kinds = MAPPED_KINDS
     refund = REFUND_DEFAULTS | {k: str(v) for k, v in raw.get("refund", {}).items()}
+    new_items = NEW_ITEM_DEFAULTS | {k: str(v) for k, v in raw.get("new_items", {}).items()}
     ref_field = {kind: str(raw[kind]["reference"]["field"]) for kind in kinds}
     return QboMapping(
         version=str(raw["version"]),
@@ -453,6 +504,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
         tax={k: str(v) for k, v in raw["invoice"]["tax"].items()},
         discount=dict(raw["invoice"]["discount"]),
         refund=refund,
+        new_items=new_items,
     )
 
 
@@ -463,8 +515,14 @@ def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 # ----------------------------------------------------------------- ledger → canonical
 
 
-def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord:
-    """A QBO entity (or a CDC ``Deleted`` stub) as a ``LedgerRecord``."""
+def to_record(
+    kind: str,
+    raw: Mapping[str, Any],
+    ref_field: str,
+    item_codes: Mapping[str, str] = MappingProxyType({}),
+) -> LedgerRecord:
+    """A QBO entity (or a CDC ``Deleted`` stub) as a ``LedgerRecord``. ``item_codes``:
+    id → code of the items lines name by id only."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["Id"]),
@@ -477,7 +535,34 @@ def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord
         return LedgerRecord(**common, status="deleted")
     if kind == "customer":
         return LedgerRecord(**common, **_customer_parts(raw))
-    return LedgerRecord(**common, **_document_parts(kind, raw))
+    parts = _document_parts(kind, raw)
+    if kind in ("invoice", "credit_note"):
+        parts["line_items"] = line_item_codes(raw, item_codes)
+    return LedgerRecord(**common, **parts)
+
+
+def item_refs(raw: Mapping[str, Any]) -> list[tuple[str | None, str | None]]:
+    """(id, name) of the item each line of the document names, in line order; (None,
+    None) for a line naming none. Subtotal and discount lines are not document lines."""
+    refs: list[tuple[str | None, str | None]] = []
+    for line in raw.get("Line") or []:
+        detail = line.get("DetailType") if isinstance(line, Mapping) else None
+        if detail in NOT_DOCUMENT_LINES:
+            continue
+        ref = _get_path(line, f"{detail}.ItemRef") if detail else None
+        ref = ref if isinstance(ref, Mapping) else {}
+        refs.append((_str(ref.get("value")), _str(ref.get("name"))))
+    return refs
+
+
+def line_item_codes(
+    raw: Mapping[str, Any], item_codes: Mapping[str, str]
+) -> tuple[str | None, ...]:
+    """The code of the item each document line is booked to: the name QBO answers with,
+    else the code of the item of that id."""
+    return tuple(
+        name or (item_codes.get(ident) if ident else None) for ident, name in item_refs(raw)
+    )
 
 
 def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
 
 - ``POST /oauth2/v1/tokens/bearer``: Intuit's token endpoint, ``refresh_token`` grant,
   client credentials in HTTP Basic (or the form); rotating single-use refresh tokens.
-- ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo|purchase}``: create;
+- ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo|purchase|item}``: create;
   update of a customer, invoice or payment when the body has ``Id`` + ``SyncToken``
   (``sparse``: only the fields sent change; a stale token is 5010; a payment update may
   only add lines); ``?operation=void`` for invoices. A payment with ``TotalAmt`` 0 whose
@@ -13,7 +13,10 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   credit is a ``Purchase`` (cheque) to the customer against Accounts Receivable, linked to
   the credit by a payment: a zero payment with a Check line and a CreditMemo line for a
   credit memo's credit, or a Check line added to the overpaying payment for its
-  ``UnappliedAmt`` (``qbo_purchases``).
+  ``UnappliedAmt`` (``qbo_purchases``). An ``Item`` is a product or service a sales line
+  names by ``ItemRef``; the company starts with ``Services`` (Id 1), a line naming no item
+  is 2500 and an item name taken is 6240 (``qbo_items``). Item writes pass the same fault
+  injection and ``requestid`` replay as every other write.
   ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
 - ``GET /v3/company/{realm}/{entity}/{id}``, ``GET|POST /v3/company/{realm}/query``,
   ``GET /v3/company/{realm}/cdc?entities=&changedSince=``, ``POST .../batch`` (≤ 30 items,
@@ -26,7 +29,7 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   consent flow would give), ``POST oauth/expire`` (expire every access token).
 
 Not modelled: deletes, payment voids and changes other than added lines, credit memo
-updates, purchase updates, ``RefundReceipt`` and other entities,
+updates, purchase updates, item updates, ``RefundReceipt`` and other entities,
 CDC's 30-day look-back, QBO's automated sales tax, unapplied payments and credits in a
 customer's ``Balance`` (open invoices only); only replies that succeeded are replayed by
 ``requestid``.
@@ -61,13 +64,14 @@ from adapters.sandbox.faults import Faults
 from adapters.sandbox.oauth import ACCESS_TTL, OAuthServer
 from adapters.sandbox.qbo_book import SandboxBook
 from adapters.sandbox.qbo_errors import QboFault, bad_request, business, server_error
+from adapters.sandbox.qbo_items import seed_items
 from adapters.sandbox.qbo_service import QboSandbox
 from adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
-KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
+KINDS = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
 
@@ -93,6 +97,7 @@ def create_app(
 
     ``refresh_token`` is registered as a first grant (single-use like any other)."""
     book = SandboxBook(book_path, realm_id=realm_id)
+    seed_items(book)
     oauth = OAuthServer(
         book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
     )

@@ -11,7 +11,7 @@ from typing import Any
 from adapters.jsonwire import decode_json, encode_json
 from adapters.sandbox.sqlite_book import SqliteBook
 
-ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo", "Purchase")
+ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo", "Purchase", "Item")
 #: our canonical kinds whose QBO entity name is not the kind spelled another way (a
 #: refund is the cheque, a ``Purchase``, paid to the customer against Accounts Receivable)
 _ALIASES = {"credit_note": "CreditMemo", "refund": "Purchase"}
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS entities (
     body TEXT NOT NULL,
     created INTEGER NOT NULL,  -- microseconds since the epoch
     updated INTEGER NOT NULL,
-    name_key TEXT,             -- casefolded DisplayName (names are unique ignoring case)
+    name_key TEXT,             -- casefolded DisplayName / item Name (unique ignoring case)
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS entities_updated ON entities (kind, updated);
@@ -87,7 +87,8 @@ class SandboxBook(SqliteBook):
         return decode_json(row[0]) if row else None
 
     def named(self, kind: str, display_name: str) -> list[dict[str, Any]]:
-        """Entities whose DisplayName equals ``display_name`` ignoring case."""
+        """Entities whose DisplayName (an item's Name) equals ``display_name`` ignoring
+        case."""
         rows = self.db.execute(
             "SELECT body FROM entities WHERE kind = ? AND name_key = ? ORDER BY id",
             (entity_name(kind), display_name.casefold()),
@@ -103,13 +104,14 @@ class SandboxBook(SqliteBook):
 
     # ----------------------------------------------------------------- writes
 
-    def add(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Store a new entity: assigns ``Id``, ``SyncToken`` 0 and ``MetaData``."""
+    def add(self, kind: str, body: dict[str, Any], ident: int | None = None) -> dict[str, Any]:
+        """Store a new entity: assigns ``Id`` (``ident`` if given, for records a company
+        starts with), ``SyncToken`` 0 and ``MetaData``."""
         now = self._clock()
         stamp = _stamp(now)
         record = {
             **body,
-            "Id": str(self._next_id()),
+            "Id": str(self._next_id(kind) if ident is None else self._reserve(kind, ident)),
             "SyncToken": "0",
             "domain": "QBO",
             "sparse": False,
@@ -163,14 +165,32 @@ class SandboxBook(SqliteBook):
         self.db.executemany("DELETE FROM replies WHERE requestid = ?", gone)
         return len(gone)
 
-    def _next_id(self) -> int:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
-        ident = int(row[0]) if row else 1
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('next_id', ?)", (str(ident + 1),))
+    def _reserve(self, kind: str, ident: int) -> int:
+        """``ident``, kept from being given out again."""
+        counter = _counter(kind)
+        following = max(self._counted(counter), ident + 1)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (counter, str(following)))
         return ident
+
+    def _next_id(self, kind: str) -> int:
+        counter = _counter(kind)
+        ident = self._counted(counter)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (counter, str(ident + 1)))
+        return ident
+
+    def _counted(self, counter: str) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (counter,)).fetchone()
+        return int(row[0]) if row else 1
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _counter(kind: str) -> str:
+    """The meta key of the next id of ``kind``: items count on their own (a QBO company
+    has Item 1 as well as Customer 1), transactions and customers share one count."""
+    entity = entity_name(kind)
+    return "next_id:Item" if entity == "Item" else "next_id"
 
 
 def _micros(moment: datetime) -> int:
@@ -183,7 +203,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _name_key(record: dict[str, Any]) -> str | None:
-    name = record.get("DisplayName")
+    name = record.get("DisplayName", record.get("Name"))
     return name.casefold() if isinstance(name, str) else None
 
 

@@ -21,6 +21,7 @@ class QboFault(Exception):
         fault_type: str = VALIDATION,
         *,
         retry_after: float | None = None,
+        element: str = "",
     ) -> None:
         super().__init__(f"{code} {message}: {detail}")
         self.status = status
@@ -29,9 +30,15 @@ class QboFault(Exception):
         self.detail = detail
         self.fault_type = fault_type
         self.retry_after = retry_after
+        self.element = element
 
     def fault(self) -> dict[str, Any]:
-        error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": ""}
+        error = {
+            "Message": self.message,
+            "Detail": self.detail,
+            "code": self.code,
+            "element": self.element,
+        }
         return {"Error": [error], "type": self.fault_type}
 
 
@@ -68,6 +75,27 @@ def invalid_reference(what: str, ident: object) -> QboFault:
     )
 
 
+def invalid_item_reference() -> QboFault:
+    """A sales line whose ``ItemRef`` names no item of the company, as QBO answers it
+    (intuit/QuickBooks-V3-PHP-SDK#102, ruckus/quickbooks-ruby#251): the element, not the
+    id, is named."""
+    element = "Line.SalesItemLineDetail.ItemRef"
+    return QboFault(
+        400, "2500", "Invalid Reference Id", f"Invalid Reference Id : {element}", element=element
+    )
+
+
+def inactive_reference() -> QboFault:
+    """A reference to an entity made inactive (intuit/QuickBooks-V3-PHP-SDK#110)."""
+    return QboFault(
+        400,
+        "2500",
+        "Invalid Reference Id",
+        "Invalid Reference Id : Something you're trying to use has been made inactive. "
+        "Check the fields with accounts, customers, items, vendors or employees.",
+    )
+
+
 def not_found(entity: str, ident: object) -> QboFault:
     return QboFault(
         400,
@@ -95,6 +123,17 @@ def duplicate_name() -> QboFault:
         "Duplicate Name Exists Error",
         "The name supplied already exists. : Another customer, vendor or employee is "
         "already using this name. Please use a different name.",
+    )
+
+
+def duplicate_item_name() -> QboFault:
+    return QboFault(
+        400,
+        "6240",
+        "Duplicate Name Exists Error",
+        "The name supplied already exists. : Another product or service is already using "
+        "this name. Please use a different name.",
+        element="Name",
     )
 
 

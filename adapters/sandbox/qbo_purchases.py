@@ -51,9 +51,10 @@ class Account:
     account_type: str  # QBO's AccountType
 
 
-#: the sandbox company's chart, as far as purchases need it (ids as in Intuit's sample
-#: company: Checking 35, Accounts Receivable (A/R) 84)
+#: the sandbox company's chart, as far as purchases and items need it (ids as in Intuit's
+#: sample company: Services 1, Checking 35, Accounts Receivable (A/R) 84)
 CHART = {
+    "1": Account("Services", "Income"),
     "35": Account("Checking", "Bank"),
     "84": Account("Accounts Receivable (A/R)", RECEIVABLE),
     "7": Account("Advertising", "Expense"),

@@ -6,7 +6,8 @@
 
 Only fields QBO marks filterable may be filtered or sorted on (``PrivateNote`` and
 ``Notes`` are not); string comparisons ignore case; without a condition on ``Active`` a
-Customer query returns active customers only, as QBO does. MAXRESULTS is capped at 1000.
+Customer or Item query returns active ones only, as QBO does for its name lists.
+MAXRESULTS is capped at 1000.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ FILTERABLE: dict[str, frozenset[str]] = {
         {"Id", "DocNumber", "TxnDate", "CustomerRef", "TotalAmt", "Balance", *_META}
     ),
     "Purchase": frozenset({"Id", "DocNumber", "TxnDate", "PaymentType", "TotalAmt", *_META}),
+    "Item": frozenset({"Id", "Name", "Type", "Sku", "Active", *_META}),
 }
+#: the name lists whose queries leave inactive entries out unless ``Active`` is asked about
+_ACTIVE_ONLY = ("Customer", "Item")
 _NUMERIC = frozenset({"Balance", "TotalAmt"})
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>)|(?P<punct>[(),*])"
@@ -84,7 +88,7 @@ class Query:
 
     def _matches(self, row: dict[str, Any]) -> bool:
         conditions = list(self.where)
-        if self.entity == "Customer" and not any(c.field == "Active" for c in conditions):
+        if self.entity in _ACTIVE_ONLY and not any(c.field == "Active" for c in conditions):
             conditions.append(Condition("Active", "=", True))
         return all(_holds(c, row) for c in conditions)
 

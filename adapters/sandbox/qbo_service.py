@@ -25,6 +25,7 @@ from adapters.sandbox.qbo_errors import (
     unauthorized_realm,
     unsupported,
 )
+from adapters.sandbox.qbo_items import booked_lines, checked_item
 from adapters.sandbox.qbo_purchases import as_charge, checked_purchase, receivable_left
 from adapters.sandbox.qbo_query import parse
 from adapters.sandbox.qbo_rules import (
@@ -92,7 +93,8 @@ class QboSandbox(FaultInjection):
         return self.book.realm_id
 
     def count(self, kind: str) -> int:
-        """Records of ``kind`` (``invoice`` / ``Invoice``, ``credit_note`` / ``CreditMemo``)."""
+        """Records of ``kind`` (``invoice`` / ``Invoice``, ``credit_note`` / ``CreditMemo``,
+        ``item`` / ``Item``, the default items included)."""
         return self.book.count(kind)
 
     def records(self, kind: str) -> list[dict[str, Any]]:
@@ -177,6 +179,7 @@ class QboSandbox(FaultInjection):
             "Payment": self._new_payment,
             "CreditMemo": self._new_credit_memo,
             "Purchase": self._new_purchase,
+            "Item": self._new_item,
         }
         return create[kind](_writable(body))
 
@@ -186,13 +189,19 @@ class QboSandbox(FaultInjection):
         )
         return self.book.add("Customer", customer)
 
+    def _new_item(self, body: dict[str, Any]) -> dict[str, Any]:
+        item = checked_item(body, name_taken=lambda name: bool(self.book.named("Item", name)))
+        return self.book.add("Item", item)
+
     def _new_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
         invoice = self._priced(body, paid=Decimal(0))
         return self.book.add("Invoice", invoice)
 
     def _new_credit_memo(self, body: dict[str, Any]) -> dict[str, Any]:
         memo = priced_credit_memo(
-            body, customers=self._getter("Customer"), home_currency=self.home_currency
+            booked_lines(body, self._getter("Item")),
+            customers=self._getter("Customer"),
+            home_currency=self.home_currency,
         )
         return self.book.add("CreditMemo", memo)
 
@@ -288,7 +297,7 @@ class QboSandbox(FaultInjection):
 
     def _priced(self, body: dict[str, Any], paid: Decimal) -> dict[str, Any]:
         return priced_invoice(
-            body,
+            booked_lines(body, self._getter("Item")),
             customers=self._getter("Customer"),
             home_currency=self.home_currency,
             paid=paid,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,10 +16,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.http import NO_RETRY
-from adapters.jsonwire import encode_json
-from adapters.ledgers.qbo import BatchItem, QboLedger, qbo_literal, request_id
+from adapters.jsonwire import decode_json, encode_json
+from adapters.ledgers.qbo import BatchItem, QboLedger, request_id
 from adapters.ledgers.qbo_errors import translate_qbo
-from adapters.ledgers.qbo_mapping import REF_MARKER, load_mapping, ref_in, ref_note, with_ref
+from adapters.ledgers.qbo_items import qbo_literal
+from adapters.ledgers.qbo_mapping import (
+    REF_MARKER,
+    QboMapping,
+    load_mapping,
+    ref_in,
+    ref_note,
+    with_ref,
+)
 from adapters.oauth2 import FileTokenStore
 from adapters.ports import LedgerRecord
 from adapters.ratelimit import Rate, RateLimiter
@@ -28,7 +37,7 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment, Refund
+from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
@@ -840,3 +849,206 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
     await qbo.ledger.create_many(invoices, batch_key=key("batch"))
     assert qbo.sandbox.count("invoice") == 35
     await qbo.ledger.aclose()
+
+
+# -------------------------------------------------------------------- items
+
+
+def booked(doc: Invoice, *codes: str | None) -> Invoice:
+    """``doc`` with its lines booked to ``codes`` in order (None: the default item)."""
+    lines = tuple(
+        ln.model_copy(update={"item_code": code})
+        for ln, code in zip(doc.lines, codes, strict=False)
+    )
+    return doc.model_copy(update={"lines": lines + doc.lines[len(lines) :]})
+
+
+def someone_adds_item(env: InProcessQbo, name: str) -> str:
+    """An item made in QBO by someone else (not through the adapter)."""
+    body = {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": "1"}}
+    return str(env.sandbox.write("item", None, body)["Item"]["Id"])
+
+
+def sent_item_refs(sent: httpx.Request | dict[str, Any]) -> list[Any]:
+    """The ItemRefs of the lines of an invoice sent (a request, or a batch item)."""
+    body = decode_json(sent.content) if isinstance(sent, httpx.Request) else sent["Invoice"]
+    lines = body["Line"]
+    return [ln["SalesItemLineDetail"]["ItemRef"] for ln in lines if "SalesItemLineDetail" in ln]
+
+
+async def test_a_line_with_an_item_code_is_sent_with_the_items_id(qbo: InProcessQbo) -> None:
+    made = await qbo.ledger.create_item("SVC-AUDIT-7", idempotency_key=key("item"))
+    [post] = qbo.transport.posts("item")
+    assert decode_json(post.content) == {
+        "Name": "SVC-AUDIT-7",
+        "Type": "Service",
+        "IncomeAccountRef": {"value": "1"},  # the default Services item's income account
+    }
+    assert post.url.params["requestid"] == request_id(key("item"))
+    customer_id = await push_customer(qbo.ledger)
+    await push_invoice(qbo.ledger, customer_id, booked(invoice(), "SVC-AUDIT-7"))
+    [sent] = qbo.transport.posts("invoice")
+    assert sent_item_refs(sent) == [
+        {"value": made.ledger_id, "name": "SVC-AUDIT-7"},
+        {"value": "1", "name": "Services"},  # no item code: the mapping's default item
+    ]
+    [stored] = qbo.sandbox.records("invoice")
+    assert stored["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"] == made.ledger_id
+
+
+async def test_a_line_may_name_its_item_by_id(qbo: InProcessQbo) -> None:
+    ident = someone_adds_item(qbo, "Hours")
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id, booked(invoice(), ident))
+    [sent] = qbo.transport.posts("invoice")
+    assert sent_item_refs(sent)[0] == {"value": ident, "name": "Hours"}
+    assert (await fetch(qbo.ledger, "invoice", invoice_id)).line_items == ("Hours", "Services")
+
+
+async def test_item_lookups_are_cached_n_invoices_naming_one_code_cost_one_lookup(
+    qbo: InProcessQbo,
+) -> None:
+    someone_adds_item(qbo, "Hours")
+    customer_id = await push_customer(qbo.ledger)
+    pushed = []
+    for n in range(1, 5):
+        doc = booked(invoice(), "Hours", "Hours").model_copy(update={"number": f"INV-{n}"})
+        result = await qbo.ledger.create_invoice(
+            doc, customer_ledger_id=customer_id, external_ref=f"r/i/{n}", idempotency_key=key(n)
+        )
+        pushed.append(result.ledger_id)
+    assert qbo.transport.queries("Item") == [
+        "SELECT * FROM Item WHERE Name = 'Hours' ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000"
+    ]
+    # reading them back takes the names QBO answers with: no lookup either
+    records = [await fetch(qbo.ledger, "invoice", ident) for ident in pushed]
+    assert {r.line_items for r in records} == {("Hours", "Hours")}
+    assert len(qbo.transport.queries("Item")) == 1
+
+
+async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
+    qbo: InProcessQbo,
+) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(qbo.ledger, customer_id, booked(invoice(), None, "NO-SUCH-ITEM"))
+    assert refused.value.code == "unknown_item"
+    assert "line 2" in str(refused.value)
+    assert "'NO-SUCH-ITEM'" in str(refused.value)
+    assert qbo.transport.posts("invoice") == []
+    assert (qbo.sandbox.count("invoice"), qbo.sandbox.count("item")) == (0, 1)
+
+
+async def test_a_reference_qbo_refuses_is_its_2500_and_the_items_are_looked_up_again(
+    qbo: InProcessQbo,
+) -> None:
+    made = await qbo.ledger.create_item("Old", idempotency_key=key("item"))
+    item = qbo.sandbox.book.get("Item", made.ledger_id)
+    assert item is not None
+    qbo.sandbox.book.put("Item", item | {"Active": False})  # someone made it inactive
+    customer_id = await push_customer(qbo.ledger)
+    with pytest.raises(PermanentLedgerError) as refused:  # the adapter still knew it
+        await push_invoice(qbo.ledger, customer_id, booked(invoice(), "Old"))
+    assert refused.value.code == "2500"
+    assert "Invalid Reference Id" in str(refused.value)
+    with pytest.raises(PermanentLedgerError) as again:  # looked up afresh: it is gone
+        await push_invoice(qbo.ledger, customer_id, booked(invoice(), "Old"))
+    assert again.value.code == "unknown_item"
+    assert qbo.sandbox.count("invoice") == 0
+
+
+async def test_a_create_refused_as_a_duplicate_name_returns_the_item_that_has_it(
+    qbo: InProcessQbo,
+) -> None:
+    theirs: list[str] = []
+
+    def racing_user(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/item") and not theirs:
+            theirs.append(someone_adds_item(qbo, "svc-race"))  # between our lookup and create
+
+    qbo.transport.before = racing_user
+    made = await qbo.ledger.create_item("SVC-RACE", idempotency_key=key("item"))
+    assert made.ledger_id == theirs[0]
+    assert made.code == "svc-race"  # QBO's names are unique ignoring case
+    assert qbo.sandbox.count("item") == 2
+
+
+def mapping_with(tmp_path: Path, old: str, new: str) -> QboMapping:
+    """The default mapping with ``old`` replaced by ``new``."""
+    path = tmp_path / "qbo.toml"
+    path.write_text(Path("adapters/mappings/qbo.toml").read_text().replace(old, new))
+    return load_mapping(path)
+
+
+async def test_new_items_book_to_the_income_account_set_in_the_mapping(tmp_path: Path) -> None:
+    mapping = mapping_with(tmp_path, 'income_account_ref = ""', 'income_account_ref = "7"')
+    env = in_process_qbo(ledger_options={"mapping": mapping})
+    made = await env.ledger.create_item("Ads", idempotency_key=key("item"))
+    stored = env.sandbox.book.get("Item", made.ledger_id)
+    assert stored is not None
+    assert stored["IncomeAccountRef"]["value"] == "7"
+    assert env.transport.queries("Item") == [  # only the name: the default item is not read
+        "SELECT * FROM Item WHERE Name = 'Ads' ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000"
+    ]
+    await env.ledger.aclose()
+
+
+async def test_a_line_answered_with_an_item_id_only_is_named_after_one_lookup(
+    qbo: InProcessQbo,
+) -> None:
+    someone_adds_item(qbo, "Hours")
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id, booked(invoice(), None, "Hours"))
+    stored = qbo.sandbox.book.get("Invoice", invoice_id)
+    assert stored is not None
+    for line in stored["Line"]:
+        line.get("SalesItemLineDetail", {}).get("ItemRef", {}).pop("name", None)
+    qbo.sandbox.book.put("Invoice", stored)  # as if QBO answered ids without names
+    before = len(qbo.transport.queries("Item"))
+    for _ in range(2):
+        assert (await fetch(qbo.ledger, "invoice", invoice_id)).line_items == ("Services", "Hours")
+    # "Hours" was met when the invoice was pushed; the default item is looked up once
+    assert qbo.transport.queries("Item")[before:] == [
+        "SELECT * FROM Item WHERE Id IN ('1') ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000"
+    ]
+
+
+async def test_listing_and_changes_report_the_items_lines_are_booked_to(
+    qbo: InProcessQbo,
+) -> None:
+    someone_adds_item(qbo, "Hours")
+    customer_id = await push_customer(qbo.ledger)
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    await push_invoice(qbo.ledger, customer_id, booked(invoice(), "Hours"))
+    [listed] = [r async for r in qbo.ledger.list_all("invoice")]
+    changed = [r async for r in qbo.ledger.changes(since) if r.kind == "invoice"]
+    assert listed.line_items == ("Hours", "Services")
+    assert [r.line_items for r in changed] == [("Hours", "Services")]
+
+
+async def test_create_many_resolves_every_documents_items_before_the_batch() -> None:
+    from adapters.ports import CreateRequest, PushResult
+
+    env = in_process_qbo(per_second=50)
+    someone_adds_item(env, "Hours")
+    customer_id = await push_customer(env.ledger)
+    docs = [booked(invoice(), "Hours").model_copy(update={"number": f"INV-{n}"}) for n in range(3)]
+    docs.insert(1, booked(invoice(), "NO-SUCH-ITEM").model_copy(update={"number": "INV-X"}))
+    requests = [
+        CreateRequest(doc, customer_id, None, f"r/i/{doc.number}", key(doc.number)) for doc in docs
+    ]
+    results = await env.ledger.create_many(requests, batch_key=key("batch"))
+    assert [type(r) for r in results] == [PushResult, PermanentLedgerError, PushResult, PushResult]
+    refused = results[1]
+    assert isinstance(refused, PermanentLedgerError)
+    assert refused.code == "unknown_item"
+    [batch] = env.transport.posts("batch")
+    sent = decode_json(batch.content)["BatchItemRequest"]
+    assert [sent_item_refs(item)[0]["name"] for item in sent] == ["Hours"] * 3
+    lookups = [r for r in env.transport.requests if "FROM Item" in r.url.params.get("query", "")]
+    assert all(
+        env.transport.requests.index(r) < env.transport.requests.index(batch) for r in lookups
+    )
+    assert sum("'Hours'" in q for q in env.transport.queries("Item")) == 1
+    assert env.sandbox.count("invoice") == 3
+    await env.ledger.aclose()

@@ -425,6 +425,130 @@ async def test_credit_applications_beyond_what_there_is_are_refused(
     assert (await qbo.read("CreditMemo", own["Id"]))["RemainingCredit"] == Decimal("40.00")
 
 
+# -------------------------------------------------------------------- items
+
+
+def item(name: str, **fields: Any) -> dict[str, Any]:
+    return {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": "1"}, **fields}
+
+
+def item_line(item_id: str, amount: str = "10.00") -> dict[str, Any]:
+    line = sales_line(amount)
+    line["SalesItemLineDetail"]["ItemRef"] = {"value": item_id}
+    return line
+
+
+async def test_a_company_starts_with_services_and_item_names_are_unique_ignoring_case(
+    qbo: Qbo,
+) -> None:
+    services = await qbo.read("Item", "1")
+    assert (services["Name"], services["Type"]) == ("Services", "Service")
+    assert services["IncomeAccountRef"] == {"value": "1", "name": "Services"}
+    audit = await qbo.create("Item", item("Audit"))
+    assert audit["IncomeAccountRef"] == {"value": "1", "name": "Services"}
+    assert (audit["Active"], audit["FullyQualifiedName"]) == (True, "Audit")
+    customer = await qbo.customer()  # items count apart: the first customer is still 1
+    assert customer["Id"] == "1"
+    status, answer = await qbo.call("POST", "/item", item("AUDIT"))
+    assert (status, code_of(answer)) == (400, "6240")
+    error = answer["Fault"]["Error"][0]
+    assert error["Message"] == "Duplicate Name Exists Error"
+    assert "Another product or service is already using this name" in error["Detail"]
+    assert qbo.sandbox.count("item") == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"Type": "Service", "IncomeAccountRef": {"value": "1"}}, "2020"),  # no Name
+        (item("X" * 101), "2050"),
+        ({"Name": "No type", "IncomeAccountRef": {"value": "1"}}, "2020"),
+        (item("Stock", Type="Inventory"), "6000"),  # not modelled
+        ({"Name": "No account", "Type": "Service"}, "2020"),
+        (item("Lost", IncomeAccountRef={"value": "999"}), "2500"),
+    ],
+)
+async def test_items_breaking_the_contract_are_refused(
+    qbo: Qbo, body: dict[str, Any], code: str
+) -> None:
+    status, answer = await qbo.call("POST", "/item", body)
+    assert (status, code_of(answer)) == (400, code)
+    assert qbo.sandbox.count("item") == 1
+
+
+async def test_a_line_is_booked_to_the_item_it_names_and_answered_with_its_name(
+    qbo: Qbo,
+) -> None:
+    customer = await qbo.customer()
+    audit = await qbo.create("Item", item("Audit"))
+    invoice = await qbo.invoice(customer["Id"], Line=[item_line(audit["Id"]), sales_line("5")])
+    refs = [ln["SalesItemLineDetail"]["ItemRef"] for ln in invoice["Line"][:2]]
+    assert refs == [{"value": audit["Id"], "name": "Audit"}, {"value": "1", "name": "Services"}]
+    memo = await qbo.create(
+        "CreditMemo", {"CustomerRef": {"value": customer["Id"]}, "Line": [item_line(audit["Id"])]}
+    )
+    assert memo["Line"][0]["SalesItemLineDetail"]["ItemRef"]["name"] == "Audit"
+
+
+async def test_a_line_naming_no_item_is_an_invalid_reference_as_in_qbo(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    body = {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("5"), item_line("999")]}
+    for resource in ("/invoice", "/creditmemo"):
+        status, answer = await qbo.call("POST", resource, body)
+        assert status == 400
+        assert answer["Fault"]["type"] == "ValidationFault"
+        assert answer["Fault"]["Error"][0] == {
+            "Message": "Invalid Reference Id",
+            "Detail": "Invalid Reference Id : Line.SalesItemLineDetail.ItemRef",
+            "code": "2500",
+            "element": "Line.SalesItemLineDetail.ItemRef",
+        }
+    assert (qbo.sandbox.count("invoice"), qbo.sandbox.count("credit_note")) == (0, 0)
+    invoice = await qbo.invoice(customer["Id"])
+    update = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True}
+    status, answer = await qbo.call("POST", "/invoice", update | {"Line": [item_line("999")]})
+    assert (status, code_of(answer)) == (400, "2500")
+    assert (await qbo.read("Invoice", invoice["Id"]))["SyncToken"] == invoice["SyncToken"]
+
+
+async def test_an_inactive_item_is_left_out_of_queries_and_refused_on_a_line(qbo: Qbo) -> None:
+    customer = await qbo.customer()
+    old = await qbo.create("Item", item("Old"))
+    qbo.sandbox.book.put("Item", old | {"Active": False})  # made inactive in QBO's UI
+    status, answer = await qbo.call("GET", "/query", query="SELECT * FROM Item WHERE Name = 'Old'")
+    assert (status, answer["QueryResponse"]) == (200, {})
+    status, answer = await qbo.call(
+        "POST",
+        "/invoice",
+        {"CustomerRef": {"value": customer["Id"]}, "Line": [item_line(old["Id"])]},
+    )
+    assert (status, code_of(answer)) == (400, "2500")
+    assert "made inactive" in answer["Fault"]["Error"][0]["Detail"]
+
+
+async def test_items_are_queried_by_name_ignoring_case_with_quotes_escaped(qbo: Qbo) -> None:
+    made = await qbo.create("Item", item("O'Brien \\ Sons"))
+    statement = "SELECT * FROM Item WHERE Name = 'o\\'brien \\\\ sons'"
+    status, answer = await qbo.call("GET", "/query", query=statement)
+    assert status == 200
+    assert [row["Id"] for row in answer["QueryResponse"]["Item"]] == [made["Id"]]
+    status, answer = await qbo.call(
+        "GET", "/query", query=f"SELECT * FROM Item WHERE Id = '{made['Id']}'"
+    )
+    assert answer["QueryResponse"]["Item"][0]["Name"] == "O'Brien \\ Sons"
+
+
+async def test_item_writes_take_injected_faults_and_replay_their_requestid(qbo: Qbo) -> None:
+    qbo.sandbox.fail_next_writes(1, status=503)
+    status, _ = await qbo.call("POST", "/item", item("Flaky"))
+    assert status == 503
+    assert qbo.sandbox.count("item") == 1
+    first = await qbo.create("Item", item("Once"), requestid="i-1")
+    again = await qbo.create("Item", item("Once"), requestid="i-1")
+    assert again == first
+    assert qbo.sandbox.count("item") == 2
+
+
 # ------------------------------------------------------- refund cheques
 
 
@@ -694,7 +818,14 @@ async def test_faults_are_set_over_http_too(qbo: Qbo) -> None:
     assert qbo.sandbox.faults.fail_writes == 0
     await qbo.customer()
     counts = decode_json((await qbo.http.get("/_sandbox/counts")).content)
-    assert counts == {"customer": 1, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0}
+    assert counts == {
+        "customer": 1,
+        "invoice": 0,
+        "payment": 0,
+        "credit_note": 0,
+        "refund": 0,
+        "item": 1,  # the company's default Services item
+    }
 
 
 # ------------------------------------------------------------------- queries
