@@ -32,6 +32,7 @@ from core.sync import Outcome
 BATCH = 30
 BATCHES_PER_MIN = 40
 REQUESTS_PER_MIN = 500
+ITEMS = ("SVC-CALLOUT", "SVC-LABOUR", "ITM-PARTS")
 
 
 def items(customers: int, invoices: int) -> list[SourceItem]:
@@ -60,6 +61,8 @@ def items(customers: int, invoices: int) -> list[SourceItem]:
                             "quantity": "2",
                             "unit_price": "50.00",
                             "tax_amount": "10.00",
+                            # booked to one of a few items, made in the ledger on first use
+                            "item_code": ITEMS[i % len(ITEMS)],
                         }
                     ],
                 },
