@@ -351,6 +351,12 @@ class ItemPolicy:
     unmatched: Unmatched = "create"
     items: cabc.Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
+    def creates(self, code: str) -> bool:
+        """Whether the sync creates ledger item ``code`` when the ledger lacks it: only an
+        unlisted code under ``unmatched = "create"`` (a code the map sends to a ledger item
+        must name one that exists: it is never invented)."""
+        return self.unmatched == "create" and code not in self.items.values()
+
     def apply(self, fields: Fields, source: str) -> Problems:
         """Rewrite mapped item codes on the document's lines; reasons for unmatched ones."""
         lines = fields.get("lines")

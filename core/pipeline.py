@@ -159,11 +159,10 @@ class _Planner:
     async def _items(self, document: Invoice | CreditNote, ref: str) -> bool:
         """Whether every item the lines name is in the ledger or would be created (the
         first document naming a missing one is listed with it), as the sync decides."""
-        policy = self.mapping.items
         for code in dict.fromkeys(line.item_code for line in document.lines if line.item_code):
             if code not in self.items:
                 known = await self.ledger.find_item(code) is not None
-                creatable = policy.unmatched == "create" and code not in policy.items.values()
+                creatable = self.mapping.items.creates(code)
                 if not known and creatable:
                     self.plan.items.append(f"{code} (first named by {ref})")
                 self.items[code] = known or creatable

@@ -568,8 +568,7 @@ class SyncService:
                 if code in self.state.items and self.state.items[code] is None:
                     await self._item_created(work, code, item.ledger_id, recovered=True)
                 continue
-            policy = self._mapping.items if self._mapping is not None else None
-            if policy is None or policy.unmatched != "create" or code in policy.items.values():
+            if self._mapping is None or not self._mapping.items.creates(code):
                 return LEDGER_ITEM_MISSING, self._item_missing(code)
             if code not in self.state.items:
                 await self._emit(

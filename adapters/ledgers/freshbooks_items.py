@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from adapters.http import LedgerHttp
+from adapters.items import UNKNOWN_ITEM, items_for_lines
 from adapters.ledgers.freshbooks_mapping import Document, eastern_date
 from adapters.ports import LedgerItem
 from core.errors import PermanentLedgerError, TransientLedgerError
@@ -53,7 +54,6 @@ from core.errors import PermanentLedgerError, TransientLedgerError
 ITEMS_PATH = "items/items"  # under /accounting/account/{account_id}/
 #: how far before the last listing a new one starts (``updated_min`` is a US/Eastern date)
 MARGIN = timedelta(days=1)
-UNKNOWN_ITEM = "unknown_item"
 
 
 def result_of(answer: Any) -> dict[str, Any]:
@@ -112,23 +112,10 @@ class FreshBooksItems:
 
     async def names_for(self, document: Document) -> dict[str, str]:
         """item code -> item name for every line of ``document`` naming an item; a code
-        naming no item of the account is refused before anything is written."""
-        names: dict[str, str] = {}
-        for n, line in enumerate(document.lines, start=1):
-            code = line.item_code
-            if code is None or code in names:
-                continue
-            item = await self.find(code)
-            if item is None:
-                raise PermanentLedgerError(
-                    f"{document.kind} {document.number} line {n}: FreshBooks has no item "
-                    f"{code!r} (by name or id); FreshBooks would take any line name, so "
-                    "syncledger refuses it: create the item in FreshBooks or map the code "
-                    "in [items.map], then retry",
-                    code=UNKNOWN_ITEM,
-                )
-            names[code] = item.code
-        return names
+        naming no item of the account is refused before anything is written (FreshBooks
+        would take any line name)."""
+        items = await items_for_lines(document, self.find, "FreshBooks")
+        return {code: item.code for code, item in items.items()}
 
     async def codes_of(self, names: Iterable[str | None]) -> tuple[str | None, ...]:
         """The item code each line name is, None for a name that is no item's."""

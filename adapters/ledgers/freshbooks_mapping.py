@@ -274,7 +274,7 @@ class FreshBooksMapping:
             "unit_cost": _money(line.unit_price, currency, exact=True),
         }
         if line.item_code is not None:
-            body |= {"name": _item_name(items, line), "description": line.description}
+            body |= {"name": items[line.item_code], "description": line.description}
         if line.tax_amount != 0:
             percent = _tax_percent(line, self.percent_places)
             body |= {"taxName1": self.tax_name, "taxAmount1": f"{percent:f}"}
@@ -291,17 +291,6 @@ class FreshBooksMapping:
             return self.payment_types["default"]
         key = method.strip().lower().replace(" ", "_").replace("-", "_")
         return self.payment_types.get(key, self.payment_types["default"])
-
-
-def _item_name(items: Mapping[str, str], line: InvoiceLine) -> str:
-    name = items.get(line.item_code or "")
-    if name is None:
-        raise PermanentLedgerError(
-            f"line {line.description!r}: item {line.item_code!r} was not resolved to a "
-            "FreshBooks item before mapping (a syncledger bug: report it)",
-            code="unknown_item",
-        )
-    return name
 
 
 def _money(amount: Decimal, code: str, *, exact: bool = False) -> dict[str, str]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
+from adapters.items import items_for_lines
 from adapters.ports import (
     CreateRequest,
     LedgerCapabilities,
@@ -67,22 +68,13 @@ class MemoryLedger:
             raise self.commit_then_fail.pop(0)
         return item
 
-    def _line_items(self, document: Invoice | CreditNote) -> tuple[str | None, ...]:
+    async def _line_items(self, document: Invoice | CreditNote) -> tuple[str | None, ...]:
         """The item each line is booked to; a code naming no item is refused."""
-        booked: list[str | None] = []
-        for n, line in enumerate(document.lines):
-            if line.item_code is None:
-                booked.append(None)
-                continue
-            item = next(
-                (i for i in self.items.values() if line.item_code in (i.code, i.ledger_id)), None
-            )
-            if item is None:
-                raise PermanentLedgerError(
-                    f"line {n + 1}: no item {line.item_code!r} in the ledger", code="unknown_item"
-                )
-            booked.append(item.code)
-        return tuple(booked)
+        items = await items_for_lines(document, self.find_item, "the memory ledger")
+        return tuple(
+            None if line.item_code is None else items[line.item_code].code
+            for line in document.lines
+        )
 
     def _write(self, key: str, record: LedgerRecord) -> PushResult:
         self.calls += 1
@@ -173,7 +165,7 @@ class MemoryLedger:
             balance=total,
             status="open",
             updated_at=datetime.now(UTC),
-            line_items=self._line_items(invoice),
+            line_items=await self._line_items(invoice),
         )
         return self._write(idempotency_key, rec)
 
@@ -324,7 +316,7 @@ class MemoryLedger:
             total=total,
             balance=total - paid,
             name=invoice.number,
-            line_items=self._line_items(invoice),
+            line_items=await self._line_items(invoice),
         )
 
     async def create_credit_note(
@@ -337,7 +329,7 @@ class MemoryLedger:
         idempotency_key: str,
     ) -> PushResult:
         total = credit_note.computed_total()
-        line_items = self._line_items(credit_note)
+        line_items = await self._line_items(credit_note)
         if invoice_ledger_id is not None and idempotency_key not in self._by_key:
             self._pay(self.records[invoice_ledger_id], total)
         rec = LedgerRecord(

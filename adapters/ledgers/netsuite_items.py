@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from adapters.http import LedgerHttp
+from adapters.items import items_for_lines
 from adapters.jsonwire import encode_json
 from adapters.ledgers.netsuite_errors import NOT_FOUND
 from adapters.ledgers.netsuite_mapping import NetSuiteMapping, external_id
@@ -34,7 +35,6 @@ from core.errors import PermanentLedgerError
 from core.model import CreditNote, Invoice
 
 ITEM_PATH = "/services/rest/record/v1/serviceSaleItem"
-UNKNOWN_ITEM = "unknown_item"
 #: where NetSuite's refusal of a line's item points (``netsuite_errors`` writes the path)
 _LINE_ITEM_PATH = re.compile(r"\(at item\.items\[(\d+)\]\.item\)")
 
@@ -91,17 +91,13 @@ class Items:
 
     async def line_item_ids(self, document: Document) -> tuple[str | None, ...]:
         """The internal id of the item each line names (None: the mapping's default item);
-        a code naming no item of the account is refused before anything is written."""
-        ids: list[str | None] = []
-        for number, line in enumerate(document.lines, start=1):
-            if line.item_code is None:
-                ids.append(None)
-                continue
-            item = await self.find(line.item_code)
-            if item is None:
-                raise _unknown(document, number, line.item_code)
-            ids.append(item.ledger_id)
-        return tuple(ids)
+        a code naming no item (Item Name/Number or internal id) is refused before anything
+        is written."""
+        items = await items_for_lines(document, self.find, "NetSuite")
+        return tuple(
+            None if line.item_code is None else items[line.item_code].ledger_id
+            for line in document.lines
+        )
 
     @contextlib.contextmanager
     def refusal_named(self, document: Document) -> Iterator[None]:
@@ -198,15 +194,6 @@ class Items:
 def _income_account_query(item_id: str) -> str:
     # SuiteQL text built from digits only
     return f"SELECT id, incomeaccount FROM item WHERE id = {item_id}"  # noqa: S608
-
-
-def _unknown(document: Document, number: int, code: str) -> PermanentLedgerError:
-    return PermanentLedgerError(
-        f"{document.kind} {document.number} line {number}: NetSuite has no item {code!r} "
-        "(neither an Item Name/Number nor an internal id): create the item or map the code "
-        "to one under [items.map]",
-        code=UNKNOWN_ITEM,
-    )
 
 
 def _refused_line(document: Document, exc: PermanentLedgerError) -> tuple[int, str] | None:

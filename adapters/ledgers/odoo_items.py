@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from adapters.items import items_for_lines
 from adapters.ledgers.odoo_mapping import ITEM_FIELDS, Document, OdooMapping, item_of, m2o_id
 from adapters.ledgers.odoo_rpc import OdooRpc
 from adapters.ports import LedgerItem
@@ -32,7 +33,6 @@ from core.errors import PermanentLedgerError, TransientLedgerError
 
 PRODUCT = "product.product"
 ALL = {"active_test": False}
-UNKNOWN_ITEM = "unknown_item"
 
 
 class OdooItems:
@@ -87,22 +87,12 @@ class OdooItems:
 
     async def products_for(self, document: Document) -> list[int | None]:
         """The product id each line of ``document`` is booked to; a line naming a code no
-        product has is refused before anything is written."""
-        products: list[int | None] = []
-        for n, line in enumerate(document.lines, 1):
-            if line.item_code is None:
-                products.append(None)
-                continue
-            item = await self.find(line.item_code)
-            if item is None:
-                raise PermanentLedgerError(
-                    f"{document.kind} {document.number} line {n}: Odoo has no product whose "
-                    f"Internal Reference or id is {line.item_code!r}: create the item (or map "
-                    "the code under [items.map]) and push the document again",
-                    code=UNKNOWN_ITEM,
-                )
-            products.append(int(item.ledger_id))
-        return products
+        product has (by Internal Reference or id) is refused before anything is written."""
+        items = await items_for_lines(document, self.find, "Odoo")
+        return [
+            None if line.item_code is None else int(items[line.item_code].ledger_id)
+            for line in document.lines
+        ]
 
     async def codes_of(self, lines: Iterable[dict[str, Any]], idempotent: bool) -> dict[int, str]:
         """Item codes of the products ``lines`` are booked to; ids not yet cached are read

@@ -51,6 +51,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from adapters.items import unknown_item
 from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
@@ -197,7 +198,7 @@ class QboMapping:
         self, kind: str, doc: Document, customer_ledger_id: str, items: Items
     ) -> dict[str, Any]:
         body = self._fields(kind, _document_values(doc))
-        refs = [self._item_ref(kind, doc, n, items) for n in range(len(doc.lines))]
+        refs = [self._item_ref(doc, n, items) for n in range(len(doc.lines))]
         lines = [self._line(ln, doc.currency, ref) for ln, ref in zip(doc.lines, refs, strict=True)]
         body["Line"] = lines + self._discount(doc)
         body["CustomerRef"] = {"value": customer_ledger_id}
@@ -329,20 +330,14 @@ class QboMapping:
                     _set_path(body, path, _wire(values[canonical]))
         return body
 
-    def _item_ref(self, kind: str, doc: Document, index: int, items: Items) -> dict[str, str]:
+    def _item_ref(self, doc: Document, index: int, items: Items) -> dict[str, str]:
         """The ``ItemRef`` of line ``index``: its item's, or the default item's."""
         code = doc.lines[index].item_code
         if code is None:
             return {"value": self.lines["item_ref"], "name": self.lines["item_name"]}
         item = items.get(code)
         if item is None:
-            what = kind.replace("_", " ")
-            raise PermanentLedgerError(
-                f"{what} {doc.number}, line {index + 1}: QuickBooks Online has no item "
-                f"named {code!r} (nor of that id): create the item in QuickBooks, or map the "
-                "code to one in [items.map] of the mapping file",
-                code="unknown_item",
-            )
+            raise unknown_item("QuickBooks Online", doc, index + 1, code)
         return {"value": item.ledger_id, "name": item.code}
 
     def _line(self, line: InvoiceLine, currency: str, item_ref: dict[str, str]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from adapters.http import LedgerHttp
+from adapters.items import items_for_lines
 from adapters.ledgers.sage_errors import INVALID_CODE, NOT_FOUND_CODE
 from adapters.ledgers.sage_mapping import (
     ITEM_RESOURCES,
@@ -28,7 +29,6 @@ from adapters.ledgers.sage_mapping import (
     SageMapping,
     line_item_links,
     to_item,
-    unknown_item,
 )
 from adapters.ledgers.sage_paging import as_dict, pages
 from core.errors import LedgerError, PermanentLedgerError
@@ -77,16 +77,7 @@ class SageItems:
     async def for_lines(self, document: Document) -> dict[str, SageItem]:
         """The item of every ``item_code`` the lines name; refused before anything is
         written when one names no item of the business."""
-        found: dict[str, SageItem] = {}
-        for index, line in enumerate(document.lines):
-            code = line.item_code
-            if code is None or code in found:
-                continue
-            item = await self.find(code)
-            if item is None:
-                raise unknown_item(document, index, code)
-            found[code] = item
-        return found
+        return await items_for_lines(document, self.find, "Sage Accounting")
 
     async def line_codes(self, raw: dict[str, object]) -> tuple[str | None, ...]:
         """Per line of a document as Sage answers it, the code of its item (None: none,

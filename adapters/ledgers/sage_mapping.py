@@ -219,7 +219,8 @@ class SageMapping:
     ) -> list[dict[str, Any]]:
         currency = document.currency
         discounts = spread(document.discount, [sage_net(ln, currency) for ln in document.lines])
-        booked = [_booked_item(document, n, ln, items or {}) for n, ln in enumerate(document.lines)]
+        known = items or {}
+        booked = [None if ln.item_code is None else known[ln.item_code] for ln in document.lines]
         return [
             self._line(ln, d, currency, item)
             for ln, d, item in zip(document.lines, discounts, booked, strict=True)
@@ -338,26 +339,6 @@ class SageMapping:
                 for path in paths:
                     _set_path(body, path, _wire(values[canonical]))
         return body
-
-
-def _booked_item(
-    document: Document, index: int, line: InvoiceLine, items: Mapping[str, SageItem]
-) -> SageItem | None:
-    if line.item_code is None:
-        return None
-    item = items.get(line.item_code)
-    if item is None:
-        raise unknown_item(document, index, line.item_code)
-    return item
-
-
-def unknown_item(document: Document, index: int, code: str) -> PermanentLedgerError:
-    return PermanentLedgerError(
-        f"{document.kind} {document.number} line {index + 1}: Sage Accounting has no product "
-        f"or service with item code (or id) {code!r}: create it in Sage, or map the code to "
-        "one in [items.map] of the mapping file",
-        code="unknown_item",
-    )
 
 
 def _lines_key(kind: str) -> str:

@@ -78,6 +78,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters.http import LedgerHttp, RetryPolicy
+from adapters.items import items_for_lines
 from adapters.ledgers.xero_errors import (
     NOT_FOUND_CODE,
     XeroServerError,
@@ -449,20 +450,8 @@ class XeroLedger:
     async def _line_items(self, doc: Invoice | CreditNote) -> dict[str, str]:
         """Each item code ``doc``'s lines name → the ``Code`` of its Xero item. A code no
         item has (by Code or ItemID) is refused before anything is written."""
-        codes: dict[str, str] = {}
-        for n, line in enumerate(doc.lines, 1):
-            if line.item_code is None or line.item_code in codes:
-                continue
-            item = await self.find_item(line.item_code)
-            if item is None:
-                raise PermanentLedgerError(
-                    f"{doc.kind} {doc.number} line {n}: Xero has no item {line.item_code!r} "
-                    "(no item has that Code or ItemID): create the item in Xero, or map the "
-                    "source's item code to an existing one in the mapping's [items.map]",
-                    code="unknown_item",
-                )
-            codes[line.item_code] = item.code
-        return codes
+        items = await items_for_lines(doc, self.find_item, "Xero")
+        return {code: item.code for code, item in items.items()}
 
     # ------------------------------------------------------------------- reads
 

@@ -334,7 +334,7 @@ def _lines(
     else:
         discounts = [Decimal(0)] * len(doc.lines)
     lines = [
-        _line(spec, ln, d, _item_code(doc, ln, items))
+        _line(spec, ln, d, _item_code(ln, items))
         for ln, d in zip(doc.lines, discounts, strict=True)
     ]
     if spec.discount_account is not None and doc.discount:
@@ -342,20 +342,9 @@ def _lines(
     return lines
 
 
-def _item_code(
-    doc: Invoice | CreditNote, line: InvoiceLine, items: Mapping[str, str]
-) -> str | None:
-    """The Xero ``Code`` of the item ``line`` names (the adapter resolved it before)."""
-    if line.item_code is None:
-        return None
-    code = items.get(line.item_code)
-    if code is None:
-        raise PermanentLedgerError(
-            f"{doc.kind} {doc.number}: no Xero item was resolved for the line item "
-            f"{line.item_code!r}",
-            code="unknown_item",
-        )
-    return code
+def _item_code(line: InvoiceLine, items: Mapping[str, str]) -> str | None:
+    """The Xero ``Code`` of the item ``line`` names (the adapter resolved every one)."""
+    return None if line.item_code is None else items[line.item_code]
 
 
 def _line(

@@ -78,6 +78,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters.http import LedgerHttp, RetryPolicy
+from adapters.items import items_for_lines
 from adapters.ledgers.zoho_errors import (
     ALREADY_EXISTS,
     DUPLICATE_CONTACT,
@@ -93,7 +94,6 @@ from adapters.ledgers.zoho_items import (
     may_be_name,
     named,
     new_item_body,
-    unknown_item,
 )
 from adapters.ledgers.zoho_mapping import (
     CREDIT_LEFT,
@@ -238,7 +238,7 @@ class ZohoLedger:
         idempotency_key: str,
     ) -> PushResult:
         org = await self._org()
-        items = await self._booking(invoice, f"invoice {invoice.number}")
+        items = await self._booking(invoice)
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
         raw, recovered = await self._create(
             "invoice", body, external_ref, self._numbering("invoice")
@@ -311,7 +311,7 @@ class ZohoLedger:
         idempotency_key: str,
     ) -> PushResult:
         org = await self._org()
-        items = await self._booking(credit_note, f"credit note {credit_note.number}")
+        items = await self._booking(credit_note)
         body = self.mapping.credit_note_body(
             credit_note, customer_ledger_id, external_ref, org, items
         )
@@ -352,7 +352,7 @@ class ZohoLedger:
         idempotency_key: str,
     ) -> PushResult:
         org = await self._org()
-        items = await self._booking(invoice, f"invoice {invoice.number}")
+        items = await self._booking(invoice)
         await self._check_version("invoice", ledger_id, version)
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
         path = self._path("invoice", ledger_id)
@@ -485,19 +485,14 @@ class ZohoLedger:
             raw = taken
         return self._items.remember(raw, asked=code)
 
-    async def _booking(self, doc: Invoice | CreditNote, where: str) -> tuple[str | None, ...]:
+    async def _booking(self, doc: Invoice | CreditNote) -> tuple[str | None, ...]:
         """The ``item_id`` each line is booked to (None: the mapping's default); a line
         naming no item of the organisation is refused before anything is written."""
-        ids: list[str | None] = []
-        for n, line in enumerate(doc.lines, start=1):
-            if line.item_code is None:
-                ids.append(None)
-                continue
-            item = await self.find_item(line.item_code)
-            if item is None:
-                raise unknown_item(where, n, line.item_code)
-            ids.append(item.ledger_id)
-        return tuple(ids)
+        items = await items_for_lines(doc, self.find_item, "Zoho Books")
+        return tuple(
+            None if line.item_code is None else items[line.item_code].ledger_id
+            for line in doc.lines
+        )
 
     async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         """``raw`` as a record; a document read in full with the item code of each line

@@ -85,11 +85,3 @@ def new_item_body(code: str, account_id: str | None) -> dict[str, Any]:
 def line_item_ids(raw: Mapping[str, Any]) -> list[str | None]:
     """The ``item_id`` of each line of a document read in full (None: no item)."""
     return [str(line.get("item_id") or "") or None for line in raw.get("line_items", [])]
-
-
-def unknown_item(where: str, n: int, code: str) -> PermanentLedgerError:
-    return PermanentLedgerError(
-        f"{where} line {n}: no item {code!r} in Zoho Books (by name or id): create it in "
-        "Zoho Books or map the code to an existing item under [items.map]",
-        code="unknown_item",
-    )
