@@ -6,7 +6,8 @@ Adapters raise only the ledger errors of ``core.errors`` (``TransientLedgerError
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -74,6 +75,10 @@ class LedgerRecord:
     #: Always filled by ``get``; list reads leave it empty where the platform's lists
     #: carry no lines (Zoho)
     line_items: tuple[str | None, ...] = ()
+    #: payments and credit notes: (invoice ledger id, amount) for each invoice this
+    #: document is applied to; refunds: (credit ledger id, amount) of the credit the refund
+    #: is paid out of. The reconciler checks that what the log intended is here
+    applied_to: tuple[tuple[str, Decimal], ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -95,6 +100,55 @@ class PushResult:
     ledger_id: str
     version: str | None
     recovered: bool = False  # the idempotency mechanism returned an earlier write
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one write of a multi-write operation left in the ledger: the id of what it
+    created or changed, and whatever small facts the later steps need (text only)."""
+
+    ledger_id: str
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+StepWrite = Callable[[str], Awaitable[StepResult]]
+StepFind = Callable[[], Awaitable[StepResult | None]]
+
+
+class WriteSteps(Protocol):
+    """The journal of a record's multi-write operation (a credit note and its
+    application, a refund and its link, a document and its posting, ...).
+
+    An adapter whose operation takes more than one ledger write runs each write through
+    ``step``: the sync logs the step's intent before ``write`` and its outcome after, so a
+    crash or a failure between two writes resumes at the first step without an outcome.
+    ``write`` gets the step's own idempotency key (derived from the record's key and the
+    step name). ``find`` is asked only when the step's intent is logged but its outcome is
+    not (the answer was lost): it returns the step's result when the write landed, else
+    None, and then ``write`` is called again with the same key. A step already done returns
+    its logged result without calling either. Step names are stable per operation."""
+
+    async def step(self, name: str, write: StepWrite, find: StepFind) -> StepResult: ...
+
+
+class DirectSteps:
+    """No journal: each step is simply written (tools, tests, the backfill planner)."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    async def step(self, name: str, write: StepWrite, find: StepFind) -> StepResult:
+        return await write(step_key(self._key, name))
+
+
+def step_key(key: str, name: str) -> str:
+    """A step's idempotency key: the record's key and the step name, hashed to the 64 hex
+    characters every platform's key field takes (truncate further where one needs it)."""
+    return hashlib.sha256(f"{key}\x00step\x00{name}".encode()).hexdigest()
+
+
+def steps_or_direct(steps: WriteSteps | None, key: str) -> WriteSteps:
+    return steps if steps is not None else DirectSteps(key)
 
 
 class LedgerAdapter(Protocol):
@@ -133,6 +187,7 @@ class LedgerAdapter(Protocol):
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult: ...
 
     async def apply_payment(
@@ -143,6 +198,7 @@ class LedgerAdapter(Protocol):
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """Record the receipt of ``payment.amount`` and apply ``applied`` of it (default:
@@ -160,6 +216,7 @@ class LedgerAdapter(Protocol):
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Pay ``refund.amount`` back to the customer out of a credit they hold: a
         payment's unapplied remainder or a credit note's remaining credit. The credit's
@@ -188,6 +245,7 @@ class LedgerAdapter(Protocol):
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Replace the invoice's lines and totals; ``StaleVersionError`` if ``version`` is old."""
         ...
@@ -200,13 +258,19 @@ class LedgerAdapter(Protocol):
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Create a credit note; when ``invoice_ledger_id`` is given, apply it to that
         invoice (its balance drops by the credit note's total)."""
         ...
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult: ...
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None: ...
@@ -232,6 +296,7 @@ class CreateRequest:
     external_ref: str
     idempotency_key: str
     applied: Decimal | None = None  # payments: the part applied to the invoice (None: all)
+    steps: WriteSteps | None = None  # the record's journal, for multi-write operations
 
 
 @runtime_checkable

@@ -21,6 +21,7 @@ SQLAlchemy, cryptography) are translated at the boundary that meets them.
     │   ├── StaleVersionError       the record changed in the ledger (SyncToken, …)
     │   └── AuthExpiredError        credentials must be refreshed or re-granted
     ├── SourceError                 reading a source system failed
+    ├── OwnershipLost               this process no longer holds the entity+ledger push lease
     └── ProjectionError             a read model could not be built or verified
 """
 
@@ -107,6 +108,10 @@ class StaleVersionError(LedgerError):
 
 class AuthExpiredError(LedgerError):
     """The ledger credentials expired or were revoked; refresh or re-authorise."""
+
+
+class OwnershipLost(SyncLedgerError):
+    """This process's push lease on an entity+ledger lapsed or was taken: stop writing."""
 
 
 class SourceError(SyncLedgerError):

@@ -88,7 +88,7 @@ from adapters.ledgers.freshbooks_mapping import (
     to_record,
 )
 from adapters.oauth2 import Auth, OAuth2Client
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -242,6 +242,7 @@ class FreshBooksLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         items = await self._items.names_for(invoice)
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
@@ -255,6 +256,7 @@ class FreshBooksLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """FreshBooks takes the client and the currency from the invoice, and keeps what
@@ -277,6 +279,7 @@ class FreshBooksLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A payment of type Refund on the credit note holding the credit (see the module
         docstring: an assumption); refused before sending when the credit belongs to
@@ -297,6 +300,7 @@ class FreshBooksLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Create the credit note; with an invoice, apply it there as a payment of type
         Credit (found again by the same reference, so a retry applies it once)."""
@@ -333,6 +337,7 @@ class FreshBooksLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Replace the invoice's fields and every line (FreshBooks replaces all lines)."""
         items = await self._items.names_for(invoice)
@@ -341,7 +346,12 @@ class FreshBooksLedger:
         return await self._put("invoice", ledger_id, body)
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Delete the invoice (``vis_state`` 1); already deleted: the same answer again."""
         current = await self._required("invoice", ledger_id)

@@ -20,6 +20,7 @@ from adapters.ports import (
     LedgerItem,
     LedgerRecord,
     PushResult,
+    WriteSteps,
 )
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -151,6 +152,7 @@ class MemoryLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         total = invoice.computed_total()
         rec = LedgerRecord(
@@ -177,6 +179,7 @@ class MemoryLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         inv = self.records[invoice_ledger_id]
@@ -214,6 +217,7 @@ class MemoryLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         credit = self.records.get(credit_ledger_id)
         if credit is None or credit.kind != credit_kind:
@@ -305,6 +309,7 @@ class MemoryLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         old = self.records[ledger_id]
         paid = (old.total or Decimal(0)) - (old.balance or Decimal(0))
@@ -327,6 +332,7 @@ class MemoryLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         total = credit_note.computed_total()
         line_items = await self._line_items(credit_note)
@@ -387,7 +393,12 @@ class MemoryLedger:
         )
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         inv = self.records[ledger_id]
         self.records[ledger_id] = replace(

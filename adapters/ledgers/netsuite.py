@@ -88,7 +88,7 @@ from adapters.ledgers.netsuite_mapping import (
 )
 from adapters.ledgers.netsuite_records import line_item_ids, to_record, version_of
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -190,6 +190,7 @@ class NetSuiteLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
         with self._items.refusal_named(invoice):
@@ -203,6 +204,7 @@ class NetSuiteLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """One customer payment of the full amount received, ``applied`` of it on the
@@ -229,6 +231,7 @@ class NetSuiteLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A customer refund whose ``apply`` line draws on the credit memo or the customer
         payment. A refund already carrying our externalId is the earlier write (recovered);
@@ -252,6 +255,7 @@ class NetSuiteLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Applied to the invoice up to its amount remaining; any rest stays unapplied."""
         await self._require_rate(credit_note)
@@ -289,6 +293,7 @@ class NetSuiteLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         await self._current("invoice", ledger_id, version)
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
@@ -297,7 +302,12 @@ class NetSuiteLedger:
         return await self._pushed("invoice", ledger_id)
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A mirroring credit memo applied in full, then the void mark in the memo. Each
         step is idempotent; a void interrupted after the credit memo finishes on retry."""

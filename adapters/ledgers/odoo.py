@@ -81,7 +81,7 @@ from adapters.ledgers.odoo_mapping import (
 )
 from adapters.ledgers.odoo_rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
 from adapters.oauth2 import TokenStore
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -202,6 +202,7 @@ class OdooLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             ident = await self._draft("invoice", invoice, customer_ledger_id, external_ref, found)
@@ -217,6 +218,7 @@ class OdooLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """All applied: the register wizard on the invoice. An overpayment (``applied`` =
@@ -256,6 +258,7 @@ class OdooLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """The register wizard on the credit's receivable journal item (the credit note's,
         or the overpayment's outstanding one): an outbound customer payment reconciled with
@@ -289,6 +292,7 @@ class OdooLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         invoice_id = None if invoice_ledger_id is None else _int(invoice_ledger_id)
 
@@ -331,6 +335,7 @@ class OdooLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Reset to draft, replace the lines, post again (three Odoo transactions)."""
 
@@ -352,7 +357,12 @@ class OdooLedger:
         return await self._change("invoice", ledger_id, version, step)
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """``button_cancel`` (Odoo drafts a posted invoice, unreconciling its payments,
         then cancels it)."""

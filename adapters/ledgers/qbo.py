@@ -91,6 +91,7 @@ from adapters.ports import (
     LedgerItem,
     LedgerRecord,
     PushResult,
+    WriteSteps,
 )
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
@@ -239,6 +240,7 @@ class QboLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         items = await self._items.resolve([invoice])
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
@@ -252,6 +254,7 @@ class QboLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """A ``Payment`` of ``TotalAmt`` ``payment.amount`` applying ``applied`` (None: all)
@@ -271,6 +274,7 @@ class QboLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A cheque to the customer against A/R, paid by the credit (see the module
         docstring). Returns the cheque."""
@@ -314,6 +318,7 @@ class QboLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Sparse update replacing the lines, discount, tax and header fields with SyncToken
         ``version`` (the current one when None); QBO keeps what was paid on it applied, so
@@ -332,6 +337,7 @@ class QboLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A ``CreditMemo``; given an invoice (checked first: same customer and currency),
         its credit is applied there, at most the invoice's open balance (any rest stays as
@@ -349,7 +355,12 @@ class QboLedger:
         )
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Void with the given SyncToken (``version``), or the current one when None."""
         token = version if version is not None else await self._sync_token("invoice", ledger_id)

@@ -81,7 +81,7 @@ from adapters.ledgers.sage_mapping import (
 )
 from adapters.ledgers.sage_paging import PAGE_LIMIT, as_dict, pages
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -223,6 +223,7 @@ class SageLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
         raw = await self._create("invoice", body, idempotency_key)
@@ -237,6 +238,7 @@ class SageLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Replace the lines: the current ones are destroyed, ours added."""
         current = await self._current("invoice", ledger_id, version)
@@ -253,6 +255,7 @@ class SageLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """One receipt of ``payment.amount``; ``applied`` of it goes to the invoice, the
@@ -273,6 +276,7 @@ class SageLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A customer refund allocated to the credit note, or to the receipt's payment on
         account; Sage refuses more than the credit's outstanding amount."""
@@ -290,6 +294,7 @@ class SageLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """The credit note, then (when an invoice is given) a contact allocation of its
         whole total to that invoice; each write with its own ``idempotency_id``."""
@@ -305,7 +310,12 @@ class SageLedger:
         return _pushed(raw)
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Void (``DELETE`` with a ``void_reason``); an invoice already void is left as it
         is, so a retry after a lost answer succeeds."""

@@ -106,7 +106,7 @@ from adapters.ledgers.xero_mapping import (
     to_item,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -256,6 +256,7 @@ class XeroLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         await self._require_rate(invoice)
         items = await self._line_items(invoice)
@@ -270,6 +271,7 @@ class XeroLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """All of it applied: a ``Payment`` tied to the invoice (the customer follows from
@@ -299,6 +301,7 @@ class XeroLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """A Payment out of the credit note or the overpayment; Xero refuses more than its
         ``RemainingCredit``. A payment applied in full (a ``Payment``, no overpayment)
@@ -321,6 +324,7 @@ class XeroLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Create (AUTHORISED), then allocate it to the invoice through
         ``/CreditNotes/{id}/Allocations``; each step has its own key, and an allocation
@@ -359,6 +363,7 @@ class XeroLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         await self._current("invoice", ledger_id, version)
         await self._require_rate(invoice)
@@ -369,7 +374,12 @@ class XeroLedger:
         )
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """``Status: VOIDED`` (only an AUTHORISED invoice with nothing paid or credited).
         An invoice already void is reported as recovered, whatever ``version`` says."""

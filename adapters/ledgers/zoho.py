@@ -115,7 +115,7 @@ from adapters.ledgers.zoho_mapping import (
     zoho_moment,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult
+from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -236,6 +236,7 @@ class ZohoLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         org = await self._org()
         items = await self._booking(invoice)
@@ -253,6 +254,7 @@ class ZohoLedger:
         invoice_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
         applied: Decimal | None = None,
     ) -> PushResult:
         """The whole amount received, ``applied`` of it (None: all) to the invoice; the
@@ -274,6 +276,7 @@ class ZohoLedger:
         credit_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Refund out of a credit note's balance or a payment's unused amount."""
         org = await self._org()
@@ -309,6 +312,7 @@ class ZohoLedger:
         invoice_ledger_id: str | None,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         org = await self._org()
         items = await self._booking(credit_note)
@@ -350,6 +354,7 @@ class ZohoLedger:
         customer_ledger_id: str,
         external_ref: str,
         idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         org = await self._org()
         items = await self._booking(invoice)
@@ -361,7 +366,12 @@ class ZohoLedger:
         return _pushed("invoice", answer["invoice"])
 
     async def void_invoice(
-        self, ledger_id: str, *, version: str | None, idempotency_key: str
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
     ) -> PushResult:
         """Void the invoice if it is still at ``version`` (any version when None)."""
 
