@@ -22,6 +22,7 @@ SQLAlchemy, cryptography) are translated at the boundary that meets them.
     │   └── AuthExpiredError        credentials must be refreshed or re-granted
     ├── SourceError                 reading a source system failed
     ├── OwnershipLost               this process no longer holds the entity+ledger push lease
+    ├── LeaseHeld                   another process pushes this entity+ledger (who, since when)
     └── ProjectionError             a read model could not be built or verified
 """
 
@@ -81,7 +82,10 @@ class SubjectErased(KeyStoreError):
 
 
 class LedgerError(SyncLedgerError):
-    """Talking to an accounting ledger failed."""
+    """Talking to an accounting ledger failed (``step``: which write of a multi-write
+    operation, when it was one)."""
+
+    step: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -112,6 +116,10 @@ class AuthExpiredError(LedgerError):
 
 class OwnershipLost(SyncLedgerError):
     """This process's push lease on an entity+ledger lapsed or was taken: stop writing."""
+
+
+class LeaseHeld(SyncLedgerError):
+    """Another process holds the push lease for this entity+ledger; the message says who."""
 
 
 class SourceError(SyncLedgerError):

@@ -274,6 +274,12 @@ class LedgerPushSucceeded(EventData):
     operation: Literal["create", "update", "void", "apply"] = "create"
     total: Decimal | None = None  # the document total as pushed (documents only)
     unapplied: Decimal | None = None  # payments: what stayed on account as customer credit
+    #: payments, credit notes, refunds: the source record this one is applied to (an
+    #: invoice; a refund's credit) and how much of it the push meant to apply there (None:
+    #: what the ledger lets apply, e.g. a credit note's credit up to the invoice's balance).
+    #: From the intent, not the ledger's answer: the reconciler checks the ledger holds it
+    applies_to: str | None = None
+    applied_amount: Decimal | None = None
 
 
 @event_type
@@ -286,6 +292,36 @@ class LedgerPushFailed(EventData):
     code: str | None = None
     message: str
     retry_at: datetime | None = None
+    step: str | None = None  # the write of a multi-write operation that failed
+
+
+@event_type
+class LedgerStepRequested(EventData):
+    """One write of a multi-write operation is about to be sent (a credit note's
+    application, a refund's link, a document's posting): appended before the call, so a
+    crash or a failure after it resumes at this step."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    idempotency_key: str  # the record's push
+    step: str
+    step_key: str  # the idempotency key the step's write carries
+
+
+@event_type
+class LedgerStepSucceeded(EventData):
+    """The step's write is in the ledger (``recovered``: found there after its answer was
+    lost); ``detail`` holds what later steps need."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    idempotency_key: str
+    step: str
+    ledger_ref: str
+    detail: dict[str, str] = Field(default_factory=dict)
+    recovered: bool = False
 
 
 @event_type

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -42,6 +42,7 @@ from adapters.ports import (
     LedgerRecord,
     PushResult,
     SourceItem,
+    WriteSteps,
 )
 from core.errors import (
     AuthExpiredError,
@@ -82,6 +83,7 @@ from core.model import (
     RecordRef,
     Refund,
 )
+from core.steps import StepJournal
 from core.store import EventStore
 from core.subjects import ledger_subject, source_subject
 from core.sync_state import RecordState, SyncState
@@ -185,6 +187,26 @@ class SyncService:
         self._batch: list[tuple[int, _Work]] | None = None  # (result index, work)
         self._results: list[Outcome] = []
         self.batch_limit = 30
+        #: called right before every ledger write (and every push intent); raises
+        #: ``OwnershipLost`` once this process no longer holds the entity+ledger lease
+        self.guard: Callable[[], None] | None = None
+
+    def _check_owner(self) -> None:
+        if self.guard is not None:
+            self.guard()
+
+    def _journal(self, work: _Work) -> WriteSteps:
+        async def emit(payload: EventData) -> None:
+            await self._emit(work, payload)
+
+        return StepJournal(
+            source_ref=str(work.ref),
+            ledger=self._ledger.ledger,
+            key=work.key,
+            state=work.state,
+            emit=emit,
+            guard=self.guard,
+        )
 
     # ------------------------------------------------------------------ entry
 
@@ -466,6 +488,10 @@ class SyncService:
         if missing is not None:
             dep, code, message = missing
             return await self._reject(work.ref, work.content_sha, event, [(code, message)], dep)
+        if work.operation == "create" and work.state.pending_key not in (None, work.key):
+            adopted = await self._adopt_interrupted(work, event)
+            if adopted is not None:
+                return adopted
         recovering = work.state.pending_key == work.key
         try:
             if recovering:  # ask exactly what the interrupted attempt asked
@@ -478,8 +504,8 @@ class SyncService:
             if self._batch is not None and not recovering and self._batchable(work):
                 self._batch.append((len(self._results), work))
                 return Outcome("deferred", str(work.ref))
-            if not recovering:
-                await self._emit(work, self._requested(work))
+            if not recovering and not await self._claim(work):
+                return self._claimed_elsewhere(work)
             return await self._write(work, recovering)
         except TransientLedgerError as exc:
             return await self._failed(work, exc, exc.retry_after)
@@ -487,6 +513,71 @@ class SyncService:
             return await self._failed(work, exc, 60.0)
         except LedgerError as exc:
             return await self._abandon(work, exc.code, str(exc), work.state.attempts + 1)
+
+    # ------------------------------------------------------------------ claims
+
+    async def _claim(self, work: _Work) -> bool:
+        """Append the push's intent, checked against the record's ledger subject as this
+        process last saw it. When another writer appended there first and its events show
+        this push asked for (or done) already, the intent is not ours: False, and the
+        record is tried again later as a recovery (a lookup by our reference before any
+        write), so two processes never both write one intent."""
+        subject = ledger_subject(self._entity, self._ledger.ledger, work.ref)
+        for _ in range(3):
+            self._check_owner()
+            try:
+                await self._append_once(subject, self._requested(work), work)
+                return True
+            except ConcurrencyError:
+                await self._refresh(subject)
+                if self._taken(work):
+                    return False
+        return False
+
+    async def _claim_many(self, works: list[_Work]) -> list[bool]:
+        """Claim many intents in one atomic append; on a conflict, one by one."""
+        try:
+            await self._append_many([(w, self._requested(w)) for w in works], fallback=False)
+        except ConcurrencyError:
+            return [await self._claim(w) for w in works]
+        return [True] * len(works)
+
+    def _taken(self, work: _Work) -> bool:
+        rec = work.state
+        if rec.pending_key == work.key or rec.pushed_sha == work.content_sha:
+            return True
+        return work.operation == "create" and rec.ledger_ref is not None
+
+    def _claimed_elsewhere(self, work: _Work) -> Outcome:
+        log.warning(
+            "%s: another process asked the ledger for this push first; checking again later",
+            work.ref,
+        )
+        return Outcome("retry", str(work.ref), max(self._base_delay, 10.0))
+
+    async def _adopt_interrupted(self, work: _Work, event: dict[str, Any]) -> Outcome | None:
+        """An earlier version's create was asked for and never settled (a crash, then the
+        source changed): if that write landed, the ledger record carries our reference.
+        Link it (as that version) and go on as an update, never as a second create."""
+        rec = work.state
+        try:
+            found = await self._ledger.find(work.ref.kind, str(work.ref))
+        except TransientLedgerError as exc:
+            return Outcome("retry", str(work.ref), exc.retry_after or self._base_delay)
+        if found is None:
+            return None
+        await self._emit(
+            work,
+            RecordLinked(
+                source_ref=str(work.ref),
+                ledger=self._ledger.ledger,
+                ledger_ref=found.ledger_id,
+                matched_by="our reference, written by an earlier version's interrupted push",
+                content_sha256=rec.pending_sha or "",
+                idempotency_key=rec.pending_key,
+            ),
+        )
+        return await self._route(work, event)
 
     # ------------------------------------------------------------------ batches
 
@@ -581,6 +672,7 @@ class SyncService:
                     ),
                 )
             key = hashlib.sha256(f"item\x00{code}\x00{self._ledger.ledger}".encode()).hexdigest()
+            self._check_owner()
             made = await self._ledger.create_item(code, idempotency_key=key)
             await self._item_created(work, code, made.ledger_id, recovered=False)
         return None
@@ -631,6 +723,7 @@ class SyncService:
             external_ref=str(work.ref),
             idempotency_key=work.key,
             applied=work.applied,
+            steps=self._journal(work),
         )
 
     async def _flush_batch(self) -> None:
@@ -638,8 +731,16 @@ class SyncService:
         held, self._batch = self._batch or [], [] if self._batch is not None else None
         if not held:
             return
+        self._check_owner()
+        claims = await self._claim_many([w for _, w in held])
+        for (index, work), claimed in zip(held, claims, strict=True):
+            if not claimed:
+                self._results[index] = self._claimed_elsewhere(work)
+        held = [h for h, claimed in zip(held, claims, strict=True) if claimed]
+        if not held:
+            return
         works = [w for _, w in held]
-        await self._append_many([(w, self._requested(w)) for w in works])
+        self._check_owner()
         assert isinstance(self._ledger, BatchCreator)
         batch_key = hashlib.sha256("".join(w.key for w in works).encode()).hexdigest()
         try:
@@ -683,6 +784,7 @@ class SyncService:
             code=answer.code,
             message=str(answer),
             retry_at=datetime.now(UTC) + timedelta(seconds=delay),
+            step=answer.step,
         ), Outcome("retry", ref, delay)
 
     def _requested(self, work: _Work) -> LedgerPushRequested:
@@ -699,7 +801,8 @@ class SyncService:
     async def _write(self, work: _Work, recovering: bool) -> Outcome:
         if work.operation == "create":
             return await self._create_once(work, recovering)
-        if recovering and await self._already_applied(work):
+        resuming = bool(work.state.steps_of(work.key))  # the journal finishes what began
+        if recovering and not resuming and await self._already_applied(work):
             return Outcome("recovered", str(work.ref))
         try:
             result = await self._change(work, work.state.ledger_version)
@@ -709,7 +812,7 @@ class SyncService:
         return Outcome("pushed", str(work.ref))
 
     async def _create_once(self, work: _Work, recovering: bool) -> Outcome:
-        if recovering:
+        if recovering and not work.state.steps_of(work.key):
             found = await self._ledger.find(work.ref.kind, str(work.ref))
             if found is not None:
                 await self._succeeded(work, PushResult(found.ledger_id, found.version, True))
@@ -746,8 +849,12 @@ class SyncService:
         ledger_id = work.state.ledger_ref
         assert ledger_id is not None
         rec, ref, key = work.record, str(work.ref), work.key
+        self._check_owner()
+        steps = self._journal(work)
         if work.operation == "void":
-            return await self._ledger.void_invoice(ledger_id, version=version, idempotency_key=key)
+            return await self._ledger.void_invoice(
+                ledger_id, version=version, idempotency_key=key, steps=steps
+            )
         if isinstance(rec, Customer):
             return await self._ledger.update_customer(
                 rec, ledger_id=ledger_id, version=version, external_ref=ref, idempotency_key=key
@@ -760,6 +867,7 @@ class SyncService:
             customer_ledger_id=self._link_of(f"{work.ref.system}/customer/{rec.customer_id}"),
             external_ref=ref,
             idempotency_key=key,
+            steps=steps,
         )
 
     async def _conflict(self, work: _Work, exc: StaleVersionError) -> Outcome:
@@ -837,13 +945,19 @@ class SyncService:
 
     async def _create(self, work: _Work) -> PushResult:
         rec, ref, key = work.record, str(work.ref), work.key
+        self._check_owner()
+        steps = self._journal(work)
         if isinstance(rec, Customer):
             return await self._ledger.create_customer(rec, external_ref=ref, idempotency_key=key)
         assert rec is not None
         customer_id = self._link_of(f"{work.ref.system}/customer/{rec.customer_key()}")
         if isinstance(rec, Invoice):
             return await self._ledger.create_invoice(
-                rec, customer_ledger_id=customer_id, external_ref=ref, idempotency_key=key
+                rec,
+                customer_ledger_id=customer_id,
+                external_ref=ref,
+                idempotency_key=key,
+                steps=steps,
             )
         if isinstance(rec, Payment):
             return await self._ledger.apply_payment(
@@ -852,6 +966,7 @@ class SyncService:
                 invoice_ledger_id=self._link_of(f"{work.ref.system}/invoice/{rec.invoice_id}"),
                 external_ref=ref,
                 idempotency_key=key,
+                steps=steps,
                 applied=work.applied,
             )
         if isinstance(rec, Refund):
@@ -864,6 +979,7 @@ class SyncService:
                 ),
                 external_ref=ref,
                 idempotency_key=key,
+                steps=steps,
             )
         assert isinstance(rec, CreditNote)
         invoice = f"{work.ref.system}/invoice/{rec.invoice_id}" if rec.invoice_id else None
@@ -873,6 +989,7 @@ class SyncService:
             invoice_ledger_id=self._link_of(invoice) if invoice else None,
             external_ref=ref,
             idempotency_key=key,
+            steps=steps,
         )
 
     def _link_of(self, ref: str) -> str:
@@ -975,7 +1092,26 @@ class SyncService:
                 if isinstance(work.record, Payment) and work.applied is not None
                 else None
             ),
+            **self._application(work),
         )
+
+    @staticmethod
+    def _application(work: _Work) -> dict[str, Any]:
+        """What the record was meant to be applied to (the reconciler checks the ledger
+        holds it): a payment to its invoice, a credit note to its invoice, a refund to the
+        credit it pays out."""
+        rec, system = work.record, work.ref.system
+        if work.operation != "create" or rec is None:
+            return {}
+        if isinstance(rec, Payment):
+            amount = rec.amount if work.applied is None else work.applied
+            return {"applies_to": f"{system}/invoice/{rec.invoice_id}", "applied_amount": amount}
+        if isinstance(rec, CreditNote) and rec.invoice_id:
+            return {"applies_to": f"{system}/invoice/{rec.invoice_id}"}
+        if isinstance(rec, Refund):
+            target = f"{system}/{rec.credit_kind}/{rec.credit_id}"
+            return {"applies_to": target, "applied_amount": rec.amount}
+        return {}
 
     async def _link(
         self, work: _Work, found: LedgerRecord, matched_by: str = "customer match"
@@ -1008,6 +1144,7 @@ class SyncService:
                 code=exc.code,
                 message=str(exc),
                 retry_at=datetime.now(UTC) + timedelta(seconds=delay),
+                step=exc.step,
             ),
         )
         return Outcome("retry", str(work.ref), delay)
@@ -1067,6 +1204,21 @@ class SyncService:
         subject = ledger_subject(self._entity, self._ledger.ledger, work.ref)
         await self._append(subject, payload, work.causation, work.correlation)
 
+    async def _append_once(self, subject: str, payload: EventData, work: _Work) -> None:
+        """Append once, expecting the subject as this process last saw it
+        (``ConcurrencyError`` when another writer got there first)."""
+        envelope = make_envelope(
+            payload,
+            entity=self._entity,
+            subject=subject,
+            actor=self._actor,
+            causation_id=work.causation,
+            correlation_id=work.correlation,
+        )
+        expected = self.state.subject_seq.get(subject, 0)
+        [seq] = await self._store.append([envelope], expect={subject: expected})
+        self.state.apply(seq, subject, envelope.model_dump(mode="json"))
+
     async def _append(
         self, subject: str, payload: EventData, causation: str, correlation: str
     ) -> None:
@@ -1089,9 +1241,12 @@ class SyncService:
             return
         raise ConcurrencyError(subject, self.state.subject_seq.get(subject, 0))
 
-    async def _append_many(self, items: list[tuple[_Work, EventData]]) -> None:
+    async def _append_many(
+        self, items: list[tuple[_Work, EventData]], *, fallback: bool = True
+    ) -> None:
         """One atomic append for many records' events (each subject's version checked);
-        on a conflict, fall back to appending them one by one."""
+        on a conflict, fall back to appending them one by one (or, without ``fallback``,
+        raise ``ConcurrencyError``)."""
         subjects = [ledger_subject(self._entity, self._ledger.ledger, w.ref) for w, _ in items]
         envelopes = [
             make_envelope(
@@ -1108,6 +1263,8 @@ class SyncService:
         try:
             seqs = await self._store.append(envelopes, expect=expect)
         except ConcurrencyError:
+            if not fallback:
+                raise
             for w, payload in items:
                 await self._emit(w, payload)
             return

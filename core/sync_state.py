@@ -16,6 +16,15 @@ from core.subjects import entity_filter
 
 
 @dataclass(slots=True)
+class StepState:
+    """One write of a multi-write operation: asked for, and (once done) its result."""
+
+    done: bool = False
+    ledger_ref: str | None = None
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class RecordState:
     source_ref: str
     kind: str = ""
@@ -35,6 +44,7 @@ class RecordState:
     ledger_version: str | None = None
     pushed_sha: str | None = None
     pending_key: str | None = None
+    pending_sha: str | None = None  # the content hash the pending push was asked for
     pending_applied: Decimal | None = None  # payments: the part the pending push applies
     attempts: int = 0
     abandoned_key: str | None = None
@@ -45,6 +55,13 @@ class RecordState:
     review_decision: str | None = None  # "link" / "create", once decided
     review_ledger_ref: str | None = None
     dispute_ref: str | None = None  # invoices: the credit note crediting the dispute
+    #: the steps of the push ``steps_key`` (a multi-write operation), by step name
+    steps: dict[str, StepState] = field(default_factory=dict)
+    steps_key: str | None = None
+
+    def steps_of(self, key: str) -> dict[str, StepState]:
+        """The steps logged for push ``key`` (empty for any other push)."""
+        return self.steps if self.steps_key == key else {}
 
 
 @dataclass
@@ -165,6 +182,7 @@ def _requested(state: SyncState, d: dict[str, Any]) -> None:
     if rec.pending_key != d["idempotency_key"]:
         rec.attempts = 0
     rec.pending_key = d["idempotency_key"]
+    rec.pending_sha = d.get("content_sha256")
     applied = d.get("applied")
     rec.pending_applied = None if applied is None else Decimal(str(applied))
 
@@ -218,6 +236,22 @@ def _ledger_observed(state: SyncState, d: dict[str, Any]) -> None:
         rec.seen_version, rec.seen_status = d.get("ledger_version"), d.get("status")
 
 
+def _step_of(state: SyncState, d: dict[str, Any]) -> StepState:
+    rec = state.get(d["source_ref"])
+    if rec.steps_key != d["idempotency_key"]:
+        rec.steps, rec.steps_key = {}, d["idempotency_key"]
+    return rec.steps.setdefault(d["step"], StepState())
+
+
+def _step_requested(state: SyncState, d: dict[str, Any]) -> None:
+    _step_of(state, d)
+
+
+def _step_succeeded(state: SyncState, d: dict[str, Any]) -> None:
+    step = _step_of(state, d)
+    step.done, step.ledger_ref, step.detail = True, d["ledger_ref"], dict(d.get("detail") or {})
+
+
 def _item_requested(state: SyncState, d: dict[str, Any]) -> None:
     state.items.setdefault(d["code"], None)
 
@@ -227,6 +261,8 @@ def _item_created(state: SyncState, d: dict[str, Any]) -> None:
 
 
 _HANDLERS = {
+    "LedgerStepRequested": _step_requested,
+    "LedgerStepSucceeded": _step_succeeded,
     "LedgerItemRequested": _item_requested,
     "LedgerItemCreated": _item_created,
     "LedgerRecordObserved": _ledger_observed,

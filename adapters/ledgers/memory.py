@@ -3,11 +3,16 @@
 It honours idempotency keys like a well-behaved platform and can be told to fail:
 ``fail_next`` raises the given errors on the next writes; ``commit_then_fail`` applies
 the next write and then raises (the crash-after-commit case).
+
+Like the real platforms, a credit note applied to an invoice is two writes (the credit
+note, then its application) and a refund is two (the refund, then the link that spends
+the credit), each run through the record's ``WriteSteps`` journal; ``applied_to`` on reads
+says what each payment, credit note and refund is applied to.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,7 +25,9 @@ from adapters.ports import (
     LedgerItem,
     LedgerRecord,
     PushResult,
+    StepResult,
     WriteSteps,
+    steps_or_direct,
 )
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -205,6 +212,7 @@ class MemoryLedger:
             total=payment.amount,
             balance=payment.amount - part,
             updated_at=datetime.now(UTC),
+            applied_to=((invoice_ledger_id, part),) if part else (),
         )
         return self._write(idempotency_key, rec)
 
@@ -222,30 +230,75 @@ class MemoryLedger:
         credit = self.records.get(credit_ledger_id)
         if credit is None or credit.kind != credit_kind:
             raise PermanentLedgerError(f"no {credit_kind} {credit_ledger_id}", code="not_found")
-        if idempotency_key not in self._by_key:
-            remaining = credit.balance or Decimal(0)
-            if refund.amount > remaining:
+        journal = steps_or_direct(steps, idempotency_key)
+
+        async def write_refund(key: str) -> StepResult:
+            if key not in self._by_key and refund.amount > (credit.balance or Decimal(0)):
                 raise PermanentLedgerError(
-                    f"refund {refund.amount} exceeds the {remaining} credit left",
+                    f"refund {refund.amount} exceeds the {credit.balance} credit left",
                     code="refund_exceeds_credit",
                 )
-            self.records[credit_ledger_id] = replace(
-                credit,
-                balance=remaining - refund.amount,
-                version=str(int(credit.version or 0) + 1),
+            rec = LedgerRecord(
+                "refund",
+                self._new_id(),
+                "0",
+                external_ref,
+                customer_ledger_id=customer_ledger_id,
+                currency=refund.currency,
+                total=refund.amount,
                 updated_at=datetime.now(UTC),
             )
-        rec = LedgerRecord(
-            "refund",
-            self._new_id(),
-            "0",
-            external_ref,
-            customer_ledger_id=customer_ledger_id,
-            currency=refund.currency,
-            total=refund.amount,
+            return StepResult(self._write(key, rec).ledger_id)
+
+        made = await journal.step("refund", write_refund, self._found("refund", external_ref))
+
+        async def link(key: str) -> StepResult:
+            self._spend(key, credit_ledger_id, made.ledger_id, refund.amount)
+            return StepResult(made.ledger_id)
+
+        await journal.step("link", link, self._linked(made.ledger_id, credit_ledger_id))
+        return PushResult(made.ledger_id, self.records[made.ledger_id].version)
+
+    def _found(self, kind: str, external_ref: str) -> Callable[[], Awaitable[StepResult | None]]:
+        async def find() -> StepResult | None:
+            found = await self.find(kind, external_ref)
+            return None if found is None else StepResult(found.ledger_id)
+
+        return find
+
+    def _linked(self, ledger_id: str, target: str) -> Callable[[], Awaitable[StepResult | None]]:
+        async def find() -> StepResult | None:
+            rec = self.records[ledger_id]
+            return StepResult(ledger_id) if any(t == target for t, _ in rec.applied_to) else None
+
+        return find
+
+    def _spend(self, key: str, credit_id: str, refund_id: str, amount: Decimal) -> None:
+        """Link ``amount`` of credit ``credit_id`` to refund ``refund_id`` (once per key)."""
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        if self.honour_keys and key in self._by_key:
+            return
+        credit = self.records[credit_id]
+        if amount > (credit.balance or Decimal(0)):
+            raise PermanentLedgerError(
+                f"refund {amount} exceeds the {credit.balance} credit left",
+                code="refund_exceeds_credit",
+            )
+        self.records[credit_id] = replace(
+            credit,
+            balance=(credit.balance or Decimal(0)) - amount,
+            version=str(int(credit.version or 0) + 1),
             updated_at=datetime.now(UTC),
         )
-        return self._write(idempotency_key, rec)
+        refund = self.records[refund_id]
+        self.records[refund_id] = replace(
+            refund, applied_to=(*refund.applied_to, (credit_id, amount))
+        )
+        self._by_key[key] = refund_id
+        if self.commit_then_fail:
+            raise self.commit_then_fail.pop(0)
 
     def _pay(self, inv: LedgerRecord, amount: Decimal) -> None:
         balance = (inv.balance or Decimal(0)) - amount
@@ -336,22 +389,57 @@ class MemoryLedger:
     ) -> PushResult:
         total = credit_note.computed_total()
         line_items = await self._line_items(credit_note)
-        if invoice_ledger_id is not None and idempotency_key not in self._by_key:
-            self._pay(self.records[invoice_ledger_id], total)
-        rec = LedgerRecord(
-            "credit_note",
-            self._new_id(),
-            "0",
-            external_ref,
-            name=credit_note.number,
-            customer_ledger_id=customer_ledger_id,
-            currency=credit_note.currency,
-            total=total,
-            balance=total if invoice_ledger_id is None else Decimal(0),
-            updated_at=datetime.now(UTC),
-            line_items=line_items,
+        journal = steps_or_direct(steps, idempotency_key)
+
+        async def write_note(key: str) -> StepResult:
+            rec = LedgerRecord(
+                "credit_note",
+                self._new_id(),
+                "0",
+                external_ref,
+                name=credit_note.number,
+                customer_ledger_id=customer_ledger_id,
+                currency=credit_note.currency,
+                total=total,
+                balance=total,
+                updated_at=datetime.now(UTC),
+                line_items=line_items,
+            )
+            return StepResult(self._write(key, rec).ledger_id)
+
+        note = await journal.step(
+            "credit_note", write_note, self._found("credit_note", external_ref)
         )
-        return self._write(idempotency_key, rec)
+        if invoice_ledger_id is not None:
+            target = invoice_ledger_id
+
+            async def apply(key: str) -> StepResult:
+                self._apply_credit(key, note.ledger_id, target)
+                return StepResult(note.ledger_id)
+
+            await journal.step("apply", apply, self._linked(note.ledger_id, target))
+        return PushResult(note.ledger_id, self.records[note.ledger_id].version)
+
+    def _apply_credit(self, key: str, note_id: str, invoice_id: str) -> None:
+        """Apply what the credit note holds, up to the invoice's balance (once per key)."""
+        self.calls += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        if self.honour_keys and key in self._by_key:
+            return
+        note, invoice = self.records[note_id], self.records[invoice_id]
+        amount = min(note.balance or Decimal(0), invoice.balance or Decimal(0))
+        if amount > 0:
+            self._pay(invoice, amount)
+            self.records[note_id] = replace(
+                note,
+                balance=(note.balance or Decimal(0)) - amount,
+                version=str(int(note.version or 0) + 1),
+                applied_to=(*note.applied_to, (invoice_id, amount)),
+            )
+        self._by_key[key] = note_id
+        if self.commit_then_fail:
+            raise self.commit_then_fail.pop(0)
 
     async def create_many(
         self, requests: Sequence[CreateRequest], *, batch_key: str
@@ -390,6 +478,7 @@ class MemoryLedger:
             invoice_ledger_id=req.invoice_ledger_id,
             external_ref=ref,
             idempotency_key=key,
+            steps=req.steps,
         )
 
     async def void_invoice(

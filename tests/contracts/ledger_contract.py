@@ -25,6 +25,7 @@ import pytest
 from adapters.ports import LedgerAdapter, LedgerRecord
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from tests.contracts.steps_contract import MultiWriteContract
 
 BURST = 45
 
@@ -54,7 +55,7 @@ def key(*parts: object) -> str:
     return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
 
 
-class LedgerContract:
+class LedgerContract(MultiWriteContract):
     currency = "USD"
     unknown_customer_code: str = ""
     changes_resolution: float = 0.0

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.ledgers.memory import MemoryLedger
-from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest, key
+from tests.contracts.steps_contract import MultiWriteContract
 
 
 @pytest.fixture
@@ -80,3 +81,22 @@ async def test_a_line_naming_no_item_is_refused_and_a_known_one_is_booked(
     assert inv is not None
     assert inv.line_items == ("NOPE", None, None)
     assert ledger.count("item") == 1
+
+
+class TestMemoryMultiWrite(MultiWriteContract):
+    """The memory fake journals its two-write credit notes and refunds like the real
+    adapters (the multi-write section of the contract)."""
+
+    @pytest.fixture
+    def ledger(self) -> LedgerUnderTest:
+        fake = MemoryLedger()
+        return LedgerUnderTest(fake, fake, attempts=1)  # type: ignore[arg-type]
+
+    currency = "USD"
+    push_customer = LedgerContract.push_customer
+    customer = LedgerContract.customer
+    invoice = LedgerContract.invoice
+    payment = LedgerContract.payment
+    credit_note = LedgerContract.credit_note
+    refund = LedgerContract.refund
+    fetch = LedgerContract.fetch
