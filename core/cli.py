@@ -9,15 +9,18 @@ import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
-from core.errors import SyncLedgerError
+from core.errors import LeaseHeld, OwnershipLost, SyncLedgerError
 from core.settings import Settings
 
 T = TypeVar("T")
+#: `sync --once` (and `import --backfill` that lost the lease midway): another process
+#: pushes this entity+ledger; nothing was pushed by this one (sysexits EX_TEMPFAIL)
+EXIT_PUSH_OWNED_ELSEWHERE = 75
 # typer vendors click: its usage errors share this base with typer.BadParameter
 _USAGE_ERROR: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
@@ -127,7 +130,12 @@ def import_(
         f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
     )
     if backfill:
-        typer.echo(run(sync_once(cfg)))
+        try:
+            typer.echo(run(sync_once(cfg)))
+        except LeaseHeld as exc:  # the owner pushes them: nothing to do here
+            typer.echo(f"{exc}; your records were queued")
+        except OwnershipLost as exc:
+            _owned_elsewhere(f"{exc}; your records are in the log for the next owner to push")
 
 
 @app.command()
@@ -144,8 +152,18 @@ def sync(
     if not once:
         run(sync_forever(cfg))
         return
-    summary = run(sync_once(cfg))
+    try:
+        summary = run(sync_once(cfg))
+    except LeaseHeld as exc:
+        _owned_elsewhere(f"{exc}; it pushes what the log holds, this sync pushed nothing")
+    except OwnershipLost as exc:
+        _owned_elsewhere(f"{exc}; what is left is pushed by the next owner")
     typer.echo(summary)
+
+
+def _owned_elsewhere(line: str) -> NoReturn:
+    typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(EXIT_PUSH_OWNED_ELSEWHERE)
 
 
 @app.command("run")

@@ -7,7 +7,8 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import AsyncIterable, Awaitable, Callable
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from core.errors import ConfigurationError
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
+from core.lease import LeaseHolder, PushLease
 from core.ledgers import LedgerHandle, open_ledger
 from core.mapping import Mapping, load_mapping
 from core.model import CreditNote, Customer, Invoice, RecordRef
@@ -215,9 +217,55 @@ async def run_worker(
     until_idle: bool,
     on_outcome: Callable[[Outcome], None] | None = None,
     stop: asyncio.Event | None = None,
+    lease: PushLease | None = None,
 ) -> WorkerStats:
+    """Push what the log holds, only while this process holds the push lease. Given a
+    held ``lease`` (``run``): when it is lost, stop consuming and wait to take it again.
+    Without one: take it here or raise ``LeaseHeld``; losing it midway raises
+    ``OwnershipLost``; it is released at the end."""
+    if lease is not None:
+        return await _push_while_owner(rt, ledger, lease, on_outcome, stop or asyncio.Event())
+    lease = await open_push_lease(rt)
+    await lease.take_or_raise()
+    try:
+        stats = await _consume(rt, ledger, lease, until_idle, on_outcome, stop)
+        lease.check()
+    finally:
+        await lease.release()
+    return stats
+
+
+async def _push_while_owner(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    lease: PushLease,
+    on_outcome: Callable[[Outcome], None] | None,
+    stop: asyncio.Event,
+) -> WorkerStats:
+    while True:
+        stats = await _consume(rt, ledger, lease, False, on_outcome, stop)
+        if stop.is_set():
+            return stats
+        _announce(f"this process stopped pushing for {lease.scope}; waiting to take it again")
+        if not await lease.wait(stop, on_wait=lambda _holder: None):
+            return stats
+        _announce(f"took over pushing for {lease.scope}")
+
+
+async def _consume(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    lease: PushLease,
+    until_idle: bool,
+    on_outcome: Callable[[Outcome], None] | None,
+    stop: asyncio.Event | None,
+) -> WorkerStats:
+    """One spell of consuming: until idle (or ``stop``), or until the lease is lost. The
+    sync state is folded from the log *after* the lease was taken, so it holds every
+    outcome an earlier owner logged."""
     s = rt.settings
     service = await sync_service(rt, ledger)
+    service.guard = lease.check
     broker, stats = build_broker(
         rt.nats_url,
         service,
@@ -228,16 +276,69 @@ async def run_worker(
         ack_wait=s.ack_wait_s,
     )
     await broker.start()
+    done: Awaitable[object]
     try:
         if until_idle:
-            await wait_idle(
+            done = wait_idle(
                 rt.nc.jetstream(), s.stream, durable_name(s.entity, ledger.adapter.ledger)
             )
         else:
-            await (stop or asyncio.Event()).wait()
+            done = (stop or asyncio.Event()).wait()
+        await _first_of(done, lease.lost.wait(), stats.ownership_lost.wait())
     finally:
         await broker.stop()
     return stats
+
+
+async def _first_of(*waits: Awaitable[object]) -> None:
+    """Until the first of ``waits`` ends (its error raised); the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
+
+
+async def open_push_lease(rt: Runtime) -> PushLease:
+    """The push lease for the runtime's entity+ledger (not taken yet)."""
+    s = rt.settings
+    return await PushLease.open(rt.nc, s.entity, s.ledger, s.lease_ttl_s)
+
+
+@contextlib.asynccontextmanager
+async def push_ownership(rt: Runtime, stop: asyncio.Event) -> AsyncIterator[PushLease | None]:
+    """``run``: wait until this process holds the push lease (one line when it starts
+    waiting, one when it takes over); None when stopped first. Released on the way out,
+    so the next owner need not wait for the TTL."""
+    lease = await open_push_lease(rt)
+    try:
+        yield lease if await _take_over(lease, stop) else None
+    finally:
+        await lease.release()
+
+
+async def _take_over(lease: PushLease, stop: asyncio.Event) -> bool:
+    waited = False
+
+    def waiting(holder: LeaseHolder) -> None:
+        nonlocal waited
+        waited = True
+        _announce(f"{holder.describe(lease.scope)}; waiting to take over")
+
+    if not await lease.wait(stop, on_wait=waiting):
+        return False
+    if waited:
+        _announce(f"took over pushing for {lease.scope}")
+    return True
+
+
+def _announce(line: str) -> None:
+    """A line for the operator watching ``run`` (stderr: stdout is for results)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 async def sync_once(settings: Settings) -> str:
@@ -258,11 +359,13 @@ async def sync_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings) as rt, push_ownership(rt, stop) as lease:
+        if lease is None:  # stopped while waiting for the push lease
+            return
         ledger = open_ledger(settings)
         background = asyncio.create_task(_maintain(rt, ledger, stop))
         try:
-            await run_worker(rt, ledger, until_idle=False, stop=stop)
+            await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease)
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     ack_wait_s: float = Field(
         default=30.0, description="a crashed worker's message is redelivered after this"
     )
+    lease_ttl_s: float = Field(
+        default=15.0,
+        ge=1.0,
+        allow_inf_nan=False,
+        description=(
+            "push lease (one owner per entity+ledger): a killed owner's lease lapses after "
+            "this and the owner renews it every third of it; the SL_LEASES bucket is created "
+            "with it, and an existing bucket keeps its own"
+        ),
+    )
     field_authority: dict[str, Authority] = Field(
         default_factory=_default_authority,
         description=(

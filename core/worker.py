@@ -10,6 +10,9 @@
   is handled before its invoices and an invoice before its payments; documents whose
   dependencies are in the ledger go out through the ledger's batch endpoint where it has
   one (``SyncService.handle_many``).
+- When this process no longer holds the push lease (``OwnershipLost`` from the service's
+  guard), the batch is nacked untouched and every later batch too: the worker stops
+  pushing, and ``WorkerStats.ownership_lost`` tells its owner to stop consuming.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
+from core.errors import OwnershipLost
 from core.subjects import entity_filter
 from core.sync import Outcome, SyncService
 
@@ -44,6 +48,7 @@ def durable_name(entity: str, ledger: str) -> str:
 @dataclass
 class WorkerStats:
     outcomes: dict[str, int] = field(default_factory=dict)
+    ownership_lost: asyncio.Event = field(default_factory=asyncio.Event)
 
     def count(self, outcome: Outcome) -> None:
         self.outcomes[outcome.status] = self.outcomes.get(outcome.status, 0) + 1
@@ -81,9 +86,19 @@ def build_broker(
     async def on_source_events(msg: BatchMessage) -> None:
         raws = msg.raw_message
         items = [(m.metadata.sequence.stream, m.subject, m.data) for m in raws]
+        if stats.ownership_lost.is_set():
+            await _hand_back(raws)
+            return
         heartbeat = asyncio.create_task(_keep_alive(raws, ack_wait / 3))
         try:
+            if service.guard is not None:
+                service.guard()
             outcomes = await service.handle_many(items)
+        except OwnershipLost as exc:
+            log.warning("%s; handing stream seqs %s.. back", exc, items[0][0])
+            stats.ownership_lost.set()
+            await _hand_back(raws)
+            return
         except Exception:
             log.exception("sync failed on stream seqs %s..; will retry", items[0][0])
             for m in raws:
@@ -101,6 +116,13 @@ def build_broker(
                 await m.ack()
 
     return broker, stats
+
+
+async def _hand_back(msgs: list[Msg]) -> None:
+    """Nak without handling: the lease's next owner gets them (after a short delay, so a
+    fenced worker that is still fetching does not spin on them)."""
+    for m in msgs:
+        await m.nak(delay=1.0)
 
 
 async def _keep_alive(msgs: list[Msg], every: float) -> None:
