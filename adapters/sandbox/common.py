@@ -20,12 +20,13 @@ from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.jsonwire import decode_json, encode_json
-from adapters.sandbox.faults import Faults
+from adapters.sandbox.faults import Faults, TargetedFaults
 from adapters.sandbox.oauth import OAuthServer
 
 STANDARD_KINDS = ("customer", "invoice", "payment", "credit_note")
@@ -72,7 +73,12 @@ A = TypeVar("A", bound=Administered)
 def sandbox_app(handle: Closeable, routes: list[Route]) -> Starlette:
     """The app serving ``routes``; ``handle`` is kept for ``handle_of`` and closed when
     the app shuts down."""
-    app = Starlette(routes=routes, lifespan=closing(handle))
+    faults = getattr(handle, "faults", None)
+    app = Starlette(
+        routes=routes,
+        lifespan=closing(handle),
+        middleware=[Middleware(TargetedFaults, faults=faults)],
+    )
     app.state.sandbox = handle
     return app
 
