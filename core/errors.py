@@ -12,6 +12,7 @@ SQLAlchemy, cryptography) are translated at the boundary that meets them.
     ├── EventStoreError             the log could not be read or written
     │   ├── ConcurrencyError        per-record optimistic concurrency failed (JetStream 10071)
     │   ├── ImmutableLogError       someone tried to delete or purge the log
+    │   ├── LogMissing              the log stream this data directory used is gone
     │   └── EventStoreUnavailable   the server could not be reached / acked in time
     ├── KeyStoreError               data keys: missing, shredded, unwrap failed
     │   └── SubjectErased           the subject's key was shredded (crypto-shredding)
@@ -67,6 +68,10 @@ class ConcurrencyError(EventStoreError):
 
 class ImmutableLogError(EventStoreError):
     """Deleting or purging events is refused: the log is append-only."""
+
+
+class LogMissing(EventStoreError):
+    """The log stream does not exist: created only at first-time setup, never again."""
 
 
 class EventStoreUnavailable(EventStoreError):
