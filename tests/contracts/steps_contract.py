@@ -236,6 +236,63 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
             assert ledger.sandbox.count(kind) == before + 1, f"step {name}: a second {kind}"
             assert journal.fault is None or mode == "transient"
 
+    # ------------------------------------------- platform-specific operations
+
+    #: operations beyond ``OPERATIONS`` that a platform does in several writes (each with
+    #: an ``op_<name>`` / ``check_<name>`` pair here); ``KIND`` may name the document each
+    #: one creates exactly once (counted after every interruption), else nothing is counted
+    extra_operations: tuple[str, ...] = ()
+
+    async def test_extra_multi_writes_are_journaled(self, ledger: LedgerUnderTest) -> None:
+        if not self.extra_operations:
+            pytest.skip("no multi-write operation beyond the common ones")
+        for base, operation in _bases(self.extra_operations):
+            journal = StepsUnderTest(f"{operation}-clean")
+            ledger_id = await getattr(self, f"op_{operation}")(ledger, base, journal)
+            await getattr(self, f"check_{operation}")(ledger, base, ledger_id)
+            assert len(journal.names) >= 2, f"{operation}: its writes must each be a step"
+
+    @pytest.mark.parametrize("mode", MODES)
+    async def test_an_interrupted_extra_multi_write_resumes_without_duplicates(
+        self, ledger: LedgerUnderTest, mode: Mode
+    ) -> None:
+        if not self.extra_operations:
+            pytest.skip("no multi-write operation beyond the common ones")
+        for base, operation in _bases(self.extra_operations):
+            learn = StepsUnderTest(f"{operation}-learn")
+            await getattr(self, f"op_{operation}")(ledger, base, learn)
+            kind = self.KIND.get(operation)
+            for i, name in enumerate(learn.names, start=base + 1):
+                before = ledger.sandbox.count(kind) if kind else 0
+                journal = StepsUnderTest(f"{operation}-{mode}-{name}", fault=(mode, name))
+                ledger_id = await getattr(self, f"op_{operation}")(ledger, i, journal)
+                await getattr(self, f"check_{operation}")(ledger, i, ledger_id)
+                if kind:
+                    assert ledger.sandbox.count(kind) == before + 1, f"step {name}: a second {kind}"
+
+    async def op_void(self, ledger: LedgerUnderTest, n: int, journal: StepsUnderTest) -> str:
+        """Void an open invoice (NetSuite: a mirroring credit memo, then the void mark)."""
+        _, invoice = await self._setup_invoice(ledger, n)
+
+        async def run() -> str:
+            result = await ledger.adapter.void_invoice(
+                invoice, version=None, idempotency_key=journal.key, steps=journal
+            )
+            return result.ledger_id
+
+        return await _until_done(run, journal)
+
+    async def check_void(self, ledger: LedgerUnderTest, n: int, ledger_id: str) -> None:
+        found = await ledger.adapter.find("invoice", f"csv/invoice/INV-{n}")
+        assert found is not None and found.ledger_id == ledger_id
+        invoice = await self.fetch(ledger, "invoice", ledger_id)
+        assert (invoice.status, invoice.balance) == ("void", Decimal(0))
+
+
+def _bases(operations: tuple[str, ...]) -> list[tuple[int, str]]:
+    """A number range of its own for each operation's records (100, 200, ...)."""
+    return [(100 * (i + 1), op) for i, op in enumerate(operations)]
+
 
 async def _until_done(run: Callable[[], Awaitable[str]], journal: StepsUnderTest) -> str:
     """Run, and after a crash or a server error run again with the same journal (what a
