@@ -31,6 +31,8 @@ _BY_SOURCE_REF = (
     "InvoiceDisputed",
     "LedgerItemRequested",
     "LedgerItemCreated",
+    "LedgerStepRequested",
+    "LedgerStepSucceeded",
     "ReviewRequested",
     "ConflictDetected",
 )

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from core.trace import ledger_id_of, trace
 from core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
 from core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from projections.engine import make_engine
-from projections.queries import ReadModels
+from projections.queries import ErrorView, ReadModels, UnfoldableView
 from projections.rebuild import replay, verify
 from projections.runner import ProjectionRunner
 from projections.schema import create_all
@@ -327,7 +327,7 @@ async def _take_over(lease: PushLease, stop: asyncio.Event) -> bool:
     def waiting(holder: LeaseHolder) -> None:
         nonlocal waited
         waited = True
-        _announce(f"{holder.describe(lease.scope)}; waiting to take over")
+        _announce(f"{lease.describe(holder)}; waiting to take over")
 
     if not await lease.wait(stop, on_wait=waiting):
         return False
@@ -488,16 +488,33 @@ def expected_records(models: ReadModels, entity: str, ledger: str) -> list[Expec
     return out
 
 
+def with_applications(expected: list[Expected], state: SyncState) -> list[Expected]:
+    """``expected`` with what each payment, credit note and refund was pushed to be
+    applied to (the ledger id of its invoice or credit) and how much, from the log."""
+    out = []
+    for exp in expected:
+        rec = state.records.get(exp.source_ref)
+        target = state.records.get(rec.applies_to) if rec and rec.applies_to else None
+        if rec is None or target is None or target.ledger_ref is None:
+            out.append(exp)
+            continue
+        out.append(replace(exp, applied_to=target.ledger_ref, applied_amount=rec.applied_amount))
+    return out
+
+
 async def reconcile_with(rt: Runtime, ledger: LedgerHandle, engine: Engine) -> ReconReport:
     s = rt.settings
     models = ReadModels(engine)
     name = ledger.adapter.ledger
+    state = SyncState(s.entity, name)
+    await state.load(rt.store)
     open_before = {
         m.key: Mismatch(m.key, m.mismatch_type, m.source_ref, m.ledger_ref, m.expected, m.actual)
         for m in models.open_mismatches(s.entity, name)
     }
+    expected = with_applications(expected_records(models, s.entity, name), state)
     report = await Reconciler(rt.store, ledger.adapter, entity=s.entity, actor=s.actor).run(
-        expected_records(models, s.entity, name), open_before
+        expected, open_before
     )
     await ProjectionRunner(engine, rt.store).catch_up()
     return report
@@ -621,19 +638,42 @@ async def trace_text(settings: Settings, ref: RecordRef) -> str:
 
 
 def errors_report(models: ReadModels, entity: str) -> str:
-    errs = models.open_errors(entity)
-    if not errs:
+    """Records that need attention, then events of the log the read models could not
+    fold (they went on without them)."""
+    errs, stuck = models.open_errors(entity), models.unfoldable(entity)
+    if not errs and not stuck:
         return "no open errors"
-    lines = [f"{len(errs)} records need attention:"]
+    lines = [f"{len(errs)} records need attention:"] if errs else []
     for e in errs:
-        lines.append(f"  {e.source_ref} ({e.error}{' on ' + e.ledger if e.ledger else ''})")
-        for r in e.reasons or ({"code": e.code or "", "message": e.message},):
-            code = str(r.get("code", ""))
-            lines.append(f"    - {code}: {r.get('message', '')}")
-            help_text = reason_help(code)
-            if help_text:
-                lines.append(f"      fix: {help_text}")
+        lines.extend(_error_lines(e))
+    if stuck:
+        lines.append(f"{len(stuck)} events in the log could not be folded into the read models:")
+    for u in stuck:
+        lines.extend(_unfoldable_lines(u))
     return "\n".join(lines)
+
+
+def _error_lines(e: ErrorView) -> list[str]:
+    where = "refused at import" if e.error == "refused" else e.error
+    lines = [f"  {e.source_ref} ({where}{' on ' + e.ledger if e.ledger else ''})"]
+    for r in e.reasons or ({"code": e.code or "", "message": e.message},):
+        code = str(r.get("code", ""))
+        lines.append(f"    - {code}: {r.get('message', '')}")
+        help_text = reason_help(code)
+        if help_text:
+            lines.append(f"      fix: {help_text}")
+    return lines
+
+
+def _unfoldable_lines(u: UnfoldableView) -> list[str]:
+    about = f" of {u.source_ref}" if u.source_ref else ""
+    fix = (
+        "correct the record in the source and import it again: the new version replaces "
+        "this one (the event itself stays in the log; replay skips it the same way)"
+        if u.source_ref
+        else "nothing in your data to correct: report it with the sequence number"
+    )
+    return [f"  event {u.seq} ({u.event_type}{about}): {u.reason}", f"      fix: {fix}"]
 
 
 async def errors_text(settings: Settings) -> str:
@@ -646,8 +686,12 @@ async def status_text(settings: Settings) -> str:
     async with open_runtime(settings) as rt:
         engine = await catch_up(rt)
         last = await rt.store.last_seq()
-    rows = ReadModels(engine).status_counts(settings.entity)
+    models = ReadModels(engine)
+    rows = models.status_counts(settings.entity)
     lines = [f"entity {settings.entity}: {last} events in the log"]
     for r in rows:
         lines.append(f"  {r.ledger or '-':<8} {r.kind:<12} {r.status:<10} {r.count:>6}")
+    stuck = len(models.unfoldable(settings.entity))
+    if stuck:
+        lines.append(f"{stuck} events could not be folded: `syncledger errors` lists them")
     return "\n".join(lines)

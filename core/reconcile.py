@@ -1,5 +1,12 @@
 """The reconciler (DESIGN §10): what the log says vs what the ledger holds.
 
+Besides each record's presence, amount and currency, it checks applications: a payment
+applied to its invoice, a credit note to its invoice, a refund to the credit it pays out,
+each for the amount the push meant (``LedgerPushSucceeded.applies_to/applied_amount``),
+against what the ledger says the document is applied to (``LedgerRecord.applied_to``). A
+multi-write document left half done is a mismatch (``application_mismatch``) whatever
+caused it.
+
 New disagreements become ``MismatchDetected``, cleared ones ``MismatchResolved``; the
 mismatch key is type + refs, so re-running is idempotent (nothing new is appended when
 nothing changed).
@@ -36,6 +43,10 @@ class Expected:
     ledger_ref: str
     total: Decimal | None
     currency: str | None
+    #: the ledger id of what the record is applied to (an invoice, a refund's credit) and
+    #: how much (None: any amount above zero)
+    applied_to: str | None = None
+    applied_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +117,7 @@ def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[
             )
             continue
         found.extend(_amounts(exp, rec))
+        found.extend(_application(exp, rec))
     for (kind, ledger_id), rec in by_id.items():
         if (kind, ledger_id) not in linked and rec.status not in ("void", "deleted"):
             found.append(
@@ -145,6 +157,27 @@ def _amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
             )
         )
     return out
+
+
+def _application(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
+    if exp.applied_to is None or exp.applied_amount == 0 or rec.status in ("void", "deleted"):
+        return []
+    held = sum(
+        (amount for target, amount in rec.applied_to if target == exp.applied_to), Decimal(0)
+    )
+    wanted = exp.applied_amount
+    if (held == wanted) if wanted is not None else held > 0:
+        return []
+    return [
+        Mismatch(
+            _key("application_mismatch", exp.source_ref, exp.ledger_ref),
+            "application_mismatch",
+            exp.source_ref,
+            exp.ledger_ref,
+            f"{wanted if wanted is not None else 'some'} applied to {exp.applied_to}",
+            f"{held} applied to {exp.applied_to}",
+        )
+    ]
 
 
 def _duplicates(held: Iterable[LedgerRecord]) -> list[Mismatch]:

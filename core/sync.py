@@ -608,7 +608,7 @@ class SyncService:
             if isinstance(rec, Payment):
                 held += rec.amount if w.applied is None else w.applied
             else:
-                held += rec.total
+                held += rec.total if w.applied is None else w.applied
         return held
 
     async def _prepare(self, work: _Work) -> _Work | tuple[str, str]:
@@ -633,6 +633,8 @@ class SyncService:
             if rec.amount <= open_balance:
                 return work
             return replace(work, applied=max(open_balance, Decimal(0)))
+        if isinstance(rec, CreditNote) and rec.invoice_id:
+            return await self._credit_to_apply(work, rec)
         if isinstance(rec, Refund):
             credit_ref = f"{work.ref.system}/{rec.credit_kind}/{rec.credit_id}"
             credit = await self._ledger.get(rec.credit_kind, self._link_of(credit_ref))
@@ -645,6 +647,18 @@ class SyncService:
                     f"{self._ledger.ledger}",
                 )
         return work
+
+    async def _credit_to_apply(self, work: _Work, note: CreditNote) -> _Work:
+        """How much of a credit note its invoice takes: what the invoice still owes, at most
+        the credit (the rest stays with the customer). Logged with the intent, so the
+        reconciler can check the ledger applied exactly that."""
+        invoice_id = self._link_of(f"{work.ref.system}/invoice/{note.invoice_id}")
+        invoice = await self._ledger.get("invoice", invoice_id)
+        if invoice is None or invoice.balance is None:
+            return work
+        open_balance = Decimal(0) if invoice.status == "void" else invoice.balance
+        open_balance -= self._held_against(invoice_id)
+        return replace(work, applied=min(note.total, max(open_balance, Decimal(0))))
 
     async def _ensure_items(
         self, work: _Work, document: Invoice | CreditNote
@@ -1107,7 +1121,10 @@ class SyncService:
             amount = rec.amount if work.applied is None else work.applied
             return {"applies_to": f"{system}/invoice/{rec.invoice_id}", "applied_amount": amount}
         if isinstance(rec, CreditNote) and rec.invoice_id:
-            return {"applies_to": f"{system}/invoice/{rec.invoice_id}"}
+            return {
+                "applies_to": f"{system}/invoice/{rec.invoice_id}",
+                "applied_amount": work.applied,
+            }
         if isinstance(rec, Refund):
             target = f"{system}/{rec.credit_kind}/{rec.credit_id}"
             return {"applies_to": target, "applied_amount": rec.amount}

@@ -37,6 +37,10 @@ class RecordState:
     deleted_version: str | None = None
     voided: bool = False
     pushed_total: Decimal | None = None
+    #: payments, credit notes, refunds: what the push meant to apply the record to (a
+    #: source ref) and how much (None: whatever the ledger allowed)
+    applies_to: str | None = None
+    applied_amount: Decimal | None = None
     seen_version: str | None = None  # last version back-sync observed in the ledger
     seen_status: str | None = None
     rejected_sha: str | None = None
@@ -194,6 +198,10 @@ def _succeeded(state: SyncState, d: dict[str, Any]) -> None:
     rec.voided = rec.voided or d.get("operation") == "void"
     if d.get("total") is not None:
         rec.pushed_total = Decimal(str(d["total"]))
+    if d.get("applies_to"):
+        rec.applies_to = d["applies_to"]
+        amount = d.get("applied_amount")
+        rec.applied_amount = None if amount is None else Decimal(str(amount))
     rec.pending_key, rec.attempts, rec.abandoned_key = None, 0, None
 
 

@@ -49,6 +49,11 @@ def summary_of(event: dict[str, Any]) -> str:
     if t == "LedgerItemCreated":
         how = "found after an interrupted create" if d.get("recovered") else "created"
         return f"item {d['code']!r} {how} in {d['ledger']} as {d['ledger_item_ref']}"
+    if t == "LedgerStepRequested":
+        return f"step {d['step']!r} requested on {d['ledger']} with key {d['step_key'][:16]}…"
+    if t == "LedgerStepSucceeded":
+        how = " (found after its answer was lost)" if d.get("recovered") else ""
+        return f"step {d['step']!r} done in {d['ledger']}: {d['ledger_ref']}{how}"
     if t == "InvoiceDisputed":
         return f"disputed: credited in {d['ledger']} by {d['credit_note_ref']}"
     if t == "ReviewRequested":
@@ -64,7 +69,10 @@ def summary_of(event: dict[str, Any]) -> str:
     if t == "RecordLinked":
         return f"linked to existing {d['ledger']} record {d['ledger_ref']} ({d['matched_by']})"
     if t == "LedgerPushFailed":
-        return f"attempt {d['attempt']} failed: {d['message']}; retry at {d.get('retry_at')}"
+        step = f" at step {d['step']!r}" if d.get("step") else ""
+        return (
+            f"attempt {d['attempt']} failed{step}: {d['message']}; retry at {d.get('retry_at')}"
+        )
     if t == "LedgerPushAbandoned":
         return f"abandoned after {d['attempts']} attempts: {d['message']}"
     if t in ("MismatchDetected", "MismatchResolved"):

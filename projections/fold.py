@@ -5,6 +5,17 @@ working set loads. Every handled type is in :data:`HANDLERS`; the types the read
 deliberately do not use are in :data:`IGNORED`; anything else (a type added later) is
 skipped too, so a new event type never stops the projections.
 
+Nothing in the log stops the fold either (:func:`apply`): an event that cannot be read
+or applied — a field missing, amounts that cannot be added exactly, a handler that fails
+on data an older version wrote — changes nothing but one ``unfoldable`` row (sequence,
+type, source record, reason), and the fold goes on with the next event. Only the
+database failing stops a batch (:class:`~projections.state.RowsUnavailable`).
+
+A rejection that is not about one ledger and not about the record's folded content is a
+version refused at import (``core.ingest``): it never reached the log as an observation,
+so it opens an ``errors`` row of its own (``refused``) until a newer version is observed
+or the record is deleted.
+
 Status of a record (``records.status``, and per ledger in ``sync_state.status``)::
 
     observed → rejected | pushing → synced | failed → … | abandoned;  any → deleted
@@ -27,16 +38,19 @@ from decimal import (
 )
 from typing import Any
 
-from core.errors import ProjectionError
 from core.ids import canonical_json
-from projections.decode import Event
-from projections.state import Group, Row, WorkingSet
+from projections.decode import Broken, Event
+from projections.state import Group, Row, RowsUnavailable, WorkingSet
 
 OBSERVED, REJECTED, PUSHING, SYNCED = "observed", "rejected", "pushing", "synced"
 FAILED, ABANDONED, DELETED = "failed", "abandoned", "deleted"
 STATUSES = (OBSERVED, REJECTED, PUSHING, SYNCED, FAILED, ABANDONED, DELETED)
 OPEN, RESOLVED = "open", "resolved"
 ANY_LEDGER = ""  # errors.ledger of a rejection that is not about one ledger
+#: errors.error of a version refused at import (see the module docstring)
+REFUSED = "refused"
+NO_SOURCE_REF = ""  # unfoldable.source_ref of an event that names no source record
+_REASON_LIMIT = 300
 
 #: exact arithmetic: a sum that would need rounding raises instead
 MONEY = Context(
@@ -78,10 +92,15 @@ def _kind_from_ref(ref: str) -> str:
 
 
 def _source_ref(ev: Event) -> str:
-    ref = ev.data.get("ref", ev.data.get("source_ref"))
-    if not isinstance(ref, str):
+    ref = _ref_or_none(ev)
+    if ref is None:
         raise KeyError("ref")
     return ref
+
+
+def _ref_or_none(ev: Event) -> str | None:
+    ref = ev.data.get("ref", ev.data.get("source_ref"))
+    return ref if isinstance(ref, str) else None
 
 
 def _stamp(ev: Event) -> dict[str, Any]:
@@ -164,6 +183,10 @@ def _observed(ws: WorkingSet, ev: Event) -> None:
     for row in ws.sync.group_rows((entity, ref)):
         if row["status"] == DELETED or row["content_sha256"] != sha:
             ws.sync.put({**row, "status": OBSERVED, **_stamp(ev)})
+    for row in ws.errors.group_rows((entity, ref)):
+        if row["error"] == REFUSED and row["content_sha256"] != sha:
+            ws.errors.delete((entity, ref, row["ledger"]))
+    _supersede(ws, ev, ref)
 
 
 def _deleted(ws: WorkingSet, ev: Event) -> None:
@@ -180,8 +203,16 @@ def _deleted(ws: WorkingSet, ev: Event) -> None:
         if row["status"] != DELETED:
             ws.sync.put({**row, "status": DELETED, **_stamp(ev)})
     for row in ws.errors.group_rows((entity, ref)):
-        if row["error"] == REJECTED:
+        if row["error"] in (REJECTED, REFUSED):
             ws.errors.delete((entity, ref, row["ledger"]))
+    _supersede(ws, ev, ref)
+
+
+def _supersede(ws: WorkingSet, ev: Event, ref: str) -> None:
+    """A newer version of ``ref`` was folded: its unfoldable events are history now."""
+    for row in ws.unfoldable.group_rows((ev.entity, ref)):
+        if row["superseded_seq"] is None:
+            ws.unfoldable.put({**row, "superseded_seq": ev.seq})
 
 
 def _reasons(raw: Any) -> list[dict[str, Any]]:
@@ -193,21 +224,45 @@ def _reasons(raw: Any) -> list[dict[str, Any]]:
 def _rejected(ws: WorkingSet, ev: Event) -> None:
     d, entity, ref = ev.data, ev.entity, _source_ref(ev)
     sha, ledger = d["content_sha256"], _text(d.get("ledger")) or ANY_LEDGER
-    if not _fresh(ws.records.get((entity, ref)), sha):
+    record = ws.records.get((entity, ref))
+    if ledger == ANY_LEDGER and (record is None or record["content_sha256"] != sha):
+        _refused(ws, ev, record, sha)
         return
-    reasons = _reasons(d.get("reasons"))
-    message = "; ".join(f"{r.get('code')}: {r.get('message')}" for r in reasons)
-    ws.errors.put({
-        "entity": entity, "source_ref": ref, "ledger": ledger, "kind": d["kind"],
-        "error": REJECTED, "content_sha256": sha, "idempotency_key": None,
-        "code": _text(reasons[0].get("code")) if reasons else None,
-        "message": message or "rejected", "reasons": canonical_json(reasons).decode(),
-        "attempts": None, "last_seq": ev.seq, "occurred_at": ev.at,
-    })  # fmt: skip
+    if not _fresh(record, sha):
+        return
+    _put_rejection(ws, ev, ledger, REJECTED)
     _set_status(ws, ev, ref, REJECTED, sha)
     if ledger != ANY_LEDGER:
         row = _sync_row(ws, ev, ref, ledger)
         ws.sync.put({**row, "status": _unless_deleted(row, REJECTED), "content_sha256": sha})
+
+
+def _put_rejection(ws: WorkingSet, ev: Event, ledger: str, error: str) -> None:
+    d = ev.data
+    reasons = _reasons(d.get("reasons"))
+    message = "; ".join(f"{r.get('code')}: {r.get('message')}" for r in reasons)
+    ws.errors.put({
+        "entity": ev.entity, "source_ref": _source_ref(ev), "ledger": ledger, "kind": d["kind"],
+        "error": error, "content_sha256": d["content_sha256"], "idempotency_key": None,
+        "code": _text(reasons[0].get("code")) if reasons else None,
+        "message": message or error, "reasons": canonical_json(reasons).decode(),
+        "attempts": None, "last_seq": ev.seq, "occurred_at": ev.at,
+    })  # fmt: skip
+
+
+def _refused(ws: WorkingSet, ev: Event, record: Row | None, sha: str) -> None:
+    """A version refused at import: the folded record (if any) stays as it was, since
+    it is what the log and the ledgers hold; a record never seen before is counted as
+    rejected."""
+    _put_rejection(ws, ev, ANY_LEDGER, REFUSED)
+    ref = _source_ref(ev)
+    if record is None:
+        ws.records.put({
+            "entity": ev.entity, "source_ref": ref, "kind": ev.data["kind"], "version": None,
+            "content_sha256": None, "customer_ref": None, "currency": None, "total": None,
+            "doc_status": None, "status": REJECTED, **_stamp(ev),
+        })  # fmt: skip
+    _supersede(ws, ev, ref)
 
 
 # --------------------------------------------------------------------------- ledger
@@ -274,7 +329,9 @@ def _synced(ws: WorkingSet, ev: Event, ref: str, ledger: str, sha: str) -> None:
     if fresh:
         _set_status(ws, ev, ref, SYNCED, sha)
         ws.errors.delete((ev.entity, ref, ledger))
-        ws.errors.delete((ev.entity, ref, ANY_LEDGER))
+        unscoped = ws.errors.get((ev.entity, ref, ANY_LEDGER))
+        if unscoped is not None and unscoped["error"] != REFUSED:  # a newer version's
+            ws.errors.delete((ev.entity, ref, ANY_LEDGER))
 
 
 def _succeeded(ws: WorkingSet, ev: Event) -> None:
@@ -396,6 +453,9 @@ IGNORED: frozenset[str] = frozenset({
     "CustomerCreditRecorded",  # the payment's amount is in the balance already
     # items the sync made in the ledger: told by `syncledger trace`, checked by the ledger
     "LedgerItemRequested", "LedgerItemCreated",
+    # the writes of a multi-write push: its LedgerPushSucceeded settles the record (the
+    # reconciler checks the applications); told by `syncledger trace`
+    "LedgerStepRequested", "LedgerStepSucceeded",
     # the audit module's own events: it keeps its own models (no personal data is held
     # here, so a shredded subject key changes nothing in these tables)
     "CheckpointSigned", "SigningKeyRotated", "KeyEncryptionKeyRotated", "LegalHoldPlaced",
@@ -406,9 +466,9 @@ IGNORED: frozenset[str] = frozenset({
 HANDLED: frozenset[str] = frozenset(HANDLERS)
 
 _SOURCE_TABLES: dict[str, tuple[str, ...]] = {
-    "SourceRecordObserved": ("records", "sync_state"),
-    "SourceRecordDeleted": ("records", "sync_state", "errors"),
-    "SourceRecordRejected": ("records", "sync_state", "errors"),
+    "SourceRecordObserved": ("records", "sync_state", "errors", "unfoldable"),
+    "SourceRecordDeleted": ("records", "sync_state", "errors", "unfoldable"),
+    "SourceRecordRejected": ("records", "sync_state", "errors", "unfoldable"),
     "LedgerPushRequested": ("records", "sync_state"),
     "LedgerPushSucceeded": ("records", "sync_state", "links", "errors"),
     "RecordLinked": ("records", "sync_state", "links", "errors"),
@@ -417,50 +477,94 @@ _SOURCE_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def apply(ws: WorkingSet, events: Iterable[Event]) -> None:
-    """Fold ``events`` into ``ws``; a malformed event stops the fold, named."""
+def apply(ws: WorkingSet, events: Iterable[Event | Broken]) -> list[Row]:
+    """Fold ``events`` into ``ws``. An event that cannot be read or applied leaves no
+    trace but its ``unfoldable`` row, and the fold goes on; return the rows recorded.
+    Only :class:`~projections.state.RowsUnavailable` (the database) stops it."""
+    recorded: list[Row] = []
     for ev in events:
-        try:
-            HANDLERS[ev.type](ws, ev)
-        except ArithmeticError as exc:
-            raise ProjectionError(
-                f"event at sequence {ev.seq} ({ev.type}, entity {ev.entity!r}): its amounts "
-                f"cannot be added exactly within {MONEY.prec} digits ({type(exc).__name__})"
-            ) from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProjectionError(
-                f"event at sequence {ev.seq} ({ev.type}, entity {ev.entity!r}) cannot be "
-                f"projected: {type(exc).__name__}: {exc}"
-            ) from exc
+        broken = ev if isinstance(ev, Broken) else _apply_one(ws, ev)
+        if broken is not None:
+            recorded.append(_record_unfoldable(ws, broken))
+    ws.mark()
+    return recorded
 
 
-def groups_needed(events: Iterable[Event]) -> dict[str, set[Group]]:
+def _apply_one(ws: WorkingSet, ev: Event) -> Broken | None:
+    handler = HANDLERS.get(ev.type)
+    if handler is None:
+        return None
+    ws.mark()
+    try:
+        handler(ws, ev)
+    except RowsUnavailable:
+        raise
+    except Exception as exc:  # whatever the event holds, the fold goes on without it
+        ws.undo()
+        return Broken(ev.seq, ev.subject, ev.type, ev.entity, ev.at, _ref_or_none(ev), _why(exc))
+    return None
+
+
+def _why(exc: Exception) -> str:
+    """Why an event could not be applied, in words a person can act on."""
+    if isinstance(exc, ArithmeticError):
+        why = (
+            f"its amounts cannot be added exactly within {MONEY.prec} digits ({type(exc).__name__})"
+        )
+    elif isinstance(exc, KeyError) and exc.args:
+        why = f"its data lacks the field {exc.args[0]!r}"
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    return why[:_REASON_LIMIT]
+
+
+def _record_unfoldable(ws: WorkingSet, broken: Broken) -> Row:
+    row = {
+        "entity": broken.entity, "seq": broken.seq, "event_type": broken.type,
+        "subject": broken.subject, "source_ref": broken.source_ref or NO_SOURCE_REF,
+        "reason": broken.reason, "recorded_at": broken.at, "superseded_seq": None,
+    }  # fmt: skip
+    ws.unfoldable.put(row)
+    return row
+
+
+def groups_needed(events: Iterable[Event | Broken]) -> dict[str, set[Group]]:
     """Groups of rows the fold of ``events`` reads, except balances (see below)."""
     needed: dict[str, set[Group]] = {}
     for ev in events:
-        tables = _SOURCE_TABLES.get(ev.type)
-        if tables is not None:
-            group = (ev.entity, _source_ref(ev))
-            for name in tables:
-                needed.setdefault(name, set()).add(group)
-        elif ev.type in ("MismatchDetected", "MismatchResolved"):
-            needed.setdefault("mismatches", set()).add((ev.entity, ev.data["key"]))
-        elif ev.type == "LedgerRecordObserved":
-            needed.setdefault("ledger_records", set()).add((ev.entity, ev.data["ledger_ref"]))
+        if isinstance(ev, Broken):
+            continue
+        for name, group in _groups_of(ev):
+            needed.setdefault(name, set()).add(group)
     return needed
 
 
-def balance_groups(ws: WorkingSet, events: Iterable[Event]) -> set[Group]:
+def _groups_of(ev: Event) -> list[tuple[str, Group]]:
+    tables = _SOURCE_TABLES.get(ev.type)
+    if tables is not None:
+        ref = _ref_or_none(ev)
+        return [] if ref is None else [(name, (ev.entity, ref)) for name in tables]
+    if ev.type in ("MismatchDetected", "MismatchResolved"):
+        name, value = "mismatches", ev.data.get("key")
+    elif ev.type == "LedgerRecordObserved":
+        name, value = "ledger_records", ev.data.get("ledger_ref")
+    else:
+        return []
+    return [(name, (ev.entity, value))] if isinstance(value, str) else []
+
+
+def balance_groups(ws: WorkingSet, events: Iterable[Event | Broken]) -> set[Group]:
     """Customers whose balances the fold of ``events`` touches (records must be loaded):
     the customer of each new version, and of the version it replaces."""
     groups: set[Group] = set()
     for ev in events:
-        if ev.type not in ("SourceRecordObserved", "SourceRecordDeleted"):
+        if isinstance(ev, Broken) or ev.type not in ("SourceRecordObserved", "SourceRecordDeleted"):
             continue
         customer = ev.data.get("customer_ref")
         if isinstance(customer, str):
             groups.add((ev.entity, customer))
-        old = ws.records.get((ev.entity, _source_ref(ev)))
+        ref = _ref_or_none(ev)
+        old = ws.records.get((ev.entity, ref)) if ref is not None else None
         if old is not None and old["customer_ref"] is not None:
             groups.add((ev.entity, old["customer_ref"]))
     return groups

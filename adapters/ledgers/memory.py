@@ -40,13 +40,17 @@ class MemoryLedger:
         default_factory=lambda: LedgerCapabilities(idempotency="key", delta="updated_at")
     )
     records: dict[str, LedgerRecord] = field(default_factory=dict)
-    fail_next: list[LedgerError] = field(default_factory=list)
-    commit_then_fail: list[LedgerError] = field(default_factory=list)
+    #: raised by the next writes (any exception: a ``LedgerError``, or one standing for
+    #: the process dying there); ``skip_writes`` lets that many writes through first
+    fail_next: list[Exception] = field(default_factory=list)
+    commit_then_fail: list[Exception] = field(default_factory=list)
+    skip_writes: int = 0
     honour_keys: bool = True
     calls: int = 0
     batches: list[int] = field(default_factory=list)  # sizes of create_many calls
     items: dict[str, LedgerItem] = field(default_factory=dict)  # by ledger id
     _by_key: dict[str, str] = field(default_factory=dict)
+    _faulty: bool = True
 
     def count(self, kind: str) -> int:
         if kind == "item":
@@ -68,12 +72,10 @@ class MemoryLedger:
         if existing is not None:
             return existing
         self.calls += 1
-        if self.fail_next:
-            raise self.fail_next.pop(0)
+        self._maybe_fail()
         item = LedgerItem(f"item-{len(self.items) + 1}", code, code)
         self.items[item.ledger_id] = item
-        if self.commit_then_fail:
-            raise self.commit_then_fail.pop(0)
+        self._maybe_fail_after()
         return item
 
     async def _line_items(self, document: Invoice | CreditNote) -> tuple[str | None, ...]:
@@ -86,16 +88,27 @@ class MemoryLedger:
 
     def _write(self, key: str, record: LedgerRecord) -> PushResult:
         self.calls += 1
-        if self.fail_next:
-            raise self.fail_next.pop(0)
+        self._maybe_fail()
         if self.honour_keys and key in self._by_key:
             existing = self.records[self._by_key[key]]
             return PushResult(existing.ledger_id, existing.version, recovered=True)
         self.records[record.ledger_id] = record
         self._by_key[key] = record.ledger_id
-        if self.commit_then_fail:
-            raise self.commit_then_fail.pop(0)
+        self._maybe_fail_after()
         return PushResult(record.ledger_id, record.version)
+
+    def _maybe_fail(self) -> None:
+        """Start of a write: counts it against ``skip_writes``, else raises ``fail_next``."""
+        self._faulty = self.skip_writes <= 0
+        if not self._faulty:
+            self.skip_writes -= 1
+        elif self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def _maybe_fail_after(self) -> None:
+        """End of a write that committed: raises ``commit_then_fail`` (unless skipped)."""
+        if self._faulty and self.commit_then_fail:
+            raise self.commit_then_fail.pop(0)
 
     def _new_id(self) -> str:
         return str(len(self.records) + 1)
@@ -276,8 +289,7 @@ class MemoryLedger:
     def _spend(self, key: str, credit_id: str, refund_id: str, amount: Decimal) -> None:
         """Link ``amount`` of credit ``credit_id`` to refund ``refund_id`` (once per key)."""
         self.calls += 1
-        if self.fail_next:
-            raise self.fail_next.pop(0)
+        self._maybe_fail()
         if self.honour_keys and key in self._by_key:
             return
         credit = self.records[credit_id]
@@ -297,8 +309,7 @@ class MemoryLedger:
             refund, applied_to=(*refund.applied_to, (credit_id, amount))
         )
         self._by_key[key] = refund_id
-        if self.commit_then_fail:
-            raise self.commit_then_fail.pop(0)
+        self._maybe_fail_after()
 
     def _pay(self, inv: LedgerRecord, amount: Decimal) -> None:
         balance = (inv.balance or Decimal(0)) - amount
@@ -327,8 +338,7 @@ class MemoryLedger:
         if version is not None and version != current.version:
             raise StaleVersionError(f"{ledger_id} is at {current.version}, not {version}")
         self.calls += 1
-        if self.fail_next:
-            raise self.fail_next.pop(0)
+        self._maybe_fail()
         updated = replace(
             current,
             version=str(int(current.version or 0) + 1),
@@ -423,8 +433,7 @@ class MemoryLedger:
     def _apply_credit(self, key: str, note_id: str, invoice_id: str) -> None:
         """Apply what the credit note holds, up to the invoice's balance (once per key)."""
         self.calls += 1
-        if self.fail_next:
-            raise self.fail_next.pop(0)
+        self._maybe_fail()
         if self.honour_keys and key in self._by_key:
             return
         note, invoice = self.records[note_id], self.records[invoice_id]
@@ -438,8 +447,7 @@ class MemoryLedger:
                 applied_to=(*note.applied_to, (invoice_id, amount)),
             )
         self._by_key[key] = note_id
-        if self.commit_then_fail:
-            raise self.commit_then_fail.pop(0)
+        self._maybe_fail_after()
 
     async def create_many(
         self, requests: Sequence[CreateRequest], *, batch_key: str
