@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
+from core.redact import mask_url
+
 Authority = Literal["source", "ledger"]
+_URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url"})
 
 
 def _default_authority() -> dict[str, Authority]:
@@ -98,3 +102,9 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.kek_file or self.data_dir / "kek.key"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The repr (and str) shows URLs without their passwords."""
+        for name, value in super().__repr_args__():
+            masked = name in _URL_FIELDS and isinstance(value, str)
+            yield name, mask_url(value) if masked else value
