@@ -3,6 +3,16 @@
 Change detection by content hash: a record whose content did not change is not
 appended again, so re-importing the same data is a no-op. Personal fields are sealed
 under the data subject's (the customer's) key before they touch the log.
+
+A version whose amounts or quantities no ledger can hold (an exponent, NaN, a number of
+13 integer digits, …: :func:`core.validation.storable_number_reasons`) never enters the
+log as an observation: it becomes ``SourceRecordRejected`` without a ledger, with its
+reasons, which ``syncledger errors`` shows as refused at import. Importing the corrected
+row appends it as usual.
+
+Two imports of the same data at once append each version once: every append expects
+the subject's last sequence, and on a conflict the importer reads what the other writer
+appended there and skips its own event when that is already the record's latest version.
 """
 
 from __future__ import annotations
@@ -19,15 +29,26 @@ from typing import Any
 
 from adapters.ports import SourceItem
 from core.errors import ConcurrencyError
-from core.events import Envelope, SourceRecordDeleted, SourceRecordObserved, make_envelope
+from core.events import (
+    Envelope,
+    RejectionReason,
+    SourceRecordDeleted,
+    SourceRecordObserved,
+    SourceRecordRejected,
+    make_envelope,
+)
 from core.ids import canonical_json, uuid7
 from core.keystore import KeyStore, PiiSealer, subject_key_id
 from core.model import RECORD_TYPES, RecordRef
 from core.store import EventStore
 from core.subjects import entity_filter, source_subject
-from core.validation import MALFORMED_FIELD
+from core.validation import MALFORMED_FIELD, storable_number_reasons
 
 CHUNK = 250
+APPEND_TRIES = 5
+DELETED = "deleted"  # the mark of a deleted record, beside content hashes
+#: an integer too long to turn into text (CPython refuses beyond 4300 digits)
+_HUGE_INT = 10**4000
 
 
 @dataclass
@@ -35,7 +56,20 @@ class IngestReport:
     observed: int = 0
     unchanged: int = 0
     deleted: int = 0
+    refused: int = 0  # versions refused before the log (``syncledger errors`` lists them)
     by_kind: dict[str, int] = field(default_factory=dict)
+
+    def appended_by_another(self, envelope: Envelope) -> None:
+        """Count ``envelope`` as unchanged: a concurrent import appended that version."""
+        self.unchanged += 1
+        if envelope.type == "SourceRecordDeleted":
+            self.deleted -= 1
+        elif envelope.type == "SourceRecordRejected":
+            self.refused -= 1
+        else:
+            self.observed -= 1
+            kind = str(envelope.data["kind"])
+            self.by_kind[kind] -= 1
 
 
 _REF_PART = re.compile(r"^[^/\s]{1,200}$")
@@ -62,6 +96,8 @@ def _plain(value: Any) -> Any:
     """A JSON-storable copy of whatever a source delivered (bad input is data)."""
     if isinstance(value, str):
         return _text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _HUGE_INT:
+        return f"an integer of more than {len(str(_HUGE_INT)) - 1} digits"
     if value is None or isinstance(value, bool | int | float | Decimal):
         return value
     if isinstance(value, bytes):
@@ -109,6 +145,24 @@ def split_personal(item: SourceItem) -> tuple[dict[str, Any], dict[str, Any]]:
     return public, personal
 
 
+def mark_of(type_name: Any, data: Any) -> str | None:
+    """What an event says the record's latest version is: its content hash, ``deleted``,
+    or the hash of a version refused at import; ``None`` for anything else (a worker's
+    rejection names a ledger and says nothing about the source's version)."""
+    if not isinstance(data, dict) or not isinstance(data.get("ref"), str):
+        return None
+    sha = data.get("content_sha256")
+    if type_name == "SourceRecordDeleted":
+        return DELETED
+    if not isinstance(sha, str):
+        return None
+    if type_name == "SourceRecordObserved":
+        return sha
+    if type_name == "SourceRecordRejected" and data.get("ledger") is None:
+        return sha
+    return None
+
+
 def content_hash(public: dict[str, Any], personal: dict[str, Any], key: bytes | None) -> str:
     """sha256 over the public fields and a keyed MAC of the personal ones (a plain hash of
     an email address would be guessable)."""
@@ -139,13 +193,22 @@ class Ingestor:
 
     async def load(self) -> None:
         async for stored in self._store.read(entity_filter(self._entity, "source")):
-            event = json.loads(stored.raw)
-            self._subject_seq[stored.subject] = stored.seq
-            data = event["data"]
-            if event["type"] == "SourceRecordObserved":
-                self._latest[data["ref"]] = data["content_sha256"]
-            elif event["type"] == "SourceRecordDeleted":
-                self._latest[data["ref"]] = "deleted"
+            self._fold(stored.seq, stored.subject, stored.raw)
+
+    def _fold(self, seq: int, subject: str, raw: bytes) -> str | None:
+        """Take one stored source event into account; return its mark (see :func:`mark_of`).
+        An event that cannot be read (an older version's) counts only for its sequence."""
+        self._subject_seq[subject] = seq
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(event, dict):
+            return None
+        mark = mark_of(event.get("type"), event.get("data"))
+        if mark is not None:
+            self._latest[event["data"]["ref"]] = mark
+        return mark
 
     async def ingest(self, items: AsyncIterable[SourceItem]) -> IngestReport:
         report = IngestReport()
@@ -154,23 +217,23 @@ class Ingestor:
         async for raw_item in items:
             item = normalized(raw_item)
             if chunk and (item.kind != kind or len(chunk) >= CHUNK):
-                await self._flush(chunk)
+                await self._flush(chunk, report)
                 chunk = []
             kind = item.kind
             envelope = self._envelope_for(item, report)
             if envelope is not None:
                 chunk.append(envelope)
-        await self._flush(chunk)
+        await self._flush(chunk, report)
         return report
 
     def _envelope_for(self, item: SourceItem, report: IngestReport) -> Envelope | None:
         ref = RecordRef(system=item.system, kind=item.kind, id=item.id)
         subject = source_subject(self._entity, ref)
         if item.deleted:
-            if self._latest.get(str(ref)) in (None, "deleted"):
+            if self._latest.get(str(ref)) in (None, DELETED):
                 report.unchanged += 1
                 return None
-            self._latest[str(ref)] = "deleted"
+            self._latest[str(ref)] = DELETED
             report.deleted += 1
             payload: SourceRecordDeleted | SourceRecordObserved = SourceRecordDeleted(
                 ref=str(ref), kind=item.kind, version=item.version
@@ -181,6 +244,9 @@ class Ingestor:
     def _observed(
         self, item: SourceItem, ref: RecordRef, subject: str, report: IngestReport
     ) -> Envelope | None:
+        refusals = storable_number_reasons(item.kind, item.fields)
+        if refusals:
+            return self._refused(item, ref, subject, tuple(refusals), report)
         public, personal = split_personal(item)
         customer_ref = customer_ref_of(item)
         key_id = subject_key_id(self._entity, customer_ref or str(ref))
@@ -211,25 +277,63 @@ class Ingestor:
             event_id=event_id,
         )
 
-    async def _flush(self, chunk: list[Envelope]) -> None:
+    def _refused(
+        self,
+        item: SourceItem,
+        ref: RecordRef,
+        subject: str,
+        reasons: tuple[RejectionReason, ...],
+        report: IngestReport,
+    ) -> Envelope | None:
+        """The version refused, with its reasons, instead of its observation. Its hash
+        leaves personal fields out (no data key is made for a record kept out of the
+        log): fixing the numbers is what changes it."""
+        public, _personal = split_personal(item)
+        sha = content_hash(public, {}, None)
+        if self._latest.get(str(ref)) == sha:
+            report.unchanged += 1
+            return None
+        self._latest[str(ref)] = sha
+        report.refused += 1
+        payload = SourceRecordRejected(
+            ref=str(ref), kind=item.kind, content_sha256=sha, reasons=reasons
+        )
+        return make_envelope(payload, entity=self._entity, subject=subject, actor=self._actor)
+
+    async def _flush(self, chunk: list[Envelope], report: IngestReport) -> None:
         if not chunk:
             return
-        await asyncio.gather(*(self._append(ev) for ev in chunk))
+        appended = await asyncio.gather(*(self._append(ev) for ev in chunk))
+        for envelope, done in zip(chunk, appended, strict=True):
+            if not done:
+                report.appended_by_another(envelope)
         if self._on_progress is not None:
             self._on_progress(len(chunk))
 
-    async def _append(self, envelope: Envelope) -> None:
-        """Append with the subject's expected version; on a concurrent write (the worker
-        appended a rejection on the same subject) refresh the version and try again."""
-        for _ in range(5):
+    async def _append(self, envelope: Envelope) -> bool:
+        """Append with the subject's expected version; False when a concurrent import
+        appended this very version first. Another write on the subject (the worker's
+        rejection, another import's different version) is read, then ours goes after."""
+        mine = mark_of(envelope.type, envelope.data)
+        for _ in range(APPEND_TRIES):
             expected = self._subject_seq.get(envelope.subject, 0)
             try:
                 [seq] = await self._store.append([envelope], expect={envelope.subject: expected})
             except ConcurrencyError:
-                self._subject_seq[envelope.subject] = await self._store.subject_last_seq(
-                    envelope.subject
-                )
+                if await self._appended_since(envelope.subject, expected) == mine:
+                    return False
                 continue
             self._subject_seq[envelope.subject] = seq
-            return
+            self._latest[str(envelope.data["ref"])] = str(mine)
+            return True
         raise ConcurrencyError(envelope.subject, self._subject_seq.get(envelope.subject, 0))
+
+    async def _appended_since(self, subject: str, expected: int) -> str | None:
+        """Fold what others appended on ``subject`` after ``expected``; return the record's
+        latest version among it (``None`` if none of it says)."""
+        latest = None
+        async for stored in self._store.read(subject, from_seq=expected + 1):
+            latest = self._fold(stored.seq, stored.subject, stored.raw) or latest
+        if self._subject_seq.get(subject, 0) <= expected:  # the read saw nothing yet
+            self._subject_seq[subject] = await self._store.subject_last_seq(subject)
+        return latest

@@ -18,9 +18,10 @@ reason code                  rule
 ``too_long``                 :func:`check_length`, :func:`check_address` (per ledger)
 ``invalid_id``               :func:`check_id`
 ``unknown_currency``         :func:`check_currency`
-``not_a_decimal``            :func:`parse_decimal` (floats, NaN, inf, garbage)
+``not_a_decimal``            :func:`parse_decimal` (floats, NaN, inf, exponents, garbage)
 ``too_many_decimals``        :func:`check_decimal_places`
-``amount_out_of_range``      :func:`check_magnitude`, :func:`check_line_net`
+``amount_out_of_range``      :func:`check_magnitude`, :func:`check_line_net`,
+                             :func:`check_digit_count`
 ``negative_amount``          :func:`check_not_negative`
 ``non_positive_quantity``    :func:`check_positive_quantity`
 ``non_positive_amount``      :func:`check_positive_amount` (payments)
@@ -51,6 +52,10 @@ reason code                  rule
 
 Per-ledger limits live in :data:`LEDGER_RULES`; a ledger id not in the table gets the
 conservative :data:`DEFAULT_RULES`.
+
+:func:`storable_number_reasons` applies the numeric rules that hold for every ledger
+before a record may enter the log at all (``core.ingest``): a value no ledger can hold
+is refused there, so it never reaches the read models.
 """
 
 from __future__ import annotations
@@ -136,7 +141,8 @@ _HELP: Final[Mapping[str, str]] = {
     TOO_MANY_DECIMALS: "Round money to the currency's minor unit (2 places for USD, 0 for "
     "JPY); quantities, unit prices and exchange rates take at most 6 decimal places.",
     AMOUNT_OUT_OF_RANGE: "The amount has 13 or more digits before the decimal point (or a "
-    "line's quantity x unit price does): check it for a typo.",
+    "line's quantity x unit price does), or more than 30 digits in all: check it for a "
+    "typo.",
     NEGATIVE_AMOUNT: "Amounts, prices, tax and discounts must not be negative: record "
     "refunds and returns as a credit note.",
     NON_POSITIVE_QUANTITY: "Line quantities must be greater than zero: remove empty lines "
@@ -260,6 +266,8 @@ APPLIED_FIELDS: Final = ("amount_paid", "amount_applied")
 MAX_LINES: Final = 1000
 MAX_INTEGER_DIGITS: Final = 12
 PRICE_PLACES: Final = 6  # quantity, unit price, exchange rate (Xero CurrencyRate [18].[6])
+#: Digits a number may be written with, leading zeros aside (trailing zeros count).
+MAX_WRITTEN_DIGITS: Final = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +374,8 @@ def ledger_rules(ledger: str) -> LedgerRules:
 
 _ID = re.compile(r"^[^/\s]{1,200}$")
 _DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_EXPONENT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+$")
+_NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PHONE = re.compile(r"^\+?[0-9 ().\-/]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
 _PHONE_EXT = re.compile(r"\s*(?:x|ext\.?)\s*[0-9]", re.IGNORECASE)
@@ -543,7 +553,18 @@ def parse_decimal(field_path: str, value: object) -> tuple[Decimal | None, list[
         return Decimal(value), []
     if isinstance(value, str) and _DECIMAL.match(value.strip()):
         return Decimal(value.strip()), []
-    return None, _not_decimal(field_path, value, "is not a decimal number")
+    why = _why_not_decimal(value.strip()) if isinstance(value, str) else "is not a number"
+    return None, _not_decimal(field_path, value, why)
+
+
+def _why_not_decimal(text: str) -> str:
+    if _EXPONENT.match(text):
+        return "is in exponent notation"
+    if text.lstrip("+-").casefold() in _NOT_FINITE:
+        return "is not a finite number"
+    if any(c.isdigit() and not "0" <= c <= "9" for c in text):
+        return "has digits other than 0-9"
+    return "is not a decimal number"
 
 
 def decimal_places(amount: Decimal) -> int:
@@ -776,6 +797,74 @@ def check_line_net(
     )
 
 
+def check_digit_count(field_path: str, amount: Decimal) -> list[RejectionReason]:
+    """At most :data:`MAX_WRITTEN_DIGITS` digits as written (``1.000…0`` with a hundred
+    zeros is 1, but no ledger field takes it as written)."""
+    written = len(amount.as_tuple().digits)
+    if written <= MAX_WRITTEN_DIGITS:
+        return []
+    message = f"{field_path} {_show(str(amount))} is written with {written} digits; write "
+    return _fail(
+        AMOUNT_OUT_OF_RANGE,
+        message + f"at most {MAX_INTEGER_DIGITS} before the point and {PRICE_PLACES} after",
+        field_path,
+    )
+
+
+# --------------------------------------------------------------------------- before the log
+
+#: Amount and quantity fields, per kind: what :func:`storable_number_reasons` checks.
+NUMBER_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "invoice": ("total", "discount", "exchange_rate", *APPLIED_FIELDS),
+    "credit_note": ("total", "discount", "exchange_rate"),
+    "payment": ("amount",),
+    "refund": ("amount",),
+}
+LINE_NUMBER_FIELDS: Final = ("quantity", "unit_price", "tax_amount")
+
+
+def check_storable_number(field_path: str, value: object) -> list[RejectionReason]:
+    """A number some ledger can hold, or nothing (blank is for the later rules to judge).
+
+    The bounds hold for every ledger, so a value outside them is refused before it
+    reaches the log: a plain decimal (no exponent such as ``1e3``, no NaN or infinity,
+    no binary float, ASCII digits only), at most :data:`MAX_INTEGER_DIGITS` digits before
+    the point, :data:`PRICE_PLACES` significant decimals and :data:`MAX_WRITTEN_DIGITS`
+    digits in all. Why these: Xero takes amounts as JSON doubles (``format: double`` in
+    its OpenAPI spec), exact to 15 significant digits, so 12 integer digits leave room
+    for the cents; its exchange rates are ``[18].[6]`` and unit amounts at most 4
+    decimals (``unitdp=4``). No platform we push to documents a larger magnitude cap
+    that we could find, so 12 digits (below one trillion) is a conservative choice, and
+    it is the same bound the per-ledger rules (:func:`check_magnitude`) apply."""
+    if _blank(value):
+        return []
+    amount, found = parse_decimal(field_path, value)
+    if amount is None:
+        return found
+    return (
+        check_magnitude(field_path, amount)
+        or check_decimal_places(field_path, amount, PRICE_PLACES, "any amount or quantity")
+        or check_digit_count(field_path, amount)
+    )
+
+
+def storable_number_reasons(kind: str, fields: Mapping[str, Any]) -> list[RejectionReason]:
+    """Every amount and quantity of a record of ``kind`` that no ledger can hold; empty
+    when the record may enter the log (fields of unknown kinds are left to validation)."""
+    reasons = [
+        reason
+        for name in NUMBER_FIELDS.get(kind, ())
+        for reason in check_storable_number(name, fields.get(name))
+    ]
+    lines = fields.get("lines") if kind in ("invoice", "credit_note") else None
+    for index, line in enumerate(lines if isinstance(lines, list | tuple) else ()):
+        if not isinstance(line, Mapping):
+            continue
+        for name in LINE_NUMBER_FIELDS:
+            reasons.extend(check_storable_number(f"lines[{index}].{name}", line.get(name)))
+    return reasons
+
+
 def check_totals(document: Invoice | CreditNote) -> list[RejectionReason]:
     """The stated total equals ``computed_total()`` (lines + tax - discount, quantized)."""
     try:
@@ -918,10 +1007,14 @@ class _Reader:
         if amount is None:
             self.add(name, found)
             return None
-        found = check_magnitude(path, amount) or [
-            *check_decimal_places(path, amount, places, unit),
-            *(reason for check in checks for reason in check(path, amount)),
-        ]
+        found = (
+            check_magnitude(path, amount)
+            or check_digit_count(path, amount)
+            or [
+                *check_decimal_places(path, amount, places, unit),
+                *(reason for check in checks for reason in check(path, amount)),
+            ]
+        )
         return amount if self.add(name, found) else None
 
     def date(self, name: str) -> date | None:

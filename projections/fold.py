@@ -52,6 +52,9 @@ REFUSED = "refused"
 NO_SOURCE_REF = ""  # unfoldable.source_ref of an event that names no source record
 _REASON_LIMIT = 300
 
+#: digits an amount may have on each side of the point: sums of up to 10^12 such amounts
+#: stay exact within :data:`MONEY`
+AMOUNT_DIGITS = 24
 #: exact arithmetic: a sum that would need rounding raises instead
 MONEY = Context(
     prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Inexact, Overflow, DivisionByZero]
@@ -75,15 +78,36 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class AmountOutOfRange(ArithmeticError):
+    """An amount too wide for the read models to add exactly: its event is unfoldable."""
+
+
 def decimal_text(value: Any) -> str | None:
-    """Exact fixed-point text of an amount, or ``None`` when it is not a finite number."""
+    """Exact fixed-point text of an amount, or ``None`` when it is not a finite number;
+    :class:`AmountOutOfRange` when it would need more than :data:`AMOUNT_DIGITS` digits
+    on either side of the point (``1e309`` is a finite number, but not money)."""
     if value is None or isinstance(value, bool | float):
         return None
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    return format(number, "f") if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    _check_width(number)
+    return format(number, "f")
+
+
+def _check_width(number: Decimal) -> None:
+    exponent = number.as_tuple().exponent
+    places = max(-exponent, 0) if isinstance(exponent, int) else 0
+    whole = 1 if number.is_zero() else max(number.adjusted() + 1, 1)
+    if whole > AMOUNT_DIGITS or places > AMOUNT_DIGITS:
+        shown = str(number) if len(str(number)) <= 40 else str(number)[:37] + "..."
+        raise AmountOutOfRange(
+            f"its amount {shown} needs {whole} digits before the point and {places} after; "
+            f"the read models add at most {AMOUNT_DIGITS} on each side exactly"
+        )
 
 
 def _kind_from_ref(ref: str) -> str:
@@ -507,7 +531,9 @@ def _apply_one(ws: WorkingSet, ev: Event) -> Broken | None:
 
 def _why(exc: Exception) -> str:
     """Why an event could not be applied, in words a person can act on."""
-    if isinstance(exc, ArithmeticError):
+    if isinstance(exc, AmountOutOfRange):
+        why = str(exc)
+    elif isinstance(exc, ArithmeticError):
         why = (
             f"its amounts cannot be added exactly within {MONEY.prec} digits ({type(exc).__name__})"
         )

@@ -107,7 +107,7 @@ class ErrorView:
     source_ref: str
     ledger: str | None  # None: not about one ledger (a validation rejection)
     kind: str
-    error: str  # rejected | abandoned
+    error: str  # rejected | abandoned | refused (at import, before the log)
     code: str | None
     message: str
     reasons: tuple[dict[str, Any], ...]
@@ -174,6 +174,27 @@ class LedgerRecordView:
 
 
 @dataclass(frozen=True, slots=True)
+class UnfoldableView:
+    """An event the fold could not apply (it went on without it)."""
+
+    entity: str
+    seq: int
+    event_type: str
+    subject: str
+    source_ref: str | None  # None: the event names no source record
+    reason: str
+    recorded_at: str | None
+    superseded_seq: int | None  # a later event folded a newer version of the record
+
+    @classmethod
+    def of(cls, r: Row[Any]) -> UnfoldableView:
+        return cls(
+            r.entity, r.seq, r.event_type, r.subject, r.source_ref or None, r.reason,
+            r.recorded_at, r.superseded_seq,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class StatusCount:
     ledger: str | None  # None: records not yet sent towards any ledger
     kind: str
@@ -230,6 +251,16 @@ def open_errors(conn: Connection, entity: str) -> list[ErrorView]:
     order = _order(conn, t.c.source_ref, t.c.ledger)
     stmt = select(t).where(t.c.entity == entity).order_by(*order)
     return [ErrorView.of(r) for r in conn.execute(stmt)]
+
+
+def unfoldable(conn: Connection, entity: str, *, superseded: bool = False) -> list[UnfoldableView]:
+    """Events of ``entity`` (or of no readable entity) the fold could not apply, in log
+    order; those a newer version of their record has superseded only if asked."""
+    t = LIVE.unfoldable
+    stmt = select(t).where(t.c.entity.in_((entity, "")))
+    if not superseded:
+        stmt = stmt.where(t.c.superseded_seq.is_(None))
+    return [UnfoldableView.of(r) for r in conn.execute(stmt.order_by(t.c.seq))]
 
 
 def open_mismatches(conn: Connection, entity: str, ledger: str) -> list[MismatchView]:
@@ -317,6 +348,9 @@ class ReadModels:
 
     def open_mismatches(self, entity: str, ledger: str) -> list[MismatchView]:
         return self._read(lambda c: open_mismatches(c, entity, ledger))
+
+    def unfoldable(self, entity: str, *, superseded: bool = False) -> list[UnfoldableView]:
+        return self._read(lambda c: unfoldable(c, entity, superseded=superseded))
 
     def ledger_record(self, entity: str, ledger: str, ledger_ref: str) -> LedgerRecordView | None:
         return self._read(lambda c: ledger_record(c, entity, ledger, ledger_ref))

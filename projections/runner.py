@@ -5,7 +5,9 @@ transaction that first moves the checkpoint row (``UPDATE … WHERE last_seq = <
 which also takes the row lock, so two runners never interleave), then loads the rows the
 batch reads, folds the batch in memory and writes every changed row. A crash at any
 point leaves either the whole batch and its checkpoint, or neither: nothing is applied
-twice or skipped.
+twice or skipped. An event the fold cannot apply is recorded in the ``unfoldable`` table
+inside that same transaction and the runner goes on (:func:`projections.fold.apply`);
+only the database or the event store failing stops a batch.
 
 While one batch is written (in a worker thread, so the event loop keeps serving the
 NATS connection) the next one is being read.
@@ -27,10 +29,10 @@ from core.errors import ProjectionError
 from core.store import EventStore, StoredEvent
 from projections import fold
 from projections.db import Checkpoint, CheckpointMoved, SqlRows
-from projections.decode import Event, decode
+from projections.decode import Broken, Event, read_event
 from projections.engine import SQLITE_BEGIN_OPTION
 from projections.schema import LIVE, PROJECTION_NAME, Tables, create_tables
-from projections.state import Group, WorkingSet
+from projections.state import Group, Row, WorkingSet
 
 log = logging.getLogger(__name__)
 
@@ -147,18 +149,21 @@ class ProjectionRunner:
         with self._lock:
             if self._position is None:
                 raise ProjectionError("runner not started: call catch_up()")
-            events = [ev for s in batch if (ev := decode(s, fold.HANDLED)) is not None]
+            events = [ev for s in batch if (ev := read_event(s, fold.HANDLED)) is not None]
             try:
-                self._write(events, self._position, batch[-1].seq)
+                unfoldable = self._write(events, self._position, batch[-1].seq)
             except BaseException:
                 self._reset(complete=False)
                 raise
+            _report(unfoldable)
             self._position = Checkpoint(batch[-1].seq, self._position.generation)
             self._applied += len(batch)
             if self._ws.size() > self._max_cached:
                 self._reset(complete=False)
 
-    def _write(self, events: list[Event], old: Checkpoint, last_seq: int) -> None:
+    def _write(self, events: list[Event | Broken], old: Checkpoint, last_seq: int) -> list[Row]:
+        """Fold ``events`` and move the checkpoint in one transaction; return the
+        unfoldable rows it recorded."""
         span = f"events {old.last_seq + 1}..{last_seq}"
         try:
             options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
@@ -166,8 +171,9 @@ class ProjectionRunner:
                 self._sql.advance(conn, self._name, old, last_seq)
                 self._ws.set_loader(partial(self._sql.load, conn))
                 self._prefetch(conn, events)
-                fold.apply(self._ws, events)
+                unfoldable = fold.apply(self._ws, events)
                 self._sql.flush(conn, self._ws)
+            return unfoldable
         except SQLAlchemyError as exc:
             raise ProjectionError(f"writing {span} to the read models failed: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
@@ -175,7 +181,7 @@ class ProjectionRunner:
         finally:
             self._ws.set_loader(None)
 
-    def _prefetch(self, conn: Connection, events: list[Event]) -> None:
+    def _prefetch(self, conn: Connection, events: list[Event | Broken]) -> None:
         if self._ws.complete:
             return  # nothing to load: every row is known
         for name, groups in fold.groups_needed(events).items():
@@ -190,6 +196,14 @@ class ProjectionRunner:
 
     def _reset(self, *, complete: bool) -> None:
         self._ws = WorkingSet(complete=complete)
+
+
+def _report(unfoldable: list[Row]) -> None:
+    for row in unfoldable:
+        log.warning(
+            "event at sequence %d (%s) cannot be folded into the read models: %s; "
+            "it is listed by `syncledger errors`", row["seq"], row["event_type"], row["reason"],
+        )  # fmt: skip
 
 
 async def _close(events: AsyncIterator[StoredEvent]) -> None:

@@ -42,6 +42,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "errors",
     "mismatches",
     "ledger_records",
+    "unfoldable",
     "checkpoints",
 )
 
@@ -139,6 +140,22 @@ def _ledger_records(md: MetaData, p: str, s: str) -> Table:
     )  # fmt: skip
 
 
+def _unfoldable(md: MetaData, p: str, s: str) -> Table:
+    """Events the fold could not apply, kept so they are seen instead of stopping it.
+
+    ``source_ref`` is ``""`` when the event names no source record; ``superseded_seq``
+    is the event that later folded a newer version of that record (the event is then
+    history, not something to act on)."""
+    return Table(
+        f"{p}unfoldable", md,
+        _key("entity"), Column("seq", BigInteger, nullable=False), _key("event_type"),
+        _key("subject"), _key("source_ref"), _key("reason"), _text("recorded_at"),
+        Column("superseded_seq", BigInteger, nullable=True),
+        PrimaryKeyConstraint("entity", "seq", name=f"pk_unfoldable{s}"),
+        Index(f"ix_unfoldable_ref{s}", "entity", "source_ref"),
+    )  # fmt: skip
+
+
 def _checkpoints(md: MetaData, p: str, s: str) -> Table:
     return Table(
         f"{p}checkpoints", md,
@@ -160,6 +177,7 @@ class Tables:
     errors: Table
     mismatches: Table
     ledger_records: Table
+    unfoldable: Table
     checkpoints: Table
 
     def by_name(self) -> dict[str, Table]:
@@ -174,7 +192,7 @@ def tables_for(prefix: str = "", suffix: str = "") -> Tables:
     """Table definitions named ``<prefix><name>``, constraints ``…<suffix>``."""
     md = MetaData()
     builders = (_records, _sync_state, _links, _balances, _errors, _mismatches,
-                _ledger_records, _checkpoints)  # fmt: skip
+                _ledger_records, _unfoldable, _checkpoints)  # fmt: skip
     built = [build(md, prefix, suffix) for build in builders]
     return Tables(md, prefix, *built)
 

@@ -8,6 +8,9 @@ and written back in one transaction per batch.
 The set may be kept between batches (the runner is the only writer: its checkpoint guard
 proves it). When it is *complete* — a build into fresh, empty tables — nothing is ever
 loaded: a missing row is known not to exist.
+
+Every change is journaled until the next :meth:`WorkingSet.mark`, so the fold can take
+back what one event half-did (:meth:`WorkingSet.undo`) and go on with the next one.
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from core.errors import ProjectionError
+
 Row = dict[str, Any]
 Key = tuple[str, ...]
 Group = tuple[str, str]  # (entity, value of the group column)
 Loader = Callable[["TableSpec", list[Group]], list[Row]]
+
+
+class RowsUnavailable(ProjectionError):
+    """Rows could not be loaded from the database: the batch fails, whatever event asked."""
 
 
 class TableSpec:
@@ -49,8 +58,12 @@ SPECS: dict[str, TableSpec] = {
         TableSpec("balances", ("entity", "customer_ref", "currency"), "customer_ref"),
         TableSpec("mismatches", ("entity", "ledger", "key"), "key"),
         TableSpec("ledger_records", ("entity", "ledger", "ledger_ref"), "ledger_ref"),
+        TableSpec("unfoldable", ("entity", "seq"), "source_ref"),
     )
 }
+
+#: one undoable change: (table, key, group, row before, key was dirty before)
+Change = tuple["TableState", Key, Group, Row | None, bool]
 
 
 @dataclass(slots=True)
@@ -61,6 +74,7 @@ class TableState:
     rows: dict[Key, Row] = field(default_factory=dict)
     groups: dict[Group, set[Key]] = field(default_factory=dict)
     dirty: set[Key] = field(default_factory=set)
+    journal: list[Change] = field(default_factory=list)
 
     def missing(self, groups: Iterable[Group]) -> list[Group]:
         """Groups not held yet (none, when the set is complete)."""
@@ -81,10 +95,32 @@ class TableState:
         if keys is not None:
             return keys
         if not self.complete:
-            if self.loader is None:
-                raise RuntimeError(f"{self.spec.name}: group {group} not loaded, no loader")
-            self.add_loaded([group], self.loader(self.spec, [group]))
+            self.add_loaded([group], self._load(group))
         return self.groups.setdefault(group, set())
+
+    def _load(self, group: Group) -> list[Row]:
+        if self.loader is None:
+            raise RowsUnavailable(f"{self.spec.name}: group {group} not loaded, no loader")
+        try:
+            return self.loader(self.spec, [group])
+        except Exception as exc:
+            raise RowsUnavailable(f"loading {self.spec.name} rows failed: {exc}") from exc
+
+    def _remember(self, key: Key, group: Group) -> None:
+        self.journal.append((self, key, group, self.rows.get(key), key in self.dirty))
+
+    def restore(self, key: Key, group: Group, row: Row | None, dirty: bool) -> None:
+        """Put ``key`` back as it was before a journaled change."""
+        if row is None:
+            self.rows.pop(key, None)
+            self.groups.get(group, set()).discard(key)
+        else:
+            self.rows[key] = row
+            self.groups.setdefault(group, set()).add(key)
+        if dirty:
+            self.dirty.add(key)
+        else:
+            self.dirty.discard(key)
 
     def get(self, key: Key) -> Row | None:
         self._ensure((key[0], key[self.spec.key.index(self.spec.group)]))
@@ -94,14 +130,18 @@ class TableState:
         return [self.rows[k] for k in sorted(self._ensure(group))]
 
     def put(self, row: Row) -> None:
-        key = self.spec.key_of(row)
-        self._ensure(self.spec.group_of(row)).add(key)
+        key, group = self.spec.key_of(row), self.spec.group_of(row)
+        keys = self._ensure(group)
+        self._remember(key, group)
+        keys.add(key)
         self.rows[key] = row
         self.dirty.add(key)
 
     def delete(self, key: Key) -> None:
         group = (key[0], key[self.spec.key.index(self.spec.group)])
-        self._ensure(group).discard(key)
+        keys = self._ensure(group)
+        self._remember(key, group)
+        keys.discard(key)
         if self.rows.pop(key, None) is not None:
             self.dirty.add(key)
 
@@ -117,7 +157,10 @@ class WorkingSet:
     """One :class:`TableState` per read-model table (checkpoints excluded)."""
 
     def __init__(self, *, complete: bool = False) -> None:
-        self.tables = {name: TableState(spec, complete) for name, spec in SPECS.items()}
+        self._journal: list[Change] = []
+        self.tables = {
+            name: TableState(spec, complete, journal=self._journal) for name, spec in SPECS.items()
+        }
         self.records = self.tables["records"]
         self.sync = self.tables["sync_state"]
         self.links = self.tables["links"]
@@ -125,6 +168,7 @@ class WorkingSet:
         self.balances = self.tables["balances"]
         self.mismatches = self.tables["mismatches"]
         self.ledger_records = self.tables["ledger_records"]
+        self.unfoldable = self.tables["unfoldable"]
 
     @property
     def complete(self) -> bool:
@@ -136,3 +180,13 @@ class WorkingSet:
 
     def size(self) -> int:
         return sum(len(t.rows) for t in self.tables.values())
+
+    def mark(self) -> None:
+        """Start journaling afresh: :meth:`undo` takes back the changes made after this."""
+        self._journal.clear()
+
+    def undo(self) -> None:
+        """Take back every change since :meth:`mark` (rows loaded meanwhile stay)."""
+        while self._journal:
+            table, key, group, row, dirty = self._journal.pop()
+            table.restore(key, group, row, dirty)

@@ -680,7 +680,7 @@ class ProjectionContract:
         assert runner.position == 4
         assert ReadModels(engine).record(E, INV) is not None
 
-    async def test_malformed_event_stops_at_its_batch(
+    async def test_malformed_event_is_recorded_and_the_fold_goes_on(
         self, engine: Engine, store: EventStore
     ) -> None:
         events = [
@@ -688,13 +688,19 @@ class ProjectionContract:
             observed(INV, total="1"),
             observed("csv/invoice/INV-2", total="2"),
             malformed_observed(),
+            observed("csv/invoice/INV-3", total="4"),
         ]
         await store.append(events)
         runner = ProjectionRunner(engine, store, batch_size=2)
-        with pytest.raises(ProjectionError, match="sequence 4"):
-            await runner.catch_up()
-        assert runner.position == ReadModels(engine).checkpoint() == 2
-        assert ReadModels(engine).record(E, "csv/invoice/INV-2") is None
+        assert await runner.catch_up() == 5
+        models = ReadModels(engine)
+        assert runner.position == models.checkpoint() == 5
+        (bad,) = models.unfoldable(E)
+        assert (bad.seq, bad.event_type, bad.source_ref) == (4, "SourceRecordObserved", INV)
+        assert bad.reason == "its data lacks the field 'content_sha256'"
+        assert models.record(E, INV).total == 1  # type: ignore[union-attr]
+        assert balance(models).invoiced == 1 + 2 + 4
+        assert (await verify(engine, store)).ok
 
     async def test_entities_are_kept_apart(self, engine: Engine, store: EventStore) -> None:
         await self.apply(

@@ -176,7 +176,44 @@ def test_newer_schema_version_than_code_is_refused() -> None:
 
 
 def test_amounts_beyond_exact_precision_are_refused_not_rounded() -> None:
-    huge = "9" * 59 + ".9"  # 60 digits: exact; twice that needs 61
-    events = [observed("csv/invoice/I1", total=huge), observed("csv/invoice/I2", total=huge)]
-    with pytest.raises(ProjectionError, match=r"sequence 2 .* exactly"):
-        _fold(events)
+    wide = "9" * 23 + "." + "9" * 24  # as wide as the read models take: 47 digits
+    events = [observed(f"csv/invoice/I{i}", total=wide) for i in range(3)]
+    events.append(observed("csv/invoice/I9", total="9" * 25))  # one digit too many
+    ws = _fold(events)
+    (customer,) = ws.balances.rows.values()
+    assert customer["invoiced"] == "2" + "9" * 23 + "." + "9" * 23 + "7"  # exact: 3 x wide
+    (row,) = ws.unfoldable.rows.values()
+    assert (row["seq"], row["source_ref"]) == (4, "csv/invoice/I9")
+    assert "25 digits before the point" in row["reason"]
+    assert ("acme", "csv/invoice/I9") not in ws.records.rows  # no half-applied state
+
+
+def test_sums_that_cannot_be_exact_are_unfoldable_not_rounded() -> None:
+    almost = "9" * 24  # adding 1 to the sum of 10^36 of these would need 61 digits
+    ws = WorkingSet(complete=True)
+    ws.balances.put({
+        "entity": "acme", "customer_ref": "csv/customer/C1", "currency": "USD",
+        "invoiced": "9" * 60, "credited": "0", "paid": "0", "balance": "9" * 60, "last_seq": 1,
+    })  # fmt: skip
+    env = observed("csv/invoice/I1", total=almost)
+    apply(ws, [decode(StoredEvent(2, env.subject, env.to_bytes()), HANDLED)])  # type: ignore[list-item]
+    (row,) = ws.unfoldable.rows.values()
+    assert "cannot be added exactly within 60 digits (Inexact)" in row["reason"]
+    (customer,) = ws.balances.rows.values()
+    assert customer["invoiced"] == "9" * 60  # untouched
+
+
+def test_the_record_with_the_wide_amount_is_the_unfoldable_one() -> None:
+    """The issue's log: ``1e309`` then an ordinary invoice of the same customer. The
+    wide one is refused by the fold; the ordinary one folds as usual."""
+    events = [observed("csv/invoice/I1", total="1e309"), observed("csv/invoice/I2", total="10.00")]
+    ws = _fold(events)
+    (row,) = ws.unfoldable.rows.values()
+    assert (row["seq"], row["source_ref"], row["event_type"]) == (
+        1,
+        "csv/invoice/I1",
+        "SourceRecordObserved",
+    )
+    assert "310 digits before the point" in row["reason"]
+    (customer,) = ws.balances.rows.values()
+    assert customer["invoiced"] == "10.00"

@@ -1,7 +1,7 @@
 """Property: malformed source records never crash the worker. 10,000 generated records
 of every shape go through ingest and the sync process (memory store, fake ledger); each
-invalid one becomes ``SourceRecordRejected`` with at least one reason, and nothing is
-pushed for it."""
+invalid one becomes ``SourceRecordRejected`` with at least one reason (at ingest when its
+numbers no ledger can hold, else from the worker), and nothing is pushed for it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.ports import SourceItem
-from core.ingest import Ingestor
+from core.ingest import Ingestor, normalized
 from core.sync import SyncService
 from core.sync_state import name_key
 from core.validation import Rejected, validate
@@ -65,6 +65,13 @@ def test_malformed_records_never_crash_the_worker(case: tuple[Any, Any]) -> None
     calls_before = PIPELINE.h.ledger.calls
     events = PIPELINE.feed(kind, fields)
     types = [e["type"] for e in events]
+    if types[0] == "SourceRecordRejected":  # numbers no ledger can hold: refused at ingest
+        assert types == ["SourceRecordRejected"]
+        assert events[0]["data"]["ledger"] is None and events[0]["data"]["reasons"]
+        item = normalized(SourceItem("csv", kind, "x", "v", fields))
+        assert isinstance(validate(item, "memory"), Rejected)  # validation agrees
+        assert PIPELINE.h.ledger.calls == calls_before
+        return
     assert types[0] == "SourceRecordObserved"
     observed = events[0]["data"]
     item = SourceItem("csv", observed["kind"], "x", "v", observed["record"])
