@@ -46,6 +46,10 @@ class Case:
     #: refs the operation's writes are expected to fail on (5xx mode: a LedgerPushFailed
     #: naming a step); default: the records' own refs
     faulted: tuple[str, ...] = ()
+    #: 5xx mode: how many times that write answers 503; above the adapter's own HTTP
+    #: attempts (``RetryPolicy``, 5) when it retries the write in place (an idempotent
+    #: write), so the failure reaches the sync as a failed step
+    fails: int = 3
 
 
 def cases(platform_id: str) -> list[Case]:
@@ -247,7 +251,7 @@ async def run_5xx_between_writes(stand: Stand, case: Case) -> None:
     few times: the step is retried (never settled without it) and finishes."""
     await stand.ingest(case.setup)
     await stand.wait_settled(ref(i) for i in case.setup)
-    stand.faults(match=case.second_write, match_fail=3, fail_status=503)
+    stand.faults(match=case.second_write, match_fail=case.fails, fail_status=503)
     await stand.ingest(case.records)
     await stand.wait_settled(ref(i) for i in case.records)
     assert int(stand.faults()["matched"]) >= 3, "the 5xx never hit the second write"
