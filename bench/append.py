@@ -65,9 +65,9 @@ async def fresh_stream(js: nats.js.JetStreamContext, name: str) -> None:
     )
 
 
-async def raw_publish_async(nc: nats.NATS, evs: list[Envelope]) -> float:
+async def raw_publish_async(nc: nats.NATS, admin: nats.NATS, evs: list[Envelope]) -> float:
     js = nc.jetstream(publish_async_max_pending=4000)
-    await fresh_stream(js, "BENCH")
+    await fresh_stream(admin.jetstream(), "BENCH")
     payloads = [(e.subject, e.to_bytes(), e.id) for e in evs]
     start = time.perf_counter()
     futures = [await js.publish_async(s, p, headers={"Nats-Msg-Id": i}) for s, p, i in payloads]
@@ -75,9 +75,8 @@ async def raw_publish_async(nc: nats.NATS, evs: list[Envelope]) -> float:
     return len(evs) / (time.perf_counter() - start)
 
 
-async def raw_atomic(nc: nats.NATS, evs: list[Envelope]) -> float:
-    js = nc.jetstream()
-    await fresh_stream(js, "BENCH")
+async def raw_atomic(nc: nats.NATS, admin: nats.NATS, evs: list[Envelope]) -> float:
+    await fresh_stream(admin.jetstream(), "BENCH")
     payloads = [(e.subject, e.to_bytes(), e.id) for e in evs]
     start = time.perf_counter()
     for first in range(0, len(payloads), 1000):
@@ -94,13 +93,13 @@ async def raw_atomic(nc: nats.NATS, evs: list[Envelope]) -> float:
     return len(evs) / (time.perf_counter() - start)
 
 
-async def ours(nc: nats.NATS, evs: list[Envelope], writers: int) -> float:
-    js = nc.jetstream()
+async def ours(nc: nats.NATS, admin: nats.NATS, evs: list[Envelope], writers: int) -> float:
+    js = admin.jetstream()
     for name in ("BENCH", "SYNCLEDGER"):
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(name)
+    await JetStreamEventStore(admin).ensure_stream(create=True)  # first-time setup: admin
     store = JetStreamEventStore(nc)
-    await store.ensure_stream()
     queue = iter(evs)
 
     async def writer() -> None:
@@ -116,11 +115,13 @@ async def ours(nc: nats.NATS, evs: list[Envelope], writers: int) -> float:
 
 
 async def main(n: int, writers: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedNats(Path(tmp)) as server:
-        nc = await nats.connect(server.url)
-        raw_async = await raw_publish_async(nc, envelopes(n, "a"))
-        raw_batch = await raw_atomic(nc, envelopes(n, "b"))
-        mine = await ours(nc, envelopes(n, "c"), writers)
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedNats(Path(tmp), stream=None) as server:
+        nc = await nats.connect(server.url)  # syncledger's user publishes, as in production
+        admin = await nats.connect(server.admin_url)  # streams are made by the admin user
+        raw_async = await raw_publish_async(nc, admin, envelopes(n, "a"))
+        raw_batch = await raw_atomic(nc, admin, envelopes(n, "b"))
+        mine = await ours(nc, admin, envelopes(n, "c"), writers)
+        await admin.close()
         await nc.close()
     print(f"events={n} writers={writers} fsync=always")
     print(f"raw_publish_async_events_per_s={raw_async:,.0f}")

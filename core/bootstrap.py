@@ -2,105 +2,272 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
-import socket
+import logging
+import math
+import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
+from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
 from adapters.platforms import mapping_name
-from core.embedded import EmbeddedNats
+from core.embedded import Attachment, EmbeddedNats, attach
 from core.errors import ConfigurationError, EventStoreUnavailable
 from core.events import MappingVersionPublished, make_envelope, subject_for
 from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
+from core.log_setup import LogMarker, open_log
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
 
 if TYPE_CHECKING:
     from audit.context import AuditContext
 
+log = logging.getLogger(__name__)
+
+_ENV = "SYNCLEDGER_NATS"  # settings prefix, for messages
+_URL_UNSAFE = re.compile(r"[@/?#%\s]")  # cannot travel in a URL's user:password@
+RECONNECT_WAIT_S = 0.5
+
 
 @dataclass
 class Runtime:
     settings: Settings
-    nats_url: str
+    nats_url: str  # carries the app user's credentials: give it to NATS clients, never print it
     nc: NatsClient
     store: JetStreamEventStore
     keys: SqliteKeyStore
     embedded: EmbeddedNats | None
+    nats_address: str = ""  # the server without credentials, for messages
+    #: set when the connection to NATS is gone for good (reconnecting gave up)
+    connection_lost: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def _reachable(url: str) -> bool:
-    parsed = urlparse(url)
+@dataclass(frozen=True)
+class NatsEndpoint:
+    """Where the log is: ``url`` with the app user's credentials (for clients only),
+    ``address`` without them (for messages), ``admin_url`` for first-time setup."""
+
+    url: str
+    address: str
+    admin_url: str | None = None
+
+
+def strip_credentials(url: str) -> str:
+    """``url`` without its ``user:password@`` part."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _read_secret(path: Path, setting: str) -> str:
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4222), 0.5):
-            return True
-    except OSError:
-        return False
+        secret = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {setting} {path} ({type(exc).__name__}): point it at the file "
+            "holding the password"
+        ) from exc
+    if not secret:
+        raise ConfigurationError(f"{setting} {path} is empty: put the password in it")
+    return secret
 
 
-def _start_nats(settings: Settings) -> tuple[str, EmbeddedNats | None]:
-    """The configured server, or the data dir's embedded one (reused if already running)."""
-    if settings.nats_url:
-        return settings.nats_url, None
-    url_file = settings.data_dir / "nats" / "url"
-    if url_file.exists():
-        url = url_file.read_text().strip()
-        if _reachable(url):
-            return url, None
-    embedded = EmbeddedNats(settings.data_dir).start()
-    url_file.write_text(embedded.url)
-    return embedded.url, embedded
+def with_credentials(url: str, user: str | None, password_file: Path | None, env: str) -> str:
+    """``url`` carrying ``user`` and the password in ``password_file`` (``env`` names the
+    settings in messages, e.g. ``SYNCLEDGER_NATS``)."""
+    if user is None:
+        return url
+    if password_file is None:
+        raise ConfigurationError(f"{env}_USER is set without {env}_PASSWORD_FILE: set both")
+    password = _read_secret(password_file, f"{env}_PASSWORD_FILE")
+    if _URL_UNSAFE.search(user + password) or ":" in user:
+        raise ConfigurationError(
+            f"the user or password of {env}_USER / {env}_PASSWORD_FILE holds a character "
+            "that cannot travel in a NATS URL (one of : @ / ? # % or a space; ':' is allowed "
+            "in the password): choose one without"
+        )
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
 
 
-async def connect(url: str) -> NatsClient:
+def external_endpoint(settings: Settings) -> NatsEndpoint:
+    url = settings.nats_url or ""
+    return NatsEndpoint(
+        url=with_credentials(url, settings.nats_user, settings.nats_password_file, _ENV),
+        address=strip_credentials(url),
+        admin_url=(
+            with_credentials(
+                url, settings.nats_admin_user, settings.nats_admin_password_file, _ENV + "_ADMIN"
+            )
+            if settings.nats_admin_user
+            else None
+        ),
+    )
+
+
+def embedded_endpoint(server: EmbeddedNats) -> NatsEndpoint:
+    return NatsEndpoint(server.url, f"the embedded nats-server of {server.data_dir}", None)
+
+
+def _refusal(exc: BaseException, address: str) -> str:
+    text = str(exc)
+    if "Authorization Violation" in text:
+        return (
+            f"NATS at {address} refused syncledger's credentials (Authorization Violation): "
+            "check SYNCLEDGER_NATS_USER / SYNCLEDGER_NATS_PASSWORD_FILE (README Security)"
+        )
+    return (
+        f"cannot reach NATS at {address}: {type(exc).__name__}; start nats-server or unset "
+        "SYNCLEDGER_NATS_URL to use the embedded one"
+    )
+
+
+async def connect(
+    url: str,
+    *,
+    address: str | None = None,
+    reconnect_s: float = 30.0,
+    lost: asyncio.Event | None = None,
+) -> NatsClient:
+    """A connection that reconnects for ``reconnect_s`` after losing the server, then
+    closes and sets ``lost``. Problems are logged as one line each, without the URL's
+    credentials."""
+    where = address or strip_credentials(url)
+    callbacks = _Callbacks(where, reconnect_s, lost)
     try:
-        return await nats.connect(
+        await _probe(url)  # fails at once on refused credentials; reconnecting would not
+        callbacks.nc = await nats.connect(
             url,
             connect_timeout=5,
-            max_reconnect_attempts=60,
-            reconnect_time_wait=0.5,
             allow_reconnect=True,
+            reconnect_time_wait=RECONNECT_WAIT_S,
+            max_reconnect_attempts=max(1, math.ceil(reconnect_s / RECONNECT_WAIT_S)),
+            error_cb=callbacks.error,
+            disconnected_cb=callbacks.disconnected,
+            reconnected_cb=callbacks.reconnected,
+            closed_cb=callbacks.closed,
         )
     except (OSError, nats.errors.Error) as exc:
-        raise EventStoreUnavailable(
-            f"cannot reach NATS at {url}: {type(exc).__name__}; start nats-server or unset "
-            "SYNCLEDGER_NATS_URL to use the embedded one"
-        ) from exc
+        raise EventStoreUnavailable(_refusal(exc, where)) from exc
+    return callbacks.nc
+
+
+async def _probe(url: str) -> None:
+    async def quiet(exc: Exception) -> None:
+        """The caller translates the error."""
+
+    probe = await nats.connect(url, connect_timeout=5, allow_reconnect=False, error_cb=quiet)
+    await probe.close()
+
+
+@dataclass
+class _Callbacks:
+    """nats-py's connection callbacks: one log line each, and ``lost`` set when the client
+    gave up reconnecting (not when it is closed on purpose)."""
+
+    where: str
+    reconnect_s: float
+    lost: asyncio.Event | None
+    reconnecting: bool = False
+
+    async def error(self, exc: Exception) -> None:
+        log.warning("NATS at %s: %s", self.where, exc or type(exc).__name__)
+
+    async def disconnected(self) -> None:
+        if self.nc is not None and self.nc.is_closed:
+            return  # closed on purpose
+        self.reconnecting = True
+        log.warning(
+            "lost the connection to NATS at %s; reconnecting for up to %.0f s",
+            self.where,
+            self.reconnect_s,
+        )
+
+    async def reconnected(self) -> None:
+        self.reconnecting = False
+        log.warning("reconnected to NATS at %s", self.where)
+
+    async def closed(self) -> None:
+        if self.reconnecting and self.lost is not None:
+            self.lost.set()
+
+    nc: NatsClient | None = None
+
+
+async def _attach(settings: Settings) -> Attachment | None:
+    """The data directory's embedded server (found or started), unless a URL is set."""
+    if settings.nats_url:
+        return None
+    return await asyncio.to_thread(attach, settings.data_dir, settings.stream)
+
+
+async def _open_log(store: JetStreamEventStore, settings: Settings, end: NatsEndpoint) -> None:
+    admin_url = end.admin_url
+    connect_admin = None
+    if admin_url is not None:
+
+        async def connect_admin() -> NatsClient:
+            return await connect(admin_url, address=end.address, reconnect_s=RECONNECT_WAIT_S)
+
+    await open_log(
+        store, LogMarker(settings.data_dir), server=end.address, connect_admin=connect_admin
+    )
+
+
+def _keystore(settings: Settings) -> SqliteKeyStore:
+    path = settings.data_dir / "keys.db"
+    kek = load_or_create_kek(settings.key_file, keystore=path)
+    return SqliteKeyStore(path, kek, kek_id_of(kek))
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url, embedded = _start_nats(settings)
+    """Connected parts for one command. In embedded mode the data directory's server is
+    shared: found or started here, and stopped on the way out only by the last process
+    using it. A log that should exist but does not stops everything (``LogMissing``)."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    attached = await _attach(settings)
     keys: SqliteKeyStore | None = None
     nc: NatsClient | None = None
     store: JetStreamEventStore | None = None
+    lost = asyncio.Event()
     try:
-        nc = await connect(url)
+        end = embedded_endpoint(attached.server) if attached else external_endpoint(settings)
+        nc = await connect(
+            end.url, address=end.address, reconnect_s=settings.nats_reconnect_s, lost=lost
+        )
         store = JetStreamEventStore(nc, stream=settings.stream)
-        await store.ensure_stream()
-        kek = load_or_create_kek(settings.key_file)
-        keys = SqliteKeyStore(settings.data_dir / "keys.db", kek, kek_id_of(kek))
-        yield Runtime(settings, url, nc, store, keys, embedded)
+        await _open_log(store, settings, end)
+        keys = _keystore(settings)
+        server = attached.server if attached else None
+        yield Runtime(settings, end.url, nc, store, keys, server, end.address, lost)
     finally:
-        if store is not None:
-            await store.close()
-        if nc is not None and not nc.is_closed:
+        await _close(store, nc, keys)
+        if attached is not None:
+            await asyncio.to_thread(attached.release)
+
+
+async def _close(
+    store: JetStreamEventStore | None, nc: NatsClient | None, keys: SqliteKeyStore | None
+) -> None:
+    if store is not None:
+        await store.close()
+    if nc is not None and not nc.is_closed:
+        try:
             await nc.drain()
-        if keys is not None:
-            keys.close()
-        if embedded is not None:
-            (settings.data_dir / "nats" / "url").unlink(missing_ok=True)
-            embedded.stop()
+        except (TimeoutError, OSError, nats.errors.Error):
+            await nc.close()
+    if keys is not None:
+        keys.close()
 
 
 def mapping_file(ledger: str) -> Path:

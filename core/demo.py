@@ -133,7 +133,7 @@ async def run_demo(
         try:
             console.print(
                 f"[bold]syncledger demo[/] entity={settings.entity} "
-                f"ledger={ledger.description} log={rt.nats_url}"
+                f"ledger={ledger.description} log={rt.nats_address}"
             )
             note = rate_scale_note(platform(settings.ledger), settings.rate_scale)
             if note is not None:

@@ -1,23 +1,121 @@
-"""Embedded NATS: run the ``nats-server`` binary from the venv for a single-process setup.
+"""Embedded NATS: one authenticated ``nats-server`` per data directory, shared by every
+syncledger process that uses that directory.
 
-Loopback only, a free port, JetStream with ``sync_interval: always`` (every write is
-fsynced before it is acknowledged), store under the data directory.
+Loopback only, JetStream with ``sync_interval: always`` (every write is fsynced before it
+is acknowledged), store under the data directory. ``<data-dir>/nats/`` (mode 0700) holds:
+
+==================  ==============================================================
+nats-server.conf    0600: listener, JetStream, the users and their permissions
+credentials.json    0600: the generated passwords of the roles (never logged)
+server.json         pid and port of the running server
+jetstream/          the store
+nats-server.log     the server's own log
+setup.lock          held exclusively while the server is found, started or stopped
+users.lock          held shared by every process that uses the server
+==================  ==============================================================
+
+A command *attaches* (:func:`attach`): under ``setup.lock`` it connects to the running
+server or starts one, and holds a shared lock on ``users.lock`` until it *releases*. The
+server runs in its own session, so it outlives the process that started it; the process
+that releases last (it alone can take ``users.lock`` exclusively) stops it.
+
+Roles (the same permission sets are documented for a cluster in the README):
+
+- ``syncledger``: the app (commands and the worker). Publishes the log (``sl.>``) and the
+  lease bucket, reads streams, uses consumers; may create only the ``KV_SL_LEASES`` stream;
+  can never delete, purge or update a stream or delete a message.
+- ``syncledger-admin``: the JetStream API; syncledger uses it only to create the log at
+  first-time setup. Publishes nothing on ``sl.>``.
+- ``syncledger-reader``: reads the log (stream info, message get, ordered consumers) for
+  people and tools that inspect it; publishes nothing on ``sl.>``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from core.errors import ConfigurationError, EventStoreUnavailable
+from core.store import STREAM_NAME
+
+APP_USER = "syncledger"
+ADMIN_USER = "syncledger-admin"
+READER_USER = "syncledger-reader"
+LEASE_STREAM = "KV_SL_LEASES"  # the push-lease bucket SL_LEASES (core/lease.py)
+SETUP_LOCK_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Role:
+    """A NATS user's permissions: what it may publish to and subscribe to."""
+
+    user: str
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...] = ("_INBOX.>",)
+    deny_publish: tuple[str, ...] = ()
+
+    def permissions(self) -> dict[str, dict[str, list[str]]]:
+        publish = {"allow": list(self.publish)}
+        if self.deny_publish:
+            publish["deny"] = list(self.deny_publish)
+        return {"publish": publish, "subscribe": {"allow": list(self.subscribe)}}
+
+
+_READ_API = (
+    "$JS.API.INFO",
+    "$JS.API.STREAM.INFO.*",
+    "$JS.API.STREAM.NAMES",
+    "$JS.API.STREAM.MSG.GET.*",
+    "$JS.API.DIRECT.GET.>",
+    "$JS.FC.>",  # flow-control replies of ordered consumers
+)
+_NEVER = (  # explicit, although nothing grants them: deny wins over any later allow
+    "$JS.API.STREAM.DELETE.>",
+    "$JS.API.STREAM.PURGE.>",
+    "$JS.API.STREAM.MSG.DELETE.>",
+    "$JS.API.STREAM.UPDATE.>",
+    "$JS.API.STREAM.SNAPSHOT.>",
+    "$JS.API.STREAM.RESTORE.>",
+)
+APP = Role(
+    APP_USER,
+    publish=(
+        "sl.>",
+        "$KV.SL_LEASES.>",
+        *_READ_API,
+        "$JS.API.CONSUMER.>",
+        "$JS.ACK.>",
+        f"$JS.API.STREAM.CREATE.{LEASE_STREAM}",
+    ),
+    deny_publish=_NEVER,
+)
+ADMIN = Role(ADMIN_USER, publish=("$JS.API.>",), deny_publish=("sl.>", "$KV.>"))
+READER = Role(
+    READER_USER,
+    publish=(
+        *_READ_API,
+        "$JS.API.CONSUMER.CREATE.>",
+        "$JS.API.CONSUMER.INFO.>",
+        "$JS.API.CONSUMER.MSG.NEXT.>",
+    ),
+    deny_publish=("sl.>", "$KV.>", *_NEVER),
+)
+ROLES = (APP, ADMIN, READER)
 
 
 def nats_server_binary() -> str:
@@ -41,77 +139,318 @@ def free_port() -> int:
         return port
 
 
-def server_config(port: int, store_dir: Path, *, extra: str = "") -> str:
-    """nats-server configuration: loopback, JetStream, fsync before every ack."""
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def authorization_block(passwords: Mapping[str, str]) -> str:
+    """The ``authorization { users = [...] }`` section for the roles in ``passwords``."""
+    users = [
+        {"user": r.user, "password": passwords[r.user], "permissions": r.permissions()}
+        for r in ROLES
+        if r.user in passwords
+    ]
+    return f"authorization {{\n  users = {json.dumps(users, indent=2)}\n}}\n"
+
+
+def server_config(
+    port: int, store_dir: Path, *, passwords: Mapping[str, str] | None = None, extra: str = ""
+) -> str:
+    """nats-server configuration: loopback, JetStream, fsync before every ack, and (given
+    ``passwords``) the users; without users the server admits anyone (tests only)."""
+    auth = authorization_block(passwords) if passwords else ""
     return (
         f"listen: 127.0.0.1:{port}\n"
         "max_payload: 8MB\n"
         f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n  sync_interval: always\n}}\n"
+        + auth
         + extra
     )
 
 
-class EmbeddedNats:
-    """A ``nats-server`` child process; use as a context manager."""
+def private_dir(path: Path) -> Path:
+    """``path`` created if needed, readable by its owner only (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+
+def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write ``text`` to a file only its owner may read (0600), complete or not at all.
+    ``exclusive``: only if ``path`` does not exist yet (``FileExistsError`` otherwise)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if exclusive:
+            os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_or_create_credentials(nats_dir: Path) -> dict[str, str]:
+    """The roles' passwords in ``credentials.json`` (0600), generated on first use."""
+    path = nats_dir / "credentials.json"
+    if not path.exists():
+        passwords = {r.user: secrets.token_urlsafe(32) for r in ROLES}
+        with contextlib.suppress(FileExistsError):  # another process was first
+            write_private(path, json.dumps(passwords, indent=2), exclusive=True)
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot read the embedded NATS credentials {path} ({type(exc).__name__}); "
+            "restore it from a backup, or stop every syncledger process and delete it to "
+            "generate new ones"
+        ) from exc
+    missing = [r.user for r in ROLES if not isinstance(stored.get(r.user), str)]
+    if missing:
+        raise ConfigurationError(
+            f"{path} lacks the password of {', '.join(missing)}; restore it from a backup"
+        )
+    return {r.user: str(stored[r.user]) for r in ROLES}
+
+
+# ---------------------------------------------------------------------- processes
+
+
+def _pid_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust the signal probe
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _runs_config(pid: int, conf: Path) -> bool:
+    """Whether ``pid`` is a nats-server started with ``conf`` (not a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _pid_running(pid)
+    return str(conf).encode() in cmdline.split(b"\0")
+
+
+def _terminate(pid: int, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if ``pid`` is still running after ``timeout``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _pid_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _pid_running(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        while _pid_running(pid):
+            time.sleep(0.05)
+
+
+class EmbeddedNats:
+    """The ``nats-server`` of a data directory; use as a context manager.
+
+    ``url`` carries the app user's credentials, so a client given it connects as
+    syncledger; ``address`` is the same without them, for messages. Starting it is the
+    first-time setup of its log ``stream`` (created by the admin user only if
+    ``data_dir`` never saw it, see ``core/log_setup.py``); ``stream=None`` skips that.
+    """
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, stream: str | None = STREAM_NAME
+    ) -> None:
         self.data_dir = data_dir
-        self.port = port or free_port()
+        self.nats_dir = data_dir / "nats"
+        self.stream = stream
+        self.port = port or self._recorded_port() or free_port()
+        self.pid: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._passwords: dict[str, str] | None = None
+
+    # ---- addresses
+
+    @property
+    def address(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def url_for(self, user: str) -> str:
+        """The server URL with ``user``'s credentials in it (a secret: never print it)."""
+        return f"nats://{user}:{self.passwords[user]}@127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return self.url_for(APP_USER)
+
+    @property
+    def admin_url(self) -> str:
+        return self.url_for(ADMIN_USER)
+
+    @property
+    def reader_url(self) -> str:
+        return self.url_for(READER_USER)
+
+    @property
+    def passwords(self) -> dict[str, str]:
+        if self._passwords is None:
+            self._passwords = load_or_create_credentials(private_dir(self.nats_dir))
+        return self._passwords
+
+    @property
+    def config_file(self) -> Path:
+        return self.nats_dir / "nats-server.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.nats_dir / "nats-server.log"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.nats_dir / "jetstream"
+
+    # ---- the process
+
+    def config(self) -> str:
+        return server_config(self.port, self.store_dir, passwords=self.passwords)
 
     def start(self, timeout: float = 15.0) -> EmbeddedNats:
-        nats_dir = self.data_dir / "nats"
-        nats_dir.mkdir(parents=True, exist_ok=True)
-        conf = nats_dir / "nats-server.conf"
-        conf.write_text(server_config(self.port, nats_dir / "jetstream"))
-        log = open(nats_dir / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
+        private_dir(self.nats_dir)
+        write_private(self.config_file, self.config())
+        log = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child
         self._proc = subprocess.Popen(
-            [nats_server_binary(), "-c", str(conf)],
+            [nats_server_binary(), "-c", str(self.config_file)],
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            start_new_session=True,  # outlives this process; signals to its group miss it
         )
         log.close()
+        self.pid = self._proc.pid
         self._wait_ready(timeout)
+        self._record()
+        try:
+            self._open_log()
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _open_log(self) -> None:
+        if self.stream is None:
+            return
+        from core.log_setup import setup_embedded_log  # it builds on this module
+
+        coro = setup_embedded_log(self.admin_url, self.stream, self.data_dir)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callers may run a loop
+            pool.submit(asyncio.run, coro).result()
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
                 raise EventStoreUnavailable(
-                    f"nats-server exited with {self._proc.returncode}; "
-                    f"see {self.data_dir / 'nats' / 'nats-server.log'}"
+                    f"nats-server exited with {self._proc.returncode}; see {self.log_file}"
                 )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
+            if _listening(self.port):
+                return
+            time.sleep(0.05)
         self.stop()
-        raise EventStoreUnavailable(f"nats-server did not listen on port {self.port}")
+        raise EventStoreUnavailable(
+            f"nats-server did not listen on port {self.port} within {timeout:.0f} s; "
+            f"see {self.log_file}"
+        )
+
+    def running(self) -> bool:
+        return self.pid is not None and _pid_running(self.pid) and _listening(self.port)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        pid, self.pid = self.pid, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        elif pid is not None:
+            _terminate(pid, timeout)
+        self._forget(pid)
 
     def kill(self) -> None:
         """SIGKILL, for fault tests."""
+        pid, self.pid = self.pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if self._proc is not None:
-            os.kill(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
             self._proc = None
+        elif pid is not None:
+            while _pid_running(pid):
+                time.sleep(0.05)
+
+    # ---- server.json: which server runs for this data directory
+
+    @property
+    def _record_file(self) -> Path:
+        return self.nats_dir / "server.json"
+
+    def _recorded(self) -> dict[str, int]:
+        try:
+            raw = json.loads(self._record_file.read_text())
+            return {"pid": int(raw["pid"]), "port": int(raw["port"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def _recorded_port(self) -> int | None:
+        """The port this data directory's server used last, if nothing else took it:
+        a server restarted on the same port lets connected processes reconnect."""
+        port = self._recorded().get("port")
+        return port if port is not None and _port_free(port) else None
+
+    def _record(self) -> None:
+        write_private(self._record_file, json.dumps({"pid": self.pid, "port": self.port}))
+
+    def _forget(self, pid: int | None) -> None:
+        if pid is not None and self._recorded().get("pid") == pid:
+            self._record_file.unlink(missing_ok=True)
+
+    def adopt_running(self) -> bool:
+        """Take over the recorded server if it is this directory's and answers."""
+        rec = self._recorded()
+        if not rec:
+            return False
+        pid, port = rec["pid"], rec["port"]
+        if not (_pid_running(pid) and _runs_config(pid, self.config_file)):
+            return False
+        if not _listening(port):  # ours but deaf: it must go before another one starts
+            _terminate(pid, 5.0)
+            return False
+        self.pid, self.port = pid, port
+        return True
 
     def __enter__(self) -> EmbeddedNats:
         return self.start()
@@ -120,3 +459,75 @@ class EmbeddedNats:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+# ---------------------------------------------------------------------- sharing
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path, wait_s: float = SETUP_LOCK_WAIT_S) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise EventStoreUnavailable(
+                        f"another syncledger process has been starting or stopping the "
+                        f"embedded nats-server of {path.parent.parent} for {wait_s:.0f} s; "
+                        "check it (`ps`) and try again"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@dataclass
+class Attachment:
+    """This process's use of the data directory's embedded server (see :func:`attach`)."""
+
+    server: EmbeddedNats
+    started: bool
+    _users_fd: int | None
+
+    def release(self, timeout: float = 10.0) -> bool:
+        """Stop using the server; stop it too when no other process uses it. True when
+        this process stopped it."""
+        fd, self._users_fd = self._users_fd, None
+        if fd is None:
+            return False
+        try:
+            with _exclusive(self.server.nats_dir / "setup.lock"):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False  # another process uses it: it stays up
+                self.server.stop(timeout)
+                return True
+        finally:
+            os.close(fd)
+
+
+def attach(data_dir: Path, stream: str = STREAM_NAME, timeout: float = 15.0) -> Attachment:
+    """Connect to the data directory's running server or start it, exactly one per
+    directory however many commands start at once; it stays up until every process that
+    attached has released it (or died)."""
+    nats_dir = private_dir(data_dir / "nats")
+    (nats_dir / "url").unlink(missing_ok=True)  # the unlocked layout of earlier versions
+    users_fd = os.open(nats_dir / "users.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        with _exclusive(nats_dir / "setup.lock"):
+            fcntl.flock(users_fd, fcntl.LOCK_SH)
+            server = EmbeddedNats(data_dir, stream=stream)
+            if server.adopt_running():
+                return Attachment(server, False, users_fd)
+            server.port = server._recorded_port() or free_port()
+            server.start(timeout)
+            return Attachment(server, True, users_fd)
+    except BaseException:
+        os.close(users_fd)
+        raise

@@ -193,18 +193,53 @@ class SqliteKeyStore:
             return len(updates)
 
 
-def load_or_create_kek(path: Path) -> bytes:
-    """The local KEK file (0600). Production points ``SYNCLEDGER_KEK_FILE`` at a secret."""
+def load_or_create_kek(path: Path, keystore: Path | None = None) -> bytes:
+    """The local KEK file (0600). Production points ``SYNCLEDGER_KEK_FILE`` at a secret.
+
+    Only first-time setup creates one: when ``keystore`` (the ``keys.db`` its data keys are
+    wrapped in) exists, a missing KEK is an error naming both files — a new key would
+    make every sealed personal field unreadable."""
     if path.exists():
-        raw = base64.b64decode(path.read_text().strip())
-        if len(raw) != 32:
-            raise KeyStoreError(f"{path} does not hold a base64 32-byte key")
-        return raw
+        return _read_kek(path)
+    if keystore is not None and keystore.exists():
+        raise KeyStoreError(
+            f"the key-encryption key {path} is missing, but the keystore {keystore} holds "
+            "data keys wrapped by it: restore the key file from a backup (or fix "
+            "SYNCLEDGER_KEK_FILE); a new key would leave every sealed personal field unreadable"
+        )
+    return _create_kek(path)
+
+
+def _read_kek(path: Path) -> bytes:
+    try:
+        raw = base64.b64decode(path.read_text().strip(), validate=True)
+    except (OSError, ValueError) as exc:
+        raise KeyStoreError(
+            f"cannot read the key-encryption key {path}: {type(exc).__name__}"
+        ) from exc
+    if len(raw) != 32:
+        raise KeyStoreError(f"{path} does not hold a base64 32-byte key")
+    return raw
+
+
+def _create_kek(path: Path) -> bytes:
+    """A new KEK, published complete (written aside, then linked into place) so a process
+    starting at the same moment reads either no file or the whole key; if one was first,
+    its key wins."""
     path.parent.mkdir(parents=True, exist_ok=True)
     key = AESGCM.generate_key(bit_length=256)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(base64.b64encode(key).decode())
+        fh.flush()
+        os.fsync(fh.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return _read_kek(path)
+    finally:
+        tmp.unlink()
     return key
 
 

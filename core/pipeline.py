@@ -20,7 +20,7 @@ from adapters.ports import LedgerAdapter, SourceItem
 from adapters.sources.csv_source import CsvSource
 from core.backsync import BackSync, StatusWriter
 from core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, EventStoreUnavailable
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.lease import LeaseHolder, PushLease
@@ -359,7 +359,11 @@ async def sync_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as rt, push_ownership(rt, stop) as lease:
+    async with (
+        open_runtime(settings) as rt,
+        _stop_if_nats_lost(rt, stop),
+        push_ownership(rt, stop) as lease,
+    ):
         if lease is None:  # stopped while waiting for the push lease
             return
         ledger = open_ledger(settings)
@@ -371,6 +375,31 @@ async def sync_forever(settings: Settings) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await background
             await ledger.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _stop_if_nats_lost(rt: Runtime, stop: asyncio.Event) -> AsyncIterator[None]:
+    """Sets ``stop`` when the connection to NATS is gone for good (reconnecting for
+    ``SYNCLEDGER_NATS_RECONNECT_S`` failed); then ``run`` ends with one line, non-zero."""
+
+    async def watch() -> None:
+        await rt.connection_lost.wait()
+        stop.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    except Exception:
+        if not rt.connection_lost.is_set():
+            raise  # otherwise a consequence: the line below says what happened
+    finally:
+        watcher.cancel()
+    if rt.connection_lost.is_set():
+        raise EventStoreUnavailable(
+            f"lost the connection to NATS ({rt.nats_address}) and could not reconnect within "
+            f"{rt.settings.nats_reconnect_s:.0f} s; `run` stopped: check that nats-server is "
+            "running, then start it again"
+        )
 
 
 async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> None:

@@ -27,6 +27,31 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".syncledger"), description="local state")
     nats_url: str | None = Field(default=None, description="unset: embedded nats-server")
+    nats_user: str | None = Field(
+        default=None, description="with SYNCLEDGER_NATS_URL: the app's NATS user (README Security)"
+    )
+    nats_password_file: Path | None = Field(
+        default=None, description="file holding the app user's NATS password (a secret)"
+    )
+    nats_admin_user: str | None = Field(
+        default=None,
+        description=(
+            "with SYNCLEDGER_NATS_URL: a NATS user that may create streams, used only at "
+            "first-time setup to create the log; unset it afterwards"
+        ),
+    )
+    nats_admin_password_file: Path | None = Field(
+        default=None, description="file holding the admin user's NATS password"
+    )
+    nats_reconnect_s: float = Field(
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "how long a process tries to reconnect after losing NATS before it stops with "
+            "an error (`run` exits non-zero)"
+        ),
+    )
     stream: str = "SYNCLEDGER"
     database_url: str | None = Field(
         default=None, description="projections DB; unset: SQLite in the data dir"

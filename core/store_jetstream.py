@@ -30,6 +30,7 @@ from core.errors import (
     EventStoreError,
     EventStoreUnavailable,
     ImmutableLogError,
+    LogMissing,
 )
 from core.events import Envelope
 from core.ids import uuid7
@@ -114,8 +115,28 @@ class JetStreamEventStore:
 
     # ------------------------------------------------------------------ setup
 
-    async def ensure_stream(self, replicas: int = 1) -> None:
-        """Create the stream (file storage, deny delete/purge, dedupe window, atomic)."""
+    async def ensure_stream(self, replicas: int = 1, *, create: bool = False) -> None:
+        """Check that the log stream exists and is syncledger's (file storage, deny delete
+        and purge, atomic batches). A missing stream raises ``LogMissing`` — never a fresh,
+        empty log — unless ``create``, which only first-time setup passes
+        (``core/log_setup.py``)."""
+        try:
+            info = await self._js.stream_info(self.stream)
+        except NotFoundError:
+            if not create:
+                raise LogMissing(f"stream {self.stream} does not exist") from None
+            await self._create_stream(replicas)
+            return
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(f"cannot read stream {self.stream}: {exc}") from exc
+        cfg = info.config
+        if not (cfg.deny_delete and cfg.deny_purge and cfg.allow_atomic):
+            raise EventStoreError(
+                f"stream {self.stream} exists without deny_delete/deny_purge/allow_atomic; "
+                "it was not created by syncledger"
+            )
+
+    async def _create_stream(self, replicas: int) -> None:
         config = js_api.StreamConfig(
             name=self.stream,
             subjects=[STREAM_SUBJECTS],
@@ -129,18 +150,14 @@ class JetStreamEventStore:
             num_replicas=replicas,
         )
         try:
-            info = await self._js.stream_info(self.stream)
-        except NotFoundError:
             await self._js.add_stream(config)
-            return
+        except nats.errors.TimeoutError as exc:
+            raise EventStoreUnavailable(
+                f"creating stream {self.stream} got no answer: the server is down, or this "
+                "NATS user may not create streams (first-time setup needs the admin user)"
+            ) from exc
         except nats.errors.Error as exc:
-            raise EventStoreUnavailable(f"cannot read stream {self.stream}: {exc}") from exc
-        cfg = info.config
-        if not (cfg.deny_delete and cfg.deny_purge and cfg.allow_atomic):
-            raise EventStoreError(
-                f"stream {self.stream} exists without deny_delete/deny_purge/allow_atomic; "
-                "it was not created by syncledger"
-            )
+            raise EventStoreError(f"cannot create stream {self.stream}: {exc}") from exc
 
     async def close(self) -> None:
         if self._flusher is not None:

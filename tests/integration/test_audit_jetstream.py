@@ -37,7 +37,7 @@ async def ctx(nats_url: str, tmp_path: Path) -> AsyncIterator[AuditContext]:
     nc = await nats.connect(nats_url)
     stream = "AUDIT_" + uuid7().replace("-", "")[:12].upper()
     store = JetStreamEventStore(nc, stream=stream)
-    await store.ensure_stream()
+    await store.ensure_stream(create=True)
     keys = SqliteKeyStore(tmp_path / "keys.db", load_or_create_kek(tmp_path / "kek.key"))
     try:
         yield AuditContext(

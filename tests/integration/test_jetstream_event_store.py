@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 async def jetstream_store(nats_url: str) -> AsyncIterator[JetStreamEventStore]:
     nc = await nats.connect(nats_url)
     store = JetStreamEventStore(nc, stream="CONTRACT")
-    await store.ensure_stream()
+    await store.ensure_stream(create=True)
     try:
         yield store
     finally:

@@ -27,7 +27,7 @@ async def jetstream(nats_url: str) -> AsyncIterator[JetStreamEventStore]:
     nc = await nats.connect(nats_url)
     name = "T_" + uuid.uuid4().hex
     store = JetStreamEventStore(nc, stream=name)
-    await store.ensure_stream()
+    await store.ensure_stream(create=True)
     try:
         yield store
     finally:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from core.embedded import EmbeddedNats, free_port
+from core.embedded import EmbeddedNats, free_port, server_config
 
 
 @lru_cache(maxsize=1)
@@ -49,8 +49,24 @@ def nats_server() -> Iterator[str]:
             with container:
                 yield container.nats_uri()
         return
-    with tempfile.TemporaryDirectory(prefix="sl-nats-") as tmp, EmbeddedNats(Path(tmp)) as srv:
+    with tempfile.TemporaryDirectory(prefix="sl-nats-") as tmp, OpenNats(Path(tmp)) as srv:
         yield srv.url
+
+
+class OpenNats(EmbeddedNats):
+    """A JetStream server that admits anyone and holds no log, like the Docker one above:
+    for contract suites that create and delete streams of their own. syncledger's own
+    embedded server always authenticates (tests/integration/test_log_security.py)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir, stream=None)
+
+    def config(self) -> str:
+        return server_config(self.port, self.store_dir)
+
+    @property
+    def url(self) -> str:
+        return self.address
 
 
 def _pg_bindir() -> Path | None:
