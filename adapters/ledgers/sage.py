@@ -53,7 +53,7 @@ dashes, then reads the few that match in full.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -64,6 +64,7 @@ import httpx
 
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.jsonwire import decode_json
+from adapters.ledgers.sage_applied import Applications, note_applications
 from adapters.ledgers.sage_errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
 from adapters.ledgers.sage_items import SageItems
 from adapters.ledgers.sage_mapping import (
@@ -81,7 +82,16 @@ from adapters.ledgers.sage_mapping import (
 )
 from adapters.ledgers.sage_paging import PAGE_LIMIT, as_dict, pages
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
+from adapters.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    WriteSteps,
+    steps_or_direct,
+)
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -296,17 +306,32 @@ class SageLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """The credit note, then (when an invoice is given) a contact allocation of its
-        whole total to that invoice; each write with its own ``idempotency_id``."""
+        """The credit note, then (when an invoice is given) a contact allocation of it to
+        that invoice, up to what the invoice still owes: two writes, each a step of
+        ``steps`` with the step key's own ``idempotency_id``."""
         body = await self._document_body(
             "credit_note", credit_note, customer_ledger_id, external_ref
         )
-        raw = _checked_total(credit_note, await self._create("credit_note", body, idempotency_key))
+        journal = steps_or_direct(steps, idempotency_key)
+
+        async def write_note(key: str) -> StepResult:
+            raw = _checked_total(credit_note, await self._create("credit_note", body, key))
+            return StepResult(str(raw["id"]))
+
+        note = await journal.step(
+            "credit_note", write_note, self._found("credit_note", external_ref)
+        )
         if invoice_ledger_id is not None:
-            allocation = self.mapping.allocation_body(
-                credit_note, customer_ledger_id, invoice_ledger_id, str(raw["id"])
+            await journal.step(
+                "allocation",
+                self._allocation_write(
+                    credit_note, customer_ledger_id, invoice_ledger_id, note.ledger_id
+                ),
+                self._allocation_found(customer_ledger_id, note.ledger_id, invoice_ledger_id),
             )
-            await self._create("allocation", allocation, idempotency_key)
+        raw = await self._fetch("credit_note", note.ledger_id)
+        if raw is None:
+            raise _missing("credit_note", note.ledger_id)
         return _pushed(raw)
 
     async def void_invoice(
@@ -368,30 +393,84 @@ class SageLedger:
         return await self._record(kind, raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        applications = self._applications(None)
         async for raw in self._pages(kind, self._kind_filter(kind)):
-            yield await self._record(kind, raw)
+            yield await self._record(kind, raw, applications)
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
         """Records created or updated at or after ``since`` (cut to whole seconds, as Sage
         keeps them), per resource; a record may come again on the next call."""
         moment = since if since.tzinfo else since.replace(tzinfo=UTC)
         cursor = moment.astimezone(UTC).replace(microsecond=0).isoformat()
+        applications = self._applications(None)
         for kind in self.capabilities.kinds:
             params = self._kind_filter(kind) | {"updated_or_created_since": cursor}
             async for raw in self._pages(kind, params):
-                yield await self._record(kind, raw)
+                yield await self._record(kind, raw, applications)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     # ----------------------------------------------------------------- helpers
 
-    async def _record(self, kind: str, raw: dict[str, Any]) -> LedgerRecord:
-        """``to_record``, with the item code of each line of an invoice or credit note."""
+    async def _record(
+        self, kind: str, raw: dict[str, Any], applications: Applications | None = None
+    ) -> LedgerRecord:
+        """``to_record``, with the item code of each line of an invoice or credit note and
+        what a receipt, credit note or refund is applied to (``sage_applied``; one record
+        read alone lists only its contact's allocations and receipts)."""
         record = to_record(kind, raw)
-        if kind not in DOCUMENT_KINDS:
-            return record
-        return replace(record, line_items=await self._items.line_codes(raw))
+        if kind in DOCUMENT_KINDS:
+            record = replace(record, line_items=await self._items.line_codes(raw))
+        if applications is None:
+            applications = self._applications(record.customer_ledger_id)
+        return replace(record, applied_to=await applications.of(kind, raw))
+
+    def _applications(self, contact_id: str | None) -> Applications:
+        return Applications(self._pages, self.mapping, contact_id)
+
+    def _found(self, kind: str, external_ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            found = await self.find(kind, external_ref)
+            return None if found is None else StepResult(found.ledger_id)
+
+        return find
+
+    def _allocation_write(
+        self, credit_note: CreditNote, customer_id: str, invoice_id: str, note_id: str
+    ) -> Callable[[str], Awaitable[StepResult]]:
+        """Allocate the credit note to the invoice, up to what the invoice owes when the
+        write is made (nothing is written when it owes nothing)."""
+
+        async def write(key: str) -> StepResult:
+            invoice = await self._fetch("invoice", invoice_id)
+            if invoice is None:
+                raise _missing("invoice", invoice_id)
+            owed = to_record("invoice", invoice).balance or Decimal(0)
+            part = min(credit_note.total, owed)
+            if part <= 0:
+                return StepResult(note_id, {"allocated": "0"})
+            body = self.mapping.allocation_body(credit_note, customer_id, invoice_id, note_id, part)
+            raw = await self._create("allocation", body, key)
+            return StepResult(str(raw["id"]), {"allocated": str(part)})
+
+        return write
+
+    def _allocation_found(self, customer_id: str, note_id: str, invoice_id: str) -> StepFind:
+        """The contact allocation applying the credit note to the invoice, if one landed."""
+
+        async def find() -> StepResult | None:
+            query = {
+                "transaction_type_id": self.mapping.setting("allocation", "transaction_type_id"),
+                "contact_id": customer_id,
+            }
+            async for allocation in self._pages("allocation", query):
+                for note, (invoice, amount) in note_applications(allocation):
+                    if (note, invoice) == (note_id, invoice_id):
+                        return StepResult(str(allocation["id"]), {"allocated": str(amount)})
+            return None
+
+        return find
 
     async def _create(self, kind: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         inner = body | {"idempotency_id": idempotency_id(key, RESOURCE[kind])}

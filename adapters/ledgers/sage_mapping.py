@@ -317,16 +317,23 @@ class SageMapping:
         return f"{cut} {carrier}" if cut else carrier
 
     def allocation_body(
-        self, credit_note: CreditNote, customer_ledger_id: str, invoice_id: str, note_id: str
+        self,
+        credit_note: CreditNote,
+        customer_ledger_id: str,
+        invoice_id: str,
+        note_id: str,
+        amount: Decimal | None = None,
     ) -> dict[str, Any]:
-        """Apply the whole credit note to the invoice: invoice +total, credit note −total."""
+        """Apply ``amount`` (None: the whole credit note) to the invoice: invoice +amount,
+        credit note −amount."""
+        part = credit_note.total if amount is None else amount
         return {
             "transaction_type_id": self.setting("allocation", "transaction_type_id"),
             "contact_id": customer_ledger_id,
             "date": credit_note.issue_date.isoformat(),
             "allocated_artefacts": [
-                {"artefact_id": invoice_id, "amount": credit_note.total},
-                {"artefact_id": note_id, "amount": -credit_note.total},
+                {"artefact_id": invoice_id, "amount": part},
+                {"artefact_id": note_id, "amount": -part},
             ],
         }
 

@@ -12,6 +12,10 @@ class TestSageLedgerContract(LedgerContract):
     currency = "USD"
     unknown_customer_code = "RecordNotFound"  # Sage: "Couldn't find record."
     changes_resolution = 1.0  # Sage keeps updated_at at whole seconds
+    #: a refund is one request: a CUSTOMER_REFUND contact payment whose own
+    #: allocated_artefacts name the credit note or payment on account it pays out (receipts
+    #: likewise carry their invoice allocations in their own body)
+    single_write = frozenset({"refund"})
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
