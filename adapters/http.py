@@ -40,6 +40,9 @@ from core.errors import (
 log = logging.getLogger("syncledger.http")
 
 ErrorTranslator = Callable[[httpx.Response], LedgerError]
+#: a ledger that has not accepted the connection by then is taken as unreachable (the
+#: request was not sent, so it is retried); answers may take up to the full ``timeout``
+CONNECT_TIMEOUT_S = 10.0
 Params = Mapping[str, str | int]
 
 #: query keys whose values may appear in logs; every other value is shown as ``***``
@@ -168,7 +171,7 @@ class LedgerHttp:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
-            timeout=timeout,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S)),
             headers={"Accept": "application/json", **(headers or {})},
         )
 

@@ -19,13 +19,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic import SecretStr
 
 from adapters.jsonwire import decode_json, encode_json
 from core.errors import AuthExpiredError, ConfigurationError, LedgerError, TransientLedgerError
+from core.redact import mask_url
 
 log = logging.getLogger("syncledger.oauth2")
 
@@ -52,8 +53,12 @@ class TokenSet:
 
     @classmethod
     def from_json(cls, data: bytes) -> TokenSet:
-        raw = decode_json(data)
-        return cls(raw["access_token"], raw["refresh_token"], float(raw["expires_at"]))
+        return cls.from_mapping(decode_json(data))
+
+    @classmethod
+    def from_mapping(cls, raw: Any) -> TokenSet:
+        """From decoded JSON; ``KeyError``/``TypeError``/``ValueError`` when it is not one."""
+        return cls(str(raw["access_token"]), str(raw["refresh_token"]), float(raw["expires_at"]))
 
 
 class TokenStore(Protocol):
@@ -91,18 +96,32 @@ class FileTokenStore:
         self.path = path
 
     def load(self) -> TokenSet | None:
+        """The stored pair; None when there is no file yet. A file that cannot be read or
+        is not a token file is a ``ConfigurationError`` saying how to start again:
+        retrying cannot repair it."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise self._unusable(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
         if self.path.stat().st_mode & 0o077:
             log.warning("token file %s is readable by other users: chmod 600 it", self.path)
         try:
-            return TokenSet.from_json(data)
-        except (ValueError, KeyError) as exc:
-            raise ConfigurationError(
-                f"token file {self.path} is not valid: delete it and re-authorise"
-            ) from exc
+            raw = decode_json(data)
+        except ValueError as exc:
+            raise self._unusable("is not valid JSON") from exc
+        try:
+            return TokenSet.from_mapping(raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._unusable("is not a token file (no access/refresh token)") from exc
+
+    def _unusable(self, what: str) -> ConfigurationError:
+        variable = f"SYNCLEDGER_{self.path.stem.upper().replace('-', '_')}_REFRESH_TOKEN"
+        return ConfigurationError(
+            f"the token file {self.path} {what}: delete it and set {variable} to a refresh "
+            "token from a new authorisation of the connection"
+        )
 
     def save(self, tokens: TokenSet) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -210,6 +229,9 @@ class OAuth2RefreshAuth:
         self._scheme = scheme
         self._tokens: TokenSet | None = None
         self._lock = asyncio.Lock()
+        #: the refresh token the token endpoint refused, and how: asked again only once
+        #: the store holds another one (a refusal is final for that token and client)
+        self._refused: tuple[str, AuthExpiredError] | None = None
 
     async def headers(self, client: httpx.AsyncClient) -> dict[str, str]:
         tokens = await self._fresh(client, stale_access=None)
@@ -242,9 +264,16 @@ class OAuth2RefreshAuth:
             tokens = stored
             if not self._needs_refresh(tokens, stale_access):
                 return tokens
-        fresh = await self._grant(client, tokens)
+        if self._refused is not None and self._refused[0] == tokens.refresh_token:
+            refused = self._refused[1]  # never spend minutes asking again what was refused
+            raise AuthExpiredError(str(refused), code=refused.code)
+        try:
+            fresh = await self._grant(client, tokens)
+        except AuthExpiredError as exc:
+            self._refused = (tokens.refresh_token, exc)
+            raise
         self._store.save(fresh)  # persist the new refresh token before anything uses it
-        log.info("refreshed access token at %s", self._config.token_url)
+        log.info("refreshed access token at %s", mask_url(self._config.token_url))
         return fresh
 
     def _seed(self) -> TokenSet:
@@ -262,7 +291,8 @@ class OAuth2RefreshAuth:
             response = await client.post(self._config.token_url, data=form, headers=headers)
         except httpx.TransportError as exc:
             raise TransientLedgerError(
-                f"token endpoint {self._config.token_url} unreachable: {type(exc).__name__}"
+                f"token endpoint {mask_url(self._config.token_url)} unreachable: "
+                f"{type(exc).__name__}"
             ) from exc
         if response.status_code != 200:
             raise _grant_error(response)
@@ -299,8 +329,20 @@ def _grant_error(response: httpx.Response) -> LedgerError:
         return TransientLedgerError(
             f"token endpoint failed with HTTP {response.status_code}", code=code
         )
-    return AuthExpiredError(
-        f"the ledger refused to refresh the access token ({code}): the grant was revoked "
-        "or already used; re-authorise the connection",
-        code=code,
-    )
+    return AuthExpiredError(_REFUSALS.get(code, _REFUSED_GRANT).format(code=code), code=code)
+
+
+#: what a token-endpoint refusal means (RFC 6749 §5.2 error codes), and what to do
+_REFUSED_GRANT = (
+    "the ledger refused to refresh the access token ({code}): the grant was revoked or "
+    "already used; re-authorise the connection"
+)
+_REFUSED_CLIENT = "the ledger refused the app's client id or client secret ({code}): check them"
+_REFUSALS = {
+    "invalid_client": _REFUSED_CLIENT,
+    "unauthorized_client": _REFUSED_CLIENT,
+    "invalid_grant": (
+        "the ledger refused the refresh token ({code}): it was revoked, expired or already "
+        "used; re-authorise the connection"
+    ),
+}

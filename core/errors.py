@@ -14,10 +14,12 @@ SQLAlchemy, cryptography) are translated at the boundary that meets them.
     │   ├── ImmutableLogError       someone tried to delete or purge the log
     │   ├── LogMissing              the log stream this data directory used is gone
     │   └── EventStoreUnavailable   the server could not be reached / acked in time
+    │       └── LogNotWritable      the server answers but cannot store (disk full, I/O error)
     ├── KeyStoreError               data keys: missing, shredded, unwrap failed
     │   └── SubjectErased           the subject's key was shredded (crypto-shredding)
     ├── LedgerError                 talking to an accounting ledger failed
     │   ├── TransientLedgerError    retry later (retry_after seconds, if the ledger said)
+    │   │   └── LedgerUnavailable   the ledger did not answer for a while; records wait
     │   ├── PermanentLedgerError    the ledger refused (platform code + message)
     │   ├── StaleVersionError       the record changed in the ledger (SyncToken, …)
     │   └── AuthExpiredError        credentials must be refreshed or re-granted
@@ -78,6 +80,11 @@ class EventStoreUnavailable(EventStoreError):
     """The event store did not answer in time; the write may or may not have landed."""
 
 
+class LogNotWritable(EventStoreUnavailable):
+    """The log's server answers but does not store events (its disk is full or failing):
+    nothing was written; writes resume once it can store again."""
+
+
 class KeyStoreError(SyncLedgerError):
     """A data key could not be created, found or unwrapped."""
 
@@ -105,6 +112,11 @@ class TransientLedgerError(LedgerError):
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class LedgerUnavailable(TransientLedgerError):
+    """The ledger did not answer for the whole wait: the records stay queued in the log and
+    are pushed once it answers again."""
 
 
 class PermanentLedgerError(LedgerError):

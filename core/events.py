@@ -333,6 +333,10 @@ class LedgerPushAbandoned(EventData):
     attempts: int
     code: str | None = None
     message: str
+    #: the attempts ran out on transient failures (unreachable, timeouts, 5xx, throttling):
+    #: an outage, not a refusal, so the record is tried again by itself once the ledger
+    #: answers (core/outage.py); False: the ledger refused it and a person must act
+    transient: bool = False
 
 
 @event_type
