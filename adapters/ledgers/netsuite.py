@@ -18,7 +18,16 @@ transform for invoices, and Oracle's help says voiding (of checks) "is not suppo
 web services"; only SuiteScript's ``transaction.void`` and the UI void. ``void_invoice``
 books the closest faithful equivalent: a credit memo mirroring the invoice's lines, applied
 to it in full, and a ``syncledger-void:`` line in the invoice memo that marks it void for
-us (NetSuite itself shows the invoice as Paid In Full, not Voided).
+us (NetSuite itself shows the invoice as Paid In Full, not Voided). Those are two writes,
+each a step of the record's ``WriteSteps`` journal (``void_credit_memo``, ``void_mark``), so
+a void cut off between them is finished, never left as a credit memo without its mark.
+Reads give that credit memo the status ``void``: it is the invoice's void, not a credit
+note of ours (the reconciler would otherwise see an orphan credit note).
+
+Single writes. A credit memo applied to an invoice, a payment applied to one and a refund
+drawing on a credit each carry the application in their own ``apply`` sublist: one
+request, no step journal. ``get`` reads those sublists back as ``applied_to``
+(``netsuite_records``).
 
 Overpayments. One ``customerPayment`` for the full amount received (``payment``), with one
 ``apply`` line of ``applied`` on the invoice (none when ``applied`` is 0): NetSuite keeps
@@ -85,10 +94,21 @@ from adapters.ledgers.netsuite_mapping import (
     ref_note,
     void_in,
     void_note,
+    void_ref,
 )
 from adapters.ledgers.netsuite_records import line_item_ids, to_record, version_of
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
+from adapters.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    steps_or_direct,
+)
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -108,6 +128,7 @@ SUITEQL_TYPES = {
 TAX_ID_KEY = "UPPER(REPLACE(REPLACE(REPLACE({column}, ' ', ''), '.', ''), '-', ''))"
 _TAX_ID_NOISE = str.maketrans("", "", " .-")
 _TIMESTAMP = "YYYY-MM-DD HH24:MI:SS"
+EARLIER = "earlier"  # a void step's detail: what an earlier try had already left
 
 
 def filter_literal(value: str) -> str | None:
@@ -309,21 +330,24 @@ class NetSuiteLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """A mirroring credit memo applied in full, then the void mark in the memo. Each
-        step is idempotent; a void interrupted after the credit memo finishes on retry."""
-        invoice = await self._current("invoice", ledger_id, None)
-        if void_in(invoice.get("memo")):
-            return PushResult(ledger_id, version_of(invoice), recovered=True)
-        credit_eid = external_id(_void_ref(ledger_id))
-        earlier = await self._read_path(f"{_path('credit_note')}/eid:{credit_eid}")
-        if earlier is None:
-            _check_version("invoice", ledger_id, invoice, version)
-            _check_unpaid(ledger_id, invoice)
-            body = _void_credit_memo(invoice, ledger_id)
-            await self._upsert("credit_note", credit_eid, body, ("item", "apply"))
-        memo = "\n".join(filter(None, [invoice.get("memo"), void_note(credit_eid)]))
-        await self._patch("invoice", ledger_id, {"memo": memo}, ())
-        return await self._pushed("invoice", ledger_id, recovered=earlier is not None)
+        """A mirroring credit memo applied in full (step ``void_credit_memo``), then the
+        void mark in the invoice memo (step ``void_mark``): two writes, each a step of
+        ``steps``. NetSuite has no idempotency key on synchronous requests, so each write
+        looks first: the credit memo is an externalId upsert written only when no memo
+        with that externalId exists, the mark only when the memo lacks it. A void
+        interrupted between them finishes on retry; ``recovered`` says the credit memo was
+        there already."""
+        journal = steps_or_direct(steps, idempotency_key)
+        credit_eid = external_id(void_ref(ledger_id))
+        memo = await journal.step(
+            "void_credit_memo",
+            self._void_memo_write(ledger_id, credit_eid, version),
+            self._found_external("credit_note", credit_eid),
+        )
+        await journal.step(
+            "void_mark", self._void_mark_write(ledger_id, credit_eid), self._void_marked(ledger_id)
+        )
+        return await self._pushed("invoice", ledger_id, recovered=EARLIER in memo.detail)
 
     # ------------------------------------------------------------------- reads
 
@@ -462,6 +486,48 @@ class NetSuiteLedger:
         _check_version(kind, ledger_id, raw, version)
         return raw
 
+    # ------------------------------------------------------------------- void
+
+    def _void_memo_write(self, invoice_id: str, credit_eid: str, version: str | None) -> StepWrite:
+        async def write(key: str) -> StepResult:
+            invoice = await self._current("invoice", invoice_id, None)
+            earlier = await self._read_path(f"{_path('credit_note')}/eid:{credit_eid}")
+            if earlier is not None:
+                return StepResult(str(earlier["id"]), {EARLIER: "credit memo"})
+            if void_in(invoice.get("memo")):  # marked by an earlier void whose memo is gone
+                return StepResult(invoice_id, {EARLIER: "void mark"})
+            _check_version("invoice", invoice_id, invoice, version)
+            _check_unpaid(invoice_id, invoice)
+            body = _void_credit_memo(invoice, invoice_id)
+            pushed = await self._upsert("credit_note", credit_eid, body, ("item", "apply"))
+            return StepResult(pushed.ledger_id)
+
+        return write
+
+    def _void_mark_write(self, invoice_id: str, credit_eid: str) -> StepWrite:
+        async def write(key: str) -> StepResult:
+            invoice = await self._current("invoice", invoice_id, None)
+            if not void_in(invoice.get("memo")):
+                memo = "\n".join(filter(None, [invoice.get("memo"), void_note(credit_eid)]))
+                await self._patch("invoice", invoice_id, {"memo": memo}, ())
+            return StepResult(invoice_id)
+
+        return write
+
+    def _void_marked(self, invoice_id: str) -> StepFind:
+        async def find() -> StepResult | None:
+            invoice = await self._current("invoice", invoice_id, None)
+            return StepResult(invoice_id) if void_in(invoice.get("memo")) else None
+
+        return find
+
+    def _found_external(self, kind: str, eid: str) -> StepFind:
+        async def find() -> StepResult | None:
+            raw = await self._read_path(f"{_path(kind)}/eid:{eid}")
+            return None if raw is None else StepResult(str(raw["id"]))
+
+        return find
+
     # ------------------------------------------------------------- read helpers
 
     async def _read(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
@@ -590,10 +656,6 @@ def _check_unpaid(ledger_id: str, invoice: Mapping[str, Any]) -> None:
         )
 
 
-def _void_ref(invoice_id: str) -> str:
-    return f"syncledger/void/{invoice_id}"
-
-
 _LINE_FIELDS = ("item", "description", "quantity", "rate", "amount", "tax1Amt", "taxCode")
 _MIRRORED = ("entity", "currency", "exchangeRate", "tranDate", "discountItem", "discountRate")
 
@@ -604,7 +666,7 @@ def _void_credit_memo(invoice: Mapping[str, Any], invoice_id: str) -> dict[str, 
     body = _copy(invoice, _MIRRORED)
     body["item"] = {"items": [_copy(ln, _LINE_FIELDS) for ln in lines]}
     body["memo"] = f"Void of invoice {invoice.get('tranId', invoice_id)}\n" + ref_note(
-        _void_ref(invoice_id)
+        void_ref(invoice_id)
     )
     application = {"doc": {"id": invoice_id}, "apply": True, "amount": invoice["total"]}
     body["apply"] = {"items": [application]}

@@ -66,6 +66,7 @@ KIND_OF_RECORD = {record: kind for kind, record in RECORD.items()}
 EXTERNAL_ID_PREFIX = "sl_"
 REF_MARKER = "syncledger-ref:"
 VOID_MARKER = "syncledger-void:"
+VOID_REF_PREFIX = "syncledger/void/"
 _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _VOID_IN_TEXT = re.compile(re.escape(VOID_MARKER) + r"\s*(\S+)")
 KINDS = tuple(RECORD)
@@ -83,6 +84,15 @@ def ref_note(external_ref: str) -> str:
 def ref_in(text: object) -> str | None:
     match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
     return match.group(1) if match else None
+
+
+def void_ref(invoice_id: str) -> str:
+    """The reference kept on the credit memo that books the void of invoice ``invoice_id``."""
+    return f"{VOID_REF_PREFIX}{invoice_id}"
+
+
+def is_void_ref(ref: str | None) -> bool:
+    return ref is not None and ref.startswith(VOID_REF_PREFIX)
 
 
 def void_note(credit_memo_external_id: str) -> str:

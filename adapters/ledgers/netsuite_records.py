@@ -1,5 +1,13 @@
 """NetSuite REST records → ``LedgerRecord``, and the version token we hand out.
 
+Applications (``LedgerRecord.applied_to``) come from the record's own ``apply`` sublist, read
+with ``expandSubResources=true``: on a customer payment and a credit memo the invoices it
+is applied to, on a customer refund the credit memo or payment it draws on. Each line names
+its transaction in ``doc`` and says ``apply`` (true when applied) and ``amount`` (Oracle help,
+"Customer Payment" in REST web services, whose sample creates exactly such a line; the
+SOAP schema's ``CustomerPaymentApply`` has the same fields). NetSuite lists the customer's
+other open transactions on that sublist too, with ``apply`` false: those are left out.
+
 The version is ``lastModifiedDate`` (second resolution in REST) refined by a digest of
 the record's content: two writes within one second leave ``lastModifiedDate`` unchanged,
 and NetSuite's REST record service has no ETag / If-Match to lean on. Fields NetSuite
@@ -16,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.jsonwire import encode_json
-from adapters.ledgers.netsuite_mapping import ref_in, void_in
+from adapters.ledgers.netsuite_mapping import is_void_ref, ref_in, void_in
 from adapters.ports import LedgerRecord
 from core.money import to_decimal
 
@@ -124,6 +132,7 @@ def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "total": _amount(raw.get("payment")),
         "balance": _amount(raw.get("unapplied")),
         "status": "applied" if applied else "open",
+        "applied_to": applied_to(raw),
     }
 
 
@@ -132,16 +141,34 @@ def _refund_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "name": _str(raw.get("tranId")),
         "customer_ledger_id": _ref_id(raw.get("customer")),
         "total": _amount(raw.get("total")),
+        "applied_to": applied_to(raw),
     }
 
 
 def _credit_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A credit memo booking an invoice's void (``void_ref``) is that invoice's void, not a
+    credit of its own: it reads as ``void``, like the invoice it cancels."""
     applied = _amount(raw.get("applied")) or Decimal(0)
+    voiding = is_void_ref(ref_in(raw.get("memo")))
     return _document(raw) | {
         "total": _amount(raw.get("total")),
         "balance": _amount(raw.get("unapplied")),
-        "status": "applied" if applied else "open",
+        "status": "void" if voiding else "applied" if applied else "open",
+        "applied_to": applied_to(raw),
     }
+
+
+def applied_to(raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
+    """``(doc id, amount)`` of each applied line of the ``apply`` sublist (see above)."""
+    sublist = raw.get("apply")
+    lines = sublist.get("items", []) if isinstance(sublist, Mapping) else []
+    return tuple(
+        (str(doc), to_decimal(line["amount"]))
+        for line in lines
+        if line.get("apply") is True
+        and (doc := _ref_id(line.get("doc"))) is not None
+        and line.get("amount") is not None
+    )
 
 
 def _document(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import pytest
 
@@ -12,6 +13,12 @@ class TestNetSuiteLedgerContract(LedgerContract):
     currency = "USD"
     unknown_customer_code = "INVALID_CONTENT"  # Invalid Field Value … for the field: entity
     changes_resolution = 1.0  # lastModifiedDate / lastmodifieddate are kept to the second
+    #: one request each: a credit memo and a customer refund carry their application in
+    #: their own ``apply`` sublist (PUT …/creditMemo|customerRefund/eid:…, replace=apply)
+    single_write = frozenset({"credit_note", "refund"})
+    #: a void is a mirroring credit memo applied in full, then the void mark (two writes)
+    extra_operations = ("void",)
+    KIND: ClassVar[dict[str, str]] = {**LedgerContract.KIND, "void": "credit_note"}
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:

@@ -20,6 +20,7 @@ from adapters.jsonwire import encode_json
 from adapters.ledgers.netsuite_auth import TbaAuth
 from adapters.ledgers.netsuite_errors import translate_netsuite
 from adapters.ledgers.netsuite_mapping import external_id, load_mapping, ref_in
+from adapters.ledgers.netsuite_records import to_record
 from adapters.platforms import Connection, platform
 from adapters.ports import PushResult
 from adapters.ratelimit import Rate, RateLimiter
@@ -451,6 +452,89 @@ async def test_a_void_interrupted_after_its_credit_memo_completes_on_retry() -> 
     voided = await env.ledger.get("invoice", invoice_id)
     assert voided is not None and (voided.status, voided.balance) == ("void", Decimal(0))
     await env.aclose()
+
+
+async def test_a_void_whose_mark_failed_leaves_no_second_credit_memo_when_retried() -> None:
+    """The credit memo landed, the mark did not: the retry writes only the mark."""
+    env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, timeout=0.2)
+    invoice_id = await push_invoice(env.ledger, await push_customer(env.ledger))
+    env.sandbox.faults.update(
+        {"match": r"^PATCH .*/invoice/", "match_fail": env.retry.attempts, "fail_status": 503}
+    )
+    with pytest.raises(TransientLedgerError):
+        await env.ledger.void_invoice(invoice_id, version=None, idempotency_key="v")
+    half_done = await env.ledger.get("invoice", invoice_id)
+    assert half_done is not None and (half_done.status, half_done.balance) == ("paid", 0)
+    retried = await env.ledger.void_invoice(invoice_id, version=None, idempotency_key="v")
+    assert retried.recovered
+    assert env.sandbox.count("credit_note") == 1
+    voided = await env.ledger.get("invoice", invoice_id)
+    assert voided is not None and voided.status == "void"
+    [memo] = [r async for r in env.ledger.list_all("credit_note")]
+    assert memo.applied_to == ((invoice_id, Decimal("0.30")),)
+    assert memo.status == "void"  # the invoice's void, not a credit note of its own
+    await env.aclose()
+
+
+def test_applications_are_the_applied_lines_of_the_apply_sublist() -> None:
+    """NetSuite lists the customer's other open invoices on a payment's apply sublist with
+    ``apply`` false; only the applied lines count."""
+    raw = {
+        "id": "7",
+        "payment": "50.00",
+        "unapplied": "10.00",
+        "apply": {
+            "items": [
+                {"doc": {"id": "101"}, "apply": True, "amount": "40.00", "total": "40.00"},
+                {"doc": {"id": "102"}, "apply": False, "amount": "0.00", "total": "25.00"},
+            ]
+        },
+    }
+    record = to_record("payment", raw, "memo", "USD")
+    assert record.applied_to == (("101", Decimal("40.00")),)
+    assert to_record("payment", {"id": "8"}, "memo", "USD").applied_to == ()  # not expanded
+
+
+async def test_reads_and_lists_say_what_each_document_is_applied_to(
+    ns: InProcessNetSuite,
+) -> None:
+    customer_id = await push_customer(ns.ledger)
+    invoice_id = await push_invoice(ns.ledger, customer_id)
+    paid = await ns.ledger.apply_payment(
+        payment("0.50"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal("0.30"),
+    )
+    credit_id = await open_credit_memo(ns, customer_id)
+    refunded = await ns.ledger.create_refund(
+        refund("0.15", credit_note_id="CN-1"),
+        customer_ledger_id=customer_id,
+        credit_kind="credit_note",
+        credit_ledger_id=credit_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r"),
+    )
+    expected = {
+        paid.ledger_id: ((invoice_id, Decimal("0.30")),),
+        credit_id: (),  # refunded from, applied to no invoice
+        refunded.ledger_id: ((credit_id, Decimal("0.15")),),
+    }
+    listed = {
+        r.ledger_id: r.applied_to
+        for kind in ("payment", "credit_note", "refund")
+        async for r in ns.ledger.list_all(kind)
+    }
+    assert listed == expected
+    for kind, ledger_id in (
+        ("payment", paid.ledger_id),
+        ("credit_note", credit_id),
+        ("refund", refunded.ledger_id),
+    ):
+        record = await ns.ledger.get(kind, ledger_id)
+        assert record is not None and record.applied_to == expected[ledger_id]
 
 
 async def test_an_update_with_a_stale_version_changes_nothing(ns: InProcessNetSuite) -> None:
