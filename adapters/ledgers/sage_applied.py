@@ -10,8 +10,10 @@
 - A credit note is applied to an invoice by a contact allocation (``ContactAllocation``:
   ``allocated_artefacts`` with the invoice's amount positive and the credit note's
   negative), listed with ``GET /contact_allocations?contact_id=&transaction_type_id=``.
-  Sage does not return the allocations on the credit note itself (its
-  ``payments_allocations`` name the allocation, not the invoice), so they are listed.
+  The credit note's own ``payments_allocations`` (``PaymentAllocation``) carry an
+  ``artefact`` link whose side the OpenAPI model does not document, and Apideck's Sage
+  connector notes read allocations from ``/contact_allocations?contact_id=`` too, so the
+  allocations are listed rather than read off the credit note.
 
 Sources: Sage's OpenAPI models and operations as the generated SDKs publish them
 (SynergiTech/sage-php ``docs/Model/ContactAllocation.md``, ``AllocatedArtefact.md``,
