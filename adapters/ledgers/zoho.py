@@ -40,6 +40,31 @@ refunds, each customer payment's refunds (one request per payment). ``changes`` 
 list refunds (their lists carry no modification time); a refund changes its credit,
 which ``changes`` lists.
 
+Multi-write operations, each write a step of the record's journal (``WriteSteps``): an
+invoice with ``[invoice] mark_sent`` is created (``invoice``), then marked as sent
+(``sent``: ``POST /invoices/{id}/status/sent``; Zoho creates API invoices as drafts and
+takes no payment on one); a credit note for an invoice is created (``credit_note``), then
+applied (``apply``: ``POST /creditnotes/{id}/invoices`` with ``invoices: [{invoice_id,
+amount_applied}]``: its total, at most the invoice's ``balance``, as the sync intends). A
+step's ``find`` asks Zoho whether its write landed: the document by reference, the
+invoice's status, the credit note's ``GET /creditnotes/{id}/invoices`` rows. Under a
+journal each write is sent once and a failure goes back to the journal (whose next run
+asks ``find`` first); without one it is retried here, check-then-write, as every other
+write. Payments (one ``POST /customerpayments``
+carrying the application), refunds (one ``POST .../refunds`` under the credit, which also
+draws the credit down), updates and voids are single writes and are not journaled.
+
+Applications (``LedgerRecord.applied_to``): a payment's ``invoices[]`` (``invoice_id``,
+``amount_applied``) of ``GET /customerpayments/{id}``; a credit note's
+``invoices_credited[]`` (``invoice_id``, ``credited_amount``) of ``GET
+/creditnotes/{id}/invoices``, as Zoho's Python client library reads them
+(``CustomerPaymentsParser.get_customer_payment``, ``CreditNotesParser.
+list_invoices_credited``); a refund is applied to the credit it lives under, for its
+amount. List rows carry no applications, so ``list_all``, ``changes`` and ``find`` read
+them for a payment or credit note of which something is used (``total`` differs from
+``unused_amount`` / ``balance``): one request each, remembered per record version, so a
+second reconciliation of unchanged documents reads none again.
+
 Items (``zoho_items``): a line whose ``item_code`` is set is sent with the ``item_id`` of
 the item named so (or of that id), looked up once per adapter (``GET /items?name=``) and
 cached; a code naming no item refuses the document before anything is sent
@@ -115,7 +140,17 @@ from adapters.ledgers.zoho_mapping import (
     zoho_moment,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
+from adapters.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    steps_or_direct,
+)
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -130,7 +165,11 @@ PER_MINUTE = 100
 FREE_DAILY_LIMIT = 1_000
 PAID_CONCURRENCY = 10
 PAGE_SIZE = 200
+#: applications (and contact references) remembered per record version before the memory
+#: is cleared
+APPLICATIONS_KEPT = 20_000
 T = TypeVar("T")
+Applications = tuple[tuple[str, Decimal], ...]
 
 
 def zoho_rates(
@@ -178,6 +217,8 @@ class ZohoLedger:
         self._refund_account: str | None = None
         self._items = ItemCache()
         self._item_account: tuple[str | None] | None = None  # (account,) once known
+        self._applications: dict[tuple[str, str, str | None], Applications] = {}
+        self._contact_refs: dict[tuple[str, str], str | None] = {}
 
     @classmethod
     def connect(
@@ -238,13 +279,24 @@ class ZohoLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
+        """A draft (Zoho creates every API invoice so), then, with ``[invoice]
+        mark_sent``, marked as sent: two writes, each a step of ``steps``."""
         org = await self._org()
         items = await self._booking(invoice)
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
-        raw, recovered = await self._create(
-            "invoice", body, external_ref, self._numbering("invoice")
+        params = self._numbering("invoice")
+        if not self.mapping.mark_sent:
+            raw, recovered = await self._create("invoice", body, external_ref, params)
+            return _pushed("invoice", raw, recovered)
+        journal = steps_or_direct(steps, idempotency_key)
+        made = await journal.step(
+            "invoice",
+            self._create_step("invoice", body, external_ref, params, retry=steps is None),
+            self._found_step("invoice", external_ref),
         )
-        return _pushed("invoice", await self._ensure_sent(raw), recovered)
+        sent = self._mark_sent(made, retry=steps is None)
+        await journal.step("sent", sent, self._sent(made.ledger_id))
+        return _pushed("invoice", await self._read("invoice", made.ledger_id), _recovered(made))
 
     async def apply_payment(
         self,
@@ -320,11 +372,20 @@ class ZohoLedger:
             credit_note, customer_ledger_id, external_ref, org, items
         )
         params = self._numbering("credit_note")
-        raw, recovered = await self._create("credit_note", body, external_ref, params)
-        if invoice_ledger_id is not None:
-            await self._apply_credit(raw, invoice_ledger_id)
-            raw = await self._read("credit_note", str(raw["creditnote_id"]))
-        return _pushed("credit_note", raw, recovered)
+        if invoice_ledger_id is None:
+            raw, recovered = await self._create("credit_note", body, external_ref, params)
+            return _pushed("credit_note", raw, recovered)
+        journal = steps_or_direct(steps, idempotency_key)
+        note = await journal.step(
+            "credit_note",
+            self._create_step("credit_note", body, external_ref, params, retry=steps is None),
+            self._found_step("credit_note", external_ref),
+        )
+        applied = self._credit_applied(note.ledger_id, invoice_ledger_id)
+        apply = self._apply_credit(note, invoice_ledger_id, applied, retry=steps is None)
+        await journal.step("apply", apply, applied)
+        raw = await self._read("credit_note", note.ledger_id)
+        return _pushed("credit_note", raw, _recovered(note))
 
     async def update_customer(
         self,
@@ -505,12 +566,60 @@ class ZohoLedger:
         )
 
     async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
-        """``raw`` as a record; a document read in full with the item code of each line
-        (a list row carries no lines: its ``line_items`` stay empty)."""
+        """``raw`` as a record, with what a payment or credit note is applied to; a
+        document read in full with the item code of each line (a list row carries no
+        lines: its ``line_items`` stay empty)."""
+        record = to_record(kind, raw)
+        if kind == "customer":
+            record = replace(record, external_ref=await self._contact_ref(raw))
+        if kind in ("payment", "credit_note"):
+            record = replace(record, applied_to=await self._applied(kind, raw, record))
         if kind not in ("invoice", "credit_note") or "line_items" not in raw:
-            return to_record(kind, raw)
+            return record
         codes = [await self._item_code(i) for i in line_item_ids(raw)]
-        return replace(to_record(kind, raw), line_items=tuple(codes))
+        return replace(record, line_items=tuple(codes))
+
+    async def _applied(
+        self, kind: str, raw: Mapping[str, Any], record: LedgerRecord
+    ) -> Applications:
+        """The invoices a payment or credit note is applied to (module docstring): none
+        when all of it is left, else read (list rows carry no applications) and
+        remembered for that version."""
+        if record.total is not None and record.total == record.balance:
+            return ()
+        key = (kind, record.ledger_id, record.version)
+        known = self._applications.get(key)
+        if known is None:
+            known = await (
+                self._paid_invoices(raw)
+                if kind == "payment"
+                else self._credited_invoices(record.ledger_id)
+            )
+            if len(self._applications) >= APPLICATIONS_KEPT:
+                self._applications.clear()
+            self._applications[key] = known
+        return known
+
+    async def _contact_ref(self, raw: Mapping[str, Any]) -> str | None:
+        """Our reference in a contact's notes; a list row carries none, so the contact is
+        read in full once per ``last_modified_time`` (and remembered)."""
+        if "notes" in raw:
+            return ref_in(raw.get("notes"))
+        key = (str(raw["contact_id"]), str(raw.get("last_modified_time")))
+        if key not in self._contact_refs:
+            full = await self._read("customer", key[0])
+            if len(self._contact_refs) >= APPLICATIONS_KEPT:
+                self._contact_refs.clear()
+            self._contact_refs[key] = ref_in(full.get("notes"))
+        return self._contact_refs[key]
+
+    async def _paid_invoices(self, raw: Mapping[str, Any]) -> Applications:
+        """A payment's ``invoices`` (read in full when ``raw`` is a list row)."""
+        if "invoices" not in raw:
+            raw = await self._read("payment", str(raw["payment_id"]))
+        return tuple(
+            (str(i["invoice_id"]), to_decimal(i["amount_applied"])) for i in raw["invoices"]
+        )
 
     async def _item_code(self, item_id: str | None) -> str | None:
         item = None if item_id is None else await self._item_by_id(item_id)
@@ -561,9 +670,11 @@ class ZohoLedger:
         write: Callable[[], Awaitable[T]],
         *,
         check_first: bool = True,
+        retry: bool = True,
     ) -> tuple[T, bool]:
-        """Until it lands or the attempts run out: ``check`` for an earlier write's
-        result, and write (once) when there is none. True when ``check`` found it."""
+        """Until it lands or the attempts run out (one without ``retry``): ``check`` for
+        an earlier write's result, and write (once) when there is none. True when
+        ``check`` found it."""
         attempt = 1
         while True:
             try:
@@ -573,7 +684,7 @@ class ZohoLedger:
                         return found, True
                 return await write(), False
             except TransientLedgerError as exc:
-                delay = self._delay(exc, attempt)
+                delay = self._delay(exc, attempt) if retry else None
                 if delay is None:
                     raise
                 log.info("zoho-books attempt %d failed, next in %.2fs: %s", attempt, delay, exc)
@@ -593,6 +704,8 @@ class ZohoLedger:
         body: dict[str, Any],
         external_ref: str,
         params: Mapping[str, str] | None = None,
+        *,
+        retry: bool = True,
     ) -> tuple[dict[str, Any], bool]:
         async def earlier() -> dict[str, Any] | None:
             return await self._lookup(kind, external_ref, once=True)
@@ -604,7 +717,7 @@ class ZohoLedger:
             return created
 
         try:
-            return await self._guarded(earlier, create)
+            return await self._guarded(earlier, create, retry=retry)
         except PermanentLedgerError as refused:
             if refused.code not in (DUPLICATE_CONTACT, ALREADY_EXISTS):
                 raise
@@ -633,39 +746,110 @@ class ZohoLedger:
                 return raw
         return None
 
-    async def _ensure_sent(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """API-created invoices are drafts, and Zoho takes no payment on a draft."""
-        if not self.mapping.mark_sent or raw.get("status") != "draft":
-            return raw
-        ident = str(raw["invoice_id"])
+    # ------------------------------------------------------ multi-write steps
 
-        async def sent() -> dict[str, Any] | None:
-            current = await self._read("invoice", ident, once=True)
-            return current if current["status"] != "draft" else None
+    def _create_step(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        external_ref: str,
+        params: Mapping[str, str],
+        *,
+        retry: bool,
+    ) -> StepWrite:
+        """The create of a multi-write operation as a step: looked up, then sent. Under
+        a journal it is sent once (``retry`` False): a failure goes back to the journal,
+        whose next run asks ``_found_step`` first; without one it is retried here."""
 
-        async def mark() -> dict[str, Any]:
+        async def write(key: str) -> StepResult:
+            raw, recovered = await self._create(kind, body, external_ref, params, retry=retry)
+            return _made(kind, raw, recovered=recovered)
+
+        return write
+
+    def _found_step(self, kind: str, external_ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            raw = await self._lookup(kind, external_ref, once=False)
+            return None if raw is None else _made(kind, raw, recovered=True)
+
+        return find
+
+    def _mark_sent(self, made: StepResult, *, retry: bool) -> StepWrite:
+        """``POST /invoices/{id}/status/sent`` (API-created invoices are drafts, and Zoho
+        takes no payment on a draft); refused because the invoice is no longer a draft
+        (someone sent it meanwhile) counts as done. Without a journal (``retry``), a lost
+        answer is retried here after reading the status again."""
+        ident = made.ledger_id
+        sent = self._sent(ident)
+
+        async def post() -> StepResult:
             path = f"{self._path('invoice', ident)}/status/sent"
-            return await self._call("POST", path, idempotent=False)
+            try:
+                await self._call("POST", path, idempotent=False)
+            except PermanentLedgerError:
+                if await sent() is None:
+                    raise
+            return StepResult(ident)
 
-        await self._guarded(sent, mark, check_first=False)
-        return await self._read("invoice", ident)
+        async def write(key: str) -> StepResult:
+            if made.detail.get("status", "draft") != "draft":
+                return StepResult(ident)
+            done, _ = await self._guarded(sent, post, check_first=False, retry=retry)
+            return done
 
-    async def _apply_credit(self, note: Mapping[str, Any], invoice_id: str) -> None:
-        path = f"{self._path('credit_note', str(note['creditnote_id']))}/invoices"
-        applied = {
-            "invoices": [{"invoice_id": invoice_id, "amount_applied": to_decimal(note["total"])}]
-        }
+        return write
 
-        async def already() -> bool | None:
-            answer = await self._call("GET", path, idempotent=False)
-            credited = answer.get("invoices_credited", [])
-            return True if any(str(c["invoice_id"]) == invoice_id for c in credited) else None
+    def _sent(self, ident: str) -> StepFind:
+        async def find() -> StepResult | None:
+            current = await self._read("invoice", ident)
+            return None if current["status"] == "draft" else StepResult(ident)
 
-        async def apply() -> bool:
-            await self._call("POST", path, body=applied, idempotent=False)
-            return True
+        return find
 
-        await self._guarded(already, apply)
+    def _apply_credit(
+        self, note: StepResult, invoice_id: str, applied: StepFind, *, retry: bool
+    ) -> StepWrite:
+        """``POST /creditnotes/{id}/invoices`` applying the credit note's total, at most
+        what the invoice still owes (the rest stays the customer's credit; nothing is
+        sent when it owes nothing). Zoho has no idempotency key: when the credit note was
+        an earlier one (found, not created), and before any resend without a journal
+        (``retry``), ``applied`` is asked first."""
+        path = f"{self._path('credit_note', note.ledger_id)}/invoices"
+
+        async def post() -> StepResult:
+            total = (
+                note.detail.get("total")
+                or (await self._read("credit_note", note.ledger_id))["total"]
+            )
+            owed = (await self._read("invoice", invoice_id))["balance"]
+            part = min(to_decimal(total), to_decimal(owed))
+            if part > 0:
+                body = {"invoices": [{"invoice_id": invoice_id, "amount_applied": part}]}
+                await self._call("POST", path, body=body, idempotent=False)
+            return StepResult(note.ledger_id)
+
+        async def write(key: str) -> StepResult:
+            first = _recovered(note)
+            done, _ = await self._guarded(applied, post, check_first=first, retry=retry)
+            return done
+
+        return write
+
+    def _credit_applied(self, note_id: str, invoice_id: str) -> StepFind:
+        async def find() -> StepResult | None:
+            credited = await self._credited_invoices(note_id)
+            return StepResult(note_id) if any(i == invoice_id for i, _ in credited) else None
+
+        return find
+
+    async def _credited_invoices(self, note_id: str) -> Applications:
+        """``GET /creditnotes/{id}/invoices``: (invoice, ``credited_amount``) per row."""
+        path = f"{self._path('credit_note', note_id)}/invoices"
+        answer = await self._call("GET", path, idempotent=True)
+        return tuple(
+            (str(c["invoice_id"]), to_decimal(c["credited_amount"]))
+            for c in answer.get("invoices_credited", [])
+        )
 
     async def _check_version(self, kind: str, ledger_id: str, version: str | None) -> None:
         if version is not None:
@@ -884,6 +1068,18 @@ def _resource(kind: str) -> str:
 
 def _pushed(kind: str, raw: Mapping[str, Any], recovered: bool = False) -> PushResult:
     return PushResult(str(raw[RESOURCES[kind][3]]), version_of(kind, raw), recovered)
+
+
+def _made(kind: str, raw: Mapping[str, Any], *, recovered: bool) -> StepResult:
+    """A created document as a step's result, with what the next step needs."""
+    detail = {"status": str(raw.get("status") or ""), "total": str(raw.get("total") or "")}
+    return StepResult(
+        str(raw[RESOURCES[kind][3]]), detail | ({"recovered": "true"} if recovered else {})
+    )
+
+
+def _recovered(made: StepResult) -> bool:
+    return made.detail.get("recovered") == "true"
 
 
 def _refuse_stale(

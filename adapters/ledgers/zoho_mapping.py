@@ -618,8 +618,11 @@ def refund_record(
     credit_kind: str, credit_id: str, raw: Mapping[str, Any], credit: Mapping[str, Any]
 ) -> LedgerRecord:
     """A credit note refund or payment refund as a ``LedgerRecord``; its customer and
-    currency are its credit's (Zoho's refund answers name the customer only)."""
+    currency are its credit's (Zoho's refund answers name the customer only). It is
+    applied to the credit it lives under, for its whole amount: Zoho draws a refund from
+    one credit only."""
     id_field = REFUNDS[credit_kind][3]
+    total = _amount(raw.get("amount_fcy", raw.get("amount")))
     return LedgerRecord(
         kind="refund",
         ledger_id=refund_ledger_id(credit_kind, credit_id, str(raw[id_field])),
@@ -627,9 +630,10 @@ def refund_record(
         external_ref=_str(raw.get("reference_number")) or None,
         customer_ledger_id=_str(credit.get("customer_id")),
         currency=_str(credit.get("currency_code")),
-        total=_amount(raw.get("amount_fcy", raw.get("amount"))),
+        total=total,
         status="refunded",
         updated_at=zoho_moment(raw.get("last_modified_time")),
+        applied_to=((credit_id, total),) if total else (),
         raw=dict(raw),
     )
 

@@ -26,7 +26,9 @@ Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400,
   not applied is the payment's ``unused_amount`` (the customer's excess payment, a
   credit), all of it when ``invoices`` is empty;
 - ``GET|POST /creditnotes``, ``GET /creditnotes/{id}``, ``GET|POST
-  /creditnotes/{id}/invoices``: credit notes (numbered ``CN-00001``), applied to invoices;
+  /creditnotes/{id}/invoices``: credit notes (numbered ``CN-00001``), applied to invoices
+  (a write of its own after the create); the ``GET`` lists ``invoices_credited`` with
+  ``credited_amount``, as Zoho's Python client library reads it;
 - ``GET|POST /creditnotes/{id}/refunds``, ``GET|POST /customerpayments/{id}/refunds``,
   ``GET .../refunds/{refund_id}``, ``GET /creditnotes/refunds``, ``GET /bankaccounts``:
   refunds out of a credit note's balance or a payment's ``unused_amount``

@@ -296,10 +296,7 @@ class ZohoOrganization:
         credited = list(note["invoices_credited"])
         for a in applied:
             link_id = self.book.new_id()
-            credited.append(
-                _link(a.invoice, a.amount)
-                | {"creditnote_invoice_id": link_id, "creditnote_id": ident}
-            )
+            credited.append(_credited(note, a.invoice, a.amount, link_id))
             link = {"creditnote_id": ident, "creditnote_invoice_id": link_id, "amount": a.amount}
             self._apply("credits", "credits_applied", a.invoice, a.amount, link)
         balance = amount(note["balance"], "balance") - sum((a.amount for a in applied), ZERO)
@@ -447,6 +444,23 @@ def _link(invoice: Mapping[str, Any], value: Decimal) -> dict[str, Any]:
         "invoice_id": invoice["invoice_id"],
         "invoice_number": invoice["invoice_number"],
         "amount_applied": value,
+    }
+
+
+def _credited(
+    note: Mapping[str, Any], invoice: Mapping[str, Any], value: Decimal, link_id: str
+) -> dict[str, Any]:
+    """One row of a credit note's ``invoices_credited``, with the fields Zoho's Python
+    client reads from ``GET /creditnotes/{id}/invoices`` (``list_invoices_credited``):
+    the applied amount is ``credited_amount`` there, not ``amount_applied``."""
+    return {
+        "creditnote_id": note["creditnote_id"],
+        "invoice_id": invoice["invoice_id"],
+        "creditnote_invoice_id": link_id,
+        "date": note.get("date"),
+        "invoice_number": invoice["invoice_number"],
+        "creditnote_number": note["creditnote_number"],
+        "credited_amount": value,
     }
 
 

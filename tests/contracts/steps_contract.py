@@ -288,6 +288,40 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
         invoice = await self.fetch(ledger, "invoice", ledger_id)
         assert (invoice.status, invoice.balance) == ("void", Decimal(0))
 
+    async def op_issue_invoice(
+        self, ledger: LedgerUnderTest, n: int, journal: StepsUnderTest
+    ) -> str:
+        """Create an invoice that takes payments (Zoho: a draft, then marked as sent)."""
+        customer = await self.push_customer(ledger, n)
+
+        async def run() -> str:
+            result = await ledger.adapter.create_invoice(
+                self.invoice(n, customer_id=f"C-{n}"),
+                customer_ledger_id=customer,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=journal.key,
+                steps=journal,
+            )
+            return result.ledger_id
+
+        return await _until_done(run, journal)
+
+    async def check_issue_invoice(self, ledger: LedgerUnderTest, n: int, ledger_id: str) -> None:
+        found = await ledger.adapter.find("invoice", f"csv/invoice/INV-{n}")
+        assert found is not None and found.ledger_id == ledger_id
+        assert found.customer_ledger_id is not None
+        await ledger.adapter.apply_payment(  # refused by a ledger on an unissued invoice
+            self.payment("225.45", n).model_copy(
+                update={"customer_id": f"C-{n}", "invoice_id": f"INV-{n}"}
+            ),
+            customer_ledger_id=found.customer_ledger_id,
+            invoice_ledger_id=ledger_id,
+            external_ref=f"csv/payment/PAY-{n}",
+            idempotency_key=f"p-{n}",
+        )
+        invoice = await self.fetch(ledger, "invoice", ledger_id)
+        assert (invoice.status, invoice.balance) == ("paid", Decimal(0))
+
 
 def _bases(operations: tuple[str, ...]) -> list[tuple[int, str]]:
     """A number range of its own for each operation's records (100, 200, ...)."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import pytest
 
@@ -12,6 +13,12 @@ class TestZohoBooksLedgerContract(LedgerContract):
     currency = "USD"
     unknown_customer_code = "1002"  # Invalid value passed for customer_id
     changes_resolution = 1.0  # last_modified_time has one-second resolution
+    #: a refund is one request under its credit (POST /creditnotes/{id}/refunds or
+    #: /customerpayments/{id}/refunds), which both records it and draws the credit down
+    single_write = frozenset({"refund"})
+    #: API invoices are drafts: created, then marked as sent (POST .../status/sent)
+    extra_operations = ("issue_invoice",)
+    KIND: ClassVar[dict[str, str]] = {**LedgerContract.KIND, "issue_invoice": "invoice"}
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:

@@ -30,6 +30,7 @@ from core.errors import (
 )
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
+from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -495,6 +496,123 @@ async def test_find_and_list_all_see_refunds_of_payments_and_of_credit_notes(
     assert listed == {(by_payment.ledger_id, Decimal("5.00")), (by_note.ledger_id, Decimal("7.00"))}
     assert await zoho.ledger.get("refund", "credit_note/460000000999999/1") is None
     assert await zoho.ledger.get("refund", "not-a-refund-id") is None
+
+
+# ------------------------------------------------- applications, multi-write steps
+
+
+def credit_note(total: str = "5.00") -> CreditNote:
+    return CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        issue_date=date(2026, 4, 2),
+        currency="USD",
+        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
+        total=Decimal(total),
+    )
+
+
+async def test_reads_say_what_each_payment_credit_note_and_refund_is_applied_to(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)  # 30.00
+    note = await zoho.ledger.create_credit_note(
+        credit_note("5.00"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    paid = await push_payment(zoho, customer_id, invoice_id, "40.00", applied="25.00")
+    unused = await push_payment(zoho, customer_id, invoice_id, "12.00", applied="0", n=2)
+    back = await push_refund(zoho.ledger, customer_id, refund("15.00", payment_id="PAY-1"), paid)
+    expected = {
+        note.ledger_id: ((invoice_id, Decimal("5.00")),),
+        paid: ((invoice_id, Decimal("25.00")),),
+        unused: (),
+        back.ledger_id: ((paid, Decimal("15.00")),),
+    }
+    kinds = ("credit_note", "payment", "refund")
+    listed = {r.ledger_id: r.applied_to for k in kinds async for r in zoho.ledger.list_all(k)}
+    assert listed == expected
+    for kind, ident in (
+        ("credit_note", note.ledger_id),
+        ("payment", paid),
+        ("refund", back.ledger_id),
+    ):
+        got = await zoho.ledger.get(kind, ident)
+        assert got is not None and got.applied_to == expected[ident]
+    before = len(zoho.transport.requests)
+    again = {r.ledger_id: r.applied_to for k in kinds async for r in zoho.ledger.list_all(k)}
+    assert again == expected
+    reread = [
+        r.url.path
+        for r in zoho.transport.requests[before:]
+        if r.url.path.endswith("/invoices") or r.url.path.endswith(f"/customerpayments/{paid}")
+    ]
+    assert reread == []  # applications of an unchanged version are not read twice
+
+
+async def test_listed_customers_carry_our_reference_read_once_per_version(
+    zoho: InProcessZoho,
+) -> None:
+    ids = [await push_customer(zoho, n) for n in (1, 2)]
+    reader, sent = another_ledger(zoho)
+    for _ in range(2):
+        listed = {r.ledger_id: r.external_ref async for r in reader.list_all("customer")}
+        assert listed == {i: f"csv/customer/C-{n}" for i, n in zip(ids, (1, 2), strict=True)}
+    reads = [r.url.path for r in sent.requests if r.url.path.startswith("/books/v3/contacts/")]
+    assert sorted(reads) == sorted(f"/books/v3/contacts/{i}" for i in ids)  # rows lack notes
+    await reader.aclose()
+
+
+async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    invoice_id = await push_invoice(zoho, customer_id)
+    journal = StepsUnderTest(key("cn"))
+    zoho.sandbox.faults.update(
+        {"match": r"POST /books/v3/creditnotes/\d+/invoices", "match_fail": 1, "fail_status": 503}
+    )
+
+    async def push() -> PushResult:
+        return await zoho.ledger.create_credit_note(
+            credit_note("5.00"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=journal.key,
+            steps=journal,
+        )
+
+    with pytest.raises(TransientLedgerError):
+        await push()  # not resent by the adapter: the journal owns the retry
+    assert list(journal.logged) == ["credit_note", "apply"] and journal.logged["apply"] is None
+    assert zoho.sandbox.records("credit_note")[0]["invoices_credited"] == []
+    done = await push()
+    assert journal.finds == 1
+    record = await zoho.ledger.get("credit_note", done.ledger_id)
+    assert record is not None and record.applied_to == ((invoice_id, Decimal("5.00")),)
+    assert zoho.sandbox.count("credit_note") == 1
+
+
+async def test_an_invoice_is_marked_sent_as_its_own_step(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    journal = StepsUnderTest(key("i"))
+    result = await zoho.ledger.create_invoice(
+        invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=journal.key,
+        steps=journal,
+    )
+    assert journal.names == ["invoice", "sent"]
+    assert zoho.sandbox.records("invoice")[0]["status"] == "sent"
+    assert zoho.transport.sent("POST", f"/invoices/{result.ledger_id}/status/sent") != []
 
 
 # ---------------------------------------------------------------- tax ids

@@ -418,7 +418,9 @@ async def test_credit_notes_apply_to_invoices_and_close_when_used_up(zoho: Zoho)
         "amount_applied"
     ] == 40
     credited = (await zoho.ok("GET", path))["invoices_credited"]
-    assert [c["invoice_id"] for c in credited] == [invoice["invoice_id"]]
+    assert [(c["invoice_id"], c["credited_amount"]) for c in credited] == [
+        (invoice["invoice_id"], Decimal("40"))
+    ]
     assert (await zoho.read("creditnotes", note["creditnote_id"]))["status"] == "closed"
     assert (await zoho.read("invoices", invoice["invoice_id"]))["balance"] == Decimal("60.00")
 
