@@ -48,7 +48,8 @@ estimates, purchases, stock items, item updates and deletes, service rates and p
 prices (lines always carry their own price), tax computed from rates (the client's
 ``tax_amount`` is taken as given), rules on voiding invoices that carry payments, payment
 and allocation updates or deletes, allocating a payment on account to an invoice later
-(a contact allocation), refunds not allocated to any credit, ``payment_method_id``,
+(a contact allocation), a credit note's or invoice's ``payments_allocations`` (read the
+contact allocations instead), refunds not allocated to any credit, ``payment_method_id``,
 ``tax_number`` formats per country, region-specific fields; refresh tokens here outlive
 Sage's 31 days (the shared token server keeps them 101 days); field length limits (Sage's
 OpenAPI publishes none for the fields we use).
