@@ -240,6 +240,12 @@ def malformed_observed(ref: str = INV) -> Envelope:
     )
 
 
+def unknown_version(ref: str = INV) -> Envelope:
+    """A SourceRecordObserved at schema version 0, which no upcaster takes."""
+    good = observed(ref, "0", total="1")
+    return Envelope(**{**good.model_dump(), "schema_version": 0})
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -701,6 +707,59 @@ class ProjectionContract:
         assert models.record(E, INV).total == 1  # type: ignore[union-attr]
         assert balance(models).invoiced == 1 + 2 + 4
         assert (await verify(engine, store)).ok
+
+    async def test_events_an_older_version_wrote_never_stop_the_read_models(
+        self, engine: Engine, store: EventStore
+    ) -> None:
+        """A ``1e309`` total that an older version let into the log, and an event no
+        upcaster reads: fold, replay, verify, status and errors all get past them."""
+        from core.pipeline import errors_report
+
+        inv2, inv3 = "csv/invoice/INV-2", "csv/invoice/INV-3"
+        events = [
+            observed(CUST),
+            observed(INV, total="1e309"),
+            observed(inv2, total="2"),
+            unknown_version(inv3),
+            observed("csv/invoice/INV-4", total="4"),
+        ]
+        runner = await self.apply(engine, store, events, batch_size=2)
+        models = ReadModels(engine)
+        assert runner.position == models.checkpoint() == 5
+        stuck = models.unfoldable(E)
+        assert [(u.seq, u.source_ref) for u in stuck] == [(2, INV), (4, inv3)]
+        assert "310 digits before the point" in stuck[0].reason
+        assert "cannot be upcast" in stuck[1].reason
+        assert balance(models).invoiced == 2 + 4  # nothing of the 1e309, nothing rounded
+        assert models.status_counts(E) == [
+            StatusCount(None, "customer", "observed", 1),
+            StatusCount(None, "invoice", "observed", 2),
+        ]
+        report = errors_report(models, E)
+        assert "event 2 (SourceRecordObserved of csv/invoice/INV-1)" in report
+        assert "event 4 (SourceRecordObserved of csv/invoice/INV-3)" in report
+        assert (await verify(engine, store)).ok
+        before = live_digests(engine)
+        assert (await replay(engine, store, batch_size=3)).last_seq == 5
+        assert live_digests(engine) == before
+        await store.append([observed(INV, "2", total="3")])  # the corrected row
+        await runner.catch_up()
+        assert [u.seq for u in models.unfoldable(E)] == [4]
+        assert [u.superseded_seq for u in models.unfoldable(E, superseded=True)] == [6, None]
+        assert balance(models).invoiced == 2 + 4 + 3
+
+    async def test_refused_version_is_listed_until_a_newer_one_is_observed(
+        self, engine: Engine, store: EventStore
+    ) -> None:
+        events = [observed(INV, total="1"), requested(INV), rejected(INV, "2"), succeeded(INV)]
+        runner = await self.apply(engine, store, events)
+        models = ReadModels(engine)
+        (error,) = models.open_errors(E)
+        assert (error.error, error.ledger, error.content_sha256) == ("refused", None, sha(INV, "2"))
+        assert models.record(E, INV).status == "synced"  # type: ignore[union-attr]
+        await store.append([observed(INV, "3", total="3")])
+        await runner.catch_up()
+        assert models.open_errors(E) == []
 
     async def test_entities_are_kept_apart(self, engine: Engine, store: EventStore) -> None:
         await self.apply(

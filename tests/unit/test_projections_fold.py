@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -217,3 +218,62 @@ def test_the_record_with_the_wide_amount_is_the_unfoldable_one() -> None:
     assert "310 digits before the point" in row["reason"]
     (customer,) = ws.balances.rows.values()
     assert customer["invoiced"] == "10.00"
+
+
+def test_an_event_that_fails_half_way_leaves_nothing_of_itself() -> None:
+    """Its old contribution was already taken out of the balance when adding the new one
+    failed: both changes are undone, and only the unfoldable row remains."""
+    ws = WorkingSet(complete=True)
+    first = observed("csv/invoice/I1", total="1")
+    apply(ws, [decode(StoredEvent(1, first.subject, first.to_bytes()), HANDLED)])  # type: ignore[list-item]
+    (key,) = ws.balances.rows
+    ws.balances.put({**ws.balances.rows[key], "invoiced": "9" * 60, "balance": "9" * 60})
+    before = {name: dict(t.rows) for name, t in ws.tables.items()}
+    second = observed("csv/invoice/I1", "2", total="9" * 24)  # 9..98 + 9..9: 61 digits
+    recorded = apply(ws, [decode(StoredEvent(2, second.subject, second.to_bytes()), HANDLED)])  # type: ignore[list-item]
+    assert [r["seq"] for r in recorded] == [2]
+    after = {name: dict(t.rows) for name, t in ws.tables.items()}
+    assert after["unfoldable"].keys() == {("acme", 2)}
+    assert {k: v for k, v in after.items() if k != "unfoldable"} == {
+        k: v for k, v in before.items() if k != "unfoldable"
+    }
+
+
+class GarbageAt:
+    """The event-store port over a memory store whose event ``seq`` holds bytes that are
+    not an event (a log written by something else, or damaged)."""
+
+    def __init__(self, inner: MemoryEventStore, seq: int, raw: bytes) -> None:
+        self.inner, self.seq, self.raw = inner, seq, raw
+
+    async def read(self, subjects: str = "sl.>", from_seq: int = 1) -> AsyncIterator[StoredEvent]:
+        async for stored in self.inner.read(subjects, from_seq):
+            yield (
+                StoredEvent(stored.seq, stored.subject, self.raw)
+                if stored.seq == self.seq
+                else stored
+            )
+
+    async def last_seq(self) -> int:
+        return await self.inner.last_seq()
+
+
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"type": "SourceRecordObserved"}']
+)
+async def test_bytes_that_are_not_an_event_are_unfoldable(raw: bytes, tmp_path: Path) -> None:
+    inner = MemoryEventStore()
+    await inner.append([observed(f"csv/invoice/I{n}", total=str(n)) for n in (1, 2, 4)])
+    store = GarbageAt(inner, 2, raw)
+    engine = make_engine(f"sqlite:///{tmp_path / 'rm.db'}")
+    try:
+        runner = ProjectionRunner(engine, store, batch_size=2)  # type: ignore[arg-type]
+        assert await runner.catch_up() == 3
+        with engine.connect() as conn:
+            [row] = conn.execute(LIVE.unfoldable.select()).mappings().all()
+        assert (row["seq"], row["entity"], row["source_ref"]) == (2, "acme", "")
+        with engine.connect() as conn:
+            totals = sorted(r.total for r in conn.execute(LIVE.records.select()))
+        assert totals == ["1", "4"]
+    finally:
+        engine.dispose()
