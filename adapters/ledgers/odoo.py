@@ -2,12 +2,43 @@
 or, as a fallback for older servers, XML-RPC (``odoo_rpc``).
 
 Idempotency: Odoo has no idempotency key. Every record we create carries our source
-reference (``ref`` / ``memo``, see ``odoo_mapping``), and every write first looks that
-reference up: a record already there is completed (a draft posted, a credit note applied)
-and returned as ``recovered`` instead of being created again. A write whose answer was
-lost (timeout, 5xx) is retried the same way, lookup first, so writes are never blindly
-resent. Multi-step writes (create then ``action_post``; draft, write, post) are separate
-transactions on Odoo's side; the lookup resumes them where they stopped.
+reference (``ref`` / ``memo``, see ``odoo_mapping``), and every create first looks that
+reference up: a record already there is taken and returned as ``recovered`` instead of
+being created again. A write whose answer was lost (timeout, 5xx) is never blindly resent:
+it is looked for first.
+
+Multi-write operations: every RPC call is its own transaction on Odoo's side, so these
+are several writes, each a step of the record's ``WriteSteps`` journal (``ports``), and a
+crash or a run of 5xx between two of them resumes at the first step without an outcome:
+
+=========================== ===========================================================
+operation                   steps (each one Odoo call)
+=========================== ===========================================================
+``create_invoice``          ``create`` (``account.move`` draft), ``post`` (``action_post``)
+``create_credit_note``      ``create``, ``post``, with an invoice ``apply``
+                            (``account.move.js_assign_outstanding_line`` on the invoice)
+``apply_payment``, nothing  ``create`` (``account.payment`` draft), ``post``
+applied
+``update_invoice``          ``draft`` (``button_draft``), ``write``, ``post``
+=========================== ===========================================================
+
+Each step's ``find`` reads whether its write landed (our reference found; the record no
+longer a draft; the credit note's receivable item reconciled with the invoice's; the
+invoice posted with our total), and each write first reads what is there (a create looks
+its reference up, a post or a draft acts only on a record in the other state, an apply
+only on an item not yet reconciled with the invoice), so a write resent after ``find``
+said "not there" does nothing twice. With the sync's journal an operation runs once and a
+failed step is the sync's to log and retry; without one (tools, tests) the adapter retries
+it through a journal kept in memory (``RetrySteps``). Single writes stay single: customers,
+items, ``void_invoice`` (``button_cancel`` drafts and cancels in one call), and the
+register wizard (a payment applied to an invoice, a refund): its
+``action_create_payments`` creates, posts and reconciles the payment in one call
+(``addons/account/wizard/account_payment_register.py`` ``_create_payments``), the
+``account.payment.register`` record created before it books nothing.
+
+Applications (``LedgerRecord.applied_to``, on ``get``, ``find``, ``list_all`` and
+``changes``): Odoo holds them as ``account.partial.reconcile`` rows between receivable
+journal items; ``odoo_applied`` reads them for payments, credit notes and refunds.
 
 Versions: Odoo has no concurrency token (the ``__last_update`` context check was removed
 in 16.1); ``version`` is ``write_date`` plus a digest of the fields read, compared by a
@@ -61,6 +92,7 @@ import httpx
 from pydantic import SecretStr
 
 from adapters.http import LedgerHttp, RetryPolicy
+from adapters.ledgers.odoo_applied import Applied, applications
 from adapters.ledgers.odoo_credit import applied_part, check_applicable, credit_left
 from adapters.ledgers.odoo_errors import translate_json2, translate_xmlrpc_http
 from adapters.ledgers.odoo_items import OdooItems
@@ -75,22 +107,39 @@ from adapters.ledgers.odoo_mapping import (
     credits_by_payment,
     format_datetime,
     load_mapping,
+    m2o_id,
     tax_key,
     to_record,
     vat_pattern,
 )
 from adapters.ledgers.odoo_rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
 from adapters.oauth2 import TokenStore
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
+from adapters.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    step_key,
+)
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
+from core.money import to_decimal
 
 DEFAULT_RATES = (Rate(4, 1.0), Rate(120, 60.0))
 ALL = {"active_test": False}
 RECEIVABLE = ["account_type", "=", "asset_receivable"]
 DOCUMENTS = ("invoice", "credit_note")
+#: the field of a receivable journal item naming the record it belongs to
+OWNER_FIELD = {"payment": "payment_id", "refund": "payment_id", "credit_note": "move_id"}
 Step = Callable[[LedgerRecord | None], Awaitable[LedgerRecord]]
+Run = Callable[[WriteSteps], Awaitable[PushResult]]
+#: a step's result when the write found what an earlier try or process left
+FOUND = {"found": "earlier"}
 
 
 class OdooLedger:
@@ -204,11 +253,15 @@ class OdooLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        async def step(found: LedgerRecord | None) -> LedgerRecord:
-            ident = await self._draft("invoice", invoice, customer_ledger_id, external_ref, found)
-            return await self._posted("invoice", ident)
+        """Two writes, each a step: ``create`` (a draft carrying our reference), ``post``."""
 
-        return await self._once("invoice", external_ref, step)
+        async def run(journal: WriteSteps) -> PushResult:
+            vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
+            made = await self._created(journal, "invoice", external_ref, vals)
+            await self._posted(journal, "invoice", made)
+            return await self._result("invoice", made)
+
+        return await self._journaled(steps, idempotency_key, run)
 
     async def apply_payment(
         self,
@@ -224,15 +277,19 @@ class OdooLedger:
         """All applied: the register wizard on the invoice. An overpayment (``applied`` =
         the invoice's open balance): the wizard for the whole amount, difference kept open,
         so the rest stays on the payment's receivable item as outstanding credit. Nothing
-        applied: a posted ``account.payment`` reconciled with nothing."""
+        applied: ``account.payment`` ``create`` then ``action_post``, two steps, reconciled
+        with nothing. The wizard is one write (``action_create_payments`` creates, posts and
+        reconciles in one transaction; the wizard record itself books nothing)."""
         part = applied_part(payment, applied)
         invoice_id = _int(invoice_ledger_id)
+        if part == 0:
+            return await self._unapplied_payment(
+                steps, idempotency_key, payment, customer_ledger_id, external_ref
+            )
 
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return await self._posted_payment(found)
-            if part == 0:
-                return await self._unapplied_payment(payment, customer_ledger_id, external_ref)
             check_applicable(
                 payment, part, await self._fetch("invoice", invoice_id, idempotent=False)
             )
@@ -294,21 +351,24 @@ class OdooLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
+        """Each write a step: ``create`` (a draft ``out_refund`` carrying our reference and
+        ``reversed_entry_id``), ``post``, and with an invoice ``apply``
+        (``js_assign_outstanding_line``: Odoo reconciles as far as the credit and the
+        invoice's open balance both go)."""
         invoice_id = None if invoice_ledger_id is None else _int(invoice_ledger_id)
+        extra = {} if invoice_id is None else {"reversed_entry_id": invoice_id}
 
-        async def step(found: LedgerRecord | None) -> LedgerRecord:
-            kind = "credit_note"
-            extra = {} if invoice_id is None else {"reversed_entry_id": invoice_id}
-            ident = await self._draft(
-                kind, credit_note, customer_ledger_id, external_ref, found, extra
+        async def run(journal: WriteSteps) -> PushResult:
+            vals = await self._document_vals(
+                "credit_note", credit_note, customer_ledger_id, external_ref
             )
-            record = await self._posted(kind, ident)
-            if invoice_id is not None and record.balance == record.total != 0:
-                await self._apply_credit(ident, invoice_id)
-                record = await self._fetch(kind, ident)
-            return record
+            made = await self._created(journal, "credit_note", external_ref, vals | extra)
+            await self._posted(journal, "credit_note", made)
+            if invoice_id is not None:
+                await self._applied(journal, _int(made.ledger_id), invoice_id)
+            return await self._result("credit_note", made)
 
-        return await self._once("credit_note", external_ref, step)
+        return await self._journaled(steps, idempotency_key, run)
 
     async def update_customer(
         self,
@@ -337,24 +397,21 @@ class OdooLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """Reset to draft, replace the lines, post again (three Odoo transactions)."""
+        """Three Odoo transactions, each a step: ``draft`` (``button_draft``, after the
+        version check), ``write`` (the lines replaced), ``post``. ``version`` is compared
+        by the first step only: once the draft is done the record moved by our hand. The
+        new values are checked before anything is written (no invoice is left in draft by
+        a refusal)."""
+        ident = _int(ledger_id)
 
-        async def step(current: LedgerRecord) -> LedgerRecord:
-            if current.status in ("paid", "partially_paid"):
-                raise PermanentLedgerError(
-                    f"Odoo invoice {current.name} has payments or credits applied: resetting "
-                    "it to draft would unreconcile them; remove them in Odoo first",
-                    code="syncledger.invoice_has_payments",
-                )
-            ident = _int(ledger_id)
+        async def run(journal: WriteSteps) -> PushResult:
             vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
-            vals["invoice_line_ids"] = [[5, 0, 0], *vals["invoice_line_ids"]]
-            if current.status != "draft":
-                await self._write("invoice", "button_draft", ids=[ident])
-            await self._write("invoice", "write", ids=[ident], vals=vals)
-            return await self._posted("invoice", ident)
+            drafted = await self._drafted(journal, ident, version)
+            await self._rewritten(journal, ident, _replacing(vals), invoice.total)
+            await self._posted(journal, "invoice", drafted)
+            return await self._result("invoice", drafted)
 
-        return await self._change("invoice", ledger_id, version, step)
+        return await self._journaled(steps, idempotency_key, run)
 
     async def void_invoice(
         self,
@@ -396,7 +453,7 @@ class OdooLedger:
     # ------------------------------------------------------------------- reads
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
-        return await self._lookup(kind, external_ref, idempotent=True, lines=True)
+        return await self._lookup(kind, external_ref, idempotent=True, full=True)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Customers whose name or email equals ours ignoring case, or whose ``vat`` is our
@@ -416,7 +473,7 @@ class OdooLedger:
             ident = _int(ledger_id)
         except PermanentLedgerError:
             return None
-        rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=True, lines=True)
+        rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=True, full=True)
         return rows[0] if rows else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
@@ -461,11 +518,8 @@ class OdooLedger:
         while True:
             try:
                 current = await self._fetch(kind, _int(ledger_id), idempotent=False)
-                if attempt == 1 and version is not None and current.version != version:
-                    raise StaleVersionError(
-                        f"Odoo {kind} {ledger_id} changed since it was read (version "
-                        f"{version} is now {current.version}): read it again and retry"
-                    )
+                if attempt == 1:
+                    _check_version(kind, _int(ledger_id), version, current)
                 record = await step(current)
                 return PushResult(record.ledger_id, record.version)
             except TransientLedgerError as exc:
@@ -482,36 +536,162 @@ class OdooLedger:
             raise exc
         await asyncio.sleep(wait)
 
+    # ------------------------------------------------------ multi-write steps
+
+    async def _journaled(self, steps: WriteSteps | None, key: str, run: Run) -> PushResult:
+        """A multi-write operation. With the sync's journal it runs once: a step that fails
+        is logged and retried by the sync, which resumes through the journal. Without one,
+        it is retried here through a journal kept in memory, resumed the same way."""
+        if steps is not None:
+            return await run(steps)
+        journal = RetrySteps(key)
+        attempt = 1
+        while True:
+            try:
+                return await run(journal)
+            except TransientLedgerError as exc:
+                await self._pause(exc, attempt)
+                attempt += 1
+
+    async def _created(
+        self, journal: WriteSteps, kind: str, ref: str, vals: dict[str, Any]
+    ) -> StepResult:
+        """Step ``create``: a draft carrying our reference. Odoo has no idempotency key,
+        so the write looks ``ref`` up first: a record an earlier try or process left is
+        taken (a draft document brought up to date with ``vals``), never made twice."""
+        if kind in DOCUMENTS:
+            vals = vals | {"move_type": self.mapping.move_types[kind]}
+
+        async def write(key: str) -> StepResult:
+            found = await self._lookup(kind, ref, idempotent=False)
+            if found is None:
+                [ident] = await self._write(kind, "create", vals_list=[vals])
+                return StepResult(str(ident))
+            if found.status == "draft" and kind in DOCUMENTS:
+                await self._write(kind, "write", ids=[_int(found.ledger_id)], vals=_replacing(vals))
+            return StepResult(found.ledger_id, FOUND)
+
+        return await journal.step("create", write, self._found(kind, ref))
+
+    def _found(self, kind: str, ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            found = await self._lookup(kind, ref, idempotent=False)
+            return None if found is None else StepResult(found.ledger_id, FOUND)
+
+        return find
+
+    async def _posted(self, journal: WriteSteps, kind: str, made: StepResult) -> None:
+        """Step ``post``: ``action_post`` (a move's or a payment's) while it is a draft."""
+        ident = _int(made.ledger_id)
+
+        async def write(key: str) -> StepResult:
+            if (await self._fetch(kind, ident, idempotent=False)).status == "draft":
+                await self._write(kind, "action_post", ids=[ident])
+            return StepResult(made.ledger_id)
+
+        async def find() -> StepResult | None:
+            draft = (await self._fetch(kind, ident, idempotent=False)).status == "draft"
+            return None if draft else StepResult(made.ledger_id)
+
+        await journal.step("post", write, find)
+
+    async def _applied(self, journal: WriteSteps, note_id: int, invoice_id: int) -> None:
+        """Step ``apply``: the credit note's receivable item reconciled with the invoice's
+        (``js_assign_outstanding_line``) unless it already is, or either has nothing open
+        (Odoo would reconcile nothing: the sync then meant to apply nothing)."""
+
+        async def write(key: str) -> StepResult:
+            line = await self._credit_line("credit_note", note_id)
+            if await self._credit_applied(line, invoice_id) == 0:
+                invoice = await self._fetch("invoice", invoice_id, idempotent=False)
+                if to_decimal(line.get("amount_residual") or 0) != 0 and invoice.balance:
+                    await self._write(
+                        "invoice",
+                        "js_assign_outstanding_line",
+                        ids=[invoice_id],
+                        line_id=line["id"],
+                    )
+            return StepResult(str(note_id))
+
+        async def find() -> StepResult | None:
+            line = await self._credit_line("credit_note", note_id)
+            applied = await self._credit_applied(line, invoice_id)
+            return StepResult(str(note_id)) if applied else None
+
+        await journal.step("apply", write, find)
+
+    async def _credit_applied(self, line: dict[str, Any], invoice_id: int) -> Decimal:
+        """What the credit receivable item ``line`` settles of the invoice."""
+        ident = int(line["id"])
+        applied = await applications(self._rpc, {ident: 0}, refund=False, idempotent=False)
+        return sum((a for t, a in applied.get(0, ()) if t == str(invoice_id)), Decimal(0))
+
+    async def _drafted(self, journal: WriteSteps, ident: int, version: str | None) -> StepResult:
+        """Step ``draft``: ``button_draft`` on the posted invoice, after checking that it is
+        at ``version`` and that nothing is reconciled with it (resetting it would undo
+        those payments and credits)."""
+
+        async def write(key: str) -> StepResult:
+            current = await self._fetch("invoice", ident, idempotent=False)
+            _check_version("invoice", ident, version, current)
+            _check_unpaid(current)
+            if current.status != "draft":
+                await self._write("invoice", "button_draft", ids=[ident])
+            return StepResult(str(ident))
+
+        async def find() -> StepResult | None:
+            draft = (await self._fetch("invoice", ident, idempotent=False)).status == "draft"
+            return StepResult(str(ident)) if draft else None
+
+        return await journal.step("draft", write, find)
+
+    async def _rewritten(
+        self, journal: WriteSteps, ident: int, vals: dict[str, Any], total: Decimal
+    ) -> None:
+        """Step ``write``: the draft's lines replaced. Writing a draft again is harmless,
+        so a draft is written again; a posted invoice with our total has had it."""
+
+        async def write(key: str) -> StepResult:
+            await self._write("invoice", "write", ids=[ident], vals=vals)
+            return StepResult(str(ident))
+
+        async def find() -> StepResult | None:
+            current = await self._fetch("invoice", ident, idempotent=False)
+            done = current.status != "draft" and current.total == total
+            return StepResult(str(ident)) if done else None
+
+        await journal.step("write", write, find)
+
+    async def _unapplied_payment(
+        self,
+        steps: WriteSteps | None,
+        key: str,
+        payment: Payment,
+        customer_ledger_id: str,
+        ref: str,
+    ) -> PushResult:
+        """``account.payment`` ``create`` (a draft) then ``action_post``: two steps."""
+
+        async def run(journal: WriteSteps) -> PushResult:
+            vals = self.mapping.payment_vals(
+                payment,
+                customer_id=_int(customer_ledger_id),
+                currency_id=await self._currency_id(payment.currency),
+                external_ref=ref,
+            )
+            made = await self._created(journal, "payment", ref, vals)
+            await self._posted(journal, "payment", made)
+            return await self._result("payment", made)
+
+        return await self._journaled(steps, key, run)
+
+    async def _result(self, kind: str, made: StepResult) -> PushResult:
+        record = await self._fetch(kind, _int(made.ledger_id), idempotent=False)
+        return PushResult(record.ledger_id, record.version, recovered=made.detail == FOUND)
+
     async def _write(self, kind: str, method: str, **params: Any) -> Any:
         model = self.mapping.models[kind]
         return await self._rpc.call(model, method, idempotent=False, **params)
-
-    async def _draft(
-        self,
-        kind: str,
-        document: Document,
-        customer_ledger_id: str,
-        external_ref: str,
-        found: LedgerRecord | None,
-        extra: dict[str, Any] | None = None,
-    ) -> int:
-        vals = await self._document_vals(kind, document, customer_ledger_id, external_ref)
-        vals |= extra or {}
-        if found is None:
-            vals["move_type"] = self.mapping.move_types[kind]
-            [ident] = await self._write(kind, "create", vals_list=[vals])
-            return int(ident)
-        if found.status == "draft":  # left by an earlier try: bring it up to date
-            vals["invoice_line_ids"] = [[5, 0, 0], *vals["invoice_line_ids"]]
-            await self._write(kind, "write", ids=[_int(found.ledger_id)], vals=vals)
-        return _int(found.ledger_id)
-
-    async def _posted(self, kind: str, ident: int) -> LedgerRecord:
-        record = await self._fetch(kind, ident, idempotent=False)
-        if record.status == "draft":
-            await self._write(kind, "action_post", ids=[ident])
-            record = await self._fetch(kind, ident, idempotent=False)
-        return record
 
     async def _document_vals(
         self, kind: str, document: Document, customer_ledger_id: str, external_ref: str
@@ -524,20 +704,6 @@ class OdooLedger:
             external_ref=external_ref,
             taxes=await self._sale_taxes() if document.tax_total else (),
             products=await self._items.products_for(document),
-        )
-
-    async def _apply_credit(self, credit_note_id: int, invoice_id: int) -> None:
-        domain = [["move_id", "=", credit_note_id], ["account_type", "=", "asset_receivable"]]
-        rows = await self._rpc.call(
-            "account.move.line", "search_read", domain=domain, fields=["id"], idempotent=False
-        )
-        if not rows:
-            raise PermanentLedgerError(
-                f"Odoo credit note {credit_note_id} has no receivable line to apply",
-                code="syncledger.no_receivable_line",
-            )
-        await self._write(
-            "invoice", "js_assign_outstanding_line", ids=[invoice_id], line_id=rows[0]["id"]
         )
 
     async def _register(
@@ -559,19 +725,6 @@ class OdooLedger:
         if found is None:
             raise TransientLedgerError(f"Odoo registered the {kind} but it cannot be read back yet")
         return found
-
-    async def _unapplied_payment(
-        self, payment: Payment, customer_ledger_id: str, ref: str
-    ) -> LedgerRecord:
-        vals = self.mapping.payment_vals(
-            payment,
-            customer_id=_int(customer_ledger_id),
-            currency_id=await self._currency_id(payment.currency),
-            external_ref=ref,
-        )
-        [ident] = await self._write("payment", "create", vals_list=[vals])
-        draft = await self._fetch("payment", int(ident), idempotent=False)
-        return await self._posted_payment(draft)
 
     async def _posted_payment(self, record: LedgerRecord) -> LedgerRecord:
         """Post a payment left in draft (by an earlier try that stopped after ``create``)."""
@@ -597,8 +750,8 @@ class OdooLedger:
         )
         if not rows:
             raise PermanentLedgerError(
-                f"Odoo has no posted {credit_kind} {credit_id} with a receivable item to refund "
-                "from: check the link to the credit",
+                f"Odoo has no posted {credit_kind} {credit_id} with a receivable item holding "
+                "its credit: check the link to the credit",
                 code="odoo.exceptions.MissingError",
             )
         return dict(rows[0])
@@ -606,11 +759,11 @@ class OdooLedger:
     # -------------------------------------------------------- read machinery
 
     async def _lookup(
-        self, kind: str, external_ref: str, *, idempotent: bool, lines: bool = False
+        self, kind: str, external_ref: str, *, idempotent: bool, full: bool = False
     ) -> LedgerRecord | None:
         domain = [[self.mapping.ref_field[kind], "=", external_ref]]
         rows = await self._search(
-            kind, domain, limit=1, idempotent=idempotent, order="id desc", lines=lines
+            kind, domain, limit=1, idempotent=idempotent, order="id desc", full=full
         )
         return rows[0] if rows else None
 
@@ -631,9 +784,11 @@ class OdooLedger:
         limit: int | None,
         idempotent: bool,
         order: str = "id asc",
-        lines: bool = False,
+        full: bool = False,
     ) -> list[LedgerRecord]:
-        """``lines``: fill invoices' and credit notes' ``line_items`` (one more read)."""
+        """``full`` (the port's reads): fill invoices' and credit notes' ``line_items`` (one
+        more read) and payments', refunds' and credit notes' ``applied_to`` (two or three
+        more); the write paths' own reads skip them."""
         params: dict[str, Any] = {
             "domain": self.mapping.domain(kind) + domain,
             "fields": list(READ_FIELDS[kind]),
@@ -645,8 +800,10 @@ class OdooLedger:
         rows = await self._rpc.call(
             model, "search_read", context=ALL, idempotent=idempotent, **params
         )
-        credits = await self._credits(rows, idempotent) if kind == "payment" else {}
-        booked = await self._booked(rows, idempotent) if lines and kind in DOCUMENTS else {}
+        credited = await self._receivables(kind, rows, idempotent=idempotent, full=full)
+        credits = credits_by_payment(credited) if kind == "payment" else {}
+        applied = await self._applications(kind, credited, idempotent) if full else {}
+        booked = await self._booked(rows, idempotent) if full and kind in DOCUMENTS else {}
         ref = self.mapping.ref_field[kind]
         return [
             to_record(
@@ -655,6 +812,7 @@ class OdooLedger:
                 ref,
                 credit=credits.get(int(raw["id"])),
                 line_items=booked.get(int(raw["id"]), ()),
+                applied_to=applied.get(int(raw["id"]), ()),
             )
             for raw in rows
         ]
@@ -682,26 +840,41 @@ class OdooLedger:
             for raw in rows
         }
 
-    async def _credits(self, rows: list[dict[str, Any]], idempotent: bool) -> dict[int, Decimal]:
-        """Payments' outstanding credit: their receivable journal items' residuals."""
+    async def _receivables(
+        self, kind: str, rows: list[dict[str, Any]], *, idempotent: bool, full: bool
+    ) -> list[dict[str, Any]]:
+        """The receivable journal items of payments (their outstanding credit: always
+        read) and, on full reads, of refunds and credit notes (their applications)."""
+        owner = OWNER_FIELD.get(kind)
         ids = [int(raw["id"]) for raw in rows]
-        if not ids:
-            return {}
-        lines = await self._rpc.call(
+        if owner is None or not ids or (kind != "payment" and not full):
+            return []
+        lines: list[dict[str, Any]] = await self._rpc.call(
             "account.move.line",
             "search_read",
-            domain=[["payment_id", "in", ids], RECEIVABLE],
+            domain=[[owner, "in", ids], RECEIVABLE],
             fields=list(CREDIT_LINE_FIELDS),
             idempotent=idempotent,
         )
-        return credits_by_payment(lines)
+        return lines
+
+    async def _applications(
+        self, kind: str, lines: list[dict[str, Any]], idempotent: bool
+    ) -> dict[int, Applied]:
+        """``applied_to`` of the records owning the receivable items ``lines``."""
+        owner = OWNER_FIELD.get(kind)
+        if owner is None:
+            return {}
+        owners = {int(ln["id"]): m2o_id(ln.get(owner)) for ln in lines}
+        mine = {line: rec for line, rec in owners.items() if rec is not None}
+        return await applications(self._rpc, mine, refund=kind == "refund", idempotent=idempotent)
 
     async def _pages(self, kind: str, domain: list[Any]) -> AsyncIterator[LedgerRecord]:
         """Keyset pages by id: a record changed meanwhile is never skipped."""
         last = 0
         while True:
             rows = await self._search(
-                kind, [*domain, ["id", ">", last]], limit=self._page, idempotent=True, lines=True
+                kind, [*domain, ["id", ">", last]], limit=self._page, idempotent=True, full=True
             )
             for record in rows:
                 yield record
@@ -746,6 +919,50 @@ class OdooLedger:
                 if not r.get("price_include")
             ]
         return self._taxes
+
+
+class RetrySteps:
+    """The adapter's own journal when its caller keeps none: in memory across its retries,
+    resumed the way the sync resumes a push (a step asked for whose answer was lost is
+    looked for before it is written again; a step done is not run again)."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+        self._done: dict[str, StepResult] = {}
+        self._asked: set[str] = set()
+
+    async def step(self, name: str, write: StepWrite, find: StepFind) -> StepResult:
+        if name in self._done:
+            return self._done[name]
+        found = await find() if name in self._asked else None
+        if found is None:
+            self._asked.add(name)
+            found = await write(step_key(self._key, name))
+        self._done[name] = found
+        return found
+
+
+def _replacing(vals: dict[str, Any]) -> dict[str, Any]:
+    """A document's values as a ``write`` on its draft: every line replaced."""
+    kept = {k: v for k, v in vals.items() if k != "move_type"}
+    return kept | {"invoice_line_ids": [[5, 0, 0], *vals["invoice_line_ids"]]}
+
+
+def _check_version(kind: str, ident: int, version: str | None, current: LedgerRecord) -> None:
+    if version is not None and current.version != version:
+        raise StaleVersionError(
+            f"Odoo {kind} {ident} changed since it was read (version {version} is now "
+            f"{current.version}): read it again and retry"
+        )
+
+
+def _check_unpaid(current: LedgerRecord) -> None:
+    if current.status in ("paid", "partially_paid"):
+        raise PermanentLedgerError(
+            f"Odoo invoice {current.name} has payments or credits applied: resetting it to "
+            "draft would unreconcile them; remove them in Odoo first",
+            code="syncledger.invoice_has_payments",
+        )
 
 
 def _capabilities(rates: tuple[Rate, ...]) -> LedgerCapabilities:

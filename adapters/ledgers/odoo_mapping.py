@@ -323,9 +323,11 @@ def to_record(
     *,
     credit: Decimal | None = None,
     line_items: tuple[str | None, ...] = (),
+    applied_to: tuple[tuple[str, Decimal], ...] = (),
 ) -> LedgerRecord:
     """``credit``: a payment's outstanding credit (its ``balance``); ``line_items``: an
-    invoice's or credit note's (``booked_items``)."""
+    invoice's or credit note's (``booked_items``); ``applied_to``: a payment's, credit
+    note's or refund's (``odoo_applied``)."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["id"]),
@@ -337,6 +339,7 @@ def to_record(
     if kind == "customer":
         status = "active" if raw.get("active", True) else "inactive"
         return LedgerRecord(**common, name=_text(raw.get("name")), status=status)
+    common["applied_to"] = applied_to
     if kind == "payment":
         return LedgerRecord(**common, **_payment_parts(raw), balance=credit)
     if kind == "refund":
@@ -433,7 +436,7 @@ def _is_discount(line: Mapping[str, Any], label: str) -> bool:
     return m2o_id(line.get("product_id")) is None and line.get("name") == label and price < 0
 
 
-def credits_by_payment(lines: list[Mapping[str, Any]]) -> dict[int, Decimal]:
+def credits_by_payment(lines: Sequence[Mapping[str, Any]]) -> dict[int, Decimal]:
     """Each payment's outstanding credit from its receivable journal items."""
     credits: dict[int, Decimal] = {}
     for line in lines:

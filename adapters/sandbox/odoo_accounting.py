@@ -28,7 +28,16 @@ What is modelled, after Odoo's ``account.move`` / ``account.payment.register``:
   entry: liquidity side not modelled, one receivable line whose residual is the payment's
   outstanding credit; the method returns ``None``, which XML-RPC cannot marshal: a fault
   after the commit, as in Odoo); ``js_assign_outstanding_line`` reconciles an outstanding
-  receivable line (a credit note's, a payment's) with an invoice.
+  receivable line (a credit note's, a payment's) with an invoice;
+- a reconciliation is an ``account.partial.reconcile`` (``debit_move_id``,
+  ``credit_move_id``, ``amount``, ``debit_amount_currency``, ``credit_amount_currency``:
+  ``addons/account/models/account_partial_reconcile.py``; all in the document's currency
+  here, since the sandbox reconciles no two currencies), which is how a reader learns what
+  a payment, credit note or refund is applied to.
+
+Each of these calls is its own transaction, as over Odoo's RPC: a credit note created but
+not posted, or posted but not applied, is what a client that stopped between two calls
+leaves behind.
 """
 
 from __future__ import annotations
@@ -428,6 +437,8 @@ class Accounting:
                 line | {"amount_residual": residual, "reconciled": residual == 0},
             )
         partial = {"debit_move_id": debit["id"], "credit_move_id": credit["id"], "amount": amount}
+        # both items are in the document's currency (the sandbox pays in no other)
+        partial |= {"debit_amount_currency": amount, "credit_amount_currency": amount}
         self.book.add("account.partial.reconcile", partial)
         self._after_reconcile(debit, credit, linked=True)
 

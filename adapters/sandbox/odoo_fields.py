@@ -106,6 +106,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "debit_move_id": "m2o:account.move.line",
         "credit_move_id": "m2o:account.move.line",
         "amount": "money",
+        "debit_amount_currency": "money",
+        "credit_amount_currency": "money",
     },
     "account.tax": {
         "name": "char",

@@ -322,6 +322,80 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
         invoice = await self.fetch(ledger, "invoice", ledger_id)
         assert (invoice.status, invoice.balance) == ("paid", Decimal(0))
 
+    async def op_unapplied_payment(
+        self, ledger: LedgerUnderTest, n: int, journal: StepsUnderTest
+    ) -> str:
+        """A payment applied to nothing, all of it the customer's credit (Odoo: a payment
+        created, then posted)."""
+        customer, invoice = await self._setup_invoice(ledger, n)
+        payment = self.payment("30.00", n).model_copy(
+            update={"customer_id": f"C-{n}", "invoice_id": f"INV-{n}"}
+        )
+
+        async def run() -> str:
+            result = await ledger.adapter.apply_payment(
+                payment,
+                customer_ledger_id=customer,
+                invoice_ledger_id=invoice,
+                external_ref=f"csv/payment/PAY-{n}",
+                idempotency_key=journal.key,
+                steps=journal,
+                applied=Decimal(0),
+            )
+            return result.ledger_id
+
+        return await _until_done(run, journal)
+
+    async def check_unapplied_payment(
+        self, ledger: LedgerUnderTest, n: int, ledger_id: str
+    ) -> None:
+        found = await ledger.adapter.find("payment", f"csv/payment/PAY-{n}")
+        assert found is not None and found.ledger_id == ledger_id
+        payment = await self.fetch(ledger, "payment", ledger_id)
+        assert (payment.total, payment.balance, payment.applied_to) == (
+            Decimal("30.00"),
+            Decimal("30.00"),
+            (),
+        )
+        invoice = await ledger.adapter.find("invoice", f"csv/invoice/INV-{n}")
+        assert invoice is not None and invoice.balance == Decimal("225.45")
+
+    async def op_update_invoice(
+        self, ledger: LedgerUnderTest, n: int, journal: StepsUnderTest
+    ) -> str:
+        """Replace an issued invoice's lines (Odoo: reset to draft, write, post again)."""
+        customer, invoice = await self._setup_invoice(ledger, n)
+        version = (await self.fetch(ledger, "invoice", invoice)).version
+        smaller = self.invoice(n, customer_id=f"C-{n}")
+        smaller = smaller.model_copy(
+            update={"lines": smaller.lines[:2], "total": Decimal("185.45")}
+        )
+
+        async def run() -> str:
+            result = await ledger.adapter.update_invoice(
+                smaller,
+                ledger_id=invoice,
+                version=version,
+                customer_ledger_id=customer,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=journal.key,
+                steps=journal,
+            )
+            return result.ledger_id
+
+        return await _until_done(run, journal)
+
+    async def check_update_invoice(self, ledger: LedgerUnderTest, n: int, ledger_id: str) -> None:
+        found = await ledger.adapter.find("invoice", f"csv/invoice/INV-{n}")
+        assert found is not None and found.ledger_id == ledger_id
+        invoice = await self.fetch(ledger, "invoice", ledger_id)
+        assert (invoice.status, invoice.total, invoice.balance) == (
+            "open",
+            Decimal("185.45"),
+            Decimal("185.45"),
+        )
+        assert len(invoice.line_items) == 2
+
 
 def _bases(operations: tuple[str, ...]) -> list[tuple[int, str]]:
     """A number range of its own for each operation's records (100, 200, ...)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import pytest
 
@@ -15,6 +16,20 @@ class TestOdooJson2Contract(LedgerContract):
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
     transport = "json2"
+    #: a refund is the register wizard's ``action_create_payments``, which creates, posts
+    #: and reconciles the outbound payment in one call, one transaction
+    #: (``addons/account/wizard/account_payment_register.py`` ``_create_payments``); the
+    #: wizard record created before it books nothing
+    single_write = frozenset({"refund"})
+    #: invoices are created as drafts, then posted; a payment applied to nothing is
+    #: created, then posted; an update resets to draft, writes, posts again
+    extra_operations = ("issue_invoice", "unapplied_payment", "update_invoice")
+    KIND: ClassVar[dict[str, str]] = {
+        **LedgerContract.KIND,
+        "issue_invoice": "invoice",
+        "unapplied_payment": "payment",
+        "update_invoice": "invoice",
+    }
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:

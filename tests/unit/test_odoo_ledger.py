@@ -19,6 +19,7 @@ from adapters.ledgers.odoo_errors import answered_none, fault_error, translate_j
 from adapters.ledgers.odoo_platform import PLATFORM, rates
 from adapters.oauth2 import FileTokenStore
 from adapters.platforms import Connection
+from adapters.ports import LedgerRecord
 from adapters.ratelimit import Rate
 from adapters.sandbox.odoo import DEFAULT_API_KEY
 from core.errors import (
@@ -29,6 +30,7 @@ from core.errors import (
 )
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
+from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
 
 
@@ -538,6 +540,127 @@ async def test_a_refund_from_another_customers_credit_is_refused(odoo: InProcess
         await refund_from(odoo, stranger, "0.10", credit_note_id=credit_id)
     assert refused.value.code == "syncledger.credit_of_another_customer"
     assert odoo.sandbox.count("refund") == 0
+
+
+# ------------------------------------------- applications, multi-write steps
+
+
+def credit_note(total: str, invoice_id: str | None = "INV-1") -> CreditNote:
+    return CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id=invoice_id,
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
+        total=Decimal(total),
+    )
+
+
+async def push_credit_note(
+    odoo: InProcessOdoo, customer_id: str, invoice_id: str, total: str
+) -> str:
+    pushed = await odoo.ledger.create_credit_note(
+        credit_note(total),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    return pushed.ledger_id
+
+
+async def read_back(odoo: InProcessOdoo, kind: str, ledger_id: str) -> list[LedgerRecord]:
+    """The record as ``get`` and as ``list_all`` (which the reconciler reads) show it."""
+    got = await odoo.ledger.get(kind, ledger_id)
+    assert got is not None
+    listed = [r async for r in odoo.ledger.list_all(kind) if r.ledger_id == ledger_id]
+    return [got, *listed]
+
+
+async def test_applications_are_read_back_and_a_refund_is_no_payment_application(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    note_id = await push_credit_note(odoo, customer_id, invoice_id, "0.10")
+    payment_id = await pay(odoo, customer_id, invoice_id, "1.00", applied="0.20")
+    refund_id = await refund_from(odoo, customer_id, "0.50", payment_id=payment_id)
+    for note in await read_back(odoo, "credit_note", note_id):
+        assert note.applied_to == ((invoice_id, Decimal("0.10")),)
+    for paid in await read_back(odoo, "payment", payment_id):
+        assert (paid.applied_to, paid.balance) == (
+            ((invoice_id, Decimal("0.20")),),
+            Decimal("0.30"),
+        )
+    for refund in await read_back(odoo, "refund", refund_id):
+        assert refund.applied_to == ((payment_id, Decimal("0.50")),)
+    for invoice_record in await read_back(odoo, "invoice", invoice_id):
+        assert (invoice_record.balance, invoice_record.applied_to) == (Decimal(0), ())
+
+
+async def test_a_credit_note_applies_what_the_invoice_owes_and_the_rest_can_be_refunded(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    note_id = await push_credit_note(odoo, customer_id, invoice_id, "0.40")
+    refund_id = await refund_from(odoo, customer_id, "0.10", credit_note_id=note_id)
+    for note in await read_back(odoo, "credit_note", note_id):
+        assert (note.applied_to, note.balance) == (((invoice_id, Decimal("0.30")),), Decimal(0))
+    for refund in await read_back(odoo, "refund", refund_id):
+        assert refund.applied_to == ((note_id, Decimal("0.10")),)
+
+
+async def test_with_a_journal_a_server_error_between_two_writes_is_the_syncs_to_retry(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    odoo.sandbox.faults.update({"match": "action_post", "match_fail": 1, "fail_status": 503})
+    journal = StepsUnderTest(key("i"))
+
+    async def push() -> str:
+        pushed = await odoo.ledger.create_invoice(
+            invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i"),
+            steps=journal,
+        )
+        return pushed.ledger_id
+
+    with pytest.raises(TransientLedgerError):
+        await push()  # not retried here: the sync logs the failed step and retries it
+    assert odoo.sandbox.faults.matched == 1
+    [draft] = odoo.sandbox.records("invoice")
+    assert draft["state"] == "draft"
+    invoice_id = await push()
+    assert journal.names == ["create", "post"]
+    [posted] = odoo.sandbox.records("invoice")
+    assert (str(posted["id"]), posted["state"]) == (invoice_id, "posted")
+
+
+async def test_a_refused_update_leaves_the_invoice_posted_as_it_was(odoo: InProcessOdoo) -> None:
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    odd = invoice(
+        total="10.33",
+        lines=(InvoiceLine(description="x", quantity="1", unit_price="10.00", tax_amount="0.33"),),
+    )
+    with pytest.raises(PermanentLedgerError) as refused:
+        await odoo.ledger.update_invoice(
+            odd,
+            ledger_id=invoice_id,
+            version=None,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("u"),
+            steps=StepsUnderTest(key("u")),
+        )
+    assert refused.value.code == "syncledger.tax_unmatched"
+    [stored] = odoo.sandbox.records("invoice")
+    assert (stored["state"], stored["amount_total"]) == ("posted", Decimal("0.30"))
 
 
 async def test_match_customer_compares_tax_ids_without_separators(odoo: InProcessOdoo) -> None:
