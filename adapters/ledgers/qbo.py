@@ -10,7 +10,23 @@ which ``find`` reads back after a crash. A customer create refused as a duplicat
 Updates are sparse (only the mapped fields are sent) with our ``version`` as the
 ``SyncToken``, so QBO refuses a stale one (5010 → ``StaleVersionError``). A credit note is
 a ``CreditMemo``; applied to an invoice, QBO records a ``Payment`` of ``TotalAmt`` 0 linking
-both (``create_credit_note``), written under its own ``requestid``.
+both (``create_credit_note``).
+
+Multi-write operations run each write through the record's ``WriteSteps`` journal, under a
+``requestid`` derived from the step's key: a credit note applied to an invoice is
+``credit_memo`` (``POST /creditmemo``) then ``apply`` (the zero ``Payment``); a refund is
+``check`` (``POST /purchase``) then ``link`` (the payment line paying the cheque out of
+the credit). A step whose answer was lost is looked up before it is written again: the
+credit memo and the cheque by our reference, the application by the customer's payments
+linking the credit memo and the invoice, the link by what the customer's payments pay of
+the cheque. A credit note without an invoice, a payment (its application is a ``Line`` of
+its own body), an update and a void are one write each and are not journaled.
+
+What a record is applied to (``applied_to``) is read from the payments, the one place QBO
+records it (``qbo_links``): a payment's own Invoice lines; for a credit memo, the Invoice
+lines its CreditMemo lines pay; for a refund cheque, the credit memo or overpaying payment
+whose lines pay it. ``get`` and ``find`` read the payments of the record's customer,
+``list_all`` every payment once, ``changes`` each customer's once.
 
 Overpayments: a ``Payment`` whose ``TotalAmt`` is all the money received and whose one
 ``Line`` (linking the invoice) is the part applied; QBO keeps the rest as the payment's
@@ -27,10 +43,9 @@ sparse update of that ``Payment`` adding a ``Check`` line (a Payment cannot link
 Payment). So ``RemainingCredit`` / ``UnappliedAmt`` drop by the amount. The refund's ledger
 id is the cheque's, our reference is in its ``PrivateNote``. QBO would write a cheque above
 the credit left, so that is checked first (``PermanentLedgerError``). The cheque and its
-link are two writes: each carries a ``requestid``, the cheque is also looked up by our
-reference before writing, and ``find("refund")`` reports it only once the credit pays it
-all, so a retry after a crash between the two completes the link instead of writing a
-second cheque.
+link are the two journaled steps above; ``find("refund")`` reports the cheque only once the
+credit pays it all, so a retry after a crash between the two completes the link instead of
+writing a second cheque.
 
 Tax ids: ``create_customer`` / ``update_customer`` send ``PrimaryTaxIdentifier``, but QBO
 returns it masked and cannot query it, so ``match_customer`` matches on DisplayName and
@@ -54,7 +69,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -72,10 +87,18 @@ from adapters.ledgers.qbo_errors import (
     translate_qbo,
 )
 from adapters.ledgers.qbo_items import QboItems, qbo_literal
+from adapters.ledgers.qbo_links import (
+    PaymentBook,
+    applies,
+    check_paid,
+    credit_applied_to,
+    refund_applied_to,
+)
 from adapters.ledgers.qbo_mapping import (
     APPLIES_MARKER,
     ENTITY,
     KINDS,
+    LINK_TYPE,
     CreditApplication,
     CreditRefund,
     QboMapping,
@@ -91,7 +114,11 @@ from adapters.ports import (
     LedgerItem,
     LedgerRecord,
     PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
     WriteSteps,
+    steps_or_direct,
 )
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import LedgerError, PermanentLedgerError, StaleVersionError
@@ -276,22 +303,24 @@ class QboLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """A cheque to the customer against A/R, paid by the credit (see the module
-        docstring). Returns the cheque."""
+        """A cheque to the customer against A/R, then the payment line that pays it out of
+        the credit: two journaled steps, ``check`` and ``link`` (see the module docstring).
+        Returns the cheque."""
         credit = await self._refund_credit(
             refund, customer_ledger_id, credit_kind, credit_ledger_id
         )
-        check = await self._find_raw("refund", external_ref)
-        recovered = check is not None
-        if check is None:
-            _check_credit_left(refund, credit)
-            rate = _decimal(credit.raw.get("ExchangeRate"))
-            body = self.mapping.refund_body(refund, customer_ledger_id, external_ref, rate)
-            check = await self._write("refund", body, idempotency_key)
-        left = to_decimal(check["TotalAmt"]) - await self._refund_paid(check)
-        if left > 0:
-            await self._spend_credit(refund, credit, str(check["Id"]), left, external_ref)
-        return _pushed(check, recovered=recovered)
+        journal = steps_or_direct(steps, idempotency_key)
+        check = await journal.step(
+            "check",
+            self._check_writer(refund, credit, external_ref),
+            self._found_step("refund", external_ref),
+        )
+        await journal.step(
+            "link",
+            self._link_writer(refund, credit, check.ledger_id, external_ref),
+            self._link_finder(customer_ledger_id, check.ledger_id, refund.amount),
+        )
+        return PushResult(check.ledger_id, check.detail.get("version"))
 
     async def update_customer(
         self,
@@ -341,18 +370,26 @@ class QboLedger:
     ) -> PushResult:
         """A ``CreditMemo``; given an invoice (checked first: same customer and currency),
         its credit is applied there, at most the invoice's open balance (any rest stays as
-        the customer's credit). Returns the credit memo."""
+        the customer's credit): then the memo and the zero ``Payment`` applying it are two
+        journaled steps, ``credit_memo`` and ``apply``. Returns the credit memo."""
         items = await self._items.resolve([credit_note])
         body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
-        invoice = None
-        if invoice_ledger_id is not None:
-            invoice = await self._credit_target(credit_note, customer_ledger_id, invoice_ledger_id)
-        memo = _pushed(await self._write("credit_note", body, idempotency_key))
-        if invoice is None:
-            return memo
-        return await self._apply_credit(
-            credit_note, memo.ledger_id, invoice, external_ref, idempotency_key
+        if invoice_ledger_id is None:  # one write: nothing to journal
+            return _pushed(await self._write("credit_note", body, idempotency_key))
+        invoice = await self._credit_target(credit_note, customer_ledger_id, invoice_ledger_id)
+        journal = steps_or_direct(steps, idempotency_key)
+        memo = await journal.step(
+            "credit_memo",
+            self._writer("credit_note", body),
+            self._found_step("credit_note", external_ref),
         )
+        await journal.step(
+            "apply",
+            self._apply_writer(credit_note, memo.ledger_id, invoice, external_ref),
+            self._apply_finder(invoice, memo.ledger_id),
+        )
+        applied = await self._current("credit_note", memo.ledger_id)
+        return PushResult(applied.ledger_id, applied.version)
 
     async def void_invoice(
         self,
@@ -383,7 +420,8 @@ class QboLedger:
     ) -> list[PushResult | LedgerError]:
         """Invoices and payments through ``/batch`` (30 per request, one ``requestid``
         per chunk derived from ``batch_key``; a payment applies ``applied`` of its amount);
-        credit notes one by one, since creating and applying one are two dependent writes.
+        credit notes one by one, since creating and applying one are two dependent writes
+        (journaled through the request's ``steps``).
         The items every document names are resolved first; a request QBO could not take
         as it is (a line naming no item, a total QBO would compute differently) is refused
         alone, before the batch. One result per request, in order."""
@@ -438,6 +476,7 @@ class QboLedger:
                 invoice_ledger_id=request.invoice_ledger_id,
                 external_ref=request.external_ref,
                 idempotency_key=request.idempotency_key,
+                steps=request.steps,
             )
         except (PermanentLedgerError, StaleVersionError) as exc:
             return exc
@@ -453,9 +492,11 @@ class QboLedger:
         raw = await self._find_raw(kind, external_ref)
         if raw is None:
             return None
-        if kind == "refund" and await self._refund_paid(raw) < to_decimal(raw["TotalAmt"]):
+        [record] = await self._records(kind, [raw])
+        paid = sum((amount for _, amount in record.applied_to), Decimal(0))
+        if kind == "refund" and paid < (record.total or Decimal(0)):
             return None
-        return (await self._records(kind, [raw]))[0]
+        return record
 
     async def _find_raw(self, kind: str, external_ref: str) -> dict[str, Any] | None:
         ref_field = self.mapping.ref_field[kind]
@@ -490,11 +531,13 @@ class QboLedger:
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         """Every record of ``kind``. The zero-amount payments that apply our credit notes
         are part of those credit notes (or refunds), not payments of their own, and are
-        left out; so are purchases other than refunds."""
+        left out; so are purchases other than refunds. Credit notes and refunds read every
+        payment once, for their ``applied_to``."""
         where = _ANY_ACTIVE if _entity(kind) == "Customer" else ""
+        book = PaymentBook(self._customer_payments, self._all_payments)
         async for rows in self._page_rows(kind, where, "Id"):
             listed = [raw for raw in rows if self._listed(kind, raw) and not _applies(kind, raw)]
-            for record in await self._records(kind, listed):
+            for record in await self._records(kind, listed, book):
                 yield record
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
@@ -503,6 +546,7 @@ class QboLedger:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         pending = {kind: since for kind in self.capabilities.kinds}
         seen: set[tuple[str, str, str | None]] = set()
+        book = PaymentBook(self._customer_payments)
         while pending:
             answer = await self._cdc(list(pending), min(pending.values()))
             pending = self._follow_ups(answer, pending)
@@ -512,7 +556,7 @@ class QboLedger:
                 for raw in rows:
                     if not self._listed(kind, raw) and raw.get("status") != "Deleted":
                         continue
-                    record = self._record(kind, raw)
+                    record = await self._linked(self._record(kind, raw), book)
                     if (kind, record.ledger_id, record.version) not in seen:
                         seen.add((kind, record.ledger_id, record.version))
                         yield record
@@ -531,11 +575,31 @@ class QboLedger:
     def _record(self, kind: str, raw: dict[str, Any]) -> LedgerRecord:
         return to_record(kind, raw, self.mapping.ref_field[kind], self._items.codes_by_id())
 
-    async def _records(self, kind: str, raws: list[dict[str, Any]]) -> list[LedgerRecord]:
-        """``raws`` as records, the items their lines name by id only looked up first."""
+    async def _records(
+        self, kind: str, raws: list[dict[str, Any]], book: PaymentBook | None = None
+    ) -> list[LedgerRecord]:
+        """``raws`` as records, the items their lines name by id only looked up first, and
+        what credit notes and refunds are applied to read from ``book`` (by default, the
+        payments of each one's customer)."""
         if kind in ("invoice", "credit_note"):
             await self._items.learn_ids(raws)
-        return [self._record(kind, raw) for raw in raws]
+        records = [self._record(kind, raw) for raw in raws]
+        if kind not in ("credit_note", "refund"):
+            return records
+        book = book or PaymentBook(self._customer_payments)
+        return [await self._linked(record, book) for record in records]
+
+    async def _linked(self, record: LedgerRecord, book: PaymentBook) -> LedgerRecord:
+        """``record`` with what the payments say it is applied to (credit notes: invoices;
+        refunds: the credit paying them). Other kinds are returned as they are."""
+        if record.kind not in ("credit_note", "refund") or record.status == "deleted":
+            return record
+        payments = await book.of(record.customer_ledger_id)
+        if record.kind == "credit_note":
+            return replace(record, applied_to=credit_applied_to(record.ledger_id, payments))
+        link_type = LINK_TYPE.get(str(record.raw.get("PaymentType")), "")
+        applied = refund_applied_to(record.ledger_id, link_type, payments)
+        return replace(record, applied_to=applied)
 
     def _listed(self, kind: str, raw: dict[str, Any]) -> bool:
         """Whether ``raw`` is a record of ``kind``: of the purchases, only refunds are."""
@@ -610,24 +674,115 @@ class QboLedger:
             )
         return invoice
 
-    async def _apply_credit(
-        self, credit_note: CreditNote, memo_id: str, invoice: LedgerRecord, ref: str, key: str
-    ) -> PushResult:
+    # ----------------------------------------------------- multi-write steps
+
+    def _writer(self, kind: str, body: dict[str, Any]) -> StepWrite:
+        """A step creating ``body`` under the step's ``requestid``."""
+
+        async def write(key: str) -> StepResult:
+            return _step_result(await self._write(kind, body, key))
+
+        return write
+
+    def _found_step(self, kind: str, external_ref: str) -> StepFind:
+        """The step that created our ``kind`` carrying ``external_ref``, if it landed."""
+
+        async def find() -> StepResult | None:
+            raw = await self._find_raw(kind, external_ref)
+            return None if raw is None else _step_result(raw)
+
+        return find
+
+    def _apply_writer(
+        self, credit_note: CreditNote, memo_id: str, invoice: LedgerRecord, ref: str
+    ) -> StepWrite:
         """The zero-amount ``Payment`` linking the invoice and the credit memo, for what is
         left of both. Reading the credit memo first keeps a repeated call from applying it
         twice even if QBO fails to replay a ``requestid``: every application spends all of
         the credit or all of the balance, so once one landed there is nothing left to
-        apply. The ``requestid`` (derived from the key and the amount) dedupes the rest."""
-        memo = await self._current("credit_note", memo_id)
-        amount = min(memo.balance or Decimal(0), invoice.balance or Decimal(0))
-        if amount <= 0:  # applied by an earlier call with this key, or nothing owed
-            return PushResult(memo.ledger_id, memo.version)
-        customer_id = str(invoice.customer_ledger_id)
-        application = CreditApplication(customer_id, invoice.ledger_id, memo_id, amount)
-        body = self.mapping.credit_application_body(credit_note, application, ref)
-        await self._write("payment", body, f"{key}:apply:{amount}")
-        applied = await self._current("credit_note", memo_id)
-        return PushResult(applied.ledger_id, applied.version)
+        apply. The ``requestid`` comes from the step key and the amount."""
+
+        async def write(key: str) -> StepResult:
+            memo = await self._current("credit_note", memo_id)
+            amount = min(memo.balance or Decimal(0), invoice.balance or Decimal(0))
+            if amount <= 0:  # applied by an earlier call with this key, or nothing owed
+                return StepResult(memo_id)
+            customer_id = str(invoice.customer_ledger_id)
+            application = CreditApplication(customer_id, invoice.ledger_id, memo_id, amount)
+            body = self.mapping.credit_application_body(credit_note, application, ref)
+            return _step_result(await self._write("payment", body, f"{key}:{amount}"))
+
+        return write
+
+    def _apply_finder(self, invoice: LedgerRecord, memo_id: str) -> StepFind:
+        """The customer's payment spending the credit memo on the invoice, if one landed."""
+
+        async def find() -> StepResult | None:
+            payments = await self._customer_payments(str(invoice.customer_ledger_id))
+            found = next((p for p in payments if applies(p, memo_id, invoice.ledger_id)), None)
+            return None if found is None else _step_result(found)
+
+        return find
+
+    def _check_writer(self, refund: Refund, credit: LedgerRecord, ref: str) -> StepWrite:
+        """The refund cheque, once the credit is known to cover it (QBO would write a
+        cheque above the credit left). A credit that no longer covers it may have been spent
+        on this very cheque by an earlier call (a repeat without a journal): that cheque,
+        found by our reference, is the answer."""
+
+        async def write(key: str) -> StepResult:
+            if refund.amount > (credit.balance or Decimal(0)):
+                earlier = await self._find_raw("refund", ref)
+                if earlier is not None:
+                    return _step_result(earlier)
+                _check_credit_left(refund, credit)
+            rate = _decimal(credit.raw.get("ExchangeRate"))
+            customer = str(credit.customer_ledger_id)
+            body = self.mapping.refund_body(refund, customer, ref, rate)
+            return _step_result(await self._write("refund", body, key))
+
+        return write
+
+    def _link_writer(
+        self, refund: Refund, credit: LedgerRecord, check_id: str, ref: str
+    ) -> StepWrite:
+        """Link what of the cheque no payment pays yet to the credit: a zero payment for a
+        credit memo, a line added to the overpaying payment. Its ``requestid`` comes from
+        the step key and the amount; QBO refuses a link above the credit left or the
+        cheque's open amount."""
+
+        async def write(key: str) -> StepResult:
+            customer = str(credit.customer_ledger_id)
+            payments = await self._customer_payments(customer)
+            left = refund.amount - check_paid(check_id, self._check_link_type(), payments)
+            if left > 0:
+                body = self._spend_body(refund, credit, check_id, left, ref)
+                await self._write("payment", body, f"{key}:{left}")
+            return StepResult(check_id)
+
+        return write
+
+    def _link_finder(self, customer_id: str, check_id: str, amount: Decimal) -> StepFind:
+        """The cheque, once the customer's payments pay all of it."""
+
+        async def find() -> StepResult | None:
+            payments = await self._customer_payments(customer_id)
+            paid = check_paid(check_id, self._check_link_type(), payments)
+            return StepResult(check_id) if paid >= amount else None
+
+        return find
+
+    def _spend_body(
+        self, refund: Refund, credit: LedgerRecord, check_id: str, amount: Decimal, ref: str
+    ) -> dict[str, Any]:
+        if credit.kind == "payment":
+            return self.mapping.overpayment_refund_body(credit, amount, check_id)
+        customer = str(credit.customer_ledger_id)
+        spend = CreditRefund(customer, check_id, credit.ledger_id, amount)
+        return self.mapping.credit_refund_body(refund, spend, ref)
+
+    def _check_link_type(self) -> str:
+        return LINK_TYPE[self.mapping.refund["payment_type"]]
 
     async def _unapplied_rate(self, invoice_ledger_id: str) -> Decimal | None:
         """The invoice's exchange rate, for a payment that applies nothing to it (QBO
@@ -652,28 +807,13 @@ class QboLedger:
             )
         return credit
 
-    async def _refund_paid(self, check: dict[str, Any]) -> Decimal:
-        """How much of the refund cheque the customer's payments link to a credit."""
-        customer = str(check.get("EntityRef", {}).get("value", ""))
-        where = f"CustomerRef = {qbo_literal(customer)}"
-        payments = [raw async for raw in self._pages("payment", where, "Id")]
-        return self.mapping.refund_paid(check, payments)
+    async def _customer_payments(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every payment of the customer: what its credit notes and refunds are linked by."""
+        where = f"CustomerRef = {qbo_literal(customer_id)}"
+        return [raw async for raw in self._pages("payment", where, "Id")]
 
-    async def _spend_credit(
-        self, refund: Refund, credit: LedgerRecord, check_id: str, amount: Decimal, ref: str
-    ) -> None:
-        """Link ``amount`` of the credit to the refund cheque: a zero payment for a credit
-        memo, a line added to the overpaying payment. Its ``requestid`` comes from the
-        cheque and the amount, so a resent link is replayed; QBO refuses a link above the
-        credit left or the cheque's open amount."""
-        key = f"{check_id}:refund-link:{amount}"
-        if credit.kind == "payment":
-            body = self.mapping.overpayment_refund_body(credit, amount, check_id)
-        else:
-            customer = str(credit.customer_ledger_id)
-            spend = CreditRefund(customer, check_id, credit.ledger_id, amount)
-            body = self.mapping.credit_refund_body(refund, spend, ref)
-        await self._write("payment", body, key)
+    async def _all_payments(self) -> list[dict[str, Any]]:
+        return [raw async for raw in self._pages("payment", "", "Id")]
 
     async def _ours_by_name(
         self, name: str, external_ref: str, refused: PermanentLedgerError
@@ -812,6 +952,11 @@ def _check_credit_left(refund: Refund, credit: LedgerRecord) -> None:
 
 def _from_record(record: LedgerRecord) -> PushResult:
     return PushResult(ledger_id=record.ledger_id, version=record.version)
+
+
+def _step_result(raw: dict[str, Any]) -> StepResult:
+    """A step's result: what it wrote, and its ``SyncToken`` (the version to answer with)."""
+    return StepResult(str(raw["Id"]), {"version": str(raw["SyncToken"])})
 
 
 def _pushed(raw: dict[str, Any], *, recovered: bool = False) -> PushResult:

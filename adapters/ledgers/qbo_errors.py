@@ -48,9 +48,9 @@ def parse_fault(body: Any) -> QboFault | None:
         return None
     fault = body.get("Fault") or body.get("fault") or body
     errors = fault.get("Error") or fault.get("error") if isinstance(fault, dict) else None
-    if not errors:
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict):  # no QBO fault: e.g. a gateway's {"error": "..."}
         return None
-    first = errors[0]
     return QboFault(
         code=str(first.get("code", "")),
         message=str(first.get("Message") or first.get("message") or ""),

@@ -52,6 +52,7 @@ from types import MappingProxyType
 from typing import Any
 
 from adapters.items import unknown_item
+from adapters.ledgers.qbo_links import payment_applied_to
 from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
@@ -309,19 +310,6 @@ class QboMapping:
             for line in raw.get("Line") or []
         )
 
-    def refund_paid(self, raw_check: Mapping[str, Any], payments: list[dict[str, Any]]) -> Decimal:
-        """How much of the refund cheque the customer's ``payments`` have linked to a credit."""
-        link = (str(raw_check["Id"]), LINK_TYPE.get(str(raw_check.get("PaymentType")), ""))
-        return sum(
-            (
-                to_decimal(line.get("Amount", 0))
-                for payment in payments
-                for line in payment.get("Line") or []
-                if _link_of(line) == link
-            ),
-            Decimal(0),
-        )
-
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {}
         for canonical, paths in self.fields[kind].items():
@@ -411,13 +399,6 @@ class CreditApplication:
 
 def _linked_line(amount: Decimal, txn_id: str, txn_type: str) -> dict[str, Any]:
     return {"Amount": amount, "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]}
-
-
-def _link_of(line: Any) -> tuple[str, str] | None:
-    linked = line.get("LinkedTxn") if isinstance(line, Mapping) else None
-    if not linked or not isinstance(linked[0], Mapping):
-        return None
-    return str(linked[0].get("TxnId")), str(linked[0].get("TxnType"))
 
 
 def _document_values(doc: Document) -> dict[str, Any]:
@@ -517,7 +498,9 @@ def to_record(
     item_codes: Mapping[str, str] = MappingProxyType({}),
 ) -> LedgerRecord:
     """A QBO entity (or a CDC ``Deleted`` stub) as a ``LedgerRecord``. ``item_codes``:
-    id → code of the items lines name by id only."""
+    id → code of the items lines name by id only. A payment's ``applied_to`` is read from
+    its own lines; a credit note's or refund's needs the payments linking it, which the
+    adapter adds (``qbo_links``)."""
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["Id"]),
@@ -533,6 +516,8 @@ def to_record(
     parts = _document_parts(kind, raw)
     if kind in ("invoice", "credit_note"):
         parts["line_items"] = line_item_codes(raw, item_codes)
+    if kind == "payment":
+        parts["applied_to"] = payment_applied_to(raw)
     return LedgerRecord(**common, **parts)
 
 

@@ -20,6 +20,7 @@ from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.qbo import BatchItem, QboLedger, request_id
 from adapters.ledgers.qbo_errors import translate_qbo
 from adapters.ledgers.qbo_items import qbo_literal
+from adapters.ledgers.qbo_links import allocations, credit_applied_to, payment_applied_to
 from adapters.ledgers.qbo_mapping import (
     REF_MARKER,
     QboMapping,
@@ -29,7 +30,7 @@ from adapters.ledgers.qbo_mapping import (
     with_ref,
 )
 from adapters.oauth2 import FileTokenStore
-from adapters.ports import LedgerRecord
+from adapters.ports import LedgerRecord, WriteSteps
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import (
     AuthExpiredError,
@@ -39,6 +40,7 @@ from core.errors import (
 )
 from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
+from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
 
@@ -310,7 +312,12 @@ def a_refund(amount: str, **credit: str) -> Refund:
 
 
 async def refund(
-    ledger: QboLedger, customer_id: str, credit_id: str, refund: Refund, key_part: str = "r"
+    ledger: QboLedger,
+    customer_id: str,
+    credit_id: str,
+    refund: Refund,
+    key_part: str = "r",
+    steps: WriteSteps | None = None,
 ) -> str:
     pushed = await ledger.create_refund(
         refund,
@@ -319,6 +326,7 @@ async def refund(
         credit_ledger_id=credit_id,
         external_ref="csv/refund/R-1",
         idempotency_key=key(key_part),
+        steps=steps,
     )
     return pushed.ledger_id
 
@@ -445,15 +453,19 @@ async def test_a_crash_between_the_cheque_and_its_link_is_completed_by_a_retry()
     customer_id = await push_customer(env.ledger)
     memo_id = await push_credit_note(env.ledger, customer_id, None, total="0.25")
     env.sandbox.commit_then_timeout_next(env.retry.attempts)
+    journal = StepsUnderTest(key("r"))  # the record's journal, as the sync keeps it
     with pytest.raises(TransientLedgerError):
-        await refund(env.ledger, customer_id, memo_id, a_refund("0.25", credit_note_id="CN-1"))
+        await refund(
+            env.ledger, customer_id, memo_id, a_refund("0.25", credit_note_id="CN-1"), steps=journal
+        )
     assert env.sandbox.count("refund") == 1  # the cheque is written, the credit not spent
     assert await env.ledger.find("refund", "csv/refund/R-1") is None  # so not done yet
     assert (await fetch(env.ledger, "credit_note", memo_id)).balance == Decimal("0.25")
     assert env.sandbox.book.forget_replies("refund") == 1  # even if QBO forgot the requestid
     refund_id = await refund(
-        env.ledger, customer_id, memo_id, a_refund("0.25", credit_note_id="CN-1")
+        env.ledger, customer_id, memo_id, a_refund("0.25", credit_note_id="CN-1"), steps=journal
     )
+    assert (journal.names, journal.finds) == (["check", "link"], 1)  # the cheque was found
     found = await env.ledger.find("refund", "csv/refund/R-1")
     assert found is not None and found.ledger_id == refund_id
     assert (env.sandbox.count("refund"), env.sandbox.count("payment")) == (1, 1)
@@ -626,6 +638,110 @@ async def test_a_credit_note_for_another_customers_invoice_is_refused_before_wri
     assert qbo.sandbox.count("credit_note") == 0
 
 
+# ------------------------------------------------------------- applications
+
+
+async def test_reads_say_what_payments_credit_notes_and_refunds_are_applied_to(
+    qbo: InProcessQbo,
+) -> None:
+    ledger = qbo.ledger
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    customer_id = await push_customer(ledger)
+    first = await push_invoice(ledger, customer_id)
+    second = await ledger.create_invoice(
+        invoice(id="INV-2", number="INV-2"),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-2",
+        idempotency_key=key("i", 2),
+    )
+    memo = await push_credit_note(ledger, customer_id, first, total="0.25")
+    payment = await overpay(ledger, customer_id, second.ledger_id, "0.50", applied="0.30")
+    out_of_payment = await refund(ledger, customer_id, payment, a_refund("0.20", payment_id="P-1"))
+    open_memo = await ledger.create_credit_note(
+        credit_note("0.25").model_copy(update={"id": "CN-2", "number": "CN-2"}),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-2",
+        idempotency_key=key("cn", 2),
+    )
+    out_of_memo = await ledger.create_refund(
+        a_refund("0.10", credit_note_id="CN-2").model_copy(update={"id": "R-2"}),
+        customer_ledger_id=customer_id,
+        credit_kind="credit_note",
+        credit_ledger_id=open_memo.ledger_id,
+        external_ref="csv/refund/R-2",
+        idempotency_key=key("r", 2),
+    )
+    expected = {
+        ("credit_note", memo): ((first, Decimal("0.25")),),
+        ("credit_note", open_memo.ledger_id): (),
+        ("payment", payment): ((second.ledger_id, Decimal("0.30")),),
+        ("refund", out_of_payment): ((payment, Decimal("0.20")),),
+        ("refund", out_of_memo.ledger_id): ((open_memo.ledger_id, Decimal("0.10")),),
+    }
+    assert {k: (await fetch(ledger, *k)).applied_to for k in expected} == expected
+    kinds = ("payment", "credit_note", "refund")
+    listed = {(r.kind, r.ledger_id): r.applied_to for k in kinds async for r in ledger.list_all(k)}
+    assert listed == expected
+    changed = {(r.kind, r.ledger_id): r.applied_to async for r in ledger.changes(since)}
+    assert {k: changed[k] for k in expected} == expected
+    found = await ledger.find("refund", "csv/refund/R-2")
+    assert found is not None and found.applied_to == expected[("refund", out_of_memo.ledger_id)]
+
+
+async def test_a_listing_of_credit_notes_reads_the_payments_once(qbo: InProcessQbo) -> None:
+    customer_id = await push_customer(qbo.ledger)
+    memo = await push_credit_note(
+        qbo.ledger, customer_id, await push_invoice(qbo.ledger, customer_id)
+    )
+    asked = len(qbo.transport.queries("Payment"))
+    listed = [r async for r in qbo.ledger.list_all("credit_note")]
+    assert [r.ledger_id for r in listed] == [memo]
+    assert len(qbo.transport.queries("Payment")) == asked + 1
+
+
+def test_credit_in_a_payment_pays_its_charges_in_line_order_before_its_money() -> None:
+    def line(amount: str, txn_type: str, txn_id: str) -> dict[str, Any]:
+        return {"Amount": Decimal(amount), "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]}
+
+    payment = {  # a person's payment: 50 of money and credit memo M's 40 on two invoices
+        "Id": "P",
+        "TotalAmt": Decimal("50"),
+        "Line": [
+            line("60", "Invoice", "A"),
+            line("30", "Invoice", "B"),
+            line("40", "CreditMemo", "M"),
+        ],
+    }
+    assert payment_applied_to(payment) == (("A", Decimal("20")), ("B", Decimal("30")))
+    assert credit_applied_to("M", [payment]) == (("A", Decimal("40")),)
+    assert credit_applied_to("other", [payment]) == ()
+
+
+@given(
+    charges=st.lists(st.decimals(min_value="0.01", max_value="1000", places=2), max_size=4),
+    credits=st.lists(st.decimals(min_value="0.01", max_value="1000", places=2), max_size=4),
+)
+def test_a_payments_allocations_pay_each_charge_exactly_and_spend_no_more_credit(
+    charges: list[Decimal], credits: list[Decimal]
+) -> None:
+    lines = [
+        {"Amount": amount, "LinkedTxn": [{"TxnId": f"I{n}", "TxnType": "Invoice"}]}
+        for n, amount in enumerate(charges)
+    ] + [
+        {"Amount": amount, "LinkedTxn": [{"TxnId": f"M{n}", "TxnType": "CreditMemo"}]}
+        for n, amount in enumerate(credits)
+    ]
+    found = allocations({"Id": "P", "Line": lines})
+    for n, amount in enumerate(charges):
+        assert sum(a.amount for a in found if a.charge.txn_id == f"I{n}") == amount
+    for n, amount in enumerate(credits):
+        spent = sum(a.amount for a in found if a.source and a.source.txn_id == f"M{n}")
+        assert spent <= amount
+    money = sum(a.amount for a in found if a.source is None)
+    assert money == max(Decimal(0), sum(charges, Decimal(0)) - sum(credits, Decimal(0)))
+
+
 # ---------------------------------------------------------------------- CDC
 
 
@@ -762,6 +878,8 @@ def test_qbo_faults_map_to_typed_errors() -> None:
     assert isinstance(translate_qbo(answer(400, fault("5010"))), StaleVersionError)
     server = translate_qbo(answer(503, b"Service Unavailable", **{"Retry-After": "5"}))
     assert isinstance(server, TransientLedgerError) and server.retry_after == 5
+    gateway = translate_qbo(answer(503, b'{"error": "upstream unavailable"}'))  # no QBO Fault
+    assert isinstance(gateway, TransientLedgerError) and gateway.code == "503"
     refused = translate_qbo(answer(400, fault("6240", "Duplicate Name Exists Error")))
     assert isinstance(refused, PermanentLedgerError)
     assert refused.code == "6240" and "Duplicate Name" in str(refused)
@@ -849,6 +967,34 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
     await qbo.ledger.create_many(invoices, batch_key=key("batch"))
     assert qbo.sandbox.count("invoice") == 35
     await qbo.ledger.aclose()
+
+
+async def test_create_many_runs_a_credit_notes_two_writes_through_its_journal(
+    qbo: InProcessQbo,
+) -> None:
+    from adapters.ports import CreateRequest, PushResult
+
+    customer_id = await push_customer(qbo.ledger)
+    invoice_id = await push_invoice(qbo.ledger, customer_id)
+    journal = StepsUnderTest(key("cn"))
+    request = CreateRequest(
+        credit_note("0.25"),
+        customer_id,
+        invoice_id,
+        "csv/credit_note/CN-1",
+        key("cn"),
+        None,
+        journal,
+    )
+    [result] = await qbo.ledger.create_many([request], batch_key=key("batch"))
+    assert isinstance(result, PushResult)
+    assert journal.names == ["credit_memo", "apply"]
+    assert [s.ledger_id for s in journal.logged.values() if s] == [
+        result.ledger_id,
+        qbo.sandbox.records("payment")[0]["Id"],
+    ]
+    memo = await fetch(qbo.ledger, "credit_note", result.ledger_id)
+    assert memo.applied_to == ((invoice_id, Decimal("0.25")),)
 
 
 # -------------------------------------------------------------------- items
