@@ -14,13 +14,23 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
-from core.errors import LeaseHeld, OwnershipLost, SyncLedgerError
+from core.errors import (
+    EventStoreUnavailable,
+    LeaseHeld,
+    LedgerUnavailable,
+    OwnershipLost,
+    SyncLedgerError,
+)
+from core.redact import install_masking, mask_text
 from core.settings import Settings
 
 T = TypeVar("T")
 #: `sync --once` (and `import --backfill` that lost the lease midway): another process
 #: pushes this entity+ledger; nothing was pushed by this one (sysexits EX_TEMPFAIL)
 EXIT_PUSH_OWNED_ELSEWHERE = 75
+#: the ledger did not answer for the whole wait, or the log could not be reached or
+#: written: nothing is lost, run the command again once it is back (sysexits EX_UNAVAILABLE)
+EXIT_UNAVAILABLE = 69
 # typer vendors click: its usage errors share this base with typer.BadParameter
 _USAGE_ERROR: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
@@ -337,6 +347,7 @@ async def _audit_context() -> AsyncIterator[Any]:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry query text
+    install_masking()  # no log line shows a password, whoever wrote it
     _mount_audit()
     try:
         code = app(standalone_mode=False)
@@ -350,8 +361,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
+    except (LedgerUnavailable, EventStoreUnavailable) as exc:
+        typer.echo(f"error: {mask_text(str(exc))}", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
     except SyncLedgerError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {mask_text(str(exc))}", err=True)
         sys.exit(1)
     except PydanticValidationError as exc:
         first = exc.errors()[0]
@@ -364,7 +378,7 @@ def main() -> None:
         if os.environ.get("SYNCLEDGER_DEBUG"):
             raise
         typer.echo(
-            f"internal error: {type(exc).__name__}: {exc} "
+            f"internal error: {type(exc).__name__}: {mask_text(str(exc))} "
             "(set SYNCLEDGER_DEBUG=1 for the traceback, and report it)",
             err=True,
         )

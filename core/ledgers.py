@@ -11,6 +11,7 @@ import httpx
 from adapters.platforms import Connection, SandboxHandle, platform, platform_ids
 from adapters.ports import LedgerAdapter
 from core.errors import ConfigurationError
+from core.redact import mask_url
 from core.settings import Settings
 
 
@@ -42,7 +43,8 @@ def open_ledger(settings: Settings) -> LedgerHandle:
     creds = credentials(plat.id, plat.credential_names)
     if settings.ledger_url is not None:  # a real ledger's limits: never scaled
         conn = Connection(settings.ledger_url, token_file, creds)
-        return LedgerHandle(plat.connect(conn), None, f"{plat.title} at {settings.ledger_url}")
+        where = f"{plat.title} at {mask_url(settings.ledger_url)}"
+        return LedgerHandle(plat.connect(conn), None, where)
     book = sandbox_book(settings.data_dir, plat.id)
     book.parent.mkdir(parents=True, exist_ok=True)
     scale = settings.rate_scale

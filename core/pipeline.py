@@ -20,14 +20,24 @@ from adapters.ports import LedgerAdapter, SourceItem
 from adapters.sources.csv_source import CsvSource
 from core.backsync import BackSync, StatusWriter
 from core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
-from core.errors import ConfigurationError, EventStoreUnavailable
+from core.errors import ConfigurationError, EventStoreUnavailable, LedgerUnavailable
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.lease import LeaseHolder, PushLease
 from core.ledgers import LedgerHandle, open_ledger
 from core.mapping import Mapping, load_mapping
 from core.model import CreditNote, Customer, Invoice, RecordRef
+from core.outage import (
+    RETRY_EVERY_S,
+    LedgerSite,
+    OutageRetries,
+    OutageWatch,
+    Stall,
+    check_ledger,
+    run_watched,
+)
 from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
+from core.redact import mask_text
 from core.settings import Settings
 from core.subjects import entity_filter, source_subject
 from core.sync import Outcome, SyncService
@@ -284,9 +294,11 @@ async def _consume(
             )
         else:
             done = (stop or asyncio.Event()).wait()
-        await _first_of(done, lease.lost.wait(), stats.ownership_lost.wait())
+        await _first_of(done, lease.lost.wait(), stats.ownership_lost.wait(), stats.halted.wait())
     finally:
         await broker.stop()
+    if stats.fatal is not None:  # e.g. a broken token file: stop with its one line
+        raise stats.fatal
     return stats
 
 
@@ -345,12 +357,51 @@ async def sync_once(settings: Settings) -> str:
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
         try:
-            stats = await run_worker(rt, ledger, until_idle=True)
+            stats = await sync_bounded(rt, ledger)
             engine = await catch_up(rt)
         finally:
             await ledger.aclose()
         done = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "nothing to do"
         return f"{done}\n{errors_report(ReadModels(engine), settings.entity)}"
+
+
+async def sync_bounded(rt: Runtime, ledger: LedgerHandle) -> WorkerStats:
+    """Push until idle, never longer than the ledger keeps answering: it is asked first
+    (credentials it refuses, or silence for ``ledger_wait_s``, end the run with one line
+    before anything is pushed), records an earlier outage abandoned are asked for again,
+    and whenever nothing moves for ``ledger_wait_s`` it is asked again."""
+    s = rt.settings
+    site = ledger_site(s, ledger)
+    retries = OutageRetries(rt.store, s.entity, ledger.adapter.ledger, s.actor)
+
+    async def ask() -> None:
+        try:
+            await check_ledger(ledger.adapter, site, within=s.ledger_wait_s)
+        except LedgerUnavailable as exc:
+            await retries.catch_up()
+            waiting = len(retries.waiting())
+            raise LedgerUnavailable(
+                f"{exc}; {waiting} records wait and will be pushed when it is back"
+            ) from exc
+
+    await ask()
+    await retries.request()
+    stall = Stall(ask, s.ledger_wait_s)
+    work = run_worker(rt, ledger, until_idle=True, on_outcome=lambda o: stall.saw(o.status))
+    return await run_watched(work, stall.watch())
+
+
+def outage_watch(rt: Runtime, ledger: LedgerHandle) -> OutageWatch:
+    """`run`'s job that asks for records abandoned by an outage once the ledger is back."""
+    s = rt.settings
+    retries = OutageRetries(rt.store, s.entity, ledger.adapter.ledger, s.actor)
+    return OutageWatch(retries, ledger.adapter, ledger_site(s, ledger))
+
+
+def ledger_site(settings: Settings, ledger: LedgerHandle) -> LedgerSite:
+    """The ledger in words for messages (its URL masked) and where its tokens are."""
+    token_file = settings.data_dir / "tokens" / f"{ledger.adapter.ledger}.json"
+    return LedgerSite(mask_text(ledger.description), ledger.adapter.ledger, token_file)
 
 
 async def sync_forever(settings: Settings) -> None:
@@ -413,6 +464,7 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
         ("read models", 2.0, lambda: ProjectionRunner(engine, rt.store).catch_up()),
         ("reconciliation", s.reconcile_every_s, lambda: reconcile_with(rt, ledger, engine)),
         ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
+        ("outage retries", RETRY_EVERY_S, outage_watch(rt, ledger).turn),
     ]
     if s.source_dir is not None:
         source_dir = s.source_dir

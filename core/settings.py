@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     ack_wait_s: float = Field(
         default=30.0, description="a crashed worker's message is redelivered after this"
     )
+    ledger_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description=(
+            "`sync --once`: how long to wait for a ledger that does not answer before "
+            "stopping with one line (the records wait in the log)"
+        ),
+    )
     lease_ttl_s: float = Field(
         default=15.0,
         ge=1.0,

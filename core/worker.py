@@ -13,6 +13,10 @@
 - When this process no longer holds the push lease (``OwnershipLost`` from the service's
   guard), the batch is nacked untouched and every later batch too: the worker stops
   pushing, and ``WorkerStats.ownership_lost`` tells its owner to stop consuming.
+- A ``ConfigurationError`` (a token file that is not one, credentials the ledger refuses
+  for good) is not retried every few seconds for ever: the batch is handed back, the
+  worker handles nothing more, and ``WorkerStats.halted``/``fatal`` tell its owner to stop
+  with that one line.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from core.errors import OwnershipLost
+from core.errors import ConfigurationError, OwnershipLost
 from core.subjects import entity_filter
 from core.sync import Outcome, SyncService
 
@@ -49,9 +53,18 @@ def durable_name(entity: str, ledger: str) -> str:
 class WorkerStats:
     outcomes: dict[str, int] = field(default_factory=dict)
     ownership_lost: asyncio.Event = field(default_factory=asyncio.Event)
+    #: why the worker stopped handling events (an error no retry can fix), once it did
+    fatal: ConfigurationError | None = None
+    halted: asyncio.Event = field(default_factory=asyncio.Event)
 
     def count(self, outcome: Outcome) -> None:
         self.outcomes[outcome.status] = self.outcomes.get(outcome.status, 0) + 1
+
+    def halt(self, error: ConfigurationError) -> None:
+        """Stop handling events: ``error`` is what the person must fix first."""
+        if self.fatal is None:
+            self.fatal = error
+        self.halted.set()
 
 
 def build_broker(
@@ -86,7 +99,7 @@ def build_broker(
     async def on_source_events(msg: BatchMessage) -> None:
         raws = msg.raw_message
         items = [(m.metadata.sequence.stream, m.subject, m.data) for m in raws]
-        if stats.ownership_lost.is_set():
+        if stats.ownership_lost.is_set() or stats.halted.is_set():
             await _hand_back(raws)
             return
         heartbeat = asyncio.create_task(_keep_alive(raws, ack_wait / 3))
@@ -97,6 +110,11 @@ def build_broker(
         except OwnershipLost as exc:
             log.warning("%s; handing stream seqs %s.. back", exc, items[0][0])
             stats.ownership_lost.set()
+            await _hand_back(raws)
+            return
+        except ConfigurationError as exc:  # settings or credentials: retrying cannot help
+            log.error("sync stopped: %s", exc)
+            stats.halt(exc)
             await _hand_back(raws)
             return
         except Exception:
