@@ -52,6 +52,26 @@ itself, or the payment's overpayment credit) and no invoice, our reference in it
 ``note``, after checking the credit's client, currency and what is left of it (FreshBooks
 is not known to refuse more). Verify against a real account before relying on it.
 
+Multi-write operations. A credit note for an invoice is two writes, each a step of the
+record's journal (``WriteSteps``): the credit note (``credit_note``), then a payment of
+type Credit naming it in ``creditid`` and the invoice in ``invoiceid`` (``apply``) for
+its total, at most what the invoice still owes (as the sync intends; nothing is written
+when the invoice owes nothing). A step's ``find`` reads FreshBooks: the credit note by
+reference, the application by ``search[notes]`` on our reference and its ``creditid``.
+Under a journal each write is sent once and a failure goes back to the journal (its next
+run asks ``find`` first); without one a lost answer is looked up and resent here, as for
+every create. Every other write is one request (a refund, see above, included) and is
+not journaled.
+
+Applications (``LedgerRecord.applied_to``, ``freshbooks_links``): FreshBooks keeps them
+on payments (freshbooks.com/api/payments: ``invoiceid``, ``creditid``, ``from_credit``,
+``overpaymentid``). A payment is applied to its ``invoiceid`` for its ``amount`` less
+its overpayment credit's ``amount``; a credit note to the ``invoiceid`` of each live
+payment naming it in ``creditid``; a refund to its ``creditid``, or to the payment whose
+``overpaymentid`` that is. ``get`` and ``find`` of a credit note or refund read its
+client's payments (``search[clientid]``); ``list_all`` and ``changes`` read the
+account's payments once per call.
+
 Items: FreshBooks lines carry no item id, only a ``name``: a line booked to an item is
 named as the item, and the adapter itself refuses a code naming no item of the account
 (``unknown_item``), FreshBooks being unable to (``freshbooks_items``).
@@ -77,6 +97,7 @@ import httpx
 from adapters.http import LedgerHttp, RetryPolicy
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
 from adapters.ledgers.freshbooks_items import ITEMS_PATH, FreshBooksItems, result_of
+from adapters.ledgers.freshbooks_links import Links, amount_of, of_payment
 from adapters.ledgers.freshbooks_mapping import (
     OVERPAYMENT_CREDIT,
     FreshBooksMapping,
@@ -88,7 +109,17 @@ from adapters.ledgers.freshbooks_mapping import (
     to_record,
 )
 from adapters.oauth2 import Auth, OAuth2Client
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
+from adapters.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    steps_or_direct,
+)
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -302,18 +333,28 @@ class FreshBooksLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """Create the credit note; with an invoice, apply it there as a payment of type
-        Credit (found again by the same reference, so a retry applies it once)."""
+        """Create the credit note; with an invoice, apply it there: a payment of type
+        Credit, a second write (both steps of ``steps``; see the module docstring)."""
         items = await self._items.names_for(credit_note)
         body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
-        pushed = await self._create("credit_note", body, external_ref)
-        if invoice_ledger_id is not None:
-            application = self.mapping.credit_application_body(
-                credit_note, pushed.ledger_id, invoice_ledger_id, external_ref
-            )
-            await self._create("payment", application, external_ref)
-            pushed = await self._current_version("credit_note", pushed)
-        return pushed
+        if invoice_ledger_id is None:
+            return await self._create("credit_note", body, external_ref)
+        journal = steps_or_direct(steps, idempotency_key)
+        retry = steps is None
+        note = await journal.step(
+            "credit_note",
+            self._create_step("credit_note", body, external_ref, retry=retry),
+            self._found_step("credit_note", external_ref),
+        )
+        await journal.step(
+            "apply",
+            self._apply_credit(credit_note, note, invoice_ledger_id, external_ref, retry=retry),
+            self._credit_applied(note.ledger_id, external_ref),
+        )
+        recovered = note.detail.get("recovered") == "true"
+        return await self._current_version(
+            "credit_note", PushResult(note.ledger_id, None, recovered)
+        )
 
     async def update_customer(
         self,
@@ -367,9 +408,9 @@ class FreshBooksLedger:
         on the field, else by scanning records updated within ``find_window``."""
         search = REF_SEARCH.get(kind)
         params = {f"search[{search}]": external_ref} if search else self._window()
-        async for record in self._records(kind, params):
-            if record.external_ref == external_ref:
-                return record
+        async for raw in self._raws(kind, params):
+            if self._record(kind, raw).external_ref == external_ref:
+                return await self._full_record(kind, raw, await self._client_links(kind, raw))
         return None
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
@@ -395,13 +436,14 @@ class FreshBooksLedger:
         raw = await self._raw(kind, ledger_id)
         if raw is None or not _is_kind(kind, raw):
             return None
-        return await self._full_record(kind, raw)
+        return await self._full_record(kind, raw, await self._client_links(kind, raw))
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         """Every record of ``kind`` as the port counts them: a payment of type Credit is
         how a credit note is applied (it belongs to the credit note), and an overpayment
         credit note is the paying payment's unapplied remainder (its ``balance``)."""
-        async for record in self._records(kind, {}):
+        links = await self._links({}) if kind in _LINKED else None
+        async for record in self._records(kind, {}, links):
             if not self._part_of_another(kind, record):
                 yield record
 
@@ -416,8 +458,11 @@ class FreshBooksLedger:
         """Records of every kind updated at or after ``since`` (to the second)."""
         since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
         params = {"search[updated_min]": eastern_date(since)}
+        links: Links | None = None
         for kind in self.capabilities.kinds:
-            async for record in self._records(kind, params):
+            if kind in _LINKED and links is None:
+                links = await self._links({})
+            async for record in self._records(kind, params, links):
                 if record.updated_at is not None and record.updated_at >= since:
                     yield record
 
@@ -433,19 +478,23 @@ class FreshBooksLedger:
         ref: str,
         *,
         check: Callable[[], Awaitable[None]] | None = None,
+        retry: bool = True,
     ) -> PushResult:
         """Our earlier record when there is one; else ``check`` (which may refuse), then
-        the create."""
+        the create (sent once without ``retry``)."""
         if kind != "invoice":
             earlier = await self.find(kind, ref)
             if earlier is not None:
                 return _pushed(earlier, recovered=True)
         if check is not None:
             await check()
-        return await self._send(kind, body, ref)
+        return await self._send(kind, body, ref, retry=retry)
 
-    async def _send(self, kind: str, body: dict[str, Any], ref: str) -> PushResult:
-        """POST the create; a lost answer is looked up by reference before resending."""
+    async def _send(
+        self, kind: str, body: dict[str, Any], ref: str, *, retry: bool = True
+    ) -> PushResult:
+        """POST the create; a lost answer is looked up by reference before resending
+        (without ``retry`` it goes back to the caller: a journal, which asks first)."""
         attempt = 1
         while True:
             try:
@@ -453,6 +502,8 @@ class FreshBooksLedger:
             except PermanentLedgerError as refused:
                 return await self._ours_after_refusal(kind, body, ref, refused)
             except TransientLedgerError as exc:
+                if not retry:
+                    raise
                 await self._wait_to_resend(exc, attempt)
             attempt += 1
             earlier = None if kind == "invoice" else await self.find(kind, ref)
@@ -497,6 +548,53 @@ class FreshBooksLedger:
         )
         raw: dict[str, Any] = result_of(answer)[res.single]
         return raw
+
+    # ------------------------------------------------------ multi-write steps
+
+    def _create_step(self, kind: str, body: dict[str, Any], ref: str, *, retry: bool) -> StepWrite:
+        async def write(key: str) -> StepResult:
+            pushed = await self._create(kind, body, ref, retry=retry)
+            return StepResult(pushed.ledger_id, {"recovered": "true"} if pushed.recovered else {})
+
+        return write
+
+    def _found_step(self, kind: str, ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            found = await self.find(kind, ref)
+            return None if found is None else StepResult(found.ledger_id, {"recovered": "true"})
+
+        return find
+
+    def _apply_credit(
+        self, credit_note: CreditNote, note: StepResult, invoice_id: str, ref: str, *, retry: bool
+    ) -> StepWrite:
+        """A payment of type Credit moving the credit note's total, at most what the
+        invoice still owes, onto the invoice; looked up by our reference first (FreshBooks
+        has no idempotency key). Nothing is written when the invoice owes nothing."""
+
+        async def write(key: str) -> StepResult:
+            invoice = await self._required("invoice", invoice_id)
+            part = min(credit_note.total, invoice.balance or Decimal(0))
+            if part <= 0:
+                return StepResult(note.ledger_id)
+            body = self.mapping.credit_application_body(
+                credit_note, note.ledger_id, invoice_id, ref, amount=part
+            )
+            pushed = await self._create("payment", body, ref, retry=retry)
+            return StepResult(pushed.ledger_id)
+
+        return write
+
+    def _credit_applied(self, note_id: str, ref: str) -> StepFind:
+        """The payment of type Credit carrying our reference that applies ``note_id``."""
+
+        async def find() -> StepResult | None:
+            found = await self.find("payment", ref)
+            if found is None or str(found.raw.get("creditid")) != note_id:
+                return None
+            return StepResult(found.ledger_id)
+
+        return find
 
     # ---------------------------------------------------------------- updating
 
@@ -577,8 +675,21 @@ class FreshBooksLedger:
 
     # ------------------------------------------------------------------ paging
 
-    async def _records(self, kind: str, search: Mapping[str, str]) -> AsyncIterator[LedgerRecord]:
-        res = _resource(kind)
+    async def _records(
+        self, kind: str, search: Mapping[str, str], links: Links | None = None
+    ) -> AsyncIterator[LedgerRecord]:
+        async for raw in self._raws(kind, search):
+            yield await self._full_record(kind, raw, links)
+
+    async def _raws(self, kind: str, search: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Every record of ``kind`` the search finds, as FreshBooks answers it."""
+        async for raw in self._pages(_resource(kind), search):
+            if _is_kind(kind, raw):
+                yield raw
+
+    async def _pages(
+        self, res: Resource, search: Mapping[str, str]
+    ) -> AsyncIterator[dict[str, Any]]:
         page, pages = 1, 1
         while page <= pages:
             params = {**search, **_includes(res), "page": str(page), "per_page": str(self._page)}
@@ -587,10 +698,19 @@ class FreshBooksLedger:
             )
             result = result_of(answer)
             for raw in result.get(res.plural, []):
-                if _is_kind(kind, raw):
-                    yield await self._full_record(kind, raw)
+                yield raw
             pages = int(result.get("pages") or 0)
             page += 1
+
+    async def _links(self, search: Mapping[str, str]) -> Links:
+        """What the payments ``search`` finds (every type) say about applications."""
+        return Links.of([raw async for raw in self._pages(RESOURCES["payment"], search)])
+
+    async def _client_links(self, kind: str, raw: Mapping[str, Any]) -> Links | None:
+        """For one credit note or refund: the links its client's payments make."""
+        if kind not in _LINKED or not raw.get("clientid"):
+            return None
+        return await self._links({"search[clientid]": str(raw["clientid"])})
 
     def _window(self) -> dict[str, str]:
         if self._find_window is None:
@@ -603,19 +723,37 @@ class FreshBooksLedger:
     def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         return to_record(kind, raw, self.mapping.reference_field(kind))
 
-    async def _full_record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+    async def _full_record(
+        self, kind: str, raw: Mapping[str, Any], links: Links | None = None
+    ) -> LedgerRecord:
         """The record; an invoice or credit note with the item each line is booked to; a
-        payment with its ``balance``: what is left of its overpayment credit."""
+        payment with its ``balance`` (what is left of its overpayment credit) and what
+        it applies to its invoice; a credit note and a refund with what ``links`` says
+        they are applied to (``freshbooks_links``)."""
         record = self._record(kind, raw)
+        links = links or Links()
+        if kind == "refund":
+            return replace(record, applied_to=links.of_refund(raw))
         if kind in ("invoice", "credit_note"):
             lines = self.mapping.document_lines(raw)
             names = [_text(line.get("name")) for line in lines]
-            return replace(record, line_items=await self._items.codes_of(names))
-        overpayment = raw.get("overpaymentid") if kind == "payment" else None
+            record = replace(record, line_items=await self._items.codes_of(names))
+            if kind == "credit_note":
+                record = replace(record, applied_to=links.of_credit_note(record.ledger_id))
+            return record
+        if kind != "payment":
+            return record
+        overpayment = raw.get("overpaymentid")
+        credit = await self._raw("credit_note", str(overpayment)) if overpayment else None
+        excess = amount_of(credit) if credit else Decimal(0)
+        record = replace(record, applied_to=of_payment(raw, excess))
         if not overpayment:
             return record
-        credit = await self._raw("credit_note", str(overpayment))
         return replace(record, balance=credit_left(credit) if credit else Decimal(0))
+
+
+#: kinds whose applications only the payments tell (``freshbooks_links``)
+_LINKED = ("credit_note", "refund")
 
 
 def _resource(kind: str) -> Resource:

@@ -221,13 +221,21 @@ class FreshBooksMapping:
         return self.ref_field["payment" if kind == "refund" else kind]
 
     def credit_application_body(
-        self, credit_note: CreditNote, credit_ledger_id: str, invoice_ledger_id: str, ref: str
+        self,
+        credit_note: CreditNote,
+        credit_ledger_id: str,
+        invoice_ledger_id: str,
+        ref: str,
+        *,
+        amount: Decimal | None = None,
     ) -> dict[str, Any]:
-        """A payment of type Credit moving the credit note's total onto the invoice."""
+        """A payment of type Credit moving ``amount`` of the credit note (default: its
+        total) onto the invoice."""
+        moved = credit_note.total if amount is None else amount
         return {
             "invoiceid": ledger_id(invoice_ledger_id),
             "creditid": ledger_id(credit_ledger_id),
-            "amount": _money(credit_note.total, credit_note.currency),
+            "amount": _money(moved, credit_note.currency),
             "date": credit_note.issue_date.isoformat(),
             "type": self.payment_types["credit"],
             self.ref_field["payment"]: ref_note(ref),

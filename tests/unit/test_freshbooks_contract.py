@@ -12,6 +12,9 @@ class TestFreshBooksLedgerContract(LedgerContract):
     currency = "USD"
     unknown_customer_code = "1012"  # "Client not found."
     changes_resolution = 1.0  # FreshBooks' `updated` is to the second
+    #: a refund is one payment of type Refund naming the credit note it draws on
+    #: (creditid), which FreshBooks takes out of that credit in the same request
+    single_write = frozenset({"refund"})
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:

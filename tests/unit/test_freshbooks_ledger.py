@@ -31,6 +31,7 @@ from core.errors import (
 )
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
+from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
 
 
@@ -508,6 +509,106 @@ async def test_a_credit_note_is_applied_once_however_often_it_is_pushed(
     assert (fb.sandbox.count("credit_note"), fb.sandbox.count("payment")) == (1, 1)
     credit = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
     assert credit is not None and (credit.balance, credit.status) == (Decimal("0.00"), "paid")
+
+
+def credit_note(total: str = "0.10", invoice_id: str | None = "INV-1") -> CreditNote:
+    return CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id=invoice_id,
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price=total),),
+        total=Decimal(total),
+    )
+
+
+async def test_reads_say_what_each_payment_credit_note_and_refund_is_applied_to(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())  # 0.30
+    note = await fb.ledger.create_credit_note(
+        credit_note("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn", 1),
+    )
+    payment_id = await pay(fb, invoice_id, "0.50", applied="0.20")  # 0.30 overpayment credit
+    refund_id = await refund_overpayment(fb, customer_id, payment_id, "0.25")
+    expected = {
+        ("credit_note", note.ledger_id): ((invoice_id, Decimal("0.10")),),
+        ("payment", payment_id): ((invoice_id, Decimal("0.20")),),
+        ("refund", refund_id): ((payment_id, Decimal("0.25")),),
+    }
+    kinds = ("credit_note", "payment", "refund")
+    listed = {
+        (r.kind, r.ledger_id): r.applied_to for k in kinds async for r in fb.ledger.list_all(k)
+    }
+    assert listed == expected
+    for kind, ident in expected:
+        got = await fb.ledger.get(kind, ident)
+        assert got is not None and got.applied_to == expected[(kind, ident)]
+    found = await fb.ledger.find("refund", "csv/refund/REF-1")
+    assert found is not None and found.applied_to == expected[("refund", refund_id)]
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    changed = {(r.kind, r.ledger_id): r.applied_to async for r in fb.ledger.changes(since)}
+    assert {k: changed[k] for k in expected} == expected
+
+
+async def test_a_credit_note_takes_no_more_of_the_invoice_than_it_owes(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    await pay(fb, invoice_id, "0.25", applied="0.25")  # 0.05 still owed
+    note = await fb.ledger.create_credit_note(
+        credit_note("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn", 1),
+    )
+    record = await fb.ledger.get("credit_note", note.ledger_id)
+    assert record is not None
+    assert (record.applied_to, record.balance) == (
+        ((invoice_id, Decimal("0.05")),),
+        Decimal("0.05"),
+    )
+
+
+async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
+    fb: InProcessFreshBooks,
+) -> None:
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    journal = StepsUnderTest(key("cn", 1))
+    fb.sandbox.faults.update(
+        {"match": r"^POST /accounting/.*/payments/payments", "match_fail": 1, "fail_status": 503}
+    )
+
+    async def push() -> str:
+        pushed = await fb.ledger.create_credit_note(
+            credit_note("0.10"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=journal.key,
+            steps=journal,
+        )
+        return pushed.ledger_id
+
+    with pytest.raises(TransientLedgerError):
+        await push()  # not resent by the adapter: the journal owns the retry
+    assert list(journal.logged) == ["credit_note", "apply"] and journal.logged["apply"] is None
+    assert fb.sandbox.count("payment") == 0
+    note_id = await push()
+    assert journal.finds == 1
+    assert (fb.sandbox.count("credit_note"), fb.sandbox.count("payment")) == (1, 1)
+    record = await fb.ledger.get("credit_note", note_id)
+    assert record is not None and record.applied_to == ((invoice_id, Decimal("0.10")),)
 
 
 async def test_voiding_twice_answers_the_same(fb: InProcessFreshBooks) -> None:

@@ -1,0 +1,24 @@
+"""FreshBooks' multi-write operations, for ``tests/e2e/test_multi_write_faults.py``.
+
+A credit note applied to an invoice is two writes: ``POST .../credit_notes/credit_notes``,
+then ``POST .../payments/payments`` of a payment of type Credit naming the credit note in
+``creditid``. Invoices, payments (FreshBooks keeps an overpayment's excess as a credit
+itself), refunds, updates and voids are one request each.
+"""
+
+from __future__ import annotations
+
+from tests.support import records
+from tests.support.multiwrite import Case
+
+CASES: list[Case] = [
+    Case(
+        name="credit note applied to an invoice",
+        setup=(
+            records.customer("MWFB-C1", email="mwfb-c1@example.test"),
+            records.invoice("MWFB-I1", "MWFB-C1"),
+        ),
+        records=(records.credit_note("MWFB-CN1", "MWFB-I1", "MWFB-C1"),),
+        second_write=r'^POST /accounting/account/[^/]+/payments/payments\?.*"creditid"',
+    ),
+]
