@@ -21,10 +21,10 @@ from nats.aio.client import Client as NatsClient
 
 from adapters.platforms import mapping_name
 from core.embedded import Attachment, EmbeddedNats, attach
-from core.errors import ConfigurationError, EventStoreUnavailable
+from core.errors import ConfigurationError, EventStoreError, EventStoreUnavailable
 from core.events import MappingVersionPublished, make_envelope, subject_for
 from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
-from core.log_setup import LogMarker, open_log
+from core.log_setup import LogMarker, check_position, open_log
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
 
@@ -123,7 +123,8 @@ def _refusal(exc: BaseException, address: str) -> str:
     if "Authorization Violation" in text:
         return (
             f"NATS at {address} refused syncledger's credentials (Authorization Violation): "
-            "check SYNCLEDGER_NATS_USER / SYNCLEDGER_NATS_PASSWORD_FILE (README Security)"
+            "check SYNCLEDGER_NATS_USER and SYNCLEDGER_NATS_PASSWORD_FILE, or for the "
+            "embedded server its nats/credentials.json (README Security)"
         )
     return (
         f"cannot reach NATS at {address}: {type(exc).__name__}; start nats-server or unset "
@@ -178,9 +179,11 @@ class _Callbacks:
     reconnect_s: float
     lost: asyncio.Event | None
     reconnecting: bool = False
+    nc: NatsClient | None = None
 
     async def error(self, exc: Exception) -> None:
-        log.warning("NATS at %s: %s", self.where, exc or type(exc).__name__)
+        if not self.reconnecting:  # each failed reconnect attempt says the same again
+            log.warning("NATS at %s: %s", self.where, exc or type(exc).__name__)
 
     async def disconnected(self) -> None:
         if self.nc is not None and self.nc.is_closed:
@@ -199,8 +202,6 @@ class _Callbacks:
     async def closed(self) -> None:
         if self.reconnecting and self.lost is not None:
             self.lost.set()
-
-    nc: NatsClient | None = None
 
 
 async def _attach(settings: Settings) -> Attachment | None:
@@ -240,6 +241,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     nc: NatsClient | None = None
     store: JetStreamEventStore | None = None
     lost = asyncio.Event()
+    end: NatsEndpoint | None = None
     try:
         end = embedded_endpoint(attached.server) if attached else external_endpoint(settings)
         nc = await connect(
@@ -251,9 +253,20 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         server = attached.server if attached else None
         yield Runtime(settings, end.url, nc, store, keys, server, end.address, lost)
     finally:
+        await _record_position(store, nc, settings, end.address if end else "")
         await _close(store, nc, keys)
         if attached is not None:
             await asyncio.to_thread(attached.release)
+
+
+async def _record_position(
+    store: JetStreamEventStore | None, nc: NatsClient | None, settings: Settings, server: str
+) -> None:
+    """How far the log has grown, for the next command's check (``core/log_setup.py``)."""
+    if store is None or nc is None or not nc.is_connected:
+        return
+    with contextlib.suppress(EventStoreError):  # the next command checks with what it has
+        await check_position(store, LogMarker(settings.data_dir), server=server)
 
 
 async def _close(
@@ -264,8 +277,9 @@ async def _close(
     if nc is not None and not nc.is_closed:
         try:
             await nc.drain()
-        except (TimeoutError, OSError, nats.errors.Error):
-            await nc.close()
+        except (OSError, nats.errors.Error):  # the server is gone: nothing left to flush
+            with contextlib.suppress(OSError, nats.errors.Error):
+                await nc.close()
     if keys is not None:
         keys.close()
 

@@ -2,17 +2,23 @@
 
 The log stream is created only when this data directory has never seen it.
 ``<data-dir>/log.json`` remembers each log stream the directory has used (written when
-the stream is created, or first found on a server). From then on a missing stream is an
-error that stops every command, naming the data directory and what to do — never a fresh,
-empty log, which would silently lose every event and make the sync push everything again.
+the stream is created, or first found on a server) and the furthest position its commands
+saw. From then on a missing stream — or one shorter than it was — is an error that stops
+every command, naming the data directory and what to do; never a fresh, empty log, which
+would silently lose every event and make the sync push everything again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import nats
 import nats.errors
@@ -25,13 +31,24 @@ from core.store_jetstream import JetStreamEventStore
 MARKER_FILE = "log.json"
 
 
+@dataclass(frozen=True)
+class SeenLog:
+    """What a data directory remembers of one log stream."""
+
+    server: str
+    since: str
+    last_seq: int  # the furthest position any command of this directory saw
+
+
 class LogMarker:
-    """``<data-dir>/log.json``: stream name → where it was found and since when."""
+    """``<data-dir>/log.json``: each log stream the directory used, where it was found,
+    since when, and how far it had grown (read-modify-write under ``log.lock``)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / MARKER_FILE
+        self._lock = data_dir / "log.lock"
 
-    def _read(self) -> dict[str, dict[str, str]]:
+    def _read(self) -> dict[str, dict[str, Any]]:
         try:
             raw = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -41,29 +58,61 @@ class LogMarker:
                 f"{self.path} is unreadable ({type(exc).__name__}); it records which log this "
                 "data directory uses: restore it from a backup"
             ) from exc
-        return {str(k): dict(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        if not isinstance(raw, dict):
+            return {}
+        return {str(k): dict(v) for k, v in raw.items() if isinstance(v, dict)}
 
-    def seen(self, stream: str) -> dict[str, str] | None:
-        return self._read().get(stream)
+    def seen(self, stream: str) -> SeenLog | None:
+        entry = self._read().get(stream)
+        if entry is None:
+            return None
+        last = entry.get("last_seq", 0)
+        return SeenLog(
+            str(entry.get("server", "?")),
+            str(entry.get("since", "?")),
+            last if isinstance(last, int) else 0,
+        )
 
-    def remember(self, stream: str, server: str, *, created: bool) -> None:
-        streams = self._read()
-        if stream in streams:
-            return
-        streams[stream] = {
-            "server": server,
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-            "created": "yes" if created else "no (found)",
-        }
-        write_private(self.path, json.dumps(streams, indent=2, sort_keys=True))
+    def remember(self, stream: str, server: str, last_seq: int, *, created: bool) -> None:
+        """Record ``stream`` (if new) and how far it has grown (if further than before)."""
+        with self._locked():
+            streams = self._read()
+            entry = streams.get(stream)
+            if entry is not None and int(entry.get("last_seq") or 0) >= last_seq:
+                return
+            streams[stream] = entry or {
+                "server": server,
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                "created": "yes" if created else "no (found)",
+            }
+            streams[stream]["last_seq"] = last_seq
+            write_private(self.path, json.dumps(streams, indent=2, sort_keys=True))
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
 
-def missing_message(stream: str, server: str, marker: LogMarker, seen: dict[str, str]) -> str:
+def missing_message(stream: str, server: str, marker: LogMarker, seen: SeenLog) -> str:
     return (
         f"the log (stream {stream}) is missing on {server}, but {marker.path.parent} has used "
-        f"it since {seen.get('since', '?')} ({marker.path}); syncledger will not start a new, "
-        "empty log: restore the stream from a backup or point SYNCLEDGER_NATS_URL / "
-        "SYNCLEDGER_DATA_DIR at the right server and directory"
+        f"it since {seen.since} ({marker.path}); syncledger will not start a new, empty log: "
+        "restore the stream from a backup or point SYNCLEDGER_NATS_URL / SYNCLEDGER_DATA_DIR "
+        "at the right server and directory"
+    )
+
+
+def shrunk_message(stream: str, server: str, last: int, marker: LogMarker, seen: SeenLog) -> str:
+    return (
+        f"the log (stream {stream}) on {server} ends at event {last}, but {marker.path.parent} "
+        f"has seen it reach {seen.last_seq} ({marker.path}): events were lost or this is "
+        "another log; syncledger stops here: restore the stream from a backup or point "
+        "SYNCLEDGER_NATS_URL / SYNCLEDGER_DATA_DIR at the right server and directory"
     )
 
 
@@ -86,10 +135,21 @@ async def open_log(
         if seen is not None:
             raise LogMissing(missing_message(store.stream, server, marker, seen)) from None
         await _create(store, connect_admin, replicas)
-        marker.remember(store.stream, server, created=True)
+        marker.remember(store.stream, server, 0, created=True)
         return True
-    marker.remember(store.stream, server, created=False)
+    await check_position(store, marker, server=server)
     return False
+
+
+async def check_position(store: JetStreamEventStore, marker: LogMarker, *, server: str) -> int:
+    """The log's last position, recorded in the marker; ``LogMissing`` when the log is
+    shorter than this directory has seen it (events lost, or another log)."""
+    last = await store.last_seq()
+    seen = marker.seen(store.stream)
+    if seen is not None and last < seen.last_seq:
+        raise LogMissing(shrunk_message(store.stream, server, last, marker, seen))
+    marker.remember(store.stream, server, last, created=False)
+    return last
 
 
 async def _create(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import nats.errors
 import nats.js.errors
 from sqlalchemy import Engine
 
@@ -20,7 +21,12 @@ from adapters.ports import LedgerAdapter, SourceItem
 from adapters.sources.csv_source import CsvSource
 from core.backsync import BackSync, StatusWriter
 from core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
-from core.errors import ConfigurationError, EventStoreUnavailable, LedgerUnavailable
+from core.errors import (
+    ConfigurationError,
+    EventStoreError,
+    EventStoreUnavailable,
+    LedgerUnavailable,
+)
 from core.events import RetryRequested, make_envelope
 from core.ingest import Ingestor, IngestReport
 from core.lease import LeaseHolder, PushLease
@@ -423,6 +429,8 @@ async def sync_forever(settings: Settings) -> None:
             await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease)
         finally:
             stop.set()
+            if rt.connection_lost.is_set():  # a running job would only wait for its timeout
+                background.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await background
             await ledger.aclose()
@@ -431,26 +439,30 @@ async def sync_forever(settings: Settings) -> None:
 @contextlib.asynccontextmanager
 async def _stop_if_nats_lost(rt: Runtime, stop: asyncio.Event) -> AsyncIterator[None]:
     """Sets ``stop`` when the connection to NATS is gone for good (reconnecting for
-    ``SYNCLEDGER_NATS_RECONNECT_S`` failed); then ``run`` ends with one line, non-zero."""
+    ``SYNCLEDGER_NATS_RECONNECT_S`` failed); then — or when something gave up earlier
+    because NATS was away — ``run`` ends with one line, non-zero."""
 
     async def watch() -> None:
         await rt.connection_lost.wait()
         stop.set()
 
     watcher = asyncio.create_task(watch())
+    cause: BaseException | None = None
     try:
         yield
-    except Exception:
-        if not rt.connection_lost.is_set():
-            raise  # otherwise a consequence: the line below says what happened
+    except (OSError, nats.errors.Error, EventStoreError) as exc:
+        if rt.nc.is_connected and not rt.connection_lost.is_set():
+            raise
+        cause = exc  # a consequence: the line below says what happened
     finally:
         watcher.cancel()
-    if rt.connection_lost.is_set():
+    if cause is not None or rt.connection_lost.is_set():
         raise EventStoreUnavailable(
-            f"lost the connection to NATS ({rt.nats_address}) and could not reconnect within "
-            f"{rt.settings.nats_reconnect_s:.0f} s; `run` stopped: check that nats-server is "
-            "running, then start it again"
-        )
+            f"lost the connection to NATS ({rt.nats_address}) and it did not come back in "
+            f"time (`run` waits up to {rt.settings.nats_reconnect_s:.0f} s, "
+            "SYNCLEDGER_NATS_RECONNECT_S): check that nats-server is running, then start "
+            "`run` again"
+        ) from cause
 
 
 async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> None:
@@ -493,6 +505,9 @@ async def _schedule(
 async def _run_job(name: str, job: Callable[[], Awaitable[object]]) -> None:
     try:
         result = await job()
+    except EventStoreError as exc:  # NATS away for a moment: one line, not a traceback
+        log.warning("%s failed: %s; trying again at its next turn", name, exc)
+        return
     except Exception:
         log.exception("%s failed; trying again at its next turn", name)
         return
