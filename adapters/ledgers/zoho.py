@@ -63,7 +63,9 @@ list_invoices_credited``); a refund is applied to the credit it lives under, for
 amount. List rows carry no applications, so ``list_all``, ``changes`` and ``find`` read
 them for a payment or credit note of which something is used (``total`` differs from
 ``unused_amount`` / ``balance``): one request each, remembered per record version, so a
-second reconciliation of unchanged documents reads none again.
+second reconciliation of unchanged documents reads none again. Contact rows carry no
+notes either, so a listed contact is read in full once per ``last_modified_time`` for
+our reference (``external_ref``, which duplicate checks need).
 
 Items (``zoho_items``): a line whose ``item_code`` is set is sent with the ``item_id`` of
 the item named so (or of that id), looked up once per adapter (``GET /items?name=``) and
