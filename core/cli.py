@@ -138,6 +138,7 @@ def import_(
     report = run(import_csv(cfg, path))
     typer.echo(
         f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
+        + (f", refused {report.refused} (`syncledger errors` says why)" if report.refused else "")
     )
     if backfill:
         try:

@@ -11,8 +11,9 @@ reasons, which ``syncledger errors`` shows as refused at import. Importing the c
 row appends it as usual.
 
 Two imports of the same data at once append each version once: every append expects
-the subject's last sequence, and on a conflict the importer reads what the other writer
-appended there and skips its own event when that is already the record's latest version.
+the subject's last sequence, and on a conflict the importer reads what others appended
+since it last looked and skips its own event when another import appended that very
+version meanwhile.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ class Ingestor:
         self._on_progress = on_progress
         self._latest: dict[str, str] = {}  # source ref -> content hash (or "deleted")
         self._subject_seq: dict[str, int] = {}
+        self._seen = 0  # the newest source event read so far (stream sequence)
 
     async def load(self) -> None:
         async for stored in self._store.read(entity_filter(self._entity, "source")):
@@ -199,6 +201,7 @@ class Ingestor:
         """Take one stored source event into account; return its mark (see :func:`mark_of`).
         An event that cannot be read (an older version's) counts only for its sequence."""
         self._subject_seq[subject] = seq
+        self._seen = max(self._seen, seq)
         try:
             event = json.loads(raw)
         except ValueError:
@@ -303,37 +306,49 @@ class Ingestor:
     async def _flush(self, chunk: list[Envelope], report: IngestReport) -> None:
         if not chunk:
             return
-        appended = await asyncio.gather(*(self._append(ev) for ev in chunk))
-        for envelope, done in zip(chunk, appended, strict=True):
-            if not done:
-                report.appended_by_another(envelope)
+        pending = chunk
+        for _ in range(APPEND_TRIES):
+            appended = await asyncio.gather(*(self._try_append(ev) for ev in pending))
+            conflicted = [ev for ev, done in zip(pending, appended, strict=True) if not done]
+            pending = await self._still_new(conflicted, report) if conflicted else []
+            if not pending:
+                break
+        else:
+            first = pending[0]
+            raise ConcurrencyError(first.subject, self._subject_seq.get(first.subject, 0))
         if self._on_progress is not None:
             self._on_progress(len(chunk))
 
-    async def _append(self, envelope: Envelope) -> bool:
-        """Append with the subject's expected version; False when a concurrent import
-        appended this very version first. Another write on the subject (the worker's
-        rejection, another import's different version) is read, then ours goes after."""
-        mine = mark_of(envelope.type, envelope.data)
-        for _ in range(APPEND_TRIES):
-            expected = self._subject_seq.get(envelope.subject, 0)
-            try:
-                [seq] = await self._store.append([envelope], expect={envelope.subject: expected})
-            except ConcurrencyError:
-                if await self._appended_since(envelope.subject, expected) == mine:
-                    return False
-                continue
-            self._subject_seq[envelope.subject] = seq
-            self._latest[str(envelope.data["ref"])] = str(mine)
-            return True
-        raise ConcurrencyError(envelope.subject, self._subject_seq.get(envelope.subject, 0))
+    async def _try_append(self, envelope: Envelope) -> bool:
+        """Append with the subject's expected version; False when another write landed
+        on the subject since this import last looked."""
+        expected = self._subject_seq.get(envelope.subject, 0)
+        try:
+            [seq] = await self._store.append([envelope], expect={envelope.subject: expected})
+        except ConcurrencyError:
+            return False
+        self._subject_seq[envelope.subject] = seq
+        return True
 
-    async def _appended_since(self, subject: str, expected: int) -> str | None:
-        """Fold what others appended on ``subject`` after ``expected``; return the record's
-        latest version among it (``None`` if none of it says)."""
-        latest = None
-        async for stored in self._store.read(subject, from_seq=expected + 1):
-            latest = self._fold(stored.seq, stored.subject, stored.raw) or latest
-        if self._subject_seq.get(subject, 0) <= expected:  # the read saw nothing yet
-            self._subject_seq[subject] = await self._store.subject_last_seq(subject)
-        return latest
+    async def _still_new(self, conflicted: list[Envelope], report: IngestReport) -> list[Envelope]:
+        """Read what others appended since this import last looked (one read for the
+        whole chunk); of ``conflicted``, drop each event whose version another import
+        appended meanwhile, and return the rest to append after what was read (a
+        worker's rejection, another import's different version)."""
+        known = {ev.subject: self._subject_seq.get(ev.subject, 0) for ev in conflicted}
+        theirs: dict[str, str] = {}
+        async for stored in self._store.read(entity_filter(self._entity, "source"), self._seen + 1):
+            mark = self._fold(stored.seq, stored.subject, stored.raw)
+            if mark is not None and stored.seq > known.get(stored.subject, stored.seq):
+                theirs[stored.subject] = mark
+        still = []
+        for ev in conflicted:
+            mine = mark_of(ev.type, ev.data)
+            if theirs.get(ev.subject) == mine:
+                report.appended_by_another(ev)
+                continue
+            self._latest[str(ev.data["ref"])] = str(mine)  # ours goes after theirs
+            if self._subject_seq.get(ev.subject, 0) <= known[ev.subject]:  # not read yet
+                self._subject_seq[ev.subject] = await self._store.subject_last_seq(ev.subject)
+            still.append(ev)
+        return still

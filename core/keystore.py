@@ -103,25 +103,33 @@ class SqliteKeyStore:
         if cached is not None:
             return cached
         with self._lock:
-            row = self._db.execute(
-                "SELECT nonce, wrapped, shredded_at FROM data_keys WHERE key_id=?", (key_id,)
-            ).fetchone()
-            if row is not None and row[2] is not None:
-                raise SubjectErased(f"data key {key_id} was shredded at {row[2]}")
-            if row is not None:
-                key = self._unwrap(key_id, row[0], row[1])
-            elif not create:
+            row = self._row(key_id)
+            if row is None and create:
+                self._insert_new(key_id)
+                row = self._row(key_id)  # ours, or another process's made just before
+            if row is None:
                 raise KeyStoreError(f"no data key {key_id}")
-            else:
-                key = AESGCM.generate_key(bit_length=256)
-                nonce = os.urandom(12)
-                wrapped = self._kek.encrypt(nonce, key, key_id.encode())
-                self._db.execute(
-                    "INSERT INTO data_keys VALUES (?,?,?,?,?,NULL)",
-                    (key_id, self._kek_id, nonce, wrapped, datetime.now(UTC).isoformat()),
-                )
+            if row[2] is not None:
+                raise SubjectErased(f"data key {key_id} was shredded at {row[2]}")
+            key = self._unwrap(key_id, row[0], row[1])
             self._cache[key_id] = key
             return key
+
+    def _row(self, key_id: str) -> Any:
+        return self._db.execute(
+            "SELECT nonce, wrapped, shredded_at FROM data_keys WHERE key_id=?", (key_id,)
+        ).fetchone()
+
+    def _insert_new(self, key_id: str) -> None:
+        """A new wrapped key, unless another process (two imports at once) stored one
+        first: every process must seal and hash with the same key."""
+        key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(12)
+        wrapped = self._kek.encrypt(nonce, key, key_id.encode())
+        self._db.execute(
+            "INSERT OR IGNORE INTO data_keys VALUES (?,?,?,?,?,NULL)",
+            (key_id, self._kek_id, nonce, wrapped, datetime.now(UTC).isoformat()),
+        )
 
     def shred(self, key_id: str) -> bool:
         with self._lock:
