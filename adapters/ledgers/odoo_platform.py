@@ -5,12 +5,19 @@ Settings for a live database (``SYNCLEDGER_ODOO_<NAME>``): ``API_KEY`` (required
 ``xmlrpc`` for Odoo before 19, which also needs ``LOGIN`` and ``DATABASE``), and
 ``REQUESTS_PER_MINUTE`` / ``REQUESTS_PER_SECOND`` (Odoo publishes no limit; defaults 120
 and 4). A rotated API key is kept in the connection's token file.
+
+The sandbox (in process, or served by ``syncledger sandbox odoo`` on this machine) needs no
+settings: with no ``API_KEY``, a loopback address (``127.0.0.1``, ``::1``, ``localhost``)
+is taken for the served sandbox and its public key and database are used. An Odoo
+running on this machine is reached by setting its ``API_KEY`` (and ``DATABASE``); without
+one it answers 401, and the error says to set the key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -52,7 +59,9 @@ class OdooPlatform:
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
-        is_sandbox = connection.transport is not None
+        is_sandbox = connection.transport is not None or (
+            _loopback(connection.base_url) and not creds.get("api_key")
+        )
         if not is_sandbox and not creds.get("api_key"):
             raise ConfigurationError(
                 "set SYNCLEDGER_ODOO_API_KEY (Odoo: Preferences > Account Security > New "
@@ -86,6 +95,10 @@ def rates(creds: Mapping[str, str]) -> tuple[Rate, ...]:
         raise ConfigurationError(
             "SYNCLEDGER_ODOO_REQUESTS_PER_MINUTE / _PER_SECOND must be whole numbers >= 1"
         ) from exc
+
+
+def _loopback(base_url: str) -> bool:
+    return (urlsplit(base_url).hostname or "") in ("127.0.0.1", "::1", "localhost")
 
 
 def _sandbox_db(is_sandbox: bool) -> str | None:

@@ -836,6 +836,8 @@ async def test_the_platform_needs_a_key_for_a_live_database(tmp_path: Path) -> N
                 {"api_key": "k", "transport": "soap"},
             )
         )
+    served = PLATFORM.connect(Connection("http://127.0.0.1:8069", tmp_path / "s.json", {}))
+    await served.aclose()  # no key on this machine: the served sandbox and its public key
     app = PLATFORM.sandbox_app(None)
     ledger = PLATFORM.connect(
         Connection(PLATFORM.sandbox_url, tmp_path / "t.json", {}, httpx.ASGITransport(app=app))
