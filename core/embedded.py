@@ -65,15 +65,39 @@ class Role:
     """A NATS user's permissions: what it may publish to and subscribe to."""
 
     user: str
+    name: str  # app, admin, reader: names its password variable and secret file
     publish: tuple[str, ...]
     subscribe: tuple[str, ...] = ("_INBOX.>",)
     deny_publish: tuple[str, ...] = ()
 
-    def permissions(self) -> dict[str, dict[str, list[str]]]:
-        publish = {"allow": list(self.publish)}
-        if self.deny_publish:
-            publish["deny"] = list(self.deny_publish)
-        return {"publish": publish, "subscribe": {"allow": list(self.subscribe)}}
+    @property
+    def password_variable(self) -> str:
+        """The environment variable a self-run server's configuration reads it from."""
+        return f"SL_{self.name.upper()}_PASSWORD"
+
+    def conf(self, password: str) -> str:
+        """This user in nats-server configuration syntax (``password`` as written)."""
+        deny = f"          deny: {_conf_list(self.deny_publish)}\n" if self.deny_publish else ""
+        return (
+            "    {\n"
+            f"      user: {json.dumps(self.user)}\n"
+            f"      password: {password}\n"
+            "      permissions: {\n"
+            "        publish: {\n"
+            f"          allow: {_conf_list(self.publish)}\n"
+            f"{deny}"
+            "        }\n"
+            f"        subscribe: {{ allow: {_conf_list(self.subscribe)} }}\n"
+            "      }\n"
+            "    }\n"
+        )
+
+
+def _conf_list(subjects: tuple[str, ...]) -> str:
+    if len(subjects) == 1:
+        return f"[{json.dumps(subjects[0])}]"
+    inner = ",\n".join(f"            {json.dumps(s)}" for s in subjects)
+    return f"[\n{inner}\n          ]"
 
 
 _READ_API = (
@@ -94,6 +118,7 @@ _NEVER = (  # explicit, although nothing grants them: deny wins over any later a
 )
 APP = Role(
     APP_USER,
+    "app",
     publish=(
         "sl.>",
         "$KV.SL_LEASES.>",
@@ -104,9 +129,10 @@ APP = Role(
     ),
     deny_publish=_NEVER,
 )
-ADMIN = Role(ADMIN_USER, publish=("$JS.API.>",), deny_publish=("sl.>", "$KV.>"))
+ADMIN = Role(ADMIN_USER, "admin", publish=("$JS.API.>",), deny_publish=("sl.>", "$KV.>"))
 READER = Role(
     READER_USER,
+    "reader",
     publish=(
         *_READ_API,
         "$JS.API.CONSUMER.CREATE.>",
@@ -156,14 +182,15 @@ def _listening(port: int) -> bool:
         return False
 
 
-def authorization_block(passwords: Mapping[str, str]) -> str:
-    """The ``authorization { users = [...] }`` section for the roles in ``passwords``."""
-    users = [
-        {"user": r.user, "password": passwords[r.user], "permissions": r.permissions()}
+def authorization_block(passwords: Mapping[str, str] | None = None) -> str:
+    """The ``authorization { users = [...] }`` section of the roles. Without
+    ``passwords`` each password is read from an environment variable
+    (``$SL_APP_PASSWORD``, …): the block for a server you run yourself (README Security)."""
+    users = "".join(
+        r.conf(json.dumps(passwords[r.user]) if passwords else f"${r.password_variable}")
         for r in ROLES
-        if r.user in passwords
-    ]
-    return f"authorization {{\n  users = {json.dumps(users, indent=2)}\n}}\n"
+    )
+    return f"authorization {{\n  users = [\n{users}  ]\n}}\n"
 
 
 def server_config(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.bootstrap import external_endpoint, strip_credentials, with_credentials
+from core.embedded import ROLES, authorization_block
 from core.errors import ConfigurationError, KeyStoreError
 from core.keystore import SqliteKeyStore, load_or_create_kek
 from core.log_setup import LogMarker
@@ -110,3 +111,17 @@ def test_a_user_without_a_password_file_is_a_configuration_error(tmp_path: Path)
         with_credentials("nats://nats:4222", "syncledger", None, "SYNCLEDGER_NATS")
     with pytest.raises(ConfigurationError, match="cannot read"):
         with_credentials("nats://nats:4222", "syncledger", tmp_path / "nope", "SYNCLEDGER_NATS")
+
+
+def test_the_documented_nats_users_are_the_embedded_servers_users() -> None:
+    """docs/security.md and compose.yaml give a self-run server the very permissions the
+    embedded one enforces (tested in tests/integration/test_log_security.py)."""
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    block = authorization_block()
+    assert block in (repo / "docs" / "security.md").read_text()
+    compose = yaml.safe_load((repo / "compose.yaml").read_text())
+    assert block in compose["configs"]["nats_conf"]["content"].replace("$$", "$")
+    secrets = set(compose["services"]["nats"]["secrets"])
+    assert secrets == {f"nats_{role.name}_password" for role in ROLES}
