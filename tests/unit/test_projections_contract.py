@@ -798,6 +798,28 @@ class ProjectionContract:
         assert balance(models, boom).invoiced == 40
         assert (await verify(engine, store)).ok
 
+    async def test_unfoldable_rows_commit_with_their_batch_and_checkpoint(
+        self, engine: Engine, store: EventStore
+    ) -> None:
+        boom = "csv/customer/BOOM"
+        events = [
+            observed(CUST),
+            observed(INV, total="1e309"),  # unfoldable, in the batch that fails
+            observed("csv/invoice/INV-2", total="20", customer=boom),
+        ]
+        await store.append(events)
+        runner = ProjectionRunner(engine, store, batch_size=3)
+        await runner.catch_up(until=0)  # creates the tables
+        run_sql(engine, _FAULT_SQL[engine.dialect.name])
+        with pytest.raises(ProjectionError, match="injected fault"):
+            await runner.catch_up()
+        models = ReadModels(engine)
+        assert (models.checkpoint(), models.unfoldable(E)) == (0, [])
+        run_sql(engine, _UNFAULT_SQL[engine.dialect.name])
+        assert await ProjectionRunner(engine, store, batch_size=3).catch_up() == 3
+        assert [u.seq for u in models.unfoldable(E)] == [2]
+        assert (await verify(engine, store)).ok
+
     async def test_read_failure_mid_batch_applies_nothing_of_it(
         self, engine: Engine, store: EventStore
     ) -> None:
