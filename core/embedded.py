@@ -49,6 +49,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from core.errors import ConfigurationError, EventStoreUnavailable
 from core.store import STREAM_NAME
@@ -539,12 +540,28 @@ class Attachment:
             os.close(fd)
 
 
+def _refuse_an_earlier_versions_server(nats_dir: Path) -> None:
+    """Earlier versions left ``nats/url`` and no lock: if that server still answers, a
+    second one must not start on its store."""
+    legacy = nats_dir / "url"
+    if not legacy.exists():
+        return
+    port = urlsplit(legacy.read_text().strip()).port
+    if port is not None and _listening(port):
+        raise EventStoreUnavailable(
+            f"a nats-server started by an earlier syncledger version still serves "
+            f"{nats_dir.parent} (port {port}): stop the syncledger command using it, then "
+            "try again"
+        )
+    legacy.unlink(missing_ok=True)
+
+
 def attach(data_dir: Path, stream: str = STREAM_NAME, timeout: float = 15.0) -> Attachment:
     """Connect to the data directory's running server or start it, exactly one per
     directory however many commands start at once; it stays up until every process that
     attached has released it (or died)."""
     nats_dir = private_dir(data_dir / "nats")
-    (nats_dir / "url").unlink(missing_ok=True)  # the unlocked layout of earlier versions
+    _refuse_an_earlier_versions_server(nats_dir)
     users_fd = os.open(nats_dir / "users.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         with _exclusive(nats_dir / "setup.lock"):

@@ -25,6 +25,7 @@ from core.errors import EventStoreUnavailable, LogMissing
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
 from tests.contracts.event_store_contract import observed
+from tests.support.servers import OpenNats
 
 pytestmark = pytest.mark.integration
 
@@ -254,3 +255,43 @@ async def test_the_app_user_alone_cannot_create_the_log(
         async with open_runtime(cfg):
             pass
     assert not (cfg.data_dir / "log.json").exists()
+
+
+# ---------------------------------------------------------------------- earlier versions
+
+
+def _earlier_versions_layout(data: Path) -> OpenNats:
+    """A data directory as earlier versions left it: an unauthenticated server's store
+    with the log in it, ``nats/url``, no ``log.json``."""
+    server = OpenNats(data)
+    (data / "nats").mkdir(parents=True)
+    (data / "nats" / "url").write_text(server.address)
+    return server
+
+
+async def test_a_data_dir_from_before_authentication_keeps_its_log(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with _earlier_versions_layout(data) as old:
+        nc = await nats.connect(old.url)
+        store = JetStreamEventStore(nc)
+        await store.ensure_stream(create=True)
+        await store.append([observed("kept-1"), observed("kept-2")])
+        await store.close()
+        await nc.close()
+    async with open_runtime(Settings(data_dir=data)) as rt:
+        assert await rt.store.last_seq() == 2
+    marker = json.loads((data / "log.json").read_text())["SYNCLEDGER"]
+    assert marker["created"] == "no (found)" and marker["last_seq"] == 2
+    assert not (data / "nats" / "url").exists()
+
+
+async def test_a_server_an_earlier_version_still_runs_is_not_joined_by_a_second(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    with _earlier_versions_layout(data):
+        with pytest.raises(EventStoreUnavailable, match="earlier syncledger version"):
+            async with open_runtime(Settings(data_dir=data)):
+                pass
+        starts = (data / "nats" / "nats-server.log").read_text().count("Starting nats-server")
+        assert starts == 1, "a second server started on the store"
