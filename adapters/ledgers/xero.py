@@ -26,10 +26,25 @@ NoTax``, one line of the full amount), then ``applied`` of it is allocated to th
 bank transaction of what was received, and the payment's ledger id is the
 ``OverpaymentID``: ``get`` reads ``Total`` as its total and ``RemainingCredit`` as its
 balance. (Xero's API cannot make the UI's "payment + overpayment" receipt in one call, and a
-Payment may not exceed the amount due.) Each step has its own key derived from ours; the
-overpayment is looked up by reference before it is created, and its reference says what is
-allocated (``applies 225.45``), so ``find`` reports the payment only once that landed and a
-retry finishes the allocation instead of receiving the money twice.
+Payment may not exceed the amount due.) Its reference says what is allocated (``applies
+225.45``), so ``find`` reports the payment only once that landed and a retry finishes the
+allocation instead of receiving the money twice.
+
+Multi-write operations run each write through the record's ``WriteSteps`` journal, its
+``Idempotency-Key`` derived from the step's key: a credit note applied to an invoice is
+``credit_note`` (``PUT /CreditNotes``) then ``allocation`` (``PUT
+/CreditNotes/{id}/Allocations``, what the invoice still owes, at most the credit); an
+overpayment with a part applied is ``overpayment`` (``PUT /BankTransactions``) then
+``allocation`` (``PUT /Overpayments/{id}/Allocations``). Xero keeps a key 6 minutes, so a
+step whose answer was lost is looked up before it is written again: the credit note and the
+overpayment by our reference, an allocation in the credit's ``Allocations``. A refund (one
+``PUT /Payments``), a payment applied in full or not at all, a credit note without an
+invoice, an update and a void are one write each and are not journaled.
+
+What a record is applied to (``applied_to``) comes with the record itself, on every read
+(``xero_mapping.applications``): a credit note's or overpayment's ``Allocations``
+(``Invoice.InvoiceID``, ``Amount``), a Payment's ``Invoice`` and ``Amount``, a refund's
+credit and ``Amount``.
 
 Refunds: ``PUT /Payments`` with ``CreditNote: {CreditNoteID}`` (cash refund of a credit
 note, ``PaymentType`` ARCREDITPAYMENT) or ``Overpayment: {OverpaymentID}`` (refund of an
@@ -106,9 +121,24 @@ from adapters.ledgers.xero_mapping import (
     to_item,
 )
 from adapters.oauth2 import Auth
-from adapters.ports import LedgerCapabilities, LedgerItem, LedgerRecord, PushResult, WriteSteps
+from adapters.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    steps_or_direct,
+)
 from adapters.ratelimit import Rate, RateLimiter
-from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.errors import (
+    LedgerError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 log = logging.getLogger("syncledger.xero")
@@ -289,7 +319,13 @@ class XeroLedger:
             body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
             return await self._create("payment", body, idempotency_key, external_ref)
         return await self._overpay(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, idempotency_key, part
+            payment,
+            customer_ledger_id,
+            invoice_ledger_id,
+            external_ref,
+            idempotency_key,
+            part,
+            steps=steps,
         )
 
     async def create_refund(
@@ -326,20 +362,31 @@ class XeroLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """Create (AUTHORISED), then allocate it to the invoice through
-        ``/CreditNotes/{id}/Allocations``; each step has its own key, and an allocation
-        already present is not made twice."""
+        """Create (AUTHORISED); given an invoice, allocate it there through
+        ``/CreditNotes/{id}/Allocations`` (what the invoice still owes, at most the credit):
+        two journaled steps, ``credit_note`` and ``allocation``."""
         await self._require_rate(credit_note)
         items = await self._line_items(credit_note)
         body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
-        key = step_key(idempotency_key, "credit-note")
-        created = await self._create("credit_note", body, key, external_ref)
-        if invoice_ledger_id is None:
-            return created
-        await self._allocate(created.ledger_id, credit_note, invoice_ledger_id, idempotency_key)
-        current = await self.get("credit_note", created.ledger_id)
-        version = current.version if current is not None else created.version
-        return PushResult(created.ledger_id, version, recovered=created.recovered)
+        if invoice_ledger_id is None:  # one write: nothing to journal
+            key = step_key(idempotency_key, "credit-note")
+            return await self._create("credit_note", body, key, external_ref)
+        journal = steps_or_direct(steps, idempotency_key)
+        note = await journal.step(
+            "credit_note",
+            self._creator("credit_note", body, external_ref),
+            self._found_step("credit_note", external_ref),
+        )
+        await journal.step(
+            "allocation",
+            self._credit_allocator(note.ledger_id, credit_note, invoice_ledger_id),
+            self._step_if(
+                self._credit_allocated(note.ledger_id, invoice_ledger_id), note.ledger_id
+            ),
+        )
+        current = await self.get("credit_note", note.ledger_id)
+        version = current.version if current is not None else note.detail.get("version")
+        return PushResult(note.ledger_id, version)
 
     async def update_customer(
         self,
@@ -582,26 +629,65 @@ class XeroLedger:
         )
         return _pushed(kind, written)
 
-    async def _allocate(
-        self, credit_note_id: str, credit_note: CreditNote, invoice_id: str, key: str
-    ) -> None:
+    # ----------------------------------------------------- multi-write steps
+
+    def _creator(self, kind: str, element: dict[str, Any], external_ref: str) -> StepWrite:
+        """A step creating ``element`` under the step's ``Idempotency-Key``."""
+
+        async def write(key: str) -> StepResult:
+            return _step_result(await self._create(kind, element, key, external_ref))
+
+        return write
+
+    def _found_step(self, kind: str, external_ref: str) -> StepFind:
+        """The step that created our ``kind`` carrying ``external_ref``, if it landed."""
+
+        async def find() -> StepResult | None:
+            raw = await self._find_raw(kind, external_ref)
+            return None if raw is None else _step_result(_pushed(kind, Written(raw)))
+
+        return find
+
+    @staticmethod
+    def _step_if(done: Recover, ledger_id: str) -> StepFind:
+        """A step's ``find`` from ``done``, which answers the credit once the step landed."""
+
+        async def find() -> StepResult | None:
+            return None if await done() is None else StepResult(ledger_id)
+
+        return find
+
+    def _credit_allocated(self, credit_note_id: str, invoice_id: str) -> Recover:
         async def allocated() -> dict[str, Any] | None:
             current = await self.get("credit_note", credit_note_id)
-            return (
-                current.raw if current is not None and _allocated(current.raw, invoice_id) else None
-            )
+            landed = current is not None and _allocated(current.raw, invoice_id)
+            return current.raw if landed and current is not None else None
 
-        if await allocated() is not None:
-            return
-        await self._put_allocation(
-            "CreditNotes",
-            credit_note_id,
-            invoice_id,
-            credit_note.total,
-            credit_note.issue_date.isoformat(),
-            key,
-            allocated,
-        )
+        return allocated
+
+    def _credit_allocator(
+        self, credit_note_id: str, credit_note: CreditNote, invoice_id: str
+    ) -> StepWrite:
+        """Allocate what the invoice still owes, at most the credit note's total (the rest
+        stays with the customer, as the sync logged it); nothing when it owes nothing."""
+
+        async def write(key: str) -> StepResult:
+            invoice = await self._current("invoice", invoice_id, None)
+            owed = invoice.balance if invoice.status in ("open", "partially_paid") else None
+            amount = min(credit_note.total, owed or Decimal(0))
+            if amount > 0:
+                await self._put_allocation(
+                    "CreditNotes",
+                    credit_note_id,
+                    invoice_id,
+                    amount,
+                    credit_note.issue_date.isoformat(),
+                    key,
+                    self._credit_allocated(credit_note_id, invoice_id),
+                )
+            return StepResult(credit_note_id)
+
+        return write
 
     async def _put_allocation(
         self,
@@ -613,8 +699,9 @@ class XeroLedger:
         key: str,
         allocated: Recover,
     ) -> None:
-        """Allocate ``amount`` of a credit (credit note or overpayment) to an invoice; a
-        refusal after a lost answer is checked against what the credit now shows."""
+        """Allocate ``amount`` of a credit (credit note or overpayment) to an invoice under
+        the ``Idempotency-Key`` ``key``; a refusal after a lost answer is checked against
+        what the credit now shows."""
         element = {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": on}
         path = f"{API}/{collection}/{quote(credit_id, safe='')}/Allocations"
         try:
@@ -623,7 +710,7 @@ class XeroLedger:
                 path,
                 "allocation",
                 element,
-                step_key(key, "allocation"),
+                key,
                 {"summarizeErrors": "true"},
                 recover=allocated,
             )
@@ -639,74 +726,107 @@ class XeroLedger:
         external_ref: str,
         key: str,
         applied: Decimal,
+        *,
+        steps: WriteSteps | None,
     ) -> PushResult:
-        """The overpayment of the whole payment, ``applied`` of it allocated to the
-        invoice; each step skipped when the ledger already holds it."""
-        received = await self._receive_overpayment(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, key, applied
+        """The overpayment of the whole payment, then ``applied`` of it allocated to the
+        invoice: two journaled steps, ``overpayment`` and ``allocation`` (one write, not
+        journaled, when nothing is applied)."""
+        receive = self._receiver(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied
         )
-        ledger_id, current = str(received.raw["OverpaymentID"]), received.raw
-        if applied and allocated_to(current, invoice_ledger_id) < applied:
-            await self._allocate_overpayment(ledger_id, payment, invoice_ledger_id, applied, key)
-            current = {}
-        if "RemainingCredit" not in current:  # allocated since, or a BankTransaction answer
-            current = await self._read_overpayment(ledger_id) or received.raw
-        return _pushed("overpayment", Written(current, received.recovered))
+        if not applied:
+            received = await receive(step_key(key, "overpayment"))
+        else:
+            journal = steps_or_direct(steps, key)
+            received = await journal.step(
+                "overpayment", receive, self._overpayment_found(external_ref)
+            )
+            done = self._overpayment_allocated(received.ledger_id, invoice_ledger_id, applied)
+            await journal.step(
+                "allocation",
+                self._overpayment_allocator(
+                    received.ledger_id, payment, invoice_ledger_id, applied, done
+                ),
+                self._step_if(done, received.ledger_id),
+            )
+        current = await self._read_overpayment(received.ledger_id)
+        if current is None:
+            return PushResult(received.ledger_id, received.detail.get("version"))
+        return _pushed("overpayment", Written(current))
 
-    async def _receive_overpayment(
+    def _receiver(
         self,
         payment: Payment,
         customer_ledger_id: str,
         invoice_ledger_id: str,
         external_ref: str,
-        key: str,
-        applied: Decimal,
-    ) -> Written:
-        """The overpayment carrying ``external_ref``: found, else created (``PUT
-        /BankTransactions``) once the invoice is known to take ``applied``."""
-        existing = await self._overpayment_by_ref(external_ref)
-        if existing is not None:
-            return Written(existing, recovered=True)
-        if applied:
-            await self._check_due(invoice_ledger_id, applied, payment)
-        body = self.mapping.overpayment_body(payment, customer_ledger_id, external_ref, applied)
-        return await self._write(
-            "PUT",
-            f"{API}/BankTransactions",
-            "bank_transaction",
-            body,
-            step_key(key, "overpayment"),
-            {"summarizeErrors": "true"},
-            recover=lambda: self._overpayment_by_ref(external_ref),
-        )
+        applied: Decimal = Decimal(0),
+    ) -> StepWrite:
+        """``PUT /BankTransactions`` receiving the whole payment, once the invoice is known
+        to take ``applied``. An invoice that no longer takes it may have been paid by this
+        very overpayment in an earlier call (a repeat without a journal): that overpayment,
+        found by our reference, is the answer."""
 
-    async def _check_due(self, invoice_id: str, applied: Decimal, payment: Payment) -> None:
-        """Refuse before receiving anything what the allocation would be refused for."""
-        invoice = await self._current("invoice", invoice_id, None)
-        if invoice.status not in ("open", "partially_paid") or applied > (invoice.balance or 0):
-            raise PermanentLedgerError(
-                f"payment {payment.id}: cannot apply {applied} to Xero invoice {invoice_id} "
-                f"({invoice.status}, {invoice.balance} due): check the payment's invoice",
-                code="syncledger.overapplied",
+        async def write(key: str) -> StepResult:
+            invoice = await self._current("invoice", invoice_ledger_id, None) if applied else None
+            if invoice is not None and not _takes(invoice, applied):
+                earlier = await self._overpayment_by_ref(external_ref)
+                if earlier is not None:
+                    return _step_result(_pushed("overpayment", Written(earlier)))
+                raise _overapplied(payment, invoice, applied)
+            body = self.mapping.overpayment_body(payment, customer_ledger_id, external_ref, applied)
+            written = await self._write(
+                "PUT",
+                f"{API}/BankTransactions",
+                "bank_transaction",
+                body,
+                key,
+                {"summarizeErrors": "true"},
+                recover=lambda: self._overpayment_by_ref(external_ref),
             )
+            return _step_result(_pushed("overpayment", written))
 
-    async def _allocate_overpayment(
-        self, overpayment_id: str, payment: Payment, invoice_id: str, amount: Decimal, key: str
-    ) -> None:
+        return write
+
+    def _overpayment_found(self, external_ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            raw = await self._overpayment_by_ref(external_ref)
+            return None if raw is None else _step_result(_pushed("overpayment", Written(raw)))
+
+        return find
+
+    def _overpayment_allocated(
+        self, overpayment_id: str, invoice_id: str, amount: Decimal
+    ) -> Recover:
         async def allocated() -> dict[str, Any] | None:
             current = await self._read_overpayment(overpayment_id)
             done = current is not None and allocated_to(current, invoice_id) >= amount
             return current if done else None
 
-        await self._put_allocation(
-            "Overpayments",
-            overpayment_id,
-            invoice_id,
-            amount,
-            payment.paid_on.isoformat(),
-            key,
-            allocated,
-        )
+        return allocated
+
+    def _overpayment_allocator(
+        self,
+        overpayment_id: str,
+        payment: Payment,
+        invoice_id: str,
+        amount: Decimal,
+        allocated: Recover,
+    ) -> StepWrite:
+        async def write(key: str) -> StepResult:
+            await self._put_allocation(
+                "Overpayments",
+                overpayment_id,
+                invoice_id,
+                amount,
+                payment.paid_on.isoformat(),
+                key,
+                allocated,
+            )
+            return StepResult(overpayment_id)
+
+        return write
 
     async def _read_overpayment(self, ledger_id: str) -> dict[str, Any] | None:
         if not _GUID.match(ledger_id):
@@ -896,6 +1016,26 @@ def _first(answer: Any, collection: str, where: str) -> dict[str, Any]:
         raise error
     row: dict[str, Any] = rows[0]
     return row
+
+
+def _takes(invoice: LedgerRecord, applied: Decimal) -> bool:
+    """Whether the invoice is open for ``applied`` more."""
+    return invoice.status in ("open", "partially_paid") and applied <= (invoice.balance or 0)
+
+
+def _overapplied(payment: Payment, invoice: LedgerRecord, applied: Decimal) -> LedgerError:
+    """Refused before receiving anything: what the allocation would be refused for."""
+    return PermanentLedgerError(
+        f"payment {payment.id}: cannot apply {applied} to Xero invoice {invoice.ledger_id} "
+        f"({invoice.status}, {invoice.balance} due): check the payment's invoice",
+        code="syncledger.overapplied",
+    )
+
+
+def _step_result(pushed: PushResult) -> StepResult:
+    """A step's result: what it wrote, and its version (``UpdatedDateUTC``) when known."""
+    detail = {} if pushed.version is None else {"version": pushed.version}
+    return StepResult(pushed.ledger_id, detail)
 
 
 def _pushed(kind: str, written: Written) -> PushResult:

@@ -542,7 +542,40 @@ def to_record(
     }[kind](raw)
     if kind in ("invoice", "credit_note"):
         parts["line_items"] = line_items(raw, pseudo_line)
+    if kind in ("payment", "credit_note", "refund"):
+        parts["applied_to"] = applications(kind, raw)
     return LedgerRecord(**common, **parts)
+
+
+def applications(kind: str, raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
+    """What Xero holds the record applied to (``LedgerRecord.applied_to``): a credit note's
+    and an overpayment's ``Allocations`` (OpenAPI ``Allocation``: ``Invoice``, ``Amount``)
+    by invoice; a Payment's ``Invoice`` and ``Amount``; a refund Payment's credit (under
+    ``CreditNote`` / ``Overpayment``, or ``Invoice`` in a GET answer, xero-ruby#48) and
+    ``Amount``. A deleted payment or refund is applied to nothing."""
+    if raw.get("Status") == "DELETED":
+        return ()
+    if kind == "credit_note" or "PaymentID" not in raw:  # a credit note or an overpayment
+        totals: dict[str, Decimal] = {}
+        for allocation in raw.get("Allocations") or []:
+            invoice = str((allocation.get("Invoice") or {}).get("InvoiceID", ""))
+            totals[invoice] = totals.get(invoice, Decimal(0)) + to_decimal(allocation["Amount"])
+        return tuple(totals.items())
+    target = _credit_id(raw) if kind == "refund" else (raw.get("Invoice") or {}).get("InvoiceID")
+    amount = raw.get("Amount")
+    return () if not target or amount is None else ((str(target), to_decimal(amount)),)
+
+
+def _credit_id(raw: Mapping[str, Any]) -> Any:
+    for field, id_field in (
+        ("CreditNote", "CreditNoteID"),
+        ("Overpayment", "OverpaymentID"),
+        ("Invoice", "InvoiceID"),
+    ):
+        ident = (raw.get(field) or {}).get(id_field)
+        if ident:
+            return ident
+    return None
 
 
 def line_items(

@@ -15,6 +15,11 @@ class TestXeroLedgerContract(LedgerContract):
     # a ValidationException, ErrorNumber 10 (tests/unit/test_xero_sandbox.py).
     unknown_customer_code = "14"
     changes_resolution = 0.01  # UpdatedDateUTC and If-Modified-Since count milliseconds
+    # A refund is one request: ``PUT /Payments`` naming the ``CreditNote`` or ``Overpayment``
+    # it pays out of (developer.xero.com/documentation/api/overpayments: "Refund
+    # Overpayments using the Payments endpoint"; OpenAPI ``Payment.CreditNote`` /
+    # ``Payment.Overpayment``): Xero lowers the credit's ``RemainingCredit`` in that write.
+    single_write = frozenset({"refund"})
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
