@@ -20,8 +20,9 @@ import pytest
 from nats.js import api as js_api
 
 from core.bootstrap import connect, open_runtime
-from core.embedded import ADMIN_USER, APP_USER, READER_USER, EmbeddedNats
+from core.embedded import EmbeddedNats
 from core.errors import EventStoreUnavailable, LogMissing
+from core.nats_users import ADMIN_USER, APP_USER, READER_USER
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
 from tests.contracts.event_store_contract import observed

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from core.bootstrap import external_endpoint, strip_credentials, with_credentials
-from core.embedded import ROLES, authorization_block
 from core.errors import ConfigurationError, KeyStoreError
 from core.keystore import SqliteKeyStore, load_or_create_kek
 from core.log_setup import LogMarker
+from core.nats_users import ROLES, authorization_block
 from core.settings import Settings
 
 
