@@ -301,6 +301,9 @@ async def _consume(
         else:
             done = (stop or asyncio.Event()).wait()
         await _first_of(done, lease.lost.wait(), stats.ownership_lost.wait(), stats.halted.wait())
+    except asyncio.CancelledError:
+        stats.abort()  # stopped from outside (the ledger is gone): hand the batch back now
+        raise
     finally:
         await broker.stop()
     if stats.fatal is not None:  # e.g. a broken token file: stop with its one line

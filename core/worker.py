@@ -56,6 +56,7 @@ class WorkerStats:
     #: why the worker stopped handling events (an error no retry can fix), once it did
     fatal: ConfigurationError | None = None
     halted: asyncio.Event = field(default_factory=asyncio.Event)
+    handling: set[asyncio.Future[list[Outcome]]] = field(default_factory=set)
 
     def count(self, outcome: Outcome) -> None:
         self.outcomes[outcome.status] = self.outcomes.get(outcome.status, 0) + 1
@@ -65,6 +66,12 @@ class WorkerStats:
         if self.fatal is None:
             self.fatal = error
         self.halted.set()
+
+    def abort(self) -> None:
+        """Stop the batch in hand now (its events are handed back), rather than let a
+        stopping broker wait for a batch stuck on a ledger that is gone."""
+        for handling in self.handling:
+            handling.cancel()
 
 
 def build_broker(
@@ -103,10 +110,15 @@ def build_broker(
             await _hand_back(raws)
             return
         heartbeat = asyncio.create_task(_keep_alive(raws, ack_wait / 3))
+        handling = asyncio.ensure_future(_handle(service, items))
+        stats.handling.add(handling)
         try:
-            if service.guard is not None:
-                service.guard()
-            outcomes = await service.handle_many(items)
+            outcomes = await handling
+        except asyncio.CancelledError:
+            await _hand_back(raws)
+            if handling.cancelled() and not _being_cancelled():
+                return  # aborted (WorkerStats.abort): the next run gets them
+            raise
         except OwnershipLost as exc:
             log.warning("%s; handing stream seqs %s.. back", exc, items[0][0])
             stats.ownership_lost.set()
@@ -123,6 +135,7 @@ def build_broker(
                 await m.nak(delay=5.0)
             return
         finally:
+            stats.handling.discard(handling)
             heartbeat.cancel()
         for m, outcome in zip(raws, outcomes, strict=True):
             stats.count(outcome)
@@ -134,6 +147,17 @@ def build_broker(
                 await m.ack()
 
     return broker, stats
+
+
+async def _handle(service: SyncService, items: list[tuple[int, str, bytes]]) -> list[Outcome]:
+    if service.guard is not None:
+        service.guard()
+    return await service.handle_many(items)
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _hand_back(msgs: list[Msg]) -> None:
