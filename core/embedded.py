@@ -426,6 +426,9 @@ class Attachment:
                 except BlockingIOError:
                     return False  # another process uses it: it stays up
                 self.server.stop(timeout)
+                restarted = EmbeddedNats(self.server.data_dir, stream=None)
+                if restarted.adopt_running():  # ours died and another process started one
+                    restarted.stop(timeout)
                 return True
         finally:
             os.close(fd)
