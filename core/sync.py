@@ -70,6 +70,8 @@ from core.events import (
     SealedPii,
     SourceRecordRejected,
     make_envelope,
+    registered_types,
+    upcast,
 )
 from core.keystore import KeyStore, PiiSealer
 from core.mapping import Mapping
@@ -227,7 +229,9 @@ class SyncService:
             self._batch = None
 
     async def handle(self, seq: int, subject: str, raw: bytes) -> Outcome:
-        event = json.loads(raw)
+        event = readable(seq, raw)
+        if event is None:
+            return Outcome("ignored")  # listed by `syncledger errors` (unfoldable)
         self.state.apply(seq, subject, event)
         kind = event["type"]
         if kind == "SourceRecordObserved":
@@ -1293,6 +1297,29 @@ class SyncService:
         start = self.state.subject_seq.get(subject, 0) + 1
         async for stored in self._store.read(subject, start):
             self.state.apply(stored.seq, stored.subject, json.loads(stored.raw))
+
+
+#: the events the worker acts on: they must read as their typed event before it does
+_ACTED_ON = frozenset(
+    {"SourceRecordObserved", "SourceRecordDeleted", "RetryRequested", "ReviewResolved"}
+)
+
+
+def readable(seq: int, raw: bytes) -> dict[str, Any] | None:
+    """The stored event as a dict, or None (logged) when it cannot be acted on: bytes
+    that are not an event, or an event the worker uses whose data does not read as its
+    type (written by a buggy or older version). Skipping it never bricks the worker; the
+    read models list it as unfoldable."""
+    try:
+        event: dict[str, Any] = json.loads(raw)
+        kind = event["type"]
+        if kind in _ACTED_ON:
+            data = upcast(kind, int(event.get("schema_version", 1)), event["data"])
+            registered_types()[kind].model_validate(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("event at sequence %d cannot be acted on (%s); skipped", seq, exc)
+        return None
+    return event
 
 
 def _needs(rec: Record) -> list[tuple[str, str]]:

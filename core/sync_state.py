@@ -7,12 +7,15 @@ current by applying the events it appends itself.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from core.store import EventStore
 from core.subjects import entity_filter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -94,10 +97,16 @@ class SyncState:
         handler = _HANDLERS.get(event["type"])
         if handler is None:
             return
-        data = event["data"]
+        data = event.get("data")
+        if not isinstance(data, dict):
+            return
         if "ledger" in data and data["ledger"] not in (None, self.ledger):
             return
-        handler(self, data)
+        try:
+            handler(self, data)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            log.warning("event at sequence %d cannot be folded (%s); skipped", seq, exc)
+            return
         if event["type"] == "SourceRecordObserved":
             rec = self.get(data["ref"])
             if rec.observed_sha == data["content_sha256"]:
@@ -135,7 +144,13 @@ class SyncState:
             async for stored in store.read(pattern)
         ]
         for stored in sorted(found, key=lambda s: s.seq):
-            self.apply(stored.seq, stored.subject, json.loads(stored.raw))
+            try:
+                event = json.loads(stored.raw)
+            except ValueError:
+                log.warning("event at sequence %d is not JSON; skipped", stored.seq)
+                continue
+            if isinstance(event, dict) and "type" in event:
+                self.apply(stored.seq, stored.subject, event)
 
 
 def name_key(name: Any) -> str | None:

@@ -13,7 +13,10 @@ import pytest
 
 from adapters.ports import LedgerRecord
 from core.errors import TransientLedgerError
+from core.events import Envelope, RetryRequested, make_envelope
+from core.model import RecordRef
 from core.reconcile import Expected, compare
+from core.subjects import source_subject
 from tests.support.records import credit_note, customer, invoice, payment, refund
 from tests.unit.test_sync import ENTITY, Harness
 
@@ -165,3 +168,21 @@ async def test_an_intent_another_writer_logged_first_is_not_written_twice() -> N
     later = await h.service()
     assert (await later.handle(raw.seq, raw.subject, raw.raw)).status == "skipped"
     assert h.ledger.count("payment") == 1
+
+
+async def test_an_event_the_worker_cannot_read_is_skipped_and_never_bricks_it() -> None:
+    h = Harness()
+    await h.ingest(BOOK)
+    good = make_envelope(
+        RetryRequested(ref="csv/invoice/i1", ledger="memory", reason="x"),
+        entity=ENTITY,
+        subject=source_subject(ENTITY, RecordRef.parse("csv/invoice/i9")),
+        actor="an older version",
+    )
+    broken = Envelope.model_validate(
+        {**good.model_dump(mode="json"), "type": "SourceRecordObserved", "data": {"ref": 7}}
+    )
+    await h.store.append([broken])
+    outcomes = await h.run()  # a fresh worker folds the log, bad event included
+    assert [o.status for o in outcomes].count("ignored") == 1
+    assert h.ledger.count("invoice") == 1  # the good records still went
