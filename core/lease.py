@@ -196,9 +196,31 @@ class PushLease:
         return None
 
     async def take_or_raise(self) -> None:
+        """Take the lease or raise ``LeaseHeld``; a holder that has visibly ended (same
+        host, pid gone) is waited out, which takes at most one TTL."""
         holder = await self.take()
+        if holder is not None and self._ended(holder):
+            holder = await self._take_within(2 * self._ttl)
         if holder is not None:
-            raise LeaseHeld(holder.describe(self.scope))
+            raise LeaseHeld(self.describe(holder))
+
+    async def _take_within(self, seconds: float) -> LeaseHolder | None:
+        end = time.monotonic() + seconds
+        holder = await self.take()
+        while holder is not None and time.monotonic() < end:
+            await asyncio.sleep(min(1.0, self._ttl / 5))
+            holder = await self.take()
+        return holder
+
+    def describe(self, holder: LeaseHolder) -> str:
+        """Who pushes; noting when that process has visibly ended."""
+        text = holder.describe(self.scope)
+        if self._ended(holder):
+            text += f" (that process has ended: its lease lapses within {self._ttl:.0f} s)"
+        return text
+
+    def _ended(self, holder: LeaseHolder) -> bool:
+        return holder.host == self.me.host and not _alive(holder.pid)
 
     async def wait(
         self, stop: asyncio.Event | None, on_wait: Callable[[LeaseHolder], None]
@@ -333,6 +355,16 @@ class PushLease:
             return LeaseHolder.model_validate_json(raw or b"").owner
         except ValidationError:
             return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)

@@ -33,7 +33,7 @@ def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
 
 @pytest.fixture
 async def rt(tmp_path: Path, server: EmbeddedNats) -> AsyncIterator[Runtime]:
-    cfg = Settings(data_dir=tmp_path / "state", nats_url=server.url, entity=ENTITY, ack_wait_s=30)
+    cfg = Settings(data_dir=tmp_path / "state", nats_url=server.url, entity=ENTITY, ack_wait_s=3)
     async with open_runtime(cfg) as runtime:
         yield runtime
 

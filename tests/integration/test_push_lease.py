@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,3 +182,21 @@ async def test_an_existing_bucket_keeps_its_ttl(nc: NatsClient) -> None:
     await open_bucket(nc, TTL)
     _, ttl = await open_bucket(nc, 30.0)
     assert ttl == TTL
+
+
+async def test_a_holder_that_ended_on_this_host_is_waited_out(nc: NatsClient) -> None:
+    ended = await asyncio.create_subprocess_exec("true")
+    await ended.wait()
+    kv, _ = await open_bucket(nc, TTL)
+    dead = LeaseHolder(
+        owner="dead", pid=ended.pid, host=socket.gethostname(), command="x", since=datetime.now(UTC)
+    )
+    await kv.create(lease_key("demo", "qbo"), dead.model_dump_json().encode())
+    successor = await lease(nc)
+    assert successor.describe(dead).endswith(
+        "(that process has ended: its lease lapses within 1 s)"
+    )
+    await successor.take_or_raise()  # no LeaseHeld: it waited for the dead owner's lease
+    successor.check()
+    assert (await value_at_key(nc))[1].owner == successor.me.owner
+    await successor.release()
