@@ -1,0 +1,158 @@
+"""Never stuck, never silent (issue 19 §5), with real processes: ``syncledger sync --once``
+against a served QBO sandbox or a ledger that is not there ends in one line and a
+non-zero exit, never a wait until killed; and no line or log record it writes shows a
+password from a NATS or ledger URL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.ports import SourceItem
+from core.bootstrap import open_runtime
+from core.embedded import EmbeddedNats, free_port
+from core.pipeline import ingest_items
+from core.settings import Settings
+from tests.support.processes import SandboxServer
+from tests.support.records import customer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ENTITY = "stuck"
+PASSWORD = "Pa55-w0rd-never-shown"
+HANG_GUARD_S = 120  # a deadline against hangs, not a timing assertion
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    with EmbeddedNats(tmp_path / "nats-server") as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    server = SandboxServer("qbo", tmp_path / "ledger").start()
+    yield server
+    server.stop()
+
+
+async def import_customers(cfg: Settings, count: int) -> None:
+    async def gen() -> AsyncIterator[SourceItem]:
+        for i in range(1, count + 1):
+            yield customer(f"c{i}")
+
+    async with open_runtime(cfg) as rt:
+        await ingest_items(rt, gen())
+
+
+def cli(
+    args: list[str], env: dict[str, str], *, debug_logs: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``syncledger ARGS`` in a fresh process; with ``debug_logs`` every logger writes at
+    DEBUG through the CLI's own handlers (so what it masks, it masks for all of them)."""
+    code = "from core.cli import main; main()"
+    if debug_logs:
+        code = (
+            "import logging; logging.basicConfig(level=logging.DEBUG, "
+            "format='%(levelname)s %(name)s: %(message)s'); " + code
+        )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        check=False,
+    )
+
+
+def env_for(tmp_path: Path, nats: EmbeddedNats, ledger_url: str) -> dict[str, str]:
+    return {
+        "SYNCLEDGER_DATA_DIR": str(tmp_path / "state"),
+        "SYNCLEDGER_NATS_URL": nats.url,
+        "SYNCLEDGER_LEDGER_URL": ledger_url,
+        "SYNCLEDGER_ENTITY": ENTITY,
+        "SYNCLEDGER_LEDGER_WAIT_S": "3",
+    }
+
+
+async def prepared(tmp_path: Path, nats: EmbeddedNats, ledger_url: str) -> dict[str, str]:
+    env = env_for(tmp_path, nats, ledger_url)
+    cfg = Settings(data_dir=tmp_path / "state", nats_url=nats.url, entity=ENTITY)
+    await import_customers(cfg, 3)
+    return env
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+async def test_a_broken_token_file_ends_sync_once_with_one_line(
+    tmp_path: Path, nats_server: EmbeddedNats, sandbox: SandboxServer
+) -> None:
+    env = await prepared(tmp_path, nats_server, sandbox.url)
+    token_file = tmp_path / "state" / "tokens" / "qbo.json"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text("{not json")
+    token_file.chmod(0o600)
+    result = cli(["sync", "--once"], env)
+    assert result.returncode == 1
+    assert one_line(result.stderr) == (
+        f"error: cannot authenticate to QuickBooks Online at {sandbox.url}: the token file "
+        f"{token_file} is not valid JSON: delete it and set SYNCLEDGER_QBO_REFRESH_TOKEN to a "
+        "refresh token from a new authorisation of the connection"
+    )
+    assert sandbox.counts()["customer"] == 0
+
+
+async def test_a_refused_client_secret_ends_sync_once_with_one_line(
+    tmp_path: Path, nats_server: EmbeddedNats, sandbox: SandboxServer
+) -> None:
+    env = await prepared(tmp_path, nats_server, sandbox.url)
+    result = cli(["sync", "--once"], {**env, "SYNCLEDGER_QBO_CLIENT_SECRET": PASSWORD})
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert line.startswith(f"error: cannot authenticate to QuickBooks Online at {sandbox.url}: ")
+    assert "(invalid_client)" in line
+    assert "SYNCLEDGER_QBO_CLIENT_ID, SYNCLEDGER_QBO_CLIENT_SECRET" in line
+    assert PASSWORD not in result.stderr + result.stdout
+    assert sandbox.counts()["customer"] == 0
+
+
+async def test_a_ledger_that_is_not_there_ends_with_one_line_and_its_records_wait(
+    tmp_path: Path, nats_server: EmbeddedNats, sandbox: SandboxServer
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = await prepared(tmp_path, nats_server, nowhere)
+    result = cli(["sync", "--once"], env)
+    assert result.returncode == 69
+    line = one_line(result.stderr)
+    assert line.startswith(f"error: QuickBooks Online at {nowhere} did not answer for 3 s (")
+    assert line.endswith("; 3 records wait and will be pushed when it is back")
+
+    back = cli(["sync", "--once"], {**env, "SYNCLEDGER_LEDGER_URL": sandbox.url})
+    assert back.returncode == 0, back.stderr
+    assert sandbox.counts()["customer"] == 3  # nothing was given up while it was away
+
+
+async def test_no_line_or_log_record_shows_a_url_password(
+    tmp_path: Path, nats_server: EmbeddedNats
+) -> None:
+    ledger_url = f"http://books:{PASSWORD}@127.0.0.1:{free_port()}"
+    env = await prepared(tmp_path, nats_server, ledger_url)
+    away = cli(["sync", "--once"], env, debug_logs=True)
+    assert away.returncode == 69
+    assert f"QuickBooks Online at http://books:***@127.0.0.1:" in away.stderr
+    refused_url = f"nats://syncledger:{PASSWORD}@127.0.0.1:{nats_server.port}"
+    refused = cli(["status"], {**env, "SYNCLEDGER_NATS_URL": refused_url}, debug_logs=True)
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: NATS at ")
+    for result in (away, refused):
+        assert "DEBUG" in result.stderr  # every logger wrote: the check below covers them
+        assert PASSWORD not in result.stderr + result.stdout
