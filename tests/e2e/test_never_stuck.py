@@ -148,7 +148,7 @@ async def test_no_line_or_log_record_shows_a_url_password(
     env = await prepared(tmp_path, nats_server, ledger_url)
     away = cli(["sync", "--once"], env, debug_logs=True)
     assert away.returncode == 69
-    assert f"QuickBooks Online at http://books:***@127.0.0.1:" in away.stderr
+    assert "QuickBooks Online at http://books:***@127.0.0.1:" in away.stderr
     refused_url = f"nats://syncledger:{PASSWORD}@127.0.0.1:{nats_server.port}"
     refused = cli(["status"], {**env, "SYNCLEDGER_NATS_URL": refused_url}, debug_logs=True)
     assert refused.returncode != 0
