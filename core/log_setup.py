@@ -143,9 +143,11 @@ async def open_log(
 
 async def check_position(store: JetStreamEventStore, marker: LogMarker, *, server: str) -> int:
     """The log's last position, recorded in the marker; ``LogMissing`` when the log is
-    shorter than this directory has seen it (events lost, or another log)."""
-    last = await store.last_seq()
+    shorter than this directory has seen it (events lost, or another log). The marker is
+    read first: another command may record a later position at any moment, but never one
+    beyond what the log held when it is asked afterwards (a log only grows)."""
     seen = marker.seen(store.stream)
+    last = await store.last_seq()
     if seen is not None and last < seen.last_seq:
         raise LogMissing(shrunk_message(store.stream, server, last, marker, seen))
     marker.remember(store.stream, server, last, created=False)

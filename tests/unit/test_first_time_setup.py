@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core.bootstrap import external_endpoint, strip_credentials, with_credentials
-from core.errors import ConfigurationError, KeyStoreError
+from core.errors import ConfigurationError, KeyStoreError, LogMissing
 from core.keystore import SqliteKeyStore, load_or_create_kek
-from core.log_setup import LogMarker
+from core.log_setup import LogMarker, check_position
 from core.nats_users import ROLES, authorization_block
 from core.settings import Settings
 
@@ -125,3 +125,39 @@ def test_the_documented_nats_users_are_the_embedded_servers_users() -> None:
     assert block in compose["configs"]["nats_conf"]["content"].replace("$$", "$")
     secrets = set(compose["services"]["nats"]["secrets"])
     assert secrets == {f"nats_{role.name}_password" for role in ROLES}
+
+
+async def test_a_position_recorded_meanwhile_by_another_command_is_no_false_alarm(
+    tmp_path: Path,
+) -> None:
+    marker = LogMarker(tmp_path)
+    marker.remember("SYNCLEDGER", "server", 5, created=True)
+
+    class GrowingLog:
+        """The log answers 10; while it answers, another command that saw it at 12
+        records that position (its close raced with our open)."""
+
+        stream = "SYNCLEDGER"
+
+        async def last_seq(self) -> int:
+            marker.remember("SYNCLEDGER", "server", 12, created=False)
+            return 10
+
+    assert await check_position(GrowingLog(), marker, server="server") == 10  # type: ignore[arg-type]
+    seen = marker.seen("SYNCLEDGER")
+    assert seen is not None and seen.last_seq == 12
+
+
+async def test_a_log_shorter_than_seen_is_lost_events(tmp_path: Path) -> None:
+    marker = LogMarker(tmp_path)
+    marker.remember("SYNCLEDGER", "server", 12, created=True)
+
+    class EmptiedLog:
+        stream = "SYNCLEDGER"
+
+        async def last_seq(self) -> int:
+            return 0
+
+    with pytest.raises(LogMissing, match="ends at event 0") as err:
+        await check_position(EmptiedLog(), marker, server="server")  # type: ignore[arg-type]
+    assert str(tmp_path) in str(err.value)
