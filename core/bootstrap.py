@@ -25,6 +25,7 @@ from core.errors import ConfigurationError, EventStoreError, EventStoreUnavailab
 from core.events import MappingVersionPublished, make_envelope, subject_for
 from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
 from core.log_setup import LogMarker, check_position, open_log
+from core.logdisk import LogDisk
 from core.settings import Settings
 from core.store_jetstream import JetStreamEventStore
 
@@ -248,6 +249,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             end.url, address=end.address, reconnect_s=settings.nats_reconnect_s, lost=lost
         )
         store = JetStreamEventStore(nc, stream=settings.stream)
+        store.recovery = LogDisk(attached.server) if attached else None  # a full disk
         await _open_log(store, settings, end)
         keys = _keystore(settings)
         server = attached.server if attached else None

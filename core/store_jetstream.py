@@ -6,6 +6,13 @@ of one per message. Every message carries ``Nats-Msg-Id`` = event id, so a retri
 is stored once. When a coalesced batch is refused (a duplicate id inside it, 10201; or an
 expectation failed, 10071) the store falls back to committing each caller's events on
 their own, so one caller's conflict never fails another caller's write.
+
+A write JetStream leaves unanswered while the server still answers about the stream was
+refused by the stream's store (its disk is full or failing: JetStream then keeps quiet to
+the publisher, and keeps refusing until the server restarts; a full disk can also switch
+JetStream off). The store does not retry that for minutes: it asks ``recovery``
+(``core/logdisk.py``) to get the server storing again, else raises ``LogNotWritable``
+with its one line, and fails the writes of the next moments at once.
 """
 
 from __future__ import annotations
@@ -17,13 +24,13 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 from core.errors import (
     ConcurrencyError,
@@ -31,6 +38,7 @@ from core.errors import (
     EventStoreUnavailable,
     ImmutableLogError,
     LogMissing,
+    LogNotWritable,
 )
 from core.events import Envelope
 from core.ids import uuid7
@@ -42,6 +50,27 @@ MAX_BATCH = 1000  # server limit per atomic batch
 ERR_WRONG_LAST_SEQ = 10071
 ERR_BATCH_DUPLICATE = 10201
 DUPLICATE_WINDOW_S = 2 * 3600
+#: after a write JetStream did not store, later writes fail at once for this long rather
+#: than each wait for its acknowledgement (then one is tried for real again)
+UNWRITABLE_RECHECK_S = 2.0
+#: how long "does the server still answer about the stream?" may take
+LIVENESS_CHECK_S = 2.0
+NOT_STORED = (
+    "JetStream answers but did not store the events (its disk is full or failing, or "
+    "JetStream switched itself off): free space or repair the disk; nothing was written"
+)
+
+
+class StoreRecovery(Protocol):
+    """Asked when JetStream answers but stores nothing (``core/logdisk.py``)."""
+
+    async def recover(self) -> bool:
+        """True once the server can store again (e.g. restarted now the disk has room)."""
+        ...
+
+    def why(self) -> str:
+        """The one line that says why nothing could be stored, and what to do."""
+        ...
 
 
 @dataclass(slots=True)
@@ -112,6 +141,9 @@ class JetStreamEventStore:
         self._slots = asyncio.Semaphore(max_inflight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
+        #: how to get a server that stopped storing to store again (None: nobody can here)
+        self.recovery: StoreRecovery | None = None
+        self._unwritable: tuple[float, str] | None = None  # (until, why)
 
     # ------------------------------------------------------------------ setup
 
@@ -274,25 +306,66 @@ class JetStreamEventStore:
     async def _with_retries(self, fn: Any, arg: Any) -> int:
         delay = 0.2
         for attempt in range(self._retries + 1):
+            self._refuse_while_unwritable()
             try:
                 result: int = await fn(arg)
+                self._unwritable = None
                 return result
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+                if await self._stores_nothing():
+                    await self._unless_recovered(exc)
+                    continue  # recovered: the same events again (their ids dedupe them)
+                failure: Exception = exc
             except (
-                nats.errors.TimeoutError,
-                nats.errors.NoRespondersError,
                 nats.errors.ConnectionClosedError,
                 nats.errors.ConnectionReconnectingError,
                 nats.errors.OutboundBufferLimitError,
             ) as exc:
-                if attempt == self._retries:
-                    raise EventStoreUnavailable(
-                        f"no acknowledgement from JetStream after {attempt + 1} tries "
-                        f"({type(exc).__name__}); the events were not confirmed stored"
-                    ) from exc
-                log.warning("append not acknowledged (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+                failure = exc
+            if attempt == self._retries:
+                raise EventStoreUnavailable(
+                    f"no acknowledgement from JetStream after {attempt + 1} tries "
+                    f"({type(failure).__name__}); the events were not confirmed stored"
+                ) from failure
+            log.warning("append not acknowledged (%s); retrying", type(failure).__name__)
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise EventStoreUnavailable(
+            f"JetStream stored nothing after {self._retries + 1} tries; the events were not "
+            "confirmed stored"
+        )
+
+    async def _stores_nothing(self) -> bool:
+        """A write got no acknowledgement: True when the server is up and still answers
+        about the stream, so it chose not to store. JetStream does not answer a publisher
+        whose write its disk refused, and a JetStream that switched itself off (its disk
+        was full) answers no API request at all."""
+        if not self._nc.is_connected:
+            return False
+        try:
+            await asyncio.wait_for(self._js.stream_info(self.stream), LIVENESS_CHECK_S)
+        except (ServiceUnavailableError, nats.errors.NoRespondersError):
+            return True  # connected, and nothing serves JetStream: it is off
+        except (nats.errors.Error, TimeoutError):
+            return False  # the server itself is slow or going: an ordinary retry
+        return True
+
+    async def _unless_recovered(self, exc: Exception) -> None:
+        """Return when the server stores again; else raise the one line saying why not
+        (and fail the writes of the next moments at once, instead of each waiting)."""
+        if self.recovery is not None and await self.recovery.recover():
+            log.warning("the log's server stores again; writing the events once more")
+            return
+        why = self.recovery.why() if self.recovery is not None else NOT_STORED
+        self._unwritable = (asyncio.get_running_loop().time() + UNWRITABLE_RECHECK_S, why)
+        raise LogNotWritable(why) from exc
+
+    def _refuse_while_unwritable(self) -> None:
+        if self._unwritable is None:
+            return
+        until, why = self._unwritable
+        if asyncio.get_running_loop().time() < until:
+            raise LogNotWritable(why)
 
     async def _atomic(self, msgs: list[_Msg]) -> int:
         batch_id = uuid7()

@@ -35,7 +35,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from core.errors import ConfigurationError, OwnershipLost
+from core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
 from core.subjects import entity_filter
 from core.sync import Outcome, SyncService
 
@@ -128,6 +128,11 @@ def build_broker(
             log.error("sync stopped: %s", exc)
             stats.halt(exc)
             await _hand_back(raws)
+            return
+        except EventStoreUnavailable as exc:  # the log: unreachable, or its disk is full
+            log.warning("sync paused on stream seqs %s..: %s; will retry", items[0][0], exc)
+            for m in raws:
+                await m.nak(delay=5.0)
             return
         except Exception:
             log.exception("sync failed on stream seqs %s..; will retry", items[0][0])
