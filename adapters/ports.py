@@ -65,6 +65,9 @@ class LedgerRecord:
     customer_ledger_id: str | None = None
     currency: str | None = None
     total: Decimal | None = None
+    #: invoices and credit notes: the tax the ledger holds on the document (what it
+    #: computed, where it computes tax itself); None when the platform does not say
+    tax: Decimal | None = None
     #: invoices: what is still owed; payments and credit notes: the credit not yet applied
     #: to an invoice nor refunded
     balance: Decimal | None = None

@@ -259,6 +259,30 @@ class LedgerContract(MultiWriteContract):
         assert record.customer_ledger_id == customer_id
         assert record.external_ref == "csv/invoice/INV-1"
 
+    async def test_a_created_document_reads_back_as_intended(self, ledger: LedgerUnderTest) -> None:
+        """What the platform would compute: after a create, the document the ledger holds
+        has our total, our tax and our lines (a dropped tax field or line shows here)."""
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        ours = self.invoice()
+        held = await self.fetch(ledger, "invoice", invoice_id)
+        assert (held.total, held.tax) == (ours.computed_total(), ours.tax_total())
+        assert len(held.line_items) == len(ours.lines)
+        note = await ledger.adapter.create_credit_note(
+            self.credit_note(invoice_id=None),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=None,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+        ours_note = self.credit_note(invoice_id=None)
+        held_note = await self.fetch(ledger, "credit_note", note.ledger_id)
+        assert (held_note.total, held_note.tax) == (
+            ours_note.computed_total(),
+            ours_note.tax_total(),
+        )
+        assert len(held_note.line_items) == len(ours_note.lines)
+
     async def test_partial_payment_reduces_the_balance(self, ledger: LedgerUnderTest) -> None:
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_invoice(ledger, customer_id)
