@@ -273,6 +273,7 @@ class LedgerPushSucceeded(EventData):
     recovered: bool = False  # found the first write after a crash/timeout
     operation: Literal["create", "update", "void", "apply"] = "create"
     total: Decimal | None = None  # the document total as pushed (documents only)
+    tax: Decimal | None = None  # the document's tax as pushed (documents only)
     unapplied: Decimal | None = None  # payments: what stayed on account as customer credit
     #: payments, credit notes, refunds: the source record this one is applied to (an
     #: invoice; a refund's credit) and how much of it the push meant to apply there (None:

@@ -400,11 +400,18 @@ async def sync_bounded(rt: Runtime, ledger: LedgerHandle) -> WorkerStats:
     return await run_watched(work, stall.watch())
 
 
-def outage_watch(rt: Runtime, ledger: LedgerHandle) -> OutageWatch:
-    """`run`'s job that asks for records abandoned by an outage once the ledger is back."""
+def outage_job(rt: Runtime, ledger: LedgerHandle) -> Callable[[], Awaitable[object]]:
+    """`run`'s job after outages: the log's server storing again once its disk has room,
+    and records abandoned while the ledger was away asked for again once it answers."""
     s = rt.settings
     retries = OutageRetries(rt.store, s.entity, ledger.adapter.ledger, s.actor)
-    return OutageWatch(retries, ledger.adapter, ledger_site(s, ledger))
+    watch = OutageWatch(retries, ledger.adapter, ledger_site(s, ledger))
+
+    async def turn() -> list[str]:
+        await rt.store.heal()
+        return await watch.turn()
+
+    return turn
 
 
 def ledger_site(settings: Settings, ledger: LedgerHandle) -> LedgerSite:
@@ -479,7 +486,7 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
         ("read models", 2.0, lambda: ProjectionRunner(engine, rt.store).catch_up()),
         ("reconciliation", s.reconcile_every_s, lambda: reconcile_with(rt, ledger, engine)),
         ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
-        ("outage retries", RETRY_EVERY_S, outage_watch(rt, ledger).turn),
+        ("outages", RETRY_EVERY_S, outage_job(rt, ledger)),
     ]
     if s.source_dir is not None:
         source_dir = s.source_dir
@@ -588,11 +595,14 @@ def expected_records(models: ReadModels, entity: str, ledger: str) -> list[Expec
 
 
 def with_applications(expected: list[Expected], state: SyncState) -> list[Expected]:
-    """``expected`` with what each payment, credit note and refund was pushed to be
-    applied to (the ledger id of its invoice or credit) and how much, from the log."""
+    """``expected`` with, from the log, each document's pushed tax and what each payment,
+    credit note and refund was pushed to be applied to (the ledger id of its invoice or
+    credit) and how much."""
     out = []
     for exp in expected:
         rec = state.records.get(exp.source_ref)
+        if rec is not None and rec.pushed_tax is not None and exp.kind != "customer":
+            exp = replace(exp, tax=rec.pushed_tax)
         target = state.records.get(rec.applies_to) if rec and rec.applies_to else None
         if rec is None or target is None or target.ledger_ref is None:
             out.append(exp)

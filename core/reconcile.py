@@ -47,6 +47,8 @@ class Expected:
     #: how much (None: any amount above zero)
     applied_to: str | None = None
     applied_amount: Decimal | None = None
+    #: documents: the tax pushed (None: not known, not compared)
+    tax: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,17 @@ def _amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
                 exp.ledger_ref,
                 exp.currency,
                 rec.currency,
+            )
+        )
+    if exp.tax is not None and rec.tax is not None and exp.tax != rec.tax:
+        out.append(
+            Mismatch(
+                _key("tax_mismatch", exp.source_ref, exp.ledger_ref),
+                "tax_mismatch",
+                exp.source_ref,
+                exp.ledger_ref,
+                str(exp.tax),
+                str(rec.tax),
             )
         )
     if exp.total is not None and rec.total is not None and exp.total != rec.total:

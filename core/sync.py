@@ -1105,6 +1105,7 @@ class SyncService:
             recovered=result.recovered,
             operation=work.operation,
             total=work.record.total if isinstance(work.record, Invoice | CreditNote) else None,
+            tax=(work.record.tax_total if isinstance(work.record, Invoice | CreditNote) else None),
             unapplied=(
                 work.record.amount - work.applied
                 if isinstance(work.record, Payment) and work.applied is not None

@@ -40,6 +40,7 @@ class RecordState:
     deleted_version: str | None = None
     voided: bool = False
     pushed_total: Decimal | None = None
+    pushed_tax: Decimal | None = None
     #: payments, credit notes, refunds: what the push meant to apply the record to (a
     #: source ref) and how much (None: whatever the ledger allowed)
     applies_to: str | None = None
@@ -213,6 +214,8 @@ def _succeeded(state: SyncState, d: dict[str, Any]) -> None:
     rec.voided = rec.voided or d.get("operation") == "void"
     if d.get("total") is not None:
         rec.pushed_total = Decimal(str(d["total"]))
+    if d.get("tax") is not None:
+        rec.pushed_tax = Decimal(str(d["tax"]))
     if d.get("applies_to"):
         rec.applies_to = d["applies_to"]
         amount = d.get("applied_amount")

@@ -186,3 +186,28 @@ async def test_an_event_the_worker_cannot_read_is_skipped_and_never_bricks_it() 
     outcomes = await h.run()  # a fresh worker folds the log, bad event included
     assert [o.status for o in outcomes].count("ignored") == 1
     assert h.ledger.count("invoice") == 1  # the good records still went
+
+
+def test_the_reconciler_flags_a_tax_the_ledger_holds_differently() -> None:
+    expected = [
+        Expected("csv/invoice/i1", "invoice", "5", Decimal("110.00"), "USD", tax=Decimal("10.00"))
+    ]
+    held = [
+        LedgerRecord(
+            "invoice",
+            "5",
+            "1",
+            "csv/invoice/i1",
+            total=Decimal("110.00"),
+            tax=Decimal("8.25"),
+            currency="USD",
+        )
+    ]
+    [found] = compare(expected, held)
+    assert (found.mismatch_type, found.expected, found.actual) == ("tax_mismatch", "10.00", "8.25")
+    held_same = [
+        LedgerRecord(
+            "invoice", "5", "1", "x", total=Decimal("110.00"), tax=Decimal("10.00"), currency="USD"
+        )
+    ]
+    assert compare(expected, held_same) == []
