@@ -360,6 +360,18 @@ class JetStreamEventStore:
         self._unwritable = (asyncio.get_running_loop().time() + UNWRITABLE_RECHECK_S, why)
         raise LogNotWritable(why) from exc
 
+    async def heal(self) -> bool:
+        """After a write JetStream did not store, and none stored since: ask ``recovery``
+        to get the server storing again (``run`` calls this on a schedule, so the log
+        resumes once its disk has room even while nothing else writes). True when it did."""
+        if self._unwritable is None or self.recovery is None:
+            return False
+        if not await self.recovery.recover():
+            return False
+        self._unwritable = None
+        log.warning("the log's server stores again")
+        return True
+
     def _refuse_while_unwritable(self) -> None:
         if self._unwritable is None:
             return

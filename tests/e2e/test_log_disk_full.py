@@ -18,7 +18,11 @@ import pytest
 
 from core.bootstrap import open_runtime
 from core.embedded import Attachment, EmbeddedNats, attach
+from core.errors import LogNotWritable
+from core.events import Envelope, RetryRequested, make_envelope
+from core.model import RecordRef
 from core.settings import Settings
+from core.subjects import source_subject
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HANG_GUARD_S = 120  # a deadline against hangs, not a timing assertion
@@ -128,3 +132,27 @@ async def test_a_full_disk_fails_import_fast_and_freeing_it_is_all_it_takes(
     assert await observed(data_dir) == 45
     running = EmbeddedNats(data_dir, stream=None)
     assert running.adopt_running() and running.pid != pid_before  # syncledger restarted it
+
+
+async def test_run_gets_the_log_storing_again_once_the_disk_has_room_with_nothing_to_write(
+    data_dir: Path, in_use: Attachment
+) -> None:
+    store = data_dir / "nats" / "jetstream"
+    async with open_runtime(Settings(data_dir=data_dir)) as rt:
+        filler = fill(store)
+        with pytest.raises(LogNotWritable, match=r"^the log's disk is full at "):
+            await rt.store.append([retry_of("c1")])
+        assert await rt.store.heal() is False  # still full: nothing to restart yet
+        filler.unlink()
+        assert await rt.store.heal() is True  # what `run`'s outage job does every 30 s
+        assert len(await rt.store.append([retry_of("c2")])) == 1
+
+
+def retry_of(cid: str) -> Envelope:
+    ref = RecordRef.parse(f"csv/customer/{cid}")
+    return make_envelope(
+        RetryRequested(ref=str(ref), ledger="qbo"),
+        entity="demo",
+        subject=source_subject("demo", ref),
+        actor="test",
+    )
