@@ -18,6 +18,9 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   is 2500 and an item name taken is 6240 (``qbo_items``). Item writes pass the same fault
   injection and ``requestid`` replay as every other write.
   ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
+- ``GET /v3/company/{realm}/preferences`` and ``GET /v3/company/{realm}/companyinfo/{realm}``:
+  the company's tax model (``qbo_tax``: US with automated sales tax when ``ast_rate`` is
+  given, US without it by default, or outside the US when ``country`` says so).
 - ``GET /v3/company/{realm}/{entity}/{id}``, ``GET|POST /v3/company/{realm}/query``,
   ``GET /v3/company/{realm}/cdc?entities=&changedSince=``, ``POST .../batch`` (≤ 30 items,
   ``requestid`` ≤ 36, ``bId`` ≤ 10 then).
@@ -30,9 +33,9 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
 
 Not modelled: deletes, payment voids and changes other than added lines, credit memo
 updates, purchase updates, item updates, ``RefundReceipt`` and other entities,
-CDC's 30-day look-back, QBO's automated sales tax, unapplied payments and credits in a
-customer's ``Balance`` (open invoices only); only replies that succeeded are replayed by
-``requestid``.
+CDC's 30-day look-back, tax agencies and jurisdictions (``qbo_tax``), unapplied payments
+and credits in a customer's ``Balance`` (open invoices only); only replies that succeeded
+are replayed by ``requestid``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +70,7 @@ from adapters.sandbox.qbo_book import SandboxBook
 from adapters.sandbox.qbo_errors import QboFault, bad_request, business, server_error
 from adapters.sandbox.qbo_items import seed_items
 from adapters.sandbox.qbo_service import QboSandbox
+from adapters.sandbox.qbo_tax import US, CompanyTax
 from adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -92,10 +97,15 @@ def create_app(
     home_currency: str = "USD",
     require_auth: bool = True,
     faults: Faults | None = None,
+    country: str = US,
+    ast_rate: Decimal | None = None,
 ) -> Starlette:
     """The sandbox app; its ``QboSandbox`` handle is ``sandbox_of(app)``.
 
-    ``refresh_token`` is registered as a first grant (single-use like any other)."""
+    ``refresh_token`` is registered as a first grant (single-use like any other).
+    ``country`` and ``ast_rate`` choose the company's tax model (``qbo_tax``): a US
+    company on automated sales tax computing ``ast_rate`` on taxable lines, else one that
+    keeps the tax it is sent."""
     book = SandboxBook(book_path, realm_id=realm_id)
     seed_items(book)
     oauth = OAuthServer(
@@ -110,6 +120,7 @@ def create_app(
         faults=faults,
         home_currency=home_currency,
         require_auth=require_auth,
+        company_tax=CompanyTax(country, ast_rate),
     )
     admin = admin_routes(sandbox, Kinds(KINDS), grants=sandbox.oauth)
     return sandbox_app(sandbox, [*_routes(), *admin])
@@ -131,6 +142,8 @@ def _routes() -> list[Route]:
         Route(f"{company}/query", _api(_query), methods=["GET", "POST"]),
         Route(f"{company}/cdc", _api(_cdc), methods=["GET"]),
         Route(f"{company}/batch", _api(_batch, write=True, batch=True), methods=["POST"]),
+        Route(f"{company}/preferences", _api(_preferences), methods=["GET"]),
+        Route(f"{company}/companyinfo/{{ident}}", _api(_company_info), methods=["GET"]),
         Route(f"{company}/{{entity}}/{{ident}}", _api(_read), methods=["GET"]),
         Route(f"{company}/{{entity}}", _api(_write, write=True), methods=["POST"]),
     ]
@@ -199,6 +212,14 @@ async def _write(request: Request, sandbox: QboSandbox) -> Any:
 
 async def _read(request: Request, sandbox: QboSandbox) -> Any:
     return sandbox.read(request.path_params["entity"], request.path_params["ident"])
+
+
+async def _preferences(request: Request, sandbox: QboSandbox) -> Any:
+    return sandbox.preferences()
+
+
+async def _company_info(request: Request, sandbox: QboSandbox) -> Any:
+    return sandbox.company_info(request.path_params["ident"])
 
 
 async def _query(request: Request, sandbox: QboSandbox) -> Any:

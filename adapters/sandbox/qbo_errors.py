@@ -60,6 +60,41 @@ def business(detail: str) -> QboFault:
     )
 
 
+def invalid_string(value: str) -> QboFault:
+    """A name holding a character QBO refuses (':' separates parent and sub-customer
+    names), as QBO answers it: code 2040 "Invalid String" (stackoverflow.com/q/24529982,
+    the fault a Java SDK user got for ``Rob:Barnett:Company``)."""
+    return QboFault(
+        400,
+        "2040",
+        "Invalid String. The String may contain unsupported or illegal chars",
+        f"Element contains invalid characters. {value}",
+    )
+
+
+def amount_calculation(supplied: object) -> QboFault:
+    """A sales line whose Amount is not Qty × UnitPrice: code 6070 "Amount calculation
+    incorrect in the request" (Intuit's IPP error code list, validation codes 6000-6999;
+    copied at insighthk.com/service/quickbooksrepair/IPP-Error-Codes.html)."""
+    return QboFault(
+        400,
+        "6070",
+        "Amount calculation incorrect in the request",
+        f"Amount is not equal to Qty * UnitPrice. Supplied value:{supplied}",
+    )
+
+
+def invalid_line_tax_code(supplied: object) -> QboFault:
+    """A US company's sales line whose TaxCodeRef is not one of the pseudo codes TAX / NON:
+    code 6100 (Intuit's IPP error code list, as ``amount_calculation``)."""
+    return QboFault(
+        400,
+        "6100",
+        "Invalid Line TaxCode in the request",
+        f"Valid Line TaxCodes for US should be TAX or NON. Supplied value:{supplied}",
+    )
+
+
 def too_long(field: str, limit: int, length: int) -> QboFault:
     return QboFault(
         400,

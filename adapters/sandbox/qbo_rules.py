@@ -2,11 +2,18 @@
 
 Enforced (QBO behaviour, codes from Intuit's error list):
 - Customer: a DisplayName (or a name to derive it from), unique among customers ignoring
-  case (6240), without ':' / tab / newline (6000), lengths (2050).
+  case (6240), without ':' / tab / newline (2040 "Invalid String", as QBO answers a ':'
+  in a name: stackoverflow.com/q/24529982), lengths (2050): ``Notes`` at most 1024
+  characters (Intuit's XSD, intuit/QuickBooks-V3-Java-SDK
+  ``ipp-v3-java-data/src/main/xsd/IntuitNamesTypes.xsd``, Customer.Notes: "Max. length:
+  1024 characters"; the adapter had 2000).
 - Invoice: CustomerRef of an existing customer (2020 / 2500), at least one Line with
   DetailType and Amount (2020); SalesItemLineDetail Amount = Qty × UnitPrice to the cent
-  (6000); TxnTaxDetail TaxLines add up to TotalTax; a TotalAmt sent must equal lines −
-  discount + tax (6000); the currency must be the customer's (6000).
+  (6070 "Amount calculation incorrect in the request", Intuit's IPP error code list); the
+  tax is what the company's tax model makes of the body (``qbo_tax``: computed by the
+  automated sales tax engine, or the TxnTaxDetail sent, whose TaxLines add up to
+  TotalTax); a TotalAmt sent must equal lines − discount + tax (6000); the currency must
+  be the customer's (6000).
 - CreditMemo: as an invoice (CustomerRef, Line, amounts, tax, currency); ``Balance`` and
   ``RemainingCredit`` start at ``TotalAmt``.
 - Payment: CustomerRef and TotalAmt (2020), each Line linking exactly one existing Invoice,
@@ -36,21 +43,27 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from adapters.sandbox.qbo_errors import (
+    amount_calculation,
     bad_request,
     business,
     duplicate_name,
     invalid_reference,
+    invalid_string,
     required,
     too_long,
 )
 
 CENT = Decimal("0.01")
 _FORBIDDEN_IN_NAMES = (":", "\t", "\n")
-CUSTOMER_LIMITS = {"DisplayName": 500, "CompanyName": 100, "Notes": 2000}
+#: Notes: IntuitNamesTypes.xsd (Customer.Notes "Max. length: 1024 characters")
+CUSTOMER_LIMITS = {"DisplayName": 500, "CompanyName": 100, "Notes": 1024}
 INVOICE_LIMITS = {"DocNumber": 21, "PrivateNote": 4000, "CustomerMemo.value": 1000}
 PAYMENT_LIMITS = {"PaymentRefNum": 21, "PrivateNote": 4000}
 
 Lookup = Callable[[str], dict[str, Any] | None]
+#: (document, its sales lines, its discount) → the tax the company holds on the document;
+#: it may rewrite the document's ``TxnTaxDetail`` (``qbo_tax``)
+TaxRule = Callable[[dict[str, Any], list[dict[str, Any]], Decimal], Decimal]
 
 
 def amount(value: Any, name: str) -> Decimal:
@@ -95,7 +108,7 @@ def checked_customer(
     if not name:
         raise required("DisplayName")
     if any(mark in name for mark in _FORBIDDEN_IN_NAMES):
-        raise business("DisplayName cannot contain a colon (:), a tab or a new line")
+        raise invalid_string(name)
     customer["DisplayName"] = name
     check_lengths(customer, CUSTOMER_LIMITS)
     _check_email(customer)
@@ -147,16 +160,22 @@ class Totals:
 
 
 def priced_invoice(
-    body: dict[str, Any], *, customers: Lookup, home_currency: str, paid: Decimal
+    body: dict[str, Any],
+    *,
+    customers: Lookup,
+    home_currency: str,
+    paid: Decimal,
+    tax: TaxRule | None = None,
 ) -> dict[str, Any]:
     """The invoice as stored: lines checked, SubTotalLine, TotalAmt, Balance (less
-    ``paid``), currency and rate settled."""
+    ``paid``), currency and rate settled; its tax as ``tax`` makes it (by default, the
+    TxnTaxDetail sent)."""
     invoice = dict(body)
     customer = _customer_of(invoice, customers)
     lines = [ln for ln in invoice.get("Line") or [] if ln.get("DetailType") != "SubTotalLineDetail"]
     if not lines:
         raise required("Line")
-    totals = _totals(lines, invoice)
+    totals = _totals(lines, invoice, tax or explicit_tax)
     _check_sent_total(invoice, totals.total)
     check_lengths(invoice, INVOICE_LIMITS)
     settle_currency(invoice, customer, home_currency)
@@ -184,10 +203,11 @@ def _customer_of(body: dict[str, Any], customers: Lookup) -> dict[str, Any]:
     return customer
 
 
-def _totals(lines: list[dict[str, Any]], invoice: dict[str, Any]) -> Totals:
-    subtotal = sum((_sales_amount(ln) for ln in lines if _kind(ln) == "sales"), Decimal(0))
+def _totals(lines: list[dict[str, Any]], invoice: dict[str, Any], tax: TaxRule) -> Totals:
+    sales = [ln for ln in lines if _kind(ln) == "sales"]
+    subtotal = sum((_sales_amount(ln) for ln in sales), Decimal(0))
     discount = sum((_discount(ln, subtotal) for ln in lines if _kind(ln) == "discount"), Decimal(0))
-    return Totals(subtotal, discount, _tax(invoice))
+    return Totals(subtotal, discount, tax(invoice, sales, discount))
 
 
 def _kind(line: dict[str, Any]) -> str:
@@ -208,7 +228,7 @@ def _sales_amount(line: dict[str, Any]) -> Decimal:
     if detail.get("Qty") is not None and detail.get("UnitPrice") is not None:
         product = amount(detail["Qty"], "Qty") * amount(detail["UnitPrice"], "UnitPrice")
         if abs(product - value) > Decimal("0.005"):
-            raise business(f"Amount is not equal to UnitPrice * Qty. Supplied value:{value}")
+            raise amount_calculation(value)
     return value
 
 
@@ -224,6 +244,14 @@ def _discount(line: dict[str, Any], subtotal: Decimal) -> Decimal:
     if value < 0:
         raise business("a discount amount cannot be negative")
     return value
+
+
+def explicit_tax(
+    invoice: dict[str, Any], lines: list[dict[str, Any]], discount: Decimal
+) -> Decimal:
+    """The tax sent in ``TxnTaxDetail`` (its TaxLines must add up to TotalTax): what a
+    company without automated sales tax holds."""
+    return _tax(invoice)
 
 
 def _tax(invoice: dict[str, Any]) -> Decimal:
@@ -267,10 +295,12 @@ def settle_currency(doc: dict[str, Any], customer: dict[str, Any], home: str) ->
 
 
 def priced_credit_memo(
-    body: dict[str, Any], *, customers: Lookup, home_currency: str
+    body: dict[str, Any], *, customers: Lookup, home_currency: str, tax: TaxRule | None = None
 ) -> dict[str, Any]:
     """The credit memo as stored: priced like an invoice, all of it still to spend."""
-    memo = priced_invoice(body, customers=customers, home_currency=home_currency, paid=Decimal(0))
+    memo = priced_invoice(
+        body, customers=customers, home_currency=home_currency, paid=Decimal(0), tax=tax
+    )
     return memo | {"RemainingCredit": memo["Balance"]}
 
 

@@ -38,6 +38,7 @@ from adapters.sandbox.qbo_rules import (
     priced_credit_memo,
     priced_invoice,
 )
+from adapters.sandbox.qbo_tax import CompanyTax
 from adapters.sandbox.throttle import WindowThrottle
 
 BATCH_LIMIT = 30
@@ -73,8 +74,11 @@ class QboSandbox(FaultInjection):
         require_auth: bool = True,
         cdc_limit: int = CDC_LIMIT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        company_tax: CompanyTax | None = None,
     ) -> None:
         self.book = book
+        #: the company's tax model (``qbo_tax``): US with or without AST, or global
+        self.company_tax = company_tax or CompanyTax()
         self.oauth = oauth
         self.faults = faults or Faults()
         self.home_currency = home_currency
@@ -139,6 +143,17 @@ class QboSandbox(FaultInjection):
             raise not_found(kind, ident)
         return {kind: self._present(kind, record), "time": self._now()}
 
+    def preferences(self) -> dict[str, Any]:
+        """``GET preferences``: the company's preferences (its tax model in ``TaxPrefs``)."""
+        body = self.company_tax.preferences(self.home_currency)
+        return {"Preferences": body, "time": self._now()}
+
+    def company_info(self, ident: str) -> dict[str, Any]:
+        """``GET companyinfo/{realm}``: the company's ``CompanyInfo`` (its ``Country``)."""
+        if ident != self.realm_id:
+            raise not_found("CompanyInfo", ident)
+        return {"CompanyInfo": self.company_tax.company_info(self.realm_id), "time": self._now()}
+
     def query(self, statement: str | None) -> dict[str, Any]:
         if not statement:
             raise required("query")
@@ -187,7 +202,7 @@ class QboSandbox(FaultInjection):
         customer = checked_customer(
             body, name_taken=self._name_taken(None), home_currency=self.home_currency
         )
-        return self.book.add("Customer", customer)
+        return self.book.add("Customer", self.company_tax.customer(customer))
 
     def _new_item(self, body: dict[str, Any]) -> dict[str, Any]:
         item = checked_item(body, name_taken=lambda name: bool(self.book.named("Item", name)))
@@ -202,6 +217,7 @@ class QboSandbox(FaultInjection):
             booked_lines(body, self._getter("Item")),
             customers=self._getter("Customer"),
             home_currency=self.home_currency,
+            tax=self.company_tax.tax,
         )
         return self.book.add("CreditMemo", memo)
 
@@ -301,6 +317,7 @@ class QboSandbox(FaultInjection):
             customers=self._getter("Customer"),
             home_currency=self.home_currency,
             paid=paid,
+            tax=self.company_tax.tax,
         )
 
     def _getter(self, kind: str) -> Callable[[str], dict[str, Any] | None]:

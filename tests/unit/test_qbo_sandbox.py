@@ -174,8 +174,11 @@ async def test_display_names_are_unique_ignoring_case(qbo: Qbo) -> None:
 
 @pytest.mark.parametrize("name", ["Acme: Ltd", "Acme\tLtd", "Acme\nLtd"])
 async def test_names_with_colon_tab_or_newline_are_refused(qbo: Qbo, name: str) -> None:
+    """QBO answers 2040 "Invalid String" for a ':' in a name (stackoverflow.com/q/24529982),
+    not the generic 6000 the sandbox used to."""
     status, answer = await qbo.call("POST", "/customer", {"DisplayName": name})
-    assert (status, code_of(answer)) == (400, "6000")
+    assert (status, code_of(answer)) == (400, "2040")
+    assert answer["Fault"]["Error"][0]["Message"].startswith("Invalid String")
     assert qbo.sandbox.count("customer") == 0
 
 
@@ -226,7 +229,8 @@ async def test_invoice_totals_are_derived_from_lines_discount_and_tax(qbo: Qbo) 
         ({"CustomerRef": {"value": "999"}, "Line": [sales_line("1.00")]}, "2500"),
         ({"CustomerRef": {"value": "1"}, "Line": []}, "2020"),
         ({"CustomerRef": {"value": "1"}, "Line": [{"Amount": Decimal(1)}]}, "2020"),
-        ({"CustomerRef": {"value": "1"}, "Line": [sales_line("10.00", "3", "3.00")]}, "6000"),
+        # Amount ≠ Qty × UnitPrice: 6070 "Amount calculation incorrect" (was 6000)
+        ({"CustomerRef": {"value": "1"}, "Line": [sales_line("10.00", "3", "3.00")]}, "6070"),
         (
             {
                 "CustomerRef": {"value": "1"},
@@ -362,7 +366,7 @@ async def test_a_credit_memo_is_priced_like_an_invoice_with_all_its_credit_left(
         ({"CustomerRef": {"value": customer["Id"]}, "Line": []}, "2020"),
         (
             {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("9.00", "3", "2")]},
-            "6000",
+            "6070",
         ),
     ]:
         status, answer = await qbo.call("POST", "/creditmemo", body)
