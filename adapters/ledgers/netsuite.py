@@ -43,14 +43,21 @@ derives the refund's ``total`` from the line and lowers the credit's ``unapplied
 is what ``get`` returns as a credit note's or payment's ``balance``. Before writing, the
 adapter reads the credit and refuses (``syncledger.refund_exceeds_credit``) a refund above
 its ``unapplied`` amount; NetSuite would refuse it too. A refund already carrying our
-externalId is returned as recovered without a second write. The bank ``account`` is left
-to NetSuite's default unless the mapping's ``[refund] account`` names one.
+externalId is returned as recovered without a second write. The bank ``account`` and the
+``paymentMethod`` come from the mapping's ``[refund]`` section (``netsuite_mapping``).
 
-Tax ids. ``Customer.tax_id`` is written to the customer's ``vatRegNumber`` (Tax Reg.
-Number); ``match_customer`` finds it with SuiteQL on ``customer.vatregnumber`` compared
-through ``UPPER(REPLACE(…))``, so case, spaces, dots and dashes do not count. SuiteTax
-accounts keep registrations in the ``taxRegistration`` sublist as well, which is not
-searched.
+Tax (SuiteTax only: REST web services support no legacy tax; ``netsuite_mapping`` has the
+body and its sources). After every invoice or credit memo write the adapter compares what
+NetSuite holds with the body it sent: ``total``, ``taxTotal`` and the number of item
+lines. A difference (a tax field NetSuite dropped, a tax engine that recomputed, a line
+lost) is refused as ``syncledger.ledger_total_differs`` naming both sides: the document is
+in NetSuite, but the push is not reported done, so the difference surfaces instead of a
+quietly different total. ``get`` reports ``taxTotal`` as ``LedgerRecord.tax``.
+
+Tax ids. Written to the customer's SuiteTax ``taxRegistration`` sublist when the mapping
+names a registration country. Not matched on (``capabilities.matches_tax_id`` is False):
+no Oracle source documents a SuiteQL table of customer tax registrations, and the legacy
+``vatregnumber`` column belongs to legacy tax, which REST does not support.
 
 Limits. Concurrency is governed per account (service tier + 10 per SuiteCloud Plus
 licence, shared by every integration): a client-side semaphore holds our share. NetSuite
@@ -89,6 +96,8 @@ from adapters.ledgers.netsuite_items import Items, location_id, suiteql_literal
 from adapters.ledgers.netsuite_mapping import (
     NetSuiteMapping,
     external_id,
+    ledger_tax,
+    ledger_total,
     load_mapping,
     record_of,
     ref_note,
@@ -124,9 +133,6 @@ SUITEQL_TYPES = {
     "CustCred": "credit_note",
     "CustRfnd": "refund",
 }
-#: a tax id as compared: upper case, without spaces, dots and dashes
-TAX_ID_KEY = "UPPER(REPLACE(REPLACE(REPLACE({column}, ' ', ''), '.', ''), '-', ''))"
-_TAX_ID_NOISE = str.maketrans("", "", " .-")
 _TIMESTAMP = "YYYY-MM-DD HH24:MI:SS"
 EARLIER = "earlier"  # a void step's detail: what an earlier try had already left
 
@@ -146,6 +152,7 @@ class NetSuiteLedger:
         idempotency="externalId upsert (PUT eid:) + reference lookup",
         delta="SuiteQL lastmodifieddate",
         kinds=("customer", "invoice", "payment", "credit_note", "refund"),
+        matches_tax_id=False,  # SuiteTax registrations: no documented SuiteQL search
     )
 
     def __init__(
@@ -215,7 +222,7 @@ class NetSuiteLedger:
     ) -> PushResult:
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
         with self._items.refusal_named(invoice):
-            return await self._upsert("invoice", external_id(external_ref), body, ("item",))
+            return await self._upsert_document(invoice, external_id(external_ref), body)
 
     async def apply_payment(
         self,
@@ -286,9 +293,8 @@ class NetSuiteLedger:
         body = self.mapping.credit_note_body(
             credit_note, customer_ledger_id, external_ref, currency, applications, item_ids
         )
-        replace = ("item", "apply")
         with self._items.refusal_named(credit_note):
-            return await self._upsert("credit_note", external_id(external_ref), body, replace)
+            return await self._upsert_document(credit_note, external_id(external_ref), body)
 
     async def update_customer(
         self,
@@ -319,8 +325,8 @@ class NetSuiteLedger:
         await self._current("invoice", ledger_id, version)
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
         with self._items.refusal_named(invoice):
-            await self._patch("invoice", ledger_id, body, ("item",))
-        return await self._pushed("invoice", ledger_id)
+            await self._patch("invoice", ledger_id, body, self.mapping.document_sublists("invoice"))
+        return _verified(invoice, ledger_id, body, await self._current("invoice", ledger_id, None))
 
     async def void_invoice(
         self,
@@ -360,8 +366,8 @@ class NetSuiteLedger:
         return None if raw is None else await self._record(kind, raw)
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Customers whose company name or email equals this one's, ignoring case, or
-        whose tax id does, ignoring case, spaces, dots and dashes (SuiteQL)."""
+        """Customers whose company name or email equals this one's, ignoring case (tax
+        ids are not searched: see the module docstring)."""
         wanted = {("companyName", customer.name), ("email", customer.email or "")}
         found: dict[str, LedgerRecord] = {}
         for field, value in sorted(wanted):
@@ -371,8 +377,6 @@ class NetSuiteLedger:
                 record = await self.get("customer", ledger_id)
                 if record is not None and _equal(record.raw.get(field), value):
                     found.setdefault(ledger_id, record)
-        for record in await self._tax_id_matches(customer.tax_id):
-            found.setdefault(record.ledger_id, record)
         return list(found.values())
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
@@ -441,6 +445,18 @@ class NetSuiteLedger:
     async def _upsert(
         self, kind: str, eid: str, body: dict[str, Any], replace: Iterable[str]
     ) -> PushResult:
+        return await self._pushed(kind, await self._put(kind, eid, body, replace))
+
+    async def _upsert_document(
+        self, document: Invoice | CreditNote, eid: str, body: dict[str, Any]
+    ) -> PushResult:
+        """The document upserted, then read back and compared with ``body``."""
+        kind = document.kind
+        ledger_id = await self._put(kind, eid, body, self.mapping.document_sublists(kind))
+        return _verified(document, ledger_id, body, await self._current(kind, ledger_id, None))
+
+    async def _put(self, kind: str, eid: str, body: dict[str, Any], replace: Iterable[str]) -> str:
+        """``PUT …/eid:<eid>``: the upserted record's internal id."""
         response = await self._http.request(
             "PUT",
             f"{_path(kind)}/eid:{eid}",
@@ -449,8 +465,7 @@ class NetSuiteLedger:
             idempotent=True,
         )
         location = response.headers.get("Location", "")
-        ledger_id = location_id(location) or await self._id_of_external(kind, eid)
-        return await self._pushed(kind, ledger_id)
+        return location_id(location) or await self._id_of_external(kind, eid)
 
     async def _patch(
         self, kind: str, ledger_id: str, body: Mapping[str, Any], replace: Iterable[str]
@@ -499,7 +514,8 @@ class NetSuiteLedger:
             _check_version("invoice", invoice_id, invoice, version)
             _check_unpaid(invoice_id, invoice)
             body = _void_credit_memo(invoice, invoice_id)
-            pushed = await self._upsert("credit_note", credit_eid, body, ("item", "apply"))
+            replace = self.mapping.document_sublists("credit_note")
+            pushed = await self._upsert("credit_note", credit_eid, body, replace)
             return StepResult(pushed.ledger_id)
 
         return write
@@ -562,25 +578,6 @@ class NetSuiteLedger:
         else:
             condition = f'{field} CONTAIN "{max(value.split(chr(34)), key=len)}"'
         return [i async for i in self._collection_ids("customer", {"q": condition})]
-
-    async def _tax_id_matches(self, tax_id: str | None) -> list[LedgerRecord]:
-        paths = self.mapping.fields["customer"].get("tax_id", ())
-        key = tax_key(tax_id)
-        if not paths or not paths[0].isidentifier() or key is None:
-            return []  # no tax id, or one mapped to a nested field SuiteQL cannot name
-        field = paths[0]
-        condition = TAX_ID_KEY.format(column=field.lower())
-        # SuiteQL text built from the mapping's field name and an escaped literal only
-        statement = (
-            f"SELECT id FROM customer WHERE {condition} = {suiteql_literal(key)} "  # noqa: S608
-            "ORDER BY id"
-        )
-        matches = []
-        async for row in self._suiteql(statement):
-            record = await self.get("customer", str(row["id"]))
-            if record is not None and tax_key(record.raw.get(field)) == key:
-                matches.append(record)
-        return matches
 
     async def _collection_ids(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[str]:
         offset = 0
@@ -656,15 +653,51 @@ def _check_unpaid(ledger_id: str, invoice: Mapping[str, Any]) -> None:
         )
 
 
-_LINE_FIELDS = ("item", "description", "quantity", "rate", "amount", "tax1Amt", "taxCode")
-_MIRRORED = ("entity", "currency", "exchangeRate", "tranDate", "discountItem", "discountRate")
+_LINE_FIELDS = ("item", "description", "quantity", "rate", "amount", "taxDetailsReference")
+_TAX_FIELDS = ("taxDetailsReference", "taxType", "taxCode", "taxBasis", "taxRate", "taxAmount")
+_MIRRORED = (
+    "entity",
+    "currency",
+    "exchangeRate",
+    "tranDate",
+    "discountItem",
+    "discountRate",
+    "taxDetailsOverride",
+)
+
+
+def _verified(
+    document: Invoice | CreditNote, ledger_id: str, body: Mapping[str, Any], held: dict[str, Any]
+) -> PushResult:
+    """``held`` (the document as NetSuite has it after the write) against ``body``: same
+    total, tax and number of lines, else ``syncledger.ledger_total_differs``."""
+    sent = (ledger_total(body), ledger_tax(body), len(body["item"]["items"]))
+    lines = held.get("item", {}).get("items", [])
+    found = (_decimal(held.get("total")), _decimal(held.get("taxTotal")), len(lines))
+    if found != sent:
+        raise PermanentLedgerError(
+            f"{document.kind} {document.number}: NetSuite {record_of(document.kind)} "
+            f"{ledger_id} holds total {found[0]}, tax {found[1]}, {found[2]} lines but was "
+            f"sent total {sent[0]}, tax {sent[1]}, {sent[2]} lines (a mismatch: a field "
+            "NetSuite did not take, or its tax engine recomputed): check the account's "
+            "SuiteTax setup and the [tax] section of the mapping, then push again",
+            code="syncledger.ledger_total_differs",
+        )
+    return PushResult(ledger_id=ledger_id, version=version_of(held))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def _void_credit_memo(invoice: Mapping[str, Any], invoice_id: str) -> dict[str, Any]:
-    """A credit memo reversing the invoice line for line, applied to it in full."""
+    """A credit memo reversing the invoice line for line (its tax lines too), applied to
+    it in full."""
     lines = invoice.get("item", {}).get("items", [])
+    taxes = invoice.get("taxDetails", {}).get("items", [])
     body = _copy(invoice, _MIRRORED)
     body["item"] = {"items": [_copy(ln, _LINE_FIELDS) for ln in lines]}
+    body["taxDetails"] = {"items": [_copy(ln, _TAX_FIELDS) for ln in taxes]}
     body["memo"] = f"Void of invoice {invoice.get('tranId', invoice_id)}\n" + ref_note(
         void_ref(invoice_id)
     )
@@ -690,13 +723,6 @@ def _applied_part(payment: Payment, applied: Decimal | None) -> Decimal:
             code="syncledger.bad_applied_amount",
         )
     return part
-
-
-def tax_key(tax_id: object) -> str | None:
-    """A tax id as ``TAX_ID_KEY`` compares it (None when there is none)."""
-    if not isinstance(tax_id, str):
-        return None
-    return tax_id.translate(_TAX_ID_NOISE).upper() or None
 
 
 def _equal(stored: Any, wanted: str) -> bool:

@@ -1,5 +1,7 @@
 """NetSuite REST records → ``LedgerRecord``, and the version token we hand out.
 
+A payment's ``name`` is its Check # (``checkNum``), else its transaction number.
+
 Applications (``LedgerRecord.applied_to``) come from the record's own ``apply`` sublist, read
 with ``expandSubResources=true``: on a customer payment and a credit memo the invoices it
 is applied to, on a customer refund the credit memo or payment it draws on. Each line names
@@ -127,7 +129,7 @@ def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     """``balance``: ``unapplied``, what is neither applied to invoices nor refunded."""
     applied = _amount(raw.get("applied")) or Decimal(0)
     return {
-        "name": _str(raw.get("checkNumber") or raw.get("tranId")),
+        "name": _str(raw.get("checkNum") or raw.get("tranId")),
         "customer_ledger_id": _ref_id(raw.get("customer")),
         "total": _amount(raw.get("payment")),
         "balance": _amount(raw.get("unapplied")),
@@ -172,7 +174,13 @@ def applied_to(raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
 
 
 def _document(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": _str(raw.get("tranId")), "customer_ledger_id": _ref_id(raw.get("entity"))}
+    """Number, customer and ``tax``: SuiteTax's ``taxTotal``, the sum of the document's
+    tax lines (what NetSuite holds, computed or overridden)."""
+    return {
+        "name": _str(raw.get("tranId")),
+        "customer_ledger_id": _ref_id(raw.get("entity")),
+        "tax": _amount(raw.get("taxTotal")),
+    }
 
 
 def _invoice_status(

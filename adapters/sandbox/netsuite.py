@@ -21,7 +21,7 @@ Implemented, with the documented source:
 - Collections ``GET /{record}?q=&limit=&offset=``: ids with ``links``, ``count``,
   ``hasMore``, ``offset``, ``totalResults``; ``q`` per "Record Collection Filtering".
 - SuiteQL ``POST /services/rest/query/v1/suiteql`` (``Prefer: transient``) over the
-  ``customer`` (with ``vatregnumber``), ``transaction`` and ``item`` tables (``netsuite_query``);
+  ``customer``, ``transaction`` and ``item`` tables (``netsuite_query``);
   ``lastmodifieddate`` is kept to the second and compared in the account's time zone.
 - Asynchronous writes (``Prefer: respond-async``): ``202`` + ``Location`` of a job under
   ``/services/rest/async/v1/job``; ``X-NetSuite-Idempotency-Key`` (a UUID) makes a repeat
@@ -43,11 +43,19 @@ Implemented, with the documented source:
   ``GET records/{kind}``, ``GET stats``, ``GET login-audit``, ``POST tokens`` (a new
   access token), ``POST tokens/{token_id}/revoke``.
 
+- A SuiteTax account (REST web services support no legacy tax): request bodies are
+  checked against a rule table of the record metadata (``netsuite_schema``, every rule
+  with its source): amounts must be JSON numbers, legacy tax fields (``tax1Amt``,
+  ``taxCode`` on lines, ``vatRegNumber``) are dropped and noted in
+  ``NetSuiteSandbox.ignored``; tax is the ``taxDetails`` sublist under
+  ``taxDetailsOverride`` (``netsuite_rules``); refunds need a bank ``account`` and a
+  ``paymentMethod``, service items a ``taxSchedule``.
+
 Not modelled: OAuth 2.0 (NetSuite's recommended method for new integrations from 2027.1),
-record transforms and actions, deletes, other record types, SuiteTax and tax codes (line
-tax is taken as sent in ``tax1Amt``), field lengths, accounting periods, 24-hour request
-limits, SuiteQL beyond the subset above, ``fields`` / ``expand`` selection, voiding (NetSuite's
-REST web services offer no void either).
+record transforms and actions, deletes, other record types, a tax engine (without the
+override no tax is computed), nexus and tax registrations of the company, field lengths,
+accounting periods, 24-hour request limits, SuiteQL beyond the subset above, ``fields`` /
+``expand`` selection, voiding (NetSuite's REST web services offer no void either).
 """
 
 from __future__ import annotations

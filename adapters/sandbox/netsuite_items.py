@@ -13,7 +13,9 @@
 - ``incomeAccount``: an income account of the account (stricter than NetSuite, which may
   default it from the accounting preferences); ``subsidiary`` on a OneWorld account: a
   multiselect ``{"items": [{"id"}]}`` (Oracle help, "Format of Multiselects") of known
-  subsidiaries. Tax schedules are not supported in REST (Oracle help, "Service Sale Item").
+  subsidiaries. ``taxSchedule``: a tax schedule of the account, required (the item
+  record's ``taxSchedule`` is in the REST metadata and was found mandatory in the
+  account's record metadata, issue 10; see ``netsuite_schema``). Seeded schedule: 1.
 - SuiteQL table ``item``: ``id``, ``itemid``, ``displayname``, ``itemtype`` (``Service``,
   ``Discount``), ``incomeaccount``, ``isinactive``, ``externalid``, ``lastmodifieddate``.
 """
@@ -25,17 +27,19 @@ from datetime import datetime
 from typing import Any
 
 from adapters.sandbox.netsuite_errors import NsError, invalid_reference, missing
-from adapters.sandbox.netsuite_rules import SUBSIDIARIES, Account, ref_id
+from adapters.sandbox.netsuite_rules import SUBSIDIARIES, Account, ref_id, required_ref
 
 SALE_ITEM = "serviceSaleItem"
 DISCOUNT_ITEM = "discountItem"
 ITEM_TYPES = {SALE_ITEM: "Service", DISCOUNT_ITEM: "Discount"}  # record → SuiteQL itemtype
 INCOME_ACCOUNTS = {"54": "4000 Sales"}
+TAX_SCHEDULES = {"1": "S1"}
 SEED_ITEMS: dict[str, dict[str, Any]] = {
     SALE_ITEM: {
         "id": "1",
         "itemId": "Services",
         "incomeAccount": {"id": "54"},
+        "taxSchedule": {"id": "1"},
         "subsidiary": {"items": [{"id": "1"}]},
         "isInactive": False,
     },
@@ -48,19 +52,16 @@ NameTaken = Callable[[str], bool]
 def checked_item(
     body: Mapping[str, Any], account: Account, *, name_taken: NameTaken
 ) -> dict[str, Any]:
-    """A service sale item with its name, income account and subsidiaries checked."""
+    """A service sale item with its name, income account, tax schedule and subsidiaries
+    checked."""
     item = dict(body)
     name = item.get("itemId")
     if not isinstance(name, str) or not name.strip():
         raise missing("itemId")
     if name_taken(name):
         raise duplicate_item()
-    account_id = ref_id(item, "incomeAccount")
-    if account_id is None:
-        raise missing("incomeAccount")
-    if account_id not in INCOME_ACCOUNTS:
-        raise invalid_reference("incomeAccount", account_id)
-    item["incomeAccount"] = {"id": account_id}
+    required_ref(item, "incomeAccount", INCOME_ACCOUNTS)
+    required_ref(item, "taxSchedule", TAX_SCHEDULES)
     _check_subsidiaries(item, account)
     item.setdefault("isInactive", False)
     return item

@@ -118,7 +118,6 @@ class Reader:
                 "entityid": c.get("entityId"),
                 "companyname": c.get("companyName"),
                 "email": c.get("email"),
-                "vatregnumber": c.get("vatRegNumber"),
                 "externalid": c.get("externalId"),
                 "isinactive": bool(c.get("isInactive")),
                 "datecreated": _moment(c.get("dateCreated")),

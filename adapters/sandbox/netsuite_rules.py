@@ -12,13 +12,24 @@ Enforced (NetSuite behaviour; error shapes from Oracle's REST error handling pag
   to the cent, an optional ``discountItem`` + ``discountRate`` (an amount, or ``"-10%"``);
   ``subtotal``, ``discountTotal``, ``taxTotal`` and ``total`` derived; the customer's
   currency; an ``exchangeRate`` for any currency but the base one.
+- SuiteTax (``netsuite_schema`` for the sources): with ``taxDetailsOverride: true`` the
+  tax is the ``taxDetails`` sublist as sent: each line names an item line's
+  ``taxDetailsReference`` and carries ``taxType``, ``taxCode`` (a code of that type),
+  ``taxBasis``, ``taxRate`` and ``taxAmount``, all mandatory; ``taxTotal`` is their sum.
+  Without the override the tax engine decides, and the sandbox's engine (a nexus with no
+  tax set up) computes none. Item lines keep their ``taxDetailsReference`` (NetSuite
+  generates one for a line sent without; the sandbox writes ``item<line>``).
+- customer ``taxRegistration`` lines: a ``nexusCountry`` (ISO code) and a
+  ``taxRegistrationNumber``.
 - customerPayment / creditMemo ``apply``: each applied ``doc`` an invoice of the same
   customer, amounts within its amount remaining and within the payment / credit. A
   payment may apply less than it received, or nothing: the rest is its ``unapplied``.
 - customerRefund: an existing ``customer``; each ``apply`` line with ``apply: true`` a
   credit memo or customer payment of that customer in the refund's currency, its
   ``amount`` above zero and within that credit's ``unapplied`` amount (what is neither
-  applied to invoices nor refunded); ``total`` derived as the sum of the lines.
+  applied to invoices nor refunded); ``total`` derived as the sum of the lines; a bank
+  ``account`` and a ``paymentMethod`` of the account (mandatory in the record metadata,
+  issue 10; ``netsuite_schema``).
 
 Stricter than NetSuite on purpose (or unverified): a refund must apply at least one credit;
 a foreign-currency invoice or credit memo must carry
@@ -46,6 +57,11 @@ from adapters.sandbox.netsuite_errors import (
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
 SUBSIDIARIES = {"1": "Parent Company"}
+#: the account's reference data by internal id (the default mapping file names these)
+BANK_ACCOUNTS = {"1": "1000 Checking"}
+PAYMENT_METHODS = {"1": "Cash", "2": "Check"}
+TAX_TYPES = {"1": "Sales Tax"}
+TAX_CODES = {"10": ("Taxable", "1"), "11": ("Exempt", "1")}  # id → (name, its tax type)
 
 Lookup = Callable[[str], dict[str, Any] | None]
 
@@ -101,6 +117,7 @@ def checked_customer(
     _check_subsidiary(customer, account)
     customer["currency"] = {"id": _currency(customer, account, account.base_currency)}
     _check_email(customer)
+    _check_registrations(customer)
     customer.setdefault("isInactive", False)
     customer.setdefault("isPerson", False)
     return customer
@@ -142,6 +159,31 @@ def _check_email(customer: Mapping[str, Any]) -> None:
         raise invalid_value(f"{email!r} is not an email address", "email")
 
 
+def _check_registrations(customer: Mapping[str, Any]) -> None:
+    """SuiteTax registrations (``netsuite_schema`` [metadata]): a country and a number each."""
+    for index, line in enumerate((customer.get("taxRegistration") or {}).get("items") or []):
+        at = f"taxRegistration.items[{index}]"
+        country = ref_id(line, "nexusCountry")
+        if country is None:
+            raise missing(f"{at}.nexusCountry")
+        if not (len(country) == 2 and country.isalpha() and country.isupper()):
+            raise invalid_reference("nexusCountry", country, f"{at}.nexusCountry")
+        number = line.get("taxRegistrationNumber")
+        if not isinstance(number, str) or not number.strip():
+            raise missing(f"{at}.taxRegistrationNumber")
+
+
+def required_ref(body: dict[str, Any], field: str, known: Mapping[str, str]) -> str:
+    """The internal id ``field`` names, which must be one of ``known``."""
+    ident = ref_id(body, field)
+    if ident is None:
+        raise missing(field)
+    if ident not in known:
+        raise invalid_reference(field, ident)
+    body[field] = {"id": ident}
+    return ident
+
+
 # ------------------------------------------------------------- transactions
 
 
@@ -159,16 +201,20 @@ def priced(
     """An invoice or credit memo with its lines checked and its totals derived."""
     document = dict(body)
     customer = _customer(document, "entity", customers)
-    lines = [_priced_line(ln, i, items.sale) for i, ln in enumerate(_lines(document))]
+    lines = _referenced(
+        _numbered([_priced_line(ln, i, items.sale) for i, ln in enumerate(_lines(document))])
+    )
     subtotal = sum((ln["amount"] for ln in lines), Decimal(0))
     discount = _discount(document, subtotal, items.discount)
-    tax = sum((ln["tax1Amt"] for ln in lines), Decimal(0))
+    details = _tax_details(document, {str(ln["taxDetailsReference"]) for ln in lines})
+    tax = sum((d["taxAmount"] for d in details), Decimal(0))
     total = subtotal + discount + tax
     if total < 0:
         raise user_error(f"the total {total} is negative", "total")
     _settle_currency(document, customer, account)
     return document | {
-        "item": {"items": _numbered(lines)},
+        "item": {"items": lines},
+        "taxDetails": {"items": details},
         "subtotal": subtotal,
         "discountTotal": discount,
         "taxTotal": tax,
@@ -202,9 +248,8 @@ def _priced_line(line: dict[str, Any], index: int, sale_items: Lookup) -> dict[s
         raise invalid_reference("item", item_id, f"{at}.item")
     quantity = number(line.get("quantity", 1), f"{at}.quantity")
     amount = _line_amount(line, quantity, at)
-    tax = number(line.get("tax1Amt", 0), f"{at}.tax1Amt")
     named = {"id": item_id, "refName": item.get("itemId")}
-    return line | {"item": named, "quantity": quantity, "amount": amount, "tax1Amt": tax}
+    return line | {"item": named, "quantity": quantity, "amount": amount}
 
 
 def _line_amount(line: dict[str, Any], quantity: Decimal, at: str) -> Decimal:
@@ -231,6 +276,53 @@ def _discount(document: dict[str, Any], subtotal: Decimal, discount_items: Looku
     if isinstance(rate, str) and rate.endswith("%"):
         return cents(subtotal * number(rate[:-1], "discountRate") / 100)
     return cents(number(rate, "discountRate"))
+
+
+def _referenced(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each line with its ``taxDetailsReference`` (the one sent, else ``item<line>``)."""
+    return [
+        ln | {"taxDetailsReference": str(ln.get("taxDetailsReference") or f"item{ln['line']}")}
+        for ln in lines
+    ]
+
+
+def _tax_details(document: Mapping[str, Any], references: set[str]) -> list[dict[str, Any]]:
+    """The tax lines as sent under ``taxDetailsOverride``; none without it (see above)."""
+    if document.get("taxDetailsOverride") is not True:
+        return []
+    sent = (document.get("taxDetails") or {}).get("items") or []
+    return [_tax_detail(detail, i, references) for i, detail in enumerate(sent)]
+
+
+def _tax_detail(detail: Mapping[str, Any], index: int, references: set[str]) -> dict[str, Any]:
+    """One overridden tax line (``netsuite_schema`` [taxdetails]: every field mandatory)."""
+    at = f"taxDetails.items[{index}]"
+    reference = detail.get("taxDetailsReference")
+    if reference is None:
+        raise missing(f"{at}.taxDetailsReference")
+    if str(reference) not in references:
+        raise invalid_reference("taxDetailsReference", reference, f"{at}.taxDetailsReference")
+    tax_type = _known(detail, "taxType", TAX_TYPES, at)
+    tax_code = _known(detail, "taxCode", TAX_CODES, at)
+    if TAX_CODES[tax_code][1] != tax_type:
+        raise user_error(f"tax code {tax_code} is not of tax type {tax_type}", f"{at}.taxCode")
+    return {
+        "taxDetailsReference": str(reference),
+        "taxType": {"id": tax_type},
+        "taxCode": {"id": tax_code},
+        "taxBasis": number(detail.get("taxBasis"), f"{at}.taxBasis"),
+        "taxRate": number(detail.get("taxRate"), f"{at}.taxRate"),
+        "taxAmount": cents(number(detail.get("taxAmount"), f"{at}.taxAmount")),
+    }
+
+
+def _known(body: Mapping[str, Any], field: str, known: Mapping[str, Any], at: str) -> str:
+    ident = ref_id(body, field)
+    if ident is None:
+        raise missing(f"{at}.{field}")
+    if ident not in known:
+        raise invalid_reference(field, ident, f"{at}.{field}")
+    return ident
 
 
 def _numbered(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -396,6 +488,8 @@ def checked_refund(
     on (``left``: a credit's amount not yet applied nor refunded) and ``total`` derived."""
     refund = dict(body)
     customer = _customer(refund, "customer", customers)
+    required_ref(refund, "account", BANK_ACCOUNTS)
+    required_ref(refund, "paymentMethod", PAYMENT_METHODS)
     currency = _currency(refund, account, ref_id(customer, "currency") or account.base_currency)
     refund["currency"] = {"id": currency}
     found = [

@@ -27,6 +27,7 @@ from adapters.sandbox.netsuite_items import ITEM_TYPES, SEED_ITEMS
 from adapters.sandbox.netsuite_query import record_filter
 from adapters.sandbox.netsuite_reads import Reader, collection, page_bounds
 from adapters.sandbox.netsuite_rules import Account
+from adapters.sandbox.netsuite_schema import Schema
 from adapters.sandbox.netsuite_tba import SignedRequest, TbaServer
 from adapters.sandbox.netsuite_writes import Writer
 from adapters.sandbox.throttle import WindowThrottle
@@ -93,6 +94,8 @@ class NetSuiteSandbox(FaultInjection):
         zone = ZoneInfo(timezone)
         self.reader = Reader(book, zone)
         self.writer = Writer(book, self.account)
+        #: request body checks; ``ignored`` lists the fields it dropped ("record:path")
+        self.schema = Schema()
         with book.transaction():
             for record, item in SEED_ITEMS.items():
                 book.seed(record, item, "createdDate")
@@ -143,24 +146,31 @@ class NetSuiteSandbox(FaultInjection):
 
     # ---------------------------------------------------------- operations
 
+    @property
+    def ignored(self) -> list[str]:
+        """Body fields dropped as a SuiteTax account's records do not hold them."""
+        return self.schema.ignored
+
     def create(self, record: str, body: Any) -> dict[str, Any]:
         record = _writable_type(record)
         with self.book.transaction():
-            return self.writer.create(record, _object(body))
+            return self.writer.create(record, self.schema.conformed(record, _object(body)))
 
     def put(self, record: str, ident: str, body: Any, replace: Iterable[str]) -> dict[str, Any]:
         record = _writable_type(record)
         external = _external(ident)
         if external is None:
             raise bad_request("PUT upserts by external ID: write the id as eid:<externalId>.")
+        conformed = self.schema.conformed(record, _object(body))
         with self.book.transaction():
-            return self.writer.upsert(record, external, _object(body), replace)
+            return self.writer.upsert(record, external, conformed, replace)
 
     def patch(self, record: str, ident: str, body: Any, replace: Iterable[str]) -> dict[str, Any]:
         record = _writable_type(record)
+        conformed = self.schema.conformed(record, _object(body))
         with self.book.transaction():
             current = self.lookup(record, ident)
-            return self.writer.update(record, current, _object(body), replace)
+            return self.writer.update(record, current, conformed, replace)
 
     def lookup(self, record: str, ident: str) -> dict[str, Any]:
         record = record_type(record)

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from adapters.http import RetryPolicy
-from adapters.jsonwire import decode_json
+from adapters.jsonwire import decode_json, encode_json
 from adapters.ledgers.netsuite import NetSuiteLedger
 from adapters.ledgers.netsuite_auth import TbaAuth, TbaCredentials
 from adapters.ledgers.netsuite_mapping import NetSuiteMapping
@@ -48,28 +48,36 @@ def credentials(**changes: str) -> TbaCredentials:
 
 @dataclass(frozen=True)
 class Sent:
-    """One request the ledger sent: method, path and JSON body (None when it has none)."""
+    """One request the ledger sent: method, path and JSON body (None when it has none),
+    and the body's bytes as they went out."""
 
     method: str
     path: str
     body: Any
+    raw: bytes = b""
 
 
 @dataclass
 class Wire(httpx.AsyncBaseTransport):
     """A transport that notes every request before handing it on; ``before`` (when set)
-    sees each request first, to change the account between a client's steps."""
+    sees each request first, to change the account between a client's steps; ``rewrite``
+    (when set) changes a JSON body on its way to the account, as an account that does not
+    take a field would (what the account receives, not what the ledger sent)."""
 
     inner: httpx.AsyncBaseTransport
     sent: list[Sent] = field(default_factory=list)
     before: Callable[[Sent], None] | None = None
+    rewrite: Callable[[Sent], Any] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = decode_json(request.content) if request.content else None
-        sent = Sent(request.method, request.url.path, body)
+        raw = request.content
+        body = decode_json(raw) if raw else None
+        sent = Sent(request.method, request.url.path, body, raw)
         self.sent.append(sent)
         if self.before is not None:
             self.before(sent)
+        if self.rewrite is not None and body is not None:
+            request = _with_body(request, self.rewrite(sent))
         return await self.inner.handle_async_request(request)
 
     def suiteql(self, containing: str = "") -> list[str]:
@@ -82,6 +90,11 @@ class Wire(httpx.AsyncBaseTransport):
 
     def bodies(self, method: str, path_part: str) -> list[Any]:
         return [s.body for s in self.sent if s.method == method and path_part in s.path]
+
+
+def _with_body(request: httpx.Request, body: Any) -> httpx.Request:
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+    return httpx.Request(request.method, request.url, headers=headers, content=encode_json(body))
 
 
 @dataclass

@@ -80,13 +80,25 @@ class Ns:
         await self.http.aclose()
 
 
-def line(rate: str, quantity: str = "1", tax: str = "0", **extra: Any) -> dict[str, Any]:
-    return {
-        "item": {"id": "1"},
-        "quantity": Decimal(quantity),
-        "rate": Decimal(rate),
-        "tax1Amt": Decimal(tax),
-    } | extra
+def line(rate: str, quantity: str = "1", **extra: Any) -> dict[str, Any]:
+    return {"item": {"id": "1"}, "quantity": Decimal(quantity), "rate": Decimal(rate)} | extra
+
+
+def taxed(*details: tuple[str, str, str]) -> dict[str, Any]:
+    """A SuiteTax override: (taxDetailsReference, basis, tax amount) per tax line, with the
+    seeded tax type 1 and its code 10."""
+    lines = [
+        {
+            "taxDetailsReference": ref,
+            "taxType": {"id": "1"},
+            "taxCode": {"id": "10"},
+            "taxBasis": Decimal(basis),
+            "taxRate": Decimal(8),
+            "taxAmount": Decimal(amount),
+        }
+        for ref, basis, amount in details
+    ]
+    return {"taxDetailsOverride": True, "taxDetails": {"items": lines}}
 
 
 def error_of(answer: httpx.Response) -> dict[str, Any]:
@@ -243,11 +255,12 @@ async def test_invoice_totals_are_derived_from_lines_discount_and_tax(ns: Ns) ->
     customer_id = await ns.customer()
     invoice_id = await ns.invoice(
         customer_id,
-        line("75.50", "2", tax="12.08"),
-        line("9.99", "3", tax="2.40"),
+        line("75.50", "2", taxDetailsReference="a"),
+        line("9.99", "3", taxDetailsReference="b"),
         line("40.00"),
         discountItem={"id": "2"},
         discountRate=Decimal("-10.00"),
+        **taxed(("a", "151.00", "12.08"), ("b", "29.97", "2.40")),
     )
     invoice = await ns.get("invoice", invoice_id)
     assert invoice["subtotal"] == Decimal("220.97")
@@ -402,7 +415,13 @@ async def open_credits(ns: Ns) -> tuple[str, str, str]:
 
 def refund(customer_id: str, *draws: tuple[str, str]) -> dict[str, Any]:
     lines = [{"doc": {"id": doc}, "apply": True, "amount": Decimal(amt)} for doc, amt in draws]
-    return {"customer": {"id": customer_id}, "tranDate": "2026-03-20", "apply": {"items": lines}}
+    return {
+        "customer": {"id": customer_id},
+        "tranDate": "2026-03-20",
+        "account": {"id": "1"},
+        "paymentMethod": {"id": "1"},
+        "apply": {"items": lines},
+    }
 
 
 async def test_a_customer_refund_draws_on_credit_memos_and_payments_within_their_credit(
@@ -567,13 +586,13 @@ async def test_suiteql_pages_and_refuses_what_it_cannot_read(ns: Ns) -> None:
         assert (answer.status_code, code_of(answer)) == (400, "INVALID_PARAMETER")
 
 
-async def test_suiteql_compares_tax_ids_through_upper_and_replace(ns: Ns) -> None:
-    spaced = await ns.customer("Spaced", vatRegNumber="de 136.695-976")
-    await ns.customer("Other", vatRegNumber="DE999999999")
+async def test_suiteql_compares_text_through_upper_and_replace(ns: Ns) -> None:
+    spaced = await ns.customer("Spaced", email="de 136.695-976@x.example")
+    await ns.customer("Other", email="DE999999999@x.example")
     await ns.customer("None")
-    key = "UPPER(REPLACE(REPLACE(REPLACE(vatregnumber, ' ', ''), '.', ''), '-', ''))"
-    rows = await suiteql(ns, f"SELECT id, vatregnumber FROM customer WHERE {key} = 'DE136695976'")
-    assert [(r["id"], r["vatregnumber"]) for r in rows["items"]] == [(spaced, "de 136.695-976")]
+    key = "UPPER(REPLACE(REPLACE(REPLACE(email, ' ', ''), '.', ''), '-', ''))"
+    rows = await suiteql(ns, f"SELECT id, email FROM customer WHERE {key} = 'DE136695976@XEXAMPLE'")
+    assert [(r["id"], r["email"]) for r in rows["items"]] == [(spaced, "de 136.695-976@x.example")]
     lower = await suiteql(ns, "SELECT id FROM customer WHERE LOWER(companyname) = 'spaced'")
     assert [r["id"] for r in lower["items"]] == [spaced]
     bad = "SELECT id FROM customer WHERE UPPER(companyname, 'x') = 'A'"
@@ -588,6 +607,7 @@ def service_item(name: str, **fields: Any) -> dict[str, Any]:
     return {
         "itemId": name,
         "incomeAccount": {"id": "54"},
+        "taxSchedule": {"id": "1"},
         "subsidiary": {"items": [{"id": "1"}]},
     } | fields
 
