@@ -47,6 +47,15 @@ link are the two journaled steps above; ``find("refund")`` reports the cheque on
 credit pays it all, so a retry after a crash between the two completes the link instead of
 writing a second cheque.
 
+Tax (``qbo_tax``): the company's tax model is read once (``CompanyInfo.Country``,
+``Preferences.TaxPrefs.PartnerTaxEnabled``) and decides how a document's tax is sent: per
+line ``TAX`` / ``NON`` and ``TxnTaxCodeRef`` under automated sales tax (QBO computes the
+tax), the explicit ``TxnTaxDetail`` otherwise. The ``TxnTaxCodeRef`` of a taxed document is
+the mapping's ``txn_tax_code_ref`` or else the customer's ``DefaultTaxCodeRef`` (read once
+per customer). After every create or update of an invoice or credit memo the document QBO
+answered with is compared with ours: a different tax or total is logged as a warning at
+once, and the record's ``tax`` (QBO's ``TotalTax``) lets the reconciler record it.
+
 Tax ids: ``create_customer`` / ``update_customer`` send ``PrimaryTaxIdentifier``, but QBO
 returns it masked and cannot query it, so ``match_customer`` matches on DisplayName and
 email only (``capabilities.matches_tax_id`` is False).
@@ -67,6 +76,7 @@ says 10 but its limits page says 30, and users report 30 accepted and 31 refused
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -102,11 +112,13 @@ from adapters.ledgers.qbo_mapping import (
     CreditApplication,
     CreditRefund,
     QboMapping,
+    check_ref_length,
     load_mapping,
     ref_in,
     to_record,
     with_ref,
 )
+from adapters.ledgers.qbo_tax import TaxModelReader, TaxPlan, read_back_difference
 from adapters.oauth2 import Auth
 from adapters.ports import (
     CreateRequest,
@@ -135,6 +147,8 @@ REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
 CDC_LIMIT = 1000
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+log = logging.getLogger("syncledger.qbo")
+Document = Invoice | CreditNote
 
 
 def request_id(idempotency_key: str, limit: int = REQUESTID_LIMIT) -> str:
@@ -199,6 +213,9 @@ class QboLedger:
         self._page = page_size
         self._now = now
         self._items = QboItems(self.mapping, self._select_items, self._write_item)
+        self._tax = TaxModelReader(self.mapping.tax, self._company_read, realm_id)
+        #: customer ledger id → its DefaultTaxCodeRef (None: it has none)
+        self._customer_tax_codes: dict[str, str | None] = {}
 
     @classmethod
     def connect(
@@ -270,8 +287,11 @@ class QboLedger:
         steps: WriteSteps | None = None,
     ) -> PushResult:
         items = await self._items.resolve([invoice])
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
-        return _pushed(await self._write("invoice", body, idempotency_key))
+        tax = await self._tax_plan(invoice, customer_ledger_id)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, tax, items)
+        raw = await self._write("invoice", body, idempotency_key)
+        _check_read_back(invoice, raw)
+        return _pushed(raw)
 
     async def apply_payment(
         self,
@@ -353,10 +373,13 @@ class QboLedger:
         ``version`` (the current one when None); QBO keeps what was paid on it applied, so
         the balance is the new total less that."""
         items = await self._items.resolve([invoice])
-        body = self.mapping.invoice_update_body(invoice, customer_ledger_id, items)
-        return await self._update(
+        tax = await self._tax_plan(invoice, customer_ledger_id)
+        body = self.mapping.invoice_update_body(invoice, customer_ledger_id, tax, items)
+        raw = await self._update_raw(
             "invoice", ledger_id, version, body, external_ref, idempotency_key
         )
+        _check_read_back(invoice, raw)
+        return _pushed(raw)
 
     async def create_credit_note(
         self,
@@ -373,14 +396,19 @@ class QboLedger:
         the customer's credit): then the memo and the zero ``Payment`` applying it are two
         journaled steps, ``credit_memo`` and ``apply``. Returns the credit memo."""
         items = await self._items.resolve([credit_note])
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
+        tax = await self._tax_plan(credit_note, customer_ledger_id)
+        body = self.mapping.credit_note_body(
+            credit_note, customer_ledger_id, external_ref, tax, items
+        )
         if invoice_ledger_id is None:  # one write: nothing to journal
-            return _pushed(await self._write("credit_note", body, idempotency_key))
+            raw = await self._write("credit_note", body, idempotency_key)
+            _check_read_back(credit_note, raw)
+            return _pushed(raw)
         invoice = await self._credit_target(credit_note, customer_ledger_id, invoice_ledger_id)
         journal = steps_or_direct(steps, idempotency_key)
         memo = await journal.step(
             "credit_memo",
-            self._writer("credit_note", body),
+            self._writer("credit_note", body, credit_note),
             self._found_step("credit_note", external_ref),
         )
         await journal.step(
@@ -434,14 +462,14 @@ class QboLedger:
             if isinstance(request.record, CreditNote):
                 continue
             try:
-                body = self._create_body(request, await self._rate_for(request), items)
+                body = await self._create_body(request, items)
             except PermanentLedgerError as exc:
                 results[index] = exc
                 continue
             batched.append((index, BatchItem("create", request.record.kind, body)))
         answers = await self._batch_items([item for _, item in batched], batch_key)
         for (index, _), answer in zip(batched, answers, strict=True):
-            results[index] = answer.error or _from_record(answer.records[0])
+            results[index] = answer.error or self._created(requests[index], answer.records[0])
         for index, request in enumerate(requests):
             if index not in results:
                 results[index] = await self._credit_note_result(request)
@@ -450,16 +478,24 @@ class QboLedger:
     async def _batch_items(self, items: list[BatchItem], key: str) -> list[BatchResult]:
         return await self.batch(items, idempotency_key=key) if items else []
 
-    def _create_body(
-        self, request: CreateRequest, rate: Decimal | None, items: Mapping[str, LedgerItem]
+    async def _create_body(
+        self, request: CreateRequest, items: Mapping[str, LedgerItem]
     ) -> dict[str, Any]:
-        rec, ref = request.record, request.external_ref
+        rec, ref, customer = request.record, request.external_ref, request.customer_ledger_id
         if isinstance(rec, Invoice):
-            return self.mapping.invoice_body(rec, request.customer_ledger_id, ref, items)
+            tax = await self._tax_plan(rec, customer)
+            return self.mapping.invoice_body(rec, customer, ref, tax, items)
         assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
+        rate = await self._rate_for(request)
         return self.mapping.payment_body(
-            rec, request.customer_ledger_id, request.invoice_ledger_id, ref, request.applied, rate
+            rec, customer, request.invoice_ledger_id, ref, request.applied, rate
         )
+
+    @staticmethod
+    def _created(request: CreateRequest, record: LedgerRecord) -> PushResult:
+        if isinstance(request.record, Invoice):
+            _check_read_back(request.record, record.raw)
+        return _from_record(record)
 
     async def _rate_for(self, request: CreateRequest) -> Decimal | None:
         if not isinstance(request.record, Payment) or request.applied != 0:
@@ -651,12 +687,25 @@ class QboLedger:
     ) -> PushResult:
         """A sparse update of ``fields``. The record is read first so that our reference
         line is put back into the text a person may have added around it."""
+        return _pushed(await self._update_raw(kind, ledger_id, version, fields, external_ref, key))
+
+    async def _update_raw(
+        self,
+        kind: str,
+        ledger_id: str,
+        version: str | None,
+        fields: dict[str, Any],
+        external_ref: str,
+        key: str,
+    ) -> dict[str, Any]:
+        """``_update``, answering with the record QBO holds after it."""
         current = await self._current(kind, ledger_id)
         ref_field = self.mapping.ref_field[kind]
         note = with_ref(current.raw.get(ref_field), external_ref)
+        check_ref_length(ref_field, note, f"{kind.replace('_', ' ')} {ledger_id}")
         token = version if version is not None else current.version
         body = fields | {ref_field: note, "Id": ledger_id, "SyncToken": token, "sparse": True}
-        return _pushed(await self._write(kind, body, key))
+        return await self._write(kind, body, key)
 
     async def _credit_target(
         self, credit_note: CreditNote, customer_ledger_id: str, invoice_ledger_id: str
@@ -676,11 +725,15 @@ class QboLedger:
 
     # ----------------------------------------------------- multi-write steps
 
-    def _writer(self, kind: str, body: dict[str, Any]) -> StepWrite:
-        """A step creating ``body`` under the step's ``requestid``."""
+    def _writer(self, kind: str, body: dict[str, Any], doc: Document | None = None) -> StepWrite:
+        """A step creating ``body`` under the step's ``requestid`` (the answer compared with
+        ``doc``, when given)."""
 
         async def write(key: str) -> StepResult:
-            return _step_result(await self._write(kind, body, key))
+            raw = await self._write(kind, body, key)
+            if doc is not None:
+                _check_read_back(doc, raw)
+            return _step_result(raw)
 
         return write
 
@@ -806,6 +859,31 @@ class QboLedger:
                 code="syncledger.refund_credit",
             )
         return credit
+
+    async def _tax_plan(self, doc: Document, customer_ledger_id: str) -> TaxPlan:
+        """How ``doc``'s tax goes out: the company's model, and for a taxed document in a
+        US company without ``txn_tax_code_ref`` in the mapping, the customer's
+        ``DefaultTaxCodeRef`` as its ``TxnTaxCodeRef``."""
+        plan = await self._tax.plan()
+        if doc.tax_total == 0 or not plan.needs_customer_code:
+            return plan
+        return plan.for_customer(await self._customer_tax_code(customer_ledger_id))
+
+    async def _customer_tax_code(self, customer_id: str) -> str | None:
+        if customer_id not in self._customer_tax_codes:
+            customer = await self.get("customer", customer_id)  # None: QBO refuses the write
+            ref = customer.raw.get("DefaultTaxCodeRef") if customer else None
+            code = ref.get("value") if isinstance(ref, dict) else None
+            self._customer_tax_codes[customer_id] = None if code is None else str(code)
+        return self._customer_tax_codes[customer_id]
+
+    async def _company_read(self, resource: str) -> dict[str, Any]:
+        """``GET`` a company resource (``preferences``, ``companyinfo/{realm}``)."""
+        url = self._url(resource)
+        answer: dict[str, Any] = await self._http.json(
+            "GET", url, params=self._params(), idempotent=True
+        )
+        return answer
 
     async def _customer_payments(self, customer_id: str) -> list[dict[str, Any]]:
         """Every payment of the customer: what its credit notes and refunds are linked by."""
@@ -935,6 +1013,15 @@ def _entity(kind: str) -> str:
 
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else to_decimal(value)
+
+
+def _check_read_back(doc: Document, raw: Mapping[str, Any]) -> None:
+    """Compare the document QBO answered with (what it holds: under automated sales tax,
+    the tax it computed) with ours; a difference is logged at once (the reconciler
+    records it as a mismatch from the record's ``tax`` and ``total``)."""
+    difference = read_back_difference(doc, raw)
+    if difference is not None:
+        log.warning("QuickBooks holds another amount than the source: %s", difference)
 
 
 def _check_credit_left(refund: Refund, credit: LedgerRecord) -> None:

@@ -5,7 +5,7 @@ Where our source reference lives on the ledger record (read back by ``QboLedger.
 =========== ================================= ======================================
 kind        queryable natural key             faithful reference (not queryable)
 =========== ================================= ======================================
-customer    ``DisplayName`` (unique in QBO)   ``Notes`` (≤ 2000 chars)
+customer    ``DisplayName`` (unique in QBO)   ``Notes`` (≤ 1024 chars)
 invoice     ``DocNumber`` (≤ 21 chars)        ``PrivateNote`` (≤ 4000 chars)
 payment     ``CustomerRef`` + ``TxnDate``     ``PrivateNote`` (``PaymentRefNum`` keeps
                                               the human reference, ≤ 21 chars)
@@ -35,6 +35,18 @@ Items: a line with an ``item_code`` is booked to that item (``ItemRef`` with the
 booked to ``[new_items]``'s income account. Read back, a document's ``line_items`` are the
 ``ItemRef`` names of its lines (the discount and subtotal lines QBO keeps are not lines of
 the document).
+
+Tax: a document's tax goes out as the company's tax model wants it (``qbo_tax``: per-line
+``TAX`` / ``NON`` and ``TxnTaxCodeRef`` under automated sales tax, the explicit
+``TxnTaxDetail`` otherwise). Read back, a document's ``tax`` is the ``TotalTax`` QBO holds
+(what its engine computed, under AST; 0 when it holds none).
+
+Lengths of the reference fields (``REF_FIELD_LIMITS``): customer ``Notes`` 1024 and
+``PrivateNote`` 4000 characters (Intuit's XSDs in intuit/QuickBooks-V3-Java-SDK
+``ipp-v3-java-data/src/main/xsd/``: IntuitNamesTypes.xsd Customer.Notes "Max. length:
+1024 characters", Finance.xsd PrivateNote "Max. length: 4000 characters"). Text a person
+wrote around our reference that would push it past the limit is refused before sending
+(``check_ref_length``), never cut.
 """
 
 from __future__ import annotations
@@ -53,6 +65,7 @@ from typing import Any
 
 from adapters.items import unknown_item
 from adapters.ledgers.qbo_links import payment_applied_to
+from adapters.ledgers.qbo_tax import TaxPlan
 from adapters.ports import LedgerItem, LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
@@ -80,6 +93,10 @@ REFUND_DEFAULTS = {
     "reference_field": "PrivateNote",
 }
 NEW_ITEM_DEFAULTS = {"income_account_ref": ""}
+#: [invoice.tax] keys a mapping file may leave out (``qbo_tax``)
+TAX_DEFAULTS = {"model": "auto", "txn_tax_code_ref": ""}
+#: the longest text QBO keeps in the fields our reference lives in (see the docstring)
+REF_FIELD_LIMITS = {"Notes": 1024, "PrivateNote": 4000}
 #: the lines QBO keeps on a document that are not lines of the canonical document
 NOT_DOCUMENT_LINES = ("SubTotalLineDetail", "DiscountLineDetail")
 #: the ``TxnType`` a payment line links a purchase with, by its ``PaymentType``
@@ -142,31 +159,32 @@ class QboMapping:
         invoice: Invoice,
         customer_ledger_id: str,
         external_ref: str,
+        tax: TaxPlan,
         items: Items = _NO_ITEMS,
     ) -> dict[str, Any]:
-        """``items``: code → item for the lines' ``item_code``s (``QboItems.resolve``)."""
-        body = self._document_body("invoice", invoice, customer_ledger_id, items)
+        """``items``: code → item for the lines' ``item_code``s (``QboItems.resolve``);
+        ``tax``: how the company takes tax (``qbo_tax``)."""
+        body = self._document_body("invoice", invoice, customer_ledger_id, items, tax)
         return body | {self.ref_field["invoice"]: ref_note(external_ref)}
 
     def invoice_update_body(
-        self, invoice: Invoice, customer_ledger_id: str, items: Items = _NO_ITEMS
+        self, invoice: Invoice, customer_ledger_id: str, tax: TaxPlan, items: Items = _NO_ITEMS
     ) -> dict[str, Any]:
         """The fields of a sparse update replacing the invoice's lines, discount and tax,
-        without our reference. Without tax it sends a zero ``TxnTaxDetail``: left out, a
-        sparse update would keep the old tax."""
-        body = self._document_body("invoice", invoice, customer_ledger_id, items)
-        body.setdefault("TxnTaxDetail", {"TotalTax": quantize(Decimal(0), invoice.currency)})
-        return body
+        without our reference. Without tax, a company keeping the tax it is sent gets a
+        zero ``TxnTaxDetail``: left out, a sparse update would keep the old tax."""
+        return self._document_body("invoice", invoice, customer_ledger_id, items, tax, True)
 
     def credit_note_body(
         self,
         credit_note: CreditNote,
         customer_ledger_id: str,
         external_ref: str,
+        tax: TaxPlan,
         items: Items = _NO_ITEMS,
     ) -> dict[str, Any]:
         """A QBO ``CreditMemo``: lines, discount and tax as on an invoice."""
-        body = self._document_body("credit_note", credit_note, customer_ledger_id, items)
+        body = self._document_body("credit_note", credit_note, customer_ledger_id, items, tax)
         return body | {self.ref_field["credit_note"]: ref_note(external_ref)}
 
     def item_body(self, code: str, income_account_ref: str) -> dict[str, Any]:
@@ -196,18 +214,24 @@ class QboMapping:
         return body
 
     def _document_body(
-        self, kind: str, doc: Document, customer_ledger_id: str, items: Items
+        self,
+        kind: str,
+        doc: Document,
+        customer_ledger_id: str,
+        items: Items,
+        tax: TaxPlan,
+        update: bool = False,
     ) -> dict[str, Any]:
         body = self._fields(kind, _document_values(doc))
         refs = [self._item_ref(doc, n, items) for n in range(len(doc.lines))]
-        lines = [self._line(ln, doc.currency, ref) for ln, ref in zip(doc.lines, refs, strict=True)]
+        lines = [
+            self._line(ln, doc.currency, ref, tax.line_code(ln))
+            for ln, ref in zip(doc.lines, refs, strict=True)
+        ]
         body["Line"] = lines + self._discount(doc)
         body["CustomerRef"] = {"value": customer_ledger_id}
-        tax = self._tax_detail(doc)
-        if tax:
-            body["TxnTaxDetail"] = tax
-            body["GlobalTaxCalculation"] = self.tax["global_tax_calculation"]
-        _check_total(kind, doc, body)
+        body |= tax.header(doc, update=update)
+        _check_total(kind, doc, body, tax.sent_tax(body, doc))
         return body
 
     def payment_body(
@@ -328,8 +352,9 @@ class QboMapping:
             raise unknown_item("QuickBooks Online", doc, index + 1, code)
         return {"value": item.ledger_id, "name": item.code}
 
-    def _line(self, line: InvoiceLine, currency: str, item_ref: dict[str, str]) -> dict[str, Any]:
-        taxed = line.tax_amount != 0
+    def _line(
+        self, line: InvoiceLine, currency: str, item_ref: dict[str, str], tax_code: dict[str, str]
+    ) -> dict[str, Any]:
         return {
             "DetailType": self.lines["detail_type"],
             "Amount": quantize(line.net, currency),
@@ -338,7 +363,7 @@ class QboMapping:
                 "ItemRef": item_ref,
                 "Qty": line.quantity,
                 "UnitPrice": line.unit_price,
-                "TaxCodeRef": {"value": self.tax["taxable_code" if taxed else "non_taxable_code"]},
+                "TaxCodeRef": tax_code,
             },
         }
 
@@ -355,26 +380,6 @@ class QboMapping:
                 "DiscountLineDetail": detail,
             }
         ]
-
-    def _tax_detail(self, invoice: Document) -> dict[str, Any] | None:
-        taxed = [ln for ln in invoice.lines if ln.tax_amount != 0]
-        if not taxed:
-            return None
-        cur = invoice.currency
-        tax_lines: list[dict[str, Any]] = [
-            {
-                "Amount": quantize(ln.tax_amount, cur),
-                "DetailType": "TaxLineDetail",
-                "TaxLineDetail": {
-                    "TaxRateRef": {"value": self.tax["tax_rate_ref"]},
-                    "PercentBased": False,
-                    "NetAmountTaxable": quantize(ln.net, cur),
-                },
-            }
-            for ln in taxed
-        ]
-        total = sum((t["Amount"] for t in tax_lines), Decimal(0))
-        return {"TotalTax": total, "TaxLine": tax_lines}
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,17 +416,30 @@ def _document_values(doc: Document) -> dict[str, Any]:
     }
 
 
-def ledger_total(body: Mapping[str, Any]) -> Decimal:
-    """What QBO will compute as ``TotalAmt`` for this invoice or credit memo body."""
+def ledger_total(body: Mapping[str, Any], tax: Decimal) -> Decimal:
+    """What QBO will compute as ``TotalAmt`` for this invoice or credit memo body holding
+    ``tax``."""
     total = Decimal(0)
     for line in body.get("Line", []):
         sign = -1 if line["DetailType"] == "DiscountLineDetail" else 1
         total += sign * to_decimal(line["Amount"])
-    return total + to_decimal(body.get("TxnTaxDetail", {}).get("TotalTax", 0))
+    return total + tax
 
 
-def _check_total(kind: str, doc: Document, body: Mapping[str, Any]) -> None:
-    expected = ledger_total(body)
+def check_ref_length(field: str, text: str, what: str) -> None:
+    """Refuse ``text`` for ``field`` when QBO would refuse it as too long."""
+    limit = REF_FIELD_LIMITS.get(field)
+    if limit is not None and len(text) > limit:
+        raise PermanentLedgerError(
+            f"{what}: its {field} in QuickBooks would be {len(text)} characters with our "
+            f"reference line, more than the {limit} QuickBooks keeps: shorten the {field} "
+            "text in QuickBooks, then push again",
+            code="syncledger.too_long",
+        )
+
+
+def _check_total(kind: str, doc: Document, body: Mapping[str, Any], tax: Decimal) -> None:
+    expected = ledger_total(body, tax)
     if expected != doc.total:
         what = kind.replace("_", " ")
         raise PermanentLedgerError(
@@ -477,7 +495,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
         fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
         ref_field=ref_field | {"refund": refund["reference_field"]},
         lines={k: str(v) for k, v in raw["invoice"]["lines"].items()},
-        tax={k: str(v) for k, v in raw["invoice"]["tax"].items()},
+        tax=TAX_DEFAULTS | {k: str(v) for k, v in raw["invoice"]["tax"].items()},
         discount=dict(raw["invoice"]["discount"]),
         refund=refund,
         new_items=new_items,
@@ -516,9 +534,16 @@ def to_record(
     parts = _document_parts(kind, raw)
     if kind in ("invoice", "credit_note"):
         parts["line_items"] = line_item_codes(raw, item_codes)
+        parts["tax"] = held_tax(raw)
     if kind == "payment":
         parts["applied_to"] = payment_applied_to(raw)
     return LedgerRecord(**common, **parts)
+
+
+def held_tax(raw: Mapping[str, Any]) -> Decimal:
+    """The tax an invoice or credit memo holds: its ``TxnTaxDetail.TotalTax`` (under
+    automated sales tax, what QBO computed), 0 when it holds none."""
+    return to_decimal(_get_path(raw, "TxnTaxDetail.TotalTax") or 0)
 
 
 def item_refs(raw: Mapping[str, Any]) -> list[tuple[str | None, str | None]]:
