@@ -1,12 +1,15 @@
 """The fault-injection suite (real processes): a 2,000-record sync into the QBO sandbox
 while the worker is SIGKILLed at random points at least 50 times, the nats-server is
 killed and restarted mid-sync, and the sandbox answers 5xx, 429 + Retry-After and times
-out after committing. Afterwards: no duplicate and no missing ledger record, every
-record accounted for in the log, and the reconciler finds nothing to report."""
+out after committing. Some kills land while a second `run` contends for the push lease,
+and some during `import --backfill` of the payments (a CSV folder). Afterwards: no
+duplicate and no missing ledger record, every record accounted for in the log, and the
+reconciler finds nothing to report."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import random
 import time
@@ -17,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.platforms import Connection, platform
 from adapters.ports import SourceItem
 from core.bootstrap import open_runtime
 from core.embedded import EmbeddedNats, free_port
-from core.pipeline import ingest_items, reconcile_now
+from core.pipeline import ingest_dir, ingest_items, reconcile_now
 from core.settings import Settings
 from core.sync_state import SyncState
+from tests.support.ledger_checks import assert_ledger_holds_each_record_once
 from tests.support.processes import Proc, SandboxServer
 from tests.support.records import customer, invoice, payment
 
@@ -32,6 +35,8 @@ ENTITY = "faults"
 CUSTOMERS, INVOICES, PAYMENTS = 200, 1200, 600
 KILLS = 50
 ACK_WAIT = "3"
+LEASE_TTL = "2"  # a killed owner's lease lapses quickly, so the next one pushes soon
+CONTEND_EVERY, IMPORT_EVERY = 3, 5  # which rounds add a second `run`, an `import --backfill`
 
 
 def book() -> list[SourceItem]:
@@ -72,6 +77,7 @@ def worker_env(cfg: Settings) -> dict[str, str]:
         "SYNCLEDGER_LEDGER_URL": str(cfg.ledger_url),
         "SYNCLEDGER_ENTITY": ENTITY,
         "SYNCLEDGER_ACK_WAIT_S": ACK_WAIT,
+        "SYNCLEDGER_LEASE_TTL_S": LEASE_TTL,
         "SYNCLEDGER_QBO_TIMEOUT": "3",
         "SYNCLEDGER_RECONCILE_EVERY_S": "100000",
     }
@@ -117,20 +123,22 @@ async def test_two_thousand_records_survive_kills_restarts_and_ledger_faults(
     )
     items = book()
     assert len(items) >= 2000
-    await ingest(cfg, items)
+    payments = write_payment_folders(tmp_path / "payments", items)
+    await ingest(cfg, [i for i in items if i.kind != "payment"])
     rng = random.Random(2026)
     faults: Counter[str] = Counter()
     for kill in range(KILLS):
         faults[inject_a_fault(sandbox, rng)] += 1
-        proc = Proc(["run"], worker_env(cfg), tmp_path / f"worker-{kill}.log").start()
+        procs = round_of_processes(cfg, kill, payments, tmp_path)
         await asyncio.sleep(rng.uniform(1.5, 4.0))
         if kill == KILLS // 2:  # the event store dies under the running worker
             nats.kill()
             await asyncio.sleep(1.0)
             nats.start()
             await asyncio.sleep(rng.uniform(1.0, 3.0))
-        proc.kill()
+        await kill_in_random_order(procs, rng)
     sandbox.admin("faults", method="DELETE")
+    await ingest_folders(cfg, payments)  # what the kills cut off
     final = Proc(["run"], worker_env(cfg), tmp_path / "worker-final.log").start()
     try:
 
@@ -151,7 +159,7 @@ async def test_two_thousand_records_survive_kills_restarts_and_ledger_faults(
     ), "every record accounted for, latest version"
     assert not [r for r in state.records.values() if r.abandoned_key or r.rejected_sha]
     await assert_ledger_holds_each_record_once(
-        cfg, sandbox, {f"csv/{i.kind}/{i.id}" for i in items}
+        cfg, sandbox.url, {f"csv/{i.kind}/{i.id}" for i in items}
     )
     await assert_every_request_has_its_outcome(cfg)
     report = await reconcile_now(cfg)
@@ -160,27 +168,59 @@ async def test_two_thousand_records_survive_kills_restarts_and_ledger_faults(
     assert sum(faults.values()) == KILLS
 
 
-async def assert_ledger_holds_each_record_once(
-    cfg: Settings, sandbox: SandboxServer, expected: set[str]
-) -> None:
-    plat = platform("qbo")
-    ledger = plat.connect(Connection(sandbox.url, tmp_token(cfg), {}))
-    try:
-        refs = [
-            r.external_ref
-            for kind in ("customer", "invoice", "payment")
-            async for r in ledger.list_all(kind)
-        ]
-    finally:
-        await ledger.aclose()
-    counts = Counter(refs)
-    assert [ref for ref, n in counts.items() if n > 1] == []  # no duplicates
-    assert expected - set(counts) == set()  # nothing missing
-    assert set(counts) - expected == set()  # nothing we did not send
+def write_payment_folders(path: Path, items: list[SourceItem]) -> list[Path]:
+    """The payments as CSV exports (docs/csv.md), one per `import` round, so that each
+    import appends records of its own when it is killed."""
+    payments = [i for i in items if i.kind == "payment"]
+    rounds = len(range(2, KILLS, IMPORT_EVERY))
+    return [write_folder(path / str(n), payments[n::rounds]) for n in range(rounds)]
 
 
-def tmp_token(cfg: Settings) -> Path:
-    return cfg.data_dir / "tokens" / "qbo.json"  # shared with the workers: tokens rotate
+def write_folder(path: Path, payments: list[SourceItem]) -> Path:
+    path.mkdir(parents=True)
+    for name, header in (("customers", "id,name,currency,updated_at"), ("invoices", INVOICE_HEAD)):
+        (path / f"{name}.csv").write_text(header + "\n")
+    fields = ["customer_id", "invoice_id", "amount", "currency", "paid_on"]
+    with open(path / "payments.csv", "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=["id", *fields, "updated_at"])
+        writer.writeheader()
+        for p in payments:
+            writer.writerow(
+                {"id": p.id, **{k: p.fields[k] for k in fields}, "updated_at": p.version}
+            )
+    return path
+
+
+async def ingest_folders(cfg: Settings, folders: list[Path]) -> None:
+    async with open_runtime(cfg) as rt:
+        for folder in folders:
+            await ingest_dir(rt, folder)
+
+
+INVOICE_HEAD = (
+    "id,number,customer_id,issue_date,currency,total,updated_at,description,quantity,unit_price"
+)
+
+
+def round_of_processes(cfg: Settings, n: int, payments: list[Path], tmp_path: Path) -> list[Proc]:
+    """The worker; every few rounds a second `run` contending for the push lease, and an
+    `import --backfill` of the payments (killed while it appends, or while it pushes)."""
+    procs = [Proc(["run"], worker_env(cfg), tmp_path / f"worker-{n}.log").start()]
+    if n % CONTEND_EVERY == 1:
+        procs.append(Proc(["run"], worker_env(cfg), tmp_path / f"contender-{n}.log").start())
+    if n % IMPORT_EVERY == 2:
+        args = ["import", str(payments[n // IMPORT_EVERY]), "--backfill"]
+        procs.append(Proc(args, worker_env(cfg), tmp_path / f"import-{n}.log").start())
+    return procs
+
+
+async def kill_in_random_order(procs: list[Proc], rng: random.Random) -> None:
+    """SIGKILL each, a moment apart: a contender may take the lease over in between."""
+    rng.shuffle(procs)
+    for n, proc in enumerate(procs):
+        if n:
+            await asyncio.sleep(rng.uniform(0.0, 1.0))
+        proc.kill()
 
 
 async def assert_every_request_has_its_outcome(cfg: Settings) -> None:
