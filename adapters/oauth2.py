@@ -230,7 +230,9 @@ class OAuth2RefreshAuth:
         self._tokens: TokenSet | None = None
         self._lock = asyncio.Lock()
         #: the refresh token the token endpoint refused, and how: asked again only once
-        #: the store holds another one (a refusal is final for that token and client)
+        #: the store holds another one (a refusal is final for that token and client);
+        #: meanwhile every request fails with a ``ConfigurationError``, which stops a sync
+        #: that would retry an ``AuthExpiredError`` for minutes
         self._refused: tuple[str, AuthExpiredError] | None = None
 
     async def headers(self, client: httpx.AsyncClient) -> dict[str, str]:
@@ -265,8 +267,10 @@ class OAuth2RefreshAuth:
             if not self._needs_refresh(tokens, stale_access):
                 return tokens
         if self._refused is not None and self._refused[0] == tokens.refresh_token:
-            refused = self._refused[1]  # never spend minutes asking again what was refused
-            raise AuthExpiredError(str(refused), code=refused.code)
+            raise ConfigurationError(  # not a retry: the sync must stop, with this line
+                f"{self._refused[1]} (refused already: not asked again until the stored "
+                "refresh token changes)"
+            )
         try:
             fresh = await self._grant(client, tokens)
         except AuthExpiredError as exc:

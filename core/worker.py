@@ -125,7 +125,7 @@ def build_broker(
             await _hand_back(raws)
             return
         except ConfigurationError as exc:  # settings or credentials: retrying cannot help
-            log.error("sync stopped: %s", exc)
+            log.info("sync stopped: %s", exc)  # the command ends with this line
             stats.halt(exc)
             await _hand_back(raws)
             return

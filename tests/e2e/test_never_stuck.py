@@ -111,6 +111,25 @@ async def test_a_broken_token_file_ends_sync_once_with_one_line(
     assert sandbox.counts()["customer"] == 0
 
 
+async def test_run_stops_with_one_line_on_a_broken_token_file(
+    tmp_path: Path, nats_server: EmbeddedNats, sandbox: SandboxServer
+) -> None:
+    env = await prepared(tmp_path, nats_server, sandbox.url)
+    token_file = tmp_path / "state" / "tokens" / "qbo.json"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text('{"access_token": "a"}')
+    token_file.chmod(0o600)
+    result = cli(["run"], env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: the token file {token_file} is not a token file (no access/refresh token): "
+        "delete it and set SYNCLEDGER_QBO_REFRESH_TOKEN to a refresh token from a new "
+        "authorisation of the connection"
+    ]
+    assert sandbox.counts()["customer"] == 0
+
+
 async def test_a_refused_client_secret_ends_sync_once_with_one_line(
     tmp_path: Path, nats_server: EmbeddedNats, sandbox: SandboxServer
 ) -> None:
