@@ -97,7 +97,8 @@ class TaxModelReader:
             prefs = await self._read("preferences")
             country = _get(info, "CompanyInfo", "Country")
             self._known = company_tax(country, _get(prefs, "Preferences", "TaxPrefs"))
-        return TaxPlan(self._known, self._settings)
+        code = self._settings.get("txn_tax_code_ref") or None
+        return TaxPlan(self._known, self._settings, txn_tax_code=code)
 
 
 @dataclass(frozen=True, slots=True)
