@@ -17,10 +17,24 @@ between is not detected).
 
 Limits per organisation, held before sending: 100 requests a minute, the plan's daily
 cap (1,000 on Free up to 10,000; ``daily_limit``) and 10 requests in flight (5 on
-Free; ``concurrency``). Delta: lists sorted by ``last_modified_time`` newest first,
-read until a record older than the cursor (the live API treats the
-``last_modified_time`` filter as an exact match). Pagination: ``page``/``per_page``
-(≤ 200) until ``page_context.has_more_page`` is false.
+Free; ``concurrency``). Pagination: ``page``/``per_page`` (≤ 200) until
+``page_context.has_more_page`` is false.
+
+Delta (``changes``): Zoho's Books v3 OpenAPI documents (zoho.com/books/api/v3, "Download
+... OpenAPI Document" on each module's page; read at fordez/zoho-books-mcp-server-openapi
+@972c369, ``mcp_server/openapi-all/``) list the ``sort_column`` values each list takes:
+contacts ``contact_name, first_name, last_name, email, outstanding_receivable_amount,
+created_time, last_modified_time``; invoices ``customer_name, invoice_number, date,
+due_date, total, balance, created_time``; credit notes ``customer_name,
+creditnote_number, balance, total, date, created_time``; customer payments name none
+(their example is ``created_time``). So contacts are listed by ``last_modified_time``
+newest first and read until the first row older than the cursor, but only while
+``page_context`` says the answer is sorted so; invoices, credit notes and payments are
+listed by ``created_time``, oldest first, every page, each row kept when its
+``last_modified_time`` is at or after the cursor (a row without one is kept). That costs
+one request per 200 records of each kind, but no modified record is passed over because
+of where it sorts. The ``last_modified_time`` list filter is not used: the invoices
+schema calls it "modified after", integrators found the live API matching it exactly.
 
 Overpayments: one ``POST /customerpayments`` of the whole ``amount`` received with
 ``invoices: [{invoice_id, amount_applied}]`` for the part applied (``invoices: []`` when
@@ -134,6 +148,7 @@ from adapters.ledgers.zoho_mapping import (
     ref_key,
     reference_token,
     refund_record,
+    refuse_credit_note_discount,
     split_refund_id,
     tax_in,
     tax_key,
@@ -190,7 +205,7 @@ class ZohoLedger:
         requests_per_minute=PER_MINUTE,
         requests_per_second=None,
         idempotency="reference lookup (reference_number; contact notes key)",
-        delta="last_modified_time sort",
+        delta="last_modified_time of every listed row (contacts: newest first)",
         kinds=("customer", "invoice", "payment", "credit_note", "refund"),
         matches_tax_id=True,
     )
@@ -219,6 +234,7 @@ class ZohoLedger:
         self._refund_account: str | None = None
         self._items = ItemCache()
         self._item_account: tuple[str | None] | None = None  # (account,) once known
+        self._default_item_id: str | None = None
         self._applications: dict[tuple[str, str, str | None], Applications] = {}
         self._contact_refs: dict[tuple[str, str], str | None] = {}
 
@@ -368,6 +384,7 @@ class ZohoLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
+        refuse_credit_note_discount(credit_note)
         org = await self._org()
         items = await self._booking(credit_note)
         body = self.mapping.credit_note_body(
@@ -504,9 +521,12 @@ class ZohoLedger:
                 yield await self._record(kind, raw)
 
     async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
-        """Records changed at or after ``since`` (to the second: Zoho's resolution),
-        newest first per kind. A record changed while this runs may come twice, never
-        not at all: changes only move records towards the front of the order."""
+        """Records changed at or after ``since`` (to the second: Zoho's resolution), kind
+        by kind (module docstring). A record changed while this runs may come twice: a
+        change moves a contact to the front of its order and leaves a document where it
+        sorts (by creation). Pages are numbered, so a record deleted while this runs
+        shifts the rows after it by one and one row may fall between two pages (Zoho
+        offers no cursor)."""
         since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
         seen: set[tuple[str, str, str | None]] = set()
         for kind in _DELTA_KINDS:
@@ -558,14 +578,29 @@ class ZohoLedger:
             raw = taken
         return self._items.remember(raw, asked=code)
 
-    async def _booking(self, doc: Invoice | CreditNote) -> tuple[str | None, ...]:
-        """The ``item_id`` each line is booked to (None: the mapping's default); a line
-        naming no item of the organisation is refused before anything is written."""
+    async def _booking(self, doc: Invoice | CreditNote) -> tuple[str, ...]:
+        """The ``item_id`` each line is booked to: its item's, else the default item's
+        (``_default_item``). A line naming no item of the organisation is refused before
+        anything is written, the default item included."""
         items = await items_for_lines(doc, self.find_item, "Zoho Books")
+        default = await self._default_item() if _uncoded(doc) else ""
         return tuple(
-            None if line.item_code is None else items[line.item_code].ledger_id
+            default if line.item_code is None else items[line.item_code].ledger_id
             for line in doc.lines
         )
+
+    async def _default_item(self) -> str:
+        """The item lines naming none are booked to (Zoho's invoice schema requires an
+        ``item_id`` on every line): ``[invoice.lines] item_id``, else the item named
+        ``[invoice.lines] item_name``, created once if the organisation has none."""
+        if self._default_item_id is None:
+            self._default_item_id = (
+                self.mapping.default_item
+                or (
+                    await self.create_item(self.mapping.default_item_name, idempotency_key="")
+                ).ledger_id
+            )
+        return self._default_item_id
 
     async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         """``raw`` as a record, with what a payment or credit note is applied to; a
@@ -624,8 +659,14 @@ class ZohoLedger:
         )
 
     async def _item_code(self, item_id: str | None) -> str | None:
-        item = None if item_id is None else await self._item_by_id(item_id)
-        return None if item is None else item.code
+        """The code of the item a line is booked to; None for no item and for the default
+        item, which stands for "no code" (``_default_item``)."""
+        if item_id is None or item_id in (self.mapping.default_item, self._default_item_id):
+            return None
+        item = await self._item_by_id(item_id)
+        if item is None or item.code.casefold() == self.mapping.default_item_name.casefold():
+            return None
+        return item.code
 
     async def _item_named(self, code: str, *, once: bool = False) -> dict[str, Any] | None:
         if not may_be_name(code):
@@ -960,13 +1001,27 @@ class ZohoLedger:
         return str(primary["account_id"])
 
     async def _changed(self, kind: str, since: datetime) -> AsyncIterator[LedgerRecord]:
-        order = {"sort_column": "last_modified_time", "sort_order": "D"}
-        async for raw in self._pages(kind, order | _all_statuses(kind)):
-            moment = zoho_moment(raw.get("last_modified_time"))
-            if moment is not None and moment < since:
+        """The records of ``kind`` changed at or after ``since`` (module docstring): every
+        page in a documented order, each row kept by its ``last_modified_time`` (a row
+        without one is kept); contacts stop at the first older row when the answer says
+        it is sorted newest first."""
+        path, key = f"{API}/{_resource(kind)}", RESOURCES[kind][2]
+        params = DELTA_ORDER[kind] | _all_statuses(kind)
+        page = 1
+        while True:
+            rows, context = await self._page_at(path, key, params, page=page)
+            newest_first = _newest_first(context)
+            for raw in rows:
+                moment = zoho_moment(raw.get("last_modified_time"))
+                if moment is not None and moment < since:
+                    if newest_first:
+                        return
+                    continue
+                if kind != "customer" or _is_customer(raw):
+                    yield await self._record(kind, raw)
+            if not context.get("has_more_page"):
                 return
-            if kind != "customer" or _is_customer(raw):
-                yield await self._record(kind, raw)
+            page += 1
 
     # ----------------------------------------------------------------- helpers
 
@@ -1014,6 +1069,20 @@ class ZohoLedger:
     ) -> tuple[list[dict[str, Any]], bool]:
         """One page of the list at ``path`` (its rows under ``key``), and whether more
         follow."""
+        rows, context = await self._page_at(path, key, params, once=once, page=page)
+        return rows, bool(context.get("has_more_page"))
+
+    async def _page_at(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, str],
+        *,
+        once: bool = False,
+        page: int = 1,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """One page of the list at ``path``: its rows under ``key`` and its
+        ``page_context`` (``has_more_page``, ``sort_column``, ``sort_order``)."""
         query = {**params, "page": str(page), "per_page": str(self._page)}
         answer = await self._call("GET", path, params=query, idempotent=not once)
         context = answer.get("page_context")
@@ -1024,7 +1093,7 @@ class ZohoLedger:
                 code="syncledger.bad_answer",
             )
         rows: list[dict[str, Any]] = answer.get(key, [])
-        return rows, bool(context.get("has_more_page"))
+        return rows, context
 
     async def _pages(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
         async for raw in self._pages_at(f"{API}/{_resource(kind)}", RESOURCES[kind][2], params):
@@ -1167,10 +1236,28 @@ def _org_settings(currencies: list[dict[str, Any]], taxes: list[dict[str, Any]])
 _ALL = {"filter_by": "Status.All"}
 #: the kinds ``changes`` reads (refund lists carry no modification time)
 _DELTA_KINDS = ("customer", "invoice", "payment", "credit_note")
+#: the order ``changes`` lists each kind in: a ``sort_column`` Zoho documents for that
+#: list (module docstring). Only contacts may be sorted by ``last_modified_time``.
+DELTA_ORDER: dict[str, dict[str, str]] = {
+    "customer": {"sort_column": "last_modified_time", "sort_order": "D"},
+    "invoice": {"sort_column": "created_time", "sort_order": "A"},
+    "payment": {"sort_column": "created_time", "sort_order": "A"},
+    "credit_note": {"sort_column": "created_time", "sort_order": "A"},
+}
+
+
+def _newest_first(context: Mapping[str, Any]) -> bool:
+    """The page says it is sorted by modification time, newest first: the first row
+    older than the cursor ends the delta (nothing after it is newer)."""
+    return context.get("sort_column") == "last_modified_time" and context.get("sort_order") == "D"
 
 
 def _all_statuses(kind: str) -> dict[str, str]:
     return _ALL if kind == "customer" else {}
+
+
+def _uncoded(doc: Invoice | CreditNote) -> bool:
+    return any(line.item_code is None for line in doc.lines)
 
 
 def _is_customer(raw: Mapping[str, Any]) -> bool:

@@ -56,6 +56,8 @@ from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refu
 from core.money import minor_unit, quantize, to_decimal
 
 REF_MARKER = "syncledger-ref:"
+#: the refusal of a credit note carrying a discount (``refuse_credit_note_discount``)
+CREDIT_NOTE_DISCOUNT = "syncledger.credit_note_discount_unsupported"
 KEY_MARKER = "syncledger-key:"
 TAX_MARKER = "syncledger-tax:"
 REFERENCE_LIMIT = 100
@@ -314,6 +316,12 @@ class ZohoMapping:
         return str(self.options["invoice"].get("item_id") or "") or None
 
     @property
+    def default_item_name(self) -> str:
+        """The item lines naming none are booked to when ``[invoice.lines] item_id`` is
+        empty (``[invoice.lines] item_name``): found by name, else created."""
+        return str(self.options["invoice"]["item_name"])
+
+    @property
     def new_item_account(self) -> str | None:
         """The income account new items are booked to (``[new_items] account_id``)."""
         return str(self.options["new_items"]["account_id"]) or None
@@ -342,6 +350,8 @@ class ZohoMapping:
         items: Sequence[str | None],
     ) -> dict[str, Any]:
         where = f"{kind.replace('_', ' ')} {doc.number}"
+        if isinstance(doc, CreditNote):
+            refuse_credit_note_discount(doc)
         values = _document_values(doc, self.uses_our_number(kind))
         body = self._fields(kind, values)
         body["customer_id"] = customer_id
@@ -352,7 +362,9 @@ class ZohoMapping:
             self._line(ln, doc.currency, org, where, item_id)
             for ln, item_id in zip(doc.lines, booked, strict=True)
         ]
-        body |= self._discount(doc)
+        if kind == "invoice":
+            _check_items(body["line_items"], where)
+            body |= self._discount(doc)
         _check_rate(doc, org, where, body)
         _check_total(doc, body, org, where)
         return body
@@ -406,6 +418,33 @@ def _check_applied(payment: Payment, part: Decimal) -> None:
             f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment to its "
             "invoice (between 0 and the amount received)",
             code="syncledger.bad_applied_amount",
+        )
+
+
+def refuse_credit_note_discount(note: CreditNote) -> None:
+    """Zoho's credit-note schema has no document discount (``discount``,
+    ``discount_type``, ``is_discount_before_tax`` are invoice fields only), and no other
+    documented construct takes an amount off a credit note after tax; so a credit note
+    with a discount is refused before anything is sent, never sent without it."""
+    if note.discount != 0:
+        raise PermanentLedgerError(
+            f"credit note {note.number}: Zoho Books credit notes take no document discount "
+            f"(its API documents discount fields on invoices only), so its {note.discount} "
+            f"{note.currency} discount cannot be sent and the credit would total "
+            f"{note.total + note.discount} in Zoho, not {note.total}: record it in Zoho Books "
+            "by hand, or issue it from the source without a discount",
+            code=CREDIT_NOTE_DISCOUNT,
+        )
+
+
+def _check_items(lines: Sequence[Mapping[str, Any]], where: str) -> None:
+    """Zoho's invoice schema requires ``line_items[].item_id`` (the adapter books every
+    line to an item before it maps a document)."""
+    if any(not line.get("item_id") for line in lines):
+        raise PermanentLedgerError(
+            f"{where}: a line has no item, and Zoho Books requires one on every invoice "
+            "line: set [invoice.lines] item_id or item_name in the Zoho mapping",
+            code="syncledger.item_required",
         )
 
 
@@ -498,6 +537,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> ZohoMapping:
             "use_our_number": bool(invoice["use_our_number"]),
             "mark_sent": bool(invoice["mark_sent"]),
             "item_id": str(invoice["lines"].get("item_id", "")),
+            "item_name": str(invoice["lines"].get("item_name") or DEFAULT_ITEM_NAME),
             "allowed_taxes": tuple(str(t) for t in invoice["tax"].get("allowed", [])),
             **invoice["discount"],
         },
@@ -525,6 +565,8 @@ def _refund_options(raw: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+#: the item lines naming none are booked to when the mapping names none
+DEFAULT_ITEM_NAME = "General sales"
 #: the keys ``[new_items]`` may hold
 NEW_ITEM_KEYS = frozenset({"account_id"})
 
@@ -609,9 +651,22 @@ def _parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "external_ref": _str(raw.get("reference_number")) or None,
         "total": _amount(raw.get("total")),
+        "tax": document_tax(raw),
         "balance": _amount(raw.get("balance")),
         "status": INVOICE_STATUS.get(status, status) if kind == "invoice" else status,
     }
+
+
+def document_tax(raw: Mapping[str, Any]) -> Decimal | None:
+    """The tax Zoho computed on an invoice or credit note read in full: ``tax_total``
+    (invoices), else the sum of ``taxes[].tax_amount`` (the tax summary both invoice and
+    credit-note answers document). List rows carry neither: None."""
+    if raw.get("tax_total") is not None:
+        return to_decimal(raw["tax_total"])
+    taxes = raw.get("taxes")
+    if not isinstance(taxes, list):
+        return None
+    return sum((to_decimal(t.get("tax_amount") or 0) for t in taxes), Decimal(0))
 
 
 def refund_record(

@@ -5,8 +5,15 @@ pagination answered with ``page_context`` (zoho.com/books/api/v3, "List contacts
   ``<field>_contains``; ``search_text`` looks in a record's name / number and notes;
   ``email`` matches any contact person's address.
 - ``last_modified_time`` is an exact match, not "since": integrators found that the live
-  API treats it so (and ignores ``last_modified_time_start``). Changes are read by
-  sorting on ``last_modified_time``, newest first, which the live API honours.
+  API treats it so (and ignores ``last_modified_time_start``), although the invoices
+  schema describes it as "modified after".
+- ``sort_column`` takes only the values each list's ``GET`` parameter documents in Zoho's
+  Books v3 OpenAPI documents (``SORT_COLUMNS``; read at
+  fordez/zoho-books-mcp-server-openapi@972c369, ``mcp_server/openapi-all/``): only
+  contacts may be sorted by ``last_modified_time``; invoices and credit notes are refused
+  it (400, code 4) like any column their list does not name. Customer payments name no
+  column; the sandbox takes the one their example shows, ``created_time``. Answers echo
+  ``sort_column`` and ``sort_order`` in ``page_context``, as Zoho's list schemas show.
 - ``per_page`` is at most 200 (the default); rows are summaries without line items,
   contact persons or notes, as Zoho's list answers are.
 - Items: ``name`` (exact, ignoring case, and its variants), ``description``,
@@ -72,11 +79,27 @@ TEXT_FILTERS: dict[str, tuple[str, ...]] = {
 EXACT_FILTERS = ("customer_id", "status", "last_modified_time", "contact_type")
 _TIMES = ("created_time", "last_modified_time")
 SORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "contact": ("contact_name", "outstanding_receivable_amount", *_TIMES),
+    # contacts.yml GET /contacts sort_column: "contact_name, first_name, last_name, email,
+    # outstanding_receivable_amount, created_time and last_modified_time"
+    "contact": (
+        "contact_name", "first_name", "last_name", "email", "outstanding_receivable_amount",
+        *_TIMES,
+    ),
     "item": ("name", "rate", "tax_name", *_TIMES),
-    "invoice": ("invoice_number", "date", "due_date", "total", "balance", *_TIMES),
-    "customerpayment": ("payment_number", "date", "amount", *_TIMES),
-    "creditnote": ("creditnote_number", "date", "total", "balance", *_TIMES),
+    # invoices.yml GET /invoices sort_column: "customer_name, invoice_number, date,
+    # due_date, total, balance and created_time"
+    "invoice": (
+        "customer_name", "invoice_number", "date", "due_date", "total", "balance",
+        "created_time",
+    ),
+    # customer-payments.yml GET /customerpayments sort_column: no values, example
+    # created_time
+    "customerpayment": ("created_time",),
+    # credit-notes.yml GET /creditnotes sort_column: "customer_name, creditnote_number,
+    # balance, total, date, and created_time"
+    "creditnote": (
+        "customer_name", "creditnote_number", "balance", "total", "date", "created_time",
+    ),
     "creditnoterefund": (
         "refund_mode", "reference_number", "date", "creditnote_number", "customer_name",
         "amount_bcy", "amount_fcy",

@@ -799,10 +799,12 @@ async def test_a_line_naming_an_item_is_sent_with_its_item_id_and_read_back_by_c
     [post] = zoho.transport.sent("POST", "/invoices")
     lines = body_of(post)["line_items"]
     assert isinstance(lines, list)
-    assert [ln.get("item_id") for ln in lines] == [made.ledger_id, None]
+    default = await zoho.ledger.find_item("General sales")  # the uncoded line's item
+    assert default is not None
+    assert [ln.get("item_id") for ln in lines] == [made.ledger_id, default.ledger_id]
     assert [ln["rate"] for ln in lines] == [Decimal("10.00"), Decimal("10.00")]
     [stored] = zoho.sandbox.records("invoice")
-    assert [ln.get("item_id") for ln in stored["line_items"]] == [made.ledger_id, None]
+    assert [ln["item_id"] for ln in stored["line_items"]] == [made.ledger_id, default.ledger_id]
     record = await zoho.ledger.get("invoice", invoice_id)
     assert record is not None
     assert (record.line_items, record.total) == (("SVC-AUDIT", None), Decimal("20.00"))

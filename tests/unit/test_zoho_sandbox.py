@@ -34,6 +34,17 @@ class Zoho:
         self.sandbox = sandbox_of(app)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://z")
         self.access = ""
+        self._item: str | None = None
+
+    def item(self) -> str:
+        """An item invoice lines are booked to (seeded on first use)."""
+        if self._item is None:
+            self._item = self.sandbox.seed_item("Service")
+        return self._item
+
+    def line(self, rate: str, quantity: str = "1", **fields: Any) -> dict[str, Any]:
+        """An invoice line: Zoho's invoice schema requires its ``item_id``."""
+        return {"item_id": self.item()} | line(rate, quantity, **fields)
 
     async def token(self, refresh: str = DEFAULT_REFRESH_TOKEN, **form: str) -> dict[str, Any]:
         fields = {
@@ -91,7 +102,7 @@ class Zoho:
     async def invoice(
         self, customer_id: str, *, sent: bool = True, **fields: Any
     ) -> dict[str, Any]:
-        body = {"customer_id": customer_id, "line_items": [line("100.00")], **fields}
+        body = {"customer_id": customer_id, "line_items": [self.line("100.00")], **fields}
         invoice: dict[str, Any] = (await self.ok("POST", "/invoices", body))["invoice"]
         if sent:
             await self.ok("POST", f"/invoices/{invoice['invoice_id']}/status/sent")
@@ -115,6 +126,10 @@ class Zoho:
         key = {"contacts": "contact", "invoices": "invoice", "customerpayments": "payment"}
         found: dict[str, Any] = answer[key.get(resource, "creditnote")]
         return found
+
+
+#: stands for ``Zoho.item()`` in parameters (the item is seeded per test)
+ITEM = "<the seeded item>"
 
 
 def line(rate: str, quantity: str = "1", **fields: Any) -> dict[str, Any]:
@@ -236,7 +251,7 @@ async def test_a_line_naming_an_unknown_item_is_refused_and_nothing_is_written(z
     customer = await zoho.contact()
     body = {"customer_id": customer["contact_id"], "line_items": [line("10", item_id="4609")]}
     for resource in ("/invoices", "/creditnotes"):
-        status, answer = await zoho.call("POST", resource, body)
+        status, answer = await zoho.call("POST", resource, body | {"date": "2026-03-01"})
         assert (status, answer) == (
             400,
             {"code": 1002, "message": "Invalid value passed for item_id"},
@@ -245,19 +260,17 @@ async def test_a_line_naming_an_unknown_item_is_refused_and_nothing_is_written(z
     invoice = await zoho.invoice(customer["contact_id"])
     status, _ = await zoho.call("PUT", f"/invoices/{invoice['invoice_id']}", body)
     assert status == 400
-    assert (await zoho.read("invoices", invoice["invoice_id"]))["line_items"][0].get("item_id") in (
-        None,
-        "",
-    )
+    lines = (await zoho.read("invoices", invoice["invoice_id"]))["line_items"]
+    assert [ln["item_id"] for ln in lines] == [zoho.item()]
 
 
 async def test_a_line_naming_an_item_takes_what_it_leaves_out_from_the_item(zoho: Zoho) -> None:
     customer = await zoho.contact()
     item_id = zoho.sandbox.seed_item("Hosting", rate=Decimal("12.50"))
-    lines = [{"item_id": item_id, "quantity": Decimal("2")}, line("1.00")]
+    lines = [{"item_id": item_id, "quantity": Decimal("2")}, zoho.line("1.00")]
     invoice = await zoho.invoice(customer["contact_id"], line_items=lines)
     booked = [(ln.get("item_id"), ln["name"]) for ln in invoice["line_items"]]
-    assert booked == [(item_id, "Hosting"), (None, "Service")]
+    assert booked == [(item_id, "Hosting"), (zoho.item(), "Service")]
     assert invoice["total"] == Decimal("26.00")
 
 
@@ -267,7 +280,11 @@ async def test_a_line_naming_an_item_takes_what_it_leaves_out_from_the_item(zoho
 async def test_zoho_computes_tax_from_tax_ids_and_takes_the_discount_after_tax(zoho: Zoho) -> None:
     customer = await zoho.contact()
     tax = await zoho.tax_id("8")
-    lines = [line("75.50", "2", tax_id=tax), line("9.99", "3", tax_id=tax), line("40.00")]
+    lines = [
+        zoho.line("75.50", "2", tax_id=tax),
+        zoho.line("9.99", "3", tax_id=tax),
+        zoho.line("40.00"),
+    ]
     invoice = await zoho.invoice(customer["contact_id"], line_items=lines, discount="10.00")
     assert invoice["sub_total"] == Decimal("220.97")
     assert invoice["tax_total"] == Decimal("14.48")  # 12.08 + 2.40, rounded per line
@@ -277,7 +294,7 @@ async def test_zoho_computes_tax_from_tax_ids_and_takes_the_discount_after_tax(z
 async def test_a_discount_before_tax_is_taxed_on_the_discounted_amounts(zoho: Zoho) -> None:
     customer = await zoho.contact()
     tax = await zoho.tax_id("20")
-    lines = [line("100.00", tax_id=tax)]
+    lines = [zoho.line("100.00", tax_id=tax)]
     invoice = await zoho.invoice(
         customer["contact_id"], line_items=lines, discount="10%", is_discount_before_tax=True
     )
@@ -290,8 +307,8 @@ async def test_a_discount_before_tax_is_taxed_on_the_discounted_amounts(zoho: Zo
     ("change", "code"),
     [
         ({"line_items": []}, 4),
-        ({"line_items": [line("1.00", tax_id="123")]}, 4),
-        ({"line_items": [{"name": "no rate"}]}, 4),
+        ({"line_items": [line("1.00", tax_id="123", item_id=ITEM)]}, 4),
+        ({"line_items": [{"name": "no item", "rate": Decimal("1.00")}]}, 4),
         ({"customer_id": "987654"}, 1002),
         ({"reference_number": "x" * 101}, 4),
         ({"discount": "500"}, 4),
@@ -301,7 +318,11 @@ async def test_invoices_are_refused_when_invalid(
     zoho: Zoho, change: dict[str, Any], code: int
 ) -> None:
     customer = await zoho.contact()
-    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]} | change
+    if "line_items" in change:
+        lines = [ln | {"item_id": zoho.item()} if ln.get("item_id") == ITEM else ln
+                 for ln in change["line_items"]]  # fmt: skip
+        change = change | {"line_items": lines}
+    body = {"customer_id": customer["contact_id"], "line_items": [zoho.line("10.00")]} | change
     status, answer = await zoho.call("POST", "/invoices", body)
     assert (status, answer["code"]) == (400, code)
     assert zoho.sandbox.count("invoice") == 0
@@ -309,7 +330,7 @@ async def test_invoices_are_refused_when_invalid(
 
 async def test_invoice_numbers_are_generated_unless_told_otherwise(zoho: Zoho) -> None:
     customer = await zoho.contact()
-    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
+    body = {"customer_id": customer["contact_id"], "line_items": [zoho.line("10.00")]}
     generated = (await zoho.ok("POST", "/invoices", body))["invoice"]
     assert generated["invoice_number"] == "INV-000001"
     status, answer = await zoho.call("POST", "/invoices", body | {"invoice_number": "A-1"})
@@ -341,7 +362,7 @@ async def test_foreign_currency_documents_need_a_rate_and_the_customers_currency
 ) -> None:
     euro = await zoho.currency_id("EUR")
     customer = await zoho.contact("Euro GmbH", currency_id=euro)
-    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
+    body = {"customer_id": customer["contact_id"], "line_items": [zoho.line("10.00")]}
     status, answer = await zoho.call("POST", "/invoices", body)
     assert (status, answer["code"]) == (400, 4)
     status, answer = await zoho.call(
@@ -405,7 +426,11 @@ async def test_voiding_unassociates_payments_into_customer_credits(zoho: Zoho) -
 async def test_credit_notes_apply_to_invoices_and_close_when_used_up(zoho: Zoho) -> None:
     customer = await zoho.contact()
     invoice = await zoho.invoice(customer["contact_id"])
-    body = {"customer_id": customer["contact_id"], "line_items": [line("40.00")]}
+    body = {
+        "customer_id": customer["contact_id"],
+        "date": "2026-03-10",
+        "line_items": [line("40.00")],
+    }
     note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
     assert (note["creditnote_number"], note["status"]) == ("CN-00001", "open")
     path = f"/creditnotes/{note['creditnote_id']}/invoices"
@@ -478,7 +503,11 @@ async def test_an_excess_payment_is_refunded_out_of_its_unused_amount(zoho: Zoho
 
 async def test_a_credit_note_refund_draws_on_its_balance_and_closes_it(zoho: Zoho) -> None:
     customer = await zoho.contact()
-    body = {"customer_id": customer["contact_id"], "line_items": [line("40.00")]}
+    body = {
+        "customer_id": customer["contact_id"],
+        "date": "2026-03-10",
+        "line_items": [line("40.00")],
+    }
     note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
     path = f"/creditnotes/{note['creditnote_id']}/refunds"
     account = await primary_account(zoho)
@@ -504,11 +533,11 @@ async def test_an_invoice_cannot_be_cut_below_what_was_paid(zoho: Zoho) -> None:
     customer = await zoho.contact()
     invoice = await zoho.invoice(customer["contact_id"])
     await zoho.pay(customer["contact_id"], invoice["invoice_id"], "50.00")
-    body = {"line_items": [line("40.00")]}
+    body = {"line_items": [zoho.line("40.00")]}
     status, answer = await zoho.call("PUT", f"/invoices/{invoice['invoice_id']}", body)
     assert (status, answer["code"]) == (400, 9006)
     updated = await zoho.ok(
-        "PUT", f"/invoices/{invoice['invoice_id']}", {"line_items": [line("80.00")]}
+        "PUT", f"/invoices/{invoice['invoice_id']}", {"line_items": [zoho.line("80.00")]}
     )
     assert (updated["invoice"]["balance"], updated["invoice"]["status"]) == (
         Decimal("30.00"),
@@ -610,7 +639,7 @@ async def test_a_lookup_of_a_stalled_write_stalls_while_injections_remain(zoho: 
     zoho.sandbox.commit_then_timeout_next(2, stall_seconds=5)
     body = {
         "customer_id": customer["contact_id"],
-        "line_items": [line("1")],
+        "line_items": [zoho.line("1")],
         "reference_number": "r-1",
     }
     with pytest.raises(TimeoutError):
