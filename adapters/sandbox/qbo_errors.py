@@ -95,6 +95,12 @@ def invalid_line_tax_code(supplied: object) -> QboFault:
     )
 
 
+def invalid_enumeration(value: object) -> QboFault:
+    """A value outside a field's enumeration: code 2170 "Invalid Enumeration" (Intuit's
+    "Top QuickBooks Online API errors", developer.intuit.com/hub/blog/2017/06/08)."""
+    return QboFault(400, "2170", "Invalid Enumeration", f"Invalid Enumeration : {value}")
+
+
 def too_long(field: str, limit: int, length: int) -> QboFault:
     return QboFault(
         400,

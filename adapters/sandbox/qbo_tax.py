@@ -32,7 +32,13 @@ The model is chosen when the sandbox is made (``CompanyTax``):
 
 In a US company (either model) a sales line's ``TaxCodeRef`` is one of the pseudo codes
 ``TAX`` / ``NON``: anything else is 6100 "Invalid Line TaxCode in the request" (Intuit's
-IPP error code list). The XSDs cited are in intuit/QuickBooks-V3-Java-SDK,
+IPP error code list). In every model, the body's tax fields keep to Finance.xsd (its
+schema is Apache-2.0, but it is not copied here: the rules are in ``TXN_TAX_DETAIL_FIELDS``
+and ``GLOBAL_TAX_CALCULATION``): ``TxnTaxDetail`` holds only the elements of the
+``TxnTaxDetail`` complexType (else 2010 "Request has invalid or unsupported property", as
+QBO answers an unknown property: intuit/QuickBooks-V3-Java-SDK#181), and
+``GlobalTaxCalculation`` is one of ``GlobalTaxCalculationEnum`` (else 2170 "Invalid
+Enumeration"). The XSDs cited are in intuit/QuickBooks-V3-Java-SDK,
 ``ipp-v3-java-data/src/main/xsd/``.
 
 Not modelled: tax agencies, TaxCode / TaxRate entities and their queries, jurisdictions by
@@ -46,7 +52,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from adapters.sandbox.qbo_errors import bad_request, invalid_line_tax_code
+from adapters.sandbox.qbo_errors import bad_request, invalid_enumeration, invalid_line_tax_code
 from adapters.sandbox.qbo_rules import amount, cents, explicit_tax, path
 
 US = "US"
@@ -56,6 +62,17 @@ TAXABLE = "TAX"
 AST_TAX_CODE = {"value": "2", "name": "Automated Sales Tax"}
 AST_TAX_RATE = {"value": "3", "name": "Automated Sales Tax rate"}
 SALES_LINE = "SalesItemLineDetail"
+#: Finance.xsd, complexType TxnTaxDetail: its elements, in schema order
+TXN_TAX_DETAIL_FIELDS = (
+    "DefaultTaxCodeRef",
+    "TxnTaxCodeRef",
+    "TotalTax",
+    "TaxReviewStatus",
+    "TaxLine",
+    "UseAutomatedSalesTax",
+)
+#: Finance.xsd, simpleType GlobalTaxCalculationEnum
+GLOBAL_TAX_CALCULATION = ("TaxInclusive", "TaxExcluded", "NotApplicable")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +119,7 @@ class CompanyTax:
     ) -> Decimal:
         """The tax the document holds (a ``qbo_rules.TaxRule``); under AST its
         ``TxnTaxDetail`` is replaced by what the engine computed."""
+        check_tax_fields(document)
         if self.country == US:
             _check_us_line_codes(lines)
         if not self.automated:
@@ -123,6 +141,19 @@ class CompanyTax:
             "TaxLine": [_tax_line(total, base, self.ast_rate)] if taxable else [],
         }
         return total
+
+
+def check_tax_fields(document: dict[str, Any]) -> None:
+    """The document's tax fields keep to Finance.xsd (see the module docstring)."""
+    detail = document.get("TxnTaxDetail")
+    if detail is not None and not isinstance(detail, dict):
+        raise bad_request("TxnTaxDetail must be an object")
+    unknown = sorted(set(detail or {}) - set(TXN_TAX_DETAIL_FIELDS))
+    if unknown:
+        raise bad_request(f"Property Name:{unknown[0]} specified is unsupported or invalid")
+    mode = document.get("GlobalTaxCalculation")
+    if mode is not None and mode not in GLOBAL_TAX_CALCULATION:
+        raise invalid_enumeration(mode)
 
 
 def _check_us_line_codes(lines: list[dict[str, Any]]) -> None:

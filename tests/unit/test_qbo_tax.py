@@ -363,3 +363,20 @@ async def test_customer_notes_are_at_most_1024_characters(manual_company: Qbo) -
     )
     assert (status, code_of(answer)) == (400, "2050")
     assert manual_company.sandbox.count("customer") == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"TxnTaxDetail": {"TotalTax": Decimal(0), "TaxAmount": Decimal(1)}}, "2010"),
+        ({"GlobalTaxCalculation": "TaxIncluded"}, "2170"),  # the enum says TaxInclusive
+    ],
+)
+async def test_tax_fields_outside_intuits_schema_are_refused(
+    manual_company: Qbo, fields: dict[str, Any], code: str
+) -> None:
+    customer = await manual_company.customer()
+    body = {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("1.00")], **fields}
+    status, answer = await manual_company.call("POST", "/invoice", body)
+    assert (status, code_of(answer)) == (400, code)
+    assert manual_company.sandbox.count("invoice") == 0
