@@ -37,7 +37,7 @@ from nats.js import api as js_api
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import EventStoreUnavailable, LeaseHeld, OwnershipLost
+from core.errors import ConfigurationError, EventStoreUnavailable, LeaseHeld, OwnershipLost
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +113,14 @@ async def open_bucket(nc: NatsClient, ttl: float) -> tuple[KeyValue, float]:
             "check that nats-server is running and this user may use that bucket"
         ) from exc
     if bucket_ttl <= 0:
-        raise EventStoreUnavailable(
+        raise ConfigurationError(
             f"the {LEASE_BUCKET} bucket has no TTL (max_age), so a killed owner's lease would "
-            "never lapse; delete the bucket while nothing runs and start again"
+            "never lapse; delete the KV_SL_LEASES stream as the NATS admin while nothing runs"
         )
     if abs(bucket_ttl - ttl) > 1e-3:
         log.warning(
             "the %s bucket's TTL is %.1f s, not the configured %.1f s: %.1f s applies "
-            "(delete the bucket while nothing runs to change it)",
+            "(to change it, delete the KV_SL_LEASES stream as the NATS admin while nothing runs)",
             LEASE_BUCKET,
             bucket_ttl,
             ttl,

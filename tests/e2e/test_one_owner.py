@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from nats.js.errors import KeyNotFoundError
 
-from core.bootstrap import open_runtime
+from core.bootstrap import Runtime, open_runtime
 from core.embedded import EmbeddedNats
+from core.lease import LEASE_BUCKET, LeaseHolder, PushLease, lease_key
 from core.pipeline import reconcile_now
 from core.settings import Settings
 from core.sync_state import SyncState
@@ -251,3 +254,49 @@ def in_ledger(sandbox: SandboxServer) -> int:
 
 def said(log: Path, text: str) -> bool:
     return log.exists() and text in log.read_text()
+
+
+async def test_what_each_command_does_when_another_owns_pushing_and_release_on_exit(
+    cfg: Settings, folder: Path, tmp_path: Path
+) -> None:
+    """Deterministic: this test process holds the lease (a live owner), with a TTL so long
+    that a key gone after a command means it released the lease, not that it lapsed."""
+    async with open_runtime(cfg) as rt:
+        held = await PushLease.open(rt.nc, ENTITY, "qbo", 600.0, command="syncledger run")
+        assert await held.take() is None
+        sync = command(cfg, tmp_path / "sync.log", "sync", "--once")
+        assert await finished(sync) == 75
+        backfill_log = tmp_path / "import.log"
+        assert await finished(command(cfg, backfill_log, *backfill(folder))) == 0
+        await held.release()
+        owned = f"pushing for {ENTITY}/qbo is owned by process {os.getpid()} on host"
+        assert said(tmp_path / "sync.log", f"error: {owned}")
+        assert said(backfill_log, "observed 310") and said(backfill_log, "your records were queued")
+        assert await pushed(cfg) == 0  # queued, not pushed
+
+        assert await finished(command(cfg, tmp_path / "sync-2.log", "sync", "--once")) == 0
+        assert await lease_holder(rt) is None  # released on exit
+        owner = command(cfg, tmp_path / "run.log", "run")
+        try:
+            await until_true(lambda: lease_holder(rt), "run to take the lease")
+        finally:
+            owner.stop()  # SIGTERM: a clean exit
+        assert await lease_holder(rt) is None
+    assert await pushed(cfg) == len(expected_refs())
+    await assert_clean(cfg)
+
+
+async def lease_holder(rt: Runtime) -> LeaseHolder | None:
+    kv = await rt.nc.jetstream().key_value(LEASE_BUCKET)
+    try:
+        entry = await kv.get(lease_key(ENTITY, "qbo"))
+    except KeyNotFoundError:
+        return None
+    return LeaseHolder.model_validate_json(entry.value or b"")
+
+
+async def until_true(probe: Callable[[], Awaitable[object]], what: str) -> None:
+    end = time.monotonic() + 60
+    while not await probe():
+        assert time.monotonic() < end, f"gave up waiting for {what}"
+        await asyncio.sleep(0.1)
