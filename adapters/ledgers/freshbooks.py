@@ -1,5 +1,14 @@
 """FreshBooks Accounting API ledger adapter: ``FreshBooksLedger`` implements ``LedgerAdapter``.
 
+Sources. FreshBooks publishes no machine-readable schema. What is sent is checked against
+FreshBooks' own SDKs, read at these commits: the official Node SDK
+(github.com/freshbooks/freshbooks-nodejs-sdk @91cfeeed, ``packages/api/src/models/*.ts``:
+the ``transform*Request`` functions list what it writes, ``PaymentType`` the payment
+types; ``packages/api/src/APIClient.ts`` the token grants) and the Python SDK FreshBooks
+documents (github.com/amcintosh/freshbooks-python-sdk @5f6f48d4, ``freshbooks/client.py``);
+and against the API pages (freshbooks.com/api/payments, /api/credits, /api/authentication).
+The README's support matrix says which constructs rest on them and which are assumptions.
+
 Idempotency. FreshBooks has no idempotency key. Every record we create carries our source
 reference (``syncledger-ref: <ref>`` in the client ``note``, the invoice / credit note
 ``notes``, the payment ``note``; see ``freshbooks_mapping``) and the adapter looks it up:
@@ -41,36 +50,59 @@ else before writing. ``get("payment")`` answers ``total`` = the payment's ``amou
 ``balance`` = its overpayment credit's ``outstanding`` (one more read). Whether FreshBooks
 stores the full amount on the payment or only the part that went to the invoice is not
 documented; the sandbox stores the full amount. Overpayment credits are listed among the
-credit notes (as FreshBooks lists them), without a reference of ours; a refund or an
-application changes that credit note, not the payment, so ``changes`` reports the credit
-note (and the refund) rather than the payment.
+credit notes (as FreshBooks lists them), without a reference of ours; an application
+changes that credit note, not the payment, so ``changes`` reports the credit note rather
+than the payment. What is left of a credit is read from the credit note's
+``outstanding``: an assumption (the official Node SDK's ``CreditNote`` model has
+``amount`` and ``paid`` but no ``outstanding``), to verify on a live account.
 
-Refunds: an assumption. FreshBooks documents no API refund of a client credit (its
-refunds are of online payments, through the gateway). ``create_refund`` posts a payment of
-``type`` Refund with ``creditid`` = the credit note holding the credit (the credit note
-itself, or the payment's overpayment credit) and no invoice, our reference in its
-``note``, after checking the credit's client, currency and what is left of it (FreshBooks
-is not known to refuse more). Verify against a real account before relying on it.
+Refunds: refused (``syncledger.refund_not_supported``), before anything is sent.
+FreshBooks documents no API construct that pays a client's credit back: ``Refund`` is no
+payment type of the official SDK (``PaymentType``: Check, Credit, Cash, Bank Transfer,
+Credit Card, Debit, PayPal, 2Checkout, VISA, MASTERCARD, DISCOVER, AMEX, DINERS, JCB,
+ACH, Other), and FreshBooks' refunds are of online payments, through the payment gateway
+in its web app (support article "How do I refund a payment?"). A refund of a FreshBooks
+credit is recorded there by hand; FreshBooks holds no refund syncledger could read, so
+``get`` / ``find`` / ``list_all`` of ``refund`` find nothing.
 
 Multi-write operations. A credit note for an invoice is two writes, each a step of the
 record's journal (``WriteSteps``): the credit note (``credit_note``), then a payment of
-type Credit naming it in ``creditid`` and the invoice in ``invoiceid`` (``apply``) for
-its total, at most what the invoice still owes (as the sync intends; nothing is written
-when the invoice owes nothing). A step's ``find`` reads FreshBooks: the credit note by
-reference, the application by ``search[notes]`` on our reference and its ``creditid``.
-Under a journal each write is sent once and a failure goes back to the journal (its next
-run asks ``find`` first); without one a lost answer is looked up and resent here, as for
-every create. Every other write is one request (a refund, see above, included) and is
-not journaled.
+type Credit on the invoice (``apply``) for its total, at most what the invoice still owes
+(as the sync intends; nothing is written when the invoice owes nothing). The payment
+names no credit note: ``creditid`` is not among the payment fields the official SDK
+writes (``transformPaymentRequest``), only among those FreshBooks answers. A payment of
+type Credit draws on the client's credit (``from_credit``: "converted from a credit on a
+client's account"; support article "How do Credits work?": a payment of type Credit is
+how credit is applied to an invoice, and FreshBooks picks the credit). Which of several
+credits FreshBooks draws on is not documented, so the application is refused
+(``syncledger.credit_not_selectable``, the credit note stays created and unapplied)
+while the client holds any other open credit in that currency: apply it in FreshBooks
+by hand. That FreshBooks' API draws on the client's credit for a payment of type Credit
+as its web app does is an assumption to verify on a live account; if it drew on another
+credit, the credit note would read back unapplied (a reconciliation mismatch), never as
+applied. A step's ``find`` reads FreshBooks: the credit note by reference, the
+application by ``search[notes]`` on our reference (a payment of type Credit on that
+invoice). Under a journal each write is sent once and a failure goes back to the journal
+(its next run asks ``find`` first); without one a lost answer is looked up and resent
+here, as for every create. Every other write is one request and is not journaled.
 
 Applications (``LedgerRecord.applied_to``, ``freshbooks_links``): FreshBooks keeps them
 on payments (freshbooks.com/api/payments: ``invoiceid``, ``creditid``, ``from_credit``,
 ``overpaymentid``). A payment is applied to its ``invoiceid`` for its ``amount`` less
 its overpayment credit's ``amount``; a credit note to the ``invoiceid`` of each live
-payment naming it in ``creditid``; a refund to its ``creditid``, or to the payment whose
-``overpaymentid`` that is. ``get`` and ``find`` of a credit note or refund read its
-client's payments (``search[clientid]``); ``list_all`` and ``changes`` read the
+payment FreshBooks answers with it in ``creditid``. ``get`` and ``find`` of a credit note
+read its client's payments (``search[clientid]``); ``list_all`` and ``changes`` read the
 account's payments once per call.
+
+Tax read back (``LedgerRecord.tax``): FreshBooks computes a line's tax from its
+percentage; an invoice's or credit note's tax is its ``amount`` less its lines'
+``amount`` (``freshbooks_mapping.document_tax``), so a tax FreshBooks did not compute as
+intended shows as a mismatch.
+
+Token refresh: every grant sends the app's ``redirect_uri`` with the client id and
+secret in the body, as both SDKs do (Node ``APIClient.authorizeCall``, Python
+``Client._authorize_call``; both refuse to refresh without one, and so does
+``FreshBooksOAuthClient``).
 
 Items: FreshBooks lines carry no item id, only a ``name``: a line booked to an item is
 named as the item, and the adapter itself refuses a code naming no item of the account
@@ -104,7 +136,6 @@ from adapters.ledgers.freshbooks_mapping import (
     credit_left,
     eastern_date,
     load_mapping,
-    payment_kind,
     tax_key,
     to_record,
 )
@@ -121,7 +152,12 @@ from adapters.ports import (
     steps_or_direct,
 )
 from adapters.ratelimit import Rate, RateLimiter
-from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from core.errors import (
+    ConfigurationError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
 
 PRODUCTION_URL = "https://api.freshbooks.com"
@@ -143,24 +179,30 @@ RESOURCES = {
     "invoice": Resource("invoices/invoices", "invoice", "invoices", lines=True),
     "payment": Resource("payments/payments", "payment", "payments"),
     "credit_note": Resource("credit_notes/credit_notes", "credit_note", "credit_notes", True),
-    "refund": Resource("payments/payments", "payment", "payments"),  # payments of type Refund
 }
 #: kinds found through a documented search on our reference; the others are scanned
-REF_SEARCH = {"customer": "note_like", "payment": "notes", "refund": "notes"}
+REF_SEARCH = {"customer": "note_like", "payment": "notes"}
+#: kinds of the port FreshBooks holds none of (refunds are refused: see the docstring)
+NOT_HELD = ("refund",)
 
 
 @dataclass(frozen=True, slots=True)
 class FreshBooksOAuthClient(OAuth2Client):
     """FreshBooks' token endpoint takes the client id and secret in the body, and the
-    app's ``redirect_uri`` with them (FreshBooks' SDKs send it on every grant)."""
+    app's ``redirect_uri`` with them: both SDKs send it on every grant and refuse to
+    refresh without one (see the module docstring), and so does this client."""
 
     credentials_in: Literal["basic", "body"] = "body"
     redirect_uri: str = ""
 
     def request(self, refresh_token: str) -> tuple[dict[str, str], dict[str, str]]:
+        if not self.redirect_uri:
+            raise ConfigurationError(
+                "FreshBooks takes the app's redirect URI with every token refresh: set "
+                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI to the redirect URI registered for the app"
+            )
         headers, form = OAuth2Client.request(self, refresh_token)
-        if self.redirect_uri:
-            form["redirect_uri"] = self.redirect_uri
+        form["redirect_uri"] = self.redirect_uri
         return headers, form
 
 
@@ -171,7 +213,7 @@ def capabilities(requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE) -> Ledg
         requests_per_second=None,
         idempotency="reference lookup (notes) + unique invoice number",
         delta="search[updated_min] (day granularity) + updated filter",
-        kinds=("customer", "invoice", "payment", "credit_note", "refund"),
+        kinds=("customer", "invoice", "payment", "credit_note"),
         matches_tax_id=True,  # by listing clients: vat_number has no search
     )
 
@@ -312,16 +354,14 @@ class FreshBooksLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """A payment of type Refund on the credit note holding the credit (see the module
-        docstring: an assumption); refused before sending when the credit belongs to
-        another client, is in another currency or has less left than ``refund.amount``."""
-        earlier = await self.find("refund", external_ref)
-        if earlier is not None:
-            return _pushed(earlier, recovered=True)
-        credit = await self._credit_of(credit_kind, credit_ledger_id)
-        _check_refund(refund, credit, customer_ledger_id)
-        body = self.mapping.refund_body(refund, str(credit["id"]), external_ref)
-        return await self._send("refund", body, external_ref)
+        """Refused, before anything is sent: FreshBooks documents no API construct for
+        paying a client's credit back (see the module docstring)."""
+        raise PermanentLedgerError(
+            f"refund {refund.id}: FreshBooks' API documents no way to pay a client's credit "
+            f"back, so syncledger does not send it; record the refund of {refund.amount} "
+            f"{refund.currency} in FreshBooks by hand",
+            code=REFUND_NOT_SUPPORTED,
+        )
 
     async def create_credit_note(
         self,
@@ -348,8 +388,10 @@ class FreshBooksLedger:
         )
         await journal.step(
             "apply",
-            self._apply_credit(credit_note, note, invoice_ledger_id, external_ref, retry=retry),
-            self._credit_applied(note.ledger_id, external_ref),
+            self._apply_credit(
+                credit_note, note, (customer_ledger_id, invoice_ledger_id), external_ref, retry
+            ),
+            self._credit_applied(invoice_ledger_id, external_ref),
         )
         recovered = note.detail.get("recovered") == "true"
         return await self._current_version(
@@ -406,6 +448,8 @@ class FreshBooksLedger:
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
         """The record carrying ``external_ref``: through a search where FreshBooks has one
         on the field, else by scanning records updated within ``find_window``."""
+        if kind in NOT_HELD:
+            return None
         search = REF_SEARCH.get(kind)
         params = {f"search[{search}]": external_ref} if search else self._window()
         async for raw in self._raws(kind, params):
@@ -433,8 +477,10 @@ class FreshBooksLedger:
         return [r for r in found.values() if r.status != "deleted"]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        if kind in NOT_HELD:
+            return None
         raw = await self._raw(kind, ledger_id)
-        if raw is None or not _is_kind(kind, raw):
+        if raw is None:
             return None
         return await self._full_record(kind, raw, await self._client_links(kind, raw))
 
@@ -442,6 +488,8 @@ class FreshBooksLedger:
         """Every record of ``kind`` as the port counts them: a payment of type Credit is
         how a credit note is applied (it belongs to the credit note), and an overpayment
         credit note is the paying payment's unapplied remainder (its ``balance``)."""
+        if kind in NOT_HELD:
+            return
         links = await self._links({}) if kind in _LINKED else None
         async for record in self._records(kind, {}, links):
             if not self._part_of_another(kind, record):
@@ -566,35 +614,67 @@ class FreshBooksLedger:
         return find
 
     def _apply_credit(
-        self, credit_note: CreditNote, note: StepResult, invoice_id: str, ref: str, *, retry: bool
+        self,
+        credit_note: CreditNote,
+        note: StepResult,
+        target: tuple[str, str],
+        ref: str,
+        retry: bool,
     ) -> StepWrite:
         """A payment of type Credit moving the credit note's total, at most what the
-        invoice still owes, onto the invoice; looked up by our reference first (FreshBooks
-        has no idempotency key). Nothing is written when the invoice owes nothing."""
+        invoice still owes, onto the invoice (``target``: client and invoice ids); looked
+        up by our reference first (FreshBooks has no idempotency key), then refused while
+        the client holds other open credit. Nothing is written when the invoice owes
+        nothing."""
+        client_id, invoice_id = target
 
         async def write(key: str) -> StepResult:
             invoice = await self._required("invoice", invoice_id)
             part = min(credit_note.total, invoice.balance or Decimal(0))
             if part <= 0:
                 return StepResult(note.ledger_id)
-            body = self.mapping.credit_application_body(
-                credit_note, note.ledger_id, invoice_id, ref, amount=part
-            )
-            pushed = await self._create("payment", body, ref, retry=retry)
+            body = self.mapping.credit_application_body(credit_note, invoice_id, ref, amount=part)
+
+            async def check() -> None:
+                await self._check_only_credit(credit_note, note.ledger_id, client_id)
+
+            pushed = await self._create("payment", body, ref, check=check, retry=retry)
             return StepResult(pushed.ledger_id)
 
         return write
 
-    def _credit_applied(self, note_id: str, ref: str) -> StepFind:
-        """The payment of type Credit carrying our reference that applies ``note_id``."""
+    def _credit_applied(self, invoice_id: str, ref: str) -> StepFind:
+        """The payment of type Credit on ``invoice_id`` carrying our reference."""
 
         async def find() -> StepResult | None:
             found = await self.find("payment", ref)
-            if found is None or str(found.raw.get("creditid")) != note_id:
+            if found is None or not self._applies_credit_to(found.raw, invoice_id):
                 return None
             return StepResult(found.ledger_id)
 
         return find
+
+    def _applies_credit_to(self, raw: Mapping[str, Any], invoice_id: str) -> bool:
+        credit = raw.get("type") == self.mapping.payment_types["credit"]
+        return credit and str(raw.get("invoiceid")) == invoice_id
+
+    async def _check_only_credit(self, note: CreditNote, note_id: str, client_id: str) -> None:
+        """Refuse while the client holds open credit in the note's currency besides
+        ``note_id``: a payment of type Credit cannot say which credit it draws on."""
+        search = {"search[clientid]": client_id}
+        others = [
+            str(raw["id"])
+            async for raw in self._raws("credit_note", search)
+            if _open_credit(raw, note.currency) and str(raw["id"]) != note_id
+        ]
+        if others:
+            raise PermanentLedgerError(
+                f"credit note {note.number}: FreshBooks applies a client's credit to an "
+                f"invoice without saying which credit, and client {client_id} holds other "
+                f"open {note.currency} credit (FreshBooks credit notes {', '.join(others)}); "
+                f"apply credit note {note_id} to its invoice in FreshBooks by hand",
+                code=CREDIT_NOT_SELECTABLE,
+            )
 
     # ---------------------------------------------------------------- updating
 
@@ -624,14 +704,6 @@ class FreshBooksLedger:
         raw: dict[str, Any] = result_of(answer)[res.single]
         return raw
 
-    async def _raw_required(self, kind: str, ledger_id: str) -> dict[str, Any]:
-        raw = await self._raw(kind, ledger_id)
-        if raw is None or not _is_kind(kind, raw):
-            raise PermanentLedgerError(
-                f"FreshBooks has no {kind} {ledger_id}: check the link", code="404"
-            )
-        return raw
-
     async def _required(self, kind: str, ledger_id: str) -> LedgerRecord:
         record = await self.get(kind, ledger_id)
         if record is None:
@@ -654,21 +726,6 @@ class FreshBooksLedger:
                 code="syncledger.applied_mismatch",
             )
 
-    async def _credit_of(self, credit_kind: str, ledger_id: str) -> dict[str, Any]:
-        """The credit note holding a credit: the credit note itself, or the overpayment
-        credit of a payment."""
-        if credit_kind == "credit_note":
-            return await self._raw_required("credit_note", ledger_id)
-        payment = await self._raw_required("payment", ledger_id)
-        overpayment = payment.get("overpaymentid")
-        if not overpayment:
-            raise PermanentLedgerError(
-                f"FreshBooks payment {ledger_id} left no credit to refund: all of it went to "
-                "its invoice; check the refund's payment",
-                code="syncledger.no_credit",
-            )
-        return await self._raw_required("credit_note", str(overpayment))
-
     async def _current_version(self, kind: str, pushed: PushResult) -> PushResult:
         record = await self.get(kind, pushed.ledger_id)
         return replace(pushed, version=record.version if record else pushed.version)
@@ -684,8 +741,7 @@ class FreshBooksLedger:
     async def _raws(self, kind: str, search: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
         """Every record of ``kind`` the search finds, as FreshBooks answers it."""
         async for raw in self._pages(_resource(kind), search):
-            if _is_kind(kind, raw):
-                yield raw
+            yield raw
 
     async def _pages(
         self, res: Resource, search: Mapping[str, str]
@@ -707,7 +763,7 @@ class FreshBooksLedger:
         return Links.of([raw async for raw in self._pages(RESOURCES["payment"], search)])
 
     async def _client_links(self, kind: str, raw: Mapping[str, Any]) -> Links | None:
-        """For one credit note or refund: the links its client's payments make."""
+        """For one credit note: the links its client's payments make."""
         if kind not in _LINKED or not raw.get("clientid"):
             return None
         return await self._links({"search[clientid]": str(raw["clientid"])})
@@ -728,12 +784,10 @@ class FreshBooksLedger:
     ) -> LedgerRecord:
         """The record; an invoice or credit note with the item each line is booked to; a
         payment with its ``balance`` (what is left of its overpayment credit) and what
-        it applies to its invoice; a credit note and a refund with what ``links`` says
-        they are applied to (``freshbooks_links``)."""
+        it applies to its invoice; a credit note with what ``links`` says it is applied
+        to (``freshbooks_links``)."""
         record = self._record(kind, raw)
         links = links or Links()
-        if kind == "refund":
-            return replace(record, applied_to=links.of_refund(raw))
         if kind in ("invoice", "credit_note"):
             lines = self.mapping.document_lines(raw)
             names = [_text(line.get("name")) for line in lines]
@@ -753,7 +807,10 @@ class FreshBooksLedger:
 
 
 #: kinds whose applications only the payments tell (``freshbooks_links``)
-_LINKED = ("credit_note", "refund")
+_LINKED = ("credit_note",)
+#: reason codes of what the adapter refuses before sending (see the module docstring)
+REFUND_NOT_SUPPORTED = "syncledger.refund_not_supported"
+CREDIT_NOT_SELECTABLE = "syncledger.credit_not_selectable"
 
 
 def _resource(kind: str) -> Resource:
@@ -765,32 +822,9 @@ def _resource(kind: str) -> Resource:
         ) from None
 
 
-def _is_kind(kind: str, raw: Mapping[str, Any]) -> bool:
-    """Payments and refunds share FreshBooks' payments: the ``type`` tells them apart."""
-    return kind not in ("payment", "refund") or payment_kind(raw) == kind
-
-
-def _check_refund(refund: Refund, credit: Mapping[str, Any], customer_ledger_id: str) -> None:
-    where = f"refund {refund.id} of FreshBooks credit note {credit.get('id')}"
-    if str(credit.get("clientid")) != customer_ledger_id:
-        raise PermanentLedgerError(
-            f"{where}: the credit belongs to client {credit.get('clientid')}, not "
-            f"{customer_ledger_id}; check the refund's customer and credit",
-            code="syncledger.credit_of_another_customer",
-        )
-    if credit.get("currency_code") != refund.currency:
-        raise PermanentLedgerError(
-            f"{where}: the credit is in {credit.get('currency_code')}, the refund in "
-            f"{refund.currency}; fix the refund's currency",
-            code="syncledger.currency_mismatch",
-        )
-    left = credit_left(credit)
-    if refund.amount > left:
-        raise PermanentLedgerError(
-            f"{where}: {refund.amount} is more than the {left} of credit left; refund at "
-            f"most {left}",
-            code="syncledger.refund_exceeds_credit",
-        )
+def _open_credit(raw: Mapping[str, Any], currency: str) -> bool:
+    """A credit note with credit left in ``currency`` (an overpayment credit included)."""
+    return raw.get("currency_code") == currency and credit_left(raw) > 0
 
 
 def _includes(res: Resource) -> dict[str, str]:

@@ -1,19 +1,16 @@
-"""What FreshBooks' payments say a credit note or a refund is applied to.
+"""What FreshBooks' payments say a credit note is applied to.
 
 FreshBooks keeps applications on its payments, not on the documents (freshbooks.com/api/
 payments, field descriptions): ``invoiceid`` "id of related invoice", ``creditid`` "id
 of related credit", ``from_credit`` "converted from a credit on a client's account",
-``overpaymentid`` "id of related overpayment". So:
-
-- a credit note is applied to an invoice by each live payment naming it in ``creditid``
-  and an invoice in ``invoiceid`` (syncledger makes it a payment of type Credit), for that
-  payment's ``amount``;
-- a refund (a payment of type Refund, an assumption: see the adapter) draws on the credit
-  note in its ``creditid``; when that credit note is a payment's overpayment credit (the
-  payment names it in ``overpaymentid``) the refund is applied to that payment.
+``overpaymentid`` "id of related overpayment". ``creditid`` is read, never written: the
+official Node SDK reads it (``creditId`` in ``models/Payment.ts``) but does not send it.
+So a credit note is applied to an invoice by each live payment FreshBooks answers with
+it in ``creditid`` and an invoice in ``invoiceid`` (syncledger's are payments of type
+Credit, which draw on the client's credit), for that payment's ``amount``.
 
 ``Links`` is built from a set of payments (one client's, or the account's when a whole
-list is read) and answers both questions without further requests.
+list is read) and answers without further requests.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from adapters.ledgers.freshbooks_mapping import REFUND_TYPE
 from core.money import to_decimal
 
 Applications = tuple[tuple[str, Decimal], ...]
@@ -34,32 +30,17 @@ Applications = tuple[tuple[str, Decimal], ...]
 class Links:
     #: credit note id -> (invoice id, amount) of each live payment applying it
     applications: Mapping[str, Applications] = field(default_factory=dict)
-    #: overpayment credit note id -> the payment that left it
-    overpaid_by: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, payments: Iterable[Mapping[str, Any]]) -> Links:
         applications: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-        overpaid_by: dict[str, str] = {}
         for raw in payments:
-            if raw.get("vis_state") == 1:
-                continue
-            if raw.get("overpaymentid"):
-                overpaid_by[str(raw["overpaymentid"])] = str(raw["id"])
-            if _applies_credit(raw):
+            if raw.get("vis_state") != 1 and _applies_credit(raw):
                 applications[str(raw["creditid"])].append((str(raw["invoiceid"]), amount_of(raw)))
-        return cls({k: tuple(v) for k, v in applications.items()}, overpaid_by)
+        return cls({k: tuple(v) for k, v in applications.items()})
 
     def of_credit_note(self, ledger_id: str) -> Applications:
         return self.applications.get(ledger_id, ())
-
-    def of_refund(self, raw: Mapping[str, Any]) -> Applications:
-        """The credit a refund draws on: the paying payment of an overpayment credit,
-        else the credit note itself."""
-        credit = str(raw.get("creditid") or "")
-        if not credit or raw.get("vis_state") == 1:
-            return ()
-        return ((self.overpaid_by.get(credit, credit), amount_of(raw)),)
 
 
 def of_payment(raw: Mapping[str, Any], excess: Decimal) -> Applications:
@@ -79,4 +60,4 @@ def amount_of(raw: Mapping[str, Any]) -> Decimal:
 
 
 def _applies_credit(raw: Mapping[str, Any]) -> bool:
-    return bool(raw.get("creditid") and raw.get("invoiceid") and raw.get("type") != REFUND_TYPE)
+    return bool(raw.get("creditid") and raw.get("invoiceid"))

@@ -11,13 +11,20 @@ invoice     ``notes``             a scan of recent invoices (no notes filter);
                                   the unique ``invoice_number`` guards resends
 payment     ``note``              ``search[notes]`` (documented filter)
 credit_note ``notes``             a scan of recent credit notes
-refund      payment ``note``      ``search[notes]``, then payments of type Refund
 =========== ===================== ============================================
 
-A refund is a FreshBooks payment of type ``Refund`` (``REFUND_TYPE``) drawing on a credit
-note (``creditid``) with no invoice: an assumption, FreshBooks documents no refund of a
-credit (see the adapter's docstring). The payment ``type`` is fixed, so a refund's method
-is not carried.
+Refunds have no mapping: FreshBooks documents no API construct for paying a client's
+credit back, so the adapter refuses them (see its docstring).
+
+A payment body carries only fields FreshBooks' official Node SDK writes on a payment
+(``transformPaymentRequest`` in freshbooks/freshbooks-nodejs-sdk
+``packages/api/src/models/Payment.ts``: ``amount``, ``date``, ``invoiceid``, ``note``,
+``orderid``, ``transactionid``, ``type``, ``vis_state``) and a ``type`` from its
+``PaymentType`` enum; in particular no ``creditid`` (read-only there: a credit note is
+applied by a payment of type Credit, ``credit_application_body``).
+
+A document's ``tax`` is what FreshBooks computed: its ``amount`` less its lines'
+``amount`` (``document_tax``).
 
 The reference is written as a line ``syncledger-ref: <system/kind/id>`` so a person may
 add text around it without breaking the lookup.
@@ -50,7 +57,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.ports import LedgerRecord
 from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from core.money import quantize, to_decimal
 
 REF_MARKER = "syncledger-ref:"
@@ -59,8 +66,6 @@ CENT = Decimal("0.01")
 KINDS = ("customer", "invoice", "payment", "credit_note")
 Document = Invoice | CreditNote
 _TAX_PERCENTS = ("taxAmount1", "taxAmount2")
-#: payment ``type`` of a refund out of a client credit (assumed: FreshBooks documents none)
-REFUND_TYPE = "Refund"
 #: ``credit_type`` of the credit note FreshBooks makes of what a payment paid too much
 OVERPAYMENT_CREDIT = "overpayment"
 
@@ -82,11 +87,6 @@ def tax_key(value: object) -> str | None:
         return None
     key = "".join(ch for ch in value.upper() if ch.isalnum())
     return key or None
-
-
-def payment_kind(raw: Mapping[str, Any]) -> str:
-    """``refund`` for a payment of type Refund, else ``payment``."""
-    return "refund" if raw.get("type") == REFUND_TYPE else "payment"
 
 
 def ledger_id(value: str) -> int | str:
@@ -126,7 +126,6 @@ VERSION_FIELDS = {
                 "outstanding", "vis_state"),
     "payment": ("invoiceid", "creditid", "amount", "date", "type", "note", "vis_state",
                 "overpaymentid"),
-    "refund": ("creditid", "amount", "date", "type", "note", "vis_state"),
     "credit_note": ("credit_number", "clientid", "create_date", "currency_code", "notes",
                     "lines", "amount", "paid", "outstanding", "vis_state"),
 }  # fmt: skip
@@ -205,36 +204,26 @@ class FreshBooksMapping:
         body[ref_field] = ref_note(external_ref, body.get(ref_field))
         return body
 
-    def refund_body(self, refund: Refund, credit_ledger_id: str, ref: str) -> dict[str, Any]:
-        """A payment of type Refund taking ``refund.amount`` out of the credit note
-        ``credit_ledger_id`` (no invoice)."""
-        return {
-            "creditid": ledger_id(credit_ledger_id),
-            "amount": _money(refund.amount, refund.currency),
-            "date": refund.refunded_on.isoformat(),
-            "type": REFUND_TYPE,
-            self.reference_field("refund"): ref_note(ref, refund.reference),
-        }
-
     def reference_field(self, kind: str) -> str:
-        """Where our reference lives on a record of ``kind`` (a refund: as on payments)."""
-        return self.ref_field["payment" if kind == "refund" else kind]
+        """Where our reference lives on a record of ``kind``."""
+        return self.ref_field[kind]
 
     def credit_application_body(
         self,
         credit_note: CreditNote,
-        credit_ledger_id: str,
         invoice_ledger_id: str,
         ref: str,
         *,
         amount: Decimal | None = None,
     ) -> dict[str, Any]:
-        """A payment of type Credit moving ``amount`` of the credit note (default: its
-        total) onto the invoice."""
+        """A payment of type Credit moving ``amount`` (default: the credit note's total)
+        of the client's credit onto the invoice. It names no credit note: ``creditid`` is
+        not among the fields FreshBooks' official SDK writes on a payment (see the module
+        docstring), so FreshBooks chooses the credit it draws on (the adapter makes sure
+        the client holds no other)."""
         moved = credit_note.total if amount is None else amount
         return {
             "invoiceid": ledger_id(invoice_ledger_id),
-            "creditid": ledger_id(credit_ledger_id),
             "amount": _money(moved, credit_note.currency),
             "date": credit_note.issue_date.isoformat(),
             "type": self.payment_types["credit"],
@@ -394,7 +383,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> FreshBooksMapping:
 
 
 def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord:
-    """A FreshBooks client / invoice / payment / credit note / refund as a ``LedgerRecord``.
+    """A FreshBooks client / invoice / payment / credit note as a ``LedgerRecord``.
 
     A payment's ``balance`` is 0 here: the credit it left (its overpayment credit note's
     ``outstanding``) is read by the adapter."""
@@ -411,7 +400,6 @@ def to_record(kind: str, raw: Mapping[str, Any], ref_field: str) -> LedgerRecord
         "invoice": _invoice_parts,
         "credit_note": _credit_note_parts,
         "payment": _payment_parts,
-        "refund": _payment_parts,
     }[kind](raw)
     return LedgerRecord(**common, **parts)
 
@@ -443,9 +431,26 @@ def _document_parts(raw: Mapping[str, Any], client_field: str) -> dict[str, Any]
         "customer_ledger_id": _str(raw.get(client_field)),
         "currency": _str(raw.get("currency_code")),
         "total": total,
+        "tax": document_tax(raw),
         "balance": balance,
         "status": "void" if deleted else _paid_status(total, balance),
     }
+
+
+def document_tax(raw: Mapping[str, Any]) -> Decimal | None:
+    """The tax FreshBooks computed on an invoice or credit note: its ``amount`` (the total)
+    less the sum of its lines' ``amount`` (each ``qty`` x ``unit_cost``, before tax; the
+    discount line syncledger adds is one of them). None when the lines were not read
+    (``include[]=lines``) or FreshBooks applied a ``discount_total`` of its own (whether
+    that comes off before or after tax is not documented)."""
+    total = _amount(raw.get("amount"))
+    lines = [ln for ln in raw.get("lines") or [] if isinstance(ln, Mapping)]
+    if total is None or not lines or _amount(raw.get("discount_total")) not in (None, 0):
+        return None
+    nets = [_amount(line.get("amount")) for line in lines]
+    if any(net is None for net in nets):
+        return None
+    return total - sum((net for net in nets if net is not None), Decimal(0))
 
 
 def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -456,7 +461,7 @@ def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "customer_ledger_id": _str(raw.get("clientid")),
         "currency": _str((raw.get("amount") or {}).get("code")),
         "total": _amount(raw.get("amount")),
-        "balance": None if raw.get("type") == REFUND_TYPE else Decimal(0),
+        "balance": Decimal(0),
         "status": "deleted" if raw.get("vis_state") == 1 else "applied",
     }
 

@@ -1,9 +1,10 @@
 """FreshBooks as a :class:`adapters.platforms.Platform`.
 
 Live settings (``SYNCLEDGER_FRESHBOOKS_<NAME>``): ``CLIENT_ID``, ``CLIENT_SECRET``,
-``REFRESH_TOKEN``, ``ACCOUNT_ID``; optional ``REDIRECT_URI`` (sent with each token grant,
-as FreshBooks' SDKs do) and ``REQUESTS_PER_MINUTE`` (default 100: FreshBooks' limit is
-not published, the figure is unverified).
+``REFRESH_TOKEN``, ``ACCOUNT_ID`` and ``REDIRECT_URI`` (the app's registered redirect URI,
+sent with every token grant as FreshBooks' SDKs do; they refuse to refresh without it);
+optional ``REQUESTS_PER_MINUTE`` (default 100: FreshBooks' limit is not published, the
+figure is unverified). Against a sandbox, missing credentials are the sandbox's own.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from adapters.ratelimit import scaled_count
 from adapters.sandbox import freshbooks as sandbox
 from core.errors import ConfigurationError
 
-_REQUIRED_LIVE = ("client_id", "client_secret", "refresh_token", "account_id")
+_REQUIRED_LIVE = ("client_id", "client_secret", "refresh_token", "account_id", "redirect_uri")
 
 
 class FreshBooksPlatform:
     id = "freshbooks"
     title = "FreshBooks"
     sandbox_url = "http://freshbooks.sandbox.local"
-    credential_names = (*_REQUIRED_LIVE, "redirect_uri", "requests_per_minute")
+    credential_names = (*_REQUIRED_LIVE, "requests_per_minute")
     requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
 
     def sandbox_app(
@@ -55,8 +56,8 @@ class FreshBooksPlatform:
         if live and not all(creds.get(n) for n in _REQUIRED_LIVE):
             raise ConfigurationError(
                 "set SYNCLEDGER_FRESHBOOKS_CLIENT_ID, SYNCLEDGER_FRESHBOOKS_CLIENT_SECRET, "
-                "SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN and SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID to "
-                "talk to FreshBooks"
+                "SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN, SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID and "
+                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI to talk to FreshBooks"
             )
         auth = OAuth2RefreshAuth(
             _oauth_client(creds, TOKEN_URL if live else f"{base}/auth/oauth/token"),
@@ -82,7 +83,7 @@ def _oauth_client(creds: Mapping[str, str], token_url: str) -> FreshBooksOAuthCl
         token_url=token_url,
         client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
         client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
-        redirect_uri=creds.get("redirect_uri", ""),
+        redirect_uri=creds.get("redirect_uri") or sandbox.DEFAULT_REDIRECT_URI,
     )
 
 

@@ -6,7 +6,15 @@ Implemented, with its source:
 - ``POST /auth/oauth/token``: ``refresh_token`` grant with the client id and secret in the
   body (form or JSON); refresh tokens are single-use and rotate (PLATFORMS.md, FreshBooks'
   Python SDK ``refresh_access_token``); answers ``access_token``, ``refresh_token``,
-  ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture).
+  ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture). Every
+  grant carries the app's ``redirect_uri`` (both SDKs send it and refuse to refresh
+  without it: amcintosh/freshbooks-python-sdk ``freshbooks/client.py``
+  ``_authorize_call``, freshbooks/freshbooks-nodejs-sdk ``packages/api/src/APIClient.ts``
+  ``authorizeCall``; freshbooks.com/api/authentication names it among what the token
+  request sends). A grant without it, or with another one, is refused before the refresh
+  token is spent; FreshBooks documents no answer for that, so the sandbox answers as
+  RFC 6749 section 5.2 does (400 ``invalid_request`` when missing, ``invalid_grant`` when it
+  is not the app's): an assumption.
 - ``/accounting/account/{account_id}/users/clients``, ``/invoices/invoices``,
   ``/payments/payments``, ``/credit_notes/credit_notes``, ``/items/items`` (official SDKs,
   freshbooks.com/api/items): ``GET`` a list, ``POST`` a create with the body
@@ -27,16 +35,16 @@ Implemented, with its source:
 - Items: ``name`` required, unique among items not deleted (a secondary source only:
   unverified). Lines carry no item id in FreshBooks, so nothing checks a line's name
   against the items, here as there. No item is seeded: the mapping names none.
-- Refunds out of a client credit: an assumption, FreshBooks documents none. A payment of
-  ``type`` Refund carrying ``creditid`` and no invoice takes its amount out of that credit
-  note's ``outstanding`` (an overpayment credit included) and is refused above it.
+- Refunds out of a client credit: FreshBooks documents none, and ``Refund`` is no payment
+  type (``freshbooks_rules.PAYMENT_TYPES``): such a payment is refused, as is ``creditid``
+  on a payment write. A payment of type Credit draws on the client's credit
+  (``freshbooks_rules.checked_payment``). The handle's ``refund`` kind is always empty.
 - Rate limit: ``per_minute`` per account (default 100; the "100/60 s" figure comes only
   from a secondary source and is unverified) and an optional ``per_second``. FreshBooks
   documents no throttling answer: the sandbox answers 429 with ``Retry-After`` (seconds)
   and an errors envelope, errno 429 — an assumption.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``;
-  their ``refund`` kind is the payments of type Refund, ``payment`` every other one.
+  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
 
 Not modelled: idempotency keys (FreshBooks has none), conditional updates (FreshBooks
 has no version check: ``updated`` is only a timestamp), ``discount_value`` percentages,
@@ -85,6 +93,7 @@ DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_ACCOUNT_ID = "sandbox-account"
+DEFAULT_REDIRECT_URI = "https://syncledger.example/callback"  # the sandbox app's registered one
 ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
 SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write user:billable_items:read user:billable_items:write"  # noqa: E501
 
@@ -101,6 +110,7 @@ def create_app(
     client_id: str = DEFAULT_CLIENT_ID,
     client_secret: str = DEFAULT_CLIENT_SECRET,
     refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
     access_token_ttl: float = ACCESS_TTL,
     home_currency: str = "USD",
     require_auth: bool = True,
@@ -111,6 +121,7 @@ def create_app(
     """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
 
     ``refresh_token`` is registered as a first grant (single-use like any other);
+    ``redirect_uri`` is the app's registered redirect URI, which every grant must carry;
     ``clock`` (UTC) stamps ``updated`` (tests set dates with it); ``rate_scale``
     multiplies ``per_minute`` and ``per_second``."""
     book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
@@ -126,6 +137,7 @@ def create_app(
         faults=faults,
         home_currency=home_currency,
         require_auth=require_auth,
+        redirect_uri=redirect_uri,
     )
     kinds = Kinds((*STANDARD_KINDS, "refund", "item"))
     admin = admin_routes(sandbox, kinds, grants=sandbox.oauth)
@@ -225,9 +237,26 @@ def _seconds(wait: float) -> str:
 
 
 async def _token(request: Request) -> Response:
-    oauth = sandbox_of(request.app).oauth
+    sandbox = sandbox_of(request.app)
     form = await _token_form(request)
-    return refresh_grant(oauth, request.headers.get("authorization"), form, _freshbooks_tokens)
+    refused = _redirect_refused(form, sandbox.redirect_uri)
+    if refused is not None:
+        return refused
+    authorization = request.headers.get("authorization")
+    return refresh_grant(sandbox.oauth, authorization, form, _freshbooks_tokens)
+
+
+def _redirect_refused(form: dict[str, str], registered: str) -> Response | None:
+    """A grant must carry the app's ``redirect_uri`` (see the module docstring: the SDKs
+    always send it; the answer is RFC 6749 section 5.2's, FreshBooks documents none)."""
+    given = form.get("redirect_uri")
+    if not given:
+        described = "redirect_uri is required with every grant"
+        return plain_json(400, {"error": "invalid_request", "error_description": described})
+    if given != registered:
+        described = "redirect_uri is not the one registered for this app"
+        return plain_json(400, {"error": "invalid_grant", "error_description": described})
+    return None
 
 
 async def _token_form(request: Request) -> dict[str, str]:

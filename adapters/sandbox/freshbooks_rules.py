@@ -26,9 +26,22 @@ vendor (OneSaas, "Troubleshooting FreshBooks") states "the item Name field is un
 compared exactly, among items not deleted, refused with the sandbox's own errno 2003.
 Unverified, as is the error's wording.
 
-Not documented by FreshBooks, the sandbox's own model (see ``checked_refund``): a refund of
-a client credit is a payment log entry of ``type`` ``Refund`` naming the credit note it
-draws on in ``creditid``, with no invoice; it is refused above the credit left.
+Payments, from FreshBooks' official Node SDK (freshbooks/freshbooks-nodejs-sdk @91cfeeed,
+``packages/api/src/models/Payment.ts``) and freshbooks.com/api/payments:
+- ``type`` is one of the SDK's ``PaymentType`` values (``PAYMENT_TYPES``); there is no
+  ``Refund``, so a payment of that type is refused (FreshBooks documents no API refund of a
+  client credit; its refunds go through the payment gateway);
+- a write carries only what the SDK writes (``PAYMENT_FIELDS``); ``creditid`` and
+  ``from_credit``, which FreshBooks answers but the SDK never sends, are refused on a
+  write (``NOT_WRITTEN``) rather than ignored, so nothing comes to rely on them;
+- a payment needs an invoice (``invoiceid``, shown required in the API page's create
+  example); a payment of type Credit draws on the client's credit instead of bringing
+  money (``from_credit`` "if payment was converted from a credit on a client's account";
+  support article "How do Credits work?", Apply Credit as Payment: FreshBooks selects the
+  client's credit and defaults the amount to the lower of the credit and what the invoice
+  owes). Which of several credits it draws on is not documented: the sandbox takes the
+  oldest one holding the amount (``drawn_credit``), names it in the answer's ``creditid``,
+  and refuses a payment no single credit covers (drawing on several is not modelled).
 
 Assumed where FreshBooks is silent: a line's ``amount`` is ``qty × unit_cost`` rounded
 half-up to the cent and each line's tax is rounded the same way; the invoice ``amount`` is
@@ -56,28 +69,29 @@ from adapters.sandbox.freshbooks_errors import (
 
 CENT = Decimal("0.01")
 TAX_PLACES = 3
-REFUND = "Refund"  # the sandbox's payment type of a refund out of a credit (assumed)
 OVERPAYMENT = "overpayment"  # credit_type of the credit an overpayment creates
+CREDIT = "Credit"  # the payment type that draws on the client's credit
+#: ``PaymentType`` of the official Node SDK (freshbooks/freshbooks-nodejs-sdk @91cfeeed,
+#: packages/api/src/models/Payment.ts): no ``Refund`` (nor the classic API's NOVA and
+#: EUROCARD)
 PAYMENT_TYPES = frozenset(
     {
-        "Cash",
         "Check",
         "Credit",
-        "Credit Card",
+        "Cash",
         "Bank Transfer",
+        "Credit Card",
         "Debit",
         "PayPal",
-        "Refund",
         "2Checkout",
         "VISA",
         "MASTERCARD",
         "DISCOVER",
-        "NOVA",
         "AMEX",
         "DINERS",
-        "EUROCARD",
         "JCB",
         "ACH",
+        "Other",
     }
 )
 CLIENT_FIELDS = frozenset(
@@ -150,18 +164,26 @@ INVOICE_FIELDS = DOCUMENT_FIELDS | {
     "deposit_percentage",
 }
 CREDIT_NOTE_FIELDS = DOCUMENT_FIELDS | {"clientid", "credit_number", "credit_type"}
+#: what a payment write may carry: the fields the official Node SDK writes
+#: (``transformPaymentRequest``, same file), and ``send_client_notification``, which
+#: freshbooks.com/api/payments shows on a payment
 PAYMENT_FIELDS = frozenset(
     {
-        "invoiceid",
         "amount",
         "date",
-        "type",
+        "invoiceid",
         "note",
-        "creditid",
+        "orderid",
+        "transactionid",
+        "type",
         "vis_state",
         "send_client_notification",
     }
 )
+#: payment fields FreshBooks answers but the official SDK never writes: refused on a write
+#: (``creditid``: FreshBooks says which credit a payment of type Credit drew on; the
+#: community PHP and Java SDKs send both, FreshBooks does not say it honours them)
+NOT_WRITTEN = frozenset({"creditid", "from_credit"})
 LINE_FIELDS = frozenset(
     {
         "name",
@@ -519,9 +541,8 @@ def checked_credit_note(body: Mapping[str, Any], *, client_of: Lookup) -> dict[s
 
 @dataclass(frozen=True, slots=True)
 class Application:
-    """A payment and what it moves: ``amount`` onto the invoice (from the credit note when
-    ``credit`` is set), ``excess`` into a new overpayment credit; a refund has no invoice
-    and takes ``amount`` out of ``credit``."""
+    """A payment and what it moves: ``amount`` onto the invoice (out of the credit note
+    ``credit`` for a payment of type Credit), ``excess`` into a new overpayment credit."""
 
     payment: dict[str, Any]
     invoice: dict[str, Any] | None
@@ -530,29 +551,32 @@ class Application:
     excess: Decimal = Decimal(0)
 
 
-def is_refund(body: Mapping[str, Any]) -> bool:
-    return body.get("type") == REFUND
+#: a client id -> that client's credit notes (overpayment credits included)
+Credits = Callable[[object], Iterable[dict[str, Any]]]
 
 
 def checked_payment(
-    body: Mapping[str, Any], *, invoice_of: Lookup, credit_of: Lookup, today: str
+    body: Mapping[str, Any], *, invoice_of: Lookup, credits_of: Credits, today: str
 ) -> Application:
-    """A payment on an invoice; with ``creditid`` it applies that credit note, else what
-    exceeds the invoice's outstanding amount becomes an overpayment credit."""
+    """A payment on an invoice. One of type Credit draws on the client's credit
+    (``drawn_credit``); any other keeps what exceeds the invoice's outstanding amount as
+    an overpayment credit."""
+    _refuse_not_written(body)
     payment = writable(body, PAYMENT_FIELDS, "payment")
     invoice = _open_invoice(payment.get("invoiceid"), invoice_of)
     amount, code = money_amount(payment.get("amount"), "payment", "amount")
     currency = str(invoice["currency_code"])
     if code is not None and code != currency:
         raise business("payment", "amount.code", f"The invoice is in {currency}, not {code}.")
-    credit = _credit(payment, invoice, amount, credit_of)
-    applied_part = _check_amount(amount, invoice, from_credit=credit is not None)
+    kind = _payment_type(payment)
+    applied_part = _check_amount(amount, invoice, from_credit=kind == CREDIT)
+    credit = drawn_credit(invoice, amount, credits_of) if kind == CREDIT else None
     payment |= {
         "invoiceid": invoice["id"],
         "clientid": invoice["customerid"],
         "amount": money(amount, currency),
         "date": iso_date(payment.get("date") or today, "payment", "date"),
-        "type": _payment_type(payment, credit),
+        "type": kind,
         "creditid": credit["id"] if credit else None,
         "from_credit": credit is not None,
         "note": str(payment.get("note") or ""),
@@ -562,31 +586,48 @@ def checked_payment(
     return Application(payment, invoice, credit, applied_part, amount - applied_part)
 
 
-def checked_refund(body: Mapping[str, Any], *, credit_of: Lookup, today: str) -> Application:
-    """Money paid back out of a client credit (a credit note, an overpayment credit): a
-    payment of type Refund on the credit (``creditid``), with no invoice."""
-    payment = writable(body, PAYMENT_FIELDS, "payment")
-    if payment.get("invoiceid") not in (None, ""):
-        raise business("payment", "invoiceid", "A refund draws on a credit, not on an invoice.")
-    credit = _live_credit(payment.get("creditid"), credit_of)
-    amount, code = money_amount(payment.get("amount"), "payment", "amount")
-    currency = str(credit["currency_code"])
-    if code is not None and code != currency:
-        raise business("payment", "amount.code", f"The credit is in {currency}, not {code}.")
-    _check_credit_left(amount, credit, "refund")
-    payment |= {
-        "invoiceid": None,
-        "clientid": credit["clientid"],
-        "amount": money(amount, currency),
-        "date": iso_date(payment.get("date") or today, "payment", "date"),
-        "type": REFUND,
-        "creditid": credit["id"],
-        "from_credit": True,
-        "note": str(payment.get("note") or ""),
-        "vis_state": 0,
-        "overpaymentid": None,
-    }
-    return Application(payment, None, credit, amount)
+def _refuse_not_written(body: Mapping[str, Any]) -> None:
+    """``NOT_WRITTEN`` fields (the official SDK never sends them) are refused."""
+    sent = sorted(NOT_WRITTEN & set(body))
+    if sent:
+        raise invalid(
+            "payment",
+            sent[0],
+            body[sent[0]],
+            f"{sent[0]} cannot be written: a payment of type Credit draws on the client's "
+            "credit without naming it.",
+        )
+
+
+def drawn_credit(
+    invoice: Mapping[str, Any], amount: Decimal, credits_of: Credits
+) -> dict[str, Any]:
+    """The credit a payment of type Credit draws on: the client's oldest live credit note
+    in the invoice's currency with ``amount`` left (the sandbox's choice: see the module
+    docstring); refused when no single credit holds that much."""
+    currency = invoice["currency_code"]
+    usable = sorted(
+        (c for c in credits_of(invoice["customerid"]) if _usable(c, currency)),
+        key=lambda c: int(c["id"]),
+    )
+    for credit in usable:
+        if _credit_left(credit) >= amount:
+            return credit
+    held = sum((_credit_left(c) for c in usable), Decimal(0))
+    raise business(
+        "payment",
+        "amount",
+        f"The client's credit in {currency} ({held}) holds no {amount} in one credit.",
+    )
+
+
+def _usable(credit: Mapping[str, Any], currency: object) -> bool:
+    live = credit.get("vis_state") != 1 and credit.get("currency_code") == currency
+    return live and _credit_left(credit) > 0
+
+
+def _credit_left(credit: Mapping[str, Any]) -> Decimal:
+    return decimal_of(credit["outstanding"]["amount"], "credit_note", "outstanding")
 
 
 def overpayment_credit(
@@ -633,40 +674,9 @@ def _check_amount(amount: Decimal, invoice: Mapping[str, Any], *, from_credit: b
     return min(amount, outstanding)
 
 
-def _credit(
-    payment: Mapping[str, Any], invoice: Mapping[str, Any], amount: Decimal, credit_of: Lookup
-) -> dict[str, Any] | None:
-    ident = payment.get("creditid")
-    if ident in (None, ""):
-        return None
-    credit = _live_credit(ident, credit_of)
-    if credit["clientid"] != invoice["customerid"]:
-        raise business("payment", "creditid", "The credit note belongs to another client.")
-    if credit["currency_code"] != invoice["currency_code"]:
-        raise business("payment", "creditid", "The credit note is in another currency.")
-    _check_credit_left(amount, credit, "apply")
-    return credit
-
-
-def _live_credit(ident: Any, credit_of: Lookup) -> dict[str, Any]:
-    if ident in (None, ""):
-        raise required("payment", "creditid")
-    credit = credit_of(ident)
-    if credit is None or credit.get("vis_state") == 1:
-        raise not_found("credit_note", "creditid", ident, status=422)
-    return credit
-
-
-def _check_credit_left(amount: Decimal, credit: Mapping[str, Any], verb: str) -> None:
-    if amount <= 0:
-        raise invalid("payment", "amount", amount, "A payment must be greater than zero.")
-    left = decimal_of(credit["outstanding"]["amount"], "credit_note", "outstanding")
-    if amount > left:
-        raise business("payment", "amount", f"The credit has only {left} left to {verb}.")
-
-
-def _payment_type(payment: Mapping[str, Any], credit: Mapping[str, Any] | None) -> str:
-    kind = str(payment.get("type") or ("Credit" if credit else "Check"))
+def _payment_type(payment: Mapping[str, Any]) -> str:
+    """The payment's ``type`` (``Check`` when none is sent), one of ``PAYMENT_TYPES``."""
+    kind = str(payment.get("type") or "Check")
     if kind not in PAYMENT_TYPES:
         raise invalid(
             "payment", "type", kind, f"Payment type must be one of {sorted(PAYMENT_TYPES)}."

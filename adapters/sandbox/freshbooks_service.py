@@ -1,12 +1,12 @@
 """The FreshBooks sandbox account: operations on its book, plus the handle tests use
 (``count``, ``records``, fault injection, ``throttled``).
 
-The handle's ``refund`` kind is the payments of type Refund (``checked_refund``); its
-``payment`` kind is every other payment."""
+The handle's ``refund`` kind is always empty: FreshBooks has no refund of a client credit
+(see ``freshbooks_rules``), so neither has the sandbox's book."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,10 +35,8 @@ from adapters.sandbox.freshbooks_rules import (
     checked_invoice,
     checked_item,
     checked_payment,
-    checked_refund,
     decimal_of,
     emails,
-    is_refund,
     names,
     overpayment_credit,
     with_amounts,
@@ -66,7 +64,7 @@ RESOURCES = {
     "items/items": Resource("item", "item", "items", ("itemid",)),
 }
 _WITH_LINES = ("invoice", "credit_note")
-_PAYMENT_KINDS = ("payment", "refund")
+_NONE_HELD = ("refund",)  # kinds of the handle the book never holds
 
 
 def resource(path: str) -> Resource:
@@ -88,12 +86,15 @@ class FreshBooksSandbox(FaultInjection):
         faults: Faults | None = None,
         home_currency: str = "USD",
         require_auth: bool = True,
+        redirect_uri: str = "",
     ) -> None:
         self.book = book
         self.oauth = oauth
         self.faults = faults or Faults()
         self.home_currency = home_currency
         self.require_auth = require_auth
+        #: the app's registered redirect URI, which every token grant must carry
+        self.redirect_uri = redirect_uri
         #: 429s answered because a rate limit was exceeded (injected ones not counted)
         self.throttled = 0
         self._throttle = throttle
@@ -107,15 +108,10 @@ class FreshBooksSandbox(FaultInjection):
     def count(self, kind: str) -> int:
         """Records of ``kind`` (``customer`` counts clients, ``item`` every item, deleted
         ones included) in the book."""
-        if kind in _PAYMENT_KINDS:
-            return len(self.records(kind))
-        return self.book.count(kind)
+        return 0 if kind in _NONE_HELD else self.book.count(kind)
 
     def records(self, kind: str) -> list[dict[str, Any]]:
-        if kind in _PAYMENT_KINDS:
-            refunds = kind == "refund"
-            return [r for r in self.book.records("payment") if is_refund(r) == refunds]
-        return self.book.records(kind)
+        return [] if kind in _NONE_HELD else self.book.records(kind)
 
     def close(self) -> None:
         self.book.close()
@@ -215,14 +211,12 @@ class FreshBooksSandbox(FaultInjection):
         return with_amounts(note, Decimal(0), "credit_note")
 
     def _new_payment(self, fields: dict[str, Any]) -> dict[str, Any]:
-        today = self.book.now_text()[:10]
-        credit_of = self._getter("credit_note")
-        if is_refund(fields):
-            application = checked_refund(fields, credit_of=credit_of, today=today)
-        else:
-            application = checked_payment(
-                fields, invoice_of=self._getter("invoice"), credit_of=credit_of, today=today
-            )
+        application = checked_payment(
+            fields,
+            invoice_of=self._getter("invoice"),
+            credits_of=self._credits_of,
+            today=self.book.now_text()[:10],
+        )
         self._apply(application, application.amount)
         if application.excess <= 0 or application.invoice is None:
             return application.payment
@@ -329,6 +323,11 @@ class FreshBooksSandbox(FaultInjection):
 
     def _getter(self, kind: str) -> Callable[[object], dict[str, Any] | None]:
         return lambda ident: self.book.get(kind, ident)
+
+    def _credits_of(self, client_id: object) -> Iterator[dict[str, Any]]:
+        for note in self.book.records("credit_note"):
+            if str(note.get("clientid")) == str(client_id):
+                yield note
 
     def _email_taken(self, exclude: object) -> Callable[[str], bool]:
         def taken(email: str) -> bool:

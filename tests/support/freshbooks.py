@@ -19,6 +19,7 @@ from adapters.ratelimit import Rate, RateLimiter
 from adapters.sandbox.freshbooks import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
     DEFAULT_REFRESH_TOKEN,
     create_app,
     sandbox_of,
@@ -76,7 +77,7 @@ def freshbooks_auth(
         token_url=f"{BASE_URL}/auth/oauth/token",
         client_id=DEFAULT_CLIENT_ID,
         client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
-        redirect_uri="https://syncledger.example/callback",
+        redirect_uri=DEFAULT_REDIRECT_URI,
     )
     return OAuth2RefreshAuth(client, store, initial_refresh_token=SecretStr(refresh_token))
 

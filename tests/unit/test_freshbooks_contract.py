@@ -1,20 +1,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 
+from adapters.ledgers.freshbooks import REFUND_NOT_SUPPORTED
+from core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.contracts.steps_contract import MODES, Mode
 from tests.support.freshbooks import in_process_freshbooks
+
+#: the multi-write operations FreshBooks takes (a refund is refused: see below)
+OPERATIONS = ("credit_note", "payment")
 
 
 class TestFreshBooksLedgerContract(LedgerContract):
+    """The shared contract, but for refunds: FreshBooks documents no API construct for
+    paying a client's credit back, so the adapter refuses every refund before sending
+    anything (adapters/ledgers/freshbooks.py). The contract's refund tests are replaced by
+    ones asserting that refusal and that nothing reached the ledger."""
+
     currency = "USD"
     unknown_customer_code = "1012"  # "Client not found."
     changes_resolution = 1.0  # FreshBooks' `updated` is to the second
-    #: a refund is one payment of type Refund naming the credit note it draws on
-    #: (creditid), which FreshBooks takes out of that credit in the same request
-    single_write = frozenset({"refund"})
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
@@ -22,3 +31,63 @@ class TestFreshBooksLedgerContract(LedgerContract):
         yield LedgerUnderTest(fb.ledger, fb.sandbox, attempts=fb.retry.attempts)
         await fb.ledger.aclose()
         fb.sandbox.close()
+
+    # ------------------------------------------------------------ refunds
+
+    async def test_a_refund_of_an_overpayment_uses_up_its_credit(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        payment_id = await self.push_payment(
+            ledger, customer_id, invoice_id, "250.00", applied="225.45"
+        )
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.push_refund(
+                ledger, customer_id, self.refund("24.55", payment_id="PAY-1"), payment_id
+            )
+        assert refused.value.code == REFUND_NOT_SUPPORTED
+        assert ledger.sandbox.count("payment") == 1
+        assert (await self.fetch(ledger, "payment", payment_id)).balance == Decimal("24.55")
+        assert await ledger.adapter.find("refund", "csv/refund/REF-1") is None
+
+    async def test_a_refund_of_a_credit_note_uses_up_part_of_its_credit(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        credit_id = await self.push_open_credit_note(ledger, customer_id)
+        refund = self.refund("15.00", credit_note_id="CN-1")
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.push_refund(ledger, customer_id, refund, credit_id)
+        assert refused.value.code == REFUND_NOT_SUPPORTED
+        assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
+        assert ledger.sandbox.count("payment") == 0
+
+    async def test_a_refund_beyond_the_credit_left_is_refused(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        credit_id = await self.push_open_credit_note(ledger, customer_id)
+        with pytest.raises(PermanentLedgerError):
+            await self.push_refund(
+                ledger, customer_id, self.refund("50.00", credit_note_id="CN-1"), credit_id
+            )
+        assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
+        assert ledger.sandbox.count("payment") == 0
+
+    # ------------------------------------------------- multi-write steps
+
+    @pytest.mark.parametrize("operation", OPERATIONS)
+    async def test_multi_write_steps_are_journaled(
+        self, ledger: LedgerUnderTest, operation: str
+    ) -> None:
+        await super().test_multi_write_steps_are_journaled(ledger, operation)
+
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("operation", OPERATIONS)
+    async def test_an_interrupted_multi_write_resumes_without_duplicates(
+        self, ledger: LedgerUnderTest, operation: str, mode: Mode
+    ) -> None:
+        await super().test_an_interrupted_multi_write_resumes_without_duplicates(
+            ledger, operation, mode
+        )

@@ -9,19 +9,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from adapters.jsonwire import decode_json, encode_json
+from adapters.ledgers.freshbooks import FreshBooksOAuthClient
 from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
 from adapters.ledgers.freshbooks_mapping import load_mapping, ref_in, tax_key, version_of
 from adapters.ledgers.freshbooks_platform import PLATFORM
 from adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenSet
 from adapters.platforms import Connection
-from adapters.sandbox.freshbooks import DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN
+from adapters.sandbox.freshbooks import (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_REFRESH_TOKEN,
+)
 from adapters.sandbox.freshbooks_service import resource
 from core.errors import (
     AuthExpiredError,
@@ -95,6 +102,25 @@ async def push_invoice(env: InProcessFreshBooks, customer_id: str, doc: Invoice)
     return pushed.ledger_id
 
 
+def posts(env: InProcessFreshBooks, path_end: str) -> list[Any]:
+    """The bodies of the POSTs the adapter sends from now on to a path ending with
+    ``path_end``, decoded (JSON, or a token grant's form fields)."""
+    bodies: list[Any] = []
+
+    def keep(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith(path_end):
+            bodies.append(decoded(request))
+
+    env.transport.before = keep
+    return bodies
+
+
+def decoded(request: httpx.Request) -> Any:
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(request.content.decode()))
+    return decode_json(request.content)
+
+
 # ------------------------------------------------------------------- money
 
 
@@ -158,6 +184,29 @@ async def test_a_payment_keeps_its_human_reference_next_to_ours(fb: InProcessFre
     )
 
 
+async def test_reads_give_the_tax_freshbooks_computed(fb: InProcessFreshBooks) -> None:
+    """``tax`` is what FreshBooks holds: its total less its lines, before and after a
+    person changes a line's tax percentage in FreshBooks."""
+    taxed = invoice(
+        total="11.64",
+        lines=(
+            InvoiceLine(description="a", quantity="3", unit_price="3.33", tax_amount="1.65"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.01"),
+        ),
+        discount=Decimal("0.01"),
+    )
+    invoice_id = await push_invoice(fb, await push_customer(fb), taxed)
+    [listed] = [r async for r in fb.ledger.list_all("invoice")]
+    held = await fb.ledger.get("invoice", invoice_id)
+    assert held is not None and (held.total, held.tax) == (Decimal("11.64"), Decimal("1.65"))
+    assert listed.tax == Decimal("1.65")
+    [stored] = fb.sandbox.records("invoice")
+    lines = [ln | {"taxAmount1": "10"} if ln["name"] == "a" else ln for ln in stored["lines"]]
+    fb.sandbox.update(resource("invoices/invoices"), invoice_id, {"invoice": {"lines": lines}}, ())
+    edited = await fb.ledger.get("invoice", invoice_id)
+    assert edited is not None and (edited.total, edited.tax) == (Decimal("10.99"), Decimal("1.00"))
+
+
 # ------------------------------------------------- overpayments and refunds
 
 
@@ -198,20 +247,6 @@ async def pay(
     return pushed.ledger_id
 
 
-async def refund_overpayment(
-    env: InProcessFreshBooks, customer_id: str, payment_id: str, amount: str
-) -> str:
-    pushed = await env.ledger.create_refund(
-        refund(amount, payment_id="PAY-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="payment",
-        credit_ledger_id=payment_id,
-        external_ref="csv/refund/REF-1",
-        idempotency_key=key("r", 1),
-    )
-    return pushed.ledger_id
-
-
 async def test_an_overpayment_is_sent_whole_and_freshbooks_keeps_the_excess_as_credit(
     fb: InProcessFreshBooks,
 ) -> None:
@@ -244,61 +279,30 @@ async def test_an_application_freshbooks_would_not_make_is_refused_before_sendin
     assert fb.sandbox.count("payment") == 0
 
 
-async def test_a_refund_is_a_payment_of_type_refund_on_the_overpayment_credit(
-    fb: InProcessFreshBooks,
+@pytest.mark.parametrize("credit", [{"payment_id": "PAY-1"}, {"credit_note_id": "CN-1"}])
+async def test_a_refund_is_refused_before_anything_is_sent(
+    fb: InProcessFreshBooks, credit: dict[str, str]
 ) -> None:
+    """FreshBooks documents no API refund of a client credit: nothing goes out (the old
+    payment of type Refund included), and the reason says what to do."""
     customer_id = await push_customer(fb)
-    invoice_id = await push_invoice(fb, customer_id, invoice())
-    payment_id = await pay(fb, invoice_id, "0.50", applied="0.30")
-    refund_id = await refund_overpayment(fb, customer_id, payment_id, "0.15")
-    [sent] = fb.sandbox.records("refund")
-    [credit] = fb.sandbox.records("credit_note")
-    record = await fb.ledger.get("refund", refund_id)
-    assert (sent["type"], sent["creditid"], sent["invoiceid"]) == ("Refund", credit["id"], None)
-    assert ref_in(sent["note"]) == "csv/refund/REF-1" and sent["note"].startswith("RF-1\n")
-    assert record is not None and (record.kind, record.total) == ("refund", Decimal("0.15"))
-    assert record.customer_ledger_id == customer_id
-    assert await fb.ledger.get("payment", refund_id) is None  # a refund is no payment
-    assert [r.ledger_id async for r in fb.ledger.list_all("refund")] == [refund_id]
-    paid = await fb.ledger.get("payment", payment_id)
-    assert paid is not None and paid.balance == Decimal("0.05")
-
-
-async def test_a_refund_whose_answer_was_lost_is_found_not_resent() -> None:
-    env = in_process_freshbooks(timeout=0.3)
-    customer_id = await push_customer(env)
-    payment_id = await pay(env, await push_invoice(env, customer_id, invoice()), "0.50", "0.30")
-    env.sandbox.commit_then_timeout_next(1)
-    again = await env.ledger.create_refund(
-        refund("0.20", payment_id="PAY-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="payment",
-        credit_ledger_id=payment_id,
-        external_ref="csv/refund/REF-1",
-        idempotency_key=key("r", 1),
-    )
-    refunds = env.sandbox.count("refund")
-    await env.ledger.aclose()
-    env.sandbox.close()
-    assert again.recovered
-    assert refunds == 1
-
-
-async def test_a_refund_of_no_credit_or_of_another_clients_credit_is_refused(
-    fb: InProcessFreshBooks,
-) -> None:
-    customer_id = await push_customer(fb)
-    other_id = await push_customer(fb, 2)
-    invoice_id = await push_invoice(fb, customer_id, invoice())
-    exact_id = await pay(fb, invoice_id, "0.10", applied="0.10")
-    overpaid_id = await pay(fb, invoice_id, "0.30", applied="0.20", n=2)
-    with pytest.raises(PermanentLedgerError) as no_credit:
-        await refund_overpayment(fb, customer_id, exact_id, "0.01")
-    with pytest.raises(PermanentLedgerError) as not_theirs:
-        await refund_overpayment(fb, other_id, overpaid_id, "0.01")
-    assert no_credit.value.code == "syncledger.no_credit"
-    assert not_theirs.value.code == "syncledger.credit_of_another_customer"
-    assert fb.sandbox.count("refund") == 0
+    payment_id = await pay(fb, await push_invoice(fb, customer_id, invoice()), "0.50", "0.30")
+    before = len(fb.transport.sent)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await fb.ledger.create_refund(
+            refund("0.20", **credit),
+            customer_ledger_id=customer_id,
+            credit_kind="payment" if "payment_id" in credit else "credit_note",
+            credit_ledger_id=payment_id,
+            external_ref="csv/refund/REF-1",
+            idempotency_key=key("r", 1),
+        )
+    assert refused.value.code == "syncledger.refund_not_supported"
+    assert "by hand" in str(refused.value) and "REF-1" in str(refused.value)
+    assert fb.transport.sent[before:] == []
+    assert fb.sandbox.count("payment") == 1
+    assert await fb.ledger.get("refund", payment_id) is None
+    assert [r async for r in fb.ledger.list_all("refund")] == []
 
 
 # -------------------------------------------------------------------- items
@@ -524,7 +528,62 @@ def credit_note(total: str = "0.10", invoice_id: str | None = "INV-1") -> Credit
     )
 
 
-async def test_reads_say_what_each_payment_credit_note_and_refund_is_applied_to(
+async def test_a_credit_note_is_applied_by_a_payment_of_type_credit_naming_no_credit(
+    fb: InProcessFreshBooks,
+) -> None:
+    """The application carries only payment fields FreshBooks' official SDK writes (no
+    ``creditid``); FreshBooks says which credit it drew on, and that is what reads show."""
+    customer_id = await push_customer(fb)
+    invoice_id = await push_invoice(fb, customer_id, invoice())
+    sent = posts(fb, "/payments/payments")
+    note = await fb.ledger.create_credit_note(
+        credit_note("0.10"),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn", 1),
+    )
+    application = {
+        "invoiceid": int(invoice_id),
+        "amount": {"amount": "0.10", "code": "USD"},
+        "date": "2026-04-03",
+        "type": "Credit",
+        "note": "syncledger-ref: csv/credit_note/CN-1",
+    }
+    assert sent == [{"payment": application}]
+    held = await fb.ledger.get("credit_note", note.ledger_id)
+    assert held is not None and held.applied_to == ((invoice_id, Decimal("0.10")),)
+    owed = await fb.ledger.get("invoice", invoice_id)
+    assert owed is not None and owed.balance == Decimal("0.20")
+
+
+async def test_a_credit_note_is_not_applied_while_the_client_holds_other_credit(
+    fb: InProcessFreshBooks,
+) -> None:
+    """A payment of type Credit cannot say which credit it draws on: with another open
+    credit (here an overpayment's) the application is refused before it is sent."""
+    customer_id = await push_customer(fb)
+    overpaid = await push_invoice(fb, customer_id, invoice())
+    await pay(fb, overpaid, "0.40", applied="0.30")  # leaves 0.10 of credit
+    invoice_id = await push_invoice(fb, customer_id, invoice(number="INV-2"))
+    sent = posts(fb, "/payments/payments")
+    with pytest.raises(PermanentLedgerError) as refused:
+        await fb.ledger.create_credit_note(
+            credit_note("0.10", invoice_id="INV-2"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+    assert refused.value.code == "syncledger.credit_not_selectable"
+    assert sent == []
+    note = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
+    assert note is not None and (note.balance, note.applied_to) == (Decimal("0.10"), ())
+    owed = await fb.ledger.get("invoice", invoice_id)
+    assert owed is not None and owed.balance == Decimal("0.30")
+
+
+async def test_reads_say_what_each_payment_and_credit_note_is_applied_to(
     fb: InProcessFreshBooks,
 ) -> None:
     customer_id = await push_customer(fb)
@@ -537,13 +596,11 @@ async def test_reads_say_what_each_payment_credit_note_and_refund_is_applied_to(
         idempotency_key=key("cn", 1),
     )
     payment_id = await pay(fb, invoice_id, "0.50", applied="0.20")  # 0.30 overpayment credit
-    refund_id = await refund_overpayment(fb, customer_id, payment_id, "0.25")
     expected = {
         ("credit_note", note.ledger_id): ((invoice_id, Decimal("0.10")),),
         ("payment", payment_id): ((invoice_id, Decimal("0.20")),),
-        ("refund", refund_id): ((payment_id, Decimal("0.25")),),
     }
-    kinds = ("credit_note", "payment", "refund")
+    kinds = ("credit_note", "payment")
     listed = {
         (r.kind, r.ledger_id): r.applied_to for k in kinds async for r in fb.ledger.list_all(k)
     }
@@ -551,8 +608,8 @@ async def test_reads_say_what_each_payment_credit_note_and_refund_is_applied_to(
     for kind, ident in expected:
         got = await fb.ledger.get(kind, ident)
         assert got is not None and got.applied_to == expected[(kind, ident)]
-    found = await fb.ledger.find("refund", "csv/refund/REF-1")
-    assert found is not None and found.applied_to == expected[("refund", refund_id)]
+    found = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
+    assert found is not None and found.applied_to == expected[("credit_note", note.ledger_id)]
     since = datetime(2000, 1, 1, tzinfo=UTC)
     changed = {(r.kind, r.ledger_id): r.applied_to async for r in fb.ledger.changes(since)}
     assert {k: changed[k] for k in expected} == expected
@@ -687,6 +744,40 @@ async def test_the_rotated_refresh_token_is_persisted_before_use(tmp_path: Path)
     assert rotated is not None and rotated.refresh_token != saved.refresh_token
     await env.ledger.aclose()
     env.sandbox.close()
+
+
+async def test_every_token_grant_sends_the_apps_redirect_uri(fb: InProcessFreshBooks) -> None:
+    grants = posts(fb, "/auth/oauth/token")
+    await push_customer(fb)
+    fb.sandbox.oauth.expire_access_tokens()
+    assert await fb.ledger.get("customer", "424242") is None  # refreshed on the 401
+    assert [(g["grant_type"], g["redirect_uri"]) for g in grants] == [
+        ("refresh_token", DEFAULT_REDIRECT_URI)
+    ] * 2
+    assert all(g["client_secret"] == DEFAULT_CLIENT_SECRET for g in grants)
+
+
+async def test_no_grant_goes_out_without_a_redirect_uri(tmp_path: Path) -> None:
+    """FreshBooks' SDKs refuse to refresh without the app's redirect URI; so does the
+    adapter, and live settings without it are refused before anything is sent."""
+    client = FreshBooksOAuthClient(
+        token_url="https://api.freshbooks.com/auth/oauth/token",
+        client_id="app",
+        client_secret=SecretStr("secret"),
+    )
+    with pytest.raises(ConfigurationError, match="SYNCLEDGER_FRESHBOOKS_REDIRECT_URI"):
+        client.request("a-refresh-token")
+    live = {n: "x" for n in ("client_id", "client_secret", "refresh_token", "account_id")}
+    with pytest.raises(ConfigurationError, match="SYNCLEDGER_FRESHBOOKS_REDIRECT_URI"):
+        PLATFORM.connect(Connection("https://api.freshbooks.com", tmp_path / "t.json", live))
+    adapter = PLATFORM.connect(
+        Connection(
+            "https://api.freshbooks.com",
+            tmp_path / "t.json",
+            live | {"redirect_uri": "https://app.example/cb"},
+        )
+    )
+    await adapter.aclose()
 
 
 async def test_a_spent_refresh_token_asks_for_reauthorisation() -> None:

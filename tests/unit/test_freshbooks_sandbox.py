@@ -17,6 +17,7 @@ from adapters.jsonwire import decode_json, encode_json
 from adapters.sandbox.freshbooks import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
     DEFAULT_REFRESH_TOKEN,
     create_app,
     sandbox_of,
@@ -43,14 +44,20 @@ class FreshBooks:
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
         self.access = ""
 
-    async def token(self, refresh: str, secret: str = DEFAULT_CLIENT_SECRET) -> httpx.Response:
+    async def token(
+        self,
+        refresh: str,
+        secret: str = DEFAULT_CLIENT_SECRET,
+        redirect_uri: str | None = DEFAULT_REDIRECT_URI,
+    ) -> httpx.Response:
         form = {
             "grant_type": "refresh_token",
             "refresh_token": refresh,
             "client_id": DEFAULT_CLIENT_ID,
             "client_secret": secret,
-            "redirect_uri": "https://example.test/cb",
         }
+        if redirect_uri is not None:
+            form["redirect_uri"] = redirect_uri
         return await self.http.post("/auth/oauth/token", data=form)
 
     async def login(self) -> None:
@@ -156,6 +163,17 @@ async def test_the_client_secret_goes_in_the_body(make: Callable[..., FreshBooks
     refused = await env.token(DEFAULT_REFRESH_TOKEN, secret="wrong")
     assert refused.status_code == 401
     assert decode_json(refused.content) == {"error": "invalid_client"}
+
+
+async def test_a_grant_without_the_apps_redirect_uri_is_refused_and_spends_nothing(
+    make: Callable[..., FreshBooks],
+) -> None:
+    env = make()
+    missing = await env.token(DEFAULT_REFRESH_TOKEN, redirect_uri=None)
+    other = await env.token(DEFAULT_REFRESH_TOKEN, redirect_uri="https://elsewhere.test/cb")
+    assert (missing.status_code, decode_json(missing.content)["error"]) == (400, "invalid_request")
+    assert (other.status_code, decode_json(other.content)["error"]) == (400, "invalid_grant")
+    assert (await env.token(DEFAULT_REFRESH_TOKEN)).status_code == 200  # still unspent
 
 
 async def test_a_request_without_a_valid_token_is_unauthenticated(fb: FreshBooks) -> None:
@@ -376,72 +394,104 @@ async def test_a_payment_on_a_paid_invoice_is_all_credit(fb: FreshBooks) -> None
     assert credit["outstanding"]["amount"] == "30.00"
 
 
+async def open_credit(fb: FreshBooks, client_id: int, amount: str) -> dict[str, Any]:
+    body = {"clientid": client_id, "create_date": "2026-03-02", "lines": [line(amount)]}
+    return await fb.create("/credit_notes/credit_notes", "credit_note", body)
+
+
 async def test_a_credit_note_is_never_applied_beyond_what_the_invoice_owes(
     fb: FreshBooks,
 ) -> None:
     client = await fb.client()
     invoice = await fb.invoice(client["id"], line("10.00"))
-    credit = await fb.create(
-        "/credit_notes/credit_notes",
-        "credit_note",
-        {"clientid": client["id"], "create_date": "2026-03-02", "lines": [line("40.00")]},
-    )
-    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit", creditid=credit["id"])
+    credit = await open_credit(fb, client["id"], "40.00")
+    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit")
     assert (status, error_of(answer)["errno"]) == (422, 2004)
-    assert fb.sandbox.count("credit_note") == 1  # no overpayment credit made of a credit
+    [kept] = fb.sandbox.records("credit_note")  # no overpayment credit made of a credit
+    assert (kept["id"], kept["outstanding"]["amount"]) == (credit["id"], "40.00")
 
 
-async def test_a_refund_draws_on_a_credit_and_never_beyond_it(fb: FreshBooks) -> None:
-    client = await fb.client()
-    credit = await fb.create(
-        "/credit_notes/credit_notes",
-        "credit_note",
-        {"clientid": client["id"], "create_date": "2026-03-02", "lines": [line("40.00")]},
-    )
-    refund = {"creditid": credit["id"], "amount": {"amount": "15.00"}, "type": "Refund"}
-    status, answer = await fb.call("POST", "/payments/payments", {"payment": refund})
-    made = answer["response"]["result"]["payment"]
-    too_much = refund | {"amount": {"amount": "25.01"}}
-    refused, error = await fb.call("POST", "/payments/payments", {"payment": too_much})
-    on_invoice = refund | {"invoiceid": 1}
-    misplaced, _ = await fb.call("POST", "/payments/payments", {"payment": on_invoice})
+@pytest.mark.parametrize(
+    "refund",
+    [
+        {"type": "Refund", "amount": {"amount": "15.00"}},  # what syncledger used to send
+        {"type": "Refund", "amount": {"amount": "15.00"}, "invoiceid": None},
+    ],
+)
+async def test_a_payment_of_type_refund_is_refused(fb: FreshBooks, refund: dict[str, Any]) -> None:
+    """``Refund`` is no payment type of FreshBooks' official SDK (``PaymentType``)."""
+    credit = await open_credit(fb, (await fb.client())["id"], "40.00")
+    body = {"payment": {"creditid": credit["id"], **refund}}
+    status, answer = await fb.call("POST", "/payments/payments", body)
+    without_credit = {"payment": {k: v for k, v in body["payment"].items() if k != "creditid"}}
+    again, other = await fb.call("POST", "/payments/payments", without_credit)
     _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{credit['id']}")
-    assert status == 200
-    assert (made["invoiceid"], made["clientid"], made["type"]) == (None, client["id"], "Refund")
-    assert (refused, error_of(error)["errno"], misplaced) == (422, 2004, 422)
-    assert cn["response"]["result"]["credit_note"]["outstanding"]["amount"] == "25.00"
-    assert (fb.sandbox.count("refund"), fb.sandbox.count("payment")) == (1, 0)
+    assert (status, error_of(answer)["errno"]) == (422, 2002)
+    assert (again, error_of(other)["errno"]) == (422, 2001)  # and a payment needs an invoice
+    assert cn["response"]["result"]["credit_note"]["outstanding"]["amount"] == "40.00"
+    assert fb.sandbox.count("payment") == 0
+
+
+@pytest.mark.parametrize("kind", ["Refund", "NOVA", "EUROCARD", "credit"])
+async def test_a_payment_type_must_be_one_the_official_sdk_lists(fb: FreshBooks, kind: str) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    status, answer = await fb.pay(invoice["id"], "1.00", type=kind)
+    accepted, _ = await fb.pay(invoice["id"], "1.00", type="Other")
+    assert (status, error_of(answer)["field"], accepted) == (422, "type", 200)
+    assert fb.sandbox.count("payment") == 1
+
+
+@pytest.mark.parametrize("field", ["creditid", "from_credit"])
+async def test_creditid_and_from_credit_are_not_written_on_a_payment(
+    fb: FreshBooks, field: str
+) -> None:
+    """The body syncledger used to send to apply a credit note (``creditid``) is refused:
+    the official SDK writes neither field on a payment."""
+    client = await fb.client()
+    invoice = await fb.invoice(client["id"], line("100.00"))
+    credit = await open_credit(fb, client["id"], "40.00")
+    value = credit["id"] if field == "creditid" else True
+    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit", **{field: value})
+    _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
+    assert (status, error_of(answer)["errno"], error_of(answer)["field"]) == (422, 2002, field)
+    assert inv["response"]["result"]["invoice"]["outstanding"]["amount"] == "100.00"
+    assert fb.sandbox.count("payment") == 0
+
+
+async def test_there_is_no_refund_in_the_book(fb: FreshBooks) -> None:
+    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    await fb.pay(invoice["id"], "120.00")
     counts = decode_json((await fb.http.get("/_sandbox/counts")).content)
-    assert (counts["refund"], counts["payment"]) == (1, 0)
+    assert (counts["refund"], counts["payment"]) == (0, 1)
+    assert fb.sandbox.records("refund") == []
 
 
 async def test_deleting_an_overpayment_deletes_its_credit_unless_it_was_used(
     fb: FreshBooks,
 ) -> None:
-    invoice = await fb.invoice((await fb.client())["id"], line("100.00"))
+    client = await fb.client()
+    invoice = await fb.invoice(client["id"], line("100.00"))
     kept = (await fb.pay(invoice["id"], "120.00"))[1]["response"]["result"]["payment"]
     used = (await fb.pay(invoice["id"], "5.00"))[1]["response"]["result"]["payment"]
-    refund = {"creditid": used["overpaymentid"], "amount": {"amount": "1.00"}, "type": "Refund"}
-    await fb.call("POST", "/payments/payments", {"payment": refund})
+    await fb.call("PUT", f"/payments/payments/{kept['id']}", {"payment": {"vis_state": 1}})
+    other = await fb.invoice(client["id"], line("1.00"))
+    status, _ = await fb.pay(other["id"], "1.00", type="Credit")  # draws on used's credit
+    assert status == 200
     delete = {"payment": {"vis_state": 1}}
     status, _ = await fb.call("PUT", f"/payments/payments/{kept['id']}", delete)
     refused, answer = await fb.call("PUT", f"/payments/payments/{used['id']}", delete)
     _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
     _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{kept['overpaymentid']}")
-    assert (status, refused, error_of(answer)["errno"]) == (200, 422, 2004)
+    assert (refused, error_of(answer)["errno"]) == (422, 2004)
     assert inv["response"]["result"]["invoice"]["outstanding"]["amount"] == "100.00"
     assert cn["response"]["result"]["credit_note"]["vis_state"] == 1
 
 
-async def test_a_credit_note_is_applied_by_a_payment_of_type_credit(fb: FreshBooks) -> None:
+async def test_a_payment_of_type_credit_draws_on_the_clients_credit(fb: FreshBooks) -> None:
     client = await fb.client()
     invoice = await fb.invoice(client["id"], line("100.00"))
-    credit = await fb.create(
-        "/credit_notes/credit_notes",
-        "credit_note",
-        {"clientid": client["id"], "create_date": "2026-03-02", "lines": [line("40.00")]},
-    )
-    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit", creditid=credit["id"])
+    credit = await open_credit(fb, client["id"], "40.00")
+    status, answer = await fb.pay(invoice["id"], "40.00", type="Credit")
     payment = answer["response"]["result"]["payment"]
     _, inv = await fb.call("GET", f"/invoices/invoices/{invoice['id']}")
     _, cn = await fb.call("GET", f"/credit_notes/credit_notes/{credit['id']}")
@@ -449,8 +499,33 @@ async def test_a_credit_note_is_applied_by_a_payment_of_type_credit(fb: FreshBoo
     assert (payment["from_credit"], payment["creditid"]) == (True, credit["id"])
     assert inv["response"]["result"]["invoice"]["outstanding"]["amount"] == "60.00"
     assert cn["response"]["result"]["credit_note"]["outstanding"]["amount"] == "0.00"
-    status, answer = await fb.pay(invoice["id"], "1.00", type="Credit", creditid=credit["id"])
-    assert (status, error_of(answer)["errno"]) == (422, 2004)  # nothing left to apply
+    status, answer = await fb.pay(invoice["id"], "1.00", type="Credit")
+    assert (status, error_of(answer)["errno"]) == (422, 2004)  # no credit left to draw on
+
+
+async def test_a_credit_payment_draws_on_one_credit_of_the_invoices_currency(
+    fb: FreshBooks,
+) -> None:
+    client = await fb.client()
+    invoice = await fb.invoice(client["id"], line("100.00"))
+    euros = await fb.create(
+        "/credit_notes/credit_notes",
+        "credit_note",
+        {
+            "clientid": client["id"],
+            "create_date": "2026-03-02",
+            "currency_code": "EUR",
+            "lines": [{"name": "Credit", "qty": "1", "unit_cost": {"amount": "90.00"}}],
+        },
+    )
+    small = await open_credit(fb, client["id"], "10.00")
+    large = await open_credit(fb, client["id"], "30.00")
+    status, answer = await fb.pay(invoice["id"], "25.00", type="Credit")
+    split, refused = await fb.pay(invoice["id"], "12.00", type="Credit")  # 10 and 5 left
+    assert (status, answer["response"]["result"]["payment"]["creditid"]) == (200, large["id"])
+    assert (split, error_of(refused)["errno"]) == (422, 2004)
+    left = {c["id"]: c["outstanding"]["amount"] for c in fb.sandbox.records("credit_note")}
+    assert left == {euros["id"]: "90.00", small["id"]: "10.00", large["id"]: "5.00"}
 
 
 async def test_deleting_a_payment_gives_the_amount_back(fb: FreshBooks) -> None:

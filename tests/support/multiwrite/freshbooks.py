@@ -1,9 +1,10 @@
 """FreshBooks' multi-write operations, for ``tests/e2e/test_multi_write_faults.py``.
 
 A credit note applied to an invoice is two writes: ``POST .../credit_notes/credit_notes``,
-then ``POST .../payments/payments`` of a payment of type Credit naming the credit note in
-``creditid``. Invoices, payments (FreshBooks keeps an overpayment's excess as a credit
-itself), refunds, updates and voids are one request each.
+then ``POST .../payments/payments`` of a payment of type Credit on the invoice (it draws on
+the client's credit; ``creditid`` is not written). Invoices, payments (FreshBooks keeps an
+overpayment's excess as a credit itself), updates and voids are one request each;
+refunds are refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,6 @@ CASES: list[Case] = [
             records.invoice("MWFB-I1", "MWFB-C1"),
         ),
         records=(records.credit_note("MWFB-CN1", "MWFB-I1", "MWFB-C1"),),
-        second_write=r'^POST /accounting/account/[^/]+/payments/payments\?.*"creditid"',
+        second_write=r'^POST /accounting/account/[^/]+/payments/payments\?.*"type":"Credit"',
     ),
 ]
