@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +147,12 @@ def create_app(
     require_auth: bool = True,
     faults: Faults | None = None,
     rate_scale: float = 1.0,
+    clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The sandbox app; its ``ZohoSandbox`` handle is ``sandbox_of(app)``. ``rate_scale``
-    multiplies ``per_minute``, ``daily_limit`` and ``max_concurrent``."""
-    book = ZohoBook(book_path)
+    multiplies ``per_minute``, ``daily_limit`` and ``max_concurrent``; ``clock`` stamps
+    ``created_time`` and ``last_modified_time`` (default: now)."""
+    book = ZohoBook(book_path) if clock is None else ZohoBook(book_path, clock=clock)
     accounts = ZohoAccounts(
         book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
     )

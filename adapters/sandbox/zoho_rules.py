@@ -11,7 +11,8 @@ Documents (invoices and credit notes, zoho.com/books/api/v3/invoices):
   Zoho computes the tax: ``item_total`` × percentage, rounded per line (half up);
 - ``discount`` is an amount (``190``) or a percentage (``"12.5%"``) of the sub total,
   ``discount_type`` ``entity_level``; ``is_discount_before_tax`` says whether the tax
-  is computed on the discounted amounts;
+  is computed on the discounted amounts. Invoices only: Zoho's credit-note schemas have
+  no such fields, and ``zoho_schema`` refuses them on a credit note;
 - total = sub total − discount + tax (+ ``adjustment``);
 - the document is in the customer's currency; ``currency_id``, if sent, must be it.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -951,6 +951,118 @@ async def test_get_gives_each_lines_item_and_list_reads_cost_no_document_reads(
         assert (record.ledger_id, record.line_items) == (invoice_id, ())
 
 
+# ------------------------------------------- Zoho's published request schemas
+
+
+def two_line_credit_note(discount: str = "0", total: str = "30.00") -> CreditNote:
+    return CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 2),
+        currency="USD",
+        lines=(
+            InvoiceLine(description="a", quantity="1", unit_price="10.00"),
+            InvoiceLine(description="b", quantity="2", unit_price="10.00"),
+        ),
+        discount=Decimal(discount),
+        total=Decimal(total),
+    )
+
+
+async def push_credit_note(zoho: InProcessZoho, customer_id: str, note: CreditNote) -> PushResult:
+    return await zoho.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+
+
+async def test_a_credit_note_with_a_discount_is_refused_before_anything_is_sent(
+    zoho: InProcessZoho,
+) -> None:
+    """Zoho's credit-note schema has no document discount: sent anyway, the credit would
+    total its lines (30.00 here, 885.12 for the demo's 840.86) without a word."""
+    customer_id = await push_customer(zoho)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_credit_note(zoho, customer_id, two_line_credit_note("5.00", "25.00"))
+    assert refused.value.code == "syncledger.credit_note_discount_unsupported"
+    assert "credit note CN-1" in str(refused.value) and "30.00" in str(refused.value)
+    assert zoho.transport.sent("POST", "/creditnotes") == []
+    assert zoho.transport.sent("POST", "/items") == []  # not even its lines' item
+    assert zoho.sandbox.count("credit_note") == 0
+
+
+async def test_credit_notes_go_without_discount_fields_and_invoices_with_them(
+    zoho: InProcessZoho,
+) -> None:
+    customer_id = await push_customer(zoho)
+    made = await push_credit_note(zoho, customer_id, two_line_credit_note())
+    [post] = zoho.transport.sent("POST", "/creditnotes")
+    discount_fields = {"discount", "discount_type", "is_discount_before_tax"}
+    assert discount_fields.isdisjoint(body_of(post))
+    held = await zoho.ledger.get("credit_note", made.ledger_id)
+    assert held is not None and (held.total, held.tax) == (Decimal("30.00"), Decimal(0))
+    await push_invoice(zoho, customer_id, invoice("25.00", discount=Decimal("5.00")))
+    [sent] = zoho.transport.sent("POST", "/invoices")
+    assert {k: body_of(sent)[k] for k in sorted(discount_fields)} == {
+        "discount": Decimal("5.00"),
+        "discount_type": "entity_level",
+        "is_discount_before_tax": False,
+    }
+
+
+async def test_every_invoice_line_is_sent_with_an_item_id(zoho: InProcessZoho) -> None:
+    """Zoho's invoice schemas require ``line_items[].item_id``: an uncoded line goes to the
+    mapping's item, made once, and reads back as uncoded."""
+    customer_id = await push_customer(zoho)
+    first = await push_numbered(zoho, customer_id, item_invoice(1, None, None))
+    await push_numbered(zoho, customer_id, item_invoice(2, None))
+    [made] = zoho.transport.sent("POST", "/items")
+    assert body_of(made) == {"name": "General sales", "rate": 0, "product_type": "service"}
+    [item] = zoho.sandbox.records("item")
+    for post in zoho.transport.sent("POST", "/invoices"):
+        lines = body_of(post)["line_items"]
+        assert isinstance(lines, list)
+        assert {ln["item_id"] for ln in lines} == {item["item_id"]}
+    fresh, _ = another_ledger(zoho)  # knows the item by its name only
+    held = await fresh.get("invoice", first)
+    await fresh.aclose()
+    assert held is not None and held.line_items == (None, None)
+
+
+async def test_a_mapped_default_item_is_used_and_nothing_is_created(
+    zoho: InProcessZoho, tmp_path: Path
+) -> None:
+    mine = zoho.sandbox.seed_item("Consulting")
+    text = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    path = tmp_path / "zoho.toml"
+    path.write_text(text.replace('item_id = ""', f'item_id = "{mine}"', 1))
+    zoho.ledger.mapping = load_mapping(path)
+    invoice_id = await push_invoice(zoho, await push_customer(zoho))
+    [post] = zoho.transport.sent("POST", "/invoices")
+    lines = body_of(post)["line_items"]
+    assert isinstance(lines, list) and [ln["item_id"] for ln in lines] == [mine, mine]
+    assert zoho.transport.sent("POST", "/items") == []
+    held = await zoho.ledger.get("invoice", invoice_id)
+    assert held is not None and held.line_items == (None, None)
+
+
+async def test_documents_read_back_the_tax_zoho_computed(zoho: InProcessZoho) -> None:
+    customer_id = await push_customer(zoho)
+    lines = (
+        InvoiceLine(description="taxed", quantity="1", unit_price="10.00", tax_amount="0.80"),
+        InvoiceLine(description="not", quantity="1", unit_price="5.00"),
+    )
+    invoice_id = await push_invoice(zoho, customer_id, invoice("15.80", lines=lines))
+    held = await zoho.ledger.get("invoice", invoice_id)
+    assert held is not None and (held.total, held.tax) == (Decimal("15.80"), Decimal("0.80"))
+    [listed] = [r async for r in zoho.ledger.list_all("invoice")]
+    assert listed.tax is None  # list rows carry no tax: not a zero
+
+
 # ------------------------------------------------------ pages and changes
 
 
@@ -970,6 +1082,67 @@ async def test_changes_include_every_kind_once(zoho: InProcessZoho) -> None:
     since = datetime.now(UTC).replace(year=2000)
     kinds = [(r.kind, r.ledger_id) async for r in zoho.ledger.changes(since)]
     assert sorted(kinds) == sorted([("customer", customer_id), ("invoice", invoice_id)])
+
+
+class Clock:
+    """The sandbox's clock, moved by hand (Zoho's times have one-second resolution)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: int = 60) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+async def test_changes_find_an_old_document_changed_late_on_any_page() -> None:
+    """Invoices and credit notes are listed by ``created_time`` (a sort column their
+    lists document; ``last_modified_time`` is not one) and every page is read: an
+    invoice changed late is found whatever unchanged ones sort before or after it."""
+    clock = Clock()
+    zoho = in_process_zoho(per_window=200, clock=clock, ledger_options={"page_size": 1})
+    customer_id = await push_customer(zoho)
+    ids = []
+    for n in (1, 2, 3):
+        clock.advance()
+        ids.append(await push_numbered(zoho, customer_id, item_invoice(n, None)))
+    since = clock.advance()
+    clock.advance()
+    await zoho.ledger.void_invoice(ids[1], version=None, idempotency_key=key("void"))
+    zoho.transport.requests.clear()
+    changed = [(r.kind, r.ledger_id) async for r in zoho.ledger.changes(since)]
+    assert changed == [("invoice", ids[1])]
+    for path in ("/invoices", "/creditnotes", "/customerpayments"):
+        listed = zoho.transport.sent("GET", path)
+        assert listed and {r.url.params["sort_column"] for r in listed} == {"created_time"}
+    pages = [r.url.params["page"] for r in zoho.transport.sent("GET", "/invoices")]
+    assert pages == ["1", "2", "3"]  # every page, though the first row is unchanged
+    await zoho.ledger.aclose()
+    zoho.sandbox.close()
+
+
+async def test_contact_changes_stop_at_the_first_older_row_of_a_newest_first_list() -> None:
+    clock = Clock()
+    zoho = in_process_zoho(per_window=200, clock=clock, ledger_options={"page_size": 1})
+    for n in (1, 2, 3):
+        clock.advance()
+        await push_customer(zoho, n)
+    since = clock.advance()
+    clock.advance()
+    newest = await push_customer(zoho, 4)
+    zoho.transport.requests.clear()
+    changed = [r.ledger_id async for r in zoho.ledger.changes(since) if r.kind == "customer"]
+    assert changed == [newest]
+    contacts = zoho.transport.sent("GET", "/contacts")
+    assert [(r.url.params["sort_column"], r.url.params["page"]) for r in contacts] == [
+        ("last_modified_time", "1"),
+        ("last_modified_time", "2"),  # its row is older: the contacts end there
+    ]
+    await zoho.ledger.aclose()
+    zoho.sandbox.close()
 
 
 # -------------------------------------------------------------- platform

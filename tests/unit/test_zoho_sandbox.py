@@ -545,6 +545,112 @@ async def test_an_invoice_cannot_be_cut_below_what_was_paid(zoho: Zoho) -> None:
     )
 
 
+# ------------------------------------------- Zoho's published request schemas
+
+
+@pytest.mark.parametrize("field", ["discount", "discount_type", "is_discount_before_tax"])
+async def test_a_credit_note_is_refused_the_invoices_discount_fields(
+    zoho: Zoho, field: str
+) -> None:
+    """credit-notes.yml has no document discount: a body carrying one is refused, so a
+    credit can never be stored at its undiscounted total without a word."""
+    customer = await zoho.contact()
+    fields = {"discount": "10.00", "discount_type": "entity_level", "is_discount_before_tax": False}
+    body = {
+        "customer_id": customer["contact_id"],
+        "date": "2026-03-10",
+        "line_items": [line("40.00")],
+        field: fields[field],
+    }
+    status, answer = await zoho.call("POST", "/creditnotes", body)
+    assert (status, answer["code"]) == (400, 4)
+    assert answer["message"].startswith(f"Invalid value passed for {field}")
+    assert zoho.sandbox.count("credit_note") == 0
+    invoice = await zoho.invoice(customer["contact_id"], **fields)  # invoices.yml has them
+    assert (invoice["discount_amount"], invoice["total"]) == (Decimal("10.00"), Decimal("90.00"))
+
+
+async def test_an_invoice_line_without_item_id_is_refused_and_nothing_is_written(
+    zoho: Zoho,
+) -> None:
+    """invoices.yml requires ``line_items[].item_id`` on create and update; credit-note
+    lines do not require it."""
+    customer = await zoho.contact()
+    uncoded = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
+    refusal = {"code": 4, "message": "Invalid value passed for item_id: item_id is required"}
+    assert await zoho.call("POST", "/invoices", uncoded) == (400, refusal)
+    assert zoho.sandbox.count("invoice") == 0
+    invoice = await zoho.invoice(customer["contact_id"])
+    path = f"/invoices/{invoice['invoice_id']}"
+    assert await zoho.call("PUT", path, {"line_items": [line("80.00")]}) == (400, refusal)
+    assert (await zoho.read("invoices", invoice["invoice_id"]))["total"] == Decimal("100.00")
+    await zoho.ok("POST", "/creditnotes", uncoded | {"date": "2026-03-10"})
+
+
+async def test_a_credit_note_needs_its_date(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
+    status, answer = await zoho.call("POST", "/creditnotes", body)
+    assert (status, answer) == (
+        400,
+        {"code": 4, "message": "Invalid value passed for date: date is required"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/contacts", {"contact_name": "Acme", "nickname": "A"}),
+        ("POST", "/items", {"name": "Audit", "rate": Decimal("1"), "colour": "red"}),
+        ("POST", "/customerpayments", {"customer_id": "1", "surcharge": Decimal("1")}),
+    ],
+)
+async def test_a_field_the_schema_does_not_list_is_refused(
+    zoho: Zoho, method: str, path: str, body: dict[str, Any]
+) -> None:
+    status, answer = await zoho.call(method, path, body)
+    unknown = next(k for k in body if k not in ("contact_name", "name", "rate", "customer_id"))
+    assert (status, answer["code"]) == (400, 4)
+    assert answer["message"] == (
+        f"Invalid value passed for {unknown}: the API schema has no such field here"
+    )
+    assert zoho.sandbox.count("customer") == zoho.sandbox.count("item") == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "refused", "taken"),
+    [
+        ("/invoices", "last_modified_time", "created_time"),
+        ("/creditnotes", "last_modified_time", "created_time"),
+        ("/customerpayments", "last_modified_time", "created_time"),
+        ("/contacts", "notes", "last_modified_time"),
+    ],
+)
+async def test_lists_sort_only_by_the_columns_their_schema_documents(
+    zoho: Zoho, path: str, refused: str, taken: str
+) -> None:
+    status, answer = await zoho.call("GET", path, sort_column=refused, sort_order="D")
+    assert (status, answer) == (
+        400,
+        {"code": 4, "message": "Invalid value passed for sort_column"},
+    )
+    context = (await zoho.ok("GET", path, sort_column=taken, sort_order="D"))["page_context"]
+    assert (context["sort_column"], context["sort_order"]) == (taken, "D")
+
+
+async def test_a_credit_note_reads_back_its_tax_summary(zoho: Zoho) -> None:
+    customer = await zoho.contact()
+    tax = await zoho.tax_id("8")
+    body = {
+        "customer_id": customer["contact_id"],
+        "date": "2026-03-10",
+        "line_items": [line("100.00", tax_id=tax), line("5.00")],
+    }
+    note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
+    assert [t["tax_amount"] for t in note["taxes"]] == [Decimal("8.00")]
+    assert note["total"] == Decimal("113.00")
+
+
 # ------------------------------------------------------------------- lists
 
 
