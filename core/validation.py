@@ -318,6 +318,20 @@ _XERO_LIMITS: Final = {
     "line.item_code": 30,
 }
 
+_SAGE_SPEC = (
+    "Sage Accounting v3.1 swagger.full.json maxLength (Contact, ContactPerson, Address, "
+    "SalesInvoice); address: 4 lines = address_line_1, address_line_2, city, region"
+)
+_SAGE_LIMITS: Final = {
+    "customer.name": 100,
+    "customer.contact_name": 50,
+    "customer.email": 100,
+    "customer.phone": 50,
+    "customer.address_line": 50,
+    "customer.address_lines": 4,
+    "document.number": 25,
+}
+
 #: Used for ledger ids not in LEDGER_RULES: every limit a default, ':' refused in names.
 DEFAULT_RULES: Final = LedgerRules(ledger="default", forbidden=_NO_COLON)
 
@@ -359,7 +373,12 @@ LEDGER_RULES: Final[Mapping[str, LedgerRules]] = {
     ),
     "zoho-books": LedgerRules(ledger="zoho-books", forbidden=_NO_COLON),
     "freshbooks": LedgerRules(ledger="freshbooks", forbidden=_NO_COLON),
-    "sage": LedgerRules(ledger="sage", forbidden=_NO_COLON),
+    "sage": LedgerRules(
+        ledger="sage",
+        max_length=_SAGE_LIMITS,
+        forbidden=_NO_COLON,
+        sources=dict.fromkeys(_SAGE_LIMITS, _SAGE_SPEC),
+    ),
     "netsuite": LedgerRules(ledger="netsuite", forbidden=_NO_COLON),
     "odoo": LedgerRules(ledger="odoo", forbidden=_NO_COLON),
 }

@@ -7,7 +7,25 @@ so the HTTP layer may resend it after a timeout and Sage answers the first reply
 7 days (developer.sage.com, Idempotency); and every record carries our source reference
 (``notes``, or a token in a payment's ``reference``, see ``sage_mapping``), which ``find``
 reads back after a crash or after those 7 days. A contact create refused because its
-unique ``reference`` is taken is resolved the same way when that contact carries ours.
+unique ``reference`` is taken is resolved the same way when that contact carries ours;
+when it does not, the next candidate reference is tried (``sage_mapping``: a contact's
+``reference`` holds at most 10 characters, so long source ids get a derived code).
+
+Field lengths: Sage publishes ``maxLength`` for the strings we send (swagger
+``swagger.full.json``, see ``sage_mapping``); a longer value is refused here
+(``too_long``) before anything is sent, and ``core/validation.py`` refuses it at ingest.
+
+Updating an invoice's lines: Sage's swagger documents ``PUT /sales_invoices/{key}`` with
+``sales_invoice.invoice_lines`` items that carry no ``id`` and no ``_destroy``
+(``putSalesInvoices``); no Sage source documents a way to remove or edit one line. So the
+adapter sends the documented body (every line of ours, none of the old ones named) and
+then checks what Sage answers: its total, tax and number of lines must be ours, else the
+update is refused (``syncledger.lines_not_replaced`` / ``syncledger.total_mismatch``)
+instead of being taken as done. That Sage replaces the lines on such a PUT is an
+assumption this check guards; the sandbox replaces them (``sage_rules``).
+
+Read-back: every create and update compares the document Sage answers with ours (total,
+tax, line count) before it counts; reads give the document's ``tax_amount`` as ``tax``.
 
 Concurrency: Sage has no version token. ``update_*`` and ``void_invoice`` read the record
 first and refuse with ``StaleVersionError`` when its version (``updated_at`` + content
@@ -68,6 +86,7 @@ from adapters.ledgers.sage_applied import Applications, note_applications
 from adapters.ledgers.sage_errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
 from adapters.ledgers.sage_items import SageItems
 from adapters.ledgers.sage_mapping import (
+    CODE_LIMIT,
     Document,
     SageMapping,
     load_mapping,
@@ -117,8 +136,9 @@ BODY_KEY = {
 }
 #: kinds kept as contact payments, told apart by their transaction type
 TRANSACTION_KINDS = frozenset({"payment", "refund"})
-#: kinds whose lines are booked to items
-DOCUMENT_KINDS = frozenset({"invoice", "credit_note"})
+#: kinds whose lines are booked to items, and the key of their lines
+DOCUMENT_LINES = {"invoice": "invoice_lines", "credit_note": "credit_note_lines"}
+DOCUMENT_KINDS = frozenset(DOCUMENT_LINES)
 SEARCHABLE = frozenset({"customer", "invoice", "credit_note"})
 _NAMESPACE = uuid.UUID("8d0f8a52-5b7e-4e0c-9b57-2a9c6f1e4d3b")  # syncledger's, fixed
 
@@ -204,14 +224,25 @@ class SageLedger:
     async def create_customer(
         self, customer: Customer, *, external_ref: str, idempotency_key: str
     ) -> PushResult:
-        body = self.mapping.contact_body(customer, external_ref)
-        try:
-            raw = await self._create("customer", body, idempotency_key)
-        except PermanentLedgerError as exc:
-            if not is_taken_reference(exc):
-                raise
-            return await self._ours_by_code(external_ref, exc)
-        return _pushed(raw)
+        """Each candidate reference in turn (``sage_mapping.contact_codes``): a taken one
+        is ours (a create whose answer was lost) or another contact's (try the next)."""
+        codes = self.mapping.contact_codes(external_ref)
+        for attempt, code in enumerate(codes):
+            body = self.mapping.contact_body(customer, external_ref, code=code)
+            key = idempotency_key if attempt == 0 else f"{idempotency_key}:{attempt}"
+            try:
+                return _pushed(await self._create("customer", body, key))
+            except PermanentLedgerError as exc:
+                if not is_taken_reference(exc):
+                    raise
+            found = await self._searched("customer", external_ref)
+            if found is not None:
+                return PushResult(found.ledger_id, found.version, recovered=True)
+        raise PermanentLedgerError(
+            f"Sage Accounting: other contacts hold every reference tried for {external_ref} "
+            f"({', '.join(codes)}): free one of them in Sage, then retry",
+            code="syncledger.reference_taken",
+        )
 
     async def update_customer(
         self,
@@ -222,8 +253,11 @@ class SageLedger:
         external_ref: str,
         idempotency_key: str,
     ) -> PushResult:
-        await self._current("customer", ledger_id, version)
-        body = self.mapping.contact_body(customer, external_ref)
+        """The contact keeps the ``reference`` it has (ours, or one a person gave it)."""
+        current = await self._current("customer", ledger_id, version)
+        held = current.get("reference")
+        code = held if isinstance(held, str) and 0 < len(held) <= CODE_LIMIT else None
+        body = self.mapping.contact_body(customer, external_ref, code=code)
         return _pushed(await self._put("customer", ledger_id, body))
 
     async def create_invoice(
@@ -237,7 +271,7 @@ class SageLedger:
     ) -> PushResult:
         body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
         raw = await self._create("invoice", body, idempotency_key)
-        return _pushed(_checked_total(invoice, raw))
+        return _pushed(_checked_document(invoice, raw))
 
     async def update_invoice(
         self,
@@ -250,12 +284,12 @@ class SageLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        """Replace the lines: the current ones are destroyed, ours added."""
-        current = await self._current("invoice", ledger_id, version)
+        """A PUT with every line of ours (``putSalesInvoices``: lines without ids), then
+        Sage's answer checked: the old lines must be gone (see the module docstring)."""
+        await self._current("invoice", ledger_id, version)
         body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
-        body["invoice_lines"] = _destroyed(current, "invoice_lines") + body["invoice_lines"]
         raw = await self._put("invoice", ledger_id, body)
-        return _pushed(_checked_total(invoice, raw))
+        return _pushed(_checked_document(invoice, raw, updated=True))
 
     async def apply_payment(
         self,
@@ -315,7 +349,7 @@ class SageLedger:
         journal = steps_or_direct(steps, idempotency_key)
 
         async def write_note(key: str) -> StepResult:
-            raw = _checked_total(credit_note, await self._create("credit_note", body, key))
+            raw = _checked_document(credit_note, await self._create("credit_note", body, key))
             return StepResult(str(raw["id"]))
 
         note = await journal.step(
@@ -361,12 +395,11 @@ class SageLedger:
 
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
         """The record carrying ``external_ref``: by ``search`` on its searchable
-        reference first, then newest first over ``find_window`` (None: all history)."""
-        if kind in SEARCHABLE:
-            params = {"search": self._search_term(kind, external_ref)}
-            found = await self._first_ours(kind, external_ref, params)
-            if found is not None:
-                return found
+        reference first (a contact's every candidate code), then newest first over
+        ``find_window`` (None: all history)."""
+        found = await self._searched(kind, external_ref)
+        if found is not None:
+            return found
         return await self._first_ours(kind, external_ref, self._window_params(kind))
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
@@ -578,18 +611,20 @@ class SageLedger:
         async for raw in self._pages("customer", self._kind_filter("customer") | params):
             yield to_record("customer", raw)
 
-    async def _ours_by_code(self, external_ref: str, refused: PermanentLedgerError) -> PushResult:
-        found = await self._first_ours(
-            "customer", external_ref, {"search": self.mapping.contact_code(external_ref)}
-        )
-        if found is None:
-            raise refused
-        return PushResult(found.ledger_id, found.version, recovered=True)
+    async def _searched(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref`` among those its search terms find."""
+        for term in self._search_terms(kind, external_ref):
+            found = await self._first_ours(kind, external_ref, {"search": term})
+            if found is not None:
+                return found
+        return None
 
-    def _search_term(self, kind: str, external_ref: str) -> str:
+    def _search_terms(self, kind: str, external_ref: str) -> list[str]:
         if kind == "customer":
-            return self.mapping.contact_code(external_ref)
-        return source_id(external_ref)  # documents: our number, usually the source id
+            return self.mapping.contact_codes(external_ref)
+        if kind in SEARCHABLE:
+            return [source_id(external_ref)]  # documents: our number, usually the source id
+        return []
 
     def _window_params(self, kind: str) -> dict[str, str]:
         params = {} if kind == "customer" else {"sort": "created_at:desc"}
@@ -636,20 +671,30 @@ def _check_version(kind: str, current: dict[str, Any], version: str | None) -> N
         )
 
 
-def _checked_total(document: Document, raw: dict[str, Any]) -> dict[str, Any]:
-    """Sage's total must be ours to the cent; a difference means the write landed wrong."""
+def _checked_document(
+    document: Document, raw: dict[str, Any], *, updated: bool = False
+) -> dict[str, Any]:
+    """What Sage holds after the write must be ours: as many lines, the same total and tax
+    to the cent; a difference means the write landed wrong (an update that kept old lines
+    is ``syncledger.lines_not_replaced``)."""
     record = to_record(document.kind, raw)
-    if record.total != document.total:
+    held = len(raw.get(DOCUMENT_LINES[document.kind]) or [])
+    where = f"Sage Accounting {document.kind} {record.ledger_id}"
+    if held != len(document.lines):
+        kept = " kept lines it had before the update:" if updated else ""
         raise PermanentLedgerError(
-            f"Sage Accounting {document.kind} {record.ledger_id} totals {record.total}, ours "
-            f"{document.number} totals {document.total}: correct it in Sage or in the source",
+            f"{where}{kept} it holds {held} lines, ours {document.number} has "
+            f"{len(document.lines)}: correct the lines in Sage, then retry",
+            code="syncledger.lines_not_replaced" if updated else "syncledger.lines_mismatch",
+        )
+    if (record.total, record.tax) != (document.total, document.tax_total):
+        raise PermanentLedgerError(
+            f"{where} totals {record.total} with tax {record.tax}, ours {document.number} "
+            f"{document.total} with tax {document.tax_total}: correct it in Sage or in the "
+            "source",
             code="syncledger.total_mismatch",
         )
     return raw
-
-
-def _destroyed(current: dict[str, Any], lines_key: str) -> list[dict[str, Any]]:
-    return [{"id": line["id"], "_destroy": True} for line in current.get(lines_key) or []]
 
 
 def _missing(kind: str, ledger_id: str) -> PermanentLedgerError:

@@ -29,10 +29,33 @@ Versions: Sage has no concurrency token and shows ``updated_at`` at whole second
 changes within one second would look the same. A version here is ``updated_at`` plus a
 digest of the record's content (``2026-03-01T10:00:00Z~3fa9c2d1e0b4``): it changes whenever
 what Sage holds changes.
+
+Sage's published lengths (``maxLength`` in the Accounting v3.1 swagger,
+``developer.sage.com/api/accounting/files/swagger.full.json``, definitions ``Contact``,
+``ContactPerson``, ``Address``, ``SalesInvoice``, ``SalesCreditNote``; read in the copy
+kept by nook-io/python-sage ``openapi.json``): a contact's ``reference`` holds at most
+**10** characters, its ``name`` 100; the main contact person's ``name`` and ``telephone``
+50, ``email`` 100; each of ``address_line_1``, ``address_line_2``, ``city`` and ``region``
+50; a document's ``reference`` 25 and ``notes`` 2000, a contact's ``notes`` 4000.
+
+Contact references (``contact_code``): the source id itself when it is at most 10
+characters of ``[A-Za-z0-9_.-]``, else ``SL`` + 8 base-32 characters of the SHA-256 of the
+source id (deterministic: any process, before or after a restart, derives the same code).
+Should that code be taken by a contact that is not ours (another system's record with the
+same id, a hand-made contact, a hash collision), the next candidate is derived from the
+source id and the attempt number, up to ``CODE_ATTEMPTS``; ``find`` searches every
+candidate. The faithful cross-reference is kept in the ledger itself: the contact's
+``notes`` carry our whole source reference (``syncledger-ref: <ref>``).
+
+Addresses (``address_fields``): the lines of the canonical ``billing_address`` fill
+``main_address``'s ``address_line_1``, ``address_line_2``, ``city`` and ``region`` in that
+order (``[customer.address]``); more lines than fields, or a line longer than Sage's 50, is
+refused before anything is sent (``too_long``), never cut.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -54,6 +77,24 @@ REF_MARKER = "syncledger-ref:"
 _REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _TOKEN = re.compile(r"SL-[0-9A-F]{12}$")
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: Sage's cap on a contact's ``reference`` (swagger ``Contact.reference`` maxLength 10)
+CODE_LIMIT = 10
+#: how many candidate references a contact may try when one is taken by another contact
+CODE_ATTEMPTS = 3
+#: Sage's published lengths of the strings we send (swagger ``maxLength``, see above)
+CONTACT_LIMITS = {
+    "name": 100,
+    "reference": CODE_LIMIT,
+    "notes": 4000,
+    "main_contact_person.name": 50,
+    "main_contact_person.telephone": 50,
+    "main_contact_person.email": 100,
+    "main_address.address_line_1": 50,
+    "main_address.address_line_2": 50,
+    "main_address.city": 50,
+    "main_address.region": 50,
+}
+DOCUMENT_LIMITS = {"reference": 25, "notes": 2000}
 RATE_PLACES = Decimal("0.000001")
 #: fields left out of a version digest: derived from other records, not edits of this one
 _NOT_VERSIONED = frozenset({"balance"})
@@ -102,6 +143,14 @@ def tax_key(tax_id: object) -> str | None:
     if not isinstance(tax_id, str):
         return None
     return "".join(ch for ch in tax_id.upper() if ch.isalnum()) or None
+
+
+def derived_code(ident: str, attempt: int = 0) -> str:
+    """``SL`` + 8 base-32 characters of the SHA-256 of ``ident`` (and ``attempt`` after the
+    first): 10 characters, Sage's cap, the same in every process."""
+    seed = ident if attempt == 0 else f"{ident}\x00{attempt}"
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "SL" + base64.b32encode(digest).decode()[:8]
 
 
 def source_id(external_ref: str) -> str:
@@ -177,19 +226,48 @@ class SageMapping:
 
     # --------------------------------------------------------------- customers
 
-    def contact_code(self, external_ref: str) -> str:
-        """The contact's unique ``reference``: the source id, or a token when it does
-        not fit Sage's account codes."""
+    def contact_code(self, external_ref: str, attempt: int = 0) -> str:
+        """The contact's unique ``reference`` (at most ``code_limit`` ≤ 10 characters):
+        the source id when it fits, else a derived code; ``attempt`` > 0 gives the next
+        candidate when a contact that is not ours holds the earlier one."""
         ident = source_id(external_ref)
         limit = int(self.settings["customer"]["code_limit"])
-        return ident if len(ident) <= limit and _SAFE_CODE.match(ident) else ref_token(ident)
+        readable = len(ident) <= limit and _SAFE_CODE.match(ident)
+        if readable and attempt == 0:
+            return ident
+        return derived_code(ident, attempt)
 
-    def contact_body(self, customer: Customer, external_ref: str) -> dict[str, Any]:
+    def contact_codes(self, external_ref: str) -> list[str]:
+        """Every candidate ``reference`` of the contact, in the order creates try them."""
+        codes = [self.contact_code(external_ref, n) for n in range(CODE_ATTEMPTS)]
+        return list(dict.fromkeys(codes))
+
+    def contact_body(
+        self, customer: Customer, external_ref: str, *, code: str | None = None
+    ) -> dict[str, Any]:
+        """The contact as Sage takes it; ``code`` its ``reference`` (default: the first
+        candidate). Refused (``too_long``) when a field exceeds Sage's published length."""
         body = self._fields("customer", customer.model_dump(exclude_none=True))
+        address = self.address_fields(customer.billing_address)
+        if address:
+            body[self.setting("customer", "address_field")] = address
         body["contact_type_ids"] = [self.setting("customer", "contact_type_id")]
-        body["reference"] = self.contact_code(external_ref)
+        body["reference"] = code or self.contact_code(external_ref)
         body[self.setting("customer", "field")] = ref_note(external_ref)
+        check_lengths(body, CONTACT_LIMITS, f"customer {customer.id}")
         return body
+
+    def address_fields(self, address: str | None) -> dict[str, str]:
+        """The address's non-blank lines, one per ``[customer.address] lines`` field."""
+        lines = [ln.strip() for ln in (address or "").splitlines() if ln.strip()]
+        fields: list[str] = list(self.settings["customer"]["address_lines"])
+        if len(lines) > len(fields):
+            raise PermanentLedgerError(
+                f"billing_address has {len(lines)} lines; Sage Accounting keeps {len(fields)} "
+                f"({', '.join(fields)}): merge some lines in the source",
+                code="too_long",
+            )
+        return dict(zip(fields, lines, strict=False))
 
     # --------------------------------------------------------------- documents
 
@@ -212,6 +290,7 @@ class SageMapping:
         body[self.setting(kind, "field")] = ref_note(external_ref)
         body |= _rates(document, foreign)
         check_total(document, body[_lines_key(kind)])
+        check_lengths(body, DOCUMENT_LIMITS, f"{document.kind} {document.number}")
         return body
 
     def lines(
@@ -426,6 +505,25 @@ def check_total(document: Document, lines: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
+def check_lengths(body: Mapping[str, Any], limits: Mapping[str, int], what: str) -> None:
+    """Refuse (``too_long``) before sending a string longer than Sage publishes."""
+    for path, limit in limits.items():
+        value = _at_path(body, path)
+        if isinstance(value, str) and len(value) > limit:
+            raise PermanentLedgerError(
+                f"{what}: {path} is {len(value)} characters; Sage Accounting takes at most "
+                f"{limit}: shorten it in the source",
+                code="too_long",
+            )
+
+
+def _at_path(body: Mapping[str, Any], path: str) -> Any:
+    node: Any = body
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
 def _wire(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -462,7 +560,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
         digest=digest,
         fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
         settings={
-            "customer": _flat(raw["customer"]),
+            "customer": _customer_settings(raw["customer"]),
             "invoice": _flat(raw["invoice"]),
             "credit_note": _flat(raw["credit_note"]),
             "payment": _flat(raw["payment"]),
@@ -471,6 +569,25 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
             "new_items": _new_items(raw.get("new_items", {})),
         },
     )
+
+
+def _customer_settings(table: Mapping[str, Any]) -> dict[str, Any]:
+    """``code_limit`` at most Sage's 10; ``[customer.address]`` with its ``field`` and
+    ``lines`` (defaults: ``main_address`` and Sage's four line fields)."""
+    settings = _flat({k: v for k, v in table.items() if k != "address"})
+    limit = int(settings.get("code_limit", CODE_LIMIT))
+    if not 1 <= limit <= CODE_LIMIT:
+        raise ConfigurationError(
+            f"Sage mapping: [customer.reference] code_limit {limit} is not 1-{CODE_LIMIT}: a "
+            f"contact's reference holds at most {CODE_LIMIT} characters in Sage Accounting"
+        )
+    address = table.get("address", {})
+    lines = address.get("lines", ["address_line_1", "address_line_2", "city", "region"])
+    return settings | {
+        "code_limit": limit,
+        "address_field": str(address.get("field", "main_address")),
+        "address_lines": tuple(str(line) for line in lines),
+    }
 
 
 def _new_items(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -547,6 +664,7 @@ def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "customer_ledger_id": _link_id(raw, "contact"),
         "currency": _link_id(raw, "currency"),
         "total": total,
+        "tax": _amount(raw.get("tax_amount")),
         "balance": balance,
         "status": _status(raw, total, balance),
     }

@@ -9,12 +9,16 @@ Implemented, and where each rule comes from:
   access tokens live 5 minutes (``expires_in: 300``).
 - ``/v3.1/{contacts|sales_invoices|sales_credit_notes|contact_payments|contact_allocations|
   services|products}``: ``GET`` list, ``POST`` create (201), ``GET /{id}``; ``PUT /{id}`` on
-  contacts, sales invoices and credit notes (lines follow nested-attribute rules: ``id``
-  updates, no ``id`` adds, ``_destroy`` removes);
+  contacts, sales invoices and credit notes (lines sent replace the document's lines: the
+  swagger's ``putSalesInvoices`` lines carry no ``id`` and no ``_destroy``, see
+  ``sage_rules``);
   ``DELETE /sales_invoices/{id}?void_reason=`` voids (the OpenAPI operation "Voids a Sales
   Invoice"). Read-only: ``ledger_accounts``, ``bank_accounts``, ``tax_rates`` and
-  ``/financial_settings``. Field rules: see ``sage_rules``, ``sage_payments`` and
-  ``sage_items`` (from Sage's OpenAPI models, via the generated SDKs).
+  ``/financial_settings``. Every POST and PUT body is checked against Sage's published
+  request schema first (``sage_schema``: field names, JSON types and the swagger's
+  ``maxLength``s, e.g. a contact ``reference`` of at most 10 characters, address lines and
+  contact person names of at most 50); then the rules of ``sage_rules``, ``sage_payments``
+  and ``sage_items`` (from Sage's OpenAPI models, via the generated SDKs).
 - Products and services (``sage_items``): item codes unique across both; document lines
   book to one with ``service_id`` / ``product_id``, an unknown one answering 404
   ``RecordNotFound`` "Couldn't find record." with an empty ``$source`` as Sage does.
@@ -51,8 +55,8 @@ and allocation updates or deletes, allocating a payment on account to an invoice
 (a contact allocation), a credit note's or invoice's ``payments_allocations`` (read the
 contact allocations instead), refunds not allocated to any credit, ``payment_method_id``,
 ``tax_number`` formats per country, region-specific fields; refresh tokens here outlive
-Sage's 31 days (the shared token server keeps them 101 days); field length limits (Sage's
-OpenAPI publishes none for the fields we use).
+Sage's 31 days (the shared token server keeps them 101 days); what Sage does with a field
+its schema does not list (the sandbox refuses it, see ``sage_schema``).
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from adapters.sandbox.sage_rules import (
     outstanding,
     priced_document,
 )
+from adapters.sandbox.sage_schema import check_body
 from adapters.sandbox.sage_seed import (
     PURCHASE_LEDGER_ACCOUNT_ID,
     SALES_LEDGER_ACCOUNT_ID,
@@ -109,6 +110,9 @@ class SageSandbox(FaultInjection):
         self.require_auth = require_auth
         #: 429s answered because a rate limit was exceeded (injected ones not counted)
         self.throttled = 0
+        #: model the undocumented case where a PUT's lines are added to the document's
+        #: lines instead of replacing them (``sage_rules``), to prove clients notice
+        self.put_keeps_lines = False
         self._throttle = throttle
         self._bytes = bytes_window
         self._idempotency_ttl = idempotency_ttl
@@ -195,6 +199,7 @@ class SageSandbox(FaultInjection):
             earlier = self.book.reply_for(f"{resource}:{key}", self._idempotency_ttl)
             if earlier is not None:
                 return earlier
+        check_body(resource, sent)
         with self.book.transaction():
             body = encode_json(self._present(resource, self._create(resource, sent)))
             if key is not None:
@@ -203,6 +208,7 @@ class SageSandbox(FaultInjection):
 
     def update(self, resource: str, ident: str, payload: Any) -> dict[str, Any]:
         sent = self._sent(resource, payload)
+        check_body(resource, sent)
         with self.book.transaction():
             current = self._existing(resource, ident)
             return self._present(resource, self._update(resource, current, sent))
@@ -302,7 +308,14 @@ class SageSandbox(FaultInjection):
             raise invalid("base", "A voided artefact cannot be edited.")
         settled = amount(current["total_paid"], "total_paid")
         kind = DOCUMENTS[resource]
-        document = priced_document(kind, sent, current, self._references(), settled=settled)
+        document = priced_document(
+            kind,
+            sent,
+            current,
+            self._references(),
+            settled=settled,
+            keep_lines=self.put_keeps_lines,
+        )
         return self.book.put(resource, document)
 
     def _settle(self, uses: list[Use]) -> None:

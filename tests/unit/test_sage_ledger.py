@@ -145,21 +145,77 @@ async def test_a_taken_reference_carrying_ours_is_recovered(sage: InProcessSage)
         customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
     )
     assert (again.ledger_id, again.recovered) == (first, True)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await sage.ledger.create_customer(
-            customer(1), external_ref="hubspot/customer/C-1", idempotency_key=key("hubspot")
-        )
-    assert refused.value.code == "RecordInvalid"
     assert sage.sandbox.count("customer") == 1
 
 
-async def test_source_ids_that_cannot_be_account_codes_become_tokens(sage: InProcessSage) -> None:
-    odd = "csv/customer/" + "Ä" * 40
-    pushed = await sage.ledger.create_customer(customer(), external_ref=odd, idempotency_key="k")
+async def test_a_reference_another_contact_holds_moves_to_the_next_candidate(
+    sage: InProcessSage,
+) -> None:
+    """Another system's C-1 holds the code "C-1": ours gets the next candidate (a derived
+    one, at most 10 characters) and both are found by their own reference."""
+    first = await push_customer(sage.ledger)
+    other = await sage.ledger.create_customer(
+        customer(1), external_ref="hubspot/customer/C-1", idempotency_key=key("hubspot")
+    )
+    assert other.ledger_id != first and not other.recovered
+    codes = sage.ledger.mapping.contact_codes("hubspot/customer/C-1")
+    stored = {c["id"]: c["reference"] for c in sage.sandbox.records("customer")}
+    assert (stored[first], stored[other.ledger_id]) == ("C-1", codes[1])
+    assert len(codes[1]) <= 10 and codes[1] != "C-1"
+    found = await sage.ledger.find("customer", "hubspot/customer/C-1")
+    assert found is not None and found.ledger_id == other.ledger_id
+    tries = [
+        sent.body["contact"]
+        for sent in sage.requests("POST", "/contacts")
+        if ref_in(sent.body["contact"]["notes"]) == "hubspot/customer/C-1"
+    ]
+    assert [t["reference"] for t in tries] == ["C-1", codes[1]]
+    assert tries[0]["idempotency_id"] != tries[1]["idempotency_id"]
+
+
+async def test_every_candidate_reference_taken_is_refused_with_a_reason(
+    sage: InProcessSage,
+) -> None:
+    codes = sage.ledger.mapping.contact_codes("csv/customer/C-9")
+    for n, code in enumerate(codes):
+        await sage.ledger.create_customer(
+            customer(n), external_ref=f"other/customer/{code}", idempotency_key=key("o", n)
+        )
+    with pytest.raises(PermanentLedgerError) as refused:
+        await sage.ledger.create_customer(
+            customer(9), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+        )
+    assert refused.value.code == "syncledger.reference_taken"
+    assert sage.sandbox.count("customer") == len(codes)
+
+
+@pytest.mark.parametrize(
+    "ident",
+    ["Ä" * 40, "0f8fad5b-d9cb-469f-a165-70867728950e", "12345678901", "C-1.really-long"],
+)
+async def test_long_source_ids_get_a_ten_character_reference_that_survives_a_restart(
+    sage: InProcessSage, ident: str
+) -> None:
+    """A UUID or any id over 10 characters: Sage's reference holds at most 10 (swagger
+    Contact.reference maxLength 10). The code is derived from the id, so a new adapter
+    (a restart, another process) derives it again and finds the contact by it."""
+    ref = f"hubspot/customer/{ident}"
+    pushed = await sage.ledger.create_customer(customer(), external_ref=ref, idempotency_key="k")
+    [sent] = sage.requests("POST", "/contacts")
+    code = sent.body["contact"]["reference"]
+    assert len(code) == 10 and code.startswith("SL") and code.isalnum()
     [stored] = sage.sandbox.records("customer")
-    assert stored["reference"] == ref_token("Ä" * 40) and len(stored["reference"]) == 15
-    found = await sage.ledger.find("customer", odd)
-    assert found is not None and found.ledger_id == pushed.ledger_id
+    assert (stored["reference"], ref_in(stored["notes"])) == (code, ref)
+    restarted = SageLedger.connect(
+        auth=sage_auth(sage.store),
+        business_id=BUSINESS,
+        base_url=BASE_URL,
+        transport=httpx.ASGITransport(app=sage.app),
+    )
+    found = await restarted.find("customer", ref)
+    await restarted.aclose()
+    assert found is not None and (found.ledger_id, found.external_ref) == (pushed.ledger_id, ref)
+    assert restarted.mapping.contact_code(ref) == code
 
 
 async def test_versions_change_with_every_edit_even_within_one_second(sage: InProcessSage) -> None:
@@ -315,6 +371,111 @@ async def test_a_stale_invoice_update_is_refused_and_changes_nothing(sage: InPro
         Decimal("0.50"),
         1,
     )
+
+
+async def test_an_update_sends_only_our_lines_as_the_swagger_documents_a_put(
+    sage: InProcessSage,
+) -> None:
+    """``putSalesInvoices`` lines carry no ``id`` and no ``_destroy``: the PUT names none of
+    the old lines, and Sage holds exactly ours afterwards."""
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    current = await sage.ledger.get("invoice", invoice_id)
+    assert current is not None
+    one_line = invoice(
+        total="0.60", lines=(InvoiceLine(description="c", quantity="2", unit_price="0.30"),)
+    )
+    await sage.ledger.update_invoice(
+        one_line,
+        ledger_id=invoice_id,
+        version=current.version,
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("iu"),
+    )
+    [put] = sage.requests("PUT", f"/sales_invoices/{invoice_id}")
+    lines = put.body["sales_invoice"]["invoice_lines"]
+    assert [ln["description"] for ln in lines] == ["c"]
+    assert not any({"id", "_destroy"} & set(ln) for ln in lines)
+    [stored] = sage.sandbox.records("invoice")
+    assert [(ln["description"], ln["net_amount"]) for ln in stored["invoice_lines"]] == [
+        ("c", Decimal("0.60"))
+    ]
+
+
+async def test_an_update_sage_answers_with_the_old_lines_kept_is_refused(
+    sage: InProcessSage,
+) -> None:
+    """Should Sage add a PUT's lines to the old ones (undocumented either way), the totals
+    would double: the adapter reads the answer and refuses instead of counting it done."""
+    customer_id = await push_customer(sage.ledger)
+    invoice_id = await push_invoice(sage.ledger, customer_id)
+    current = await sage.ledger.get("invoice", invoice_id)
+    assert current is not None
+    sage.sandbox.put_keeps_lines = True
+    with pytest.raises(PermanentLedgerError) as refused:
+        await sage.ledger.update_invoice(
+            invoice(total="0.30"),
+            ledger_id=invoice_id,
+            version=current.version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
+    assert refused.value.code == "syncledger.lines_not_replaced"
+    assert "4 lines" in str(refused.value)
+
+
+async def test_a_document_reads_back_with_the_tax_sage_holds(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    taxed = invoice(
+        total="0.34",
+        lines=(
+            InvoiceLine(description="a", quantity="1", unit_price="0.10", tax_amount="0.02"),
+            InvoiceLine(description="b", quantity="1", unit_price="0.20", tax_amount="0.02"),
+        ),
+    )
+    record = await sage.ledger.get("invoice", await push_invoice(sage.ledger, customer_id, taxed))
+    assert record is not None and (record.total, record.tax) == (Decimal("0.34"), Decimal("0.04"))
+    assert record.tax == record.raw["tax_amount"]
+
+
+async def test_the_address_is_split_into_sages_fields(sage: InProcessSage) -> None:
+    address = "1 Long Street, Building 4\nSuite 200\nSpringfield\nIllinois 62704"
+    await sage.ledger.create_customer(
+        customer(1, billing_address=address, contact_name="Ann Example"),
+        external_ref="csv/customer/C-1",
+        idempotency_key=key("c"),
+    )
+    [sent] = sage.requests("POST", "/contacts")
+    assert sent.body["contact"]["main_address"] == {
+        "address_line_1": "1 Long Street, Building 4",
+        "address_line_2": "Suite 200",
+        "city": "Springfield",
+        "region": "Illinois 62704",
+    }
+    [stored] = sage.sandbox.records("customer")
+    assert stored["main_address"]["city"] == "Springfield"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"billing_address": "1\n2\n3\n4\n5"},  # Sage keeps four address fields
+        {"billing_address": "A" * 51},  # Address.address_line_1 maxLength 50
+        {"contact_name": "N" * 51},  # ContactPerson.name maxLength 50
+        {"name": "N" * 101},  # Contact.name maxLength 100
+    ],
+)
+async def test_what_exceeds_sages_published_lengths_is_refused_before_sending(
+    sage: InProcessSage, changes: dict[str, str]
+) -> None:
+    with pytest.raises(PermanentLedgerError) as refused:
+        await sage.ledger.create_customer(
+            customer(1, **changes), external_ref="csv/customer/C-1", idempotency_key=key("c")
+        )
+    assert refused.value.code == "too_long"
+    assert sage.requests("POST", "/contacts") == []
 
 
 async def test_a_credit_note_without_an_invoice_stays_unapplied(sage: InProcessSage) -> None:
@@ -904,6 +1065,15 @@ def test_sage_diagnoses_map_to_typed_errors() -> None:
     assert legacy.code == "ValidationError"
     html = translate_sage(answer(502, b"<html>Bad Gateway</html>"))
     assert isinstance(html, TransientLedgerError) and html.code == "502"
+
+
+def test_a_code_limit_above_sages_ten_is_a_configuration_error(tmp_path: Path) -> None:
+    default = Path(__file__).parents[2] / "adapters" / "mappings" / "sage.toml"
+    text = default.read_text().replace("code_limit = 10", "code_limit = 30")
+    path = tmp_path / "sage.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match="at most 10"):
+        load_mapping(path)
 
 
 def test_the_default_mapping_loads_and_has_a_digest() -> None:

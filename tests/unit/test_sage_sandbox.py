@@ -228,6 +228,74 @@ async def test_contact_references_are_unique_ignoring_case(sage: Sage) -> None:
     assert renamed[0] == 200 and renamed[1]["reference"] == "ACME01"
 
 
+@pytest.mark.parametrize(
+    ("fields", "source", "limit"),
+    [
+        # what the adapter used to send: a 15-character token, the whole address in line 1
+        ({"reference": "SL-67B3B5095F8C"}, "reference", 10),  # Contact.reference
+        ({"main_address": {"address_line_1": "1 Long Street, Building 4, Suite 200, "
+                                              "Springfield, IL 62704"}},
+         "main_address.address_line_1", 50),  # Address.address_line_1
+        ({"main_address": {"city": "C" * 51}}, "main_address.city", 50),  # Address.city
+        ({"main_address": {"postal_code": "12345-67890"}}, "main_address.postal_code", 10),
+        ({"main_contact_person": {"name": "N" * 51}}, "main_contact_person.name", 50),
+        ({"main_contact_person": {"telephone": "1" * 51}}, "main_contact_person.telephone", 50),
+        ({"name": "N" * 101}, "name", 100),  # Contact.name
+        ({"notes": "n" * 4001}, "notes", 4000),  # Contact.notes
+    ],
+)  # fmt: skip
+async def test_sages_published_lengths_are_enforced(
+    sage: Sage, fields: dict[str, Any], source: str, limit: int
+) -> None:
+    """swagger.full.json ``maxLength`` (definitions Contact, Address, ContactPerson)."""
+    body = {"name": "Acme", "contact_type_ids": ["CUSTOMER"]} | fields
+    status, answer = await sage.call("POST", "/contacts", {"contact": body})
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
+    assert answer[0]["$message"] == f"is too long (maximum is {limit} characters)"
+    assert sage.sandbox.count("customer") == 0
+
+
+async def test_values_at_sages_lengths_are_taken(sage: Sage) -> None:
+    contact = await sage.contact(
+        "N" * 100,
+        reference="R" * 10,
+        main_address={"address_line_1": "A" * 50, "postal_code": "P" * 10},
+        main_contact_person={"name": "M" * 50},
+    )
+    assert (contact["reference"], contact["main_address"]["postal_code"]) == ("R" * 10, "P" * 10)
+
+
+async def test_document_and_payment_lengths_are_enforced(sage: Sage) -> None:
+    contact = await sage.contact()
+    body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": [line("1")]}
+    for field, limit in (("reference", 25), ("notes", 2000)):  # SalesInvoice maxLength
+        wrong = body | {field: "x" * (limit + 1)}
+        status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": wrong})
+        assert (status, diagnosis(answer)) == (422, ("RecordInvalid", field))
+    invoice = await sage.invoice(contact["id"], reference="x" * 25)
+    paid = receipt(contact["id"], "10.00", (invoice["id"], "10.00")) | {"reference": "r" * 26}
+    status, answer = await sage.call("POST", "/contact_payments", {"contact_payment": paid})
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "reference"))  # 25
+
+
+@pytest.mark.parametrize(
+    ("fields", "source"),
+    [
+        ({"nickname": "Ace"}, "nickname"),
+        ({"main_address": {"line1": "1 Main St"}}, "main_address.line1"),
+        ({"credit_limit": "100.00"}, "credit_limit"),  # a number, not a string
+        ({"contact_type_ids": "CUSTOMER"}, "contact_type_ids"),
+    ],
+)
+async def test_what_the_schema_does_not_list_or_type_so_is_refused(
+    sage: Sage, fields: dict[str, Any], source: str
+) -> None:
+    body = {"name": "Acme", "contact_type_ids": ["CUSTOMER"]} | fields
+    status, answer = await sage.call("POST", "/contacts", {"contact": body})
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
+    assert sage.sandbox.count("customer") == 0
+
+
 # --------------------------------------------------------------- invoices
 
 
@@ -296,24 +364,43 @@ async def test_a_foreign_invoice_needs_its_rate_and_keeps_both_directions(sage: 
     )
 
 
-async def test_put_updates_adds_and_destroys_lines(sage: Sage) -> None:
+async def test_put_lines_as_the_swagger_documents_them_replace_the_lines(sage: Sage) -> None:
     contact = await sage.contact()
     invoice = await sage.invoice(contact["id"], line("10.00"), line("20.00"))
-    first, second = (ln["id"] for ln in invoice["invoice_lines"])
-    lines = [
-        {"id": first, "unit_price": Decimal("15.00")},
-        {"id": second, "_destroy": True},
-        line("1.00"),
-    ]
-    status, updated = await sage.call(
-        "PUT", f"/sales_invoices/{invoice['id']}", {"sales_invoice": {"invoice_lines": lines}}
-    )
+    path = f"/sales_invoices/{invoice['id']}"
+    lines = [line("15.00"), line("1.00")]
+    status, updated = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": lines}})
     assert status == 200
     assert [ln["net_amount"] for ln in updated["invoice_lines"]] == [
         Decimal("15.00"),
         Decimal("1.00"),
     ]
     assert updated["total_amount"] == Decimal("16.00") and sage.sandbox.count("invoice") == 1
+    status, kept = await sage.call("PUT", path, {"sales_invoice": {"notes": "no lines sent"}})
+    assert status == 200 and kept["total_amount"] == Decimal("16.00")
+
+
+@pytest.mark.parametrize("extra", [{"_destroy": True}, {"unit_price": Decimal("15.00")}])
+async def test_a_put_naming_an_old_line_is_refused_as_no_field_of_sages_schema(
+    sage: Sage, extra: dict[str, Any]
+) -> None:
+    """``putSalesInvoices`` lines carry neither ``id`` nor ``_destroy`` (swagger.full.json):
+    the old nested-attributes body is refused, and nothing changes."""
+    contact = await sage.contact()
+    invoice = await sage.invoice(contact["id"], line("10.00"), line("20.00"))
+    first, second = (ln["id"] for ln in invoice["invoice_lines"])
+    lines = [{"id": second} | extra, line("1.00")]
+    path = f"/sales_invoices/{invoice['id']}"
+    status, answer = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": lines}})
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "invoice_lines.id"))
+    destroy_only = [{"_destroy": True}]
+    status, answer = await sage.call(
+        "PUT", path, {"sales_invoice": {"invoice_lines": destroy_only}}
+    )
+    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "invoice_lines._destroy"))
+    [stored] = sage.sandbox.records("invoice")
+    assert [ln["id"] for ln in stored["invoice_lines"]] == [first, second]
+    assert stored["total_amount"] == Decimal("30.00")
 
 
 async def test_void_needs_a_reason_and_happens_once(sage: Sage) -> None:
@@ -379,10 +466,9 @@ async def test_a_line_booked_to_an_item_links_it_and_keeps_it_on_put(sage: Sage)
     }
     assert (booked["product"], free["service"], free["product"]) == (None, None, None)
     path = f"/sales_invoices/{invoice['id']}"
-    kept = [{"id": booked["id"], "unit_price": Decimal("12.00")}]  # names no item: keeps it
-    _, updated = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": kept}})
-    assert updated["invoice_lines"][0]["service"]["id"] == first["id"]
-    moved = [{"id": booked["id"], "service_id": second["id"]}]
+    _, kept = await sage.call("PUT", path, {"sales_invoice": {"notes": "lines not sent"}})
+    assert kept["invoice_lines"][0]["service"]["id"] == first["id"]
+    moved = [line("12.00", service_id=second["id"])]
     _, updated = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": moved}})
     assert updated["invoice_lines"][0]["service"]["id"] == second["id"]
     both = [line("1", service_id=first["id"], product_id=first["id"])]
@@ -732,7 +818,7 @@ async def test_the_request_window_answers_429_with_retry_after() -> None:
 async def test_the_hourly_volume_limit_answers_429() -> None:
     sage = Sage(create_app(megabytes_per_hour=0.0005))  # about 500 bytes
     await sage.login()
-    await sage.contact("A" * 600)
+    await sage.contact("A", notes="A" * 600)
     refused = await sage.raw("GET", "/contacts")
     assert refused.status_code == 429 and "megabytes" in refused.text
     await sage.http.aclose()

@@ -321,7 +321,10 @@ def test_every_ledger_has_rules_and_defaults_are_named() -> None:
         assert rules.ledger == ledger
         assert all(rules.limit(key) > 0 for key in v.DEFAULT_LIMITS)
         assert set(rules.sources) <= {*v.DEFAULT_LIMITS, "invoice.due_date"}
-    assert not v.ledger_rules("sage").sources  # all defaults
+    assert not v.ledger_rules("odoo").sources  # all defaults
+    sage = v.ledger_rules("sage")  # Sage's swagger maxLength, each with its source
+    assert (sage.limit("customer.contact_name"), sage.limit("customer.address_line")) == (50, 50)
+    assert set(sage.sources) == set(sage.max_length)
     assert v.ledger_rules("brand-new").ledger == "brand-new"
     assert v.ledger_rules("brand-new").limit("customer.name") == v.DEFAULT_LIMITS["customer.name"]
 
