@@ -94,6 +94,11 @@ PAYMENT_TYPES = frozenset(
         "Other",
     }
 )
+# What a write of each resource may carry: a subset of the fields the official Node SDK
+# writes (freshbooks/freshbooks-nodejs-sdk @91cfeeed, packages/api/src/models/: the
+# transformClientRequest, transformInvoiceRequest, transformCreditNoteRequest,
+# transformLineParsedRequest and transformItemRequest functions). Fields outside them are
+# refused (``writable``), read-only ones (``READ_ONLY``) dropped.
 CLIENT_FIELDS = frozenset(
     {
         "organization",
@@ -163,7 +168,7 @@ INVOICE_FIELDS = DOCUMENT_FIELDS | {
     "deposit_amount",
     "deposit_percentage",
 }
-CREDIT_NOTE_FIELDS = DOCUMENT_FIELDS | {"clientid", "credit_number", "credit_type"}
+CREDIT_NOTE_FIELDS = (DOCUMENT_FIELDS - {"address"}) | {"clientid", "credit_number", "credit_type"}
 #: what a payment write may carry: the fields the official Node SDK writes
 #: (``transformPaymentRequest``, same file), and ``send_client_notification``, which
 #: freshbooks.com/api/payments shows on a payment
