@@ -21,7 +21,12 @@ from nats.aio.client import Client as NatsClient
 
 from adapters.platforms import mapping_name
 from core.embedded import Attachment, EmbeddedNats, attach
-from core.errors import ConfigurationError, EventStoreError, EventStoreUnavailable
+from core.errors import (
+    ConfigurationError,
+    EventStoreError,
+    EventStoreUnavailable,
+    KeyStoreError,
+)
 from core.events import MappingVersionPublished, make_envelope, subject_for
 from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
 from core.log_setup import LogMarker, check_position, open_log
@@ -225,8 +230,18 @@ async def _open_log(store: JetStreamEventStore, settings: Settings, end: NatsEnd
     )
 
 
-def _keystore(settings: Settings) -> SqliteKeyStore:
+def _keystore(settings: Settings, *, log_known: bool) -> SqliteKeyStore:
+    """The data keys. ``log_known``: this data directory had used a log before this
+    command, so its ``keys.db`` must exist — a missing one is an error (a fresh, empty
+    keystore would leave every sealed personal field in the log unreadable)."""
     path = settings.data_dir / "keys.db"
+    if log_known and not path.exists():
+        raise KeyStoreError(
+            f"{path} is missing, but this data directory has a log whose personal fields are "
+            f"sealed with its keys: restore {path.name} from your backup (with "
+            f"{settings.key_file}, the key that unwraps it); syncledger will not start an "
+            "empty keystore over an existing log"
+        )
     kek = load_or_create_kek(settings.key_file, keystore=path)
     return SqliteKeyStore(path, kek, kek_id_of(kek))
 
@@ -237,6 +252,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     shared: found or started here, and stopped on the way out only by the last process
     using it. A log that should exist but does not stops everything (``LogMissing``)."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log_known = LogMarker(settings.data_dir).path.exists()
     attached = await _attach(settings)
     keys: SqliteKeyStore | None = None
     nc: NatsClient | None = None
@@ -251,7 +267,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         store = JetStreamEventStore(nc, stream=settings.stream)
         store.recovery = LogDisk(attached.server) if attached else None  # a full disk
         await _open_log(store, settings, end)
-        keys = _keystore(settings)
+        keys = _keystore(settings, log_known=log_known)
         server = attached.server if attached else None
         yield Runtime(settings, end.url, nc, store, keys, server, end.address, lost)
     finally:

@@ -289,3 +289,16 @@ async def test_a_missing_kek_beside_its_keystore_stops_every_command(tmp_path: P
         assert result.stderr.count("\n") == 1, result.stderr
         assert str(missing) in result.stderr and str(data / "keys.db") in result.stderr
         assert not missing.exists(), "a new key was made"
+
+
+@pytest.mark.timeout(300)
+async def test_a_missing_keystore_beside_its_log_stops_every_command(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    await _a_log_of_three(data)
+    keys = data / "keys.db"
+    keys.unlink()
+    result = status(data)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert str(keys) in result.stderr and "restore" in result.stderr
+    assert not keys.exists(), "an empty keystore was started over the log"

@@ -48,6 +48,7 @@ def worker(cfg: Settings, log: Path) -> Proc:
         "SYNCLEDGER_NATS_URL": str(cfg.nats_url),
         "SYNCLEDGER_LEDGER_URL": str(cfg.ledger_url),
         "SYNCLEDGER_ENTITY": ENTITY,
+        "SYNCLEDGER_LEASE_TTL_S": "3",  # the killed worker's lease lapses quickly
     }
     return Proc(["run"], env, log)
 
