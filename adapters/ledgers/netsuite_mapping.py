@@ -100,6 +100,9 @@ OPTIONAL_SECTIONS: dict[str, dict[str, Any]] = {
     "refund": {"fields": {}, "reference": {"field": "memo"}, "account": "", "payment_method": ""}
 }
 TAX_RATE_PLACES = Decimal("0.0001")
+#: legacy tax fields (SOAP schema: Customer.vatRegNumber, line tax1Amt/taxCode/taxRate1/2):
+#: REST web services do not support legacy tax, so a mapping may not name them
+LEGACY_TAX_FIELDS = frozenset({"vatRegNumber", "vatRegNum", "tax1Amt", "taxCode", "taxItem"})
 KIND_OF_RECORD = {record: kind for kind, record in RECORD.items()}
 EXTERNAL_ID_PREFIX = "sl_"
 REF_MARKER = "syncledger-ref:"
@@ -526,8 +529,17 @@ def _section(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
 
 
 def _fields_of(raw: Mapping[str, Any], kind: str) -> dict[str, tuple[str, ...]]:
-    """The file's field paths over the defaults."""
-    return DEFAULT_FIELDS.get(kind, {}) | _paths(_section(raw, kind)["fields"])
+    """The file's field paths over the defaults; a legacy tax field is refused (REST
+    supports SuiteTax only: see the module docstring)."""
+    fields = DEFAULT_FIELDS.get(kind, {}) | _paths(_section(raw, kind)["fields"])
+    legacy = sorted(p for paths in fields.values() for p in paths if p in LEGACY_TAX_FIELDS)
+    if legacy:
+        raise ConfigurationError(
+            f"NetSuite mapping [{kind}.fields] names {', '.join(legacy)}, a legacy tax field "
+            "REST web services do not support: remove it (tax ids go to the SuiteTax "
+            "taxRegistration sublist through [tax] registration_country)"
+        )
+    return fields
 
 
 def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:

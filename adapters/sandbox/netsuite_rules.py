@@ -35,8 +35,8 @@ Stricter than NetSuite on purpose (or unverified): a refund must apply at least 
 a foreign-currency invoice or credit memo must carry
 ``exchangeRate`` (NetSuite would take the day's rate from its currency table; we never
 want a silent rate). A payment or refund without one takes the rate of its first invoice
-or credit, standing in for that table. Line tax is taken as sent in ``tax1Amt`` (NetSuite
-derives it from the tax code's rate, or from ``taxDetails`` under SuiteTax).
+or credit, standing in for that table. Tax is taken as sent in ``taxDetails`` under the
+override (NetSuite keeps overridden tax lines as entered); without it no engine runs.
 """
 
 from __future__ import annotations

@@ -9,13 +9,15 @@ import dataclasses
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.ledgers.netsuite_mapping import NetSuiteMapping, Tax, load_mapping
 from adapters.sandbox.netsuite import create_app
-from core.errors import PermanentLedgerError
+from core.errors import ConfigurationError, PermanentLedgerError
 from core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -412,6 +414,17 @@ async def test_without_a_registration_country_no_tax_id_is_sent(ns: InProcessNet
     [sent] = ns.wire.bodies("PUT", "/customer/eid:")
     assert not {"vatRegNumber", "taxRegistration"} & set(sent)
     assert ns.sandbox.ignored == []
+
+
+def test_a_mapping_naming_a_legacy_tax_field_is_refused_at_load(tmp_path: Path) -> None:
+    default = resources.files("adapters").joinpath("mappings/netsuite.toml").read_text()
+    legacy = tmp_path / "netsuite.toml"
+    legacy.write_text(
+        default.replace('email = "email"', 'email = "email"\ntax_id = "vatRegNumber"')
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        load_mapping(legacy)
+    assert "vatRegNumber" in str(refused.value) and "[customer.fields]" in str(refused.value)
 
 
 async def test_tax_registrations_need_a_country_and_a_number(http: Ns) -> None:
