@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.bootstrap import open_runtime
-from core.embedded import Attachment, EmbeddedNats, attach
+from core.embedded import EmbeddedNats, attach
 from core.errors import LogNotWritable
 from core.events import Envelope, RetryRequested, make_envelope
 from core.model import RecordRef
@@ -51,14 +51,6 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     yield tmp_path / "state"
     subprocess.run(["umount", "-l", str(store)], check=False)
-
-
-@pytest.fixture
-def in_use(data_dir: Path) -> Iterator[Attachment]:
-    """The embedded server, kept up as a running `syncledger run` would keep it."""
-    attached = attach(data_dir)
-    yield attached
-    attached.release()
 
 
 def customers_dir(path: Path, prefix: str, count: int) -> Path:
@@ -109,11 +101,18 @@ async def observed(data_dir: Path) -> int:
 
 
 async def test_a_full_disk_fails_import_fast_and_freeing_it_is_all_it_takes(
-    tmp_path: Path, data_dir: Path, in_use: Attachment
+    tmp_path: Path, data_dir: Path
 ) -> None:
     first = cli(["import", str(customers_dir(tmp_path / "first", "A", 5))], data_dir)
     assert first.returncode == 0, first.stderr
-    pid_before = in_use.server.pid
+    in_use = attach(data_dir)  # kept up from here on, as a running `syncledger run` would
+    try:
+        await full_then_freed(tmp_path, data_dir, in_use.server.pid)
+    finally:
+        in_use.release()
+
+
+async def full_then_freed(tmp_path: Path, data_dir: Path, pid_before: int | None) -> None:
     store = data_dir / "nats" / "jetstream"
     filler = fill(store)
 
@@ -135,7 +134,7 @@ async def test_a_full_disk_fails_import_fast_and_freeing_it_is_all_it_takes(
 
 
 async def test_run_gets_the_log_storing_again_once_the_disk_has_room_with_nothing_to_write(
-    data_dir: Path, in_use: Attachment
+    data_dir: Path,
 ) -> None:
     store = data_dir / "nats" / "jetstream"
     async with open_runtime(Settings(data_dir=data_dir)) as rt:
