@@ -53,6 +53,21 @@ in ``Reference``; the credit's ``RemainingCredit`` drops, and Xero refuses more 
 Listing payments asks for ``PaymentType=="ACCRECPAYMENT"`` (plus RECEIVE-OVERPAYMENTs),
 listing refunds for the two refund types.
 
+Exchange rates: a foreign-currency invoice or credit note goes with the source's
+``exchange_rate`` as ``CurrencyRate`` and is refused without one. Payments, overpayments
+and refunds in a foreign currency carry a ``CurrencyRate`` too: without one Xero applies
+a rate of its own (xero_accounting.yaml v16.1.0: ``Payment.CurrencyRate`` "Exchange rate
+when payment is received. Only used for non base currency invoices and credit notes";
+``Overpayment.CurrencyRate`` and ``Invoice.CurrencyRate`` "If no rate is specified, the
+XE.com day rate is used"; developer.xero.com/documentation/best-practices/data-integrity/
+multicurrency: never default it). Canonical payments and refunds carry no rate of their
+own, so the rate sent is the one the source gave the document they settle: the invoice's
+for a payment or an overpayment, the credit note's or the overpayment's for a refund, read
+from Xero (one ``GET``; for a document syncledger created it is the source's rate as
+sent). The realised exchange difference Xero books on the payment is therefore zero. A
+settled document in another currency, or without a rate, refuses the payment before
+anything is sent (``syncledger.exchange_rate_missing``): never an assumed rate.
+
 Tax ids: ``TaxNumber`` is written on create and update (the mapping) and ``match_customer``
 asks ``where`` for ``TaxNumber`` as given and in its compact form (letters and digits
 only), comparing ignoring case, spaces, dots and dashes. A number stored in Xero with other
@@ -135,11 +150,13 @@ from adapters.ports import (
 from adapters.ratelimit import Rate, RateLimiter
 from core.errors import (
     LedgerError,
+    MoneyError,
     PermanentLedgerError,
     StaleVersionError,
     TransientLedgerError,
 )
 from core.model import CreditNote, Customer, Invoice, Payment, Refund
+from core.money import to_decimal
 
 log = logging.getLogger("syncledger.xero")
 
@@ -306,17 +323,17 @@ class XeroLedger:
     ) -> PushResult:
         """All of it applied: a ``Payment`` tied to the invoice (the customer follows from
         the invoice). Less: an ``Overpayment`` of the whole amount, ``applied`` of it
-        allocated to the invoice (module docstring). A foreign-currency payment goes
-        without ``CurrencyRate`` (canonical payments carry none), so Xero applies its
-        XE.com day rate to it, never 1."""
+        allocated to the invoice (module docstring). In a foreign currency either carries
+        the invoice's ``CurrencyRate`` (module docstring, "Exchange rates")."""
         part = payment.amount if applied is None else applied
         if not Decimal(0) <= part <= payment.amount:
             raise PermanentLedgerError(
                 f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment",
                 code="syncledger.bad_applied",
             )
+        rate = await self._credit_rate(payment, "invoice", invoice_ledger_id)
         if part == payment.amount:
-            body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
+            body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref, rate)
             return await self._create("payment", body, idempotency_key, external_ref)
         return await self._overpay(
             payment,
@@ -325,6 +342,7 @@ class XeroLedger:
             external_ref,
             idempotency_key,
             part,
+            rate,
             steps=steps,
         )
 
@@ -349,7 +367,9 @@ class XeroLedger:
                 "payment_id",
                 code="syncledger.no_credit",
             )
-        body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref)
+        credit = "overpayment" if credit_kind == "payment" else "credit_note"
+        rate = await self._credit_rate(refund, credit, credit_ledger_id)
+        body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref, rate)
         return await self._create("refund", body, idempotency_key, external_ref)
 
     async def create_credit_note(
@@ -726,6 +746,7 @@ class XeroLedger:
         external_ref: str,
         key: str,
         applied: Decimal,
+        rate: Decimal | None,
         *,
         steps: WriteSteps | None,
     ) -> PushResult:
@@ -733,7 +754,7 @@ class XeroLedger:
         invoice: two journaled steps, ``overpayment`` and ``allocation`` (one write, not
         journaled, when nothing is applied)."""
         receive = self._receiver(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied, rate
         )
         if not applied:
             received = await receive(step_key(key, "overpayment"))
@@ -762,6 +783,7 @@ class XeroLedger:
         invoice_ledger_id: str,
         external_ref: str,
         applied: Decimal = Decimal(0),
+        rate: Decimal | None = None,
     ) -> StepWrite:
         """``PUT /BankTransactions`` receiving the whole payment, once the invoice is known
         to take ``applied``. An invoice that no longer takes it may have been paid by this
@@ -775,7 +797,9 @@ class XeroLedger:
                 if earlier is not None:
                     return _step_result(_pushed("overpayment", Written(earlier)))
                 raise _overapplied(payment, invoice, applied)
-            body = self.mapping.overpayment_body(payment, customer_ledger_id, external_ref, applied)
+            body = self.mapping.overpayment_body(
+                payment, customer_ledger_id, external_ref, applied, rate
+            )
             written = await self._write(
                 "PUT",
                 f"{API}/BankTransactions",
@@ -935,6 +959,29 @@ class XeroLedger:
                 code="syncledger.exchange_rate_missing",
             )
 
+    async def _credit_rate(
+        self, money: Payment | Refund, kind: str, ledger_id: str
+    ) -> Decimal | None:
+        """The ``CurrencyRate`` a payment (or refund) in a foreign currency is sent with:
+        the rate of the document it settles (``kind``: the invoice, the credit note or the
+        overpayment), which for a document syncledger created is the source's own
+        ``exchange_rate``. None in the organisation's currency. A document in another
+        currency or without a rate refuses the payment before anything is sent, rather
+        than leaving Xero to apply its XE.com day rate (module docstring)."""
+        if money.currency == await self._organisation_currency():
+            return None
+        held = await self._settled(kind, ledger_id)
+        rate = None if held is None else held.get("CurrencyRate")
+        if held is None or held.get("CurrencyCode") != money.currency or not _positive(rate):
+            raise _no_rate(money, kind, ledger_id, held)
+        return to_decimal(rate)
+
+    async def _settled(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        if kind == "overpayment":
+            return await self._read_overpayment(ledger_id)
+        held = await self.get(kind, ledger_id)
+        return None if held is None else held.raw
+
     async def _organisation_currency(self) -> str:
         if self._base_currency is None:
             answer = await self._read(f"{API}/Organisation")
@@ -1078,6 +1125,29 @@ def _allocated(credit_note: Mapping[str, Any], invoice_id: str) -> bool:
         str((a.get("Invoice") or {}).get("InvoiceID", "")).lower() == invoice_id.lower()
         for a in credit_note.get("Allocations") or []
     )
+
+
+def _no_rate(
+    money: Payment | Refund, kind: str, ledger_id: str, held: Mapping[str, Any] | None
+) -> PermanentLedgerError:
+    found = (
+        "is not in Xero"
+        if held is None
+        else f"is in {held.get('CurrencyCode')} at rate {held.get('CurrencyRate')}"
+    )
+    return PermanentLedgerError(
+        f"{money.kind} {money.id} is in {money.currency} but the {kind.replace('_', ' ')} it "
+        f"settles ({ledger_id}) {found}: syncledger sends the rate the source gave that "
+        "document and never lets Xero pick one; fix the document's currency or rate",
+        code="syncledger.exchange_rate_missing",
+    )
+
+
+def _positive(rate: object) -> bool:
+    try:
+        return rate is not None and to_decimal(rate) > 0
+    except MoneyError:
+        return False
 
 
 def _stale(kind: str, ledger_id: str, current: str | None, expected: str) -> StaleVersionError:

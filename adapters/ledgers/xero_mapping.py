@@ -238,21 +238,32 @@ class XeroMapping:
         return to_record(kind, raw, pseudo_line=self.credit_note.is_discount_line)
 
     def payment_body(
-        self, payment: Payment, invoice_ledger_id: str, external_ref: str
+        self,
+        payment: Payment,
+        invoice_ledger_id: str,
+        external_ref: str,
+        rate: Decimal | None = None,
     ) -> dict[str, Any]:
+        """``rate``: the ``CurrencyRate`` of a payment in a foreign currency (None in the
+        organisation's own: Xero takes none there)."""
         body = _fields(self.payment_fields, {"amount": payment.amount, "paid_on": payment.paid_on})
         body["Invoice"] = {"InvoiceID": invoice_ledger_id}
         body["Account"] = {"Code": self.payment_account}
         body[self.reference_field["payment"]] = _reference(payment.reference, external_ref)
-        return body
+        return body | _rate(rate)
 
     def overpayment_body(
-        self, payment: Payment, customer_ledger_id: str, external_ref: str, applied: Decimal
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        external_ref: str,
+        applied: Decimal,
+        rate: Decimal | None = None,
     ) -> dict[str, Any]:
         """A RECEIVE-OVERPAYMENT bank transaction receiving all of ``payment``, one NoTax
         line; ``applied`` (to be allocated to the invoice next) goes in the reference."""
         reference = _reference(payment.reference, external_ref)
-        fields = _fields(self.payment_fields, {"paid_on": payment.paid_on})
+        fields = _fields(self.payment_fields, {"paid_on": payment.paid_on}) | _rate(rate)
         return fields | {
             "Type": OVERPAYMENT_TYPE,
             "Contact": {"ContactID": customer_ledger_id},
@@ -266,10 +277,16 @@ class XeroMapping:
         }
 
     def refund_body(
-        self, refund: Refund, credit_kind: str, credit_ledger_id: str, external_ref: str
+        self,
+        refund: Refund,
+        credit_kind: str,
+        credit_ledger_id: str,
+        external_ref: str,
+        rate: Decimal | None = None,
     ) -> dict[str, Any]:
         """A Payment out of a credit note (``CreditNote``) or an overpayment
-        (``Overpayment``), from the bank account payments are received into."""
+        (``Overpayment``), from the bank account payments are received into; ``rate`` as
+        for ``payment_body``."""
         body = _fields(
             self.payment_fields, {"amount": refund.amount, "paid_on": refund.refunded_on}
         )
@@ -279,7 +296,7 @@ class XeroMapping:
             body["Overpayment"] = {"OverpaymentID": credit_ledger_id}
         body["Account"] = {"Code": self.payment_account}
         body[self.reference_field["payment"]] = _reference(refund.reference, external_ref)
-        return body
+        return body | _rate(rate)
 
     def _document(
         self,
@@ -301,6 +318,10 @@ class XeroMapping:
         }
         _check_total(doc, body)
         return body
+
+
+def _rate(rate: Decimal | None) -> dict[str, Decimal]:
+    return {} if rate is None else {"CurrencyRate": rate}
 
 
 def _reference(own: str | None, external_ref: str) -> str:
@@ -620,6 +641,7 @@ def _document_common(raw: Mapping[str, Any], number_field: str) -> dict[str, Any
         "customer_ledger_id": _str((raw.get("Contact") or {}).get("ContactID")),
         "currency": _str(raw.get("CurrencyCode")),
         "total": _amount(raw.get("Total")),
+        "tax": _amount(raw.get("TotalTax")),
     }
 
 

@@ -52,10 +52,9 @@ Not modelled: ACCPAY bills and the other document types, bank transactions other
 RECEIVE-OVERPAYMENT (and their updates), prepayments, batch payments, attachments,
 history, tracked (inventory) items and item deletes, tracking, tax rate management,
 contact groups, webhooks, multi-tenant apps, the refresh-token grace period, the XE.com
-day rate (a foreign-currency document or overpayment must carry ``CurrencyRate``:
-stricter than Xero, on purpose),
-``summaryOnly`` (full records are returned), fixed rate-limit windows (sliding instead),
-Xero's exact wording of messages no public source quotes, and its 500 on a non-GUID
+day rate (a foreign-currency document, overpayment, payment or refund must carry
+``CurrencyRate``: stricter than Xero, on purpose), ``summaryOnly`` (full records are
+returned), fixed rate-limit windows (sliding instead), Xero's exact wording of messages no public source quotes, and its 500 on a non-GUID
 ``ContactID`` (xero-node #285): the sandbox answers the spec's binding error instead.
 """
 

@@ -20,7 +20,9 @@ over-payments and pre-payments applied to invoice") grows and it lists the overp
 Refunds (``PUT /Payments`` with ``CreditNote: {CreditNoteID}`` or ``Overpayment:
 {OverpaymentID}`` instead of an ``Invoice``): ``PaymentType`` ARCREDITPAYMENT /
 AROVERPAYMENTPAYMENT, at most the credit's ``RemainingCredit`` ("Payment amount exceeds the
-amount outstanding on this document"); the credit is PAID when nothing is left. The PUT
+amount outstanding on this document"); the credit is PAID when nothing is left. A refund of
+a foreign-currency credit must carry a ``CurrencyRate``, as payments must
+(``xero_rules.payment_rate``, stricter than Xero on purpose). The PUT
 answer names the credit under ``CreditNote`` / ``Overpayment``, but GET answers it under
 ``Invoice`` with the credit's id as ``InvoiceID``: what Xero does (XeroAPI/xero-ruby#48,
 calcinai/xero-php#889). Deleting a refund gives the credit back.
@@ -37,6 +39,7 @@ from adapters.sandbox.xero_amounts import cents, day_fields, number, optional, p
 from adapters.sandbox.xero_book import day_ms, ms_date
 from adapters.sandbox.xero_documents import INVOICE, Org, settled
 from adapters.sandbox.xero_errors import ElementInvalid
+from adapters.sandbox.xero_rules import payment_rate
 
 OVERPAYMENT_TYPE = "RECEIVE-OVERPAYMENT"
 REFUND_TYPES = {"CreditNote": "ARCREDITPAYMENT", "Overpayment": "AROVERPAYMENTPAYMENT"}
@@ -192,6 +195,7 @@ def refunded(
         raise ElementInvalid(EXCEEDS)
     if account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
         raise ElementInvalid(f"Account {account.get('Code')} cannot take payments")
+    rate = payment_rate(sent, credit, org)
     paid_on = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
     refund = {
         "PaymentID": str(uuid.uuid4()),
@@ -199,7 +203,7 @@ def refunded(
         "Amount": amount,
         "BankAmount": amount,
         "Reference": sent.get("Reference") or "",
-        "CurrencyRate": credit.get("CurrencyRate"),
+        "CurrencyRate": rate,
         "PaymentType": REFUND_TYPES[entity],
         "Status": "AUTHORISED",
         "IsReconciled": bool(sent.get("IsReconciled")),

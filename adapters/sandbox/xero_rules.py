@@ -10,8 +10,14 @@ address must be valid."). Lengths come from the spec's ``maxLength``.
 Payments (OpenAPI ``Payment``): an ``Invoice`` (by ``InvoiceID`` or ``InvoiceNumber``)
 that is AUTHORISED, an ``Account`` (by ``AccountID`` or ``Code``) of type BANK or with
 payments enabled, an ``Amount`` above zero and within the amount due ("Payment amount
-exceeds the amount outstanding on this document"). A foreign-currency payment without a
-``CurrencyRate`` takes its invoice's rate, standing in for Xero's XE.com day rate.
+exceeds the amount outstanding on this document"). A payment of a foreign-currency
+invoice must carry a ``CurrencyRate`` above zero (``payment_rate``): Xero would apply a
+rate of its own to one without (the spec's ``Payment.CurrencyRate``: "Exchange rate when
+payment is received. Only used for non base currency invoices and credit notes";
+``Invoice.CurrencyRate``: "If no rate is specified, the XE.com day rate is used"), so the
+sandbox refuses it, stricter than Xero on purpose: a payment booked at a rate nobody
+chose must not pass unnoticed. A rate sent with a base-currency payment is ignored, as
+the spec says it is only used for foreign documents.
 ``Status: DELETED`` on an existing payment gives its amount back to the invoice.
 
 Allocations (OpenAPI ``Allocation``, ``Amount``, ``Invoice`` and ``Date`` required): an
@@ -95,9 +101,29 @@ def checked_payment(
     if amount > number(invoice["AmountDue"], "AmountDue"):
         raise ElementInvalid("Payment amount exceeds the amount outstanding on this document")
     _check_bank(account)
+    rate = payment_rate(sent, invoice, org)
     paid_on = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
-    payment = _payment(sent, amount, paid_on, invoice, account)
+    payment = _payment(sent, amount, paid_on, invoice, account) | {"CurrencyRate": rate}
     return payment, _paid(invoice, payment, paid_on)
+
+
+def payment_rate(sent: dict[str, Any], document: dict[str, Any], org: Org) -> Decimal:
+    """The ``CurrencyRate`` a payment of ``document`` (an invoice, or for a refund the
+    credit note or overpayment) is booked at: 1 in the base currency, else the one sent,
+    required (module docstring; stricter than Xero, which would use the XE.com day
+    rate)."""
+    code = str(document.get("CurrencyCode") or org.base_currency)
+    if code == org.base_currency:
+        return Decimal("1.000000")
+    if sent.get("CurrencyRate") is None:
+        raise ElementInvalid(
+            f"A payment of a {code} document needs a CurrencyRate: the sandbox never lets "
+            "a rate be chosen for you (Xero would apply the XE.com day rate)"
+        )
+    rate = number(sent["CurrencyRate"], "CurrencyRate")
+    if rate <= 0:
+        raise ElementInvalid("CurrencyRate must be greater than zero")
+    return rate
 
 
 def _check_bank(account: dict[str, Any]) -> None:
@@ -115,15 +141,12 @@ def _payment(
     invoice: dict[str, Any],
     account: dict[str, Any],
 ) -> dict[str, Any]:
-    rate = sent.get("CurrencyRate")
-    rate = invoice["CurrencyRate"] if rate is None else number(rate, "CurrencyRate")
     return {
         "PaymentID": str(uuid.uuid4()),
         **day_fields("Date", paid_on),
         "Amount": amount,
         "BankAmount": amount,
         "Reference": sent.get("Reference") or "",
-        "CurrencyRate": rate,
         "PaymentType": "ACCRECPAYMENT",
         "Status": "AUTHORISED",
         "IsReconciled": bool(sent.get("IsReconciled")),

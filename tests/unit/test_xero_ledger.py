@@ -125,6 +125,100 @@ async def test_a_foreign_currency_document_needs_its_rate(xero: InProcessXero) -
     assert (record.currency, record.raw["CurrencyRate"]) == ("EUR", Decimal("1.0850"))
 
 
+def euro_payment(amount: str) -> Payment:
+    return payment(amount).model_copy(update={"currency": "EUR"})
+
+
+async def test_a_foreign_currency_payment_carries_the_invoices_rate(xero: InProcessXero) -> None:
+    """Without ``CurrencyRate`` Xero books a foreign payment at its XE.com day rate: the
+    adapter sends the rate the source gave the invoice, for a Payment and for an
+    overpayment alike, and none in the organisation's own currency."""
+    customer_id = await push_customer(xero.ledger, currency="EUR")
+    rate = Decimal("1.0850")
+    euro = invoice("0.30", currency="EUR", exchange_rate=rate)
+    invoice_id = await push_invoice(xero.ledger, customer_id, euro)
+    for amount, applied in (("0.10", None), ("0.50", "0.20")):
+        await xero.ledger.apply_payment(
+            euro_payment(amount),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/P-{amount}",
+            idempotency_key=key("p", amount),
+            applied=None if applied is None else Decimal(applied),
+        )
+    [paid] = xero.wire.bodies("PUT", "/Payments")
+    [received] = xero.wire.bodies("PUT", "/BankTransactions")
+    sent = [paid["Payments"][0]["CurrencyRate"], received["BankTransactions"][0]["CurrencyRate"]]
+    assert sent == [rate, rate]
+    [stored] = xero.sandbox.book.all("Payment")
+    [overpayment] = xero.sandbox.records("overpayment")
+    assert (stored["CurrencyRate"], overpayment["CurrencyRate"]) == (rate, rate)
+    home_customer = await push_customer(xero.ledger, 2)
+    home = await xero.ledger.create_invoice(
+        invoice(id="INV-2", number="INV-2"),
+        customer_ledger_id=home_customer,
+        external_ref="csv/invoice/INV-2",
+        idempotency_key=key("i", 2),
+    )
+    await pay(xero.ledger, home_customer, home.ledger_id, "0.30", applied=None)
+    assert "CurrencyRate" not in xero.wire.bodies("PUT", "/Payments")[-1]["Payments"][0]
+
+
+async def test_a_foreign_refund_carries_its_credits_rate(xero: InProcessXero) -> None:
+    customer_id = await push_customer(xero.ledger, currency="EUR")
+    rate = Decimal("0.9150")
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="EUR",
+        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
+        total=Decimal("10.00"),
+        exchange_rate=rate,
+    )
+    credit = await xero.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn"),
+    )
+    await xero.ledger.create_refund(
+        refund("4.00", credit_note_id="CN-1").model_copy(update={"currency": "EUR"}),
+        customer_ledger_id=customer_id,
+        credit_kind="credit_note",
+        credit_ledger_id=credit.ledger_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r"),
+    )
+    [sent] = xero.wire.bodies("PUT", "/Payments")
+    assert sent["Payments"][0]["CurrencyRate"] == rate
+    [stored] = xero.sandbox.records("refund")
+    assert stored["CurrencyRate"] == rate
+
+
+async def test_a_foreign_payment_of_a_document_in_another_currency_is_refused_unsent(
+    xero: InProcessXero,
+) -> None:
+    """The rate of a USD invoice says nothing about a EUR payment: refused with the
+    documented safe path's code, never sent for Xero to pick a rate."""
+    customer_id = await push_customer(xero.ledger)
+    invoice_id = await push_invoice(xero.ledger, customer_id)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.apply_payment(
+            euro_payment("0.10"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p"),
+        )
+    assert refused.value.code == "syncledger.exchange_rate_missing"
+    assert "payment P-1 is in EUR" in str(refused.value) and "is in USD" in str(refused.value)
+    assert xero.wire.requests("PUT", "/Payments") == []
+    assert xero.sandbox.count("payment") == 0
+
+
 # ------------------------------------------------------------------- items
 
 

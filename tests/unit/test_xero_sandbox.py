@@ -635,6 +635,33 @@ async def test_a_credit_note_refund_and_its_deletion(xero: Xero) -> None:
     assert refunds.body["Payments"] == []  # a deleted payment only shows in a delta
 
 
+async def test_a_foreign_currency_payment_or_refund_without_a_rate_is_refused(
+    xero: Xero,
+) -> None:
+    """Xero would book it at its XE.com day rate (``Payment.CurrencyRate``: "Only used
+    for non base currency invoices and credit notes"); the sandbox refuses it instead,
+    so a payment at a rate nobody chose cannot pass unnoticed."""
+    contact_id = (await xero.contact())["ContactID"]
+    euro = {"CurrencyCode": "EUR", "CurrencyRate": Decimal("1.0850")}
+    invoice = (await xero.invoice(contact_id, **euro)).first("Invoices")
+    unrated = await xero.pay(invoice["InvoiceID"], "40.00")
+    assert unrated.status == 400
+    assert "needs a CurrencyRate" in unrated.messages()[0]
+    assert xero.sandbox.count("payment") == 0
+    paid = await xero.pay(invoice["InvoiceID"], "40.00", CurrencyRate=Decimal("1.0900"))
+    assert paid.first("Payments")["CurrencyRate"] == Decimal("1.0900")
+    note = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED"}
+    note |= euro | {"LineItems": [line("40.00")]}
+    credit = (await xero.call("PUT", "/CreditNotes", {"CreditNotes": [note]})).first("CreditNotes")
+    target = {"CreditNote": {"CreditNoteID": credit["CreditNoteID"]}}
+    assert "needs a CurrencyRate" in (await refund(xero, target, "5.00")).messages()[0]
+    made = await refund(xero, target | {"CurrencyRate": Decimal("1.0850")}, "5.00")
+    assert made.first("Payments")["CurrencyRate"] == Decimal("1.0850")
+    home = (await xero.invoice(contact_id, InvoiceNumber="H-1")).first("Invoices")
+    in_usd = (await xero.pay(home["InvoiceID"], "10.00")).first("Payments")
+    assert in_usd["CurrencyRate"] == 1  # the organisation's own currency needs none
+
+
 # ---------------------------------------------------- reads, paging, delta
 
 
