@@ -791,6 +791,7 @@ class SyncService:
                 attempts=attempt,
                 code=answer.code,
                 message=str(answer),
+                transient=isinstance(answer, TransientLedgerError),
             ), Outcome("abandoned", ref)
         hint = answer.retry_after if isinstance(answer, TransientLedgerError) else 60.0
         delay = backoff(attempt, hint, self._base_delay)
@@ -1154,7 +1155,8 @@ class SyncService:
     async def _failed(self, work: _Work, exc: LedgerError, retry_after: float | None) -> Outcome:
         attempt = work.state.attempts + 1
         if attempt >= self._max_attempts:
-            return await self._abandon(work, exc.code, str(exc), attempt)
+            outage = isinstance(exc, TransientLedgerError)
+            return await self._abandon(work, exc.code, str(exc), attempt, transient=outage)
         delay = backoff(attempt, retry_after, self._base_delay)
         await self._emit(
             work,
@@ -1171,7 +1173,11 @@ class SyncService:
         )
         return Outcome("retry", str(work.ref), delay)
 
-    async def _abandon(self, work: _Work, code: str | None, message: str, n: int) -> Outcome:
+    async def _abandon(
+        self, work: _Work, code: str | None, message: str, n: int, *, transient: bool = False
+    ) -> Outcome:
+        """Give up on the push (``transient``: the attempts ran out on an outage, so
+        ``core.outage`` asks again by itself once the ledger answers)."""
         await self._emit(
             work,
             LedgerPushAbandoned(
@@ -1181,6 +1187,7 @@ class SyncService:
                 attempts=n,
                 code=code,
                 message=message,
+                transient=transient,
             ),
         )
         return Outcome("abandoned", str(work.ref))

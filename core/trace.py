@@ -70,9 +70,7 @@ def summary_of(event: dict[str, Any]) -> str:
         return f"linked to existing {d['ledger']} record {d['ledger_ref']} ({d['matched_by']})"
     if t == "LedgerPushFailed":
         step = f" at step {d['step']!r}" if d.get("step") else ""
-        return (
-            f"attempt {d['attempt']} failed{step}: {d['message']}; retry at {d.get('retry_at')}"
-        )
+        return f"attempt {d['attempt']} failed{step}: {d['message']}; retry at {d.get('retry_at')}"
     if t == "LedgerPushAbandoned":
         return f"abandoned after {d['attempts']} attempts: {d['message']}"
     if t in ("MismatchDetected", "MismatchResolved"):

@@ -211,3 +211,18 @@ def test_the_reconciler_flags_a_tax_the_ledger_holds_differently() -> None:
         )
     ]
     assert compare(expected, held_same) == []
+
+
+async def test_a_push_abandoned_on_an_outage_says_so_and_a_refusal_does_not() -> None:
+    from core.errors import PermanentLedgerError
+
+    h = Harness(max_attempts=2)
+    await _pushed_book(h)
+    h.ledger.fail_next = [TransientLedgerError("503", retry_after=0) for _ in range(2)]
+    await h.ingest([payment("p1", "i1", "c1", "10.00")])
+    await h.run()
+    h.ledger.fail_next = [PermanentLedgerError("refused", code="x")]
+    await h.ingest([payment("p2", "i1", "c1", "10.00")])
+    await h.run()
+    abandoned = {e["source_ref"]: e["transient"] for e in await _events(h, "LedgerPushAbandoned")}
+    assert abandoned == {"csv/payment/p1": True, "csv/payment/p2": False}
