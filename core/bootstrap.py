@@ -172,7 +172,14 @@ async def _probe(url: str) -> None:
     async def quiet(exc: Exception) -> None:
         """The caller translates the error."""
 
-    probe = await nats.connect(url, connect_timeout=5, allow_reconnect=False, error_cb=quiet)
+    probe = await nats.connect(
+        url,
+        connect_timeout=5,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,  # nats-py retries even a first connection otherwise
+        reconnect_time_wait=0.1,
+        error_cb=quiet,
+    )
     await probe.close()
 
 

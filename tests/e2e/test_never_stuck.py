@@ -175,3 +175,44 @@ async def test_no_line_or_log_record_shows_a_url_password(
     for result in (away, refused):
         assert "DEBUG" in result.stderr  # every logger wrote: the check below covers them
         assert PASSWORD not in result.stderr + result.stdout
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("what", ["nothing listening", "an HTTP server"])
+def test_a_nats_url_that_is_no_nats_server_ends_with_one_line(tmp_path: Path, what: str) -> None:
+    port = free_port()
+    http = None
+    if what == "an HTTP server":
+        http = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_listening(port)
+    try:
+        env = {
+            "SYNCLEDGER_DATA_DIR": str(tmp_path / "state"),
+            "SYNCLEDGER_NATS_URL": f"nats://app:hunter2secret@127.0.0.1:{port}",
+        }
+        result = cli(["status"], env)
+    finally:
+        if http is not None:
+            http.kill()
+            http.wait()
+    assert result.returncode == 69
+    line = one_line(result.stderr)
+    assert "cannot reach NATS" in line and f"127.0.0.1:{port}" in line
+    assert "hunter2secret" not in result.stderr + result.stdout
+
+
+def wait_listening(port: int) -> None:
+    import socket
+    import time
+
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the HTTP server never listened")
