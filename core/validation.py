@@ -214,7 +214,16 @@ REASON_CODES: Final[frozenset[str]] = frozenset(_HELP)
 
 def reason_help(code: str) -> str:
     """What a user should do about a rejection with reason ``code``."""
-    return _HELP.get(code, f"no help for reason code {code!r}: see docs/csv.md")
+    found = _HELP.get(code)
+    if found is not None:
+        return found
+    if code.startswith("syncledger."):
+        return (
+            "the ledger adapter refused the record before sending it, for the reason in the "
+            "message: correct the source record (or the ledger's mapping file when the message "
+            "names a setting), then `syncledger retry REF`"
+        )
+    return f"no help for reason code {code!r}: see docs/csv.md"
 
 
 # --------------------------------------------------------------------------- results
