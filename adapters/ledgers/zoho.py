@@ -54,6 +54,17 @@ refunds, each customer payment's refunds (one request per payment). ``changes`` 
 list refunds (their lists carry no modification time); a refund changes its credit,
 which ``changes`` lists.
 
+Credit notes: Zoho's credit-note request schemas have no document discount (``discount``,
+``discount_type`` and ``is_discount_before_tax`` are invoice fields only), and no other
+documented construct takes an amount off a credit note after tax. A credit note with a
+discount is therefore refused before anything is sent
+(``syncledger.credit_note_discount_unsupported``): sent without it, it would have stood
+at its undiscounted total.
+
+Tax read back (``LedgerRecord.tax``): an invoice's ``tax_total``, else the sum of the
+``taxes`` summary a credit note (or invoice) read in full carries; list rows carry
+neither, so records from lists have no tax (None), as they have no lines.
+
 Multi-write operations, each write a step of the record's journal (``WriteSteps``): an
 invoice with ``[invoice] mark_sent`` is created (``invoice``), then marked as sent
 (``sent``: ``POST /invoices/{id}/status/sent``; Zoho creates API invoices as drafts and
@@ -84,8 +95,13 @@ our reference (``external_ref``, which duplicate checks need).
 Items (``zoho_items``): a line whose ``item_code`` is set is sent with the ``item_id`` of
 the item named so (or of that id), looked up once per adapter (``GET /items?name=``) and
 cached; a code naming no item refuses the document before anything is sent
-(``unknown_item``). Lines without a code keep the mapping's default (``[invoice.lines]
-item_id``, else none: Zoho's Sales account). ``create_item`` makes a service item named
+(``unknown_item``). Zoho's invoice request schemas (``create-an-invoice-request``,
+``update-an-invoice-request``) require ``line_items[].item_id``, so lines without a code
+go to the mapping's default item: ``[invoice.lines] item_id``, else the item named
+``[invoice.lines] item_name`` (looked up by name, created once when missing, as
+``create_item`` makes items); credit-note lines alike, so a credit reverses the account
+its invoice was booked to. Read back, a line on the default item has no code.
+``create_item`` makes a service item named
 the code, booked to ``[new_items] account_id`` (else the default item's account, else
 Sales); a create that timed out is looked up by name before it is sent again, and a
 refused one ends with the item holding the name. Reads give each document line's item
