@@ -54,8 +54,9 @@ history, tracked (inventory) items and item deletes, tracking, tax rate manageme
 contact groups, webhooks, multi-tenant apps, the refresh-token grace period, the XE.com
 day rate (a foreign-currency document, overpayment, payment or refund must carry
 ``CurrencyRate``: stricter than Xero, on purpose), ``summaryOnly`` (full records are
-returned), fixed rate-limit windows (sliding instead), Xero's exact wording of messages no public source quotes, and its 500 on a non-GUID
-``ContactID`` (xero-node #285): the sandbox answers the spec's binding error instead.
+returned), fixed rate-limit windows (sliding instead), Xero's exact wording of messages
+no public source quotes, and its 500 on a non-GUID ``ContactID`` (xero-node #285): the
+sandbox answers the spec's binding error instead.
 """
 
 from __future__ import annotations
