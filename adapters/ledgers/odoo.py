@@ -1,6 +1,13 @@
 """Odoo ledger adapter: ``OdooLedger`` implements ``LedgerAdapter`` over JSON-2 (Odoo 19+)
 or, as a fallback for older servers, XML-RPC (``odoo_rpc``).
 
+Releases (``odoo_versions``): 17.0, 18 and 19. The release is detected before the first
+call (XML-RPC ``common.version()``; JSON-2 means 19+) and an older one is refused with one
+line (``ConfigurationError``). The mapping file names 18+ fields; on 17 a payment's memo is
+``ref`` and a document has no ``invoice_currency_rate``: a foreign-currency document is
+written there only when the rate Odoo 17 will apply (``res.currency`` ``rate`` for the
+document's date) is the source's, else refused (``syncledger.exchange_rate_differs``).
+
 Idempotency: Odoo has no idempotency key. Every record we create carries our source
 reference (``ref`` / ``memo``, see ``odoo_mapping``), and every create first looks that
 reference up: a record already there is taken and returned as ``recovered`` instead of
@@ -99,7 +106,6 @@ from adapters.ledgers.odoo_items import OdooItems
 from adapters.ledgers.odoo_mapping import (
     BOOKED_LINE_FIELDS,
     CREDIT_LINE_FIELDS,
-    READ_FIELDS,
     Document,
     OdooMapping,
     SaleTax,
@@ -108,11 +114,14 @@ from adapters.ledgers.odoo_mapping import (
     format_datetime,
     load_mapping,
     m2o_id,
+    odoo_rate,
+    read_fields,
     tax_key,
     to_record,
     vat_pattern,
 )
 from adapters.ledgers.odoo_rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
+from adapters.ledgers.odoo_versions import same_rate
 from adapters.oauth2 import TokenStore
 from adapters.ports import (
     LedgerCapabilities,
@@ -259,7 +268,7 @@ class OdooLedger:
             vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
             made = await self._created(journal, "invoice", external_ref, vals)
             await self._posted(journal, "invoice", made)
-            return await self._result("invoice", made)
+            return await self._result("invoice", made, invoice)
 
         return await self._journaled(steps, idempotency_key, run)
 
@@ -366,7 +375,7 @@ class OdooLedger:
             await self._posted(journal, "credit_note", made)
             if invoice_id is not None:
                 await self._applied(journal, _int(made.ledger_id), invoice_id)
-            return await self._result("credit_note", made)
+            return await self._result("credit_note", made, credit_note)
 
         return await self._journaled(steps, idempotency_key, run)
 
@@ -409,7 +418,7 @@ class OdooLedger:
             drafted = await self._drafted(journal, ident, version)
             await self._rewritten(journal, ident, _replacing(vals), invoice.total)
             await self._posted(journal, "invoice", drafted)
-            return await self._result("invoice", drafted)
+            return await self._result("invoice", drafted, invoice)
 
         return await self._journaled(steps, idempotency_key, run)
 
@@ -678,6 +687,7 @@ class OdooLedger:
                 customer_id=_int(customer_ledger_id),
                 currency_id=await self._currency_id(payment.currency),
                 external_ref=ref,
+                ref_field=await self._ref_field("payment"),
             )
             made = await self._created(journal, "payment", ref, vals)
             await self._posted(journal, "payment", made)
@@ -685,8 +695,22 @@ class OdooLedger:
 
         return await self._journaled(steps, key, run)
 
-    async def _result(self, kind: str, made: StepResult) -> PushResult:
+    async def _result(
+        self, kind: str, made: StepResult, document: Document | None = None
+    ) -> PushResult:
+        """What the step left, read back; a document must hold our total and tax (what
+        Odoo computed from the taxes we chose), else it landed wrong."""
         record = await self._fetch(kind, _int(made.ledger_id), idempotent=False)
+        if document is not None and (record.total, record.tax) != (
+            document.total,
+            document.tax_total,
+        ):
+            raise PermanentLedgerError(
+                f"Odoo {kind} {record.name} totals {record.total} with tax {record.tax}, ours "
+                f"{document.number} {document.total} with tax {document.tax_total}: correct "
+                "it in Odoo or in the source",
+                code="syncledger.total_mismatch",
+            )
         return PushResult(record.ledger_id, record.version, recovered=made.detail == FOUND)
 
     async def _write(self, kind: str, method: str, **params: Any) -> Any:
@@ -696,15 +720,49 @@ class OdooLedger:
     async def _document_vals(
         self, kind: str, document: Document, customer_ledger_id: str, external_ref: str
     ) -> dict[str, Any]:
+        currency_id = await self._currency_id(document.currency)
+        rate_field = (await self._rpc.dialect()).rate_field
+        if rate_field is None and document.exchange_rate is not None:
+            await self._check_table_rate(document, currency_id)
         return self.mapping.document_vals(
             kind,
             document,
             customer_id=_int(customer_ledger_id),
-            currency_id=await self._currency_id(document.currency),
+            currency_id=currency_id,
             external_ref=external_ref,
             taxes=await self._sale_taxes() if document.tax_total else (),
             products=await self._items.products_for(document),
+            rate_field=rate_field,
         )
+
+    async def _check_table_rate(self, document: Document, currency_id: int) -> None:
+        """Odoo 17 converts at its own rate for the document's date: refuse unless that
+        rate is the source's (``odoo_versions``)."""
+        assert document.exchange_rate is not None
+        day = document.issue_date.isoformat()
+        [row] = await self._rpc.call(
+            "res.currency",
+            "read",
+            ids=[currency_id],
+            fields=["rate"],
+            context={"date": day},
+            idempotent=True,
+        )
+        theirs, ours = to_decimal(row["rate"]), odoo_rate(document.exchange_rate)
+        if not same_rate(theirs, ours):
+            raise PermanentLedgerError(
+                f"{document.kind} {document.number}: Odoo 17 converts {document.currency} on "
+                f"{day} at {theirs} per company currency unit, the source at {ours} (1 "
+                f"{document.currency} = {document.exchange_rate}); Odoo 17 takes no rate per "
+                f"invoice: enter {ours} for {day} under Accounting > Configuration > "
+                "Currencies, or upgrade to Odoo 18",
+                code="syncledger.exchange_rate_differs",
+            )
+
+    async def _ref_field(self, kind: str) -> str:
+        """The field holding our reference on ``kind``'s model, in the server's release."""
+        model = self.mapping.models[kind]
+        return (await self._rpc.dialect()).field(model, self.mapping.ref_field[kind])
 
     async def _register(
         self, kind: str, vals: dict[str, Any], context: dict[str, Any], ref: str
@@ -761,7 +819,7 @@ class OdooLedger:
     async def _lookup(
         self, kind: str, external_ref: str, *, idempotent: bool, full: bool = False
     ) -> LedgerRecord | None:
-        domain = [[self.mapping.ref_field[kind], "=", external_ref]]
+        domain = [[await self._ref_field(kind), "=", external_ref]]
         rows = await self._search(
             kind, domain, limit=1, idempotent=idempotent, order="id desc", full=full
         )
@@ -789,9 +847,10 @@ class OdooLedger:
         """``full`` (the port's reads): fill invoices' and credit notes' ``line_items`` (one
         more read) and payments', refunds' and credit notes' ``applied_to`` (two or three
         more); the write paths' own reads skip them."""
+        ref = await self._ref_field(kind)
         params: dict[str, Any] = {
             "domain": self.mapping.domain(kind) + domain,
-            "fields": list(READ_FIELDS[kind]),
+            "fields": read_fields(kind, ref),
             "order": order,
         }
         if limit:
@@ -804,7 +863,6 @@ class OdooLedger:
         credits = credits_by_payment(credited) if kind == "payment" else {}
         applied = await self._applications(kind, credited, idempotent) if full else {}
         booked = await self._booked(rows, idempotent) if full and kind in DOCUMENTS else {}
-        ref = self.mapping.ref_field[kind]
         return [
             to_record(
                 kind,

@@ -14,6 +14,11 @@ refund      account.payment   ``memo``, as payments (no mapping section of its o
                               ``payment_type`` ``outbound``, ``partner_type`` customer
 =========== ================= =====================================================
 
+The mapping file names Odoo 18+ fields; on Odoo 17 a payment's ``memo`` is its ``ref``
+and a document carries no ``invoice_currency_rate`` (``odoo_versions``): the adapter
+passes the release's names in (``ref_field`` / ``rate_field`` below) and reads the
+reference field whatever it is called (``read_fields``).
+
 A payment's ``balance`` is its outstanding credit: minus the ``amount_residual`` of its
 receivable journal item (``account.move.line`` with ``payment_id``), read by the adapter
 and passed to ``to_record`` as ``credit``. A credit note's is its ``amount_residual``.
@@ -75,7 +80,6 @@ READ_FIELDS = {
         "amount",
         "currency_id",
         "date",
-        "memo",
         "state",
         "reconciled_invoice_ids",
         "write_date",
@@ -151,9 +155,16 @@ class OdooMapping:
         return vals
 
     def payment_vals(
-        self, payment: Payment, *, customer_id: int, currency_id: int, external_ref: str
+        self,
+        payment: Payment,
+        *,
+        customer_id: int,
+        currency_id: int,
+        external_ref: str,
+        ref_field: str | None = None,
     ) -> dict[str, Any]:
-        """An ``account.payment`` reconciled with nothing: all of it outstanding credit."""
+        """An ``account.payment`` reconciled with nothing: all of it outstanding credit;
+        our reference in ``ref_field`` (the release's name for it, default the file's)."""
         vals: dict[str, Any] = {
             "payment_type": "inbound",
             "partner_type": "customer",
@@ -161,7 +172,7 @@ class OdooMapping:
             "amount": payment.amount,
             "date": payment.paid_on.isoformat(),
             "currency_id": currency_id,
-            self.ref_field["payment"]: external_ref,
+            ref_field or self.ref_field["payment"]: external_ref,
         }
         if self.payment_journal:
             vals["journal_id"] = self.payment_journal
@@ -190,8 +201,11 @@ class OdooMapping:
         external_ref: str,
         taxes: Sequence[SaleTax],
         products: Sequence[int | None] = (),
+        rate_field: str | None = "invoice_currency_rate",
     ) -> dict[str, Any]:
-        """``products``: the ``product.product`` id each line is booked to (None: none)."""
+        """``products``: the ``product.product`` id each line is booked to (None: none);
+        ``rate_field``: where the document's own rate goes (None: the release has no such
+        field, and the caller made sure Odoo's own rate is the document's)."""
         booked = list(products) or [None] * len(document.lines)
         lines = [
             _line(ln, document.currency, taxes, product)
@@ -207,8 +221,8 @@ class OdooMapping:
         }
         if isinstance(document, Invoice) and document.due_date is not None:
             vals["invoice_date_due"] = document.due_date.isoformat()
-        if document.exchange_rate is not None:
-            vals["invoice_currency_rate"] = odoo_rate(document.exchange_rate)
+        if document.exchange_rate is not None and rate_field is not None:
+            vals[rate_field] = odoo_rate(document.exchange_rate)
         check_total(document, lines)
         return vals
 
@@ -263,6 +277,12 @@ def check_total(document: Document, lines: Sequence[Mapping[str, Any]]) -> None:
             f"{document.total}: fix the line amounts or the total in the source",
             code="syncledger.total_mismatch",
         )
+
+
+def read_fields(kind: str, ref_field: str) -> list[str]:
+    """The fields read for ``kind``, with the one holding our reference."""
+    fields = list(READ_FIELDS[kind])
+    return fields if ref_field in fields else [*fields, ref_field]
 
 
 def odoo_rate(exchange_rate: Decimal) -> Decimal:
@@ -369,6 +389,7 @@ def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "customer_ledger_id": _m2o_id(raw.get("partner_id")),
         "currency": _m2o_name(raw.get("currency_id")),
         "total": total,
+        "tax": _amount(raw.get("amount_tax")),
         "balance": Decimal(0) if void else _amount(raw.get("amount_residual")),
         "status": _document_status(raw),
     }

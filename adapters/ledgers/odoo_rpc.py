@@ -8,7 +8,8 @@
   ``/xmlrpc/2/object`` ``execute_kw(db, uid, key, model, method, args, kwargs)``, payloads
   built by ``odoo_wire`` and sent over the same ``LedgerHttp`` layer. A method whose
   result is ``None`` answers with a fault Odoo sends after the commit; it reads as ``None``
-  (``odoo_errors.answered_none``).
+  (``odoo_errors.answered_none``). Before its first call it asks ``common.version()``
+  and refuses a release syncledger does not support (``odoo_versions``).
 
 Both go through ``LedgerHttp``: the limiter, timeouts, retries of what is safe to resend
 (``idempotent=True`` reads; a 429 or a request never sent, always) and redacted logs.
@@ -27,6 +28,7 @@ from pydantic import SecretStr
 
 from adapters.http import LedgerHttp
 from adapters.ledgers.odoo_errors import FAULT_ACCESS_DENIED, answered_none, fault_error
+from adapters.ledgers.odoo_versions import JSON2, OdooDialect, dialect_of
 from adapters.ledgers.odoo_wire import decode, encode_call
 from adapters.oauth2 import TokenSet, TokenStore
 from core.errors import AuthExpiredError, TransientLedgerError
@@ -46,6 +48,10 @@ class OdooRpc(Protocol):
         **params: Any,
     ) -> Any:
         """``model.method(ids, **params)`` under ``context``; returns what Odoo returned."""
+        ...
+
+    async def dialect(self) -> OdooDialect:
+        """The fields of the release the server runs (``odoo_versions``)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -104,6 +110,10 @@ class Json2Rpc:
         url = f"/json/2/{model}/{method}"
         return await self._http.json("POST", url, body=body, idempotent=idempotent)
 
+    async def dialect(self) -> OdooDialect:
+        """JSON-2 is new in 19.0: a server that answers it is 19 or newer."""
+        return JSON2
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -117,6 +127,14 @@ class XmlRpc:
         self._login = login
         self._auth = auth
         self._uid: int | None = None
+        self._dialect: OdooDialect | None = None
+
+    async def dialect(self) -> OdooDialect:
+        """``common.version()``, asked once (it needs no login)."""
+        if self._dialect is None:
+            answer = await self._send("common", "version", (), self._auth.current(), True)
+            self._dialect = dialect_of(answer)
+        return self._dialect
 
     async def call(
         self,
@@ -128,6 +146,7 @@ class XmlRpc:
         idempotent: bool,
         **params: Any,
     ) -> Any:
+        await self.dialect()
         args, kwargs = _positional(method, ids, params)
         if context:
             kwargs["context"] = dict(context)

@@ -1,5 +1,6 @@
-"""A local Odoo 19 sandbox: a Starlette app serving the external API syncledger uses, over
-an in-memory or SQLite database.
+"""A local Odoo sandbox (19 by default; 18 or 17 when told, see ``odoo_versions``): a
+Starlette app serving the external API syncledger uses, over an in-memory or SQLite
+database.
 
 Implemented, with its documented source:
 
@@ -42,8 +43,9 @@ Implemented, with its documented source:
   apikeys/expire`` (expire every key).
 
 Not modelled: idempotency keys (Odoo has none: clients look up their own reference),
-concurrency tokens (the ``__last_update`` check was removed in 16.1), currency rate
-tables (a foreign-currency invoice needs ``invoice_currency_rate``), product categories,
+concurrency tokens (the ``__last_update`` check was removed in 16.1), currency rates
+beyond a bare ``res.currency.rate`` table a test fills (``set_currency_rate``; in 18+ a
+foreign-currency invoice needs ``invoice_currency_rate``), product categories,
 variants and product taxes, the chart of accounts beyond one income account, analytic and
 tax-included prices, fiscal positions, multi-company, partial payments
 across currencies, payment and credit-note cancellation, ``unlink``, JSON-RPC
@@ -93,12 +95,6 @@ from adapters.sandbox.throttle import WindowThrottle
 DEFAULT_DATABASE = "sandbox"
 DEFAULT_LOGIN = "admin"
 DEFAULT_API_KEY = "sandbox-odoo-api-key"  # a public sandbox credential
-VERSION = {
-    "server_version": "19.0",
-    "server_version_info": [19, 0, 0, "final", 0, ""],
-    "server_serie": "19.0",
-    "protocol_version": 1,
-}
 APIKEY_PARAMS = {"generate": ("key", "scope", "name", "expiration_date"), "revoke": ("key",)}
 
 
@@ -113,10 +109,12 @@ def create_app(
     require_auth: bool = True,
     faults: Faults | None = None,
     rate_scale: float = 1.0,
+    version: int = 19,
 ) -> Starlette:
     """The sandbox app; its ``OdooSandbox`` handle is ``sandbox_of(app)``. ``api_key`` is
     registered for the ``admin`` user (valid for three months from now); ``rate_scale``
-    multiplies ``per_second`` and ``per_minute``."""
+    multiplies ``per_second`` and ``per_minute``; ``version`` is the Odoo release played
+    (17, 18 or 19, see ``odoo_versions``)."""
     sandbox = OdooSandbox(
         OdooBook(book_path),
         database=database,
@@ -126,6 +124,7 @@ def create_app(
         faults=faults,
         home_currency=home_currency,
         require_auth=require_auth,
+        version=version,
     )
     sandbox.register_key(api_key)
     admin = admin_routes(sandbox, Kinds(names=(*STANDARD_KINDS, "refund", "item")))
@@ -165,6 +164,7 @@ async def _json2(request: Request) -> Response:
     model, method = request.path_params["model"], request.path_params["method"]
     context: dict[str, Any] = {}
     try:
+        sandbox.release.check_json2()
         sandbox.admit()
         _check_database(sandbox, request.headers.get("x-odoo-database"))
         key = _bearer_key(request.headers.get("authorization"))
@@ -284,7 +284,7 @@ def _traceback(error: OdooError) -> str:
 
 def _common(sandbox: OdooSandbox, method: str, params: list[Any]) -> tuple[Any, bool]:
     if method == "version":
-        return VERSION, False
+        return sandbox.release.version_info(), False
     if method in ("login", "authenticate") and len(params) >= 3:
         _check_database(sandbox, str(params[0]))
         uid = sandbox.login_uid(str(params[1]), str(params[2]))
@@ -329,7 +329,10 @@ def _bind_positional(
 
 
 async def _version(request: Request) -> Response:
-    return plain_json(200, {"version_info": VERSION["server_version_info"], "version": "19.0"})
+    info = sandbox_of(request.app).release.version_info()
+    return plain_json(
+        200, {"version_info": info["server_version_info"], "version": info["server_serie"]}
+    )
 
 
 async def _new_key(request: Request) -> Response:

@@ -9,8 +9,12 @@ What is modelled, after Odoo's ``account.move`` / ``account.payment.register``:
   subtotal = quantity × price_unit × (1 − discount%) rounded to the currency, each tax
   rounded per line (Odoo's default "round per line");
 - ``action_post`` numbers it (``INV/2026/00001``, ``RINV/…``) and refuses what Odoo
-  refuses (no customer, no line, a negative total, already posted); a foreign currency
-  needs ``invoice_currency_rate`` (the sandbox keeps no rate table and never assumes 1);
+  refuses (no customer, no line, a negative total, already posted); in 18+ a foreign
+  currency needs ``invoice_currency_rate`` (the sandbox's rate table is empty unless a
+  test fills it, and it never assumes 1 there). Odoo 17 has no such field: a move takes
+  the table's rate for its date, 1.0 when the table has none, as 17's
+  ``res.currency._get_rates`` does (``COALESCE(..., 1.0)``) — which is why clients must
+  check that rate (``table_rate``) before they write;
 - a posted move's lines and customer are read-only (Odoo 18+); ``button_draft`` resets it
   and unreconciles its payments; ``button_cancel`` drafts then cancels it;
 - ``account.payment.register`` (context ``active_model`` ``account.move`` or
@@ -111,9 +115,26 @@ class Accounting:
     """The ``account`` operations over one book; every method runs inside the caller's
     transaction and raises ``OdooError`` on refusal."""
 
-    def __init__(self, book: OdooBook, *, company_currency: int) -> None:
+    def __init__(self, book: OdooBook, *, company_currency: int, rate_field: bool = True) -> None:
         self.book = book
         self.company_currency = company_currency
+        #: the release has ``account.move.invoice_currency_rate`` (18+)
+        self.rate_field = rate_field
+
+    def table_rate(self, currency_id: int, day: Any = None) -> Decimal:
+        """``res.currency.rate`` for ``day`` (today without one): units of the currency
+        per unit of the company's, from the latest rate row on or before that day, 1.0
+        without one (Odoo's ``_get_rates``); the company's own currency is 1."""
+        if currency_id == self.company_currency:
+            return Decimal(1)
+        when = str(day or _today())[:10]
+        rows = [
+            r
+            for r in self.book.all("res.currency.rate")
+            if r["currency_id"] == currency_id and str(r["name"]) <= when
+        ]
+        latest = max(rows, key=lambda r: (str(r["name"]), r["id"]), default=None)
+        return Decimal(1) if latest is None else _amount(latest["rate"], "rate")
 
     # ------------------------------------------------------------ invoices
 
@@ -283,7 +304,7 @@ class Accounting:
                 raise user_error("The currency rate must be strictly positive.")
 
     def _check_rate(self, move: Record) -> None:
-        if move["currency_id"] == self.company_currency:
+        if move["currency_id"] == self.company_currency or not self.rate_field:
             return
         if move.get("invoice_currency_rate") in (None, False):
             currency = self.book.get("res.currency", move["currency_id"]) or {}

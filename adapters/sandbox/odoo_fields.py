@@ -122,7 +122,11 @@ FIELDS: dict[str, dict[str, str]] = {
         "symbol": "char",
         "decimal_places": "int",
         "active": "bool",
+        # computed for the context's ``date`` (``res.currency._compute_current_rate``):
+        # units of the currency per unit of the company's, 1.0 without a rate row
+        "rate": "float",
     },
+    "res.currency.rate": {"name": "date", "rate": "float", "currency_id": "m2o:res.currency"},
     "account.journal": {
         "name": "char",
         "code": "char",

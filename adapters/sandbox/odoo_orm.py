@@ -21,6 +21,7 @@ from adapters.sandbox.odoo_errors import (
 )
 from adapters.sandbox.odoo_fields import FIELDS, check_fields, display_name, present
 from adapters.sandbox.odoo_products import create_product
+from adapters.sandbox.odoo_versions import Release, release
 
 PARTNER_FIELDS = frozenset(FIELDS["res.partner"])
 READ_METHODS = frozenset({"search", "search_read", "search_count", "read", "context_get"})
@@ -70,9 +71,17 @@ _WRITES: dict[str, dict[str, Signature]] = {
 class OdooOrm:
     """Calls ``model.method(ids, **kwargs)`` on the book, as the JSON-2 controller does."""
 
-    def __init__(self, book: OdooBook, accounting: Accounting, *, user_context: Mapping[str, Any]):
+    def __init__(
+        self,
+        book: OdooBook,
+        accounting: Accounting,
+        *,
+        user_context: Mapping[str, Any],
+        odoo: Release | None = None,
+    ):
         self.book = book
         self.accounting = accounting
+        self.release = odoo or release(19)
         self._user_context = dict(user_context)
 
     def call(
@@ -86,7 +95,10 @@ class OdooOrm:
         signature = self._signature(model, method)
         _bind(model, method, signature, ids, kwargs)
         handler = self._handler(model, method)
-        return handler(model, ids, kwargs, context)
+        result = handler(model, ids, self.release.inward_kwargs(model, method, kwargs), context)
+        if method in ("read", "search_read"):
+            return [self.release.outward(model, row) for row in result]
+        return result
 
     def bind_positional(
         self, model: str, method: str, args: list[Any]
@@ -152,7 +164,8 @@ class OdooOrm:
     ) -> list[dict[str, Any]]:
         fields = _fields(model, kwargs.get("fields"))
         return [
-            present(model, r, fields, self._name_of) for r in self._matching(model, kwargs, ctx)
+            present(model, self._computed(model, r, ctx), fields, self._name_of)
+            for r in self._matching(model, kwargs, ctx)
         ]
 
     def _search_count(
@@ -168,7 +181,18 @@ class OdooOrm:
         self, model: str, ids: list[int], kwargs: dict[str, Any], ctx: dict[str, Any]
     ) -> list[dict[str, Any]]:
         fields = _fields(model, kwargs.get("fields"))
-        return [present(model, self._existing(model, i), fields, self._name_of) for i in ids]
+        return [
+            present(
+                model, self._computed(model, self._existing(model, i), ctx), fields, self._name_of
+            )
+            for i in ids
+        ]
+
+    def _computed(self, model: str, record: Record, ctx: Mapping[str, Any]) -> Record:
+        """A currency's ``rate`` for the context's ``date`` (today without one)."""
+        if model != "res.currency":
+            return record
+        return record | {"rate": self.accounting.table_rate(record["id"], ctx.get("date"))}
 
     def _name_of(self, model: str, ident: int) -> str | None:
         record = self.book.get(model, ident)

@@ -29,6 +29,7 @@ from adapters.sandbox.odoo_errors import (
 )
 from adapters.sandbox.odoo_fields import FIELDS, present
 from adapters.sandbox.odoo_orm import READ_METHODS, OdooOrm
+from adapters.sandbox.odoo_versions import Release, release
 from adapters.sandbox.throttle import WindowThrottle
 
 ADMIN_UID = 2
@@ -68,7 +69,10 @@ class OdooSandbox(FaultInjection):
         home_currency: str = "USD",
         require_auth: bool = True,
         clock: Callable[[], float] = time.time,
+        version: int = 19,
     ) -> None:
+        """``version``: the Odoo release played (``odoo_versions``: 17, 18 or 19)."""
+        self.release: Release = release(version)
         self.book = book
         self.database = database
         self.faults = faults or Faults()
@@ -83,8 +87,11 @@ class OdooSandbox(FaultInjection):
         self.home_currency = home_currency
         self.orm = OdooOrm(
             book,
-            Accounting(book, company_currency=company_currency),
+            Accounting(
+                book, company_currency=company_currency, rate_field=self.release.major >= 18
+            ),
             user_context={"lang": "en_US", "tz": "UTC", "uid": ADMIN_UID},
+            odoo=self.release,
         )
 
     # ------------------------------------------------------ handle for tests
@@ -94,12 +101,23 @@ class OdooSandbox(FaultInjection):
         return sum(1 for r in self.book.all(model) if wanted(r))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
-        """Records of a kind (``customer`` …) or a model, as ``read`` shows them."""
+        """Records of a kind (``customer`` …) or a model, as ``read`` shows them in the
+        release played."""
         model, wanted = KIND_MODELS.get(kind, (kind, _EVERY))
         if model not in FIELDS:
             raise KeyError(kind)
         rows = [r for r in self.book.all(model) if wanted(r)]
-        return [present(model, r, None, self.orm._name_of) for r in rows]
+        shown = [present(model, r, None, self.orm._name_of) for r in rows]
+        return [self.release.outward(model, row) for row in shown]
+
+    def set_currency_rate(self, code: str, day: str, rate: Decimal) -> None:
+        """A ``res.currency.rate`` row: ``rate`` units of ``code`` per company unit from
+        ``day`` on (what a person enters under Accounting > Currencies)."""
+        with self.book.transaction():
+            self.book.add(
+                "res.currency.rate",
+                {"name": day, "rate": rate, "currency_id": _currency_id(self.book, code)},
+            )
 
     def close(self) -> None:
         self.book.close()

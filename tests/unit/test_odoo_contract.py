@@ -1,4 +1,5 @@
-"""The ledger contract against the Odoo sandbox, over JSON-2 and over XML-RPC."""
+"""The ledger contract against the Odoo sandbox: Odoo 19 over JSON-2 and over XML-RPC,
+and Odoo 17 over XML-RPC (whose payments keep our reference in ``ref``, not ``memo``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class TestOdooJson2Contract(LedgerContract):
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
     transport = "json2"
+    version = 19  # the Odoo release the sandbox plays
     #: a refund is the register wizard's ``action_create_payments``, which creates, posts
     #: and reconciles the outbound payment in one call, one transaction
     #: (``addons/account/wizard/account_payment_register.py`` ``_create_payments``); the
@@ -33,7 +35,9 @@ class TestOdooJson2Contract(LedgerContract):
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        odoo = in_process_odoo(transport=self.transport, per_second=25, timeout=0.3)
+        odoo = in_process_odoo(
+            transport=self.transport, per_second=25, timeout=0.3, version=self.version
+        )
         yield LedgerUnderTest(odoo.ledger, odoo.sandbox, attempts=odoo.retry.attempts)
         await odoo.ledger.aclose()
         odoo.sandbox.close()
@@ -42,3 +46,7 @@ class TestOdooJson2Contract(LedgerContract):
 class TestOdooXmlRpcContract(TestOdooJson2Contract):
     unknown_customer_code = "2"  # /xmlrpc/2 faultCode of every UserError (MissingError too)
     transport = "xmlrpc"
+
+
+class TestOdoo17XmlRpcContract(TestOdooXmlRpcContract):
+    version = 17

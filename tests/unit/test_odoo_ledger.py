@@ -17,6 +17,7 @@ from adapters.http import RetryPolicy
 from adapters.ledgers.odoo import OdooLedger
 from adapters.ledgers.odoo_errors import answered_none, fault_error, translate_json2
 from adapters.ledgers.odoo_platform import PLATFORM, rates
+from adapters.ledgers.odoo_versions import dialect_of
 from adapters.oauth2 import FileTokenStore
 from adapters.platforms import Connection
 from adapters.ports import LedgerRecord
@@ -127,6 +128,104 @@ async def test_a_foreign_currency_invoice_without_a_rate_is_refused_never_booked
         await push_invoice(odoo.ledger, customer_id, invoice(currency="EUR"))
     assert "exchange rate" in str(refused.value)
     assert all(r["state"] == "draft" for r in odoo.sandbox.records("invoice"))
+
+
+# ----------------------------------------------------------------- releases
+
+
+@pytest.fixture
+async def odoo_release(request: pytest.FixtureRequest) -> AsyncIterator[InProcessOdoo]:
+    """An XML-RPC ledger on a sandbox playing the release ``request.param``."""
+    env = in_process_odoo(transport="xmlrpc", per_second=100, version=request.param)
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+@pytest.mark.parametrize(
+    ("odoo_release", "memo"), [(17, "ref"), (18, "memo"), (19, "memo")], indirect=["odoo_release"]
+)
+async def test_a_payment_carries_our_reference_in_the_field_its_release_has(
+    odoo_release: InProcessOdoo, memo: str
+) -> None:
+    """``account.payment.memo`` is new in 18.0; on 17 the payment's memo is the ``ref`` of
+    the move it inherits (OpenUpgrade's 18.0 account analysis): written, searched and read
+    back there. The release is asked once, with ``common.version()``."""
+    odoo = odoo_release
+    customer_id = await push_customer(odoo.ledger)
+    invoice_id = await push_invoice(odoo.ledger, customer_id)
+    await pay(odoo, customer_id, invoice_id, "0.30")
+    payment_id = await pay(odoo, customer_id, invoice_id, "0.50", applied="0", n=2)
+    [create] = odoo.wire.calls("account.payment", "create")
+    assert create["args"][0][0][memo] == "csv/payment/P-2"
+    assert {"memo", "ref"} - {memo} & set(create["args"][0][0]) == set()
+    searched = odoo.wire.calls("account.payment", "search_read")
+    assert all(memo in call["fields"] for call in searched)
+    found = await odoo.ledger.find("payment", "csv/payment/P-2")
+    assert found is not None and (found.ledger_id, found.external_ref) == (
+        payment_id,
+        "csv/payment/P-2",
+    )
+    asked = [path for path, body in odoo.wire.sent if b"<methodName>version<" in body]
+    assert asked == ["/xmlrpc/2/common"]
+
+
+@pytest.mark.parametrize("odoo_release", [16], indirect=True)
+async def test_a_release_older_than_17_is_refused_with_one_line(
+    odoo_release: InProcessOdoo,
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        await odoo_release.ledger.get("customer", "1")
+    assert "Odoo 16.0 is older than 17.0" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert [path for path, _ in odoo_release.wire.sent] == ["/xmlrpc/2/common"]
+
+
+def test_versions_are_read_from_common_version() -> None:
+    def info(*version: object) -> dict[str, object]:
+        return {"server_version_info": list(version), "server_serie": ""}
+
+    assert dialect_of(info(17, 0, 0, "final", 0, "")).payment_memo == "ref"
+    assert dialect_of(info("saas~18", 2, 0, "final", 0, "")).payment_memo == "memo"
+    assert dialect_of(info(19, 0, 0, "final", 0, "e")).rate_field == "invoice_currency_rate"
+    for old in (info(16, 0, 0, "final", 0, ""), info("saas~17", 2, 0, "final", 0, "")):
+        with pytest.raises(ConfigurationError):
+            dialect_of(old)
+    with pytest.raises(ConfigurationError):
+        dialect_of("not a version")
+
+
+@pytest.mark.parametrize("odoo_release", [17], indirect=True)
+async def test_on_17_a_foreign_invoice_goes_out_only_at_the_sources_rate(
+    odoo_release: InProcessOdoo,
+) -> None:
+    """17 has no ``invoice_currency_rate``: the move converts at ``res.currency``'s rate
+    for its date, so the adapter reads that rate and writes only when it is ours."""
+    odoo = odoo_release
+    customer_id = await push_customer(odoo.ledger)
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.25"))  # ours: 0.8 EUR per USD
+    with pytest.raises(PermanentLedgerError) as refused:
+        await push_invoice(odoo.ledger, customer_id, euro)  # Odoo's table: none, so 1.0
+    assert refused.value.code == "syncledger.exchange_rate_differs"
+    assert "enter 0.8" in str(refused.value) and odoo.sandbox.count("invoice") == 0
+    odoo.sandbox.set_currency_rate("EUR", "2026-03-31", Decimal("0.8"))
+    invoice_id = await push_invoice(odoo.ledger, customer_id, euro)
+    [create] = odoo.wire.calls("account.move", "create")
+    assert "invoice_currency_rate" not in create["args"][0][0]
+    reads = odoo.wire.calls("res.currency", "read")  # the refused try's, then this one's
+    assert [r["context"] for r in reads] == [{"date": "2026-04-01"}] * 2
+    record = await odoo.ledger.get("invoice", invoice_id)
+    assert record is not None and (record.currency, record.status) == ("EUR", "open")
+
+
+@pytest.mark.parametrize("odoo_release", [18], indirect=True)
+async def test_on_18_a_foreign_invoice_carries_its_own_rate(odoo_release: InProcessOdoo) -> None:
+    customer_id = await push_customer(odoo_release.ledger)
+    euro = invoice(currency="EUR", exchange_rate=Decimal("1.25"))
+    await push_invoice(odoo_release.ledger, customer_id, euro)
+    [create] = odoo_release.wire.calls("account.move", "create")
+    assert create["args"][0][0]["invoice_currency_rate"] == Decimal("0.8")
+    assert odoo_release.wire.calls("res.currency", "read") == []
 
 
 async def test_an_invoice_with_payments_is_not_reset_to_draft(odoo: InProcessOdoo) -> None:

@@ -625,6 +625,105 @@ async def test_xmlrpc_authenticates_and_answers_faults(odoo: Odoo) -> None:
         assert fault.value.faultCode == code
 
 
+# ------------------------------------------------------------------ releases
+
+
+class Rpc:
+    """``execute_kw`` as the admin of a sandbox playing some release."""
+
+    def __init__(self, odoo: Odoo) -> None:
+        self.odoo = odoo
+
+    async def __call__(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        return await self.odoo.xml(
+            "object", "execute_kw", "sandbox", 2, DEFAULT_API_KEY, model, method, list(args), kwargs
+        )
+
+    async def fault(self, model: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, str]:
+        params = ("sandbox", 2, DEFAULT_API_KEY, model, method, list(args), kwargs)
+        response = await self.odoo.client.post(
+            "/xmlrpc/2/object", content=encode_call("execute_kw", params)
+        )
+        with pytest.raises(xmlrpc.client.Fault) as fault:
+            decode(response.content)
+        return fault.value.faultCode, str(fault.value.faultString)
+
+
+@pytest.fixture
+async def odoo_17() -> AsyncIterator[Odoo]:
+    app = create_app(per_second=200, per_minute=5000, version=17)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://odoo"
+    ) as client:
+        yield Odoo(client, sandbox_of(app))
+    sandbox_of(app).close()
+
+
+async def test_a_sandbox_told_it_is_17_answers_and_refuses_as_17(odoo_17: Odoo) -> None:
+    """17 has no ``account.payment.memo`` nor ``account.move.invoice_currency_rate`` (new in
+    18: OpenUpgrade 18.0.1.3 account analysis): Odoo's ORM refuses an unknown field with
+    ``ValueError: Invalid field``, fault 1. A 17 payment's memo is its move's ``ref``."""
+    rpc = Rpc(odoo_17)
+    info = await odoo_17.xml("common", "version")
+    assert (info["server_version"], info["server_version_info"][:2]) == ("17.0", [17, 0])
+    partner = await odoo_17.xml(
+        "object", "execute_kw", "sandbox", 2, DEFAULT_API_KEY, "res.partner", "create",
+        [[{"name": "Acme", "customer_rank": 1}]], {},
+    )  # fmt: skip
+    wrong = {"partner_id": partner[0], "amount": Decimal("25.00"), "memo": "ours"}
+    code, text = await rpc.fault("account.payment", "create", [wrong])
+    assert code == 1 and "Invalid field 'memo' on model 'account.payment'" in text
+    move = {
+        "move_type": "out_invoice",
+        "partner_id": partner[0],
+        "currency_id": 2,
+        "invoice_currency_rate": Decimal("0.8"),
+    }
+    code, text = await rpc.fault("account.move", "create", [move])
+    assert code == 1 and "Invalid field 'invoice_currency_rate' on model 'account.move'" in text
+    code, _ = await rpc.fault("account.payment", "search_read", [], fields=["memo"])
+    assert code == 1
+    right = {k: v for k, v in wrong.items() if k != "memo"} | {"ref": "ours"}
+    [payment] = await rpc("account.payment", "create", [right])
+    code, text = await rpc.fault("account.payment", "action_post", [payment])  # None: fault
+    assert code == 1 and "cannot marshal None" in text
+    [row] = await rpc(
+        "account.payment", "search_read", [["ref", "=", "ours"]], fields=["ref", "state"]
+    )
+    assert row == {"id": payment, "ref": "ours", "state": "posted"}  # 17: the move's state
+    assert odoo_17.sandbox.count("payment") == 1
+
+
+async def test_json2_is_a_19_route(odoo_17: Odoo) -> None:
+    response = await odoo_17.raw("res.partner", "search_read")
+    assert response.status_code == 404
+    app18 = create_app(version=18)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app18), base_url="http://odoo"
+    ) as client:
+        assert (
+            await Odoo(client, sandbox_of(app18)).raw("res.partner", "search_read")
+        ).status_code == 404
+        version = decode_json((await client.get("/web/version")).content)
+        assert version["version"] == "18.0"
+    sandbox_of(app18).close()
+
+
+async def test_currency_rates_come_from_the_table_for_the_contexts_date(odoo: Odoo) -> None:
+    """``res.currency.rate`` for the context's ``date``: the latest row on or before it, 1.0
+    without one; the company currency 1 (``res.currency._compute_current_rate``)."""
+    [euro] = await odoo.call(
+        "res.currency", "search_read", domain=[["name", "=", "EUR"]], fields=["name"]
+    )
+    odoo.sandbox.set_currency_rate("EUR", "2026-03-01", Decimal("0.9"))
+    odoo.sandbox.set_currency_rate("EUR", "2026-04-01", Decimal("0.8"))
+    for day, rate in (("2026-02-28", 1), ("2026-03-15", "0.9"), ("2026-04-02", "0.8")):
+        [row] = await odoo.call(
+            "res.currency", "read", ids=[euro["id"]], fields=["rate"], context={"date": day}
+        )
+        assert row["rate"] == Decimal(rate)
+
+
 # ------------------------------------------------------------------- storage
 
 
