@@ -12,6 +12,7 @@ SQLAlchemy, cryptography) are translated at the boundary that meets them.
     ├── EventStoreError             the log could not be read or written
     │   ├── ConcurrencyError        per-record optimistic concurrency failed (JetStream 10071)
     │   ├── ImmutableLogError       someone tried to delete or purge the log
+    │   ├── UndecodableEvent        stored bytes that do not read as their typed event
     │   ├── LogMissing              the log stream this data directory used is gone
     │   └── EventStoreUnavailable   the server could not be reached / acked in time
     │       └── LogNotWritable      the server answers but cannot store (disk full, I/O error)
@@ -66,6 +67,11 @@ class ConcurrencyError(EventStoreError):
         )
         self.subject = subject
         self.expected = expected
+
+
+class UndecodableEvent(EventStoreError):
+    """Stored bytes that do not read as their typed event (not an envelope, an unknown
+    type, no upcaster to the current version, or data that does not validate)."""
 
 
 class ImmutableLogError(EventStoreError):

@@ -1,0 +1,106 @@
+"""The sync's event-store plumbing: append (with optimistic concurrency, refolding what
+another writer appended first), emit on a record's ledger subject, the step journal."""
+
+from __future__ import annotations
+
+import json
+
+from adapters.ports import WriteSteps
+from core.errors import ConcurrencyError
+from core.events import Envelope, EventData, make_envelope
+from core.steps import StepJournal
+from core.subjects import ledger_subject
+from core.sync_context import SyncContext, Work
+
+
+class SyncLog:
+    def __init__(self, ctx: SyncContext) -> None:
+        self._ctx = ctx
+
+    def journal(self, work: Work) -> WriteSteps:
+        async def emit(payload: EventData) -> None:
+            await self.emit(work, payload)
+
+        return StepJournal(
+            source_ref=str(work.ref),
+            ledger=self._ctx.name,
+            key=work.key,
+            state=work.state,
+            emit=emit,
+            guard=self._ctx.guard,
+        )
+
+    def subject(self, work: Work) -> str:
+        return ledger_subject(self._ctx.entity, self._ctx.name, work.ref)
+
+    async def emit(self, work: Work, payload: EventData) -> None:
+        await self.append(self.subject(work), payload, work.causation, work.correlation)
+
+    def _envelope(
+        self, subject: str, payload: EventData, causation: str, correlation: str
+    ) -> Envelope:
+        return make_envelope(
+            payload,
+            entity=self._ctx.entity,
+            subject=subject,
+            actor=self._ctx.actor,
+            causation_id=causation,
+            correlation_id=correlation,
+        )
+
+    def _expected(self, subject: str) -> int:
+        return self._ctx.state.subject_seq.get(subject, 0)
+
+    def _fold(self, seq: int, envelope: Envelope) -> None:
+        self._ctx.state.apply(seq, envelope.subject, envelope.model_dump(mode="json"))
+
+    async def append_once(self, subject: str, payload: EventData, work: Work) -> None:
+        """Append once, expecting the subject as this process last saw it
+        (``ConcurrencyError`` when another writer got there first)."""
+        envelope = self._envelope(subject, payload, work.causation, work.correlation)
+        expected = self._expected(subject)
+        [seq] = await self._ctx.store.append([envelope], expect={subject: expected})
+        self._fold(seq, envelope)
+
+    async def append(
+        self, subject: str, payload: EventData, causation: str, correlation: str
+    ) -> None:
+        envelope = self._envelope(subject, payload, causation, correlation)
+        for _ in range(3):
+            expected = self._expected(subject)
+            try:
+                [seq] = await self._ctx.store.append([envelope], expect={subject: expected})
+            except ConcurrencyError:
+                await self.refresh(subject)
+                continue
+            self._fold(seq, envelope)
+            return
+        raise ConcurrencyError(subject, self._expected(subject))
+
+    async def append_many(
+        self, items: list[tuple[Work, EventData]], *, fallback: bool = True
+    ) -> None:
+        """One atomic append for many records' events (each subject's version checked);
+        on a conflict, fall back to appending them one by one (or, without ``fallback``,
+        raise ``ConcurrencyError``)."""
+        envelopes = [
+            self._envelope(self.subject(w), payload, w.causation, w.correlation)
+            for w, payload in items
+        ]
+        expect = {e.subject: self._expected(e.subject) for e in envelopes}
+        try:
+            seqs = await self._ctx.store.append(envelopes, expect=expect)
+        except ConcurrencyError:
+            if not fallback:
+                raise
+            for w, payload in items:
+                await self.emit(w, payload)
+            return
+        for seq, envelope in zip(seqs, envelopes, strict=True):
+            self._fold(seq, envelope)
+
+    async def refresh(self, subject: str) -> None:
+        """Another writer touched this subject: fold what it wrote."""
+        start = self._expected(subject) + 1
+        async for stored in self._ctx.store.read(subject, start):
+            self._ctx.state.apply(stored.seq, stored.subject, json.loads(stored.raw))

@@ -1,0 +1,119 @@
+"""Updates and voids of linked records, and conflicts: the ledger's version moved since we
+last wrote (our own payments moving an invoice are not an edit; otherwise the kind's field
+authority decides: the source overwrites, or a person reviews)."""
+
+from __future__ import annotations
+
+from adapters.ports import LedgerRecord, PushResult
+from core.errors import StaleVersionError
+from core.events import ConflictDetected
+from core.model import Customer, Invoice
+from core.sync_context import Outcome, SyncContext, Work
+from core.sync_log import SyncLog
+from core.sync_outcomes import Outcomes
+
+
+class Updates:
+    def __init__(self, ctx: SyncContext, log: SyncLog, outcomes: Outcomes) -> None:
+        self._ctx = ctx
+        self._log = log
+        self._outcomes = outcomes
+
+    async def write(self, work: Work, recovering: bool) -> Outcome:
+        resuming = bool(work.state.steps_of(work.key))  # the journal finishes what began
+        if recovering and not resuming and await self._already_applied(work):
+            return Outcome("recovered", str(work.ref))
+        try:
+            result = await self._change(work, work.state.ledger_version)
+        except StaleVersionError as exc:
+            return await self._conflict(work, exc)
+        await self._outcomes.succeeded(work, result)
+        return Outcome("pushed", str(work.ref))
+
+    async def _already_applied(self, work: Work) -> bool:
+        """After a crash during an update/void: did our write land? (The ledger's version
+        moved and its content is what we meant to write.)"""
+        current = await self._current(work)
+        if current is None or current.version == work.state.ledger_version:
+            return False
+        if work.operation == "void":
+            landed = current.status == "void"
+        elif isinstance(work.record, Customer):
+            landed = current.name == work.record.name
+        else:
+            landed = isinstance(work.record, Invoice) and current.total == work.record.total
+        if landed:
+            found = PushResult(current.ledger_id, current.version, True)
+            await self._outcomes.succeeded(work, found)
+        return landed
+
+    async def _current(self, work: Work) -> LedgerRecord | None:
+        assert work.state.ledger_ref is not None
+        return await self._ctx.ledger.get(work.ref.kind, work.state.ledger_ref)
+
+    async def _change(self, work: Work, version: str | None) -> PushResult:
+        ledger, ledger_id = self._ctx.ledger, work.state.ledger_ref
+        assert ledger_id is not None
+        rec, ref, key = work.record, str(work.ref), work.key
+        self._ctx.check_owner()
+        steps = self._log.journal(work)
+        if work.operation == "void":
+            return await ledger.void_invoice(
+                ledger_id, version=version, idempotency_key=key, steps=steps
+            )
+        if isinstance(rec, Customer):
+            return await ledger.update_customer(
+                rec, ledger_id=ledger_id, version=version, external_ref=ref, idempotency_key=key
+            )
+        assert isinstance(rec, Invoice)
+        return await ledger.update_invoice(
+            rec,
+            ledger_id=ledger_id,
+            version=version,
+            customer_ledger_id=self._ctx.link_of(f"{work.ref.system}/customer/{rec.customer_id}"),
+            external_ref=ref,
+            idempotency_key=key,
+            steps=steps,
+        )
+
+    async def _conflict(self, work: Work, exc: StaleVersionError) -> Outcome:
+        current = await self._current(work)
+        actual = current.version if current is not None else None
+        if current is not None and _only_money_moved(work, current):
+            await self._outcomes.succeeded(work, await self._change(work, actual))
+            return Outcome("pushed", str(work.ref))
+        source_wins = self._ctx.authority.get(work.ref.kind, "ledger") == "source"
+        await self._log.emit(
+            work,
+            ConflictDetected(
+                source_ref=str(work.ref),
+                ledger=self._ctx.name,
+                ledger_ref=work.state.ledger_ref or "",
+                expected_version=work.state.ledger_version,
+                actual_version=actual,
+                resolution="source_wins" if source_wins else "needs_review",
+                detail=str(exc),
+            ),
+        )
+        if not source_wins or current is None:
+            return await self._outcomes.abandon(
+                work,
+                "conflict",
+                f"{work.ref} was edited in {self._ctx.name} since we last wrote it "
+                f"(version {work.state.ledger_version} → {actual}); the ledger owns posted "
+                "documents: review the change, then `syncledger retry`",
+                work.state.attempts + 1,
+            )
+        await self._outcomes.succeeded(work, await self._change(work, actual))
+        return Outcome("pushed", str(work.ref))
+
+
+def _only_money_moved(work: Work, current: LedgerRecord) -> bool:
+    """Our own payments and credit notes move an invoice's version too: a new version
+    whose total is still the one we pushed is not someone's edit."""
+    return (
+        work.ref.kind == "invoice"
+        and work.state.pushed_total is not None
+        and current.total == work.state.pushed_total
+        and current.status != "void"
+    )
