@@ -2,7 +2,8 @@
 
 Settings for a live database (``SYNCLEDGER_ODOO_<NAME>``): ``API_KEY`` (required),
 ``DATABASE`` (when the server hosts several), ``TRANSPORT`` (``json2``, the default, or
-``xmlrpc`` for Odoo before 19, which also needs ``LOGIN`` and ``DATABASE``), and
+``xmlrpc`` for Odoo 17.0 and 18, which also needs ``LOGIN`` and ``DATABASE``; older Odoo is
+refused, see ``odoo_versions``), and
 ``REQUESTS_PER_MINUTE`` / ``REQUESTS_PER_SECOND`` (Odoo publishes no limit; defaults 120
 and 4). A rotated API key is kept in the connection's token file.
 
