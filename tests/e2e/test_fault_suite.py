@@ -4,7 +4,10 @@ killed and restarted mid-sync, and the sandbox answers 5xx, 429 + Retry-After an
 out after committing. Some kills land while a second `run` contends for the push lease,
 and some during `import --backfill` of the payments (a CSV folder). Afterwards: no
 duplicate and no missing ledger record, every record accounted for in the log, and the
-reconciler finds nothing to report."""
+reconciler finds nothing to report. Credit notes applied to invoices and refunds of credit
+are two writes each on QBO (the document, then the payment that applies or links it), so
+kills also land between the steps of multi-write operations: every application must be
+in the ledger afterwards (the reconciler checks applications)."""
 
 from __future__ import annotations
 
@@ -28,11 +31,12 @@ from core.settings import Settings
 from core.sync_state import SyncState
 from tests.support.ledger_checks import assert_ledger_holds_each_record_once
 from tests.support.processes import Proc, SandboxServer
-from tests.support.records import customer, invoice, payment
+from tests.support.records import credit_note, customer, invoice, payment, refund
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ENTITY = "faults"
 CUSTOMERS, INVOICES, PAYMENTS = 200, 1200, 600
+CREDITS, OPEN_CREDITS = 150, 50  # credit notes applied to invoices; open ones, refunded in part
 KILLS = 50
 ACK_WAIT = "3"
 LEASE_TTL = "2"  # a killed owner's lease lapses quickly, so the next one pushes soon
@@ -53,6 +57,20 @@ def book() -> list[SourceItem]:
         share = Decimal(rng.choice([1, 2, 4]))
         amount = (prices[i] / share).quantize(Decimal("0.01"))
         items.append(payment(f"p{i}", f"i{i}", f"c{i % CUSTOMERS}", str(amount)))
+    return items + credits(prices)
+
+
+def credits(prices: dict[int, Decimal]) -> list[SourceItem]:
+    """Two-write records: credit notes applied to unpaid invoices, and refunds of part of
+    open credit notes."""
+    items = []
+    for k in range(CREDITS):
+        i = PAYMENTS + k
+        amount = min(Decimal("40.00"), prices[i]).quantize(Decimal("0.01"))
+        items.append(credit_note(f"n{k}", f"i{i}", f"c{i % CUSTOMERS}", amount=str(amount)))
+    for k in range(OPEN_CREDITS):
+        items.append(credit_note(f"o{k}", None, f"c{k}", amount="40.00"))
+        items.append(refund(f"r{k}", f"c{k}", "15.00", credit_note_id=f"o{k}"))
     return items
 
 
@@ -226,11 +244,20 @@ async def kill_in_random_order(procs: list[Proc], rng: random.Random) -> None:
 async def assert_every_request_has_its_outcome(cfg: Settings) -> None:
     requested: set[str] = set()
     settled: set[str] = set()
+    steps: set[tuple[str, str]] = set()
+    steps_done: set[tuple[str, str]] = set()
     async with open_runtime(cfg) as rt:
         async for stored in rt.store.read(f"sl.{ENTITY}.ledger.>"):
             event = json.loads(stored.raw)
+            d = event["data"]
             if event["type"] == "LedgerPushRequested":
-                requested.add(event["data"]["idempotency_key"])
+                requested.add(d["idempotency_key"])
             elif event["type"] in ("LedgerPushSucceeded", "RecordLinked"):
-                settled.add(event["data"].get("idempotency_key", ""))
+                settled.add(d.get("idempotency_key", ""))
+            elif event["type"] == "LedgerStepRequested":
+                steps.add((d["idempotency_key"], d["step"]))
+            elif event["type"] == "LedgerStepSucceeded":
+                steps_done.add((d["idempotency_key"], d["step"]))
     assert requested - settled == set()
+    assert steps - steps_done == set(), "a step of a multi-write operation without its outcome"
+    assert steps_done, "no multi-write operation was journaled"

@@ -8,7 +8,7 @@ from pathlib import Path
 from adapters.platforms import Connection, platform
 from core.settings import Settings
 
-KINDS = ("customer", "invoice", "payment")
+KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
 
 
 def token_file(cfg: Settings) -> Path:
