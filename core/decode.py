@@ -40,8 +40,8 @@ def decode_json(stored: Any, raw: bytes | None = None) -> Decoded:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return (
-            f"{exc.title}: {exc.error_count()} field(s) do not validate ({exc.errors()[0]['loc']})"
-        )
-    return str(exc)
+    """Why, without the values (a record's data is no place for a log line)."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    first = ".".join(str(part) for part in exc.errors()[0]["loc"])
+    return f"{exc.title} does not validate: {exc.error_count()} field(s), first {first!r}"

@@ -1,0 +1,121 @@
+"""One decoder from stored bytes to typed events, upcast on the way in (core/decode.py),
+and the trace that reads through it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import core.events as events
+from core.decode import decode
+from core.errors import UndecodableEvent
+from core.events import Category, EventData, LedgerPushSucceeded, event_type, upcaster
+from core.model import RecordRef
+from core.store_memory import MemoryEventStore
+from core.subjects import source_subject
+from core.trace import describe, trace
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "events" / "note_recorded_v1.json"
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test-only event types and upcasters registered for one test, through the public
+    decorators, into copies of the registries (restored after the test)."""
+    monkeypatch.setattr(events, "_REGISTRY", dict(events.registered_types()))
+    monkeypatch.setattr(events, "_UPCASTERS", dict(events._UPCASTERS))
+
+
+def _note_v2() -> type[EventData]:
+    """Version 2 of the fixture's ``NoteRecorded``: ``text`` became ``body``, and the
+    note says who wrote it (v1 notes were all written by the sync)."""
+
+    @event_type
+    class NoteRecorded(EventData):
+        category: ClassVar[Category] = "audit"
+        schema_version: ClassVar[int] = 2
+        ref: str
+        body: str
+        author: str
+
+    return NoteRecorded
+
+
+def _rename_text(data: dict[str, Any]) -> dict[str, Any]:
+    rest = {k: v for k, v in data.items() if k != "text"}
+    return {**rest, "body": data["text"], "author": "syncledger"}
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_stored_v1_event_reads_as_the_current_typed_event() -> None:
+    note_v2 = _note_v2()
+    upcaster("NoteRecorded", 1)(_rename_text)
+    decoded = decode(FIXTURE.read_bytes())
+    assert isinstance(decoded.event, note_v2)
+    assert decoded.event.model_dump() == {
+        "ref": "csv/invoice/i1",
+        "body": "called the customer",
+        "author": "syncledger",
+    }
+    assert decoded.envelope.schema_version == 1  # the stored form is never rewritten
+    assert decoded.envelope.id == "01957c3a-5f2e-7c41-9a3b-2d4e6f708192"
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_v1_event_without_an_upcaster_to_the_current_version_does_not_decode() -> None:
+    _note_v2()
+    with pytest.raises(UndecodableEvent, match="no upcaster for NoteRecorded v1 -> v2"):
+        decode(FIXTURE.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b"not json", "not JSON"),
+        (b'{"type": "SourceRecordObserved"}', "Envelope does not validate: 10 field"),
+        (FIXTURE.read_bytes(), "unknown event type 'NoteRecorded'"),
+    ],
+)
+def test_bytes_that_are_not_a_typed_event_do_not_decode(raw: bytes, why: str) -> None:
+    with pytest.raises(UndecodableEvent, match=why):
+        decode(raw)
+
+
+def test_a_typed_event_decodes_as_its_class() -> None:
+    succeeded = LedgerPushSucceeded(
+        source_ref="csv/invoice/i1",
+        ledger="memory",
+        ledger_ref="7",
+        idempotency_key="k",
+        content_sha256="s",
+        mapping_version="m",
+    )
+    stored = events.make_envelope(succeeded, entity="acme", subject="sl.x", actor="t")
+    decoded = decode(stored.to_bytes())
+    assert decoded.event == succeeded
+    assert decoded.envelope == stored
+
+
+async def test_the_trace_shows_an_event_that_does_not_decode_instead_of_dropping_it() -> None:
+    store = MemoryEventStore()
+    ref = RecordRef.parse("csv/invoice/i1")
+    fixture = events.Envelope.from_bytes(FIXTURE.read_bytes())  # NoteRecorded: unregistered
+    await store.append([fixture.model_copy(update={"subject": source_subject("acme", ref)})])
+    [line] = await trace(store, "acme", ref)
+    assert line.event is None
+    assert line.summary == "cannot be read: unknown event type 'NoteRecorded'"
+
+
+@pytest.mark.usefixtures("registry")
+async def test_the_trace_words_an_upcast_event_from_its_current_version() -> None:
+    note_v2 = _note_v2()
+    upcaster("NoteRecorded", 1)(_rename_text)
+    store = MemoryEventStore()
+    ref = RecordRef.parse("csv/invoice/i1")
+    fixture = events.Envelope.from_bytes(FIXTURE.read_bytes())
+    await store.append([fixture.model_copy(update={"subject": source_subject("acme", ref)})])
+    [line] = await trace(store, "acme", ref)
+    assert isinstance(line.event, note_v2)
+    assert line.summary == describe(line.event) == "NoteRecorded"
