@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from core.events import upcast
 from core.store import EventStore
 from core.subjects import entity_filter
 
@@ -101,9 +102,10 @@ class SyncState:
         data = event.get("data")
         if not isinstance(data, dict):
             return
-        if "ledger" in data and data["ledger"] not in (None, self.ledger):
-            return
-        try:
+        try:  # folded as the current version of its type (upcast on the way in)
+            data = upcast(event["type"], int(event.get("schema_version", 1)), data)
+            if "ledger" in data and data["ledger"] not in (None, self.ledger):
+                return
             handler(self, data)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             log.warning("event at sequence %d cannot be folded (%s); skipped", seq, exc)

@@ -119,3 +119,42 @@ async def test_the_trace_words_an_upcast_event_from_its_current_version() -> Non
     [line] = await trace(store, "acme", ref)
     assert isinstance(line.event, note_v2)
     assert line.summary == describe(line.event) == "NoteRecorded"
+
+
+def _retry_requested_v1(ref: str, ledger: str, entity: str, subject: str) -> events.Envelope:
+    """A retry request as version 1 stored it (test-only history: ``source_ref``)."""
+
+    class RetryRequested(EventData):
+        category: ClassVar[Category] = "source"
+        source_ref: str
+        ledger: str
+
+    v1 = RetryRequested(source_ref=ref, ledger=ledger)
+    return events.make_envelope(v1, entity=entity, subject=subject, actor="syncledger 0.9")
+
+
+@pytest.mark.usefixtures("registry")
+async def test_the_worker_acts_on_a_stored_v1_event_upcast_to_its_current_type() -> None:
+    from core.errors import PermanentLedgerError
+    from tests.support.records import customer
+    from tests.unit.test_sync import ENTITY, Harness
+
+    h = Harness()
+    h.ledger.fail_next = [PermanentLedgerError("Business Validation Error", code="6000")]
+    await h.ingest([customer("c1")])
+    assert [o.status for o in await h.run()] == ["abandoned"]
+
+    @event_type
+    class RetryRequested(events.RetryRequested):
+        schema_version: ClassVar[int] = 2
+
+    upcaster("RetryRequested", 1)(
+        lambda d: {"ref": d["source_ref"], "ledger": d["ledger"], "reason": "asked at v1"}
+    )
+    ref = RecordRef.parse("csv/customer/c1")
+    subject = source_subject(ENTITY, ref)
+    stored = _retry_requested_v1(str(ref), h.ledger.ledger, ENTITY, subject)
+    assert (stored.type, stored.schema_version) == ("RetryRequested", 1)
+    await h.store.append([stored])
+    assert [o.status for o in await h.run()] == ["pushed"]
+    assert h.ledger.count("customer") == 1
