@@ -306,6 +306,9 @@ class EmbeddedNats:
     def stop(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         pid, self.pid = self.pid, None
+        if proc is not None and pid is not None and proc.pid != pid:
+            proc.poll()  # our child was replaced by a restarted server (core.logdisk)
+            proc = None
         if proc is not None:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -145,6 +145,16 @@ async def test_run_gets_the_log_storing_again_once_the_disk_has_room_with_nothin
         filler.unlink()
         assert await rt.store.heal() is True  # what `run`'s outage job does every 30 s
         assert len(await rt.store.append([retry_of("c2")])) == 1
+    # the last user out stops the restarted server too: no nats-server is left on the store
+    assert servers_on(data_dir / "nats") == "", "the restarted server outlived its last user"
+
+
+def servers_on(nats_dir: Path) -> str:
+    """The processes whose command line names ``nats_dir`` (pgrep), one per line."""
+    found = subprocess.run(
+        ["pgrep", "-f", str(nats_dir)], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip()
 
 
 def retry_of(cid: str) -> Envelope:
