@@ -8,11 +8,7 @@ import pytest
 from adapters.ledgers.freshbooks import REFUND_NOT_SUPPORTED
 from core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
-from tests.contracts.steps_contract import MODES, Mode
 from tests.support.freshbooks import in_process_freshbooks
-
-#: the multi-write operations FreshBooks takes (a refund is refused: see below)
-OPERATIONS = ("credit_note", "payment")
 
 
 class TestFreshBooksLedgerContract(LedgerContract):
@@ -21,6 +17,8 @@ class TestFreshBooksLedgerContract(LedgerContract):
     anything (adapters/ledgers/freshbooks.py). The contract's refund tests are replaced by
     ones asserting that refusal and that nothing reached the ledger."""
 
+    #: the multi-write operations FreshBooks takes (a refund is refused: see below)
+    OPERATIONS = ("credit_note", "payment")
     currency = "USD"
     unknown_customer_code = "1012"  # "Client not found."
     changes_resolution = 1.0  # FreshBooks' `updated` is to the second
@@ -74,20 +72,3 @@ class TestFreshBooksLedgerContract(LedgerContract):
             )
         assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
         assert ledger.sandbox.count("payment") == 0
-
-    # ------------------------------------------------- multi-write steps
-
-    @pytest.mark.parametrize("operation", OPERATIONS)
-    async def test_multi_write_steps_are_journaled(
-        self, ledger: LedgerUnderTest, operation: str
-    ) -> None:
-        await super().test_multi_write_steps_are_journaled(ledger, operation)
-
-    @pytest.mark.parametrize("mode", MODES)
-    @pytest.mark.parametrize("operation", OPERATIONS)
-    async def test_an_interrupted_multi_write_resumes_without_duplicates(
-        self, ledger: LedgerUnderTest, operation: str, mode: Mode
-    ) -> None:
-        await super().test_an_interrupted_multi_write_resumes_without_duplicates(
-            ledger, operation, mode
-        )
