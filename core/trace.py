@@ -6,6 +6,7 @@ never dropped."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,103 +67,120 @@ def summary_of(event: dict[str, Any]) -> str:
 
 
 def describe(event: EventData) -> str:
-    """One line saying what the typed event did to its record."""
-    match event:
-        case SourceRecordObserved() | SourceRecordRejected() | RetryRequested():
-            return _source(event)
-        case ReviewRequested() | ReviewResolved():
-            return _review(event)
-        case LedgerItemRequested() | LedgerItemCreated():
-            return _item(event)
-        case LedgerStepRequested() | LedgerStepSucceeded():
-            return _step(event)
-        case MismatchDetected():
-            return f"MismatchDetected: {event.mismatch_type} {event.key}"
-        case MismatchResolved():
-            return f"MismatchResolved:  {event.key}"
-    return _push(event)
+    """One line saying what the typed event did to its record (its type's name for an
+    event that says nothing about one)."""
+    words = _WORDS.get(type(event))
+    return type(event).__name__ if words is None else words(event)
 
 
-def _source(event: EventData) -> str:
-    match event:
-        case SourceRecordObserved():
-            return f"version {event.version} observed, content {event.content_sha256[:12]}"
-        case SourceRecordRejected():
-            return "rejected: " + "; ".join(f"{r.code}: {r.message}" for r in event.reasons)
-        case RetryRequested():
-            reason = f": {event.reason}" if event.reason else ""
-            return f"retry requested on {event.ledger}{reason}"
-    return type(event).__name__
+def _observed(e: SourceRecordObserved) -> str:
+    return f"version {e.version} observed, content {e.content_sha256[:12]}"
 
 
-def _review(event: EventData) -> str:
-    match event:
-        case ReviewRequested():
-            return f"waiting for review ({event.reason}): {event.message}"
-        case ReviewResolved():
-            target = f" to {event.ledger_ref}" if event.ledger_ref else ""
-            return f"review decided on {event.ledger}: {event.decision}{target}"
-    return type(event).__name__
+def _rejected(e: SourceRecordRejected) -> str:
+    return "rejected: " + "; ".join(f"{r.code}: {r.message}" for r in e.reasons)
 
 
-def _item(event: EventData) -> str:
-    match event:
-        case LedgerItemRequested():
-            return (
-                f"item {event.code!r} is not in {event.ledger}: creating it "
-                f'(mapping {event.mapping_version}, unmatched = "create")'
-            )
-        case LedgerItemCreated():
-            how = "found after an interrupted create" if event.recovered else "created"
-            return f"item {event.code!r} {how} in {event.ledger} as {event.ledger_item_ref}"
-    return type(event).__name__
+def _retry(e: RetryRequested) -> str:
+    return f"retry requested on {e.ledger}" + (f": {e.reason}" if e.reason else "")
 
 
-def _step(event: EventData) -> str:
-    match event:
-        case LedgerStepRequested():
-            key = event.step_key[:16]
-            return f"step {event.step!r} requested on {event.ledger} with key {key}…"
-        case LedgerStepSucceeded():
-            how = " (found after its answer was lost)" if event.recovered else ""
-            return f"step {event.step!r} done in {event.ledger}: {event.ledger_ref}{how}"
-    return type(event).__name__
+def _review_requested(e: ReviewRequested) -> str:
+    return f"waiting for review ({e.reason}): {e.message}"
 
 
-def _push(event: EventData) -> str:
-    match event:
-        case LedgerPushRequested():
-            part = f", applying {event.applied} of it" if event.applied is not None else ""
-            return (
-                f"{event.operation} requested on {event.ledger} with key "
-                f"{event.idempotency_key[:16]}…, mapping {event.mapping_version}{part}"
-            )
-        case LedgerPushSucceeded():
-            how = " (recovered the earlier write)" if event.recovered else ""
-            return f"{event.ledger} holds it as {event.ledger_ref}{how}"
-        case RecordLinked():
-            return (
-                f"linked to existing {event.ledger} record {event.ledger_ref} ({event.matched_by})"
-            )
-        case LedgerPushFailed():
-            step = f" at step {event.step!r}" if event.step else ""
-            when = _when(event.retry_at)
-            return f"attempt {event.attempt} failed{step}: {event.message}; retry at {when}"
-        case LedgerPushAbandoned():
-            return f"abandoned after {event.attempts} attempts: {event.message}"
-    return _money(event)
+def _review_resolved(e: ReviewResolved) -> str:
+    target = f" to {e.ledger_ref}" if e.ledger_ref else ""
+    return f"review decided on {e.ledger}: {e.decision}{target}"
 
 
-def _money(event: EventData) -> str:
-    match event:
-        case CustomerCreditRecorded():
-            return (
-                f"overpayment: {event.amount} {event.currency} beyond {event.invoice_ref} stays "
-                f"on the customer's account in {event.ledger} as credit"
-            )
-        case InvoiceDisputed():
-            return f"disputed: credited in {event.ledger} by {event.credit_note_ref}"
-    return type(event).__name__
+def _item_requested(e: LedgerItemRequested) -> str:
+    return (
+        f"item {e.code!r} is not in {e.ledger}: creating it "
+        f'(mapping {e.mapping_version}, unmatched = "create")'
+    )
+
+
+def _item_created(e: LedgerItemCreated) -> str:
+    how = "found after an interrupted create" if e.recovered else "created"
+    return f"item {e.code!r} {how} in {e.ledger} as {e.ledger_item_ref}"
+
+
+def _step_requested(e: LedgerStepRequested) -> str:
+    return f"step {e.step!r} requested on {e.ledger} with key {e.step_key[:16]}…"
+
+
+def _step_succeeded(e: LedgerStepSucceeded) -> str:
+    how = " (found after its answer was lost)" if e.recovered else ""
+    return f"step {e.step!r} done in {e.ledger}: {e.ledger_ref}{how}"
+
+
+def _requested(e: LedgerPushRequested) -> str:
+    part = f", applying {e.applied} of it" if e.applied is not None else ""
+    return (
+        f"{e.operation} requested on {e.ledger} with key "
+        f"{e.idempotency_key[:16]}…, mapping {e.mapping_version}{part}"
+    )
+
+
+def _succeeded(e: LedgerPushSucceeded) -> str:
+    how = " (recovered the earlier write)" if e.recovered else ""
+    return f"{e.ledger} holds it as {e.ledger_ref}{how}"
+
+
+def _linked(e: RecordLinked) -> str:
+    return f"linked to existing {e.ledger} record {e.ledger_ref} ({e.matched_by})"
+
+
+def _failed(e: LedgerPushFailed) -> str:
+    step = f" at step {e.step!r}" if e.step else ""
+    return f"attempt {e.attempt} failed{step}: {e.message}; retry at {_when(e.retry_at)}"
+
+
+def _abandoned(e: LedgerPushAbandoned) -> str:
+    return f"abandoned after {e.attempts} attempts: {e.message}"
+
+
+def _credit(e: CustomerCreditRecorded) -> str:
+    return (
+        f"overpayment: {e.amount} {e.currency} beyond {e.invoice_ref} stays "
+        f"on the customer's account in {e.ledger} as credit"
+    )
+
+
+def _disputed(e: InvoiceDisputed) -> str:
+    return f"disputed: credited in {e.ledger} by {e.credit_note_ref}"
+
+
+def _mismatch(e: MismatchDetected) -> str:
+    return f"MismatchDetected: {e.mismatch_type} {e.key}"
+
+
+def _resolved(e: MismatchResolved) -> str:
+    return f"MismatchResolved: {e.key}"
+
+
+#: how each event type is worded (each function takes its own type)
+_WORDS: dict[type[EventData], Callable[[Any], str]] = {
+    SourceRecordObserved: _observed,
+    SourceRecordRejected: _rejected,
+    RetryRequested: _retry,
+    ReviewRequested: _review_requested,
+    ReviewResolved: _review_resolved,
+    LedgerItemRequested: _item_requested,
+    LedgerItemCreated: _item_created,
+    LedgerStepRequested: _step_requested,
+    LedgerStepSucceeded: _step_succeeded,
+    LedgerPushRequested: _requested,
+    LedgerPushSucceeded: _succeeded,
+    RecordLinked: _linked,
+    LedgerPushFailed: _failed,
+    LedgerPushAbandoned: _abandoned,
+    CustomerCreditRecorded: _credit,
+    InvoiceDisputed: _disputed,
+    MismatchDetected: _mismatch,
+    MismatchResolved: _resolved,
+}
 
 
 def _when(moment: datetime | None) -> str:
