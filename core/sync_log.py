@@ -57,25 +57,27 @@ class SyncLog:
     async def append_once(self, subject: str, payload: EventData, work: Work) -> None:
         """Append once, expecting the subject as this process last saw it
         (``ConcurrencyError`` when another writer got there first)."""
-        envelope = self._envelope(subject, payload, work.causation, work.correlation)
-        expected = self._expected(subject)
-        [seq] = await self._ctx.store.append([envelope], expect={subject: expected})
-        self._fold(seq, envelope)
+        await self._append_expecting(
+            self._envelope(subject, payload, work.causation, work.correlation)
+        )
 
     async def append(
         self, subject: str, payload: EventData, causation: str, correlation: str
     ) -> None:
+        """Append, folding what another writer appended first and trying again (3 times)."""
         envelope = self._envelope(subject, payload, causation, correlation)
         for _ in range(3):
-            expected = self._expected(subject)
             try:
-                [seq] = await self._ctx.store.append([envelope], expect={subject: expected})
+                await self._append_expecting(envelope)
+                return
             except ConcurrencyError:
                 await self.refresh(subject)
-                continue
-            self._fold(seq, envelope)
-            return
         raise ConcurrencyError(subject, self._expected(subject))
+
+    async def _append_expecting(self, envelope: Envelope) -> None:
+        subject = envelope.subject
+        [seq] = await self._ctx.store.append([envelope], expect={subject: self._expected(subject)})
+        self._fold(seq, envelope)
 
     async def append_many(
         self, items: list[tuple[Work, EventData]], *, fallback: bool = True
