@@ -273,8 +273,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         )
         store = JetStreamEventStore(nc, stream=settings.stream)
         store.recovery = LogDisk(attached.server) if attached else None  # a full disk
-        await _open_log(store, settings, end)
+        # the keystore exists before the log marker does, so a command that finds the
+        # marker (another one just set the directory up) always finds keys.db too
         keys = _keystore(settings, log_known=log_known)
+        await _open_log(store, settings, end)
         server = attached.server if attached else None
         yield Runtime(settings, end.url, nc, store, keys, server, end.address, lost)
     finally:
