@@ -11,6 +11,10 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@# mypy cannot follow the editable install's import hook: it reads the four folders as
+	@# syncledger.<folder> through these links (pyproject: [tool.mypy] mypy_path).
+	mkdir -p $(VENV)/typing-root/syncledger
+	for d in core adapters projections audit; do ln -sfn ../../../$$d $(VENV)/typing-root/syncledger/$$d; done
 	touch $(STAMP)
 
 demo: $(STAMP)

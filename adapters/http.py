@@ -1,7 +1,7 @@
 """The one HTTP layer every ledger adapter talks through.
 
 Per request: wait for the tenant's rate limiter, authorise (OAuth2 refresh or a static
-key), send with a deadline, translate the answer into ``core.errors``, and retry what is
+key), send with a deadline, translate the answer into ``syncledger.core.errors``, and retry what is
 safe to retry with exponential backoff and full jitter, honouring ``Retry-After``.
 
 Platform-specific parts are parameters: the error translator (how a platform spells a
@@ -26,10 +26,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.oauth2 import Auth
-from adapters.ratelimit import RateLimiter
-from core.errors import (
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import Auth
+from syncledger.adapters.ratelimit import RateLimiter
+from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
     PermanentLedgerError,
@@ -215,7 +215,7 @@ class LedgerHttp:
         idempotent: bool,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise a ``core.errors.LedgerError``.
+        """Send with retries; return a 2xx response or raise a ``LedgerError``.
 
         ``idempotent``: True when sending the same request twice has the effect of once
         (reads; writes carrying a platform idempotency key). Only those are retried after

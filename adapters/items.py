@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
-from core.errors import PermanentLedgerError
-from core.model import CreditNote, Invoice
+from syncledger.core.errors import PermanentLedgerError
+from syncledger.core.model import CreditNote, Invoice
 
 UNKNOWN_ITEM: Final = "unknown_item"
 

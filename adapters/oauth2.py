@@ -24,9 +24,14 @@ from typing import Any, Literal, Protocol
 import httpx
 from pydantic import SecretStr
 
-from adapters.jsonwire import decode_json, encode_json
-from core.errors import AuthExpiredError, ConfigurationError, LedgerError, TransientLedgerError
-from core.redact import mask_url
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.core.errors import (
+    AuthExpiredError,
+    ConfigurationError,
+    LedgerError,
+    TransientLedgerError,
+)
+from syncledger.core.redact import mask_url
 
 log = logging.getLogger("syncledger.oauth2")
 

@@ -6,7 +6,7 @@ registry imports it only when asked (no I/O or heavy imports at import time).
 Rate scale: ``Platform.sandbox_app(..., rate_scale=)`` and ``Connection.rate_scale`` multiply
 a platform's request limits, the sandbox's enforced ones and the adapter's client-side ones
 alike: requests per second, per minute and per day, and concurrent requests where the
-platform caps them (rounded down, never below 1; :func:`adapters.ratelimit.scaled_count`).
+platform caps them (rounded down, never below 1; ``scaled_count``).
 Nothing else changes: the sandbox's rules, its error shapes and its 429 answers are the
 platform's. 1.0, the default, is the platform's own limits; the demo raises it so an
 in-process sandbox finishes quickly. A live ledger is always reached at 1.0.
@@ -18,14 +18,16 @@ import importlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 from starlette.applications import Starlette
 
-from adapters.ports import LedgerAdapter
-from core.errors import ConfigurationError
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import LedgerAdapter
+from syncledger.core.validation import LedgerRules, default_rules
 
 
 class SandboxHandle(Protocol):
@@ -90,23 +92,37 @@ class Platform(Protocol):
 
 
 _MODULES: dict[str, str] = {
-    "qbo": "adapters.ledgers.qbo_platform",
-    "xero": "adapters.ledgers.xero_platform",
-    "zoho-books": "adapters.ledgers.zoho_platform",
-    "freshbooks": "adapters.ledgers.freshbooks_platform",
-    "sage": "adapters.ledgers.sage_platform",
-    "netsuite": "adapters.ledgers.netsuite_platform",
-    "odoo": "adapters.ledgers.odoo_platform",
+    "qbo": "syncledger.adapters.qbo.platform",
+    "xero": "syncledger.adapters.xero.platform",
+    "zoho-books": "syncledger.adapters.zoho.platform",
+    "freshbooks": "syncledger.adapters.freshbooks.platform",
+    "sage": "syncledger.adapters.sage.platform",
+    "netsuite": "syncledger.adapters.netsuite.platform",
+    "odoo": "syncledger.adapters.odoo.platform",
 }
 
 
-def mapping_name(ledger_id: str) -> str:
-    """The stem of the ledger's mapping file in ``adapters/mappings/`` (``zoho-books`` →
-    ``zoho``): the same name as its adapter module."""
+def mapping_file(ledger_id: str) -> Path:
+    """The ledger's default mapping file, ``mapping.toml`` in its platform folder
+    (``adapters/<platform>/``); a ``ConfigurationError`` for an unknown ledger."""
     module_name = _MODULES.get(ledger_id)
     if module_name is None:
-        return ledger_id
-    return module_name.rsplit(".", 1)[1].removesuffix("_platform")
+        raise ConfigurationError(
+            f"no mapping file for ledger {ledger_id!r}: known ledgers are {', '.join(_MODULES)}"
+        )
+    package = module_name.rsplit(".", 1)[0]
+    return Path(str(resources.files(package) / "mapping.toml"))
+
+
+def ledger_rules(ledger_id: str) -> LedgerRules:
+    """What ``ledger_id`` accepts: ``RULES`` of its platform folder's ``rules.py``; the
+    conservative defaults for a ledger without a folder (the in-memory ledger)."""
+    module_name = _MODULES.get(ledger_id)
+    if module_name is None:
+        return default_rules(ledger_id)
+    rules = importlib.import_module(module_name.rsplit(".", 1)[0] + ".rules").RULES
+    assert isinstance(rules, LedgerRules), f"{module_name}: RULES is not LedgerRules"
+    return rules
 
 
 def platform_ids() -> tuple[str, ...]:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from audit.context import AuditContext
-from audit.events import CheckpointSigned, audit_filter
-from audit.logtree import LogTree
-from audit.signing import SigningKeyring, verify_signature
+from syncledger.audit.context import AuditContext
+from syncledger.audit.events import CheckpointSigned, audit_filter
+from syncledger.audit.logtree import LogTree
+from syncledger.audit.signing import SigningKeyring, verify_signature
 
 LABEL = "syncledger-checkpoint/v1"
 

@@ -17,21 +17,27 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from audit import keyfiles
-from audit.checkpoints import checkpoint_every, checkpoint_now, open_keyring
-from audit.context import AuditContext, ContextFactory
-from audit.errors import PackageInvalid
-from audit.events import SigningKeyRotated
-from audit.holds import HoldBook, place_hold, release_hold
-from audit.kek import rotate_kek
-from audit.package import export_package
-from audit.retention import RetentionPolicy, RetentionReport, run_retention
-from audit.scope import Scope
-from audit.signing import SigningKeyring
-from audit.trace import ProvenTrace, trace_record
-from audit.verify import VerifierState, check_succession, extract, signer_map, verify_package
-from audit.verifylog import verify_log
-from core.errors import SyncLedgerError
+from syncledger.audit import keyfiles
+from syncledger.audit.checkpoints import checkpoint_every, checkpoint_now, open_keyring
+from syncledger.audit.context import AuditContext, ContextFactory
+from syncledger.audit.errors import PackageInvalid
+from syncledger.audit.events import SigningKeyRotated
+from syncledger.audit.holds import HoldBook, place_hold, release_hold
+from syncledger.audit.kek import rotate_kek
+from syncledger.audit.package import export_package
+from syncledger.audit.retention import RetentionPolicy, RetentionReport, run_retention
+from syncledger.audit.scope import Scope
+from syncledger.audit.signing import SigningKeyring
+from syncledger.audit.trace import ProvenTrace, trace_record
+from syncledger.audit.verify import (
+    VerifierState,
+    check_succession,
+    extract,
+    signer_map,
+    verify_package,
+)
+from syncledger.audit.verifylog import verify_log
+from syncledger.core.errors import SyncLedgerError
 
 audit_app = typer.Typer(
     help="Tamper-evident log, legal holds, retention, traces and audit packages.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from audit.errors import PackageInvalid
+from syncledger.audit.errors import PackageInvalid
 
 MAGIC = b"SLAUDIT-FILES/1\n"
 

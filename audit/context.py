@@ -1,6 +1,6 @@
 """What audit operations run against: an event store, a keystore, a data directory.
 
-The main CLI registers a factory (``audit.cli.set_context_factory``) that opens the real
+The main CLI registers a factory (``syncledger.audit.cli.set_context_factory``) that opens the real
 JetStream store and SQLite keystore; tests build contexts on the in-memory fakes.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from audit.events import audit_subject
-from core.events import EventData, make_envelope
-from core.keystore import KeyStore
-from core.store import EventStore
+from syncledger.audit.events import audit_subject
+from syncledger.core.events import EventData, make_envelope
+from syncledger.core.keystore import KeyStore
+from syncledger.core.store import EventStore
 
 
 def utc_now() -> datetime:

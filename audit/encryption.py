@@ -19,10 +19,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from audit.errors import PackageInvalid
-from audit.hpke import SUITE_NAME, HpkeOpenError, open_sealed, seal
-from audit.keyfiles import key_id
-from core.ids import canonical_json
+from syncledger.audit.errors import PackageInvalid
+from syncledger.audit.hpke import SUITE_NAME, HpkeOpenError, open_sealed, seal
+from syncledger.audit.keyfiles import key_id
+from syncledger.core.ids import canonical_json
 
 MAGIC = b"SLAUDIT-PKG/1\n"
 INFO_LABEL = b"syncledger audit package content key v1\n"

@@ -1,4 +1,4 @@
-"""Errors of the audit module, all under :class:`core.errors.SyncLedgerError`.
+"""Errors of the audit module, all under :class:`syncledger.core.errors.SyncLedgerError`.
 
 ::
 
@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from core.errors import SyncLedgerError
+from syncledger.core.errors import SyncLedgerError
 
 
 class AuditError(SyncLedgerError):

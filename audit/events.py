@@ -1,6 +1,6 @@
 """Audit event types (DESIGN §4, category ``audit``) and their subjects.
 
-``MappingVersionPublished`` lives in :mod:`core.events`; everything the audit module
+``MappingVersionPublished`` lives in :mod:`syncledger.core.events`; everything the audit module
 appends is defined here. None of these carries personal data or key material.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from core.events import Category, EventData, event_type, subject_for
+from syncledger.core.events import Category, EventData, event_type, subject_for
 
 AUDIT_SYSTEM = "syncledger"
 HoldScopeKind = Literal["customer", "entity", "period", "case"]

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from audit.context import AuditContext
-from audit.errors import HoldError
-from audit.events import LegalHoldPlaced, LegalHoldReleased, audit_filter
-from audit.index import LoggedEvent
-from audit.scope import Scope, period_contains
-from core.ids import uuid7
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import HoldError
+from syncledger.audit.events import LegalHoldPlaced, LegalHoldReleased, audit_filter
+from syncledger.audit.index import LoggedEvent
+from syncledger.audit.scope import Scope, period_contains
+from syncledger.core.ids import uuid7
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from audit.pauses import gc_paused
-from core.store import EventStore
+from syncledger.audit.pauses import gc_paused
+from syncledger.core.store import EventStore
 
 SubjectKey = tuple[str, str]  # (entity, customer ref)
 

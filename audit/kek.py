@@ -15,12 +15,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from audit.context import AuditContext
-from audit.errors import AuditError
-from audit.events import KeyEncryptionKeyRotated
-from audit.keyfiles import write_secret_file
-from core.errors import KeyStoreError
-from core.keystore import SqliteKeyStore, kek_id_of
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import AuditError
+from syncledger.audit.events import KeyEncryptionKeyRotated
+from syncledger.audit.keyfiles import write_secret_file
+from syncledger.core.errors import KeyStoreError
+from syncledger.core.keystore import SqliteKeyStore, kek_id_of
 
 
 def kek_fingerprint(kek: bytes) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
-from audit.errors import AuditError
+from syncledger.audit.errors import AuditError
 
 PrivateKey = ed25519.Ed25519PrivateKey | x25519.X25519PrivateKey
 PublicKey = ed25519.Ed25519PublicKey | x25519.X25519PublicKey

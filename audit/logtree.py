@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audit.errors import LogDivergence
-from audit.files import locked
-from audit.merkle import MerkleTree, leaf_hash
-from audit.treefiles import TreeFiles
-from core.store import EventStore, StoredEvent
+from syncledger.audit.errors import LogDivergence
+from syncledger.audit.files import locked
+from syncledger.audit.merkle import MerkleTree, leaf_hash
+from syncledger.audit.treefiles import TreeFiles
+from syncledger.core.store import EventStore, StoredEvent
 
 
 class LogTree:

@@ -9,9 +9,9 @@ from collections.abc import Iterator, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from audit.errors import PackageInvalid
-from audit.events import CheckpointSigned
-from core.ids import canonical_json
+from syncledger.audit.errors import PackageInvalid
+from syncledger.audit.events import CheckpointSigned
+from syncledger.core.ids import canonical_json
 
 FORMAT_VERSION = 1
 MANIFEST_LABEL = b"syncledger-audit-manifest/v1\n"

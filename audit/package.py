@@ -19,18 +19,18 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from audit.checkpoints import Checkpoint, checkpoint_now, open_keyring
-from audit.container import pack_files
-from audit.context import AuditContext
-from audit.encryption import encrypt_package
-from audit.errors import AuditError
-from audit.events import AuditPackageExported
-from audit.files import atomic_write
-from audit.holds import Hold, HoldBook
-from audit.index import LoggedEvent, LogIndex
-from audit.keyfiles import key_id
-from audit.logtree import LogTree
-from audit.manifest import (
+from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, open_keyring
+from syncledger.audit.container import pack_files
+from syncledger.audit.context import AuditContext
+from syncledger.audit.encryption import encrypt_package
+from syncledger.audit.errors import AuditError
+from syncledger.audit.events import AuditPackageExported
+from syncledger.audit.files import atomic_write
+from syncledger.audit.holds import Hold, HoldBook
+from syncledger.audit.index import LoggedEvent, LogIndex
+from syncledger.audit.keyfiles import key_id
+from syncledger.audit.logtree import LogTree
+from syncledger.audit.manifest import (
     CONSISTENCY,
     EVENTS,
     FORMAT_VERSION,
@@ -48,11 +48,11 @@ from audit.manifest import (
     package_digest,
     sha256_hex,
 )
-from audit.merkle import MerkleTree
-from audit.pauses import gc_paused
-from audit.scope import Scope, period_contains
-from audit.trace import TraceBuilder
-from core.ids import canonical_json
+from syncledger.audit.merkle import MerkleTree
+from syncledger.audit.pauses import gc_paused
+from syncledger.audit.scope import Scope, period_contains
+from syncledger.audit.trace import TraceBuilder
+from syncledger.core.ids import canonical_json
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from audit.index import LoggedEvent
-from core.errors import KeyStoreError, SubjectErased
-from core.events import SealedPii
-from core.keystore import KeyStore, PiiSealer
+from syncledger.audit.index import LoggedEvent
+from syncledger.core.errors import KeyStoreError, SubjectErased
+from syncledger.core.events import SealedPii
+from syncledger.core.keystore import KeyStore, PiiSealer
 
 ERASED = "[erased]"
 

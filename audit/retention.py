@@ -19,13 +19,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from audit.context import AuditContext
-from audit.events import RetentionRunCompleted, SubjectKeyShredded
-from audit.holds import HoldBook
-from audit.index import LoggedEvent, LogIndex, SubjectKey
-from core.errors import ConfigurationError
-from core.ids import uuid7
-from core.keystore import subject_key_id
+from syncledger.audit.context import AuditContext
+from syncledger.audit.events import RetentionRunCompleted, SubjectKeyShredded
+from syncledger.audit.holds import HoldBook
+from syncledger.audit.index import LoggedEvent, LogIndex, SubjectKey
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ids import uuid7
+from syncledger.core.keystore import subject_key_id
 
 
 class RetentionPolicy(BaseModel):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from audit.context import AuditContext
-from core.events import (
+from syncledger.audit.context import AuditContext
+from syncledger.core.events import (
     Category,
     Envelope,
     EventData,
@@ -22,10 +22,10 @@ from core.events import (
     make_envelope,
     subject_for,
 )
-from core.ids import sha256_hex, uuid7
-from core.keystore import KeyStore, MemoryKeyStore, PiiSealer, subject_key_id
-from core.store import EventStore
-from core.store_memory import MemoryEventStore
+from syncledger.core.ids import sha256_hex, uuid7
+from syncledger.core.keystore import KeyStore, MemoryKeyStore, PiiSealer, subject_key_id
+from syncledger.core.store import EventStore
+from syncledger.core.store_memory import MemoryEventStore
 
 MAPPING = "qbo-invoice@3"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
 
-from core.errors import ConfigurationError
+from syncledger.core.errors import ConfigurationError
 
 ScopeKind = Literal["customer", "entity", "period", "case"]
 _KINDS = ("customer", "entity", "period", "case")

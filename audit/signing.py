@@ -18,10 +18,16 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from audit.errors import SigningKeyError
-from audit.events import SigningKeyRotated
-from audit.files import atomic_write, locked
-from audit.keyfiles import key_id, load_ed25519_private, private_pem, raw_public, write_secret_file
+from syncledger.audit.errors import SigningKeyError
+from syncledger.audit.events import SigningKeyRotated
+from syncledger.audit.files import atomic_write, locked
+from syncledger.audit.keyfiles import (
+    key_id,
+    load_ed25519_private,
+    private_pem,
+    raw_public,
+    write_secret_file,
+)
 
 ENDORSEMENT_LABEL = b"syncledger-signing-key-endorsement/v1\n"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from audit.index import LoggedEvent
-from core.trace import summary_of
+from syncledger.audit.index import LoggedEvent
+from syncledger.core.trace import summary_of
 
 Summary = Callable[[dict[str, Any]], str]
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.checkpoints import Checkpoint, checkpoint_now, latest_checkpoint
-from audit.context import AuditContext
-from audit.errors import AuditError, LogDivergence
-from audit.index import LoggedEvent, LogIndex
-from audit.logtree import LogTree
-from audit.personal import PersonalData, open_personal
-from audit.summaries import summarize
-from core.keystore import KeyStore
+from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, latest_checkpoint
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import AuditError, LogDivergence
+from syncledger.audit.index import LoggedEvent, LogIndex
+from syncledger.audit.logtree import LogTree
+from syncledger.audit.personal import PersonalData, open_personal
+from syncledger.audit.summaries import summarize
+from syncledger.core.keystore import KeyStore
 
 
 @dataclass

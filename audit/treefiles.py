@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from audit.files import atomic_write
-from audit.merkle import HASH_SIZE, MerkleTree
+from syncledger.audit.files import atomic_write
+from syncledger.audit.merkle import HASH_SIZE, MerkleTree
 
 
 class TreeFiles:

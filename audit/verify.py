@@ -24,13 +24,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from pydantic import ValidationError as PydanticValidationError
 
-from audit.checkpoints import Checkpoint
-from audit.container import unpack_files
-from audit.encryption import decrypt_package
-from audit.errors import PackageInvalid
-from audit.files import atomic_write
-from audit.keyfiles import key_id
-from audit.manifest import (
+from syncledger.audit.checkpoints import Checkpoint
+from syncledger.audit.container import unpack_files
+from syncledger.audit.encryption import decrypt_package
+from syncledger.audit.errors import PackageInvalid
+from syncledger.audit.files import atomic_write
+from syncledger.audit.keyfiles import key_id
+from syncledger.audit.manifest import (
     CONSISTENCY,
     EVENTS,
     FORMAT_VERSION,
@@ -47,9 +47,9 @@ from audit.manifest import (
     sha256_hex,
     unpack_proofs,
 )
-from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
-from audit.pauses import gc_paused
-from audit.signing import verify_signature
+from syncledger.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from syncledger.audit.pauses import gc_paused
+from syncledger.audit.signing import verify_signature
 
 Signers = Mapping[str, ed25519.Ed25519PublicKey]
 

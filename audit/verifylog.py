@@ -19,13 +19,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError as PydanticValidationError
 
-from audit.checkpoints import Checkpoint
-from audit.context import AuditContext
-from audit.events import CheckpointSigned, SigningKeyRotated
-from audit.merkle import MerkleTree, leaf_hash
-from audit.signing import SigningKeyring, endorsement_message, public_from_b64
-from audit.signing import verify_signature as sig_ok
-from audit.treefiles import TreeFiles
+from syncledger.audit.checkpoints import Checkpoint
+from syncledger.audit.context import AuditContext
+from syncledger.audit.events import CheckpointSigned, SigningKeyRotated
+from syncledger.audit.merkle import MerkleTree, leaf_hash
+from syncledger.audit.signing import SigningKeyring, endorsement_message, public_from_b64
+from syncledger.audit.signing import verify_signature as sig_ok
+from syncledger.audit.treefiles import TreeFiles
 
 _CHECKPOINT = b'"type":"CheckpointSigned"'
 _ROTATED = b'"type":"SigningKeyRotated"'

@@ -20,9 +20,9 @@ from pathlib import Path
 import nats
 from nats.js import api as js_api
 
-from core.embedded import EmbeddedNats
-from core.events import Envelope, SourceRecordObserved, make_envelope, subject_for
-from core.store_jetstream import JetStreamEventStore
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.events import Envelope, SourceRecordObserved, make_envelope, subject_for
+from syncledger.core.store_jetstream import JetStreamEventStore
 
 
 def envelopes(n: int, run: str) -> list[Envelope]:

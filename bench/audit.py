@@ -25,17 +25,17 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from audit.checkpoints import checkpoint_now
-from audit.context import AuditContext
-from audit.package import export_package
-from audit.sample import write_sample_log
-from audit.scope import Scope
-from audit.signing import SigningKeyring
-from audit.verify import signer_map, verify_package
-from core.events import Envelope
-from core.keystore import MemoryKeyStore
-from core.store import STREAM_SUBJECTS, StoredEvent, subject_matches
-from core.store_memory import MemoryEventStore
+from syncledger.audit.checkpoints import checkpoint_now
+from syncledger.audit.context import AuditContext
+from syncledger.audit.package import export_package
+from syncledger.audit.sample import write_sample_log
+from syncledger.audit.scope import Scope
+from syncledger.audit.signing import SigningKeyring
+from syncledger.audit.verify import signer_map, verify_package
+from syncledger.core.events import Envelope
+from syncledger.core.keystore import MemoryKeyStore
+from syncledger.core.store import STREAM_SUBJECTS, StoredEvent, subject_matches
+from syncledger.core.store_memory import MemoryEventStore
 
 TEMPLATE = (
     '{{"actor":"sync","causation_id":null,"correlation_id":"{id}","data":{{"content_sha256":'

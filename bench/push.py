@@ -22,12 +22,12 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from adapters.ports import SourceItem
-from core.bootstrap import open_runtime
-from core.ledgers import open_ledger
-from core.pipeline import ingest_items, run_worker
-from core.settings import Settings
-from core.sync import Outcome
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.ledgers import open_ledger
+from syncledger.core.pipeline import ingest_items, run_worker
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
+from syncledger.core.sync import Outcome
 
 BATCH = 30
 BATCHES_PER_MIN = 40

@@ -30,8 +30,8 @@ from nats.js import api as js_api
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.embedded import EmbeddedNats
-from core.events import (
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.events import (
     Envelope,
     EventData,
     LedgerPushRequested,
@@ -40,9 +40,9 @@ from core.events import (
     make_envelope,
     subject_for,
 )
-from core.ids import canonical_json, sha256_hex
-from core.store_jetstream import JetStreamEventStore
-from projections import make_engine, replay
+from syncledger.core.ids import canonical_json, sha256_hex
+from syncledger.core.store_jetstream import JetStreamEventStore
+from syncledger.projections import make_engine, replay
 
 ENTITIES = ("acme", "globex", "initech", "umbrella")
 LEDGERS = ("qbo", "xero")

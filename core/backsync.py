@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from adapters.ports import LedgerAdapter, LedgerRecord
-from core.events import ConflictDetected, EventData, LedgerRecordObserved, make_envelope
-from core.model import RecordRef
-from core.store import EventStore
-from core.subjects import ledger_subject
-from core.sync_state import RecordState, SyncState
+from syncledger.core.events import ConflictDetected, EventData, LedgerRecordObserved, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.ports import LedgerAdapter, LedgerRecord
+from syncledger.core.store import EventStore
+from syncledger.core.subjects import ledger_subject
+from syncledger.core.sync_state import RecordState, SyncState
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ import math
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -19,23 +18,23 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
-from adapters.platforms import mapping_name
-from core.embedded import Attachment, EmbeddedNats, attach
-from core.errors import (
+from syncledger.adapters.platforms import mapping_file
+from syncledger.core.embedded import Attachment, EmbeddedNats, attach
+from syncledger.core.errors import (
     ConfigurationError,
     EventStoreError,
     EventStoreUnavailable,
     KeyStoreError,
 )
-from core.events import MappingVersionPublished, make_envelope, subject_for
-from core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
-from core.log_setup import LogMarker, check_position, open_log
-from core.logdisk import LogDisk
-from core.settings import Settings
-from core.store_jetstream import JetStreamEventStore
+from syncledger.core.events import MappingVersionPublished, make_envelope, subject_for
+from syncledger.core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
+from syncledger.core.log_setup import LogMarker, check_position, open_log
+from syncledger.core.logdisk import LogDisk
+from syncledger.core.settings import Settings
+from syncledger.core.store_jetstream import JetStreamEventStore
 
 if TYPE_CHECKING:
-    from audit.context import AuditContext
+    from syncledger.audit.context import AuditContext
 
 log = logging.getLogger(__name__)
 
@@ -311,13 +310,6 @@ async def _close(
         keys.close()
 
 
-def mapping_file(ledger: str) -> Path:
-    path = Path(str(resources.files("adapters") / "mappings" / f"{mapping_name(ledger)}.toml"))
-    if not path.exists():
-        raise ConfigurationError(f"no mapping file for ledger {ledger!r} ({path})")
-    return path
-
-
 async def publish_mapping(store: JetStreamEventStore, entity: str, ledger: str, actor: str) -> str:
     """The mapping version in force; appends ``MappingVersionPublished`` when it is new."""
     content = mapping_file(ledger).read_text()
@@ -337,7 +329,7 @@ async def publish_mapping(store: JetStreamEventStore, entity: str, ledger: str, 
 
 def audit_context(rt: Runtime) -> AuditContext:
     """What the audit module works on: this runtime's log, keystore and data directory."""
-    from audit.context import AuditContext
+    from syncledger.audit.context import AuditContext
 
     s = rt.settings
     return AuditContext(

@@ -9,20 +9,23 @@ import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
-from core.errors import (
+from syncledger.core.errors import (
     EventStoreUnavailable,
     LeaseHeld,
     LedgerUnavailable,
     OwnershipLost,
     SyncLedgerError,
 )
-from core.redact import install_masking, mask_text
-from core.settings import Settings
+from syncledger.core.redact import install_masking, mask_text
+from syncledger.core.settings import Settings
+
+if TYPE_CHECKING:
+    from syncledger.core.model import RecordRef
 
 T = TypeVar("T")
 #: `sync --once` (and `import --backfill` that lost the lease midway): another process
@@ -87,7 +90,7 @@ def demo(
 ) -> None:
     """Embedded NATS + sample data + a sandbox ledger, ending with a reconciliation report
     and an audit trace. Safe to run again: nothing is pushed twice."""
-    from core.demo import run_demo
+    from syncledger.core.demo import run_demo
 
     cfg = settings(data_dir, None, ledger)
     run(run_demo(cfg, json_out=json_out, published_limits=published_limits))
@@ -101,7 +104,7 @@ def sandbox(
     data_dir: DataDir = None,
 ) -> None:
     """Run a sandbox ledger ("dummy books") as a local HTTP server."""
-    from core.ledgers import ledger_ids, serve_sandbox
+    from syncledger.core.ledgers import ledger_ids, serve_sandbox
 
     if list_:
         typer.echo("\n".join(ledger_ids()))
@@ -125,7 +128,7 @@ def import_(
     ledger: Ledger = None,
 ) -> None:
     """Append new versions of the source records in a CSV directory to the log."""
-    from core.pipeline import import_csv, plan_backfill, sync_once
+    from syncledger.core.pipeline import import_csv, plan_backfill, sync_once
 
     if not path.is_dir():
         raise typer.BadParameter(f"{path} is not a directory of CSV files (see docs/csv.md)")
@@ -157,7 +160,7 @@ def sync(
     ledger: Ledger = None,
 ) -> None:
     """Push what the log holds to the ledger (``--once``: until nothing is left to do)."""
-    from core.pipeline import sync_forever, sync_once
+    from syncledger.core.pipeline import sync_forever, sync_once
 
     cfg = settings(data_dir, entity, ledger)
     if not once:
@@ -180,7 +183,7 @@ def _owned_elsewhere(line: str) -> NoReturn:
 @app.command("run")
 def run_cmd(data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None) -> None:
     """Unattended: the sync worker and the projections, until interrupted."""
-    from core.pipeline import sync_forever
+    from syncledger.core.pipeline import sync_forever
 
     run(sync_forever(settings(data_dir, entity, ledger)))
 
@@ -188,7 +191,7 @@ def run_cmd(data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = No
 @app.command()
 def replay(data_dir: DataDir = None) -> None:
     """Rebuild every read model from the log (blue/green swap)."""
-    from core.pipeline import replay_projections
+    from syncledger.core.pipeline import replay_projections
 
     typer.echo(run(replay_projections(settings(data_dir))))
 
@@ -196,7 +199,7 @@ def replay(data_dir: DataDir = None) -> None:
 @projections_app.command("verify")
 def projections_verify(data_dir: DataDir = None) -> None:
     """Rebuild into scratch tables and compare digests with the live read models."""
-    from core.pipeline import verify_projections
+    from syncledger.core.pipeline import verify_projections
 
     ok, text = run(verify_projections(settings(data_dir)))
     typer.echo(text)
@@ -209,7 +212,7 @@ def reconcile(
     data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None, json_out: Json = False
 ) -> None:
     """Compare the read models with what the ledger holds; record mismatches."""
-    from core.pipeline import reconcile_now
+    from syncledger.core.pipeline import reconcile_now
 
     report = run(reconcile_now(settings(data_dir, entity, ledger)))
     if json_out:
@@ -227,8 +230,8 @@ def trace(
     entity: Entity = None,
 ) -> None:
     """One record's events in order, ending at its ledger id."""
-    from core.model import RecordRef
-    from core.pipeline import trace_text
+    from syncledger.core.model import RecordRef
+    from syncledger.core.pipeline import trace_text
 
     try:
         parsed = RecordRef.parse(ref)
@@ -246,8 +249,8 @@ def retry(
     ledger: Ledger = None,
 ) -> None:
     """Try an abandoned or rejected record again (after fixing the cause)."""
-    from core.model import RecordRef
-    from core.pipeline import request_retry
+    from syncledger.core.model import RecordRef
+    from syncledger.core.pipeline import request_retry
 
     try:
         parsed = RecordRef.parse(ref)
@@ -271,14 +274,13 @@ def review(
     ledger: Ledger = None,
 ) -> None:
     """Records waiting for a person (ambiguous matches); with REF, decide one."""
-    from core.model import RecordRef
-    from core.review import resolve_review, review_text
+    from syncledger.core.model import RecordRef
 
     config = settings(data_dir, entity, ledger)
     if ref is None:
         if link is not None or create:
             raise typer.BadParameter("name the record to decide: syncledger review <ref> --link ID")
-        typer.echo(run(review_text(config)))
+        typer.echo(run(_review(config, None, link, create, note)))
         return
     try:
         parsed = RecordRef.parse(ref)
@@ -286,7 +288,19 @@ def review(
         raise typer.BadParameter(str(exc)) from exc
     if (link is None) == (not create):
         raise typer.BadParameter("give exactly one of --link <ledger id> or --create")
-    typer.echo(run(resolve_review(config, parsed, link=link, create=create, note=note)))
+    typer.echo(run(_review(config, parsed, link, create, note)))
+
+
+async def _review(
+    config: Settings, ref: RecordRef | None, link: str | None, create: bool, note: str
+) -> str:
+    from syncledger.core.pipeline import review_desk
+    from syncledger.core.review import resolve_review, review_text
+
+    async with review_desk(config) as desk:
+        if ref is None:
+            return await review_text(desk)
+        return await resolve_review(desk, ref, link=link, create=create, note=note)
 
 
 @app.command()
@@ -299,7 +313,7 @@ def backsync(
     ledger: Ledger = None,
 ) -> None:
     """Pull what changed in the ledger (payments, voids, edits) into the log once."""
-    from core.pipeline import backsync_once
+    from syncledger.core.pipeline import backsync_once
 
     if source is not None and not source.is_dir():
         raise typer.BadParameter(f"{source} is not a directory")
@@ -309,7 +323,7 @@ def backsync(
 @app.command()
 def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Ledger-side edits detected while pushing (and how each was resolved)."""
-    from core.pipeline import conflicts_text
+    from syncledger.core.pipeline import conflicts_text
 
     typer.echo(run(conflicts_text(settings(data_dir, entity))))
 
@@ -317,7 +331,7 @@ def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
 @app.command()
 def status(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Records by sync status."""
-    from core.pipeline import status_text
+    from syncledger.core.pipeline import status_text
 
     typer.echo(run(status_text(settings(data_dir, entity))))
 
@@ -325,13 +339,13 @@ def status(data_dir: DataDir = None, entity: Entity = None) -> None:
 @app.command()
 def errors(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Open problems by record, with the fix to make."""
-    from core.pipeline import errors_text
+    from syncledger.core.pipeline import errors_text
 
     typer.echo(run(errors_text(settings(data_dir, entity))))
 
 
 def _mount_audit() -> None:
-    from audit.cli import audit_app, set_context_factory
+    from syncledger.audit.cli import audit_app, set_context_factory
 
     set_context_factory(_audit_context)
     app.add_typer(audit_app, name="audit", help="Merkle log, keys, holds, retention, packages.")
@@ -339,7 +353,7 @@ def _mount_audit() -> None:
 
 @contextlib.asynccontextmanager
 async def _audit_context() -> AsyncIterator[Any]:
-    from core.bootstrap import audit_context, open_runtime
+    from syncledger.core.bootstrap import audit_context, open_runtime
 
     async with open_runtime(settings()) as rt:
         yield audit_context(rt)

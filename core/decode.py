@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.errors import UndecodableEvent
-from core.events import Envelope, EventData
+from syncledger.core.errors import UndecodableEvent
+from syncledger.core.events import Envelope, EventData
 
 
 @dataclass(frozen=True, slots=True)

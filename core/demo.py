@@ -10,12 +10,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.platforms import Platform, platform
-from adapters.ratelimit import scaled_count
-from core.bootstrap import Runtime, audit_context, open_runtime
-from core.ledgers import LedgerHandle, open_ledger
-from core.model import RecordRef
-from core.pipeline import (
+from syncledger.adapters.platforms import Platform, platform
+from syncledger.adapters.ratelimit import scaled_count
+from syncledger.core.bootstrap import Runtime, audit_context, open_runtime
+from syncledger.core.ledgers import LedgerHandle, open_ledger
+from syncledger.core.model import RecordRef
+from syncledger.core.pipeline import (
     catch_up,
     errors_report,
     ingest_dir,
@@ -23,12 +23,12 @@ from core.pipeline import (
     reconcile_with,
     run_worker,
 )
-from core.reconcile import KINDS, ReconReport
-from core.sample_data import sample_data_dir
-from core.settings import Settings
-from core.sync import Outcome
-from core.worker import WorkerStats
-from projections.queries import ReadModels
+from syncledger.core.reconcile import KINDS, ReconReport
+from syncledger.core.sample_data import sample_data_dir
+from syncledger.core.settings import Settings
+from syncledger.core.sync import Outcome
+from syncledger.core.worker import WorkerStats
+from syncledger.projections.queries import ReadModels
 
 PUSHED = ("pushed", "linked", "recovered")
 #: the demo's ~430 sample records take 200 (QBO, batched) to 1,400 (NetSuite) requests;
@@ -161,8 +161,8 @@ async def run_demo(
 async def _audit_trace(rt: Runtime, ref: RecordRef) -> list[str]:
     """The record's audit trail, each event's inclusion proof checked against a freshly
     signed checkpoint of the log (what `syncledger audit trace` prints in full)."""
-    from audit.merkle import leaf_hash, verify_inclusion
-    from audit.trace import trace_record
+    from syncledger.audit.merkle import leaf_hash, verify_inclusion
+    from syncledger.audit.trace import trace_record
 
     ctx = audit_context(rt)
     proven = await trace_record(ctx, str(ref))

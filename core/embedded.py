@@ -43,9 +43,9 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from core.errors import ConfigurationError, EventStoreUnavailable
-from core.nats_users import ADMIN_USER, APP_USER, READER_USER, ROLES, authorization_block
-from core.store import STREAM_NAME
+from syncledger.core.errors import ConfigurationError, EventStoreUnavailable
+from syncledger.core.nats_users import ADMIN_USER, APP_USER, READER_USER, ROLES, authorization_block
+from syncledger.core.store import STREAM_NAME
 
 SETUP_LOCK_WAIT_S = 60.0
 
@@ -281,7 +281,7 @@ class EmbeddedNats:
     def _open_log(self) -> None:
         if self.stream is None:
             return
-        from core.log_setup import setup_embedded_log  # it builds on this module
+        from syncledger.core.log_setup import setup_embedded_log  # it builds on this module
 
         coro = setup_embedded_log(self.admin_url, self.stream, self.data_dir)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callers may run a loop
@@ -307,7 +307,7 @@ class EmbeddedNats:
         proc, self._proc = self._proc, None
         pid, self.pid = self.pid, None
         if proc is not None and pid is not None and proc.pid != pid:
-            proc.poll()  # our child was replaced by a restarted server (core.logdisk)
+            proc.poll()  # our child was replaced by a restarted server (syncledger.core.logdisk)
             proc = None
         if proc is not None:
             if proc.poll() is None:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from core.ids import canonical_json, sha256_hex, subject_token, uuid7
+from syncledger.core.ids import canonical_json, sha256_hex, subject_token, uuid7
 
 Category = Literal["source", "ledger", "recon", "audit"]
 CATEGORIES: tuple[Category, ...] = ("source", "ledger", "recon", "audit")

@@ -5,7 +5,7 @@ appended again, so re-importing the same data is a no-op. Personal fields are se
 under the data subject's (the customer's) key before they touch the log.
 
 A version whose amounts or quantities no ledger can hold (an exponent, NaN, a number of
-13 integer digits, …: :func:`core.validation.storable_number_reasons`) never enters the
+13 integer digits, …: :func:`syncledger.core.validation.storable_number_reasons`) never enters the
 log as an observation: it becomes ``SourceRecordRejected`` without a ledger, with its
 reasons, which ``syncledger errors`` shows as refused at import. Importing the corrected
 row appends it as usual.
@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from adapters.ports import SourceItem
-from core.errors import ConcurrencyError
-from core.events import (
+from syncledger.core.errors import ConcurrencyError
+from syncledger.core.events import (
     Envelope,
     RejectionReason,
     SourceRecordDeleted,
@@ -38,12 +37,13 @@ from core.events import (
     SourceRecordRejected,
     make_envelope,
 )
-from core.ids import canonical_json, uuid7
-from core.keystore import KeyStore, PiiSealer, subject_key_id
-from core.model import RECORD_TYPES, RecordRef
-from core.store import EventStore
-from core.subjects import entity_filter, source_subject
-from core.validation import MALFORMED_FIELD, storable_number_reasons
+from syncledger.core.ids import canonical_json, uuid7
+from syncledger.core.keystore import KeyStore, PiiSealer, subject_key_id
+from syncledger.core.model import RECORD_TYPES, RecordRef
+from syncledger.core.ports import SourceItem
+from syncledger.core.store import EventStore
+from syncledger.core.subjects import entity_filter, source_subject
+from syncledger.core.validation import MALFORMED_FIELD, storable_number_reasons
 
 CHUNK = 250
 APPEND_TRIES = 5

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from core.errors import KeyStoreError, SubjectErased
-from core.events import SealedPii
-from core.ids import canonical_json, sha256_hex
+from syncledger.core.errors import KeyStoreError, SubjectErased
+from syncledger.core.events import SealedPii
+from syncledger.core.ids import canonical_json, sha256_hex
 
 
 def kek_id_of(kek: bytes) -> str:

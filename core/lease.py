@@ -37,7 +37,12 @@ from nats.js import api as js_api
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.errors import ConfigurationError, EventStoreUnavailable, LeaseHeld, OwnershipLost
+from syncledger.core.errors import (
+    ConfigurationError,
+    EventStoreUnavailable,
+    LeaseHeld,
+    OwnershipLost,
+)
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 
-from adapters.platforms import Connection, SandboxHandle, platform, platform_ids
-from adapters.ports import LedgerAdapter
-from core.errors import ConfigurationError
-from core.redact import mask_url
-from core.settings import Settings
+from syncledger.adapters.platforms import Connection, SandboxHandle, platform, platform_ids
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import LedgerAdapter
+from syncledger.core.redact import mask_url
+from syncledger.core.settings import Settings
 
 
 @dataclass

@@ -24,9 +24,9 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
-from core.embedded import write_private
-from core.errors import EventStoreUnavailable, LogMissing
-from core.store_jetstream import JetStreamEventStore
+from syncledger.core.embedded import write_private
+from syncledger.core.errors import EventStoreUnavailable, LogMissing
+from syncledger.core.store_jetstream import JetStreamEventStore
 
 MARKER_FILE = "log.json"
 

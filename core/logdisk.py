@@ -17,7 +17,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 
-from core.embedded import EmbeddedNats, _exclusive
+from syncledger.core.embedded import EmbeddedNats, _exclusive
 
 log = logging.getLogger(__name__)
 

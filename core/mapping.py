@@ -1,6 +1,6 @@
 """Source-field transforms and the item policy of a ledger's mapping file (DESIGN §6 step 3).
 
-A ledger's mapping file ``adapters/mappings/<ledger>.toml`` holds, besides the adapter's
+A ledger's mapping file ``adapters/<platform>/mapping.toml`` holds, besides the adapter's
 own tables, two sections read here (docs/mappings.md):
 
 * ``[transforms.<kind>]`` (customer, invoice, payment, credit_note): one entry per
@@ -18,7 +18,7 @@ own tables, two sections read here (docs/mappings.md):
 
 :meth:`Mapping.apply` is pure: it returns new fields and never raises on bad values (bad
 input is data: a garbage value is passed on and fails validation with its usual reason).
-A malformed section is a :class:`~core.errors.ConfigurationError` when the file is loaded.
+A malformed section is a ``ConfigurationError`` when the file is loaded.
 Money is Decimal throughout; a TOML float is refused.
 """
 
@@ -30,15 +30,15 @@ from collections import abc as cabc
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, Protocol
 
-from core.bootstrap import mapping_file
-from core.errors import ConfigurationError
-from core.events import RejectionReason
-from core.model import RECORD_KINDS
-from core.money import is_currency, minor_unit
-from core.validation import (
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.events import RejectionReason
+from syncledger.core.model import RECORD_KINDS
+from syncledger.core.money import is_currency, minor_unit
+from syncledger.core.validation import (
     FIELDS,
     INVALID_RECORD,
     INVALID_SPLIT,
@@ -400,7 +400,7 @@ class Mapping:
     """The transforms and item policy of one version of a ledger's mapping file.
 
     ``version`` is ``"<ledger>@<first 12 hex digits of the file's SHA-256>"``, the same
-    string :func:`core.bootstrap.publish_mapping` publishes and every push records."""
+    string :func:`syncledger.core.bootstrap.publish_mapping` publishes and every push records."""
 
     ledger: str
     version: str
@@ -459,10 +459,9 @@ def _consumed(kind: str, transforms: tuple[Transform, ...]) -> set[str]:
     return {name for t in transforms for name in t.sources if name not in canonical}
 
 
-def load_mapping(ledger: str) -> Mapping:
-    """The mapping of ``ledger`` from ``adapters/mappings/<ledger>.toml`` (the file
-    :func:`core.bootstrap.publish_mapping` hashes, read the same way)."""
-    path = mapping_file(ledger)
+def load_mapping(ledger: str, path: Path) -> Mapping:
+    """The mapping of ``ledger`` from ``path``, its platform's ``mapping.toml`` (the file
+    :func:`syncledger.core.bootstrap.publish_mapping` hashes, read the same way)."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:

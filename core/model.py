@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.money import Currency, DecimalStr, quantize
+from syncledger.core.money import Currency, DecimalStr, quantize
 
 RecordKind = Literal["customer", "invoice", "payment", "credit_note", "refund"]
 RECORD_KINDS: tuple[RecordKind, ...] = ("customer", "invoice", "payment", "credit_note", "refund")

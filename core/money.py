@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
-from core.errors import MoneyError
+from syncledger.core.errors import MoneyError
 
 # ISO 4217 minor units that are not 2 (pycountry does not carry exponents).
 _MINOR_UNITS: dict[str, int] = {

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from adapters.ports import LedgerAdapter
-from core.errors import (
+from syncledger.core.errors import (
     AuthExpiredError,
     ConcurrencyError,
     ConfigurationError,
@@ -33,12 +32,13 @@ from core.errors import (
     LedgerUnavailable,
     TransientLedgerError,
 )
-from core.events import RetryRequested, make_envelope
-from core.model import RecordRef
-from core.store import EventStore
-from core.subjects import entity_filter, source_subject
-from core.sync import idempotency_key
-from core.sync_state import RecordState, SyncState
+from syncledger.core.events import RetryRequested, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.ports import LedgerAdapter
+from syncledger.core.store import EventStore
+from syncledger.core.subjects import entity_filter, source_subject
+from syncledger.core.sync import idempotency_key
+from syncledger.core.sync_state import RecordState, SyncState
 
 log = logging.getLogger(__name__)
 

@@ -17,23 +17,23 @@ import nats.errors
 import nats.js.errors
 from sqlalchemy import Engine
 
-from adapters.ports import LedgerAdapter, SourceItem
-from adapters.sources.csv_source import CsvSource
-from core.backsync import BackSync, StatusWriter
-from core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
-from core.errors import (
+from syncledger.adapters.platforms import ledger_rules, mapping_file
+from syncledger.adapters.sources.csv_source import CsvSource
+from syncledger.core.backsync import BackSync, StatusWriter
+from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
+from syncledger.core.errors import (
     ConfigurationError,
     EventStoreError,
     EventStoreUnavailable,
     LedgerUnavailable,
 )
-from core.events import RetryRequested, make_envelope
-from core.ingest import Ingestor, IngestReport
-from core.lease import LeaseHolder, PushLease
-from core.ledgers import LedgerHandle, open_ledger
-from core.mapping import Mapping, load_mapping
-from core.model import CreditNote, Customer, Invoice, RecordRef
-from core.outage import (
+from syncledger.core.events import RetryRequested, make_envelope
+from syncledger.core.ingest import Ingestor, IngestReport
+from syncledger.core.lease import LeaseHolder, PushLease
+from syncledger.core.ledgers import LedgerHandle, open_ledger
+from syncledger.core.mapping import Mapping, load_mapping
+from syncledger.core.model import CreditNote, Customer, Invoice, RecordRef
+from syncledger.core.outage import (
     RETRY_EVERY_S,
     LedgerSite,
     OutageRetries,
@@ -42,22 +42,29 @@ from core.outage import (
     check_ledger,
     run_watched,
 )
-from core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
-from core.redact import mask_text
-from core.settings import Settings
-from core.subjects import entity_filter, source_subject
-from core.sync import Outcome, SyncService
-from core.sync_state import SyncState
-from core.trace import ledger_id_of, trace
-from core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
-from core.worker import WorkerStats, build_broker, durable_name, wait_idle
-from projections.engine import make_engine
-from projections.queries import ErrorView, ReadModels, UnfoldableView
-from projections.rebuild import replay, verify
-from projections.runner import ProjectionRunner
-from projections.schema import create_all
+from syncledger.core.ports import LedgerAdapter, SourceItem
+from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
+from syncledger.core.redact import mask_text
+from syncledger.core.review import ReviewDesk
+from syncledger.core.settings import Settings
+from syncledger.core.subjects import entity_filter, source_subject
+from syncledger.core.sync import Outcome, SyncService
+from syncledger.core.sync_state import SyncState
+from syncledger.core.trace import ledger_id_of, trace
+from syncledger.core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
+from syncledger.core.worker import WorkerStats, build_broker, durable_name, wait_idle
+from syncledger.projections.engine import make_engine
+from syncledger.projections.queries import ErrorView, ReadModels, UnfoldableView
+from syncledger.projections.rebuild import replay, verify
+from syncledger.projections.runner import ProjectionRunner
+from syncledger.projections.schema import create_all
 
 log = logging.getLogger(__name__)
+
+
+def ledger_mapping(ledger: str) -> Mapping:
+    """The mapping in force for ``ledger``: its platform folder's ``mapping.toml``."""
+    return load_mapping(ledger, mapping_file(ledger))
 
 
 # ---------------------------------------------------------------------- import
@@ -119,7 +126,7 @@ async def plan_backfill(settings: Settings, path: Path) -> BackfillPlan:
     names: dict[str, str] = {}
     ledger = open_ledger(settings)
     try:
-        planner = _Planner(plan, ledger.adapter, load_mapping(ledger.adapter.ledger), settings)
+        planner = _Planner(plan, ledger.adapter, ledger_mapping(ledger.adapter.ledger), settings)
         async for item in CsvSource(path).changes():
             await planner.visit(item, names)
     finally:
@@ -141,7 +148,9 @@ class _Planner:
         fields, mapped_reasons = self.mapping.apply(item.kind, item.fields)
         item = SourceItem(item.system, item.kind, item.id, item.version, fields)
         mapped = tuple(r.code for r in mapped_reasons)
-        result = validate(item, ledger.ledger, home_currency=self.settings.home_currency)
+        result = validate(
+            item, ledger_rules(ledger.ledger), home_currency=self.settings.home_currency
+        )
         found_reasons = result.reasons if isinstance(result, Rejected) else ()
         codes = (*mapped, *(r.code for r in found_reasons))
         if codes or isinstance(result, Rejected):
@@ -195,7 +204,7 @@ class _Planner:
 async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
     s = rt.settings
     mapping_version = await publish_mapping(rt.store, s.entity, ledger.adapter.ledger, s.actor)
-    mapping = load_mapping(ledger.adapter.ledger)
+    mapping = ledger_mapping(ledger.adapter.ledger)
     if mapping.version != mapping_version:  # the file changed between the two reads
         raise ConfigurationError(
             f"the {ledger.adapter.ledger} mapping file changed while starting; start again"
@@ -213,7 +222,19 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         mapping=mapping,
         authority=dict(s.field_authority),
         home_currency=s.home_currency,
+        rules=ledger_rules(ledger.adapter.ledger),
     )
+
+
+@contextlib.asynccontextmanager
+async def review_desk(settings: Settings) -> AsyncIterator[ReviewDesk]:
+    """The log and the ledger for ``syncledger review``, closed on the way out."""
+    async with open_runtime(settings) as rt:
+        ledger = open_ledger(settings)
+        try:
+            yield ReviewDesk(rt.store, ledger.adapter, settings.entity, settings.actor)
+        finally:
+            await ledger.aclose()
 
 
 async def pending_source_events(rt: Runtime, ledger: str) -> int:
@@ -527,7 +548,7 @@ async def _run_job(name: str, job: Callable[[], Awaitable[object]]) -> None:
 
 async def _checkpoints(rt: Runtime, stop: asyncio.Event) -> None:
     """Signed audit checkpoints while the log grows (``syncledger audit checkpoint``)."""
-    from audit.checkpoints import checkpoint_every
+    from syncledger.audit.checkpoints import checkpoint_every
 
     ctx = audit_context(rt)
     try:

@@ -20,16 +20,16 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from adapters.ports import LedgerAdapter, LedgerRecord
-from core.events import (
+from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
     ReconciliationCompleted,
     make_envelope,
 )
-from core.ids import uuid7
-from core.store import EventStore
-from core.subjects import recon_subject
+from syncledger.core.ids import uuid7
+from syncledger.core.ports import LedgerAdapter, LedgerRecord
+from syncledger.core.store import EventStore
+from syncledger.core.subjects import recon_subject
 
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
 

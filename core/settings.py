@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
-from core.redact import mask_url
+from syncledger.core.redact import mask_url
 
 Authority = Literal["source", "ledger"]
 _URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url"})
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
             return self.database_url
         if self.database_url_file is not None:
             return self.database_url_file.read_text().strip()
-        return f"sqlite:///{self.data_dir / 'projections.db'}"
+        return f"sqlite:///{self.data_dir / 'syncledger.projections.db'}"
 
     @property
     def key_file(self) -> Path:

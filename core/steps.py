@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from adapters.ports import StepFind, StepResult, StepWrite, step_key
-from core.errors import LedgerError
-from core.events import EventData, LedgerStepRequested, LedgerStepSucceeded
-from core.sync_state import RecordState
+from syncledger.core.errors import LedgerError
+from syncledger.core.events import EventData, LedgerStepRequested, LedgerStepSucceeded
+from syncledger.core.ports import StepFind, StepResult, StepWrite, step_key
+from syncledger.core.sync_state import RecordState
 
 Emit = Callable[[EventData], Awaitable[None]]
 Guard = Callable[[], None]

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.events import Envelope
+from syncledger.core.events import Envelope
 
 STREAM_NAME = "SYNCLEDGER"
 STREAM_SUBJECTS = "sl.>"

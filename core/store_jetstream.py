@@ -32,7 +32,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
-from core.errors import (
+from syncledger.core.errors import (
     ConcurrencyError,
     EventStoreError,
     EventStoreUnavailable,
@@ -40,9 +40,9 @@ from core.errors import (
     LogMissing,
     LogNotWritable,
 )
-from core.events import Envelope
-from core.ids import uuid7
-from core.store import STREAM_NAME, STREAM_SUBJECTS, StoredEvent, first_expectations
+from syncledger.core.events import Envelope
+from syncledger.core.ids import uuid7
+from syncledger.core.store import STREAM_NAME, STREAM_SUBJECTS, StoredEvent, first_expectations
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-from core.errors import ConcurrencyError, ImmutableLogError
-from core.events import Envelope
-from core.store import STREAM_SUBJECTS, StoredEvent, first_expectations, subject_matches
+from syncledger.core.errors import ConcurrencyError, ImmutableLogError
+from syncledger.core.events import Envelope
+from syncledger.core.store import STREAM_SUBJECTS, StoredEvent, first_expectations, subject_matches
 
 
 class MemoryEventStore:

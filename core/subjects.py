@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.events import subject_for
-from core.ids import subject_token
-from core.model import RecordRef
+from syncledger.core.events import subject_for
+from syncledger.core.ids import subject_token
+from syncledger.core.model import RecordRef
 
 
 def source_subject(entity: str, ref: RecordRef) -> str:

@@ -37,16 +37,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from adapters.ports import BatchCreator, LedgerAdapter, SourceItem
-from core.decode import Decoded, decode, decode_json
-from core.errors import (
+from syncledger.core.decode import Decoded, decode, decode_json
+from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
     SubjectErased,
     TransientLedgerError,
     UndecodableEvent,
 )
-from core.events import (
+from syncledger.core.events import (
     Envelope,
     RecordLinked,
     RejectionReason,
@@ -55,13 +54,14 @@ from core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
 )
-from core.keystore import KeyStore, PiiSealer
-from core.mapping import Mapping
-from core.model import Customer, Invoice, Record, RecordRef
-from core.store import EventStore
-from core.sync_batches import Batch
-from core.sync_claims import Claims
-from core.sync_context import (
+from syncledger.core.keystore import KeyStore, PiiSealer
+from syncledger.core.mapping import Mapping
+from syncledger.core.model import Customer, Invoice, Record, RecordRef
+from syncledger.core.ports import BatchCreator, LedgerAdapter, SourceItem
+from syncledger.core.store import EventStore
+from syncledger.core.sync_batches import Batch
+from syncledger.core.sync_claims import Claims
+from syncledger.core.sync_context import (
     DEFAULT_AUTHORITY,
     Operation,
     Outcome,
@@ -71,16 +71,16 @@ from core.sync_context import (
     backoff,
     idempotency_key,
 )
-from core.sync_creates import Creates
-from core.sync_disputes import Disputes, dispute_credit_note
-from core.sync_items import Items
-from core.sync_log import SyncLog
-from core.sync_outcomes import Outcomes
-from core.sync_prepare import Prepare
-from core.sync_reviews import Reviews
-from core.sync_state import RecordState, SyncState
-from core.sync_updates import Updates
-from core.validation import Rejected, validate
+from syncledger.core.sync_creates import Creates
+from syncledger.core.sync_disputes import Disputes, dispute_credit_note
+from syncledger.core.sync_items import Items
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_outcomes import Outcomes
+from syncledger.core.sync_prepare import Prepare
+from syncledger.core.sync_reviews import Reviews
+from syncledger.core.sync_state import RecordState, SyncState
+from syncledger.core.sync_updates import Updates
+from syncledger.core.validation import LedgerRules, Rejected, default_rules, validate
 
 __all__ = [
     "DEFAULT_AUTHORITY",
@@ -114,6 +114,7 @@ class SyncService:
         home_currency: str = "USD",
         max_attempts: int = 8,
         base_delay: float = 1.0,
+        rules: LedgerRules | None = None,
     ) -> None:
         ctx = SyncContext(
             store=store,
@@ -127,6 +128,7 @@ class SyncService:
             home_currency=home_currency,
             max_attempts=max_attempts,
             base_delay=base_delay,
+            rules=rules or default_rules(ledger.ledger),
         )
         self._ctx, self.state, self._sealer = ctx, state, PiiSealer(keys)
         self._log = SyncLog(ctx)
@@ -246,7 +248,7 @@ class SyncService:
         if self._ctx.mapping is not None:  # the ledger's declared transforms and item policy
             fields, mapped = self._ctx.mapping.apply(ref.kind, fields)
         item = SourceItem(ref.system, ref.kind, ref.id, event.version, fields)
-        result = validate(item, self._ctx.name, home_currency=self._ctx.home_currency)
+        result = validate(item, self._ctx.rules, home_currency=self._ctx.home_currency)
         reasons = (*mapped, *(result.reasons if isinstance(result, Rejected) else ()))
         if reasons or isinstance(result, Rejected):
             return await self._outcomes.reject_reasons(ref, sha, envelope, reasons)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
-from adapters.ports import BatchCreator, CreateRequest, PushResult
-from core.errors import LedgerError
-from core.events import LedgerPushSucceeded
-from core.model import CreditNote, Invoice, Payment
-from core.sync_claims import Claims
-from core.sync_context import Outcome, SyncContext, Work, needs
-from core.sync_log import SyncLog
-from core.sync_outcomes import Outcomes
+from syncledger.core.errors import LedgerError
+from syncledger.core.events import LedgerPushSucceeded
+from syncledger.core.model import CreditNote, Invoice, Payment
+from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
+from syncledger.core.sync_claims import Claims
+from syncledger.core.sync_context import Outcome, SyncContext, Work, needs
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_outcomes import Outcomes
 
 
 class Batch:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from core.errors import ConcurrencyError
-from core.events import LedgerPushRequested
-from core.sync_context import Outcome, SyncContext, Work
-from core.sync_log import SyncLog
+from syncledger.core.errors import ConcurrencyError
+from syncledger.core.events import LedgerPushRequested
+from syncledger.core.sync_context import Outcome, SyncContext, Work
+from syncledger.core.sync_log import SyncLog
 
-log = logging.getLogger("core.sync")
+log = logging.getLogger("syncledger.core.sync")
 
 
 class Claims:

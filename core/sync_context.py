@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from adapters.ports import LedgerAdapter
-from core.mapping import Mapping
-from core.model import CreditNote, Customer, Payment, Record, RecordRef, Refund
-from core.store import EventStore
-from core.sync_state import RecordState, SyncState
+from syncledger.core.mapping import Mapping
+from syncledger.core.model import CreditNote, Customer, Payment, Record, RecordRef, Refund
+from syncledger.core.ports import LedgerAdapter
+from syncledger.core.store import EventStore
+from syncledger.core.sync_state import RecordState, SyncState
+from syncledger.core.validation import LedgerRules
 
 Status = Literal[
     "pushed",
@@ -86,6 +87,8 @@ class SyncContext:
     home_currency: str
     max_attempts: int
     base_delay: float
+    #: what the ledger accepts (its platform folder's ``rules.py``)
+    rules: LedgerRules
     #: called right before every ledger write (and every push intent); raises
     #: ``OwnershipLost`` once this process no longer holds the entity+ledger lease
     guard: Callable[[], None] | None = field(default=None)

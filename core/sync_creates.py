@@ -3,12 +3,12 @@ reference first; a new customer is matched before it is created)."""
 
 from __future__ import annotations
 
-from adapters.ports import PushResult
-from core.model import CreditNote, Customer, Invoice, Payment, Refund
-from core.sync_context import Outcome, SyncContext, Work
-from core.sync_log import SyncLog
-from core.sync_outcomes import Outcomes
-from core.sync_reviews import Reviews
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.ports import PushResult
+from syncledger.core.sync_context import Outcome, SyncContext, Work
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_outcomes import Outcomes
+from syncledger.core.sync_reviews import Reviews
 
 
 class Creates:

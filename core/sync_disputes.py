@@ -8,14 +8,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from core.errors import TransientLedgerError
-from core.events import Envelope, InvoiceDisputed
-from core.model import CreditNote, Invoice, InvoiceLine, RecordRef
-from core.sync_context import Operation, Outcome, SyncContext, Work, idempotency_key
-from core.sync_log import SyncLog
-from core.sync_outcomes import Outcomes
-from core.sync_state import RecordState
-from core.validation import DISPUTE_ALREADY_CREDITED, DISPUTE_ON_PAID_INVOICE
+from syncledger.core.errors import TransientLedgerError
+from syncledger.core.events import Envelope, InvoiceDisputed
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine, RecordRef
+from syncledger.core.sync_context import Operation, Outcome, SyncContext, Work, idempotency_key
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_outcomes import Outcomes
+from syncledger.core.sync_state import RecordState
+from syncledger.core.validation import DISPUTE_ALREADY_CREDITED, DISPUTE_ON_PAID_INVOICE
 
 Push = Callable[[Work, Envelope], Awaitable[Outcome]]
 

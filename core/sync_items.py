@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
-from core.events import LedgerItemCreated, LedgerItemRequested
-from core.model import CreditNote, Invoice
-from core.sync_context import SyncContext, Work
-from core.sync_log import SyncLog
-from core.validation import LEDGER_ITEM_MISSING
+from syncledger.core.events import LedgerItemCreated, LedgerItemRequested
+from syncledger.core.model import CreditNote, Invoice
+from syncledger.core.sync_context import SyncContext, Work
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.validation import LEDGER_ITEM_MISSING
 
 
 class Items:

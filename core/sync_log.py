@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from adapters.ports import WriteSteps
-from core.errors import ConcurrencyError
-from core.events import Envelope, EventData, make_envelope
-from core.steps import StepJournal
-from core.subjects import ledger_subject
-from core.sync_context import SyncContext, Work
+from syncledger.core.errors import ConcurrencyError
+from syncledger.core.events import Envelope, EventData, make_envelope
+from syncledger.core.ports import WriteSteps
+from syncledger.core.steps import StepJournal
+from syncledger.core.subjects import ledger_subject
+from syncledger.core.sync_context import SyncContext, Work
 
 
 class SyncLog:

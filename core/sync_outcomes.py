@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.ports import LedgerRecord, PushResult
-from core.errors import AuthExpiredError, LedgerError, TransientLedgerError
-from core.events import (
+from syncledger.core.errors import AuthExpiredError, LedgerError, TransientLedgerError
+from syncledger.core.events import (
     CustomerCreditRecorded,
     Envelope,
     EventData,
@@ -20,10 +19,11 @@ from core.events import (
     RetryRequested,
     SourceRecordRejected,
 )
-from core.model import CreditNote, Invoice, Payment, RecordRef, Refund
-from core.subjects import source_subject
-from core.sync_context import Outcome, SyncContext, Work, backoff
-from core.sync_log import SyncLog
+from syncledger.core.model import CreditNote, Invoice, Payment, RecordRef, Refund
+from syncledger.core.ports import LedgerRecord, PushResult
+from syncledger.core.subjects import source_subject
+from syncledger.core.sync_context import Outcome, SyncContext, Work, backoff
+from syncledger.core.sync_log import SyncLog
 
 
 class Outcomes:
@@ -152,7 +152,7 @@ class Outcomes:
         self, work: Work, code: str | None, message: str, n: int, *, transient: bool = False
     ) -> Outcome:
         """Give up on the push (``transient``: the attempts ran out on an outage, so
-        ``core.outage`` asks again by itself once the ledger answers)."""
+        ``syncledger.core.outage`` asks again by itself once the ledger answers)."""
         await self._log.emit(work, self._abandoned(work, code, message, n, transient))
         return Outcome("abandoned", str(work.ref))
 

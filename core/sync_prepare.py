@@ -8,11 +8,11 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Literal
 
-from core.model import CreditNote, Customer, Invoice, Payment, Refund
-from core.sync_batches import Batch
-from core.sync_context import Missing, SyncContext, Work, needs
-from core.sync_items import Items
-from core.validation import CUSTOMER_NOT_FOUND, REFUND_EXCEEDS_CREDIT
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.sync_batches import Batch
+from syncledger.core.sync_context import Missing, SyncContext, Work, needs
+from syncledger.core.sync_items import Items
+from syncledger.core.validation import CUSTOMER_NOT_FOUND, REFUND_EXCEEDS_CREDIT
 
 
 class Prepare:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from adapters.ports import PushResult
-from core.errors import TransientLedgerError
-from core.events import Envelope, ReviewRequested, ReviewResolved
-from core.model import Customer, RecordRef
-from core.sync_context import Outcome, SyncContext, Work, idempotency_key
-from core.sync_log import SyncLog
-from core.sync_outcomes import Outcomes
-from core.sync_state import RecordState
+from syncledger.core.errors import TransientLedgerError
+from syncledger.core.events import Envelope, ReviewRequested, ReviewResolved
+from syncledger.core.model import Customer, RecordRef
+from syncledger.core.ports import PushResult
+from syncledger.core.sync_context import Outcome, SyncContext, Work, idempotency_key
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_outcomes import Outcomes
+from syncledger.core.sync_state import RecordState
 
 Retry = Callable[[str], Awaitable[Outcome]]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from core.events import upcast
-from core.store import EventStore
-from core.subjects import entity_filter
+from syncledger.core.events import upcast
+from syncledger.core.store import EventStore
+from syncledger.core.subjects import entity_filter
 
 log = logging.getLogger(__name__)
 

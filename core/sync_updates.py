@@ -4,13 +4,13 @@ authority decides: the source overwrites, or a person reviews)."""
 
 from __future__ import annotations
 
-from adapters.ports import LedgerRecord, PushResult
-from core.errors import StaleVersionError
-from core.events import ConflictDetected
-from core.model import Customer, Invoice
-from core.sync_context import Outcome, SyncContext, Work
-from core.sync_log import SyncLog
-from core.sync_outcomes import Outcomes
+from syncledger.core.errors import StaleVersionError
+from syncledger.core.events import ConflictDetected
+from syncledger.core.model import Customer, Invoice
+from syncledger.core.ports import LedgerRecord, PushResult
+from syncledger.core.sync_context import Outcome, SyncContext, Work
+from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_outcomes import Outcomes
 
 
 class Updates:

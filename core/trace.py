@@ -1,6 +1,6 @@
 """``syncledger trace <system>/<kind>/<id>``: one record's events, in order, to its ledger id.
 
-Every stored event is read through :func:`core.decode.decode` (typed, upcast) and worded
+Every stored event is read through :func:`syncledger.core.decode.decode` (typed, upcast) and worded
 from its typed payload by :func:`describe`; an event that does not decode is shown as such,
 never dropped."""
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.decode import decode
-from core.errors import UndecodableEvent
-from core.events import (
+from syncledger.core.decode import decode
+from syncledger.core.errors import UndecodableEvent
+from syncledger.core.events import (
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
@@ -37,10 +37,10 @@ from core.events import (
     SourceRecordRejected,
     registered_types,
 )
-from core.ids import subject_token
-from core.model import RecordRef
-from core.store import EventStore, StoredEvent
-from core.subjects import source_subject
+from syncledger.core.ids import subject_token
+from syncledger.core.model import RecordRef
+from syncledger.core.store import EventStore, StoredEvent
+from syncledger.core.subjects import source_subject
 
 
 @dataclass(frozen=True, slots=True)

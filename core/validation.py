@@ -1,8 +1,8 @@
 """Validation of source records before they reach a ledger (DESIGN §8).
 
-``validate(item, ledger)`` turns one raw :class:`~adapters.ports.SourceItem` into either
+``validate(item, ledger)`` turns one raw :class:`~syncledger.core.ports.SourceItem` into either
 :class:`Validated` (the typed canonical record) or :class:`Rejected` (every rule it broke,
-as :class:`~core.events.RejectionReason` with a stable reason code, the field, and a
+as :class:`~syncledger.core.events.RejectionReason` with a stable reason code, the field, and a
 message that says what to fix). It never raises on bad input: bad input is data.
 
 Each rule is a small named function returning a list of reasons (empty: passed):
@@ -42,19 +42,19 @@ reason code                  rule
 ``due_before_issue``         :func:`check_due_date`
 ``invalid_email``            :func:`check_email`
 ``invalid_phone``            :func:`check_phone`
-``unsupported_kind``         :func:`validate` (not a kind in ``core.model.RECORD_KINDS``)
+``unsupported_kind``         :func:`validate` (not a kind in ``syncledger.core.model.RECORD_KINDS``)
 ``invalid_record``           last line of defence; never expected
 ``customer_not_found``       detected by the sync worker; the code and help live here
-``unmatched_item``           :mod:`core.mapping` item policy ``unmatched = "review"``
+``unmatched_item``           :mod:`syncledger.core.mapping` item policy ``unmatched = "review"``
 ``ledger_item_missing``      detected by the sync worker: a line names no item of the ledger
-``invalid_split``            :mod:`core.mapping` ``split_total``: unusable ``parts``
+``invalid_split``            :mod:`syncledger.core.mapping` ``split_total``: unusable ``parts``
 ===========================  =====================================================
 
 Per-ledger limits live in :data:`LEDGER_RULES`; a ledger id not in the table gets the
 conservative :data:`DEFAULT_RULES`.
 
 :func:`storable_number_reasons` applies the numeric rules that hold for every ledger
-before a record may enter the log at all (``core.ingest``): a value no ledger can hold
+before a record may enter the log at all (``syncledger.core.ingest``): a value no ledger can hold
 is refused there, so it never reaches the read models.
 """
 
@@ -65,18 +65,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, localcontext
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import stdnum
 from pydantic import ValidationError as PydanticValidationError
 from stdnum.us import ein
 
-from core.events import RejectionReason
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from core.money import is_currency, minor_unit
+from syncledger.core.events import RejectionReason
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.money import is_currency, minor_unit
 
 if TYPE_CHECKING:
-    from adapters.ports import SourceItem
+    from syncledger.core.ports import SourceItem
 
 # --------------------------------------------------------------------------- reason codes
 
@@ -196,11 +197,11 @@ _HELP: Final[Mapping[str, str]] = {
     "add the customer to the source (customers.csv) or correct customer_id, then import "
     "again.",
     UNMATCHED_ITEM: "The line's item code is not listed in [items.map] of the ledger's mapping "
-    'file (adapters/mappings/<ledger>.toml), whose item policy is unmatched = "review". Add '
+    'file (adapters/<platform>/mapping.toml), whose item policy is unmatched = "review". Add '
     'the code there with the ledger item it stands for, or set unmatched = "create" to push '
     "unlisted codes unchanged; then run syncledger retry on the record (docs/mappings.md).",
     LEDGER_ITEM_MISSING: "A line is booked to an item the ledger does not have. When "
-    "[items.map] of the ledger's mapping file (adapters/mappings/<ledger>.toml) sends the "
+    "[items.map] of the ledger's mapping file (adapters/<platform>/mapping.toml) sends the "
     "source code to that item, correct the entry or create the item in the ledger; an "
     'unlisted code is only created in the ledger when the policy is unmatched = "create". '
     "Then run syncledger retry on the record (docs/mappings.md).",
@@ -300,102 +301,17 @@ class LedgerRules:
         return self.forbidden.get(key, "") if key else ""
 
 
-_NO_COLON: Final = {"customer.name": ":"}
-_PLATFORMS = "PLATFORMS.md (QuickBooks Desktop maximum lengths)"
-_QBO_3P = "3P: QuickBooks Online import field tables"
-_XERO_SPEC = "Xero OpenAPI xero_accounting.yaml maxLength"
-_QBD_LIMITS: Final = {
-    "customer.name": 41,
-    "customer.contact_name": 41,
-    "customer.email": 1023,
-    "customer.phone": 21,
-    "customer.address_line": 41,
-    "customer.address_lines": 5,
-    "document.number": 11,
-    "line.description": 4095,
-    "payment.reference": 20,
-}
-_XERO_LIMITS: Final = {
-    "customer.name": 255,
-    "customer.contact_name": 255,
-    "customer.email": 255,
-    "customer.phone": 50,
-    "customer.tax_id": 50,
-    "customer.address_line": 500,
-    "customer.address_lines": 4,
-    "document.number": 255,
-    "line.item_code": 30,
-}
+#: ``':'`` refused in customer names, the rule most ledgers share (QuickBooks reserves it
+#: for sub-customers); a platform's rules (``adapters/<platform>/rules.py``) say otherwise.
+NO_COLON: Final[Mapping[str, str]] = MappingProxyType({"customer.name": ":"})
 
-_SAGE_SPEC = (
-    "Sage Accounting v3.1 swagger.full.json maxLength (Contact, ContactPerson, Address, "
-    "SalesInvoice); address: 4 lines = address_line_1, address_line_2, city, region"
-)
-_SAGE_LIMITS: Final = {
-    "customer.name": 100,
-    "customer.contact_name": 50,
-    "customer.email": 100,
-    "customer.phone": 50,
-    "customer.address_line": 50,
-    "customer.address_lines": 4,
-    "document.number": 25,
-}
-
-#: Used for ledger ids not in LEDGER_RULES: every limit a default, ':' refused in names.
-DEFAULT_RULES: Final = LedgerRules(ledger="default", forbidden=_NO_COLON)
-
-LEDGER_RULES: Final[Mapping[str, LedgerRules]] = {
-    "qbo": LedgerRules(
-        ledger="qbo",
-        max_length={
-            "customer.name": 100,
-            "document.number": 21,
-            "customer.email": 100,
-            "customer.phone": 21,
-            "customer.address_line": 500,
-            "customer.address_lines": 5,
-        },
-        forbidden=_NO_COLON,
-        sources={
-            "customer.name": "syncledger brief (DisplayName <= 100, no ':' tab newline)",
-            "document.number": "syncledger brief (DocNumber <= 21)",
-            "customer.email": _QBO_3P,
-            "customer.phone": _QBO_3P,
-            "customer.address_line": _QBO_3P,
-            "customer.address_lines": _QBO_3P,
-        },
-    ),
-    "qbd": LedgerRules(
-        ledger="qbd",
-        max_length=_QBD_LIMITS,
-        forbidden=_NO_COLON,
-        sources=dict.fromkeys(_QBD_LIMITS, _PLATFORMS),
-    ),
-    "xero": LedgerRules(
-        ledger="xero",
-        max_length=_XERO_LIMITS,
-        required={"invoice": frozenset({"due_date"})},
-        sources={
-            **dict.fromkeys(_XERO_LIMITS, _XERO_SPEC),
-            "invoice.due_date": "3P: Workato Xero docs (due date required to approve)",
-        },
-    ),
-    "zoho-books": LedgerRules(ledger="zoho-books", forbidden=_NO_COLON),
-    "freshbooks": LedgerRules(ledger="freshbooks", forbidden=_NO_COLON),
-    "sage": LedgerRules(
-        ledger="sage",
-        max_length=_SAGE_LIMITS,
-        forbidden=_NO_COLON,
-        sources=dict.fromkeys(_SAGE_LIMITS, _SAGE_SPEC),
-    ),
-    "netsuite": LedgerRules(ledger="netsuite", forbidden=_NO_COLON),
-    "odoo": LedgerRules(ledger="odoo", forbidden=_NO_COLON),
-}
+#: Used for ledger ids without rules of their own: every limit a default, ':' refused in names.
+DEFAULT_RULES: Final = LedgerRules(ledger="default", forbidden=NO_COLON)
 
 
-def ledger_rules(ledger: str) -> LedgerRules:
-    """The rules of ``ledger``; the conservative defaults for an id not in the table."""
-    return LEDGER_RULES.get(ledger) or replace(DEFAULT_RULES, ledger=str(ledger))
+def default_rules(ledger: str) -> LedgerRules:
+    """The conservative defaults, named for ``ledger`` (a ledger without rules of its own)."""
+    return replace(DEFAULT_RULES, ledger=str(ledger))
 
 
 # --------------------------------------------------------------------------- named rules
@@ -1320,13 +1236,15 @@ def _validate(item: SourceItem, rules: LedgerRules, home_currency: str) -> Valid
     return validator(_Reader(fields, kind, rules), home_currency)
 
 
-def validate(item: SourceItem, ledger: str, *, home_currency: str = "USD") -> Validated | Rejected:
-    """Check ``item`` against every rule for ``ledger``; never raises on bad input.
+def validate(
+    item: SourceItem, rules: LedgerRules, *, home_currency: str = "USD"
+) -> Validated | Rejected:
+    """Check ``item`` against the ledger's ``rules``; never raises on bad input.
 
     ``home_currency`` is the ledger company's currency: a document in any other currency
     needs an explicit exchange rate."""
     try:
-        return _validate(item, ledger_rules(ledger), home_currency)
+        return _validate(item, rules, home_currency)
     except Exception as exc:  # last line of defence: bad input is data, not a crash (§1.5)
         message = f"the record could not be checked ({type(exc).__name__}): report this bug"
         return Rejected(tuple(_fail(INVALID_RECORD, message)))

@@ -35,9 +35,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
-from core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
-from core.subjects import entity_filter
-from core.sync import Outcome, SyncService
+from syncledger.core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
+from syncledger.core.subjects import entity_filter
+from syncledger.core.sync import Outcome, SyncService
 
 log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ Public entry points: :func:`make_engine`, :func:`create_all`, :class:`Projection
 :func:`replay`, :func:`verify` and :class:`ReadModels`.
 """
 
-from projections.engine import make_engine
-from projections.queries import ReadModels
-from projections.rebuild import ReplayResult, VerifyResult, replay, verify
-from projections.runner import ProjectionRunner
-from projections.schema import create_all, metadata
+from syncledger.projections.engine import make_engine
+from syncledger.projections.queries import ReadModels
+from syncledger.projections.rebuild import ReplayResult, VerifyResult, replay, verify
+from syncledger.projections.runner import ProjectionRunner
+from syncledger.projections.schema import create_all, metadata
 
 __all__ = [
     "ProjectionRunner",

@@ -26,9 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from core.errors import ProjectionError
-from projections.schema import Tables
-from projections.state import Group, Row, TableSpec, WorkingSet
+from syncledger.core.errors import ProjectionError
+from syncledger.projections.schema import Tables
+from syncledger.projections.state import Group, Row, TableSpec, WorkingSet
 
 LOAD_CHUNK = 500  # values per IN (…) when loading groups
 
@@ -89,7 +89,7 @@ class _Prepared:
 
 
 class SqlRows:
-    """Statements for one :class:`~projections.schema.Tables`, for one dialect."""
+    """Statements for one :class:`~syncledger.projections.schema.Tables`, for one dialect."""
 
     def __init__(self, tables: Tables, dialect: Dialect) -> None:
         self.tables = tables

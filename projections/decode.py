@@ -20,9 +20,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from core.errors import ProjectionError
-from core.events import registered_types, upcast
-from core.store import StoredEvent
+from syncledger.core.errors import ProjectionError
+from syncledger.core.events import registered_types, upcast
+from syncledger.core.store import StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ def _current_version(type_name: str) -> int | None:
 
 def decode(stored: StoredEvent, wanted: frozenset[str]) -> Event | None:
     """The event at ``stored`` if its type is in ``wanted``, else ``None``; an event that
-    cannot be read is a :class:`~core.errors.ProjectionError` naming its sequence."""
+    cannot be read is a :class:`~syncledger.core.errors.ProjectionError` naming its sequence."""
     found = read_event(stored, wanted)
     if isinstance(found, Broken):
         raise ProjectionError(

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, select
 
-from core.errors import ProjectionError
-from projections.schema import NON_DIGEST_COLUMNS, TABLE_NAMES, Tables
+from syncledger.core.errors import ProjectionError
+from syncledger.projections.schema import NON_DIGEST_COLUMNS, TABLE_NAMES, Tables
 
 _COLLATION = {"postgresql": "C", "sqlite": "BINARY"}
 FETCH_ROWS = 5000

@@ -1,6 +1,6 @@
 """The fold: how each event type changes the read models.
 
-Pure functions over a :class:`~projections.state.WorkingSet`; no I/O beyond what the
+Pure functions over a :class:`~syncledger.projections.state.WorkingSet`; no I/O beyond what the
 working set loads. Every handled type is in :data:`HANDLERS`; the types the read models
 deliberately do not use are in :data:`IGNORED`; anything else (a type added later) is
 skipped too, so a new event type never stops the projections.
@@ -9,10 +9,10 @@ Nothing in the log stops the fold either (:func:`apply`): an event that cannot b
 or applied — a field missing, amounts that cannot be added exactly, a handler that fails
 on data an older version wrote — changes nothing but one ``unfoldable`` row (sequence,
 type, source record, reason), and the fold goes on with the next event. Only the
-database failing stops a batch (:class:`~projections.state.RowsUnavailable`).
+database failing stops a batch (:class:`~syncledger.projections.state.RowsUnavailable`).
 
 A rejection that is not about one ledger and not about the record's folded content is a
-version refused at import (``core.ingest``): it never reached the log as an observation,
+version refused at import (``syncledger.core.ingest``): it never reached the log as an observation,
 so it opens an ``errors`` row of its own (``refused``) until a newer version is observed
 or the record is deleted.
 
@@ -38,9 +38,9 @@ from decimal import (
 )
 from typing import Any
 
-from core.ids import canonical_json
-from projections.decode import Broken, Event
-from projections.state import Group, Row, RowsUnavailable, WorkingSet
+from syncledger.core.ids import canonical_json
+from syncledger.projections.decode import Broken, Event
+from syncledger.projections.state import Group, Row, RowsUnavailable, WorkingSet
 
 OBSERVED, REJECTED, PUSHING, SYNCED = "observed", "rejected", "pushing", "synced"
 FAILED, ABANDONED, DELETED = "failed", "abandoned", "deleted"
@@ -504,7 +504,7 @@ _SOURCE_TABLES: dict[str, tuple[str, ...]] = {
 def apply(ws: WorkingSet, events: Iterable[Event | Broken]) -> list[Row]:
     """Fold ``events`` into ``ws``. An event that cannot be read or applied leaves no
     trace but its ``unfoldable`` row, and the fold goes on; return the rows recorded.
-    Only :class:`~projections.state.RowsUnavailable` (the database) stops it."""
+    Only :class:`~syncledger.projections.state.RowsUnavailable` (the database) stops it."""
     recorded: list[Row] = []
     for ev in events:
         broken = ev if isinstance(ev, Broken) else _apply_one(ws, ev)

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Column, ColumnElement, Connection, Engine, Row, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import ProjectionError
-from projections.digest import codepoint_order
-from projections.fold import ANY_LEDGER, OPEN
-from projections.schema import LIVE, PROJECTION_NAME
+from syncledger.core.errors import ProjectionError
+from syncledger.projections.digest import codepoint_order
+from syncledger.projections.fold import ANY_LEDGER, OPEN
+from syncledger.projections.schema import LIVE, PROJECTION_NAME
 
 T = TypeVar("T")
 

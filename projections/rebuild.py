@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import ProjectionError
-from core.store import EventStore
-from projections.digest import digests
-from projections.engine import SQLITE_BEGIN_OPTION
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
-from projections.schema import (
+from syncledger.core.errors import ProjectionError
+from syncledger.core.store import EventStore
+from syncledger.projections.digest import digests
+from syncledger.projections.engine import SQLITE_BEGIN_OPTION
+from syncledger.projections.runner import DEFAULT_BATCH, ProjectionRunner
+from syncledger.projections.schema import (
     LIVE,
     PROJECTION_NAME,
     TABLE_NAMES,

@@ -6,7 +6,7 @@ which also takes the row lock, so two runners never interleave), then loads the 
 batch reads, folds the batch in memory and writes every changed row. A crash at any
 point leaves either the whole batch and its checkpoint, or neither: nothing is applied
 twice or skipped. An event the fold cannot apply is recorded in the ``unfoldable`` table
-inside that same transaction and the runner goes on (:func:`projections.fold.apply`);
+inside that same transaction and the runner goes on (:func:`syncledger.projections.fold.apply`);
 only the database or the event store failing stops a batch.
 
 While one batch is written (in a worker thread, so the event loop keeps serving the
@@ -25,14 +25,14 @@ from functools import partial
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import ProjectionError
-from core.store import EventStore, StoredEvent
-from projections import fold
-from projections.db import Checkpoint, CheckpointMoved, SqlRows
-from projections.decode import Broken, Event, read_event
-from projections.engine import SQLITE_BEGIN_OPTION
-from projections.schema import LIVE, PROJECTION_NAME, Tables, create_tables
-from projections.state import Group, Row, WorkingSet
+from syncledger.core.errors import ProjectionError
+from syncledger.core.store import EventStore, StoredEvent
+from syncledger.projections import fold
+from syncledger.projections.db import Checkpoint, CheckpointMoved, SqlRows
+from syncledger.projections.decode import Broken, Event, read_event
+from syncledger.projections.engine import SQLITE_BEGIN_OPTION
+from syncledger.projections.schema import LIVE, PROJECTION_NAME, Tables, create_tables
+from syncledger.projections.state import Group, Row, WorkingSet
 
 log = logging.getLogger(__name__)
 

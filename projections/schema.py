@@ -29,9 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import ProjectionError
+from syncledger.core.errors import ProjectionError
 
-#: name of the checkpoint row of the read models built by :mod:`projections.runner`
+#: name of the checkpoint row of the read models built by :mod:`syncledger.projections.runner`
 PROJECTION_NAME = "read_models"
 
 TABLE_NAMES: tuple[str, ...] = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from core.errors import ProjectionError
+from syncledger.core.errors import ProjectionError
 
 Row = dict[str, Any]
 Key = tuple[str, ...]

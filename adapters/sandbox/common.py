@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.sandbox.faults import Faults, TargetedFaults
-from adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.sandbox.faults import Faults, TargetedFaults
+from syncledger.adapters.sandbox.oauth import OAuthServer
 
 STANDARD_KINDS = ("customer", "invoice", "payment", "credit_note")
 

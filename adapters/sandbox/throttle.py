@@ -6,7 +6,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from adapters.ratelimit import Rate
+from syncledger.adapters.ratelimit import Rate
 
 
 class WindowThrottle:

@@ -8,11 +8,11 @@ dependency order: customers, invoices, credit notes, payments, refunds.
 Two kinds of trouble, kept apart:
 
 * a bad **file** (missing, unreadable, missing a required column, an unknown column,
-  broken quoting) raises :class:`~core.errors.SourceError` naming the file, the line and
+  broken quoting) raises :class:`~syncledger.core.errors.SourceError` naming the file, the line and
   what to fix, before any item is produced;
 * a bad **row** (wrong number of cells, text that is not valid in the file's encoding, a
   timestamp that does not parse, an invoice whose repeated columns disagree) still
-  becomes a :class:`~adapters.ports.SourceItem` carrying what could be read, plus the list
+  becomes a :class:`~syncledger.core.ports.SourceItem` carrying what could be read, plus the list
   of problems under :data:`core.validation.MALFORMED_FIELD`, so validation rejects it with
   reason ``malformed_row`` and the rest of the file flows on.
 """
@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from adapters.ports import SourceItem
-from core.errors import ConfigurationError, SourceError
-from core.validation import MALFORMED_FIELD
+from syncledger.core.errors import ConfigurationError, SourceError
+from syncledger.core.ports import SourceItem
+from syncledger.core.validation import MALFORMED_FIELD
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
@@ -376,7 +376,7 @@ STATUS_COLUMNS = ("source_ref", "status", "balance", "ledger_updated_at", "writt
 
 
 class CsvSource:
-    """:class:`~adapters.ports.SourceAdapter` over a directory of CSV files."""
+    """:class:`~syncledger.core.ports.SourceAdapter` over a directory of CSV files."""
 
     def __init__(self, directory: Path, system: str = "csv", *, encoding: str = "utf-8-sig"):
         try:

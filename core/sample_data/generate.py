@@ -1,7 +1,7 @@
 """Generate the sample CSV data, deterministically (fixed seed, Decimal money).
 
-    python -m core.sample_data.generate            # rewrites core/sample_data/*.csv
-    python -m core.sample_data.generate --out DIR  # anywhere else
+    python -m syncledger.core.sample_data.generate            # rewrites core/sample_data/*.csv
+    python -m syncledger.core.sample_data.generate --out DIR  # anywhere else
 
 What it writes (the same bytes for the same seed):
 
@@ -34,7 +34,7 @@ from stdnum.de import vat as de_vat
 from stdnum.gb import vat as gb_vat
 from stdnum.us import ein
 
-from core.money import quantize
+from syncledger.core.money import quantize
 
 SEED: Final = 20240601
 N_CUSTOMERS: Final = 60

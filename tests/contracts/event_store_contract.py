@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.errors import ConcurrencyError, ImmutableLogError
-from core.events import Envelope, SourceRecordObserved, make_envelope, subject_for
-from core.store import EventStore
+from syncledger.core.errors import ConcurrencyError, ImmutableLogError
+from syncledger.core.events import Envelope, SourceRecordObserved, make_envelope, subject_for
+from syncledger.core.store import EventStore
 
 
 def observed(record_id: str, version: int = 1, entity: str = "acme") -> Envelope:

@@ -22,9 +22,9 @@ from typing import Protocol
 
 import pytest
 
-from adapters.ports import LedgerAdapter, LedgerRecord
-from core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import LedgerAdapter, LedgerRecord
 from tests.contracts.steps_contract import MultiWriteContract
 
 BURST = 45

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import pytest
 
-from adapters.ports import LedgerRecord, StepFind, StepResult, StepWrite, step_key
-from core.errors import TransientLedgerError
+from syncledger.core.errors import TransientLedgerError
+from syncledger.core.ports import LedgerRecord, StepFind, StepResult, StepWrite, step_key
 
 if TYPE_CHECKING:
     from tests.contracts.ledger_contract import LedgerUnderTest

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ports import SourceItem
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats, free_port
-from core.pipeline import ingest_dir, ingest_items, reconcile_now
-from core.settings import Settings
-from core.sync_state import SyncState
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats, free_port
+from syncledger.core.pipeline import ingest_dir, ingest_items, reconcile_now
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
+from syncledger.core.sync_state import SyncState
 from tests.support.ledger_checks import assert_ledger_holds_each_record_once
 from tests.support.processes import Proc, SandboxServer
 from tests.support.records import credit_note, customer, invoice, payment, refund

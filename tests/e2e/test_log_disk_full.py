@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats, attach
-from core.errors import LogNotWritable
-from core.events import Envelope, RetryRequested, make_envelope
-from core.model import RecordRef
-from core.settings import Settings
-from core.subjects import source_subject
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats, attach
+from syncledger.core.errors import LogNotWritable
+from syncledger.core.events import Envelope, RetryRequested, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.settings import Settings
+from syncledger.core.subjects import source_subject
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HANG_GUARD_S = 120  # a deadline against hangs, not a timing assertion
@@ -80,7 +80,7 @@ def fill(disk: Path) -> Path:
 
 def cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "syncledger.core.cli", *args],
         env={**os.environ, "SYNCLEDGER_DATA_DIR": str(data_dir)},
         capture_output=True,
         text=True,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ports import SourceItem
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats, free_port
-from core.pipeline import ingest_items
-from core.settings import Settings
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats, free_port
+from syncledger.core.pipeline import ingest_items
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
 from tests.support.processes import SandboxServer
 from tests.support.records import customer
 
@@ -54,7 +54,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """``syncledger ARGS`` in a fresh process; with ``debug_logs`` every logger writes at
     DEBUG through the CLI's own handlers (so what it masks, it masks for all of them)."""
-    code = "from core.cli import main; main()"
+    code = "from syncledger.core.cli import main; main()"
     if debug_logs:
         code = (
             "import logging; logging.basicConfig(level=logging.DEBUG, "

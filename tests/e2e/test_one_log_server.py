@@ -27,10 +27,10 @@ import nats
 import nats.js.errors
 import pytest
 
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats
-from core.settings import Settings
-from core.store_jetstream import JetStreamEventStore
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.settings import Settings
+from syncledger.core.store_jetstream import JetStreamEventStore
 from tests.contracts.event_store_contract import observed
 from tests.support.processes import Proc, wait_for
 
@@ -116,7 +116,7 @@ async def refs_in_log(data: Path) -> list[str]:
 
 def status(data: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", "status", "--data-dir", str(data)],
+        [sys.executable, "-m", "syncledger.core.cli", "status", "--data-dir", str(data)],
         cwd=REPO,
         env=clean_env(**env),
         capture_output=True,

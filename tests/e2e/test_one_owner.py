@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from nats.js.errors import KeyNotFoundError
 
-from core.bootstrap import Runtime, open_runtime
-from core.embedded import EmbeddedNats
-from core.lease import LEASE_BUCKET, LeaseHolder, PushLease, lease_key
-from core.pipeline import reconcile_now
-from core.settings import Settings
-from core.sync_state import SyncState
+from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.lease import LEASE_BUCKET, LeaseHolder, PushLease, lease_key
+from syncledger.core.pipeline import reconcile_now
+from syncledger.core.settings import Settings
+from syncledger.core.sync_state import SyncState
 from tests.support.ledger_checks import KINDS, assert_ledger_holds_each_record_once
 from tests.support.processes import Proc, SandboxServer, wait_for
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ports import SourceItem
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats
-from core.pipeline import ingest_items, reconcile_now
-from core.settings import Settings
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.pipeline import ingest_items, reconcile_now
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
 from tests.support.processes import Proc, SandboxServer, wait_for
 from tests.support.records import customer, invoice
 

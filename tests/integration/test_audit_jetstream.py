@@ -11,23 +11,23 @@ import nats
 import pytest
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from audit.checkpoints import checkpoint_now
-from audit.context import AuditContext
-from audit.holds import place_hold
-from audit.logtree import LogTree
-from audit.merkle import MerkleTree
-from audit.package import export_package
-from audit.retention import RetentionPolicy, run_retention
-from audit.sample import write_sample_log
-from audit.scope import Scope
-from audit.signing import SigningKeyring
-from audit.trace import trace_record
-from audit.verify import check_succession, signer_map, verify_package
-from audit.verifylog import verify_log
-from core.errors import ImmutableLogError
-from core.ids import uuid7
-from core.keystore import SqliteKeyStore, load_or_create_kek
-from core.store_jetstream import JetStreamEventStore
+from syncledger.audit.checkpoints import checkpoint_now
+from syncledger.audit.context import AuditContext
+from syncledger.audit.holds import place_hold
+from syncledger.audit.logtree import LogTree
+from syncledger.audit.merkle import MerkleTree
+from syncledger.audit.package import export_package
+from syncledger.audit.retention import RetentionPolicy, run_retention
+from syncledger.audit.sample import write_sample_log
+from syncledger.audit.scope import Scope
+from syncledger.audit.signing import SigningKeyring
+from syncledger.audit.trace import trace_record
+from syncledger.audit.verify import check_succession, signer_map, verify_package
+from syncledger.audit.verifylog import verify_log
+from syncledger.core.errors import ImmutableLogError
+from syncledger.core.ids import uuid7
+from syncledger.core.keystore import SqliteKeyStore, load_or_create_kek
+from syncledger.core.store_jetstream import JetStreamEventStore
 
 pytestmark = pytest.mark.integration
 

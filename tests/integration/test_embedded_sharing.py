@@ -1,4 +1,4 @@
-"""Sharing the embedded server of a data directory (``core.embedded.attach``): the first
+"""Sharing the embedded server of a data directory (``syncledger.core.embedded.attach``): the first
 user starts it, later ones join it, the last one out stops it — including a server that
 another user restarted after the first one died. Each attachment holds its own lock file
 description, so attachments in one process behave as separate processes would."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.embedded import attach
+from syncledger.core.embedded import attach
 
 pytestmark = pytest.mark.integration
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ports import SourceItem
-from core.bootstrap import Runtime, open_runtime
-from core.embedded import EmbeddedNats
-from core.errors import LeaseHeld
-from core.lease import LEASE_BUCKET, lease_key
-from core.ledgers import LedgerHandle, open_ledger
-from core.pipeline import ingest_items, open_push_lease, run_worker, sync_service
-from core.settings import Settings
-from core.worker import build_broker, durable_name
+from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.errors import LeaseHeld
+from syncledger.core.lease import LEASE_BUCKET, lease_key
+from syncledger.core.ledgers import LedgerHandle, open_ledger
+from syncledger.core.pipeline import ingest_items, open_push_lease, run_worker, sync_service
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
+from syncledger.core.worker import build_broker, durable_name
 from tests.support.records import customer
 
 pytestmark = pytest.mark.integration

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sources.csv_source import CsvSource
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats
-from core.events import SourceRecordObserved, make_envelope
-from core.ingest import Ingestor
-from core.model import RecordRef
-from core.settings import Settings
-from core.subjects import entity_filter, source_subject
+from syncledger.adapters.sources.csv_source import CsvSource
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.events import SourceRecordObserved, make_envelope
+from syncledger.core.ingest import Ingestor
+from syncledger.core.model import RecordRef
+from syncledger.core.settings import Settings
+from syncledger.core.subjects import entity_filter, source_subject
 from tests.support.processes import Proc
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 
-from core.store_jetstream import JetStreamEventStore
+from syncledger.core.store_jetstream import JetStreamEventStore
 from tests.contracts.event_store_contract import EventStoreContract, observed
 
 pytestmark = pytest.mark.integration

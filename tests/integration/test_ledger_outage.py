@@ -13,19 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.platforms import Connection, platform
-from adapters.ports import SourceItem
-from core.bootstrap import Runtime, open_runtime
-from core.embedded import EmbeddedNats
-from core.errors import LedgerUnavailable
-from core.events import LedgerPushAbandoned, LedgerPushRequested, make_envelope
-from core.ledgers import LedgerHandle
-from core.model import RecordRef
-from core.pipeline import ingest_items, sync_bounded
-from core.settings import Settings
-from core.subjects import ledger_subject
-from core.sync import idempotency_key
-from core.sync_state import SyncState
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.errors import LedgerUnavailable
+from syncledger.core.events import LedgerPushAbandoned, LedgerPushRequested, make_envelope
+from syncledger.core.ledgers import LedgerHandle
+from syncledger.core.model import RecordRef
+from syncledger.core.pipeline import ingest_items, sync_bounded
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
+from syncledger.core.subjects import ledger_subject
+from syncledger.core.sync import idempotency_key
+from syncledger.core.sync_state import SyncState
 from tests.support.records import customer
 
 pytestmark = pytest.mark.integration

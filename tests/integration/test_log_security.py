@@ -19,12 +19,12 @@ import nats.errors
 import pytest
 from nats.js import api as js_api
 
-from core.bootstrap import connect, open_runtime
-from core.embedded import EmbeddedNats
-from core.errors import EventStoreUnavailable, LogMissing
-from core.nats_users import ADMIN_USER, APP_USER, READER_USER
-from core.settings import Settings
-from core.store_jetstream import JetStreamEventStore
+from syncledger.core.bootstrap import connect, open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.errors import EventStoreUnavailable, LogMissing
+from syncledger.core.nats_users import ADMIN_USER, APP_USER, READER_USER
+from syncledger.core.settings import Settings
+from syncledger.core.store_jetstream import JetStreamEventStore
 from tests.contracts.event_store_contract import observed
 from tests.support.servers import OpenNats
 

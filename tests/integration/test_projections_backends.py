@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-from core.store import EventStore
-from core.store_jetstream import JetStreamEventStore
-from core.store_memory import MemoryEventStore
-from projections import make_engine
+from syncledger.core.store import EventStore
+from syncledger.core.store_jetstream import JetStreamEventStore
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.projections import make_engine
 from tests.unit.test_projections_contract import ProjectionContract
 
 pytestmark = pytest.mark.integration

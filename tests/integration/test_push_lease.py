@@ -14,9 +14,9 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from core.embedded import EmbeddedNats
-from core.errors import LeaseHeld, OwnershipLost
-from core.lease import LEASE_BUCKET, LeaseHolder, PushLease, lease_key, open_bucket
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.errors import LeaseHeld, OwnershipLost
+from syncledger.core.lease import LEASE_BUCKET, LeaseHolder, PushLease, lease_key, open_bucket
 
 pytestmark = pytest.mark.integration
 TTL = 1.0

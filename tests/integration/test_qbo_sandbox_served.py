@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.http import RetryPolicy
-from adapters.ledgers.qbo import QboLedger
-from adapters.oauth2 import FileTokenStore
-from core.embedded import free_port
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.oauth2 import FileTokenStore
+from syncledger.adapters.qbo.ledger import QboLedger
+from syncledger.core.embedded import free_port
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.support.qbo import REALM, qbo_auth
 
@@ -57,7 +57,7 @@ class ServedSandbox:
 def served(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     code = (
-        "from pathlib import Path; from adapters.sandbox.qbo import serve; "
+        "from pathlib import Path; from syncledger.adapters.qbo.sandbox.server import serve; "
         f"serve({port}, Path({str(tmp_path)!r}))"
     )
     process = subprocess.Popen(

@@ -2,7 +2,7 @@
 
 One interpreter imports the CLI once, forks one child per command, and lets them all go
 at once (each child waits on a pipe that the parent closes after the last fork); every
-child runs the real ``core.cli.main()`` with its own arguments and output file. Prints
+child runs the real ``syncledger.core.cli.main()`` with its own arguments and output file. Prints
 the children's exit codes as a JSON list.
 
     python -m tests.support.concurrent_cli '[["status", "--data-dir", "d"], ...]' out-dir
@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def _child(args: list[str], log: Path, gun: int) -> None:
-    import core.cli
+    import syncledger.core.cli
 
     os.read(gun, 1)  # blocks until the parent closes the pipe: every child at once
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -26,7 +26,7 @@ def _child(args: list[str], log: Path, gun: int) -> None:
     sys.argv = ["syncledger", *args]
     code = 0
     try:
-        core.cli.main()
+        syncledger.core.cli.main()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:  # a crash must show as a failure, not as exit 0
@@ -39,9 +39,9 @@ def _child(args: list[str], log: Path, gun: int) -> None:
 def main() -> None:
     commands: list[list[str]] = json.loads(sys.argv[1])
     out = Path(sys.argv[2])
-    import audit.cli  # noqa: F401
-    import core.cli
-    import core.pipeline  # noqa: F401 - the commands' heavy imports, done before forking
+    import syncledger.audit.cli
+    import syncledger.core.cli
+    import syncledger.core.pipeline  # noqa: F401 - the commands' heavy imports, done before forking
 
     gun, fire = os.pipe()
     pids = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from adapters.ports import LedgerAdapter
-from core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.ports import LedgerAdapter
 from tests.contracts.ledger_contract import key
 
 

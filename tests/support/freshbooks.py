@@ -12,11 +12,8 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.ledgers.freshbooks import FreshBooksLedger, FreshBooksOAuthClient
-from adapters.oauth2 import MemoryTokenStore, OAuth2RefreshAuth, TokenStore
-from adapters.ratelimit import Rate, RateLimiter
-from adapters.sandbox.freshbooks import (
+from syncledger.adapters.freshbooks.ledger import FreshBooksLedger, FreshBooksOAuthClient
+from syncledger.adapters.freshbooks.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
@@ -24,7 +21,10 @@ from adapters.sandbox.freshbooks import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.freshbooks_service import FreshBooksSandbox, resource
+from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox, resource
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.oauth2 import MemoryTokenStore, OAuth2RefreshAuth, TokenStore
+from syncledger.adapters.ratelimit import Rate, RateLimiter
 
 BASE_URL = "http://freshbooks.sandbox.test"
 ACCOUNT = "sandbox-account"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from adapters.platforms import Connection, platform
-from core.settings import Settings
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.core.settings import Settings
 
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
 

@@ -13,13 +13,12 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.netsuite import NetSuiteLedger
-from adapters.ledgers.netsuite_auth import TbaAuth, TbaCredentials
-from adapters.ledgers.netsuite_mapping import NetSuiteMapping
-from adapters.ratelimit import Rate, RateLimiter
-from adapters.sandbox.netsuite import (
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.netsuite.auth import TbaAuth, TbaCredentials
+from syncledger.adapters.netsuite.ledger import NetSuiteLedger
+from syncledger.adapters.netsuite.mapping import NetSuiteMapping
+from syncledger.adapters.netsuite.sandbox.server import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CONSUMER_KEY,
     DEFAULT_CONSUMER_SECRET,
@@ -28,7 +27,8 @@ from adapters.sandbox.netsuite import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.netsuite_service import NetSuiteSandbox
+from syncledger.adapters.netsuite.sandbox.service import NetSuiteSandbox
+from syncledger.adapters.ratelimit import Rate, RateLimiter
 
 BASE_URL = "http://netsuite.sandbox.test"
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)

@@ -11,14 +11,19 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.jsonwire import decode_json
-from adapters.ledgers.odoo import OdooLedger
-from adapters.ledgers.odoo_wire import decode
-from adapters.oauth2 import TokenStore
-from adapters.ratelimit import Rate
-from adapters.sandbox.odoo import DEFAULT_API_KEY, DEFAULT_DATABASE, create_app, sandbox_of
-from adapters.sandbox.odoo_service import OdooSandbox
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.odoo.ledger import OdooLedger
+from syncledger.adapters.odoo.sandbox.server import (
+    DEFAULT_API_KEY,
+    DEFAULT_DATABASE,
+    create_app,
+    sandbox_of,
+)
+from syncledger.adapters.odoo.sandbox.service import OdooSandbox
+from syncledger.adapters.odoo.wire import decode
+from syncledger.adapters.ratelimit import Rate
 
 BASE_URL = "http://odoo.sandbox.test"
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=2.0)

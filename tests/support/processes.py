@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.embedded import free_port
+from syncledger.core.embedded import free_port
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline_s: float = 60.0) -> None:
@@ -43,7 +43,7 @@ class Proc:
     def start(self) -> Proc:
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "core.cli", *self.args],
+                [sys.executable, "-m", "syncledger.core.cli", *self.args],
                 env={**os.environ, **self.env},
                 stdout=out,
                 stderr=out,

@@ -11,18 +11,18 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.ledgers.qbo import QboLedger
-from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
-from adapters.ratelimit import Rate, RateLimiter
-from adapters.sandbox.qbo import (
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from syncledger.adapters.qbo.ledger import QboLedger
+from syncledger.adapters.qbo.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.qbo_service import QboSandbox
+from syncledger.adapters.qbo.sandbox.service import QboSandbox
+from syncledger.adapters.ratelimit import Rate, RateLimiter
 
 BASE_URL = "http://qbo.sandbox.test"
 REALM = "sandbox-realm"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.ports import SourceItem
+from syncledger.core.ports import SourceItem
 
 
 def customer(

@@ -11,12 +11,12 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.jsonwire import decode_json
-from adapters.ledgers.sage import SageLedger
-from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
-from adapters.ratelimit import Rate, RateLimiter
-from adapters.sandbox.sage import (
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.sage.ledger import SageLedger
+from syncledger.adapters.sage.sandbox.server import (
     DEFAULT_BUSINESS_ID,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -24,7 +24,7 @@ from adapters.sandbox.sage import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.sage_service import SageSandbox
+from syncledger.adapters.sage.sandbox.service import SageSandbox
 
 ROOT = "http://sage.sandbox.test"
 BASE_URL = f"{ROOT}/v3.1"

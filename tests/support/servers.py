@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from core.embedded import EmbeddedNats, free_port, server_config
+from syncledger.core.embedded import EmbeddedNats, free_port, server_config
 
 
 @lru_cache(maxsize=1)

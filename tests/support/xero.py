@@ -11,12 +11,12 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.jsonwire import decode_json
-from adapters.ledgers.xero import API, XeroLedger
-from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
-from adapters.ratelimit import Rate, RateLimiter
-from adapters.sandbox.xero import (
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.xero.ledger import API, XeroLedger
+from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
@@ -24,7 +24,7 @@ from adapters.sandbox.xero import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.xero_service import XeroSandbox
+from syncledger.adapters.xero.sandbox.service import XeroSandbox
 
 BASE_URL = "http://xero.sandbox.test"
 TENANT = DEFAULT_TENANT_ID

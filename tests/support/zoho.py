@@ -11,11 +11,11 @@ import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from adapters.http import RetryPolicy
-from adapters.ledgers.zoho import ZohoLedger, zoho_rates
-from adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
-from adapters.ratelimit import RateLimiter
-from adapters.sandbox.zoho import (
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.oauth2 import MemoryTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenStore
+from syncledger.adapters.ratelimit import RateLimiter
+from syncledger.adapters.zoho.ledger import ZohoLedger, zoho_rates
+from syncledger.adapters.zoho.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_ORGANIZATION_ID,
@@ -23,7 +23,7 @@ from adapters.sandbox.zoho import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.zoho_service import ZohoSandbox
+from syncledger.adapters.zoho.sandbox.service import ZohoSandbox
 
 BASE_URL = "http://zoho-books.sandbox.test"
 ORG = DEFAULT_ORGANIZATION_ID

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from audit import cli
-from audit.context import AuditContext
-from audit.sample import memory_context, write_sample_log
+from syncledger.audit import cli
+from syncledger.audit.context import AuditContext
+from syncledger.audit.sample import memory_context, write_sample_log
 
 runner = CliRunner()
 

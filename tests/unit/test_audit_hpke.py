@@ -3,7 +3,7 @@
 RFC 9180 publishes its Appendix A.1.1 vector for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256
 with AES-128-GCM; our suite differs only in the AEAD (AES-256-GCM, id 0x0002, Nk = 32).
 A small key schedule written from the RFC text (§4, §5.1) is checked against that vector,
-and then opens, for our suite, what :func:`audit.hpke.seal` produced: the library and an
+and then opens, for our suite, what :func:`syncledger.audit.hpke.seal` produced: the library and an
 independent reading of the RFC agree byte for byte.
 """
 
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from audit.hpke import HpkeOpenError, open_sealed, seal
+from syncledger.audit.hpke import HpkeOpenError, open_sealed, seal
 
 # RFC 9180 A.1.1 (mode base, kem 0x0020, kdf 0x0001, aead 0x0001), first encryption.
 V = {

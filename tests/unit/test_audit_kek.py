@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from audit.context import AuditContext
-from audit.errors import AuditError
-from audit.index import LogIndex
-from audit.kek import kek_fingerprint, rotate_kek
-from core.errors import KeyStoreError
-from core.keystore import MemoryKeyStore, SqliteKeyStore, load_or_create_kek
-from core.store_memory import MemoryEventStore
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import AuditError
+from syncledger.audit.index import LogIndex
+from syncledger.audit.kek import kek_fingerprint, rotate_kek
+from syncledger.core.errors import KeyStoreError
+from syncledger.core.keystore import MemoryKeyStore, SqliteKeyStore, load_or_create_kek
+from syncledger.core.store_memory import MemoryEventStore
 
 
 def open_store(tmp_path: Path) -> tuple[SqliteKeyStore, Path]:

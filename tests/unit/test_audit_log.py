@@ -9,17 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from audit.checkpoints import Checkpoint, checkpoint_every, checkpoint_now, latest_checkpoint
-from audit.context import AuditContext
-from audit.errors import LogDivergence
-from audit.events import SigningKeyRotated
-from audit.logtree import LogTree
-from audit.merkle import MerkleTree, leaf_hash
-from audit.sample import memory_context, write_sample_log
-from audit.signing import SigningKeyring
-from audit.verifylog import verify_log
-from core.store import STREAM_SUBJECTS, StoredEvent
-from core.store_memory import MemoryEventStore
+from syncledger.audit.checkpoints import (
+    Checkpoint,
+    checkpoint_every,
+    checkpoint_now,
+    latest_checkpoint,
+)
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import LogDivergence
+from syncledger.audit.events import SigningKeyRotated
+from syncledger.audit.logtree import LogTree
+from syncledger.audit.merkle import MerkleTree, leaf_hash
+from syncledger.audit.sample import memory_context, write_sample_log
+from syncledger.audit.signing import SigningKeyring
+from syncledger.audit.verifylog import verify_log
+from syncledger.core.store import STREAM_SUBJECTS, StoredEvent
+from syncledger.core.store_memory import MemoryEventStore
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
 

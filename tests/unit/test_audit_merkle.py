@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.errors import MerkleError
-from audit.merkle import (
+from syncledger.audit.errors import MerkleError
+from syncledger.audit.merkle import (
     EMPTY_ROOT,
     MerkleTree,
     leaf_hash,

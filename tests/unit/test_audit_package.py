@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
-from audit.container import pack_files, unpack_files
-from audit.context import AuditContext
-from audit.encryption import decrypt_package, encrypt_package, recipient_ids
-from audit.errors import PackageInvalid
-from audit.events import AuditPackageExported
-from audit.holds import place_hold
-from audit.index import LogIndex
-from audit.manifest import EVENTS, MANIFEST, PROOFS, SIGNATURE, Manifest, package_digest
-from audit.package import export_package
-from audit.retention import RetentionPolicy, run_retention
-from audit.sample import memory_context, write_sample_log
-from audit.scope import Scope
-from audit.signing import SigningKeyring
-from audit.verify import (
+from syncledger.audit.container import pack_files, unpack_files
+from syncledger.audit.context import AuditContext
+from syncledger.audit.encryption import decrypt_package, encrypt_package, recipient_ids
+from syncledger.audit.errors import PackageInvalid
+from syncledger.audit.events import AuditPackageExported
+from syncledger.audit.holds import place_hold
+from syncledger.audit.index import LogIndex
+from syncledger.audit.manifest import EVENTS, MANIFEST, PROOFS, SIGNATURE, Manifest, package_digest
+from syncledger.audit.package import export_package
+from syncledger.audit.retention import RetentionPolicy, run_retention
+from syncledger.audit.sample import memory_context, write_sample_log
+from syncledger.audit.scope import Scope
+from syncledger.audit.signing import SigningKeyring
+from syncledger.audit.verify import (
     VerifierState,
     check_succession,
     signer_map,
@@ -196,7 +196,7 @@ def _resign(ctx: AuditContext, files: dict[str, bytes], **changes: object) -> di
     import base64
     import hashlib
 
-    from audit.manifest import MANIFEST_LABEL, ManifestSignature
+    from syncledger.audit.manifest import MANIFEST_LABEL, ManifestSignature
 
     manifest = Manifest.model_validate_json(files[MANIFEST])
     digests = {

@@ -8,23 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from audit.checkpoints import checkpoint_now
-from audit.context import AuditContext
-from audit.errors import HoldError
-from audit.holds import HoldBook, place_hold, release_hold
-from audit.index import LogIndex
-from audit.retention import (
+from syncledger.audit.checkpoints import checkpoint_now
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import HoldError
+from syncledger.audit.holds import HoldBook, place_hold, release_hold
+from syncledger.audit.index import LogIndex
+from syncledger.audit.retention import (
     RetentionPolicy,
     fiscal_year_end,
     retained_until,
     run_retention,
 )
-from audit.sample import memory_context, write_sample_log
-from audit.scope import Scope
-from audit.trace import trace_record
-from audit.verifylog import verify_log
-from core.errors import ConfigurationError, SubjectErased
-from core.keystore import subject_key_id
+from syncledger.audit.sample import memory_context, write_sample_log
+from syncledger.audit.scope import Scope
+from syncledger.audit.trace import trace_record
+from syncledger.audit.verifylog import verify_log
+from syncledger.core.errors import ConfigurationError, SubjectErased
+from syncledger.core.keystore import subject_key_id
 
 START = datetime(2020, 5, 1, tzinfo=UTC)
 C0, C1, C2 = (f"hubspot/customer/c{i}" for i in range(3))

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from audit.context import AuditContext
-from audit.errors import AuditError
-from audit.merkle import leaf_hash, verify_inclusion
-from audit.sample import memory_context, write_sample_log
-from audit.signing import SigningKeyring
-from audit.trace import trace_record
+from syncledger.audit.context import AuditContext
+from syncledger.audit.errors import AuditError
+from syncledger.audit.merkle import leaf_hash, verify_inclusion
+from syncledger.audit.sample import memory_context, write_sample_log
+from syncledger.audit.signing import SigningKeyring
+from syncledger.audit.trace import trace_record
 
 START = datetime(2022, 1, 10, tzinfo=UTC)
 
@@ -80,9 +80,14 @@ async def _stored(ctx: AuditContext) -> list:  # type: ignore[type-arg]
 
 
 def test_items_made_and_retries_for_a_record_are_in_its_trace(ctx: AuditContext) -> None:
-    from core.events import LedgerItemCreated, LedgerItemRequested, RetryRequested, make_envelope
-    from core.model import RecordRef
-    from core.subjects import ledger_subject, source_subject
+    from syncledger.core.events import (
+        LedgerItemCreated,
+        LedgerItemRequested,
+        RetryRequested,
+        make_envelope,
+    )
+    from syncledger.core.model import RecordRef
+    from syncledger.core.subjects import ledger_subject, source_subject
 
     ref = RecordRef.parse("hubspot/invoice/i0")
     ledger = ledger_subject("acme", "qbo", ref)

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.http import LedgerHttp, RetryPolicy
-from adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenSet
-from core.errors import AuthExpiredError, ConfigurationError, TransientLedgerError
+from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth, TokenSet
+from syncledger.core.errors import AuthExpiredError, ConfigurationError, TransientLedgerError
 
 TOKEN_URL = "https://auth.example/oauth2/token"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ledgers.memory import MemoryLedger
-from core import pipeline
-from core.ledgers import LedgerHandle
-from core.mapping import Mapping
-from core.settings import Settings
+from syncledger.adapters.memory import MemoryLedger
+from syncledger.core import pipeline
+from syncledger.core.ledgers import LedgerHandle
+from syncledger.core.mapping import Mapping
+from syncledger.core.settings import Settings
 
 CUSTOMERS = """id,name,currency,tax_id,updated_at
 C-1,Harbor Electric,USD,,2024-01-01T00:00:00Z
@@ -45,7 +45,7 @@ def ledger(monkeypatch: pytest.MonkeyPatch) -> MemoryLedger:
     book = MemoryLedger()
     monkeypatch.setattr(pipeline, "open_ledger", lambda _s: LedgerHandle(book, None, "memory"))
     mapping = Mapping.from_text("memory", MAPPING)
-    monkeypatch.setattr(pipeline, "load_mapping", lambda _ledger: mapping)
+    monkeypatch.setattr(pipeline, "ledger_mapping", lambda _ledger: mapping)
     return book
 
 
@@ -96,7 +96,7 @@ async def test_the_plan_applies_the_mapping_as_the_push_will(
     ledger: MemoryLedger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     review = Mapping.from_text("memory", MAPPING.replace('"create"', '"review"'))
-    monkeypatch.setattr(pipeline, "load_mapping", lambda _ledger: review)
+    monkeypatch.setattr(pipeline, "ledger_mapping", lambda _ledger: review)
     ledger.seed_item("Pumps")
     source = tmp_path / "export"
     source.mkdir()

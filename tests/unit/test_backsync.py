@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from adapters.sources.csv_source import STATUS_FILE, CsvSource
-from core.backsync import BackSync
-from core.sync_state import SyncState
+from syncledger.adapters.sources.csv_source import STATUS_FILE, CsvSource
+from syncledger.core.backsync import BackSync
+from syncledger.core.sync_state import SyncState
 from tests.support.records import customer, invoice
 from tests.unit.test_sync import ENTITY, Harness
 from tests.unit.test_sync_operations import changed_model

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ports import SourceAdapter, SourceItem
-from adapters.sources.csv_source import CsvSource
-from core.errors import ConfigurationError, SourceError
-from core.sample_data import sample_data_dir
-from core.validation import MALFORMED_FIELD, Rejected, Validated, validate
+from syncledger.adapters.sources.csv_source import CsvSource
+from syncledger.core.errors import ConfigurationError, SourceError
+from syncledger.core.ports import SourceAdapter, SourceItem
+from syncledger.core.sample_data import sample_data_dir
+from syncledger.core.validation import MALFORMED_FIELD, Rejected, Validated, validate
+from tests.support.rules import rules_of
 
 CUSTOMERS = "id,name,currency,email,updated_at\n"
 INVOICES = (
@@ -61,7 +62,7 @@ def only(items: list[SourceItem], kind: str) -> list[SourceItem]:
 
 
 def codes(item: SourceItem) -> list[str]:
-    result = validate(item, "qbo")
+    result = validate(item, rules_of("qbo"))
     return [r.code for r in result.reasons] if isinstance(result, Rejected) else []
 
 
@@ -78,7 +79,7 @@ def test_customer_row_becomes_a_source_item(tmp_path: Path) -> None:
         version="2024-03-01T10:00:00+00:00",
         fields={"id": "C1", "name": "Acme", "currency": "USD", "email": "a@acme.example.com"},
     )
-    assert isinstance(validate(item, "qbo"), Validated)
+    assert isinstance(validate(item, rules_of("qbo")), Validated)
 
 
 def test_system_name_is_configurable(tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_invoice_rows_are_grouped_into_lines(tmp_path: Path) -> None:
         },
     ]
     assert "updated_at" not in item.fields
-    result = validate(item, "qbo")
+    result = validate(item, rules_of("qbo"))
     assert isinstance(result, Validated), result
 
 
@@ -114,7 +115,7 @@ def test_rows_of_one_invoice_need_not_be_adjacent(tmp_path: Path) -> None:
     items = read(tmp_path)
     assert [i.id for i in items] == ["I1", "I2"]
     assert len(items[0].fields["lines"]) == 2
-    assert all(isinstance(validate(i, "qbo"), Validated) for i in items)
+    assert all(isinstance(validate(i, rules_of("qbo")), Validated) for i in items)
 
 
 def test_items_come_in_dependency_order(tmp_path: Path) -> None:
@@ -134,7 +135,7 @@ def test_credit_notes_carry_their_invoice(tmp_path: Path) -> None:
     )
     (item,) = read(tmp_path)
     assert item.fields["invoice_id"] == "I1"
-    result = validate(item, "qbo")
+    result = validate(item, rules_of("qbo"))
     assert isinstance(result, Validated), result
 
 

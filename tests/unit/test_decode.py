@@ -8,14 +8,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-import core.events as events
-from core.decode import decode
-from core.errors import UndecodableEvent
-from core.events import Category, EventData, LedgerPushSucceeded, event_type, upcaster
-from core.model import RecordRef
-from core.store_memory import MemoryEventStore
-from core.subjects import source_subject
-from core.trace import describe, trace
+import syncledger.core.events as events
+from syncledger.core.decode import decode
+from syncledger.core.errors import UndecodableEvent
+from syncledger.core.events import Category, EventData, LedgerPushSucceeded, event_type, upcaster
+from syncledger.core.model import RecordRef
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.core.subjects import source_subject
+from syncledger.core.trace import describe, trace
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "events" / "note_recorded_v1.json"
 
@@ -135,7 +135,7 @@ def _retry_requested_v1(ref: str, ledger: str, entity: str, subject: str) -> eve
 
 @pytest.mark.usefixtures("registry")
 async def test_the_worker_acts_on_a_stored_v1_event_upcast_to_its_current_type() -> None:
-    from core.errors import PermanentLedgerError
+    from syncledger.core.errors import PermanentLedgerError
     from tests.support.records import customer
     from tests.unit.test_sync import ENTITY, Harness
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from core.bootstrap import external_endpoint, strip_credentials, with_credentials
-from core.errors import ConfigurationError, KeyStoreError, LogMissing
-from core.keystore import SqliteKeyStore, load_or_create_kek
-from core.log_setup import LogMarker, check_position
-from core.nats_users import ROLES, authorization_block
-from core.settings import Settings
+from syncledger.core.bootstrap import external_endpoint, strip_credentials, with_credentials
+from syncledger.core.errors import ConfigurationError, KeyStoreError, LogMissing
+from syncledger.core.keystore import SqliteKeyStore, load_or_create_kek
+from syncledger.core.log_setup import LogMarker, check_position
+from syncledger.core.nats_users import ROLES, authorization_block
+from syncledger.core.settings import Settings
 
 
 def test_first_time_setup_creates_a_private_kek_and_later_runs_read_it(tmp_path: Path) -> None:

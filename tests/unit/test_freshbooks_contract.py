@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.ledgers.freshbooks import REFUND_NOT_SUPPORTED
-from core.errors import PermanentLedgerError
+from syncledger.adapters.freshbooks.ledger import REFUND_NOT_SUPPORTED
+from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.support.freshbooks import in_process_freshbooks
 
@@ -14,7 +14,7 @@ from tests.support.freshbooks import in_process_freshbooks
 class TestFreshBooksLedgerContract(LedgerContract):
     """The shared contract, but for refunds: FreshBooks documents no API construct for
     paying a client's credit back, so the adapter refuses every refund before sending
-    anything (adapters/ledgers/freshbooks.py). The contract's refund tests are replaced by
+    anything (adapters/freshbooks/ledger.py). The contract's refund tests are replaced by
     ones asserting that refusal and that nothing reached the ledger."""
 
     #: the multi-write operations FreshBooks takes (a refund is refused: see below)

@@ -17,26 +17,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.freshbooks import FreshBooksOAuthClient
-from adapters.ledgers.freshbooks_errors import FreshBooksNotFoundError, translate_freshbooks
-from adapters.ledgers.freshbooks_mapping import load_mapping, ref_in, tax_key, version_of
-from adapters.ledgers.freshbooks_platform import PLATFORM
-from adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenSet
-from adapters.platforms import Connection
-from adapters.sandbox.freshbooks import (
+from syncledger.adapters.freshbooks.errors import FreshBooksNotFoundError, translate_freshbooks
+from syncledger.adapters.freshbooks.ledger import FreshBooksOAuthClient
+from syncledger.adapters.freshbooks.mapping import load_mapping, ref_in, tax_key, version_of
+from syncledger.adapters.freshbooks.platform import PLATFORM
+from syncledger.adapters.freshbooks.sandbox.server import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
     DEFAULT_REFRESH_TOKEN,
 )
-from adapters.sandbox.freshbooks_service import resource
-from core.errors import (
+from syncledger.adapters.freshbooks.sandbox.service import resource
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenSet
+from syncledger.adapters.platforms import Connection
+from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item

@@ -13,8 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.sandbox.freshbooks import (
+from syncledger.adapters.freshbooks.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
@@ -22,6 +21,7 @@ from adapters.sandbox.freshbooks import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.jsonwire import decode_json, encode_json
 
 ACCOUNT = "sandbox-account"
 API = f"/accounting/account/{ACCOUNT}"

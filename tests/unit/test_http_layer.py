@@ -16,17 +16,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from adapters.http import LedgerHttp, RetryPolicy, redact_url, retry_after
-from adapters.jsonwire import decode_json, encode_json
-from adapters.oauth2 import (
+from syncledger.adapters.http import LedgerHttp, RetryPolicy, redact_url, retry_after
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import (
     FileTokenStore,
     MemoryTokenStore,
     OAuth2Client,
     OAuth2RefreshAuth,
     TokenSet,
 )
-from adapters.ratelimit import Rate, RateLimiter, RateLimiters
-from core.errors import (
+from syncledger.adapters.ratelimit import Rate, RateLimiter, RateLimiters
+from syncledger.core.errors import (
     AuthExpiredError,
     PermanentLedgerError,
     StaleVersionError,

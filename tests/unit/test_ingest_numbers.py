@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from adapters.ports import SourceItem
-from core.events import RejectionReason, SourceRecordRejected, make_envelope
-from core.ingest import Ingestor, IngestReport
-from core.keystore import MemoryKeyStore
-from core.store_memory import MemoryEventStore
-from core.validation import AMOUNT_OUT_OF_RANGE, NOT_A_DECIMAL, TOO_MANY_DECIMALS
-from projections import ProjectionRunner, ReadModels, make_engine
+from syncledger.core.events import RejectionReason, SourceRecordRejected, make_envelope
+from syncledger.core.ingest import Ingestor, IngestReport
+from syncledger.core.keystore import MemoryKeyStore
+from syncledger.core.ports import SourceItem
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.core.validation import AMOUNT_OUT_OF_RANGE, NOT_A_DECIMAL, TOO_MANY_DECIMALS
+from syncledger.projections import ProjectionRunner, ReadModels, make_engine
 from tests.support.records import customer, invoice, payment
 
 ENTITY = "acme"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from core.keystore import SqliteKeyStore
+from syncledger.core.keystore import SqliteKeyStore
 
 KEK = b"k" * 32
 IDS = [f"acme/csv/customer/C{i}" for i in range(300)]

@@ -1,27 +1,29 @@
-"""core.mapping: source-field transforms and the item policy of a ledger's mapping file."""
+"""source-field transforms and the item policy of a ledger's mapping file."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.ports import SourceItem
-from adapters.sources.csv_source import CsvSource
-from core import validation as v
-from core.bootstrap import mapping_file
-from core.errors import ConfigurationError
-from core.mapping import Mapping, load_mapping, split_by_shares
-from core.model import Customer, Invoice
-from core.sample_data import sample_data_dir
-from core.validation import Rejected, Validated, validate
+from syncledger.adapters.platforms import mapping_file, platform_ids
+from syncledger.adapters.sources.csv_source import CsvSource
+from syncledger.core import validation as v
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.mapping import Mapping, load_mapping, split_by_shares
+from syncledger.core.model import Customer, Invoice
+from syncledger.core.ports import SourceItem
+from syncledger.core.sample_data import sample_data_dir
+from syncledger.core.validation import Rejected, Validated, validate
+from tests.support.rules import rules_of
 
-LEDGER_FILES = ("qbo", "xero", "zoho", "freshbooks", "sage", "netsuite", "odoo")
+LEDGER_FILES = platform_ids()
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 DEAL = (
@@ -59,7 +61,7 @@ def invoice_line(code: str | None = None) -> dict[str, Any]:
 
 
 def checked(kind: str, fields: dict[str, Any], ledger: str = "qbo") -> Validated | Rejected:
-    return validate(SourceItem("crm", kind, str(fields["id"]), "v1", fields), ledger)
+    return validate(SourceItem("crm", kind, str(fields["id"]), "v1", fields), rules_of(ledger))
 
 
 def applied(m: Mapping, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -472,7 +474,12 @@ def test_invalid_toml_names_the_file() -> None:
 
 def test_a_missing_mapping_file_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="no mapping file"):
-        load_mapping("no-such-ledger")
+        mapping_file("no-such-ledger")
+
+
+def test_an_unreadable_mapping_file_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot read the mapping file"):
+        load_mapping("qbo", tmp_path / "absent.toml")
 
 
 # --------------------------------------------------------------------------- shipped files
@@ -480,7 +487,7 @@ def test_a_missing_mapping_file_is_a_configuration_error() -> None:
 
 @pytest.mark.parametrize("ledger", LEDGER_FILES)
 def test_shipped_mapping_files_load_with_the_published_version(ledger: str) -> None:
-    m = load_mapping(ledger)
+    m = load_mapping(ledger, mapping_file(ledger))
     digest = hashlib.sha256(mapping_file(ledger).read_text().encode()).hexdigest()
     assert m.version == f"{ledger}@{digest[:12]}"
     assert m.sha256 == digest
@@ -497,7 +504,7 @@ def sample_items() -> list[SourceItem]:
 def test_shipped_mapping_files_are_no_ops_on_the_sample_data(
     ledger: str, sample_items: list[SourceItem]
 ) -> None:
-    m = load_mapping(ledger)
+    m = load_mapping(ledger, mapping_file(ledger))
     assert {item.kind for item in sample_items} == {"customer", "invoice", "payment", "refund"}
     for item in sample_items:
         assert m.apply(item.kind, item.fields) == (item.fields, ())

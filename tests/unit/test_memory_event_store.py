@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.store_memory import MemoryEventStore
+from syncledger.core.store_memory import MemoryEventStore
 from tests.contracts.event_store_contract import EventStoreContract
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.ledgers.memory import MemoryLedger
+from syncledger.adapters.memory import MemoryLedger
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest, key
 from tests.contracts.steps_contract import MultiWriteContract
 
@@ -53,8 +53,8 @@ async def test_a_line_naming_no_item_is_refused_and_a_known_one_is_booked(
 ) -> None:
     import pytest
 
-    from core.errors import PermanentLedgerError
-    from core.model import Invoice
+    from syncledger.core.errors import PermanentLedgerError
+    from syncledger.core.model import Invoice
     from tests.contracts.ledger_contract import LedgerContract
 
     contract = LedgerContract()

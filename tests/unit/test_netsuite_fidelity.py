@@ -1,7 +1,7 @@
 """Issue 10, NetSuite: each defect found by checking our request bodies against Oracle's
 references, fixed in the adapter (what goes out on the wire) and fenced by the sandbox
 (the old body meets what a SuiteTax account does with it). Sources: the docstrings of
-adapters/ledgers/netsuite_mapping.py and adapters/sandbox/netsuite_schema.py."""
+adapters/netsuite/mapping.py and adapters/netsuite/sandbox/schema.py."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from adapters.ledgers.netsuite_mapping import NetSuiteMapping, Tax, load_mapping
-from adapters.sandbox.netsuite import create_app
-from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import CreditNote, InvoiceLine, Payment, Refund
+from syncledger.adapters.netsuite.mapping import NetSuiteMapping, Tax, load_mapping
+from syncledger.adapters.netsuite.sandbox.server import create_app
+from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
@@ -417,7 +417,7 @@ async def test_without_a_registration_country_no_tax_id_is_sent(ns: InProcessNet
 
 
 def test_a_mapping_naming_a_legacy_tax_field_is_refused_at_load(tmp_path: Path) -> None:
-    default = resources.files("adapters").joinpath("mappings/netsuite.toml").read_text()
+    default = resources.files("syncledger.adapters.netsuite").joinpath("mapping.toml").read_text()
     legacy = tmp_path / "netsuite.toml"
     legacy.write_text(
         default.replace('email = "email"', 'email = "email"\ntax_id = "vatRegNumber"')

@@ -15,23 +15,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.http import NO_RETRY
-from adapters.jsonwire import encode_json
-from adapters.ledgers.netsuite_auth import TbaAuth
-from adapters.ledgers.netsuite_errors import translate_netsuite
-from adapters.ledgers.netsuite_mapping import external_id, load_mapping, ref_in
-from adapters.ledgers.netsuite_records import to_record
-from adapters.platforms import Connection, platform
-from adapters.ports import PushResult
-from adapters.ratelimit import Rate, RateLimiter
-from core.errors import (
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.netsuite.auth import TbaAuth
+from syncledger.adapters.netsuite.errors import translate_netsuite
+from syncledger.adapters.netsuite.mapping import external_id, load_mapping, ref_in
+from syncledger.adapters.netsuite.records import to_record
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
     PermanentLedgerError,
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import PushResult
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.netsuite import InProcessNetSuite, Sent, credentials, in_process_netsuite
@@ -960,7 +960,7 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
 
 
 def test_new_items_settings_are_read_from_their_own_table(tmp_path: Path) -> None:
-    default = resources.files("adapters").joinpath("mappings/netsuite.toml").read_text()
+    default = resources.files("syncledger.adapters.netsuite").joinpath("mapping.toml").read_text()
     assert '\nincome_account = ""' in default
     path = tmp_path / "netsuite.toml"
     path.write_text(default.replace('\nincome_account = ""', '\nincome_account = "77"'))

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.netsuite_auth import TbaAuth
-from adapters.sandbox.netsuite import create_app, sandbox_of
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.netsuite.auth import TbaAuth
+from syncledger.adapters.netsuite.sandbox.server import create_app, sandbox_of
 from tests.support.netsuite import credentials
 
 API = "/services/rest/record/v1"

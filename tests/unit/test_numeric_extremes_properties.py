@@ -15,14 +15,14 @@ from typing import Any
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from adapters.ports import SourceItem
-from core.money import quantize
-from core.pipeline import expected_records
-from core.reconcile import Reconciler
-from core.validation import parse_decimal, storable_number_reasons
-from projections import ProjectionRunner, ReadModels, make_engine, replay
-from projections.digest import digests
-from projections.schema import LIVE
+from syncledger.core.money import quantize
+from syncledger.core.pipeline import expected_records
+from syncledger.core.ports import SourceItem
+from syncledger.core.reconcile import Reconciler
+from syncledger.core.validation import parse_decimal, storable_number_reasons
+from syncledger.projections import ProjectionRunner, ReadModels, make_engine, replay
+from syncledger.projections.digest import digests
+from syncledger.projections.schema import LIVE
 from tests.support.records import credit_note, customer, invoice, payment, refund
 from tests.unit.test_sync import ENTITY, Harness
 from tests.unit.test_validation_properties import FAST

@@ -13,23 +13,23 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.http import RetryPolicy
-from adapters.ledgers.odoo import OdooLedger
-from adapters.ledgers.odoo_errors import answered_none, fault_error, translate_json2
-from adapters.ledgers.odoo_platform import PLATFORM, rates
-from adapters.ledgers.odoo_versions import dialect_of
-from adapters.oauth2 import FileTokenStore
-from adapters.platforms import Connection
-from adapters.ports import LedgerRecord
-from adapters.ratelimit import Rate
-from adapters.sandbox.odoo import DEFAULT_API_KEY
-from core.errors import (
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.oauth2 import FileTokenStore
+from syncledger.adapters.odoo.errors import answered_none, fault_error, translate_json2
+from syncledger.adapters.odoo.ledger import OdooLedger
+from syncledger.adapters.odoo.platform import PLATFORM, rates
+from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
+from syncledger.adapters.odoo.versions import dialect_of
+from syncledger.adapters.platforms import Connection
+from syncledger.adapters.ratelimit import Rate
+from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import LedgerRecord
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo

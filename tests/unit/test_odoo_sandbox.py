@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.odoo_wire import decode, encode_call
-from adapters.sandbox.odoo import DEFAULT_API_KEY, create_app, sandbox_of
-from adapters.sandbox.odoo_service import OdooSandbox
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY, create_app, sandbox_of
+from syncledger.adapters.odoo.sandbox.service import OdooSandbox
+from syncledger.adapters.odoo.wire import decode, encode_call
 
 KEY = {"Authorization": f"bearer {DEFAULT_API_KEY}", "Content-Type": "application/json"}
 

@@ -16,15 +16,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.ledgers.memory import MemoryLedger
-from adapters.platforms import Connection, platform
-from adapters.ports import LedgerAdapter, SourceItem
-from core.errors import ConfigurationError, LedgerUnavailable
-from core.events import LedgerPushAbandoned, LedgerPushRequested, RetryRequested, make_envelope
-from core.ingest import Ingestor
-from core.keystore import MemoryKeyStore
-from core.model import RecordRef
-from core.outage import (
+from syncledger.adapters.memory import MemoryLedger
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.core.errors import ConfigurationError, LedgerUnavailable
+from syncledger.core.events import (
+    LedgerPushAbandoned,
+    LedgerPushRequested,
+    RetryRequested,
+    make_envelope,
+)
+from syncledger.core.ingest import Ingestor
+from syncledger.core.keystore import MemoryKeyStore
+from syncledger.core.model import RecordRef
+from syncledger.core.outage import (
     LedgerSite,
     OutageRetries,
     OutageWatch,
@@ -32,10 +36,11 @@ from core.outage import (
     check_ledger,
     run_watched,
 )
-from core.store_memory import MemoryEventStore
-from core.subjects import ledger_subject
-from core.sync import SyncService, idempotency_key
-from core.sync_state import SyncState
+from syncledger.core.ports import LedgerAdapter, SourceItem
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.core.subjects import ledger_subject
+from syncledger.core.sync import SyncService, idempotency_key
+from syncledger.core.sync_state import SyncState
 from tests.support.records import customer
 
 ENTITY = "acme"
@@ -284,10 +289,10 @@ async def test_run_asks_the_ledger_once_per_turn_warns_once_and_retries_when_it_
     adapter, switch = qbo(tmp_path)
     switch.mode = "dark"
     watch = OutageWatch(log.retries(), adapter, site(tmp_path), probe_s=0.5)
-    with caplog.at_level(logging.WARNING, logger="core.outage"):
+    with caplog.at_level(logging.WARNING, logger="syncledger.core.outage"):
         assert await watch.turn() == []
         assert await watch.turn() == []
-    warnings = [r.getMessage() for r in caplog.records if r.name == "core.outage"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "syncledger.core.outage"]
     assert len(warnings) == 1
     assert warnings[0].endswith("; 1 records wait and will be pushed when it is back")
     assert await log.retries_asked() == []

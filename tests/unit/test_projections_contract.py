@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text, update
 
-from core.errors import EventStoreUnavailable, ProjectionError
-from core.events import (
+from syncledger.core.errors import EventStoreUnavailable, ProjectionError
+from syncledger.core.events import (
     Envelope,
     EventData,
     LedgerPushAbandoned,
@@ -39,13 +39,13 @@ from core.events import (
     make_envelope,
     subject_for,
 )
-from core.ids import uuid7
-from core.store import STREAM_SUBJECTS, EventStore, StoredEvent
-from core.store_memory import MemoryEventStore
-from projections import ProjectionRunner, ReadModels, make_engine, replay, verify
-from projections.digest import digests
-from projections.queries import BalanceView, StatusCount
-from projections.schema import LIVE
+from syncledger.core.ids import uuid7
+from syncledger.core.store import STREAM_SUBJECTS, EventStore, StoredEvent
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.projections import ProjectionRunner, ReadModels, make_engine, replay, verify
+from syncledger.projections.digest import digests
+from syncledger.projections.queries import BalanceView, StatusCount
+from syncledger.projections.schema import LIVE
 
 E = "acme"
 CUST = "csv/customer/C1"
@@ -713,7 +713,7 @@ class ProjectionContract:
     ) -> None:
         """A ``1e309`` total that an older version let into the log, and an event no
         upcaster reads: fold, replay, verify, status and errors all get past them."""
-        from core.pipeline import errors_report
+        from syncledger.core.pipeline import errors_report
 
         inv2, inv3 = "csv/invoice/INV-2", "csv/invoice/INV-3"
         events = [

@@ -13,16 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import ProjectionError
-from core.events import Envelope, make_envelope, subject_for
-from core.store import StoredEvent
-from core.store_memory import MemoryEventStore
-from projections import ProjectionRunner, make_engine, replay
-from projections.decode import decode
-from projections.digest import digests
-from projections.fold import HANDLED, IGNORED, apply, decimal_text
-from projections.schema import LIVE
-from projections.state import WorkingSet
+from syncledger.core.errors import ProjectionError
+from syncledger.core.events import Envelope, make_envelope, subject_for
+from syncledger.core.store import StoredEvent
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.projections import ProjectionRunner, make_engine, replay
+from syncledger.projections.decode import decode
+from syncledger.projections.digest import digests
+from syncledger.projections.fold import HANDLED, IGNORED, apply, decimal_text
+from syncledger.projections.schema import LIVE
+from syncledger.projections.state import WorkingSet
 from tests.unit.test_projections_contract import deleted, observed
 
 DOCS = ("csv/invoice/I1", "csv/invoice/I2", "csv/payment/P1", "csv/credit_note/N1")
@@ -135,8 +135,8 @@ def test_decimal_text(value: object, text: str | None) -> None:
 
 
 def test_every_known_event_type_is_handled_or_ignored_explicitly() -> None:
-    import audit.events  # noqa: F401 - registers the audit module's event types
-    from core.events import registered_types
+    import syncledger.audit.events  # noqa: F401 - registers the audit module's event types
+    from syncledger.core.events import registered_types
 
     registered = registered_types()
     assert "CheckpointSigned" in registered

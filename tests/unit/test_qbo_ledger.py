@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.http import NO_RETRY
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.qbo import BatchItem, QboLedger, request_id
-from adapters.ledgers.qbo_errors import translate_qbo
-from adapters.ledgers.qbo_items import qbo_literal
-from adapters.ledgers.qbo_links import allocations, credit_applied_to, payment_applied_to
-from adapters.ledgers.qbo_mapping import (
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import FileTokenStore
+from syncledger.adapters.qbo.errors import translate_qbo
+from syncledger.adapters.qbo.items import qbo_literal
+from syncledger.adapters.qbo.ledger import BatchItem, QboLedger, request_id
+from syncledger.adapters.qbo.links import allocations, credit_applied_to, payment_applied_to
+from syncledger.adapters.qbo.mapping import (
     REF_MARKER,
     QboMapping,
     load_mapping,
@@ -29,16 +30,15 @@ from adapters.ledgers.qbo_mapping import (
     ref_note,
     with_ref,
 )
-from adapters.oauth2 import FileTokenStore
-from adapters.ports import LedgerRecord, WriteSteps
-from adapters.ratelimit import Rate, RateLimiter
-from core.errors import (
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.core.errors import (
     AuthExpiredError,
     PermanentLedgerError,
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import LedgerRecord, WriteSteps
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -905,7 +905,7 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
 
 
 async def test_create_many_sends_documents_through_batch_and_credit_notes_alone() -> None:
-    from adapters.ports import BatchCreator, CreateRequest, PushResult
+    from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
     from tests.contracts.ledger_contract import LedgerContract, key
     from tests.support.qbo import in_process_qbo
 
@@ -972,7 +972,7 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
 async def test_create_many_runs_a_credit_notes_two_writes_through_its_journal(
     qbo: InProcessQbo,
 ) -> None:
-    from adapters.ports import CreateRequest, PushResult
+    from syncledger.core.ports import CreateRequest, PushResult
 
     customer_id = await push_customer(qbo.ledger)
     invoice_id = await push_invoice(qbo.ledger, customer_id)
@@ -1122,7 +1122,7 @@ async def test_a_create_refused_as_a_duplicate_name_returns_the_item_that_has_it
 def mapping_with(tmp_path: Path, old: str, new: str) -> QboMapping:
     """The default mapping with ``old`` replaced by ``new``."""
     path = tmp_path / "qbo.toml"
-    path.write_text(Path("adapters/mappings/qbo.toml").read_text().replace(old, new))
+    path.write_text(Path("adapters/qbo/mapping.toml").read_text().replace(old, new))
     return load_mapping(path)
 
 
@@ -1173,7 +1173,7 @@ async def test_listing_and_changes_report_the_items_lines_are_booked_to(
 
 
 async def test_create_many_resolves_every_documents_items_before_the_batch() -> None:
-    from adapters.ports import CreateRequest, PushResult
+    from syncledger.core.ports import CreateRequest, PushResult
 
     env = in_process_qbo(per_second=50)
     someone_adds_item(env, "Hours")

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.sandbox.qbo import (
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.qbo.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,

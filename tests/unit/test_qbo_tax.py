@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from adapters.jsonwire import decode_json
-from adapters.ledgers.qbo_mapping import QboMapping, load_mapping
-from adapters.ledgers.qbo_tax import CompanyTax, TaxPlan, company_tax
-from core.errors import ConfigurationError, PermanentLedgerError
-from core.model import Invoice, InvoiceLine
+from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.qbo.mapping import QboMapping, load_mapping
+from syncledger.adapters.qbo.tax import CompanyTax, TaxPlan, company_tax
+from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.model import Invoice, InvoiceLine
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
@@ -36,7 +36,7 @@ def taxed_invoice(discount: str = "10.00", currency: str = "USD") -> Invoice:
 
 def mapping_with(tmp_path: Path, *changes: tuple[str, str]) -> QboMapping:
     """The default QBO mapping file with ``changes`` (old, new) made to its text."""
-    text = Path("adapters/mappings/qbo.toml").read_text()
+    text = Path("adapters/qbo/mapping.toml").read_text()
     for old, new in changes:
         assert old in text
         text = text.replace(old, new, 1)
@@ -258,7 +258,7 @@ async def test_a_name_qbo_refuses_for_its_characters_is_a_2040_refusal(
 
 @pytest.fixture
 async def ast_company() -> AsyncIterator[Qbo]:
-    from adapters.sandbox.qbo import create_app
+    from syncledger.adapters.qbo.sandbox.server import create_app
 
     client = Qbo(create_app(ast_rate=Decimal("0.08")))
     await client.login()
@@ -269,7 +269,7 @@ async def ast_company() -> AsyncIterator[Qbo]:
 
 @pytest.fixture
 async def manual_company() -> AsyncIterator[Qbo]:
-    from adapters.sandbox.qbo import create_app
+    from syncledger.adapters.qbo.sandbox.server import create_app
 
     client = Qbo(create_app())
     await client.login()

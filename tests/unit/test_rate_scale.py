@@ -24,13 +24,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from starlette.applications import Starlette
 
-from adapters.platforms import Connection, SandboxHandle, platform, platform_ids
-from adapters.ports import LedgerAdapter, LedgerRecord
-from adapters.ratelimit import Rate, scaled_count
-from adapters.sandbox import netsuite
-from core.demo import demo_rate_scale, demo_settings, rate_scale_note
-from core.errors import ConfigurationError, TransientLedgerError
-from core.settings import Settings
+from syncledger.adapters.netsuite.sandbox import server as netsuite
+from syncledger.adapters.platforms import Connection, SandboxHandle, platform, platform_ids
+from syncledger.adapters.ratelimit import Rate, scaled_count
+from syncledger.core.demo import demo_rate_scale, demo_settings, rate_scale_note
+from syncledger.core.errors import ConfigurationError, TransientLedgerError
+from syncledger.core.ports import LedgerAdapter, LedgerRecord
+from syncledger.core.settings import Settings
 
 SCALE = 5
 GUARD = 20.0  # seconds; a burst held back by a one-minute window would take over 60

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.redact import MASK, MaskingFilter, mask_text, mask_url
-from core.settings import Settings
+from syncledger.core.redact import MASK, MaskingFilter, mask_text, mask_url
+from syncledger.core.settings import Settings
 
 SECRET = "s3cr3t-Pa55"
 

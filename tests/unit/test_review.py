@@ -3,50 +3,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
-from adapters.ports import LedgerAdapter
-from core import review
-from core.cli import app
-from core.errors import ConfigurationError
-from core.ledgers import LedgerHandle
-from core.model import RecordRef
-from core.settings import Settings
-from core.store import EventStore
+from syncledger.core import review
+from syncledger.core.cli import app
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.model import RecordRef
 from tests.support.records import customer, invoice
 from tests.unit.test_sync import ENTITY, Harness
 
 
-@dataclass
-class _Runtime:
-    store: EventStore
-
-
 @pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Harness:
-    h = Harness()
-
-    @asynccontextmanager
-    async def runtime(_settings: Settings) -> AsyncIterator[_Runtime]:
-        yield _Runtime(h.store)
-
-    def ledger(_settings: Settings) -> LedgerHandle:
-        adapter: LedgerAdapter = h.ledger
-        return LedgerHandle(adapter, None, "memory")
-
-    monkeypatch.setattr(review, "open_runtime", runtime)
-    monkeypatch.setattr(review, "open_ledger", ledger)
-    return h
+def harness() -> Harness:
+    return Harness()
 
 
-def _settings(tmp_path: Path, ledger: str) -> Settings:
-    return Settings(data_dir=tmp_path, entity=ENTITY, ledger=ledger)
+def _desk(h: Harness) -> review.ReviewDesk:
+    """The log and ledger of the harness, as the composition root hands them to review."""
+    return review.ReviewDesk(h.store, h.ledger, ENTITY, "reviewer")
 
 
 async def _ambiguous(h: Harness) -> tuple[str, str]:
@@ -57,44 +32,40 @@ async def _ambiguous(h: Harness) -> tuple[str, str]:
     return first, second
 
 
-async def test_the_queue_shows_each_candidate_by_name(harness: Harness, tmp_path: Path) -> None:
-    settings = _settings(tmp_path, harness.ledger.ledger)
-    assert "no records wait" in await review.review_text(settings)
+async def test_the_queue_shows_each_candidate_by_name(harness: Harness) -> None:
+    desk = _desk(harness)
+    assert "no records wait" in await review.review_text(desk)
     first, second = await _ambiguous(harness)
-    text = await review.review_text(settings)
+    text = await review.review_text(desk)
     assert "csv/customer/c1  (ambiguous_match)" in text
     assert f"candidate {first}: Twin Co" in text
     assert f"candidate {second}: twin co" in text
 
 
-async def test_a_link_decision_is_carried_out_and_the_invoice_follows(
-    harness: Harness, tmp_path: Path
-) -> None:
-    settings = _settings(tmp_path, harness.ledger.ledger)
+async def test_a_link_decision_is_carried_out_and_the_invoice_follows(harness: Harness) -> None:
+    desk = _desk(harness)
     _, second = await _ambiguous(harness)
     ref = RecordRef.parse("csv/customer/c1")
-    said = await review.resolve_review(settings, ref, link=second, create=False, note="same VAT")
+    said = await review.resolve_review(desk, ref, link=second, create=False, note="same VAT")
     assert "decision recorded" in said
     statuses = [o.status for o in await harness.run()]
     statuses += [o.status for o in await harness.run()]
     assert [s for s in statuses if s != "ignored"] == ["linked", "pushed"]
     found = await harness.ledger.find("invoice", "csv/invoice/i1")
     assert found is not None and found.customer_ledger_id == second
-    assert await review.open_reviews(settings) == []
+    assert await review.open_reviews(desk) == []
     with pytest.raises(ConfigurationError, match="not waiting for review"):
-        await review.resolve_review(settings, ref, link=second, create=False)
+        await review.resolve_review(desk, ref, link=second, create=False)
 
 
-async def test_a_link_to_a_record_that_is_not_there_is_refused(
-    harness: Harness, tmp_path: Path
-) -> None:
-    settings = _settings(tmp_path, harness.ledger.ledger)
+async def test_a_link_to_a_record_that_is_not_there_is_refused(harness: Harness) -> None:
+    desk = _desk(harness)
     await _ambiguous(harness)
     ref = RecordRef.parse("csv/customer/c1")
     with pytest.raises(ConfigurationError, match="has no customer 999"):
-        await review.resolve_review(settings, ref, link="999", create=False)
+        await review.resolve_review(desk, ref, link="999", create=False)
     with pytest.raises(ConfigurationError, match="exactly one"):
-        await review.resolve_review(settings, ref, link=None, create=False)
+        await review.resolve_review(desk, ref, link=None, create=False)
 
 
 def test_a_decision_without_its_record_or_choice_is_one_line_of_usage() -> None:

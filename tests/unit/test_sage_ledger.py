@@ -14,24 +14,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.http import NO_RETRY
-from adapters.jsonwire import encode_json
-from adapters.ledgers.sage import SageLedger, idempotency_id
-from adapters.ledgers.sage_errors import translate_sage
-from adapters.ledgers.sage_mapping import load_mapping, ref_in, ref_token, spread
-from adapters.oauth2 import FileTokenStore, MemoryTokenStore
-from adapters.platforms import Connection, platform
-from adapters.ports import LedgerItem
-from adapters.ratelimit import Rate, RateLimiter
-from adapters.sandbox.sage_seed import SALES_LEDGER_ACCOUNT_ID
-from core.errors import (
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.oauth2 import FileTokenStore, MemoryTokenStore
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.sage.errors import translate_sage
+from syncledger.adapters.sage.ledger import SageLedger, idempotency_id
+from syncledger.adapters.sage.mapping import load_mapping, ref_in, ref_token, spread
+from syncledger.adapters.sage.sandbox.seed import SALES_LEDGER_ACCOUNT_ID
+from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
     PermanentLedgerError,
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import LedgerItem
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.sage import (
@@ -1023,7 +1023,7 @@ async def test_a_code_taken_in_another_case_resolves_to_its_holder(sage: InProce
 async def test_the_new_items_table_sets_the_tax_rate_and_refuses_unknown_keys(
     tmp_path: Path,
 ) -> None:
-    text = (Path(__file__).parents[2] / "adapters/mappings/sage.toml").read_text()
+    text = (Path(__file__).parents[2] / "adapters/sage/mapping.toml").read_text()
     rated = tmp_path / "rated.toml"
     rated.write_text(text.replace("[new_items]\n", '[new_items]\nsales_tax_rate_id = "GB_ZERO"\n'))
     assert load_mapping(rated).item_body("X")["sales_tax_rate_id"] == "GB_ZERO"
@@ -1068,7 +1068,7 @@ def test_sage_diagnoses_map_to_typed_errors() -> None:
 
 
 def test_a_code_limit_above_sages_ten_is_a_configuration_error(tmp_path: Path) -> None:
-    default = Path(__file__).parents[2] / "adapters" / "mappings" / "sage.toml"
+    default = Path(__file__).parents[2] / "adapters" / "sage" / "mapping.toml"
     text = default.read_text().replace("code_limit = 10", "code_limit = 30")
     path = tmp_path / "sage.toml"
     path.write_text(text)

@@ -12,20 +12,20 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.sandbox.sage import (
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.sage.sandbox.book import SageBook
+from syncledger.adapters.sage.sandbox.seed import (
+    BANK_ACCOUNT_ID,
+    PURCHASE_LEDGER_ACCOUNT_ID,
+    SALES_LEDGER_ACCOUNT_ID,
+)
+from syncledger.adapters.sage.sandbox.server import (
     DEFAULT_BUSINESS_ID,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     create_app,
     sandbox_of,
-)
-from adapters.sandbox.sage_book import SageBook
-from adapters.sandbox.sage_seed import (
-    BANK_ACCOUNT_ID,
-    PURCHASE_LEDGER_ACCOUNT_ID,
-    SALES_LEDGER_ACCOUNT_ID,
 )
 
 GUID = "0123456789abcdef0123456789abcdef"

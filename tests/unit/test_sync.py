@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.ledgers.memory import MemoryLedger
-from adapters.ports import SourceItem
-from core.errors import PermanentLedgerError, TransientLedgerError
-from core.ingest import Ingestor
-from core.keystore import MemoryKeyStore
-from core.mapping import Mapping
-from core.store_memory import MemoryEventStore
-from core.sync import Outcome, SyncService
-from core.sync_state import SyncState
+from syncledger.adapters.memory import MemoryLedger
+from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
+from syncledger.core.ingest import Ingestor
+from syncledger.core.keystore import MemoryKeyStore
+from syncledger.core.mapping import Mapping
+from syncledger.core.ports import SourceItem
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.core.sync import Outcome, SyncService
+from syncledger.core.sync_state import SyncState
 from tests.support.records import customer, invoice, payment
 
 ENTITY = "acme"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.ledgers.memory import MemoryLedger
-from adapters.ports import CreateRequest, PushResult
-from core.errors import LedgerError, PermanentLedgerError, TransientLedgerError
-from core.sync import Outcome
+from syncledger.adapters.memory import MemoryLedger
+from syncledger.core.errors import LedgerError, PermanentLedgerError, TransientLedgerError
+from syncledger.core.ports import CreateRequest, PushResult
+from syncledger.core.sync import Outcome
 from tests.support.records import customer, invoice, payment
 from tests.unit.test_sync import ENTITY, Harness
 

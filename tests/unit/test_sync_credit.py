@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from adapters.ledgers.memory import MemoryLedger
-from adapters.ports import SourceItem
-from core.errors import TransientLedgerError
-from core.events import ReviewResolved, make_envelope
-from core.model import RecordRef
-from core.subjects import source_subject
+from syncledger.adapters.memory import MemoryLedger
+from syncledger.core.errors import TransientLedgerError
+from syncledger.core.events import ReviewResolved, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.ports import SourceItem
+from syncledger.core.subjects import source_subject
 from tests.support.records import changed, credit_note, customer, invoice, payment, refund
 from tests.unit.test_sync import ENTITY, Harness
 
@@ -269,7 +269,7 @@ async def test_an_invoice_rejected_for_a_missing_customer_follows_it_by_itself()
 
 
 async def test_the_trace_says_what_happened_to_the_money() -> None:
-    from core.trace import trace
+    from syncledger.core.trace import trace
 
     h = Harness()
     await _sync(h, [*BOOK, payment("p1", "i1", "c1", "150.00")])

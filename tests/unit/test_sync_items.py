@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.ledgers.memory import MemoryLedger
-from adapters.ports import SourceItem
-from core.errors import PermanentLedgerError, TransientLedgerError
-from core.events import RetryRequested, make_envelope
-from core.mapping import Mapping
-from core.model import RecordRef
-from core.subjects import source_subject
+from syncledger.adapters.memory import MemoryLedger
+from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
+from syncledger.core.events import RetryRequested, make_envelope
+from syncledger.core.mapping import Mapping
+from syncledger.core.model import RecordRef
+from syncledger.core.ports import SourceItem
+from syncledger.core.subjects import source_subject
 from tests.support.records import changed, credit_note, customer, invoice
 from tests.unit.test_sync import ENTITY, Harness
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from core.errors import PermanentLedgerError
-from core.events import RetryRequested, make_envelope
-from core.model import RecordRef
-from core.subjects import source_subject
+from syncledger.core.errors import PermanentLedgerError
+from syncledger.core.events import RetryRequested, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.subjects import source_subject
 from tests.support.records import changed, credit_note, customer, deleted, invoice, payment
 from tests.unit.test_sync import ENTITY, Harness
 
@@ -169,7 +169,7 @@ async def test_an_abandoned_record_is_pushed_again_on_retry() -> None:
 def changed_model():  # type: ignore[no-untyped-def]
     from datetime import date
 
-    from core.model import Invoice, InvoiceLine
+    from syncledger.core.model import Invoice, InvoiceLine
 
     return Invoice(
         id="i1",
@@ -198,8 +198,8 @@ unmatched = "review"
 
 
 async def test_the_ledger_mapping_shapes_records_before_they_are_pushed() -> None:
-    from adapters.ports import SourceItem
-    from core.mapping import Mapping
+    from syncledger.core.mapping import Mapping
+    from syncledger.core.ports import SourceItem
 
     mapping = Mapping.from_text("memory", MAPPING)
     h = Harness(mapping=mapping)

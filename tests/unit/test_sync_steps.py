@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from adapters.ports import LedgerRecord
-from core.errors import TransientLedgerError
-from core.events import Envelope, RetryRequested, make_envelope
-from core.model import RecordRef
-from core.reconcile import Expected, compare
-from core.subjects import source_subject
+from syncledger.core.errors import TransientLedgerError
+from syncledger.core.events import Envelope, RetryRequested, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.ports import LedgerRecord
+from syncledger.core.reconcile import Expected, compare
+from syncledger.core.subjects import source_subject
 from tests.support.records import credit_note, customer, invoice, payment, refund
 from tests.unit.test_sync import ENTITY, Harness
 
@@ -214,7 +214,7 @@ def test_the_reconciler_flags_a_tax_the_ledger_holds_differently() -> None:
 
 
 async def test_a_push_abandoned_on_an_outage_says_so_and_a_refusal_does_not() -> None:
-    from core.errors import PermanentLedgerError
+    from syncledger.core.errors import PermanentLedgerError
 
     h = Harness(max_attempts=2)
     await _pushed_book(h)

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from adapters.ports import SourceItem
-from adapters.sources.csv_source import CsvSource
-from core import validation as v
-from core.model import CreditNote, Customer, Invoice, Payment
-from core.sample_data import sample_data_dir
-from core.sample_data.generate import (
+from syncledger.adapters.sources.csv_source import CsvSource
+from syncledger.core import validation as v
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment
+from syncledger.core.ports import SourceItem
+from syncledger.core.sample_data import sample_data_dir
+from syncledger.core.sample_data.generate import (
     BAD_RECORDS,
     N_CUSTOMERS,
     N_INVOICES,
@@ -26,8 +26,9 @@ from core.sample_data.generate import (
     OVERPAID_BY,
     build,
 )
-from core.sample_data.generate import generate as generate_sample
-from core.validation import Rejected, Validated, reason_help, validate
+from syncledger.core.sample_data.generate import generate as generate_sample
+from syncledger.core.validation import Rejected, Validated, reason_help, validate
+from tests.support.rules import ALL_RULES, rules_of
 
 # --------------------------------------------------------------------------- builders
 
@@ -88,7 +89,7 @@ def payment(**over: Any) -> dict[str, Any]:
 
 
 def check(kind: str, fields: Any, ledger: str = "qbo", **kw: Any) -> Validated | Rejected:
-    return validate(SourceItem("csv", kind, "X1", "v1", fields), ledger, **kw)
+    return validate(SourceItem("csv", kind, "X1", "v1", fields), rules_of(ledger), **kw)
 
 
 def codes(result: Validated | Rejected) -> list[str]:
@@ -112,7 +113,7 @@ def reasons_of(result: Validated | Rejected) -> dict[str, str | None]:
         ("payment", payment(), Payment),
     ],
 )
-@pytest.mark.parametrize("ledger", [*v.LEDGER_RULES, "some-new-ledger"])
+@pytest.mark.parametrize("ledger", [*ALL_RULES, "some-new-ledger"])
 def test_valid_records_validate_for_every_ledger(
     kind: str, fields: dict[str, Any], model: type, ledger: str
 ) -> None:
@@ -317,16 +318,16 @@ def test_address_lines_and_line_length() -> None:
 
 def test_every_ledger_has_rules_and_defaults_are_named() -> None:
     for ledger in ("qbo", "xero", "zoho-books", "freshbooks", "sage", "netsuite", "odoo"):
-        rules = v.ledger_rules(ledger)
+        rules = rules_of(ledger)
         assert rules.ledger == ledger
         assert all(rules.limit(key) > 0 for key in v.DEFAULT_LIMITS)
         assert set(rules.sources) <= {*v.DEFAULT_LIMITS, "invoice.due_date"}
-    assert not v.ledger_rules("odoo").sources  # all defaults
-    sage = v.ledger_rules("sage")  # Sage's swagger maxLength, each with its source
+    assert not rules_of("odoo").sources  # all defaults
+    sage = rules_of("sage")  # Sage's swagger maxLength, each with its source
     assert (sage.limit("customer.contact_name"), sage.limit("customer.address_line")) == (50, 50)
     assert set(sage.sources) == set(sage.max_length)
-    assert v.ledger_rules("brand-new").ledger == "brand-new"
-    assert v.ledger_rules("brand-new").limit("customer.name") == v.DEFAULT_LIMITS["customer.name"]
+    assert rules_of("brand-new").ledger == "brand-new"
+    assert rules_of("brand-new").limit("customer.name") == v.DEFAULT_LIMITS["customer.name"]
 
 
 # --------------------------------------------------------------------------- ids, currency
@@ -692,7 +693,7 @@ def test_weird_ledger_id_does_not_raise() -> None:
 @pytest.fixture(scope="module")
 def sample_verdicts() -> dict[tuple[str, str], Validated | Rejected]:
     items = CsvSource(sample_data_dir()).read()
-    return {(item.kind, item.id): validate(item, "qbo") for item in items}
+    return {(item.kind, item.id): validate(item, rules_of("qbo")) for item in items}
 
 
 def test_sample_data_counts_under_qbo(
@@ -783,8 +784,8 @@ def test_sample_payments_are_full_and_partial_and_foreign_invoices_have_rates(
 def test_good_sample_data_passes_every_ledger() -> None:
     bad_ids = {b.id for b in BAD_RECORDS}
     items = [i for i in CsvSource(sample_data_dir()).read() if i.id not in bad_ids]
-    for ledger in v.LEDGER_RULES:
-        rejected = [i.id for i in items if isinstance(validate(i, ledger), Rejected)]
+    for ledger in ALL_RULES:
+        rejected = [i.id for i in items if isinstance(validate(i, rules_of(ledger)), Rejected)]
         assert rejected == [], ledger
 
 
@@ -800,7 +801,7 @@ def test_generator_is_deterministic() -> None:
 
 
 def test_tax_ids_are_checked_where_their_format_is_recognised() -> None:
-    from core.validation import INVALID_TAX_ID, tax_id_problem
+    from syncledger.core.validation import INVALID_TAX_ID, tax_id_problem
 
     assert tax_id_problem("DE136695976") is None  # German VAT, valid check digits
     assert tax_id_problem("GB980780684") is None
@@ -813,7 +814,7 @@ def test_tax_ids_are_checked_where_their_format_is_recognised() -> None:
 
 
 def test_a_merged_invoice_is_refused_with_what_to_do() -> None:
-    from core.validation import MERGED_INVOICE, reason_help
+    from syncledger.core.validation import MERGED_INVOICE, reason_help
 
     result = check("invoice", invoice(status="merged"))
     assert codes(result) == [MERGED_INVOICE]
@@ -836,7 +837,7 @@ def refund(**over: Any) -> dict[str, Any]:
 
 
 def test_a_refund_draws_on_exactly_one_credit() -> None:
-    from core.model import Refund
+    from syncledger.core.model import Refund
 
     ok = check("refund", refund())
     assert isinstance(ok, Validated) and isinstance(ok.record, Refund)

@@ -18,14 +18,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.ports import SourceItem
-from core import validation as v
-from core.model import RECORD_TYPES, CreditNote, Invoice
-from core.money import is_currency, minor_unit, quantize
-from core.validation import Rejected, Validated, validate
+from syncledger.core import validation as v
+from syncledger.core.model import RECORD_TYPES, CreditNote, Invoice
+from syncledger.core.money import is_currency, minor_unit, quantize
+from syncledger.core.ports import SourceItem
+from syncledger.core.validation import Rejected, Validated, validate
+from tests.support.rules import ALL_RULES, rules_of
 
 KINDS = ("customer", "invoice", "credit_note", "payment")
-LEDGERS = (*v.LEDGER_RULES, "unlisted-ledger")
+LEDGERS = (*ALL_RULES, "unlisted-ledger")
 Draw = Callable[[st.SearchStrategy[Any]], Any]  # data.draw / a composite's draw
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -142,7 +143,9 @@ def test_arbitrary_fields_never_raise_and_every_rejection_has_reasons(
     case: tuple[str, Any], ledger: str, home: str
 ) -> None:
     kind, fields = case
-    result = validate(SourceItem("csv", kind, "X1", "v1", fields), ledger, home_currency=home)
+    result = validate(
+        SourceItem("csv", kind, "X1", "v1", fields), rules_of(ledger), home_currency=home
+    )
     if kind not in KINDS:
         assert isinstance(result, Rejected)
         assert [r.code for r in result.reasons] == [v.UNSUPPORTED_KIND]
@@ -274,7 +277,9 @@ def test_consistent_records_validate(
     data: st.DataObject, kind: str, ledger: str, home: str
 ) -> None:
     fields = _draw_valid(data.draw, kind, home)
-    result = validate(SourceItem("csv", kind, "X1", "v1", fields), ledger, home_currency=home)
+    result = validate(
+        SourceItem("csv", kind, "X1", "v1", fields), rules_of(ledger), home_currency=home
+    )
     assert isinstance(result, Validated), result
     record = result.record
     assert type(record) is RECORD_TYPES[kind]
@@ -303,7 +308,7 @@ _problems = st.lists(st.text(max_size=20), min_size=1, max_size=3)
 
 
 def _required_gone(draw: Draw, kind: str, ledger: str, fields: dict[str, Any]) -> str:
-    required = v.REQUIRED[kind] | v.ledger_rules(ledger).required.get(kind, frozenset())
+    required = v.REQUIRED[kind] | rules_of(ledger).required.get(kind, frozenset())
     name = draw(st.sampled_from(sorted(required)))
     if name == "lines":
         fields["lines"] = draw(_no_lines)
@@ -349,7 +354,7 @@ def _name_bad_char(draw: Draw, kind: str, ledger: str, fields: dict[str, Any]) -
 
 
 def _name_too_long(draw: Draw, kind: str, ledger: str, fields: dict[str, Any]) -> str:
-    limit = v.ledger_rules(ledger).limit("customer.name")
+    limit = rules_of(ledger).limit("customer.name")
     fields["name"] = "n" * (limit + draw(st.integers(1, 50)))
     return v.TOO_LONG
 
@@ -445,7 +450,9 @@ def test_a_record_with_one_defect_is_rejected_for_it(
     fields = _draw_valid(data.draw, kind, "USD")
     defect = data.draw(DEFECTS[kind])
     expected = defect(data.draw, kind, ledger, fields)
-    result = validate(SourceItem("csv", kind, "X1", "v1", fields), ledger, home_currency="USD")
+    result = validate(
+        SourceItem("csv", kind, "X1", "v1", fields), rules_of(ledger), home_currency="USD"
+    )
     assert isinstance(result, Rejected), (defect.__name__, fields)
     _assert_well_formed(result, kind)
     assert expected in [r.code for r in result.reasons], (defect.__name__, result.reasons)

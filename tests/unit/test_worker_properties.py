@@ -14,11 +14,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.ports import SourceItem
-from core.ingest import Ingestor, normalized
-from core.sync import SyncService
-from core.sync_state import name_key
-from core.validation import Rejected, validate
+from syncledger.core.ingest import Ingestor, normalized
+from syncledger.core.ports import SourceItem
+from syncledger.core.sync import SyncService
+from syncledger.core.sync_state import name_key
+from syncledger.core.validation import Rejected, validate
+from tests.support.rules import rules_of
 from tests.unit.test_sync import ENTITY, Harness
 from tests.unit.test_validation_properties import FAST, _kinds_and_garbage
 
@@ -69,13 +70,13 @@ def test_malformed_records_never_crash_the_worker(case: tuple[Any, Any]) -> None
         assert types == ["SourceRecordRejected"]
         assert events[0]["data"]["ledger"] is None and events[0]["data"]["reasons"]
         item = normalized(SourceItem("csv", kind, "x", "v", fields))
-        assert isinstance(validate(item, "memory"), Rejected)  # validation agrees
+        assert isinstance(validate(item, rules_of("memory")), Rejected)  # validation agrees
         assert PIPELINE.h.ledger.calls == calls_before
         return
     assert types[0] == "SourceRecordObserved"
     observed = events[0]["data"]
     item = SourceItem("csv", observed["kind"], "x", "v", observed["record"])
-    if isinstance(validate(item, "memory"), Rejected) or observed["kind"] != "customer":
+    if isinstance(validate(item, rules_of("memory")), Rejected) or observed["kind"] != "customer":
         # invalid, or a document whose customer does not exist in the source
         assert types[1:] == ["SourceRecordRejected"]
         assert events[1]["data"]["reasons"]
@@ -93,7 +94,7 @@ def test_valid_customers_sync(name: str) -> None:
     events = NAMED.feed("customer", {"name": name, "currency": "USD"})
     observed = events[0]["data"]
     item = SourceItem("csv", "customer", "x", "v", observed["record"])
-    if isinstance(validate(item, "memory"), Rejected):
+    if isinstance(validate(item, rules_of("memory")), Rejected):
         return
     key = name_key(name)
     if key in NAMES_SEEN:  # a second customer with that name: refused, never pushed

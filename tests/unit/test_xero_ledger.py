@@ -12,21 +12,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.http import NO_RETRY
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.xero import XeroLedger, fresh_key, step_key, where_literal, wire_key
-from adapters.ledgers.xero_errors import XeroServerError, element_error, translate_xero
-from adapters.ledgers.xero_mapping import contact_number, load_mapping, ref_in
-from adapters.oauth2 import FileTokenStore
-from adapters.platforms import Connection, platform
-from adapters.ratelimit import Rate, RateLimiter
-from core.errors import (
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import FileTokenStore
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.xero.errors import XeroServerError, element_error, translate_xero
+from syncledger.adapters.xero.ledger import XeroLedger, fresh_key, step_key, where_literal, wire_key
+from syncledger.adapters.xero.mapping import contact_number, load_mapping, ref_in
+from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
     PermanentLedgerError,
     TransientLedgerError,
 )
-from core.model import CreditNote, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, InvoiceLine, Payment, Refund
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.xero import InProcessXero, in_process_xero

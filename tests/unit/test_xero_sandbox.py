@@ -13,9 +13,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ratelimit import Rate
-from adapters.sandbox.xero import (
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.xero.sandbox.errors import XeroFault
+from syncledger.adapters.xero.sandbox.limits import XeroLimits
+from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
@@ -23,8 +25,6 @@ from adapters.sandbox.xero import (
     create_app,
     sandbox_of,
 )
-from adapters.sandbox.xero_errors import XeroFault
-from adapters.sandbox.xero_limits import XeroLimits
 
 API = "/api.xro/2.0"
 BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()

@@ -12,15 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.ledgers.zoho import ZohoLedger
-from adapters.ledgers.zoho_errors import checked, translate_zoho
-from adapters.ledgers.zoho_mapping import load_mapping, reference_token
-from adapters.oauth2 import FileTokenStore
-from adapters.platforms import Connection, platform
-from adapters.ports import PushResult
-from adapters.sandbox.zoho_items import INCOME_ACCOUNTS
-from core.errors import (
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import FileTokenStore
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.adapters.zoho.errors import checked, translate_zoho
+from syncledger.adapters.zoho.ledger import ZohoLedger
+from syncledger.adapters.zoho.mapping import load_mapping, reference_token
+from syncledger.adapters.zoho.sandbox.items import INCOME_ACCOUNTS
+from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
     LedgerError,
@@ -28,7 +27,8 @@ from core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.zoho import (
@@ -633,7 +633,7 @@ async def test_a_tax_id_is_matched_through_our_notes_line_and_confirmed(
 async def test_a_mapping_may_name_the_editions_tax_field_and_the_refund_account(
     tmp_path: Path,
 ) -> None:
-    default = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    default = (Path(__file__).parents[2] / "adapters/zoho/mapping.toml").read_text()
     text = (
         default.replace("[customer.fields]\n", '[customer.fields]\ntax_id = "vat_reg_no"\n', 1)
         + '\n[refund]\nfrom_account_id = "460000000980002"\nrefund_mode = "cash"\n'
@@ -861,7 +861,7 @@ async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
 async def test_zoho_refuses_an_item_id_it_does_not_hold_with_its_own_code(
     zoho: InProcessZoho, tmp_path: Path
 ) -> None:
-    default = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    default = (Path(__file__).parents[2] / "adapters/zoho/mapping.toml").read_text()
     path = tmp_path / "zoho.toml"
     path.write_text(default.replace('item_id = ""', 'item_id = "460000000999999"', 1))
     zoho.ledger.mapping = load_mapping(path)  # a default item deleted since it was mapped
@@ -905,7 +905,7 @@ async def test_new_items_go_to_the_mapped_account_else_the_default_items(
 ) -> None:
     general = next(i for i, name in INCOME_ACCOUNTS.items() if name == "General Income")
     default_item = zoho.sandbox.seed_item("Default", account_id=general)
-    text = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    text = (Path(__file__).parents[2] / "adapters/zoho/mapping.toml").read_text()
     path = tmp_path / "zoho.toml"
     path.write_text(text.replace('item_id = ""', f'item_id = "{default_item}"', 1))
     zoho.ledger.mapping = load_mapping(path)
@@ -926,7 +926,7 @@ async def test_new_items_go_to_the_mapped_account_else_the_default_items(
 
 
 def test_new_items_take_only_the_settings_the_adapter_knows(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    text = (Path(__file__).parents[2] / "adapters/zoho/mapping.toml").read_text()
     path = tmp_path / "zoho.toml"
     path.write_text(text.replace('account_id = ""', 'account_id = ""\nrate = "1"', 1))
     with pytest.raises(ConfigurationError, match=r"\[new_items\] has unknown keys \['rate'\]"):
@@ -1037,7 +1037,7 @@ async def test_a_mapped_default_item_is_used_and_nothing_is_created(
     zoho: InProcessZoho, tmp_path: Path
 ) -> None:
     mine = zoho.sandbox.seed_item("Consulting")
-    text = (Path(__file__).parents[2] / "adapters/mappings/zoho.toml").read_text()
+    text = (Path(__file__).parents[2] / "adapters/zoho/mapping.toml").read_text()
     path = tmp_path / "zoho.toml"
     path.write_text(text.replace('item_id = ""', f'item_id = "{mine}"', 1))
     zoho.ledger.mapping = load_mapping(path)

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.jsonwire import decode_json, encode_json
-from adapters.sandbox.zoho import (
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.zoho.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_ORGANIZATION_ID,

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.platforms import Connection, platform
-from adapters.ports import SourceItem
-from core.bootstrap import open_runtime
-from core.embedded import EmbeddedNats
-from core.pipeline import ingest_items, reconcile_now
-from core.settings import Settings
-from core.sync_state import SyncState
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.core.bootstrap import open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.pipeline import ingest_items, reconcile_now
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
+from syncledger.core.sync_state import SyncState
 from tests.support.processes import Proc, SandboxServer
 
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund")

@@ -1,0 +1,851 @@
+"""FreshBooks Accounting API ledger adapter: ``FreshBooksLedger`` implements ``LedgerAdapter``.
+
+Sources. FreshBooks publishes no machine-readable schema. What is sent is checked against
+FreshBooks' own SDKs, read at these commits: the official Node SDK
+(github.com/freshbooks/freshbooks-nodejs-sdk @91cfeeed, ``packages/api/src/models/*.ts``:
+the ``transform*Request`` functions list what it writes, ``PaymentType`` the payment
+types; ``packages/api/src/APIClient.ts`` the token grants) and the Python SDK FreshBooks
+documents (github.com/amcintosh/freshbooks-python-sdk @5f6f48d4, ``freshbooks/client.py``);
+and against the API pages (freshbooks.com/api/payments, /api/credits, /api/authentication).
+The README's support matrix says which constructs rest on them and which are assumptions.
+One disagreement is left open: the Node SDK wraps a credit note it writes, and expects
+one it reads, in ``credit_notes``; the API pages' create example uses ``credit_note``,
+which is what is sent and read. To verify on a live account.
+
+Idempotency. FreshBooks has no idempotency key. Every record we create carries our source
+reference (``syncledger-ref: <ref>`` in the client ``note``, the invoice / credit note
+``notes``, the payment ``note``; see ``freshbooks_mapping``) and the adapter looks it up:
+
+- before a create (``find``), so a retry after a crash returns the earlier record;
+- before resending a create whose answer was lost (timeout, 5xx, 429), for every kind
+  except invoices: an invoice is resent as is, because FreshBooks refuses a second invoice
+  with the same number (deleted ones included), and a refusal of a create is resolved by
+  reading the invoice with that number back: ours (it carries our reference) is returned
+  as recovered, anyone else's surfaces as the refusal. A refused client create is resolved
+  the same way through our reference (FreshBooks keys clients by email).
+
+Versions. FreshBooks has no conditional update. The version of a record is its ``updated``
+timestamp plus a digest of its content (``version_of``); an update or void with a version
+first reads the record and refuses with ``StaleVersionError`` when it moved on. A change
+landing between that read and our write is not detected: FreshBooks gives no way to.
+
+Void. FreshBooks cannot void: the invoice is deleted (``vis_state`` 1). It stays readable,
+keeps its amounts in FreshBooks, and is reported here as ``void`` with a zero balance.
+
+Delta. ``search[updated_min]`` has day granularity (US/Eastern dates): ``changes`` asks
+for the day of ``since`` and keeps records whose ``updated`` (to the second) is not
+before ``since`` truncated to the second.
+
+Pagination: ``page`` / ``per_page`` (≤ 100), following ``pages``.
+
+Rate limit: "100 requests per 60 s" is unverified (a secondary source only): the limiter's
+rates are a parameter, by default 100/min per account.
+
+Exchange rates: FreshBooks documents carry none, so an invoice's ``exchange_rate`` is not
+sent (no rate, never a default of 1: FreshBooks converts in its own reports).
+
+Overpayments. FreshBooks applies a payment to what its invoice still owes and keeps the
+excess as an overpayment credit for the client (a credit note of ``credit_type``
+``overpayment``, named by the payment's ``overpaymentid``); it cannot be told to apply
+less. ``apply_payment`` therefore sends the full amount received and first checks that
+``applied`` is exactly that part (``min(amount, invoice balance)``), refusing anything
+else before writing. ``get("payment")`` answers ``total`` = the payment's ``amount`` and
+``balance`` = its overpayment credit's ``outstanding`` (one more read). Whether FreshBooks
+stores the full amount on the payment or only the part that went to the invoice is not
+documented; the sandbox stores the full amount. Overpayment credits are listed among the
+credit notes (as FreshBooks lists them), without a reference of ours; an application
+changes that credit note, not the payment, so ``changes`` reports the credit note rather
+than the payment. What is left of a credit is read from the credit note's
+``outstanding``: an assumption (the official Node SDK's ``CreditNote`` model has
+``amount`` and ``paid`` but no ``outstanding``), to verify on a live account.
+
+Refunds: refused (``syncledger.refund_not_supported``), before anything is sent.
+FreshBooks documents no API construct that pays a client's credit back: ``Refund`` is no
+payment type of the official SDK (``PaymentType``: Check, Credit, Cash, Bank Transfer,
+Credit Card, Debit, PayPal, 2Checkout, VISA, MASTERCARD, DISCOVER, AMEX, DINERS, JCB,
+ACH, Other), and FreshBooks' refunds are of online payments, through the payment gateway
+in its web app (support article "How do I refund a payment?"). A refund of a FreshBooks
+credit is recorded there by hand; FreshBooks holds no refund syncledger could read, so
+``get`` / ``find`` / ``list_all`` of ``refund`` find nothing.
+
+Multi-write operations. A credit note for an invoice is two writes, each a step of the
+record's journal (``WriteSteps``): the credit note (``credit_note``), then a payment of
+type Credit on the invoice (``apply``) for its total, at most what the invoice still owes
+(as the sync intends; nothing is written when the invoice owes nothing). The payment
+names no credit note: ``creditid`` is not among the payment fields the official SDK
+writes (``transformPaymentRequest``), only among those FreshBooks answers. A payment of
+type Credit draws on the client's credit (``from_credit``: "converted from a credit on a
+client's account"; support article "How do Credits work?": a payment of type Credit is
+how credit is applied to an invoice, and FreshBooks picks the credit). Which of several
+credits FreshBooks draws on is not documented, so the application is refused
+(``syncledger.credit_not_selectable``, the credit note stays created and unapplied)
+while the client holds any other open credit in that currency: apply it in FreshBooks
+by hand. That FreshBooks' API draws on the client's credit for a payment of type Credit
+as its web app does is an assumption to verify on a live account; if it drew on another
+credit, the credit note would read back unapplied (a reconciliation mismatch), never as
+applied. A step's ``find`` reads FreshBooks: the credit note by reference, the
+application by ``search[notes]`` on our reference (a payment of type Credit on that
+invoice). Under a journal each write is sent once and a failure goes back to the journal
+(its next run asks ``find`` first); without one a lost answer is looked up and resent
+here, as for every create. Every other write is one request and is not journaled.
+
+Applications (``LedgerRecord.applied_to``, ``freshbooks_links``): FreshBooks keeps them
+on payments (freshbooks.com/api/payments: ``invoiceid``, ``creditid``, ``from_credit``,
+``overpaymentid``). A payment is applied to its ``invoiceid`` for its ``amount`` less
+its overpayment credit's ``amount``; a credit note to the ``invoiceid`` of each live
+payment FreshBooks answers with it in ``creditid``. ``get`` and ``find`` of a credit note
+read its client's payments (``search[clientid]``); ``list_all`` and ``changes`` read the
+account's payments once per call.
+
+Tax read back (``LedgerRecord.tax``): FreshBooks computes a line's tax from its
+percentage; an invoice's or credit note's tax is its ``amount`` less its lines'
+``amount`` (``freshbooks_mapping.document_tax``), so a tax FreshBooks did not compute as
+intended shows as a mismatch.
+
+Token refresh: every grant sends the app's ``redirect_uri`` with the client id and
+secret in the body, as both SDKs do (Node ``APIClient.authorizeCall``, Python
+``Client._authorize_call``; both refuse to refresh without one, and so does
+``FreshBooksOAuthClient``).
+
+Items: FreshBooks lines carry no item id, only a ``name``: a line booked to an item is
+named as the item, and the adapter itself refuses a code naming no item of the account
+(``unknown_item``), FreshBooks being unable to (``freshbooks_items``).
+
+Tax ids: clients keep ``tax_id`` in ``vat_number``, which no documented search covers:
+``match_customer`` lists every client and compares ``vat_number`` ignoring case, spaces,
+dots and dashes (a full scan of the account's clients per match with a tax id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from syncledger.adapters.freshbooks.errors import FreshBooksNotFoundError, translate_freshbooks
+from syncledger.adapters.freshbooks.items import ITEMS_PATH, FreshBooksItems, result_of
+from syncledger.adapters.freshbooks.links import Links, amount_of, of_payment
+from syncledger.adapters.freshbooks.mapping import (
+    OVERPAYMENT_CREDIT,
+    FreshBooksMapping,
+    credit_left,
+    eastern_date,
+    load_mapping,
+    tax_key,
+    to_record,
+)
+from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.oauth2 import Auth, OAuth2Client
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.core.errors import (
+    ConfigurationError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    steps_or_direct,
+)
+
+PRODUCTION_URL = "https://api.freshbooks.com"
+TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 (a URL)
+DEFAULT_REQUESTS_PER_MINUTE = 100  # unverified: a secondary source only
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    path: str  # under /accounting/account/{account_id}/
+    single: str  # body / result key of one record
+    plural: str  # result key of a list
+    lines: bool = False  # ask for lines (include[]=lines)
+
+
+RESOURCES = {
+    "customer": Resource("users/clients", "client", "clients"),
+    "invoice": Resource("invoices/invoices", "invoice", "invoices", lines=True),
+    "payment": Resource("payments/payments", "payment", "payments"),
+    "credit_note": Resource("credit_notes/credit_notes", "credit_note", "credit_notes", True),
+}
+#: kinds found through a documented search on our reference; the others are scanned
+REF_SEARCH = {"customer": "note_like", "payment": "notes"}
+#: kinds of the port FreshBooks holds none of (refunds are refused: see the docstring)
+NOT_HELD = ("refund",)
+
+
+@dataclass(frozen=True, slots=True)
+class FreshBooksOAuthClient(OAuth2Client):
+    """FreshBooks' token endpoint takes the client id and secret in the body, and the
+    app's ``redirect_uri`` with them: both SDKs send it on every grant and refuse to
+    refresh without one (see the module docstring), and so does this client."""
+
+    credentials_in: Literal["basic", "body"] = "body"
+    redirect_uri: str = ""
+
+    def request(self, refresh_token: str) -> tuple[dict[str, str], dict[str, str]]:
+        if not self.redirect_uri:
+            raise ConfigurationError(
+                "FreshBooks takes the app's redirect URI with every token refresh: set "
+                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI to the redirect URI registered for the app"
+            )
+        headers, form = OAuth2Client.request(self, refresh_token)
+        form["redirect_uri"] = self.redirect_uri
+        return headers, form
+
+
+def capabilities(requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE) -> LedgerCapabilities:
+    return LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=requests_per_minute,
+        requests_per_second=None,
+        idempotency="reference lookup (notes) + unique invoice number",
+        delta="search[updated_min] (day granularity) + updated filter",
+        kinds=("customer", "invoice", "payment", "credit_note"),
+        matches_tax_id=True,  # by listing clients: vat_number has no search
+    )
+
+
+class FreshBooksLedger:
+    """FreshBooks for one account. Build with ``FreshBooksLedger.connect``."""
+
+    ledger = "freshbooks"
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        account_id: str,
+        mapping: FreshBooksMapping | None = None,
+        retry: RetryPolicy | None = None,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = MAX_PER_PAGE,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.account_id = account_id
+        self.mapping = mapping or load_mapping()
+        self.capabilities = capabilities(requests_per_minute)
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._find_window = find_window
+        self._page = min(page_size, MAX_PER_PAGE)
+        self._now = now
+        self._sleep = sleep
+        self._rng = random.Random()
+        self._items = FreshBooksItems(http, self._url(ITEMS_PATH), page_size=self._page, now=now)
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        account_id: str,
+        auth: Auth,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: FreshBooksMapping | None = None,
+        find_window: timedelta | None = timedelta(days=30),
+        page_size: int = MAX_PER_PAGE,
+    ) -> FreshBooksLedger:
+        """``limiter``: the account's shared one (``RateLimiters.for_tenant``); by default a
+        private limiter at ``requests_per_minute``."""
+        retry = retry or RetryPolicy()
+        http = LedgerHttp(
+            platform="freshbooks",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(Rate(requests_per_minute, 60.0)),
+            retry=retry,
+            timeout=timeout,
+            translate=translate_freshbooks,
+            transport=transport,
+        )
+        return cls(
+            http,
+            account_id=account_id,
+            mapping=mapping,
+            retry=retry,
+            requests_per_minute=requests_per_minute,
+            find_window=find_window,
+            page_size=page_size,
+        )
+
+    # ------------------------------------------------------------------ items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The active item named ``code``, else the one whose id is ``code`` (cached; see
+        ``freshbooks_items``)."""
+        return await self._items.find(code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """The item named ``code``, created (``{"name": code}``) when there is none.
+        FreshBooks has no idempotency key: a create whose answer was lost raises
+        ``TransientLedgerError`` without being sent again, and the next call finds it."""
+        return await self._items.create(code)
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        body = self.mapping.client_body(customer, external_ref)
+        return await self._create("customer", body, external_ref)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        items = await self._items.names_for(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
+        return await self._create("invoice", body, external_ref)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+        applied: Decimal | None = None,
+    ) -> PushResult:
+        """FreshBooks takes the client and the currency from the invoice, and keeps what
+        exceeds the invoice's balance as an overpayment credit: ``applied`` (default: all)
+        must be the part FreshBooks will apply, checked before sending."""
+        body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
+        part = payment.amount if applied is None else applied
+
+        async def check() -> None:
+            await self._check_applied(payment, invoice_ledger_id, part)
+
+        return await self._create("payment", body, external_ref, check=check)
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """Refused, before anything is sent: FreshBooks documents no API construct for
+        paying a client's credit back (see the module docstring)."""
+        raise PermanentLedgerError(
+            f"refund {refund.id}: FreshBooks' API documents no way to pay a client's credit "
+            f"back, so syncledger does not send it; record the refund of {refund.amount} "
+            f"{refund.currency} in FreshBooks by hand",
+            code=REFUND_NOT_SUPPORTED,
+        )
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """Create the credit note; with an invoice, apply it there: a payment of type
+        Credit, a second write (both steps of ``steps``; see the module docstring)."""
+        items = await self._items.names_for(credit_note)
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
+        if invoice_ledger_id is None:
+            return await self._create("credit_note", body, external_ref)
+        journal = steps_or_direct(steps, idempotency_key)
+        retry = steps is None
+        note = await journal.step(
+            "credit_note",
+            self._create_step("credit_note", body, external_ref, retry=retry),
+            self._found_step("credit_note", external_ref),
+        )
+        await journal.step(
+            "apply",
+            self._apply_credit(
+                credit_note, note, (customer_ledger_id, invoice_ledger_id), external_ref, retry
+            ),
+            self._credit_applied(invoice_ledger_id, external_ref),
+        )
+        recovered = note.detail.get("recovered") == "true"
+        return await self._current_version(
+            "credit_note", PushResult(note.ledger_id, None, recovered)
+        )
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._unchanged("customer", ledger_id, version)
+        body = self.mapping.client_body(customer, external_ref)
+        return await self._put("customer", ledger_id, body)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """Replace the invoice's fields and every line (FreshBooks replaces all lines)."""
+        items = await self._items.names_for(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
+        await self._unchanged("invoice", ledger_id, version)
+        return await self._put("invoice", ledger_id, body)
+
+    async def void_invoice(
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """Delete the invoice (``vis_state`` 1); already deleted: the same answer again."""
+        current = await self._required("invoice", ledger_id)
+        if current.status == "void":
+            return PushResult(ledger_id, current.version, recovered=True)
+        _check_version("invoice", current, version)
+        return await self._put("invoice", ledger_id, {"vis_state": 1})
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref``: through a search where FreshBooks has one
+        on the field, else by scanning records updated within ``find_window``."""
+        if kind in NOT_HELD:
+            return None
+        search = REF_SEARCH.get(kind)
+        params = {f"search[{search}]": external_ref} if search else self._window()
+        async for raw in self._raws(kind, params):
+            if self._record(kind, raw).external_ref == external_ref:
+                return await self._full_record(kind, raw, await self._client_links(kind, raw))
+        return None
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Clients with the same name (organization, ignoring case), the same email or the
+        same tax id (``vat_number``, by listing every client); deleted clients are left
+        out."""
+        found: dict[str, LedgerRecord] = {}
+        name = customer.name.casefold()
+        async for record in self._records("customer", {"search[organization_like]": customer.name}):
+            if (record.name or "").casefold() == name:
+                found.setdefault(record.ledger_id, record)
+        if customer.email:
+            async for record in self._records("customer", {"search[email]": customer.email}):
+                found.setdefault(record.ledger_id, record)
+        wanted = tax_key(customer.tax_id)
+        if wanted is not None:
+            async for record in self._records("customer", {}):
+                if tax_key(record.raw.get("vat_number")) == wanted:
+                    found.setdefault(record.ledger_id, record)
+        return [r for r in found.values() if r.status != "deleted"]
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        if kind in NOT_HELD:
+            return None
+        raw = await self._raw(kind, ledger_id)
+        if raw is None:
+            return None
+        return await self._full_record(kind, raw, await self._client_links(kind, raw))
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        """Every record of ``kind`` as the port counts them: a payment of type Credit is
+        how a credit note is applied (it belongs to the credit note), and an overpayment
+        credit note is the paying payment's unapplied remainder (its ``balance``)."""
+        if kind in NOT_HELD:
+            return
+        links = await self._links({}) if kind in _LINKED else None
+        async for record in self._records(kind, {}, links):
+            if not self._part_of_another(kind, record):
+                yield record
+
+    def _part_of_another(self, kind: str, record: LedgerRecord) -> bool:
+        if kind == "payment":
+            return record.raw.get("type") == self.mapping.payment_types["credit"]
+        if kind == "credit_note":
+            return record.raw.get("credit_type") == OVERPAYMENT_CREDIT
+        return False
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records of every kind updated at or after ``since`` (to the second)."""
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
+        params = {"search[updated_min]": eastern_date(since)}
+        links: Links | None = None
+        for kind in self.capabilities.kinds:
+            if kind in _LINKED and links is None:
+                links = await self._links({})
+            async for record in self._records(kind, params, links):
+                if record.updated_at is not None and record.updated_at >= since:
+                    yield record
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ---------------------------------------------------------------- creating
+
+    async def _create(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        ref: str,
+        *,
+        check: Callable[[], Awaitable[None]] | None = None,
+        retry: bool = True,
+    ) -> PushResult:
+        """Our earlier record when there is one; else ``check`` (which may refuse), then
+        the create (sent once without ``retry``)."""
+        if kind != "invoice":
+            earlier = await self.find(kind, ref)
+            if earlier is not None:
+                return _pushed(earlier, recovered=True)
+        if check is not None:
+            await check()
+        return await self._send(kind, body, ref, retry=retry)
+
+    async def _send(
+        self, kind: str, body: dict[str, Any], ref: str, *, retry: bool = True
+    ) -> PushResult:
+        """POST the create; a lost answer is looked up by reference before resending
+        (without ``retry`` it goes back to the caller: a journal, which asks first)."""
+        attempt = 1
+        while True:
+            try:
+                return _pushed(self._record(kind, await self._post(kind, body)))
+            except PermanentLedgerError as refused:
+                return await self._ours_after_refusal(kind, body, ref, refused)
+            except TransientLedgerError as exc:
+                if not retry:
+                    raise
+                await self._wait_to_resend(exc, attempt)
+            attempt += 1
+            earlier = None if kind == "invoice" else await self.find(kind, ref)
+            if earlier is not None:
+                return _pushed(earlier, recovered=True)
+
+    async def _wait_to_resend(self, exc: TransientLedgerError, attempt: int) -> None:
+        """Sleep before sending a create again, or raise ``exc`` when it may not be."""
+        if attempt >= self._retry.attempts:
+            raise exc
+        if exc.retry_after is None:
+            await self._sleep(self._retry.backoff(attempt, self._rng))
+        elif exc.retry_after <= self._retry.max_retry_after:
+            await self._sleep(exc.retry_after)
+        else:
+            raise exc
+
+    async def _ours_after_refusal(
+        self, kind: str, body: Mapping[str, Any], ref: str, refused: PermanentLedgerError
+    ) -> PushResult:
+        """A create refused because our earlier send landed (a taken invoice number or
+        client email): that record, when it carries our reference; else the refusal."""
+        if kind == "invoice":
+            number = {"search[invoice_number]": str(body.get("invoice_number", ""))}
+            async for record in self._records("invoice", number):
+                if record.external_ref == ref:
+                    return _pushed(record, recovered=True)
+            raise refused
+        earlier = await self.find(kind, ref) if kind == "customer" else None
+        if earlier is None:
+            raise refused
+        return _pushed(earlier, recovered=True)
+
+    async def _post(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        res = _resource(kind)
+        answer = await self._http.json(
+            "POST",
+            self._url(res.path),
+            params=_includes(res),
+            body={res.single: body},
+            idempotent=False,
+        )
+        raw: dict[str, Any] = result_of(answer)[res.single]
+        return raw
+
+    # ------------------------------------------------------ multi-write steps
+
+    def _create_step(self, kind: str, body: dict[str, Any], ref: str, *, retry: bool) -> StepWrite:
+        async def write(key: str) -> StepResult:
+            pushed = await self._create(kind, body, ref, retry=retry)
+            return StepResult(pushed.ledger_id, {"recovered": "true"} if pushed.recovered else {})
+
+        return write
+
+    def _found_step(self, kind: str, ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            found = await self.find(kind, ref)
+            return None if found is None else StepResult(found.ledger_id, {"recovered": "true"})
+
+        return find
+
+    def _apply_credit(
+        self,
+        credit_note: CreditNote,
+        note: StepResult,
+        target: tuple[str, str],
+        ref: str,
+        retry: bool,
+    ) -> StepWrite:
+        """A payment of type Credit moving the credit note's total, at most what the
+        invoice still owes, onto the invoice (``target``: client and invoice ids); looked
+        up by our reference first (FreshBooks has no idempotency key), then refused while
+        the client holds other open credit. Nothing is written when the invoice owes
+        nothing."""
+        client_id, invoice_id = target
+
+        async def write(key: str) -> StepResult:
+            invoice = await self._required("invoice", invoice_id)
+            part = min(credit_note.total, invoice.balance or Decimal(0))
+            if part <= 0:
+                return StepResult(note.ledger_id)
+            body = self.mapping.credit_application_body(credit_note, invoice_id, ref, amount=part)
+
+            async def check() -> None:
+                await self._check_only_credit(credit_note, note.ledger_id, client_id)
+
+            pushed = await self._create("payment", body, ref, check=check, retry=retry)
+            return StepResult(pushed.ledger_id)
+
+        return write
+
+    def _credit_applied(self, invoice_id: str, ref: str) -> StepFind:
+        """The payment of type Credit on ``invoice_id`` carrying our reference."""
+
+        async def find() -> StepResult | None:
+            found = await self.find("payment", ref)
+            if found is None or not self._applies_credit_to(found.raw, invoice_id):
+                return None
+            return StepResult(found.ledger_id)
+
+        return find
+
+    def _applies_credit_to(self, raw: Mapping[str, Any], invoice_id: str) -> bool:
+        credit = raw.get("type") == self.mapping.payment_types["credit"]
+        return credit and str(raw.get("invoiceid")) == invoice_id
+
+    async def _check_only_credit(self, note: CreditNote, note_id: str, client_id: str) -> None:
+        """Refuse while the client holds open credit in the note's currency besides
+        ``note_id``: a payment of type Credit cannot say which credit it draws on."""
+        search = {"search[clientid]": client_id}
+        others = [
+            str(raw["id"])
+            async for raw in self._raws("credit_note", search)
+            if _open_credit(raw, note.currency) and str(raw["id"]) != note_id
+        ]
+        if others:
+            raise PermanentLedgerError(
+                f"credit note {note.number}: FreshBooks applies a client's credit to an "
+                f"invoice without saying which credit, and client {client_id} holds other "
+                f"open {note.currency} credit (FreshBooks credit notes {', '.join(others)}); "
+                f"apply credit note {note_id} to its invoice in FreshBooks by hand",
+                code=CREDIT_NOT_SELECTABLE,
+            )
+
+    # ---------------------------------------------------------------- updating
+
+    async def _put(self, kind: str, ledger_id: str, body: dict[str, Any]) -> PushResult:
+        """A full replacement is safe to resend: the same body twice has one effect."""
+        res = _resource(kind)
+        answer = await self._http.json(
+            "PUT",
+            self._url(f"{res.path}/{quote(ledger_id, safe='')}"),
+            params=_includes(res),
+            body={res.single: body},
+            idempotent=True,
+        )
+        return _pushed(self._record(kind, result_of(answer)[res.single]))
+
+    async def _unchanged(self, kind: str, ledger_id: str, version: str | None) -> None:
+        if version is not None:
+            _check_version(kind, await self._required(kind, ledger_id), version)
+
+    async def _raw(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        res = _resource(kind)
+        url = self._url(f"{res.path}/{quote(ledger_id, safe='')}")
+        try:
+            answer = await self._http.json("GET", url, params=_includes(res), idempotent=True)
+        except FreshBooksNotFoundError:
+            return None
+        raw: dict[str, Any] = result_of(answer)[res.single]
+        return raw
+
+    async def _required(self, kind: str, ledger_id: str) -> LedgerRecord:
+        record = await self.get(kind, ledger_id)
+        if record is None:
+            raise PermanentLedgerError(
+                f"FreshBooks has no {kind} {ledger_id}: it was never created in this "
+                "account; check the link",
+                code="1012" if kind == "customer" else "404",
+            )
+        return record
+
+    async def _check_applied(self, payment: Payment, invoice_ledger_id: str, part: Decimal) -> None:
+        invoice = await self._required("invoice", invoice_ledger_id)
+        owed = invoice.balance or Decimal(0)
+        takes = min(payment.amount, owed)
+        if part != takes:
+            raise PermanentLedgerError(
+                f"payment {payment.id}: FreshBooks would apply {takes} of its {payment.amount} "
+                f"to invoice {invoice.name} ({owed} still owed) and keep the rest as client "
+                f"credit, not apply {part}: read the invoice's balance again and retry",
+                code="syncledger.applied_mismatch",
+            )
+
+    async def _current_version(self, kind: str, pushed: PushResult) -> PushResult:
+        record = await self.get(kind, pushed.ledger_id)
+        return replace(pushed, version=record.version if record else pushed.version)
+
+    # ------------------------------------------------------------------ paging
+
+    async def _records(
+        self, kind: str, search: Mapping[str, str], links: Links | None = None
+    ) -> AsyncIterator[LedgerRecord]:
+        async for raw in self._raws(kind, search):
+            yield await self._full_record(kind, raw, links)
+
+    async def _raws(self, kind: str, search: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Every record of ``kind`` the search finds, as FreshBooks answers it."""
+        async for raw in self._pages(_resource(kind), search):
+            yield raw
+
+    async def _pages(
+        self, res: Resource, search: Mapping[str, str]
+    ) -> AsyncIterator[dict[str, Any]]:
+        page, pages = 1, 1
+        while page <= pages:
+            params = {**search, **_includes(res), "page": str(page), "per_page": str(self._page)}
+            answer = await self._http.json(
+                "GET", self._url(res.path), params=params, idempotent=True
+            )
+            result = result_of(answer)
+            for raw in result.get(res.plural, []):
+                yield raw
+            pages = int(result.get("pages") or 0)
+            page += 1
+
+    async def _links(self, search: Mapping[str, str]) -> Links:
+        """What the payments ``search`` finds (every type) say about applications."""
+        return Links.of([raw async for raw in self._pages(RESOURCES["payment"], search)])
+
+    async def _client_links(self, kind: str, raw: Mapping[str, Any]) -> Links | None:
+        """For one credit note: the links its client's payments make."""
+        if kind not in _LINKED or not raw.get("clientid"):
+            return None
+        return await self._links({"search[clientid]": str(raw["clientid"])})
+
+    def _window(self) -> dict[str, str]:
+        if self._find_window is None:
+            return {}
+        return {"search[updated_min]": eastern_date(self._now() - self._find_window)}
+
+    def _url(self, resource: str) -> str:
+        return f"/accounting/account/{quote(self.account_id, safe='')}/{resource}"
+
+    def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
+        return to_record(kind, raw, self.mapping.reference_field(kind))
+
+    async def _full_record(
+        self, kind: str, raw: Mapping[str, Any], links: Links | None = None
+    ) -> LedgerRecord:
+        """The record; an invoice or credit note with the item each line is booked to; a
+        payment with its ``balance`` (what is left of its overpayment credit) and what
+        it applies to its invoice; a credit note with what ``links`` says it is applied
+        to (``freshbooks_links``)."""
+        record = self._record(kind, raw)
+        links = links or Links()
+        if kind in ("invoice", "credit_note"):
+            lines = self.mapping.document_lines(raw)
+            names = [_text(line.get("name")) for line in lines]
+            record = replace(record, line_items=await self._items.codes_of(names))
+            if kind == "credit_note":
+                record = replace(record, applied_to=links.of_credit_note(record.ledger_id))
+            return record
+        if kind != "payment":
+            return record
+        overpayment = raw.get("overpaymentid")
+        credit = await self._raw("credit_note", str(overpayment)) if overpayment else None
+        excess = amount_of(credit) if credit else Decimal(0)
+        record = replace(record, applied_to=of_payment(raw, excess))
+        if not overpayment:
+            return record
+        return replace(record, balance=credit_left(credit) if credit else Decimal(0))
+
+
+#: kinds whose applications only the payments tell (``freshbooks_links``)
+_LINKED = ("credit_note",)
+#: reason codes of what the adapter refuses before sending (see the module docstring)
+REFUND_NOT_SUPPORTED = "syncledger.refund_not_supported"
+CREDIT_NOT_SELECTABLE = "syncledger.credit_not_selectable"
+
+
+def _resource(kind: str) -> Resource:
+    try:
+        return RESOURCES[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"FreshBooks adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _open_credit(raw: Mapping[str, Any], currency: str) -> bool:
+    """A credit note with credit left in ``currency`` (an overpayment credit included)."""
+    return raw.get("currency_code") == currency and credit_left(raw) > 0
+
+
+def _includes(res: Resource) -> dict[str, str]:
+    return {"include[]": "lines"} if res.lines else {}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _pushed(record: LedgerRecord, *, recovered: bool = False) -> PushResult:
+    return PushResult(ledger_id=record.ledger_id, version=record.version, recovered=recovered)
+
+
+def _check_version(kind: str, current: LedgerRecord, version: str | None) -> None:
+    if version is not None and current.version != version:
+        raise StaleVersionError(
+            f"FreshBooks {kind} {current.ledger_id} changed since it was read (updated "
+            f"{current.version}, expected {version}): read it again and retry",
+            code="stale",
+        )

@@ -1,0 +1,99 @@
+"""FreshBooks as a :class:`syncledger.adapters.platforms.Platform`.
+
+Live settings (``SYNCLEDGER_FRESHBOOKS_<NAME>``): ``CLIENT_ID``, ``CLIENT_SECRET``,
+``REFRESH_TOKEN``, ``ACCOUNT_ID`` and ``REDIRECT_URI`` (the app's registered redirect URI,
+sent with every token grant as FreshBooks' SDKs do; they refuse to refresh without it);
+optional ``REQUESTS_PER_MINUTE`` (default 100: FreshBooks' limit is not published, the
+figure is unverified). Against a sandbox, missing credentials are the sandbox's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from syncledger.adapters.freshbooks.ledger import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    PRODUCTION_URL,
+    TOKEN_URL,
+    FreshBooksLedger,
+    FreshBooksOAuthClient,
+)
+from syncledger.adapters.freshbooks.sandbox import server as sandbox
+from syncledger.adapters.oauth2 import FileTokenStore, OAuth2RefreshAuth
+from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.ratelimit import scaled_count
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import LedgerAdapter
+
+_REQUIRED_LIVE = ("client_id", "client_secret", "refresh_token", "account_id", "redirect_uri")
+
+
+class FreshBooksPlatform:
+    id = "freshbooks"
+    title = "FreshBooks"
+    sandbox_url = "http://freshbooks.sandbox.local"
+    credential_names = (*_REQUIRED_LIVE, "requests_per_minute")
+    requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
+
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return sandbox.sandbox_of(app)
+
+    def connect(self, connection: Connection) -> LedgerAdapter:
+        creds = connection.credentials
+        base = connection.base_url.rstrip("/")
+        live = base == PRODUCTION_URL
+        if live and not all(creds.get(n) for n in _REQUIRED_LIVE):
+            raise ConfigurationError(
+                "set SYNCLEDGER_FRESHBOOKS_CLIENT_ID, SYNCLEDGER_FRESHBOOKS_CLIENT_SECRET, "
+                "SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN, SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID and "
+                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI to talk to FreshBooks"
+            )
+        auth = OAuth2RefreshAuth(
+            _oauth_client(creds, TOKEN_URL if live else f"{base}/auth/oauth/token"),
+            FileTokenStore(connection.token_file),
+            initial_refresh_token=SecretStr(
+                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
+            ),
+        )
+        return FreshBooksLedger.connect(
+            account_id=connection.tenant or creds.get("account_id") or sandbox.DEFAULT_ACCOUNT_ID,
+            auth=auth,
+            base_url=base,
+            transport=connection.transport,
+            requests_per_minute=scaled_count(_per_minute(creds), connection.rate_scale),
+        )
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        sandbox.serve(port, data_dir)
+
+
+def _oauth_client(creds: Mapping[str, str], token_url: str) -> FreshBooksOAuthClient:
+    return FreshBooksOAuthClient(
+        token_url=token_url,
+        client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
+        redirect_uri=creds.get("redirect_uri") or sandbox.DEFAULT_REDIRECT_URI,
+    )
+
+
+def _per_minute(creds: Mapping[str, str]) -> int:
+    text = creds.get("requests_per_minute") or str(DEFAULT_REQUESTS_PER_MINUTE)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(
+            f"SYNCLEDGER_FRESHBOOKS_REQUESTS_PER_MINUTE={text!r} is not a positive whole number"
+        )
+    return int(text)
+
+
+PLATFORM = FreshBooksPlatform()

@@ -1,0 +1,112 @@
+"""The FreshBooks sandbox's books: clients, invoices, payments, credit notes and items of
+one account, in SQLite (a file when a path is given, memory otherwise).
+
+Timestamps are what FreshBooks' accounting endpoints send: ``"YYYY-MM-DD hh:mm:ss"``,
+zone-naive, in US/Eastern (FreshBooks' Python SDK, "Dates and Times").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+
+KINDS = ("client", "invoice", "payment", "credit_note", "item")
+_CANONICAL = {"customer": "client"}
+FIRST_ID = 1001
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
+"""
+
+
+@cache
+def eastern() -> ZoneInfo:
+    return ZoneInfo("America/New_York")
+
+
+def eastern_text(moment: datetime) -> str:
+    """``moment`` as FreshBooks writes ``updated``: US/Eastern, to the second."""
+    return moment.astimezone(eastern()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def kind_of(name: str) -> str:
+    """``customer`` / ``client`` → ``client``; the other kinds are their own names."""
+    kind = _CANONICAL.get(name, name)
+    if kind not in KINDS:
+        raise KeyError(name)
+    return kind
+
+
+class FreshBooksBook(SqliteBook):
+    """One account's records; ``count`` and ``records`` serve tests and the CLI."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        account_id: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(path, SCHEMA)
+        self.account_id = account_id
+        self.clock = clock
+
+    def count(self, kind: str) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM records WHERE kind = ?", (kind_of(kind),)
+        ).fetchone()
+        return int(row[0])
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """Every record of ``kind``, newest id first (FreshBooks lists by descending id)."""
+        rows = self.db.execute(
+            "SELECT body FROM records WHERE kind = ? ORDER BY id DESC", (kind_of(kind),)
+        )
+        return [decode_json(body) for (body,) in rows]
+
+    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
+        try:
+            key = int(str(ident))
+        except ValueError:
+            return None
+        row = self.db.execute(
+            "SELECT body FROM records WHERE kind = ? AND id = ?", (kind_of(kind), key)
+        ).fetchone()
+        return decode_json(row[0]) if row else None
+
+    def add(self, kind: str, body: dict[str, Any], id_fields: tuple[str, ...]) -> dict[str, Any]:
+        """Store a new record: assigns the id (under every name in ``id_fields``)."""
+        ident = self._next_id(kind)
+        record = {**body, "id": ident, **dict.fromkeys(id_fields, ident)}
+        return self._write(kind, record, "INSERT INTO records VALUES (?, ?, ?)")
+
+    def put(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store a new version of an existing record (``updated`` moves on)."""
+        return self._write(kind, record, "REPLACE INTO records VALUES (?, ?, ?)")
+
+    def now_text(self) -> str:
+        return eastern_text(self.clock())
+
+    def _write(self, kind: str, record: dict[str, Any], sql: str) -> dict[str, Any]:
+        stamped = {**record, "updated": self.now_text()}
+        self.db.execute(sql, (kind_of(kind), int(stamped["id"]), encode_json(stamped).decode()))
+        return stamped
+
+    def _next_id(self, kind: str) -> int:
+        row = self.db.execute("SELECT next FROM counters WHERE kind = ?", (kind,)).fetchone()
+        ident = int(row[0]) if row else FIRST_ID
+        self.db.execute("REPLACE INTO counters VALUES (?, ?)", (kind, ident + 1))
+        return ident

@@ -1,0 +1,280 @@
+"""A local FreshBooks Accounting API sandbox: a Starlette app enforcing the parts of the
+FreshBooks contract syncledger relies on, over an in-memory or SQLite book.
+
+Implemented, with its source:
+
+- ``POST /auth/oauth/token``: ``refresh_token`` grant with the client id and secret in the
+  body (form or JSON); refresh tokens are single-use and rotate (PLATFORMS.md, FreshBooks'
+  Python SDK ``refresh_access_token``); answers ``access_token``, ``refresh_token``,
+  ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture). Every
+  grant carries the app's ``redirect_uri`` (both SDKs send it and refuse to refresh
+  without it: amcintosh/freshbooks-python-sdk ``freshbooks/client.py``
+  ``_authorize_call``, freshbooks/freshbooks-nodejs-sdk ``packages/api/src/APIClient.ts``
+  ``authorizeCall``; freshbooks.com/api/authentication names it among what the token
+  request sends). A grant without it, or with another one, is refused before the refresh
+  token is spent; FreshBooks documents no answer for that, so the sandbox answers as
+  RFC 6749 section 5.2 does (400 ``invalid_request`` when missing, ``invalid_grant`` when it
+  is not the app's): an assumption.
+- ``/accounting/account/{account_id}/users/clients``, ``/invoices/invoices``,
+  ``/payments/payments``, ``/credit_notes/credit_notes``, ``/items/items`` (official SDKs,
+  freshbooks.com/api/items): ``GET`` a list, ``POST`` a create with the body
+  ``{"<single>": {...}}``, ``GET`` / ``PUT`` one by id; ``DELETE`` one (sets ``vis_state``
+  1, as FreshBooks' SDK deletes invoices). Answers are ``{"response": {"result": {...}}}``;
+  refusals ``{"response": {"errors": [{"errno", "field", "message", "object", "value"}]}}``
+  (``freshbooks_errors``).
+- Deletion is ``vis_state`` 1 (0 active, 2 archived), set by ``PUT``; deleted records stay
+  readable (FreshBooks "Active and Deleted Objects").
+- Paging ``page`` / ``per_page`` (≤ 100), searches ``search[...]`` including the delta
+  search ``search[updated_min]`` at day granularity, ``include[]=lines``
+  (``freshbooks_query``); ``updated`` is ``YYYY-MM-DD hh:mm:ss`` in US/Eastern.
+- Amounts and rules: ``freshbooks_rules`` (unique invoice numbers, unique client emails,
+  line taxes as percentages, payments in the invoice's currency, credit notes applied to an
+  invoice by a payment of ``type`` Credit carrying ``creditid``, the excess of a payment
+  over what the invoice owes kept as an overpayment credit note named by the payment's
+  ``overpaymentid``, unique item names).
+- Items: ``name`` required, unique among items not deleted (a secondary source only:
+  unverified). Lines carry no item id in FreshBooks, so nothing checks a line's name
+  against the items, here as there. No item is seeded: the mapping names none.
+- Refunds out of a client credit: FreshBooks documents none, and ``Refund`` is no payment
+  type (``freshbooks_rules.PAYMENT_TYPES``): such a payment is refused, as is ``creditid``
+  on a payment write. A payment of type Credit draws on the client's credit
+  (``freshbooks_rules.checked_payment``). The handle's ``refund`` kind is always empty.
+- Rate limit: ``per_minute`` per account (default 100; the "100/60 s" figure comes only
+  from a secondary source and is unverified) and an optional ``per_second``. FreshBooks
+  documents no throttling answer: the sandbox answers 429 with ``Retry-After`` (seconds)
+  and an errors envelope, errno 429 — an assumption.
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
+  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+
+Not modelled: idempotency keys (FreshBooks has none), conditional updates (FreshBooks
+has no version check: ``updated`` is only a timestamp), ``discount_value`` percentages,
+prepayment credits, restoring deleted payments, estimates / taxes / expenses, item
+inventory counts, webhooks, the Events API, exact FreshBooks ``errno`` values other than
+1012 and exact tax rounding (each line's tax rounded half-up to the cent here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.freshbooks.sandbox.book import FreshBooksBook
+from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault, bad_request, server_error
+from syncledger.adapters.freshbooks.sandbox.query import ListQuery, includes
+from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox, resource
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.common import (
+    STANDARD_KINDS,
+    Kinds,
+    admin_routes,
+    handle_of,
+    plain_json,
+    refresh_grant,
+    sandbox_app,
+    serve_app,
+)
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+
+DEFAULT_CLIENT_ID = "sandbox-client"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+DEFAULT_ACCOUNT_ID = "sandbox-account"
+DEFAULT_REDIRECT_URI = "https://syncledger.example/callback"  # the sandbox app's registered one
+ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
+SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write user:billable_items:read user:billable_items:write"  # noqa: E501
+
+Handler = Callable[[Request, FreshBooksSandbox], Awaitable[Any]]
+_WRITES = ("POST", "PUT", "DELETE")
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    per_minute: int = 100,
+    per_second: int | None = None,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
+    access_token_ttl: float = ACCESS_TTL,
+    home_currency: str = "USD",
+    require_auth: bool = True,
+    faults: Faults | None = None,
+    clock: Callable[[], datetime] | None = None,
+    rate_scale: float = 1.0,
+) -> Starlette:
+    """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
+
+    ``refresh_token`` is registered as a first grant (single-use like any other);
+    ``redirect_uri`` is the app's registered redirect URI, which every grant must carry;
+    ``clock`` (UTC) stamps ``updated`` (tests set dates with it); ``rate_scale``
+    multiplies ``per_minute`` and ``per_second``."""
+    book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
+    oauth = OAuthServer(
+        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    )
+    oauth.grant(refresh_token)
+    rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
+    sandbox = FreshBooksSandbox(
+        book,
+        oauth,
+        throttle=WindowThrottle(*(rate.scaled(rate_scale) for rate in rates)),
+        faults=faults,
+        home_currency=home_currency,
+        require_auth=require_auth,
+        redirect_uri=redirect_uri,
+    )
+    kinds = Kinds((*STANDARD_KINDS, "refund", "item"))
+    admin = admin_routes(sandbox, kinds, grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sandbox_of(app: Starlette) -> FreshBooksSandbox:
+    return handle_of(app, FreshBooksSandbox)
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its book at ``<data_dir>/sandbox/freshbooks.sqlite3``."""
+    serve_app(create_app(data_dir / "sandbox" / "freshbooks.sqlite3"), port, host)
+
+
+def _routes() -> list[Route]:
+    account = "/accounting/account/{account}/{group}/{name}"
+    return [
+        Route("/auth/oauth/token", _token, methods=["POST"]),
+        Route(account, _api(_collection), methods=["GET", "POST"]),
+        Route(account + "/{ident}", _api(_one), methods=["GET", "PUT", "DELETE"]),
+    ]
+
+
+# --------------------------------------------------------------------- API
+
+
+def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request.app)
+        write = request.method in _WRITES
+        processed = False
+        try:
+            sandbox.admit(request.path_params["account"], request.headers.get("authorization"))
+            if write and sandbox.faults.take("fail_writes"):
+                raise server_error(sandbox.faults.fail_status)
+            processed = True
+            response = _result(await handler(request, sandbox))
+        except FreshBooksFault as fault:
+            response = _fault_response(fault)
+        if write and processed and sandbox.faults.take("commit_then_timeout"):
+            # committed (or refused by a rule); the answer is lost: the client times out
+            await asyncio.sleep(sandbox.faults.stall_seconds)
+        return response
+
+    return endpoint
+
+
+async def _collection(request: Request, sandbox: FreshBooksSandbox) -> Any:
+    res = _resource(request)
+    params = request.query_params.multi_items()
+    if request.method == "POST":
+        return sandbox.create(res, await _json_body(request), includes(params))
+    return sandbox.list(res, ListQuery.parse(res.kind, params))
+
+
+async def _one(request: Request, sandbox: FreshBooksSandbox) -> Any:
+    res = _resource(request)
+    ident = request.path_params["ident"]
+    wanted = includes(request.query_params.multi_items())
+    if request.method == "PUT":
+        return sandbox.update(res, ident, await _json_body(request), wanted)
+    if request.method == "DELETE":
+        return sandbox.delete(res, ident)
+    return sandbox.read(res, ident, wanted)
+
+
+def _resource(request: Request) -> Any:
+    return resource(f"{request.path_params['group']}/{request.path_params['name']}")
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return decode_json(await request.body())
+    except ValueError:
+        raise bad_request("the request body is not valid JSON") from None
+
+
+def _result(result: Any) -> Response:
+    return plain_json(200, {"response": {"result": result}})
+
+
+def _fault_response(fault: FreshBooksFault) -> Response:
+    headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}
+    return Response(encode_json(fault.body()), fault.status, headers, media_type="application/json")
+
+
+def _seconds(wait: float) -> str:
+    return f"{wait:g}" if wait < 1 else str(math.ceil(wait))
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def _token(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    form = await _token_form(request)
+    refused = _redirect_refused(form, sandbox.redirect_uri)
+    if refused is not None:
+        return refused
+    authorization = request.headers.get("authorization")
+    return refresh_grant(sandbox.oauth, authorization, form, _freshbooks_tokens)
+
+
+def _redirect_refused(form: dict[str, str], registered: str) -> Response | None:
+    """A grant must carry the app's ``redirect_uri`` (see the module docstring: the SDKs
+    always send it; the answer is RFC 6749 section 5.2's, FreshBooks documents none)."""
+    given = form.get("redirect_uri")
+    if not given:
+        described = "redirect_uri is required with every grant"
+        return plain_json(400, {"error": "invalid_request", "error_description": described})
+    if given != registered:
+        described = "redirect_uri is not the one registered for this app"
+        return plain_json(400, {"error": "invalid_grant", "error_description": described})
+    return None
+
+
+async def _token_form(request: Request) -> dict[str, str]:
+    raw = (await request.body()).decode()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            return {str(k): str(v) for k, v in decode_json(raw).items()}
+        except (ValueError, AttributeError):
+            return {}
+    return dict(parse_qsl(raw))
+
+
+def _freshbooks_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "access_token": tokens["access_token"],
+        "token_type": "Bearer",
+        "expires_in": tokens["expires_in"],
+        "refresh_token": tokens["refresh_token"],
+        "scope": SCOPE,
+        "created_at": int(time.time()),
+    }

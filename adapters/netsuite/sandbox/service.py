@@ -1,0 +1,277 @@
+"""The NetSuite sandbox account: gates (TBA, throttling, concurrency), record operations,
+reference data (currencies), asynchronous jobs, and the handle tests use (``count``,
+``records``, fault injection, ``throttled``)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from syncledger.adapters.netsuite.sandbox.book import NetSuiteBook
+from syncledger.adapters.netsuite.sandbox.errors import (
+    NsError,
+    bad_request,
+    concurrency_exceeded,
+    frequency_exceeded,
+    idempotency_conflict,
+    invalid_login,
+    not_found,
+    unknown_record_type,
+)
+from syncledger.adapters.netsuite.sandbox.items import ITEM_TYPES, SEED_ITEMS
+from syncledger.adapters.netsuite.sandbox.query import record_filter
+from syncledger.adapters.netsuite.sandbox.reads import Reader, collection, page_bounds
+from syncledger.adapters.netsuite.sandbox.rules import Account
+from syncledger.adapters.netsuite.sandbox.schema import Schema
+from syncledger.adapters.netsuite.sandbox.tba import SignedRequest, TbaServer
+from syncledger.adapters.netsuite.sandbox.writes import Writer
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+
+RECORD_TYPES = (
+    "customer",
+    "invoice",
+    "customerPayment",
+    "creditMemo",
+    "customerRefund",
+    "serviceSaleItem",
+    "discountItem",
+    "currency",
+)
+RECORD_OF_KIND = {
+    "customer": "customer",
+    "invoice": "invoice",
+    "payment": "customerPayment",
+    "credit_note": "creditMemo",
+    "refund": "customerRefund",
+}
+SEED_CURRENCIES = {"1": "USD", "2": "GBP", "3": "CAD", "4": "EUR"}
+CURRENCY_NAMES = {
+    "USD": "US Dollar",
+    "GBP": "British pound",
+    "CAD": "Canadian Dollar",
+    "EUR": "Euro",
+}
+
+
+def record_type(name: str) -> str:
+    """The canonical spelling of a REST record type (they are case-insensitive)."""
+    for known in RECORD_TYPES:
+        if known.lower() == name.lower():
+            return known
+    raise unknown_record_type(name)
+
+
+class NetSuiteSandbox(FaultInjection):
+    """One sandbox account. Operations raise ``NsError`` on refusal."""
+
+    def __init__(
+        self,
+        book: NetSuiteBook,
+        tba: TbaServer,
+        *,
+        concurrency: int,
+        per_minute: int,
+        home_currency: str = "USD",
+        timezone: str = "UTC",
+        latency: float = 0.0,
+        faults: Faults | None = None,
+    ) -> None:
+        self.book = book
+        self.tba = tba
+        self.faults = faults or Faults()
+        self.concurrency = concurrency
+        self.latency = latency
+        #: 429s answered because a limit was exceeded (injected ones not counted)
+        self.throttled = 0
+        self.in_flight = 0
+        self._frequency = WindowThrottle(Rate(per_minute, 60.0))
+        self.account = _account(home_currency)
+        zone = ZoneInfo(timezone)
+        self.reader = Reader(book, zone)
+        self.writer = Writer(book, self.account)
+        #: request body checks; ``ignored`` lists the fields it dropped ("record:path")
+        self.schema = Schema()
+        with book.transaction():
+            for record, item in SEED_ITEMS.items():
+                book.seed(record, item, "createdDate")
+
+    # ------------------------------------------------------ handle for tests
+
+    @property
+    def account_id(self) -> str:
+        return self.tba.account_id
+
+    def count(self, kind: str) -> int:
+        """Records of a kind (``item``: items of every type)."""
+        if kind == "item":
+            return sum(self.book.count(record) for record in ITEM_TYPES)
+        return self.book.count(RECORD_OF_KIND.get(kind, kind))
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "item":
+            return [item for record in ITEM_TYPES for item in self.book.records(record)]
+        return self.book.records(RECORD_OF_KIND.get(kind, kind))
+
+    def close(self) -> None:
+        self.book.close()
+
+    # --------------------------------------------------------------- gates
+
+    def admit(self, request: SignedRequest) -> None:
+        """Login, then injected throttling, then the account's concurrency and frequency."""
+        if self.tba.failure(request) is not None:
+            raise invalid_login()
+        if self.faults.take("throttle"):
+            raise concurrency_exceeded(self.faults.retry_after)
+        if self.in_flight >= self.concurrency:
+            self.throttled += 1
+            raise concurrency_exceeded()
+        if self._frequency.admit(self.account_id) is not None:
+            self.throttled += 1
+            raise frequency_exceeded()
+
+    @contextlib.contextmanager
+    def flight(self) -> Iterator[None]:
+        """Counts a request as in flight (against the concurrency limit) until it ends."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+    # ---------------------------------------------------------- operations
+
+    @property
+    def ignored(self) -> list[str]:
+        """Body fields dropped as a SuiteTax account's records do not hold them."""
+        return self.schema.ignored
+
+    def create(self, record: str, body: Any) -> dict[str, Any]:
+        record = _writable_type(record)
+        with self.book.transaction():
+            return self.writer.create(record, self.schema.conformed(record, _object(body)))
+
+    def put(self, record: str, ident: str, body: Any, replace: Iterable[str]) -> dict[str, Any]:
+        record = _writable_type(record)
+        external = _external(ident)
+        if external is None:
+            raise bad_request("PUT upserts by external ID: write the id as eid:<externalId>.")
+        conformed = self.schema.conformed(record, _object(body))
+        with self.book.transaction():
+            return self.writer.upsert(record, external, conformed, replace)
+
+    def patch(self, record: str, ident: str, body: Any, replace: Iterable[str]) -> dict[str, Any]:
+        record = _writable_type(record)
+        conformed = self.schema.conformed(record, _object(body))
+        with self.book.transaction():
+            current = self.lookup(record, ident)
+            return self.writer.update(record, current, conformed, replace)
+
+    def lookup(self, record: str, ident: str) -> dict[str, Any]:
+        record = record_type(record)
+        if record == "currency":
+            return self._currency(ident)
+        external = _external(ident)
+        found = (
+            self.book.get(record, ident)
+            if external is None
+            else self.book.by_external_id(record, external)
+        )
+        if found is None:
+            raise not_found(record, ident)
+        return found
+
+    def read(self, record: str, ident: str, base: str, *, expand: bool) -> dict[str, Any]:
+        found = self.lookup(record, ident)
+        return self.reader.present(record_type(record), found, base, expand=expand)
+
+    def listing(self, record: str, params: Mapping[str, str], base: str) -> dict[str, Any]:
+        record = record_type(record)
+        size, start = page_bounds(params.get("limit"), params.get("offset"))
+        if record == "currency":
+            items = self._currency_items(params.get("q"), base)
+        else:
+            items = self.reader.ids(record, params.get("q"), base)
+        query = {"q": params["q"]} if params.get("q") else {}
+        return collection(items, size, start, f"{base}/services/rest/record/v1/{record}", query)
+
+    def suiteql(self, body: Any, params: Mapping[str, str], base: str) -> dict[str, Any]:
+        statement = _object(body).get("q")
+        if not isinstance(statement, str) or not statement.strip():
+            raise bad_request('The request body must be {"q": "<SuiteQL statement>"}.')
+        size, start = page_bounds(params.get("limit"), params.get("offset"))
+        rows = self.reader.suiteql(statement)
+        return collection(rows, size, start, f"{base}/services/rest/query/v1/suiteql", {})
+
+    # ---------------------------------------------------------------- async
+
+    def job_for(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        try:
+            uuid.UUID(key)
+        except ValueError:
+            raise bad_request("X-NetSuite-Idempotency-Key must be a UUID (RFC 4122).") from None
+        return self.book.job_for_key(key)
+
+    def conflict(self, job_id: int, base: str) -> NsError:
+        return idempotency_conflict(f"{base}/services/rest/async/v1/job/{job_id}")
+
+    # ----------------------------------------------------------- currencies
+
+    def _currency(self, ident: str) -> dict[str, Any]:
+        code = self.account.currencies.get(ident)
+        if code is None:
+            raise not_found("currency", ident)
+        return {
+            "id": ident,
+            "symbol": code,
+            "name": CURRENCY_NAMES.get(code, code),
+            "isBaseCurrency": ident == self.account.base_currency,
+            "isInactive": False,
+        }
+
+    def _currency_items(self, q: str | None, base: str) -> list[dict[str, Any]]:
+        records = [self._currency(i) for i in sorted(self.account.currencies, key=int)]
+        if q:
+            keep = record_filter(q, self.reader.zone)
+            records = [r for r in records if keep(r)]
+        return [
+            {
+                "links": [
+                    {"rel": "self", "href": f"{base}/services/rest/record/v1/currency/{r['id']}"}
+                ],
+                "id": r["id"],
+            }
+            for r in records
+        ]
+
+
+def _account(home_currency: str) -> Account:
+    currencies = dict(SEED_CURRENCIES)
+    if home_currency not in currencies.values():
+        currencies[str(len(currencies) + 1)] = home_currency
+    base = next(i for i, code in currencies.items() if code == home_currency)
+    return Account(currencies=currencies, base_currency=base)
+
+
+def _writable_type(record: str) -> str:
+    record = record_type(record)
+    if record == "currency":
+        raise bad_request("The sandbox's currency records are read-only.")
+    return record
+
+
+def _external(ident: str) -> str | None:
+    return ident[4:] if ident.lower().startswith("eid:") else None
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return body

@@ -1,0 +1,344 @@
+"""A local Odoo sandbox (19 by default; 18 or 17 when told, see ``odoo_versions``): a
+Starlette app serving the external API syncledger uses, over an in-memory or SQLite
+database.
+
+Implemented, with its documented source:
+
+- JSON-2 (Odoo 19 ``developer/reference/external_api.rst``; ``addons/rpc/controllers/
+  json2.py``): ``POST /json/2/<model>/<method>``, ``Authorization: bearer <API key>``
+  (401 ``Invalid apikey`` otherwise), optional ``X-Odoo-Database``, a JSON object of named
+  arguments plus ``ids`` and ``context``; success is 200 with the method's return value,
+  a refusal is 4xx/5xx with ``{"name", "message", "arguments", "context", "debug"}``:
+  404 unknown model/method or ``MissingError``, 422 ``UserError`` / ``ValidationError`` or
+  arguments that do not bind to the method, 403 ``AccessError``, 500 anything else.
+  Every call is one transaction: committed on success, rolled back on error.
+- XML-RPC (``external_rpc_api.rst``, deprecated in 19, removed in 22;
+  ``addons/rpc/controllers/xmlrpc.py``): ``/xmlrpc/2/common`` ``version`` /
+  ``authenticate`` / ``login`` (an API key stands in for the password) and
+  ``/xmlrpc/2/object`` ``execute_kw(db, uid, key, model, method, args, kwargs)`` /
+  ``execute``; refusals are faults with integer codes (1 application error, 2 warning,
+  3 access denied, 4 access error) answered with HTTP 200. A method that returns ``None``
+  (``account.payment.action_post``) ran and committed, but its answer is the fault 1
+  ``TypeError: cannot marshal None unless allow_none is enabled`` (Odoo marshals with
+  ``allow_none=False``).
+- API keys: 160-bit keys, at most three months, ``res.users.apikeys`` ``generate`` /
+  ``revoke`` (``external_api.rst`` "Programmatic Key Management": 10 keys, 422 beyond,
+  403 revoking an invalid key).
+- Models and methods: ``res.partner`` (``ref`` holds an external reference),
+  ``account.move`` invoices / credit notes, ``account.payment.register`` (on moves or
+  journal items) → ``action_create_payments``, ``js_assign_outstanding_line``, read-only
+  ``account.move.line``, ``account.payment`` ``create`` / ``action_post`` (inbound customer
+  payments and outbound customer refunds), ``account.partial.reconcile``, ``account.tax``,
+  ``res.currency``, ``account.journal``, ``account.account`` (see ``odoo_accounting``);
+  ``product.product`` ``create`` and invoice lines booked to products (``product_id``; an
+  id naming no product is Odoo's ``MissingError``, 404 / fault 2: see ``odoo_products``);
+  ``search`` / ``search_read`` / ``search_count`` / ``read`` with domains, ``offset`` /
+  ``limit`` / ``order``; ``write_date`` (shown to the second) as the only change marker.
+- Throttling: Odoo publishes no request limit; the sandbox enforces ``per_second`` /
+  ``per_minute`` per database and answers 429 ``TooManyRequests`` with ``Retry-After``,
+  as a proxy in front of Odoo would, on both transports.
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``
+  (the standard kinds, ``refund``: outbound customer payments, and ``item``: products),
+  ``GET records/{kind}``, ``GET stats``, ``POST apikeys`` (a fresh key), ``POST
+  apikeys/expire`` (expire every key).
+
+Not modelled: idempotency keys (Odoo has none: clients look up their own reference),
+concurrency tokens (the ``__last_update`` check was removed in 16.1), currency rates
+beyond a bare ``res.currency.rate`` table a test fills (``set_currency_rate``; in 18+ a
+foreign-currency invoice needs ``invoice_currency_rate``), product categories,
+variants and product taxes, the chart of accounts beyond one income account, analytic and
+tax-included prices, fiscal positions, multi-company, partial payments
+across currencies, payment and credit-note cancellation, ``unlink``, JSON-RPC
+``/jsonrpc``, the ``/doc`` pages and sessions/cookies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.odoo.sandbox.book import OdooBook
+from syncledger.adapters.odoo.sandbox.errors import (
+    FAULT_APPLICATION,
+    OdooError,
+    access_denied,
+    bad_request,
+    http_level,
+    not_found,
+    unprocessable,
+)
+from syncledger.adapters.odoo.sandbox.orm import record_ids
+from syncledger.adapters.odoo.sandbox.service import ADMIN_UID, OdooSandbox, is_write
+from syncledger.adapters.odoo.wire import decode, encode_fault, encode_result
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.common import (
+    STANDARD_KINDS,
+    Kinds,
+    admin_routes,
+    handle_of,
+    plain_json,
+    retry_after,
+    sandbox_app,
+    serve_app,
+)
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+
+DEFAULT_DATABASE = "sandbox"
+DEFAULT_LOGIN = "admin"
+DEFAULT_API_KEY = "sandbox-odoo-api-key"  # a public sandbox credential
+APIKEY_PARAMS = {"generate": ("key", "scope", "name", "expiration_date"), "revoke": ("key",)}
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    database: str = DEFAULT_DATABASE,
+    per_second: int = 5,
+    per_minute: int = 200,
+    api_key: str = DEFAULT_API_KEY,
+    home_currency: str = "USD",
+    require_auth: bool = True,
+    faults: Faults | None = None,
+    rate_scale: float = 1.0,
+    version: int = 19,
+) -> Starlette:
+    """The sandbox app; its ``OdooSandbox`` handle is ``sandbox_of(app)``. ``api_key`` is
+    registered for the ``admin`` user (valid for three months from now); ``rate_scale``
+    multiplies ``per_second`` and ``per_minute``; ``version`` is the Odoo release played
+    (17, 18 or 19, see ``odoo_versions``)."""
+    sandbox = OdooSandbox(
+        OdooBook(book_path),
+        database=database,
+        throttle=WindowThrottle(
+            Rate(per_second, 1.0).scaled(rate_scale), Rate(per_minute, 60.0).scaled(rate_scale)
+        ),
+        faults=faults,
+        home_currency=home_currency,
+        require_auth=require_auth,
+        version=version,
+    )
+    sandbox.register_key(api_key)
+    admin = admin_routes(sandbox, Kinds(names=(*STANDARD_KINDS, "refund", "item")))
+    return sandbox_app(sandbox, [*_routes(), *admin, *_apikey_routes()])
+
+
+def sandbox_of(app: Starlette) -> OdooSandbox:
+    return handle_of(app, OdooSandbox)
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its database at ``<data_dir>/sandbox/odoo.sqlite3``."""
+    serve_app(create_app(data_dir / "sandbox" / "odoo.sqlite3"), port, host)
+
+
+def _routes() -> list[Route]:
+    return [
+        Route("/json/2/{model}/{method}", _json2, methods=["POST"]),
+        Route("/xmlrpc/2/common", _xmlrpc_common, methods=["POST"]),
+        Route("/xmlrpc/2/object", _xmlrpc_object, methods=["POST"]),
+        Route("/web/version", _version, methods=["GET"]),
+    ]
+
+
+def _apikey_routes() -> list[Route]:
+    return [
+        Route("/_sandbox/apikeys", _new_key, methods=["POST"]),
+        Route("/_sandbox/apikeys/expire", _expire_keys, methods=["POST"]),
+    ]
+
+
+# ----------------------------------------------------------------- JSON-2
+
+
+async def _json2(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    model, method = request.path_params["model"], request.path_params["method"]
+    context: dict[str, Any] = {}
+    try:
+        sandbox.release.check_json2()
+        sandbox.admit()
+        _check_database(sandbox, request.headers.get("x-odoo-database"))
+        key = _bearer_key(request.headers.get("authorization"))
+        sandbox.bearer_uid(request.headers.get("authorization"))
+        params = await _json_params(request)
+        ids = record_ids(params.pop("ids", []) or [])
+        context = _context(params.pop("context", {}))
+        result = sandbox.execute(model, method, ids, params, context, key=key)
+    except OdooError as error:
+        await _maybe_stall(sandbox, False)
+        return _json_error(error, context)
+    await _maybe_stall(sandbox, is_write(method))
+    return Response(encode_json(result), 200, media_type="application/json; charset=utf-8")
+
+
+async def _json_params(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise bad_request("expected Content-Type: application/json")
+    raw = await request.body()
+    try:
+        params = decode_json(raw) if raw else {}
+    except ValueError as exc:
+        raise bad_request(f"could not parse the body as json: {exc}") from None
+    if not isinstance(params, dict):
+        raise bad_request("could not parse the body, expecting a json object")
+    return params
+
+
+def _context(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise unprocessable("context must be an object")
+    return value
+
+
+def _check_database(sandbox: OdooSandbox, name: str | None) -> None:
+    if name is not None and name != sandbox.database:
+        raise not_found(f"database {name!r} not found")
+
+
+def _bearer_key(authorization: str | None) -> str | None:
+    scheme, _, key = (authorization or "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else None
+
+
+def _json_error(error: OdooError, context: dict[str, Any]) -> Response:
+    headers = retry_after(error.retry_after)
+    return Response(
+        encode_json(error.body(context)),
+        error.status,
+        headers,
+        media_type="application/json; charset=utf-8",
+    )
+
+
+async def _maybe_stall(sandbox: OdooSandbox, write: bool) -> None:
+    if sandbox.stall_after(write):
+        await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; the client times out
+
+
+# ----------------------------------------------------------------- XML-RPC
+
+
+async def _xmlrpc_common(request: Request) -> Response:
+    return await _xmlrpc(request, _common)
+
+
+async def _xmlrpc_object(request: Request) -> Response:
+    return await _xmlrpc(request, _object)
+
+
+async def _xmlrpc(
+    request: Request, service: Callable[[OdooSandbox, str, list[Any]], tuple[Any, bool]]
+) -> Response:
+    sandbox = sandbox_of(request.app)
+    write = False
+    try:
+        sandbox.admit()
+        params, method = _xml_call(await request.body())
+        result, write = service(sandbox, method, params)
+        body = _marshal(result)
+    except OdooError as error:
+        await _maybe_stall(sandbox, False)
+        return _xml_error(error)
+    await _maybe_stall(sandbox, write)
+    return Response(body, 200, media_type="text/xml")
+
+
+def _marshal(result: Any) -> bytes:
+    """The response; what XML-RPC cannot carry (``None``) is a fault 1 after the commit."""
+    try:
+        return encode_result(result)
+    except TypeError as exc:
+        raise OdooError("builtins.TypeError", str(exc), 500) from None
+
+
+def _xml_call(data: bytes) -> tuple[list[Any], str]:
+    try:
+        params, method = decode(data)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
+    if not method:
+        raise bad_request("an XML-RPC methodCall needs a methodName")
+    return list(params), method
+
+
+def _xml_error(error: OdooError) -> Response:
+    if http_level(error):
+        headers = retry_after(error.retry_after)
+        return Response(error.message, error.status, headers, media_type="text/plain")
+    message = error.message if error.fault_code != FAULT_APPLICATION else _traceback(error)
+    return Response(encode_fault(error.fault_code, message), 200, media_type="text/xml")
+
+
+def _traceback(error: OdooError) -> str:
+    return f"Traceback (most recent call last):\n  (sandbox)\n{error.name}: {error.message}\n"
+
+
+def _common(sandbox: OdooSandbox, method: str, params: list[Any]) -> tuple[Any, bool]:
+    if method == "version":
+        return sandbox.release.version_info(), False
+    if method in ("login", "authenticate") and len(params) >= 3:
+        _check_database(sandbox, str(params[0]))
+        uid = sandbox.login_uid(str(params[1]), str(params[2]))
+        return (uid if uid is not None else False), False
+    raise OdooError("builtins.KeyError", f"No such method {method!r} on common", 500)
+
+
+def _object(sandbox: OdooSandbox, method: str, params: list[Any]) -> tuple[Any, bool]:
+    if method not in ("execute_kw", "execute") or len(params) < 5:
+        raise OdooError("builtins.KeyError", f"No such method {method!r} on object", 500)
+    db, uid, key, model, name = params[:5]
+    _check_database(sandbox, str(db))
+    if sandbox.key_uid(str(key)) != uid or uid != ADMIN_UID:
+        raise access_denied()
+    args, kwargs = _call_args(method, params[5:])
+    context = _context(kwargs.pop("context", {}))
+    ids, named = _bind_positional(sandbox, str(model), str(name), args)
+    result = sandbox.execute(str(model), str(name), ids, named | kwargs, context, key=str(key))
+    return result, is_write(str(name))
+
+
+def _call_args(method: str, rest: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    if method == "execute":
+        return list(rest), {}
+    args = rest[0] if rest else []
+    kwargs = rest[1] if len(rest) > 1 else {}
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise unprocessable("execute_kw takes a list of arguments and a dict of keywords")
+    return list(args), dict(kwargs)
+
+
+def _bind_positional(
+    sandbox: OdooSandbox, model: str, method: str, args: list[Any]
+) -> tuple[list[int], dict[str, Any]]:
+    if model == "res.users.apikeys":
+        names = APIKEY_PARAMS.get(method, ())
+        return [], dict(zip(names, args, strict=False))
+    return sandbox.orm.bind_positional(model, method, args)
+
+
+# ------------------------------------------------------------------- admin
+
+
+async def _version(request: Request) -> Response:
+    info = sandbox_of(request.app).release.version_info()
+    return plain_json(
+        200, {"version_info": info["server_version_info"], "version": info["server_serie"]}
+    )
+
+
+async def _new_key(request: Request) -> Response:
+    return plain_json(200, {"api_key": sandbox_of(request.app).issue_key()})
+
+
+async def _expire_keys(request: Request) -> Response:
+    sandbox_of(request.app).expire_keys()
+    return plain_json(200, {"expired": True})

@@ -1,0 +1,428 @@
+"""The QBO sandbox company: operations on its book, plus the handle tests use
+(``count``, ``records``, fault injection, ``throttled``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from syncledger.adapters.qbo.sandbox.book import ENTITIES, SandboxBook, entity_name
+from syncledger.adapters.qbo.sandbox.errors import (
+    QboFault,
+    bad_request,
+    batch_too_big,
+    business,
+    not_found,
+    required,
+    stale_object,
+    throttled,
+    unauthenticated,
+    unauthorized_realm,
+    unsupported,
+)
+from syncledger.adapters.qbo.sandbox.items import booked_lines, checked_item
+from syncledger.adapters.qbo.sandbox.purchases import as_charge, checked_purchase, receivable_left
+from syncledger.adapters.qbo.sandbox.query import parse
+from syncledger.adapters.qbo.sandbox.rules import (
+    Application,
+    amount,
+    check_currency_kept,
+    checked_customer,
+    checked_payment,
+    checked_payment_update,
+    priced_credit_memo,
+    priced_invoice,
+)
+from syncledger.adapters.qbo.sandbox.tax import CompanyTax
+from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+
+BATCH_LIMIT = 30
+BATCH_BID_LIMIT = 10
+CDC_LIMIT = 1000
+_READ_ONLY = (
+    "Id",
+    "SyncToken",
+    "MetaData",
+    "domain",
+    "Balance",
+    "HomeBalance",
+    "HomeTotalAmt",
+    "UnappliedAmt",
+    "RemainingCredit",
+)
+
+_DERIVED = (*_READ_ONLY, "TotalAmt")  # recomputed by every write
+
+
+class QboSandbox(FaultInjection):
+    """One sandbox company (realm). Every operation raises ``QboFault`` on refusal."""
+
+    def __init__(
+        self,
+        book: SandboxBook,
+        oauth: OAuthServer,
+        *,
+        throttle: WindowThrottle,
+        batch_throttle: WindowThrottle,
+        faults: Faults | None = None,
+        home_currency: str = "USD",
+        require_auth: bool = True,
+        cdc_limit: int = CDC_LIMIT,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        company_tax: CompanyTax | None = None,
+    ) -> None:
+        self.book = book
+        #: the company's tax model (``qbo_tax``): US with or without AST, or global
+        self.company_tax = company_tax or CompanyTax()
+        self.oauth = oauth
+        self.faults = faults or Faults()
+        self.home_currency = home_currency
+        self.require_auth = require_auth
+        #: 429s answered because a rate limit was exceeded (injected ones not counted)
+        self.throttled = 0
+        self._throttle = throttle
+        self._batch_throttle = batch_throttle
+        self._cdc_limit = cdc_limit
+        self._clock = clock
+
+    # ------------------------------------------------------ handle for tests
+
+    @property
+    def realm_id(self) -> str:
+        return self.book.realm_id
+
+    def count(self, kind: str) -> int:
+        """Records of ``kind`` (``invoice`` / ``Invoice``, ``credit_note`` / ``CreditMemo``,
+        ``item`` / ``Item``, the default items included)."""
+        return self.book.count(kind)
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        return self._present_all(entity_name(kind), self.book.records(kind))
+
+    def close(self) -> None:
+        self.book.close()
+
+    # --------------------------------------------------------------- gates
+
+    def admit(self, realm: str, authorization: str | None, *, batch: bool = False) -> None:
+        """Realm, bearer token, injected and real throttling, in that order."""
+        if realm != self.realm_id:
+            raise unauthorized_realm(realm)
+        if self.require_auth and not self._bearer_ok(authorization):
+            raise unauthenticated()
+        if self.faults.take("throttle"):
+            raise throttled(self.faults.retry_after)
+        limits = [self._throttle] + ([self._batch_throttle] if batch else [])
+        if any(limit.admit(realm) is not None for limit in limits):
+            self.throttled += 1
+            raise throttled()
+
+    def _bearer_ok(self, authorization: str | None) -> bool:
+        scheme, _, token = (authorization or "").partition(" ")
+        return scheme.lower() == "bearer" and self.oauth.access_ok(token.strip())
+
+    # ---------------------------------------------------------- operations
+
+    def write(self, resource: str, operation: str | None, body: Any) -> dict[str, Any]:
+        kind = _entity(resource)
+        if not isinstance(body, dict):
+            raise bad_request(f"the body of a {kind} write must be a JSON object")
+        with self.book.transaction():
+            record = self._apply(kind, operation, body)
+        return {kind: self._present(kind, record), "time": self._now()}
+
+    def read(self, resource: str, ident: str) -> dict[str, Any]:
+        kind = _entity(resource)
+        record = self.book.get(kind, ident)
+        if record is None:
+            raise not_found(kind, ident)
+        return {kind: self._present(kind, record), "time": self._now()}
+
+    def preferences(self) -> dict[str, Any]:
+        """``GET preferences``: the company's preferences (its tax model in ``TaxPrefs``)."""
+        body = self.company_tax.preferences(self.home_currency)
+        return {"Preferences": body, "time": self._now()}
+
+    def company_info(self, ident: str) -> dict[str, Any]:
+        """``GET companyinfo/{realm}``: the company's ``CompanyInfo`` (its ``Country``)."""
+        if ident != self.realm_id:
+            raise not_found("CompanyInfo", ident)
+        return {"CompanyInfo": self.company_tax.company_info(self.realm_id), "time": self._now()}
+
+    def query(self, statement: str | None) -> dict[str, Any]:
+        if not statement:
+            raise required("query")
+        query = parse(statement)
+        rows = self._present_all(query.entity, self.book.records(query.entity))
+        return {"QueryResponse": query.run(rows), "time": self._now()}
+
+    def cdc(self, entities: str | None, changed_since: str | None) -> dict[str, Any]:
+        if not entities:
+            raise required("entities")
+        if not changed_since:
+            raise required("changedSince")
+        since = _moment(changed_since)
+        blocks = [self._changed(_entity(name.strip()), since) for name in entities.split(",")]
+        return {"CDCResponse": [{"QueryResponse": blocks}], "time": self._now()}
+
+    def batch(self, body: Any, requestid: str | None) -> dict[str, Any]:
+        items = body.get("BatchItemRequest") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            raise required("BatchItemRequest")
+        if len(items) > BATCH_LIMIT:
+            raise batch_too_big(len(items), BATCH_LIMIT)
+        answers = [self._batch_item(item, requestid) for item in items]
+        return {"BatchItemResponse": answers, "time": self._now()}
+
+    # ------------------------------------------------------------- writes
+
+    def _apply(self, kind: str, operation: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        if operation == "void":
+            return self._void(kind, body)
+        if operation not in (None, "create", "update"):
+            raise unsupported(f"{operation} on {kind}")
+        if body.get("Id") is not None:
+            return self._update(kind, body)
+        create = {
+            "Customer": self._new_customer,
+            "Invoice": self._new_invoice,
+            "Payment": self._new_payment,
+            "CreditMemo": self._new_credit_memo,
+            "Purchase": self._new_purchase,
+            "Item": self._new_item,
+        }
+        return create[kind](_writable(body))
+
+    def _new_customer(self, body: dict[str, Any]) -> dict[str, Any]:
+        customer = checked_customer(
+            body, name_taken=self._name_taken(None), home_currency=self.home_currency
+        )
+        return self.book.add("Customer", self.company_tax.customer(customer))
+
+    def _new_item(self, body: dict[str, Any]) -> dict[str, Any]:
+        item = checked_item(body, name_taken=lambda name: bool(self.book.named("Item", name)))
+        return self.book.add("Item", item)
+
+    def _new_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+        invoice = self._priced(body, paid=Decimal(0))
+        return self.book.add("Invoice", invoice)
+
+    def _new_credit_memo(self, body: dict[str, Any]) -> dict[str, Any]:
+        memo = priced_credit_memo(
+            booked_lines(body, self._getter("Item")),
+            customers=self._getter("Customer"),
+            home_currency=self.home_currency,
+            tax=self.company_tax.tax,
+        )
+        return self.book.add("CreditMemo", memo)
+
+    def _new_purchase(self, body: dict[str, Any]) -> dict[str, Any]:
+        purchase = checked_purchase(
+            body, customers=self._getter("Customer"), home_currency=self.home_currency
+        )
+        return self.book.add("Purchase", purchase)
+
+    def _new_payment(self, body: dict[str, Any]) -> dict[str, Any]:
+        payment, applications = checked_payment(
+            body,
+            customers=self._getter("Customer"),
+            linkable=self._linkable,
+            home_currency=self.home_currency,
+        )
+        stored = self.book.add("Payment", payment)
+        for application in applications:
+            self._settle(application, stored)
+        return stored
+
+    def _settle(self, application: Application, payment: dict[str, Any]) -> None:
+        """Lower the linked Invoice's balance (paid) or CreditMemo's (credit spent). A
+        cheque or expense keeps no balance: what is left of it is derived from the
+        payments linking it (``receivable_left``)."""
+        kind = application.txn_type
+        if kind not in ("Invoice", "CreditMemo"):
+            return
+        txn = self.book.get(kind, application.txn["Id"]) or {}
+        link = {"TxnId": payment["Id"], "TxnType": "Payment"}
+        txn["Balance"] = amount(txn["Balance"], "Balance") - application.amount
+        if kind == "CreditMemo":
+            txn["RemainingCredit"] = txn["Balance"]
+        txn["LinkedTxn"] = [*txn.get("LinkedTxn", []), link]
+        self.book.put(kind, txn)
+
+    def _update(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        current = self._current(kind, body)
+        merged = _merged(current, body)
+        if kind == "Customer":
+            return self.book.put(kind, self._updated_customer(current, merged))
+        if kind == "Invoice":
+            return self.book.put(kind, self._repriced(current, merged))
+        if kind == "Payment":
+            return self._updated_payment(current, merged)
+        raise unsupported(f"update on {kind}")
+
+    def _updated_payment(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+        """Lines added to a payment apply its unapplied amount (e.g. to a refund cheque)."""
+        payment, added = checked_payment_update(current, merged, linkable=self._linkable)
+        stored = self.book.put("Payment", payment | _keys(current))
+        for application in added:
+            self._settle(application, stored)
+        return stored
+
+    def _updated_customer(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+        checked = checked_customer(
+            merged,
+            name_taken=self._name_taken(str(current["Id"])),
+            home_currency=self.home_currency,
+        )
+        check_currency_kept(current, checked)
+        return checked | _keys(current)
+
+    def _repriced(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+        if _voided(current):
+            raise business("a voided invoice cannot be changed")
+        paid = amount(current["TotalAmt"], "TotalAmt") - amount(current["Balance"], "Balance")
+        invoice = self._priced(merged, paid=paid)
+        if invoice["Balance"] < 0:
+            raise business(f"the new total is below the {paid} already paid on this invoice")
+        return invoice | _keys(current)
+
+    def _void(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        if kind != "Invoice":
+            raise unsupported(f"void on {kind}")
+        current = self._current(kind, body)
+        note = str(current.get("PrivateNote") or "")
+        voided_note = note if note.startswith("Voided") else ("Voided\n" + note).strip()
+        zero = Decimal("0")
+        voided = {"TotalAmt": zero, "Balance": zero, "HomeTotalAmt": zero}
+        return self.book.put(kind, current | voided | {"PrivateNote": voided_note})
+
+    def _current(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        current = self.book.get(kind, body.get("Id"))
+        if current is None:
+            raise not_found(kind, body.get("Id"))
+        if body.get("SyncToken") is None:
+            raise required("SyncToken")
+        if str(body["SyncToken"]) != current["SyncToken"]:
+            raise stale_object()
+        return current
+
+    def _priced(self, body: dict[str, Any], paid: Decimal) -> dict[str, Any]:
+        return priced_invoice(
+            booked_lines(body, self._getter("Item")),
+            customers=self._getter("Customer"),
+            home_currency=self.home_currency,
+            paid=paid,
+            tax=self.company_tax.tax,
+        )
+
+    def _getter(self, kind: str) -> Callable[[str], dict[str, Any] | None]:
+        return lambda ident: self.book.get(kind, ident)
+
+    def _linkable(self, txn_type: str) -> Callable[[str], dict[str, Any] | None]:
+        """Transactions of ``txn_type`` as a payment line links them: a Check / Expense is
+        a ``Purchase`` to a customer, with what is left of its A/R charge as ``Balance``."""
+        if txn_type not in ("Check", "Expense"):
+            return self._getter(txn_type)
+        return lambda ident: self._charge(ident, txn_type)
+
+    def _charge(self, ident: str, txn_type: str) -> dict[str, Any] | None:
+        purchase = self.book.get("Purchase", ident)
+        if purchase is None:
+            return None
+        left = receivable_left(purchase, self.book.records("Payment"))
+        return as_charge(purchase, txn_type, left)
+
+    def _name_taken(self, exclude: str | None) -> Callable[[str], bool]:
+        def taken(name: str) -> bool:
+            return any(c["Id"] != exclude for c in self.book.named("Customer", name))
+
+        return taken
+
+    # -------------------------------------------------------------- reads
+
+    def _present(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        return self._present_all(kind, [record])[0]
+
+    def _present_all(self, kind: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A customer's ``Balance`` is its open invoices' balances, as in QBO."""
+        if kind != "Customer":
+            return records
+        owed = self._balances()
+        return [r | {"Balance": owed.get(str(r["Id"]), Decimal(0))} for r in records]
+
+    def _balances(self) -> dict[str, Decimal]:
+        owed: dict[str, Decimal] = defaultdict(Decimal)
+        for invoice in self.book.records("Invoice"):
+            owed[str(invoice["CustomerRef"]["value"])] += amount(invoice["Balance"], "Balance")
+        return owed
+
+    def _changed(self, kind: str, since: datetime) -> dict[str, Any]:
+        rows = self._present_all(kind, self.book.changed_since(kind, since)[: self._cdc_limit])
+        block: dict[str, Any] = {"startPosition": 1, "maxResults": len(rows)}
+        return block | ({kind: rows} if rows else {})
+
+    def _batch_item(self, item: Any, requestid: str | None) -> dict[str, Any]:
+        bid = str(item.get("bId", "")) if isinstance(item, dict) else ""
+        try:
+            return {"bId": bid, **self._batch_answer(item, bid, requestid)}
+        except QboFault as fault:
+            return {"bId": bid, "Fault": fault.fault()}
+
+    def _batch_answer(self, item: Any, bid: str, requestid: str | None) -> dict[str, Any]:
+        if not isinstance(item, dict) or not bid:
+            raise required("bId")
+        if requestid and len(bid) > BATCH_BID_LIMIT:
+            raise business(f"bId {bid!r} is longer than {BATCH_BID_LIMIT} characters")
+        if "Query" in item:
+            return {"QueryResponse": self.query(str(item["Query"]))["QueryResponse"]}
+        kind = next((k for k in ENTITIES if k in item), None)
+        if kind is None:
+            raise bad_request(f"a batch item needs an entity ({', '.join(ENTITIES)})")
+        operation = item.get("operation")
+        if operation not in ("create", "update"):
+            raise unsupported(f"{operation} in a batch")
+        answer = self.write(kind, operation, item[kind])
+        return {kind: answer[kind]}
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="milliseconds")
+
+
+def _entity(resource: str) -> str:
+    try:
+        return entity_name(resource)
+    except KeyError:
+        raise unsupported(f"entity {resource}") from None
+
+
+def _writable(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in _READ_ONLY and k != "sparse"}
+
+
+def _merged(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A sparse update keeps the writable fields it does not send, a full update sets them
+    to NULL (QBO); amounts are derived again, links to payments stay."""
+    kept = {k: v for k, v in current.items() if k not in _DERIVED} if body.get("sparse") else {}
+    links = {"LinkedTxn": current["LinkedTxn"]} if "LinkedTxn" in current else {}
+    return {**kept, **_writable(body), **_keys(current), **links, "sparse": False}
+
+
+def _keys(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in ("Id", "SyncToken", "MetaData", "domain") if k in record}
+
+
+def _voided(invoice: dict[str, Any]) -> bool:
+    return str(invoice.get("PrivateNote") or "").startswith("Voided")
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "+"))
+    except ValueError:
+        raise bad_request(f"changedSince {text!r} is not an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,73 @@
+"""Sage Business Cloud Accounting as a :class:`syncledger.adapters.platforms.Platform`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.ratelimit import RateLimiter
+from syncledger.adapters.sage.ledger import PRODUCTION_URL, SAGE_RATES, TOKEN_URL, SageLedger
+from syncledger.adapters.sage.sandbox import server as sandbox
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import LedgerAdapter
+
+API_PATH = "/v3.1"
+
+
+class SagePlatform:
+    id = "sage"
+    title = "Sage Business Cloud Accounting"
+    sandbox_url = "http://sage.sandbox.local"
+    credential_names = ("client_id", "client_secret", "refresh_token", "business_id")
+    requests_per_minute = SageLedger.capabilities.requests_per_minute
+
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return sandbox.sandbox_of(app)
+
+    def connect(self, connection: Connection) -> LedgerAdapter:
+        """``base_url``: Sage's API root, or a sandbox's address (its ``/v3.1`` is added)."""
+        creds = connection.credentials
+        root = connection.base_url.rstrip("/").removesuffix(API_PATH)
+        live = root + API_PATH == PRODUCTION_URL
+        if live and not all(creds.get(n) for n in ("client_id", "client_secret", "refresh_token")):
+            raise ConfigurationError(
+                "set SYNCLEDGER_SAGE_CLIENT_ID, SYNCLEDGER_SAGE_CLIENT_SECRET and "
+                "SYNCLEDGER_SAGE_REFRESH_TOKEN to talk to Sage Accounting"
+            )
+        client = OAuth2Client(
+            token_url=TOKEN_URL if live else f"{root}/token",
+            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
+            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
+            credentials_in="body",
+        )
+        auth = OAuth2RefreshAuth(
+            client,
+            FileTokenStore(connection.token_file),
+            initial_refresh_token=SecretStr(
+                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
+            ),
+        )
+        return SageLedger.connect(
+            auth=auth,
+            business_id=connection.tenant or creds.get("business_id") or None,
+            base_url=root + API_PATH,
+            transport=connection.transport,
+            limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in SAGE_RATES)),
+        )
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        sandbox.serve(port, data_dir)
+
+
+PLATFORM = SagePlatform()

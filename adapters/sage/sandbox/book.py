@@ -1,0 +1,139 @@
+"""The Sage sandbox's books: resources, replayable answers by ``idempotency_id`` and
+document number sequences, in SQLite (a file when a path is given, memory otherwise).
+
+Times are kept as Sage shows them: ``created_at`` / ``updated_at`` at whole seconds,
+``YYYY-MM-DDThh:mm:ssZ``; the insertion order breaks ties between records of one second.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    resource TEXT NOT NULL,      -- contacts, sales_invoices, ...
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    updated INTEGER NOT NULL,    -- whole seconds since the epoch
+    UNIQUE (resource, id)
+);
+CREATE INDEX IF NOT EXISTS resources_updated ON resources (resource, updated);
+CREATE TABLE IF NOT EXISTS replies (
+    key TEXT PRIMARY KEY,        -- <resource>:<idempotency_id>
+    status INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    stored REAL NOT NULL         -- epoch seconds
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+Clock = Callable[[], datetime]
+
+
+def stamp(moment: datetime) -> str:
+    """Sage's date-time format: UTC, whole seconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds(moment: datetime) -> int:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(aware.timestamp())
+
+
+class SageBook(SqliteBook):
+    """One business's records, addressed by resource name and id."""
+
+    def __init__(self, path: Path | None, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
+        super().__init__(path, SCHEMA)
+        self.clock = clock
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, resource: str, ident: object) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT body FROM resources WHERE resource = ? AND id = ?", (resource, str(ident))
+        ).fetchone()
+        return decode_json(row[0]) if row else None
+
+    def all(self, resource: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT body FROM resources WHERE resource = ? ORDER BY seq", (resource,)
+        )
+        return [decode_json(body) for (body,) in rows]
+
+    def changed_since(self, resource: str, since: datetime) -> list[dict[str, Any]]:
+        """Records updated or created at or after ``since`` (Sage: inclusive)."""
+        rows = self.db.execute(
+            "SELECT body FROM resources WHERE resource = ? AND updated >= ? ORDER BY seq",
+            (resource, seconds(since)),
+        )
+        return [decode_json(body) for (body,) in rows]
+
+    def count(self, resource: str) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM resources WHERE resource = ?", (resource,)
+        ).fetchone()
+        return int(row[0])
+
+    # ----------------------------------------------------------------- writes
+
+    def add(self, resource: str, body: dict[str, Any], ident: str | None = None) -> dict[str, Any]:
+        """Store a new record: assigns ``id``, ``$path``, ``created_at`` and ``updated_at``."""
+        now = self.clock()
+        record_id = ident or uuid.uuid4().hex
+        record = {
+            "id": record_id,
+            "$path": f"/{resource}/{record_id}",
+            **body,
+            "created_at": stamp(now),
+            "updated_at": stamp(now),
+        }
+        self.db.execute(
+            "INSERT INTO resources (resource, id, body, updated) VALUES (?, ?, ?, ?)",
+            (resource, record_id, _text(record), seconds(now)),
+        )
+        return record
+
+    def put(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store a new version of an existing record: ``updated_at`` becomes now."""
+        now = self.clock()
+        record = {**record, "updated_at": stamp(now)}
+        self.db.execute(
+            "UPDATE resources SET body = ?, updated = ? WHERE resource = ? AND id = ?",
+            (_text(record), seconds(now), resource, record["id"]),
+        )
+        return record
+
+    def next_number(self, name: str) -> int:
+        row = self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        value = int(row[0]) + 1 if row else 1
+        self.db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
+        return value
+
+    # ------------------------------------------------------------ idempotency
+
+    def reply_for(self, key: str, valid_for: timedelta) -> tuple[int, bytes] | None:
+        """The answer stored under ``key`` unless it is older than ``valid_for``."""
+        oldest = (self.clock() - valid_for).timestamp()
+        row = self.db.execute(
+            "SELECT status, body FROM replies WHERE key = ? AND stored >= ?", (key, oldest)
+        ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    def remember(self, key: str, status: int, body: bytes) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?)",
+            (key, status, body, self.clock().timestamp()),
+        )
+
+
+def _text(record: dict[str, Any]) -> str:
+    return encode_json(record).decode()

@@ -1,0 +1,253 @@
+"""A local Sage Business Cloud Accounting API v3.1 sandbox: a Starlette app enforcing the
+parts of Sage's contract syncledger relies on, over an in-memory or SQLite book.
+
+Implemented, and where each rule comes from:
+
+- ``POST /token``: Sage's token endpoint (``https://oauth.accounting.sage.com/token``,
+  "Frequently Raised Errors"), ``refresh_token`` grant with the client credentials in the
+  form; refresh tokens rotate and are single use (a spent one answers ``invalid_grant``);
+  access tokens live 5 minutes (``expires_in: 300``).
+- ``/v3.1/{contacts|sales_invoices|sales_credit_notes|contact_payments|contact_allocations|
+  services|products}``: ``GET`` list, ``POST`` create (201), ``GET /{id}``; ``PUT /{id}`` on
+  contacts, sales invoices and credit notes (lines sent replace the document's lines: the
+  swagger's ``putSalesInvoices`` lines carry no ``id`` and no ``_destroy``, see
+  ``sage_rules``);
+  ``DELETE /sales_invoices/{id}?void_reason=`` voids (the OpenAPI operation "Voids a Sales
+  Invoice"). Read-only: ``ledger_accounts``, ``bank_accounts``, ``tax_rates`` and
+  ``/financial_settings``. Every POST and PUT body is checked against Sage's published
+  request schema first (``sage_schema``: field names, JSON types and the swagger's
+  ``maxLength``s, e.g. a contact ``reference`` of at most 10 characters, address lines and
+  contact person names of at most 50); then the rules of ``sage_rules``, ``sage_payments``
+  and ``sage_items`` (from Sage's OpenAPI models, via the generated SDKs).
+- Products and services (``sage_items``): item codes unique across both; document lines
+  book to one with ``service_id`` / ``product_id``, an unknown one answering 404
+  ``RecordNotFound`` "Couldn't find record." with an empty ``$source`` as Sage does.
+- ``contact_payments`` holds customer receipts (``CUSTOMER_RECEIPT``: what is not allocated
+  to invoices becomes the receipt's ``payment_on_account``, with its own id and
+  ``outstanding_amount``) and customer refunds (``CUSTOMER_REFUND``: allocated to sales
+  credit notes and payments on account, within what they have outstanding); ``GET`` filters
+  them by ``transaction_type_id``. A contact's ``balance`` nets its credit off what it owes.
+- Auth: ``Authorization: Bearer``; none at all answers ``{"error": ...}``, a bad or expired
+  token ``[{"$dataCode": "AccessTokenVerificationError", "$source": "Authorization"}]``, as
+  the live API does. ``X-Business`` selects the business; absent means the lead business,
+  another id answers 403.
+- Idempotency (developer.sage.com, Idempotency): an ``idempotency_id`` (32-character
+  hyphenless GUID) inside the resource body makes a repeated POST answer the first reply
+  again, for 7 days; only successful creates are stored.
+- Limits (developer.sage.com, Making an API request): 200 calls in any 60 seconds and
+  100 MB in any 60 minutes per business; both configurable (tests use a small window).
+  Over a limit: 429 with Sage's error array (``$dataCode: TooManyRequests``) and a
+  ``Retry-After`` header in seconds.
+- Errors: ``[{"$severity", "$dataCode", "$message", "$source"}]``; 422 ``RecordInvalid``
+  with the field in ``$source``, 404 ``RecordNotFound``, 500 ``UnexpectedError``.
+- Paging and delta (``sage_listing``): ``page`` / ``items_per_page`` (≤ 200) with
+  ``$next`` / ``$back`` / ``$total``; ``updated_or_created_since`` (inclusive), at whole
+  seconds like Sage's ``updated_at``; ``attributes=all`` for full items.
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
+  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+
+Not modelled: the 403/429 header and body details Sage does not document (the shapes
+above are ours), ``deleted_since`` (nothing is ever deleted here), drafts, quotes and
+estimates, purchases, stock items, item updates and deletes, service rates and product
+prices (lines always carry their own price), tax computed from rates (the client's
+``tax_amount`` is taken as given), rules on voiding invoices that carry payments, payment
+and allocation updates or deletes, allocating a payment on account to an invoice later
+(a contact allocation), a credit note's or invoice's ``payments_allocations`` (read the
+contact allocations instead), refunds not allocated to any credit, ``payment_method_id``,
+``tax_number`` formats per country, region-specific fields; refresh tokens here outlive
+Sage's 31 days (the shared token server keeps them 101 days); what Sage does with a field
+its schema does not list (the sandbox refuses it, see ``sage_schema``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sage.sandbox.book import SageBook
+from syncledger.adapters.sage.sandbox.errors import SageError, bad_json, server_error
+from syncledger.adapters.sage.sandbox.limits import MEGABYTE, ByteWindow
+from syncledger.adapters.sage.sandbox.service import IDEMPOTENCY_TTL, KINDS, SageSandbox
+from syncledger.adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    form_of,
+    handle_of,
+    refresh_grant,
+    retry_after,
+    sandbox_app,
+    serve_app,
+)
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+
+DEFAULT_CLIENT_ID = "sandbox-client"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+DEFAULT_BUSINESS_ID = "5a9e0c1b2d3f4a5b6c7d8e9f0a1b2c3d"
+ACCESS_TTL = 300.0  # Sage access tokens expire after 5 minutes
+API = "/v3.1"
+_KINDS = Kinds(KINDS, listed_only=True)
+
+Handler = Callable[[Request, SageSandbox], Awaitable[tuple[int, bytes]]]
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    business_id: str = DEFAULT_BUSINESS_ID,
+    limit: int = 200,
+    window: float = 60.0,
+    megabytes_per_hour: float = 100.0,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    access_token_ttl: float = ACCESS_TTL,
+    home_currency: str = "USD",
+    require_auth: bool = True,
+    idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
+    faults: Faults | None = None,
+    book: SageBook | None = None,
+    rate_scale: float = 1.0,
+) -> Starlette:
+    """The sandbox app; its ``SageSandbox`` handle is ``sandbox_of(app)``.
+
+    ``limit`` requests per ``window`` seconds per business (Sage: 200 per 60 s), multiplied
+    by ``rate_scale`` (the megabytes per hour are not: they count bytes, not requests);
+    ``refresh_token`` is registered as a first grant (single use like any other)."""
+    book = book or SageBook(book_path)
+    oauth = OAuthServer(
+        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    )
+    oauth.grant(refresh_token)
+    sandbox = SageSandbox(
+        book,
+        oauth,
+        business_id=business_id,
+        throttle=WindowThrottle(Rate(limit, window).scaled(rate_scale)),
+        bytes_window=ByteWindow(int(megabytes_per_hour * MEGABYTE)),
+        faults=faults,
+        home_currency=home_currency,
+        require_auth=require_auth,
+        idempotency_ttl=idempotency_ttl,
+    )
+    admin = admin_routes(sandbox, _KINDS, grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
+
+
+def sandbox_of(app: Starlette) -> SageSandbox:
+    return handle_of(app, SageSandbox)
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its book at ``<data_dir>/sandbox/sage.sqlite3`` until stopped."""
+    serve_app(create_app(data_dir / "sandbox" / "sage.sqlite3"), port, host)
+
+
+def _routes() -> list[Route]:
+    return [
+        Route("/token", _token, methods=["POST"]),
+        Route(f"{API}/financial_settings", _api(_financial_settings), methods=["GET"]),
+        Route(f"{API}/{{resource}}", _api(_list), methods=["GET"]),
+        Route(f"{API}/{{resource}}", _api(_create, write=True), methods=["POST"]),
+        Route(f"{API}/{{resource}}/{{ident}}", _api(_read), methods=["GET"]),
+        Route(f"{API}/{{resource}}/{{ident}}", _api(_update, write=True), methods=["PUT"]),
+        Route(f"{API}/{{resource}}/{{ident}}", _api(_void, write=True), methods=["DELETE"]),
+    ]
+
+
+# --------------------------------------------------------------------- API
+
+
+def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request.app)
+        headers = request.headers
+        try:
+            sandbox.admit(headers.get("authorization"), headers.get("x-business"))
+            if write and sandbox.faults.take("fail_writes"):
+                raise server_error(sandbox.faults.fail_status)
+            status, body = await handler(request, sandbox)
+        except SageError as error:
+            return _error_response(error)
+        sandbox.account(len(await request.body()) + len(body))
+        if write and sandbox.faults.take("commit_then_timeout"):
+            await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; the client times out
+        return Response(body, status, media_type="application/json")
+
+    return endpoint
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return decode_json(await request.body())
+    except ValueError:
+        raise bad_json() from None
+
+
+async def _create(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    return sandbox.create(request.path_params["resource"], await _json_body(request))
+
+
+async def _update(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    params = request.path_params
+    body = await _json_body(request)
+    return 200, encode_json(sandbox.update(params["resource"], params["ident"], body))
+
+
+async def _void(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    params = request.path_params
+    reason = request.query_params.get("void_reason")
+    return 200, encode_json(sandbox.void(params["resource"], params["ident"], reason))
+
+
+async def _read(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    params = request.path_params
+    return 200, encode_json(sandbox.read(params["resource"], params["ident"]))
+
+
+async def _list(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    query = dict(request.query_params)
+    return 200, encode_json(sandbox.listing(request.path_params["resource"], query))
+
+
+async def _financial_settings(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    return 200, encode_json(sandbox.financial_settings())
+
+
+def _error_response(error: SageError) -> Response:
+    headers = retry_after(error.retry_after)
+    return Response(encode_json(error.body()), error.status, headers, "application/json")
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def _token(request: Request) -> Response:
+    oauth = sandbox_of(request.app).oauth
+    form = await form_of(request)
+    return refresh_grant(oauth, request.headers.get("authorization"), form, _sage_tokens)
+
+
+def _sage_tokens(issued: dict[str, Any]) -> dict[str, Any]:
+    """The shared token server's answer in the fields Sage's token endpoint uses."""
+    return {
+        "access_token": issued["access_token"],
+        "expires_in": issued["expires_in"],
+        "token_type": "bearer",
+        "refresh_token": issued["refresh_token"],
+        "refresh_token_expires_in": 2678400,  # 31 days
+        "scope": "full_access",
+        "requested_by_id": "sandbox-user",
+    }

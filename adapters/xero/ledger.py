@@ -1,0 +1,1167 @@
+"""Xero Accounting API ledger adapter: ``XeroLedger`` implements ``LedgerAdapter``.
+
+Idempotency, two layers. Every write carries an ``Idempotency-Key`` (≤ 128 characters)
+derived from our key, so a retry after a timeout or a 429 replays the first answer. Xero
+keeps a key only 6 minutes, and caches an internal error under it too; so after a 5xx the
+adapter looks for the write by our reference and, when it did not land, retries under a
+fresh key. Every record we create carries our source reference (``ContactNumber`` /
+``Reference``, see ``xero_mapping``), which ``find`` reads back after a crash; a create
+refused as a duplicate (contact name or number, invoice number) is resolved the same way
+when the existing record carries our reference.
+
+Versions: Xero has no concurrency token. ``UpdatedDateUTC`` is the version: an update or
+void first reads the record and refuses with ``StaleVersionError`` when it changed since
+``version`` was read. The read and the write are two calls, so a change landing between
+them is not caught (Xero offers nothing tighter).
+
+Reads: ``GET /{Collection}?page=n&pageSize=100`` until ``pagination.pageCount``; the delta
+is ``If-Modified-Since`` on each collection (deleted payments come back with
+``Status: DELETED`` and map to status ``deleted``).
+
+Overpayments: a payment applied in full is a ``Payment`` against the invoice (``PUT
+/Payments``). One with credit left over (``applied`` below its amount) is received whole as
+an ``Overpayment`` (``PUT /BankTransactions``, ``Type: RECEIVE-OVERPAYMENT``, ``LineAmountTypes:
+NoTax``, one line of the full amount), then ``applied`` of it is allocated to the invoice
+(``PUT /Overpayments/{id}/Allocations``; none when ``applied`` is 0). So the cash is one
+bank transaction of what was received, and the payment's ledger id is the
+``OverpaymentID``: ``get`` reads ``Total`` as its total and ``RemainingCredit`` as its
+balance. (Xero's API cannot make the UI's "payment + overpayment" receipt in one call, and a
+Payment may not exceed the amount due.) Its reference says what is allocated (``applies
+225.45``), so ``find`` reports the payment only once that landed and a retry finishes the
+allocation instead of receiving the money twice.
+
+Multi-write operations run each write through the record's ``WriteSteps`` journal, its
+``Idempotency-Key`` derived from the step's key: a credit note applied to an invoice is
+``credit_note`` (``PUT /CreditNotes``) then ``allocation`` (``PUT
+/CreditNotes/{id}/Allocations``, what the invoice still owes, at most the credit); an
+overpayment with a part applied is ``overpayment`` (``PUT /BankTransactions``) then
+``allocation`` (``PUT /Overpayments/{id}/Allocations``). Xero keeps a key 6 minutes, so a
+step whose answer was lost is looked up before it is written again: the credit note and the
+overpayment by our reference, an allocation in the credit's ``Allocations``. A refund (one
+``PUT /Payments``), a payment applied in full or not at all, a credit note without an
+invoice, an update and a void are one write each and are not journaled.
+
+What a record is applied to (``applied_to``) comes with the record itself, on every read
+(``xero_mapping.applications``): a credit note's or overpayment's ``Allocations``
+(``Invoice.InvoiceID``, ``Amount``), a Payment's ``Invoice`` and ``Amount``, a refund's
+credit and ``Amount``.
+
+Refunds: ``PUT /Payments`` with ``CreditNote: {CreditNoteID}`` (cash refund of a credit
+note, ``PaymentType`` ARCREDITPAYMENT) or ``Overpayment: {OverpaymentID}`` (refund of an
+overpayment, AROVERPAYMENTPAYMENT), with ``Account``, ``Amount``, ``Date`` and our reference
+in ``Reference``; the credit's ``RemainingCredit`` drops, and Xero refuses more than remains.
+Listing payments asks for ``PaymentType=="ACCRECPAYMENT"`` (plus RECEIVE-OVERPAYMENTs),
+listing refunds for the two refund types.
+
+Exchange rates: a foreign-currency invoice or credit note goes with the source's
+``exchange_rate`` as ``CurrencyRate`` and is refused without one. Payments, overpayments
+and refunds in a foreign currency carry a ``CurrencyRate`` too: without one Xero applies
+a rate of its own (xero_accounting.yaml v16.1.0: ``Payment.CurrencyRate`` "Exchange rate
+when payment is received. Only used for non base currency invoices and credit notes";
+``Overpayment.CurrencyRate`` and ``Invoice.CurrencyRate`` "If no rate is specified, the
+XE.com day rate is used"; developer.xero.com/documentation/best-practices/data-integrity/
+multicurrency: never default it). Canonical payments and refunds carry no rate of their
+own, so the rate sent is the one the source gave the document they settle: the invoice's
+for a payment or an overpayment, the credit note's or the overpayment's for a refund, read
+from Xero (one ``GET``; for a document syncledger created it is the source's rate as
+sent). The realised exchange difference Xero books on the payment is therefore zero. A
+settled document in another currency, or without a rate, refuses the payment before
+anything is sent (``syncledger.exchange_rate_missing``): never an assumed rate.
+
+Tax ids: ``TaxNumber`` is written on create and update (the mapping) and ``match_customer``
+asks ``where`` for ``TaxNumber`` as given and in its compact form (letters and digits
+only), comparing ignoring case, spaces, dots and dashes. A number stored in Xero with other
+punctuation than those two forms is not found (``where`` cannot normalise).
+
+Items: ``find_item`` asks ``GET /Items?where=Code=="…"`` (Xero compares ignoring case; an
+exact-case match is preferred), then, for a GUID, ``GET /Items/{ItemID}``; what it finds is
+cached by code and by id for the adapter's life. ``create_item`` looks first, then ``PUT
+/Items`` (``summarizeErrors=true``) with the ``Idempotency-Key`` derived from ours: a retry
+after a timeout replays the first answer, a 5xx first looks the item up by code, and Xero's
+refusal of a duplicate code ("Price List Item with Code 'X' already exists") ends by
+returning the item that has it. Document lines naming an item are resolved through the same
+cache before anything is sent (a code no item has is refused, ``unknown_item``, nothing
+written) and carry the item's ``Code`` as ``ItemCode``; Xero books the line to it. Read
+back, ``line_items`` come from each line's ``ItemCode``, which Xero's document answers carry
+(no extra request).
+
+Limits, per tenant: 5 calls in flight, 60 per minute and 5,000 per day, held before
+sending (a semaphore and the client-side limiter); 429s are waited out per ``Retry-After``.
+The app-wide 10,000 per minute is left to the composition root's shared limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.items import items_for_lines
+from syncledger.adapters.oauth2 import Auth
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.xero.errors import (
+    NOT_FOUND_CODE,
+    XeroServerError,
+    element_error,
+    is_duplicate,
+    is_duplicate_item,
+    translate_xero,
+)
+from syncledger.adapters.xero.mapping import (
+    COLLECTION,
+    ID_FIELD,
+    ITEM_CODE_LIMIT,
+    OVERPAYMENT_TYPE,
+    PAYMENT_TYPE,
+    REFUND_TYPES,
+    XeroMapping,
+    allocated_to,
+    applies_in,
+    contact_number,
+    load_mapping,
+    ref_in,
+    ref_note,
+    same_version,
+    tax_key,
+    to_item,
+)
+from syncledger.core.errors import (
+    LedgerError,
+    MoneyError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.money import to_decimal
+from syncledger.core.ports import (
+    LedgerCapabilities,
+    LedgerItem,
+    LedgerRecord,
+    PushResult,
+    StepFind,
+    StepResult,
+    StepWrite,
+    WriteSteps,
+    steps_or_direct,
+)
+
+log = logging.getLogger("syncledger.xero")
+
+PRODUCTION_URL = "https://api.xero.com"
+TOKEN_URL = "https://identity.xero.com/connect/token"  # noqa: S105 (a URL)
+API = "/api.xro/2.0"
+XERO_RATES = (Rate(60, 60.0), Rate(5000, 86400.0))
+CONCURRENT_CALLS = 5
+PAGE_SIZE = 100
+IDEMPOTENCY_KEY_LIMIT = 128
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
+_DOCUMENT_KINDS = ("invoice", "credit_note")
+_REFUNDS = " OR ".join(f'PaymentType=="{t}"' for t in REFUND_TYPES)
+#: where each kind is read from: (collection kind, filter)
+_SOURCES: dict[str, tuple[tuple[str, dict[str, str]], ...]] = {
+    "customer": (("customer", {"includeArchived": "true"}),),
+    "payment": (
+        ("payment", {"where": f'PaymentType=="{PAYMENT_TYPE}"'}),
+        ("overpayment", {"where": f'Type=="{OVERPAYMENT_TYPE}"'}),
+    ),
+    "refund": (("refund", {"where": _REFUNDS}),),
+}
+
+
+def wire_key(key: str) -> str:
+    """An ``Idempotency-Key`` for our key: itself when it fits, else its sha256."""
+    if len(key) <= IDEMPOTENCY_KEY_LIMIT and _KEY_CHARS.match(key):
+        return key
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def step_key(key: str, step: str) -> str:
+    """The key of one step of a multi-call write (``credit-note``, ``allocation``)."""
+    return wire_key(f"{wire_key(key)[:100]}:{step}")
+
+
+def fresh_key(key: str) -> str:
+    """A new key for a write whose earlier attempt Xero answered with a 5xx."""
+    return f"{wire_key(key)[:64]}:{uuid.uuid4().hex}"
+
+
+def where_literal(value: str) -> str:
+    """A string literal of Xero's ``where`` syntax."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    raw: dict[str, Any]
+    recovered: bool = False
+
+
+Recover = Callable[[], Awaitable[dict[str, Any] | None]]
+
+
+class XeroLedger:
+    """Xero for one organisation (tenant). Build with ``XeroLedger.connect``."""
+
+    ledger = "xero"
+    capabilities = LedgerCapabilities(
+        batch_size=1,
+        requests_per_minute=60,
+        requests_per_second=None,
+        idempotency="Idempotency-Key (kept 6 min) + reference lookup",
+        delta="If-Modified-Since",
+        matches_tax_id=True,
+    )
+
+    def __init__(
+        self,
+        http: LedgerHttp,
+        *,
+        tenant_id: str,
+        mapping: XeroMapping | None = None,
+        retry: RetryPolicy | None = None,
+        concurrency: int = CONCURRENT_CALLS,
+        page_size: int = PAGE_SIZE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.mapping = mapping or load_mapping()
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._page = page_size
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._base_currency: str | None = None
+        self._items_by_code: dict[str, LedgerItem] = {}
+        self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        tenant_id: str,
+        auth: Auth,
+        base_url: str = PRODUCTION_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        mapping: XeroMapping | None = None,
+        concurrency: int = CONCURRENT_CALLS,
+        page_size: int = PAGE_SIZE,
+    ) -> XeroLedger:
+        """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
+        default a private limiter at Xero's published per-tenant rates."""
+        policy = retry or RetryPolicy()
+        http = LedgerHttp(
+            platform="xero",
+            base_url=base_url,
+            auth=auth,
+            limiter=limiter or RateLimiter(*XERO_RATES),
+            retry=policy,
+            timeout=timeout,
+            translate=translate_xero,
+            transport=transport,
+            headers={"Xero-Tenant-Id": tenant_id},
+        )
+        return cls(
+            http,
+            tenant_id=tenant_id,
+            mapping=mapping,
+            retry=policy,
+            concurrency=concurrency,
+            page_size=page_size,
+        )
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_customer(
+        self, customer: Customer, *, external_ref: str, idempotency_key: str
+    ) -> PushResult:
+        body = self.mapping.customer_body(customer, external_ref)
+        return await self._create("customer", body, idempotency_key, external_ref)
+
+    async def create_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        await self._require_rate(invoice)
+        items = await self._line_items(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
+        return await self._create("invoice", body, idempotency_key, external_ref)
+
+    async def apply_payment(
+        self,
+        payment: Payment,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+        applied: Decimal | None = None,
+    ) -> PushResult:
+        """All of it applied: a ``Payment`` tied to the invoice (the customer follows from
+        the invoice). Less: an ``Overpayment`` of the whole amount, ``applied`` of it
+        allocated to the invoice (module docstring). In a foreign currency either carries
+        the invoice's ``CurrencyRate`` (module docstring, "Exchange rates")."""
+        part = payment.amount if applied is None else applied
+        if not Decimal(0) <= part <= payment.amount:
+            raise PermanentLedgerError(
+                f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment",
+                code="syncledger.bad_applied",
+            )
+        rate = await self._credit_rate(payment, "invoice", invoice_ledger_id)
+        if part == payment.amount:
+            body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref, rate)
+            return await self._create("payment", body, idempotency_key, external_ref)
+        return await self._overpay(
+            payment,
+            customer_ledger_id,
+            invoice_ledger_id,
+            external_ref,
+            idempotency_key,
+            part,
+            rate,
+            steps=steps,
+        )
+
+    async def create_refund(
+        self,
+        refund: Refund,
+        *,
+        customer_ledger_id: str,
+        credit_kind: Literal["payment", "credit_note"],
+        credit_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """A Payment out of the credit note or the overpayment; Xero refuses more than its
+        ``RemainingCredit``. A payment applied in full (a ``Payment``, no overpayment)
+        holds no credit, and is refused before sending."""
+        if credit_kind == "payment" and await self._read_overpayment(credit_ledger_id) is None:
+            raise PermanentLedgerError(
+                f"refund {refund.id}: payment {credit_ledger_id} holds no credit in Xero (it "
+                "was applied in full to its invoice, or is not there): check the refund's "
+                "payment_id",
+                code="syncledger.no_credit",
+            )
+        credit = "overpayment" if credit_kind == "payment" else "credit_note"
+        rate = await self._credit_rate(refund, credit, credit_ledger_id)
+        body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref, rate)
+        return await self._create("refund", body, idempotency_key, external_ref)
+
+    async def create_credit_note(
+        self,
+        credit_note: CreditNote,
+        *,
+        customer_ledger_id: str,
+        invoice_ledger_id: str | None,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """Create (AUTHORISED); given an invoice, allocate it there through
+        ``/CreditNotes/{id}/Allocations`` (what the invoice still owes, at most the credit):
+        two journaled steps, ``credit_note`` and ``allocation``."""
+        await self._require_rate(credit_note)
+        items = await self._line_items(credit_note)
+        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
+        if invoice_ledger_id is None:  # one write: nothing to journal
+            key = step_key(idempotency_key, "credit-note")
+            return await self._create("credit_note", body, key, external_ref)
+        journal = steps_or_direct(steps, idempotency_key)
+        note = await journal.step(
+            "credit_note",
+            self._creator("credit_note", body, external_ref),
+            self._found_step("credit_note", external_ref),
+        )
+        await journal.step(
+            "allocation",
+            self._credit_allocator(note.ledger_id, credit_note, invoice_ledger_id),
+            self._step_if(
+                self._credit_allocated(note.ledger_id, invoice_ledger_id), note.ledger_id
+            ),
+        )
+        current = await self.get("credit_note", note.ledger_id)
+        version = current.version if current is not None else note.detail.get("version")
+        return PushResult(note.ledger_id, version)
+
+    async def update_customer(
+        self,
+        customer: Customer,
+        *,
+        ledger_id: str,
+        version: str | None,
+        external_ref: str,
+        idempotency_key: str,
+    ) -> PushResult:
+        await self._current("customer", ledger_id, version)
+        body = self.mapping.customer_body(customer, external_ref) | {"ContactID": ledger_id}
+        return await self._update("customer", ledger_id, body, idempotency_key)
+
+    async def update_invoice(
+        self,
+        invoice: Invoice,
+        *,
+        ledger_id: str,
+        version: str | None,
+        customer_ledger_id: str,
+        external_ref: str,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        await self._current("invoice", ledger_id, version)
+        await self._require_rate(invoice)
+        items = await self._line_items(invoice)
+        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
+        return await self._update(
+            "invoice", ledger_id, body | {"InvoiceID": ledger_id}, idempotency_key
+        )
+
+    async def void_invoice(
+        self,
+        ledger_id: str,
+        *,
+        version: str | None,
+        idempotency_key: str,
+        steps: WriteSteps | None = None,
+    ) -> PushResult:
+        """``Status: VOIDED`` (only an AUTHORISED invoice with nothing paid or credited).
+        An invoice already void is reported as recovered, whatever ``version`` says."""
+        current = await self._current("invoice", ledger_id, None)
+        if current.status == "void":
+            return PushResult(ledger_id, current.version, recovered=True)
+        if version is not None and not same_version(current.version, version):
+            raise _stale("invoice", ledger_id, current.version, version)
+        body = {"InvoiceID": ledger_id, "Status": "VOIDED"}
+        try:
+            return await self._update("invoice", ledger_id, body, idempotency_key)
+        except PermanentLedgerError:
+            again = await self.get("invoice", ledger_id)
+            if again is not None and again.status == "void":
+                return PushResult(ledger_id, again.version, recovered=True)
+            raise
+
+    # ------------------------------------------------------------------- items
+
+    async def find_item(self, code: str) -> LedgerItem | None:
+        """The item whose ``Code`` is ``code`` (Xero compares ignoring case; an exact-case
+        match is preferred), else, for a GUID, the item whose ``ItemID`` it is. Found items
+        are cached by code and id for the adapter's life."""
+        cached = self._items_by_code.get(code) or self._items_by_id.get(code.lower())
+        if cached is not None:
+            return cached
+        raw = await self._item_coded(code)
+        if raw is None and _GUID.match(code):
+            raw = await self._read_one("item", code)
+        return None if raw is None else self._remember(to_item(raw), code)
+
+    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+        """A sold, untracked (service) item ``code`` whose sales book to the invoice lines'
+        account (``[new_items]``). The item that already has ``code`` is returned as it is:
+        found before creating, or after Xero refused the create as a duplicate (a create
+        whose answer was lost lands there too, or is replayed under its key)."""
+        existing = self._items_by_code.get(code)
+        if existing is None:
+            raw = await self._item_coded(code)
+            existing = None if raw is None else self._remember(to_item(raw), code)
+        if existing is not None:
+            return existing
+        _check_item_code(code)
+        try:
+            written = await self._write(
+                "PUT",
+                f"{API}/Items",
+                "item",
+                self.mapping.item_body(code),
+                idempotency_key,
+                {"summarizeErrors": "true"},
+                recover=lambda: self._item_coded(code),
+            )
+        except PermanentLedgerError as exc:
+            if not is_duplicate_item(exc):
+                raise
+            raw = await self._item_coded(code)
+            if raw is None:
+                raise
+            return self._remember(to_item(raw), code)
+        return self._remember(to_item(written.raw), code)
+
+    async def _item_coded(self, code: str) -> dict[str, Any] | None:
+        """``GET /Items?where=Code=="…"``: the exact-case match, else one ignoring case."""
+        answer = await self._read(f"{API}/Items", {"where": f"Code=={where_literal(code)}"})
+        rows: list[dict[str, Any]] = answer.get("Items") or []
+        exact = [r for r in rows if str(r.get("Code")) == code]
+        alike = [r for r in rows if str(r.get("Code", "")).casefold() == code.casefold()]
+        return next(iter(exact or alike), None)
+
+    def _remember(self, item: LedgerItem, asked: str) -> LedgerItem:
+        self._items_by_code[item.code] = item
+        self._items_by_id[item.ledger_id.lower()] = item
+        if asked.lower() != item.ledger_id.lower():
+            self._items_by_code[asked] = item
+        return item
+
+    async def _line_items(self, doc: Invoice | CreditNote) -> dict[str, str]:
+        """Each item code ``doc``'s lines name → the ``Code`` of its Xero item. A code no
+        item has (by Code or ItemID) is refused before anything is written."""
+        items = await items_for_lines(doc, self.find_item, "Xero")
+        return {code: item.code for code, item in items.items()}
+
+    # ------------------------------------------------------------------- reads
+
+    async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
+        """The record carrying ``external_ref``: by ``ContactNumber`` for customers, by
+        ``Reference`` for documents, payments and refunds (deleted and voided ones
+        included). A payment is a Payment or else an Overpayment, reported only once the
+        part its reference says is allocated to the invoice is (else the push is redone,
+        and finishes the allocation)."""
+        found = await self._find_raw(kind, external_ref)
+        if found is None and kind == "payment":
+            found = await self._overpayment_by_ref(external_ref)
+            if found is not None and allocated_to(found) < (
+                applies_in(found.get("Reference")) or 0
+            ):
+                return None
+        return None if found is None else self.mapping.record(kind, found)
+
+    async def _find_raw(self, kind: str, external_ref: str) -> dict[str, Any] | None:
+        params = self._find_params(kind, external_ref)
+        async for raw in self._pages(kind, params):
+            if _carries(kind, raw, external_ref) and _is_kind(kind, raw):
+                return raw
+        return None
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        """Contacts (archived ones too) with the same name, email or tax number,
+        ignoring case."""
+        wanted = {"Name": customer.name, "EmailAddress": customer.email}
+        clauses = [f"{f}=={where_literal(v)}" for f, v in wanted.items() if v]
+        tax = tax_key(customer.tax_id)
+        forms = dict.fromkeys(f for f in (customer.tax_id, tax) if f)
+        clauses += [f"TaxNumber=={where_literal(form)}" for form in forms]
+        params = {"where": " OR ".join(clauses), "includeArchived": "true"}
+        found = [
+            self.mapping.record("customer", raw)
+            async for raw in self._pages("customer", params)
+            if _matches(raw, wanted) or (tax is not None and tax_key(raw.get("TaxNumber")) == tax)
+        ]
+        return found
+
+    async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
+        """By id only: a Xero id is a GUID, and Xero would read anything else as a
+        contact or document number."""
+        if not _GUID.match(ledger_id):
+            return None
+        raw = await self._read_one(kind, ledger_id)
+        if raw is None and kind == "payment":
+            raw = await self._read_overpayment(ledger_id)
+        return self.mapping.record(kind, raw) if raw is not None and _is_kind(kind, raw) else None
+
+    async def _read_one(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
+        try:
+            answer = await self._read(path, self._read_params(kind))
+        except PermanentLedgerError as exc:
+            if exc.code == NOT_FOUND_CODE:
+                return None
+            raise
+        rows: list[dict[str, Any]] = answer.get(_collection(kind)) or []
+        return rows[0] if rows else None
+
+    async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
+        """Payments are invoice payments and RECEIVE-OVERPAYMENTs; refunds the payments
+        out of a credit note or an overpayment."""
+        async for record in self._records(kind):
+            yield record
+
+    async def changes(self, since: datetime) -> AsyncIterator[LedgerRecord]:
+        """Records created or changed at or after ``since`` (to the millisecond), kind by
+        kind, through ``If-Modified-Since``."""
+        headers = {"If-Modified-Since": _http_moment(since)}
+        for kind in self.capabilities.kinds:
+            async for record in self._records(kind, headers):
+                yield record
+
+    async def _records(
+        self, kind: str, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[LedgerRecord]:
+        for source, params in _SOURCES.get(kind, ((kind, {}),)):
+            async for raw in self._pages(source, params, headers):
+                yield self.mapping.record(kind, raw)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------ write helpers
+
+    async def _create(
+        self, kind: str, element: dict[str, Any], key: str, external_ref: str
+    ) -> PushResult:
+        path = f"{API}/{_collection(kind)}"
+        params = {"summarizeErrors": "true"} | self._read_params(kind)
+        try:
+            written = await self._write(
+                "PUT",
+                path,
+                kind,
+                element,
+                key,
+                params,
+                recover=lambda: self._found(kind, external_ref),
+            )
+        except PermanentLedgerError as exc:
+            if not is_duplicate(exc):
+                raise
+            return await self._ours_after_duplicate(kind, external_ref, exc)
+        return _pushed(kind, written)
+
+    async def _update(
+        self, kind: str, ledger_id: str, element: dict[str, Any], key: str
+    ) -> PushResult:
+        """POST of the full record; after a 5xx it is simply sent again under a new key
+        (a replacement applied twice leaves the same record)."""
+        path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
+        written = await self._write(
+            "POST", path, kind, element, key, self._read_params(kind), recover=_nothing
+        )
+        return _pushed(kind, written)
+
+    # ----------------------------------------------------- multi-write steps
+
+    def _creator(self, kind: str, element: dict[str, Any], external_ref: str) -> StepWrite:
+        """A step creating ``element`` under the step's ``Idempotency-Key``."""
+
+        async def write(key: str) -> StepResult:
+            return _step_result(await self._create(kind, element, key, external_ref))
+
+        return write
+
+    def _found_step(self, kind: str, external_ref: str) -> StepFind:
+        """The step that created our ``kind`` carrying ``external_ref``, if it landed."""
+
+        async def find() -> StepResult | None:
+            raw = await self._find_raw(kind, external_ref)
+            return None if raw is None else _step_result(_pushed(kind, Written(raw)))
+
+        return find
+
+    @staticmethod
+    def _step_if(done: Recover, ledger_id: str) -> StepFind:
+        """A step's ``find`` from ``done``, which answers the credit once the step landed."""
+
+        async def find() -> StepResult | None:
+            return None if await done() is None else StepResult(ledger_id)
+
+        return find
+
+    def _credit_allocated(self, credit_note_id: str, invoice_id: str) -> Recover:
+        async def allocated() -> dict[str, Any] | None:
+            current = await self.get("credit_note", credit_note_id)
+            landed = current is not None and _allocated(current.raw, invoice_id)
+            return current.raw if landed and current is not None else None
+
+        return allocated
+
+    def _credit_allocator(
+        self, credit_note_id: str, credit_note: CreditNote, invoice_id: str
+    ) -> StepWrite:
+        """Allocate what the invoice still owes, at most the credit note's total (the rest
+        stays with the customer, as the sync logged it); nothing when it owes nothing."""
+
+        async def write(key: str) -> StepResult:
+            invoice = await self._current("invoice", invoice_id, None)
+            owed = invoice.balance if invoice.status in ("open", "partially_paid") else None
+            amount = min(credit_note.total, owed or Decimal(0))
+            if amount > 0:
+                await self._put_allocation(
+                    "CreditNotes",
+                    credit_note_id,
+                    invoice_id,
+                    amount,
+                    credit_note.issue_date.isoformat(),
+                    key,
+                    self._credit_allocated(credit_note_id, invoice_id),
+                )
+            return StepResult(credit_note_id)
+
+        return write
+
+    async def _put_allocation(
+        self,
+        collection: str,
+        credit_id: str,
+        invoice_id: str,
+        amount: Decimal,
+        on: str,
+        key: str,
+        allocated: Recover,
+    ) -> None:
+        """Allocate ``amount`` of a credit (credit note or overpayment) to an invoice under
+        the ``Idempotency-Key`` ``key``; a refusal after a lost answer is checked against
+        what the credit now shows."""
+        element = {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": on}
+        path = f"{API}/{collection}/{quote(credit_id, safe='')}/Allocations"
+        try:
+            await self._write(
+                "PUT",
+                path,
+                "allocation",
+                element,
+                key,
+                {"summarizeErrors": "true"},
+                recover=allocated,
+            )
+        except PermanentLedgerError:
+            if await allocated() is None:
+                raise
+
+    async def _overpay(
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        key: str,
+        applied: Decimal,
+        rate: Decimal | None,
+        *,
+        steps: WriteSteps | None,
+    ) -> PushResult:
+        """The overpayment of the whole payment, then ``applied`` of it allocated to the
+        invoice: two journaled steps, ``overpayment`` and ``allocation`` (one write, not
+        journaled, when nothing is applied)."""
+        receive = self._receiver(
+            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied, rate
+        )
+        if not applied:
+            received = await receive(step_key(key, "overpayment"))
+        else:
+            journal = steps_or_direct(steps, key)
+            received = await journal.step(
+                "overpayment", receive, self._overpayment_found(external_ref)
+            )
+            done = self._overpayment_allocated(received.ledger_id, invoice_ledger_id, applied)
+            await journal.step(
+                "allocation",
+                self._overpayment_allocator(
+                    received.ledger_id, payment, invoice_ledger_id, applied, done
+                ),
+                self._step_if(done, received.ledger_id),
+            )
+        current = await self._read_overpayment(received.ledger_id)
+        if current is None:
+            return PushResult(received.ledger_id, received.detail.get("version"))
+        return _pushed("overpayment", Written(current))
+
+    def _receiver(
+        self,
+        payment: Payment,
+        customer_ledger_id: str,
+        invoice_ledger_id: str,
+        external_ref: str,
+        applied: Decimal = Decimal(0),
+        rate: Decimal | None = None,
+    ) -> StepWrite:
+        """``PUT /BankTransactions`` receiving the whole payment, once the invoice is known
+        to take ``applied``. An invoice that no longer takes it may have been paid by this
+        very overpayment in an earlier call (a repeat without a journal): that overpayment,
+        found by our reference, is the answer."""
+
+        async def write(key: str) -> StepResult:
+            invoice = await self._current("invoice", invoice_ledger_id, None) if applied else None
+            if invoice is not None and not _takes(invoice, applied):
+                earlier = await self._overpayment_by_ref(external_ref)
+                if earlier is not None:
+                    return _step_result(_pushed("overpayment", Written(earlier)))
+                raise _overapplied(payment, invoice, applied)
+            body = self.mapping.overpayment_body(
+                payment, customer_ledger_id, external_ref, applied, rate
+            )
+            written = await self._write(
+                "PUT",
+                f"{API}/BankTransactions",
+                "bank_transaction",
+                body,
+                key,
+                {"summarizeErrors": "true"},
+                recover=lambda: self._overpayment_by_ref(external_ref),
+            )
+            return _step_result(_pushed("overpayment", written))
+
+        return write
+
+    def _overpayment_found(self, external_ref: str) -> StepFind:
+        async def find() -> StepResult | None:
+            raw = await self._overpayment_by_ref(external_ref)
+            return None if raw is None else _step_result(_pushed("overpayment", Written(raw)))
+
+        return find
+
+    def _overpayment_allocated(
+        self, overpayment_id: str, invoice_id: str, amount: Decimal
+    ) -> Recover:
+        async def allocated() -> dict[str, Any] | None:
+            current = await self._read_overpayment(overpayment_id)
+            done = current is not None and allocated_to(current, invoice_id) >= amount
+            return current if done else None
+
+        return allocated
+
+    def _overpayment_allocator(
+        self,
+        overpayment_id: str,
+        payment: Payment,
+        invoice_id: str,
+        amount: Decimal,
+        allocated: Recover,
+    ) -> StepWrite:
+        async def write(key: str) -> StepResult:
+            await self._put_allocation(
+                "Overpayments",
+                overpayment_id,
+                invoice_id,
+                amount,
+                payment.paid_on.isoformat(),
+                key,
+                allocated,
+            )
+            return StepResult(overpayment_id)
+
+        return write
+
+    async def _read_overpayment(self, ledger_id: str) -> dict[str, Any] | None:
+        if not _GUID.match(ledger_id):
+            return None
+        raw = await self._read_one("overpayment", ledger_id)
+        return raw if raw is not None and raw.get("Type") == OVERPAYMENT_TYPE else None
+
+    async def _overpayment_by_ref(self, external_ref: str) -> dict[str, Any] | None:
+        params = self._find_params("overpayment", external_ref)
+        async for raw in self._pages("overpayment", params):
+            if _carries("overpayment", raw, external_ref) and raw.get("Type") == OVERPAYMENT_TYPE:
+                return raw
+        return None
+
+    async def _write(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        element: dict[str, Any],
+        key: str,
+        params: Mapping[str, str],
+        *,
+        recover: Recover,
+    ) -> Written:
+        """Send until answered: a timeout or 429 resends under the same key (Xero replays
+        the first answer); a 5xx first checks ``recover`` (did the write land?), then
+        resends under a fresh key, since Xero would replay the cached error."""
+        current, attempt = wire_key(key), 1
+        while True:
+            try:
+                return Written(await self._send(method, path, kind, element, current, params))
+            except TransientLedgerError as exc:
+                delay = self._delay(exc, attempt)
+                if delay is None:
+                    raise
+                if isinstance(exc, XeroServerError):
+                    landed = await recover()
+                    if landed is not None:
+                        return Written(landed, recovered=True)
+                    current = fresh_key(key)
+                log.info("xero %s %s retry %d in %.2fs: %s", method, path, attempt, delay, exc)
+                await self._sleep(delay)
+                attempt += 1
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        element: dict[str, Any],
+        key: str,
+        params: Mapping[str, str],
+    ) -> dict[str, Any]:
+        collection = "Allocations" if kind == "allocation" else _collection(kind)
+        async with self._slots:
+            answer = await self._http.json(
+                method,
+                path,
+                params=params,
+                body={collection: [element]},
+                idempotent=False,
+                headers={"Idempotency-Key": key},
+            )
+        return _first(answer, collection, f"Xero {method} {path}")
+
+    def _delay(self, exc: TransientLedgerError, attempt: int) -> float | None:
+        if attempt >= self._retry.attempts:
+            return None
+        if exc.retry_after is None:
+            return self._retry.backoff(attempt, self._rng)
+        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
+
+    async def _found(self, kind: str, external_ref: str) -> dict[str, Any] | None:
+        record = await self.find(kind, external_ref)
+        return record.raw if record is not None else None
+
+    async def _ours_after_duplicate(
+        self, kind: str, external_ref: str, refused: PermanentLedgerError
+    ) -> PushResult:
+        record = await self.find(kind, external_ref)
+        if record is None:
+            raise refused
+        return PushResult(record.ledger_id, record.version, recovered=True)
+
+    async def _current(self, kind: str, ledger_id: str, version: str | None) -> LedgerRecord:
+        record = await self.get(kind, ledger_id)
+        if record is None:
+            raise PermanentLedgerError(
+                f"Xero has no {kind} {ledger_id}: it was deleted or never created; check the link",
+                code=NOT_FOUND_CODE,
+            )
+        if version is not None and not same_version(record.version, version):
+            raise _stale(kind, ledger_id, record.version, version)
+        return record
+
+    async def _require_rate(self, doc: Invoice | CreditNote) -> None:
+        if doc.exchange_rate is not None:
+            return
+        base = await self._organisation_currency()
+        if doc.currency != base:
+            raise PermanentLedgerError(
+                f"{doc.kind} {doc.number} is in {doc.currency} but the organisation keeps its "
+                f"books in {base}: give the exchange rate in the source (syncledger never "
+                "assumes one)",
+                code="syncledger.exchange_rate_missing",
+            )
+
+    async def _credit_rate(
+        self, money: Payment | Refund, kind: str, ledger_id: str
+    ) -> Decimal | None:
+        """The ``CurrencyRate`` a payment (or refund) in a foreign currency is sent with:
+        the rate of the document it settles (``kind``: the invoice, the credit note or the
+        overpayment), which for a document syncledger created is the source's own
+        ``exchange_rate``. None in the organisation's currency. A document in another
+        currency or without a rate refuses the payment before anything is sent, rather
+        than leaving Xero to apply its XE.com day rate (module docstring)."""
+        if money.currency == await self._organisation_currency():
+            return None
+        held = await self._settled(kind, ledger_id)
+        rate = None if held is None else held.get("CurrencyRate")
+        if held is None or held.get("CurrencyCode") != money.currency or not _positive(rate):
+            raise _no_rate(money, kind, ledger_id, held)
+        return to_decimal(rate)
+
+    async def _settled(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
+        if kind == "overpayment":
+            return await self._read_overpayment(ledger_id)
+        held = await self.get(kind, ledger_id)
+        return None if held is None else held.raw
+
+    async def _organisation_currency(self) -> str:
+        if self._base_currency is None:
+            answer = await self._read(f"{API}/Organisation")
+            organisations = answer.get("Organisations") or [{}]
+            self._base_currency = str(organisations[0].get("BaseCurrency") or "")
+        return self._base_currency
+
+    # ------------------------------------------------------------- read helpers
+
+    async def _read(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        async with self._slots:
+            answer = await self._http.json(
+                "GET", path, params=params, idempotent=True, headers=headers
+            )
+        return answer if isinstance(answer, dict) else {}
+
+    async def _pages(
+        self,
+        kind: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        path, page = f"{API}/{_collection(kind)}", 1
+        while True:
+            paging = {"page": str(page), "pageSize": str(self._page)}
+            query = {**params, **self._read_params(kind), **paging}
+            answer = await self._read(path, query, headers)
+            rows: list[dict[str, Any]] = answer.get(_collection(kind)) or []
+            for raw in rows:
+                yield raw
+            pages = (answer.get("pagination") or {}).get("pageCount")
+            if len(rows) < self._page or (pages is not None and page >= int(pages)):
+                return
+            page += 1
+
+    def _read_params(self, kind: str) -> dict[str, str]:
+        return {"unitdp": "4"} if kind in _DOCUMENT_KINDS else {}
+
+    def _find_params(self, kind: str, external_ref: str) -> dict[str, str]:
+        if kind == "customer":
+            where = f"ContactNumber=={where_literal(contact_number(external_ref))}"
+            return {"where": where, "includeArchived": "true"}
+        _collection(kind)
+        return {"where": f"Reference.Contains({where_literal(ref_note(external_ref))})"}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _check_item_code(code: str) -> None:
+    if not code.strip() or len(code) > ITEM_CODE_LIMIT:
+        raise PermanentLedgerError(
+            f"item code {code!r}: Xero item codes are 1 to {ITEM_CODE_LIMIT} characters; map "
+            "the source's code to a shorter one in the mapping's [items.map]",
+            code="syncledger.bad_item_code",
+        )
+
+
+def _collection(kind: str) -> str:
+    try:
+        return COLLECTION[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"Xero adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
+
+
+def _first(answer: Any, collection: str, where: str) -> dict[str, Any]:
+    rows = answer.get(collection) if isinstance(answer, dict) else None
+    if not rows or not isinstance(rows[0], dict):
+        raise PermanentLedgerError(f"{where}: answered without the record", code="syncledger.empty")
+    error = element_error(rows[0], where)
+    if error is not None:
+        raise error
+    row: dict[str, Any] = rows[0]
+    return row
+
+
+def _takes(invoice: LedgerRecord, applied: Decimal) -> bool:
+    """Whether the invoice is open for ``applied`` more."""
+    return invoice.status in ("open", "partially_paid") and applied <= (invoice.balance or 0)
+
+
+def _overapplied(payment: Payment, invoice: LedgerRecord, applied: Decimal) -> LedgerError:
+    """Refused before receiving anything: what the allocation would be refused for."""
+    return PermanentLedgerError(
+        f"payment {payment.id}: cannot apply {applied} to Xero invoice {invoice.ledger_id} "
+        f"({invoice.status}, {invoice.balance} due): check the payment's invoice",
+        code="syncledger.overapplied",
+    )
+
+
+def _step_result(pushed: PushResult) -> StepResult:
+    """A step's result: what it wrote, and its version (``UpdatedDateUTC``) when known."""
+    detail = {} if pushed.version is None else {"version": pushed.version}
+    return StepResult(pushed.ledger_id, detail)
+
+
+def _pushed(kind: str, written: Written) -> PushResult:
+    raw = written.raw
+    version = raw.get("UpdatedDateUTC")
+    return PushResult(
+        ledger_id=str(raw[ID_FIELD[kind]]),
+        version=None if version is None else str(version),
+        recovered=written.recovered,
+    )
+
+
+def _carries(kind: str, raw: Mapping[str, Any], external_ref: str) -> bool:
+    if kind == "customer":
+        number = str(raw.get("ContactNumber") or "")
+        return number.casefold() == contact_number(external_ref).casefold()
+    return ref_in(raw.get("Reference")) == external_ref
+
+
+def _is_kind(kind: str, raw: Mapping[str, Any]) -> bool:
+    """A Payment read as a ``payment`` or a ``refund`` is of that kind (the two share
+    Xero's Payments)."""
+    payment_type = raw.get("PaymentType")
+    if kind == "refund":
+        return payment_type in REFUND_TYPES
+    if kind == "payment" and payment_type is not None:
+        return payment_type not in REFUND_TYPES
+    return True
+
+
+def _matches(raw: Mapping[str, Any], wanted: Mapping[str, str | None]) -> bool:
+    return any(
+        value and str(raw.get(field) or "").casefold() == value.casefold()
+        for field, value in wanted.items()
+    )
+
+
+def _allocated(credit_note: Mapping[str, Any], invoice_id: str) -> bool:
+    return any(
+        str((a.get("Invoice") or {}).get("InvoiceID", "")).lower() == invoice_id.lower()
+        for a in credit_note.get("Allocations") or []
+    )
+
+
+def _no_rate(
+    money: Payment | Refund, kind: str, ledger_id: str, held: Mapping[str, Any] | None
+) -> PermanentLedgerError:
+    found = (
+        "is not in Xero"
+        if held is None
+        else f"is in {held.get('CurrencyCode')} at rate {held.get('CurrencyRate')}"
+    )
+    return PermanentLedgerError(
+        f"{money.kind} {money.id} is in {money.currency} but the {kind.replace('_', ' ')} it "
+        f"settles ({ledger_id}) {found}: syncledger sends the rate the source gave that "
+        "document and never lets Xero pick one; fix the document's currency or rate",
+        code="syncledger.exchange_rate_missing",
+    )
+
+
+def _positive(rate: object) -> bool:
+    try:
+        return rate is not None and to_decimal(rate) > 0
+    except MoneyError:
+        return False
+
+
+def _stale(kind: str, ledger_id: str, current: str | None, expected: str) -> StaleVersionError:
+    return StaleVersionError(
+        f"Xero {kind} {ledger_id} changed since it was read (UpdatedDateUTC {current}, "
+        f"expected {expected}): read it again and retry",
+        code="UpdatedDateUTC",
+    )
+
+
+def _http_moment(since: datetime) -> str:
+    moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+async def _nothing() -> dict[str, Any] | None:
+    return None

@@ -1,0 +1,79 @@
+"""Xero as a :class:`syncledger.adapters.platforms.Platform`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.ratelimit import RateLimiter, scaled_count
+from syncledger.adapters.xero.ledger import (
+    CONCURRENT_CALLS,
+    PRODUCTION_URL,
+    TOKEN_URL,
+    XERO_RATES,
+    XeroLedger,
+)
+from syncledger.adapters.xero.sandbox import server as sandbox
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import LedgerAdapter
+
+_LIVE_SETTINGS = ("client_id", "client_secret", "refresh_token", "tenant_id")
+
+
+class XeroPlatform:
+    id = "xero"
+    title = "Xero"
+    sandbox_url = "http://xero.sandbox.local"
+    credential_names = _LIVE_SETTINGS
+    requests_per_minute = XeroLedger.capabilities.requests_per_minute
+
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
+        )
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return sandbox.sandbox_of(app)
+
+    def connect(self, connection: Connection) -> LedgerAdapter:
+        creds = connection.credentials
+        base = connection.base_url.rstrip("/")
+        live = base == PRODUCTION_URL
+        tenant = connection.tenant or creds.get("tenant_id")
+        if live and not (tenant and all(creds.get(n) for n in _LIVE_SETTINGS[:3])):
+            raise ConfigurationError(
+                "set SYNCLEDGER_XERO_CLIENT_ID, SYNCLEDGER_XERO_CLIENT_SECRET, "
+                "SYNCLEDGER_XERO_REFRESH_TOKEN and SYNCLEDGER_XERO_TENANT_ID to talk to Xero"
+            )
+        client = OAuth2Client(
+            token_url=TOKEN_URL if live else f"{base}/connect/token",
+            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
+            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
+        )
+        auth = OAuth2RefreshAuth(
+            client,
+            FileTokenStore(connection.token_file),
+            initial_refresh_token=SecretStr(
+                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
+            ),
+        )
+        return XeroLedger.connect(
+            tenant_id=tenant or sandbox.DEFAULT_TENANT_ID,
+            auth=auth,
+            base_url=base,
+            transport=connection.transport,
+            limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in XERO_RATES)),
+            concurrency=scaled_count(CONCURRENT_CALLS, connection.rate_scale),
+        )
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        sandbox.serve(port, data_dir)
+
+
+PLATFORM = XeroPlatform()

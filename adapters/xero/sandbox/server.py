@@ -1,0 +1,352 @@
+"""A local Xero Accounting API sandbox: a Starlette app enforcing the parts of Xero's
+contract syncledger relies on, over an in-memory or SQLite book.
+
+Sources: Xero's official OpenAPI spec (``specs/xero_accounting.yaml``, XeroAPI/Xero-OpenAPI
+v16.1.0 @e952d0b, MIT) for paths, parameters, bodies and error shapes; developer.xero.com
+(limits FAQ, idempotent requests, multicurrency best practice) as quoted in
+``../shared/PLATFORMS.md`` and in the threads cited in each module.
+
+Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and the
+``Xero-Tenant-Id`` of the organisation, else 401 / 403):
+
+- ``POST /connect/token``: Xero identity's token endpoint, ``refresh_token`` grant, client
+  credentials in HTTP Basic (or the form); access tokens last 30 minutes, refresh tokens
+  rotate on every use (a used one answers ``invalid_grant``) and last 60 days.
+- ``GET /connections``: the tenants the token reaches (one).
+- ``GET /Organisation``, ``GET /Accounts`` (a fixed demo chart: 090 / 091 bank, 200 Sales,
+  260 Other Revenue, 400 Advertising; tax types NONE, EXEMPTOUTPUT, OUTPUT, INPUT).
+- ``PUT /BankTransactions`` of Type ``RECEIVE-OVERPAYMENT`` (``GET /BankTransactions[/{id}]``
+  lists them), ``GET /Overpayments[/{id}]``, ``PUT /Overpayments/{id}/Allocations``; a
+  ``PUT /Payments`` element naming a ``CreditNote`` or an ``Overpayment`` instead of an
+  ``Invoice`` is a cash refund of that credit (``xero_credits``).
+- ``GET|PUT|POST /Items``, ``GET|POST /Items/{ItemID or Code}`` (``xero_items``): a
+  ``Code`` unique ignoring case, "Price List Item with Code 'X' already exists" otherwise;
+  invoice and credit-note lines name an item by ``ItemCode`` and one naming no item is
+  refused ("Item code 'X' is not valid", ValidationException).
+- ``GET|PUT|POST /Contacts``, ``GET|POST /Contacts/{ContactID or ContactNumber}``;
+  the same for ``/Invoices`` (ACCREC; by id or InvoiceNumber) and ``/CreditNotes``
+  (ACCRECCREDIT); ``GET|PUT|POST /Payments``, ``GET /Payments/{id}``, ``POST
+  /Payments/{id}`` with ``Status: DELETED``; ``PUT /CreditNotes/{id}/Allocations``.
+  PUT creates; POST updates the record named by its id (or, for an invoice, by its
+  ``InvoiceNumber``) and creates otherwise, as Xero's update-or-create does.
+- Request bodies are validated against the spec's schemas (``xero_schema``); business
+  rules in ``xero_rules`` / ``xero_documents``; GET filters, paging and
+  ``If-Modified-Since`` in ``xero_listing``; limits (5 concurrent, 60/min, 5,000/day per
+  tenant, 10,000/min per app; 429 + ``Retry-After`` + ``X-Rate-Limit-Problem``; remaining
+  counts on every answer) in ``xero_limits``.
+- ``summarizeErrors`` (default false): PUT / POST of a collection answers 200 with each
+  element marked ``StatusAttributeString`` OK or ERROR (with ``ValidationErrors``), the
+  good ones saved; ``summarizeErrors=true`` answers 400 ValidationException with the
+  failed elements and saves nothing.
+- ``Idempotency-Key`` (PUT / POST, at most 128 characters): a repeat within 6 minutes
+  answers the first reply; the same key on a different request (method, path, query or
+  body) is refused with 400; an internal error (500) is cached and replayed like a success.
+  Keys are evaluated after the rate limits, as Xero's are.
+- Versions: Xero has no concurrency token; every write stamps ``UpdatedDateUTC``
+  (milliseconds, never repeated within a book) and clients compare it.
+- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
+  ``GET records/{kind}`` (``payment`` counts overpayments too; ``refund`` is
+  the payments out of a credit), ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+
+Not modelled: ACCPAY bills and the other document types, bank transactions other than
+RECEIVE-OVERPAYMENT (and their updates), prepayments, batch payments, attachments,
+history, tracked (inventory) items and item deletes, tracking, tax rate management,
+contact groups, webhooks, multi-tenant apps, the refresh-token grace period, the XE.com
+day rate (a foreign-currency document, overpayment, payment or refund must carry
+``CurrencyRate``: stricter than Xero, on purpose), ``summaryOnly`` (full records are
+returned), fixed rate-limit windows (sliding instead), Xero's exact wording of messages
+no public source quotes, and its 500 on a non-GUID ``ContactID`` (xero-node #285): the
+sandbox answers the spec's binding error instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.ratelimit import Rate, scaled_count
+from syncledger.adapters.sandbox.common import (
+    Kinds,
+    admin_routes,
+    form_of,
+    handle_of,
+    plain_json,
+    refresh_grant,
+    sandbox_app,
+    serve_app,
+)
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.xero.sandbox.book import XeroBook, entity_name
+from syncledger.adapters.xero.sandbox.errors import XeroFault, post_data_invalid
+from syncledger.adapters.xero.sandbox.limits import XeroLimits
+from syncledger.adapters.xero.sandbox.listing import parse_since
+from syncledger.adapters.xero.sandbox.schema import check_body
+from syncledger.adapters.xero.sandbox.service import XeroSandbox, fingerprint
+
+DEFAULT_CLIENT_ID = "xero-sandbox-client"
+DEFAULT_CLIENT_SECRET = "xero-sandbox-secret"  # noqa: S105 (a public sandbox credential)
+DEFAULT_REFRESH_TOKEN = "xero-sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+DEFAULT_TENANT_ID = "5f3a9c1e-7b2d-4e8f-9a61-0c4d2b8e7f13"
+API = "/api.xro/2.0"
+ACCESS_TTL = 1800.0  # 30 minutes
+REFRESH_TTL = 60 * 86400.0  # 60 days
+SCOPE = "offline_access accounting.transactions accounting.contacts accounting.settings.read"
+_KINDS = Kinds(
+    names=("customer", "invoice", "payment", "credit_note", "refund", "item"),
+    error="kinds are customer, invoice, payment, credit_note, refund, item, overpayment and "
+    "bank_transaction",
+)
+
+Handler = Callable[[Request, XeroSandbox], Awaitable[tuple[int, bytes]]]
+
+
+def create_app(
+    book_path: Path | None = None,
+    *,
+    tenant_id: str = DEFAULT_TENANT_ID,
+    per_minute: int = 60,
+    minute_window: float = 60.0,
+    per_day: int = 5000,
+    day_window: float = 86400.0,
+    app_per_minute: int = 10_000,
+    concurrent: int = 5,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    access_token_ttl: float = ACCESS_TTL,
+    home_currency: str = "USD",
+    require_auth: bool = True,
+    faults: Faults | None = None,
+    idempotency_ttl: float = 360.0,
+    rate_scale: float = 1.0,
+) -> Starlette:
+    """The sandbox app; its ``XeroSandbox`` handle is ``sandbox_of(app)``.
+
+    ``minute_window`` / ``day_window`` let tests shrink Xero's windows (e.g. 25 calls per
+    second). ``rate_scale`` multiplies the call counts and ``concurrent``.
+    ``refresh_token`` is registered as a first grant (single-use like any other)."""
+    book = XeroBook(book_path)
+    oauth = OAuthServer(
+        book.db,
+        client_id=client_id,
+        client_secret=client_secret,
+        access_ttl=access_token_ttl,
+        refresh_ttl=REFRESH_TTL,
+    )
+    oauth.grant(refresh_token)
+    limits = XeroLimits(
+        per_minute=Rate(per_minute, minute_window).scaled(rate_scale),
+        per_day=Rate(per_day, day_window).scaled(rate_scale),
+        app_per_minute=Rate(app_per_minute, minute_window).scaled(rate_scale),
+        concurrent=scaled_count(concurrent, rate_scale),
+    )
+    sandbox = XeroSandbox(
+        book,
+        oauth,
+        limits=limits,
+        tenant_id=tenant_id,
+        home_currency=home_currency,
+        faults=faults,
+        require_auth=require_auth,
+        idempotency_ttl=idempotency_ttl,
+    )
+    admin = admin_routes(sandbox, _KINDS, grants=sandbox.oauth)
+    return sandbox_app(sandbox, [*_routes(), *admin])
+
+
+def sandbox_of(app: Starlette) -> XeroSandbox:
+    return handle_of(app, XeroSandbox)
+
+
+def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+    """Run the sandbox with its book at ``<data_dir>/sandbox/xero.sqlite3`` until stopped."""
+    serve_app(create_app(data_dir / "sandbox" / "xero.sqlite3"), port, host)
+
+
+def _routes() -> list[Route]:
+    routes = [
+        Route("/connect/token", _token, methods=["POST"]),
+        Route("/connections", _connections, methods=["GET"]),
+        Route(f"{API}/Organisation", _api(_organisation), methods=["GET"]),
+        Route(f"{API}/Accounts", _api(_accounts), methods=["GET"]),
+        Route(f"{API}/CreditNotes/{{ident}}/Allocations", _api(_allocate), methods=["PUT"]),
+        Route(f"{API}/Overpayments/{{ident}}/Allocations", _api(_allocate), methods=["PUT"]),
+        Route(f"{API}/BankTransactions", _api(_collection), methods=["GET", "PUT"]),
+        Route(f"{API}/BankTransactions/{{ident}}", _api(_record), methods=["GET"]),
+        Route(f"{API}/Overpayments", _api(_collection), methods=["GET"]),
+        Route(f"{API}/Overpayments/{{ident}}", _api(_record), methods=["GET"]),
+    ]
+    for collection in ("Contacts", "Items", "Invoices", "Payments", "CreditNotes"):
+        routes += [
+            Route(f"{API}/{collection}", _api(_collection), methods=["GET", "PUT", "POST"]),
+            Route(f"{API}/{collection}/{{ident}}", _api(_record), methods=["GET", "POST"]),
+        ]
+    return routes
+
+
+# --------------------------------------------------------------------- API
+
+
+def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request.app)
+        try:
+            sandbox.authenticate(request.headers.get("authorization"))
+            tenant = sandbox.admit(request.headers.get("xero-tenant-id"))
+        except XeroFault as fault:
+            return _fault_response(fault, sandbox.limits.headers(None))
+        try:
+            status, body = await handler(request, sandbox)
+            if request.method != "GET" and sandbox.faults.take("commit_then_timeout"):
+                await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; client times out
+        except XeroFault as fault:
+            return _fault_response(fault, sandbox.limits.headers(tenant))
+        finally:
+            sandbox.release(tenant)
+        headers = sandbox.limits.headers(tenant)
+        return Response(body, status, headers, media_type="application/json")
+
+    return endpoint
+
+
+def _entity(request: Request) -> str:
+    collection = request.url.path.removeprefix(API + "/").split("/")[0]
+    return entity_name(collection.removesuffix("s"))
+
+
+def _params(request: Request) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+async def _collection(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
+    entity = _entity(request)
+    if request.method == "GET":
+        since = parse_since(request.headers.get("if-modified-since"))
+        return 200, encode_json(sandbox.listing(entity, _params(request), since))
+    return await _write(request, sandbox, entity, ident=None)
+
+
+async def _record(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
+    entity, ident = _entity(request), request.path_params["ident"]
+    if request.method == "GET":
+        return 200, encode_json(sandbox.read(entity, ident, _params(request)))
+    if entity == "Payment":
+        return await _delete_payment(request, sandbox, ident)
+    return await _write(request, sandbox, entity, ident=ident)
+
+
+async def _write(
+    request: Request, sandbox: XeroSandbox, entity: str, *, ident: str | None
+) -> tuple[int, bytes]:
+    collection = request.url.path.removeprefix(API).split("/")[1]
+    spec_path = f"/{collection}" + (f"/{{{entity}ID}}" if ident is not None else "")
+    body = await _checked_body(request, spec_path)
+    if entity == "Payment" and request.method == "POST" and ident is None:
+        body = {"Payments": [body]}  # createPayment takes one Payment, not a collection
+    params = _params(request)
+
+    def operation() -> dict[str, Any]:
+        return sandbox.save_all(
+            entity,
+            body,
+            ident=ident,
+            summarize=params.get("summarizeErrors", "").lower() == "true",
+            unitdp=4 if params.get("unitdp") == "4" else 2,
+            put=request.method == "PUT",
+        )
+
+    return await _keyed(request, sandbox, operation)
+
+
+async def _delete_payment(request: Request, sandbox: XeroSandbox, ident: str) -> tuple[int, bytes]:
+    raw = await _json(request)
+    shape = "#/components/schemas/Payments" if isinstance(raw, dict) and "Payments" in raw else None
+    check_body("POST", "/Payments/{PaymentID}", raw, schema_ref=shape)
+    return await _keyed(request, sandbox, lambda: sandbox.delete_payment(ident, raw))
+
+
+async def _allocate(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
+    entity = _entity(request)
+    body = await _checked_body(request, f"/{entity}s/{{{entity}ID}}/Allocations")
+    summarize = request.query_params.get("summarizeErrors", "").lower() == "true"
+    ident = request.path_params["ident"]
+    return await _keyed(
+        request,
+        sandbox,
+        lambda: sandbox.allocate(ident, body, summarize=summarize, entity=entity),
+    )
+
+
+async def _keyed(
+    request: Request, sandbox: XeroSandbox, operation: Callable[[], dict[str, Any]]
+) -> tuple[int, bytes]:
+    query = urlencode(sorted(request.query_params.multi_items()))
+    print_ = fingerprint(request.method, request.url.path, query, await request.body())
+    return sandbox.keyed_write(request.headers.get("idempotency-key"), print_, operation)
+
+
+async def _checked_body(request: Request, spec_path: str) -> Any:
+    body = await _json(request)
+    check_body(request.method, spec_path, body)
+    return body
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return decode_json(await request.body())
+    except ValueError:
+        raise post_data_invalid("The request body is not valid JSON") from None
+
+
+async def _organisation(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
+    return 200, encode_json(sandbox.organisation())
+
+
+async def _accounts(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
+    return 200, encode_json(sandbox.accounts())
+
+
+def _fault_response(fault: XeroFault, limit_headers: dict[str, str]) -> Response:
+    headers = limit_headers | fault.headers
+    if isinstance(fault.body, str):
+        return Response(fault.body, fault.status, headers, media_type="text/plain")
+    return Response(encode_json(fault.body), fault.status, headers, media_type="application/json")
+
+
+# ------------------------------------------------------------------- OAuth
+
+
+async def _token(request: Request) -> Response:
+    oauth = sandbox_of(request.app).oauth
+    form = await form_of(request)
+    return refresh_grant(oauth, request.headers.get("authorization"), form, _xero_tokens)
+
+
+def _xero_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
+    """The shared token server's answer in the fields Xero identity's token endpoint uses."""
+    return {
+        "access_token": tokens["access_token"],
+        "expires_in": tokens["expires_in"],
+        "token_type": "Bearer",
+        "refresh_token": tokens["refresh_token"],
+        "scope": SCOPE,
+    }
+
+
+async def _connections(request: Request) -> Response:
+    sandbox = sandbox_of(request.app)
+    try:
+        sandbox.authenticate(request.headers.get("authorization"))
+    except XeroFault as fault:
+        return _fault_response(fault, {})
+    return plain_json(200, sandbox.connections())

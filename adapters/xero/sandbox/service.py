@@ -1,0 +1,617 @@
+"""The Xero sandbox organisation: gates (auth, tenant, limits), idempotent writes, and the
+operations on its book, plus the handle tests use (``count``, ``records``, fault
+injection, ``throttled``)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.xero.sandbox.book import ID_FIELD, XeroBook, entity_name, ms_date
+from syncledger.adapters.xero.sandbox.credits import (
+    OVERPAYMENT_TYPE,
+    REFUND_TYPES,
+    allocated_overpayment,
+    as_created,
+    received_overpayment,
+    refunded,
+    unrefunded,
+)
+from syncledger.adapters.xero.sandbox.documents import (
+    CREDIT_NOTE,
+    INVOICE,
+    Kind,
+    Org,
+    priced,
+    voided,
+)
+from syncledger.adapters.xero.sandbox.errors import (
+    ElementInvalid,
+    XeroFault,
+    forbidden,
+    invalid,
+    not_found,
+    rate_limited,
+    server_error,
+    unauthorized,
+    validation,
+    with_errors,
+)
+from syncledger.adapters.xero.sandbox.items import booked_lines, checked_item
+from syncledger.adapters.xero.sandbox.limits import XeroLimits
+from syncledger.adapters.xero.sandbox.listing import COLLECTION, Query, envelope, select
+from syncledger.adapters.xero.sandbox.rules import (
+    allocated,
+    checked_contact,
+    checked_payment,
+    deleted_payment,
+)
+
+IDEMPOTENCY_TTL = 360.0  # "keys are stored for 6 minutes from the time of the first call"
+IDEMPOTENCY_KEY_LIMIT = 128
+PROVIDER_NAME = "syncledger Xero sandbox"
+_KINDS: dict[str, Kind] = {"Invoice": INVOICE, "CreditNote": CREDIT_NOTE}
+_REFUND_TYPES = frozenset(REFUND_TYPES.values())
+
+
+def _account(code: str, name: str, type_: str, tax_type: str) -> dict[str, Any]:
+    ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero-sandbox-account:{code}"))
+    return {
+        "AccountID": ident,
+        "Code": code,
+        "Name": name,
+        "Type": type_,
+        "TaxType": tax_type,
+        "Status": "ACTIVE",
+        "EnablePaymentsToAccount": False,
+    }
+
+
+CHART = {
+    a["Code"]: a
+    for a in (
+        _account("090", "Business Bank Account", "BANK", "NONE"),
+        _account("091", "Business Savings Account", "BANK", "NONE"),
+        _account("200", "Sales", "REVENUE", "OUTPUT"),
+        _account("260", "Other Revenue", "REVENUE", "OUTPUT"),
+        _account("400", "Advertising", "EXPENSE", "INPUT"),
+    )
+}
+TAX_RATES = {
+    "NONE": Decimal(0),
+    "EXEMPTOUTPUT": Decimal(0),
+    "OUTPUT": Decimal(15),
+    "INPUT": Decimal(15),
+}
+
+
+class XeroSandbox(FaultInjection):
+    """One sandbox app with one organisation (tenant). Operations raise ``XeroFault``."""
+
+    def __init__(
+        self,
+        book: XeroBook,
+        oauth: OAuthServer,
+        *,
+        limits: XeroLimits,
+        tenant_id: str,
+        org_name: str = "Sandbox Company",
+        home_currency: str = "USD",
+        faults: Faults | None = None,
+        require_auth: bool = True,
+        idempotency_ttl: float = IDEMPOTENCY_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.book = book
+        self.oauth = oauth
+        self.limits = limits
+        self.tenant_id = tenant_id
+        self.org_name = org_name
+        self.faults = faults or Faults()
+        self.require_auth = require_auth
+        #: 429s answered because a rate limit was exceeded (injected ones not counted)
+        self.throttled = 0
+        self._ttl = idempotency_ttl
+        self._clock = clock
+        self.org = Org(home_currency, CHART, TAX_RATES, self.today)
+
+    # ------------------------------------------------------ handle for tests
+
+    def count(self, kind: str) -> int:
+        """Records of ``kind`` (``invoice``, ``Invoice``, ``credit_note``…) in the book.
+        ``payment``: money received from customers, invoice payments (ACCRECPAYMENT) and
+        overpayments; ``refund``: payments out of a credit note or an overpayment."""
+        if kind in ("payment", "refund"):
+            return len(self.records(kind))
+        return self.book.count(kind)
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "refund":
+            return [p for p in self.book.all("Payment") if p["PaymentType"] in _REFUND_TYPES]
+        if kind == "payment":
+            payments = [
+                p for p in self.book.all("Payment") if p["PaymentType"] not in _REFUND_TYPES
+            ]
+            return payments + self.book.all("Overpayment")
+        entity = entity_name(kind)
+        return self._present_all(entity, self.book.all(entity))
+
+    def seed_item(self, code: str, **fields: Any) -> str:
+        """An item someone made by hand in Xero (no request, no limits): its ItemID."""
+        item = self._item({"Code": code, "Name": code, **fields}, None)
+        return str(self.book.save("Item", item)["ItemID"])
+
+    def close(self) -> None:
+        self.book.close()
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self._clock(), UTC).date()
+
+    # --------------------------------------------------------------- gates
+
+    def authenticate(self, authorization: str | None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if self.require_auth and not (
+            scheme.lower() == "bearer" and self.oauth.access_ok(token.strip())
+        ):
+            raise unauthorized("TokenExpired" if token.strip() else "AuthenticationUnsuccessful")
+
+    def admit(self, tenant: str | None) -> str:
+        """Tenant, injected and real throttling; the caller must ``release`` the tenant."""
+        if tenant is None or tenant.lower() != self.tenant_id.lower():
+            raise forbidden()
+        if self.faults.take("throttle"):
+            raise rate_limited("minute", self.faults.retry_after)
+        try:
+            self.limits.admit(self.tenant_id)
+        except XeroFault:
+            self.throttled += 1
+            raise
+        return self.tenant_id
+
+    def release(self, tenant: str) -> None:
+        self.limits.release(tenant)
+
+    # ------------------------------------------------------------- writes
+
+    def keyed_write(
+        self, key: str | None, fingerprint: str, operation: Callable[[], dict[str, Any]]
+    ) -> tuple[int, bytes]:
+        """Run a write once per ``Idempotency-Key``: a retry within the key's lifetime
+        answers the first reply (a success, or an internal error, as Xero caches both)."""
+        if key is not None:
+            earlier = self._earlier(key, fingerprint)
+            if earlier is not None:
+                return earlier
+        if self.faults.take("fail_writes"):
+            return self._failed(key, fingerprint, server_error(self.faults.fail_status))
+        with self.book.transaction():
+            answer = encode_json(self._envelope(operation()))
+            if key is not None:
+                self.book.remember(key, fingerprint, 200, answer, self._clock() + self._ttl)
+        return 200, answer
+
+    def _earlier(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+        if len(key) > IDEMPOTENCY_KEY_LIMIT:
+            raise invalid(f"The Idempotency-Key must be at most {IDEMPOTENCY_KEY_LIMIT} characters")
+        earlier = self.book.reply_for(key, self._clock())
+        if earlier is None:
+            return None
+        stored_fingerprint, status, body = earlier
+        if stored_fingerprint != fingerprint:
+            raise invalid("This Idempotency-Key was already used for a different request")
+        return status, body
+
+    def _failed(self, key: str | None, fingerprint: str, fault: XeroFault) -> tuple[int, bytes]:
+        body = encode_json(fault.body)
+        if key is not None and fault.internal:
+            self.book.remember(key, fingerprint, fault.status, body, self._clock() + self._ttl)
+        return fault.status, body
+
+    def save_all(
+        self, entity: str, body: Any, *, ident: str | None, summarize: bool, unitdp: int, put: bool
+    ) -> dict[str, Any]:
+        """PUT / POST of a collection (or POST of one record when ``ident`` is set)."""
+        elements = _elements(entity, body, ident)
+        saved = [self._save_one(entity, el, ident, unitdp, put) for el in elements]
+        failed = [el for el in saved if el.get("StatusAttributeString") == "ERROR"]
+        if failed and (summarize or ident is not None):
+            raise validation(failed)
+        return {COLLECTION[entity]: saved}
+
+    def _save_one(
+        self, entity: str, element: dict[str, Any], ident: str | None, unitdp: int, put: bool
+    ) -> dict[str, Any]:
+        try:
+            record = self._save(entity, element, ident, unitdp, put)
+        except ElementInvalid as refused:
+            return with_errors(element, refused.messages) | {"StatusAttributeString": "ERROR"}
+        return self._present(entity, record) | {"StatusAttributeString": "OK"}
+
+    def _save(
+        self, entity: str, element: dict[str, Any], ident: str | None, unitdp: int, put: bool
+    ) -> dict[str, Any]:
+        if entity == "Item":
+            current = self._current_item(element, ident, put)
+            return self.book.save(entity, self._item(element, current))
+        current = self._current(entity, element, ident, put)
+        if entity == "Contact":
+            return self.book.save(entity, self._contact(element, current))
+        if entity == "Payment":
+            if current is not None:
+                raise ElementInvalid("A payment cannot be changed, only deleted")
+            return self._new_payment(element)
+        if entity == "BankTransaction":
+            if current is not None:
+                raise ElementInvalid("The sandbox does not model changes to bank transactions")
+            return self._new_overpayment(element)
+        return self._document(_KINDS[entity], element, current, unitdp)
+
+    def _current(
+        self, entity: str, element: dict[str, Any], ident: str | None, put: bool
+    ) -> dict[str, Any] | None:
+        wanted = ident or element.get(ID_FIELD[entity])
+        if wanted:
+            found = self.book.get(entity, str(wanted))
+            if found is None:
+                raise ElementInvalid(
+                    f"The {entity} with {ID_FIELD[entity]} {wanted} does not exist"
+                )
+            return found
+        number = element.get("InvoiceNumber") if entity == "Invoice" and not put else None
+        matches = (
+            [r for r in self.book.numbered(entity, number) if r["Status"] != "DELETED"]
+            if number
+            else []
+        )
+        return matches[0] if matches else None
+
+    def _current_item(
+        self, element: dict[str, Any], ident: str | None, put: bool
+    ) -> dict[str, Any] | None:
+        """The item a write names: by the path's ItemID or Code, by the element's ItemID,
+        or (POST, Xero's update-or-create) by its Code; PUT always creates."""
+        wanted = ident or element.get("ItemID")
+        if wanted:
+            found = self.book.get("Item", str(wanted)) or self._item_coded(str(wanted))
+            if found is None:
+                raise ElementInvalid(f"The Item with ItemID {wanted} does not exist")
+            return found
+        code = element.get("Code")
+        return None if put or not code else self._item_coded(str(code))
+
+    def _item_coded(self, code: str) -> dict[str, Any] | None:
+        return next(iter(self.book.numbered("Item", code.strip())), None)
+
+    def _item(self, element: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        own = (current or {}).get("ItemID")
+        return checked_item(
+            element,
+            current,
+            code_taken=lambda code: any(
+                i["ItemID"] != own for i in self.book.numbered("Item", code)
+            ),
+            org=self.org,
+        )
+
+    def _contact(self, element: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        own = (current or {}).get("ContactID")
+        return checked_contact(
+            element,
+            current,
+            name_taken=lambda name: any(
+                c["ContactID"] != own and c["ContactStatus"] == "ACTIVE"
+                for c in self.book.named("Contact", name)
+            ),
+            number_taken=lambda number: any(
+                c["ContactID"] != own for c in self.book.numbered("Contact", number)
+            ),
+        )
+
+    def _document(
+        self, kind: Kind, element: dict[str, Any], current: dict[str, Any] | None, unitdp: int
+    ) -> dict[str, Any]:
+        if "LineItems" in element:
+            element = element | {"LineItems": booked_lines(element["LineItems"], self._item_coded)}
+        contact = self._contact_of(element.get("Contact") or (current or {}).get("Contact"))
+        doc = priced(kind, element, current, org=self.org, contact=contact, unitdp=unitdp)
+        if doc["Status"] in ("VOIDED", "DELETED"):
+            doc = voided(kind, doc) | {"Status": doc["Status"]}
+        doc[kind.number_field] = self._number(kind, doc, current)
+        return self.book.save(kind.entity, doc)
+
+    def _number(self, kind: Kind, doc: dict[str, Any], current: dict[str, Any] | None) -> str:
+        number = doc.get(kind.number_field)
+        if not number:
+            return self.book.next_number(kind.number_prefix)
+        own = doc[kind.id_field]
+        clash = [
+            r
+            for r in self.book.numbered(kind.entity, str(number))
+            if r[kind.id_field] != own and r["Status"] != "DELETED"
+        ]
+        if kind is INVOICE and clash and doc["Status"] != "DELETED":
+            raise ElementInvalid("Invoice # must be unique.")
+        return str(number)
+
+    def _contact_of(self, sent: Any) -> dict[str, Any]:
+        if not isinstance(sent, dict) or not any(
+            sent.get(k) for k in ("ContactID", "ContactNumber", "Name")
+        ):
+            raise ElementInvalid("A Contact (ContactID, ContactNumber or Name) is required")
+        contact = self._existing_contact(sent)
+        if contact is None:
+            return self.book.save("Contact", self._contact({"Name": sent["Name"]}, None))
+        if contact["ContactStatus"] != "ACTIVE":
+            raise ElementInvalid(f"The contact {contact['Name']} is archived and cannot be used")
+        return contact
+
+    def _existing_contact(self, sent: dict[str, Any]) -> dict[str, Any] | None:
+        if sent.get("ContactID"):
+            found = self.book.get("Contact", str(sent["ContactID"]))
+            if found is None:
+                raise ElementInvalid(
+                    f"The contact with ContactID {sent['ContactID']} does not exist"
+                )
+            return found
+        if sent.get("ContactNumber"):
+            numbered = self.book.numbered("Contact", str(sent["ContactNumber"]))
+            if not numbered:
+                raise ElementInvalid(f"No contact has the ContactNumber {sent['ContactNumber']}")
+            return numbered[0]
+        named = self.book.named("Contact", str(sent["Name"]))
+        return next((c for c in named if c["ContactStatus"] == "ACTIVE"), None)
+
+    def _new_overpayment(self, element: dict[str, Any]) -> dict[str, Any]:
+        contact = self._contact_of(element.get("Contact"))
+        account = self._payment_account(element.get("BankAccount"))
+        bank_transaction, overpayment = received_overpayment(
+            element, contact=contact, account=account, org=self.org
+        )
+        self.book.save("Overpayment", overpayment)
+        return self.book.save("BankTransaction", bank_transaction)
+
+    def _new_payment(self, element: dict[str, Any]) -> dict[str, Any]:
+        credits = [e for e in REFUND_TYPES if element.get(e)]
+        if credits and element.get("Invoice"):
+            raise ElementInvalid("A payment is made against one document")
+        if credits:
+            return self._new_refund(element, credits[0])
+        invoice = self._payment_invoice(element.get("Invoice"))
+        account = self._payment_account(element.get("Account"))
+        payment, paid = checked_payment(element, invoice=invoice, account=account, org=self.org)
+        self.book.save("Invoice", paid)
+        return self.book.save("Payment", payment)
+
+    def _new_refund(self, element: dict[str, Any], entity: str) -> dict[str, Any]:
+        sent = element[entity] if isinstance(element[entity], dict) else {}
+        credit = self.book.get(entity, str(sent.get(f"{entity}ID") or ""))
+        if credit is None:
+            raise ElementInvalid(f"The {entity} this payment is for does not exist")
+        account = self._payment_account(element.get("Account"))
+        refund, after = refunded(
+            element, entity=entity, credit=credit, account=account, org=self.org
+        )
+        self.book.save(entity, after)
+        return as_created(self.book.save("Payment", refund))
+
+    def _payment_invoice(self, sent: Any) -> dict[str, Any]:
+        sent = sent if isinstance(sent, dict) else {}
+        if sent.get("InvoiceID"):
+            found = self.book.get("Invoice", str(sent["InvoiceID"]))
+        elif sent.get("InvoiceNumber"):
+            found = next(iter(self.book.numbered("Invoice", str(sent["InvoiceNumber"]))), None)
+        else:
+            raise ElementInvalid("A payment needs an Invoice (InvoiceID or InvoiceNumber)")
+        if found is None:
+            raise ElementInvalid("The invoice this payment is for does not exist")
+        return found
+
+    def _payment_account(self, sent: Any) -> dict[str, Any]:
+        sent = sent if isinstance(sent, dict) else {}
+        by_id = {a["AccountID"]: a for a in CHART.values()}
+        account = by_id.get(str(sent.get("AccountID"))) or CHART.get(str(sent.get("Code")))
+        if account is None:
+            raise ElementInvalid("A payment needs an Account (AccountID or Code) of the chart")
+        return account
+
+    def delete_payment(self, payment_id: str, body: Any) -> dict[str, Any]:
+        status = body.get("Status") if isinstance(body, dict) else None
+        if status is None and isinstance(body, dict) and body.get("Payments"):
+            status = (body["Payments"][0] or {}).get("Status")
+        payment = self.book.get("Payment", payment_id)
+        if payment is None:
+            raise not_found()
+        if status != "DELETED":
+            raise invalid("A payment can only be changed to Status DELETED", element=payment)
+        if payment["PaymentType"] in _REFUND_TYPES:
+            return self._delete_refund(payment)
+        invoice = self.book.get("Invoice", payment["Invoice"]["InvoiceID"]) or {}
+        try:
+            gone, owed = deleted_payment(payment, invoice, self.today())
+        except ElementInvalid as refused:
+            raise invalid(*refused.messages, element=payment) from None
+        self.book.save("Invoice", owed)
+        return {"Payments": [self.book.save("Payment", gone)]}
+
+    def _delete_refund(self, refund: dict[str, Any]) -> dict[str, Any]:
+        if refund.get("Status") == "DELETED":
+            raise invalid("This payment has already been deleted", element=refund)
+        entity = next(e for e, t in REFUND_TYPES.items() if t == refund["PaymentType"])
+        credit = self.book.get(entity, refund["Invoice"]["InvoiceID"])
+        if credit is not None:
+            self.book.save(entity, unrefunded(refund, credit))
+        return {"Payments": [self.book.save("Payment", refund | {"Status": "DELETED"})]}
+
+    def allocate(
+        self, ident: str, body: Any, *, summarize: bool, entity: str = "CreditNote"
+    ) -> dict[str, Any]:
+        """``PUT /CreditNotes/{id}/Allocations`` or ``PUT /Overpayments/{id}/Allocations``."""
+        credit = self.book.get(entity, ident)
+        if credit is None or (entity == "Overpayment" and credit["Type"] != OVERPAYMENT_TYPE):
+            raise not_found()
+        elements = (body or {}).get("Allocations") if isinstance(body, dict) else None
+        if not isinstance(elements, list) or not elements:
+            raise invalid("Allocations must hold at least one allocation")
+        allocate_one = self._allocate_one if entity == "CreditNote" else self._allocate_overpayment
+        answers = [allocate_one(ident, el) for el in elements]
+        failed = [a for a in answers if a.get("StatusAttributeString") == "ERROR"]
+        if failed and summarize:
+            raise validation(failed)
+        return {"Allocations": answers}
+
+    def _allocate_one(self, credit_note_id: str, element: dict[str, Any]) -> dict[str, Any]:
+        return self._allocate_credit("CreditNote", credit_note_id, element)
+
+    def _allocate_overpayment(self, overpayment_id: str, element: dict[str, Any]) -> dict[str, Any]:
+        return self._allocate_credit("Overpayment", overpayment_id, element)
+
+    def _allocate_credit(
+        self, entity: str, credit_id: str, element: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One allocation of a credit note's or an overpayment's credit to an invoice."""
+        credit = self.book.get(entity, credit_id) or {}
+        sent_invoice = element.get("Invoice") or {}
+        invoice = self.book.get("Invoice", str(sent_invoice.get("InvoiceID", "")))
+        if invoice is None:
+            return with_errors(element, ["The invoice to allocate to does not exist"]) | {
+                "StatusAttributeString": "ERROR"
+            }
+        try:
+            if entity == "CreditNote":
+                allocation, after, credited = allocated(
+                    element, credit_note=credit, invoice=invoice
+                )
+            else:
+                allocation, after, credited = allocated_overpayment(
+                    element, overpayment=credit, invoice=invoice
+                )
+        except ElementInvalid as refused:
+            return with_errors(element, refused.messages) | {"StatusAttributeString": "ERROR"}
+        self.book.save(entity, after)
+        self.book.save("Invoice", credited)
+        return allocation | {"StatusAttributeString": "OK"}
+
+    # -------------------------------------------------------------- reads
+
+    def listing(self, entity: str, params: dict[str, str], since_ms: int | None) -> dict[str, Any]:
+        query = Query(entity, params, since_ms)
+        rows = select(query, self.book.all(entity))
+        present = self._presenter(entity)
+        return self._envelope(envelope(query, rows, present))
+
+    def read(self, entity: str, ident: str, params: dict[str, str]) -> dict[str, Any]:
+        record = self.book.get(entity, ident) or self._by_number(entity, ident)
+        if record is None:
+            raise not_found()
+        query = Query(entity, params, None)
+        return self._envelope(envelope(query, [record], self._presenter(entity), single=True))
+
+    def _by_number(self, entity: str, ident: str) -> dict[str, Any] | None:
+        if entity not in ("Contact", "Invoice", "CreditNote", "Item"):
+            return None
+        return next(iter(self.book.numbered(entity, ident)), None)
+
+    def organisation(self) -> dict[str, Any]:
+        org = {
+            "OrganisationID": self.tenant_id,
+            "Name": self.org_name,
+            "LegalName": self.org_name,
+            "BaseCurrency": self.org.base_currency,
+            "OrganisationType": "COMPANY",
+            "IsDemoCompany": True,
+            "OrganisationStatus": "ACTIVE",
+        }
+        return self._envelope({"Organisations": [org]})
+
+    def accounts(self) -> dict[str, Any]:
+        return self._envelope({"Accounts": list(CHART.values())})
+
+    def connections(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"xero-sandbox-connection:{self.tenant_id}")
+                ),
+                "tenantId": self.tenant_id,
+                "tenantType": "ORGANISATION",
+                "tenantName": self.org_name,
+            }
+        ]
+
+    def _envelope(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Id": str(uuid.uuid4()),
+            "Status": "OK",
+            "ProviderName": PROVIDER_NAME,
+            "DateTimeUTC": ms_date(int(self._clock() * 1000)).replace("+0000", ""),
+            **body,
+        }
+
+    def _presenter(self, entity: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        if entity != "Contact":
+            return lambda record: record
+        balances = self._balances()
+        return lambda contact: _with_balances(contact, balances)
+
+    def _present(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        return self._presenter(entity)(record)
+
+    def _present_all(self, entity: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        present = self._presenter(entity)
+        return [present(r) for r in records]
+
+    def _balances(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Per contact: AR outstanding and overdue, over AUTHORISED invoices."""
+        owed: dict[str, tuple[Decimal, Decimal]] = {}
+        zero = Decimal("0.00")
+        today = self.today().isoformat()
+        for invoice in self.book.all("Invoice"):
+            if invoice.get("Status") != "AUTHORISED":
+                continue
+            contact = str(invoice["Contact"]["ContactID"])
+            due = Decimal(invoice["AmountDue"])
+            late = due if str(invoice.get("DueDateString", "9999"))[:10] < today else zero
+            outstanding, overdue = owed.get(contact, (zero, zero))
+            owed[contact] = (outstanding + due, overdue + late)
+        return owed
+
+
+def _with_balances(
+    contact: dict[str, Any], balances: dict[str, tuple[Decimal, Decimal]]
+) -> dict[str, Any]:
+    zero = Decimal("0.00")
+    outstanding, overdue = balances.get(contact["ContactID"], (zero, zero))
+    receivable = {"Outstanding": outstanding, "Overdue": overdue}
+    payable = {"Outstanding": zero, "Overdue": zero}
+    return contact | {
+        "Balances": {"AccountsReceivable": receivable, "AccountsPayable": payable},
+        "IsCustomer": contact["ContactID"] in balances or bool(contact.get("IsCustomer")),
+    }
+
+
+def _elements(entity: str, body: Any, ident: str | None) -> list[dict[str, Any]]:
+    elements = body.get(COLLECTION[entity]) if isinstance(body, dict) else None
+    if not isinstance(elements, list) or not elements:
+        raise invalid(f"The request must hold {COLLECTION[entity]} with at least one element")
+    if ident is not None and len(elements) != 1:
+        raise invalid(f"POST to one {entity} takes exactly one element")
+    if not all(isinstance(el, dict) for el in elements):
+        raise invalid(f"Every element of {COLLECTION[entity]} must be an object")
+    return elements
+
+
+def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    """What makes two requests the same one for ``Idempotency-Key`` purposes."""
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode(), query.encode(), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()

@@ -1,0 +1,116 @@
+"""Zoho Books as a :class:`syncledger.adapters.platforms.Platform`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.ratelimit import RateLimiter, scaled_count
+from syncledger.adapters.zoho.ledger import (
+    FREE_DAILY_LIMIT,
+    PAID_CONCURRENCY,
+    ZohoLedger,
+    zoho_rates,
+)
+from syncledger.adapters.zoho.sandbox import server as sandbox
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import LedgerAdapter
+
+#: the sandbox's own daily cap (the highest plan's), so the demo is not held to Free's
+SANDBOX_DAILY_LIMIT = 10_000
+REQUIRED = ("client_id", "client_secret", "refresh_token", "organization_id")
+
+
+class ZohoPlatform:
+    id = "zoho-books"
+    title = "Zoho Books"
+    sandbox_url = "http://zoho-books.sandbox.local"
+    credential_names = (*REQUIRED, "accounts_url", "daily_limit")
+    requests_per_minute = ZohoLedger.capabilities.requests_per_minute
+
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        return sandbox.create_app(
+            book,
+            home_currency=home_currency,
+            daily_limit=SANDBOX_DAILY_LIMIT,
+            rate_scale=checked_rate_scale(rate_scale),
+        )
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return sandbox.sandbox_of(app)
+
+    def connect(self, connection: Connection) -> LedgerAdapter:
+        creds = connection.credentials
+        base = connection.base_url.rstrip("/")
+        live = _is_zoho(base)
+        if live and not all(creds.get(n) for n in REQUIRED):
+            raise ConfigurationError(
+                "set SYNCLEDGER_ZOHO_BOOKS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN and "
+                "_ORGANIZATION_ID to talk to Zoho Books"
+            )
+        client = OAuth2Client(
+            token_url=creds.get("accounts_url") or _token_url(base, live),
+            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
+            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
+            credentials_in="body",
+        )
+        auth = OAuth2RefreshAuth(
+            client,
+            FileTokenStore(connection.token_file),
+            initial_refresh_token=SecretStr(
+                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
+            ),
+            scheme="Zoho-oauthtoken",
+        )
+        return ZohoLedger.connect(
+            organization_id=connection.tenant
+            or creds.get("organization_id")
+            or sandbox.DEFAULT_ORGANIZATION_ID,
+            auth=auth,
+            base_url=base,
+            transport=connection.transport,
+            limiter=_limiter(_daily_limit(creds.get("daily_limit"), live), connection.rate_scale),
+            concurrency=scaled_count(PAID_CONCURRENCY, connection.rate_scale),
+        )
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        sandbox.serve(port, data_dir)
+
+
+def _is_zoho(base: str) -> bool:
+    host = urlsplit(base).hostname or ""
+    return host.startswith("www.zohoapis.") or host.startswith("zohoapis.")
+
+
+def _token_url(base: str, live: bool) -> str:
+    """Zoho Accounts of the API's data centre (zohoapis.eu → accounts.zoho.eu)."""
+    if not live:
+        return f"{base}/oauth/v2/token"
+    suffix = (urlsplit(base).hostname or "").split("zohoapis.", 1)[1]
+    return f"https://accounts.zoho.{suffix}/oauth/v2/token"
+
+
+def _limiter(daily_limit: int, rate_scale: float) -> RateLimiter:
+    """Zoho's published per-minute rate and the plan's daily cap, times ``rate_scale``."""
+    return RateLimiter(*(rate.scaled(rate_scale) for rate in zoho_rates(daily_limit=daily_limit)))
+
+
+def _daily_limit(setting: str | None, live: bool) -> int:
+    if not setting:
+        return FREE_DAILY_LIMIT if live else SANDBOX_DAILY_LIMIT
+    if not setting.isdigit() or int(setting) < 1:
+        raise ConfigurationError(
+            f"SYNCLEDGER_ZOHO_BOOKS_DAILY_LIMIT={setting!r}: give your plan's daily API call "
+            "limit as a whole number (Free 1000 ... 10000)"
+        )
+    return int(setting)
+
+
+PLATFORM = ZohoPlatform()
