@@ -6,12 +6,15 @@ from decimal import Decimal
 import pytest
 
 from syncledger.adapters.freshbooks.ledger import REFUND_NOT_SUPPORTED
+from syncledger.adapters.freshbooks.sandbox.server import DEFAULT_REFRESH_TOKEN
+from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
-from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.contracts.ledger_contract import LedgerUnderTest
+from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger, in_process
 from tests.support.freshbooks import in_process_freshbooks
 
 
-class TestFreshBooksLedgerContract(LedgerContract):
+class TestFreshBooksLedgerContract(OAuthSection, PagingSection):
     """The shared contract, but for refunds: FreshBooks documents no API construct for
     paying a client's credit back, so the adapter refuses every refund before sending
     anything (adapters/freshbooks/ledger.py). The contract's refund tests are replaced by
@@ -29,6 +32,12 @@ class TestFreshBooksLedgerContract(LedgerContract):
         yield LedgerUnderTest(fb.ledger, fb.sandbox, attempts=fb.retry.attempts)
         await fb.ledger.aclose()
         fb.sandbox.close()
+
+    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_freshbooks(store=store), spend=DEFAULT_REFRESH_TOKEN)
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        return in_process(in_process_freshbooks(ledger_options={"page_size": page_size}))
 
     # ------------------------------------------------------------ refunds
 

@@ -5,11 +5,22 @@ from decimal import Decimal
 
 import pytest
 
-from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.qbo.sandbox.server import DEFAULT_REFRESH_TOKEN
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from tests.contracts.ledger_contract import LedgerUnderTest
+from tests.contracts.ledger_sections import (
+    OAuthSection,
+    PagingSection,
+    SectionLedger,
+    ThrottleSection,
+    in_process,
+)
 from tests.support.qbo import in_process_qbo
 
 
-class TestQboLedgerContract(LedgerContract):
+class TestQboLedgerContract(OAuthSection, ThrottleSection, PagingSection):
     """A US company without automated sales tax: it keeps the tax it is sent."""
 
     currency = "USD"
@@ -21,6 +32,19 @@ class TestQboLedgerContract(LedgerContract):
         yield LedgerUnderTest(qbo.ledger, qbo.sandbox, attempts=qbo.retry.attempts)
         await qbo.ledger.aclose()
         qbo.sandbox.close()
+
+    throttle_code = "003001"  # ThrottleExceeded
+    throttle_retry_after = 60
+
+    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_qbo(store=store), spend=DEFAULT_REFRESH_TOKEN)
+
+    def unlimited_ledger(self) -> SectionLedger:
+        unlimited = RateLimiter(Rate(10_000, 1.0))
+        return in_process(in_process_qbo(per_second=25, limiter=unlimited, retry=NO_RETRY))
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        return in_process(in_process_qbo(ledger_options={"page_size": page_size}))
 
 
 class TestQboAutomatedSalesTaxContract(TestQboLedgerContract):

@@ -4,11 +4,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.sage.sandbox.server import DEFAULT_REFRESH_TOKEN
+from tests.contracts.ledger_contract import LedgerUnderTest
+from tests.contracts.ledger_sections import (
+    OAuthSection,
+    PagingSection,
+    SectionLedger,
+    ThrottleSection,
+    in_process,
+)
 from tests.support.sage import in_process_sage
 
 
-class TestSageLedgerContract(LedgerContract):
+class TestSageLedgerContract(OAuthSection, ThrottleSection, PagingSection):
     currency = "USD"
     unknown_customer_code = "RecordNotFound"  # Sage: "Couldn't find record."
     changes_resolution = 1.0  # Sage keeps updated_at at whole seconds
@@ -23,3 +34,17 @@ class TestSageLedgerContract(LedgerContract):
         yield LedgerUnderTest(sage.ledger, sage.sandbox, attempts=sage.retry.attempts)
         await sage.ledger.aclose()
         sage.sandbox.close()
+
+    throttle_code = "TooManyRequests"
+    throttle_retry_after = 1
+
+    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_sage(store=store), spend=DEFAULT_REFRESH_TOKEN)
+
+    def unlimited_ledger(self) -> SectionLedger:
+        unlimited = RateLimiter(Rate(10_000, 1.0))
+        sage = in_process_sage(limit=25, window=1.0, limiter=unlimited, retry=NO_RETRY)
+        return in_process(sage)
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        return in_process(in_process_sage(ledger_options={"page_size": page_size}))

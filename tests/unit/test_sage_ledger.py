@@ -14,11 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.oauth2 import FileTokenStore, MemoryTokenStore
+from syncledger.adapters.oauth2 import MemoryTokenStore
 from syncledger.adapters.platforms import Connection, platform
-from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.errors import translate_sage
 from syncledger.adapters.sage.ledger import SageLedger, idempotency_id
 from syncledger.adapters.sage.mapping import load_mapping, ref_in, ref_token, spread
@@ -302,13 +300,6 @@ async def test_find_falls_back_to_the_newest_records_inside_its_window(
     renumbered = invoice(number="A-77")  # the number is not the source id: search misses
     await push_invoice(env.ledger, customer_id, renumbered)
     assert (await env.ledger.find("invoice", "csv/invoice/INV-1") is not None) is found
-    await env.ledger.aclose()
-
-
-async def test_listing_pages_through_everything() -> None:
-    env = in_process_sage(ledger_options={"page_size": 2})
-    ids = [await push_customer(env.ledger, n) for n in range(1, 6)]
-    assert [r.ledger_id async for r in env.ledger.list_all("customer")] == ids
     await env.ledger.aclose()
 
 
@@ -824,43 +815,6 @@ async def test_changes_report_payments_and_the_invoices_they_settle(sage: InProc
 
 
 # ------------------------------------------------------------- limits, auth
-
-
-async def test_without_the_client_side_limiter_the_sandbox_throttles() -> None:
-    """The contract's burst test is meaningful: unlimited, the same burst earns 429s."""
-    env = in_process_sage(
-        limit=25, window=1.0, limiter=RateLimiter(Rate(10_000, 1.0)), retry=NO_RETRY
-    )
-    customer_id = await push_customer(env.ledger)
-    results = await asyncio.gather(
-        *(env.ledger.get("customer", customer_id) for _ in range(45)), return_exceptions=True
-    )
-    throttles = [r for r in results if isinstance(r, TransientLedgerError)]
-    assert throttles and all(t.code == "TooManyRequests" and t.retry_after == 1 for t in throttles)
-    assert env.sandbox.throttled == len(throttles)
-    await env.ledger.aclose()
-
-
-async def test_an_expired_access_token_is_refreshed_and_rotated_on_disk(tmp_path: Path) -> None:
-    store = FileTokenStore(tmp_path / "sage-tokens.json")
-    env = in_process_sage(store=store)
-    customer_id = await push_customer(env.ledger)
-    first = store.load()
-    env.sandbox.oauth.expire_access_tokens()
-    assert await env.ledger.get("customer", customer_id) is not None
-    second = store.load()
-    assert first is not None and second is not None
-    assert second.refresh_token != first.refresh_token
-    await env.ledger.aclose()
-
-
-async def test_a_revoked_grant_is_an_auth_error() -> None:
-    env = in_process_sage()
-    env.sandbox.oauth.exchange("sandbox-refresh-token")  # someone else spent it
-    with pytest.raises(AuthExpiredError) as refused:
-        await env.ledger.get("customer", "1")
-    assert refused.value.code == "invalid_grant"
-    await env.ledger.aclose()
 
 
 async def test_another_business_is_refused_with_sages_code() -> None:

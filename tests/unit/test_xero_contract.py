@@ -4,11 +4,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from syncledger.adapters.http import NO_RETRY
+from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.xero.sandbox.server import DEFAULT_REFRESH_TOKEN
+from tests.contracts.ledger_contract import LedgerUnderTest
+from tests.contracts.ledger_sections import (
+    OAuthSection,
+    PagingSection,
+    SectionLedger,
+    ThrottleSection,
+    in_process,
+)
 from tests.support.xero import in_process_xero
 
 
-class TestXeroLedgerContract(LedgerContract):
+class TestXeroLedgerContract(OAuthSection, ThrottleSection, PagingSection):
     currency = "USD"
     # "987654" is no GUID: the body does not bind to the spec's Contact.ContactID (uuid), so
     # Xero's PostDataInvalidException, ErrorNumber 14. A well-formed but unknown ContactID is
@@ -27,3 +38,17 @@ class TestXeroLedgerContract(LedgerContract):
         yield LedgerUnderTest(xero.ledger, xero.sandbox, attempts=xero.retry.attempts)
         await xero.ledger.aclose()
         xero.sandbox.close()
+
+    throttle_code = "429:minute"
+    throttle_retry_after = 1
+
+    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_xero(store=store), spend=DEFAULT_REFRESH_TOKEN)
+
+    def unlimited_ledger(self) -> SectionLedger:
+        unlimited = RateLimiter(Rate(10_000, 1.0))
+        return in_process(in_process_xero(limiter=unlimited, retry=NO_RETRY))
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        options = {"page_size": page_size}
+        return in_process(in_process_xero(per_window=1000, window=60.0, ledger_options=options))

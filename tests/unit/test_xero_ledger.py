@@ -3,7 +3,6 @@ ledger contract (tests/unit/test_xero_contract.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -12,11 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.oauth2 import FileTokenStore
 from syncledger.adapters.platforms import Connection, platform
-from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.xero.errors import XeroServerError, element_error, translate_xero
 from syncledger.adapters.xero.ledger import XeroLedger, fresh_key, step_key, where_literal, wire_key
 from syncledger.adapters.xero.mapping import contact_number, load_mapping, ref_in
@@ -390,15 +386,6 @@ async def test_match_uses_the_tax_number_too(xero: InProcessXero) -> None:
     )
     same_tax_id = customer(2, tax_id="nz-123")
     assert [r.name for r in await xero.ledger.match_customer(same_tax_id)] == ["Customer 1"]
-
-
-async def test_listing_and_find_page_through_everything() -> None:
-    env = in_process_xero(per_window=1000, window=60.0, ledger_options={"page_size": 2})
-    ids = [await push_customer(env.ledger, n) for n in range(1, 6)]
-    assert [r.ledger_id async for r in env.ledger.list_all("customer")] == ids
-    found = await env.ledger.find("customer", "csv/customer/C-5")
-    assert found is not None and found.ledger_id == ids[4]
-    await env.ledger.aclose()
 
 
 # ------------------------------------------------------ crash, 5xx, replays
@@ -826,41 +813,6 @@ async def test_match_finds_a_tax_number_written_with_other_punctuation(
 
 
 # ------------------------------------------------------------ limits, auth
-
-
-async def test_without_the_client_side_limiter_the_sandbox_throttles() -> None:
-    """The contract's burst test is meaningful: unlimited, the same burst earns 429s."""
-    env = in_process_xero(limiter=RateLimiter(Rate(10_000, 1.0)), retry=NO_RETRY)
-    customer_id = await push_customer(env.ledger)
-    results = await asyncio.gather(
-        *(env.ledger.get("customer", customer_id) for _ in range(45)), return_exceptions=True
-    )
-    throttles = [r for r in results if isinstance(r, TransientLedgerError)]
-    assert throttles and all(t.code == "429:minute" and t.retry_after == 1 for t in throttles)
-    assert env.sandbox.throttled == len(throttles)
-    await env.ledger.aclose()
-
-
-async def test_an_expired_access_token_is_refreshed_and_rotated_on_disk(tmp_path: Path) -> None:
-    store = FileTokenStore(tmp_path / "xero-tokens.json")
-    env = in_process_xero(store=store)
-    customer_id = await push_customer(env.ledger)
-    first = store.load()
-    env.sandbox.oauth.expire_access_tokens()
-    assert await env.ledger.get("customer", customer_id) is not None
-    second = store.load()
-    assert first is not None and second is not None
-    assert second.refresh_token != first.refresh_token
-    await env.ledger.aclose()
-
-
-async def test_a_revoked_grant_is_an_auth_error() -> None:
-    env = in_process_xero()
-    env.sandbox.oauth.exchange("xero-sandbox-refresh-token")  # someone else spent it
-    with pytest.raises(AuthExpiredError) as refused:
-        await env.ledger.list_all("customer").__anext__()
-    assert refused.value.code == "invalid_grant"
-    await env.ledger.aclose()
 
 
 # --------------------------------------------------------- error translation

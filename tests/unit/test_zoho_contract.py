@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import ClassVar
 
 import pytest
 
+from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
-from tests.support.zoho import in_process_zoho
+from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger
+from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
-class TestZohoBooksLedgerContract(LedgerContract):
+class TestZohoBooksLedgerContract(OAuthSection, PagingSection):
     currency = "USD"
     unknown_customer_code = "1002"  # Invalid value passed for customer_id
     changes_resolution = 1.0  # last_modified_time has one-second resolution
@@ -30,3 +32,30 @@ class TestZohoBooksLedgerContract(LedgerContract):
         yield LedgerUnderTest(zoho.ledger, zoho.sandbox, attempts=zoho.retry.attempts)
         await zoho.ledger.aclose()
         zoho.sandbox.close()
+
+    rotates_refresh_token = False  # Zoho keeps one refresh token until it is revoked
+    revoked_grant_code = "invalid_code"  # what Zoho's accounts server answers
+
+    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
+        zoho = in_process_zoho(store=store, refresh_token=_REVOCABLE)
+        zoho.sandbox.accounts.grant(_REVOCABLE)
+        return _section(zoho, revoke=lambda: zoho.sandbox.accounts.revoke(_REVOCABLE))
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        return _section(in_process_zoho(per_window=200, ledger_options={"page_size": page_size}))
+
+
+_REVOCABLE = "1000.revocable"  # a grant the test revokes, as a user removing the app would
+
+
+def _section(zoho: InProcessZoho, revoke: Callable[[], None] = lambda: None) -> SectionLedger:
+    async def close() -> None:
+        await zoho.ledger.aclose()
+        zoho.sandbox.close()
+
+    return SectionLedger(
+        LedgerUnderTest(zoho.ledger, zoho.sandbox, zoho.retry.attempts),
+        close,
+        expire_access_tokens=zoho.sandbox.accounts.expire_access_tokens,
+        revoke_grant=revoke,
+    )

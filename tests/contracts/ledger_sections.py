@@ -1,0 +1,172 @@
+"""Optional sections of the ledger contract, mixed into a platform's contract class
+(``tests/unit/test_<platform>_contract.py``) when the platform has the feature.
+
+- :class:`OAuthSection`: the adapter signs in with an OAuth2 refresh token kept on disk.
+- :class:`ThrottleSection`: the sandbox enforces the platform's request limit with the
+  platform's 429 answer (and the contract's burst test is meaningful only because of it).
+- :class:`PagingSection`: listing and finding follow the platform's pages.
+
+Each section asks the platform for one small factory (``oauth_ledger``,
+``unlimited_ledger``, ``paged_ledger``) and a few class attributes; the tests are the same
+for every platform, so a platform's own test files keep only what is truly its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import pytest
+
+from syncledger.adapters.http import RetryPolicy
+from syncledger.adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenStore
+from syncledger.core.errors import AuthExpiredError, TransientLedgerError
+from syncledger.core.ports import LedgerAdapter
+from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest
+
+
+@dataclass
+class SectionLedger:
+    """An adapter on its own sandbox, built for one section's test."""
+
+    under_test: LedgerUnderTest
+    close: Callable[[], Awaitable[None]]
+    #: the sandbox's OAuth server: every access token it issued stops working
+    expire_access_tokens: Callable[[], None] = lambda: None
+    #: the grant the adapter holds is spent or revoked (someone else used it, or the user
+    #: removed the app's access)
+    revoke_grant: Callable[[], None] = lambda: None
+
+    @property
+    def adapter(self) -> LedgerAdapter:
+        return self.under_test.adapter
+
+
+class InProcess(Protocol):
+    """What every ``tests.support.<platform>.in_process_<platform>`` returns."""
+
+    @property
+    def ledger(self) -> LedgerAdapter: ...
+
+    @property
+    def sandbox(self) -> Any: ...
+
+    @property
+    def retry(self) -> RetryPolicy: ...
+
+
+def in_process(env: InProcess, *, spend: str | None = None) -> SectionLedger:
+    """``env`` as a section's ledger; its sandbox's OAuth server (``sandbox.oauth``, when
+    it has one) expires tokens, and ``spend`` is the refresh token a revocation spends."""
+    oauth = getattr(env.sandbox, "oauth", None)
+
+    async def close() -> None:
+        await env.ledger.aclose()
+        env.sandbox.close()
+
+    def revoke() -> None:
+        assert oauth is not None and spend is not None
+        oauth.exchange(spend)  # someone else used it: the adapter's copy is spent
+
+    return SectionLedger(
+        LedgerUnderTest(env.ledger, env.sandbox, env.retry.attempts),
+        close,
+        expire_access_tokens=oauth.expire_access_tokens if oauth is not None else lambda: None,
+        revoke_grant=revoke,
+    )
+
+
+@asynccontextmanager
+async def opened(ledger: SectionLedger) -> AsyncIterator[SectionLedger]:
+    try:
+        yield ledger
+    finally:
+        await ledger.close()
+
+
+class OAuthSection(LedgerContract):
+    #: False where the platform keeps one refresh token for good (Zoho)
+    rotates_refresh_token: ClassVar[bool] = True
+    #: the code the adapter's AuthExpiredError carries for a spent or revoked grant
+    revoked_grant_code: ClassVar[str] = "invalid_grant"
+
+    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
+        raise NotImplementedError  # the platform's contract class provides it
+
+    async def test_an_expired_access_token_is_refreshed_and_kept_on_disk(
+        self, tmp_path: Path
+    ) -> None:
+        store = FileTokenStore(tmp_path / "tokens" / "ledger.json")
+        async with opened(self.oauth_ledger(store)) as env:
+            customer_id = await self.push_customer(env.under_test)
+            first = store.load()
+            env.expire_access_tokens()
+            assert await env.adapter.get("customer", customer_id) is not None  # after a 401
+            second = store.load()
+        assert first is not None and second is not None
+        assert second.access_token != first.access_token
+        assert (second.refresh_token != first.refresh_token) == self.rotates_refresh_token
+        assert (store.path.stat().st_mode & 0o777) == 0o600
+
+    async def test_a_revoked_grant_is_an_auth_error_that_names_no_secret(self) -> None:
+        store = MemoryTokenStore()
+        async with opened(self.oauth_ledger(store)) as env:
+            env.revoke_grant()
+            with pytest.raises(AuthExpiredError) as refused:
+                await self.push_customer(env.under_test)
+        assert refused.value.code == self.revoked_grant_code
+        held = store.load()
+        assert held is None or held.refresh_token not in str(refused.value)
+
+
+class ThrottleSection(LedgerContract):
+    #: the code of the TransientLedgerError a 429 of the sandbox's limit translates to
+    throttle_code: ClassVar[str] = ""
+    #: the wait the platform names in that answer (None where it names none)
+    throttle_retry_after: ClassVar[float | None] = None
+
+    def unlimited_ledger(self) -> SectionLedger:
+        """The sandbox at the contract's ~25 requests/s; the adapter with no client-side
+        limiter and no retries."""
+        raise NotImplementedError
+
+    async def test_without_the_client_side_limiter_the_sandbox_throttles(self) -> None:
+        """The contract's burst test is meaningful: unlimited, the same burst earns 429s."""
+        async with opened(self.unlimited_ledger()) as env:
+            customer_id = await self.push_customer(env.under_test)
+            results = await asyncio.gather(
+                *(env.adapter.get("customer", customer_id) for _ in range(BURST)),
+                return_exceptions=True,
+            )
+            throttled = env.under_test.sandbox.throttled
+        throttles = [r for r in results if isinstance(r, TransientLedgerError)]
+        assert throttles and throttled == len(throttles)
+        assert {(t.code, t.retry_after) for t in throttles} == {
+            (self.throttle_code, self.throttle_retry_after)
+        }
+
+
+class PagingSection(LedgerContract):
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        """The adapter reading ``page_size`` records a page."""
+        raise NotImplementedError
+
+    async def test_listing_and_find_page_through_everything(self) -> None:
+        async with opened(self.paged_ledger(2)) as env:
+            ids = [await self.push_customer(env.under_test, n) for n in range(1, 6)]
+            listed = [r.ledger_id async for r in env.adapter.list_all("customer")]
+            first = await env.adapter.find("customer", "csv/customer/C-1")
+            last = await env.adapter.find("customer", "csv/customer/C-5")
+            since = datetime(2000, 1, 1, tzinfo=UTC)
+            changed = [
+                r.ledger_id async for r in env.adapter.changes(since) if r.kind == "customer"
+            ]
+        assert sorted(listed) == sorted(ids) and len(listed) == len(ids)
+        assert sorted(changed) == sorted(ids) and len(changed) == len(ids)
+        assert first is not None and first.ledger_id == ids[0]
+        assert last is not None and last.ledger_id == ids[4]
