@@ -233,7 +233,7 @@ def _signed(request: Request) -> SignedRequest:
         host=request.url.hostname or "",
         port=request.url.port,
         raw_path=raw_path.decode("ascii", errors="replace"),
-        query=tuple(request.query_params.multi_items()),
+        raw_query=request.scope.get("query_string", b"").decode("latin-1"),
         authorization=request.headers.get("authorization"),
     )
 
