@@ -6,10 +6,11 @@ from typing import ClassVar
 import pytest
 
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.contracts.ledger_sections import PagingSection, SectionLedger, in_process
 from tests.support.netsuite import in_process_netsuite
 
 
-class TestNetSuiteLedgerContract(LedgerContract):
+class TestNetSuiteLedgerContract(PagingSection):
     currency = "USD"
     unknown_customer_code = "INVALID_CONTENT"  # Invalid Field Value … for the field: entity
     changes_resolution = 1.0  # lastModifiedDate / lastmodifieddate are kept to the second
@@ -25,3 +26,7 @@ class TestNetSuiteLedgerContract(LedgerContract):
         netsuite = in_process_netsuite(concurrency=3, per_minute=120, timeout=0.3)
         yield LedgerUnderTest(netsuite.ledger, netsuite.sandbox, attempts=netsuite.retry.attempts)
         await netsuite.aclose()
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        options = {"concurrency": 10, "per_minute": 2000, "latency": 0.0}
+        return in_process(in_process_netsuite(page_size=page_size, **options))

@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -743,13 +743,10 @@ async def test_an_item_made_inactive_since_it_was_cached_is_refused_naming_the_c
 # --------------------------------------------------------------- reads
 
 
-async def test_listing_matching_and_changes_page_through_everything() -> None:
+async def test_matching_pages_through_everything() -> None:
+    """Listing and changes page as the contract's PagingSection checks; matching too."""
     env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, page_size=2)
-    since = datetime.now(UTC) - timedelta(seconds=5)
     ids = [await push_customer(env.ledger, n) for n in range(1, 6)]
-    assert [r.ledger_id async for r in env.ledger.list_all("customer")] == ids
-    changed = [r.ledger_id async for r in env.ledger.changes(since)]
-    assert changed == ids
     same = customer(3, id="other", name="CUSTOMER 3")
     assert [r.ledger_id for r in await env.ledger.match_customer(same)] == [ids[2]]
     await env.aclose()

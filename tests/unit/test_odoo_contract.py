@@ -9,10 +9,11 @@ from typing import ClassVar
 import pytest
 
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.contracts.ledger_sections import PagingSection, SectionLedger, in_process
 from tests.support.odoo import in_process_odoo
 
 
-class TestOdooJson2Contract(LedgerContract):
+class TestOdooJson2Contract(PagingSection):
     currency = "USD"
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
@@ -41,6 +42,13 @@ class TestOdooJson2Contract(LedgerContract):
         yield LedgerUnderTest(odoo.ledger, odoo.sandbox, attempts=odoo.retry.attempts)
         await odoo.ledger.aclose()
         odoo.sandbox.close()
+
+    def paged_ledger(self, page_size: int) -> SectionLedger:
+        options = {"page_size": page_size}
+        odoo = in_process_odoo(
+            transport=self.transport, per_second=100, version=self.version, ledger_options=options
+        )
+        return in_process(odoo)
 
 
 class TestOdooXmlRpcContract(TestOdooJson2Contract):
