@@ -20,7 +20,7 @@ Implemented, with its documented source:
   3 access denied, 4 access error) answered with HTTP 200. A method that returns ``None``
   (``account.payment.action_post``) ran and committed, but its answer is the fault 1
   ``TypeError: cannot marshal None unless allow_none is enabled`` (Odoo marshals with
-  ``allow_none=False``).
+  ``allow_none=False``). The XML itself is read and written by ``sandbox/wire.py``.
 - API keys: 160-bit keys, at most three months, ``res.users.apikeys`` ``generate`` /
   ``revoke`` (``external_api.rst`` "Programmatic Key Management": 10 keys, 422 beyond,
   403 revoking an invalid key).
@@ -77,7 +77,7 @@ from syncledger.adapters.odoo.sandbox.errors import (
 )
 from syncledger.adapters.odoo.sandbox.orm import record_ids
 from syncledger.adapters.odoo.sandbox.service import ADMIN_UID, OdooSandbox, is_write
-from syncledger.adapters.odoo.wire import decode, encode_fault, encode_result
+from syncledger.adapters.odoo.sandbox.wire import fault_body, read_call, result_body
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.common import (
     STANDARD_KINDS,
@@ -255,19 +255,16 @@ async def _xmlrpc(
 def _marshal(result: Any) -> bytes:
     """The response; what XML-RPC cannot carry (``None``) is a fault 1 after the commit."""
     try:
-        return encode_result(result)
+        return result_body(result)
     except TypeError as exc:
         raise OdooError("builtins.TypeError", str(exc), 500) from None
 
 
 def _xml_call(data: bytes) -> tuple[list[Any], str]:
     try:
-        params, method = decode(data)
+        return read_call(data)
     except ValueError as exc:
         raise bad_request(str(exc)) from None
-    if not method:
-        raise bad_request("an XML-RPC methodCall needs a methodName")
-    return list(params), method
 
 
 def _xml_error(error: OdooError) -> Response:
@@ -275,7 +272,7 @@ def _xml_error(error: OdooError) -> Response:
         headers = retry_after(error.retry_after)
         return Response(error.message, error.status, headers, media_type="text/plain")
     message = error.message if error.fault_code != FAULT_APPLICATION else _traceback(error)
-    return Response(encode_fault(error.fault_code, message), 200, media_type="text/xml")
+    return Response(fault_body(error.fault_code, message), 200, media_type="text/xml")
 
 
 def _traceback(error: OdooError) -> str:
