@@ -5,17 +5,17 @@ lines are booked to (zoho.com/books/api/v3/items).
   (≤ 2000), ``sku``, ``product_type`` (``goods``, ``service``, ``digital_service``),
   ``item_type`` (``sales``, the default, ``purchases``, ``sales_and_purchases``,
   ``inventory``: only ``sales`` is modelled) and ``account_id`` (an income account of
-  the chart, ``INCOME_ACCOUNTS``; by default Sales). A name another item holds, ignoring
-  case, is refused (400, 1001), as is a taken ``sku``.
+  the chart, ``INCOME_ACCOUNTS``; by default Sales). Names and ``sku`` are unique
+  (names ignoring case).
 - ``GET /items/{item_id}`` and ``GET /items`` (``name`` exact ignoring case, with
   ``name_startswith`` / ``name_contains``; ``description``; ``search_text`` in name and
   description; ``filter_by`` ``Status.All|Active|Inactive``; ``sort_column`` ``name``,
   ``rate``, ``tax_name``; ``page``/``per_page``) through ``ZohoOrganization.read`` and
   ``listed``.
-- A document line's ``item_id`` must name an item (``zoho_rules``): otherwise 400, 1002
-  ``Invalid value passed for item_id`` (see ``zoho_errors`` for how sure that is).
+- A document line's ``item_id`` must name an item (``rules.py``).
 
-Not modelled: item updates, deletes, inactivation, taxes and inventory tracking on items.
+Refusals, with their codes and how sure they are: ``refusals.py``. Not modelled: item
+updates, deletes, inactivation, taxes and inventory tracking on items.
 """
 
 from __future__ import annotations
@@ -25,18 +25,13 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.zoho.sandbox.book import ID_BASE
-from syncledger.adapters.zoho.sandbox.errors import (
-    duplicate_item,
-    invalid,
-    required,
-    unknown_reference,
-)
+from syncledger.adapters.zoho.sandbox.errors import refuse
 from syncledger.adapters.zoho.sandbox.org import Answer, ZohoOrganization, answer
 from syncledger.adapters.zoho.sandbox.rules import amount, check_lengths
 
 ITEM_LIMITS = {"name": 100, "description": 2000, "sku": 100}
 PRODUCT_TYPES = frozenset({"goods", "service", "digital_service"})
-ACCOUNT_IDS = ID_BASE + 985_000  # apart from the bank accounts (zoho_refunds)
+ACCOUNT_IDS = ID_BASE + 985_000  # apart from the bank accounts (refunds.py)
 #: the chart's income accounts an item may be booked to; the first is Zoho's default
 INCOME_ACCOUNTS: dict[str, str] = {
     str(ACCOUNT_IDS + 1): "Sales",
@@ -61,14 +56,12 @@ def seed_item(org: ZohoOrganization, name: str, **fields: Any) -> dict[str, Any]
 def checked_item(org: ZohoOrganization, body: Mapping[str, Any]) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise required("name")
+        raise refuse("field.required", field="name")
     check_lengths(body, ITEM_LIMITS)
-    _check_unique(org, "name", name)
-    if body.get("sku"):
-        _check_unique(org, "sku", str(body["sku"]))
+    _check_unique(org, name, str(body.get("sku") or ""))
     account = str(body.get("account_id") or DEFAULT_ACCOUNT)
     if account not in INCOME_ACCOUNTS:
-        raise unknown_reference("account_id")
+        raise refuse("item.account_unknown")
     return dict(body) | {
         "rate": amount(body.get("rate"), "rate"),
         "status": "active",
@@ -79,24 +72,22 @@ def checked_item(org: ZohoOrganization, body: Mapping[str, Any]) -> dict[str, An
     }
 
 
-def _check_unique(org: ZohoOrganization, field: str, value: str) -> None:
-    if field == "name":
-        taken = bool(org.book.numbered("item", value))
-    else:
-        taken = any(str(i.get(field) or "") == value for i in org.book.records("item"))
-    if taken:
-        raise duplicate_item(field, value)
+def _check_unique(org: ZohoOrganization, name: str, sku: str) -> None:
+    if org.book.numbered("item", name):
+        raise refuse("item.name_taken", name=name)
+    if sku and any(str(i.get("sku") or "") == sku for i in org.book.records("item")):
+        raise refuse("item.sku_taken", sku=sku)
 
 
 def _product_type(value: Any) -> str:
     if value in (None, ""):
         return "goods"
     if value not in PRODUCT_TYPES:
-        raise invalid("product_type")
+        raise refuse("field.invalid", field="product_type")
     return str(value)
 
 
 def _item_type(value: Any) -> str:
     if value in (None, "", "sales"):
         return "sales"
-    raise invalid("item_type", ": the sandbox models sales items only")
+    raise refuse("item.sales_only")

@@ -11,7 +11,7 @@ pagination answered with ``page_context`` (zoho.com/books/api/v3, "List contacts
   Books v3 OpenAPI documents (``SORT_COLUMNS``; read at
   fordez/zoho-books-mcp-server-openapi@972c369, ``mcp_server/openapi-all/``): only
   contacts may be sorted by ``last_modified_time``; invoices and credit notes are refused
-  it (400, code 4) like any column their list does not name. Customer payments name no
+  it like any column their list does not name (``refusals.py``). Customer payments name no
   column; the sandbox takes the one their example shows, ``created_time``. Answers echo
   ``sort_column`` and ``sort_order`` in ``page_context``, as Zoho's list schemas show.
 - ``per_page`` is at most 200 (the default); rows are summaries without line items,
@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.zoho.sandbox.book import ZOHO_TIME
-from syncledger.adapters.zoho.sandbox.errors import invalid
+from syncledger.adapters.zoho.sandbox.errors import refuse
 
 MAX_PER_PAGE = 200
 
@@ -160,13 +160,13 @@ def _paging(params: Mapping[str, str]) -> tuple[int, int]:
     page = _positive(params.get("page", "1"), "page")
     per_page = _positive(params.get("per_page", str(MAX_PER_PAGE)), "per_page")
     if per_page > MAX_PER_PAGE:
-        raise invalid("per_page", f": at most {MAX_PER_PAGE}")
+        raise refuse("list.per_page_max", limit=MAX_PER_PAGE)
     return page, per_page
 
 
 def _positive(text: str, field: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise invalid(field)
+        raise refuse("field.invalid", field=field)
     return int(text)
 
 
@@ -175,9 +175,9 @@ def _sorting(kind: str, params: Mapping[str, str]) -> tuple[str, str]:
     column = params.get("sort_column", column)
     order = params.get("sort_order", order)
     if column not in SORT_COLUMNS[kind]:
-        raise invalid("sort_column")
+        raise refuse("list.sort_column")
     if order not in ("A", "D"):
-        raise invalid("sort_order")
+        raise refuse("field.invalid", field="sort_order")
     return column, order
 
 
@@ -240,7 +240,7 @@ def _status_filter(record: Mapping[str, Any], filter_by: str | None) -> bool:
     if filter_by is None:
         return True
     if filter_by not in STATUS_FILTERS:
-        raise invalid("filter_by")
+        raise refuse("field.invalid", field="filter_by")
     wanted = STATUS_FILTERS[filter_by]
     return wanted is None or record.get("status") == wanted
 
@@ -256,7 +256,7 @@ def _search(fields: tuple[str, ...], record: Mapping[str, Any], text: str | None
     if text is None:
         return True
     if len(text) > 100:
-        raise invalid("search_text", ": at most 100 characters")
+        raise refuse("list.search_text_too_long", limit=100)
     haystack = "\n".join(str(record.get(f) or "") for f in fields).casefold()
     return text.casefold() in haystack
 

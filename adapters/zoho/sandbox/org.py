@@ -14,18 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.zoho.sandbox.book import ID_BASE, ID_FIELD, ZohoBook, resource
-from syncledger.adapters.zoho.sandbox.errors import (
-    BELOW_PAID,
-    DRAFT_DOCUMENT,
-    NOT_DRAFT,
-    VOID_DOCUMENT,
-    already_exists,
-    business,
-    invalid,
-    not_found,
-    required,
-    too_long,
-)
+from syncledger.adapters.zoho.sandbox.errors import refuse
 from syncledger.adapters.zoho.sandbox.listing import listing
 from syncledger.adapters.zoho.sandbox.rules import (
     Currency,
@@ -154,9 +143,7 @@ class ZohoOrganization:
 
     def read(self, kind: str, ident: str) -> Answer:
         name = resource(kind)
-        record = self.book.get(name, ident)
-        if record is None:
-            raise not_found(ENTITY[name])
+        record = self._existing(name, ident)
         return answer(
             "success", 200, (name, ident), **{SINGLE[name]: self._present(name, [record])[0]}
         )
@@ -218,7 +205,7 @@ class ZohoOrganization:
     def update_invoice(self, ident: str, body: dict[str, Any], params: Mapping[str, str]) -> Answer:
         current = self._existing("invoice", ident)
         if current["status"] == "void":
-            raise business(VOID_DOCUMENT, "A voided invoice cannot be edited.")
+            raise refuse("invoice.void_edit")
         merged = {k: v for k, v in current.items() if k not in DERIVED} | body
         priced = self._priced(merged)
         priced["invoice_number"] = self._number("invoice", merged, params, current)
@@ -226,10 +213,7 @@ class ZohoOrganization:
             current["credits_applied"], "credits_applied"
         )
         if priced["total"] < paid:
-            raise business(
-                BELOW_PAID,
-                f"The invoice total cannot be less than the {paid} already paid or credited.",
-            )
+            raise refuse("invoice.below_paid", paid=paid)
         kept = {
             k: current[k]
             for k in ("status", "payment_made", "credits_applied", "payments", "credits")
@@ -241,14 +225,14 @@ class ZohoOrganization:
     def mark_sent(self, ident: str) -> Answer:
         invoice = self._existing("invoice", ident)
         if invoice["status"] != "draft":
-            raise business(NOT_DRAFT, "Only a draft invoice can be marked as sent.")
+            raise refuse("invoice.not_draft")
         self.book.put("invoice", _with_status(invoice | {"status": "sent"}))
         return answer("Invoice status has been changed to Sent.", 200, ("invoice", ident))
 
     def void(self, ident: str) -> Answer:
         invoice = self._existing("invoice", ident)
         if invoice["status"] == "void":
-            raise business(VOID_DOCUMENT, "The invoice is already void.")
+            raise refuse("invoice.already_void")
         for link in invoice.get("payments", []):
             self._unapply_payment(link, ident)
         for link in invoice.get("credits", []):
@@ -284,8 +268,6 @@ class ZohoOrganization:
 
     def apply_credits(self, ident: str, body: Any) -> Answer:
         note = self._existing("creditnote", ident)
-        if note["status"] == "void":
-            raise business(VOID_DOCUMENT, "A void credit note cannot be applied.")
         applied = applications(
             body.get("invoices") if isinstance(body, dict) else None,
             customer_id=str(note["customer_id"]),
@@ -318,7 +300,7 @@ class ZohoOrganization:
     def _existing(self, name: str, ident: str) -> dict[str, Any]:
         record = self.book.get(name, ident)
         if record is None:
-            raise not_found(ENTITY[name])
+            raise refuse("record.not_found", entity=ENTITY[name])
         return record
 
     def _saved(self, name: str, record: dict[str, Any], message: str, status: int = 200) -> Answer:
@@ -349,15 +331,15 @@ class ZohoOrganization:
         previous = (current or {}).get(field)
         if params.get("ignore_auto_number_generation") == "true":
             if not given:
-                raise required(field)
+                raise refuse("field.required", field=field)
         elif given and given != previous:
-            raise invalid(field, ": numbers are generated; pass ignore_auto_number_generation=true")
+            raise refuse("document.number_generated", field=field)
         number = str(given or previous or f"{prefix}{self.book.next_number(name):0{width}d}")
         if len(number) > 100:
-            raise too_long(field, 100)
+            raise refuse("field.too_long", field=field, limit=100)
         ident = None if current is None else current[ID_FIELD[name]]
         if any(r[ID_FIELD[name]] != ident for r in self.book.numbered(name, number)):
-            raise already_exists(ENTITY[name], number)
+            raise refuse("document.number_taken", entity=ENTITY[name], number=number)
         return number
 
     def _name_taken(self, exclude: str | None) -> Any:
@@ -466,12 +448,9 @@ def _credited(
 
 def _check_open(invoice: Mapping[str, Any]) -> None:
     if invoice["status"] == "draft":
-        raise business(
-            DRAFT_DOCUMENT,
-            f"Invoice {invoice['invoice_number']} is a draft: mark it as sent first.",
-        )
+        raise refuse("application.invoice_draft", number=invoice["invoice_number"])
     if invoice["status"] == "void":
-        raise business(VOID_DOCUMENT, f"Invoice {invoice['invoice_number']} is void.")
+        raise refuse("application.invoice_void", number=invoice["invoice_number"])
 
 
 def _with_status(invoice: dict[str, Any]) -> dict[str, Any]:

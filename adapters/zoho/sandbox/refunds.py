@@ -24,14 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.zoho.sandbox.book import ID_BASE, ID_FIELD
-from syncledger.adapters.zoho.sandbox.errors import (
-    REFUND_OVER_CREDIT,
-    VOID_DOCUMENT,
-    business,
-    invalid,
-    not_found,
-    required,
-)
+from syncledger.adapters.zoho.sandbox.errors import refuse
 from syncledger.adapters.zoho.sandbox.listing import listing, summary
 from syncledger.adapters.zoho.sandbox.org import ENTITY, Answer, ZohoOrganization, answer
 from syncledger.adapters.zoho.sandbox.rules import (
@@ -103,7 +96,7 @@ BANK_ACCOUNTS: tuple[dict[str, Any], ...] = (
 def credit_kind(resource: str) -> CreditKind:
     kind = CREDITS.get(resource)
     if kind is None:
-        raise invalid("URL", ": only credit notes and customer payments are refunded")
+        raise refuse("refund.not_refundable")
     return kind
 
 
@@ -116,15 +109,11 @@ def bank_accounts(org: ZohoOrganization) -> Answer:
 def refund(org: ZohoOrganization, resource: str, ident: str, body: Mapping[str, Any]) -> Answer:
     """Refund part or all of a credit's remaining money."""
     kind = credit_kind(resource)
-    credit = _open_credit(org, kind, ident)
+    credit = _existing(org, kind, ident)
     fields = _refund_fields(org, credit, body)
     left = amount(credit[kind.balance], kind.balance) - fields["amount_fcy"]
     if left < 0:
-        raise business(
-            REFUND_OVER_CREDIT,
-            f"The amount to be refunded is more than the available credit "
-            f"({credit[kind.balance]}).",
-        )
+        raise refuse("refund.over_credit", available=credit[kind.balance])
     parent = ID_FIELD[kind.resource]
     stored = org.book.add(
         kind.refund, fields | {parent: ident, kind.number: credit.get(kind.number, "")}
@@ -155,7 +144,7 @@ def read_refund(org: ZohoOrganization, resource: str, ident: str, refund_id: str
     kind = credit_kind(resource)
     stored = org.book.get(kind.refund, refund_id)
     if stored is None or str(stored[ID_FIELD[kind.resource]]) != ident:
-        raise not_found("Refund")
+        raise refuse("record.not_found", entity="Refund")
     records = ((kind.refund, refund_id),)
     return answer("success", 200, *records, **{kind.single: summary(kind.refund, stored)})
 
@@ -166,14 +155,7 @@ def read_refund(org: ZohoOrganization, resource: str, ident: str, refund_id: str
 def _existing(org: ZohoOrganization, kind: CreditKind, ident: str) -> dict[str, Any]:
     credit = org.book.get(kind.resource, ident)
     if credit is None:
-        raise not_found(ENTITY[kind.resource])
-    return credit
-
-
-def _open_credit(org: ZohoOrganization, kind: CreditKind, ident: str) -> dict[str, Any]:
-    credit = _existing(org, kind, ident)
-    if credit.get("status") == "void":
-        raise business(VOID_DOCUMENT, "A void credit note cannot be refunded.")
+        raise refuse("record.not_found", entity=ENTITY[kind.resource])
     return credit
 
 
@@ -183,10 +165,10 @@ def _refund_fields(
     check_lengths(body, REFUND_LIMITS)
     value = amount(body.get("amount"), "amount")
     if value <= 0:
-        raise invalid("amount")
+        raise refuse("field.invalid", field="amount")
     mode = str(body.get("refund_mode") or "cash")
     if mode not in REFUND_MODES:
-        raise invalid("refund_mode")
+        raise refuse("field.invalid", field="refund_mode")
     account = _account(body.get("from_account_id"))
     currency = str(credit["currency_code"])
     rate = exchange_rate(body, currency, org.base)
@@ -207,10 +189,10 @@ def _refund_fields(
 
 def _account(ident: Any) -> dict[str, Any]:
     if not ident:
-        raise required("from_account_id")
+        raise refuse("field.required", field="from_account_id")
     found = next((a for a in BANK_ACCOUNTS if a["account_id"] == str(ident)), None)
     if found is None or not found["is_active"]:
-        raise invalid("from_account_id")
+        raise refuse("field.invalid", field="from_account_id")
     return found
 
 

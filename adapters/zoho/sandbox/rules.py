@@ -4,21 +4,20 @@ Documents (invoices and credit notes, zoho.com/books/api/v3/invoices):
 - ``customer_id`` of an existing customer and at least one line item with ``rate``
   (``quantity`` defaults to 1); ``item_total`` = rate × quantity rounded to the
   currency's minor unit;
-- a line's ``item_id``, if given, must be one of the organisation's items (400, 1002
-  ``Invalid value passed for item_id``: nothing is written); the line takes the item's
-  ``name`` and ``rate`` where it gives none;
+- a line's ``item_id``, if given, must be one of the organisation's items; the line
+  takes the item's ``name`` and ``rate`` where it gives none;
 - a line's ``tax_id`` must be one of the organisation's taxes (``/settings/taxes``);
   Zoho computes the tax: ``item_total`` × percentage, rounded per line (half up);
 - ``discount`` is an amount (``190``) or a percentage (``"12.5%"``) of the sub total,
   ``discount_type`` ``entity_level``; ``is_discount_before_tax`` says whether the tax
   is computed on the discounted amounts. Invoices only: Zoho's credit-note schemas have
-  no such fields, and ``zoho_schema`` refuses them on a credit note;
+  no such fields, and ``schema.py`` refuses them on a credit note;
 - total = sub total − discount + tax (+ ``adjustment``);
-- the document is in the customer's currency; ``currency_id``, if sent, must be it.
+- the document is in the customer's currency; ``currency_id``, if sent, must be it;
+- a document or payment in a currency other than the base currency carries
+  ``exchange_rate``.
 
-Stricter than Zoho, on purpose: a document or payment in a currency other than the
-organisation's base currency must carry ``exchange_rate`` (Zoho would fill in its own
-rate; we never want a silent one).
+What is refused, and on what authority: ``refusals.py``.
 """
 
 from __future__ import annotations
@@ -30,16 +29,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.zoho.sandbox.errors import (
-    CURRENCY_MISMATCH,
-    OVER_BALANCE,
-    business,
-    duplicate_contact,
-    invalid,
-    required,
-    too_long,
-    unknown_reference,
-)
+from syncledger.adapters.zoho.sandbox.errors import ZohoError, refuse
 from syncledger.core.money import minor_unit
 
 CONTACT_LIMITS = {"contact_name": 200, "company_name": 200, "notes": 2000}
@@ -67,15 +57,15 @@ class Currency:
 def amount(value: Any, field: str) -> Decimal:
     """A JSON number (or numeric string) as Decimal, never through float."""
     if value is None:
-        raise required(field)
+        raise refuse("field.required", field=field)
     if isinstance(value, bool | float):
-        raise invalid(field)
+        raise refuse("field.invalid", field=field)
     try:
         result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise invalid(field) from None
+        raise refuse("field.invalid", field=field) from None
     if not result.is_finite():
-        raise invalid(field)
+        raise refuse("field.invalid", field=field)
     return result
 
 
@@ -85,11 +75,11 @@ def rounded(value: Decimal, currency: str) -> Decimal:
 
 def check_date(value: Any, field: str) -> str:
     if not isinstance(value, str):
-        raise required(field) if value is None else invalid(field)
+        raise refuse("field.required" if value is None else "field.invalid", field=field)
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise invalid(field, ": use yyyy-mm-dd") from None
+        raise refuse("field.date_format", field=field) from None
     return value
 
 
@@ -97,7 +87,7 @@ def check_lengths(body: Mapping[str, Any], limits: Mapping[str, int]) -> None:
     for field, limit in limits.items():
         value = body.get(field)
         if isinstance(value, str) and len(value) > limit:
-            raise too_long(field, limit)
+            raise refuse("field.too_long", field=field, limit=limit)
 
 
 # ---------------------------------------------------------------- contacts
@@ -112,17 +102,17 @@ def checked_contact(
 ) -> dict[str, Any]:
     name = body.get("contact_name")
     if not isinstance(name, str) or not name.strip():
-        raise required("contact_name")
+        raise refuse("field.required", field="contact_name")
     check_lengths(body, CONTACT_LIMITS)
     if name_taken(name):
-        raise duplicate_contact(name)
+        raise refuse("contact.name_taken", name=name)
     currency = currencies.get(str(body.get("currency_id") or base.currency_id))
     if currency is None:
-        raise invalid("currency_id")
+        raise refuse("field.invalid", field="currency_id")
     contact = {k: v for k, v in body.items() if k not in ("currency_id", "currency_code")}
     contact_type = contact.get("contact_type") or "customer"
     if contact_type not in ("customer", "vendor"):
-        raise invalid("contact_type")
+        raise refuse("field.invalid", field="contact_type")
     persons = [_person(p, i) for i, p in enumerate(contact.get("contact_persons") or [])]
     return contact | {
         "contact_type": contact_type,
@@ -136,7 +126,7 @@ def checked_contact(
 
 def _person(person: Any, index: int) -> dict[str, Any]:
     if not isinstance(person, dict):
-        raise invalid("contact_persons")
+        raise refuse("field.invalid", field="contact_persons")
     primary = bool(person.get("is_primary_contact", index == 0))
     return person | {"is_primary_contact": primary}
 
@@ -159,9 +149,7 @@ def priced_document(
 ) -> dict[str, Any]:
     """The stored fields of an invoice or credit note: lines priced, tax, totals."""
     if customer is None or customer.get("contact_type") != "customer":
-        raise (
-            unknown_reference("customer_id") if body.get("customer_id") else required("customer_id")
-        )
+        raise _no_customer(body)
     check_lengths(body, DOCUMENT_LIMITS)
     currency = _document_currency(body, customer)
     rate = exchange_rate(body, currency, base)
@@ -193,38 +181,37 @@ def priced_document(
     }
 
 
+def _no_customer(body: Mapping[str, Any]) -> ZohoError:
+    if body.get("customer_id"):
+        return refuse("customer.unknown")
+    return refuse("field.required", field="customer_id")
+
+
 def exchange_rate(body: Mapping[str, Any], currency: str, base: Currency) -> Decimal:
     given = body.get("exchange_rate")
     if currency == base.currency_code:
         rate = Decimal(1) if given is None else amount(given, "exchange_rate")
         if rate != 1:
-            raise invalid("exchange_rate", f": a {currency} document has the rate 1")
+            raise refuse("exchange_rate.not_one", currency=currency)
         return rate
     if given is None:
-        raise invalid(
-            "exchange_rate",
-            f": required for a {currency} document (base currency {base.currency_code})",
-        )
+        raise refuse("exchange_rate.required", currency=currency, base=base.currency_code)
     rate = amount(given, "exchange_rate")
     if rate <= 0:
-        raise invalid("exchange_rate")
+        raise refuse("field.invalid", field="exchange_rate")
     return rate
 
 
 def _document_currency(body: Mapping[str, Any], customer: Mapping[str, Any]) -> str:
     given = body.get("currency_id")
     if given is not None and str(given) != str(customer["currency_id"]):
-        raise business(
-            CURRENCY_MISMATCH,
-            "The transaction currency must be the customer's currency "
-            f"({customer['currency_code']}).",
-        )
+        raise refuse("document.currency_mismatch", currency=customer["currency_code"])
     return str(customer["currency_code"])
 
 
 def _lines(lines: Any, currency: str, items: Lookup) -> list[dict[str, Any]]:
     if not isinstance(lines, list) or not lines:
-        raise required("line_items")
+        raise refuse("field.required", field="line_items")
     return [_line(_booked(ln, items), i, currency) for i, ln in enumerate(lines, start=1)]
 
 
@@ -235,14 +222,14 @@ def _booked(line: Any, items: Lookup) -> Any:
         return line
     item = items(str(line["item_id"]))
     if item is None:
-        raise unknown_reference("item_id")
+        raise refuse("line.item_unknown")
     given = {k: v for k, v in line.items() if v is not None}
     return {"name": item["name"], "rate": item["rate"]} | given | {"item_id": item["item_id"]}
 
 
 def _line(item: Any, order: int, currency: str) -> dict[str, Any]:
     if not isinstance(item, dict):
-        raise invalid("line_items")
+        raise refuse("field.invalid", field="line_items")
     check_lengths(item, LINE_LIMITS)
     rate = amount(item.get("rate"), "rate")
     quantity = amount(item.get("quantity", 1), "quantity")
@@ -261,7 +248,7 @@ def _discount(body: Mapping[str, Any], sub_total: Decimal, currency: str) -> Dec
         else amount(raw, "discount")
     )
     if value < 0 or value > sub_total:
-        raise invalid("discount", ": it must be between 0 and the sub total")
+        raise refuse("document.discount_range")
     return value
 
 
@@ -277,7 +264,7 @@ def _taxed(
         return line | {"tax_id": "", "tax_name": "", "tax_percentage": 0, "tax_amount": Decimal(0)}
     tax = taxes.get(str(tax_id))
     if tax is None:
-        raise invalid("tax_id")
+        raise refuse("field.invalid", field="tax_id")
     base = line["item_total"]
     if discount and sub_total:
         base -= rounded(discount * line["item_total"] / sub_total, currency)
@@ -322,10 +309,10 @@ def applications(
     against ``available`` (a payment's amount, a credit note's balance). A payment may
     list no invoice (``allow_empty``): all of it is the customer's excess payment."""
     if not isinstance(items, list) or not (items or allow_empty):
-        raise required("invoices")
+        raise refuse("field.required", field="invoices")
     result = [_application(item, customer_id, invoices, check_open) for item in items]
     if sum((a.amount for a in result), Decimal(0)) > available:
-        raise business(OVER_BALANCE, "The amount applied is more than the amount available.")
+        raise refuse("application.over_available")
     return result
 
 
@@ -333,20 +320,16 @@ def _application(
     item: Any, customer_id: str, invoices: Lookup, check_open: Callable[[dict[str, Any]], None]
 ) -> Application:
     if not isinstance(item, dict) or not item.get("invoice_id"):
-        raise required("invoice_id")
+        raise refuse("field.required", field="invoice_id")
     invoice = invoices(str(item["invoice_id"]))
     if invoice is None or str(invoice["customer_id"]) != customer_id:
-        raise unknown_reference("invoice_id")
+        raise refuse("application.invoice_unknown")
     check_open(invoice)
     applied = amount(item.get("amount_applied"), "amount_applied")
     if applied <= 0:
-        raise invalid("amount_applied")
+        raise refuse("field.invalid", field="amount_applied")
     if applied > amount(invoice["balance"], "balance"):
-        raise business(
-            OVER_BALANCE,
-            f"The amount applied to invoice {invoice['invoice_number']} is more than its "
-            "balance due.",
-        )
+        raise refuse("application.over_balance", number=invoice["invoice_number"])
     return Application(invoice, applied)
 
 
@@ -355,15 +338,13 @@ def checked_payment(
 ) -> dict[str, Any]:
     """A customer payment's own fields (its invoices are checked by ``applications``)."""
     if customer is None or customer.get("contact_type") != "customer":
-        raise (
-            unknown_reference("customer_id") if body.get("customer_id") else required("customer_id")
-        )
+        raise _no_customer(body)
     check_lengths(body, PAYMENT_LIMITS)
     if not body.get("payment_mode"):
-        raise required("payment_mode")
+        raise refuse("field.required", field="payment_mode")
     value = amount(body.get("amount"), "amount")
     if value <= 0:
-        raise invalid("amount")
+        raise refuse("field.invalid", field="amount")
     currency = str(customer["currency_code"])
     return body | {
         "customer_id": str(customer["contact_id"]),

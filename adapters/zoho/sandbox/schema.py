@@ -12,12 +12,8 @@ What is checked, before a body reaches the book:
 
 - every top-level field is one the operation's request schema lists (create and update
   schemas together where both exist), and every ``line_items[]`` field one its line
-  schema lists. Zoho does not say what the live API does with other fields; an
-  undocumented field is refused here (400, code 4, "Invalid value passed for <field>"),
-  stricter than Zoho on purpose, so that a field Zoho would ignore cannot change a
-  total silently. The case that made this rule: ``discount``, ``discount_type`` and
-  ``is_discount_before_tax`` are in the invoice schemas and in no credit-note schema, so
-  a credit note sent with them would be stored without its discount;
+  schema lists (why an undocumented field is refused: ``refusals.py``,
+  ``schema.unknown_field``);
 - the fields each schema marks ``required`` (``REQUIRED``, ``LINE_REQUIRED``): notably
   ``line_items[].item_id`` on invoices (``create-an-invoice-request`` and
   ``update-an-invoice-request`` both require it), and ``date`` on credit notes;
@@ -29,7 +25,7 @@ Not encoded: where a schema marks fields of a nested object required at the top 
 fields of ``invoices[]``; ``create-a-credit-note-request`` lists ``creditnote_number``,
 which Zoho generates unless ``ignore_auto_number_generation`` is true), the sandbox
 follows the field descriptions, not the list. Types and lengths are checked by the
-operations themselves (``zoho_rules``).
+operations themselves (``rules.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from syncledger.adapters.zoho.sandbox.errors import invalid, required
+from syncledger.adapters.zoho.sandbox.errors import refuse
 
 #: operation → the top-level fields its request schema lists
 FIELDS: Final[dict[str, frozenset[str]]] = {
@@ -149,14 +145,14 @@ DISCOUNT_TYPES: Final = frozenset({"entity_level", "item_level"})
 
 
 def check_body(operation: str, body: Mapping[str, Any], *, update: bool = False) -> None:
-    """Refuse ``body`` (400, code 4) when it sends a field ``operation``'s schema does
+    """Refuse ``body`` when it sends a field ``operation``'s schema does
     not list or, unless ``update`` (a PUT sends only what changes), leaves out a field
     it requires."""
     _check_fields(body, FIELDS[operation])
     if not update:
         _check_required(body, REQUIRED.get(operation, ()))
     if "discount_type" in body and body["discount_type"] not in DISCOUNT_TYPES:
-        raise invalid("discount_type", ": use entity_level or item_level")
+        raise refuse("schema.discount_type")
     lines = body.get("line_items")
     if operation in LINE_FIELDS and isinstance(lines, list):
         for line in lines:
@@ -168,10 +164,10 @@ def check_body(operation: str, body: Mapping[str, Any], *, update: bool = False)
 def _check_fields(body: Mapping[str, Any], known: frozenset[str]) -> None:
     unknown = sorted(set(body) - known)
     if unknown:
-        raise invalid(unknown[0], ": the API schema has no such field here")
+        raise refuse("schema.unknown_field", field=unknown[0])
 
 
 def _check_required(body: Mapping[str, Any], fields: tuple[str, ...]) -> None:
     for field in fields:
         if body.get(field) in (None, ""):
-            raise required(field)
+            raise refuse("field.required", field=field)

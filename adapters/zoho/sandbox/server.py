@@ -4,21 +4,21 @@ documented contract syncledger relies on, over an in-memory or SQLite book.
 Sources: Zoho's API reference (zoho.com/books/api/v3: introduction, errors, contacts,
 invoices, customer payments, credit notes); the Databricks and Codat connector pages for
 the limits; integrators' code and tests for what the reference leaves out (marked 3P in
-``zoho_errors``). PLATFORMS.md lists them.
+``refusals.py``, the table of everything the sandbox refuses). PLATFORMS.md lists them.
 
-Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400, code
-6041 otherwise) and ``Authorization: Zoho-oauthtoken <access token>`` (401, code 57):
+Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` and
+``Authorization: Zoho-oauthtoken <access token>``:
 
 - ``GET /organizations``, ``GET /settings/currencies``, ``GET /settings/taxes``;
 - ``GET|POST /contacts``, ``GET|PUT /contacts/{id}``: ``contact_name`` required and
-  unique among contacts (3062), ``contact_persons`` carry the e-mail addresses;
-- ``GET|POST /items``, ``GET /items/{id}``: ``name`` (unique ignoring case, 1001) and
-  ``rate`` required, booked to an income account (``zoho_items``); a document line's
-  ``item_id`` must name an item (400, 1002 ``Invalid value passed for item_id``);
+  unique among contacts, ``contact_persons`` carry the e-mail addresses;
+- ``GET|POST /items``, ``GET /items/{id}``: ``name`` (unique ignoring case) and ``rate``
+  required, booked to an income account (``items.py``); a document line's ``item_id``
+  must name an item;
 - ``GET|POST /invoices``, ``GET|PUT /invoices/{id}``, ``POST /invoices/{id}/status/sent``
   and ``.../status/void``: invoices are created as drafts, auto-numbered unless
   ``ignore_auto_number_generation=true`` (then ``invoice_number`` is required and
-  unique, 1001); Zoho computes tax from each line's ``tax_id`` (see ``zoho_rules``);
+  unique); Zoho computes tax from each line's ``tax_id`` (see ``rules.py``);
   payments and credits are refused on drafts; voiding unassociates payments and credits
   (they return to the customer's credits), as Zoho documents;
 - ``GET|POST /customerpayments``, ``GET /customerpayments/{id}``: ``invoices:
@@ -32,9 +32,9 @@ Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400,
 - ``GET|POST /creditnotes/{id}/refunds``, ``GET|POST /customerpayments/{id}/refunds``,
   ``GET .../refunds/{refund_id}``, ``GET /creditnotes/refunds``, ``GET /bankaccounts``:
   refunds out of a credit note's balance or a payment's ``unused_amount``
-  (``zoho_refunds``);
+  (``refunds.py``);
 - lists: ``page``/``per_page`` (≤ 200) answered with ``page_context.has_more_page``,
-  ``sort_column``/``sort_order``, the filters of ``zoho_listing`` (``reference_number``,
+  ``sort_column``/``sort_order``, the filters of ``listing.py`` (``reference_number``,
   ``search_text``, ``contact_name``, ``name``, ``email``, ``last_modified_time`` exact,
   ...).
 - ``POST /oauth/v2/token`` (Zoho Accounts): ``refresh_token`` grant, non-rotating
@@ -42,18 +42,15 @@ Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` (400,
 
 Request bodies (contacts, items, invoices, credit notes, payments, refunds, credit
 applications) are first checked against the fields and required fields of Zoho's
-published request schemas (``zoho_schema``, each table citing its schema): a field the
-schema does not list is refused (400, code 4), stricter than Zoho on purpose, and an
-invoice line without ``item_id`` is refused as the schema requires.
+published request schemas (``schema.py``, each table citing its schema).
 
 Success answers are ``{"code": 0, "message": ..., "<entity>": {...}}`` (201 on create)
 and carry ``X-Rate-Limit-Remaining`` (the day's remaining calls, as integrators observed).
-Refusals are ``{"code": <n>, "message": ...}`` with 400/401/404/429/500.
+Refusals are ``{"code": <n>, "message": ...}`` (``refusals.py``).
 
 Limits per organisation: ``per_minute`` requests in any ``window_seconds`` (Zoho: 100 a
-minute; 429 code 44), ``daily_limit`` a calendar day (Zoho: 1,000 on Free up to 10,000;
-429 code 45) and ``max_concurrent`` requests in flight (5 Free / 10 paid; 429 code 1070).
-Zoho sends no ``Retry-After`` on these and neither does the sandbox; injected 429s do.
+minute), ``daily_limit`` a calendar day (Zoho: 1,000 on Free up to 10,000) and
+``max_concurrent`` requests in flight (5 Free / 10 paid).
 
 Idempotency: Zoho has none. A write that ``commit_then_timeout`` makes stall marks the
 records it wrote; while injections remain, a lookup that finds them (a list filtered by
@@ -102,7 +99,7 @@ from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox import items as items
 from syncledger.adapters.zoho.sandbox import refunds as refunds
 from syncledger.adapters.zoho.sandbox.book import ZohoBook
-from syncledger.adapters.zoho.sandbox.errors import ZohoError, bad_json, internal
+from syncledger.adapters.zoho.sandbox.errors import ZohoError, refuse
 from syncledger.adapters.zoho.sandbox.oauth import ACCESS_TTL, ZohoAccounts
 from syncledger.adapters.zoho.sandbox.org import DEFAULT_TAXES, Answer, ZohoOrganization
 from syncledger.adapters.zoho.sandbox.schema import check_body
@@ -120,7 +117,7 @@ _KINDS = Kinds(
 )
 
 Handler = Callable[[Request, ZohoSandbox], Awaitable[Answer]]
-#: resource → the request schema its bodies are checked against (``zoho_schema``)
+#: resource → the request schema its bodies are checked against (``schema.py``)
 _SCHEMA = {
     "contacts": "contact",
     "items": "item",
@@ -228,7 +225,7 @@ async def _answer(
     request: Request, sandbox: ZohoSandbox, handler: Handler, *, write: bool
 ) -> Answer:
     if write and sandbox.faults.take("fail_writes"):
-        raise internal(sandbox.faults.fail_status)
+        raise refuse("server.internal", status=sandbox.faults.fail_status)
     if not write:
         return await handler(request, sandbox)
     with sandbox.book.transaction():
@@ -258,16 +255,16 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = decode_json(raw)
     except ValueError:
-        raise bad_json() from None
+        raise refuse("request.bad_json") from None
     if not isinstance(body, dict):
-        raise bad_json()
+        raise refuse("request.bad_json")
     return body
 
 
 def _kind(request: Request) -> str:
     kind = request.path_params["kind"]
     if kind not in ("contacts", "items", "invoices", "customerpayments", "creditnotes"):
-        raise ZohoError(404, 5, "Invalid URL Passed")
+        raise refuse("request.unknown_url")
     return str(kind)
 
 
@@ -316,7 +313,7 @@ async def _update(request: Request, sandbox: ZohoSandbox) -> Answer:
         return sandbox.org.update_contact(ident, body)
     if kind == "invoices":
         return sandbox.org.update_invoice(ident, body, _params(request))
-    raise ZohoError(405, 37, "The HTTP method PUT is not allowed for the requested resource")
+    raise refuse("request.method_not_allowed", method="PUT")
 
 
 async def _sent(request: Request, sandbox: ZohoSandbox) -> Answer:

@@ -14,13 +14,7 @@ from typing import Any
 from syncledger.adapters.sandbox.faults import FaultInjection, Faults
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox.book import ZohoBook, resource
-from syncledger.adapters.zoho.sandbox.errors import (
-    concurrency_limit,
-    daily_limit,
-    minute_limit,
-    unauthorized,
-    wrong_organization,
-)
+from syncledger.adapters.zoho.sandbox.errors import refuse
 from syncledger.adapters.zoho.sandbox.items import seed_item
 from syncledger.adapters.zoho.sandbox.oauth import ZohoAccounts
 from syncledger.adapters.zoho.sandbox.org import Answer, ZohoOrganization
@@ -111,17 +105,17 @@ class ZohoSandbox(FaultInjection):
         """Token, organisation, injected throttling, the daily cap, the per-minute window
         and concurrency, in that order; held for the whole request."""
         if self.require_auth and not self._token_ok(authorization):
-            raise unauthorized()
+            raise refuse("auth.unauthorized")
         if organization_id != self.organization_id:
-            raise wrong_organization(organization_id or "")
+            raise refuse("request.wrong_organization", organization_id=organization_id or "")
         if self.faults.take("throttle"):
-            raise minute_limit(self.faults.retry_after)
+            raise refuse("limit.per_minute", retry_after=self.faults.retry_after)
         self._limits()
         self._in_flight += 1
         try:
             if self._in_flight > self._max_concurrent:
                 self.throttled += 1
-                raise concurrency_limit()
+                raise refuse("limit.concurrent")
             yield
         finally:
             self._in_flight -= 1
@@ -129,10 +123,10 @@ class ZohoSandbox(FaultInjection):
     def _limits(self) -> None:
         if self._window.admit(self.organization_id) is not None:
             self.throttled += 1
-            raise minute_limit()
+            raise refuse("limit.per_minute")
         if not self._daily.admit():
             self.throttled += 1
-            raise daily_limit()
+            raise refuse("limit.daily")
 
     def _token_ok(self, authorization: str | None) -> bool:
         scheme, _, token = (authorization or "").partition(" ")
