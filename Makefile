@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/push.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/calls.py
 
 clean:
 	rm -rf $(VENV) .syncledger .pytest_cache .mypy_cache .ruff_cache

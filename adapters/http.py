@@ -18,6 +18,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,11 @@ ErrorTranslator = Callable[[httpx.Response], LedgerError]
 #: request was not sent, so it is retried); answers may take up to the full ``timeout``
 CONNECT_TIMEOUT_S = 10.0
 Params = Mapping[str, str | int]
+
+#: requests sent to each platform by this process (every attempt that reached the wire or
+#: tried to, retries included), keyed by platform id; a plain counter a metrics exporter
+#: can read (e.g. as ``syncledger_ledger_requests_total{platform=...}``)
+REQUESTS_SENT: Counter[str] = Counter()
 
 #: query keys whose values may appear in logs; every other value is shown as ``***``
 LOGGABLE_PARAMS = frozenset(
@@ -280,6 +286,7 @@ class LedgerHttp:
 
     async def _send(self, request: httpx.Request, attempt: int) -> httpx.Response:
         started = time.monotonic()
+        REQUESTS_SENT[self.platform] += 1
         try:
             async with asyncio.timeout(self._deadline):
                 response = await self._client.send(request)
