@@ -3,14 +3,10 @@
 A company starts with Intuit's sample company's ``Services`` item (Id 1, a Service booked
 to the ``Services`` income account, Id 1), the default item of the QBO mapping file.
 
-Enforced on create (``checked_item``): a ``Name`` (2020), at most 100 characters (2050),
-unique among items ignoring case (6240 "Duplicate Name Exists Error"); a ``Type`` of
-Service or NonInventory (2020; the other types are not modelled, 6000); an
-``IncomeAccountRef`` (2020) to an account of the chart (2500). On a sales line
-(``booked_line``): an ``ItemRef`` must name an item of the company (2500 "Invalid
-Reference Id", element ``Line.SalesItemLineDetail.ItemRef``, as QBO answers; an inactive
-item is 2500 too, with QBO's "made inactive" detail), and its ``name`` is set to the
-item's, as QBO answers a line. Item queries leave inactive items out (``qbo_query``).
+An item needs a ``Name``, a ``Type`` and an ``IncomeAccountRef`` to the chart; a sales
+line's ``ItemRef`` must name an active item of the company, and its ``name`` is set to the
+item's, as QBO answers a line (refusals: ``refusals.py``). Item queries leave inactive
+items out (``qbo_query``).
 
 Not modelled: item updates and deactivation through the API (tests deactivate one in the
 book), inventory, bundles and categories, sub-items
@@ -23,14 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from syncledger.adapters.qbo.sandbox.book import SandboxBook
-from syncledger.adapters.qbo.sandbox.errors import (
-    business,
-    duplicate_item_name,
-    inactive_reference,
-    invalid_item_reference,
-    invalid_reference,
-    required,
-)
+from syncledger.adapters.qbo.sandbox.errors import refuse
 from syncledger.adapters.qbo.sandbox.purchases import CHART
 from syncledger.adapters.qbo.sandbox.rules import Lookup, check_lengths, path
 
@@ -60,24 +49,24 @@ def checked_item(body: dict[str, Any], *, name_taken: Callable[[str], bool]) -> 
     item = dict(body)
     name = item.get("Name")
     if not isinstance(name, str) or not name.strip():
-        raise required("Name")
+        raise refuse("field.required", param="Name")
     check_lengths(item, ITEM_LIMITS)
     if name_taken(name):
-        raise duplicate_item_name()
+        raise refuse("item.name_taken")
     kind = item.get("Type")
     if kind is None:
-        raise required("Type")
+        raise refuse("field.required", param="Type")
     if kind not in ITEM_TYPES:
-        raise business(f"items of Type {kind} are not modelled by the sandbox")
+        raise refuse("item.type_unsupported", type=kind)
     return stored_item(item)
 
 
 def stored_item(item: dict[str, Any]) -> dict[str, Any]:
     account = path(item, "IncomeAccountRef.value")
     if account is None:
-        raise required("IncomeAccountRef")
+        raise refuse("field.required", param="IncomeAccountRef")
     if str(account) not in CHART:
-        raise invalid_reference("Account", account)
+        raise refuse("account.unknown", ident=account)
     return item | {
         "FullyQualifiedName": item["Name"],
         "IncomeAccountRef": {"value": str(account), "name": CHART[str(account)].name},
@@ -101,9 +90,9 @@ def booked_line(line: Any, items: Lookup) -> Any:
         return line
     item = items(str(ref.get("value"))) if isinstance(ref, dict) else None
     if item is None:
-        raise invalid_item_reference()
+        raise refuse("line.item_unknown")
     if not item.get("Active", True):
-        raise inactive_reference()
+        raise refuse("line.item_inactive")
     named = {"value": str(item["Id"]), "name": item["Name"]}
     assert isinstance(detail, dict)
     return line | {SALES_LINE: detail | {"ItemRef": named}}

@@ -7,13 +7,9 @@ a payment linking the credit to that cheque: the cheque is an A/R charge of the 
 (``EntityRef`` of type Customer) that the credit pays. ``RefundReceipt`` instead refunds a
 sale and consumes no credit, so the sandbox leaves it out.
 
-Enforced: PaymentType Cash / Check / CreditCard (2020 / 6000), AccountRef of an account of
-the company's chart (2020 / 2500), a bank account for a cheque or cash expense (6000); at
-least one ``AccountBasedExpenseLineDetail`` line of a positive Amount on an account of the
-chart (2020 / 2500 / 6000); a line on Accounts Receivable needs a customer as the payee
-("When you use Accounts Receivable, you must choose a customer in the Name field", 6000);
-the payee an existing customer (2500), the currency the customer's; a TotalAmt sent must be
-the sum of the lines (6000); DocNumber ≤ 21, PrivateNote ≤ 4000 (2050). QBO keeps no open
+A purchase is paid from a bank account of the company's chart (``CHART``) by
+``AccountBasedExpenseLineDetail`` lines; one on Accounts Receivable needs a customer as the
+payee, whose currency the purchase is in (refusals: ``refusals.py``). QBO keeps no open
 balance on a Purchase: what of its A/R charge is still to be paid is what the payments
 linking it have not (``receivable_left``).
 
@@ -28,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.qbo.sandbox.errors import business, invalid_reference, required
+from syncledger.adapters.qbo.sandbox.errors import refuse
 from syncledger.adapters.qbo.sandbox.rules import (
     CHARGES,
     Lookup,
@@ -69,17 +65,15 @@ def checked_purchase(
     _check_paid_from(purchase)
     lines = purchase.get("Line") or []
     if not lines:
-        raise required("Line")
+        raise refuse("field.required", param="Line")
     total = sum((_line_amount(line) for line in lines), Decimal(0))
     sent = purchase.get("TotalAmt")
     if sent is not None and amount(sent, "TotalAmt") != total:
-        raise business(f"TotalAmt {sent} does not equal the sum of the lines ({total})")
+        raise refuse("purchase.total_mismatch", sent=sent, total=total)
     check_lengths(purchase, PURCHASE_LIMITS)
     payee = _payee(purchase, customers)
     if payee is None and any(_on_receivable(line) for line in lines):
-        raise business(
-            "When you use Accounts Receivable, you must choose a customer in the Name field."
-        )
+        raise refuse("purchase.receivable_without_customer")
     settle_currency(purchase, payee or {"CurrencyRef": {"value": home_currency}}, home_currency)
     return purchase | {"TotalAmt": total}
 
@@ -87,32 +81,32 @@ def checked_purchase(
 def _check_paid_from(purchase: dict[str, Any]) -> None:
     payment_type = purchase.get("PaymentType")
     if payment_type is None:
-        raise required("PaymentType")
+        raise refuse("field.required", param="PaymentType")
     if payment_type not in LINK_TYPE:
-        raise business(f"PaymentType {payment_type} is not one of Cash, Check, CreditCard")
+        raise refuse("purchase.payment_type_invalid", payment_type=payment_type)
     account = _account(path(purchase, "AccountRef.value"), "AccountRef")
     if payment_type != "CreditCard" and account.account_type != "Bank":
-        raise business(f"a {payment_type} purchase is paid from a bank account, not {account.name}")
+        raise refuse("purchase.not_from_bank", payment_type=payment_type, account=account.name)
     if payment_type == "CreditCard":
-        raise business("credit card accounts are not modelled by the sandbox")
+        raise refuse("purchase.credit_card")
 
 
 def _account(ident: Any, name: str) -> Account:
     if ident is None:
-        raise required(name)
+        raise refuse("field.required", param=name)
     account = CHART.get(str(ident))
     if account is None:
-        raise invalid_reference("Account", ident)
+        raise refuse("account.unknown", ident=ident)
     return account
 
 
 def _line_amount(line: Any) -> Decimal:
     if not isinstance(line, dict) or line.get("DetailType") != ACCOUNT_LINE:
-        raise business(f"purchase lines other than {ACCOUNT_LINE} are not modelled by the sandbox")
+        raise refuse("purchase.line_unsupported")
     _account(path(line, f"{ACCOUNT_LINE}.AccountRef.value"), "Line.AccountRef")
     value = amount(line.get("Amount"), "Line.Amount")
     if value <= 0:
-        raise business("a purchase line amount must be greater than zero")
+        raise refuse("purchase.line_not_positive")
     return value
 
 
@@ -126,10 +120,10 @@ def _payee(purchase: dict[str, Any], customers: Lookup) -> dict[str, Any] | None
     if ref is None:
         return None
     if not isinstance(ref, dict) or ref.get("type", "Customer") != "Customer":
-        raise business("the sandbox models only customers as the payee (EntityRef type Customer)")
+        raise refuse("purchase.payee_not_customer")
     customer = customers(str(ref.get("value")))
     if customer is None:
-        raise invalid_reference("Customer", ref.get("value"))
+        raise refuse("customer.unknown", ident=ref.get("value"))
     purchase["EntityRef"] = {**ref, "type": "Customer"}
     return customer
 

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from syncledger.adapters.qbo.sandbox.book import entity_name
-from syncledger.adapters.qbo.sandbox.errors import QboFault, query_error
+from syncledger.adapters.qbo.sandbox.errors import QboFault, refuse
 
 MAX_RESULTS = 1000
 _META = ("MetaData.CreateTime", "MetaData.LastUpdatedTime")
@@ -105,7 +105,7 @@ def _tokens(statement: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise query_error(f"unexpected text at {text[position : position + 20]!r}")
+            raise _unparsable(f"unexpected text at {text[position : position + 20]!r}")
         kind = match.lastgroup or ""
         found.append((kind, match.group(kind)))
         position = match.end()
@@ -124,7 +124,7 @@ class _Parser:
         try:
             entity = entity_name(self._word())
         except KeyError as exc:
-            raise query_error(f"entity {exc.args[0]} is not supported by the sandbox") from None
+            raise refuse("query.entity_unsupported", entity=exc.args[0]) from None
         query = Query(entity, count=count)
         self._clauses(query)
         return query
@@ -144,7 +144,7 @@ class _Parser:
         if self._accept("maxresults"):
             query.max_results = min(MAX_RESULTS, max(1, int(self._word())))
         if self._at < len(self._tokens):
-            raise query_error(f"unexpected {self._tokens[self._at][1]!r}")
+            raise _unparsable(f"unexpected {self._tokens[self._at][1]!r}")
 
     def _what(self) -> bool:
         if self._accept_punct("*"):
@@ -152,7 +152,7 @@ class _Parser:
         self._keyword("count")
         for mark in "(*)":
             if not self._accept_punct(mark):
-                raise query_error("expected COUNT(*)")
+                raise _unparsable("expected COUNT(*)")
         return True
 
     def _condition(self, entity: str) -> Condition:
@@ -163,28 +163,23 @@ class _Parser:
             return Condition(name, "like", self._value())
         kind, op = self._next()
         if kind != "op":
-            raise query_error(f"expected an operator after {name}, found {op!r}")
+            raise _unparsable(f"expected an operator after {name}, found {op!r}")
         return Condition(name, op, self._value())
 
     def _field(self, entity: str) -> str:
         name = self._word()
         if name not in FILTERABLE[entity]:
-            raise QboFault(
-                400,
-                "4001",
-                "Invalid query",
-                f"QueryValidationError: property '{name}' is not queryable on {entity}",
-            )
+            raise refuse("query.not_filterable", name=name, entity=entity)
         return name
 
     def _values(self) -> tuple[Any, ...]:
         if not self._accept_punct("("):
-            raise query_error("expected ( after IN")
+            raise _unparsable("expected ( after IN")
         values = [self._value()]
         while self._accept_punct(","):
             values.append(self._value())
         if not self._accept_punct(")"):
-            raise query_error("expected ) closing IN")
+            raise _unparsable("expected ) closing IN")
         return tuple(values)
 
     def _value(self) -> Any:
@@ -195,17 +190,17 @@ class _Parser:
             return text.lower() == "true"
         if kind == "word":
             return _number(text)
-        raise query_error(f"expected a value, found {text!r}")
+        raise _unparsable(f"expected a value, found {text!r}")
 
     def _word(self) -> str:
         kind, text = self._next()
         if kind != "word":
-            raise query_error(f"expected a name, found {text!r}")
+            raise _unparsable(f"expected a name, found {text!r}")
         return text
 
     def _keyword(self, word: str) -> None:
         if not self._accept(word):
-            raise query_error(f"expected {word.upper()}")
+            raise _unparsable(f"expected {word.upper()}")
 
     def _accept(self, word: str) -> bool:
         token = self._peek()
@@ -226,16 +221,20 @@ class _Parser:
     def _next(self) -> tuple[str, str]:
         token = self._peek()
         if token is None:
-            raise query_error("the statement ends too early")
+            raise _unparsable("the statement ends too early")
         self._at += 1
         return token
+
+
+def _unparsable(detail: str) -> QboFault:
+    return refuse("query.unparsable", detail=detail)
 
 
 def _number(text: str) -> Decimal:
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise query_error(f"{text!r} is not a value") from None
+        raise _unparsable(f"{text!r} is not a value") from None
 
 
 def field_value(row: dict[str, Any], name: str) -> Any:
@@ -280,7 +279,7 @@ def _holds(condition: Condition, row: dict[str, Any]) -> bool:
     try:
         return _OPS[condition.op](actual, expected)
     except TypeError:
-        raise query_error(f"cannot compare {condition.field} with {condition.value!r}") from None
+        raise _unparsable(f"cannot compare {condition.field} with {condition.value!r}") from None
 
 
 def _like(pattern: str) -> re.Pattern[str]:

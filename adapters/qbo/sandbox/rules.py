@@ -1,38 +1,14 @@
-"""What the QBO sandbox accepts, and the amounts it derives (``TotalAmt``, ``Balance``).
+"""What the QBO sandbox accepts, and the amounts it derives (``TotalAmt``, ``Balance``);
+what it refuses, and on what authority, is ``refusals.py``.
 
-Enforced (QBO behaviour, codes from Intuit's error list):
-- Customer: a DisplayName (or a name to derive it from), unique among customers ignoring
-  case (6240), without ':' / tab / newline (2040 "Invalid String", as QBO answers a ':'
-  in a name: stackoverflow.com/q/24529982), lengths (2050): ``Notes`` at most 1024
-  characters (Intuit's XSD, intuit/QuickBooks-V3-Java-SDK
-  ``ipp-v3-java-data/src/main/xsd/IntuitNamesTypes.xsd``, Customer.Notes: "Max. length:
-  1024 characters"; the adapter had 2000).
-- Invoice: CustomerRef of an existing customer (2020 / 2500), at least one Line with
-  DetailType and Amount (2020); SalesItemLineDetail Amount = Qty × UnitPrice to the cent
-  (6070 "Amount calculation incorrect in the request", Intuit's IPP error code list); the
-  tax is what the company's tax model makes of the body (``qbo_tax``: computed by the
-  automated sales tax engine, or the TxnTaxDetail sent, whose TaxLines add up to
-  TotalTax); a TotalAmt sent must equal lines − discount + tax (6000); the currency must
-  be the customer's (6000).
-- CreditMemo: as an invoice (CustomerRef, Line, amounts, tax, currency); ``Balance`` and
-  ``RemainingCredit`` start at ``TotalAmt``.
-- Payment: CustomerRef and TotalAmt (2020), each Line linking exactly one existing Invoice,
-  CreditMemo, or Check / Expense (a ``Purchase`` paid to the customer against Accounts
-  Receivable, see ``qbo_purchases``) of the same customer and currency (2500 / 6000).
-  Invoice and Check / Expense lines are charges paid, CreditMemo lines are credit spent on
-  them, as in Intuit's sample of a payment with ``TotalAmt`` 0, an Invoice line and a
-  CreditMemo line of 300 each: each amount within the transaction's open balance (6000),
-  credit spent at most what the charge lines apply (6000), and the charge lines less the
-  credit within TotalAmt (6000); the rest of TotalAmt is ``UnappliedAmt`` (a credit), as in
-  QBO. No Line at all: all of TotalAmt is unapplied.
-- Payment update: lines may be added (applying its unapplied amount, e.g. to the cheque
-  that refunds it); TotalAmt, CustomerRef and the lines already applied stay as they are
-  (the sandbox does not model unapplying, 6000).
-- Customer update: the currency cannot change once set (6000).
-
-Stricter than QBO, on purpose: a foreign-currency invoice must carry ``ExchangeRate``
-(QBO would fill in its own daily rate; we never want a silent rate). A foreign-currency
-payment without one takes its invoice's rate, standing in for QBO's daily rate.
+Payments: each ``Line`` links one Invoice, CreditMemo, or Check / Expense (a ``Purchase``
+paid to the customer against Accounts Receivable, see ``qbo_purchases``). Invoice and
+Check / Expense lines are charges paid, CreditMemo lines are credit spent on them; the rest
+of TotalAmt is ``UnappliedAmt`` (a credit), as in QBO. No Line at all: all of TotalAmt is
+unapplied. A payment update may add lines (applying its unapplied amount, e.g. to the
+cheque that refunds it). A foreign-currency payment without an ``ExchangeRate`` takes its
+invoice's rate, standing in for QBO's daily rate. A document's tax is what the company's
+tax model makes of it (``qbo_tax``).
 """
 
 from __future__ import annotations
@@ -42,20 +18,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.qbo.sandbox.errors import (
-    amount_calculation,
-    bad_request,
-    business,
-    duplicate_name,
-    invalid_reference,
-    invalid_string,
-    required,
-    too_long,
-)
+from syncledger.adapters.qbo.sandbox.errors import refuse
 
 CENT = Decimal("0.01")
 _FORBIDDEN_IN_NAMES = (":", "\t", "\n")
-#: Notes: IntuitNamesTypes.xsd (Customer.Notes "Max. length: 1024 characters")
 CUSTOMER_LIMITS = {"DisplayName": 500, "CompanyName": 100, "Notes": 1024}
 INVOICE_LIMITS = {"DocNumber": 21, "PrivateNote": 4000, "CustomerMemo.value": 1000}
 PAYMENT_LIMITS = {"PaymentRefNum": 21, "PrivateNote": 4000}
@@ -68,14 +34,16 @@ TaxRule = Callable[[dict[str, Any], list[dict[str, Any]], Decimal], Decimal]
 
 def amount(value: Any, name: str) -> Decimal:
     """A JSON number as Decimal (never via float); a fault naming the field otherwise."""
-    if isinstance(value, bool) or value is None:
-        raise required(name) if value is None else bad_request(f"{name} is not a number")
+    if value is None:
+        raise refuse("field.required", param=name)
+    if isinstance(value, bool):
+        raise refuse("field.not_a_number", name=name)
     try:
         result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise bad_request(f"{name} {value!r} is not a number") from None
+        raise refuse("field.unparsable_number", name=name, value=value) from None
     if not result.is_finite():
-        raise bad_request(f"{name} is not finite")
+        raise refuse("field.not_finite", name=name)
     return result
 
 
@@ -94,7 +62,7 @@ def check_lengths(body: dict[str, Any], limits: dict[str, int]) -> None:
     for name, limit in limits.items():
         value = path(body, name)
         if isinstance(value, str) and len(value) > limit:
-            raise too_long(name, limit, len(value))
+            raise refuse("field.too_long", field=name, limit=limit, length=len(value))
 
 
 # ---------------------------------------------------------------- customers
@@ -106,14 +74,14 @@ def checked_customer(
     customer = dict(body)
     name = customer.get("DisplayName") or _derived_name(customer)
     if not name:
-        raise required("DisplayName")
+        raise refuse("field.required", param="DisplayName")
     if any(mark in name for mark in _FORBIDDEN_IN_NAMES):
-        raise invalid_string(name)
+        raise refuse("customer.name_invalid", name=name)
     customer["DisplayName"] = name
     check_lengths(customer, CUSTOMER_LIMITS)
     _check_email(customer)
     if name_taken(name):
-        raise duplicate_name()
+        raise refuse("customer.name_taken")
     customer.setdefault("CurrencyRef", {"value": home_currency})
     _check_currency(customer)
     customer.setdefault("Active", True)
@@ -130,13 +98,13 @@ def _derived_name(customer: dict[str, Any]) -> str:
 def _check_email(customer: dict[str, Any]) -> None:
     email = path(customer, "PrimaryEmailAddr.Address")
     if email is not None and "@" not in str(email):
-        raise business("PrimaryEmailAddr.Address must be an email address (name@domain)")
+        raise refuse("customer.email_invalid")
 
 
 def _check_currency(body: dict[str, Any]) -> None:
     code = path(body, "CurrencyRef.value")
     if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
-        raise invalid_reference("Currency", code)
+        raise refuse("customer.currency_unknown", code=code)
 
 
 def _mask_tax_id(customer: dict[str, Any]) -> None:
@@ -174,7 +142,7 @@ def priced_invoice(
     customer = _customer_of(invoice, customers)
     lines = [ln for ln in invoice.get("Line") or [] if ln.get("DetailType") != "SubTotalLineDetail"]
     if not lines:
-        raise required("Line")
+        raise refuse("field.required", param="Line")
     totals = _totals(lines, invoice, tax or explicit_tax)
     _check_sent_total(invoice, totals.total)
     check_lengths(invoice, INVOICE_LIMITS)
@@ -196,10 +164,10 @@ def priced_invoice(
 def _customer_of(body: dict[str, Any], customers: Lookup) -> dict[str, Any]:
     ref = path(body, "CustomerRef.value")
     if not ref:
-        raise required("CustomerRef")
+        raise refuse("field.required", param="CustomerRef")
     customer = customers(str(ref))
     if customer is None:
-        raise invalid_reference("Customer", ref)
+        raise refuse("customer.unknown", ident=ref)
     return customer
 
 
@@ -213,12 +181,12 @@ def _totals(lines: list[dict[str, Any]], invoice: dict[str, Any], tax: TaxRule) 
 def _kind(line: dict[str, Any]) -> str:
     detail = line.get("DetailType")
     if not detail:
-        raise required("Line.DetailType")
+        raise refuse("field.required", param="Line.DetailType")
     kinds = {"SalesItemLineDetail": "sales", "DiscountLineDetail": "discount"}
     if detail not in kinds:
-        raise business(f"line detail type {detail} is not supported by the sandbox")
+        raise refuse("line.detail_type_unsupported", detail=detail)
     if line.get("Amount") is None and not _percent_discount(line):
-        raise required("Line.Amount")
+        raise refuse("field.required", param="Line.Amount")
     return kinds[detail]
 
 
@@ -228,7 +196,7 @@ def _sales_amount(line: dict[str, Any]) -> Decimal:
     if detail.get("Qty") is not None and detail.get("UnitPrice") is not None:
         product = amount(detail["Qty"], "Qty") * amount(detail["UnitPrice"], "UnitPrice")
         if abs(product - value) > Decimal("0.005"):
-            raise amount_calculation(value)
+            raise refuse("line.amount_not_qty_times_price", amount=value)
     return value
 
 
@@ -242,7 +210,7 @@ def _discount(line: dict[str, Any], subtotal: Decimal) -> Decimal:
         line["Amount"] = cents(subtotal * percent / 100)
     value = amount(line["Amount"], "Line.Amount")
     if value < 0:
-        raise business("a discount amount cannot be negative")
+        raise refuse("line.discount_negative")
     return value
 
 
@@ -264,31 +232,27 @@ def _tax(invoice: dict[str, Any]) -> Decimal:
         return summed
     total = amount(detail["TotalTax"], "TotalTax")
     if lines and summed != total:
-        raise business(f"TxnTaxDetail.TotalTax {total} is not the sum of its TaxLines {summed}")
+        raise refuse("tax.total_not_sum", total=total, summed=summed)
     return total
 
 
 def _check_sent_total(invoice: dict[str, Any], total: Decimal) -> None:
     if invoice.get("TotalAmt") is not None and amount(invoice["TotalAmt"], "TotalAmt") != total:
-        raise business(
-            f"TotalAmt {invoice['TotalAmt']} does not equal lines - discount + tax ({total})"
-        )
+        raise refuse("document.total_mismatch", sent=invoice["TotalAmt"], total=total)
 
 
 def settle_currency(doc: dict[str, Any], customer: dict[str, Any], home: str) -> None:
     currency = path(customer, "CurrencyRef.value") or home
     given = path(doc, "CurrencyRef.value")
     if given is not None and given != currency:
-        raise business(
-            f"the transaction currency {given} must be the customer's currency {currency}"
-        )
+        raise refuse("document.currency_not_customers", given=given, currency=currency)
     doc["CurrencyRef"] = {"value": currency}
     if currency == home:
         doc["ExchangeRate"] = Decimal(1)
     elif doc.get("ExchangeRate") is None:
-        raise required("ExchangeRate")
+        raise refuse("document.rate_missing")
     elif amount(doc["ExchangeRate"], "ExchangeRate") <= 0:
-        raise business("ExchangeRate must be greater than zero")
+        raise refuse("document.rate_not_positive")
 
 
 # -------------------------------------------------------------- credit memos
@@ -307,14 +271,13 @@ def priced_credit_memo(
 def check_currency_kept(current: dict[str, Any], updated: dict[str, Any]) -> None:
     before, after = path(current, "CurrencyRef.value"), path(updated, "CurrencyRef.value")
     if before is not None and after != before:
-        raise business(f"the customer's currency {before} cannot be changed to {after}")
+        raise refuse("customer.currency_changed", before=before, after=after)
 
 
 # ----------------------------------------------------------------- payments
 
-#: the transactions a payment line may link, by ``TxnType`` (Intuit's Payment reference:
-#: Expense, Check, CreditCardCredit, JournalEntry, CreditMemo, Invoice; the sandbox models
-#: these four). All but CreditMemo are charges the payment pays; a CreditMemo is credit.
+#: the transactions a payment line may link, by ``TxnType``. All but CreditMemo are charges
+#: the payment pays; a CreditMemo is credit.
 LINKABLE = ("Invoice", "CreditMemo", "Check", "Expense")
 CHARGES = ("Invoice", "Check", "Expense")
 
@@ -341,7 +304,7 @@ def checked_payment(
     customer = _customer_of(payment, customers)
     total = amount(payment.get("TotalAmt"), "TotalAmt")
     if total < 0:
-        raise business("TotalAmt cannot be negative")
+        raise refuse("payment.total_negative")
     applications = _applications(payment, linkable)
     owed = _applied_from_cash(applications, total)
     check_lengths(payment, PAYMENT_LIMITS)
@@ -354,12 +317,9 @@ def _applied_from_cash(applications: list[Application], total: Decimal) -> Decim
     paid = sum((a.amount for a in applications if a.txn_type in CHARGES), Decimal(0))
     credit = sum((a.amount for a in applications if a.txn_type == "CreditMemo"), Decimal(0))
     if credit > paid:
-        raise business(f"the lines spend {credit} of credit on charges that take only {paid}")
+        raise refuse("payment.credit_over_charges", credit=credit, paid=paid)
     if paid - credit > total:
-        raise business(
-            f"the lines apply {paid - credit} beyond the credit spent, more than the "
-            f"payment's TotalAmt {total}"
-        )
+        raise refuse("payment.over_total", applied=paid - credit, total=total)
     return paid - credit
 
 
@@ -375,8 +335,8 @@ def _applications(
         key = (txn_type, str(txn["Id"]))
         left = open_balance.get(key, amount(txn["Balance"], "Balance"))
         if value <= 0 or value > left:
-            raise business(
-                f"the payment applies {value} to {txn_type} {key[1]} whose open balance is {left}"
+            raise refuse(
+                "payment.over_balance", amount=value, txn_type=txn_type, ident=key[1], left=left
             )
         open_balance[key] = left - value
         applications.append(Application(txn, txn_type, value))
@@ -388,15 +348,15 @@ def _linked(
 ) -> tuple[str, dict[str, Any]]:
     linked = line.get("LinkedTxn") or []
     if len(linked) != 1:
-        raise business("each payment line must link exactly one transaction (LinkedTxn)")
+        raise refuse("payment.line_links_not_one")
     txn_type = linked[0].get("TxnType")
     if txn_type not in LINKABLE:
-        raise business(f"a payment line linked to {txn_type} is not supported")
+        raise refuse("payment.link_unsupported", txn_type=txn_type)
     txn = linkable(txn_type)(str(linked[0].get("TxnId")))
     if txn is None:
-        raise invalid_reference(txn_type, linked[0].get("TxnId"))
+        raise refuse("payment.linked_unknown", txn_type=txn_type, ident=linked[0].get("TxnId"))
     if str(path(txn, "CustomerRef.value")) != customer_id:
-        raise business(f"{txn_type} {txn['Id']} belongs to another customer")
+        raise refuse("payment.linked_other_customer", txn_type=txn_type, ident=txn["Id"])
     return txn_type, txn
 
 
@@ -408,7 +368,7 @@ def _payment_currency(
 ) -> None:
     for application in applications:
         if path(application.txn, "CurrencyRef.value") != path(customer, "CurrencyRef.value"):
-            raise business("the payment and the transactions it links must share one currency")
+            raise refuse("payment.currency_mixed")
     if payment.get("ExchangeRate") is None and applications:
         payment["ExchangeRate"] = applications[0].txn.get("ExchangeRate", Decimal(1))
     settle_currency(payment, customer, home)
@@ -422,14 +382,14 @@ def checked_payment_update(
     unchanged, and TotalAmt and CustomerRef cannot change."""
     total = amount(current["TotalAmt"], "TotalAmt")
     if merged.get("TotalAmt") is not None and amount(merged["TotalAmt"], "TotalAmt") != total:
-        raise business("the sandbox does not model changing a payment's TotalAmt")
+        raise refuse("payment.total_changed")
     if path(merged, "CustomerRef.value") != path(current, "CustomerRef.value"):
-        raise business("a payment's customer cannot be changed")
+        raise refuse("payment.customer_changed")
     kept, added = _split_lines(current.get("Line") or [], merged.get("Line") or [])
     new = _applications(merged, linkable, added)
     for application in new:
         if path(application.txn, "CurrencyRef.value") != path(current, "CurrencyRef.value"):
-            raise business("the payment and the transactions it links must share one currency")
+            raise refuse("payment.currency_mixed")
     before = [Application({}, _txn_type(ln), amount(ln["Amount"], "Amount")) for ln in kept]
     owed = _applied_from_cash(before + new, total)
     check_lengths(merged, PAYMENT_LIMITS)
@@ -443,10 +403,7 @@ def _split_lines(before: list[Any], after: list[Any]) -> tuple[list[Any], list[A
     for line in before:
         match = next((ln for ln in added if _line_key(ln) == _line_key(line)), None)
         if match is None:
-            raise business(
-                "the sandbox does not model unapplying a payment: send every line it "
-                "already has, unchanged, and add the new ones"
-            )
+            raise refuse("payment.line_removed")
         added.remove(match)
     return before, added
 

@@ -1,5 +1,6 @@
 """A local QuickBooks Online v3 sandbox: a Starlette app enforcing the parts of the QBO
-contract syncledger relies on, over an in-memory or SQLite book.
+contract syncledger relies on, over an in-memory or SQLite book. What it refuses, with
+QBO's codes and where each rule comes from, is ``refusals.py``.
 
 Endpoints (``{realm}`` is the company id given to ``create_app``):
 
@@ -7,16 +8,15 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   client credentials in HTTP Basic (or the form); rotating single-use refresh tokens.
 - ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo|purchase|item}``: create;
   update of a customer, invoice or payment when the body has ``Id`` + ``SyncToken``
-  (``sparse``: only the fields sent change; a stale token is 5010; a payment update may
-  only add lines); ``?operation=void`` for invoices. A payment with ``TotalAmt`` 0 whose
-  lines link an invoice and a credit memo applies that credit. A refund of a customer's
-  credit is a ``Purchase`` (cheque) to the customer against Accounts Receivable, linked to
-  the credit by a payment: a zero payment with a Check line and a CreditMemo line for a
-  credit memo's credit, or a Check line added to the overpaying payment for its
-  ``UnappliedAmt`` (``qbo_purchases``). An ``Item`` is a product or service a sales line
-  names by ``ItemRef``; the company starts with ``Services`` (Id 1), a line naming no item
-  is 2500 and an item name taken is 6240 (``qbo_items``). Item writes pass the same fault
-  injection and ``requestid`` replay as every other write.
+  (``sparse``: only the fields sent change; a payment update may only add lines);
+  ``?operation=void`` for invoices. A payment with ``TotalAmt`` 0 whose lines link an
+  invoice and a credit memo applies that credit. A refund of a customer's credit is a
+  ``Purchase`` (cheque) to the customer against Accounts Receivable, linked to the credit
+  by a payment: a zero payment with a Check line and a CreditMemo line for a credit memo's
+  credit, or a Check line added to the overpaying payment for its ``UnappliedAmt``
+  (``qbo_purchases``). An ``Item`` is a product or service a sales line
+  names by ``ItemRef``; the company starts with ``Services`` (Id 1) (``qbo_items``). Item
+  writes pass the same fault injection and ``requestid`` replay as every other write.
   ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
 - ``GET /v3/company/{realm}/preferences`` and ``GET /v3/company/{realm}/companyinfo/{realm}``:
   the company's tax model (``qbo_tax``: US with automated sales tax when ``ast_rate`` is
@@ -25,8 +25,7 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   ``GET /v3/company/{realm}/cdc?entities=&changedSince=``, ``POST .../batch`` (≤ 30 items,
   ``requestid`` ≤ 36, ``bId`` ≤ 10 then).
 - Throttling per realm: ``per_second`` / ``per_minute`` (QBO: 10 and 500) and
-  ``batch_per_minute`` (40) answer 429 with QBO's ThrottleExceeded fault (003001). QBO sends
-  no ``Retry-After`` on these, and neither does the sandbox; injected 429s do.
+  ``batch_per_minute`` (40) answer 429 with QBO's ThrottleExceeded fault.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
   ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant`` (a fresh refresh token, as a
   consent flow would give), ``POST oauth/expire`` (expire every access token).
@@ -54,7 +53,7 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.qbo.sandbox.book import SandboxBook
-from syncledger.adapters.qbo.sandbox.errors import QboFault, bad_request, business, server_error
+from syncledger.adapters.qbo.sandbox.errors import QboFault, refuse
 from syncledger.adapters.qbo.sandbox.items import seed_items
 from syncledger.adapters.qbo.sandbox.service import QboSandbox
 from syncledger.adapters.qbo.sandbox.tax import US, CompanyTax
@@ -177,7 +176,7 @@ async def _answer(
     if not write:
         return 200, encode_json(await handler(request, sandbox))
     if sandbox.faults.take("fail_writes"):
-        raise server_error(sandbox.faults.fail_status)
+        raise refuse("server.injected", status=sandbox.faults.fail_status)
     requestid = _requestid(request, BATCH_REQUESTID_LIMIT if batch else REQUESTID_LIMIT)
     earlier = sandbox.book.reply_for(requestid) if requestid else None
     if earlier is not None:
@@ -191,10 +190,7 @@ async def _answer(
 def _requestid(request: Request, limit: int) -> str | None:
     requestid = request.query_params.get("requestid")
     if requestid is not None and len(requestid) > limit:
-        raise business(
-            f"You cannot enter more than {limit} characters in the request_id field. You "
-            f"tried entering {len(requestid)} characters."
-        )
+        raise refuse("request.requestid_too_long", limit=limit, length=len(requestid))
     return requestid
 
 
@@ -202,7 +198,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return decode_json(await request.body())
     except ValueError:
-        raise bad_request("the request body is not valid JSON") from None
+        raise refuse("request.not_json") from None
 
 
 async def _write(request: Request, sandbox: QboSandbox) -> Any:

@@ -10,19 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.qbo.sandbox.book import ENTITIES, SandboxBook, entity_name
-from syncledger.adapters.qbo.sandbox.errors import (
-    QboFault,
-    bad_request,
-    batch_too_big,
-    business,
-    not_found,
-    required,
-    stale_object,
-    throttled,
-    unauthenticated,
-    unauthorized_realm,
-    unsupported,
-)
+from syncledger.adapters.qbo.sandbox.errors import QboFault, refuse
 from syncledger.adapters.qbo.sandbox.items import booked_lines, checked_item
 from syncledger.adapters.qbo.sandbox.purchases import as_charge, checked_purchase, receivable_left
 from syncledger.adapters.qbo.sandbox.query import parse
@@ -112,15 +100,15 @@ class QboSandbox(FaultInjection):
     def admit(self, realm: str, authorization: str | None, *, batch: bool = False) -> None:
         """Realm, bearer token, injected and real throttling, in that order."""
         if realm != self.realm_id:
-            raise unauthorized_realm(realm)
+            raise refuse("auth.realm_denied", realm=realm)
         if self.require_auth and not self._bearer_ok(authorization):
-            raise unauthenticated()
+            raise refuse("auth.token_invalid")
         if self.faults.take("throttle"):
-            raise throttled(self.faults.retry_after)
+            raise refuse("limit.throttled", retry_after=self.faults.retry_after)
         limits = [self._throttle] + ([self._batch_throttle] if batch else [])
         if any(limit.admit(realm) is not None for limit in limits):
             self.throttled += 1
-            raise throttled()
+            raise refuse("limit.throttled")
 
     def _bearer_ok(self, authorization: str | None) -> bool:
         scheme, _, token = (authorization or "").partition(" ")
@@ -131,7 +119,7 @@ class QboSandbox(FaultInjection):
     def write(self, resource: str, operation: str | None, body: Any) -> dict[str, Any]:
         kind = _entity(resource)
         if not isinstance(body, dict):
-            raise bad_request(f"the body of a {kind} write must be a JSON object")
+            raise refuse("request.not_object", kind=kind)
         with self.book.transaction():
             record = self._apply(kind, operation, body)
         return {kind: self._present(kind, record), "time": self._now()}
@@ -140,7 +128,7 @@ class QboSandbox(FaultInjection):
         kind = _entity(resource)
         record = self.book.get(kind, ident)
         if record is None:
-            raise not_found(kind, ident)
+            raise refuse("record.not_found", entity=kind, ident=ident)
         return {kind: self._present(kind, record), "time": self._now()}
 
     def preferences(self) -> dict[str, Any]:
@@ -151,21 +139,21 @@ class QboSandbox(FaultInjection):
     def company_info(self, ident: str) -> dict[str, Any]:
         """``GET companyinfo/{realm}``: the company's ``CompanyInfo`` (its ``Country``)."""
         if ident != self.realm_id:
-            raise not_found("CompanyInfo", ident)
+            raise refuse("record.not_found", entity="CompanyInfo", ident=ident)
         return {"CompanyInfo": self.company_tax.company_info(self.realm_id), "time": self._now()}
 
     def query(self, statement: str | None) -> dict[str, Any]:
         if not statement:
-            raise required("query")
+            raise refuse("field.required", param="query")
         query = parse(statement)
         rows = self._present_all(query.entity, self.book.records(query.entity))
         return {"QueryResponse": query.run(rows), "time": self._now()}
 
     def cdc(self, entities: str | None, changed_since: str | None) -> dict[str, Any]:
         if not entities:
-            raise required("entities")
+            raise refuse("field.required", param="entities")
         if not changed_since:
-            raise required("changedSince")
+            raise refuse("field.required", param="changedSince")
         since = _moment(changed_since)
         blocks = [self._changed(_entity(name.strip()), since) for name in entities.split(",")]
         return {"CDCResponse": [{"QueryResponse": blocks}], "time": self._now()}
@@ -173,9 +161,9 @@ class QboSandbox(FaultInjection):
     def batch(self, body: Any, requestid: str | None) -> dict[str, Any]:
         items = body.get("BatchItemRequest") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
-            raise required("BatchItemRequest")
+            raise refuse("field.required", param="BatchItemRequest")
         if len(items) > BATCH_LIMIT:
-            raise batch_too_big(len(items), BATCH_LIMIT)
+            raise refuse("batch.too_big", size=len(items), limit=BATCH_LIMIT)
         answers = [self._batch_item(item, requestid) for item in items]
         return {"BatchItemResponse": answers, "time": self._now()}
 
@@ -185,7 +173,7 @@ class QboSandbox(FaultInjection):
         if operation == "void":
             return self._void(kind, body)
         if operation not in (None, "create", "update"):
-            raise unsupported(f"{operation} on {kind}")
+            raise refuse("request.unsupported", operation=f"{operation} on {kind}")
         if body.get("Id") is not None:
             return self._update(kind, body)
         create = {
@@ -263,7 +251,7 @@ class QboSandbox(FaultInjection):
             return self.book.put(kind, self._repriced(current, merged))
         if kind == "Payment":
             return self._updated_payment(current, merged)
-        raise unsupported(f"update on {kind}")
+        raise refuse("request.unsupported", operation=f"update on {kind}")
 
     def _updated_payment(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
         """Lines added to a payment apply its unapplied amount (e.g. to a refund cheque)."""
@@ -284,16 +272,16 @@ class QboSandbox(FaultInjection):
 
     def _repriced(self, current: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
         if _voided(current):
-            raise business("a voided invoice cannot be changed")
+            raise refuse("invoice.voided")
         paid = amount(current["TotalAmt"], "TotalAmt") - amount(current["Balance"], "Balance")
         invoice = self._priced(merged, paid=paid)
         if invoice["Balance"] < 0:
-            raise business(f"the new total is below the {paid} already paid on this invoice")
+            raise refuse("invoice.below_paid", paid=paid)
         return invoice | _keys(current)
 
     def _void(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         if kind != "Invoice":
-            raise unsupported(f"void on {kind}")
+            raise refuse("request.unsupported", operation=f"void on {kind}")
         current = self._current(kind, body)
         note = str(current.get("PrivateNote") or "")
         voided_note = note if note.startswith("Voided") else ("Voided\n" + note).strip()
@@ -304,11 +292,11 @@ class QboSandbox(FaultInjection):
     def _current(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         current = self.book.get(kind, body.get("Id"))
         if current is None:
-            raise not_found(kind, body.get("Id"))
+            raise refuse("record.not_found", entity=kind, ident=body.get("Id"))
         if body.get("SyncToken") is None:
-            raise required("SyncToken")
+            raise refuse("field.required", param="SyncToken")
         if str(body["SyncToken"]) != current["SyncToken"]:
-            raise stale_object()
+            raise refuse("record.stale")
         return current
 
     def _priced(self, body: dict[str, Any], paid: Decimal) -> dict[str, Any]:
@@ -375,17 +363,17 @@ class QboSandbox(FaultInjection):
 
     def _batch_answer(self, item: Any, bid: str, requestid: str | None) -> dict[str, Any]:
         if not isinstance(item, dict) or not bid:
-            raise required("bId")
+            raise refuse("field.required", param="bId")
         if requestid and len(bid) > BATCH_BID_LIMIT:
-            raise business(f"bId {bid!r} is longer than {BATCH_BID_LIMIT} characters")
+            raise refuse("batch.bid_too_long", bid=bid, limit=BATCH_BID_LIMIT)
         if "Query" in item:
             return {"QueryResponse": self.query(str(item["Query"]))["QueryResponse"]}
         kind = next((k for k in ENTITIES if k in item), None)
         if kind is None:
-            raise bad_request(f"a batch item needs an entity ({', '.join(ENTITIES)})")
+            raise refuse("batch.no_entity", entities=", ".join(ENTITIES))
         operation = item.get("operation")
         if operation not in ("create", "update"):
-            raise unsupported(f"{operation} in a batch")
+            raise refuse("request.unsupported", operation=f"{operation} in a batch")
         answer = self.write(kind, operation, item[kind])
         return {kind: answer[kind]}
 
@@ -397,7 +385,7 @@ def _entity(resource: str) -> str:
     try:
         return entity_name(resource)
     except KeyError:
-        raise unsupported(f"entity {resource}") from None
+        raise refuse("request.unsupported", operation=f"entity {resource}") from None
 
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
@@ -424,5 +412,5 @@ def _moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace(" ", "+"))
     except ValueError:
-        raise bad_request(f"changedSince {text!r} is not an ISO 8601 date-time") from None
+        raise refuse("cdc.since_invalid", since=text) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -31,15 +31,10 @@ The model is chosen when the sandbox is made (``CompanyTax``):
   TxnTaxDetail).
 
 In a US company (either model) a sales line's ``TaxCodeRef`` is one of the pseudo codes
-``TAX`` / ``NON``: anything else is 6100 "Invalid Line TaxCode in the request" (Intuit's
-IPP error code list). In every model, the body's tax fields keep to Finance.xsd (its
-schema is Apache-2.0, but it is not copied here: the rules are in ``TXN_TAX_DETAIL_FIELDS``
-and ``GLOBAL_TAX_CALCULATION``): ``TxnTaxDetail`` holds only the elements of the
-``TxnTaxDetail`` complexType (else 2010 "Request has invalid or unsupported property", as
-QBO answers an unknown property: intuit/QuickBooks-V3-Java-SDK#181), and
-``GlobalTaxCalculation`` is one of ``GlobalTaxCalculationEnum`` (else 2170 "Invalid
-Enumeration"). The XSDs cited are in intuit/QuickBooks-V3-Java-SDK,
-``ipp-v3-java-data/src/main/xsd/``.
+``TAX`` / ``NON``. In every model, the body's tax fields keep to Finance.xsd (its schema is
+Apache-2.0, but it is not copied here: the rules are in ``TXN_TAX_DETAIL_FIELDS`` and
+``GLOBAL_TAX_CALCULATION``; the refusals, with their sources, in ``refusals.py``). The XSDs
+cited are in intuit/QuickBooks-V3-Java-SDK, ``ipp-v3-java-data/src/main/xsd/``.
 
 Not modelled: tax agencies, TaxCode / TaxRate entities and their queries, jurisdictions by
 address (one rate for every document), shipping tax, tax-inclusive amounts, non-US tax
@@ -52,11 +47,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.qbo.sandbox.errors import (
-    bad_request,
-    invalid_enumeration,
-    invalid_line_tax_code,
-)
+from syncledger.adapters.qbo.sandbox.errors import refuse
 from syncledger.adapters.qbo.sandbox.rules import amount, cents, explicit_tax, path
 
 US = "US"
@@ -151,20 +142,20 @@ def check_tax_fields(document: dict[str, Any]) -> None:
     """The document's tax fields keep to Finance.xsd (see the module docstring)."""
     detail = document.get("TxnTaxDetail")
     if detail is not None and not isinstance(detail, dict):
-        raise bad_request("TxnTaxDetail must be an object")
+        raise refuse("tax.detail_not_object")
     unknown = sorted(set(detail or {}) - set(TXN_TAX_DETAIL_FIELDS))
     if unknown:
-        raise bad_request(f"Property Name:{unknown[0]} specified is unsupported or invalid")
+        raise refuse("tax.detail_unknown_property", name=unknown[0])
     mode = document.get("GlobalTaxCalculation")
     if mode is not None and mode not in GLOBAL_TAX_CALCULATION:
-        raise invalid_enumeration(mode)
+        raise refuse("tax.calculation_invalid", value=mode)
 
 
 def _check_us_line_codes(lines: list[dict[str, Any]]) -> None:
     for line in lines:
         code = path(line, f"{SALES_LINE}.TaxCodeRef.value")
         if code is not None and code not in US_LINE_CODES:
-            raise invalid_line_tax_code(code)
+            raise refuse("tax.us_line_code_invalid", code=code)
 
 
 def _taxed(line: dict[str, Any]) -> bool:
@@ -178,7 +169,7 @@ def _after_discount(
     before tax (``ApplyTaxAfterDiscount`` true)."""
     flag = document.get("ApplyTaxAfterDiscount")
     if flag is not None and not isinstance(flag, bool):
-        raise bad_request("ApplyTaxAfterDiscount must be true or false")
+        raise refuse("tax.after_discount_not_bool")
     if not flag or not discount or not taxable:
         return taxable
     subtotal = sum((amount(ln["Amount"], "Line.Amount") for ln in lines), Decimal(0))

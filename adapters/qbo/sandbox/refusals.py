@@ -1,0 +1,254 @@
+"""Everything the QBO sandbox refuses: one row per rule, with the HTTP status, QBO's error
+``code`` and the ``Detail`` of its fault (``{placeholders}`` filled in per refusal); each
+code's ``Message`` and fault ``type`` are in ``MESSAGES`` / ``FAULT_TYPES``, the two rows
+that name an ``element`` in ``ELEMENTS``. The sandbox's checks raise by rule name through
+``errors.refuse``.
+
+Sources, as marked below: Intuit's error codes (developer.intuit.com "Handling common
+errors"); Intuit's IPP error code list (validation codes 6000-6999, copied at
+insighthk.com/service/quickbooksrepair/IPP-Error-Codes.html); Intuit's XSDs
+(intuit/QuickBooks-V3-Java-SDK ``ipp-v3-java-data/src/main/xsd/``); the pages PLATFORMS.md
+cites for limits. "QBO behaviour" marks the rules the sandbox's notes gave as QBO's;
+"the sandbox's check" those they gave no source for; "stricter than QBO" what QBO would
+accept and the sandbox refuses.
+"""
+
+from __future__ import annotations
+
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+
+VALIDATION = "ValidationFault"
+#: each code's ``Message``, as the sandbox answers it
+MESSAGES = {
+    "120": "Authorization Failure",
+    "500": "Unsupported Operation",
+    "610": "Object Not Found",
+    "1040": "Batch size exceeds allowed limit",
+    "2010": "Request has invalid or unsupported property",
+    "2020": "Required param missing, need to supply the required value for the API",
+    "2040": "Invalid String. The String may contain unsupported or illegal chars",
+    "2050": "String length is either shorter or longer than supported by specification",
+    "2170": "Invalid Enumeration",
+    "2500": "Invalid Reference Id",
+    "3001": "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+    "3200": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+    "4000": "Error parsing query",
+    "4001": "Invalid query",
+    "5010": "Stale Object Error",
+    "6000": "A business validation error has occurred while processing your request",
+    "6070": "Amount calculation incorrect in the request",
+    "6100": "Invalid Line TaxCode in the request",
+    "6240": "Duplicate Name Exists Error",
+    "10000": "An application error has occurred while processing your request",
+}
+#: the fault ``type`` of the codes that are not a ``ValidationFault``
+FAULT_TYPES = {
+    "120": "AuthorizationFault",
+    "3001": "SERVICE",
+    "3200": "AuthenticationFault",
+    "10000": "SystemFault",
+}
+#: the ``element`` a refusal names (empty for the others)
+ELEMENTS = {"line.item_unknown": "Line.SalesItemLineDetail.ItemRef", "item.name_taken": "Name"}
+
+CODES = "Intuit's error codes"
+IPP = "Intuit's IPP error code list"
+RULE = f"QBO behaviour; code: {CODES}"
+CHECK = f"the sandbox's check, no source recorded; code: {CODES}"
+UNMODELLED = "stricter than QBO: the sandbox does not model this case and refuses it"
+BV = "Business Validation Error: "
+
+REFUSALS = RefusalTable(
+    "qbo",
+    # ------------------------------------------------ gates, limits and the request itself
+    Refusal("auth.token_invalid", 401, "3200", "Token invalid or expired: refresh the access token",
+            f"{CODES}; a missing, unknown or expired bearer token"),
+    Refusal("auth.realm_denied", 403, "120",
+            "AuthorizationFailure: this token has no access to company {realm}",
+            f"{CODES}; the sandbox serves one company (realm)"),
+    Refusal("limit.throttled", 429, "3001", "The request limit was reached.  Try again later",
+            "ThrottleExceeded 003001 (PLATFORMS.md); the limits: 10 a second per realm and app,"
+            " 500 a minute per realm, 40 batch requests a minute per realm and app"
+            " (developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles). QBO"
+            " sends no Retry-After on these, nor does the sandbox; injected 429s do"),
+    Refusal("server.injected", 500, "10000", "System Failure Error: injected by the sandbox",
+            f"{CODES}; answered to injected write failures (with their status)"),
+    Refusal("request.not_json", 400, "2010", "the request body is not valid JSON", CODES),
+    Refusal("request.not_object", 400, "2010", "the body of a {kind} write must be a JSON object",
+            CODES),
+    Refusal("request.unsupported", 400, "500", "Operation {operation} is not supported.",
+            f"{CODES}; entities and operations the sandbox does not model"),
+    Refusal("request.requestid_too_long", 400, "6000",
+            BV + "You cannot enter more than {limit} characters in the request_id field. You"
+            " tried entering {length} characters.",
+            "requestid: at most 50 characters, 36 in a batch (blogs.intuit.com/2015/04/06/15346/,"
+            " PLATFORMS.md)"),
+    Refusal("record.not_found", 400, "610",
+            "Object Not Found : Something you're trying to use has been made inactive or"
+            " deleted ({entity} {ident})", CODES),
+    Refusal("record.stale", 400, "5010",
+            "Stale Object Error : You and sandbox were working on this at the same time."
+            " sandbox finished before you did, so your work was not saved.",
+            f"{CODES}; an update's SyncToken must be the record's"),
+    # ------------------------------------------------------------ fields of a request
+    Refusal("field.required", 400, "2020", "Required parameter {param} is missing in the request",
+            CODES),
+    Refusal("field.not_a_number", 400, "2010", "{name} is not a number", CODES),
+    Refusal("field.unparsable_number", 400, "2010", "{name} {value!r} is not a number", CODES),
+    Refusal("field.not_finite", 400, "2010", "{name} is not finite", CODES),
+    Refusal("field.too_long", 400, "2050", "{field} is {length} characters long; the maximum is"
+            " {limit}", f"{CODES}; the lengths are the *_LIMITS beside each check (Customer.Notes"
+            " 1024: IntuitNamesTypes.xsd, 'Max. length: 1024 characters'; the adapter had 2000)"),
+    # ---------------------------------------------------------------- customers, items
+    Refusal("customer.name_invalid", 400, "2040", "Element contains invalid characters. {name}",
+            "':' (it separates parent and sub-customer names), tab or newline in a name; 2040 as"
+            " QBO answered a Java SDK user's Rob:Barnett:Company (stackoverflow.com/q/24529982)"),
+    Refusal("customer.name_taken", 400, "6240",
+            "The name supplied already exists. : Another customer, vendor or employee is already"
+            " using this name. Please use a different name.",
+            f"{RULE}; DisplayName is unique among customers ignoring case"),
+    Refusal("customer.email_invalid", 400, "6000",
+            BV + "PrimaryEmailAddr.Address must be an email address (name@domain)", CHECK),
+    Refusal("customer.currency_unknown", 400, "2500", "Invalid Reference Id : Currency {code} not"
+            " found", f"{CODES}; a CurrencyRef is a three-letter upper-case code"),
+    Refusal("customer.currency_changed", 400, "6000",
+            BV + "the customer's currency {before} cannot be changed to {after}",
+            f"{RULE}; a customer's currency cannot change once set"),
+    Refusal("customer.unknown", 400, "2500", "Invalid Reference Id : Customer {ident} not found",
+            f"{CODES}; a CustomerRef or a cheque's payee"),
+    Refusal("item.name_taken", 400, "6240",
+            "The name supplied already exists. : Another product or service is already using"
+            " this name. Please use a different name.",
+            f"{CODES}; an item's Name is unique among items ignoring case"),
+    Refusal("item.type_unsupported", 400, "6000",
+            BV + "items of Type {type} are not modelled by the sandbox",
+            f"{UNMODELLED}: Service and NonInventory items only"),
+    Refusal("account.unknown", 400, "2500", "Invalid Reference Id : Account {ident} not found",
+            f"{CODES}; the sandbox's chart is purchases.CHART"),
+    # ------------------------------------------------------------ invoices, credit memos
+    Refusal("line.detail_type_unsupported", 400, "6000",
+            BV + "line detail type {detail} is not supported by the sandbox",
+            f"{UNMODELLED}: SalesItemLineDetail and DiscountLineDetail lines only"),
+    Refusal("line.amount_not_qty_times_price", 400, "6070",
+            "Amount is not equal to Qty * UnitPrice. Supplied value:{amount}",
+            f"{IPP}; a sales line's Amount is Qty × UnitPrice to the cent"),
+    Refusal("line.discount_negative", 400, "6000", BV + "a discount amount cannot be negative",
+            CHECK),
+    Refusal("line.item_unknown", 400, "2500", "Invalid Reference Id : Line.SalesItemLineDetail"
+            ".ItemRef", "a sales line's ItemRef names no item: the element, not the id, is named"
+            " (intuit/QuickBooks-V3-PHP-SDK#102, ruckus/quickbooks-ruby#251)"),
+    Refusal("line.item_inactive", 400, "2500",
+            "Invalid Reference Id : Something you're trying to use has been made inactive. Check"
+            " the fields with accounts, customers, items, vendors or employees.",
+            "a reference to an entity made inactive, here an item"
+            " (intuit/QuickBooks-V3-PHP-SDK#110)"),
+    Refusal("document.total_mismatch", 400, "6000",
+            BV + "TotalAmt {sent} does not equal lines - discount + tax ({total})",
+            f"{RULE}; a TotalAmt sent must be what the document adds up to"),
+    Refusal("document.currency_not_customers", 400, "6000",
+            BV + "the transaction currency {given} must be the customer's currency {currency}",
+            RULE),
+    Refusal("document.rate_missing", 400, "2020",
+            "Required parameter ExchangeRate is missing in the request",
+            "stricter than QBO on purpose: QBO would fill in its own daily rate for a"
+            " foreign-currency transaction; we never want a silent rate (a payment without one"
+            " takes its invoice's rate, standing in for QBO's)"),
+    Refusal("document.rate_not_positive", 400, "6000",
+            BV + "ExchangeRate must be greater than zero", CHECK),
+    Refusal("invoice.voided", 400, "6000", BV + "a voided invoice cannot be changed", CHECK),
+    Refusal("invoice.below_paid", 400, "6000",
+            BV + "the new total is below the {paid} already paid on this invoice", CHECK),
+    # --------------------------------------------------------------------------- tax
+    Refusal("tax.total_not_sum", 400, "6000",
+            BV + "TxnTaxDetail.TotalTax {total} is not the sum of its TaxLines {summed}", RULE),
+    Refusal("tax.detail_not_object", 400, "2010", "TxnTaxDetail must be an object",
+            "Finance.xsd, complexType TxnTaxDetail"),
+    Refusal("tax.detail_unknown_property", 400, "2010",
+            "Property Name:{name} specified is unsupported or invalid",
+            "Finance.xsd: only the elements of complexType TxnTaxDetail"
+            " (tax.TXN_TAX_DETAIL_FIELDS); as QBO answers an unknown property"
+            " (intuit/QuickBooks-V3-Java-SDK#181)"),
+    Refusal("tax.calculation_invalid", 400, "2170", "Invalid Enumeration : {value}",
+            "Finance.xsd, simpleType GlobalTaxCalculationEnum; the code: Intuit's 'Top QuickBooks"
+            " Online API errors' (developer.intuit.com/hub/blog/2017/06/08)"),
+    Refusal("tax.us_line_code_invalid", 400, "6100",
+            "Valid Line TaxCodes for US should be TAX or NON. Supplied value:{code}",
+            f"{IPP}; a US company's sales line TaxCodeRef is one of the pseudo codes TAX / NON"),
+    Refusal("tax.after_discount_not_bool", 400, "2010",
+            "ApplyTaxAfterDiscount must be true or false",
+            "Finance.xsd, Invoice.ApplyTaxAfterDiscount: 'If false or null, calculate the sales"
+            " tax first, and then apply the discount'"),
+    # ---------------------------------------------------------------------- payments
+    Refusal("payment.total_negative", 400, "6000", BV + "TotalAmt cannot be negative", CHECK),
+    Refusal("payment.line_links_not_one", 400, "6000",
+            BV + "each payment line must link exactly one transaction (LinkedTxn)", RULE),
+    Refusal("payment.link_unsupported", 400, "6000",
+            BV + "a payment line linked to {txn_type} is not supported",
+            f"{UNMODELLED}: of the TxnTypes Intuit's Payment reference lists (Expense, Check,"
+            " CreditCardCredit, JournalEntry, CreditMemo, Invoice) it links Invoice, CreditMemo,"
+            " Check and Expense"),
+    Refusal("payment.linked_unknown", 400, "2500", "Invalid Reference Id : {txn_type} {ident}"
+            " not found", CODES),
+    Refusal("payment.linked_other_customer", 400, "6000",
+            BV + "{txn_type} {ident} belongs to another customer", RULE),
+    Refusal("payment.over_balance", 400, "6000",
+            BV + "the payment applies {amount} to {txn_type} {ident} whose open balance is"
+            " {left}", f"{RULE}; each line within the transaction's open balance"),
+    Refusal("payment.credit_over_charges", 400, "6000",
+            BV + "the lines spend {credit} of credit on charges that take only {paid}",
+            f"{RULE}; as in Intuit's sample payment: TotalAmt 0, an Invoice line and a"
+            " CreditMemo line of 300 each"),
+    Refusal("payment.over_total", 400, "6000",
+            BV + "the lines apply {applied} beyond the credit spent, more than the payment's"
+            " TotalAmt {total}", f"{RULE}; the rest of TotalAmt is UnappliedAmt"),
+    Refusal("payment.currency_mixed", 400, "6000",
+            BV + "the payment and the transactions it links must share one currency", RULE),
+    Refusal("payment.total_changed", 400, "6000",
+            BV + "the sandbox does not model changing a payment's TotalAmt",
+            f"{UNMODELLED}: a payment update may only add lines"),
+    Refusal("payment.customer_changed", 400, "6000",
+            BV + "a payment's customer cannot be changed",
+            f"{UNMODELLED}: a payment update may only add lines"),
+    Refusal("payment.line_removed", 400, "6000",
+            BV + "the sandbox does not model unapplying a payment: send every line it already"
+            " has, unchanged, and add the new ones", f"{UNMODELLED}: unapplying"),
+    # ------------------------------------------------------ purchases (refund cheques)
+    Refusal("purchase.payment_type_invalid", 400, "6000",
+            BV + "PaymentType {payment_type} is not one of Cash, Check, CreditCard", CHECK),
+    Refusal("purchase.not_from_bank", 400, "6000",
+            BV + "a {payment_type} purchase is paid from a bank account, not {account}", CHECK),
+    Refusal("purchase.credit_card", 400, "6000",
+            BV + "credit card accounts are not modelled by the sandbox", UNMODELLED),
+    Refusal("purchase.line_unsupported", 400, "6000",
+            BV + "purchase lines other than AccountBasedExpenseLineDetail are not modelled by"
+            " the sandbox", f"{UNMODELLED}: item-based lines"),
+    Refusal("purchase.line_not_positive", 400, "6000",
+            BV + "a purchase line amount must be greater than zero", CHECK),
+    Refusal("purchase.total_mismatch", 400, "6000",
+            BV + "TotalAmt {sent} does not equal the sum of the lines ({total})", CHECK),
+    Refusal("purchase.receivable_without_customer", 400, "6000",
+            BV + "When you use Accounts Receivable, you must choose a customer in the Name"
+            " field.", "a line on Accounts Receivable needs a customer as the payee; QBO's"
+            " wording as the sandbox quoted it (no link recorded)"),
+    Refusal("purchase.payee_not_customer", 400, "6000",
+            BV + "the sandbox models only customers as the payee (EntityRef type Customer)",
+            f"{UNMODELLED}: vendors and employees as payees"),
+    # ---------------------------------------------------------- query, CDC and batch
+    Refusal("query.unparsable", 400, "4000", "QueryParserError: {detail}",
+            f"{CODES}; the sandbox's grammar is in query.py"),
+    Refusal("query.entity_unsupported", 400, "4000",
+            "QueryParserError: entity {entity} is not supported by the sandbox", UNMODELLED),
+    Refusal("query.not_filterable", 400, "4001",
+            "QueryValidationError: property '{name}' is not queryable on {entity}",
+            "only fields QBO marks filterable may be filtered or sorted on (query.FILTERABLE;"
+            " PrivateNote and Notes are not)"),
+    Refusal("cdc.since_invalid", 400, "2010", "changedSince {since!r} is not an ISO 8601"
+            " date-time", CODES),
+    Refusal("batch.too_big", 400, "1040", "The batch holds {size} items; the limit is {limit}",
+            f"{CODES}; at most 30 items (limits-and-throttles page; the batch page says 10: the"
+            " two conflict, PLATFORMS.md)"),
+    Refusal("batch.no_entity", 400, "2010", "a batch item needs an entity ({entities})", CODES),
+    Refusal("batch.bid_too_long", 400, "6000",
+            BV + "bId {bid!r} is longer than {limit} characters",
+            "a batch with a requestid: bId at most 10 characters (no source recorded)"),
+)  # fmt: skip
