@@ -5,17 +5,13 @@
   shows a create as ``POST /record/v1/servicesaleitem {"itemId": …}``) and, read-only,
   ``discountItem``. The account is seeded with the items the default mapping file names:
   service item 1 "Services" (booked to income account 54) and discount item 2 "Discount".
-- ``itemId`` (Item Name/Number) is required and unique among items of one type: NetSuite
-  allows one name on items of different types ("There is already an item with that name."
-  when it is not, NetSuite's knowledge base). Compared as written: whether NetSuite ignores
-  case here is unverified. The REST error code for the clash is unverified too; the SOAP
-  status codes include ``DUP_ITEM``, which the sandbox answers.
+- ``itemId`` (Item Name/Number) is unique among items of one type: NetSuite allows one
+  name on items of different types (``item.name_taken`` in ``refusals.py``).
 - ``incomeAccount``: an income account of the account (stricter than NetSuite, which may
   default it from the accounting preferences); ``subsidiary`` on a OneWorld account: a
   multiselect ``{"items": [{"id"}]}`` (Oracle help, "Format of Multiselects") of known
-  subsidiaries. ``taxSchedule``: a tax schedule of the account, required (the item
-  record's ``taxSchedule`` is in the REST metadata and was found mandatory in the
-  account's record metadata, issue 10; see ``netsuite_schema``). Seeded schedule: 1.
+  subsidiaries. ``taxSchedule``: a tax schedule of the account (``field.missing``).
+  Seeded schedule: 1.
 - SuiteQL table ``item``: ``id``, ``itemid``, ``displayname``, ``itemtype`` (``Service``,
   ``Discount``), ``incomeaccount``, ``isinactive``, ``externalid``, ``lastmodifieddate``.
 """
@@ -26,7 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from syncledger.adapters.netsuite.sandbox.errors import NsError, invalid_reference, missing
+from syncledger.adapters.netsuite.sandbox.errors import invalid_reference, missing, refuse
 from syncledger.adapters.netsuite.sandbox.rules import SUBSIDIARIES, Account, ref_id, required_ref
 
 SALE_ITEM = "serviceSaleItem"
@@ -59,21 +55,12 @@ def checked_item(
     if not isinstance(name, str) or not name.strip():
         raise missing("itemId")
     if name_taken(name):
-        raise duplicate_item()
+        raise refuse("item.name_taken", path="itemId")
     required_ref(item, "incomeAccount", INCOME_ACCOUNTS)
     required_ref(item, "taxSchedule", TAX_SCHEDULES)
     _check_subsidiaries(item, account)
     item.setdefault("isInactive", False)
     return item
-
-
-def duplicate_item() -> NsError:
-    return NsError(
-        400,
-        "DUP_ITEM",
-        "Error while accessing a resource. There is already an item with that name.",
-        path="itemId",
-    )
 
 
 def _check_subsidiaries(item: dict[str, Any], account: Account) -> None:

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.netsuite.sandbox.errors import bad_request, invalid_query
+from syncledger.adapters.netsuite.sandbox.errors import NsError, refuse
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool]
@@ -39,8 +39,12 @@ _US_DATE = re.compile(
 # ------------------------------------------------------------- record filter
 
 
+def _bad_filter(problem: str) -> NsError:
+    return refuse("filter.unreadable", problem=problem)
+
+
 def record_filter(text: str, zone: tzinfo) -> Predicate:
-    """A predicate over a record for a ``q`` expression; ``bad_request`` when unreadable."""
+    """A predicate over a record for a ``q`` expression; ``filter.unreadable`` when unreadable."""
     tokens = [t for t in _FILTER_TOKEN.findall(text) if t]
     groups: list[list[Predicate]] = [[]]
     while tokens:
@@ -50,19 +54,19 @@ def record_filter(text: str, zone: tzinfo) -> Predicate:
             if joiner == "OR":
                 groups.append([])
             elif joiner != "AND":
-                raise bad_request(f"Invalid query: expected AND or OR, found {joiner!r}")
+                raise _bad_filter(f"expected AND or OR, found {joiner!r}")
     return lambda record: any(all(p(record) for p in group) for group in groups)
 
 
 def _condition(tokens: list[str], zone: tzinfo) -> Predicate:
     if len(tokens) < 2:
-        raise bad_request("Invalid query: a condition needs a field and an operator")
+        raise _bad_filter("a condition needs a field and an operator")
     field, op = tokens.pop(0), tokens.pop(0).upper()
     if op in ("EMPTY", "EMPTY_NOT"):
         empty = op == "EMPTY"
         return lambda record: (_field(record, field) in (None, "")) is empty
     if not tokens:
-        raise bad_request(f"Invalid query: {op} needs a value")
+        raise _bad_filter(f"{op} needs a value")
     value = tokens.pop(0)
     negate = op.endswith("_NOT")
     test = _test(op.removesuffix("_NOT"), value, zone)
@@ -94,7 +98,7 @@ def _test(op: str, raw: str, zone: tzinfo) -> Callable[[Any], bool]:
         return lambda v: v is not None and _text(v) in options
     if op in ("AFTER", "ON_OR_AFTER", "BEFORE", "ON_OR_BEFORE", "ON"):
         return _date_test(op, _unquote(raw), zone)
-    raise bad_request(f"Invalid query: unknown operator {op}")
+    raise _bad_filter(f"unknown operator {op}")
 
 
 def _numeric(op: str, wanted: Decimal) -> Callable[[Any], bool]:
@@ -111,7 +115,7 @@ def _numeric(op: str, wanted: Decimal) -> Callable[[Any], bool]:
 def _date_test(op: str, text: str, zone: tzinfo) -> Callable[[Any], bool]:
     match = _US_DATE.match(text)
     if match is None:
-        raise bad_request(f"Invalid query: {text!r} is not a date in M/D/YYYY [h:mm am] form")
+        raise _bad_filter(f"{text!r} is not a date in M/D/YYYY [h:mm am] form")
     month, day, year, hour, minute, half = match.groups()
     compare = {
         "AFTER": operator.gt,
@@ -156,10 +160,15 @@ def _decimal(text: str) -> Decimal:
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise bad_request(f"Invalid query: {text!r} is not a number") from None
+        raise _bad_filter(f"{text!r} is not a number") from None
 
 
 # ------------------------------------------------------------------ SuiteQL
+
+
+def _bad_sql(problem: str) -> NsError:
+    return refuse("suiteql.unreadable", problem=problem)
+
 
 _SQL_TOKEN = re.compile(
     r"\s*('(?:[^']|'')*'|>=|<=|<>|!=|[(),=<>*]|[A-Za-z_][\w.]*|-?\d+(?:\.\d+)?)"
@@ -193,7 +202,7 @@ class SuiteQL:
         names = self.columns or tuple(row)
         unknown = [n for n in names if n not in row]
         if unknown:
-            raise invalid_query(f"Unknown identifier '{unknown[0]}'")
+            raise refuse("suiteql.column_unknown", name=unknown[0])
         return {name: _sql_text(row[name]) for name in names} | {"links": []}
 
 
@@ -206,7 +215,7 @@ def parse_suiteql(statement: str, zone: tzinfo) -> SuiteQL:
     where = _where(tokens, zone) if _accept(tokens, "WHERE") else ()
     order = _order(tokens) if _accept(tokens, "ORDER") else ()
     if tokens:
-        raise invalid_query(f"Unexpected '{tokens[0]}'")
+        raise _bad_sql(f"Unexpected '{tokens[0]}'")
     return SuiteQL(table, columns, where, order)
 
 
@@ -217,7 +226,7 @@ def _sql_tokens(statement: str) -> list[str]:
     while position < len(text):
         match = _SQL_TOKEN.match(text, position)
         if match is None or not match.group(1):
-            raise invalid_query(f"Invalid or unsupported search near '{text[position:][:20]}'")
+            raise _bad_sql(f"Invalid or unsupported search near '{text[position:][:20]}'")
         tokens.append(match.group(1))
         position = match.end()
     return tokens
@@ -225,7 +234,7 @@ def _sql_tokens(statement: str) -> list[str]:
 
 def _take(tokens: list[str]) -> str:
     if not tokens:
-        raise invalid_query("Unexpected end of the query")
+        raise _bad_sql("Unexpected end of the query")
     return tokens.pop(0)
 
 
@@ -238,7 +247,7 @@ def _accept(tokens: list[str], word: str) -> bool:
 
 def _expect(tokens: list[str], word: str) -> None:
     if not _accept(tokens, word):
-        raise invalid_query(f"Expected {word}")
+        raise _bad_sql(f"Expected {word}")
 
 
 def _columns(tokens: list[str]) -> tuple[str, ...]:
@@ -264,7 +273,7 @@ def _sql_condition(tokens: list[str], zone: tzinfo) -> Predicate:
         return lambda row: _sql_text(operand(row)) in options
     op = _take(tokens)
     if op not in _COMPARE:
-        raise invalid_query(f"Unsupported operator '{op}'")
+        raise _bad_sql(f"Unsupported operator '{op}'")
     value = _sql_value(tokens, zone)
     compare = _COMPARE[op]
     return lambda row: (
@@ -291,11 +300,11 @@ def _operand(tokens: list[str]) -> Operand:
 def _text_function(name: str, inner: Operand, arguments: list[str]) -> Operand:
     if name == "REPLACE":
         if len(arguments) not in (1, 2):
-            raise invalid_query("REPLACE takes two or three arguments")
+            raise _bad_sql("REPLACE takes two or three arguments")
         old, new = arguments[0], arguments[1] if len(arguments) == 2 else ""
         return lambda row: _on_text(inner(row), lambda t: t.replace(old, new) if old else t)
     if arguments:
-        raise invalid_query(f"{name} takes one argument")
+        raise _bad_sql(f"{name} takes one argument")
     case = str.upper if name == "UPPER" else str.lower
     return lambda row: _on_text(inner(row), case)
 
@@ -329,17 +338,17 @@ def _sql_value(tokens: list[str], zone: tzinfo) -> Any:
     pattern = _literal(_take(tokens))
     _expect(tokens, ")")
     if pattern.upper() != "YYYY-MM-DD HH24:MI:SS":
-        raise invalid_query(f"Unsupported date format '{pattern}'")
+        raise _bad_sql(f"Unsupported date format '{pattern}'")
     try:
         naive = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
     except ValueError:
-        raise invalid_query(f"'{text}' does not match the format") from None
+        raise _bad_sql(f"'{text}' does not match the format") from None
     return naive.replace(tzinfo=zone)
 
 
 def _literal(token: str) -> str:
     if not (token.startswith("'") and token.endswith("'")):
-        raise invalid_query(f"Expected a string literal, found '{token}'")
+        raise _bad_sql(f"Expected a string literal, found '{token}'")
     return token[1:-1].replace("''", "'")
 
 
@@ -347,7 +356,7 @@ def _decimal_sql(token: str) -> Decimal:
     try:
         return Decimal(token)
     except InvalidOperation:
-        raise invalid_query(f"Unknown identifier '{token}'") from None
+        raise refuse("suiteql.column_unknown", name=token) from None
 
 
 def _comparable(stored: Any, value: Any) -> bool:

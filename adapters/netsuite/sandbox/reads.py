@@ -6,7 +6,7 @@
   totalResults}``; ``limit`` is 1–1000 (default 1000), ``offset`` from 0. Collections list
   ids only: a client reads each record it needs.
 - SuiteQL pages have the same envelope with the selected columns in ``items``; tables
-  ``customer``, ``transaction`` and ``item`` (``netsuite_items``).
+  ``customer``, ``transaction`` and ``item`` (``items.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from syncledger.adapters.netsuite.sandbox.book import NetSuiteBook
-from syncledger.adapters.netsuite.sandbox.errors import NsError, invalid_query
+from syncledger.adapters.netsuite.sandbox.errors import refuse
 from syncledger.adapters.netsuite.sandbox.items import ITEM_TYPES, suiteql_rows
 from syncledger.adapters.netsuite.sandbox.query import parse_suiteql, record_filter
 from syncledger.adapters.netsuite.sandbox.rules import number, ref_id
@@ -41,11 +41,9 @@ def page_bounds(limit: str | None, offset: str | None) -> tuple[int, int]:
         size = int(limit) if limit is not None else PAGE_MAX
         start = int(offset) if offset is not None else 0
     except ValueError:
-        raise NsError(400, "INVALID_PARAMETER", "limit and offset must be integers.") from None
+        raise refuse("page.not_integer") from None
     if not 1 <= size <= PAGE_MAX or start < 0:
-        raise NsError(
-            400, "INVALID_PARAMETER", f"limit must be 1 to {PAGE_MAX} and offset at least 0."
-        )
+        raise refuse("page.out_of_range", most=PAGE_MAX)
     return size, start
 
 
@@ -108,7 +106,7 @@ class Reader:
             "item": self._item_rows,
         }
         if query.table not in tables:
-            raise invalid_query(f"Record '{query.table}' was not found.")
+            raise refuse("suiteql.table_unknown", table=query.table)
         return query.run(tables[query.table]())
 
     def _customer_rows(self) -> list[dict[str, Any]]:

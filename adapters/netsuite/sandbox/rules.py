@@ -1,42 +1,22 @@
-"""What the NetSuite sandbox accepts, and the amounts it derives.
+"""The NetSuite sandbox's record rules and the amounts it derives; what they refuse, and on
+what authority, is ``refusals.py``.
 
-Enforced (NetSuite behaviour; error shapes from Oracle's REST error handling page):
-- customer: ``companyName`` (or ``firstName`` + ``lastName`` when ``isPerson``), a known
-  ``subsidiary`` (OneWorld) and ``currency``; ``entityId`` defaults to the name and is
-  unique ignoring case (``DUP_ENTITY``, the SOAP code: the REST code is unverified).
-- invoice / creditMemo: an existing ``entity`` (``INVALID_CONTENT`` at ``entity``), at
-  least one ``item`` line whose ``item`` is an active sale item of the account (else 400
-  ``INVALID_CONTENT`` "… Invalid Field Value <id> for the following field: item" at
-  ``item.items[n].item``, the shape third-party captures of REST answers show; saved
-  lines name it as reads do, ``{"id", "refName"}``), ``amount`` = ``quantity`` × ``rate``
-  to the cent, an optional ``discountItem`` + ``discountRate`` (an amount, or ``"-10%"``);
-  ``subtotal``, ``discountTotal``, ``taxTotal`` and ``total`` derived; the customer's
-  currency; an ``exchangeRate`` for any currency but the base one.
-- SuiteTax (``netsuite_schema`` for the sources): with ``taxDetailsOverride: true`` the
-  tax is the ``taxDetails`` sublist as sent: each line names an item line's
-  ``taxDetailsReference`` and carries ``taxType``, ``taxCode`` (a code of that type),
-  ``taxBasis``, ``taxRate`` and ``taxAmount``, all mandatory; ``taxTotal`` is their sum.
-  Without the override the tax engine decides, and the sandbox's engine (a nexus with no
-  tax set up) computes none. Item lines keep their ``taxDetailsReference`` (NetSuite
-  generates one for a line sent without; the sandbox writes ``item<line>``).
-- customer ``taxRegistration`` lines: a ``nexusCountry`` (ISO code) and a
-  ``taxRegistrationNumber``.
-- customerPayment / creditMemo ``apply``: each applied ``doc`` an invoice of the same
-  customer, amounts within its amount remaining and within the payment / credit. A
-  payment may apply less than it received, or nothing: the rest is its ``unapplied``.
-- customerRefund: an existing ``customer``; each ``apply`` line with ``apply: true`` a
-  credit memo or customer payment of that customer in the refund's currency, its
-  ``amount`` above zero and within that credit's ``unapplied`` amount (what is neither
-  applied to invoices nor refunded); ``total`` derived as the sum of the lines; a bank
-  ``account`` and a ``paymentMethod`` of the account (mandatory in the record metadata,
-  issue 10; ``netsuite_schema``).
-
-Stricter than NetSuite on purpose (or unverified): a refund must apply at least one credit;
-a foreign-currency invoice or credit memo must carry
-``exchangeRate`` (NetSuite would take the day's rate from its currency table; we never
-want a silent rate). A payment or refund without one takes the rate of its first invoice
-or credit, standing in for that table. Tax is taken as sent in ``taxDetails`` under the
-override (NetSuite keeps overridden tax lines as entered); without it no engine runs.
+- customer: ``entityId`` defaults to the name; ``currency`` to the base one.
+- invoice / creditMemo: saved lines name their item as reads do (``{"id", "refName"}``),
+  ``amount`` = ``quantity`` × ``rate`` to the cent, an optional ``discountItem`` +
+  ``discountRate`` (an amount, or ``"-10%"``); ``subtotal``, ``discountTotal``,
+  ``taxTotal`` and ``total`` derived; the customer's currency, rate 1 in the base one.
+- SuiteTax (``schema.py``): with ``taxDetailsOverride: true`` the tax is the
+  ``taxDetails`` sublist as sent (NetSuite keeps overridden tax lines as entered), each
+  line naming an item line's ``taxDetailsReference`` (NetSuite generates one for a line
+  sent without; the sandbox writes ``item<line>``); ``taxTotal`` is their sum. Without the
+  override the tax engine decides, and the sandbox's (a nexus with no tax set up)
+  computes none.
+- customerPayment / creditMemo ``apply``: a payment may apply less than it received, or
+  nothing: the rest is its ``unapplied``. A payment or refund without ``exchangeRate``
+  takes the rate of its first invoice or credit, standing in for NetSuite's currency table.
+- customerRefund: ``total`` is the sum of its ``apply`` lines, each drawing on a credit
+  memo's or payment's ``unapplied`` amount (neither applied to invoices nor refunded).
 """
 
 from __future__ import annotations
@@ -46,13 +26,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.netsuite.sandbox.errors import (
-    NsError,
-    invalid_reference,
-    invalid_value,
-    missing,
-    user_error,
-)
+from syncledger.adapters.netsuite.sandbox.errors import invalid_reference, missing, refuse
 
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
@@ -71,13 +45,13 @@ def number(value: Any, path: str) -> Decimal:
     if value is None:
         raise missing(path)
     if isinstance(value, bool):
-        raise invalid_value(f"{value!r} is not a number", path)
+        raise refuse("field.not_a_number", value=value, path=path)
     try:
         result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise invalid_value(f"{value!r} is not a number", path) from None
+        raise refuse("field.not_a_number", value=value, path=path) from None
     if not result.is_finite():
-        raise invalid_value("the number is not finite", path)
+        raise refuse("field.not_finite", path=path)
     return result
 
 
@@ -111,9 +85,7 @@ def checked_customer(
     name = _entity_name(customer)
     customer.setdefault("entityId", name)
     if name_taken(str(customer["entityId"])):
-        raise NsError(
-            400, "DUP_ENTITY", "This entity already exists.", path="entityId", title="Bad Request"
-        )
+        raise refuse("customer.entity_id_taken", path="entityId")
     _check_subsidiary(customer, account)
     customer["currency"] = {"id": _currency(customer, account, account.base_currency)}
     _check_email(customer)
@@ -156,11 +128,11 @@ def _currency(body: Mapping[str, Any], account: Account, default: str) -> str:
 def _check_email(customer: Mapping[str, Any]) -> None:
     email = customer.get("email")
     if email is not None and (not isinstance(email, str) or "@" not in email):
-        raise invalid_value(f"{email!r} is not an email address", "email")
+        raise refuse("customer.email_invalid", email=email, path="email")
 
 
 def _check_registrations(customer: Mapping[str, Any]) -> None:
-    """SuiteTax registrations (``netsuite_schema`` [metadata]): a country and a number each."""
+    """SuiteTax registrations (``schema.py`` [metadata]): a country and a number each."""
     for index, line in enumerate((customer.get("taxRegistration") or {}).get("items") or []):
         at = f"taxRegistration.items[{index}]"
         country = ref_id(line, "nexusCountry")
@@ -210,7 +182,7 @@ def priced(
     tax = sum((d["taxAmount"] for d in details), Decimal(0))
     total = subtotal + discount + tax
     if total < 0:
-        raise user_error(f"the total {total} is negative", "total")
+        raise refuse("document.total_negative", total=total, path="total")
     _settle_currency(document, customer, account)
     return document | {
         "item": {"items": lines},
@@ -262,7 +234,8 @@ def _line_amount(line: dict[str, Any], quantity: Decimal, at: str) -> Decimal:
         return cents(product)
     amount = number(line["amount"], f"{at}.amount")
     if abs(amount - product) > HALF_CENT:
-        raise invalid_value(f"amount {amount} is not quantity x rate ({cents(product)})", at)
+        product = cents(product)
+        raise refuse("line.amount_not_quantity_times_rate", amount=amount, product=product, path=at)
     return cents(amount)
 
 
@@ -295,7 +268,7 @@ def _tax_details(document: Mapping[str, Any], references: set[str]) -> list[dict
 
 
 def _tax_detail(detail: Mapping[str, Any], index: int, references: set[str]) -> dict[str, Any]:
-    """One overridden tax line (``netsuite_schema`` [taxdetails]: every field mandatory)."""
+    """One overridden tax line (``schema.py`` [taxdetails]: every field mandatory)."""
     at = f"taxDetails.items[{index}]"
     reference = detail.get("taxDetailsReference")
     if reference is None:
@@ -305,7 +278,8 @@ def _tax_detail(detail: Mapping[str, Any], index: int, references: set[str]) -> 
     tax_type = _known(detail, "taxType", TAX_TYPES, at)
     tax_code = _known(detail, "taxCode", TAX_CODES, at)
     if TAX_CODES[tax_code][1] != tax_type:
-        raise user_error(f"tax code {tax_code} is not of tax type {tax_type}", f"{at}.taxCode")
+        where = f"{at}.taxCode"
+        raise refuse("tax.code_of_another_type", code=tax_code, tax_type=tax_type, path=where)
     return {
         "taxDetailsReference": str(reference),
         "taxType": {"id": tax_type},
@@ -343,10 +317,11 @@ def _settle_currency(
     own = ref_id(customer, "currency") or account.base_currency
     currency = _currency(document, account, own)
     if currency != own:
-        raise user_error(
-            f"the transaction currency {account.currencies[currency]} is not the customer's "
-            f"currency {account.currencies[own]}",
-            "currency",
+        raise refuse(
+            "document.currency_not_customers",
+            currency=account.currencies[currency],
+            own=account.currencies[own],
+            path="currency",
         )
     document["currency"] = {"id": currency}
     if currency == account.base_currency:
@@ -354,7 +329,7 @@ def _settle_currency(
     elif document.get("exchangeRate") is None:
         raise missing("exchangeRate")
     elif number(document["exchangeRate"], "exchangeRate") <= 0:
-        raise invalid_value("the exchange rate must be greater than zero", "exchangeRate")
+        raise refuse("document.exchange_rate_not_positive", path="exchangeRate")
 
 
 # ---------------------------------------------------------------- applying
@@ -395,11 +370,11 @@ def _application(
     if doc is None or invoice is None:
         raise invalid_reference("doc", doc, f"{at}.doc")
     if ref_id(invoice, "entity") != customer_id:
-        raise user_error(f"invoice {doc} belongs to another customer", f"{at}.doc")
+        raise refuse("apply.another_customer", doc=doc, path=f"{at}.doc")
     amount = number(line.get("amount"), f"{at}.amount")
     left = open_amount(doc)
     if amount <= 0 or amount > left:
-        raise user_error(f"{amount} cannot be applied to invoice {doc}: {left} is due", at)
+        raise refuse("apply.beyond_due", amount=amount, doc=doc, left=left, path=at)
     return Application(doc, amount)
 
 
@@ -410,7 +385,7 @@ def checked_payment(
     customer = _customer(payment, "customer", customers)
     amount = number(payment.get("payment"), "payment")
     if amount < 0:
-        raise invalid_value("the payment amount cannot be negative", "payment")
+        raise refuse("payment.negative", path="payment")
     payment["payment"] = amount
     own = ref_id(customer, "currency") or account.base_currency
     payment["currency"] = {"id": _currency(payment, account, own)}
@@ -431,7 +406,7 @@ def _first_invoice_rate(payment: Mapping[str, Any], invoices: Lookup) -> Any:
 def settled(document: dict[str, Any], applied: Decimal, ceiling: Decimal) -> dict[str, Any]:
     """A payment or credit memo with ``applied`` / ``unapplied`` set."""
     if applied > ceiling:
-        raise user_error(f"{applied} is applied, more than the {ceiling} available", "apply")
+        raise refuse("apply.beyond_available", applied=applied, available=ceiling, path="apply")
     return document | {"applied": applied, "unapplied": ceiling - applied}
 
 
@@ -440,7 +415,7 @@ def invoice_balance(invoice: dict[str, Any], applied: Decimal) -> dict[str, Any]
     total = number(invoice["total"], "total")
     remaining = total - applied
     if remaining < 0:
-        raise user_error(f"the total {total} is less than the {applied} already applied", "total")
+        raise refuse("invoice.total_below_applied", total=total, applied=applied, path="total")
     status = (
         {"id": "B", "refName": "Paid In Full"}
         if remaining == 0
@@ -498,7 +473,7 @@ def checked_refund(
         if line.get("apply") is not False
     ]
     if not found:
-        raise user_error("A customer refund must apply a credit memo or a payment.", "apply")
+        raise refuse("refund.applies_nothing", path="apply")
     refund["apply"] = {"items": [_refund_apply(doc, amount) for doc, amount, _ in found]}
     refund.setdefault("exchangeRate", found[0][2].body.get("exchangeRate", Decimal(1)))
     return refund | {"total": sum((amount for _, amount, _ in found), Decimal(0))}
@@ -517,13 +492,13 @@ def _refund_line(
     if doc is None or credit is None:
         raise invalid_reference("doc", doc, f"{at}.doc")
     if credit.customer_id != ref_id(refund, "customer"):
-        raise user_error(f"credit {doc} belongs to another customer", f"{at}.doc")
+        raise refuse("refund.another_customer", doc=doc, path=f"{at}.doc")
     if ref_id(credit.body, "currency") != ref_id(refund, "currency"):
-        raise user_error(f"credit {doc} is in another currency than the refund", f"{at}.doc")
+        raise refuse("refund.another_currency", doc=doc, path=f"{at}.doc")
     amount = number(line.get("amount"), f"{at}.amount")
     available = left(doc)
     if amount <= 0 or amount > available:
-        raise user_error(f"{amount} cannot be refunded from {doc}: {available} is left", at)
+        raise refuse("refund.beyond_credit", amount=amount, doc=doc, left=available, path=at)
     return doc, amount, credit
 
 

@@ -37,8 +37,7 @@ Validation`` level (Error | Warning | Ignore in the metadata), whose default no 
 at hand states. The sandbox takes the case that hides mistakes: the field is dropped and
 noted (``NetSuiteSandbox.ignored``), so the document is booked without that tax and only a
 client that reads the record back notices. A JSON string where the metadata has a number
-is refused ``400 INVALID_CONTENT`` (the code NetSuite gives an invalid field value; its
-exact text for a type mismatch is not documented).
+is refused (``schema.number_as_text`` in ``refusals.py``).
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.netsuite.sandbox.errors import invalid_value
+from syncledger.adapters.netsuite.sandbox.errors import refuse
 
 #: [metadata] fields typed number, by record and by sublist (``<record>.<sublist>``)
 NUMBER_FIELDS: dict[str, frozenset[str]] = {
@@ -118,7 +117,7 @@ class Schema:
 def _check_number(value: Any, path: str) -> None:
     """[metadata] a JSON number: not a string, not a boolean."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise invalid_value(f"{value!r} is not a number: send a JSON number", path)
+        raise refuse("schema.number_as_text", value=value, path=path)
 
 
 def _lines(sublist: Any) -> list[Mapping[str, Any]] | None:

@@ -1,55 +1,44 @@
 """A local NetSuite REST web services sandbox: a Starlette app enforcing the parts of the
 SuiteTalk REST contract syncledger relies on, over an in-memory or SQLite book.
 
-Implemented, with the documented source:
+Implemented, with the documented source (what it refuses, and why: ``refusals.py``):
 
 - Record service ``/services/rest/record/v1``: ``customer``, ``invoice``,
   ``customerPayment``, ``creditMemo``, ``customerRefund``, ``serviceSaleItem`` (and
-  read-only ``currency`` and ``discountItem``). Items, what lines are booked to, with
-  their uniqueness rule and seeds: ``netsuite_items``; a line naming no active sale item
-  is refused ``400 INVALID_CONTENT`` at ``item.items[n].item``.
-  ``POST /{record}`` creates and answers ``204`` + ``Location``;
-  ``PUT /{record}/eid:{externalId}`` upserts (Oracle help, "Using the Upsert Operation";
-  externalIds unique per record type);
+  read-only ``currency`` and ``discountItem``). Items, what lines are booked to, and
+  their seeds: ``items.py``. ``POST /{record}`` creates and answers ``204`` + ``Location``;
+  ``PUT /{record}/eid:{externalId}`` upserts (Oracle help, "Using the Upsert Operation");
   ``PATCH /{record}/{id | eid:…}`` updates; ``GET`` reads, sublists as links unless
   ``expandSubResources=true``. Sublists merge as "Creating / Updating / Replacing a
-  Sublist" say, ``?replace=`` included (``netsuite_sublists``). Record rules and derived
-  amounts: ``netsuite_rules`` (invoice ``status`` ids ``A`` Open / ``B`` Paid In Full as in
+  Sublist" say, ``?replace=`` included (``sublists.py``). Record rules and derived
+  amounts: ``rules.py`` (invoice ``status`` ids ``A`` Open / ``B`` Paid In Full as in
   the REST API browser's invoice schema). A payment's ``unapplied`` amount stays on the
   customer's account until applied or refunded; a ``customerRefund`` draws on credit memos
   and payments through its ``apply`` sublist (Oracle help, "Customer Refund" in REST).
 - Collections ``GET /{record}?q=&limit=&offset=``: ids with ``links``, ``count``,
   ``hasMore``, ``offset``, ``totalResults``; ``q`` per "Record Collection Filtering".
 - SuiteQL ``POST /services/rest/query/v1/suiteql`` (``Prefer: transient``) over the
-  ``customer``, ``transaction`` and ``item`` tables (``netsuite_query``);
+  ``customer``, ``transaction`` and ``item`` tables (``query.py``);
   ``lastmodifieddate`` is kept to the second and compared in the account's time zone.
 - Asynchronous writes (``Prefer: respond-async``): ``202`` + ``Location`` of a job under
-  ``/services/rest/async/v1/job``; ``X-NetSuite-Idempotency-Key`` (a UUID) makes a repeat
-  answer ``400 IDEMPOTENCY_ERROR`` with the first job's ``Location`` (Oracle help,
-  "Sending an Asynchronous Request Using an Idempotency Key"). Synchronous requests ignore
-  the key, as NetSuite does.
+  ``/services/rest/async/v1/job``; a repeated ``X-NetSuite-Idempotency-Key`` is refused
+  with the first job's ``Location``. Synchronous requests ignore the key, as NetSuite does.
 - Token-based authentication: OAuth 1.0a HMAC-SHA256 signatures, realm, nonce, ±5 minute
-  timestamp, nonce reuse (``netsuite_tba``); failures answer ``401 INVALID_LOGIN`` and the
-  reason goes to a login audit trail (``GET /_sandbox/login-audit``).
-- Governance: more requests in flight than ``concurrency`` (NetSuite: 15, or 5 on shared
-  service, + 10 per SuiteCloud Plus licence) answer ``429 CONCURRENCY_LIMIT_EXCEEDED``; more
-  than ``per_minute`` in a 60-second window answer ``429 USER_ERROR`` (NetSuite publishes no
-  number for its frequency limits; the code comes from third-party captures). Neither
-  carries ``Retry-After``; injected 429s do. ``latency`` holds each request in flight for
-  that long, so concurrency is observable in-process.
-- Errors: ``{"type", "title", "status", "o:errorDetails": [{"detail", "o:errorCode",
-  "o:errorPath"}]}`` (Oracle help, "Error Handling in REST Web Services").
+  timestamp, nonce reuse (``tba.py``); why a login failed goes to a login audit
+  trail (``GET /_sandbox/login-audit``).
+- Governance: at most ``concurrency`` requests in flight and ``per_minute`` in a 60-second
+  window. ``latency`` holds each request in flight for that long, so concurrency is
+  observable in-process.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
   ``GET records/{kind}``, ``GET stats``, ``GET login-audit``, ``POST tokens`` (a new
   access token), ``POST tokens/{token_id}/revoke``.
 
 - A SuiteTax account (REST web services support no legacy tax): request bodies are
-  checked against a rule table of the record metadata (``netsuite_schema``, every rule
+  checked against a rule table of the record metadata (``schema.py``, every rule
   with its source): amounts must be JSON numbers, legacy tax fields (``tax1Amt``,
   ``taxCode`` on lines, ``vatRegNumber``) are dropped and noted in
   ``NetSuiteSandbox.ignored``; tax is the ``taxDetails`` sublist under
-  ``taxDetailsOverride`` (``netsuite_rules``); refunds need a bank ``account`` and a
-  ``paymentMethod``, service items a ``taxSchedule``.
+  ``taxDetailsOverride`` (``rules.py``).
 
 Not modelled: OAuth 2.0 (NetSuite's recommended method for new integrations from 2027.1),
 record transforms and actions, deletes, other record types, a tax engine (without the
@@ -73,7 +62,7 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.netsuite.sandbox.book import NetSuiteBook
-from syncledger.adapters.netsuite.sandbox.errors import NsError, bad_request, unexpected
+from syncledger.adapters.netsuite.sandbox.errors import NsError, refuse
 from syncledger.adapters.netsuite.sandbox.service import NetSuiteSandbox, record_type
 from syncledger.adapters.netsuite.sandbox.tba import SignedRequest, TbaServer
 from syncledger.adapters.ratelimit import scaled_count
@@ -201,7 +190,7 @@ async def _answer(
     if not write:
         return _json(200, await handler(request, sandbox))
     if sandbox.faults.take("fail_writes"):
-        raise unexpected(sandbox.faults.fail_status)
+        raise refuse("server.unexpected", status=sandbox.faults.fail_status)
     if "respond-async" in request.headers.get("prefer", "").lower():
         return await _asynchronous(request, sandbox, handler)
     location: str = await handler(request, sandbox)
@@ -255,7 +244,7 @@ async def _body(request: Request) -> Any:
     try:
         return decode_json(await request.body())
     except ValueError:
-        raise bad_request("The request body is not valid JSON.") from None
+        raise refuse("request.not_json") from None
 
 
 async def _list(request: Request, sandbox: NetSuiteSandbox) -> Any:
@@ -292,7 +281,7 @@ def _record(request: Request) -> str:
 
 async def _suiteql(request: Request, sandbox: NetSuiteSandbox) -> Any:
     if "transient" not in request.headers.get("prefer", "").lower():
-        raise bad_request("SuiteQL requests must send the header Prefer: transient.")
+        raise refuse("suiteql.not_transient")
     params = dict(request.query_params)
     return sandbox.suiteql(await _body(request), params, _base(request))
 
@@ -303,7 +292,7 @@ async def _suiteql(request: Request, sandbox: NetSuiteSandbox) -> Any:
 def _stored_job(request: Request, sandbox: NetSuiteSandbox) -> dict[str, Any]:
     job = sandbox.book.job(request.path_params["job"])
     if job is None:
-        raise NsError(404, "NONEXISTENT_ID", f"Job {request.path_params['job']} does not exist.")
+        raise refuse("async.job_not_found", job=request.path_params["job"])
     return job
 
 

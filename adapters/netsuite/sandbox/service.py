@@ -11,16 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syncledger.adapters.netsuite.sandbox.book import NetSuiteBook
-from syncledger.adapters.netsuite.sandbox.errors import (
-    NsError,
-    bad_request,
-    concurrency_exceeded,
-    frequency_exceeded,
-    idempotency_conflict,
-    invalid_login,
-    not_found,
-    unknown_record_type,
-)
+from syncledger.adapters.netsuite.sandbox.errors import NsError, refuse
 from syncledger.adapters.netsuite.sandbox.items import ITEM_TYPES, SEED_ITEMS
 from syncledger.adapters.netsuite.sandbox.query import record_filter
 from syncledger.adapters.netsuite.sandbox.reads import Reader, collection, page_bounds
@@ -63,7 +54,7 @@ def record_type(name: str) -> str:
     for known in RECORD_TYPES:
         if known.lower() == name.lower():
             return known
-    raise unknown_record_type(name)
+    raise refuse("record.type_unknown", record=name)
 
 
 class NetSuiteSandbox(FaultInjection):
@@ -125,15 +116,16 @@ class NetSuiteSandbox(FaultInjection):
     def admit(self, request: SignedRequest) -> None:
         """Login, then injected throttling, then the account's concurrency and frequency."""
         if self.tba.failure(request) is not None:
-            raise invalid_login()
+            raise refuse("login.invalid")
         if self.faults.take("throttle"):
-            raise concurrency_exceeded(self.faults.retry_after)
+            retry_after = {"Retry-After": f"{self.faults.retry_after:g}"}
+            raise refuse("limit.concurrency", headers=retry_after)
         if self.in_flight >= self.concurrency:
             self.throttled += 1
-            raise concurrency_exceeded()
+            raise refuse("limit.concurrency")
         if self._frequency.admit(self.account_id) is not None:
             self.throttled += 1
-            raise frequency_exceeded()
+            raise refuse("limit.frequency")
 
     @contextlib.contextmanager
     def flight(self) -> Iterator[None]:
@@ -160,7 +152,7 @@ class NetSuiteSandbox(FaultInjection):
         record = _writable_type(record)
         external = _external(ident)
         if external is None:
-            raise bad_request("PUT upserts by external ID: write the id as eid:<externalId>.")
+            raise refuse("upsert.not_external_id")
         conformed = self.schema.conformed(record, _object(body))
         with self.book.transaction():
             return self.writer.upsert(record, external, conformed, replace)
@@ -183,7 +175,7 @@ class NetSuiteSandbox(FaultInjection):
             else self.book.by_external_id(record, external)
         )
         if found is None:
-            raise not_found(record, ident)
+            raise refuse("record.not_found", record=record, ident=ident)
         return found
 
     def read(self, record: str, ident: str, base: str, *, expand: bool) -> dict[str, Any]:
@@ -203,7 +195,7 @@ class NetSuiteSandbox(FaultInjection):
     def suiteql(self, body: Any, params: Mapping[str, str], base: str) -> dict[str, Any]:
         statement = _object(body).get("q")
         if not isinstance(statement, str) or not statement.strip():
-            raise bad_request('The request body must be {"q": "<SuiteQL statement>"}.')
+            raise refuse("suiteql.no_statement")
         size, start = page_bounds(params.get("limit"), params.get("offset"))
         rows = self.reader.suiteql(statement)
         return collection(rows, size, start, f"{base}/services/rest/query/v1/suiteql", {})
@@ -216,18 +208,20 @@ class NetSuiteSandbox(FaultInjection):
         try:
             uuid.UUID(key)
         except ValueError:
-            raise bad_request("X-NetSuite-Idempotency-Key must be a UUID (RFC 4122).") from None
+            raise refuse("async.key_not_uuid") from None
         return self.book.job_for_key(key)
 
     def conflict(self, job_id: int, base: str) -> NsError:
-        return idempotency_conflict(f"{base}/services/rest/async/v1/job/{job_id}")
+        location = f"{base}/services/rest/async/v1/job/{job_id}"
+        headers = {"Location": location, "Preference-Applied": "respond-async"}
+        return refuse("async.key_used", headers=headers)
 
     # ----------------------------------------------------------- currencies
 
     def _currency(self, ident: str) -> dict[str, Any]:
         code = self.account.currencies.get(ident)
         if code is None:
-            raise not_found("currency", ident)
+            raise refuse("record.not_found", record="currency", ident=ident)
         return {
             "id": ident,
             "symbol": code,
@@ -263,7 +257,7 @@ def _account(home_currency: str) -> Account:
 def _writable_type(record: str) -> str:
     record = record_type(record)
     if record == "currency":
-        raise bad_request("The sandbox's currency records are read-only.")
+        raise refuse("record.read_only")
     return record
 
 
@@ -273,5 +267,5 @@ def _external(ident: str) -> str | None:
 
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
+        raise refuse("request.not_object")
     return body

@@ -15,12 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.netsuite.sandbox.book import NetSuiteBook
-from syncledger.adapters.netsuite.sandbox.errors import (
-    bad_request,
-    duplicate_external_id,
-    not_found,
-    user_error,
-)
+from syncledger.adapters.netsuite.sandbox.errors import NsError, refuse
 from syncledger.adapters.netsuite.sandbox.items import DISCOUNT_ITEM, SALE_ITEM, checked_item
 from syncledger.adapters.netsuite.sandbox.rules import (
     Account,
@@ -52,19 +47,19 @@ class Writer:
 
     def create(self, record: str, body: Mapping[str, Any]) -> dict[str, Any]:
         if body.get("id") is not None:
-            raise user_error("You cannot set the internal ID of a new record.", "id")
+            raise refuse("record.id_on_create", path="id")
         external = body.get("externalId")
         if external is not None and self.book.by_external_id(record, str(external)):
-            raise duplicate_external_id(str(external))
+            raise _external_id_taken(external)
         return self._store(record, None, _new(body))
 
     def upsert(
         self, record: str, external_id: str, body: Mapping[str, Any], replace: Iterable[str]
     ) -> dict[str, Any]:
         if body.get("id") is not None:
-            raise user_error("You cannot set the internal ID with an upsert.", "id")
+            raise refuse("upsert.id_in_body", path="id")
         if body.get("externalId") not in (None, external_id):
-            raise user_error("The externalId in the body differs from the one in the URL.")
+            raise refuse("upsert.external_id_differs")
         incoming = {**body, "externalId": external_id}
         current = self.book.by_external_id(record, external_id)
         if current is None:
@@ -82,7 +77,7 @@ class Writer:
         if external is not None and external != current.get("externalId"):
             holder = self.book.by_external_id(record, str(external))
             if holder is not None and holder["id"] != current["id"]:
-                raise duplicate_external_id(str(external))
+                raise _external_id_taken(external)
         return self._store(record, current, merged(current, _writable(body), replace))
 
     # --------------------------------------------------------------- per record
@@ -99,7 +94,7 @@ class Writer:
             SALE_ITEM: self._item,
         }
         if record not in checks:
-            raise bad_request(f"The sandbox does not write {record} records.")
+            raise refuse("record.not_written", record=record)
         return checks[record](current, body)
 
     def _save(
@@ -116,7 +111,7 @@ class Writer:
 
     def _invoice(self, current: Mapping[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
         if current is not None and ref_id(current, "status") == "V":
-            raise user_error("A voided transaction cannot be changed.")
+            raise refuse("transaction.voided")
         invoice = priced(body, self.account, customers=self._getter("customer"), items=self._items)
         applied = self._applied(None).get(str(current["id"]), Decimal(0)) if current else Decimal(0)
         return self._save("invoice", current, invoice_balance(invoice, applied))
@@ -224,7 +219,7 @@ class Writer:
     def _credit_left(self, doc: str, refunded: Mapping[str, Decimal]) -> Decimal:
         credit = self._credit(doc)
         if credit is None:
-            raise not_found("transaction", doc)
+            raise refuse("record.not_found", record="transaction", ident=doc)
         used = _invoice_applied(credit.body) + refunded.get(doc, Decimal(0))
         return credit.amount - used
 
@@ -240,7 +235,7 @@ class Writer:
     def _total(self, invoice_id: str) -> Any:
         invoice = self.book.get("invoice", invoice_id)
         if invoice is None:
-            raise not_found("invoice", invoice_id)
+            raise refuse("record.not_found", record="invoice", ident=invoice_id)
         return invoice["total"]
 
     def _getter(self, record: str) -> Any:
@@ -266,6 +261,10 @@ class Writer:
             )
 
         return taken
+
+
+def _external_id_taken(external_id: object) -> NsError:
+    return refuse("record.external_id_taken", external_id=str(external_id), path="externalId")
 
 
 def _new(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,205 @@
+"""Everything the NetSuite sandbox refuses: one row per rule, with the HTTP status, the
+``o:errorCode`` and the ``detail`` of NetSuite's error body (``errors.NsError``; the
+``o:errorPath`` is given where each refusal is raised) and where each comes from. The
+sandbox's checks raise by rule name through ``errors.refuse``.
+
+Sources, as marked below: Oracle's NetSuite help pages by title; "third-party captures",
+live answers integrators published; "SOAP code", the code NetSuite's SOAP web services
+document where the REST one is unverified; "the sandbox's check", a refusal whose code or
+wording no source was recorded for; "stricter than NetSuite", what NetSuite would take and
+the sandbox refuses.
+"""
+
+from __future__ import annotations
+
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+
+#: NetSuite's ``title`` where it is not the status's reason phrase
+TITLES = {"async.key_used": "Conflict"}
+
+E = "Error while accessing a resource. "
+SEARCH = "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
+CHECK = "the sandbox's check (no source recorded for NetSuite's code or wording)"
+RULES = (
+    "NetSuite behaviour as the sandbox's record rules give it (rules.py); shape: Oracle help,"
+    " 'Error Handling in REST Web Services'; the detail's wording is the sandbox's"
+)
+TBA = (
+    "every failed TBA check (tba.py: RFC 5849, Oracle's TBA help); why it failed goes to the"
+    " Login Audit Trail (GET /_sandbox/login-audit), whose details are those of Oracle help,"
+    " 'Error Messages for RESTlets, SOAP Web Services, and REST Web Services'"
+)
+LIMITS = (
+    "third-party captures of live answers: NetSuite sends no Retry-After (injected 429s add"
+    " one) and keeps the title 'Bad Request'"
+)
+
+REFUSALS = RefusalTable(
+    "netsuite",
+    # ------------------------------------------------------------ login and limits
+    Refusal("login.invalid", 401, "INVALID_LOGIN",
+            "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite"
+            " UI at Setup > Users/Roles > User Management > View Login Audit Trail.", TBA),
+    Refusal("limit.concurrency", 429, "CONCURRENCY_LIMIT_EXCEEDED",
+            "Concurrent request limit exceeded. Request blocked.",
+            f"more requests in flight than the account's limit (NetSuite: 15, or 5 on shared"
+            f" service, + 10 per SuiteCloud Plus licence); {LIMITS}"),
+    Refusal("limit.frequency", 429, "USER_ERROR", "Request limit exceeded. Request blocked.",
+            f"more requests than per_minute in a 60-second window (NetSuite publishes no number"
+            f" for its frequency limits); the code and the answer: {LIMITS}"),
+    Refusal("server.unexpected", 500, "UNEXPECTED_ERROR",
+            "An unexpected error occurred. Error ID: sandbox-injected",
+            "injected write failures only, with the fault's own 5xx status; the code NetSuite's"
+            " 5xx answers carry (as the adapter's errors module reads them)"),
+    # --------------------------------------------------------- the request itself
+    Refusal("request.not_json", 400, "INVALID_REQUEST", "The request body is not valid JSON.",
+            CHECK),
+    Refusal("request.not_object", 400, "INVALID_REQUEST",
+            "The request body must be a JSON object.", CHECK),
+    Refusal("record.type_unknown", 404, "NONEXISTENT_ID",
+            "Record type '{record}' does not exist or is not supported.",
+            f"{CHECK}; the record types modelled are server.py's"),
+    Refusal("record.not_found", 404, "NONEXISTENT_ID",
+            "The record instance does not exist. Provide a valid record instance ID"
+            " ({record} {ident}).", CHECK),
+    Refusal("record.read_only", 400, "INVALID_REQUEST",
+            "The sandbox's currency records are read-only.",
+            "the sandbox's limit: currency and discountItem records are read-only here"),
+    Refusal("record.not_written", 400, "INVALID_REQUEST",
+            "The sandbox does not write {record} records.",
+            "the sandbox's limit: currency and discountItem records are read-only here"),
+    Refusal("record.id_on_create", 400, "USER_ERROR",
+            E + "You cannot set the internal ID of a new record.", CHECK),
+    Refusal("record.external_id_taken", 400, "DUP_RCRD",
+            "This record already exists (a record with external ID {external_id}).",
+            "externalIds are unique per record type (Oracle help, 'Using the Upsert"
+            " Operation'); NetSuite's exact REST code for this is unverified, SOAP code"),
+    Refusal("upsert.not_external_id", 400, "INVALID_REQUEST",
+            "PUT upserts by external ID: write the id as eid:<externalId>.",
+            f"Oracle help, 'Using the Upsert Operation' (PUT /{{record}}/eid:{{externalId}});"
+            f" {CHECK}"),
+    Refusal("upsert.id_in_body", 400, "USER_ERROR",
+            E + "You cannot set the internal ID with an upsert.", CHECK),
+    Refusal("upsert.external_id_differs", 400, "USER_ERROR",
+            E + "The externalId in the body differs from the one in the URL.", CHECK),
+    Refusal("transaction.voided", 400, "USER_ERROR",
+            E + "A voided transaction cannot be changed.",
+            f"{CHECK}; the sandbox voids nothing (NetSuite's REST web services offer no void)"),
+    # ------------------------------------------------------ collections and queries
+    Refusal("page.not_integer", 400, "INVALID_PARAMETER", "limit and offset must be integers.",
+            CHECK),
+    Refusal("page.out_of_range", 400, "INVALID_PARAMETER",
+            "limit must be 1 to {most} and offset at least 0.",
+            f"{CHECK}; a page holds 1 to 1000 (the default)"),
+    Refusal("filter.unreadable", 400, "INVALID_REQUEST", "Invalid query: {problem}",
+            f"what the q filter understands: Oracle help, 'Record Collection Filtering', in the"
+            f" subset query.py reads; {CHECK}"),
+    Refusal("suiteql.not_transient", 400, "INVALID_REQUEST",
+            "SuiteQL requests must send the header Prefer: transient.",
+            f"SuiteQL requests carry Prefer: transient; {CHECK}"),
+    Refusal("suiteql.no_statement", 400, "INVALID_REQUEST",
+            'The request body must be {{"q": "<SuiteQL statement>"}}.', CHECK),
+    Refusal("suiteql.table_unknown", 400, "INVALID_PARAMETER",
+            SEARCH + "Record '{table}' was not found.",
+            f"{CHECK}; the tables modelled: customer, transaction, item"),
+    Refusal("suiteql.column_unknown", 400, "INVALID_PARAMETER",
+            SEARCH + "Unknown identifier '{name}'", CHECK),
+    Refusal("suiteql.unreadable", 400, "INVALID_PARAMETER", SEARCH + "{problem}",
+            f"beyond the SuiteQL subset query.py reads; {CHECK}"),
+    # --------------------------------------------------------- asynchronous requests
+    Refusal("async.key_not_uuid", 400, "INVALID_REQUEST",
+            "X-NetSuite-Idempotency-Key must be a UUID (RFC 4122).",
+            "the key is a UUID: Oracle help, 'Sending an Asynchronous Request Using an"
+            f" Idempotency Key'; {CHECK}"),
+    Refusal("async.key_used", 400, "IDEMPOTENCY_ERROR",
+            'A request with the same idempotency key is already submitted. See the "Location"'
+            " header for a link to the previously submitted job",
+            "Oracle help, 'Sending an Asynchronous Request Using an Idempotency Key': the first"
+            " job's Location comes with it (and Preference-Applied: respond-async); title"
+            " 'Conflict' (TITLES)"),
+    Refusal("async.job_not_found", 404, "NONEXISTENT_ID", "Job {job} does not exist.", CHECK),
+    # --------------------------------------------------------------- field values
+    Refusal("field.missing", 400, "USER_ERROR", E + "Please enter value(s) for: {field}.",
+            "the fields a record needs: customer companyName (or firstName and lastName when"
+            " isPerson) and, on a OneWorld account, subsidiary; taxRegistration lines a"
+            " nexusCountry and a taxRegistrationNumber; invoice and credit memo entity, an item"
+            " line, each line's amount or rate, a discountRate with a discountItem, and under"
+            " taxDetailsOverride every taxDetails field (schema.py [taxdetails]: 'All tax"
+            " information fields are mandatory'); payment customer and payment; refund"
+            " customer, account and paymentMethod (mandatory in the record metadata, issue 10);"
+            " service item itemId, taxSchedule (issue 10), subsidiary and incomeAccount"
+            " (stricter than NetSuite, which may default it from the accounting preferences)."
+            " Stricter than NetSuite: a foreign-currency invoice or credit memo must carry"
+            " exchangeRate (NetSuite would take the day's rate from its currency table; we never"
+            f" want a silent rate). {RULES}"),
+    Refusal("field.invalid_reference", 400, "INVALID_CONTENT",
+            E + "You have entered an Invalid Field Value {value} for the following field:"
+            " {field}",
+            "a reference to nothing the account holds: subsidiary, currency, nexusCountry (not"
+            " an ISO code), entity/customer, a line's item (an active sale item, at"
+            " item.items[n].item: the shape third-party captures of REST answers show),"
+            " discountItem, taxDetailsReference (an item line's), taxType, taxCode, an applied"
+            " doc, a refund's account and paymentMethod, an item's incomeAccount and"
+            f" taxSchedule. {RULES}"),
+    Refusal("field.not_a_number", 400, "INVALID_CONTENT", E + "{value!r} is not a number",
+            CHECK),
+    Refusal("field.not_finite", 400, "INVALID_CONTENT", E + "the number is not finite", CHECK),
+    Refusal("schema.number_as_text", 400, "INVALID_CONTENT",
+            E + "{value!r} is not a number: send a JSON number",
+            "amounts are numbers in the REST record metadata (schema.py [metadata]); the"
+            " code NetSuite gives an invalid field value, its exact text for a type mismatch is"
+            " not documented"),
+    # ---------------------------------------------------------- customers and items
+    Refusal("customer.email_invalid", 400, "INVALID_CONTENT",
+            E + "{email!r} is not an email address", CHECK),
+    Refusal("customer.entity_id_taken", 400, "DUP_ENTITY", "This entity already exists.",
+            "entityId (defaulting to the name) is unique ignoring case; SOAP code, the REST"
+            " code is unverified"),
+    Refusal("item.name_taken", 400, "DUP_ITEM",
+            E + "There is already an item with that name.",
+            "itemId is unique among items of one type ('There is already an item with that"
+            " name.', NetSuite's knowledge base; compared as written, whether NetSuite ignores"
+            " case is unverified); SOAP code, the REST code is unverified"),
+    # ----------------------------------------------------------- documents, amounts
+    Refusal("line.amount_not_quantity_times_rate", 400, "INVALID_CONTENT",
+            E + "amount {amount} is not quantity x rate ({product})",
+            f"amount = quantity x rate to the cent (a half cent either way); {RULES}"),
+    Refusal("document.total_negative", 400, "USER_ERROR", E + "the total {total} is negative",
+            RULES),
+    Refusal("document.currency_not_customers", 400, "USER_ERROR",
+            E + "the transaction currency {currency} is not the customer's currency {own}",
+            RULES),
+    Refusal("document.exchange_rate_not_positive", 400, "INVALID_CONTENT",
+            E + "the exchange rate must be greater than zero", RULES),
+    Refusal("tax.code_of_another_type", 400, "USER_ERROR",
+            E + "tax code {code} is not of tax type {tax_type}",
+            "a taxDetails line's taxCode is a code of its taxType (schema.py"
+            f" [taxdetails]); {RULES}"),
+    Refusal("payment.negative", 400, "INVALID_CONTENT",
+            E + "the payment amount cannot be negative", RULES),
+    Refusal("apply.another_customer", 400, "USER_ERROR",
+            E + "invoice {doc} belongs to another customer",
+            f"each applied doc is an invoice of the same customer; {RULES}"),
+    Refusal("apply.beyond_due", 400, "USER_ERROR",
+            E + "{amount} cannot be applied to invoice {doc}: {left} is due",
+            f"an applied amount is above zero and within the invoice's amount remaining; {RULES}"),
+    Refusal("apply.beyond_available", 400, "USER_ERROR",
+            E + "{applied} is applied, more than the {available} available",
+            f"a payment or credit memo applies (and is refunded) at most its amount; {RULES}"),
+    Refusal("invoice.total_below_applied", 400, "USER_ERROR",
+            E + "the total {total} is less than the {applied} already applied", RULES),
+    Refusal("refund.applies_nothing", 400, "USER_ERROR",
+            E + "A customer refund must apply a credit memo or a payment.",
+            "stricter than NetSuite (or unverified): a refund must apply at least one credit"),
+    Refusal("refund.another_customer", 400, "USER_ERROR",
+            E + "credit {doc} belongs to another customer",
+            "a refund draws on credit memos and payments of its customer (Oracle help,"
+            f" 'Customer Refund' in REST); {RULES}"),
+    Refusal("refund.another_currency", 400, "USER_ERROR",
+            E + "credit {doc} is in another currency than the refund",
+            f"a refund draws on credits in its own currency; {RULES}"),
+    Refusal("refund.beyond_credit", 400, "USER_ERROR",
+            E + "{amount} cannot be refunded from {doc}: {left} is left",
+            "each line above zero and within what the credit has neither applied nor had"
+            f" refunded; {RULES}"),
+)  # fmt: skip
