@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from syncledger.adapters.xero.sandbox.book import day_ms, ms_date
-from syncledger.adapters.xero.sandbox.errors import ElementInvalid, post_data_invalid
+from syncledger.adapters.xero.sandbox.errors import refuse, refuse_element
 
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
@@ -20,13 +20,13 @@ _MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 def number(value: Any, name: str) -> Decimal:
     """A JSON number as Decimal; a validation error naming the field otherwise."""
     if isinstance(value, bool) or value is None:
-        raise ElementInvalid(f"{name} must be a number")
+        raise refuse_element("amount.not_a_number", field=name)
     try:
         result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise ElementInvalid(f"{name} must be a number") from None
+        raise refuse_element("amount.not_a_number", field=name) from None
     if not result.is_finite():
-        raise ElementInvalid(f"{name} must be a number")
+        raise refuse_element("amount.not_a_number", field=name)
     return result
 
 
@@ -46,7 +46,7 @@ def parse_day(value: Any, name: str) -> date:
     """A date field of a request body; Xero's PostDataInvalidException when unreadable."""
     day = _day(value) if isinstance(value, str) else None
     if day is None:
-        raise post_data_invalid(f"The string '{value}' is not a valid AllXsd value. Path '{name}'.")
+        raise refuse("body.date_invalid", value=value, path=name)
     return day
 
 

@@ -1,31 +1,22 @@
 """Customer credit in the Xero sandbox: overpayments, their allocation to invoices, and
-cash refunds of overpayments and credit notes.
+cash refunds of overpayments and credit notes (what it refuses: ``refusals.py``).
 
 Overpayments (developer.xero.com/documentation/api/overpayments: "Create Overpayments using
 the BankTransactions endpoint. Refund Overpayments using the Payments endpoint"): ``PUT
-/BankTransactions`` with ``Type: RECEIVE-OVERPAYMENT``, a ``Contact``, a ``BankAccount`` (a
-BANK account of the chart) and line items without an account (the money is held for the
-customer, so the sandbox takes ``LineAmountTypes: NoTax`` only). It answers a
-BankTransaction carrying the ``OverpaymentID`` (the same GUID as its ``BankTransactionID``,
-as Xero support describes in calcinai/xero-php#889) and keeps an ``Overpayment`` whose
-``RemainingCredit`` starts at its ``Total``. ``CurrencyCode`` may be set ("Setting currency
-is only supported on overpayments"); a foreign one needs a ``CurrencyRate`` here, as
-documents do. Other bank transaction types are not modelled.
-
-Allocations (``PUT /Overpayments/{id}/Allocations``, OpenAPI ``Allocation``): as for credit
-notes, to an AUTHORISED invoice of the same contact and currency, within the remaining
-credit and the amount due; the invoice's ``AmountCredited`` ("sum of all credit notes,
-over-payments and pre-payments applied to invoice") grows and it lists the overpayment.
+/BankTransactions`` with ``Type: RECEIVE-OVERPAYMENT``, a ``Contact``, a ``BankAccount`` and
+line items without an account. It answers a BankTransaction carrying the ``OverpaymentID``
+(the same GUID as its ``BankTransactionID``, as Xero support describes in
+calcinai/xero-php#889) and keeps an ``Overpayment`` whose ``RemainingCredit`` starts at its
+``Total``. Allocating it (``PUT /Overpayments/{id}/Allocations``) grows the invoice's
+``AmountCredited`` ("sum of all credit notes, over-payments and pre-payments applied to
+invoice") and the invoice lists the overpayment.
 
 Refunds (``PUT /Payments`` with ``CreditNote: {CreditNoteID}`` or ``Overpayment:
 {OverpaymentID}`` instead of an ``Invoice``): ``PaymentType`` ARCREDITPAYMENT /
-AROVERPAYMENTPAYMENT, at most the credit's ``RemainingCredit`` ("Payment amount exceeds the
-amount outstanding on this document"); the credit is PAID when nothing is left. A refund of
-a foreign-currency credit must carry a ``CurrencyRate``, as payments must
-(``xero_rules.payment_rate``, stricter than Xero on purpose). The PUT
-answer names the credit under ``CreditNote`` / ``Overpayment``, but GET answers it under
-``Invoice`` with the credit's id as ``InvoiceID``: what Xero does (XeroAPI/xero-ruby#48,
-calcinai/xero-php#889). Deleting a refund gives the credit back.
+AROVERPAYMENTPAYMENT; the credit is PAID when nothing is left. The PUT answer names the
+credit under ``CreditNote`` / ``Overpayment``, but GET answers it under ``Invoice`` with the
+credit's id as ``InvoiceID``: what Xero does (XeroAPI/xero-ruby#48, calcinai/xero-php#889).
+Deleting a refund gives the credit back.
 """
 
 from __future__ import annotations
@@ -38,12 +29,11 @@ from typing import Any
 from syncledger.adapters.xero.sandbox.amounts import cents, day_fields, number, optional, parse_day
 from syncledger.adapters.xero.sandbox.book import day_ms, ms_date
 from syncledger.adapters.xero.sandbox.documents import INVOICE, Org, settled
-from syncledger.adapters.xero.sandbox.errors import ElementInvalid
-from syncledger.adapters.xero.sandbox.rules import payment_rate
+from syncledger.adapters.xero.sandbox.errors import refuse_element
+from syncledger.adapters.xero.sandbox.rules import check_allocation, payment_rate
 
 OVERPAYMENT_TYPE = "RECEIVE-OVERPAYMENT"
 REFUND_TYPES = {"CreditNote": "ARCREDITPAYMENT", "Overpayment": "AROVERPAYMENTPAYMENT"}
-EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
 
 # ------------------------------------------------------------- overpayments
 
@@ -53,20 +43,17 @@ def received_overpayment(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The BankTransaction answered and the Overpayment kept for a RECEIVE-OVERPAYMENT."""
     if sent.get("Type") != OVERPAYMENT_TYPE:
-        raise ElementInvalid(
-            f"The sandbox models BankTransactions of Type {OVERPAYMENT_TYPE} only, "
-            f"not {sent.get('Type')}"
-        )
+        raise refuse_element("bank_transaction.type_unsupported", type=sent.get("Type"))
     if account.get("Type") != "BANK":
-        raise ElementInvalid(f"Account {account.get('Code')} is not a bank account")
+        raise refuse_element("overpayment.account_not_bank", code=account.get("Code"))
     if str(sent.get("LineAmountTypes") or "Exclusive") != "NoTax":
-        raise ElementInvalid("An overpayment holds money for the customer: LineAmountTypes NoTax")
+        raise refuse_element("overpayment.taxed")
     lines = [_overpayment_line(raw) for raw in sent.get("LineItems") or []]
     if not lines:
-        raise ElementInvalid("One or more line items must be specified")
+        raise refuse_element("document.lines_missing")
     total = sum((ln["LineAmount"] for ln in lines), Decimal(0))
     if total <= 0:
-        raise ElementInvalid("The overpayment total must be greater than zero")
+        raise refuse_element("overpayment.total_not_positive")
     ident = str(uuid.uuid4())
     received = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
     common = {
@@ -100,9 +87,9 @@ def received_overpayment(
 
 def _overpayment_line(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ElementInvalid("A line item must be an object")
+        raise refuse_element("line.not_object")
     if not str(raw.get("Description") or "").strip():
-        raise ElementInvalid("Description needs to be at least 1 char long")
+        raise refuse_element("line.description_empty")
     quantity = optional(raw, "Quantity") or Decimal(1)
     unit, amount = optional(raw, "UnitAmount"), optional(raw, "LineAmount")
     if amount is None:
@@ -123,7 +110,7 @@ def _currency(sent: dict[str, Any], org: Org) -> dict[str, Any]:
         return {"CurrencyCode": code, "CurrencyRate": Decimal("1.000000")}
     rate = optional(sent, "CurrencyRate")
     if rate is None or rate <= 0:
-        raise ElementInvalid(f"A {code} overpayment needs a CurrencyRate above zero")
+        raise refuse_element("overpayment.rate_missing", currency=code)
     return {"CurrencyCode": code, "CurrencyRate": rate}
 
 
@@ -133,7 +120,7 @@ def allocated_overpayment(
     """The allocation, the overpayment and the invoice after it."""
     amount = number(sent.get("Amount"), "Amount")
     when = parse_day(sent.get("Date"), "Date")
-    _check_allocation(amount, overpayment, invoice)
+    check_allocation(amount, overpayment, invoice, entity="Overpayment")
     allocation = {
         "AllocationID": str(uuid.uuid4()),
         "Amount": amount,
@@ -160,25 +147,6 @@ def allocated_overpayment(
     return allocation, _drawn(after, amount, when), settled(INVOICE, credited, when)
 
 
-def _check_allocation(
-    amount: Decimal, overpayment: dict[str, Any], invoice: dict[str, Any]
-) -> None:
-    if amount <= 0:
-        raise ElementInvalid("The allocation amount must be greater than zero")
-    if overpayment.get("Status") != "AUTHORISED":
-        raise ElementInvalid("Only an AUTHORISED overpayment can be allocated")
-    if invoice.get("Status") != "AUTHORISED":
-        raise ElementInvalid("An overpayment can only be allocated to an AUTHORISED invoice")
-    if overpayment["Contact"]["ContactID"] != invoice["Contact"]["ContactID"]:
-        raise ElementInvalid("The overpayment and the invoice belong to different contacts")
-    if overpayment.get("CurrencyCode") != invoice.get("CurrencyCode"):
-        raise ElementInvalid("The overpayment and the invoice are in different currencies")
-    if amount > number(overpayment["RemainingCredit"], "RemainingCredit"):
-        raise ElementInvalid("The allocation amount exceeds the overpayment's remaining credit")
-    if amount > number(invoice["AmountDue"], "AmountDue"):
-        raise ElementInvalid("The allocation amount exceeds the amount due on the invoice")
-
-
 # ----------------------------------------------------------------- refunds
 
 
@@ -188,13 +156,13 @@ def refunded(
     """The refund Payment (as GET shows it) and the credit note / overpayment after it."""
     amount = number(sent.get("Amount"), "Amount")
     if amount <= 0:
-        raise ElementInvalid("The payment amount must be greater than zero")
+        raise refuse_element("payment.amount_not_positive")
     if credit.get("Status") != "AUTHORISED":
-        raise ElementInvalid("Payments can only be applied to AUTHORISED documents")
+        raise refuse_element("payment.document_not_authorised")
     if amount > number(credit["RemainingCredit"], "RemainingCredit"):
-        raise ElementInvalid(EXCEEDS)
+        raise refuse_element("payment.exceeds_due")
     if account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
-        raise ElementInvalid(f"Account {account.get('Code')} cannot take payments")
+        raise refuse_element("refund.account_unusable", code=account.get("Code"))
     rate = payment_rate(sent, credit, org)
     paid_on = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
     refund = {

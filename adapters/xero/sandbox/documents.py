@@ -1,20 +1,13 @@
 """Invoices (``ACCREC``) and credit notes (``ACCRECCREDIT``) as the Xero sandbox prices
-and stores them.
+and stores them (what it refuses, statuses included: ``refusals.py``).
 
 Lines (OpenAPI ``LineItem``): ``UnitAmount`` is kept to 2 decimals, or 4 with
 ``unitdp=4``; ``LineAmount`` = Quantity × UnitAmount less ``DiscountRate`` % or
-``DiscountAmount``, to the cent (a ``LineAmount`` sent must agree within half a cent);
-``TaxAmount`` is taken as sent (Xero lets it be overridden) or computed from the
-``TaxType``'s rate; line discounts only on invoices ("ACCPAY invoices and credit notes in
-Xero do not support discounts"). ``LineAmountTypes`` Exclusive (default), Inclusive or
-NoTax. ``SubTotal``, ``TotalTax``, ``Total`` are derived; a ``Total`` sent is ignored, as
-the spec says. Invoices carry ``AmountDue`` / ``AmountPaid`` / ``AmountCredited``,
-credit notes ``RemainingCredit``.
-
-Statuses: a new document is DRAFT (default), SUBMITTED or AUTHORISED; AUTHORISED lines need
-an ``AccountCode`` of the chart. DRAFT / SUBMITTED may become AUTHORISED or DELETED;
-AUTHORISED may be edited or VOIDED while nothing is paid or credited against it; PAID,
-VOIDED and DELETED documents are final.
+``DiscountAmount``, to the cent; ``TaxAmount`` is taken as sent (Xero lets it be
+overridden) or computed from the ``TaxType``'s rate. ``LineAmountTypes`` Exclusive
+(default), Inclusive or NoTax. ``SubTotal``, ``TotalTax``, ``Total`` are derived; a
+``Total`` sent is ignored, as the spec says. Invoices carry ``AmountDue`` / ``AmountPaid``
+/ ``AmountCredited``, credit notes ``RemainingCredit``. A new document is DRAFT by default.
 """
 
 from __future__ import annotations
@@ -36,7 +29,7 @@ from syncledger.adapters.xero.sandbox.amounts import (
     places,
 )
 from syncledger.adapters.xero.sandbox.book import day_ms, ms_date
-from syncledger.adapters.xero.sandbox.errors import ElementInvalid
+from syncledger.adapters.xero.sandbox.errors import refuse_element
 
 NEW_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 FINAL_STATUSES = ("PAID", "VOIDED", "DELETED")
@@ -132,19 +125,19 @@ def settled(kind: Kind, doc: dict[str, Any], when: date) -> dict[str, Any]:
 
 def _check_type(kind: Kind, doc: dict[str, Any]) -> None:
     if doc.get("Type") not in (None, kind.type):
-        raise ElementInvalid(f"The sandbox supports {kind.entity} Type {kind.type} only")
+        raise refuse_element("document.type_unsupported", entity=kind.entity, type=kind.type)
 
 
 def _status(sent: dict[str, Any], current: dict[str, Any] | None) -> str:
     if current is None:
         status = str(sent.get("Status") or "DRAFT")
         if status not in NEW_STATUSES:
-            raise ElementInvalid(f"A new document cannot have the status {status}")
+            raise refuse_element("document.status_new", status=status)
         return status
     now = str(current["Status"])
     wanted = str(sent.get("Status") or now)
     if now in FINAL_STATUSES or wanted not in _NEXT.get(now, ()):
-        raise ElementInvalid("Invoice not of valid status for modification")
+        raise refuse_element("document.status_change")
     return wanted
 
 
@@ -152,9 +145,7 @@ def _check_editable(kind: Kind, sent: dict[str, Any], current: dict[str, Any], s
     settled_part = _settled_amount(kind, current)
     changes_money = any(k in sent for k in ("LineItems", "CurrencyCode", "CurrencyRate", "Contact"))
     if settled_part > 0 and (changes_money or status != current["Status"]):
-        raise ElementInvalid(
-            "This document cannot be edited as it has a payment or credit note allocated to it."
-        )
+        raise refuse_element("document.settled")
 
 
 def _settled_amount(kind: Kind, current: dict[str, Any]) -> Decimal:
@@ -207,7 +198,7 @@ def _priced_lines(
 ) -> tuple[list[dict[str, Any]], Totals]:
     raw_lines = doc.get("LineItems") or []
     if not raw_lines:
-        raise ElementInvalid("One or more line items must be specified")
+        raise refuse_element("document.lines_missing")
     mode = _line_amount_types(doc)
     priced_lines = [
         _line(kind, raw, org, unitdp, mode, account_required=account_required) for raw in raw_lines
@@ -219,7 +210,7 @@ def _priced_lines(
     sub_total = amounts - tax if mode == "Inclusive" else amounts
     totals = Totals(sub_total, tax, sub_total + tax, cents(discount))
     if totals.total < 0:
-        raise ElementInvalid("The document total cannot be negative")
+        raise refuse_element("document.total_negative")
     return lines, totals
 
 
@@ -233,16 +224,13 @@ def _line(
     account_required: bool,
 ) -> tuple[dict[str, Any], Decimal]:
     if not isinstance(raw, dict):
-        raise ElementInvalid("A line item must be an object")
+        raise refuse_element("line.not_object")
     quantity, unit, sent_amount = _line_numbers(raw, unitdp)
     gross = quantity * unit
     discount = _discount(kind, raw, gross)
     exact = gross - discount
     if sent_amount is not None and abs(sent_amount - exact) > HALF_CENT:
-        raise ElementInvalid(
-            f"The LineAmount {sent_amount} does not equal Quantity x UnitAmount less discount "
-            f"({cents(exact)})"
-        )
+        raise refuse_element("line.amount_mismatch", sent=sent_amount, exact=cents(exact))
     line_amount = cents(sent_amount if sent_amount is not None else exact)
     account = _account(raw, org, required=account_required)
     tax_type = str(raw.get("TaxType") or account.get("TaxType") or "NONE")
@@ -262,7 +250,7 @@ def _line(
 def _line_numbers(raw: dict[str, Any], unitdp: int) -> tuple[Decimal, Decimal, Decimal | None]:
     quantity, unit, amount = (optional(raw, n) for n in ("Quantity", "UnitAmount", "LineAmount"))
     if not str(raw.get("Description") or "").strip() and unit is None and amount is None:
-        raise ElementInvalid("Description needs to be at least 1 char long")
+        raise refuse_element("line.description_empty")
     quantity = places(quantity if quantity is not None else Decimal(1), 4)
     if unit is None:
         unit = amount / quantity if amount is not None and quantity else Decimal(0)
@@ -274,34 +262,29 @@ def _discount(kind: Kind, raw: dict[str, Any], gross: Decimal) -> Decimal:
     if rate is None and amount is None:
         return Decimal(0)
     if kind is not INVOICE:
-        raise ElementInvalid("Discounts are not supported on credit notes")
+        raise refuse_element("line.discount_on_credit_note")
     if rate is not None and amount is not None:
-        raise ElementInvalid("A line item takes a DiscountRate or a DiscountAmount, not both")
+        raise refuse_element("line.discount_twice")
     discount = gross * rate / 100 if rate is not None else Decimal(amount or 0)
     if discount < 0 or (gross >= 0 and discount > gross):
-        raise ElementInvalid("The discount cannot exceed the line's Quantity x UnitAmount")
+        raise refuse_element("line.discount_too_large")
     return discount
 
 
 def _account(raw: dict[str, Any], org: Org, *, required: bool) -> dict[str, Any]:
     code = raw.get("AccountCode")
-    if code is None:
-        if required:
-            raise ElementInvalid("Account code '' is not a valid code for this document.")
+    if code is None and not required:
         return {}
-    account = org.accounts.get(str(code))
+    account = None if code is None else org.accounts.get(str(code))
     if account is None or account.get("Status") != "ACTIVE":
-        raise ElementInvalid(f"Account code '{code}' is not a valid code for this document.")
+        raise refuse_element("line.account_invalid", code="" if code is None else code)
     return account
 
 
 def _tax(raw: dict[str, Any], tax_type: str, amount: Decimal, org: Org, mode: str) -> Decimal:
     rate = org.tax_rates.get(tax_type)
     if rate is None:
-        raise ElementInvalid(
-            f"The TaxType code '{tax_type}' does not exist or cannot be used with this type "
-            "of transaction."
-        )
+        raise refuse_element("tax_type.unknown", tax_type=tax_type)
     if mode == "NoTax":
         return Decimal("0.00")
     sent = optional(raw, "TaxAmount")
@@ -329,10 +312,7 @@ def _currency(doc: dict[str, Any], org: Org) -> dict[str, Any]:
         return {"CurrencyCode": code, "CurrencyRate": Decimal("1.000000")}
     rate = optional(doc, "CurrencyRate")
     if rate is None:
-        raise ElementInvalid(
-            f"A {code} document needs a CurrencyRate: the sandbox never assumes one "
-            "(Xero would use the XE.com day rate)"
-        )
+        raise refuse_element("document.rate_missing", currency=code)
     if rate <= 0:
-        raise ElementInvalid("CurrencyRate must be greater than zero")
+        raise refuse_element("document.rate_not_positive")
     return {"CurrencyCode": code, "CurrencyRate": rate}

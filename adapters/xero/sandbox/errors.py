@@ -1,23 +1,16 @@
-"""Xero Accounting API refusals as the sandbox answers them.
-
-Shapes, with where each comes from:
+"""Xero Accounting API refusals as the sandbox answers them; what it refuses (status, type,
+message, source) is the table in ``refusals.py``. Shapes:
 
 - 400 ``{"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation
   exception occurred", "Elements": [<the element as sent> + "ValidationErrors": [{"Message"}]]}``
   (the OpenAPI ``Error`` / ``Element`` schemas and their examples);
-- 400 ``{"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message"}``: a body that
-  does not bind to the schema (Xero answers quoted in SDK tests and issue threads);
-- 400 ``{"ErrorNumber": 16, "Type": "QueryParseException", "Message"}``: a bad ``where``;
-- 401 / 403 problem objects ``{"Type", "Title", "Status", "Detail", "Instance"}`` with
-  ``TokenExpired`` / ``AuthenticationUnsuccessful`` / ``AuthorizationUnsuccessful``
-  (xero-node #435, Databricks' Xero troubleshooting page);
-- 404 plain text "The resource you're looking for cannot be found" (Xero-OpenAPI #163);
-- 429 with ``X-Rate-Limit-Problem`` and, for the minute and day limits, ``Retry-After``
-  (developer.xero.com/faq/limits); the body is the sandbox's own problem object;
-- 500 ``{"ErrorNumber": 500, "Type": "UnknownErrorException", "Message"}`` (xero-node #285).
-
-Validation messages quoted from Xero are used where a source gives them (see
-``xero_rules``); the others are the sandbox's wording.
+- 400 ``{"ErrorNumber": 14 | 16, "Type": "PostDataInvalidException" | "QueryParseException",
+  "Message"}``;
+- 401 / 403 / 429 problem objects ``{"Type", "Title", "Status", "Detail", "Instance"}``
+  (xero-node #435); a 429 with ``X-Rate-Limit-Problem`` and maybe ``Retry-After``;
+- 404 plain text (Xero-OpenAPI #163);
+- 500 ``{"ErrorNumber": 500, "Type": "UnknownErrorException", "Message"}`` (xero-node #285),
+  injected only.
 """
 
 from __future__ import annotations
@@ -25,7 +18,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
+from syncledger.adapters.sandbox.refusals import Refusal
+from syncledger.adapters.xero.sandbox.refusals import REFUSALS
+
+_ERROR_NUMBERS = {
+    "ValidationException": 10,
+    "PostDataInvalidException": 14,
+    "QueryParseException": 16,
+}
+_TITLES = {401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 
 
 class XeroFault(Exception):
@@ -51,6 +52,33 @@ class ElementInvalid(Exception):
         self.messages = list(messages)
 
 
+def refuse(
+    rule: str,
+    *,
+    element: dict[str, Any] | None = None,
+    retry_after: float | None = None,
+    **values: object,
+) -> XeroFault:
+    """The answer to a request refused by ``rule``; ``element`` is the element as sent (a
+    ValidationException), ``retry_after`` the seconds to wait (a rate limit)."""
+    row = REFUSALS[rule]
+    message = row.text(**values)
+    if row.status == 404:
+        return XeroFault(404, message)
+    if row.code == "ValidationException":
+        return invalid(message, element=element)
+    if row.status == 400:
+        number = _ERROR_NUMBERS[row.code]
+        return XeroFault(400, {"ErrorNumber": number, "Type": row.code, "Message": message})
+    problem = _problem(row.status, _TITLES[row.status], message)
+    return XeroFault(row.status, problem, _headers(row, retry_after))
+
+
+def refuse_element(rule: str, **values: object) -> ElementInvalid:
+    """``rule`` refusing one element of a request (one of its ``ValidationErrors``)."""
+    return ElementInvalid(REFUSALS[rule].text(**values))
+
+
 def validation(elements: list[dict[str, Any]]) -> XeroFault:
     body = {
         "ErrorNumber": 10,
@@ -71,18 +99,15 @@ def with_errors(element: dict[str, Any], messages: list[str]) -> dict[str, Any]:
     return {**element, "ValidationErrors": errors, "HasValidationErrors": True}
 
 
-def post_data_invalid(message: str) -> XeroFault:
-    return XeroFault(
-        400, {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}
-    )
-
-
-def query_parse(message: str) -> XeroFault:
-    return XeroFault(400, {"ErrorNumber": 16, "Type": "QueryParseException", "Message": message})
-
-
-def not_found() -> XeroFault:
-    return XeroFault(404, NOT_FOUND_TEXT)
+def _headers(row: Refusal, retry_after: float | None) -> dict[str, str]:
+    if row.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if row.status != 429:
+        return {}
+    headers = {"X-Rate-Limit-Problem": row.code}
+    if retry_after is not None:
+        headers["Retry-After"] = f"{retry_after:g}"
+    return headers
 
 
 def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
@@ -94,22 +119,6 @@ def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
         "Instance": str(uuid.uuid4()),
         "Extensions": {},
     }
-
-
-def unauthorized(detail: str = "AuthenticationUnsuccessful") -> XeroFault:
-    return XeroFault(401, _problem(401, "Unauthorized", detail), {"WWW-Authenticate": "Bearer"})
-
-
-def forbidden(detail: str = "AuthorizationUnsuccessful") -> XeroFault:
-    return XeroFault(403, _problem(403, "Forbidden", detail))
-
-
-def rate_limited(problem: str, retry_after: float | None) -> XeroFault:
-    headers = {"X-Rate-Limit-Problem": problem}
-    if retry_after is not None:
-        headers["Retry-After"] = f"{retry_after:g}"
-    detail = f"The {problem} rate limit was exceeded"
-    return XeroFault(429, _problem(429, "Too Many Requests", detail), headers)
 
 
 def server_error(status: int = 500) -> XeroFault:

@@ -1,22 +1,10 @@
 """Items (OpenAPI ``Item``) as the Xero sandbox keeps them, and the document lines that
 name one by ``ItemCode``.
 
-An item: ``Code`` required (at most 30 characters, ``Name`` at most 50: the spec's
-``maxLength``, refused by the body check) and unique ignoring case; ``IsSold`` and
-``IsPurchased`` default to true; ``SalesDetails`` / ``PurchaseDetails`` (``UnitPrice``,
-``AccountCode``, ``TaxType``) name accounts of the chart and tax types that exist. Messages
-quoted from Xero:
-
-- "Price List Item with Code 'X' already exists" (a second item with the code: the spec's
-  createItems example, and calcinai/xero-php#528);
-- "Price List Item Code must be supplied" (calcinai/xero-php#528);
-- "Account code 'X' does not exist or cannot be applied to Items." (FieldInsight's Xero
-  troubleshooting page, help.fieldinsight.com);
-- "Item code 'X' is not valid": an invoice or credit-note line naming no item, a
-  ValidationException (ErrorNumber 10) as integrations quote it (Fooman's "Item Code 'X' is
-  not valid" article, magento2-support.fooman.co.nz; Digital Zest's Xero errors page:
-  "ErrorNumber: 10 ErrorType: ValidationException Message: A validation exception occurred
-  Detail: Item code 'XXXX' is not valid").
+An item (what the sandbox refuses: ``refusals.py``, ``item.*``, ``line.item_unknown``):
+``Code`` (at most 30 characters, ``Name`` at most 50: the spec's ``maxLength``, refused by
+the body check); ``IsSold`` and ``IsPurchased`` default to true; ``SalesDetails`` /
+``PurchaseDetails`` hold ``UnitPrice``, ``AccountCode``, ``TaxType``.
 
 A line naming an item takes the item's sales details for what it leaves out
 (``Description``, ``UnitAmount``, ``AccountCode``, ``TaxType``); what it sends wins. Stored
@@ -31,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from syncledger.adapters.xero.sandbox.documents import Org
-from syncledger.adapters.xero.sandbox.errors import ElementInvalid
+from syncledger.adapters.xero.sandbox.errors import ElementInvalid, refuse_element
+from syncledger.adapters.xero.sandbox.refusals import REFUSALS
 
 ItemOf = Callable[[str], dict[str, Any] | None]
 _DETAILS = ("SalesDetails", "PurchaseDetails")
@@ -48,9 +37,9 @@ def checked_item(
     item = {**(current or {}), **sent}
     code = str(item.get("Code") or "").strip()
     if not code:
-        raise ElementInvalid("Price List Item Code must be supplied")
+        raise refuse_element("item.code_missing")
     if code_taken(code):
-        raise ElementInvalid(f"Price List Item with Code '{code}' already exists")
+        raise refuse_element("item.code_taken", code=code)
     for details in _DETAILS:
         _check_details(item.get(details), org)
     return item | {
@@ -68,13 +57,10 @@ def _check_details(details: Any, org: Org) -> None:
         return
     code = details.get("AccountCode")
     if code is not None and str(code) not in org.accounts:
-        raise ElementInvalid(f"Account code '{code}' does not exist or cannot be applied to Items.")
+        raise refuse_element("item.account_invalid", code=code)
     tax_type = details.get("TaxType")
     if tax_type is not None and str(tax_type) not in org.tax_rates:
-        raise ElementInvalid(
-            f"The TaxType code '{tax_type}' does not exist or cannot be used with this type "
-            "of transaction."
-        )
+        raise refuse_element("tax_type.unknown", tax_type=tax_type)
 
 
 def booked_lines(lines: Any, item_of: ItemOf) -> Any:
@@ -83,7 +69,7 @@ def booked_lines(lines: Any, item_of: ItemOf) -> Any:
     if not isinstance(lines, list):
         return lines
     booked = [_booked(line, item_of) for line in lines]
-    unknown = [f"Item code '{code}' is not valid" for line, code in booked if line is None]
+    unknown = [REFUSALS["line.item_unknown"].text(code=code) for ln, code in booked if ln is None]
     if unknown:
         raise ElementInvalid(*unknown)
     return [line for line, _ in booked]

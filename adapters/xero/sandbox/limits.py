@@ -1,15 +1,9 @@
-"""Xero's API limits as the sandbox enforces them (developer.xero.com/faq/limits):
-
-- per tenant: 5 calls in progress at once, 60 calls per minute, 5,000 per day;
-- per app, across tenants: 10,000 calls per minute.
-
-Every answer carries ``X-DayLimit-Remaining``, ``X-MinLimit-Remaining`` and
-``X-AppMinLimit-Remaining``. Going over answers 429 with ``X-Rate-Limit-Problem``
-(``concurrent``, ``minute``, ``day`` or ``appminute``) and, for the minute and day limits,
-``Retry-After`` in whole seconds. Xero counts in fixed windows that reset at different
-times per tenant; the sandbox counts in sliding windows, which a client that respects
-them also respects. Windows are parameters so tests can shrink a minute to a second.
-Refused calls are not counted.
+"""Xero's API limits as the sandbox enforces them (developer.xero.com/faq/limits; the 429s:
+``refusals.py``, ``limit.*``). Every answer carries ``X-DayLimit-Remaining``,
+``X-MinLimit-Remaining`` and ``X-AppMinLimit-Remaining``. Xero counts in fixed windows that
+reset at different times per tenant; the sandbox counts in sliding windows, which a client
+that respects them also respects. Windows are parameters so tests can shrink a minute to a
+second. Refused calls are not counted.
 """
 
 from __future__ import annotations
@@ -21,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.xero.sandbox.errors import rate_limited
+from syncledger.adapters.xero.sandbox.errors import refuse
 
 
 @dataclass
 class _Window:
     rate: Rate
-    problem: str
+    rule: str
     stamps: deque[float] = field(default_factory=deque)
 
     def wait(self, now: float) -> float | None:
@@ -55,7 +49,7 @@ class XeroLimits:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._tenant_rates = (per_minute, per_day)
-        self._app = _Window(app_per_minute, "appminute")
+        self._app = _Window(app_per_minute, "limit.appminute")
         self._concurrent = concurrent
         self._clock = clock
         self._tenants: dict[str, tuple[_Window, _Window]] = {}
@@ -64,13 +58,13 @@ class XeroLimits:
     def admit(self, tenant: str) -> None:
         """Count one call, or raise the 429 Xero would answer."""
         if self._in_flight.get(tenant, 0) >= self._concurrent:
-            raise rate_limited("concurrent", None)
+            raise refuse("limit.concurrent")
         now = self._clock()
         windows = (*self._windows(tenant), self._app)
         for window in windows:
             wait = window.wait(now)
             if wait is not None:
-                raise rate_limited(window.problem, float(max(1, math.ceil(wait))))
+                raise refuse(window.rule, retry_after=float(max(1, math.ceil(wait))))
         for window in windows:
             window.stamps.append(now)
         self._in_flight[tenant] = self._in_flight.get(tenant, 0) + 1
@@ -89,5 +83,5 @@ class XeroLimits:
     def _windows(self, tenant: str) -> tuple[_Window, _Window]:
         if tenant not in self._tenants:
             minute, day = self._tenant_rates
-            self._tenants[tenant] = (_Window(minute, "minute"), _Window(day, "day"))
+            self._tenants[tenant] = (_Window(minute, "limit.minute"), _Window(day, "limit.day"))
         return self._tenants[tenant]

@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from syncledger.adapters.xero.sandbox.amounts import places
-from syncledger.adapters.xero.sandbox.errors import XeroFault, invalid
+from syncledger.adapters.xero.sandbox.errors import refuse
 from syncledger.adapters.xero.sandbox.where import order_key, parse_where, resolve
 
 DEFAULT_PAGE_SIZE = 100
@@ -78,7 +78,7 @@ def parse_since(header: str | None) -> int | None:
         try:
             moment = parsedate_to_datetime(header)
         except (TypeError, ValueError):
-            raise invalid(f"If-Modified-Since {header!r} is not a date") from None
+            raise refuse("request.since_invalid", header=header) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return math.floor(moment.timestamp() * 1000)
 
@@ -190,11 +190,7 @@ def _positive(params: Mapping[str, str], name: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise _bad_param(name, value) from None
+        number = 0
     if number < 1:
-        raise _bad_param(name, value)
+        raise refuse("request.paging_invalid", name=name, value=value)
     return number
-
-
-def _bad_param(name: str, value: str) -> XeroFault:
-    return invalid(f"{name} must be a whole number of 1 or more, not {value!r}")

@@ -1,28 +1,7 @@
-"""What the Xero sandbox accepts for contacts, payments and credit-note allocations.
-
-Contacts (OpenAPI ``Contact``; messages from the spec's examples and Xero answers quoted
-in SDK threads): a ``Name`` ("Contact Name cannot be empty."), unique ignoring case among
-ACTIVE contacts ("The contact name … is already assigned to another contact. The contact
-name must be unique across all active contacts."), a unique ``ContactNumber`` (the field
-"used to identify contacts in external systems"), a valid ``EmailAddress`` ("Email
-address must be valid."). Lengths come from the spec's ``maxLength``.
-
-Payments (OpenAPI ``Payment``): an ``Invoice`` (by ``InvoiceID`` or ``InvoiceNumber``)
-that is AUTHORISED, an ``Account`` (by ``AccountID`` or ``Code``) of type BANK or with
-payments enabled, an ``Amount`` above zero and within the amount due ("Payment amount
-exceeds the amount outstanding on this document"). A payment of a foreign-currency
-invoice must carry a ``CurrencyRate`` above zero (``payment_rate``): Xero would apply a
-rate of its own to one without (the spec's ``Payment.CurrencyRate``: "Exchange rate when
-payment is received. Only used for non base currency invoices and credit notes";
-``Invoice.CurrencyRate``: "If no rate is specified, the XE.com day rate is used"), so the
-sandbox refuses it, stricter than Xero on purpose: a payment booked at a rate nobody
-chose must not pass unnoticed. A rate sent with a base-currency payment is ignored, as
-the spec says it is only used for foreign documents.
-``Status: DELETED`` on an existing payment gives its amount back to the invoice.
-
-Allocations (OpenAPI ``Allocation``, ``Amount``, ``Invoice`` and ``Date`` required): an
-AUTHORISED credit note with enough ``RemainingCredit``, to an AUTHORISED invoice of the
-same contact and currency, within the invoice's amount due.
+"""Contacts, payments and credit-note allocations in the Xero sandbox (what it refuses:
+``refusals.py``). Contact lengths come from the spec's ``maxLength``. A ``CurrencyRate``
+sent with a base-currency payment is ignored (the spec: "Only used for non base currency
+invoices and credit notes"); ``Status: DELETED`` on a payment gives its amount back.
 """
 
 from __future__ import annotations
@@ -36,9 +15,13 @@ from typing import Any
 
 from syncledger.adapters.xero.sandbox.amounts import day_fields, number, parse_day
 from syncledger.adapters.xero.sandbox.documents import CREDIT_NOTE, INVOICE, Org, settled
-from syncledger.adapters.xero.sandbox.errors import ElementInvalid
+from syncledger.adapters.xero.sandbox.errors import refuse_element
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CREDIT_NAMES = {
+    "CreditNote": {"credit": "credit note", "a_credit": "A credit note"},
+    "Overpayment": {"credit": "overpayment", "a_credit": "An overpayment"},
+}
 Taken = Callable[[str], bool]
 
 # ---------------------------------------------------------------- contacts
@@ -54,21 +37,16 @@ def checked_contact(
     contact = {**(current or {}), **sent}
     name = str(contact.get("Name") or "").strip()
     if not name:
-        raise ElementInvalid("Contact Name cannot be empty.")
+        raise refuse_element("contact.name_empty")
     status = str(contact.get("ContactStatus") or "ACTIVE")
     if status == "ACTIVE" and name_taken(name):
-        raise ElementInvalid(
-            f"The contact name {name} is already assigned to another contact. The contact "
-            "name must be unique across all active contacts."
-        )
+        raise refuse_element("contact.name_taken", name=name)
     number_ = contact.get("ContactNumber")
     if number_ and number_taken(str(number_)):
-        raise ElementInvalid(
-            f"The contact number {number_} is already assigned to another contact."
-        )
+        raise refuse_element("contact.number_taken", number=number_)
     email = contact.get("EmailAddress")
     if email and not _EMAIL.match(str(email)):
-        raise ElementInvalid("Email address must be valid.")
+        raise refuse_element("contact.email_invalid")
     return contact | _contact_defaults(contact, name, status)
 
 
@@ -95,11 +73,11 @@ def checked_payment(
     """The payment as stored and its invoice after it."""
     amount = number(sent.get("Amount"), "Amount")
     if amount <= 0:
-        raise ElementInvalid("The payment amount must be greater than zero")
+        raise refuse_element("payment.amount_not_positive")
     if invoice.get("Status") != "AUTHORISED":
-        raise ElementInvalid("Payments can only be applied to AUTHORISED documents")
+        raise refuse_element("payment.document_not_authorised")
     if amount > number(invoice["AmountDue"], "AmountDue"):
-        raise ElementInvalid("Payment amount exceeds the amount outstanding on this document")
+        raise refuse_element("payment.exceeds_due")
     _check_bank(account)
     rate = payment_rate(sent, invoice, org)
     paid_on = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
@@ -110,28 +88,21 @@ def checked_payment(
 def payment_rate(sent: dict[str, Any], document: dict[str, Any], org: Org) -> Decimal:
     """The ``CurrencyRate`` a payment of ``document`` (an invoice, or for a refund the
     credit note or overpayment) is booked at: 1 in the base currency, else the one sent,
-    required (module docstring; stricter than Xero, which would use the XE.com day
-    rate)."""
+    required (``payment.rate_missing``)."""
     code = str(document.get("CurrencyCode") or org.base_currency)
     if code == org.base_currency:
         return Decimal("1.000000")
     if sent.get("CurrencyRate") is None:
-        raise ElementInvalid(
-            f"A payment of a {code} document needs a CurrencyRate: the sandbox never lets "
-            "a rate be chosen for you (Xero would apply the XE.com day rate)"
-        )
+        raise refuse_element("payment.rate_missing", currency=code)
     rate = number(sent["CurrencyRate"], "CurrencyRate")
     if rate <= 0:
-        raise ElementInvalid("CurrencyRate must be greater than zero")
+        raise refuse_element("document.rate_not_positive")
     return rate
 
 
 def _check_bank(account: dict[str, Any]) -> None:
     if account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
-        raise ElementInvalid(
-            f"Account {account.get('Code')} cannot take payments: use a BANK account or one "
-            "with payments enabled"
-        )
+        raise refuse_element("payment.account_unusable", code=account.get("Code"))
 
 
 def _payment(
@@ -178,7 +149,7 @@ def deleted_payment(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payment marked DELETED and its invoice with the amount owed again."""
     if payment.get("Status") == "DELETED":
-        raise ElementInvalid("This payment has already been deleted")
+        raise refuse_element("payment.already_deleted")
     amount = number(payment["Amount"], "Amount")
     after = invoice | {
         "AmountPaid": number(invoice["AmountPaid"], "AmountPaid") - amount,
@@ -199,7 +170,7 @@ def allocated(
     """The allocation, the credit note and the invoice after it."""
     amount = number(sent.get("Amount"), "Amount")
     when = parse_day(sent.get("Date"), "Date")
-    _check_allocation(amount, credit_note, invoice)
+    check_allocation(amount, credit_note, invoice, entity="CreditNote")
     allocation = {
         "AllocationID": str(uuid.uuid4()),
         "Amount": amount,
@@ -217,23 +188,26 @@ def allocated(
     )
 
 
-def _check_allocation(
-    amount: Decimal, credit_note: dict[str, Any], invoice: dict[str, Any]
+def check_allocation(
+    amount: Decimal, credit: dict[str, Any], invoice: dict[str, Any], *, entity: str
 ) -> None:
+    """An allocation of ``amount`` of a credit note's or an overpayment's (``entity``)
+    ``credit`` to ``invoice``."""
+    names = _CREDIT_NAMES[entity]
     if amount <= 0:
-        raise ElementInvalid("The allocation amount must be greater than zero")
-    if credit_note.get("Status") != "AUTHORISED":
-        raise ElementInvalid("Only an AUTHORISED credit note can be allocated")
+        raise refuse_element("allocation.amount_not_positive")
+    if credit.get("Status") != "AUTHORISED":
+        raise refuse_element("allocation.credit_not_authorised", **names)
     if invoice.get("Status") != "AUTHORISED":
-        raise ElementInvalid("A credit note can only be allocated to an AUTHORISED invoice")
-    if credit_note["Contact"]["ContactID"] != invoice["Contact"]["ContactID"]:
-        raise ElementInvalid("The credit note and the invoice belong to different contacts")
-    if credit_note.get("CurrencyCode") != invoice.get("CurrencyCode"):
-        raise ElementInvalid("The credit note and the invoice are in different currencies")
-    if amount > number(credit_note["RemainingCredit"], "RemainingCredit"):
-        raise ElementInvalid("The allocation amount exceeds the credit note's remaining credit")
+        raise refuse_element("allocation.invoice_not_authorised", **names)
+    if credit["Contact"]["ContactID"] != invoice["Contact"]["ContactID"]:
+        raise refuse_element("allocation.contacts_differ", **names)
+    if credit.get("CurrencyCode") != invoice.get("CurrencyCode"):
+        raise refuse_element("allocation.currencies_differ", **names)
+    if amount > number(credit["RemainingCredit"], "RemainingCredit"):
+        raise refuse_element("allocation.exceeds_credit", **names)
     if amount > number(invoice["AmountDue"], "AmountDue"):
-        raise ElementInvalid("The allocation amount exceeds the amount due on the invoice")
+        raise refuse_element("allocation.exceeds_due")
 
 
 def _credited_note(

@@ -5,7 +5,7 @@ The spec is ``specs/xero_accounting.yaml``, copied unmodified from XeroAPI/Xero-
 beside it). It is parsed once, on first use, never at import time. Each operation's
 ``requestBody`` schema is compiled into a JSON Schema validator with the spec's ``$ref``s
 resolved inside the document; formats are checked for ``uuid`` (the one format a binding
-refuses outright). A body that does not fit answers Xero's ``PostDataInvalidException``.
+refuses outright). A body that does not fit is refused (``refusals.py``: ``body.*``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from syncledger.adapters.xero.sandbox.errors import XeroFault, post_data_invalid
+from syncledger.adapters.xero.sandbox.errors import XeroFault, refuse
 
 SPEC_URI = "urn:xero-accounting-openapi"
 _FORMATS = jsonschema.FormatChecker(formats=("uuid",))
@@ -74,15 +74,15 @@ def check_body(method: str, path: str, body: Any, *, schema_ref: str | None = No
 
 def _errors(checker: jsonschema.protocols.Validator, body: Any) -> Iterator[XeroFault]:
     for error in sorted(checker.iter_errors(body), key=lambda e: list(e.absolute_path)):
-        yield post_data_invalid(f"{_message(error)}. Path '{_path(error.absolute_path)}'.")
+        yield _refusal(error, _path(error.absolute_path))
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _refusal(error: jsonschema.ValidationError, path: str) -> XeroFault:
     if error.validator == "format":
-        return f"Error converting value {error.instance!r} to type '{error.validator_value}'"
+        return refuse("body.format", value=error.instance, format=error.validator_value, path=path)
     if error.validator == "enum":
-        return f"Error converting value {error.instance!r}: not one of the accepted values"
-    return f"Error converting value: {error.message}"
+        return refuse("body.enum", value=error.instance, path=path)
+    return refuse("body.schema", problem=error.message, path=path)
 
 
 def _path(parts: Any) -> str:

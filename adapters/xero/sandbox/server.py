@@ -6,8 +6,10 @@ v16.1.0 @e952d0b, MIT) for paths, parameters, bodies and error shapes; developer
 (limits FAQ, idempotent requests, multicurrency best practice) as quoted in
 ``../shared/PLATFORMS.md`` and in the threads cited in each module.
 
+What the sandbox refuses, with status, Xero's type, message and source: ``refusals.py``.
+
 Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and the
-``Xero-Tenant-Id`` of the organisation, else 401 / 403):
+``Xero-Tenant-Id`` of the organisation):
 
 - ``POST /connect/token``: Xero identity's token endpoint, ``refresh_token`` grant, client
   credentials in HTTP Basic (or the form); access tokens last 30 minutes, refresh tokens
@@ -19,10 +21,8 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
   lists them), ``GET /Overpayments[/{id}]``, ``PUT /Overpayments/{id}/Allocations``; a
   ``PUT /Payments`` element naming a ``CreditNote`` or an ``Overpayment`` instead of an
   ``Invoice`` is a cash refund of that credit (``xero_credits``).
-- ``GET|PUT|POST /Items``, ``GET|POST /Items/{ItemID or Code}`` (``xero_items``): a
-  ``Code`` unique ignoring case, "Price List Item with Code 'X' already exists" otherwise;
-  invoice and credit-note lines name an item by ``ItemCode`` and one naming no item is
-  refused ("Item code 'X' is not valid", ValidationException).
+- ``GET|PUT|POST /Items``, ``GET|POST /Items/{ItemID or Code}`` (``xero_items``); invoice
+  and credit-note lines name an item by ``ItemCode``.
 - ``GET|PUT|POST /Contacts``, ``GET|POST /Contacts/{ContactID or ContactNumber}``;
   the same for ``/Invoices`` (ACCREC; by id or InvoiceNumber) and ``/CreditNotes``
   (ACCRECCREDIT); ``GET|PUT|POST /Payments``, ``GET /Payments/{id}``, ``POST
@@ -31,16 +31,13 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
   ``InvoiceNumber``) and creates otherwise, as Xero's update-or-create does.
 - Request bodies are validated against the spec's schemas (``xero_schema``); business
   rules in ``xero_rules`` / ``xero_documents``; GET filters, paging and
-  ``If-Modified-Since`` in ``xero_listing``; limits (5 concurrent, 60/min, 5,000/day per
-  tenant, 10,000/min per app; 429 + ``Retry-After`` + ``X-Rate-Limit-Problem``; remaining
-  counts on every answer) in ``xero_limits``.
+  ``If-Modified-Since`` in ``xero_listing``; limits in ``xero_limits``.
 - ``summarizeErrors`` (default false): PUT / POST of a collection answers 200 with each
   element marked ``StatusAttributeString`` OK or ERROR (with ``ValidationErrors``), the
   good ones saved; ``summarizeErrors=true`` answers 400 ValidationException with the
   failed elements and saves nothing.
-- ``Idempotency-Key`` (PUT / POST, at most 128 characters): a repeat within 6 minutes
-  answers the first reply; the same key on a different request (method, path, query or
-  body) is refused with 400; an internal error (500) is cached and replayed like a success.
+- ``Idempotency-Key`` (PUT / POST): a repeat within 6 minutes answers the first reply;
+  an internal error (500) is cached and replayed like a success.
   Keys are evaluated after the rate limits, as Xero's are.
 - Versions: Xero has no concurrency token; every write stamps ``UpdatedDateUTC``
   (milliseconds, never repeated within a book) and clients compare it.
@@ -52,11 +49,10 @@ Not modelled: ACCPAY bills and the other document types, bank transactions other
 RECEIVE-OVERPAYMENT (and their updates), prepayments, batch payments, attachments,
 history, tracked (inventory) items and item deletes, tracking, tax rate management,
 contact groups, webhooks, multi-tenant apps, the refresh-token grace period, the XE.com
-day rate (a foreign-currency document, overpayment, payment or refund must carry
-``CurrencyRate``: stricter than Xero, on purpose), ``summaryOnly`` (full records are
-returned), fixed rate-limit windows (sliding instead), Xero's exact wording of messages
-no public source quotes, and its 500 on a non-GUID ``ContactID`` (xero-node #285): the
-sandbox answers the spec's binding error instead.
+day rate, ``summaryOnly`` (full records are returned), fixed rate-limit windows (sliding
+instead), Xero's exact wording of messages no public source quotes, and its 500 on a
+non-GUID ``ContactID`` (xero-node #285): the sandbox answers the spec's binding error
+instead.
 """
 
 from __future__ import annotations
@@ -87,7 +83,7 @@ from syncledger.adapters.sandbox.common import (
 from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
 from syncledger.adapters.xero.sandbox.book import XeroBook, entity_name
-from syncledger.adapters.xero.sandbox.errors import XeroFault, post_data_invalid
+from syncledger.adapters.xero.sandbox.errors import XeroFault, refuse
 from syncledger.adapters.xero.sandbox.limits import XeroLimits
 from syncledger.adapters.xero.sandbox.listing import parse_since
 from syncledger.adapters.xero.sandbox.schema import check_body
@@ -305,7 +301,7 @@ async def _json(request: Request) -> Any:
     try:
         return decode_json(await request.body())
     except ValueError:
-        raise post_data_invalid("The request body is not valid JSON") from None
+        raise refuse("body.not_json") from None
 
 
 async def _organisation(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:

@@ -36,12 +36,10 @@ from syncledger.adapters.xero.sandbox.documents import (
 from syncledger.adapters.xero.sandbox.errors import (
     ElementInvalid,
     XeroFault,
-    forbidden,
     invalid,
-    not_found,
-    rate_limited,
+    refuse,
+    refuse_element,
     server_error,
-    unauthorized,
     validation,
     with_errors,
 )
@@ -162,14 +160,14 @@ class XeroSandbox(FaultInjection):
         if self.require_auth and not (
             scheme.lower() == "bearer" and self.oauth.access_ok(token.strip())
         ):
-            raise unauthorized("TokenExpired" if token.strip() else "AuthenticationUnsuccessful")
+            raise refuse("auth.token_rejected" if token.strip() else "auth.token_missing")
 
     def admit(self, tenant: str | None) -> str:
         """Tenant, injected and real throttling; the caller must ``release`` the tenant."""
         if tenant is None or tenant.lower() != self.tenant_id.lower():
-            raise forbidden()
+            raise refuse("auth.tenant_unknown")
         if self.faults.take("throttle"):
-            raise rate_limited("minute", self.faults.retry_after)
+            raise refuse("limit.minute", retry_after=self.faults.retry_after)
         try:
             self.limits.admit(self.tenant_id)
         except XeroFault:
@@ -201,13 +199,13 @@ class XeroSandbox(FaultInjection):
 
     def _earlier(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         if len(key) > IDEMPOTENCY_KEY_LIMIT:
-            raise invalid(f"The Idempotency-Key must be at most {IDEMPOTENCY_KEY_LIMIT} characters")
+            raise refuse("idempotency.key_too_long", limit=IDEMPOTENCY_KEY_LIMIT)
         earlier = self.book.reply_for(key, self._clock())
         if earlier is None:
             return None
         stored_fingerprint, status, body = earlier
         if stored_fingerprint != fingerprint:
-            raise invalid("This Idempotency-Key was already used for a different request")
+            raise refuse("idempotency.key_reused")
         return status, body
 
     def _failed(self, key: str | None, fingerprint: str, fault: XeroFault) -> tuple[int, bytes]:
@@ -247,11 +245,11 @@ class XeroSandbox(FaultInjection):
             return self.book.save(entity, self._contact(element, current))
         if entity == "Payment":
             if current is not None:
-                raise ElementInvalid("A payment cannot be changed, only deleted")
+                raise refuse_element("payment.unchangeable")
             return self._new_payment(element)
         if entity == "BankTransaction":
             if current is not None:
-                raise ElementInvalid("The sandbox does not model changes to bank transactions")
+                raise refuse_element("bank_transaction.unchangeable")
             return self._new_overpayment(element)
         return self._document(_KINDS[entity], element, current, unitdp)
 
@@ -262,8 +260,8 @@ class XeroSandbox(FaultInjection):
         if wanted:
             found = self.book.get(entity, str(wanted))
             if found is None:
-                raise ElementInvalid(
-                    f"The {entity} with {ID_FIELD[entity]} {wanted} does not exist"
+                raise refuse_element(
+                    "record.id_unknown", entity=entity, field=ID_FIELD[entity], id=wanted
                 )
             return found
         number = element.get("InvoiceNumber") if entity == "Invoice" and not put else None
@@ -283,7 +281,7 @@ class XeroSandbox(FaultInjection):
         if wanted:
             found = self.book.get("Item", str(wanted)) or self._item_coded(str(wanted))
             if found is None:
-                raise ElementInvalid(f"The Item with ItemID {wanted} does not exist")
+                raise refuse_element("record.id_unknown", entity="Item", field="ItemID", id=wanted)
             return found
         code = element.get("Code")
         return None if put or not code else self._item_coded(str(code))
@@ -339,33 +337,31 @@ class XeroSandbox(FaultInjection):
             if r[kind.id_field] != own and r["Status"] != "DELETED"
         ]
         if kind is INVOICE and clash and doc["Status"] != "DELETED":
-            raise ElementInvalid("Invoice # must be unique.")
+            raise refuse_element("document.number_taken")
         return str(number)
 
     def _contact_of(self, sent: Any) -> dict[str, Any]:
         if not isinstance(sent, dict) or not any(
             sent.get(k) for k in ("ContactID", "ContactNumber", "Name")
         ):
-            raise ElementInvalid("A Contact (ContactID, ContactNumber or Name) is required")
+            raise refuse_element("contact.missing")
         contact = self._existing_contact(sent)
         if contact is None:
             return self.book.save("Contact", self._contact({"Name": sent["Name"]}, None))
         if contact["ContactStatus"] != "ACTIVE":
-            raise ElementInvalid(f"The contact {contact['Name']} is archived and cannot be used")
+            raise refuse_element("contact.archived", name=contact["Name"])
         return contact
 
     def _existing_contact(self, sent: dict[str, Any]) -> dict[str, Any] | None:
         if sent.get("ContactID"):
             found = self.book.get("Contact", str(sent["ContactID"]))
             if found is None:
-                raise ElementInvalid(
-                    f"The contact with ContactID {sent['ContactID']} does not exist"
-                )
+                raise refuse_element("contact.id_unknown", id=sent["ContactID"])
             return found
         if sent.get("ContactNumber"):
             numbered = self.book.numbered("Contact", str(sent["ContactNumber"]))
             if not numbered:
-                raise ElementInvalid(f"No contact has the ContactNumber {sent['ContactNumber']}")
+                raise refuse_element("contact.number_unknown", number=sent["ContactNumber"])
             return numbered[0]
         named = self.book.named("Contact", str(sent["Name"]))
         return next((c for c in named if c["ContactStatus"] == "ACTIVE"), None)
@@ -382,7 +378,7 @@ class XeroSandbox(FaultInjection):
     def _new_payment(self, element: dict[str, Any]) -> dict[str, Any]:
         credits = [e for e in REFUND_TYPES if element.get(e)]
         if credits and element.get("Invoice"):
-            raise ElementInvalid("A payment is made against one document")
+            raise refuse_element("payment.one_document")
         if credits:
             return self._new_refund(element, credits[0])
         invoice = self._payment_invoice(element.get("Invoice"))
@@ -395,7 +391,7 @@ class XeroSandbox(FaultInjection):
         sent = element[entity] if isinstance(element[entity], dict) else {}
         credit = self.book.get(entity, str(sent.get(f"{entity}ID") or ""))
         if credit is None:
-            raise ElementInvalid(f"The {entity} this payment is for does not exist")
+            raise refuse_element("payment.credit_unknown", entity=entity)
         account = self._payment_account(element.get("Account"))
         refund, after = refunded(
             element, entity=entity, credit=credit, account=account, org=self.org
@@ -410,9 +406,9 @@ class XeroSandbox(FaultInjection):
         elif sent.get("InvoiceNumber"):
             found = next(iter(self.book.numbered("Invoice", str(sent["InvoiceNumber"]))), None)
         else:
-            raise ElementInvalid("A payment needs an Invoice (InvoiceID or InvoiceNumber)")
+            raise refuse_element("payment.invoice_missing")
         if found is None:
-            raise ElementInvalid("The invoice this payment is for does not exist")
+            raise refuse_element("payment.invoice_unknown")
         return found
 
     def _payment_account(self, sent: Any) -> dict[str, Any]:
@@ -420,7 +416,7 @@ class XeroSandbox(FaultInjection):
         by_id = {a["AccountID"]: a for a in CHART.values()}
         account = by_id.get(str(sent.get("AccountID"))) or CHART.get(str(sent.get("Code")))
         if account is None:
-            raise ElementInvalid("A payment needs an Account (AccountID or Code) of the chart")
+            raise refuse_element("payment.account_missing")
         return account
 
     def delete_payment(self, payment_id: str, body: Any) -> dict[str, Any]:
@@ -429,9 +425,9 @@ class XeroSandbox(FaultInjection):
             status = (body["Payments"][0] or {}).get("Status")
         payment = self.book.get("Payment", payment_id)
         if payment is None:
-            raise not_found()
+            raise refuse("record.not_found")
         if status != "DELETED":
-            raise invalid("A payment can only be changed to Status DELETED", element=payment)
+            raise refuse("payment.delete_only", element=payment)
         if payment["PaymentType"] in _REFUND_TYPES:
             return self._delete_refund(payment)
         invoice = self.book.get("Invoice", payment["Invoice"]["InvoiceID"]) or {}
@@ -444,7 +440,7 @@ class XeroSandbox(FaultInjection):
 
     def _delete_refund(self, refund: dict[str, Any]) -> dict[str, Any]:
         if refund.get("Status") == "DELETED":
-            raise invalid("This payment has already been deleted", element=refund)
+            raise refuse("payment.already_deleted", element=refund)
         entity = next(e for e, t in REFUND_TYPES.items() if t == refund["PaymentType"])
         credit = self.book.get(entity, refund["Invoice"]["InvoiceID"])
         if credit is not None:
@@ -457,10 +453,10 @@ class XeroSandbox(FaultInjection):
         """``PUT /CreditNotes/{id}/Allocations`` or ``PUT /Overpayments/{id}/Allocations``."""
         credit = self.book.get(entity, ident)
         if credit is None or (entity == "Overpayment" and credit["Type"] != OVERPAYMENT_TYPE):
-            raise not_found()
+            raise refuse("record.not_found")
         elements = (body or {}).get("Allocations") if isinstance(body, dict) else None
         if not isinstance(elements, list) or not elements:
-            raise invalid("Allocations must hold at least one allocation")
+            raise refuse("allocation.none")
         allocate_one = self._allocate_one if entity == "CreditNote" else self._allocate_overpayment
         answers = [allocate_one(ident, el) for el in elements]
         failed = [a for a in answers if a.get("StatusAttributeString") == "ERROR"]
@@ -481,11 +477,9 @@ class XeroSandbox(FaultInjection):
         credit = self.book.get(entity, credit_id) or {}
         sent_invoice = element.get("Invoice") or {}
         invoice = self.book.get("Invoice", str(sent_invoice.get("InvoiceID", "")))
-        if invoice is None:
-            return with_errors(element, ["The invoice to allocate to does not exist"]) | {
-                "StatusAttributeString": "ERROR"
-            }
         try:
+            if invoice is None:
+                raise refuse_element("allocation.invoice_unknown")
             if entity == "CreditNote":
                 allocation, after, credited = allocated(
                     element, credit_note=credit, invoice=invoice
@@ -511,7 +505,7 @@ class XeroSandbox(FaultInjection):
     def read(self, entity: str, ident: str, params: dict[str, str]) -> dict[str, Any]:
         record = self.book.get(entity, ident) or self._by_number(entity, ident)
         if record is None:
-            raise not_found()
+            raise refuse("record.not_found")
         query = Query(entity, params, None)
         return self._envelope(envelope(query, [record], self._presenter(entity), single=True))
 
@@ -601,11 +595,11 @@ def _with_balances(
 def _elements(entity: str, body: Any, ident: str | None) -> list[dict[str, Any]]:
     elements = body.get(COLLECTION[entity]) if isinstance(body, dict) else None
     if not isinstance(elements, list) or not elements:
-        raise invalid(f"The request must hold {COLLECTION[entity]} with at least one element")
+        raise refuse("request.elements_missing", collection=COLLECTION[entity])
     if ident is not None and len(elements) != 1:
-        raise invalid(f"POST to one {entity} takes exactly one element")
+        raise refuse("request.one_element", entity=entity)
     if not all(isinstance(el, dict) for el in elements):
-        raise invalid(f"Every element of {COLLECTION[entity]} must be an object")
+        raise refuse("request.element_not_object", collection=COLLECTION[entity])
     return elements
 
 

@@ -8,7 +8,7 @@ sandbox needs them::
     order := Path [ASC | DESC]
 
 ``Path`` is dotted (``Contact.ContactID``). String comparisons ignore case. A clause the
-grammar does not cover answers Xero's ``QueryParseException`` (ErrorNumber 16).
+grammar does not cover is refused (``refusals.py``: ``where.*``, ``order.invalid``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.xero.sandbox.errors import query_parse
+from syncledger.adapters.xero.sandbox.errors import refuse
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -43,7 +43,7 @@ def order_key(text: str) -> tuple[Callable[[dict[str, Any]], Any], bool]:
     """A sort key and whether descending, for ``order`` (e.g. ``UpdatedDateUTC DESC``)."""
     parts = text.split()
     if not parts or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() not in ("ASC", "DESC")):
-        raise query_parse(f"cannot order by {text!r}")
+        raise refuse("order.invalid", text=text)
     path = parts[0]
     descending = len(parts) == 2 and parts[1].upper() == "DESC"
     return (lambda row: _sortable(resolve(row, path))), descending
@@ -71,7 +71,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise query_parse(f"unexpected character at position {position} of the where clause")
+            raise refuse("where.character", position=position)
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -88,17 +88,17 @@ class _Parser:
 
     def take(self) -> tuple[str, str]:
         if self.at >= len(self.tokens):
-            raise query_parse("the where clause ends too early")
+            raise refuse("where.ends_early")
         self.at += 1
         return self.tokens[self.at - 1]
 
     def expect(self, value: str) -> None:
         if self.take()[1] != value:
-            raise query_parse(f"expected {value!r} in the where clause")
+            raise refuse("where.expected", token=value)
 
     def expect_end(self) -> None:
         if self.at != len(self.tokens):
-            raise query_parse(f"unexpected {self.peek()!r} in the where clause")
+            raise refuse("where.unexpected", token=self.peek())
 
     def expression(self) -> Predicate:
         terms = [self.conjunction()]
@@ -135,7 +135,7 @@ class _Parser:
             return self._method(".".join(path[:-1]), path[-1].lower())
         kind, op = self.take()
         if kind != "op" or op in ("&&", "||"):
-            raise query_parse(f"expected a comparison after {'.'.join(path)}")
+            raise refuse("where.comparison_missing", path=".".join(path))
         return _compare(".".join(path), op, self.value())
 
     def _method(self, path: str, method: str) -> Predicate:
@@ -143,13 +143,13 @@ class _Parser:
         needle = self.value()
         self.expect(")")
         if not isinstance(needle, str):
-            raise query_parse(f"{method} takes a string")
+            raise refuse("where.method_argument", method=method)
         return lambda row: _string_test(resolve(row, path), method, needle)
 
     def _word(self) -> str:
         kind, word = self.take()
         if kind != "word" or word[0].isdigit() or word[0] == "-":
-            raise query_parse(f"expected a field name, found {word!r}")
+            raise refuse("where.field_missing", token=word)
         return word
 
     def value(self) -> Any:
@@ -157,7 +157,7 @@ class _Parser:
         if kind == "str":
             return token[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         if kind != "word":
-            raise query_parse(f"expected a value, found {token!r}")
+            raise refuse("where.value_missing", token=token)
         return self._literal(token)
 
     def _literal(self, token: str) -> Any:
@@ -173,7 +173,7 @@ class _Parser:
         try:
             return Decimal(token)
         except InvalidOperation:
-            raise query_parse(f"{token!r} is not a value") from None
+            raise refuse("where.not_a_value", token=token) from None
 
     def _call_args(self, count: int | None) -> list[Any]:
         self.expect("(")
@@ -183,19 +183,19 @@ class _Parser:
             args.append(self.value())
         self.expect(")")
         if count is not None and len(args) != count:
-            raise query_parse("wrong number of arguments")
+            raise refuse("where.argument_count")
         return args
 
 
 def _moment(parts: list[int]) -> datetime:
     if not 3 <= len(parts) <= 6:
-        raise query_parse("DateTime takes a year, month and day (and an optional time)")
+        raise refuse("where.datetime_parts")
     year, month, day, *clock = parts
     hour, minute, second = (*clock, 0, 0, 0)[:3]
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
-        raise query_parse(f"DateTime is not a date: {exc}") from None
+        raise refuse("where.datetime_invalid", reason=exc) from None
 
 
 def _compare(path: str, op: str, expected: Any) -> Predicate:
