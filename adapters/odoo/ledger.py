@@ -9,10 +9,12 @@ written there only when the rate Odoo 17 will apply (``res.currency`` ``rate`` f
 document's date) is the source's, else refused (``syncledger.exchange_rate_differs``).
 
 Idempotency: Odoo has no idempotency key. Every record we create carries our source
-reference (``ref`` / ``memo``, see ``odoo_mapping``), and every create first looks that
-reference up: a record already there is taken and returned as ``recovered`` instead of
-being created again. A write whose answer was lost (timeout, 5xx) is never blindly resent:
-it is looked for first.
+reference (``ref`` / ``memo``, see ``odoo_mapping``). That reference is looked up only when
+a write's outcome is unknown (calls to Odoo are the scarce resource): a write whose answer
+was lost (timeout, 5xx) is never blindly resent but looked for first, by the adapter's own
+retry, by the sync's journal (a step's ``find``) or its ``find`` after a crash, and by the
+adapter for a key it sent before without learning the outcome (``WriteMemo``); a record
+found is taken and returned as ``recovered`` instead of being created again.
 
 Multi-write operations: every RPC call is its own transaction on Odoo's side, so these
 are several writes, each a step of the record's ``WriteSteps`` journal (``ports``), and a
@@ -31,17 +33,18 @@ applied
 
 Each step's ``find`` reads whether its write landed (our reference found; the record no
 longer a draft; the credit note's receivable item reconciled with the invoice's; the
-invoice posted with our total), and each write first reads what is there (a create looks
-its reference up, a post or a draft acts only on a record in the other state, an apply
-only on an item not yet reconciled with the invoice), so a write resent after ``find``
-said "not there" does nothing twice. With the sync's journal an operation runs once and a
-failed step is the sync's to log and retry; without one (tools, tests) the adapter retries
-it through a journal kept in memory (``RetrySteps``). Single writes stay single: customers,
-items, ``void_invoice`` (``button_cancel`` drafts and cancels in one call), and the
-register wizard (a payment applied to an invoice, a refund): its
-``action_create_payments`` creates, posts and reconciles the payment in one call
-(``addons/account/wizard/account_payment_register.py`` ``_create_payments``), the
-``account.payment.register`` record created before it books nothing.
+invoice posted with our total), and a write reads what is there where it could be done
+already (a post or a draft acts only on a record in the other state, unless this process
+made the draft just before; an apply only on an item not yet reconciled with the invoice),
+so a write resent after ``find`` said "not there" does nothing twice. With the sync's
+journal an operation runs once and a failed step is the sync's to log and retry; without
+one (tools, tests) the adapter retries it through a journal kept in memory
+(``RetrySteps``). Single writes stay single: customers, items, ``void_invoice``
+(``button_cancel`` drafts and cancels in one call), and the register wizard (a payment
+applied to an invoice, a refund): its ``action_create_payments`` creates, posts and
+reconciles the payment in one call (``addons/account/wizard/account_payment_register.py``
+``_create_payments``), the ``account.payment.register`` record created before it books
+nothing.
 
 Applications (``LedgerRecord.applied_to``, on ``get``, ``find``, ``list_all`` and
 ``changes``): Odoo holds them as ``account.partial.reconcile`` rows between receivable
@@ -124,6 +127,7 @@ from syncledger.adapters.odoo.mapping import (
 from syncledger.adapters.odoo.rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
 from syncledger.adapters.odoo.versions import same_rate
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.writes import WriteMemo
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
@@ -177,6 +181,9 @@ class OdooLedger:
         self._currencies: dict[str, int] = {}
         self._taxes: list[SaleTax] | None = None
         self._items = OdooItems(rpc, self.mapping)
+        self._writes = WriteMemo()
+        #: drafts this process created and has not posted yet (no read before the post)
+        self._drafts: set[int] = set()
 
     @classmethod
     def connect(
@@ -251,7 +258,7 @@ class OdooLedger:
             [ident] = await self._write("customer", "create", vals_list=[vals])
             return await self._fetch("customer", ident)
 
-        return await self._once("customer", external_ref, step)
+        return await self._once("customer", external_ref, idempotency_key, step)
 
     async def create_invoice(
         self,
@@ -313,7 +320,7 @@ class OdooLedger:
             context = {"active_model": "account.move", "active_ids": [invoice_id]}
             return await self._register("payment", vals, context, external_ref)
 
-        return await self._once("payment", external_ref, step)
+        return await self._once("payment", external_ref, idempotency_key, step)
 
     async def create_refund(
         self,
@@ -348,7 +355,7 @@ class OdooLedger:
             context = {"active_model": "account.move.line", "active_ids": [int(line["id"])]}
             return await self._register("refund", vals, context, external_ref)
 
-        return await self._once("refund", external_ref, step)
+        return await self._once("refund", external_ref, idempotency_key, step)
 
     async def create_credit_note(
         self,
@@ -502,12 +509,19 @@ class OdooLedger:
 
     # ------------------------------------------------------- write machinery
 
-    async def _once(self, kind: str, external_ref: str, step: Step) -> PushResult:
-        """Look our reference up, then write what is missing; on a lost answer, again."""
+    async def _once(self, kind: str, external_ref: str, key: str, step: Step) -> PushResult:
+        """Write; look our reference up first only when an earlier write with ``key`` may
+        have landed unseen (``WriteMemo``), and before each retry of a lost answer."""
+        return await self._writes.once(
+            key, lambda look: self._tried(kind, external_ref, step, look)
+        )
+
+    async def _tried(self, kind: str, external_ref: str, step: Step, look: bool) -> PushResult:
         attempt = 1
         while True:
             try:
-                found = await self._lookup(kind, external_ref, idempotent=False)
+                unsure = look or attempt > 1
+                found = await self._lookup(kind, external_ref, idempotent=False) if unsure else None
                 record = await step(found)
                 return PushResult(record.ledger_id, record.version, recovered=found is not None)
             except TransientLedgerError as exc:
@@ -553,7 +567,9 @@ class OdooLedger:
         it is retried here through a journal kept in memory, resumed the same way."""
         if steps is not None:
             return await run(steps)
-        journal = RetrySteps(key)
+        return await self._writes.once(key, lambda look: self._retried(RetrySteps(key, look), run))
+
+    async def _retried(self, journal: RetrySteps, run: Run) -> PushResult:
         attempt = 1
         while True:
             try:
@@ -565,20 +581,16 @@ class OdooLedger:
     async def _created(
         self, journal: WriteSteps, kind: str, ref: str, vals: dict[str, Any]
     ) -> StepResult:
-        """Step ``create``: a draft carrying our reference. Odoo has no idempotency key,
-        so the write looks ``ref`` up first: a record an earlier try or process left is
-        taken (a draft document brought up to date with ``vals``), never made twice."""
+        """Step ``create``: a draft carrying our reference. Odoo has no idempotency key:
+        the journal asks ``find`` (our reference) before writing again a create whose
+        answer was lost, so the write itself sends only the create."""
         if kind in DOCUMENTS:
             vals = vals | {"move_type": self.mapping.move_types[kind]}
 
         async def write(key: str) -> StepResult:
-            found = await self._lookup(kind, ref, idempotent=False)
-            if found is None:
-                [ident] = await self._write(kind, "create", vals_list=[vals])
-                return StepResult(str(ident))
-            if found.status == "draft" and kind in DOCUMENTS:
-                await self._write(kind, "write", ids=[_int(found.ledger_id)], vals=_replacing(vals))
-            return StepResult(found.ledger_id, FOUND)
+            [ident] = await self._write(kind, "create", vals_list=[vals])
+            self._drafts.add(int(ident))
+            return StepResult(str(ident))
 
         return await journal.step("create", write, self._found(kind, ref))
 
@@ -590,11 +602,14 @@ class OdooLedger:
         return find
 
     async def _posted(self, journal: WriteSteps, kind: str, made: StepResult) -> None:
-        """Step ``post``: ``action_post`` (a move's or a payment's) while it is a draft."""
+        """Step ``post``: ``action_post`` (a move's or a payment's) while it is a draft:
+        read first unless this process made the draft just before."""
         ident = _int(made.ledger_id)
 
         async def write(key: str) -> StepResult:
-            if (await self._fetch(kind, ident, idempotent=False)).status == "draft":
+            fresh = ident in self._drafts
+            self._drafts.discard(ident)
+            if fresh or (await self._fetch(kind, ident, idempotent=False)).status == "draft":
                 await self._write(kind, "action_post", ids=[ident])
             return StepResult(made.ledger_id)
 
@@ -984,15 +999,18 @@ class RetrySteps:
     resumed the way the sync resumes a push (a step asked for whose answer was lost is
     looked for before it is written again; a step done is not run again)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, unsure: bool = False) -> None:
+        """``unsure``: an earlier run with ``key`` may have written unseen, so every step
+        is looked for before it is written."""
         self._key = key
+        self._unsure = unsure
         self._done: dict[str, StepResult] = {}
         self._asked: set[str] = set()
 
     async def step(self, name: str, write: StepWrite, find: StepFind) -> StepResult:
         if name in self._done:
             return self._done[name]
-        found = await find() if name in self._asked else None
+        found = await find() if self._unsure or name in self._asked else None
         if found is None:
             self._asked.add(name)
             found = await write(step_key(self._key, name))

@@ -559,15 +559,19 @@ async def test_a_payment_left_in_draft_by_an_earlier_try_is_posted_not_duplicate
     vals = {"partner_id": int(customer_id), "amount": Decimal("0.50"), "memo": "csv/payment/P-1"}
     with odoo.sandbox.book.transaction():  # the create committed, the post never came
         odoo.sandbox.orm.call("account.payment", "create", [], {"vals_list": [vals]}, {})
+    # the journal holds the create's intent without its outcome, as the sync's log does
+    journal = StepsUnderTest(key("p", 1), logged={"create": None})
     pushed = await odoo.ledger.apply_payment(
         payment("0.50"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref="csv/payment/P-1",
         idempotency_key=key("p", 1),
+        steps=journal,
         applied=Decimal(0),
     )
     assert pushed.recovered
+    assert journal.finds == 1
     [stored] = odoo.sandbox.records("payment")
     assert stored["state"] == "paid"
     record = await odoo.ledger.get("payment", pushed.ledger_id)
