@@ -16,34 +16,15 @@ from syncledger.adapters.qbo.sandbox.refusals import (
 
 
 class QboFault(Exception):
-    """One refusal: HTTP status, QBO error code, Message, Detail and fault type."""
+    """One refusal: its HTTP status, its ``Fault`` object and the wait it asks for (if any)."""
 
     def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        retry_after: float | None = None,
-        element: str = "",
+        self, status: int, fault: dict[str, Any], *, retry_after: float | None = None
     ) -> None:
-        self.message = MESSAGES[code]
-        super().__init__(f"{code} {self.message}: {detail}")
+        super().__init__(status, fault)
         self.status = status
-        self.code = code
-        self.detail = detail
-        self.fault_type = FAULT_TYPES.get(code, VALIDATION)
+        self.fault = fault
         self.retry_after = retry_after
-        self.element = element
-
-    def fault(self) -> dict[str, Any]:
-        error = {
-            "Message": self.message,
-            "Detail": self.detail,
-            "code": self.code,
-            "element": self.element,
-        }
-        return {"Error": [error], "type": self.fault_type}
 
 
 def refuse(
@@ -52,10 +33,11 @@ def refuse(
     """The fault of ``REFUSALS[rule]``, its Detail filled in with ``values``; ``status``
     replaces the row's (an injected failure's own status)."""
     row = REFUSALS[rule]
-    return QboFault(
-        status or row.status,
-        row.code,
-        row.text(**values),
-        retry_after=retry_after,
-        element=ELEMENTS.get(rule, ""),
-    )
+    error = {
+        "Message": MESSAGES[row.code],
+        "Detail": row.text(**values),
+        "code": row.code,
+        "element": ELEMENTS.get(rule, ""),
+    }
+    fault = {"Error": [error], "type": FAULT_TYPES.get(row.code, VALIDATION)}
+    return QboFault(status or row.status, fault, retry_after=retry_after)

@@ -235,7 +235,7 @@ async def _batch(request: Request, sandbox: QboSandbox) -> Any:
 
 
 def _fault_response(fault: QboFault) -> Response:
-    body = {"Fault": fault.fault(), "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
+    body = {"Fault": fault.fault, "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
     headers = retry_after(fault.retry_after)
     return Response(encode_json(body), fault.status, headers, media_type="application/json")
 

@@ -359,7 +359,7 @@ class QboSandbox(FaultInjection):
         try:
             return {"bId": bid, **self._batch_answer(item, bid, requestid)}
         except QboFault as fault:
-            return {"bId": bid, "Fault": fault.fault()}
+            return {"bId": bid, "Fault": fault.fault}
 
     def _batch_answer(self, item: Any, bid: str, requestid: str | None) -> dict[str, Any]:
         if not isinstance(item, dict) or not bid:
