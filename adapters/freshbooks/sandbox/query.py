@@ -7,8 +7,8 @@ answer carries ``page``, ``pages``, ``per_page`` and ``total``.
 
 Searches are ``search[<name>]=<value>``: Equals, Like (contains, ignoring case) and
 Between; ``updated_min`` / ``updated_max`` have day-level granularity and take
-``YYYY-MM-DD`` (compared with the US/Eastern date of ``updated``). A search name the
-resource does not list is refused here (FreshBooks is not documented to refuse it).
+``YYYY-MM-DD`` (compared with the US/Eastern date of ``updated``). What is refused:
+``refusals.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from syncledger.adapters.freshbooks.sandbox.errors import bad_request
+from syncledger.adapters.freshbooks.sandbox.errors import refuse
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
@@ -120,7 +120,7 @@ def _is_search(key: str) -> bool:
 def _search(kind: str, name: str, value: str) -> tuple[Test, str]:
     tests = SEARCHES[kind] | _COMMON
     if name not in tests:
-        raise bad_request(f"search[{name}] is not a search of {kind}s", field=name)
+        raise refuse("list.search_unknown", field=name, kind=kind)
     if name in _DATE_SEARCHES:
         _check_date(name, value)
     return tests[name], value
@@ -130,16 +130,16 @@ def _check_date(name: str, value: str) -> None:
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise bad_request(f"search[{name}] takes a date written YYYY-MM-DD", field=name) from None
+        raise refuse("list.search_date", field=name) from None
 
 
 def _page(text: str) -> int:
     if not text.isdigit():
-        raise bad_request("page must be a number", field="page")
+        raise refuse("list.page", field="page")
     return max(1, int(text))
 
 
 def _per_page(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise bad_request("per_page must be a positive number", field="per_page")
+        raise refuse("list.per_page", field="per_page")
     return min(MAX_PER_PAGE, int(text))

@@ -1,53 +1,30 @@
-"""What the FreshBooks sandbox accepts, and the amounts it derives.
+"""What the FreshBooks sandbox accepts, and the amounts it derives; what it refuses, and
+on what authority, is ``refusals.py``.
 
-Documented by FreshBooks and enforced here:
-- money is ``{"amount": "<decimal string>", "code": "<ISO 4217>"}``; a payment takes the
-  currency of its invoice (classic payment.create docs, new payments reference);
-- invoice numbers are unique among all invoices, active, archived or deleted
-  (support article "Can I re-use an old invoice number?");
-- a client's email identifies it within the business (clients reference, General Info);
-- line taxes are percentages with at most 3 decimals (``taxAmount1`` "up to 3 decimal
-  places", credits reference), named by ``taxName1`` / ``taxName2``;
-- ``create_date`` is ``YYYY-MM-DD``; ``due_offset_days`` gives the due date;
-- a payment above what the invoice still owes pays the invoice in full and the excess
-  becomes an overpayment credit for the client: a credit note of ``credit_type``
-  ``overpayment`` that the payment names in ``overpaymentid`` (support articles "What are
-  these extra credits that appear in my Payment History?" and "How do Credits work?"; the
-  credit type as FreshBooks lists it in its credit notes; ``overpaymentid`` "Id of related
-  overpayment Credit" in FreshBooks' Java SDK). The payment keeps the full amount received
-  (unverified: FreshBooks may store only the part that went to the invoice).
+Money is ``{"amount": "<decimal string>", "code": "<ISO 4217>"}``. A payment above what
+the invoice still owes pays the invoice in full and the excess becomes an overpayment
+credit for the client: a credit note of ``credit_type`` ``overpayment`` that the payment
+names in ``overpaymentid`` (support articles "What are these extra credits that appear in
+my Payment History?" and "How do Credits work?"; the credit type as FreshBooks lists it in
+its credit notes; ``overpaymentid`` "Id of related overpayment Credit" in FreshBooks' Java
+SDK). The payment keeps the full amount received (unverified: FreshBooks may store only
+the part that went to the invoice).
 
 Items (freshbooks.com/api/items): ``name``, ``description``, ``qty``, ``inventory``,
 ``sku``, ``tax1`` / ``tax2`` (tax ids), ``unit_cost`` (money) and ``vis_state``; no income
 account and no type. Invoice and credit-note lines carry no item id, so FreshBooks has
 nothing to check a line against an item with, and neither has the sandbox: any line name
-is taken. Item names are unique here: FreshBooks' reference is silent, an integration
-vendor (OneSaas, "Troubleshooting FreshBooks") states "the item Name field is unique";
-compared exactly, among items not deleted, refused with the sandbox's own errno 2003.
-Unverified, as is the error's wording.
+is taken.
 
-Payments, from FreshBooks' official Node SDK (freshbooks/freshbooks-nodejs-sdk @91cfeeed,
-``packages/api/src/models/Payment.ts``) and freshbooks.com/api/payments:
-- ``type`` is one of the SDK's ``PaymentType`` values (``PAYMENT_TYPES``); there is no
-  ``Refund``, so a payment of that type is refused (FreshBooks documents no API refund of a
-  client credit; its refunds go through the payment gateway);
-- a write carries only what the SDK writes (``PAYMENT_FIELDS``); ``creditid`` and
-  ``from_credit``, which FreshBooks answers but the SDK never sends, are refused on a
-  write (``NOT_WRITTEN``) rather than ignored, so nothing comes to rely on them;
-- a payment needs an invoice (``invoiceid``, shown required in the API page's create
-  example); a payment of type Credit draws on the client's credit instead of bringing
-  money (``from_credit`` "if payment was converted from a credit on a client's account";
-  support article "How do Credits work?", Apply Credit as Payment: FreshBooks selects the
-  client's credit and defaults the amount to the lower of the credit and what the invoice
-  owes). Which of several credits it draws on is not documented: the sandbox takes the
-  oldest one holding the amount (``drawn_credit``), names it in the answer's ``creditid``,
-  and refuses a payment no single credit covers (drawing on several is not modelled).
+A payment of type Credit draws on the client's credit instead of bringing money
+(``from_credit`` "if payment was converted from a credit on a client's account"; support
+article "How do Credits work?", Apply Credit as Payment). Which of several credits it
+draws on is not documented: the sandbox takes the oldest one holding the amount
+(``drawn_credit``) and names it in the answer's ``creditid``.
 
 Assumed where FreshBooks is silent: a line's ``amount`` is ``qty × unit_cost`` rounded
 half-up to the cent and each line's tax is rounded the same way; the invoice ``amount`` is
-the lines plus their taxes. ``discount_value`` (a percentage) is refused, not modelled;
-syncledger books a fixed discount as a negative line instead, as FreshBooks' maker
-recommends (2ndSite FAQ "How Do I Apply a Discount to an Invoice?").
+the lines plus their taxes.
 """
 
 from __future__ import annotations
@@ -58,14 +35,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.freshbooks.sandbox.errors import (
-    FreshBooksFault,
-    business,
-    duplicate,
-    invalid,
-    not_found,
-    required,
-)
+from syncledger.adapters.freshbooks.sandbox.errors import refuse
 
 CENT = Decimal("0.01")
 TAX_PLACES = 3
@@ -185,9 +155,8 @@ PAYMENT_FIELDS = frozenset(
         "send_client_notification",
     }
 )
-#: payment fields FreshBooks answers but the official SDK never writes: refused on a write
-#: (``creditid``: FreshBooks says which credit a payment of type Credit drew on; the
-#: community PHP and Java SDKs send both, FreshBooks does not say it honours them)
+#: payment fields FreshBooks answers but the official SDK never writes (``creditid``: the
+#: credit a payment of type Credit drew on): refused on a write
 NOT_WRITTEN = frozenset({"creditid", "from_credit"})
 LINE_FIELDS = frozenset(
     {
@@ -244,15 +213,15 @@ Lookup = Callable[[object], dict[str, Any] | None]
 def decimal_of(value: Any, obj: str, field: str) -> Decimal:
     """A JSON number or decimal string as ``Decimal`` (never through float)."""
     if value is None or value == "":
-        raise required(obj, field)
+        raise refuse("field.required", obj, field)
     if isinstance(value, bool):
-        raise invalid(obj, field, value, "This field must be a number.")
+        raise refuse("field.not_a_number", obj, field, value)
     try:
         result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise invalid(obj, field, value, "This field must be a number.") from None
+        raise refuse("field.not_a_number", obj, field, value) from None
     if not result.is_finite():
-        raise invalid(obj, field, value, "This field must be a finite number.")
+        raise refuse("field.not_finite", obj, field, value)
     return result
 
 
@@ -276,23 +245,21 @@ def iso_date(value: Any, obj: str, field: str) -> str:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise invalid(obj, field, value, "Dates must be written YYYY-MM-DD.") from None
+        raise refuse("field.date_format", obj, field, value) from None
 
 
 def currency_code(value: Any, obj: str, field: str = "currency_code") -> str:
     code = str(value)
     if not (len(code) == 3 and code.isalpha() and code.isupper()):
-        raise invalid(obj, field, value, "This is not an ISO 4217 currency code.")
+        raise refuse("field.currency_code", obj, field, value)
     return code
 
 
 def writable(body: Mapping[str, Any], allowed: frozenset[str], obj: str) -> dict[str, Any]:
-    """The writable fields of ``body``; read-only ones are dropped, unknown ones refused
-    (stricter than FreshBooks, which is not documented to refuse them)."""
+    """The writable fields of ``body``; read-only ones are dropped, unknown ones refused."""
     unknown = set(body) - allowed - READ_ONLY
     if unknown:
-        name = sorted(unknown)[0]
-        raise invalid(obj, name, "", f"{name} is not a field of {obj}.")
+        raise refuse("field.unknown", obj, sorted(unknown)[0])
     return {k: v for k, v in body.items() if k in allowed}
 
 
@@ -304,12 +271,12 @@ def checked_client(
 ) -> dict[str, Any]:
     client = writable(body, CLIENT_FIELDS, "client")
     if not any(client.get(k) for k in ("organization", "fname", "lname", "email")):
-        raise required("client", "organization")
+        raise refuse("client.name_missing", "client", "organization")
     email = str(client.get("email") or "")
     if email and "@" not in email:
-        raise invalid("client", "email", email, "Email address is invalid.")
+        raise refuse("client.email_invalid", "client", "email", email)
     if email and email_taken(email):
-        raise duplicate("client", "email", email, "A client with this email already exists.")
+        raise refuse("client.email_taken", "client", "email", email)
     client["currency_code"] = currency_code(client.get("currency_code") or home_currency, "client")
     return {"vis_state": 0, "note": "", "email": email} | client
 
@@ -325,9 +292,9 @@ def checked_item(
     item = writable(body, ITEM_FIELDS, "item")
     name = str(item.get("name") or "")
     if not name:
-        raise required("item", "name")
+        raise refuse("field.required", "item", "name")
     if item.get("vis_state") != 1 and name_taken(name):
-        raise duplicate("item", "name", name, "An item with this name already exists.")
+        raise refuse("item.name_taken", "item", "name", name)
     unit, code = money_amount(item.get("unit_cost") or "0", "item", "unit_cost")
     currency = currency_code(code or home_currency, "item", "unit_cost.code")
     qty = decimal_of(item.get("qty", "1"), "item", "qty")
@@ -346,7 +313,7 @@ def checked_item(
 
 def _vis_state(value: Any, obj: str) -> int:
     if value not in (0, 1, 2) or isinstance(value, bool):
-        raise invalid(obj, "vis_state", value, "vis_state is 0 (active), 1 (deleted) or 2.")
+        raise refuse("field.vis_state", obj, "vis_state", value)
     return int(value)
 
 
@@ -371,7 +338,7 @@ class Priced:
 
 def priced_lines(lines: Any, obj: str, currency: str) -> Priced:
     if not isinstance(lines, list) or not lines:
-        raise required(obj, "lines")
+        raise refuse("field.required", obj, "lines")
     priced = [_priced_line(line, obj, currency, n) for n, line in enumerate(lines, start=1)]
     subtotal = sum((decimal_of(ln["amount"]["amount"], obj, "amount") for ln in priced), Decimal(0))
     tax = sum((ln.pop("_tax") for ln in priced), Decimal(0))
@@ -380,12 +347,14 @@ def priced_lines(lines: Any, obj: str, currency: str) -> Priced:
 
 def _priced_line(raw: Any, obj: str, currency: str, lineid: int) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
-        raise invalid(obj, "lines", "", "Each line must be an object.")
+        raise refuse("line.not_object", obj, "lines")
     line = writable(raw, LINE_FIELDS, "line")
     qty = decimal_of(line.get("qty", 1), "line", "qty")
     unit, code = money_amount(line.get("unit_cost"), "line", "unit_cost")
     if code is not None and code != currency:
-        raise business("line", "unit_cost.code", f"The line currency {code} is not {currency}.")
+        raise refuse(
+            "line.currency_mismatch", "line", "unit_cost.code", code=code, currency=currency
+        )
     amount = cents(qty * unit)
     tax = _line_tax(line, amount)
     return line | {
@@ -411,14 +380,9 @@ def _percent(line: dict[str, Any], n: int) -> Decimal:
         return Decimal(0)
     percent = decimal_of(value, "line", f"taxAmount{n}")
     if percent < 0 or percent != percent.quantize(Decimal(1).scaleb(-TAX_PLACES)):
-        raise invalid(
-            "line",
-            f"taxAmount{n}",
-            value,
-            f"A tax is a percentage with at most {TAX_PLACES} decimal places.",
-        )
+        raise refuse("line.tax_percent", "line", f"taxAmount{n}", value, places=TAX_PLACES)
     if not line.get(f"taxName{n}"):
-        raise required("line", f"taxName{n}")
+        raise refuse("field.required", "line", f"taxName{n}")
     line[f"taxAmount{n}"] = f"{percent:f}"
     return percent
 
@@ -463,7 +427,7 @@ def changed_invoice(
         merged["create_date"] = iso_date(changes["create_date"], "invoice", "create_date")
     number = str(merged.get("invoice_number") or "")
     if number != current.get("invoice_number") and number_taken(number):
-        raise _number_taken(number)
+        raise refuse("invoice.number_taken", "invoice", "invoice_number", number)
     _refuse_percent_discount(merged)
     return merged
 
@@ -473,7 +437,7 @@ def with_amounts(document: dict[str, Any], paid: Decimal, obj: str) -> dict[str,
     currency = str(document["currency_code"])
     priced = priced_lines(document.get("lines"), obj, currency)
     if priced.total - paid < 0:
-        raise business(obj, "lines", f"The new total {priced.total} is below the {paid} paid.")
+        raise refuse("document.below_paid", obj, "lines", total=priced.total, paid=paid)
     return document | {
         "lines": priced.lines,
         "amount": money(priced.total, currency),
@@ -495,33 +459,22 @@ def _payment_state(total: Decimal, paid: Decimal) -> dict[str, Any]:
 def _number(invoice: dict[str, Any], taken: Callable[[str], bool], nxt: Callable[[], str]) -> str:
     number = str(invoice.get("invoice_number") or "") or nxt()
     if taken(number):
-        raise _number_taken(number)
+        raise refuse("invoice.number_taken", "invoice", "invoice_number", number)
     return number
-
-
-def _number_taken(number: str) -> FreshBooksFault:
-    return duplicate(
-        "invoice",
-        "invoice_number",
-        number,
-        "This invoice number is already in use (by an active, archived or deleted invoice).",
-    )
 
 
 def _refuse_percent_discount(invoice: Mapping[str, Any]) -> None:
     value = invoice.get("discount_value")
     if value not in (None, "", 0, "0") and decimal_of(value, "invoice", "discount_value") != 0:
-        raise invalid(
-            "invoice", "discount_value", value, "discount_value is not modelled by the sandbox."
-        )
+        raise refuse("invoice.discount_value", "invoice", "discount_value", value)
 
 
 def _client_of(ident: Any, client_of: Lookup, obj: str, field: str) -> dict[str, Any]:
     if ident in (None, ""):
-        raise required(obj, field)
+        raise refuse("field.required", obj, field)
     client = client_of(ident)
     if client is None or client.get("vis_state") == 1:
-        raise not_found("client", field, ident, status=422)
+        raise refuse("client.unknown", "client", field, ident)
     return client
 
 
@@ -572,7 +525,9 @@ def checked_payment(
     amount, code = money_amount(payment.get("amount"), "payment", "amount")
     currency = str(invoice["currency_code"])
     if code is not None and code != currency:
-        raise business("payment", "amount.code", f"The invoice is in {currency}, not {code}.")
+        raise refuse(
+            "payment.currency_mismatch", "payment", "amount.code", currency=currency, code=code
+        )
     kind = _payment_type(payment)
     applied_part = _check_amount(amount, invoice, from_credit=kind == CREDIT)
     credit = drawn_credit(invoice, amount, credits_of) if kind == CREDIT else None
@@ -595,13 +550,8 @@ def _refuse_not_written(body: Mapping[str, Any]) -> None:
     """``NOT_WRITTEN`` fields (the official SDK never sends them) are refused."""
     sent = sorted(NOT_WRITTEN & set(body))
     if sent:
-        raise invalid(
-            "payment",
-            sent[0],
-            body[sent[0]],
-            f"{sent[0]} cannot be written: a payment of type Credit draws on the client's "
-            "credit without naming it.",
-        )
+        name = sent[0]
+        raise refuse("payment.credit_field_written", "payment", name, body[name])
 
 
 def drawn_credit(
@@ -619,10 +569,8 @@ def drawn_credit(
         if _credit_left(credit) >= amount:
             return credit
     held = sum((_credit_left(c) for c in usable), Decimal(0))
-    raise business(
-        "payment",
-        "amount",
-        f"The client's credit in {currency} ({held}) holds no {amount} in one credit.",
+    raise refuse(
+        "payment.credit_not_held", "payment", "amount", currency=currency, held=held, amount=amount
     )
 
 
@@ -657,10 +605,10 @@ def overpayment_credit(
 
 def _open_invoice(ident: Any, invoice_of: Lookup) -> dict[str, Any]:
     if ident in (None, ""):
-        raise required("payment", "invoiceid")
+        raise refuse("field.required", "payment", "invoiceid")
     invoice = invoice_of(ident)
     if invoice is None or invoice.get("vis_state") == 1:
-        raise not_found("invoice", "invoiceid", ident, status=422)
+        raise refuse("invoice.unknown", "invoice", "invoiceid", ident)
     return invoice
 
 
@@ -669,12 +617,14 @@ def _check_amount(amount: Decimal, invoice: Mapping[str, Any], *, from_credit: b
     outstanding; a credit note cannot be applied beyond that."""
     outstanding = decimal_of(invoice["outstanding"]["amount"], "invoice", "outstanding")
     if amount <= 0:
-        raise invalid("payment", "amount", amount, "A payment must be greater than zero.")
+        raise refuse("payment.not_positive", "payment", "amount", amount)
     if from_credit and amount > outstanding:
-        raise business(
+        raise refuse(
+            "payment.credit_over_outstanding",
             "payment",
             "amount",
-            f"A credit of {amount} exceeds the {outstanding} outstanding on the invoice.",
+            amount=amount,
+            outstanding=outstanding,
         )
     return min(amount, outstanding)
 
@@ -683,9 +633,7 @@ def _payment_type(payment: Mapping[str, Any]) -> str:
     """The payment's ``type`` (``Check`` when none is sent), one of ``PAYMENT_TYPES``."""
     kind = str(payment.get("type") or "Check")
     if kind not in PAYMENT_TYPES:
-        raise invalid(
-            "payment", "type", kind, f"Payment type must be one of {sorted(PAYMENT_TYPES)}."
-        )
+        raise refuse("payment.type_unknown", "payment", "type", kind, types=sorted(PAYMENT_TYPES))
     return kind
 
 

@@ -7,42 +7,29 @@ Implemented, with its source:
   body (form or JSON); refresh tokens are single-use and rotate (PLATFORMS.md, FreshBooks'
   Python SDK ``refresh_access_token``); answers ``access_token``, ``refresh_token``,
   ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture). Every
-  grant carries the app's ``redirect_uri`` (both SDKs send it and refuse to refresh
-  without it: amcintosh/freshbooks-python-sdk ``freshbooks/client.py``
-  ``_authorize_call``, freshbooks/freshbooks-nodejs-sdk ``packages/api/src/APIClient.ts``
-  ``authorizeCall``; freshbooks.com/api/authentication names it among what the token
-  request sends). A grant without it, or with another one, is refused before the refresh
-  token is spent; FreshBooks documents no answer for that, so the sandbox answers as
-  RFC 6749 section 5.2 does (400 ``invalid_request`` when missing, ``invalid_grant`` when it
-  is not the app's): an assumption.
+  grant must carry the app's ``redirect_uri``, as both SDKs send it (``refusals.py``).
 - ``/accounting/account/{account_id}/users/clients``, ``/invoices/invoices``,
   ``/payments/payments``, ``/credit_notes/credit_notes``, ``/items/items`` (official SDKs,
   freshbooks.com/api/items): ``GET`` a list, ``POST`` a create with the body
   ``{"<single>": {...}}``, ``GET`` / ``PUT`` one by id; ``DELETE`` one (sets ``vis_state``
   1, as FreshBooks' SDK deletes invoices). Answers are ``{"response": {"result": {...}}}``;
   refusals ``{"response": {"errors": [{"errno", "field", "message", "object", "value"}]}}``
-  (``freshbooks_errors``).
+  (``freshbooks_errors``; what is refused, with its errno and source: ``refusals.py``).
 - Deletion is ``vis_state`` 1 (0 active, 2 archived), set by ``PUT``; deleted records stay
   readable (FreshBooks "Active and Deleted Objects").
 - Paging ``page`` / ``per_page`` (≤ 100), searches ``search[...]`` including the delta
   search ``search[updated_min]`` at day granularity, ``include[]=lines``
   (``freshbooks_query``); ``updated`` is ``YYYY-MM-DD hh:mm:ss`` in US/Eastern.
-- Amounts and rules: ``freshbooks_rules`` (unique invoice numbers, unique client emails,
-  line taxes as percentages, payments in the invoice's currency, credit notes applied to an
-  invoice by a payment of ``type`` Credit carrying ``creditid``, the excess of a payment
-  over what the invoice owes kept as an overpayment credit note named by the payment's
-  ``overpaymentid``, unique item names).
-- Items: ``name`` required, unique among items not deleted (a secondary source only:
-  unverified). Lines carry no item id in FreshBooks, so nothing checks a line's name
-  against the items, here as there. No item is seeded: the mapping names none.
+- Amounts and rules: ``freshbooks_rules`` (line taxes as percentages, payments in the
+  invoice's currency, credit notes applied to an invoice by a payment of ``type`` Credit,
+  the excess of a payment over what the invoice owes kept as an overpayment credit note
+  named by the payment's ``overpaymentid``).
+- Items: lines carry no item id in FreshBooks, so nothing checks a line's name against the
+  items, here as there. No item is seeded: the mapping names none.
 - Refunds out of a client credit: FreshBooks documents none, and ``Refund`` is no payment
-  type (``freshbooks_rules.PAYMENT_TYPES``): such a payment is refused, as is ``creditid``
-  on a payment write. A payment of type Credit draws on the client's credit
-  (``freshbooks_rules.checked_payment``). The handle's ``refund`` kind is always empty.
-- Rate limit: ``per_minute`` per account (default 100; the "100/60 s" figure comes only
-  from a secondary source and is unverified) and an optional ``per_second``. FreshBooks
-  documents no throttling answer: the sandbox answers 429 with ``Retry-After`` (seconds)
-  and an errors envelope, errno 429 — an assumption.
+  type (``freshbooks_rules.PAYMENT_TYPES``). The handle's ``refund`` kind is always empty.
+- Rate limit: ``per_minute`` per account (default 100) and an optional ``per_second``,
+  answered 429 with ``Retry-After`` (seconds).
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
   ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
 
@@ -70,7 +57,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from syncledger.adapters.freshbooks.sandbox.book import FreshBooksBook
-from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault, bad_request, server_error
+from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault, refuse
 from syncledger.adapters.freshbooks.sandbox.query import ListQuery, includes
 from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox, resource
 from syncledger.adapters.jsonwire import decode_json, encode_json
@@ -177,7 +164,7 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             sandbox.admit(request.path_params["account"], request.headers.get("authorization"))
             if write and sandbox.faults.take("fail_writes"):
-                raise server_error(sandbox.faults.fail_status)
+                raise refuse("server.injected", status=sandbox.faults.fail_status)
             processed = True
             response = _result(await handler(request, sandbox))
         except FreshBooksFault as fault:
@@ -217,7 +204,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return decode_json(await request.body())
     except ValueError:
-        raise bad_request("the request body is not valid JSON") from None
+        raise refuse("request.not_json") from None
 
 
 def _result(result: Any) -> Response:
@@ -226,7 +213,7 @@ def _result(result: Any) -> Response:
 
 def _fault_response(fault: FreshBooksFault) -> Response:
     headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}
-    return Response(encode_json(fault.body()), fault.status, headers, media_type="application/json")
+    return Response(encode_json(fault.body), fault.status, headers, media_type="application/json")
 
 
 def _seconds(wait: float) -> str:
@@ -239,24 +226,22 @@ def _seconds(wait: float) -> str:
 async def _token(request: Request) -> Response:
     sandbox = sandbox_of(request.app)
     form = await _token_form(request)
-    refused = _redirect_refused(form, sandbox.redirect_uri)
-    if refused is not None:
-        return refused
+    try:
+        _check_redirect(form, sandbox.redirect_uri)
+    except FreshBooksFault as fault:
+        return _fault_response(fault)
     authorization = request.headers.get("authorization")
     return refresh_grant(sandbox.oauth, authorization, form, _freshbooks_tokens)
 
 
-def _redirect_refused(form: dict[str, str], registered: str) -> Response | None:
-    """A grant must carry the app's ``redirect_uri`` (see the module docstring: the SDKs
-    always send it; the answer is RFC 6749 section 5.2's, FreshBooks documents none)."""
+def _check_redirect(form: dict[str, str], registered: str) -> None:
+    """A grant must carry the app's ``redirect_uri``, checked before the refresh token is
+    spent."""
     given = form.get("redirect_uri")
     if not given:
-        described = "redirect_uri is required with every grant"
-        return plain_json(400, {"error": "invalid_request", "error_description": described})
+        raise refuse("oauth.redirect_uri_missing")
     if given != registered:
-        described = "redirect_uri is not the one registered for this app"
-        return plain_json(400, {"error": "invalid_grant", "error_description": described})
-    return None
+        raise refuse("oauth.redirect_uri_mismatch")
 
 
 async def _token_form(request: Request) -> dict[str, str]:

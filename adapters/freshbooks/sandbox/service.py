@@ -12,16 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.freshbooks.sandbox.book import FreshBooksBook
-from syncledger.adapters.freshbooks.sandbox.errors import (
-    bad_request,
-    business,
-    forbidden,
-    invalid,
-    not_found,
-    required,
-    throttled,
-    unauthenticated,
-)
+from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault, refuse
 from syncledger.adapters.freshbooks.sandbox.query import ListQuery
 from syncledger.adapters.freshbooks.sandbox.rules import (
     CLIENT_FIELDS,
@@ -71,7 +62,7 @@ def resource(path: str) -> Resource:
     try:
         return RESOURCES[path]
     except KeyError:
-        raise bad_request(f"/{path} is not a resource of the sandbox") from None
+        raise refuse("request.unknown_resource", path=path) from None
 
 
 class FreshBooksSandbox(FaultInjection):
@@ -121,15 +112,15 @@ class FreshBooksSandbox(FaultInjection):
     def admit(self, account_id: str, authorization: str | None) -> None:
         """Bearer token, account, injected and real throttling, in that order."""
         if self.require_auth and not self._bearer_ok(authorization):
-            raise unauthenticated()
+            raise refuse("auth.unauthenticated")
         if account_id != self.account_id:
-            raise forbidden(account_id)
+            raise refuse("auth.wrong_account", "account", "accountid", account_id)
         if self.faults.take("throttle"):
-            raise throttled(self.faults.retry_after)
+            raise refuse("limit.throttled", retry_after=self.faults.retry_after)
         wait = self._throttle.admit(account_id)
         if wait is not None:
             self.throttled += 1
-            raise throttled(wait)
+            raise refuse("limit.throttled", retry_after=wait)
 
     def _bearer_ok(self, authorization: str | None) -> bool:
         scheme, _, token = (authorization or "").partition(" ")
@@ -140,7 +131,7 @@ class FreshBooksSandbox(FaultInjection):
     def read(self, res: Resource, ident: str, includes: tuple[str, ...]) -> dict[str, Any]:
         record = self.book.get(res.kind, ident)
         if record is None:
-            raise not_found(res.kind, "id", ident)
+            raise _not_found(res.kind, ident)
         return {res.single: _present(res.kind, record, includes)}
 
     def list(self, res: Resource, query: ListQuery) -> dict[str, Any]:
@@ -161,7 +152,7 @@ class FreshBooksSandbox(FaultInjection):
         with self.book.transaction():
             current = self.book.get(res.kind, ident)
             if current is None:
-                raise not_found(res.kind, "id", ident)
+                raise _not_found(res.kind, ident)
             record = self._update(res, current, fields)
         return {res.single: _present(res.kind, record, includes)}
 
@@ -286,10 +277,10 @@ class FreshBooksSandbox(FaultInjection):
         unsupported = set(fields) - {"note", "vis_state"}
         if unsupported:
             name = sorted(unsupported)[0]
-            raise invalid("payment", name, "", f"Changing {name} is not modelled by the sandbox.")
+            raise refuse("payment.change_unsupported", "payment", name)
         deleting = fields.get("vis_state") == 1 and current.get("vis_state") != 1
         if fields.get("vis_state") == 0 and current.get("vis_state") == 1:
-            raise business("payment", "vis_state", "Restoring a payment is not modelled.")
+            raise refuse("payment.restore_unsupported", "payment", "vis_state")
         if deleting:
             self._reverse(current)
         return current | fields
@@ -311,12 +302,7 @@ class FreshBooksSandbox(FaultInjection):
         if credit is None or credit.get("vis_state") == 1:
             return None
         if _paid(credit, "credit_note") != 0:
-            raise business(
-                "payment",
-                "vis_state",
-                "The overpayment credit of this payment was applied or refunded: delete "
-                "those first.",
-            )
+            raise refuse("payment.overpayment_used", "payment", "vis_state")
         return credit
 
     # --------------------------------------------------------------- lookups
@@ -357,8 +343,13 @@ class FreshBooksSandbox(FaultInjection):
 def _fields_of(body: Any, res: Resource) -> dict[str, Any]:
     fields = body.get(res.single) if isinstance(body, Mapping) else None
     if not isinstance(fields, Mapping):
-        raise required(res.single, res.single)
+        raise refuse("field.required", res.single, res.single)
     return dict(fields)
+
+
+def _not_found(kind: str, ident: str) -> FreshBooksFault:
+    label = kind.replace("_", " ").capitalize()
+    return refuse("record.not_found", kind, "id", ident, label=label)
 
 
 def _paid(document: Mapping[str, Any], obj: str) -> Decimal:

@@ -1,0 +1,158 @@
+"""Everything the FreshBooks sandbox refuses: one row per rule, with the HTTP status, the
+``errno`` of FreshBooks' error object (for OAuth-style answers, the ``error``), its
+``message`` (``{obj}``, ``{field}``, ``{value}``: the error object's own) and its source.
+The sandbox's checks raise by rule name through ``errors.refuse``.
+
+FreshBooks publishes no list of ``errno`` values. Apart from 1012 (not found) the numbers
+are the sandbox's own, one per kind of refusal: 2001 a required field is missing, 2002 a
+value is malformed or not supported, 2003 a value that must be unique is taken, 2004 a
+business rule refused the write, 400 the request itself is malformed, 403 the account,
+429 the rate limit, 500 a server error (only when injected). Sources: FreshBooks' Python
+SDK fixtures (amcintosh/freshbooks-python-sdk ``tests/fixtures``: the error envelope,
+``1012 Client not found.``, the 401 answer); its official Node SDK
+(freshbooks/freshbooks-nodejs-sdk @91cfeeed, ``packages/api/src/models/``);
+freshbooks.com/api and support articles. The shared OAuth server's refusals of a used or
+unknown refresh token or client (``adapters/sandbox/oauth.py``) are not rows here.
+"""
+
+from __future__ import annotations
+
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+
+FIXTURES = "FreshBooks' Python SDK fixtures"
+OWN = "the sandbox's own errno and wording (FreshBooks documents none)"
+ASSUMED = f"an assumption: FreshBooks documents no answer; {OWN}"
+STRICTER = "stricter than FreshBooks on purpose"
+NODE_SDK = "FreshBooks' official Node SDK"
+
+REFUSALS = RefusalTable(
+    "freshbooks",
+    # ------------------------------------------------ gates, limits and the request itself
+    Refusal("auth.unauthenticated", 401, "unauthenticated",
+            "This action requires authentication to continue.",
+            f"{FIXTURES}, auth_me_response__no_auth.json; a missing, unknown or expired token"),
+    Refusal("auth.wrong_account", 403, "403",
+            "The authenticated user has no access to this account.",
+            f"{OWN}; every call names its account_id"),
+    Refusal("oauth.redirect_uri_missing", 400, "invalid_request",
+            "redirect_uri is required with every grant",
+            "both SDKs send the app's redirect_uri with every grant and refuse to refresh"
+            " without it (amcintosh/freshbooks-python-sdk freshbooks/client.py _authorize_call,"
+            " freshbooks/freshbooks-nodejs-sdk packages/api/src/APIClient.ts authorizeCall;"
+            " freshbooks.com/api/authentication names it among what the token request sends);"
+            " FreshBooks documents no answer, so the sandbox answers as RFC 6749 section 5.2"
+            " does, before the refresh token is spent: an assumption"),
+    Refusal("oauth.redirect_uri_mismatch", 400, "invalid_grant",
+            "redirect_uri is not the one registered for this app",
+            "as oauth.redirect_uri_missing: a redirect_uri that is not the app's"),
+    Refusal("limit.throttled", 429, "429", "Too many requests: slow down and retry later.",
+            f"{ASSUMED}; with Retry-After (seconds), also an assumption. The limit: per_minute"
+            " per account (default 100: the '100/60 s' figure comes only from a secondary"
+            " source and is unverified), an optional per_second"),
+    Refusal("server.injected", 500, "500", "An unexpected error occurred (injected by the"
+            " sandbox).", f"{OWN}; answered to injected write failures (with their status)"),
+    Refusal("request.not_json", 400, "400", "the request body is not valid JSON", OWN),
+    Refusal("request.unknown_resource", 400, "400", "/{path} is not a resource of the sandbox",
+            OWN),
+    Refusal("record.not_found", 404, "1012", "{label} not found.",
+            f"{FIXTURES}, get_client_response__not_found.json (1012 'Client not found.');"
+            " deleted records stay readable (FreshBooks 'Active and Deleted Objects')"),
+    # ------------------------------------------------------------ list parameters
+    Refusal("list.page", 400, "400", "page must be a number",
+            f"freshbooks.com/api/parameters: a page that is not a positive integer is an"
+            f" error (page 0 is page 1, a page past the last an empty list); {OWN}"),
+    Refusal("list.per_page", 400, "400", "per_page must be a positive number",
+            "the sandbox's check (freshbooks.com/api/parameters documents the cap at 100,"
+            f" which the sandbox applies silently); {OWN}"),
+    Refusal("list.search_unknown", 400, "400", "search[{field}] is not a search of {kind}s",
+            f"{STRICTER}: a search name the resource's 'Searches / Filters' table does not"
+            f" list (query.SEARCHES); FreshBooks is not documented to refuse it; {OWN}"),
+    Refusal("list.search_date", 400, "400", "search[{field}] takes a date written YYYY-MM-DD",
+            f"freshbooks.com/api/parameters: updated_min / updated_max take YYYY-MM-DD; {OWN}"),
+    # ------------------------------------------------------------ fields of a write
+    Refusal("field.required", 422, "2001", "This field is required.", OWN),
+    Refusal("field.unknown", 422, "2002", "{field} is not a field of {obj}.",
+            f"{STRICTER}: a write carries only what {NODE_SDK} writes (rules.*_FIELDS, from"
+            " its transform*Request functions); FreshBooks is not documented to refuse other"
+            " fields; read-only ones are dropped, not refused"),
+    Refusal("field.not_a_number", 422, "2002", "This field must be a number.", OWN),
+    Refusal("field.not_finite", 422, "2002", "This field must be a finite number.", OWN),
+    Refusal("field.date_format", 422, "2002", "Dates must be written YYYY-MM-DD.",
+            f"FreshBooks documents create_date as YYYY-MM-DD; {OWN}"),
+    Refusal("field.currency_code", 422, "2002", "This is not an ISO 4217 currency code.",
+            f"FreshBooks money is {{'amount': '<decimal string>', 'code': '<ISO 4217>'}}; {OWN}"),
+    Refusal("field.vis_state", 422, "2002", "vis_state is 0 (active), 1 (deleted) or 2.",
+            f"FreshBooks 'Active and Deleted Objects' (0 active, 1 deleted, 2 archived); {OWN}"),
+    # ---------------------------------------------------------------- clients, items
+    Refusal("client.name_missing", 422, "2001", "This field is required.",
+            f"a client needs an organization, fname, lname or email; {OWN}"),
+    Refusal("client.email_invalid", 422, "2002", "Email address is invalid.", OWN),
+    Refusal("client.email_taken", 422, "2003", "A client with this email already exists.",
+            f"a client's email identifies it within the business (FreshBooks' clients"
+            f" reference, General Info); compared ignoring case; {OWN}"),
+    Refusal("client.unknown", 422, "1012", "Client not found.",
+            f"{FIXTURES} (1012 'Client not found.'); a document's customerid / clientid names"
+            " no client, or a deleted one; 422 as a refused write"),
+    Refusal("item.name_taken", 422, "2003", "An item with this name already exists.",
+            "FreshBooks' reference is silent; an integration vendor (OneSaas, 'Troubleshooting"
+            " FreshBooks') states 'the item Name field is unique'; compared exactly, among"
+            f" items not deleted; unverified, as is the wording; {OWN}"),
+    # ------------------------------------------------------ invoices, credit notes
+    Refusal("line.not_object", 422, "2002", "Each line must be an object.", OWN),
+    Refusal("line.currency_mismatch", 422, "2004", "The line currency {code} is not"
+            " {currency}.", f"a line's unit_cost is in its document's currency; {OWN}"),
+    Refusal("line.tax_percent", 422, "2002",
+            "A tax is a percentage with at most {places} decimal places.",
+            f"taxAmount1 'up to 3 decimal places' (FreshBooks' credits reference); {OWN}"),
+    Refusal("document.below_paid", 422, "2004", "The new total {total} is below the {paid}"
+            " paid.", OWN),
+    Refusal("invoice.number_taken", 422, "2003",
+            "This invoice number is already in use (by an active, archived or deleted"
+            " invoice).",
+            "invoice numbers are unique among all invoices, active, archived or deleted"
+            f" (FreshBooks support article 'Can I re-use an old invoice number?'); {OWN}"),
+    Refusal("invoice.discount_value", 422, "2002",
+            "discount_value is not modelled by the sandbox.",
+            f"{STRICTER}: a percentage discount is not modelled; syncledger books a fixed"
+            " discount as a negative line instead, as FreshBooks' maker recommends (2ndSite"
+            " FAQ 'How Do I Apply a Discount to an Invoice?')"),
+    # ---------------------------------------------------------------------- payments
+    Refusal("invoice.unknown", 422, "1012", "Invoice not found.",
+            f"1012 as {FIXTURES}' 'Client not found.'; a payment's invoiceid names no invoice,"
+            " or a deleted one; a payment needs one (invoiceid, required in the create example"
+            " of freshbooks.com/api/payments)"),
+    Refusal("payment.currency_mismatch", 422, "2004", "The invoice is in {currency}, not"
+            " {code}.", f"a payment takes the currency of its invoice (classic payment.create"
+            f" docs, new payments reference); {OWN}"),
+    Refusal("payment.not_positive", 422, "2002", "A payment must be greater than zero.", OWN),
+    Refusal("payment.type_unknown", 422, "2002", "Payment type must be one of {types}.",
+            f"the PaymentType values of {NODE_SDK} (Payment.ts): no Refund (FreshBooks"
+            " documents no API refund of a client credit; its refunds go through the payment"
+            f" gateway); {OWN}"),
+    Refusal("payment.credit_field_written", 422, "2002",
+            "{field} cannot be written: a payment of type Credit draws on the client's credit"
+            " without naming it.",
+            f"{STRICTER}: creditid and from_credit, which FreshBooks answers but {NODE_SDK}"
+            " never sends, are refused on a write rather than ignored, so nothing comes to rely"
+            " on them (the community PHP and Java SDKs send both; FreshBooks does not say it"
+            " honours them)"),
+    Refusal("payment.credit_over_outstanding", 422, "2004",
+            "A credit of {amount} exceeds the {outstanding} outstanding on the invoice.",
+            "support article 'How do Credits work?', Apply Credit as Payment: FreshBooks"
+            " defaults the amount to the lower of the credit and what the invoice owes;"
+            f" {OWN}"),
+    Refusal("payment.credit_not_held", 422, "2004",
+            "The client's credit in {currency} ({held}) holds no {amount} in one credit.",
+            f"{STRICTER}: which of several credits a payment of type Credit draws on is not"
+            " documented; the sandbox takes the oldest holding the amount and does not model"
+            " drawing on several"),
+    Refusal("payment.change_unsupported", 422, "2002",
+            "Changing {field} is not modelled by the sandbox.",
+            f"{STRICTER}: a payment update may change only note and vis_state"),
+    Refusal("payment.restore_unsupported", 422, "2004", "Restoring a payment is not modelled.",
+            f"{STRICTER}: restoring a deleted payment is not modelled"),
+    Refusal("payment.overpayment_used", 422, "2004",
+            "The overpayment credit of this payment was applied or refunded: delete those"
+            " first.", f"deleting a payment deletes its overpayment credit, which must be"
+            f" unused; {OWN}"),
+)  # fmt: skip
