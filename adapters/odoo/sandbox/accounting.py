@@ -9,7 +9,7 @@ What is modelled, after Odoo's ``account.move`` / ``account.payment.register``:
   subtotal = quantity × price_unit × (1 − discount%) rounded to the currency, each tax
   rounded per line (Odoo's default "round per line");
 - ``action_post`` numbers it (``INV/2026/00001``, ``RINV/…``) and refuses what Odoo
-  refuses (no customer, no line, a negative total, already posted); in 18+ a foreign
+  refuses (``refusals.py``: ``move.*``); in 18+ a foreign
   currency needs ``invoice_currency_rate`` (the sandbox's rate table is empty unless a
   test fills it, and it never assumes 1 there). Odoo 17 has no such field: a move takes
   the table's rate for its date, 1.0 when the table has none, as 17's
@@ -52,13 +52,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
-from syncledger.adapters.odoo.sandbox.errors import (
-    OdooError,
-    missing_error,
-    user_error,
-    validation_error,
-    value_error,
-)
+from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.products import income_account, line_product
 
 CUSTOMER_MOVES = ("out_invoice", "out_refund")
@@ -142,9 +136,7 @@ class Accounting:
         _only(vals, MOVE_FIELDS, "account.move")
         move_type = vals.get("move_type", "entry")
         if move_type not in CUSTOMER_MOVES:
-            raise user_error(
-                f"the sandbox books customer invoices and credit notes, not {move_type!r}"
-            )
+            raise refuse("move.type_unsupported", move_type=move_type)
         header = {k: v for k, v in vals.items() if k != "invoice_line_ids"}
         move = self.book.add("account.move", self._defaults(move_type) | header)
         self._check_header(move)
@@ -156,10 +148,7 @@ class Accounting:
         _only(vals, MOVE_FIELDS - {"move_type"}, "account.move")
         locked = sorted(set(vals) - POSTED_WRITABLE)
         if move["state"] != "draft" and locked:
-            raise user_error(
-                f"You cannot modify the following readonly fields on a {move['state']} move: "
-                + ", ".join(locked)
-            )
+            raise refuse("move.readonly_fields", state=move["state"], fields=", ".join(locked))
         updated = move | {k: v for k, v in vals.items() if k != "invoice_line_ids"}
         self._check_header(updated)
         if "invoice_line_ids" in vals:
@@ -172,21 +161,15 @@ class Accounting:
 
     def post(self, move: Record) -> Record:
         if move["state"] == "posted":
-            raise user_error(f"The entry {move['name']} (id {move['id']}) is already posted.")
+            raise refuse("move.already_posted", name=move["name"], id=move["id"])
         if move["state"] != "draft":
-            raise user_error("Only draft journal entries can be posted.")
+            raise refuse("move.post_not_draft")
         if not move.get("partner_id"):
-            raise user_error(
-                "The field 'Customer' is required, please complete it to validate the "
-                "Customer Invoice."
-            )
+            raise refuse("move.customer_required")
         if not move["invoice_line_ids"]:
-            raise user_error("You need to add a line before posting.")
+            raise refuse("move.no_lines")
         if move["amount_total"] < 0:
-            raise user_error(
-                "You cannot validate an invoice with a negative total amount. You should "
-                "create a credit note instead."
-            )
+            raise refuse("move.negative_total")
         self._check_rate(move)
         move = move | {"state": "posted", "invoice_date": move.get("invoice_date") or _today()}
         if move.get("name") in (None, "/"):
@@ -195,7 +178,7 @@ class Accounting:
 
     def draft(self, move: Record) -> Record:
         if move["state"] not in ("posted", "cancel"):
-            raise user_error("Only posted/cancelled journal entries can be reset to draft.")
+            raise refuse("move.draft_not_posted")
         self._unreconcile(move)
         return self._refresh(self.book.get("account.move", move["id"]) or move, state="draft")
 
@@ -203,18 +186,18 @@ class Accounting:
         if move["state"] == "posted":
             move = self.draft(move)
         if move["state"] != "draft":
-            raise user_error("Only draft journal entries can be cancelled.")
+            raise refuse("move.cancel_not_draft")
         return self._refresh(move, state="cancel")
 
     def assign_outstanding(self, invoice: Record, line_id: Any) -> bool:
         line = self.book.get("account.move.line", line_id)
         if line is None:
-            raise missing_error("account.move.line", line_id)
+            raise refuse("record.missing", model="account.move.line", ids=line_id)
         other = self.book.get("account.move", line["move_id"]) or {}
         if invoice["state"] != "posted" or other.get("state") != "posted":
-            raise user_error("Only posted entries can be reconciled.")
+            raise refuse("reconcile.not_posted")
         if line.get("partner_id") != invoice.get("partner_id") or line["reconciled"]:
-            raise user_error("This line is not an outstanding credit of the invoice's customer.")
+            raise refuse("reconcile.not_outstanding")
         self._reconcile(self._receivable_of(invoice), line)
         return True
 
@@ -225,11 +208,11 @@ class Accounting:
         line = self._register_line(context)
         move = self.book.get("account.move", line["move_id"]) or {}
         if vals.get("currency_id", move["currency_id"]) != move["currency_id"]:
-            raise user_error("the sandbox does not convert a payment into another currency")
+            raise refuse("register.other_currency")
         wizard = self._register_defaults(line, move) | dict(vals)
         wizard["amount"] = _amount(wizard["amount"], "amount")
         if wizard["amount"] <= 0:
-            raise user_error("The payment amount must be strictly positive.")
+            raise refuse("register.amount_not_positive")
         self._check_difference(wizard, abs(Decimal(line["amount_residual"])))
         self._journal(wizard["journal_id"])
         return self.book.add("account.payment.register", wizard)
@@ -253,7 +236,7 @@ class Accounting:
         _selection(payment, "partner_type", ("customer", "supplier"))
         payment["amount"] = _amount(payment["amount"], "amount")
         if payment["amount"] < 0:
-            raise validation_error("The payment amount cannot be negative.")
+            raise refuse("payment.negative_amount")
         _date(payment["date"], "date")
         self._check_header(payment)
         self._journal(payment["journal_id"])
@@ -262,7 +245,7 @@ class Accounting:
     def post_payment(self, payment: Record) -> Record:
         """``account.payment.action_post``: number it and post its entry."""
         if payment["state"] != "draft":
-            raise user_error("Only a draft payment can be posted.")
+            raise refuse("payment.post_not_draft")
         date = str(payment["date"])
         code = self._journal(payment["journal_id"])["code"]
         number = self.book.next_value(f"seq:P{code}/{date[:4]}")
@@ -294,23 +277,22 @@ class Accounting:
         ):
             ident = move.get(name)
             if ident not in (None, False) and self.book.get(model, ident) is None:
-                raise missing_error(model, ident)
+                raise refuse("record.missing", model=model, ids=ident)
         for name in ("invoice_date", "invoice_date_due", "date"):
             if move.get(name) not in (None, False):
                 _date(move[name], name)
         if move.get("invoice_currency_rate") not in (None, False):
             rate = _amount(move["invoice_currency_rate"], "invoice_currency_rate")
             if rate <= 0:
-                raise user_error("The currency rate must be strictly positive.")
+                raise refuse("move.rate_not_positive")
 
     def _check_rate(self, move: Record) -> None:
         if move["currency_id"] == self.company_currency or not self.rate_field:
             return
         if move.get("invoice_currency_rate") in (None, False):
             currency = self.book.get("res.currency", move["currency_id"]) or {}
-            raise user_error(
-                f"No exchange rate for {currency.get('name')} on {move.get('invoice_date')}: "
-                "set invoice_currency_rate (the sandbox keeps no currency rate table)"
+            raise refuse(
+                "move.rate_missing", currency=currency.get("name"), date=move.get("invoice_date")
             )
 
     def _apply_line_commands(self, move: Record, current: list[int], commands: Any) -> list[int]:
@@ -336,7 +318,7 @@ class Accounting:
             for ident in ids:
                 self.book.delete("account.move.line", ident)
             return []
-        raise value_error(f"Invalid x2many command {command!r} for invoice_line_ids")
+        raise refuse("values.x2many_command", command=command)
 
     def _new_line(self, move: Record, vals: Any) -> Record:
         values: Record = {"quantity": Decimal(1), "price_unit": Decimal(0), "discount": Decimal(0)}
@@ -352,7 +334,7 @@ class Accounting:
 
     def _line_values(self, vals: Any) -> Record:
         if not isinstance(vals, dict):
-            raise value_error(f"invoice line values must be an object, not {vals!r}")
+            raise refuse("values.line_not_object", vals=vals)
         _only(vals, LINE_FIELDS, "account.move.line")
         values = dict(vals)
         for name in ("quantity", "price_unit", "discount"):
@@ -368,7 +350,7 @@ class Accounting:
         ids = _m2m_ids(value)
         for ident in ids:
             if self.book.get("account.tax", ident) is None:
-                raise missing_error("account.tax", ident)
+                raise refuse("record.missing", model="account.tax", ids=ident)
         return ids
 
     def _receivable_line(self, move: Record) -> Record:
@@ -382,7 +364,9 @@ class Accounting:
             line = self.book.get("account.move.line", ident)
             if line is not None and line["account_type"] == "asset_receivable":
                 return line
-        raise missing_error("account.move.line", f"receivable of {move.get('id')}")
+        raise refuse(
+            "record.missing", model="account.move.line", ids=f"receivable of {move.get('id')}"
+        )
 
     def _reprice(self, move: Record) -> Record:
         """Recompute a draft's lines and totals; the receivable line follows the total."""
@@ -450,7 +434,7 @@ class Accounting:
         debit, credit = (first, second) if first["amount_residual"] > 0 else (second, first)
         amount = min(Decimal(debit["amount_residual"]), -Decimal(credit["amount_residual"]))
         if amount <= 0:
-            raise user_error("There is nothing left to reconcile between these journal items.")
+            raise refuse("reconcile.nothing_left")
         for line, change in ((debit, -amount), (credit, amount)):
             residual = Decimal(line["amount_residual"]) + change
             self.book.put(
@@ -506,25 +490,19 @@ class Accounting:
         ids = context.get("active_ids") or []
         model = context.get("active_model")
         if model not in REGISTER_MODELS or not isinstance(ids, list) or not ids:
-            raise user_error(
-                "The register payment wizard should only be called on account.move or "
-                "account.move.line records."
-            )
+            raise refuse("register.wrong_model")
         if len(ids) != 1:
-            raise user_error("the sandbox registers a payment for one record at a time")
+            raise refuse("register.several_records")
         lines = self._lines_of(str(model), ids[0])
         if not all(self._posted_line(line) for line in lines):
-            raise user_error("You can only register payment for posted journal entries.")
+            raise refuse("register.not_posted")
         open_lines = [
             ln
             for ln in lines
             if ln["account_type"] == "asset_receivable" and Decimal(ln["amount_residual"]) != 0
         ]
         if not open_lines:
-            raise user_error(
-                "You can't register a payment because there is nothing left to pay on the "
-                "selected journal items."
-            )
+            raise refuse("register.nothing_to_pay")
         return open_lines[0]
 
     def _posted_line(self, line: Record) -> bool:
@@ -533,7 +511,7 @@ class Accounting:
     def _lines_of(self, model: str, ident: Any) -> list[Record]:
         record = self.book.get(model, ident)
         if record is None:
-            raise missing_error(model, [ident])
+            raise refuse("record.missing", model=model, ids=[ident])
         if model == "account.move.line":
             return [record]
         lines = (self.book.get("account.move.line", i) for i in record.get("line_ids", []))
@@ -556,18 +534,14 @@ class Accounting:
     def _check_difference(self, wizard: Record, residual: Decimal) -> None:
         _selection(wizard, "payment_difference_handling", ("open", "reconcile"))
         if wizard["payment_difference_handling"] == "reconcile" and wizard["amount"] != residual:
-            raise user_error(
-                "the sandbox keeps a payment difference open; writing it off "
-                "(payment_difference_handling 'reconcile') needs a write-off account it "
-                "does not model"
-            )
+            raise refuse("register.write_off")
 
     def _journal(self, ident: Any) -> Record:
         journal = self.book.get("account.journal", ident)
         if journal is None:
-            raise missing_error("account.journal", ident)
+            raise refuse("record.missing", model="account.journal", ids=ident)
         if journal.get("type") not in ("bank", "cash"):
-            raise user_error(f"The journal {journal['name']} is not a bank or cash journal.")
+            raise refuse("payment.journal_not_bank", name=journal["name"])
         return journal
 
     def _payment_defaults(self) -> Record:
@@ -621,22 +595,22 @@ def _payment_state(state: str, total: Decimal, residual: Decimal) -> str:
 
 def _selection(record: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> None:
     if record.get(name) not in allowed:
-        raise value_error(f"Wrong value for {name}: {record.get(name)!r}")
+        raise refuse("values.wrong_value", field=name, value=record.get(name))
 
 
 def _only(vals: Mapping[str, Any], allowed: Iterable[str], model: str) -> None:
     if not isinstance(vals, Mapping):
-        raise value_error(f"values for {model} must be an object")
+        raise refuse("values.not_object", model=model)
     for name in vals:
         if name not in allowed:
-            raise value_error(f"Invalid field {name!r} on model {model!r}")
+            raise refuse("values.invalid_field", name=name, model=model)
 
 
 def _commands(value: Any) -> list[list[Any]]:
     if value in (None, False):
         return []
     if not isinstance(value, list) or not all(isinstance(c, list | tuple) and c for c in value):
-        raise value_error(f"Invalid x2many commands {value!r}")
+        raise refuse("values.x2many_commands", value=value)
     return [list(c) + [None] * (3 - len(c)) for c in value]
 
 
@@ -651,24 +625,24 @@ def _m2m_ids(value: Any) -> list[int]:
         elif isinstance(item, list | tuple) and item and item[0] == 4:
             ids.append(item[1])
         else:
-            raise value_error(f"Invalid many2many command {item!r} for tax_ids")
+            raise refuse("values.many2many_command", item=item)
     return ids
 
 
 def _amount(value: Any, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise value_error(f"{name}: {value!r} is not a number")
+        raise refuse("values.not_a_number", name=name, value=value)
     try:
         return Decimal(value) if not isinstance(value, Decimal) else value
     except InvalidOperation:
-        raise value_error(f"{name}: {value!r} is not a number") from None
+        raise refuse("values.not_a_number", name=name, value=value) from None
 
 
 def _date(value: Any, name: str) -> None:
     try:
         datetime.strptime(str(value), "%Y-%m-%d")
     except ValueError:
-        raise value_error(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise refuse("values.not_a_date", name=name, value=value) from None
 
 
 def _round(amount: Decimal, places: Decimal) -> Decimal:
@@ -677,6 +651,3 @@ def _round(amount: Decimal, places: Decimal) -> Decimal:
 
 def _today() -> str:
     return datetime.now(UTC).date().isoformat()
-
-
-__all__ = ["Accounting", "OdooError"]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.odoo.sandbox.errors import value_error
+from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import DATETIME_FORMAT, field_type
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -26,7 +26,7 @@ def compile_domain(model: str, domain: Any) -> Predicate:
     if domain is None:
         return lambda record: True
     if not isinstance(domain, list):
-        raise value_error(f"Invalid domain {domain!r}: expected a list")
+        raise refuse("domain.not_list", domain=domain)
     terms = list(domain)
     predicates: list[Predicate] = []
     while terms:
@@ -49,10 +49,10 @@ def _term(model: str, terms: list[Any]) -> Predicate:
 
 def _leaf(model: str, leaf: Any) -> Predicate:
     if not isinstance(leaf, list | tuple) or len(leaf) != 3:
-        raise value_error(f"Invalid leaf {leaf!r}")
+        raise refuse("domain.invalid_leaf", leaf=leaf)
     name, operator, value = leaf
     if operator not in _OPERATORS:
-        raise value_error(f"Invalid operator {operator!r} in leaf {leaf!r}")
+        raise refuse("domain.invalid_operator", operator=operator, leaf=leaf)
     kind = field_type(model, str(name))
     wanted = _comparable(kind, value)
     return lambda record: _matches(_comparable(kind, record.get(name)), operator, wanted)
@@ -72,7 +72,7 @@ def _parse_datetime(text: str) -> datetime:
     try:
         return datetime.strptime(text, DATETIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
-        raise value_error(f"Invalid datetime {text!r}: use 'YYYY-MM-DD HH:MM:SS'") from None
+        raise refuse("domain.invalid_datetime", text=text) from None
 
 
 def _matches(actual: Any, operator: str, wanted: Any) -> bool:
@@ -100,7 +100,9 @@ def _ordered(actual: Any, operator: str, wanted: Any) -> bool:
         }[operator]
         return bool(outcome)
     except TypeError:
-        raise value_error(f"cannot compare {actual!r} {operator} {wanted!r}") from None
+        raise refuse(
+            "domain.incomparable", actual=actual, operator=operator, wanted=wanted
+        ) from None
 
 
 def _like(actual: Any, operator: str, wanted: Any) -> bool:
@@ -132,7 +134,7 @@ def _order_spec(model: str, order: str) -> list[tuple[str, bool]]:
     for part in order.split(","):
         words = part.split()
         if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in _DIRS):
-            raise value_error(f"Invalid order {order!r}")
+            raise refuse("search.invalid_order", order=order)
         field_type(model, words[0])
         spec.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
     return spec
@@ -161,5 +163,5 @@ def _count(value: Any, name: str) -> int | None:
     if value is None or value is False:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise value_error(f"{name} must be a non-negative integer, not {value!r}")
+        raise refuse("search.bad_count", name=name, value=value)
     return value

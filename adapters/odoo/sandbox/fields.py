@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from syncledger.adapters.odoo.sandbox.errors import value_error
+from syncledger.adapters.odoo.sandbox.errors import refuse
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -152,7 +152,7 @@ Resolver = Callable[[str, int], str | None]
 def field_type(model: str, name: str) -> str:
     kinds = FIELDS[model] | _COMMON
     if name not in kinds:
-        raise value_error(f"Invalid field {name!r} on model {model!r}")
+        raise refuse("values.invalid_field", name=name, model=model)
     return kinds[name]
 
 

@@ -1,7 +1,5 @@
 """The Odoo sandbox's ORM surface: which methods of which models an RPC may call, with
-which named arguments, and what they return (``addons/rpc/controllers/json2.py``: an
-unknown model or method is a 404; arguments that do not bind to the method's signature,
-or ``ids`` given to an ``@api.model`` method, are a 422)."""
+which named arguments, and what they return (refusals: ``refusals.py``, ``call.*``)."""
 
 from __future__ import annotations
 
@@ -12,13 +10,7 @@ from typing import Any
 from syncledger.adapters.odoo.sandbox.accounting import Accounting
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
 from syncledger.adapters.odoo.sandbox.domain import compile_domain, page, sort_records
-from syncledger.adapters.odoo.sandbox.errors import (
-    missing_error,
-    not_found,
-    unprocessable,
-    validation_error,
-    value_error,
-)
+from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import FIELDS, check_fields, display_name, present
 from syncledger.adapters.odoo.sandbox.products import create_product
 from syncledger.adapters.odoo.sandbox.versions import Release, release
@@ -110,17 +102,17 @@ class OdooOrm:
         ids = [] if signature.model_method or not rest else record_ids(rest.pop(0))
         params = signature.required + signature.optional
         if len(rest) > len(params):
-            raise unprocessable(f"{method}() takes {len(params)} positional arguments")
+            raise refuse("call.too_many_positional", method=method, count=len(params))
         return ids, dict(zip(params, rest, strict=False))
 
     def _signature(self, model: str, method: str) -> Signature:
         if model not in FIELDS and model != "res.users":
-            raise not_found(f"the model {model!r} does not exist")
+            raise refuse("call.unknown_model", model=model)
         found = _WRITES.get(model, {}).get(method) or (
             _GENERIC.get(method) if model in FIELDS else None
         )
         if found is None:
-            raise not_found(f"The method {method!r} does not exist on the model {model!r}")
+            raise refuse("call.unknown_method", method=method, model=model)
         return found
 
     def _handler(self, model: str, method: str) -> Callable[..., Any]:
@@ -201,7 +193,7 @@ class OdooOrm:
     def _existing(self, model: str, ident: Any) -> Record:
         record = self.book.get(model, ident)
         if record is None:
-            raise missing_error(model, ident)
+            raise refuse("record.missing", model=model, ids=ident)
         return record
 
     # ----------------------------------------------------------------- writes
@@ -213,7 +205,7 @@ class OdooOrm:
         if isinstance(vals_list, dict):
             vals_list = [vals_list]
         if not isinstance(vals_list, list):
-            raise value_error("vals_list must be a list of objects")
+            raise refuse("call.vals_list_not_list")
         create: Callable[[Any], Record] = {
             "res.partner": self._new_partner,
             "account.move": self.accounting.create_move,
@@ -259,14 +251,14 @@ class OdooOrm:
         self, model: str, ids: list[int], kwargs: dict[str, Any], ctx: dict[str, Any]
     ) -> bool:
         if len(ids) != 1:
-            raise value_error("Expected singleton: account.move" + str(tuple(ids)))
+            raise refuse("call.not_singleton", model=model, ids=tuple(ids))
         return self.accounting.assign_outstanding(self._existing(model, ids[0]), kwargs["line_id"])
 
     def _create_payments(
         self, model: str, ids: list[int], kwargs: dict[str, Any], ctx: dict[str, Any]
     ) -> dict[str, Any]:
         if len(ids) != 1:
-            raise value_error("Expected singleton: account.payment.register" + str(tuple(ids)))
+            raise refuse("call.not_singleton", model=model, ids=tuple(ids))
         payment = self.accounting.create_payments(self._existing(model, ids[0]))
         return {
             "name": "Payments",
@@ -282,20 +274,20 @@ def _bind(
     model: str, method: str, signature: Signature, ids: list[int], kwargs: dict[str, Any]
 ) -> None:
     if signature.model_method and ids:
-        raise unprocessable(f"cannot call {model}.{method} with ids")
+        raise refuse("call.ids_to_model_method", model=model, method=method)
     allowed = set(signature.required) | set(signature.optional)
     for name in kwargs:
         if name not in allowed:
-            raise unprocessable(f"{method}() got an unexpected keyword argument {name!r}")
+            raise refuse("call.unexpected_keyword", method=method, name=name)
     for name in signature.required:
         if name not in kwargs:
-            raise unprocessable(f"missing a required argument: {name!r}")
+            raise refuse("call.missing_argument", name=name)
 
 
 def record_ids(value: Any) -> list[int]:
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise value_error(f"record ids must be integers, not {value!r}")
+        raise refuse("call.ids_not_integers", value=value)
     return list(values)
 
 
@@ -303,21 +295,21 @@ def _fields(model: str, fields: Any) -> list[str] | None:
     if fields in (None, False, []):
         return None
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        raise value_error("fields must be a list of field names")
+        raise refuse("call.fields_not_list")
     check_fields(model, fields)
     return list(fields)
 
 
 def _partner_values(vals: Any) -> Record:
     if not isinstance(vals, dict):
-        raise value_error("values for res.partner must be an object")
+        raise refuse("values.not_object", model="res.partner")
     for name in vals:
         if name not in PARTNER_FIELDS:
-            raise value_error(f"Invalid field {name!r} on model 'res.partner'")
+            raise refuse("values.invalid_field", name=name, model="res.partner")
     return dict(vals)
 
 
 def _partner(record: Record) -> Record:
     if not str(record.get("name") or "").strip():
-        raise validation_error("Contacts require a name")
+        raise refuse("partner.name_required")
     return record

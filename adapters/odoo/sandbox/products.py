@@ -8,12 +8,8 @@ fields it inherits):
   ``product``), ``sale_ok``, ``list_price``, ``property_account_income_id`` and ``active``.
   ``default_code`` is not unique, as in Odoo (only the form's onchange warns "The Reference
   '…' already exists."); read, a product's display name is ``[default_code] name``;
-- an invoice line's ``product_id`` naming no product is refused as Odoo refuses it: the
-  line's precomputed fields read the product (``_compute_product_uom_id``…), and reading a
-  record that does not exist raises ``MissingError`` "Record does not exist or has been
-  deleted.\\n(Record: product.product(<id>,), User: <uid>)" (``odoo/orm/fields.py``
-  ``Field.__get__``), HTTP 404 over JSON-2, fault 2 over XML-RPC; the whole call is rolled
-  back. A value that is not an id is a ``ValueError`` ("Wrong value for …");
+- an invoice line's ``product_id`` naming no product is refused as Odoo refuses it
+  (``refusals.py``: ``record.missing``, ``values.wrong_value``);
 - a product line's ``account_id`` is its product's ``property_account_income_id``, else
   the journal's ``default_account_id`` (``account.move.line._compute_account_id``; product
   categories are not modelled).
@@ -26,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
-from syncledger.adapters.odoo.sandbox.errors import missing_error, validation_error, value_error
+from syncledger.adapters.odoo.sandbox.errors import refuse
 
 MODEL = "product.product"
 FIELDS = frozenset(
@@ -45,18 +41,18 @@ TYPES = ("consu", "service", "combo")
 
 def create_product(book: OdooBook, vals: Any) -> Record:
     if not isinstance(vals, Mapping):
-        raise value_error(f"values for {MODEL} must be an object")
+        raise refuse("values.not_object", model=MODEL)
     for name in vals:
         if name not in FIELDS:
-            raise value_error(f"Invalid field {name!r} on model {MODEL!r}")
+            raise refuse("values.invalid_field", name=name, model=MODEL)
     product = _defaults() | dict(vals)
     if not str(product.get("name") or "").strip():
-        raise validation_error("Missing required value for the field 'Name' (name)")
+        raise refuse("product.name_required")
     if product["type"] not in TYPES:
-        raise value_error(f"Wrong value for product.template.type: {product['type']!r}")
+        raise refuse("values.wrong_value", field="product.template.type", value=product["type"])
     account = product.get("property_account_income_id")
     if account not in (None, False) and book.get("account.account", account) is None:
-        raise missing_error("account.account", f"{account},")
+        raise refuse("record.missing", model="account.account", ids=f"{account},")
     return book.add(MODEL, product)
 
 
@@ -65,9 +61,9 @@ def line_product(book: OdooBook, value: Any) -> int | None:
     if value in (None, False):
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise value_error(f"Wrong value for account.move.line.product_id: {value!r}")
+        raise refuse("values.wrong_value", field="account.move.line.product_id", value=value)
     if book.get(MODEL, value) is None:
-        raise missing_error(MODEL, f"{value},")
+        raise refuse("record.missing", model=MODEL, ids=f"{value},")
     return value
 
 

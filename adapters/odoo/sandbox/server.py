@@ -2,41 +2,31 @@
 Starlette app serving the external API syncledger uses, over an in-memory or SQLite
 database.
 
-Implemented, with its documented source:
+Implemented, with its documented source (what it refuses, and why: ``refusals.py``):
 
 - JSON-2 (Odoo 19 ``developer/reference/external_api.rst``; ``addons/rpc/controllers/
-  json2.py``): ``POST /json/2/<model>/<method>``, ``Authorization: bearer <API key>``
-  (401 ``Invalid apikey`` otherwise), optional ``X-Odoo-Database``, a JSON object of named
-  arguments plus ``ids`` and ``context``; success is 200 with the method's return value,
-  a refusal is 4xx/5xx with ``{"name", "message", "arguments", "context", "debug"}``:
-  404 unknown model/method or ``MissingError``, 422 ``UserError`` / ``ValidationError`` or
-  arguments that do not bind to the method, 403 ``AccessError``, 500 anything else.
+  json2.py``): ``POST /json/2/<model>/<method>``, ``Authorization: bearer <API key>``,
+  optional ``X-Odoo-Database``, a JSON object of named arguments plus ``ids`` and
+  ``context``; success is 200 with the method's return value, a refusal 4xx/5xx.
   Every call is one transaction: committed on success, rolled back on error.
 - XML-RPC (``external_rpc_api.rst``, deprecated in 19, removed in 22;
   ``addons/rpc/controllers/xmlrpc.py``): ``/xmlrpc/2/common`` ``version`` /
   ``authenticate`` / ``login`` (an API key stands in for the password) and
   ``/xmlrpc/2/object`` ``execute_kw(db, uid, key, model, method, args, kwargs)`` /
-  ``execute``; refusals are faults with integer codes (1 application error, 2 warning,
-  3 access denied, 4 access error) answered with HTTP 200. A method that returns ``None``
-  (``account.payment.action_post``) ran and committed, but its answer is the fault 1
-  ``TypeError: cannot marshal None unless allow_none is enabled`` (Odoo marshals with
-  ``allow_none=False``). The XML itself is read and written by ``sandbox/wire.py``.
+  ``execute``; refusals are faults answered with HTTP 200, a ``None`` result too (it ran
+  and committed). The XML itself is read and written by ``sandbox/wire.py``.
 - API keys: 160-bit keys, at most three months, ``res.users.apikeys`` ``generate`` /
-  ``revoke`` (``external_api.rst`` "Programmatic Key Management": 10 keys, 422 beyond,
-  403 revoking an invalid key).
+  ``revoke`` (``external_api.rst`` "Programmatic Key Management").
 - Models and methods: ``res.partner`` (``ref`` holds an external reference),
   ``account.move`` invoices / credit notes, ``account.payment.register`` (on moves or
   journal items) → ``action_create_payments``, ``js_assign_outstanding_line``, read-only
   ``account.move.line``, ``account.payment`` ``create`` / ``action_post`` (inbound customer
   payments and outbound customer refunds), ``account.partial.reconcile``, ``account.tax``,
   ``res.currency``, ``account.journal``, ``account.account`` (see ``odoo_accounting``);
-  ``product.product`` ``create`` and invoice lines booked to products (``product_id``; an
-  id naming no product is Odoo's ``MissingError``, 404 / fault 2: see ``odoo_products``);
+  ``product.product`` ``create`` and invoice lines booked to products (``product_id``);
   ``search`` / ``search_read`` / ``search_count`` / ``read`` with domains, ``offset`` /
   ``limit`` / ``order``; ``write_date`` (shown to the second) as the only change marker.
-- Throttling: Odoo publishes no request limit; the sandbox enforces ``per_second`` /
-  ``per_minute`` per database and answers 429 ``TooManyRequests`` with ``Retry-After``,
-  as a proxy in front of Odoo would, on both transports.
+- Throttling: ``per_second`` / ``per_minute`` per database, on both transports.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``
   (the standard kinds, ``refund``: outbound customer payments, and ``item``: products),
   ``GET records/{kind}``, ``GET stats``, ``POST apikeys`` (a fresh key), ``POST
@@ -69,11 +59,8 @@ from syncledger.adapters.odoo.sandbox.book import OdooBook
 from syncledger.adapters.odoo.sandbox.errors import (
     FAULT_APPLICATION,
     OdooError,
-    access_denied,
-    bad_request,
     http_level,
-    not_found,
-    unprocessable,
+    refuse,
 )
 from syncledger.adapters.odoo.sandbox.orm import record_ids
 from syncledger.adapters.odoo.sandbox.service import ADMIN_UID, OdooSandbox, is_write
@@ -182,26 +169,26 @@ async def _json2(request: Request) -> Response:
 
 async def _json_params(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise bad_request("expected Content-Type: application/json")
+        raise refuse("request.not_json")
     raw = await request.body()
     try:
         params = decode_json(raw) if raw else {}
     except ValueError as exc:
-        raise bad_request(f"could not parse the body as json: {exc}") from None
+        raise refuse("request.bad_json", error=exc) from None
     if not isinstance(params, dict):
-        raise bad_request("could not parse the body, expecting a json object")
+        raise refuse("request.not_object")
     return params
 
 
 def _context(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise unprocessable("context must be an object")
+        raise refuse("request.context_not_object")
     return value
 
 
 def _check_database(sandbox: OdooSandbox, name: str | None) -> None:
     if name is not None and name != sandbox.database:
-        raise not_found(f"database {name!r} not found")
+        raise refuse("request.unknown_database", name=name)
 
 
 def _bearer_key(authorization: str | None) -> str | None:
@@ -257,14 +244,17 @@ def _marshal(result: Any) -> bytes:
     try:
         return result_body(result)
     except TypeError as exc:
-        raise OdooError("builtins.TypeError", str(exc), 500) from None
+        raise refuse("rpc.unmarshallable_result", error=exc) from None
 
 
 def _xml_call(data: bytes) -> tuple[list[Any], str]:
     try:
-        return read_call(data)
+        params, method = read_call(data)
     except ValueError as exc:
-        raise bad_request(str(exc)) from None
+        raise refuse("request.not_xmlrpc", error=exc) from None
+    if not method:
+        raise refuse("request.no_method_name")
+    return params, method
 
 
 def _xml_error(error: OdooError) -> Response:
@@ -286,16 +276,16 @@ def _common(sandbox: OdooSandbox, method: str, params: list[Any]) -> tuple[Any, 
         _check_database(sandbox, str(params[0]))
         uid = sandbox.login_uid(str(params[1]), str(params[2]))
         return (uid if uid is not None else False), False
-    raise OdooError("builtins.KeyError", f"No such method {method!r} on common", 500)
+    raise refuse("rpc.unknown_service_method", method=method, service="common")
 
 
 def _object(sandbox: OdooSandbox, method: str, params: list[Any]) -> tuple[Any, bool]:
     if method not in ("execute_kw", "execute") or len(params) < 5:
-        raise OdooError("builtins.KeyError", f"No such method {method!r} on object", 500)
+        raise refuse("rpc.unknown_service_method", method=method, service="object")
     db, uid, key, model, name = params[:5]
     _check_database(sandbox, str(db))
     if sandbox.key_uid(str(key)) != uid or uid != ADMIN_UID:
-        raise access_denied()
+        raise refuse("auth.access_denied")
     args, kwargs = _call_args(method, params[5:])
     context = _context(kwargs.pop("context", {}))
     ids, named = _bind_positional(sandbox, str(model), str(name), args)
@@ -309,7 +299,7 @@ def _call_args(method: str, rest: list[Any]) -> tuple[list[Any], dict[str, Any]]
     args = rest[0] if rest else []
     kwargs = rest[1] if len(rest) > 1 else {}
     if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise unprocessable("execute_kw takes a list of arguments and a dict of keywords")
+        raise refuse("request.execute_kw_shape")
     return list(args), dict(kwargs)
 
 

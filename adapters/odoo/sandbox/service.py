@@ -16,16 +16,7 @@ from typing import Any
 
 from syncledger.adapters.odoo.sandbox.accounting import Accounting
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
-from syncledger.adapters.odoo.sandbox.errors import (
-    OdooError,
-    access_denied,
-    access_error,
-    invalid_apikey,
-    server_error,
-    too_many_requests,
-    unprocessable,
-    user_error,
-)
+from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import FIELDS, present
 from syncledger.adapters.odoo.sandbox.orm import READ_METHODS, OdooOrm
 from syncledger.adapters.odoo.sandbox.versions import Release, release
@@ -34,8 +25,8 @@ from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 ADMIN_UID = 2
 ADMIN_LOGIN = "admin"
-MAX_KEY_DAYS = 90  # "it is not possible to create keys that last for more than three months"
-PROGRAMMATIC_KEYS = 10  # base.programmatic_api_keys_limit default
+MAX_KEY_DAYS = 90  # refusals.py: apikey.too_long
+PROGRAMMATIC_KEYS = 10  # refusals.py: apikey.too_many
 CURRENCIES = (
     ("USD", "$", 2), ("EUR", "€", 2), ("GBP", "£", 2), ("CAD", "$", 2), ("AUD", "$", 2),
     ("NZD", "$", 2), ("CHF", "CHF", 2), ("JPY", "¥", 0), ("SEK", "kr", 2), ("NOK", "kr", 2),
@@ -127,18 +118,18 @@ class OdooSandbox(FaultInjection):
     def admit(self) -> None:
         """Injected then real throttling (per database), before any work."""
         if self.faults.take("throttle"):
-            raise too_many_requests(self.faults.retry_after)
+            raise refuse("limit.requests", retry_after=self.faults.retry_after)
         wait = self._throttle.admit(self.database)
         if wait is not None:
             self.throttled += 1
-            raise too_many_requests(float(max(1, math.ceil(wait))))
+            raise refuse("limit.requests", retry_after=float(max(1, math.ceil(wait))))
 
     def bearer_uid(self, authorization: str | None) -> int:
         scheme, _, key = (authorization or "").partition(" ")
         uid = self.key_uid(key.strip()) if scheme.lower() == "bearer" else None
         if uid is None:
             if self.require_auth:
-                raise invalid_apikey()
+                raise refuse("auth.invalid_apikey")
             return ADMIN_UID
         return uid
 
@@ -179,7 +170,7 @@ class OdooSandbox(FaultInjection):
         if model == "res.users.apikeys":
             return self._apikeys(method, kwargs, key)
         if is_write(method) and self.faults.take("fail_writes"):
-            raise server_error(self.faults.fail_status)
+            raise refuse("server.injected", status=self.faults.fail_status)
         with self.book.transaction():
             return self.orm.call(model, method, ids, kwargs, context)
 
@@ -209,25 +200,25 @@ class OdooSandbox(FaultInjection):
             return self._generate(kwargs)
         if method == "revoke":
             return self._revoke(kwargs)
-        raise user_error(f"The method {method!r} does not exist on the model 'res.users.apikeys'")
+        raise refuse("apikey.unknown_method", method=method)
 
     def _generate(self, kwargs: dict[str, Any]) -> str:
         if self.key_uid(str(kwargs.get("key", ""))) is None:
-            raise access_denied()
+            raise refuse("auth.access_denied")
         days = _days_until(kwargs.get("expiration_date"))
         if not 0 < days <= MAX_KEY_DAYS:
-            raise user_error(f"The API key must expire within {MAX_KEY_DAYS} days.")
+            raise refuse("apikey.too_long", days=MAX_KEY_DAYS)
         (count,) = self.book.db.execute(
             "SELECT count(*) FROM apikeys WHERE programmatic = 1 AND expires > ?", (self._clock(),)
         ).fetchone()
         if count >= PROGRAMMATIC_KEYS:
-            raise unprocessable(f"You cannot have more than {PROGRAMMATIC_KEYS} API keys.")
+            raise refuse("apikey.too_many", count=PROGRAMMATIC_KEYS)
         return self.issue_key(str(kwargs.get("name") or "rpc"), days, programmatic=True)
 
     def _revoke(self, kwargs: dict[str, Any]) -> bool:
         key = str(kwargs.get("key", ""))
         if self.key_uid(key) is None:
-            raise access_error("The API key is not valid.")
+            raise refuse("apikey.revoke_invalid")
         self.book.db.execute("DELETE FROM apikeys WHERE digest = ?", (_digest(key),))
         return True
 
@@ -249,7 +240,7 @@ def _days_until(expiration: Any) -> float:
     try:
         day = date.fromisoformat(str(expiration))
     except ValueError:
-        raise user_error(f"expiration_date {expiration!r} is not an ISO 8601 date") from None
+        raise refuse("apikey.bad_expiration", value=expiration) from None
     moment = datetime.combine(day, datetime.min.time(), UTC)
     return (moment - datetime.now(UTC)) / timedelta(days=1)
 
@@ -304,4 +295,4 @@ def _currency_id(book: OdooBook, code: str) -> int:
     for currency in book.all("res.currency"):
         if currency["name"] == code:
             return int(currency["id"])
-    raise OdooError("builtins.ValueError", f"company currency {code} is not in the database", 500)
+    raise refuse("setup.unknown_currency", code=code)

@@ -16,9 +16,8 @@ The sandbox keeps its records in Odoo 19's shape; a sandbox told it is 17 or 18 
   register wizard's ``communication`` fills, and its ``state`` is the move's (``draft``,
   ``posted``, ``cancel``; 18 made it its own selection ``draft``, ``in_process``,
   ``paid``, ``canceled``, ``rejected``).
-- A field a release does not have is refused as Odoo's ORM refuses it in ``create``,
-  ``write``, ``read`` and domains: ``ValueError: Invalid field 'memo' on model
-  'account.payment'`` (``odoo/models.py``), fault 1 over XML-RPC.
+- A field a release does not have is refused as Odoo's ORM refuses an unknown field in
+  ``create``, ``write``, ``read`` and domains (``refusals.py``: ``values.invalid_field``).
 
 Version 16 answers ``version()`` as 16.0 and otherwise behaves as 17 (clients are expected
 to refuse it before anything else; what 16 itself differs in is not modelled).
@@ -30,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncledger.adapters.odoo.sandbox.errors import not_found, value_error
+from syncledger.adapters.odoo.sandbox.errors import refuse
 
 SUPPORTED = (16, 17, 18, 19)
 #: (model, field as 19 names it) → the name an older release uses
@@ -68,7 +67,7 @@ class Release:
 
     def check_json2(self) -> None:
         if not self.has_json2:
-            raise not_found(f"Odoo {self.serie} has no /json/2 route (new in 19.0)")
+            raise refuse("request.no_json2", serie=self.serie)
 
     # ------------------------------------------------------------ inbound
 
@@ -143,4 +142,4 @@ def release(major: int) -> Release:
 
 
 def _invalid(model: str, name: str) -> Exception:
-    return value_error(f"Invalid field {name!r} on model {model!r}")
+    return refuse("values.invalid_field", name=name, model=model)

@@ -51,8 +51,9 @@ class _Reader(xmlrpc.client.Unmarshaller):
     dispatch = {**xmlrpc.client.Unmarshaller.dispatch, "double": _read_double}  # noqa: RUF012
 
 
-def read_call(data: bytes) -> tuple[list[Any], str]:
-    """The params and method name of a ``<methodCall>``; ``ValueError`` if it is not one."""
+def read_call(data: bytes) -> tuple[list[Any], str | None]:
+    """The params and method name (``None`` if it names none) of a ``<methodCall>``; a body
+    that is not one raises ``ValueError`` naming the error met."""
     reader = _Reader(use_datetime=True)
     parser = xmlrpc.client.ExpatParser(reader)
     try:
@@ -60,11 +61,8 @@ def read_call(data: bytes) -> tuple[list[Any], str]:
         parser.close()
         params = reader.close()
     except (ExpatError, xmlrpc.client.Error, ValueError, IndexError, TypeError) as exc:
-        raise ValueError(f"not an XML-RPC payload: {type(exc).__name__}") from exc
-    method = reader.getmethodname()
-    if not method:
-        raise ValueError("an XML-RPC methodCall needs a methodName")
-    return list(params), method
+        raise ValueError(type(exc).__name__) from exc
+    return list(params), reader.getmethodname()
 
 
 def _write_decimal(writer: xmlrpc.client.Marshaller, value: Decimal, write: Write) -> None:
