@@ -86,72 +86,45 @@ REFUSALS = RefusalTable(
     "xero",
     # ------------------------------------------------------------ gates
     Refusal("auth.token_rejected", 401, "TokenExpired", "TokenExpired", AUTH),
-    Refusal(
-        "auth.token_missing", 401, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful", AUTH
-    ),
-    Refusal(
-        "auth.tenant_unknown", 403, "AuthorizationUnsuccessful", "AuthorizationUnsuccessful", AUTH
-    ),
+    Refusal("auth.token_missing", 401, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful",
+            AUTH),
+    Refusal("auth.tenant_unknown", 403, "AuthorizationUnsuccessful", "AuthorizationUnsuccessful",
+            AUTH),
     _limit("concurrent", "5 calls in progress per tenant"),
     _limit("minute", "60 calls per minute per tenant (Xero's windows are fixed, ours slide)"),
     _limit("day", "5,000 calls per day per tenant"),
     _limit("appminute", "10,000 calls per minute per app, across tenants"),
-    Refusal(
-        "record.not_found",
-        404,
-        "",
-        "The resource you're looking for cannot be found",
-        "Xero's plain-text 404: Xero-OpenAPI #163",
-    ),
+    Refusal("record.not_found", 404, "", "The resource you're looking for cannot be found",
+            "Xero's plain-text 404: Xero-OpenAPI #163"),
     # ------------------------------------------------- request, bodies
     _unbound("body.not_json", "The request body is not valid JSON", f"{BINDING}; {OURS}"),
-    _unbound(
-        "body.format", "Error converting value {value!r} to type '{format}'. Path '{path}'.", SCHEMA
-    ),
-    _unbound(
-        "body.enum",
-        "Error converting value {value!r}: not one of the accepted values. Path '{path}'.",
-        SCHEMA,
-    ),
+    _unbound("body.format", "Error converting value {value!r} to type '{format}'. Path '{path}'.",
+             SCHEMA),
+    _unbound("body.enum",
+             "Error converting value {value!r}: not one of the accepted values. Path '{path}'.",
+             SCHEMA),
     _unbound("body.schema", "Error converting value: {problem}. Path '{path}'.", SCHEMA),
-    _unbound(
-        "body.date_invalid",
-        "The string '{value}' is not a valid AllXsd value. Path '{path}'.",
-        "dates in the forms Xero accepts (2019-03-12, 2019-03-12T00:00:00, "
-        f"/Date(1552348800000+0000)/); {BINDING}",
-    ),
-    _invalid(
-        "idempotency.key_too_long",
-        "The Idempotency-Key must be at most {limit} characters",
-        f"the spec's Idempotency-Key header: 128 characters max; {OURS}",
-    ),
-    _invalid(
-        "idempotency.key_reused",
-        "This Idempotency-Key was already used for a different request",
-        'developer.xero.com idempotent requests ("keys are stored for 6 minutes from the time '
-        'of the first call"); the sandbox refuses a key sent again with a different request '
-        f"(method, path, query or body); {OURS}",
-    ),
-    _invalid(
-        "request.elements_missing",
-        "The request must hold {collection} with at least one element",
-        REQUEST,
-    ),
+    _unbound("body.date_invalid",
+             "The string '{value}' is not a valid AllXsd value. Path '{path}'.",
+             "dates in the forms Xero accepts (2019-03-12, 2019-03-12T00:00:00, "
+             f"/Date(1552348800000+0000)/); {BINDING}"),
+    _invalid("idempotency.key_too_long", "The Idempotency-Key must be at most {limit} characters",
+             f"the spec's Idempotency-Key header: 128 characters max; {OURS}"),
+    _invalid("idempotency.key_reused",
+             "This Idempotency-Key was already used for a different request",
+             'developer.xero.com idempotent requests ("keys are stored for 6 minutes from the time '
+             'of the first call"); the sandbox refuses a key sent again with a different request '
+             f"(method, path, query or body); {OURS}"),
+    _invalid("request.elements_missing",
+             "The request must hold {collection} with at least one element", REQUEST),
     _invalid("request.one_element", "POST to one {entity} takes exactly one element", REQUEST),
-    _invalid(
-        "request.element_not_object", "Every element of {collection} must be an object", REQUEST
-    ),
+    _invalid("request.element_not_object", "Every element of {collection} must be an object",
+             REQUEST),
     _invalid("allocation.none", "Allocations must hold at least one allocation", REQUEST),
-    _invalid(
-        "request.since_invalid",
-        "If-Modified-Since {header!r} is not a date",
-        f"the spec's If-Modified-Since header; {OURS}",
-    ),
-    _invalid(
-        "request.paging_invalid",
-        "{name} must be a whole number of 1 or more, not {value!r}",
-        f"the spec's page and pageSize parameters; {OURS}",
-    ),
+    _invalid("request.since_invalid", "If-Modified-Since {header!r} is not a date",
+             f"the spec's If-Modified-Since header; {OURS}"),
+    _invalid("request.paging_invalid", "{name} must be a whole number of 1 or more, not {value!r}",
+             f"the spec's page and pageSize parameters; {OURS}"),
     _query("order.invalid", "cannot order by {text!r}"),
     _query("where.character", "unexpected character at position {position} of the where clause"),
     _query("where.ends_early", "the where clause ends too early"),
@@ -166,267 +139,137 @@ REFUSALS = RefusalTable(
     _query("where.datetime_parts", "DateTime takes a year, month and day (and an optional time)"),
     _query("where.datetime_invalid", "DateTime is not a date: {reason}"),
     # ---------------------------------------------------------- records
-    _invalid(
-        "amount.not_a_number", "{field} must be a number", f"the spec's number fields; {OURS}"
-    ),
+    _invalid("amount.not_a_number", "{field} must be a number",
+             f"the spec's number fields; {OURS}"),
     _invalid("record.id_unknown", "The {entity} with {field} {id} does not exist", ID_OR_NUMBER),
-    _invalid(
-        "contact.name_empty",
-        "Contact Name cannot be empty.",
-        "the spec's Contact (Name required); Xero's answer quoted in waynerobinson/xeroizer#380",
-    ),
-    _invalid(
-        "contact.name_taken",
-        "The contact name {name} is already assigned to another contact. The contact name "
-        "must be unique across all active contacts.",
-        "unique ignoring case among ACTIVE contacts; message: the spec's Contacts examples",
-    ),
-    _invalid(
-        "contact.number_taken",
-        "The contact number {number} is already assigned to another contact.",
-        'the spec\'s ContactNumber ("used to identify contacts in external systems"); a number '
-        'retrieves "that unique contact" (XeroAPI/xero-php-oauth2#199); ' + OURS,
-    ),
-    _invalid(
-        "contact.email_invalid",
-        "Email address must be valid.",
-        "the spec's Contact.EmailAddress; message: Xero's, as quoted in SDK threads",
-    ),
-    _invalid(
-        "contact.missing",
-        "A Contact (ContactID, ContactNumber or Name) is required",
-        f"the spec's Invoice / CreditNote / BankTransaction: Contact required; {OURS}",
-    ),
-    _invalid(
-        "contact.archived",
-        "The contact {name} is archived and cannot be used",
-        f"the sandbox's own check, no documented source; {OURS}",
-    ),
+    _invalid("contact.name_empty", "Contact Name cannot be empty.",
+             "the spec's Contact (Name required); Xero's answer quoted in"
+             " waynerobinson/xeroizer#380"),
+    _invalid("contact.name_taken",
+             "The contact name {name} is already assigned to another contact. The contact name "
+             "must be unique across all active contacts.",
+             "unique ignoring case among ACTIVE contacts; message: the spec's Contacts examples"),
+    _invalid("contact.number_taken",
+             "The contact number {number} is already assigned to another contact.",
+             'the spec\'s ContactNumber ("used to identify contacts in external systems");'
+             ' a number retrieves "that unique contact" (XeroAPI/xero-php-oauth2#199); ' + OURS),
+    _invalid("contact.email_invalid", "Email address must be valid.",
+             "the spec's Contact.EmailAddress; message: Xero's, as quoted in SDK threads"),
+    _invalid("contact.missing", "A Contact (ContactID, ContactNumber or Name) is required",
+             f"the spec's Invoice / CreditNote / BankTransaction: Contact required; {OURS}"),
+    _invalid("contact.archived", "The contact {name} is archived and cannot be used",
+             f"the sandbox's own check, no documented source; {OURS}"),
     _invalid("contact.id_unknown", "The contact with ContactID {id} does not exist", ID_OR_NUMBER),
-    _invalid(
-        "contact.number_unknown",
-        "No contact has the ContactNumber {number}",
-        f"a document's Contact named by ContactNumber; {OURS}",
-    ),
+    _invalid("contact.number_unknown", "No contact has the ContactNumber {number}",
+             f"a document's Contact named by ContactNumber; {OURS}"),
     # -------------------------------------------------------- documents
-    _invalid(
-        "document.type_unsupported",
-        "The sandbox supports {entity} Type {type} only",
-        "ACCREC invoices and ACCRECCREDIT credit notes only: other types are not modelled",
-    ),
-    _invalid(
-        "document.status_new", "A new document cannot have the status {status}", f"{STATUS}; {OURS}"
-    ),
-    _invalid(
-        "document.status_change",
-        "Invoice not of valid status for modification",
-        f"{STATUS}; {UNCITED}",
-    ),
-    _invalid(
-        "document.settled",
-        "This document cannot be edited as it has a payment or credit note allocated to it.",
-        f"{STATUS}; {UNCITED}",
-    ),
-    _invalid(
-        "document.number_taken",
-        "Invoice # must be unique.",
-        "an InvoiceNumber names one live invoice; message: the spec's Invoices examples",
-    ),
-    _invalid(
-        "document.lines_missing",
-        "One or more line items must be specified",
-        f"{LINE}s of a document or an overpayment; {UNCITED}",
-    ),
-    _invalid(
-        "document.total_negative",
-        "The document total cannot be negative",
-        f"the sandbox's own check, no documented source; {OURS}",
-    ),
-    _invalid(
-        "document.rate_missing",
-        "A {currency} document needs a CurrencyRate: the sandbox never assumes one (Xero "
-        "would use the XE.com day rate)",
-        STRICT_RATE,
-    ),
-    _invalid(
-        "document.rate_not_positive",
-        "CurrencyRate must be greater than zero",
-        f"the spec's CurrencyRate of a document or payment; {OURS}",
-    ),
+    _invalid("document.type_unsupported", "The sandbox supports {entity} Type {type} only",
+             "ACCREC invoices and ACCRECCREDIT credit notes only: other types are not modelled"),
+    _invalid("document.status_new", "A new document cannot have the status {status}",
+             f"{STATUS}; {OURS}"),
+    _invalid("document.status_change", "Invoice not of valid status for modification",
+             f"{STATUS}; {UNCITED}"),
+    _invalid("document.settled",
+             "This document cannot be edited as it has a payment or credit note allocated to it.",
+             f"{STATUS}; {UNCITED}"),
+    _invalid("document.number_taken", "Invoice # must be unique.",
+             "an InvoiceNumber names one live invoice; message: the spec's Invoices examples"),
+    _invalid("document.lines_missing", "One or more line items must be specified",
+             f"{LINE}s of a document or an overpayment; {UNCITED}"),
+    _invalid("document.total_negative", "The document total cannot be negative",
+             f"the sandbox's own check, no documented source; {OURS}"),
+    _invalid("document.rate_missing",
+             "A {currency} document needs a CurrencyRate: the sandbox never assumes one (Xero "
+             "would use the XE.com day rate)", STRICT_RATE),
+    _invalid("document.rate_not_positive", "CurrencyRate must be greater than zero",
+             f"the spec's CurrencyRate of a document or payment; {OURS}"),
     _invalid("line.not_object", "A line item must be an object", f"{LINE}; {OURS}"),
-    _invalid(
-        "line.description_empty",
-        "Description needs to be at least 1 char long",
-        f"{LINE}.Description, whose description in the spec gives the message",
-    ),
-    _invalid(
-        "line.amount_mismatch",
-        "The LineAmount {sent} does not equal Quantity x UnitAmount less discount ({exact})",
-        f"{LINE}: LineAmount is Quantity x UnitAmount less the discount, within half a cent; "
-        + OURS,
-    ),
-    _invalid(
-        "line.discount_on_credit_note",
-        "Discounts are not supported on credit notes",
-        f'{LINE}.DiscountRate / DiscountAmount: "ACCPAY invoices and credit notes in Xero do '
-        f'not support discounts"; {OURS}',
-    ),
-    _invalid(
-        "line.discount_twice",
-        "A line item takes a DiscountRate or a DiscountAmount, not both",
-        f"{LINE}; {OURS}",
-    ),
-    _invalid(
-        "line.discount_too_large",
-        "The discount cannot exceed the line's Quantity x UnitAmount",
-        f"{LINE}; {OURS}",
-    ),
-    _invalid(
-        "line.account_invalid",
-        "Account code '{code}' is not a valid code for this document.",
-        f"a line of a document other than a DRAFT needs an ACTIVE AccountCode; {UNCITED}",
-    ),
-    _invalid(
-        "tax_type.unknown",
-        "The TaxType code '{tax_type}' does not exist or cannot be used with this type of "
-        "transaction.",
-        f"a line's or an item's TaxType must exist (the spec's TaxType); {UNCITED}",
-    ),
+    _invalid("line.description_empty", "Description needs to be at least 1 char long",
+             f"{LINE}.Description, whose description in the spec gives the message"),
+    _invalid("line.amount_mismatch",
+             "The LineAmount {sent} does not equal Quantity x UnitAmount less discount ({exact})",
+             f"{LINE}: LineAmount is Quantity x UnitAmount less the discount, within half a cent; "
+             + OURS),
+    _invalid("line.discount_on_credit_note", "Discounts are not supported on credit notes",
+             f'{LINE}.DiscountRate / DiscountAmount: "ACCPAY invoices and credit notes in Xero do '
+             f'not support discounts"; {OURS}'),
+    _invalid("line.discount_twice",
+             "A line item takes a DiscountRate or a DiscountAmount, not both", f"{LINE}; {OURS}"),
+    _invalid("line.discount_too_large",
+             "The discount cannot exceed the line's Quantity x UnitAmount", f"{LINE}; {OURS}"),
+    _invalid("line.account_invalid", "Account code '{code}' is not a valid code for this document.",
+             f"a line of a document other than a DRAFT needs an ACTIVE AccountCode; {UNCITED}"),
+    _invalid("tax_type.unknown",
+             "The TaxType code '{tax_type}' does not exist or cannot be used with this type of "
+             "transaction.",
+             f"a line's or an item's TaxType must exist (the spec's TaxType); {UNCITED}"),
     _invalid("line.item_unknown", "Item code '{code}' is not valid", ITEM_LINE),
     # ------------------------------------------------------------ items
-    _invalid(
-        "item.code_missing",
-        "Price List Item Code must be supplied",
-        "the spec's Item (Code required); message quoted in calcinai/xero-php#528",
-    ),
-    _invalid(
-        "item.code_taken",
-        "Price List Item with Code '{code}' already exists",
-        "a Code is unique ignoring case; message: the spec's createItems example and "
-        "calcinai/xero-php#528",
-    ),
-    _invalid(
-        "item.account_invalid",
-        "Account code '{code}' does not exist or cannot be applied to Items.",
-        "the spec's Item SalesDetails / PurchaseDetails AccountCode; message quoted by "
-        "FieldInsight's Xero troubleshooting page (help.fieldinsight.com)",
-    ),
+    _invalid("item.code_missing", "Price List Item Code must be supplied",
+             "the spec's Item (Code required); message quoted in calcinai/xero-php#528"),
+    _invalid("item.code_taken", "Price List Item with Code '{code}' already exists",
+             "a Code is unique ignoring case; message: the spec's createItems example and "
+             "calcinai/xero-php#528"),
+    _invalid("item.account_invalid",
+             "Account code '{code}' does not exist or cannot be applied to Items.",
+             "the spec's Item SalesDetails / PurchaseDetails AccountCode; message quoted by "
+             "FieldInsight's Xero troubleshooting page (help.fieldinsight.com)"),
     # --------------------------------------------------------- payments
     _invalid("payment.unchangeable", "A payment cannot be changed, only deleted", DELETE_PAYMENT),
-    _invalid(
-        "payment.delete_only",
-        "A payment can only be changed to Status DELETED",
-        DELETE_PAYMENT,
-    ),
+    _invalid("payment.delete_only", "A payment can only be changed to Status DELETED",
+             DELETE_PAYMENT),
     _invalid("payment.already_deleted", "This payment has already been deleted", DELETE_PAYMENT),
     _invalid("payment.one_document", "A payment is made against one document", PAYMENT),
-    _invalid(
-        "payment.invoice_missing",
-        "A payment needs an Invoice (InvoiceID or InvoiceNumber)",
-        PAYMENT,
-    ),
+    _invalid("payment.invoice_missing", "A payment needs an Invoice (InvoiceID or InvoiceNumber)",
+             PAYMENT),
     _invalid("payment.invoice_unknown", "The invoice this payment is for does not exist", PAYMENT),
     _invalid("payment.credit_unknown", "The {entity} this payment is for does not exist", PAYMENT),
-    _invalid(
-        "payment.account_missing",
-        "A payment needs an Account (AccountID or Code) of the chart",
-        PAYMENT,
-    ),
-    _invalid(
-        "payment.account_unusable",
-        "Account {code} cannot take payments: use a BANK account or one with payments enabled",
-        f"{PAYMENT} (of type BANK or with payments enabled)",
-    ),
-    _invalid(
-        "refund.account_unusable",
-        "Account {code} cannot take payments",
-        f"{PAYMENT} (of type BANK or with payments enabled)",
-    ),
-    _invalid(
-        "payment.amount_not_positive", "The payment amount must be greater than zero", PAYMENT
-    ),
-    _invalid(
-        "payment.document_not_authorised",
-        "Payments can only be applied to AUTHORISED documents",
-        PAYMENT,
-    ),
-    _invalid(
-        "payment.exceeds_due",
-        "Payment amount exceeds the amount outstanding on this document",
-        "within the invoice's AmountDue or the credit's RemainingCredit; message: the spec's "
-        "Payments examples",
-    ),
-    _invalid(
-        "payment.rate_missing",
-        "A payment of a {currency} document needs a CurrencyRate: the sandbox never lets a "
-        "rate be chosen for you (Xero would apply the XE.com day rate)",
-        STRICT_RATE,
-    ),
+    _invalid("payment.account_missing",
+             "A payment needs an Account (AccountID or Code) of the chart", PAYMENT),
+    _invalid("payment.account_unusable",
+             "Account {code} cannot take payments: use a BANK account or one with payments enabled",
+             f"{PAYMENT} (of type BANK or with payments enabled)"),
+    _invalid("refund.account_unusable", "Account {code} cannot take payments",
+             f"{PAYMENT} (of type BANK or with payments enabled)"),
+    _invalid("payment.amount_not_positive", "The payment amount must be greater than zero",
+             PAYMENT),
+    _invalid("payment.document_not_authorised",
+             "Payments can only be applied to AUTHORISED documents", PAYMENT),
+    _invalid("payment.exceeds_due",
+             "Payment amount exceeds the amount outstanding on this document",
+             "within the invoice's AmountDue or the credit's RemainingCredit; message: the spec's "
+             "Payments examples"),
+    _invalid("payment.rate_missing",
+             "A payment of a {currency} document needs a CurrencyRate: the sandbox never lets a "
+             "rate be chosen for you (Xero would apply the XE.com day rate)", STRICT_RATE),
     # ---------------------------------------------------------- credits
     _invalid("allocation.invoice_unknown", "The invoice to allocate to does not exist", ALLOCATION),
-    _invalid(
-        "allocation.amount_not_positive",
-        "The allocation amount must be greater than zero",
-        ALLOCATION,
-    ),
-    _invalid(
-        "allocation.credit_not_authorised",
-        "Only an AUTHORISED {credit} can be allocated",
-        ALLOCATION,
-    ),
-    _invalid(
-        "allocation.invoice_not_authorised",
-        "{a_credit} can only be allocated to an AUTHORISED invoice",
-        ALLOCATION,
-    ),
-    _invalid(
-        "allocation.contacts_differ",
-        "The {credit} and the invoice belong to different contacts",
-        ALLOCATION,
-    ),
-    _invalid(
-        "allocation.currencies_differ",
-        "The {credit} and the invoice are in different currencies",
-        ALLOCATION,
-    ),
-    _invalid(
-        "allocation.exceeds_credit",
-        "The allocation amount exceeds the {credit}'s remaining credit",
-        ALLOCATION,
-    ),
-    _invalid(
-        "allocation.exceeds_due",
-        "The allocation amount exceeds the amount due on the invoice",
-        ALLOCATION,
-    ),
-    _invalid(
-        "bank_transaction.type_unsupported",
-        "The sandbox models BankTransactions of Type RECEIVE-OVERPAYMENT only, not {type}",
-        OVERPAYMENT,
-    ),
-    _invalid(
-        "bank_transaction.unchangeable",
-        "The sandbox does not model changes to bank transactions",
-        OVERPAYMENT,
-    ),
-    _invalid(
-        "overpayment.account_not_bank",
-        "Account {code} is not a bank account",
-        f"{OVERPAYMENT}; its BankAccount is a BANK account of the chart; {OURS}",
-    ),
-    _invalid(
-        "overpayment.taxed",
-        "An overpayment holds money for the customer: LineAmountTypes NoTax",
-        f"{OVERPAYMENT}, so the sandbox takes LineAmountTypes NoTax only; {OURS}",
-    ),
-    _invalid(
-        "overpayment.total_not_positive",
-        "The overpayment total must be greater than zero",
-        f"{OVERPAYMENT}; {OURS}",
-    ),
-    _invalid(
-        "overpayment.rate_missing",
-        "A {currency} overpayment needs a CurrencyRate above zero",
-        f'"Setting currency is only supported on overpayments" (the spec); {STRICT_RATE}',
-    ),
-)
+    _invalid("allocation.amount_not_positive", "The allocation amount must be greater than zero",
+             ALLOCATION),
+    _invalid("allocation.credit_not_authorised", "Only an AUTHORISED {credit} can be allocated",
+             ALLOCATION),
+    _invalid("allocation.invoice_not_authorised",
+             "{a_credit} can only be allocated to an AUTHORISED invoice", ALLOCATION),
+    _invalid("allocation.contacts_differ",
+             "The {credit} and the invoice belong to different contacts", ALLOCATION),
+    _invalid("allocation.currencies_differ",
+             "The {credit} and the invoice are in different currencies", ALLOCATION),
+    _invalid("allocation.exceeds_credit",
+             "The allocation amount exceeds the {credit}'s remaining credit", ALLOCATION),
+    _invalid("allocation.exceeds_due",
+             "The allocation amount exceeds the amount due on the invoice", ALLOCATION),
+    _invalid("bank_transaction.type_unsupported",
+             "The sandbox models BankTransactions of Type RECEIVE-OVERPAYMENT only, not {type}",
+             OVERPAYMENT),
+    _invalid("bank_transaction.unchangeable",
+             "The sandbox does not model changes to bank transactions", OVERPAYMENT),
+    _invalid("overpayment.account_not_bank", "Account {code} is not a bank account",
+             f"{OVERPAYMENT}; its BankAccount is a BANK account of the chart; {OURS}"),
+    _invalid("overpayment.taxed",
+             "An overpayment holds money for the customer: LineAmountTypes NoTax",
+             f"{OVERPAYMENT}, so the sandbox takes LineAmountTypes NoTax only; {OURS}"),
+    _invalid("overpayment.total_not_positive", "The overpayment total must be greater than zero",
+             f"{OVERPAYMENT}; {OURS}"),
+    _invalid("overpayment.rate_missing", "A {currency} overpayment needs a CurrencyRate above zero",
+             f'"Setting currency is only supported on overpayments" (the spec); {STRICT_RATE}'),
+)  # fmt: skip
