@@ -1,14 +1,17 @@
 """Zoho Books API v3 ledger adapter: ``ZohoLedger`` implements ``LedgerAdapter``.
 
-Idempotency: Zoho has no idempotency key, so every write is check-then-write
-(``_guarded``): before each attempt the adapter looks for the record the write would
-leave — the document whose ``reference_number`` is our reference, the contact whose
-notes carry our reference key, the credit already applied, the invoice already void or
-sent — and writes only when it finds none. A write is sent once per attempt and never
-re-sent blindly after a timeout: the next attempt's lookup finds it if it landed. When
-Zoho refuses a contact name (3062) or a document number (1001) as taken, the record
-holding it is ours if it carries our reference. The ``idempotency_key`` arguments are
-therefore unused.
+Idempotency: Zoho has no idempotency key, so a write whose outcome is unknown is
+check-then-write (``_guarded``): the adapter looks for the record the write would leave —
+the document whose ``reference_number`` is our reference, the contact whose notes carry
+our reference key, the credit already applied, the invoice already void or sent — and
+writes only when it finds none. A write is sent once per attempt and never re-sent
+blindly after a timeout: the next attempt's lookup finds it if it landed. A create is
+looked up before its first attempt only when its outcome is unknown (a request is the
+scarce resource: 1,000 a day on the Free plan): the sync's journal asks a step's ``find``
+then, and for a key this process sent without learning the outcome the adapter looks
+first (``WriteMemo``, keyed by ``idempotency_key``); a key already answered returns that
+answer. When Zoho refuses a contact name (3062) or a document number (1001) as taken, the
+record holding it is ours if it carries our reference.
 
 Concurrency: Zoho has no version token or conditional update. ``version`` is
 ``last_modified_time`` plus a digest of the record's fields (``zoho_mapping``); a stale
@@ -138,6 +141,7 @@ from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.writes import WriteMemo
 from syncledger.adapters.zoho.errors import (
     ALREADY_EXISTS,
     DUPLICATE_CONTACT,
@@ -253,6 +257,7 @@ class ZohoLedger:
         self._default_item_id: str | None = None
         self._applications: dict[tuple[str, str, str | None], Applications] = {}
         self._contact_refs: dict[tuple[str, str], str | None] = {}
+        self._writes = WriteMemo()
 
     @classmethod
     def connect(
@@ -301,8 +306,7 @@ class ZohoLedger:
         body = self.mapping.customer_body(
             customer, external_ref, org.currency_id(customer.currency)
         )
-        raw, recovered = await self._create("customer", body, external_ref)
-        return _pushed("customer", raw, recovered)
+        return await self._create_once("customer", body, external_ref, idempotency_key)
 
     async def create_invoice(
         self,
@@ -320,17 +324,20 @@ class ZohoLedger:
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
         params = self._numbering("invoice")
         if not self.mapping.mark_sent:
-            raw, recovered = await self._create("invoice", body, external_ref, params)
-            return _pushed("invoice", raw, recovered)
-        journal = steps_or_direct(steps, idempotency_key)
-        made = await journal.step(
-            "invoice",
-            self._create_step("invoice", body, external_ref, params, retry=steps is None),
-            self._found_step("invoice", external_ref),
-        )
-        sent = self._mark_sent(made, retry=steps is None)
-        await journal.step("sent", sent, self._sent(made.ledger_id))
-        return _pushed("invoice", await self._read("invoice", made.ledger_id), _recovered(made))
+            return await self._create_once("invoice", body, external_ref, idempotency_key, params)
+
+        async def run(look: bool) -> PushResult:
+            journal = steps_or_direct(steps, idempotency_key)
+            create = self._create_step(
+                "invoice", body, external_ref, params, retry=steps is None, look=look
+            )
+            made = await journal.step("invoice", create, self._found_step("invoice", external_ref))
+            sent = self._mark_sent(made, retry=steps is None)
+            await journal.step("sent", sent, self._sent(made.ledger_id))
+            raw = await self._read("invoice", made.ledger_id)
+            return _pushed("invoice", raw, _recovered(made))
+
+        return await self._journaled(steps, idempotency_key, run)
 
     async def apply_payment(
         self,
@@ -350,8 +357,7 @@ class ZohoLedger:
         body = self.mapping.payment_body(
             payment, customer_ledger_id, invoice_ledger_id, external_ref, rate, applied
         )
-        raw, recovered = await self._create("payment", body, external_ref)
-        return _pushed("payment", raw, recovered)
+        return await self._create_once("payment", body, external_ref, idempotency_key)
 
     async def create_refund(
         self,
@@ -408,19 +414,25 @@ class ZohoLedger:
         )
         params = self._numbering("credit_note")
         if invoice_ledger_id is None:
-            raw, recovered = await self._create("credit_note", body, external_ref, params)
-            return _pushed("credit_note", raw, recovered)
-        journal = steps_or_direct(steps, idempotency_key)
-        note = await journal.step(
-            "credit_note",
-            self._create_step("credit_note", body, external_ref, params, retry=steps is None),
-            self._found_step("credit_note", external_ref),
-        )
-        applied = self._credit_applied(note.ledger_id, invoice_ledger_id)
-        apply = self._apply_credit(note, invoice_ledger_id, applied, retry=steps is None)
-        await journal.step("apply", apply, applied)
-        raw = await self._read("credit_note", note.ledger_id)
-        return _pushed("credit_note", raw, _recovered(note))
+            return await self._create_once(
+                "credit_note", body, external_ref, idempotency_key, params
+            )
+        invoice_id = invoice_ledger_id
+
+        async def run(look: bool) -> PushResult:
+            journal = steps_or_direct(steps, idempotency_key)
+            create = self._create_step(
+                "credit_note", body, external_ref, params, retry=steps is None, look=look
+            )
+            found = self._found_step("credit_note", external_ref)
+            note = await journal.step("credit_note", create, found)
+            applied = self._credit_applied(note.ledger_id, invoice_id)
+            apply = self._apply_credit(note, invoice_id, applied, retry=steps is None)
+            await journal.step("apply", apply, applied)
+            raw = await self._read("credit_note", note.ledger_id)
+            return _pushed("credit_note", raw, _recovered(note))
+
+        return await self._journaled(steps, idempotency_key, run)
 
     async def update_customer(
         self,
@@ -757,6 +769,31 @@ class ZohoLedger:
             return self._retry.backoff(attempt, self._rng)
         return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
 
+    async def _journaled(
+        self, steps: WriteSteps | None, key: str, run: Callable[[bool], Awaitable[PushResult]]
+    ) -> PushResult:
+        """Under the sync's journal, ``run(False)``: its ``find`` asks first when a step's
+        outcome is unknown. Without one, the memo says whether to look first."""
+        if steps is not None:
+            return await run(False)
+        return await self._writes.once(key, run)
+
+    async def _create_once(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        external_ref: str,
+        key: str,
+        params: Mapping[str, str] | None = None,
+    ) -> PushResult:
+        """A single create, looked up first only when its outcome is unknown."""
+
+        async def create(look: bool) -> PushResult:
+            raw, recovered = await self._create(kind, body, external_ref, params, look=look)
+            return _pushed(kind, raw, recovered)
+
+        return await self._writes.once(key, create)
+
     async def _create(
         self,
         kind: str,
@@ -765,7 +802,11 @@ class ZohoLedger:
         params: Mapping[str, str] | None = None,
         *,
         retry: bool = True,
+        look: bool,
     ) -> tuple[dict[str, Any], bool]:
+        """Sent, and on a lost answer looked for before it is sent again; looked for
+        first too when ``look`` (an earlier write's outcome is unknown)."""
+
         async def earlier() -> dict[str, Any] | None:
             return await self._lookup(kind, external_ref, once=True)
 
@@ -776,7 +817,7 @@ class ZohoLedger:
             return created
 
         try:
-            return await self._guarded(earlier, create, retry=retry)
+            return await self._guarded(earlier, create, check_first=look, retry=retry)
         except PermanentLedgerError as refused:
             if refused.code not in (DUPLICATE_CONTACT, ALREADY_EXISTS):
                 raise
@@ -815,13 +856,17 @@ class ZohoLedger:
         params: Mapping[str, str],
         *,
         retry: bool,
+        look: bool,
     ) -> StepWrite:
-        """The create of a multi-write operation as a step: looked up, then sent. Under
-        a journal it is sent once (``retry`` False): a failure goes back to the journal,
-        whose next run asks ``_found_step`` first; without one it is retried here."""
+        """The create of a multi-write operation as a step: sent (looked up first when
+        ``look``). Under a journal it is sent once (``retry`` False): a failure goes back
+        to the journal, whose next run asks ``_found_step`` first; without one it is
+        retried here."""
 
         async def write(key: str) -> StepResult:
-            raw, recovered = await self._create(kind, body, external_ref, params, retry=retry)
+            raw, recovered = await self._create(
+                kind, body, external_ref, params, retry=retry, look=look
+            )
             return _made(kind, raw, recovered=recovered)
 
         return write
