@@ -1,16 +1,17 @@
-"""Sage Accounting v3.1 refusals as the sandbox answers them.
+"""Sage Accounting v3.1 refusals as the sandbox answers them; what it refuses (status,
+``$dataCode``, ``$message``, source) is the table in ``refusals.py``.
 
 Sage answers an error with a JSON array of diagnoses
 ``[{"$severity", "$dataCode", "$message", "$source"}]`` (developer.sage.com "Frequently
-Raised Errors"; ``RecordInvalid`` with a ``$source`` naming the field, ``RecordNotFound``
-"Couldn't find record." for an unknown ``contact_id`` per Sage's answer in
-Sage/sageone_api_php_sample#32). A request without any ``Authorization`` header gets the
-one-field object ``{"error": ...}`` instead, as the live API answers it.
+Raised Errors"), ``$source`` naming the field; a row without a ``$dataCode`` is answered as
+the one-field object ``{"error": ...}`` instead.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from syncledger.adapters.sage.sandbox.refusals import REFUSALS
 
 
 class SageError(Exception):
@@ -47,52 +48,17 @@ class SageError(Exception):
         ]
 
 
-def invalid(source: str, message: str) -> SageError:
-    return SageError(422, "RecordInvalid", message, source)
-
-
-def required(source: str) -> SageError:
-    return invalid(source, "This field is required.")
-
-
-def not_found(source: str = "") -> SageError:
-    return SageError(404, "RecordNotFound", "Couldn't find record.", source)
-
-
-def unknown_path(path: str) -> SageError:
-    return SageError(404, "NotFound", f"No route matches {path}", "")
-
-
-def authorization_missing() -> SageError:
-    message = "Authorization missing. Please, add an authorization token at the 'Authorization' "
-    return SageError(401, "", message, body={"error": message + "HTTP header."})
-
-
-def token_invalid() -> SageError:
-    return SageError(
-        401,
-        "AccessTokenVerificationError",
-        "Access token is invalid (JWT malformed or missing).",
-        "Authorization",
-    )
-
-
-def business_denied(business: str) -> SageError:
-    return SageError(
-        403,
-        "MultiUserAccessDenied",
-        f"The current user has no access to business {business}.",
-        "X-Business",
-    )
-
-
-def throttled(retry_after: float, message: str) -> SageError:
-    return SageError(429, "TooManyRequests", message, "", retry_after=retry_after)
+def refuse(
+    rule: str, source: str = "", *, retry_after: float | None = None, **values: object
+) -> SageError:
+    """The answer to a request refused by ``rule`` (``refusals.py``); ``source`` is what
+    ``$source`` names (a field, ``base`` or a header), ``retry_after`` seconds for a 429."""
+    row = REFUSALS[rule]
+    message = row.text(**values)
+    body = {"error": message} if not row.code else None
+    return SageError(row.status, row.code, message, source, retry_after=retry_after, body=body)
 
 
 def server_error(status: int = 500) -> SageError:
+    """An injected failure (not a refusal: its status is the test's choice)."""
     return SageError(status, "UnexpectedError", "An unexpected error occurred.", "")
-
-
-def bad_json() -> SageError:
-    return SageError(400, "BadRequest", "The request body is not valid JSON.", "")

@@ -1,24 +1,16 @@
 """Products and services in the Sage sandbox: what ``POST /services`` and ``POST /products``
 accept, and how a document line is booked to one.
 
-Services (``PostServicesService`` in Sage's OpenAPI, via the generated SDKs):
-``description`` and ``sales_ledger_account_id`` required; ``item_code``, ``notes``,
-``sales_tax_rate_id``, ``active`` optional. Products (``PostProductsProduct``) also need a
-``purchase_ledger_account_id``. ``GET`` lists search the item code or description
-(``search``: "Use this to filter by the item code or description").
+Services (``PostServicesService`` in Sage's OpenAPI, via the generated SDKs) and products
+(``PostProductsProduct``); what they and the lines naming them may not be: ``refusals.py``
+(``field.required``, ``item.code_taken``, ``reference.not_found``, ``line.item_twice``).
+``GET`` lists search the item code or description (``search``: "Use this to filter by the
+item code or description").
 
-Item codes are unique per business across products and services (Sage keeps them in one
-"Products & Services" list), ignoring case like contact references: a taken one answers 422
-``RecordInvalid`` "has already been taken" with ``$source`` ``item_code``. Sage publishes no
-text for this refusal; the shape is its usual one for a taken unique field.
-
-Lines (``service_id`` / ``product_id`` on ``invoice_lines`` and ``credit_note_lines``): an
-id naming no item of the business answers 404 ``RecordNotFound`` "Couldn't find record."
-with an empty ``$source``, as Sage answers an unknown ``contact_id``, ``ledger_account_id``
-or ``product_id`` (Sage/sageone_api_php_sample#32). A stored line read back carries
-``service`` and ``product``, each a link or null; a ``PUT`` naming neither id keeps the
-line's item (Sage does not drop it either: developer-community.sage.com topic 196).
-Stricter than Sage, on purpose: a line naming both a product and a service is refused.
+Lines (``service_id`` / ``product_id`` on ``invoice_lines`` and ``credit_note_lines``): a
+stored line read back carries ``service`` and ``product``, each a link or null; a ``PUT``
+naming neither id keeps the line's item (Sage does not drop it either:
+developer-community.sage.com topic 196).
 """
 
 from __future__ import annotations
@@ -26,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from syncledger.adapters.sage.sandbox.errors import invalid, not_found, required
+from syncledger.adapters.sage.sandbox.errors import refuse
 from syncledger.adapters.sage.sandbox.seed import TAX_RATES, link
 
 #: item resource → the key a line names it by (``service`` → ``service_id``)
@@ -46,7 +38,7 @@ def checked_item(
     """A new service or product as stored, from its POST body."""
     item: dict[str, Any] = {k: sent[k] for k in ITEM_FIELDS if k in sent}
     if not str(item.get("description") or "").strip():
-        raise required("description")
+        raise refuse("field.required", "description")
     _check_code(item.get("item_code"), code_taken)
     item["sales_ledger_account"] = _account(sent, "sales_ledger_account_id", "sales", accounts)
     if resource == "products":
@@ -70,30 +62,30 @@ def line_item(line: Mapping[str, Any], source: str, items: ItemLookup) -> dict[s
         if isinstance(line.get(key), dict) and line[key].get("id")
     }
     if len(named) > 1:
-        raise invalid(source + "service_id", "cannot be given together with product_id")
+        raise refuse("line.item_twice", source + "service_id")
     links: dict[str, Any] = {key: None for key in ITEM_LINE_KEY.values()}
     for resource, ident in named.items():
         item = items(resource, ident)
         if item is None:
-            raise not_found("")  # Sage names no field for an unknown item either
+            raise refuse("reference.not_found")  # Sage names no field for an unknown item either
         links[ITEM_LINE_KEY[resource]] = link(resource, ident, str(item["displayed_as"]))
     return links
 
 
 def _check_code(code: Any, taken: Callable[[str], bool]) -> None:
     if code is not None and not isinstance(code, str):
-        raise invalid("item_code", "is not a string")
+        raise refuse("field.type", "item_code", kind="a string")
     if code and taken(code):
-        raise invalid("item_code", "has already been taken")
+        raise refuse("item.code_taken", "item_code")
 
 
 def _account(sent: Mapping[str, Any], field: str, visible: str, accounts: Lookup) -> Any:
     ident = sent.get(field)
     if not ident:
-        raise required(field)
+        raise refuse("field.required", field)
     account = accounts(str(ident))
     if account is None or account.get("visible_in") != visible:
-        raise not_found(field)
+        raise refuse("reference.not_found", field)
     return link("ledger_accounts", account["id"], account["displayed_as"])
 
 
@@ -101,5 +93,5 @@ def _tax_rate(ident: Any) -> dict[str, Any] | None:
     if ident is None:
         return None
     if ident not in TAX_RATES:
-        raise not_found("sales_tax_rate_id")
+        raise refuse("reference.not_found", "sales_tax_rate_id")
     return link("tax_rates", str(ident), TAX_RATES[ident][0])

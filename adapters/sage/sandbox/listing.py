@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from syncledger.adapters.sage.sandbox.errors import invalid
+from syncledger.adapters.sage.sandbox.errors import refuse
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
@@ -40,7 +40,7 @@ def parse_since(text: str) -> datetime:
         try:
             moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
         except ValueError:
-            raise invalid("updated_or_created_since", "is not a date or date-time") from None
+            raise refuse("list.since_invalid", "updated_or_created_since") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -121,7 +121,7 @@ def _sorted(records: list[Record], sort: str | None) -> list[Record]:
         return records
     field, _, direction = sort.partition(":")
     if field not in SORTABLE or direction not in ("", "asc", "desc"):
-        raise invalid("sort", f"{sort} is not one of {', '.join(SORTABLE)} with :asc or :desc")
+        raise refuse("list.sort_invalid", "sort", sort=sort, sortable=", ".join(SORTABLE))
     ordered = sorted(records, key=lambda r: str(r.get(field) or ""))  # stable: ties by age
     return ordered[::-1] if direction == "desc" else ordered
 
@@ -132,9 +132,9 @@ def _positive(value: str | None, default: int, name: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise invalid(name, "is not a number") from None
+        raise refuse("field.type", name, kind="a number") from None
     if number < 1:
-        raise invalid(name, "must be 1 or more")
+        raise refuse("list.not_positive", name)
     return number
 
 

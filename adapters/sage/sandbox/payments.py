@@ -1,25 +1,13 @@
 """What the Sage sandbox accepts for customer receipts, refunds and allocations, and which
-open documents and credits they settle.
+open documents and credits they settle (what it refuses: ``refusals.py``).
 
-Contact payments (``PostContactPaymentsContactPayment``): ``transaction_type_id``,
-``contact_id``, ``bank_account_id``, ``date`` and ``total_amount`` required.
-
-- ``CUSTOMER_RECEIPT``: each of ``allocated_artefacts [{artefact_id, amount}]`` must be an
-  open sales invoice of that contact, within its outstanding amount; what the artefacts do
-  not take stays on the contact's account as the receipt's ``payment_on_account`` (Sage's
+- ``CUSTOMER_RECEIPT`` (``PostContactPaymentsContactPayment``): ``allocated_artefacts
+  [{artefact_id, amount}]`` are open sales invoices of the contact; what they do not take
+  stays on the contact's account as the receipt's ``payment_on_account`` (Sage's
   ``PaymentOnAccount``: its own ``id``, ``total_amount``, ``outstanding_amount``, status).
-- ``CUSTOMER_REFUND``: "can be allocated only to sales_credit_notes and payments on account
-  with an outstanding amount" (Sage's answer in developer-community.sage.com topic 281);
-  one with nothing outstanding is refused with Sage's message there, "You can only pay
-  unpaid or part-paid invoices." (``$source`` base); more than is outstanding is refused
-  like an over-allocated receipt. Amounts are positive, as in that thread. Stricter than
-  documented, on purpose: the allocated amounts must add up to ``total_amount`` (a refund
-  paying out of no credit is not modelled).
-
-Contact allocations (``PostContactAllocationsContactAllocation``): ``transaction_type_id``
-(``CUSTOMER_ALLOCATION``), ``contact_id`` and ``allocated_artefacts``: a credit note is
-allocated to an invoice with the invoice's amount positive and the credit note's negative;
-the amounts must net to zero.
+- ``CUSTOMER_REFUND``: pays out of sales credit notes and payments on account.
+- ``CUSTOMER_ALLOCATION`` (``PostContactAllocationsContactAllocation``): a credit note
+  allocated to an invoice, the invoice's amount positive and the credit note's negative.
 """
 
 from __future__ import annotations
@@ -30,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.sage.sandbox.errors import invalid, not_found, required
+from syncledger.adapters.sage.sandbox.errors import refuse
 from syncledger.adapters.sage.sandbox.rules import (
     CREDIT_NOTE,
     INVOICE,
@@ -81,7 +69,9 @@ def checked_payment(
     settlements = _settlements(sent, lookup, contact, allow_credit_notes=False)
     allocated = sum((s.amount for s in settlements), Decimal(0))
     if allocated > total:
-        raise invalid("allocated_artefacts", f"allocate {allocated}, more than {total}")
+        raise refuse(
+            "payment.over_allocated", "allocated_artefacts", allocated=allocated, total=total
+        )
     rate_from = settlements[0].document if settlements else None
     payment = _contact_payment(sent, contact, bank, "CUSTOMER_RECEIPT", total, today)
     payment |= _payment_currency(sent, contact, rate_from, home_currency, total)
@@ -106,10 +96,7 @@ def checked_refund(
     uses = _credits(sent, lookup, on_account, contact)
     allocated = sum((u.amount for u in uses), Decimal(0))
     if allocated != total:
-        raise invalid(
-            "total_amount",
-            f"is {total} but {allocated} is allocated to credit notes and payments on account",
-        )
+        raise refuse("refund.unallocated", "total_amount", total=total, allocated=allocated)
     rate_from = uses[0].document if uses else None
     refund = _contact_payment(sent, contact, bank, "CUSTOMER_REFUND", total, today)
     refund |= _payment_currency(sent, contact, rate_from, home_currency, total)
@@ -134,7 +121,7 @@ def used_on_account(payment: Mapping[str, Any], used: Decimal) -> dict[str, Any]
 def _total(sent: Mapping[str, Any]) -> Decimal:
     total = amount(sent.get("total_amount"), "total_amount")
     if total <= 0:
-        raise invalid("total_amount", "must be greater than 0")
+        raise refuse("field.not_positive", "total_amount")
     return total
 
 
@@ -199,10 +186,10 @@ def checked_allocation(
     contact = _contact(sent, lookup)
     settlements = _settlements(sent, lookup, contact, allow_credit_notes=True)
     if len(settlements) < 2:
-        raise invalid("allocated_artefacts", "an allocation needs at least two artefacts")
+        raise refuse("allocation.too_few", "allocated_artefacts")
     net = sum((_signed(s) for s in settlements), Decimal(0))
     if net != 0:
-        raise invalid("allocated_artefacts", f"the allocated amounts net to {net}, not 0")
+        raise refuse("allocation.not_net_zero", "allocated_artefacts", net=net)
     allocation = {
         "transaction_type": link("transaction_types", "CUSTOMER_ALLOCATION", "Customer Allocation"),
         "contact": link("contacts", contact["id"], contact["displayed_as"]),
@@ -219,30 +206,32 @@ def checked_allocation(
 def _transaction_type(sent: Mapping[str, Any], expected: str) -> None:
     given = sent.get("transaction_type_id")
     if not given:
-        raise required("transaction_type_id")
+        raise refuse("field.required", "transaction_type_id")
     if given != expected:
-        raise invalid("transaction_type_id", f"{given} is not supported here; use {expected}")
+        raise refuse(
+            "payment.transaction_type", "transaction_type_id", given=given, expected=expected
+        )
 
 
 def _contact(sent: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
     ident = sent.get("contact_id")
     if not ident:
-        raise required("contact_id")
+        raise refuse("field.required", "contact_id")
     contact = lookup("contacts", str(ident))
     if contact is None:
-        raise not_found("")
+        raise refuse("reference.not_found")
     if not is_customer(contact):
-        raise invalid("contact_id", "Couldn't find Customer.")
+        raise refuse("contact.not_customer", "contact_id")
     return contact
 
 
 def _bank_account(sent: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
     ident = sent.get("bank_account_id")
     if not ident:
-        raise required("bank_account_id")
+        raise refuse("field.required", "bank_account_id")
     bank = lookup("bank_accounts", str(ident))
     if bank is None:
-        raise not_found("bank_account_id")
+        raise refuse("reference.not_found", "bank_account_id")
     return bank
 
 
@@ -255,7 +244,7 @@ def _settlements(
 ) -> list[Settlement]:
     given = sent.get("allocated_artefacts") or []
     if not isinstance(given, list):
-        raise invalid("allocated_artefacts", "is not a list")
+        raise refuse("field.type", "allocated_artefacts", kind="a list")
     kinds = (INVOICE, CREDIT_NOTE) if allow_credit_notes else (INVOICE,)
     left: dict[str, Decimal] = {}
     return [_settlement(item, lookup, contact, kinds, left) for item in given]
@@ -270,16 +259,18 @@ def _settlement(
 ) -> Settlement:
     source = "allocated_artefacts"
     if not isinstance(item, dict) or not item.get("artefact_id"):
-        raise required(f"{source}.artefact_id")
+        raise refuse("field.required", f"{source}.artefact_id")
     kind, document = _artefact(str(item["artefact_id"]), lookup, kinds)
     if document["contact"]["id"] != contact["id"]:
-        raise invalid(f"{source}.artefact_id", "belongs to another contact")
+        raise refuse("artefact.other_contact", f"{source}.artefact_id")
     value = amount(item.get("amount"), f"{source}.amount")
     settled = value if kind is INVOICE else -value
     key = str(document["id"])
     open_amount = left.get(key, amount(document["outstanding_amount"], "outstanding_amount"))
     if settled <= 0 or settled > open_amount:
-        raise invalid(f"{source}.amount", f"{value} does not fit the outstanding {open_amount}")
+        raise refuse(
+            "artefact.amount_misfit", f"{source}.amount", amount=value, outstanding=open_amount
+        )
     left[key] = open_amount - settled
     return Settlement(kind, document, settled)
 
@@ -289,7 +280,7 @@ def _credits(
 ) -> list[Use]:
     given = sent.get("allocated_artefacts") or []
     if not isinstance(given, list):
-        raise invalid("allocated_artefacts", "is not a list")
+        raise refuse("field.type", "allocated_artefacts", kind="a list")
     left: dict[str, Decimal] = {}
     return [_credit(item, lookup, on_account, contact, left) for item in given]
 
@@ -303,19 +294,21 @@ def _credit(
 ) -> Use:
     source = "allocated_artefacts"
     if not isinstance(item, dict) or not item.get("artefact_id"):
-        raise required(f"{source}.artefact_id")
+        raise refuse("field.required", f"{source}.artefact_id")
     ident = str(item["artefact_id"])
     note = lookup(CREDIT_NOTE.resource, ident)
     payment = None if note is not None else on_account(ident)
     credit = _refundable(ident, note, payment, lookup)
     if credit["contact"]["id"] != contact["id"]:
-        raise invalid(f"{source}.artefact_id", "belongs to another contact")
+        raise refuse("artefact.other_contact", f"{source}.artefact_id")
     open_amount = left.get(ident, amount(credit["outstanding_amount"], "outstanding_amount"))
     if open_amount <= 0:
-        raise invalid("base", "You can only pay unpaid or part-paid invoices.")
+        raise refuse("refund.nothing_outstanding", "base")
     value = amount(item.get("amount"), f"{source}.amount")
     if value <= 0 or value > open_amount:
-        raise invalid(f"{source}.amount", f"{value} does not fit the outstanding {open_amount}")
+        raise refuse(
+            "artefact.amount_misfit", f"{source}.amount", amount=value, outstanding=open_amount
+        )
     left[ident] = open_amount - value
     if note is not None:
         return Settlement(CREDIT_NOTE, note, value)
@@ -333,14 +326,14 @@ def _refundable(
     source = "allocated_artefacts.artefact_id"
     if note is not None:
         if note["status"]["id"] == "VOID":
-            raise invalid(source, "is void")
+            raise refuse("artefact.void", source)
         return note
     if payment is not None:
         held: dict[str, Any] = payment["payment_on_account"]
         return held
     if lookup(INVOICE.resource, ident) is not None:
-        raise invalid(source, "a refund is allocated to credit notes and payments on account")
-    raise not_found(source)
+        raise refuse("refund.not_a_credit", source)
+    raise refuse("reference.not_found", source)
 
 
 def _artefact(
@@ -350,9 +343,9 @@ def _artefact(
         document = lookup(kind.resource, ident)
         if document is not None:
             if document["status"]["id"] == "VOID":
-                raise invalid("allocated_artefacts.artefact_id", "is void")
+                raise refuse("artefact.void", "allocated_artefacts.artefact_id")
             return kind, document
-    raise not_found("allocated_artefacts.artefact_id")
+    raise refuse("reference.not_found", "allocated_artefacts.artefact_id")
 
 
 def _signed(settlement: Settlement) -> Decimal:
@@ -392,7 +385,7 @@ def _payment_currency(
     nothing to take one from, it is required."""
     code = contact["currency"]["id"]
     if sent.get("currency_id") not in (None, code):
-        raise invalid("currency_id", f"must be the contact's currency {code}")
+        raise refuse("currency.not_contacts", "currency_id", code=code)
     rate = Decimal(1)
     if code != home:
         rate = _foreign_rate(sent, rate_from)
@@ -409,7 +402,7 @@ def _foreign_rate(sent: Mapping[str, Any], rate_from: Mapping[str, Any] | None) 
     elif rate_from is not None:
         rate = amount(rate_from["exchange_rate"], "exchange_rate")
     else:
-        raise required("exchange_rate")
+        raise refuse("rate.missing", "exchange_rate")
     if rate <= 0:
-        raise invalid("exchange_rate", "must be greater than 0")
+        raise refuse("field.not_positive", "exchange_rate")
     return rate

@@ -1,19 +1,10 @@
 """What the Sage sandbox accepts for contacts and sales documents, and the amounts it
-derives. Every refusal is a ``SageError`` naming the field in ``$source``.
-
-Contacts (``PostContactsContact`` in Sage's OpenAPI): ``name`` and ``contact_type_ids``
-(CUSTOMER / VENDOR) required; ``reference`` unique per business ("Unique reference for the
-contact"); the main contact person's email must look like one.
-
-Field names, JSON types and lengths of every body: ``sage_schema`` (Sage's published
-schemas as a rule table), checked before these rules.
+derives (what it refuses: ``refusals.py``). Field names, JSON types and lengths of every
+body are checked first (``sage_schema``).
 
 Sales invoices and credit notes (``PostSalesInvoicesSalesInvoice``,
-``PostSalesCreditNotesSalesCreditNote``): ``contact_id`` of an existing customer
-(``RecordNotFound`` otherwise, Sage/sageone_api_php_sample#32), ``date``, at least one line;
-per line ``description``, ``ledger_account_id``, ``unit_price``, ``tax_rate_id`` and
-``tax_amount`` ("required in v3.1, unless the tax rate is of a zero, exempt or no_tax type.
-Then the tax_amount is inferred as 0.0"); ``quantity`` defaults to 1; ``discount_amount`` or
+``PostSalesCreditNotesSalesCreditNote``): a zero, exempt or no_tax rate infers
+``tax_amount`` 0.0; ``quantity`` defaults to 1; ``discount_amount`` or
 ``discount_percentage`` reduce the line's net; ``service_id`` / ``product_id`` book it to an
 item (``sage_items``). Net = quantity × unit price rounded to the cent, less the discount;
 total = net + tax; the document sums its lines.
@@ -23,10 +14,6 @@ line construct Sage's swagger documents on an update) makes them the document's 
 a PUT without lines keeps them. Whether Sage replaces or adds to the lines on such a PUT
 is not documented: replacing is the sandbox's reading, and ``keep_lines`` models the
 other one (the old lines stay, the sent ones are added) so a client's check can be tested.
-
-Stricter than Sage, on purpose: amounts a client sends alongside (``net_amount``,
-``total_amount``, …) must equal what the sandbox derives, and a foreign-currency document
-must carry its ``exchange_rate`` (Sage would apply its own rate; we never want a silent one).
 """
 
 from __future__ import annotations
@@ -38,7 +25,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncledger.adapters.sage.sandbox.errors import invalid, not_found, required
+from syncledger.adapters.sage.sandbox.errors import refuse
 from syncledger.adapters.sage.sandbox.items import ItemLookup, line_item
 from syncledger.adapters.sage.sandbox.seed import (
     CONTACT_TYPES,
@@ -72,15 +59,15 @@ Lookup = Callable[[str], dict[str, Any] | None]
 def amount(value: Any, source: str) -> Decimal:
     """A JSON number or numeric string as ``Decimal`` (never via float)."""
     if value is None:
-        raise required(source)
+        raise refuse("field.required", source)
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise invalid(source, "is not a number")
+        raise refuse("field.type", source, kind="a number")
     try:
         result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(value.strip())
     except InvalidOperation:
-        raise invalid(source, "is not a number") from None
+        raise refuse("field.type", source, kind="a number") from None
     if not result.is_finite():
-        raise invalid(source, "is not a number")
+        raise refuse("field.type", source, kind="a number")
     return result
 
 
@@ -90,11 +77,11 @@ def cents(value: Decimal) -> Decimal:
 
 def iso_date(value: Any, source: str) -> str:
     if value is None:
-        raise required(source)
+        raise refuse("field.required", source)
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise invalid(source, "is not a valid date (YYYY-MM-DD)") from None
+        raise refuse("field.not_a_date", source) from None
 
 
 # ----------------------------------------------------------------- contacts
@@ -111,7 +98,7 @@ def checked_contact(
     contact = dict(current or {})
     contact |= {k: sent[k] for k in CONTACT_FIELDS if k in sent}
     if not str(contact.get("name") or "").strip():
-        raise required("name")
+        raise refuse("field.required", "name")
     contact["contact_types"] = _contact_types(sent, current)
     contact["currency"] = _currency(sent.get("currency_id"), current, home_currency)
     _check_reference(contact.get("reference"), reference_taken)
@@ -125,31 +112,31 @@ def _contact_types(sent: Mapping[str, Any], current: Mapping[str, Any] | None) -
         return list(current["contact_types"])
     ids = sent.get("contact_type_ids")
     if not isinstance(ids, list) or not ids:
-        raise required("contact_type_ids")
+        raise refuse("field.required", "contact_type_ids")
     unknown = [i for i in ids if i not in CONTACT_TYPES]
     if unknown:
-        raise invalid("contact_type_ids", f"{unknown[0]} is not a contact type")
+        raise refuse("contact.type_unknown", "contact_type_ids", type=unknown[0])
     return [link("contact_types", i, CONTACT_TYPES[i]) for i in ids]
 
 
 def _currency(given: Any, current: Mapping[str, Any] | None, home: str) -> dict[str, Any]:
     code = given if given is not None else (current or {}).get("currency", {}).get("id", home)
     if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
-        raise invalid("currency_id", f"{code!r} is not a currency")
+        raise refuse("contact.currency_invalid", "currency_id", code=code)
     return link("currencies", code, code)
 
 
 def _check_reference(reference: Any, taken: Callable[[str], bool]) -> None:
     if reference is not None and not isinstance(reference, str):
-        raise invalid("reference", "is not a string")
+        raise refuse("field.type", "reference", kind="a string")
     if reference and taken(reference):
-        raise invalid("reference", "has already been taken")
+        raise refuse("contact.reference_taken", "reference")
 
 
 def _person_email(person: Any) -> str | None:
     email = person.get("email") if isinstance(person, dict) else None
     if email is not None and "@" not in str(email):
-        raise invalid("main_contact_person.email", "is invalid")
+        raise refuse("contact.email_invalid", "main_contact_person.email")
     return email if email is None else str(email)
 
 
@@ -228,7 +215,7 @@ def outstanding(document: Mapping[str, Any], settled: Decimal) -> dict[str, Any]
     total = amount(document["total_amount"], "total_amount")
     left = total - settled
     if left < 0:
-        raise invalid("total_amount", f"is below the {settled} already paid or allocated")
+        raise refuse("document.below_settled", "total_amount", settled=settled)
     state = "UNPAID" if settled == 0 else ("PAID" if left == 0 else "PART_PAID")
     return {"outstanding_amount": left, "total_paid": settled, "status": status(state)}
 
@@ -236,12 +223,12 @@ def outstanding(document: Mapping[str, Any], settled: Decimal) -> dict[str, Any]
 def _contact(sent: Mapping[str, Any], current: Mapping[str, Any] | None, contacts: Lookup) -> Any:
     ident = sent.get("contact_id") or (current or {}).get("contact", {}).get("id")
     if not ident:
-        raise required("contact_id")
+        raise refuse("field.required", "contact_id")
     contact = contacts(str(ident))
     if contact is None:
-        raise not_found("")  # Sage answers this one without a $source
+        raise refuse("reference.not_found")  # Sage answers this one without a $source
     if not is_customer(contact):
-        raise invalid("contact_id", "Couldn't find Customer.")
+        raise refuse("contact.not_customer", "contact_id")
     return contact
 
 
@@ -265,19 +252,19 @@ def _lines(
     existing = [_inputs(ln) for ln in (current or {}).get(kind.lines_key) or []]
     given = sent.get(kind.lines_key)
     if given is not None and not isinstance(given, list):
-        raise invalid(kind.lines_key, "is not a list")
+        raise refuse("field.type", kind.lines_key, kind="a list")
     if given is None:
         lines = existing
     else:
         lines = (existing if keep_lines else []) + [_line_input(ln, kind) for ln in given]
     if not lines:
-        raise required(kind.lines_key)
+        raise refuse("field.required", kind.lines_key)
     return [_priced_line(ln, f"{kind.lines_key}.", refs) for ln in lines]
 
 
 def _line_input(line: Any, kind: DocumentKind) -> dict[str, Any]:
     if not isinstance(line, dict):
-        raise invalid(kind.lines_key, "each line must be an object")
+        raise refuse("document.line_not_object", kind.lines_key)
     return dict(line)
 
 
@@ -288,7 +275,7 @@ def _inputs(line: Mapping[str, Any]) -> dict[str, Any]:
 
 def _priced_line(line: Mapping[str, Any], source: str, refs: References) -> dict[str, Any]:
     if not str(line.get("description") or "").strip():
-        raise required(source + "description")
+        raise refuse("field.required", source + "description")
     quantity = amount(line.get("quantity", 1), source + "quantity")
     unit_price = amount(line.get("unit_price"), source + "unit_price")
     gross = cents(quantity * unit_price)
@@ -321,16 +308,16 @@ def _line_discount(line: Mapping[str, Any], gross: Decimal, source: str) -> Deci
     else:
         discount = Decimal(0)
     if discount < 0 or discount > gross:
-        raise invalid(source + "discount_amount", "must be between 0 and the line's amount")
+        raise refuse("line.discount_invalid", source + "discount_amount")
     return discount
 
 
 def _line_tax(line: Mapping[str, Any], source: str) -> tuple[str, Decimal]:
     rate_id = line.get("tax_rate_id") or (line.get("tax_rate") or {}).get("id")
     if not rate_id:
-        raise required(source + "tax_rate_id")
+        raise refuse("field.required", source + "tax_rate_id")
     if rate_id not in TAX_RATES:
-        raise not_found(source + "tax_rate_id")
+        raise refuse("reference.not_found", source + "tax_rate_id")
     if TAX_RATES[rate_id][2] in ZERO_TAX_TYPES:
         return rate_id, Decimal(0)
     return rate_id, cents(amount(line.get("tax_amount"), source + "tax_amount"))
@@ -339,10 +326,10 @@ def _line_tax(line: Mapping[str, Any], source: str) -> tuple[str, Decimal]:
 def _ledger_account(line: Mapping[str, Any], source: str, accounts: Lookup) -> dict[str, Any]:
     ident = line.get("ledger_account_id") or (line.get("ledger_account") or {}).get("id")
     if not ident:
-        raise required(source + "ledger_account_id")
+        raise refuse("field.required", source + "ledger_account_id")
     account = accounts(str(ident))
     if account is None or account.get("visible_in") != "sales":
-        raise not_found(source + "ledger_account_id")
+        raise refuse("reference.not_found", source + "ledger_account_id")
     return link("ledger_accounts", account["id"], account["displayed_as"])
 
 
@@ -366,7 +353,7 @@ def _check_sent(
 ) -> None:
     for field in fields:
         if sent.get(field) is not None and amount(sent[field], source + field) != derived[field]:
-            raise invalid(source + field, f"does not match the derived amount {derived[field]}")
+            raise refuse("document.amount_mismatch", source + field, derived=derived[field])
 
 
 def _currency_fields(
@@ -379,7 +366,7 @@ def _currency_fields(
     code = contact["currency"]["id"]
     given = sent.get("currency_id") or (current or {}).get("currency", {}).get("id")
     if given is not None and given != code:
-        raise invalid("currency_id", f"must be the contact's currency {code}")
+        raise refuse("currency.not_contacts", "currency_id", code=code)
     rate, inverse = _rates(sent, current, code != home)
     total = amount(document["total_amount"], "total_amount")
     return {
@@ -401,7 +388,7 @@ def _rates(
     rate = sent.get("exchange_rate", previous.get("exchange_rate"))
     inverse = sent.get("inverse_exchange_rate", previous.get("inverse_exchange_rate"))
     if rate is None and inverse is None:
-        raise required("exchange_rate")
+        raise refuse("rate.missing", "exchange_rate")
     rate_d = amount(rate, "exchange_rate") if rate is not None else None
     inverse_d = amount(inverse, "inverse_exchange_rate") if inverse is not None else None
     return _settled_rates(rate_d, inverse_d)
@@ -410,10 +397,10 @@ def _rates(
 def _settled_rates(rate: Decimal | None, inverse: Decimal | None) -> tuple[Decimal, Decimal]:
     for value, name in ((rate, "exchange_rate"), (inverse, "inverse_exchange_rate")):
         if value is not None and value <= 0:
-            raise invalid(name, "must be greater than 0")
+            raise refuse("field.not_positive", name)
     if rate is not None and inverse is not None:
         if abs(rate * inverse - 1) > RATE_TOLERANCE:
-            raise invalid("inverse_exchange_rate", "is not the inverse of exchange_rate")
+            raise refuse("rate.not_inverse", "inverse_exchange_rate")
         return rate, inverse
     if rate is not None:
         return rate, _inverse(rate)

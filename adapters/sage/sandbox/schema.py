@@ -22,16 +22,13 @@ from.
   ``email`` 100), ``SalesInvoice`` / ``SalesCreditNote`` (``reference`` 25, ``notes``
   2000, ...), ``ContactPayment`` (``reference`` 25: "An upper length limit of 25 or 40
   characters is imposed conditionally"; the sandbox applies 25), ``Service`` /
-  ``Product`` (``item_code`` and ``description`` 255, ``notes`` 500). A longer string is
-  refused as Rails validates lengths: 422 ``RecordInvalid`` "is too long (maximum is N
-  characters)" naming the field in ``$source`` (the wording is Rails' default; Sage
-  documents only the error shape, developer.sage.com "Frequently Raised Errors").
+  ``Product`` (``item_code`` and ``description`` 255, ``notes`` 500).
 
-Stricter than Sage, on purpose: a field the request definition does not list (``id`` or
-``_destroy`` on a line, a misspelt name) is refused with ``RecordInvalid`` naming it; what
-Sage does with one is not documented, and syncledger must never send one. A number must be
-a JSON number (``"10.00"`` is a string), as the definitions type it. ``idempotency_id`` is
-taken off the body before this check (developer.sage.com, Idempotency).
+What a body that does not fit gets: ``refusals.py`` (``field.unknown``, ``field.type``,
+``field.too_long``); syncledger must never send a field the definition does not list. A
+number must be a JSON number (``"10.00"`` is a string), as the definitions type it.
+``idempotency_id`` is taken off the body before this check (developer.sage.com,
+Idempotency).
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.sage.sandbox.errors import invalid
+from syncledger.adapters.sage.sandbox.errors import refuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +349,7 @@ def _check_object(schema: Schema, value: Mapping[str, Any], prefix: str) -> None
         source = prefix + name
         attr = schema.get(name)
         if attr is None:
-            raise invalid(source, "is not an attribute of this resource in Sage Accounting v3.1")
+            raise refuse("field.unknown", source)
         if item is not None:
             _check_value(attr, item, source)
 
@@ -373,9 +370,11 @@ def _check_value(attr: Attr, value: Any, source: str) -> None:
 
 def _scalar(attr: Attr, value: Any, source: str) -> None:
     if not _is_kind(attr.kind, value):
-        raise invalid(source, f"is not a{'n' if attr.kind[0] in 'aeiou' else ''} {attr.kind}")
+        raise refuse(
+            "field.type", source, kind=f"a{'n' if attr.kind[0] in 'aeiou' else ''} {attr.kind}"
+        )
     if attr.max_length is not None and len(value) > attr.max_length:
-        raise invalid(source, f"is too long (maximum is {attr.max_length} characters)")
+        raise refuse("field.too_long", source, limit=attr.max_length)
 
 
 def _is_kind(kind: str, value: Any) -> bool:
@@ -391,5 +390,5 @@ def _is_kind(kind: str, value: Any) -> bool:
 
 def _of(kind: type, value: Any, name: str, source: str) -> Any:
     if not isinstance(value, kind):
-        raise invalid(source, f"is not {name}")
+        raise refuse("field.type", source, kind=name)
     return value

@@ -1,7 +1,8 @@
 """A local Sage Business Cloud Accounting API v3.1 sandbox: a Starlette app enforcing the
 parts of Sage's contract syncledger relies on, over an in-memory or SQLite book.
 
-Implemented, and where each rule comes from:
+What the sandbox refuses, with status, ``$dataCode``, ``$message`` and source:
+``refusals.py``. Implemented, and where each part comes from:
 
 - ``POST /token``: Sage's token endpoint (``https://oauth.accounting.sage.com/token``,
   "Frequently Raised Errors"), ``refresh_token`` grant with the client credentials in the
@@ -16,38 +17,32 @@ Implemented, and where each rule comes from:
   Invoice"). Read-only: ``ledger_accounts``, ``bank_accounts``, ``tax_rates`` and
   ``/financial_settings``. Every POST and PUT body is checked against Sage's published
   request schema first (``sage_schema``: field names, JSON types and the swagger's
-  ``maxLength``s, e.g. a contact ``reference`` of at most 10 characters, address lines and
-  contact person names of at most 50); then the rules of ``sage_rules``, ``sage_payments``
-  and ``sage_items`` (from Sage's OpenAPI models, via the generated SDKs).
-- Products and services (``sage_items``): item codes unique across both; document lines
-  book to one with ``service_id`` / ``product_id``, an unknown one answering 404
-  ``RecordNotFound`` "Couldn't find record." with an empty ``$source`` as Sage does.
+  ``maxLength``s); then the rules of ``sage_rules``, ``sage_payments`` and ``sage_items``
+  (from Sage's OpenAPI models, via the generated SDKs).
+- Products and services (``sage_items``); document lines book to one with ``service_id`` /
+  ``product_id``.
 - ``contact_payments`` holds customer receipts (``CUSTOMER_RECEIPT``: what is not allocated
   to invoices becomes the receipt's ``payment_on_account``, with its own id and
   ``outstanding_amount``) and customer refunds (``CUSTOMER_REFUND``: allocated to sales
-  credit notes and payments on account, within what they have outstanding); ``GET`` filters
-  them by ``transaction_type_id``. A contact's ``balance`` nets its credit off what it owes.
-- Auth: ``Authorization: Bearer``; none at all answers ``{"error": ...}``, a bad or expired
-  token ``[{"$dataCode": "AccessTokenVerificationError", "$source": "Authorization"}]``, as
-  the live API does. ``X-Business`` selects the business; absent means the lead business,
-  another id answers 403.
+  credit notes and payments on account); ``GET`` filters them by ``transaction_type_id``.
+  A contact's ``balance`` nets its credit off what it owes.
+- Auth: ``Authorization: Bearer``; ``X-Business`` selects the business, absent meaning the
+  lead business.
 - Idempotency (developer.sage.com, Idempotency): an ``idempotency_id`` (32-character
   hyphenless GUID) inside the resource body makes a repeated POST answer the first reply
   again, for 7 days; only successful creates are stored.
 - Limits (developer.sage.com, Making an API request): 200 calls in any 60 seconds and
   100 MB in any 60 minutes per business; both configurable (tests use a small window).
-  Over a limit: 429 with Sage's error array (``$dataCode: TooManyRequests``) and a
-  ``Retry-After`` header in seconds.
-- Errors: ``[{"$severity", "$dataCode", "$message", "$source"}]``; 422 ``RecordInvalid``
-  with the field in ``$source``, 404 ``RecordNotFound``, 500 ``UnexpectedError``.
+- Errors (``sage_errors``): ``[{"$severity", "$dataCode", "$message", "$source"}]``; an
+  injected failure answers 500 ``UnexpectedError``.
 - Paging and delta (``sage_listing``): ``page`` / ``items_per_page`` (≤ 200) with
   ``$next`` / ``$back`` / ``$total``; ``updated_or_created_since`` (inclusive), at whole
   seconds like Sage's ``updated_at``; ``attributes=all`` for full items.
 - ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
   ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
 
-Not modelled: the 403/429 header and body details Sage does not document (the shapes
-above are ours), ``deleted_since`` (nothing is ever deleted here), drafts, quotes and
+Not modelled: the 403/429 header and body details Sage does not document (ours instead),
+``deleted_since`` (nothing is ever deleted here), drafts, quotes and
 estimates, purchases, stock items, item updates and deletes, service rates and product
 prices (lines always carry their own price), tax computed from rates (the client's
 ``tax_amount`` is taken as given), rules on voiding invoices that carry payments, payment
@@ -75,7 +70,7 @@ from starlette.routing import Route
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sage.sandbox.book import SageBook
-from syncledger.adapters.sage.sandbox.errors import SageError, bad_json, server_error
+from syncledger.adapters.sage.sandbox.errors import SageError, refuse, server_error
 from syncledger.adapters.sage.sandbox.limits import MEGABYTE, ByteWindow
 from syncledger.adapters.sage.sandbox.service import IDEMPOTENCY_TTL, KINDS, SageSandbox
 from syncledger.adapters.sandbox.common import (
@@ -193,7 +188,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return decode_json(await request.body())
     except ValueError:
-        raise bad_json() from None
+        raise refuse("request.not_json") from None
 
 
 async def _create(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:

@@ -12,16 +12,7 @@ from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sage.sandbox.book import SageBook
-from syncledger.adapters.sage.sandbox.errors import (
-    SageError,
-    authorization_missing,
-    business_denied,
-    invalid,
-    not_found,
-    required,
-    throttled,
-    token_invalid,
-)
+from syncledger.adapters.sage.sandbox.errors import refuse
 from syncledger.adapters.sage.sandbox.items import ITEM_LINE_KEY, checked_item
 from syncledger.adapters.sage.sandbox.limits import ByteWindow
 from syncledger.adapters.sage.sandbox.listing import filtered, page_of
@@ -162,9 +153,9 @@ class SageSandbox(FaultInjection):
         if self.require_auth:
             self._check_bearer(authorization)
         if business not in (None, "", self.business_id):
-            raise business_denied(str(business))
+            raise refuse("auth.business_denied", "X-Business", business=business)
         if self.faults.take("throttle"):
-            raise throttled(self.faults.retry_after, "Too many requests (injected)")
+            raise refuse("limit.injected", retry_after=self.faults.retry_after)
         self._check_limits()
 
     def account(self, size: int) -> None:
@@ -173,20 +164,18 @@ class SageSandbox(FaultInjection):
 
     def _check_bearer(self, authorization: str | None) -> None:
         if not authorization:
-            raise authorization_missing()
+            raise refuse("auth.missing")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not self.oauth.access_ok(token.strip()):
-            raise token_invalid()
+            raise refuse("auth.token_invalid", "Authorization")
 
     def _check_limits(self) -> None:
-        wait = self._throttle.admit(self.business_id)
-        message = "Rate limit exceeded: too many requests for this business in the window"
+        wait, rule = self._throttle.admit(self.business_id), "limit.calls"
         if wait is None:
-            wait = self._bytes.wait()
-            message = "Data volume limit exceeded: too many megabytes for this business this hour"
+            wait, rule = self._bytes.wait(), "limit.volume"
         if wait is not None:
             self.throttled += 1
-            raise throttled(math.ceil(wait), message)
+            raise refuse(rule, retry_after=math.ceil(wait))
 
     # ---------------------------------------------------------- operations
 
@@ -216,13 +205,13 @@ class SageSandbox(FaultInjection):
     def void(self, resource: str, ident: str, reason: str | None) -> dict[str, Any]:
         """DELETE on a sales invoice voids it (``void_reason`` required)."""
         if resource != INVOICE.resource:
-            raise SageError(405, "MethodNotAllowed", f"DELETE is not supported on {resource}")
+            raise refuse("method.delete", resource=resource)
         with self.book.transaction():
             current = self._existing(resource, ident)
             if current["status"]["id"] == "VOID":
-                raise invalid("base", "The invoice has already been voided.")
+                raise refuse("document.already_voided", "base")
             if not reason:
-                raise required("void_reason")
+                raise refuse("field.required", "void_reason")
             voided = {"status": status("VOID"), "void_reason": reason}
             return self.book.put(resource, current | voided | {"outstanding_amount": Decimal(0)})
 
@@ -303,9 +292,9 @@ class SageSandbox(FaultInjection):
             )
             return self.book.put(resource, contact)
         if resource not in DOCUMENTS:
-            raise SageError(405, "MethodNotAllowed", f"PUT is not supported on {resource}")
+            raise refuse("method.put", resource=resource)
         if current["status"]["id"] == "VOID":
-            raise invalid("base", "A voided artefact cannot be edited.")
+            raise refuse("document.voided", "base")
         settled = amount(current["total_paid"], "total_paid")
         kind = DOCUMENTS[resource]
         document = priced_document(
@@ -366,16 +355,16 @@ class SageSandbox(FaultInjection):
     def _sent(self, resource: str, payload: Any) -> dict[str, Any]:
         key = _known(resource)
         if key is None:
-            raise SageError(405, "MethodNotAllowed", f"{resource} is read-only")
+            raise refuse("resource.read_only", resource=resource)
         sent = payload.get(key) if isinstance(payload, dict) else None
         if not isinstance(sent, dict):
-            raise required(key)
+            raise refuse("field.required", key)
         return dict(sent)
 
     def _existing(self, resource: str, ident: str) -> dict[str, Any]:
         record = self.book.get(resource, ident)
         if record is None:
-            raise not_found("")
+            raise refuse("record.not_found")
         return record
 
     def _references(self) -> References:
@@ -422,7 +411,7 @@ class SageSandbox(FaultInjection):
 
 def _known(resource: str) -> str | None:
     if resource not in RESOURCES:
-        raise SageError(404, "NotFound", f"Unknown resource {resource}")
+        raise refuse("resource.unknown", resource=resource)
     return RESOURCES[resource]
 
 
@@ -437,5 +426,5 @@ def _idempotency_id(sent: dict[str, Any]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _GUID.match(value):
-        raise invalid("idempotency_id", "must be a 32 character hyphenless GUID")
+        raise refuse("idempotency.id_invalid", "idempotency_id")
     return value.lower()
