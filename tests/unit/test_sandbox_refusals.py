@@ -21,6 +21,11 @@ def _table(folder: str) -> RefusalTable:
     return table
 
 
+def test_every_platform_with_a_sandbox_has_its_table() -> None:
+    with_sandbox = sorted(p.parent.parent.name for p in REPO.glob("adapters/*/sandbox/server.py"))
+    assert with_sandbox == TABLES
+
+
 def test_a_rule_listed_twice_is_refused() -> None:
     row = Refusal("x.y", 400, "", "no", "test")
     with pytest.raises(ValueError, match="listed twice"):
