@@ -14,9 +14,12 @@ which is what is sent and read. To verify on a live account.
 
 Idempotency. FreshBooks has no idempotency key. Every record we create carries our source
 reference (``syncledger-ref: <ref>`` in the client ``note``, the invoice / credit note
-``notes``, the payment ``note``; see ``freshbooks_mapping``) and the adapter looks it up:
+``notes``, the payment ``note``; see ``freshbooks_mapping``) and the adapter looks it up
+only where a create's outcome is unknown (a request is the scarce resource):
 
-- before a create (``find``), so a retry after a crash returns the earlier record;
+- before a create whose key this process sent without learning the outcome
+  (``WriteMemo``; after a crash the sync asks ``find`` or the step's find itself), so a
+  retry returns the earlier record; a key already answered returns that answer;
 - before resending a create whose answer was lost (timeout, 5xx, 429), for every kind
   except invoices: an invoice is resent as is, because FreshBooks refuses a second invoice
   with the same number (deleted ones included), and a refusal of a create is resolved by
@@ -144,6 +147,7 @@ from syncledger.adapters.freshbooks.mapping import (
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.oauth2 import Auth, OAuth2Client
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.writes import WriteMemo
 from syncledger.core.errors import (
     ConfigurationError,
     PermanentLedgerError,
@@ -250,6 +254,7 @@ class FreshBooksLedger:
         self._sleep = sleep
         self._rng = random.Random()
         self._items = FreshBooksItems(http, self._url(ITEMS_PATH), page_size=self._page, now=now)
+        self._writes = WriteMemo()
 
     @classmethod
     def connect(
@@ -309,7 +314,7 @@ class FreshBooksLedger:
         self, customer: Customer, *, external_ref: str, idempotency_key: str
     ) -> PushResult:
         body = self.mapping.client_body(customer, external_ref)
-        return await self._create("customer", body, external_ref)
+        return await self._create_once("customer", body, external_ref, idempotency_key)
 
     async def create_invoice(
         self,
@@ -322,7 +327,7 @@ class FreshBooksLedger:
     ) -> PushResult:
         items = await self._items.names_for(invoice)
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
-        return await self._create("invoice", body, external_ref)
+        return await self._create_once("invoice", body, external_ref, idempotency_key)
 
     async def apply_payment(
         self,
@@ -344,7 +349,7 @@ class FreshBooksLedger:
         async def check() -> None:
             await self._check_applied(payment, invoice_ledger_id, part)
 
-        return await self._create("payment", body, external_ref, check=check)
+        return await self._create_once("payment", body, external_ref, idempotency_key, check)
 
     async def create_refund(
         self,
@@ -381,7 +386,7 @@ class FreshBooksLedger:
         items = await self._items.names_for(credit_note)
         body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
         if invoice_ledger_id is None:
-            return await self._create("credit_note", body, external_ref)
+            return await self._create_once("credit_note", body, external_ref, idempotency_key)
         journal = steps_or_direct(steps, idempotency_key)
         retry = steps is None
         note = await journal.step(
@@ -522,6 +527,20 @@ class FreshBooksLedger:
 
     # ---------------------------------------------------------------- creating
 
+    async def _create_once(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        ref: str,
+        key: str,
+        check: Callable[[], Awaitable[None]] | None = None,
+    ) -> PushResult:
+        """A single create, looked up first only when an earlier one with ``key`` may
+        have landed unseen (``WriteMemo``)."""
+        return await self._writes.once(
+            key, lambda look: self._create(kind, body, ref, check=check, look=look)
+        )
+
     async def _create(
         self,
         kind: str,
@@ -530,10 +549,11 @@ class FreshBooksLedger:
         *,
         check: Callable[[], Awaitable[None]] | None = None,
         retry: bool = True,
+        look: bool,
     ) -> PushResult:
-        """Our earlier record when there is one; else ``check`` (which may refuse), then
-        the create (sent once without ``retry``)."""
-        if kind != "invoice":
+        """With ``look``, our earlier record when there is one; then ``check`` (which may
+        refuse), then the create (sent once without ``retry``)."""
+        if look and kind != "invoice":
             earlier = await self.find(kind, ref)
             if earlier is not None:
                 return _pushed(earlier, recovered=True)
@@ -604,7 +624,7 @@ class FreshBooksLedger:
 
     def _create_step(self, kind: str, body: dict[str, Any], ref: str, *, retry: bool) -> StepWrite:
         async def write(key: str) -> StepResult:
-            pushed = await self._create(kind, body, ref, retry=retry)
+            pushed = await self._create(kind, body, ref, retry=retry, look=retry)
             return StepResult(pushed.ledger_id, {"recovered": "true"} if pushed.recovered else {})
 
         return write
@@ -641,7 +661,7 @@ class FreshBooksLedger:
             async def check() -> None:
                 await self._check_only_credit(credit_note, note.ledger_id, client_id)
 
-            pushed = await self._create("payment", body, ref, check=check, retry=retry)
+            pushed = await self._create("payment", body, ref, check=check, retry=retry, look=retry)
             return StepResult(pushed.ledger_id)
 
         return write
