@@ -1,16 +1,27 @@
 """One way from stored bytes to a typed event: the :class:`Envelope` and its payload as
-its :class:`EventData` subclass, upcast to the current schema version on the way in."""
+its :class:`EventData` subclass, upcast to the current schema version on the way in.
+
+Every reader of the log goes through here — the worker and its fold, the importer, the
+projections, both traces and the audit index — and then dispatches on the payload's class,
+never on its type's name. :func:`decode` reads a whole envelope; :func:`decode_payload`
+only the typed payload of an event already parsed, for readers that keep the envelope's
+fields as stored (the projections' timestamps, the audit index's exact bytes)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from syncledger.core.errors import UndecodableEvent
-from syncledger.core.events import Envelope, EventData
+from syncledger.core.events import Envelope, EventData, event_class, upcast
+
+_JSON = json.JSONDecoder(parse_float=Decimal)
+H = TypeVar("H")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,29 +30,87 @@ class Decoded:
     event: EventData
 
 
+def read_json(raw: bytes) -> Any:
+    """The stored bytes parsed (a number with a fraction is a ``Decimal``, never a float);
+    ``UndecodableEvent`` when they are not JSON."""
+    try:
+        return _JSON.decode(raw.decode())
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
+        raise UndecodableEvent(f"not JSON: {exc}") from exc
+
+
 def decode(raw: bytes) -> Decoded:
     """The stored event, typed and upcast; ``UndecodableEvent`` when it does not read."""
-    try:
-        stored = json.loads(raw)
-    except ValueError as exc:
-        raise UndecodableEvent(f"not JSON: {exc}") from exc
-    return decode_json(stored, raw)
+    return decode_json(read_json(raw), raw)
 
 
 def decode_json(stored: Any, raw: bytes | None = None) -> Decoded:
     """:func:`decode` for an event already parsed from its bytes."""
     try:
         envelope = Envelope.model_validate(stored)
-        if raw is not None:
-            envelope._raw = bytes(raw)  # exactly what the log holds
-        return Decoded(envelope, envelope.payload())
-    except (ValidationError, ValueError, KeyError, TypeError) as exc:
+    except ValidationError as exc:
         raise UndecodableEvent(_reason(exc)) from exc
+    if raw is not None:
+        envelope._raw = bytes(raw)  # exactly what the log holds
+    event = _payload(envelope.type, envelope.schema_version, envelope.data)
+    return Decoded(envelope, event)
 
 
-def _reason(exc: Exception) -> str:
+def decode_payload(
+    stored: Any, wanted: tuple[type[EventData], ...] | None = None
+) -> EventData | None:
+    """The typed, upcast payload of an event already parsed from its bytes (the rest of
+    its envelope is not read); ``None`` when ``wanted`` is given and the event's class is
+    none of those (then nothing more of it is read). ``UndecodableEvent`` when it does not
+    read."""
+    if not isinstance(stored, dict):
+        raise UndecodableEvent(f"a JSON {type(stored).__name__} is not an event")
+    type_name = stored.get("type")
+    if not isinstance(type_name, str):
+        raise UndecodableEvent("its type is missing or not a string")
+    if wanted is not None and not is_wanted(type_name, wanted):
+        return None
+    version, data = stored.get("schema_version"), stored.get("data")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UndecodableEvent("its schema_version is missing or not an integer")
+    if not isinstance(data, dict):
+        raise UndecodableEvent("its data is missing or not a JSON object")
+    return _payload(type_name, version, data)
+
+
+def is_wanted(type_name: str, wanted: tuple[type[EventData], ...]) -> bool:
+    """Whether the stored type names one of the ``wanted`` classes (or a subclass)."""
+    cls = event_class(type_name)
+    return cls is not None and issubclass(cls, wanted)
+
+
+def handler_for(table: Mapping[type[EventData], H], event: EventData) -> H | None:
+    """``table``'s entry for the event's class, or for the nearest base class it has."""
+    for cls in type(event).__mro__:
+        found = table.get(cls)
+        if found is not None:
+            return found
+    return None
+
+
+def _payload(type_name: str, version: int, data: dict[str, Any]) -> EventData:
+    cls = event_class(type_name)
+    if cls is None:
+        raise UndecodableEvent(f"unknown event type {type_name!r}")
+    try:
+        current = upcast(type_name, version, dict(data))
+    except Exception as exc:  # no upcaster, or one that cannot take this event's data
+        raise UndecodableEvent(f"it cannot be upcast: {type(exc).__name__}: {exc}") from exc
+    try:
+        return cls.model_validate(current)
+    except ValidationError as exc:
+        raise UndecodableEvent(_reason(exc, payload=True)) from exc
+
+
+def _reason(exc: ValidationError, *, payload: bool = False) -> str:
     """Why, without the values (a record's data is no place for a log line)."""
-    if not isinstance(exc, ValidationError):
-        return str(exc)
-    first = ".".join(str(part) for part in exc.errors()[0]["loc"])
-    return f"{exc.title} does not validate: {exc.error_count()} field(s), first {first!r}"
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    if payload and exc.error_count() == 1 and first["type"] == "missing":
+        return f"its data lacks the field {where!r}"
+    return f"{exc.title} does not validate: {exc.error_count()} field(s), first {where!r}"

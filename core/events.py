@@ -69,6 +69,11 @@ def registered_types() -> Mapping[str, type[EventData]]:
     return dict(_REGISTRY)
 
 
+def event_class(type_name: str) -> type[EventData] | None:
+    """The class registered under a stored ``type`` (None: a type this code does not know)."""
+    return _REGISTRY.get(type_name)
+
+
 # ---- upcasters: (type, from_version) -> function(data) -> data at from_version + 1
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 _UPCASTERS: dict[tuple[str, int], Upcaster] = {}

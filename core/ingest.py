@@ -21,16 +21,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncledger.core.errors import ConcurrencyError
+from syncledger.core.decode import decode_payload, read_json
+from syncledger.core.errors import ConcurrencyError, UndecodableEvent
 from syncledger.core.events import (
     Envelope,
+    EventData,
     RejectionReason,
     SourceRecordDeleted,
     SourceRecordObserved,
@@ -60,17 +61,17 @@ class IngestReport:
     refused: int = 0  # versions refused before the log (``syncledger errors`` lists them)
     by_kind: dict[str, int] = field(default_factory=dict)
 
-    def appended_by_another(self, envelope: Envelope) -> None:
-        """Count ``envelope`` as unchanged: a concurrent import appended that version."""
+    def appended_by_another(self, event: EventData) -> None:
+        """Count ``event`` as unchanged: a concurrent import appended that version."""
         self.unchanged += 1
-        if envelope.type == "SourceRecordDeleted":
-            self.deleted -= 1
-        elif envelope.type == "SourceRecordRejected":
-            self.refused -= 1
-        else:
-            self.observed -= 1
-            kind = str(envelope.data["kind"])
-            self.by_kind[kind] -= 1
+        match event:
+            case SourceRecordDeleted():
+                self.deleted -= 1
+            case SourceRecordRejected():
+                self.refused -= 1
+            case SourceRecordObserved():
+                self.observed -= 1
+                self.by_kind[event.kind] -= 1
 
 
 _REF_PART = re.compile(r"^[^/\s]{1,200}$")
@@ -146,21 +147,22 @@ def split_personal(item: SourceItem) -> tuple[dict[str, Any], dict[str, Any]]:
     return public, personal
 
 
-def mark_of(type_name: Any, data: Any) -> str | None:
+#: the events that say what a record's latest version is (:func:`mark_of`)
+Marking = SourceRecordObserved | SourceRecordDeleted | SourceRecordRejected
+_MARKING = (SourceRecordObserved, SourceRecordDeleted, SourceRecordRejected)
+
+
+def mark_of(event: EventData) -> str | None:
     """What an event says the record's latest version is: its content hash, ``deleted``,
     or the hash of a version refused at import; ``None`` for anything else (a worker's
     rejection names a ledger and says nothing about the source's version)."""
-    if not isinstance(data, dict) or not isinstance(data.get("ref"), str):
-        return None
-    sha = data.get("content_sha256")
-    if type_name == "SourceRecordDeleted":
-        return DELETED
-    if not isinstance(sha, str):
-        return None
-    if type_name == "SourceRecordObserved":
-        return sha
-    if type_name == "SourceRecordRejected" and data.get("ledger") is None:
-        return sha
+    match event:
+        case SourceRecordDeleted():
+            return DELETED
+        case SourceRecordObserved():
+            return event.content_sha256
+        case SourceRecordRejected() if event.ledger is None:
+            return event.content_sha256
     return None
 
 
@@ -203,14 +205,14 @@ class Ingestor:
         self._subject_seq[subject] = seq
         self._seen = max(self._seen, seq)
         try:
-            event = json.loads(raw)
-        except ValueError:
+            event = decode_payload(read_json(raw), _MARKING)
+        except UndecodableEvent:
             return None
-        if not isinstance(event, dict):
-            return None
-        mark = mark_of(event.get("type"), event.get("data"))
+        if not isinstance(event, Marking):
+            return None  # no event of a marking type
+        mark = mark_of(event)
         if mark is not None:
-            self._latest[event["data"]["ref"]] = mark
+            self._latest[event.ref] = mark
         return mark
 
     async def ingest(self, items: AsyncIterable[SourceItem]) -> IngestReport:
@@ -343,9 +345,10 @@ class Ingestor:
                 theirs[stored.subject] = mark
         still = []
         for ev in conflicted:
-            mine = mark_of(ev.type, ev.data)
+            event = ev.payload()
+            mine = mark_of(event)
             if theirs.get(ev.subject) == mine:
-                report.appended_by_another(ev)
+                report.appended_by_another(event)
                 continue
             self._latest[str(ev.data["ref"])] = str(mine)  # ours goes after theirs
             if self._subject_seq.get(ev.subject, 0) <= known[ev.subject]:  # not read yet

@@ -17,13 +17,13 @@ an outage tried again by themselves once the ledger answers.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from syncledger.core.decode import decode_payload, read_json
 from syncledger.core.errors import (
     AuthExpiredError,
     ConcurrencyError,
@@ -31,8 +31,9 @@ from syncledger.core.errors import (
     LedgerError,
     LedgerUnavailable,
     TransientLedgerError,
+    UndecodableEvent,
 )
-from syncledger.core.events import RetryRequested, make_envelope
+from syncledger.core.events import LedgerPushAbandoned, RetryRequested, make_envelope
 from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter
 from syncledger.core.store import EventStore
@@ -188,18 +189,27 @@ class OutageRetries:
         )
         found = [s for p in patterns async for s in self.store.read(p, self.last_seq + 1)]
         for stored in sorted(found, key=lambda s: s.seq):
-            event = json.loads(stored.raw)
+            self.last_seq = max(self.last_seq, stored.seq)
+            try:
+                event = read_json(stored.raw)
+            except UndecodableEvent:
+                log.warning("event at sequence %d is not JSON; skipped", stored.seq)
+                continue
             self.state.apply(stored.seq, stored.subject, event)
             self._note(event)
-            self.last_seq = max(self.last_seq, stored.seq)
 
-    def _note(self, event: dict[str, Any]) -> None:
-        data = event["data"]
-        if event["type"] == "LedgerPushAbandoned" and data.get("ledger") == self.ledger:
-            if data.get("transient"):
-                self.abandoned[data["source_ref"]] = data["idempotency_key"]
-            else:
-                self.abandoned.pop(data["source_ref"], None)
+    def _note(self, doc: Any) -> None:
+        """Keep track of the pushes abandoned on this ledger because it was out of reach."""
+        try:
+            event = decode_payload(doc, (LedgerPushAbandoned,))
+        except UndecodableEvent:
+            return  # logged by the state's fold
+        if not isinstance(event, LedgerPushAbandoned) or event.ledger != self.ledger:
+            return
+        if event.transient:
+            self.abandoned[event.source_ref] = event.idempotency_key
+        else:
+            self.abandoned.pop(event.source_ref, None)
 
     def outage_keys(self) -> set[str]:
         return set(self.abandoned.values())

@@ -6,13 +6,34 @@ current by applying the events it appends itself.
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncledger.core.events import upcast
+from syncledger.core.decode import decode_payload, handler_for, read_json
+from syncledger.core.errors import UndecodableEvent
+from syncledger.core.events import (
+    EventData,
+    InvoiceDisputed,
+    LedgerItemCreated,
+    LedgerItemRequested,
+    LedgerPushAbandoned,
+    LedgerPushFailed,
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    LedgerRecordObserved,
+    LedgerStepRequested,
+    LedgerStepSucceeded,
+    RecordLinked,
+    RetryRequested,
+    ReviewRequested,
+    ReviewResolved,
+    SourceRecordDeleted,
+    SourceRecordObserved,
+    SourceRecordRejected,
+)
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter
 
@@ -92,36 +113,48 @@ class SyncState:
             state = self.records[ref] = RecordState(ref)
         return state
 
-    def apply(self, seq: int, subject: str, event: dict[str, Any]) -> None:
-        if seq <= self.subject_seq.get(subject, 0):
-            return  # already folded (the worker loaded the log past this event)
-        self.subject_seq[subject] = seq
-        handler = _HANDLERS.get(event["type"])
-        if handler is None:
+    def apply(self, seq: int, subject: str, stored: Mapping[str, Any]) -> None:
+        """Fold a stored event given as parsed JSON (decoded here: typed, upcast); one
+        that does not decode counts only for its sequence (logged)."""
+        if not self._first_time(seq, subject):
             return
-        data = event.get("data")
-        if not isinstance(data, dict):
-            return
-        try:  # folded as the current version of its type (upcast on the way in)
-            data = upcast(event["type"], int(event.get("schema_version", 1)), data)
-            if "ledger" in data and data["ledger"] not in (None, self.ledger):
-                return
-            handler(self, data)
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        try:
+            event = decode_payload(stored, _FOLDED)
+        except UndecodableEvent as exc:
             log.warning("event at sequence %d cannot be folded (%s); skipped", seq, exc)
             return
-        if event["type"] == "SourceRecordObserved":
-            rec = self.get(data["ref"])
-            if rec.observed_sha == data["content_sha256"]:
-                rec.observed_seq, rec.observed_subject = seq, subject
-                self._name(rec, data, seq)
+        if event is not None:
+            self._fold(seq, subject, event)
 
-    def _name(self, rec: RecordState, data: dict[str, Any], seq: int) -> None:
+    def fold(self, seq: int, subject: str, event: EventData) -> None:
+        """Fold a typed event (the current version of its type)."""
+        if self._first_time(seq, subject):
+            self._fold(seq, subject, event)
+
+    def _first_time(self, seq: int, subject: str) -> bool:
+        if seq <= self.subject_seq.get(subject, 0):
+            return False  # already folded (the worker loaded the log past this event)
+        self.subject_seq[subject] = seq
+        return True
+
+    def _fold(self, seq: int, subject: str, event: EventData) -> None:
+        if getattr(event, "ledger", None) not in (None, self.ledger):
+            return  # about another ledger
+        handler = handler_for(_HANDLERS, event)
+        if handler is not None:
+            handler(self, event)
+        if isinstance(event, SourceRecordObserved):
+            rec = self.get(event.ref)
+            if rec.observed_sha == event.content_sha256:
+                rec.observed_seq, rec.observed_subject = seq, subject
+                self._name(rec, event, seq)
+
+    def _name(self, rec: RecordState, event: SourceRecordObserved, seq: int) -> None:
         if rec.kind != "customer":
             return
         for refs in self.customer_names.values():
             refs.pop(rec.source_ref, None)
-        key = name_key(data["record"].get("name"))
+        key = name_key(event.record.get("name"))
         if key:
             self.customer_names.setdefault(key, {})[rec.source_ref] = seq
 
@@ -148,8 +181,8 @@ class SyncState:
         ]
         for stored in sorted(found, key=lambda s: s.seq):
             try:
-                event = json.loads(stored.raw)
-            except ValueError:
+                event = read_json(stored.raw)
+            except UndecodableEvent:
                 log.warning("event at sequence %d is not JSON; skipped", stored.seq)
                 continue
             if isinstance(event, dict) and "type" in event:
@@ -169,141 +202,141 @@ def version_key(version: str) -> tuple[int, Decimal | str]:
         return (1, version)
 
 
-def _observed(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["ref"])
-    if rec.observed_version is not None and version_key(d["version"]) < version_key(
+def _observed(state: SyncState, e: SourceRecordObserved) -> None:
+    rec = state.get(e.ref)
+    if rec.observed_version is not None and version_key(e.version) < version_key(
         rec.observed_version
     ):
         return  # an older version arriving late never overwrites a newer one
-    rec.kind, rec.observed_sha, rec.observed_version = d["kind"], d["content_sha256"], d["version"]
-    rec.customer_ref = d.get("customer_ref")
+    rec.kind, rec.observed_sha, rec.observed_version = e.kind, e.content_sha256, e.version
+    rec.customer_ref = e.customer_ref
     rec.deleted = False
 
 
-def _deleted(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["ref"])
-    rec.deleted, rec.kind = True, d["kind"]
-    rec.deleted_version = d["version"]
+def _deleted(state: SyncState, e: SourceRecordDeleted) -> None:
+    rec = state.get(e.ref)
+    rec.deleted, rec.kind = True, e.kind
+    rec.deleted_version = e.version
 
 
-def _rejected(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["ref"])
-    rec.rejected_sha, rec.waiting_on = d["content_sha256"], d.get("waiting_on")
+def _rejected(state: SyncState, e: SourceRecordRejected) -> None:
+    rec = state.get(e.ref)
+    rec.rejected_sha, rec.waiting_on = e.content_sha256, e.waiting_on
     if rec.waiting_on:
         state.waiters.setdefault(rec.waiting_on, set()).add(rec.source_ref)
 
 
-def _retry(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["ref"])
+def _retry(state: SyncState, e: RetryRequested) -> None:
+    rec = state.get(e.ref)
     rec.rejected_sha = rec.abandoned_key = None
     rec.attempts = 0
 
 
-def _requested(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["source_ref"])
-    if rec.pending_key != d["idempotency_key"]:
+def _requested(state: SyncState, e: LedgerPushRequested) -> None:
+    rec = state.get(e.source_ref)
+    if rec.pending_key != e.idempotency_key:
         rec.attempts = 0
-    rec.pending_key = d["idempotency_key"]
-    rec.pending_sha = d.get("content_sha256")
-    applied = d.get("applied")
-    rec.pending_applied = None if applied is None else Decimal(str(applied))
+    rec.pending_key = e.idempotency_key
+    rec.pending_sha = e.content_sha256
+    rec.pending_applied = e.applied
 
 
-def _succeeded(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["source_ref"])
-    rec.ledger_ref, rec.ledger_version = d["ledger_ref"], d.get("ledger_version")
-    rec.pushed_sha = d["content_sha256"]
-    rec.voided = rec.voided or d.get("operation") == "void"
-    if d.get("total") is not None:
-        rec.pushed_total = Decimal(str(d["total"]))
-    if d.get("tax") is not None:
-        rec.pushed_tax = Decimal(str(d["tax"]))
-    if d.get("applies_to"):
-        rec.applies_to = d["applies_to"]
-        amount = d.get("applied_amount")
-        rec.applied_amount = None if amount is None else Decimal(str(amount))
+def _succeeded(state: SyncState, e: LedgerPushSucceeded) -> None:
+    rec = state.get(e.source_ref)
+    rec.ledger_ref, rec.ledger_version = e.ledger_ref, e.ledger_version
+    rec.pushed_sha = e.content_sha256
+    rec.voided = rec.voided or e.operation == "void"
+    if e.total is not None:
+        rec.pushed_total = e.total
+    if e.tax is not None:
+        rec.pushed_tax = e.tax
+    if e.applies_to:
+        rec.applies_to, rec.applied_amount = e.applies_to, e.applied_amount
     rec.pending_key, rec.attempts, rec.abandoned_key = None, 0, None
 
 
-def _linked(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["source_ref"])
-    rec.ledger_ref, rec.pushed_sha = d["ledger_ref"], d["content_sha256"]
+def _linked(state: SyncState, e: RecordLinked) -> None:
+    rec = state.get(e.source_ref)
+    rec.ledger_ref, rec.pushed_sha = e.ledger_ref, e.content_sha256
     rec.pending_key, rec.attempts = None, 0
 
 
-def _review_requested(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["source_ref"])
-    rec.review_key, rec.pending_key = d.get("idempotency_key") or "", None
-    rec.review_candidates, rec.review_reason = tuple(d.get("candidates", ())), d["reason"]
+def _review_requested(state: SyncState, e: ReviewRequested) -> None:
+    rec = state.get(e.source_ref)
+    rec.review_key, rec.pending_key = e.idempotency_key or "", None
+    rec.review_candidates, rec.review_reason = e.candidates, e.reason
 
 
-def _review_resolved(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["ref"])
+def _review_resolved(state: SyncState, e: ReviewResolved) -> None:
+    rec = state.get(e.ref)
     rec.review_key, rec.rejected_sha, rec.abandoned_key = None, None, None
-    rec.review_decision, rec.review_ledger_ref = d["decision"], d.get("ledger_ref")
+    rec.review_decision, rec.review_ledger_ref = e.decision, e.ledger_ref
     rec.attempts = 0
 
 
-def _disputed(state: SyncState, d: dict[str, Any]) -> None:
-    state.get(d["source_ref"]).dispute_ref = d["credit_note_ref"]
+def _disputed(state: SyncState, e: InvoiceDisputed) -> None:
+    state.get(e.source_ref).dispute_ref = e.credit_note_ref
 
 
-def _failed(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["source_ref"])
-    rec.attempts = max(rec.attempts, int(d["attempt"]))
+def _failed(state: SyncState, e: LedgerPushFailed) -> None:
+    rec = state.get(e.source_ref)
+    rec.attempts = max(rec.attempts, e.attempt)
 
 
-def _abandoned(state: SyncState, d: dict[str, Any]) -> None:
-    rec = state.get(d["source_ref"])
-    rec.abandoned_key, rec.pending_key = d["idempotency_key"], None
+def _abandoned(state: SyncState, e: LedgerPushAbandoned) -> None:
+    rec = state.get(e.source_ref)
+    rec.abandoned_key, rec.pending_key = e.idempotency_key, None
 
 
-def _ledger_observed(state: SyncState, d: dict[str, Any]) -> None:
-    if d.get("source_ref"):
-        rec = state.get(d["source_ref"])
-        rec.seen_version, rec.seen_status = d.get("ledger_version"), d.get("status")
+def _ledger_observed(state: SyncState, e: LedgerRecordObserved) -> None:
+    if e.source_ref:
+        rec = state.get(e.source_ref)
+        rec.seen_version, rec.seen_status = e.ledger_version, e.status
 
 
-def _step_of(state: SyncState, d: dict[str, Any]) -> StepState:
-    rec = state.get(d["source_ref"])
-    if rec.steps_key != d["idempotency_key"]:
-        rec.steps, rec.steps_key = {}, d["idempotency_key"]
-    return rec.steps.setdefault(d["step"], StepState())
+def _step_of(state: SyncState, e: LedgerStepRequested | LedgerStepSucceeded) -> StepState:
+    rec = state.get(e.source_ref)
+    if rec.steps_key != e.idempotency_key:
+        rec.steps, rec.steps_key = {}, e.idempotency_key
+    return rec.steps.setdefault(e.step, StepState())
 
 
-def _step_requested(state: SyncState, d: dict[str, Any]) -> None:
-    _step_of(state, d)
+def _step_requested(state: SyncState, e: LedgerStepRequested) -> None:
+    _step_of(state, e)
 
 
-def _step_succeeded(state: SyncState, d: dict[str, Any]) -> None:
-    step = _step_of(state, d)
-    step.done, step.ledger_ref, step.detail = True, d["ledger_ref"], dict(d.get("detail") or {})
+def _step_succeeded(state: SyncState, e: LedgerStepSucceeded) -> None:
+    step = _step_of(state, e)
+    step.done, step.ledger_ref, step.detail = True, e.ledger_ref, dict(e.detail)
 
 
-def _item_requested(state: SyncState, d: dict[str, Any]) -> None:
-    state.items.setdefault(d["code"], None)
+def _item_requested(state: SyncState, e: LedgerItemRequested) -> None:
+    state.items.setdefault(e.code, None)
 
 
-def _item_created(state: SyncState, d: dict[str, Any]) -> None:
-    state.items[d["code"]] = d["ledger_item_ref"]
+def _item_created(state: SyncState, e: LedgerItemCreated) -> None:
+    state.items[e.code] = e.ledger_item_ref
 
 
-_HANDLERS = {
-    "LedgerStepRequested": _step_requested,
-    "LedgerStepSucceeded": _step_succeeded,
-    "LedgerItemRequested": _item_requested,
-    "LedgerItemCreated": _item_created,
-    "LedgerRecordObserved": _ledger_observed,
-    "SourceRecordObserved": _observed,
-    "SourceRecordDeleted": _deleted,
-    "SourceRecordRejected": _rejected,
-    "RetryRequested": _retry,
-    "LedgerPushRequested": _requested,
-    "LedgerPushSucceeded": _succeeded,
-    "RecordLinked": _linked,
-    "LedgerPushFailed": _failed,
-    "LedgerPushAbandoned": _abandoned,
-    "ReviewRequested": _review_requested,
-    "ReviewResolved": _review_resolved,
-    "InvoiceDisputed": _disputed,
+#: how each folded event type changes the state (each function takes its own type); the
+#: others are never decoded, only counted for their sequence
+_HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
+    SourceRecordObserved: _observed,
+    SourceRecordDeleted: _deleted,
+    SourceRecordRejected: _rejected,
+    RetryRequested: _retry,
+    ReviewResolved: _review_resolved,
+    LedgerPushRequested: _requested,
+    LedgerPushSucceeded: _succeeded,
+    RecordLinked: _linked,
+    LedgerPushFailed: _failed,
+    LedgerPushAbandoned: _abandoned,
+    ReviewRequested: _review_requested,
+    InvoiceDisputed: _disputed,
+    LedgerRecordObserved: _ledger_observed,
+    LedgerStepRequested: _step_requested,
+    LedgerStepSucceeded: _step_succeeded,
+    LedgerItemRequested: _item_requested,
+    LedgerItemCreated: _item_created,
 }
+_FOLDED = tuple(_HANDLERS)
