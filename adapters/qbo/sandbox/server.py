@@ -39,7 +39,6 @@ are replayed by ``requestid``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,25 +50,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.qbo.sandbox.book import SandboxBook
 from syncledger.adapters.qbo.sandbox.errors import QboFault, refuse
 from syncledger.adapters.qbo.sandbox.items import seed_items
 from syncledger.adapters.qbo.sandbox.service import QboSandbox
 from syncledger.adapters.qbo.sandbox.tax import US, CompanyTax
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.common import (
-    Kinds,
-    admin_routes,
-    form_of,
-    handle_of,
-    refresh_grant,
-    retry_after,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import Kinds, retry_after
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.oauth import ACCESS_TTL, OAuthServer
+from syncledger.adapters.sandbox.oauth import ACCESS_TTL
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -78,6 +69,7 @@ DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox 
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
+SANDBOX = Sandbox("qbo", QboSandbox, Kinds(KINDS))
 
 Handler = Callable[[Request, QboSandbox], Awaitable[Any]]
 
@@ -107,10 +99,13 @@ def create_app(
     keeps the tax it is sent."""
     book = SandboxBook(book_path, realm_id=realm_id)
     seed_items(book)
-    oauth = OAuthServer(
-        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    oauth = oauth_server(
+        book,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        access_ttl=access_token_ttl,
     )
-    oauth.grant(refresh_token)
     sandbox = QboSandbox(
         book,
         oauth,
@@ -121,23 +116,22 @@ def create_app(
         require_auth=require_auth,
         company_tax=CompanyTax(country, ast_rate),
     )
-    admin = admin_routes(sandbox, Kinds(KINDS), grants=sandbox.oauth)
-    return sandbox_app(sandbox, [*_routes(), *admin])
+    return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
 
 def sandbox_of(app: Starlette) -> QboSandbox:
-    return handle_of(app, QboSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/qbo.sqlite3`` until stopped."""
-    serve_app(create_app(data_dir / "sandbox" / "qbo.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:
     company = "/v3/company/{realm}"
     return [
-        Route("/oauth2/v1/tokens/bearer", _token, methods=["POST"]),
+        SANDBOX.token_route("/oauth2/v1/tokens/bearer"),
         Route(f"{company}/query", _api(_query), methods=["GET", "POST"]),
         Route(f"{company}/cdc", _api(_cdc), methods=["GET"]),
         Route(f"{company}/batch", _api(_batch, write=True, batch=True), methods=["POST"]),
@@ -151,32 +145,37 @@ def _routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
+def _fault_response(fault: QboFault) -> Response:
+    body = {"Fault": fault.fault, "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
+    headers = retry_after(fault.retry_after)
+    return Response(encode_json(body), fault.status, headers, media_type="application/json")
+
+
+def _injected(status: int) -> QboFault:
+    return refuse("server.injected", status=status)
+
+
 def _api(
     handler: Handler, *, write: bool = False, batch: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        sandbox = sandbox_of(request.app)
-        try:
-            sandbox.admit(
-                request.path_params["realm"], request.headers.get("authorization"), batch=batch
-            )
-            status, body = await _answer(request, sandbox, handler, write=write, batch=batch)
-        except QboFault as fault:
-            return _fault_response(fault)
-        if write and sandbox.faults.take("commit_then_timeout"):
-            await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; the client times out
+    def admit(request: Request, sandbox: QboSandbox) -> None:
+        realm, authorization = request.path_params["realm"], request.headers.get("authorization")
+        sandbox.admit(realm, authorization, batch=batch)
+
+    async def answer(request: Request, sandbox: QboSandbox) -> Response:
+        if write:
+            status, body = await _replayed(request, sandbox, handler, batch=batch)
+        else:
+            status, body = 200, encode_json(await handler(request, sandbox))
         return Response(body, status, media_type="application/json")
 
-    return endpoint
+    return Gate(SANDBOX, QboFault, _fault_response, admit, _injected)(answer, write=write)
 
 
-async def _answer(
-    request: Request, sandbox: QboSandbox, handler: Handler, *, write: bool, batch: bool
+async def _replayed(
+    request: Request, sandbox: QboSandbox, handler: Handler, *, batch: bool
 ) -> tuple[int, bytes]:
-    if not write:
-        return 200, encode_json(await handler(request, sandbox))
-    if sandbox.faults.take("fail_writes"):
-        raise refuse("server.injected", status=sandbox.faults.fail_status)
+    """A write's answer, or the first answer again for a ``requestid`` already seen."""
     requestid = _requestid(request, BATCH_REQUESTID_LIMIT if batch else REQUESTID_LIMIT)
     earlier = sandbox.book.reply_for(requestid) if requestid else None
     if earlier is not None:
@@ -195,10 +194,7 @@ def _requestid(request: Request, limit: int) -> str | None:
 
 
 async def _json_body(request: Request) -> Any:
-    try:
-        return decode_json(await request.body())
-    except ValueError:
-        raise refuse("request.not_json") from None
+    return await json_body(request, lambda: refuse("request.not_json"))
 
 
 async def _write(request: Request, sandbox: QboSandbox) -> Any:
@@ -232,17 +228,3 @@ async def _cdc(request: Request, sandbox: QboSandbox) -> Any:
 
 async def _batch(request: Request, sandbox: QboSandbox) -> Any:
     return sandbox.batch(await _json_body(request), request.query_params.get("requestid"))
-
-
-def _fault_response(fault: QboFault) -> Response:
-    body = {"Fault": fault.fault, "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
-    headers = retry_after(fault.retry_after)
-    return Response(encode_json(body), fault.status, headers, media_type="application/json")
-
-
-# ------------------------------------------------------------------- OAuth
-
-
-async def _token(request: Request) -> Response:
-    oauth = sandbox_of(request.app).oauth
-    return refresh_grant(oauth, request.headers.get("authorization"), await form_of(request))

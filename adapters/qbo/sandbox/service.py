@@ -25,8 +25,9 @@ from syncledger.adapters.qbo.sandbox.rules import (
     priced_invoice,
 )
 from syncledger.adapters.qbo.sandbox.tax import CompanyTax
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 BATCH_LIMIT = 30
@@ -47,7 +48,7 @@ _READ_ONLY = (
 _DERIVED = (*_READ_ONLY, "TotalAmt")  # recomputed by every write
 
 
-class QboSandbox(FaultInjection):
+class QboSandbox(SandboxHandle[SandboxBook]):
     """One sandbox company (realm). Every operation raises ``QboFault`` on refusal."""
 
     def __init__(
@@ -64,15 +65,11 @@ class QboSandbox(FaultInjection):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         company_tax: CompanyTax | None = None,
     ) -> None:
-        self.book = book
+        super().__init__(book, faults=faults, require_auth=require_auth)
         #: the company's tax model (``qbo_tax``): US with or without AST, or global
         self.company_tax = company_tax or CompanyTax()
         self.oauth = oauth
-        self.faults = faults or Faults()
         self.home_currency = home_currency
-        self.require_auth = require_auth
-        #: 429s answered because a rate limit was exceeded (injected ones not counted)
-        self.throttled = 0
         self._throttle = throttle
         self._batch_throttle = batch_throttle
         self._cdc_limit = cdc_limit
@@ -92,27 +89,21 @@ class QboSandbox(FaultInjection):
     def records(self, kind: str) -> list[dict[str, Any]]:
         return self._present_all(entity_name(kind), self.book.records(kind))
 
-    def close(self) -> None:
-        self.book.close()
-
     # --------------------------------------------------------------- gates
 
     def admit(self, realm: str, authorization: str | None, *, batch: bool = False) -> None:
         """Realm, bearer token, injected and real throttling, in that order."""
         if realm != self.realm_id:
             raise refuse("auth.realm_denied", realm=realm)
-        if self.require_auth and not self._bearer_ok(authorization):
+        if self.require_auth and not bearer_ok(self.oauth, authorization):
             raise refuse("auth.token_invalid")
-        if self.faults.take("throttle"):
-            raise refuse("limit.throttled", retry_after=self.faults.retry_after)
+        injected = self.injected_throttle()
+        if injected is not None:
+            raise refuse("limit.throttled", retry_after=injected)
         limits = [self._throttle] + ([self._batch_throttle] if batch else [])
         if any(limit.admit(realm) is not None for limit in limits):
             self.throttled += 1
             raise refuse("limit.throttled")
-
-    def _bearer_ok(self, authorization: str | None) -> bool:
-        scheme, _, token = (authorization or "").partition(" ")
-        return scheme.lower() == "bearer" and self.oauth.access_ok(token.strip())
 
     # ---------------------------------------------------------- operations
 

@@ -1,0 +1,234 @@
+"""The scaffold every sandbox is built on: a platform declares what is its own (its
+handle type and kinds, its error type and how an error looks on the wire, how a request is
+admitted, its routes) and the scaffold supplies the rest:
+
+- ``SandboxHandle``: the handle's book, faults, ``require_auth``, ``throttled`` counter,
+  ``close``, the test shortcuts (``fail_next_writes`` …), the bearer check, and the two
+  throttle steps every platform takes in order (an injected 429, then its real windows);
+- ``Sandbox``: the app (platform routes, ``/_sandbox/*`` admin routes, targeted faults,
+  closing the book on shutdown), ``of(app)`` for ``sandbox_of``, ``serve`` under
+  ``<data_dir>/sandbox/<book>.sqlite3``, the OAuth token server with its first grant and
+  its ``refresh_token`` endpoint;
+- ``Gate``: an API endpoint around a platform handler: admission, an injected write
+  failure, the handler, errors answered in the platform's shape, and an injected
+  commit-then-timeout stall after a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.sandbox.common import (
+    Administered,
+    Closeable,
+    Kinds,
+    TokenGrants,
+    Tokens,
+    admin_routes,
+    form_of,
+    handle_of,
+    refresh_grant,
+    sandbox_app,
+    serve_app,
+)
+from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.oauth import ACCESS_TTL, REFRESH_TTL, OAuthServer
+
+
+class Handle(Administered, Closeable, Protocol):
+    """What the scaffold needs of a sandbox handle."""
+
+
+B = TypeVar("B", bound=Closeable)
+H = TypeVar("H", bound=Handle)
+F = TypeVar("F", bound=Exception)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class AccessTokens(Protocol):
+    def access_ok(self, token: str) -> bool: ...
+
+
+# ------------------------------------------------------------------ handle
+
+
+class SandboxHandle(FaultInjection, Generic[B]):
+    """What every sandbox handle holds: its ``book`` (closed with the handle), its
+    ``faults``, whether requests must carry a token, and ``throttled``: the 429s answered
+    because a real limit was exceeded (injected ones not counted)."""
+
+    def __init__(self, book: B, *, faults: Faults | None = None, require_auth: bool = True) -> None:
+        self.book = book
+        self.faults = faults or Faults()
+        self.require_auth = require_auth
+        self.throttled = 0
+
+    def close(self) -> None:
+        self.book.close()
+
+    def injected_throttle(self) -> float | None:
+        """The wait of an injected 429 if one is due (and uses it up), else None."""
+        return self.faults.retry_after if self.faults.take("throttle") else None
+
+    def over_limit(self, wait: float | None) -> bool:
+        """Counts a real limit's refusal (``wait`` is not None) in ``throttled``."""
+        if wait is None:
+            return False
+        self.throttled += 1
+        return True
+
+
+def bearer_ok(tokens: AccessTokens, authorization: str | None, scheme: str = "bearer") -> bool:
+    """``Authorization: <scheme> <token>`` with a token ``tokens`` accepts."""
+    given, _, token = (authorization or "").partition(" ")
+    return given.lower() == scheme and tokens.access_ok(token.strip())
+
+
+# ---------------------------------------------------------------- sandbox
+
+
+@dataclass(frozen=True)
+class Sandbox(Generic[H]):
+    """One platform's sandbox app: ``book`` names its file under ``<data_dir>/sandbox``,
+    ``handle`` is its handle type, ``kinds`` what ``/_sandbox/counts`` and ``records``
+    answer."""
+
+    book: str
+    handle: type[H]
+    kinds: Kinds
+
+    def app(
+        self,
+        handle: H,
+        routes: Sequence[Route],
+        *,
+        grants: TokenGrants | None = None,
+        stats: Callable[[H], dict[str, Any]] | None = None,
+        admin: Sequence[Route] = (),
+    ) -> Starlette:
+        """The app serving ``routes``, the admin routes (with ``admin`` extras) and the
+        targeted faults; the handle is closed when the app shuts down."""
+        standard = admin_routes(handle, self.kinds, stats=stats, grants=grants)
+        return sandbox_app(handle, [*routes, *standard, *admin])
+
+    def of(self, app: Starlette) -> H:
+        """The handle of an app made by ``app``."""
+        return handle_of(app, self.handle)
+
+    def serve(
+        self, create_app: Callable[[Path], Starlette], port: int, data_dir: Path, host: str
+    ) -> None:
+        """Run the sandbox with its book at ``<data_dir>/sandbox/<book>.sqlite3``."""
+        serve_app(create_app(data_dir / "sandbox" / f"{self.book}.sqlite3"), port, host)
+
+    def token_route(
+        self, path: str, shape: Callable[[Tokens], Tokens] = dict, oauth: str = "oauth"
+    ) -> Route:
+        """``POST path``: the ``refresh_token`` grant of the handle's OAuth server (its
+        attribute ``oauth``), answered in the fields ``shape`` gives."""
+
+        async def token(request: Request) -> Response:
+            server: OAuthServer = getattr(self.of(request.app), oauth)
+            form = await form_of(request)
+            return refresh_grant(server, request.headers.get("authorization"), form, shape)
+
+        return Route(path, token, methods=["POST"])
+
+
+def oauth_server(
+    book: Any,
+    *,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    access_ttl: float = ACCESS_TTL,
+    refresh_ttl: float = REFRESH_TTL,
+) -> OAuthServer:
+    """The token server in ``book``'s database, ``refresh_token`` registered as a first
+    grant (single-use like any other)."""
+    oauth = OAuthServer(
+        book.db,
+        client_id=client_id,
+        client_secret=client_secret,
+        access_ttl=access_ttl,
+        refresh_ttl=refresh_ttl,
+    )
+    oauth.grant(refresh_token)
+    return oauth
+
+
+# ------------------------------------------------------------------- gate
+
+
+@dataclass(frozen=True)
+class Gate(Generic[H, F]):
+    """How a platform's API endpoints are guarded and answered.
+
+    ``admit`` checks a request before any work (auth, account, throttling); when it
+    returns a context manager, that is held for the whole request (a concurrency slot).
+    ``fault`` is the platform's
+    error type, ``respond`` its wire shape; ``injected`` builds the error an injected
+    write failure answers (``Faults.fail_writes``, with ``Faults.fail_status``)."""
+
+    sandbox: Sandbox[H]
+    fault: type[F]
+    respond: Callable[[F], Response]
+    admit: Callable[[Request, H], object]
+    injected: Callable[[int], F]
+
+    def __call__(
+        self, handler: Callable[[Request, H], Awaitable[Response]], *, write: bool = False
+    ) -> Endpoint:
+        """The endpoint running ``handler``; a ``write`` may fail or stall by injection."""
+
+        async def endpoint(request: Request) -> Response:
+            handle = self.sandbox.of(request.app)
+            try:
+                with _held(self.admit(request, handle)):
+                    response = await self._answer(request, handle, handler, write)
+            except self.fault as error:
+                return self.respond(error)
+            return response
+
+        return endpoint
+
+    async def _answer(
+        self,
+        request: Request,
+        handle: H,
+        handler: Callable[[Request, H], Awaitable[Response]],
+        write: bool,
+    ) -> Response:
+        faults = handle.faults
+        if write and faults.take("fail_writes"):
+            raise self.injected(faults.fail_status)
+        response = await handler(request, handle)
+        if write and faults.take("commit_then_timeout"):
+            await asyncio.sleep(faults.stall_seconds)  # committed; the client times out
+        return response
+
+
+def _held(admission: object) -> contextlib.AbstractContextManager[object]:
+    if isinstance(admission, contextlib.AbstractContextManager):
+        return admission
+    return contextlib.nullcontext()
+
+
+async def json_body(request: Request, refused: Callable[[], Exception]) -> Any:
+    """The request's JSON body; ``refused()`` is raised when it is not JSON."""
+    try:
+        return decode_json(await request.body())
+    except ValueError:
+        raise refused() from None
