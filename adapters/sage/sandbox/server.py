@@ -56,7 +56,6 @@ its schema does not list (the sandbox refuses it, see ``sage_schema``).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -67,24 +66,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sage.sandbox.book import SageBook
 from syncledger.adapters.sage.sandbox.errors import SageError, refuse, server_error
 from syncledger.adapters.sage.sandbox.limits import MEGABYTE, ByteWindow
 from syncledger.adapters.sage.sandbox.service import IDEMPOTENCY_TTL, KINDS, SageSandbox
-from syncledger.adapters.sandbox.common import (
-    Kinds,
-    admin_routes,
-    form_of,
-    handle_of,
-    refresh_grant,
-    retry_after,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import Kinds, retry_after
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -93,7 +83,7 @@ DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox 
 DEFAULT_BUSINESS_ID = "5a9e0c1b2d3f4a5b6c7d8e9f0a1b2c3d"
 ACCESS_TTL = 300.0  # Sage access tokens expire after 5 minutes
 API = "/v3.1"
-_KINDS = Kinds(KINDS, listed_only=True)
+SANDBOX = Sandbox("sage", SageSandbox, Kinds(KINDS, listed_only=True))
 
 Handler = Callable[[Request, SageSandbox], Awaitable[tuple[int, bytes]]]
 
@@ -122,10 +112,13 @@ def create_app(
     by ``rate_scale`` (the megabytes per hour are not: they count bytes, not requests);
     ``refresh_token`` is registered as a first grant (single use like any other)."""
     book = book or SageBook(book_path)
-    oauth = OAuthServer(
-        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    oauth = oauth_server(
+        book,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        access_ttl=access_token_ttl,
     )
-    oauth.grant(refresh_token)
     sandbox = SageSandbox(
         book,
         oauth,
@@ -137,22 +130,21 @@ def create_app(
         require_auth=require_auth,
         idempotency_ttl=idempotency_ttl,
     )
-    admin = admin_routes(sandbox, _KINDS, grants=sandbox.oauth)
-    return sandbox_app(sandbox, [*_routes(), *admin])
+    return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
 
 def sandbox_of(app: Starlette) -> SageSandbox:
-    return handle_of(app, SageSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/sage.sqlite3`` until stopped."""
-    serve_app(create_app(data_dir / "sandbox" / "sage.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:
     return [
-        Route("/token", _token, methods=["POST"]),
+        SANDBOX.token_route("/token", _sage_tokens),
         Route(f"{API}/financial_settings", _api(_financial_settings), methods=["GET"]),
         Route(f"{API}/{{resource}}", _api(_list), methods=["GET"]),
         Route(f"{API}/{{resource}}", _api(_create, write=True), methods=["POST"]),
@@ -165,30 +157,29 @@ def _routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
+def _admit(request: Request, sandbox: SageSandbox) -> None:
+    sandbox.admit(request.headers.get("authorization"), request.headers.get("x-business"))
+
+
+def _error_response(error: SageError) -> Response:
+    headers = retry_after(error.retry_after)
+    return Response(encode_json(error.body()), error.status, headers, "application/json")
+
+
+_GATE = Gate(SANDBOX, SageError, _error_response, _admit, server_error)
+
+
 def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        sandbox = sandbox_of(request.app)
-        headers = request.headers
-        try:
-            sandbox.admit(headers.get("authorization"), headers.get("x-business"))
-            if write and sandbox.faults.take("fail_writes"):
-                raise server_error(sandbox.faults.fail_status)
-            status, body = await handler(request, sandbox)
-        except SageError as error:
-            return _error_response(error)
+    async def answer(request: Request, sandbox: SageSandbox) -> Response:
+        status, body = await handler(request, sandbox)
         sandbox.account(len(await request.body()) + len(body))
-        if write and sandbox.faults.take("commit_then_timeout"):
-            await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; the client times out
         return Response(body, status, media_type="application/json")
 
-    return endpoint
+    return _GATE(answer, write=write)
 
 
 async def _json_body(request: Request) -> Any:
-    try:
-        return decode_json(await request.body())
-    except ValueError:
-        raise refuse("request.not_json") from None
+    return await json_body(request, lambda: refuse("request.not_json"))
 
 
 async def _create(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
@@ -219,20 +210,6 @@ async def _list(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
 
 async def _financial_settings(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
     return 200, encode_json(sandbox.financial_settings())
-
-
-def _error_response(error: SageError) -> Response:
-    headers = retry_after(error.retry_after)
-    return Response(encode_json(error.body()), error.status, headers, "application/json")
-
-
-# ------------------------------------------------------------------- OAuth
-
-
-async def _token(request: Request) -> Response:
-    oauth = sandbox_of(request.app).oauth
-    form = await form_of(request)
-    return refresh_grant(oauth, request.headers.get("authorization"), form, _sage_tokens)
 
 
 def _sage_tokens(issued: dict[str, Any]) -> dict[str, Any]:

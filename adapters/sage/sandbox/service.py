@@ -42,8 +42,9 @@ from syncledger.adapters.sage.sandbox.seed import (
     seed_records,
     status,
 )
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 IDEMPOTENCY_TTL = timedelta(days=7)  # developer.sage.com, Idempotency
@@ -77,7 +78,7 @@ DOCUMENTS = {INVOICE.resource: INVOICE, CREDIT_NOTE.resource: CREDIT_NOTE}
 _GUID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-class SageSandbox(FaultInjection):
+class SageSandbox(SandboxHandle[SageBook]):
     """One sandbox business. Every operation raises ``SageError`` on refusal."""
 
     def __init__(
@@ -93,14 +94,10 @@ class SageSandbox(FaultInjection):
         require_auth: bool = True,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
     ) -> None:
-        self.book = book
+        super().__init__(book, faults=faults, require_auth=require_auth)
         self.oauth = oauth
         self.business_id = business_id
-        self.faults = faults or Faults()
         self.home_currency = home_currency
-        self.require_auth = require_auth
-        #: 429s answered because a rate limit was exceeded (injected ones not counted)
-        self.throttled = 0
         #: model the undocumented case where a PUT's lines are added to the document's
         #: lines instead of replacing them (``sage_rules``), to prove clients notice
         self.put_keeps_lines = False
@@ -143,9 +140,6 @@ class SageSandbox(FaultInjection):
         with self.book.transaction():
             return str(self._create(resource, sent)["id"])
 
-    def close(self) -> None:
-        self.book.close()
-
     # --------------------------------------------------------------- gates
 
     def admit(self, authorization: str | None, business: str | None) -> None:
@@ -154,8 +148,9 @@ class SageSandbox(FaultInjection):
             self._check_bearer(authorization)
         if business not in (None, "", self.business_id):
             raise refuse("auth.business_denied", "X-Business", business=business)
-        if self.faults.take("throttle"):
-            raise refuse("limit.injected", retry_after=self.faults.retry_after)
+        injected = self.injected_throttle()
+        if injected is not None:
+            raise refuse("limit.injected", retry_after=injected)
         self._check_limits()
 
     def account(self, size: int) -> None:
@@ -165,16 +160,14 @@ class SageSandbox(FaultInjection):
     def _check_bearer(self, authorization: str | None) -> None:
         if not authorization:
             raise refuse("auth.missing")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not self.oauth.access_ok(token.strip()):
+        if not bearer_ok(self.oauth, authorization):
             raise refuse("auth.token_invalid", "Authorization")
 
     def _check_limits(self) -> None:
         wait, rule = self._throttle.admit(self.business_id), "limit.calls"
         if wait is None:
             wait, rule = self._bytes.wait(), "limit.volume"
-        if wait is not None:
-            self.throttled += 1
+        if wait is not None and self.over_limit(wait):
             raise refuse(rule, retry_after=math.ceil(wait))
 
     # ---------------------------------------------------------- operations
