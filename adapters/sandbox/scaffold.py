@@ -189,15 +189,20 @@ class Gate(Generic[H, F]):
     injected: Callable[[int], F]
 
     def __call__(
-        self, handler: Callable[[Request, H], Awaitable[Response]], *, write: bool = False
+        self,
+        handler: Callable[[Request, H], Awaitable[Response]],
+        *,
+        write: bool | Callable[[Request], bool] = False,
     ) -> Endpoint:
-        """The endpoint running ``handler``; a ``write`` may fail or stall by injection."""
+        """The endpoint running ``handler``; a ``write`` (or a request ``write`` says is
+        one) may fail or stall by injection."""
 
         async def endpoint(request: Request) -> Response:
             handle = self.sandbox.of(request.app)
+            writes = write(request) if callable(write) else write
             try:
                 with _held(self.admit(request, handle)):
-                    response = await self._answer(request, handle, handler, write)
+                    response = await self._answer(request, handle, handler, writes)
             except self.fault as error:
                 return self.respond(error)
             return response

@@ -42,7 +42,6 @@ inventory counts, webhooks, the Events API, exact FreshBooks ``errno`` values ot
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -62,18 +61,9 @@ from syncledger.adapters.freshbooks.sandbox.query import ListQuery, includes
 from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox, resource
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.common import (
-    STANDARD_KINDS,
-    Kinds,
-    admin_routes,
-    handle_of,
-    plain_json,
-    refresh_grant,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import STANDARD_KINDS, Kinds, plain_json, refresh_grant
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -83,6 +73,8 @@ DEFAULT_ACCOUNT_ID = "sandbox-account"
 DEFAULT_REDIRECT_URI = "https://syncledger.example/callback"  # the sandbox app's registered one
 ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
 SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write user:billable_items:read user:billable_items:write"  # noqa: E501
+
+SANDBOX = Sandbox("freshbooks", FreshBooksSandbox, Kinds((*STANDARD_KINDS, "refund", "item")))
 
 Handler = Callable[[Request, FreshBooksSandbox], Awaitable[Any]]
 _WRITES = ("POST", "PUT", "DELETE")
@@ -112,10 +104,13 @@ def create_app(
     ``clock`` (UTC) stamps ``updated`` (tests set dates with it); ``rate_scale``
     multiplies ``per_minute`` and ``per_second``."""
     book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
-    oauth = OAuthServer(
-        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+    oauth = oauth_server(
+        book,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        access_ttl=access_token_ttl,
     )
-    oauth.grant(refresh_token)
     rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
     sandbox = FreshBooksSandbox(
         book,
@@ -126,9 +121,7 @@ def create_app(
         require_auth=require_auth,
         redirect_uri=redirect_uri,
     )
-    kinds = Kinds((*STANDARD_KINDS, "refund", "item"))
-    admin = admin_routes(sandbox, kinds, grants=sandbox.oauth)
-    return sandbox_app(sandbox, [*_routes(), *admin])
+    return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
 
 def _utc_now() -> datetime:
@@ -136,12 +129,12 @@ def _utc_now() -> datetime:
 
 
 def sandbox_of(app: Starlette) -> FreshBooksSandbox:
-    return handle_of(app, FreshBooksSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/freshbooks.sqlite3``."""
-    serve_app(create_app(data_dir / "sandbox" / "freshbooks.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:
@@ -156,25 +149,28 @@ def _routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
-def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        sandbox = sandbox_of(request.app)
-        write = request.method in _WRITES
-        processed = False
-        try:
-            sandbox.admit(request.path_params["account"], request.headers.get("authorization"))
-            if write and sandbox.faults.take("fail_writes"):
-                raise refuse("server.injected", status=sandbox.faults.fail_status)
-            processed = True
-            response = _result(await handler(request, sandbox))
-        except FreshBooksFault as fault:
-            response = _fault_response(fault)
-        if write and processed and sandbox.faults.take("commit_then_timeout"):
-            # committed (or refused by a rule); the answer is lost: the client times out
-            await asyncio.sleep(sandbox.faults.stall_seconds)
-        return response
+def _admit(request: Request, sandbox: FreshBooksSandbox) -> None:
+    sandbox.admit(request.path_params["account"], request.headers.get("authorization"))
 
-    return endpoint
+
+def _injected(status: int) -> FreshBooksFault:
+    return refuse("server.injected", status=status)
+
+
+def _is_write(request: Request) -> bool:
+    return request.method in _WRITES
+
+
+def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def answer(request: Request, sandbox: FreshBooksSandbox) -> Response:
+        # a rule's refusal is an answer too: an injected commit-then-timeout loses it
+        try:
+            return _result(await handler(request, sandbox))
+        except FreshBooksFault as fault:
+            return _fault_response(fault)
+
+    gate = Gate(SANDBOX, FreshBooksFault, _fault_response, _admit, _injected)
+    return gate(answer, write=_is_write)
 
 
 async def _collection(request: Request, sandbox: FreshBooksSandbox) -> Any:
@@ -201,10 +197,7 @@ def _resource(request: Request) -> Any:
 
 
 async def _json_body(request: Request) -> Any:
-    try:
-        return decode_json(await request.body())
-    except ValueError:
-        raise refuse("request.not_json") from None
+    return await json_body(request, lambda: refuse("request.not_json"))
 
 
 def _result(result: Any) -> Response:

@@ -32,8 +32,9 @@ from syncledger.adapters.freshbooks.sandbox.rules import (
     with_amounts,
     writable,
 )
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 
@@ -65,7 +66,7 @@ def resource(path: str) -> Resource:
         raise refuse("request.unknown_resource", path=path) from None
 
 
-class FreshBooksSandbox(FaultInjection):
+class FreshBooksSandbox(SandboxHandle[FreshBooksBook]):
     """One sandbox account. Every operation raises ``FreshBooksFault`` on refusal."""
 
     def __init__(
@@ -79,15 +80,11 @@ class FreshBooksSandbox(FaultInjection):
         require_auth: bool = True,
         redirect_uri: str = "",
     ) -> None:
-        self.book = book
+        super().__init__(book, faults=faults, require_auth=require_auth)
         self.oauth = oauth
-        self.faults = faults or Faults()
         self.home_currency = home_currency
-        self.require_auth = require_auth
         #: the app's registered redirect URI, which every token grant must carry
         self.redirect_uri = redirect_uri
-        #: 429s answered because a rate limit was exceeded (injected ones not counted)
-        self.throttled = 0
         self._throttle = throttle
 
     # ------------------------------------------------------ handle for tests
@@ -104,27 +101,20 @@ class FreshBooksSandbox(FaultInjection):
     def records(self, kind: str) -> list[dict[str, Any]]:
         return [] if kind in _NONE_HELD else self.book.records(kind)
 
-    def close(self) -> None:
-        self.book.close()
-
     # --------------------------------------------------------------- gates
 
     def admit(self, account_id: str, authorization: str | None) -> None:
         """Bearer token, account, injected and real throttling, in that order."""
-        if self.require_auth and not self._bearer_ok(authorization):
+        if self.require_auth and not bearer_ok(self.oauth, authorization):
             raise refuse("auth.unauthenticated")
         if account_id != self.account_id:
             raise refuse("auth.wrong_account", "account", "accountid", account_id)
-        if self.faults.take("throttle"):
-            raise refuse("limit.throttled", retry_after=self.faults.retry_after)
-        wait = self._throttle.admit(account_id)
+        wait = self.injected_throttle()
+        if wait is None:
+            wait = self._throttle.admit(account_id)
+            self.over_limit(wait)
         if wait is not None:
-            self.throttled += 1
             raise refuse("limit.throttled", retry_after=wait)
-
-    def _bearer_ok(self, authorization: str | None) -> bool:
-        scheme, _, token = (authorization or "").partition(" ")
-        return scheme.lower() == "bearer" and self.oauth.access_ok(token.strip())
 
     # ---------------------------------------------------------- operations
 
