@@ -23,7 +23,8 @@ platforms (target <= 1.1). The process-wide per-platform counter the adapters ke
 beside it as a cross-check; it leaves out OAuth token requests.
 
 Sandboxes run at :data:`RATE_SCALE` times the platform's limits so the run is not paced
-by them (it measures counts, not throughput): about two minutes on two cores.
+by them (it measures counts, not throughput): four to five minutes on two shared cores
+(``--ledger`` runs a subset).
 """
 
 from __future__ import annotations
