@@ -41,6 +41,12 @@ class SectionLedger:
     #: the grant the adapter holds is spent or revoked (someone else used it, or the user
     #: removed the app's access)
     revoke_grant: Callable[[], None] = lambda: None
+    #: the sandbox's ASGI app, for its ``/_sandbox/*`` admin routes
+    app: Any = None
+    #: the sandbox's token server swaps this refresh token for tokens (None: no OAuth)
+    redeem: Callable[[str], bool] | None = None
+    #: the refresh token the adapter started with (spent by its first sign-in), if any
+    initial_refresh_token: str | None = None
 
     @property
     def adapter(self) -> LedgerAdapter:
@@ -58,6 +64,9 @@ class InProcess(Protocol):
 
     @property
     def retry(self) -> RetryPolicy: ...
+
+    @property
+    def app(self) -> Any: ...
 
 
 def in_process(env: InProcess, *, spend: str | None = None) -> SectionLedger:
@@ -78,6 +87,9 @@ def in_process(env: InProcess, *, spend: str | None = None) -> SectionLedger:
         close,
         expire_access_tokens=oauth.expire_access_tokens if oauth is not None else lambda: None,
         revoke_grant=revoke,
+        app=env.app,
+        redeem=None if oauth is None else lambda token: oauth.exchange(token) is not None,
+        initial_refresh_token=spend,
     )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +12,13 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger, in_process
+from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
 from tests.support.freshbooks import in_process_freshbooks
 
 
-class TestFreshBooksLedgerContract(OAuthSection, PagingSection):
+class TestFreshBooksLedgerContract(
+    OAuthSection, PagingSection, AdminSection, AdminOAuthSection, PersistenceSection
+):
     """The shared contract, but for refunds: FreshBooks documents no API construct for
     paying a client's credit back, so the adapter refuses every refund before sending
     anything (adapters/freshbooks/ledger.py). The contract's refund tests are replaced by
@@ -35,6 +39,12 @@ class TestFreshBooksLedgerContract(OAuthSection, PagingSection):
 
     def oauth_ledger(self, store: TokenStore) -> SectionLedger:
         return in_process(in_process_freshbooks(store=store), spend=DEFAULT_REFRESH_TOKEN)
+
+    customer_name_field = "organization"
+
+    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+        fb = in_process_freshbooks(book, store=store)
+        return in_process(fb, spend=DEFAULT_REFRESH_TOKEN)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_freshbooks(ledger_options={"page_size": page_size}))

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -662,15 +660,6 @@ async def test_over_the_limit_answers_429_with_retry_after(make: Callable[..., F
     assert decode_json(counts.content)["customer"] == 0
 
 
-async def test_faults_are_set_through_the_admin_endpoint(fb: FreshBooks) -> None:
-    await fb.http.post("/_sandbox/faults", content=encode_json({"fail_writes": 1}))
-    status, _ = await fb.call("POST", "/users/clients", {"client": {"organization": "A"}})
-    assert status == 500
-    assert fb.sandbox.count("customer") == 0
-    await fb.client("A")
-    assert decode_json((await fb.http.get("/_sandbox/counts")).content)["customer"] == 1
-
-
 async def test_a_lost_answer_hides_refusals_too(fb: FreshBooks) -> None:
     client = await fb.client()
     await fb.invoice(client["id"], invoice_number="INV-1")
@@ -682,16 +671,3 @@ async def test_a_lost_answer_hides_refusals_too(fb: FreshBooks) -> None:
     )
     assert status == 422
     assert fb.sandbox.faults.commit_then_timeout == 0  # the refusal's answer was the one lost
-
-
-async def test_the_book_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
-    book = tmp_path / "fb.sqlite3"
-    first = FreshBooks(create_app(book, clock=clock))
-    await first.login()
-    created = await first.invoice((await first.client())["id"], line("12.34"))
-    first.sandbox.close()
-    second = FreshBooks(create_app(book, clock=clock))
-    [stored] = second.sandbox.records("invoice")
-    assert stored["id"] == created["id"]
-    assert Decimal(stored["amount"]["amount"]) == Decimal("12.34")
-    second.sandbox.close()

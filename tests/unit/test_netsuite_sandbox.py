@@ -789,37 +789,20 @@ async def test_injected_server_errors_do_not_commit(ns: Ns) -> None:
     assert ns.sandbox.count("customer") == 0
 
 
-async def test_admin_endpoints_set_faults_and_count_records(ns: Ns) -> None:
-    await ns.customer()
-    set_faults = await ns.http.post("/_sandbox/faults", json={"fail_writes": 2})
-    assert decode_json(set_faults.content)["fail_writes"] == 2
-    assert decode_json((await ns.http.delete("/_sandbox/faults")).content)["fail_writes"] == 0
-    counts = decode_json((await ns.http.get("/_sandbox/counts")).content)
-    assert counts == {
-        "customer": 1,
-        "invoice": 0,
-        "payment": 0,
-        "credit_note": 0,
-        "refund": 0,
-        "item": 2,  # the seeded service item and discount item
-    }
-    token = decode_json((await ns.http.post("/_sandbox/tokens")).content)
-    fresh = Ns(ns.app, TbaAuth(credentials(**token)))
-    assert (await fresh.call("GET", f"{API}/customer")).status_code == 200
-    await ns.http.post(f"/_sandbox/tokens/{token['token_id']}/revoke")
-    assert (await fresh.call("GET", f"{API}/customer")).status_code == 401
-    audit = decode_json((await ns.http.get("/_sandbox/login-audit")).content)
-    assert audit == {"failures": ["InvalidToken"]}
-
-
-async def test_books_and_tokens_survive_a_restart_in_sqlite(tmp_path: Path) -> None:
+async def test_tba_tokens_issued_over_http_survive_a_restart_until_revoked(
+    tmp_path: Path,
+) -> None:
+    """The shared admin routes and persistence: tests/contracts/sandbox_sections.py."""
     book = tmp_path / "netsuite.sqlite3"
     first = Ns(create_app(book))
-    customer_id = await first.customer("Persistent")
     token = decode_json((await first.http.post("/_sandbox/tokens")).content)
     await first.aclose()
     first.sandbox.close()
     second = Ns(create_app(book), TbaAuth(credentials(**token)))
-    assert (await second.get("customer", customer_id))["companyName"] == "Persistent"
+    assert (await second.call("GET", f"{API}/customer")).status_code == 200
+    await second.http.post(f"/_sandbox/tokens/{token['token_id']}/revoke")
+    assert (await second.call("GET", f"{API}/customer")).status_code == 401
+    audit = decode_json((await second.http.get("/_sandbox/login-audit")).content)
+    assert audit == {"failures": ["InvalidToken"]}
     await second.aclose()
     second.sandbox.close()

@@ -6,7 +6,6 @@ import xmlrpc.client
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -722,36 +721,3 @@ async def test_currency_rates_come_from_the_table_for_the_contexts_date(odoo: Od
             "res.currency", "read", ids=[euro["id"]], fields=["rate"], context={"date": day}
         )
         assert row["rate"] == Decimal(rate)
-
-
-# ------------------------------------------------------------------- storage
-
-
-async def test_books_persist_in_sqlite(tmp_path: Path) -> None:
-    path = tmp_path / "odoo.sqlite3"
-    first = create_app(path)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=first), base_url="http://odoo"
-    ) as client:
-        await Odoo(client, sandbox_of(first)).partner("Durable")
-    sandbox_of(first).close()
-    again = create_app(path)
-    assert sandbox_of(again).count("customer") == 1
-    assert [r["name"] for r in sandbox_of(again).records("customer")] == ["Durable"]
-    sandbox_of(again).close()
-
-
-async def test_admin_endpoints_set_faults_and_count(odoo: Odoo) -> None:
-    set_faults = await odoo.client.post("/_sandbox/faults", content=encode_json({"fail_writes": 1}))
-    assert decode_json(set_faults.content)["fail_writes"] == 1
-    assert (await odoo.raw("res.partner", "create", vals_list=[{"name": "X"}])).status_code == 500
-    await odoo.partner()
-    counts = decode_json((await odoo.client.get("/_sandbox/counts")).content)
-    assert counts == {
-        "customer": 1,
-        "invoice": 0,
-        "payment": 0,
-        "credit_note": 0,
-        "refund": 0,
-        "item": 0,
-    }

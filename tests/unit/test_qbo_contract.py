@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +18,18 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
 from tests.support.qbo import in_process_qbo
 
 
-class TestQboLedgerContract(OAuthSection, ThrottleSection, PagingSection):
+class TestQboLedgerContract(
+    OAuthSection,
+    ThrottleSection,
+    PagingSection,
+    AdminSection,
+    AdminOAuthSection,
+    PersistenceSection,
+):
     """A US company without automated sales tax: it keeps the tax it is sent."""
 
     currency = "USD"
@@ -42,6 +51,12 @@ class TestQboLedgerContract(OAuthSection, ThrottleSection, PagingSection):
     def unlimited_ledger(self) -> SectionLedger:
         unlimited = RateLimiter(Rate(10_000, 1.0))
         return in_process(in_process_qbo(per_second=25, limiter=unlimited, retry=NO_RETRY))
+
+    customer_name_field = "DisplayName"
+    seeded_items = 1  # the company's default Services item
+
+    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_qbo(book, store=store), spend=DEFAULT_REFRESH_TOKEN)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_qbo(ledger_options={"page_size": page_size}))

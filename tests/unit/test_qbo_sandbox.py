@@ -6,7 +6,6 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -813,25 +812,6 @@ async def test_commit_then_timeout_commits_before_stalling(qbo: Qbo) -> None:
     assert qbo.sandbox.count("customer") == 1
 
 
-async def test_faults_are_set_over_http_too(qbo: Qbo) -> None:
-    response = await qbo.http.post("/_sandbox/faults", json={"fail_writes": 2})
-    assert decode_json(response.content)["fail_writes"] == 2
-    assert qbo.sandbox.faults.fail_writes == 2
-    assert (await qbo.http.post("/_sandbox/faults", json={"nope": 1})).status_code == 400
-    await qbo.http.delete("/_sandbox/faults")
-    assert qbo.sandbox.faults.fail_writes == 0
-    await qbo.customer()
-    counts = decode_json((await qbo.http.get("/_sandbox/counts")).content)
-    assert counts == {
-        "customer": 1,
-        "invoice": 0,
-        "payment": 0,
-        "credit_note": 0,
-        "refund": 0,
-        "item": 1,  # the company's default Services item
-    }
-
-
 # ------------------------------------------------------------------- queries
 
 
@@ -932,24 +912,3 @@ async def test_batch_answers_each_item_and_refuses_more_than_thirty(qbo: Qbo) ->
     too_many = [{"bId": f"b{n}", "Query": "select * from Customer"} for n in range(31)]
     status, answer = await qbo.call("POST", "/batch", {"BatchItemRequest": too_many})
     assert (status, code_of(answer)) == (400, "1040")
-
-
-# -------------------------------------------------------------- persistence
-
-
-async def test_a_book_on_disk_survives_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "qbo.sqlite3"
-    first = Qbo(create_app(path))
-    await first.login()
-    created = await first.customer("Kept")
-    first.sandbox.close()
-    await first.http.aclose()
-    second = Qbo(create_app(path))
-    second.access = first.access  # tokens live in the book too
-    status, answer = await second.call("GET", f"/customer/{created['Id']}")
-    assert (status, answer["Customer"]["DisplayName"]) == (200, "Kept")
-    assert second.sandbox.count("customer") == 1
-    reused = await second.token(DEFAULT_REFRESH_TOKEN)  # spent before the restart
-    assert decode_json(reused.content) == {"error": "invalid_grant"}
-    second.sandbox.close()
-    await second.http.aclose()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.sandbox.server import DEFAULT_REFRESH_TOKEN
+from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     OAuthSection,
@@ -16,10 +18,18 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
 from tests.support.sage import in_process_sage
 
 
-class TestSageLedgerContract(OAuthSection, ThrottleSection, PagingSection):
+class TestSageLedgerContract(
+    OAuthSection,
+    ThrottleSection,
+    PagingSection,
+    AdminSection,
+    AdminOAuthSection,
+    PersistenceSection,
+):
     currency = "USD"
     unknown_customer_code = "RecordNotFound"  # Sage: "Couldn't find record."
     changes_resolution = 1.0  # Sage keeps updated_at at whole seconds
@@ -45,6 +55,11 @@ class TestSageLedgerContract(OAuthSection, ThrottleSection, PagingSection):
         unlimited = RateLimiter(Rate(10_000, 1.0))
         sage = in_process_sage(limit=25, window=1.0, limiter=unlimited, retry=NO_RETRY)
         return in_process(sage)
+
+    counted_kinds = (*sandbox_sections.KINDS, "allocation")
+
+    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_sage(book, store=store), spend=DEFAULT_REFRESH_TOKEN)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_sage(ledger_options={"page_size": page_size}))

@@ -824,26 +824,20 @@ async def test_the_hourly_volume_limit_answers_429() -> None:
     await sage.http.aclose()
 
 
-# ------------------------------------------------------------ admin, books
+# ------------------------------------------------------------ admin, books (the shared
+# routes and persistence: tests/contracts/sandbox_sections.py)
 
 
-async def test_faults_are_set_and_read_over_http(sage: Sage) -> None:
-    set_ = await sage.http.post("/_sandbox/faults", json={"fail_writes": 1, "fail_status": 503})
-    assert decode_json(set_.content)["fail_writes"] == 1
+async def test_an_injected_503_answers_sages_unexpected_error(sage: Sage) -> None:
+    await sage.http.post("/_sandbox/faults", json={"fail_writes": 1, "fail_status": 503})
     status, answer = await sage.call(
         "POST", "/contacts", {"contact": {"name": "A", "contact_type_ids": ["CUSTOMER"]}}
     )
     assert (status, diagnosis(answer)[0]) == (503, "UnexpectedError")
-    await sage.contact("A")
-    counts = decode_json((await sage.http.get("/_sandbox/counts")).content)
-    assert counts["customer"] == 1 and counts["invoice"] == 0
-    records = decode_json((await sage.http.get("/_sandbox/records/customer")).content)
-    assert [r["name"] for r in records] == ["A"]
-    assert (await sage.http.get("/_sandbox/records/widgets")).status_code == 404
-    assert decode_json((await sage.http.get("/_sandbox/stats")).content) == {"throttled": 0}
+    assert sage.sandbox.count("customer") == 0
 
 
-async def test_books_persist_in_sqlite(tmp_path: Path) -> None:
+async def test_idempotency_ids_and_the_seed_survive_a_restart(tmp_path: Path) -> None:
     book = tmp_path / "sage.sqlite3"
     first = Sage(create_app(book))
     await first.login()

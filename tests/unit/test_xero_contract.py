@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -16,10 +17,18 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
 from tests.support.xero import in_process_xero
 
 
-class TestXeroLedgerContract(OAuthSection, ThrottleSection, PagingSection):
+class TestXeroLedgerContract(
+    OAuthSection,
+    ThrottleSection,
+    PagingSection,
+    AdminSection,
+    AdminOAuthSection,
+    PersistenceSection,
+):
     currency = "USD"
     # "987654" is no GUID: the body does not bind to the spec's Contact.ContactID (uuid), so
     # Xero's PostDataInvalidException, ErrorNumber 14. A well-formed but unknown ContactID is
@@ -48,6 +57,11 @@ class TestXeroLedgerContract(OAuthSection, ThrottleSection, PagingSection):
     def unlimited_ledger(self) -> SectionLedger:
         unlimited = RateLimiter(Rate(10_000, 1.0))
         return in_process(in_process_xero(limiter=unlimited, retry=NO_RETRY))
+
+    customer_name_field = "Name"
+
+    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+        return in_process(in_process_xero(book, store=store), spend=DEFAULT_REFRESH_TOKEN)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         options = {"page_size": page_size}

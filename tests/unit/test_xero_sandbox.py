@@ -6,7 +6,6 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -744,36 +743,11 @@ async def test_updates_stamp_a_new_updated_date(xero: Xero) -> None:
     assert len(set(stamps)) == 4
 
 
-# ------------------------------------------------------------ admin, books
+# ------------------------------------------------------------ admin (the routes themselves:
+# tests/contracts/sandbox_sections.py)
 
 
-async def test_admin_endpoints_set_faults_and_count(xero: Xero) -> None:
-    set_ = await xero.http.post("/_sandbox/faults", content=encode_json({"fail_writes": 2}))
-    assert decode_json(set_.content)["fail_writes"] == 2
-    await xero.http.delete("/_sandbox/faults")
+async def test_a_new_contact_shows_nothing_outstanding(xero: Xero) -> None:
     await xero.contact()
-    counts = decode_json((await xero.http.get("/_sandbox/counts")).content)
-    assert counts == {
-        "customer": 1,
-        "invoice": 0,
-        "payment": 0,
-        "credit_note": 0,
-        "refund": 0,
-        "item": 0,
-    }
     records = decode_json((await xero.http.get("/_sandbox/records/customer")).content)
     assert records[0]["Balances"]["AccountsReceivable"]["Outstanding"] == 0
-    unknown = await xero.http.post("/_sandbox/faults", content=encode_json({"nope": 1}))
-    assert unknown.status_code == 400
-
-
-async def test_books_persist_in_sqlite(tmp_path: Path) -> None:
-    book = tmp_path / "xero.sqlite3"
-    first = Xero(create_app(book))
-    await first.login()
-    await first.contact("Kept")
-    await first.http.aclose()
-    first.sandbox.close()
-    again = create_app(book)
-    assert [c["Name"] for c in sandbox_of(again).records("customer")] == ["Kept"]
-    sandbox_of(again).close()

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger
+from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
-class TestZohoBooksLedgerContract(OAuthSection, PagingSection):
+class TestZohoBooksLedgerContract(
+    OAuthSection, PagingSection, AdminSection, AdminOAuthSection, PersistenceSection
+):
     currency = "USD"
     unknown_customer_code = "1002"  # Invalid value passed for customer_id
     changes_resolution = 1.0  # last_modified_time has one-second resolution
@@ -41,6 +46,11 @@ class TestZohoBooksLedgerContract(OAuthSection, PagingSection):
         zoho.sandbox.accounts.grant(_REVOCABLE)
         return _section(zoho, revoke=lambda: zoho.sandbox.accounts.revoke(_REVOCABLE))
 
+    customer_name_field = "contact_name"
+
+    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+        return _section(in_process_zoho(book, store=store))
+
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return _section(in_process_zoho(per_window=200, ledger_options={"page_size": page_size}))
 
@@ -58,4 +68,12 @@ def _section(zoho: InProcessZoho, revoke: Callable[[], None] = lambda: None) -> 
         close,
         expire_access_tokens=zoho.sandbox.accounts.expire_access_tokens,
         revoke_grant=revoke,
+        app=zoho.app,
+        redeem=lambda token: "access_token" in zoho.sandbox.accounts.token(_refresh(token)),
     )
+
+
+def _refresh(token: str) -> dict[str, str]:
+    """A refresh_token grant as the adapter sends it."""
+    client = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+    return client | {"grant_type": "refresh_token", "refresh_token": token}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -761,24 +760,6 @@ async def test_a_lookup_of_a_stalled_write_stalls_while_injections_remain(zoho: 
     assert [i["reference_number"] for i in found["invoices"]] == ["r-1"]
 
 
-async def test_admin_endpoints_set_faults_and_show_the_book(zoho: Zoho) -> None:
-    await zoho.contact()
-    posted = await zoho.http.post("/_sandbox/faults", content=encode_json({"fail_writes": 2}))
-    assert decode_json(posted.content)["fail_writes"] == 2
-    assert (await zoho.http.post("/_sandbox/faults", content=b'{"nope": 1}')).status_code == 400
-    await zoho.http.delete("/_sandbox/faults")
-    assert decode_json((await zoho.http.get("/_sandbox/faults")).content)["fail_writes"] == 0
-    counts = decode_json((await zoho.http.get("/_sandbox/counts")).content)
-    assert counts == {
-        "customer": 1, "item": 0, "invoice": 0, "payment": 0, "credit_note": 0, "refund": 0,
-    }  # fmt: skip
-    records = decode_json((await zoho.http.get("/_sandbox/records/customer")).content)
-    assert [r["contact_name"] for r in records] == ["Acme"]
-    assert (await zoho.http.get("/_sandbox/records/nope")).status_code == 404
-    granted = decode_json((await zoho.http.post("/_sandbox/oauth/grant")).content)["refresh_token"]
-    assert "access_token" in await zoho.token(granted)
-
-
 async def test_malformed_json_and_unknown_resources_are_refused(zoho: Zoho) -> None:
     response = await zoho.http.post(
         f"{API}/contacts",
@@ -788,15 +769,3 @@ async def test_malformed_json_and_unknown_resources_are_refused(zoho: Zoho) -> N
     )
     assert (response.status_code, decode_json(response.content)["code"]) == (400, 1038)
     assert (await zoho.call("GET", "/estimates"))[0] == 404
-
-
-async def test_the_book_and_its_grants_persist_in_sqlite(tmp_path: Path) -> None:
-    book = tmp_path / "zoho.sqlite3"
-    first = await started(create_app(book))
-    await first.contact("Kept Ltd")
-    first.sandbox.close()
-    again = await started(create_app(book))  # the default refresh token still works
-    assert [c["contact_name"] for c in (await again.ok("GET", "/contacts"))["contacts"]] == [
-        "Kept Ltd"
-    ]
-    again.sandbox.close()

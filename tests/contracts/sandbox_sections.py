@@ -1,0 +1,151 @@
+"""Sections of the ledger contract about the sandbox itself, mixed into a platform's
+contract class (``tests/unit/test_<platform>_contract.py``):
+
+- :class:`AdminSection`: the shared ``/_sandbox/*`` admin routes set faults and show the
+  book the adapter wrote.
+- :class:`AdminOAuthSection`: ``/_sandbox/oauth/grant`` and ``/_sandbox/oauth/expire``
+  (platforms whose sandbox runs a token server).
+- :class:`PersistenceSection`: a sandbox on a book file keeps what was written, and the
+  grants it issued, across a restart.
+
+Each asks the platform for one factory, ``book_ledger(book, store)``: the adapter on a
+fresh sandbox whose book is the SQLite file ``book`` (in memory when None), signing in
+through ``store`` where the platform uses OAuth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.oauth2 import MemoryTokenStore, TokenStore
+from syncledger.core.errors import TransientLedgerError
+from tests.contracts.ledger_contract import LedgerContract
+from tests.contracts.ledger_sections import SectionLedger, opened
+
+#: the kinds every sandbox's ``/_sandbox/counts`` counts
+KINDS = ("customer", "invoice", "payment", "credit_note", "refund", "item")
+
+
+@asynccontextmanager
+async def admin(env: SectionLedger) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the sandbox's own routes, beside the adapter."""
+    transport = httpx.ASGITransport(app=env.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as http:
+        yield http
+
+
+async def read(http: httpx.AsyncClient, method: str, path: str, body: object = None) -> Any:
+    content = None if body is None else encode_json(body)
+    answer = await http.request(method, path, content=content)
+    assert answer.status_code == 200, (method, path, answer.status_code)
+    return decode_json(answer.content)
+
+
+class BookLedger(LedgerContract):
+    #: items a new book already holds (a company's default service item, …)
+    seeded_items: ClassVar[int] = 0
+    #: the field of the sandbox's customer record holding the customer's name
+    customer_name_field: ClassVar[str] = "name"
+    #: the kinds ``/_sandbox/counts`` shows
+    counted_kinds: ClassVar[tuple[str, ...]] = KINDS
+    #: a create repeated under its key after a restart gives the first record back (the
+    #: sandbox keeps its idempotency keys, or the adapter finds by reference before
+    #: writing); False where the adapter looks up only when an outcome is unknown and the
+    #: platform has no keys (the sync's journal says so after a restart, not the key)
+    repeat_finds_the_first: ClassVar[bool] = True
+
+    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def counts(self, env: SectionLedger, **held: int) -> dict[str, int]:
+        """What ``/_sandbox/counts`` shows for a new book plus ``held``."""
+        return dict.fromkeys(self.counted_kinds, 0) | {"item": self.seeded_items} | held
+
+
+class AdminSection(BookLedger):
+    async def test_admin_endpoints_set_faults_and_show_the_book(self) -> None:
+        env = self.book_ledger(None, MemoryTokenStore())
+        attempts = env.under_test.attempts
+        faults = {"fail_writes": attempts, "fail_status": 503}
+        async with opened(env), admin(env) as http:
+            set_ = await read(http, "POST", "/_sandbox/faults", faults)
+            with pytest.raises(TransientLedgerError):
+                await self.push_customer(env.under_test)  # every attempt answered 503
+            failed = await read(http, "GET", "/_sandbox/counts")
+            unknown_fault = await http.post("/_sandbox/faults", content=encode_json({"nope": 1}))
+            cleared = await read(http, "DELETE", "/_sandbox/faults")
+            shown = await read(http, "GET", "/_sandbox/faults")
+            await self.push_customer(env.under_test)
+            counts = await read(http, "GET", "/_sandbox/counts")
+            records = await read(http, "GET", "/_sandbox/records/customer")
+            held = decode_json(encode_json(env.under_test.sandbox.records("customer")))  # type: ignore[attr-defined]  # every sandbox has records; the protocol leaves it out
+            unknown_kind = await http.get("/_sandbox/records/nope")
+            stats = await read(http, "GET", "/_sandbox/stats")
+        assert (set_["fail_writes"], set_["fail_status"]) == (attempts, 503)
+        assert failed == self.counts(env)
+        assert unknown_fault.status_code == 400
+        assert cleared["fail_writes"] == 0 and shown == cleared
+        assert counts == self.counts(env, customer=1)
+        assert records == held
+        assert [r[self.customer_name_field] for r in records] == [self.customer().name]
+        assert unknown_kind.status_code == 404
+        assert stats["throttled"] == 0
+
+
+class AdminOAuthSection(BookLedger):
+    async def test_admin_routes_grant_a_refresh_token_and_expire_access_tokens(self) -> None:
+        store = MemoryTokenStore()
+        env = self.book_ledger(None, store)
+        async with opened(env), admin(env) as http:
+            customer_id = await self.push_customer(env.under_test)
+            first = store.load()
+            granted = (await read(http, "POST", "/_sandbox/oauth/grant"))["refresh_token"]
+            expired = await read(http, "POST", "/_sandbox/oauth/expire")
+            found = await env.adapter.get("customer", customer_id)  # after a 401: refreshed
+            second = store.load()
+            assert env.redeem is not None
+            redeemed = env.redeem(granted)
+        assert expired == {"expired": True}
+        assert found is not None and found.ledger_id == customer_id
+        assert first is not None and second is not None
+        assert second.access_token != first.access_token
+        assert redeemed
+
+
+class PersistenceSection(BookLedger):
+    async def test_the_book_and_its_grants_survive_a_restart(self, tmp_path: Path) -> None:
+        book = tmp_path / "data" / "book.sqlite3"
+        store = MemoryTokenStore()
+        async with opened(self.book_ledger(book, store)) as first:
+            customer_id = await self.push_customer(first.under_test)
+            invoice_id = await self.push_invoice(first.under_test, customer_id)
+            before = {kind: first.under_test.sandbox.count(kind) for kind in self.counted_kinds}
+        async with opened(self.book_ledger(book, store)) as again:
+            kept = store.load()
+            customer = await again.adapter.get("customer", customer_id)  # the kept access token
+            unrefreshed = store.load()
+            again.expire_access_tokens()  # the next call refreshes with the kept refresh token
+            invoice = await self.fetch(again.under_test, "invoice", invoice_id)
+            refreshed = store.load()
+            repeated = customer_id
+            if self.repeat_finds_the_first:
+                repeated = await self.push_customer(again.under_test)  # same key and reference
+            held = {kind: again.under_test.sandbox.count(kind) for kind in self.counted_kinds}
+            spent = again.initial_refresh_token
+            reused = None if again.redeem is None or spent is None else again.redeem(spent)
+        assert customer is not None and customer.name == self.customer().name
+        assert unrefreshed == kept  # the sandbox still knew the access token
+        assert kept is None or (refreshed is not None and refreshed != kept)
+        assert (invoice.total, invoice.external_ref) == (Decimal("225.45"), "csv/invoice/INV-1")
+        assert repeated == customer_id
+        assert (before["customer"], before["invoice"]) == (1, 1)
+        assert held == before  # nothing lost, nothing seeded twice
+        assert reused in (None, False)  # a refresh token spent before the restart stays spent
