@@ -180,13 +180,16 @@ class Gate(Generic[H, F]):
     returns a context manager, that is held for the whole request (a concurrency slot).
     ``fault`` is the platform's
     error type, ``respond`` its wire shape; ``injected`` builds the error an injected
-    write failure answers (``Faults.fail_writes``, with ``Faults.fail_status``)."""
+    write failure answers (``Faults.fail_writes``, with ``Faults.fail_status``);
+    ``withholds``: the gate withholds a write's answer on an injected commit-then-timeout
+    (False where the platform's handler decides that itself)."""
 
     sandbox: Sandbox[H]
     fault: type[F]
     respond: Callable[[F], Response]
     admit: Callable[[Request, H], object]
     injected: Callable[[int], F]
+    withholds: bool = True
 
     def __call__(
         self,
@@ -220,7 +223,7 @@ class Gate(Generic[H, F]):
         if write and faults.take("fail_writes"):
             raise self.injected(faults.fail_status)
         response = await handler(request, handle)
-        if write and faults.take("commit_then_timeout"):
+        if write and self.withholds and faults.take("commit_then_timeout"):
             await asyncio.sleep(faults.stall_seconds)  # committed; the client times out
         return response
 

@@ -73,6 +73,7 @@ foreign-currency document without ``exchange_rate`` is refused).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -85,16 +86,9 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
-from syncledger.adapters.sandbox.common import (
-    Kinds,
-    admin_routes,
-    form_of,
-    handle_of,
-    retry_after,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import Kinds, form_of, retry_after
 from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox import items as items
 from syncledger.adapters.zoho.sandbox import refunds as refunds
@@ -115,6 +109,7 @@ _KINDS = Kinds(
     names=("customer", "item", "invoice", "payment", "credit_note", "refund"),
     error="kinds are customer, item, invoice, payment, credit_note and refund",
 )
+SANDBOX = Sandbox("zoho-books", ZohoSandbox, _KINDS)
 
 Handler = Callable[[Request, ZohoSandbox], Awaitable[Answer]]
 #: resource → the request schema its bodies are checked against (``schema.py``)
@@ -166,17 +161,16 @@ def create_app(
         faults=faults,
         require_auth=require_auth,
     )
-    admin = admin_routes(sandbox, _KINDS, stats=_daily_stats, grants=sandbox.accounts)
-    return sandbox_app(sandbox, [*_routes(), *admin])
+    return SANDBOX.app(sandbox, _routes(), grants=sandbox.accounts, stats=_daily_stats)
 
 
 def sandbox_of(app: Starlette) -> ZohoSandbox:
-    return handle_of(app, ZohoSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/zoho-books.sqlite3``."""
-    serve_app(create_app(data_dir / "sandbox" / "zoho-books.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:
@@ -204,28 +198,30 @@ def _routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
+def _admit(request: Request, sandbox: ZohoSandbox) -> contextlib.AbstractContextManager[None]:
+    org_id = request.query_params.get("organization_id")
+    return sandbox.admitted(org_id, request.headers.get("authorization"))
+
+
+def _injected(status: int) -> ZohoError:
+    return refuse("server.internal", status=status)
+
+
 def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        sandbox = sandbox_of(request.app)
-        org_id = request.query_params.get("organization_id")
-        try:
-            with sandbox.admitted(org_id, request.headers.get("authorization")):
-                done = await _answer(request, sandbox, handler, write=write)
-                stall = _stall(request, sandbox, done, write=write)
-                if stall:
-                    await asyncio.sleep(stall)  # committed; the client times out
-        except ZohoError as error:
-            return _error(error)
+    async def answer(request: Request, sandbox: ZohoSandbox) -> Response:
+        done = await _answer(request, sandbox, handler, write=write)
+        stall = _stall(request, sandbox, done, write=write)
+        if stall:
+            await asyncio.sleep(stall)  # committed; the client times out
         return _json(done.status, done.body, sandbox)
 
-    return endpoint
+    gate = Gate(SANDBOX, ZohoError, _error, _admit, _injected, withholds=False)
+    return gate(answer, write=write)
 
 
 async def _answer(
     request: Request, sandbox: ZohoSandbox, handler: Handler, *, write: bool
 ) -> Answer:
-    if write and sandbox.faults.take("fail_writes"):
-        raise refuse("server.internal", status=sandbox.faults.fail_status)
     if not write:
         return await handler(request, sandbox)
     with sandbox.book.transaction():

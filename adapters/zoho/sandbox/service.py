@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox.book import ZohoBook, resource
 from syncledger.adapters.zoho.sandbox.errors import refuse
@@ -42,7 +43,7 @@ class DailyQuota:
         return self.limit - self._counts.get(self.today(), 0)
 
 
-class ZohoSandbox(FaultInjection):
+class ZohoSandbox(SandboxHandle[ZohoBook]):
     """One sandbox organisation. Operations raise ``ZohoError`` on refusal."""
 
     def __init__(
@@ -56,12 +57,9 @@ class ZohoSandbox(FaultInjection):
         faults: Faults | None = None,
         require_auth: bool = True,
     ) -> None:
+        super().__init__(org.book, faults=faults, require_auth=require_auth)
         self.org = org
         self.accounts = accounts
-        self.faults = faults or Faults()
-        self.require_auth = require_auth
-        #: 429s answered because a limit was exceeded (injected ones not counted)
-        self.throttled = 0
         self._window = window
         self._daily = daily
         self._max_concurrent = max_concurrent
@@ -69,10 +67,6 @@ class ZohoSandbox(FaultInjection):
         self._stalled: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------ handle for tests
-
-    @property
-    def book(self) -> ZohoBook:
-        return self.org.book
 
     @property
     def organization_id(self) -> str:
@@ -95,21 +89,19 @@ class ZohoSandbox(FaultInjection):
     def daily_remaining(self) -> int:
         return self._daily.remaining()
 
-    def close(self) -> None:
-        self.book.close()
-
     # --------------------------------------------------------------- gates
 
     @contextlib.contextmanager
     def admitted(self, organization_id: str | None, authorization: str | None) -> Iterator[None]:
         """Token, organisation, injected throttling, the daily cap, the per-minute window
         and concurrency, in that order; held for the whole request."""
-        if self.require_auth and not self._token_ok(authorization):
+        if self.require_auth and not bearer_ok(self.accounts, authorization, AUTH_SCHEME):
             raise refuse("auth.unauthorized")
         if organization_id != self.organization_id:
             raise refuse("request.wrong_organization", organization_id=organization_id or "")
-        if self.faults.take("throttle"):
-            raise refuse("limit.per_minute", retry_after=self.faults.retry_after)
+        injected = self.injected_throttle()
+        if injected is not None:
+            raise refuse("limit.per_minute", retry_after=injected)
         self._limits()
         self._in_flight += 1
         try:
@@ -121,16 +113,11 @@ class ZohoSandbox(FaultInjection):
             self._in_flight -= 1
 
     def _limits(self) -> None:
-        if self._window.admit(self.organization_id) is not None:
-            self.throttled += 1
+        if self.over_limit(self._window.admit(self.organization_id)):
             raise refuse("limit.per_minute")
         if not self._daily.admit():
             self.throttled += 1
             raise refuse("limit.daily")
-
-    def _token_ok(self, authorization: str | None) -> bool:
-        scheme, _, token = (authorization or "").partition(" ")
-        return scheme.lower() == AUTH_SCHEME and self.accounts.access_ok(token.strip())
 
     # ----------------------------------------------------- fault injection
 
