@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -177,7 +177,8 @@ class Gate(Generic[H, F]):
     """How a platform's API endpoints are guarded and answered.
 
     ``admit`` checks a request before any work (auth, account, throttling); when it
-    returns a context manager, that is held for the whole request (a concurrency slot).
+    returns a context manager (sync or async), that is held for the whole request (a
+    concurrency slot).
     ``fault`` is the platform's
     error type, ``respond`` its wire shape; ``injected`` builds the error an injected
     write failure answers (``Faults.fail_writes``, with ``Faults.fail_status``);
@@ -204,7 +205,7 @@ class Gate(Generic[H, F]):
             handle = self.sandbox.of(request.app)
             writes = write(request) if callable(write) else write
             try:
-                with _held(self.admit(request, handle)):
+                async with _held(self.admit(request, handle)):
                     response = await self._answer(request, handle, handler, writes)
             except self.fault as error:
                 return self.respond(error)
@@ -228,10 +229,16 @@ class Gate(Generic[H, F]):
         return response
 
 
-def _held(admission: object) -> contextlib.AbstractContextManager[object]:
-    if isinstance(admission, contextlib.AbstractContextManager):
-        return admission
-    return contextlib.nullcontext()
+@contextlib.asynccontextmanager
+async def _held(admission: object) -> AsyncIterator[None]:
+    """Holds what an admission returned (a context manager, sync or async) until the
+    request ends."""
+    async with contextlib.AsyncExitStack() as stack:
+        if isinstance(admission, contextlib.AbstractAsyncContextManager):
+            await stack.enter_async_context(admission)
+        elif isinstance(admission, contextlib.AbstractContextManager):
+            stack.enter_context(admission)
+        yield
 
 
 async def json_body(request: Request, refused: Callable[[], Exception]) -> Any:

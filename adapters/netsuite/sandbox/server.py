@@ -50,8 +50,9 @@ accounting periods, 24-hour request limits, SuiteQL beyond the subset above, ``f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,22 +61,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.netsuite.sandbox.book import NetSuiteBook
 from syncledger.adapters.netsuite.sandbox.errors import NsError, refuse
 from syncledger.adapters.netsuite.sandbox.service import NetSuiteSandbox, record_type
 from syncledger.adapters.netsuite.sandbox.tba import SignedRequest, TbaServer
 from syncledger.adapters.ratelimit import scaled_count
-from syncledger.adapters.sandbox.common import (
-    STANDARD_KINDS,
-    Kinds,
-    admin_routes,
-    handle_of,
-    plain_json,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import STANDARD_KINDS, Kinds, plain_json
 from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body
 
 DEFAULT_ACCOUNT_ID = "1234567_SB1"
 DEFAULT_CONSUMER_KEY = "sandbox-consumer-key"
@@ -89,6 +83,7 @@ _KINDS = Kinds(
     error="kinds are customer, invoice, payment, credit_note, refund and item",
     listed_only=True,
 )
+SANDBOX = Sandbox("netsuite", NetSuiteSandbox, _KINDS)
 
 Handler = Callable[[Request, NetSuiteSandbox], Awaitable[Any]]
 
@@ -127,17 +122,16 @@ def create_app(
         latency=latency,
         faults=faults,
     )
-    admin = admin_routes(sandbox, _KINDS, stats=_flight_stats)
-    return sandbox_app(sandbox, [*_routes(), *admin, *_token_routes()])
+    return SANDBOX.app(sandbox, _routes(), stats=_flight_stats, admin=_token_routes())
 
 
 def sandbox_of(app: Starlette) -> NetSuiteSandbox:
-    return handle_of(app, NetSuiteSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/netsuite.sqlite3`` until stopped."""
-    serve_app(create_app(data_dir / "sandbox" / "netsuite.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:
@@ -166,31 +160,30 @@ def _token_routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
+@contextlib.asynccontextmanager
+async def _admitted(request: Request, sandbox: NetSuiteSandbox) -> AsyncIterator[None]:
+    """Login and limits, then in flight (with the configured latency) until answered."""
+    sandbox.admit(_signed(request))
+    with sandbox.flight():
+        if sandbox.latency:
+            await asyncio.sleep(sandbox.latency)
+        yield
+
+
+def _injected(status: int) -> NsError:
+    return refuse("server.unexpected", status=status)
+
+
 def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        sandbox = sandbox_of(request.app)
-        try:
-            sandbox.admit(_signed(request))
-            with sandbox.flight():
-                if sandbox.latency:
-                    await asyncio.sleep(sandbox.latency)
-                response = await _answer(request, sandbox, handler, write=write)
-                if write and sandbox.faults.take("commit_then_timeout"):
-                    await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; client times out
-        except NsError as error:
-            return _error(error)
-        return response
+    async def answer(request: Request, sandbox: NetSuiteSandbox) -> Response:
+        if not write:
+            return _json(200, await handler(request, sandbox))
+        return await _written(request, sandbox, handler)
 
-    return endpoint
+    return Gate(SANDBOX, NsError, _error, _admitted, _injected)(answer, write=write)
 
 
-async def _answer(
-    request: Request, sandbox: NetSuiteSandbox, handler: Handler, *, write: bool
-) -> Response:
-    if not write:
-        return _json(200, await handler(request, sandbox))
-    if sandbox.faults.take("fail_writes"):
-        raise refuse("server.unexpected", status=sandbox.faults.fail_status)
+async def _written(request: Request, sandbox: NetSuiteSandbox, handler: Handler) -> Response:
     if "respond-async" in request.headers.get("prefer", "").lower():
         return await _asynchronous(request, sandbox, handler)
     location: str = await handler(request, sandbox)
@@ -241,10 +234,7 @@ def _replace(request: Request) -> list[str]:
 
 
 async def _body(request: Request) -> Any:
-    try:
-        return decode_json(await request.body())
-    except ValueError:
-        raise refuse("request.not_json") from None
+    return await json_body(request, lambda: refuse("request.not_json"))
 
 
 async def _list(request: Request, sandbox: NetSuiteSandbox) -> Any:

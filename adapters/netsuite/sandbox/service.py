@@ -20,7 +20,8 @@ from syncledger.adapters.netsuite.sandbox.schema import Schema
 from syncledger.adapters.netsuite.sandbox.tba import SignedRequest, TbaServer
 from syncledger.adapters.netsuite.sandbox.writes import Writer
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.scaffold import SandboxHandle
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 RECORD_TYPES = (
@@ -57,7 +58,7 @@ def record_type(name: str) -> str:
     raise refuse("record.type_unknown", record=name)
 
 
-class NetSuiteSandbox(FaultInjection):
+class NetSuiteSandbox(SandboxHandle[NetSuiteBook]):
     """One sandbox account. Operations raise ``NsError`` on refusal."""
 
     def __init__(
@@ -72,13 +73,10 @@ class NetSuiteSandbox(FaultInjection):
         latency: float = 0.0,
         faults: Faults | None = None,
     ) -> None:
-        self.book = book
+        super().__init__(book, faults=faults)
         self.tba = tba
-        self.faults = faults or Faults()
         self.concurrency = concurrency
         self.latency = latency
-        #: 429s answered because a limit was exceeded (injected ones not counted)
-        self.throttled = 0
         self.in_flight = 0
         self._frequency = WindowThrottle(Rate(per_minute, 60.0))
         self.account = _account(home_currency)
@@ -108,23 +106,19 @@ class NetSuiteSandbox(FaultInjection):
             return [item for record in ITEM_TYPES for item in self.book.records(record)]
         return self.book.records(RECORD_OF_KIND.get(kind, kind))
 
-    def close(self) -> None:
-        self.book.close()
-
     # --------------------------------------------------------------- gates
 
     def admit(self, request: SignedRequest) -> None:
         """Login, then injected throttling, then the account's concurrency and frequency."""
         if self.tba.failure(request) is not None:
             raise refuse("login.invalid")
-        if self.faults.take("throttle"):
-            retry_after = {"Retry-After": f"{self.faults.retry_after:g}"}
-            raise refuse("limit.concurrency", headers=retry_after)
+        injected = self.injected_throttle()
+        if injected is not None:
+            raise refuse("limit.concurrency", headers={"Retry-After": f"{injected:g}"})
         if self.in_flight >= self.concurrency:
             self.throttled += 1
             raise refuse("limit.concurrency")
-        if self._frequency.admit(self.account_id) is not None:
-            self.throttled += 1
+        if self.over_limit(self._frequency.admit(self.account_id)):
             raise refuse("limit.frequency")
 
     @contextlib.contextmanager
