@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
@@ -45,6 +45,10 @@ ErrorTranslator = Callable[[httpx.Response], LedgerError]
 #: request was not sent, so it is retried); answers may take up to the full ``timeout``
 CONNECT_TIMEOUT_S = 10.0
 Params = Mapping[str, str | int]
+T = TypeVar("T")
+#: one try of a retried operation: its number (from 1) and the error the try before it
+#: ended with (None on the first)
+Operation = Callable[[int, TransientLedgerError | None], Awaitable[T]]
 
 #: requests sent to each platform by this process (every attempt that reached the wire or
 #: tried to, retries included), keyed by platform id; a plain counter a metrics exporter
@@ -98,6 +102,39 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+    def delay(self, exc: TransientLedgerError, attempt: int, rng: random.Random) -> float | None:
+        """Seconds to wait after try ``attempt`` failed with ``exc``; None: give up (no
+        tries left, or a ``Retry-After`` beyond ``max_retry_after``)."""
+        if attempt >= self.attempts:
+            return None
+        if exc.retry_after is None:
+            return self.backoff(attempt, rng)
+        return exc.retry_after if exc.retry_after <= self.max_retry_after else None
+
+    async def run(
+        self,
+        operation: Operation[T],
+        *,
+        rng: random.Random,
+        sleep: Callable[[float], Awaitable[None]],
+        label: str,
+        resend: Callable[[TransientLedgerError], bool] = lambda exc: True,
+    ) -> T:
+        """Await ``operation(attempt, previous_error)`` until it returns. A transient
+        error is retried after ``delay`` when ``resend`` allows it; otherwise it (or any
+        other error) propagates unchanged. Each retry is logged once under ``label``."""
+        attempt, previous = 1, None
+        while True:
+            try:
+                return await operation(attempt, previous)
+            except TransientLedgerError as exc:
+                wait = self.delay(exc, attempt, rng) if resend(exc) else None
+                if wait is None:
+                    raise
+                log.info("%s retry %d in %.2fs: %s", label, attempt, wait, exc)
+                await sleep(wait)
+                attempt, previous = attempt + 1, exc
 
 
 NO_RETRY = RetryPolicy(attempts=1)
@@ -231,26 +268,13 @@ class LedgerHttp:
         request = self._client.build_request(
             method, url, params=params, content=content, headers={**sent, **(headers or {})}
         )
-        attempt = 1
-        while True:
-            try:
-                return await self._attempt(request, attempt)
-            except TransientLedgerError as exc:
-                delay = self._delay(exc, attempt, idempotent)
-                if delay is None:
-                    raise
-                log.info("%s retry %d in %.2fs: %s", self.platform, attempt, delay, exc)
-                await self._sleep(delay)
-                attempt += 1
-
-    def _delay(self, exc: TransientLedgerError, attempt: int, idempotent: bool) -> float | None:
-        if attempt >= self._retry.attempts:
-            return None
-        if not idempotent and not isinstance(exc, NotSentError):
-            return None
-        if exc.retry_after is None:
-            return self._retry.backoff(attempt, self._rng)
-        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
+        return await self._retry.run(
+            lambda attempt, _: self._attempt(request, attempt),
+            rng=self._rng,
+            sleep=self._sleep,
+            label=self.platform,
+            resend=lambda exc: idempotent or isinstance(exc, NotSentError),
+        )
 
     async def _attempt(self, request: httpx.Request, attempt: int) -> httpx.Response:
         async with self._concurrency or contextlib.nullcontext():
