@@ -5,6 +5,9 @@ contract class (``tests/unit/test_<platform>_contract.py``):
   book the adapter wrote.
 - :class:`AdminOAuthSection`: ``/_sandbox/oauth/grant`` and ``/_sandbox/oauth/expire``
   (platforms whose sandbox runs a token server).
+- :class:`InjectedThrottleSection`: a 429 a test injects carries its ``Retry-After`` to
+  the adapter and is not counted as throttling (``sandbox.throttled`` counts only the
+  sandbox's own limits).
 - :class:`PersistenceSection`: a sandbox on a book file keeps what was written, and the
   grants it issued, across a restart.
 
@@ -24,6 +27,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.oauth2 import MemoryTokenStore, TokenStore
 from syncledger.core.errors import TransientLedgerError
@@ -62,7 +66,8 @@ class BookLedger(LedgerContract):
     #: platform has no keys (the sync's journal says so after a restart, not the key)
     repeat_finds_the_first: ClassVar[bool] = True
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        """``options`` go to ``tests.support.<platform>.in_process_<platform>`` (``retry``)."""
         raise NotImplementedError  # the platform's contract class provides it
 
     def counts(self, env: SectionLedger, **held: int) -> dict[str, int]:
@@ -118,6 +123,21 @@ class AdminOAuthSection(BookLedger):
         assert first is not None and second is not None
         assert second.access_token != first.access_token
         assert redeemed
+
+
+class InjectedThrottleSection(BookLedger):
+    async def test_an_injected_429_carries_its_retry_after_and_is_not_counted(self) -> None:
+        env = self.book_ledger(None, MemoryTokenStore(), retry=NO_RETRY)
+        async with opened(env):
+            customer_id = await self.push_customer(env.under_test)
+            env.under_test.sandbox.throttle_next(1, retry_after=0.25)
+            with pytest.raises(TransientLedgerError) as throttled:
+                await env.adapter.get("customer", customer_id)
+            counted = env.under_test.sandbox.throttled
+            after = await env.adapter.get("customer", customer_id)  # the injection is used up
+        assert throttled.value.retry_after == 0.25
+        assert counted == 0
+        assert after is not None and after.ledger_id == customer_id
 
 
 class PersistenceSection(BookLedger):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,11 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger, in_process
-from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminOAuthSection,
+    AdminSection,
+    PersistenceSection,
+)
 from tests.support.freshbooks import in_process_freshbooks
 
 
@@ -42,8 +47,8 @@ class TestFreshBooksLedgerContract(
 
     customer_name_field = "organization"
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
-        fb = in_process_freshbooks(book, store=store)
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        fb = in_process_freshbooks(book, store=store, **options)
         return in_process(fb, spend=DEFAULT_REFRESH_TOKEN)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:

@@ -2,18 +2,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import PagingSection, SectionLedger, in_process
-from tests.contracts.sandbox_sections import AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+)
 from tests.support.netsuite import in_process_netsuite
 
 
-class TestNetSuiteLedgerContract(PagingSection, AdminSection, PersistenceSection):
+class TestNetSuiteLedgerContract(
+    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection
+):
     currency = "USD"
     unknown_customer_code = "INVALID_CONTENT"  # Invalid Field Value … for the field: entity
     changes_resolution = 1.0  # lastModifiedDate / lastmodifieddate are kept to the second
@@ -33,8 +39,8 @@ class TestNetSuiteLedgerContract(PagingSection, AdminSection, PersistenceSection
     customer_name_field = "companyName"
     seeded_items = 2  # the service item and the discount item the default mapping names
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_netsuite(book))  # TBA: no OAuth tokens to keep
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        return in_process(in_process_netsuite(book, **options))  # TBA: no OAuth tokens to keep
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         options = {"concurrency": 10, "per_minute": 2000, "latency": 0.0}

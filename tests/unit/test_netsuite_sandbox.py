@@ -770,13 +770,6 @@ async def test_the_per_minute_window_answers_429_user_error() -> None:
     await ns.aclose()
 
 
-async def test_injected_throttles_carry_retry_after_and_are_not_counted(ns: Ns) -> None:
-    ns.sandbox.throttle_next(1, retry_after=0.5)
-    answer = await ns.call("GET", f"{API}/customer")
-    assert (answer.status_code, answer.headers["Retry-After"]) == (429, "0.5")
-    assert ns.sandbox.throttled == 0
-
-
 # ------------------------------------------------------------ faults, admin
 
 

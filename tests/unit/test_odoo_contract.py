@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import PagingSection, SectionLedger, in_process
-from tests.contracts.sandbox_sections import AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+)
 from tests.support.odoo import in_process_odoo
 
 
-class TestOdooJson2Contract(PagingSection, AdminSection, PersistenceSection):
+class TestOdooJson2Contract(
+    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection
+):
     currency = "USD"
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
@@ -50,9 +56,9 @@ class TestOdooJson2Contract(PagingSection, AdminSection, PersistenceSection):
     #: only when its outcome is unknown (adapters/writes.py WriteMemo)
     repeat_finds_the_first = False
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         # an API key, not OAuth: ``store`` is not used
-        odoo = in_process_odoo(book, transport=self.transport, version=self.version)
+        odoo = in_process_odoo(book, transport=self.transport, version=self.version, **options)
         return in_process(odoo)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,12 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminOAuthSection,
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+)
 from tests.support.qbo import in_process_qbo
 
 
@@ -28,6 +34,7 @@ class TestQboLedgerContract(
     PagingSection,
     AdminSection,
     AdminOAuthSection,
+    InjectedThrottleSection,
     PersistenceSection,
 ):
     """A US company without automated sales tax: it keeps the tax it is sent."""
@@ -55,8 +62,8 @@ class TestQboLedgerContract(
     customer_name_field = "DisplayName"
     seeded_items = 1  # the company's default Services item
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_qbo(book, store=store), spend=DEFAULT_REFRESH_TOKEN)
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        return in_process(in_process_qbo(book, store=store, **options), spend=DEFAULT_REFRESH_TOKEN)
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_qbo(ledger_options={"page_size": page_size}))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,12 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminOAuthSection,
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+)
 from tests.support.sage import in_process_sage
 
 
@@ -28,6 +34,7 @@ class TestSageLedgerContract(
     PagingSection,
     AdminSection,
     AdminOAuthSection,
+    InjectedThrottleSection,
     PersistenceSection,
 ):
     currency = "USD"
@@ -58,8 +65,10 @@ class TestSageLedgerContract(
 
     counted_kinds = (*sandbox_sections.KINDS, "allocation")
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_sage(book, store=store), spend=DEFAULT_REFRESH_TOKEN)
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        return in_process(
+            in_process_sage(book, store=store, **options), spend=DEFAULT_REFRESH_TOKEN
+        )
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_sage(ledger_options={"page_size": page_size}))

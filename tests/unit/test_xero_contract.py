@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,12 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminOAuthSection,
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+)
 from tests.support.xero import in_process_xero
 
 
@@ -27,6 +33,7 @@ class TestXeroLedgerContract(
     PagingSection,
     AdminSection,
     AdminOAuthSection,
+    InjectedThrottleSection,
     PersistenceSection,
 ):
     currency = "USD"
@@ -60,8 +67,10 @@ class TestXeroLedgerContract(
 
     customer_name_field = "Name"
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_xero(book, store=store), spend=DEFAULT_REFRESH_TOKEN)
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        return in_process(
+            in_process_xero(book, store=store, **options), spend=DEFAULT_REFRESH_TOKEN
+        )
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         options = {"page_size": page_size}

@@ -213,13 +213,6 @@ def test_the_concurrent_limit_counts_calls_in_flight_and_gives_no_retry_after() 
     assert limits.headers("t")["X-MinLimit-Remaining"] == "54"
 
 
-async def test_an_injected_429_is_not_counted_as_throttling(xero: Xero) -> None:
-    xero.sandbox.throttle_next(1, retry_after=0.25)
-    answer = await xero.call("GET", "/Contacts")
-    assert (answer.status, answer.headers["Retry-After"]) == (429, "0.25")
-    assert xero.sandbox.throttled == 0
-
-
 # ------------------------------------------------------- bodies and the spec
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -10,7 +10,11 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger
-from tests.contracts.sandbox_sections import AdminOAuthSection, AdminSection, PersistenceSection
+from tests.contracts.sandbox_sections import (
+    AdminOAuthSection,
+    AdminSection,
+    PersistenceSection,
+)
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
@@ -48,8 +52,8 @@ class TestZohoBooksLedgerContract(
 
     customer_name_field = "contact_name"
 
-    def book_ledger(self, book: Path | None, store: TokenStore) -> SectionLedger:
-        return _section(in_process_zoho(book, store=store))
+    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
+        return _section(in_process_zoho(book, store=store, **options))
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return _section(in_process_zoho(per_window=200, ledger_options={"page_size": page_size}))
