@@ -56,26 +56,28 @@ def decode_json(stored: Any, raw: bytes | None = None) -> Decoded:
     return Decoded(envelope, event)
 
 
-def decode_payload(
-    stored: Any, wanted: tuple[type[EventData], ...] | None = None
-) -> EventData | None:
+def decode_payload(stored: Any) -> EventData:
     """The typed, upcast payload of an event already parsed from its bytes (the rest of
-    its envelope is not read); ``None`` when ``wanted`` is given and the event's class is
-    none of those (then nothing more of it is read). ``UndecodableEvent`` when it does not
-    read."""
+    its envelope is not read); ``UndecodableEvent`` when it does not read."""
     if not isinstance(stored, dict):
         raise UndecodableEvent(f"a JSON {type(stored).__name__} is not an event")
-    type_name = stored.get("type")
+    type_name, version, data = stored.get("type"), stored.get("schema_version"), stored.get("data")
     if not isinstance(type_name, str):
         raise UndecodableEvent("its type is missing or not a string")
-    if wanted is not None and not is_wanted(type_name, wanted):
-        return None
-    version, data = stored.get("schema_version"), stored.get("data")
     if not isinstance(version, int) or isinstance(version, bool):
         raise UndecodableEvent("its schema_version is missing or not an integer")
     if not isinstance(data, dict):
         raise UndecodableEvent("its data is missing or not a JSON object")
     return _payload(type_name, version, data)
+
+
+def decode_wanted(stored: Any, wanted: tuple[type[EventData], ...]) -> EventData | None:
+    """:func:`decode_payload` when the event's class is one of ``wanted`` (or a subclass of
+    one); ``None`` for any other, of which nothing more is read."""
+    type_name = stored.get("type") if isinstance(stored, dict) else None
+    if isinstance(type_name, str) and not is_wanted(type_name, wanted):
+        return None
+    return decode_payload(stored)
 
 
 def is_wanted(type_name: str, wanted: tuple[type[EventData], ...]) -> bool:
@@ -97,14 +99,18 @@ def _payload(type_name: str, version: int, data: dict[str, Any]) -> EventData:
     cls = event_class(type_name)
     if cls is None:
         raise UndecodableEvent(f"unknown event type {type_name!r}")
-    try:
-        current = upcast(type_name, version, dict(data))
-    except Exception as exc:  # no upcaster, or one that cannot take this event's data
-        raise UndecodableEvent(f"it cannot be upcast: {type(exc).__name__}: {exc}") from exc
+    current = data if version == cls.schema_version else _upcast(type_name, version, data)
     try:
         return cls.model_validate(current)
     except ValidationError as exc:
         raise UndecodableEvent(_reason(exc, payload=True)) from exc
+
+
+def _upcast(type_name: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return upcast(type_name, version, dict(data))
+    except Exception as exc:  # no upcaster, or one that cannot take this event's data
+        raise UndecodableEvent(f"it cannot be upcast: {type(exc).__name__}: {exc}") from exc
 
 
 def _reason(exc: ValidationError, *, payload: bool = False) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncledger.core.decode import decode_payload, read_json
+from syncledger.core.decode import decode_wanted, read_json
 from syncledger.core.errors import ConcurrencyError, UndecodableEvent
 from syncledger.core.events import (
     Envelope,
@@ -205,7 +205,7 @@ class Ingestor:
         self._subject_seq[subject] = seq
         self._seen = max(self._seen, seq)
         try:
-            event = decode_payload(read_json(raw), _MARKING)
+            event = decode_wanted(read_json(raw), _MARKING)
         except UndecodableEvent:
             return None
         if not isinstance(event, Marking):

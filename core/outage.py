@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from syncledger.core.decode import decode_payload, read_json
+from syncledger.core.decode import decode_wanted, read_json
 from syncledger.core.errors import (
     AuthExpiredError,
     ConcurrencyError,
@@ -201,7 +201,7 @@ class OutageRetries:
     def _note(self, doc: Any) -> None:
         """Keep track of the pushes abandoned on this ledger because it was out of reach."""
         try:
-            event = decode_payload(doc, (LedgerPushAbandoned,))
+            event = decode_wanted(doc, (LedgerPushAbandoned,))
         except UndecodableEvent:
             return  # logged by the state's fold
         if not isinstance(event, LedgerPushAbandoned) or event.ledger != self.ledger:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncledger.core.decode import decode_payload, handler_for, read_json
+from syncledger.core.decode import decode_wanted, handler_for, read_json
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
     EventData,
@@ -119,7 +119,7 @@ class SyncState:
         if not self._first_time(seq, subject):
             return
         try:
-            event = decode_payload(stored, _FOLDED)
+            event = decode_wanted(stored, _FOLDED)
         except UndecodableEvent as exc:
             log.warning("event at sequence %d cannot be folded (%s); skipped", seq, exc)
             return

@@ -1,11 +1,11 @@
-"""Turning stored events into what the fold reads — fast.
+"""Turning stored events into what the fold reads: typed payloads, through the one decoder.
 
-The hot path parses the stored bytes with the stdlib JSON decoder (numbers with a fraction
-become :class:`~decimal.Decimal`, never ``float``) and skips pydantic: the events were
-validated when they were appended. Older schema versions go through the registered
-upcasters; a version newer than this code knows is refused rather than guessed at (the
-fold stops there until syncledger is upgraded: skipping it would leave read models that a
-newer version never revisits).
+The payload goes through :func:`syncledger.core.decode.decode_payload` (typed, upcast by
+the registered upcasters), and only for the classes the fold uses: any other event is
+skipped unread. The envelope's own fields the read models keep (entity, recorded time)
+are taken as stored, so a rebuild gives the same text. A version newer than this code
+knows is refused rather than guessed at (the fold stops there until syncledger is
+upgraded: skipping it would leave read models that a newer version never revisits).
 
 An event that cannot be read at all (not JSON, a field missing or of the wrong shape, an
 upcaster that fails on it) comes out of :func:`read_event` as :class:`Broken`: the fold
@@ -14,26 +14,24 @@ records it as unfoldable and goes on.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from syncledger.core.errors import ProjectionError
-from syncledger.core.events import registered_types, upcast
+from syncledger.core.decode import decode_payload, is_wanted, read_json
+from syncledger.core.errors import ProjectionError, UndecodableEvent
+from syncledger.core.events import EventData, event_class
 from syncledger.core.store import StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """The parts of an envelope the read models use."""
+    """A typed event and the parts of its envelope the read models use."""
 
     seq: int
-    type: str
+    type: str  # the type's name as stored (unfoldable rows show it)
     entity: str
     at: str  # recorded_at, ISO 8601 text as stored
-    data: dict[str, Any]
+    payload: EventData
     subject: str = ""
 
 
@@ -50,17 +48,11 @@ class Broken:
     reason: str
 
 
-_JSON = json.JSONDecoder(parse_float=Decimal)
 _REASON_LIMIT = 300
+Wanted = tuple[type[EventData], ...]
 
 
-@lru_cache(maxsize=256)
-def _current_version(type_name: str) -> int | None:
-    cls = registered_types().get(type_name)
-    return None if cls is None else cls.schema_version
-
-
-def decode(stored: StoredEvent, wanted: frozenset[str]) -> Event | None:
+def decode(stored: StoredEvent, wanted: Wanted) -> Event | None:
     """The event at ``stored`` if its type is in ``wanted``, else ``None``; an event that
     cannot be read is a :class:`~syncledger.core.errors.ProjectionError` naming its sequence."""
     found = read_event(stored, wanted)
@@ -71,30 +63,28 @@ def decode(stored: StoredEvent, wanted: frozenset[str]) -> Event | None:
     return found
 
 
-def read_event(stored: StoredEvent, wanted: frozenset[str]) -> Event | Broken | None:
-    """The event at ``stored`` if its type is in ``wanted``; :class:`Broken` if it cannot
-    be read (whatever its type may be); ``None`` for a type not wanted."""
+def read_event(stored: StoredEvent, wanted: Wanted) -> Event | Broken | None:
+    """The event at ``stored`` if its class is one of ``wanted``; :class:`Broken` if it
+    cannot be read (whatever its type may be); ``None`` for a type not wanted."""
     try:
-        env = _JSON.decode(stored.raw.decode())
-    except (ValueError, RecursionError) as exc:  # not UTF-8 or JSON, too deep, too long
-        return _broken(stored, {}, f"it is not readable JSON ({type(exc).__name__}: {exc})")
+        env = read_json(stored.raw)
+    except UndecodableEvent as exc:  # not UTF-8 or JSON, too deep, too long
+        cause = exc.__cause__ or exc
+        return _broken(stored, {}, f"it is not readable JSON ({type(cause).__name__}: {cause})")
     if not isinstance(env, dict):
         return _broken(stored, {}, f"it is a JSON {type(env).__name__}, not an event object")
     type_name = env.get("type")
-    if isinstance(type_name, str) and type_name not in wanted:
+    if isinstance(type_name, str) and not is_wanted(type_name, wanted):
         return None
     problem = _envelope_problem(env)
     if problem is not None or not isinstance(type_name, str):
         return _broken(stored, env, problem or "its type is not a string")
+    _refuse_newer(type_name, env["schema_version"], stored.seq)  # upgrade, never skip
     try:
-        data = _upcast(type_name, env["schema_version"], env["data"], stored.seq)
-    except ProjectionError:
-        raise  # newer than this code: upgrade, never skip
-    except Exception as exc:  # an upcaster that cannot take this event's data
-        return _broken(stored, env, f"it cannot be upcast: {type(exc).__name__}: {exc}")
-    if not isinstance(data, dict):
-        return _broken(stored, env, "its upcast data is not an object")
-    return Event(stored.seq, type_name, env["entity"], env["recorded_at"], data, stored.subject)
+        payload = decode_payload(env)
+    except UndecodableEvent as exc:
+        return _broken(stored, env, str(exc))
+    return Event(stored.seq, type_name, env["entity"], env["recorded_at"], payload, stored.subject)
 
 
 def _envelope_problem(env: dict[str, Any]) -> str | None:
@@ -132,13 +122,10 @@ def _entity_token(subject: str) -> str:
     return parts[1] if len(parts) > 2 else ""
 
 
-def _upcast(type_name: str, version: int, data: dict[str, Any], seq: int) -> dict[str, Any]:
-    current = _current_version(type_name)
-    if current is None or version == current:
-        return data
-    if version > current:
+def _refuse_newer(type_name: str, version: int, seq: int) -> None:
+    cls = event_class(type_name)
+    if cls is not None and version > cls.schema_version:
         raise ProjectionError(
             f"event at sequence {seq} is {type_name} v{version}, newer than this code "
-            f"(v{current}): upgrade syncledger before projecting this log"
+            f"(v{cls.schema_version}): upgrade syncledger before projecting this log"
         )
-    return upcast(type_name, version, data)

@@ -27,6 +27,7 @@ overtaken by a newer version) does not move the status: the newer version is pen
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -38,6 +39,35 @@ from decimal import (
 )
 from typing import Any
 
+from pydantic import TypeAdapter
+
+from syncledger.core.decode import handler_for
+from syncledger.core.events import (
+    ConflictDetected,
+    CustomerCreditRecorded,
+    EventData,
+    InvoiceDisputed,
+    LedgerItemCreated,
+    LedgerItemRequested,
+    LedgerPushAbandoned,
+    LedgerPushFailed,
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    LedgerRecordObserved,
+    LedgerStepRequested,
+    LedgerStepSucceeded,
+    MappingVersionPublished,
+    MismatchDetected,
+    MismatchResolved,
+    ReconciliationCompleted,
+    RecordLinked,
+    RetryRequested,
+    ReviewRequested,
+    ReviewResolved,
+    SourceRecordDeleted,
+    SourceRecordObserved,
+    SourceRecordRejected,
+)
 from syncledger.core.ids import canonical_json
 from syncledger.projections.decode import Broken, Event
 from syncledger.projections.state import Group, Row, RowsUnavailable, WorkingSet
@@ -68,7 +98,8 @@ _AMOUNT_FIELD = {
     "refund": "amount",
 }
 
-Handler = Callable[[WorkingSet, Event], None]
+#: folds one event: the event (its place in the log) and its payload, of the handler's type
+Handler = Callable[[WorkingSet, Event, Any], None]
 
 
 # --------------------------------------------------------------------------- values
@@ -76,6 +107,14 @@ Handler = Callable[[WorkingSet, Event], None]
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+_MOMENT = TypeAdapter(datetime)
+
+
+def _moment(value: datetime | None) -> str | None:
+    """A time as the log holds it (an event's JSON form of it)."""
+    return None if value is None else str(_MOMENT.dump_python(value, mode="json"))
 
 
 class AmountOutOfRange(ArithmeticError):
@@ -115,15 +154,9 @@ def _kind_from_ref(ref: str) -> str:
     return parts[1] if len(parts) == 3 else "unknown"
 
 
-def _source_ref(ev: Event) -> str:
-    ref = _ref_or_none(ev)
-    if ref is None:
-        raise KeyError("ref")
-    return ref
-
-
-def _ref_or_none(ev: Event) -> str | None:
-    ref = ev.data.get("ref", ev.data.get("source_ref"))
+def _ref_or_none(event: EventData) -> str | None:
+    """The source record ``event`` is about (``None``: it names none)."""
+    ref = getattr(event, "ref", getattr(event, "source_ref", None))
     return ref if isinstance(ref, str) else None
 
 
@@ -187,16 +220,13 @@ def _rebalance(ws: WorkingSet, old: Row | None, new: Row | None, seq: int) -> No
 # --------------------------------------------------------------------------- source
 
 
-def _observed(ws: WorkingSet, ev: Event) -> None:
-    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
-    sha, kind = d["content_sha256"], d["kind"]
-    record = d.get("record")
-    record = record if isinstance(record, dict) else {}
+def _observed(ws: WorkingSet, ev: Event, e: SourceRecordObserved) -> None:
+    entity, ref, sha, kind, record = ev.entity, e.ref, e.content_sha256, e.kind, e.record
     old = ws.records.get((entity, ref))
     same = old is not None and old["status"] != DELETED and old["content_sha256"] == sha
     new = {
-        "entity": entity, "source_ref": ref, "kind": kind, "version": _text(d.get("version")),
-        "content_sha256": sha, "customer_ref": _text(d.get("customer_ref")),
+        "entity": entity, "source_ref": ref, "kind": kind, "version": e.version,
+        "content_sha256": sha, "customer_ref": e.customer_ref,
         "currency": _text(record.get("currency")),
         "total": decimal_text(record.get(_AMOUNT_FIELD.get(kind, "total"))),
         "doc_status": _text(record.get("status")),
@@ -213,14 +243,14 @@ def _observed(ws: WorkingSet, ev: Event) -> None:
     _supersede(ws, ev, ref)
 
 
-def _deleted(ws: WorkingSet, ev: Event) -> None:
-    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
+def _deleted(ws: WorkingSet, ev: Event, e: SourceRecordDeleted) -> None:
+    entity, ref = ev.entity, e.ref
     old = ws.records.get((entity, ref))
     base = old or {
-        "entity": entity, "source_ref": ref, "kind": d["kind"], "content_sha256": None,
+        "entity": entity, "source_ref": ref, "kind": e.kind, "content_sha256": None,
         "customer_ref": None, "currency": None, "total": None, "doc_status": None,
     }  # fmt: skip
-    new = {**base, "version": _text(d.get("version")), "status": DELETED, **_stamp(ev)}
+    new = {**base, "version": e.version, "status": DELETED, **_stamp(ev)}
     _rebalance(ws, old, new, ev.seq)
     ws.records.put(new)
     for row in ws.sync.group_rows((entity, ref)):
@@ -239,54 +269,47 @@ def _supersede(ws: WorkingSet, ev: Event, ref: str) -> None:
             ws.unfoldable.put({**row, "superseded_seq": ev.seq})
 
 
-def _reasons(raw: Any) -> list[dict[str, Any]]:
-    if not isinstance(raw, list | tuple):
-        return []
-    return [r for r in raw if isinstance(r, dict)]
-
-
-def _rejected(ws: WorkingSet, ev: Event) -> None:
-    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
-    sha, ledger = d["content_sha256"], _text(d.get("ledger")) or ANY_LEDGER
+def _rejected(ws: WorkingSet, ev: Event, e: SourceRecordRejected) -> None:
+    entity, ref, sha, ledger = ev.entity, e.ref, e.content_sha256, e.ledger or ANY_LEDGER
     record = ws.records.get((entity, ref))
     if ledger == ANY_LEDGER and (record is None or record["content_sha256"] != sha):
-        _refused(ws, ev, record, sha)
+        _refused(ws, ev, e, record)
         return
     if not _fresh(record, sha):
         return
-    _put_rejection(ws, ev, ledger, REJECTED)
+    _put_rejection(ws, ev, e, ledger, REJECTED)
     _set_status(ws, ev, ref, REJECTED, sha)
     if ledger != ANY_LEDGER:
         row = _sync_row(ws, ev, ref, ledger)
         ws.sync.put({**row, "status": _unless_deleted(row, REJECTED), "content_sha256": sha})
 
 
-def _put_rejection(ws: WorkingSet, ev: Event, ledger: str, error: str) -> None:
-    d = ev.data
-    reasons = _reasons(d.get("reasons"))
-    message = "; ".join(f"{r.get('code')}: {r.get('message')}" for r in reasons)
+def _put_rejection(
+    ws: WorkingSet, ev: Event, e: SourceRecordRejected, ledger: str, error: str
+) -> None:
+    reasons = [reason.model_dump() for reason in e.reasons]
+    message = "; ".join(f"{r.code}: {r.message}" for r in e.reasons)
     ws.errors.put({
-        "entity": ev.entity, "source_ref": _source_ref(ev), "ledger": ledger, "kind": d["kind"],
-        "error": error, "content_sha256": d["content_sha256"], "idempotency_key": None,
-        "code": _text(reasons[0].get("code")) if reasons else None,
+        "entity": ev.entity, "source_ref": e.ref, "ledger": ledger, "kind": e.kind,
+        "error": error, "content_sha256": e.content_sha256, "idempotency_key": None,
+        "code": e.reasons[0].code if e.reasons else None,
         "message": message or error, "reasons": canonical_json(reasons).decode(),
         "attempts": None, "last_seq": ev.seq, "occurred_at": ev.at,
     })  # fmt: skip
 
 
-def _refused(ws: WorkingSet, ev: Event, record: Row | None, sha: str) -> None:
+def _refused(ws: WorkingSet, ev: Event, e: SourceRecordRejected, record: Row | None) -> None:
     """A version refused at import: the folded record (if any) stays as it was, since
     it is what the log and the ledgers hold; a record never seen before is counted as
     rejected."""
-    _put_rejection(ws, ev, ANY_LEDGER, REFUSED)
-    ref = _source_ref(ev)
+    _put_rejection(ws, ev, e, ANY_LEDGER, REFUSED)
     if record is None:
         ws.records.put({
-            "entity": ev.entity, "source_ref": ref, "kind": ev.data["kind"], "version": None,
+            "entity": ev.entity, "source_ref": e.ref, "kind": e.kind, "version": None,
             "content_sha256": None, "customer_ref": None, "currency": None, "total": None,
             "doc_status": None, "status": REJECTED, **_stamp(ev),
         })  # fmt: skip
-    _supersede(ws, ev, ref)
+    _supersede(ws, ev, e.ref)
 
 
 # --------------------------------------------------------------------------- ledger
@@ -314,33 +337,39 @@ def _sync_row(ws: WorkingSet, ev: Event, ref: str, ledger: str) -> Row:
     return {**row, **_stamp(ev)}
 
 
-def _requested(ws: WorkingSet, ev: Event) -> None:
-    d, ref = ev.data, _source_ref(ev)
-    row = _sync_row(ws, ev, ref, d["ledger"])
+def _requested(ws: WorkingSet, ev: Event, e: LedgerPushRequested) -> None:
+    row = _sync_row(ws, ev, e.source_ref, e.ledger)
     ws.sync.put({
-        **row, "status": _unless_deleted(row, PUSHING), "content_sha256": d["content_sha256"],
-        "idempotency_key": d["idempotency_key"], "operation": _text(d.get("operation")),
-        "mapping_version": _text(d.get("mapping_version")), "attempts": 0,
+        **row, "status": _unless_deleted(row, PUSHING), "content_sha256": e.content_sha256,
+        "idempotency_key": e.idempotency_key, "operation": e.operation,
+        "mapping_version": e.mapping_version, "attempts": 0,
         "error_code": None, "error_message": None, "retry_at": None,
     })  # fmt: skip
-    _set_status(ws, ev, ref, PUSHING, d["content_sha256"])
+    _set_status(ws, ev, e.source_ref, PUSHING, e.content_sha256)
 
 
-def _link(ws: WorkingSet, ev: Event, how: str, version: str | None, mapping: str | None) -> None:
-    d, entity, ref = ev.data, ev.entity, _source_ref(ev)
-    key = (entity, ref, d["ledger"])
+def _link(
+    ws: WorkingSet,
+    ev: Event,
+    e: LedgerPushSucceeded | RecordLinked,
+    how: str,
+    version: str | None,
+    mapping: str | None,
+) -> None:
+    entity, ref = ev.entity, e.source_ref
+    key = (entity, ref, e.ledger)
     old = ws.links.get(key)
-    if old is not None and old["ledger_ref"] == d["ledger_ref"]:  # same ledger record
+    if old is not None and old["ledger_ref"] == e.ledger_ref:  # same ledger record
         how = old["how"]
         version = version if version is not None else old["ledger_version"]
         mapping = mapping if mapping is not None else old["mapping_version"]
     ws.links.put({
-        "entity": entity, "source_ref": ref, "ledger": d["ledger"],
-        "kind": _kind(ws, entity, ref), "ledger_ref": d["ledger_ref"],
-        "ledger_version": version, "pushed_sha256": d["content_sha256"],
+        "entity": entity, "source_ref": ref, "ledger": e.ledger,
+        "kind": _kind(ws, entity, ref), "ledger_ref": e.ledger_ref,
+        "ledger_version": version, "pushed_sha256": e.content_sha256,
         "mapping_version": mapping, "how": how, **_stamp(ev),
     })  # fmt: skip
-    _synced(ws, ev, ref, d["ledger"], d["content_sha256"])
+    _synced(ws, ev, ref, e.ledger, e.content_sha256)
 
 
 def _synced(ws: WorkingSet, ev: Event, ref: str, ledger: str, sha: str) -> None:
@@ -358,146 +387,143 @@ def _synced(ws: WorkingSet, ev: Event, ref: str, ledger: str, sha: str) -> None:
             ws.errors.delete((ev.entity, ref, ANY_LEDGER))
 
 
-def _succeeded(ws: WorkingSet, ev: Event) -> None:
-    d = ev.data
-    how = "recovered" if d.get("recovered") else "created"
-    _link(ws, ev, how, _text(d.get("ledger_version")), _text(d.get("mapping_version")))
+def _succeeded(ws: WorkingSet, ev: Event, e: LedgerPushSucceeded) -> None:
+    how = "recovered" if e.recovered else "created"
+    _link(ws, ev, e, how, e.ledger_version, e.mapping_version)
 
 
-def _linked(ws: WorkingSet, ev: Event) -> None:
-    _link(ws, ev, f"matched:{ev.data['matched_by']}", None, None)
+def _linked(ws: WorkingSet, ev: Event, e: RecordLinked) -> None:
+    _link(ws, ev, e, f"matched:{e.matched_by}", None, None)
 
 
-def _attempt_row(ws: WorkingSet, ev: Event) -> Row | None:
+def _attempt_row(
+    ws: WorkingSet, ev: Event, e: LedgerPushFailed | LedgerPushAbandoned
+) -> Row | None:
     """The ledger state a failure is about, or ``None`` if a newer request replaced it."""
-    key = ev.data["idempotency_key"]
-    row = _sync_row(ws, ev, _source_ref(ev), ev.data["ledger"])
-    return row if row["idempotency_key"] in (None, key) else None
+    row = _sync_row(ws, ev, e.source_ref, e.ledger)
+    return row if row["idempotency_key"] in (None, e.idempotency_key) else None
 
 
-def _failed(ws: WorkingSet, ev: Event) -> None:
-    d = ev.data
-    row = _attempt_row(ws, ev)
+def _failed(ws: WorkingSet, ev: Event, e: LedgerPushFailed) -> None:
+    row = _attempt_row(ws, ev, e)
     if row is None:
         return
     ws.sync.put({
-        **row, "status": _unless_deleted(row, FAILED), "idempotency_key": d["idempotency_key"],
-        "attempts": int(d["attempt"]), "error_code": _text(d.get("code")),
-        "error_message": _text(d.get("message")), "retry_at": _text(d.get("retry_at")),
+        **row, "status": _unless_deleted(row, FAILED), "idempotency_key": e.idempotency_key,
+        "attempts": e.attempt, "error_code": e.code, "error_message": e.message,
+        "retry_at": _moment(e.retry_at),
     })  # fmt: skip
     _set_status(ws, ev, row["source_ref"], FAILED, row["content_sha256"])
 
 
-def _abandoned(ws: WorkingSet, ev: Event) -> None:
-    d = ev.data
-    row = _attempt_row(ws, ev)
+def _abandoned(ws: WorkingSet, ev: Event, e: LedgerPushAbandoned) -> None:
+    row = _attempt_row(ws, ev, e)
     if row is None:
         return
     ws.sync.put({
-        **row, "status": _unless_deleted(row, ABANDONED), "idempotency_key": d["idempotency_key"],
-        "attempts": int(d["attempts"]), "error_code": _text(d.get("code")),
-        "error_message": _text(d.get("message")), "retry_at": None,
+        **row, "status": _unless_deleted(row, ABANDONED), "idempotency_key": e.idempotency_key,
+        "attempts": e.attempts, "error_code": e.code, "error_message": e.message,
+        "retry_at": None,
     })  # fmt: skip
     ws.errors.put({
-        "entity": ev.entity, "source_ref": row["source_ref"], "ledger": d["ledger"],
+        "entity": ev.entity, "source_ref": row["source_ref"], "ledger": e.ledger,
         "kind": row["kind"], "error": ABANDONED, "content_sha256": row["content_sha256"],
-        "idempotency_key": d["idempotency_key"], "code": _text(d.get("code")),
-        "message": _text(d.get("message")) or "abandoned", "reasons": None,
-        "attempts": int(d["attempts"]), "last_seq": ev.seq, "occurred_at": ev.at,
+        "idempotency_key": e.idempotency_key, "code": e.code,
+        "message": e.message or "abandoned", "reasons": None,
+        "attempts": e.attempts, "last_seq": ev.seq, "occurred_at": ev.at,
     })  # fmt: skip
     _set_status(ws, ev, row["source_ref"], ABANDONED, row["content_sha256"])
 
 
-def _ledger_observed(ws: WorkingSet, ev: Event) -> None:
-    d = ev.data
-    old = ws.ledger_records.get((ev.entity, d["ledger"], d["ledger_ref"])) or {}
+def _ledger_observed(ws: WorkingSet, ev: Event, e: LedgerRecordObserved) -> None:
+    old = ws.ledger_records.get((ev.entity, e.ledger, e.ledger_ref)) or {}
     new = {
-        "ledger_version": _text(d.get("ledger_version")), "status": _text(d.get("status")),
-        "total": decimal_text(d.get("total")), "balance": decimal_text(d.get("balance")),
-        "currency": _text(d.get("currency")),
+        "ledger_version": e.ledger_version, "status": e.status,
+        "total": decimal_text(e.total), "balance": decimal_text(e.balance),
+        "currency": e.currency,
     }  # fmt: skip
     merged = {k: v if v is not None else old.get(k) for k, v in new.items()}
     ws.ledger_records.put({
-        "entity": ev.entity, "ledger": d["ledger"], "ledger_ref": d["ledger_ref"],
-        "kind": d["kind"], **merged, **_stamp(ev),
+        "entity": ev.entity, "ledger": e.ledger, "ledger_ref": e.ledger_ref,
+        "kind": e.kind, **merged, **_stamp(ev),
     })  # fmt: skip
 
 
 # --------------------------------------------------------------------------- recon
 
 
-def _mismatch_detected(ws: WorkingSet, ev: Event) -> None:
-    d = ev.data
-    old = ws.mismatches.get((ev.entity, d["ledger"], d["key"]))
+def _mismatch_detected(ws: WorkingSet, ev: Event, e: MismatchDetected) -> None:
+    old = ws.mismatches.get((ev.entity, e.ledger, e.key))
     still_open = old is not None and old["state"] == OPEN
     ws.mismatches.put({
-        "entity": ev.entity, "ledger": d["ledger"], "key": d["key"],
-        "mismatch_type": d["mismatch_type"], "source_ref": _text(d.get("source_ref")),
-        "ledger_ref": _text(d.get("ledger_ref")), "expected": _text(d.get("expected")),
-        "actual": _text(d.get("actual")), "state": OPEN, "run_id": d["run_id"],
+        "entity": ev.entity, "ledger": e.ledger, "key": e.key,
+        "mismatch_type": e.mismatch_type, "source_ref": e.source_ref,
+        "ledger_ref": e.ledger_ref, "expected": e.expected,
+        "actual": e.actual, "state": OPEN, "run_id": e.run_id,
         "resolved_run_id": None,
         "detected_seq": old["detected_seq"] if still_open and old is not None else ev.seq,
         **_stamp(ev),
     })  # fmt: skip
 
 
-def _mismatch_resolved(ws: WorkingSet, ev: Event) -> None:
-    d = ev.data
-    old = ws.mismatches.get((ev.entity, d["ledger"], d["key"]))
+def _mismatch_resolved(ws: WorkingSet, ev: Event, e: MismatchResolved) -> None:
+    old = ws.mismatches.get((ev.entity, e.ledger, e.key))
     if old is None or old["state"] != OPEN:
         return
-    ws.mismatches.put({**old, "state": RESOLVED, "resolved_run_id": d["run_id"], **_stamp(ev)})
+    ws.mismatches.put({**old, "state": RESOLVED, "resolved_run_id": e.run_id, **_stamp(ev)})
 
 
 # --------------------------------------------------------------------------- dispatch
 
-HANDLERS: dict[str, Handler] = {
-    "SourceRecordObserved": _observed,
-    "SourceRecordDeleted": _deleted,
-    "SourceRecordRejected": _rejected,
-    "LedgerPushRequested": _requested,
-    "LedgerPushSucceeded": _succeeded,
-    "LedgerPushFailed": _failed,
-    "LedgerPushAbandoned": _abandoned,
-    "RecordLinked": _linked,
-    "LedgerRecordObserved": _ledger_observed,
-    "MismatchDetected": _mismatch_detected,
-    "MismatchResolved": _mismatch_resolved,
+#: how each event type changes the read models (each function takes its own type)
+HANDLERS: dict[type[EventData], Handler] = {
+    SourceRecordObserved: _observed,
+    SourceRecordDeleted: _deleted,
+    SourceRecordRejected: _rejected,
+    LedgerPushRequested: _requested,
+    LedgerPushSucceeded: _succeeded,
+    LedgerPushFailed: _failed,
+    LedgerPushAbandoned: _abandoned,
+    RecordLinked: _linked,
+    LedgerRecordObserved: _ledger_observed,
+    MismatchDetected: _mismatch_detected,
+    MismatchResolved: _mismatch_resolved,
 }
 
-#: event types the read models deliberately do not use
-IGNORED: frozenset[str] = frozenset({
-    "ReconciliationCompleted",  # run summary: the mismatches carry the state
-    "MappingVersionPublished",  # mapping versions are read from the pushes that used them
-    "RetryRequested",  # a command: its effect shows in the push events that follow
-    "ConflictDetected",  # shown by `syncledger conflicts`; the push outcome moves status
+#: event types the read models deliberately do not use. The audit module's own events
+#: (``syncledger.audit.events``, category ``audit``) are not read either: it keeps its own
+#: models (no personal data is held here, so a shredded subject key changes nothing in
+#: these tables)
+IGNORED: frozenset[type[EventData]] = frozenset({
+    ReconciliationCompleted,  # run summary: the mismatches carry the state
+    MappingVersionPublished,  # mapping versions are read from the pushes that used them
+    RetryRequested,  # a command: its effect shows in the push events that follow
+    ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     # shown by `syncledger review`, read from the log; the push outcomes move status
-    "ReviewRequested", "ReviewResolved",
-    "InvoiceDisputed",  # its credit note is a record of its own, with its own pushes
-    "CustomerCreditRecorded",  # the payment's amount is in the balance already
+    ReviewRequested, ReviewResolved,
+    InvoiceDisputed,  # its credit note is a record of its own, with its own pushes
+    CustomerCreditRecorded,  # the payment's amount is in the balance already
     # items the sync made in the ledger: told by `syncledger trace`, checked by the ledger
-    "LedgerItemRequested", "LedgerItemCreated",
+    LedgerItemRequested, LedgerItemCreated,
     # the writes of a multi-write push: its LedgerPushSucceeded settles the record (the
     # reconciler checks the applications); told by `syncledger trace`
-    "LedgerStepRequested", "LedgerStepSucceeded",
-    # the audit module's own events: it keeps its own models (no personal data is held
-    # here, so a shredded subject key changes nothing in these tables)
-    "CheckpointSigned", "SigningKeyRotated", "KeyEncryptionKeyRotated", "LegalHoldPlaced",
-    "LegalHoldReleased", "SubjectKeyShredded", "RetentionRunCompleted",
-    "AuditPackageExported",
+    LedgerStepRequested, LedgerStepSucceeded,
 })  # fmt: skip
 
-HANDLED: frozenset[str] = frozenset(HANDLERS)
+#: the classes the runner decodes (any other event is skipped unread)
+HANDLED: tuple[type[EventData], ...] = tuple(HANDLERS)
 
-_SOURCE_TABLES: dict[str, tuple[str, ...]] = {
-    "SourceRecordObserved": ("records", "sync_state", "errors", "unfoldable"),
-    "SourceRecordDeleted": ("records", "sync_state", "errors", "unfoldable"),
-    "SourceRecordRejected": ("records", "sync_state", "errors", "unfoldable"),
-    "LedgerPushRequested": ("records", "sync_state"),
-    "LedgerPushSucceeded": ("records", "sync_state", "links", "errors"),
-    "RecordLinked": ("records", "sync_state", "links", "errors"),
-    "LedgerPushFailed": ("records", "sync_state"),
-    "LedgerPushAbandoned": ("records", "sync_state", "errors"),
+_RECORD_TABLES = ("records", "sync_state", "errors", "unfoldable")
+#: the tables (grouped by source record) each event type about a source record reads
+_SOURCE_TABLES: dict[type[EventData], tuple[str, ...]] = {
+    SourceRecordObserved: _RECORD_TABLES,
+    SourceRecordDeleted: _RECORD_TABLES,
+    SourceRecordRejected: _RECORD_TABLES,
+    LedgerPushRequested: ("records", "sync_state"),
+    LedgerPushSucceeded: ("records", "sync_state", "links", "errors"),
+    RecordLinked: ("records", "sync_state", "links", "errors"),
+    LedgerPushFailed: ("records", "sync_state"),
+    LedgerPushAbandoned: ("records", "sync_state", "errors"),
 }
 
 
@@ -515,17 +541,18 @@ def apply(ws: WorkingSet, events: Iterable[Event | Broken]) -> list[Row]:
 
 
 def _apply_one(ws: WorkingSet, ev: Event) -> Broken | None:
-    handler = HANDLERS.get(ev.type)
+    handler = handler_for(HANDLERS, ev.payload)
     if handler is None:
         return None
     ws.mark()
     try:
-        handler(ws, ev)
+        handler(ws, ev, ev.payload)
     except RowsUnavailable:
         raise
     except Exception as exc:  # whatever the event holds, the fold goes on without it
         ws.undo()
-        return Broken(ev.seq, ev.subject, ev.type, ev.entity, ev.at, _ref_or_none(ev), _why(exc))
+        ref = _ref_or_none(ev.payload)
+        return Broken(ev.seq, ev.subject, ev.type, ev.entity, ev.at, ref, _why(exc))
     return None
 
 
@@ -537,8 +564,6 @@ def _why(exc: Exception) -> str:
         why = (
             f"its amounts cannot be added exactly within {MONEY.prec} digits ({type(exc).__name__})"
         )
-    elif isinstance(exc, KeyError) and exc.args:
-        why = f"its data lacks the field {exc.args[0]!r}"
     else:
         why = f"{type(exc).__name__}: {exc}"
     return why[:_REASON_LIMIT]
@@ -566,17 +591,17 @@ def groups_needed(events: Iterable[Event | Broken]) -> dict[str, set[Group]]:
 
 
 def _groups_of(ev: Event) -> list[tuple[str, Group]]:
-    tables = _SOURCE_TABLES.get(ev.type)
+    event = ev.payload
+    tables = handler_for(_SOURCE_TABLES, event)
     if tables is not None:
-        ref = _ref_or_none(ev)
+        ref = _ref_or_none(event)
         return [] if ref is None else [(name, (ev.entity, ref)) for name in tables]
-    if ev.type in ("MismatchDetected", "MismatchResolved"):
-        name, value = "mismatches", ev.data.get("key")
-    elif ev.type == "LedgerRecordObserved":
-        name, value = "ledger_records", ev.data.get("ledger_ref")
-    else:
-        return []
-    return [(name, (ev.entity, value))] if isinstance(value, str) else []
+    match event:
+        case MismatchDetected() | MismatchResolved():
+            return [("mismatches", (ev.entity, event.key))]
+        case LedgerRecordObserved():
+            return [("ledger_records", (ev.entity, event.ledger_ref))]
+    return []
 
 
 def balance_groups(ws: WorkingSet, events: Iterable[Event | Broken]) -> set[Group]:
@@ -584,13 +609,12 @@ def balance_groups(ws: WorkingSet, events: Iterable[Event | Broken]) -> set[Grou
     the customer of each new version, and of the version it replaces."""
     groups: set[Group] = set()
     for ev in events:
-        if isinstance(ev, Broken) or ev.type not in ("SourceRecordObserved", "SourceRecordDeleted"):
+        event = None if isinstance(ev, Broken) else ev.payload
+        if not isinstance(event, SourceRecordObserved | SourceRecordDeleted):
             continue
-        customer = ev.data.get("customer_ref")
-        if isinstance(customer, str):
-            groups.add((ev.entity, customer))
-        ref = _ref_or_none(ev)
-        old = ws.records.get((ev.entity, ref)) if ref is not None else None
+        if isinstance(event, SourceRecordObserved) and event.customer_ref is not None:
+            groups.add((ev.entity, event.customer_ref))
+        old = ws.records.get((ev.entity, event.ref))
         if old is not None and old["customer_ref"] is not None:
             groups.add((ev.entity, old["customer_ref"]))
     return groups
