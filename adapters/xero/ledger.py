@@ -94,7 +94,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import random
 import re
 import uuid
@@ -157,8 +156,6 @@ from syncledger.core.ports import (
     WriteSteps,
     steps_or_direct,
 )
-
-log = logging.getLogger("syncledger.xero")
 
 PRODUCTION_URL = "https://api.xero.com"
 TOKEN_URL = "https://identity.xero.com/connect/token"  # noqa: S105 (a URL)
@@ -876,25 +873,22 @@ class XeroLedger:
         *,
         recover: Recover,
     ) -> Written:
-        """Send until answered: a timeout or 429 resends under the same key (Xero replays
-        the first answer); a 5xx first checks ``recover`` (did the write land?), then
-        resends under a fresh key, since Xero would replay the cached error."""
-        current, attempt = wire_key(key), 1
-        while True:
-            try:
-                return Written(await self._send(method, path, kind, element, current, params))
-            except TransientLedgerError as exc:
-                delay = self._delay(exc, attempt)
-                if delay is None:
-                    raise
-                if isinstance(exc, XeroServerError):
-                    landed = await recover()
-                    if landed is not None:
-                        return Written(landed, recovered=True)
-                    current = fresh_key(key)
-                log.info("xero %s %s retry %d in %.2fs: %s", method, path, attempt, delay, exc)
-                await self._sleep(delay)
-                attempt += 1
+        """Send until answered: after a timeout or 429 the resend goes under the same key
+        (Xero replays the first answer); after a 5xx ``recover`` is asked first (did the
+        write land?), then the resend goes under a fresh key, since Xero would replay the
+        cached error."""
+        keys = [wire_key(key)]
+
+        async def attempt(_: int, previous: TransientLedgerError | None) -> Written:
+            if isinstance(previous, XeroServerError):
+                landed = await recover()
+                if landed is not None:
+                    return Written(landed, recovered=True)
+                keys.append(fresh_key(key))
+            return Written(await self._send(method, path, kind, element, keys[-1], params))
+
+        label = f"xero {method} {path}"
+        return await self._retry.run(attempt, rng=self._rng, sleep=self._sleep, label=label)
 
     async def _send(
         self,
@@ -916,13 +910,6 @@ class XeroLedger:
                 headers={"Idempotency-Key": key},
             )
         return _first(answer, collection, f"Xero {method} {path}")
-
-    def _delay(self, exc: TransientLedgerError, attempt: int) -> float | None:
-        if attempt >= self._retry.attempts:
-            return None
-        if exc.retry_after is None:
-            return self._retry.backoff(attempt, self._rng)
-        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
 
     async def _found(self, kind: str, external_ref: str) -> dict[str, Any] | None:
         record = await self.find(kind, external_ref)
