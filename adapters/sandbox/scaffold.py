@@ -181,7 +181,8 @@ class Gate(Generic[H, F]):
     concurrency slot).
     ``fault`` is the platform's
     error type, ``respond`` its wire shape; ``injected`` builds the error an injected
-    write failure answers (``Faults.fail_writes``, with ``Faults.fail_status``);
+    write failure answers (``Faults.fail_writes``, with ``Faults.fail_status``; None
+    where the platform injects it itself, e.g. after an idempotency-key replay);
     ``withholds``: the gate withholds a write's answer on an injected commit-then-timeout
     (False where the platform's handler decides that itself)."""
 
@@ -189,7 +190,7 @@ class Gate(Generic[H, F]):
     fault: type[F]
     respond: Callable[[F], Response]
     admit: Callable[[Request, H], object]
-    injected: Callable[[int], F]
+    injected: Callable[[int], F] | None
     withholds: bool = True
 
     def __call__(
@@ -221,7 +222,7 @@ class Gate(Generic[H, F]):
         write: bool,
     ) -> Response:
         faults = handle.faults
-        if write and faults.take("fail_writes"):
+        if write and self.injected is not None and faults.take("fail_writes"):
             raise self.injected(faults.fail_status)
         response = await handler(request, handle)
         if write and self.withholds and faults.take("commit_then_timeout"):

@@ -57,8 +57,8 @@ instead.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -68,20 +68,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
-from syncledger.adapters.sandbox.common import (
-    Kinds,
-    admin_routes,
-    form_of,
-    handle_of,
-    plain_json,
-    refresh_grant,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import Kinds, plain_json
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
 from syncledger.adapters.xero.sandbox.book import XeroBook, entity_name
 from syncledger.adapters.xero.sandbox.errors import XeroFault, refuse
 from syncledger.adapters.xero.sandbox.limits import XeroLimits
@@ -102,6 +93,7 @@ _KINDS = Kinds(
     error="kinds are customer, invoice, payment, credit_note, refund, item, overpayment and "
     "bank_transaction",
 )
+SANDBOX = Sandbox("xero", XeroSandbox, _KINDS)
 
 Handler = Callable[[Request, XeroSandbox], Awaitable[tuple[int, bytes]]]
 
@@ -132,14 +124,14 @@ def create_app(
     second). ``rate_scale`` multiplies the call counts and ``concurrent``.
     ``refresh_token`` is registered as a first grant (single-use like any other)."""
     book = XeroBook(book_path)
-    oauth = OAuthServer(
-        book.db,
+    oauth = oauth_server(
+        book,
         client_id=client_id,
         client_secret=client_secret,
+        refresh_token=refresh_token,
         access_ttl=access_token_ttl,
         refresh_ttl=REFRESH_TTL,
     )
-    oauth.grant(refresh_token)
     limits = XeroLimits(
         per_minute=Rate(per_minute, minute_window).scaled(rate_scale),
         per_day=Rate(per_day, day_window).scaled(rate_scale),
@@ -156,22 +148,21 @@ def create_app(
         require_auth=require_auth,
         idempotency_ttl=idempotency_ttl,
     )
-    admin = admin_routes(sandbox, _KINDS, grants=sandbox.oauth)
-    return sandbox_app(sandbox, [*_routes(), *admin])
+    return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
 
 def sandbox_of(app: Starlette) -> XeroSandbox:
-    return handle_of(app, XeroSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its book at ``<data_dir>/sandbox/xero.sqlite3`` until stopped."""
-    serve_app(create_app(data_dir / "sandbox" / "xero.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:
     routes = [
-        Route("/connect/token", _token, methods=["POST"]),
+        SANDBOX.token_route("/connect/token", _xero_tokens),
         Route("/connections", _connections, methods=["GET"]),
         Route(f"{API}/Organisation", _api(_organisation), methods=["GET"]),
         Route(f"{API}/Accounts", _api(_accounts), methods=["GET"]),
@@ -193,26 +184,39 @@ def _routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
+@contextlib.contextmanager
+def _admitted(request: Request, sandbox: XeroSandbox) -> Iterator[None]:
+    """Token, tenant and limits; a refusal carries the limits' headers (the tenant's once
+    admitted), and the tenant's concurrency slot is held until the request ends."""
+    try:
+        sandbox.authenticate(request.headers.get("authorization"))
+        tenant = sandbox.admit(request.headers.get("xero-tenant-id"))
+    except XeroFault as fault:
+        raise _limited(fault, sandbox.limits.headers(None)) from None
+    try:
+        yield
+    except XeroFault as fault:
+        raise _limited(fault, sandbox.limits.headers(tenant)) from None
+    finally:
+        sandbox.release(tenant)
+
+
+def _limited(fault: XeroFault, limit_headers: dict[str, str]) -> XeroFault:
+    return XeroFault(fault.status, fault.body, limit_headers | fault.headers)
+
+
+def _is_write(request: Request) -> bool:
+    return request.method != "GET"
+
+
 def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        sandbox = sandbox_of(request.app)
-        try:
-            sandbox.authenticate(request.headers.get("authorization"))
-            tenant = sandbox.admit(request.headers.get("xero-tenant-id"))
-        except XeroFault as fault:
-            return _fault_response(fault, sandbox.limits.headers(None))
-        try:
-            status, body = await handler(request, sandbox)
-            if request.method != "GET" and sandbox.faults.take("commit_then_timeout"):
-                await asyncio.sleep(sandbox.faults.stall_seconds)  # committed; client times out
-        except XeroFault as fault:
-            return _fault_response(fault, sandbox.limits.headers(tenant))
-        finally:
-            sandbox.release(tenant)
-        headers = sandbox.limits.headers(tenant)
+    async def answer(request: Request, sandbox: XeroSandbox) -> Response:
+        status, body = await handler(request, sandbox)
+        headers = sandbox.limits.headers(sandbox.tenant_id)
         return Response(body, status, headers, media_type="application/json")
 
-    return endpoint
+    # Xero's writes fail by injection in the service, after an idempotency-key replay
+    return Gate(SANDBOX, XeroFault, _fault_response, _admitted, None)(answer, write=_is_write)
 
 
 def _entity(request: Request) -> str:
@@ -298,10 +302,7 @@ async def _checked_body(request: Request, spec_path: str) -> Any:
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return decode_json(await request.body())
-    except ValueError:
-        raise refuse("body.not_json") from None
+    return await json_body(request, lambda: refuse("body.not_json"))
 
 
 async def _organisation(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
@@ -312,20 +313,14 @@ async def _accounts(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]
     return 200, encode_json(sandbox.accounts())
 
 
-def _fault_response(fault: XeroFault, limit_headers: dict[str, str]) -> Response:
-    headers = limit_headers | fault.headers
+def _fault_response(fault: XeroFault) -> Response:
+    headers = fault.headers
     if isinstance(fault.body, str):
         return Response(fault.body, fault.status, headers, media_type="text/plain")
     return Response(encode_json(fault.body), fault.status, headers, media_type="application/json")
 
 
 # ------------------------------------------------------------------- OAuth
-
-
-async def _token(request: Request) -> Response:
-    oauth = sandbox_of(request.app).oauth
-    form = await form_of(request)
-    return refresh_grant(oauth, request.headers.get("authorization"), form, _xero_tokens)
 
 
 def _xero_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
@@ -344,5 +339,5 @@ async def _connections(request: Request) -> Response:
     try:
         sandbox.authenticate(request.headers.get("authorization"))
     except XeroFault as fault:
-        return _fault_response(fault, {})
+        return _fault_response(fault)
     return plain_json(200, sandbox.connections())

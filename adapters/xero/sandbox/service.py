@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
 from syncledger.adapters.xero.sandbox.book import ID_FIELD, XeroBook, entity_name, ms_date
 from syncledger.adapters.xero.sandbox.credits import (
     OVERPAYMENT_TYPE,
@@ -91,7 +92,7 @@ TAX_RATES = {
 }
 
 
-class XeroSandbox(FaultInjection):
+class XeroSandbox(SandboxHandle[XeroBook]):
     """One sandbox app with one organisation (tenant). Operations raise ``XeroFault``."""
 
     def __init__(
@@ -108,15 +109,11 @@ class XeroSandbox(FaultInjection):
         idempotency_ttl: float = IDEMPOTENCY_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.book = book
+        super().__init__(book, faults=faults, require_auth=require_auth)
         self.oauth = oauth
         self.limits = limits
         self.tenant_id = tenant_id
         self.org_name = org_name
-        self.faults = faults or Faults()
-        self.require_auth = require_auth
-        #: 429s answered because a rate limit was exceeded (injected ones not counted)
-        self.throttled = 0
         self._ttl = idempotency_ttl
         self._clock = clock
         self.org = Org(home_currency, CHART, TAX_RATES, self.today)
@@ -147,27 +144,23 @@ class XeroSandbox(FaultInjection):
         item = self._item({"Code": code, "Name": code, **fields}, None)
         return str(self.book.save("Item", item)["ItemID"])
 
-    def close(self) -> None:
-        self.book.close()
-
     def today(self) -> date:
         return datetime.fromtimestamp(self._clock(), UTC).date()
 
     # --------------------------------------------------------------- gates
 
     def authenticate(self, authorization: str | None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if self.require_auth and not (
-            scheme.lower() == "bearer" and self.oauth.access_ok(token.strip())
-        ):
-            raise refuse("auth.token_rejected" if token.strip() else "auth.token_missing")
+        if self.require_auth and not bearer_ok(self.oauth, authorization):
+            token = (authorization or "").partition(" ")[2].strip()
+            raise refuse("auth.token_rejected" if token else "auth.token_missing")
 
     def admit(self, tenant: str | None) -> str:
         """Tenant, injected and real throttling; the caller must ``release`` the tenant."""
         if tenant is None or tenant.lower() != self.tenant_id.lower():
             raise refuse("auth.tenant_unknown")
-        if self.faults.take("throttle"):
-            raise refuse("limit.minute", retry_after=self.faults.retry_after)
+        injected = self.injected_throttle()
+        if injected is not None:
+            raise refuse("limit.minute", retry_after=injected)
         try:
             self.limits.admit(self.tenant_id)
         except XeroFault:
