@@ -126,7 +126,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -137,7 +136,7 @@ from urllib.parse import quote
 
 import httpx
 
-from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate, RateLimiter
@@ -192,8 +191,6 @@ from syncledger.core.ports import (
     WriteSteps,
     steps_or_direct,
 )
-
-log = logging.getLogger("syncledger.zoho")
 
 PRODUCTION_URL = "https://www.zohoapis.com"
 TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"  # noqa: S105 (a URL)
@@ -746,28 +743,16 @@ class ZohoLedger:
         """Until it lands or the attempts run out (one without ``retry``): ``check`` for
         an earlier write's result, and write (once) when there is none. True when
         ``check`` found it."""
-        attempt = 1
-        while True:
-            try:
-                if check_first or attempt > 1:
-                    found = await check()
-                    if found is not None:
-                        return found, True
-                return await write(), False
-            except TransientLedgerError as exc:
-                delay = self._delay(exc, attempt) if retry else None
-                if delay is None:
-                    raise
-                log.info("zoho-books attempt %d failed, next in %.2fs: %s", attempt, delay, exc)
-                await self._sleep(delay)
-                attempt += 1
 
-    def _delay(self, exc: TransientLedgerError, attempt: int) -> float | None:
-        if attempt >= self._retry.attempts:
-            return None
-        if exc.retry_after is None:
-            return self._retry.backoff(attempt, self._rng)
-        return exc.retry_after if exc.retry_after <= self._retry.max_retry_after else None
+        async def attempt(number: int, _: TransientLedgerError | None) -> tuple[T, bool]:
+            if check_first or number > 1:
+                found = await check()
+                if found is not None:
+                    return found, True
+            return await write(), False
+
+        policy = self._retry if retry else NO_RETRY
+        return await policy.run(attempt, rng=self._rng, sleep=self._sleep, label="zoho-books")
 
     async def _journaled(
         self, steps: WriteSteps | None, key: str, run: Callable[[bool], Awaitable[PushResult]]
