@@ -144,7 +144,7 @@ from syncledger.adapters.freshbooks.mapping import (
     tax_key,
     to_record,
 )
-from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
 from syncledger.adapters.oauth2 import Auth, OAuth2Client
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
@@ -566,31 +566,19 @@ class FreshBooksLedger:
     ) -> PushResult:
         """POST the create; a lost answer is looked up by reference before resending
         (without ``retry`` it goes back to the caller: a journal, which asks first)."""
-        attempt = 1
-        while True:
+
+        async def attempt(_: int, previous: TransientLedgerError | None) -> PushResult:
+            earlier = None if previous is None or kind == "invoice" else await self.find(kind, ref)
+            if earlier is not None:
+                return _pushed(earlier, recovered=True)
             try:
                 return _pushed(self._record(kind, await self._post(kind, body)))
             except PermanentLedgerError as refused:
                 return await self._ours_after_refusal(kind, body, ref, refused)
-            except TransientLedgerError as exc:
-                if not retry:
-                    raise
-                await self._wait_to_resend(exc, attempt)
-            attempt += 1
-            earlier = None if kind == "invoice" else await self.find(kind, ref)
-            if earlier is not None:
-                return _pushed(earlier, recovered=True)
 
-    async def _wait_to_resend(self, exc: TransientLedgerError, attempt: int) -> None:
-        """Sleep before sending a create again, or raise ``exc`` when it may not be."""
-        if attempt >= self._retry.attempts:
-            raise exc
-        if exc.retry_after is None:
-            await self._sleep(self._retry.backoff(attempt, self._rng))
-        elif exc.retry_after <= self._retry.max_retry_after:
-            await self._sleep(exc.retry_after)
-        else:
-            raise exc
+        policy = self._retry if retry else NO_RETRY
+        label = f"freshbooks POST {kind}"
+        return await policy.run(attempt, rng=self._rng, sleep=self._sleep, label=label)
 
     async def _ours_after_refusal(
         self, kind: str, body: Mapping[str, Any], ref: str, refused: PermanentLedgerError
