@@ -96,12 +96,12 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
-from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.http import LedgerHttp, Operation, RetryPolicy
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.applied import Applied, applications
 from syncledger.adapters.odoo.credit import applied_part, check_applicable, credit_left
@@ -151,6 +151,7 @@ DOCUMENTS = ("invoice", "credit_note")
 OWNER_FIELD = {"payment": "payment_id", "refund": "payment_id", "credit_note": "move_id"}
 Step = Callable[[LedgerRecord | None], Awaitable[LedgerRecord]]
 Run = Callable[[WriteSteps], Awaitable[PushResult]]
+T = TypeVar("T")
 #: a step's result when the write found what an earlier try or process left
 FOUND = {"found": "earlier"}
 
@@ -238,13 +239,7 @@ class OdooLedger:
         ``code``, its income account ``[new_items]``'s. Every try looks ``code`` up first,
         so a create whose answer was lost is found, never made again."""
         async with self._items.creating(code):
-            attempt = 1
-            while True:
-                try:
-                    return await self._items.find_or_create(code)
-                except TransientLedgerError as exc:
-                    await self._pause(exc, attempt)
-                    attempt += 1
+            return await self._retrying(lambda _n, _e: self._items.find_or_create(code))
 
     # ------------------------------------------------------------------ writes
 
@@ -517,16 +512,13 @@ class OdooLedger:
         )
 
     async def _tried(self, kind: str, external_ref: str, step: Step, look: bool) -> PushResult:
-        attempt = 1
-        while True:
-            try:
-                unsure = look or attempt > 1
-                found = await self._lookup(kind, external_ref, idempotent=False) if unsure else None
-                record = await step(found)
-                return PushResult(record.ledger_id, record.version, recovered=found is not None)
-            except TransientLedgerError as exc:
-                await self._pause(exc, attempt)
-                attempt += 1
+        async def attempt(number: int, _: TransientLedgerError | None) -> PushResult:
+            unsure = look or number > 1
+            found = await self._lookup(kind, external_ref, idempotent=False) if unsure else None
+            record = await step(found)
+            return PushResult(record.ledger_id, record.version, recovered=found is not None)
+
+        return await self._retrying(attempt)
 
     async def _change(
         self,
@@ -537,27 +529,20 @@ class OdooLedger:
     ) -> PushResult:
         """Compare ``version`` with the record's (first attempt only: a retry may meet
         our own write), then ``step``; retried on a lost answer."""
-        attempt = 1
-        while True:
-            try:
-                current = await self._fetch(kind, _int(ledger_id), idempotent=False)
-                if attempt == 1:
-                    _check_version(kind, _int(ledger_id), version, current)
-                record = await step(current)
-                return PushResult(record.ledger_id, record.version)
-            except TransientLedgerError as exc:
-                await self._pause(exc, attempt)
-                attempt += 1
 
-    async def _pause(self, exc: TransientLedgerError, attempt: int) -> None:
-        if attempt >= self._retry.attempts:
-            raise exc
-        wait = exc.retry_after
-        if wait is None:
-            wait = self._retry.backoff(attempt, self._rng)
-        elif wait > self._retry.max_retry_after:
-            raise exc
-        await asyncio.sleep(wait)
+        async def attempt(number: int, _: TransientLedgerError | None) -> PushResult:
+            current = await self._fetch(kind, _int(ledger_id), idempotent=False)
+            if number == 1:
+                _check_version(kind, _int(ledger_id), version, current)
+            record = await step(current)
+            return PushResult(record.ledger_id, record.version)
+
+        return await self._retrying(attempt)
+
+    async def _retrying(self, operation: Operation[T]) -> T:
+        """``operation`` until it returns or the retry policy gives up (a lost answer,
+        a 5xx or a throttle is tried again; anything else goes to the caller)."""
+        return await self._retry.run(operation, rng=self._rng, sleep=asyncio.sleep, label="odoo")
 
     # ------------------------------------------------------ multi-write steps
 
@@ -570,13 +555,7 @@ class OdooLedger:
         return await self._writes.once(key, lambda look: self._retried(RetrySteps(key, look), run))
 
     async def _retried(self, journal: RetrySteps, run: Run) -> PushResult:
-        attempt = 1
-        while True:
-            try:
-                return await run(journal)
-            except TransientLedgerError as exc:
-                await self._pause(exc, attempt)
-                attempt += 1
+        return await self._retrying(lambda _n, _e: run(journal))
 
     async def _created(
         self, journal: WriteSteps, kind: str, ref: str, vals: dict[str, Any]
