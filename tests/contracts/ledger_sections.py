@@ -5,6 +5,8 @@
 - :class:`ThrottleSection`: the sandbox enforces the platform's request limit with the
   platform's 429 answer (and the contract's burst test is meaningful only because of it).
 - :class:`PagingSection`: listing and finding follow the platform's pages.
+- :class:`PlatformSection`: the platform's registry entry (``adapters.platforms``) builds
+  a working adapter for its sandbox, and refuses a live connection missing credentials.
 
 Each section asks the platform for one small factory (``oauth_ledger``,
 ``unlimited_ledger``, ``paged_ledger``) and a few class attributes; the tests are the same
@@ -21,13 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import httpx
 import pytest
 
 from syncledger.adapters.http import RetryPolicy
 from syncledger.adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenStore
-from syncledger.core.errors import AuthExpiredError, TransientLedgerError
+from syncledger.adapters.platforms import Connection, platform
+from syncledger.core.errors import AuthExpiredError, ConfigurationError, TransientLedgerError
 from syncledger.core.ports import LedgerAdapter
-from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest
+from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest, key
 
 
 @dataclass
@@ -182,3 +186,51 @@ class PagingSection(LedgerContract):
         assert sorted(changed) == sorted(ids) and len(changed) == len(ids)
         assert first is not None and first.ledger_id == ids[0]
         assert last is not None and last.ledger_id == ids[4]
+
+
+class PlatformSection(LedgerContract):
+    #: the platform's id in ``adapters.platforms``
+    platform_id: ClassVar[str] = ""
+    #: a home currency other than the sandbox's default, to see it reach the book
+    sandbox_home_currency: ClassVar[str] = "GBP"
+    #: False where the ledger's customers carry no currency of their own
+    customer_has_currency: ClassVar[bool] = True
+    #: the client-side limit the adapter built for the sandbox runs at
+    sandbox_requests_per_minute: ClassVar[int] = 0
+    #: OAuth platforms keep their tokens in the connection's token file (mode 0600)
+    keeps_a_token_file: ClassVar[bool] = True
+    #: a live URL and credentials short of what a live connection needs
+    live_url: ClassVar[str] = ""
+    live_credentials: ClassVar[dict[str, str]] = {}
+
+    async def test_the_platform_connects_to_its_sandbox(self, tmp_path: Path) -> None:
+        plat = platform(self.platform_id)
+        currency = self.sandbox_home_currency
+        app = plat.sandbox_app(tmp_path / "book.sqlite3", home_currency=currency)
+        token_file = tmp_path / "tokens" / f"{self.platform_id}.json"
+        transport = httpx.ASGITransport(app=app)
+        adapter = plat.connect(Connection(plat.sandbox_url, token_file, {}, transport))
+        try:
+            pushed = await adapter.create_customer(
+                self.customer(currency=currency),
+                external_ref="csv/customer/C-1",
+                idempotency_key=key("c", 1),
+            )
+            record = await adapter.get("customer", pushed.ledger_id)
+            count = plat.sandbox_handle(app).count("customer")
+        finally:
+            await adapter.aclose()
+            plat.sandbox_handle(app).close()
+        assert record is not None and record.ledger_id == pushed.ledger_id
+        assert record.currency == (currency if self.customer_has_currency else None)
+        assert count == 1
+        assert adapter.capabilities.requests_per_minute == self.sandbox_requests_per_minute
+        if self.keeps_a_token_file:
+            assert FileTokenStore(token_file).load() is not None
+            assert (token_file.stat().st_mode & 0o777) == 0o600
+
+    def test_a_live_connection_short_of_credentials_is_refused(self, tmp_path: Path) -> None:
+        live = Connection(self.live_url, tmp_path / "t.json", self.live_credentials)
+        with pytest.raises(ConfigurationError) as refused:
+            platform(self.platform_id).connect(live)
+        assert "\n" not in str(refused.value)  # one line saying what is missing

@@ -7,22 +7,35 @@ from typing import Any
 
 import pytest
 
-from syncledger.adapters.freshbooks.ledger import REFUND_NOT_SUPPORTED
+from syncledger.adapters.freshbooks.ledger import PRODUCTION_URL, REFUND_NOT_SUPPORTED
 from syncledger.adapters.freshbooks.sandbox.server import DEFAULT_REFRESH_TOKEN
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
-from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger, in_process
+from tests.contracts.ledger_sections import (
+    OAuthSection,
+    PagingSection,
+    PlatformSection,
+    SectionLedger,
+    in_process,
+)
 from tests.contracts.sandbox_sections import (
     AdminOAuthSection,
     AdminSection,
+    InjectedThrottleSection,
     PersistenceSection,
 )
 from tests.support.freshbooks import in_process_freshbooks
 
 
 class TestFreshBooksLedgerContract(
-    OAuthSection, PagingSection, AdminSection, AdminOAuthSection, PersistenceSection
+    OAuthSection,
+    PagingSection,
+    AdminSection,
+    AdminOAuthSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+    PlatformSection,
 ):
     """The shared contract, but for refunds: FreshBooks documents no API construct for
     paying a client's credit back, so the adapter refuses every refund before sending
@@ -32,6 +45,9 @@ class TestFreshBooksLedgerContract(
     #: the multi-write operations FreshBooks takes (a refund is refused: see below)
     OPERATIONS = ("credit_note", "payment")
     currency = "USD"
+    platform_id = "freshbooks"
+    sandbox_requests_per_minute = 100
+    live_url = PRODUCTION_URL
     unknown_customer_code = "1012"  # "Client not found."
     changes_resolution = 1.0  # FreshBooks' `updated` is to the second
 

@@ -8,7 +8,12 @@ import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
-from tests.contracts.ledger_sections import PagingSection, SectionLedger, in_process
+from tests.contracts.ledger_sections import (
+    PagingSection,
+    PlatformSection,
+    SectionLedger,
+    in_process,
+)
 from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
@@ -18,9 +23,15 @@ from tests.support.netsuite import in_process_netsuite
 
 
 class TestNetSuiteLedgerContract(
-    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection
+    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection, PlatformSection
 ):
     currency = "USD"
+    platform_id = "netsuite"
+    sandbox_home_currency = "EUR"
+    sandbox_requests_per_minute = 300
+    keeps_a_token_file = False  # TBA: no tokens to keep
+    live_url = "https://1234567-sb1.suitetalk.api.netsuite.com"
+    live_credentials: ClassVar[dict[str, str]] = {"consumer_key": "ck"}
     unknown_customer_code = "INVALID_CONTENT"  # Invalid Field Value … for the field: entity
     changes_resolution = 1.0  # lastModifiedDate / lastmodifieddate are kept to the second
     #: one request each: a credit memo and a customer refund carry their application in

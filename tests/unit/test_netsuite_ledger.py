@@ -905,21 +905,6 @@ def test_netsuite_errors_map_to_typed_errors() -> None:
 # ------------------------------------------------------- platform, mapping
 
 
-async def test_the_platform_builds_a_working_sandbox_ledger(tmp_path: Path) -> None:
-    plat = platform("netsuite")
-    app = plat.sandbox_app(tmp_path / "netsuite.sqlite3", home_currency="EUR")
-    transport = httpx.ASGITransport(app=app)
-    ledger = plat.connect(Connection(plat.sandbox_url, tmp_path / "t.json", {}, transport))
-    pushed = await ledger.create_customer(
-        customer(currency="EUR"), external_ref="r/c/1", idempotency_key="k"
-    )
-    record = await ledger.get("customer", pushed.ledger_id)
-    assert record is not None and record.currency == "EUR"
-    assert plat.sandbox_handle(app).count("customer") == 1
-    await ledger.aclose()
-    plat.sandbox_handle(app).close()
-
-
 def test_a_live_account_needs_its_tba_credentials_and_a_sane_concurrency(tmp_path: Path) -> None:
     plat = platform("netsuite")
     live = "https://1234567-sb1.suitetalk.api.netsuite.com"

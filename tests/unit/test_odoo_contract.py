@@ -11,7 +11,12 @@ import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
-from tests.contracts.ledger_sections import PagingSection, SectionLedger, in_process
+from tests.contracts.ledger_sections import (
+    PagingSection,
+    PlatformSection,
+    SectionLedger,
+    in_process,
+)
 from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
@@ -21,9 +26,14 @@ from tests.support.odoo import in_process_odoo
 
 
 class TestOdooJson2Contract(
-    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection
+    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection, PlatformSection
 ):
     currency = "USD"
+    platform_id = "odoo"
+    sandbox_requests_per_minute = 120
+    keeps_a_token_file = False  # an API key, not OAuth
+    customer_has_currency = False  # a res.partner has no currency field of its own
+    live_url = "https://example.odoo.com"
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
     transport = "json2"

@@ -913,10 +913,10 @@ def test_capabilities_follow_the_configured_limits() -> None:
         rates({"requests_per_minute": "lots"})
 
 
-async def test_the_platform_needs_a_key_for_a_live_database(tmp_path: Path) -> None:
-    live = Connection("https://example.odoo.com", tmp_path / "t.json", {})
-    with pytest.raises(ConfigurationError):
-        PLATFORM.connect(live)
+async def test_the_platform_refuses_an_unknown_transport_and_serves_without_a_key(
+    tmp_path: Path,
+) -> None:
+    """The rest of the platform's wiring: tests/contracts/ledger_sections.py PlatformSection."""
     with pytest.raises(ConfigurationError):
         PLATFORM.connect(
             Connection(
@@ -927,17 +927,3 @@ async def test_the_platform_needs_a_key_for_a_live_database(tmp_path: Path) -> N
         )
     served = PLATFORM.connect(Connection("http://127.0.0.1:8069", tmp_path / "s.json", {}))
     await served.aclose()  # no key on this machine: the served sandbox and its public key
-    app = PLATFORM.sandbox_app(None)
-    ledger = PLATFORM.connect(
-        Connection(PLATFORM.sandbox_url, tmp_path / "t.json", {}, httpx.ASGITransport(app=app))
-    )
-    try:
-        pushed = await ledger.create_customer(
-            customer(), external_ref="csv/customer/C-1", idempotency_key=key("c")
-        )
-        assert PLATFORM.sandbox_handle(app).count("customer") == 1
-        assert ledger.capabilities.requests_per_minute == 120
-        assert pushed.ledger_id
-    finally:
-        await ledger.aclose()
-        PLATFORM.sandbox_handle(app).close()

@@ -9,12 +9,14 @@ import pytest
 
 from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.qbo.ledger import PRODUCTION_URL
 from syncledger.adapters.qbo.sandbox.server import DEFAULT_REFRESH_TOKEN
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     OAuthSection,
     PagingSection,
+    PlatformSection,
     SectionLedger,
     ThrottleSection,
     in_process,
@@ -36,10 +38,14 @@ class TestQboLedgerContract(
     AdminOAuthSection,
     InjectedThrottleSection,
     PersistenceSection,
+    PlatformSection,
 ):
     """A US company without automated sales tax: it keeps the tax it is sent."""
 
     currency = "USD"
+    platform_id = "qbo"
+    sandbox_requests_per_minute = 500
+    live_url = PRODUCTION_URL
     unknown_customer_code = "2500"  # Invalid Reference Id
 
     @pytest.fixture

@@ -9,12 +9,14 @@ import pytest
 from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.sage.ledger import PRODUCTION_URL
 from syncledger.adapters.sage.sandbox.server import DEFAULT_REFRESH_TOKEN
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     OAuthSection,
     PagingSection,
+    PlatformSection,
     SectionLedger,
     ThrottleSection,
     in_process,
@@ -36,8 +38,12 @@ class TestSageLedgerContract(
     AdminOAuthSection,
     InjectedThrottleSection,
     PersistenceSection,
+    PlatformSection,
 ):
     currency = "USD"
+    platform_id = "sage"
+    sandbox_requests_per_minute = 200
+    live_url = PRODUCTION_URL
     unknown_customer_code = "RecordNotFound"  # Sage: "Couldn't find record."
     changes_resolution = 1.0  # Sage keeps updated_at at whole seconds
     #: a refund is one request: a CUSTOMER_REFUND contact payment whose own

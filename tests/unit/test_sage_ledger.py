@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.oauth2 import MemoryTokenStore
-from syncledger.adapters.platforms import Connection, platform
 from syncledger.adapters.sage.errors import translate_sage
 from syncledger.adapters.sage.ledger import SageLedger, idempotency_id
 from syncledger.adapters.sage.mapping import load_mapping, ref_in, ref_token, spread
@@ -830,23 +829,6 @@ async def test_another_business_is_refused_with_sages_code() -> None:
     assert refused.value.code == "MultiUserAccessDenied"
     await other.aclose()
     await env.ledger.aclose()
-
-
-async def test_the_platform_connects_to_its_in_process_sandbox(tmp_path: Path) -> None:
-    sage_platform = platform("sage")
-    app = sage_platform.sandbox_app(None, home_currency="GBP")
-    connection = Connection(
-        sage_platform.sandbox_url, tmp_path / "tokens.json", {}, httpx.ASGITransport(app=app)
-    )
-    ledger = sage_platform.connect(connection)
-    pushed = await ledger.create_customer(
-        customer(1, currency="GBP"), external_ref="csv/customer/C-1", idempotency_key="k"
-    )
-    assert sage_platform.sandbox_handle(app).count("customer") == 1
-    assert (await ledger.get("customer", pushed.ledger_id)) is not None
-    assert ledger.capabilities.requests_per_minute == 200
-    await ledger.aclose()
-    sage_platform.sandbox_handle(app).close()
 
 
 # ------------------------------------------------------------------- items

@@ -2,18 +2,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.xero.ledger import PRODUCTION_URL
 from syncledger.adapters.xero.sandbox.server import DEFAULT_REFRESH_TOKEN
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     OAuthSection,
     PagingSection,
+    PlatformSection,
     SectionLedger,
     ThrottleSection,
     in_process,
@@ -35,8 +37,14 @@ class TestXeroLedgerContract(
     AdminOAuthSection,
     InjectedThrottleSection,
     PersistenceSection,
+    PlatformSection,
 ):
     currency = "USD"
+    platform_id = "xero"
+    sandbox_home_currency = "NZD"
+    sandbox_requests_per_minute = 60
+    live_url = PRODUCTION_URL
+    live_credentials: ClassVar[dict[str, str]] = {"client_id": "x"}
     # "987654" is no GUID: the body does not bind to the spec's Contact.ContactID (uuid), so
     # Xero's PostDataInvalidException, ErrorNumber 14. A well-formed but unknown ContactID is
     # a ValidationException, ErrorNumber 10 (tests/unit/test_xero_sandbox.py).

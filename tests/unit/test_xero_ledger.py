@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.platforms import Connection, platform
 from syncledger.adapters.xero.errors import XeroServerError, element_error, translate_xero
 from syncledger.adapters.xero.ledger import XeroLedger, fresh_key, step_key, where_literal, wire_key
 from syncledger.adapters.xero.mapping import contact_number, load_mapping, ref_in
@@ -884,24 +883,3 @@ def test_a_broken_mapping_is_a_configuration_error(tmp_path: Path) -> None:
     broken.write_text('version = "x"\n')
     with pytest.raises(ConfigurationError):
         load_mapping(broken)
-
-
-# ---------------------------------------------------------------- platform
-
-
-async def test_the_platform_builds_an_adapter_for_its_sandbox(tmp_path: Path) -> None:
-    plat = platform("xero")
-    app = plat.sandbox_app(tmp_path / "xero.sqlite3", home_currency="NZD")
-    connection = Connection(
-        plat.sandbox_url, tmp_path / "tokens.json", {}, httpx.ASGITransport(app=app)
-    )
-    adapter = plat.connect(connection)
-    await adapter.create_customer(
-        customer(currency="NZD"), external_ref="csv/customer/C-1", idempotency_key="k"
-    )
-    assert plat.sandbox_handle(app).count("customer") == 1
-    await adapter.aclose()
-    plat.sandbox_handle(app).close()
-    live = Connection("https://api.xero.com", tmp_path / "t.json", {"client_id": "x"})
-    with pytest.raises(ConfigurationError):
-        plat.connect(live)

@@ -9,19 +9,34 @@ import pytest
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
-from tests.contracts.ledger_sections import OAuthSection, PagingSection, SectionLedger
+from tests.contracts.ledger_sections import (
+    OAuthSection,
+    PagingSection,
+    PlatformSection,
+    SectionLedger,
+)
 from tests.contracts.sandbox_sections import (
     AdminOAuthSection,
     AdminSection,
+    InjectedThrottleSection,
     PersistenceSection,
 )
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
-    OAuthSection, PagingSection, AdminSection, AdminOAuthSection, PersistenceSection
+    OAuthSection,
+    PagingSection,
+    AdminSection,
+    AdminOAuthSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+    PlatformSection,
 ):
     currency = "USD"
+    platform_id = "zoho-books"
+    sandbox_requests_per_minute = 100
+    live_url = "https://www.zohoapis.eu"  # any Zoho data centre is live
     unknown_customer_code = "1002"  # Invalid value passed for customer_id
     changes_resolution = 1.0  # last_modified_time has one-second resolution
     #: a refund is one request under its credit (POST /creditnotes/{id}/refunds or

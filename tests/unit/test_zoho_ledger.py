@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.oauth2 import FileTokenStore
 from syncledger.adapters.platforms import Connection, platform
 from syncledger.adapters.zoho.errors import checked, translate_zoho
 from syncledger.adapters.zoho.ledger import ZohoLedger
@@ -1115,22 +1114,6 @@ async def test_contact_changes_stop_at_the_first_older_row_of_a_newest_first_lis
 
 
 # -------------------------------------------------------------- platform
-
-
-async def test_the_platform_connects_to_its_sandbox_with_a_token_file(tmp_path: Path) -> None:
-    plat = platform("zoho-books")
-    app = plat.sandbox_app(None, home_currency="GBP")
-    token_file = tmp_path / "tokens" / "zoho-books.json"
-    conn = Connection(plat.sandbox_url, token_file, {}, httpx.ASGITransport(app=app))
-    adapter = plat.connect(conn)
-    pushed = await adapter.create_customer(
-        customer(currency="GBP"), external_ref="csv/customer/C-1", idempotency_key=key("c")
-    )
-    assert plat.sandbox_handle(app).count("customer") == 1 and pushed.ledger_id
-    assert FileTokenStore(token_file).load() is not None
-    assert token_file.stat().st_mode & 0o077 == 0
-    await adapter.aclose()
-    plat.sandbox_handle(app).close()
 
 
 @pytest.mark.parametrize(
