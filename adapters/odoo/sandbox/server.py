@@ -66,23 +66,16 @@ from syncledger.adapters.odoo.sandbox.orm import record_ids
 from syncledger.adapters.odoo.sandbox.service import ADMIN_UID, OdooSandbox, is_write
 from syncledger.adapters.odoo.sandbox.wire import fault_body, read_call, result_body
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.common import (
-    STANDARD_KINDS,
-    Kinds,
-    admin_routes,
-    handle_of,
-    plain_json,
-    retry_after,
-    sandbox_app,
-    serve_app,
-)
+from syncledger.adapters.sandbox.common import STANDARD_KINDS, Kinds, plain_json, retry_after
 from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.scaffold import Sandbox
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_DATABASE = "sandbox"
 DEFAULT_LOGIN = "admin"
 DEFAULT_API_KEY = "sandbox-odoo-api-key"  # a public sandbox credential
 APIKEY_PARAMS = {"generate": ("key", "scope", "name", "expiration_date"), "revoke": ("key",)}
+SANDBOX = Sandbox("odoo", OdooSandbox, Kinds(names=(*STANDARD_KINDS, "refund", "item")))
 
 
 def create_app(
@@ -114,17 +107,16 @@ def create_app(
         version=version,
     )
     sandbox.register_key(api_key)
-    admin = admin_routes(sandbox, Kinds(names=(*STANDARD_KINDS, "refund", "item")))
-    return sandbox_app(sandbox, [*_routes(), *admin, *_apikey_routes()])
+    return SANDBOX.app(sandbox, _routes(), admin=_apikey_routes())
 
 
 def sandbox_of(app: Starlette) -> OdooSandbox:
-    return handle_of(app, OdooSandbox)
+    return SANDBOX.of(app)
 
 
 def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
     """Run the sandbox with its database at ``<data_dir>/sandbox/odoo.sqlite3``."""
-    serve_app(create_app(data_dir / "sandbox" / "odoo.sqlite3"), port, host)
+    SANDBOX.serve(create_app, port, data_dir, host)
 
 
 def _routes() -> list[Route]:

@@ -20,7 +20,8 @@ from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import FIELDS, present
 from syncledger.adapters.odoo.sandbox.orm import READ_METHODS, OdooOrm
 from syncledger.adapters.odoo.sandbox.versions import Release, release
-from syncledger.adapters.sandbox.faults import FaultInjection, Faults
+from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.scaffold import SandboxHandle
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 ADMIN_UID = 2
@@ -47,7 +48,7 @@ KIND_MODELS: dict[str, tuple[str, Wanted]] = {
 _EVERY: Wanted = lambda r: True  # noqa: E731
 
 
-class OdooSandbox(FaultInjection):
+class OdooSandbox(SandboxHandle[OdooBook]):
     """One sandbox database. Every operation raises ``OdooError`` on refusal."""
 
     def __init__(
@@ -63,13 +64,9 @@ class OdooSandbox(FaultInjection):
         version: int = 19,
     ) -> None:
         """``version``: the Odoo release played (``odoo_versions``: 17, 18 or 19)."""
+        super().__init__(book, faults=faults, require_auth=require_auth)
         self.release: Release = release(version)
-        self.book = book
         self.database = database
-        self.faults = faults or Faults()
-        self.require_auth = require_auth
-        #: 429s answered because the request limit was exceeded (injected ones not counted)
-        self.throttled = 0
         self._throttle = throttle
         self._clock = clock
         self._stalling = False
@@ -110,18 +107,15 @@ class OdooSandbox(FaultInjection):
                 {"name": day, "rate": rate, "currency_id": _currency_id(self.book, code)},
             )
 
-    def close(self) -> None:
-        self.book.close()
-
     # --------------------------------------------------------------- gates
 
     def admit(self) -> None:
         """Injected then real throttling (per database), before any work."""
-        if self.faults.take("throttle"):
-            raise refuse("limit.requests", retry_after=self.faults.retry_after)
+        injected = self.injected_throttle()
+        if injected is not None:
+            raise refuse("limit.requests", retry_after=injected)
         wait = self._throttle.admit(self.database)
-        if wait is not None:
-            self.throttled += 1
+        if wait is not None and self.over_limit(wait):
             raise refuse("limit.requests", retry_after=float(max(1, math.ceil(wait))))
 
     def bearer_uid(self, authorization: str | None) -> int:
