@@ -4,6 +4,13 @@ The subject of personal data is the customer: ``SourceRecordObserved.customer_re
 record itself when it is a customer) ties a source record to it, ledger events reach it
 through their ``source_ref``, ledger-side observations and mismatches through the link
 (ledger ref → source ref) that a push or a match established.
+
+Every event is read through :func:`syncledger.core.decode.decode_payload` (typed, upcast)
+and attributed by its class: each source, ledger and reconciliation type is in exactly one
+of :data:`BY_REF`, :data:`BY_SOURCE_REF`, :data:`BY_LINK` or :data:`NOT_ABOUT_A_RECORD`
+(a test holds the registry to that). An event that does not decode (a type this code does
+not know, data no upcaster reads) stays in the index with its exact bytes and in the
+record its stored data names (``ref`` or ``source_ref``), so its trace still shows it.
 """
 
 from __future__ import annotations
@@ -13,36 +20,73 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import syncledger.audit.events  # noqa: F401 - the audit module's own types decode too
 from syncledger.audit.pauses import gc_paused
+from syncledger.core.decode import decode_payload
+from syncledger.core.errors import UndecodableEvent
+from syncledger.core.events import (
+    ConflictDetected,
+    CustomerCreditRecorded,
+    EventData,
+    InvoiceDisputed,
+    LedgerItemCreated,
+    LedgerItemRequested,
+    LedgerPushAbandoned,
+    LedgerPushFailed,
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    LedgerRecordObserved,
+    LedgerStepRequested,
+    LedgerStepSucceeded,
+    MappingVersionPublished,
+    MismatchDetected,
+    MismatchResolved,
+    ReconciliationCompleted,
+    RecordLinked,
+    RetryRequested,
+    ReviewRequested,
+    ReviewResolved,
+    SourceRecordDeleted,
+    SourceRecordObserved,
+    SourceRecordRejected,
+)
 from syncledger.core.store import EventStore
 
 SubjectKey = tuple[str, str]  # (entity, customer ref)
+E = TypeVar("E", bound=EventData)
 
-_LINKING = ("LedgerPushSucceeded", "RecordLinked")
-_BY_SOURCE_REF = (
-    "LedgerPushRequested",
-    "LedgerPushSucceeded",
-    "LedgerPushFailed",
-    "LedgerPushAbandoned",
-    "RecordLinked",
-    "CustomerCreditRecorded",
-    "InvoiceDisputed",
-    "LedgerItemRequested",
-    "LedgerItemCreated",
-    "LedgerStepRequested",
-    "LedgerStepSucceeded",
-    "ReviewRequested",
-    "ConflictDetected",
+#: events about the source record they name in ``ref``
+BY_REF = (
+    SourceRecordObserved,
+    SourceRecordDeleted,
+    SourceRecordRejected,
+    RetryRequested,
+    ReviewResolved,
 )
-_BY_REF = (
-    "SourceRecordObserved",
-    "SourceRecordDeleted",
-    "SourceRecordRejected",
-    "RetryRequested",
-    "ReviewResolved",
+#: events about the source record they name in ``source_ref``
+BY_SOURCE_REF = (
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    LedgerPushFailed,
+    LedgerPushAbandoned,
+    RecordLinked,
+    CustomerCreditRecorded,
+    InvoiceDisputed,
+    LedgerItemRequested,
+    LedgerItemCreated,
+    LedgerStepRequested,
+    LedgerStepSucceeded,
+    ReviewRequested,
+    ConflictDetected,
 )
+#: these tie a ledger record to the source record
+LINKING = (LedgerPushSucceeded, RecordLinked)
+#: events about a ledger record, tied to ours by the link (mismatches by theirs or the link)
+BY_LINK = (LedgerRecordObserved, MismatchDetected, MismatchResolved)
+#: events about no one record (the audit module's own types, category ``audit``, neither)
+NOT_ABOUT_A_RECORD = (ReconciliationCompleted, MappingVersionPublished)
 
 
 @dataclass(slots=True)
@@ -54,6 +98,7 @@ class LoggedEvent:
     doc: dict[str, Any]
     ref: str | None = None
     customer: str | None = None
+    event: EventData | None = None  #: typed, upcast; None when the event does not decode
 
     @property
     def type(self) -> str:
@@ -105,46 +150,44 @@ class LogIndex:
         return index
 
     def add(self, seq: int, raw: bytes) -> LoggedEvent:
-        event = LoggedEvent(seq, raw, json.loads(raw))
-        event.ref = self._ref_of(event)
-        self.events.append(event)
-        return event
+        doc = json.loads(raw)
+        logged = LoggedEvent(seq, raw, doc, event=_typed(doc))
+        event = logged.event
+        logged.ref = _named_ref(doc) if event is None else self._ref_of(logged.entity, event)
+        self.events.append(logged)
+        return logged
 
-    def _ref_of(self, ev: LoggedEvent) -> str | None:
-        t, data, ent = ev.type, ev.data, ev.entity
-        if t in _BY_REF:
-            ref = str(data["ref"])
-            if t == "SourceRecordObserved":
-                self._observe_source(ent, ref, data)
-            return ref
-        if t in _BY_SOURCE_REF:
-            if t in _LINKING:
-                self.ledger_to_source[(ent, data["ledger"], data["ledger_ref"])] = data[
-                    "source_ref"
-                ]
-            return str(data["source_ref"])
-        if t == "LedgerRecordObserved":
-            return self.ledger_to_source.get((ent, data["ledger"], data["ledger_ref"]))
-        if t == "MismatchDetected":
-            return self._mismatch(ent, data)
-        if t == "MismatchResolved":
-            return self.mismatch_ref.get((ent, data["key"]))
+    def _ref_of(self, entity: str, event: EventData) -> str | None:
+        if isinstance(event, SourceRecordObserved):
+            self._observe_source(entity, event)
+        if isinstance(event, LINKING):
+            self.ledger_to_source[(entity, event.ledger, event.ledger_ref)] = event.source_ref
+        if isinstance(event, BY_REF):
+            return event.ref
+        if isinstance(event, BY_SOURCE_REF):
+            return event.source_ref
+        if isinstance(event, LedgerRecordObserved):
+            return self.ledger_to_source.get((entity, event.ledger, event.ledger_ref))
+        if isinstance(event, MismatchDetected):
+            return self._mismatch(entity, event)
+        if isinstance(event, MismatchResolved):
+            return self.mismatch_ref.get((entity, event.key))
         return None
 
-    def _observe_source(self, entity: str, ref: str, data: dict[str, Any]) -> None:
-        kind = str(data["kind"])
-        customer = ref if kind == "customer" else data.get("customer_ref")
+    def _observe_source(self, entity: str, event: SourceRecordObserved) -> None:
+        ref, kind = event.ref, event.kind
+        customer = ref if kind == "customer" else event.customer_ref
         self.kind_of_ref.setdefault((entity, ref), kind)
         if customer:
-            self.customer_of_ref[(entity, ref)] = str(customer)
+            self.customer_of_ref[(entity, ref)] = customer
 
-    def _mismatch(self, entity: str, data: dict[str, Any]) -> str | None:
-        ref = data.get("source_ref")
-        if ref is None and data.get("ledger_ref"):
-            ref = self.ledger_to_source.get((entity, data["ledger"], data["ledger_ref"]))
+    def _mismatch(self, entity: str, event: MismatchDetected) -> str | None:
+        ref = event.source_ref
+        if ref is None and event.ledger_ref:
+            ref = self.ledger_to_source.get((entity, event.ledger, event.ledger_ref))
         if ref is not None:
-            self.mismatch_ref[(entity, data["key"])] = ref
-        return None if ref is None else str(ref)
+            self.mismatch_ref[(entity, event.key)] = ref
+        return ref
 
     def resolve_subjects(self) -> None:
         """Give every event its customer, once all links are known."""
@@ -162,7 +205,14 @@ class LogIndex:
     # ------------------------------------------------------------------ queries
 
     def of_type(self, *types: str) -> Iterator[LoggedEvent]:
+        """The events stored under these type names (:meth:`of_class` reads them typed)."""
         return (ev for ev in self.events if ev.type in types)
+
+    def of_class(self, cls: type[E]) -> Iterator[tuple[LoggedEvent, E]]:
+        """The events of class ``cls`` (or a subclass), each with its typed payload."""
+        for ev in self.events:
+            if isinstance(ev.event, cls):
+                yield ev, ev.event
 
     def by_subject(self) -> dict[SubjectKey, list[LoggedEvent]]:
         result: dict[SubjectKey, list[LoggedEvent]] = defaultdict(list)
@@ -181,3 +231,17 @@ class LogIndex:
 
     def record_kind(self, entity: str, ref: str) -> str:
         return self.kind_of_ref.get((entity, ref), "unknown")
+
+
+def _typed(doc: Any) -> EventData | None:
+    try:
+        return decode_payload(doc)
+    except UndecodableEvent:
+        return None
+
+
+def _named_ref(doc: Any) -> str | None:
+    """The source record the stored data of an event that does not decode names."""
+    data = doc.get("data") if isinstance(doc, dict) else None
+    ref = data.get("ref", data.get("source_ref")) if isinstance(data, dict) else None
+    return ref if isinstance(ref, str) else None

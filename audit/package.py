@@ -24,7 +24,12 @@ from syncledger.audit.container import pack_files
 from syncledger.audit.context import AuditContext
 from syncledger.audit.encryption import encrypt_package
 from syncledger.audit.errors import AuditError
-from syncledger.audit.events import AuditPackageExported
+from syncledger.audit.events import (
+    AuditPackageExported,
+    LegalHoldPlaced,
+    LegalHoldReleased,
+    SubjectKeyShredded,
+)
 from syncledger.audit.files import atomic_write
 from syncledger.audit.holds import Hold, HoldBook
 from syncledger.audit.index import LoggedEvent, LogIndex
@@ -52,7 +57,10 @@ from syncledger.audit.merkle import MerkleTree
 from syncledger.audit.pauses import gc_paused
 from syncledger.audit.scope import Scope, period_contains
 from syncledger.audit.trace import TraceBuilder
+from syncledger.core.events import MappingVersionPublished
 from syncledger.core.ids import canonical_json
+
+_HOLD_EVENTS = (LegalHoldPlaced, LegalHoldReleased)
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ def _in_scope(ev: LoggedEvent, scope: Scope, entity: str) -> bool:
 
 
 def _about_customer(ev: LoggedEvent, customer: str) -> bool:
-    return ev.type == "SubjectKeyShredded" and ev.data.get("customer_ref") == customer
+    return isinstance(ev.event, SubjectKeyShredded) and ev.event.customer_ref == customer
 
 
 def _relevant_holds(book: HoldBook, scope: Scope, entity: str) -> list[Hold]:
@@ -101,7 +109,7 @@ class Selection:
 
 def select(index: LogIndex, ctx: AuditContext, scope: Scope) -> Selection:
     chosen = {ev.seq: ev for ev in index.events if _in_scope(ev, scope, ctx.entity)}
-    book = HoldBook.fold(index.of_type("LegalHoldPlaced", "LegalHoldReleased"))
+    book = HoldBook.fold(ev for ev in index.events if isinstance(ev.event, _HOLD_EVENTS))
     holds = _relevant_holds(book, scope, ctx.entity)
     hold_seqs = {h.seq for h in holds}
     chosen.update({ev.seq: ev for ev in index.events if ev.seq in hold_seqs})
@@ -127,15 +135,15 @@ def _traces(index: LogIndex, ctx: AuditContext, events: Iterable[LoggedEvent]) -
 
 
 def _mappings(events: Sequence[LoggedEvent]) -> list[dict[str, Any]]:
-    return [{"seq": ev.seq, **ev.data} for ev in events if ev.type == "MappingVersionPublished"]
+    return [
+        {"seq": ev.seq, **e.model_dump(mode="json")}
+        for ev in events
+        if isinstance(e := ev.event, MappingVersionPublished)
+    ]
 
 
 def _previous(index: LogIndex, scope: Scope) -> AuditPackageExported | None:
-    exports = [
-        AuditPackageExported.model_validate(ev.data)
-        for ev in index.of_type("AuditPackageExported")
-        if ev.data.get("scope") == str(scope)
-    ]
+    exports = [e for _, e in index.of_class(AuditPackageExported) if e.scope == str(scope)]
     return exports[-1] if exports else None
 
 

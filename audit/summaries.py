@@ -5,76 +5,136 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from syncledger.audit.events import LegalHoldPlaced, LegalHoldReleased, SubjectKeyShredded
 from syncledger.audit.index import LoggedEvent
-from syncledger.core.trace import summary_of
-
-Summary = Callable[[dict[str, Any]], str]
+from syncledger.core.decode import handler_for
+from syncledger.core.events import (
+    EventData,
+    LedgerPushAbandoned,
+    LedgerPushFailed,
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    LedgerRecordObserved,
+    MappingVersionPublished,
+    MismatchDetected,
+    MismatchResolved,
+    ReconciliationCompleted,
+    RecordLinked,
+    SourceRecordDeleted,
+    SourceRecordObserved,
+    SourceRecordRejected,
+)
+from syncledger.core.trace import describe
 
 
 def _short(value: object, n: int = 12) -> str:
     return str(value)[:n]
 
 
-def _failure(d: dict[str, Any]) -> str:
-    code = f"{d['code']} " if d.get("code") else ""
-    return f"{code}{d.get('message', '')}".strip()
+def _failure(e: LedgerPushFailed | LedgerPushAbandoned) -> str:
+    code = f"{e.code} " if e.code else ""
+    return f"{code}{e.message}".strip()
 
 
-_SUMMARIES: dict[str, Summary] = {
-    "SourceRecordObserved": lambda d: (
-        f"source version {d['version']} observed (content {_short(d['content_sha256'])})"
-    ),
-    "SourceRecordDeleted": lambda d: f"deleted in the source (version {d['version']})",
-    "SourceRecordRejected": lambda d: (
-        "validation rejected: " + ", ".join(r["code"] for r in d.get("reasons", []))
-    ),
-    "LedgerPushRequested": lambda d: (
-        f"{d['operation']} requested on {d['ledger']} with mapping {d['mapping_version']}"
-        f" (idempotency key {_short(d['idempotency_key'])})"
-    ),
-    "LedgerPushSucceeded": lambda d: (
-        f"pushed to {d['ledger']} as {d['ledger_ref']}"
-        + (f" version {d['ledger_version']}" if d.get("ledger_version") else "")
-        + (" (recovered after a crash)" if d.get("recovered") else "")
-    ),
-    "LedgerPushFailed": lambda d: f"attempt {d['attempt']} on {d['ledger']} failed: " + _failure(d),
-    "LedgerPushAbandoned": lambda d: (
-        f"abandoned on {d['ledger']} after {d['attempts']} attempts: " + _failure(d)
-    ),
-    "RecordLinked": lambda d: (
-        f"linked to existing {d['ledger_ref']} on {d['ledger']} (matched by {d['matched_by']})"
-    ),
-    "LedgerRecordObserved": lambda d: (
-        f"{d['ledger']} shows {d['ledger_ref']}: status {d.get('status')}, total "
-        f"{d.get('total')}, balance {d.get('balance')} {d.get('currency') or ''}".rstrip()
-    ),
-    "MismatchDetected": lambda d: (
-        f"{d['mismatch_type']} (expected {d.get('expected')}, actual {d.get('actual')})"
-    ),
-    "MismatchResolved": lambda d: f"mismatch {d['key']} resolved in run {d['run_id']}",
-    "ReconciliationCompleted": lambda d: (
-        f"run {d['run_id']} on {d['ledger']}: {d['checked']} checked, "
-        f"{d['open_mismatches']} open mismatches"
-    ),
-    "MappingVersionPublished": lambda d: (
-        f"mapping {d['mapping_version']} for {d['ledger']} published (sha256 {_short(d['sha256'])})"
-    ),
-    "SubjectKeyShredded": lambda d: f"personal data erased ({d['reason']})",
-    "LegalHoldPlaced": lambda d: (
-        f"legal hold {d['hold_id']} on {d['scope_kind']}:{d['scope_value']}: {d['reason']}"
-    ),
-    "LegalHoldReleased": lambda d: f"legal hold {d['hold_id']} released: {d['reason']}",
+def _observed(e: SourceRecordObserved) -> str:
+    return f"source version {e.version} observed (content {_short(e.content_sha256)})"
+
+
+def _deleted(e: SourceRecordDeleted) -> str:
+    return f"deleted in the source (version {e.version})"
+
+
+def _rejected(e: SourceRecordRejected) -> str:
+    return "validation rejected: " + ", ".join(r.code for r in e.reasons)
+
+
+def _requested(e: LedgerPushRequested) -> str:
+    return (
+        f"{e.operation} requested on {e.ledger} with mapping {e.mapping_version}"
+        f" (idempotency key {_short(e.idempotency_key)})"
+    )
+
+
+def _succeeded(e: LedgerPushSucceeded) -> str:
+    return (
+        f"pushed to {e.ledger} as {e.ledger_ref}"
+        + (f" version {e.ledger_version}" if e.ledger_version else "")
+        + (" (recovered after a crash)" if e.recovered else "")
+    )
+
+
+def _failed(e: LedgerPushFailed) -> str:
+    return f"attempt {e.attempt} on {e.ledger} failed: " + _failure(e)
+
+
+def _abandoned(e: LedgerPushAbandoned) -> str:
+    return f"abandoned on {e.ledger} after {e.attempts} attempts: " + _failure(e)
+
+
+def _linked(e: RecordLinked) -> str:
+    return f"linked to existing {e.ledger_ref} on {e.ledger} (matched by {e.matched_by})"
+
+
+def _ledger_observed(e: LedgerRecordObserved) -> str:
+    return (
+        f"{e.ledger} shows {e.ledger_ref}: status {e.status}, total "
+        f"{e.total}, balance {e.balance} {e.currency or ''}".rstrip()
+    )
+
+
+def _mismatch(e: MismatchDetected) -> str:
+    return f"{e.mismatch_type} (expected {e.expected}, actual {e.actual})"
+
+
+def _mismatch_resolved(e: MismatchResolved) -> str:
+    return f"mismatch {e.key} resolved in run {e.run_id}"
+
+
+def _run(e: ReconciliationCompleted) -> str:
+    return f"run {e.run_id} on {e.ledger}: {e.checked} checked, {e.open_mismatches} open mismatches"
+
+
+def _mapping(e: MappingVersionPublished) -> str:
+    return f"mapping {e.mapping_version} for {e.ledger} published (sha256 {_short(e.sha256)})"
+
+
+def _shredded(e: SubjectKeyShredded) -> str:
+    return f"personal data erased ({e.reason})"
+
+
+def _hold(e: LegalHoldPlaced) -> str:
+    return f"legal hold {e.hold_id} on {e.scope_kind}:{e.scope_value}: {e.reason}"
+
+
+def _hold_released(e: LegalHoldReleased) -> str:
+    return f"legal hold {e.hold_id} released: {e.reason}"
+
+
+#: how the audit trace words each event type (each function takes its own type); any
+#: other is worded as `syncledger trace` words it (:func:`syncledger.core.trace.describe`)
+_SUMMARIES: dict[type[EventData], Callable[[Any], str]] = {
+    SourceRecordObserved: _observed,
+    SourceRecordDeleted: _deleted,
+    SourceRecordRejected: _rejected,
+    LedgerPushRequested: _requested,
+    LedgerPushSucceeded: _succeeded,
+    LedgerPushFailed: _failed,
+    LedgerPushAbandoned: _abandoned,
+    RecordLinked: _linked,
+    LedgerRecordObserved: _ledger_observed,
+    MismatchDetected: _mismatch,
+    MismatchResolved: _mismatch_resolved,
+    ReconciliationCompleted: _run,
+    MappingVersionPublished: _mapping,
+    SubjectKeyShredded: _shredded,
+    LegalHoldPlaced: _hold,
+    LegalHoldReleased: _hold_released,
 }
 
 
 def summarize(ev: LoggedEvent) -> str:
-    summary = _SUMMARIES.get(ev.type)
-    if summary is None:  # the sync's own events, worded as `syncledger trace` words them
-        try:
-            return summary_of({"type": ev.type, "data": ev.data})
-        except (KeyError, TypeError):
-            return ev.type
-    try:
-        return summary(ev.data)
-    except (KeyError, TypeError):
+    """The event in words (its stored type's name when it does not decode)."""
+    if ev.event is None:
         return ev.type
+    words = handler_for(_SUMMARIES, ev.event)
+    return describe(ev.event) if words is None else words(ev.event)

@@ -14,10 +14,24 @@ from typing import Any
 from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, latest_checkpoint
 from syncledger.audit.context import AuditContext
 from syncledger.audit.errors import AuditError, LogDivergence
-from syncledger.audit.index import LoggedEvent, LogIndex
+from syncledger.audit.index import LINKING, LoggedEvent, LogIndex
 from syncledger.audit.logtree import LogTree
 from syncledger.audit.personal import PersonalData, open_personal
 from syncledger.audit.summaries import summarize
+from syncledger.core.events import (
+    LedgerItemRequested,
+    LedgerPushAbandoned,
+    LedgerPushFailed,
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    MappingVersionPublished,
+    MismatchDetected,
+    MismatchResolved,
+    ReconciliationCompleted,
+    RecordLinked,
+    SourceRecordObserved,
+    SourceRecordRejected,
+)
 from syncledger.core.keystore import KeyStore
 
 
@@ -81,9 +95,23 @@ class RecordTrace:
 # ---------------------------------------------------------------------- building
 
 
-def qualified_ledger_ref(data: dict[str, Any]) -> str:
-    ref = str(data["ledger_ref"])
-    return ref if "/" in ref else f"{data['ledger']}/{ref}"
+#: the events that name the mapping version they used (a test holds every event type
+#: with a ``mapping_version`` to this list)
+USES_MAPPING = (LedgerPushRequested, LedgerPushSucceeded, LedgerItemRequested)
+#: a push's attempts and their outcomes
+PUSH_ATTEMPTS = (LedgerPushRequested, LedgerPushSucceeded, LedgerPushFailed, LedgerPushAbandoned)
+
+
+def qualified_ledger_ref(event: LedgerPushSucceeded | RecordLinked) -> str:
+    ref = event.ledger_ref
+    return ref if "/" in ref else f"{event.ledger}/{ref}"
+
+
+def _mappings_used(events: list[LoggedEvent]) -> set[tuple[str, str]]:
+    """(ledger, mapping version) of every mapping the events used."""
+    return {
+        (e.ledger, e.mapping_version) for ev in events if isinstance(e := ev.event, USES_MAPPING)
+    }
 
 
 def resolve_ref(index: LogIndex, ref: str) -> tuple[str, str]:
@@ -98,13 +126,16 @@ def resolve_ref(index: LogIndex, ref: str) -> tuple[str, str]:
 
 
 def _validation(events: list[LoggedEvent]) -> str:
-    rejected = [ev for ev in events if ev.type == "SourceRecordRejected"]
-    latest_seen = max((ev.seq for ev in events if ev.type == "SourceRecordObserved"), default=0)
-    late = [ev for ev in rejected if ev.seq > latest_seen]
+    observed = (ev.seq for ev in events if isinstance(ev.event, SourceRecordObserved))
+    latest_seen = max(observed, default=0)
+    late = [
+        e
+        for ev in events
+        if isinstance(e := ev.event, SourceRecordRejected) and ev.seq > latest_seen
+    ]
     if late:
-        codes = ", ".join(r["code"] for r in late[-1].data.get("reasons", []))
-        return f"rejected ({codes})"
-    if any(ev.type in ("LedgerPushRequested", "RecordLinked") for ev in events):
+        return f"rejected ({', '.join(r.code for r in late[-1].reasons)})"
+    if any(isinstance(ev.event, LedgerPushRequested | RecordLinked) for ev in events):
         return "valid"
     return "not validated yet"
 
@@ -112,15 +143,15 @@ def _validation(events: list[LoggedEvent]) -> str:
 def _reconciliation(events: list[LoggedEvent], runs: list[LoggedEvent]) -> str:
     open_keys: dict[str, LoggedEvent] = {}
     for ev in events:
-        if ev.type == "MismatchDetected":
-            open_keys[ev.data["key"]] = ev
-        elif ev.type == "MismatchResolved":
-            open_keys.pop(ev.data["key"], None)
+        if isinstance(ev.event, MismatchDetected):
+            open_keys[ev.event.key] = ev
+        elif isinstance(ev.event, MismatchResolved):
+            open_keys.pop(ev.event.key, None)
     if open_keys:
         return "open mismatch: " + "; ".join(summarize(ev) for ev in open_keys.values())
     if runs:
         return f"reconciled: {summarize(runs[-1])}"
-    if any(ev.type == "MismatchResolved" for ev in events):
+    if any(isinstance(ev.event, MismatchResolved) for ev in events):
         return "mismatch resolved"
     return "not reconciled yet"
 
@@ -131,29 +162,24 @@ class TraceBuilder:
     def __init__(self, index: LogIndex, keys: KeyStore) -> None:
         self.index, self.keys = index, keys
         self.mappings: dict[tuple[str, str], LoggedEvent] = {
-            (ev.data["ledger"], ev.data["mapping_version"]): ev
-            for ev in index.of_type("MappingVersionPublished")
+            (e.ledger, e.mapping_version): ev for ev, e in index.of_class(MappingVersionPublished)
         }
         self.runs: dict[tuple[str, str], list[LoggedEvent]] = {}
-        for ev in index.of_type("ReconciliationCompleted"):
-            self.runs.setdefault((ev.entity, ev.data["ledger"]), []).append(ev)
+        for ev, e in index.of_class(ReconciliationCompleted):
+            self.runs.setdefault((ev.entity, e.ledger), []).append(ev)
 
     def _mapping_events(self, events: list[LoggedEvent]) -> list[LoggedEvent]:
-        used = {
-            (ev.data["ledger"], ev.data["mapping_version"])
-            for ev in events
-            if "mapping_version" in ev.data
-        }
+        used = _mappings_used(events)
         return [self.mappings[key] for key in sorted(used) if key in self.mappings]
 
     def _last_run(self, entity: str, events: list[LoggedEvent]) -> list[LoggedEvent]:
-        pushed = [ev for ev in events if ev.type in ("LedgerPushSucceeded", "RecordLinked")]
+        pushed = [(ev.seq, e.ledger) for ev in events if isinstance(e := ev.event, LINKING)]
         if not pushed:
             return []
-        first = min(ev.seq for ev in pushed)
+        first = min(seq for seq, _ in pushed)
         runs = [
             run
-            for ledger in {ev.data["ledger"] for ev in pushed}
+            for ledger in {ledger for _, ledger in pushed}
             for run in self.runs.get((entity, ledger), [])[-1:]
             if run.seq > first
         ]
@@ -171,19 +197,13 @@ class TraceBuilder:
             kind=self.index.record_kind(entity, ref),
             customer=self.index.customer_of_ref.get((entity, ref)),
             source_versions=[
-                ev.data["version"] for ev in events if ev.type == "SourceRecordObserved"
+                e.version for ev in events if isinstance(e := ev.event, SourceRecordObserved)
             ],
             validation=_validation(events),
-            mapping_versions=sorted(
-                {ev.data["mapping_version"] for ev in events if "mapping_version" in ev.data}
-            ),
-            push_attempts=[summarize(ev) for ev in events if ev.type.startswith("LedgerPush")],
+            mapping_versions=sorted({version for _, version in _mappings_used(events)}),
+            push_attempts=[summarize(ev) for ev in events if isinstance(ev.event, PUSH_ATTEMPTS)],
             ledger_refs=sorted(
-                {
-                    qualified_ledger_ref(ev.data)
-                    for ev in events
-                    if ev.type in ("LedgerPushSucceeded", "RecordLinked")
-                }
+                {qualified_ledger_ref(e) for ev in events if isinstance(e := ev.event, LINKING)}
             ),
             reconciliation=_reconciliation(events, runs),
             steps=[_step(self.keys, ev) for ev in related],

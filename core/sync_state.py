@@ -15,6 +15,8 @@ from typing import Any
 from syncledger.core.decode import decode_wanted, handler_for, read_json
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
+    ConflictDetected,
+    CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
     LedgerItemCreated,
@@ -26,6 +28,10 @@ from syncledger.core.events import (
     LedgerRecordObserved,
     LedgerStepRequested,
     LedgerStepSucceeded,
+    MappingVersionPublished,
+    MismatchDetected,
+    MismatchResolved,
+    ReconciliationCompleted,
     RecordLinked,
     RetryRequested,
     ReviewRequested,
@@ -119,7 +125,7 @@ class SyncState:
         if not self._first_time(seq, subject):
             return
         try:
-            event = decode_wanted(stored, _FOLDED)
+            event = decode_wanted(stored, FOLDED)
         except UndecodableEvent as exc:
             log.warning("event at sequence %d cannot be folded (%s); skipped", seq, exc)
             return
@@ -339,4 +345,13 @@ _HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
     LedgerItemRequested: _item_requested,
     LedgerItemCreated: _item_created,
 }
-_FOLDED = tuple(_HANDLERS)
+FOLDED = tuple(_HANDLERS)
+#: event types the state deliberately leaves alone (a test holds every source, ledger and
+#: reconciliation type to :data:`FOLDED` or this)
+NOT_FOLDED: frozenset[type[EventData]] = frozenset({
+    ConflictDetected,  # said after the write it is about; the push outcome moves the state
+    CustomerCreditRecorded,  # the payment's LedgerPushSucceeded holds what stayed unapplied
+    # the reconciler's: it compares the read models with the ledger, the worker never acts
+    ReconciliationCompleted, MismatchDetected, MismatchResolved,
+    MappingVersionPublished,  # a push names the mapping version it used
+})  # fmt: skip

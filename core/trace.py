@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from syncledger.core.decode import decode
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
@@ -35,7 +33,6 @@ from syncledger.core.events import (
     ReviewResolved,
     SourceRecordObserved,
     SourceRecordRejected,
-    registered_types,
 )
 from syncledger.core.ids import subject_token
 from syncledger.core.model import RecordRef
@@ -51,19 +48,6 @@ class TraceLine:
     subject: str
     summary: str
     event: EventData | None  #: None: the stored bytes do not decode (the summary says why)
-
-
-def summary_of(event: dict[str, Any]) -> str:
-    """One line saying what the stored event ``{"type", "data"}`` did to its record (its
-    data read as its typed event; the type's name when it does not read)."""
-    kind: str = event["type"]
-    cls = registered_types().get(kind)
-    if cls is None:
-        return kind
-    try:
-        return describe(cls.model_validate(event["data"]))
-    except ValidationError:
-        return kind
 
 
 def describe(event: EventData) -> str:
