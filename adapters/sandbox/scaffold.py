@@ -6,7 +6,8 @@ admitted, its routes) and the scaffold supplies the rest:
   ``close``, the test shortcuts (``fail_next_writes`` …), the bearer check, and the two
   throttle steps every platform takes in order (an injected 429, then its real windows);
 - ``Sandbox``: the app (platform routes, ``/_sandbox/*`` admin routes, targeted faults,
-  closing the book on shutdown), ``of(app)`` for ``sandbox_of``, ``serve`` under
+  closing the book on shutdown), ``of`` (a platform's ``sandbox_of``), ``serving`` (its
+  ``serve``), with the book under
   ``<data_dir>/sandbox/<book>.sqlite3``, the OAuth token server with its first grant and
   its ``refresh_token`` endpoint;
 - ``Gate``: an API endpoint around a platform handler: admission, an injected write
@@ -55,6 +56,10 @@ H = TypeVar("H", bound=Handle)
 F = TypeVar("F", bound=Exception)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Serve(Protocol):
+    def __call__(self, port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None: ...
 
 
 class AccessTokens(Protocol):
@@ -127,11 +132,14 @@ class Sandbox(Generic[H]):
         """The handle of an app made by ``app``."""
         return handle_of(app, self.handle)
 
-    def serve(
-        self, create_app: Callable[[Path], Starlette], port: int, data_dir: Path, host: str
-    ) -> None:
-        """Run the sandbox with its book at ``<data_dir>/sandbox/<book>.sqlite3``."""
-        serve_app(create_app(data_dir / "sandbox" / f"{self.book}.sqlite3"), port, host)
+    def serving(self, create_app: Callable[[Path], Starlette]) -> Serve:
+        """The platform's ``serve``: run the app ``create_app`` makes, with its book at
+        ``<data_dir>/sandbox/<book>.sqlite3``, until stopped."""
+
+        def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
+            serve_app(create_app(data_dir / "sandbox" / f"{self.book}.sqlite3"), port, host)
+
+        return serve
 
     def token_route(
         self, path: str, shape: Callable[[Tokens], Tokens] = dict, oauth: str = "oauth"

@@ -128,13 +128,8 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def sandbox_of(app: Starlette) -> FreshBooksSandbox:
-    return SANDBOX.of(app)
-
-
-def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
-    """Run the sandbox with its book at ``<data_dir>/sandbox/freshbooks.sqlite3``."""
-    SANDBOX.serve(create_app, port, data_dir, host)
+sandbox_of = SANDBOX.of
+serve = SANDBOX.serving(create_app)
 
 
 def _routes() -> list[Route]:

@@ -110,13 +110,8 @@ def create_app(
     return SANDBOX.app(sandbox, _routes(), admin=_apikey_routes())
 
 
-def sandbox_of(app: Starlette) -> OdooSandbox:
-    return SANDBOX.of(app)
-
-
-def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
-    """Run the sandbox with its database at ``<data_dir>/sandbox/odoo.sqlite3``."""
-    SANDBOX.serve(create_app, port, data_dir, host)
+sandbox_of = SANDBOX.of
+serve = SANDBOX.serving(create_app)
 
 
 def _routes() -> list[Route]:

@@ -119,13 +119,8 @@ def create_app(
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
 
-def sandbox_of(app: Starlette) -> QboSandbox:
-    return SANDBOX.of(app)
-
-
-def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
-    """Run the sandbox with its book at ``<data_dir>/sandbox/qbo.sqlite3`` until stopped."""
-    SANDBOX.serve(create_app, port, data_dir, host)
+sandbox_of = SANDBOX.of
+serve = SANDBOX.serving(create_app)
 
 
 def _routes() -> list[Route]:

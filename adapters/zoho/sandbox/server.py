@@ -164,13 +164,8 @@ def create_app(
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.accounts, stats=_daily_stats)
 
 
-def sandbox_of(app: Starlette) -> ZohoSandbox:
-    return SANDBOX.of(app)
-
-
-def serve(port: int, data_dir: Path, *, host: str = "127.0.0.1") -> None:
-    """Run the sandbox with its book at ``<data_dir>/sandbox/zoho-books.sqlite3``."""
-    SANDBOX.serve(create_app, port, data_dir, host)
+sandbox_of = SANDBOX.of
+serve = SANDBOX.serving(create_app)
 
 
 def _routes() -> list[Route]:
