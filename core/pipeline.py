@@ -21,13 +21,14 @@ from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.csv_source import CsvSource
 from syncledger.core.backsync import BackSync, StatusWriter
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
+from syncledger.core.decode import decode_wanted
 from syncledger.core.errors import (
     ConfigurationError,
     EventStoreError,
     EventStoreUnavailable,
     LedgerUnavailable,
 )
-from syncledger.core.events import RetryRequested, make_envelope
+from syncledger.core.events import ConflictDetected, RetryRequested, make_envelope
 from syncledger.core.ingest import Ingestor, IngestReport
 from syncledger.core.lease import LeaseHolder, PushLease
 from syncledger.core.ledgers import LedgerHandle, open_ledger
@@ -738,13 +739,12 @@ async def conflicts_text(settings: Settings) -> str:
     async with open_runtime(settings) as rt:
         async for stored in rt.store.read(entity_filter(settings.entity, "ledger")):
             event = json.loads(stored.raw)
-            if event["type"] != "ConflictDetected":
+            c = decode_wanted(event, (ConflictDetected,))
+            if not isinstance(c, ConflictDetected):
                 continue
-            d = event["data"]
             lines.append(
-                f"{event['recorded_at'][:19]}  {d['source_ref']} on {d['ledger']} "
-                f"{d['ledger_ref']}: version {d['expected_version']} → {d['actual_version']}, "
-                f"{d['resolution']}"
+                f"{event['recorded_at'][:19]}  {c.source_ref} on {c.ledger} {c.ledger_ref}: "
+                f"version {c.expected_version} → {c.actual_version}, {c.resolution}"
             )
     return "\n".join(lines) or "no conflicting ledger-side edits detected"
 

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from syncledger.core.decode import Decoded, decode, decode_json
+from syncledger.core.decode import Decoded, decode, decode_json, is_wanted
 from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
@@ -389,9 +389,7 @@ def _twin(customer: Customer, twin: str) -> str:
 
 
 #: the events the worker acts on: they must read as their typed event before it does
-_ACTED_ON = frozenset(
-    {"SourceRecordObserved", "SourceRecordDeleted", "RetryRequested", "ReviewResolved"}
-)
+_ACTED_ON = (SourceRecordObserved, SourceRecordDeleted, RetryRequested, ReviewResolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +406,7 @@ def readable(seq: int, raw: bytes) -> Readable | None:
     try:
         event: dict[str, Any] = json.loads(raw)
         kind = event["type"]
-        decoded = decode_json(event, raw) if kind in _ACTED_ON else None
+        decoded = decode_json(event, raw) if is_wanted(kind, _ACTED_ON) else None
     except (UndecodableEvent, ValueError, KeyError, TypeError) as exc:
         log.warning("event at sequence %d cannot be acted on (%s); skipped", seq, exc)
         return None
