@@ -1,6 +1,6 @@
 """The SQLite side every sandbox book shares: the connection (a file when a path is
 given, its folder made if missing; memory otherwise), the schema, all-or-nothing
-transactions and closing."""
+transactions, reading stored JSON bodies, and closing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from syncledger.adapters.jsonwire import decode_json
 
 
 class SqliteBook:
@@ -35,6 +38,28 @@ class SqliteBook:
 
     def close(self) -> None:
         self.db.close()
+
+    def number(self, sql: str, params: tuple[object, ...] = ()) -> int:
+        """The one integer ``sql`` selects (a ``count(*)``)."""
+        return int(self.db.execute(sql, params).fetchone()[0])
+
+    def bodies(self, sql: str, params: tuple[object, ...] = ()) -> list[dict[str, Any]]:
+        """The JSON bodies ``sql`` selects (one column), in its order."""
+        return [decode_json(body) for (body,) in self.db.execute(sql, params)]
+
+    def body(self, sql: str, params: tuple[object, ...] = ()) -> dict[str, Any] | None:
+        """The JSON body ``sql`` selects, None when no row matches."""
+        row = self.db.execute(sql, params).fetchone()
+        return decode_json(row[0]) if row else None
+
+    def body_by_id(self, sql: str, kind: str, ident: object) -> dict[str, Any] | None:
+        """The body ``sql`` selects by ``(kind, integer id)``; None for an id that is not
+        an integer."""
+        try:
+            key = int(str(ident))
+        except ValueError:
+            return None
+        return self.body(sql, (kind, key))
 
     def _rolled_back(self) -> None:
         """Undo what a rolled-back transaction left in memory (nothing, unless a book keeps

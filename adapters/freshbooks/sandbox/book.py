@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.sqlite_book import SqliteBook
 
 KINDS = ("client", "invoice", "payment", "credit_note", "item")
@@ -65,27 +65,18 @@ class FreshBooksBook(SqliteBook):
         self.clock = clock
 
     def count(self, kind: str) -> int:
-        row = self.db.execute(
-            "SELECT count(*) FROM records WHERE kind = ?", (kind_of(kind),)
-        ).fetchone()
-        return int(row[0])
+        return self.number("SELECT count(*) FROM records WHERE kind = ?", (kind_of(kind),))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         """Every record of ``kind``, newest id first (FreshBooks lists by descending id)."""
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM records WHERE kind = ? ORDER BY id DESC", (kind_of(kind),)
         )
-        return [decode_json(body) for (body,) in rows]
 
     def get(self, kind: str, ident: object) -> dict[str, Any] | None:
-        try:
-            key = int(str(ident))
-        except ValueError:
-            return None
-        row = self.db.execute(
-            "SELECT body FROM records WHERE kind = ? AND id = ?", (kind_of(kind), key)
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        return self.body_by_id(
+            "SELECT body FROM records WHERE kind = ? AND id = ?", kind_of(kind), ident
+        )
 
     def add(self, kind: str, body: dict[str, Any], id_fields: tuple[str, ...]) -> dict[str, Any]:
         """Store a new record: assigns the id (under every name in ``id_fields``)."""

@@ -70,24 +70,15 @@ class NetSuiteBook(SqliteBook):
     # ------------------------------------------------------------------ reads
 
     def get(self, record: str, ident: object) -> dict[str, Any] | None:
-        try:
-            key = int(str(ident))
-        except ValueError:
-            return None
-        row = self.db.execute(
-            "SELECT body FROM records WHERE type = ? AND id = ?", (record, key)
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        return self.body_by_id("SELECT body FROM records WHERE type = ? AND id = ?", record, ident)
 
     def by_external_id(self, record: str, external_id: str) -> dict[str, Any] | None:
-        row = self.db.execute(
+        return self.body(
             "SELECT body FROM records WHERE type = ? AND external_id = ?", (record, external_id)
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        )
 
     def records(self, record: str) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT body FROM records WHERE type = ? ORDER BY id", (record,))
-        return [decode_json(body) for (body,) in rows]
+        return self.bodies("SELECT body FROM records WHERE type = ? ORDER BY id", (record,))
 
     def modified(self, record: str) -> dict[str, int]:
         """Internal id → last modification (microseconds since the epoch)."""
@@ -95,8 +86,7 @@ class NetSuiteBook(SqliteBook):
         return {str(ident): int(moment) for ident, moment in rows}
 
     def count(self, record: str) -> int:
-        row = self.db.execute("SELECT count(*) FROM records WHERE type = ?", (record,)).fetchone()
-        return int(row[0])
+        return self.number("SELECT count(*) FROM records WHERE type = ?", (record,))
 
     # ----------------------------------------------------------------- writes
 

@@ -65,42 +65,31 @@ class SandboxBook(SqliteBook):
     # ------------------------------------------------------------- inspection
 
     def count(self, kind: str) -> int:
-        row = self.db.execute(
-            "SELECT count(*) FROM entities WHERE kind = ?", (entity_name(kind),)
-        ).fetchone()
-        return int(row[0])
+        return self.number("SELECT count(*) FROM entities WHERE kind = ?", (entity_name(kind),))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM entities WHERE kind = ? ORDER BY id", (entity_name(kind),)
         )
-        return [decode_json(body) for (body,) in rows]
 
     def get(self, kind: str, ident: object) -> dict[str, Any] | None:
-        try:
-            key = int(str(ident))
-        except ValueError:
-            return None
-        row = self.db.execute(
-            "SELECT body FROM entities WHERE kind = ? AND id = ?", (entity_name(kind), key)
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        return self.body_by_id(
+            "SELECT body FROM entities WHERE kind = ? AND id = ?", entity_name(kind), ident
+        )
 
     def named(self, kind: str, display_name: str) -> list[dict[str, Any]]:
         """Entities whose DisplayName (an item's Name) equals ``display_name`` ignoring
         case."""
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM entities WHERE kind = ? AND name_key = ? ORDER BY id",
             (entity_name(kind), display_name.casefold()),
         )
-        return [decode_json(body) for (body,) in rows]
 
     def changed_since(self, kind: str, since: datetime) -> list[dict[str, Any]]:
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM entities WHERE kind = ? AND updated >= ? ORDER BY updated, id",
             (entity_name(kind), _micros(since)),
         )
-        return [decode_json(body) for (body,) in rows]
 
     # ----------------------------------------------------------------- writes
 

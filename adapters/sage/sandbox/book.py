@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.sqlite_book import SqliteBook
 
 SCHEMA = """
@@ -58,30 +58,24 @@ class SageBook(SqliteBook):
     # ------------------------------------------------------------------ reads
 
     def get(self, resource: str, ident: object) -> dict[str, Any] | None:
-        row = self.db.execute(
+        return self.body(
             "SELECT body FROM resources WHERE resource = ? AND id = ?", (resource, str(ident))
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        )
 
     def all(self, resource: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM resources WHERE resource = ? ORDER BY seq", (resource,)
         )
-        return [decode_json(body) for (body,) in rows]
 
     def changed_since(self, resource: str, since: datetime) -> list[dict[str, Any]]:
         """Records updated or created at or after ``since`` (Sage: inclusive)."""
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM resources WHERE resource = ? AND updated >= ? ORDER BY seq",
             (resource, seconds(since)),
         )
-        return [decode_json(body) for (body,) in rows]
 
     def count(self, resource: str) -> int:
-        row = self.db.execute(
-            "SELECT count(*) FROM resources WHERE resource = ?", (resource,)
-        ).fetchone()
-        return int(row[0])
+        return self.number("SELECT count(*) FROM resources WHERE resource = ?", (resource,))
 
     # ----------------------------------------------------------------- writes
 

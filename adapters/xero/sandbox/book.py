@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.sqlite_book import SqliteBook
 
 ENTITY_OF_KIND = {
@@ -89,41 +89,33 @@ class XeroBook(SqliteBook):
     # ------------------------------------------------------------- reading
 
     def count(self, kind: str) -> int:
-        row = self.db.execute(
-            "SELECT count(*) FROM records WHERE entity = ?", (entity_name(kind),)
-        ).fetchone()
-        return int(row[0])
+        return self.number("SELECT count(*) FROM records WHERE entity = ?", (entity_name(kind),))
 
     def all(self, entity: str) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT body FROM records WHERE entity = ? ORDER BY seq", (entity,))
-        return [decode_json(body) for (body,) in rows]
+        return self.bodies("SELECT body FROM records WHERE entity = ? ORDER BY seq", (entity,))
 
     def get(self, entity: str, ident: str) -> dict[str, Any] | None:
-        row = self.db.execute(
+        return self.body(
             "SELECT body FROM records WHERE entity = ? AND id = ?", (entity, ident.lower())
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        )
 
     def numbered(self, entity: str, number: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM records WHERE entity = ? AND number_key = ? ORDER BY seq",
             (entity, number.casefold()),
         )
-        return [decode_json(body) for (body,) in rows]
 
     def named(self, entity: str, name: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM records WHERE entity = ? AND name_key = ? ORDER BY seq",
             (entity, name.casefold()),
         )
-        return [decode_json(body) for (body,) in rows]
 
     def changed_since(self, entity: str, since_ms: int) -> list[dict[str, Any]]:
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM records WHERE entity = ? AND updated >= ? ORDER BY seq",
             (entity, since_ms),
         )
-        return [decode_json(body) for (body,) in rows]
 
     # ------------------------------------------------------------- writing
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.sqlite_book import SqliteBook
 
 #: Zoho resource name → the id field of its records
@@ -87,32 +87,26 @@ class ZohoBook(SqliteBook):
     # ------------------------------------------------------------- reads
 
     def count(self, kind: str) -> int:
-        row = self.db.execute(
-            "SELECT count(*) FROM records WHERE kind = ?", (resource(kind),)
-        ).fetchone()
-        return int(row[0])
+        return self.number("SELECT count(*) FROM records WHERE kind = ?", (resource(kind),))
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         """Every record of ``kind``, oldest modification first."""
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM records WHERE kind = ? ORDER BY updated, id", (resource(kind),)
         )
-        return [decode_json(body) for (body,) in rows]
 
     def get(self, kind: str, ident: object) -> dict[str, Any] | None:
-        row = self.db.execute(
+        return self.body(
             "SELECT body FROM records WHERE kind = ? AND id = ?", (resource(kind), str(ident))
-        ).fetchone()
-        return decode_json(row[0]) if row else None
+        )
 
     def numbered(self, kind: str, number: str) -> list[dict[str, Any]]:
         """Records whose contact name / item name / document number equals ``number``
         ignoring case."""
-        rows = self.db.execute(
+        return self.bodies(
             "SELECT body FROM records WHERE kind = ? AND number_key = ? ORDER BY id",
             (resource(kind), number.casefold()),
         )
-        return [decode_json(body) for (body,) in rows]
 
     # ------------------------------------------------------------ writes
 
