@@ -602,6 +602,13 @@ def test_due_date_not_before_issue_date() -> None:
         "o'brien@example.ie",
         "jos\u00e9@caf\u00e9.example",
         "x@xn--80ak6aa92e.com",
+        # valid by email-validator's standard (syntax only, no DNS): these were refused by
+        # the hand-written rule, but the syntax allows a one-letter or alphanumeric
+        # top-level domain, and RFC 5321's 64-character limit on the part before '@' is
+        # optional (email-validator 2.3 dropped it: such addresses are in use)
+        "a@b.c",
+        "a@b.c0m",
+        "x" * 65 + "@b.com",
     ],
 )
 def test_valid_emails(good: str) -> None:
@@ -619,12 +626,14 @@ def test_valid_emails(good: str) -> None:
         "a..b@c.com",
         "a@-b.com",
         "a@b..com",
-        "a@b.c",
-        "a@b.c0m",
         "a@b.com, c@d.com",
-        "x" * 65 + "@b.com",
         "@b.com",
         "a@",
+        "a@example.test",  # a special-use domain: it never receives mail
+        "a@b.123",  # an all-numeric top-level domain
+        "Ann <a@b.com>",  # a display name: the field holds the address alone
+        '"a b"@c.com',  # a quoted local part
+        "a@[192.0.2.1]",  # an IP address instead of a domain
     ],
 )
 def test_invalid_emails(bad: str) -> None:
@@ -646,15 +655,36 @@ def test_email_length_per_ledger() -> None:
         "555.010.2030 x12",
         "+44 20 7946 0958",
         "0201234567 ext. 4",
+        "+500 12345",  # the Falklands' numbers have five digits
+        "+49 221 232 4877",
+        "+1 555 010 2030 x12",
+        "06 12 34 56 78",  # no country code: only the 7-15 digits rule applies
     ],
 )
 def test_valid_phones(good: str) -> None:
     assert v.check_phone("phone", good) == []
 
 
-@pytest.mark.parametrize("bad", ["12345", "call me", "+1 555 CALL NOW", "1" * 16, "555-0100;"])
-def test_invalid_phones(bad: str) -> None:
-    assert [r.code for r in v.check_phone("phone", bad)] == [v.INVALID_PHONE]
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("12345", "use 7-15 digits"),
+        ("call me", "use 7-15 digits"),
+        ("+1 555 CALL NOW", "use 7-15 digits"),
+        ("1" * 16, "use 7-15 digits"),
+        ("555-0100;", "use 7-15 digits"),
+        ("+1 555 010 20", "too few digits for a number with country code +1"),
+        ("+44 20 7946 0958 123", "too many digits for a number with country code +44"),
+        ("+999 123 4567", "start with no country's calling code"),
+    ],
+)
+def test_invalid_phones(bad: str, why: str) -> None:
+    [reason] = v.check_phone("customer.phone", bad)
+    assert reason.code == v.INVALID_PHONE
+    assert reason.message.startswith(f"customer.phone {bad!r} is not a phone number: ")
+    assert why in reason.message
+    result = check("customer", customer(phone=bad))
+    assert reasons_of(result) == {v.INVALID_PHONE: "phone"}
 
 
 # --------------------------------------------------------------------------- help, robustness

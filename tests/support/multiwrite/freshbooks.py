@@ -16,7 +16,7 @@ CASES: list[Case] = [
     Case(
         name="credit note applied to an invoice",
         setup=(
-            records.customer("MWFB-C1", email="mwfb-c1@example.test"),
+            records.customer("MWFB-C1", email="mwfb-c1@example.com"),
             records.invoice("MWFB-I1", "MWFB-C1"),
         ),
         records=(records.credit_note("MWFB-CN1", "MWFB-I1", "MWFB-C1"),),
