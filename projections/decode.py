@@ -53,7 +53,7 @@ Wanted = tuple[type[EventData], ...]
 
 
 def decode(stored: StoredEvent, wanted: Wanted) -> Event | None:
-    """The event at ``stored`` if its type is in ``wanted``, else ``None``; an event that
+    """The event at ``stored`` if its class is one of ``wanted``, else ``None``; an event that
     cannot be read is a :class:`~syncledger.core.errors.ProjectionError` naming its sequence."""
     found = read_event(stored, wanted)
     if isinstance(found, Broken):
