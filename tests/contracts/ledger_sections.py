@@ -19,7 +19,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -29,7 +30,13 @@ import pytest
 from syncledger.adapters.http import RetryPolicy
 from syncledger.adapters.oauth2 import FileTokenStore, MemoryTokenStore, TokenStore
 from syncledger.adapters.platforms import Connection, platform
-from syncledger.core.errors import AuthExpiredError, ConfigurationError, TransientLedgerError
+from syncledger.core.errors import (
+    AuthExpiredError,
+    ConfigurationError,
+    PermanentLedgerError,
+    TransientLedgerError,
+)
+from syncledger.core.model import Invoice, InvoiceLine
 from syncledger.core.ports import LedgerAdapter
 from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest, key
 
@@ -234,3 +241,80 @@ class PlatformSection(LedgerContract):
         with pytest.raises(ConfigurationError) as refused:
             platform(self.platform_id).connect(live)
         assert "\n" not in str(refused.value)  # one line saying what is missing
+
+
+class MoneySection(LedgerContract):
+    """Amounts reach the book Decimal-exact, and an invoice the platform would total
+    differently from the source is refused before anything is sent."""
+
+    #: a discount taken off the 0.10 + 0.20 invoice, and the share of it the book holds on
+    #: each line (Sage spreads a document discount over the lines); none elsewhere
+    exact_discount: ClassVar[Decimal] = Decimal("0")
+    #: fields of the stored invoice beyond ``booked_invoice``'s four, and what they hold
+    booked_extras: ClassVar[dict[str, object]] = {}
+    #: tax on the line of the mistotalled invoice (NetSuite's lines carry one)
+    mistotal_tax: ClassVar[Decimal] = Decimal("0")
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        """The stored invoice as ``total``, ``number``, ``id``, ``reference`` (the source
+        reference read back the platform's way), plus the fields of ``booked_extras``."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def cents_invoice(
+        self, total: Decimal, *lines: InvoiceLine, discount: Decimal = Decimal("0")
+    ) -> Invoice:
+        return Invoice(
+            id="INV-1",
+            number="INV-1",
+            customer_id="C-1",
+            issue_date=date(2026, 4, 1),
+            due_date=date(2026, 5, 1),
+            currency=self.currency,
+            lines=lines
+            or (
+                InvoiceLine(description="a", quantity="1", unit_price="0.10"),
+                InvoiceLine(description="b", quantity="1", unit_price="0.20"),
+            ),
+            discount=discount,
+            total=total,
+        )
+
+    async def push_document(self, ledger: LedgerUnderTest, document: Invoice) -> str:
+        customer_id = await self.push_customer(ledger)
+        pushed = await ledger.adapter.create_invoice(
+            document,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i"),
+        )
+        return pushed.ledger_id
+
+    async def test_amounts_reach_the_book_decimal_exact(self, ledger: LedgerUnderTest) -> None:
+        total = Decimal("0.30") - self.exact_discount  # in floats 0.1 + 0.2 - … is not
+        document = self.cents_invoice(total, discount=self.exact_discount)
+        invoice_id = await self.push_document(ledger, document)
+        [stored] = ledger.sandbox.records("invoice")  # type: ignore[attr-defined]  # every sandbox has records; the protocol leaves it out
+        booked = self.booked_invoice(stored)
+        assert (
+            booked
+            == {
+                "total": total,
+                "number": "INV-1",
+                "id": invoice_id,
+                "reference": "csv/invoice/INV-1",
+            }
+            | self.booked_extras
+        )
+        assert isinstance(booked["total"], Decimal)
+
+    async def test_an_invoice_the_platform_would_total_differently_is_refused_unsent(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        tax = self.mistotal_tax
+        line = InvoiceLine(description="x", quantity="3", unit_price="0.335", tax_amount=tax)
+        # 1.005 rounds to 1.01: a source that truncated instead says 1.00
+        odd = self.cents_invoice(Decimal("1.00") + tax, line)
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.push_document(ledger, odd)
+        assert refused.value.code == "syncledger.total_mismatch"
+        assert ledger.sandbox.count("invoice") == 0

@@ -3,16 +3,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from syncledger.adapters.freshbooks.ledger import PRODUCTION_URL, REFUND_NOT_SUPPORTED
+from syncledger.adapters.freshbooks.mapping import ref_in
 from syncledger.adapters.freshbooks.sandbox.server import DEFAULT_REFRESH_TOKEN
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     OAuthSection,
     PagingSection,
     PlatformSection,
@@ -29,6 +31,7 @@ from tests.support.freshbooks import in_process_freshbooks
 
 
 class TestFreshBooksLedgerContract(
+    MoneySection,
     OAuthSection,
     PagingSection,
     AdminSection,
@@ -62,6 +65,22 @@ class TestFreshBooksLedgerContract(
         return in_process(in_process_freshbooks(store=store), spend=DEFAULT_REFRESH_TOKEN)
 
     customer_name_field = "organization"
+    #: the amount as FreshBooks keeps it (a string and its currency), and the due date
+    #: as the days after the issue date FreshBooks counts
+    booked_extras: ClassVar[dict[str, object]] = {
+        "amount": {"amount": "0.30", "code": "USD"},
+        "due_offset_days": 30,
+    }
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": Decimal(stored["amount"]["amount"]),
+            "number": stored["invoice_number"],
+            "id": str(stored["id"]),
+            "reference": ref_in(stored["notes"]),
+            "amount": stored["amount"],
+            "due_offset_days": stored["due_offset_days"],
+        }
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         fb = in_process_freshbooks(book, store=store, **options)

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from syncledger.adapters.netsuite.mapping import external_id, ref_in
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     PagingSection,
     PlatformSection,
     SectionLedger,
@@ -23,7 +26,12 @@ from tests.support.netsuite import in_process_netsuite
 
 
 class TestNetSuiteLedgerContract(
-    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection, PlatformSection
+    MoneySection,
+    PagingSection,
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+    PlatformSection,
 ):
     currency = "USD"
     platform_id = "netsuite"
@@ -49,6 +57,17 @@ class TestNetSuiteLedgerContract(
 
     customer_name_field = "companyName"
     seeded_items = 2  # the service item and the discount item the default mapping names
+    booked_extras: ClassVar[dict[str, object]] = {"externalId": external_id("csv/invoice/INV-1")}
+    mistotal_tax = Decimal("0.10")
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": stored["total"],
+            "number": stored["tranId"],
+            "id": stored["id"],
+            "reference": ref_in(stored["memo"]),
+            "externalId": stored["externalId"],
+        }
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(in_process_netsuite(book, **options))  # TBA: no OAuth tokens to keep

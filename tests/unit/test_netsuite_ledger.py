@@ -59,26 +59,6 @@ def payment(amount: str, currency: str = "USD", n: int = 1) -> Payment:
 # ------------------------------------------------------------------ writes
 
 
-async def test_amounts_and_references_reach_the_book_decimal_exact(ns: InProcessNetSuite) -> None:
-    invoice_id = await push_invoice(ns.ledger, await push_customer(ns.ledger))
-    [stored] = ns.sandbox.records("invoice")
-    assert stored["total"] == Decimal("0.30")  # 0.1 + 0.2 in floats would not be
-    assert stored["externalId"] == external_id("csv/invoice/INV-1")
-    assert ref_in(stored["memo"]) == "csv/invoice/INV-1"
-    assert (stored["id"], stored["tranId"]) == (invoice_id, "INV-1")
-
-
-async def test_a_document_netsuite_would_total_differently_is_refused_before_sending(
-    ns: InProcessNetSuite,
-) -> None:
-    customer_id = await push_customer(ns.ledger)
-    lines = (InvoiceLine(description="x", quantity="3", unit_price="0.335", tax_amount="0.10"),)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(ns.ledger, customer_id, invoice(total="1.20", lines=lines))
-    assert refused.value.code == "syncledger.total_mismatch"
-    assert ns.sandbox.count("invoice") == 0
-
-
 async def test_foreign_currency_documents_carry_their_rate_or_are_refused(
     ns: InProcessNetSuite,
 ) -> None:

@@ -12,6 +12,7 @@ import pytest
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     PagingSection,
     PlatformSection,
     SectionLedger,
@@ -26,7 +27,12 @@ from tests.support.odoo import in_process_odoo
 
 
 class TestOdooJson2Contract(
-    PagingSection, AdminSection, InjectedThrottleSection, PersistenceSection, PlatformSection
+    MoneySection,
+    PagingSection,
+    AdminSection,
+    InjectedThrottleSection,
+    PersistenceSection,
+    PlatformSection,
 ):
     currency = "USD"
     platform_id = "odoo"
@@ -65,6 +71,17 @@ class TestOdooJson2Contract(
     #: Odoo takes no idempotency key, and the adapter looks a create up by our reference
     #: only when its outcome is unknown (adapters/writes.py WriteMemo)
     repeat_finds_the_first = False
+    #: Odoo names the posted invoice itself; our number is its payment reference
+    booked_extras: ClassVar[dict[str, object]] = {"name": "INV/2026/00001"}
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": stored["amount_total"],
+            "number": stored["payment_reference"],
+            "id": str(stored["id"]),
+            "reference": stored["ref"],
+            "name": stored["name"],
+        }
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         # an API key, not OAuth: ``store`` is not used

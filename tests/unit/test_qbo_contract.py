@@ -10,10 +10,12 @@ import pytest
 from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL
+from syncledger.adapters.qbo.mapping import ref_in
 from syncledger.adapters.qbo.sandbox.server import DEFAULT_REFRESH_TOKEN
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     OAuthSection,
     PagingSection,
     PlatformSection,
@@ -31,6 +33,7 @@ from tests.support.qbo import in_process_qbo
 
 
 class TestQboLedgerContract(
+    MoneySection,
     OAuthSection,
     ThrottleSection,
     PagingSection,
@@ -66,6 +69,15 @@ class TestQboLedgerContract(
         return in_process(in_process_qbo(per_second=25, limiter=unlimited, retry=NO_RETRY))
 
     customer_name_field = "DisplayName"
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": stored["TotalAmt"],
+            "number": stored["DocNumber"],
+            "id": stored["Id"],
+            "reference": ref_in(stored["PrivateNote"]),
+        }
+
     seeded_items = 1  # the company's default Services item
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -10,10 +11,12 @@ from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.ledger import PRODUCTION_URL
+from syncledger.adapters.sage.mapping import ref_in
 from syncledger.adapters.sage.sandbox.server import DEFAULT_REFRESH_TOKEN
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     OAuthSection,
     PagingSection,
     PlatformSection,
@@ -31,6 +34,7 @@ from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    MoneySection,
     OAuthSection,
     ThrottleSection,
     PagingSection,
@@ -70,6 +74,20 @@ class TestSageLedgerContract(
         return in_process(sage)
 
     counted_kinds = (*sandbox_sections.KINDS, "allocation")
+    #: the document discount is spread over the lines, to the cent
+    exact_discount = Decimal("0.05")
+    booked_extras: ClassVar[dict[str, object]] = {
+        "line_discounts": [Decimal("0.02"), Decimal("0.03")]
+    }
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": stored["total_amount"],
+            "number": stored["reference"],
+            "id": stored["id"],
+            "reference": ref_in(stored["notes"]),
+            "line_discounts": [ln["discount_amount"] for ln in stored["invoice_lines"]],
+        }
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(

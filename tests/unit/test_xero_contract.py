@@ -10,9 +10,11 @@ from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.xero.ledger import PRODUCTION_URL
+from syncledger.adapters.xero.mapping import ref_in
 from syncledger.adapters.xero.sandbox.server import DEFAULT_REFRESH_TOKEN
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     OAuthSection,
     PagingSection,
     PlatformSection,
@@ -30,6 +32,7 @@ from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    MoneySection,
     OAuthSection,
     ThrottleSection,
     PagingSection,
@@ -74,6 +77,14 @@ class TestXeroLedgerContract(
         return in_process(in_process_xero(limiter=unlimited, retry=NO_RETRY))
 
     customer_name_field = "Name"
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": stored["Total"],
+            "number": stored["InvoiceNumber"],
+            "id": stored["InvoiceID"],
+            "reference": ref_in(stored["Reference"]),
+        }
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(

@@ -10,6 +10,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    MoneySection,
     OAuthSection,
     PagingSection,
     PlatformSection,
@@ -25,6 +26,7 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    MoneySection,
     OAuthSection,
     PagingSection,
     AdminSection,
@@ -66,6 +68,14 @@ class TestZohoBooksLedgerContract(
         return _section(zoho, revoke=lambda: zoho.sandbox.accounts.revoke(_REVOCABLE))
 
     customer_name_field = "contact_name"
+
+    def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
+        return {
+            "total": stored["total"],
+            "number": stored["invoice_number"],
+            "id": stored["invoice_id"],
+            "reference": stored["reference_number"],
+        }
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return _section(in_process_zoho(book, store=store, **options))
