@@ -318,3 +318,107 @@ class MoneySection(LedgerContract):
             await self.push_document(ledger, odd)
         assert refused.value.code == "syncledger.total_mismatch"
         assert ledger.sandbox.count("invoice") == 0
+
+
+class ForeignCurrencySection(LedgerContract):
+    """A document in a currency other than the book's needs the source's rate, and the
+    payments of a foreign invoice (applied, or applying nothing) take the invoice's rate,
+    never one the platform would pick itself."""
+
+    foreign_currency: ClassVar[str] = "EUR"
+    #: the code of the refusal of a foreign invoice without a rate
+    rateless_code: ClassVar[str] = "syncledger.exchange_rate_missing"
+    #: True where the book keeps the rate the other way round (home per foreign unit)
+    rate_inverted: ClassVar[bool] = False
+    #: False where the customer may stay in the home currency (Odoo's partners have none)
+    customer_in_foreign_currency: ClassVar[bool] = True
+    #: what the book holds of each payment beside its rate, by the payment's amount
+    booked_payment_extras: ClassVar[dict[str, dict[str, object]]] = {}
+
+    #: the status the adapter reads for a payment applying nothing (None: not checked)
+    on_account_status: ClassVar[str | None] = None
+    #: words the one-line refusal of a rateless invoice says
+    rateless_says: ClassVar[str] = "rate"
+    #: False where the platform takes no rate per invoice (Odoo 17: its own test file)
+    takes_a_rate_per_invoice: ClassVar[bool] = True
+    #: False where a payment keeps no rate of its own (Odoo converts at its invoice's)
+    payments_keep_a_rate: ClassVar[bool] = True
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        """The rate the book holds for its one invoice, in the book's own terms."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
+        """The book's payments in the order made: ``rate`` and the extras' fields."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def booked_invoices(self, ledger: LedgerUnderTest) -> int:
+        """Invoices that reached the book (Odoo counts posted ones: a draft books nothing)."""
+        return ledger.sandbox.count("invoice")
+
+    def as_booked(self, rate: Decimal) -> Decimal:
+        return 1 / rate if self.rate_inverted else rate
+
+    async def push_foreign_invoice(
+        self, ledger: LedgerUnderTest, customer_id: str, rate: Decimal | None, n: int = 1
+    ) -> str:
+        document = self.invoice(n).model_copy(
+            update={"currency": self.foreign_currency, "exchange_rate": rate}
+        )
+        pushed = await ledger.adapter.create_invoice(
+            document,
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+        return pushed.ledger_id
+
+    async def push_foreign_customer(self, ledger: LedgerUnderTest) -> str:
+        currency = self.foreign_currency if self.customer_in_foreign_currency else self.currency
+        return await self.push_customer(ledger, customer=self.customer(currency=currency))
+
+    async def test_a_foreign_invoice_without_a_rate_is_refused_and_books_nothing(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        if not self.takes_a_rate_per_invoice:
+            pytest.skip("the platform takes no rate per invoice")
+        customer_id = await self.push_foreign_customer(ledger)
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.push_foreign_invoice(ledger, customer_id, None)
+        assert refused.value.code == self.rateless_code
+        assert "\n" not in str(refused.value) and self.rateless_says in str(refused.value).lower()
+        assert self.booked_invoices(ledger) == 0
+
+    async def test_a_foreign_invoice_and_its_payments_carry_its_rate(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        if not self.takes_a_rate_per_invoice:
+            pytest.skip("the platform takes no rate per invoice")
+        rate = Decimal("1.25")
+        customer_id = await self.push_foreign_customer(ledger)
+        invoice_id = await self.push_foreign_invoice(ledger, customer_id, rate)
+        ids: dict[str, str] = {}
+        for n, (amount, applied) in enumerate((("10.00", None), ("40.00", "0")), 1):
+            paid = await ledger.adapter.apply_payment(
+                self.payment(amount, n).model_copy(update={"currency": self.foreign_currency}),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref=f"csv/payment/PAY-{n}",
+                idempotency_key=key("p", n),
+                applied=None if applied is None else Decimal(applied),
+            )
+            ids[amount] = paid.ledger_id
+        invoice = await self.fetch(ledger, "invoice", invoice_id)
+        on_account = await self.fetch(ledger, "payment", ids["40.00"])
+        assert (invoice.currency, invoice.total) == (self.foreign_currency, Decimal("225.45"))
+        assert invoice.balance == Decimal("215.45")  # the payment applying nothing left it
+        assert (on_account.total, on_account.balance) == (Decimal("40.00"), Decimal("40.00"))
+        assert self.on_account_status in (None, on_account.status)
+        assert self.booked_invoice_rate(ledger.sandbox) == self.as_booked(rate)
+        if not self.payments_keep_a_rate:
+            return
+        booked = {"rate": self.as_booked(rate)}
+        extras = self.booked_payment_extras
+        assert self.booked_payments(ledger.sandbox) == [
+            booked | extras.get(amount, {}) for amount in ids
+        ]

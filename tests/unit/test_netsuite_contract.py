@@ -11,6 +11,7 @@ from syncledger.adapters.netsuite.mapping import external_id, ref_in
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ForeignCurrencySection,
     MoneySection,
     PagingSection,
     PlatformSection,
@@ -26,6 +27,7 @@ from tests.support.netsuite import in_process_netsuite
 
 
 class TestNetSuiteLedgerContract(
+    ForeignCurrencySection,
     MoneySection,
     PagingSection,
     AdminSection,
@@ -59,6 +61,7 @@ class TestNetSuiteLedgerContract(
     seeded_items = 2  # the service item and the discount item the default mapping names
     booked_extras: ClassVar[dict[str, object]] = {"externalId": external_id("csv/invoice/INV-1")}
     mistotal_tax = Decimal("0.10")
+    on_account_status = "open"
 
     def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
         return {
@@ -68,6 +71,13 @@ class TestNetSuiteLedgerContract(
             "reference": ref_in(stored["memo"]),
             "externalId": stored["externalId"],
         }
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        [stored] = sandbox.records("invoice")
+        return Decimal(stored["exchangeRate"])
+
+    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
+        return [{"rate": p["exchangeRate"]} for p in sandbox.records("payment")]
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(in_process_netsuite(book, **options))  # TBA: no OAuth tokens to keep

@@ -59,34 +59,6 @@ def payment(amount: str, currency: str = "USD", n: int = 1) -> Payment:
 # ------------------------------------------------------------------ writes
 
 
-async def test_foreign_currency_documents_carry_their_rate_or_are_refused(
-    ns: InProcessNetSuite,
-) -> None:
-    customer_id = await push_customer(ns.ledger, currency="EUR")
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(ns.ledger, customer_id, invoice(currency="EUR"))
-    assert refused.value.code == "syncledger.exchange_rate_missing"
-    assert ns.sandbox.count("invoice") == 0
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
-    invoice_id = await push_invoice(ns.ledger, customer_id, euro)
-    record = await ns.ledger.get("invoice", invoice_id)
-    assert record is not None
-    assert (record.currency, record.total, record.raw["exchangeRate"]) == (
-        "EUR",
-        Decimal("0.30"),
-        Decimal("1.0850"),
-    )
-    paid = await ns.ledger.apply_payment(
-        payment("0.10", "EUR"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
-    stored = await ns.ledger.get("payment", paid.ledger_id)
-    assert stored is not None and stored.raw["exchangeRate"] == Decimal("1.0850")
-
-
 async def test_an_unknown_currency_is_refused_with_what_to_set_up(ns: InProcessNetSuite) -> None:
     with pytest.raises(PermanentLedgerError) as refused:
         await push_customer(ns.ledger, currency="JPY")
@@ -168,32 +140,6 @@ async def test_an_overpayment_is_one_customer_payment_with_the_rest_unapplied(
     assert ns.sandbox.count("credit_note") == 0  # the excess is not booked as a credit memo
     holder = await ns.ledger.get("customer", customer_id)
     assert holder is not None and holder.balance == Decimal("-0.20")  # credit on account
-
-
-async def test_a_foreign_payment_applying_nothing_carries_the_invoice_s_rate(
-    ns: InProcessNetSuite,
-) -> None:
-    customer_id = await push_customer(ns.ledger, currency="EUR")
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
-    invoice_id = await push_invoice(ns.ledger, customer_id, euro)
-    pushed = await ns.ledger.apply_payment(
-        payment("5.00", "EUR"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal(0),
-    )
-    [stored] = ns.sandbox.records("payment")
-    assert (stored["apply"]["items"], stored["exchangeRate"]) == ([], Decimal("1.0850"))
-    record = await ns.ledger.get("payment", pushed.ledger_id)
-    assert record is not None and (record.total, record.balance, record.status) == (
-        Decimal("5.00"),
-        Decimal("5.00"),
-        "open",
-    )
-    paid = await ns.ledger.get("invoice", invoice_id)
-    assert paid is not None and paid.balance == Decimal("0.30")
 
 
 @pytest.mark.parametrize("applied", ["-0.01", "0.51"])

@@ -4,6 +4,7 @@ and Odoo 17 over XML-RPC (whose payments keep our reference in ``ref``, not ``me
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ import pytest
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ForeignCurrencySection,
     MoneySection,
     PagingSection,
     PlatformSection,
@@ -27,6 +29,7 @@ from tests.support.odoo import in_process_odoo
 
 
 class TestOdooJson2Contract(
+    ForeignCurrencySection,
     MoneySection,
     PagingSection,
     AdminSection,
@@ -83,6 +86,21 @@ class TestOdooJson2Contract(
             "name": stored["name"],
         }
 
+    rate_inverted = True  # Odoo keeps foreign units per home unit
+    customer_in_foreign_currency = False  # a res.partner has no currency of its own
+    payments_keep_a_rate = False  # a payment is converted at its invoice's rate
+    rateless_code = "odoo.exceptions.UserError"
+    rateless_says = "exchange rate"
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        [stored] = sandbox.records("invoice")
+        assert stored["currency_id"][1] == self.foreign_currency
+        return Decimal(stored["invoice_currency_rate"])
+
+    def booked_invoices(self, ledger: LedgerUnderTest) -> int:
+        held = ledger.sandbox.records("invoice")  # type: ignore[attr-defined]
+        return sum(r["state"] != "draft" for r in held)
+
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         # an API key, not OAuth: ``store`` is not used
         odoo = in_process_odoo(book, transport=self.transport, version=self.version, **options)
@@ -98,8 +116,10 @@ class TestOdooJson2Contract(
 
 class TestOdooXmlRpcContract(TestOdooJson2Contract):
     unknown_customer_code = "2"  # /xmlrpc/2 faultCode of every UserError (MissingError too)
+    rateless_code = "2"
     transport = "xmlrpc"
 
 
 class TestOdoo17XmlRpcContract(TestOdooXmlRpcContract):
     version = 17
+    takes_a_rate_per_invoice = False  # tests/unit/test_odoo_ledger.py: only the source's rate

@@ -100,26 +100,6 @@ async def test_a_tax_odoo_cannot_compute_is_refused_before_anything_is_written(
     assert odoo.sandbox.count("invoice") == 0
 
 
-async def test_a_foreign_currency_invoice_carries_our_rate_inverted(odoo: InProcessOdoo) -> None:
-    customer_id = await push_customer(odoo.ledger)
-    await push_invoice(
-        odoo.ledger, customer_id, invoice(currency="EUR", exchange_rate=Decimal("1.25"))
-    )
-    [stored] = odoo.sandbox.records("invoice")
-    assert stored["currency_id"][1] == "EUR"
-    assert stored["invoice_currency_rate"] == Decimal("0.8")
-
-
-async def test_a_foreign_currency_invoice_without_a_rate_is_refused_never_booked_at_1(
-    odoo: InProcessOdoo,
-) -> None:
-    customer_id = await push_customer(odoo.ledger)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(odoo.ledger, customer_id, invoice(currency="EUR"))
-    assert "exchange rate" in str(refused.value)
-    assert all(r["state"] == "draft" for r in odoo.sandbox.records("invoice"))
-
-
 # ----------------------------------------------------------------- releases
 
 

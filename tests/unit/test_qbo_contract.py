@@ -15,6 +15,7 @@ from syncledger.adapters.qbo.sandbox.server import DEFAULT_REFRESH_TOKEN
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -33,6 +34,7 @@ from tests.support.qbo import in_process_qbo
 
 
 class TestQboLedgerContract(
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     ThrottleSection,
@@ -58,6 +60,7 @@ class TestQboLedgerContract(
         await qbo.ledger.aclose()
         qbo.sandbox.close()
 
+    rateless_code = "2020"  # QBO's own refusal: an ExchangeRate is required
     throttle_code = "003001"  # ThrottleExceeded
     throttle_retry_after = 60
 
@@ -77,6 +80,13 @@ class TestQboLedgerContract(
             "id": stored["Id"],
             "reference": ref_in(stored["PrivateNote"]),
         }
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        [stored] = sandbox.records("invoice")
+        return Decimal(stored["ExchangeRate"])
+
+    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
+        return [{"rate": p["ExchangeRate"]} for p in sandbox.records("payment")]
 
     seeded_items = 1  # the company's default Services item
 

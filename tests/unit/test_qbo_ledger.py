@@ -134,27 +134,6 @@ def test_query_literals_escape_quotes() -> None:
 # ------------------------------------------------------------------- money
 
 
-async def test_a_foreign_currency_invoice_carries_its_rate(qbo: InProcessQbo) -> None:
-    customer_id = await push_customer(qbo.ledger, currency="EUR")
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
-    pushed = await qbo.ledger.create_invoice(
-        euro, customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key=key("i")
-    )
-    record = await qbo.ledger.get("invoice", pushed.ledger_id)
-    assert record is not None
-    assert (record.currency, record.total) == ("EUR", Decimal("0.30"))
-    assert record.raw["ExchangeRate"] == Decimal("1.0850")
-    without_rate = invoice(currency="EUR", id="INV-2", number="INV-2")
-    with pytest.raises(PermanentLedgerError) as refused:
-        await qbo.ledger.create_invoice(
-            without_rate,
-            customer_ledger_id=customer_id,
-            external_ref="r/i/2",
-            idempotency_key=key("i", 2),
-        )
-    assert refused.value.code == "2020"
-
-
 # ---------------------------------------------------------------- customers
 
 
@@ -311,30 +290,6 @@ async def test_an_overpayment_is_one_payment_whose_line_applies_only_the_invoice
     unapplied = qbo.sandbox.book.get("Payment", second) or {}
     assert (unapplied["TotalAmt"], unapplied["UnappliedAmt"]) == (Decimal("0.40"),) * 2
     assert unapplied.get("Line", []) == []
-
-
-async def test_a_foreign_currency_payment_applying_nothing_takes_its_invoices_rate(
-    qbo: InProcessQbo,
-) -> None:
-    customer_id = await push_customer(qbo.ledger, currency="EUR")
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
-    invoice_id = await push_invoice(qbo.ledger, customer_id, euro)
-    pushed = await qbo.ledger.apply_payment(
-        a_payment("0.10", currency="EUR"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal(0),
-    )
-    record = await fetch(qbo.ledger, "payment", pushed.ledger_id)
-    assert (record.currency, record.total, record.balance) == (
-        "EUR",
-        Decimal("0.10"),
-        Decimal("0.10"),
-    )
-    assert record.raw["ExchangeRate"] == Decimal("1.0850")
-    assert (await fetch(qbo.ledger, "invoice", invoice_id)).balance == Decimal("0.30")
 
 
 async def test_a_credit_note_refund_is_a_cheque_on_receivables_paid_by_the_credit_memo(

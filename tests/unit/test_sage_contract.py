@@ -16,6 +16,7 @@ from syncledger.adapters.sage.sandbox.server import DEFAULT_REFRESH_TOKEN
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -34,6 +35,7 @@ from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     ThrottleSection,
@@ -88,6 +90,22 @@ class TestSageLedgerContract(
             "reference": ref_in(stored["notes"]),
             "line_discounts": [ln["discount_amount"] for ln in stored["invoice_lines"]],
         }
+
+    #: the payment in the home currency, at the invoice's rate
+    booked_payment_extras: ClassVar[dict[str, dict[str, object]]] = {
+        "10.00": {"base_total": Decimal("12.50")},
+        "40.00": {"base_total": Decimal("50.00")},
+    }
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        [stored] = sandbox.records("invoice")
+        return Decimal(stored["inverse_exchange_rate"])
+
+    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
+        return [
+            {"rate": 1 / p["exchange_rate"], "base_total": p["base_currency_total_amount"]}
+            for p in sandbox.records("payment")
+        ]
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(

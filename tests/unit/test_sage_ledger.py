@@ -89,23 +89,6 @@ def test_a_spread_discount_adds_up_exactly(cents: list[int], wanted: int) -> Non
     assert all(share >= 0 and share.as_tuple().exponent >= -2 for share in shares)
 
 
-async def test_a_foreign_invoice_carries_its_rate_or_is_refused(sage: InProcessSage) -> None:
-    customer_id = await push_customer(sage.ledger, currency="EUR")
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
-    record = await sage.ledger.get("invoice", await push_invoice(sage.ledger, customer_id, euro))
-    assert record is not None and (record.currency, record.total) == ("EUR", Decimal("0.30"))
-    assert record.raw["inverse_exchange_rate"] == Decimal("1.0850")
-    with pytest.raises(PermanentLedgerError) as refused:
-        await sage.ledger.create_invoice(
-            invoice(currency="EUR", id="INV-2", number="INV-2"),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-2",
-            idempotency_key=key("i", 2),
-        )
-    assert refused.value.code == "syncledger.exchange_rate_missing"
-    assert sage.sandbox.count("invoice") == 1
-
-
 # ---------------------------------------------------------------- customers
 
 
@@ -536,27 +519,6 @@ async def test_a_receipt_applying_nothing_allocates_nothing(sage: InProcessSage)
     assert record is not None and record.balance == Decimal("0.50")
     invoice = await sage.ledger.find("invoice", "csv/invoice/INV-1")
     assert invoice is not None and invoice.balance == Decimal("0.30")
-
-
-async def test_a_foreign_receipt_applying_nothing_takes_its_invoices_rate(
-    sage: InProcessSage,
-) -> None:
-    customer_id = await push_customer(sage.ledger, currency="EUR")
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.25"))
-    invoice_id = await push_invoice(sage.ledger, customer_id, euro)
-    await sage.ledger.apply_payment(
-        payment("0.40").model_copy(update={"currency": "EUR"}),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal(0),
-    )
-    [receipt] = sage.sandbox.records("payment")
-    assert (receipt["exchange_rate"], receipt["base_currency_total_amount"]) == (
-        Decimal("0.8"),
-        Decimal("0.50"),
-    )
 
 
 @pytest.mark.parametrize("applied", ["-0.01", "0.51"])

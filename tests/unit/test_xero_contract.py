@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from syncledger.adapters.xero.mapping import ref_in
 from syncledger.adapters.xero.sandbox.server import DEFAULT_REFRESH_TOKEN
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -32,6 +34,7 @@ from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     ThrottleSection,
@@ -85,6 +88,13 @@ class TestXeroLedgerContract(
             "id": stored["InvoiceID"],
             "reference": ref_in(stored["Reference"]),
         }
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        [stored] = sandbox.records("invoice")
+        return Decimal(stored["CurrencyRate"])
+
+    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
+        return [{"rate": p["CurrencyRate"]} for p in sandbox.records("payment")]
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(

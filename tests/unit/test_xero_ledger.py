@@ -90,17 +90,6 @@ async def test_the_invoice_discount_is_spread_over_the_lines(xero: InProcessXero
     assert record.raw["TotalTax"] == Decimal("0.60")
 
 
-async def test_a_foreign_currency_document_needs_its_rate(xero: InProcessXero) -> None:
-    customer_id = await push_customer(xero.ledger, currency="EUR")
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(xero.ledger, customer_id, invoice(currency="EUR"))
-    assert refused.value.code == "syncledger.exchange_rate_missing"
-    euro = invoice(currency="EUR", exchange_rate=Decimal("1.0850"))
-    record = await xero.ledger.get("invoice", await push_invoice(xero.ledger, customer_id, euro))
-    assert record is not None
-    assert (record.currency, record.raw["CurrencyRate"]) == ("EUR", Decimal("1.0850"))
-
-
 def euro_payment(amount: str) -> Payment:
     return payment(amount).model_copy(update={"currency": "EUR"})
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,6 +11,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -26,6 +28,7 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    ForeignCurrencySection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -68,6 +71,9 @@ class TestZohoBooksLedgerContract(
         return _section(zoho, revoke=lambda: zoho.sandbox.accounts.revoke(_REVOCABLE))
 
     customer_name_field = "contact_name"
+    booked_payment_extras: ClassVar[dict[str, dict[str, object]]] = {
+        amount: {"currency": "EUR"} for amount in ("10.00", "40.00")
+    }
 
     def booked_invoice(self, stored: dict[str, Any]) -> dict[str, object]:
         return {
@@ -76,6 +82,14 @@ class TestZohoBooksLedgerContract(
             "id": stored["invoice_id"],
             "reference": stored["reference_number"],
         }
+
+    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
+        [stored] = sandbox.records("invoice")
+        return Decimal(stored["exchange_rate"])
+
+    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
+        held = sandbox.records("payment")
+        return [{"rate": p["exchange_rate"], "currency": p["currency_code"]} for p in held]
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return _section(in_process_zoho(book, store=store, **options))
