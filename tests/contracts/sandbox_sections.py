@@ -8,6 +8,8 @@ contract class (``tests/unit/test_<platform>_contract.py``):
 - :class:`InjectedThrottleSection`: a 429 a test injects carries its ``Retry-After`` to
   the adapter and is not counted as throttling (``sandbox.throttled`` counts only the
   sandbox's own limits).
+- :class:`SecretsSection`: tokens, keys and customers' emails stay out of the logs and
+  of the error a lost credential raises.
 - :class:`PersistenceSection`: a sandbox on a book file keeps what was written, and the
   grants it issued, across a restart.
 
@@ -18,6 +20,7 @@ through ``store`` where the platform uses OAuth.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -30,7 +33,7 @@ import pytest
 from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.oauth2 import MemoryTokenStore, TokenStore
-from syncledger.core.errors import TransientLedgerError
+from syncledger.core.errors import AuthExpiredError, TransientLedgerError
 from tests.contracts.ledger_contract import LedgerContract
 from tests.contracts.ledger_sections import SectionLedger, opened
 
@@ -169,3 +172,48 @@ class PersistenceSection(BookLedger):
         assert (before["customer"], before["invoice"]) == (1, 1)
         assert held == before  # nothing lost, nothing seeded twice
         assert reused in (None, False)  # a refresh token spent before the restart stays spent
+
+
+class SecretsSection(BookLedger):
+    """Tokens, keys, secrets and customers' emails stay out of the logs and of the error a
+    lost credential raises, through a throttled retry, writes, finds and matches."""
+
+    #: the platform's own secrets (client secret, API key, token secret, …)
+    secrets: ClassVar[tuple[str, ...]] = ()
+    #: what the logs show in a secret's stead (a masked parameter, a request's path)
+    logged_instead: ClassVar[str] = ""
+
+    def secret_ledger(self, store: TokenStore) -> SectionLedger:
+        return self.book_ledger(None, store)
+
+    def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
+        """The grant is used up elsewhere and the access token expires."""
+        held = store.load()
+        assert held is not None and env.redeem is not None
+        env.redeem(held.refresh_token)  # someone else used it: the adapter's copy is spent
+        env.expire_access_tokens()
+
+    def more_text(self) -> str:
+        """Further text that must name no secret (the reprs of the platform's credentials)."""
+        return ""
+
+    async def test_tokens_and_secrets_stay_out_of_logs(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        store = MemoryTokenStore()
+        private = self.customer(email="private@example.test")
+        caplog.set_level(logging.DEBUG)
+        async with opened(self.secret_ledger(store)) as env:
+            env.under_test.sandbox.throttle_next(1, retry_after=0.01)  # a retry is logged
+            customer_id = await self.push_customer(env.under_test, customer=private)
+            await self.push_invoice(env.under_test, customer_id)
+            await env.adapter.find("customer", "csv/customer/C-1")
+            await env.adapter.match_customer(private)
+            held = store.load()
+            self.lose_credentials(env, store)
+            with pytest.raises(AuthExpiredError) as refused:
+                await env.adapter.get("customer", customer_id)
+        tokens = () if held is None else (held.access_token, held.refresh_token)
+        text = caplog.text + str(refused.value) + self.more_text()
+        assert caplog.records and self.logged_instead in caplog.text
+        assert [s for s in (*tokens, *self.secrets, "private@") if s in text] == []

@@ -9,7 +9,10 @@ import pytest
 
 from syncledger.adapters.freshbooks.ledger import PRODUCTION_URL, REFUND_NOT_SUPPORTED
 from syncledger.adapters.freshbooks.mapping import ref_in
-from syncledger.adapters.freshbooks.sandbox.server import DEFAULT_REFRESH_TOKEN
+from syncledger.adapters.freshbooks.sandbox.server import (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
@@ -26,11 +29,13 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
 from tests.support.freshbooks import in_process_freshbooks
 
 
 class TestFreshBooksLedgerContract(
+    SecretsSection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -51,6 +56,7 @@ class TestFreshBooksLedgerContract(
     platform_id = "freshbooks"
     sandbox_requests_per_minute = 100
     live_url = PRODUCTION_URL
+    secrets = (DEFAULT_CLIENT_SECRET,)
     unknown_customer_code = "1012"  # "Client not found."
     changes_resolution = 1.0  # FreshBooks' `updated` is to the second
 

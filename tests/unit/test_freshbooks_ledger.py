@@ -3,7 +3,6 @@ behaviour adds to the ledger contract (tests/unit/test_freshbooks_contract.py)."
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -748,18 +747,6 @@ async def test_no_grant_goes_out_without_a_redirect_uri(tmp_path: Path) -> None:
         )
     )
     await adapter.aclose()
-
-
-async def test_no_secret_reaches_the_logs(
-    fb: InProcessFreshBooks, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    await push_customer(fb, email="private@example.test")
-    await fb.ledger.find("customer", "csv/customer/C-1")
-    tokens = fb.store.load()
-    assert tokens is not None
-    secrets = (tokens.access_token, tokens.refresh_token, DEFAULT_CLIENT_SECRET, "private@")
-    assert not [s for s in secrets if s in caplog.text]
 
 
 # ------------------------------------------------------------- error mapping

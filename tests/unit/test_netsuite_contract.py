@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from syncledger.adapters.netsuite.auth import TbaAuth
 from syncledger.adapters.netsuite.mapping import external_id, ref_in
+from syncledger.adapters.netsuite.sandbox.server import DEFAULT_CONSUMER_SECRET
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
@@ -22,11 +24,16 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
-from tests.support.netsuite import in_process_netsuite
+from tests.support.netsuite import credentials, in_process_netsuite
+
+_TOKEN_ID = "sandbox-token-id-2"
+_TOKEN_SECRET = "token-secret-never-logged"
 
 
 class TestNetSuiteLedgerContract(
+    SecretsSection,
     ForeignCurrencySection,
     MoneySection,
     PagingSection,
@@ -42,6 +49,24 @@ class TestNetSuiteLedgerContract(
     keeps_a_token_file = False  # TBA: no tokens to keep
     live_url = "https://1234567-sb1.suitetalk.api.netsuite.com"
     live_credentials: ClassVar[dict[str, str]] = {"consumer_key": "ck"}
+    #: a token the test issues, its secret never logged; the consumer secret; the
+    #: signature of every request
+    secrets = (_TOKEN_SECRET, DEFAULT_CONSUMER_SECRET, "oauth_signature")
+    logged_instead = "/services/rest/record/v1/customer"  # requests are logged
+
+    def secret_ledger(self, store: TokenStore) -> SectionLedger:
+        signed = TbaAuth(credentials(token_id=_TOKEN_ID, token_secret=_TOKEN_SECRET))
+        env = self.book_ledger(None, store, auth=signed)
+        env.under_test.sandbox.tba.issue(_TOKEN_ID, _TOKEN_SECRET)  # type: ignore[attr-defined]
+        return env
+
+    def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
+        env.under_test.sandbox.tba.revoke(_TOKEN_ID)  # type: ignore[attr-defined]
+
+    def more_text(self) -> str:
+        held = credentials(token_id=_TOKEN_ID, token_secret=_TOKEN_SECRET)
+        return repr(TbaAuth(held)) + repr(held)
+
     unknown_customer_code = "INVALID_CONTENT"  # Invalid Field Value … for the field: entity
     changes_resolution = 1.0  # lastModifiedDate / lastmodifieddate are kept to the second
     #: one request each: a credit memo and a customer refund carry their application in

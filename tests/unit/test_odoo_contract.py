@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
+from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
@@ -24,11 +25,13 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
 from tests.support.odoo import in_process_odoo
 
 
 class TestOdooJson2Contract(
+    SecretsSection,
     ForeignCurrencySection,
     MoneySection,
     PagingSection,
@@ -43,6 +46,11 @@ class TestOdooJson2Contract(
     keeps_a_token_file = False  # an API key, not OAuth
     customer_has_currency = False  # a res.partner has no currency field of its own
     live_url = "https://example.odoo.com"
+    secrets = (DEFAULT_API_KEY,)
+
+    def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
+        env.under_test.sandbox.expire_keys()  # type: ignore[attr-defined]
+
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
     transport = "json2"

@@ -3,7 +3,6 @@ ledger contract (tests/unit/test_odoo_contract.py)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
@@ -803,18 +802,6 @@ async def test_rotation_persists_the_new_key_then_revokes_the_old(
     finally:
         for ledger in (rotating, other_process, stale):
             await ledger.aclose()
-
-
-async def test_no_secret_reaches_the_logs(
-    odoo: InProcessOdoo, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    await push_invoice(odoo.ledger, await push_customer(odoo.ledger))
-    odoo.sandbox.expire_keys()
-    with pytest.raises(AuthExpiredError):
-        await push_customer(odoo.ledger, 2)
-    assert caplog.records
-    assert DEFAULT_API_KEY not in caplog.text
 
 
 # ----------------------------------------------------------- error mapping

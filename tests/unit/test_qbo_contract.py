@@ -11,7 +11,10 @@ from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL
 from syncledger.adapters.qbo.mapping import ref_in
-from syncledger.adapters.qbo.sandbox.server import DEFAULT_REFRESH_TOKEN
+from syncledger.adapters.qbo.sandbox.server import (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
@@ -29,11 +32,13 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
 from tests.support.qbo import in_process_qbo
 
 
 class TestQboLedgerContract(
+    SecretsSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -51,6 +56,7 @@ class TestQboLedgerContract(
     platform_id = "qbo"
     sandbox_requests_per_minute = 500
     live_url = PRODUCTION_URL
+    secrets = (DEFAULT_CLIENT_SECRET,)
     unknown_customer_code = "2500"  # Invalid Reference Id
 
     @pytest.fixture

@@ -12,7 +12,10 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.ledger import PRODUCTION_URL
 from syncledger.adapters.sage.mapping import ref_in
-from syncledger.adapters.sage.sandbox.server import DEFAULT_REFRESH_TOKEN
+from syncledger.adapters.sage.sandbox.server import (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
@@ -30,11 +33,13 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
 from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    SecretsSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -50,6 +55,7 @@ class TestSageLedgerContract(
     platform_id = "sage"
     sandbox_requests_per_minute = 200
     live_url = PRODUCTION_URL
+    secrets = (DEFAULT_CLIENT_SECRET,)
     unknown_customer_code = "RecordNotFound"  # Sage: "Couldn't find record."
     changes_resolution = 1.0  # Sage keeps updated_at at whole seconds
     #: a refund is one request: a CUSTOMER_REFUND contact payment whose own

@@ -12,7 +12,10 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.xero.ledger import PRODUCTION_URL
 from syncledger.adapters.xero.mapping import ref_in
-from syncledger.adapters.xero.sandbox.server import DEFAULT_REFRESH_TOKEN
+from syncledger.adapters.xero.sandbox.server import (
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
@@ -29,11 +32,13 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
 from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    SecretsSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -50,6 +55,7 @@ class TestXeroLedgerContract(
     sandbox_home_currency = "NZD"
     sandbox_requests_per_minute = 60
     live_url = PRODUCTION_URL
+    secrets = (DEFAULT_CLIENT_SECRET,)
     live_credentials: ClassVar[dict[str, str]] = {"client_id": "x"}
     # "987654" is no GUID: the body does not bind to the spec's Contact.ContactID (uuid), so
     # Xero's PostDataInvalidException, ErrorNumber 14. A well-formed but unknown ContactID is

@@ -23,11 +23,13 @@ from tests.contracts.sandbox_sections import (
     AdminSection,
     InjectedThrottleSection,
     PersistenceSection,
+    SecretsSection,
 )
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    SecretsSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -42,6 +44,15 @@ class TestZohoBooksLedgerContract(
     platform_id = "zoho-books"
     sandbox_requests_per_minute = 100
     live_url = "https://www.zohoapis.eu"  # any Zoho data centre is live
+    secrets = (DEFAULT_CLIENT_SECRET,)
+    logged_instead = "organization_id=***"  # the organisation is masked in logged URLs
+
+    def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
+        held = store.load()
+        assert held is not None
+        env.under_test.sandbox.accounts.revoke(held.refresh_token)  # type: ignore[attr-defined]
+        env.expire_access_tokens()
+
     unknown_customer_code = "1002"  # Invalid value passed for customer_id
     changes_resolution = 1.0  # last_modified_time has one-second resolution
     #: a refund is one request under its credit (POST /creditnotes/{id}/refunds or

@@ -3,7 +3,6 @@ to the ledger contract (tests/unit/test_zoho_contract.py)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -87,19 +86,6 @@ async def push_invoice(zoho: InProcessZoho, customer_id: str, doc: Invoice | Non
 
 
 # ------------------------------------------------------------------- auth
-
-
-async def test_tokens_and_secrets_stay_out_of_logs(
-    zoho: InProcessZoho, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    zoho.sandbox.throttle_next(1, retry_after=0.01)
-    await push_customer(zoho)
-    tokens = zoho.store.load()
-    assert tokens is not None
-    for secret in (tokens.access_token, tokens.refresh_token, "sandbox-secret"):
-        assert secret not in caplog.text
-    assert "organization_id=***" in caplog.text
 
 
 # ---------------------------------------------------------- error mapping
