@@ -422,3 +422,40 @@ class ForeignCurrencySection(LedgerContract):
         assert self.booked_payments(ledger.sandbox) == [
             booked | extras.get(amount, {}) for amount in ids
         ]
+
+
+class DeltaSection(LedgerContract):
+    """Changes since a time include every kind once, and a payment made after it brings
+    the invoice it touched along (its balance changed) and nothing older."""
+
+    #: the statuses the adapter reads for a partly paid invoice and an applied payment
+    partly_paid_status: ClassVar[str] = "partially_paid"
+    applied_payment_status: ClassVar[str] = "applied"
+
+    async def test_changes_include_every_kind_once_and_what_a_payment_touched(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        credit_id = await self.push_open_credit_note(ledger, customer_id)
+        await asyncio.sleep(self.changes_resolution)
+        since = datetime.now(UTC)
+        await asyncio.sleep(self.changes_resolution)
+        payment_id = await self.push_payment(ledger, customer_id, invoice_id, "100.00")
+        everything = [
+            (r.kind, r.ledger_id)
+            async for r in ledger.adapter.changes(datetime(2000, 1, 1, tzinfo=UTC))
+        ]
+        recent = [(r.kind, r.ledger_id, r.status) async for r in ledger.adapter.changes(since)]
+        assert sorted(everything) == sorted(
+            [
+                ("customer", customer_id),
+                ("invoice", invoice_id),
+                ("credit_note", credit_id),
+                ("payment", payment_id),
+            ]
+        )
+        assert sorted(recent) == [
+            ("invoice", invoice_id, self.partly_paid_status),
+            ("payment", payment_id, self.applied_payment_status),
+        ]

@@ -17,6 +17,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    DeltaSection,
     MoneySection,
     OAuthSection,
     PagingSection,
@@ -35,6 +36,7 @@ from tests.support.freshbooks import in_process_freshbooks
 
 
 class TestFreshBooksLedgerContract(
+    DeltaSection,
     SecretsSection,
     MoneySection,
     OAuthSection,

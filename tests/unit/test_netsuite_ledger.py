@@ -705,25 +705,6 @@ async def test_changes_read_the_account_s_time_zone() -> None:
     await env.aclose()
 
 
-async def test_changes_report_payments_and_the_invoices_they_touch(ns: InProcessNetSuite) -> None:
-    ns.sandbox.book.clock = lambda: at(9, 0, 0)
-    customer_id = await push_customer(ns.ledger)
-    invoice_id = await push_invoice(ns.ledger, customer_id)
-    ns.sandbox.book.clock = lambda: at(9, 30, 0)
-    paid = await ns.ledger.apply_payment(
-        payment("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
-    changed = {(r.kind, r.ledger_id, r.status) async for r in ns.ledger.changes(at(9, 15, 0))}
-    assert changed == {
-        ("invoice", invoice_id, "partially_paid"),
-        ("payment", paid.ledger_id, "applied"),
-    }
-
-
 # -------------------------------------------------------- limits and auth
 
 

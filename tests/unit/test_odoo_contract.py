@@ -14,6 +14,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    DeltaSection,
     ForeignCurrencySection,
     MoneySection,
     PagingSection,
@@ -31,6 +32,7 @@ from tests.support.odoo import in_process_odoo
 
 
 class TestOdooJson2Contract(
+    DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
     MoneySection,

@@ -18,6 +18,7 @@ from syncledger.adapters.qbo.sandbox.server import (
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    DeltaSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -38,6 +39,7 @@ from tests.support.qbo import in_process_qbo
 
 
 class TestQboLedgerContract(
+    DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
     MoneySection,

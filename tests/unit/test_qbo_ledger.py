@@ -659,33 +659,6 @@ def test_a_payments_allocations_pay_each_charge_exactly_and_spend_no_more_credit
 # ---------------------------------------------------------------------- CDC
 
 
-async def test_changes_report_payments_and_balance_updates(qbo: InProcessQbo) -> None:
-    customer_id = await push_customer(qbo.ledger)
-    pushed = await qbo.ledger.create_invoice(
-        invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key=key("i")
-    )
-    record = await qbo.ledger.get("invoice", pushed.ledger_id)
-    assert record is not None and record.updated_at is not None
-    payment = Payment(
-        id="P-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal("0.10"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
-    await qbo.ledger.apply_payment(
-        payment,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=pushed.ledger_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
-    changed = [r async for r in qbo.ledger.changes(record.updated_at + timedelta(microseconds=1))]
-    kinds = {(r.kind, r.status) for r in changed}
-    assert kinds == {("invoice", "partially_paid"), ("payment", "applied")}
-
-
 async def test_changes_report_credit_notes_and_what_their_application_changed(
     qbo: InProcessQbo,
 ) -> None:

@@ -19,6 +19,7 @@ from syncledger.adapters.sage.sandbox.server import (
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    DeltaSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -39,6 +40,7 @@ from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
     MoneySection,

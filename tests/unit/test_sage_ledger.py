@@ -3,7 +3,6 @@ ledger contract (tests/unit/test_sage_contract.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -727,26 +726,6 @@ async def test_customers_are_matched_by_tax_number_whatever_its_format(
 
 
 # ------------------------------------------------------------------- delta
-
-
-async def test_changes_report_payments_and_the_invoices_they_settle(sage: InProcessSage) -> None:
-    customer_id = await push_customer(sage.ledger)
-    invoice_id = await push_invoice(sage.ledger, customer_id)
-    await asyncio.sleep(1.0)  # Sage's times are whole seconds
-    record = await sage.ledger.get("invoice", invoice_id)
-    assert record is not None and record.updated_at is not None
-    await sage.ledger.apply_payment(
-        payment("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
-    changed = [r async for r in sage.ledger.changes(record.updated_at + timedelta(seconds=1))]
-    assert {(r.kind, r.status) for r in changed} == {
-        ("invoice", "partially_paid"),
-        ("payment", "applied"),
-    }
 
 
 # ------------------------------------------------------------- limits, auth

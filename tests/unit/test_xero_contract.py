@@ -18,6 +18,7 @@ from syncledger.adapters.xero.sandbox.server import (
 )
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    DeltaSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -38,6 +39,7 @@ from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
     MoneySection,

@@ -11,6 +11,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    DeltaSection,
     ForeignCurrencySection,
     MoneySection,
     OAuthSection,
@@ -29,6 +30,7 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
     MoneySection,
