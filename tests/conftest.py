@@ -4,7 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.servers import nats_server, postgres_server
+# the contracts' asserts show their values on failure, as a test module's do
+pytest.register_assert_rewrite("tests.contracts")
+
+from tests.support.servers import nats_server, postgres_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
