@@ -259,22 +259,23 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     using it. A log that should exist but does not stops everything (``LogMissing``)."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     log_known = LogMarker(settings.data_dir).path.exists()
-    attached = await _attach(settings)
-    keys: SqliteKeyStore | None = None
+    # keys.db exists before the log marker can: first-time setup writes the marker (the
+    # embedded server's, while attaching, or _open_log's), so a command that finds the
+    # marker because another one just set the directory up always finds keys.db too
+    keys = _keystore(settings, log_known=log_known)
+    attached: Attachment | None = None
     nc: NatsClient | None = None
     store: JetStreamEventStore | None = None
     lost = asyncio.Event()
     end: NatsEndpoint | None = None
     try:
+        attached = await _attach(settings)
         end = embedded_endpoint(attached.server) if attached else external_endpoint(settings)
         nc = await connect(
             end.url, address=end.address, reconnect_s=settings.nats_reconnect_s, lost=lost
         )
         store = JetStreamEventStore(nc, stream=settings.stream)
         store.recovery = LogDisk(attached.server) if attached else None  # a full disk
-        # the keystore exists before the log marker does, so a command that finds the
-        # marker (another one just set the directory up) always finds keys.db too
-        keys = _keystore(settings, log_known=log_known)
         await _open_log(store, settings, end)
         server = attached.server if attached else None
         yield Runtime(settings, end.url, nc, store, keys, server, end.address, lost)
