@@ -37,6 +37,7 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
+from syncledger.core.ports import ANSWER_NOW
 
 log = logging.getLogger("syncledger.http")
 
@@ -105,8 +106,9 @@ class RetryPolicy:
 
     def delay(self, exc: TransientLedgerError, attempt: int, rng: random.Random) -> float | None:
         """Seconds to wait after try ``attempt`` failed with ``exc``; None: give up (no
-        tries left, or a ``Retry-After`` beyond ``max_retry_after``)."""
-        if attempt >= self.attempts:
+        tries left, a ``Retry-After`` beyond ``max_retry_after``, or the sync only asking
+        whether the ledger answers: ``core.ports.ANSWER_NOW``)."""
+        if attempt >= self.attempts or ANSWER_NOW.get():
             return None
         if exc.retry_after is None:
             return self.backoff(attempt, rng)

@@ -35,7 +35,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.events import LedgerPushAbandoned, RetryRequested, make_envelope
 from syncledger.core.model import RecordRef
-from syncledger.core.ports import LedgerAdapter
+from syncledger.core.ports import ANSWER_NOW, LedgerAdapter
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter, source_subject
 from syncledger.core.sync import idempotency_key
@@ -101,6 +101,7 @@ async def check_ledger(
 
 async def _ask(adapter: LedgerAdapter, site: LedgerSite, within: float) -> str | None:
     """One authenticated read: None when the ledger answered, else why it did not."""
+    asking = ANSWER_NOW.set(True)  # a throttled answer comes back, not waited out
     try:
         async with asyncio.timeout(within):
             await adapter.get("customer", PROBE_ID)
@@ -116,6 +117,8 @@ async def _ask(adapter: LedgerAdapter, site: LedgerSite, within: float) -> str |
         return str(exc)
     except LedgerError:
         return None  # a refusal is an answer: the ledger is there and let us in
+    finally:
+        ANSWER_NOW.reset(asking)
     return None
 
 

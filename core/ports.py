@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from syncledger.core.errors import LedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+
+#: Set while the sync asks whether the ledger answers at all (``core/outage.py``): an
+#: adapter then hands a transient answer — a 429 with its ``Retry-After``, a 5xx — back at
+#: once instead of waiting it out and asking again, so "slow down" counts as an answer and
+#: the check stays within its bound.
+ANSWER_NOW: ContextVar[bool] = ContextVar("syncledger_answer_now", default=False)
 
 
 @dataclass(frozen=True, slots=True)
