@@ -319,3 +319,16 @@ class BatchCreator(Protocol):
         """One result per request, in order: what was created, or why not. A transport
         failure of the whole call raises instead (nothing is known about any item)."""
         ...
+
+
+@runtime_checkable
+class Prefetcher(Protocol):
+    """A ledger that reads many records in one request. Before handling a batch of
+    events, the worker names the records the batch is about to update or void; the
+    adapter reads them in bulk, and each update's check of the current version is served
+    from that read (once, and only while fresh) instead of one request per record."""
+
+    async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
+        """Read ``ledger_ids`` of ``kind`` now. A hint: failing here costs nothing but the
+        per-record reads it would have saved (transient errors are swallowed by core)."""
+        ...

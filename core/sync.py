@@ -76,6 +76,7 @@ from syncledger.core.sync_disputes import Disputes, dispute_credit_note
 from syncledger.core.sync_items import Items
 from syncledger.core.sync_log import SyncLog
 from syncledger.core.sync_outcomes import Outcomes
+from syncledger.core.sync_prefetch import prefetch
 from syncledger.core.sync_prepare import Prepare
 from syncledger.core.sync_reviews import Reviews
 from syncledger.core.sync_state import RecordState, SyncState
@@ -155,7 +156,9 @@ class SyncService:
 
     async def handle_many(self, items: Sequence[tuple[int, str, bytes]]) -> list[Outcome]:
         """Handle events in stream order, creating documents through the ledger's batch
-        endpoint where it has one (one request, one fsync for many records)."""
+        endpoint where it has one (one request, one fsync for many records), after reading
+        the records it updates in bulk where the ledger can (``sync_prefetch``)."""
+        await prefetch(self._ctx.ledger, items, self.state)
         if not isinstance(self._ctx.ledger, BatchCreator):
             return [await self.handle(seq, subject, raw) for seq, subject, raw in items]
         self._batch.open()
