@@ -32,6 +32,28 @@ timestamp plus a digest of its content (``version_of``); an update or void with 
 first reads the record and refuses with ``StaleVersionError`` when it moved on. A change
 landing between that read and our write is not detected: FreshBooks gives no way to.
 
+Bulk reads before updates (``core.ports.Prefetcher``). Before a batch, the worker names
+the clients it will update; ``prefetch`` reads them in one request per 100 ids with the
+clients' documented In search ``search[userids][]=<id>`` (freshbooks.com/api/clients,
+"Searches / Filters": In, ``userids``, field ``userid``, "input several userids to be
+matched", one per query argument as freshbooks.com/api/parameters says; a client's
+``userid`` is its ``id``; the ``[]`` form is how the Python SDK FreshBooks documents
+writes an In search, ``FilterBuilder.in_list``), and each update takes its client from
+that read instead of reading it (``adapters.prefetch``: once, within 60 s). A change made
+in FreshBooks after the bulk read and before our write is therefore not detected: the
+window above widens to the prefetch's age (at most 60 s). A change made before the bulk
+read shows in it and is refused as stale as before. Invoices are not prefetched:
+FreshBooks documents no In search on invoice ids, and an update or void of an invoice
+reads it (one request) as before.
+
+Reads the sync just made. Before a payment or a credit note with an invoice, the sync
+reads the invoice (``get``) to decide how much of it the invoice takes; the adapter's own
+check of that part (``apply_payment``, the credit application) is served from that read
+when it is at most 60 s old and nothing this adapter wrote since touched the invoice (a
+payment or credit application on it, an update or void of it), instead of reading it a
+second time. The window in which a payment made in FreshBooks meanwhile goes unnoticed
+widens by the same gap (the sync's read to our write, one event's handling).
+
 Void. FreshBooks cannot void: the invoice is deleted (``vis_state`` 1). It stays readable,
 keeps its amounts in FreshBooks, and is reported here as ``void`` with a zero balance.
 
@@ -123,12 +145,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -146,6 +168,7 @@ from syncledger.adapters.freshbooks.mapping import (
 )
 from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
 from syncledger.adapters.oauth2 import Auth, OAuth2Client
+from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
 from syncledger.core.errors import (
@@ -191,6 +214,8 @@ RESOURCES = {
 REF_SEARCH = {"customer": "note_like", "payment": "notes"}
 #: kinds of the port FreshBooks holds none of (refunds are refused: see the docstring)
 NOT_HELD = ("refund",)
+#: kinds ``prefetch`` reads in bulk: the documented In search on their ids
+IN_SEARCH = {"customer": "userids"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +280,10 @@ class FreshBooksLedger:
         self._rng = random.Random()
         self._items = FreshBooksItems(http, self._url(ITEMS_PATH), page_size=self._page, now=now)
         self._writes = WriteMemo()
+        #: raw records a bulk read found, each served once to an update's version check
+        self._prefetched: Prefetched[dict[str, Any]] = Prefetched()
+        #: invoices ``get`` just read, each served once to a payment's or credit's check
+        self._read: Prefetched[LedgerRecord] = Prefetched()
 
     @classmethod
     def connect(
@@ -349,7 +378,10 @@ class FreshBooksLedger:
         async def check() -> None:
             await self._check_applied(payment, invoice_ledger_id, part)
 
-        return await self._create_once("payment", body, external_ref, idempotency_key, check)
+        try:
+            return await self._create_once("payment", body, external_ref, idempotency_key, check)
+        finally:
+            self._read.forget("invoice", invoice_ledger_id)  # its balance moved
 
     async def create_refund(
         self,
@@ -445,7 +477,7 @@ class FreshBooksLedger:
         steps: WriteSteps | None = None,
     ) -> PushResult:
         """Delete the invoice (``vis_state`` 1); already deleted: the same answer again."""
-        current = await self._required("invoice", ledger_id)
+        current = await self._current("invoice", ledger_id)
         if current.status == "void":
             return PushResult(ledger_id, current.version, recovered=True)
         _check_version("invoice", current, version)
@@ -471,17 +503,18 @@ class FreshBooksLedger:
         out."""
         found: dict[str, LedgerRecord] = {}
         name = customer.name.casefold()
+        wanted = tax_key(customer.tax_id)
+        if wanted is not None:  # every client is listed: name and email are compared here
+            async for record in self._records("customer", {}):
+                if _same_client(record.raw, name, customer.email, wanted):
+                    found.setdefault(record.ledger_id, record)
+            return [r for r in found.values() if r.status != "deleted"]
         async for record in self._records("customer", {"search[organization_like]": customer.name}):
             if (record.name or "").casefold() == name:
                 found.setdefault(record.ledger_id, record)
         if customer.email:
             async for record in self._records("customer", {"search[email]": customer.email}):
                 found.setdefault(record.ledger_id, record)
-        wanted = tax_key(customer.tax_id)
-        if wanted is not None:
-            async for record in self._records("customer", {}):
-                if tax_key(record.raw.get("vat_number")) == wanted:
-                    found.setdefault(record.ledger_id, record)
         return [r for r in found.values() if r.status != "deleted"]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
@@ -490,7 +523,26 @@ class FreshBooksLedger:
         raw = await self._raw(kind, ledger_id)
         if raw is None:
             return None
-        return await self._full_record(kind, raw, await self._client_links(kind, raw))
+        record = await self._full_record(kind, raw, await self._client_links(kind, raw))
+        if kind == "invoice":
+            self._keep_read(record)
+        return record
+
+    async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
+        """Read the clients a batch is about to update in one request per 100 ids (the
+        In search ``search[userids][]``, module docstring), each served once to its
+        update's version check; other kinds have no documented In search on their ids."""
+        search = IN_SEARCH.get(kind)
+        wanted = sorted({i for i in ledger_ids if i.isdigit()})
+        if search is None:
+            return
+        res = _resource(kind)
+        for start in range(0, len(wanted), MAX_PER_PAGE):
+            ids = [(f"search[{search}][]", i) for i in wanted[start : start + MAX_PER_PAGE]]
+            query = urlencode([*ids, ("page", "1"), ("per_page", str(MAX_PER_PAGE))])
+            answer = await self._http.json("GET", f"{self._url(res.path)}?{query}", idempotent=True)
+            for raw in result_of(answer).get(res.plural, []):
+                self._prefetched.keep(kind, str(raw["id"]), raw)
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         """Every record of ``kind`` as the port counts them: a payment of type Credit is
@@ -640,7 +692,7 @@ class FreshBooksLedger:
         client_id, invoice_id = target
 
         async def write(key: str) -> StepResult:
-            invoice = await self._required("invoice", invoice_id)
+            invoice = await self._invoice_now(invoice_id)
             part = min(credit_note.total, invoice.balance or Decimal(0))
             if part <= 0:
                 return StepResult(note.ledger_id)
@@ -649,7 +701,12 @@ class FreshBooksLedger:
             async def check() -> None:
                 await self._check_only_credit(credit_note, note.ledger_id, client_id)
 
-            pushed = await self._create("payment", body, ref, check=check, retry=retry, look=retry)
+            try:
+                pushed = await self._create(
+                    "payment", body, ref, check=check, retry=retry, look=retry
+                )
+            finally:
+                self._read.forget("invoice", invoice_id)  # its balance moved
             return StepResult(pushed.ledger_id)
 
         return write
@@ -692,6 +749,8 @@ class FreshBooksLedger:
     async def _put(self, kind: str, ledger_id: str, body: dict[str, Any]) -> PushResult:
         """A full replacement is safe to resend: the same body twice has one effect."""
         res = _resource(kind)
+        self._prefetched.forget(kind, ledger_id)
+        self._read.forget(kind, ledger_id)
         answer = await self._http.json(
             "PUT",
             self._url(f"{res.path}/{quote(ledger_id, safe='')}"),
@@ -703,7 +762,27 @@ class FreshBooksLedger:
 
     async def _unchanged(self, kind: str, ledger_id: str, version: str | None) -> None:
         if version is not None:
-            _check_version(kind, await self._required(kind, ledger_id), version)
+            _check_version(kind, await self._current(kind, ledger_id), version)
+
+    async def _current(self, kind: str, ledger_id: str) -> LedgerRecord:
+        """The record as the batch's bulk read found it (``prefetch``: once, while fresh),
+        else as FreshBooks answers now."""
+        raw = self._prefetched.take(kind, ledger_id)
+        if raw is None:
+            return await self._required(kind, ledger_id)
+        return await self._full_record(kind, raw, await self._client_links(kind, raw))
+
+    def _keep_read(self, invoice: LedgerRecord) -> None:
+        """Keep an invoice ``get`` read for the check of the write that follows it;
+        bounded: past ``KEPT_READS`` unclaimed reads, all are dropped."""
+        if len(self._read) >= KEPT_READS:
+            self._read = Prefetched()
+        self._read.keep("invoice", invoice.ledger_id, invoice)
+
+    async def _invoice_now(self, ledger_id: str) -> LedgerRecord:
+        """The invoice as the sync's ``get`` just read it (once, while fresh), else read."""
+        kept = self._read.take("invoice", ledger_id)
+        return kept if kept is not None else await self._required("invoice", ledger_id)
 
     async def _raw(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         res = _resource(kind)
@@ -726,7 +805,7 @@ class FreshBooksLedger:
         return record
 
     async def _check_applied(self, payment: Payment, invoice_ledger_id: str, part: Decimal) -> None:
-        invoice = await self._required("invoice", invoice_ledger_id)
+        invoice = await self._invoice_now(invoice_ledger_id)
         owed = invoice.balance or Decimal(0)
         takes = min(payment.amount, owed)
         if part != takes:
@@ -819,6 +898,8 @@ class FreshBooksLedger:
 
 #: kinds whose applications only the payments tell (``freshbooks_links``)
 _LINKED = ("credit_note",)
+#: invoice reads kept for the checks of the writes that follow them, at most
+KEPT_READS = 1_000
 #: reason codes of what the adapter refuses before sending (see the module docstring)
 REFUND_NOT_SUPPORTED = "syncledger.refund_not_supported"
 CREDIT_NOT_SELECTABLE = "syncledger.credit_not_selectable"
@@ -831,6 +912,16 @@ def _resource(kind: str) -> Resource:
         raise PermanentLedgerError(
             f"FreshBooks adapter does not handle {kind!r} records", code="unsupported"
         ) from None
+
+
+def _same_client(raw: Mapping[str, Any], name: str, email: str | None, tax: str) -> bool:
+    """The client has ``name`` (its organization, ignoring case), ``email`` (ignoring
+    case) or the tax id whose ``tax_key`` is ``tax``."""
+    if str(raw.get("organization") or "").casefold() == name:
+        return True
+    if email and str(raw.get("email") or "").casefold() == email.casefold():
+        return True
+    return tax_key(raw.get("vat_number")) == tax
 
 
 def _open_credit(raw: Mapping[str, Any], currency: str) -> bool:

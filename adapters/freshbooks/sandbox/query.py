@@ -7,8 +7,13 @@ answer carries ``page``, ``pages``, ``per_page`` and ``total``.
 
 Searches are ``search[<name>]=<value>``: Equals, Like (contains, ignoring case) and
 Between; ``updated_min`` / ``updated_max`` have day-level granularity and take
-``YYYY-MM-DD`` (compared with the US/Eastern date of ``updated``). What is refused:
-``refusals.py``.
+``YYYY-MM-DD`` (compared with the US/Eastern date of ``updated``). In searches match a
+list, "each list item specified by its own query parameter" (freshbooks.com/api/parameters),
+written ``search[<name>][]=<value>`` as the Python SDK FreshBooks documents builds them
+(amcintosh/freshbooks-python-sdk README, ``FilterBuilder.in_list``:
+``search[clientids][]=123&search[clientids][]=456``); the only one the sandbox knows is the
+clients' ``userids`` (freshbooks.com/api/clients, "Searches / Filters": In, ``userids``,
+field ``userid``, "input several userids to be matched"). What is refused: ``refusals.py``.
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ SEARCHES: dict[str, dict[str, Test]] = {
         "description": _like("description"),
     },
 }
+#: In searches (``search[<name>][]``) by kind: the field each matches
+IN_SEARCHES: dict[str, dict[str, str]] = {"client": {"userids": "userid"}}
 _DATE_SEARCHES = ("updated_min", "updated_max")
 
 
@@ -90,10 +97,11 @@ class ListQuery:
     @classmethod
     def parse(cls, kind: str, params: Sequence[tuple[str, str]]) -> ListQuery:
         values = dict(params)
+        plain = tuple(_search(kind, k[7:-1], v) for k, v in params if _is_search(k))
         return cls(
             page=_page(values.get("page", "1")),
             per_page=_per_page(values.get("per_page", str(DEFAULT_PER_PAGE))),
-            searches=tuple(_search(kind, k[7:-1], v) for k, v in params if _is_search(k)),
+            searches=plain + _in_searches(kind, params),
             includes=includes(params),
         )
 
@@ -114,7 +122,30 @@ def includes(params: Sequence[tuple[str, str]]) -> tuple[str, ...]:
 
 
 def _is_search(key: str) -> bool:
-    return key.startswith("search[") and key.endswith("]")
+    return key.startswith("search[") and key.endswith("]") and not _is_in_search(key)
+
+
+def _is_in_search(key: str) -> bool:
+    return key.startswith("search[") and key.endswith("][]")
+
+
+def _in_searches(kind: str, params: Sequence[tuple[str, str]]) -> tuple[tuple[Test, str], ...]:
+    """One test per In search named: the record's field is one of the values given."""
+    wanted: dict[str, list[str]] = {}
+    for key, value in params:
+        if _is_in_search(key):
+            wanted.setdefault(key[7:-3], []).append(value)
+    fields = IN_SEARCHES.get(kind, {})
+    tests: list[tuple[Test, str]] = []
+    for name, values in wanted.items():
+        if name not in fields:
+            raise refuse("list.search_unknown", field=name, kind=kind)
+        tests.append((_in_list(fields[name], frozenset(values)), ""))
+    return tuple(tests)
+
+
+def _in_list(name: str, values: frozenset[str]) -> Test:
+    return lambda record, _value: str(record.get(name)) in values
 
 
 def _search(kind: str, name: str, value: str) -> tuple[Test, str]:

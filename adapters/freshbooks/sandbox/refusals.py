@@ -66,7 +66,8 @@ REFUSALS = RefusalTable(
             f" which the sandbox applies silently); {OWN}"),
     Refusal("list.search_unknown", 400, "400", "search[{field}] is not a search of {kind}s",
             f"{STRICTER}: a search name the resource's 'Searches / Filters' table does not"
-            f" list (query.SEARCHES); FreshBooks is not documented to refuse it; {OWN}"),
+            f" list (query.SEARCHES, query.IN_SEARCHES); FreshBooks is not documented to refuse it;"
+            f" {OWN}"),
     Refusal("list.search_date", 400, "400", "search[{field}] takes a date written YYYY-MM-DD",
             f"freshbooks.com/api/parameters: updated_min / updated_max take YYYY-MM-DD; {OWN}"),
     # ------------------------------------------------------------ fields of a write
