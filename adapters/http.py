@@ -37,6 +37,7 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
+from syncledger.core.metrics import LEDGER_REQUESTS
 from syncledger.core.ports import ANSWER_NOW
 
 log = logging.getLogger("syncledger.http")
@@ -313,6 +314,7 @@ class LedgerHttp:
     async def _send(self, request: httpx.Request, attempt: int) -> httpx.Response:
         started = time.monotonic()
         REQUESTS_SENT[self.platform] += 1
+        LEDGER_REQUESTS.labels(ledger=self.platform).inc()
         try:
             async with asyncio.timeout(self._deadline):
                 response = await self._client.send(request)

@@ -33,6 +33,7 @@ from syncledger.core.ingest import Ingestor, IngestReport
 from syncledger.core.lease import LeaseHolder, PushLease
 from syncledger.core.ledgers import LedgerHandle, open_ledger
 from syncledger.core.mapping import Mapping, load_mapping
+from syncledger.core.metrics import served
 from syncledger.core.model import CreditNote, Customer, Invoice, RecordRef
 from syncledger.core.outage import (
     RETRY_EVERY_S,
@@ -448,24 +449,32 @@ async def sync_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with (
-        open_runtime(settings) as rt,
-        _stop_if_nats_lost(rt, stop),
-        push_ownership(rt, stop) as lease,
-    ):
-        if lease is None:  # stopped while waiting for the push lease
-            return
-        ledger = open_ledger(settings)
-        background = asyncio.create_task(_maintain(rt, ledger, stop))
-        try:
-            await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease)
-        finally:
-            stop.set()
-            if rt.connection_lost.is_set():  # a running job would only wait for its timeout
-                background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
-            await ledger.aclose()
+    with served(settings.metrics_port, settings.metrics_addr):
+        async with (
+            open_runtime(settings) as rt,
+            _stop_if_nats_lost(rt, stop),
+            push_ownership(rt, stop) as lease,
+        ):
+            if lease is None:  # stopped while waiting for the push lease
+                return
+            await _work_forever(rt, settings, stop, lease)
+
+
+async def _work_forever(
+    rt: Runtime, settings: Settings, stop: asyncio.Event, lease: PushLease
+) -> None:
+    """The worker and the background jobs of `run`, until ``stop``."""
+    ledger = open_ledger(settings)
+    background = asyncio.create_task(_maintain(rt, ledger, stop))
+    try:
+        await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease)
+    finally:
+        stop.set()
+        if rt.connection_lost.is_set():  # a running job would only wait for its timeout
+            background.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await background
+        await ledger.aclose()
 
 
 @contextlib.asynccontextmanager

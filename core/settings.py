@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         default=None, description="ledger API base URL; unset: the in-process sandbox"
     )
     home_currency: str = Field(default="USD", description="the ledger company's currency")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="`run` and `sync` serve Prometheus metrics on /metrics at this port",
+    )
+    metrics_addr: str = Field(default="127.0.0.1", description="the address /metrics listens on")
     rate_scale: float = Field(
         default=1.0,
         gt=0,

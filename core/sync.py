@@ -143,6 +143,11 @@ class SyncService:
         self._updates = Updates(ctx, self._log, self._outcomes)
 
     @property
+    def ledger_name(self) -> str:
+        """The ledger's id (``qbo``, ``xero``, …)."""
+        return self._ctx.name
+
+    @property
     def guard(self) -> Callable[[], None] | None:
         """Called right before every ledger write (and every push intent); raises
         ``OwnershipLost`` once this process no longer holds the entity+ledger lease."""

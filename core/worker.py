@@ -36,6 +36,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 
 from syncledger.core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
+from syncledger.core.metrics import count_push
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync import Outcome, SyncService
 
@@ -144,6 +145,7 @@ def build_broker(
             heartbeat.cancel()
         for m, outcome in zip(raws, outcomes, strict=True):
             stats.count(outcome)
+            count_push(service.ledger_name, outcome.source_ref, outcome.status)
             if on_outcome is not None:
                 on_outcome(outcome)
             if outcome.status == "retry":

@@ -1,0 +1,73 @@
+"""Prometheus metrics of the running process (prometheus-client, one registry of ours).
+
+- ``syncledger_ledger_requests_total{ledger}``: HTTP requests sent to a ledger's API
+  (every attempt, retries included; token requests excluded) — the scarce resource.
+- ``syncledger_pushes_total{ledger,kind,outcome}``: what the sync worker did with each
+  record it handled (``pushed``, ``linked``, ``recovered``, ``rejected``, …).
+
+Requests per pushed record, the figure ``bench/calls.py`` prints, is then
+``sum(rate(syncledger_ledger_requests_total[1h])) by (ledger) /
+sum(rate(syncledger_pushes_total{outcome=~"pushed|linked|recovered"}[1h])) by (ledger)``.
+
+``syncledger run`` (and ``sync``) serve them on ``http://<addr>:<port>/metrics`` when
+``SYNCLEDGER_METRICS_PORT`` is set (``SYNCLEDGER_METRICS_ADDR``, default 127.0.0.1).
+Nothing is served, and no port opened, otherwise; importing this module does no I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest, start_http_server
+
+from syncledger.core.errors import ConfigurationError
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+LEDGER_REQUESTS = Counter(
+    "syncledger_ledger_requests",
+    "HTTP requests sent to a ledger's API (retries included, token requests excluded).",
+    ["ledger"],
+    registry=REGISTRY,
+)
+PUSHES = Counter(
+    "syncledger_pushes",
+    "Records the sync worker handled, by ledger, record kind and outcome.",
+    ["ledger", "kind", "outcome"],
+    registry=REGISTRY,
+)
+
+
+def count_push(ledger: str, ref: str | None, outcome: str) -> None:
+    """Count one handled record; ``ref`` is ``system/kind/id`` (its kind is the label)."""
+    parts = (ref or "").split("/")
+    kind = parts[1] if len(parts) >= 3 else "none"
+    PUSHES.labels(ledger=ledger, kind=kind, outcome=outcome).inc()
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format, as ``/metrics`` serves them."""
+    return generate_latest(REGISTRY)
+
+
+@contextlib.contextmanager
+def served(port: int | None, addr: str = "127.0.0.1") -> Iterator[int | None]:
+    """Serve ``/metrics`` on ``addr:port`` while the block runs (port 0: a free one,
+    yielded); ``port`` None serves nothing."""
+    if port is None:
+        yield None
+        return
+    try:
+        server, thread = start_http_server(port, addr=addr, registry=REGISTRY)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve metrics on {addr}:{port} ({exc.strerror or exc}); set "
+            "SYNCLEDGER_METRICS_PORT to a free port, or unset it"
+        ) from None
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
