@@ -1,0 +1,296 @@
+"""Requests per record on FreshBooks (issue 17, "Fewer calls per record"), against the
+sandbox in-process, counted by the recording transport: the bulk read of the clients a
+batch updates, stale writes still refused with it, and the checks of payments and credit
+applications served from the invoice the sync just read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault
+from syncledger.adapters.freshbooks.sandbox.query import ListQuery
+from syncledger.adapters.freshbooks.sandbox.service import resource
+from syncledger.core.errors import PermanentLedgerError, StaleVersionError
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from syncledger.core.ports import Prefetcher
+from tests.contracts.ledger_contract import key
+from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
+
+CLIENTS = resource("users/clients")
+
+
+@pytest.fixture
+async def fb() -> AsyncIterator[InProcessFreshBooks]:
+    env = in_process_freshbooks()
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+def customer(n: int, **changes: object) -> Customer:
+    fields: dict[str, object] = {
+        "id": f"C-{n}",
+        "name": f"Customer {n}",
+        "currency": "USD",
+        "email": f"c{n}@example.test",
+    }
+    return Customer.model_validate(fields | changes)
+
+
+async def push_customer(env: InProcessFreshBooks, n: int) -> tuple[str, str | None]:
+    pushed = await env.ledger.create_customer(
+        customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+    )
+    return pushed.ledger_id, pushed.version
+
+
+async def update_customer(
+    env: InProcessFreshBooks, n: int, ledger_id: str, version: str | None
+) -> str | None:
+    pushed = await env.ledger.update_customer(
+        customer(n, email=f"new.c{n}@example.test"),
+        ledger_id=ledger_id,
+        version=version,
+        external_ref=f"csv/customer/C-{n}",
+        idempotency_key=key("u", n),
+    )
+    return pushed.version
+
+
+def someone_renames(env: InProcessFreshBooks, ledger_id: str, name: str) -> None:
+    """A change made in FreshBooks, straight into the sandbox's book."""
+    env.sandbox.update(CLIENTS, ledger_id, {"client": {"organization": name}}, ())
+
+
+def sent_since(env: InProcessFreshBooks, mark: int) -> list[tuple[str, str]]:
+    return env.transport.sent[mark:]
+
+
+# ------------------------------------------------------------ bulk read
+
+
+async def test_a_batch_of_client_updates_is_one_bulk_read_and_one_write_each(
+    fb: InProcessFreshBooks,
+) -> None:
+    assert isinstance(fb.ledger, Prefetcher)
+    pushed = [await push_customer(fb, n) for n in range(1, 6)]
+    mark = len(fb.transport.sent)
+    await fb.ledger.prefetch("customer", [ledger_id for ledger_id, _ in pushed])
+    for n, (ledger_id, version) in enumerate(pushed, start=1):
+        await update_customer(fb, n, ledger_id, version)
+    sent = sent_since(fb, mark)
+    clients = f"/accounting/account/{fb.sandbox.account_id}/users/clients"
+    assert sent.count(("GET", clients)) == 1
+    assert [m for m, _ in sent].count("PUT") == 5
+    assert len(sent) == 6
+    emails = sorted(r["email"] for r in fb.sandbox.records("client"))
+    assert emails == [f"new.c{n}@example.test" for n in range(1, 6)]
+
+
+async def test_the_bulk_read_asks_for_the_ids_with_the_documented_in_search(
+    fb: InProcessFreshBooks,
+) -> None:
+    pushed = [await push_customer(fb, n) for n in range(1, 4)]
+    asked: list[list[tuple[str, str]]] = []
+    fb.transport.before = lambda request: asked.append(list(request.url.params.multi_items()))
+    await fb.ledger.prefetch("customer", [pushed[0][0], pushed[2][0]])
+    [params] = asked
+    assert sorted(v for k, v in params if k == "search[userids][]") == sorted(
+        [pushed[0][0], pushed[2][0]]
+    )
+
+
+async def test_the_sandbox_answers_the_in_search_with_exactly_the_clients_named(
+    fb: InProcessFreshBooks,
+) -> None:
+    ids = [(await push_customer(fb, n))[0] for n in range(1, 4)]
+    query = ListQuery.parse("client", [("search[userids][]", i) for i in (ids[0], ids[2])])
+    listed = fb.sandbox.list(CLIENTS, query)
+    assert sorted(str(c["id"]) for c in listed["clients"]) == sorted([ids[0], ids[2]])
+
+
+def test_an_in_search_the_resource_does_not_list_is_refused() -> None:
+    with pytest.raises(FreshBooksFault):
+        ListQuery.parse("invoice", [("search[invoiceids][]", "1")])
+
+
+async def test_kinds_without_an_in_search_are_not_prefetched(fb: InProcessFreshBooks) -> None:
+    mark = len(fb.transport.sent)
+    await fb.ledger.prefetch("invoice", ["1", "2"])
+    assert sent_since(fb, mark) == []
+
+
+# ------------------------------------------------------------ stale writes
+
+
+async def test_a_change_the_bulk_read_shows_is_refused_as_stale_without_a_write(
+    fb: InProcessFreshBooks,
+) -> None:
+    ledger_id, version = await push_customer(fb, 1)
+    someone_renames(fb, ledger_id, "Renamed in FreshBooks")
+    await fb.ledger.prefetch("customer", [ledger_id])
+    mark = len(fb.transport.sent)
+    with pytest.raises(StaleVersionError):
+        await update_customer(fb, 1, ledger_id, version)
+    assert sent_since(fb, mark) == []  # refused from the bulk read, nothing written
+    [client] = fb.sandbox.records("client")
+    assert (client["organization"], client["email"]) == ("Renamed in FreshBooks", "c1@example.test")
+
+
+async def test_a_change_without_a_bulk_read_is_refused_as_stale(fb: InProcessFreshBooks) -> None:
+    ledger_id, version = await push_customer(fb, 1)
+    someone_renames(fb, ledger_id, "Renamed in FreshBooks")
+    with pytest.raises(StaleVersionError):
+        await update_customer(fb, 1, ledger_id, version)
+    [client] = fb.sandbox.records("client")
+    assert client["email"] == "c1@example.test"
+
+
+async def test_the_bulk_read_serves_one_update_only_and_the_next_reads_freshbooks(
+    fb: InProcessFreshBooks,
+) -> None:
+    ledger_id, version = await push_customer(fb, 1)
+    await fb.ledger.prefetch("customer", [ledger_id])
+    updated = await update_customer(fb, 1, ledger_id, version)
+    someone_renames(fb, ledger_id, "Renamed in FreshBooks")
+    mark = len(fb.transport.sent)
+    with pytest.raises(StaleVersionError):
+        await update_customer(fb, 1, ledger_id, updated)
+    assert [m for m, _ in sent_since(fb, mark)] == ["GET"]  # read again, then refused
+
+
+async def test_a_bulk_read_older_than_our_own_write_is_not_served(
+    fb: InProcessFreshBooks,
+) -> None:
+    ledger_id, _ = await push_customer(fb, 1)
+    await fb.ledger.prefetch("customer", [ledger_id])
+    # written without a version check: the prefetched copy is forgotten, not served later
+    after = await update_customer(fb, 1, ledger_id, None)
+    await update_customer(fb, 1, ledger_id, after)
+    [client] = fb.sandbox.records("client")
+    assert client["email"] == "new.c1@example.test"
+
+
+# ------------------------------------------- checks served from the sync's read
+
+
+def invoice(total: str = "0.30") -> Invoice:
+    return Invoice(
+        id="INV-1",
+        number="INV-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 1),
+        due_date=date(2026, 5, 1),
+        currency="USD",
+        lines=(InvoiceLine(description="a", quantity="1", unit_price=total),),
+        total=Decimal(total),
+    )
+
+
+def payment(amount: str, n: int) -> Payment:
+    return Payment(
+        id=f"PAY-{n}",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal(amount),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+    )
+
+
+async def push_invoice(env: InProcessFreshBooks) -> str:
+    customer_id, _ = await push_customer(env, 1)
+    pushed = await env.ledger.create_invoice(
+        invoice(),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i", 1),
+    )
+    return pushed.ledger_id
+
+
+async def pay(env: InProcessFreshBooks, invoice_id: str, amount: str, applied: str, n: int) -> str:
+    pushed = await env.ledger.apply_payment(
+        payment(amount, n),
+        customer_ledger_id="C-1",
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/payment/PAY-{n}",
+        idempotency_key=key("p", n),
+        applied=Decimal(applied),
+    )
+    return pushed.ledger_id
+
+
+async def test_a_payment_after_the_sync_read_its_invoice_sends_only_the_payment(
+    fb: InProcessFreshBooks,
+) -> None:
+    invoice_id = await push_invoice(fb)
+    read = await fb.ledger.get("invoice", invoice_id)
+    assert read is not None and read.balance == Decimal("0.30")
+    mark = len(fb.transport.sent)
+    await pay(fb, invoice_id, "0.10", "0.10", 1)
+    assert [m for m, _ in sent_since(fb, mark)] == ["POST"]
+    assert [p["amount"]["amount"] for p in fb.sandbox.records("payment")] == ["0.10"]
+
+
+async def test_a_read_made_before_our_own_payment_is_not_used_to_check_the_next(
+    fb: InProcessFreshBooks,
+) -> None:
+    """Two payments of one batch, both planned on the invoice's balance before either was
+    written: the second one's check reads FreshBooks again and sees the first."""
+    invoice_id = await push_invoice(fb)
+    await fb.ledger.get("invoice", invoice_id)
+    await fb.ledger.get("invoice", invoice_id)
+    await pay(fb, invoice_id, "0.10", "0.10", 1)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await pay(fb, invoice_id, "0.25", "0.25", 2)  # FreshBooks would apply 0.20
+    assert refused.value.code == "syncledger.applied_mismatch"
+    assert [p["amount"]["amount"] for p in fb.sandbox.records("payment")] == ["0.10"]
+
+
+async def test_a_credit_application_reads_the_invoice_again_after_our_payment_on_it(
+    fb: InProcessFreshBooks,
+) -> None:
+    """The sync's read served the payment's check; the credit application after it reads
+    FreshBooks again and sees the invoice paid."""
+    invoice_id = await push_invoice(fb)
+    await fb.ledger.get("invoice", invoice_id)
+    await pay(fb, invoice_id, "0.30", "0.30", 1)  # the invoice owes nothing now
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="a", quantity="1", unit_price="0.10"),),
+        total=Decimal("0.10"),
+    )
+    customer_id = str(fb.sandbox.records("client")[0]["id"])
+    await fb.ledger.create_credit_note(
+        note,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("n", 1),
+    )
+    credits = [p for p in fb.sandbox.records("payment") if p["amount"]["amount"] == "0.10"]
+    assert credits == []  # nothing applied to a paid invoice
+
+
+# ------------------------------------------------------------ matching
+
+
+async def test_matching_a_customer_with_a_tax_id_is_one_scan_of_the_clients(
+    fb: InProcessFreshBooks,
+) -> None:
+    named, _ = await push_customer(fb, 1)
+    mark = len(fb.transport.sent)
+    same_name = customer(9, name="customer 1", email="other@example.test", tax_id="DE 123")
+    found = await fb.ledger.match_customer(same_name)
+    assert [r.ledger_id for r in found] == [named]
+    assert len(sent_since(fb, mark)) == 1
