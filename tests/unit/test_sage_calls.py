@@ -1,0 +1,202 @@
+"""Sage: a batch of updates reads its records in one delta read (``prefetch``), each update
+then sends only its write, and a record changed in Sage is still refused as stale."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from syncledger.adapters.sage.ledger import SageLedger
+from syncledger.core.errors import StaleVersionError
+from syncledger.core.ports import Prefetcher
+from tests.contracts.ledger_contract import key
+from tests.support.documents import customer, invoice, push_customer, push_invoice
+from tests.support.sage import (
+    BASE_URL,
+    BUSINESS,
+    FAST_RETRY,
+    InProcessSage,
+    RecordingTransport,
+    Sent,
+    in_process_sage,
+    sage_auth,
+)
+
+
+@pytest.fixture
+async def sage() -> AsyncIterator[InProcessSage]:
+    env = in_process_sage(limit=2000)
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+async def _pushed(ledger: SageLedger, count: int) -> dict[str, str | None]:
+    """Ledger id -> version of ``count`` new customers."""
+    versions: dict[str, str | None] = {}
+    for n in range(1, count + 1):
+        ledger_id = await push_customer(ledger, n)
+        record = await ledger.get("customer", ledger_id)
+        assert record is not None
+        versions[ledger_id] = record.version
+    return versions
+
+
+async def _rename_all(ledger: SageLedger, versions: dict[str, str | None], name: str) -> None:
+    for n, (ledger_id, version) in enumerate(versions.items(), start=1):
+        await ledger.update_customer(
+            customer(n, name=f"{name} {n}"),
+            ledger_id=ledger_id,
+            version=version,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("u", n),
+        )
+
+
+def _calls(sent: list[Sent]) -> list[tuple[str, str]]:
+    return [(s.method, s.path) for s in sent]
+
+
+async def _assert_renamed(ledger: SageLedger, versions: dict[str, str | None], name: str) -> None:
+    for n, ledger_id in enumerate(versions, start=1):
+        record = await ledger.get("customer", ledger_id)
+        assert record is not None and record.name == f"{name} {n}"
+
+
+async def test_a_batch_of_updates_sends_one_delta_read_and_one_write_each(
+    sage: InProcessSage,
+) -> None:
+    assert isinstance(sage.ledger, Prefetcher)
+    versions = await _pushed(sage.ledger, 3)
+    sage.sent.clear()
+    await sage.ledger.prefetch("customer", list(versions))
+    await _rename_all(sage.ledger, versions, "Renamed")
+    assert _calls(sage.sent) == [("GET", "/contacts")] + [
+        ("PUT", f"/contacts/{ledger_id}") for ledger_id in versions
+    ]
+    read = sage.sent[0].params
+    assert read["attributes"] == "all"
+    assert read["updated_or_created_since"] <= min(str(v).split("~")[0] for v in versions.values())
+    await _assert_renamed(sage.ledger, versions, "Renamed")
+
+
+async def test_a_new_process_reads_the_list_from_its_start_still_in_one_request(
+    sage: InProcessSage,
+) -> None:
+    """An adapter that never saw the records knows no time to read changes since."""
+    versions = await _pushed(sage.ledger, 3)
+    sent: list[Sent] = []
+    fresh = SageLedger.connect(
+        auth=sage_auth(sage.store),
+        business_id=BUSINESS,
+        base_url=BASE_URL,
+        transport=RecordingTransport(sage.app, sent),
+        retry=FAST_RETRY,
+    )
+    try:
+        await fresh.prefetch("customer", list(versions))
+        await _rename_all(fresh, versions, "Renamed")
+        assert _calls(sent) == [("GET", "/contacts")] + [
+            ("PUT", f"/contacts/{ledger_id}") for ledger_id in versions
+        ]
+        assert "updated_or_created_since" not in sent[0].params
+        await _assert_renamed(fresh, versions, "Renamed")
+    finally:
+        await fresh.aclose()
+
+
+async def test_one_update_alone_is_not_prefetched(sage: InProcessSage) -> None:
+    versions = await _pushed(sage.ledger, 1)
+    sage.sent.clear()
+    await sage.ledger.prefetch("customer", list(versions))
+    await _rename_all(sage.ledger, versions, "Renamed")
+    ((ledger_id, _),) = versions.items()
+    assert _calls(sage.sent) == [
+        ("GET", f"/contacts/{ledger_id}"),
+        ("PUT", f"/contacts/{ledger_id}"),
+    ]
+
+
+async def test_a_record_changed_in_sage_before_the_bulk_read_is_refused_as_stale(
+    sage: InProcessSage,
+) -> None:
+    versions = await _pushed(sage.ledger, 2)
+    theirs, ours = list(versions)
+    sage.sandbox.update("contacts", theirs, {"contact": {"name": "Their name"}})
+    await sage.ledger.prefetch("customer", list(versions))
+    kept = [s for s in sage.sent if (s.method, s.path) == ("GET", "/contacts")]
+    assert len(kept) == 1  # the change showed in the bulk read
+    with pytest.raises(StaleVersionError):
+        await sage.ledger.update_customer(
+            customer(1, name="Our name"),
+            ledger_id=theirs,
+            version=versions[theirs],
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("ours"),
+        )
+    record = await sage.ledger.get("customer", theirs)
+    assert record is not None and record.name == "Their name"
+    sage.sent.clear()
+    await sage.ledger.update_customer(
+        customer(2, name="Renamed 2"),
+        ledger_id=ours,
+        version=versions[ours],
+        external_ref="csv/customer/C-2",
+        idempotency_key=key("u", 2),
+    )
+    assert _calls(sage.sent) == [("PUT", f"/contacts/{ours}")]
+
+
+async def test_a_record_changed_in_sage_without_a_bulk_read_is_refused_as_stale(
+    sage: InProcessSage,
+) -> None:
+    versions = await _pushed(sage.ledger, 1)
+    ((ledger_id, version),) = versions.items()
+    sage.sandbox.update("contacts", ledger_id, {"contact": {"name": "Their name"}})
+    with pytest.raises(StaleVersionError):
+        await sage.ledger.update_customer(
+            customer(1, name="Our name"),
+            ledger_id=ledger_id,
+            version=version,
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("ours"),
+        )
+    record = await sage.ledger.get("customer", ledger_id)
+    assert record is not None and record.name == "Their name"
+
+
+async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSage) -> None:
+    customer_id = await push_customer(sage.ledger)
+    first = await push_invoice(sage.ledger, customer_id)
+    pushed = await sage.ledger.create_invoice(
+        invoice(id="INV-2", number="INV-2"),
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-2",
+        idempotency_key=key("i", 2),
+    )
+    second = pushed.ledger_id
+    assert second != first
+    versions = {}
+    for ledger_id in (first, second):
+        record = await sage.ledger.get("invoice", ledger_id)
+        assert record is not None
+        versions[ledger_id] = record.version
+    sage.sent.clear()
+    await sage.ledger.prefetch("invoice", [first, second])
+    await sage.ledger.update_invoice(
+        invoice(total="0.30"),
+        ledger_id=first,
+        version=versions[first],
+        customer_ledger_id=customer_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("iu"),
+    )
+    await sage.ledger.void_invoice(second, version=versions[second], idempotency_key=key("v"))
+    assert _calls(sage.sent) == [
+        ("GET", "/sales_invoices"),
+        ("PUT", f"/sales_invoices/{first}"),
+        ("DELETE", f"/sales_invoices/{second}"),
+    ]
+    voided = await sage.ledger.get("invoice", second)
+    assert voided is not None and voided.status == "void"
