@@ -25,6 +25,21 @@ contacts in a single call"; getInvoices ``IDs``: "Filter by a comma-separated li
 InvoicesIDs"), each record served once to its update's version check. Our own writes to a
 record (an update, a payment or credit applied to an invoice) drop its prefetched copy.
 
+Bulk creates (``core.ports.BatchCreator``): a batch's invoices go in one ``PUT /Invoices``
+and its payments applied in full in one ``PUT /Payments`` (createInvoices "Creates one or
+more sales invoices or purchase bills", createPayments "Creates multiple payments for
+invoices or credit notes"), with ``summarizeErrors=false`` ("If false return 200 OK and mix
+of successfully created objects and any with validation errors"), at most ``BULK_LIMIT``
+elements a request (developer.xero.com/documentation/guides/oauth2/limits: no element limit
+under 3.5 MB, "we recommend you look to batch elements in bundles of up to 50"). Each
+element carries our reference, so its result is found by it in the answer; an element
+refused as a duplicate is resolved by ``find`` as a single create is. The request goes
+under an ``Idempotency-Key`` derived from the batch's: a timeout or 429 is resent under it
+and replayed; after a 5xx, or an answer without every element, each of its records gets
+that transient error, and core retries each alone, asking ``find`` first (its write's
+outcome is unknown). Overpayments and
+credit notes, two dependent writes each, are written one by one.
+
 Reads: ``GET /{Collection}?page=n&pageSize=100`` until ``pagination.pageCount``; the delta
 is ``If-Modified-Since`` on each collection (deleted payments come back with
 ``Status: DELETED`` and map to status ``deleted``).
@@ -112,7 +127,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 from urllib.parse import quote
 
 import httpx
@@ -158,6 +173,7 @@ from syncledger.core.errors import (
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
+    CreateRequest,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
@@ -175,6 +191,7 @@ API = "/api.xro/2.0"
 XERO_RATES = (Rate(60, 60.0), Rate(5000, 86400.0))
 CONCURRENT_CALLS = 5
 PAGE_SIZE = 100
+BULK_LIMIT = 50
 IDEMPOTENCY_KEY_LIMIT = 128
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
@@ -230,7 +247,7 @@ class XeroLedger:
 
     ledger = "xero"
     capabilities = LedgerCapabilities(
-        batch_size=1,
+        batch_size=BULK_LIMIT,
         requests_per_minute=60,
         requests_per_second=None,
         idempotency="Idempotency-Key (kept 6 min) + reference lookup",
@@ -493,6 +510,151 @@ class XeroLedger:
             chunk = ",".join(ids[start : start + self._page])
             async for raw in self._pages(kind, _BY_IDS[kind] | {"IDs": chunk}):
                 self._prefetched.keep(kind, str(raw.get(ID_FIELD[kind], "")).lower(), raw)
+
+    async def create_many(
+        self, requests: Sequence[CreateRequest], *, batch_key: str
+    ) -> list[PushResult | LedgerError]:
+        """Invoices in one ``PUT /Invoices``, payments applied in full in one ``PUT
+        /Payments`` (module docstring, "Bulk creates"); overpayments and credit notes, two
+        dependent writes each, one by one through their journal. A request refused before
+        sending (no rate, an unknown item) is refused alone. One result per request, in
+        order; when a bulk request failed as a whole, each of its records has that error
+        (core retries each alone, looking for it by our reference first)."""
+        results: dict[int, PushResult | LedgerError] = {}
+        bulk: dict[str, list[int]] = {"invoice": [], "payment": []}
+        bodies: dict[int, dict[str, Any]] = {}
+        for index, request in enumerate(requests):
+            try:
+                body = await self._bulk_body(request)
+            except LedgerError as exc:
+                results[index] = exc
+                continue
+            if body is not None:
+                bodies[index] = body
+                bulk["invoice" if isinstance(request.record, Invoice) else "payment"].append(index)
+        for kind, all_indexes in bulk.items():
+            for start in range(0, len(all_indexes), BULK_LIMIT):
+                indexes = all_indexes[start : start + BULK_LIMIT]
+                chosen = [requests[i] for i in indexes]
+                answers: list[PushResult | LedgerError]
+                try:
+                    answers = await self._create_all(
+                        kind,
+                        chosen,
+                        [bodies[i] for i in indexes],
+                        step_key(batch_key, f"{kind}{start}"),
+                    )
+                except LedgerError as exc:  # nothing is known about any of them
+                    answers = [exc] * len(indexes)
+                results.update(zip(indexes, answers, strict=True))
+        for index, request in enumerate(requests):
+            if index not in results:
+                results[index] = await self._create_alone(request)
+        return [results[i] for i in range(len(requests))]
+
+    async def _bulk_body(self, request: CreateRequest) -> dict[str, Any] | None:
+        """The element ``request`` adds to its kind's bulk create, or None: it is written
+        alone (an overpayment, a credit note)."""
+        rec, customer_id, ref = request.record, request.customer_ledger_id, request.external_ref
+        if isinstance(rec, Invoice):
+            await self._require_rate(rec)
+            items = await self._line_items(rec)
+            return self.mapping.invoice_body(rec, customer_id, ref, items)
+        if not isinstance(rec, Payment) or request.applied not in (None, rec.amount):
+            return None
+        assert request.invoice_ledger_id is not None
+        self._prefetched.forget("invoice", request.invoice_ledger_id.lower())
+        rate = await self._credit_rate(rec, "invoice", request.invoice_ledger_id)
+        return self.mapping.payment_body(rec, request.invoice_ledger_id, ref, rate)
+
+    async def _create_all(
+        self,
+        kind: str,
+        requests: Sequence[CreateRequest],
+        elements: list[dict[str, Any]],
+        key: str,
+    ) -> list[PushResult | LedgerError]:
+        """``PUT /{Collection}?summarizeErrors=false`` of ``elements`` under one
+        ``Idempotency-Key``: a timeout or a 429 is resent under it (Xero replays the first
+        answer); a 5xx raises at once (Xero would replay it, and which elements landed is
+        unknown). A refusal of the whole request (a body Xero cannot bind) saved nothing:
+        each element is then sent alone, for an answer of its own."""
+        if len(elements) == 1:
+            return [await self._create_alone(requests[0], elements[0])]
+        path, collection = f"{API}/{_collection(kind)}", _collection(kind)
+        params = {"summarizeErrors": "false"} | self._read_params(kind)
+
+        async def attempt(_: int, previous: TransientLedgerError | None) -> Any:
+            async with self._slots:
+                return await self._http.json(
+                    "PUT",
+                    path,
+                    params=params,
+                    body={collection: elements},
+                    idempotent=False,
+                    headers={"Idempotency-Key": wire_key(key)},
+                )
+
+        try:
+            answer = await self._retry.run(
+                attempt,
+                rng=self._rng,
+                sleep=self._sleep,
+                label=f"xero PUT {path} ({len(elements)})",
+                resend=lambda exc: not isinstance(exc, XeroServerError),
+            )
+        except PermanentLedgerError:
+            return [await self._create_alone(r, e) for r, e in zip(requests, elements, strict=True)]
+        rows = _rows_in_order(answer, collection, [r.external_ref for r in requests])
+        return [
+            await self._element_result(kind, row, r.external_ref)
+            for row, r in zip(rows, requests, strict=True)
+        ]
+
+    async def _element_result(
+        self, kind: str, row: dict[str, Any], external_ref: str
+    ) -> PushResult | LedgerError:
+        """One element of a bulk answer: created, refused, or refused as a duplicate of
+        the record carrying our reference (a create whose answer was lost), found."""
+        error = element_error(row, f"Xero PUT {API}/{_collection(kind)}")
+        if error is None:
+            return _pushed(kind, Written(row))
+        if not is_duplicate(error):
+            return error
+        try:
+            return await self._ours_after_duplicate(kind, external_ref, error)
+        except LedgerError as exc:
+            return exc
+
+    async def _create_alone(
+        self, request: CreateRequest, element: dict[str, Any] | None = None
+    ) -> PushResult | LedgerError:
+        """``request`` written on its own, under its own key; its refusal is its result."""
+        rec, key, ref = request.record, request.idempotency_key, request.external_ref
+        try:
+            if element is not None:
+                return await self._create(rec.kind, element, key, ref)
+            if isinstance(rec, CreditNote):
+                return await self.create_credit_note(
+                    rec,
+                    customer_ledger_id=request.customer_ledger_id,
+                    invoice_ledger_id=request.invoice_ledger_id,
+                    external_ref=ref,
+                    idempotency_key=key,
+                    steps=request.steps,
+                )
+            assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
+            return await self.apply_payment(
+                rec,
+                customer_ledger_id=request.customer_ledger_id,
+                invoice_ledger_id=request.invoice_ledger_id,
+                external_ref=ref,
+                idempotency_key=key,
+                steps=request.steps,
+                applied=request.applied,
+            )
+        except LedgerError as exc:
+            return exc
 
     # ------------------------------------------------------------------- items
 
@@ -1092,6 +1254,27 @@ def _first(answer: Any, collection: str, where: str) -> dict[str, Any]:
         raise error
     row: dict[str, Any] = rows[0]
     return row
+
+
+def _rows_in_order(answer: Any, collection: str, refs: list[str]) -> list[dict[str, Any]]:
+    """A bulk answer's elements, one per element sent, in the order sent: matched by our
+    reference, else by position. An answer with another count is no answer: transient
+    (the records are looked for by our reference on the retry)."""
+    rows = answer.get(collection) if isinstance(answer, dict) else None
+    if not isinstance(rows, list) or len(rows) != len(refs) or not _all_dicts(rows):
+        raise TransientLedgerError(
+            f"Xero PUT {API}/{collection}: answered {len(rows or [])} elements for "
+            f"{len(refs)}: each record is looked for by our reference and retried",
+            code="syncledger.bulk_answer",
+        )
+    by_ref = {ref_in(row.get("Reference")): row for row in rows}
+    if all(ref in by_ref for ref in refs):
+        return [by_ref[ref] for ref in refs]
+    return rows
+
+
+def _all_dicts(rows: list[Any]) -> TypeGuard[list[dict[str, Any]]]:
+    return all(isinstance(row, dict) for row in rows)
 
 
 def _takes(invoice: LedgerRecord, applied: Decimal) -> bool:
