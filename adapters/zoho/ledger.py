@@ -16,7 +16,28 @@ record holding it is ours if it carries our reference.
 Concurrency: Zoho has no version token or conditional update. ``version`` is
 ``last_modified_time`` plus a digest of the record's fields (``zoho_mapping``); a stale
 version is refused after reading the record, just before writing (a change landing in
-between is not detected).
+between is not detected). Before a batch of updates the worker calls ``prefetch``
+(``core.ports.Prefetcher``): Zoho documents no read of many records by id (``GET
+/contacts`` takes no id list), so customers are read by a delta read that covers them,
+``GET /contacts?sort_column=last_modified_time&sort_order=D`` (a ``sort_column`` the
+contacts OpenAPI document lists), at most ``PREFETCH_PAGES`` pages; its rows carry every
+field of the version. Each update's check takes its prefetched row (once, and only within
+60 s: ``adapters.prefetch.Prefetched``) and reads only when there is none, so the window
+in which a change made in Zoho goes unnoticed widens to the prefetch's age (≤ 60 s).
+Invoices, credit notes and payments are not prefetched: their lists sort by creation
+only.
+
+Requests per new invoice (``create_many``, ``core.ports.BatchCreator``): Zoho documents
+no bulk create, no create that leaves an invoice other than a draft without e-mailing it
+(the create's ``send`` parameter mails it to the customer's contacts) and no bulk "mark
+as sent" (``POST /invoices/{id}/status/sent`` is per invoice; ``POST /invoices/email``
+mails, at most 10), and the mark-as-sent answer is only ``code``/``message``. So each
+invoice is still two writes; the read of its version after marking it sent is shared by
+the batch: one page of ``GET /invoices?sort_column=created_time&sort_order=D``, the ids
+it misses read one by one. Each document of a batch is otherwise created as alone (its
+own journal, lookups and refusals). The currency and rate of an invoice this adapter
+wrote are remembered (bounded) for its payments, which need its rate: a rate changed in
+Zoho afterwards is not seen by them.
 
 Limits per organisation, held before sending: 100 requests a minute, the plan's daily
 cap (1,000 on Free up to 10,000; ``daily_limit``) and 10 requests in flight (5 on
@@ -127,7 +148,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -139,6 +160,7 @@ import httpx
 from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.oauth2 import Auth
+from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
 from syncledger.adapters.zoho.errors import (
@@ -177,10 +199,16 @@ from syncledger.adapters.zoho.mapping import (
     version_of,
     zoho_moment,
 )
-from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from syncledger.core.errors import (
+    LedgerError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
+    CreateRequest,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
@@ -202,6 +230,11 @@ PAGE_SIZE = 200
 #: applications (and contact references) remembered per record version before the memory
 #: is cleared
 APPLICATIONS_KEPT = 20_000
+#: pages of contacts (newest change first) a prefetch reads at most before the ids it
+#: did not meet are read one by one
+PREFETCH_PAGES = 2
+#: invoices whose currency and rate this adapter wrote, remembered for their payments
+RATES_KEPT = 10_000
 T = TypeVar("T")
 Applications = tuple[tuple[str, Decimal], ...]
 
@@ -255,6 +288,8 @@ class ZohoLedger:
         self._applications: dict[tuple[str, str, str | None], Applications] = {}
         self._contact_refs: dict[tuple[str, str], str | None] = {}
         self._writes = WriteMemo()
+        self._prefetched: Prefetched[dict[str, Any]] = Prefetched()
+        self._rates: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def connect(
@@ -315,26 +350,51 @@ class ZohoLedger:
         steps: WriteSteps | None = None,
     ) -> PushResult:
         """A draft (Zoho creates every API invoice so), then, with ``[invoice]
-        mark_sent``, marked as sent: two writes, each a step of ``steps``."""
+        mark_sent``, marked as sent: two writes, each a step of ``steps``; then read for
+        the version marking it sent gave it (that answer carries none)."""
+        made = await self._new_invoice(
+            invoice, customer_ledger_id, external_ref, idempotency_key, steps
+        )
+        if isinstance(made, PushResult):
+            return made
+        return _pushed("invoice", await self._read("invoice", made.ledger_id), _recovered(made))
+
+    async def _new_invoice(
+        self,
+        invoice: Invoice,
+        customer_ledger_id: str,
+        external_ref: str,
+        key: str,
+        steps: WriteSteps | None,
+    ) -> PushResult | StepResult:
+        """The created invoice; once marked as sent (``mark_sent``), the step's result,
+        whose version is still to be read."""
         org = await self._org()
         items = await self._booking(invoice)
         body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
         params = self._numbering("invoice")
         if not self.mapping.mark_sent:
-            return await self._create_once("invoice", body, external_ref, idempotency_key, params)
+            return await self._create_once("invoice", body, external_ref, key, params)
 
-        async def run(look: bool) -> PushResult:
-            journal = steps_or_direct(steps, idempotency_key)
+        async def run(look: bool) -> StepResult:
+            journal = steps_or_direct(steps, key)
             create = self._create_step(
                 "invoice", body, external_ref, params, retry=steps is None, look=look
             )
             made = await journal.step("invoice", create, self._found_step("invoice", external_ref))
             sent = self._mark_sent(made, retry=steps is None)
             await journal.step("sent", sent, self._sent(made.ledger_id))
+            return made
+
+        if steps is not None:  # under a journal: its ``find`` asks when unknown
+            return await run(False)
+
+        async def read_back(look: bool) -> PushResult:  # the memo keeps whole answers
+            made = await run(look)
             raw = await self._read("invoice", made.ledger_id)
             return _pushed("invoice", raw, _recovered(made))
 
-        return await self._journaled(steps, idempotency_key, run)
+        return await self._writes.once(key, read_back)
 
     async def apply_payment(
         self,
@@ -431,6 +491,68 @@ class ZohoLedger:
 
         return await self._journaled(steps, idempotency_key, run)
 
+    async def create_many(
+        self, requests: Sequence[CreateRequest], *, batch_key: str
+    ) -> list[PushResult | LedgerError]:
+        """Each document created as alone (Zoho documents no bulk create: each is its
+        own request, with its own journal and lookups), one result per request in order,
+        a refusal that document's alone. What the batch saves is the read of each sent
+        invoice's version: one list of the newest invoices for them all (``_versions``)."""
+        results: list[PushResult | StepResult | LedgerError] = []
+        for request in requests:
+            try:
+                results.append(await self._create_request(request))
+            except LedgerError as exc:
+                results.append(exc)
+        raws = await self._versions([r.ledger_id for r in results if isinstance(r, StepResult)])
+        return [_read_back(r, raws) if isinstance(r, StepResult) else r for r in results]
+
+    async def _create_request(self, request: CreateRequest) -> PushResult | StepResult:
+        rec, customer, ref = request.record, request.customer_ledger_id, request.external_ref
+        if isinstance(rec, Invoice):
+            return await self._new_invoice(
+                rec, customer, ref, request.idempotency_key, request.steps
+            )
+        if isinstance(rec, Payment):
+            return await self.apply_payment(
+                rec,
+                customer_ledger_id=customer,
+                invoice_ledger_id=str(request.invoice_ledger_id),
+                external_ref=ref,
+                idempotency_key=request.idempotency_key,
+                steps=request.steps,
+                applied=request.applied,
+            )
+        return await self.create_credit_note(
+            rec,
+            customer_ledger_id=customer,
+            invoice_ledger_id=request.invoice_ledger_id,
+            external_ref=ref,
+            idempotency_key=request.idempotency_key,
+            steps=request.steps,
+        )
+
+    async def _versions(self, invoice_ids: list[str]) -> dict[str, dict[str, Any] | LedgerError]:
+        """The invoices ``invoice_ids`` as Zoho holds them now: one page of the invoice
+        list, newest created first (``sort_column=created_time``, documented for ``GET
+        /invoices``; its rows carry every field of the version), the ids it does not
+        hold read one by one. A failed read is that invoice's result."""
+        found: dict[str, dict[str, Any] | LedgerError] = {}
+        if not invoice_ids:
+            return found
+        newest = {"sort_column": "created_time", "sort_order": "D"}
+        with contextlib.suppress(LedgerError):  # then each is read alone
+            for raw in await self._list_page("invoice", newest):
+                if str(raw.get("invoice_id")) in invoice_ids:
+                    found[str(raw["invoice_id"])] = raw
+        for ident in invoice_ids:
+            if ident not in found:
+                try:
+                    found[ident] = await self._read("invoice", ident)
+                except LedgerError as exc:
+                    found[ident] = exc
+        return found
+
     async def update_customer(
         self,
         customer: Customer,
@@ -468,6 +590,7 @@ class ZohoLedger:
         path = self._path("invoice", ledger_id)
         params = self._numbering("invoice")
         answer = await self._call("PUT", path, params=params, body=body, idempotent=True)
+        self._remember_rate("invoice", answer["invoice"])
         return _pushed("invoice", answer["invoice"])
 
     async def void_invoice(
@@ -534,6 +657,24 @@ class ZohoLedger:
                 return None
             raise
         return await self._record(kind, raw)
+
+    async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
+        """Customers about to be updated, read in bulk (``core.ports.Prefetcher``; module
+        docstring): contacts listed newest change first, at most ``PREFETCH_PAGES``
+        pages, each wanted one kept for its update's version check. Other kinds: nothing
+        (Zoho documents no bulk read by id, and no list of documents by change time)."""
+        wanted = set(ledger_ids)
+        params = DELTA_ORDER["customer"] | _ALL
+        for page in range(1, PREFETCH_PAGES + 1):
+            if kind != "customer" or not wanted:
+                return
+            rows, more = await self._list("customer", params, page=page)
+            for raw in rows:
+                if str(raw.get("contact_id")) in wanted:
+                    wanted.discard(str(raw["contact_id"]))
+                    self._prefetched.keep("customer", str(raw["contact_id"]), raw)
+            if not more:
+                return
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
         if kind == "refund":
@@ -802,14 +943,25 @@ class ZohoLedger:
             return created
 
         try:
-            return await self._guarded(earlier, create, check_first=look, retry=retry)
+            made = await self._guarded(earlier, create, check_first=look, retry=retry)
         except PermanentLedgerError as refused:
             if refused.code not in (DUPLICATE_CONTACT, ALREADY_EXISTS):
                 raise
             ours = await self._ours_by_number(kind, body, external_ref)
             if ours is None:
                 raise
-            return ours, True
+            made = ours, True
+        self._remember_rate(kind, made[0])
+        return made
+
+    def _remember_rate(self, kind: str, raw: Mapping[str, Any]) -> None:
+        """An invoice's currency and rate as written, for its payments (bounded)."""
+        if kind != "invoice":
+            return
+        if len(self._rates) >= RATES_KEPT:
+            self._rates.clear()
+        fields = ("invoice_number", "currency_code", "exchange_rate")
+        self._rates[str(raw["invoice_id"])] = {f: raw.get(f) for f in fields}
 
     async def _ours_by_number(
         self, kind: str, body: Mapping[str, Any], external_ref: str
@@ -941,8 +1093,11 @@ class ZohoLedger:
         )
 
     async def _check_version(self, kind: str, ledger_id: str, version: str | None) -> None:
+        """Refuse a stale write: the record as ``prefetch`` found it (served once, while
+        fresh), else as read now."""
+        current = self._prefetched.take(kind, ledger_id)
         if version is not None:
-            _refuse_stale(kind, ledger_id, await self._read(kind, ledger_id), version)
+            _refuse_stale(kind, ledger_id, current or await self._read(kind, ledger_id), version)
 
     async def _payment_rate(
         self, payment: Payment, invoice_id: str, org: OrgSettings
@@ -951,7 +1106,7 @@ class ZohoLedger:
         carries none), refusing when the invoice has none or another currency."""
         if payment.currency == org.base_currency:
             return None
-        invoice = await self._read("invoice", invoice_id)
+        invoice = self._rates.get(invoice_id) or await self._read("invoice", invoice_id)
         rate = invoice.get("exchange_rate")
         if invoice.get("currency_code") != payment.currency or rate in (None, 0, 1):
             raise PermanentLedgerError(
@@ -1185,6 +1340,14 @@ def _resource(kind: str) -> str:
 
 def _pushed(kind: str, raw: Mapping[str, Any], recovered: bool = False) -> PushResult:
     return PushResult(str(raw[RESOURCES[kind][3]]), version_of(kind, raw), recovered)
+
+
+def _read_back(
+    made: StepResult, raws: Mapping[str, dict[str, Any] | LedgerError]
+) -> PushResult | LedgerError:
+    """A sent invoice's result: its version as listed or read, else why not."""
+    raw = raws[made.ledger_id]
+    return raw if isinstance(raw, LedgerError) else _pushed("invoice", raw, _recovered(made))
 
 
 def _made(kind: str, raw: Mapping[str, Any], *, recovered: bool) -> StepResult:

@@ -1,0 +1,181 @@
+"""Requests per record on Zoho Books: a batch of updates is read in one list (``prefetch``)
+and a batch of new invoices has their versions read in one list (``create_many``),
+against the in-process sandbox, counting what the adapter sends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
+from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.ports import CreateRequest, PushResult
+from tests.contracts.ledger_contract import key
+from tests.contracts.steps_contract import Crash, StepsUnderTest
+from tests.support.zoho import InProcessZoho, another_ledger, in_process_zoho
+
+
+@pytest.fixture
+async def zoho() -> AsyncIterator[InProcessZoho]:
+    env = in_process_zoho(per_window=400, window=1.0)
+    yield env
+    await env.ledger.aclose()
+    env.sandbox.close()
+
+
+def customer(n: int, name: str | None = None) -> Customer:
+    return Customer(id=f"C-{n}", name=name or f"Customer {n}", currency="USD")
+
+
+def invoice(n: int, item_code: str | None = None) -> Invoice:
+    line = InvoiceLine(description="work", quantity="1", unit_price="10.00", item_code=item_code)
+    return Invoice(
+        id=f"INV-{n}",
+        number=f"INV-{n}",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 1),
+        currency="USD",
+        lines=(line,),
+        total=Decimal("10.00"),
+    )
+
+
+async def new_customers(zoho: InProcessZoho, count: int) -> list[PushResult]:
+    return [
+        await zoho.ledger.create_customer(
+            customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+async def update(zoho: InProcessZoho, n: int, pushed: PushResult, name: str) -> PushResult:
+    return await zoho.ledger.update_customer(
+        customer(n, name),
+        ledger_id=pushed.ledger_id,
+        version=pushed.version,
+        external_ref=f"csv/customer/C-{n}",
+        idempotency_key=key("cu", n, name),
+    )
+
+
+def requests_since(zoho: InProcessZoho, start: int) -> list[tuple[str, str]]:
+    return [(r.method, r.url.path) for r in zoho.transport.requests[start:]]
+
+
+# ---------------------------------------------------------------- prefetch
+
+
+async def test_a_batch_of_updates_costs_one_list_and_one_write_each(zoho: InProcessZoho) -> None:
+    pushed = await new_customers(zoho, 4)
+    start = len(zoho.transport.requests)
+    await zoho.ledger.prefetch("customer", [p.ledger_id for p in pushed])
+    for n, p in enumerate(pushed, start=1):
+        await update(zoho, n, p, f"Renamed {n}")
+    sent = requests_since(zoho, start)
+    assert sent.count(("GET", "/books/v3/contacts")) == 1
+    assert [m for m, _ in sent].count("PUT") == 4
+    assert len(sent) == 5
+    for n, p in enumerate(pushed, start=1):
+        record = await zoho.ledger.get("customer", p.ledger_id)
+        assert record is not None and record.name == f"Renamed {n}"
+
+
+async def test_a_change_the_prefetched_copy_shows_is_refused_as_stale(
+    zoho: InProcessZoho,
+) -> None:
+    pushed = await new_customers(zoho, 2)
+    other, _ = another_ledger(zoho)
+    for n, p in enumerate(pushed, start=1):  # someone edits both in Zoho after our write
+        await other.update_customer(
+            customer(n, f"Edited {n}"),
+            ledger_id=p.ledger_id,
+            version=None,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("edit", n),
+        )
+    await other.aclose()
+    await zoho.ledger.prefetch("customer", [pushed[0].ledger_id])
+    for n, p in enumerate(pushed, start=1):  # the first prefetched, the second not
+        with pytest.raises(StaleVersionError):
+            await update(zoho, n, p, f"Ours {n}")
+        record = await zoho.ledger.get("customer", p.ledger_id)
+        assert record is not None and record.name == f"Edited {n}"
+
+
+async def test_a_prefetched_copy_serves_one_check_only(zoho: InProcessZoho) -> None:
+    (pushed,) = await new_customers(zoho, 1)
+    await zoho.ledger.prefetch("customer", [pushed.ledger_id])
+    first = await update(zoho, 1, pushed, "Once")
+    start = len(zoho.transport.requests)
+    await update(zoho, 1, first, "Twice")
+    assert requests_since(zoho, start)[0] == ("GET", f"/books/v3/contacts/{pushed.ledger_id}")
+    with pytest.raises(StaleVersionError):  # the first version is gone: read, not served
+        await update(zoho, 1, pushed, "Stale")
+
+
+# ------------------------------------------------------------- create_many
+
+
+def invoice_request(n: int, customer_id: str, steps: StepsUnderTest, **kw: str) -> CreateRequest:
+    return CreateRequest(
+        record=invoice(n, **kw),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=None,
+        external_ref=f"csv/invoice/INV-{n}",
+        idempotency_key=key("i", n),
+        steps=steps,
+    )
+
+
+async def invoices_by_reference(zoho: InProcessZoho, n: int) -> list[str]:
+    return [
+        r.ledger_id
+        async for r in zoho.ledger.list_all("invoice")
+        if r.raw.get("reference_number") == f"csv/invoice/INV-{n}"
+    ]
+
+
+async def test_create_many_makes_each_invoice_once_and_reads_their_versions_in_one_list(
+    zoho: InProcessZoho,
+) -> None:
+    (owner,) = await new_customers(zoho, 1)
+    journals = [StepsUnderTest(key("i", n)) for n in range(1, 4)]
+    requests = [invoice_request(n, owner.ledger_id, journals[n - 1]) for n in range(1, 4)]
+    requests[1] = invoice_request(2, owner.ledger_id, journals[1], item_code="NO-SUCH-ITEM")
+    start = len(zoho.transport.requests)
+    results = await zoho.ledger.create_many(requests, batch_key=key("batch"))
+    sent = requests_since(zoho, start)
+    assert isinstance(results[1], PermanentLedgerError)  # refused alone, nothing sent
+    assert await invoices_by_reference(zoho, 2) == []
+    for n in (1, 3):
+        result = results[n - 1]
+        assert isinstance(result, PushResult)
+        assert await invoices_by_reference(zoho, n) == [result.ledger_id]
+        record = await zoho.ledger.get("invoice", result.ledger_id)
+        assert record is not None and record.version == result.version
+        assert record.raw["status"] == "sent"
+    assert sent.count(("GET", "/books/v3/invoices")) == 1
+    assert not [p for m, p in sent if m == "GET" and p.startswith("/books/v3/invoices/")]
+
+
+async def test_create_many_after_a_crash_that_lost_an_answer_makes_no_duplicate(
+    zoho: InProcessZoho,
+) -> None:
+    (owner,) = await new_customers(zoho, 1)
+    journals = [StepsUnderTest(key("i", n)) for n in range(1, 3)]
+    journals[1].fault = ("after", "invoice")  # created in Zoho, the answer never logged
+    requests = [invoice_request(n, owner.ledger_id, journals[n - 1]) for n in range(1, 3)]
+    with pytest.raises(Crash):
+        await zoho.ledger.create_many(requests, batch_key=key("batch"))
+    again = await zoho.ledger.create_many(requests, batch_key=key("batch"))
+    assert journals[1].finds == 1
+    for n, result in enumerate(again, start=1):
+        assert not isinstance(result, LedgerError)
+        assert await invoices_by_reference(zoho, n) == [result.ledger_id]
+        record = await zoho.ledger.get("invoice", result.ledger_id)
+        assert record is not None and record.version == result.version
+        assert record.raw["status"] == "sent"
