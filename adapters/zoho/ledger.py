@@ -955,8 +955,9 @@ class ZohoLedger:
         return made
 
     def _remember_rate(self, kind: str, raw: Mapping[str, Any]) -> None:
-        """An invoice's currency and rate as written, for its payments (bounded)."""
-        if kind != "invoice":
+        """An invoice's currency and rate as written, for its payments (bounded); not
+        from a list row found by lookup, which may not carry the rate."""
+        if kind != "invoice" or "exchange_rate" not in raw:
             return
         if len(self._rates) >= RATES_KEPT:
             self._rates.clear()

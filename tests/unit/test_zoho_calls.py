@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
-from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.ports import CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import Crash, StepsUnderTest
@@ -179,3 +179,41 @@ async def test_create_many_after_a_crash_that_lost_an_answer_makes_no_duplicate(
         record = await zoho.ledger.get("invoice", result.ledger_id)
         assert record is not None and record.version == result.version
         assert record.raw["status"] == "sent"
+
+
+# ------------------------------------------------------------ payment rates
+
+
+async def test_a_payment_takes_the_rate_of_the_invoice_we_wrote_without_reading_it(
+    zoho: InProcessZoho,
+) -> None:
+    owner = await zoho.ledger.create_customer(
+        Customer(id="C-1", name="Euro customer", currency="EUR"),
+        external_ref="csv/customer/C-1",
+        idempotency_key=key("c", 1),
+    )
+    euros = invoice(1).model_copy(update={"currency": "EUR", "exchange_rate": Decimal("1.0825")})
+    made = await zoho.ledger.create_invoice(
+        euros,
+        customer_ledger_id=owner.ledger_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i", 1),
+    )
+    start = len(zoho.transport.requests)
+    paid = await zoho.ledger.apply_payment(
+        Payment(
+            id="P-1",
+            customer_id="C-1",
+            invoice_id="INV-1",
+            amount=Decimal("10.00"),
+            currency="EUR",
+            paid_on=date(2026, 4, 2),
+        ),
+        customer_ledger_id=owner.ledger_id,
+        invoice_ledger_id=made.ledger_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p", 1),
+    )
+    assert requests_since(zoho, start) == [("POST", "/books/v3/customerpayments")]
+    record = await zoho.ledger.get("payment", paid.ledger_id)
+    assert record is not None and record.raw["exchange_rate"] == Decimal("1.0825")
