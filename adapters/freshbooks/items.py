@@ -34,9 +34,12 @@ so there is nothing more to set. FreshBooks has no idempotency key, and its refe
 silent on whether it refuses a second item of the same name (an integration vendor,
 OneSaas, states that "the item Name field is unique" in FreshBooks; the sandbox follows
 that, unverified). So the adapter never sends a create again after its answer was lost
-(timeout, 5xx, 429): it raises ``TransientLedgerError`` and the next ``create_item`` finds
-the item first. A refused create (a duplicate name, as when someone made the item between
-our lookup and our create) is resolved by looking the name up again.
+(timeout, 5xx, 429): it raises ``TransientLedgerError`` and the next ``create_item`` of that
+code finds the item first. Otherwise a create trusts a listing at most ``FRESH`` old (the
+sync looks an item up with ``find_item`` just before it creates it, and that miss listed
+what changed): it is sent without listing again. A refused create (a duplicate name, as
+when someone made the item between our lookup and our create) is resolved by looking the
+name up again.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ from syncledger.core.ports import LedgerItem
 ITEMS_PATH = "items/items"  # under /accounting/account/{account_id}/
 #: how far before the last listing a new one starts (``updated_min`` is a US/Eastern date)
 MARGIN = timedelta(days=1)
+#: a listing this recent is trusted by a create that follows it (no second listing)
+FRESH = timedelta(seconds=5)
 
 
 def result_of(answer: Any) -> dict[str, Any]:
@@ -83,6 +88,8 @@ class FreshBooksItems:
         self._by_name: dict[str, LedgerItem] = {}
         self._by_id: dict[str, LedgerItem] = {}
         self._listed_at: datetime | None = None
+        #: codes whose create was sent and its answer lost: listed before sending again
+        self._lost: set[str] = set()
 
     async def find(self, code: str) -> LedgerItem | None:
         """The active item named ``code``; failing that, the one whose id is ``code``."""
@@ -95,7 +102,8 @@ class FreshBooksItems:
     async def create(self, code: str) -> LedgerItem:
         """The item named ``code``, created when the account has none (see the module
         docstring: a create whose answer was lost is not sent again)."""
-        found = await self._named(code)
+        trusted = self._fresh() and code not in self._lost
+        found = self._by_name.get(code) if trusted else await self._named(code)
         if found is not None:
             return found
         try:
@@ -107,6 +115,10 @@ class FreshBooksItems:
             if again is None:
                 raise
             return again
+        except Exception:
+            self._lost.add(code)
+            raise
+        self._lost.discard(code)
         self._remember(result_of(answer)["item"])
         return await self._named(code) or _not_listed(code)
 
@@ -129,6 +141,9 @@ class FreshBooksItems:
         if name not in self._by_name:
             await self._list()
         return self._by_name.get(name)
+
+    def _fresh(self) -> bool:
+        return self._listed_at is not None and self._now() - self._listed_at <= FRESH
 
     def _known(self, code: str) -> LedgerItem | None:
         return self._by_name.get(code) or self._by_id.get(code)

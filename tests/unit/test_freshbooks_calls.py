@@ -14,7 +14,7 @@ import pytest
 from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault
 from syncledger.adapters.freshbooks.sandbox.query import ListQuery
 from syncledger.adapters.freshbooks.sandbox.service import resource
-from syncledger.core.errors import PermanentLedgerError, StaleVersionError
+from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.ports import Prefetcher
 from tests.contracts.ledger_contract import key
@@ -294,3 +294,33 @@ async def test_matching_a_customer_with_a_tax_id_is_one_scan_of_the_clients(
     found = await fb.ledger.match_customer(same_name)
     assert [r.ledger_id for r in found] == [named]
     assert len(sent_since(fb, mark)) == 1
+
+
+# ------------------------------------------------------------ items
+
+
+async def test_an_item_the_sync_just_looked_up_is_created_without_listing_again(
+    fb: InProcessFreshBooks,
+) -> None:
+    assert await fb.ledger.find_item("Consulting") is None
+    mark = len(fb.transport.sent)
+    made = await fb.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+    assert [m for m, _ in sent_since(fb, mark)] == ["POST"]
+    assert [r["name"] for r in fb.sandbox.records("item")] == ["Consulting"]
+    assert await fb.ledger.find_item("Consulting") == made
+
+
+async def test_an_item_create_whose_answer_was_lost_is_looked_up_before_sending_again() -> None:
+    env = in_process_freshbooks(timeout=0.3)
+    try:
+        assert await env.ledger.find_item("Consulting") is None
+        env.sandbox.commit_then_timeout_next(1)
+        with pytest.raises(TransientLedgerError):
+            await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+        made = await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+        assert env.sent("POST", "/items/items") == 1
+        assert [r["name"] for r in env.sandbox.records("item")] == ["Consulting"]
+        assert made.code == "Consulting"
+    finally:
+        await env.ledger.aclose()
+        env.sandbox.close()
