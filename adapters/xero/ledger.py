@@ -89,10 +89,11 @@ XE.com day rate is used"; developer.xero.com/documentation/best-practices/data-i
 multicurrency: never default it). Canonical payments and refunds carry no rate of their
 own, so the rate sent is the one the source gave the document they settle: the invoice's
 for a payment or an overpayment, the credit note's or the overpayment's for a refund, read
-from Xero (one ``GET``; for a document syncledger created it is the source's rate as
-sent). The realised exchange difference Xero books on the payment is therefore zero. A
-settled document in another currency, or without a rate, refuses the payment before
-anything is sent (``syncledger.exchange_rate_missing``): never an assumed rate.
+from the answer to our own write of that document (the source's rate as sent; the last
+``RATES_KEPT`` documents are kept), else from Xero (one ``GET``). The realised exchange
+difference Xero books on the payment is therefore zero. A settled document in another
+currency, or without a rate, refuses the payment before anything is sent
+(``syncledger.exchange_rate_missing``): never an assumed rate.
 
 Tax ids: ``TaxNumber`` is written on create and update (the mapping) and ``match_customer``
 asks ``where`` for ``TaxNumber`` as given and in its compact form (letters and digits
@@ -101,15 +102,15 @@ punctuation than those two forms is not found (``where`` cannot normalise).
 
 Items: ``find_item`` asks ``GET /Items?where=Code=="…"`` (Xero compares ignoring case; an
 exact-case match is preferred), then, for a GUID, ``GET /Items/{ItemID}``; what it finds is
-cached by code and by id for the adapter's life. ``create_item`` looks first, then ``PUT
-/Items`` (``summarizeErrors=true``) with the ``Idempotency-Key`` derived from ours: a retry
-after a timeout replays the first answer, a 5xx first looks the item up by code, and Xero's
-refusal of a duplicate code ("Price List Item with Code 'X' already exists") ends by
-returning the item that has it. Document lines naming an item are resolved through the same
-cache before anything is sent (a code no item has is refused, ``unknown_item``, nothing
-written) and carry the item's ``Code`` as ``ItemCode``; Xero books the line to it. Read
-back, ``line_items`` come from each line's ``ItemCode``, which Xero's document answers carry
-(no extra request).
+cached by code and by id for the adapter's life. ``create_item`` (called right after
+``find_item`` found nothing) does not look again: ``PUT /Items`` (``summarizeErrors=true``)
+with the ``Idempotency-Key`` derived from ours: a retry after a timeout replays the first
+answer, a 5xx first looks the item up by code, and Xero's refusal of a duplicate code
+("Price List Item with Code 'X' already exists") ends by returning the item that has it.
+Document lines naming an item are resolved through the same cache before anything is sent (a
+code no item has is refused, ``unknown_item``, nothing written) and carry the item's
+``Code`` as ``ItemCode``; Xero books the line to it. Read back, ``line_items`` come from
+each line's ``ItemCode``, which Xero's document answers carry (no extra request).
 
 Limits, per tenant: 5 calls in flight, 60 per minute and 5,000 per day, held before
 sending (a semaphore and the client-side limiter); 429s are waited out per ``Retry-After``.
@@ -123,6 +124,7 @@ import hashlib
 import random
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,6 +194,7 @@ XERO_RATES = (Rate(60, 60.0), Rate(5000, 86400.0))
 CONCURRENT_CALLS = 5
 PAGE_SIZE = 100
 BULK_LIMIT = 50
+RATES_KEPT = 10_000  # documents whose rate we wrote, kept for their payments
 IDEMPOTENCY_KEY_LIMIT = 128
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")
@@ -279,6 +282,8 @@ class XeroLedger:
         self._items_by_code: dict[str, LedgerItem] = {}
         self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
         self._prefetched: Prefetched[dict[str, Any]] = Prefetched()  # by lower-case id
+        #: currency and rate of the documents we wrote, by (kind, lower-case id)
+        self._rates: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
     @classmethod
     def connect(
@@ -618,6 +623,7 @@ class XeroLedger:
         the record carrying our reference (a create whose answer was lost), found."""
         error = element_error(row, f"Xero PUT {API}/{_collection(kind)}")
         if error is None:
+            self._keep_rate(kind, row)
             return _pushed(kind, Written(row))
         if not is_duplicate(error):
             return error
@@ -673,12 +679,10 @@ class XeroLedger:
     async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
         """A sold, untracked (service) item ``code`` whose sales book to the invoice lines'
         account (``[new_items]``). The item that already has ``code`` is returned as it is:
-        found before creating, or after Xero refused the create as a duplicate (a create
-        whose answer was lost lands there too, or is replayed under its key)."""
+        from the cache, or after Xero refused the create as a duplicate (a create whose
+        answer was lost lands there too, or is replayed under its key). Not looked up
+        first: the caller has just asked ``find_item``, and Xero's refusal says it all."""
         existing = self._items_by_code.get(code)
-        if existing is None:
-            raw = await self._item_coded(code)
-            existing = None if raw is None else self._remember(to_item(raw), code)
         if existing is not None:
             return existing
         _check_item_code(code)
@@ -1081,7 +1085,9 @@ class XeroLedger:
                 if landed is not None:
                     return Written(landed, recovered=True)
                 keys.append(fresh_key(key))
-            return Written(await self._send(method, path, kind, element, keys[-1], params))
+            sent = await self._send(method, path, kind, element, keys[-1], params)
+            self._keep_rate(kind, sent)
+            return Written(sent)
 
         label = f"xero {method} {path}"
         return await self._retry.run(attempt, rng=self._rng, sleep=self._sleep, label=label)
@@ -1161,11 +1167,23 @@ class XeroLedger:
         than leaving Xero to apply its XE.com day rate (module docstring)."""
         if money.currency == await self._organisation_currency():
             return None
-        held = await self._settled(kind, ledger_id)
+        held = self._rates.get((kind, ledger_id.lower())) or await self._settled(kind, ledger_id)
         rate = None if held is None else held.get("CurrencyRate")
         if held is None or held.get("CurrencyCode") != money.currency or not _positive(rate):
             raise _no_rate(money, kind, ledger_id, held)
         return to_decimal(rate)
+
+    def _keep_rate(self, kind: str, answer: Mapping[str, Any]) -> None:
+        """Remember the currency and rate Xero answered a write of our invoice or credit
+        note with (the source's, as sent), for the payments and refunds that settle it."""
+        ledger_id = answer.get(ID_FIELD.get(kind, ""))
+        if kind not in _DOCUMENT_KINDS or not ledger_id or not answer.get("CurrencyCode"):
+            return
+        held = {f: answer.get(f) for f in ("CurrencyCode", "CurrencyRate")}
+        self._rates[(kind, str(ledger_id).lower())] = held
+        self._rates.move_to_end((kind, str(ledger_id).lower()))
+        while len(self._rates) > RATES_KEPT:
+            self._rates.popitem(last=False)
 
     async def _settled(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         if kind == "overpayment":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -40,9 +41,12 @@ async def xero() -> AsyncIterator[InProcessXero]:
 
 
 def sent_since(xero: InProcessXero, start: int) -> Counter[str]:
-    """The requests sent after the ``start``-th, by method and path (ids as ``{id}``)."""
+    """The API requests sent after the ``start``-th, by method and path (ids as ``{id}``;
+    OAuth token requests left out)."""
     counted: Counter[str] = Counter()
     for request in xero.wire.sent[start:]:
+        if not request.url.path.startswith(API):
+            continue
         parts = request.url.path.removeprefix(API).split("/")
         counted[
             f"{request.method} {'/'.join(p if i < 2 else '{id}' for i, p in enumerate(parts))}"
@@ -324,3 +328,42 @@ async def test_a_bulk_create_whose_answer_was_lost_does_not_duplicate_on_retry(
 
 def _line_with_item(code: str) -> InvoiceLine:
     return InvoiceLine(description="a", quantity="1", unit_price="0.10", item_code=code)
+
+
+# ---------------------------------------------------------------------- items
+
+
+async def test_an_item_found_missing_is_created_without_a_second_lookup(
+    xero: InProcessXero,
+) -> None:
+    start = len(xero.wire.sent)
+    assert await xero.ledger.find_item("SVC-NEW") is None
+    made = await xero.ledger.create_item("SVC-NEW", idempotency_key=key("item", 1))
+    assert sent_since(xero, start) == Counter({"GET /Items": 1, "PUT /Items": 1})
+    assert made.code == "SVC-NEW" and xero.sandbox.count("item") == 1
+
+
+# ----------------------------------------------------------------- exchange rates
+
+
+async def test_a_foreign_payment_takes_the_rate_we_wrote_without_reading_the_invoice(
+    xero: InProcessXero,
+) -> None:
+    pushed = await xero.ledger.create_customer(
+        customer(1, "EUR"), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+    )
+    rate = Decimal("1.0850")
+    [made] = await xero.ledger.create_many(
+        [invoice_request(1, pushed.ledger_id, currency="EUR", exchange_rate=rate)],
+        batch_key=key("b", 1),
+    )
+    assert isinstance(made, PushResult)
+    euro = payment_request(1, pushed.ledger_id, made.ledger_id)
+    euro = replace(euro, record=euro.record.model_copy(update={"currency": "EUR"}))
+    start = len(xero.wire.sent)
+    [paid] = await xero.ledger.create_many([euro], batch_key=key("b", 2))
+    assert isinstance(paid, PushResult)
+    # the organisation's currency, read once for the adapter's life; no GET /Invoices/{id}
+    assert sent_since(xero, start) == Counter({"GET /Organisation": 1, "PUT /Payments": 1})
+    [stored] = xero.sandbox.book.all("Payment")
+    assert stored["CurrencyRate"] == rate
