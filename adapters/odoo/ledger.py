@@ -51,8 +51,22 @@ Applications (``LedgerRecord.applied_to``, on ``get``, ``find``, ``list_all`` an
 journal items; ``odoo_applied`` reads them for payments, credit notes and refunds.
 
 Versions: Odoo has no concurrency token (the ``__last_update`` context check was removed
-in 16.1); ``version`` is ``write_date`` plus a digest of the fields read, compared by a
-read just before the write (a short race window remains: two transactions).
+in 16.1); ``version`` is ``write_date`` plus a digest of the fields read, compared with
+the record as read before the write. That read is the batch's bulk read when the sync
+made one (``prefetch``: one ``search_read`` with ``[["id", "in", ids]]``, the ORM's
+``search_read(domain, fields)``, ``odoo/orm/models.py``) or the sync's own ``get`` of an
+invoice it is about to pay, each copy served once (``adapters.prefetch.Prefetched``) and
+dropped when this adapter writes to that record; else one read just before the write.
+So the window in which a change made in Odoo goes unnoticed is the gap between that read
+and the write: at most the prefetch's age (60 s) for a served copy, two transactions
+otherwise. A change the copy shows is refused (``StaleVersionError``).
+
+Batches (``create_many``, ``odoo_bulk``): invoices, credit notes applied to no invoice and
+payments applied to nothing are created with one ``create`` (a list of values), posted
+with one ``action_post`` (many ids) and read back with one ``search_read`` per kind, each
+record still through its own journal; Odoo has no idempotency key for the batch, so each
+record's exactly-once rests on our reference, looked up when its step's answer was lost.
+Payments through the register wizard and credit notes applied to an invoice go one by one.
 
 Delta: ``search_read`` on ``write_date >=`` the cursor (truncated to the second, as Odoo
 shows it), paged by id. Limits: Odoo publishes none; the client limiter defaults to a
@@ -93,7 +107,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -104,6 +118,7 @@ from pydantic import SecretStr
 from syncledger.adapters.http import LedgerHttp, Operation, RetryPolicy
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.applied import Applied, applications
+from syncledger.adapters.odoo.bulk import Calls, Gathered, Gathering, OneByOne
 from syncledger.adapters.odoo.credit import applied_part, check_applicable, credit_left
 from syncledger.adapters.odoo.errors import translate_json2, translate_xmlrpc_http
 from syncledger.adapters.odoo.items import OdooItems
@@ -126,12 +141,19 @@ from syncledger.adapters.odoo.mapping import (
 )
 from syncledger.adapters.odoo.rpc import ApiKeyAuth, Json2Rpc, OdooRpc, XmlRpc
 from syncledger.adapters.odoo.versions import same_rate
+from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
-from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from syncledger.core.errors import (
+    LedgerError,
+    PermanentLedgerError,
+    StaleVersionError,
+    TransientLedgerError,
+)
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
+    CreateRequest,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
@@ -144,6 +166,8 @@ from syncledger.core.ports import (
 )
 
 DEFAULT_RATES = (Rate(4, 1.0), Rate(120, 60.0))
+#: documents per ``create_many`` the sync sends (Odoo publishes no limit on a vals list)
+BATCH = 30
 ALL = {"active_test": False}
 RECEIVABLE = ["account_type", "=", "asset_receivable"]
 DOCUMENTS = ("invoice", "credit_note")
@@ -183,6 +207,8 @@ class OdooLedger:
         self._taxes: list[SaleTax] | None = None
         self._items = OdooItems(rpc, self.mapping)
         self._writes = WriteMemo()
+        self._prefetched: Prefetched[LedgerRecord] = Prefetched()
+        self._one_by_one = OneByOne(self._write, self._read_ids)
         #: drafts this process created and has not posted yet (no read before the post)
         self._drafts: set[int] = set()
 
@@ -266,13 +292,17 @@ class OdooLedger:
     ) -> PushResult:
         """Two writes, each a step: ``create`` (a draft carrying our reference), ``post``."""
 
-        async def run(journal: WriteSteps) -> PushResult:
-            vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
-            made = await self._created(journal, "invoice", external_ref, vals)
-            await self._posted(journal, "invoice", made)
-            return await self._result("invoice", made, invoice)
-
+        vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
+        run = self._invoice_run(invoice, external_ref, vals, self._one_by_one)
         return await self._journaled(steps, idempotency_key, run)
+
+    def _invoice_run(self, invoice: Invoice, ref: str, vals: dict[str, Any], calls: Calls) -> Run:
+        async def run(journal: WriteSteps) -> PushResult:
+            made = await self._created(journal, "invoice", ref, vals, calls)
+            await self._posted(journal, "invoice", made, calls)
+            return await self._result("invoice", made, calls, invoice)
+
+        return run
 
     async def apply_payment(
         self,
@@ -301,9 +331,7 @@ class OdooLedger:
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return await self._posted_payment(found)
-            check_applicable(
-                payment, part, await self._fetch("invoice", invoice_id, idempotent=False)
-            )
+            check_applicable(payment, part, await self._current("invoice", invoice_id))
             currency_id = await self._currency_id(payment.currency)
             vals = self.mapping.register_vals(
                 payment.amount,
@@ -313,6 +341,7 @@ class OdooLedger:
                 keep_open=part < payment.amount,
             )
             context = {"active_model": "account.move", "active_ids": [invoice_id]}
+            self._prefetched.forget("invoice", str(invoice_id))
             return await self._register("payment", vals, context, external_ref)
 
         return await self._once("payment", external_ref, idempotency_key, step)
@@ -369,17 +398,122 @@ class OdooLedger:
         invoice_id = None if invoice_ledger_id is None else _int(invoice_ledger_id)
         extra = {} if invoice_id is None else {"reversed_entry_id": invoice_id}
 
+        vals = await self._document_vals(
+            "credit_note", credit_note, customer_ledger_id, external_ref
+        )
+        run = self._credit_note_run(
+            credit_note, external_ref, vals | extra, invoice_id, self._one_by_one
+        )
+        return await self._journaled(steps, idempotency_key, run)
+
+    def _credit_note_run(
+        self,
+        credit_note: CreditNote,
+        ref: str,
+        vals: dict[str, Any],
+        invoice_id: int | None,
+        calls: Calls,
+    ) -> Run:
         async def run(journal: WriteSteps) -> PushResult:
-            vals = await self._document_vals(
-                "credit_note", credit_note, customer_ledger_id, external_ref
-            )
-            made = await self._created(journal, "credit_note", external_ref, vals | extra)
-            await self._posted(journal, "credit_note", made)
+            made = await self._created(journal, "credit_note", ref, vals, calls)
+            await self._posted(journal, "credit_note", made, calls)
             if invoice_id is not None:
                 await self._applied(journal, _int(made.ledger_id), invoice_id)
-            return await self._result("credit_note", made, credit_note)
+            return await self._result("credit_note", made, calls, credit_note)
 
-        return await self._journaled(steps, idempotency_key, run)
+        return run
+
+    async def create_many(
+        self, requests: Sequence[CreateRequest], *, batch_key: str
+    ) -> list[PushResult | LedgerError]:
+        """Invoices, credit notes applied to no invoice and payments applied to nothing,
+        each through its own journal as ``create_invoice`` & co. run it, but with one
+        ``create``, one ``action_post`` and one read-back per kind for all of them
+        (``odoo_bulk``). Their values are made first, one by one (a document Odoo could
+        not take is refused alone, before anything is sent). Payments through the register
+        wizard (one wizard per invoice) and credit notes applied to an invoice go one by
+        one, after them. One result per request, in order."""
+        results: dict[int, PushResult | LedgerError] = {}
+        runs: dict[int, Run] = {}
+        gathering = Gathering()
+        calls = Gathered(gathering, self._write, self._read_ids)
+        alone: list[int] = []
+        for index, request in enumerate(requests):
+            try:
+                run = await self._bulk_run(request, calls)
+            except PermanentLedgerError as exc:
+                results[index] = exc
+                continue
+            if run is None:
+                alone.append(index)
+            else:
+                runs[index] = run
+        gathering.expect(len(runs))
+        outcomes = await asyncio.gather(
+            *(self._member(gathering, requests[i], run) for i, run in runs.items()),
+            return_exceptions=True,
+        )
+        for index, outcome in zip(runs, outcomes, strict=True):
+            if not isinstance(outcome, PushResult | LedgerError):
+                raise outcome  # not the ledger's answer (ownership lost, cancelled, a bug)
+            results[index] = outcome
+        for index in alone:
+            results[index] = await self._create_alone(requests[index])
+        return [results[i] for i in range(len(requests))]
+
+    async def _bulk_run(self, request: CreateRequest, calls: Calls) -> Run | None:
+        """The operation of a request that joins the batch's calls (None: it goes alone)."""
+        rec, ref, customer = request.record, request.external_ref, request.customer_ledger_id
+        if isinstance(rec, Invoice):
+            vals = await self._document_vals("invoice", rec, customer, ref)
+            return self._invoice_run(rec, ref, vals, calls)
+        if isinstance(rec, CreditNote) and request.invoice_ledger_id is None:
+            vals = await self._document_vals("credit_note", rec, customer, ref)
+            return self._credit_note_run(rec, ref, vals, None, calls)
+        if isinstance(rec, Payment) and applied_part(rec, request.applied) == 0:
+            return self._payment_run(ref, await self._payment_vals(rec, customer, ref), calls)
+        return None
+
+    async def _member(
+        self, gathering: Gathering, request: CreateRequest, run: Run
+    ) -> PushResult | LedgerError:
+        """One request's operation, run once (a failure is the sync's to retry, through
+        the journal; without one, through this adapter's ``WriteMemo``)."""
+        key = request.idempotency_key
+        try:
+            if request.steps is not None:
+                return await run(request.steps)
+            return await self._writes.once(key, lambda look: run(RetrySteps(key, look)))
+        except LedgerError as exc:
+            return exc
+        finally:
+            gathering.leave()
+
+    async def _create_alone(self, request: CreateRequest) -> PushResult | LedgerError:
+        rec, customer = request.record, request.customer_ledger_id
+        ref, key, steps = request.external_ref, request.idempotency_key, request.steps
+        try:
+            if isinstance(rec, CreditNote):
+                return await self.create_credit_note(
+                    rec,
+                    customer_ledger_id=customer,
+                    invoice_ledger_id=request.invoice_ledger_id,
+                    external_ref=ref,
+                    idempotency_key=key,
+                    steps=steps,
+                )
+            assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
+            return await self.apply_payment(
+                rec,
+                customer_ledger_id=customer,
+                invoice_ledger_id=request.invoice_ledger_id,
+                external_ref=ref,
+                idempotency_key=key,
+                steps=steps,
+                applied=request.applied,
+            )
+        except LedgerError as exc:
+            return exc
 
     async def update_customer(
         self,
@@ -419,8 +553,8 @@ class OdooLedger:
             vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
             drafted = await self._drafted(journal, ident, version)
             await self._rewritten(journal, ident, _replacing(vals), invoice.total)
-            await self._posted(journal, "invoice", drafted)
-            return await self._result("invoice", drafted, invoice)
+            await self._posted(journal, "invoice", drafted, self._one_by_one)
+            return await self._result("invoice", drafted, self._one_by_one, invoice)
 
         return await self._journaled(steps, idempotency_key, run)
 
@@ -463,6 +597,21 @@ class OdooLedger:
 
     # ------------------------------------------------------------------- reads
 
+    async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
+        """One ``search_read`` on ``id in`` the batch's ids; each update's version check
+        then takes its record from it (``_current``)."""
+        ids = [i for i in (_maybe_int(x) for x in ledger_ids) if i is not None]
+        if kind not in self.mapping.models or not ids:
+            return
+        for record in await self._read_ids(kind, ids, idempotent=True):
+            self._prefetched.keep(kind, record.ledger_id, record)
+
+    async def _read_ids(
+        self, kind: str, ids: list[int], *, idempotent: bool = False
+    ) -> list[LedgerRecord]:
+        """``kind``'s records with these ids, in one ``search_read`` (``id in``)."""
+        return await self._search(kind, [["id", "in", ids]], limit=None, idempotent=idempotent)
+
     async def find(self, kind: str, external_ref: str) -> LedgerRecord | None:
         return await self._lookup(kind, external_ref, idempotent=True, full=True)
 
@@ -485,6 +634,8 @@ class OdooLedger:
         except PermanentLedgerError:
             return None
         rows = await self._search(kind, [["id", "=", ident]], limit=1, idempotent=True, full=True)
+        if rows and kind == "invoice":  # the sync reads an invoice before paying it
+            self._prefetched.keep(kind, rows[0].ledger_id, rows[0])
         return rows[0] if rows else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
@@ -531,13 +682,21 @@ class OdooLedger:
         our own write), then ``step``; retried on a lost answer."""
 
         async def attempt(number: int, _: TransientLedgerError | None) -> PushResult:
-            current = await self._fetch(kind, _int(ledger_id), idempotent=False)
             if number == 1:
+                current = await self._current(kind, _int(ledger_id))
                 _check_version(kind, _int(ledger_id), version, current)
+            else:
+                current = await self._fetch(kind, _int(ledger_id), idempotent=False)
             record = await step(current)
             return PushResult(record.ledger_id, record.version)
 
         return await self._retrying(attempt)
+
+    async def _current(self, kind: str, ident: int) -> LedgerRecord:
+        """The record as the batch's bulk read found it (``prefetch``; served once, at
+        most ``MAX_AGE_S`` old), else as Odoo holds it now."""
+        kept = self._prefetched.take(kind, str(ident))
+        return kept if kept is not None else await self._fetch(kind, ident, idempotent=False)
 
     async def _retrying(self, operation: Operation[T]) -> T:
         """``operation`` until it returns or the retry policy gives up (a lost answer,
@@ -558,7 +717,7 @@ class OdooLedger:
         return await self._retrying(lambda _n, _e: run(journal))
 
     async def _created(
-        self, journal: WriteSteps, kind: str, ref: str, vals: dict[str, Any]
+        self, journal: WriteSteps, kind: str, ref: str, vals: dict[str, Any], calls: Calls
     ) -> StepResult:
         """Step ``create``: a draft carrying our reference. Odoo has no idempotency key:
         the journal asks ``find`` (our reference) before writing again a create whose
@@ -567,8 +726,8 @@ class OdooLedger:
             vals = vals | {"move_type": self.mapping.move_types[kind]}
 
         async def write(key: str) -> StepResult:
-            [ident] = await self._write(kind, "create", vals_list=[vals])
-            self._drafts.add(int(ident))
+            ident = await calls.create(kind, vals)
+            self._drafts.add(ident)
             return StepResult(str(ident))
 
         return await journal.step("create", write, self._found(kind, ref))
@@ -580,7 +739,7 @@ class OdooLedger:
 
         return find
 
-    async def _posted(self, journal: WriteSteps, kind: str, made: StepResult) -> None:
+    async def _posted(self, journal: WriteSteps, kind: str, made: StepResult, calls: Calls) -> None:
         """Step ``post``: ``action_post`` (a move's or a payment's) while it is a draft:
         read first unless this process made the draft just before."""
         ident = _int(made.ledger_id)
@@ -589,7 +748,7 @@ class OdooLedger:
             fresh = ident in self._drafts
             self._drafts.discard(ident)
             if fresh or (await self._fetch(kind, ident, idempotent=False)).status == "draft":
-                await self._write(kind, "action_post", ids=[ident])
+                await calls.post(kind, ident)
             return StepResult(made.ledger_id)
 
         async def find() -> StepResult | None:
@@ -635,7 +794,7 @@ class OdooLedger:
         those payments and credits)."""
 
         async def write(key: str) -> StepResult:
-            current = await self._fetch("invoice", ident, idempotent=False)
+            current = await self._current("invoice", ident)
             _check_version("invoice", ident, version, current)
             _check_unpaid(current)
             if current.status != "draft":
@@ -674,27 +833,34 @@ class OdooLedger:
         ref: str,
     ) -> PushResult:
         """``account.payment`` ``create`` (a draft) then ``action_post``: two steps."""
+        vals = await self._payment_vals(payment, customer_ledger_id, ref)
+        return await self._journaled(steps, key, self._payment_run(ref, vals, self._one_by_one))
 
+    async def _payment_vals(
+        self, payment: Payment, customer_ledger_id: str, ref: str
+    ) -> dict[str, Any]:
+        return self.mapping.payment_vals(
+            payment,
+            customer_id=_int(customer_ledger_id),
+            currency_id=await self._currency_id(payment.currency),
+            external_ref=ref,
+            ref_field=await self._ref_field("payment"),
+        )
+
+    def _payment_run(self, ref: str, vals: dict[str, Any], calls: Calls) -> Run:
         async def run(journal: WriteSteps) -> PushResult:
-            vals = self.mapping.payment_vals(
-                payment,
-                customer_id=_int(customer_ledger_id),
-                currency_id=await self._currency_id(payment.currency),
-                external_ref=ref,
-                ref_field=await self._ref_field("payment"),
-            )
-            made = await self._created(journal, "payment", ref, vals)
-            await self._posted(journal, "payment", made)
-            return await self._result("payment", made)
+            made = await self._created(journal, "payment", ref, vals, calls)
+            await self._posted(journal, "payment", made, calls)
+            return await self._result("payment", made, calls)
 
-        return await self._journaled(steps, key, run)
+        return run
 
     async def _result(
-        self, kind: str, made: StepResult, document: Document | None = None
+        self, kind: str, made: StepResult, calls: Calls, document: Document | None = None
     ) -> PushResult:
         """What the step left, read back; a document must hold our total and tax (what
         Odoo computed from the taxes we chose), else it landed wrong."""
-        record = await self._fetch(kind, _int(made.ledger_id), idempotent=False)
+        record = await calls.read(kind, _int(made.ledger_id))
         if document is not None and (record.total, record.tax) != (
             document.total,
             document.tax_total,
@@ -708,6 +874,8 @@ class OdooLedger:
         return PushResult(record.ledger_id, record.version, recovered=made.detail == FOUND)
 
     async def _write(self, kind: str, method: str, **params: Any) -> Any:
+        for ident in params.get("ids", ()):
+            self._prefetched.forget(kind, str(ident))  # a copy kept of it is old now
         model = self.mapping.models[kind]
         return await self._rpc.call(model, method, idempotent=False, **params)
 
@@ -1024,7 +1192,7 @@ def _capabilities(rates: tuple[Rate, ...]) -> LedgerCapabilities:
     per_minute = min((r.limit * 60 / r.per for r in rates if r.per >= 60), default=120.0)
     per_second = min((r.limit / r.per for r in rates if r.per <= 1), default=None)
     return LedgerCapabilities(
-        batch_size=1,
+        batch_size=BATCH,
         requests_per_minute=int(per_minute),
         requests_per_second=per_second,
         idempotency="reference lookup (ref / memo)",
@@ -1047,6 +1215,13 @@ def _same_customer(record: LedgerRecord, customer: Customer) -> bool:
     vat = tax_key(customer.tax_id)
     same_vat = vat is not None and tax_key(record.raw.get("vat")) == vat
     return same_name or same_email or same_vat
+
+
+def _maybe_int(ledger_id: object) -> int | None:
+    try:
+        return int(str(ledger_id))
+    except ValueError:
+        return None
 
 
 def _int(ledger_id: object) -> int:
