@@ -11,6 +11,9 @@ Creation: ``POST /services`` with an ``idempotency_id`` (``service`` is one of t
 Sage's idempotency covers, developer.sage.com "Idempotency"), so a retry after a lost answer
 is answered with the first reply. A create refused because the ``item_code`` is taken
 (422 ``RecordInvalid`` on ``item_code``) ends with the item holding it, looked up again.
+A code this adapter has just looked up and not found is created without a second look-up
+(the sync asks ``find_item`` right before ``create_item``): an item made in between is
+caught by that refusal, since item codes are unique across products and services.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class SageItems:
         self._by_code: dict[str, SageItem] = {}
         self._by_id: dict[str, SageItem] = {}
         self._gone: set[str] = set()  # ids read on lines that Sage no longer has
+        self._missed: set[str] = set()  # codes just looked up and not found (once each)
 
     async def find(self, code: str) -> SageItem | None:
         """The item whose ``item_code`` is ``code``, else whose id is ``code``, else None."""
@@ -56,11 +60,18 @@ class SageItems:
         if cached is not None:
             return cached
         found = await self._with_code(code) or await self._with_id(code)
-        return None if found is None else self._keep(found)
+        if found is None:
+            self._missed.add(code)
+            return None
+        return self._keep(found)
 
     async def create(self, code: str, idempotency_id: str) -> SageItem:
         """The service ``code``: the one that exists, else a new one (never a second)."""
-        existing = await self.find(code)
+        if code in self._missed:
+            self._missed.discard(code)
+            existing = self._by_code.get(code)
+        else:
+            existing = await self.find(code)
         if existing is not None:
             return existing
         body = self._mapping.item_body(code) | {"idempotency_id": idempotency_id}

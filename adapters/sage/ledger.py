@@ -68,10 +68,11 @@ ends with the item holding it. A line with ``item_code`` is booked to its item
 refused (``unknown_item``) before anything is written. Reads fill ``line_items`` from the
 ``service`` / ``product`` link on each line, ids mapped to codes through the same cache.
 
-Tax ids: contacts keep ``tax_id`` in ``tax_number``, but ``GET /contacts`` cannot filter on
-it (``search`` covers name, company name and reference): ``match_customer`` lists the
-customers with only their ``tax_number`` and compares ignoring case, spaces, dots and
-dashes, then reads the few that match in full.
+Matching customers: contacts keep ``tax_id`` in ``tax_number``, but ``GET /contacts``
+cannot filter on it (``search`` covers name, company name and reference), so
+``match_customer`` compares name, email and tax number (ignoring case, spaces, dots and
+dashes) over an index of the customers kept by one delta read per match
+(``sage_customers``), then reads the few that match in full.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.applied import Applications, note_applications
+from syncledger.adapters.sage.customers import CustomerIndex
 from syncledger.adapters.sage.errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
 from syncledger.adapters.sage.items import SageItems
 from syncledger.adapters.sage.mapping import (
@@ -102,7 +104,6 @@ from syncledger.adapters.sage.mapping import (
     ref_in,
     ref_token,
     source_id,
-    tax_key,
     to_record,
     token_in,
     version_of,
@@ -185,6 +186,7 @@ class SageLedger:
         self._base_currency: str | None = None
         self._items = SageItems(http, self.mapping, self._page)
         self._bulk = BulkReads(http, self._kind_filter, page_size=self._page)
+        self._index = CustomerIndex(self._customer_pages)
 
     @classmethod
     def connect(
@@ -413,21 +415,17 @@ class SageLedger:
         return await self._first_ours(kind, external_ref, self._window_params(kind))
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
-        """Customers with the same name (ignoring case), contact-person email or tax number
-        (ignoring case, spaces, dots and dashes)."""
-        found: dict[str, LedgerRecord] = {}
-        async for record in self._customers({"search": customer.name}):
-            if (record.name or "").casefold() == customer.name.casefold():
-                found.setdefault(record.ledger_id, record)
-        if customer.email:
-            async for record in self._customers({"email": customer.email}):
-                found.setdefault(record.ledger_id, record)
-        for ledger_id in await self._same_tax_number(customer.tax_id):
-            if ledger_id not in found:
-                held = await self.get("customer", ledger_id)
-                if held is not None:
-                    found[ledger_id] = held
-        return list(found.values())
+        """Customers with the same name (ignoring case), main contact person's email or
+        tax number (ignoring case, spaces, dots and dashes), each read again in full."""
+        await self._index.refresh()
+        found: list[LedgerRecord] = []
+        for ledger_id in self._index.matching(customer):
+            raw = await self._fetch("customer", ledger_id)
+            if raw is None:
+                self._index.forget(ledger_id)
+            elif self._index.still_matches(customer, raw):
+                found.append(to_record("customer", raw))
+        return found
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         raw = await self._fetch(kind, ledger_id)
@@ -561,25 +559,17 @@ class SageLedger:
 
     async def _rate_of(self, currency: str, invoice_ledger_id: str) -> dict[str, Any]:
         """A foreign receipt allocated to nothing takes its invoice's rate (never a
-        default one); a base-currency receipt needs none."""
+        default one), as this adapter last wrote or read it; a base-currency receipt
+        needs none."""
         if currency == await self._base():
             return {}
+        rate = self._bulk.rate(invoice_ledger_id)
+        if rate is not None:
+            return {"exchange_rate": rate}
         invoice = await self._fetch("invoice", invoice_ledger_id)
         if invoice is None:
             raise _missing("invoice", invoice_ledger_id)
         return {"exchange_rate": invoice["exchange_rate"]}
-
-    async def _same_tax_number(self, tax_id: str | None) -> list[str]:
-        """Ids of the customers whose ``tax_number`` is ``tax_id``, listing only that field."""
-        wanted = tax_key(tax_id)
-        if wanted is None:
-            return []
-        params = self._kind_filter("customer") | {"attributes": "tax_number"}
-        return [
-            str(raw["id"])
-            async for raw in self._pages("customer", params)
-            if tax_key(raw.get("tax_number")) == wanted
-        ]
 
     def _is_kind(self, kind: str, raw: dict[str, Any]) -> bool:
         """Receipts and refunds share ``/contact_payments``: their transaction type tells."""
@@ -632,9 +622,9 @@ class SageLedger:
                 return replace(await self._record(kind, raw), external_ref=external_ref)
         return None
 
-    async def _customers(self, params: dict[str, str]) -> AsyncIterator[LedgerRecord]:
+    async def _customer_pages(self, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
         async for raw in self._pages("customer", self._kind_filter("customer") | params):
-            yield to_record("customer", raw)
+            yield raw
 
     async def _searched(self, kind: str, external_ref: str) -> LedgerRecord | None:
         """The record carrying ``external_ref`` among those its search terms find."""

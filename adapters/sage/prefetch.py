@@ -14,6 +14,10 @@ and the list is read from its start. Either way the read stops as soon as every 
 named is found, and after at most half as many pages as records named, so it never costs
 more than half the reads it replaces; one record alone is not prefetched. What it does
 not find is read one by one, as without it.
+
+It also keeps each invoice's ``exchange_rate`` as last written or read here (bounded like
+the times), so a foreign receipt allocated to nothing takes its invoice's rate without
+reading the invoice again.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.prefetch import Prefetched
@@ -31,6 +35,8 @@ from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, next_path
 BULK_RESOURCE = {"customer": "contacts", "invoice": "sales_invoices"}
 #: records whose last seen ``updated_at`` is remembered (the oldest forgotten first)
 REMEMBERED = 10_000
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class BulkReads:
@@ -50,6 +56,7 @@ class BulkReads:
         self._remembered = remembered
         self._kept: Prefetched[dict[str, Any]] = Prefetched()
         self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        self._rates: OrderedDict[str, Any] = OrderedDict()
 
     def seen(self, kind: str, raw: dict[str, Any]) -> None:
         """Note the ``updated_at`` of a record just written or read; a copy kept from an
@@ -58,6 +65,12 @@ class BulkReads:
             return
         self._kept.forget(kind, str(raw["id"]))
         self._note(kind, raw)
+        if kind == "invoice" and raw.get("exchange_rate") is not None:
+            _remember(self._rates, str(raw["id"]), raw["exchange_rate"], self._remembered)
+
+    def rate(self, invoice_id: str) -> Any:
+        """The invoice's ``exchange_rate`` as last seen here, else None."""
+        return self._rates.get(invoice_id)
 
     def take(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         """The record as the bulk read found it (once, while fresh), else None."""
@@ -95,11 +108,7 @@ class BulkReads:
         moment = _moment(raw.get("updated_at"))
         if moment is None:
             return
-        key = (kind, str(raw["id"]))
-        self._seen[key] = moment
-        self._seen.move_to_end(key)
-        while len(self._seen) > self._remembered:
-            self._seen.popitem(last=False)
+        _remember(self._seen, (kind, str(raw["id"])), moment, self._remembered)
 
     def _oldest_seen(self, kind: str, ledger_ids: set[str]) -> str | None:
         """The oldest ``updated_at`` seen of these records (ISO 8601, UTC, whole seconds
@@ -109,6 +118,13 @@ class BulkReads:
         if not known or len(known) < len(times):
             return None
         return min(known).astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def _remember(memo: OrderedDict[K, V], key: K, value: V, size: int) -> None:
+    memo[key] = value
+    memo.move_to_end(key)
+    while len(memo) > size:
+        memo.popitem(last=False)
 
 
 def _moment(value: Any) -> datetime | None:

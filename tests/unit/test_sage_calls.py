@@ -200,3 +200,52 @@ async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSag
     ]
     voided = await sage.ledger.get("invoice", second)
     assert voided is not None and voided.status == "void"
+
+
+async def test_a_match_costs_one_delta_read_and_sees_a_customer_made_in_sage_since(
+    sage: InProcessSage,
+) -> None:
+    await push_customer(sage.ledger, 1)
+    assert await sage.ledger.match_customer(customer(8, name="Stranger")) == []
+    status, _ = sage.sandbox.create(
+        "contacts",
+        {
+            "contact": {
+                "name": "Made In Sage",
+                "contact_type_ids": ["CUSTOMER"],
+                "tax_number": "DE 1",
+            }
+        },
+    )
+    assert status == 201
+    made = next(r for r in sage.sandbox.records("customer") if r["name"] == "Made In Sage")
+    sage.sent.clear()
+    matches = await sage.ledger.match_customer(customer(9, name="Other", tax_id="de-1"))
+    assert [m.ledger_id for m in matches] == [made["id"]]
+    assert _calls(sage.sent) == [("GET", "/contacts"), ("GET", f"/contacts/{made['id']}")]
+    assert "updated_or_created_since" in sage.sent[0].params
+    sage.sent.clear()
+    named = await sage.ledger.match_customer(customer(9, name="customer 1"))
+    assert [m.name for m in named] == ["Customer 1"]
+    assert len(sage.requests("GET", "/contacts")) == 1
+
+
+async def test_an_item_just_looked_up_in_vain_is_created_with_one_request(
+    sage: InProcessSage,
+) -> None:
+    assert await sage.ledger.find_item("SVC-NEW") is None
+    sage.sent.clear()
+    made = await sage.ledger.create_item("SVC-NEW", idempotency_key=key("item"))
+    assert _calls(sage.sent) == [("POST", "/services")]
+    assert made.code == "SVC-NEW"
+
+
+async def test_an_item_made_in_sage_after_our_look_up_is_taken_not_duplicated(
+    sage: InProcessSage,
+) -> None:
+    assert await sage.ledger.find_item("SVC-RACE") is None
+    theirs = sage.sandbox.seed_item("SVC-RACE")
+    made = await sage.ledger.create_item("SVC-RACE", idempotency_key=key("item"))
+    assert made.ledger_id == theirs
+    held = [r for r in sage.sandbox.records("services") if r.get("item_code") == "SVC-RACE"]
+    assert len(held) == 1
