@@ -22,7 +22,7 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.ports import BatchCreator, CreateRequest, Prefetcher, PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
@@ -268,3 +268,74 @@ async def test_a_batch_whose_answer_was_lost_is_created_once_on_retry(odoo: InPr
     assert all(isinstance(r, PushResult) and r.recovered for r in again)
     assert invoices_by_ref(odoo) == Counter({f"csv/invoice/INV-{n}": 1 for n in range(1, N + 1)})
     assert {r["state"] for r in odoo.sandbox.records("invoice")} == {"posted"}
+
+
+# ------------------------------------------------------------------ payments
+
+
+async def invoice_of(odoo: InProcessOdoo) -> tuple[str, str]:
+    [c] = await customers(odoo.ledger, 1)
+    made = await odoo.ledger.create_invoice(
+        invoice(1),
+        customer_ledger_id=c.ledger_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key=key("i", 1),
+    )
+    return c.ledger_id, made.ledger_id
+
+
+async def pay(odoo: InProcessOdoo, customer_id: str, invoice_id: str, amount: str) -> str:
+    pushed = await odoo.ledger.apply_payment(
+        Payment(
+            id="P-1",
+            customer_id="C-1",
+            invoice_id="INV-1",
+            amount=Decimal(amount),
+            currency="USD",
+            paid_on=date(2026, 4, 2),
+        ),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p", 1),
+    )
+    return pushed.ledger_id
+
+
+async def test_a_payment_is_checked_against_the_invoice_the_sync_just_read(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id, invoice_id = await invoice_of(odoo)
+    assert await odoo.ledger.get("invoice", invoice_id) is not None  # the sync's read
+    odoo.wire.sent.clear()
+    await pay(odoo, customer_id, invoice_id, "0.30")
+    assert domains(odoo, "account.move") == []
+    [row] = odoo.sandbox.records("invoice")
+    assert row["payment_state"] in ("paid", "in_payment")
+
+
+async def test_a_copy_of_an_invoice_we_then_credited_is_not_used_for_a_payment(
+    odoo: InProcessOdoo,
+) -> None:
+    customer_id, invoice_id = await invoice_of(odoo)
+    assert await odoo.ledger.get("invoice", invoice_id) is not None  # 0.30 open
+    await odoo.ledger.create_credit_note(
+        CreditNote(
+            id="CN-1",
+            number="CN-1",
+            customer_id="C-1",
+            invoice_id="INV-1",
+            issue_date=date(2026, 4, 1),
+            currency="USD",
+            lines=(InvoiceLine(description="a", quantity="1", unit_price="0.10"),),
+            total=Decimal("0.10"),
+        ),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/credit_note/CN-1",
+        idempotency_key=key("cn", 1),
+    )
+    with pytest.raises(PermanentLedgerError) as refused:  # 0.20 open now, not 0.30
+        await pay(odoo, customer_id, invoice_id, "0.30")
+    assert refused.value.code == "syncledger.overapplied"
+    assert odoo.sandbox.count("payment") == 0
