@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -10,9 +9,12 @@ from datetime import datetime
 from syncledger.audit.context import AuditContext
 from syncledger.audit.errors import HoldError
 from syncledger.audit.events import LegalHoldPlaced, LegalHoldReleased, audit_filter
-from syncledger.audit.index import LoggedEvent
+from syncledger.audit.index import LoggedEvent, logged
 from syncledger.audit.scope import Scope, period_contains
 from syncledger.core.ids import uuid7
+
+#: the events a ``HoldBook`` folds
+HOLD_EVENTS = (LegalHoldPlaced, LegalHoldReleased)
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,16 @@ class HoldBook:
 
     @classmethod
     async def load(cls, ctx: AuditContext) -> HoldBook:
-        events = [
-            LoggedEvent(s.seq, s.raw, json.loads(s.raw))
-            async for s in ctx.store.read(audit_filter("hold"))
-        ]
+        events = [logged(s.seq, s.raw) async for s in ctx.store.read(audit_filter("hold"))]
         return cls.fold(events)
 
     def apply(self, ev: LoggedEvent) -> None:
-        if ev.type == "LegalHoldPlaced":
-            self._placed(ev, LegalHoldPlaced.model_validate(ev.data))
-        elif ev.type == "LegalHoldReleased":
-            self._released(ev, LegalHoldReleased.model_validate(ev.data))
+        """Fold one event; anything but a hold placed or released is not a hold's."""
+        match ev.event:
+            case LegalHoldPlaced() as placed:
+                self._placed(ev, placed)
+            case LegalHoldReleased() as released:
+                self._released(ev, released)
 
     def _placed(self, ev: LoggedEvent, data: LegalHoldPlaced) -> None:
         self.holds[data.hold_id] = Hold(

@@ -233,6 +233,12 @@ class LogIndex:
         return self.kind_of_ref.get((entity, ref), "unknown")
 
 
+def logged(seq: int, raw: bytes) -> LoggedEvent:
+    """One stored event, parsed and typed (``event`` None when it does not decode)."""
+    doc = json.loads(raw)
+    return LoggedEvent(seq, raw, doc, event=_typed(doc))
+
+
 def _typed(doc: Any) -> EventData | None:
     try:
         return decode_payload(doc)

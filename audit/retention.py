@@ -21,7 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from syncledger.audit.context import AuditContext
 from syncledger.audit.events import RetentionRunCompleted, SubjectKeyShredded
-from syncledger.audit.holds import HoldBook
+from syncledger.audit.holds import HOLD_EVENTS, HoldBook
 from syncledger.audit.index import LoggedEvent, LogIndex, SubjectKey
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ids import uuid7
@@ -160,7 +160,7 @@ async def run_retention(
     """Plan (``apply=False``) or carry out a retention run."""
     as_of = as_of or ctx.clock().date()
     index = await LogIndex.build(ctx.store)
-    holds = HoldBook.fold(index.of_type("LegalHoldPlaced", "LegalHoldReleased"))
+    holds = HoldBook.fold(ev for ev in index.events if isinstance(ev.event, HOLD_EVENTS))
     report = RetentionReport(as_of, apply, uuid7(), decide(ctx, index, holds, policy, as_of))
     if apply:
         await _apply(ctx, index, report)
@@ -169,7 +169,7 @@ async def run_retention(
 
 async def _apply(ctx: AuditContext, index: LogIndex, report: RetentionReport) -> None:
     fresh_holds = await HoldBook.load(ctx)  # a hold placed since the index was read wins
-    recorded = {ev.data["key_id"] for ev in index.of_type("SubjectKeyShredded")}
+    recorded = {shred.key_id for _, shred in index.of_class(SubjectKeyShredded)}
     for decision in report.with_status("shred"):
         late = fresh_holds.covering(decision.entity, decision.customer, decision.activity)
         if late:

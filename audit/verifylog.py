@@ -26,9 +26,12 @@ from syncledger.audit.merkle import MerkleTree, leaf_hash
 from syncledger.audit.signing import SigningKeyring, endorsement_message, public_from_b64
 from syncledger.audit.signing import verify_signature as sig_ok
 from syncledger.audit.treefiles import TreeFiles
+from syncledger.core.decode import decode_payload
+from syncledger.core.errors import UndecodableEvent
 
-_CHECKPOINT = b'"type":"CheckpointSigned"'
-_ROTATED = b'"type":"SigningKeyRotated"'
+#: the stored bytes of the only events verification reads, found without parsing the rest
+_CHECKPOINT = f'"type":"{CheckpointSigned.__name__}"'.encode()
+_ROTATED = f'"type":"{SigningKeyRotated.__name__}"'.encode()
 
 
 @dataclass
@@ -67,12 +70,12 @@ class _Verifier:
 
     def _audit_event(self, seq: int, doc: dict[str, Any]) -> bool:
         try:
-            if doc["type"] == "CheckpointSigned":
-                cp = Checkpoint.from_event(CheckpointSigned.model_validate(doc["data"]))
-                return self._checkpoint(seq, cp)
-            if doc["type"] == "SigningKeyRotated":
-                self._rotated(SigningKeyRotated.model_validate(doc["data"]))
-        except (PydanticValidationError, ValueError) as exc:
+            match decode_payload(doc):
+                case CheckpointSigned() as signed:
+                    return self._checkpoint(seq, Checkpoint.from_event(signed))
+                case SigningKeyRotated() as rotated:
+                    self._rotated(rotated)
+        except (UndecodableEvent, PydanticValidationError, ValueError) as exc:
             return self._diverged(f"{doc['type']} at event {seq} is unreadable: {exc}")
         return True
 
