@@ -27,12 +27,6 @@ which another writer slips in widens from one read-to-write gap to the prefetch'
 (at most 60 s, after which the update reads the record itself). Voids read the record
 as before (they copy its lines).
 
-Requests per record. A write answers 204 with no body (an upsert's ``Location`` gives the
-id, nothing gives ``lastModifiedDate``, and there is no ETag), so every create and update
-still reads its record once afterwards for the version it hands out (and, for invoices
-and credit memos, for the total check under "Tax"): in steady state an update costs its
-share of the prefetch, the PATCH and that read; a create, the PUT and that read.
-
 Void. REST web services offer no void: the REST API browser lists no void action or
 transform for invoices, and Oracle's help says voiding (of checks) "is not supported in REST
 web services"; only SuiteScript's ``transaction.void`` and the UI void. ``void_invoice``
@@ -533,7 +527,7 @@ class NetSuiteLedger:
         """Refuse a stale update: from the prefetched ``lastModifiedDate`` when there is
         one (served once, while fresh), else from the record read now."""
         modified = self._prefetched.take(kind, ledger_id)
-        if modified is None or _instant(modified) is None:
+        if modified is None:
             await self._current(kind, ledger_id, version)
         elif version is not None and _instant(version.partition("~")[0]) != _instant(modified):
             raise StaleVersionError(
