@@ -13,20 +13,6 @@ Versions. NetSuite's REST record service has no ETag / If-Match. The version han
 update or void reads the record, refuses with ``StaleVersionError`` when the version moved,
 then writes. Another writer can still slip in between that read and the write.
 
-Prefetch (``core.ports.Prefetcher``). Before a batch, the records it will update are read in
-one SuiteQL query per kind and page: ``SELECT id, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD
-HH24:MI:SS') AS lastmodified FROM customer|transaction WHERE id IN (…)`` (SuiteQL's
-``TO_CHAR``, the Oracle function integrators use to read the time that a plain date-time
-column drops, with the pattern this adapter already writes in ``TO_TIMESTAMP``; read in
-the integration user's time zone). An update then takes its row (``adapters.prefetch``)
-instead of reading the record: a ``lastmodifieddate`` other than the one in the version
-it was handed is refused with ``StaleVersionError``, as a read would be. The row carries
-no content, so a change made in the same second as the version's own write, which only
-the version's content digest tells apart, goes unnoticed on this path; and the window in
-which another writer slips in widens from one read-to-write gap to the prefetch's age
-(at most 60 s, after which the update reads the record itself). Voids read the record
-as before (they copy its lines).
-
 Void. REST web services offer no void: the REST API browser lists no void action or
 transform for invoices, and Oracle's help says voiding (of checks) "is not supported in REST
 web services"; only SuiteScript's ``transaction.void`` and the UI void. ``void_invoice``
@@ -93,7 +79,7 @@ the user's date format and works to the minute only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -121,7 +107,6 @@ from syncledger.adapters.netsuite.mapping import (
 )
 from syncledger.adapters.netsuite.records import line_item_ids, to_record, version_of
 from syncledger.adapters.oauth2 import Auth
-from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
@@ -149,7 +134,6 @@ SUITEQL_TYPES = {
     "CustRfnd": "refund",
 }
 _TIMESTAMP = "YYYY-MM-DD HH24:MI:SS"
-PREFETCH_TABLES = {"customer": "customer", "invoice": "transaction"}
 EARLIER = "earlier"  # a void step's detail: what an earlier try had already left
 
 
@@ -179,7 +163,6 @@ class NetSuiteLedger:
         self._page = min(page_size, PAGE_LIMIT)
         self._currencies = Currencies(http)
         self._items = Items(http, self._suiteql, self.mapping)
-        self._prefetched: Prefetched[str] = Prefetched()  # lastModifiedDate by record
 
     @classmethod
     def connect(
@@ -322,7 +305,7 @@ class NetSuiteLedger:
         external_ref: str,
         idempotency_key: str,
     ) -> PushResult:
-        await self._check_current("customer", ledger_id, version)
+        await self._current("customer", ledger_id, version)
         currency = await self._currencies.id_of(customer.currency)
         body = self.mapping.customer_body(customer, external_ref, currency)
         await self._patch("customer", ledger_id, body, self.mapping.customer_sublists(customer))
@@ -339,7 +322,7 @@ class NetSuiteLedger:
         idempotency_key: str,
         steps: WriteSteps | None = None,
     ) -> PushResult:
-        await self._check_current("invoice", ledger_id, version)
+        await self._current("invoice", ledger_id, version)
         body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
         with self._items.refusal_named(invoice):
             await self._patch("invoice", ledger_id, body, self.mapping.document_sublists("invoice"))
@@ -371,21 +354,6 @@ class NetSuiteLedger:
             "void_mark", self._void_mark_write(ledger_id, credit_eid), self._void_marked(ledger_id)
         )
         return await self._pushed("invoice", ledger_id, recovered=EARLIER in memo.detail)
-
-    async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
-        """Each record's ``lastModifiedDate``, for the updates of this batch: one SuiteQL
-        query per page of ids (module docstring, "Prefetch")."""
-        table = PREFETCH_TABLES.get(kind)
-        wanted = sorted({i for i in ledger_ids if i.isdigit()}, key=int)
-        for start in range(0, len(wanted) if table else 0, self._page):
-            listed = ", ".join(wanted[start : start + self._page])
-            statement = (  # SuiteQL text built from constants and digits only
-                f"SELECT id, TO_CHAR(lastmodifieddate, '{_TIMESTAMP}') AS lastmodified "  # noqa: S608
-                f"FROM {table} WHERE id IN ({listed})"
-            )
-            async for row in self._suiteql(statement):
-                if row.get("lastmodified"):
-                    self._prefetched.keep(kind, str(row["id"]), self._utc(row["lastmodified"]))
 
     # ------------------------------------------------------------------- reads
 
@@ -502,7 +470,6 @@ class NetSuiteLedger:
     async def _patch(
         self, kind: str, ledger_id: str, body: Mapping[str, Any], replace: Iterable[str]
     ) -> None:
-        self._prefetched.forget(kind, ledger_id)  # what a batch read before is old now
         url = f"{_path(kind)}/{quote(ledger_id, safe='')}"
         params = _replace(replace)
         await self._http.request(
@@ -522,18 +489,6 @@ class NetSuiteLedger:
                 code=NOT_FOUND,
             )
         return str(raw["id"])
-
-    async def _check_current(self, kind: str, ledger_id: str, version: str | None) -> None:
-        """Refuse a stale update: from the prefetched ``lastModifiedDate`` when there is
-        one (served once, while fresh), else from the record read now."""
-        modified = self._prefetched.take(kind, ledger_id)
-        if modified is None:
-            await self._current(kind, ledger_id, version)
-        elif version is not None and _instant(version.partition("~")[0]) != _instant(modified):
-            raise StaleVersionError(
-                f"NetSuite {kind} {ledger_id} changed since version {version} was read "
-                f"(modified {modified}): read it again and retry"
-            )
 
     async def _current(self, kind: str, ledger_id: str, version: str | None) -> dict[str, Any]:
         raw = await self._read(kind, ledger_id)
@@ -654,12 +609,6 @@ class NetSuiteLedger:
                 return
             offset += len(items)
 
-    def _utc(self, local: str) -> str:
-        """A SuiteQL time in the user's time zone as REST writes ``lastModifiedDate``."""
-        naive = datetime.strptime(local, "%Y-%m-%d %H:%M:%S")
-        aware = naive.replace(tzinfo=ZoneInfo(self.mapping.timezone))
-        return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
     def _timestamp(self, since: datetime) -> str:
         aware = since if since.tzinfo else since.replace(tzinfo=UTC)
         return aware.astimezone(ZoneInfo(self.mapping.timezone)).strftime("%Y-%m-%d %H:%M:%S")
@@ -693,14 +642,6 @@ def _check_version(kind: str, ledger_id: str, raw: Mapping[str, Any], version: s
             f"NetSuite {kind} {ledger_id} changed since version {version} was read "
             f"(now {version_of(raw)}): read it again and retry"
         )
-
-
-def _instant(stamp: str) -> datetime | None:
-    """A REST ``lastModifiedDate`` as a moment (None when it is not one)."""
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _check_unpaid(ledger_id: str, invoice: Mapping[str, Any]) -> None:

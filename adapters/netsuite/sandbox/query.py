@@ -12,11 +12,7 @@ SuiteQL (``POST /query/v1/suiteql``): ``SELECT <columns | *> FROM <table> [WHERE
 ``UPPER`` / ``LOWER`` / ``REPLACE(…, 'from'[, 'to'])`` of one (nested), with a
 ``'literal'``, a number, ``TO_TIMESTAMP('…', 'YYYY-MM-DD HH24:MI:SS')`` (read in the
 account's time zone, compared to the second) or ``IN ('a', 'b')`` / ``IN (1, 2)``.
-Values come back as strings, as NetSuite returns them: a date-time as the date alone in
-the user's format, or, selected as ``TO_CHAR(<column>, 'YYYY-MM-DD HH24:MI:SS') [AS
-<alias>]``, to the second in the account's time zone (the Oracle function SuiteQL passes
-through; the pattern the adapter already writes in ``TO_TIMESTAMP``, the only one the
-sandbox takes).
+Values come back as strings, as NetSuite returns them.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -190,25 +186,9 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
-    """A selected column named ``name`` (its alias, else itself): ``source`` as NetSuite
-    returns it, or through ``TO_CHAR`` to the second in ``zone`` when one is set."""
-
-    name: str
-    source: str
-    zone: tzinfo | None = None
-
-    def value(self, row: Mapping[str, Any]) -> str | None:
-        value = row[self.source]
-        if self.zone is not None and isinstance(value, datetime):
-            return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
-        return _sql_text(value)
-
-
-@dataclass(frozen=True, slots=True)
 class SuiteQL:
     table: str
-    columns: tuple[Column, ...]  # empty: every column
+    columns: tuple[str, ...]  # empty: every column
     where: tuple[Predicate, ...]
     order: tuple[tuple[str, bool], ...]  # column, descending
 
@@ -219,17 +199,17 @@ class SuiteQL:
         return [self._select(row) for row in kept]
 
     def _select(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        columns = self.columns or tuple(Column(name, name) for name in row)
-        unknown = [c.source for c in columns if c.source not in row]
+        names = self.columns or tuple(row)
+        unknown = [n for n in names if n not in row]
         if unknown:
             raise refuse("suiteql.column_unknown", name=unknown[0])
-        return {c.name: c.value(row) for c in columns} | {"links": []}
+        return {name: _sql_text(row[name]) for name in names} | {"links": []}
 
 
 def parse_suiteql(statement: str, zone: tzinfo) -> SuiteQL:
     tokens = _sql_tokens(statement)
     _expect(tokens, "SELECT")
-    columns = _columns(tokens, zone)
+    columns = _columns(tokens)
     _expect(tokens, "FROM")
     table = _take(tokens).lower()
     where = _where(tokens, zone) if _accept(tokens, "WHERE") else ()
@@ -270,30 +250,13 @@ def _expect(tokens: list[str], word: str) -> None:
         raise _bad_sql(f"Expected {word}")
 
 
-def _columns(tokens: list[str], zone: tzinfo) -> tuple[Column, ...]:
+def _columns(tokens: list[str]) -> tuple[str, ...]:
     if _accept(tokens, "*"):
         return ()
-    columns = [_column(tokens, zone)]
+    columns = [_take(tokens).lower()]
     while _accept(tokens, ","):
-        columns.append(_column(tokens, zone))
+        columns.append(_take(tokens).lower())
     return tuple(columns)
-
-
-def _column(tokens: list[str], zone: tzinfo) -> Column:
-    """``column`` or ``TO_CHAR(column, 'YYYY-MM-DD HH24:MI:SS')``, then ``AS alias``."""
-    token = _take(tokens)
-    if token.upper() == "TO_CHAR" and tokens[:1] == ["("]:
-        tokens.pop(0)
-        source = _take(tokens).lower()
-        _expect(tokens, ",")
-        pattern = _literal(_take(tokens))
-        _expect(tokens, ")")
-        if pattern.upper() != "YYYY-MM-DD HH24:MI:SS":
-            raise _bad_sql(f"Unsupported date format '{pattern}'")
-        column = Column(source, source, zone)
-    else:
-        column = Column(token.lower(), token.lower())
-    return replace(column, name=_take(tokens).lower()) if _accept(tokens, "AS") else column
 
 
 def _where(tokens: list[str], zone: tzinfo) -> tuple[Predicate, ...]:
