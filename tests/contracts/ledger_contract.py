@@ -22,9 +22,10 @@ from typing import Protocol
 
 import pytest
 
+from syncledger.adapters.http import REQUESTS_SENT
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import LedgerAdapter, LedgerRecord
+from syncledger.core.ports import LedgerAdapter, LedgerRecord, Prefetcher
 from tests.contracts.steps_contract import MultiWriteContract
 
 BURST = 45
@@ -347,6 +348,60 @@ class LedgerContract(MultiWriteContract):
             )
         assert (await self.fetch(ledger, "customer", ledger_id)).name == renamed.name
         assert ledger.sandbox.count("customer") == 1
+
+    async def _rename_all(
+        self, ledger: LedgerUnderTest, customers: dict[int, str], tag: str
+    ) -> int:
+        """Rename customers (n → ledger id) from the version the ledger holds now; the
+        requests the updates sent (the reads of the versions not counted)."""
+        versions = {
+            n: (await self.fetch(ledger, "customer", i)).version for n, i in customers.items()
+        }
+        return await self._rename_from(ledger, customers, versions, tag)
+
+    async def _rename_from(
+        self,
+        ledger: LedgerUnderTest,
+        customers: dict[int, str],
+        versions: dict[int, str | None],
+        tag: str,
+    ) -> int:
+        sent = REQUESTS_SENT[ledger.adapter.ledger]
+        for n, ledger_id in customers.items():
+            await ledger.adapter.update_customer(
+                self.customer(n, name=f"{tag} {n}"),
+                ledger_id=ledger_id,
+                version=versions[n],
+                external_ref=f"csv/customer/C-{n}",
+                idempotency_key=key("cu", tag, n),
+            )
+        return REQUESTS_SENT[ledger.adapter.ledger] - sent
+
+    async def test_updates_after_a_bulk_read_cost_less_and_still_refuse_a_stale_version(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        """``Prefetcher``: the version checks of a batch's updates are served from one bulk
+        read (fewer requests than reading each), and a record changed in the ledger since
+        our version is still refused, its change kept."""
+        adapter = ledger.adapter
+        if not isinstance(adapter, Prefetcher):
+            pytest.skip(f"{adapter.ledger} reads no records in bulk")
+        ids = {n: await self.push_customer(ledger, n) for n in (1, 2, 3, 4)}
+        batch = {n: ids[n] for n in (2, 3, 4)}
+        one_by_one = await self._rename_all(ledger, batch, "Alone")
+        versions = {n: (await self.fetch(ledger, "customer", i)).version for n, i in batch.items()}
+        sent = REQUESTS_SENT[adapter.ledger]
+        await adapter.prefetch("customer", list(batch.values()))
+        prefetch = REQUESTS_SENT[adapter.ledger] - sent
+        assert prefetch + await self._rename_from(ledger, batch, versions, "Bulk") < one_by_one
+        names = [(await self.fetch(ledger, "customer", i)).name for i in batch.values()]
+        assert names == [f"Bulk {n}" for n in batch]
+        ours = {1: (await self.fetch(ledger, "customer", ids[1])).version}
+        await self._rename_from(ledger, {1: ids[1]}, ours, "Theirs")  # someone else's edit
+        await adapter.prefetch("customer", [ids[1], ids[2]])
+        with pytest.raises(StaleVersionError):
+            await self._rename_from(ledger, {1: ids[1]}, ours, "Lost")
+        assert (await self.fetch(ledger, "customer", ids[1])).name == "Theirs 1"
 
     async def test_update_invoice_replaces_lines_and_total(self, ledger: LedgerUnderTest) -> None:
         customer_id = await self.push_customer(ledger)
