@@ -13,10 +13,13 @@ one write to at most ``max_age``; adapters say so in their docstring.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_AGE_S = 60.0
 
@@ -46,6 +49,28 @@ class Prefetched(Generic[T]):
     def forget(self, kind: str, ledger_id: str) -> None:
         """Drop what is kept for a record this adapter has just written."""
         self._kept.pop((kind, ledger_id), None)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+class Bounded(Generic[K, V]):
+    """What an adapter remembers of records it wrote or read (a document's currency and
+    rate for its payments, a record's last ``updated_at``): the ``size`` entries put most
+    recently, so memory stays bounded however many records a process meets."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: OrderedDict[K, V] = OrderedDict()
+
+    def put(self, key: K, value: V) -> None:
+        self._kept[key] = value
+        self._kept.move_to_end(key)
+        while len(self._kept) > self._size:
+            self._kept.popitem(last=False)
+
+    def get(self, key: K) -> V | None:
+        return self._kept.get(key)
 
     def __len__(self) -> int:
         return len(self._kept)

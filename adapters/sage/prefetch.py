@@ -22,21 +22,18 @@ reading the invoice again.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from syncledger.adapters.http import LedgerHttp
-from syncledger.adapters.prefetch import Prefetched
+from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, next_path
 
 #: the resource of each kind whose updates and voids read the record first
 BULK_RESOURCE = {"customer": "contacts", "invoice": "sales_invoices"}
 #: records whose last seen ``updated_at`` is remembered (the oldest forgotten first)
 REMEMBERED = 10_000
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 class BulkReads:
@@ -53,10 +50,9 @@ class BulkReads:
         self._http = http
         self._kind_filter = kind_filter
         self._page = min(page_size, PAGE_LIMIT)
-        self._remembered = remembered
         self._kept: Prefetched[dict[str, Any]] = Prefetched()
-        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
-        self._rates: OrderedDict[str, Any] = OrderedDict()
+        self._seen: Bounded[tuple[str, str], datetime] = Bounded(remembered)
+        self._rates: Bounded[str, Any] = Bounded(remembered)
 
     def seen(self, kind: str, raw: dict[str, Any]) -> None:
         """Note the ``updated_at`` of a record just written or read; a copy kept from an
@@ -66,7 +62,7 @@ class BulkReads:
         self._kept.forget(kind, str(raw["id"]))
         self._note(kind, raw)
         if kind == "invoice" and raw.get("exchange_rate") is not None:
-            _remember(self._rates, str(raw["id"]), raw["exchange_rate"], self._remembered)
+            self._rates.put(str(raw["id"]), raw["exchange_rate"])
 
     def rate(self, invoice_id: str) -> Any:
         """The invoice's ``exchange_rate`` as last seen here, else None."""
@@ -108,7 +104,7 @@ class BulkReads:
         moment = _moment(raw.get("updated_at"))
         if moment is None:
             return
-        _remember(self._seen, (kind, str(raw["id"])), moment, self._remembered)
+        self._seen.put((kind, str(raw["id"])), moment)
 
     def _oldest_seen(self, kind: str, ledger_ids: set[str]) -> str | None:
         """The oldest ``updated_at`` seen of these records (ISO 8601, UTC, whole seconds
@@ -118,13 +114,6 @@ class BulkReads:
         if not known or len(known) < len(times):
             return None
         return min(known).astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def _remember(memo: OrderedDict[K, V], key: K, value: V, size: int) -> None:
-    memo[key] = value
-    memo.move_to_end(key)
-    while len(memo) > size:
-        memo.popitem(last=False)
 
 
 def _moment(value: Any) -> datetime | None:

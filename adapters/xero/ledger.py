@@ -127,7 +127,6 @@ import hashlib
 import random
 import re
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -140,7 +139,7 @@ import httpx
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.oauth2 import Auth
-from syncledger.adapters.prefetch import Prefetched
+from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.xero.errors import (
     NOT_FOUND_CODE,
@@ -286,7 +285,7 @@ class XeroLedger:
         self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
         self._prefetched: Prefetched[dict[str, Any]] = Prefetched()  # by lower-case id
         #: currency and rate of the documents we wrote, by (kind, lower-case id)
-        self._rates: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._rates: Bounded[tuple[str, str], dict[str, Any]] = Bounded(RATES_KEPT)
 
     @classmethod
     def connect(
@@ -1183,10 +1182,7 @@ class XeroLedger:
         if kind not in _DOCUMENT_KINDS or not ledger_id or not answer.get("CurrencyCode"):
             return
         held = {f: answer.get(f) for f in ("CurrencyCode", "CurrencyRate")}
-        self._rates[(kind, str(ledger_id).lower())] = held
-        self._rates.move_to_end((kind, str(ledger_id).lower()))
-        while len(self._rates) > RATES_KEPT:
-            self._rates.popitem(last=False)
+        self._rates.put((kind, str(ledger_id).lower()), held)
 
     async def _settled(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         if kind == "overpayment":

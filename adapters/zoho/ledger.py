@@ -160,7 +160,7 @@ import httpx
 from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.oauth2 import Auth
-from syncledger.adapters.prefetch import Prefetched
+from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
 from syncledger.adapters.zoho.errors import (
@@ -289,7 +289,7 @@ class ZohoLedger:
         self._contact_refs: dict[tuple[str, str], str | None] = {}
         self._writes = WriteMemo()
         self._prefetched: Prefetched[dict[str, Any]] = Prefetched()
-        self._rates: dict[str, dict[str, Any]] = {}
+        self._rates: Bounded[str, dict[str, Any]] = Bounded(RATES_KEPT)
 
     @classmethod
     def connect(
@@ -959,10 +959,8 @@ class ZohoLedger:
         from a list row found by lookup, which may not carry the rate."""
         if kind != "invoice" or "exchange_rate" not in raw:
             return
-        if len(self._rates) >= RATES_KEPT:
-            self._rates.clear()
         fields = ("invoice_number", "currency_code", "exchange_rate")
-        self._rates[str(raw["invoice_id"])] = {f: raw.get(f) for f in fields}
+        self._rates.put(str(raw["invoice_id"]), {f: raw.get(f) for f in fields})
 
     async def _ours_by_number(
         self, kind: str, body: Mapping[str, Any], external_ref: str

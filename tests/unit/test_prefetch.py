@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from syncledger.adapters.prefetch import Prefetched
+from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.core.errors import TransientLedgerError
 from syncledger.core.events import SourceRecordDeleted, SourceRecordObserved, make_envelope
 from syncledger.core.sync_prefetch import prefetch, update_targets
@@ -97,3 +97,13 @@ def test_prefetched_at_the_edge_of_max_age_is_still_served(max_age: float) -> No
     kept.keep("customer", "L1", "raw")
     now[0] += max_age
     assert kept.take("customer", "L1") == "raw"
+
+
+def test_bounded_keeps_the_entries_put_most_recently() -> None:
+    kept: Bounded[str, int] = Bounded(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    kept.put("a", 3)  # put again: now the most recent
+    kept.put("c", 4)
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (3, None, 4)
+    assert len(kept) == 2
