@@ -18,7 +18,6 @@ import contextlib
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,11 +50,6 @@ T = TypeVar("T")
 #: one try of a retried operation: its number (from 1) and the error the try before it
 #: ended with (None on the first)
 Operation = Callable[[int, TransientLedgerError | None], Awaitable[T]]
-
-#: requests sent to each platform by this process (every attempt that reached the wire or
-#: tried to, retries included), keyed by platform id; a plain counter a metrics exporter
-#: can read (e.g. as ``syncledger_ledger_requests_total{platform=...}``)
-REQUESTS_SENT: Counter[str] = Counter()
 
 #: query keys whose values may appear in logs; every other value is shown as ``***``
 LOGGABLE_PARAMS = frozenset(
@@ -313,7 +307,6 @@ class LedgerHttp:
 
     async def _send(self, request: httpx.Request, attempt: int) -> httpx.Response:
         started = time.monotonic()
-        REQUESTS_SENT[self.platform] += 1
         LEDGER_REQUESTS.labels(ledger=self.platform).inc()
         try:
             async with asyncio.timeout(self._deadline):

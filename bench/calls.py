@@ -19,7 +19,7 @@ record, the sandbox's 429s), the request count by method and path with ``--paths
 raw figure of the baseline (the platform with the fewest requests per record in steady
 state), and ``calls_per_record_max=`` last: the highest steady-state figure over all
 platforms (target <= 1.1). The process-wide per-platform counter the adapters keep
-(``syncledger.adapters.http.REQUESTS_SENT``, what a metrics exporter reads) is printed
+(``syncledger_ledger_requests_total``, the Prometheus counter ``core.metrics`` serves) is printed
 beside it as a cross-check; it leaves out OAuth token requests.
 
 Sandboxes run at :data:`RATE_SCALE` times the platform's limits so the run is not paced
@@ -40,11 +40,11 @@ from pathlib import Path
 
 import httpx
 
-from syncledger.adapters.http import REQUESTS_SENT
 from syncledger.adapters.platforms import Connection, platform, platform_ids
 from syncledger.adapters.sources.csv_source import CsvSource
 from syncledger.core.bootstrap import Runtime, open_runtime
 from syncledger.core.ledgers import LedgerHandle, sandbox_book
+from syncledger.core.metrics import requests_sent
 from syncledger.core.pipeline import ingest_items, run_worker
 from syncledger.core.ports import SourceItem
 from syncledger.core.sample_data import sample_data_dir
@@ -132,7 +132,7 @@ async def push(
     rt: Runtime, ledger: LedgerHandle, counted: CountingTransport, items: list[SourceItem]
 ) -> Run:
     assert ledger.sandbox is not None
-    before_paths, before_sent = counted.paths.copy(), REQUESTS_SENT[ledger.adapter.ledger]
+    before_paths, before_sent = counted.paths.copy(), requests_sent(ledger.adapter.ledger)
     before_throttled = ledger.sandbox.throttled
     await ingest_items(rt, feed(items))
     run = Run()
@@ -143,7 +143,7 @@ async def push(
     await run_worker(rt, ledger, until_idle=True, on_outcome=seen)
     run.paths = counted.paths - before_paths
     run.requests = sum(run.paths.values())
-    run.sent = REQUESTS_SENT[ledger.adapter.ledger] - before_sent
+    run.sent = requests_sent(ledger.adapter.ledger) - before_sent
     run.throttled = ledger.sandbox.throttled - before_throttled
     return run
 

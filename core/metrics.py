@@ -46,6 +46,12 @@ def count_push(ledger: str, ref: str | None, outcome: str) -> None:
     PUSHES.labels(ledger=ledger, kind=kind, outcome=outcome).inc()
 
 
+def requests_sent(ledger: str) -> int:
+    """``syncledger_ledger_requests_total`` of one ledger so far in this process."""
+    value = REGISTRY.get_sample_value("syncledger_ledger_requests_total", {"ledger": ledger})
+    return int(value or 0)
+
+
 def exposition() -> bytes:
     """The metrics in Prometheus' text format, as ``/metrics`` serves them."""
     return generate_latest(REGISTRY)

@@ -22,8 +22,8 @@ from typing import Protocol
 
 import pytest
 
-from syncledger.adapters.http import REQUESTS_SENT
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from syncledger.core.metrics import requests_sent
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import LedgerAdapter, LedgerRecord, Prefetcher
 from tests.contracts.steps_contract import MultiWriteContract
@@ -366,7 +366,7 @@ class LedgerContract(MultiWriteContract):
         versions: dict[int, str | None],
         tag: str,
     ) -> int:
-        sent = REQUESTS_SENT[ledger.adapter.ledger]
+        sent = requests_sent(ledger.adapter.ledger)
         for n, ledger_id in customers.items():
             await ledger.adapter.update_customer(
                 self.customer(n, name=f"{tag} {n}"),
@@ -375,7 +375,7 @@ class LedgerContract(MultiWriteContract):
                 external_ref=f"csv/customer/C-{n}",
                 idempotency_key=key("cu", tag, n),
             )
-        return REQUESTS_SENT[ledger.adapter.ledger] - sent
+        return requests_sent(ledger.adapter.ledger) - sent
 
     async def test_updates_after_a_bulk_read_cost_less_and_still_refuse_a_stale_version(
         self, ledger: LedgerUnderTest
@@ -390,9 +390,9 @@ class LedgerContract(MultiWriteContract):
         batch = {n: ids[n] for n in (2, 3, 4)}
         one_by_one = await self._rename_all(ledger, batch, "Alone")
         versions = {n: (await self.fetch(ledger, "customer", i)).version for n, i in batch.items()}
-        sent = REQUESTS_SENT[adapter.ledger]
+        sent = requests_sent(adapter.ledger)
         await adapter.prefetch("customer", list(batch.values()))
-        prefetch = REQUESTS_SENT[adapter.ledger] - sent
+        prefetch = requests_sent(adapter.ledger) - sent
         assert prefetch + await self._rename_from(ledger, batch, versions, "Bulk") < one_by_one
         names = [(await self.fetch(ledger, "customer", i)).name for i in batch.values()]
         assert names == [f"Bulk {n}" for n in batch]
