@@ -13,22 +13,16 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from syncledger.core.events import ConflictDetected, EventData, LedgerRecordObserved, make_envelope
 from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter, LedgerRecord
+from syncledger.core.source_ports import StatusUpdate, StatusWriter
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_state import RecordState, SyncState
 
 log = logging.getLogger(__name__)
-
-
-class StatusWriter(Protocol):
-    """A source that accepts payment status written back (``CsvSource.write_back``)."""
-
-    def write_back(self, source_ref: str, status: str, balance: str | None, at: str) -> None: ...
 
 
 @dataclass
@@ -87,7 +81,7 @@ class BackSync:
             report.conflicts += 1
         await self._append(ref, events)
         report.observed += 1
-        self._write_back(rec, state, report)
+        await self._write_back(rec, state, report)
 
     @staticmethod
     def _edited_content(rec: LedgerRecord, state: RecordState) -> bool:
@@ -134,11 +128,23 @@ class BackSync:
         for seq, env in zip(seqs, envelopes, strict=True):
             self._state.apply(seq, subject, json.loads(env.to_bytes()))
 
-    def _write_back(self, rec: LedgerRecord, state: RecordState, report: BackSyncReport) -> None:
+    async def _write_back(
+        self, rec: LedgerRecord, state: RecordState, report: BackSyncReport
+    ) -> None:
         if self._writer is None or rec.kind != "invoice" or rec.status is None:
             return
-        at = rec.updated_at.isoformat() if rec.updated_at else ""
-        balance = str(rec.balance) if rec.balance is not None else None
-        self._writer.write_back(state.source_ref, rec.status, balance, at)
+        update = StatusUpdate(
+            source_ref=state.source_ref,
+            ledger=self._ledger.ledger,
+            status=rec.status,
+            currency=rec.currency,
+            total=rec.total,
+            balance=rec.balance,
+            ledger_number=rec.name,
+            ledger_id=rec.ledger_id,
+            link=None,
+            at=rec.updated_at,
+        )
+        await self._writer.write_back([update])
         report.written_back += 1
-        report.lines.append(f"{state.source_ref}: {rec.status} (balance {balance})")
+        report.lines.append(f"{state.source_ref}: {rec.status} (balance {rec.balance})")

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.csv_source import CsvSource
-from syncledger.core.backsync import BackSync, StatusWriter
+from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.decode import decode_wanted
 from syncledger.core.errors import (
@@ -49,6 +49,7 @@ from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, Rec
 from syncledger.core.redact import mask_text
 from syncledger.core.review import ReviewDesk
 from syncledger.core.settings import Settings
+from syncledger.core.source_ports import StatusWriter
 from syncledger.core.subjects import entity_filter, source_subject
 from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState

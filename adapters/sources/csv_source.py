@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from syncledger.core.errors import ConfigurationError, SourceError
 from syncledger.core.ports import SourceItem
+from syncledger.core.source_ports import SourceChanges, StatusUpdate
 from syncledger.core.validation import MALFORMED_FIELD
 
 if TYPE_CHECKING:
@@ -372,7 +373,18 @@ def items_of(
 
 
 STATUS_FILE = "payment_status.csv"
-STATUS_COLUMNS = ("source_ref", "status", "balance", "ledger_updated_at", "written_at")
+STATUS_COLUMNS = (
+    "source_ref",
+    "status",
+    "balance",
+    "ledger_updated_at",
+    "written_at",
+    "ledger",
+    "ledger_number",
+    "amount_paid",
+    "currency",
+)
+_WRITTEN_AT = STATUS_COLUMNS.index("written_at")
 
 
 class CsvSource:
@@ -400,23 +412,21 @@ class CsvSource:
             )
         return read_rows(path, spec, self.encoding)
 
-    def write_back(self, source_ref: str, status: str, balance: str | None, at: str) -> None:
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
         """Payment status from the ledger, appended to ``payment_status.csv`` beside the
-        source files (CSV cannot take it into the records themselves): one row per change,
-        flushed to disk before returning."""
+        source files (CSV cannot take it into the records themselves): one row per
+        update, flushed to disk before returning. An update the file's last row for that
+        record already says is not written again, so a retried write-back adds nothing."""
+        return await asyncio.to_thread(self._append_status, list(updates))
+
+    def _append_status(self, updates: list[StatusUpdate]) -> int:
         path = self.directory / STATUS_FILE
-        new = not path.exists()
-        written = datetime.now(UTC).isoformat(timespec="seconds")
-        try:
-            with path.open("a", newline="", encoding="utf-8") as fh:
-                out = csv.writer(fh)
-                if new:
-                    out.writerow(STATUS_COLUMNS)
-                out.writerow([source_ref, status, balance or "", at, written])
-                fh.flush()
-                os.fsync(fh.fileno())
-        except OSError as exc:
-            raise SourceError(f"cannot write payment status to {path}: {exc.strerror}") from exc
+        last = _last_status_rows(path)
+        rows = [_status_row(u) for u in updates]
+        fresh = [row for row in rows if last.get(row[0]) != row]
+        if fresh:
+            _append_rows(path, fresh)
+        return len(updates)
 
     def read(self, since: str | None = None) -> list[SourceItem]:
         """Every item changed after ``since`` (an ``updated_at`` version), in dependency
@@ -430,7 +440,58 @@ class CsvSource:
         tables = [(spec, self._table(spec)) for spec in FILES]
         return [item for spec, rows in tables for item in items_of(spec, rows, self.system, cutoff)]
 
+    async def read_changes(self, cursor: str | None) -> SourceChanges:
+        """The whole folder, every time: a row edited by hand need not get a newer
+        ``updated_at``, so no cursor can be trusted; ingest skips what did not change."""
+        return SourceChanges(tuple(await asyncio.to_thread(self.read)), None)
+
+    async def aclose(self) -> None:
+        """Nothing to release: files are opened per read."""
+
     async def changes(self, since: str | None = None) -> AsyncIterator[SourceItem]:
         """Records changed after the cursor ``since`` (None: everything)."""
         for item in await asyncio.to_thread(self.read, since):
             yield item
+
+
+def _text_of(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _status_row(u: StatusUpdate) -> list[str]:
+    """The row's cells but ``written_at`` (the moment of writing, not part of the update)."""
+    at = u.at.isoformat() if u.at is not None else ""
+    paid = u.amount_paid
+    return [u.source_ref, u.status, _text_of(u.balance), at] + [
+        _text_of(v) for v in (u.ledger, u.ledger_number, paid, u.currency)
+    ]
+
+
+def _without_written_at(row: list[str]) -> list[str]:
+    return row[:_WRITTEN_AT] + row[_WRITTEN_AT + 1 :]
+
+
+def _last_status_rows(path: Path) -> dict[str, list[str]]:
+    """Each record's last row in the status file, without ``written_at``."""
+    if not path.exists():
+        return {}
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return {row[0]: _without_written_at(row) for row in list(csv.reader(fh))[1:] if row}
+    except OSError as exc:
+        raise SourceError(f"cannot read payment status from {path}: {exc.strerror}") from exc
+
+
+def _append_rows(path: Path, rows: list[list[str]]) -> None:
+    new = not path.exists()
+    written = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        with path.open("a", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            if new:
+                out.writerow(STATUS_COLUMNS)
+            out.writerows([*row[:_WRITTEN_AT], written, *row[_WRITTEN_AT:]] for row in rows)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise SourceError(f"cannot write payment status to {path}: {exc.strerror}") from exc

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-from syncledger.adapters.sources.csv_source import STATUS_FILE, CsvSource
 from syncledger.core.backsync import BackSync
+from syncledger.core.source_ports import StatusUpdate
 from syncledger.core.sync_state import SyncState
 from tests.support.records import customer, invoice
 from tests.unit.test_sync import ENTITY, Harness
@@ -20,8 +20,13 @@ from tests.unit.test_sync_operations import changed_model
 class Written:
     rows: list[tuple[str, str, str | None]] = field(default_factory=list)
 
-    def write_back(self, source_ref: str, status: str, balance: str | None, at: str) -> None:
-        self.rows.append((source_ref, status, balance))
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+        self.rows.extend((u.source_ref, u.status, _text(u.balance)) for u in updates)
+        return len(updates)
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 async def synced() -> Harness:
@@ -81,15 +86,3 @@ async def test_a_person_editing_a_pushed_total_is_flagged_at_once() -> None:
     report = await (await backsync(h)).poll(long_ago())
     assert report.conflicts == 1
     assert (await types(h))[-2:] == ["LedgerRecordObserved", "ConflictDetected"]
-
-
-def test_csv_source_takes_payment_status_back(tmp_path: Path) -> None:
-    source = CsvSource(tmp_path)
-    source.write_back("csv/invoice/i1", "paid", "0.00", "2026-01-05T00:00:00+00:00")
-    source.write_back("csv/invoice/i2", "partially_paid", "12.50", "")
-    lines = (tmp_path / STATUS_FILE).read_text().splitlines()
-    assert lines[0] == "source_ref,status,balance,ledger_updated_at,written_at"
-    assert [ln.split(",")[:3] for ln in lines[1:]] == [
-        ["csv/invoice/i1", "paid", "0.00"],
-        ["csv/invoice/i2", "partially_paid", "12.50"],
-    ]
