@@ -48,9 +48,12 @@ from syncledger.core.events import (
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
+    SourceCursorAdvanced,
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    WebhookProcessed,
+    WebhookReceived,
 )
 from syncledger.core.store import EventStore
 
@@ -86,7 +89,13 @@ LINKING = (LedgerPushSucceeded, RecordLinked)
 #: events about a ledger record, tied to ours by the link (mismatches by theirs or the link)
 BY_LINK = (LedgerRecordObserved, MismatchDetected, MismatchResolved)
 #: events about no one record (the audit module's own types, category ``audit``, neither)
-NOT_ABOUT_A_RECORD = (ReconciliationCompleted, MappingVersionPublished)
+NOT_ABOUT_A_RECORD = (
+    ReconciliationCompleted,
+    MappingVersionPublished,
+    SourceCursorAdvanced,
+    WebhookReceived,
+    WebhookProcessed,
+)
 
 
 @dataclass(slots=True)

@@ -116,7 +116,16 @@ def sandbox(
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="directory with customers.csv, invoices.csv, …")],
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="directory with customers.csv, invoices.csv, … (the CSV source)"),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="read the source's changes since the last import (e.g. hubspot)"
+        ),
+    ] = None,
     backfill: Annotated[
         bool, typer.Option("--backfill", help="historical migration: import, then sync until idle")
     ] = False,
@@ -127,18 +136,25 @@ def import_(
     entity: Entity = None,
     ledger: Ledger = None,
 ) -> None:
-    """Append new versions of the source records in a CSV directory to the log."""
-    from syncledger.core.pipeline import import_csv, plan_backfill, sync_once
+    """Append new versions of the source's records to the log: a CSV directory, or what
+    changed in a source (``--source``) since the last import."""
+    from syncledger.core.pipeline import import_csv, import_source, plan_backfill, sync_once
 
-    if not path.is_dir():
+    if (path is None) == (source is None):
+        raise typer.BadParameter("give a CSV directory or --source <id>, not both or neither")
+    if path is not None and not path.is_dir():
         raise typer.BadParameter(f"{path} is not a directory of CSV files (see docs/csv.md)")
-    if dry_run and not backfill:
-        raise typer.BadParameter("--dry-run goes with --backfill")
+    if dry_run and (not backfill or path is None):
+        raise typer.BadParameter("--dry-run goes with --backfill and a CSV directory")
     cfg = settings(data_dir, entity, ledger)
-    if dry_run:
+    if path is not None and dry_run:
         typer.echo(run(plan_backfill(cfg, path)).text())
         return
-    report = run(import_csv(cfg, path))
+    if source is not None:
+        report = run(import_source(cfg.model_copy(update={"source": source})))
+    else:
+        assert path is not None
+        report = run(import_csv(cfg, path))
     typer.echo(
         f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
         + (f", refused {report.refused} (`syncledger errors` says why)" if report.refused else "")
@@ -150,6 +166,33 @@ def import_(
             typer.echo(f"{exc}; your records were queued")
         except OwnershipLost as exc:
             _owned_elsewhere(f"{exc}; your records are in the log for the next owner to push")
+
+
+@app.command()
+def serve(
+    source: Annotated[
+        str | None, typer.Option("--source", help="the source whose webhooks to take")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="TCP port (default SYNCLEDGER_SERVE_PORT, 8089)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Take the source's signed webhooks at POST /webhooks/<source>: each verified
+    delivery is in the log before it is answered; forged or stale ones get 401."""
+    from syncledger.core.pipeline import serve as serve_webhooks
+
+    cfg = settings(data_dir, entity)
+    update: dict[str, Any] = {}
+    if source is not None:
+        update["source"] = source
+    if port is not None:
+        if not 0 <= port < 65536:
+            raise typer.BadParameter(f"--port {port} is not a TCP port (0-65535)")
+        update["serve_port"] = port
+    cfg = cfg.model_copy(update=update)
+    run(serve_webhooks(cfg, ready=lambda p: typer.echo(f"serving webhooks on port {p}")))
 
 
 @app.command()

@@ -225,6 +225,50 @@ class SourceRecordRejected(EventData):
     waiting_on: str | None = None
 
 
+class RecordHintData(BaseModel):
+    """A record a webhook named (``core.source_ports.RecordHint``), as the log keeps it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    id: str
+    deleted: bool = False
+
+
+@event_type
+class SourceCursorAdvanced(EventData):
+    """A source's delta reads go on from ``cursor``: appended after the records the read
+    returned, so a restart re-reads at most what the log already holds."""
+
+    category: ClassVar[Category] = "source"
+    source: str
+    cursor: str
+    records: int
+
+
+@event_type
+class WebhookReceived(EventData):
+    """A verified webhook delivery, stored before its answer. ``hints`` name records to
+    re-read through the source's API; ``records`` counts those its signed body carried,
+    which were appended before this receipt."""
+
+    category: ClassVar[Category] = "source"
+    source: str
+    delivery_id: str
+    hints: tuple[RecordHintData, ...] = ()
+    records: int = 0
+
+
+@event_type
+class WebhookProcessed(EventData):
+    """The records a delivery's hints named were re-read and their versions appended."""
+
+    category: ClassVar[Category] = "source"
+    source: str
+    delivery_id: str
+    records: int
+
+
 @event_type
 class RetryRequested(EventData):
     """A person asked for an abandoned or rejected record to be tried again."""

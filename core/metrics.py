@@ -4,6 +4,10 @@
   (every attempt, retries included; token requests excluded) — the scarce resource.
 - ``syncledger_pushes_total{ledger,kind,outcome}``: what the sync worker did with each
   record it handled (``pushed``, ``linked``, ``recovered``, ``rejected``, …).
+- ``syncledger_webhooks_received_total{source,outcome}``: verified deliveries ``serve``
+  took (``stored``, ``duplicate``).
+- ``syncledger_webhooks_refused_total{source,reason}``: deliveries ``serve`` refused
+  (``unsigned``, ``bad_signature``, ``stale``, ``malformed``, ``unknown_sender``).
 
 Requests per pushed record, the figure ``bench/calls.py`` prints, is then
 ``sum(rate(syncledger_ledger_requests_total[1h])) by (ledger) /
@@ -35,6 +39,19 @@ PUSHES = Counter(
     "syncledger_pushes",
     "Records the sync worker handled, by ledger, record kind and outcome.",
     ["ledger", "kind", "outcome"],
+    registry=REGISTRY,
+)
+
+WEBHOOKS_RECEIVED = Counter(
+    "syncledger_webhooks_received",
+    "Verified webhook deliveries serve stored (or had stored before: duplicate).",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+WEBHOOKS_REFUSED = Counter(
+    "syncledger_webhooks_refused",
+    "Webhook deliveries serve refused before the log, by reason.",
+    ["source", "reason"],
     registry=REGISTRY,
 )
 

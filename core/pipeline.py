@@ -16,9 +16,9 @@ from pathlib import Path
 import nats.errors
 import nats.js.errors
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
 from syncledger.adapters.platforms import ledger_rules, mapping_file
-from syncledger.adapters.sources.csv_source import CsvSource
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.decode import decode_wanted
@@ -48,8 +48,17 @@ from syncledger.core.ports import LedgerAdapter, SourceItem
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from syncledger.core.redact import mask_text
 from syncledger.core.review import ReviewDesk
+from syncledger.core.serve import Endpoint, webhook_app
 from syncledger.core.settings import Settings
-from syncledger.core.source_ports import StatusWriter
+from syncledger.core.source_ports import SourceReader, StatusWriter, WebhookReceiver
+from syncledger.core.source_sync import (
+    MAX_PAGES,
+    SourceLog,
+    WebhookDesk,
+    poll_source,
+    process_webhooks,
+)
+from syncledger.core.sources import open_source
 from syncledger.core.subjects import entity_filter, source_subject
 from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState
@@ -84,15 +93,47 @@ async def ingest_items(
     return await ingestor.ingest(items)
 
 
+def source_log(rt: Runtime) -> SourceLog:
+    s = rt.settings
+    return SourceLog(rt.store, rt.keys, s.entity, s.actor)
+
+
+async def source_items(reader: SourceReader) -> AsyncIterator[SourceItem]:
+    """Everything the source holds now (a backfill read, following ``more``)."""
+    cursor = None
+    for _ in range(MAX_PAGES):
+        page = await reader.read_changes(cursor)
+        for item in page.items:
+            yield item
+        cursor = page.cursor if page.cursor is not None else cursor
+        if not page.more:
+            return
+
+
 async def ingest_dir(
     rt: Runtime, path: Path, on_progress: Callable[[int], None] | None = None
 ) -> IngestReport:
-    return await ingest_items(rt, CsvSource(path).changes(), on_progress)
+    """A folder of the configured file source (the CSV folder by default), read whole."""
+    handle = open_source(rt.settings.model_copy(update={"source": "csv"}), path)
+    try:
+        return await ingest_items(rt, source_items(handle.reader), on_progress)
+    finally:
+        await handle.reader.aclose()
 
 
 async def import_csv(settings: Settings, path: Path) -> IngestReport:
     async with open_runtime(settings) as rt:
         return await ingest_dir(rt, path)
+
+
+async def import_source(settings: Settings) -> IngestReport:
+    """What changed in the configured source since the stored cursor, into the log."""
+    async with open_runtime(settings) as rt:
+        handle = open_source(settings)
+        try:
+            return await poll_source(source_log(rt), handle.reader)
+        finally:
+            await handle.reader.aclose()
 
 
 @dataclass
@@ -130,8 +171,12 @@ async def plan_backfill(settings: Settings, path: Path) -> BackfillPlan:
     ledger = open_ledger(settings)
     try:
         planner = _Planner(plan, ledger.adapter, ledger_mapping(ledger.adapter.ledger), settings)
-        async for item in CsvSource(path).changes():
-            await planner.visit(item, names)
+        handle = open_source(settings.model_copy(update={"source": "csv"}), path)
+        try:
+            async for item in source_items(handle.reader):
+                await planner.visit(item, names)
+        finally:
+            await handle.reader.aclose()
     finally:
         await ledger.aclose()
     return plan
@@ -513,21 +558,32 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
     is logged and tried again at its next turn; it never stops the others."""
     s = rt.settings
     engine = await catch_up(rt)
-    writer = CsvSource(s.source_dir) if s.source_dir is not None else None
+    handle = open_source(s) if _has_source(s) else None
+    reader = handle.reader if handle is not None else None
+    writer = reader if isinstance(reader, StatusWriter) else None
     jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
         ("read models", 2.0, lambda: ProjectionRunner(engine, rt.store).catch_up()),
         ("reconciliation", s.reconcile_every_s, lambda: reconcile_with(rt, ledger, engine)),
         ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
         ("outages", RETRY_EVERY_S, outage_job(rt, ledger)),
     ]
-    if s.source_dir is not None:
-        source_dir = s.source_dir
-        jobs.append(("source poll", s.source_poll_every_s, lambda: ingest_dir(rt, source_dir)))
+    if reader is not None:
+        polled = reader
+        log_ = source_log(rt)
+        jobs.append(("source poll", s.source_poll_every_s, lambda: poll_source(log_, polled)))
+        jobs.append(("webhooks", 2.0, lambda: process_webhooks(log_, polled)))
     checkpoints = asyncio.create_task(_checkpoints(rt, stop))
     try:
         await _schedule(jobs, stop)
     finally:
         await checkpoints
+        if reader is not None:
+            await reader.aclose()
+
+
+def _has_source(s: Settings) -> bool:
+    """`run` reads a source when one is configured: any but CSV, or a CSV folder."""
+    return s.source != "csv" or s.source_dir is not None
 
 
 async def _schedule(
@@ -712,13 +768,20 @@ async def backsync_with(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter 
 
 
 async def backsync_once(settings: Settings, source_dir: Path | None) -> str:
-    async with open_runtime(settings) as rt:
-        ledger = open_ledger(settings)
+    """One back-sync; payment status goes back to the configured source where it takes
+    it (a CSV source only when given its folder)."""
+    s = settings if source_dir is None else settings.model_copy(update={"source_dir": source_dir})
+    async with open_runtime(s) as rt:
+        ledger = open_ledger(s)
+        handle = open_source(s) if _has_source(s) else None
+        reader = handle.reader if handle is not None else None
         try:
-            writer = CsvSource(source_dir) if source_dir is not None else None
+            writer = reader if isinstance(reader, StatusWriter) else None
             return await backsync_with(rt, ledger, writer)
         finally:
             await ledger.aclose()
+            if reader is not None:
+                await reader.aclose()
 
 
 # ---------------------------------------------------------------------- operator actions
@@ -835,3 +898,56 @@ async def status_text(settings: Settings) -> str:
     if stuck:
         lines.append(f"{stuck} events could not be folded: `syncledger errors` lists them")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- serve
+
+
+async def serve(settings: Settings, *, ready: Callable[[int], None] | None = None) -> None:
+    """`syncledger serve`: the configured source's webhook endpoint (``core/serve.py``)
+    until SIGINT/SIGTERM. ``ready`` is told the port once it listens."""
+    async with open_runtime(settings) as rt:
+        handle = open_source(settings)
+        try:
+            endpoint = _endpoint(rt, handle.reader)
+            app = webhook_app(
+                {handle.reader.system: endpoint}, public_url=settings.serve_public_url
+            )
+            await _serve_until_stopped(app, settings, ready)
+        finally:
+            await handle.reader.aclose()
+
+
+def _endpoint(rt: Runtime, reader: SourceReader) -> Endpoint:
+    if not isinstance(reader, WebhookReceiver):
+        raise ConfigurationError(
+            f"source {rt.settings.source!r} sends no webhooks: `serve` has nothing to take; "
+            "set SYNCLEDGER_SOURCE to one that does (webhooks, hubspot, jobber)"
+        )
+    return Endpoint(reader, WebhookDesk(source_log(rt), reader.system))
+
+
+async def _serve_until_stopped(
+    app: Starlette, settings: Settings, ready: Callable[[int], None] | None
+) -> None:
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.serve_addr, settings.serve_port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {settings.serve_addr}:{settings.serve_port} "
+            f"({exc.strerror or exc}): set SYNCLEDGER_SERVE_PORT to a free port"
+        ) from None
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    port = int(sock.getsockname()[1])
+    log.info("serving webhooks on http://%s:%d/webhooks/<source>", settings.serve_addr, port)
+    if ready is not None:
+        ready(port)
+    await server.serve(sockets=[sock])

@@ -13,7 +13,7 @@ from pydantic_settings.sources import PydanticBaseSettingsSource
 from syncledger.core.redact import mask_url
 
 Authority = Literal["source", "ledger"]
-_URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url"})
+_URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url", "source_url"})
 
 
 def _default_authority() -> dict[str, Authority]:
@@ -109,8 +109,25 @@ class Settings(BaseSettings):
     )
     backsync_every_s: float = Field(default=60.0, description="`run`: poll ledger changes")
     checkpoint_every_s: float = Field(default=300.0, description="`run`: sign audit checkpoints")
+    source: str = Field(
+        default="csv",
+        description="the source system: csv, webhooks, hubspot, jobber, google-contacts",
+    )
+    source_url: str | None = Field(
+        default=None, description="the source's API base URL; unset: its in-process sandbox"
+    )
     source_dir: Path | None = Field(
         default=None, description="`run`: a CSV directory to poll for source changes"
+    )
+    serve_port: int = Field(
+        default=8089, ge=0, le=65535, description="`serve`: the port webhooks are posted to"
+    )
+    serve_addr: str = Field(default="127.0.0.1", description="`serve`: the address it listens on")
+    serve_public_url: str | None = Field(
+        default=None,
+        description=(
+            "`serve` behind a proxy: the public base URL senders post to (signatures cover it)"
+        ),
     )
     source_poll_every_s: float = Field(default=30.0, description="`run`: source poll interval")
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")

@@ -36,9 +36,12 @@ from syncledger.core.events import (
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
+    SourceCursorAdvanced,
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    WebhookProcessed,
+    WebhookReceived,
 )
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter
@@ -354,4 +357,6 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     # the reconciler's: it compares the read models with the ledger, the worker never acts
     ReconciliationCompleted, MismatchDetected, MismatchResolved,
     MappingVersionPublished,  # a push names the mapping version it used
+    # the source's bookkeeping (cursor, webhook receipts): records come as observations
+    SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
 })  # fmt: skip

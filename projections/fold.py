@@ -64,9 +64,12 @@ from syncledger.core.events import (
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
+    SourceCursorAdvanced,
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    WebhookProcessed,
+    WebhookReceived,
 )
 from syncledger.core.ids import canonical_json
 from syncledger.projections.decode import Broken, Event
@@ -497,6 +500,9 @@ HANDLERS: dict[type[EventData], Handler] = {
 IGNORED: frozenset[type[EventData]] = frozenset({
     ReconciliationCompleted,  # run summary: the mismatches carry the state
     MappingVersionPublished,  # mapping versions are read from the pushes that used them
+    # a source's own bookkeeping: where its delta reads go on, which deliveries came in;
+    # the records themselves arrive as SourceRecordObserved
+    SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
     RetryRequested,  # a command: its effect shows in the push events that follow
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     # shown by `syncledger review`, read from the log; the push outcomes move status

@@ -26,7 +26,8 @@ FOLDERS = ("core", "adapters", "projections", "audit")
 
 #: the modules of core that wire adapters, projections and audit together
 COMPOSITION_ROOT = frozenset(
-    f"syncledger.core.{name}" for name in ("cli", "demo", "pipeline", "bootstrap", "ledgers")
+    f"syncledger.core.{name}"
+    for name in ("cli", "demo", "pipeline", "bootstrap", "ledgers", "sources")
 )
 
 

@@ -1,0 +1,219 @@
+"""Source → log through the source port (``core/source_ports.py``), whatever the source.
+
+* :func:`poll_source` — delta reads: each page's records are appended (``Ingestor``:
+  unchanged content is skipped), then ``SourceCursorAdvanced``. A crash between the two
+  re-reads that page next time and appends nothing new; the cursor never runs ahead of
+  the records.
+* :class:`WebhookDesk` — a verified delivery is stored before ``serve`` answers. Records
+  a signed body carries are appended first, then the receipt ``WebhookReceived``; hints
+  are stored in the receipt and re-read later (:func:`process_webhooks`). The receipt's
+  subject is the delivery's own (``…source.<system>.webhook.<delivery id>``) and is
+  appended only when that subject is empty, so a retried or duplicated delivery is
+  stored once, however late it comes.
+* :func:`process_webhooks` — receipts whose hints were not re-read yet: the records are
+  re-read through the source (a webhook is a hint, not the record), appended, then
+  ``WebhookProcessed``. A crash in between re-reads them again; ingest skips what the
+  log already holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from syncledger.core.decode import decode_wanted, read_json
+from syncledger.core.errors import ConcurrencyError, UndecodableEvent
+from syncledger.core.events import (
+    EventData,
+    RecordHintData,
+    SourceCursorAdvanced,
+    WebhookProcessed,
+    WebhookReceived,
+    make_envelope,
+    subject_for,
+)
+from syncledger.core.ingest import Ingestor, IngestReport
+from syncledger.core.keystore import KeyStore
+from syncledger.core.source_ports import (
+    RecordFetcher,
+    RecordHint,
+    SourceItem,
+    SourceReader,
+    WebhookDelivery,
+)
+from syncledger.core.store import EventStore
+
+#: the most pages one poll reads before it lets the other jobs run (it goes on next turn)
+MAX_PAGES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLog:
+    """Where a source's events go: the store, the keys that seal personal fields, and
+    who appends."""
+
+    store: EventStore
+    keys: KeyStore
+    entity: str
+    actor: str
+
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.store, self.keys, entity=self.entity, actor=self.actor)
+
+    def subject(self, system: str, kind: str, key: str) -> str:
+        return subject_for(self.entity, "source", system, kind, key)
+
+    def every(self, system: str, kind: str) -> str:
+        """The subjects of every ``kind`` event of ``system`` (a NATS wildcard)."""
+        return self.subject(system, kind, "x").rsplit(".", 1)[0] + ".*"
+
+    async def append(self, subject: str, payload: EventData, *, expect: int | None = None) -> None:
+        envelope = make_envelope(payload, entity=self.entity, subject=subject, actor=self.actor)
+        await self.store.append([envelope], None if expect is None else {subject: expect})
+
+
+async def _items(items: Iterable[SourceItem]) -> AsyncIterator[SourceItem]:
+    for item in items:
+        yield item
+
+
+def _add(total: IngestReport, part: IngestReport) -> None:
+    total.observed += part.observed
+    total.unchanged += part.unchanged
+    total.deleted += part.deleted
+    total.refused += part.refused
+    for kind, n in part.by_kind.items():
+        total.by_kind[kind] = total.by_kind.get(kind, 0) + n
+
+
+# ---------------------------------------------------------------------- delta reads
+
+
+async def last_cursor(log: SourceLog, system: str) -> str | None:
+    """The cursor the source's delta reads go on from (None: never read)."""
+    cursor = None
+    async for stored in log.store.read(log.subject(system, "cursor", "delta")):
+        try:
+            event = decode_wanted(read_json(stored.raw), (SourceCursorAdvanced,))
+        except UndecodableEvent:
+            continue
+        if isinstance(event, SourceCursorAdvanced):
+            cursor = event.cursor
+    return cursor
+
+
+async def poll_source(log: SourceLog, reader: SourceReader) -> IngestReport:
+    """Append what changed in the source since the stored cursor (module docstring)."""
+    ingestor = log.ingestor()
+    await ingestor.load()
+    report = IngestReport()
+    cursor = await last_cursor(log, reader.system)
+    for _ in range(MAX_PAGES):
+        page = await reader.read_changes(cursor)
+        _add(report, await ingestor.ingest(_items(page.items)))
+        if page.cursor is not None and page.cursor != cursor:
+            cursor = page.cursor
+            advanced = SourceCursorAdvanced(
+                source=reader.system, cursor=cursor, records=len(page.items)
+            )
+            await log.append(log.subject(reader.system, "cursor", "delta"), advanced)
+        if not page.more:
+            break
+    return report
+
+
+# ---------------------------------------------------------------------- webhooks
+
+
+@dataclass
+class Receipt:
+    """What ``serve`` answers from: stored now, or stored before (a duplicate)."""
+
+    duplicate: bool
+    records: int
+
+
+@dataclass
+class WebhookDesk:
+    """Stores verified deliveries of one source (module docstring). One per ``serve``
+    process and source; deliveries are stored one at a time."""
+
+    log: SourceLog
+    system: str
+    _ingestor: Ingestor | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def receive(self, delivery: WebhookDelivery) -> Receipt:
+        async with self._lock:
+            subject = self.log.subject(self.system, "webhook", delivery.delivery_id)
+            if await self.log.store.subject_last_seq(subject):
+                return Receipt(duplicate=True, records=0)
+            if delivery.items:
+                await (await self._loaded()).ingest(_items(delivery.items))
+            receipt = WebhookReceived(
+                source=self.system,
+                delivery_id=delivery.delivery_id,
+                hints=tuple(
+                    RecordHintData(kind=h.kind, id=h.id, deleted=h.deleted) for h in delivery.hints
+                ),
+                records=len(delivery.items),
+            )
+            try:
+                await self.log.append(subject, receipt, expect=0)
+            except ConcurrencyError:  # another serve process stored it a moment ago
+                return Receipt(duplicate=True, records=0)
+            return Receipt(duplicate=False, records=len(delivery.items))
+
+    async def _loaded(self) -> Ingestor:
+        if self._ingestor is None:
+            self._ingestor = self.log.ingestor()
+            await self._ingestor.load()
+        return self._ingestor
+
+
+async def pending_hints(log: SourceLog, system: str) -> dict[str, tuple[int, WebhookReceived]]:
+    """Receipts with hints not re-read yet: delivery subject -> (its last seq, receipt)."""
+    pending: dict[str, tuple[int, WebhookReceived]] = {}
+    async for stored in log.store.read(log.every(system, "webhook")):
+        try:
+            event = decode_wanted(read_json(stored.raw), (WebhookReceived, WebhookProcessed))
+        except UndecodableEvent:
+            continue
+        if isinstance(event, WebhookReceived) and event.hints:
+            pending[stored.subject] = (stored.seq, event)
+        elif isinstance(event, WebhookProcessed):
+            pending.pop(stored.subject, None)
+    return pending
+
+
+async def process_webhooks(log: SourceLog, reader: SourceReader) -> IngestReport:
+    """Re-read the records pending receipts name; append them, then ``WebhookProcessed``."""
+    report = IngestReport()
+    if not isinstance(reader, RecordFetcher):
+        return report
+    pending = await pending_hints(log, reader.system)
+    if not pending:
+        return report
+    ingestor = log.ingestor()
+    await ingestor.load()
+    for subject, (seq, receipt) in pending.items():
+        hints = [RecordHint(h.kind, h.id, h.deleted) for h in receipt.hints]
+        items = await reader.fetch(hints)
+        _add(report, await ingestor.ingest(_items(_in_order(items))))
+        done = WebhookProcessed(
+            source=reader.system, delivery_id=receipt.delivery_id, records=len(items)
+        )
+        try:
+            await log.append(subject, done, expect=seq)
+        except ConcurrencyError:
+            continue  # another process marked it meanwhile
+    return report
+
+
+_ORDER = {"customer": 0, "invoice": 1, "credit_note": 2, "payment": 3, "refund": 4}
+
+
+def _in_order(items: Sequence[SourceItem]) -> list[SourceItem]:
+    """Customers before the documents naming them (as delta reads deliver them)."""
+    return sorted(items, key=lambda i: _ORDER.get(i.kind, len(_ORDER)))

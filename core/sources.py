@@ -1,0 +1,50 @@
+"""Composition root for sources: the configured source's reader, through the registry.
+
+``SYNCLEDGER_SOURCE`` names it (default ``csv``); ``SYNCLEDGER_SOURCE_URL`` its API (unset:
+the source's in-process sandbox, where it has one); ``SYNCLEDGER_SOURCE_DIR`` a folder
+(file sources); credentials are ``SYNCLEDGER_<SOURCE>_<NAME>`` variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from syncledger.adapters.sources.registry import (
+    SourceConnection,
+    source,
+    source_credentials,
+    source_ids,
+)
+from syncledger.core.settings import Settings
+from syncledger.core.source_ports import SourceReader
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHandle:
+    reader: SourceReader
+    where: str  # for messages: "HubSpot sandbox", "CSV folder /data/in", …
+
+
+def open_source(settings: Settings, directory: Path | None = None) -> SourceHandle:
+    """The configured source's reader (``directory`` overrides ``SYNCLEDGER_SOURCE_DIR``)."""
+    plat = source(settings.source)
+    folder = directory if directory is not None else settings.source_dir
+    token_file = settings.data_dir / "tokens" / f"source-{plat.id}.json"
+    creds = source_credentials(plat.id, plat.credential_names)
+    if settings.source_url is not None or plat.sandbox_url is None:
+        conn = SourceConnection(token_file, settings.source_url, folder, creds)
+        where = plat.title if folder is None else f"{plat.title} {folder}"
+        return SourceHandle(plat.connect(conn), where)
+    app = plat.sandbox_app(None, rate_scale=settings.rate_scale)
+    transport = httpx.ASGITransport(app=app) if app is not None else None
+    conn = SourceConnection(
+        token_file, plat.sandbox_url, folder, {}, transport, rate_scale=settings.rate_scale
+    )
+    return SourceHandle(plat.connect(conn), f"{plat.title} sandbox")
+
+
+def known_sources() -> tuple[str, ...]:
+    return source_ids()
