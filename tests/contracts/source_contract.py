@@ -85,6 +85,8 @@ def customers(items: Sequence[SourceItem]) -> dict[str, SourceItem]:
 
 
 class SourceContract:
+    #: the source can be read at all (False: records only arrive by webhook)
+    reads = True
     #: the source returns only what changed after a cursor (False: it reads everything
     #: each time and ingest skips what did not change, e.g. a CSV folder)
     delta = True
