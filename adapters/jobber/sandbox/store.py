@@ -1,0 +1,122 @@
+"""The sandbox's Jobber account: clients with their properties, invoices with line items
+and payment records, and payments, held in memory. Timestamps are whole seconds, as
+Jobber's ``ISO8601DateTime`` examples show ("2026-05-19T14:30:00Z", GitHub file id
+67521459086), so several edits share one ``updatedAt``. Ids are opaque base64 strings,
+as Jobber's ``EncodedId`` ("Z2lkOi8vSm9iYmVyL0NsaWVudC8xMjM0NQ==", same source)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def encoded_id(kind: str, number: int) -> str:
+    return base64.b64encode(f"gid://Jobber/{kind}/{number}".encode()).decode()
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(int(at), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Record:
+    kind: str
+    id: str
+    fields: dict[str, Any]
+    updated_at: str
+    seq: int
+    deleted: bool = False
+
+
+@dataclass
+class Store:
+    currency: str = "USD"
+    clock: Callable[[], float] = time.time
+    records: dict[str, Record] = field(default_factory=dict)
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _put(self, kind: str, rid: str | None, fields: dict[str, Any]) -> Record:
+        number = next(self._seq)
+        rid = rid or encoded_id(kind, number)
+        old = self.records.get(rid)
+        merged = {**(old.fields if old else {}), **fields}
+        self.records[rid] = Record(kind, rid, merged, _stamp(self.clock()), number)
+        return self.records[rid]
+
+    def touch(self, rid: str) -> None:
+        record = self.records[rid]
+        self._put(record.kind, rid, {})
+
+    def of_kind(self, kind: str) -> list[Record]:
+        found = [r for r in self.records.values() if r.kind == kind and not r.deleted]
+        return sorted(found, key=lambda r: r.seq)
+
+    def get(self, kind: str, rid: str) -> Record | None:
+        record = self.records.get(rid)
+        return record if record and record.kind == kind and not record.deleted else None
+
+    # ------------------------------------------------------------ a person in Jobber
+
+    def put_client(self, rid: str | None = None, **fields: Any) -> str:
+        base = {"properties": [], "emails": [], "phones": [], "isArchived": False}
+        return self._put("Client", rid, fields if rid else {**base, **fields}).id
+
+    def archive_client(self, rid: str) -> None:
+        self._put("Client", rid, {"isArchived": True})
+
+    def destroy(self, rid: str) -> None:
+        self.records[rid].deleted = True
+
+    def add_property(self, client_id: str, name: str | None, address: dict[str, str]) -> str:
+        pid = encoded_id("Property", next(self._seq))
+        props = [*self.records[client_id].fields["properties"], (pid, name, address)]
+        self._put("Client", client_id, {"properties": props})
+        return pid
+
+    def put_invoice(self, client_id: str, number: str, lines: list[dict[str, Any]]) -> str:
+        fields = {
+            "client": client_id,
+            "invoiceNumber": number,
+            "issuedDate": "2026-01-05T00:00:00Z",
+            "dueDate": "2026-02-04T00:00:00Z",
+            "lines": lines,
+            "paymentRecords": [],
+        }
+        return self._put("Invoice", None, fields).id
+
+    def invoice_total(self, rid: str) -> Decimal:
+        lines = self.records[rid].fields["lines"]
+        return sum(
+            (Decimal(str(x["quantity"])) * Decimal(str(x["unitCost"])) for x in lines), Decimal("0")
+        )
+
+    def paid_amount(self, rid: str) -> Decimal:
+        records = self.records[rid].fields["paymentRecords"]
+        return sum((Decimal(r["amount"]) for r in records), Decimal("0"))
+
+    def record_payment(self, invoice_id: str, amount: Decimal, day: str | None, note: str) -> str:
+        invoice = self.records[invoice_id]
+        pid = encoded_id("PaymentRecord", next(self._seq))
+        row = {
+            "id": pid,
+            "amount": str(amount),
+            "date": day or date.today().isoformat(),
+            "note": note,
+        }
+        self._put(
+            "Invoice", invoice_id, {"paymentRecords": [*invoice.fields["paymentRecords"], row]}
+        )
+        payment = {
+            "amount": str(amount),
+            "date": row["date"],
+            "invoice": invoice_id,
+            "client": invoice.fields["client"],
+        }
+        self._put("Payment", pid, payment)
+        return pid
