@@ -52,6 +52,7 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusWritten,
     WebhookProcessed,
     WebhookReceived,
 )
@@ -70,6 +71,7 @@ BY_REF = (
 )
 #: events about the source record they name in ``source_ref``
 BY_SOURCE_REF = (
+    SourceStatusWritten,
     LedgerPushRequested,
     LedgerPushSucceeded,
     LedgerPushFailed,

@@ -17,10 +17,11 @@ from datetime import datetime
 from syncledger.core.events import ConflictDetected, EventData, LedgerRecordObserved, make_envelope
 from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter, LedgerRecord
-from syncledger.core.source_ports import StatusUpdate, StatusWriter
+from syncledger.core.source_ports import StatusWriter
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_state import RecordState, SyncState
+from syncledger.core.writeback import write_back_pending
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class BackSync:
             ):
                 report.newest = rec.updated_at
             await self._one(rec, report)
+        await self._write_back(report)
         return report
 
     async def _one(self, rec: LedgerRecord, report: BackSyncReport) -> None:
@@ -81,7 +83,6 @@ class BackSync:
             report.conflicts += 1
         await self._append(ref, events)
         report.observed += 1
-        await self._write_back(rec, state, report)
 
     @staticmethod
     def _edited_content(rec: LedgerRecord, state: RecordState) -> bool:
@@ -105,6 +106,7 @@ class BackSync:
             total=rec.total,
             balance=rec.balance,
             currency=rec.currency,
+            number=rec.name,
         )
 
     def _conflict(self, rec: LedgerRecord, ref: RecordRef, state: RecordState) -> ConflictDetected:
@@ -128,23 +130,16 @@ class BackSync:
         for seq, env in zip(seqs, envelopes, strict=True):
             self._state.apply(seq, subject, json.loads(env.to_bytes()))
 
-    async def _write_back(
-        self, rec: LedgerRecord, state: RecordState, report: BackSyncReport
-    ) -> None:
-        if self._writer is None or rec.kind != "invoice" or rec.status is None:
+    async def _write_back(self, report: BackSyncReport) -> None:
+        """Every status the log says is not written back yet (``core/writeback.py``)."""
+        if self._writer is None:
             return
-        update = StatusUpdate(
-            source_ref=state.source_ref,
+        written = await write_back_pending(
+            self._store,
+            self._writer,
+            entity=self._entity,
             ledger=self._ledger.ledger,
-            status=rec.status,
-            currency=rec.currency,
-            total=rec.total,
-            balance=rec.balance,
-            ledger_number=rec.name,
-            ledger_id=rec.ledger_id,
-            link=None,
-            at=rec.updated_at,
+            actor=self._actor,
         )
-        await self._writer.write_back([update])
-        report.written_back += 1
-        report.lines.append(f"{state.source_ref}: {rec.status} (balance {rec.balance})")
+        report.written_back += len(written)
+        report.lines.extend(f"{u.source_ref}: {u.status} (balance {u.balance})" for u in written)

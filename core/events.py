@@ -496,6 +496,21 @@ class LedgerRecordObserved(EventData):
     total: Decimal | None = None
     balance: Decimal | None = None
     currency: str | None = None
+    number: str | None = None  # the ledger's document number, where it has one
+
+
+@event_type
+class SourceStatusWritten(EventData):
+    """Payment status written back to the source record, as the ledger observation at
+    ``observed_seq`` said it. Appended after the source took it: a crash in between writes
+    it again (write-back is idempotent), never not at all."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    observed_seq: int
+    status: str
+    balance: Decimal | None = None
 
 
 # --------------------------------------------------------------------------- recon

@@ -40,6 +40,7 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusWritten,
     WebhookProcessed,
     WebhookReceived,
 )
@@ -359,4 +360,5 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     MappingVersionPublished,  # a push names the mapping version it used
     # the source's bookkeeping (cursor, webhook receipts): records come as observations
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
+    SourceStatusWritten,  # write-back's own progress (core/writeback.py)
 })  # fmt: skip

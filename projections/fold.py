@@ -68,6 +68,7 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusWritten,
     WebhookProcessed,
     WebhookReceived,
 )
@@ -503,6 +504,7 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # a source's own bookkeeping: where its delta reads go on, which deliveries came in;
     # the records themselves arrive as SourceRecordObserved
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
+    SourceStatusWritten,  # told by `syncledger trace`; the source holds the status itself
     RetryRequested,  # a command: its effect shows in the push events that follow
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     # shown by `syncledger review`, read from the log; the push outcomes move status

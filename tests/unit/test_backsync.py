@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from syncledger.core.backsync import BackSync
+from syncledger.core.errors import SourceError
 from syncledger.core.source_ports import StatusUpdate
 from syncledger.core.sync_state import SyncState
 from tests.support.records import customer, invoice
@@ -65,7 +68,31 @@ async def test_a_payment_recorded_in_the_ledger_flows_back_to_the_source() -> No
     report = await (await backsync(h, writer)).poll(long_ago())
     assert report.observed == 1
     assert writer.rows == [("csv/invoice/i1", "paid", "0.00")]
-    assert (await types(h))[-1] == "LedgerRecordObserved"
+    assert (await types(h))[-2:] == ["LedgerRecordObserved", "SourceStatusWritten"]
+
+
+@dataclass
+class Unreachable(Written):
+    """A source that is down: it takes nothing."""
+
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+        raise SourceError("the CRM is down")
+
+
+async def test_a_status_the_source_could_not_take_is_written_at_the_next_back_sync() -> None:
+    h = await synced()
+    [inv] = [r for r in h.ledger.records.values() if r.kind == "invoice"]
+    h.ledger._pay(h.ledger.records[inv.ledger_id], inv.total or Decimal(0))
+    with pytest.raises(SourceError):
+        await (await backsync(h, Unreachable())).poll(long_ago())
+    assert (await types(h))[-1] == "LedgerRecordObserved"  # observed, not yet written back
+    writer = Written()
+    report = await (await backsync(h, writer)).poll(long_ago())
+    assert report.observed == 0  # the ledger change was observed the first time
+    assert writer.rows == [("csv/invoice/i1", "paid", "0.00")]
+    again = Written()
+    await (await backsync(h, again)).poll(long_ago())
+    assert again.rows == []  # written once: nothing pending any more
     again = await (await backsync(h, writer)).poll(long_ago())  # already observed
     assert again.observed == 0
     assert len(writer.rows) == 1
