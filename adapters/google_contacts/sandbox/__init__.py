@@ -1,0 +1,2 @@
+"""An in-process People API sandbox (``server.create_app``); it imports nothing of the
+adapter it serves."""

@@ -1,0 +1,175 @@
+"""The People API sandbox: ``GET /v1/people/me/connections`` and ``POST /token``.
+
+Faithful to (citations as in ``adapters/google_contacts/people.py``):
+
+* ``personFields`` required; ``pageSize`` 1-1000, unset or 0 means 100; ``pageToken``
+  from ``nextPageToken``; ``requestSyncToken=true`` puts ``nextSyncToken`` on the last
+  page; ``syncToken`` returns changes since, deleted people as ``metadata.deleted``
+  true; with a page token the other parameters must match the first call [P]
+  developers.google.cn/people/api/rest/v1/people.connections/list;
+* an expired sync token: an error whose details hold a ``google.rpc.ErrorInfo`` with
+  reason ``EXPIRED_SYNC_TOKEN`` [P] same page; its HTTP status is undocumented and
+  observed as **400** with "Sync token is expired. Clear local cache and retry call
+  without the sync token." [S] garrytan/gbrain issue 5127: the sandbox answers that;
+* errors are ``{"error": {"code", "message", "details"}}`` (Google's error model [P]
+  https://cloud.google.com/apis/design/errors#error_info). The ``status`` name of each
+  error is not documented for this method, so the sandbox leaves it out.
+
+Tests act as a person in Google Contacts through ``ContactBook.put/delete`` and expire
+tokens with ``ContactBook.expire_sync_tokens`` (``server.book_of(app)``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.google_contacts.sandbox.book import ContactBook
+from syncledger.adapters.sandbox.common import (
+    form_of,
+    handle_of,
+    plain_json,
+    refresh_grant,
+    sandbox_app,
+)
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import bearer_ok
+
+CLIENT_ID: Final = "sandbox-google-client"
+CLIENT_SECRET: Final = "sandbox-google-secret"  # noqa: S105 - the sandbox's public test secret
+REFRESH_TOKEN: Final = "sandbox-google-refresh"  # noqa: S105 - the sandbox's public test token
+EXPIRED_MESSAGE: Final = (
+    "Sync token is expired. Clear local cache and retry call without the sync token."
+)
+
+
+class Refused(Exception):
+    def __init__(self, code: int, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.reason = code, message, reason
+
+    def response(self) -> Response:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.reason:
+            error["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": self.reason,
+                    "domain": "people.googleapis.com",
+                }
+            ]
+        return plain_json(self.code, {"error": error})
+
+
+class GoogleSandbox(ContactBook):
+    """The contacts plus the token server."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(path)
+        self.oauth = OAuthServer(self.db, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        self.oauth.grant(REFRESH_TOKEN)
+
+
+def book_of(app: Starlette) -> GoogleSandbox:
+    return handle_of(app, GoogleSandbox)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listing as its first call set it up: from which seq (exclusive), to which
+    (inclusive), whether deleted people are included, and a digest of its parameters."""
+
+    after: int
+    upto: int
+    delta: bool
+    digest: str
+
+    def page_token(self, last: int) -> str:
+        return f"pt.{last}.{self.upto}.{int(self.delta)}.{self.digest}"
+
+
+def _digest(params: Mapping[str, str]) -> str:
+    kept = sorted((k, v) for k, v in params.items() if k != "pageToken")
+    return hashlib.sha256(repr(kept).encode()).hexdigest()[:12]
+
+
+def _page_size(params: Mapping[str, str]) -> int:
+    raw = params.get("pageSize", "0") or "0"
+    if not raw.isdigit() or int(raw) > 1000:
+        raise Refused(400, f"pageSize {raw!r}: valid values are 1 to 1000")
+    return int(raw) or 100
+
+
+def _from_page_token(token: str, digest: str) -> Listing:
+    parts = token.split(".")
+    if len(parts) != 5 or parts[0] != "pt" or parts[4] != digest:
+        raise Refused(400, "Request contains an invalid argument (pageToken).")
+    return Listing(int(parts[1]), int(parts[2]), parts[3] == "1", digest)
+
+
+def _listing(book: GoogleSandbox, params: Mapping[str, str]) -> Listing:
+    digest = _digest(params)
+    if params.get("pageToken"):
+        return _from_page_token(params["pageToken"], digest)
+    sync = params.get("syncToken")
+    if not sync:
+        return Listing(0, book.head(), False, digest)
+    seq, expired = book.token_seq(sync)
+    if seq is None:
+        raise Refused(400, "Request contains an invalid argument (syncToken).")
+    if expired:
+        raise Refused(400, EXPIRED_MESSAGE, "EXPIRED_SYNC_TOKEN")
+    return Listing(seq, book.head(), True, digest)
+
+
+def connections(book: GoogleSandbox, params: Mapping[str, str]) -> dict[str, Any]:
+    if not params.get("personFields"):
+        raise Refused(400, "personFields mask is required.")
+    size = _page_size(params)
+    listing = _listing(book, params)
+    page = book.page(listing.after, listing.upto, size, with_deleted=listing.delta)
+    body: dict[str, Any] = {"connections": page.people}
+    if page.last_seq is not None:
+        body["nextPageToken"] = listing.page_token(page.last_seq)
+    elif params.get("requestSyncToken") == "true":
+        body["nextSyncToken"] = book.issue(listing.upto)
+    return body
+
+
+# --------------------------------------------------------------------------- routes
+
+
+async def list_connections(request: Request) -> Response:
+    book = book_of(request.app)
+    if not bearer_ok(book.oauth, request.headers.get("authorization")):
+        return Refused(401, "Request had invalid authentication credentials.").response()
+    try:
+        return plain_json(200, connections(book, dict(request.query_params)))
+    except Refused as refused:
+        return refused.response()
+
+
+async def token(request: Request) -> Response:
+    book = book_of(request.app)
+    return refresh_grant(book.oauth, request.headers.get("authorization"), await form_of(request))
+
+
+def create_app(book: Path | None = None, *, rate_scale: float = 1.0) -> Starlette:
+    """The sandbox with its contacts in ``book`` (memory when None). No throttle: the
+    People API publishes no per-minute figure to imitate."""
+    routes = [
+        Route("/v1/people/me/connections", list_connections, methods=["GET"]),
+        Route("/token", token, methods=["POST"]),
+    ]
+    return sandbox_app(GoogleSandbox(book), routes)
