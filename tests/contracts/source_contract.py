@@ -103,6 +103,8 @@ class SourceContract:
     async def test_a_backfill_reads_every_record_across_pages(
         self, source: SourceUnderTest
     ) -> None:
+        if not self.reads:
+            pytest.skip("records only arrive by webhook")
         made = {await source.editor.put_customer(None, f"Backfill {n} Ltd") for n in range(MANY)}
         found = customers((await read_all(source.reader, None))[0])
         assert made <= set(found)
