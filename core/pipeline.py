@@ -910,9 +910,8 @@ async def serve(settings: Settings, *, ready: Callable[[int], None] | None = Non
         handle = open_source(settings)
         try:
             endpoint = _endpoint(rt, handle.reader)
-            app = webhook_app(
-                {handle.reader.system: endpoint}, public_url=settings.serve_public_url
-            )
+            public = settings.serve_public_url
+            app = webhook_app({settings.source: endpoint}, public_url=public)
             await _serve_until_stopped(app, settings, ready)
         finally:
             await handle.reader.aclose()
@@ -944,6 +943,7 @@ async def _serve_until_stopped(
             f"cannot listen on {settings.serve_addr}:{settings.serve_port} "
             f"({exc.strerror or exc}): set SYNCLEDGER_SERVE_PORT to a free port"
         ) from None
+    sock.listen(128)  # connections queue from now on, before uvicorn accepts them
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     port = int(sock.getsockname()[1])

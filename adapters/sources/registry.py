@@ -68,6 +68,7 @@ class SourcePlatform(Protocol):
 _MODULES: dict[str, str] = {
     "csv": "syncledger.adapters.sources.csv_platform",
     "webhooks": "syncledger.adapters.webhooks.platform",
+    "google-contacts": "syncledger.adapters.google_contacts.platform",
 }
 
 
