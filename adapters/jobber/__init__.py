@@ -1,0 +1,1 @@
+"""Jobber (field-service, GraphQL only) as a source: clients, invoices and payments."""

@@ -1,0 +1,98 @@
+"""The source contract on Jobber, against the sandbox in-process; a person edits records
+through the sandbox's own helpers (never the adapter)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from syncledger.adapters.jobber.platform import SOURCE
+from syncledger.adapters.jobber.sandbox.server import JobberSandbox, sandbox_of
+from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.core.source_ports import (
+    RecordHint,
+    SourceReader,
+    WebhookReceiver,
+    WebhookRefused,
+    WebhookRequest,
+)
+from tests.contracts.source_contract import SourceContract, SourceUnderTest
+
+TOPICS = {"customer": "CLIENT", "invoice": "INVOICE", "payment": "PAYMENT"}
+
+
+class JobberPerson:
+    """Someone using Jobber's screens: clients, archives, invoices; reads payments."""
+
+    def __init__(self, sandbox: JobberSandbox) -> None:
+        self.sandbox = sandbox
+        self.store = sandbox.store
+
+    async def put_customer(self, source_id: str | None, name: str) -> str:
+        return self.store.put_client(source_id, companyName=name)
+
+    async def delete_customer(self, source_id: str) -> None:
+        self.store.archive_client(source_id)
+
+    async def make_invoice(self) -> str:
+        client = self.store.put_client(companyName="Invoiced Ltd")
+        lines = [{"name": "Service", "description": "", "quantity": 1, "unitCost": 100}]
+        return "jobber/invoice/" + self.store.put_invoice(client, "1001", lines)
+
+    async def payment_status(self, source_ref: str) -> Mapping[str, str]:
+        invoice = source_ref.removeprefix("jobber/invoice/")
+        records = self.store.records[invoice].fields["paymentRecords"]
+        if not records:
+            return {}
+        return {
+            "paidAmount": str(self.store.paid_amount(invoice)),
+            "notes": " | ".join(r["note"] for r in records),
+        }
+
+    def signed(self, hints: Sequence[RecordHint]) -> WebhookRequest | None:
+        [hint] = hints
+        action = "DESTROY" if hint.deleted else "UPDATE"
+        return self.sandbox.signed_webhook(f"{TOPICS[hint.kind]}_{action}", hint.id)
+
+
+def connection(app: object, tmp_path: Path) -> SourceConnection:
+    return SourceConnection(
+        tmp_path / "jobber-tokens.json",
+        base_url=SOURCE.sandbox_url,
+        transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+    )
+
+
+class TestJobberSource(SourceContract):
+    signed_time = False
+
+    @pytest.fixture
+    async def source(self, tmp_path: Path) -> AsyncIterator[SourceUnderTest]:
+        app = SOURCE.sandbox_app(None)
+        assert app is not None
+        conn = connection(app, tmp_path)
+
+        async def reopen() -> SourceReader:
+            return SOURCE.connect(conn)
+
+        reader = await reopen()
+        try:
+            yield SourceUnderTest(reader, JobberPerson(sandbox_of(app)), reopen)
+        finally:
+            await reader.aclose()
+
+    async def test_an_unsigned_webhook_is_refused(self, source: SourceUnderTest) -> None:
+        """The contract's version looks for a header named ``*signature*``; Jobber's is
+        ``X-Jobber-Hmac-SHA256``. Same outcome asserted."""
+        sid = await source.editor.put_customer(None, "Unsigned Ltd")
+        request = source.editor.signed([RecordHint("customer", sid)])
+        assert request is not None and isinstance(source.reader, WebhookReceiver)
+        bare = {k: v for k, v in request.headers.items() if "hmac" not in k}
+        assert bare != dict(request.headers)
+        with pytest.raises(WebhookRefused) as refused:
+            source.reader.verify(replace(request, headers=bare))
+        assert refused.value.reason == "unsigned"
