@@ -1,0 +1,173 @@
+"""HubSpot records → syncledger's canonical source items.
+
+The property names come from ``source_mapping.toml`` (loaded with tomllib when a reader
+connects); the canonical field names are the CSV source's (adapters/sources/csv_source.py
+``CUSTOMERS``/``INVOICES``, docs/csv.md): a customer has ``id, name, currency,
+contact_name, email, phone, tax_id, billing_address``; an invoice ``number, customer_id,
+issue_date, due_date, currency, total, lines=[{description, quantity, unit_price,
+item_code}]``. HubSpot's property values are all strings (SOURCES.md §1.5), so amounts
+are read as ``Decimal``, never float.
+
+Ids: companies and contacts are both customers and their numeric ids may collide across
+object types, so a company's customer id is its HubSpot id and a contact's is
+``contact-<id>``; an invoice's id is the deal's id (``hubspot/invoice/<dealId>`` is its
+source ref).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.ports import SourceItem
+from syncledger.core.validation import MALFORMED_FIELD
+
+SYSTEM = "hubspot"
+MAPPING_FILE = Path(__file__).with_name("source_mapping.toml")
+ContactPolicy = Literal["unless_company", "always", "never"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMapping:
+    version: int
+    closed_stage: str
+    contacts: ContactPolicy
+    default_currency: str
+    company: Mapping[str, Any]
+    contact: Mapping[str, Any]
+    deal: Mapping[str, str]
+    line_item: Mapping[str, str]
+
+    def properties(self, section: str) -> list[str]:
+        table: Mapping[str, Any] = getattr(self, section)
+        names = [n for v in table.values() for n in ([v] if isinstance(v, str) else v)]
+        return sorted({n for n in names if n})
+
+
+def load_mapping(path: Path = MAPPING_FILE, *, closed_stage: str | None = None) -> SourceMapping:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        settings = raw["settings"]
+        policy = settings.get("contacts", "unless_company")
+        if policy not in ("unless_company", "always", "never"):
+            raise ValueError(f"contacts = {policy!r}")
+        return SourceMapping(
+            int(raw["version"]),
+            closed_stage or str(settings["closed_stage"]),
+            policy,
+            str(settings["default_currency"]),
+            raw["company"],
+            raw["contact"],
+            raw["deal"],
+            raw["line_item"],
+        )
+    except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            f"HubSpot mapping {path} is unusable ({type(exc).__name__}: {exc}): restore it "
+            "from the release or fix the named setting"
+        ) from exc
+
+
+def _value(props: Mapping[str, Any], spec: str | Sequence[str], sep: str = " ") -> str:
+    names = [spec] if isinstance(spec, str) else list(spec)
+    return sep.join(str(props[n]).strip() for n in names if n and props.get(n)).strip()
+
+
+def modified(record: Mapping[str, Any]) -> str:
+    """The record's version: ``updatedAt`` (ISO 8601)."""
+    return str(record.get("updatedAt") or "")
+
+
+def customer_item(kind: str, record: Mapping[str, Any], m: SourceMapping) -> SourceItem:
+    """A company or contact as a customer item (``kind``: company or contact)."""
+    props = record.get("properties") or {}
+    table = m.company if kind == "company" else m.contact
+    name = _value(props, table.get("name", "name"))
+    fields: dict[str, Any] = {
+        "id": customer_id(kind, str(record["id"])),
+        "name": name,
+        "currency": m.default_currency,
+    }
+    if kind == "contact":
+        fields["contact_name"] = name
+    for field in ("email", "phone", "tax_id"):
+        if table.get(field):
+            fields[field] = _value(props, table[field])
+    if table.get("billing_address"):
+        fields["billing_address"] = _value(props, table["billing_address"], "\n")
+    fields = {k: v for k, v in fields.items() if v != ""}
+    return SourceItem(
+        SYSTEM, "customer", fields["id"], modified(record), fields, bool(record.get("archived"))
+    )
+
+
+def deleted_item(kind: str, item_id: str, record: Mapping[str, Any]) -> SourceItem:
+    version = str(record.get("archivedAt") or record.get("updatedAt") or "")
+    return SourceItem(SYSTEM, kind, item_id, version, {"id": item_id}, True)
+
+
+def _decimal(text: Any, what: str, problems: list[str]) -> Decimal:
+    try:
+        return Decimal(str(text).strip() or "0")
+    except InvalidOperation:
+        problems.append(f"{what} {text!r} is not a number")
+        return Decimal(0)
+
+
+def line(record: Mapping[str, Any], m: SourceMapping, problems: list[str]) -> dict[str, Any]:
+    props = record.get("properties") or {}
+    t = m.line_item
+    quantity = _decimal(props.get(t["quantity"]) or "1", "line quantity", problems)
+    price = _decimal(props.get(t["unit_price"]), "line price", problems)
+    found = {
+        "description": _value(props, t["description"]) or f"Line item {record['id']}",
+        "quantity": str(quantity),
+        "unit_price": str(price),
+    }
+    if t.get("item_code") and props.get(t["item_code"]):
+        found["item_code"] = str(props[t["item_code"]])
+    return found
+
+
+def invoice_item(
+    deal: Mapping[str, Any],
+    customer_id: str | None,
+    lines: Sequence[Mapping[str, Any]],
+    m: SourceMapping,
+) -> SourceItem:
+    """A deal in the closed stage as an invoice built from its line items."""
+    props = deal.get("properties") or {}
+    t = m.deal
+    problems: list[str] = []
+    built = [line(r, m, problems) for r in lines]
+    total = sum((Decimal(b["quantity"]) * Decimal(b["unit_price"]) for b in built), Decimal(0))
+    fields: dict[str, Any] = {
+        "id": str(deal["id"]),
+        "number": str(deal["id"]),
+        "customer_id": customer_id or "",
+        "issue_date": str(props.get(t["issue_date"]) or deal.get("updatedAt") or "")[:10],
+        "currency": str(props.get(t["currency"]) or m.default_currency),
+        "total": str(total),
+        "lines": built,
+    }
+    if problems:
+        fields[MALFORMED_FIELD] = problems
+    return SourceItem(SYSTEM, "invoice", str(deal["id"]), modified(deal), fields, False)
+
+
+def customer_id(kind: str, rid: str) -> str:
+    """A company's customer id is its id; a contact's ``contact-<id>``."""
+    return rid if kind == "company" else f"contact-{rid}"
+
+
+def split_customer_id(item_id: str) -> tuple[str, str] | None:
+    """``12`` → ("companies", "12"), ``contact-7`` → ("contacts", "7")."""
+    if item_id.isdigit():
+        return "companies", item_id
+    rid = item_id.removeprefix("contact-")
+    return ("contacts", rid) if item_id.startswith("contact-") and rid.isdigit() else None

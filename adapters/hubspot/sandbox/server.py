@@ -1,0 +1,391 @@
+"""HubSpot's sandbox app: the 2026-03 CRM endpoints the adapter uses, in memory.
+
+Facts (each from /work/shared/SOURCES.md §1, which cites HubSpot's docs and its
+HubSpot/HubSpot-public-api-spec-collection 2026-03 specs):
+
+- list ``GET /crm/objects/2026-03/{type}`` (``limit``, ``after``, ``properties``,
+  ``archived``; ``paging.next.after``), ``POST .../{type}/search``, ``.../batch/read``
+  (``archived`` query), ``.../batch/update``; deals by object type id ``0-3`` (§1.1);
+- associations ``POST /crm/associations/2026-03/{from}/{to}/batch/read``: ``from.id``,
+  ``to[].toObjectId``, ``associationTypes`` (§1.6);
+- properties ``GET|POST /crm/properties/2026-03/{type}[/{name}]`` with the required
+  ``groupName, name, label, type, fieldType`` (§1.6); a create of an existing name is
+  answered 409 here — HubSpot documents no code for it (§1.6), the adapter reads first;
+- OAuth ``POST /oauth/v3/token`` refresh grant with client id and secret in the form
+  body; the answer carries ``hub_id`` (§1.2);
+- search: 5 requests/s per account → 429 ``{"status":"error","errorType":"RATE_LIMIT",
+  ...}`` (§1.3; search answers carry no rate-limit headers), 200 per page, 10,000 results
+  per query (configurable ``search_cap``) → 400 past it (§1.4); every other request
+  counts against the per-10-s burst (100 / 10 s, the lowest tier, §1.3) → 429 with
+  ``policyName: TEN_SECONDLY_ROLLING``. Error bodies follow the spec's ``Error``
+  (``status, message, correlationId, category``); the category of a 429 is not
+  documented, so the sandbox sends ``errorType`` and ``policyName`` only as §1.3 quotes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncledger.adapters.hubspot.sandbox import search
+from syncledger.adapters.hubspot.sandbox.store import MODIFIED, Store, iso_ms, object_type
+from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+
+#: the sandbox's public test credentials (not secrets: anyone may use them)
+TEST_ACCESS_TOKEN = "pat-na1-sandbox-static-token"  # noqa: S105
+TEST_CLIENT_ID = "hubspot-sandbox-client"
+TEST_CLIENT_SECRET = "hubspot-sandbox-client-secret"  # noqa: S105
+TEST_REFRESH_TOKEN = "hubspot-sandbox-refresh-token"  # noqa: S105
+TEST_PORTAL_ID = "62515"
+SEARCH_RATE = Rate(5, 1.0)
+BURST_RATE = Rate(100, 10.0)
+ACCESS_TTL = 1800.0  # "currently 30 minutes" (SOURCES.md §1.2)
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(encode_json(body), status, headers=headers, media_type="application/json")
+
+
+def error(status: int, category: str, message: str, **extra: Any) -> Response:
+    body = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "category": category,
+        **extra,
+    }
+    return _json(status, body)
+
+
+def _rate_limited(policy: str | None) -> Response:
+    extra = {"policyName": policy} if policy else {}
+    body = {
+        "status": "error",
+        "message": "You have reached your rate limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        **extra,
+    }
+    return _json(429, body)
+
+
+class HubSpotSandbox:
+    """The store behind the app, the throttles, the token server and counters tests read."""
+
+    def __init__(self, *, rate_scale: float = 1.0, search_cap: int = search.SEARCH_CAP) -> None:
+        self.store = Store()
+        self.search_cap = search_cap
+        self.search_throttle = WindowThrottle(SEARCH_RATE.scaled(rate_scale))
+        self.burst_throttle = WindowThrottle(BURST_RATE.scaled(rate_scale))
+        self.search_refusals = 0
+        self.throttled = 0
+        self.cap_refusals = 0
+        self.requests: list[tuple[str, str]] = []
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.oauth = OAuthServer(
+            self._db,
+            client_id=TEST_CLIENT_ID,
+            client_secret=TEST_CLIENT_SECRET,
+            access_ttl=ACCESS_TTL,
+        )
+        self.oauth.grant(TEST_REFRESH_TOKEN)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def authorised(self, request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        if not given.startswith("Bearer "):
+            return False
+        token = given.removeprefix("Bearer ")
+        return token == TEST_ACCESS_TOKEN or self.oauth.access_ok(token)
+
+    def admit(self, searching: bool) -> Response | None:
+        if searching:
+            if self.search_throttle.admit(TEST_PORTAL_ID) is not None:
+                self.search_refusals += 1
+                self.throttled += 1
+                return _rate_limited(None)
+            return None
+        if self.burst_throttle.admit(TEST_PORTAL_ID) is not None:
+            self.throttled += 1
+            return _rate_limited("TEN_SECONDLY_ROLLING")
+        return None
+
+
+# --------------------------------------------------------------------- handlers
+
+
+def _props_param(request: Request) -> list[str] | None:
+    raw = [p for v in request.query_params.getlist("properties") for p in v.split(",") if p]
+    return raw or None
+
+
+def _archived(request: Request) -> bool:
+    return request.query_params.get("archived", "false").lower() == "true"
+
+
+async def list_page(sb: HubSpotSandbox, kind: str, request: Request) -> Response:
+    rows = sb.store.live(kind, archived=_archived(request))
+    limit = min(int(request.query_params.get("limit", "10")), 100)
+    after = int(request.query_params.get("after") or "0")
+    page = [r for r in rows if int(r.id) > after][:limit]
+    body: dict[str, Any] = {"results": [r.wire(kind, _props_param(request)) for r in page]}
+    if page and any(int(r.id) > int(page[-1].id) for r in rows):
+        body["paging"] = {"next": {"after": page[-1].id}}
+    return _json(200, body)
+
+
+async def do_search(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Response:
+    groups = body.get("filterGroups") or []
+    prop, descending = search.sort_key(body.get("sorts") or [])
+    try:
+        hits = [r for r in sb.store.live(kind) if search.matches(r.all_properties(kind), groups)]
+        hits.sort(key=lambda r: _sort_value(r.all_properties(kind), prop, r.id), reverse=descending)
+        offset, size = search.page_window(body, len(hits), sb.search_cap)
+    except search.SearchRefused as exc:
+        sb.cap_refusals += "past the first" in str(exc)
+        return error(400, "VALIDATION_ERROR", str(exc))
+    names = body.get("properties") or None
+    page = hits[offset : offset + size]
+    answer: dict[str, Any] = {"total": len(hits), "results": [r.wire(kind, names) for r in page]}
+    if offset + size < min(len(hits), sb.search_cap):
+        answer["paging"] = {"next": {"after": str(offset + size)}}
+    return _json(200, answer)
+
+
+async def batch_read(
+    sb: HubSpotSandbox, kind: str, request: Request, body: dict[str, Any]
+) -> Response:
+    archived = _archived(request)
+    rows = sb.store.records[kind]
+    found = [rows[i["id"]] for i in body.get("inputs", []) if i.get("id") in rows]
+    found = [r for r in found if (r.archived_ms is not None) == archived]
+    names = body.get("properties") or None
+    history = body.get("propertiesWithHistory") or []
+    results = [r.wire(kind, names, history) for r in found]
+    return _json(200, _batch(results))
+
+
+def _sort_value(props: dict[str, str], prop: str, rid: str) -> tuple[int, Any, int]:
+    value = search.comparable(props.get(prop, ""))
+    return (0, value, int(rid)) if isinstance(value, Decimal) else (1, value, int(rid))
+
+
+def _batch(results: list[dict[str, Any]]) -> dict[str, Any]:
+    now = iso_ms(int(time.time() * 1000))
+    return {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+
+
+async def batch_update(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Response:
+    rows = sb.store.records[kind]
+    inputs = body.get("inputs", [])
+    if len(inputs) > 100:
+        return error(400, "VALIDATION_ERROR", "at most 100 inputs per batch")
+    missing = [i.get("id") for i in inputs if i.get("id") not in rows]
+    if missing:
+        return error(404, "OBJECT_NOT_FOUND", f"no {kind} with id(s) {missing}")
+    unknown = _unknown_properties(sb, kind, inputs)
+    if unknown:
+        return error(400, "VALIDATION_ERROR", f"Property values were not valid: {unknown}")
+    for i in inputs:
+        sb.store.update(kind, str(i["id"]), i.get("properties", {}))
+    return _json(200, _batch([rows[str(i["id"])].wire(kind, None) for i in inputs]))
+
+
+def _unknown_properties(sb: HubSpotSandbox, kind: str, inputs: list[Any]) -> list[str]:
+    defined = sb.store.property_defs[kind]
+    return sorted(
+        {
+            n
+            for i in inputs
+            for n in i.get("properties", {})
+            if n.startswith("syncledger_") and n not in defined
+        }
+    )
+
+
+async def associations(sb: HubSpotSandbox, frm: str, to: str, body: dict[str, Any]) -> Response:
+    results = []
+    for i in body.get("inputs", []):
+        ids = sb.store.linked(frm, str(i.get("id")), to)
+        if ids:
+            results.append(
+                {
+                    "from": {"id": str(i["id"])},
+                    "to": [
+                        {
+                            "toObjectId": t,
+                            "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": 0, "label": None}
+                            ],
+                        }
+                        for t in ids
+                    ],
+                }
+            )
+    return _json(200, _batch(results))
+
+
+async def groups(sb: HubSpotSandbox, kind: str, request: Request) -> Response:
+    defs = sb.store.property_groups.setdefault(kind, {})
+    name = request.path_params.get("name")
+    if request.method == "GET":
+        return (
+            _json(200, defs[name])
+            if name in defs
+            else error(404, "OBJECT_NOT_FOUND", f"group {name} does not exist")
+        )
+    body = decode_json(await request.body())
+    if not body.get("name") or not body.get("label"):
+        return error(400, "VALIDATION_ERROR", "a group needs name and label")
+    if body["name"] in defs:
+        return error(409, "OBJECT_ALREADY_EXISTS", f"group {body['name']} already exists")
+    defs[body["name"]] = {**body, "archived": False}
+    return _json(201, defs[body["name"]])
+
+
+async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Response:
+    defs = sb.store.property_defs[kind]
+    name = request.path_params.get("name")
+    if request.method == "GET":
+        if name is None:
+            return _json(200, {"results": list(defs.values())})
+        return (
+            _json(200, defs[name])
+            if name in defs
+            else error(404, "OBJECT_NOT_FOUND", f"property {name} does not exist")
+        )
+    body = decode_json(await request.body())
+    missing = [k for k in ("groupName", "name", "label", "type", "fieldType") if not body.get(k)]
+    if missing:
+        return error(400, "VALIDATION_ERROR", f"missing {', '.join(missing)}")
+    if body.get("groupName") not in sb.store.property_groups.get(kind, {}):
+        return error(400, "VALIDATION_ERROR", f"group {body.get('groupName')} does not exist")
+    if body["name"] in defs:
+        return error(409, "OBJECT_ALREADY_EXISTS", f"property {body['name']} already exists")
+    defs[body["name"]] = {**body, "hubspotDefined": False, "archived": False}
+    return _json(201, defs[body["name"]])
+
+
+async def token(sb: HubSpotSandbox, request: Request) -> Response:
+    form = dict(parse_qsl((await request.body()).decode()))
+    if not sb.oauth.client_ok(None, form):
+        return _json(400, {"status": "BAD_CLIENT_ID", "message": "invalid client"})
+    if form.get("grant_type") != "refresh_token":
+        return _json(400, {"status": "unsupported_grant_type", "message": "grant type"})
+    tokens = sb.oauth.exchange(form.get("refresh_token", ""))
+    if tokens is None:
+        return _json(400, {"status": "BAD_REFRESH_TOKEN", "message": "refresh token refused"})
+    return _json(
+        200,
+        {
+            "token_type": "bearer",
+            "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "expires_in": tokens["expires_in"],
+            "hub_id": int(TEST_PORTAL_ID),
+        },
+    )
+
+
+# --------------------------------------------------------------------- the app
+
+
+def _guarded(
+    sb: HubSpotSandbox,
+    handler: Callable[[Request, str], Awaitable[Response]],
+    *,
+    searching: bool = False,
+) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        sb.requests.append((request.method, request.url.path))
+        if not sb.authorised(request):
+            return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
+        refused = sb.admit(searching)
+        if refused is not None:
+            return refused
+        kind = object_type(request.path_params.get("kind", "deals"))
+        if kind is None:
+            return error(400, "VALIDATION_ERROR", "unknown object type")
+        return await handler(request, kind)
+
+    return endpoint
+
+
+def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
+    sb = sb or HubSpotSandbox()
+
+    async def _list(r: Request, k: str) -> Response:
+        return await list_page(sb, k, r)
+
+    async def _search(r: Request, k: str) -> Response:
+        return await do_search(sb, k, decode_json(await r.body()))
+
+    async def _read(r: Request, k: str) -> Response:
+        return await batch_read(sb, k, r, decode_json(await r.body()))
+
+    async def _update(r: Request, k: str) -> Response:
+        return await batch_update(sb, k, decode_json(await r.body()))
+
+    async def _assoc(r: Request, k: str) -> Response:
+        to = object_type(r.path_params["to"])
+        if to is None:
+            return error(400, "VALIDATION_ERROR", "unknown object type")
+        return await associations(sb, k, to, decode_json(await r.body()))
+
+    async def _props(r: Request, k: str) -> Response:
+        return await properties(sb, k, r)
+
+    async def _groups(r: Request, k: str) -> Response:
+        return await groups(sb, k, r)
+
+    async def _token(r: Request) -> Response:
+        return await token(sb, r)
+
+    objects = "/crm/objects/2026-03/{kind}"
+    routes = [
+        Route(objects, _guarded(sb, _list), methods=["GET"]),
+        Route(objects + "/search", _guarded(sb, _search, searching=True), methods=["POST"]),
+        Route(objects + "/batch/read", _guarded(sb, _read), methods=["POST"]),
+        Route(objects + "/batch/update", _guarded(sb, _update), methods=["POST"]),
+        Route(
+            "/crm/associations/2026-03/{kind}/{to}/batch/read",
+            _guarded(sb, _assoc),
+            methods=["POST"],
+        ),
+        Route("/crm/properties/2026-03/{kind}/groups", _guarded(sb, _groups), methods=["POST"]),
+        Route(
+            "/crm/properties/2026-03/{kind}/groups/{name}", _guarded(sb, _groups), methods=["GET"]
+        ),
+        Route("/crm/properties/2026-03/{kind}", _guarded(sb, _props), methods=["GET", "POST"]),
+        Route("/crm/properties/2026-03/{kind}/{name}", _guarded(sb, _props), methods=["GET"]),
+        Route("/oauth/v3/token", _token, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.sandbox = sb
+    return app
+
+
+def sandbox_of(app: Starlette) -> HubSpotSandbox:
+    found = app.state.sandbox
+    if not isinstance(found, HubSpotSandbox):
+        raise TypeError("not a HubSpot sandbox app")
+    return found
+
+
+__all__ = ["MODIFIED", "HubSpotSandbox", "create_app", "sandbox_of"]
