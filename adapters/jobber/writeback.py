@@ -56,19 +56,29 @@ def _skip(update: StatusUpdate, currency: str) -> str | None:
     return None
 
 
+async def _amounts(api: JobberGraphQL, invoice_id: str) -> dict[str, Any] | None:
+    data, _ = await api.run("invoice_paid", queries.INVOICE_PAID, {"id": invoice_id})
+    amounts = (data.get("invoice") or {}).get("amounts")
+    return amounts if isinstance(amounts, dict) else None
+
+
+def _mismatch(update: StatusUpdate, amounts: dict[str, Any] | None) -> str | None:
+    if amounts is None:
+        return "the invoice is gone from Jobber"
+    if update.total is not None and _money(amounts.get("total")) != update.total:
+        return f"the ledger's total {update.total} differs from Jobber's {amounts.get('total')}"
+    return None
+
+
 async def _write_one(api: JobberGraphQL, currency: str, update: StatusUpdate) -> bool:
-    reason = _skip(update, currency)
     invoice_id = update.source_ref.removeprefix(PREFIX)
-    if reason is None:
-        data, _ = await api.run("invoice_paid", queries.INVOICE_PAID, {"id": invoice_id})
-        amounts = (data.get("invoice") or {}).get("amounts")
-        reason = "the invoice is gone from Jobber" if amounts is None else None
-    if reason is None and update.total is not None and _money(amounts["total"]) != update.total:
-        reason = f"the ledger's total {update.total} differs from Jobber's {amounts['total']}"
-    if reason is not None:
+    reason = _skip(update, currency)
+    amounts = await _amounts(api, invoice_id) if reason is None else None
+    reason = reason or _mismatch(update, amounts)
+    if reason is not None or amounts is None:
         log.warning("jobber write-back skipped for %s: %s", update.source_ref, reason)
         return False
-    missing = _money(update.amount_paid) - _money(amounts["paidAmount"])
+    missing = _money(update.amount_paid) - _money(amounts.get("paidAmount"))
     if missing > 0:
         await _record(api, invoice_id, missing, update)
     return missing >= 0

@@ -22,6 +22,8 @@ from syncledger.core.source_ports import (
 )
 from tests.contracts.source_contract import SourceContract, SourceUnderTest
 
+#: the sandbox refills its cost bucket this much faster, so the suite does not wait minutes
+SCALE = 20.0
 TOPICS = {"customer": "CLIENT", "invoice": "INVOICE", "payment": "PAYMENT"}
 
 
@@ -59,11 +61,12 @@ class JobberPerson:
         return self.sandbox.signed_webhook(f"{TOPICS[hint.kind]}_{action}", hint.id)
 
 
-def connection(app: object, tmp_path: Path) -> SourceConnection:
+def connection(app: object, tmp_path: Path, scale: float = SCALE) -> SourceConnection:
     return SourceConnection(
         tmp_path / "jobber-tokens.json",
         base_url=SOURCE.sandbox_url,
         transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+        rate_scale=scale,
     )
 
 
@@ -72,7 +75,7 @@ class TestJobberSource(SourceContract):
 
     @pytest.fixture
     async def source(self, tmp_path: Path) -> AsyncIterator[SourceUnderTest]:
-        app = SOURCE.sandbox_app(None)
+        app = SOURCE.sandbox_app(None, rate_scale=SCALE)
         assert app is not None
         conn = connection(app, tmp_path)
 

@@ -1,0 +1,172 @@
+"""Jobber source beyond the contract: paging, the cost bucket, token rotation across a
+restart, service-location checks, webhooks' malformed bodies, write-back refusals."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from syncledger.adapters.jobber.platform import SOURCE
+from syncledger.adapters.jobber.sandbox.server import create_app, sandbox_of
+from syncledger.adapters.jobber.source import JobberSource
+from syncledger.core.source_ports import RecordHint, StatusUpdate, WebhookRefused
+from syncledger.core.validation import MALFORMED_FIELD, LedgerRules, Rejected, validate
+from tests.contracts.source_contract import read_all
+from tests.unit.test_jobber_source_contract import connection
+
+
+def _reader(app: object, tmp_path: Path, scale: float = 20.0) -> JobberSource:
+    reader = SOURCE.connect(connection(app, tmp_path, scale))
+    assert isinstance(reader, JobberSource)
+    return reader
+
+
+async def test_many_clients_are_read_across_pages_once_each(tmp_path: Path) -> None:
+    app = create_app(rate_scale=20.0)
+    made = {sandbox_of(app).store.put_client(companyName=f"Client {n}") for n in range(130)}
+    reader = _reader(app, tmp_path)
+    try:
+        pages = 0
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await reader.read_changes(cursor)
+            pages += 1
+            seen += [i.id for i in page.items if i.kind == "customer"]
+            cursor = page.cursor or cursor
+            if not page.more:
+                break
+        assert pages >= 6  # 25 per page
+        assert sorted(seen) == sorted(made)
+        assert (await reader.read_changes(cursor)).items == ()
+    finally:
+        await reader.aclose()
+
+
+async def test_the_cost_bucket_holds_a_burst_without_a_throttled_answer(tmp_path: Path) -> None:
+    app = create_app(maximum_available=4000, restore_rate=4000)
+    sandbox = sandbox_of(app)
+    for n in range(30):
+        sandbox.store.put_client(companyName=f"Burst {n}")
+    reader = _reader(app, tmp_path, scale=1.0)
+    try:
+        for _ in range(6):
+            await reader.read_changes(None)
+        assert sandbox.throttled == 0
+        assert reader._api.bucket.waits > 0  # it did hold back
+    finally:
+        await reader.aclose()
+
+
+async def test_a_throttled_answer_is_sent_again_after_its_wait(tmp_path: Path) -> None:
+    app = create_app(maximum_available=4000, restore_rate=4000)
+    sandbox = sandbox_of(app)
+    sid = sandbox.store.put_client(companyName="Retried Ltd")
+    reader = _reader(app, tmp_path, scale=1.0)
+    try:
+        sandbox.bucket.spend(3999)  # someone else's app emptied the bucket
+        [found] = await reader.fetch([RecordHint("customer", sid)])
+        assert found.fields["name"] == "Retried Ltd"
+        assert sandbox.throttled >= 1
+    finally:
+        await reader.aclose()
+
+
+async def test_a_rotated_refresh_token_survives_a_restart(tmp_path: Path) -> None:
+    app = create_app(rate_scale=20.0)
+    sandbox_of(app).store.put_client(companyName="Rotated Ltd")
+    first = _reader(app, tmp_path)
+    await read_all(first, None)
+    await first.aclose()
+    stored = json.loads((tmp_path / "jobber-tokens.json").read_text())
+    assert stored["refresh_token"] != "jobber-sandbox-refresh"  # rotated and persisted
+    assert sandbox_of(app).oauth.exchange("jobber-sandbox-refresh") is None  # old one dead
+    sandbox_of(app).oauth.expire_access_tokens()  # force a refresh after the restart
+    again = _reader(app, tmp_path)
+    try:
+        items, _ = await read_all(again, None)
+        assert [i.fields["name"] for i in items] == ["Rotated Ltd"]
+    finally:
+        await again.aclose()
+
+
+async def test_a_duplicated_service_location_is_refused_with_its_reason(tmp_path: Path) -> None:
+    app = create_app(rate_scale=20.0)
+    store = sandbox_of(app).store
+    sid = store.put_client(companyName="Two Sites Ltd")
+    address = {"street1": "1 Elm St", "city": "Boise", "province": "ID", "postalCode": "83702"}
+    store.add_property(sid, "Main", address)
+    store.add_property(sid, "Annex", dict(address))
+    clean = store.put_client(companyName="One Site Ltd")
+    store.add_property(clean, "Main", address)
+    reader = _reader(app, tmp_path)
+    try:
+        items = {i.id: i for i in (await read_all(reader, None))[0]}
+    finally:
+        await reader.aclose()
+    [problem] = items[sid].fields[MALFORMED_FIELD]
+    assert "same address" in problem
+    verdict = validate(items[sid], LedgerRules("xero"))
+    assert isinstance(verdict, Rejected)
+    assert any("same address" in r.message for r in verdict.reasons)
+    assert MALFORMED_FIELD not in items[clean].fields
+    assert not isinstance(validate(items[clean], LedgerRules("xero")), Rejected)
+
+
+async def test_an_undecodable_delivery_is_malformed_and_destroy_is_a_deleted_hint(
+    tmp_path: Path,
+) -> None:
+    app = create_app()
+    sandbox = sandbox_of(app)
+    reader = _reader(app, tmp_path)
+    try:
+        gone = reader.verify(sandbox.signed_webhook("INVOICE_DESTROY", "abc"))
+        assert gone.hints == (RecordHint("invoice", "abc", deleted=True),)
+        sandbox_signed = sandbox.signed_webhook("CLIENT_UPDATE", "x")
+        body = b"not json"
+        import base64, hashlib, hmac  # noqa: E401, I001 (the sender's side, spelled out)
+
+        sig = base64.b64encode(
+            hmac.new(sandbox.client_secret.encode(), body, hashlib.sha256).digest()
+        )
+        headers = {**sandbox_signed.headers, "x-jobber-hmac-sha256": sig.decode()}
+        with pytest.raises(WebhookRefused) as refused:
+            reader.verify(replace(sandbox_signed, body=body, headers=headers))
+        assert refused.value.reason == "malformed"
+        [item] = await reader.fetch([RecordHint("customer", "missing-id")])
+        assert item.deleted
+    finally:
+        await reader.aclose()
+
+
+async def test_write_back_refuses_a_total_jobber_does_not_hold(tmp_path: Path) -> None:
+    app = create_app(rate_scale=20.0)
+    store = sandbox_of(app).store
+    client = store.put_client(companyName="Total Ltd")
+    lines = [{"name": "Work", "description": "", "quantity": 1, "unitCost": 100}]
+    invoice = store.put_invoice(client, "7", lines)
+    reader = _reader(app, tmp_path)
+    update = StatusUpdate(
+        f"jobber/invoice/{invoice}",
+        "xero",
+        "paid",
+        "USD",
+        Decimal("120.00"),
+        Decimal("0.00"),
+        "INV-7",
+        "7",
+        None,
+        None,
+    )
+    try:
+        assert await reader.write_back([update]) == 0
+        assert (
+            await reader.write_back([replace(update, currency="EUR", total=Decimal("100.00"))]) == 0
+        )
+        assert store.paid_amount(invoice) == 0
+    finally:
+        await reader.aclose()
