@@ -69,6 +69,8 @@ _MODULES: dict[str, str] = {
     "csv": "syncledger.adapters.sources.csv_platform",
     "webhooks": "syncledger.adapters.webhooks.platform",
     "google-contacts": "syncledger.adapters.google_contacts.platform",
+    "hubspot": "syncledger.adapters.hubspot.platform",
+    "jobber": "syncledger.adapters.jobber.platform",
 }
 
 
