@@ -136,40 +136,45 @@ class Receipt:
 
 @dataclass
 class WebhookDesk:
-    """Stores verified deliveries of one source (module docstring). One per ``serve``
-    process and source; deliveries are stored one at a time."""
+    """Stores verified deliveries of one source (module docstring). Deliveries are
+    stored concurrently (the log commits them in groups); two tries of one delivery race
+    for its empty subject and one wins, the other is answered as a duplicate."""
 
     log: SourceLog
     system: str
     _ingestor: Ingestor | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def receive(self, delivery: WebhookDelivery) -> Receipt:
-        async with self._lock:
-            subject = self.log.subject(self.system, "webhook", delivery.delivery_id)
-            if await self.log.store.subject_last_seq(subject):
-                return Receipt(duplicate=True, records=0)
-            if delivery.items:
-                await (await self._loaded()).ingest(_items(delivery.items))
-            receipt = WebhookReceived(
-                source=self.system,
-                delivery_id=delivery.delivery_id,
-                hints=tuple(
-                    RecordHintData(kind=h.kind, id=h.id, deleted=h.deleted) for h in delivery.hints
-                ),
-                records=len(delivery.items),
-            )
-            try:
-                await self.log.append(subject, receipt, expect=0)
-            except ConcurrencyError:  # another serve process stored it a moment ago
-                return Receipt(duplicate=True, records=0)
-            return Receipt(duplicate=False, records=len(delivery.items))
+        subject = self.log.subject(self.system, "webhook", delivery.delivery_id)
+        if await self.log.store.subject_last_seq(subject):
+            return Receipt(duplicate=True, records=0)
+        if delivery.items:
+            await (await self._loaded()).ingest(_items(delivery.items))
+        try:
+            await self.log.append(subject, self._receipt(delivery), expect=0)
+        except ConcurrencyError:  # another try of it was stored a moment ago
+            return Receipt(duplicate=True, records=0)
+        return Receipt(duplicate=False, records=len(delivery.items))
+
+    def _receipt(self, delivery: WebhookDelivery) -> WebhookReceived:
+        hints = tuple(
+            RecordHintData(kind=h.kind, id=h.id, deleted=h.deleted) for h in delivery.hints
+        )
+        return WebhookReceived(
+            source=self.system,
+            delivery_id=delivery.delivery_id,
+            hints=hints,
+            records=len(delivery.items),
+        )
 
     async def _loaded(self) -> Ingestor:
-        if self._ingestor is None:
-            self._ingestor = self.log.ingestor()
-            await self._ingestor.load()
-        return self._ingestor
+        async with self._loading:
+            if self._ingestor is None:
+                ingestor = self.log.ingestor()
+                await ingestor.load()
+                self._ingestor = ingestor
+            return self._ingestor
 
 
 async def pending_hints(log: SourceLog, system: str) -> dict[str, tuple[int, WebhookReceived]]:

@@ -1,0 +1,252 @@
+"""Signed webhooks into the log: `syncledger serve` (a real process) vs raw JetStream.
+
+Two embedded nats-servers alike (sync_interval: always): one under serve, one for the
+raw baseline. `serve --source webhooks` takes
+Standard Webhooks deliveries, each one customer record, signed with the source's test
+secret. Deliveries are offered open-loop at increasing rates (each sent at its scheduled
+time, whether or not earlier ones were answered) for a few seconds per rate; a delivery's
+latency is from sending it to its 200, which serve answers only once the record and the
+receipt are in the log (receipt → durable). Baseline, same run: the same bodies published
+raw to JetStream on the other server (nats-py, one publish per body, acks awaited), at
+each offered rate and pipelined at full speed.
+
+Prints per rate: offered/s, answered/s, p50 and p99 ms (ours and raw); then
+``sustained_webhooks_per_s=`` (the highest rate answered in full with p99 < 50 ms),
+``raw_publish_per_s=`` and ``ratio_vs_raw=`` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nats
+from nats.js import api as js_api
+
+from syncledger.adapters.webhooks.platform import TEST_SECRET
+from syncledger.adapters.webhooks.sign import sign
+from syncledger.core.embedded import EmbeddedNats
+
+RATES = (100, 250, 500, 750, 1000, 1500)
+P99_TARGET_MS = 50.0
+
+Delivery = tuple[bytes, dict[str, str]]
+Send = Callable[[Delivery], Awaitable[bool]]
+
+
+def deliveries(run: str, n: int) -> list[Delivery]:
+    stamp = "2026-12-01T00:00:00Z"
+    out = []
+    for i in range(n):
+        record = {
+            "id": f"{run}-{i}",
+            "name": f"Bench Customer {run} {i}",
+            "currency": "USD",
+            "updated_at": stamp,
+        }
+        body = json.dumps({"type": "customer.updated", "timestamp": stamp, "data": record})
+        raw = body.encode()
+        out.append((raw, sign(TEST_SECRET, f"msg_{run}_{i}", datetime.now(UTC), raw)))
+    return out
+
+
+def start_serve(data_dir: Path, nats_url: str) -> tuple[subprocess.Popen[bytes], int]:
+    log = data_dir / "serve.log"
+    env = {
+        **os.environ,
+        "SYNCLEDGER_DATA_DIR": str(data_dir / "state"),
+        "SYNCLEDGER_NATS_URL": nats_url,
+        "SYNCLEDGER_ENTITY": "bench",
+        "SYNCLEDGER_SERVE_PORT": "0",
+    }
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syncledger.core.cli", "serve", "--source", "webhooks"],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.findall(r"serving webhooks on port (\d+)", log.read_text(errors="replace"))
+        if found:
+            return proc, int(found[-1])
+        if proc.poll() is not None:
+            raise SystemExit(f"serve stopped: {log.read_text()}")
+        time.sleep(0.1)
+    raise SystemExit("serve did not start")
+
+
+class Poster:
+    """A thin HTTP/1.1 client for the bench: ``connections`` keep-alive connections
+    taking deliveries from one queue (httpx spends more CPU per request than serve does,
+    and both share this machine's two cores)."""
+
+    def __init__(self, port: int, path: str, connections: int = 64) -> None:
+        self.port, self.path, self.connections = port, path, connections
+        self.queue: asyncio.Queue[tuple[Delivery, asyncio.Future[bool]]] = asyncio.Queue()
+        self.workers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self.workers = [asyncio.create_task(self._worker()) for _ in range(self.connections)]
+
+    async def stop(self) -> None:
+        for w in self.workers:
+            w.cancel()
+        await asyncio.gather(*self.workers, return_exceptions=True)
+
+    async def post(self, delivery: Delivery) -> bool:
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        await self.queue.put((delivery, done))
+        return await done
+
+    async def _worker(self) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            while True:
+                (body, headers), done = await self.queue.get()
+                head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                writer.write(
+                    f"POST {self.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n{head}"
+                    f"content-type: application/json\r\n"
+                    f"content-length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                done.set_result(await _status(reader))
+        finally:
+            writer.close()
+
+
+async def _status(reader: asyncio.StreamReader) -> bool:
+    """Read one response; True when it is a 200."""
+    status = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status.split()[1:2] == [b"200"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def offered(
+    rate: int, seconds: float, send: Send, bodies: list[Delivery]
+) -> tuple[float, list[float], int]:
+    """Send ``bodies`` at ``rate``/s open-loop; (answered/s, latencies ms, failures)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int, body: Delivery) -> None:
+        nonlocal failures
+        await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
+        sent = loop.time()
+        ok = await send(body)
+        if ok:
+            latencies.append((loop.time() - sent) * 1000)
+        else:
+            failures += 1
+
+    n = int(rate * seconds)
+    await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies[:n])))
+    elapsed = loop.time() - start
+    return len(latencies) / elapsed, latencies, failures
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per offered rate")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedNats(Path(tmp) / "nats") as server,
+        EmbeddedNats(Path(tmp) / "raw", stream=None) as raw_server,
+    ):
+        proc, port = start_serve(Path(tmp), server.url)
+        admin = await nats.connect(raw_server.admin_url)  # streams are made by the admin user
+        await admin.jetstream().add_stream(
+            js_api.StreamConfig(
+                name="RAWBENCH",
+                subjects=["sl.>"],
+                storage=js_api.StorageType.FILE,
+                duplicate_window=120,
+            )
+        )
+        nc = await nats.connect(raw_server.url)  # syncledger's user publishes, as serve does
+        js = nc.jetstream()
+        poster = Poster(port, "/webhooks/webhooks")
+        await poster.start()
+        counter = iter(range(10**9))
+
+        async def to_raw(d: Delivery) -> bool:
+            subject = f"sl.bench.source.webhooks.customer.{next(counter)}"
+            ack = await js.publish(subject, d[0], headers={"Nats-Msg-Id": d[1]["webhook-id"]})
+            return ack.seq > 0
+
+        try:
+            await offered(50, 1.0, poster.post, deliveries("warm", 50))
+            await report(args.seconds, poster.post, to_raw, proc.pid)
+        finally:
+            await poster.stop()
+            await nc.close()
+            await admin.close()
+            proc.terminate()
+            proc.wait(20)
+
+
+async def report(seconds: float, to_serve: Send, to_raw: Send, pid: int) -> None:
+    print(
+        f"{'offered/s':>10} {'ours/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5}"
+        f" {'serve cpu ms/hook':>18} | {'raw/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    sustained = 0
+    for rate in RATES:
+        bodies = deliveries(f"r{rate}", int(rate * seconds))
+        cpu = cpu_seconds(pid)
+        got, lat, fail = await offered(rate, seconds, to_serve, bodies)
+        cpu_ms = 1000 * (cpu_seconds(pid) - cpu) / max(1, len(lat))
+        raw_got, raw_lat, _ = await offered(rate, seconds, to_raw, bodies)
+        p99 = pct(lat, 99)
+        print(
+            f"{rate:>10} {got:>8.0f} {pct(lat, 50):>7.1f} {p99:>7.1f} {fail:>5} {cpu_ms:>18.2f}"
+            f" | {raw_got:>7.0f} {pct(raw_lat, 50):>7.1f} {pct(raw_lat, 99):>7.1f}"
+        )
+        if fail == 0 and got >= 0.95 * rate and p99 < P99_TARGET_MS:
+            sustained = rate
+    full = deliveries("full", 3000)
+    start = time.perf_counter()
+    futures = [to_raw(d) for d in full]
+    await asyncio.gather(*futures)
+    raw_rate = len(full) / (time.perf_counter() - start)
+    print(f"sustained_webhooks_per_s={sustained}")
+    print(f"raw_publish_per_s={raw_rate:.0f}")
+    print(f"ratio_vs_raw={sustained / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
