@@ -31,7 +31,7 @@ from syncledger.adapters.google_contacts.people import (
 from syncledger.adapters.google_contacts.sandbox import server as sandbox
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
@@ -129,6 +129,9 @@ class GoogleContactsPlatform:
 
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
         return sandbox.create_app(book, rate_scale=rate_scale)
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
+        return None
 
 
 SOURCE = GoogleContactsPlatform()

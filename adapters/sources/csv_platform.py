@@ -8,7 +8,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from syncledger.adapters.sources.csv_source import CsvSource
-from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
@@ -28,6 +28,9 @@ class CsvPlatform:
         return CsvSource(connection.directory)
 
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
+        return None
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
         return None
 
 

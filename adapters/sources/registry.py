@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.platforms import checked_rate_scale
 from syncledger.core.errors import ConfigurationError
-from syncledger.core.source_ports import SourceReader
+from syncledger.core.source_ports import RecordHint, SourceReader, WebhookRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,36 @@ class SourceConnection:
 
     def __post_init__(self) -> None:
         checked_rate_scale(self.rate_scale)
+
+
+class DemoSandbox(Protocol):
+    """A source's sandbox with a person at it, for ``syncledger demo --source <id>``.
+
+    The person enters the sample data the way users of the source do (companies,
+    contacts, deals and their line items; clients, jobs and invoices), makes one more
+    change while the demo runs, and the sandbox's sender announces it by webhook. The
+    reader the demo connects with empty credentials (the sandbox's test ones) verifies
+    what :meth:`delivery` signs."""
+
+    app: Starlette
+
+    async def seed(self) -> str:
+        """Enter the sample data; one line saying what was entered."""
+        ...
+
+    async def change_one(self) -> RecordHint:
+        """A change a person makes now (one more deal closes, one more invoice is
+        issued): the record a webhook announces."""
+        ...
+
+    def delivery(self, hints: Sequence[RecordHint]) -> WebhookRequest:
+        """The delivery the source's sender makes about ``hints``, signed as it signs."""
+        ...
+
+    async def shows_paid(self) -> int:
+        """How many source documents show a payment status written back (read from the
+        sandbox's own records, by the source's field names)."""
+        ...
 
 
 class SourcePlatform(Protocol):
@@ -62,6 +92,10 @@ class SourcePlatform(Protocol):
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
         """The sandbox ASGI app with its records in ``book`` (in memory when None); None
         for a source without one."""
+        ...
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
+        """A sandbox with a person at it for the demo; None for a source without one."""
         ...
 
 

@@ -22,7 +22,7 @@ from typing import Final
 
 from starlette.applications import Starlette
 
-from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
 from syncledger.adapters.webhooks.payload import items_of
 from syncledger.adapters.webhooks.verify import TrustedKeys, verify_signature
 from syncledger.core.errors import ConfigurationError
@@ -92,6 +92,9 @@ class WebhookPlatform:
         return WebhookSource(keys_from(credentials), _system(credentials))
 
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
+        return None
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
         return None
 
 
