@@ -87,13 +87,24 @@ def demo(
             "(default: raised so the demo takes about a minute; the scale is printed)",
         ),
     ] = False,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="run it through a source's sandbox: hubspot or jobber"),
+    ] = None,
 ) -> None:
     """Embedded NATS + sample data + a sandbox ledger, ending with a reconciliation report
-    and an audit trace. Safe to run again: nothing is pushed twice."""
-    from syncledger.core.demo import run_demo
-
+    and an audit trace. Safe to run again: nothing is pushed twice. With --source, the
+    sample goes through a source's sandbox (HubSpot deals, Jobber invoices) and payment
+    status comes back to it."""
     cfg = settings(data_dir, None, ledger)
-    run(run_demo(cfg, json_out=json_out, published_limits=published_limits))
+    if source is None:
+        from syncledger.core.demo import run_demo
+
+        run(run_demo(cfg, json_out=json_out, published_limits=published_limits))
+        return
+    from syncledger.core.demo_source import run_source_demo
+
+    run(run_source_demo(cfg, source, json_out=json_out, published_limits=published_limits))
 
 
 @app.command()

@@ -48,6 +48,11 @@ class DemoSummary:
     synced: int
     observed: int
     rate_scale: float
+    source: str = "csv"
+    #: source documents showing the payment status back-sync wrote to them
+    written_back: int = 0
+    #: forged or stale webhooks refused (the source demo sends one)
+    webhooks_refused: int = 0
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -73,7 +78,7 @@ async def _import(rt: Runtime, console: Console) -> int:
     return report.observed
 
 
-async def _sync(rt: Runtime, ledger: LedgerHandle, console: Console) -> WorkerStats:
+async def sync_with_progress(rt: Runtime, ledger: LedgerHandle, console: Console) -> WorkerStats:
     total = await pending_source_events(rt, ledger.adapter.ledger)
     with _progress(console) as bar:
         task = bar.add_task(f"syncing to {ledger.adapter.ledger}", total=total)
@@ -139,26 +144,26 @@ async def run_demo(
             if note is not None:
                 console.print(note, highlight=False, markup=False)
             observed = await _import(rt, console)
-            stats = await _sync(rt, ledger, console)
+            stats = await sync_with_progress(rt, ledger, console)
             engine = await catch_up(rt)
             report = await reconcile_with(rt, ledger, engine)
             models = ReadModels(engine)
             ref = _first_synced_invoice(models, settings.entity, ledger.adapter.ledger)
-            audit = await _audit_trace(rt, ref) if ref is not None else []
+            audit = await audit_trace_lines(rt, ref) if ref is not None else []
             last_seq = await rt.store.last_seq()
         finally:
             await ledger.aclose()
-    summary = _summary(settings, models, stats, report, last_seq, observed)
-    _print(console, settings, models, report)
+    summary = summary_of(settings, models, stats, report, last_seq, observed)
+    print_reports(console, settings, models, report)
     if ref is not None:
         console.rule(f"audit trace {ref}")
         console.print("\n".join(audit), highlight=False, markup=False)
     console.rule("summary")
-    print(summary.as_json() if json_out else _plain(summary))
+    print(summary.as_json() if json_out else plain_summary(summary))
     return summary
 
 
-async def _audit_trace(rt: Runtime, ref: RecordRef) -> list[str]:
+async def audit_trace_lines(rt: Runtime, ref: RecordRef) -> list[str]:
     """The record's audit trail, each event's inclusion proof checked against a freshly
     signed checkpoint of the log (what `syncledger audit trace` prints in full)."""
     from syncledger.audit.merkle import leaf_hash, verify_inclusion
@@ -183,7 +188,7 @@ async def _audit_trace(rt: Runtime, ref: RecordRef) -> list[str]:
     return lines
 
 
-def _summary(
+def summary_of(
     settings: Settings,
     models: ReadModels,
     stats: WorkerStats,
@@ -207,13 +212,15 @@ def _summary(
     )
 
 
-def _print(console: Console, settings: Settings, models: ReadModels, report: ReconReport) -> None:
+def print_reports(
+    console: Console, settings: Settings, models: ReadModels, report: ReconReport
+) -> None:
     console.rule("rejected records")
     console.print(errors_report(models, settings.entity), highlight=False, markup=False)
     console.rule("reconciliation")
     console.print(report.text(), highlight=False, markup=False)
 
 
-def _plain(summary: DemoSummary) -> str:
+def plain_summary(summary: DemoSummary) -> str:
     fields: dict[str, Any] = summary.__dict__
     return "  ".join(f"{k}={v}" for k, v in fields.items())
