@@ -15,6 +15,8 @@ Faithful to (citations as in ``adapters/google_contacts/people.py``):
   https://cloud.google.com/apis/design/errors#error_info). The ``status`` name of each
   error is not documented for this method, so the sandbox leaves it out.
 
+Every refusal (status, ErrorInfo reason, message, source) is a row of ``refusals.py``.
+
 Tests act as a person in Google Contacts through ``ContactBook.put/delete`` and expire
 tokens with ``ContactBook.expire_sync_tokens`` (``server.book_of(app)``).
 """
@@ -33,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from syncledger.adapters.google_contacts.sandbox.book import ContactBook
+from syncledger.adapters.google_contacts.sandbox.refusals import REFUSALS
 from syncledger.adapters.sandbox.common import (
     form_of,
     handle_of,
@@ -46,27 +49,27 @@ from syncledger.adapters.sandbox.scaffold import bearer_ok
 CLIENT_ID: Final = "sandbox-google-client"
 CLIENT_SECRET: Final = "sandbox-google-secret"  # noqa: S105 - the sandbox's public test secret
 REFRESH_TOKEN: Final = "sandbox-google-refresh"  # noqa: S105 - the sandbox's public test token
-EXPIRED_MESSAGE: Final = (
-    "Sync token is expired. Clear local cache and retry call without the sync token."
-)
 
 
 class Refused(Exception):
-    def __init__(self, code: int, message: str, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.reason = code, message, reason
+    """A refusal by its row in ``REFUSALS``; ``values`` fill the row's message."""
+
+    def __init__(self, rule: str, **values: object) -> None:
+        self.row = REFUSALS[rule]
+        self.message = self.row.text(**values)
+        super().__init__(self.message)
 
     def response(self) -> Response:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.reason:
+        error: dict[str, Any] = {"code": self.row.status, "message": self.message}
+        if self.row.code:
             error["details"] = [
                 {
                     "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": self.reason,
+                    "reason": self.row.code,
                     "domain": "people.googleapis.com",
                 }
             ]
-        return plain_json(self.code, {"error": error})
+        return plain_json(self.row.status, {"error": error})
 
 
 class GoogleSandbox(ContactBook):
@@ -107,14 +110,14 @@ def _digest(params: Mapping[str, str]) -> str:
 def _page_size(params: Mapping[str, str]) -> int:
     raw = params.get("pageSize", "0") or "0"
     if not raw.isdigit() or int(raw) > 1000:
-        raise Refused(400, f"pageSize {raw!r}: valid values are 1 to 1000")
+        raise Refused("list.page_size_invalid", value=raw)
     return int(raw) or 100
 
 
 def _from_page_token(token: str, digest: str) -> Listing:
     parts = token.split(".")
     if len(parts) != 5 or parts[0] != "pt" or parts[4] != digest:
-        raise Refused(400, "Request contains an invalid argument (pageToken).")
+        raise Refused("list.page_token_invalid")
     return Listing(int(parts[1]), int(parts[2]), parts[3] == "1", digest)
 
 
@@ -127,15 +130,15 @@ def _listing(book: GoogleSandbox, params: Mapping[str, str]) -> Listing:
         return Listing(0, book.head(), False, digest)
     seq, expired = book.token_seq(sync)
     if seq is None:
-        raise Refused(400, "Request contains an invalid argument (syncToken).")
+        raise Refused("sync.token_invalid")
     if expired:
-        raise Refused(400, EXPIRED_MESSAGE, "EXPIRED_SYNC_TOKEN")
+        raise Refused("sync.token_expired")
     return Listing(seq, book.head(), True, digest)
 
 
 def connections(book: GoogleSandbox, params: Mapping[str, str]) -> dict[str, Any]:
     if not params.get("personFields"):
-        raise Refused(400, "personFields mask is required.")
+        raise Refused("list.person_fields_missing")
     size = _page_size(params)
     listing = _listing(book, params)
     page = book.page(listing.after, listing.upto, size, with_deleted=listing.delta)
@@ -153,7 +156,7 @@ def connections(book: GoogleSandbox, params: Mapping[str, str]) -> dict[str, Any
 async def list_connections(request: Request) -> Response:
     book = book_of(request.app)
     if not bearer_ok(book.oauth, request.headers.get("authorization")):
-        return Refused(401, "Request had invalid authentication credentials.").response()
+        return Refused("auth.credentials_invalid").response()
     try:
         return plain_json(200, connections(book, dict(request.query_params)))
     except Refused as refused:

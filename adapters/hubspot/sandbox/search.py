@@ -17,7 +17,13 @@ SEARCH_CAP = 10_000
 
 
 class SearchRefused(ValueError):
-    """The request breaks a documented search limit (answered as a 400)."""
+    """The request breaks a documented search limit: ``rule`` names its row in
+    ``refusals.REFUSALS`` (a 400), ``values`` fill the row's message."""
+
+    def __init__(self, rule: str, **values: object) -> None:
+        super().__init__(rule)
+        self.rule = rule
+        self.values = values
 
 
 def comparable(value: str) -> Decimal | str:
@@ -57,7 +63,7 @@ def _compare(op: str, have: str | None, f: Mapping[str, Any]) -> bool:
         "GTE": lambda c: c >= 0,
     }
     if op not in checks:
-        raise SearchRefused(f"unknown operator {op}")
+        raise SearchRefused("search.operator_unknown", operator=op)
     return checks[op](_order(left, right))
 
 
@@ -99,8 +105,8 @@ def page_window(body: Mapping[str, Any], total: int, cap: int) -> tuple[int, int
     """The offset and size of the page asked for; a 400 past the cap or over the limit."""
     limit = int(body.get("limit") or 10)
     if limit > MAX_LIMIT:
-        raise SearchRefused(f"limit {limit} is over the maximum of {MAX_LIMIT}")
+        raise SearchRefused("search.limit_too_large", limit=limit, maximum=MAX_LIMIT)
     offset = int(str(body.get("after") or "0"))
     if offset >= cap and total > cap:
-        raise SearchRefused(f"paging past the first {cap} results of a search")
+        raise SearchRefused("search.past_cap", cap=cap)
     return offset, min(limit, cap - offset)

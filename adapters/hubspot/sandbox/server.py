@@ -20,6 +20,8 @@ HubSpot/HubSpot-public-api-spec-collection 2026-03 specs):
   ``policyName: TEN_SECONDLY_ROLLING``. Error bodies follow the spec's ``Error``
   (``status, message, correlationId, category``); the category of a 429 is not
   documented, so the sandbox sends ``errorType`` and ``policyName`` only as §1.3 quotes.
+
+Every refusal (status, category, message, source) is a row of ``refusals.py``.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from syncledger.adapters.hubspot.sandbox import search
+from syncledger.adapters.hubspot.sandbox.refusals import REFUSALS
 from syncledger.adapters.hubspot.sandbox.store import MODIFIED, Store, iso_ms, object_type
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.refusals import Refusal
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 #: the sandbox's public test credentials (not secrets: anyone may use them)
@@ -54,33 +58,42 @@ SEARCH_RATE = Rate(5, 1.0)
 BURST_RATE = Rate(100, 10.0)
 ACCESS_TTL = 1800.0  # "currently 30 minutes" (SOURCES.md §1.2)
 Handler = Callable[[Request], Awaitable[Response]]
+#: the ``policyName`` a 429 names (SOURCES.md §1.3; none is quoted for search)
+POLICIES = {"rate.burst": "TEN_SECONDLY_ROLLING"}
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(encode_json(body), status, headers=headers, media_type="application/json")
 
 
-def error(status: int, category: str, message: str, **extra: Any) -> Response:
+def refuse(rule: str, **values: Any) -> Response:
+    """The answer to a refusal, from its row in ``REFUSALS``: the spec's ``Error`` body, a
+    429 with ``errorType`` (and ``policyName`` for the burst limit), or the token endpoint's
+    ``{"status", "message"}``."""
+    row = REFUSALS[rule]
+    if rule.startswith("oauth."):
+        return _json(row.status, {"status": row.code, "message": row.text(**values)})
+    if rule.startswith("rate."):
+        return _rate_limited(row, POLICIES.get(rule))
     body = {
         "status": "error",
-        "message": message,
+        "message": row.text(**values),
         "correlationId": str(uuid.uuid4()),
-        "category": category,
-        **extra,
+        "category": row.code,
     }
-    return _json(status, body)
+    return _json(row.status, body)
 
 
-def _rate_limited(policy: str | None) -> Response:
+def _rate_limited(row: Refusal, policy: str | None) -> Response:
     extra = {"policyName": policy} if policy else {}
     body = {
         "status": "error",
-        "message": "You have reached your rate limit.",
-        "errorType": "RATE_LIMIT",
+        "message": row.message,
+        "errorType": row.code,
         "correlationId": str(uuid.uuid4()),
         **extra,
     }
-    return _json(429, body)
+    return _json(row.status, body)
 
 
 class HubSpotSandbox:
@@ -119,11 +132,11 @@ class HubSpotSandbox:
             if self.search_throttle.admit(TEST_PORTAL_ID) is not None:
                 self.search_refusals += 1
                 self.throttled += 1
-                return _rate_limited(None)
+                return refuse("rate.search")
             return None
         if self.burst_throttle.admit(TEST_PORTAL_ID) is not None:
             self.throttled += 1
-            return _rate_limited("TEN_SECONDLY_ROLLING")
+            return refuse("rate.burst")
         return None
 
 
@@ -158,8 +171,8 @@ async def do_search(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Resp
         hits.sort(key=lambda r: _sort_value(r.all_properties(kind), prop, r.id), reverse=descending)
         offset, size = search.page_window(body, len(hits), sb.search_cap)
     except search.SearchRefused as exc:
-        sb.cap_refusals += "past the first" in str(exc)
-        return error(400, "VALIDATION_ERROR", str(exc))
+        sb.cap_refusals += exc.rule == "search.past_cap"
+        return refuse(exc.rule, **exc.values)
     names = body.get("properties") or None
     page = hits[offset : offset + size]
     answer: dict[str, Any] = {"total": len(hits), "results": [r.wire(kind, names) for r in page]}
@@ -195,13 +208,13 @@ async def batch_update(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> R
     rows = sb.store.records[kind]
     inputs = body.get("inputs", [])
     if len(inputs) > 100:
-        return error(400, "VALIDATION_ERROR", "at most 100 inputs per batch")
+        return refuse("batch.too_many")
     missing = [i.get("id") for i in inputs if i.get("id") not in rows]
     if missing:
-        return error(404, "OBJECT_NOT_FOUND", f"no {kind} with id(s) {missing}")
+        return refuse("batch.object_not_found", kind=kind, ids=missing)
     unknown = _unknown_properties(sb, kind, inputs)
     if unknown:
-        return error(400, "VALIDATION_ERROR", f"Property values were not valid: {unknown}")
+        return refuse("batch.property_unknown", names=unknown)
     for i in inputs:
         sb.store.update(kind, str(i["id"]), i.get("properties", {}))
     return _json(200, _batch([rows[str(i["id"])].wire(kind, None) for i in inputs]))
@@ -245,16 +258,12 @@ async def groups(sb: HubSpotSandbox, kind: str, request: Request) -> Response:
     defs = sb.store.property_groups.setdefault(kind, {})
     name = request.path_params.get("name")
     if request.method == "GET":
-        return (
-            _json(200, defs[name])
-            if name in defs
-            else error(404, "OBJECT_NOT_FOUND", f"group {name} does not exist")
-        )
+        return _json(200, defs[name]) if name in defs else refuse("group.not_found", name=name)
     body = decode_json(await request.body())
     if not body.get("name") or not body.get("label"):
-        return error(400, "VALIDATION_ERROR", "a group needs name and label")
+        return refuse("group.fields_missing")
     if body["name"] in defs:
-        return error(409, "OBJECT_ALREADY_EXISTS", f"group {body['name']} already exists")
+        return refuse("group.exists", name=body["name"])
     defs[body["name"]] = {**body, "archived": False}
     return _json(201, defs[body["name"]])
 
@@ -265,19 +274,15 @@ async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Respons
     if request.method == "GET":
         if name is None:
             return _json(200, {"results": list(defs.values())})
-        return (
-            _json(200, defs[name])
-            if name in defs
-            else error(404, "OBJECT_NOT_FOUND", f"property {name} does not exist")
-        )
+        return _json(200, defs[name]) if name in defs else refuse("property.not_found", name=name)
     body = decode_json(await request.body())
     missing = [k for k in ("groupName", "name", "label", "type", "fieldType") if not body.get(k)]
     if missing:
-        return error(400, "VALIDATION_ERROR", f"missing {', '.join(missing)}")
+        return refuse("property.fields_missing", fields=", ".join(missing))
     if body.get("groupName") not in sb.store.property_groups.get(kind, {}):
-        return error(400, "VALIDATION_ERROR", f"group {body.get('groupName')} does not exist")
+        return refuse("property.group_unknown", group=body.get("groupName"))
     if body["name"] in defs:
-        return error(409, "OBJECT_ALREADY_EXISTS", f"property {body['name']} already exists")
+        return refuse("property.exists", name=body["name"])
     defs[body["name"]] = {**body, "hubspotDefined": False, "archived": False}
     return _json(201, defs[body["name"]])
 
@@ -285,12 +290,12 @@ async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Respons
 async def token(sb: HubSpotSandbox, request: Request) -> Response:
     form = dict(parse_qsl((await request.body()).decode()))
     if not sb.oauth.client_ok(None, form):
-        return _json(400, {"status": "BAD_CLIENT_ID", "message": "invalid client"})
+        return refuse("oauth.bad_client_id")
     if form.get("grant_type") != "refresh_token":
-        return _json(400, {"status": "unsupported_grant_type", "message": "grant type"})
+        return refuse("oauth.grant_unsupported")
     tokens = sb.oauth.exchange(form.get("refresh_token", ""))
     if tokens is None:
-        return _json(400, {"status": "BAD_REFRESH_TOKEN", "message": "refresh token refused"})
+        return refuse("oauth.bad_refresh_token")
     return _json(
         200,
         {
@@ -315,13 +320,13 @@ def _guarded(
     async def endpoint(request: Request) -> Response:
         sb.requests.append((request.method, request.url.path))
         if not sb.authorised(request):
-            return error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
+            return refuse("auth.credentials_missing")
         refused = sb.admit(searching)
         if refused is not None:
             return refused
         kind = object_type(request.path_params.get("kind", "deals"))
         if kind is None:
-            return error(400, "VALIDATION_ERROR", "unknown object type")
+            return refuse("request.object_type_unknown")
         return await handler(request, kind)
 
     return endpoint
@@ -345,7 +350,7 @@ def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
     async def _assoc(r: Request, k: str) -> Response:
         to = object_type(r.path_params["to"])
         if to is None:
-            return error(400, "VALIDATION_ERROR", "unknown object type")
+            return refuse("request.object_type_unknown")
         return await associations(sb, k, to, decode_json(await r.body()))
 
     async def _props(r: Request, k: str) -> Response:

@@ -1,0 +1,45 @@
+"""What the Google Contacts (People API) sandbox refuses: one row per rule, with the HTTP
+status, the ``google.rpc.ErrorInfo`` reason where Google sends one (empty otherwise), the
+message and where the rule is documented. ``server.py`` shapes the answers as Google's error
+model, ``{"error": {"code", "message", "details"}}`` ([P] cloud.google.com/apis/design/errors).
+
+[P] is developers.google.cn/people/api/rest/v1/people.connections/list (SOURCES.md §3.1).
+"ours" marks a message worded by the sandbox. The token endpoint's refusals (an unknown
+client, another grant, a used or unknown refresh token) are the shared token server's
+(``adapters/sandbox/common.py refresh_grant``), not rows here.
+"""
+
+from __future__ import annotations
+
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+
+LIST = "[P] people.connections.list"
+INVALID_ARGUMENT = (
+    "400 'Request contains an invalid argument.' is Google's INVALID_ARGUMENT answer "
+    "(googleapis/google-api-dotnet-client#1113); the parameter named in brackets is ours"
+)
+
+REFUSALS = RefusalTable(
+    "google_contacts",
+    Refusal("auth.credentials_invalid", 401, "",
+            "Request had invalid authentication credentials.",
+            "Google's 401 UNAUTHENTICATED answer to a bad or expired access token "
+            "(dacastro4/laravel-gmail#273, mxrch/GHunt#513); the sandbox keeps the first "
+            "sentence of the message"),
+    Refusal("list.person_fields_missing", 400, "", "personFields mask is required.",
+            f"{LIST}: personFields is required; message: the first sentence of Google's "
+            "answer (googleapis/google-api-php-client-services#129)"),
+    Refusal("list.page_size_invalid", 400, "", "pageSize {value!r}: valid values are 1 to 1000",
+            f"{LIST}: pageSize 1-1000 (0 or unset: 100); message: ours"),
+    Refusal("list.page_token_invalid", 400, "",
+            "Request contains an invalid argument (pageToken).",
+            f"{LIST}: a pageToken comes from nextPageToken and the other parameters must match "
+            f"the first call; {INVALID_ARGUMENT}"),
+    Refusal("sync.token_invalid", 400, "", "Request contains an invalid argument (syncToken).",
+            f"{LIST}: a syncToken comes from nextSyncToken; {INVALID_ARGUMENT}"),
+    Refusal("sync.token_expired", 400, "EXPIRED_SYNC_TOKEN",
+            "Sync token is expired. Clear local cache and retry call without the sync token.",
+            f"{LIST}: sync tokens expire 7 days after the full sync, the error's details hold "
+            "a google.rpc.ErrorInfo with reason EXPIRED_SYNC_TOKEN; its HTTP status is "
+            "undocumented: 400 and the message as observed ([S] garrytan/gbrain issue 5127)"),
+)  # fmt: skip

@@ -1,0 +1,102 @@
+"""What the HubSpot sandbox refuses: one row per rule, with the HTTP status, HubSpot's error
+``category`` (``errorType`` for a 429, the ``status`` field for the token endpoint), the
+message and where the rule is documented. ``server.py`` shapes the answers: the spec's
+``Error`` body (``status, message, correlationId, category``), the 429 body of SOURCES.md
+§1.3, and the token endpoint's ``{"status", "message"}``.
+
+"SOURCES" is /work/shared/SOURCES.md; "ours" marks a message or status worded or chosen
+by the sandbox (undocumented: listed in docs/sources/hubspot.md's support matrix notes).
+"""
+
+from __future__ import annotations
+
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+
+OURS = "message: ours"
+ERRORS = (
+    "developers.hubspot.com/docs/api-reference/error-handling and /docs/faq/api-error-"
+    "responses (status, message, correlationId, category; category VALIDATION_ERROR); the "
+    "2026-03 specs' Error schema (SOURCES §1.1)"
+)
+VALIDATION = f"{ERRORS}; HubSpot documents no message for this check, {OURS}"
+NOT_FOUND = (
+    "category OBJECT_NOT_FOUND as HubSpot answers it for a record that does not exist "
+    "(quoted answers: GitHub file ids 62460492922, 7783566840); status 404 and "
+    "message: undocumented, the sandbox's own choice"
+)
+EXISTS = (
+    "undocumented: sandbox's own choice (SOURCES §1.6: HubSpot documents no 409 for a "
+    "name that exists; the adapter reads first). Status 409 and category OBJECT_ALREADY_EXISTS "
+    "as HubSpot's 409 bodies carry them (community.hubspot.com APIs-Integrations "
+    f"'Updated 409 Conflict responses', m-p/951534); {OURS}"
+)
+RATE = (
+    "SOURCES §1.3: a 429 body carries errorType RATE_LIMIT (and policyName); the 429 "
+    f"category is undocumented, so none is sent (docs/sources/hubspot.md); {OURS}"
+)
+GRANT = (
+    "POST /oauth/v3/token refresh grant, client id and secret in the form (SOURCES §1.2); "
+    "HubSpot's refusals are 400 with the reason in a status field"
+)
+
+REFUSALS = RefusalTable(
+    "hubspot",
+    # ------------------------------------------------------------ gates
+    Refusal("auth.credentials_missing", 401, "INVALID_AUTHENTICATION",
+            "Authentication credentials not found.",
+            "developers.hubspot.com/docs/api-reference/error-handling (401 for invalid "
+            "authentication); category and message as HubSpot answers them "
+            "(HubSpot/hubspot-api-nodejs#148, #432; the sandbox keeps the first sentence)"),
+    Refusal("rate.search", 429, "RATE_LIMIT", "You have reached your rate limit.",
+            f"{RATE}; CRM search: 5 requests/s per account, no policyName quoted"),
+    Refusal("rate.burst", 429, "RATE_LIMIT", "You have reached your rate limit.",
+            f"{RATE}; 100 requests / 10 s (lowest tier), policyName TEN_SECONDLY_ROLLING"),
+    Refusal("request.object_type_unknown", 400, "VALIDATION_ERROR", "unknown object type",
+            "undocumented: sandbox's own choice (it serves the object types the adapter "
+            f"reads, SOURCES §1.1/§1.5); category per {ERRORS}"),
+    # ----------------------------------------------------------- search
+    Refusal("search.operator_unknown", 400, "VALIDATION_ERROR", "unknown operator {operator}",
+            f"the 2026-03 spec's Filter.operator enum (SOURCES §1.4; the sandbox does not "
+            f"model CONTAINS_TOKEN / NOT_CONTAINS_TOKEN); {VALIDATION}"),
+    Refusal("search.limit_too_large", 400, "VALIDATION_ERROR",
+            "limit {limit} is over the maximum of {maximum}",
+            f"SOURCES §1.4: at most 200 results per page; {VALIDATION}"),
+    Refusal("search.past_cap", 400, "VALIDATION_ERROR",
+            "paging past the first {cap} results of a search",
+            f"SOURCES §1.4: 10,000 results per query, paging past it returns 400; {VALIDATION}"),
+    # ------------------------------------------------------------ batch
+    Refusal("batch.too_many", 400, "VALIDATION_ERROR", "at most 100 inputs per batch",
+            f"SOURCES §1.3: batch endpoints take up to 100 inputs per call; {VALIDATION}"),
+    Refusal("batch.object_not_found", 404, "OBJECT_NOT_FOUND", "no {kind} with id(s) {ids}",
+            f"batch/update by id (SOURCES §1.6); {NOT_FOUND}"),
+    Refusal("batch.property_unknown", 400, "VALIDATION_ERROR",
+            "Property values were not valid: {names}",
+            "a syncledger_* property written before it is created (SOURCES §1.6: create the "
+            "custom property first); message prefix: HubSpot's as a third-party error guide "
+            f"quotes it (skills.sh hubspot-common-errors), unverified; {ERRORS}"),
+    # ------------------------------------------------------- properties
+    Refusal("group.not_found", 404, "OBJECT_NOT_FOUND", "group {name} does not exist",
+            f"GET /crm/properties/2026-03/{{type}}/groups/{{name}} (the spec); {NOT_FOUND}"),
+    Refusal("group.fields_missing", 400, "VALIDATION_ERROR", "a group needs name and label",
+            f"the 2026-03 properties spec's PropertyGroupCreate (name, label required); "
+            f"{VALIDATION}"),
+    Refusal("group.exists", 409, "OBJECT_ALREADY_EXISTS", "group {name} already exists", EXISTS),
+    Refusal("property.not_found", 404, "OBJECT_NOT_FOUND", "property {name} does not exist",
+            f"SOURCES §1.6: GET .../{{name}} answers 200 when it exists; {NOT_FOUND}"),
+    Refusal("property.fields_missing", 400, "VALIDATION_ERROR", "missing {fields}",
+            f"SOURCES §1.6: groupName, name, label, type, fieldType are required; {VALIDATION}"),
+    Refusal("property.group_unknown", 400, "VALIDATION_ERROR", "group {group} does not exist",
+            f"the spec's PropertyCreate.groupName names an existing group; {VALIDATION}"),
+    Refusal("property.exists", 409, "OBJECT_ALREADY_EXISTS", "property {name} already exists",
+            EXISTS),
+    # ------------------------------------------------------------ OAuth
+    Refusal("oauth.bad_client_id", 400, "BAD_CLIENT_ID", "invalid client",
+            f"{GRANT}; the status value as clients match it (GitHub file id "
+            f"51821040849); {OURS}"),
+    Refusal("oauth.grant_unsupported", 400, "unsupported_grant_type", "grant type",
+            f"undocumented: sandbox's own choice (it serves the refresh grant only, "
+            f"SOURCES §1.2); code per RFC 6749 §5.2; {OURS}"),
+    Refusal("oauth.bad_refresh_token", 400, "BAD_REFRESH_TOKEN", "refresh token refused",
+            f"{GRANT}; 400 BAD_REFRESH_TOKEN as HubSpot answers a bad refresh token "
+            f"(HGData/mk-node-hubspot#64, airbytehq/airbyte#79592); {OURS}"),
+)  # fmt: skip
