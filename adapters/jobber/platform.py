@@ -22,10 +22,11 @@ from syncledger.adapters.jobber.client import VERSION_HEADER, JobberGraphQL
 from syncledger.adapters.jobber.errors import translate
 from syncledger.adapters.jobber.mapping import SourceMapping
 from syncledger.adapters.jobber.sandbox import server as sandbox
+from syncledger.adapters.jobber.sandbox.person import JobberDemo
 from syncledger.adapters.jobber.source import JobberSource
 from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
 from syncledger.adapters.ratelimit import Rate, RateLimiter
-from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
@@ -84,6 +85,9 @@ class JobberPlatform:
 
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
         return sandbox.create_app(book, rate_scale=rate_scale)
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
+        return JobberDemo(rate_scale=rate_scale)
 
 
 SOURCE = JobberPlatform()

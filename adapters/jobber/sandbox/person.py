@@ -1,0 +1,240 @@
+"""A person at the Jobber sandbox, for ``syncledger demo --source jobber`` (``DemoSandbox``).
+
+The person enters the project's sample (``core/sample_data``): each customer becomes a
+client (company name, contact person's first/last name, primary email and phone, billing
+address) with one property (service address) at its billing address; each invoice becomes
+an invoice of its client with the sample's number, issue and due dates and line items
+(``name, description, quantity, unitCost``: GitHub file id 67520998203). The last
+:data:`HELD_BACK` ordinary invoices are kept back: :meth:`JobberDemo.change_one` issues the
+next one while the demo runs. Records go in through the sandbox's own store (never the
+adapter).
+
+What the sample cannot be in Jobber, and the safe path taken:
+
+* Jobber documents no currency on clients or invoices (the account has one; the reader
+  stamps the ``currency`` setting on everything it reads): customers and invoices in
+  another currency than the account's (EUR, GBP, the sample's bad XYZ) are left out, not
+  entered under a currency they are not in. The line says how many.
+* An invoice needs a client: the sample's invoice naming a customer it does not have is
+  left out.
+* Tax and discounts are invoice-level settings in Jobber; the reader reads neither (only
+  ``lineItems`` and ``amounts.total``: adapters/jobber/source_mapping.toml), so they are not
+  entered and an invoice's total is the sum of its lines (a tax line would book tax as
+  revenue; a negative discount line is refused by validation). Totals differ from the
+  sample's by its tax and discount.
+* The sandbox totals a line as quantity x unitCost unrounded, while every ledger (and
+  validation) rounds each line to the cent; whether Jobber rounds ``totalCost`` is not
+  documented. A line whose quantity x unit price is not whole cents (2.25 h at 112.37) is
+  entered as one unit at the rounded amount with "2.25 x 112.37" in its description, so
+  the invoice's total is the one validation computes.
+* The sample's deliberately wrong total cannot be held: Jobber computes totals. Its other
+  deliberately bad rows (a ``:`` in a name, a broken email, a zero quantity) are entered as
+  they are and stay invalid.
+
+Webhooks: ``{TOPIC}_CREATE/_UPDATE/_DESTROY`` topics (``WebHookTopicEnum``:
+https://developer.getjobber.com/docs/using_jobbers_api/setting_up_webhooks/), one event per
+delivery, signed by the sandbox's own helper (``JobberSandbox.signed_webhook``: base64
+HMAC-SHA256 of the body with the app's client secret). Payment status written back is an
+invoice payment record whose note starts ``syncledger:`` (adapters/jobber/writeback.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+
+from syncledger.adapters.jobber.sandbox.server import create_app, sandbox_of
+from syncledger.adapters.jobber.sandbox.store import Store
+from syncledger.core.money import quantize
+from syncledger.core.source_ports import RecordHint, WebhookRequest
+
+HELD_BACK = 5
+SAMPLE = "syncledger.core.sample_data"
+#: what the write-back's payment-record note starts with (adapters/jobber/writeback.py)
+WRITTEN_BACK = "syncledger:"
+TOPICS = {"customer": "CLIENT", "invoice": "INVOICE", "payment": "PAYMENT"}
+_TOWN = re.compile(r"^(?P<city>[^,]+), (?P<province>[A-Z]{2}) (?P<postalCode>\S+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class SampleLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SampleInvoice:
+    sample_id: str
+    number: str
+    customer_id: str
+    currency: str
+    issue_date: str
+    due_date: str
+    lines: tuple[SampleLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the person enters now, keeps back, and cannot enter."""
+
+    customers: tuple[dict[str, str], ...]
+    invoices: tuple[SampleInvoice, ...]
+    held: tuple[SampleInvoice, ...]
+    foreign: int  # customers and invoices in another currency than the account's
+    orphans: int  # invoices whose customer is not in the sample
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    text = resources.files(SAMPLE).joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def sample_invoices() -> list[SampleInvoice]:
+    """invoices.csv (one row per line) as invoices, in the file's order."""
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for row in _rows("invoices.csv"):
+        grouped.setdefault(row["id"], []).append(row)
+    return [_invoice(rows) for rows in grouped.values()]
+
+
+def _invoice(rows: list[dict[str, str]]) -> SampleInvoice:
+    head = rows[0]
+    lines = tuple(
+        SampleLine(r["description"], Decimal(r["quantity"]), Decimal(r["unit_price"])) for r in rows
+    )
+    return SampleInvoice(
+        head["id"],
+        head["number"],
+        head["customer_id"],
+        head["currency"],
+        head["issue_date"],
+        head["due_date"],
+        lines,
+    )
+
+
+def plan(currency: str) -> Plan:
+    customers = _rows("customers.csv")
+    home = tuple(c for c in customers if c["currency"] == currency)
+    known = {c["id"] for c in home}
+    invoices = sample_invoices()
+    ours = [i for i in invoices if i.currency == currency]
+    entered = [i for i in ours if i.customer_id in known]
+    ordinary = [i for i in entered if "-BAD-" not in i.sample_id]
+    held = tuple(ordinary[-HELD_BACK:])
+    now = tuple(i for i in entered if i not in held)
+    foreign = len(customers) - len(home) + len(invoices) - len(ours)
+    return Plan(home, now, held, foreign, len(ours) - len(entered))
+
+
+def address(text: str) -> dict[str, str]:
+    """ "8172 Elm St\\nBoise, ID 83702" as Jobber's address fields."""
+    first, *rest = text.splitlines() or [""]
+    town = _TOWN.match(rest[0]) if len(rest) == 1 else None
+    if town is not None:
+        return {"street1": first, **town.groupdict()}
+    return {"street1": first, "street2": ", ".join(rest)} if rest else {"street1": first}
+
+
+def line_item(line: SampleLine, currency: str) -> dict[str, object]:
+    net = line.quantity * line.unit_price
+    if net == quantize(net, currency):
+        return {
+            "name": line.description,
+            "description": "",
+            "quantity": line.quantity,
+            "unitCost": line.unit_price,
+        }
+    return {
+        "name": line.description,
+        "description": f"{line.quantity} x {line.unit_price}",
+        "quantity": Decimal(1),
+        "unitCost": quantize(net, currency),
+    }
+
+
+def _client(store: Store, row: dict[str, str]) -> str:
+    first, _, last = row["contact_name"].partition(" ")
+    billing = address(row["billing_address"])
+    rid = store.put_client(
+        companyName=row["name"],
+        firstName=first,
+        lastName=last,
+        emails=[{"address": row["email"], "primary": True}],
+        phones=[{"number": row["phone"], "primary": True}],
+        billingAddress=billing,
+    )
+    store.add_property(rid, "Service address", billing)
+    return rid
+
+
+def _enter_invoice(store: Store, client_id: str, invoice: SampleInvoice) -> str:
+    lines = [line_item(x, store.currency) for x in invoice.lines]
+    rid = store.put_invoice(client_id, invoice.number, lines)
+    # the dates the person types; Store.put_invoice has no parameters for them
+    store.records[rid].fields.update(
+        issuedDate=f"{invoice.issue_date}T00:00:00Z", dueDate=f"{invoice.due_date}T00:00:00Z"
+    )
+    return rid
+
+
+class JobberDemo:
+    """The Jobber sandbox app with a person entering the sample and issuing invoices."""
+
+    def __init__(self, *, rate_scale: float = 1.0) -> None:
+        self.app = create_app(None, rate_scale=rate_scale)
+        self._sandbox = sandbox_of(self.app)
+        self._store = self._sandbox.store
+        self._clients: dict[str, str] = {}  # sample customer id -> Jobber client id
+        self._held: list[SampleInvoice] = []
+        self._created: set[str] = set()
+
+    async def seed(self) -> str:
+        if self._clients:
+            raise RuntimeError("the Jobber demo sandbox is seeded already")
+        todo = plan(self._store.currency)
+        for row in todo.customers:
+            self._clients[row["id"]] = _client(self._store, row)
+        for invoice in todo.invoices:
+            _enter_invoice(self._store, self._clients[invoice.customer_id], invoice)
+        self._held = list(todo.held)
+        return _summary(todo, self._store.currency)
+
+    async def change_one(self) -> RecordHint:
+        if not self._held:
+            raise RuntimeError("no invoice is held back any more: seed() first")
+        invoice = self._held.pop(0)
+        rid = _enter_invoice(self._store, self._clients[invoice.customer_id], invoice)
+        self._created.add(rid)
+        return RecordHint("invoice", rid)
+
+    def delivery(self, hints: Sequence[RecordHint]) -> WebhookRequest:
+        """Jobber's sender posts one event per delivery: exactly one hint."""
+        if len(hints) != 1:
+            raise ValueError(f"Jobber sends one event per webhook, not {len(hints)}")
+        [hint] = hints
+        action = "DESTROY" if hint.deleted else "CREATE" if hint.id in self._created else "UPDATE"
+        return self._sandbox.signed_webhook(f"{TOPICS[hint.kind]}_{action}", hint.id)
+
+    async def shows_paid(self) -> int:
+        return sum(
+            any(str(p.get("note", "")).startswith(WRITTEN_BACK) for p in r.fields["paymentRecords"])
+            for r in self._store.of_kind("Invoice")
+        )
+
+
+def _summary(todo: Plan, currency: str) -> str:
+    lines = sum(len(i.lines) for i in todo.invoices)
+    n = len(todo.customers)
+    return (
+        f"Jobber sandbox: {n} clients with {n} properties, {len(todo.invoices)} invoices "
+        f"with {lines} line items ({len(todo.held)} more held back to issue during the demo); "
+        f"left out: {todo.foreign} customers/invoices not in the account's {currency}, "
+        f"{todo.orphans} invoice without its customer; tax and discounts not entered"
+    )
