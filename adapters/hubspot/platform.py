@@ -22,6 +22,7 @@ from syncledger.adapters.hubspot.errors import translate
 from syncledger.adapters.hubspot.mapping import load_mapping
 from syncledger.adapters.hubspot.reader import HubSpotSource
 from syncledger.adapters.hubspot.sandbox import server as sandbox
+from syncledger.adapters.hubspot.sandbox.person import HubSpotDemoSandbox
 from syncledger.adapters.oauth2 import (
     Auth,
     FileTokenStore,
@@ -31,7 +32,7 @@ from syncledger.adapters.oauth2 import (
 )
 from syncledger.adapters.platforms import checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter
-from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
@@ -58,6 +59,10 @@ class HubSpotPlatform:
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette:
         """In memory only: ``book`` is not used (the sandbox keeps no file)."""
         return sandbox.create_app(sandbox.HubSpotSandbox(rate_scale=checked_rate_scale(rate_scale)))
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox:
+        """The sandbox with a person entering the sample data (sandbox/person.py)."""
+        return HubSpotDemoSandbox(rate_scale=checked_rate_scale(rate_scale))
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         base = (connection.base_url or self.sandbox_url).rstrip("/")
