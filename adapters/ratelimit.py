@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from syncledger.core.metrics import RATE_LIMIT_WAIT
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -99,10 +101,12 @@ class RateLimiter:
                 delay = self._delay(self._clock())
                 if delay <= 0:
                     break
+                waited_from = self._clock()
                 if math.isinf(delay):  # the window is full of requests still in flight
                     await self._answered.wait()
                 else:
                     await self._sleep(delay)
+                RATE_LIMIT_WAIT.inc(max(0.0, self._clock() - waited_from))
             held = _Slot(self._clock(), done)
             self._sent.append(held)
             return held

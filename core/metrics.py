@@ -4,6 +4,8 @@
   (every attempt, retries included; token requests excluded) — the scarce resource.
 - ``syncledger_pushes_total{ledger,kind,outcome}``: what the sync worker did with each
   record it handled (``pushed``, ``linked``, ``recovered``, ``rejected``, …).
+- ``syncledger_rate_limit_wait_seconds_total``: seconds requests waited in client-side
+  rate limiters (the platform's published limits) before being sent.
 - ``syncledger_webhooks_received_total{source,outcome}``: verified deliveries ``serve``
   took (``stored``, ``duplicate``).
 - ``syncledger_webhooks_refused_total{source,reason}``: deliveries ``serve`` refused
@@ -52,6 +54,12 @@ WEBHOOKS_REFUSED = Counter(
     "syncledger_webhooks_refused",
     "Webhook deliveries serve refused before the log, by reason.",
     ["source", "reason"],
+    registry=REGISTRY,
+)
+
+RATE_LIMIT_WAIT = Counter(
+    "syncledger_rate_limit_wait_seconds",
+    "Seconds requests waited in a client-side rate limiter before being sent.",
     registry=REGISTRY,
 )
 
