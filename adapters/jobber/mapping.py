@@ -99,10 +99,23 @@ SHAPERS: Mapping[str, Callable[[Mapping[str, Any]], Any]] = {
 PLAIN = frozenset({"invoiceNumber", "client.id", "invoice.id"})
 
 
+#: who records payments (``[settings] payments``): "ledger" (default) — payments are the
+#: books', and write-back records them on the Jobber invoice; Jobber's payment records
+#: are then not read (each one written back would come back as a source payment and be
+#: pushed again); "jobber" — payments taken in Jobber are read and pushed to the ledger,
+#: and write-back records none (the same loop the other way)
+PAYMENT_OWNERS = ("ledger", "jobber")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceMapping:
     version: int
     fields: Mapping[str, Mapping[str, str]]
+    payments: str = "ledger"
+
+    @property
+    def reads_payments(self) -> bool:
+        return self.payments == "jobber"
 
     @classmethod
     def load(cls, text: str | None = None) -> SourceMapping:
@@ -112,7 +125,14 @@ class SourceMapping:
             data = tomllib.loads(raw)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"jobber source_mapping.toml does not parse: {exc}") from exc
-        mapping = cls(int(data.get("version", 0)), {k: dict(data.get(k, {})) for k in KINDS})
+        payments = str(data.get("settings", {}).get("payments", "ledger"))
+        if payments not in PAYMENT_OWNERS:
+            raise ConfigurationError(
+                f"jobber source_mapping.toml: [settings] payments = {payments!r}: "
+                'write "ledger" or "jobber"'
+            )
+        tables = {k: dict(data.get(k, {})) for k in KINDS}
+        mapping = cls(int(data.get("version", 0)), tables, payments)
         mapping._check()
         return mapping
 

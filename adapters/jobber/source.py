@@ -79,6 +79,8 @@ class JobberSource:
         items: list[SourceItem] = []
         more = False
         for plural in cursors.TYPES:
+            if plural == "payments" and not self._mapping.reads_payments:
+                continue  # the ledger's: written back, never read back (mapping.PAYMENT_OWNERS)
             found, windows[plural], has_more = await self._page(plural, windows[plural])
             items.extend(found)
             more = more or has_more
@@ -94,6 +96,8 @@ class JobberSource:
         for hint in hints:
             if hint.kind not in queries.SINGULAR:
                 continue
+            if hint.kind == "payment" and not self._mapping.reads_payments:
+                continue
             data, _ = await self._api.run(
                 f"get_{hint.kind}", queries.by_id(hint.kind), {"id": hint.id}
             )
@@ -108,6 +112,8 @@ class JobberSource:
     # ------------------------------------------------------------------ write-back
 
     async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+        if self._mapping.reads_payments:
+            return 0  # Jobber records its own payments here: writing ours back would loop
         return await writeback.write_back(self._api, self._currency, updates)
 
     async def aclose(self) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from syncledger.adapters.jobber.mapping import SourceMapping
 from syncledger.adapters.jobber.platform import SOURCE
 from syncledger.adapters.jobber.sandbox.server import create_app, sandbox_of
 from syncledger.adapters.jobber.source import JobberSource
@@ -17,6 +18,8 @@ from syncledger.core.source_ports import RecordHint, StatusUpdate, WebhookRefuse
 from syncledger.core.validation import MALFORMED_FIELD, LedgerRules, Rejected, validate
 from tests.contracts.source_contract import read_all
 from tests.unit.test_jobber_source_contract import connection
+
+SOURCE_MAPPING = Path(__file__).resolve().parents[2] / "adapters/jobber/source_mapping.toml"
 
 
 def _reader(app: object, tmp_path: Path, scale: float = 20.0) -> JobberSource:
@@ -170,3 +173,65 @@ async def test_write_back_refuses_a_total_jobber_does_not_hold(tmp_path: Path) -
         assert store.paid_amount(invoice) == 0
     finally:
         await reader.aclose()
+
+
+def _paid(invoice: str) -> StatusUpdate:
+    return StatusUpdate(
+        f"jobber/invoice/{invoice}",
+        "qbo",
+        "paid",
+        "USD",
+        Decimal("100.00"),
+        Decimal("0.00"),
+        "1042",
+        "77",
+        None,
+        None,
+    )
+
+
+async def test_a_payment_written_back_never_comes_back_as_a_source_payment(
+    tmp_path: Path,
+) -> None:
+    """Payments are the ledger's by default: the payment record write-back makes in Jobber
+    is not read back (it would be pushed to the ledger as a second payment)."""
+    app = create_app(rate_scale=20.0)
+    store = sandbox_of(app).store
+    client = store.put_client(companyName="Paid Ltd")
+    lines = [{"name": "Work", "description": "", "quantity": 1, "unitCost": 100}]
+    invoice = store.put_invoice(client, "42", lines)
+    reader = _reader(app, tmp_path)
+    try:
+        _, cursor = await read_all(reader, None)
+        assert await reader.write_back([_paid(invoice)]) == 1
+        assert store.paid_amount(invoice) == Decimal("100")
+        after, _ = await read_all(reader, cursor)
+        everything, _ = await read_all(reader, None)
+    finally:
+        await reader.aclose()
+    assert [i for i in after + everything if i.kind == "payment"] == []
+
+
+def _jobber_owns_payments() -> SourceMapping:
+    text = SOURCE_MAPPING.read_text().replace('payments = "ledger"', 'payments = "jobber"')
+    mapping = SourceMapping.load(text)
+    assert mapping.reads_payments
+    return mapping
+
+
+async def test_payments_taken_in_jobber_are_read_when_jobber_owns_them(tmp_path: Path) -> None:
+    app = create_app(rate_scale=20.0)
+    store = sandbox_of(app).store
+    client = store.put_client(companyName="Field Pay Ltd")
+    lines = [{"name": "Work", "description": "", "quantity": 1, "unitCost": 100}]
+    invoice = store.put_invoice(client, "43", lines)
+    store.record_payment(invoice, Decimal("100"), None, "paid in the van")
+    reader = _reader(app, tmp_path)
+    reader._mapping = _jobber_owns_payments()
+    try:
+        items, _ = await read_all(reader, None)
+        assert await reader.write_back([_paid(invoice)]) == 0  # no loop the other way
+    finally:
+        await reader.aclose()
+    [payment] = [i for i in items if i.kind == "payment"]
+    assert Decimal(payment.fields["amount"]) == Decimal("100")
