@@ -23,6 +23,8 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusWritten,
+    WebhookReceived,
 )
 from syncledger.core.trace import describe
 
@@ -82,6 +84,16 @@ def _ledger_observed(e: LedgerRecordObserved) -> str:
     )
 
 
+def _status_written(e: SourceStatusWritten) -> str:
+    balance = f", balance {e.balance}" if e.balance is not None else ""
+    return f"payment status {e.status}{balance} written back to the source (from {e.ledger})"
+
+
+def _webhook(e: WebhookReceived) -> str:
+    named = f"{len(e.hints)} records named" if e.hints else f"{e.records} records carried"
+    return f"webhook {e.delivery_id} from {e.source} stored before its answer: {named}"
+
+
 def _mismatch(e: MismatchDetected) -> str:
     return f"{e.mismatch_type} (expected {e.expected}, actual {e.actual})"
 
@@ -122,6 +134,8 @@ _SUMMARIES: dict[type[EventData], Callable[[Any], str]] = {
     LedgerPushAbandoned: _abandoned,
     RecordLinked: _linked,
     LedgerRecordObserved: _ledger_observed,
+    SourceStatusWritten: _status_written,
+    WebhookReceived: _webhook,
     MismatchDetected: _mismatch,
     MismatchResolved: _mismatch_resolved,
     ReconciliationCompleted: _run,

@@ -181,7 +181,7 @@ async def _pay(ledger: LedgerHandle, invoice_ledger_id: str, n: int) -> bool:
             payment,
             customer_ledger_id=invoice.customer_ledger_id,
             invoice_ledger_id=invoice_ledger_id,
-            external_ref=f"bookkeeper/payment/{invoice_ledger_id}",
+            external_ref=f"bookkeeper-{n}",  # no reference of ours: the bookkeeper's own
             idempotency_key=key,
         )
     except PermanentLedgerError:

@@ -27,6 +27,7 @@ from syncledger.core.events import (
     make_envelope,
 )
 from syncledger.core.ids import uuid7
+from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter, LedgerRecord
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import recon_subject
@@ -121,7 +122,9 @@ def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[
         found.extend(_amounts(exp, rec))
         found.extend(_application(exp, rec))
     for (kind, ledger_id), rec in by_id.items():
-        if (kind, ledger_id) not in linked and rec.status not in ("void", "deleted"):
+        if (kind, ledger_id) in linked or rec.status in ("void", "deleted"):
+            continue
+        if _ours(rec.external_ref):
             found.append(
                 Mismatch(
                     _key("orphan_in_ledger", rec.external_ref, ledger_id),
@@ -132,6 +135,19 @@ def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[
             )
     found.extend(_duplicates(by_id.values()))
     return found
+
+
+def _ours(external_ref: str | None) -> bool:
+    """The ledger record carries one of our references (``system/kind/id``): pushed for a
+    source record. One without is the bookkeeper's own (a payment received, an invoice
+    raised in the ledger) and is none of the reconciler's business."""
+    if not external_ref:
+        return False
+    try:
+        RecordRef.parse(external_ref)
+    except ValueError:
+        return False
+    return True
 
 
 def _amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
