@@ -66,8 +66,10 @@ def _connect(settings: Settings, source_id: str) -> SourceDemo:
             f"source {source_id!r} has no sandbox for the demo: use --source hubspot or "
             "--source jobber (or leave --source out for the CSV sample)"
         )
+    token_file = settings.data_dir / "tokens" / f"demo-source-{plat.id}.json"
+    token_file.unlink(missing_ok=True)  # the sandbox starts afresh each run: so do its grants
     connection = SourceConnection(
-        settings.data_dir / "tokens" / f"demo-source-{plat.id}.json",
+        token_file,
         plat.sandbox_url,
         transport=httpx.ASGITransport(app=sandbox.app),
         rate_scale=settings.rate_scale,

@@ -40,10 +40,14 @@ class Store:
     clock: Callable[[], float] = time.time
     records: dict[str, Record] = field(default_factory=dict)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: ids are numbered per kind, as Jobber's global ids name their type
+    #: (``gid://Jobber/Invoice/<n>``), and only creations take a number
+    _ids: dict[str, itertools.count[int]] = field(default_factory=dict)
 
     def _put(self, kind: str, rid: str | None, fields: dict[str, Any]) -> Record:
         number = next(self._seq)
-        rid = rid or encoded_id(kind, number)
+        if rid is None:
+            rid = encoded_id(kind, next(self._ids.setdefault(kind, itertools.count(1))))
         old = self.records.get(rid)
         merged = {**(old.fields if old else {}), **fields}
         self.records[rid] = Record(kind, rid, merged, _stamp(self.clock()), number)
