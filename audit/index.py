@@ -49,6 +49,7 @@ from syncledger.core.events import (
     ReviewRequested,
     ReviewResolved,
     SourceCursorAdvanced,
+    SourceMappingPublished,
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
@@ -94,6 +95,7 @@ BY_LINK = (LedgerRecordObserved, MismatchDetected, MismatchResolved)
 NOT_ABOUT_A_RECORD = (
     ReconciliationCompleted,
     MappingVersionPublished,
+    SourceMappingPublished,
     SourceCursorAdvanced,
     WebhookReceived,
     WebhookProcessed,

@@ -20,6 +20,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    SourceMappingPublished,
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
@@ -89,6 +90,10 @@ def _status_written(e: SourceStatusWritten) -> str:
     return f"payment status {e.status}{balance} written back to the source (from {e.ledger})"
 
 
+def _source_mapping(e: SourceMappingPublished) -> str:
+    return f"source mapping {e.mapping_version} for {e.source} published (sha256 {e.sha256[:12]})"
+
+
 def _webhook(e: WebhookReceived) -> str:
     named = f"{len(e.hints)} records named" if e.hints else f"{e.records} records carried"
     return f"webhook {e.delivery_id} from {e.source} stored before its answer: {named}"
@@ -136,6 +141,7 @@ _SUMMARIES: dict[type[EventData], Callable[[Any], str]] = {
     LedgerRecordObserved: _ledger_observed,
     SourceStatusWritten: _status_written,
     WebhookReceived: _webhook,
+    SourceMappingPublished: _source_mapping,
     MismatchDetected: _mismatch,
     MismatchResolved: _mismatch_resolved,
     ReconciliationCompleted: _run,

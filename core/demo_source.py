@@ -35,7 +35,7 @@ from syncledger.core.demo import (
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.ledgers import LedgerHandle, open_ledger
 from syncledger.core.model import Payment, RecordRef
-from syncledger.core.pipeline import backsync_with, catch_up, reconcile_with, source_log
+from syncledger.core.pipeline import backsync_with, catch_up, mapped_log, reconcile_with
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import (
     SourceReader,
@@ -54,6 +54,7 @@ PAYMENTS = 10
 class SourceDemo:
     """The source side of the demo: its sandbox and our reader connected to it."""
 
+    source_id: str
     sandbox: DemoSandbox
     reader: SourceReader
 
@@ -74,7 +75,7 @@ def _connect(settings: Settings, source_id: str) -> SourceDemo:
         transport=httpx.ASGITransport(app=sandbox.app),
         rate_scale=settings.rate_scale,
     )
-    return SourceDemo(sandbox, plat.connect(connection))
+    return SourceDemo(plat.id, sandbox, plat.connect(connection))
 
 
 async def run_source_demo(
@@ -110,7 +111,8 @@ async def _deal_to_cash(
     rt: Runtime, ledger: LedgerHandle, demo: SourceDemo, console: Console
 ) -> DemoSummary:
     console.print(await demo.sandbox.seed(), highlight=False, markup=False)
-    imported = await poll_source(source_log(rt), demo.reader)
+    log = await mapped_log(rt, demo.source_id)
+    imported = await poll_source(log, demo.reader)
     console.print(
         f"source: {imported.observed} new record versions read through the "
         f"{demo.reader.system} API, {imported.refused} refused at import",
@@ -199,7 +201,7 @@ async def _webhooks(rt: Runtime, demo: SourceDemo, console: Console) -> int:
         return 0
     hint = await demo.sandbox.change_one()
     request = demo.sandbox.delivery([hint])
-    log = source_log(rt)
+    log = await mapped_log(rt, demo.source_id)
     receipt = await WebhookDesk(log, reader.system).receive(reader.verify(request))
     reread = await process_webhooks(log, reader)
     console.print(

@@ -202,6 +202,9 @@ class SourceRecordObserved(EventData):
     content_sha256: str
     record: dict[str, Any]
     customer_ref: str | None = None
+    #: the source mapping version that shaped ``record`` (``SourceMappingPublished``);
+    #: None for a source whose shape is fixed (a CSV folder, a signed webhook)
+    source_mapping: str | None = None
 
 
 @event_type
@@ -556,6 +559,18 @@ class MismatchResolved(EventData):
 
 
 # --------------------------------------------------------------------------- audit
+
+
+@event_type
+class SourceMappingPublished(EventData):
+    """The source-side mapping (source fields → canonical records) in force for a source,
+    published once per version before records shaped by it are appended."""
+
+    category: ClassVar[Category] = "audit"
+    source: str
+    mapping_version: str
+    sha256: str
+    content: str = Field(description="the mapping file as published")
 
 
 @event_type

@@ -184,7 +184,9 @@ class Ingestor:
         entity: str,
         actor: str,
         on_progress: Callable[[int], None] | None = None,
+        source_mapping: str | None = None,
     ) -> None:
+        self._source_mapping = source_mapping
         self._store = store
         self._keys = keys
         self._sealer = PiiSealer(keys)
@@ -272,6 +274,7 @@ class Ingestor:
             content_sha256=sha,
             record=public,
             customer_ref=customer_ref,
+            source_mapping=self._source_mapping,
         )
         return make_envelope(
             payload,

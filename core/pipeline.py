@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from syncledger.adapters.platforms import ledger_rules, mapping_file
+from syncledger.adapters.sources.registry import source
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.decode import decode_wanted
@@ -57,6 +58,7 @@ from syncledger.core.source_sync import (
     WebhookDesk,
     poll_source,
     process_webhooks,
+    publish_source_mapping,
 )
 from syncledger.core.sources import open_source
 from syncledger.core.subjects import entity_filter, source_subject
@@ -98,6 +100,15 @@ def source_log(rt: Runtime) -> SourceLog:
     return SourceLog(rt.store, rt.keys, s.entity, s.actor)
 
 
+async def mapped_log(rt: Runtime, source_id: str) -> SourceLog:
+    """The source's log, with its source mapping version published and in force."""
+    path = source(source_id).mapping_file()
+    log_ = source_log(rt)
+    if path is None:
+        return log_
+    return await publish_source_mapping(log_, source_id, path.read_text(encoding="utf-8"))
+
+
 async def source_items(reader: SourceReader) -> AsyncIterator[SourceItem]:
     """Everything the source holds now (a backfill read, following ``more``)."""
     cursor = None
@@ -131,7 +142,7 @@ async def import_source(settings: Settings) -> IngestReport:
     async with open_runtime(settings) as rt:
         handle = open_source(settings)
         try:
-            return await poll_source(source_log(rt), handle.reader)
+            return await poll_source(await mapped_log(rt, settings.source), handle.reader)
         finally:
             await handle.reader.aclose()
 
@@ -569,7 +580,7 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
     ]
     if reader is not None:
         polled = reader
-        log_ = source_log(rt)
+        log_ = await mapped_log(rt, s.source)
         jobs.append(("source poll", s.source_poll_every_s, lambda: poll_source(log_, polled)))
         jobs.append(("webhooks", 2.0, lambda: process_webhooks(log_, polled)))
     checkpoints = asyncio.create_task(_checkpoints(rt, stop))
@@ -909,7 +920,7 @@ async def serve(settings: Settings, *, ready: Callable[[int], None] | None = Non
     async with open_runtime(settings) as rt:
         handle = open_source(settings)
         try:
-            endpoint = _endpoint(rt, handle.reader)
+            endpoint = _endpoint(rt, handle.reader, await mapped_log(rt, settings.source))
             public = settings.serve_public_url
             app = webhook_app({settings.source: endpoint}, public_url=public)
             await _serve_until_stopped(app, settings, ready)
@@ -917,13 +928,13 @@ async def serve(settings: Settings, *, ready: Callable[[int], None] | None = Non
             await handle.reader.aclose()
 
 
-def _endpoint(rt: Runtime, reader: SourceReader) -> Endpoint:
+def _endpoint(rt: Runtime, reader: SourceReader, log_: SourceLog) -> Endpoint:
     if not isinstance(reader, WebhookReceiver):
         raise ConfigurationError(
             f"source {rt.settings.source!r} sends no webhooks: `serve` has nothing to take; "
             "set SYNCLEDGER_SOURCE to one that does (webhooks, hubspot, jobber)"
         )
-    return Endpoint(reader, WebhookDesk(source_log(rt), reader.system))
+    return Endpoint(reader, WebhookDesk(log_, reader.system))
 
 
 async def _serve_until_stopped(

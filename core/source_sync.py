@@ -19,8 +19,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from syncledger.core.decode import decode_wanted, read_json
 from syncledger.core.errors import ConcurrencyError, UndecodableEvent
@@ -28,6 +30,7 @@ from syncledger.core.events import (
     EventData,
     RecordHintData,
     SourceCursorAdvanced,
+    SourceMappingPublished,
     WebhookProcessed,
     WebhookReceived,
     make_envelope,
@@ -57,9 +60,14 @@ class SourceLog:
     keys: KeyStore
     entity: str
     actor: str
+    #: the source mapping version in force (``publish_source_mapping``), named on each
+    #: observation it shaped
+    mapping: str | None = None
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.store, self.keys, entity=self.entity, actor=self.actor)
+        return Ingestor(
+            self.store, self.keys, entity=self.entity, actor=self.actor, source_mapping=self.mapping
+        )
 
     def subject(self, system: str, kind: str, key: str) -> str:
         return subject_for(self.entity, "source", system, kind, key)
@@ -85,6 +93,26 @@ def _add(total: IngestReport, part: IngestReport) -> None:
     total.refused += part.refused
     for kind, n in part.by_kind.items():
         total.by_kind[kind] = total.by_kind.get(kind, 0) + n
+
+
+# ---------------------------------------------------------------------- mapping
+
+
+async def publish_source_mapping(log: SourceLog, source_id: str, content: str) -> SourceLog:
+    """``log`` naming the source mapping ``content`` as in force; ``SourceMappingPublished``
+    is appended the first time this version is seen (once, however many processes)."""
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    version = f"{source_id}@{digest[:12]}"
+    subject = subject_for(
+        log.entity, "audit", "syncledger", "source-mapping", f"{source_id}-{digest[:12]}"
+    )
+    if await log.store.subject_last_seq(subject) == 0:
+        payload = SourceMappingPublished(
+            source=source_id, mapping_version=version, sha256=digest, content=content
+        )
+        with contextlib.suppress(ConcurrencyError):  # another process published it
+            await log.append(subject, payload, expect=0)
+    return replace(log, mapping=version)
 
 
 # ---------------------------------------------------------------------- delta reads

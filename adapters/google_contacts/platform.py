@@ -133,5 +133,8 @@ class GoogleContactsPlatform:
     def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
         return None
 
+    def mapping_file(self) -> Path | None:
+        return None  # the shape is fixed in code (docs/sources/)
+
 
 SOURCE = GoogleContactsPlatform()

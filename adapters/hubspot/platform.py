@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.hubspot import client as api
 from syncledger.adapters.hubspot.errors import translate
-from syncledger.adapters.hubspot.mapping import load_mapping
+from syncledger.adapters.hubspot.mapping import MAPPING_FILE, load_mapping
 from syncledger.adapters.hubspot.reader import HubSpotSource
 from syncledger.adapters.hubspot.sandbox import server as sandbox
 from syncledger.adapters.hubspot.sandbox.person import HubSpotDemoSandbox
@@ -63,6 +63,9 @@ class HubSpotPlatform:
     def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox:
         """The sandbox with a person entering the sample data (sandbox/person.py)."""
         return HubSpotDemoSandbox(rate_scale=checked_rate_scale(rate_scale))
+
+    def mapping_file(self) -> Path | None:
+        return MAPPING_FILE
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         base = (connection.base_url or self.sandbox_url).rstrip("/")

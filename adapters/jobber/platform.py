@@ -12,6 +12,7 @@ the body: tainora/jobber-python-client, GitHub file id 18569944209); refresh tok
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -88,6 +89,9 @@ class JobberPlatform:
 
     def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
         return JobberDemo(rate_scale=rate_scale)
+
+    def mapping_file(self) -> Path | None:
+        return Path(str(resources.files("syncledger.adapters.jobber") / "source_mapping.toml"))
 
 
 SOURCE = JobberPlatform()

@@ -33,5 +33,8 @@ class CsvPlatform:
     def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
         return None
 
+    def mapping_file(self) -> Path | None:
+        return None  # the shape is fixed in code (docs/sources/)
+
 
 SOURCE = CsvPlatform()

@@ -98,6 +98,11 @@ class SourcePlatform(Protocol):
         """A sandbox with a person at it for the demo; None for a source without one."""
         ...
 
+    def mapping_file(self) -> Path | None:
+        """The source mapping (source fields → canonical records) the reader loads, which
+        the log records as a version; None where the shape is fixed in code."""
+        ...
+
 
 _MODULES: dict[str, str] = {
     "csv": "syncledger.adapters.sources.csv_platform",

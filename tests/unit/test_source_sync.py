@@ -19,6 +19,7 @@ from syncledger.core.errors import EventStoreError
 from syncledger.core.events import (
     EventData,
     SourceCursorAdvanced,
+    SourceMappingPublished,
     SourceRecordObserved,
     WebhookProcessed,
     WebhookReceived,
@@ -41,6 +42,7 @@ from syncledger.core.source_sync import (
     pending_hints,
     poll_source,
     process_webhooks,
+    publish_source_mapping,
 )
 from syncledger.core.store_memory import MemoryEventStore
 
@@ -268,3 +270,24 @@ async def test_records_a_signed_body_carries_are_stored_before_the_receipt() -> 
 async def test_serve_answers_health_and_metrics(path: str) -> None:
     async with client(FakeSource(), source_log()) as http:
         assert (await http.get(path)).status_code == 200
+
+
+# ---------------------------------------------------------------------- source mapping
+
+
+async def test_a_source_mapping_is_published_once_and_named_on_what_it_shaped() -> None:
+    src, log = FakeSource(), source_log()
+    src.put("c1", "One")
+    mapped = await publish_source_mapping(log, "fake", "version = 1\n[customer]\nname = 'n'\n")
+    again = await publish_source_mapping(log, "fake", "version = 1\n[customer]\nname = 'n'\n")
+    assert mapped.mapping == again.mapping
+    assert mapped.mapping is not None and mapped.mapping.startswith("fake@")
+    await poll_source(mapped, src)
+    found = await events(log)
+    [published] = of(found, SourceMappingPublished)
+    assert published.mapping_version == mapped.mapping  # type: ignore[attr-defined]
+    [observed] = of(found, SourceRecordObserved)
+    assert observed.source_mapping == mapped.mapping  # type: ignore[attr-defined]
+    changed = await publish_source_mapping(log, "fake", "version = 2\n")
+    assert changed.mapping != mapped.mapping
+    assert len(of(await events(log), SourceMappingPublished)) == 2
