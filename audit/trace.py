@@ -29,6 +29,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    SourceMappingPublished,
     SourceRecordObserved,
     SourceRecordRejected,
 )
@@ -108,10 +109,17 @@ def qualified_ledger_ref(event: LedgerPushSucceeded | RecordLinked) -> str:
 
 
 def _mappings_used(events: list[LoggedEvent]) -> set[tuple[str, str]]:
-    """(ledger, mapping version) of every mapping the events used."""
-    return {
+    """(ledger or source, mapping version) of every mapping the events used: the ledger
+    mappings pushes named and the source mappings that shaped observations."""
+    ledger = {
         (e.ledger, e.mapping_version) for ev in events if isinstance(e := ev.event, USES_MAPPING)
     }
+    shaped = {
+        (e.ref.split("/", 1)[0], e.source_mapping)
+        for ev in events
+        if isinstance(e := ev.event, SourceRecordObserved) and e.source_mapping is not None
+    }
+    return ledger | shaped
 
 
 def resolve_ref(index: LogIndex, ref: str) -> tuple[str, str]:
@@ -164,6 +172,9 @@ class TraceBuilder:
         self.mappings: dict[tuple[str, str], LoggedEvent] = {
             (e.ledger, e.mapping_version): ev for ev, e in index.of_class(MappingVersionPublished)
         }
+        self.mappings.update(
+            ((e.source, e.mapping_version), ev) for ev, e in index.of_class(SourceMappingPublished)
+        )
         self.runs: dict[tuple[str, str], list[LoggedEvent]] = {}
         for ev, e in index.of_class(ReconciliationCompleted):
             self.runs.setdefault((ev.entity, e.ledger), []).append(ev)
