@@ -130,3 +130,19 @@ async def test_a_forged_delivery_gets_401_and_nothing_reaches_the_log(
         'syncledger_webhooks_refused_total{reason="bad_signature",source="webhooks"} 1.0' in metrics
     )
     assert await stored(tmp_path, nats) == ([], [])
+
+
+async def test_a_storm_of_duplicate_deliveries_is_stored_once_each(
+    tmp_path: Path, nats: EmbeddedNats
+) -> None:
+    """A sender retrying in a storm: 5 deliveries, each posted 60 times at once."""
+    proc, url = serve(tmp_path, nats, tmp_path / "serve.log")
+    bodies = [delivery(n) for n in range(5)]
+    try:
+        answers = await post_all(url, bodies * 60)
+    finally:
+        proc.stop()
+    assert answers == [200] * 300
+    received, observed = await stored(tmp_path, nats)
+    assert sorted(received) == [f"msg_{n}" for n in range(5)]
+    assert sorted(observed) == [f"webhooks/customer/C{n}" for n in range(5)]
