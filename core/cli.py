@@ -286,9 +286,10 @@ def trace(
     """One record's events in order, ending at its ledger id."""
     from syncledger.core.model import RecordRef
     from syncledger.core.pipeline import trace_text
+    from syncledger.core.sources import canonical_ref
 
     try:
-        parsed = RecordRef.parse(ref)
+        parsed = canonical_ref(RecordRef.parse(ref))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(run(trace_text(settings(data_dir, entity), parsed)))

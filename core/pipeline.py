@@ -64,7 +64,7 @@ from syncledger.core.sources import open_source
 from syncledger.core.subjects import entity_filter, source_subject
 from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState
-from syncledger.core.trace import ledger_id_of, trace
+from syncledger.core.trace import ledger_id_of, status_written_of, trace
 from syncledger.core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
 from syncledger.core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from syncledger.projections.engine import make_engine
@@ -848,6 +848,9 @@ async def trace_text(settings: Settings, ref: RecordRef) -> str:
         if ledger_id
         else "not in any ledger yet"
     )
+    written = status_written_of(lines)
+    if written is not None:
+        out.append(f"back in the source: {written.status} (balance {written.balance})")
     return "\n".join(out)
 
 

@@ -18,6 +18,7 @@ from syncledger.adapters.sources.registry import (
     source_credentials,
     source_ids,
 )
+from syncledger.core.model import RecordRef
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import SourceReader
 
@@ -48,3 +49,15 @@ def open_source(settings: Settings, directory: Path | None = None) -> SourceHand
 
 def known_sources() -> tuple[str, ...]:
     return source_ids()
+
+
+def canonical_ref(ref: RecordRef) -> RecordRef:
+    """``ref`` in our kinds when it names a record as its source does
+    (``hubspot/deal/123`` → ``hubspot/invoice/123``); else ``ref`` itself."""
+    if ref.system not in source_ids():
+        return ref
+    alias = source(ref.system).ref_aliases.get(ref.kind)
+    if alias is None:
+        return ref
+    kind, prefix = alias
+    return RecordRef(system=ref.system, kind=kind, id=prefix + ref.id)

@@ -23,6 +23,7 @@ from syncledger.core.events import (
     LedgerPushFailed,
     LedgerPushRequested,
     LedgerPushSucceeded,
+    LedgerRecordObserved,
     LedgerStepRequested,
     LedgerStepSucceeded,
     MismatchDetected,
@@ -33,6 +34,7 @@ from syncledger.core.events import (
     ReviewResolved,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusWritten,
 )
 from syncledger.core.ids import subject_token
 from syncledger.core.model import RecordRef
@@ -136,6 +138,14 @@ def _disputed(e: InvoiceDisputed) -> str:
     return f"disputed: credited in {e.ledger} by {e.credit_note_ref}"
 
 
+def _ledger_observed(e: LedgerRecordObserved) -> str:
+    return f"{e.ledger} shows {e.ledger_ref}: {e.status}, balance {e.balance} {e.currency or ''}"
+
+
+def _status_written(e: SourceStatusWritten) -> str:
+    return f"payment status {e.status} (balance {e.balance}) written back to the source"
+
+
 def _mismatch(e: MismatchDetected) -> str:
     return f"MismatchDetected: {e.mismatch_type} {e.key}"
 
@@ -164,6 +174,8 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     InvoiceDisputed: _disputed,
     MismatchDetected: _mismatch,
     MismatchResolved: _resolved,
+    LedgerRecordObserved: _ledger_observed,
+    SourceStatusWritten: _status_written,
 }
 
 
@@ -200,6 +212,14 @@ def _line(stored: StoredEvent) -> TraceLine:
     envelope, event = decoded.envelope, decoded.event
     recorded = _when(envelope.recorded_at)
     return TraceLine(stored.seq, recorded, envelope.type, stored.subject, describe(event), event)
+
+
+def status_written_of(lines: list[TraceLine]) -> SourceStatusWritten | None:
+    """The last payment status written back to the source record, if any."""
+    for line in reversed(lines):
+        if isinstance(line.event, SourceStatusWritten):
+            return line.event
+    return None
 
 
 def ledger_id_of(lines: list[TraceLine]) -> str | None:

@@ -93,6 +93,7 @@ class GoogleContactsPlatform:
         "page_size",
     )
     sandbox_url: str | None = "http://people.sandbox.local"
+    ref_aliases: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - read only
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         path = export_path(connection)

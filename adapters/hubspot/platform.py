@@ -47,6 +47,13 @@ class HubSpotPlatform:
     id = "hubspot"
     title = "HubSpot"
     sandbox_url = "http://hubspot.sandbox.local"
+    #: HubSpot's object names: a deal is the invoice it became, a company or a contact
+    #: the customer (a contact's customer id is ``contact-<id>``, mapping.py)
+    ref_aliases = {  # noqa: RUF012 - read only
+        "deal": ("invoice", ""),
+        "company": ("customer", ""),
+        "contact": ("customer", "contact-"),
+    }
     credential_names = (
         "access_token",
         "client_id",

@@ -42,6 +42,7 @@ class JobberPlatform:
     id = "jobber"
     title = "Jobber"
     sandbox_url: str | None = "http://jobber.sandbox.local"
+    ref_aliases: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - read only
     credential_names = _SETTINGS
 
     def connect(self, connection: SourceConnection) -> SourceReader:

@@ -18,6 +18,7 @@ class CsvPlatform:
     title = "CSV folder"
     credential_names: tuple[str, ...] = ()
     sandbox_url: str | None = None
+    ref_aliases: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - read only
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         if connection.directory is None:

@@ -82,6 +82,9 @@ class SourcePlatform(Protocol):
     credential_names: tuple[str, ...]
     #: base URL of the in-process sandbox; None for a source without one (a CSV folder)
     sandbox_url: str | None
+    #: the source's own object names for our record kinds, so a person can name a record
+    #: as the source does (``hubspot/deal/123``): object -> (kind, id prefix)
+    ref_aliases: Mapping[str, tuple[str, str]]
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         """A reader; with empty credentials it uses the sandbox's public test ones. It may

@@ -86,6 +86,7 @@ class WebhookPlatform:
     title = "Signed webhooks"
     credential_names: tuple[str, ...] = ("secret", "secrets", "public_keys", "system")
     sandbox_url: str | None = None
+    ref_aliases: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - read only
 
     def connect(self, connection: SourceConnection) -> WebhookSource:
         credentials = connection.credentials
