@@ -3,22 +3,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from starlette.applications import Starlette
-
 from syncledger.adapters.sources.csv_source import CsvSource
-from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
+from syncledger.adapters.sources.registry import SourceConnection, WithoutSandbox
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
 
-class CsvPlatform:
+class CsvPlatform(WithoutSandbox):
     id = "csv"
     title = "CSV folder"
     credential_names: tuple[str, ...] = ()
-    sandbox_url: str | None = None
-    ref_aliases: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - read only
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         if connection.directory is None:
@@ -27,15 +21,6 @@ class CsvPlatform:
                 "to `syncledger import`)"
             )
         return CsvSource(connection.directory)
-
-    def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
-        return None
-
-    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
-        return None
-
-    def mapping_file(self) -> Path | None:
-        return None  # the shape is fixed in code (docs/sources/)
 
 
 SOURCE = CsvPlatform()

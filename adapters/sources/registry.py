@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import httpx
@@ -105,6 +106,23 @@ class SourcePlatform(Protocol):
         """The source mapping (source fields → canonical records) the reader loads, which
         the log records as a version; None where the shape is fixed in code."""
         ...
+
+
+class WithoutSandbox:
+    """What a source with no API of its own says (a CSV folder, a webhook sender): no
+    sandbox, no demo, no object names of its own, its shape fixed in code."""
+
+    sandbox_url: str | None = None
+    ref_aliases: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
+    def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
+        return None
+
+    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
+        return None
+
+    def mapping_file(self) -> Path | None:
+        return None  # the shape is fixed in code (docs/sources/)
 
 
 _MODULES: dict[str, str] = {

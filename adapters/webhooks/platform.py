@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Final
 
-from starlette.applications import Starlette
-
-from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
+from syncledger.adapters.sources.registry import SourceConnection, WithoutSandbox
 from syncledger.adapters.webhooks.payload import items_of
 from syncledger.adapters.webhooks.verify import TrustedKeys, verify_signature
 from syncledger.core.errors import ConfigurationError
@@ -81,25 +78,14 @@ def keys_from(credentials: Mapping[str, str]) -> TrustedKeys:
     return TrustedKeys.parse(secrets, public_keys)
 
 
-class WebhookPlatform:
+class WebhookPlatform(WithoutSandbox):
     id = "webhooks"
     title = "Signed webhooks"
     credential_names: tuple[str, ...] = ("secret", "secrets", "public_keys", "system")
-    sandbox_url: str | None = None
-    ref_aliases: dict[str, tuple[str, str]] = {}  # noqa: RUF012 - read only
 
     def connect(self, connection: SourceConnection) -> WebhookSource:
         credentials = connection.credentials
         return WebhookSource(keys_from(credentials), _system(credentials))
-
-    def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:
-        return None
-
-    def demo_sandbox(self, *, rate_scale: float = 1.0) -> DemoSandbox | None:
-        return None
-
-    def mapping_file(self) -> Path | None:
-        return None  # the shape is fixed in code (docs/sources/)
 
 
 SOURCE = WebhookPlatform()
