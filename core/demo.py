@@ -128,6 +128,19 @@ def rate_scale_note(plat: Platform, scale: float) -> str | None:
     )
 
 
+def announce(console: Console, rt: Runtime, ledger: LedgerHandle, source: str = "") -> None:
+    """The demo's first lines: what runs where, and the rate scale when it is not 1."""
+    s = rt.settings
+    from_source = f" source={source}" if source else ""
+    console.print(
+        f"[bold]syncledger demo[/] entity={s.entity}{from_source} "
+        f"ledger={ledger.description} log={rt.nats_address}"
+    )
+    note = rate_scale_note(platform(s.ledger), s.rate_scale)
+    if note is not None:
+        console.print(note, highlight=False, markup=False)
+
+
 async def run_demo(
     settings: Settings, *, json_out: bool = False, published_limits: bool = False
 ) -> DemoSummary:
@@ -136,13 +149,7 @@ async def run_demo(
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
         try:
-            console.print(
-                f"[bold]syncledger demo[/] entity={settings.entity} "
-                f"ledger={ledger.description} log={rt.nats_address}"
-            )
-            note = rate_scale_note(platform(settings.ledger), settings.rate_scale)
-            if note is not None:
-                console.print(note, highlight=False, markup=False)
+            announce(console, rt, ledger)
             observed = await _import(rt, console)
             stats = await sync_with_progress(rt, ledger, console)
             engine = await catch_up(rt)

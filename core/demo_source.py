@@ -19,16 +19,15 @@ from decimal import Decimal
 import httpx
 from rich.console import Console
 
-from syncledger.adapters.platforms import platform
 from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection, source
 from syncledger.core.bootstrap import Runtime, open_runtime
 from syncledger.core.demo import (
     DemoSummary,
+    announce,
     audit_trace_lines,
     demo_settings,
     plain_summary,
     print_reports,
-    rate_scale_note,
     summary_of,
     sync_with_progress,
 )
@@ -91,13 +90,7 @@ async def run_source_demo(
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
         try:
-            console.print(
-                f"[bold]syncledger demo[/] entity={settings.entity} source={source_id} "
-                f"ledger={ledger.description} log={rt.nats_address}"
-            )
-            note = rate_scale_note(platform(settings.ledger), settings.rate_scale)
-            if note is not None:
-                console.print(note, highlight=False, markup=False)
+            announce(console, rt, ledger, source_id)
             summary = await _deal_to_cash(rt, ledger, demo, console)
         finally:
             await ledger.aclose()
