@@ -332,3 +332,32 @@ class Prefetcher(Protocol):
         """Read ``ledger_ids`` of ``kind`` now. A hint: failing here costs nothing but the
         per-record reads it would have saved (transient errors are swallowed by core)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDelivery:
+    """What the ledger says about an invoice's e-mail to the customer."""
+
+    sent: bool  # the ledger records it as sent to the customer
+    to: str | None = None  # the address it went to, where the ledger says
+    at: datetime | None = None  # when, where the ledger says
+
+
+@runtime_checkable
+class InvoiceSender(Protocol):
+    """A ledger that e-mails an invoice to its customer (QBO ``send``, Xero ``Email``).
+
+    Sending is not idempotent on any platform (twice is two e-mails), so core asks
+    :meth:`delivery` before sending again after a crash, and never sends twice when the
+    ledger cannot tell."""
+
+    async def send_invoice(
+        self, invoice_ledger_id: str, *, to: str | None = None
+    ) -> InvoiceDelivery:
+        """E-mail the invoice to ``to`` (None: the customer's address on file) and return
+        what the ledger then records."""
+        ...
+
+    async def delivery(self, invoice_ledger_id: str) -> InvoiceDelivery | None:
+        """Whether the ledger records the invoice as sent (None: it cannot tell)."""
+        ...
