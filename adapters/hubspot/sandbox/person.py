@@ -1,6 +1,7 @@
 """HubSpot's sandbox with a person at it, for ``syncledger demo --source hubspot``.
 
-The person enters the sample data (``core/sample_data``) the way a HubSpot user does:
+The person enters the sample data (``core/sample_data``, read as typed records by
+``core/sample_data/typed.py``) the way a HubSpot user does:
 
 - each customer is a **company** (``name``, ``phone``, ``address``/``city``/``state``/
   ``zip``/``country`` — SOURCES.md §1.4 names ``name``; the others are the properties our
@@ -55,14 +56,10 @@ serve`` listens on. Payment status written back is the deal property
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from importlib import resources
+from decimal import Decimal
 
 from starlette.applications import Starlette
 
@@ -72,10 +69,18 @@ from syncledger.adapters.hubspot.sandbox.server import (
     create_app,
 )
 from syncledger.core.errors import SourceError
-from syncledger.core.money import quantize
+from syncledger.core.sample_data.typed import (
+    SampleCustomer,
+    SampleInvoice,
+    SampleLine,
+    last_regular,
+    rounded_net,
+    sample_customers,
+    sample_invoices,
+    split_address,
+)
 from syncledger.core.source_ports import RecordHint, WebhookRequest
 
-SAMPLE_PACKAGE = "syncledger.core.sample_data"
 #: where ``syncledger serve`` takes HubSpot's deliveries (core/serve.py)
 WEBHOOK_URL = "https://hooks.example.com/webhooks/hubspot"
 OPEN_STAGE = "contractsent"  # [unverified]: see the module docstring
@@ -83,40 +88,9 @@ CLOSED_STAGE = "closedwon"  # the reader's default closed stage (source_mapping.
 HELD_BACK = 5
 #: the deal property the reader's write-back sets (adapters/hubspot/writeback.py)
 PAID_PROPERTY = "syncledger_payment_status"
-_US_CITY = re.compile(r"(?P<city>[^,]+), (?P<state>[A-Z]{2}) (?P<zip>\d{5}(-\d{4})?)")
 
 
-# --------------------------------------------------------------------- the sample
-
-
-@dataclass(frozen=True, slots=True)
-class SampleCustomer:
-    id: str
-    name: str
-    contact_name: str
-    email: str
-    phone: str
-    billing_address: str
-
-
-@dataclass(frozen=True, slots=True)
-class SampleLine:
-    description: str
-    quantity: str
-    unit_price: str
-    tax_amount: str
-    item_code: str
-
-
-@dataclass(frozen=True, slots=True)
-class SampleInvoice:
-    id: str
-    customer_id: str
-    issue_date: str
-    currency: str
-    discount: str
-    total: str
-    lines: tuple[SampleLine, ...]
+# --------------------------------------------------------------------- what is typed in
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,107 +106,43 @@ class LineEntry:
         props = {"name": self.name, "quantity": self.quantity, "price": self.price}
         return props | ({"hs_sku": self.sku} if self.sku else {})
 
-
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files(SAMPLE_PACKAGE).joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def sample_customers() -> list[SampleCustomer]:
-    return [
-        SampleCustomer(
-            r["id"], r["name"], r["contact_name"], r["email"], r["phone"], r["billing_address"]
-        )
-        for r in _rows("customers.csv")
-    ]
-
-
-def sample_invoices() -> list[SampleInvoice]:
-    """invoices.csv has one row per line; rows of one invoice are grouped by id, in order."""
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for row in _rows("invoices.csv"):
-        grouped.setdefault(row["id"], []).append(row)
-    return [_invoice(rows) for rows in grouped.values()]
-
-
-def _invoice(rows: Sequence[Mapping[str, str]]) -> SampleInvoice:
-    head = rows[0]
-    lines = tuple(
-        SampleLine(
-            r["description"], r["quantity"], r["unit_price"], r["tax_amount"], r["item_code"]
-        )
-        for r in rows
-    )
-    return SampleInvoice(
-        head["id"],
-        head["customer_id"],
-        head["issue_date"],
-        head["currency"],
-        head["discount"],
-        head["total"],
-        lines,
-    )
-
-
-# --------------------------------------------------------------------- what is typed in
-
-
-def _number(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip() or "0")
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def _cents(amount: Decimal, currency: str) -> bool:
-    try:
-        return quantize(amount, currency) == amount
-    except InvalidOperation:
-        return False
+    def amount(self) -> Decimal:
+        return Decimal(self.quantity) * Decimal(self.price)
 
 
 def _line(line: SampleLine, currency: str) -> LineEntry:
-    quantity, price = _number(line.quantity), _number(line.unit_price)
-    if quantity is None or price is None:  # entered as written: the reader reports it
-        return LineEntry(line.description, line.quantity, line.unit_price, line.item_code)
-    amount = quantity * price
-    if _cents(amount, currency):
-        return LineEntry(line.description, line.quantity, line.unit_price, line.item_code)
+    rounded = rounded_net(line, currency)
+    if rounded is None:
+        return LineEntry(line.description, str(line.quantity), str(line.unit_price), line.item_code)
     name = f"{line.description} ({line.quantity} x {line.unit_price})"
-    return LineEntry(name, "1", str(quantize(amount, currency)), line.item_code)
+    return LineEntry(name, "1", str(rounded), line.item_code)
 
 
-def _amount(entry: LineEntry) -> Decimal:
-    return (_number(entry.quantity) or Decimal(0)) * (_number(entry.price) or Decimal(0))
+def _less_discount(entries: list[LineEntry], discount: Decimal) -> list[LineEntry]:
+    """The discount folded into the largest line, when that line can carry it."""
+    at = max(range(len(entries)), key=lambda i: entries[i].amount())
+    big = entries[at]
+    if big.amount() < discount:
+        return entries
+    name = f"{big.name} (less discount {discount})"
+    less = LineEntry(name, "1", str(big.amount() - discount), big.sku)
+    return [*entries[:at], less, *entries[at + 1 :]]
 
 
 def deal_lines(invoice: SampleInvoice) -> list[LineEntry]:
     """The line items whose Σ quantity × price is the sample's total (module docstring)."""
     entries = [_line(ln, invoice.currency) for ln in invoice.lines]
-    tax = sum((_number(ln.tax_amount) or Decimal(0) for ln in invoice.lines), Decimal(0))
-    if tax > 0:
-        entries.append(LineEntry("Sales tax", "1", str(tax)))
-    discount = _number(invoice.discount) or Decimal(0)
-    if discount > 0 and entries:
-        at = max(range(len(entries)), key=lambda i: _amount(entries[i]))
-        big = entries[at]
-        if _amount(big) >= discount:
-            name = f"{big.name} (less discount {invoice.discount})"
-            entries[at] = LineEntry(name, "1", str(_amount(big) - discount), big.sku)
-    return entries
+    if invoice.tax > 0:
+        entries.append(LineEntry("Sales tax", "1", str(invoice.tax)))
+    discount = invoice.discount or Decimal(0)
+    return _less_discount(entries, discount) if discount > 0 and entries else entries
 
 
 def address_properties(text: str) -> dict[str, str]:
     """``street\\ncity, ST 12345`` or ``street\\ncity and postcode, Country``."""
-    street, _, rest = text.partition("\n")
-    props = {"address": street.strip()}
-    rest = rest.strip()
-    us = _US_CITY.fullmatch(rest)
-    if us:
-        return props | {"city": us["city"], "state": us["state"], "zip": us["zip"]}
-    place, sep, country = rest.rpartition(", ")
-    return props | ({"city": place, "country": country} if sep else {"city": rest} if rest else {})
+    a = split_address(text)
+    parts = {"city": a.city, "state": a.state, "zip": a.postcode, "country": a.country}
+    return {"address": a.street} | {k: v for k, v in parts.items() if v}
 
 
 def company_properties(c: SampleCustomer) -> dict[str, str]:
@@ -241,8 +151,7 @@ def company_properties(c: SampleCustomer) -> dict[str, str]:
 
 
 def contact_properties(c: SampleCustomer) -> dict[str, str] | None:
-    first, _, last = c.contact_name.strip().partition(" ")
-    props = {"firstname": first, "lastname": last.strip(), "email": c.email.strip()}
+    props = {"firstname": c.first_name, "lastname": c.last_name, "email": c.email.strip()}
     props = {k: v for k, v in props.items() if v}
     return props or None
 
@@ -252,15 +161,14 @@ def _deal_properties(invoice: SampleInvoice) -> dict[str, str]:
         "dealname": f"Invoice {invoice.id}",
         "dealstage": OPEN_STAGE,
         "closedate": f"{invoice.issue_date}T00:00:00.000Z",
-        "amount": invoice.total,
+        "amount": str(invoice.total),
         "deal_currency_code": invoice.currency,
     }
 
 
 def _held_back(invoices: Sequence[SampleInvoice]) -> set[str]:
     """The last regular invoices (the sample names its deliberately bad ones INV-BAD-*)."""
-    regular = [i.id for i in invoices if "-BAD-" not in i.id]
-    return set(regular[-HELD_BACK:])
+    return {i.id for i in last_regular(invoices, HELD_BACK)}
 
 
 # --------------------------------------------------------------------- the person
@@ -375,4 +283,12 @@ class HubSpotDemoSandbox:
         return sum(1 for d in deals if d.properties.get(PAID_PROPERTY))
 
 
-__all__ = ["HubSpotDemoSandbox", "SeedCounts", "deal_lines", "sample_customers", "sample_invoices"]
+__all__ = [
+    "HubSpotDemoSandbox",
+    "SampleCustomer",
+    "SampleInvoice",
+    "SeedCounts",
+    "deal_lines",
+    "sample_customers",
+    "sample_invoices",
+]

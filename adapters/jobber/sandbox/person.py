@@ -1,13 +1,13 @@
 """A person at the Jobber sandbox, for ``syncledger demo --source jobber`` (``DemoSandbox``).
 
-The person enters the project's sample (``core/sample_data``): each customer becomes a
-client (company name, contact person's first/last name, primary email and phone, billing
-address) with one property (service address) at its billing address; each invoice becomes
-an invoice of its client with the sample's number, issue and due dates and line items
-(``name, description, quantity, unitCost``: GitHub file id 67520998203). The last
-:data:`HELD_BACK` ordinary invoices are kept back: :meth:`JobberDemo.change_one` issues the
-next one while the demo runs. Records go in through the sandbox's own store (never the
-adapter).
+The person enters the project's sample (``core/sample_data``, read as typed records by
+``core/sample_data/typed.py``): each customer becomes a client (company name, contact
+person's first/last name, primary email and phone, billing address) with one property
+(service address) at its billing address; each invoice becomes an invoice of its client
+with the sample's number, issue and due dates and line items (``name, description,
+quantity, unitCost``: GitHub file id 67520998203). The last :data:`HELD_BACK` ordinary
+invoices are kept back: :meth:`JobberDemo.change_one` issues the next one while the demo
+runs. Records go in through the sandbox's own store (never the adapter).
 
 What the sample cannot be in Jobber, and the safe path taken:
 
@@ -40,94 +40,49 @@ invoice payment record whose note starts ``syncledger:`` (adapters/jobber/writeb
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
 
 from syncledger.adapters.jobber.sandbox.server import create_app, sandbox_of
 from syncledger.adapters.jobber.sandbox.store import Store
-from syncledger.core.money import quantize
+from syncledger.core.sample_data.typed import (
+    SampleCustomer,
+    SampleInvoice,
+    SampleLine,
+    last_regular,
+    rounded_net,
+    sample_customers,
+    sample_invoices,
+    split_address,
+)
 from syncledger.core.source_ports import RecordHint, WebhookRequest
 
 HELD_BACK = 5
-SAMPLE = "syncledger.core.sample_data"
 #: what the write-back's payment-record note starts with (adapters/jobber/writeback.py)
 WRITTEN_BACK = "syncledger:"
 TOPICS = {"customer": "CLIENT", "invoice": "INVOICE", "payment": "PAYMENT"}
-_TOWN = re.compile(r"^(?P<city>[^,]+), (?P<province>[A-Z]{2}) (?P<postalCode>\S+)$")
-
-
-@dataclass(frozen=True, slots=True)
-class SampleLine:
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class SampleInvoice:
-    sample_id: str
-    number: str
-    customer_id: str
-    currency: str
-    issue_date: str
-    due_date: str
-    lines: tuple[SampleLine, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What the person enters now, keeps back, and cannot enter."""
 
-    customers: tuple[dict[str, str], ...]
+    customers: tuple[SampleCustomer, ...]
     invoices: tuple[SampleInvoice, ...]
     held: tuple[SampleInvoice, ...]
     foreign: int  # customers and invoices in another currency than the account's
     orphans: int  # invoices whose customer is not in the sample
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files(SAMPLE).joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def sample_invoices() -> list[SampleInvoice]:
-    """invoices.csv (one row per line) as invoices, in the file's order."""
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for row in _rows("invoices.csv"):
-        grouped.setdefault(row["id"], []).append(row)
-    return [_invoice(rows) for rows in grouped.values()]
-
-
-def _invoice(rows: list[dict[str, str]]) -> SampleInvoice:
-    head = rows[0]
-    lines = tuple(
-        SampleLine(r["description"], Decimal(r["quantity"]), Decimal(r["unit_price"])) for r in rows
-    )
-    return SampleInvoice(
-        head["id"],
-        head["number"],
-        head["customer_id"],
-        head["currency"],
-        head["issue_date"],
-        head["due_date"],
-        lines,
-    )
-
-
 def plan(currency: str) -> Plan:
-    customers = _rows("customers.csv")
-    home = tuple(c for c in customers if c["currency"] == currency)
-    known = {c["id"] for c in home}
+    customers = sample_customers()
+    home = tuple(c for c in customers if c.currency == currency)
+    known = {c.id for c in home}
     invoices = sample_invoices()
     ours = [i for i in invoices if i.currency == currency]
     entered = [i for i in ours if i.customer_id in known]
-    ordinary = [i for i in entered if "-BAD-" not in i.sample_id]
-    held = tuple(ordinary[-HELD_BACK:])
+    held = tuple(last_regular(entered, HELD_BACK))
     now = tuple(i for i in entered if i not in held)
     foreign = len(customers) - len(home) + len(invoices) - len(ours)
     return Plan(home, now, held, foreign, len(ours) - len(entered))
@@ -135,16 +90,15 @@ def plan(currency: str) -> Plan:
 
 def address(text: str) -> dict[str, str]:
     """ "8172 Elm St\\nBoise, ID 83702" as Jobber's address fields."""
-    first, *rest = text.splitlines() or [""]
-    town = _TOWN.match(rest[0]) if len(rest) == 1 else None
-    if town is not None:
-        return {"street1": first, **town.groupdict()}
-    return {"street1": first, "street2": ", ".join(rest)} if rest else {"street1": first}
+    a = split_address(text)
+    if a.state:
+        return {"street1": a.street, "city": a.city, "province": a.state, "postalCode": a.postcode}
+    return {"street1": a.street, "street2": a.town} if a.town else {"street1": a.street}
 
 
 def line_item(line: SampleLine, currency: str) -> dict[str, object]:
-    net = line.quantity * line.unit_price
-    if net == quantize(net, currency):
+    rounded = rounded_net(line, currency)
+    if rounded is None:
         return {
             "name": line.description,
             "description": "",
@@ -155,19 +109,18 @@ def line_item(line: SampleLine, currency: str) -> dict[str, object]:
         "name": line.description,
         "description": f"{line.quantity} x {line.unit_price}",
         "quantity": Decimal(1),
-        "unitCost": quantize(net, currency),
+        "unitCost": rounded,
     }
 
 
-def _client(store: Store, row: dict[str, str]) -> str:
-    first, _, last = row["contact_name"].partition(" ")
-    billing = address(row["billing_address"])
+def _client(store: Store, customer: SampleCustomer) -> str:
+    billing = address(customer.billing_address)
     rid = store.put_client(
-        companyName=row["name"],
-        firstName=first,
-        lastName=last,
-        emails=[{"address": row["email"], "primary": True}],
-        phones=[{"number": row["phone"], "primary": True}],
+        companyName=customer.name,
+        firstName=customer.first_name,
+        lastName=customer.last_name,
+        emails=[{"address": customer.email, "primary": True}],
+        phones=[{"number": customer.phone, "primary": True}],
         billingAddress=billing,
     )
     store.add_property(rid, "Service address", billing)
@@ -199,8 +152,8 @@ class JobberDemo:
         if self._clients:
             raise RuntimeError("the Jobber demo sandbox is seeded already")
         todo = plan(self._store.currency)
-        for row in todo.customers:
-            self._clients[row["id"]] = _client(self._store, row)
+        for customer in todo.customers:
+            self._clients[customer.id] = _client(self._store, customer)
         for invoice in todo.invoices:
             _enter_invoice(self._store, self._clients[invoice.customer_id], invoice)
         self._held = list(todo.held)
@@ -238,3 +191,6 @@ def _summary(todo: Plan, currency: str) -> str:
         f"left out: {todo.foreign} customers/invoices not in the account's {currency}, "
         f"{todo.orphans} invoice without its customer; tax and discounts not entered"
     )
+
+
+__all__ = ["HELD_BACK", "JobberDemo", "Plan", "address", "line_item", "plan", "sample_invoices"]
