@@ -96,11 +96,6 @@ class SampleInvoice:
     lines: tuple[SampleLine, ...]
 
     @property
-    def sample_id(self) -> str:
-        """The same as :attr:`id` (the name the Jobber demo's test reads it by)."""
-        return self.id
-
-    @property
     def deliberately_bad(self) -> bool:
         return BAD_MARK in self.id
 
