@@ -127,6 +127,9 @@ class Invoice(_Document):
     #: ``disputed``: the customer contests it; the sync credits its open balance with a
     #: credit note (the invoice itself is never edited or deleted)
     status: Literal["open", "void", "disputed"] = "open"
+    #: the source asks the ledger to e-mail the invoice to the customer (its address on
+    #: file in the ledger) once it is there; sent once (``core/delivery.py``)
+    send: bool = False
 
 
 class CreditNote(_Document):

@@ -27,6 +27,7 @@ reason code                  rule
 ``non_positive_amount``      :func:`check_positive_amount` (payments)
 ``unsupported_line_type``    :func:`check_choice` on ``line_type`` (per ledger)
 ``invalid_status``           :func:`check_choice` on ``status``
+``invalid_flag``             :func:`check_choice` on a true/false field (``send``)
 ``merged_invoice``           ``status = merged`` on an invoice
 ``partially_applied_invoice``  partly paid/credited per the source (status, ``amount_paid``)
 ``refund_credit_missing``    a refund must name one payment or one credit note
@@ -100,6 +101,7 @@ NON_POSITIVE_QUANTITY: Final = "non_positive_quantity"
 NON_POSITIVE_AMOUNT: Final = "non_positive_amount"
 UNSUPPORTED_LINE_TYPE: Final = "unsupported_line_type"
 INVALID_STATUS: Final = "invalid_status"
+INVALID_FLAG: Final = "invalid_flag"
 MERGED_INVOICE: Final = "merged_invoice"
 PARTIALLY_APPLIED_INVOICE: Final = "partially_applied_invoice"
 REFUND_CREDIT_MISSING: Final = "refund_credit_missing"
@@ -155,6 +157,7 @@ _HELP: Final[Mapping[str, str]] = {
     "is a refund record, not a negative payment.",
     UNSUPPORTED_LINE_TYPE: "Use a line_type the ledger can map: item, service or fee. "
     "Turn custom fee types into one of these (e.g. a 'fee' line with a description).",
+    INVALID_FLAG: "Write true or false (yes/no and 1/0 are read too), or leave it empty for false.",
     INVALID_STATUS: "Use an invoice status of open, void or disputed (a disputed invoice is "
     "credited in full by a credit note; it is never edited or deleted).",
     PARTIALLY_APPLIED_INVOICE: "The source says part of this invoice is already applied "
@@ -274,6 +277,8 @@ DEFAULT_LIMITS: Final[Mapping[str, int]] = {
 }
 LINE_TYPES: Final = frozenset({"item", "service", "fee"})
 INVOICE_STATUSES: Final = frozenset({"open", "void", "disputed"})
+FLAG_TRUE: Final = frozenset({"true", "yes", "1"})
+FLAG_TEXT: Final = FLAG_TRUE | frozenset({"false", "no", "0"})
 #: source statuses saying an invoice is partly paid or credited in the source itself
 PARTIAL_STATUSES: Final = frozenset({"partially_paid", "partially_applied", "partial"})
 #: fields some sources use for what they already applied to an invoice
@@ -958,6 +963,20 @@ class _Reader:
         self.add(name, check_choice(self.path(name), value, allowed, code, self.rules.ledger))
         return value
 
+    def flag(self, name: str) -> bool:
+        """A true/false field; empty is false."""
+        raw = self.raw.get(name)
+        if isinstance(raw, bool):
+            return raw
+        value = self.present(name)
+        if value is None:
+            return False
+        text = value.casefold()
+        self.add(
+            name, check_choice(self.path(name), text, FLAG_TEXT, INVALID_FLAG, self.rules.ledger)
+        )
+        return text in FLAG_TRUE
+
     def decimal(self, name: str, places: int, unit: str, *checks: DecimalCheck) -> Decimal | None:
         """A Decimal in range, with at most ``places`` decimals, passing ``checks``."""
         if _blank(self.raw.get(name)):
@@ -1134,6 +1153,7 @@ def _validate_invoice(reader: _Reader, home_currency: str) -> Validated | Reject
         _check_partially_applied(reader, values)
         if "status" not in reader.failed:
             values["status"] = reader.choice("status", INVOICE_STATUSES, INVALID_STATUS, "open")
+    values["send"] = reader.flag("send")
     reader.add("due_date", check_due_date(values["issue_date"], values["due_date"]))
     _check_document_totals(reader, Invoice, values)
     return reader.finish(Invoice, values)

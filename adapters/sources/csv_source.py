@@ -80,6 +80,7 @@ INVOICES: Final = CsvFile(
         "discount",
         "status",
         "amount_paid",
+        "send",
         "deleted",
         *LINE_OPTIONAL,
     ),
