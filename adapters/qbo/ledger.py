@@ -78,6 +78,10 @@ Limits: 500 requests/min per realm and 10/s per realm and app, held by the clien
 limiter before sending. Batch: at most 30 payloads per ``/batch`` call — Intuit's batch page
 says 10 but its limits page says 30, and users report 30 accepted and 31 refused
 (intuit/QuickBooks-V3-DotNET-SDK#358, whose SDK moved to 30 in #363).
+
+Invoice e-mail (``core.ports.InvoiceSender``): ``send_invoice`` / ``delivery`` through
+``POST invoice/{id}/send`` and the invoice's ``EmailStatus``; facts, citations and the
+undocumented cases are in ``qbo_sending``.
 """
 
 from __future__ import annotations
@@ -127,6 +131,7 @@ from syncledger.adapters.qbo.mapping import (
     to_record,
     with_ref,
 )
+from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
@@ -134,6 +139,7 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
+    InvoiceDelivery,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
@@ -225,6 +231,7 @@ class QboLedger:
         #: customer ledger id → its DefaultTaxCodeRef (None: it has none)
         self._customer_tax_codes: dict[str, str | None] = {}
         self._prefetched: Prefetched[dict[str, Any]] = Prefetched()
+        self._sender = QboInvoiceSender(http, self._url, self._params)
 
     @classmethod
     def connect(
@@ -276,6 +283,17 @@ class QboLedger:
                 raise
             return await self._ours_by_name(customer.name, external_ref, exc)
         return _pushed(raw)
+
+    async def send_invoice(
+        self, invoice_ledger_id: str, *, to: str | None = None
+    ) -> InvoiceDelivery:
+        """E-mail the invoice through QBO's ``send`` (``qbo_sending``): to ``to``, else its
+        ``BillEmail``, else its customer's ``PrimaryEmailAddr``; never retried once sent."""
+        return await self._sender.send_invoice(invoice_ledger_id, to=to)
+
+    async def delivery(self, invoice_ledger_id: str) -> InvoiceDelivery | None:
+        """The invoice's ``EmailStatus`` / ``BillEmail`` / ``DeliveryInfo`` as QBO holds them."""
+        return await self._sender.delivery(invoice_ledger_id)
 
     async def find_item(self, code: str) -> LedgerItem | None:
         """The item named ``code`` (QBO ``Name``), else the one whose ``Id`` is ``code``."""

@@ -1,5 +1,5 @@
-"""The QBO sandbox's books: entities, replayable answers by ``requestid``, in SQLite
-(a file when a path is given, memory otherwise)."""
+"""The QBO sandbox's books: entities, replayable answers by ``requestid`` and the invoice
+e-mails ``send`` sent, in SQLite (a file when a path is given, memory otherwise)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS replies (
     body BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS emails (  -- invoices e-mailed by ``send``: where, when
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    invoice_id TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
 """
 
 
@@ -132,6 +138,23 @@ class SandboxBook(SqliteBook):
             (_text(record), _micros(now), _name_key(record), entity_name(kind), int(record["Id"])),
         )
         return record
+
+    # ----------------------------------------------------------------- e-mails
+
+    def record_email(self, invoice_id: str, to: str, at: str) -> None:
+        """One e-mail of invoice ``invoice_id`` sent to ``to`` at ``at`` (ISO 8601)."""
+        self.db.execute(
+            "INSERT INTO emails (invoice_id, to_address, sent_at) VALUES (?, ?, ?)",
+            (invoice_id, to, at),
+        )
+
+    def emails(self, invoice_id: str) -> list[tuple[str, str]]:
+        """The e-mails of invoice ``invoice_id`` sent so far: (to, at), oldest first."""
+        rows = self.db.execute(
+            "SELECT to_address, sent_at FROM emails WHERE invoice_id = ? ORDER BY seq",
+            (invoice_id,),
+        ).fetchall()
+        return [(str(to), str(at)) for to, at in rows]
 
     # ------------------------------------------------------------ idempotency
 

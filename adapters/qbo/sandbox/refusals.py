@@ -158,6 +158,22 @@ REFUSALS = RefusalTable(
     Refusal("invoice.voided", 400, "6000", BV + "a voided invoice cannot be changed", CHECK),
     Refusal("invoice.below_paid", 400, "6000",
             BV + "the new total is below the {paid} already paid on this invoice", CHECK),
+    # ------------------------------------------------------- sending an invoice (send)
+    Refusal("send.no_address", 400, "6000",
+            BV + "invoice {ident} has no BillEmail and no sendTo was given: there is no address"
+            " to e-mail it to",
+            "undocumented: the sandbox's own choice. Intuit's 'Send an invoice' sends to sendTo"
+            " or else the invoice's BillEmail and documents no refusal when there is neither"
+            " (Finance.xsd: for an invalid BillEmail QBO sends nothing and reports nothing)"),
+    Refusal("send.address_invalid", 400, "6000", BV + "sendTo must be an email address"
+            " (name@domain)",
+            "undocumented: the sandbox's own choice; intuit/QuickBooks-V3-PHP-SDK SendEmail"
+            " refuses such an address before sending"),
+    Refusal("send.content_type", 400, "6000",
+            BV + "send takes Content-Type application/octet-stream, not {content_type}",
+            "stricter than QBO as documented: Intuit's 'Send an invoice' and python-quickbooks"
+            " send with application/octet-stream; QBO's answer to another type is"
+            " undocumented"),
     # --------------------------------------------------------------------------- tax
     Refusal("tax.total_not_sum", 400, "6000",
             BV + "TxnTaxDetail.TotalTax {total} is not the sum of its TaxLines {summed}", RULE),

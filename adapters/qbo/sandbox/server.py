@@ -18,6 +18,11 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   names by ``ItemRef``; the company starts with ``Services`` (Id 1) (``qbo_items``). Item
   writes pass the same fault injection and ``requestid`` replay as every other write.
   ``?requestid=`` (≤ 50 characters) makes a retry answer the first reply again.
+- ``POST /v3/company/{realm}/invoice/{id}/send[?sendTo=]`` (``Content-Type:
+  application/octet-stream``, no body): e-mails the invoice to ``sendTo`` or its
+  ``BillEmail`` (``qbo_sending``); the e-mail is recorded in the book
+  (``QboSandbox.emails_sent``) and the Invoice answered with ``EmailStatus`` EmailSent and
+  ``DeliveryInfo``. Nothing is e-mailed for real.
 - ``GET /v3/company/{realm}/preferences`` and ``GET /v3/company/{realm}/companyinfo/{realm}``:
   the company's tax model (``qbo_tax``: US with automated sales tax when ``ast_rate`` is
   given, US without it by default, or outside the US when ``country`` says so).
@@ -132,6 +137,7 @@ def _routes() -> list[Route]:
         Route(f"{company}/batch", _api(_batch, write=True, batch=True), methods=["POST"]),
         Route(f"{company}/preferences", _api(_preferences), methods=["GET"]),
         Route(f"{company}/companyinfo/{{ident}}", _api(_company_info), methods=["GET"]),
+        Route(f"{company}/invoice/{{ident}}/send", _api(_send, write=True), methods=["POST"]),
         Route(f"{company}/{{entity}}/{{ident}}", _api(_read), methods=["GET"]),
         Route(f"{company}/{{entity}}", _api(_write, write=True), methods=["POST"]),
     ]
@@ -195,6 +201,11 @@ async def _json_body(request: Request) -> Any:
 async def _write(request: Request, sandbox: QboSandbox) -> Any:
     operation = request.query_params.get("operation")
     return sandbox.write(request.path_params["entity"], operation, await _json_body(request))
+
+
+async def _send(request: Request, sandbox: QboSandbox) -> Any:
+    send_to, content_type = request.query_params.get("sendTo"), request.headers.get("content-type")
+    return sandbox.send(request.path_params["ident"], send_to, content_type)
 
 
 async def _read(request: Request, sandbox: QboSandbox) -> Any:

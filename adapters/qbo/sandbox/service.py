@@ -24,6 +24,7 @@ from syncledger.adapters.qbo.sandbox.rules import (
     priced_credit_memo,
     priced_invoice,
 )
+from syncledger.adapters.qbo.sandbox.sending import NOT_SET, address_for, check_content_type, sent
 from syncledger.adapters.qbo.sandbox.tax import CompanyTax
 from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
@@ -43,6 +44,7 @@ _READ_ONLY = (
     "HomeTotalAmt",
     "UnappliedAmt",
     "RemainingCredit",
+    "DeliveryInfo",  # read-only: set by ``send`` (intuit/QuickBooks-V3-PHP-SDK#504)
 )
 
 _DERIVED = (*_READ_ONLY, "TotalAmt")  # recomputed by every write
@@ -89,6 +91,10 @@ class QboSandbox(SandboxHandle[SandboxBook]):
     def records(self, kind: str) -> list[dict[str, Any]]:
         return self._present_all(entity_name(kind), self.book.records(kind))
 
+    def emails_sent(self, invoice_id: str) -> list[tuple[str, str]]:
+        """The e-mails ``send`` sent of invoice ``invoice_id``: (to, at), oldest first."""
+        return self.book.emails(invoice_id)
+
     # --------------------------------------------------------------- gates
 
     def admit(self, realm: str, authorization: str | None, *, batch: bool = False) -> None:
@@ -114,6 +120,18 @@ class QboSandbox(SandboxHandle[SandboxBook]):
         with self.book.transaction():
             record = self._apply(kind, operation, body)
         return {kind: self._present(kind, record), "time": self._now()}
+
+    def send(self, ident: str, send_to: str | None, content_type: str | None) -> dict[str, Any]:
+        """``POST invoice/{id}/send``: e-mail the invoice (``qbo_sending``)."""
+        check_content_type(content_type)
+        with self.book.transaction():
+            invoice = self.book.get("Invoice", ident)
+            if invoice is None:
+                raise refuse("record.not_found", entity="Invoice", ident=ident)
+            address, at = address_for(invoice, send_to), self._now()
+            self.book.record_email(str(invoice["Id"]), address, at)
+            stored = self.book.put("Invoice", sent(invoice, address, at))
+        return {"Invoice": self._present("Invoice", stored), "time": at}
 
     def read(self, resource: str, ident: str) -> dict[str, Any]:
         kind = _entity(resource)
@@ -328,7 +346,10 @@ class QboSandbox(SandboxHandle[SandboxBook]):
         return self._present_all(kind, [record])[0]
 
     def _present_all(self, kind: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """A customer's ``Balance`` is its open invoices' balances, as in QBO."""
+        """A customer's ``Balance`` is its open invoices' balances, as in QBO; an invoice
+        never e-mailed reads ``EmailStatus`` ``NotSet``."""
+        if kind == "Invoice":
+            return [{"EmailStatus": NOT_SET} | r for r in records]
         if kind != "Customer":
             return records
         owed = self._balances()
@@ -392,7 +413,9 @@ def _merged(current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _keys(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record[k] for k in ("Id", "SyncToken", "MetaData", "domain") if k in record}
+    """What a write keeps of the record it changes (``DeliveryInfo`` is read-only)."""
+    kept = ("Id", "SyncToken", "MetaData", "domain", "DeliveryInfo")
+    return {k: record[k] for k in kept if k in record}
 
 
 def _voided(invoice: dict[str, Any]) -> bool:

@@ -1,0 +1,167 @@
+"""QBO invoice e-mail (``core.ports.InvoiceSender``) against the sandbox, in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from syncledger.core.errors import PermanentLedgerError
+from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.ports import InvoiceDelivery, InvoiceSender
+from tests.support.qbo import BASE_URL, REALM, InProcessQbo, in_process_qbo
+
+
+@pytest.fixture
+async def qbo() -> AsyncIterator[InProcessQbo]:
+    qbo = in_process_qbo(per_second=25)
+    yield qbo
+    await qbo.ledger.aclose()
+    qbo.sandbox.close()
+
+
+async def _invoice(qbo: InProcessQbo, email: str | None = "billing@acme.example") -> str:
+    customer = Customer(id="C-1", name="Acme Plumbing", currency="USD", email=email)
+    pushed = await qbo.ledger.create_customer(
+        customer, external_ref="csv/customer/C-1", idempotency_key="c1"
+    )
+    invoice = Invoice(
+        id="INV-1",
+        number="INV-1",
+        customer_id="C-1",
+        issue_date=date(2026, 3, 1),
+        currency="USD",
+        lines=(InvoiceLine(description="Boiler service", quantity="1", unit_price="75.50"),),
+        total=Decimal("75.50"),
+    )
+    result = await qbo.ledger.create_invoice(
+        invoice,
+        customer_ledger_id=pushed.ledger_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key="i1",
+    )
+    return result.ledger_id
+
+
+def _sends(qbo: InProcessQbo) -> list[httpx.Request]:
+    return [r for r in qbo.transport.requests if r.url.path.endswith("/send")]
+
+
+async def test_the_ledger_is_an_invoice_sender(qbo: InProcessQbo) -> None:
+    assert isinstance(qbo.ledger, InvoiceSender)
+
+
+async def test_a_fresh_invoice_is_not_sent(qbo: InProcessQbo) -> None:
+    invoice_id = await _invoice(qbo)
+
+    assert await qbo.ledger.delivery(invoice_id) == InvoiceDelivery(sent=False)
+    assert qbo.sandbox.emails_sent(invoice_id) == []
+
+
+async def test_send_once_emails_the_customer_once_and_reads_back_as_sent(
+    qbo: InProcessQbo,
+) -> None:
+    invoice_id = await _invoice(qbo)
+
+    answered = await qbo.ledger.send_invoice(invoice_id)
+
+    [(to, at)] = qbo.sandbox.emails_sent(invoice_id)
+    assert to == "billing@acme.example"  # the customer's address on file
+    assert answered.sent and answered.to == to and answered.at is not None
+    assert answered.at.isoformat(timespec="milliseconds") == at
+    assert await qbo.ledger.delivery(invoice_id) == answered
+    [send] = _sends(qbo)
+    assert send.headers["content-type"] == "application/octet-stream"
+    assert send.content == b""
+    assert "requestid" not in send.url.params  # a send is never replayed as another
+
+
+async def test_to_reaches_qbo_as_send_to(qbo: InProcessQbo) -> None:
+    invoice_id = await _invoice(qbo)
+
+    answered = await qbo.ledger.send_invoice(invoice_id, to="accounts@acme.example")
+
+    [send] = _sends(qbo)
+    assert send.url.params["sendTo"] == "accounts@acme.example"
+    assert [to for to, _ in qbo.sandbox.emails_sent(invoice_id)] == ["accounts@acme.example"]
+    assert answered.sent and answered.to == "accounts@acme.example"
+    [stored] = qbo.sandbox.records("invoice")
+    assert stored["BillEmail"] == {"Address": "accounts@acme.example"}
+
+
+async def test_sending_twice_is_two_emails(qbo: InProcessQbo) -> None:
+    invoice_id = await _invoice(qbo)
+
+    await qbo.ledger.send_invoice(invoice_id)
+    await qbo.ledger.send_invoice(invoice_id)
+
+    assert len(qbo.sandbox.emails_sent(invoice_id)) == 2
+
+
+async def test_no_address_anywhere_sends_nothing(qbo: InProcessQbo) -> None:
+    invoice_id = await _invoice(qbo, email=None)
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await qbo.ledger.send_invoice(invoice_id)
+
+    assert refused.value.code == "syncledger.no_email_address"
+    assert "give the customer one" in str(refused.value)
+    assert qbo.sandbox.emails_sent(invoice_id) == []
+    assert _sends(qbo) == []
+    assert await qbo.ledger.delivery(invoice_id) == InvoiceDelivery(sent=False)
+
+
+async def test_a_to_that_is_no_address_is_refused_before_sending(qbo: InProcessQbo) -> None:
+    invoice_id = await _invoice(qbo)
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await qbo.ledger.send_invoice(invoice_id, to="not-an-address")
+
+    assert refused.value.code == "syncledger.email_invalid"
+    assert _sends(qbo) == [] and qbo.sandbox.emails_sent(invoice_id) == []
+
+
+async def test_qbo_refusing_the_send_keeps_its_code_and_records_nothing(
+    qbo: InProcessQbo,
+) -> None:
+    invoice_id = await _invoice(qbo)
+    qbo.transport.before = _drop_send_to  # QBO is asked with no address at all
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await qbo.ledger.send_invoice(invoice_id, to="accounts@acme.example")
+
+    assert refused.value.code == "6000"  # the sandbox's refusal (send.no_address)
+    assert "not e-mailed" in str(refused.value) and "send again" in str(refused.value)
+    assert qbo.sandbox.emails_sent(invoice_id) == []
+    assert await qbo.ledger.delivery(invoice_id) == InvoiceDelivery(sent=False)
+
+
+async def test_an_unknown_invoice_is_refused_with_qbos_code(qbo: InProcessQbo) -> None:
+    with pytest.raises(PermanentLedgerError) as refused:
+        await qbo.ledger.send_invoice("999", to="accounts@acme.example")
+
+    assert refused.value.code == "610"
+
+
+async def test_the_sandbox_refuses_another_content_type(qbo: InProcessQbo) -> None:
+    invoice_id = await _invoice(qbo)
+    transport = httpx.ASGITransport(app=qbo.app)
+    qbo.sandbox.require_auth = False
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        answer = await client.post(
+            f"/v3/company/{REALM}/invoice/{invoice_id}/send",
+            params={"sendTo": "accounts@acme.example"},
+            json={},
+        )
+
+    assert answer.status_code == 400
+    assert answer.json()["Fault"]["Error"][0]["code"] == "6000"
+    assert qbo.sandbox.emails_sent(invoice_id) == []
+
+
+def _drop_send_to(request: httpx.Request) -> None:
+    if request.url.path.endswith("/send"):
+        request.url = request.url.copy_remove_param("sendTo")
