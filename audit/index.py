@@ -31,6 +31,9 @@ from syncledger.core.events import (
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
+    InvoiceSendFailed,
+    InvoiceSendRequested,
+    InvoiceSent,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -72,6 +75,9 @@ BY_REF = (
 )
 #: events about the source record they name in ``source_ref``
 BY_SOURCE_REF = (
+    InvoiceSendRequested,
+    InvoiceSent,
+    InvoiceSendFailed,
     SourceStatusWritten,
     LedgerPushRequested,
     LedgerPushSucceeded,

@@ -10,6 +10,9 @@ from syncledger.audit.index import LoggedEvent
 from syncledger.core.decode import handler_for
 from syncledger.core.events import (
     EventData,
+    InvoiceSendFailed,
+    InvoiceSendRequested,
+    InvoiceSent,
     LedgerPushAbandoned,
     LedgerPushFailed,
     LedgerPushRequested,
@@ -99,6 +102,19 @@ def _webhook(e: WebhookReceived) -> str:
     return f"webhook {e.delivery_id} from {e.source} stored before its answer: {named}"
 
 
+def _send_requested(e: InvoiceSendRequested) -> str:
+    return f"{e.ledger} asked to e-mail {e.ledger_ref} to the customer"
+
+
+def _sent(e: InvoiceSent) -> str:
+    found = " (found sent after an interrupted send)" if e.recovered else ""
+    return f"{e.ledger} e-mailed {e.ledger_ref} to the customer{found}"
+
+
+def _send_failed(e: InvoiceSendFailed) -> str:
+    return f"{e.ledger_ref} NOT e-mailed by {e.ledger}: {e.reason}"
+
+
 def _mismatch(e: MismatchDetected) -> str:
     return f"{e.mismatch_type} (expected {e.expected}, actual {e.actual})"
 
@@ -140,6 +156,9 @@ _SUMMARIES: dict[type[EventData], Callable[[Any], str]] = {
     RecordLinked: _linked,
     LedgerRecordObserved: _ledger_observed,
     SourceStatusWritten: _status_written,
+    InvoiceSendRequested: _send_requested,
+    InvoiceSent: _sent,
+    InvoiceSendFailed: _send_failed,
     WebhookReceived: _webhook,
     SourceMappingPublished: _source_mapping,
     MismatchDetected: _mismatch,

@@ -376,6 +376,22 @@ def backsync(
 
 
 @app.command()
+def sends(
+    refs: Annotated[
+        list[str] | None, typer.Argument(help="invoice refs (default: all), e.g. csv/invoice/INV-1")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Did the invoice e-mail go out? Each invoice whose source asked the ledger to e-mail
+    it: sent, not sent and why, or still waiting."""
+    from syncledger.core.pipeline import sends_text
+
+    typer.echo(run(sends_text(settings(data_dir, entity, ledger), refs or [])))
+
+
+@app.command()
 def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Ledger-side edits detected while pushing (and how each was resolved)."""
     from syncledger.core.pipeline import conflicts_text

@@ -516,6 +516,39 @@ class SourceStatusWritten(EventData):
     balance: Decimal | None = None
 
 
+@event_type
+class InvoiceSendRequested(EventData):
+    """The ledger is about to be asked to e-mail the invoice (written before asking)."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+
+
+@event_type
+class InvoiceSent(EventData):
+    """The ledger e-mailed the invoice to the customer. ``recovered``: found sent when an
+    interrupted send was checked."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+    recovered: bool = False
+
+
+@event_type
+class InvoiceSendFailed(EventData):
+    """The invoice was not e-mailed, and will not be tried again: ``reason`` says why."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+    reason: str
+
+
 # --------------------------------------------------------------------------- recon
 
 

@@ -8,7 +8,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from syncledger.adapters.sources.registry import source
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.decode import decode_wanted
+from syncledger.core.delivery import InvoiceMailer, read_send_log, send_log_text
 from syncledger.core.errors import (
     ConfigurationError,
     EventStoreError,
@@ -447,11 +448,35 @@ async def sync_once(settings: Settings) -> str:
         ledger = open_ledger(settings)
         try:
             stats = await sync_bounded(rt, ledger)
+            mailed = await mail_invoices(rt, ledger)
             engine = await catch_up(rt)
         finally:
             await ledger.aclose()
         done = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "nothing to do"
-        return f"{done}\n{errors_report(ReadModels(engine), settings.entity)}"
+        return f"{done}{mailed}\n{errors_report(ReadModels(engine), settings.entity)}"
+
+
+async def mail_invoices(rt: Runtime, ledger: LedgerHandle) -> str:
+    """E-mail the invoices whose source asks for it (core/delivery.py); a summary suffix."""
+    s = rt.settings
+    report = await InvoiceMailer(rt.store, ledger.adapter, entity=s.entity, actor=s.actor).run()
+    parts = [
+        f"{n} {what}"
+        for n, what in (
+            (report.sent, "invoice e-mails sent"),
+            (report.recovered, "found sent"),
+            (report.failed, "not sent (`syncledger sends`)"),
+        )
+        if n
+    ]
+    return f"; {', '.join(parts)}" if parts else ""
+
+
+async def sends_text(settings: Settings, refs: Sequence[str]) -> str:
+    """The send log: which invoice e-mails went out, which did not and why."""
+    async with open_runtime(settings) as rt:
+        sends = await read_send_log(rt.store, settings.entity, settings.ledger)
+    return send_log_text(sends, refs)
 
 
 async def sync_bounded(rt: Runtime, ledger: LedgerHandle) -> WorkerStats:
@@ -577,6 +602,7 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
         ("reconciliation", s.reconcile_every_s, lambda: reconcile_with(rt, ledger, engine)),
         ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
         ("outages", RETRY_EVERY_S, outage_job(rt, ledger)),
+        ("invoice e-mails", 10.0, lambda: mail_invoices(rt, ledger)),
     ]
     if reader is not None:
         polled = reader

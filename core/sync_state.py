@@ -19,6 +19,9 @@ from syncledger.core.events import (
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
+    InvoiceSendFailed,
+    InvoiceSendRequested,
+    InvoiceSent,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -361,4 +364,5 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     # the source's bookkeeping (cursor, webhook receipts): records come as observations
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
     SourceStatusWritten,  # write-back's own progress (core/writeback.py)
+    InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,  # e-mails (core/delivery.py)
 })  # fmt: skip

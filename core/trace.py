@@ -17,6 +17,9 @@ from syncledger.core.events import (
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
+    InvoiceSendFailed,
+    InvoiceSendRequested,
+    InvoiceSent,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -146,6 +149,19 @@ def _status_written(e: SourceStatusWritten) -> str:
     return f"payment status {e.status} (balance {e.balance}) written back to the source"
 
 
+def _send_requested(e: InvoiceSendRequested) -> str:
+    return f"{e.ledger} asked to e-mail {e.ledger_ref} to the customer"
+
+
+def _sent(e: InvoiceSent) -> str:
+    found = " (found sent after an interrupted send)" if e.recovered else ""
+    return f"{e.ledger} e-mailed {e.ledger_ref} to the customer{found}"
+
+
+def _send_failed(e: InvoiceSendFailed) -> str:
+    return f"{e.ledger_ref} NOT e-mailed by {e.ledger}: {e.reason}"
+
+
 def _mismatch(e: MismatchDetected) -> str:
     return f"MismatchDetected: {e.mismatch_type} {e.key}"
 
@@ -176,6 +192,9 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     MismatchResolved: _resolved,
     LedgerRecordObserved: _ledger_observed,
     SourceStatusWritten: _status_written,
+    InvoiceSendRequested: _send_requested,
+    InvoiceSent: _sent,
+    InvoiceSendFailed: _send_failed,
 }
 
 

@@ -47,6 +47,9 @@ from syncledger.core.events import (
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
+    InvoiceSendFailed,
+    InvoiceSendRequested,
+    InvoiceSent,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -505,6 +508,8 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # the records themselves arrive as SourceRecordObserved
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
     SourceStatusWritten,  # told by `syncledger trace`; the source holds the status itself
+    # the invoice e-mail's own log (`syncledger sends`, core/delivery.py)
+    InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,
     RetryRequested,  # a command: its effect shows in the push events that follow
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     # shown by `syncledger review`, read from the log; the push outcomes move status
