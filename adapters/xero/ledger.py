@@ -118,6 +118,10 @@ each line's ``ItemCode``, which Xero's document answers carry (no extra request)
 Limits, per tenant: 5 calls in flight, 60 per minute and 5,000 per day, held before
 sending (a semaphore and the client-side limiter); 429s are waited out per ``Retry-After``.
 The app-wide 10,000 per minute is left to the composition root's shared limiter.
+
+Invoice e-mail (``core.ports.InvoiceSender``): ``send_invoice`` through ``POST
+/Invoices/{InvoiceID}/Email`` and ``delivery`` from the invoice's ``SentToContact``; facts,
+citations and the undocumented cases are in ``xero_sending``.
 """
 
 from __future__ import annotations
@@ -167,6 +171,7 @@ from syncledger.adapters.xero.mapping import (
     tax_key,
     to_item,
 )
+from syncledger.adapters.xero.sending import XeroInvoiceSender
 from syncledger.core.errors import (
     LedgerError,
     MoneyError,
@@ -178,6 +183,7 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
+    InvoiceDelivery,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
@@ -284,6 +290,7 @@ class XeroLedger:
         self._items_by_code: dict[str, LedgerItem] = {}
         self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
         self._prefetched: Prefetched[dict[str, Any]] = Prefetched()  # by lower-case id
+        self._sender = XeroInvoiceSender(http, self._slots, self._invoice_raw)
         #: currency and rate of the documents we wrote, by (kind, lower-case id)
         self._rates: Bounded[tuple[str, str], dict[str, Any]] = Bounded(RATES_KEPT)
 
@@ -665,6 +672,20 @@ class XeroLedger:
             return exc
 
     # ------------------------------------------------------------------- items
+
+    async def send_invoice(
+        self, invoice_ledger_id: str, *, to: str | None = None
+    ) -> InvoiceDelivery:
+        """E-mail the invoice to its contact through ``emailInvoice`` (``xero_sending``);
+        ``to`` is refused: Xero takes no address."""
+        return await self._sender.send_invoice(invoice_ledger_id, to=to)
+
+    async def delivery(self, invoice_ledger_id: str) -> InvoiceDelivery | None:
+        """The invoice's ``SentToContact`` as Xero holds it."""
+        return await self._sender.delivery(invoice_ledger_id)
+
+    async def _invoice_raw(self, ledger_id: str) -> dict[str, Any] | None:
+        return await self._read_one("invoice", ledger_id)
 
     async def find_item(self, code: str) -> LedgerItem | None:
         """The item whose ``Code`` is ``code`` (Xero compares ignoring case; an exact-case

@@ -1,6 +1,7 @@
 """The Xero sandbox's books: one organisation's contacts, items, invoices, payments, credit
 notes, overpayments and the bank transactions that received them, and the answers kept for
-``Idempotency-Key`` replays, in SQLite (a file when a path is given, memory otherwise).
+``Idempotency-Key`` replays and the invoice e-mails ``emailInvoice`` sent, in SQLite (a
+file when a path is given, memory otherwise).
 
 Records are stored as Xero returns them. ``UpdatedDateUTC`` is stamped on every write from
 a per-book clock in milliseconds that never repeats (a write in the same millisecond as
@@ -58,6 +59,12 @@ CREATE TABLE IF NOT EXISTS replies (
     expires REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS emails (  -- invoices e-mailed by emailInvoice: to whom, when
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    invoice_id TEXT NOT NULL,
+    to_addresses TEXT NOT NULL,      -- comma-separated
+    sent_ms INTEGER NOT NULL
+);
 """
 
 
@@ -146,6 +153,23 @@ class XeroBook(SqliteBook):
 
     def _rolled_back(self) -> None:
         self._last_ms = int(self._meta("last_ms") or 0)
+
+    # ------------------------------------------------------------- e-mails
+
+    def record_email(self, invoice_id: str, to: list[str], sent_ms: int) -> None:
+        """One e-mail of invoice ``invoice_id`` to the addresses ``to`` at ``sent_ms``."""
+        self.db.execute(
+            "INSERT INTO emails (invoice_id, to_addresses, sent_ms) VALUES (?, ?, ?)",
+            (invoice_id.lower(), ",".join(to), sent_ms),
+        )
+
+    def emails(self, invoice_id: str) -> list[tuple[list[str], int]]:
+        """The e-mails of invoice ``invoice_id`` so far: (to, milliseconds), oldest first."""
+        rows = self.db.execute(
+            "SELECT to_addresses, sent_ms FROM emails WHERE invoice_id = ? ORDER BY seq",
+            (invoice_id.lower(),),
+        ).fetchall()
+        return [(str(to).split(","), int(ms)) for to, ms in rows]
 
     # --------------------------------------------------------- idempotency
 

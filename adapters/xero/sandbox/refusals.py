@@ -204,6 +204,17 @@ REFUSALS = RefusalTable(
              "transaction.",
              f"a line's or an item's TaxType must exist (the spec's TaxType); {UNCITED}"),
     _invalid("line.item_unknown", "Item code '{code}' is not valid", ITEM_LINE),
+    # ----------------------------------------------------- e-mailing an invoice
+    _invalid("email.status_invalid",
+             "Only an ACCREC invoice that is SUBMITTED, AUTHORISED or PAID can be emailed, not"
+             " one that is {status}",
+             "developer.xero.com invoices#emailing-an-invoice as quoted by dcblogdev/laravel-xero"
+             " (Invoices.php canEmail) and Zynk's Xero e-mail docs; " + OURS),
+    _invalid("email.no_address",
+             "The contact {name} has no email address, nor a contact person included in emails",
+             "undocumented: the sandbox's own choice. Xero e-mails the contact's EmailAddress and"
+             " its ContactPersons with IncludeInEmails (laravel-xero getEmailRecipients, Zynk);"
+             " its answer when there is none is not documented; " + OURS),
     # ------------------------------------------------------------ items
     _invalid("item.code_missing", "Price List Item Code must be supplied",
              "the spec's Item (Code required); message quoted in calcinai/xero-php#528"),

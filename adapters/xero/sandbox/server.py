@@ -21,6 +21,10 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
   lists them), ``GET /Overpayments[/{id}]``, ``PUT /Overpayments/{id}/Allocations``; a
   ``PUT /Payments`` element naming a ``CreditNote`` or an ``Overpayment`` instead of an
   ``Invoice`` is a cash refund of that credit (``xero_credits``).
+- ``POST /Invoices/{InvoiceID}/Email`` (body ``{}``): e-mails a SUBMITTED, AUTHORISED or
+  PAID invoice to its contact's addresses, answers 204 and sets ``SentToContact``; the
+  e-mail is recorded in the book (``XeroSandbox.emails_sent``), none goes out for real
+  (``xero_sending``).
 - ``GET|PUT|POST /Items``, ``GET|POST /Items/{ItemID or Code}`` (``xero_items``); invoice
   and credit-note lines name an item by ``ItemCode``.
 - ``GET|PUT|POST /Contacts``, ``GET|POST /Contacts/{ContactID or ContactNumber}``;
@@ -161,6 +165,7 @@ def _routes() -> list[Route]:
         Route("/connections", _connections, methods=["GET"]),
         Route(f"{API}/Organisation", _api(_organisation), methods=["GET"]),
         Route(f"{API}/Accounts", _api(_accounts), methods=["GET"]),
+        Route(f"{API}/Invoices/{{ident}}/Email", _api(_email), methods=["POST"]),
         Route(f"{API}/CreditNotes/{{ident}}/Allocations", _api(_allocate), methods=["PUT"]),
         Route(f"{API}/Overpayments/{{ident}}/Allocations", _api(_allocate), methods=["PUT"]),
         Route(f"{API}/BankTransactions", _api(_collection), methods=["GET", "PUT"]),
@@ -282,8 +287,14 @@ async def _allocate(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]
     )
 
 
+async def _email(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]:
+    await _checked_body(request, "/Invoices/{InvoiceID}/Email")
+    ident = request.path_params["ident"]
+    return await _keyed(request, sandbox, lambda: sandbox.email_invoice(ident))
+
+
 async def _keyed(
-    request: Request, sandbox: XeroSandbox, operation: Callable[[], dict[str, Any]]
+    request: Request, sandbox: XeroSandbox, operation: Callable[[], dict[str, Any] | None]
 ) -> tuple[int, bytes]:
     query = urlencode(sorted(request.query_params.multi_items()))
     print_ = fingerprint(request.method, request.url.path, query, await request.body())

@@ -53,6 +53,7 @@ from syncledger.adapters.xero.sandbox.rules import (
     checked_payment,
     deleted_payment,
 )
+from syncledger.adapters.xero.sandbox.sending import checked_recipients
 
 IDEMPOTENCY_TTL = 360.0  # "keys are stored for 6 minutes from the time of the first call"
 IDEMPOTENCY_KEY_LIMIT = 128
@@ -174,10 +175,11 @@ class XeroSandbox(SandboxHandle[XeroBook]):
     # ------------------------------------------------------------- writes
 
     def keyed_write(
-        self, key: str | None, fingerprint: str, operation: Callable[[], dict[str, Any]]
+        self, key: str | None, fingerprint: str, operation: Callable[[], dict[str, Any] | None]
     ) -> tuple[int, bytes]:
         """Run a write once per ``Idempotency-Key``: a retry within the key's lifetime
-        answers the first reply (a success, or an internal error, as Xero caches both)."""
+        answers the first reply (a success, or an internal error, as Xero caches both).
+        An operation answering None is answered 204 with no content (``emailInvoice``)."""
         if key is not None:
             earlier = self._earlier(key, fingerprint)
             if earlier is not None:
@@ -185,10 +187,28 @@ class XeroSandbox(SandboxHandle[XeroBook]):
         if self.faults.take("fail_writes"):
             return self._failed(key, fingerprint, server_error(self.faults.fail_status))
         with self.book.transaction():
-            answer = encode_json(self._envelope(operation()))
+            result = operation()
+            status, answer = (204, b"") if result is None else (200, self._encoded(result))
             if key is not None:
-                self.book.remember(key, fingerprint, 200, answer, self._clock() + self._ttl)
-        return 200, answer
+                self.book.remember(key, fingerprint, status, answer, self._clock() + self._ttl)
+        return status, answer
+
+    def _encoded(self, body: dict[str, Any]) -> bytes:
+        return encode_json(self._envelope(body))
+
+    def email_invoice(self, ident: str) -> None:
+        """``emailInvoice``: e-mail the invoice to its contact (``xero_sending``)."""
+        invoice = self.book.get("Invoice", ident)
+        if invoice is None:
+            raise refuse("record.not_found")
+        contact = self.book.get("Contact", str(invoice["Contact"]["ContactID"])) or {}
+        to = checked_recipients(invoice, contact)
+        self.book.record_email(str(invoice["InvoiceID"]), to, self.book.stamp())
+        self.book.save("Invoice", invoice | {"SentToContact": True})
+
+    def emails_sent(self, invoice_id: str) -> list[tuple[list[str], int]]:
+        """The e-mails of invoice ``invoice_id`` sent so far: (to, milliseconds)."""
+        return self.book.emails(invoice_id)
 
     def _earlier(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         if len(key) > IDEMPOTENCY_KEY_LIMIT:
@@ -544,6 +564,8 @@ class XeroSandbox(SandboxHandle[XeroBook]):
         }
 
     def _presenter(self, entity: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        if entity == "Invoice":  # never e-mailed nor marked sent: false, as the spec shows
+            return lambda invoice: {"SentToContact": False} | invoice
         if entity != "Contact":
             return lambda record: record
         balances = self._balances()

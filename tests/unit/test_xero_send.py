@@ -1,0 +1,157 @@
+"""Xero invoice e-mail (``core.ports.InvoiceSender``) against the sandbox, in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from syncledger.core.errors import PermanentLedgerError
+from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.ports import InvoiceDelivery, InvoiceSender
+from tests.support.xero import InProcessXero, in_process_xero
+
+
+@pytest.fixture
+async def xero() -> AsyncIterator[InProcessXero]:
+    xero = in_process_xero(timeout=0.3)
+    yield xero
+    await xero.ledger.aclose()
+    xero.sandbox.close()
+
+
+async def _invoice(xero: InProcessXero, email: str | None = "billing@acme.example") -> str:
+    customer = Customer(id="C-1", name="Acme Plumbing", currency="USD", email=email)
+    pushed = await xero.ledger.create_customer(
+        customer, external_ref="csv/customer/C-1", idempotency_key="c1"
+    )
+    invoice = Invoice(
+        id="INV-1",
+        number="INV-1",
+        customer_id="C-1",
+        issue_date=date(2026, 3, 1),
+        currency="USD",
+        lines=(InvoiceLine(description="Boiler service", quantity="1", unit_price="75.50"),),
+        total=Decimal("75.50"),
+    )
+    result = await xero.ledger.create_invoice(
+        invoice,
+        customer_ledger_id=pushed.ledger_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key="i1",
+    )
+    return result.ledger_id
+
+
+def _emails(xero: InProcessXero) -> list[httpx.Request]:
+    return [r for r in xero.wire.sent if r.url.path.endswith("/Email")]
+
+
+def _to_draft(xero: InProcessXero, invoice_id: str) -> None:
+    """Someone in Xero: the invoice back to a draft."""
+    stored = xero.sandbox.book.get("Invoice", invoice_id)
+    assert stored is not None
+    xero.sandbox.book.save("Invoice", stored | {"Status": "DRAFT"})
+
+
+async def test_the_ledger_is_an_invoice_sender(xero: InProcessXero) -> None:
+    assert isinstance(xero.ledger, InvoiceSender)
+
+
+async def test_a_fresh_invoice_is_not_sent(xero: InProcessXero) -> None:
+    invoice_id = await _invoice(xero)
+
+    assert await xero.ledger.delivery(invoice_id) == InvoiceDelivery(sent=False)
+    assert xero.sandbox.emails_sent(invoice_id) == []
+
+
+async def test_send_once_emails_the_contact_once_and_reads_back_as_sent(
+    xero: InProcessXero,
+) -> None:
+    invoice_id = await _invoice(xero)
+
+    answered = await xero.ledger.send_invoice(invoice_id)
+
+    [(to, _)] = xero.sandbox.emails_sent(invoice_id)
+    assert to == ["billing@acme.example"]
+    assert answered == InvoiceDelivery(sent=True)  # Xero names neither address nor time
+    assert await xero.ledger.delivery(invoice_id) == InvoiceDelivery(sent=True)
+    [email] = _emails(xero)
+    assert email.content == b"{}" and email.headers["content-type"] == "application/json"
+    assert len(email.headers["idempotency-key"]) <= 128
+
+
+async def test_each_send_is_one_more_email_under_its_own_key(xero: InProcessXero) -> None:
+    invoice_id = await _invoice(xero)
+
+    await xero.ledger.send_invoice(invoice_id)
+    await xero.ledger.send_invoice(invoice_id)
+
+    assert len(xero.sandbox.emails_sent(invoice_id)) == 2
+    keys = {r.headers["idempotency-key"] for r in _emails(xero)}
+    assert len(keys) == 2
+
+
+async def test_a_send_whose_answer_was_lost_is_replayed_not_emailed_again(
+    xero: InProcessXero,
+) -> None:
+    invoice_id = await _invoice(xero)
+    xero.sandbox.commit_then_timeout_next(1, stall_seconds=5.0)
+
+    answered = await xero.ledger.send_invoice(invoice_id)
+
+    assert answered.sent
+    assert len(xero.sandbox.emails_sent(invoice_id)) == 1
+    assert len({r.headers["idempotency-key"] for r in _emails(xero)}) == 1
+    assert len(_emails(xero)) == 2  # the lost answer, then Xero's replay of it
+
+
+async def test_to_is_refused_with_nothing_sent(xero: InProcessXero) -> None:
+    invoice_id = await _invoice(xero)
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.send_invoice(invoice_id, to="accounts@acme.example")
+
+    assert refused.value.code == "syncledger.xero_fixed_recipients"
+    assert "contact's address on file" in str(refused.value)
+    assert _emails(xero) == [] and xero.sandbox.emails_sent(invoice_id) == []
+
+
+async def test_a_draft_is_refused_with_xeros_code_and_nothing_sent(xero: InProcessXero) -> None:
+    invoice_id = await _invoice(xero)
+    _to_draft(xero, invoice_id)
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.send_invoice(invoice_id)
+
+    assert refused.value.code == "10"  # ValidationException
+    assert "DRAFT" in str(refused.value) and "approve it" in str(refused.value)
+    assert xero.sandbox.emails_sent(invoice_id) == []
+    assert await xero.ledger.delivery(invoice_id) == InvoiceDelivery(sent=False)
+
+
+async def test_a_contact_without_email_is_refused_and_nothing_sent(xero: InProcessXero) -> None:
+    invoice_id = await _invoice(xero, email=None)
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.send_invoice(invoice_id)
+
+    assert refused.value.code == "10"
+    assert "no email address" in str(refused.value)
+    assert xero.sandbox.emails_sent(invoice_id) == []
+    assert await xero.ledger.delivery(invoice_id) == InvoiceDelivery(sent=False)
+
+
+async def test_an_unknown_invoice(xero: InProcessXero) -> None:
+    unknown = "00000000-0000-0000-0000-000000000001"
+
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.send_invoice(unknown)
+    assert refused.value.code == "404"
+
+    with pytest.raises(PermanentLedgerError) as asked:
+        await xero.ledger.delivery(unknown)
+    assert asked.value.code == "404"
