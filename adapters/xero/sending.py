@@ -32,8 +32,8 @@ The safe paths taken where nothing is documented:
   ValidationException) and Xero's own words, and the message gains the fix.
 - ``send_invoice`` answers ``sent`` on Xero's 204 without reading the invoice again: Xero
   names neither the addresses nor the time (``to`` / ``at`` None). Whether the e-mail sets
-  ``SentToContact`` is not documented; ``delivery`` reports it as Xero holds it (None
-  when the invoice's answer has no ``SentToContact``).
+  ``SentToContact`` is not documented; ``delivery`` reports sent when it is true and
+  "cannot tell" (None) otherwise, so an interrupted send is never repeated on Xero.
 """
 
 from __future__ import annotations
@@ -93,9 +93,10 @@ class XeroInvoiceSender:
 
 
 def delivery_of(invoice: Mapping[str, Any]) -> InvoiceDelivery | None:
-    """``SentToContact`` as Xero holds it (None: the answer does not say)."""
-    sent = invoice.get("SentToContact")
-    return InvoiceDelivery(sent=sent) if isinstance(sent, bool) else None
+    """Sent when Xero's ``SentToContact`` says so; otherwise None ("cannot tell"): nothing
+    documents that an e-mail sent through the API sets it, so its being false does not
+    prove an interrupted send did not go out, and core sends again only on a proven "no"."""
+    return InvoiceDelivery(sent=True) if invoice.get("SentToContact") is True else None
 
 
 def _fixed_recipients(invoice_id: str) -> PermanentLedgerError:
