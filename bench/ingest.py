@@ -85,7 +85,8 @@ def start_serve(data_dir: Path, nats_url: str) -> tuple[subprocess.Popen[bytes],
         if proc.poll() is not None:
             raise SystemExit(f"serve stopped: {log.read_text()}")
         time.sleep(0.1)
-    raise SystemExit("serve did not start")
+    proc.terminate()
+    raise SystemExit(f"serve did not start within a minute: {log.read_text()}")
 
 
 class Poster:
@@ -188,7 +189,19 @@ async def main() -> None:
         EmbeddedNats(Path(tmp) / "raw", stream=None) as raw_server,
     ):
         proc, port = start_serve(Path(tmp), server.url)
-        admin = await nats.connect(raw_server.admin_url)  # streams are made by the admin user
+        try:
+            await against_raw(raw_server, port, proc.pid, args.seconds)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+async def against_raw(raw_server: EmbeddedNats, port: int, pid: int, seconds: float) -> None:
+    """Warm serve up, then offer each rate to serve and to raw JetStream."""
+    admin = await nats.connect(raw_server.admin_url)  # streams are made by the admin user
+    nc = await nats.connect(raw_server.url)  # syncledger's user publishes, as serve does
+    poster = Poster(port, "/webhooks/webhooks")
+    try:
         await admin.jetstream().add_stream(
             js_api.StreamConfig(
                 name="RAWBENCH",
@@ -197,10 +210,7 @@ async def main() -> None:
                 duplicate_window=120,
             )
         )
-        nc = await nats.connect(raw_server.url)  # syncledger's user publishes, as serve does
         js = nc.jetstream()
-        poster = Poster(port, "/webhooks/webhooks")
-        await poster.start()
         counter = iter(range(10**9))
 
         async def to_raw(d: Delivery) -> bool:
@@ -208,15 +218,13 @@ async def main() -> None:
             ack = await js.publish(subject, d[0], headers={"Nats-Msg-Id": d[1]["webhook-id"]})
             return ack.seq > 0
 
-        try:
-            await offered(50, 1.0, poster.post, deliveries("warm", 50))
-            await report(args.seconds, poster.post, to_raw, proc.pid)
-        finally:
-            await poster.stop()
-            await nc.close()
-            await admin.close()
-            proc.terminate()
-            proc.wait(20)
+        await poster.start()
+        await offered(50, 1.0, poster.post, deliveries("warm", 50))
+        await report(seconds, poster.post, to_raw, pid)
+    finally:
+        await poster.stop()
+        await nc.close()
+        await admin.close()
 
 
 async def report(seconds: float, to_serve: Send, to_raw: Send, pid: int) -> None:
