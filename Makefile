@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/push.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/calls.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/latency.py
 
 clean:
 	rm -rf $(VENV) .syncledger .pytest_cache .mypy_cache .ruff_cache
