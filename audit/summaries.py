@@ -10,9 +10,6 @@ from syncledger.audit.index import LoggedEvent
 from syncledger.core.decode import handler_for
 from syncledger.core.events import (
     EventData,
-    InvoiceSendFailed,
-    InvoiceSendRequested,
-    InvoiceSent,
     LedgerPushAbandoned,
     LedgerPushFailed,
     LedgerPushRequested,
@@ -27,7 +24,6 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
-    SourceStatusWritten,
     WebhookReceived,
 )
 from syncledger.core.trace import describe
@@ -88,11 +84,6 @@ def _ledger_observed(e: LedgerRecordObserved) -> str:
     )
 
 
-def _status_written(e: SourceStatusWritten) -> str:
-    balance = f", balance {e.balance}" if e.balance is not None else ""
-    return f"payment status {e.status}{balance} written back to the source (from {e.ledger})"
-
-
 def _source_mapping(e: SourceMappingPublished) -> str:
     return f"source mapping {e.mapping_version} for {e.source} published (sha256 {e.sha256[:12]})"
 
@@ -100,19 +91,6 @@ def _source_mapping(e: SourceMappingPublished) -> str:
 def _webhook(e: WebhookReceived) -> str:
     named = f"{len(e.hints)} records named" if e.hints else f"{e.records} records carried"
     return f"webhook {e.delivery_id} from {e.source} stored before its answer: {named}"
-
-
-def _send_requested(e: InvoiceSendRequested) -> str:
-    return f"{e.ledger} asked to e-mail {e.ledger_ref} to the customer"
-
-
-def _sent(e: InvoiceSent) -> str:
-    found = " (found sent after an interrupted send)" if e.recovered else ""
-    return f"{e.ledger} e-mailed {e.ledger_ref} to the customer{found}"
-
-
-def _send_failed(e: InvoiceSendFailed) -> str:
-    return f"{e.ledger_ref} NOT e-mailed by {e.ledger}: {e.reason}"
 
 
 def _mismatch(e: MismatchDetected) -> str:
@@ -155,10 +133,6 @@ _SUMMARIES: dict[type[EventData], Callable[[Any], str]] = {
     LedgerPushAbandoned: _abandoned,
     RecordLinked: _linked,
     LedgerRecordObserved: _ledger_observed,
-    SourceStatusWritten: _status_written,
-    InvoiceSendRequested: _send_requested,
-    InvoiceSent: _sent,
-    InvoiceSendFailed: _send_failed,
     WebhookReceived: _webhook,
     SourceMappingPublished: _source_mapping,
     MismatchDetected: _mismatch,

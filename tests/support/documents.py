@@ -46,3 +46,30 @@ async def push_invoice(ledger: LedgerAdapter, customer_id: str, doc: Invoice | N
         idempotency_key=key("i"),
     )
     return pushed.ledger_id
+
+
+async def invoice_to_email(
+    ledger: LedgerAdapter, email: str | None = "billing@acme.example"
+) -> str:
+    """An invoice in the ledger whose customer has ``email`` on file (None: no address);
+    its ledger id."""
+    who = Customer(id="C-1", name="Acme Plumbing", currency="USD", email=email)
+    pushed = await ledger.create_customer(
+        who, external_ref="csv/customer/C-1", idempotency_key="c1"
+    )
+    doc = Invoice(
+        id="INV-1",
+        number="INV-1",
+        customer_id="C-1",
+        issue_date=date(2026, 3, 1),
+        currency="USD",
+        lines=(InvoiceLine(description="Boiler service", quantity="1", unit_price="75.50"),),
+        total=Decimal("75.50"),
+    )
+    result = await ledger.create_invoice(
+        doc,
+        customer_ledger_id=pushed.ledger_id,
+        external_ref="csv/invoice/INV-1",
+        idempotency_key="i1",
+    )
+    return result.ledger_id

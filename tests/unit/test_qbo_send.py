@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
-from decimal import Decimal
 
 import httpx
 import pytest
 
 from syncledger.core.errors import PermanentLedgerError
-from syncledger.core.model import Customer, Invoice, InvoiceLine
 from syncledger.core.ports import InvoiceDelivery, InvoiceSender
+from tests.support.documents import invoice_to_email
 from tests.support.qbo import BASE_URL, REALM, InProcessQbo, in_process_qbo
 
 
@@ -24,26 +22,7 @@ async def qbo() -> AsyncIterator[InProcessQbo]:
 
 
 async def _invoice(qbo: InProcessQbo, email: str | None = "billing@acme.example") -> str:
-    customer = Customer(id="C-1", name="Acme Plumbing", currency="USD", email=email)
-    pushed = await qbo.ledger.create_customer(
-        customer, external_ref="csv/customer/C-1", idempotency_key="c1"
-    )
-    invoice = Invoice(
-        id="INV-1",
-        number="INV-1",
-        customer_id="C-1",
-        issue_date=date(2026, 3, 1),
-        currency="USD",
-        lines=(InvoiceLine(description="Boiler service", quantity="1", unit_price="75.50"),),
-        total=Decimal("75.50"),
-    )
-    result = await qbo.ledger.create_invoice(
-        invoice,
-        customer_ledger_id=pushed.ledger_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key="i1",
-    )
-    return result.ledger_id
+    return await invoice_to_email(qbo.ledger, email)
 
 
 def _sends(qbo: InProcessQbo) -> list[httpx.Request]:
