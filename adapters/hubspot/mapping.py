@@ -19,6 +19,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,9 @@ class SourceMapping:
     closed_stage: str
     contacts: ContactPolicy
     default_currency: str
+    #: the payment terms deals are invoiced on (``[settings] due_days``): the due date is
+    #: the issue date plus these days (deals carry no due date of their own)
+    due_days: int
     company: Mapping[str, Any]
     contact: Mapping[str, Any]
     deal: Mapping[str, str]
@@ -61,6 +65,7 @@ def load_mapping(path: Path = MAPPING_FILE, *, closed_stage: str | None = None) 
             closed_stage or str(settings["closed_stage"]),
             policy,
             str(settings["default_currency"]),
+            _days(settings.get("due_days", 30)),
             raw["company"],
             raw["contact"],
             raw["deal"],
@@ -143,6 +148,7 @@ def invoice_item(
     """A deal in the closed stage as an invoice built from its line items."""
     props = deal.get("properties") or {}
     t = m.deal
+    issued = str(props.get(t["issue_date"]) or deal.get("updatedAt") or "")[:10]
     problems: list[str] = []
     built = [line(r, m, problems) for r in lines]
     total = sum((Decimal(b["quantity"]) * Decimal(b["unit_price"]) for b in built), Decimal(0))
@@ -150,7 +156,8 @@ def invoice_item(
         "id": str(deal["id"]),
         "number": str(deal["id"]),
         "customer_id": customer_id or "",
-        "issue_date": str(props.get(t["issue_date"]) or deal.get("updatedAt") or "")[:10],
+        "issue_date": issued,
+        "due_date": _due(issued, m.due_days),
         "currency": str(props.get(t["currency"]) or m.default_currency),
         "total": str(total),
         "lines": built,
@@ -158,6 +165,21 @@ def invoice_item(
     if problems:
         fields[MALFORMED_FIELD] = problems
     return SourceItem(SYSTEM, "invoice", str(deal["id"]), modified(deal), fields, False)
+
+
+def _days(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3650:
+        raise ValueError(f"due_days = {value!r} (write a whole number of days, 0-3650)")
+    return value
+
+
+def _due(issued: str, days: int) -> str:
+    """The issue date plus the payment terms; empty when the issue date is unreadable
+    (validation then says what is missing)."""
+    try:
+        return (date.fromisoformat(issued) + timedelta(days=days)).isoformat()
+    except ValueError:
+        return ""
 
 
 def customer_id(kind: str, rid: str) -> str:

@@ -9,8 +9,12 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from syncledger.adapters.hubspot.mapping import MAPPING_FILE, load_mapping
 from syncledger.adapters.hubspot.platform import SOURCE
 from syncledger.adapters.hubspot.sandbox.server import HubSpotSandbox
+from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceItem, SourceReader
 from tests.contracts.source_contract import read_all
 from tests.unit.test_hubspot_source_contract import connection
@@ -88,6 +92,7 @@ async def test_a_deal_reaching_closedwon_becomes_an_invoice_with_its_lines(
     assert (invoice.id, invoice.deleted) == (deal, False)
     assert invoice.fields["customer_id"] == company
     assert (invoice.fields["currency"], invoice.fields["issue_date"]) == ("EUR", "2026-03-05")
+    assert invoice.fields["due_date"] == "2026-04-04"  # the mapping's 30 days' terms
     assert Decimal(invoice.fields["total"]) == Decimal("120.00")
     assert [
         (ln["description"], Decimal(ln["quantity"]), Decimal(ln["unit_price"]))
@@ -127,3 +132,20 @@ async def test_a_burst_of_reads_stays_under_five_searches_a_second(tmp_path: Pat
     searches = [p for m, p in sandbox.requests if p.endswith("/search")]
     assert len(searches) >= 18
     assert sandbox.search_refusals == 0
+
+
+@pytest.mark.parametrize("days", [-1, 4000, "30", True])
+def test_payment_terms_that_are_not_a_number_of_days_are_refused(
+    days: object, tmp_path: Path
+) -> None:
+    text = MAPPING_FILE.read_text().replace("due_days = 30", f"due_days = {days!r}".lower())
+    path = tmp_path / "source_mapping.toml"
+    path.write_text(text.replace("'", '"'))
+    with pytest.raises(ConfigurationError, match="due_days"):
+        load_mapping(path)
+
+
+def test_terms_of_zero_days_fall_due_on_closing(tmp_path: Path) -> None:
+    path = tmp_path / "source_mapping.toml"
+    path.write_text(MAPPING_FILE.read_text().replace("due_days = 30", "due_days = 0"))
+    assert load_mapping(path).due_days == 0
