@@ -80,6 +80,15 @@ def decode_wanted(stored: Any, wanted: tuple[type[EventData], ...]) -> EventData
     return decode_payload(stored)
 
 
+def read_wanted(raw: bytes, wanted: tuple[type[EventData], ...]) -> EventData | None:
+    """The stored bytes as one of ``wanted``; None for any other type and for an event
+    that does not decode (a reader of a few types passes over what it cannot read)."""
+    try:
+        return decode_wanted(read_json(raw), wanted)
+    except UndecodableEvent:
+        return None
+
+
 def is_wanted(type_name: str, wanted: tuple[type[EventData], ...]) -> bool:
     """Whether the stored type names one of the ``wanted`` classes (or a subclass)."""
     cls = event_class(type_name)

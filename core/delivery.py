@@ -22,12 +22,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from syncledger.core.decode import decode_wanted, read_json
+from syncledger.core.decode import read_wanted
 from syncledger.core.errors import (
     ConcurrencyError,
     PermanentLedgerError,
     TransientLedgerError,
-    UndecodableEvent,
 )
 from syncledger.core.events import (
     EventData,
@@ -81,12 +80,12 @@ class SendLog:
 async def read_send_log(store: EventStore, entity: str, ledger: str) -> SendLog:
     out = SendLog(ledger)
     async for stored in store.read(entity_filter(entity, "source")):
-        event = _decoded(stored.raw, (SourceRecordObserved,))
+        event = read_wanted(stored.raw, (SourceRecordObserved,))
         if isinstance(event, SourceRecordObserved) and event.kind == "invoice":
             out.of(event.ref).asked = _asks(event.record.get("send"))
     async for stored in store.read(entity_filter(entity, "ledger", ledger)):
         out.last_seq[stored.subject] = stored.seq
-        _fold(out, _decoded(stored.raw, _LEDGER))
+        _fold(out, read_wanted(stored.raw, _LEDGER))
     return out
 
 
@@ -94,13 +93,6 @@ def _asks(value: object) -> bool:
     if isinstance(value, bool):
         return value
     return str(value or "").strip().casefold() in {"true", "yes", "1"}
-
-
-def _decoded(raw: bytes, wanted: tuple[type[EventData], ...]) -> EventData | None:
-    try:
-        return decode_wanted(read_json(raw), wanted)
-    except UndecodableEvent:
-        return None
 
 
 def _fold(out: SendLog, event: EventData | None) -> None:

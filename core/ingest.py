@@ -61,6 +61,15 @@ class IngestReport:
     refused: int = 0  # versions refused before the log (``syncledger errors`` lists them)
     by_kind: dict[str, int] = field(default_factory=dict)
 
+    def absorb(self, part: IngestReport) -> None:
+        """Add ``part`` (another ingest of the same run) to these counts."""
+        self.observed += part.observed
+        self.unchanged += part.unchanged
+        self.deleted += part.deleted
+        self.refused += part.refused
+        for kind, n in part.by_kind.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + n
+
     def appended_by_another(self, event: EventData) -> None:
         """Count ``event`` as unchanged: a concurrent import appended that version."""
         self.unchanged += 1

@@ -24,8 +24,8 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from syncledger.core.decode import decode_wanted, read_json
-from syncledger.core.errors import ConcurrencyError, UndecodableEvent
+from syncledger.core.decode import read_wanted
+from syncledger.core.errors import ConcurrencyError
 from syncledger.core.events import (
     EventData,
     RecordHintData,
@@ -86,15 +86,6 @@ async def _items(items: Iterable[SourceItem]) -> AsyncIterator[SourceItem]:
         yield item
 
 
-def _add(total: IngestReport, part: IngestReport) -> None:
-    total.observed += part.observed
-    total.unchanged += part.unchanged
-    total.deleted += part.deleted
-    total.refused += part.refused
-    for kind, n in part.by_kind.items():
-        total.by_kind[kind] = total.by_kind.get(kind, 0) + n
-
-
 # ---------------------------------------------------------------------- mapping
 
 
@@ -122,10 +113,7 @@ async def last_cursor(log: SourceLog, system: str) -> str | None:
     """The cursor the source's delta reads go on from (None: never read)."""
     cursor = None
     async for stored in log.store.read(log.subject(system, "cursor", "delta")):
-        try:
-            event = decode_wanted(read_json(stored.raw), (SourceCursorAdvanced,))
-        except UndecodableEvent:
-            continue
+        event = read_wanted(stored.raw, (SourceCursorAdvanced,))
         if isinstance(event, SourceCursorAdvanced):
             cursor = event.cursor
     return cursor
@@ -139,7 +127,7 @@ async def poll_source(log: SourceLog, reader: SourceReader) -> IngestReport:
     cursor = await last_cursor(log, reader.system)
     for _ in range(MAX_PAGES):
         page = await reader.read_changes(cursor)
-        _add(report, await ingestor.ingest(_items(page.items)))
+        report.absorb(await ingestor.ingest(_items(page.items)))
         if page.cursor is not None and page.cursor != cursor:
             cursor = page.cursor
             advanced = SourceCursorAdvanced(
@@ -209,10 +197,7 @@ async def pending_hints(log: SourceLog, system: str) -> dict[str, tuple[int, Web
     """Receipts with hints not re-read yet: delivery subject -> (its last seq, receipt)."""
     pending: dict[str, tuple[int, WebhookReceived]] = {}
     async for stored in log.store.read(log.every(system, "webhook")):
-        try:
-            event = decode_wanted(read_json(stored.raw), (WebhookReceived, WebhookProcessed))
-        except UndecodableEvent:
-            continue
+        event = read_wanted(stored.raw, (WebhookReceived, WebhookProcessed))
         if isinstance(event, WebhookReceived) and event.hints:
             pending[stored.subject] = (stored.seq, event)
         elif isinstance(event, WebhookProcessed):
@@ -233,7 +218,7 @@ async def process_webhooks(log: SourceLog, reader: SourceReader) -> IngestReport
     for subject, (seq, receipt) in pending.items():
         hints = [RecordHint(h.kind, h.id, h.deleted) for h in receipt.hints]
         items = await reader.fetch(hints)
-        _add(report, await ingestor.ingest(_items(_in_order(items))))
+        report.absorb(await ingestor.ingest(_items(_in_order(items))))
         done = WebhookProcessed(
             source=reader.system, delivery_id=receipt.delivery_id, records=len(items)
         )

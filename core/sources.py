@@ -47,10 +47,6 @@ def open_source(settings: Settings, directory: Path | None = None) -> SourceHand
     return SourceHandle(plat.connect(conn), f"{plat.title} sandbox")
 
 
-def known_sources() -> tuple[str, ...]:
-    return source_ids()
-
-
 def canonical_ref(ref: RecordRef) -> RecordRef:
     """``ref`` in our kinds when it names a record as its source does
     (``hubspot/deal/123`` → ``hubspot/invoice/123``); else ``ref`` itself."""

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from syncledger.core.decode import decode_wanted, read_json
-from syncledger.core.errors import UndecodableEvent
+from syncledger.core.decode import read_wanted
 from syncledger.core.events import LedgerRecordObserved, SourceStatusWritten, make_envelope
 from syncledger.core.model import RecordRef
 from syncledger.core.source_ports import StatusUpdate, StatusWriter
@@ -36,12 +35,7 @@ async def pending_writes(store: EventStore, entity: str, ledger: str) -> list[Pe
     latest: dict[str, Pending] = {}
     written: dict[str, int] = {}
     async for stored in store.read(entity_filter(entity, "ledger", ledger)):
-        try:
-            event = decode_wanted(
-                read_json(stored.raw), (LedgerRecordObserved, SourceStatusWritten)
-            )
-        except UndecodableEvent:
-            continue
+        event = read_wanted(stored.raw, (LedgerRecordObserved, SourceStatusWritten))
         if isinstance(event, LedgerRecordObserved) and _writable(event):
             assert event.source_ref is not None
             latest[event.source_ref] = Pending(stored.seq, event)
