@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from syncledger.core.ids import canonical_json, sha256_hex, subject_token, uuid7
 
-Category = Literal["source", "ledger", "recon", "audit"]
-CATEGORIES: tuple[Category, ...] = ("source", "ledger", "recon", "audit")
+Category = Literal["source", "ledger", "recon", "audit", "alert"]
+CATEGORIES: tuple[Category, ...] = ("source", "ledger", "recon", "audit", "alert")
 SUBJECT_PREFIX = "sl"
 
 
@@ -574,6 +574,8 @@ class MismatchDetected(EventData):
         "currency_mismatch",
         "status_mismatch",
         "duplicate_in_ledger",
+        "tax_mismatch",
+        "application_mismatch",
     ]
     ledger: str
     source_ref: str | None = None
@@ -581,6 +583,11 @@ class MismatchDetected(EventData):
     expected: str | None = None
     actual: str | None = None
     run_id: str
+    #: the money this mismatch puts at stake, when there is one: the record's total when
+    #: it is missing from the ledger, the difference when amounts or tax differ (alert
+    #: thresholds are per currency: no exchange rate is assumed)
+    at_stake: Decimal | None = None
+    currency: str | None = None
 
 
 @event_type

@@ -60,6 +60,9 @@ class Mismatch:
     ledger_ref: str | None
     expected: str | None = None
     actual: str | None = None
+    #: the money at stake, when there is one (``MismatchDetected.at_stake``)
+    at_stake: Decimal | None = None
+    currency: str | None = None
 
 
 @dataclass
@@ -77,7 +80,7 @@ class ReconReport:
             "run_id": self.run_id,
             "ledger": self.ledger,
             "checked": self.checked,
-            "open_mismatches": [asdict(m) for m in self.open],
+            "open_mismatches": [_plain(m) for m in self.open],
             "detected": len(self.detected),
             "resolved": len(self.resolved),
             "ledger_duplicates": self.ledger_duplicates,
@@ -95,6 +98,11 @@ class ReconReport:
                 f"  {m.mismatch_type:<18} {m.source_ref or '-'} -> {m.ledger_ref or '-'}{detail}"
             )
         return "\n".join(lines)
+
+
+def _plain(m: Mismatch) -> dict[str, Any]:
+    """A mismatch as JSON-able values (money as a string, never a float)."""
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(m).items()}
 
 
 def _key(kind: str, source_ref: str | None, ledger_ref: str | None) -> str:
@@ -116,6 +124,8 @@ def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[
                     "missing_in_ledger",
                     exp.source_ref,
                     exp.ledger_ref,
+                    at_stake=exp.total,
+                    currency=exp.currency,
                 )
             )
             continue
@@ -131,6 +141,8 @@ def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[
                     "orphan_in_ledger",
                     rec.external_ref,
                     ledger_id,
+                    at_stake=rec.total,
+                    currency=rec.currency,
                 )
             )
     found.extend(_duplicates(by_id.values()))
@@ -172,6 +184,8 @@ def _amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
                 exp.ledger_ref,
                 str(exp.tax),
                 str(rec.tax),
+                abs(exp.tax - rec.tax),
+                exp.currency,
             )
         )
     if exp.total is not None and rec.total is not None and exp.total != rec.total:
@@ -183,6 +197,8 @@ def _amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
                 exp.ledger_ref,
                 str(exp.total),
                 str(rec.total),
+                abs(exp.total - rec.total),
+                exp.currency,
             )
         )
     return out
@@ -205,6 +221,8 @@ def _application(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
             exp.ledger_ref,
             f"{wanted if wanted is not None else 'some'} applied to {exp.applied_to}",
             f"{held} applied to {exp.applied_to}",
+            abs(wanted - held) if wanted is not None else None,
+            exp.currency,
         )
     ]
 
@@ -269,6 +287,8 @@ class Reconciler:
                     expected=m.expected,
                     actual=m.actual,
                     run_id=report.run_id,
+                    at_stake=m.at_stake,
+                    currency=m.currency,
                 ),
                 entity=self._entity,
                 subject=recon_subject(self._entity, ledger, "mismatch", m.key),
