@@ -265,16 +265,24 @@ def projections_verify(data_dir: DataDir = None) -> None:
 def reconcile(
     data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None, json_out: Json = False
 ) -> None:
-    """Compare the read models with what the ledger holds; record mismatches."""
-    from syncledger.core.pipeline import reconcile_now
+    """Compare the read models with what the ledger holds; record mismatches.
+
+    Exit code: 0 when the books agree, 1 while mismatches are open (they are recorded
+    and printed first; `syncledger errors` says how to fix each), 2 usage or
+    configuration error, 69 the ledger or the log cannot be reached, 70 internal error.
+    With --json the object carries "exit_code" too."""
+    from syncledger.core.pipeline import reconcile_exit_code, reconcile_now
 
     report = run(reconcile_now(settings(data_dir, entity, ledger)))
+    code = reconcile_exit_code(report)
     if json_out:
         import json
 
-        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+        typer.echo(json.dumps({**report.as_dict(), "exit_code": code}, sort_keys=True))
     else:
         typer.echo(report.text())
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -401,7 +409,7 @@ def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
 
 @app.command()
 def status(data_dir: DataDir = None, entity: Entity = None) -> None:
-    """Records by sync status."""
+    """Records by sync status, and open mismatches per ledger."""
     from syncledger.core.pipeline import status_text
 
     typer.echo(run(status_text(settings(data_dir, entity))))
@@ -409,7 +417,8 @@ def status(data_dir: DataDir = None, entity: Entity = None) -> None:
 
 @app.command()
 def errors(data_dir: DataDir = None, entity: Entity = None) -> None:
-    """Open problems by record, with the fix to make."""
+    """Open problems by record, with the fix to make: rejections, abandoned pushes, and
+    open mismatches per ledger (what differs, how long it has been open, the fix)."""
     from syncledger.core.pipeline import errors_text
 
     typer.echo(run(errors_text(settings(data_dir, entity))))

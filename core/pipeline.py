@@ -49,6 +49,7 @@ from syncledger.core.outage import (
 from syncledger.core.ports import LedgerAdapter, SourceItem
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from syncledger.core.redact import mask_text
+from syncledger.core.report_mismatches import mismatch_lines, status_lines
 from syncledger.core.review import ReviewDesk
 from syncledger.core.serve import Endpoint, webhook_app
 from syncledger.core.settings import Settings
@@ -69,7 +70,7 @@ from syncledger.core.trace import ledger_id_of, status_written_of, trace
 from syncledger.core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
 from syncledger.core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from syncledger.projections.engine import make_engine
-from syncledger.projections.queries import ErrorView, ReadModels, UnfoldableView
+from syncledger.projections.queries import ErrorView, MismatchView, ReadModels, UnfoldableView
 from syncledger.projections.rebuild import replay, verify
 from syncledger.projections.runner import ProjectionRunner
 from syncledger.projections.schema import create_all
@@ -754,6 +755,16 @@ async def reconcile_with(rt: Runtime, ledger: LedgerHandle, engine: Engine) -> R
     return report
 
 
+#: the exit code of a command that ran but left something needing attention (issue 16)
+NEEDS_ATTENTION = 1
+
+
+def reconcile_exit_code(report: ReconReport) -> int:
+    """``syncledger reconcile``: 1 while mismatches are open (recorded and reported
+    first), 0 when the books agree."""
+    return NEEDS_ATTENTION if report.open else 0
+
+
 async def reconcile_now(settings: Settings) -> ReconReport:
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
@@ -880,15 +891,18 @@ async def trace_text(settings: Settings, ref: RecordRef) -> str:
     return "\n".join(out)
 
 
-def errors_report(models: ReadModels, entity: str) -> str:
-    """Records that need attention, then events of the log the read models could not
-    fold (they went on without them)."""
+def errors_report(models: ReadModels, entity: str, now: datetime | None = None) -> str:
+    """Records that need attention, open mismatches per ledger (what differs, for how
+    long, the fix), then events of the log the read models could not fold (they went on
+    without them)."""
     errs, stuck = models.open_errors(entity), models.unfoldable(entity)
-    if not errs and not stuck:
+    found = models.open_mismatches(entity)
+    if not errs and not stuck and not found:
         return "no open errors"
     lines = [f"{len(errs)} records need attention:"] if errs else []
     for e in errs:
         lines.extend(_error_lines(e))
+    lines.extend(_mismatch_lines(models, entity, found, now or datetime.now(UTC)))
     if stuck:
         lines.append(f"{len(stuck)} events in the log could not be folded into the read models:")
     for u in stuck:
@@ -906,6 +920,16 @@ def _error_lines(e: ErrorView) -> list[str]:
         if help_text:
             lines.append(f"      fix: {help_text}")
     return lines
+
+
+def _mismatch_lines(
+    models: ReadModels, entity: str, found: list[MismatchView], now: datetime
+) -> list[str]:
+    def linked(m: MismatchView) -> str | None:
+        link = models.link(entity, m.source_ref, m.ledger) if m.source_ref else None
+        return link.ledger_ref if link else None
+
+    return mismatch_lines(found, now, linked)
 
 
 def _unfoldable_lines(u: UnfoldableView) -> list[str]:
@@ -934,6 +958,7 @@ async def status_text(settings: Settings) -> str:
     lines = [f"entity {settings.entity}: {last} events in the log"]
     for r in rows:
         lines.append(f"  {r.ledger or '-':<8} {r.kind:<12} {r.status:<10} {r.count:>6}")
+    lines.extend(status_lines(models.open_mismatches(settings.entity)))
     stuck = len(models.unfoldable(settings.entity))
     if stuck:
         lines.append(f"{stuck} events could not be folded: `syncledger errors` lists them")

@@ -140,13 +140,17 @@ class MismatchView:
     resolved_run_id: str | None
     detected_seq: int
     last_seq: int
+    #: when the row last changed: for an open mismatch, the ``MismatchDetected`` that
+    #: reported it (only re-reported while open when two reconcilers raced); for a
+    #: resolved one, the ``MismatchResolved``
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, r: Row[Any]) -> MismatchView:
         return cls(
             r.entity, r.ledger, r.key, r.mismatch_type, r.source_ref, r.ledger_ref,
             r.expected, r.actual, r.state, r.run_id, r.resolved_run_id, r.detected_seq,
-            r.last_seq,
+            r.last_seq, _time(r.updated_at),
         )  # fmt: skip
 
 
@@ -263,14 +267,30 @@ def unfoldable(conn: Connection, entity: str, *, superseded: bool = False) -> li
     return [UnfoldableView.of(r) for r in conn.execute(stmt.order_by(t.c.seq))]
 
 
-def open_mismatches(conn: Connection, entity: str, ledger: str) -> list[MismatchView]:
+def open_mismatches(conn: Connection, entity: str, ledger: str | None = None) -> list[MismatchView]:
+    """Open mismatches on ``ledger`` (every ledger when None), by ledger then key."""
     t = LIVE.mismatches
-    stmt = (
-        select(t)
-        .where(t.c.entity == entity, t.c.ledger == ledger, t.c.state == OPEN)
-        .order_by(*_order(conn, t.c.key))
-    )
-    return [MismatchView.of(r) for r in conn.execute(stmt)]
+    stmt = select(t).where(t.c.entity == entity, t.c.state == OPEN)
+    if ledger is not None:
+        stmt = stmt.where(t.c.ledger == ledger)
+    return [
+        MismatchView.of(r) for r in conn.execute(stmt.order_by(*_order(conn, t.c.ledger, t.c.key)))
+    ]
+
+
+def mismatches(conn: Connection, entity: str, ledger: str) -> list[MismatchView]:
+    """Every mismatch ever reported on ``ledger``, open and resolved, in the order they
+    were first detected."""
+    t = LIVE.mismatches
+    stmt = select(t).where(t.c.entity == entity, t.c.ledger == ledger)
+    return [MismatchView.of(r) for r in conn.execute(stmt.order_by(t.c.detected_seq, t.c.key))]
+
+
+def ledger_records(conn: Connection, entity: str, ledger: str) -> list[LedgerRecordView]:
+    """What back-sync last saw of each ledger record (``LedgerRecordObserved``)."""
+    t = LIVE.ledger_records
+    stmt = select(t).where(t.c.entity == entity, t.c.ledger == ledger)
+    return [LedgerRecordView.of(r) for r in conn.execute(stmt.order_by(t.c.last_seq))]
 
 
 def ledger_record(
@@ -346,8 +366,14 @@ class ReadModels:
     def open_errors(self, entity: str) -> list[ErrorView]:
         return self._read(lambda c: open_errors(c, entity))
 
-    def open_mismatches(self, entity: str, ledger: str) -> list[MismatchView]:
+    def open_mismatches(self, entity: str, ledger: str | None = None) -> list[MismatchView]:
         return self._read(lambda c: open_mismatches(c, entity, ledger))
+
+    def mismatches(self, entity: str, ledger: str) -> list[MismatchView]:
+        return self._read(lambda c: mismatches(c, entity, ledger))
+
+    def ledger_records(self, entity: str, ledger: str) -> list[LedgerRecordView]:
+        return self._read(lambda c: ledger_records(c, entity, ledger))
 
     def unfoldable(self, entity: str, *, superseded: bool = False) -> list[UnfoldableView]:
         return self._read(lambda c: unfoldable(c, entity, superseded=superseded))
