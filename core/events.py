@@ -598,6 +598,115 @@ class MismatchResolved(EventData):
     run_id: str
 
 
+# --------------------------------------------------------------------------- alert
+# One alert to one channel lives on its own subject (``core/alerts.py``): raised once
+# (the subject's first event), then attempts and their outcomes, until delivered, parked
+# or withdrawn; a replay starts the attempts again with the same ``alert_id``.
+
+
+class AlertLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    label: str
+    value: str
+
+
+@event_type
+class AlertRaised(EventData):
+    """Something a channel's rules say finance must hear about (``core/alerts.py``)."""
+
+    category: ClassVar[Category] = "alert"
+    alert_id: str = Field(description="stable across retries: webhook-id, Message-ID")
+    channel: str
+    topic: str
+    event_type: str = Field(description="mismatch.detected, push.abandoned, ...")
+    title: str
+    severity: Literal["info", "warning", "critical"]
+    fields: tuple[AlertLine, ...] = ()
+    data: dict[str, Any] = Field(default_factory=dict)
+    about_event: str | None = Field(default=None, description="the id of the event it tells")
+    about_at: datetime = Field(description="when what it tells happened")
+    ledger: str | None = None
+    mismatch_key: str | None = None
+    not_before: datetime | None = Field(
+        default=None, description="open_longer_than: told only if still open at this time"
+    )
+    in_digest: bool = Field(default=False, description="waits for the channel's daily digest")
+    members: tuple[str, ...] = Field(default=(), description="a digest: the alerts it tells")
+
+
+@event_type
+class AlertAttemptStarted(EventData):
+    category: ClassVar[Category] = "alert"
+    alert_id: str
+    channel: str
+    attempt: int
+
+
+@event_type
+class AlertDelivered(EventData):
+    category: ClassVar[Category] = "alert"
+    alert_id: str
+    channel: str
+    attempt: int
+
+
+@event_type
+class AlertAttemptFailed(EventData):
+    """The receiver did not take it; tried again at ``retry_at`` (None: parked)."""
+
+    category: ClassVar[Category] = "alert"
+    alert_id: str
+    channel: str
+    attempt: int
+    reason: str
+    retry_at: datetime | None = None
+
+
+@event_type
+class AlertParked(EventData):
+    """Dead-lettered: kept, listed by ``syncledger alerts``, sent again on ``replay``."""
+
+    category: ClassVar[Category] = "alert"
+    alert_id: str
+    channel: str
+    reason: str
+
+
+@event_type
+class AlertWithdrawn(EventData):
+    """Not told after all: ``reason`` says why (the mismatch cleared before it was due)."""
+
+    category: ClassVar[Category] = "alert"
+    alert_id: str
+    channel: str
+    reason: str
+
+
+@event_type
+class AlertReplayRequested(EventData):
+    """A person asked for a parked alert again: attempts start over, same ``alert_id``."""
+
+    category: ClassVar[Category] = "alert"
+    alert_id: str
+    channel: str
+
+
+@event_type
+class AlertChannelParked(EventData):
+    """The endpoint said it is gone (HTTP 410, a revoked webhook): nothing more is tried
+    on it until ``syncledger alerts replay --channel`` resumes it."""
+
+    category: ClassVar[Category] = "alert"
+    channel: str
+    reason: str
+
+
+@event_type
+class AlertChannelResumed(EventData):
+    category: ClassVar[Category] = "alert"
+    channel: str
+
+
 # --------------------------------------------------------------------------- audit
 
 

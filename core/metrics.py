@@ -57,6 +57,13 @@ WEBHOOKS_REFUSED = Counter(
     registry=REGISTRY,
 )
 
+ALERT_DELIVERIES = Counter(
+    "syncledger_alert_deliveries",
+    "Finance alert attempts by channel and outcome (delivered, failed, parked, withdrawn).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+
 RATE_LIMIT_WAIT = Counter(
     "syncledger_rate_limit_wait_seconds",
     "Seconds requests waited in a client-side rate limiter before being sent.",
@@ -69,6 +76,10 @@ def count_push(ledger: str, ref: str | None, outcome: str) -> None:
     parts = (ref or "").split("/")
     kind = parts[1] if len(parts) >= 3 else "none"
     PUSHES.labels(ledger=ledger, kind=kind, outcome=outcome).inc()
+
+
+def count_alert(channel: str, outcome: str) -> None:
+    ALERT_DELIVERIES.labels(channel=channel, outcome=outcome).inc()
 
 
 def requests_sent(ledger: str) -> int:
