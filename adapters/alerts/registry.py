@@ -1,0 +1,106 @@
+"""Open the channels ``[[alert_channels]]`` configures: read each secret from its
+environment variable now, check its shape, and fail with one line that says what to set.
+
+Facts: Slack and Teams URLs are secrets (SOURCES.md §4.3, §4.4: the webhook URL, or its
+``sig=`` query value, is the credential) and HTTPS; a Standard Webhooks secret is
+``whsec_`` + base64 of 24-64 random bytes (§4.1). A message never quotes a secret: it
+names the variable that holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from syncledger.adapters.alerts.email import SmtpChannel, SmtpSettings
+from syncledger.adapters.alerts.poster import LOOPBACK_HOSTS, checked_url
+from syncledger.adapters.alerts.slack import SlackChannel
+from syncledger.adapters.alerts.teams import TeamsChannel
+from syncledger.adapters.alerts.webhook import SignedWebhookChannel
+from syncledger.adapters.webhooks.verify import SECRET_PREFIX, secret_key
+from syncledger.core.alert_config import AlertChannelConfig
+from syncledger.core.alert_ports import AlertChannel
+from syncledger.core.errors import ConfigurationError
+
+
+def _url(config: AlertChannelConfig) -> str:
+    return checked_url(config.target_url(), config.name)
+
+
+def _slack(config: AlertChannelConfig) -> AlertChannel:
+    return SlackChannel(config.name, _url(config), config.timeout_s)
+
+
+def _teams(config: AlertChannelConfig) -> AlertChannel:
+    return TeamsChannel(config.name, _url(config), config.timeout_s)
+
+
+def _signing_secret(config: AlertChannelConfig) -> str:
+    secret = config.secret(config.secret_env).strip()
+    where = f"alert channel {config.name}: the secret in {config.secret_env}"
+    if not secret.startswith(SECRET_PREFIX):
+        raise ConfigurationError(f"{where} must start with {SECRET_PREFIX}")
+    try:
+        secret_key(secret)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where} is not {SECRET_PREFIX}<base64 of 24-64 bytes>") from exc
+    return secret
+
+
+def _webhook(config: AlertChannelConfig) -> AlertChannel:
+    secret = _signing_secret(config)
+    return SignedWebhookChannel(config.name, _url(config), secret, config.timeout_s)
+
+
+def _password(config: AlertChannelConfig) -> str | None:
+    if config.smtp_user is None:
+        return None
+    if config.smtp_tls == "none" and config.smtp_host not in LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            f"alert channel {config.name}: smtp_user is set but smtp_tls is none: the "
+            "password would cross the network in clear; use starttls or tls"
+        )
+    if config.password_env is None:
+        raise ConfigurationError(
+            f"alert channel {config.name}: smtp_user is set: name the variable holding "
+            "the password in password_env"
+        )
+    return config.secret(config.password_env)
+
+
+def _email(config: AlertChannelConfig) -> AlertChannel:
+    settings = SmtpSettings(
+        host=str(config.smtp_host),
+        port=config.smtp_port,
+        security=config.smtp_tls,
+        mail_from=str(config.mail_from),
+        mail_to=config.mail_to,
+        timeout_s=config.timeout_s,
+        user=config.smtp_user,
+        password=_password(config),
+    )
+    return SmtpChannel(config.name, settings)
+
+
+_OPENERS: dict[str, Callable[[AlertChannelConfig], AlertChannel]] = {
+    "slack": _slack,
+    "teams": _teams,
+    "webhook": _webhook,
+    "email": _email,
+}
+
+
+def open_channel(config: AlertChannelConfig) -> AlertChannel:
+    """The channel ``config`` describes, its secrets read and checked now."""
+    return _OPENERS[config.kind](config)
+
+
+def open_channels(configs: Iterable[AlertChannelConfig]) -> dict[str, AlertChannel]:
+    """Every configured channel by name; a repeated name is refused. If one cannot be
+    opened, those opened before it are left to the garbage collector (nothing was sent
+    and no connection was made yet)."""
+    channels: dict[str, AlertChannel] = {}
+    for config in configs:
+        if config.name in channels:
+            raise ConfigurationError(f"alert channel {config.name} is configured twice")
+        channels[config.name] = open_channel(config)
+    return channels
