@@ -15,8 +15,7 @@ from syncledger.adapters.alerts.email import SmtpChannel, SmtpSettings
 from syncledger.adapters.alerts.poster import LOOPBACK_HOSTS, checked_url
 from syncledger.adapters.alerts.slack import SlackChannel
 from syncledger.adapters.alerts.teams import TeamsChannel
-from syncledger.adapters.alerts.webhook import SignedWebhookChannel
-from syncledger.adapters.webhooks.verify import SECRET_PREFIX, secret_key
+from syncledger.adapters.alerts.webhook import SignedWebhookChannel, signing_key
 from syncledger.core.alert_config import AlertChannelConfig
 from syncledger.core.alert_ports import AlertChannel
 from syncledger.core.errors import ConfigurationError
@@ -34,21 +33,17 @@ def _teams(config: AlertChannelConfig) -> AlertChannel:
     return TeamsChannel(config.name, _url(config), config.timeout_s)
 
 
-def _signing_secret(config: AlertChannelConfig) -> str:
-    secret = config.secret(config.secret_env).strip()
-    where = f"alert channel {config.name}: the secret in {config.secret_env}"
-    if not secret.startswith(SECRET_PREFIX):
-        raise ConfigurationError(f"{where} must start with {SECRET_PREFIX}")
+def _signing_key(config: AlertChannelConfig) -> bytes:
     try:
-        secret_key(secret)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{where} is not {SECRET_PREFIX}<base64 of 24-64 bytes>") from exc
-    return secret
+        return signing_key(config.secret(config.secret_env))
+    except ValueError as exc:
+        where = f"alert channel {config.name}: the secret in {config.secret_env}"
+        raise ConfigurationError(f"{where} {exc}") from None
 
 
 def _webhook(config: AlertChannelConfig) -> AlertChannel:
-    secret = _signing_secret(config)
-    return SignedWebhookChannel(config.name, _url(config), secret, config.timeout_s)
+    key = _signing_key(config)
+    return SignedWebhookChannel(config.name, _url(config), key, config.timeout_s)
 
 
 def _password(config: AlertChannelConfig) -> str | None:

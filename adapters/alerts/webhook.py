@@ -5,8 +5,11 @@ a dot-hierarchical ``type``; headers ``webhook-id`` (the same on every retry: he
 alert id, so a replay is deduplicated too), ``webhook-timestamp`` (integer Unix seconds
 of *this* attempt) and ``webhook-signature`` = ``v1,<base64 HMAC-SHA256>`` over
 ``{id}.{timestamp}.{body}`` keyed with the base64-decoded part of the ``whsec_`` secret
-(signing is ``adapters/webhooks/sign.py``, shared with the inbound side). HTTPS; only a
-2xx is success, 410 disables the endpoint, ``Retry-After`` is honoured (``outcome``).
+(a secret is random, 24-64 bytes). HTTPS; only a 2xx is success, 410 disables the
+endpoint, ``Retry-After`` is honoured (``outcome``). The signing is written here rather
+than imported from ``adapters/webhooks`` (the inbound source): the shared kit imports no
+platform folder (tests/unit/test_architecture.py); the tests check it against the
+reference library ``standardwebhooks``.
 
 Not documented, safe path taken: ``timestamp`` in the body is when the alert's subject
 happened (ISO 8601, UTC), so the body — and what a receiver stores — is the same on every
@@ -18,17 +21,48 @@ refused for good (money travels as Decimal, never as a float).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import time
 from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import Any, Final
 
 from syncledger.adapters.alerts.outcome import check
 from syncledger.adapters.alerts.poster import Poster
 from syncledger.adapters.alerts.render import checked_id
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.webhooks.sign import sign
 from syncledger.core.alert_ports import AlertField, AlertMessage, AlertNotDelivered
+
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 -- the spec's prefix, not a secret
+MIN_SECRET_BYTES: Final = 24
+MAX_SECRET_BYTES: Final = 64
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret; ValueError (naming no part of the
+    secret) when it is not one."""
+    text = secret.strip()
+    if not text.startswith(SECRET_PREFIX):
+        raise ValueError(f"must start with {SECRET_PREFIX}")
+    encoded = text.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        key = b""
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        raise ValueError(
+            f"is not {SECRET_PREFIX}<base64 of {MIN_SECRET_BYTES}-{MAX_SECRET_BYTES} bytes>"
+        )
+    return key
+
+
+def signature(key: bytes, msg_id: str, timestamp: int, content: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``."""
+    signed = f"{msg_id}.{timestamp}.".encode() + content
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def _fields(fields: tuple[AlertField, ...]) -> list[dict[str, str]]:
@@ -70,12 +104,12 @@ class SignedWebhookChannel:
         self,
         name: str,
         url: str,
-        secret: str,
+        key: bytes,
         timeout_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._name = name
-        self._secret = secret
+        self._key = key
         self._clock = clock
         self._poster = Poster(url, timeout_s, "the webhook endpoint")
 
@@ -88,8 +122,13 @@ class SignedWebhookChannel:
 
     def headers(self, message: AlertMessage, content: bytes) -> dict[str, str]:
         """The three signature headers for this attempt, plus the content type."""
-        signed = sign(self._secret, checked_id(message), int(self._clock()), content)
-        return {**signed, "content-type": "application/json"}
+        msg_id, stamp = checked_id(message), int(self._clock())
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature(self._key, msg_id, stamp, content),
+            "content-type": "application/json",
+        }
 
     async def deliver(self, message: AlertMessage) -> None:
         content = body(message)

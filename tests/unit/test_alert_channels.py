@@ -25,7 +25,7 @@ import standardwebhooks
 from syncledger.adapters.alerts import slack, teams
 from syncledger.adapters.alerts.outcome import excerpt, parse_retry_after, url_secrets
 from syncledger.adapters.alerts.registry import open_channel, open_channels
-from syncledger.adapters.alerts.webhook import SignedWebhookChannel
+from syncledger.adapters.alerts.webhook import SignedWebhookChannel, signature, signing_key
 from syncledger.core.alert_config import AlertChannelConfig
 from syncledger.core.alert_ports import (
     AlertChannel,
@@ -40,6 +40,7 @@ from syncledger.core.errors import ConfigurationError
 TOKEN = "XyZsecretTOKEN0123456789"  # stands for the token in a Slack URL
 SIG = "sigSECRETvalue987654321"
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+KEY = signing_key(SECRET)
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 # --------------------------------------------------------------------------- receiver
@@ -383,7 +384,7 @@ class Clock:
 async def test_webhook_is_signed_and_verified_by_the_reference_library(
     receiver: Receiver,
 ) -> None:
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks/alerts"), SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks/alerts"), KEY, 5.0)
     await channel.deliver(alert())
     await channel.aclose()
 
@@ -406,7 +407,7 @@ async def test_webhook_is_signed_and_verified_by_the_reference_library(
 
 
 async def test_webhook_signature_fails_with_another_secret(receiver: Receiver) -> None:
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), KEY, 5.0)
     await channel.deliver(alert())
     await channel.aclose()
     other = "whsec_" + base64.b64encode(b"o" * 32).decode()
@@ -417,7 +418,7 @@ async def test_webhook_signature_fails_with_another_secret(receiver: Receiver) -
 
 async def test_webhook_id_is_the_same_on_every_attempt(receiver: Receiver) -> None:
     clock = Clock(datetime.now(UTC).timestamp())
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), SECRET, 5.0, clock=clock)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), KEY, 5.0, clock=clock)
     receiver.answers.append(Answer(503, b"busy"))
     await failure(channel)
     clock.now += 61
@@ -465,7 +466,7 @@ async def test_webhook_outcomes(
     url = receiver.url(f"/hooks?token={TOKEN}")
     answer.body += f" for {url}".encode()  # a receiver that echoes the URL back
     receiver.answers.append(answer)
-    channel = SignedWebhookChannel("erp", url, SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", url, KEY, 5.0)
     error = await failure(channel)
     await channel.aclose()
 
@@ -479,7 +480,7 @@ async def test_webhook_outcomes(
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
 async def test_webhook_2xx_is_success(receiver: Receiver, status: int) -> None:
     receiver.answers.append(Answer(status, b""))
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), KEY, 5.0)
     await channel.deliver(alert())
     await channel.aclose()
     assert len(receiver.received) == 1
@@ -487,7 +488,7 @@ async def test_webhook_2xx_is_success(receiver: Receiver, status: int) -> None:
 
 async def test_retry_after_as_an_http_date(receiver: Receiver) -> None:
     receiver.answers.append(Answer(503, b"", {"Retry-After": retry_date(120)}))
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), KEY, 5.0)
     error = await failure(channel)
     await channel.aclose()
     assert error.retry_after is not None and 100 <= error.retry_after <= 120
@@ -496,7 +497,7 @@ async def test_retry_after_as_an_http_date(receiver: Receiver) -> None:
 async def test_no_answer_in_time_is_retried(receiver: Receiver) -> None:
     receiver.answers.append(Answer(hang=True))
     url = receiver.url(f"/hooks?token={TOKEN}")
-    channel = SignedWebhookChannel("erp", url, SECRET, 0.3)
+    channel = SignedWebhookChannel("erp", url, KEY, 0.3)
     error = await failure(channel)
     await channel.aclose()
     assert not error.permanent and not error.gone
@@ -514,14 +515,14 @@ async def test_nobody_listening_is_retried() -> None:
 
 
 async def test_a_float_in_data_is_refused_for_good(receiver: Receiver) -> None:
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), KEY, 5.0)
     error = await failure(channel, alert(data={"amount": 1.5}))
     await channel.aclose()
     assert error.permanent and receiver.received == []
 
 
 async def test_an_id_with_a_dot_is_refused_for_good(receiver: Receiver) -> None:
-    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), SECRET, 5.0)
+    channel = SignedWebhookChannel("erp", receiver.url("/hooks"), KEY, 5.0)
     error = await failure(channel, alert(alert_id="a.b"))
     await channel.aclose()
     assert error.permanent and receiver.received == []
@@ -659,3 +660,10 @@ def test_registry_checks_smtp_login(env: dict[str, str], values: dict[str, Any],
     )
     with pytest.raises(ConfigurationError, match=says):
         open_channel(config)
+
+
+def test_signature_matches_the_reference_librarys_published_vector() -> None:
+    # standard-webhooks/standard-webhooks: libraries/python/tests/test_webhooks.py
+    key = signing_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    got = signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    assert got == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
