@@ -75,7 +75,8 @@ def masked(text: str, secrets: Iterable[str]) -> str:
 
 def excerpt(body: str, secrets: Iterable[str] = ()) -> str:
     """A short single-line quote of ``body`` with the secrets masked."""
-    line = " ".join(masked(body, secrets).split())
+    secrets = tuple(secrets)
+    line = masked(" ".join(masked(body, secrets).split()), secrets)  # joining can form one
     return line if len(line) <= EXCERPT_CHARS else line[: EXCERPT_CHARS - 1] + "…"
 
 

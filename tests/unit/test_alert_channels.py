@@ -19,11 +19,14 @@ from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
 
+import httpx
 import pytest
 import standardwebhooks
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncledger.adapters.alerts import slack, teams
-from syncledger.adapters.alerts.outcome import excerpt, parse_retry_after, url_secrets
+from syncledger.adapters.alerts.outcome import excerpt, parse_retry_after, refusal, url_secrets
 from syncledger.adapters.alerts.registry import open_channel, open_channels
 from syncledger.adapters.alerts.webhook import SignedWebhookChannel, signature, signing_key
 from syncledger.core.alert_config import AlertChannelConfig
@@ -667,3 +670,28 @@ def test_signature_matches_the_reference_librarys_published_vector() -> None:
     key = signing_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     got = signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
     assert got == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+@given(status=st.integers(200, 599), body=st.text(max_size=300), retry=st.integers(0, 10**6))
+def test_every_status_gets_exactly_one_verdict(status: int, body: str, retry: int) -> None:
+    url = f"https://hooks.example.test/services/T1/B2/{TOKEN}?sig={SIG}"
+    said = f"{body}{url}{body}".encode()
+    answer = httpx.Response(status, content=said, headers={"Retry-After": str(retry)})
+    verdict = refusal(answer, "the receiver", url_secrets(url))
+    if 200 <= status < 300:
+        assert verdict is None
+        return
+    assert verdict is not None
+    assert not (verdict.gone and verdict.permanent)
+    assert verdict.gone is (status == 410)
+    assert verdict.permanent is (400 <= status < 500 and status not in (408, 409, 410, 425, 429))
+    if verdict.retry_after is not None:
+        assert verdict.retry_after == retry and (status >= 500 or status in (408, 409, 425, 429))
+    for secret in (TOKEN, SIG, url):
+        assert secret not in str(verdict)
+
+
+@given(text=st.text(max_size=400), secret=st.text(alphabet="abcXYZ019-_%", min_size=6, max_size=30))
+def test_excerpt_never_shows_a_secret(text: str, secret: str) -> None:
+    shown = excerpt(f"{text}{secret}{text}{secret}", [secret])
+    assert secret not in shown and "\n" not in shown and len(shown) <= 200
