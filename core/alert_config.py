@@ -33,6 +33,9 @@ ChannelKind = Literal["slack", "teams", "webhook", "email"]
 #: after its attempts ran out, a legal hold placed, a retention run done
 Topic = Literal["mismatch", "resolved", "abandoned", "hold", "retention"]
 TOPICS: tuple[Topic, ...] = ("mismatch", "resolved", "abandoned", "hold", "retention")
+#: seconds to wait after failed attempt 1, 2, … (SOURCES §4.5, Svix: immediately, 5 s,
+#: 5 min, 30 min, 2 h, 5 h, 10 h, 10 h): eight attempts over about 27.5 h
+DEFAULT_RETRY_DELAYS_S: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from syncledger.core.alert_config import AlertChannelConfig
+from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
 from syncledger.core.alert_ports import (
     AlertChannel,
     AlertField,
@@ -72,10 +72,9 @@ from syncledger.core.subjects import entity_filter
 
 log = logging.getLogger(__name__)
 
-#: seconds to wait after failed attempt 1, 2, … (SOURCES §4.5, Svix): 8 attempts in all
-DEFAULT_DELAYS_S: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+DEFAULT_DELAYS_S = DEFAULT_RETRY_DELAYS_S
 #: an attempt with no outcome this long after its channel's timeout was interrupted
-INTERRUPTED_AFTER_S = 30.0
+INTERRUPTED_AFTER_S = 10.0
 _SEVERITY_ORDER: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
 
 
@@ -244,6 +243,7 @@ class AlertDesk:
         self._delays = tuple(delays)
         self._clock = clock
         self.book = AlertBook(entity)
+        self._raised = 0  # since the last turn's report
 
     # ------------------------------------------------------------------ raising
 
@@ -273,6 +273,7 @@ class AlertDesk:
             await self._store.append([envelope], {subject: 0})
         except ConcurrencyError:  # raised before (another process, a redelivery)
             return 0
+        self._raised += 1
         return 1
 
     # ------------------------------------------------------------------ delivering
@@ -282,9 +283,9 @@ class AlertDesk:
         report = TurnReport()
         await self.book.catch_up(self._store)
         now = self._clock()
-        report.raised += await self._digests(now)
-        if report.raised:
+        if await self._digests(now):
             await self.book.catch_up(self._store)
+        report.raised, self._raised = self._raised, 0
         for state in list(self.book.alerts.values()):
             if not state.done:
                 await self._consider(state, now, report)

@@ -19,6 +19,7 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 
 from syncledger.adapters.platforms import mapping_file
+from syncledger.core.alert_consumer import ensure_alert_consumer
 from syncledger.core.embedded import Attachment, EmbeddedNats, attach
 from syncledger.core.errors import (
     ConfigurationError,
@@ -277,6 +278,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         store = JetStreamEventStore(nc, stream=settings.stream)
         store.recovery = LogDisk(attached.server) if attached else None  # a full disk
         await _open_log(store, settings, end)
+        if settings.alert_channels:
+            await ensure_alert_consumer(nc, settings.stream, settings.entity)
         server = attached.server if attached else None
         yield Runtime(settings, end.url, nc, store, keys, server, end.address, lost)
     finally:

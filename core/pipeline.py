@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.registry import source
+from syncledger.core.alert_jobs import alert_desk, raising
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.decode import decode_wanted
@@ -612,7 +613,12 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
         jobs.append(("webhooks", 2.0, lambda: process_webhooks(log_, polled)))
     checkpoints = asyncio.create_task(_checkpoints(rt, stop))
     try:
-        await _schedule(jobs, stop)
+        async with contextlib.AsyncExitStack() as alerting:
+            if s.alert_channels:  # finance alerts: raised by a subscriber, tried here
+                desk = await alerting.enter_async_context(alert_desk(rt))
+                await alerting.enter_async_context(raising(rt, desk))
+                jobs.append(("alerts", s.alerts_every_s, desk.turn))
+            await _schedule(jobs, stop)
     finally:
         await checkpoints
         if reader is not None:

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
+from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
 from syncledger.core.redact import mask_url
 
 Authority = Literal["source", "ledger"]
@@ -132,6 +133,21 @@ class Settings(BaseSettings):
     source_poll_every_s: float = Field(default=30.0, description="`run`: source poll interval")
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
+    alert_channels: list[AlertChannelConfig] = Field(
+        default_factory=list,
+        description=(
+            "finance alert channels: `[[alert_channels]]` tables in syncledger.toml "
+            "(docs/alerts.md); `run` raises and delivers their alerts"
+        ),
+    )
+    alert_retry_delays_s: tuple[float, ...] = Field(
+        default=DEFAULT_RETRY_DELAYS_S,
+        min_length=1,
+        description="seconds between an alert's attempts (default 5s, 5m, 30m, 2h, 5h, 10h, 10h)",
+    )
+    alerts_every_s: float = Field(
+        default=2.0, gt=0, allow_inf_nan=False, description="`run`: how often due alerts are tried"
+    )
     actor: str = "syncledger"
 
     @classmethod

@@ -28,7 +28,17 @@ FOLDERS = ("core", "adapters", "projections", "audit")
 #: the modules of core that wire adapters, projections and audit together
 COMPOSITION_ROOT = frozenset(
     f"syncledger.core.{name}"
-    for name in ("cli", "demo", "demo_source", "pipeline", "bootstrap", "ledgers", "sources")
+    for name in (
+        "cli",
+        "demo",
+        "demo_source",
+        "pipeline",
+        "bootstrap",
+        "ledgers",
+        "sources",
+        "alert_jobs",
+        "alerts_cli",
+    )
 )
 
 
