@@ -7,7 +7,8 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -26,6 +27,7 @@ from syncledger.core.settings import Settings
 
 if TYPE_CHECKING:
     from syncledger.core.model import RecordRef
+    from syncledger.core.reports import Period
 
 T = TypeVar("T")
 #: `sync --once` (and `import --backfill` that lost the lease midway): another process
@@ -283,6 +285,62 @@ def reconcile(
         typer.echo(report.text())
     if code:
         raise typer.Exit(code)
+
+
+report_app = typer.Typer(
+    help="Daily comparison and monthly reconciliation reports (HTML with charts, CSV, JSON).",
+    no_args_is_help=True,
+)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("daily")
+def report_daily(
+    day: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD document date (default yesterday)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """The daily comparison report: documents dated DAY, source vs ledger; prints the
+    headline and the paths of the three files under <data dir>/reports/<entity>/<ledger>/."""
+    from syncledger.core.reports import parse_day
+
+    _report(lambda today: parse_day(day, today), data_dir, entity, ledger)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    period: Annotated[
+        str | None, typer.Option("--period", help="YYYY-MM (default the last whole month)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """The monthly reconciliation report (with DSO): documents dated in the month."""
+    from syncledger.core.reports import parse_month
+
+    _report(lambda today: parse_month(period, today), data_dir, entity, ledger)
+
+
+def _report(
+    parse: Callable[[date], Period],
+    data_dir: Path | None,
+    entity: str | None,
+    ledger: str | None,
+) -> None:
+    from syncledger.core.errors import ConfigurationError
+    from syncledger.core.pipeline import report_now
+
+    try:
+        chosen = parse(datetime.now(UTC).date())
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    report, paths = run(report_now(settings(data_dir, entity, ledger), chosen))
+    typer.echo(report.headline)
+    typer.echo("\n".join(str(p) for p in paths))
 
 
 @app.command()

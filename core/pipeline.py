@@ -50,7 +50,11 @@ from syncledger.core.outage import (
 from syncledger.core.ports import LedgerAdapter, SourceItem
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from syncledger.core.redact import mask_text
+from syncledger.core.report_facts import read_facts
 from syncledger.core.report_mismatches import mismatch_lines, status_lines
+from syncledger.core.reports import Period, Report, report_dir
+from syncledger.core.reports import build as build_report
+from syncledger.core.reports import write as write_report
 from syncledger.core.review import ReviewDesk
 from syncledger.core.serve import Endpoint, webhook_app
 from syncledger.core.settings import Settings
@@ -778,6 +782,19 @@ async def reconcile_now(settings: Settings) -> ReconReport:
             return await reconcile_with(rt, ledger, await catch_up(rt))
         finally:
             await ledger.aclose()
+
+
+# ---------------------------------------------------------------------- reports
+
+
+async def report_now(settings: Settings, period: Period) -> tuple[Report, list[Path]]:
+    """`syncledger report`: the period's report for the entity and ledger, from the log as
+    it is now, written under ``<data dir>/reports/<entity>/<ledger>/`` (docs/reports.md)."""
+    async with open_runtime(settings) as rt:
+        facts = await read_facts(rt.store, settings.entity, settings.ledger)
+    report = build_report(facts, settings.entity, settings.ledger, period)
+    folder = report_dir(settings.data_dir, settings.entity, settings.ledger)
+    return report, write_report(report, folder)
 
 
 # ---------------------------------------------------------------------- back-sync

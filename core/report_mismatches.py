@@ -10,8 +10,29 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
-from syncledger.projections.queries import MismatchView
+
+class MismatchView(Protocol):
+    """An open mismatch as the read models hold it (``projections.queries.MismatchView``)."""
+
+    @property
+    def ledger(self) -> str: ...
+    @property
+    def mismatch_type(self) -> str: ...
+    @property
+    def source_ref(self) -> str | None: ...
+    @property
+    def ledger_ref(self) -> str | None: ...
+    @property
+    def expected(self) -> str | None: ...
+    @property
+    def actual(self) -> str | None: ...
+    @property
+    def updated_at(self) -> datetime | None: ...
+
+
+M = TypeVar("M", bound=MismatchView)
 
 #: a mismatch type -> the fix, given the mismatch and the ledger id the log links
 Fix = Callable[[MismatchView, str | None], str]
@@ -118,7 +139,7 @@ def detail(m: MismatchView) -> str:
 
 
 def mismatch_lines(
-    found: Sequence[MismatchView], now: datetime, linked: Callable[[MismatchView], str | None]
+    found: Sequence[M], now: datetime, linked: Callable[[M], str | None]
 ) -> list[str]:
     """Open mismatches per ledger, each with what differs, how long, and its fix."""
     lines: list[str] = []
