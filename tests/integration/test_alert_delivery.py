@@ -6,56 +6,23 @@ once; a later `reconcile` that finds nothing new sends nothing."""
 from __future__ import annotations
 
 import base64
-import csv
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from syncledger.adapters.qbo.sandbox.server import create_app, sandbox_of
 from syncledger.core.alert_config import AlertChannelConfig
 from syncledger.core.alert_jobs import deliver_alerts
 from syncledger.core.alerts import AlertBook
 from syncledger.core.bootstrap import open_runtime
-from syncledger.core.ledgers import sandbox_book
 from syncledger.core.pipeline import import_csv, reconcile_now, sync_once
 from syncledger.core.settings import Settings
 from tests.support.alert_receiver import AlertReceiver
+from tests.support.mismatches import invoice_export, tamper_total
 
 pytestmark = pytest.mark.integration
-STAMP = "2026-01-02T00:00:00Z"
 SECRET = "whsec_" + base64.b64encode(b"finance-alerts-key-0123456789ab").decode()
-
-
-def export(tmp_path: Path) -> Path:
-    path = tmp_path / "export"
-    path.mkdir()
-    with (path / "customers.csv").open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["id", "name", "currency", "email", "updated_at"])
-        out.writerow(["C1", "Alerted Ltd", "USD", "ap@alerted.example.com", STAMP])
-    with (path / "invoices.csv").open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(
-            [
-                *("id", "number", "customer_id", "issue_date", "currency", "total"),
-                *("updated_at", "description", "quantity", "unit_price"),
-            ]
-        )
-        for n, total in ((1, "100.00"), (2, "900.00")):
-            out.writerow([f"I{n}", f"70{n}", "C1", "2026-01-02", "USD", total, STAMP])
-    return path
-
-
-def rows(path: Path) -> None:
-    """Each invoice with one line (the CSV source's line columns)."""
-    text = (path / "invoices.csv").read_text().splitlines()
-    fixed = [text[0]] + [f"{line},Work,1,{line.split(',')[5]}" for line in text[1:] if line]
-    (path / "invoices.csv").write_text("\n".join(fixed) + "\n")
-    (path / "payments.csv").write_text(
-        "id,customer_id,invoice_id,amount,currency,paid_on,updated_at\n"
-    )
 
 
 @pytest.fixture
@@ -63,17 +30,6 @@ def receiver() -> Iterator[AlertReceiver]:
     server = AlertReceiver(SECRET).start()
     yield server
     server.stop()
-
-
-def tamper(data_dir: Path, number: str, total: str) -> None:
-    """A bookkeeper edits an invoice's amount in the ledger."""
-    app = create_app(sandbox_book(data_dir, "qbo"))
-    book = sandbox_of(app)
-    try:
-        (record,) = [r for r in book.records("invoice") if r["DocNumber"] == number]
-        book.book.put("invoice", {**record, "TotalAmt": Decimal(total)})
-    finally:
-        book.close()
 
 
 async def book_of(settings: Settings) -> AlertBook:
@@ -102,12 +58,10 @@ async def test_a_mismatch_reaches_finance_once_signed_across_an_outage(
         alert_channels=[channel],
         alert_retry_delays_s=(0.0, 0.0, 0.0),
     )
-    folder = export(tmp_path)
-    rows(folder)
-    await import_csv(settings, folder)
+    await import_csv(settings, invoice_export(tmp_path / "export", ["100.00", "900.00"]))
     await sync_once(settings)
-    tamper(settings.data_dir, "701", "90.00")  # 10.00 at stake: under the USD floor
-    tamper(settings.data_dir, "702", "800.00")  # 100.00 at stake: told
+    tamper_total(settings.data_dir, "701", "90.00")  # 10.00 at stake: under the USD floor
+    tamper_total(settings.data_dir, "702", "800.00")  # 100.00 at stake: told
     report = await reconcile_now(settings)
     assert sorted(m.mismatch_type for m in report.open) == ["amount_mismatch"] * 2
 
