@@ -178,8 +178,11 @@ class Report:
         )
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Documents in the period by kind and status."""
-        counted = Counter((r.kind, r.status) for r in self.records)
+        """Documents in the period by kind and status (a voided document that was never
+        pushed has nothing to sync: it is in none)."""
+        counted = Counter(
+            (r.kind, r.status) for r in self.records if not (r.void and r.status == PENDING)
+        )
         return {
             kind: {s: counted[(kind, s)] for s in (SYNCED, REJECTED, PENDING)}
             for kind in DOCUMENT_KINDS
