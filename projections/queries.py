@@ -278,21 +278,6 @@ def open_mismatches(conn: Connection, entity: str, ledger: str | None = None) ->
     ]
 
 
-def mismatches(conn: Connection, entity: str, ledger: str) -> list[MismatchView]:
-    """Every mismatch ever reported on ``ledger``, open and resolved, in the order they
-    were first detected."""
-    t = LIVE.mismatches
-    stmt = select(t).where(t.c.entity == entity, t.c.ledger == ledger)
-    return [MismatchView.of(r) for r in conn.execute(stmt.order_by(t.c.detected_seq, t.c.key))]
-
-
-def ledger_records(conn: Connection, entity: str, ledger: str) -> list[LedgerRecordView]:
-    """What back-sync last saw of each ledger record (``LedgerRecordObserved``)."""
-    t = LIVE.ledger_records
-    stmt = select(t).where(t.c.entity == entity, t.c.ledger == ledger)
-    return [LedgerRecordView.of(r) for r in conn.execute(stmt.order_by(t.c.last_seq))]
-
-
 def ledger_record(
     conn: Connection, entity: str, ledger: str, ledger_ref: str
 ) -> LedgerRecordView | None:
@@ -368,12 +353,6 @@ class ReadModels:
 
     def open_mismatches(self, entity: str, ledger: str | None = None) -> list[MismatchView]:
         return self._read(lambda c: open_mismatches(c, entity, ledger))
-
-    def mismatches(self, entity: str, ledger: str) -> list[MismatchView]:
-        return self._read(lambda c: mismatches(c, entity, ledger))
-
-    def ledger_records(self, entity: str, ledger: str) -> list[LedgerRecordView]:
-        return self._read(lambda c: ledger_records(c, entity, ledger))
 
     def unfoldable(self, entity: str, *, superseded: bool = False) -> list[UnfoldableView]:
         return self._read(lambda c: unfoldable(c, entity, superseded=superseded))
