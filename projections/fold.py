@@ -43,6 +43,15 @@ from pydantic import TypeAdapter
 
 from syncledger.core.decode import handler_for
 from syncledger.core.events import (
+    AlertAttemptFailed,
+    AlertAttemptStarted,
+    AlertChannelParked,
+    AlertChannelResumed,
+    AlertDelivered,
+    AlertParked,
+    AlertRaised,
+    AlertReplayRequested,
+    AlertWithdrawn,
     ConflictDetected,
     CustomerCreditRecorded,
     EventData,
@@ -521,6 +530,9 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # the writes of a multi-write push: its LedgerPushSucceeded settles the record (the
     # reconciler checks the applications); told by `syncledger trace`
     LedgerStepRequested, LedgerStepSucceeded,
+    # finance alerts: `syncledger alerts` folds them from the log (core/alerts.AlertBook)
+    AlertRaised, AlertAttemptStarted, AlertDelivered, AlertAttemptFailed, AlertParked,
+    AlertWithdrawn, AlertReplayRequested, AlertChannelParked, AlertChannelResumed,
 })  # fmt: skip
 
 #: the classes the runner decodes (any other event is skipped unread)
