@@ -27,6 +27,7 @@ from syncledger.core.settings import Settings
 
 if TYPE_CHECKING:
     from syncledger.core.model import RecordRef
+    from syncledger.core.pipeline import Served
     from syncledger.core.reports import Period
 
 T = TypeVar("T")
@@ -184,7 +185,8 @@ def import_(
 @app.command()
 def serve(
     source: Annotated[
-        str | None, typer.Option("--source", help="the source whose webhooks to take")
+        str | None,
+        typer.Option("--source", help="the source whose webhooks to take (required to take)"),
     ] = None,
     port: Annotated[
         int | None, typer.Option("--port", help="TCP port (default SYNCLEDGER_SERVE_PORT, 8089)")
@@ -192,9 +194,11 @@ def serve(
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
-    """Take the source's signed webhooks at POST /webhooks/<source>: each verified
-    delivery is in the log before it is answered; forged or stale ones get 401."""
-    from syncledger.core.pipeline import serve as serve_webhooks
+    """The web console (docs/console.md), /metrics, /healthz, /readyz and the source's
+    signed webhooks at POST /webhooks/<source>: each verified delivery is in the log
+    before it is answered; forged or stale ones get 401. Without --source, a configured
+    source that takes no webhooks leaves the console alone."""
+    from syncledger.core.pipeline import serve as serve_all
 
     cfg = settings(data_dir, entity)
     update: dict[str, Any] = {}
@@ -205,7 +209,19 @@ def serve(
             raise typer.BadParameter(f"--port {port} is not a TCP port (0-65535)")
         update["serve_port"] = port
     cfg = cfg.model_copy(update=update)
-    run(serve_webhooks(cfg, ready=lambda p: typer.echo(f"serving webhooks on port {p}")))
+    run(serve_all(cfg, ready=_served_lines(cfg.serve_addr), webhooks_required=source is not None))
+
+
+def _served_lines(addr: str) -> Callable[[Served], None]:
+    def tell(served: Served) -> None:
+        if served.webhooks:
+            typer.echo(f"serving webhooks on port {served.port}: " + ", ".join(
+                f"POST /webhooks/{s}" for s in served.webhooks
+            ))  # fmt: skip
+        mode = "operator login enabled" if served.writable else "read-only"
+        typer.echo(f"serving the console on http://{addr}:{served.port}/ ({mode})")
+
+    return tell
 
 
 @app.command()

@@ -23,6 +23,7 @@ from syncledger.adapters.sources.registry import source
 from syncledger.core.alert_jobs import alert_desk, raising
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
+from syncledger.core.console_auth import ConsoleAuth, read_token
 from syncledger.core.decode import decode_wanted
 from syncledger.core.delivery import InvoiceMailer, read_send_log, send_log_text
 from syncledger.core.errors import (
@@ -56,7 +57,7 @@ from syncledger.core.reports import Period, Report, report_dir
 from syncledger.core.reports import build as build_report
 from syncledger.core.reports import write as write_report
 from syncledger.core.review import ReviewDesk
-from syncledger.core.serve import Endpoint, webhook_app
+from syncledger.core.serve import Endpoint, serve_app
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import SourceReader, StatusWriter, WebhookReceiver
 from syncledger.core.source_sync import (
@@ -991,18 +992,75 @@ async def status_text(settings: Settings) -> str:
 # ---------------------------------------------------------------------- serve
 
 
-async def serve(settings: Settings, *, ready: Callable[[int], None] | None = None) -> None:
-    """`syncledger serve`: the configured source's webhook endpoint (``core/serve.py``)
-    until SIGINT/SIGTERM. ``ready`` is told the port once it listens."""
-    async with open_runtime(settings) as rt:
-        handle = open_source(settings)
-        try:
-            endpoint = _endpoint(rt, handle.reader, await mapped_log(rt, settings.source))
-            public = settings.serve_public_url
-            app = webhook_app({settings.source: endpoint}, public_url=public)
-            await _serve_until_stopped(app, settings, ready)
-        finally:
-            await handle.reader.aclose()
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What ``serve`` listens for, told to its caller once it listens."""
+
+    port: int
+    webhooks: tuple[str, ...]  # the sources whose webhooks it takes (none: console only)
+    writable: bool  # an operator token is configured: decisions can be taken in the console
+
+
+async def serve(
+    settings: Settings,
+    *,
+    ready: Callable[[Served], None] | None = None,
+    webhooks_required: bool = False,
+) -> None:
+    """`syncledger serve` until SIGINT/SIGTERM: the web console (``core/console.py``),
+    /metrics, /healthz, /readyz and, when the configured source takes webhooks, its
+    endpoint (``core/serve.py``). With ``webhooks_required`` (``serve --source``) a
+    source that takes none is an error instead of a console-only serve."""
+    from syncledger.core.console import console_routes
+    from syncledger.core.console_wiring import open_console
+
+    auth = _console_auth(settings)
+    async with (
+        open_runtime(settings) as rt,
+        _webhook_endpoints(rt, webhooks_required) as endpoints,
+        open_console(rt) as backend,
+    ):
+        app = serve_app(
+            endpoints,
+            console=console_routes(backend, auth),
+            unready=backend.unready,
+            public_url=settings.serve_public_url,
+        )
+
+        def listening(port: int) -> None:
+            if ready is not None:
+                ready(Served(port, tuple(endpoints), auth.writable))
+
+        await _serve_until_stopped(app, settings, listening)
+
+
+def _console_auth(settings: Settings) -> ConsoleAuth:
+    path = settings.console_token_file
+    return ConsoleAuth(read_token(path) if path is not None else None)
+
+
+@contextlib.asynccontextmanager
+async def _webhook_endpoints(rt: Runtime, required: bool) -> AsyncIterator[dict[str, Endpoint]]:
+    """The configured source's webhook endpoint, or none (said in the log) when the
+    source takes no webhooks or cannot be opened and ``required`` is not set."""
+    s = rt.settings
+    try:
+        handle = open_source(s)
+    except ConfigurationError as exc:
+        if required:
+            raise
+        log.warning("webhooks are not served (source %s: %s); serving the console", s.source, exc)
+        yield {}
+        return
+    try:
+        reader = handle.reader
+        if isinstance(reader, WebhookReceiver) or required:
+            yield {s.source: _endpoint(rt, reader, await mapped_log(rt, s.source))}
+        else:
+            log.info("source %s sends no webhooks: serving the console only", s.source)
+            yield {}
+    finally:
+        await handle.reader.aclose()
 
 
 def _endpoint(rt: Runtime, reader: SourceReader, log_: SourceLog) -> Endpoint:
@@ -1038,7 +1096,7 @@ async def _serve_until_stopped(
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     port = int(sock.getsockname()[1])
-    log.info("serving webhooks on http://%s:%d/webhooks/<source>", settings.serve_addr, port)
+    log.info("serving on http://%s:%d/", settings.serve_addr, port)
     if ready is not None:
         ready(port)
     await server.serve(sockets=[sock])

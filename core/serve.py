@@ -6,7 +6,11 @@
   one is stored (``core.source_sync.WebhookDesk``) *before* the answer: 200 once it is in
   the log (``duplicate`` when an earlier try already stored it), 503 when the log cannot
   take it now (the sender retries; nothing is half-stored).
-- ``GET /metrics``: the process's Prometheus metrics; ``GET /healthz``: 200.
+- ``GET /metrics``: the process's Prometheus metrics; ``GET /healthz``: 200 while the
+  process answers; ``GET /readyz``: 200 only when the log (NATS) and the projections
+  database answer, else 503 with one line saying which does not.
+- The web console's pages (``core/console.py``) when :func:`serve_app` is given them;
+  with no webhook endpoint at all, ``serve`` is the console, /metrics, /healthz, /readyz.
 
 The URL a signature covers is the one the sender posted to: behind a proxy set
 ``SYNCLEDGER_SERVE_PUBLIC_URL`` (e.g. ``https://hooks.example.com``) so the path is
@@ -16,14 +20,14 @@ joined to it instead of to the address uvicorn listens on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from syncledger.core.errors import EventStoreError
 from syncledger.core.metrics import WEBHOOKS_RECEIVED, WEBHOOKS_REFUSED, exposition
@@ -50,12 +54,61 @@ def _refused(source: str, status: int, reason: str, message: str) -> JSONRespons
     return JSONResponse({"error": reason, "message": message}, status_code=status)
 
 
+#: None when ready, else one line saying what does not answer
+Readiness = Callable[[], Awaitable[str | None]]
+
+
 def webhook_app(
     endpoints: Mapping[str, Endpoint],
     *,
     public_url: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Starlette:
+    """The webhook endpoints with /metrics and /healthz (no console, no readiness)."""
+    return serve_app(endpoints, public_url=public_url, clock=clock)
+
+
+def serve_app(
+    endpoints: Mapping[str, Endpoint],
+    *,
+    console: Sequence[BaseRoute] = (),
+    unready: Readiness | None = None,
+    public_url: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Starlette:
+    """Everything ``syncledger serve`` answers on one port (module docstring)."""
+    routes: list[BaseRoute] = [
+        Route("/webhooks/{source}", _receiver(endpoints, public_url, clock), methods=["POST"]),
+        Route("/metrics", _metrics),
+        Route("/healthz", _healthz),
+    ]
+    if unready is not None:
+        routes.append(Route("/readyz", _readyz(unready)))
+    return Starlette(routes=[*routes, *console])
+
+
+async def _metrics(_: Request) -> Response:
+    return Response(exposition(), media_type="text/plain; version=0.0.4")
+
+
+async def _healthz(_: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def _readyz(unready: Readiness) -> Callable[[Request], Awaitable[Response]]:
+    async def readyz(_: Request) -> Response:
+        reason = await unready()
+        if reason is None:
+            return PlainTextResponse("ready")
+        log.info("not ready: %s", reason)
+        return PlainTextResponse(f"not ready: {reason}", status_code=503)
+
+    return readyz
+
+
+def _receiver(
+    endpoints: Mapping[str, Endpoint], public_url: str | None, clock: Callable[[], datetime]
+) -> Callable[[Request], Awaitable[Response]]:
     async def receive(request: Request) -> Response:
         source = request.path_params["source"]
         endpoint = endpoints.get(source)
@@ -84,19 +137,7 @@ def webhook_app(
         WEBHOOKS_RECEIVED.labels(source=source, outcome=outcome).inc()
         return JSONResponse({"stored": True, "duplicate": receipt.duplicate})
 
-    async def metrics(_: Request) -> Response:
-        return Response(exposition(), media_type="text/plain; version=0.0.4")
-
-    async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    return Starlette(
-        routes=[
-            Route("/webhooks/{source}", receive, methods=["POST"]),
-            Route("/metrics", metrics),
-            Route("/healthz", healthz),
-        ]
-    )
+    return receive
 
 
 def _signed_url(request: Request, public_url: str | None) -> str:

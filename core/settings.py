@@ -130,6 +130,13 @@ class Settings(BaseSettings):
             "`serve` behind a proxy: the public base URL senders post to (signatures cover it)"
         ),
     )
+    console_token_file: Path | None = Field(
+        default=None,
+        description=(
+            "`serve`: a file holding the console's operator token; unset, the console is "
+            "read-only (docs/console.md)"
+        ),
+    )
     source_poll_every_s: float = Field(default=30.0, description="`run`: source poll interval")
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
     kek_file: Path | None = Field(default=None, description="key-encryption key file")

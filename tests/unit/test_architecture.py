@@ -38,6 +38,7 @@ COMPOSITION_ROOT = frozenset(
         "sources",
         "alert_jobs",
         "alerts_cli",
+        "console_wiring",
     )
 )
 
