@@ -36,7 +36,7 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.metrics import LEDGER_REQUESTS
+from syncledger.core.metrics import LEDGER_REQUEST_DURATION, LEDGER_REQUESTS
 from syncledger.core.ports import ANSWER_NOW
 
 log = logging.getLogger("syncledger.http")
@@ -330,7 +330,9 @@ class LedgerHttp:
         return f"{self.platform} {request.method} {request.url.path}"
 
     def _log(self, request: httpx.Request, outcome: str, started: float, attempt: int) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed = time.monotonic() - started
+        LEDGER_REQUEST_DURATION.labels(ledger=self.platform).observe(elapsed)
+        elapsed_ms = elapsed * 1000
         log.info(
             "%s %s %s -> %s in %.0f ms (attempt %d)",
             self.platform,

@@ -26,6 +26,7 @@ from syncledger.audit.alert_drafts import register as register_audit_drafts
 from syncledger.core.alert_consumer import consumer_config, consumer_name
 from syncledger.core.alerts import AlertDesk, TurnReport
 from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.logs import quiet_idle_fetches
 from syncledger.core.settings import Settings
 from syncledger.core.store import StoredEvent
 from syncledger.core.subjects import entity_filter
@@ -58,6 +59,7 @@ async def alert_desk(rt: Runtime) -> AsyncIterator[AlertDesk]:
 
 def build_alert_broker(rt: Runtime, desk: AlertDesk) -> NatsBroker:
     s = rt.settings
+    quiet_idle_fetches(log)
     broker = NatsBroker(rt.nats_url, logger=log, graceful_timeout=15.0)
     consumer = consumer_config(s.entity)
 

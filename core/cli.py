@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -22,7 +21,7 @@ from syncledger.core.errors import (
     OwnershipLost,
     SyncLedgerError,
 )
-from syncledger.core.redact import install_masking, mask_text
+from syncledger.core.redact import mask_text
 from syncledger.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -517,9 +516,14 @@ async def _audit_context() -> AsyncIterator[Any]:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry query text
-    install_masking()  # no log line shows a password, whoever wrote it
+    from syncledger.core.logs import chosen, configure
+
+    try:
+        level, fmt = chosen()
+    except SyncLedgerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    configure(level, fmt)  # masks passwords in every line, whoever wrote it
     _mount_audit()
     try:
         code = app(standalone_mode=False)

@@ -40,6 +40,7 @@ from syncledger.core.events import (
 )
 from syncledger.core.ids import canonical_json, uuid7
 from syncledger.core.keystore import KeyStore, PiiSealer, subject_key_id
+from syncledger.core.metrics import count_rejection
 from syncledger.core.model import RECORD_TYPES, RecordRef
 from syncledger.core.ports import SourceItem
 from syncledger.core.store import EventStore
@@ -312,6 +313,8 @@ class Ingestor:
             return None
         self._latest[str(ref)] = sha
         report.refused += 1
+        for reason in reasons:
+            count_rejection("import", reason.code)
         payload = SourceRecordRejected(
             ref=str(ref), kind=item.kind, content_sha256=sha, reasons=reasons
         )

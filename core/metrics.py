@@ -11,6 +11,20 @@
 - ``syncledger_webhooks_refused_total{source,reason}``: deliveries ``serve`` refused
   (``unsigned``, ``bad_signature``, ``stale``, ``malformed``, ``unknown_sender``).
 
+- ``syncledger_ledger_request_duration_seconds{ledger}`` (histogram): how long each ledger
+  API request took to answer (push latency as the ledger gives it).
+- ``syncledger_source_to_ledger_lag_seconds{ledger}`` (histogram): from a source change
+  being stored in the log to the worker settling it in the ledger (pushed, linked,
+  recovered) — the sync latency a user sees.
+- ``syncledger_rejections_total{stage,reason}``: records refused, at ``import`` (validation,
+  per reason code) or by the ``ledger`` (a push it refused for good); per day is
+  ``increase(syncledger_rejections_total[1d])``.
+- ``syncledger_consumer_pending{consumer}`` (gauge): events a durable consumer (the sync
+  worker's, the alerts subscriber's) has not yet acknowledged.
+- ``syncledger_open_mismatches{ledger}`` (gauge): mismatches the reconciler has open.
+- ``syncledger_alert_deliveries_total{channel,outcome}``: finance alert attempts
+  (``delivered``, ``failed``, ``parked``, ``withdrawn``).
+
 Requests per pushed record, the figure ``bench/calls.py`` prints, is then
 ``sum(rate(syncledger_ledger_requests_total[1h])) by (ledger) /
 sum(rate(syncledger_pushes_total{outcome=~"pushed|linked|recovered"}[1h])) by (ledger)``.
@@ -25,7 +39,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 
 from syncledger.core.errors import ConfigurationError
 
@@ -57,6 +78,42 @@ WEBHOOKS_REFUSED = Counter(
     registry=REGISTRY,
 )
 
+#: seconds: 10 ms … 2 min (a ledger answers in tens of ms; a slow batch in tens of s)
+_REQUEST_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+#: seconds: 100 ms … 1 day (a record waits for its customer, an outage, a person)
+_LAG_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0)
+LEDGER_REQUEST_DURATION = Histogram(
+    "syncledger_ledger_request_duration_seconds",
+    "How long each ledger API request took to answer (or to fail).",
+    ["ledger"],
+    buckets=_REQUEST_BUCKETS,
+    registry=REGISTRY,
+)
+SOURCE_TO_LEDGER_LAG = Histogram(
+    "syncledger_source_to_ledger_lag_seconds",
+    "From a source change stored in the log to the worker settling it in the ledger.",
+    ["ledger"],
+    buckets=_LAG_BUCKETS,
+    registry=REGISTRY,
+)
+REJECTIONS = Counter(
+    "syncledger_rejections",
+    "Records refused: at import (validation) or by the ledger (for good), by reason.",
+    ["stage", "reason"],
+    registry=REGISTRY,
+)
+CONSUMER_PENDING = Gauge(
+    "syncledger_consumer_pending",
+    "Events a durable JetStream consumer has not yet acknowledged.",
+    ["consumer"],
+    registry=REGISTRY,
+)
+OPEN_MISMATCHES = Gauge(
+    "syncledger_open_mismatches",
+    "Mismatches the reconciler has open, by ledger.",
+    ["ledger"],
+    registry=REGISTRY,
+)
 ALERT_DELIVERIES = Counter(
     "syncledger_alert_deliveries",
     "Finance alert attempts by channel and outcome (delivered, failed, parked, withdrawn).",
@@ -76,6 +133,10 @@ def count_push(ledger: str, ref: str | None, outcome: str) -> None:
     parts = (ref or "").split("/")
     kind = parts[1] if len(parts) >= 3 else "none"
     PUSHES.labels(ledger=ledger, kind=kind, outcome=outcome).inc()
+
+
+def count_rejection(stage: str, reason: str) -> None:
+    REJECTIONS.labels(stage=stage, reason=reason or "unknown").inc()
 
 
 def count_alert(channel: str, outcome: str) -> None:

@@ -33,9 +33,11 @@ from syncledger.core.errors import (
     LedgerUnavailable,
 )
 from syncledger.core.events import ConflictDetected, RetryRequested, make_envelope
+from syncledger.core.ids import uuid7
 from syncledger.core.ingest import Ingestor, IngestReport
 from syncledger.core.lease import LeaseHolder, PushLease
 from syncledger.core.ledgers import LedgerHandle, open_ledger
+from syncledger.core.logs import RUN_LOGGER, bind
 from syncledger.core.mapping import Mapping, load_mapping
 from syncledger.core.metrics import served
 from syncledger.core.model import CreditNote, Customer, Invoice, RecordRef
@@ -57,6 +59,7 @@ from syncledger.core.reports import Period, Report, report_dir
 from syncledger.core.reports import build as build_report
 from syncledger.core.reports import write as write_report
 from syncledger.core.review import ReviewDesk
+from syncledger.core.run_watch import Tally, banner, cycle_line, gauges_job
 from syncledger.core.serve import Endpoint, serve_app
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import SourceReader, StatusWriter, WebhookReceiver
@@ -446,8 +449,13 @@ async def _take_over(lease: PushLease, stop: asyncio.Event) -> bool:
 
 
 def _announce(line: str) -> None:
-    """A line for the operator watching ``run`` (stderr: stdout is for results)."""
-    print(line, file=sys.stderr, flush=True)
+    """A line for the operator watching ``run`` (stderr: stdout is for results; a JSON
+    log line with ``SYNCLEDGER_LOG_FORMAT=json``)."""
+    run_log = logging.getLogger(RUN_LOGGER)
+    if run_log.isEnabledFor(logging.INFO) and logging.getLogger().handlers:
+        run_log.info(line)
+    else:  # logging not set up (a library caller): still say it
+        print(line, file=sys.stderr, flush=True)
 
 
 async def sync_once(settings: Settings) -> str:
@@ -538,7 +546,8 @@ async def sync_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with served(settings.metrics_port, settings.metrics_addr):
+    bind(entity=settings.entity, ledger=settings.ledger, run_id=uuid7())
+    with served(settings.metrics_port, settings.metrics_addr) as metrics_port:
         async with (
             open_runtime(settings) as rt,
             _stop_if_nats_lost(rt, stop),
@@ -546,17 +555,22 @@ async def sync_forever(settings: Settings) -> None:
         ):
             if lease is None:  # stopped while waiting for the push lease
                 return
-            await _work_forever(rt, settings, stop, lease)
+            await _work_forever(rt, settings, stop, lease, metrics_port)
 
 
 async def _work_forever(
-    rt: Runtime, settings: Settings, stop: asyncio.Event, lease: PushLease
+    rt: Runtime,
+    settings: Settings,
+    stop: asyncio.Event,
+    lease: PushLease,
+    metrics_port: int | None = None,
 ) -> None:
     """The worker and the background jobs of `run`, until ``stop``."""
     ledger = open_ledger(settings)
-    background = asyncio.create_task(_maintain(rt, ledger, stop))
+    tally = Tally()
+    background = asyncio.create_task(_maintain(rt, ledger, stop, tally, metrics_port))
     try:
-        await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease)
+        await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease, on_outcome=tally)
     finally:
         stop.set()
         if rt.connection_lost.is_set():  # a running job would only wait for its timeout
@@ -595,7 +609,13 @@ async def _stop_if_nats_lost(rt: Runtime, stop: asyncio.Event) -> AsyncIterator[
         ) from cause
 
 
-async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> None:
+async def _maintain(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    stop: asyncio.Event,
+    tally: Tally | None = None,
+    metrics_port: int | None = None,
+) -> None:
     """Beside the worker: read models every few seconds, and on their own schedules the
     reconciler, back-sync, the source poller and signed audit checkpoints. A failing job
     is logged and tried again at its next turn; it never stops the others."""
@@ -610,7 +630,10 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
         ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
         ("outages", RETRY_EVERY_S, outage_job(rt, ledger)),
         ("invoice e-mails", 10.0, lambda: mail_invoices(rt, ledger)),
+        ("gauges", 5.0, gauges_job(rt, ledger.adapter.ledger, engine)),
     ]
+    if tally is not None:
+        jobs.append(("progress", 60.0, tally.progress))
     if reader is not None:
         polled = reader
         log_ = await mapped_log(rt, s.source)
@@ -623,6 +646,7 @@ async def _maintain(rt: Runtime, ledger: LedgerHandle, stop: asyncio.Event) -> N
                 desk = await alerting.enter_async_context(alert_desk(rt))
                 await alerting.enter_async_context(raising(rt, desk))
                 jobs.append(("alerts", s.alerts_every_s, desk.turn))
+            _announce(banner(s, jobs, metrics_port))
             await _schedule(jobs, stop)
     finally:
         await checkpoints
@@ -658,8 +682,9 @@ async def _run_job(name: str, job: Callable[[], Awaitable[object]]) -> None:
     except Exception:
         log.exception("%s failed; trying again at its next turn", name)
         return
-    if isinstance(result, ReconReport) and result.open:
-        log.warning("reconciliation: %d open mismatches (`syncledger reconcile`)", len(result.open))
+    line = cycle_line(name, result)
+    if line is not None:
+        _announce(line)
 
 
 async def _checkpoints(rt: Runtime, stop: asyncio.Event) -> None:

@@ -19,6 +19,7 @@ from syncledger.core.events import (
     RetryRequested,
     SourceRecordRejected,
 )
+from syncledger.core.metrics import count_rejection
 from syncledger.core.model import CreditNote, Invoice, Payment, RecordRef, Refund
 from syncledger.core.ports import LedgerRecord, PushResult
 from syncledger.core.subjects import source_subject
@@ -200,6 +201,8 @@ class Outcomes:
         )
         subject = source_subject(self._ctx.entity, ref)
         await self._log.append(subject, payload, cause.id, cause.correlation_id)
+        for reason in reasons:
+            count_rejection("ledger", reason.code)
         return Outcome("rejected", str(ref))
 
 

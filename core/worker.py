@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 from faststream import Context
@@ -36,12 +37,15 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 
 from syncledger.core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
-from syncledger.core.metrics import count_push
+from syncledger.core.logs import quiet_idle_fetches
+from syncledger.core.metrics import SOURCE_TO_LEDGER_LAG, count_push
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync import Outcome, SyncService
 
 log = logging.getLogger(__name__)
 
+#: outcomes that put a source change in the ledger (for the lag histogram)
+_SETTLED = frozenset({"pushed", "linked", "recovered"})
 BatchMessage = Annotated[NatsBatchMessage, Context("message")]
 ACK_WAIT_S = 30.0  # redelivery after a crashed worker; long pushes send heartbeats
 
@@ -86,6 +90,7 @@ def build_broker(
     ack_wait: float = ACK_WAIT_S,
     batch_size: int = 30,
 ) -> tuple[NatsBroker, WorkerStats]:
+    quiet_idle_fetches(log)
     broker = NatsBroker(nats_url, logger=log, graceful_timeout=30.0)
     stats = WorkerStats()
     consumer = js_api.ConsumerConfig(
@@ -143,9 +148,13 @@ def build_broker(
         finally:
             stats.handling.discard(handling)
             heartbeat.cancel()
+        settled_at = datetime.now(UTC)
         for m, outcome in zip(raws, outcomes, strict=True):
             stats.count(outcome)
             count_push(service.ledger_name, outcome.source_ref, outcome.status)
+            if outcome.status in _SETTLED:  # the message's time is when the log stored it
+                lag = (settled_at - m.metadata.timestamp).total_seconds()
+                SOURCE_TO_LEDGER_LAG.labels(ledger=service.ledger_name).observe(max(lag, 0.0))
             if on_outcome is not None:
                 on_outcome(outcome)
             if outcome.status == "retry":

@@ -52,6 +52,7 @@ async def test_pushing_counts_requests_and_pushes_and_metrics_serves_them(
     async def three() -> AsyncIterator[SourceItem]:
         for i in range(3):
             yield customer(f"m{i}")
+        yield customer("bad", email="not-an-address")  # refused at import
 
     async with open_runtime(cfg) as rt:
         await ingest_items(rt, three())
@@ -71,6 +72,13 @@ async def test_pushing_counts_requests_and_pushes_and_metrics_serves_them(
     requests = "syncledger_ledger_requests_total"
     sent = value(scraped, requests, ledger="qbo") - value(before, requests, ledger="qbo")
     assert sent >= 3  # at least one write per customer, every one counted
+    timed = "syncledger_ledger_request_duration_seconds_count"
+    assert value(scraped, timed, ledger="qbo") - value(before, timed, ledger="qbo") == sent
+    lag = "syncledger_source_to_ledger_lag_seconds_count"
+    assert value(scraped, lag, ledger="qbo") - value(before, lag, ledger="qbo") == 3
+    refused = {"stage": "ledger", "reason": "invalid_email"}
+    name = "syncledger_rejections_total"
+    assert value(scraped, name, **refused) - value(before, name, **refused) == 1
 
 
 def test_a_busy_metrics_port_is_one_line_saying_what_to_do() -> None:

@@ -39,6 +39,7 @@ COMPOSITION_ROOT = frozenset(
         "alert_jobs",
         "alerts_cli",
         "console_wiring",
+        "run_watch",
     )
 )
 
