@@ -14,6 +14,7 @@ the bare line in text mode.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -121,6 +122,11 @@ class IdleFetchFilter(logging.Filter):
 def quiet_idle_fetches(logger: logging.Logger) -> None:
     if not any(isinstance(f, IdleFetchFilter) for f in logger.filters):
         logger.addFilter(IdleFetchFilter())
+
+
+def log_context(**context: str) -> contextlib.AbstractContextManager[object]:
+    """Context the log lines inside the block carry (JSON format), e.g. the record's ref."""
+    return structlog.contextvars.bound_contextvars(**context)
 
 
 def bind(**context: str) -> None:

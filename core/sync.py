@@ -55,6 +55,7 @@ from syncledger.core.events import (
     SourceRecordObserved,
 )
 from syncledger.core.keystore import KeyStore, PiiSealer
+from syncledger.core.logs import log_context
 from syncledger.core.mapping import Mapping
 from syncledger.core.model import Customer, Invoice, Record, RecordRef
 from syncledger.core.ports import BatchCreator, LedgerAdapter, SourceItem
@@ -187,6 +188,11 @@ class SyncService:
         return await self._dispatch(event.decoded)
 
     async def _dispatch(self, decoded: Decoded) -> Outcome:
+        ref = getattr(decoded.event, "ref", None)
+        with log_context(ref=ref if isinstance(ref, str) else ""):  # each log line names it
+            return await self._dispatch_event(decoded)
+
+    async def _dispatch_event(self, decoded: Decoded) -> Outcome:
         envelope, event, ours = decoded.envelope, decoded.event, self._ctx.name
         if isinstance(event, SourceRecordObserved):
             return await self._observed(envelope, event)

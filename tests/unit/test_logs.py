@@ -13,7 +13,14 @@ import structlog
 from syncledger.core.alerts import TurnReport
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ingest import IngestReport
-from syncledger.core.logs import RUN_LOGGER, bind, chosen, configure, quiet_idle_fetches
+from syncledger.core.logs import (
+    RUN_LOGGER,
+    bind,
+    chosen,
+    configure,
+    log_context,
+    quiet_idle_fetches,
+)
 from syncledger.core.reconcile import ReconReport
 from syncledger.core.run_watch import Tally, banner, cycle_line
 from syncledger.core.settings import Settings
@@ -37,11 +44,14 @@ def test_json_lines_carry_context_and_mask_passwords(stderr: io.StringIO) -> Non
     logging.getLogger("syncledger.test").warning(
         "cannot reach %s", "nats://app:s3cr3t@10.0.0.1:4222"
     )
+    with log_context(ref="csv/invoice/INV-9"):
+        logging.getLogger("syncledger.test").warning("refused")
     try:
         raise OSError("connect to postgresql://u:hunter2@db/x failed")
     except OSError:
         logging.getLogger("syncledger.test").exception("store failed")
-    first, second = (json.loads(line) for line in stderr.getvalue().splitlines())
+    first, inside, second = (json.loads(line) for line in stderr.getvalue().splitlines())
+    assert inside["ref"] == "csv/invoice/INV-9" and "ref" not in second
     assert first["event"] == "cannot reach nats://app:***@10.0.0.1:4222"
     assert (first["entity"], first["ledger"], first["run_id"]) == ("acme", "xero", "r-1")
     assert (first["level"], first["logger"]) == ("warning", "syncledger.test")
