@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.registry import source
 from syncledger.core.alert_jobs import alert_desk, raising
+from syncledger.core.alerts import AlertBook, alert_status_lines
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.console_auth import ConsoleAuth, read_token
@@ -1002,12 +1003,15 @@ async def status_text(settings: Settings) -> str:
     async with open_runtime(settings) as rt:
         engine = await catch_up(rt)
         last = await rt.store.last_seq()
+        alerts = AlertBook(settings.entity)
+        await alerts.catch_up(rt.store)
     models = ReadModels(engine)
     rows = models.status_counts(settings.entity)
     lines = [f"entity {settings.entity}: {last} events in the log"]
     for r in rows:
         lines.append(f"  {r.ledger or '-':<8} {r.kind:<12} {r.status:<10} {r.count:>6}")
     lines.extend(status_lines(models.open_mismatches(settings.entity)))
+    lines.extend(alert_status_lines(alerts))
     stuck = len(models.unfoldable(settings.entity))
     if stuck:
         lines.append(f"{stuck} events could not be folded: `syncledger errors` lists them")
