@@ -561,6 +561,22 @@ class AlertDesk:
         _apply(state, payload, envelope.recorded_at)
 
 
+def alert_status_lines(book: AlertBook) -> list[str]:
+    """``status``'s lines about alerts: what waits and what is parked, with where to look."""
+    waiting = sum(1 for a in book.alerts.values() if a.status() == "pending")
+    parked = sum(1 for a in book.alerts.values() if a.status() == "parked")
+    lines = []
+    if waiting:
+        lines.append(f"{waiting} {_plural(waiting)} waiting to be delivered (`syncledger alerts`)")
+    if parked:
+        lines.append(f"{parked} {_plural(parked)} parked: `syncledger alerts` says why")
+    lines.extend(
+        f"alert channel {name} parked: {why} (`syncledger alerts replay --channel {name}`)"
+        for name, why in sorted(book.parked_channels.items())
+    )
+    return lines
+
+
 def _ids(state: AlertState) -> dict[str, str]:
     return {"alert_id": state.alert_id, "channel": state.channel}
 

@@ -15,7 +15,7 @@ from syncledger.audit.alert_drafts import register as register_audit_drafts
 from syncledger.audit.events import LegalHoldPlaced
 from syncledger.core.alert_config import AlertChannelConfig, parse_duration
 from syncledger.core.alert_ports import AlertMessage, AlertNotDelivered
-from syncledger.core.alerts import DEFAULT_DELAYS_S, AlertDesk, alert_subject
+from syncledger.core.alerts import DEFAULT_DELAYS_S, AlertDesk, alert_status_lines, alert_subject
 from syncledger.core.events import (
     AlertAttemptStarted,
     EventData,
@@ -344,3 +344,23 @@ def test_durations_read_as_people_write_them() -> None:
 def test_a_slack_url_in_the_file_is_refused() -> None:
     with pytest.raises(ValueError, match="url_env"):
         AlertChannelConfig(name="x", kind="slack", url="https://hooks.example/T/B/secret")
+
+
+async def test_status_says_what_waits_and_what_is_parked() -> None:
+    s = Setup(slack())
+    s.receivers["fin"].failures = [
+        AlertNotDelivered("HTTP 500"),
+        AlertNotDelivered("no_service", gone=True),
+    ]
+    desk = s.desk()
+    await desk.raise_for(await s.log(mismatch("k1")))
+    await desk.turn()
+    assert alert_status_lines(desk.book) == [
+        "1 alert waiting to be delivered (`syncledger alerts`)"
+    ]
+    s.clock.advance(6)
+    await desk.turn()
+    assert alert_status_lines(desk.book) == [
+        "1 alert parked: `syncledger alerts` says why",
+        "alert channel fin parked: no_service (`syncledger alerts replay --channel fin`)",
+    ]
