@@ -37,7 +37,11 @@ Nothing is served, and no port opened, otherwise; importing this module does no 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CollectorRegistry,
@@ -45,7 +49,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    start_http_server,
+    make_wsgi_app,
 )
 
 from syncledger.core.errors import ConfigurationError
@@ -154,15 +158,55 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
+Readiness = Callable[[], tuple[bool, str]]
+
+
+def _always_ready() -> tuple[bool, str]:
+    return True, "ready"
+
+
+def _app(readiness: Readiness) -> Callable[..., Iterable[bytes]]:
+    """``/metrics`` (the exposition), ``/healthz`` (the process answers), ``/readyz``
+    (200 with ``ready`` or 503 with the one-line reason ``readiness`` gives)."""
+    metrics = make_wsgi_app(REGISTRY)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        if path == "/readyz":
+            ok, why = readiness()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+            return [f"{why}\n".encode()]
+        return metrics(environ, start_response)  # type: ignore[no-any-return]
+
+    return app
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
 @contextlib.contextmanager
-def served(port: int | None, addr: str = "127.0.0.1") -> Iterator[int | None]:
-    """Serve ``/metrics`` on ``addr:port`` while the block runs (port 0: a free one,
-    yielded); ``port`` None serves nothing."""
+def served(
+    port: int | None, addr: str = "127.0.0.1", readiness: Readiness = _always_ready
+) -> Iterator[int | None]:
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on ``addr:port`` while the block
+    runs (port 0: a free one, yielded); ``port`` None serves nothing."""
     if port is None:
         yield None
         return
     try:
-        server, thread = start_http_server(port, addr=addr, registry=REGISTRY)
+        server = make_server(addr, port, _app(readiness), _Server, handler_class=_Quiet)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
     except OSError as exc:
         raise ConfigurationError(
             f"cannot serve metrics on {addr}:{port} ({exc.strerror or exc}); set "

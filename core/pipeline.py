@@ -60,7 +60,7 @@ from syncledger.core.reports import Period, Report, report_dir
 from syncledger.core.reports import build as build_report
 from syncledger.core.reports import write as write_report
 from syncledger.core.review import ReviewDesk
-from syncledger.core.run_watch import Tally, banner, cycle_line, gauges_job
+from syncledger.core.run_watch import RunHealth, Tally, banner, cycle_line, gauges_job
 from syncledger.core.serve import Endpoint, serve_app
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import SourceReader, StatusWriter, WebhookReceiver
@@ -548,15 +548,15 @@ async def sync_forever(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     bind(entity=settings.entity, ledger=settings.ledger, run_id=uuid7())
-    with served(settings.metrics_port, settings.metrics_addr) as metrics_port:
-        async with (
-            open_runtime(settings) as rt,
-            _stop_if_nats_lost(rt, stop),
-            push_ownership(rt, stop) as lease,
-        ):
-            if lease is None:  # stopped while waiting for the push lease
-                return
-            await _work_forever(rt, settings, stop, lease, metrics_port)
+    health = RunHealth()
+    with served(settings.metrics_port, settings.metrics_addr, health.check) as metrics_port:
+        async with open_runtime(settings) as rt, _stop_if_nats_lost(rt, stop):
+            health.connected(rt.nc)
+            async with push_ownership(rt, stop) as lease:
+                if lease is None:  # stopped while waiting for the push lease
+                    return
+                health.pushing = True
+                await _work_forever(rt, settings, stop, lease, metrics_port)
 
 
 async def _work_forever(

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import nats.js.errors
+from nats.aio.client import Client as NatsClient
 from sqlalchemy import Engine
 
 from syncledger.core.alert_consumer import consumer_name
@@ -93,6 +94,27 @@ def cycle_line(name: str, result: object) -> str | None:
         first = result.splitlines()[0]
         return None if _NOTHING_SEEN.search(first) else first
     return None
+
+
+@dataclass
+class RunHealth:
+    """``/readyz`` of ``run``'s metrics port: ready once connected to NATS, and while the
+    connection holds; the line says whether this process pushes or stands by."""
+
+    nc: NatsClient | None = None
+    pushing: bool = False
+
+    def connected(self, nc: NatsClient) -> None:
+        self.nc = nc
+
+    def check(self) -> tuple[bool, str]:
+        if self.nc is None:
+            return False, "starting: connecting to NATS"
+        if not self.nc.is_connected:
+            return False, "NATS connection lost: reconnecting"
+        if not self.pushing:
+            return True, "ready: waiting for the push lease (another process pushes)"
+        return True, "ready: pushing"
 
 
 def gauges_job(rt: Runtime, ledger: str, engine: Engine) -> Callable[[], Awaitable[object]]:

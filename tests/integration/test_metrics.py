@@ -96,3 +96,22 @@ def test_a_busy_metrics_port_is_one_line_saying_what_to_do() -> None:
 def test_no_port_serves_nothing() -> None:
     with served(None) as port:
         assert port is None
+
+
+async def test_health_and_readiness_are_served_beside_the_metrics() -> None:
+    state = {"ready": False}
+
+    def readiness() -> tuple[bool, str]:
+        return (True, "ready: pushing") if state["ready"] else (False, "starting: connecting")
+
+    with served(0, readiness=readiness) as port:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            health = await client.get("/healthz")
+            starting = await client.get("/readyz")
+            state["ready"] = True
+            ready = await client.get("/readyz")
+            metrics = await client.get("/metrics")
+    assert (health.status_code, health.text) == (200, "ok\n")
+    assert (starting.status_code, starting.text) == (503, "starting: connecting\n")
+    assert (ready.status_code, ready.text) == (200, "ready: pushing\n")
+    assert "syncledger_pushes_total" in metrics.text

@@ -22,7 +22,7 @@ from syncledger.core.logs import (
     quiet_idle_fetches,
 )
 from syncledger.core.reconcile import ReconReport
-from syncledger.core.run_watch import Tally, banner, cycle_line
+from syncledger.core.run_watch import RunHealth, Tally, banner, cycle_line
 from syncledger.core.settings import Settings
 from syncledger.core.sync_context import Outcome
 
@@ -127,3 +127,18 @@ async def test_a_line_per_cycle_that_did_something() -> None:
         tally(Outcome(status))  # type: ignore[arg-type]
     assert await tally.progress() == "records in the last minute: 2 pushed, 1 rejected"
     assert await tally.progress() is None
+
+
+def test_run_is_ready_once_connected() -> None:
+    class Conn:
+        is_connected = True
+
+    health = RunHealth()
+    assert health.check() == (False, "starting: connecting to NATS")
+    conn = Conn()
+    health.connected(conn)
+    assert health.check() == (True, "ready: waiting for the push lease (another process pushes)")
+    health.pushing = True
+    assert health.check() == (True, "ready: pushing")
+    conn.is_connected = False
+    assert health.check() == (False, "NATS connection lost: reconnecting")
