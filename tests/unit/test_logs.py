@@ -124,7 +124,7 @@ async def test_a_line_per_cycle_that_did_something() -> None:
     assert "10 records checked, 0 open mismatches" in recon
     tally = Tally()
     for status in ("pushed", "pushed", "ignored", "rejected"):
-        tally(Outcome(status))  # type: ignore[arg-type]
+        tally(Outcome(status))
     assert await tally.progress() == "records in the last minute: 2 pushed, 1 rejected"
     assert await tally.progress() is None
 
@@ -136,7 +136,7 @@ def test_run_is_ready_once_connected() -> None:
     health = RunHealth()
     assert health.check() == (False, "starting: connecting to NATS")
     conn = Conn()
-    health.connected(conn)
+    health.connected(conn)  # type: ignore[arg-type]
     assert health.check() == (True, "ready: waiting for the push lease (another process pushes)")
     health.pushing = True
     assert health.check() == (True, "ready: pushing")
