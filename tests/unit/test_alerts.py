@@ -364,3 +364,33 @@ async def test_status_says_what_waits_and_what_is_parked() -> None:
         "1 alert parked: `syncledger alerts` says why",
         "alert channel fin parked: no_service (`syncledger alerts replay --channel fin`)",
     ]
+
+
+async def test_a_receiver_down_ten_minutes_gets_every_alert_once_on_the_real_schedule() -> None:
+    s = Setup(slack())
+    down_until = T0 + timedelta(minutes=10)
+
+    @dataclass
+    class Flaky(Receiver):
+        async def deliver(self, message: AlertMessage) -> None:
+            self.attempts.append(message.alert_id)
+            if s.clock.now < down_until:
+                raise AlertNotDelivered("HTTP 503")
+            self.told.append(message)
+
+        attempts: list[str] = field(default_factory=list)
+
+    flaky = Flaky("fin")
+    desk = AlertDesk(
+        s.store, entity=ENTITY, actor="t", configs=s.configs, channels={"fin": flaky},
+        clock=s.clock,
+    )  # fmt: skip
+    await desk.raise_for(await s.log(*(mismatch(f"k{i}") for i in range(20))))
+    while s.clock.now < T0 + timedelta(hours=1):
+        await desk.turn()
+        s.clock.advance(10)
+    told = [m.alert_id for m in flaky.told]
+    assert len(told) == len(set(told)) == 20
+    # immediately, 5 s, 5 min, then 30 min later (after the receiver is back): 4 attempts
+    assert {flaky.attempts.count(a) for a in told} == {4}
+    assert {a.status() for a in desk.book.alerts.values()} == {"delivered"}
