@@ -1078,7 +1078,7 @@ async def _webhook_endpoints(rt: Runtime, required: bool) -> AsyncIterator[dict[
     except ConfigurationError as exc:
         if required:
             raise
-        log.warning("webhooks are not served (source %s: %s); serving the console", s.source, exc)
+        log.info("no webhooks served (source %s cannot take them: %s)", s.source, exc)
         yield {}
         return
     try:
