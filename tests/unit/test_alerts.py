@@ -87,7 +87,7 @@ class Setup:
     async def log(self, *events: EventData) -> list[StoredEvent]:
         out = []
         for event in events:
-            key = getattr(event, "key", None) or getattr(event, "source_ref", "x")
+            key = str(getattr(event, "key", None) or getattr(event, "source_ref", "x"))
             subject = recon_subject(ENTITY, "qbo", "mismatch", key)
             env = make_envelope(event, entity=ENTITY, subject=subject, actor="test")
             (seq,) = await self.store.append([env])
@@ -193,7 +193,7 @@ async def test_a_gone_endpoint_parks_its_channel_until_resumed() -> None:
     replayed = await desk.replay(parked_on="fin")
     await desk.turn()
     assert len(replayed) == 2
-    assert sorted(m.data["mismatch_key"] for m in receiver.told) == ["k1", "k2"]
+    assert sorted(str(m.data["mismatch_key"]) for m in receiver.told) == ["k1", "k2"]
     assert "fin" not in desk.book.parked_channels
 
 
@@ -224,7 +224,7 @@ async def test_thresholds_are_per_currency_and_never_assume_a_rate() -> None:
     )
     await desk.turn()
     assert raised == 3
-    keys = sorted(m.data["mismatch_key"] for m in s.receivers["fin"].told)
+    keys = sorted(str(m.data["mismatch_key"]) for m in s.receivers["fin"].told)
     assert keys == ["big", "eur", "none"]
 
 
