@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -189,6 +189,7 @@ class MemoryLedger:
             status="open",
             updated_at=datetime.now(UTC),
             line_items=await self._line_items(invoice),
+            due_date=invoice.due_date,
         )
         return self._write(idempotency_key, rec)
 
@@ -333,6 +334,7 @@ class MemoryLedger:
         tax: Decimal | None = None,
         balance: Decimal | None = None,
         line_items: tuple[str | None, ...] | None = None,
+        due_date: date | None = None,
     ) -> PushResult:
         current = self.records.get(ledger_id)
         if current is None:
@@ -350,6 +352,7 @@ class MemoryLedger:
             tax=current.tax if tax is None else tax,
             balance=current.balance if balance is None else balance,
             line_items=current.line_items if line_items is None else line_items,
+            due_date=current.due_date if due_date is None else due_date,
         )
         self.records[ledger_id] = updated
         self._by_key[key] = ledger_id
@@ -389,6 +392,7 @@ class MemoryLedger:
             balance=total - paid,
             name=invoice.number,
             line_items=await self._line_items(invoice),
+            due_date=invoice.due_date,
         )
 
     async def create_credit_note(

@@ -39,6 +39,12 @@ _MISMATCH_WORDS = {
     "duplicate_in_ledger": "duplicated in the ledger",
     "tax_mismatch": "tax differs",
     "application_mismatch": "not applied as pushed",
+    "balance_mismatch": "amount paid differs",
+    "credit_unapplied": "credit note never applied",
+    "due_date_mismatch": "due dates differ",
+    "line_items_mismatch": "line item codes differ",
+    "ar_balance_mismatch": "AR balance differs",
+    "customer_name_mismatch": "customer name differs",
 }
 
 

@@ -280,9 +280,24 @@ def projections_verify(data_dir: DataDir = None) -> None:
 
 @app.command()
 def reconcile(
-    data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None, json_out: Json = False
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+    json_out: Json = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="read every ledger record (a full sweep) instead of only what changed "
+            "since the last run",
+        ),
+    ] = False,
 ) -> None:
     """Compare the read models with what the ledger holds; record mismatches.
+
+    A routine run reads only the ledger's changes since the last one (the mirror in the
+    data dir); a full sweep runs with --full, the first time, and once
+    SYNCLEDGER_RECONCILE_FULL_EVERY_S has passed since the last (default: daily).
 
     Exit code: 0 when the books agree, 1 while mismatches are open (they are recorded
     and printed first; `syncledger errors` says how to fix each), 2 usage or
@@ -290,7 +305,7 @@ def reconcile(
     With --json the object carries "exit_code" too."""
     from syncledger.core.pipeline import reconcile_exit_code, reconcile_now
 
-    report = run(reconcile_now(settings(data_dir, entity, ledger)))
+    report = run(reconcile_now(settings(data_dir, entity, ledger), full=full))
     code = reconcile_exit_code(report)
     if json_out:
         import json

@@ -576,6 +576,12 @@ class MismatchDetected(EventData):
         "duplicate_in_ledger",
         "tax_mismatch",
         "application_mismatch",
+        "balance_mismatch",
+        "credit_unapplied",
+        "due_date_mismatch",
+        "line_items_mismatch",
+        "ar_balance_mismatch",
+        "customer_name_mismatch",
     ]
     ledger: str
     source_ref: str | None = None

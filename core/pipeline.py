@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +53,9 @@ from syncledger.core.outage import (
 )
 from syncledger.core.ports import LedgerAdapter, SourceItem
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
+from syncledger.core.reconcile_expected import with_log
+from syncledger.core.reconcile_mirror import LedgerMirror, mirror_path, open_mirror_engine
+from syncledger.core.reconcile_source import SourceContent, load_state_and_content
 from syncledger.core.redact import mask_text
 from syncledger.core.report_facts import read_facts
 from syncledger.core.report_mismatches import mismatch_lines, status_lines
@@ -757,37 +760,45 @@ def expected_records(models: ReadModels, entity: str, ledger: str) -> list[Expec
     return out
 
 
-def with_applications(expected: list[Expected], state: SyncState) -> list[Expected]:
-    """``expected`` with, from the log, each document's pushed tax and what each payment,
-    credit note and refund was pushed to be applied to (the ledger id of its invoice or
-    credit) and how much."""
-    out = []
-    for exp in expected:
-        rec = state.records.get(exp.source_ref)
-        if rec is not None and rec.pushed_tax is not None and exp.kind != "customer":
-            exp = replace(exp, tax=rec.pushed_tax)
-        target = state.records.get(rec.applies_to) if rec and rec.applies_to else None
-        if rec is None or target is None or target.ledger_ref is None:
-            out.append(exp)
-            continue
-        out.append(replace(exp, applied_to=target.ledger_ref, applied_amount=rec.applied_amount))
-    return out
+def with_applications(
+    expected: list[Expected], state: SyncState, content: SourceContent | None = None
+) -> list[Expected]:
+    """``expected`` with what the log knows of each record: pushed tax, what each
+    payment, credit note and refund was pushed to be applied to and how much, what was
+    paid on each invoice, its customer, and (with ``content``) the due date, line item
+    codes and customer name pushed (``core/reconcile_expected.py``)."""
+    return with_log(expected, state, content)
 
 
-async def reconcile_with(rt: Runtime, ledger: LedgerHandle, engine: Engine) -> ReconReport:
+async def reconcile_with(
+    rt: Runtime, ledger: LedgerHandle, engine: Engine, *, full: bool = False
+) -> ReconReport:
+    """Reconcile the entity's ledger: incremental against the mirror in the data dir
+    (``core/reconcile_mirror.py``), full when ``full``, when the mirror is new or when
+    the last full sweep is ``reconcile_full_every_s`` old."""
     s = rt.settings
     models = ReadModels(engine)
     name = ledger.adapter.ledger
     state = SyncState(s.entity, name)
-    await state.load(rt.store)
+    content = await load_state_and_content(rt.store, state)
     open_before = {
         m.key: Mismatch(m.key, m.mismatch_type, m.source_ref, m.ledger_ref, m.expected, m.actual)
         for m in models.open_mismatches(s.entity, name)
     }
-    expected = with_applications(expected_records(models, s.entity, name), state)
-    report = await Reconciler(rt.store, ledger.adapter, entity=s.entity, actor=s.actor).run(
-        expected, open_before
-    )
+    expected = with_applications(expected_records(models, s.entity, name), state, content)
+    mirror_engine = open_mirror_engine(mirror_path(s.data_dir, s.entity, name))
+    try:
+        reconciler = Reconciler(
+            rt.store,
+            ledger.adapter,
+            entity=s.entity,
+            actor=s.actor,
+            mirror=LedgerMirror(mirror_engine),
+            full_every_s=s.reconcile_full_every_s,
+        )
+        report = await reconciler.run(expected, open_before, full=full)
+    finally:
+        mirror_engine.dispose()
     await ProjectionRunner(engine, rt.store).catch_up()
     return report
 
@@ -802,11 +813,11 @@ def reconcile_exit_code(report: ReconReport) -> int:
     return NEEDS_ATTENTION if report.open else 0
 
 
-async def reconcile_now(settings: Settings) -> ReconReport:
+async def reconcile_now(settings: Settings, *, full: bool = False) -> ReconReport:
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
         try:
-            return await reconcile_with(rt, ledger, await catch_up(rt))
+            return await reconcile_with(rt, ledger, await catch_up(rt), full=full)
         finally:
             await ledger.aclose()
 

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -89,6 +89,9 @@ class LedgerRecord:
     #: document is applied to; refunds: (credit ledger id, amount) of the credit the refund
     #: is paid out of. The reconciler checks that what the log intended is here
     applied_to: tuple[tuple[str, Decimal], ...] = ()
+    #: invoices: the due date, where the platform's reads return it (docs/reconciliation.md
+    #: lists which); None never compares
+    due_date: date | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 

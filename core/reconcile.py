@@ -1,24 +1,29 @@
 """The reconciler (DESIGN §10): what the log says vs what the ledger holds.
 
-Besides each record's presence, amount and currency, it checks applications: a payment
-applied to its invoice, a credit note to its invoice, a refund to the credit it pays out,
-each for the amount the push meant (``LedgerPushSucceeded.applies_to/applied_amount``),
-against what the ledger says the document is applied to (``LedgerRecord.applied_to``). A
-multi-write document left half done is a mismatch (``application_mismatch``) whatever
-caused it.
+Per record (``core/reconcile_checks.py``): presence, amount, tax, currency, each
+application (a payment to its invoice, a credit note to its invoice, a refund to the
+credit it pays out, for the amount the push meant), a credit note the log meant to apply
+that the ledger holds unapplied, an invoice's status and amount paid/open, due date, line
+item codes and a customer's name. Over the book: records carrying our reference that the
+log does not link (orphans), duplicates, and the AR balance per customer and currency
+(``core/reconcile_ar.py``). docs/reconciliation.md lists every type.
 
-New disagreements become ``MismatchDetected``, cleared ones ``MismatchResolved``; the
-mismatch key is type + refs, so re-running is idempotent (nothing new is appended when
-nothing changed).
+A run is *full* (every record of every kind read from the ledger) or *incremental*
+(``core/reconcile_incremental.py``: only what the ledger's delta read says changed since
+the last run, against the mirror of ``core/reconcile_mirror.py``, and only the records
+those changes — or changes in the log — touch are compared again). Both give the same
+mismatches under the same keys (type + refs), so re-running is idempotent: new
+disagreements become ``MismatchDetected``, cleared ones ``MismatchResolved``, nothing is
+appended when nothing changed.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from syncledger.core.events import (
     MismatchDetected,
@@ -27,42 +32,17 @@ from syncledger.core.events import (
     make_envelope,
 )
 from syncledger.core.ids import uuid7
-from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter, LedgerRecord
+from syncledger.core.reconcile_compare import compare
+from syncledger.core.reconcile_incremental import Overlay, carried, changed_refs, recheck, scope_of
+from syncledger.core.reconcile_mirror import Compared, LedgerMirror, digest
+from syncledger.core.reconcile_model import Expected, Mismatch
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import recon_subject
 
+__all__ = ["KINDS", "Expected", "Mismatch", "ReconReport", "Reconciler", "compare"]
+
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund")
-
-
-@dataclass(frozen=True, slots=True)
-class Expected:
-    """A record the log says is in the ledger."""
-
-    source_ref: str
-    kind: str
-    ledger_ref: str
-    total: Decimal | None
-    currency: str | None
-    #: the ledger id of what the record is applied to (an invoice, a refund's credit) and
-    #: how much (None: any amount above zero)
-    applied_to: str | None = None
-    applied_amount: Decimal | None = None
-    #: documents: the tax pushed (None: not known, not compared)
-    tax: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    key: str
-    mismatch_type: str
-    source_ref: str | None
-    ledger_ref: str | None
-    expected: str | None = None
-    actual: str | None = None
-    #: the money at stake, when there is one (``MismatchDetected.at_stake``)
-    at_stake: Decimal | None = None
-    currency: str | None = None
 
 
 @dataclass
@@ -74,12 +54,20 @@ class ReconReport:
     detected: list[Mismatch] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     ledger_duplicates: int = 0
+    #: "full": every ledger record read; "incremental": only the delta since the last run
+    mode: Literal["full", "incremental"] = "full"
+    #: ledger records read, and expected records compared again, by this run
+    read: int = 0
+    compared: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "ledger": self.ledger,
             "checked": self.checked,
+            "mode": self.mode,
+            "ledger_records_read": self.read,
+            "compared": self.compared,
             "open_mismatches": [_plain(m) for m in self.open],
             "detected": len(self.detected),
             "resolved": len(self.resolved),
@@ -88,7 +76,8 @@ class ReconReport:
 
     def text(self) -> str:
         lines = [
-            f"Reconciliation {self.run_id} against {self.ledger}: {self.checked} records "
+            f"Reconciliation {self.run_id} against {self.ledger} ({self.mode}, "
+            f"{self.read} ledger records read): {self.checked} records "
             f"checked, {len(self.open)} open mismatches ({len(self.detected)} new, "
             f"{len(self.resolved)} resolved), {self.ledger_duplicates} ledger duplicates"
         ]
@@ -105,173 +94,106 @@ def _plain(m: Mismatch) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(m).items()}
 
 
-def _key(kind: str, source_ref: str | None, ledger_ref: str | None) -> str:
-    return f"{kind}|{source_ref or ''}|{ledger_ref or ''}"
-
-
-def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[Mismatch]:
-    """Pure comparison: missing, orphan, amount/currency mismatch, duplicates."""
-    by_id = {(r.kind, r.ledger_id): r for r in held}
-    linked: set[tuple[str, str]] = set()
-    found: list[Mismatch] = []
-    for exp in expected:
-        linked.add((exp.kind, exp.ledger_ref))
-        rec = by_id.get((exp.kind, exp.ledger_ref))
-        if rec is None or rec.status == "deleted":
-            found.append(
-                Mismatch(
-                    _key("missing_in_ledger", exp.source_ref, exp.ledger_ref),
-                    "missing_in_ledger",
-                    exp.source_ref,
-                    exp.ledger_ref,
-                    at_stake=exp.total,
-                    currency=exp.currency,
-                )
-            )
-            continue
-        found.extend(_amounts(exp, rec))
-        found.extend(_application(exp, rec))
-    for (kind, ledger_id), rec in by_id.items():
-        if (kind, ledger_id) in linked or rec.status in ("void", "deleted"):
-            continue
-        if _ours(rec.external_ref):
-            found.append(
-                Mismatch(
-                    _key("orphan_in_ledger", rec.external_ref, ledger_id),
-                    "orphan_in_ledger",
-                    rec.external_ref,
-                    ledger_id,
-                    at_stake=rec.total,
-                    currency=rec.currency,
-                )
-            )
-    found.extend(_duplicates(by_id.values()))
-    return found
-
-
-def _ours(external_ref: str | None) -> bool:
-    """The ledger record carries one of our references (``system/kind/id``): pushed for a
-    source record. One without is the bookkeeper's own (a payment received, an invoice
-    raised in the ledger) and is none of the reconciler's business."""
-    if not external_ref:
-        return False
-    try:
-        RecordRef.parse(external_ref)
-    except ValueError:
-        return False
-    return True
-
-
-def _amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
-    out = []
-    if exp.currency and rec.currency and exp.currency != rec.currency:
-        out.append(
-            Mismatch(
-                _key("currency_mismatch", exp.source_ref, exp.ledger_ref),
-                "currency_mismatch",
-                exp.source_ref,
-                exp.ledger_ref,
-                exp.currency,
-                rec.currency,
-            )
-        )
-    if exp.tax is not None and rec.tax is not None and exp.tax != rec.tax:
-        out.append(
-            Mismatch(
-                _key("tax_mismatch", exp.source_ref, exp.ledger_ref),
-                "tax_mismatch",
-                exp.source_ref,
-                exp.ledger_ref,
-                str(exp.tax),
-                str(rec.tax),
-                abs(exp.tax - rec.tax),
-                exp.currency,
-            )
-        )
-    if exp.total is not None and rec.total is not None and exp.total != rec.total:
-        out.append(
-            Mismatch(
-                _key("amount_mismatch", exp.source_ref, exp.ledger_ref),
-                "amount_mismatch",
-                exp.source_ref,
-                exp.ledger_ref,
-                str(exp.total),
-                str(rec.total),
-                abs(exp.total - rec.total),
-                exp.currency,
-            )
-        )
-    return out
-
-
-def _application(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
-    if exp.applied_to is None or exp.applied_amount == 0 or rec.status in ("void", "deleted"):
-        return []
-    held = sum(
-        (amount for target, amount in rec.applied_to if target == exp.applied_to), Decimal(0)
-    )
-    wanted = exp.applied_amount
-    if (held == wanted) if wanted is not None else held > 0:
-        return []
-    return [
-        Mismatch(
-            _key("application_mismatch", exp.source_ref, exp.ledger_ref),
-            "application_mismatch",
-            exp.source_ref,
-            exp.ledger_ref,
-            f"{wanted if wanted is not None else 'some'} applied to {exp.applied_to}",
-            f"{held} applied to {exp.applied_to}",
-            abs(wanted - held) if wanted is not None else None,
-            exp.currency,
-        )
-    ]
-
-
-def _duplicates(held: Iterable[LedgerRecord]) -> list[Mismatch]:
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for rec in held:
-        if rec.external_ref and rec.status not in ("void", "deleted"):
-            groups[(rec.kind, rec.external_ref)].append(rec.ledger_id)
-    return [
-        Mismatch(
-            _key("duplicate_in_ledger", ref, ",".join(sorted(ids))),
-            "duplicate_in_ledger",
-            ref,
-            ",".join(sorted(ids)),
-            "1",
-            str(len(ids)),
-        )
-        for (_, ref), ids in sorted(groups.items())
-        if len(ids) > 1
-    ]
+def _compared(exp: Expected) -> Compared:
+    return Compared(digest(exp), exp.ledger_ref, exp.customer_ledger_ref)
 
 
 async def fetch_ledger(ledger: LedgerAdapter, kinds: Iterable[str] = KINDS) -> list[LedgerRecord]:
     return [rec for kind in kinds async for rec in ledger.list_all(kind)]
 
 
+#: a delta read starts this long before the last read did (by our clock): a ledger whose
+#: clock runs behind ours, or that stamps a change before it is visible, is read again
+#: rather than missed (reading a record twice changes nothing); the daily full sweep
+#: catches what a delta read cannot tell (a record deleted without a trace)
+OVERLAP = timedelta(minutes=5)
+#: how often a full sweep runs (``SYNCLEDGER_RECONCILE_FULL_EVERY_S``'s default: daily)
+FULL_EVERY_S = 86_400.0
+
+
 class Reconciler:
+    """Compares the log's expectations with the ledger and records what changed.
+
+    Without a ``mirror`` every run is full. With one, a run is full when asked
+    (``full=True``, ``syncledger reconcile --full``), when the mirror has never been
+    filled, or when the last full sweep is ``full_every_s`` old; otherwise incremental."""
+
     def __init__(
-        self, store: EventStore, ledger: LedgerAdapter, *, entity: str, actor: str
+        self,
+        store: EventStore,
+        ledger: LedgerAdapter,
+        *,
+        entity: str,
+        actor: str,
+        mirror: LedgerMirror | None = None,
+        full_every_s: float = FULL_EVERY_S,
     ) -> None:
         self._store = store
         self._ledger = ledger
         self._entity = entity
         self._actor = actor
+        self._mirror = mirror
+        self._full_every = timedelta(seconds=full_every_s)
 
     async def run(
-        self, expected: list[Expected], open_before: Mapping[str, Mismatch]
+        self, expected: list[Expected], open_before: Mapping[str, Mismatch], *, full: bool = False
     ) -> ReconReport:
         """Compare, then append what changed since the last run (``open_before``)."""
+        mirror, started = self._mirror, datetime.now(UTC)
+        if mirror is not None and not (full or self._full_due(mirror, started)):
+            return await self._incremental(mirror, expected, open_before)
         held = await fetch_ledger(self._ledger)
-        now = {m.key: m for m in compare(expected, held)}
+        report = self._report(expected, open_before, compare(expected, held), len(held))
+        report.compared = len(expected)
+        await self._record(report)
+        if mirror is not None:
+            compared = {e.source_ref: _compared(e) for e in expected}
+            marks = {"cursor": started.isoformat(), "full_at": started.isoformat()}
+            mirror.save_full(held, compared, marks)
+        return report
+
+    def _full_due(self, mirror: LedgerMirror, now: datetime) -> bool:
+        last = mirror.mark("full_at")
+        return last is None or mirror.mark("cursor") is None or now - last >= self._full_every
+
+    async def _incremental(
+        self, mirror: LedgerMirror, expected: list[Expected], open_before: Mapping[str, Mismatch]
+    ) -> ReconReport:
+        cursor, started = mirror.mark("cursor"), datetime.now(UTC)
+        assert cursor is not None  # else the run is full
+        changed = [rec async for rec in self._ledger.changes(cursor - OVERLAP)]
+        overlay = Overlay(mirror, changed)
+        before = mirror.compared()
+        digests = {e.source_ref: digest(e) for e in expected}
+        moved = changed_refs(digests, before)
+        scope = scope_of(expected, moved, before, overlay)
+        found = [*carried(open_before, scope).values(), *recheck(expected, scope, overlay)]
+        report = self._report(expected, open_before, found, len(changed))
+        report.mode, report.compared = "incremental", len(scope.refs & digests.keys())
+        await self._record(report)
+        by_ref = {e.source_ref: e for e in expected}
+        mirror.save_delta(
+            changed,
+            {ref: _compared(by_ref[ref]) if ref in by_ref else None for ref in moved},
+            {"cursor": started.isoformat()},
+        )
+        return report
+
+    def _report(
+        self,
+        expected: list[Expected],
+        open_before: Mapping[str, Mismatch],
+        found: list[Mismatch],
+        read: int,
+    ) -> ReconReport:
+        now = {m.key: m for m in found}
         report = ReconReport(uuid7(), self._ledger.ledger, len(expected), list(now.values()))
         report.detected = [m for k, m in now.items() if k not in open_before]
         report.resolved = [k for k in open_before if k not in now]
         report.ledger_duplicates = sum(
             int(m.actual or 0) - 1 for m in now.values() if m.mismatch_type == "duplicate_in_ledger"
         )
-        await self._record(report)
+        report.read = read
         return report
 
     async def _record(self, report: ReconReport) -> None:

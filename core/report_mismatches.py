@@ -92,6 +92,50 @@ def _status(m: MismatchView, _: str | None) -> str:
     return f"set {m.ledger_ref}'s status in the ledger to {m.expected}, as the source says"
 
 
+def _balance(m: MismatchView, _: str | None) -> str:
+    return (
+        f"the log has {m.expected} on {m.ledger_ref}, the ledger {m.actual}: apply (or "
+        "remove) the payment or credit in the ledger, or record in the source the payment "
+        "the ledger holds and import it"
+    )
+
+
+def _credit_unapplied(m: MismatchView, _: str | None) -> str:
+    return (
+        f"credit note {m.ledger_ref} was never applied ({m.actual}): apply it in the ledger "
+        f"as the source meant ({m.expected})"
+    )
+
+
+def _due_date(m: MismatchView, _: str | None) -> str:
+    return (
+        f"set {m.ledger_ref}'s due date in the ledger to {m.expected} (the source's); if "
+        f"{m.actual} is right, correct the source record and import it again"
+    )
+
+
+def _line_items(m: MismatchView, _: str | None) -> str:
+    return (
+        f"book {m.ledger_ref}'s lines to the items {m.expected} in the ledger (it shows "
+        f"{m.actual}), or correct the source's item codes and import it again"
+    )
+
+
+def _ar_balance(m: MismatchView, _: str | None) -> str:
+    return (
+        f"the log's AR for {m.source_ref} is {m.expected}, the ledger's {m.actual}: the "
+        "record mismatches of this customer say which documents differ; an invoice or "
+        "payment entered only in the ledger belongs in the source too"
+    )
+
+
+def _customer_name(m: MismatchView, _: str | None) -> str:
+    return (
+        f"rename {m.ledger_ref} in the ledger to {m.expected!r}: the source owns the name "
+        "(a rename in the source is pushed by the next sync)"
+    )
+
+
 FIXES: dict[str, Fix] = {
     "missing_in_ledger": _missing,
     "orphan_in_ledger": _orphan,
@@ -101,6 +145,12 @@ FIXES: dict[str, Fix] = {
     "duplicate_in_ledger": _duplicate,
     "application_mismatch": _application,
     "status_mismatch": _status,
+    "balance_mismatch": _balance,
+    "credit_unapplied": _credit_unapplied,
+    "due_date_mismatch": _due_date,
+    "line_items_mismatch": _line_items,
+    "ar_balance_mismatch": _ar_balance,
+    "customer_name_mismatch": _customer_name,
 }
 
 

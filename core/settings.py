@@ -139,6 +139,14 @@ class Settings(BaseSettings):
     )
     source_poll_every_s: float = Field(default=30.0, description="`run`: source poll interval")
     reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
+    reconcile_full_every_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description=(
+            "a full reconciliation sweep (every ledger record read) at most this often; "
+            "runs in between read only the ledger's changes (docs/reconciliation.md)"
+        ),
+    )
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
     alert_channels: list[AlertChannelConfig] = Field(
         default_factory=list,

@@ -1,0 +1,115 @@
+"""AR balance per customer and currency (DESIGN §10): the log's view against the ledger's.
+
+- **Source view**: for each customer the log links and each currency, the invoices the
+  log pushed (a voided one counts nothing) less what the log says was applied to them —
+  payments pushed and applied, credit notes applied (``Expected.paid``). Records that
+  never reached the ledger are not in it: those are errors (``syncledger errors``), not
+  disagreements between the books.
+- **Ledger view**: the sum of the ledger's open balances of every invoice it holds for
+  that customer's ledger id in that currency (one raised by hand in the ledger counts:
+  it is in the ledger's AR), void and deleted ones left out.
+
+A customer+currency is compared only when both views are fully known: every invoice's
+paid amount on the log's side, every balance on the ledger's (a ledger invoice without a
+currency is left out: it cannot be placed). The mismatch's
+key is the customer's source ref and the currency; its ledger ref is the customer's
+ledger id; the money at stake is the difference, in that currency (no exchange rate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from syncledger.core.ports import LedgerRecord
+from syncledger.core.reconcile_model import Expected, Mismatch
+
+TYPE = "ar_balance_mismatch"
+_GONE = ("void", "deleted")
+
+
+def ar_key(customer_ref: str, currency: str) -> str:
+    return f"{TYPE}|{customer_ref}|{currency}"
+
+
+@dataclass
+class _View:
+    total: Decimal = Decimal(0)
+    known: bool = True
+    count: int = 0
+
+    def add(self, amount: Decimal | None) -> None:
+        self.count += 1
+        if amount is None:
+            self.known = False
+        else:
+            self.total += amount
+
+
+@dataclass
+class _Book:
+    #: customer ledger id -> customer source ref
+    customers: dict[str, str] = field(default_factory=dict)
+    source: dict[tuple[str, str], _View] = field(default_factory=dict)
+    ledger: dict[tuple[str, str], _View] = field(default_factory=dict)
+
+
+def _open_as_logged(exp: Expected) -> Decimal | None:
+    if exp.voided:
+        return Decimal(0)
+    if exp.paid is None or exp.total is None:
+        return None
+    return exp.total - exp.paid
+
+
+def customers_of(expected: Iterable[Expected]) -> dict[str, str]:
+    """Customer ledger id -> source ref, for the invoices the log links."""
+    return {
+        e.customer_ledger_ref: e.customer_ref
+        for e in expected
+        if e.kind == "invoice" and e.customer_ref and e.customer_ledger_ref
+    }
+
+
+def ar_balances(
+    expected: Iterable[Expected],
+    ledger_invoices: Iterable[LedgerRecord],
+    only: set[str] | None = None,
+) -> list[Mismatch]:
+    """The AR mismatches of the customers (ledger ids) in ``only`` (None: all)."""
+    book = _Book()
+    for exp in expected:
+        cust = exp.customer_ledger_ref
+        if exp.kind != "invoice" or not exp.customer_ref or not cust or not exp.currency:
+            continue
+        if only is None or cust in only:
+            book.customers[cust] = exp.customer_ref
+            book.source.setdefault((cust, exp.currency), _View()).add(_open_as_logged(exp))
+    for rec in ledger_invoices:
+        cust = rec.customer_ledger_id
+        if rec.kind != "invoice" or cust not in book.customers or rec.status in _GONE:
+            continue
+        view = book.ledger.setdefault((cust, rec.currency or ""), _View())
+        view.add(rec.balance)
+    return [
+        m for pair in sorted(book.source.keys() | book.ledger.keys()) if (m := _one(book, pair))
+    ]
+
+
+def _one(book: _Book, pair: tuple[str, str]) -> Mismatch | None:
+    cust, currency = pair
+    source, ledger = book.source.get(pair, _View()), book.ledger.get(pair, _View())
+    if not (source.known and ledger.known and currency) or source.total == ledger.total:
+        return None
+    ref = book.customers[cust]
+    return Mismatch(
+        ar_key(ref, currency),
+        TYPE,
+        ref,
+        cust,
+        f"{source.total} open on {source.count} invoices",
+        f"{ledger.total} open on {ledger.count} invoices",
+        abs(source.total - ledger.total),
+        currency,
+    )
