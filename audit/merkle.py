@@ -101,10 +101,20 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
     return r
 
 
+def _all_hashes(*hashes: bytes, path: Sequence[bytes] = ()) -> bool:
+    """Every value is a SHA-256 hash: 32 bytes, no more, no fewer (empty is not one)."""
+    return all(len(h) == HASH_SIZE for h in (*hashes, *path))
+
+
 def verify_inclusion(
     index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes
 ) -> bool:
-    """RFC 9162 §2.1.3.2: does ``path`` prove ``leaf`` at ``index`` under ``root``?"""
+    """RFC 9162 §2.1.3.2: does ``path`` prove ``leaf`` at ``index`` under ``root``?
+
+    Refuses degenerate input outright: a leaf, root or path entry that is not a 32-byte
+    hash (an empty root and leaf for a one-leaf tree would otherwise "match")."""
+    if not _all_hashes(leaf, root, path=path):
+        return False
     try:
         return root_from_inclusion(index, size, leaf, path) == root
     except MerkleError:
@@ -114,13 +124,19 @@ def verify_inclusion(
 def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: Sequence[bytes]
 ) -> bool:
-    """RFC 9162 §2.1.4.2, plus the trivial cases (equal sizes, empty old tree)."""
-    if old_size > new_size or old_size < 0:
+    """RFC 9162 §2.1.4.2, plus the trivial case of equal sizes (empty proof, same root).
+
+    Refused: an old size of 0 (a consistency proof from the empty tree proves nothing,
+    RFC 9162 §2.1.4 defines proofs for ``0 < m ≤ n`` only), an old size above the new one,
+    and, whenever hashing is involved, any root or path entry that is not a 32-byte hash.
+    Equal sizes are only a byte comparison of the two roots, exactly as in
+    transparency-dev/merkle's published vectors (tests/fixtures/merkle_vectors/)."""
+    if not 0 < old_size <= new_size:
         return False
     if old_size == new_size:
         return not path and old_root == new_root
-    if old_size == 0:
-        return not path
+    if not _all_hashes(old_root, new_root, path=path):
+        return False
     if not path:
         return False
     return _check_consistency(old_size, new_size, old_root, new_root, list(path))

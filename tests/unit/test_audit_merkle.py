@@ -213,11 +213,29 @@ def test_out_of_range_requests_are_refused() -> None:
         root_from_inclusion(3, 3, b"\x00" * 32, [])
 
 
+def test_degenerate_hashes_are_refused() -> None:
+    tree = tree_of(4)
+    leaf, proof, root = tree.leaf(1), tree.inclusion_proof(1), tree.root()
+    assert verify_inclusion(1, 4, leaf, proof, root)
+    for bad in (b"", leaf[:31], leaf + b"\x00"):
+        assert not verify_inclusion(1, 4, bad, proof, root)
+        assert not verify_inclusion(1, 4, leaf, proof, bad)
+        assert not verify_inclusion(1, 4, leaf, [proof[0], bad], root)
+    assert not verify_inclusion(0, 1, b"", [], b"")
+    c_proof = tree.consistency_proof(3, 4)
+    assert verify_consistency(3, 4, tree.root(3), root, c_proof)
+    for bad in (b"", root[:16], root + b"\x01"):
+        assert not verify_consistency(3, 4, bad, root, c_proof)
+        assert not verify_consistency(3, 4, tree.root(3), bad, c_proof)
+        assert not verify_consistency(3, 4, tree.root(3), root, [*c_proof[:-1], bad])
+
+
 def test_trivial_consistency_cases() -> None:
     tree = tree_of(4)
     assert verify_consistency(4, 4, tree.root(), tree.root(), [])
     assert not verify_consistency(4, 4, tree.root(), tree.root(3), [])
-    assert verify_consistency(0, 4, EMPTY_ROOT, tree.root(), [])
+    assert not verify_consistency(0, 4, EMPTY_ROOT, tree.root(), [])
+    assert not verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
     assert not verify_consistency(3, 4, tree.root(3), tree.root(), [])
     assert not verify_consistency(5, 4, tree.root(), tree.root(), [])
 
