@@ -167,7 +167,8 @@ class Reconciler:
         digests = {e.source_ref: digest(e) for e in expected}
         moved = changed_refs(digests, before)
         scope = scope_of(expected, moved, before, overlay)
-        found = [*carried(open_before, scope).values(), *recheck(expected, scope, overlay)]
+        kept = list(carried(open_before, scope).values())
+        found = [*kept, *recheck(expected, scope, overlay, kept)]
         report = self._report(expected, open_before, found, len(changed))
         report.mode, report.compared = "incremental", len(scope.refs & digests.keys())
         await self._record(report)

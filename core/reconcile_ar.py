@@ -9,6 +9,12 @@
   that customer's ledger id in that currency (one raised by hand in the ledger counts:
   it is in the ledger's AR), void and deleted ones left out.
 
+Each difference is reported once: a customer one of whose invoices already has a
+document mismatch that moves its AR (missing, amount, currency, status, balance: see
+:data:`EXPLAINED_BY`) is not compared, so an AR mismatch means the documents the log
+links each agree and the ledger's AR still differs — an invoice raised by hand in the
+ledger, or one of ours the log does not link.
+
 A customer+currency is compared only when both views are fully known: every invoice's
 paid amount on the log's side, every balance on the ledger's (a ledger invoice without a
 currency is left out: it cannot be placed). The mismatch's
@@ -19,6 +25,7 @@ ledger id; the money at stake is the difference, in that currency (no exchange r
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,6 +33,11 @@ from syncledger.core.ports import LedgerRecord
 from syncledger.core.reconcile_model import Expected, Mismatch
 
 TYPE = "ar_balance_mismatch"
+#: document mismatches that already account for a difference in their customer's AR
+EXPLAINED_BY = frozenset({
+    "missing_in_ledger", "amount_mismatch", "currency_mismatch", "status_mismatch",
+    "balance_mismatch",
+})  # fmt: skip
 _GONE = ("void", "deleted")
 
 
@@ -72,13 +84,20 @@ def customers_of(expected: Iterable[Expected]) -> dict[str, str]:
     }
 
 
+def explained(found: Iterable[Mismatch]) -> set[str]:
+    """The source refs whose document mismatches account for an AR difference."""
+    return {m.source_ref for m in found if m.mismatch_type in EXPLAINED_BY and m.source_ref}
+
+
 def ar_balances(
     expected: Iterable[Expected],
     ledger_invoices: Iterable[LedgerRecord],
     only: set[str] | None = None,
+    explained_refs: AbstractSet[str] = frozenset(),
 ) -> list[Mismatch]:
-    """The AR mismatches of the customers (ledger ids) in ``only`` (None: all)."""
-    book = _Book()
+    """The AR mismatches of the customers (ledger ids) in ``only`` (None: all), leaving
+    out customers with an invoice in ``explained_refs`` (:func:`explained`)."""
+    book, skip = _Book(), set[str]()
     for exp in expected:
         cust = exp.customer_ledger_ref
         if exp.kind != "invoice" or not exp.customer_ref or not cust or not exp.currency:
@@ -86,6 +105,11 @@ def ar_balances(
         if only is None or cust in only:
             book.customers[cust] = exp.customer_ref
             book.source.setdefault((cust, exp.currency), _View()).add(_open_as_logged(exp))
+            if exp.source_ref in explained_refs:
+                skip.add(cust)
+    for cust in skip:
+        del book.customers[cust]
+    book.source = {pair: v for pair, v in book.source.items() if pair[0] not in skip}
     for rec in ledger_invoices:
         cust = rec.customer_ledger_id
         if rec.kind != "invoice" or cust not in book.customers or rec.status in _GONE:

@@ -12,7 +12,8 @@ Each check compares only what both sides really hold: a value the log does not k
   with all its credit left (balance = total, applied to nothing);
 - invoices: ``status_mismatch`` (void on one side only; or equal balances but different
   statuses) and ``balance_mismatch`` (what the log says was paid — payments pushed and
-  applied, credit notes applied — against the ledger's total − balance);
+  applied, credit notes applied — against the ledger's total − balance, where the totals
+  agree: a different total is the ``amount_mismatch``);
 - ``due_date_mismatch``, ``line_items_mismatch`` (item codes), ``customer_name_mismatch``.
 """
 
@@ -120,16 +121,16 @@ def expected_status(exp: Expected) -> str | None:
 
 
 def invoice_payment(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
-    """Void on one side only is a status mismatch; otherwise the amount paid (payments and
-    credits applied) is compared, then the status where the amounts agree."""
+    """Void on one side only is a status mismatch; otherwise, where the totals agree, the
+    amount paid (payments and credits applied) is compared, then the status."""
     wanted = expected_status(exp)
     if exp.kind != "invoice" or wanted is None or rec.status not in INVOICE_STATUSES:
         return []
     if (wanted == "void") != (rec.status == "void"):
         stake = rec.balance if wanted == "void" else _open(exp)
         return [_found(exp, "status_mismatch", wanted, rec.status, stake)]
-    if wanted == "void" or rec.total is None or rec.balance is None:
-        return []
+    if wanted == "void" or rec.total is None or rec.balance is None or rec.total != exp.total:
+        return []  # a total edited in the ledger is the amount_mismatch, not a payment
     assert exp.paid is not None and exp.total is not None  # wanted is not None
     paid = rec.total - rec.balance
     if paid != exp.paid:

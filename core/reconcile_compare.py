@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerRecord
-from syncledger.core.reconcile_ar import ar_balances
+from syncledger.core.reconcile_ar import ar_balances, explained
 from syncledger.core.reconcile_checks import check_record
 from syncledger.core.reconcile_model import Expected, Mismatch, key
 
@@ -25,7 +25,8 @@ def compare(expected: Iterable[Expected], held: Iterable[LedgerRecord]) -> list[
     linked = {(exp.kind, exp.ledger_ref) for exp in expected}
     found.extend(orphans(by_id.values(), linked))
     found.extend(duplicates(by_id.values()))
-    found.extend(ar_balances(expected, (r for r in by_id.values() if r.kind == "invoice")))
+    invoices = [r for r in by_id.values() if r.kind == "invoice"]
+    found.extend(ar_balances(expected, invoices, explained_refs=explained(found)))
     return found
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from syncledger.core.ports import LedgerRecord
 from syncledger.core.reconcile_ar import TYPE as AR_TYPE
-from syncledger.core.reconcile_ar import ar_balances
+from syncledger.core.reconcile_ar import ar_balances, explained
 from syncledger.core.reconcile_compare import check_one, duplicates, orphans
 from syncledger.core.reconcile_mirror import Compared, LedgerMirror
 from syncledger.core.reconcile_model import Expected, Mismatch
@@ -126,8 +126,11 @@ def scope_of(
     return scope
 
 
-def recheck(expected: Sequence[Expected], scope: Scope, overlay: Overlay) -> list[Mismatch]:
-    """The mismatches a full run would find within ``scope``."""
+def recheck(
+    expected: Sequence[Expected], scope: Scope, overlay: Overlay, kept: Iterable[Mismatch] = ()
+) -> list[Mismatch]:
+    """The mismatches a full run would find within ``scope``; ``kept``: the open ones
+    outside it (the document mismatches that explain an AR difference are either)."""
     mine = [exp for exp in expected if exp.source_ref in scope.refs]
     held = overlay.get((exp.kind, exp.ledger_ref) for exp in mine)
     found = [m for exp in mine for m in check_one(exp, held.get((exp.kind, exp.ledger_ref)))]
@@ -135,7 +138,8 @@ def recheck(expected: Sequence[Expected], scope: Scope, overlay: Overlay) -> lis
     found.extend(orphans(overlay.with_ids(scope.ledger_ids), linked))
     found.extend(duplicates(overlay.with_refs(scope.external_refs)))
     invoices = overlay.invoices_of(scope.customers)
-    found.extend(ar_balances(expected, invoices, only=scope.customers))
+    why = explained([*found, *kept])
+    found.extend(ar_balances(expected, invoices, only=scope.customers, explained_refs=why))
     return found
 
 

@@ -535,6 +535,8 @@ def to_record(
     if kind in ("invoice", "credit_note"):
         parts["line_items"] = line_item_codes(raw, item_codes)
         parts["tax"] = held_tax(raw)
+    if kind == "invoice":
+        parts["due_date"] = _day(raw.get("DueDate"))
     if kind == "payment":
         parts["applied_to"] = payment_applied_to(raw)
     return LedgerRecord(**common, **parts)
@@ -635,3 +637,12 @@ def _str(value: Any) -> str | None:
 
 def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _day(value: Any) -> date | None:
+    """An invoice's ``DueDate`` (``YYYY-MM-DD``, the field the mapping writes); None when
+    absent or not a date."""
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
+    except ValueError:
+        return None

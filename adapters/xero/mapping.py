@@ -648,7 +648,21 @@ def _document_common(raw: Mapping[str, Any], number_field: str) -> dict[str, Any
 def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     parts = _document_common(raw, "InvoiceNumber")
     balance = _amount(raw.get("AmountDue"))
-    return parts | {"balance": balance, "status": _status(raw, parts["total"], balance)}
+    status = _status(raw, parts["total"], balance)
+    return parts | {"balance": balance, "status": status, "due_date": _due_date(raw)}
+
+
+def _due_date(raw: Mapping[str, Any]) -> date | None:
+    """An invoice's ``DueDate`` (``/Date(ms+zone)/``, the day at 00:00 UTC) or, failing
+    that, its ``DueDateString`` (``YYYY-MM-DDT00:00:00``); None when neither reads."""
+    moment = msdate(raw.get("DueDate"))
+    if moment is not None:
+        return moment.date()
+    text = raw.get("DueDateString")
+    try:
+        return date.fromisoformat(text[:10]) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def _credit_note_parts(raw: Mapping[str, Any]) -> dict[str, Any]:

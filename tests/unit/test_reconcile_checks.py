@@ -290,9 +290,31 @@ async def test_what_a_bookkeeper_changes_in_the_ledger_afterwards_is_found() -> 
         ("balance_mismatch", "csv/invoice/i1", "paid 60.00, open 50.00", "paid 110.00, open 0.00"),
         ("due_date_mismatch", "csv/invoice/i1", "2026-02-01", "2026-03-03"),
         ("customer_name_mismatch", "csv/customer/c1", "Acme", "Acme Holdings"),
-        ("ar_balance_mismatch", "csv/customer/c1", "120.00 open on 2 invoices",
-         "70.00 open on 2 invoices"),
-    }  # fmt: skip
+    }  # the AR difference is i1's, told once: by its balance_mismatch
     await runner.catch_up()
     folded = {m.mismatch_type for m in models.open_mismatches(ENTITY, h.ledger.ledger)}
     assert folded == {m[0] for m in found}
+
+
+def test_an_ar_difference_a_document_mismatch_explains_is_told_once() -> None:
+    expected, held = _ar_book()
+    edited = [replace(held[1], total=D("80.00"), balance=D("80.00")), held[0], held[2]]
+    assert _types(compare(expected, edited)) == ["amount_mismatch"]
+    paid_by_hand = [replace(held[1], balance=D("0.00"), status="paid"), held[0], held[2]]
+    assert _types(compare(expected, paid_by_hand)) == ["balance_mismatch"]
+
+
+# ------------------------------------------------------------------ due dates as read
+
+
+def test_qbo_and_xero_reads_carry_the_invoice_due_date() -> None:
+    from syncledger.adapters.qbo.mapping import to_record as qbo_record
+    from syncledger.adapters.xero.mapping import to_record as xero_record
+
+    qbo = qbo_record("invoice", {"Id": "5", "DueDate": "2026-02-01", "TotalAmt": 1}, "DocNumber")
+    assert qbo.due_date == date(2026, 2, 1)
+    assert qbo_record("invoice", {"Id": "5"}, "DocNumber").due_date is None
+    xero = {"InvoiceID": "x", "Total": 1, "DueDate": "/Date(1769904000000+0000)/"}
+    assert xero_record("invoice", xero).due_date == date(2026, 2, 1)
+    by_string = {"InvoiceID": "x", "Total": 1, "DueDateString": "2026-02-01T00:00:00"}
+    assert xero_record("invoice", by_string).due_date == date(2026, 2, 1)
