@@ -145,6 +145,12 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="with --backfill: report, write nothing")
     ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", help="the CSV files' text encoding, e.g. cp1252 (default UTF-8)"
+        ),
+    ] = None,
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
@@ -159,15 +165,19 @@ def import_(
         raise typer.BadParameter(f"{path} is not a directory of CSV files (see docs/csv.md)")
     if dry_run and (not backfill or path is None):
         raise typer.BadParameter("--dry-run goes with --backfill and a CSV directory")
+    if encoding is not None and path is None:
+        raise typer.BadParameter("--encoding goes with a CSV directory")
+    if encoding is not None:
+        _check_encoding(encoding)
     cfg = settings(data_dir, entity, ledger)
     if path is not None and dry_run:
-        typer.echo(run(plan_backfill(cfg, path)).text())
+        typer.echo(run(plan_backfill(cfg, path, encoding)).text())
         return
     if source is not None:
         report = run(import_source(cfg.model_copy(update={"source": source})))
     else:
         assert path is not None
-        report = run(import_csv(cfg, path))
+        report = run(import_csv(cfg, path, encoding))
     typer.echo(
         f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
         + (f", refused {report.refused} (`syncledger errors` says why)" if report.refused else "")
@@ -179,6 +189,15 @@ def import_(
             typer.echo(f"{exc}; your records were queued")
         except OwnershipLost as exc:
             _owned_elsewhere(f"{exc}; your records are in the log for the next owner to push")
+
+
+def _check_encoding(name: str) -> None:
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise typer.BadParameter(f"unknown encoding {name!r}: use e.g. utf-8 or cp1252") from None
 
 
 @app.command()

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.registry import source
 from syncledger.core.alert_jobs import alert_desk, raising
 from syncledger.core.alerts import AlertBook, alert_status_lines
+from syncledger.core.backfill import BackfillPlan, Planner
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.console_auth import ConsoleAuth, read_token
@@ -37,11 +40,11 @@ from syncledger.core.events import ConflictDetected, RetryRequested, make_envelo
 from syncledger.core.ids import uuid7
 from syncledger.core.ingest import Ingestor, IngestReport
 from syncledger.core.lease import LeaseHolder, PushLease
-from syncledger.core.ledgers import LedgerHandle, open_ledger
+from syncledger.core.ledgers import LedgerHandle, open_ledger, sandbox_book
 from syncledger.core.logs import RUN_LOGGER, bind
 from syncledger.core.mapping import Mapping, load_mapping
 from syncledger.core.metrics import served
-from syncledger.core.model import CreditNote, Customer, Invoice, RecordRef
+from syncledger.core.model import RecordRef
 from syncledger.core.outage import (
     RETRY_EVERY_S,
     LedgerSite,
@@ -51,7 +54,7 @@ from syncledger.core.outage import (
     check_ledger,
     run_watched,
 )
-from syncledger.core.ports import LedgerAdapter, SourceItem
+from syncledger.core.ports import SourceItem
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from syncledger.core.reconcile_expected import with_log
 from syncledger.core.reconcile_mirror import LedgerMirror, mirror_path, open_mirror_engine
@@ -75,12 +78,12 @@ from syncledger.core.source_sync import (
     process_webhooks,
     publish_source_mapping,
 )
-from syncledger.core.sources import open_source
+from syncledger.core.sources import SourceHandle, open_source
 from syncledger.core.subjects import entity_filter, source_subject
 from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import ledger_id_of, status_written_of, trace
-from syncledger.core.validation import LEDGER_ITEM_MISSING, Rejected, reason_help, validate
+from syncledger.core.validation import reason_help
 from syncledger.core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from syncledger.projections.engine import make_engine
 from syncledger.projections.queries import ErrorView, MismatchView, ReadModels, UnfoldableView
@@ -137,19 +140,28 @@ async def source_items(reader: SourceReader) -> AsyncIterator[SourceItem]:
 
 
 async def ingest_dir(
-    rt: Runtime, path: Path, on_progress: Callable[[int], None] | None = None
+    rt: Runtime,
+    path: Path,
+    on_progress: Callable[[int], None] | None = None,
+    encoding: str | None = None,
 ) -> IngestReport:
-    """A folder of the configured file source (the CSV folder by default), read whole."""
-    handle = open_source(rt.settings.model_copy(update={"source": "csv"}), path)
+    """A folder of CSV files, read whole (``encoding``: the files' text encoding, e.g.
+    ``cp1252``; default UTF-8 with or without a byte-order mark)."""
+    handle = open_csv(rt.settings, path, encoding)
     try:
         return await ingest_items(rt, source_items(handle.reader), on_progress)
     finally:
         await handle.reader.aclose()
 
 
-async def import_csv(settings: Settings, path: Path) -> IngestReport:
+def open_csv(settings: Settings, path: Path, encoding: str | None) -> SourceHandle:
+    """The CSV folder ``path`` as a source (``syncledger import <folder>``)."""
+    return open_source(settings.model_copy(update={"source": "csv"}), path, encoding=encoding)
+
+
+async def import_csv(settings: Settings, path: Path, encoding: str | None = None) -> IngestReport:
     async with open_runtime(settings) as rt:
-        return await ingest_dir(rt, path)
+        return await ingest_dir(rt, path, encoding=encoding)
 
 
 async def import_source(settings: Settings) -> IngestReport:
@@ -162,114 +174,50 @@ async def import_source(settings: Settings) -> IngestReport:
             await handle.reader.aclose()
 
 
-@dataclass
-class BackfillPlan:
-    create: list[str] = field(default_factory=list)
-    link: list[str] = field(default_factory=list)  # "<ref> -> <ledger id> (<how>)"
-    reject: list[str] = field(default_factory=list)  # "<ref>: <code>, <code>"
-    review: list[str] = field(default_factory=list)  # several ledger records could be it
-    duplicates: list[str] = field(default_factory=list)  # same customer name twice
-    items: list[str] = field(default_factory=list)  # ledger items to create: "<code> (<ref>)"
-
-    def text(self) -> str:
-        out = [
-            f"would create {len(self.create)}, link {len(self.link)}, "
-            f"reject {len(self.reject)}, send {len(self.review)} to review, "
-            f"create {len(self.items)} ledger items; "
-            f"{len(self.duplicates)} duplicate names in the source"
-        ]
-        for title, rows in (
-            ("link", self.link),
-            ("reject", self.reject),
-            ("review", self.review),
-            ("item", self.items),
-            ("duplicate", self.duplicates),
-        ):
-            out.extend(f"  {title}: {row}" for row in rows)
-        return "\n".join(out)
-
-
-async def plan_backfill(settings: Settings, path: Path) -> BackfillPlan:
-    """What a historical import would do, without writing anything anywhere: the mapping
-    file shapes records exactly as it will when they are pushed."""
-    plan = BackfillPlan()
-    names: dict[str, str] = {}
-    ledger = open_ledger(settings)
-    try:
-        planner = _Planner(plan, ledger.adapter, ledger_mapping(ledger.adapter.ledger), settings)
-        handle = open_source(settings.model_copy(update={"source": "csv"}), path)
+async def plan_backfill(
+    settings: Settings, path: Path, encoding: str | None = None
+) -> BackfillPlan:
+    """What a historical import would do (``core/backfill.py``), writing nothing anywhere:
+    not the log, not the data dir (a sandbox ledger is read from a scratch copy of its
+    books). The mapping file shapes records exactly as it will when they are pushed."""
+    async with _planning_ledger(settings) as ledger:
+        planner = Planner(
+            ledger.adapter,
+            ledger_mapping(ledger.adapter.ledger),
+            ledger_rules(ledger.adapter.ledger),
+            settings.home_currency,
+        )
+        handle = open_csv(settings, path, encoding)
         try:
-            async for item in source_items(handle.reader):
-                await planner.visit(item, names)
+            return await planner.run(source_items(handle.reader))
         finally:
             await handle.reader.aclose()
-    finally:
-        await ledger.aclose()
-    return plan
 
 
-@dataclass
-class _Planner:
-    plan: BackfillPlan
-    ledger: LedgerAdapter
-    mapping: Mapping
-    settings: Settings
-    items: dict[str, bool] = field(default_factory=dict)  # code -> in the ledger (or to be)
+@contextlib.asynccontextmanager
+async def _planning_ledger(settings: Settings) -> AsyncIterator[LedgerHandle]:
+    """The ledger to plan against. A sandbox's books are copied to a scratch folder (its
+    SQLite file gains journal files even when only read, and tokens are issued); a real
+    ledger is the real one (its OAuth tokens are refreshed as any read refreshes them)."""
+    with tempfile.TemporaryDirectory(prefix="syncledger-plan-") as scratch:
+        planned = settings
+        if settings.ledger_url is None:
+            planned = settings.model_copy(update={"data_dir": Path(scratch)})
+            _copy_books(sandbox_book(settings.data_dir, settings.ledger), Path(scratch))
+        ledger = open_ledger(planned)
+        try:
+            yield ledger
+        finally:
+            await ledger.aclose()
 
-    async def visit(self, item: SourceItem, names: dict[str, str]) -> None:
-        plan, ledger = self.plan, self.ledger
-        ref = f"{item.system}/{item.kind}/{item.id}"
-        fields, mapped_reasons = self.mapping.apply(item.kind, item.fields)
-        item = SourceItem(item.system, item.kind, item.id, item.version, fields)
-        mapped = tuple(r.code for r in mapped_reasons)
-        result = validate(
-            item, ledger_rules(ledger.ledger), home_currency=self.settings.home_currency
-        )
-        found_reasons = result.reasons if isinstance(result, Rejected) else ()
-        codes = (*mapped, *(r.code for r in found_reasons))
-        if codes or isinstance(result, Rejected):
-            plan.reject.append(f"{ref}: {', '.join(codes)}")
-            return
-        record = result.record
-        if isinstance(record, Customer):
-            key = " ".join(record.name.casefold().split())
-            if key in names:
-                plan.duplicates.append(f"{ref} has the same name as {names[key]}")
-            names[key] = ref
-        found = await ledger.find(item.kind, ref)
-        if found is not None:
-            plan.link.append(f"{ref} -> {found.ledger_id} (our reference is on it)")
-            return
-        if isinstance(record, Customer):
-            matches = [m for m in await ledger.match_customer(record) if m.external_ref is None]
-            if len(matches) == 1:
-                plan.link.append(f"{ref} -> {matches[0].ledger_id} (name/email/tax id match)")
-                return
-            if len(matches) > 1:
-                ids = ", ".join(m.ledger_id for m in matches[:5])
-                plan.review.append(f"{ref}: {len(matches)} ledger customers match ({ids})")
-                return
-        if isinstance(record, Invoice | CreditNote) and not await self._items(record, ref):
-            plan.reject.append(f"{ref}: {LEDGER_ITEM_MISSING}")
-            return
-        if isinstance(record, Invoice) and record.status == "disputed":
-            plan.create.append(f"{ref} (disputed: then credited by a credit note)")
-            return
-        plan.create.append(ref)
 
-    async def _items(self, document: Invoice | CreditNote, ref: str) -> bool:
-        """Whether every item the lines name is in the ledger or would be created (the
-        first document naming a missing one is listed with it), as the sync decides."""
-        for code in dict.fromkeys(line.item_code for line in document.lines if line.item_code):
-            if code not in self.items:
-                known = await self.ledger.find_item(code) is not None
-                creatable = self.mapping.items.creates(code)
-                if not known and creatable:
-                    self.plan.items.append(f"{code} (first named by {ref})")
-                self.items[code] = known or creatable
-            if not self.items[code]:
-                return False
-        return True
+def _copy_books(book: Path, scratch: Path) -> None:
+    """The sandbox's SQLite books (with any journal beside them) into ``scratch``."""
+    target = sandbox_book(scratch, book.stem)
+    target.parent.mkdir(parents=True)
+    for part in (book, *book.parent.glob(f"{book.name}-*")):
+        if part.is_file():
+            shutil.copy2(part, target.parent / part.name)
 
 
 # ---------------------------------------------------------------------- sync

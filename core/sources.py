@@ -29,14 +29,17 @@ class SourceHandle:
     where: str  # for messages: "HubSpot sandbox", "CSV folder /data/in", …
 
 
-def open_source(settings: Settings, directory: Path | None = None) -> SourceHandle:
-    """The configured source's reader (``directory`` overrides ``SYNCLEDGER_SOURCE_DIR``)."""
+def open_source(
+    settings: Settings, directory: Path | None = None, *, encoding: str | None = None
+) -> SourceHandle:
+    """The configured source's reader (``directory`` overrides ``SYNCLEDGER_SOURCE_DIR``;
+    ``encoding``: a file source's text encoding, e.g. ``cp1252``, instead of its default)."""
     plat = source(settings.source)
     folder = directory if directory is not None else settings.source_dir
     token_file = settings.data_dir / "tokens" / f"source-{plat.id}.json"
     creds = source_credentials(plat.id, plat.credential_names)
     if settings.source_url is not None or plat.sandbox_url is None:
-        conn = SourceConnection(token_file, settings.source_url, folder, creds)
+        conn = SourceConnection(token_file, settings.source_url, folder, creds, encoding=encoding)
         where = plat.title if folder is None else f"{plat.title} {folder}"
         return SourceHandle(plat.connect(conn), where)
     app = plat.sandbox_app(None, rate_scale=settings.rate_scale)

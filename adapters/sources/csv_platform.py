@@ -20,7 +20,9 @@ class CsvPlatform(WithoutSandbox):
                 "the CSV source needs a folder: set SYNCLEDGER_SOURCE_DIR (or pass the folder "
                 "to `syncledger import`)"
             )
-        return CsvSource(connection.directory)
+        if connection.encoding is None:
+            return CsvSource(connection.directory)
+        return CsvSource(connection.directory, encoding=connection.encoding)
 
 
 SOURCE = CsvPlatform()

@@ -40,6 +40,8 @@ class SourceConnection:
     credentials: Mapping[str, str] = field(default_factory=dict)
     transport: httpx.AsyncBaseTransport | None = None
     rate_scale: float = 1.0
+    #: file sources: the files' text encoding (None: the source's own default)
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         checked_rate_scale(self.rate_scale)
