@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/calls.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/reconcile.py
 
 clean:
 	rm -rf $(VENV) .syncledger .pytest_cache .mypy_cache .ruff_cache

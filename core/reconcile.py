@@ -163,10 +163,9 @@ class Reconciler:
         assert cursor is not None  # else the run is full
         changed = [rec async for rec in self._ledger.changes(cursor - OVERLAP)]
         overlay = Overlay(mirror, changed)
-        before = mirror.compared()
         digests = {e.source_ref: digest(e) for e in expected}
-        moved = changed_refs(digests, before)
-        scope = scope_of(expected, moved, before, overlay)
+        moved = changed_refs(digests, mirror.digests())
+        scope = scope_of(expected, moved, mirror.compared(moved), overlay)
         kept = list(carried(open_before, scope).values())
         found = [*kept, *recheck(expected, scope, overlay, kept)]
         report = self._report(expected, open_before, found, len(changed))

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
+from syncledger.core.model import RecordRef
 from syncledger.core.reconcile_model import Expected
 from syncledger.core.reconcile_source import SourceContent
 from syncledger.core.sync_state import RecordState, SyncState
@@ -85,9 +86,10 @@ def paid_per_invoice(state: SyncState) -> dict[str, Decimal]:
     for rec in state.records.values():
         if not rec.applies_to or rec.ledger_ref is None:
             continue
-        if rec.kind == "payment" and rec.applied_amount is not None:
+        kind = _kind(rec)
+        if kind == "payment" and rec.applied_amount is not None:
             payments[rec.applies_to] = payments.get(rec.applies_to, Decimal(0)) + rec.applied_amount
-        elif rec.kind == "credit_note":
+        elif kind == "credit_note":
             credits.setdefault(rec.applies_to, []).append(rec)
     paid = dict(payments)
     for ref, notes in credits.items():
@@ -96,6 +98,17 @@ def paid_per_invoice(state: SyncState) -> dict[str, Decimal]:
         for note in notes:
             paid[ref] = paid.get(ref, Decimal(0)) + _credit(note, total, paid.get(ref))
     return paid
+
+
+def _kind(rec: RecordState) -> str:
+    """The record's kind; a record the sync made itself (a dispute's credit note, never
+    observed in the source) has it only in its reference."""
+    if rec.kind:
+        return rec.kind
+    try:
+        return RecordRef.parse(rec.source_ref).kind
+    except ValueError:
+        return ""
 
 
 def _credit(note: RecordState, invoice_total: Decimal | None, paid: Decimal | None) -> Decimal:

@@ -89,9 +89,10 @@ class Overlay:
         return list(out.values())
 
 
-def changed_refs(digests: Mapping[str, str], before: Mapping[str, Compared]) -> set[str]:
-    """Source refs whose expectation is new, changed or gone since the last comparison."""
-    moved = {ref for ref, d in digests.items() if (c := before.get(ref)) is None or c.digest != d}
+def changed_refs(digests: Mapping[str, str], before: Mapping[str, str]) -> set[str]:
+    """Source refs whose expectation is new, changed or gone since the last comparison
+    (``before``: the digests the mirror kept)."""
+    moved = {ref for ref, d in digests.items() if before.get(ref) != d}
     return moved | (before.keys() - digests.keys())
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -93,9 +93,15 @@ class Compared:
     customer_ledger_ref: str | None
 
 
+_FIELDS = tuple(f.name for f in fields(Expected))
+
+
 def digest(exp: Expected) -> str:
-    """Changes whenever anything the reconciler compares of ``exp`` changes."""
-    return hashlib.blake2b(repr(exp).encode(), digest_size=16).hexdigest()
+    """Changes whenever anything the reconciler compares of ``exp`` changes (its fields
+    as text, the absent ones as a marker no text takes)."""
+    values = map(exp.__getattribute__, _FIELDS)
+    text = "\x1f".join(["\x00" if v is None else str(v) for v in values])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class LedgerMirror:
@@ -132,10 +138,23 @@ class LedgerMirror:
         ids = sorted(set(customers))
         return list(self._where(RECORDS.c.customer_ledger_id, ids, RECORDS.c.kind == "invoice"))
 
-    def compared(self) -> dict[str, Compared]:
+    def digests(self) -> dict[str, str]:
+        """Source ref -> digest of every expected record as last compared."""
         with self._engine.connect() as conn:
-            rows = conn.execute(select(COMPARED)).all()
-        return {r.source_ref: Compared(r.digest, r.ledger_ref, r.customer_ledger_ref) for r in rows}
+            rows = conn.execute(select(COMPARED.c.source_ref, COMPARED.c.digest))
+            return {ref: d for ref, d in rows}
+
+    def compared(self, refs: Iterable[str]) -> dict[str, Compared]:
+        """What was last compared of these refs (those it holds)."""
+        found: dict[str, Compared] = {}
+        wanted = sorted(set(refs))
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                query = select(COMPARED).where(COMPARED.c.source_ref.in_(chunk))
+                for r in conn.execute(query):
+                    found[r.source_ref] = Compared(r.digest, r.ledger_ref, r.customer_ledger_ref)
+        return found
 
     def _where(self, column: Any, values: Sequence[str], *more: Any) -> Iterator[LedgerRecord]:
         with self._engine.connect() as conn:

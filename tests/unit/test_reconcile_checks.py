@@ -318,3 +318,23 @@ def test_qbo_and_xero_reads_carry_the_invoice_due_date() -> None:
     assert xero_record("invoice", xero).due_date == date(2026, 2, 1)
     by_string = {"InvoiceID": "x", "Total": 1, "DueDateString": "2026-02-01T00:00:00"}
     assert xero_record("invoice", by_string).due_date == date(2026, 2, 1)
+
+
+async def test_a_disputed_invoice_credited_by_the_sync_agrees() -> None:
+    """The sync credits a disputed invoice with a credit note of its own making (never
+    observed in the source): the log counts it as paid on the invoice."""
+    from tests.support.records import changed
+
+    h = Harness()
+    await h.ingest([customer("c1"), changed(invoice("i1", "c1"), "2026-01-02", status="disputed")])
+    await h.run()
+    engine = make_engine("sqlite://")
+    create_all(engine)
+    await ProjectionRunner(engine, h.store).catch_up()
+    expected = await _expected(h, ReadModels(engine))
+    [i1] = [e for e in expected if e.source_ref == "csv/invoice/i1"]
+    assert i1.paid == D("110.00")
+    held = [r for kind in ("customer", "invoice", "credit_note") for r in
+            [x async for x in h.ledger.list_all(kind)]]  # fmt: skip
+    assert [r.balance for r in held if r.kind == "invoice"] == [D("0.00")]
+    assert compare(expected, held) == []
