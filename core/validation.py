@@ -79,6 +79,7 @@ from stdnum.us import ein
 from syncledger.core.events import RejectionReason
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import is_currency, minor_unit
+from syncledger.core.reason_codes import help_for
 
 if TYPE_CHECKING:
     from syncledger.core.ports import SourceItem
@@ -222,17 +223,17 @@ REASON_CODES: Final[frozenset[str]] = frozenset(_HELP)
 
 
 def reason_help(code: str) -> str:
-    """What a user should do about a rejection with reason ``code``."""
-    found = _HELP.get(code)
+    """What a user should do about a rejection with reason ``code``: a rule's (above),
+    or the sync's and the ledger adapters' (``core/reason_codes.py``)."""
+    found = _HELP.get(code) or help_for(code)
     if found is not None:
         return found
-    if code.startswith("syncledger."):
-        return (
-            "the ledger adapter refused the record before sending it, for the reason in the "
-            "message: correct the source record (or the ledger's mapping file when the message "
-            "names a setting), then `syncledger retry REF`"
-        )
-    return f"no help for reason code {code!r}: see docs/csv.md"
+    return f"no help for reason code {code!r}: see docs/reason-codes.md"
+
+
+def rule_help() -> Mapping[str, str]:
+    """Every validation rule's reason code with its help (``docs/reason-codes.md``)."""
+    return _HELP
 
 
 # --------------------------------------------------------------------------- results
