@@ -21,7 +21,7 @@ from syncledger.core.source_ports import StatusWriter
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_state import RecordState, SyncState
-from syncledger.core.writeback import write_back_pending
+from syncledger.core.writeback import pending_writes, write_back_pending
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ class BackSyncReport:
     foreign: int = 0  # ledger records that carry no reference of ours
     conflicts: int = 0
     written_back: int = 0
+    #: statuses observed (now or before) that wait for a source to take them: a run
+    #: without one leaves them pending in the log for the next run that has one
+    waiting: int = 0
     newest: datetime | None = None
     lines: list[str] = field(default_factory=list)
 
@@ -131,8 +134,11 @@ class BackSync:
             self._state.apply(seq, subject, json.loads(env.to_bytes()))
 
     async def _write_back(self, report: BackSyncReport) -> None:
-        """Every status the log says is not written back yet (``core/writeback.py``)."""
+        """Every status the log says is not written back yet (``core/writeback.py``);
+        without a source to write to, they stay pending (counted in ``waiting``)."""
         if self._writer is None:
+            pending = await pending_writes(self._store, self._entity, self._ledger.ledger)
+            report.waiting = len(pending)
             return
         written = await write_back_pending(
             self._store,

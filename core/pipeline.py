@@ -820,6 +820,12 @@ async def backsync_with(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter 
         f"{report.observed} new observations, {report.ours} our own writes, "
         f"{report.foreign} not ours, {report.conflicts} conflicts, "
         f"{report.written_back} statuses written back"
+        + (
+            f"; {report.waiting} payment statuses wait to be written back to the source "
+            "(kept in the log: run `syncledger backsync --source DIR`, or configure the source)"
+            if report.waiting
+            else ""
+        )
     ]
     return "\n".join([*lines, *(f"  {line}" for line in report.lines)])
 

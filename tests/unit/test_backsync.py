@@ -113,3 +113,18 @@ async def test_a_person_editing_a_pushed_total_is_flagged_at_once() -> None:
     report = await (await backsync(h)).poll(long_ago())
     assert report.conflicts == 1
     assert (await types(h))[-2:] == ["LedgerRecordObserved", "ConflictDetected"]
+
+
+async def test_a_run_without_a_source_keeps_the_statuses_for_a_run_with_one() -> None:
+    h = await synced()
+    [inv] = [r for r in h.ledger.records.values() if r.kind == "invoice"]
+    h.ledger._pay(h.ledger.records[inv.ledger_id], inv.total or Decimal(0))
+    blind = await (await backsync(h)).poll(long_ago())  # `backsync` without --source
+    assert (blind.observed, blind.written_back, blind.waiting) == (1, 0, 1)
+    # the next run starts where the first one's cursor ended: the ledger reports nothing new
+    writer = Written()
+    later = await (await backsync(h, writer)).poll(datetime.now(UTC) + timedelta(hours=1))
+    assert (later.seen, later.written_back, later.waiting) == (0, 1, 0)
+    assert writer.rows == [("csv/invoice/i1", "paid", "0.00")]
+    after = await (await backsync(h)).poll(datetime.now(UTC) + timedelta(hours=1))
+    assert after.waiting == 0
