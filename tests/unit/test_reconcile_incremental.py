@@ -86,8 +86,8 @@ def _book(n: int) -> tuple[list[Expected], CountedLedger]:
                 paid=D("0"),
                 customer_ref=f"csv/customer/{cust}",
                 customer_ledger_ref=cust,
-            )  # fmt: skip
-        )
+            )
+        )  # fmt: skip
     return expected, ledger
 
 
