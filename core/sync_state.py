@@ -15,6 +15,15 @@ from typing import Any
 from syncledger.core.decode import decode_wanted, handler_for, read_json
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
+    AlertAttemptFailed,
+    AlertAttemptStarted,
+    AlertChannelParked,
+    AlertChannelResumed,
+    AlertDelivered,
+    AlertParked,
+    AlertRaised,
+    AlertReplayRequested,
+    AlertWithdrawn,
     ConflictDetected,
     CustomerCreditRecorded,
     EventData,
@@ -365,4 +374,7 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
     SourceStatusWritten,  # write-back's own progress (core/writeback.py)
     InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,  # e-mails (core/delivery.py)
+    # finance alerts (core/alerts.py): told to channels, nothing the worker acts on
+    AlertRaised, AlertAttemptStarted, AlertDelivered, AlertAttemptFailed, AlertParked,
+    AlertWithdrawn, AlertReplayRequested, AlertChannelParked, AlertChannelResumed,
 })  # fmt: skip
