@@ -57,6 +57,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
@@ -80,6 +81,7 @@ BY_REF = (
     SourceRecordDeleted,
     SourceRecordRejected,
     RetryRequested,
+    RepushRequested,
     ReviewResolved,
 )
 #: events about the source record they name in ``source_ref``

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from syncledger.core.model import RecordRef
     from syncledger.core.pipeline import Served
     from syncledger.core.reports import Period
+    from syncledger.core.retry import Answer
 
 T = TypeVar("T")
 #: `sync --once` (and `import --backfill` that lost the lease midway): another process
@@ -414,19 +415,54 @@ def trace(
 def retry(
     ref: Annotated[str, typer.Argument(help="<system>/<kind>/<id> of an abandoned record")],
     reason: Annotated[str, typer.Option(help="why (kept in the log)")] = "",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="a synced record deleted in the ledger: create it again (= repush)"
+        ),
+    ] = False,
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
 ) -> None:
-    """Try an abandoned or rejected record again (after fixing the cause)."""
+    """Try an abandoned or rejected record again (after fixing the cause); says what it
+    will do, and does nothing when nothing changed since the rejection (exit 1)."""
+    from syncledger.core.pipeline import request_repush, request_retry
+
+    ask = request_repush if force else request_retry
+    _operator_answer(run(ask(settings(data_dir, entity, ledger), _ref(ref), reason)))
+
+
+@app.command()
+def repush(
+    ref: Annotated[str, typer.Argument(help="<system>/<kind>/<id> deleted in the ledger")],
+    reason: Annotated[str, typer.Option(help="why (kept in the log)")] = "",
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Create a synced record again that was deleted in the ledger (an open
+    missing_in_ledger mismatch). Refused while the ledger still holds it; the worker looks
+    for it by our reference first, so it is never duplicated."""
+    from syncledger.core.pipeline import request_repush
+
+    _operator_answer(run(request_repush(settings(data_dir, entity, ledger), _ref(ref), reason)))
+
+
+def _ref(text: str) -> RecordRef:
     from syncledger.core.model import RecordRef
-    from syncledger.core.pipeline import request_retry
 
     try:
-        parsed = RecordRef.parse(ref)
+        return RecordRef.parse(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(run(request_retry(settings(data_dir, entity, ledger), parsed, reason)))
+
+
+def _operator_answer(answer: Answer) -> None:
+    """Print what an operator command did; exit 1 when it did nothing (needs attention)."""
+    typer.echo(answer.text)
+    if not answer.queued:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -295,6 +295,20 @@ class ReviewResolved(EventData):
     note: str = ""
 
 
+@event_type
+class RepushRequested(EventData):
+    """A person asked for a synced record that is gone from the ledger (deleted there) to
+    be created again (``syncledger repush``). The worker looks for it by our reference
+    first: still there, it is linked, never duplicated. ``request_id`` makes the new
+    create's idempotency key differ from the first push's."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    ledger: str
+    request_id: str
+    reason: str = ""
+
+
 # --------------------------------------------------------------------------- ledger
 
 

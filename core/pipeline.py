@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.registry import source
+from syncledger.core import retry as retries
 from syncledger.core.alert_jobs import alert_desk, raising
 from syncledger.core.alerts import AlertBook, alert_status_lines
 from syncledger.core.backfill import BackfillPlan, Planner
@@ -36,7 +37,7 @@ from syncledger.core.errors import (
     EventStoreUnavailable,
     LedgerUnavailable,
 )
-from syncledger.core.events import ConflictDetected, RetryRequested, make_envelope
+from syncledger.core.events import ConflictDetected
 from syncledger.core.ids import uuid7
 from syncledger.core.ingest import Ingestor, IngestReport
 from syncledger.core.lease import LeaseHolder, PushLease
@@ -79,7 +80,7 @@ from syncledger.core.source_sync import (
     publish_source_mapping,
 )
 from syncledger.core.sources import SourceHandle, open_source
-from syncledger.core.subjects import entity_filter, source_subject
+from syncledger.core.subjects import entity_filter
 from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import ledger_id_of, status_written_of, trace
@@ -850,23 +851,29 @@ async def backsync_once(settings: Settings, source_dir: Path | None) -> str:
 # ---------------------------------------------------------------------- operator actions
 
 
-async def request_retry(settings: Settings, ref: RecordRef, reason: str) -> str:
-    """Append ``RetryRequested``: the worker tries the record's latest version again."""
+@contextlib.asynccontextmanager
+async def operator_desk(settings: Settings) -> AsyncIterator[retries.Desk]:
+    """The log and the ledger for ``retry`` and ``repush``, closed on the way out."""
     async with open_runtime(settings) as rt:
-        state = SyncState(settings.entity, settings.ledger)
-        await state.load(rt.store)
-        rec = state.records.get(str(ref))
-        if rec is None or not rec.observed_seq:
-            raise ConfigurationError(
-                f"{ref} has never been imported into entity {settings.entity!r}: check the "
-                "reference (`syncledger errors` lists the records that need attention)"
-            )
-        subject = source_subject(settings.entity, ref)
-        payload = RetryRequested(ref=str(ref), ledger=settings.ledger, reason=reason)
-        await rt.store.append(
-            [make_envelope(payload, entity=settings.entity, subject=subject, actor=settings.actor)]
-        )
-    return f"retry of {ref} on {settings.ledger} requested; the worker picks it up next"
+        ledger = open_ledger(settings)
+        try:
+            yield retries.Desk(rt.store, ledger.adapter, settings.entity, settings.actor)
+        finally:
+            await ledger.aclose()
+
+
+async def request_retry(settings: Settings, ref: RecordRef, reason: str) -> retries.Answer:
+    """``syncledger retry``: says what it will do; appends ``RetryRequested`` only when a
+    retry can change something (``core/retry.py``)."""
+    async with operator_desk(settings) as desk:
+        return await retries.request_retry(desk, ref, reason)
+
+
+async def request_repush(settings: Settings, ref: RecordRef, reason: str) -> retries.Answer:
+    """``syncledger repush`` (``retry --force``): a synced record the ledger no longer
+    holds is created again (``RepushRequested``); never a duplicate of one it holds."""
+    async with operator_desk(settings) as desk:
+        return await retries.request_repush(desk, ref, reason)
 
 
 async def conflicts_text(settings: Settings) -> str:

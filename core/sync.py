@@ -49,6 +49,7 @@ from syncledger.core.events import (
     Envelope,
     RecordLinked,
     RejectionReason,
+    RepushRequested,
     RetryRequested,
     ReviewResolved,
     SourceRecordDeleted,
@@ -200,6 +201,8 @@ class SyncService:
             return await self._deleted(envelope, event)
         if isinstance(event, RetryRequested) and event.ledger == ours:
             return await self._retry(event.ref)
+        if isinstance(event, RepushRequested) and event.ledger == ours:
+            return await self._repush(envelope, event)
         if isinstance(event, ReviewResolved) and event.ledger == ours:
             return await self._reviews.resolved(envelope, event)
         return Outcome("ignored")
@@ -214,6 +217,24 @@ class SyncService:
             if stored.seq == rec.observed_seq:
                 return await self._observed_again(stored.seq, stored.raw, ref)
         return Outcome("ignored", ref)
+
+    async def _repush(self, envelope: Envelope, event: RepushRequested) -> Outcome:
+        """Create a record that is gone from the ledger again; if the ledger still holds
+        one with our reference, link that one instead (never a duplicate)."""
+        ref = RecordRef.parse(event.ref)
+        rec = self.state.records.get(event.ref)
+        if rec is None or rec.observed_sha is None:
+            return Outcome("ignored", event.ref)
+        try:
+            found = await self._ctx.ledger.find(ref.kind, event.ref)
+        except TransientLedgerError as exc:
+            return Outcome("retry", event.ref, exc.retry_after or self._ctx.base_delay)
+        if found is None:
+            return await self._retry(event.ref)
+        key = idempotency_key(event.ref, rec.observed_sha, self._ctx.name)
+        work = Work(ref, rec, None, rec.observed_sha, key, envelope.id, envelope.correlation_id)
+        await self._outcomes.link(work, found, matched_by="repush: our reference is on it")
+        return Outcome("linked", event.ref)
 
     async def _observed_again(self, seq: int, raw: bytes, ref: str) -> Outcome:
         try:
@@ -230,7 +251,7 @@ class SyncService:
     async def _observed(self, envelope: Envelope, event: SourceRecordObserved) -> Outcome:
         ref, sha = RecordRef.parse(event.ref), event.content_sha256
         rec = self.state.get(str(ref))
-        key = idempotency_key(str(ref), sha, self._ctx.name)
+        key = idempotency_key(str(ref), _salted(sha, rec), self._ctx.name)
         if self._settled(rec, sha, key):
             return Outcome("skipped", str(ref))
         record = await self._validated(ref, envelope, event)
@@ -395,6 +416,12 @@ class SyncService:
         return await self._route(work, cause)
 
 
+def _salted(sha: str, rec: RecordState) -> str:
+    """The content hash as the idempotency key takes it: after a repush, salted with the
+    request so the ledger never answers the new create with the deleted record."""
+    return sha if rec.repush_id is None else f"{sha}:repush:{rec.repush_id}"
+
+
 def _twin(customer: Customer, twin: str) -> str:
     return (
         f"customer name {customer.name!r} is already used by {twin}; ledgers keep customer "
@@ -403,7 +430,13 @@ def _twin(customer: Customer, twin: str) -> str:
 
 
 #: the events the worker acts on: they must read as their typed event before it does
-_ACTED_ON = (SourceRecordObserved, SourceRecordDeleted, RetryRequested, ReviewResolved)
+_ACTED_ON = (
+    SourceRecordObserved,
+    SourceRecordDeleted,
+    RetryRequested,
+    ReviewResolved,
+    RepushRequested,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
@@ -107,6 +108,9 @@ class RecordState:
     review_decision: str | None = None  # "link" / "create", once decided
     review_ledger_ref: str | None = None
     dispute_ref: str | None = None  # invoices: the credit note crediting the dispute
+    #: a person asked for it to be created again (``RepushRequested.request_id``): the
+    #: next create's idempotency key is salted with it
+    repush_id: str | None = None
     #: the steps of the push ``steps_key`` (a multi-write operation), by step name
     steps: dict[str, StepState] = field(default_factory=dict)
     steps_key: str | None = None
@@ -254,6 +258,15 @@ def _retry(state: SyncState, e: RetryRequested) -> None:
     rec.attempts = 0
 
 
+def _repush(state: SyncState, e: RepushRequested) -> None:
+    """Forget the ledger record that is gone: the record is pushed as new."""
+    rec = state.get(e.ref)
+    rec.repush_id = e.request_id
+    rec.ledger_ref = rec.ledger_version = rec.pushed_sha = None
+    rec.pending_key = rec.abandoned_key = rec.rejected_sha = None
+    rec.voided, rec.attempts = False, 0
+
+
 def _requested(state: SyncState, e: LedgerPushRequested) -> None:
     rec = state.get(e.source_ref)
     if rec.pending_key != e.idempotency_key:
@@ -347,6 +360,7 @@ _HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
     SourceRecordDeleted: _deleted,
     SourceRecordRejected: _rejected,
     RetryRequested: _retry,
+    RepushRequested: _repush,
     ReviewResolved: _review_resolved,
     LedgerPushRequested: _requested,
     LedgerPushSucceeded: _succeeded,

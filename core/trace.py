@@ -32,6 +32,7 @@ from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
     RecordLinked,
+    RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
@@ -72,6 +73,10 @@ def _rejected(e: SourceRecordRejected) -> str:
 
 def _retry(e: RetryRequested) -> str:
     return f"retry requested on {e.ledger}" + (f": {e.reason}" if e.reason else "")
+
+
+def _repush(e: RepushRequested) -> str:
+    return f"repush requested on {e.ledger} (gone from it)" + (f": {e.reason}" if e.reason else "")
 
 
 def _review_requested(e: ReviewRequested) -> str:
@@ -175,6 +180,7 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     SourceRecordObserved: _observed,
     SourceRecordRejected: _rejected,
     RetryRequested: _retry,
+    RepushRequested: _repush,
     ReviewRequested: _review_requested,
     ReviewResolved: _review_resolved,
     LedgerItemRequested: _item_requested,

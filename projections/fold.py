@@ -73,6 +73,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
@@ -520,6 +521,7 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # the invoice e-mail's own log (`syncledger sends`, core/delivery.py)
     InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,
     RetryRequested,  # a command: its effect shows in the push events that follow
+    RepushRequested,  # a command: the push (or link) that follows moves the record
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     # shown by `syncledger review`, read from the log; the push outcomes move status
     ReviewRequested, ReviewResolved,
