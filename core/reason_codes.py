@@ -49,11 +49,10 @@ SYNC_HELP: Final[Mapping[str, str]] = MappingProxyType(
         "credit_note_changed": f"The credit note changed in the source but {_CHANGED}",
         "refund_changed": f"The refund changed in the source but {_CHANGED}",
         "conflict": "The record was edited in the ledger since syncledger last wrote it, and the "
-        "ledger owns this kind: `syncledger conflicts` shows what differs; settle it with "
-        "`syncledger conflicts REF --keep-ledger` (take the ledger's version) or `--overwrite` "
-        "(push ours over it).",
+        "ledger owns this kind: `syncledger conflicts` lists the edit. Keep the ledger's "
+        "version by making the same change in the source and importing it again.",
         "ambiguous_match": "Several ledger customers match this one: `syncledger review` lists "
-        "them and why each matched; decide with `syncledger review REF --link ID` or `--create`.",
+        "them; decide with `syncledger review REF --link ID` or `--create`.",
         "link_target_missing": "The ledger record chosen in review is no longer there: pick "
         "another with `syncledger review REF --link ID`, or `--create`.",
     }

@@ -109,7 +109,7 @@ def test_every_code_the_code_base_emits_has_help(code: str) -> None:
 
 def test_the_codes_users_saw_without_help_now_say_what_to_do() -> None:
     assert "syncledger review" in reason_help("customer_not_synced")
-    assert "--keep-ledger" in reason_help("conflict")
+    assert "syncledger conflicts" in reason_help("conflict")
     assert "not synced" in reason_help("invoice_not_synced")
 
 
