@@ -11,6 +11,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -38,6 +39,7 @@ from syncledger.audit.verify import (
 )
 from syncledger.audit.verifylog import verify_log
 from syncledger.core.errors import SyncLedgerError
+from syncledger.core.exit_codes import exit_code_of
 
 audit_app = typer.Typer(
     help="Tamper-evident log, legal holds, retention, traces and audit packages.",
@@ -51,6 +53,14 @@ audit_app.add_typer(hold_app, name="hold")
 audit_app.add_typer(retention_app, name="retention")
 
 _factory: ContextFactory | None = None
+#: where the running command's --data-dir / --entity point (the context factory reads it)
+_PLACE: ContextVar[tuple[Path | None, str | None]] = ContextVar(
+    "syncledger_audit_place", default=(None, None)
+)
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="state directory (default .syncledger)")
+]
+Entity = Annotated[str | None, typer.Option("--entity", help="fiscal entity")]
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -61,9 +71,20 @@ def set_context_factory(factory: ContextFactory) -> None:
     _factory = factory
 
 
-def _fail(message: str) -> typer.Exit:
+def remember_place(data_dir: Path | None, entity: str | None) -> None:
+    """Keep the command's --data-dir / --entity where the context factory finds them
+    (:func:`chosen_place`): the factory's signature stays the same for every caller."""
+    _PLACE.set((data_dir, entity))
+
+
+def chosen_place() -> tuple[Path | None, str | None]:
+    """The running audit command's --data-dir and --entity (None: the settings')."""
+    return _PLACE.get()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 def _cli_errors(fn: Callable[P, T]) -> Callable[P, T]:
@@ -77,17 +98,20 @@ def _cli_errors(fn: Callable[P, T]) -> Callable[P, T]:
             typer.echo(f"FAILED [{exc.reason}]: {exc.detail}", err=True)
             raise typer.Exit(1) from None
         except SyncLedgerError as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(str(exc), exit_code_of(exc)) from None
         except OSError as exc:
             raise _fail(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
 
     return wrapper
 
 
-def _run(work: Callable[[AuditContext], Awaitable[T]]) -> T:
+def _run(
+    work: Callable[[AuditContext], Awaitable[T]], data_dir: Path | None, entity: str | None
+) -> T:
     factory = _factory
     if factory is None:
         raise _fail("audit commands are not wired to an event store (no context factory)")
+    remember_place(data_dir, entity)
 
     async def go() -> T:
         async with factory() as ctx:
@@ -109,13 +133,15 @@ def checkpoint_cmd(
     every: Annotated[
         float | None, typer.Option(help="keep signing every N seconds while the log grows")
     ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Sign a checkpoint of the log now (or on a schedule with --every)."""
     if every is not None:
-        signed = _run(lambda ctx: _every(ctx, every))
+        signed = _run(lambda ctx: _every(ctx, every), data_dir, entity)
         typer.echo(f"signed {signed} checkpoints")
         return
-    logged = _run(checkpoint_now)
+    logged = _run(checkpoint_now, data_dir, entity)
     cp = logged.checkpoint
     typer.echo(
         f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}, "
@@ -134,9 +160,9 @@ async def _every(ctx: AuditContext, seconds: float) -> int:
 
 @audit_app.command("verify-log")
 @_cli_errors
-def verify_log_cmd() -> None:
+def verify_log_cmd(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Recompute the Merkle tree of the whole stream and check every signed checkpoint."""
-    report = _run(verify_log)
+    report = _run(verify_log, data_dir, entity)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}")
     if not report.ok:
@@ -150,9 +176,9 @@ def verify_log_cmd() -> None:
 
 @keys_app.command("rotate")
 @_cli_errors
-def keys_rotate() -> None:
+def keys_rotate(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Re-wrap every data key under a new key-encryption key (KEK)."""
-    result = _run(rotate_kek)
+    result = _run(rotate_kek, data_dir, entity)
     verb = "finished an interrupted rotation" if result.resumed else "rotated"
     typer.echo(
         f"{verb}: {result.rewrapped} data keys now wrapped by {result.new_kek_id} "
@@ -162,9 +188,9 @@ def keys_rotate() -> None:
 
 @keys_app.command("rotate-signing")
 @_cli_errors
-def keys_rotate_signing() -> None:
+def keys_rotate_signing(data_dir: DataDir = None, entity: Entity = None) -> None:
     """Replace the checkpoint signing key; old public keys stay in the keyring."""
-    event = _run(_rotate_signing)
+    event = _run(_rotate_signing, data_dir, entity)
     typer.echo(
         f"signing key {event.new_key_id} replaces {event.old_key_id}; "
         "give auditors the new public key (audit signer --public)"
@@ -180,9 +206,9 @@ async def _rotate_signing(ctx: AuditContext) -> SigningKeyRotated:
 
 @keys_app.command("list")
 @_cli_errors
-def keys_list() -> None:
+def keys_list(data_dir: DataDir = None, entity: Entity = None) -> None:
     """The signing keyring (current and retired keys)."""
-    ring = _run(open_keyring)
+    ring = _run(open_keyring, data_dir, entity)
     for record in ring.records():
         state = f"retired {record.retired_at}" if record.retired_at else "current"
         typer.echo(f"{record.key_id}  created {record.created_at}  {state}")
@@ -195,9 +221,11 @@ def signer_cmd(
     all_keys: Annotated[
         bool, typer.Option("--all", help="also write retired keys as <file>.<key id>.pem")
     ] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Write the current signing public key, for auditors' `audit verify --signer`."""
-    ring = _run(open_keyring)
+    ring = _run(open_keyring, data_dir, entity)
     keyfiles.write_public_file(public, keyfiles.public_pem(ring.current_public_key()))
     typer.echo(f"wrote {ring.current_key_id} to {public}")
     if all_keys:
@@ -235,10 +263,14 @@ def hold_place(
     customer: Annotated[
         list[str] | None, typer.Option(help="limit a case hold to these customers")
     ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Place a legal hold: nothing it covers is shredded until it is released."""
     parsed = Scope.parse(scope)
-    hold = _run(lambda ctx: place_hold(ctx, parsed, reason, tuple(customer or ())))
+    hold = _run(
+        lambda ctx: place_hold(ctx, parsed, reason, tuple(customer or ())), data_dir, entity
+    )
     typer.echo(f"placed {hold.hold_id} on {hold.scope} ({hold.entity}) by {hold.placed_by}")
 
 
@@ -247,9 +279,11 @@ def hold_place(
 def hold_release(
     hold_id: Annotated[str, typer.Argument(help="the hold id (see `hold list`)")],
     reason: Annotated[str, typer.Option(help="why it may be released")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Release a legal hold."""
-    hold = _run(lambda ctx: release_hold(ctx, hold_id, reason))
+    hold = _run(lambda ctx: release_hold(ctx, hold_id, reason), data_dir, entity)
     typer.echo(f"released {hold.hold_id} on {hold.scope} by {hold.released_by}")
 
 
@@ -258,9 +292,11 @@ def hold_release(
 def hold_list(
     all_holds: Annotated[bool, typer.Option("--all", help="include released holds")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """List legal holds (active ones by default)."""
-    book = _run(HoldBook.load)
+    book = _run(HoldBook.load, data_dir, entity)
     holds = list(book.holds.values()) if all_holds else book.active()
     if as_json:
         _print_json([h.to_json() for h in holds])
@@ -283,12 +319,18 @@ def retention_run(
     as_of: Annotated[str | None, typer.Option(help="evaluate as of this date (yyyy-mm-dd)")] = None,
     policy: Annotated[Path | None, typer.Option(help="retention policy TOML")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Shred the data keys of subjects past retention, unless a legal hold covers them."""
     if dry_run == apply:
         raise _fail("give exactly one of --dry-run or --apply")
     day = _date(as_of)
-    report = _run(lambda ctx: run_retention(ctx, _policy(ctx, policy), as_of=day, apply=apply))
+    report = _run(
+        lambda ctx: run_retention(ctx, _policy(ctx, policy), as_of=day, apply=apply),
+        data_dir,
+        entity,
+    )
     if as_json:
         _print_json(report.to_json())
     else:
@@ -341,13 +383,24 @@ def trace_cmd(
     ref: Annotated[str, typer.Argument(help="a source ref (hubspot/invoice/123) or ledger ref")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     personal: Annotated[bool, typer.Option(help="show personal fields in clear")] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """The history of one record, each event with its inclusion proof."""
-    proven = _run(lambda ctx: trace_record(ctx, ref))
+    proven = _run(lambda ctx: trace_record(ctx, ref), data_dir, entity)
     if as_json:
-        _print_json(proven.to_json())
+        doc = proven.to_json()
+        _print_json(doc if personal else _personal_hidden(doc))
     else:
         _print_trace(proven, personal)
+
+
+def _personal_hidden(doc: dict[str, Any]) -> dict[str, Any]:
+    """The trace without personal values (their status stays): shown only on --personal."""
+    for step in doc["steps"]:
+        if step.get("personal_data"):
+            step["personal_data"] = {**step["personal_data"], "fields": None}
+    return doc
 
 
 def _print_trace(proven: ProvenTrace, personal: bool) -> None:
@@ -382,11 +435,13 @@ def export_cmd(
     scope: Annotated[str, typer.Option(help="customer:<id> | entity:<id> | period:<yyyy[-mm]>")],
     recipient: Annotated[list[Path], typer.Option(help="recipient X25519 public key (PEM)")],
     out: Annotated[Path, typer.Option(help="package file to write")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Export a signed audit package encrypted to each recipient."""
     parsed = Scope.parse(scope, ("customer", "entity", "period"))
     keys = [keyfiles.load_x25519_public(path) for path in recipient]
-    result = _run(lambda ctx: export_package(ctx, parsed, keys, out))
+    result = _run(lambda ctx: export_package(ctx, parsed, keys, out), data_dir, entity)
     typer.echo(
         f"exported {result.scope} version {result.package_version}: "
         f"{result.event_count} events, tree size {result.tree_size}, digest "

@@ -7,8 +7,10 @@ import contextlib
 import hashlib
 import logging
 import math
+import os
 import re
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 _ENV = "SYNCLEDGER_NATS"  # settings prefix, for messages
 _URL_UNSAFE = re.compile(r"[@/?#%\s]")  # cannot travel in a URL's user:password@
 RECONNECT_WAIT_S = 0.5
+#: set by a command that only reads what earlier commands stored (core/cli.py): a data
+#: directory that does not exist is then an error, not a fresh start
+READING_ONLY: ContextVar[bool] = ContextVar("syncledger_reading_only", default=False)
 
 
 @dataclass
@@ -131,6 +136,12 @@ def _refusal(exc: BaseException, address: str) -> str:
             f"NATS at {address} refused syncledger's credentials (Authorization Violation): "
             "check SYNCLEDGER_NATS_USER and SYNCLEDGER_NATS_PASSWORD_FILE, or for the "
             "embedded server its nats/credentials.json (README Security)"
+        )
+    if isinstance(exc, TimeoutError | nats.errors.TimeoutError):
+        return (
+            f"cannot reach NATS at {address}: something answers there, but no NATS greeting "
+            "came within 5 s: check that SYNCLEDGER_NATS_URL names the NATS client port "
+            "(4222 by default), not an HTTP or monitoring port"
         )
     return (
         f"cannot reach NATS at {address}: {type(exc).__name__}; start nats-server or unset "
@@ -237,6 +248,35 @@ async def _open_log(store: JetStreamEventStore, settings: Settings, end: NatsEnd
     )
 
 
+def prepare_data_dir(path: Path) -> None:
+    """The data directory, created (0700) when missing — unless the command only reads
+    (:data:`READING_ONLY`): then a missing one is an error and nothing is created. One
+    that is a file, cannot be created or cannot be written is a ConfigurationError."""
+    if READING_ONLY.get() and not path.exists():
+        raise ConfigurationError(
+            f"no data directory at {path.absolute()}: nothing has been stored there yet, so "
+            "there is nothing to read; run the command where you set syncledger up, or give "
+            "--data-dir / SYNCLEDGER_DATA_DIR (nothing was created)"
+        )
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(
+            f"the data directory {path} is a file, not a directory: give --data-dir / "
+            "SYNCLEDGER_DATA_DIR a directory (syncledger keeps several files there)"
+        )
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot create the data directory {path} ({exc.strerror or exc}): choose "
+            "another --data-dir / SYNCLEDGER_DATA_DIR or create it yourself"
+        ) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(
+            f"cannot write to the data directory {path}: give the user running syncledger "
+            "write access to it (chown/chmod), or choose another --data-dir"
+        )
+
+
 def _keystore(settings: Settings, *, log_known: bool) -> SqliteKeyStore:
     """The data keys. ``log_known``: this data directory had used a log before this
     command, so its ``keys.db`` must exist — a missing one is an error (a fresh, empty
@@ -258,7 +298,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """Connected parts for one command. In embedded mode the data directory's server is
     shared: found or started here, and stopped on the way out only by the last process
     using it. A log that should exist but does not stops everything (``LogMissing``)."""
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir)
     log_known = LogMarker(settings.data_dir).path.exists()
     # keys.db exists before the log marker can: first-time setup writes the marker (the
     # embedded server's, while attaching, or _open_log's), so a command that finds the

@@ -14,13 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError as PydanticValidationError
 
-from syncledger.core.errors import (
-    EventStoreUnavailable,
-    LeaseHeld,
-    LedgerUnavailable,
-    OwnershipLost,
-    SyncLedgerError,
-)
+from syncledger.core import exit_codes
+from syncledger.core.errors import LeaseHeld, OwnershipLost, SyncLedgerError
+from syncledger.core.exit_codes import exit_code_of
 from syncledger.core.redact import mask_text
 from syncledger.core.settings import Settings
 
@@ -31,12 +27,18 @@ if TYPE_CHECKING:
     from syncledger.core.retry import Answer
 
 T = TypeVar("T")
-#: `sync --once` (and `import --backfill` that lost the lease midway): another process
-#: pushes this entity+ledger; nothing was pushed by this one (sysexits EX_TEMPFAIL)
-EXIT_PUSH_OWNED_ELSEWHERE = 75
-#: the ledger did not answer for the whole wait, or the log could not be reached or
-#: written: nothing is lost, run the command again once it is back (sysexits EX_UNAVAILABLE)
-EXIT_UNAVAILABLE = 69
+EXIT_PUSH_OWNED_ELSEWHERE = exit_codes.PUSH_OWNED_ELSEWHERE
+EXIT_UNAVAILABLE = exit_codes.UNAVAILABLE
+EXIT_USAGE = exit_codes.USAGE
+EXIT_INTERNAL = exit_codes.INTERNAL
+EXIT_ABORTED = exit_codes.ABORTED
+EXIT_BROKEN_PIPE = exit_codes.BROKEN_PIPE
+#: commands that read what earlier commands stored: run where no data directory exists,
+#: they say so and create nothing
+READ_COMMANDS = frozenset(
+    {"status", "errors", "trace", "conflicts", "review", "sends", "retry", "report", "audit"}
+    | {"alerts"}
+)
 # typer vendors click: its usage errors share this base with typer.BadParameter
 _USAGE_ERROR: type[Exception] = next(
     c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
@@ -47,7 +49,8 @@ app = typer.Typer(
     help="Keep a CRM and an accounting ledger in agreement, and prove it.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 projections_app = typer.Typer(help="SQL read models: rebuild and verify.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
@@ -60,9 +63,39 @@ Ledger = Annotated[str | None, typer.Option("--ledger", help="ledger id, e.g. qb
 Json = Annotated[bool, typer.Option("--json", help="end with one JSON object")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"syncledger {version('syncledger')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Keep a CRM and an accounting ledger in agreement, and prove it."""
+    from syncledger.core.bootstrap import READING_ONLY
+    from syncledger.core.settings_check import check_configuration
+
+    READING_ONLY.set(ctx.invoked_subcommand in READ_COMMANDS)
+    check_configuration()
+
+
 def settings(
     data_dir: Path | None = None, entity: str | None = None, ledger: str | None = None
 ) -> Settings:
+    """The settings with the command's options (a value that does not validate is one
+    line naming where it came from)."""
+    from syncledger.core.settings_check import load_settings
+
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -70,7 +103,7 @@ def settings(
         overrides["entity"] = entity
     if ledger is not None:
         overrides["ledger"] = ledger
-    return Settings(**overrides)
+    return load_settings(overrides)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -321,7 +354,7 @@ def reconcile(
 
     Exit code: 0 when the books agree, 1 while mismatches are open (they are recorded
     and printed first; `syncledger errors` says how to fix each), 2 usage or
-    configuration error, 69 the ledger or the log cannot be reached, 70 internal error.
+    configuration error, 3 the ledger or the log cannot be reached, 70 internal error.
     With --json the object carries "exit_code" too."""
     from syncledger.core.pipeline import reconcile_exit_code, reconcile_now
 
@@ -579,9 +612,10 @@ def _mount_audit() -> None:
 
 @contextlib.asynccontextmanager
 async def _audit_context() -> AsyncIterator[Any]:
+    from syncledger.audit.cli import chosen_place
     from syncledger.core.bootstrap import audit_context, open_runtime
 
-    async with open_runtime(settings()) as rt:
+    async with open_runtime(settings(*chosen_place())) as rt:
         yield audit_context(rt)
 
 
@@ -592,44 +626,73 @@ def main() -> None:
         level, fmt = chosen()
     except SyncLedgerError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     configure(level, fmt)  # masks passwords in every line, whoever wrote it
     _mount_audit()
     try:
-        code = app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except _USAGE_ERROR as exc:
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        typer.echo(f"error: {exc.format_message()}{hint}", err=True)  # type: ignore[attr-defined]
-        sys.exit(2)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except (LedgerUnavailable, EventStoreUnavailable) as exc:
-        typer.echo(f"error: {mask_text(str(exc))}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
-    except SyncLedgerError as exc:
-        typer.echo(f"error: {mask_text(str(exc))}", err=True)
-        sys.exit(1)
-    except PydanticValidationError as exc:
+        code = app(standalone_mode=False, prog_name="syncledger")
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
+    except BaseException as exc:  # every ending is translated by _exit_for
+        _exit_for(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _quiet_stdout() -> None:
+    """The reader is gone: point stdout at /dev/null so the final flush says nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _exit_for(exc: BaseException) -> NoReturn:
+    """One line on stderr (none for a bare command: help was printed) and the exit code of
+    the table in README.md "Exit codes"."""
+    if isinstance(exc, typer.Exit | SystemExit | KeyboardInterrupt):
+        _exit_plain(exc)
+    if isinstance(exc, _USAGE_ERROR):
+        _exit_usage(exc)
+    if isinstance(exc, typer.Abort):
+        _say("aborted", EXIT_ABORTED)
+    if isinstance(exc, SyncLedgerError | PydanticValidationError):
+        _exit_known(exc)
+    if os.environ.get("SYNCLEDGER_DEBUG"):
+        raise exc
+    _say(
+        f"internal error: {type(exc).__name__}: {mask_text(str(exc))} "
+        "(set SYNCLEDGER_DEBUG=1 for the traceback, and report it)",
+        EXIT_INTERNAL,
+    )
+
+
+def _exit_plain(exc: typer.Exit | SystemExit | KeyboardInterrupt) -> NoReturn:
+    if isinstance(exc, KeyboardInterrupt):
+        _say("interrupted", EXIT_ABORTED)
+    code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_usage(exc: Exception) -> NoReturn:
+    message = exc.format_message()  # type: ignore[attr-defined]
+    if type(exc).__name__ == "NoArgsIsHelpError" or not message:
+        sys.exit(EXIT_USAGE)  # the help is on the screen: nothing to add
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    _say(f"error: {message}{hint}", EXIT_USAGE)
+
+
+def _exit_known(exc: SyncLedgerError | PydanticValidationError) -> NoReturn:
+    if isinstance(exc, PydanticValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        typer.echo(
-            f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)", err=True
-        )
-        sys.exit(2)
-    except Exception as exc:  # a bug, not a user error: one line unless asked for more
-        if os.environ.get("SYNCLEDGER_DEBUG"):
-            raise
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {mask_text(str(exc))} "
-            "(set SYNCLEDGER_DEBUG=1 for the traceback, and report it)",
-            err=True,
-        )
-        sys.exit(70)
-    sys.exit(code if isinstance(code, int) else 0)
+        _say(f"error: setting {where}: {first['msg']} (check SYNCLEDGER_* variables)", EXIT_USAGE)
+    _say(f"error: {mask_text(str(exc))}", exit_code_of(exc))
+
+
+def _say(line: str, code: int) -> NoReturn:
+    with contextlib.suppress(BrokenPipeError):
+        typer.echo(line, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

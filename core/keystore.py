@@ -81,13 +81,7 @@ class SqliteKeyStore:
         self._lock = threading.Lock()
         self._cache: dict[str, bytes] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS data_keys (key_id TEXT PRIMARY KEY, kek_id TEXT,"
-            " nonce BLOB, wrapped BLOB, created_at TEXT NOT NULL, shredded_at TEXT)"
-        )
+        self._db = _open_keys_db(path)
 
     def close(self) -> None:
         self._db.close()
@@ -201,6 +195,25 @@ class SqliteKeyStore:
             return len(updates)
 
 
+def _open_keys_db(path: Path) -> sqlite3.Connection:
+    """The keystore's SQLite file; one SQLite cannot read is a KeyStoreError naming it."""
+    try:
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS data_keys (key_id TEXT PRIMARY KEY, kek_id TEXT,"
+            " nonce BLOB, wrapped BLOB, created_at TEXT NOT NULL, shredded_at TEXT)"
+        )
+    except sqlite3.DatabaseError as exc:
+        raise KeyStoreError(
+            f"the keystore {path} cannot be read ({exc}): restore it from your backup "
+            "(it holds the data keys of every sealed personal field; it cannot be rebuilt "
+            "from the log)"
+        ) from exc
+    return db
+
+
 def load_or_create_kek(path: Path, keystore: Path | None = None) -> bytes:
     """The local KEK file (0600). Production points ``SYNCLEDGER_KEK_FILE`` at a secret.
 
@@ -221,12 +234,21 @@ def load_or_create_kek(path: Path, keystore: Path | None = None) -> bytes:
 def _read_kek(path: Path) -> bytes:
     try:
         raw = base64.b64decode(path.read_text().strip(), validate=True)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise KeyStoreError(
-            f"cannot read the key-encryption key {path}: {type(exc).__name__}"
+            f"cannot read the key-encryption key {path} ({exc.strerror or exc}): give the "
+            "user running syncledger read access to it (or fix SYNCLEDGER_KEK_FILE)"
+        ) from exc
+    except ValueError as exc:
+        raise KeyStoreError(
+            f"cannot read the key-encryption key {path}: it is not base64 "
+            f"({type(exc).__name__}): restore it from your backup"
         ) from exc
     if len(raw) != 32:
-        raise KeyStoreError(f"{path} does not hold a base64 32-byte key")
+        raise KeyStoreError(
+            f"the key-encryption key {path} does not hold a base64 32-byte key (it holds "
+            f"{len(raw)} bytes; truncated?): restore it from your backup"
+        )
     return raw
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
@@ -14,6 +15,7 @@ from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelCon
 from syncledger.core.redact import mask_url
 
 Authority = Literal["source", "ledger"]
+_NATS_SCHEMES = frozenset({"nats", "tls", "ws", "wss"})
 _URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url", "source_url"})
 
 
@@ -80,7 +82,10 @@ class Settings(BaseSettings):
         ),
     )
     ack_wait_s: float = Field(
-        default=30.0, description="a crashed worker's message is redelivered after this"
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="a crashed worker's message is redelivered after this",
     )
     ledger_wait_s: float = Field(
         default=30.0,
@@ -108,8 +113,12 @@ class Settings(BaseSettings):
             "`source` overwrites (and logs the conflict), `ledger` keeps the edit for review"
         ),
     )
-    backsync_every_s: float = Field(default=60.0, description="`run`: poll ledger changes")
-    checkpoint_every_s: float = Field(default=300.0, description="`run`: sign audit checkpoints")
+    backsync_every_s: float = Field(
+        default=60.0, gt=0, allow_inf_nan=False, description="`run`: poll ledger changes"
+    )
+    checkpoint_every_s: float = Field(
+        default=300.0, gt=0, allow_inf_nan=False, description="`run`: sign audit checkpoints"
+    )
     source: str = Field(
         default="csv",
         description="the source system: csv, webhooks, hubspot, jobber, google-contacts",
@@ -137,8 +146,12 @@ class Settings(BaseSettings):
             "read-only (docs/console.md)"
         ),
     )
-    source_poll_every_s: float = Field(default=30.0, description="`run`: source poll interval")
-    reconcile_every_s: float = Field(default=900.0, description="`run`: reconcile interval")
+    source_poll_every_s: float = Field(
+        default=30.0, gt=0, allow_inf_nan=False, description="`run`: source poll interval"
+    )
+    reconcile_every_s: float = Field(
+        default=900.0, gt=0, allow_inf_nan=False, description="`run`: reconcile interval"
+    )
     reconcile_full_every_s: float = Field(
         default=86_400.0,
         gt=0,
@@ -179,6 +192,27 @@ class Settings(BaseSettings):
     database_url_file: Path | None = Field(
         default=None, description="file holding the database URL (a container secret)"
     )
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url(cls, value: str | None) -> str | None:
+        """NATS server URLs (``nats://host:4222``; ``tls://``, ``ws://``, ``wss://``;
+        several separated by commas)."""
+        if not value:
+            return value
+        servers = [urlsplit(one.strip()) for one in value.split(",")]
+        if any(p.scheme not in _NATS_SCHEMES or not p.hostname for p in servers):
+            raise ValueError(
+                "not a NATS server URL: give nats://host:4222 (or tls://, ws://, wss://), "
+                "or unset it to use the embedded server"
+            )
+        return value
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _ledger_id(cls, value: object) -> object:
+        """Ledger ids are case-insensitive: ``QBO`` is ``qbo``."""
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def projections_url(self) -> str:

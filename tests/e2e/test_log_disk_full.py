@@ -117,7 +117,7 @@ async def full_then_freed(tmp_path: Path, data_dir: Path, pid_before: int | None
     filler = fill(store)
 
     refused = cli(["import", str(customers_dir(tmp_path / "second", "B", 40))], data_dir)
-    assert refused.returncode == 69
+    assert refused.returncode == 3
     lines = [line for line in refused.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, refused.stderr
     assert lines[0].startswith(f"error: the log's disk is full at {store} (")

@@ -102,7 +102,7 @@ async def test_a_broken_token_file_ends_sync_once_with_one_line(
     token_file.write_text("{not json")
     token_file.chmod(0o600)
     result = cli(["sync", "--once"], env)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a credential to fix is a configuration error
     assert one_line(result.stderr) == (
         f"error: cannot authenticate to QuickBooks Online at {sandbox.url}: the token file "
         f"{token_file} is not valid JSON: delete it and set SYNCLEDGER_QBO_REFRESH_TOKEN to a "
@@ -120,7 +120,7 @@ async def test_run_stops_with_one_line_on_a_broken_token_file(
     token_file.write_text('{"access_token": "a"}')
     token_file.chmod(0o600)
     result = cli(["run"], env)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a credential to fix is a configuration error
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [
         f"error: the token file {token_file} is not a token file (no access/refresh token): "
@@ -135,7 +135,7 @@ async def test_a_refused_client_secret_ends_sync_once_with_one_line(
 ) -> None:
     env = await prepared(tmp_path, nats_server, sandbox.url)
     result = cli(["sync", "--once"], {**env, "SYNCLEDGER_QBO_CLIENT_SECRET": PASSWORD})
-    assert result.returncode == 1
+    assert result.returncode == 2  # a credential to fix is a configuration error
     line = one_line(result.stderr)
     assert line.startswith(f"error: cannot authenticate to QuickBooks Online at {sandbox.url}: ")
     assert "(invalid_client)" in line
@@ -150,7 +150,7 @@ async def test_a_ledger_that_is_not_there_ends_with_one_line_and_its_records_wai
     nowhere = f"http://127.0.0.1:{free_port()}"
     env = await prepared(tmp_path, nats_server, nowhere)
     result = cli(["sync", "--once"], env)
-    assert result.returncode == 69
+    assert result.returncode == 3
     line = one_line(result.stderr)
     assert line.startswith(f"error: QuickBooks Online at {nowhere} did not answer for 3 s (")
     assert line.endswith("; 3 records wait and will be pushed when it is back")
@@ -166,7 +166,7 @@ async def test_no_line_or_log_record_shows_a_url_password(
     ledger_url = f"http://books:{PASSWORD}@127.0.0.1:{free_port()}"
     env = await prepared(tmp_path, nats_server, ledger_url)
     away = cli(["sync", "--once"], env, debug_logs=True)
-    assert away.returncode == 69
+    assert away.returncode == 3
     assert "QuickBooks Online at http://books:***@127.0.0.1:" in away.stderr
     refused_url = f"nats://syncledger:{PASSWORD}@127.0.0.1:{nats_server.port}"
     refused = cli(["status"], {**env, "SYNCLEDGER_NATS_URL": refused_url}, debug_logs=True)
@@ -190,6 +190,7 @@ def test_a_nats_url_that_is_no_nats_server_ends_with_one_line(tmp_path: Path, wh
         )
         wait_listening(port)
     try:
+        (tmp_path / "state").mkdir()  # a read command needs its data directory
         env = {
             "SYNCLEDGER_DATA_DIR": str(tmp_path / "state"),
             "SYNCLEDGER_NATS_URL": f"nats://app:hunter2secret@127.0.0.1:{port}",
@@ -199,7 +200,7 @@ def test_a_nats_url_that_is_no_nats_server_ends_with_one_line(tmp_path: Path, wh
         if http is not None:
             http.kill()
             http.wait()
-    assert result.returncode == 69
+    assert result.returncode == 3
     line = one_line(result.stderr)
     assert "cannot reach NATS" in line and f"127.0.0.1:{port}" in line
     assert "hunter2secret" not in result.stderr + result.stdout
