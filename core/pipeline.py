@@ -898,8 +898,11 @@ async def conflicts_text(settings: Settings) -> str:
 async def trace_text(settings: Settings, ref: RecordRef) -> str:
     async with open_runtime(settings) as rt:
         lines = await trace(rt.store, settings.entity, ref)
-    if not lines:
-        return f"no events for {ref} in entity {settings.entity!r}"
+    if not lines:  # an unknown ref is a wrong argument, as for `retry` (exit 2)
+        raise ConfigurationError(
+            f"no events for {ref} in entity {settings.entity!r}: check the reference "
+            "(<system>/<kind>/<id>) and --entity; `syncledger status` counts what is there"
+        )
     out = [f"{ln.seq:>7}  {ln.recorded_at[:19]}  {ln.type:<22} {ln.summary}" for ln in lines]
     ledger_id = ledger_id_of(lines)
     out.append(
