@@ -2,7 +2,10 @@
 
 Change detection by content hash: a record whose content did not change is not
 appended again, so re-importing the same data is a no-op. Personal fields are sealed
-under the data subject's (the customer's) key before they touch the log.
+under the data subject's (the customer's) key before they touch the log; so is every
+field of a record its source could not read cleanly (its cells may have shifted into
+any column), and a refusal's reasons never show a personal value
+(:mod:`syncledger.core.pii_text`).
 
 A version whose amounts or quantities no ledger can hold (an exponent, NaN, a number of
 13 integer digits, …: :func:`syncledger.core.validation.storable_number_reasons`) never enters the
@@ -42,6 +45,7 @@ from syncledger.core.ids import canonical_json, uuid7
 from syncledger.core.keystore import KeyStore, PiiSealer, subject_key_id
 from syncledger.core.metrics import count_rejection
 from syncledger.core.model import RECORD_TYPES, RecordRef
+from syncledger.core.pii_text import echoable, is_malformed, strip_reasons
 from syncledger.core.ports import SourceItem
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter, source_subject
@@ -150,6 +154,10 @@ def customer_ref_of(item: SourceItem) -> str | None:
 
 
 def split_personal(item: SourceItem) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(public fields, personal fields to seal). Every field of a malformed record is
+    personal: its cells may have shifted, so any column may hold a name or an address."""
+    if is_malformed(item.fields):
+        return {}, {k: v for k, v in item.fields.items() if v is not None}
     cls = RECORD_TYPES.get(item.kind)
     personal_names = cls.PII_FIELDS if cls is not None else frozenset()
     public = {k: v for k, v in item.fields.items() if k not in personal_names}
@@ -305,9 +313,11 @@ class Ingestor:
     ) -> Envelope | None:
         """The version refused, with its reasons, instead of its observation. Its hash
         leaves personal fields out (no data key is made for a record kept out of the
-        log): fixing the numbers is what changes it."""
-        public, _personal = split_personal(item)
-        sha = content_hash(public, {}, None)
+        log): fixing the numbers is what changes it. A malformed version is all personal: its
+        hash is keyed, so that two different ones differ."""
+        public, personal = split_personal(item)
+        malformed = is_malformed(item.fields)
+        sha = self._keyed(ref, item, personal) if malformed else content_hash(public, {}, None)
         if self._latest.get(str(ref)) == sha:
             report.unchanged += 1
             return None
@@ -316,9 +326,16 @@ class Ingestor:
         for reason in reasons:
             count_rejection("import", reason.code)
         payload = SourceRecordRejected(
-            ref=str(ref), kind=item.kind, content_sha256=sha, reasons=reasons
+            ref=str(ref),
+            kind=item.kind,
+            content_sha256=sha,
+            reasons=strip_reasons(reasons, echoable(item.kind, item.fields)),
         )
         return make_envelope(payload, entity=self._entity, subject=subject, actor=self._actor)
+
+    def _keyed(self, ref: RecordRef, item: SourceItem, personal: dict[str, Any]) -> str:
+        key_id = subject_key_id(self._entity, customer_ref_of(item) or str(ref))
+        return content_hash({}, personal, self._keys.data_key(key_id, create=True))
 
     async def _flush(self, chunk: list[Envelope], report: IngestReport) -> None:
         if not chunk:

@@ -1,5 +1,9 @@
 """How a push ends, as events: succeeded (and what follows it), linked, failed (retry
-with backoff), abandoned, rejected."""
+with backoff), abandoned, rejected.
+
+Messages that reach the log never show a personal value of the record: a ledger's error
+text is kept with the record's personal and name values replaced by their field names,
+and so is a rejection's reason (:mod:`syncledger.core.pii_text`)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from syncledger.core.events import (
 )
 from syncledger.core.metrics import count_rejection
 from syncledger.core.model import CreditNote, Invoice, Payment, RecordRef, Refund
+from syncledger.core.pii_text import echoable, strip, strip_reasons
 from syncledger.core.ports import LedgerRecord, PushResult
 from syncledger.core.subjects import source_subject
 from syncledger.core.sync_context import Outcome, SyncContext, Work, backoff
@@ -116,7 +121,9 @@ class Outcomes:
         attempt = work.state.attempts + 1
         if attempt >= self._ctx.max_attempts:
             outage = isinstance(exc, TransientLedgerError)
-            return await self.abandon(work, exc.code, str(exc), attempt, transient=outage)
+            return await self.abandon(
+                work, exc.code, _ledger_message(work, exc), attempt, transient=outage
+            )
         payload, delay = self._failure(work, exc, attempt, retry_after)
         await self._log.emit(work, payload)
         return Outcome("retry", str(work.ref), delay)
@@ -131,7 +138,7 @@ class Outcomes:
             idempotency_key=work.key,
             attempt=attempt,
             code=exc.code,
-            message=str(exc),
+            message=_ledger_message(work, exc),
             retry_at=datetime.now(UTC) + timedelta(seconds=delay),
             step=exc.step,
         ), delay
@@ -145,7 +152,7 @@ class Outcomes:
             idempotency_key=work.key,
             attempts=n,
             code=code,
-            message=message,
+            message=_without_personal(work, message),
             transient=transient,
         )
 
@@ -195,7 +202,7 @@ class Outcomes:
             ref=str(ref),
             kind=ref.kind,
             content_sha256=sha,
-            reasons=reasons,
+            reasons=strip_reasons(reasons, _named_in(cause)),
             ledger=self._ctx.name,
             waiting_on=waiting_on,
         )
@@ -204,6 +211,31 @@ class Outcomes:
         for reason in reasons:
             count_rejection("ledger", reason.code)
         return Outcome("rejected", str(ref))
+
+
+def _personal_values(work: Work) -> dict[str, str]:
+    """The values of the record's personal and name fields (opened: the worker holds them)."""
+    if work.record is None:
+        return {}
+    return echoable(work.ref.kind, work.record.model_dump(mode="json"))
+
+
+def _without_personal(work: Work, message: str) -> str:
+    """A ledger's words may echo what was sent ("Duplicate name 'Jane Doe'"): the log
+    keeps them with each personal value replaced by its field's name."""
+    return strip(message, _personal_values(work))
+
+
+def _ledger_message(work: Work, exc: LedgerError) -> str:
+    return _without_personal(work, str(exc))
+
+
+def _named_in(cause: Envelope) -> dict[str, str]:
+    """The name fields of the observed version a rejection answers (its personal fields
+    are stripped by validation, which reads them opened)."""
+    record = cause.data.get("record") if cause.type == "SourceRecordObserved" else None
+    kind = str(cause.data.get("kind", ""))
+    return echoable(kind, record) if isinstance(record, dict) else {}
 
 
 def _application(work: Work) -> dict[str, Any]:

@@ -79,6 +79,7 @@ from stdnum.us import ein
 from syncledger.core.events import RejectionReason
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import is_currency, minor_unit
+from syncledger.core.pii_text import MALFORMED_KEY, echoable, strip_reasons
 from syncledger.core.reason_codes import help_for
 
 if TYPE_CHECKING:
@@ -392,9 +393,7 @@ def as_text(field_path: str, value: object) -> tuple[str | None, list[RejectionR
     if isinstance(value, Decimal) and value.is_finite():
         return str(value), []
     kind = type(value).__name__
-    return None, _fail(
-        WRONG_TYPE, f"{field_path} holds a {kind} ({_show(value)}); expected text", field_path
-    )
+    return None, _fail(WRONG_TYPE, f"{field_path} holds a {kind}; expected text", field_path)
 
 
 def _describe_char(char: str) -> str:
@@ -637,10 +636,9 @@ def _clause(sentence: str) -> str:
 
 
 def check_email(field_path: str, text: str) -> list[RejectionReason]:
-    problem = email_problem(text)
-    if problem is None:
+    if email_problem(text) is None:  # its words may quote the address: never shown
         return []
-    message = f"{field_path} {_show(text)} is not an email address: {problem}"
+    message = f"{field_path}: the e-mail address is not an address (check its @ and domain)"
     return _fail(INVALID_EMAIL, message, field_path)
 
 
@@ -665,7 +663,7 @@ def check_tax_id(field_path: str, text: str) -> list[RejectionReason]:
     problem = tax_id_problem(text)
     if problem is None:
         return []
-    return _fail(INVALID_TAX_ID, f"{field_path} {_show(text)} is {problem}", field_path)
+    return _fail(INVALID_TAX_ID, f"{field_path} is {problem}", field_path)
 
 
 _PHONE_SHAPE = "use 7-15 digits with optional +, spaces, dashes or parentheses"
@@ -712,7 +710,7 @@ def check_phone(field_path: str, text: str) -> list[RejectionReason]:
     problem = phone_problem(text)
     if problem is None:
         return []
-    message = f"{field_path} {_show(text)} is not a phone number: {problem}"
+    message = f"{field_path} is not a phone number: {problem}"
     return _fail(INVALID_PHONE, message, field_path)
 
 
@@ -857,7 +855,7 @@ def check_totals(document: Invoice | CreditNote) -> list[RejectionReason]:
 # --------------------------------------------------------------------------- reading fields
 
 #: Reserved key a source adapter sets to the list of problems it met reading a record.
-MALFORMED_FIELD: Final = "_malformed"
+MALFORMED_FIELD: Final = MALFORMED_KEY
 
 REQUIRED: Final[Mapping[str, frozenset[str]]] = {
     "customer": frozenset({"id", "name", "currency"}),
@@ -1282,7 +1280,19 @@ def validate(
     ``home_currency`` is the ledger company's currency: a document in any other currency
     needs an explicit exchange rate."""
     try:
-        return _validate(item, rules, home_currency)
+        result = _validate(item, rules, home_currency)
     except Exception as exc:  # last line of defence: bad input is data, not a crash (§1.5)
         message = f"the record could not be checked ({type(exc).__name__}): report this bug"
         return Rejected(tuple(_fail(INVALID_RECORD, message)))
+    return _without_personal_values(item, result)
+
+
+def _without_personal_values(
+    item: SourceItem, result: Validated | Rejected
+) -> Validated | Rejected:
+    """Reasons never show a personal value (every value, for a malformed record whose
+    cells may have shifted): the field is named instead (``syncledger.core.pii_text``)."""
+    if isinstance(result, Validated) or not isinstance(item.fields, Mapping):
+        return result
+    values = echoable(item.kind if isinstance(item.kind, str) else "", item.fields)
+    return replace(result, reasons=strip_reasons(result.reasons, values))

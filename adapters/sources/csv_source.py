@@ -15,6 +15,11 @@ Two kinds of trouble, kept apart:
   becomes a :class:`~syncledger.core.ports.SourceItem` carrying what could be read, plus the list
   of problems under :data:`core.validation.MALFORMED_FIELD`, so validation rejects it with
   reason ``malformed_row`` and the rest of the file flows on.
+
+Problems name the file, the line and the column, never a cell's value: a row whose cells
+shifted may hold a name or an address in any column, and problems reach the immutable log
+(docs/audit.md, erasure). For the same reason a row whose ``updated_at`` does not parse
+gets the version ``<file> line <n>``, not the cell's text.
 """
 
 from __future__ import annotations
@@ -280,13 +285,13 @@ def _meta(spec: CsvFile, row: _Row) -> _Meta:
     when = parse_timestamp(raw_version) if raw_version else None
     if when is None:
         problems.append(
-            f"{spec.name} line {row.line}: updated_at {raw_version!r} is not an "
+            f"{spec.name} line {row.line}: updated_at is not an "
             "ISO 8601 timestamp such as 2024-03-31T12:00:00Z"
         )
     flag = row.get("deleted").lower()
     if flag not in _TRUE | _FALSE:
-        problems.append(f"{spec.name} line {row.line}: deleted {flag!r} is not true or false")
-    version = when.isoformat() if when is not None else raw_version
+        problems.append(f"{spec.name} line {row.line}: deleted is not true or false")
+    version = when.isoformat() if when is not None else f"{spec.name} line {row.line}"
     return _Meta(version, when, flag in _TRUE, tuple(problems))
 
 
@@ -333,8 +338,8 @@ def _disagreements(spec: CsvFile, rows: list[_Row]) -> list[str]:
     first = rows[0]
     columns = [c for c in first.cells if c not in LINE_COLUMNS]
     return [
-        f"{spec.name} line {row.line}: {c} {row.get(c)!r} differs from line {first.line} "
-        f"({first.get(c)!r}): repeat the same document values on each of its lines"
+        f"{spec.name} line {row.line}: {c} differs from line {first.line}: "
+        "repeat the same document values on each of its lines"
         for row in rows[1:]
         for c in columns
         if row.get(c) != first.get(c)

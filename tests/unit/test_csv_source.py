@@ -226,9 +226,10 @@ def test_row_with_unparseable_version_is_always_delivered_and_rejected(tmp_path:
     write_dir(tmp_path, customers="C1,A,USD,,last tuesday\nC2,B,USD,,\n")
     items = read(tmp_path, "2030-01-01T00:00:00Z")
     assert [i.id for i in items] == ["C1", "C2"]
-    assert items[0].version == "last tuesday"
+    assert items[0].version == "customers.csv line 2"  # the cell's text may be personal
     assert codes(items[0]) == ["malformed_row"]
-    assert "updated_at 'last tuesday'" in items[0].fields[MALFORMED_FIELD][0]
+    assert "line 2: updated_at is not an ISO 8601" in items[0].fields[MALFORMED_FIELD][0]
+    assert "tuesday" not in items[0].fields[MALFORMED_FIELD][0]
 
 
 @pytest.mark.parametrize(
@@ -313,7 +314,8 @@ def test_invoice_rows_that_disagree_are_malformed(tmp_path: Path) -> None:
     write_dir(tmp_path, invoices=inv_row(total="30.00") + inv_row("1", total="31.00"))
     (item,) = read(tmp_path)
     (problem,) = item.fields[MALFORMED_FIELD]
-    assert re.search(r"line 3: total '31.00' differs from line 2 \('30.00'\)", problem)
+    assert re.search(r"line 3: total differs from line 2: ", problem)
+    assert "31.00" not in problem and "30.00" not in problem  # cells may hold personal data
     assert codes(item) == ["malformed_row"]
 
 

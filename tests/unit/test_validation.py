@@ -681,7 +681,8 @@ def test_valid_phones(good: str) -> None:
 def test_invalid_phones(bad: str, why: str) -> None:
     [reason] = v.check_phone("customer.phone", bad)
     assert reason.code == v.INVALID_PHONE
-    assert reason.message.startswith(f"customer.phone {bad!r} is not a phone number: ")
+    assert reason.message.startswith("customer.phone is not a phone number: ")
+    assert bad not in reason.message
     assert why in reason.message
     result = check("customer", customer(phone=bad))
     assert reasons_of(result) == {v.INVALID_PHONE: "phone"}
