@@ -53,16 +53,13 @@ def cli(
     args: list[str], env: dict[str, str], *, debug_logs: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """``syncledger ARGS`` in a fresh process; with ``debug_logs`` every logger writes at
-    DEBUG through the CLI's own handlers (so what it masks, it masks for all of them)."""
+    DEBUG (``SYNCLEDGER_LOG_LEVEL=debug``) through the CLI's own handlers (so what it
+    masks, it masks for all of them)."""
     code = "from syncledger.core.cli import main; main()"
-    if debug_logs:
-        code = (
-            "import logging; logging.basicConfig(level=logging.DEBUG, "
-            "format='%(levelname)s %(name)s: %(message)s'); " + code
-        )
+    debug = {"SYNCLEDGER_LOG_LEVEL": "debug"} if debug_logs else {}
     return subprocess.run(
         [sys.executable, "-c", code, *args],
-        env={**os.environ, **env},
+        env={**os.environ, **env, **debug},
         capture_output=True,
         text=True,
         timeout=HANG_GUARD_S,
