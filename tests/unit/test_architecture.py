@@ -40,6 +40,7 @@ COMPOSITION_ROOT = frozenset(
         "alerts_cli",
         "console_wiring",
         "run_watch",
+        "settings_check",
     )
 )
 
