@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from syncledger.audit.context import AuditContext
-from syncledger.audit.events import CheckpointSigned, audit_filter
+from syncledger.audit.events import CheckpointSigned, SigningKeyRotated, audit_filter
 from syncledger.audit.logtree import LogTree
-from syncledger.audit.signing import SigningKeyring, verify_signature
+from syncledger.audit.signing import KeyRecord, SigningKeyring, verify_signature
 
 LABEL = "syncledger-checkpoint/v1"
 
@@ -78,18 +78,33 @@ class Checkpoint:
 def sign_checkpoint(
     keyring: SigningKeyring, origin: str, size: int, root: bytes, timestamp_ms: int
 ) -> Checkpoint:
-    unsigned = Checkpoint(origin, size, root, timestamp_ms, keyring.current_key_id)
-    _, signature = keyring.sign(unsigned.signed_text())
-    return Checkpoint(origin, size, root, timestamp_ms, unsigned.key_id, signature)
+    """Signed by the key current at signing time (re-read from the keyring)."""
+
+    def text(record: KeyRecord) -> bytes:
+        return Checkpoint(origin, size, root, timestamp_ms, record.key_id).signed_text()
+
+    kid, signature = keyring.sign_built(text)
+    return Checkpoint(origin, size, root, timestamp_ms, kid, signature)
 
 
 async def open_keyring(ctx: AuditContext) -> SigningKeyring:
     """The signing keyring, created (and announced in the log) on first use."""
     keyring = SigningKeyring.open(ctx.audit_dir / "signing")
     if not keyring.exists:
-        announced = keyring.create()
+        announced = keyring.create(ctx.clock())
         await ctx.append_audit(announced, "signing-key", announced.new_key_id)
     return keyring
+
+
+async def rotate_signing_key(ctx: AuditContext) -> SigningKeyRotated:
+    """A new signing key, current from the log's size now; the old key's window closes at
+    the size reached once it can sign no more (so a checkpoint it was signing meanwhile
+    stays inside its window). Appends the endorsed ``SigningKeyRotated``."""
+    keyring = await open_keyring(ctx)
+    rotation = keyring.begin_rotation(await ctx.store.last_seq(), ctx.clock())
+    event = rotation.finish(await ctx.store.last_seq())
+    await ctx.append_audit(event, "signing-key", event.new_key_id)
+    return event
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ async def checkpoint_now(ctx: AuditContext, tree: LogTree | None = None) -> Logg
     keyring = await open_keyring(ctx)
     tree = tree or LogTree.open(ctx.audit_dir)
     size = await tree.sync(ctx.store)
+    if size < keyring.current_record().from_size:  # read just before a rotation
+        size = await tree.sync(ctx.store)
     stamp = int(ctx.clock().timestamp() * 1000)
     cp = sign_checkpoint(keyring, ctx.origin, size, tree.tree.root(size), stamp)
     seq = await ctx.append_audit(cp.to_event(), "checkpoint", str(size))

@@ -19,12 +19,18 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from syncledger.audit import keyfiles
-from syncledger.audit.checkpoints import checkpoint_every, checkpoint_now, open_keyring
+from syncledger.audit.checkpoints import (
+    checkpoint_every,
+    checkpoint_now,
+    open_keyring,
+    rotate_signing_key,
+)
 from syncledger.audit.context import AuditContext, ContextFactory
 from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.events import SigningKeyRotated
 from syncledger.audit.holds import HoldBook, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
+from syncledger.audit.keywindow import load_signers
 from syncledger.audit.package import export_package
 from syncledger.audit.retention import RetentionPolicy, RetentionReport, run_retention
 from syncledger.audit.scope import Scope
@@ -34,7 +40,6 @@ from syncledger.audit.verify import (
     VerifierState,
     check_succession,
     extract,
-    signer_map,
     verify_package,
 )
 from syncledger.audit.verifylog import verify_log
@@ -198,10 +203,7 @@ def keys_rotate_signing(data_dir: DataDir = None, entity: Entity = None) -> None
 
 
 async def _rotate_signing(ctx: AuditContext) -> SigningKeyRotated:
-    keyring = await open_keyring(ctx)
-    event = keyring.rotate()
-    await ctx.append_audit(event, "signing-key", event.new_key_id)
-    return event
+    return await rotate_signing_key(ctx)
 
 
 @keys_app.command("list")
@@ -217,19 +219,36 @@ def keys_list(data_dir: DataDir = None, entity: Entity = None) -> None:
 @audit_app.command("signer")
 @_cli_errors
 def signer_cmd(
-    public: Annotated[Path, typer.Option("--public", help="write the public key (PEM) here")],
+    public: Annotated[
+        Path | None, typer.Option("--public", help="write the current public key (PEM) here")
+    ] = None,
     all_keys: Annotated[
         bool, typer.Option("--all", help="also write retired keys as <file>.<key id>.pem")
     ] = False,
+    signer_set: Annotated[
+        Path | None,
+        typer.Option("--set", help="write every key with the tree sizes/times it may sign (JSON)"),
+    ] = None,
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
-    """Write the current signing public key, for auditors' `audit verify --signer`."""
-    ring = _run(open_keyring, data_dir, entity)
-    keyfiles.write_public_file(public, keyfiles.public_pem(ring.current_public_key()))
-    typer.echo(f"wrote {ring.current_key_id} to {public}")
-    if all_keys:
-        _write_retired(ring, public)
+    """Write the signing public key(s), for auditors' `audit verify --signer`. The signer
+    set (--set) bounds each key to when it was current: give auditors that file."""
+    if public is None and signer_set is None:
+        raise _fail("give --public FILE and/or --set FILE", 2)
+    ring, origin = _run(_ring_and_origin, data_dir, entity)
+    if signer_set is not None:
+        keyfiles.write_public_file(signer_set, ring.signer_set().to_bytes(origin))
+        typer.echo(f"wrote {len(ring.records())} signing keys with their windows to {signer_set}")
+    if public is not None:
+        keyfiles.write_public_file(public, keyfiles.public_pem(ring.current_public_key()))
+        typer.echo(f"wrote {ring.current_key_id} to {public}")
+        if all_keys:
+            _write_retired(ring, public)
+
+
+async def _ring_and_origin(ctx: AuditContext) -> tuple[SigningKeyring, str]:
+    return await open_keyring(ctx), ctx.origin
 
 
 def _write_retired(ring: SigningKeyring, public: Path) -> None:
@@ -454,7 +473,10 @@ def export_cmd(
 def verify_cmd(
     package: Annotated[Path, typer.Argument(help="the package file")],
     identity: Annotated[Path, typer.Option(help="your X25519 private key (PEM)")],
-    signer: Annotated[list[Path], typer.Option(help="trusted signer public key (PEM)")],
+    signer: Annotated[
+        list[Path],
+        typer.Option(help="trusted signer public key (PEM) or signer set (`audit signer --set`)"),
+    ],
     previous: Annotated[
         Path | None, typer.Option(help="the previous package of this scope, to check the chain")
     ] = None,
@@ -467,12 +489,17 @@ def verify_cmd(
 ) -> None:
     """Verify a package offline; names exactly what failed and exits non-zero."""
     me = keyfiles.load_x25519_private(identity)
-    signers = signer_map([keyfiles.load_ed25519_public(p) for p in signer])
+    signers = load_signers(signer)
+    memory = VerifierState(state) if state is not None else None
+    if memory is not None:
+        signers.narrow(memory.windows)  # what earlier packages taught about retired keys
     verified = verify_package(package.read_bytes(), me, signers)
     if previous is not None:
-        check_succession(verified, verify_package(previous.read_bytes(), me, signers))
-    if state is not None:
-        memory = VerifierState(state)
+        older = verify_package(previous.read_bytes(), me, signers)
+        signers.narrow(older.windows)
+        verify_package(package.read_bytes(), me, signers)  # under what the older one taught
+        check_succession(verified, older)
+    if memory is not None:
         memory.check(verified)
         memory.record(verified)
     if extract_to is not None:

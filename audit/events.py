@@ -44,7 +44,11 @@ class SigningKeyRotated(EventData):
     old_key_id: str | None
     new_key_id: str
     new_public_key: str  # base64 raw Ed25519
-    endorsement: str | None  # base64 signature of the old key over the new key
+    endorsement: str | None  # base64 signature of the old key over the new key (and window)
+    #: the new key is current from this tree size; the old one signed up to ``old_until_size``
+    new_from_size: int | None = None
+    old_until_size: int | None = None
+    at_ms: int | None = None  # when the old key was retired (ms since the Unix epoch)
 
 
 @event_type

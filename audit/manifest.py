@@ -13,7 +13,9 @@ from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.events import CheckpointSigned
 from syncledger.core.ids import canonical_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: 1: no signer windows; 2: ``signers`` (every signing key with its window)
+SUPPORTED_FORMATS = (1, 2)
 MANIFEST_LABEL = b"syncledger-audit-manifest/v1\n"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -34,6 +36,19 @@ class StreamRange(BaseModel):
     event_count: int
 
 
+class SignerEntry(BaseModel):
+    """A signing key of the exporting installation and the window it was current for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_id: str
+    public_key: str  # base64 raw Ed25519
+    from_size: int = 0
+    until_size: int | None = None
+    not_before_ms: int | None = None
+    not_after_ms: int | None = None
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -48,6 +63,7 @@ class Manifest(BaseModel):
     created_at: str
     exported_by: str
     signer_key_id: str
+    signers: tuple[SignerEntry, ...] = ()
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.model_dump(mode="json"))

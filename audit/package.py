@@ -48,6 +48,7 @@ from syncledger.audit.manifest import (
     TRACES,
     Manifest,
     ManifestSignature,
+    SignerEntry,
     StreamRange,
     pack_proofs,
     package_digest,
@@ -56,6 +57,7 @@ from syncledger.audit.manifest import (
 from syncledger.audit.merkle import MerkleTree
 from syncledger.audit.pauses import gc_paused
 from syncledger.audit.scope import Scope, period_contains
+from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.trace import TraceBuilder
 from syncledger.core.events import MappingVersionPublished
 from syncledger.core.ids import canonical_json
@@ -142,16 +144,21 @@ def _mappings(events: Sequence[LoggedEvent]) -> list[dict[str, Any]]:
     ]
 
 
-def _previous(index: LogIndex, scope: Scope) -> AuditPackageExported | None:
-    exports = [e for _, e in index.of_class(AuditPackageExported) if e.scope == str(scope)]
-    return exports[-1] if exports else None
+def _earlier(index: LogIndex, scope: Scope) -> list[AuditPackageExported]:
+    """Every package exported before for this scope, oldest first."""
+    return [e for _, e in index.of_class(AuditPackageExported) if e.scope == str(scope)]
 
 
 def _consistency(
-    tree: MerkleTree, previous: AuditPackageExported | None, cp: Checkpoint
+    tree: MerkleTree, earlier: Sequence[AuditPackageExported], cp: Checkpoint
 ) -> bytes | None:
-    if previous is None or previous.tree_size == 0:
+    """RFC 9162 consistency proofs to this checkpoint: from the directly preceding package
+    (``from`` / ``consistency_path``) and from every earlier one (``earlier``), so a verifier
+    holding any older version can check that the log only grew since."""
+    proofs = [e for e in earlier if 0 < e.tree_size <= cp.tree_size]
+    if not proofs or proofs[-1] is not earlier[-1]:
         return None
+    previous = earlier[-1]
     path = tree.consistency_proof(previous.tree_size, cp.tree_size)
     return canonical_json(
         {
@@ -161,8 +168,24 @@ def _consistency(
             },
             "to": {"tree_size": cp.tree_size, "root_hash": cp.root_hash.hex()},
             "consistency_path": [p.hex() for p in path],
+            "earlier": [_earlier_proof(tree, e, cp) for e in proofs],
         }
     )
+
+
+def _earlier_proof(tree: MerkleTree, e: AuditPackageExported, cp: Checkpoint) -> dict[str, Any]:
+    return {
+        "package_version": e.package_version,
+        "digest": e.digest,
+        "tree_size": e.tree_size,
+        "root_hash": tree.root(e.tree_size).hex(),
+        "consistency_path": [p.hex() for p in tree.consistency_proof(e.tree_size, cp.tree_size)],
+    }
+
+
+def _signer_entries(keyring: SigningKeyring) -> tuple[SignerEntry, ...]:
+    signers = keyring.signer_set().signers.values()
+    return tuple(SignerEntry.model_validate(s.to_json()) for s in signers)
 
 
 def _content_files(
@@ -203,11 +226,12 @@ async def _export(
     selection = select(index, ctx, scope)
     if not selection.events:
         raise AuditError(f"no events in scope {scope}; nothing to export")
-    previous = _previous(index, scope)
+    earlier = _earlier(index, scope)
+    previous = earlier[-1] if earlier else None
     keyring = await open_keyring(ctx)
     tree = LogTree.open(ctx.audit_dir)
     cp = (await checkpoint_now(ctx, tree)).checkpoint
-    files = _content_files(selection, tree.tree, cp, _consistency(tree.tree, previous, cp))
+    files = _content_files(selection, tree.tree, cp, _consistency(tree.tree, earlier, cp))
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         package_version=(previous.package_version + 1) if previous else 1,
@@ -224,6 +248,7 @@ async def _export(
         created_at=ctx.clock().isoformat(),
         exported_by=ctx.actor,
         signer_key_id=keyring.current_key_id,
+        signers=_signer_entries(keyring),
     )
     manifest_bytes = manifest.to_bytes()
     kid, signature = keyring.sign(MANIFEST_LABEL + manifest_bytes)

@@ -1,16 +1,19 @@
 """Ed25519 checkpoint/package signing keys, kept in a keyring under ``<data>/audit/signing``.
 
-``keyring.json`` lists every key ever used (public half, creation and retirement times) so
-that checkpoints signed before a rotation still verify; only the current key's private
-half exists on disk (``<key id>.pem``, PKCS#8, mode 0600). Rotation endorses the new key
-with the old one before the old private key is deleted.
+``keyring.json`` (mode 0600) lists every key ever used: its public half and the window it
+was current for (tree sizes and times, :mod:`syncledger.audit.keywindow`), so checkpoints
+signed before a rotation still verify and nothing a retired key signs afterwards does.
+Only the current key's private half exists on disk (``<key id>.pem``, PKCS#8, mode 0600).
+Rotation endorses the new key and the old key's window with the old key before the old
+private key is deleted.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,12 +31,25 @@ from syncledger.audit.keyfiles import (
     raw_public,
     write_secret_file,
 )
+from syncledger.audit.keywindow import KeyWindow, SignerSet, TrustedSigner, ms_of
 
 ENDORSEMENT_LABEL = b"syncledger-signing-key-endorsement/v1\n"
+ENDORSEMENT_LABEL_V2 = b"syncledger-signing-key-endorsement/v2\n"
 
 
-def endorsement_message(new_key: ed25519.Ed25519PublicKey) -> bytes:
-    return ENDORSEMENT_LABEL + raw_public(new_key)
+def endorsement_message(
+    new_key: ed25519.Ed25519PublicKey, window: tuple[int, int, int] | None = None
+) -> bytes:
+    """What the old key signs: the new key, and (v2) ``(new_from_size, old_until_size,
+    retired at ms)``, so the old key's own retirement is part of what it endorsed."""
+    if window is None:
+        return ENDORSEMENT_LABEL + raw_public(new_key)
+    tail = "".join(f"{n}\n" for n in window).encode()
+    return ENDORSEMENT_LABEL_V2 + raw_public(new_key) + tail
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def public_from_b64(value: str) -> ed25519.Ed25519PublicKey:
@@ -54,13 +70,50 @@ class KeyRecord:
     public_key: ed25519.Ed25519PublicKey
     created_at: str
     retired_at: str | None = None
+    from_size: int = 0
+    until_size: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "public_key": base64.b64encode(raw_public(self.public_key)).decode(),
             "created_at": self.created_at,
             "retired_at": self.retired_at,
+            "from_size": self.from_size,
+            "until_size": self.until_size,
         }
+
+    @classmethod
+    def from_json(cls, kid: str, doc: dict[str, Any]) -> KeyRecord:
+        until = doc.get("until_size")
+        return cls(
+            kid,
+            public_from_b64(doc["public_key"]),
+            doc["created_at"],
+            doc.get("retired_at"),
+            int(doc.get("from_size") or 0),
+            None if until is None else int(until),
+        )
+
+    def window(self) -> KeyWindow:
+        """The tree sizes and times this key was current for."""
+        return KeyWindow(
+            self.from_size, self.until_size, ms_of(self.created_at), ms_of(self.retired_at)
+        )
+
+
+@dataclass
+class Rotation:
+    """A rotation under way: the new key is current; the old one still endorses it."""
+
+    ring: SigningKeyring
+    old: ed25519.Ed25519PrivateKey
+    new: ed25519.Ed25519PublicKey
+    from_size: int
+    at: datetime
+
+    def finish(self, until_size: int) -> SigningKeyRotated:
+        """Close the old key's window at ``until_size``, endorse, delete the old private key."""
+        return self.ring._finish(self, max(until_size, 0))
 
 
 class SigningKeyring:
@@ -91,12 +144,7 @@ class SigningKeyring:
     def _load(self) -> None:
         try:
             doc = json.loads(self._file.read_text())
-            self._records = {
-                kid: KeyRecord(
-                    kid, public_from_b64(r["public_key"]), r["created_at"], r.get("retired_at")
-                )
-                for kid, r in doc["keys"].items()
-            }
+            self._records = {kid: KeyRecord.from_json(kid, r) for kid, r in doc["keys"].items()}
             self._current = doc["current"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SigningKeyError(f"signing keyring {self._file} is unreadable: {exc}") from exc
@@ -106,53 +154,61 @@ class SigningKeyring:
             "current": self._current,
             "keys": {kid: r.to_json() for kid, r in self._records.items()},
         }
-        atomic_write(self._file, json.dumps(doc, indent=2, sort_keys=True).encode())
+        atomic_write(self._file, json.dumps(doc, indent=2, sort_keys=True).encode(), mode=0o600)
 
     @property
     def exists(self) -> bool:
         return self._current is not None
 
-    def create(self) -> SigningKeyRotated:
-        """The first signing key; refused when one exists."""
+    def create(self, now: datetime | None = None) -> SigningKeyRotated:
+        """The first signing key (current from tree size 0); refused when one exists."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.chmod(0o700)  # private keys live here: only their owner may list it
         with locked(self.directory / ".lock"):
             if self._file.exists():
                 self._load()
                 raise SigningKeyError("a signing key exists already; rotate it instead")
-            return self._install(ed25519.Ed25519PrivateKey.generate(), endorsed_by=None)
+            new = ed25519.Ed25519PrivateKey.generate()
+            self._install(new, from_size=0, at=now or datetime.now(UTC))
+            return _announcement(None, new.public_key(), None, None)
 
-    def rotate(self) -> SigningKeyRotated:
-        """A new current key, endorsed by the old one; the old private key is deleted."""
+    def begin_rotation(self, from_size: int, now: datetime | None = None) -> Rotation:
+        """Install a new current key, current from tree size ``from_size``; the old one
+        signs nothing more. :meth:`Rotation.finish` closes the old key's window."""
         with locked(self.directory / ".lock"):
             self._load()
             old = self._private_key()
-            event = self._install(ed25519.Ed25519PrivateKey.generate(), endorsed_by=old)
-            old_id = key_id(old.public_key())
-            self._private_path(old_id).unlink(missing_ok=True)
-            return event
+            at = now or datetime.now(UTC)
+            new = ed25519.Ed25519PrivateKey.generate()
+            self._install(new, from_size=from_size, at=at)
+            return Rotation(self, old, new.public_key(), from_size, at)
 
-    def _install(
-        self, new: ed25519.Ed25519PrivateKey, endorsed_by: ed25519.Ed25519PrivateKey | None
-    ) -> SigningKeyRotated:
-        now = datetime.now(UTC).isoformat()
+    def rotate(self, at_size: int, now: datetime | None = None) -> SigningKeyRotated:
+        """Rotate in one step when the log size cannot change meanwhile (tests, tools)."""
+        return self.begin_rotation(at_size, now).finish(at_size)
+
+    def _finish(self, rotation: Rotation, until_size: int) -> SigningKeyRotated:
+        old_id = key_id(rotation.old.public_key())
+        with locked(self.directory / ".lock"):
+            self._load()
+            record = self._records[old_id]
+            self._records[old_id] = replace(record, until_size=until_size)
+            self._save()
+            self._private_path(old_id).unlink(missing_ok=True)
+        window = (rotation.from_size, until_size, _ms(rotation.at))
+        endorsement = rotation.old.sign(endorsement_message(rotation.new, window))
+        return _announcement(old_id, rotation.new, endorsement, window)
+
+    def _install(self, new: ed25519.Ed25519PrivateKey, from_size: int, at: datetime) -> None:
+        now = at.isoformat()
         new_id = key_id(new.public_key())
         write_secret_file(self._private_path(new_id), private_pem(new))
         old_id = self._current
         if old_id is not None:
-            self._records[old_id] = KeyRecord(
-                old_id, self._records[old_id].public_key, self._records[old_id].created_at, now
-            )
-        self._records[new_id] = KeyRecord(new_id, new.public_key(), now)
+            self._records[old_id] = replace(self._records[old_id], retired_at=now)
+        self._records[new_id] = KeyRecord(new_id, new.public_key(), now, from_size=from_size)
         self._current, self._private = new_id, new
         self._save()
-        endorsement = (
-            endorsed_by.sign(endorsement_message(new.public_key())) if endorsed_by else None
-        )
-        return SigningKeyRotated(
-            old_key_id=old_id,
-            new_key_id=new_id,
-            new_public_key=base64.b64encode(raw_public(new.public_key())).decode(),
-            endorsement=base64.b64encode(endorsement).decode() if endorsement else None,
-        )
 
     # ------------------------------------------------------------------ use
 
@@ -174,7 +230,22 @@ class SigningKeyring:
         return self._private
 
     def sign(self, message: bytes) -> tuple[str, bytes]:
-        return self.current_key_id, self._private_key().sign(message)
+        kid, signature = self.sign_built(lambda _: message)
+        return kid, signature
+
+    def sign_built(self, build: Callable[[KeyRecord], bytes]) -> tuple[str, bytes]:
+        """Sign ``build(current key)`` with the key current *now*: the keyring is re-read
+        first, so a long-running process never signs with a key rotated out meanwhile."""
+        with locked(self.directory / ".lock"):
+            if self._file.exists():
+                self._load()
+            kid = self.current_key_id
+            if self._private is not None and key_id(self._private.public_key()) != kid:
+                self._private = None
+            return kid, self._private_key().sign(build(self._records[kid]))
+
+    def current_record(self) -> KeyRecord:
+        return self._records[self.current_key_id]
 
     def current_public_key(self) -> ed25519.Ed25519PublicKey:
         return self._records[self.current_key_id].public_key
@@ -184,3 +255,25 @@ class SigningKeyring:
 
     def records(self) -> list[KeyRecord]:
         return sorted(self._records.values(), key=lambda r: r.created_at)
+
+    def signer_set(self) -> SignerSet:
+        """Every key with its window: what auditors are given (``audit signer --set``)."""
+        signers = {r.key_id: TrustedSigner(r.public_key, r.window()) for r in self.records()}
+        return SignerSet(signers)
+
+
+def _announcement(
+    old_id: str | None,
+    new: ed25519.Ed25519PublicKey,
+    endorsement: bytes | None,
+    window: tuple[int, int, int] | None,
+) -> SigningKeyRotated:
+    return SigningKeyRotated(
+        old_key_id=old_id,
+        new_key_id=key_id(new),
+        new_public_key=base64.b64encode(raw_public(new)).decode(),
+        endorsement=base64.b64encode(endorsement).decode() if endorsement else None,
+        new_from_size=window[0] if window else 0,
+        old_until_size=window[1] if window else None,
+        at_ms=window[2] if window else None,
+    )

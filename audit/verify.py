@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from syncledger.audit.encryption import decrypt_package
 from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.files import atomic_write
 from syncledger.audit.keyfiles import key_id
+from syncledger.audit.keywindow import KeyWindow, SignerSet
 from syncledger.audit.manifest import (
     CONSISTENCY,
     EVENTS,
@@ -40,6 +41,7 @@ from syncledger.audit.manifest import (
     PROOFS,
     REQUIRED_FILES,
     SIGNATURE,
+    SUPPORTED_FORMATS,
     TRACES,
     Manifest,
     ManifestSignature,
@@ -51,7 +53,7 @@ from syncledger.audit.merkle import leaf_hash, verify_consistency, verify_inclus
 from syncledger.audit.pauses import gc_paused
 from syncledger.audit.signing import verify_signature
 
-Signers = Mapping[str, ed25519.Ed25519PublicKey]
+Signers = Mapping[str, ed25519.Ed25519PublicKey] | SignerSet
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ class VerifiedPackage:
     digest: str
     checkpoint: Checkpoint
     files: dict[str, bytes]
+    #: the exporting installation's key windows, as its trusted signature vouches for them
+    windows: dict[str, KeyWindow] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return self.checkpoint.origin
 
     def summary(self) -> str:
         m = self.manifest
@@ -79,7 +87,7 @@ def signer_map(keys: Sequence[ed25519.Ed25519PublicKey]) -> dict[str, ed25519.Ed
 # ---------------------------------------------------------------------- steps
 
 
-def _manifest(files: dict[str, bytes], signers: Signers) -> tuple[Manifest, bytes]:
+def _manifest(files: dict[str, bytes], signers: SignerSet) -> tuple[Manifest, bytes, str]:
     for name in (MANIFEST, SIGNATURE):
         if name not in files:
             raise PackageInvalid(f"missing-file:{name}", f"the package has no {name}")
@@ -89,27 +97,41 @@ def _manifest(files: dict[str, bytes], signers: Signers) -> tuple[Manifest, byte
         raw_sig = sig.raw()
     except (PydanticValidationError, ValueError) as exc:
         raise PackageInvalid("manifest-signature-invalid", "manifest.sig is unreadable") from exc
-    key = signers.get(sig.key_id)
-    if key is None:
+    signer = signers.get(sig.key_id)
+    if signer is None:
         raise PackageInvalid(
             "untrusted-signer", f"signed by {sig.key_id}, which is not a trusted signer key"
         )
-    if not verify_signature(key, raw_sig, MANIFEST_LABEL + manifest_bytes):
+    if not verify_signature(signer.public_key, raw_sig, MANIFEST_LABEL + manifest_bytes):
         raise PackageInvalid("manifest-signature-invalid", "the manifest signature is wrong")
     try:
         manifest = Manifest.model_validate_json(manifest_bytes)
     except PydanticValidationError as exc:
         raise PackageInvalid("manifest-corrupt", "the signed manifest is unreadable") from exc
-    return manifest, manifest_bytes
+    return manifest, manifest_bytes, sig.key_id
 
 
 def _check_format(manifest: Manifest) -> None:
-    if manifest.format_version != FORMAT_VERSION:
+    if manifest.format_version not in SUPPORTED_FORMATS:
         raise PackageInvalid(
             "unsupported-format",
             f"format version {manifest.format_version} is not "
             f"{FORMAT_VERSION}; use a newer syncledger to verify it",
         )
+
+
+def _windows(manifest: Manifest) -> dict[str, KeyWindow]:
+    """The key windows the (trusted) manifest signer states."""
+    return {
+        e.key_id: KeyWindow(e.from_size, e.until_size, e.not_before_ms, e.not_after_ms)
+        for e in manifest.signers
+    }
+
+
+def _check_window(signers: SignerSet, kid: str, cp: Checkpoint, what: str) -> None:
+    why = signers.refusal(kid, cp.tree_size, cp.timestamp_ms)
+    if why is not None:
+        raise PackageInvalid("key-outside-window", f"the {what} is refused: {why}")
 
 
 def _check_digests(manifest: Manifest, files: dict[str, bytes]) -> None:
@@ -124,16 +146,17 @@ def _check_digests(manifest: Manifest, files: dict[str, bytes]) -> None:
             raise PackageInvalid(f"file-digest-mismatch:{name}", f"{name} was altered")
 
 
-def _checkpoint(manifest: Manifest, signers: Signers) -> Checkpoint:
+def _checkpoint(manifest: Manifest, signers: SignerSet) -> Checkpoint:
     try:
         cp = Checkpoint.from_event(manifest.checkpoint)
     except ValueError as exc:
         raise PackageInvalid("checkpoint-corrupt", "the checkpoint is unreadable") from exc
-    if not cp.verify(dict(signers)):
+    if not cp.verify(signers.public_keys()):
         raise PackageInvalid(
             "checkpoint-signature-invalid",
             f"checkpoint of tree size {cp.tree_size} is not signed by a trusted key",
         )
+    _check_window(signers, cp.key_id, cp, f"checkpoint of tree size {cp.tree_size}")
     return cp
 
 
@@ -193,48 +216,99 @@ def _check_references(files: dict[str, bytes], seqs: set[int]) -> None:
 def verify_package(
     data: bytes, identity: x25519.X25519PrivateKey, signers: Signers
 ) -> VerifiedPackage:
+    """Verify ``data``; ``signers`` are plain trusted keys (no window known) or a
+    :class:`SignerSet` whose windows bound what each key may sign."""
     with gc_paused():
-        return _verify(data, identity, signers)
+        return _verify(data, identity, SignerSet(SignerSet.of(signers).signers))
 
 
-def _verify(data: bytes, identity: x25519.X25519PrivateKey, signers: Signers) -> VerifiedPackage:
+def _verify(data: bytes, identity: x25519.X25519PrivateKey, signers: SignerSet) -> VerifiedPackage:
     files = unpack_files(decrypt_package(data, identity))
-    manifest, manifest_bytes = _manifest(files, signers)
+    manifest, manifest_bytes, signed_by = _manifest(files, signers)
     _check_format(manifest)
+    windows = _windows(manifest)
+    signers.narrow(windows)  # a trusted signer's word may only narrow a window
     _check_digests(manifest, files)
     cp = _checkpoint(manifest, signers)
+    _check_window(signers, signed_by, cp, "manifest signature")
     seqs = _check_events(manifest, files, cp)
     _check_references(files, seqs)
-    return VerifiedPackage(manifest, manifest_bytes, package_digest(manifest_bytes), cp, files)
+    digest = package_digest(manifest_bytes)
+    return VerifiedPackage(manifest, manifest_bytes, digest, cp, files, windows)
 
 
 def check_succession(new: VerifiedPackage, old: VerifiedPackage) -> None:
-    """``new`` directly follows ``old`` of the same scope, over a consistently grown log."""
+    """``new`` follows ``old`` (any earlier version) of the same scope and log, over a log
+    that only grew: the digest chain (directly, or as recorded for earlier versions) and
+    the RFC 9162 consistency proof from ``old``'s checkpoint."""
     n, o = new.manifest, old.manifest
-    if n.scope != o.scope:
-        raise PackageInvalid("scope-mismatch", f"{n.scope} does not follow {o.scope}")
+    if n.scope != o.scope or new.origin != old.origin:
+        raise PackageInvalid(
+            "scope-mismatch", f"{n.scope} of {new.origin} does not follow {o.scope} of {old.origin}"
+        )
     if n.package_version <= o.package_version:
         raise PackageInvalid(
             "replayed-older-package",
             f"version {n.package_version} is not newer than version {o.package_version}",
         )
-    if n.package_version == o.package_version + 1 and n.previous_package_digest != old.digest:
-        raise PackageInvalid("chain-broken", "the previous-package digest does not match")
-    _check_growth(new, old.checkpoint)
+    if n.package_version == o.package_version + 1:
+        if n.previous_package_digest != old.digest:
+            raise PackageInvalid("chain-broken", "the previous-package digest does not match")
+        _check_growth(new, old.checkpoint, _immediate_proof(new))
+        return
+    _check_growth(new, old.checkpoint, _earlier_proof(new, old))
 
 
-def _check_growth(new: VerifiedPackage, old_cp: Checkpoint) -> None:
-    cp = new.checkpoint
-    if cp.tree_size < old_cp.tree_size:
-        raise PackageInvalid("log-rolled-back", "the log is smaller than in the older package")
+def _consistency_doc(new: VerifiedPackage) -> dict[str, Any]:
     if CONSISTENCY not in new.files:
         raise PackageInvalid("consistency-proof-missing", "no consistency proof in the package")
     try:
-        doc = json.loads(new.files[CONSISTENCY])
-        path = [bytes.fromhex(h) for h in doc["consistency_path"]]
-        size = int(doc["from"]["tree_size"])
+        doc: dict[str, Any] = json.loads(new.files[CONSISTENCY])
+    except ValueError as exc:
+        raise PackageInvalid("consistency-proof-failed", "consistency.json unreadable") from exc
+    return doc
+
+
+def _proof(entry: Any) -> tuple[int, list[bytes]]:
+    try:
+        return int(entry["tree_size"]), [bytes.fromhex(h) for h in entry["consistency_path"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise PackageInvalid("consistency-proof-failed", "consistency.json unreadable") from exc
+
+
+def _immediate_proof(new: VerifiedPackage) -> tuple[int, list[bytes]]:
+    doc = _consistency_doc(new)
+    if not isinstance(doc.get("from"), dict):
+        raise PackageInvalid("consistency-proof-failed", "consistency.json unreadable")
+    return _proof({**doc["from"], "consistency_path": doc.get("consistency_path")})
+
+
+def _earlier_proof(new: VerifiedPackage, old: VerifiedPackage) -> tuple[int, list[bytes]]:
+    """The proof from an earlier (not the directly preceding) version, whose digest the
+    new package records: the chain holds without the versions in between."""
+    version = old.manifest.package_version
+    earlier = _consistency_doc(new).get("earlier") or []
+    entry = next(
+        (e for e in earlier if isinstance(e, dict) and e.get("package_version") == version),
+        None,
+    )
+    if entry is None:
+        raise PackageInvalid(
+            "consistency-proof-missing",
+            f"the package has no consistency proof from version {version}",
+        )
+    if entry.get("digest") != old.digest:
+        raise PackageInvalid(
+            "chain-broken", f"version {version} recorded in the package is not this one"
+        )
+    return _proof(entry)
+
+
+def _check_growth(new: VerifiedPackage, old_cp: Checkpoint, proof: tuple[int, list[bytes]]) -> None:
+    cp = new.checkpoint
+    if cp.tree_size < old_cp.tree_size:
+        raise PackageInvalid("log-rolled-back", "the log is smaller than in the older package")
+    size, path = proof
     if size != old_cp.tree_size or not verify_consistency(
         size, cp.tree_size, old_cp.root_hash, cp.root_hash, path
     ):
@@ -249,20 +323,30 @@ def _check_growth(new: VerifiedPackage, old_cp: Checkpoint) -> None:
 
 
 class VerifierState:
-    """What a verifier has accepted before, per scope and signer: rejects replays."""
+    """What a verifier has accepted before, per log origin and scope (not per signer key,
+    so a rotation does not reset it), and the signer key windows it has learned."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.seen: dict[str, dict[str, Any]] = {}
+        self.windows: dict[str, KeyWindow] = {}
         if path.exists():
             try:
-                self.seen = json.loads(path.read_text())["scopes"]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                doc = json.loads(path.read_text())
+                self.seen = _rekeyed(doc["scopes"])
+                self.windows = {k: KeyWindow.from_json(w) for k, w in doc.get("keys", {}).items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise PackageInvalid("state-unreadable", f"{path} is not a state file") from exc
+
+    def _last(self, pkg: VerifiedPackage) -> dict[str, Any] | None:
+        m = pkg.manifest
+        found = [self.seen.get(f"{pkg.origin} {m.scope}"), self.seen.get(f"* {m.scope}")]
+        known = [f for f in found if f is not None]
+        return max(known, key=lambda f: int(f["package_version"])) if known else None
 
     def check(self, pkg: VerifiedPackage) -> None:
         m = pkg.manifest
-        last = self.seen.get(f"{m.signer_key_id} {m.scope}")
+        last = self._last(pkg)
         if last is None:
             return
         if m.package_version < last["package_version"] or (
@@ -281,14 +365,32 @@ class VerifierState:
 
     def record(self, pkg: VerifiedPackage) -> None:
         m = pkg.manifest
-        self.seen[f"{m.signer_key_id} {m.scope}"] = {
+        self.seen[f"{pkg.origin} {m.scope}"] = {
             "package_version": m.package_version,
             "digest": pkg.digest,
             "tree_size": m.checkpoint.tree_size,
             "root_hash": m.checkpoint.root_hash,
         }
-        body = json.dumps({"scopes": self.seen}, indent=2, sort_keys=True).encode()
-        atomic_write(self.path, body)
+        for kid, window in pkg.windows.items():
+            known = self.windows.get(kid)
+            self.windows[kid] = window if known is None else known.narrowed(window)
+        doc = {"scopes": self.seen, "keys": {k: w.to_json() for k, w in self.windows.items()}}
+        atomic_write(self.path, json.dumps(doc, indent=2, sort_keys=True).encode())
+
+
+def _rekeyed(scopes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """State files written before origins were recorded key by ``<signer> <scope>``; their
+    entries hold for the scope in any log (``* <scope>``)."""
+    result: dict[str, dict[str, Any]] = {}
+    for key, entry in scopes.items():
+        first, _, scope = key.partition(" ")
+        if first.startswith("ed25519:"):
+            key = f"* {scope}"
+            older = result.get(key)
+            if older is not None and older["package_version"] > entry["package_version"]:
+                continue
+        result[key] = entry
+    return result
 
 
 def extract(pkg: VerifiedPackage, directory: Path) -> list[Path]:

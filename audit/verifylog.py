@@ -5,8 +5,14 @@ The tree is rebuilt from the stored bytes (the cached tree is not trusted). Each
 ``CheckpointSigned`` must be signed by a known key and commit to exactly the root the log
 gives at its size. Signing keys are the local keyring's, plus keys announced in the log
 by ``SigningKeyRotated`` with a valid endorsement from a key already trusted (the first
-announced key is trusted when no local keyring exists). When the cached leaf hashes are
-available they pinpoint which event changed.
+announced key is trusted when no local keyring exists). Each key may only sign inside its
+window (:mod:`syncledger.audit.keywindow`): a rotation closes the old key's window at the
+size it endorsed (or, for rotations recorded before windows existed, at the size before
+the rotation event), so a checkpoint by a retired key over a later tree is refused.
+
+The leaf hashes recorded when events were appended (``audit/tree``) are compared as the
+log is read, so a changed event is named as soon as it is read; an event the store cannot
+give back, or an audit event that does not parse, ends the check with one line naming it.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError as PydanticValidationError
@@ -22,12 +27,13 @@ from pydantic import ValidationError as PydanticValidationError
 from syncledger.audit.checkpoints import Checkpoint
 from syncledger.audit.context import AuditContext
 from syncledger.audit.events import CheckpointSigned, SigningKeyRotated
+from syncledger.audit.keywindow import KeyWindow, SignerSet, TrustedSigner
 from syncledger.audit.merkle import MerkleTree, leaf_hash
 from syncledger.audit.signing import SigningKeyring, endorsement_message, public_from_b64
 from syncledger.audit.signing import verify_signature as sig_ok
 from syncledger.audit.treefiles import TreeFiles
 from syncledger.core.decode import decode_payload
-from syncledger.core.errors import UndecodableEvent
+from syncledger.core.errors import SyncLedgerError, UndecodableEvent
 
 #: the stored bytes of the only events verification reads, found without parsing the rest
 _CHECKPOINT = f'"type":"{CheckpointSigned.__name__}"'.encode()
@@ -47,9 +53,9 @@ class LogReport:
 
 
 class _Verifier:
-    def __init__(self, trusted: dict[str, ed25519.Ed25519PublicKey], cached: MerkleTree) -> None:
+    def __init__(self, trusted: SignerSet, cached: MerkleTree) -> None:
         self.trusted = trusted
-        self.tofu = not trusted
+        self.tofu = not trusted.signers
         self.cached = cached
         self.tree = MerkleTree()
         self.report = LogReport()
@@ -62,28 +68,40 @@ class _Verifier:
                 f"event {self.tree.size + 1} is missing from the log "
                 f"(the next stored event is {seq})"
             )
-        self.tree.append(leaf_hash(raw))
+        leaf = leaf_hash(raw)
+        if seq <= self.cached.size and self.cached.leaf(seq - 1) != leaf:
+            return self._diverged(
+                f"event {seq} differs from what was recorded when it was appended"
+            )
+        self.tree.append(leaf)
         self.report.events += 1
         if _CHECKPOINT in raw or _ROTATED in raw:
-            return self._audit_event(seq, json.loads(raw))
+            return self._audit_event(seq, raw)
         return True
 
-    def _audit_event(self, seq: int, doc: dict[str, Any]) -> bool:
+    def _audit_event(self, seq: int, raw: bytes) -> bool:
         try:
-            match decode_payload(doc):
+            match decode_payload(json.loads(raw)):
                 case CheckpointSigned() as signed:
                     return self._checkpoint(seq, Checkpoint.from_event(signed))
                 case SigningKeyRotated() as rotated:
-                    self._rotated(rotated)
+                    self._rotated(seq, rotated)
         except (UndecodableEvent, PydanticValidationError, ValueError) as exc:
-            return self._diverged(f"{doc['type']} at event {seq} is unreadable: {exc}")
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return self._diverged(f"the audit event at event {seq} is unreadable: {first}")
         return True
 
     def _checkpoint(self, seq: int, cp: Checkpoint) -> bool:
-        if not cp.verify(self.trusted):
+        if not cp.verify(self.trusted.public_keys()):
             return self._diverged(
                 f"checkpoint at event {seq} (tree size {cp.tree_size}) is "
                 f"not validly signed by a known key ({cp.key_id})"
+            )
+        outside = self.trusted.refusal(cp.key_id, cp.tree_size, cp.timestamp_ms)
+        if outside is not None:
+            return self._diverged(
+                f"checkpoint at event {seq} (tree size {cp.tree_size}) is signed outside "
+                f"its key's window: {outside}"
             )
         if cp.tree_size >= seq:
             return self._diverged(f"checkpoint at event {seq} claims tree size {cp.tree_size}")
@@ -111,21 +129,36 @@ class _Verifier:
                 return i + 1
         return None
 
-    def _rotated(self, data: SigningKeyRotated) -> None:
+    def _rotated(self, seq: int, data: SigningKeyRotated) -> None:
         new = public_from_b64(data.new_public_key)
-        old = self.trusted.get(data.old_key_id or "")
-        endorsed = (
-            old is not None
-            and data.endorsement is not None
-            and sig_ok(old, base64.b64decode(data.endorsement), endorsement_message(new))
-        )
-        if endorsed or (self.tofu and data.old_key_id is None):
-            self.trusted.setdefault(data.new_key_id, new)
+        if self._endorsed(data, new) or (self.tofu and data.old_key_id is None):
+            if data.new_key_id not in self.trusted.signers:
+                window = KeyWindow(from_size=data.new_from_size or 0)
+                self.trusted.signers[data.new_key_id] = TrustedSigner(new, window)
+            if data.old_key_id is not None:
+                until = data.old_until_size if data.old_until_size is not None else seq - 1
+                self.trusted.narrow({data.old_key_id: KeyWindow(until_size=until)})
             self.tofu = False
+
+    def _endorsed(self, data: SigningKeyRotated, new: ed25519.Ed25519PublicKey) -> bool:
+        old = self.trusted.get(data.old_key_id or "")
+        if old is None or data.endorsement is None:
+            return False
+        window = None
+        if data.old_until_size is not None and data.at_ms is not None:
+            window = (data.new_from_size or 0, data.old_until_size, data.at_ms)
+        message = endorsement_message(new, window)
+        return sig_ok(old.public_key, base64.b64decode(data.endorsement), message)
 
     def _diverged(self, message: str) -> bool:
         self.report.divergence = message
         return False
+
+    def unreadable(self, exc: SyncLedgerError) -> LogReport:
+        """The store failed while being read: the first event it could not give is bad."""
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self._diverged(f"event {self.tree.size + 1} cannot be read from the log: {first}")
+        return self.report
 
     def finish(self) -> LogReport:
         if self.report.ok and self.cached.size > self.tree.size:
@@ -144,9 +177,12 @@ class _Verifier:
 
 
 async def verify_log(ctx: AuditContext) -> LogReport:
-    trusted = SigningKeyring.open(ctx.audit_dir / "signing").public_keys()
-    verifier = _Verifier(dict(trusted), TreeFiles(ctx.audit_dir / "tree").load())
-    async for stored in ctx.store.read():
-        if not verifier.add(stored.seq, stored.raw):
-            break
+    trusted = SigningKeyring.open(ctx.audit_dir / "signing").signer_set()
+    verifier = _Verifier(trusted, TreeFiles(ctx.audit_dir / "tree").load())
+    try:
+        async for stored in ctx.store.read():
+            if not verifier.add(stored.seq, stored.raw):
+                break
+    except SyncLedgerError as exc:
+        return verifier.unreadable(exc)
     return verifier.finish()

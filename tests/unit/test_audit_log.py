@@ -151,7 +151,7 @@ def test_verify_log_rejects_a_checkpoint_signed_by_an_unknown_key(
 def test_old_checkpoints_verify_after_signing_key_rotation(ctx: AuditContext) -> None:
     old = asyncio.run(checkpoint_now(ctx)).checkpoint
     ring = SigningKeyring.open(ctx.audit_dir / "signing")
-    rotated = ring.rotate()
+    rotated = ring.rotate(asyncio.run(ctx.store.last_seq()))
     asyncio.run(ctx.append_audit(rotated, "signing-key", rotated.new_key_id))
     new = asyncio.run(checkpoint_now(ctx)).checkpoint
     assert old.key_id != new.key_id == rotated.new_key_id
@@ -164,7 +164,7 @@ def test_old_checkpoints_verify_after_signing_key_rotation(ctx: AuditContext) ->
 def test_verify_log_learns_rotated_keys_from_endorsements_in_the_log(ctx: AuditContext) -> None:
     asyncio.run(checkpoint_now(ctx))
     ring = SigningKeyring.open(ctx.audit_dir / "signing")
-    rotated: SigningKeyRotated = ring.rotate()
+    rotated: SigningKeyRotated = ring.rotate(asyncio.run(ctx.store.last_seq()))
     asyncio.run(ctx.append_audit(rotated, "signing-key", rotated.new_key_id))
     asyncio.run(checkpoint_now(ctx))
     (ctx.audit_dir / "signing" / "keyring.json").unlink()  # only the log's word remains
