@@ -37,6 +37,7 @@ from syncledger.core.events import (
     AlertReplayRequested,
     AlertWithdrawn,
     ConflictDetected,
+    ConflictSettled,
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
@@ -83,6 +84,7 @@ BY_REF = (
     RetryRequested,
     RepushRequested,
     ReviewResolved,
+    ConflictSettled,
 )
 #: events about the source record they name in ``source_ref``
 BY_SOURCE_REF = (

@@ -14,7 +14,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from syncledger.core.events import ConflictDetected, EventData, LedgerRecordObserved, make_envelope
+from syncledger.core.events import (
+    ConflictDetected,
+    EventData,
+    FieldDifference,
+    LedgerRecordObserved,
+    make_envelope,
+)
 from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter, LedgerRecord
 from syncledger.core.source_ports import StatusWriter
@@ -121,6 +127,10 @@ class BackSync:
             actual_version=rec.version,
             resolution="needs_review",
             detail=f"total is {rec.total} in the ledger, {state.pushed_total} as pushed",
+            differences=(
+                FieldDifference(field="total", ledger=str(rec.total), ours=str(state.pushed_total)),
+            ),
+            ledger_total=rec.total,
         )
 
     async def _append(self, ref: RecordRef, payloads: list[EventData]) -> None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
@@ -576,11 +576,39 @@ def sends(
 
 
 @app.command()
-def conflicts(data_dir: DataDir = None, entity: Entity = None) -> None:
-    """Ledger-side edits detected while pushing (and how each was resolved)."""
-    from syncledger.core.pipeline import conflicts_text
+def conflicts(
+    ref: Annotated[
+        str | None, typer.Argument(help="<system>/<kind>/<id> of a record with an open conflict")
+    ] = None,
+    keep_ledger: Annotated[
+        bool, typer.Option("--keep-ledger", help="accept the ledger's version: nothing is pushed")
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="push our latest version over the ledger's edit"),
+    ] = False,
+    note: Annotated[str, typer.Option(help="why (kept in the log)")] = "",
+    personal: Annotated[
+        bool, typer.Option("--personal", help="show personal and name values in clear")
+    ] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+) -> None:
+    """Open conflicts (records edited in the ledger since we wrote them): what differs,
+    field by field; with REF, decide one: --keep-ledger or --overwrite."""
+    from syncledger.core.pipeline import conflicts_text, settle_conflict
 
-    typer.echo(run(conflicts_text(settings(data_dir, entity))))
+    config = settings(data_dir, entity, ledger)
+    if ref is None:
+        if keep_ledger or overwrite:
+            raise typer.BadParameter("name the record: syncledger conflicts <ref> --keep-ledger")
+        typer.echo(run(conflicts_text(config, personal)))
+        return
+    if keep_ledger == overwrite:
+        raise typer.BadParameter("give exactly one of --keep-ledger or --overwrite")
+    decision: Literal["keep_ledger", "overwrite"] = "keep_ledger" if keep_ledger else "overwrite"
+    typer.echo(run(settle_conflict(config, _ref(ref), decision, note)))
 
 
 @app.command()

@@ -296,6 +296,24 @@ class ReviewResolved(EventData):
 
 
 @event_type
+class ConflictSettled(EventData):
+    """A person decided an open conflict (``syncledger conflicts REF --keep-ledger |
+    --overwrite`` or the console): ``keep_ledger`` accepts the ledger's version (no push;
+    the record is not flagged again until the source changes); ``overwrite`` has the
+    worker push our latest version over the ledger's edit, with the version token
+    ``ledger_version`` the person saw (a newer edit makes a new conflict).
+    ``request_id`` keeps the overwrite's idempotency key apart from the refused push's."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    ledger: str
+    decision: Literal["keep_ledger", "overwrite"]
+    ledger_version: str | None = None
+    request_id: str
+    note: str = ""
+
+
+@event_type
 class RepushRequested(EventData):
     """A person asked for a synced record that is gone from the ledger (deleted there) to
     be created again (``syncledger repush``). The worker looks for it by our reference
@@ -468,6 +486,16 @@ class InvoiceDisputed(EventData):
     credit_note_ref: str
 
 
+class CandidateMatch(BaseModel):
+    """Why a ledger candidate matched one of ours: the rules (``name``, ``email``,
+    ``tax_id``) whose values it shares, never the values themselves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ledger_id: str
+    rules: tuple[str, ...] = ()
+
+
 @event_type
 class ReviewRequested(EventData):
     """The sync would have had to guess (several ledger customers match one of ours): the
@@ -480,6 +508,21 @@ class ReviewRequested(EventData):
     candidates: tuple[str, ...] = ()
     message: str = ""
     idempotency_key: str | None = None
+    #: per candidate, the rules it matched by (empty in events written before they were)
+    matches: tuple[CandidateMatch, ...] = ()
+
+
+class FieldDifference(BaseModel):
+    """One field a conflict is about: the ledger's value and ours, as text. A personal or
+    name field (``personal``) carries no values here: they are sealed in the event's
+    ``pii`` under the data subject's key (``{"differences": {field: [ledger, ours]}}``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    ledger: str | None = None
+    ours: str | None = None
+    personal: bool = False
 
 
 @event_type
@@ -497,6 +540,10 @@ class ConflictDetected(EventData):
     actual_version: str | None = None
     resolution: Literal["source_wins", "needs_review"]
     detail: str = ""
+    #: what differs between the ledger record read and the version we meant to push
+    differences: tuple[FieldDifference, ...] = ()
+    #: documents: the total the ledger held (what ``keep_ledger`` accepts)
+    ledger_total: Decimal | None = None
 
 
 @event_type

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import shutil
 import signal
@@ -28,8 +27,15 @@ from syncledger.core.alerts import AlertBook, alert_status_lines
 from syncledger.core.backfill import BackfillPlan, Planner
 from syncledger.core.backsync import BackSync
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
+from syncledger.core.conflicts import (
+    ConflictDesk,
+    Decision,
+    conflict_lines,
+    conflicts_seen,
+    open_conflicts,
+)
+from syncledger.core.conflicts import settle_conflict as settle
 from syncledger.core.console_auth import ConsoleAuth, read_token
-from syncledger.core.decode import decode_wanted
 from syncledger.core.delivery import InvoiceMailer, read_send_log, send_log_text
 from syncledger.core.errors import (
     ConfigurationError,
@@ -37,7 +43,6 @@ from syncledger.core.errors import (
     EventStoreUnavailable,
     LedgerUnavailable,
 )
-from syncledger.core.events import ConflictDetected
 from syncledger.core.ids import uuid7
 from syncledger.core.ingest import Ingestor, IngestReport
 from syncledger.core.lease import LeaseHolder, PushLease
@@ -876,20 +881,30 @@ async def request_repush(settings: Settings, ref: RecordRef, reason: str) -> ret
         return await retries.request_repush(desk, ref, reason)
 
 
-async def conflicts_text(settings: Settings) -> str:
-    """Ledger-side edits we detected (``ConflictDetected``), newest last."""
-    lines = []
+@contextlib.asynccontextmanager
+async def conflict_desk(settings: Settings) -> AsyncIterator[ConflictDesk]:
+    """The log and the keys for ``syncledger conflicts`` (no ledger connection: the
+    conflict recorded what the ledger held)."""
     async with open_runtime(settings) as rt:
-        async for stored in rt.store.read(entity_filter(settings.entity, "ledger")):
-            event = json.loads(stored.raw)
-            c = decode_wanted(event, (ConflictDetected,))
-            if not isinstance(c, ConflictDetected):
-                continue
-            lines.append(
-                f"{event['recorded_at'][:19]}  {c.source_ref} on {c.ledger} {c.ledger_ref}: "
-                f"version {c.expected_version} → {c.actual_version}, {c.resolution}"
-            )
-    return "\n".join(lines) or "no conflicting ledger-side edits detected"
+        s = settings
+        yield ConflictDesk(rt.store, rt.keys, s.entity, s.ledger, s.actor)
+
+
+async def conflicts_text(settings: Settings, personal: bool = False) -> str:
+    """Open conflicts on the configured ledger, what differs in each, how to decide
+    (``core/conflicts.py``); personal values only with ``personal``."""
+    async with conflict_desk(settings) as desk:
+        found = await open_conflicts(desk, personal=personal)
+        seen = await conflicts_seen(desk)
+    return "\n".join(conflict_lines(found, settings.ledger, seen))
+
+
+async def settle_conflict(
+    settings: Settings, ref: RecordRef, decision: Decision, note: str = ""
+) -> str:
+    """``syncledger conflicts REF --keep-ledger | --overwrite``: ``ConflictSettled``."""
+    async with conflict_desk(settings) as desk:
+        return await settle(desk, ref, decision, note)
 
 
 # ---------------------------------------------------------------------- reading

@@ -14,6 +14,9 @@ changed, already linked       update with the ledger's version token (customers,
 changed payment/credit note   rejected: posted money is not edited, it is reversed
 source delete of an invoice   void (never a hard delete)
 ``RetryRequested``            the record's latest version is tried again
+``ConflictSettled``           ``overwrite``: the latest version is pushed over the
+                              ledger's edit with the version token the person saw
+                              (``keep_ledger`` needs no push: the fold settles it)
 ============================  ===========================================================
 
 Field authority (configurable per kind, ``SYNCLEDGER_FIELD_AUTHORITY``): by default the
@@ -46,6 +49,7 @@ from syncledger.core.errors import (
     UndecodableEvent,
 )
 from syncledger.core.events import (
+    ConflictSettled,
     Envelope,
     RecordLinked,
     RejectionReason,
@@ -142,7 +146,7 @@ class SyncService:
         self._disputes = Disputes(ctx, self._log, self._outcomes, self._push)
         self._reviews = Reviews(ctx, self._log, self._outcomes, self._retry)
         self._creates = Creates(ctx, self._log, self._outcomes, self._reviews)
-        self._updates = Updates(ctx, self._log, self._outcomes)
+        self._updates = Updates(ctx, self._log, self._outcomes, self._sealer)
 
     @property
     def ledger_name(self) -> str:
@@ -205,7 +209,16 @@ class SyncService:
             return await self._repush(envelope, event)
         if isinstance(event, ReviewResolved) and event.ledger == ours:
             return await self._reviews.resolved(envelope, event)
+        if isinstance(event, ConflictSettled) and event.ledger == ours:
+            return await self._settled_conflict(event)
         return Outcome("ignored")
+
+    async def _settled_conflict(self, event: ConflictSettled) -> Outcome:
+        """Overwrite: the record's latest version again, as an update with the version
+        token of the decision (the fold set it); keep-ledger: nothing to push."""
+        if event.decision != "overwrite":
+            return Outcome("skipped", event.ref)
+        return await self._retry(event.ref)
 
     async def _retry(self, ref: str) -> Outcome:
         """Handle the record's latest observed version again (its rejection or
@@ -264,7 +277,7 @@ class SyncService:
         """Superseded, refused or deleted since; done; given up, or waiting for a person."""
         if sha != rec.observed_sha or sha == rec.rejected_sha or rec.deleted:
             return True
-        if sha == rec.pushed_sha and not self._disputes.open(rec):
+        if sha == rec.pushed_sha and not self._disputes.open(rec) and rec.overwrite_id is None:
             return True
         return key in (rec.abandoned_key, rec.review_key)
 
@@ -418,8 +431,10 @@ class SyncService:
 
 def _salted(sha: str, rec: RecordState) -> str:
     """The content hash as the idempotency key takes it: after a repush, salted with the
-    request so the ledger never answers the new create with the deleted record."""
-    return sha if rec.repush_id is None else f"{sha}:repush:{rec.repush_id}"
+    request so the ledger never answers the new create with the deleted record; during an
+    overwrite, with the decision, so the ledger never answers with the refused update."""
+    salted = sha if rec.repush_id is None else f"{sha}:repush:{rec.repush_id}"
+    return salted if rec.overwrite_id is None else f"{salted}:overwrite:{rec.overwrite_id}"
 
 
 def _twin(customer: Customer, twin: str) -> str:
@@ -436,6 +451,7 @@ _ACTED_ON = (
     RetryRequested,
     ReviewResolved,
     RepushRequested,
+    ConflictSettled,
 )
 
 

@@ -65,6 +65,7 @@ class Claims:
 
 def _taken(work: Work) -> bool:
     rec = work.state
-    if rec.pending_key == work.key or rec.pushed_sha == work.content_sha:
+    done = rec.pushed_sha == work.content_sha and rec.overwrite_id is None
+    if rec.pending_key == work.key or done:
         return True
     return work.operation == "create" and rec.ledger_ref is not None

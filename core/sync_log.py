@@ -4,13 +4,18 @@ another writer appended first), emit on a record's ledger subject, the step jour
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from syncledger.core.errors import ConcurrencyError
-from syncledger.core.events import Envelope, EventData, make_envelope
+from syncledger.core.events import Envelope, EventData, SealedPii, make_envelope
+from syncledger.core.ids import uuid7
 from syncledger.core.ports import WriteSteps
 from syncledger.core.steps import StepJournal
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_context import SyncContext, Work
+
+#: seals an event's personal fields for the event id it is given (the id is the AAD)
+Sealing = Callable[[str], SealedPii]
 
 
 class SyncLog:
@@ -33,12 +38,20 @@ class SyncLog:
     def subject(self, work: Work) -> str:
         return ledger_subject(self._ctx.entity, self._ctx.name, work.ref)
 
-    async def emit(self, work: Work, payload: EventData) -> None:
-        await self.append(self.subject(work), payload, work.causation, work.correlation)
+    async def emit(self, work: Work, payload: EventData, seal: Sealing | None = None) -> None:
+        """Append ``payload`` on the record's ledger subject (``seal``: seals its personal
+        fields, e.g. a conflict's personal values, for the new event's id)."""
+        await self.append(self.subject(work), payload, work.causation, work.correlation, seal)
 
     def _envelope(
-        self, subject: str, payload: EventData, causation: str, correlation: str
+        self,
+        subject: str,
+        payload: EventData,
+        causation: str,
+        correlation: str,
+        seal: Sealing | None = None,
     ) -> Envelope:
+        event_id = uuid7()
         return make_envelope(
             payload,
             entity=self._ctx.entity,
@@ -46,6 +59,8 @@ class SyncLog:
             actor=self._ctx.actor,
             causation_id=causation,
             correlation_id=correlation,
+            pii=seal(event_id) if seal is not None else None,
+            event_id=event_id,
         )
 
     def _expected(self, subject: str) -> int:
@@ -62,10 +77,15 @@ class SyncLog:
         )
 
     async def append(
-        self, subject: str, payload: EventData, causation: str, correlation: str
+        self,
+        subject: str,
+        payload: EventData,
+        causation: str,
+        correlation: str,
+        seal: Sealing | None = None,
     ) -> None:
         """Append, folding what another writer appended first and trying again (3 times)."""
-        envelope = self._envelope(subject, payload, causation, correlation)
+        envelope = self._envelope(subject, payload, causation, correlation, seal)
         for _ in range(3):
             try:
                 await self._append_expecting(envelope)

@@ -25,6 +25,7 @@ from syncledger.core.events import (
     AlertReplayRequested,
     AlertWithdrawn,
     ConflictDetected,
+    ConflictSettled,
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
@@ -111,6 +112,14 @@ class RecordState:
     #: a person asked for it to be created again (``RepushRequested.request_id``): the
     #: next create's idempotency key is salted with it
     repush_id: str | None = None
+    #: an open conflict (``ConflictDetected(needs_review)`` not settled nor pushed over
+    #: since): the ledger's version then, and its total (documents)
+    conflict_open: bool = False
+    conflict_version: str | None = None
+    conflict_total: Decimal | None = None
+    #: a person decided to overwrite the ledger's edit (``ConflictSettled.request_id``):
+    #: the push is due even though the version is the one pushed, its key salted with it
+    overwrite_id: str | None = None
     #: the steps of the push ``steps_key`` (a multi-write operation), by step name
     steps: dict[str, StepState] = field(default_factory=dict)
     steps_key: str | None = None
@@ -288,6 +297,7 @@ def _succeeded(state: SyncState, e: LedgerPushSucceeded) -> None:
     if e.applies_to:
         rec.applies_to, rec.applied_amount = e.applies_to, e.applied_amount
     rec.pending_key, rec.attempts, rec.abandoned_key = None, 0, None
+    rec.conflict_open, rec.overwrite_id = False, None
 
 
 def _linked(state: SyncState, e: RecordLinked) -> None:
@@ -307,6 +317,28 @@ def _review_resolved(state: SyncState, e: ReviewResolved) -> None:
     rec.review_key, rec.rejected_sha, rec.abandoned_key = None, None, None
     rec.review_decision, rec.review_ledger_ref = e.decision, e.ledger_ref
     rec.attempts = 0
+
+
+def _conflict(state: SyncState, e: ConflictDetected) -> None:
+    """A ledger-side edit kept for a person to decide (``source_wins`` was written over)."""
+    if e.resolution != "needs_review":
+        return
+    rec = state.get(e.source_ref)
+    rec.conflict_open = True
+    rec.conflict_version, rec.conflict_total = e.actual_version, e.ledger_total
+
+
+def _conflict_settled(state: SyncState, e: ConflictSettled) -> None:
+    """Either way the ledger's version token is the one the person decided about.
+    keep-ledger: its total is the one to compare with from now on, and the refused push
+    stays given up (until the source changes); overwrite: the push is due again."""
+    rec = state.get(e.ref)
+    rec.conflict_open, rec.ledger_version = False, e.ledger_version
+    if e.decision == "keep_ledger":
+        if rec.conflict_total is not None:
+            rec.pushed_total = rec.conflict_total
+        return
+    rec.overwrite_id, rec.abandoned_key, rec.attempts = e.request_id, None, 0
 
 
 def _disputed(state: SyncState, e: InvoiceDisputed) -> None:
@@ -369,6 +401,8 @@ _HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
     LedgerPushAbandoned: _abandoned,
     ReviewRequested: _review_requested,
     InvoiceDisputed: _disputed,
+    ConflictDetected: _conflict,
+    ConflictSettled: _conflict_settled,
     LedgerRecordObserved: _ledger_observed,
     LedgerStepRequested: _step_requested,
     LedgerStepSucceeded: _step_succeeded,
@@ -379,7 +413,6 @@ FOLDED = tuple(_HANDLERS)
 #: event types the state deliberately leaves alone (a test holds every source, ledger and
 #: reconciliation type to :data:`FOLDED` or this)
 NOT_FOLDED: frozenset[type[EventData]] = frozenset({
-    ConflictDetected,  # said after the write it is about; the push outcome moves the state
     CustomerCreditRecorded,  # the payment's LedgerPushSucceeded holds what stayed unapplied
     # the reconciler's: it compares the read models with the ledger, the worker never acts
     ReconciliationCompleted, MismatchDetected, MismatchResolved,

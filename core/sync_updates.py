@@ -4,20 +4,27 @@ authority decides: the source overwrites, or a person reviews)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from syncledger.core.conflict_diff import differences, split
 from syncledger.core.errors import StaleVersionError
-from syncledger.core.events import ConflictDetected
-from syncledger.core.model import Customer, Invoice
+from syncledger.core.events import ConflictDetected, FieldDifference, SealedPii
+from syncledger.core.keystore import PiiSealer, subject_key_id
+from syncledger.core.model import CreditNote, Customer, Invoice
 from syncledger.core.ports import LedgerRecord, PushResult
 from syncledger.core.sync_context import Outcome, SyncContext, Work
-from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_log import Sealing, SyncLog
 from syncledger.core.sync_outcomes import Outcomes
 
 
 class Updates:
-    def __init__(self, ctx: SyncContext, log: SyncLog, outcomes: Outcomes) -> None:
+    def __init__(
+        self, ctx: SyncContext, log: SyncLog, outcomes: Outcomes, sealer: PiiSealer
+    ) -> None:
         self._ctx = ctx
         self._log = log
         self._outcomes = outcomes
+        self._sealer = sealer
 
     async def write(self, work: Work, recovering: bool) -> Outcome:
         resuming = bool(work.state.steps_of(work.key))  # the journal finishes what began
@@ -83,6 +90,7 @@ class Updates:
             await self._outcomes.succeeded(work, await self._change(work, actual))
             return Outcome("pushed", str(work.ref))
         source_wins = self._ctx.authority.get(work.ref.kind, "ledger") == "source"
+        shown, personal = self._differences(work, current)
         await self._log.emit(
             work,
             ConflictDetected(
@@ -93,7 +101,10 @@ class Updates:
                 actual_version=actual,
                 resolution="source_wins" if source_wins else "needs_review",
                 detail=str(exc),
+                differences=shown,
+                ledger_total=current.total if current is not None else None,
             ),
+            self._sealing(work, personal),
         )
         if not source_wins or current is None:
             return await self._outcomes.abandon(
@@ -106,6 +117,31 @@ class Updates:
             )
         await self._outcomes.succeeded(work, await self._change(work, actual))
         return Outcome("pushed", str(work.ref))
+
+    def _differences(
+        self, work: Work, current: LedgerRecord | None
+    ) -> tuple[tuple[FieldDifference, ...], dict[str, Any]]:
+        """What differs between the ledger's record and the version we meant to push."""
+        if current is None:
+            return (), {}
+        link = None
+        if isinstance(work.record, Invoice | CreditNote):
+            customer = f"{work.ref.system}/customer/{work.record.customer_id}"
+            dep = self._ctx.state.records.get(customer)
+            link = dep.ledger_ref if dep is not None else None
+        return split(work.ref.kind, differences(work.record, current, link))
+
+    def _sealing(self, work: Work, personal: dict[str, Any]) -> Sealing | None:
+        """Seals the personal values under the record's data subject's key."""
+        if not personal:
+            return None
+        subject = work.state.customer_ref or str(work.ref)
+        key_id = subject_key_id(self._ctx.entity, subject)
+
+        def seal(event_id: str) -> SealedPii:
+            return self._sealer.seal(key_id, personal, event_id)
+
+        return seal
 
 
 def _only_money_moved(work: Work, current: LedgerRecord) -> bool:

@@ -53,6 +53,7 @@ from syncledger.core.events import (
     AlertReplayRequested,
     AlertWithdrawn,
     ConflictDetected,
+    ConflictSettled,
     CustomerCreditRecorded,
     EventData,
     InvoiceDisputed,
@@ -96,6 +97,8 @@ OPEN, RESOLVED = "open", "resolved"
 ANY_LEDGER = ""  # errors.ledger of a rejection that is not about one ledger
 #: errors.error of a version refused at import (see the module docstring)
 REFUSED = "refused"
+#: errors.error of a record waiting for a person's decision (``syncledger review``)
+REVIEW = "review"
 NO_SOURCE_REF = ""  # unfoldable.source_ref of an event that names no source record
 _REASON_LIMIT = 300
 
@@ -466,6 +469,47 @@ def _ledger_observed(ws: WorkingSet, ev: Event, e: LedgerRecordObserved) -> None
     })  # fmt: skip
 
 
+def _review_requested(ws: WorkingSet, ev: Event, e: ReviewRequested) -> None:
+    """A record waiting for a person is an open error until decided (or pushed)."""
+    row = _sync_row(ws, ev, e.source_ref, e.ledger)
+    ws.errors.put({
+        "entity": ev.entity, "source_ref": e.source_ref, "ledger": e.ledger,
+        "kind": row["kind"], "error": REVIEW, "content_sha256": row["content_sha256"],
+        "idempotency_key": e.idempotency_key, "code": e.reason,
+        "message": e.message or e.reason, "reasons": None,
+        "attempts": None, "last_seq": ev.seq, "occurred_at": ev.at,
+    })  # fmt: skip
+
+
+def _review_resolved(ws: WorkingSet, ev: Event, e: ReviewResolved) -> None:
+    _drop_error(ws, (ev.entity, e.ref, e.ledger), REVIEW)
+
+
+def _conflict_settled(ws: WorkingSet, ev: Event, e: ConflictSettled) -> None:
+    """keep-ledger: the push refused for the conflict is not an error any more, the
+    record agrees with the ledger's version; overwrite: the push that follows moves it."""
+    key = (ev.entity, e.ref, e.ledger)
+    if e.decision != "keep_ledger" or not _drop_error(ws, key, ABANDONED, "conflict"):
+        return
+    row = _sync_row(ws, ev, e.ref, e.ledger)
+    ws.sync.put({
+        **row, "status": _unless_deleted(row, SYNCED),
+        "error_code": None, "error_message": None, "retry_at": None,
+    })  # fmt: skip
+    _set_status(ws, ev, e.ref, SYNCED, row["content_sha256"])
+
+
+def _drop_error(
+    ws: WorkingSet, key: tuple[str, str, str], error: str, code: str | None = None
+) -> bool:
+    """Delete the errors row ``key`` when it is that error (and code); True if it was."""
+    row = ws.errors.get(key)
+    if row is None or row["error"] != error or (code is not None and row["code"] != code):
+        return False
+    ws.errors.delete(key)
+    return True
+
+
 # --------------------------------------------------------------------------- recon
 
 
@@ -502,6 +546,9 @@ HANDLERS: dict[type[EventData], Handler] = {
     LedgerPushFailed: _failed,
     LedgerPushAbandoned: _abandoned,
     RecordLinked: _linked,
+    ReviewRequested: _review_requested,
+    ReviewResolved: _review_resolved,
+    ConflictSettled: _conflict_settled,
     LedgerRecordObserved: _ledger_observed,
     MismatchDetected: _mismatch_detected,
     MismatchResolved: _mismatch_resolved,
@@ -523,8 +570,6 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     RetryRequested,  # a command: its effect shows in the push events that follow
     RepushRequested,  # a command: the push (or link) that follows moves the record
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
-    # shown by `syncledger review`, read from the log; the push outcomes move status
-    ReviewRequested, ReviewResolved,
     InvoiceDisputed,  # its credit note is a record of its own, with its own pushes
     CustomerCreditRecorded,  # the payment's amount is in the balance already
     # items the sync made in the ledger: told by `syncledger trace`, checked by the ledger
@@ -551,6 +596,9 @@ _SOURCE_TABLES: dict[type[EventData], tuple[str, ...]] = {
     RecordLinked: ("records", "sync_state", "links", "errors"),
     LedgerPushFailed: ("records", "sync_state"),
     LedgerPushAbandoned: ("records", "sync_state", "errors"),
+    ReviewRequested: ("records", "sync_state", "errors"),
+    ReviewResolved: ("errors",),
+    ConflictSettled: ("records", "sync_state", "errors"),
 }
 
 
