@@ -237,5 +237,6 @@ async def test_the_dry_run_predicts_the_real_run_record_by_record(
     assert await _real_run(folder, mapping) == plan.outcomes
     assert "csv/customer/C-4 has the same name as csv/customer/C-1" in plan.duplicates
     assert plan.text().startswith(
-        "would create 4, link 1, reject 10, send 1 to review, skip 1 (nothing to push), create 0 ledger items"
+        "would create 4, link 1, reject 10, send 1 to review, skip 1 (nothing to push), "
+        "create 0 ledger items"
     )

@@ -1,0 +1,1 @@
+"""Xero's published OpenAPI spec the sandbox answers by (package data, with its licence)."""
