@@ -21,8 +21,11 @@ from syncledger.core.redact import mask_text
 from syncledger.core.settings import Settings
 
 if TYPE_CHECKING:
+    from syncledger.core.backfill import BackfillPlan
+    from syncledger.core.ingest import IngestReport
     from syncledger.core.model import RecordRef
-    from syncledger.core.pipeline import Served
+    from syncledger.core.pipeline import Said, Served
+    from syncledger.core.progress import Meter
     from syncledger.core.reports import Period
     from syncledger.core.retry import Answer
 
@@ -61,6 +64,10 @@ DataDir = Annotated[
 Entity = Annotated[str | None, typer.Option("--entity", help="fiscal entity being synced")]
 Ledger = Annotated[str | None, typer.Option("--ledger", help="ledger id, e.g. qbo")]
 Json = Annotated[bool, typer.Option("--json", help="end with one JSON object")]
+JsonOut = Annotated[
+    bool,
+    typer.Option("--json", help="print one JSON object instead (docs/json-output.md)"),
+]
 
 
 def _version(value: bool) -> None:
@@ -149,12 +156,16 @@ def sandbox(
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8765,
     list_: Annotated[bool, typer.Option("--list", help="print the ledger ids")] = False,
     data_dir: DataDir = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Run a sandbox ledger ("dummy books") as a local HTTP server."""
     from syncledger.core.ledgers import ledger_ids, serve_sandbox
 
+    if json_out and not list_:
+        raise typer.BadParameter("--json goes with --list")
     if list_:
-        typer.echo("\n".join(ledger_ids()))
+        ids = list(ledger_ids())
+        typer.echo(_json({"ledgers": ids, "exit_code": 0}) if json_out else "\n".join(ids))
         return
     if platform is None:
         raise typer.BadParameter(f"name a ledger: one of {', '.join(ledger_ids())}")
@@ -188,10 +199,13 @@ def import_(
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Append new versions of the source's records to the log: a CSV directory, or what
-    changed in a source (``--source``) since the last import."""
-    from syncledger.core.pipeline import import_csv, import_source, plan_backfill, sync_once
+    changed in a source (``--source``) since the last import. Exit 1 when records were
+    refused (`syncledger errors` says why) or, with --backfill, the sync refused or gave
+    up records."""
+    from syncledger.core.pipeline import import_csv, import_source, plan_backfill
 
     if (path is None) == (source is None):
         raise typer.BadParameter("give a CSV directory or --source <id>, not both or neither")
@@ -205,24 +219,84 @@ def import_(
         _check_encoding(encoding)
     cfg = settings(data_dir, entity, ledger)
     if path is not None and dry_run:
-        typer.echo(run(plan_backfill(cfg, path, encoding)).text())
+        plan = run(plan_backfill(cfg, path, encoding))
+        typer.echo(_json(_plan_json(plan)) if json_out else plan.text())
         return
     if source is not None:
         report = run(import_source(cfg.model_copy(update={"source": source})))
     else:
         assert path is not None
-        report = run(import_csv(cfg, path, encoding))
-    typer.echo(
-        f"observed {report.observed}, unchanged {report.unchanged}, deleted {report.deleted}"
-        + (f", refused {report.refused} (`syncledger errors` says why)" if report.refused else "")
-    )
-    if backfill:
-        try:
-            typer.echo(run(sync_once(cfg)))
-        except LeaseHeld as exc:  # the owner pushes them: nothing to do here
-            typer.echo(f"{exc}; your records were queued")
-        except OwnershipLost as exc:
-            _owned_elsewhere(f"{exc}; your records are in the log for the next owner to push")
+        report = run(import_csv(cfg, path, encoding, _meter()))
+    _imported(report, cfg if backfill else None, json_out)
+
+
+def _imported(report: IngestReport, backfill: Settings | None, json_out: bool) -> None:
+    """Say what the import did; with ``backfill``, sync until idle and say that too."""
+    from syncledger.core.pipeline import import_said
+
+    said = import_said(report)
+    if backfill is None:
+        _answer(said, json_out)
+        return
+    if not json_out:
+        typer.echo(said.text)
+    synced = _backfill_sync(backfill, json_out)
+    code = max(said.exit_code, synced.exit_code if synced is not None else 0)
+    if json_out:
+        sync_data = synced.data if synced is not None else None
+        typer.echo(_json({**said.data, "sync": sync_data, "exit_code": code}))
+    elif synced is not None:
+        typer.echo(synced.text)
+    if code:
+        raise typer.Exit(code)
+
+
+def _backfill_sync(cfg: Settings, json_out: bool) -> Said | None:
+    """The backfill's sync (None: another process pushes, the records were queued)."""
+    from syncledger.core.pipeline import sync_once_said
+
+    try:
+        return run(sync_once_said(cfg, _meter()))
+    except LeaseHeld as exc:  # the owner pushes them: nothing to do here
+        typer.echo(f"{exc}; your records were queued", err=json_out)
+    except OwnershipLost as exc:
+        _owned_elsewhere(f"{exc}; your records are in the log for the next owner to push")
+    return None
+
+
+def _plan_json(plan: BackfillPlan) -> dict[str, object]:
+    return {
+        "would_create": plan.create,
+        "would_match": plan.link,
+        "would_refuse": plan.reject,
+        "would_wait_for_review": plan.review,
+        "nothing_to_send": plan.skip,
+        "ledger_items_to_create": plan.items,
+        "duplicate_names": plan.duplicates,
+        "outcomes": plan.outcomes,
+        "exit_code": 0,
+    }
+
+
+def _json(data: dict[str, object]) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _answer(said: Said, json_out: bool) -> None:
+    """Print a command's answer (text, or one JSON object with its exit code) and end
+    with its exit code (1: something needs attention)."""
+    typer.echo(said.as_json() if json_out else said.text)
+    if said.exit_code:
+        raise typer.Exit(said.exit_code)
+
+
+def _meter() -> Meter:
+    """Progress on stderr when it is a terminal (never in pipes or tests)."""
+    from syncledger.core.progress import terminal_meter
+
+    return terminal_meter()
 
 
 def _check_encoding(name: str) -> None:
@@ -282,21 +356,25 @@ def sync(
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """Push what the log holds to the ledger (``--once``: until nothing is left to do)."""
-    from syncledger.core.pipeline import sync_forever, sync_once
+    """Push what the log holds to the ledger (``--once``: until nothing is left to do,
+    then say what happened; exit 1 when records were refused or given up)."""
+    from syncledger.core.pipeline import sync_forever, sync_once_said
 
+    if json_out and not once:
+        raise typer.BadParameter("--json goes with --once")
     cfg = settings(data_dir, entity, ledger)
     if not once:
         run(sync_forever(cfg))
         return
     try:
-        summary = run(sync_once(cfg))
+        said = run(sync_once_said(cfg, _meter()))
     except LeaseHeld as exc:
         _owned_elsewhere(f"{exc}; it pushes what the log holds, this sync pushed nothing")
     except OwnershipLost as exc:
         _owned_elsewhere(f"{exc}; what is left is pushed by the next owner")
-    typer.echo(summary)
+    _answer(said, json_out)
 
 
 def _owned_elsewhere(line: str) -> NoReturn:
@@ -317,7 +395,7 @@ def replay(data_dir: DataDir = None) -> None:
     """Rebuild every read model from the log (blue/green swap)."""
     from syncledger.core.pipeline import replay_projections
 
-    typer.echo(run(replay_projections(settings(data_dir))))
+    typer.echo(run(replay_projections(settings(data_dir), _meter())))
 
 
 @projections_app.command("verify")
@@ -431,17 +509,18 @@ def trace(
     ref: Annotated[str, typer.Argument(help="<system>/<kind>/<id>, e.g. csv/invoice/INV-1001")],
     data_dir: DataDir = None,
     entity: Entity = None,
+    json_out: JsonOut = False,
 ) -> None:
     """One record's events in order, ending at its ledger id."""
     from syncledger.core.model import RecordRef
-    from syncledger.core.pipeline import trace_text
+    from syncledger.core.pipeline import trace_said
     from syncledger.core.sources import canonical_ref
 
     try:
         parsed = canonical_ref(RecordRef.parse(ref))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(run(trace_text(settings(data_dir, entity), parsed)))
+    _answer(run(trace_said(settings(data_dir, entity), parsed)), json_out)
 
 
 @app.command()
@@ -511,14 +590,20 @@ def review(
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Records waiting for a person (ambiguous matches); with REF, decide one."""
     from syncledger.core.model import RecordRef
 
     config = settings(data_dir, entity, ledger)
+    if json_out and ref is not None:
+        raise typer.BadParameter("--json goes with the list (syncledger review --json)")
     if ref is None:
         if link is not None or create:
             raise typer.BadParameter("name the record to decide: syncledger review <ref> --link ID")
+        if json_out:
+            typer.echo(_json({**run(_review_json(config)), "exit_code": 0}))
+            return
         typer.echo(run(_review(config, None, link, create, note)))
         return
     try:
@@ -528,6 +613,13 @@ def review(
     if (link is None) == (not create):
         raise typer.BadParameter("give exactly one of --link <ledger id> or --create")
     typer.echo(run(_review(config, parsed, link, create, note)))
+
+
+async def _review_json(config: Settings) -> dict[str, object]:
+    from syncledger.core.pipeline import review_desk, review_json
+
+    async with review_desk(config) as desk:
+        return await review_json(desk)
 
 
 async def _review(
@@ -550,13 +642,14 @@ def backsync(
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Pull what changed in the ledger (payments, voids, edits) into the log once."""
-    from syncledger.core.pipeline import backsync_once
+    from syncledger.core.pipeline import backsync_once_said
 
     if source is not None and not source.is_dir():
         raise typer.BadParameter(f"{source} is not a directory")
-    typer.echo(run(backsync_once(settings(data_dir, entity, ledger), source)))
+    _answer(run(backsync_once_said(settings(data_dir, entity, ledger), source)), json_out)
 
 
 @app.command()
@@ -594,16 +687,17 @@ def conflicts(
     data_dir: DataDir = None,
     entity: Entity = None,
     ledger: Ledger = None,
+    json_out: JsonOut = False,
 ) -> None:
     """Open conflicts (records edited in the ledger since we wrote them): what differs,
     field by field; with REF, decide one: --keep-ledger or --overwrite."""
-    from syncledger.core.pipeline import conflicts_text, settle_conflict
+    from syncledger.core.pipeline import conflicts_said, settle_conflict
 
     config = settings(data_dir, entity, ledger)
     if ref is None:
         if keep_ledger or overwrite:
             raise typer.BadParameter("name the record: syncledger conflicts <ref> --keep-ledger")
-        typer.echo(run(conflicts_text(config, personal)))
+        _answer(run(conflicts_said(config, personal)), json_out)
         return
     if keep_ledger == overwrite:
         raise typer.BadParameter("give exactly one of --keep-ledger or --overwrite")
@@ -612,20 +706,22 @@ def conflicts(
 
 
 @app.command()
-def status(data_dir: DataDir = None, entity: Entity = None) -> None:
-    """Records by sync status, and open mismatches per ledger."""
-    from syncledger.core.pipeline import status_text
+def status(data_dir: DataDir = None, entity: Entity = None, json_out: JsonOut = False) -> None:
+    """Records by sync status, and open mismatches per ledger. Exit 1 when records need
+    attention, mismatches are open or alerts are parked."""
+    from syncledger.core.pipeline import status_now
 
-    typer.echo(run(status_text(settings(data_dir, entity))))
+    _answer(run(status_now(settings(data_dir, entity))), json_out)
 
 
 @app.command()
-def errors(data_dir: DataDir = None, entity: Entity = None) -> None:
+def errors(data_dir: DataDir = None, entity: Entity = None, json_out: JsonOut = False) -> None:
     """Open problems by record, with the fix to make: rejections, abandoned pushes, and
-    open mismatches per ledger (what differs, how long it has been open, the fix)."""
-    from syncledger.core.pipeline import errors_text
+    open mismatches per ledger (what differs, how long it has been open, the fix). Exit 1
+    when anything is listed."""
+    from syncledger.core.pipeline import errors_now
 
-    typer.echo(run(errors_text(settings(data_dir, entity))))
+    _answer(run(errors_now(settings(data_dir, entity))), json_out)
 
 
 def _mount_audit() -> None:

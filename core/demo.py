@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,6 +26,7 @@ from syncledger.core.reconcile import KINDS, ReconReport
 from syncledger.core.sample_data import sample_data_dir
 from syncledger.core.settings import Settings
 from syncledger.core.sync import Outcome
+from syncledger.core.words import plural
 from syncledger.core.worker import WorkerStats
 from syncledger.projections.queries import ReadModels
 
@@ -74,7 +74,10 @@ async def _import(rt: Runtime, console: Console) -> int:
         task = bar.add_task("importing sample data", total=None)
         report = await ingest_dir(rt, sample_data_dir(), on_progress=lambda n: bar.advance(task, n))
         bar.update(task, total=report.observed, completed=report.observed)
-    console.print(f"source: {report.observed} new record versions, {report.unchanged} unchanged")
+    console.print(
+        f"source: {plural(report.observed, 'new record version')}, {report.unchanged:,} unchanged",
+        highlight=False,
+    )
     return report.observed
 
 
@@ -229,5 +232,20 @@ def print_reports(
 
 
 def plain_summary(summary: DemoSummary) -> str:
-    fields: dict[str, Any] = summary.__dict__
-    return "  ".join(f"{k}={v}" for k, v in fields.items())
+    """The demo's last line in words (``--json`` gives the same as one object)."""
+    parts = [
+        f"{plural(summary.observed, 'record version')} read from {summary.source}",
+        f"{plural(summary.pushed, 'record')} sent to {summary.ledger} or matched there",
+        f"{plural(summary.synced, 'record')} in {summary.ledger} now",
+        f"{plural(summary.rejected, 'record')} refused (listed above)",
+        plural(summary.mismatches, "open mismatch", "open mismatches"),
+        plural(summary.ledger_duplicates, "duplicate") + " in the ledger",
+        f"{plural(summary.events, 'event')} in the log",
+    ]
+    if summary.written_back:
+        parts.append(f"{plural(summary.written_back, 'source document')} show the payment status")
+    if summary.webhooks_refused:
+        parts.append(f"{plural(summary.webhooks_refused, 'forged webhook')} refused")
+    if summary.rate_scale != 1.0:
+        parts.append(f"sandbox at {summary.rate_scale:g}× the platform's rate limits")
+    return f"entity {summary.entity}: " + "; ".join(parts)

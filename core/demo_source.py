@@ -43,6 +43,7 @@ from syncledger.core.source_ports import (
     WebhookRefused,
 )
 from syncledger.core.source_sync import WebhookDesk, poll_source, process_webhooks
+from syncledger.core.words import plural
 from syncledger.projections.queries import ReadModels
 
 #: how many of the synced invoices the demo's bookkeeper records a payment for
@@ -107,8 +108,8 @@ async def _deal_to_cash(
     log = await mapped_log(rt, demo.source_id)
     imported = await poll_source(log, demo.reader)
     console.print(
-        f"source: {imported.observed} new record versions read through the "
-        f"{demo.reader.system} API, {imported.refused} refused at import",
+        f"source: {plural(imported.observed, 'new record version')} read through the "
+        f"{demo.reader.system} API, {imported.refused:,} refused at import",
         highlight=False,
     )
     stats = await sync_with_progress(rt, ledger, console)
@@ -119,7 +120,11 @@ async def _deal_to_cash(
     for outcome, n in more.outcomes.items():
         stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + n
     shows = await demo.sandbox.shows_paid()
-    console.print(f"{demo.reader.system}: {shows} documents show their payment status")
+    console.print(
+        f"{demo.reader.system}: {plural(shows, 'document')} "
+        f"{'shows its' if shows == 1 else 'show their'} payment status",
+        highlight=False,
+    )
     engine = await catch_up(rt)
     report = await reconcile_with(rt, ledger, engine)
     models = ReadModels(engine)
@@ -155,7 +160,7 @@ async def _bookkeeper_pays(rt: Runtime, ledger: LedgerHandle, console: Console) 
     for link in links[:PAYMENTS]:
         if await _pay(ledger, link.ledger_ref, len(paid)):
             paid.append(RecordRef.parse(link.source_ref))
-    console.print(f"bookkeeper: {len(paid)} invoices paid in the ledger", highlight=False)
+    console.print(f"bookkeeper: {plural(len(paid), 'invoice')} paid in the ledger", highlight=False)
     return paid
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import shutil
 import signal
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +28,7 @@ from syncledger.core import retry as retries
 from syncledger.core.alert_jobs import alert_desk, raising
 from syncledger.core.alerts import AlertBook, alert_status_lines
 from syncledger.core.backfill import BackfillPlan, Planner
-from syncledger.core.backsync import BackSync
+from syncledger.core.backsync import BackSync, BackSyncReport
 from syncledger.core.bootstrap import Runtime, audit_context, open_runtime, publish_mapping
 from syncledger.core.conflicts import (
     ConflictDesk,
@@ -36,11 +39,12 @@ from syncledger.core.conflicts import (
 )
 from syncledger.core.conflicts import settle_conflict as settle
 from syncledger.core.console_auth import ConsoleAuth, read_token
-from syncledger.core.delivery import InvoiceMailer, read_send_log, send_log_text
+from syncledger.core.delivery import DeliveryReport, InvoiceMailer, read_send_log, send_log_text
 from syncledger.core.errors import (
     ConfigurationError,
     EventStoreError,
     EventStoreUnavailable,
+    LedgerError,
     LedgerUnavailable,
 )
 from syncledger.core.ids import uuid7
@@ -61,6 +65,7 @@ from syncledger.core.outage import (
     run_watched,
 )
 from syncledger.core.ports import SourceItem
+from syncledger.core.progress import Meter, silent
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
 from syncledger.core.reconcile_expected import with_log
 from syncledger.core.reconcile_mirror import LedgerMirror, mirror_path, open_mirror_engine
@@ -90,6 +95,12 @@ from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import ledger_id_of, status_written_of, trace
 from syncledger.core.validation import reason_help
+from syncledger.core.words import (
+    needs_attention,
+    outcome_counts,
+    outcome_summary,
+    plural,
+)
 from syncledger.core.worker import WorkerStats, build_broker, durable_name, wait_idle
 from syncledger.projections.engine import make_engine
 from syncledger.projections.queries import ErrorView, MismatchView, ReadModels, UnfoldableView
@@ -165,9 +176,50 @@ def open_csv(settings: Settings, path: Path, encoding: str | None) -> SourceHand
     return open_source(settings.model_copy(update={"source": "csv"}), path, encoding=encoding)
 
 
-async def import_csv(settings: Settings, path: Path, encoding: str | None = None) -> IngestReport:
+async def import_csv(
+    settings: Settings, path: Path, encoding: str | None = None, meter: Meter = silent
+) -> IngestReport:
     async with open_runtime(settings) as rt:
-        return await ingest_dir(rt, path, encoding=encoding)
+        with meter(f"importing {path.name or path}", None) as advance:
+            return await ingest_dir(rt, path, on_progress=advance, encoding=encoding)
+
+
+#: the exit code of a command that ran but left something needing attention (issue 16)
+NEEDS_ATTENTION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A command's answer: the text for a person, the same as one JSON object (stable
+    keys, docs/json-output.md) and the exit code (README "Exit codes")."""
+
+    text: str
+    data: dict[str, object]
+    exit_code: int = 0
+
+    def as_json(self) -> str:
+        return json.dumps({**self.data, "exit_code": self.exit_code}, sort_keys=True, default=str)
+
+
+def import_said(report: IngestReport) -> Said:
+    """``import``: what the source held, in words; exit 1 when records were refused."""
+    text = (
+        f"{plural(report.observed, 'new record version')}, {report.unchanged:,} unchanged, "
+        f"{plural(report.deleted, 'deletion')}"
+        + (
+            f", {plural(report.refused, 'record')} refused (`syncledger errors` says why)"
+            if report.refused
+            else ""
+        )
+    )
+    data: dict[str, object] = {
+        "new_versions": report.observed,
+        "unchanged": report.unchanged,
+        "deleted": report.deleted,
+        "refused": report.refused,
+        "by_kind": dict(sorted(report.by_kind.items())),
+    }
+    return Said(text, data, NEEDS_ATTENTION if report.refused else 0)
 
 
 async def import_source(settings: Settings) -> IngestReport:
@@ -263,6 +315,31 @@ async def review_desk(settings: Settings) -> AsyncIterator[ReviewDesk]:
             yield ReviewDesk(rt.store, ledger.adapter, settings.entity, settings.actor)
         finally:
             await ledger.aclose()
+
+
+async def review_json(desk: ReviewDesk) -> dict[str, object]:
+    """``review --json``: the records waiting for a person and their candidates (the
+    name the ledger holds for each, null where it cannot be read now)."""
+    from syncledger.core.review import open_reviews
+
+    waiting = []
+    for item in await open_reviews(desk):
+        candidates = [
+            {"ledger_id": c, "name": await _candidate_name(desk, item.kind, c)}
+            for c in item.review_candidates
+        ]
+        waiting.append(
+            {"source_ref": item.source_ref, "reason": item.review_reason, "candidates": candidates}
+        )
+    return {"entity": desk.entity, "ledger": desk.ledger_id, "waiting": waiting}
+
+
+async def _candidate_name(desk: ReviewDesk, kind: str | None, ledger_id: str) -> str | None:
+    try:
+        found = await desk.ledger.get(kind or "customer", ledger_id)
+    except LedgerError:
+        return None
+    return found.name if found is not None else None
 
 
 async def pending_source_events(rt: Runtime, ledger: str) -> int:
@@ -417,28 +494,61 @@ def _announce(line: str) -> None:
 
 
 async def sync_once(settings: Settings) -> str:
+    """``sync --once`` as text (see :func:`sync_once_said`)."""
+    return (await sync_once_said(settings)).text
+
+
+async def sync_once_said(settings: Settings, meter: Meter = silent) -> Said:
+    """Push until idle, e-mail what asks for it, then say what happened and what needs
+    attention; exit 1 when this run refused records or gave pushes up."""
     async with open_runtime(settings) as rt:
         ledger = open_ledger(settings)
         try:
-            stats = await sync_bounded(rt, ledger)
-            mailed = await mail_invoices(rt, ledger)
+            total = await pending_source_events(rt, ledger.adapter.ledger)
+            with meter(f"sending to {ledger.adapter.ledger}", total) as advance:
+                stats = await sync_bounded(rt, ledger, lambda o: _counted(o, advance))
+            mail = await _mail(rt, ledger)
             engine = await catch_up(rt)
         finally:
             await ledger.aclose()
-        done = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "nothing to do"
-        return f"{done}{mailed}\n{errors_report(ReadModels(engine), settings.entity)}"
+    errors = errors_said(ReadModels(engine), settings.entity)
+    text = f"{outcome_summary(stats.outcomes)}{_mail_suffix(mail)}\n{errors.text}"
+    data: dict[str, object] = {
+        "entity": settings.entity,
+        "ledger": settings.ledger,
+        "records": outcome_counts(stats.outcomes),
+        "invoice_emails": {
+            "sent": mail.sent,
+            "found_sent": mail.recovered,
+            "not_sent": mail.failed,
+        },
+        "attention": errors.data,
+    }
+    return Said(text, data, NEEDS_ATTENTION if needs_attention(stats.outcomes) else 0)
+
+
+def _counted(outcome: Outcome, advance: Callable[[int], None]) -> None:
+    if outcome.status not in ("retry", "deferred"):  # a retried one is counted when settled
+        advance(1)
 
 
 async def mail_invoices(rt: Runtime, ledger: LedgerHandle) -> str:
     """E-mail the invoices whose source asks for it (core/delivery.py); a summary suffix."""
+    return _mail_suffix(await _mail(rt, ledger))
+
+
+async def _mail(rt: Runtime, ledger: LedgerHandle) -> DeliveryReport:
     s = rt.settings
-    report = await InvoiceMailer(rt.store, ledger.adapter, entity=s.entity, actor=s.actor).run()
+    return await InvoiceMailer(rt.store, ledger.adapter, entity=s.entity, actor=s.actor).run()
+
+
+def _mail_suffix(report: DeliveryReport) -> str:
     parts = [
-        f"{n} {what}"
+        what
         for n, what in (
-            (report.sent, "invoice e-mails sent"),
-            (report.recovered, "found sent"),
-            (report.failed, "not sent (`syncledger sends`)"),
+            (report.sent, plural(report.sent, "invoice e-mail") + " sent"),
+            (report.recovered, f"{report.recovered:,} found already sent"),
+            (report.failed, f"{report.failed:,} not sent (`syncledger sends` says why)"),
         )
         if n
     ]
@@ -452,7 +562,9 @@ async def sends_text(settings: Settings, refs: Sequence[str]) -> str:
     return send_log_text(sends, refs)
 
 
-async def sync_bounded(rt: Runtime, ledger: LedgerHandle) -> WorkerStats:
+async def sync_bounded(
+    rt: Runtime, ledger: LedgerHandle, on_outcome: Callable[[Outcome], None] | None = None
+) -> WorkerStats:
     """Push until idle, never longer than the ledger keeps answering: it is asked first
     (credentials it refuses, or silence for ``ledger_wait_s``, end the run with one line
     before anything is pushed), records an earlier outage abandoned are asked for again,
@@ -474,7 +586,13 @@ async def sync_bounded(rt: Runtime, ledger: LedgerHandle) -> WorkerStats:
     await ask()
     await retries.request()
     stall = Stall(ask, s.ledger_wait_s)
-    work = run_worker(rt, ledger, until_idle=True, on_outcome=lambda o: stall.saw(o.status))
+
+    def saw(outcome: Outcome) -> None:
+        stall.saw(outcome.status)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    work = run_worker(rt, ledger, until_idle=True, on_outcome=saw)
     return await run_watched(work, stall.watch())
 
 
@@ -672,12 +790,13 @@ async def catch_up(rt: Runtime) -> Engine:
     return engine
 
 
-async def replay_projections(settings: Settings) -> str:
+async def replay_projections(settings: Settings, meter: Meter = silent) -> str:
     async with open_runtime(settings) as rt:
-        result = await replay(engine_for(settings), rt.store)
+        with meter("rebuilding the read models", None):
+            result = await replay(engine_for(settings), rt.store)
     return (
-        f"rebuilt {len(result.tables)} read models from {result.events} events "
-        f"(log position {result.last_seq})"
+        f"rebuilt {plural(len(result.tables), 'read model')} from "
+        f"{plural(result.events, 'event')} (log position {result.last_seq})"
     )
 
 
@@ -757,10 +876,6 @@ async def reconcile_with(
     return report
 
 
-#: the exit code of a command that ran but left something needing attention (issue 16)
-NEEDS_ATTENTION = 1
-
-
 def reconcile_exit_code(report: ReconReport) -> int:
     """``syncledger reconcile``: 1 while mismatches are open (recorded and reported
     first), 0 when the books agree."""
@@ -813,6 +928,11 @@ def _save_cursor(settings: Settings, newest: datetime | None) -> None:
 
 
 async def backsync_with(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter | None) -> str:
+    return (await backsync_said(rt, ledger, writer)).text
+
+
+async def backsync_said(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter | None) -> Said:
+    """One poll of the ledger's changes into the log, in words and as JSON."""
     s = rt.settings
     state = SyncState(s.entity, ledger.adapter.ledger)
     await state.load(rt.store)
@@ -821,22 +941,46 @@ async def backsync_with(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter 
     )
     report = await syncer.poll(_since(s))
     _save_cursor(s, report.newest)
-    lines = [
-        f"back-sync from {ledger.adapter.ledger}: {report.seen} changed records, "
-        f"{report.observed} new observations, {report.ours} our own writes, "
-        f"{report.foreign} not ours, {report.conflicts} conflicts, "
-        f"{report.written_back} statuses written back"
-        + (
-            f"; {report.waiting} payment statuses wait to be written back to the source "
+    return Said(_backsync_text(ledger.adapter.ledger, report), _backsync_json(s, report))
+
+
+def _backsync_text(ledger: str, report: BackSyncReport) -> str:
+    statuses = plural(report.written_back, "payment status", "payment statuses")
+    first = (
+        f"back-sync from {ledger}: {plural(report.seen, 'changed record')} "
+        f"({report.observed:,} new to the log, {report.ours:,} our own writes, "
+        f"{report.foreign:,} without our reference), {plural(report.conflicts, 'conflict')}, "
+        f"{statuses} written back"
+    )
+    if report.waiting:
+        first += (
+            f"; {plural(report.waiting, 'payment status', 'payment statuses')} "
+            f"{'waits' if report.waiting == 1 else 'wait'} to be written back to the source "
             "(kept in the log: run `syncledger backsync --source DIR`, or configure the source)"
-            if report.waiting
-            else ""
         )
-    ]
-    return "\n".join([*lines, *(f"  {line}" for line in report.lines)])
+    return "\n".join([first, *(f"  {line}" for line in report.lines)])
+
+
+def _backsync_json(s: Settings, report: BackSyncReport) -> dict[str, object]:
+    return {
+        "entity": s.entity,
+        "ledger": s.ledger,
+        "changed": report.seen,
+        "new_to_log": report.observed,
+        "our_own_writes": report.ours,
+        "without_our_reference": report.foreign,
+        "conflicts": report.conflicts,
+        "written_back": report.written_back,
+        "waiting_to_write_back": report.waiting,
+        "lines": list(report.lines),
+    }
 
 
 async def backsync_once(settings: Settings, source_dir: Path | None) -> str:
+    return (await backsync_once_said(settings, source_dir)).text
+
+
+async def backsync_once_said(settings: Settings, source_dir: Path | None) -> Said:
     """One back-sync; payment status goes back to the configured source where it takes
     it (a CSV source only when given its folder)."""
     s = settings if source_dir is None else settings.model_copy(update={"source_dir": source_dir})
@@ -846,7 +990,7 @@ async def backsync_once(settings: Settings, source_dir: Path | None) -> str:
         reader = handle.reader if handle is not None else None
         try:
             writer = reader if isinstance(reader, StatusWriter) else None
-            return await backsync_with(rt, ledger, writer)
+            return await backsync_said(rt, ledger, writer)
         finally:
             await ledger.aclose()
             if reader is not None:
@@ -890,13 +1034,25 @@ async def conflict_desk(settings: Settings) -> AsyncIterator[ConflictDesk]:
         yield ConflictDesk(rt.store, rt.keys, s.entity, s.ledger, s.actor)
 
 
-async def conflicts_text(settings: Settings, personal: bool = False) -> str:
+async def conflicts_said(settings: Settings, personal: bool = False) -> Said:
     """Open conflicts on the configured ledger, what differs in each, how to decide
     (``core/conflicts.py``); personal values only with ``personal``."""
     async with conflict_desk(settings) as desk:
         found = await open_conflicts(desk, personal=personal)
         seen = await conflicts_seen(desk)
-    return "\n".join(conflict_lines(found, settings.ledger, seen))
+    text = "\n".join(conflict_lines(found, settings.ledger, seen))
+    data: dict[str, object] = {
+        "entity": settings.entity,
+        "ledger": settings.ledger,
+        "open": [dataclasses.asdict(c) for c in found],
+        "detected": seen,
+    }
+    return Said(text, data)
+
+
+async def conflicts_text(settings: Settings, personal: bool = False) -> str:
+    """:func:`conflicts_said`'s text."""
+    return (await conflicts_said(settings, personal)).text
 
 
 async def settle_conflict(
@@ -911,48 +1067,118 @@ async def settle_conflict(
 
 
 async def trace_text(settings: Settings, ref: RecordRef) -> str:
+    return (await trace_said(settings, ref)).text
+
+
+async def trace_said(settings: Settings, ref: RecordRef) -> Said:
+    """One record's events in order and where it is in the ledger; an unknown ref is a
+    wrong argument, as for `retry` (exit 2)."""
     async with open_runtime(settings) as rt:
         lines = await trace(rt.store, settings.entity, ref)
-    if not lines:  # an unknown ref is a wrong argument, as for `retry` (exit 2)
+    if not lines:
         raise ConfigurationError(
             f"no events for {ref} in entity {settings.entity!r}: check the reference "
             "(<system>/<kind>/<id>) and --entity; `syncledger status` counts what is there"
         )
     out = [f"{ln.seq:>7}  {ln.recorded_at[:19]}  {ln.type:<22} {ln.summary}" for ln in lines]
     ledger_id = ledger_id_of(lines)
-    out.append(
-        f"ledger entry: {settings.ledger}/{ref.kind}/{ledger_id}"
-        if ledger_id
-        else "not in any ledger yet"
-    )
+    entry = f"{settings.ledger}/{ref.kind}/{ledger_id}" if ledger_id else None
+    out.append(f"ledger entry: {entry}" if entry else "not in any ledger yet")
     written = status_written_of(lines)
     if written is not None:
         out.append(f"back in the source: {written.status} (balance {written.balance})")
-    return "\n".join(out)
+    data: dict[str, object] = {
+        "ref": str(ref),
+        "entity": settings.entity,
+        "events": [
+            {"seq": ln.seq, "recorded_at": ln.recorded_at, "type": ln.type, "summary": ln.summary}
+            for ln in lines
+        ],
+        "ledger_entry": entry,
+        "written_back": (
+            None if written is None else {"status": written.status, "balance": str(written.balance)}
+        ),
+    }
+    return Said("\n".join(out), data)
 
 
 def errors_report(models: ReadModels, entity: str, now: datetime | None = None) -> str:
     """Records that need attention, open mismatches per ledger (what differs, for how
     long, the fix), then events of the log the read models could not fold (they went on
     without them)."""
+    return errors_said(models, entity, now).text
+
+
+def errors_said(models: ReadModels, entity: str, now: datetime | None = None) -> Said:
+    """:func:`errors_report` with its JSON object; exit 1 when anything is listed."""
     errs, stuck = models.open_errors(entity), models.unfoldable(entity)
     found = models.open_mismatches(entity)
+    data: dict[str, object] = {
+        "entity": entity,
+        "records": [_error_json(e) for e in errs],
+        "mismatches": [_mismatch_json(m) for m in found],
+        "unfoldable_events": [_unfoldable_json(u) for u in stuck],
+    }
     if not errs and not stuck and not found:
-        return "no open errors"
-    lines = [f"{len(errs)} records need attention:"] if errs else []
+        return Said("no open errors", data)
+    lines = [f"{plural(len(errs), 'record')} {'needs' if len(errs) == 1 else 'need'} attention:"]
+    lines = lines if errs else []
     for e in errs:
         lines.extend(_error_lines(e))
     lines.extend(_mismatch_lines(models, entity, found, now or datetime.now(UTC)))
     if stuck:
-        lines.append(f"{len(stuck)} events in the log could not be folded into the read models:")
+        lines.append(
+            f"{plural(len(stuck), 'event')} in the log could not be folded into the read models:"
+        )
     for u in stuck:
         lines.extend(_unfoldable_lines(u))
-    return "\n".join(lines)
+    return Said("\n".join(lines), data, NEEDS_ATTENTION)
+
+
+def _error_json(e: ErrorView) -> dict[str, object]:
+    reasons = e.reasons or ({"code": e.code or "", "message": e.message},)
+    return {
+        "source_ref": e.source_ref,
+        "kind": e.kind,
+        "ledger": e.ledger,
+        "problem": e.error,
+        "attempts": e.attempts,
+        "since": e.occurred_at.isoformat(),
+        "reasons": [
+            {
+                "code": str(r.get("code", "")),
+                "message": str(r.get("message", "")),
+                "fix": reason_help(str(r.get("code", ""))) or None,
+            }
+            for r in reasons
+        ],
+    }
+
+
+def _mismatch_json(m: MismatchView) -> dict[str, object]:
+    return {
+        "ledger": m.ledger,
+        "type": m.mismatch_type,
+        "source_ref": m.source_ref,
+        "ledger_ref": m.ledger_ref,
+        "expected": m.expected,
+        "actual": m.actual,
+    }
+
+
+def _unfoldable_json(u: UnfoldableView) -> dict[str, object]:
+    return {"seq": u.seq, "type": u.event_type, "source_ref": u.source_ref, "reason": u.reason}
+
+
+def _where(e: ErrorView) -> str:
+    if e.error == "review":  # projections.fold.REVIEW: a person decides
+        return f"waiting for a person on {e.ledger}: `syncledger review`"
+    where = "refused at import" if e.error == "refused" else e.error
+    return f"{where}{' on ' + e.ledger if e.ledger else ''}"
 
 
 def _error_lines(e: ErrorView) -> list[str]:
-    where = "refused at import" if e.error == "refused" else e.error
-    lines = [f"  {e.source_ref} ({where}{' on ' + e.ledger if e.ledger else ''})"]
+    lines = [f"  {e.source_ref} ({_where(e)})"]
     for r in e.reasons or ({"code": e.code or "", "message": e.message},):
         code = str(r.get("code", ""))
         lines.append(f"    - {code}: {r.get('message', '')}")
@@ -984,28 +1210,67 @@ def _unfoldable_lines(u: UnfoldableView) -> list[str]:
 
 
 async def errors_text(settings: Settings) -> str:
+    return (await errors_now(settings)).text
+
+
+async def errors_now(settings: Settings) -> Said:
     async with open_runtime(settings) as rt:
         engine = await catch_up(rt)
-    return errors_report(ReadModels(engine), settings.entity)
+    return errors_said(ReadModels(engine), settings.entity)
 
 
 async def status_text(settings: Settings) -> str:
+    return (await status_now(settings)).text
+
+
+async def status_now(settings: Settings) -> Said:
+    """Records by sync status, open mismatches, alerts; exit 1 when records need
+    attention, mismatches are open or alerts are parked."""
     async with open_runtime(settings) as rt:
         engine = await catch_up(rt)
         last = await rt.store.last_seq()
         alerts = AlertBook(settings.entity)
         await alerts.catch_up(rt.store)
-    models = ReadModels(engine)
-    rows = models.status_counts(settings.entity)
-    lines = [f"entity {settings.entity}: {last} events in the log"]
+    return status_said(ReadModels(engine), settings.entity, last, alerts)
+
+
+def status_said(models: ReadModels, entity: str, last: int, alerts: AlertBook) -> Said:
+    rows = models.status_counts(entity)
+    found = models.open_mismatches(entity)
+    lines = [f"entity {entity}: {plural(last, 'event')} in the log"]
     for r in rows:
         lines.append(f"  {r.ledger or '-':<8} {r.kind:<12} {r.status:<10} {r.count:>6}")
-    lines.extend(status_lines(models.open_mismatches(settings.entity)))
+    lines.extend(status_lines(found))
+    errs = len(models.open_errors(entity))
+    if errs:
+        lines.append(f"{plural(errs, 'record')} {'needs' if errs == 1 else 'need'} attention: "
+                     "`syncledger errors` says why")  # fmt: skip
     lines.extend(alert_status_lines(alerts))
-    stuck = len(models.unfoldable(settings.entity))
+    stuck = len(models.unfoldable(entity))
     if stuck:
-        lines.append(f"{stuck} events could not be folded: `syncledger errors` lists them")
-    return "\n".join(lines)
+        lines.append(
+            f"{plural(stuck, 'event')} could not be folded: `syncledger errors` lists them"
+        )
+    parked = _parked_alerts(alerts)
+    data: dict[str, object] = {
+        "entity": entity,
+        "events": last,
+        "records": [
+            {"ledger": r.ledger, "kind": r.kind, "status": r.status, "count": r.count} for r in rows
+        ],
+        "open_mismatches": dict(sorted(Counter(m.ledger for m in found).items())),
+        "records_needing_attention": errs,
+        "alerts_waiting": sum(1 for a in alerts.alerts.values() if a.status() == "pending"),
+        "alerts_parked": parked,
+        "channels_parked": sorted(alerts.parked_channels),
+        "unfoldable_events": stuck,
+    }
+    attention = bool(found or errs or parked or alerts.parked_channels)
+    return Said("\n".join(lines), data, NEEDS_ATTENTION if attention else 0)
+
+
+def _parked_alerts(alerts: AlertBook) -> int:
+    return sum(1 for a in alerts.alerts.values() if a.status() == "parked")
 
 
 # ---------------------------------------------------------------------- serve

@@ -28,6 +28,7 @@ from syncledger.core.metrics import CONSUMER_PENDING, OPEN_MISMATCHES
 from syncledger.core.reconcile import ReconReport
 from syncledger.core.settings import Settings
 from syncledger.core.sync_context import Outcome
+from syncledger.core.words import outcome_summary, plural
 from syncledger.core.worker import durable_name
 from syncledger.projections.queries import ReadModels
 
@@ -71,7 +72,7 @@ class Tally:
     async def progress(self) -> str | None:
         if not self.counts:
             return None
-        done = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        done = outcome_summary(self.counts)
         self.counts.clear()
         return f"records in the last minute: {done}"
 
@@ -86,8 +87,8 @@ def cycle_line(name: str, result: object) -> str | None:
     if isinstance(result, IngestReport):
         if result.observed or result.deleted or result.refused:
             return (
-                f"{name}: {result.observed} new versions, {result.deleted} deletions, "
-                f"{result.refused} refused"
+                f"{name}: {plural(result.observed, 'new record version')}, "
+                f"{plural(result.deleted, 'deletion')}, {result.refused:,} refused"
             )
         return None
     if isinstance(result, str) and result and name != "invoice e-mails":

@@ -126,7 +126,9 @@ async def full_then_freed(tmp_path: Path, data_dir: Path, pid_before: int | None
     filler.unlink()  # the person frees space; nothing else
     again = cli(["import", str(tmp_path / "second")], data_dir)
     assert again.returncode == 0, again.stderr
-    written, unchanged = map(int, re.findall(r"observed (\d+), unchanged (\d+)", again.stdout)[0])
+    written, unchanged = map(
+        int, re.findall(r"(\d+) new record versions?, (\d+) unchanged", again.stdout)[0]
+    )
     assert written > 0 and written + unchanged == 40  # what the full disk did not take
     assert await observed(data_dir) == 45
     running = EmbeddedNats(data_dir, stream=None)

@@ -42,7 +42,7 @@ async def test_the_invoice_that_asks_is_emailed_once(tmp_path: Path) -> None:
     await import_csv(settings, folder(tmp_path))
     first = await sync_once(settings)
     second = await sync_once(settings)
-    assert "1 invoice e-mails sent" in first
+    assert "1 invoice e-mail sent" in first
     assert "e-mails" not in second
     app = create_app(sandbox_book(settings.data_dir, "qbo"))
     try:

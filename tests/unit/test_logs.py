@@ -114,7 +114,7 @@ async def test_a_line_per_cycle_that_did_something() -> None:
     assert cycle_line("source poll", IngestReport()) is None
     busy = IngestReport(observed=3, refused=1)
     assert cycle_line("source poll", busy) == (
-        "source poll: 3 new versions, 0 deletions, 1 refused"
+        "source poll: 3 new record versions, 0 deletions, 1 refused"
     )
     quiet = "back-sync from qbo: 0 changed records, 0 new observations"
     assert cycle_line("back-sync", quiet) is None
@@ -125,7 +125,9 @@ async def test_a_line_per_cycle_that_did_something() -> None:
     tally = Tally()
     for status in ("pushed", "pushed", "ignored", "rejected"):
         tally(Outcome(status))
-    assert await tally.progress() == "records in the last minute: 2 pushed, 1 rejected"
+    assert await tally.progress() == (
+        "records in the last minute: 2 records sent to the ledger, 1 record refused"
+    )
     assert await tally.progress() is None
 
 
