@@ -4,16 +4,19 @@ Server-rendered pages (Jinja2, every value autoescaped; one stylesheet served by
 no script, no network asset):
 
 - ``/`` status per ledger of the entity: records by kind and status, open mismatches,
-  open errors, parked alerts; ``/errors`` the error queue with each fix (the lines of
-  ``syncledger errors``); ``/review`` the review queue with each candidate and a
-  link/create form; ``/conflicts`` ledger-side edits detected and how each was resolved
-  (read-only); ``/reports`` the report artefacts, the HTML one shown in the page, CSV and
-  JSON downloaded; ``/trace?ref=…`` a record's history with its inclusion proofs;
-  ``/alerts`` the alert book by channel.
+  open errors (and of those, records waiting for a person), parked alerts; ``/errors``
+  the error queue with each fix (the lines of ``syncledger errors``); ``/review`` the
+  review queue with each candidate, why it matched, and a link/create form;
+  ``/conflicts`` the open conflicts with what differs (field, ledger value, ours;
+  personal fields named without values) and a keep-ledger / overwrite form each, then
+  every conflict detected and how it was resolved; ``/reports`` the report artefacts,
+  the HTML one shown in the page, CSV and JSON downloaded; ``/trace?ref=…`` a record's
+  history with its inclusion proofs; ``/alerts`` the alert book by channel.
 - Read-only unless an operator token is configured (``core/console_auth.py``): then
-  ``/login`` opens a session and the review page shows its forms; every POST without a
-  live session and its CSRF token is answered 403. A decision is ``ReviewResolved`` with
-  the actor ``console:<operator>``, appended through the review desk.
+  ``/login`` opens a session and the review and conflicts pages show their forms; every
+  POST without a live session and its CSRF token is answered 403. A decision is
+  ``ReviewResolved`` or ``ConflictSettled`` with the actor ``console:<operator>``,
+  appended through the review desk or ``core/conflicts.py``.
 
 Every answer carries a Content-Security-Policy that allows no script and no frame of it
 elsewhere; a report's HTML is served sandboxed. Error text reaching a page is masked
@@ -34,7 +37,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from syncledger.core.console_auth import COOKIE, ConsoleAuth, Session, operator_name
-from syncledger.core.console_ports import ConsoleBackend, Decision
+from syncledger.core.console_ports import ConflictDecision, ConsoleBackend, Decision
 from syncledger.core.console_reports import MEDIA_TYPES, list_reports, resolve_report
 from syncledger.core.console_views import channels, error_lines
 from syncledger.core.errors import ConfigurationError, SyncLedgerError
@@ -189,7 +192,33 @@ async def review_decide(c: Console, request: Request) -> Response:
 
 
 async def conflicts_page(c: Console, request: Request) -> Response:
-    return c.render(request, "conflicts.html", conflicts=await c.backend.conflicts())
+    return c.render(
+        request,
+        "conflicts.html",
+        open=await c.backend.open_conflicts(),
+        conflicts=await c.backend.conflicts(),
+    )
+
+
+async def conflicts_decide(c: Console, request: Request) -> Response:
+    session, sid, form = await c.operator_form(request)
+    choice = form.get("decision", "")
+    if choice not in ("keep_ledger", "overwrite") or not form.get("ref"):
+        c.auth.set_flash(sid, "choose keep the ledger's version, or overwrite it with ours")
+        return RedirectResponse("/conflicts", status_code=303)
+    decision = ConflictDecision(
+        form["ref"],
+        "keep_ledger" if choice == "keep_ledger" else "overwrite",
+        form.get("note", "")[:500],
+        session.actor,
+    )
+    try:
+        said = await c.backend.settle(decision)
+    except ConfigurationError as exc:
+        said = f"not recorded: {exc}"
+    log.info("console decision by %s on %s: %s", session.actor, decision.ref, choice)
+    c.auth.set_flash(sid, mask_text(said))
+    return RedirectResponse("/conflicts", status_code=303)
 
 
 async def reports_page(c: Console, request: Request) -> Response:
@@ -295,6 +324,7 @@ def console_routes(backend: ConsoleBackend, auth: ConsoleAuth) -> list[BaseRoute
         route("/review", review_page),
         route("/review", review_decide, ["POST"]),
         route("/conflicts", conflicts_page),
+        route("/conflicts", conflicts_decide, ["POST"]),
         route("/reports", reports_page),
         route("/reports/show/{path:path}", report_show),
         route("/reports/file/{path:path}", report_file),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from syncledger.core.alerts import AlertBook
 
@@ -31,6 +31,7 @@ class LedgerStatus:
     rows: tuple[StatusRow, ...]
     open_mismatches: int
     open_errors: int
+    waiting_review: int = 0  # of the open errors: records waiting for a person's decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class StatusView:
 class Candidate:
     ledger_id: str
     name: str  # what the ledger calls it, or why it could not be read
+    matched: str = ""  # why it matched: "matched by name and e-mail" (rules, no values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,39 @@ class Decision:
 
     ref: str
     link: str | None
+    note: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class DifferenceView:
+    """One field of an open conflict (a personal one shows no value: ``personal``)."""
+
+    field: str
+    ledger: str
+    ours: str
+    personal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConflictView:
+    """A conflict waiting for a decision: what differs, the version the decision is about."""
+
+    ref: str
+    ledger: str
+    ledger_ref: str
+    recorded_at: str
+    expected_version: str | None
+    actual_version: str | None
+    differences: tuple[DifferenceView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictDecision:
+    """An operator's decision on one open conflict."""
+
+    ref: str
+    decision: Literal["keep_ledger", "overwrite"]
     note: str
     actor: str
 
@@ -102,7 +137,7 @@ class TraceView:
 
 
 class ConsoleBackend(Protocol):
-    """The reads and the one decision the console offers, for one entity."""
+    """The reads and the decisions (review, conflicts) the console offers, for one entity."""
 
     @property
     def entity(self) -> str: ...
@@ -125,7 +160,18 @@ class ConsoleBackend(Protocol):
         ``ConfigurationError`` says why a decision is refused."""
         ...
 
-    async def conflicts(self) -> list[ConflictRow]: ...
+    async def conflicts(self) -> list[ConflictRow]:
+        """Every conflict detected, oldest first (the history)."""
+        ...
+
+    async def open_conflicts(self) -> list[OpenConflictView]:
+        """The conflicts on the configured ledger waiting for a decision."""
+        ...
+
+    async def settle(self, decision: ConflictDecision) -> str:
+        """Append ``ConflictSettled`` (actor ``decision.actor``); the confirmation line.
+        ``ConfigurationError`` says why a decision is refused."""
+        ...
 
     async def trace(self, ref: str) -> TraceView:
         """A record's history with inclusion proofs; ``SyncLedgerError`` when unknown."""

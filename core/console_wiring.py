@@ -4,9 +4,11 @@ the read models, the audit trace and the ledger for ``core/console.py``).
 - Each page catches the read models up with the log first (as ``syncledger status``
   does), one catch-up at a time per process.
 - ``/errors`` shows the very lines of ``syncledger errors``
-  (``core.pipeline.errors_report``); ``/review`` the queue of ``core/review.py`` and its
-  decision (``resolve_review`` on a desk whose actor is the operator's
-  ``console:<name>``).
+  (``core.pipeline.errors_report``); ``/review`` the queue of ``core/review.py`` (each
+  candidate with why it matched) and its decision (``resolve_review`` on a desk whose
+  actor is the operator's ``console:<name>``); ``/conflicts`` the open conflicts of
+  ``core/conflicts.py`` (never a personal value: the console opens no sealed field) and
+  their decision (``settle_conflict``, actor ``console:<name>``).
 - ``/trace`` is ``syncledger audit trace``'s ``trace_record``: like that command it signs
   a checkpoint when none covers the record's last event yet (an audit event in the log,
   not a decision), so every step comes with an inclusion proof.
@@ -29,11 +31,15 @@ from syncledger.audit.context import AuditContext
 from syncledger.audit.trace import ProvenTrace, trace_record
 from syncledger.core.alerts import AlertBook
 from syncledger.core.bootstrap import Runtime, audit_context
+from syncledger.core.conflicts import ConflictDesk, OpenConflict, open_conflicts, settle_conflict
 from syncledger.core.console_ports import (
     Candidate,
+    ConflictDecision,
     ConflictRow,
     Decision,
+    DifferenceView,
     LedgerStatus,
+    OpenConflictView,
     ReviewItem,
     ReviewQueue,
     StatusRow,
@@ -55,7 +61,8 @@ from syncledger.core.ledgers import LedgerHandle, open_ledger
 from syncledger.core.model import RecordRef
 from syncledger.core.pipeline import engine_for, errors_report
 from syncledger.core.redact import mask_text
-from syncledger.core.review import ReviewDesk, open_reviews, resolve_review
+from syncledger.core.review import ReviewDesk, matched_by, open_reviews, resolve_review
+from syncledger.core.review_match import rules_text
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync_state import RecordState
@@ -164,6 +171,23 @@ class RuntimeConsole:
             desk, ref, link=decision.link, create=create, note=decision.note
         )
 
+    # ------------------------------------------------------------------ conflicts
+
+    def _conflict_desk(self, actor: str | None = None) -> ConflictDesk:
+        """The log for the configured ledger; no keys: the console shows no sealed value."""
+        return ConflictDesk(self.store, None, self.entity, self.ledger, actor or self.audit.actor)
+
+    async def open_conflicts(self) -> list[OpenConflictView]:
+        return [_open_view(c) for c in await open_conflicts(self._conflict_desk())]
+
+    async def settle(self, decision: ConflictDecision) -> str:
+        try:
+            ref = RecordRef.parse(decision.ref)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        desk = self._conflict_desk(decision.actor)
+        return await settle_conflict(desk, ref, decision.decision, decision.note)
+
     # ------------------------------------------------------------------ reading
 
     async def conflicts(self) -> list[ConflictRow]:
@@ -216,10 +240,12 @@ async def _candidate(desk: ReviewDesk, item: RecordState, ledger_id: str) -> Can
     try:
         found = await desk.ledger.get(item.kind or "customer", ledger_id)
     except LedgerError as exc:
-        return Candidate(ledger_id, f"(could not read it: {exc.code or type(exc).__name__})")
+        failed = f"(could not read it: {exc.code or type(exc).__name__})"
+        return Candidate(ledger_id, failed, rules_text(matched_by(item, ledger_id)))
+    why = rules_text(matched_by(item, ledger_id))
     if found is None:
-        return Candidate(ledger_id, "(no longer in the ledger)")
-    return Candidate(ledger_id, found.name or "(no name)")
+        return Candidate(ledger_id, "(no longer in the ledger)", why)
+    return Candidate(ledger_id, found.name or "(no name)", why)
 
 
 def _ledgers(
@@ -247,6 +273,7 @@ def _ledger(
         rows=rows,
         open_mismatches=sum(1 for m in mismatches if m.ledger == name),
         open_errors=sum(1 for e in errors if e.ledger == name),
+        waiting_review=sum(1 for e in errors if e.ledger == name and e.error == "review"),
     )
 
 
@@ -260,6 +287,13 @@ def _conflict(at: str, c: ConflictDetected) -> ConflictRow:
         actual_version=c.actual_version,
         resolution=c.resolution,
         detail=c.detail,
+    )
+
+
+def _open_view(c: OpenConflict) -> OpenConflictView:
+    diffs = tuple(DifferenceView(d.field, d.ledger, d.ours, d.personal) for d in c.differences)
+    return OpenConflictView(
+        c.ref, c.ledger, c.ledger_ref, c.recorded_at, c.expected_version, c.actual_version, diffs
     )
 
 

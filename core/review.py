@@ -2,9 +2,10 @@
 
 Today that is a source customer several ledger customers match (``ReviewRequested``,
 reason ``ambiguous_match``). ``syncledger review`` lists the open items with each
-candidate's name; ``syncledger review <ref> --link <ledger id>`` or ``--create`` appends
-``ReviewResolved``, and the worker links or creates the record and then retries the
-records that waited for it (its invoices, their payments).
+candidate's name and why it matched (name / e-mail / tax id: the rules, never our
+values, ``core/review_match.py``); ``syncledger review <ref> --link <ledger id>`` or
+``--create`` appends ``ReviewResolved``, and the worker links or creates the record and
+then retries the records that waited for it (its invoices, their payments).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from syncledger.core.errors import ConfigurationError, LedgerError
 from syncledger.core.events import ReviewResolved, make_envelope
 from syncledger.core.model import RecordRef
 from syncledger.core.ports import LedgerAdapter
+from syncledger.core.review_match import rules_text
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import source_subject
 from syncledger.core.sync_state import RecordState, SyncState
@@ -52,12 +54,21 @@ async def review_text(desk: ReviewDesk) -> str:
     for item in items:
         lines.append(f"  {item.source_ref}  ({item.review_reason})")
         for candidate in item.review_candidates:
-            lines.append(f"    candidate {candidate}: {await _describe(desk, item, candidate)}")
+            named = await _describe(desk, item, candidate)
+            why = rules_text(matched_by(item, candidate))
+            lines.append(f"    candidate {candidate}: {named} ({why})")
     lines.append(
         "decide with: syncledger review <ref> --link <ledger id>  (it is that record)  or  "
         "--create  (it is none of them)"
     )
     return "\n".join(lines)
+
+
+def matched_by(item: RecordState, ledger_id: str) -> tuple[str, ...] | None:
+    """The rules ``ledger_id`` matched ``item`` by; None when they were not recorded."""
+    if not item.review_matches:
+        return None
+    return item.review_matches.get(ledger_id, ())
 
 
 async def _describe(desk: ReviewDesk, item: RecordState, ledger_id: str) -> str:

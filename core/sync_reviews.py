@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from syncledger.core.errors import TransientLedgerError
-from syncledger.core.events import Envelope, ReviewRequested, ReviewResolved
+from syncledger.core.events import CandidateMatch, Envelope, ReviewRequested, ReviewResolved
 from syncledger.core.model import Customer, RecordRef
 from syncledger.core.ports import PushResult
+from syncledger.core.review_match import match_rules
 from syncledger.core.sync_context import Outcome, SyncContext, Work, idempotency_key
 from syncledger.core.sync_log import SyncLog
 from syncledger.core.sync_outcomes import Outcomes
@@ -45,7 +46,11 @@ class Reviews:
                 f"({', '.join(ids[:5])}): link it to one of them, or create a new "
                 "customer if none is it"
             )
-            await self._ask(work, "ambiguous_match", ids, message)
+            matches = tuple(
+                CandidateMatch(ledger_id=c.ledger_id, rules=match_rules(customer, c))
+                for c in candidates
+            )
+            await self._ask(work, "ambiguous_match", ids, message, matches)
             return Outcome("review", str(work.ref))
         return None
 
@@ -81,7 +86,12 @@ class Reviews:
         return Outcome("linked", ref)
 
     async def _ask(
-        self, work: Work, reason: str, candidates: tuple[str, ...], message: str
+        self,
+        work: Work,
+        reason: str,
+        candidates: tuple[str, ...],
+        message: str,
+        matches: tuple[CandidateMatch, ...] = (),
     ) -> None:
         await self._log.emit(
             work,
@@ -92,5 +102,6 @@ class Reviews:
                 candidates=candidates,
                 message=message,
                 idempotency_key=work.key,
+                matches=matches,
             ),
         )

@@ -106,6 +106,9 @@ class RecordState:
     review_key: str | None = None  # waiting for a person (``syncledger review``)
     review_candidates: tuple[str, ...] = ()
     review_reason: str = ""
+    #: per candidate ledger id, the rules it matched by (``core/review_match.py``);
+    #: absent for an item asked before they were kept
+    review_matches: dict[str, tuple[str, ...]] = field(default_factory=dict)
     review_decision: str | None = None  # "link" / "create", once decided
     review_ledger_ref: str | None = None
     dispute_ref: str | None = None  # invoices: the credit note crediting the dispute
@@ -310,6 +313,8 @@ def _review_requested(state: SyncState, e: ReviewRequested) -> None:
     rec = state.get(e.source_ref)
     rec.review_key, rec.pending_key = e.idempotency_key or "", None
     rec.review_candidates, rec.review_reason = e.candidates, e.reason
+    if e.matches:  # a re-ask (link target gone) keeps what the first ask saw
+        rec.review_matches = {m.ledger_id: m.rules for m in e.matches}
 
 
 def _review_resolved(state: SyncState, e: ReviewResolved) -> None:

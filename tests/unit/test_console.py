@@ -25,6 +25,7 @@ from syncledger.core.events import (
     AlertParked,
     AlertRaised,
     ConflictDetected,
+    ConflictSettled,
     ReviewResolved,
     make_envelope,
 )
@@ -366,3 +367,108 @@ async def test_a_bad_operator_name_opens_no_session(operator: httpx.AsyncClient)
     assert answer.status_code == 400
     assert "<b>x</b>" not in answer.text
     assert COOKIE not in answer.headers.get("set-cookie", "")
+
+
+# ---------------------------------------------------------------------- conflicts decided
+
+
+async def test_status_and_errors_count_the_record_waiting_for_a_person(
+    reader: httpx.AsyncClient,
+) -> None:
+    status = (await reader.get("/")).text
+    assert '<a href="/review" class="bad">1 waiting for a person</a>' in status
+    errors = unescape((await reader.get("/errors")).text)
+    assert "csv/customer/c1 (waiting for a person on memory: `syncledger review`)" in errors
+
+
+async def test_the_review_queue_says_why_each_candidate_matched(
+    reader: httpx.AsyncClient, world: World
+) -> None:
+    page = (await reader.get("/review")).text
+    first, _ = world.candidates
+    assert f'candidate {first}: Twin Co <span class="why">(matched by name)</span>' in page
+
+
+@dataclass
+class Conflicted:
+    harness: Harness
+    backend: RuntimeConsole
+
+
+@pytest.fixture
+async def conflicted(tmp_path: Path) -> Conflicted:
+    from tests.unit.test_conflicts import _invoice_conflict
+
+    h = Harness()
+    await _invoice_conflict(h)
+    engine = make_engine(f"sqlite:///{tmp_path / 'projections.db'}")
+    create_all(engine)
+    desk = ReviewDesk(h.store, h.ledger, ENTITY, "syncledger")
+    audit = AuditContext(h.store, h.keys, tmp_path, ENTITY, "syncledger")
+    return Conflicted(h, RuntimeConsole(h.store, engine, desk, audit, tmp_path, h.ledger.ledger))
+
+
+async def _settled(h: Harness) -> list[tuple[str, ConflictSettled]]:
+    found = []
+    async for stored in h.store.read():
+        envelope = stored.envelope()
+        if envelope.type == "ConflictSettled":
+            payload = envelope.payload()
+            assert isinstance(payload, ConflictSettled)
+            found.append((envelope.actor, payload))
+    return found
+
+
+async def test_an_open_conflict_shows_what_differs_and_read_only_offers_no_form(
+    conflicted: Conflicted,
+) -> None:
+    async with _client(conflicted.backend, None) as reader:
+        page = (await reader.get("/conflicts")).text
+        assert "<td>total</td><td>99.00</td><td>105.00</td>" in page
+        assert 'method="post"' not in page and "read-only" in page
+        form = {"ref": "csv/invoice/i1", "decision": "overwrite", "csrf": "x"}
+        assert (await reader.post("/conflicts", data=form)).status_code == 403
+    assert await _settled(conflicted.harness) == []
+
+
+async def test_an_operator_overwrites_and_the_worker_pushes_our_version(
+    conflicted: Conflicted,
+) -> None:
+    h = conflicted.harness
+    async with _client(conflicted.backend, TOKEN) as operator:
+        await _login(operator)
+        page = (await operator.get("/conflicts")).text
+        assert 'action="/conflicts"' in page and 'value="overwrite"' in page
+        form = {"ref": "csv/invoice/i1", "decision": "overwrite", "note": "source is right"}
+        assert (await operator.post("/conflicts", data=form)).status_code == 403  # no CSRF
+        decided = await operator.post("/conflicts", data={**form, "csrf": _csrf(page)})
+        assert (decided.status_code, decided.headers["location"]) == (303, "/conflicts")
+        after = unescape((await operator.get("/conflicts")).text)
+        assert "our version will be pushed over memory's edit" in after
+        assert "No conflict waits for a decision." in after
+        again = await operator.post("/conflicts", data={**form, "csrf": _csrf(page)})
+        assert again.status_code == 303
+        refused = unescape((await operator.get("/conflicts")).text)
+        assert "not recorded: csv/invoice/i1 has no open conflict on memory" in refused
+    [(actor, settled)] = await _settled(h)
+    assert (actor, settled.decision, settled.note) == (
+        "console:Ada",
+        "overwrite",
+        "source is right",
+    )
+    assert "pushed" in [o.status for o in await h.run()]
+    inv = await h.ledger.find("invoice", "csv/invoice/i1")
+    assert inv is not None and str(inv.total) == "105.00"
+
+
+async def test_keep_ledger_from_the_console_is_an_event_with_the_operator(
+    conflicted: Conflicted,
+) -> None:
+    async with _client(conflicted.backend, TOKEN) as operator:
+        await _login(operator, "Grace")
+        csrf = _csrf((await operator.get("/conflicts")).text)
+        form = {"ref": "csv/invoice/i1", "decision": "keep_ledger", "csrf": csrf}
+        await operator.post("/conflicts", data=form)
+        assert "the ledger&#39;s version" in (await operator.get("/conflicts")).text
+    [(actor, settled)] = await _settled(conflicted.harness)
+    assert (actor, settled.decision) == ("console:Grace", "keep_ledger")
