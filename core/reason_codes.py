@@ -49,8 +49,9 @@ SYNC_HELP: Final[Mapping[str, str]] = MappingProxyType(
         "credit_note_changed": f"The credit note changed in the source but {_CHANGED}",
         "refund_changed": f"The refund changed in the source but {_CHANGED}",
         "conflict": "The record was edited in the ledger since syncledger last wrote it, and the "
-        "ledger owns this kind: `syncledger conflicts` lists the edit. Keep the ledger's "
-        "version by making the same change in the source and importing it again.",
+        "ledger owns this kind: `syncledger conflicts` shows what differs; decide with "
+        "`syncledger conflicts REF --keep-ledger` (the ledger's version stands) or "
+        "`--overwrite` (ours is pushed over it).",
         "ambiguous_match": "Several ledger customers match this one: `syncledger review` lists "
         "them; decide with `syncledger review REF --link ID` or `--create`.",
         "link_target_missing": "The ledger record chosen in review is no longer there: pick "

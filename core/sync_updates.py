@@ -112,7 +112,8 @@ class Updates:
                 "conflict",
                 f"{work.ref} was edited in {self._ctx.name} since we last wrote it "
                 f"(version {work.state.ledger_version} → {actual}); the ledger owns posted "
-                "documents: review the change, then `syncledger retry`",
+                "documents: `syncledger conflicts` shows what differs; decide with "
+                f"`syncledger conflicts {work.ref} --keep-ledger` or `--overwrite`",
                 work.state.attempts + 1,
             )
         await self._outcomes.succeeded(work, await self._change(work, actual))
