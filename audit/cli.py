@@ -12,7 +12,7 @@ import functools
 import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -28,11 +28,11 @@ from syncledger.audit.checkpoints import (
 from syncledger.audit.context import AuditContext, ContextFactory
 from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.events import SigningKeyRotated
-from syncledger.audit.holds import HoldBook, place_hold, release_hold
+from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
 from syncledger.audit.package import export_package
-from syncledger.audit.retention import RetentionPolicy, RetentionReport, run_retention
+from syncledger.audit.retention import RetentionReport, load_policy, run_retention
 from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.trace import ProvenTrace, trace_record
@@ -282,15 +282,63 @@ def hold_place(
     customer: Annotated[
         list[str] | None, typer.Option(help="limit a case hold to these customers")
     ] = None,
+    review_on: Annotated[
+        str | None, typer.Option(help="review the hold on this date (yyyy-mm-dd)")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--for", help="review after this long: 90d, 12w, 6m or 2y")
+    ] = None,
+    allow_empty: Annotated[
+        bool, typer.Option(help="place it even though it matches no customer yet")
+    ] = False,
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
     """Place a legal hold: nothing it covers is shredded until it is released."""
     parsed = Scope.parse(scope)
+    review = _review_date(review_on, duration)
     hold = _run(
-        lambda ctx: place_hold(ctx, parsed, reason, tuple(customer or ())), data_dir, entity
+        lambda ctx: place_hold(
+            ctx, parsed, reason, tuple(customer or ()), review_on=review, allow_empty=allow_empty
+        ),
+        data_dir,
+        entity,
     )
-    typer.echo(f"placed {hold.hold_id} on {hold.scope} ({hold.entity}) by {hold.placed_by}")
+    review_text = f", review on {hold.review_on}" if hold.review_on else ""
+    typer.echo(
+        f"placed {hold.hold_id} on {hold.scope} ({hold.entity}) by {hold.placed_by}{review_text}"
+    )
+
+
+def _review_date(review_on: str | None, duration: str | None) -> date | None:
+    if review_on is not None and duration is not None:
+        raise _fail("give --review-on or --for, not both", 2)
+    if review_on is not None:
+        return _date(review_on, "--review-on")
+    return None if duration is None else _after(duration)
+
+
+def _after(duration: str) -> date:
+    units = {"d": 1, "w": 7, "m": 30, "y": 365}
+    number, unit = duration[:-1], duration[-1:].lower()
+    if unit not in units or not number.isdigit() or int(number) == 0:
+        raise _fail(f"--for {duration!r} is not a duration like 90d, 12w, 6m or 2y", 2)
+    return date.today() + timedelta(days=int(number) * units[unit])
+
+
+@hold_app.command("extend")
+@_cli_errors
+def hold_extend(
+    hold_id: Annotated[str, typer.Argument(help="the hold id (see `hold list`)")],
+    review_on: Annotated[str, typer.Option(help="the new review date (yyyy-mm-dd)")],
+    reason: Annotated[str, typer.Option(help="why it must be kept longer")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Move a legal hold's review date (compliance role only)."""
+    day = _date(review_on, "--review-on")
+    hold = _run(lambda ctx: extend_hold(ctx, hold_id, day, reason), data_dir, entity)
+    typer.echo(f"extended {hold.hold_id} on {hold.scope}: review on {hold.review_on}")
 
 
 @hold_app.command("release")
@@ -301,7 +349,7 @@ def hold_release(
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
-    """Release a legal hold."""
+    """Release a legal hold (compliance role only)."""
     hold = _run(lambda ctx: release_hold(ctx, hold_id, reason), data_dir, entity)
     typer.echo(f"released {hold.hold_id} on {hold.scope} by {hold.released_by}")
 
@@ -324,6 +372,9 @@ def hold_list(
         typer.echo("no legal holds" if all_holds else "no active legal holds")
     for h in holds:
         state = "active" if h.active else f"released by {h.released_by}"
+        if h.review_on is not None and h.active:
+            due = " (review due)" if h.review_due(date.today()) else ""
+            state += f", review on {h.review_on}{due}"
         typer.echo(f"{h.hold_id}  {h.entity}  {h.scope}  {state}  by {h.placed_by}: {h.reason}")
 
 
@@ -344,9 +395,9 @@ def retention_run(
     """Shred the data keys of subjects past retention, unless a legal hold covers them."""
     if dry_run == apply:
         raise _fail("give exactly one of --dry-run or --apply")
-    day = _date(as_of)
+    day = _date(as_of, "--as-of") if as_of is not None else None
     report = _run(
-        lambda ctx: run_retention(ctx, _policy(ctx, policy), as_of=day, apply=apply),
+        lambda ctx: run_retention(ctx, load_policy(ctx, policy), as_of=day, apply=apply),
         data_dir,
         entity,
     )
@@ -356,20 +407,11 @@ def retention_run(
         _print_retention(report)
 
 
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
+def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--as-of {text!r} is not a date like 2031-12-31") from None
-
-
-def _policy(ctx: AuditContext, path: Path | None) -> RetentionPolicy:
-    chosen = path or ctx.audit_dir / "retention.toml"
-    if path is None and not chosen.exists():
-        return RetentionPolicy()
-    return RetentionPolicy.load(chosen)
+        raise _fail(f"{option} {text!r} is not a date like 2031-12-31") from None
 
 
 def _print_retention(report: RetentionReport) -> None:
@@ -451,14 +493,16 @@ def _print_trace(proven: ProvenTrace, personal: bool) -> None:
 @audit_app.command("export")
 @_cli_errors
 def export_cmd(
-    scope: Annotated[str, typer.Option(help="customer:<id> | entity:<id> | period:<yyyy[-mm]>")],
+    scope: Annotated[
+        str, typer.Option(help="customer:<id> | entity:<id> | period:<yyyy[-mm]> | case:<id>")
+    ],
     recipient: Annotated[list[Path], typer.Option(help="recipient X25519 public key (PEM)")],
     out: Annotated[Path, typer.Option(help="package file to write")],
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
     """Export a signed audit package encrypted to each recipient."""
-    parsed = Scope.parse(scope, ("customer", "entity", "period"))
+    parsed = Scope.parse(scope)
     keys = [keyfiles.load_x25519_public(path) for path in recipient]
     result = _run(lambda ctx: export_package(ctx, parsed, keys, out), data_dir, entity)
     typer.echo(

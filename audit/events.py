@@ -70,6 +70,9 @@ class LegalHoldPlaced(EventData):
     reason: str
     placed_by: str
     case_customers: tuple[str, ...] = ()  # a case hold limited to these customers
+    review_on: str | None = None  # ISO date the hold is due for review (it stays until released)
+    rule: str | None = None  # the hold rule that placed it automatically (``hold_rules.toml``)
+    trigger_event: str | None = None  # the id of the event that made the rule fire
 
 
 @event_type
@@ -78,6 +81,17 @@ class LegalHoldReleased(EventData):
     hold_id: str
     reason: str
     released_by: str
+
+
+@event_type
+class LegalHoldExtended(EventData):
+    """A hold's review date moved (by an identity with the compliance role)."""
+
+    category: ClassVar[Category] = "audit"
+    hold_id: str
+    review_on: str  # ISO date
+    reason: str
+    extended_by: str
 
 
 @event_type

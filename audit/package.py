@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
+from syncledger.audit.business_dates import DocumentDates, in_period
 from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, open_keyring
 from syncledger.audit.container import pack_files
 from syncledger.audit.context import AuditContext
@@ -26,12 +27,11 @@ from syncledger.audit.encryption import encrypt_package
 from syncledger.audit.errors import AuditError
 from syncledger.audit.events import (
     AuditPackageExported,
-    LegalHoldPlaced,
-    LegalHoldReleased,
     SubjectKeyShredded,
 )
 from syncledger.audit.files import atomic_write
-from syncledger.audit.holds import Hold, HoldBook
+from syncledger.audit.hold_scope import resolve_customer
+from syncledger.audit.holds import HOLD_EVENTS, Hold, HoldBook
 from syncledger.audit.index import LoggedEvent, LogIndex
 from syncledger.audit.keyfiles import key_id
 from syncledger.audit.logtree import LogTree
@@ -56,13 +56,20 @@ from syncledger.audit.manifest import (
 )
 from syncledger.audit.merkle import MerkleTree
 from syncledger.audit.pauses import gc_paused
-from syncledger.audit.scope import Scope, period_contains
+from syncledger.audit.retention import load_policy
+from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.trace import TraceBuilder
 from syncledger.core.events import MappingVersionPublished
 from syncledger.core.ids import canonical_json
 
-_HOLD_EVENTS = (LegalHoldPlaced, LegalHoldReleased)
+
+def _typed_customer(index: LogIndex, ctx: AuditContext, scope: Scope) -> Scope:
+    """``customer:C-17`` as typed names the ref ``hubspot/customer/C-17``."""
+    if scope.kind != "customer":
+        return scope
+    customers = {c for (e, c) in index.by_subject() if e == ctx.entity}
+    return Scope("customer", resolve_customer(scope.value, customers) or scope.value)
 
 
 @dataclass(frozen=True)
@@ -79,14 +86,29 @@ class ExportResult:
 # ---------------------------------------------------------------------- selection
 
 
-def _in_scope(ev: LoggedEvent, scope: Scope, entity: str) -> bool:
-    if scope.kind == "entity":
-        return ev.entity == scope.value
-    if ev.entity != entity:
-        return False
-    if scope.kind == "customer":
-        return ev.customer == scope.value or _about_customer(ev, scope.value)
-    return period_contains(scope.value, ev.occurred_at)
+@dataclass(frozen=True)
+class _Scoped:
+    """Decides which events a scope takes: periods by document date in the entity's fiscal
+    calendar, cases by the customers of that case's holds (the entity when none named)."""
+
+    scope: Scope
+    entity: str
+    dates: DocumentDates
+    end_month: int
+    case_customers: frozenset[str] | None = None
+
+    def takes(self, ev: LoggedEvent) -> bool:
+        if self.scope.kind == "entity":
+            return ev.entity == self.scope.value
+        if ev.entity != self.entity:
+            return False
+        if self.scope.kind == "customer":
+            return ev.customer == self.scope.value or _about_customer(ev, self.scope.value)
+        if self.scope.kind == "case":
+            named = self.case_customers
+            return ev.customer is not None and (not named or ev.customer in named)
+        day = self.dates.of_event(ev)
+        return day is not None and in_period(self.scope.value, day, self.end_month)
 
 
 def _about_customer(ev: LoggedEvent, customer: str) -> bool:
@@ -99,7 +121,19 @@ def _relevant_holds(book: HoldBook, scope: Scope, entity: str) -> list[Hold]:
     holds = [h for h in book.holds.values() if h.entity == entity]
     if scope.kind == "customer":
         return [h for h in holds if h.scope.kind != "customer" or h.scope.value == scope.value]
+    if scope.kind == "case":
+        return [h for h in holds if h.scope == scope]
     return holds
+
+
+def _case_customers(book: HoldBook, scope: Scope, entity: str) -> frozenset[str] | None:
+    """The customers a case's holds name (empty: the whole entity); None: no such case."""
+    holds = [h for h in book.holds.values() if h.entity == entity and h.scope == scope]
+    if not holds:
+        return None
+    if any(not h.case_customers for h in holds):
+        return frozenset()
+    return frozenset(c for h in holds for c in h.case_customers)
 
 
 @dataclass
@@ -110,8 +144,16 @@ class Selection:
 
 
 def select(index: LogIndex, ctx: AuditContext, scope: Scope) -> Selection:
-    chosen = {ev.seq: ev for ev in index.events if _in_scope(ev, scope, ctx.entity)}
-    book = HoldBook.fold(ev for ev in index.events if isinstance(ev.event, _HOLD_EVENTS))
+    book = HoldBook.fold(ev for ev in index.events if isinstance(ev.event, HOLD_EVENTS))
+    scope = _typed_customer(index, ctx, scope)
+    case = _case_customers(book, scope, ctx.entity) if scope.kind == "case" else None
+    if scope.kind == "case" and case is None:
+        raise AuditError(
+            f"no legal hold has scope {scope}; `syncledger audit hold list` shows them"
+        )
+    end_month = load_policy(ctx).end_month(ctx.entity)
+    scoped = _Scoped(scope, ctx.entity, DocumentDates.of(index), end_month, case)
+    chosen = {ev.seq: ev for ev in index.events if scoped.takes(ev)}
     holds = _relevant_holds(book, scope, ctx.entity)
     hold_seqs = {h.seq for h in holds}
     chosen.update({ev.seq: ev for ev in index.events if ev.seq in hold_seqs})
@@ -218,11 +260,10 @@ async def export_package(
 async def _export(
     ctx: AuditContext, scope: Scope, recipients: Sequence[x25519.X25519PublicKey], out: Path
 ) -> ExportResult:
-    if scope.kind == "case":
-        raise AuditError("packages are exported per customer, entity or period")
     if not recipients:
         raise AuditError("give at least one --recipient public key")
     index = await LogIndex.build(ctx.store)
+    scope = _typed_customer(index, ctx, scope)
     selection = select(index, ctx, scope)
     if not selection.events:
         raise AuditError(f"no events in scope {scope}; nothing to export")

@@ -1,7 +1,9 @@
 """Retention: shred the data keys of data subjects whose retention period has ended.
 
 A subject (customer) is kept for ``years(kind)`` after the end of the fiscal year of its
-last activity, for every record kind it has; it expires when the longest of those ends.
+records' documents (document dates, :mod:`syncledger.audit.business_dates`; a record with
+no document date counts from its last activity), for every record kind it has; it
+expires when the longest of those ends. Each entity may have its own fiscal year end.
 An active legal hold that covers it wins over expiry. Shredding destroys the subject's
 data keys (crypto-shredding) and appends ``SubjectKeyShredded`` per key, so projections
 drop what they derived; the events themselves, and so every proof, stay as they were.
@@ -9,19 +11,19 @@ drop what they derived; the events themselves, and so every proof, stay as they 
 
 from __future__ import annotations
 
-import calendar
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from syncledger.audit.business_dates import DocumentDates, fiscal_year_end, month_end
 from syncledger.audit.context import AuditContext
 from syncledger.audit.events import RetentionRunCompleted, SubjectKeyShredded
-from syncledger.audit.holds import HOLD_EVENTS, HoldBook
+from syncledger.audit.holds import HOLD_EVENTS, HoldBook, SubjectFacts
 from syncledger.audit.index import LoggedEvent, LogIndex, SubjectKey
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ids import uuid7
@@ -34,11 +36,19 @@ class RetentionPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     fiscal_year_end_month: int = Field(default=12, ge=1, le=12)
+    #: per entity: ``[fiscal_year_end_months] acme = 6`` (June year end)
+    fiscal_year_end_months: dict[str, Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=dict
+    )
     default_years: int = Field(default=7, ge=0)
     years: dict[str, int] = Field(default_factory=dict)
 
     def years_for(self, kind: str) -> int:
         return self.years.get(kind, self.default_years)
+
+    def end_month(self, entity: str) -> int:
+        """The month the entity's fiscal year ends in."""
+        return self.fiscal_year_end_months.get(entity, self.fiscal_year_end_month)
 
     @classmethod
     def load(cls, path: Path) -> RetentionPolicy:
@@ -49,19 +59,18 @@ class RetentionPolicy(BaseModel):
             raise ConfigurationError(f"retention policy {path} is not valid: {exc}") from exc
 
 
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def fiscal_year_end(moment: date, end_month: int) -> date:
-    """The last day of the fiscal year that contains ``moment``."""
-    year = moment.year if moment.month <= end_month else moment.year + 1
-    return _month_end(year, end_month)
+def load_policy(ctx: AuditContext, path: Path | None = None) -> RetentionPolicy:
+    """``path``, else ``<data dir>/audit/retention.toml`` when it exists, else defaults.
+    Holds and exports read the fiscal year ends from it too."""
+    chosen = path or ctx.audit_dir / "retention.toml"
+    if path is None and not chosen.exists():
+        return RetentionPolicy()
+    return RetentionPolicy.load(chosen)
 
 
 def retained_until(last_activity: date, years: int, end_month: int) -> date:
     fy_end = fiscal_year_end(last_activity, end_month)
-    return _month_end(fy_end.year + years, end_month)
+    return month_end(fy_end.year + years, end_month)
 
 
 Status = Literal["shred", "held", "retain", "erased"]
@@ -75,7 +84,7 @@ class SubjectDecision:
     retained_until: date
     status: Status
     hold_ids: list[str] = field(default_factory=list)
-    activity: list[datetime] = field(default_factory=list, repr=False)
+    facts: SubjectFacts | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -112,16 +121,21 @@ class RetentionReport:
         }
 
 
-def _subject_expiry(index: LogIndex, events: list[LoggedEvent], policy: RetentionPolicy) -> date:
+def _subject_expiry(
+    index: LogIndex, dates: DocumentDates, events: list[LoggedEvent], policy: RetentionPolicy
+) -> date:
     last_by_kind: dict[str, date] = {}
+    documents = dates.of_subject.get((events[0].entity, events[0].customer or ""))
+    latest_document = max(documents) if documents else None
     for ev in events:
         kind = index.record_kind(ev.entity, ev.ref) if ev.ref else "unknown"
-        day = ev.occurred_at.date()
+        # a record without a document date (the customer) counts from its documents
+        day = dates.of_event(ev) or latest_document or ev.occurred_at.date()
         if day > last_by_kind.get(kind, date.min):
             last_by_kind[kind] = day
+    end_month = policy.end_month(events[0].entity)
     return max(
-        retained_until(day, policy.years_for(kind), policy.fiscal_year_end_month)
-        for kind, day in last_by_kind.items()
+        retained_until(day, policy.years_for(kind), end_month) for kind, day in last_by_kind.items()
     )
 
 
@@ -139,15 +153,16 @@ def decide(
     as_of: date,
 ) -> list[SubjectDecision]:
     decisions = []
+    dates = DocumentDates.of(index)
     for subject, events in sorted(index.by_subject().items()):
         keys = _subject_keys(subject, events)
-        until = _subject_expiry(index, events, policy)
-        activity = [ev.occurred_at for ev in events]
-        decision = SubjectDecision(subject[0], subject[1], keys, until, "retain", [], activity)
+        until = _subject_expiry(index, dates, events, policy)
+        facts = SubjectFacts(*subject, frozenset(dates.subject_days(subject, events)))
+        decision = SubjectDecision(subject[0], subject[1], keys, until, "retain", [], facts)
         if all(ctx.keystore.is_shredded(k) for k in keys):
             decision.status = "erased"
         elif as_of > until:
-            covering = holds.covering(*subject, activity)
+            covering = holds.covering(facts, policy.end_month(subject[0]))
             decision.hold_ids = [h.hold_id for h in covering]
             decision.status = "held" if covering else "shred"
         decisions.append(decision)
@@ -163,15 +178,18 @@ async def run_retention(
     holds = HoldBook.fold(ev for ev in index.events if isinstance(ev.event, HOLD_EVENTS))
     report = RetentionReport(as_of, apply, uuid7(), decide(ctx, index, holds, policy, as_of))
     if apply:
-        await _apply(ctx, index, report)
+        await _apply(ctx, index, report, policy)
     return report
 
 
-async def _apply(ctx: AuditContext, index: LogIndex, report: RetentionReport) -> None:
+async def _apply(
+    ctx: AuditContext, index: LogIndex, report: RetentionReport, policy: RetentionPolicy
+) -> None:
     fresh_holds = await HoldBook.load(ctx)  # a hold placed since the index was read wins
     recorded = {shred.key_id for _, shred in index.of_class(SubjectKeyShredded)}
     for decision in report.with_status("shred"):
-        late = fresh_holds.covering(decision.entity, decision.customer, decision.activity)
+        facts = decision.facts or SubjectFacts(decision.entity, decision.customer, frozenset())
+        late = fresh_holds.covering(facts, policy.end_month(decision.entity))
         if late:
             decision.status, decision.hold_ids = "held", [h.hold_id for h in late]
             continue

@@ -106,7 +106,7 @@ class SampleLog:
                 kind="invoice",
                 version="1",
                 content_sha256=digest,
-                record={"total": "100.00"},
+                record={"total": "100.00", "issue_date": self.clock.date().isoformat()},
                 customer_ref=customer,
             ),
             "source",

@@ -25,6 +25,8 @@ def ctx(tmp_path: Path) -> Iterator[AuditContext]:
     asyncio.run(
         write_sample_log(context.store, context.keystore, start=datetime(2020, 1, 5, tzinfo=UTC))
     )
+    context.audit_dir.mkdir(parents=True, exist_ok=True)
+    (context.audit_dir / "roles.toml").write_text('compliance = ["alice"]\n')
 
     @asynccontextmanager
     async def factory() -> AsyncIterator[AuditContext]:
@@ -156,7 +158,7 @@ def test_user_errors_are_one_line_without_traceback(ctx: AuditContext, tmp_path:
             (
                 "export",
                 "--scope",
-                "case:1",
+                "galaxy:1",
                 "--recipient",
                 str(tmp_path / "none.pub"),
                 "--out",
@@ -199,3 +201,26 @@ def test_commands_need_a_context_factory() -> None:
     cli._factory = None
     code, _, err = invoke("checkpoint")
     assert code == 1 and "not wired to an event store" in err
+
+
+def test_hold_review_dates_empty_scopes_and_extension_from_the_command_line(
+    ctx: AuditContext,
+) -> None:
+    code, _, err = invoke("hold", "place", "--scope", "customer:zz9", "--reason", "x")
+    assert code == 1 and "--allow-empty" in err and len(err.splitlines()) == 1
+    code, out, _ = invoke(
+        "hold", "place", "--scope", "customer:C1", "--reason", "claim", "--review-on", "2030-01-31"
+    )
+    assert code == 0 and "on customer:hubspot/customer/c1" in out
+    assert "review on 2030-01-31" in out
+    hold_id = out.split()[1]
+    code, out, _ = invoke(
+        "hold", "extend", hold_id, "--review-on", "2031-01-31", "--reason", "claim open"
+    )
+    assert code == 0 and "review on 2031-01-31" in out
+    assert "review on 2031-01-31" in invoke("hold", "list")[1]
+    place = ("hold", "place", "--scope", "customer:c2", "--reason", "y", "--for")
+    code, out, _ = invoke(*place, "90d")
+    assert code == 0 and "review on" in out
+    code, _, err = invoke(*place, "9x")
+    assert code == 2 and "not a duration" in err

@@ -35,6 +35,8 @@ LATER = date(2030, 1, 1)
 def ctx(tmp_path: Path) -> AuditContext:
     context = memory_context(tmp_path / "data", actor="compliance@acme")
     asyncio.run(write_sample_log(context.store, context.keystore, start=START))
+    context.audit_dir.mkdir(parents=True, exist_ok=True)
+    (context.audit_dir / "roles.toml").write_text('compliance = ["compliance@acme"]\n')
     return context
 
 
@@ -132,7 +134,8 @@ def test_a_second_run_finds_nothing_new(ctx: AuditContext) -> None:
     ],
 )
 def test_every_hold_scope_blocks_shredding(ctx: AuditContext, scope: str, held: set[str]) -> None:
-    asyncio.run(place_hold(ctx, Scope.parse(scope), "preservation notice"))
+    notice = place_hold(ctx, Scope.parse(scope), "preservation notice", allow_empty=not held)
+    asyncio.run(notice)
     report = run(ctx, apply=True)
     assert {d.customer for d in report.with_status("held")} == held
     assert {d.customer for d in report.with_status("shred")} == {C0, C1, C2} - held
