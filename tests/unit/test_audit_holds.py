@@ -13,9 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import x25519
 
 from syncledger.audit import sample
+from syncledger.audit.alert_drafts import register as register_audit_drafts
 from syncledger.audit.business_dates import fiscal_year_end, in_period
 from syncledger.audit.context import AuditContext
 from syncledger.audit.errors import AuditError, HoldError
+from syncledger.audit.events import LegalHoldExtended, LegalHoldReleased, audit_subject
 from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.package import export_package
 from syncledger.audit.retention import RetentionPolicy, run_retention
@@ -24,6 +26,8 @@ from syncledger.audit.sample import memory_context, write_sample_log
 from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.verify import signer_map, verify_package
+from syncledger.core.alert_rules import draft_for
+from syncledger.core.events import make_envelope
 
 #: documents dated 2024-03 and seen by syncledger in 2025-09 (a late backfill)
 SEEN = datetime(2025, 9, 1, tzinfo=UTC)
@@ -184,3 +188,27 @@ def test_without_a_configured_actor_the_identity_is_the_os_user(ctx: AuditContex
     assert hold.placed_by == os_user() != "syncledger"
     with pytest.raises(HoldError, match=f"{os_user()} may not release"):
         asyncio.run(release_hold(anonymous, hold.hold_id, "done"))
+
+
+# ---------------------------------------------------------------------- alerts
+
+
+def test_hold_release_and_extension_are_told_to_hold_channels() -> None:
+    register_audit_drafts()
+    released = LegalHoldReleased(hold_id="h1", reason="settled", released_by="legal@acme")
+    extended = LegalHoldExtended(
+        hold_id="h1", review_on="2027-01-31", reason="claim open", extended_by="legal@acme"
+    )
+    drafts = [
+        draft_for(
+            make_envelope(e, entity="acme", subject=audit_subject("acme", "hold", "h1"), actor="t"),
+            e,
+        )
+        for e in (released, extended)
+    ]
+    assert [(d.topic, d.event_type) for d in drafts if d] == [
+        ("hold", "hold.released"),
+        ("hold", "hold.extended"),
+    ]
+    assert drafts[1] is not None and drafts[1].data["review_on"] == "2027-01-31"
+    assert drafts[0] is not None and "released" in drafts[0].title
