@@ -27,7 +27,7 @@ from syncledger.core.alert_consumer import consumer_config, consumer_name
 from syncledger.core.alerts import AlertDesk, TurnReport
 from syncledger.core.bootstrap import Runtime, open_runtime
 from syncledger.core.logs import quiet_idle_fetches
-from syncledger.core.settings import Settings
+from syncledger.core.settings import Settings, nats_servers
 from syncledger.core.store import StoredEvent
 from syncledger.core.subjects import entity_filter
 from syncledger.core.worker import wait_idle
@@ -60,7 +60,7 @@ async def alert_desk(rt: Runtime) -> AsyncIterator[AlertDesk]:
 def build_alert_broker(rt: Runtime, desk: AlertDesk) -> NatsBroker:
     s = rt.settings
     quiet_idle_fetches(log)
-    broker = NatsBroker(rt.nats_url, logger=log, graceful_timeout=15.0)
+    broker = NatsBroker(nats_servers(rt.nats_url), logger=log, graceful_timeout=15.0)
     consumer = consumer_config(s.entity)
 
     @broker.subscriber(

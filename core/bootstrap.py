@@ -33,7 +33,7 @@ from syncledger.core.events import MappingVersionPublished, make_envelope, subje
 from syncledger.core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
 from syncledger.core.log_setup import LogMarker, check_position, open_log
 from syncledger.core.logdisk import LogDisk
-from syncledger.core.settings import Settings
+from syncledger.core.settings import Settings, nats_servers
 from syncledger.core.store_jetstream import JetStreamEventStore
 
 if TYPE_CHECKING:
@@ -73,7 +73,11 @@ class NatsEndpoint:
 
 
 def strip_credentials(url: str) -> str:
-    """``url`` without its ``user:password@`` part."""
+    """``url`` without its ``user:password@`` part (each server's, for several)."""
+    return ",".join(_without_credentials(one) for one in nats_servers(url))
+
+
+def _without_credentials(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
@@ -105,9 +109,13 @@ def with_credentials(url: str, user: str | None, password_file: Path | None, env
             "that cannot travel in a NATS URL (one of : @ / ? # % or a space; ':' is allowed "
             "in the password): choose one without"
         )
+    return ",".join(_carrying(one, f"{user}:{password}") for one in nats_servers(url))
+
+
+def _carrying(url: str, userinfo: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
 def external_endpoint(settings: Settings) -> NatsEndpoint:
@@ -164,7 +172,7 @@ async def connect(
     try:
         await _probe(url)  # fails at once on refused credentials; reconnecting would not
         callbacks.nc = await nats.connect(
-            url,
+            nats_servers(url),
             connect_timeout=5,
             allow_reconnect=True,
             reconnect_time_wait=RECONNECT_WAIT_S,
@@ -184,7 +192,7 @@ async def _probe(url: str) -> None:
         """The caller translates the error."""
 
     probe = await nats.connect(
-        url,
+        nats_servers(url),
         connect_timeout=5,
         allow_reconnect=False,
         max_reconnect_attempts=1,  # nats-py retries even a first connection otherwise
@@ -244,7 +252,11 @@ async def _open_log(store: JetStreamEventStore, settings: Settings, end: NatsEnd
             return await connect(admin_url, address=end.address, reconnect_s=RECONNECT_WAIT_S)
 
     await open_log(
-        store, LogMarker(settings.data_dir), server=end.address, connect_admin=connect_admin
+        store,
+        LogMarker(settings.data_dir),
+        server=end.address,
+        connect_admin=connect_admin,
+        replicas=settings.stream_replicas,
     )
 
 

@@ -102,15 +102,16 @@ def new_holder(command: str | None = None) -> LeaseHolder:
     )
 
 
-async def open_bucket(nc: NatsClient, ttl: float) -> tuple[KeyValue, float]:
-    """The ``SL_LEASES`` bucket (created with ``max_age = ttl`` when missing) and the TTL in
-    force: an existing bucket keeps its own, which every process then follows."""
+async def open_bucket(nc: NatsClient, ttl: float, replicas: int = 1) -> tuple[KeyValue, float]:
+    """The ``SL_LEASES`` bucket (created with ``max_age = ttl`` and ``replicas`` copies in a
+    cluster when missing) and the TTL in force: an existing bucket keeps its own, which
+    every process then follows."""
     js = nc.jetstream(timeout=min(5.0, ttl / 3))
     try:
         try:
             kv = await js.key_value(LEASE_BUCKET)
         except nats.js.errors.BucketNotFoundError:
-            kv = await _create_bucket(js, ttl)
+            kv = await _create_bucket(js, ttl, replicas)
         bucket_ttl = float((await kv.status()).ttl or 0)
     except _UNREACHABLE as exc:
         raise EventStoreUnavailable(
@@ -134,13 +135,14 @@ async def open_bucket(nc: NatsClient, ttl: float) -> tuple[KeyValue, float]:
     return kv, bucket_ttl
 
 
-async def _create_bucket(js: nats.js.JetStreamContext, ttl: float) -> KeyValue:
+async def _create_bucket(js: nats.js.JetStreamContext, ttl: float, replicas: int) -> KeyValue:
     config = js_api.KeyValueConfig(
         bucket=LEASE_BUCKET,
         description="syncledger push leases: one owner per entity+ledger",
         history=1,
         ttl=ttl,
         storage=js_api.StorageType.FILE,
+        replicas=replicas,  # a cluster keeps the leases through the loss of a minority
         direct=False,  # reads go to the stream leader: a replica's copy may be stale
     )
     try:
@@ -168,8 +170,10 @@ class PushLease:
         ledger: str,
         ttl: float,
         command: str | None = None,
+        *,
+        replicas: int = 1,
     ) -> PushLease:
-        kv, bucket_ttl = await open_bucket(nc, ttl)
+        kv, bucket_ttl = await open_bucket(nc, ttl, replicas)
         return cls(
             kv, bucket_ttl, f"{entity}/{ledger}", lease_key(entity, ledger), new_holder(command)
         )

@@ -135,6 +135,7 @@ async def open_log(
         if seen is not None:
             raise LogMissing(missing_message(store.stream, server, marker, seen)) from None
         await _create(store, connect_admin, replicas)
+        await store.ensure_stream(replicas)  # as created (and ``store`` learns its replicas)
         marker.remember(store.stream, server, 0, created=True)
         return True
     await check_position(store, marker, server=server)

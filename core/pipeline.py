@@ -453,7 +453,9 @@ async def _first_of(*waits: Awaitable[object]) -> None:
 async def open_push_lease(rt: Runtime) -> PushLease:
     """The push lease for the runtime's entity+ledger (not taken yet)."""
     s = rt.settings
-    return await PushLease.open(rt.nc, s.entity, s.ledger, s.lease_ttl_s)
+    return await PushLease.open(
+        rt.nc, s.entity, s.ledger, s.lease_ttl_s, replicas=s.stream_replicas
+    )
 
 
 @contextlib.asynccontextmanager

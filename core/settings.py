@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
@@ -16,7 +16,14 @@ from syncledger.core.redact import mask_url
 
 Authority = Literal["source", "ledger"]
 _NATS_SCHEMES = frozenset({"nats", "tls", "ws", "wss"})
+_REPLICAS = frozenset({1, 3, 5})
 _URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url", "source_url"})
+
+
+def nats_servers(url: str) -> list[str]:
+    """The servers a NATS URL setting names: ``nats://a:4222,nats://b:4222`` is two (a
+    cluster's nodes), as NATS clients take them (a list)."""
+    return [one.strip() for one in url.split(",") if one.strip()]
 
 
 def _default_authority() -> dict[str, Authority]:
@@ -56,6 +63,14 @@ class Settings(BaseSettings):
         ),
     )
     stream: str = "SYNCLEDGER"
+    stream_replicas: int = Field(
+        default=1,
+        description=(
+            "copies of the log stream and the SL_LEASES bucket kept by a NATS cluster (1, 3 "
+            "or 5; more than 1 needs SYNCLEDGER_NATS_URL naming a JetStream cluster); used "
+            "when they are created, an existing stream keeps its own"
+        ),
+    )
     database_url: str | None = Field(
         default=None, description="projections DB; unset: SQLite in the data dir"
     )
@@ -205,6 +220,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "not a NATS server URL: give nats://host:4222 (or tls://, ws://, wss://), "
                 "or unset it to use the embedded server"
+            )
+        return value
+
+    @field_validator("stream_replicas")
+    @classmethod
+    def _stream_replicas(cls, value: int, info: ValidationInfo) -> int:
+        """1, 3 or 5 (a RAFT group of an odd size; JetStream allows at most 5), and more
+        than 1 only on a server named by URL: the embedded server is a single node."""
+        if value not in _REPLICAS:
+            raise ValueError("give 1, 3 or 5 (copies of the log in a NATS cluster)")
+        if value > 1 and not info.data.get("nats_url"):
+            raise ValueError(
+                f"{value} copies need a NATS cluster: set SYNCLEDGER_NATS_URL to its servers "
+                "(the embedded nats-server is a single node), or leave this at 1"
             )
         return value
 

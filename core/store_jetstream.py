@@ -13,6 +13,18 @@ the publisher, and keeps refusing until the server restarts; a full disk can als
 JetStream off). The store does not retry that for minutes: it asks ``recovery``
 (``core/logdisk.py``) to get the server storing again, else raises ``LogNotWritable``
 with its one line, and fails the writes of the next moments at once.
+
+On a cluster (a replicated stream, ``SYNCLEDGER_STREAM_REPLICAS`` 3 or 5) an unanswered
+write means something else: while the stream elects a leader it "will not accept
+messages", and publishes get "no responders" (503) or time out (SOURCES.md §7.2). Such a
+write, and an atomic batch the new leader never saw whole (10176 "atomic publish batch is
+incomplete": ADR-50 rejects a batch with a gap, and nothing of it is stored), is sent again
+with the same ``Nats-Msg-Id`` — the stream drops a copy it already holds within its
+duplicate window (§7.2) — with jittered backoff for up to ``ELECTION_WAIT_S``, far inside
+that window. The full-disk diagnosis above is not made on a replicated stream: an
+election is indistinguishable from it by the same signals (§7.2, nats.go#1781), so a
+cluster whose leader stores nothing ends, after that wait, in ``EventStoreUnavailable``
+(nothing confirmed stored) rather than ``LogNotWritable``.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,12 +62,20 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000  # server limit per atomic batch
 ERR_WRONG_LAST_SEQ = 10071
 ERR_BATCH_DUPLICATE = 10201
+#: the batch reached the stream's leader with a gap: on a replicated stream a leader change
+#: in mid-batch (nothing of it was stored, so it is sent again)
+ERR_BATCH_INCOMPLETE = 10176
 DUPLICATE_WINDOW_S = 2 * 3600
 #: after a write JetStream did not store, later writes fail at once for this long rather
 #: than each wait for its acknowledgement (then one is tried for real again)
 UNWRITABLE_RECHECK_S = 2.0
 #: how long "does the server still answer about the stream?" may take
 LIVENESS_CHECK_S = 2.0
+#: a replicated stream: how long an unacknowledged write is sent again while the cluster
+#: elects a leader (well inside DUPLICATE_WINDOW_S, so the copies are dropped)
+ELECTION_WAIT_S = 60.0
+#: the longest pause between two tries
+MAX_RETRY_DELAY_S = 2.0
 NOT_STORED = (
     "JetStream answers but did not store the events (its disk is full or failing, or "
     "JetStream switched itself off): free space or repair the disk; nothing was written"
@@ -114,6 +135,14 @@ def _conflicts(entry: _Entry, group: list[_Entry], expected: set[str]) -> bool:
     return bool(entry.expected & written or entry.subjects() & expected)
 
 
+#: the connection dropped or is reconnecting: the write may or may not have left
+_NOT_SENT = (
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.OutboundBufferLimitError,
+)
+
+
 class _BatchRefused(Exception):
     def __init__(self, err_code: int, description: str) -> None:
         super().__init__(description)
@@ -130,12 +159,16 @@ class JetStreamEventStore:
         ack_timeout: float = 10.0,
         max_inflight: int = 4,
         retries: int = 3,
+        election_wait_s: float = ELECTION_WAIT_S,
     ) -> None:
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream(timeout=ack_timeout)
         self.stream = stream
         self._ack_timeout = ack_timeout
         self._retries = retries
+        self._election_wait_s = election_wait_s
+        #: the stream has replicas in a cluster (learnt by ensure_stream)
+        self.replicated = False
         self._pending: deque[_Entry] = deque()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(max_inflight)
@@ -158,10 +191,20 @@ class JetStreamEventStore:
             if not create:
                 raise LogMissing(f"stream {self.stream} does not exist") from None
             await self._create_stream(replicas)
+            self.replicated = replicas > 1
             return
         except nats.errors.Error as exc:
             raise EventStoreUnavailable(f"cannot read stream {self.stream}: {exc}") from exc
         cfg = info.config
+        self.replicated = (cfg.num_replicas or 1) > 1
+        if (cfg.num_replicas or 1) != replicas:
+            log.warning(
+                "stream %s keeps %d copies, not the configured %d: a stream keeps its own "
+                "(change it with the NATS admin tools)",
+                self.stream,
+                cfg.num_replicas or 1,
+                replicas,
+            )
         if not (cfg.deny_delete and cfg.deny_purge and cfg.allow_atomic):
             raise EventStoreError(
                 f"stream {self.stream} exists without deny_delete/deny_purge/allow_atomic; "
@@ -304,36 +347,47 @@ class JetStreamEventStore:
         return EventStoreError(f"JetStream refused the write: {refused.description}")
 
     async def _with_retries(self, fn: Any, arg: Any) -> int:
-        delay = 0.2
-        for attempt in range(self._retries + 1):
+        """``fn(arg)`` until acknowledged: ``self._retries`` more tries, and on a replicated
+        stream as many as fit in ``election_wait_s``; every try sends the same messages,
+        each with the same ``Nats-Msg-Id``."""
+        deadline = asyncio.get_running_loop().time() + (
+            self._election_wait_s if self.replicated else 0.0
+        )
+        delay, attempt = 0.2, 0
+        while True:
             self._refuse_while_unwritable()
             try:
                 result: int = await fn(arg)
                 self._unwritable = None
                 return result
             except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
-                if await self._stores_nothing():
+                if not self.replicated and await self._stores_nothing():
                     await self._unless_recovered(exc)
-                    continue  # recovered: the same events again (their ids dedupe them)
-                failure: Exception = exc
-            except (
-                nats.errors.ConnectionClosedError,
-                nats.errors.ConnectionReconnectingError,
-                nats.errors.OutboundBufferLimitError,
-            ) as exc:
+                    failure: Exception = exc  # recovered: the same events again
+                else:
+                    failure = exc
+            except _BatchRefused as refused:
+                # a gap on one server is its store dropping messages (a full disk): the
+                # caller settles each entry alone, where that is diagnosed
+                if not (self.replicated and refused.err_code == ERR_BATCH_INCOMPLETE):
+                    raise
+                failure = refused
+            except _NOT_SENT as exc:
                 failure = exc
-            if attempt == self._retries:
+            attempt += 1
+            if not self._may_retry(attempt, deadline):
                 raise EventStoreUnavailable(
-                    f"no acknowledgement from JetStream after {attempt + 1} tries "
+                    f"no acknowledgement from JetStream after {attempt} tries "
                     f"({type(failure).__name__}); the events were not confirmed stored"
                 ) from failure
             log.warning("append not acknowledged (%s); retrying", type(failure).__name__)
-            await asyncio.sleep(delay)
-            delay *= 2
-        raise EventStoreUnavailable(
-            f"JetStream stored nothing after {self._retries + 1} tries; the events were not "
-            "confirmed stored"
-        )
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, MAX_RETRY_DELAY_S)
+
+    def _may_retry(self, attempts: int, deadline: float) -> bool:
+        if self._nc.is_closed:  # reconnecting gave up: nothing will answer
+            return False
+        return attempts <= self._retries or asyncio.get_running_loop().time() < deadline
 
     async def _stores_nothing(self) -> bool:
         """A write got no acknowledgement: True when the server is up and still answers

@@ -39,6 +39,7 @@ from nats.js import api as js_api
 from syncledger.core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
 from syncledger.core.logs import quiet_idle_fetches
 from syncledger.core.metrics import SOURCE_TO_LEDGER_LAG, count_push
+from syncledger.core.settings import nats_servers
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync import Outcome, SyncService
 
@@ -91,7 +92,7 @@ def build_broker(
     batch_size: int = 30,
 ) -> tuple[NatsBroker, WorkerStats]:
     quiet_idle_fetches(log)
-    broker = NatsBroker(nats_url, logger=log, graceful_timeout=30.0)
+    broker = NatsBroker(nats_servers(nats_url), logger=log, graceful_timeout=30.0)
     stats = WorkerStats()
     consumer = js_api.ConsumerConfig(
         ack_policy=js_api.AckPolicy.EXPLICIT,
