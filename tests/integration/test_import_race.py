@@ -108,7 +108,10 @@ async def test_two_imports_of_one_folder_append_each_version_once(
 ) -> None:
     logs = [tmp_path / f"import-{n}.log" for n in range(2)]
     imports = [command(cfg, log, "import", str(folder)) for log in logs]
-    assert [finished(p) for p in imports] == [0, 0], [log.read_text() for log in logs]
+    # the one that appended the bad row's version says so (exit 1: it needs attention);
+    # the other found it unchanged
+    codes = sorted(finished(p) for p in imports)
+    assert codes == [0, 1], [log.read_text() for log in logs]
     versions = await source_versions(cfg)
     assert set(versions.values()) == {1}  # no version twice
     assert Counter(t for t, _, _ in versions) == {
@@ -139,8 +142,10 @@ async def test_two_runtimes_racing_from_the_same_start_append_each_version_once(
 async def test_a_bad_event_in_the_log_stops_no_command(
     cfg: Settings, folder: Path, tmp_path: Path
 ) -> None:
-    assert finished(command(cfg, tmp_path / "import.log", "import", str(folder))) == 0
-    assert "refused 1 (`syncledger errors` says why)" in (tmp_path / "import.log").read_text()
+    assert finished(command(cfg, tmp_path / "import.log", "import", str(folder))) == 1
+    assert (
+        "1 record refused (`syncledger errors` says why)" in (tmp_path / "import.log").read_text()
+    )
     ref = RecordRef(system="csv", kind="invoice", id="OLD")
     older = SourceRecordObserved(  # what a version without the ingest check appended
         ref=str(ref), kind="invoice", version=STAMP, content_sha256="old",
@@ -150,11 +155,12 @@ async def test_a_bad_event_in_the_log_stops_no_command(
         subject = source_subject(ENTITY, ref)
         await rt.store.append([make_envelope(older, entity=ENTITY, subject=subject, actor="v0")])
     outputs = {}
-    for name in ("status", "errors", "replay"):
+    # each runs to its end; status and errors exit 1: a record and an event need attention
+    for name, code in (("status", 1), ("errors", 1), ("replay", 0)):
         log = tmp_path / f"{name}.log"
-        assert finished(command(cfg, log, name)) == 0, log.read_text()
+        assert finished(command(cfg, log, name)) == code, log.read_text()
         outputs[name] = log.read_text()
-    assert "1 events could not be folded" in outputs["status"]
+    assert "1 event could not be folded" in outputs["status"]
     assert "csv/invoice/IBAD (refused at import)" in outputs["errors"]
     assert "SourceRecordObserved of csv/invoice/OLD" in outputs["errors"]
     assert "310 digits before the point" in outputs["errors"]
