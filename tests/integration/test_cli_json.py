@@ -37,9 +37,11 @@ TROUBLED = (
     + f"I-2,1002,C-1,2024-01-05,USD,99.00,open,{AT},Work,1,50.00\n"
     + f"I-3,1003,C-1,2024-01-05,USD,1234567890123.00,open,{AT},Work,1,1234567890123.00\n",
 )
+#: records of their own: the module's tests share one sandbox book, where a customer of
+#: the same name pushed by another test would be found and linked instead of sent
 CLEAN = (
-    CUSTOMERS + f"C-1,Harbor Electric,ap@harbor.example.com,USD,{AT}\n",
-    INVOICES + f"I-1,1001,C-1,2024-01-05,USD,125.00,open,{AT},Work,1,125.00\n",
+    CUSTOMERS + f"C-9,Quay Supplies,ap@quay.example.com,USD,{AT}\n",
+    INVOICES + f"I-9,2001,C-9,2024-01-05,USD,125.00,open,{AT},Work,1,125.00\n",
 )
 
 
