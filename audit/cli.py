@@ -28,6 +28,7 @@ from syncledger.audit.checkpoints import (
 from syncledger.audit.context import AuditContext, ContextFactory
 from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.events import SigningKeyRotated
+from syncledger.audit.hold_rules import apply_rules
 from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
@@ -56,6 +57,11 @@ retention_app = typer.Typer(help="Retention runs (crypto-shredding).", no_args_i
 audit_app.add_typer(keys_app, name="keys")
 audit_app.add_typer(hold_app, name="hold")
 audit_app.add_typer(retention_app, name="retention")
+rules_app = typer.Typer(
+    help="Holds placed by rules on events (<data dir>/audit/hold_rules.toml).",
+    no_args_is_help=True,
+)
+hold_app.add_typer(rules_app, name="rules")
 
 _factory: ContextFactory | None = None
 #: where the running command's --data-dir / --entity point (the context factory reads it)
@@ -376,6 +382,21 @@ def hold_list(
             due = " (review due)" if h.review_due(date.today()) else ""
             state += f", review on {h.review_on}{due}"
         typer.echo(f"{h.hold_id}  {h.entity}  {h.scope}  {state}  by {h.placed_by}: {h.reason}")
+
+
+@rules_app.command("apply")
+@_cli_errors
+def hold_rules_apply(
+    rules: Annotated[
+        Path | None, typer.Option(help="rules file (default <data dir>/audit/hold_rules.toml)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Evaluate the hold rules over the whole log once (`run` does it as the log grows);
+    each rule holds a customer once."""
+    report = _run(lambda ctx: apply_rules(ctx, rules), data_dir, entity)
+    typer.echo(report.text())
 
 
 # ---------------------------------------------------------------------- retention

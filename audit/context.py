@@ -40,9 +40,16 @@ class AuditContext:
         return self.data_dir / "audit"
 
     async def append_audit(
-        self, payload: EventData, kind: str, raw_id: str, *, entity: str | None = None
+        self,
+        payload: EventData,
+        kind: str,
+        raw_id: str,
+        *,
+        entity: str | None = None,
+        first: bool = False,
     ) -> int:
-        """Append one audit event; return its stream sequence."""
+        """Append one audit event; return its stream sequence. ``first``: only as the
+        first event of its subject (``ConcurrencyError`` when one is there already)."""
         ent = entity or self.entity
         envelope = make_envelope(
             payload,
@@ -51,7 +58,8 @@ class AuditContext:
             actor=self.actor,
             occurred_at=self.clock(),
         )
-        (seq,) = await self.store.append([envelope])
+        expect = {envelope.subject: 0} if first else None
+        (seq,) = await self.store.append([envelope], expect)
         return seq
 
 

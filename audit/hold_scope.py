@@ -25,12 +25,17 @@ def _own_id(ref: str) -> str:
     return ref.rsplit("/", 1)[-1].casefold()
 
 
+def names_customer(typed: str, ref: str) -> bool:
+    """Does ``typed`` (a ref, or the source's own id as users type it) name ``ref``?"""
+    wanted = typed.strip().casefold()
+    return ref == typed or ref.casefold() == wanted or _own_id(ref) == wanted
+
+
 def resolve_customer(typed: str, customers: set[str]) -> str | None:
     """The customer ref ``typed`` names (exact, or by the source's own id); None if none."""
     if typed in customers:
         return typed
-    wanted = typed.strip().casefold()
-    found = sorted(c for c in customers if c.casefold() == wanted or _own_id(c) == wanted)
+    found = sorted(c for c in customers if names_customer(typed, c))
     if len(found) > 1:
         raise HoldError(f"customer {typed!r} is ambiguous: {', '.join(found)}; give the full ref")
     return found[0] if found else None

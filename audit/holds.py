@@ -175,6 +175,8 @@ class HoldRequest:
     allow_empty: bool = False
     rule: str | None = None
     trigger_event: str | None = None
+    #: a rule's hold has its own id: appended only to an empty subject, so it is placed once
+    hold_id: str | None = None
 
 
 async def place_hold(
@@ -198,8 +200,11 @@ async def place(ctx: AuditContext, request: HoldRequest) -> Hold:
         raise HoldError("a legal hold needs a reason (e.g. the matter or request it serves)")
     if request.case_customers and request.scope.kind != "case":
         raise HoldError("--customer narrows a case hold only; use --scope customer:<id>")
-    scope, customers = await resolve(ctx, request)
-    hold_id = "hold-" + uuid7()
+    if request.rule is None:
+        scope, customers = await resolve(ctx, request)
+    else:  # a rule names the customer ref its event is about: nothing to resolve
+        scope, customers = request.scope, request.case_customers
+    hold_id = request.hold_id or "hold-" + uuid7()
     payload = LegalHoldPlaced(
         hold_id=hold_id,
         scope_kind=scope.kind,
@@ -211,7 +216,7 @@ async def place(ctx: AuditContext, request: HoldRequest) -> Hold:
         rule=request.rule,
         trigger_event=request.trigger_event,
     )
-    await ctx.append_audit(payload, "hold", hold_id)
+    await ctx.append_audit(payload, "hold", hold_id, first=request.hold_id is not None)
     book = await HoldBook.load(ctx)
     return book.holds[hold_id]
 

@@ -717,6 +717,7 @@ async def _maintain(
         log_ = await mapped_log(rt, s.source)
         jobs.append(("source poll", s.source_poll_every_s, lambda: poll_source(log_, polled)))
         jobs.append(("webhooks", 2.0, lambda: process_webhooks(log_, polled)))
+    jobs.append(("hold rules", HOLD_RULES_EVERY_S, _hold_rules(rt)))
     checkpoints = asyncio.create_task(_checkpoints(rt, stop))
     try:
         async with contextlib.AsyncExitStack() as alerting:
@@ -763,6 +764,18 @@ async def _run_job(name: str, job: Callable[[], Awaitable[object]]) -> None:
     line = cycle_line(name, result)
     if line is not None:
         _announce(line)
+
+
+#: how often ``run`` reads new events for the hold rules (a hold placed late is still placed)
+HOLD_RULES_EVERY_S = 10.0
+
+
+def _hold_rules(rt: Runtime) -> Callable[[], Awaitable[str]]:
+    """Legal holds placed by the rules in ``<data dir>/audit/hold_rules.toml`` as the log
+    grows (none while the file is absent); each is placed once, across restarts."""
+    from syncledger.audit.hold_rules import HoldRuleEvaluator
+
+    return HoldRuleEvaluator(audit_context(rt)).turn_line
 
 
 async def _checkpoints(rt: Runtime, stop: asyncio.Event) -> None:
