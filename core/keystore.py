@@ -80,7 +80,7 @@ class SqliteKeyStore:
         self._kek_id = kek_id
         self._lock = threading.Lock()
         self._cache: dict[str, bytes] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = _open_keys_db(path)
 
     def close(self) -> None:
@@ -195,8 +195,33 @@ class SqliteKeyStore:
             return len(updates)
 
 
+#: keys.db and the files SQLite keeps beside it (they hold wrapped keys too)
+_SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _private_db_file(path: Path) -> None:
+    """``keys.db`` created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+    files the database file's mode); an existing one of ours readable by others is made
+    0600 (a file another account owns is left as it is: that account set it up)."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+        for suffix in _SQLITE_SIDE_FILES:
+            side = path.with_name(path.name + suffix)
+            if not side.exists():
+                continue
+            mode = side.stat()
+            if mode.st_mode & 0o077 and mode.st_uid == os.getuid():
+                side.chmod(0o600)
+    except OSError as exc:
+        raise KeyStoreError(
+            f"cannot create or protect the keystore {path} ({exc.strerror or exc}): give the "
+            "user running syncledger write access to the data directory"
+        ) from exc
+
+
 def _open_keys_db(path: Path) -> sqlite3.Connection:
-    """The keystore's SQLite file; one SQLite cannot read is a KeyStoreError naming it."""
+    """The keystore's SQLite file (0600); one SQLite cannot read is a KeyStoreError naming it."""
+    _private_db_file(path)
     try:
         db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
@@ -256,7 +281,7 @@ def _create_kek(path: Path) -> bytes:
     """A new KEK, published complete (written aside, then linked into place) so a process
     starting at the same moment reads either no file or the whole key; if one was first,
     its key wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = AESGCM.generate_key(bit_length=256)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
