@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syncledger.adapters.wire_dates import day_after
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.money import quantize, to_decimal
@@ -414,8 +415,11 @@ def _client_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The due date is ``create_date`` + ``due_offset_days``: what the mapping writes
+    (FreshBooks has no due date field of its own to write)."""
     parts = _document_parts(raw, "customerid")
-    return parts | {"name": _str(raw.get("invoice_number"))}
+    due = day_after(raw.get("create_date"), raw.get("due_offset_days"))
+    return parts | {"name": _str(raw.get("invoice_number")), "due_date": due}
 
 
 def _credit_note_parts(raw: Mapping[str, Any]) -> dict[str, Any]:

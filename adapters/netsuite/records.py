@@ -27,6 +27,7 @@ from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.netsuite.mapping import is_void_ref, ref_in, void_in
+from syncledger.adapters.wire_dates import iso_day
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import LedgerRecord
 
@@ -122,6 +123,7 @@ def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "total": total,
         "balance": remaining,
         "status": _invoice_status(raw, total, remaining),
+        "due_date": iso_day(raw.get("dueDate")),  # mapping.toml due_date = "dueDate"
     }
 
 

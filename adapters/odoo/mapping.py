@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.wire_dates import iso_day
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.money import minor_unit, to_decimal
@@ -392,6 +393,8 @@ def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "tax": _amount(raw.get("amount_tax")),
         "balance": Decimal(0) if void else _amount(raw.get("amount_residual")),
         "status": _document_status(raw),
+        # the field the mapping writes; ``false`` when empty (credit notes)
+        "due_date": iso_day(raw.get("invoice_date_due")),
     }
 
 

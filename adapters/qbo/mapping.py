@@ -66,6 +66,7 @@ from typing import Any
 from syncledger.adapters.items import unknown_item
 from syncledger.adapters.qbo.links import payment_applied_to
 from syncledger.adapters.qbo.tax import TaxPlan
+from syncledger.adapters.wire_dates import iso_day
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import quantize, to_decimal
@@ -536,7 +537,7 @@ def to_record(
         parts["line_items"] = line_item_codes(raw, item_codes)
         parts["tax"] = held_tax(raw)
     if kind == "invoice":
-        parts["due_date"] = _day(raw.get("DueDate"))
+        parts["due_date"] = iso_day(raw.get("DueDate"))  # the field the mapping writes
     if kind == "payment":
         parts["applied_to"] = payment_applied_to(raw)
     return LedgerRecord(**common, **parts)
@@ -637,12 +638,3 @@ def _str(value: Any) -> str | None:
 
 def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-def _day(value: Any) -> date | None:
-    """An invoice's ``DueDate`` (``YYYY-MM-DD``, the field the mapping writes); None when
-    absent or not a date."""
-    try:
-        return date.fromisoformat(value[:10]) if isinstance(value, str) else None
-    except ValueError:
-        return None

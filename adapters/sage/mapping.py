@@ -68,6 +68,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from syncledger.adapters.wire_dates import iso_day
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import (
     CreditNote,
@@ -675,6 +676,7 @@ def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
         "tax": _amount(raw.get("tax_amount")),
         "balance": balance,
         "status": _status(raw, total, balance),
+        "due_date": iso_day(raw.get("due_date")),  # what the mapping writes; credits: none
     }
 
 

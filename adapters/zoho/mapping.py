@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.wire_dates import iso_day
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import minor_unit, quantize, to_decimal
@@ -654,6 +655,8 @@ def _parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         "tax": document_tax(raw),
         "balance": _amount(raw.get("balance")),
         "status": INVOICE_STATUS.get(status, status) if kind == "invoice" else status,
+        # the field the mapping writes (mapping.toml due_date = "due_date")
+        "due_date": iso_day(raw.get("due_date")) if kind == "invoice" else None,
     }
 
 
