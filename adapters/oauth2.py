@@ -71,6 +71,11 @@ class TokenStore(Protocol):
 
     def save(self, tokens: TokenSet) -> None: ...
 
+    def mark_refused(self, code: str) -> None:
+        """The token endpoint refused the stored refresh token (``code``: the OAuth error,
+        e.g. ``invalid_grant``): the connection is revoked until a new grant is saved."""
+        ...
+
     def exclusive(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Held while refreshing, so two processes never spend the same refresh token."""
         ...
@@ -81,12 +86,17 @@ class MemoryTokenStore:
 
     def __init__(self, tokens: TokenSet | None = None) -> None:
         self.tokens = tokens
+        self.refusal: str | None = None
 
     def load(self) -> TokenSet | None:
         return self.tokens
 
     def save(self, tokens: TokenSet) -> None:
         self.tokens = tokens
+        self.refusal = None
+
+    def mark_refused(self, code: str) -> None:
+        self.refusal = code
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
@@ -129,19 +139,28 @@ class FileTokenStore:
         )
 
     def save(self, tokens: TokenSet) -> None:
+        write_private(self.path, tokens.to_json())
+        with contextlib.suppress(FileNotFoundError):
+            self.refused_path.unlink()  # a new pair: whatever was refused is behind us
+
+    @property
+    def refused_path(self) -> Path:
+        """Where a refusal of the stored refresh token is noted (``mark_refused``)."""
+        return self.path.with_name(self.path.name + ".refused")
+
+    def mark_refused(self, code: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # mode 0600
+        body = encode_json({"error": code, "at": str(time.time())})
+        write_private(self.refused_path, body)
+
+    def refusal(self) -> str | None:
+        """The OAuth error the stored refresh token was refused with, else None."""
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(tokens.to_json())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(self.path.parent)
+            return str(decode_json(self.refused_path.read_bytes()).get("error", "refused"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError):
+            return "refused"
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
@@ -152,6 +171,24 @@ class FileTokenStore:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """``data`` in ``path``, mode 0600 in a 0700 directory, replaced atomically (write,
+    fsync, rename, fsync the directory): a crash leaves the old content or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -174,15 +211,21 @@ class OAuth2Client:
 
     def request(self, refresh_token: str) -> tuple[dict[str, str], dict[str, str]]:
         """Headers and form fields of a refresh_token grant."""
-        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        headers = {"Accept": "application/json"}
+        headers, form = self.authenticated()
+        return headers, {"grant_type": "refresh_token", "refresh_token": refresh_token} | form
+
+    def authenticated(
+        self, headers: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """``headers`` (plus ``Accept: application/json``) and the form fields that carry
+        the client's credentials: HTTP Basic, or ``client_id`` + ``client_secret`` in the
+        form (RFC 6749 §2.3.1)."""
+        headers = {"Accept": "application/json", **(headers or {})}
         secret = self.client_secret.get_secret_value()
         if self.credentials_in == "basic":
             pair = base64.b64encode(f"{self.client_id}:{secret}".encode()).decode()
-            headers["Authorization"] = f"Basic {pair}"
-        else:
-            form |= {"client_id": self.client_id, "client_secret": secret}
-        return headers, form
+            return headers | {"Authorization": f"Basic {pair}"}, {}
+        return headers, {"client_id": self.client_id, "client_secret": secret}
 
 
 class Auth(Protocol):
@@ -280,6 +323,7 @@ class OAuth2RefreshAuth:
             fresh = await self._grant(client, tokens)
         except AuthExpiredError as exc:
             self._refused = (tokens.refresh_token, exc)
+            self._store.mark_refused(exc.code or "refused")
             raise
         self._store.save(fresh)  # persist the new refresh token before anything uses it
         log.info("refreshed access token at %s", mask_url(self._config.token_url))

@@ -44,6 +44,7 @@ from syncledger.core.events import (
     InvoiceSendFailed,
     InvoiceSendRequested,
     InvoiceSent,
+    LedgerConnected,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -126,6 +127,7 @@ NOT_ABOUT_A_RECORD = (
     ReconciliationCompleted,
     MappingVersionPublished,
     SourceMappingPublished,
+    LedgerConnected,  # `syncledger connect`: about the ledger account, not a record
     SourceCursorAdvanced,
     WebhookReceived,
     WebhookProcessed,

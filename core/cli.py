@@ -169,7 +169,94 @@ def sandbox(
         return
     if platform is None:
         raise typer.BadParameter(f"name a ledger: one of {', '.join(ledger_ids())}")
+    from syncledger.core.connect import sandbox_connect_lines
+
+    for line in sandbox_connect_lines(platform, port):
+        typer.echo(line, err=True)
     serve_sandbox(platform, port, settings(data_dir).data_dir)
+
+
+@app.command()
+def connect(
+    ledger: Annotated[str, typer.Argument(help="ledger id: qbo, xero")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="your app's client id (or the env)")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option("--client-secret", help="your app's client secret (better: the env)"),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", help="the tenant / realm to use (id or name)"),
+    ] = None,
+    no_browser: Annotated[
+        bool,
+        typer.Option("--no-browser", help="print the address and read back the one it ends on"),
+    ] = False,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option("--redirect-uri", help="the redirect address your app registered"),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the redirect")] = 300.0,
+) -> None:
+    """Connect a real ledger account: sign in, allow access, and the tokens are stored
+    where `sync` reads them (docs/connect-quickbooks.md, docs/connect-xero.md)."""
+    from pydantic import SecretStr
+
+    from syncledger.core.connect import ConnectOptions, connect_ledger
+
+    options = ConnectOptions(
+        ledger=ledger.lower(),
+        client_id=client_id,
+        client_secret=SecretStr(client_secret) if client_secret else None,
+        tenant=tenant,
+        no_browser=no_browser,
+        redirect_uri=redirect_uri,
+        timeout=timeout,
+    )
+    typer.echo(run(connect_ledger(settings(data_dir, entity), options, _consent())))
+
+
+def _consent() -> Any:
+    from syncledger.adapters.oauth2_connect import Tenant
+    from syncledger.core.connect import Consent
+
+    def choose(found: list[Tenant]) -> Tenant:
+        for n, t in enumerate(found, 1):
+            typer.echo(f"  {n}. {t.name or ''} {t.id}", err=True)
+        while True:
+            picked = int(typer.prompt(f"which one (1-{len(found)})", type=int, err=True))
+            if 1 <= picked <= len(found):
+                return found[picked - 1]
+
+    def paste(what: str) -> str:
+        return str(typer.prompt(what, err=True))
+
+    def open_browser(url: str) -> bool:
+        import webbrowser
+
+        return webbrowser.open(url)
+
+    return Consent(lambda text: typer.echo(text, err=True), paste, choose, open_browser)
+
+
+@app.command()
+def connections(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
+    """Each ledger's connection: connected, expired, revoked or never; the tenant; the
+    last token refresh; and the command that connects it again."""
+    import dataclasses
+
+    from syncledger.core.connect import connection_statuses, statuses_text
+
+    rows = connection_statuses(settings(data_dir))
+    if json_out:
+        data = [dataclasses.asdict(r) for r in rows]
+        typer.echo(_json({"connections": data, "exit_code": 0}))
+        return
+    typer.echo(statuses_text(rows))
 
 
 @app.command("import")

@@ -774,6 +774,22 @@ class AlertChannelResumed(EventData):
     channel: str
 
 
+@event_type
+class LedgerConnected(EventData):
+    """A person connected a ledger account (``syncledger connect``): which ledger, the
+    tenant / realm / organisation chosen (``tenant_name`` as the ledger names it), the
+    scopes granted, how (``oauth2``: the authorization-code grant; ``credentials``: a
+    token or API key checked with one read), and when. Never a token or a secret."""
+
+    category: ClassVar[Category] = "ledger"
+    ledger: str
+    tenant: str | None = None
+    tenant_name: str | None = None
+    scopes: tuple[str, ...] = ()
+    method: Literal["oauth2", "credentials"] = "oauth2"
+    connected_at: datetime
+
+
 # --------------------------------------------------------------------------- audit
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from syncledger.adapters.oauth2_connect import load_connection
 from syncledger.adapters.platforms import Connection, SandboxHandle, platform, platform_ids
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
@@ -42,7 +43,8 @@ def open_ledger(settings: Settings) -> LedgerHandle:
     token_file = settings.data_dir / "tokens" / f"{plat.id}.json"
     creds = credentials(plat.id, plat.credential_names)
     if settings.ledger_url is not None:  # a real ledger's limits: never scaled
-        conn = Connection(settings.ledger_url, token_file, creds)
+        tenant = stored_tenant(token_file)  # chosen by `syncledger connect`, if it ran
+        conn = Connection(settings.ledger_url, token_file, creds, tenant=tenant)
         where = f"{plat.title} at {mask_url(settings.ledger_url)}"
         return LedgerHandle(plat.connect(conn), None, where)
     book = sandbox_book(settings.data_dir, plat.id)
@@ -54,6 +56,13 @@ def open_ledger(settings: Settings) -> LedgerHandle:
     return LedgerHandle(
         plat.connect(conn), plat.sandbox_handle(app), f"{plat.title} sandbox (books in {book})"
     )
+
+
+def stored_tenant(token_file: Path) -> str | None:
+    """The tenant / realm ``syncledger connect`` chose for the ledger whose tokens are in
+    ``token_file`` (None when it was not connected that way)."""
+    record = load_connection(token_file)
+    return record.tenant if record else None
 
 
 def serve_sandbox(ledger: str, port: int, data_dir: Path) -> None:

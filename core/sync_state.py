@@ -32,6 +32,7 @@ from syncledger.core.events import (
     InvoiceSendFailed,
     InvoiceSendRequested,
     InvoiceSent,
+    LedgerConnected,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -422,6 +423,7 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     # the reconciler's: it compares the read models with the ledger, the worker never acts
     ReconciliationCompleted, MismatchDetected, MismatchResolved,
     MappingVersionPublished,  # a push names the mapping version it used
+    LedgerConnected,  # `syncledger connect`: the credentials are in the token store
     # the source's bookkeeping (cursor, webhook receipts): records come as observations
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
     SourceStatusWritten,  # write-back's own progress (core/writeback.py)

@@ -60,6 +60,7 @@ from syncledger.core.events import (
     InvoiceSendFailed,
     InvoiceSendRequested,
     InvoiceSent,
+    LedgerConnected,
     LedgerItemCreated,
     LedgerItemRequested,
     LedgerPushAbandoned,
@@ -561,6 +562,7 @@ HANDLERS: dict[type[EventData], Handler] = {
 IGNORED: frozenset[type[EventData]] = frozenset({
     ReconciliationCompleted,  # run summary: the mismatches carry the state
     MappingVersionPublished,  # mapping versions are read from the pushes that used them
+    LedgerConnected,  # `syncledger connect`: told by `syncledger connections`, not a record
     # a source's own bookkeeping: where its delta reads go on, which deliveries came in;
     # the records themselves arrive as SourceRecordObserved
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,

@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -132,16 +132,57 @@ def refresh_grant(
     form: Mapping[str, str],
     shape: Callable[[Tokens], Tokens] = dict,
 ) -> Response:
-    """The token endpoint's answer to a ``refresh_token`` grant: ``shape`` turns the shared
-    token server's tokens into the platform's fields; refusals are ``{"error": ...}``."""
+    """The token endpoint's answer to a ``refresh_token`` grant, or an
+    ``authorization_code`` one (RFC 6749 §4.1.3, with the PKCE ``code_verifier`` of RFC
+    7636 §4.5): ``shape`` turns the shared token server's tokens into the platform's
+    fields; refusals are ``{"error": ...}``."""
     if not oauth.client_ok(authorization, form):
         return plain_json(401, {"error": "invalid_client"})
-    if form.get("grant_type") != "refresh_token":
+    grant = form.get("grant_type")
+    if grant == "authorization_code":
+        tokens = oauth.redeem(
+            form.get("code", ""), form.get("redirect_uri", ""), form.get("code_verifier")
+        )
+    elif grant == "refresh_token":
+        tokens = oauth.exchange(form.get("refresh_token", ""))
+    else:
         return plain_json(400, {"error": "unsupported_grant_type"})
-    tokens = oauth.exchange(form.get("refresh_token", ""))
     if tokens is None:
         return plain_json(400, {"error": "invalid_grant"})
     return plain_json(200, shape(tokens))
+
+
+def authorize_answer(
+    oauth: OAuthServer, params: Mapping[str, str], extra: Mapping[str, str]
+) -> Response:
+    """The authorization endpoint's answer (RFC 6749 §4.1.1-4.1.2): consent is given at
+    once, and the browser is sent back to ``redirect_uri`` with ``code``, ``state`` and
+    ``extra`` (QBO's ``realmId``). An unknown client or a missing redirect URI is answered
+    here (400), never redirected (§4.1.2.1); other refusals go back as ``error=``."""
+    redirect_uri = params.get("redirect_uri", "")
+    if not oauth.client_id_ok(params.get("client_id", "")):
+        return plain_json(400, {"error": "invalid_client"})
+    if not redirect_uri.startswith(("http://", "https://")):
+        return plain_json(400, {"error": "invalid_request", "detail": "redirect_uri"})
+    back = {"state": params["state"]} if "state" in params else {}
+    refusal = _authorize_refusal(params)
+    if refusal is not None:
+        return _redirect(redirect_uri, {"error": refusal, **back})
+    code = oauth.authorize(redirect_uri, params.get("code_challenge"))
+    return _redirect(redirect_uri, {"code": code, **back, **extra})
+
+
+def _authorize_refusal(params: Mapping[str, str]) -> str | None:
+    if params.get("response_type") != "code":
+        return "unsupported_response_type"
+    if "code_challenge" in params and params.get("code_challenge_method") != "S256":
+        return "invalid_request"  # RFC 7636 §4.4.1: only S256 is supported here
+    return None
+
+
+def _redirect(uri: str, params: Mapping[str, str]) -> Response:
+    joiner = "&" if "?" in uri else "?"
+    return Response(status_code=302, headers={"Location": uri + joiner + urlencode(params)})
 
 
 # ------------------------------------------------------------------- admin

@@ -1,6 +1,14 @@
 """The token endpoint side of a sandbox ledger: OAuth2 ``refresh_token`` grants with
 rotating, single-use refresh tokens (a used one answers ``invalid_grant``), faithful to
-Intuit's ``/oauth2/v1/tokens/bearer``. Only token digests are stored."""
+Intuit's ``/oauth2/v1/tokens/bearer``. Only token digests are stored.
+
+The consent side (``syncledger connect`` against a sandbox): ``authorize`` hands out an
+authorization code at once (no login page: the sandbox's one user always consents) for a
+client id and redirect URI, remembering the PKCE challenge sent with it (RFC 7636, S256
+only: ``plain`` is refused, as RFC 7636 §4.2 lets a server do); ``redeem`` trades it once,
+within ``CODE_TTL`` (RFC 6749 §4.1.2: "a maximum authorization code lifetime of 10
+minutes is RECOMMENDED"), for the same redirect URI and, when a challenge was sent, the
+verifier that hashes to it (RFC 7636 §4.6)."""
 
 from __future__ import annotations
 
@@ -13,6 +21,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS oauth_tokens (
     digest TEXT PRIMARY KEY,
@@ -20,7 +30,15 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
     expires REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS oauth_codes (
+    digest TEXT PRIMARY KEY,
+    redirect_uri TEXT NOT NULL,
+    challenge TEXT,              -- the PKCE S256 challenge, NULL when none was sent
+    expires REAL NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
 """
+CODE_TTL = 600.0
 ACCESS_TTL = 3600.0
 REFRESH_TTL = 8726400.0  # Intuit's x_refresh_token_expires_in (101 days)
 
@@ -73,6 +91,34 @@ class OAuthServer:
         )
         return self._issue()
 
+    def client_id_ok(self, client_id: str) -> bool:
+        return secrets.compare_digest(client_id, self._client[0])
+
+    def authorize(self, redirect_uri: str, challenge: str | None) -> str:
+        """A new single-use authorization code for ``redirect_uri`` (and the S256
+        ``challenge`` when PKCE is used)."""
+        code = secrets.token_urlsafe(24)
+        self._db.execute(
+            "INSERT INTO oauth_codes VALUES (?, ?, ?, ?, 0)",
+            (_digest(code), redirect_uri, challenge, self._clock() + CODE_TTL),
+        )
+        return code
+
+    def redeem(self, code: str, redirect_uri: str, verifier: str | None) -> dict[str, Any] | None:
+        """Tokens for an unused, unexpired ``code`` sent with its redirect URI and, when
+        it was issued under a PKCE challenge, the matching verifier; else None
+        (``invalid_grant``). A code is spent even by a failed attempt."""
+        row = self._db.execute(
+            "SELECT redirect_uri, challenge, expires, used FROM oauth_codes WHERE digest = ?",
+            (_digest(code),),
+        ).fetchone()
+        if row is None or row[3] or row[2] < self._clock():
+            return None
+        self._db.execute("UPDATE oauth_codes SET used = 1 WHERE digest = ?", (_digest(code),))
+        if row[0] != redirect_uri or not _pkce_ok(row[1], verifier):
+            return None
+        return self._issue()
+
     def access_ok(self, token: str) -> bool:
         row = self._db.execute(
             "SELECT expires FROM oauth_tokens WHERE digest = ? AND kind = 'access'",
@@ -98,6 +144,15 @@ class OAuthServer:
             "expires_in": int(self._access_ttl),
             "x_refresh_token_expires_in": int(self._refresh_ttl),
         }
+
+
+def _pkce_ok(challenge: str | None, verifier: str | None) -> bool:
+    if challenge is None:
+        return verifier is None
+    if verifier is None:
+        return False
+    expected: str = create_s256_code_challenge(verifier)  # type: ignore[no-untyped-call]  # untyped in types-authlib
+    return secrets.compare_digest(expected, challenge)
 
 
 def _basic(authorization: str | None) -> tuple[str, str] | None:

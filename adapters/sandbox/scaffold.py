@@ -37,6 +37,7 @@ from syncledger.adapters.sandbox.common import (
     TokenGrants,
     Tokens,
     admin_routes,
+    authorize_answer,
     form_of,
     handle_of,
     refresh_grant,
@@ -153,6 +154,23 @@ class Sandbox(Generic[H]):
             return refresh_grant(server, request.headers.get("authorization"), form, shape)
 
         return Route(path, token, methods=["POST"])
+
+    def authorize_route(
+        self,
+        path: str,
+        extra: Callable[[H], dict[str, str]] = lambda _handle: {},
+        oauth: str = "oauth",
+    ) -> Route:
+        """``GET path``: the authorization endpoint of the handle's OAuth server, which
+        consents at once and redirects back with a code (``authorize_answer``); ``extra``
+        adds the platform's own redirect parameters (QBO's ``realmId``)."""
+
+        async def authorize(request: Request) -> Response:
+            handle = self.of(request.app)
+            server: OAuthServer = getattr(handle, oauth)
+            return authorize_answer(server, dict(request.query_params), extra(handle))
+
+        return Route(path, authorize, methods=["GET"])
 
 
 def oauth_server(

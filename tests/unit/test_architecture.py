@@ -41,6 +41,7 @@ COMPOSITION_ROOT = frozenset(
         "console_wiring",
         "run_watch",
         "settings_check",
+        "connect",
     )
 )
 

@@ -5,7 +5,14 @@ QBO's codes and where each rule comes from, is ``refusals.py``.
 Endpoints (``{realm}`` is the company id given to ``create_app``):
 
 - ``POST /oauth2/v1/tokens/bearer``: Intuit's token endpoint, ``refresh_token`` grant,
-  client credentials in HTTP Basic (or the form); rotating single-use refresh tokens.
+  client credentials in HTTP Basic (or the form); rotating single-use refresh tokens; the
+  ``authorization_code`` grant too (``code``, ``redirect_uri``).
+- ``GET /connect/oauth2``: Intuit's authorization endpoint (``appcenter.intuit.com/connect/
+  oauth2`` in intuit/oauth-jsclient ``src/OAuthClient.js``): ``client_id``,
+  ``response_type=code``, ``scope``, ``redirect_uri``, ``state``; the company consents at
+  once and the browser goes back to ``redirect_uri`` with ``code``, ``state`` and
+  ``realmId`` (the redirect parameters Intuit's own clients read, same file). PKCE is
+  checked when a challenge is sent (``adapters/sandbox/oauth.py``); Intuit documents none.
 - ``POST /v3/company/{realm}/{customer|invoice|payment|creditmemo|purchase|item}``: create;
   update of a customer, invoice or payment when the body has ``Id`` + ``SyncToken``
   (``sparse``: only the fields sent change; a payment update may only add lines);
@@ -132,6 +139,7 @@ def _routes() -> list[Route]:
     company = "/v3/company/{realm}"
     return [
         SANDBOX.token_route("/oauth2/v1/tokens/bearer"),
+        SANDBOX.authorize_route("/connect/oauth2", lambda qbo: {"realmId": qbo.realm_id}),
         Route(f"{company}/query", _api(_query), methods=["GET", "POST"]),
         Route(f"{company}/cdc", _api(_cdc), methods=["GET"]),
         Route(f"{company}/batch", _api(_batch, write=True, batch=True), methods=["POST"]),

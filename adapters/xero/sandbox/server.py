@@ -13,7 +13,14 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
 
 - ``POST /connect/token``: Xero identity's token endpoint, ``refresh_token`` grant, client
   credentials in HTTP Basic (or the form); access tokens last 30 minutes, refresh tokens
-  rotate on every use (a used one answers ``invalid_grant``) and last 60 days.
+  rotate on every use (a used one answers ``invalid_grant``) and last 60 days; the
+  ``authorization_code`` grant too, with PKCE's ``code_verifier`` when a challenge was sent.
+- ``GET /identity/connect/authorize``: Xero identity's authorization endpoint (the
+  ``authorizationUrl`` of the spec's OAuth2 security scheme,
+  ``login.xero.com/identity/connect/authorize``): ``response_type=code``, ``client_id``,
+  ``redirect_uri``, ``scope``, ``state``, ``code_challenge`` + ``code_challenge_method=S256``
+  (Xero's PKCE flow); the user consents at once, back to ``redirect_uri`` with ``code``
+  and ``state``; the tenant is then read from ``/connections``.
 - ``GET /connections``: the tenants the token reaches (one).
 - ``GET /Organisation``, ``GET /Accounts`` (a fixed demo chart: 090 / 091 bank, 200 Sales,
   260 Other Revenue, 400 Advertising; tax types NONE, EXEMPTOUTPUT, OUTPUT, INPUT).
@@ -162,6 +169,7 @@ serve = SANDBOX.serving(create_app)
 def _routes() -> list[Route]:
     routes = [
         SANDBOX.token_route("/connect/token", _xero_tokens),
+        SANDBOX.authorize_route("/identity/connect/authorize"),
         Route("/connections", _connections, methods=["GET"]),
         Route(f"{API}/Organisation", _api(_organisation), methods=["GET"]),
         Route(f"{API}/Accounts", _api(_accounts), methods=["GET"]),

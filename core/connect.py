@@ -1,0 +1,335 @@
+"""``syncledger connect <ledger>`` and ``syncledger connections``: part of the composition
+root (it reaches the platforms' connect facts in ``adapters/<platform>/oauth.py``).
+
+Connecting (the OAuth ledgers: QuickBooks Online, Xero):
+
+1. the app's client id and secret: ``--client-id`` / ``--client-secret`` or
+   ``SYNCLEDGER_<LEDGER>_CLIENT_ID`` / ``_CLIENT_SECRET``; a sandbox address
+   (``SYNCLEDGER_LEDGER_URL`` naming a served sandbox) defaults to the sandbox's public ones;
+2. the authorization URL (state, PKCE where the platform documents it:
+   ``adapters/oauth2_connect.py``), opened in a browser with a loopback listener waiting
+   for the redirect (``core/connect_listener.py``), or printed with ``--no-browser`` and the
+   address the browser ended on pasted back;
+3. the code exchanged for tokens, stored at once where ``sync`` reads them
+   (``<data-dir>/tokens/<ledger>.json``, 0600, atomic; refreshed and rotated as before);
+4. the tenant: QBO's ``realmId`` from the redirect, Xero's from ``/connections``
+   (``--tenant`` id or name; one: taken; several: asked), stored beside the tokens
+   (``<ledger>.connection.json``) where opening the ledger reads it;
+5. ``LedgerConnected`` appended to the log (ledger, tenant, scopes, when; no token).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import SecretStr
+
+from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client
+from syncledger.adapters.oauth2_connect import (
+    AuthorizationRequest,
+    ConnectionRecord,
+    OAuthLedger,
+    Tenant,
+    authorization_request,
+    exchange_code,
+    load_connection,
+    redirect_of,
+    save_connection,
+)
+from syncledger.core.connect_listener import RedirectListener
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.events import LedgerConnected, make_envelope, subject_for
+from syncledger.core.ledgers import credentials
+from syncledger.core.settings import Settings
+
+OAUTH_LEDGERS: dict[str, str] = {
+    "qbo": "syncledger.adapters.qbo.oauth",
+    "xero": "syncledger.adapters.xero.oauth",
+}
+#: the address a real platform's app registers; a sandbox takes any, so a free port is used
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8470/callback"
+Status = Literal["connected", "expired", "revoked", "never"]
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    ledger: str
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    tenant: str | None = None
+    no_browser: bool = False
+    redirect_uri: str | None = None
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Consent:
+    """How the command talks to the person connecting (the CLI's prompts; tests' own)."""
+
+    show: Callable[[str], None]
+    paste: Callable[[str], str]
+    choose: Callable[[list[Tenant]], Tenant]
+    open_browser: Callable[[str], object]
+
+
+def oauth_ledger(ledger: str) -> OAuthLedger:
+    module = OAUTH_LEDGERS.get(ledger)
+    if module is None:
+        raise ConfigurationError(
+            f"`syncledger connect {ledger}` is not available: the OAuth ledgers are "
+            f"{', '.join(OAUTH_LEDGERS)}"
+        )
+    found: OAuthLedger = importlib.import_module(module).CONNECT
+    return found
+
+
+def token_file(settings: Settings, ledger: str) -> Path:
+    """Where ``open_ledger`` reads the ledger's tokens."""
+    return settings.data_dir / "tokens" / f"{ledger}.json"
+
+
+# ------------------------------------------------------------------ connect
+
+
+async def connect_oauth(
+    settings: Settings, options: ConnectOptions, consent: Consent
+) -> ConnectionRecord:
+    """The whole flow; the record stored (the event is appended by ``record_connected``)."""
+    spec = oauth_ledger(options.ledger)
+    client = _client(spec, settings.ledger_url, options)
+    request, answer = _consent(spec, settings.ledger_url, client.client_id, options, consent)
+    redirect = redirect_of(request, answer)
+    tokens_at = token_file(settings, spec.id)
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        granted = await exchange_code(http, client, request, redirect)
+        FileTokenStore(tokens_at).save(granted.tokens)  # before anything else can fail
+        found = await spec.tenants(http, settings.ledger_url, granted.tokens, redirect)
+    tenant = _chosen(spec, found, options.tenant, consent)
+    scopes = granted.scopes or spec.server(settings.ledger_url).scopes
+    record = ConnectionRecord(
+        ledger=spec.id,
+        tenant=tenant.id,
+        tenant_name=tenant.name,
+        scopes=scopes,
+        connected_at=time.time(),
+        refresh_ttl=granted.refresh_expires_in or spec.refresh_ttl,
+        ledger_url=settings.ledger_url,
+    )
+    save_connection(tokens_at, record)
+    return record
+
+
+def _client(spec: OAuthLedger, ledger_url: str | None, options: ConnectOptions) -> OAuth2Client:
+    given = credentials(spec.id, ("client_id", "client_secret"))
+    client_id = options.client_id or given.get("client_id")
+    secret = options.client_secret.get_secret_value() if options.client_secret else None
+    secret = secret or given.get("client_secret")
+    if spec.is_sandbox(ledger_url):
+        client_id = client_id or spec.sandbox.client_id
+        secret = secret or spec.sandbox.client_secret
+    if not (client_id and secret):
+        prefix = f"SYNCLEDGER_{spec.id.upper()}"
+        raise ConfigurationError(
+            f"connecting {spec.title} needs your app's client id and secret: set "
+            f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET (or --client-id / "
+            f"--client-secret); docs/connect-*.md says where the developer portal shows them"
+        )
+    token_url = spec.server(ledger_url).token_url
+    return OAuth2Client(token_url=token_url, client_id=client_id, client_secret=SecretStr(secret))
+
+
+def _consent(
+    spec: OAuthLedger,
+    ledger_url: str | None,
+    client_id: str,
+    options: ConnectOptions,
+    consent: Consent,
+) -> tuple[AuthorizationRequest, str]:
+    """The authorization request and the answer: pasted, or caught by the listener."""
+    server = spec.server(ledger_url)
+    if options.no_browser:
+        redirect_uri = options.redirect_uri or DEFAULT_REDIRECT_URI
+        request = authorization_request(server, client_id, redirect_uri)
+        consent.show(
+            f"Open this address, allow access, then paste the address it ends on:\n{request.url}"
+        )
+        return request, consent.paste("address (or code)")
+    host, port, path = _listen_at(options.redirect_uri, sandbox=spec.is_sandbox(ledger_url))
+    with RedirectListener(host, port, path) as listener:
+        request = authorization_request(server, client_id, listener.redirect_uri)
+        consent.show(
+            f"Opening {spec.title} in your browser. If it does not open, go to:\n{request.url}"
+        )
+        consent.open_browser(request.url)
+        return request, listener.wait(options.timeout)
+
+
+def _listen_at(redirect_uri: str | None, *, sandbox: bool) -> tuple[str, int, str]:
+    """Host (as written in the URI), port and path the listener serves."""
+    uri = httpx.URL(
+        redirect_uri or ("http://127.0.0.1:0/callback" if sandbox else DEFAULT_REDIRECT_URI)
+    )
+    if uri.scheme != "http" or uri.host not in ("127.0.0.1", "localhost") or uri.port is None:
+        raise ConfigurationError(
+            f"--redirect-uri {redirect_uri} is not a loopback address with a port "
+            "(http://127.0.0.1:<port>/<path>): use --no-browser for any other address"
+        )
+    return uri.host, uri.port, uri.path or "/"
+
+
+def _chosen(spec: OAuthLedger, found: list[Tenant], wanted: str | None, consent: Consent) -> Tenant:
+    word = spec.tenant_word
+    if wanted is not None:
+        return _named(spec, found, wanted)
+    if not found:
+        raise ConfigurationError(
+            f"{spec.title} did not say which {word} was authorised: pass --{'tenant'} <id>"
+        )
+    return found[0] if len(found) == 1 else consent.choose(found)
+
+
+def _named(spec: OAuthLedger, found: list[Tenant], wanted: str) -> Tenant:
+    if not found:
+        return Tenant(wanted)
+    for tenant in found:
+        if wanted == tenant.id or wanted.casefold() == (tenant.name or "").casefold():
+            return tenant
+    names = ", ".join(f"{t.id} ({t.name})" if t.name else t.id for t in found)
+    raise ConfigurationError(
+        f"--tenant {wanted} is not one this grant reaches; {spec.title} authorised: {names}"
+    )
+
+
+async def record_connected(
+    settings: Settings,
+    record: ConnectionRecord,
+    method: Literal["oauth2", "credentials"] = "oauth2",
+) -> None:
+    """Append ``LedgerConnected`` to the log (no token, no secret)."""
+    from syncledger.core.bootstrap import open_runtime
+
+    payload = LedgerConnected(
+        ledger=record.ledger,
+        tenant=record.tenant,
+        tenant_name=record.tenant_name,
+        scopes=record.scopes,
+        method=method,
+        connected_at=datetime.fromtimestamp(record.connected_at, UTC),
+    )
+    subject = subject_for(
+        settings.entity, "ledger", record.ledger, "connection", record.tenant or record.ledger
+    )
+    async with open_runtime(settings) as rt:
+        envelope = make_envelope(
+            payload, entity=settings.entity, subject=subject, actor=settings.actor
+        )
+        await rt.store.append([envelope])
+
+
+async def connect_ledger(settings: Settings, options: ConnectOptions, consent: Consent) -> str:
+    """``syncledger connect``: the flow, the event, and the line to print."""
+    spec = oauth_ledger(options.ledger)
+    record = await connect_oauth(settings, options, consent)
+    await record_connected(settings, record)
+    return connected_line(spec.title, record, spec.tenant_word)
+
+
+def sandbox_connect_lines(ledger: str, port: int) -> list[str]:
+    """What ``syncledger sandbox <ledger>`` prints: how to connect to it."""
+    module = OAUTH_LEDGERS.get(ledger.lower())
+    if module is None:
+        return []
+    spec: OAuthLedger = importlib.import_module(module).CONNECT
+    login, url = spec.sandbox, f"http://127.0.0.1:{port}"
+    return [
+        f"{spec.title} sandbox at {url}",
+        f"  client id: {login.client_id}   client secret: {login.client_secret}",
+        f"  {spec.tenant_word}: {login.tenant}",
+        "  connect to it (its client id and secret are the defaults for a sandbox address):",
+        f"    SYNCLEDGER_LEDGER_URL={url} syncledger connect {spec.id} --no-browser",
+        f"  then: SYNCLEDGER_LEDGER_URL={url} SYNCLEDGER_LEDGER={spec.id} syncledger sync --once",
+    ]
+
+
+def connected_line(spec_title: str, record: ConnectionRecord, word: str) -> str:
+    where = f" ({word} {record.tenant}" + (
+        f", {record.tenant_name})" if record.tenant_name else ")"
+    )
+    return (
+        f"connected {spec_title}{where if record.tenant else ''}; scopes: "
+        f"{' '.join(record.scopes) or '(none told)'}. Next: syncledger sync --once"
+    )
+
+
+# -------------------------------------------------------------- connections
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    ledger: str
+    status: Status
+    tenant: str | None
+    tenant_name: str | None
+    last_refresh: str | None  # ISO 8601, UTC: when the stored tokens were last written
+    refused: str | None  # the OAuth error a refresh was refused with
+    reconnect: str
+
+
+def connection_statuses(settings: Settings, now: float | None = None) -> list[ConnectionStatus]:
+    from syncledger.core.ledgers import ledger_ids
+
+    when = time.time() if now is None else now
+    return [_status(settings, ledger, when) for ledger in ledger_ids()]
+
+
+def _status(settings: Settings, ledger: str, now: float) -> ConnectionStatus:
+    store = FileTokenStore(token_file(settings, ledger))
+    record = load_connection(store.path)
+    written = store.path.stat().st_mtime if store.path.exists() else None
+    refused = store.refusal() if written is not None else None
+    return ConnectionStatus(
+        ledger=ledger,
+        status=_state(record, written, refused, now),
+        tenant=record.tenant if record else None,
+        tenant_name=record.tenant_name if record else None,
+        last_refresh=datetime.fromtimestamp(written, UTC).isoformat(timespec="seconds")
+        if written is not None
+        else None,
+        refused=refused,
+        reconnect=f"syncledger connect {ledger}",
+    )
+
+
+def _state(
+    record: ConnectionRecord | None, written: float | None, refused: str | None, now: float
+) -> Status:
+    if written is None:
+        return "never"
+    if refused is not None:
+        return "revoked"
+    ttl = record.refresh_ttl if record else None
+    if ttl is not None and now > written + ttl:
+        return "expired"
+    return "connected"
+
+
+def statuses_text(rows: list[ConnectionStatus]) -> str:
+    lines = []
+    for row in rows:
+        tenant = (
+            f"  {row.tenant}" + (f" ({row.tenant_name})" if row.tenant_name else "")
+            if row.tenant
+            else ""
+        )
+        refreshed = f"  last refresh {row.last_refresh}" if row.last_refresh else ""
+        why = f" ({row.refused})" if row.refused else ""
+        again = "" if row.status == "connected" else f"  → {row.reconnect}"
+        lines.append(f"{row.ledger:<11} {row.status}{why}{tenant}{refreshed}{again}")
+    return "\n".join(lines)
