@@ -30,7 +30,13 @@ from syncledger.core.errors import (
     KeyStoreError,
 )
 from syncledger.core.events import MappingVersionPublished, make_envelope, subject_for
-from syncledger.core.keystore import SqliteKeyStore, kek_id_of, load_or_create_kek
+from syncledger.core.keystore import (
+    KekLocation,
+    SqliteKeyStore,
+    kek_id_of,
+    kek_location,
+    load_or_create_kek,
+)
 from syncledger.core.log_setup import LogMarker, check_position, open_log
 from syncledger.core.logdisk import LogDisk
 from syncledger.core.settings import Settings, nats_servers
@@ -295,14 +301,31 @@ def _keystore(settings: Settings, *, log_known: bool) -> SqliteKeyStore:
     keystore would leave every sealed personal field in the log unreadable)."""
     path = settings.data_dir / "keys.db"
     if log_known and not path.exists():
+        named = settings.kek_file or "the key-encryption key"
         raise KeyStoreError(
             f"{path} is missing, but this data directory has a log whose personal fields are "
             f"sealed with its keys: restore {path.name} from your backup (with "
-            f"{settings.key_file}, the key that unwraps it); syncledger will not start an "
+            f"{named}, the key that unwraps it); syncledger will not start an "
             "empty keystore over an existing log"
         )
-    kek = load_or_create_kek(settings.key_file, keystore=path)
-    return SqliteKeyStore(path, kek, kek_id_of(kek))
+    where = kek_file(settings)
+    kek = load_or_create_kek(where.path, keystore=path)
+    keys = SqliteKeyStore(path, kek, kek_id_of(kek))
+    if where.warning:
+        log.warning(where.warning)
+    return keys
+
+
+def config_home() -> Path:
+    """``$XDG_CONFIG_HOME``, or ``~/.config`` (the XDG Base Directory default)."""
+    configured = os.environ.get("XDG_CONFIG_HOME", "")
+    return Path(configured) if os.path.isabs(configured) else Path.home() / ".config"
+
+
+def kek_file(settings: Settings) -> KekLocation:
+    """Where this data directory's KEK is (``core.keystore.kek_location``): never beside
+    ``keys.db`` for a data directory set up now, unless ``SYNCLEDGER_KEK_FILE`` says so."""
+    return kek_location(settings.data_dir, settings.kek_file, config_home())
 
 
 @contextlib.asynccontextmanager
@@ -394,6 +417,6 @@ def audit_context(rt: Runtime) -> AuditContext:
         s.data_dir,
         s.entity,
         s.actor,
-        kek_file=s.key_file,
+        kek_file=kek_file(s).path,
         origin=f"syncledger/{s.stream}",
     )

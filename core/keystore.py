@@ -13,9 +13,11 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -239,6 +241,70 @@ def _open_keys_db(path: Path) -> sqlite3.Connection:
     return db
 
 
+#: the file in a data directory that names its KEK's place under the config directory
+DATA_DIR_ID_FILE = "kek.id"
+
+
+@dataclass(frozen=True)
+class KekLocation:
+    """Where a data directory's KEK is, and the one line to warn with (old layout)."""
+
+    path: Path
+    warning: str | None = None
+
+
+def kek_location(data_dir: Path, configured: Path | None, config_home: Path) -> KekLocation:
+    """The KEK file of ``data_dir``. In order: ``SYNCLEDGER_KEK_FILE`` when set; a
+    ``kek.key`` already beside ``keys.db`` (data directories set up before, with a warning
+    to move it); else ``<config_home>/syncledger/<data-dir-id>/kek.key``, away from the data
+    directory and its backups. The id is random, kept in ``<data dir>/kek.id``: it follows
+    the data directory when it is moved or restored, and names no path."""
+    if configured is not None:
+        return KekLocation(configured)
+    beside = data_dir / "kek.key"
+    if beside.exists():
+        return KekLocation(beside, _beside_warning(beside, data_dir, config_home))
+    return KekLocation(config_home / "syncledger" / _data_dir_id(data_dir) / "kek.key")
+
+
+def _beside_warning(beside: Path, data_dir: Path, config_home: Path) -> str:
+    return (
+        f"warning: the key-encryption key {beside} sits beside keys.db, so one copy of the "
+        "data directory holds both: move it out (e.g. to "
+        f"{config_home / 'syncledger' / 'kek.key'}) and set SYNCLEDGER_KEK_FILE to it"
+    )
+
+
+def _data_dir_id(data_dir: Path) -> str:
+    """The data directory's id, created with its first keystore (the same in every process
+    that races to create it). A data directory whose keys.db exists without one is an error:
+    its KEK's place is unknown, and a new key would unwrap nothing."""
+    id_file = data_dir / DATA_DIR_ID_FILE
+    if id_file.exists():
+        return _read_id(id_file)
+    keys_db = data_dir / "keys.db"
+    if keys_db.exists():
+        raise KeyStoreError(
+            f"{keys_db} holds data keys, but neither {data_dir / 'kek.key'} nor {id_file} "
+            "(which names where its key-encryption key is) exists: restore them from your "
+            "backup, or set SYNCLEDGER_KEK_FILE to the key file"
+        )
+    return _publish(id_file, os.urandom(8).hex().encode(), _read_id)
+
+
+def _read_id(id_file: Path) -> str:
+    try:
+        text = id_file.read_text().strip()
+    except OSError as exc:
+        raise KeyStoreError(f"cannot read {id_file} ({exc.strerror or exc})") from exc
+    if not text or not all(c in "0123456789abcdef" for c in text):
+        raise KeyStoreError(
+            f"{id_file} does not hold a data directory id: restore it from your backup, or "
+            "set SYNCLEDGER_KEK_FILE to the key-encryption key file"
+        )
+    return text
+
+
 def load_or_create_kek(path: Path, keystore: Path | None = None) -> bytes:
     """The local KEK file (0600). Production points ``SYNCLEDGER_KEK_FILE`` at a secret.
 
@@ -278,24 +344,37 @@ def _read_kek(path: Path) -> bytes:
 
 
 def _create_kek(path: Path) -> bytes:
-    """A new KEK, published complete (written aside, then linked into place) so a process
-    starting at the same moment reads either no file or the whole key; if one was first,
-    its key wins."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """A new KEK, published complete; if another process was first, its key wins."""
     key = AESGCM.generate_key(bit_length=256)
+    try:
+        return _publish(path, base64.b64encode(key), _read_kek)
+    except OSError as exc:
+        raise KeyStoreError(
+            f"cannot create the key-encryption key {path} ({exc.strerror or exc}): set "
+            "SYNCLEDGER_KEK_FILE to a file the user running syncledger may create"
+        ) from exc
+
+
+T = TypeVar("T")
+
+
+def _publish(path: Path, content: bytes, read: Callable[[Path], T]) -> T:
+    """``content`` written aside (0600) and linked into place, so a process starting at the
+    same moment reads either no file or the whole of it; if one was first, it wins."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode())
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
         fh.flush()
         os.fsync(fh.fileno())
     try:
         os.link(tmp, path)
     except FileExistsError:
-        return _read_kek(path)
+        pass  # another process published first: its content wins
     finally:
         tmp.unlink()
-    return key
+    return read(path)
 
 
 class PiiSealer:

@@ -27,7 +27,7 @@ import nats
 import nats.js.errors
 import pytest
 
-from syncledger.core.bootstrap import open_runtime
+from syncledger.core.bootstrap import kek_file, open_runtime
 from syncledger.core.embedded import EmbeddedNats
 from syncledger.core.settings import Settings
 from syncledger.core.store_jetstream import JetStreamEventStore
@@ -278,7 +278,8 @@ async def test_a_lost_log_stops_every_command_and_no_fresh_one_is_made(
 async def test_a_missing_kek_beside_its_keystore_stops_every_command(tmp_path: Path) -> None:
     data = tmp_path / "data"
     await _a_log_of_three(data)
-    kek = data / "kek.key"
+    kek = kek_file(Settings(data_dir=data)).path  # away from the data directory
+    assert kek.exists() and not (data / "kek.key").exists()
     kek.unlink()
     typo = data / "kek.kye"
     for result, missing in (

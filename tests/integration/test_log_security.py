@@ -148,7 +148,7 @@ _AS_ANOTHER_USER = textwrap.dedent(
         "credentials": reads(data + "/nats/credentials.json"),
         "config": reads(data + "/nats/nats-server.conf"),
         "store": lists(data + "/nats/jetstream"),
-        "kek": reads(data + "/kek.key"),
+        "kek": reads(data + "/keys.db"),  # the KEK itself is not in the data directory
         "server": answer,
     }))
     """
