@@ -111,7 +111,7 @@ async def connect_oauth(
         granted = await exchange_code(http, client, request, redirect)
         FileTokenStore(tokens_at).save(granted.tokens)  # before anything else can fail
         found = await spec.tenants(http, settings.ledger_url, granted.tokens, redirect)
-    tenant = _chosen(spec, found, options.tenant, consent)
+    tenant = choose_tenant(spec, found, options.tenant, consent)
     scopes = granted.scopes or spec.server(settings.ledger_url).scopes
     record = ConnectionRecord(
         ledger=spec.id,
@@ -184,7 +184,10 @@ def _listen_at(redirect_uri: str | None, *, sandbox: bool) -> tuple[str, int, st
     return uri.host, uri.port, uri.path or "/"
 
 
-def _chosen(spec: OAuthLedger, found: list[Tenant], wanted: str | None, consent: Consent) -> Tenant:
+def choose_tenant(
+    spec: OAuthLedger, found: list[Tenant], wanted: str | None, consent: Consent
+) -> Tenant:
+    """``--tenant`` (id or name) among ``found``; else the only one; else the person picks."""
     word = spec.tenant_word
     if wanted is not None:
         return _named(spec, found, wanted)

@@ -61,10 +61,12 @@ class QboPlatform:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
         live = base == PRODUCTION_URL
-        if live and not all(creds.get(n) for n in ("client_id", "client_secret", "refresh_token")):
+        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
+        if live and not (creds.get("client_id") and creds.get("client_secret") and granted):
             raise ConfigurationError(
-                "set SYNCLEDGER_QBO_CLIENT_ID, SYNCLEDGER_QBO_CLIENT_SECRET and "
-                "SYNCLEDGER_QBO_REFRESH_TOKEN to talk to QuickBooks Online"
+                "set SYNCLEDGER_QBO_CLIENT_ID and SYNCLEDGER_QBO_CLIENT_SECRET, and run "
+                "`syncledger connect qbo` (or set SYNCLEDGER_QBO_REFRESH_TOKEN), to talk to "
+                "QuickBooks Online"
             )
         client = OAuth2Client(
             token_url=TOKEN_URL if live else f"{base}/oauth2/v1/tokens/bearer",

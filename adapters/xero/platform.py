@@ -46,10 +46,12 @@ class XeroPlatform:
         base = connection.base_url.rstrip("/")
         live = base == PRODUCTION_URL
         tenant = connection.tenant or creds.get("tenant_id")
-        if live and not (tenant and all(creds.get(n) for n in _LIVE_SETTINGS[:3])):
+        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
+        if live and not (tenant and granted and all(creds.get(n) for n in _LIVE_SETTINGS[:2])):
             raise ConfigurationError(
-                "set SYNCLEDGER_XERO_CLIENT_ID, SYNCLEDGER_XERO_CLIENT_SECRET, "
-                "SYNCLEDGER_XERO_REFRESH_TOKEN and SYNCLEDGER_XERO_TENANT_ID to talk to Xero"
+                "set SYNCLEDGER_XERO_CLIENT_ID and SYNCLEDGER_XERO_CLIENT_SECRET, and run "
+                "`syncledger connect xero` (or set SYNCLEDGER_XERO_REFRESH_TOKEN and "
+                "SYNCLEDGER_XERO_TENANT_ID), to talk to Xero"
             )
         client = OAuth2Client(
             token_url=TOKEN_URL if live else f"{base}/connect/token",
