@@ -306,8 +306,15 @@ def _status(settings: Settings, ledger: str, now: float) -> ConnectionStatus:
         if written is not None
         else None,
         refused=refused,
-        reconnect=f"syncledger connect {ledger}",
+        reconnect=_reconnect(ledger),
     )
+
+
+def _reconnect(ledger: str) -> str:
+    if ledger in OAUTH_LEDGERS:
+        return f"syncledger connect {ledger}"
+    prefix = "SYNCLEDGER_" + ledger.upper().replace("-", "_")
+    return f"set {prefix}_* credentials (README, Configuration): no connect command yet"
 
 
 def _state(
