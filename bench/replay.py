@@ -1,23 +1,41 @@
-"""Benchmark: full projection rebuild (``replay`` into SQLite) vs a raw read of the log.
+"""Benchmark: full projection rebuild (``replay``) vs a raw read of the log.
 
 Starts an embedded nats-server (``sync_interval: always``), appends a realistic sync log
 (customers, invoices with lines, payments, each followed by LedgerPushRequested and
 LedgerPushSucceeded; some invoices re-versioned), then times
 
   (a) a raw nats-py ordered-consumer read of the whole stream (messages received, nothing
-      done with them), and
+      done with them),
   (b) ``projections.replay`` of the whole stream into a fresh SQLite file
-      (WAL, synchronous=FULL),
+      (WAL; batches ``synchronous=NORMAL``, the swap ``FULL``: projections/engine.py),
+  (c) the same into PostgreSQL (a throw-away server from the Debian binaries, as the
+      tests start it, ``fsync=off``), unless ``--no-postgres`` or no server binaries,
 
-and prints events/s for each; the last line is ``ratio_vs_raw_read=<b/a>``.
+and prints events/s for each and ``ratio_vs_raw_read=<b/a>``. Then the peak RSS of a
+rebuild in a fresh process at half the stream and at the whole stream (``rss_half_mb``,
+``rss_full_mb``): the working set is capped (``max_cached_rows``), so it stays flat once
+the cap is reached.
 
-Usage: ``python bench/replay.py [--events N] [--batch N]``
+Where the time went (cProfile of the fold thread and CPU time per event, 30k events;
+issue 13 measured 0.29): reading the stream through the ordered consumer itself ~60-75 us
+of CPU per event (the raw baseline's cost, and a floor for the replay, which reads the
+same way), JSON parsing 30 us (stdlib ``json`` with ``parse_float=Decimal``), pydantic
+validation 13 us, the fold 60 us (working-set bookkeeping: every ``get`` went through
+the group index), per-row SQL 25 us (a parameter tuple built per row and an fsync per
+batch). Now: msgspec parses (Decimal for fractions, stdlib where it refuses: core/decode.py)
+~10 us, a class lookup remembered per type, ``get`` on a complete working set a plain dict
+lookup (fold ~20 us), SQLite rows bound by name from their dicts and no fsync per rebuild
+batch (~15 us). What remains is mostly the read itself and pydantic: the fold runs in a
+thread beside the reader, and both hold the GIL, so their costs add up.
+
+Usage: ``python bench/replay.py [--events N] [--batch N] [--no-postgres]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
@@ -42,7 +60,8 @@ from syncledger.core.events import (
 )
 from syncledger.core.ids import canonical_json, sha256_hex
 from syncledger.core.store_jetstream import JetStreamEventStore
-from syncledger.projections import make_engine, replay
+from syncledger.projections import ProjectionRunner, make_engine, replay
+from syncledger.projections.schema import tables_for
 
 ENTITIES = ("acme", "globex", "initech", "umbrella")
 LEDGERS = ("qbo", "xero")
@@ -156,11 +175,11 @@ async def raw_read(url: str, stream: str, expected: int) -> float:
         await nc.close()
 
 
-async def timed_replay(url: str, stream: str, db: Path, batch: int) -> tuple[float, int]:
+async def timed_replay(url: str, stream: str, db_url: str, batch: int) -> tuple[float, int]:
     nc = await nats.connect(url)
     try:
         store = JetStreamEventStore(nc, stream=stream)
-        engine = make_engine(f"sqlite:///{db}")
+        engine = make_engine(db_url)
         started = time.perf_counter()
         result = await replay(engine, store, batch_size=batch)
         elapsed = time.perf_counter() - started
@@ -170,7 +189,55 @@ async def timed_replay(url: str, stream: str, db: Path, batch: int) -> tuple[flo
         await nc.close()
 
 
-async def main(events: int, batch: int) -> None:
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def rss_probe(url: str, stream: str, until: int, batch: int) -> None:
+    """In a fresh process: rebuild up to ``until`` into a scratch SQLite file, print peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="sl-bench-rss-") as tmp:
+        nc = await nats.connect(url)
+        try:
+            engine = make_engine(f"sqlite:///{tmp}/rss.db")
+            runner = ProjectionRunner(
+                engine, JetStreamEventStore(nc, stream=stream), tables=tables_for(prefix="r_"),
+                batch_size=batch, fresh=True,
+            )  # fmt: skip
+            await runner.catch_up(until=until)
+            engine.dispose()
+        finally:
+            await nc.close()
+    print(f"{_peak_rss_mb():.1f}")
+
+
+async def probed_rss(url: str, stream: str, until: int, batch: int) -> float:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--probe", url, stream, str(until), "--batch", str(batch),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    return float(out.decode().strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def postgres_url(wanted: bool) -> Iterator[str | None]:
+    if not wanted:
+        yield None
+        return
+    from tests.support.servers import _pg_bindir, postgres_server
+
+    if _pg_bindir() is None:
+        print("postgres: no server binaries (make postgres); skipped")
+        yield None
+        return
+    with postgres_server() as url:
+        yield url
+
+
+async def main(events: int, batch: int, postgres: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="sl-bench-replay-") as tmp, \
             EmbeddedNats(Path(tmp)) as server:  # fmt: skip
         nc = await nats.connect(server.url)
@@ -185,17 +252,32 @@ async def main(events: int, batch: int) -> None:
         raw_s = await raw_read(server.url, store.stream, appended)
         raw_rate = appended / raw_s
         print(f"raw_read: {raw_s:.2f}s  {raw_rate:,.0f} events/s")
-        replay_s, replayed = await timed_replay(
-            server.url, store.stream, Path(tmp) / "readmodels.db", batch
-        )
+        sqlite_url = f"sqlite:///{Path(tmp) / 'readmodels.db'}"
+        replay_s, replayed = await timed_replay(server.url, store.stream, sqlite_url, batch)
         replay_rate = replayed / replay_s
         print(f"replay_sqlite: {replay_s:.2f}s  {replay_rate:,.0f} events/s  (batch={batch})")
         print(f"ratio_vs_raw_read={replay_rate / raw_rate:.3f}")
+        with postgres_url(postgres) as pg_url:
+            if pg_url is not None:
+                pg_s, pg_n = await timed_replay(server.url, store.stream, pg_url, batch)
+                print(f"replay_postgres: {pg_s:.2f}s  {pg_n / pg_s:,.0f} events/s  "
+                      f"ratio_vs_raw_read={pg_n / pg_s / raw_rate:.3f}")  # fmt: skip
+        half = await probed_rss(server.url, store.stream, appended // 2, batch)
+        full = await probed_rss(server.url, store.stream, appended, batch)
+        print(f"rss_half_mb={half:.1f} (events={appended // 2})  rss_full_mb={full:.1f} "
+              f"(events={appended})")  # fmt: skip
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--probe", nargs=3, metavar=("URL", "STREAM", "UNTIL"),
+                        help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.batch))
+    if args.probe:
+        url, stream, until = args.probe
+        asyncio.run(rss_probe(url, stream, int(until), args.batch))
+    else:
+        asyncio.run(main(args.events, args.batch, not args.no_postgres))

@@ -64,6 +64,14 @@ def _delete_statement(table: Table) -> Delete:
     return delete(table).where(and_(*(table.c[k] == bindparam(f"k_{k}") for k in pk)))
 
 
+def _named(dialect: Dialect) -> Dialect:
+    """SQLite's driver takes ``:name`` parameters from each row's dict as it is, which
+    spares building a tuple per row (a tenth of a rebuild's time went there)."""
+    if dialect.name == "sqlite":
+        return sqlite.dialect(paramstyle="named")
+    return dialect
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """A statement compiled once to the driver's SQL, for ``exec_driver_sql`` batches
@@ -74,11 +82,12 @@ class _Prepared:
 
     @classmethod
     def of(cls, stmt: ClauseElement, dialect: Dialect) -> _Prepared:
-        compiled = stmt.compile(dialect=dialect)
+        target = _named(dialect)
+        compiled = stmt.compile(dialect=target)
         if not isinstance(compiled, SQLCompiler):
             raise ProjectionError(f"cannot compile {stmt} for {dialect.name}")
         names = compiled.positiontup
-        return cls(str(compiled), tuple(names) if dialect.positional and names else None)
+        return cls(str(compiled), tuple(names) if target.positional and names else None)
 
     def execute(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if self.names is None:

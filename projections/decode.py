@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from syncledger.core.decode import decode_payload, is_wanted, read_json
+from syncledger.core.decode import payload_of, read_json
 from syncledger.core.errors import ProjectionError, UndecodableEvent
 from syncledger.core.events import EventData, event_class
 from syncledger.core.store import StoredEvent
@@ -74,22 +74,43 @@ def read_event(stored: StoredEvent, wanted: Wanted) -> Event | Broken | None:
     if not isinstance(env, dict):
         return _broken(stored, {}, f"it is a JSON {type(env).__name__}, not an event object")
     type_name = env.get("type")
-    if isinstance(type_name, str) and not is_wanted(type_name, wanted):
+    cls = _wanted_class(type_name, wanted) if isinstance(type_name, str) else None
+    if cls is None and isinstance(type_name, str):
         return None
     problem = _envelope_problem(env)
-    if problem is not None or not isinstance(type_name, str):
+    if problem is not None or cls is None or not isinstance(type_name, str):
         return _broken(stored, env, problem or "its type is not a string")
-    _refuse_newer(type_name, env["schema_version"], stored.seq)  # upgrade, never skip
+    version = env["schema_version"]
+    _refuse_newer(type_name, cls, version, stored.seq)  # upgrade, never skip
     try:
-        payload = decode_payload(env)
+        payload = payload_of(cls, version, env["data"])
     except UndecodableEvent as exc:
         return _broken(stored, env, str(exc))
     return Event(stored.seq, type_name, env["entity"], env["recorded_at"], payload, stored.subject)
 
 
+_KNOWN: dict[tuple[type[EventData], Wanted], bool] = {}
+
+
+def _wanted_class(type_name: str, wanted: Wanted) -> type[EventData] | None:
+    """The class registered under a stored type name if it is one of ``wanted`` (or a
+    subclass of one), else ``None``; whether it is, is remembered per class."""
+    cls = event_class(type_name)
+    if cls is None:
+        return None
+    key = (cls, wanted)
+    found = _KNOWN.get(key)
+    if found is None:
+        found = _KNOWN[key] = issubclass(cls, wanted)
+    return cls if found else None
+
+
+_ENVELOPE_FIELDS = (("type", str), ("entity", str), ("recorded_at", str), ("data", dict))
+
+
 def _envelope_problem(env: dict[str, Any]) -> str | None:
     """What keeps ``env`` from being read as an event, or ``None``."""
-    for name, kind in (("type", str), ("entity", str), ("recorded_at", str), ("data", dict)):
+    for name, kind in _ENVELOPE_FIELDS:
         if not isinstance(env.get(name), kind):
             return f"its {name} is missing or not a JSON {'object' if kind is dict else 'string'}"
     version = env.get("schema_version")
@@ -122,9 +143,8 @@ def _entity_token(subject: str) -> str:
     return parts[1] if len(parts) > 2 else ""
 
 
-def _refuse_newer(type_name: str, version: int, seq: int) -> None:
-    cls = event_class(type_name)
-    if cls is not None and version > cls.schema_version:
+def _refuse_newer(type_name: str, cls: type[EventData], version: int, seq: int) -> None:
+    if version > cls.schema_version:
         raise ProjectionError(
             f"event at sequence {seq} is {type_name} v{version}, newer than this code "
             f"(v{cls.schema_version}): upgrade syncledger before projecting this log"

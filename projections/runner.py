@@ -20,6 +20,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterable
+from contextlib import nullcontext
 from functools import partial
 
 from sqlalchemy import Connection, Engine
@@ -30,7 +31,7 @@ from syncledger.core.store import EventStore, StoredEvent
 from syncledger.projections import fold
 from syncledger.projections.db import Checkpoint, CheckpointMoved, SqlRows
 from syncledger.projections.decode import Broken, Event, read_event
-from syncledger.projections.engine import SQLITE_BEGIN_OPTION
+from syncledger.projections.engine import SQLITE_BEGIN_OPTION, unsynced_batches
 from syncledger.projections.schema import LIVE, PROJECTION_NAME, Tables, create_tables
 from syncledger.projections.state import Group, Row, WorkingSet
 
@@ -167,12 +168,10 @@ class ProjectionRunner:
         span = f"events {old.last_seq + 1}..{last_seq}"
         try:
             options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
-            with self._engine.connect().execution_options(**options) as conn, conn.begin():
-                self._sql.advance(conn, self._name, old, last_seq)
-                self._ws.set_loader(partial(self._sql.load, conn))
-                self._prefetch(conn, events)
-                unfoldable = fold.apply(self._ws, events)
-                self._sql.flush(conn, self._ws)
+            with self._engine.connect().execution_options(**options) as conn:
+                durability = unsynced_batches(conn) if self._fresh else nullcontext()
+                with durability, conn.begin():
+                    unfoldable = self._fold(conn, events, old, last_seq)
             return unfoldable
         except SQLAlchemyError as exc:
             raise ProjectionError(f"writing {span} to the read models failed: {exc}") from exc
@@ -180,6 +179,16 @@ class ProjectionRunner:
             raise ProjectionError(f"{span} cannot be projected: {exc!r}") from exc
         finally:
             self._ws.set_loader(None)
+
+    def _fold(
+        self, conn: Connection, events: list[Event | Broken], old: Checkpoint, last_seq: int
+    ) -> list[Row]:
+        self._sql.advance(conn, self._name, old, last_seq)
+        self._ws.set_loader(partial(self._sql.load, conn))
+        self._prefetch(conn, events)
+        unfoldable = fold.apply(self._ws, events)
+        self._sql.flush(conn, self._ws)
+        return unfoldable
 
     def _prefetch(self, conn: Connection, events: list[Event | Broken]) -> None:
         if self._ws.complete:

@@ -35,14 +35,21 @@ class RowsUnavailable(ProjectionError):
 class TableSpec:
     """Primary key (``entity`` first) and group column of one read-model table."""
 
-    __slots__ = ("_group_of", "group", "key", "key_of", "name")
+    __slots__ = ("_group_of", "group", "group_index", "key", "key_of", "name")
 
     def __init__(self, name: str, key: tuple[str, ...], group: str) -> None:
         self.name = name
         self.key = key
         self.group = group  # with entity, names a group of rows loaded together
+        # where the group column sits in the key (None: rows are found by group only)
+        self.group_index = key.index(group) if group in key else None
         self.key_of: Callable[[Row], Key] = itemgetter(*key)
         self._group_of: Callable[[Row], Group] = itemgetter("entity", group)
+
+    def group_of_key(self, key: Key) -> Group:
+        if self.group_index is None:
+            raise ProjectionError(f"{self.name} rows are read by group, not by key")
+        return key[0], key[self.group_index]
 
     def group_of(self, row: Row) -> Group:
         return self._group_of(row)
@@ -96,7 +103,9 @@ class TableState:
             return keys
         if not self.complete:
             self.add_loaded([group], self._load(group))
-        return self.groups.setdefault(group, set())
+            return self.groups[group]
+        keys = self.groups[group] = set()
+        return keys
 
     def _load(self, group: Group) -> list[Row]:
         if self.loader is None:
@@ -123,7 +132,10 @@ class TableState:
             self.dirty.discard(key)
 
     def get(self, key: Key) -> Row | None:
-        self._ensure((key[0], key[self.spec.key.index(self.spec.group)]))
+        found = self.rows.get(key)
+        if found is not None or self.complete:
+            return found  # a held row is current; a complete set holds every row
+        self._ensure(self.spec.group_of_key(key))
         return self.rows.get(key)
 
     def group_rows(self, group: Group) -> list[Row]:
@@ -138,7 +150,7 @@ class TableState:
         self.dirty.add(key)
 
     def delete(self, key: Key) -> None:
-        group = (key[0], key[self.spec.key.index(self.spec.group)])
+        group = self.spec.group_of_key(key)
         keys = self._ensure(group)
         self._remember(key, group)
         keys.discard(key)
