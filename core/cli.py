@@ -92,7 +92,10 @@ def _root(
     from syncledger.core.bootstrap import READING_ONLY
     from syncledger.core.settings_check import check_configuration
 
-    READING_ONLY.set(ctx.invoked_subcommand in READ_COMMANDS)
+    token = READING_ONLY.set(ctx.invoked_subcommand in READ_COMMANDS)
+    # put back when the command ends: a caller running several commands in one process
+    # (tests, a script using the app) must not carry "read only" into the next one
+    ctx.call_on_close(lambda: READING_ONLY.reset(token))
     check_configuration()
 
 
