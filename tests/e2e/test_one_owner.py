@@ -191,7 +191,7 @@ async def test_a_backfill_pushing_when_run_starts_pushes_each_record_once(
     """The import first: it holds the lease while `run` starts, then hands over."""
     backfill_log = tmp_path / "import.log"
     importer = command(cfg, backfill_log, *backfill(folder))
-    await until_logged(backfill_log, "observed ")  # appended; about to take the lease
+    await until_logged(backfill_log, "new record versions")  # appended; about to take the lease
     owner = command(cfg, tmp_path / "run.log", "run")
     try:
         assert await finished(importer) == 0, "the import --backfill failed (see its log)"
@@ -271,7 +271,9 @@ async def test_what_each_command_does_when_another_owns_pushing_and_release_on_e
         await held.release()
         owned = f"pushing for {ENTITY}/qbo is owned by process {os.getpid()} on host"
         assert said(tmp_path / "sync.log", f"error: {owned}")
-        assert said(backfill_log, "observed 310") and said(backfill_log, "your records were queued")
+        assert said(backfill_log, "310 new record versions") and said(
+            backfill_log, "your records were queued"
+        )
         assert await pushed(cfg) == 0  # queued, not pushed
 
         assert await finished(command(cfg, tmp_path / "sync-2.log", "sync", "--once")) == 0
