@@ -2,9 +2,11 @@
 
 - **Source view**: for each customer the log links and each currency, the invoices the
   log pushed (a voided one counts nothing) less what the log says was applied to them —
-  payments pushed and applied, credit notes applied (``Expected.paid``). Records that
-  never reached the ledger are not in it: those are errors (``syncledger errors``), not
-  disagreements between the books.
+  payments pushed and applied, credit notes applied (``Expected.paid``) — or, where the
+  ledger holds more paid on that invoice than the log applied, the ledger's own balance:
+  the ledger owns money, and payments recorded there are how invoices get paid. Records
+  that never reached the ledger are not in it: those are errors (``syncledger errors``),
+  not disagreements between the books.
 - **Ledger view**: the sum of the ledger's open balances of every invoice it holds for
   that customer's ledger id in that currency (one raised by hand in the ledger counts:
   it is in the ledger's AR), void and deleted ones left out.
@@ -75,6 +77,15 @@ def _open_as_logged(exp: Expected) -> Decimal | None:
     return exp.total - exp.paid
 
 
+def _open_as_known(exp: Expected, rec: LedgerRecord | None) -> Decimal | None:
+    """What the log says is still open on the invoice, less what was paid on it in the
+    ledger beyond that (module docstring)."""
+    logged = _open_as_logged(exp)
+    if logged is None or rec is None or rec.balance is None or rec.total != exp.total:
+        return logged
+    return min(logged, rec.balance) if rec.status not in _GONE else logged
+
+
 def customers_of(expected: Iterable[Expected]) -> dict[str, str]:
     """Customer ledger id -> source ref, for the invoices the log links."""
     return {
@@ -98,13 +109,16 @@ def ar_balances(
     """The AR mismatches of the customers (ledger ids) in ``only`` (None: all), leaving
     out customers with an invoice in ``explained_refs`` (:func:`explained`)."""
     book, skip = _Book(), set[str]()
+    ledger_invoices = [r for r in ledger_invoices if r.kind == "invoice"]
+    held = {r.ledger_id: r for r in ledger_invoices}
     for exp in expected:
         cust = exp.customer_ledger_ref
         if exp.kind != "invoice" or not exp.customer_ref or not cust or not exp.currency:
             continue
         if only is None or cust in only:
             book.customers[cust] = exp.customer_ref
-            book.source.setdefault((cust, exp.currency), _View()).add(_open_as_logged(exp))
+            still_open = _open_as_known(exp, held.get(exp.ledger_ref))
+            book.source.setdefault((cust, exp.currency), _View()).add(still_open)
             if exp.source_ref in explained_refs:
                 skip.add(cust)
     for cust in skip:

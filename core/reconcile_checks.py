@@ -11,9 +11,12 @@ Each check compares only what both sides really hold: a value the log does not k
   ``credit_unapplied`` for a credit note the log meant to apply that the ledger holds
   with all its credit left (balance = total, applied to nothing);
 - invoices: ``status_mismatch`` (void on one side only; or equal balances but different
-  statuses) and ``balance_mismatch`` (what the log says was paid — payments pushed and
-  applied, credit notes applied — against the ledger's total − balance, where the totals
-  agree: a different total is the ``amount_mismatch``);
+  statuses) and ``balance_mismatch`` (the ledger's total − balance is *less* than what the
+  log says was paid — payments pushed and applied, credit notes applied —: something the
+  log applied is not in the ledger; where the totals agree: a different total is the
+  ``amount_mismatch``). More paid in the ledger than the log pushed is no mismatch: the
+  ledger owns money, and a payment a bookkeeper recorded there is the normal way an
+  invoice gets paid (back-sync writes its status back to the source);
 - ``due_date_mismatch``, ``line_items_mismatch`` (item codes), ``customer_name_mismatch``.
 """
 
@@ -133,7 +136,9 @@ def invoice_payment(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
         return []  # a total edited in the ledger is the amount_mismatch, not a payment
     assert exp.paid is not None and exp.total is not None  # wanted is not None
     paid = rec.total - rec.balance
-    if paid != exp.paid:
+    if paid > exp.paid:
+        return []  # paid in the ledger beyond what the log applied: the ledger owns money
+    if paid < exp.paid:
         said = _paid_open(exp.paid, exp.total - exp.paid)
         return [
             _found(

@@ -57,12 +57,18 @@ def test_an_invoice_paid_as_the_log_says_agrees() -> None:
     assert compare([_exp()], [_inv()]) == []
 
 
-def test_more_paid_in_the_ledger_than_the_log_knows_is_a_balance_mismatch() -> None:
-    [found] = compare([_exp()], [_inv(balance=D("0.00"), status="paid")])
+def test_less_paid_in_the_ledger_than_the_log_applied_is_a_balance_mismatch() -> None:
+    [found] = compare([_exp()], [_inv(balance=D("110.00"), status="open")])
     assert found.mismatch_type == "balance_mismatch"
     assert found.key == "balance_mismatch|csv/invoice/L1|L1"
-    assert (found.expected, found.actual) == ("paid 60.00, open 50.00", "paid 110.00, open 0.00")
-    assert (found.at_stake, found.currency) == (D("50.00"), USD)
+    assert (found.expected, found.actual) == ("paid 60.00, open 50.00", "paid 0.00, open 110.00")
+    assert (found.at_stake, found.currency) == (D("60.00"), USD)
+
+
+def test_more_paid_in_the_ledger_than_the_log_applied_is_the_ledger_owning_money() -> None:
+    """A payment a bookkeeper recorded in the ledger is how invoices get paid: no mismatch
+    (back-sync writes the status back to the source)."""
+    assert compare([_exp()], [_inv(balance=D("0.00"), status="paid")]) == []
 
 
 def test_a_ledger_that_does_not_say_the_balance_is_not_compared() -> None:
@@ -279,15 +285,16 @@ async def test_what_a_bookkeeper_changes_in_the_ledger_afterwards_is_found() -> 
     i1 = await h.ledger.find("invoice", "csv/invoice/i1")
     c1 = await h.ledger.find("customer", "csv/customer/c1")
     assert i1 is not None and c1 is not None
+    # the payment the sync applied is taken off the invoice in the ledger
     h.ledger.records[i1.ledger_id] = replace(
-        i1, balance=D("0.00"), status="paid", due_date=date(2026, 3, 3)
+        i1, balance=D("110.00"), status="open", due_date=date(2026, 3, 3)
     )
     h.ledger.records[c1.ledger_id] = replace(c1, name="Acme Holdings")
     expected = await _expected(h, models)
     report = await Reconciler(h.store, h.ledger, entity=ENTITY, actor="t").run(expected, {})
     found = {(m.mismatch_type, m.source_ref, m.expected, m.actual) for m in report.open}
     assert found == {
-        ("balance_mismatch", "csv/invoice/i1", "paid 60.00, open 50.00", "paid 110.00, open 0.00"),
+        ("balance_mismatch", "csv/invoice/i1", "paid 60.00, open 50.00", "paid 0.00, open 110.00"),
         ("due_date_mismatch", "csv/invoice/i1", "2026-02-01", "2026-03-03"),
         ("customer_name_mismatch", "csv/customer/c1", "Acme", "Acme Holdings"),
     }  # the AR difference is i1's, told once: by its balance_mismatch
@@ -300,8 +307,10 @@ def test_an_ar_difference_a_document_mismatch_explains_is_told_once() -> None:
     expected, held = _ar_book()
     edited = [replace(held[1], total=D("80.00"), balance=D("80.00")), held[0], held[2]]
     assert _types(compare(expected, edited)) == ["amount_mismatch"]
+    unpaid_in_ledger = [replace(held[0], balance=D("110.00"), status="open"), *held[1:]]
+    assert _types(compare(expected, unpaid_in_ledger)) == ["balance_mismatch"]
     paid_by_hand = [replace(held[1], balance=D("0.00"), status="paid"), held[0], held[2]]
-    assert _types(compare(expected, paid_by_hand)) == ["balance_mismatch"]
+    assert _types(compare(expected, paid_by_hand)) == []  # the ledger owns money
 
 
 # ------------------------------------------------------------------ due dates as read

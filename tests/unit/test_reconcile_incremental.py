@@ -112,9 +112,10 @@ def _mirror(tmp_path: Path) -> LedgerMirror:
 
 
 async def _edits(expected: list[Expected], ledger: CountedLedger) -> list[Expected]:
-    """Changes on both sides: in the ledger (paid, voided, amount, a stray copy of ours, a
-    hand-raised invoice) and in the log (a payment pushed, an invoice no longer linked, a
-    new invoice pushed but lost in the ledger)."""
+    """Changes on both sides: in the ledger (paid — the ledger owns money: no mismatch —,
+    voided, amount, a stray copy of ours, a hand-raised invoice) and in the log (a payment
+    pushed and applied there too, one pushed but not in the ledger, an invoice no longer
+    linked, a new invoice pushed but lost in the ledger)."""
     ledger.touch("L1", balance=D("0.00"), status="paid")  # paid in the ledger only
     ledger.touch("L2", status="void", balance=D("0"))
     ledger.touch("L3", total=D("90.00"), balance=D("90.00"))
@@ -127,6 +128,8 @@ async def _edits(expected: list[Expected], ledger: CountedLedger) -> list[Expect
     )  # fmt: skip
     ledger.touch("L5", balance=D("40.00"), status="partially_paid")  # matches the log below
     changed = [replace(e, paid=D("60.00")) if e.ledger_ref == "L5" else e for e in expected]
+    # a payment the log applied that the ledger does not hold: a balance mismatch
+    changed = [replace(e, paid=D("30.00")) if e.ledger_ref == "L8" else e for e in changed]
     changed = [e for e in changed if e.ledger_ref != "L6"]  # unlinked: L6 is now an orphan
     new = replace(changed[0], source_ref="csv/invoice/new", ledger_ref="L-new")
     return [*changed, new]
@@ -161,13 +164,13 @@ async def test_cleared_and_carried_mismatches_match_a_full_run(tmp_path: Path) -
     second = await _run(ledger, expected, before, mirror)
     assert second.mode == "incremental"
     assert "amount_mismatch|csv/invoice/i7|L7" in _open(second)  # carried, not re-read
-    ledger.touch("L1", balance=D("100.00"), status="open")  # the bookkeeper undoes it
+    ledger.touch("L8", balance=D("70.00"), status="partially_paid")  # the payment lands
     ledger.touch("L7", total=D("100.00"))
     third = await _run(ledger, expected, {m.key: m for m in second.open}, mirror)
     full = await _run(ledger, expected, {}, None)
     assert third.mode == "incremental"
     assert _open(third) == _open(full)
-    assert {k.split("|")[1] for k in third.resolved} >= {"csv/invoice/i1", "csv/invoice/i7"}
+    assert {k.split("|")[1] for k in third.resolved} >= {"csv/invoice/i8", "csv/invoice/i7"}
     again = await _run(ledger, expected, {m.key: m for m in third.open}, mirror)
     assert (again.detected, again.resolved) == ([], [])  # same keys: nothing new
 
@@ -180,13 +183,13 @@ async def test_a_routine_run_after_a_hundred_changes_takes_a_request_per_kind(
     await _run(ledger, expected, {}, mirror)
     assert ledger.requests >= 20  # the full read: a page per 100 invoices
     for i in range(100):
-        ledger.touch(f"L{i}", balance=D("0.00"), status="paid")
+        ledger.touch(f"L{i}", total=D("90.00"), balance=D("90.00"))  # edited by hand
     ledger.requests = ledger.read = 0
     routine = await _run(ledger, expected, {}, mirror)
     assert routine.mode == "incremental"
     assert (ledger.requests, ledger.read) == (5, 100)
     assert routine.compared == 100
-    assert len([m for m in routine.open if m.mismatch_type == "balance_mismatch"]) == 100
+    assert len([m for m in routine.open if m.mismatch_type == "amount_mismatch"]) == 100
 
 
 async def test_a_full_sweep_runs_when_asked_new_or_due(tmp_path: Path) -> None:
