@@ -486,17 +486,8 @@ def _personal_hidden(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _print_trace(proven: ProvenTrace, personal: bool) -> None:
-    t, cp = proven.trace, proven.checkpoint
-    for label, value in (
-        ("record", f"{t.ref} ({t.kind}, entity {t.entity}, customer {t.customer})"),
-        ("source versions", ", ".join(t.source_versions) or "-"),
-        ("validation", t.validation),
-        ("mapping versions", ", ".join(t.mapping_versions) or "-"),
-        ("push attempts", "; ".join(t.push_attempts) or "-"),
-        ("ledger ids", ", ".join(t.ledger_refs) or "-"),
-        ("reconciliation", t.reconciliation),
-        ("checkpoint", f"tree size {cp.tree_size}, root {cp.root_hash.hex()}, {cp.key_id}"),
-    ):
+    t = proven.trace
+    for label, value in proven.facts():
         typer.echo(f"{label:>17}: {value}")
     for step in t.steps:
         typer.echo(f"\n#{step.seq} {step.occurred_at} {step.type}: {step.summary}")

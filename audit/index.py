@@ -27,15 +27,7 @@ from syncledger.audit.pauses import gc_paused
 from syncledger.core.decode import decode_payload
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
-    AlertAttemptFailed,
-    AlertAttemptStarted,
-    AlertChannelParked,
-    AlertChannelResumed,
-    AlertDelivered,
-    AlertParked,
-    AlertRaised,
-    AlertReplayRequested,
-    AlertWithdrawn,
+    ALERT_EVENTS,
     ConflictDetected,
     ConflictSettled,
     CustomerCreditRecorded,
@@ -112,17 +104,6 @@ LINKING = (LedgerPushSucceeded, RecordLinked)
 #: events about a ledger record, tied to ours by the link (mismatches by theirs or the link)
 BY_LINK = (LedgerRecordObserved, MismatchDetected, MismatchResolved)
 #: events about no one record (the audit module's own types, category ``audit``, neither)
-ALERT_EVENTS = (
-    AlertRaised,
-    AlertAttemptStarted,
-    AlertDelivered,
-    AlertAttemptFailed,
-    AlertParked,
-    AlertWithdrawn,
-    AlertReplayRequested,
-    AlertChannelParked,
-    AlertChannelResumed,
-)
 NOT_ABOUT_A_RECORD = (
     ReconciliationCompleted,
     MappingVersionPublished,

@@ -242,6 +242,20 @@ class ProvenTrace:
             **self.trace.to_json(with_proofs=True),
         }
 
+    def facts(self) -> tuple[tuple[str, str], ...]:
+        """The trace's headline facts, labelled, as `audit trace` and the console show them."""
+        t, cp = self.trace, self.checkpoint
+        return (
+            ("record", f"{t.ref} ({t.kind}, entity {t.entity}, customer {t.customer})"),
+            ("source versions", ", ".join(t.source_versions) or "-"),
+            ("validation", t.validation),
+            ("mapping versions", ", ".join(t.mapping_versions) or "-"),
+            ("push attempts", "; ".join(t.push_attempts) or "-"),
+            ("ledger ids", ", ".join(t.ledger_refs) or "-"),
+            ("reconciliation", t.reconciliation),
+            ("checkpoint", f"tree size {cp.tree_size}, root {cp.root_hash.hex()}, {cp.key_id}"),
+        )
+
 
 async def covering_checkpoint(ctx: AuditContext, tree: LogTree, last_seq: int) -> Checkpoint:
     """The latest signed checkpoint if it covers ``last_seq``, else a fresh one."""

@@ -298,17 +298,7 @@ def _open_view(c: OpenConflict) -> OpenConflictView:
 
 
 def _trace_view(proven: ProvenTrace) -> TraceView:
-    t, cp = proven.trace, proven.checkpoint
-    facts = (
-        ("record", f"{t.ref} ({t.kind}, entity {t.entity}, customer {t.customer})"),
-        ("source versions", ", ".join(t.source_versions) or "-"),
-        ("validation", t.validation),
-        ("mapping versions", ", ".join(t.mapping_versions) or "-"),
-        ("push attempts", "; ".join(t.push_attempts) or "-"),
-        ("ledger ids", ", ".join(t.ledger_refs) or "-"),
-        ("reconciliation", t.reconciliation),
-        ("checkpoint", f"tree size {cp.tree_size}, root {cp.root_hash.hex()}, {cp.key_id}"),
-    )
+    t, facts = proven.trace, proven.facts()
     steps = tuple(
         TraceStepView(
             seq=s.seq,

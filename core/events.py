@@ -774,6 +774,20 @@ class AlertChannelResumed(EventData):
     channel: str
 
 
+#: every event of a finance alert's life: the readers that leave them alone name this
+ALERT_EVENTS: tuple[type[EventData], ...] = (
+    AlertRaised,
+    AlertAttemptStarted,
+    AlertDelivered,
+    AlertAttemptFailed,
+    AlertParked,
+    AlertWithdrawn,
+    AlertReplayRequested,
+    AlertChannelParked,
+    AlertChannelResumed,
+)
+
+
 @event_type
 class LedgerConnected(EventData):
     """A person connected a ledger account (``syncledger connect``): which ledger, the

@@ -43,15 +43,16 @@ def is_malformed(fields: Mapping[str, Any]) -> bool:
     return bool(fields.get(MALFORMED_KEY))
 
 
-def _texts(value: Any) -> Iterator[str]:
+def texts_in(value: Any) -> Iterator[str]:
+    """Every text inside ``value`` (nested mappings, lists and tuples walked)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _texts(item)
+            yield from texts_in(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _texts(item)
+            yield from texts_in(item)
 
 
 def echoable(kind: str, fields: Mapping[str, Any]) -> dict[str, str]:
@@ -62,7 +63,7 @@ def echoable(kind: str, fields: Mapping[str, Any]) -> dict[str, str]:
     for name, value in fields.items():
         if name == MALFORMED_KEY or not (malformed or name in names):
             continue
-        for text in _texts(value):
+        for text in texts_in(value):
             if len(text.strip()) >= MIN_LENGTH:
                 found.setdefault(text.strip(), name)
     return found

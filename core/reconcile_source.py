@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from syncledger.core.decode import decode_wanted, read_json
+from syncledger.core.decode import decode_wanted
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import SourceRecordObserved
 from syncledger.core.store import EventStore
-from syncledger.core.subjects import entity_filter
 from syncledger.core.sync_state import SyncState, version_key
 
 log = logging.getLogger(__name__)
@@ -91,24 +90,7 @@ async def load_state_and_content(store: EventStore, state: SyncState) -> SourceC
     """Fold the entity's source events and the ledger's events into ``state`` (as
     ``SyncState.load`` does) and the source content into the result: one read of the log."""
     content = SourceContent()
-    found = [
-        stored
-        for pattern in (
-            entity_filter(state.entity, "source"),
-            entity_filter(state.entity, "ledger", state.ledger),
-        )
-        async for stored in store.read(pattern)
-    ]
-    for stored in sorted(found, key=lambda s: s.seq):
-        try:
-            event = read_json(stored.raw)
-        except UndecodableEvent:
-            log.warning("event at sequence %d is not JSON; skipped", stored.seq)
-            continue
-        if not (isinstance(event, dict) and "type" in event):
-            continue
-        state.apply(stored.seq, stored.subject, event)
-        _fold_content(content, event)
+    await state.load(store, also=lambda event: _fold_content(content, event))
     return content
 
 

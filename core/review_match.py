@@ -12,27 +12,14 @@ in what the ledger returned is not claimed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
-
 from syncledger.core.model import Customer
+from syncledger.core.pii_text import texts_in
 from syncledger.core.ports import LedgerRecord
 from syncledger.core.sync_state import name_key
 
 #: how each rule reads to a person
 RULE_WORDS = {"name": "name", "email": "e-mail", "tax_id": "tax id"}
 _MIN_TAX_KEY = 3  # shorter keys would match any stray code
-
-
-def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
 
 
 def tax_key(value: str) -> str:
@@ -45,7 +32,7 @@ def match_rules(ours: Customer, candidate: LedgerRecord) -> tuple[str, ...]:
     rules = []
     if name_key(ours.name) is not None and name_key(candidate.name) == name_key(ours.name):
         rules.append("name")
-    texts = list(_texts(candidate.raw))
+    texts = list(texts_in(candidate.raw))
     email = (ours.email or "").strip().casefold()
     if email and any(t.strip().casefold() == email for t in texts):
         rules.append("email")

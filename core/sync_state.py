@@ -15,15 +15,7 @@ from typing import Any
 from syncledger.core.decode import decode_wanted, handler_for, read_json
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
-    AlertAttemptFailed,
-    AlertAttemptStarted,
-    AlertChannelParked,
-    AlertChannelResumed,
-    AlertDelivered,
-    AlertParked,
-    AlertRaised,
-    AlertReplayRequested,
-    AlertWithdrawn,
+    ALERT_EVENTS,
     ConflictDetected,
     ConflictSettled,
     CustomerCreditRecorded,
@@ -208,8 +200,11 @@ class SyncState:
         ]
         return min(earlier)[1] if earlier else None
 
-    async def load(self, store: EventStore) -> None:
-        """Fold the entity's source events and this ledger's events, in stream order."""
+    async def load(
+        self, store: EventStore, also: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
+        """Fold the entity's source events and this ledger's events, in stream order;
+        ``also`` is shown each parsed event after it is folded (one read for two folds)."""
         found = [
             stored
             for pattern in (
@@ -226,6 +221,8 @@ class SyncState:
                 continue
             if isinstance(event, dict) and "type" in event:
                 self.apply(stored.seq, stored.subject, event)
+                if also is not None:
+                    also(event)
 
 
 def name_key(name: Any) -> str | None:
@@ -429,6 +426,5 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     SourceStatusWritten,  # write-back's own progress (core/writeback.py)
     InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,  # e-mails (core/delivery.py)
     # finance alerts (core/alerts.py): told to channels, nothing the worker acts on
-    AlertRaised, AlertAttemptStarted, AlertDelivered, AlertAttemptFailed, AlertParked,
-    AlertWithdrawn, AlertReplayRequested, AlertChannelParked, AlertChannelResumed,
+    *ALERT_EVENTS,
 })  # fmt: skip

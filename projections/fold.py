@@ -43,15 +43,7 @@ from pydantic import TypeAdapter
 
 from syncledger.core.decode import handler_for
 from syncledger.core.events import (
-    AlertAttemptFailed,
-    AlertAttemptStarted,
-    AlertChannelParked,
-    AlertChannelResumed,
-    AlertDelivered,
-    AlertParked,
-    AlertRaised,
-    AlertReplayRequested,
-    AlertWithdrawn,
+    ALERT_EVENTS,
     ConflictDetected,
     ConflictSettled,
     CustomerCreditRecorded,
@@ -580,8 +572,7 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # reconciler checks the applications); told by `syncledger trace`
     LedgerStepRequested, LedgerStepSucceeded,
     # finance alerts: `syncledger alerts` folds them from the log (core/alerts.AlertBook)
-    AlertRaised, AlertAttemptStarted, AlertDelivered, AlertAttemptFailed, AlertParked,
-    AlertWithdrawn, AlertReplayRequested, AlertChannelParked, AlertChannelResumed,
+    *ALERT_EVENTS,
 })  # fmt: skip
 
 #: the classes the runner decodes (any other event is skipped unread)
