@@ -46,6 +46,7 @@ from syncledger.audit.verify import (
 from syncledger.audit.verifylog import verify_log
 from syncledger.core.errors import SyncLedgerError
 from syncledger.core.exit_codes import exit_code_of
+from syncledger.core.progress import terminal_meter
 
 audit_app = typer.Typer(
     help="Tamper-evident log, legal holds, retention, traces and audit packages.",
@@ -117,8 +118,13 @@ def _cli_errors(fn: Callable[P, T]) -> Callable[P, T]:
 
 
 def _run(
-    work: Callable[[AuditContext], Awaitable[T]], data_dir: Path | None, entity: str | None
+    work: Callable[[AuditContext], Awaitable[T]],
+    data_dir: Path | None,
+    entity: str | None,
+    *,
+    progress: bool = False,
 ) -> T:
+    """``work`` on the command's context; ``progress``: long work shows a bar on a terminal."""
     factory = _factory
     if factory is None:
         raise _fail("audit commands are not wired to an event store (no context factory)")
@@ -126,6 +132,8 @@ def _run(
 
     async def go() -> T:
         async with factory() as ctx:
+            if progress:
+                ctx.meter = terminal_meter()
             return await work(ctx)
 
     return asyncio.run(go())
@@ -421,6 +429,7 @@ def retention_run(
         lambda ctx: run_retention(ctx, load_policy(ctx, policy), as_of=day, apply=apply),
         data_dir,
         entity,
+        progress=True,
     )
     if as_json:
         _print_json(report.to_json())
@@ -516,7 +525,9 @@ def export_cmd(
     """Export a signed audit package encrypted to each recipient."""
     parsed = Scope.parse(scope)
     keys = [keyfiles.load_x25519_public(path) for path in recipient]
-    result = _run(lambda ctx: export_package(ctx, parsed, keys, out), data_dir, entity)
+    result = _run(
+        lambda ctx: export_package(ctx, parsed, keys, out), data_dir, entity, progress=True
+    )
     typer.echo(
         f"exported {result.scope} version {result.package_version}: "
         f"{result.event_count} events, tree size {result.tree_size}, digest "

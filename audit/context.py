@@ -15,6 +15,7 @@ from pathlib import Path
 from syncledger.audit.events import audit_subject
 from syncledger.core.events import EventData, make_envelope
 from syncledger.core.keystore import KeyStore
+from syncledger.core.progress import Meter, silent
 from syncledger.core.store import EventStore
 
 
@@ -34,6 +35,8 @@ class AuditContext:
     kek_file: Path | None = None
     origin: str = "syncledger/SYNCLEDGER"
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: progress of long work (retention, export) on a terminal; silent elsewhere
+    meter: Meter = field(default=silent)
 
     @property
     def audit_dir(self) -> Path:

@@ -64,10 +64,13 @@ from syncledger.core.events import (
     WebhookProcessed,
     WebhookReceived,
 )
+from syncledger.core.progress import Meter, silent
 from syncledger.core.store import EventStore
 
 SubjectKey = tuple[str, str]  # (entity, customer ref)
 E = TypeVar("E", bound=EventData)
+#: events read between two progress updates (a bar redrawn per event would cost more than the read)
+_PROGRESS_STEP = 500
 
 #: events about the source record they name in ``ref``
 BY_REF = (
@@ -169,11 +172,19 @@ class LogIndex:
     customer_of_key: dict[str, SubjectKey] = field(default_factory=dict)
 
     @classmethod
-    async def build(cls, store: EventStore) -> LogIndex:
+    async def build(cls, store: EventStore, meter: Meter = silent) -> LogIndex:
+        """Every event of the log, read once; ``meter`` shows the reading on a terminal."""
         index = cls()
-        with gc_paused():
+        total = await store.last_seq()
+        with gc_paused(), meter("reading the log", total or None) as advance:
+            pending = 0
             async for stored in store.read():
                 index.add(stored.seq, stored.raw)
+                pending += 1
+                if pending == _PROGRESS_STEP:
+                    advance(pending)
+                    pending = 0
+            advance(pending)
             index.resolve_subjects()
         return index
 

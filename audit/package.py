@@ -262,7 +262,7 @@ async def _export(
 ) -> ExportResult:
     if not recipients:
         raise AuditError("give at least one --recipient public key")
-    index = await LogIndex.build(ctx.store)
+    index = await LogIndex.build(ctx.store, ctx.meter)
     scope = _typed_customer(index, ctx, scope)
     selection = select(index, ctx, scope)
     if not selection.events:
@@ -271,7 +271,8 @@ async def _export(
     previous = earlier[-1] if earlier else None
     keyring = await open_keyring(ctx)
     tree = LogTree.open(ctx.audit_dir)
-    cp = (await checkpoint_now(ctx, tree)).checkpoint
+    with ctx.meter("checkpointing the log", None):
+        cp = (await checkpoint_now(ctx, tree)).checkpoint
     files = _content_files(selection, tree.tree, cp, _consistency(tree.tree, earlier, cp))
     manifest = Manifest(
         format_version=FORMAT_VERSION,

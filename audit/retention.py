@@ -174,7 +174,7 @@ async def run_retention(
 ) -> RetentionReport:
     """Plan (``apply=False``) or carry out a retention run."""
     as_of = as_of or ctx.clock().date()
-    index = await LogIndex.build(ctx.store)
+    index = await LogIndex.build(ctx.store, ctx.meter)
     holds = HoldBook.fold(ev for ev in index.events if isinstance(ev.event, HOLD_EVENTS))
     report = RetentionReport(as_of, apply, uuid7(), decide(ctx, index, holds, policy, as_of))
     if apply:
@@ -187,13 +187,16 @@ async def _apply(
 ) -> None:
     fresh_holds = await HoldBook.load(ctx)  # a hold placed since the index was read wins
     recorded = {shred.key_id for _, shred in index.of_class(SubjectKeyShredded)}
-    for decision in report.with_status("shred"):
-        facts = decision.facts or SubjectFacts(decision.entity, decision.customer, frozenset())
-        late = fresh_holds.covering(facts, policy.end_month(decision.entity))
-        if late:
-            decision.status, decision.hold_ids = "held", [h.hold_id for h in late]
-            continue
-        await _shred(ctx, decision, report, recorded)
+    due = report.with_status("shred")
+    with ctx.meter("shredding expired keys", len(due)) as advance:
+        for decision in due:
+            facts = decision.facts or SubjectFacts(decision.entity, decision.customer, frozenset())
+            late = fresh_holds.covering(facts, policy.end_month(decision.entity))
+            if late:
+                decision.status, decision.hold_ids = "held", [h.hold_id for h in late]
+            else:
+                await _shred(ctx, decision, report, recorded)
+            advance(1)
     await _record_earlier_shreds(ctx, index, report, recorded)
     await ctx.append_audit(_summary(report), "retention", report.run_id)
 
