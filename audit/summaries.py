@@ -27,6 +27,7 @@ from syncledger.core.events import (
     WebhookReceived,
 )
 from syncledger.core.trace import describe
+from syncledger.core.words import money_or_unknown
 
 
 def _short(value: object, n: int = 12) -> str:
@@ -80,7 +81,8 @@ def _linked(e: RecordLinked) -> str:
 def _ledger_observed(e: LedgerRecordObserved) -> str:
     return (
         f"{e.ledger} shows {e.ledger_ref}: status {e.status}, total "
-        f"{e.total}, balance {e.balance} {e.currency or ''}".rstrip()
+        f"{money_or_unknown(e.total, e.currency)}, "
+        f"balance {money_or_unknown(e.balance, e.currency)}"
     )
 
 

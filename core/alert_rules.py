@@ -29,6 +29,7 @@ from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
 )
+from syncledger.core.words import money
 
 _MISMATCH_WORDS = {
     "missing_in_ledger": "missing in the ledger",
@@ -101,7 +102,7 @@ def line(label: str, value: object) -> AlertLine:
 def _money(amount: Decimal | None, currency: str | None) -> str | None:
     if amount is None:
         return None
-    return f"{amount:,.2f} {currency}" if currency else f"{amount:,.2f}"
+    return money(amount, currency)
 
 
 def _detected(env: Envelope, event: EventData) -> Draft:

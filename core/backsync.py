@@ -27,6 +27,7 @@ from syncledger.core.source_ports import StatusWriter
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_state import RecordState, SyncState
+from syncledger.core.words import money_or_unknown
 from syncledger.core.writeback import pending_writes, write_back_pending
 
 log = logging.getLogger(__name__)
@@ -158,4 +159,7 @@ class BackSync:
             actor=self._actor,
         )
         report.written_back += len(written)
-        report.lines.extend(f"{u.source_ref}: {u.status} (balance {u.balance})" for u in written)
+        report.lines.extend(
+            f"{u.source_ref}: {u.status} (balance {money_or_unknown(u.balance, None)})"
+            for u in written
+        )

@@ -96,6 +96,7 @@ from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import ledger_id_of, status_written_of, trace
 from syncledger.core.validation import reason_help
 from syncledger.core.words import (
+    money_or_unknown,
     needs_attention,
     outcome_counts,
     outcome_summary,
@@ -1101,7 +1102,8 @@ async def trace_said(settings: Settings, ref: RecordRef) -> Said:
     out.append(f"ledger entry: {entry}" if entry else "not in any ledger yet")
     written = status_written_of(lines)
     if written is not None:
-        out.append(f"back in the source: {written.status} (balance {written.balance})")
+        balance = money_or_unknown(written.balance, None)
+        out.append(f"back in the source: {written.status} (balance {balance})")
     data: dict[str, object] = {
         "ref": str(ref),
         "entity": settings.entity,

@@ -33,6 +33,7 @@ from decimal import Decimal
 
 from syncledger.core.ports import LedgerRecord
 from syncledger.core.reconcile_model import Expected, Mismatch
+from syncledger.core.words import figure, plural
 
 TYPE = "ar_balance_mismatch"
 #: document mismatches that already account for a difference in their customer's AR
@@ -146,8 +147,8 @@ def _one(book: _Book, pair: tuple[str, str]) -> Mismatch | None:
         TYPE,
         ref,
         cust,
-        f"{source.total} open on {source.count} invoices",
-        f"{ledger.total} open on {ledger.count} invoices",
+        f"{figure(source.total, currency)} open on {plural(source.count, 'invoice')}",
+        f"{figure(ledger.total, currency)} open on {plural(ledger.count, 'invoice')}",
         abs(source.total - ledger.total),
         currency,
     )

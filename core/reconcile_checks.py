@@ -28,6 +28,7 @@ from decimal import Decimal
 from syncledger.core.ports import LedgerRecord
 from syncledger.core.reconcile_model import Expected, Mismatch, key
 from syncledger.core.sync_state import name_key
+from syncledger.core.words import figure
 
 #: ledger statuses an invoice's status is compared in (others, e.g. "draft", are not)
 INVOICE_STATUSES = frozenset({"open", "partially_paid", "paid", "void"})
@@ -71,10 +72,10 @@ def amounts(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
         out.append(_found(exp, "currency_mismatch", exp.currency, rec.currency))
     if exp.tax is not None and rec.tax is not None and exp.tax != rec.tax:
         diff = abs(exp.tax - rec.tax)
-        out.append(_found(exp, "tax_mismatch", str(exp.tax), str(rec.tax), diff))
+        out.append(_found(exp, "tax_mismatch", _fig(exp.tax, exp), _fig(rec.tax, exp), diff))
     if exp.total is not None and rec.total is not None and exp.total != rec.total:
         diff = abs(exp.total - rec.total)
-        out.append(_found(exp, "amount_mismatch", str(exp.total), str(rec.total), diff))
+        out.append(_found(exp, "amount_mismatch", _fig(exp.total, exp), _fig(rec.total, exp), diff))
     return out
 
 
@@ -105,11 +106,17 @@ def _never_applied(exp: Expected, rec: LedgerRecord, held: Decimal) -> bool:
 
 
 def _applied(amount: Decimal | None, exp: Expected) -> str:
-    return f"{amount if amount is not None else 'some'} applied to {exp.applied_to}"
+    return f"{_fig(amount, exp) if amount is not None else 'some'} applied to {exp.applied_to}"
 
 
 def _unapplied(rec: LedgerRecord) -> str:
-    return f"unapplied, {rec.balance} credit left"
+    left = figure(rec.balance, rec.currency) if rec.balance is not None else None
+    return f"unapplied, {left} credit left"
+
+
+def _fig(amount: Decimal, exp: Expected) -> str:
+    """An amount in the record's currency's decimals (``125.00``, never ``125.0``)."""
+    return figure(amount, exp.currency)
 
 
 def expected_status(exp: Expected) -> str | None:
@@ -139,10 +146,14 @@ def invoice_payment(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
     if paid > exp.paid:
         return []  # paid in the ledger beyond what the log applied: the ledger owns money
     if paid < exp.paid:
-        said = _paid_open(exp.paid, exp.total - exp.paid)
+        said = _paid_open(exp.paid, exp.total - exp.paid, exp)
         return [
             _found(
-                exp, "balance_mismatch", said, _paid_open(paid, rec.balance), abs(paid - exp.paid)
+                exp,
+                "balance_mismatch",
+                said,
+                _paid_open(paid, rec.balance, exp),
+                abs(paid - exp.paid),
             )
         ]
     if rec.status != wanted:
@@ -154,8 +165,8 @@ def _open(exp: Expected) -> Decimal | None:
     return None if exp.total is None or exp.paid is None else exp.total - exp.paid
 
 
-def _paid_open(paid: Decimal, open_: Decimal) -> str:
-    return f"paid {paid}, open {open_}"
+def _paid_open(paid: Decimal, open_: Decimal, exp: Expected) -> str:
+    return f"paid {_fig(paid, exp)}, open {_fig(open_, exp)}"
 
 
 def due_date(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:

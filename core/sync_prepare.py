@@ -13,6 +13,7 @@ from syncledger.core.sync_batches import Batch
 from syncledger.core.sync_context import Missing, SyncContext, Work, needs
 from syncledger.core.sync_items import Items
 from syncledger.core.validation import CUSTOMER_NOT_FOUND, REFUND_EXCEEDS_CREDIT
+from syncledger.core.words import money
 
 
 class Prepare:
@@ -108,7 +109,8 @@ class Prepare:
         if left is not None and refund.amount > left:
             return (
                 REFUND_EXCEEDS_CREDIT,
-                f"the refund of {refund.amount} {refund.currency} is more than the {left} "
-                f"{refund.currency} of credit {credit_ref} still holds in {self._ctx.name}",
+                f"the refund of {money(refund.amount, refund.currency)} is more than the "
+                f"{money(left, refund.currency)} of credit {credit_ref} still holds in "
+                f"{self._ctx.name}",
             )
         return work

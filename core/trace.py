@@ -44,6 +44,7 @@ from syncledger.core.ids import subject_token
 from syncledger.core.model import RecordRef
 from syncledger.core.store import EventStore, StoredEvent
 from syncledger.core.subjects import source_subject
+from syncledger.core.words import money, money_or_unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ def _abandoned(e: LedgerPushAbandoned) -> str:
 
 def _credit(e: CustomerCreditRecorded) -> str:
     return (
-        f"overpayment: {e.amount} {e.currency} beyond {e.invoice_ref} stays "
+        f"overpayment: {money(e.amount, e.currency)} beyond {e.invoice_ref} stays "
         f"on the customer's account in {e.ledger} as credit"
     )
 
@@ -147,11 +148,13 @@ def _disputed(e: InvoiceDisputed) -> str:
 
 
 def _ledger_observed(e: LedgerRecordObserved) -> str:
-    return f"{e.ledger} shows {e.ledger_ref}: {e.status}, balance {e.balance} {e.currency or ''}"
+    balance = money_or_unknown(e.balance, e.currency)
+    return f"{e.ledger} shows {e.ledger_ref}: {e.status}, balance {balance}"
 
 
 def _status_written(e: SourceStatusWritten) -> str:
-    return f"payment status {e.status} (balance {e.balance}) written back to the source"
+    balance = money_or_unknown(e.balance, None)
+    return f"payment status {e.status} (balance {balance}) written back to the source"
 
 
 def _send_requested(e: InvoiceSendRequested) -> str:

@@ -81,6 +81,7 @@ from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Pa
 from syncledger.core.money import is_currency, minor_unit
 from syncledger.core.pii_text import MALFORMED_KEY, echoable, strip_reasons
 from syncledger.core.reason_codes import help_for
+from syncledger.core.words import money
 
 if TYPE_CHECKING:
     from syncledger.core.ports import SourceItem
@@ -845,8 +846,9 @@ def check_totals(document: Invoice | CreditNote) -> list[RejectionReason]:
     cur = document.currency
     return _fail(
         TOTALS_MISMATCH,
-        f"the stated total is {document.total} {cur} but lines + tax - discount = "
-        f"{computed} {cur} (difference {document.total - computed}): correct the total or "
+        f"the stated total is {money(document.total, cur)} but lines + tax - discount = "
+        f"{money(computed, cur)} (difference {money(document.total - computed, cur)}): "
+        "correct the total or "
         "the lines",
         "total",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision
 
 #: the digits group and the currency's decimals, then its ISO code (``1,234.50 EUR``)
 _PATTERN = "#,##0.00 ¤¤"
@@ -74,6 +74,35 @@ def money(amount: Decimal | str | int, currency: str | None) -> str:
     return format_currency(
         value, code, format=_PATTERN, locale="en", currency_digits=True, decimal_quantization=False
     )
+
+
+def money_or_unknown(amount: Decimal | None, currency: str | None) -> str:
+    """:func:`money`, or ``unknown`` where the log holds no figure."""
+    return "unknown" if amount is None else money(amount, currency)
+
+
+def figure(amount: Decimal, currency: str | None) -> str:
+    """``125.00``, ``125``, ``1234.500``: the amount with at least its currency's decimals
+    and nothing else (no grouping, no code), so it stays a number a program reads back —
+    the form figures take inside events (a mismatch's expected/actual). Never rounded;
+    without a known currency, at least two decimals."""
+    if not amount.is_finite():
+        return str(amount)
+    places = _places(currency)
+    exponent = amount.as_tuple().exponent
+    shown = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if shown >= places:
+        return f"{amount:f}"
+    return f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def _places(currency: str | None) -> int:
+    if not currency:
+        return 2
+    try:
+        return int(get_currency_precision(currency.upper()))
+    except (KeyError, ValueError):
+        return 2
 
 
 def outcome_counts(outcomes: Mapping[str, int]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from syncledger.audit.alert_drafts import register as register_audit_drafts
 from syncledger.audit.events import LegalHoldPlaced
 from syncledger.core.alert_config import AlertChannelConfig, parse_duration
 from syncledger.core.alert_ports import AlertMessage, AlertNotDelivered
+from syncledger.core.alert_rules import draft_for
 from syncledger.core.alerts import DEFAULT_DELAYS_S, AlertDesk, alert_status_lines, alert_subject
 from syncledger.core.events import (
     AlertAttemptStarted,
@@ -110,6 +111,20 @@ def mismatch(
         at_stake=None if at_stake is None else Decimal(at_stake),
         currency=currency,
     )
+
+
+@pytest.mark.parametrize(
+    ("stake", "currency", "shown"),
+    [("1250", "JPY", "1,250 JPY"), ("12.5", "KWD", "12.500 KWD"), ("25", "EUR", "25.00 EUR")],
+)
+def test_the_money_at_stake_has_its_currencys_decimals(
+    stake: str, currency: str, shown: str
+) -> None:
+    event = mismatch(at_stake=stake, currency=currency)
+    env = make_envelope(event, entity=ENTITY, subject="x.recon", actor="test")
+    draft = draft_for(env, event)
+    assert draft is not None
+    assert ("At stake", shown) in [(f.label, f.value) for f in draft.fields]
 
 
 async def test_a_mismatch_is_raised_once_and_delivered_once() -> None:

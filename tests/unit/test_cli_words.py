@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from syncledger.core.progress import silent, terminal_meter
 from syncledger.core.words import (
     OUTCOME_KEYS,
+    figure,
     money,
+    money_or_unknown,
     needs_attention,
     outcome_counts,
     outcome_summary,
@@ -102,3 +104,25 @@ def test_progress_is_drawn_only_on_a_terminal() -> None:
     with meter("importing", 3) as advance:
         advance(3)
     assert "importing" in screen.getvalue()
+
+
+def test_figures_in_events_have_their_currencys_decimals_and_read_back() -> None:
+    assert figure(Decimal("125.0"), "USD") == "125.00"
+    assert figure(Decimal("125"), "JPY") == "125"
+    assert figure(Decimal("1.5"), "KWD") == "1.500"
+    assert figure(Decimal("125.004"), "USD") == "125.004"  # never rounded away
+    assert figure(Decimal("0"), None) == "0.00"
+    assert figure(Decimal("-3.1"), "eur") == "-3.10"
+
+
+@given(
+    st.decimals(min_value=-(10**9), max_value=10**9, places=3, allow_nan=False),
+    st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
+)
+def test_a_figure_is_the_same_amount(amount: Decimal, code: str) -> None:
+    assert Decimal(figure(amount, code)) == amount
+
+
+def test_unknown_money_is_said_so() -> None:
+    assert money_or_unknown(None, "USD") == "unknown"
+    assert money_or_unknown(Decimal("7.5"), "USD") == "7.50 USD"

@@ -213,8 +213,8 @@ def test_an_invoice_raised_only_in_the_ledger_shows_in_the_ar_balance() -> None:
     assert [(m.key, m.expected, m.actual, m.at_stake, m.currency) for m in found] == [
         (
             "ar_balance_mismatch|csv/customer/c1|EUR",
-            "0 open on 0 invoices",
-            "5.00 open on 1 invoices",
+            "0.00 open on 0 invoices",
+            "5.00 open on 1 invoice",
             D("5.00"),
             "EUR",
         ),

@@ -64,7 +64,7 @@ async def test_errors_lists_each_open_mismatch_with_what_differs_its_age_and_fix
     assert dup.startswith("duplicate_in_ledger csv/invoice/dup → L-dup1,L-dup2: 2 copies")
     assert dup_fix == "fix: void the extra copies in the ledger (L-dup2); keep L-dup1"
     app, app_fix = _block(text, "application_mismatch")
-    assert "expected 20.00 applied to L-ok, ledger has 0 applied to L-ok" in app
+    assert "expected 20.00 applied to L-ok, ledger has 0.00 applied to L-ok" in app
     assert app_fix.startswith("fix: apply the payment/credit in the ledger")
 
 

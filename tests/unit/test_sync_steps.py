@@ -152,7 +152,7 @@ def test_the_reconciler_flags_a_credit_note_the_ledger_holds_unapplied() -> None
     assert [(m.mismatch_type, m.source_ref) for m in found] == [
         ("application_mismatch", "csv/credit_note/n1")
     ]
-    assert found[0].actual == "0 applied to 3"
+    assert found[0].actual == "0.00 applied to 3"
 
 
 async def test_an_intent_another_writer_logged_first_is_not_written_twice() -> None:
