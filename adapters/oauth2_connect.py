@@ -20,10 +20,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -38,7 +38,11 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.oauth2 import OAuth2Client, TokenSet, _grant_error, write_private
-from syncledger.core.errors import ConfigurationError, TransientLedgerError
+from syncledger.core.errors import (
+    ConfigurationError,
+    PermanentLedgerError,
+    TransientLedgerError,
+)
 from syncledger.core.redact import mask_url
 
 VERIFIER_LENGTH = 64  # RFC 7636 §4.1: 43 to 128 characters
@@ -53,6 +57,8 @@ class AuthorizationServer:
     token_url: str
     scopes: tuple[str, ...]
     pkce: bool
+    params: tuple[tuple[str, str], ...] = ()  # the platform's own authorize parameters
+    scope_separator: str = " "  # RFC 6749 §3.3; Zoho: ","
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +104,10 @@ def authorization_request(
         client_id,
         "code",
         redirect_uri=redirect_uri,
-        scope=" ".join(scopes or server.scopes),
+        scope=server.scope_separator.join(scopes or server.scopes) or None,
         state=state,
         **pkce,
+        **dict(server.params),
     )
     return AuthorizationRequest(str(url), redirect_uri, state, verifier)
 
@@ -168,13 +175,16 @@ async def exchange_code(
 
 
 def _granted(response: httpx.Response, now: float) -> Granted:
+    raw: Any = None
     try:
-        raw: Any = decode_json(response.content)
+        raw = decode_json(response.content)
         access, refresh = str(raw["access_token"]), raw.get("refresh_token")
         expires_in = float(raw.get("expires_in", 3600))
         scope = str(raw.get("scope") or "")
-        refresh_ttl = raw.get("x_refresh_token_expires_in")
+        refresh_ttl = _refresh_lifetime(raw)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        if isinstance(raw, dict) and "error" in raw:
+            raise _grant_error(response) from exc  # Zoho refuses with HTTP 200 + {"error"}
         raise TransientLedgerError("token endpoint answered without an access token") from exc
     if not refresh:
         raise ConfigurationError(
@@ -184,6 +194,13 @@ def _granted(response: httpx.Response, now: float) -> Granted:
     tokens = TokenSet(access, str(refresh), now + expires_in)
     ttl = float(refresh_ttl) if refresh_ttl is not None else None
     return Granted(tokens, tuple(scope.split()), ttl)
+
+
+def _refresh_lifetime(raw: Mapping[str, Any]) -> Any:
+    """How long the refresh token lasts, where the token answer says: Intuit's
+    ``x_refresh_token_expires_in``, Sage's ``refresh_token_expires_in``."""
+    found = raw.get("x_refresh_token_expires_in")
+    return found if found is not None else raw.get("refresh_token_expires_in")
 
 
 # ------------------------------------------------------------- connection
@@ -275,6 +292,7 @@ class SandboxLogin:
     client_id: str
     client_secret: str = field(repr=False)
     tenant: str
+    redirect_uri: str | None = None  # the one its app registered, where it checks it
 
 
 class OAuthLedger(Protocol):
@@ -282,8 +300,9 @@ class OAuthLedger(Protocol):
 
     id: str
     title: str
-    tenant_word: str  # "realm" (QBO), "tenant" (Xero)
+    tenant_word: str  # "realm" (QBO), "tenant" (Xero), "organization" (Zoho) …
     refresh_ttl: float | None  # a refresh token's documented lifetime, seconds
+    credentials_in: Literal["basic", "body"]  # where the client's credentials go
     sandbox: SandboxLogin
 
     def server(self, ledger_url: str | None) -> AuthorizationServer:
@@ -293,8 +312,107 @@ class OAuthLedger(Protocol):
 
     def is_sandbox(self, ledger_url: str | None) -> bool: ...
 
+    def token_url_for(self, ledger_url: str | None, redirect: Redirect) -> str:
+        """Where the code is exchanged (the server's token URL unless the redirect names
+        the user's own accounts server: Zoho's data centres)."""
+        ...
+
     async def tenants(
         self, http: httpx.AsyncClient, ledger_url: str | None, tokens: TokenSet, redirect: Redirect
     ) -> list[Tenant]:
         """The tenants the new grant reaches, as the platform tells them."""
         ...
+
+
+TenantLookup = Callable[[httpx.AsyncClient, str, TokenSet, Redirect], Awaitable[list[Tenant]]]
+#: where a platform exchanges the code when the redirect decides it (``ledger_url`` and
+#: the redirect in; None: the server's token URL)
+ExchangeUrl = Callable[[str | None, Redirect], str | None]
+
+
+async def no_lookup(
+    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
+) -> list[Tenant]:
+    """No tenant to look up (it comes with the redirect, or the platform has none)."""
+    return []
+
+
+def _token_url_as_is(ledger_url: str | None, redirect: Redirect) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class OAuthPlatform:
+    """One builder for every OAuth ledger's connect facts (each ``adapters/<platform>/
+    oauth.py`` fills one in, citing its sources): the live endpoints and scopes; a sandbox
+    served at any other address answers the same flow at ``sandbox_paths`` (authorize,
+    token) under it; ``live`` tells the platform's own API addresses apart; ``lookup``
+    finds the tenants the grant reaches under the API root (the ledger URL, or
+    ``api_url`` when none is set)."""
+
+    id: str
+    title: str
+    tenant_word: str
+    authorize_url: str
+    token_url: str
+    api_url: str
+    scopes: tuple[str, ...]
+    pkce: bool
+    sandbox: SandboxLogin
+    sandbox_paths: tuple[str, str]
+    live: Callable[[str], bool]
+    lookup: TenantLookup = no_lookup
+    refresh_ttl: float | None = None
+    credentials_in: Literal["basic", "body"] = "basic"
+    params: tuple[tuple[str, str], ...] = ()
+    scope_separator: str = " "
+    exchange_url: ExchangeUrl = _token_url_as_is
+
+    def is_sandbox(self, ledger_url: str | None) -> bool:
+        return ledger_url is not None and not self.live(ledger_url.rstrip("/"))
+
+    def server(self, ledger_url: str | None) -> AuthorizationServer:
+        authorize, token = self.authorize_url, self.token_url
+        if self.is_sandbox(ledger_url):
+            base = str(ledger_url).rstrip("/")
+            authorize, token = (base + path for path in self.sandbox_paths)
+        return AuthorizationServer(
+            authorize, token, self.scopes, self.pkce, self.params, self.scope_separator
+        )
+
+    def token_url_for(self, ledger_url: str | None, redirect: Redirect) -> str:
+        token_url = self.server(ledger_url).token_url
+        if self.is_sandbox(ledger_url):
+            return token_url
+        return self.exchange_url(ledger_url, redirect) or token_url
+
+    async def tenants(
+        self, http: httpx.AsyncClient, ledger_url: str | None, tokens: TokenSet, redirect: Redirect
+    ) -> list[Tenant]:
+        return await self.lookup(http, (ledger_url or self.api_url).rstrip("/"), tokens, redirect)
+
+
+async def get_json(
+    http: httpx.AsyncClient, url: str, headers: Mapping[str, str], title: str
+) -> Any:
+    """``GET url`` with the new grant, its JSON body; unreachable is a
+    ``TransientLedgerError``, any answer but 200 a ``PermanentLedgerError`` naming the
+    status (never the body)."""
+    try:
+        response = await http.get(url, headers={"Accept": "application/json", **headers})
+    except httpx.TransportError as exc:
+        raise TransientLedgerError(f"{mask_url(url)} unreachable: {type(exc).__name__}") from exc
+    path = httpx.URL(url).path
+    if response.status_code != 200:
+        raise PermanentLedgerError(
+            f"{title} answered HTTP {response.status_code} to GET {path}",
+            code=str(response.status_code),
+        )
+    try:
+        return decode_json(response.content)
+    except ValueError as exc:
+        raise PermanentLedgerError(f"{title} answered GET {path} with no JSON") from exc
+
+
+def bearer(tokens: TokenSet, scheme: str = "Bearer") -> dict[str, str]:
+    return {"Authorization": f"{scheme} {tokens.access_token}"}

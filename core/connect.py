@@ -1,18 +1,22 @@
 """``syncledger connect <ledger>`` and ``syncledger connections``: part of the composition
 root (it reaches the platforms' connect facts in ``adapters/<platform>/oauth.py``).
 
-Connecting (the OAuth ledgers: QuickBooks Online, Xero):
+Connecting (the OAuth ledgers: QuickBooks Online, Xero, FreshBooks, Zoho Books, Sage; each
+one's facts are an ``OAuthPlatform`` in ``adapters/<platform>/oauth.py``):
 
 1. the app's client id and secret: ``--client-id`` / ``--client-secret`` or
    ``SYNCLEDGER_<LEDGER>_CLIENT_ID`` / ``_CLIENT_SECRET``; a sandbox address
    (``SYNCLEDGER_LEDGER_URL`` naming a served sandbox) defaults to the sandbox's public ones;
 2. the authorization URL (state, PKCE where the platform documents it:
    ``adapters/oauth2_connect.py``), opened in a browser with a loopback listener waiting
-   for the redirect (``core/connect_listener.py``), or printed with ``--no-browser`` and the
-   address the browser ended on pasted back;
+   for the redirect (``core/connect_listener.py``), or printed with ``--no-browser`` (or
+   when the app's registered redirect URI is not on this machine: FreshBooks checks it)
+   and the address the browser ended on pasted back;
 3. the code exchanged for tokens, stored at once where ``sync`` reads them
    (``<data-dir>/tokens/<ledger>.json``, 0600, atomic; refreshed and rotated as before);
-4. the tenant: QBO's ``realmId`` from the redirect, Xero's from ``/connections``
+4. the tenant: QBO's ``realmId`` from the redirect, Xero's from ``/connections``,
+   FreshBooks' account from its identity, Zoho's organisation from ``/organizations``,
+   Sage's business from ``/businesses``
    (``--tenant`` id or name; one: taken; several: asked), stored beside the tokens
    (``<ledger>.connection.json``) where opening the ledger reads it;
 5. ``LedgerConnected`` appended to the log (ledger, tenant, scopes, when; no token).
@@ -23,7 +27,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -52,6 +56,9 @@ from syncledger.core.settings import Settings
 OAUTH_LEDGERS: dict[str, str] = {
     "qbo": "syncledger.adapters.qbo.oauth",
     "xero": "syncledger.adapters.xero.oauth",
+    "freshbooks": "syncledger.adapters.freshbooks.oauth",
+    "zoho-books": "syncledger.adapters.zoho.oauth",
+    "sage": "syncledger.adapters.sage.oauth",
 }
 #: the address a real platform's app registers; a sandbox takes any, so a free port is used
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8470/callback"
@@ -107,6 +114,7 @@ async def connect_oauth(
     request, answer = _consent(spec, settings.ledger_url, client.client_id, options, consent)
     redirect = redirect_of(request, answer)
     tokens_at = token_file(settings, spec.id)
+    client = replace(client, token_url=spec.token_url_for(settings.ledger_url, redirect))
     async with httpx.AsyncClient(timeout=30.0) as http:
         granted = await exchange_code(http, client, request, redirect)
         FileTokenStore(tokens_at).save(granted.tokens)  # before anything else can fail
@@ -141,8 +149,12 @@ def _client(spec: OAuthLedger, ledger_url: str | None, options: ConnectOptions) 
             f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET (or --client-id / "
             f"--client-secret); docs/connect-*.md says where the developer portal shows them"
         )
-    token_url = spec.server(ledger_url).token_url
-    return OAuth2Client(token_url=token_url, client_id=client_id, client_secret=SecretStr(secret))
+    return OAuth2Client(
+        token_url=spec.server(ledger_url).token_url,
+        client_id=client_id,
+        client_secret=SecretStr(secret),
+        credentials_in=spec.credentials_in,
+    )
 
 
 def _consent(
@@ -154,14 +166,15 @@ def _consent(
 ) -> tuple[AuthorizationRequest, str]:
     """The authorization request and the answer: pasted, or caught by the listener."""
     server = spec.server(ledger_url)
-    if options.no_browser:
-        redirect_uri = options.redirect_uri or DEFAULT_REDIRECT_URI
+    registered = options.redirect_uri or _registered_redirect(spec, ledger_url)
+    if options.no_browser or not _loopback(registered):
+        redirect_uri = registered or DEFAULT_REDIRECT_URI
         request = authorization_request(server, client_id, redirect_uri)
         consent.show(
             f"Open this address, allow access, then paste the address it ends on:\n{request.url}"
         )
         return request, consent.paste("address (or code)")
-    host, port, path = _listen_at(options.redirect_uri, sandbox=spec.is_sandbox(ledger_url))
+    host, port, path = _listen_at(registered, sandbox=spec.is_sandbox(ledger_url))
     with RedirectListener(host, port, path) as listener:
         request = authorization_request(server, client_id, listener.redirect_uri)
         consent.show(
@@ -169,6 +182,24 @@ def _consent(
         )
         consent.open_browser(request.url)
         return request, listener.wait(options.timeout)
+
+
+def _registered_redirect(spec: OAuthLedger, ledger_url: str | None) -> str | None:
+    """The redirect URI the app registered, where the platform needs it on every grant
+    (FreshBooks: ``SYNCLEDGER_FRESHBOOKS_REDIRECT_URI``; a sandbox's registered one)."""
+    given = credentials(spec.id, ("redirect_uri",)).get("redirect_uri")
+    if given is None and spec.is_sandbox(ledger_url):
+        return spec.sandbox.redirect_uri
+    return given
+
+
+def _loopback(redirect_uri: str | None) -> bool:
+    """No address yet (one is chosen), or an http address on this machine: the listener
+    can catch it. Anything else is pasted back."""
+    if redirect_uri is None:
+        return True
+    uri = httpx.URL(redirect_uri)
+    return uri.scheme == "http" and uri.host in ("127.0.0.1", "localhost")
 
 
 def _listen_at(redirect_uri: str | None, *, sandbox: bool) -> tuple[str, int, str]:

@@ -53,11 +53,15 @@ class FreshBooksPlatform:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
         live = base == PRODUCTION_URL
-        if live and not all(creds.get(n) for n in _REQUIRED_LIVE):
+        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
+        account = connection.tenant or creds.get("account_id")
+        app = all(creds.get(n) for n in ("client_id", "client_secret", "redirect_uri"))
+        if live and not (app and granted and account):
             raise ConfigurationError(
-                "set SYNCLEDGER_FRESHBOOKS_CLIENT_ID, SYNCLEDGER_FRESHBOOKS_CLIENT_SECRET, "
-                "SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN, SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID and "
-                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI to talk to FreshBooks"
+                "set SYNCLEDGER_FRESHBOOKS_CLIENT_ID, SYNCLEDGER_FRESHBOOKS_CLIENT_SECRET and "
+                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI, and run `syncledger connect freshbooks` "
+                "(or set SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN and "
+                "SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID), to talk to FreshBooks"
             )
         auth = OAuth2RefreshAuth(
             _oauth_client(creds, TOKEN_URL if live else f"{base}/auth/oauth/token"),

@@ -30,12 +30,7 @@ from __future__ import annotations
 import httpx
 
 from syncledger.adapters.oauth2 import TokenSet
-from syncledger.adapters.oauth2_connect import (
-    AuthorizationServer,
-    Redirect,
-    SandboxLogin,
-    Tenant,
-)
+from syncledger.adapters.oauth2_connect import OAuthPlatform, Redirect, SandboxLogin, Tenant
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL, SANDBOX_URL, TOKEN_URL
 from syncledger.adapters.qbo.sandbox import server as sandbox
 
@@ -44,31 +39,25 @@ SCOPES = ("com.intuit.quickbooks.accounting",)
 _INTUIT_HOSTS = (PRODUCTION_URL, SANDBOX_URL)  # Intuit's own sandbox companies use Intuit's OAuth
 
 
-class QboConnect:
-    id = "qbo"
-    title = "QuickBooks Online"
-    tenant_word = "realm"
-    refresh_ttl: float | None = None  # told by each token answer (x_refresh_token_expires_in)
-    sandbox = SandboxLogin(
-        sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, "sandbox-realm"
-    )
-
-    def is_sandbox(self, ledger_url: str | None) -> bool:
-        return ledger_url is not None and ledger_url.rstrip("/") not in _INTUIT_HOSTS
-
-    def server(self, ledger_url: str | None) -> AuthorizationServer:
-        if not self.is_sandbox(ledger_url):
-            return AuthorizationServer(AUTHORIZE_URL, TOKEN_URL, SCOPES, pkce=False)
-        base = str(ledger_url).rstrip("/")
-        return AuthorizationServer(
-            f"{base}/connect/oauth2", f"{base}/oauth2/v1/tokens/bearer", SCOPES, pkce=False
-        )
-
-    async def tenants(
-        self, http: httpx.AsyncClient, ledger_url: str | None, tokens: TokenSet, redirect: Redirect
-    ) -> list[Tenant]:
-        realm = redirect.params.get("realmId")
-        return [Tenant(realm)] if realm else []
+async def _realm(
+    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
+) -> list[Tenant]:
+    realm = redirect.params.get("realmId")
+    return [Tenant(realm)] if realm else []
 
 
-CONNECT = QboConnect()
+CONNECT = OAuthPlatform(
+    id="qbo",
+    title="QuickBooks Online",
+    tenant_word="realm",
+    authorize_url=AUTHORIZE_URL,
+    token_url=TOKEN_URL,
+    api_url=PRODUCTION_URL,
+    scopes=SCOPES,
+    pkce=False,
+    sandbox=SandboxLogin(sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, "sandbox-realm"),
+    sandbox_paths=("/connect/oauth2", "/oauth2/v1/tokens/bearer"),
+    live=lambda url: url in _INTUIT_HOSTS,
+    lookup=_realm,
+    refresh_ttl=None,  # told by each token answer (x_refresh_token_expires_in)
+)

@@ -40,10 +40,12 @@ class SagePlatform:
         creds = connection.credentials
         root = connection.base_url.rstrip("/").removesuffix(API_PATH)
         live = root + API_PATH == PRODUCTION_URL
-        if live and not all(creds.get(n) for n in ("client_id", "client_secret", "refresh_token")):
+        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
+        if live and not (creds.get("client_id") and creds.get("client_secret") and granted):
             raise ConfigurationError(
-                "set SYNCLEDGER_SAGE_CLIENT_ID, SYNCLEDGER_SAGE_CLIENT_SECRET and "
-                "SYNCLEDGER_SAGE_REFRESH_TOKEN to talk to Sage Accounting"
+                "set SYNCLEDGER_SAGE_CLIENT_ID and SYNCLEDGER_SAGE_CLIENT_SECRET, and run "
+                "`syncledger connect sage` (or set SYNCLEDGER_SAGE_REFRESH_TOKEN), to talk to "
+                "Sage Accounting"
             )
         client = OAuth2Client(
             token_url=TOKEN_URL if live else f"{root}/token",

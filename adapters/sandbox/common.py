@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.sandbox.faults import Faults, TargetedFaults
-from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.oauth import Consenting, OAuthServer
 
 STANDARD_KINDS = ("customer", "invoice", "payment", "credit_note")
 
@@ -153,7 +153,7 @@ def refresh_grant(
 
 
 def authorize_answer(
-    oauth: OAuthServer, params: Mapping[str, str], extra: Mapping[str, str]
+    oauth: Consenting, params: Mapping[str, str], extra: Mapping[str, str]
 ) -> Response:
     """The authorization endpoint's answer (RFC 6749 §4.1.1-4.1.2): consent is given at
     once, and the browser is sent back to ``redirect_uri`` with ``code``, ``state`` and

@@ -19,7 +19,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
     expires REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0
 );
+"""
+CODES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS oauth_codes (
     digest TEXT PRIMARY KEY,
     redirect_uri TEXT NOT NULL,
@@ -45,6 +47,45 @@ REFRESH_TTL = 8726400.0  # Intuit's x_refresh_token_expires_in (101 days)
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Consenting(Protocol):
+    """What an authorization endpoint needs of a sandbox's token server."""
+
+    def client_id_ok(self, client_id: str) -> bool: ...
+
+    def authorize(self, redirect_uri: str, challenge: str | None) -> str: ...
+
+
+class AuthorizationCodes:
+    """Single-use authorization codes (only their digests stored), shared by every
+    sandbox's token server: ``issue`` one for a redirect URI (and PKCE challenge),
+    ``redeem`` it once, in time, with the same redirect URI and the matching verifier."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+        db.executescript(CODES_SCHEMA)
+
+    def issue(self, redirect_uri: str, challenge: str | None) -> str:
+        code = secrets.token_urlsafe(24)
+        self._db.execute(
+            "INSERT INTO oauth_codes VALUES (?, ?, ?, ?, 0)",
+            (_digest(code), redirect_uri, challenge, self._clock() + CODE_TTL),
+        )
+        return code
+
+    def redeem(self, code: str, redirect_uri: str, verifier: str | None) -> bool:
+        """True for an unused, unexpired ``code`` with its redirect URI and verifier. A
+        code is spent even by a failed attempt."""
+        row = self._db.execute(
+            "SELECT redirect_uri, challenge, expires, used FROM oauth_codes WHERE digest = ?",
+            (_digest(code),),
+        ).fetchone()
+        if row is None or row[3] or row[2] < self._clock():
+            return False
+        self._db.execute("UPDATE oauth_codes SET used = 1 WHERE digest = ?", (_digest(code),))
+        return bool(row[0] == redirect_uri and _pkce_ok(row[1], verifier))
 
 
 class OAuthServer:
@@ -64,6 +105,7 @@ class OAuthServer:
         self._refresh_ttl = refresh_ttl
         self._clock = clock
         db.executescript(SCHEMA)
+        self._codes = AuthorizationCodes(db, clock)
 
     def grant(self, refresh_token: str | None = None) -> str:
         """Register a refresh token (as a consent flow would hand out); returns it."""
@@ -97,27 +139,12 @@ class OAuthServer:
     def authorize(self, redirect_uri: str, challenge: str | None) -> str:
         """A new single-use authorization code for ``redirect_uri`` (and the S256
         ``challenge`` when PKCE is used)."""
-        code = secrets.token_urlsafe(24)
-        self._db.execute(
-            "INSERT INTO oauth_codes VALUES (?, ?, ?, ?, 0)",
-            (_digest(code), redirect_uri, challenge, self._clock() + CODE_TTL),
-        )
-        return code
+        return self._codes.issue(redirect_uri, challenge)
 
     def redeem(self, code: str, redirect_uri: str, verifier: str | None) -> dict[str, Any] | None:
-        """Tokens for an unused, unexpired ``code`` sent with its redirect URI and, when
-        it was issued under a PKCE challenge, the matching verifier; else None
-        (``invalid_grant``). A code is spent even by a failed attempt."""
-        row = self._db.execute(
-            "SELECT redirect_uri, challenge, expires, used FROM oauth_codes WHERE digest = ?",
-            (_digest(code),),
-        ).fetchone()
-        if row is None or row[3] or row[2] < self._clock():
-            return None
-        self._db.execute("UPDATE oauth_codes SET used = 1 WHERE digest = ?", (_digest(code),))
-        if row[0] != redirect_uri or not _pkce_ok(row[1], verifier):
-            return None
-        return self._issue()
+        """Tokens for a code ``AuthorizationCodes.redeem`` accepts; else None
+        (``invalid_grant``)."""
+        return self._issue() if self._codes.redeem(code, redirect_uri, verifier) else None
 
     def access_ok(self, token: str) -> bool:
         row = self._db.execute(

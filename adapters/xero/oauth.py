@@ -26,61 +26,27 @@ from __future__ import annotations
 
 import httpx
 
-from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.oauth2 import TokenSet
 from syncledger.adapters.oauth2_connect import (
-    AuthorizationServer,
+    OAuthPlatform,
     Redirect,
     SandboxLogin,
     Tenant,
+    bearer,
+    get_json,
 )
 from syncledger.adapters.xero.ledger import PRODUCTION_URL, TOKEN_URL
 from syncledger.adapters.xero.sandbox import server as sandbox
-from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
-from syncledger.core.redact import mask_url
 
 AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
 SCOPES = ("offline_access", "accounting.transactions", "accounting.contacts", "accounting.settings")
 REFRESH_TTL = 60 * 86400.0
 
 
-class XeroConnect:
-    id = "xero"
-    title = "Xero"
-    tenant_word = "tenant"
-    refresh_ttl: float | None = REFRESH_TTL
-    sandbox = SandboxLogin(
-        sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, sandbox.DEFAULT_TENANT_ID
-    )
-
-    def is_sandbox(self, ledger_url: str | None) -> bool:
-        return ledger_url is not None and ledger_url.rstrip("/") != PRODUCTION_URL
-
-    def server(self, ledger_url: str | None) -> AuthorizationServer:
-        if not self.is_sandbox(ledger_url):
-            return AuthorizationServer(AUTHORIZE_URL, TOKEN_URL, SCOPES, pkce=True)
-        base = str(ledger_url).rstrip("/")
-        return AuthorizationServer(
-            f"{base}/identity/connect/authorize", f"{base}/connect/token", SCOPES, pkce=True
-        )
-
-    async def tenants(
-        self, http: httpx.AsyncClient, ledger_url: str | None, tokens: TokenSet, redirect: Redirect
-    ) -> list[Tenant]:
-        url = f"{(ledger_url or PRODUCTION_URL).rstrip('/')}/connections"
-        headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
-        try:
-            response = await http.get(url, headers=headers)
-        except httpx.TransportError as exc:
-            raise TransientLedgerError(
-                f"{mask_url(url)} unreachable: {type(exc).__name__}"
-            ) from exc
-        if response.status_code != 200:
-            raise PermanentLedgerError(
-                f"Xero answered HTTP {response.status_code} to GET /connections",
-                code=str(response.status_code),
-            )
-        return _organisations(decode_json(response.content))
+async def _connections(
+    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
+) -> list[Tenant]:
+    return _organisations(await get_json(http, f"{api}/connections", bearer(tokens), "Xero"))
 
 
 def _organisations(body: object) -> list[Tenant]:
@@ -92,4 +58,20 @@ def _organisations(body: object) -> list[Tenant]:
     ]
 
 
-CONNECT = XeroConnect()
+CONNECT = OAuthPlatform(
+    id="xero",
+    title="Xero",
+    tenant_word="tenant",
+    authorize_url=AUTHORIZE_URL,
+    token_url=TOKEN_URL,
+    api_url=PRODUCTION_URL,
+    scopes=SCOPES,
+    pkce=True,
+    sandbox=SandboxLogin(
+        sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, sandbox.DEFAULT_TENANT_ID
+    ),
+    sandbox_paths=("/identity/connect/authorize", "/connect/token"),
+    live=lambda url: url == PRODUCTION_URL,
+    lookup=_connections,
+    refresh_ttl=REFRESH_TTL,
+)

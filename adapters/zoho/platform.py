@@ -50,10 +50,14 @@ class ZohoPlatform:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
         live = _is_zoho(base)
-        if live and not all(creds.get(n) for n in REQUIRED):
+        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
+        organization = connection.tenant or creds.get("organization_id")
+        app = creds.get("client_id") and creds.get("client_secret")
+        if live and not (app and granted and organization):
             raise ConfigurationError(
-                "set SYNCLEDGER_ZOHO_BOOKS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN and "
-                "_ORGANIZATION_ID to talk to Zoho Books"
+                "set SYNCLEDGER_ZOHO_BOOKS_CLIENT_ID and _CLIENT_SECRET, and run `syncledger "
+                "connect zoho-books` (or set _REFRESH_TOKEN and _ORGANIZATION_ID), to talk to "
+                "Zoho Books"
             )
         client = OAuth2Client(
             token_url=creds.get("accounts_url") or _token_url(base, live),

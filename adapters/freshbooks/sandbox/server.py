@@ -8,6 +8,11 @@ Implemented, with its source:
   Python SDK ``refresh_access_token``); answers ``access_token``, ``refresh_token``,
   ``token_type``, ``expires_in`` (12 h), ``scope``, ``created_at`` (SDK fixture). Every
   grant must carry the app's ``redirect_uri``, as both SDKs send it (``refusals.py``).
+- ``GET /service/auth/oauth/authorize`` (``syncledger connect``): consents at once for
+  the registered ``redirect_uri`` and sends the browser back with ``code`` and
+  ``state``; the code is exchanged at the token endpoint (``authorization_code``, same
+  redirect URI); ``GET /auth/api/v1/users/me``: the identity, one business membership
+  whose ``business.account_id`` is this sandbox's account (``freshbooks/oauth.py``).
 - ``/accounting/account/{account_id}/users/clients``, ``/invoices/invoices``,
   ``/payments/payments``, ``/credit_notes/credit_notes``, ``/items/items`` (official SDKs,
   freshbooks.com/api/items): ``GET`` a list, ``POST`` a create with the body
@@ -61,9 +66,21 @@ from syncledger.adapters.freshbooks.sandbox.query import ListQuery, includes
 from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox, resource
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.common import STANDARD_KINDS, Kinds, plain_json, refresh_grant
+from syncledger.adapters.sandbox.common import (
+    STANDARD_KINDS,
+    Kinds,
+    authorize_answer,
+    plain_json,
+    refresh_grant,
+)
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
+from syncledger.adapters.sandbox.scaffold import (
+    Gate,
+    Sandbox,
+    bearer_ok,
+    json_body,
+    oauth_server,
+)
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -136,6 +153,8 @@ def _routes() -> list[Route]:
     account = "/accounting/account/{account}/{group}/{name}"
     return [
         Route("/auth/oauth/token", _token, methods=["POST"]),
+        Route("/service/auth/oauth/authorize", _authorize, methods=["GET"]),
+        Route("/auth/api/v1/users/me", _me, methods=["GET"]),
         Route(account, _api(_collection), methods=["GET", "POST"]),
         Route(account + "/{ident}", _api(_one), methods=["GET", "PUT", "DELETE"]),
     ]
@@ -220,6 +239,27 @@ async def _token(request: Request) -> Response:
         return _fault_response(fault)
     authorization = request.headers.get("authorization")
     return refresh_grant(sandbox.oauth, authorization, form, _freshbooks_tokens)
+
+
+async def _authorize(request: Request) -> Response:
+    """The consent page (``syncledger connect``): consents at once for the app's
+    registered redirect URI; any other is refused here, never redirected to."""
+    sandbox = sandbox_of(request.app)
+    params = dict(request.query_params)
+    if params.get("redirect_uri") != sandbox.redirect_uri:
+        return plain_json(400, {"error": "invalid_request", "detail": "redirect_uri"})
+    return authorize_answer(sandbox.oauth, params, {})
+
+
+async def _me(request: Request) -> Response:
+    """The identity of the token's user: one business membership, this sandbox's
+    account (``business_memberships[].business.account_id``)."""
+    sandbox = sandbox_of(request.app)
+    if not bearer_ok(sandbox.oauth, request.headers.get("authorization")):
+        return plain_json(401, {"error": "unauthenticated"})
+    business = {"id": 1, "name": "syncledger sandbox", "account_id": sandbox.account_id}
+    identity = {"identity_id": 1, "business_memberships": [{"business": business}]}
+    return plain_json(200, {"response": identity})
 
 
 def _check_redirect(form: dict[str, str], registered: str) -> None:

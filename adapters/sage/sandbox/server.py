@@ -26,6 +26,10 @@ What the sandbox refuses, with status, ``$dataCode``, ``$message`` and source:
   ``outstanding_amount``) and customer refunds (``CUSTOMER_REFUND``: allocated to sales
   credit notes and payments on account); ``GET`` filters them by ``transaction_type_id``.
   A contact's ``balance`` nets its credit off what it owes.
+- ``GET /oauth2/auth/central`` (``syncledger connect``): consents at once and redirects
+  back with ``code`` and ``state``, exchanged at ``/token`` (``authorization_code``);
+  ``GET /v3.1/businesses``: the businesses the user reaches, ``$items`` of ``{id,
+  displayed_as, $path}`` (developer.sage.com, Best Practices), here this sandbox's one.
 - Auth: ``Authorization: Bearer``; ``X-Business`` selects the business, absent meaning the
   lead business.
 - Idempotency (developer.sage.com, Idempotency): an ``idempotency_id`` (32-character
@@ -140,6 +144,8 @@ serve = SANDBOX.serving(create_app)
 def _routes() -> list[Route]:
     return [
         SANDBOX.token_route("/token", _sage_tokens),
+        SANDBOX.authorize_route("/oauth2/auth/central"),
+        Route(f"{API}/businesses", _api(_businesses), methods=["GET"]),
         Route(f"{API}/financial_settings", _api(_financial_settings), methods=["GET"]),
         Route(f"{API}/{{resource}}", _api(_list), methods=["GET"]),
         Route(f"{API}/{{resource}}", _api(_create, write=True), methods=["POST"]),
@@ -201,6 +207,17 @@ async def _read(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
 async def _list(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
     query = dict(request.query_params)
     return 200, encode_json(sandbox.listing(request.path_params["resource"], query))
+
+
+async def _businesses(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:
+    """The businesses the token's user reaches: this sandbox's one."""
+    item = {
+        "id": sandbox.business_id,
+        "displayed_as": "syncledger sandbox",
+        "$path": f"/businesses/{sandbox.business_id}",
+    }
+    page = {"$total": 1, "$page": 1, "$next": None, "$back": None, "$items_per_page": 20}
+    return 200, encode_json({**page, "$items": [item]})
 
 
 async def _financial_settings(request: Request, sandbox: SageSandbox) -> tuple[int, bytes]:

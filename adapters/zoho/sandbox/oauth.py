@@ -1,5 +1,8 @@
 """The Zoho Accounts side of the sandbox: ``POST /oauth/v2/token`` with a
-``refresh_token`` grant, client id and secret in the form (Zoho's self-client flow).
+``refresh_token`` grant, client id and secret in the form (Zoho's self-client flow), or
+an ``authorization_code`` grant for a code ``GET /oauth/v2/auth`` handed out
+(``syncledger connect``; codes are the shared sandbox's ``AuthorizationCodes``), answered
+with a refresh token too.
 
 As at Zoho, refresh tokens do not rotate: the answer carries a new access token only
 (``access_token``, ``api_domain``, ``token_type``, ``expires_in`` = 3600 s), and a
@@ -15,6 +18,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from syncledger.adapters.sandbox.oauth import AuthorizationCodes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS zoho_tokens (
@@ -49,6 +54,7 @@ class ZohoAccounts:
         self._access_ttl = access_ttl
         self._clock = clock
         db.executescript(SCHEMA)
+        self._codes = AuthorizationCodes(db, clock)
 
     def grant(self, refresh_token: str | None = None) -> str:
         """Register a refresh token (as the consent flow would hand out); returns it."""
@@ -68,11 +74,25 @@ class ZohoAccounts:
         given = (form.get("client_id", ""), form.get("client_secret", ""))
         if not secrets.compare_digest("\0".join(given), "\0".join(self._client)):
             return {"error": "invalid_client"}
+        if form.get("grant_type") == "authorization_code":
+            return self._redeem(form)
         if form.get("grant_type") != "refresh_token":
             return {"error": "unsupported_grant_type"}
         if not self._refresh_ok(form.get("refresh_token", "")):
             return {"error": "invalid_code"}
         return self._issue()
+
+    def client_id_ok(self, client_id: str) -> bool:
+        return secrets.compare_digest(client_id, self._client[0])
+
+    def authorize(self, redirect_uri: str, challenge: str | None) -> str:
+        return self._codes.issue(redirect_uri, challenge)
+
+    def _redeem(self, form: Mapping[str, str]) -> dict[str, Any]:
+        code, redirect_uri = form.get("code", ""), form.get("redirect_uri", "")
+        if not self._codes.redeem(code, redirect_uri, form.get("code_verifier")):
+            return {"error": "invalid_code"}
+        return {**self._issue(), "refresh_token": self.grant()}
 
     def access_ok(self, token: str) -> bool:
         row = self._db.execute(

@@ -9,7 +9,8 @@ the limits; integrators' code and tests for what the reference leaves out (marke
 Endpoints, all under ``/books/v3`` and all requiring ``?organization_id=`` and
 ``Authorization: Zoho-oauthtoken <access token>``:
 
-- ``GET /organizations``, ``GET /settings/currencies``, ``GET /settings/taxes``;
+- ``GET /organizations`` (token only, no ``organization_id``: how one is found), ``GET
+  /settings/currencies``, ``GET /settings/taxes``;
 - ``GET|POST /contacts``, ``GET|PUT /contacts/{id}``: ``contact_name`` required and
   unique among contacts, ``contact_persons`` carry the e-mail addresses;
 - ``GET|POST /items``, ``GET /items/{id}``: ``name`` (unique ignoring case) and ``rate``
@@ -86,9 +87,9 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
-from syncledger.adapters.sandbox.common import Kinds, form_of, retry_after
+from syncledger.adapters.sandbox.common import Kinds, authorize_answer, form_of, retry_after
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox import items as items
 from syncledger.adapters.zoho.sandbox import refunds as refunds
@@ -97,7 +98,7 @@ from syncledger.adapters.zoho.sandbox.errors import ZohoError, refuse
 from syncledger.adapters.zoho.sandbox.oauth import ACCESS_TTL, ZohoAccounts
 from syncledger.adapters.zoho.sandbox.org import DEFAULT_TAXES, Answer, ZohoOrganization
 from syncledger.adapters.zoho.sandbox.schema import check_body
-from syncledger.adapters.zoho.sandbox.service import DailyQuota, ZohoSandbox
+from syncledger.adapters.zoho.sandbox.service import AUTH_SCHEME, DailyQuota, ZohoSandbox
 
 DEFAULT_CLIENT_ID = "1000.SANDBOXCLIENT"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
@@ -171,7 +172,8 @@ serve = SANDBOX.serving(create_app)
 def _routes() -> list[Route]:
     return [
         Route("/oauth/v2/token", _token, methods=["POST"]),
-        Route(f"{API}/organizations", _api(_organizations), methods=["GET"]),
+        Route("/oauth/v2/auth", _authorize, methods=["GET"]),
+        Route(f"{API}/organizations", _organizations_of_user, methods=["GET"]),
         Route(f"{API}/settings/currencies", _api(_currencies), methods=["GET"]),
         Route(f"{API}/settings/taxes", _api(_taxes), methods=["GET"]),
         Route(f"{API}/invoices/{{ident}}/status/sent", _api(_sent, write=True), methods=["POST"]),
@@ -263,8 +265,14 @@ def _params(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
 
-async def _organizations(request: Request, sandbox: ZohoSandbox) -> Answer:
-    return sandbox.org.organizations()
+async def _organizations_of_user(request: Request) -> Response:
+    """``GET /organizations``: the token's organisations. Zoho's example sends no
+    ``organization_id`` (it is how one is found), so none is asked for; the token is."""
+    sandbox = sandbox_of(request.app)
+    if not bearer_ok(sandbox.accounts, request.headers.get("authorization"), AUTH_SCHEME):
+        return _error(refuse("auth.unauthorized"))
+    done = sandbox.org.organizations()
+    return _json(done.status, done.body, sandbox)
 
 
 async def _currencies(request: Request, sandbox: ZohoSandbox) -> Answer:
@@ -361,6 +369,16 @@ def _error(error: ZohoError) -> Response:
 
 
 # ----------------------------------------------------------------- Accounts
+
+
+async def _authorize(request: Request) -> Response:
+    """Zoho Accounts' consent page: consents at once and redirects back with ``code``,
+    ``state``, ``location`` and ``accounts-server`` (Zoho's multi-DC parameters; here
+    this sandbox's own address)."""
+    accounts = sandbox_of(request.app).accounts
+    server = str(request.base_url).rstrip("/")
+    extra = {"location": "us", "accounts-server": server}
+    return authorize_answer(accounts, dict(request.query_params), extra)
 
 
 async def _token(request: Request) -> Response:
