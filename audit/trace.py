@@ -29,6 +29,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    ReflowRequested,
     SourceMappingPublished,
     SourceRecordObserved,
     SourceRecordRejected,
@@ -98,7 +99,13 @@ class RecordTrace:
 
 #: the events that name the mapping version they used (a test holds every event type
 #: with a ``mapping_version`` to this list)
-USES_MAPPING = (LedgerPushRequested, LedgerPushSucceeded, LedgerItemRequested)
+USES_MAPPING = (
+    LedgerPushRequested,
+    LedgerPushSucceeded,
+    LedgerItemRequested,
+    SourceRecordRejected,  # the version a rejection was judged under, when it names one
+    ReflowRequested,
+)
 #: a push's attempts and their outcomes
 PUSH_ATTEMPTS = (LedgerPushRequested, LedgerPushSucceeded, LedgerPushFailed, LedgerPushAbandoned)
 
@@ -112,7 +119,11 @@ def _mappings_used(events: list[LoggedEvent]) -> set[tuple[str, str]]:
     """(ledger or source, mapping version) of every mapping the events used: the ledger
     mappings pushes named and the source mappings that shaped observations."""
     ledger = {
-        (e.ledger, e.mapping_version) for ev in events if isinstance(e := ev.event, USES_MAPPING)
+        (e.ledger, e.mapping_version)
+        for ev in events
+        if isinstance(e := ev.event, USES_MAPPING)
+        and e.ledger is not None
+        and e.mapping_version is not None
     }
     shaped = {
         (e.ref.split("/", 1)[0], e.source_mapping)

@@ -39,7 +39,9 @@ from syncledger.core.keystore import (
 )
 from syncledger.core.log_setup import LogMarker, check_position, open_log
 from syncledger.core.logdisk import LogDisk
+from syncledger.core.mapping_diff_log import last_published
 from syncledger.core.settings import Settings, nats_servers
+from syncledger.core.store import EventStore
 from syncledger.core.store_jetstream import JetStreamEventStore
 
 if TYPE_CHECKING:
@@ -389,21 +391,34 @@ async def _close(
         keys.close()
 
 
-async def publish_mapping(store: JetStreamEventStore, entity: str, ledger: str, actor: str) -> str:
-    """The mapping version in force; appends ``MappingVersionPublished`` when it is new."""
-    content = mapping_file(ledger).read_text()
+async def publish_mapping(
+    store: EventStore, entity: str, ledger: str, actor: str, content: str | None = None
+) -> str:
+    """The mapping version in force; appends ``MappingVersionPublished`` when it is new.
+    ``content``: the file as read already (``syncledger mapping publish`` publishes the
+    text it showed); by default the ledger's mapping file, read here."""
+    if content is None:
+        content = mapping_file(ledger).read_text()
     digest = hashlib.sha256(content.encode()).hexdigest()
     version = f"{ledger}@{digest[:12]}"
     subject = subject_for(entity, "audit", "syncledger", "mapping", f"{ledger}-{digest[:12]}")
-    if await store.subject_last_seq(subject) == 0:
+    seen = await store.subject_last_seq(subject)
+    if seen == 0 or await _superseded(store, entity, ledger, version):
         payload = MappingVersionPublished(
             ledger=ledger, mapping_version=version, sha256=digest, content=content
         )
         await store.append(
             [make_envelope(payload, entity=entity, subject=subject, actor=actor)],
-            expect={subject: 0},
+            expect={subject: seen},
         )
     return version
+
+
+async def _superseded(store: EventStore, entity: str, ledger: str, version: str) -> bool:
+    """A version published before, and another one since (it comes back): published
+    again, so the last one in the log is always the one in force."""
+    last = await last_published(store, entity, ledger)
+    return last is not None and last.mapping_version != version
 
 
 def audit_context(rt: Runtime) -> AuditContext:

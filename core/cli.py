@@ -40,7 +40,7 @@ EXIT_BROKEN_PIPE = exit_codes.BROKEN_PIPE
 #: they say so and create nothing
 READ_COMMANDS = frozenset(
     {"status", "errors", "trace", "conflicts", "review", "sends", "retry", "report", "audit"}
-    | {"alerts"}
+    | {"alerts", "mapping"}
 )
 # typer vendors click: its usage errors share this base with typer.BadParameter
 _USAGE_ERROR: type[Exception] = next(
@@ -812,6 +812,55 @@ def errors(data_dir: DataDir = None, entity: Entity = None, json_out: JsonOut = 
     from syncledger.core.pipeline import errors_now
 
     _answer(run(errors_now(settings(data_dir, entity))), json_out)
+
+
+mapping_app = typer.Typer(
+    help="A ledger mapping file against the version in force: diff, dry run, publish.",
+    no_args_is_help=True,
+)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("diff")
+def mapping_diff(
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="compare this file (default: the ledger's mapping.toml)"),
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+    json_out: JsonOut = False,
+) -> None:
+    """The unified diff between the mapping version in force and the file, and a dry run
+    of what it changes for each record's latest version; writes nothing. Exit 0 when no
+    record changes, 1 when records change, 2 for a file that does not read."""
+    from syncledger.core.mapping_publish import diff_said
+
+    _answer(run(diff_said(settings(data_dir, entity, ledger), file)), json_out)
+
+
+@mapping_app.command("publish")
+def mapping_publish(
+    yes: Annotated[bool, typer.Option("--yes", help="publish without asking")] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Show the diff and dry run, ask, then publish the ledger's mapping file as the
+    version in force; the next sync start re-flows the records it now accepts."""
+    from syncledger.core.mapping_publish import publish_said
+
+    if json_out and not yes:
+        raise typer.BadParameter("--json answers without a question: add --yes")
+
+    def confirm(text: str) -> bool:
+        if not json_out:
+            typer.echo(text)
+        return yes or typer.confirm("publish this version?", default=False)
+
+    _answer(run(publish_said(settings(data_dir, entity, ledger), confirm)), json_out)
 
 
 def _mount_audit() -> None:

@@ -226,6 +226,10 @@ class SourceRecordRejected(EventData):
     #: the record it depends on (its customer, invoice or credit) when that one is not in
     #: the ledger yet: once it is, the worker retries this record by itself
     waiting_on: str | None = None
+    #: the ledger mapping version the worker judged the record under (None: a rejection
+    #: made before versions were named here, or one the import made); a newer version
+    #: re-flows it by itself (``core/reflow.py``)
+    mapping_version: str | None = None
 
 
 class RecordHintData(BaseModel):
@@ -280,6 +284,20 @@ class RetryRequested(EventData):
     ref: str
     ledger: str
     reason: str = ""
+
+
+@event_type
+class ReflowRequested(EventData):
+    """A new mapping version is in force: the worker tries again, by itself, a record it
+    rejected under an earlier version for a reason the mapping can change
+    (``core/reflow.py``); once per record and version."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    ledger: str
+    mapping_version: str  #: the version now in force, which the record is tried under
+    rejected_under: str | None = None  #: the version it was rejected under (None: unnamed)
+    codes: tuple[str, ...] = ()  #: the reason codes of that rejection
 
 
 @event_type

@@ -71,6 +71,7 @@ from syncledger.core.reconcile_expected import with_log
 from syncledger.core.reconcile_mirror import LedgerMirror, mirror_path, open_mirror_engine
 from syncledger.core.reconcile_source import SourceContent, load_state_and_content
 from syncledger.core.redact import mask_text
+from syncledger.core.reflow import Reflow, request_reflows
 from syncledger.core.report_facts import read_facts
 from syncledger.core.report_mismatches import mismatch_lines, status_lines
 from syncledger.core.reports import Period, Report, report_dir
@@ -409,6 +410,8 @@ async def _consume(
     s = rt.settings
     service = await sync_service(rt, ledger)
     service.guard = lease.check
+    reflow = Reflow(rt.store, service.state, s.entity, s.actor, lease.check)
+    await request_reflows(reflow, service.mapping_version)
     broker, stats = build_broker(
         rt.nats_url,
         service,

@@ -14,6 +14,8 @@ changed, already linked       update with the ledger's version token (customers,
 changed payment/credit note   rejected: posted money is not edited, it is reversed
 source delete of an invoice   void (never a hard delete)
 ``RetryRequested``            the record's latest version is tried again
+``ReflowRequested``           the same, asked by the worker itself when a new mapping
+                              version is in force (``core/reflow.py``)
 ``ConflictSettled``           ``overwrite``: the latest version is pushed over the
                               ledger's edit with the version token the person saw
                               (``keep_ledger`` needs no push: the fold settles it)
@@ -52,6 +54,7 @@ from syncledger.core.events import (
     ConflictSettled,
     Envelope,
     RecordLinked,
+    ReflowRequested,
     RejectionReason,
     RepushRequested,
     RetryRequested,
@@ -154,6 +157,11 @@ class SyncService:
         return self._ctx.name
 
     @property
+    def mapping_version(self) -> str:
+        """The ledger mapping version this service judges records under."""
+        return self._ctx.mapping_version
+
+    @property
     def guard(self) -> Callable[[], None] | None:
         """Called right before every ledger write (and every push intent); raises
         ``OwnershipLost`` once this process no longer holds the entity+ledger lease."""
@@ -203,7 +211,7 @@ class SyncService:
             return await self._observed(envelope, event)
         if isinstance(event, SourceRecordDeleted):
             return await self._deleted(envelope, event)
-        if isinstance(event, RetryRequested) and event.ledger == ours:
+        if isinstance(event, RetryRequested | ReflowRequested) and event.ledger == ours:
             return await self._retry(event.ref)
         if isinstance(event, RepushRequested) and event.ledger == ours:
             return await self._repush(envelope, event)
@@ -449,6 +457,7 @@ _ACTED_ON = (
     SourceRecordObserved,
     SourceRecordDeleted,
     RetryRequested,
+    ReflowRequested,
     ReviewResolved,
     RepushRequested,
     ConflictSettled,

@@ -205,6 +205,7 @@ class Outcomes:
             reasons=strip_reasons(reasons, _named_in(cause)),
             ledger=self._ctx.name,
             waiting_on=waiting_on,
+            mapping_version=self._ctx.mapping_version,
         )
         subject = source_subject(self._ctx.entity, ref)
         await self._log.append(subject, payload, cause.id, cause.correlation_id)

@@ -39,6 +39,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    ReflowRequested,
     RepushRequested,
     RetryRequested,
     ReviewRequested,
@@ -87,6 +88,13 @@ class RecordState:
     seen_version: str | None = None  # last version back-sync observed in the ledger
     seen_status: str | None = None
     rejected_sha: str | None = None
+    #: the latest rejection: its reason codes, whether this ledger's worker made it (not
+    #: the import), and the mapping version it was judged under (``core/reflow.py``)
+    rejected_codes: tuple[str, ...] = ()
+    rejected_here: bool = False
+    rejected_mapping: str | None = None
+    #: the mapping version the record was last re-flowed under (``ReflowRequested``)
+    reflowed_mapping: str | None = None
     ledger_ref: str | None = None
     ledger_version: str | None = None
     pushed_sha: str | None = None
@@ -258,6 +266,8 @@ def _deleted(state: SyncState, e: SourceRecordDeleted) -> None:
 def _rejected(state: SyncState, e: SourceRecordRejected) -> None:
     rec = state.get(e.ref)
     rec.rejected_sha, rec.waiting_on = e.content_sha256, e.waiting_on
+    rec.rejected_codes = tuple(r.code for r in e.reasons)
+    rec.rejected_here, rec.rejected_mapping = e.ledger is not None, e.mapping_version
     if rec.waiting_on:
         state.waiters.setdefault(rec.waiting_on, set()).add(rec.source_ref)
 
@@ -266,6 +276,13 @@ def _retry(state: SyncState, e: RetryRequested) -> None:
     rec = state.get(e.ref)
     rec.rejected_sha = rec.abandoned_key = None
     rec.attempts = 0
+
+
+def _reflow(state: SyncState, e: ReflowRequested) -> None:
+    """Like a retry, asked by the worker itself for a new mapping version (once)."""
+    rec = state.get(e.ref)
+    rec.rejected_sha, rec.attempts = None, 0
+    rec.reflowed_mapping = e.mapping_version
 
 
 def _repush(state: SyncState, e: RepushRequested) -> None:
@@ -395,6 +412,7 @@ _HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
     SourceRecordDeleted: _deleted,
     SourceRecordRejected: _rejected,
     RetryRequested: _retry,
+    ReflowRequested: _reflow,
     RepushRequested: _repush,
     ReviewResolved: _review_resolved,
     LedgerPushRequested: _requested,

@@ -32,6 +32,7 @@ from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
     RecordLinked,
+    ReflowRequested,
     RepushRequested,
     RetryRequested,
     ReviewRequested,
@@ -69,7 +70,13 @@ def _observed(e: SourceRecordObserved) -> str:
 
 
 def _rejected(e: SourceRecordRejected) -> str:
-    return "rejected: " + "; ".join(f"{r.code}: {r.message}" for r in e.reasons)
+    under = f" (mapping {e.mapping_version})" if e.mapping_version else ""
+    return f"rejected{under}: " + "; ".join(f"{r.code}: {r.message}" for r in e.reasons)
+
+
+def _reflow(e: ReflowRequested) -> str:
+    was = f" (rejected under {e.rejected_under})" if e.rejected_under else ""
+    return f"tried again on {e.ledger} under the new mapping {e.mapping_version}{was}"
 
 
 def _retry(e: RetryRequested) -> str:
@@ -183,6 +190,7 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     SourceRecordObserved: _observed,
     SourceRecordRejected: _rejected,
     RetryRequested: _retry,
+    ReflowRequested: _reflow,
     RepushRequested: _repush,
     ReviewRequested: _review_requested,
     ReviewResolved: _review_resolved,

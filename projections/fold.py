@@ -67,6 +67,7 @@ from syncledger.core.events import (
     MismatchResolved,
     ReconciliationCompleted,
     RecordLinked,
+    ReflowRequested,
     RepushRequested,
     RetryRequested,
     ReviewRequested,
@@ -562,6 +563,7 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # the invoice e-mail's own log (`syncledger sends`, core/delivery.py)
     InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,
     RetryRequested,  # a command: its effect shows in the push events that follow
+    ReflowRequested,  # the worker's own retry under a new mapping version: likewise
     RepushRequested,  # a command: the push (or link) that follows moves the record
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     InvoiceDisputed,  # its credit note is a record of its own, with its own pushes
