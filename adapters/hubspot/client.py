@@ -9,7 +9,10 @@
 - ``POST .../{type}/batch/read`` (``archived`` query) and ``.../batch/update``, at most
   100 inputs a call (§1.3);
 - ``POST /crm/associations/2026-03/{from}/{to}/batch/read`` (§1.6);
-- ``GET|POST /crm/properties/2026-03/deals[/{name}]`` (§1.6).
+- ``GET|POST /crm/properties/2026-03/deals[/{name}]`` (§1.6);
+- ``GET /settings/currencies/2026-03/company-currency`` and ``.../exchange-rates`` (paged
+  with ``after``): the portal's own exchange rates (facts and sources:
+  :mod:`syncledger.adapters.hubspot.rates`).
 
 Every other request shares the account's burst window: 100 per 10 s, the lowest
 published tier (Free/Starter, §1.3), unless told otherwise. 429 and 5xx answers are
@@ -188,6 +191,35 @@ class HubSpotClient:
                 )
             written += len(_page(answer).results)
         return written
+
+    async def company_currency(self) -> str:
+        with boundary("reading HubSpot's company currency"):
+            body = await self._api.json(
+                "GET", "/settings/currencies/2026-03/company-currency", idempotent=True
+            )
+        code = body.get("id") if isinstance(body, dict) else None
+        if not code:
+            raise HubSpotError("HubSpot answered the company currency without its code")
+        return str(code)
+
+    async def exchange_rates(self) -> list[dict[str, Any]]:
+        """Every dated rate of the portal, all pages."""
+        rows: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            params: dict[str, str | int] = {"after": after} if after else {}
+            with boundary("reading HubSpot's exchange rates"):
+                body = await self._api.json(
+                    "GET",
+                    "/settings/currencies/2026-03/exchange-rates",
+                    params=params,
+                    idempotent=True,
+                )
+            page = _page(body)
+            rows += page.results
+            if page.after is None:
+                return rows
+            after = page.after
 
     async def aclose(self) -> None:
         await self._api.aclose()

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
+from syncledger.adapters.hubspot.rates import ExchangeRates
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import SourceItem
 from syncledger.core.validation import MALFORMED_FIELD
@@ -39,6 +40,10 @@ class SourceMapping:
     closed_stage: str
     contacts: ContactPolicy
     default_currency: str
+    #: the books' home currency (``[settings] home_currency``, default ``default_currency``):
+    #: HubSpot's exchange rates become an invoice's ``exchange_rate`` only when HubSpot's
+    #: company currency is this one (:mod:`syncledger.adapters.hubspot.rates`)
+    home_currency: str
     #: the payment terms deals are invoiced on (``[settings] due_days``): the due date is
     #: the issue date plus these days (deals carry no due date of their own)
     due_days: int
@@ -65,6 +70,7 @@ def load_mapping(path: Path = MAPPING_FILE, *, closed_stage: str | None = None) 
             closed_stage or str(settings["closed_stage"]),
             policy,
             str(settings["default_currency"]),
+            str(settings.get("home_currency") or settings["default_currency"]).upper(),
             _days(settings.get("due_days", 30)),
             raw["company"],
             raw["contact"],
@@ -144,8 +150,10 @@ def invoice_item(
     customer_id: str | None,
     lines: Sequence[Mapping[str, Any]],
     m: SourceMapping,
+    rates: ExchangeRates | None = None,
 ) -> SourceItem:
-    """A deal in the closed stage as an invoice built from its line items."""
+    """A deal in the closed stage as an invoice built from its line items; in a foreign
+    currency, with HubSpot's rate of its close date where ``rates`` hold one."""
     props = deal.get("properties") or {}
     t = m.deal
     issued = str(props.get(t["issue_date"]) or deal.get("updatedAt") or "")[:10]
@@ -162,9 +170,25 @@ def invoice_item(
         "total": str(total),
         "lines": built,
     }
+    rate = _rate_of(fields["currency"], issued, m, rates)
+    if rate is not None:
+        fields["exchange_rate"] = str(rate)
     if problems:
         fields[MALFORMED_FIELD] = problems
     return SourceItem(SYSTEM, "invoice", str(deal["id"]), modified(deal), fields, False)
+
+
+def _rate_of(
+    currency: str, issued: str, m: SourceMapping, rates: ExchangeRates | None
+) -> Decimal | None:
+    if rates is None or currency.upper() == m.home_currency:
+        return None
+    if rates.company_currency != m.home_currency:
+        return None  # HubSpot's rates are into another currency than the books'
+    try:
+        return rates.on(currency, date.fromisoformat(issued))
+    except ValueError:
+        return None  # no readable close date: validation names it
 
 
 def _days(value: object) -> int:

@@ -15,10 +15,13 @@ else its first contact. A deal not in that stage yields nothing — unless its
 ``dealstage`` history (``propertiesWithHistory`` on batch read) shows it was in that stage,
 then it yields a deletion of the invoice (the ledger's copy is voided by the pipeline's
 rules for deleted records). An archived deal that was in the stage yields a deletion too.
+A deal in a foreign currency carries HubSpot's own exchange rate of its close date
+(:mod:`syncledger.adapters.hubspot.rates`).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -36,6 +39,7 @@ from syncledger.adapters.hubspot.mapping import (
     invoice_item,
     split_customer_id,
 )
+from syncledger.adapters.hubspot.rates import ExchangeRates
 from syncledger.core.ports import SourceItem
 from syncledger.core.source_ports import (
     RecordHint,
@@ -52,6 +56,7 @@ MODIFIED = {
 }
 PREFIX = {"companies": "company", "contacts": "contact"}
 Records = list[dict[str, Any]]
+_log = logging.getLogger(__name__)
 
 
 def epoch_ms(text: Any) -> int:
@@ -265,15 +270,38 @@ class HubSpotSource:
         lines = {
             str(r["id"]): r for r in await self._client.batch_read("line_items", line_ids, props)
         }
+        rates = await self._rates(deals)
         return [
             invoice_item(
                 d,
                 _customer(companies.get(str(d["id"])), contacts.get(str(d["id"]))),
                 [lines[i] for i in lines_of.get(str(d["id"]), []) if i in lines],
                 self._m,
+                rates,
             )
             for d in deals
         ]
+
+    async def _rates(self, deals: Records) -> ExchangeRates | None:
+        """HubSpot's exchange rates, read only when a deal is in a foreign currency
+        (two requests per batch of deals: rates change, so they are not kept)."""
+        prop, home = self._m.deal["currency"], self._m.home_currency
+        foreign = any(
+            str((d.get("properties") or {}).get(prop) or home).upper() != home for d in deals
+        )
+        if not foreign:
+            return None
+        company = await self._client.company_currency()
+        if company.upper() != home:
+            _log.warning(
+                "HubSpot's company currency is %s, the books' home currency %s: its exchange "
+                "rates are not used (foreign-currency deals are refused with "
+                "missing_exchange_rate until home_currency in the source mapping matches)",
+                company,
+                home,
+            )
+            return None
+        return ExchangeRates.of(company, await self._client.exchange_rates())
 
     async def _left_stage(self, ids: Sequence[str]) -> list[SourceItem]:
         """Deals out of the stage whose history shows they were in it: deletions."""

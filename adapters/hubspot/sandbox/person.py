@@ -40,11 +40,18 @@ sample's valid invoices stay valid with the sample's totals, the person enters:
 
 Then Σ lines = the sample's stated total. Sample rows that are deliberately invalid stay
 invalid where HubSpot can hold the fault (currency XYZ, a quantity of 0, a customer not
-in the sample — the deal gets no company, so the reader names no customer —, a EUR
-invoice without rate — the reader carries no exchange rate, so *every* non-USD invoice
-lacks one when the ledger's home currency is USD); faults HubSpot cannot express (a stated total
-that disagrees with the lines, a ``custom_fee`` line type, a bad email on a company) are
+in the sample — the deal gets no company, so the reader names no customer); faults
+HubSpot cannot express (a stated total that disagrees with the lines, a ``custom_fee``
+line type, a bad email on a company, a EUR invoice without a rate — HubSpot keeps rates
+per currency, not per deal, so a EUR deal closed after the first EUR rate has one) are
 entered as the nearest valid record.
+
+Exchange rates: for each foreign-currency sample invoice the person enters its rate in
+HubSpot's currency settings (Settings > Currencies: a dated rate from that currency into
+the company currency, USD), effective from the invoice's date; the reader then gives each
+deal the rate in force on its close date (adapters/hubspot/rates.py). Two sample invoices
+of one currency on one day with different rates get the later-entered one (HubSpot holds
+one rate per moment).
 
 Webhooks: :meth:`HubSpotDemoSandbox.delivery` is the v3-signed delivery HubSpot's sender
 makes (the store's ``signed_webhook``: §1.7), one ``deal.propertyChange`` event per hint
@@ -58,7 +65,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from starlette.applications import Starlette
@@ -205,6 +212,7 @@ class HubSpotDemoSandbox:
             return self.counts.line()
         companies, contacts = self._enter_customers(sample_customers())
         invoices = sample_invoices()
+        self._enter_rates(invoices)
         held = _held_back(invoices)
         line_items = 0
         for invoice in invoices:
@@ -218,6 +226,15 @@ class HubSpotDemoSandbox:
             len(companies), len(contacts), len(invoices), len(invoices) - len(held), line_items
         )
         return self.counts.line()
+
+    def _enter_rates(self, invoices: Sequence[SampleInvoice]) -> None:
+        currencies = self.sandbox.currencies
+        for invoice in sorted(invoices, key=lambda i: i.issue_date):
+            if invoice.currency == currencies.company_currency or invoice.exchange_rate is None:
+                continue
+            day = date.fromisoformat(invoice.issue_date)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            currencies.add_rate(invoice.currency, invoice.exchange_rate, moment)
 
     def _enter_customers(
         self, customers: Sequence[SampleCustomer]

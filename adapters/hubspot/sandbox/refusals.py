@@ -74,6 +74,11 @@ REFUSALS = RefusalTable(
             "a syncledger_* property written before it is created (SOURCES §1.6: create the "
             "custom property first); message prefix: HubSpot's as a third-party error guide "
             f"quotes it (skills.sh hubspot-common-errors), unverified; {ERRORS}"),
+    # ------------------------------------------------------- currencies
+    Refusal("currencies.after_unknown", 400, "VALIDATION_ERROR",
+            "after {after} is not a cursor this list gave",
+            "undocumented: sandbox's own choice (get-exchange-rates, 2026-03: `after` is the "
+            f"paging.next.after of a previous page); {VALIDATION}"),
     # ------------------------------------------------------- properties
     Refusal("group.not_found", 404, "OBJECT_NOT_FOUND", "group {name} does not exist",
             f"GET /crm/properties/2026-03/{{type}}/groups/{{name}} (the spec); {NOT_FOUND}"),

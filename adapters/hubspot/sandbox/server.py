@@ -40,6 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from syncledger.adapters.hubspot.sandbox import search
+from syncledger.adapters.hubspot.sandbox.currencies import Currencies
 from syncledger.adapters.hubspot.sandbox.refusals import REFUSALS
 from syncledger.adapters.hubspot.sandbox.store import MODIFIED, Store, iso_ms, object_type
 from syncledger.adapters.jsonwire import decode_json, encode_json
@@ -101,6 +102,7 @@ class HubSpotSandbox:
 
     def __init__(self, *, rate_scale: float = 1.0, search_cap: int = search.SEARCH_CAP) -> None:
         self.store = Store()
+        self.currencies = Currencies()
         self.search_cap = search_cap
         self.search_throttle = WindowThrottle(SEARCH_RATE.scaled(rate_scale))
         self.burst_throttle = WindowThrottle(BURST_RATE.scaled(rate_scale))
@@ -287,6 +289,18 @@ async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Respons
     return _json(201, defs[body["name"]])
 
 
+async def company_currency(sb: HubSpotSandbox, _request: Request) -> Response:
+    return _json(200, sb.currencies.company())
+
+
+async def exchange_rates(sb: HubSpotSandbox, request: Request) -> Response:
+    after = request.query_params.get("after")
+    page = sb.currencies.page(after, request.query_params.get("fromCurrencyCode"))
+    if page is None:
+        return refuse("currencies.after_unknown", after=after)
+    return _json(200, page)
+
+
 async def token(sb: HubSpotSandbox, request: Request) -> Response:
     form = dict(parse_qsl((await request.body()).decode()))
     if not sb.oauth.client_ok(None, form):
@@ -362,6 +376,14 @@ def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
     async def _token(r: Request) -> Response:
         return await token(sb, r)
 
+    async def _company(r: Request, _k: str) -> Response:
+        return await company_currency(sb, r)
+
+    async def _rates(r: Request, _k: str) -> Response:
+        return await exchange_rates(sb, r)
+
+    currencies = "/settings/currencies/2026-03"
+
     objects = "/crm/objects/2026-03/{kind}"
     routes = [
         Route(objects, _guarded(sb, _list), methods=["GET"]),
@@ -379,6 +401,8 @@ def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
         ),
         Route("/crm/properties/2026-03/{kind}", _guarded(sb, _props), methods=["GET", "POST"]),
         Route("/crm/properties/2026-03/{kind}/{name}", _guarded(sb, _props), methods=["GET"]),
+        Route(currencies + "/company-currency", _guarded(sb, _company), methods=["GET"]),
+        Route(currencies + "/exchange-rates", _guarded(sb, _rates), methods=["GET"]),
         Route("/oauth/v3/token", _token, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
