@@ -181,7 +181,10 @@ def sandbox(
 
 @app.command()
 def connect(
-    ledger: Annotated[str, typer.Argument(help="ledger id: qbo, xero")],
+    ledger: Annotated[
+        str,
+        typer.Argument(help="ledger id: qbo, xero, freshbooks, zoho-books, sage, netsuite, odoo"),
+    ],
     data_dir: DataDir = None,
     entity: Entity = None,
     client_id: Annotated[
@@ -204,12 +207,33 @@ def connect(
         typer.Option("--redirect-uri", help="the redirect address your app registered"),
     ] = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the redirect")] = 300.0,
+    account_id: Annotated[
+        str | None, typer.Option("--account-id", help="NetSuite: the account id")
+    ] = None,
+    consumer_key: Annotated[
+        str | None, typer.Option("--consumer-key", help="NetSuite: the consumer key")
+    ] = None,
+    token_id: Annotated[
+        str | None, typer.Option("--token-id", help="NetSuite: the access token id")
+    ] = None,
+    database: Annotated[str | None, typer.Option("--database", help="Odoo: the database")] = None,
+    login: Annotated[str | None, typer.Option("--login", help="Odoo: the login")] = None,
 ) -> None:
-    """Connect a real ledger account: sign in, allow access, and the tokens are stored
-    where `sync` reads them (docs/connect-quickbooks.md, docs/connect-xero.md)."""
+    """Connect a real ledger account: sign in and allow access (OAuth ledgers), or give
+    the token / API key (NetSuite, Odoo; secrets are asked with hidden input or read from
+    SYNCLEDGER_<LEDGER>_* variables), checked and stored where `sync` reads them
+    (docs/connect-quickbooks.md, docs/connect-xero.md, docs/connect-ledgers.md)."""
     from pydantic import SecretStr
 
     from syncledger.core.connect import ConnectOptions, connect_ledger
+
+    flags = {
+        "account_id": account_id,
+        "consumer_key": consumer_key,
+        "token_id": token_id,
+        "database": database,
+        "login": login,
+    }
 
     options = ConnectOptions(
         ledger=ledger.lower(),
@@ -219,6 +243,7 @@ def connect(
         no_browser=no_browser,
         redirect_uri=redirect_uri,
         timeout=timeout,
+        values=tuple((name, value) for name, value in flags.items() if value),
     )
     typer.echo(run(connect_ledger(settings(data_dir, entity), options, _consent())))
 
@@ -243,7 +268,13 @@ def _consent() -> Any:
 
         return webbrowser.open(url)
 
-    return Consent(lambda text: typer.echo(text, err=True), paste, choose, open_browser)
+    def ask(wanted: Any) -> str:
+        hidden = bool(wanted.secret)
+        default = None if wanted.required else ""
+        answer = typer.prompt(wanted.prompt, default=default, hide_input=hidden, err=True)
+        return str(answer)
+
+    return Consent(lambda text: typer.echo(text, err=True), paste, choose, open_browser, ask)
 
 
 @app.command()

@@ -20,6 +20,9 @@ one's facts are an ``OAuthPlatform`` in ``adapters/<platform>/oauth.py``):
    (``--tenant`` id or name; one: taken; several: asked), stored beside the tokens
    (``<ledger>.connection.json``) where opening the ledger reads it;
 5. ``LedgerConnected`` appended to the log (ledger, tenant, scopes, when; no token).
+
+The token-based ledgers (NetSuite, Odoo) are connected by ``core/connect_credentials.py``
+through the same command; ``connections`` tells both kinds.
 """
 
 from __future__ import annotations
@@ -47,6 +50,19 @@ from syncledger.adapters.oauth2_connect import (
     redirect_of,
     save_connection,
 )
+from syncledger.core.connect_credentials import (
+    CREDENTIAL_LEDGERS,
+    CredentialField,
+    CredentialLedger,
+    CredentialsRefused,
+    check,
+    credential_ledger,
+    credentials_file,
+    gather,
+    note_refusal,
+    refused_at_last_check,
+    store,
+)
 from syncledger.core.connect_listener import RedirectListener
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.events import LedgerConnected, make_envelope, subject_for
@@ -62,7 +78,7 @@ OAUTH_LEDGERS: dict[str, str] = {
 }
 #: the address a real platform's app registers; a sandbox takes any, so a free port is used
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8470/callback"
-Status = Literal["connected", "expired", "revoked", "never"]
+Status = Literal["connected", "expired", "revoked", "refused", "never"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class ConnectOptions:
     no_browser: bool = False
     redirect_uri: str | None = None
     timeout: float = 300.0
+    values: tuple[tuple[str, str], ...] = ()  # a token ledger's flags (name, value)
 
 
 @dataclass(frozen=True)
@@ -84,14 +101,15 @@ class Consent:
     paste: Callable[[str], str]
     choose: Callable[[list[Tenant]], Tenant]
     open_browser: Callable[[str], object]
+    ask: Callable[[CredentialField], str] = lambda wanted: ""  # hidden input for secrets
 
 
 def oauth_ledger(ledger: str) -> OAuthLedger:
     module = OAUTH_LEDGERS.get(ledger)
     if module is None:
+        known = ", ".join([*OAUTH_LEDGERS, *CREDENTIAL_LEDGERS])
         raise ConfigurationError(
-            f"`syncledger connect {ledger}` is not available: the OAuth ledgers are "
-            f"{', '.join(OAUTH_LEDGERS)}"
+            f"`syncledger connect {ledger}` is not available: the ledgers are {known}"
         )
     found: OAuthLedger = importlib.import_module(module).CONNECT
     return found
@@ -269,25 +287,83 @@ async def record_connected(
 
 async def connect_ledger(settings: Settings, options: ConnectOptions, consent: Consent) -> str:
     """``syncledger connect``: the flow, the event, and the line to print."""
+    token_ledger = credential_ledger(options.ledger)
+    if token_ledger is not None:
+        record = await connect_token_ledger(settings, token_ledger, options, consent)
+        await record_connected(settings, record, "credentials")
+        return connected_line(token_ledger.title, record, token_ledger.tenant_word)
     spec = oauth_ledger(options.ledger)
     record = await connect_oauth(settings, options, consent)
     await record_connected(settings, record)
     return connected_line(spec.title, record, spec.tenant_word)
 
 
+async def connect_token_ledger(
+    settings: Settings, spec: CredentialLedger, options: ConnectOptions, consent: Consent
+) -> ConnectionRecord:
+    """Gather, check with one read, store (``core/connect_credentials.py``)."""
+    if settings.ledger_url is None:
+        raise ConfigurationError(
+            f"set SYNCLEDGER_LEDGER_URL to your {spec.title}'s address ({spec.url_hint}) "
+            f"and run `syncledger connect {spec.id}` again"
+        )
+    environment = credentials(spec.id, tuple(f.name for f in spec.fields))
+    values = gather(spec, dict(options.values), environment, consent.ask)
+    tokens_at = token_file(settings, spec.id)
+    try:
+        await check(spec, settings.ledger_url, values)
+    except CredentialsRefused as refused:
+        note_refusal(tokens_at, refused.code)
+        raise
+    return store(spec, tokens_at, values, settings.ledger_url)
+
+
 def sandbox_connect_lines(ledger: str, port: int) -> list[str]:
     """What ``syncledger sandbox <ledger>`` prints: how to connect to it."""
+    url = f"http://127.0.0.1:{port}"
+    token_ledger = credential_ledger(ledger.lower())
+    if token_ledger is not None:
+        return _token_sandbox_lines(token_ledger, url)
     module = OAUTH_LEDGERS.get(ledger.lower())
     if module is None:
         return []
     spec: OAuthLedger = importlib.import_module(module).CONNECT
-    login, url = spec.sandbox, f"http://127.0.0.1:{port}"
+    login = spec.sandbox
+    paste = " --no-browser" if login.redirect_uri is None else ""
     return [
         f"{spec.title} sandbox at {url}",
         f"  client id: {login.client_id}   client secret: {login.client_secret}",
         f"  {spec.tenant_word}: {login.tenant}",
+        *_registered_line(login.redirect_uri),
         "  connect to it (its client id and secret are the defaults for a sandbox address):",
-        f"    SYNCLEDGER_LEDGER_URL={url} syncledger connect {spec.id} --no-browser",
+        f"    SYNCLEDGER_LEDGER_URL={url} syncledger connect {spec.id}{paste}",
+        f"  then: SYNCLEDGER_LEDGER_URL={url} SYNCLEDGER_LEDGER={spec.id} syncledger sync --once",
+    ]
+
+
+def _registered_line(redirect_uri: str | None) -> list[str]:
+    if redirect_uri is None:
+        return []
+    return [f"  registered redirect URI: {redirect_uri} (paste the address it ends on)"]
+
+
+def _token_sandbox_lines(spec: CredentialLedger, url: str) -> list[str]:
+    values = dict(spec.sandbox_values)
+    flags = " ".join(
+        f"--{f.name.replace('_', '-')} {values[f.name]}"
+        for f in spec.fields
+        if not f.secret and f.name in values
+    )
+    secrets = [f for f in spec.fields if f.secret]
+    env = " ".join(
+        f"SYNCLEDGER_{spec.id.upper()}_{f.name.upper()}={values[f.name]}" for f in secrets
+    )
+    shown = "   ".join(f"{name}: {value}" for name, value in spec.sandbox_values)
+    return [
+        f"{spec.title} sandbox at {url}",
+        f"  {shown}",
+        "  connect to it (the secrets by variable here; without them they are asked, hidden):",
+        f"    SYNCLEDGER_LEDGER_URL={url} {env} syncledger connect {spec.id} {flags}",
         f"  then: SYNCLEDGER_LEDGER_URL={url} SYNCLEDGER_LEDGER={spec.id} syncledger sync --once",
     ]
 
@@ -324,6 +400,8 @@ def connection_statuses(settings: Settings, now: float | None = None) -> list[Co
 
 
 def _status(settings: Settings, ledger: str, now: float) -> ConnectionStatus:
+    if ledger in CREDENTIAL_LEDGERS:
+        return _token_status(settings, ledger)
     store = FileTokenStore(token_file(settings, ledger))
     record = load_connection(store.path)
     written = store.path.stat().st_mtime if store.path.exists() else None
@@ -341,8 +419,29 @@ def _status(settings: Settings, ledger: str, now: float) -> ConnectionStatus:
     )
 
 
+def _token_status(settings: Settings, ledger: str) -> ConnectionStatus:
+    """Stored credentials: connected; the last check refused: refused; else never."""
+    tokens_at = token_file(settings, ledger)
+    record = load_connection(tokens_at)
+    stored = credentials_file(tokens_at)
+    written = stored.stat().st_mtime if stored.exists() else None
+    refused = refused_at_last_check(tokens_at)
+    status: Status = "refused" if refused else ("connected" if written is not None else "never")
+    return ConnectionStatus(
+        ledger=ledger,
+        status=status,
+        tenant=record.tenant if record else None,
+        tenant_name=None,
+        last_refresh=datetime.fromtimestamp(written, UTC).isoformat(timespec="seconds")
+        if written is not None
+        else None,
+        refused=refused,
+        reconnect=_reconnect(ledger),
+    )
+
+
 def _reconnect(ledger: str) -> str:
-    if ledger in OAUTH_LEDGERS:
+    if ledger in OAUTH_LEDGERS or ledger in CREDENTIAL_LEDGERS:
         return f"syncledger connect {ledger}"
     prefix = "SYNCLEDGER_" + ledger.upper().replace("-", "_")
     return f"set {prefix}_* credentials (README, Configuration): no connect command yet"

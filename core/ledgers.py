@@ -10,6 +10,7 @@ import httpx
 
 from syncledger.adapters.oauth2_connect import load_connection
 from syncledger.adapters.platforms import Connection, SandboxHandle, platform, platform_ids
+from syncledger.core.connect_credentials import credentials_file, load_credentials
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
 from syncledger.core.redact import mask_url
@@ -38,10 +39,16 @@ def credentials(ledger: str, names: tuple[str, ...]) -> dict[str, str]:
     return {n: os.environ[prefix + n.upper()] for n in names if os.environ.get(prefix + n.upper())}
 
 
+def ledger_credentials(ledger: str, names: tuple[str, ...], token_file: Path) -> dict[str, str]:
+    """What opening the ledger uses: a ``SYNCLEDGER_<LEDGER>_<NAME>`` variable that is
+    set, else what ``syncledger connect`` stored beside ``token_file`` (token ledgers)."""
+    return {**load_credentials(token_file), **credentials(ledger, names)}
+
+
 def open_ledger(settings: Settings) -> LedgerHandle:
     plat = platform(settings.ledger)
     token_file = settings.data_dir / "tokens" / f"{plat.id}.json"
-    creds = credentials(plat.id, plat.credential_names)
+    creds = ledger_credentials(plat.id, plat.credential_names, token_file)
     if settings.ledger_url is not None:  # a real ledger's limits: never scaled
         tenant = stored_tenant(token_file)  # chosen by `syncledger connect`, if it ran
         conn = Connection(settings.ledger_url, token_file, creds, tenant=tenant)
@@ -61,6 +68,8 @@ def open_ledger(settings: Settings) -> LedgerHandle:
 def stored_tenant(token_file: Path) -> str | None:
     """The tenant / realm ``syncledger connect`` chose for the ledger whose tokens are in
     ``token_file`` (None when it was not connected that way)."""
+    if credentials_file(token_file).exists():
+        return None  # stored credentials carry it, where a variable can override it
     record = load_connection(token_file)
     return record.tenant if record else None
 
