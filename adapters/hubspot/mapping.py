@@ -99,10 +99,11 @@ def customer_item(kind: str, record: Mapping[str, Any], m: SourceMapping) -> Sou
     props = record.get("properties") or {}
     table = m.company if kind == "company" else m.contact
     name = _value(props, table.get("name", "name"))
+    currency = _value(props, table["currency"]) if table.get("currency") else ""
     fields: dict[str, Any] = {
         "id": customer_id(kind, str(record["id"])),
         "name": name,
-        "currency": m.default_currency,
+        "currency": currency.upper() or m.default_currency,
     }
     if kind == "contact":
         fields["contact_name"] = name

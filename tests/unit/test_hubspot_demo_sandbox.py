@@ -187,6 +187,10 @@ async def test_the_reader_reads_the_sample_as_seeded(demo: Demo) -> None:
         ), sample_id
         assert found_customers[fields["customer_id"]].fields["name"] == names[sample.customer_id]
 
+    currencies = {c.name: c.currency for c in customers}
+    assert {i.fields["name"]: i.fields["currency"] for i in found_customers.values()} == {
+        name.strip(): currency for name, currency in currencies.items()
+    }
     for cid, item in found_customers.items():
         outcome = validate(item, DEFAULT_RULES)
         if ":" in item.fields["name"]:  # CUST-BAD-COLON stays invalid

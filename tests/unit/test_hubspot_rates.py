@@ -1,6 +1,7 @@
-"""HubSpot's own exchange rates on foreign-currency deals: the rate in force on the close
-date, read through the sandbox's currency settings (all pages); none when HubSpot holds
-none for that day or its company currency is not the books' home currency."""
+"""Currencies from HubSpot: a deal in a foreign currency carries HubSpot's own rate in
+force on its close date, read through the sandbox's currency settings (all pages), none
+when HubSpot holds none for that day or its company currency is not the books' home
+currency; a customer's currency is its ``customer_currency`` property, else the default."""
 
 from __future__ import annotations
 
@@ -144,3 +145,20 @@ def test_the_sandbox_refuses_a_rate_hubspot_would_not_take() -> None:
         sandbox.currencies.add_rate("EUR", Decimal(0), at("2024-01-01"))
     with pytest.raises(ValueError, match="at most 6 decimals"):
         sandbox.currencies.add_rate("EUR", Decimal("1.1234567"), at("2024-01-01"))
+
+
+async def test_a_customers_currency_is_its_currency_property_else_the_default(
+    tmp_path: Path,
+) -> None:
+    sandbox = HubSpotSandbox()
+    store = sandbox.store
+    euro = store.create("companies", {"name": "Euro GmbH", "customer_currency": "eur"})
+    plain = store.create("companies", {"name": "Plain Inc"})
+    person = store.create("contacts", {"firstname": "Ann", "customer_currency": "GBP"})
+    reader = SOURCE.connect(connection(tmp_path, sandbox))
+    try:
+        found, _ = await read_all(reader, None)
+    finally:
+        await reader.aclose()
+    currency = {i.id: i.fields["currency"] for i in found if i.kind == "customer"}
+    assert currency == {euro: "EUR", plain: "USD", f"contact-{person}": "GBP"}

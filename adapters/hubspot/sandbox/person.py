@@ -5,7 +5,9 @@ The person enters the sample data (``core/sample_data``, read as typed records b
 
 - each customer is a **company** (``name``, ``phone``, ``address``/``city``/``state``/
   ``zip``/``country`` — SOURCES.md §1.4 names ``name``; the others are the properties our
-  mapping reads, marked [unverified] in ``adapters/hubspot/source_mapping.toml``), its
+  mapping reads, marked [unverified] in ``adapters/hubspot/source_mapping.toml`` — and
+  ``customer_currency``, a company property the person creates first, as a firm billing
+  in several currencies would), its
   contact person a **contact** (``firstname``, ``lastname``, ``email``: §1.4/§1.5 — a
   contact needs one of them) associated with it;
 - each invoice is a **deal** (``dealname``, ``dealstage``, ``closedate``, ``amount``:
@@ -93,6 +95,21 @@ WEBHOOK_URL = "https://hooks.example.com/webhooks/hubspot"
 OPEN_STAGE = "contractsent"  # [unverified]: see the module docstring
 CLOSED_STAGE = "closedwon"  # the reader's default closed stage (source_mapping.toml)
 HELD_BACK = 5
+#: the company property the person creates for customers' currencies (the reader's
+#: default mapping reads it: source_mapping.toml ``[company] currency``)
+CURRENCY_PROPERTY = "customer_currency"
+#: its definition, as a person creates it in HubSpot's settings (the properties spec's
+#: required fields, SOURCES.md §1.6; ``companyinformation`` is HubSpot's default company
+#: property group [unverified: the person's choice of group is not checked by the reader])
+CURRENCY_DEFINITION = {
+    "name": CURRENCY_PROPERTY,
+    "label": "Customer currency",
+    "groupName": "companyinformation",
+    "type": "string",
+    "fieldType": "text",
+    "hubspotDefined": False,
+    "archived": False,
+}
 #: the deal property the reader's write-back sets (adapters/hubspot/writeback.py)
 PAID_PROPERTY = "syncledger_payment_status"
 
@@ -153,7 +170,12 @@ def address_properties(text: str) -> dict[str, str]:
 
 
 def company_properties(c: SampleCustomer) -> dict[str, str]:
-    props = {"name": c.name, "phone": c.phone, **address_properties(c.billing_address)}
+    props = {
+        "name": c.name,
+        "phone": c.phone,
+        CURRENCY_PROPERTY: c.currency,
+        **address_properties(c.billing_address),
+    }
     return {k: v for k, v in props.items() if v}
 
 
@@ -240,6 +262,7 @@ class HubSpotDemoSandbox:
         self, customers: Sequence[SampleCustomer]
     ) -> tuple[dict[str, str], dict[str, str]]:
         store = self.sandbox.store
+        store.property_defs["companies"][CURRENCY_PROPERTY] = dict(CURRENCY_DEFINITION)
         companies: dict[str, str] = {}
         contacts: dict[str, str] = {}
         for c in customers:
