@@ -76,6 +76,12 @@ LEDGER_HELP: Final[Mapping[str, str]] = MappingProxyType(
         "`syncledger retry REF` later.",
         "404": "The ledger record syncledger wrote to is gone (deleted in the ledger): "
         "`syncledger repush REF` creates it again.",
+        "6000": "QuickBooks Online refused a business rule; its message says which. The "
+        "common ones: a document in another currency than its customer's (QuickBooks keeps "
+        "one currency per customer and never changes it: bill the customer in its currency, "
+        "or enter a separate customer for the other currency in the source), a total that "
+        "does not add up, a missing tax code. Correct the source record, import it again, "
+        "then `syncledger retry REF`.",
         "1012": "FreshBooks has no such customer any more (deleted there): `syncledger repush "
         "REF` on the customer creates it again, then retry this record.",
         "unknown": "The ledger's sign-in refused the token without saying why: connect to the "

@@ -230,7 +230,11 @@ def reason_help(code: str) -> str:
     found = _HELP.get(code) or help_for(code)
     if found is not None:
         return found
-    return f"no help for reason code {code!r}: see docs/reason-codes.md"
+    return (
+        f"{code!r} is the ledger's own code, without help of ours: the message above is the "
+        "ledger's; correct what it names in the source record (or in the ledger), import "
+        "again, then `syncledger retry REF` (docs/reason-codes.md lists the codes we know)"
+    )
 
 
 def rule_help() -> Mapping[str, str]:
