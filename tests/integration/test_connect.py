@@ -24,6 +24,7 @@ import nats as nats_py
 import pytest
 
 from syncledger.adapters.qbo.sandbox import server as qbo_sandbox
+from syncledger.adapters.sage.sandbox import server as sage_sandbox
 from syncledger.adapters.xero.sandbox import server as xero_sandbox
 from syncledger.core.embedded import EmbeddedNats, free_port
 from syncledger.core.store_jetstream import JetStreamEventStore
@@ -42,10 +43,12 @@ PAYMENTS = "id,customer_id,invoice_id,amount,currency,paid_on,updated_at\n"
 SPENT = {
     "qbo": ("/oauth2/v1/tokens/bearer", qbo_sandbox.DEFAULT_REFRESH_TOKEN),
     "xero": ("/connect/token", xero_sandbox.DEFAULT_REFRESH_TOKEN),
+    "sage": ("/token", sage_sandbox.DEFAULT_REFRESH_TOKEN),
 }
 CLIENT = {
     "qbo": (qbo_sandbox.DEFAULT_CLIENT_ID, qbo_sandbox.DEFAULT_CLIENT_SECRET),
     "xero": (xero_sandbox.DEFAULT_CLIENT_ID, xero_sandbox.DEFAULT_CLIENT_SECRET),
+    "sage": (sage_sandbox.DEFAULT_CLIENT_ID, sage_sandbox.DEFAULT_CLIENT_SECRET),
 }
 
 
@@ -133,7 +136,11 @@ async def _logged(nats_url: str, entity: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize(
     ("ledger", "no_browser", "tenant"),
-    [("qbo", True, "sandbox-realm"), ("xero", False, xero_sandbox.DEFAULT_TENANT_ID)],
+    [
+        ("qbo", True, "sandbox-realm"),
+        ("xero", False, xero_sandbox.DEFAULT_TENANT_ID),
+        ("sage", False, sage_sandbox.DEFAULT_BUSINESS_ID),
+    ],
 )
 def test_connect_then_sync_with_the_stored_tokens(
     tmp_path: Path, nats: EmbeddedNats, ledger: str, no_browser: bool, tenant: str
