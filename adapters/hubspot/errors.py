@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import httpx
 
 from syncledger.adapters.http import retry_after
+from syncledger.adapters.hubspot.limits import DailyLimitReached
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.core.errors import (
     AuthExpiredError,
@@ -46,6 +47,14 @@ def _category(response: httpx.Response) -> str:
     return str(body.get("category") or body.get("errorType") or "")
 
 
+def _policy(response: httpx.Response) -> str:
+    try:
+        body = decode_json(response.content)
+    except ValueError:
+        return ""
+    return str(body.get("policyName") or "") if isinstance(body, dict) else ""
+
+
 def translate(response: httpx.Response) -> LedgerError:
     """The HTTP layer's error for a non-2xx HubSpot answer."""
     status, category = response.status_code, _category(response)
@@ -53,6 +62,8 @@ def translate(response: httpx.Response) -> LedgerError:
     said = f"HTTP {status}" + (f" {category}" if category else "")
     if status == 401:
         return AuthExpiredError(f"{where}: credentials refused ({said})", code=category or "401")
+    if status == 429 and _policy(response) == "DAILY":
+        return DailyLimitReached(f"{where}: {said}, policyName DAILY")
     if status == 429 or status >= 500:
         return TransientLedgerError(
             f"{where}: {said}", code=category or str(status), retry_after=retry_after(response)

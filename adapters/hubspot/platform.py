@@ -6,6 +6,7 @@ Service Key: ``Authorization: Bearer``) for one portal, or OAuth with a refresh 
 tokens persisted in ``connection.token_file`` before use (adapters/oauth2.py); access
 tokens live "currently 30 minutes" and a 401 is no sign a new one is due, so the expiry is
 tracked (refreshed 60 s before). Webhooks are signed with the app's client secret (§1.7).
+Limits are per account and read from HubSpot's headers (:mod:`~syncledger.adapters.hubspot.limits`).
 With no credentials the sandbox's public test ones are used.
 """
 
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.hubspot import client as api
 from syncledger.adapters.hubspot.errors import translate
+from syncledger.adapters.hubspot.limits import HeaderWatch, account_key, account_limits
 from syncledger.adapters.hubspot.mapping import MAPPING_FILE, load_mapping
 from syncledger.adapters.hubspot.reader import HubSpotSource
 from syncledger.adapters.hubspot.sandbox import server as sandbox
@@ -85,6 +88,13 @@ class HubSpotPlatform:
             )
         auth = _auth(creds, base, connection.token_file, live)
         scale = connection.rate_scale
+        key = account_key(
+            base,
+            creds.get("portal_id"),
+            creds.get("access_token") or creds.get("refresh_token") or creds.get("client_id"),
+        )
+        limits = account_limits(key, api.BURST_RATE.scaled(scale), api.SEARCH_RATE.scaled(scale))
+        transport = HeaderWatch(connection.transport or httpx.AsyncHTTPTransport(), limits)
 
         def http(limiter: RateLimiter) -> LedgerHttp:
             return LedgerHttp(
@@ -93,13 +103,10 @@ class HubSpotPlatform:
                 auth=auth,
                 limiter=limiter,
                 translate=translate,
-                transport=connection.transport,
+                transport=transport,
             )
 
-        client = api.HubSpotClient(
-            http(RateLimiter(api.BURST_RATE.scaled(scale))),
-            http(RateLimiter(api.SEARCH_RATE.scaled(scale))),
-        )
+        client = api.HubSpotClient(http(limits.burst), http(limits.search))
         secret = creds.get("client_secret") or ("" if live else sandbox.TEST_CLIENT_SECRET)
         return HubSpotSource(
             client,

@@ -51,6 +51,9 @@ REFUSALS = RefusalTable(
             f"{RATE}; CRM search: 5 requests/s per account, no policyName quoted"),
     Refusal("rate.burst", 429, "RATE_LIMIT", "You have reached your rate limit.",
             f"{RATE}; 100 requests / 10 s (lowest tier), policyName TEN_SECONDLY_ROLLING"),
+    Refusal("rate.daily", 429, "RATE_LIMIT", "You have reached your daily limit.",
+            f"{RATE}; 250,000 requests a day per account (lowest tier), policyName DAILY; "
+            "the message text is the sandbox's own [unverified]"),
     Refusal("request.object_type_unknown", 400, "VALIDATION_ERROR", "unknown object type",
             "undocumented: sandbox's own choice (it serves the object types the adapter "
             f"reads, SOURCES §1.1/§1.5); category per {ERRORS}"),

@@ -60,7 +60,9 @@ BURST_RATE = Rate(100, 10.0)
 ACCESS_TTL = 1800.0  # "currently 30 minutes" (SOURCES.md §1.2)
 Handler = Callable[[Request], Awaitable[Response]]
 #: the ``policyName`` a 429 names (SOURCES.md §1.3; none is quoted for search)
-POLICIES = {"rate.burst": "TEN_SECONDLY_ROLLING"}
+POLICIES = {"rate.burst": "TEN_SECONDLY_ROLLING", "rate.daily": "DAILY"}
+#: requests a day per account, the lowest published tier (SOURCES.md §1.3)
+DAILY_LIMIT = 250_000
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -109,6 +111,11 @@ class HubSpotSandbox:
         self.search_refusals = 0
         self.throttled = 0
         self.cap_refusals = 0
+        #: the account's daily allowance (SOURCES.md §1.3: 250,000 on Free/Starter) and
+        #: what is used of it; every admitted request counts, searches too
+        self.daily_limit = DAILY_LIMIT
+        self.daily_used = 0
+        self.daily_refusals = 0
         self.requests: list[tuple[str, str]] = []
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self.oauth = OAuthServer(
@@ -130,6 +137,23 @@ class HubSpotSandbox:
         return token == TEST_ACCESS_TOKEN or self.oauth.access_ok(token)
 
     def admit(self, searching: bool) -> Response | None:
+        if self.daily_used >= self.daily_limit:
+            self.daily_refusals += 1
+            return refuse("rate.daily")
+        refused = self._admit_window(searching)
+        if refused is None:
+            self.daily_used += 1
+        return refused
+
+    def limit_headers(self) -> dict[str, str]:
+        """The daily allowance on every answer but a search's (SOURCES.md §1.3: search
+        responses carry no rate-limit headers)."""
+        return {
+            "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_limit - self.daily_used)),
+        }
+
+    def _admit_window(self, searching: bool) -> Response | None:
         if searching:
             if self.search_throttle.admit(TEST_PORTAL_ID) is not None:
                 self.search_refusals += 1
@@ -341,7 +365,10 @@ def _guarded(
         kind = object_type(request.path_params.get("kind", "deals"))
         if kind is None:
             return refuse("request.object_type_unknown")
-        return await handler(request, kind)
+        answer = await handler(request, kind)
+        if not searching:
+            answer.headers.update(sb.limit_headers())
+        return answer
 
     return endpoint
 
