@@ -14,11 +14,13 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import typer
+from cryptography.hazmat.primitives.asymmetric import x25519
 
-from syncledger.audit import keyfiles
+from syncledger.audit import contract_results, keyfiles
+from syncledger.audit.approvals import approve_mapping, generate_approver_key
 from syncledger.audit.checkpoints import (
     checkpoint_every,
     checkpoint_now,
@@ -32,7 +34,7 @@ from syncledger.audit.hold_rules import apply_rules
 from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
-from syncledger.audit.package import export_package
+from syncledger.audit.package import access_event, export_package, record_access
 from syncledger.audit.retention import RetentionReport, load_policy, run_retention
 from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
@@ -41,7 +43,9 @@ from syncledger.audit.verify import (
     VerifierState,
     check_succession,
     extract,
+    VerifiedPackage,
     verify_package,
+    check_approvers,
 )
 from syncledger.audit.verifylog import verify_log
 from syncledger.core.errors import SyncLedgerError
@@ -554,7 +558,8 @@ def verify_cmd(
         Path | None, typer.Option("--extract", help="write the verified files here")
     ] = None,
 ) -> None:
-    """Verify a package offline; names exactly what failed and exits non-zero."""
+    """Verify a package offline; names exactly what failed and exits non-zero. With
+    --record-access (on the exporting installation) the opening is recorded in its log."""
     me = keyfiles.load_x25519_private(identity)
     signers = load_signers(signer)
     memory = VerifierState(state) if state is not None else None
@@ -571,4 +576,118 @@ def verify_cmd(
         memory.record(verified)
     if extract_to is not None:
         extract(verified, extract_to)
-    typer.echo(verified.summary())
+    typer.echo(verified.summary() + approved)
+    return verified
+
+
+def _approved(verified: VerifiedPackage, approver: list[Path]) -> str:
+    if not approver:
+        return ""
+    keys = {keyfiles.key_id(k): k for k in map(keyfiles.load_ed25519_public, approver)}
+    versions = check_approvers(verified, keys)
+    return f"; {len(versions)} mapping versions approved by {', '.join(sorted(keys))}"
+
+
+# ---------------------------------------------------------------------- approvals, contracts
+
+
+@audit_app.command("approver-keygen")
+@_cli_errors
+def approver_keygen_cmd(
+    out: Annotated[Path, typer.Option("--out", help="prefix: writes <prefix>.key, .pub")],
+) -> None:
+    """Create an approver's Ed25519 key pair for signing mapping versions."""
+    private, public, kid = generate_approver_key(out)
+    typer.echo(f"approver {kid}: private key {private} (keep it secret), public key {public}")
+
+
+@audit_app.command("approve-mapping")
+@_cli_errors
+def approve_mapping_cmd(
+    ledger: Annotated[str, typer.Option(help="the ledger whose mapping version is approved")],
+    key: Annotated[Path, typer.Option(help="the approver's Ed25519 private key (PEM)")],
+    version: Annotated[
+        str | None, typer.Option(help="the mapping version (default: the one in force)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Sign a published mapping version with an approver's key (MappingVersionApproved);
+    packages carry the approvals and `audit verify --approver` checks them."""
+    event = _run(lambda ctx: approve_mapping(ctx, ledger, key, version), data_dir, entity)
+    typer.echo(
+        f"approved {event.mapping_version} (sha256 {event.sha256}) by {event.approver_key_id}"
+    )
+
+
+@audit_app.command("contract-results")
+@_cli_errors
+def contract_results_cmd(
+    platform: Annotated[str, typer.Option(help="the ledger platform, e.g. qbo or xero")],
+    tree: Annotated[
+        Path, typer.Option(help="a syncledger source tree (its tests/unit/ has the suites)")
+    ] = Path(),
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Run the platform's ledger contract suite and record its results for packages."""
+    done = _run(lambda ctx: _contract_run(ctx, platform, tree), data_dir, entity)
+    run, path = done
+    typer.echo(
+        f"{platform} contract suite: {run.passed} passed, {run.failed} failed, {run.errors} "
+        f"errors, {run.skipped} skipped (revision {run.git_revision}, syncledger "
+        f"{run.syncledger_version}) -> {path}"
+    )
+    if not run.ok:
+        raise typer.Exit(1)
+
+
+async def _contract_run(
+    ctx: AuditContext, platform: str, tree: Path
+) -> tuple[contract_results.ContractRun, Path]:
+    run = await asyncio.to_thread(contract_results.run_suite, tree, platform, ctx.clock())
+    return run, contract_results.record_run(ctx.audit_dir, run)
+    approver: Annotated[
+        list[Path] | None,
+        typer.Option(help="approver public key (PEM): every mapping version must be approved"),
+    ] = None,
+    record_access: Annotated[
+        bool,
+        typer.Option(help="record the opening in this installation's log (AuditPackageAccessed)"),
+    ] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    if not record_access:
+        _verify(package, me, signer, previous, state, extract_to, approver or [])
+        return
+    action: Literal["verify", "extract"] = "extract" if extract_to is not None else "verify"
+    try:
+        verified = _verify(package, me, signer, previous, state, extract_to, approver or [])
+    except PackageInvalid as exc:
+        _record_access(None, me, action, exc.reason, data_dir, entity)
+        raise
+    _record_access(verified, me, action, "ok", data_dir, entity)
+
+
+def _record_access(
+    verified: VerifiedPackage | None,
+    me: x25519.X25519PrivateKey,
+    action: Literal["verify", "extract"],
+    result: str,
+    data_dir: Path | None,
+    entity: str | None,
+) -> None:
+    access = access_event(verified, keyfiles.key_id(me.public_key()), action, result)
+    _run(lambda ctx: record_access(ctx, access), data_dir, entity)
+
+
+def _verify(
+    package: Path,
+    me: x25519.X25519PrivateKey,
+    signer: list[Path],
+    previous: Path | None,
+    state: Path | None,
+    extract_to: Path | None,
+    approver: list[Path],
+) -> VerifiedPackage:
+    approved = _approved(verified, approver)

@@ -9,10 +9,12 @@ ciphertext, so no byte of the file can change without the package failing to ope
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -27,32 +29,74 @@ from syncledger.core.ids import canonical_json
 MAGIC = b"SLAUDIT-PKG/1\n"
 INFO_LABEL = b"syncledger audit package content key v1\n"
 MAX_HEADER = 1 << 20
+RECIPIENTS_LABEL = b"syncledger-audit-recipients/v1\n"
 
 
 def _info(recipient_id: str) -> bytes:
     return INFO_LABEL + recipient_id.encode()
 
 
-def encrypt_package(inner: bytes, recipients: Sequence[x25519.X25519PublicKey]) -> bytes:
+@dataclass(frozen=True)
+class SealedRecipients:
+    """A content key sealed to each recipient, before any content is encrypted under it:
+    the exporter signs :meth:`binding` into the manifest, then encrypts."""
+
+    content_key: bytes = field(repr=False)
+    nonce: bytes
+    entries: tuple[tuple[str, bytes], ...]  # (key id, HPKE enc || ct of the content key)
+
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(rid for rid, _ in self.entries)
+
+    def binding(self) -> str:
+        return recipients_digest(self.entries)
+
+
+def seal_recipients(recipients: Sequence[x25519.X25519PublicKey]) -> SealedRecipients:
     if not recipients:
         raise PackageInvalid("no-recipients", "an audit package needs at least one recipient")
     content_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
-    entries = []
-    for public in recipients:
-        rid = key_id(public)
-        sealed = seal(public, content_key, _info(rid))
-        entries.append({"key_id": rid, "sealed_key": base64.b64encode(sealed).decode()})
+    entries = tuple(
+        (key_id(public), seal(public, content_key, _info(key_id(public)))) for public in recipients
+    )
+    return SealedRecipients(content_key, nonce, entries)
+
+
+def recipients_digest(entries: Sequence[tuple[str, bytes]]) -> str:
+    """SHA-256 (hex) of the header's sealed-key section: the label, then per recipient in
+    header order its key id and its base64 sealed key, each ending in a newline."""
+    lines = [f"{rid}\n{base64.b64encode(sealed).decode()}\n" for rid, sealed in entries]
+    return hashlib.sha256(RECIPIENTS_LABEL + "".join(lines).encode()).hexdigest()
+
+
+def encrypt_sealed(inner: bytes, sealed: SealedRecipients) -> bytes:
+    entries = [
+        {"key_id": rid, "sealed_key": base64.b64encode(key).decode()} for rid, key in sealed.entries
+    ]
     header = canonical_json(
         {
             "aead": "AES-256-GCM",
             "hpke": SUITE_NAME,
             "mode": "base",
-            "nonce": base64.b64encode(nonce).decode(),
+            "nonce": base64.b64encode(sealed.nonce).decode(),
             "recipients": entries,
         }
     )
     prefix = MAGIC + struct.pack(">I", len(header)) + header
-    return prefix + AESGCM(content_key).encrypt(nonce, inner, prefix)
+    return prefix + AESGCM(sealed.content_key).encrypt(sealed.nonce, inner, prefix)
+
+
+def encrypt_package(inner: bytes, recipients: Sequence[x25519.X25519PublicKey]) -> bytes:
+    return encrypt_sealed(inner, seal_recipients(recipients))
+
+
+def sealed_section(data: bytes) -> list[tuple[str, bytes]]:
+    """The header's recipients as (key id, sealed key), in header order (no key needed)."""
+    _, header = _split(data)
+    return [
+        (str(e["key_id"]), base64.b64decode(e["sealed_key"], validate=True))
+        for e in header["recipients"]
+    ]
 
 
 def recipient_ids(data: bytes) -> list[str]:

@@ -131,3 +131,33 @@ class AuditPackageExported(EventData):
     event_count: int
     recipients: tuple[str, ...]  # recipient key ids
     exported_by: str
+
+
+@event_type
+class MappingVersionApproved(EventData):
+    """An approver signed a published mapping version (Ed25519 over
+    :func:`syncledger.audit.approvals.approval_text`: ledger, version and its sha256)."""
+
+    category: ClassVar[Category] = "audit"
+    ledger: str
+    mapping_version: str
+    sha256: str  # of the mapping file as published (``MappingVersionPublished.sha256``)
+    approver_key_id: str
+    approver_public_key: str  # base64 raw Ed25519
+    signature: str  # base64 Ed25519 over the approval text
+    approved_by: str  # the acting identity that recorded it
+
+
+@event_type
+class AuditPackageAccessed(EventData):
+    """A package was opened (verified, and possibly extracted) on an installation that
+    records it: by whom, with which recipient key, and what verification answered."""
+
+    category: ClassVar[Category] = "audit"
+    digest: str | None  # of the signed manifest; None when it could not be read
+    scope: str | None
+    package_version: int | None
+    identity_key_id: str  # the recipient key it was opened with
+    accessed_by: str
+    action: Literal["verify", "extract"]
+    result: str  # "ok" or the failure reason

@@ -50,12 +50,15 @@ from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
     ReconciliationCompleted,
+    RecordHeldForRollout,
     RecordLinked,
+    RecordReleasedForRollout,
     ReflowRequested,
     RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
+    RolloutScopeChanged,
     SourceCursorAdvanced,
     SourceMappingPublished,
     SourceRecordDeleted,
@@ -83,6 +86,7 @@ BY_REF = (
     RepushRequested,
     ReviewResolved,
     ConflictSettled,
+    RecordReleasedForRollout,
 )
 #: events about the source record they name in ``source_ref``
 BY_SOURCE_REF = (
@@ -103,6 +107,7 @@ BY_SOURCE_REF = (
     LedgerStepSucceeded,
     ReviewRequested,
     ConflictDetected,
+    RecordHeldForRollout,
 )
 #: these tie a ledger record to the source record
 LINKING = (LedgerPushSucceeded, RecordLinked)
@@ -114,6 +119,7 @@ NOT_ABOUT_A_RECORD = (
     MappingVersionPublished,
     SourceMappingPublished,
     LedgerConnected,  # `syncledger connect`: about the ledger account, not a record
+    RolloutScopeChanged,  # the scope in force: about a ledger's rollout, not a record
     SourceCursorAdvanced,
     WebhookReceived,
     WebhookProcessed,

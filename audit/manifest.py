@@ -13,9 +13,12 @@ from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.events import CheckpointSigned
 from syncledger.core.ids import canonical_json
 
-FORMAT_VERSION = 2
-#: 1: no signer windows; 2: ``signers`` (every signing key with its window)
-SUPPORTED_FORMATS = (1, 2)
+FORMAT_VERSION = 3
+#: 1: no signer windows; 2: ``signers`` (every signing key with its window);
+#: 3: ``recipients`` bound to the signature, errors, approvals, contract results, REPRODUCE.md
+SUPPORTED_FORMATS = (1, 2, 3)
+#: the first format whose manifest must name its recipients
+RECIPIENTS_BOUND_FROM = 3
 MANIFEST_LABEL = b"syncledger-audit-manifest/v1\n"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
@@ -25,7 +28,18 @@ TRACES = "traces.json"
 MAPPINGS = "mappings.json"
 HOLDS = "holds.json"
 CONSISTENCY = "consistency.json"
+ERRORS = "errors.json"
+APPROVALS = "approvals.json"
+CONTRACT_RESULTS = "contract-results.json"
+REPRODUCE = "REPRODUCE.md"
 REQUIRED_FILES = (EVENTS, PROOFS, TRACES, MAPPINGS, HOLDS)
+#: what format 3 adds to every package
+REQUIRED_FROM_3 = (ERRORS, APPROVALS, CONTRACT_RESULTS, REPRODUCE)
+
+
+def required_files(format_version: int) -> tuple[str, ...]:
+    extra = REQUIRED_FROM_3 if format_version >= RECIPIENTS_BOUND_FROM else ()
+    return (*REQUIRED_FILES, *extra)
 
 
 class StreamRange(BaseModel):
@@ -49,6 +63,17 @@ class SignerEntry(BaseModel):
     not_after_ms: int | None = None
 
 
+class RecipientBinding(BaseModel):
+    """Who the package is encrypted to, as signed: the recipients' key ids in header order
+    and the SHA-256 of the header's sealed-key section
+    (:func:`syncledger.audit.encryption.recipients_digest`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_ids: tuple[str, ...]
+    sealed_keys_sha256: str
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,6 +89,7 @@ class Manifest(BaseModel):
     exported_by: str
     signer_key_id: str
     signers: tuple[SignerEntry, ...] = ()
+    recipients: RecipientBinding | None = None  # format 3
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.model_dump(mode="json"))

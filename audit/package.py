@@ -15,17 +15,19 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import x25519
 
+from syncledger.audit import approvals, contract_results
 from syncledger.audit.business_dates import DocumentDates, in_period
 from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, open_keyring
 from syncledger.audit.container import pack_files
 from syncledger.audit.context import AuditContext
-from syncledger.audit.encryption import encrypt_package
+from syncledger.audit.encryption import encrypt_sealed, seal_recipients
 from syncledger.audit.errors import AuditError
 from syncledger.audit.events import (
+    AuditPackageAccessed,
     AuditPackageExported,
     SubjectKeyShredded,
 )
@@ -36,7 +38,10 @@ from syncledger.audit.index import LoggedEvent, LogIndex
 from syncledger.audit.keyfiles import key_id
 from syncledger.audit.logtree import LogTree
 from syncledger.audit.manifest import (
+    APPROVALS,
     CONSISTENCY,
+    CONTRACT_RESULTS,
+    ERRORS,
     EVENTS,
     FORMAT_VERSION,
     HOLDS,
@@ -44,10 +49,12 @@ from syncledger.audit.manifest import (
     MANIFEST_LABEL,
     MAPPINGS,
     PROOFS,
+    REPRODUCE,
     SIGNATURE,
     TRACES,
     Manifest,
     ManifestSignature,
+    RecipientBinding,
     SignerEntry,
     StreamRange,
     pack_proofs,
@@ -55,11 +62,14 @@ from syncledger.audit.manifest import (
     sha256_hex,
 )
 from syncledger.audit.merkle import MerkleTree
+from syncledger.audit.package_errors import errors_file
+from syncledger.audit.package_guide import GuideFacts, reproduce_md
 from syncledger.audit.pauses import gc_paused
 from syncledger.audit.retention import load_policy
 from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.trace import TraceBuilder
+from syncledger.audit.verify import VerifiedPackage
 from syncledger.core.events import MappingVersionPublished
 from syncledger.core.ids import canonical_json
 
@@ -246,6 +256,45 @@ def _content_files(
     return files
 
 
+# ---------------------------------------------------------------------- auditor files
+
+
+def _with_approvals(index: LogIndex, selection: Selection) -> Selection:
+    """The selection plus the approvals of its mapping versions (proved like any event)."""
+    versions = {m["mapping_version"] for m in _mappings(selection.events)}
+    chosen = {ev.seq: ev for ev in selection.events}
+    chosen.update({ev.seq: ev for ev in approvals.approval_events(index.events, versions)})
+    events = sorted(chosen.values(), key=lambda ev: ev.seq)
+    return Selection(events, selection.traces, selection.holds)
+
+
+def _facts(ctx: AuditContext, scope: Scope, version: int, cp: Checkpoint) -> GuideFacts:
+    created = ctx.clock().isoformat()
+    return GuideFacts(str(scope), version, cp.origin, cp.tree_size, cp.root_hash.hex(), created)
+
+
+def _ledgers(events: Sequence[LoggedEvent]) -> set[str]:
+    """The ledgers the package's events name (pushes, mapping versions, mismatches)."""
+    return {ledger for ev in events if isinstance(ledger := ev.data.get("ledger"), str)}
+
+
+def _auditor_files(ctx: AuditContext, selection: Selection, facts: GuideFacts) -> dict[str, bytes]:
+    """Format 3: error histories, approvals, contract runs and the reproduction guide."""
+    mappings = _mappings(selection.events)
+    approved = approvals.approval_events(selection.events, {m["mapping_version"] for m in mappings})
+    counts: dict[str, int] = {}
+    for ev in approved:
+        counts[ev.data["mapping_version"]] = counts.get(ev.data["mapping_version"], 0) + 1
+    contract = contract_results.package_file(ctx.audit_dir, _ledgers(selection.events))
+    guide = reproduce_md(facts, selection.events, mappings, counts, contract)
+    return {
+        ERRORS: canonical_json(errors_file(selection.events)),
+        APPROVALS: canonical_json(approvals.approvals_file(approved)),
+        CONTRACT_RESULTS: canonical_json(contract),
+        REPRODUCE: guide,
+    }
+
+
 # ---------------------------------------------------------------------- export
 
 
@@ -267,16 +316,21 @@ async def _export(
     selection = select(index, ctx, scope)
     if not selection.events:
         raise AuditError(f"no events in scope {scope}; nothing to export")
+    selection = _with_approvals(index, selection)
     earlier = _earlier(index, scope)
     previous = earlier[-1] if earlier else None
+    version = (previous.package_version + 1) if previous else 1
     keyring = await open_keyring(ctx)
     tree = LogTree.open(ctx.audit_dir)
     with ctx.meter("checkpointing the log", None):
         cp = (await checkpoint_now(ctx, tree)).checkpoint
     files = _content_files(selection, tree.tree, cp, _consistency(tree.tree, earlier, cp))
+    facts = _facts(ctx, scope, version, cp)
+    files.update(_auditor_files(ctx, selection, facts))
+    sealed = seal_recipients(recipients)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
-        package_version=(previous.package_version + 1) if previous else 1,
+        package_version=version,
         previous_package_digest=previous.digest if previous else None,
         scope=str(scope),
         entity=scope.value if scope.kind == "entity" else ctx.entity,
@@ -287,10 +341,11 @@ async def _export(
         ),
         checkpoint=cp.to_event(),
         files={name: sha256_hex(data) for name, data in sorted(files.items())},
-        created_at=ctx.clock().isoformat(),
+        created_at=facts.created_at,
         exported_by=ctx.actor,
         signer_key_id=keyring.current_key_id,
         signers=_signer_entries(keyring),
+        recipients=RecipientBinding(key_ids=sealed.key_ids(), sealed_keys_sha256=sealed.binding()),
     )
     manifest_bytes = manifest.to_bytes()
     kid, signature = keyring.sign(MANIFEST_LABEL + manifest_bytes)
@@ -300,7 +355,7 @@ async def _export(
         .model_dump_json()
         .encode()
     )
-    atomic_write(out, encrypt_package(pack_files(files), recipients), mode=0o600)
+    atomic_write(out, encrypt_sealed(pack_files(files), sealed), mode=0o600)
     result = ExportResult(
         out,
         str(scope),
@@ -326,6 +381,35 @@ async def _record(ctx: AuditContext, result: ExportResult, manifest: Manifest) -
         exported_by=ctx.actor,
     )
     await ctx.append_audit(event, "package", f"{result.scope}-v{result.package_version}")
+
+
+# ---------------------------------------------------------------------- access
+
+
+def access_event(
+    verified: VerifiedPackage | None,
+    identity_key_id: str,
+    action: Literal["verify", "extract"],
+    result: str,
+) -> AuditPackageAccessed:
+    """What ``audit verify --record-access`` appends (``verified``: None when it failed)."""
+    m = verified.manifest if verified is not None else None
+    return AuditPackageAccessed(
+        digest=verified.digest if verified is not None else None,
+        scope=m.scope if m is not None else None,
+        package_version=m.package_version if m is not None else None,
+        identity_key_id=identity_key_id,
+        accessed_by="",
+        action=action,
+        result=result,
+    )
+
+
+async def record_access(ctx: AuditContext, event: AuditPackageAccessed) -> int:
+    """Append the access, by the installation's acting identity (never a free text)."""
+    event = event.model_copy(update={"accessed_by": ctx.actor})
+    raw_id = f"{event.scope or 'unreadable'}-v{event.package_version or 0}"
+    return await ctx.append_audit(event, "package-access", raw_id)
 
 
 def describe(result: ExportResult) -> str:

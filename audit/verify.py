@@ -24,32 +24,37 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from pydantic import ValidationError as PydanticValidationError
 
+from syncledger.audit.approvals import check_approvals, check_approved_by, read_approvals
 from syncledger.audit.checkpoints import Checkpoint
 from syncledger.audit.container import unpack_files
-from syncledger.audit.encryption import decrypt_package
+from syncledger.audit.encryption import decrypt_package, recipients_digest, sealed_section
 from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.files import atomic_write
 from syncledger.audit.keyfiles import key_id
 from syncledger.audit.keywindow import KeyWindow, SignerSet
 from syncledger.audit.manifest import (
+    APPROVALS,
     CONSISTENCY,
+    ERRORS,
     EVENTS,
     FORMAT_VERSION,
     MANIFEST,
     MANIFEST_LABEL,
     MAPPINGS,
     PROOFS,
-    REQUIRED_FILES,
+    RECIPIENTS_BOUND_FROM,
     SIGNATURE,
     SUPPORTED_FORMATS,
     TRACES,
     Manifest,
     ManifestSignature,
     package_digest,
+    required_files,
     sha256_hex,
     unpack_proofs,
 )
 from syncledger.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from syncledger.audit.package_errors import check_errors_file
 from syncledger.audit.pauses import gc_paused
 from syncledger.audit.signing import verify_signature
 
@@ -135,7 +140,7 @@ def _check_window(signers: SignerSet, kid: str, cp: Checkpoint, what: str) -> No
 
 
 def _check_digests(manifest: Manifest, files: dict[str, bytes]) -> None:
-    for name in [*REQUIRED_FILES, *manifest.files]:
+    for name in [*required_files(manifest.format_version), *manifest.files]:
         if name not in files:
             raise PackageInvalid(f"missing-file:{name}", f"{name} is not in the package")
     for name in files:
@@ -210,6 +215,38 @@ def _check_references(files: dict[str, bytes], seqs: set[int]) -> None:
             raise PackageInvalid("mapping-references-unknown-event", f"event {seq} is missing")
 
 
+def _check_auditor_files(manifest: Manifest, files: dict[str, bytes], seqs: set[int]) -> None:
+    """Format 3: errors.json and approvals.json name only the package's events; every
+    approval is of a mapping version in it, signed by the key it states."""
+    if manifest.format_version < RECIPIENTS_BOUND_FROM:
+        return
+    check_errors_file(files[ERRORS], seqs)
+    try:
+        mappings: list[dict[str, Any]] = json.loads(files[MAPPINGS])
+    except ValueError as exc:
+        raise PackageInvalid("traces-corrupt", "mappings.json is unreadable") from exc
+    check_approvals(read_approvals(files[APPROVALS]), mappings, seqs)
+
+
+def _check_recipients(manifest: Manifest, data: bytes) -> None:
+    """Format 3: the signed manifest names exactly the recipients the header seals the
+    content key to (key ids in order, and the digest of the sealed-key section), so a
+    co-recipient who re-encrypts the content to anyone else is refused."""
+    if manifest.format_version < RECIPIENTS_BOUND_FROM:
+        return
+    bound = manifest.recipients
+    section = sealed_section(data)
+    if bound is None:
+        raise PackageInvalid("recipients-not-signed", "the manifest names no recipients")
+    actual = tuple(rid for rid, _ in section)
+    if bound.key_ids != actual or bound.sealed_keys_sha256 != recipients_digest(section):
+        raise PackageInvalid(
+            "recipients-not-signed",
+            f"the package is encrypted to {', '.join(actual)}; the signed manifest names "
+            f"{', '.join(bound.key_ids)} with other sealed keys (re-encrypted after signing)",
+        )
+
+
 # ---------------------------------------------------------------------- verify
 
 
@@ -233,8 +270,25 @@ def _verify(data: bytes, identity: x25519.X25519PrivateKey, signers: SignerSet) 
     _check_window(signers, signed_by, cp, "manifest signature")
     seqs = _check_events(manifest, files, cp)
     _check_references(files, seqs)
+    _check_auditor_files(manifest, files, seqs)
+    _check_recipients(manifest, data)
     digest = package_digest(manifest_bytes)
     return VerifiedPackage(manifest, manifest_bytes, digest, cp, files, windows)
+
+
+def check_approvers(
+    pkg: VerifiedPackage, approvers: Mapping[str, ed25519.Ed25519PublicKey]
+) -> dict[str, list[str]]:
+    """Every mapping version in the package carries a valid approval by one of
+    ``approvers`` (``mapping-not-approved:<version>`` otherwise); version -> key ids."""
+    if APPROVALS not in pkg.files:
+        raise PackageInvalid(
+            "approvals-missing",
+            f"format {pkg.manifest.format_version} packages carry no approvals",
+        )
+    mappings = json.loads(pkg.files[MAPPINGS])
+    versions = [str(m["mapping_version"]) for m in mappings]
+    return check_approved_by(read_approvals(pkg.files[APPROVALS]), versions, approvers)
 
 
 def check_succession(new: VerifiedPackage, old: VerifiedPackage) -> None:

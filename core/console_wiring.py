@@ -63,6 +63,7 @@ from syncledger.core.pipeline import engine_for, errors_report
 from syncledger.core.redact import mask_text
 from syncledger.core.review import ReviewDesk, matched_by, open_reviews, resolve_review
 from syncledger.core.review_match import rules_text
+from syncledger.core.rollout_scope import status_words
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync_state import RecordState
@@ -267,7 +268,9 @@ def _ledger(
     mismatches: Iterable[MismatchView],
     errors: Iterable[ErrorView],
 ) -> LedgerStatus:
-    rows = tuple(StatusRow(c.kind, c.status, c.count) for c in counts if c.ledger == name)
+    rows = tuple(
+        StatusRow(c.kind, status_words(c.status), c.count) for c in counts if c.ledger == name
+    )
     return LedgerStatus(
         ledger=name,
         rows=rows,

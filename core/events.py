@@ -345,6 +345,18 @@ class RepushRequested(EventData):
     reason: str = ""
 
 
+@event_type
+class RecordReleasedForRollout(EventData):
+    """The rollout scope was widened: the worker tries again, by itself, a record it held
+    out of scope (``RecordHeldForRollout``) that the scope in force now admits; once per
+    hold, in dependency order (``core/rollout_gate.py``)."""
+
+    category: ClassVar[Category] = "source"
+    ref: str
+    ledger: str
+    rule_sha256: str  #: the digest of the scope that admits it (``RolloutScopeChanged``)
+
+
 # --------------------------------------------------------------------------- ledger
 
 
@@ -451,6 +463,20 @@ class RecordLinked(EventData):
     matched_by: str
     content_sha256: str
     idempotency_key: str | None = None  # of the push request this link settled
+
+
+@event_type
+class RecordHeldForRollout(EventData):
+    """The record's version is out of the rollout scope in force (``[rollout]``,
+    ``core/rollout.py``): logged, not pushed; it waits until the scope admits it. No
+    personal data: the rule is named by its digest."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    kind: str
+    content_sha256: str  #: the version held
+    rule_sha256: str  #: the digest of the scope in force (``RolloutScopeChanged``)
 
 
 @event_type
@@ -844,3 +870,15 @@ class MappingVersionPublished(EventData):
     mapping_version: str
     sha256: str
     content: str = Field(description="the mapping file as published")
+
+
+@event_type
+class RolloutScopeChanged(EventData):
+    """The rollout scope in force for a ledger changed (``[rollout]`` in syncledger.toml):
+    the rule as written (``None``: no rule, everything in scope) and its digest; appended
+    once per change, before the worker holds or releases records under it."""
+
+    category: ClassVar[Category] = "audit"
+    ledger: str
+    rule: dict[str, Any] | None = None
+    rule_sha256: str

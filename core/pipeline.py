@@ -78,6 +78,12 @@ from syncledger.core.reports import Period, Report, report_dir
 from syncledger.core.reports import build as build_report
 from syncledger.core.reports import write as write_report
 from syncledger.core.review import ReviewDesk
+from syncledger.core.rollout_scope import (
+    WAITING_FOR_ROLLOUT,
+    held_line,
+    publish_scope,
+    status_words,
+)
 from syncledger.core.run_watch import RunHealth, Tally, banner, cycle_line, gauges_job
 from syncledger.core.serve import Endpoint, serve_app
 from syncledger.core.settings import Settings
@@ -291,9 +297,10 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         raise ConfigurationError(
             f"the {ledger.adapter.ledger} mapping file changed while starting; start again"
         )
+    await publish_scope(rt.store, s.entity, ledger.adapter.ledger, s.rollout, s.actor)
     state = SyncState(s.entity, ledger.adapter.ledger)
     await state.load(rt.store)
-    return SyncService(
+    service = SyncService(
         rt.store,
         ledger.adapter,
         rt.keys,
@@ -305,7 +312,10 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         authority=dict(s.field_authority),
         home_currency=s.home_currency,
         rules=ledger_rules(ledger.adapter.ledger),
+        rollout=s.rollout,
     )
+    await service.rollout.release_backlog(s.actor)
+    return service
 
 
 @contextlib.asynccontextmanager
@@ -1103,6 +1113,9 @@ async def trace_said(settings: Settings, ref: RecordRef) -> Said:
     ledger_id = ledger_id_of(lines)
     entry = f"{settings.ledger}/{ref.kind}/{ledger_id}" if ledger_id else None
     out.append(f"ledger entry: {entry}" if entry else "not in any ledger yet")
+    waiting = held_line(lines)
+    if waiting is not None:
+        out.append(waiting)
     written = status_written_of(lines)
     if written is not None:
         balance = money_or_unknown(written.balance, None)
@@ -1259,8 +1272,16 @@ def status_said(models: ReadModels, entity: str, last: int, alerts: AlertBook) -
     found = models.open_mismatches(entity)
     lines = [f"entity {entity}: {plural(last, 'event')} in the log"]
     for r in rows:
-        lines.append(f"  {r.ledger or '-':<8} {r.kind:<12} {r.status:<10} {r.count:>6}")
+        lines.append(
+            f"  {r.ledger or '-':<8} {r.kind:<12} {status_words(r.status):<10} {r.count:>6}"
+        )
     lines.extend(status_lines(found))
+    held = sum(r.count for r in rows if r.status == WAITING_FOR_ROLLOUT)
+    if held:
+        lines.append(
+            f"{plural(held, 'record')} {'waits' if held == 1 else 'wait'} for rollout (out of "
+            "the [rollout] scope: not errors; widen the scope to push them)"
+        )
     errs = len(models.open_errors(entity))
     if errs:
         lines.append(f"{plural(errs, 'record')} {'needs' if errs == 1 else 'need'} attention: "
@@ -1280,6 +1301,7 @@ def status_said(models: ReadModels, entity: str, last: int, alerts: AlertBook) -
         ],
         "open_mismatches": dict(sorted(Counter(m.ledger for m in found).items())),
         "records_needing_attention": errs,
+        "records_waiting_for_rollout": held,
         "alerts_waiting": sum(1 for a in alerts.alerts.values() if a.status() == "pending"),
         "alerts_parked": parked,
         "channels_parked": sorted(alerts.parked_channels),

@@ -13,6 +13,7 @@ from pydantic_settings.sources import PydanticBaseSettingsSource
 
 from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
 from syncledger.core.redact import mask_url
+from syncledger.core.rollout import RolloutRule
 
 Authority = Literal["source", "ledger"]
 _NATS_SCHEMES = frozenset({"nats", "tls", "ws", "wss"})
@@ -190,6 +191,14 @@ class Settings(BaseSettings):
     )
     alerts_every_s: float = Field(
         default=2.0, gt=0, allow_inf_nan=False, description="`run`: how often due alerts are tried"
+    )
+    rollout: RolloutRule | None = Field(
+        default=None,
+        description=(
+            "incremental rollout: a `[rollout]` table in syncledger.toml (customers, tags + "
+            "tag_field, regions + region_field); only records of customers in scope are "
+            "pushed, the others wait for rollout (docs/operations.md); unset: everything"
+        ),
     )
     actor: str = "syncledger"
 

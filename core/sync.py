@@ -19,6 +19,9 @@ source delete of an invoice   void (never a hard delete)
 ``ConflictSettled``           ``overwrite``: the latest version is pushed over the
                               ledger's edit with the version token the person saw
                               (``keep_ledger`` needs no push: the fold settles it)
+out of the rollout scope      held (``RecordHeldForRollout``), not pushed; released by
+                              ``RecordReleasedForRollout`` once a wider scope admits it
+                              (``core/rollout_gate.py``), then tried as a retry
 ============================  ===========================================================
 
 Field authority (configurable per kind, ``SYNCLEDGER_FIELD_AUTHORITY``): by default the
@@ -54,6 +57,7 @@ from syncledger.core.events import (
     ConflictSettled,
     Envelope,
     RecordLinked,
+    RecordReleasedForRollout,
     ReflowRequested,
     RejectionReason,
     RepushRequested,
@@ -67,6 +71,8 @@ from syncledger.core.logs import log_context
 from syncledger.core.mapping import Mapping
 from syncledger.core.model import Customer, Invoice, Record, RecordRef
 from syncledger.core.ports import BatchCreator, LedgerAdapter, SourceItem
+from syncledger.core.rollout import RolloutRule
+from syncledger.core.rollout_gate import RolloutGate
 from syncledger.core.store import EventStore
 from syncledger.core.sync_batches import Batch
 from syncledger.core.sync_claims import Claims
@@ -125,6 +131,7 @@ class SyncService:
         max_attempts: int = 8,
         base_delay: float = 1.0,
         rules: LedgerRules | None = None,
+        rollout: RolloutRule | None = None,
     ) -> None:
         ctx = SyncContext(
             store=store,
@@ -150,6 +157,8 @@ class SyncService:
         self._reviews = Reviews(ctx, self._log, self._outcomes, self._retry)
         self._creates = Creates(ctx, self._log, self._outcomes, self._reviews)
         self._updates = Updates(ctx, self._log, self._outcomes, self._sealer)
+        #: the rollout scope in force (None: everything is pushed)
+        self.rollout = RolloutGate(rollout, self._log, state, self._fields)
 
     @property
     def ledger_name(self) -> str:
@@ -219,6 +228,8 @@ class SyncService:
             return await self._reviews.resolved(envelope, event)
         if isinstance(event, ConflictSettled) and event.ledger == ours:
             return await self._settled_conflict(event)
+        if isinstance(event, RecordReleasedForRollout) and event.ledger == ours:
+            return await self._retry(event.ref)  # the scope was widened to admit it
         return Outcome("ignored")
 
     async def _settled_conflict(self, event: ConflictSettled) -> Outcome:
@@ -275,6 +286,8 @@ class SyncService:
         key = idempotency_key(str(ref), _salted(sha, rec), self._ctx.name)
         if self._settled(rec, sha, key):
             return Outcome("skipped", str(ref))
+        if await self.rollout.holds(envelope, event):  # out of the rollout scope
+            return Outcome("held", str(ref))
         record = await self._validated(ref, envelope, event)
         if isinstance(record, Outcome):
             return record
@@ -461,6 +474,7 @@ _ACTED_ON = (
     ReviewResolved,
     RepushRequested,
     ConflictSettled,
+    RecordReleasedForRollout,
 )
 
 

@@ -29,6 +29,7 @@ Status = Literal[
     "ignored",
     "review",  # waiting for a person to decide (``syncledger review``)
     "deferred",  # held for a batch; replaced by the batch's outcome in handle_many
+    "held",  # out of the rollout scope: waits for rollout (``core/rollout_gate.py``)
 ]
 Operation = Literal["create", "update", "void"]
 #: who wins a conflicting ledger-side edit, per kind (the source owns contact details; the

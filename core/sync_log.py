@@ -11,6 +11,7 @@ from syncledger.core.events import Envelope, EventData, SealedPii, make_envelope
 from syncledger.core.ids import uuid7
 from syncledger.core.ports import WriteSteps
 from syncledger.core.steps import StepJournal
+from syncledger.core.store import EventStore
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_context import SyncContext, Work
 
@@ -21,6 +22,10 @@ Sealing = Callable[[str], SealedPii]
 class SyncLog:
     def __init__(self, ctx: SyncContext) -> None:
         self._ctx = ctx
+
+    @property
+    def store(self) -> EventStore:
+        return self._ctx.store
 
     def journal(self, work: Work) -> WriteSteps:
         async def emit(payload: EventData) -> None:

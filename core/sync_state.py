@@ -38,12 +38,15 @@ from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
     ReconciliationCompleted,
+    RecordHeldForRollout,
     RecordLinked,
+    RecordReleasedForRollout,
     ReflowRequested,
     RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
+    RolloutScopeChanged,
     SourceCursorAdvanced,
     SourceRecordDeleted,
     SourceRecordObserved,
@@ -124,6 +127,10 @@ class RecordState:
     #: a person decided to overwrite the ledger's edit (``ConflictSettled.request_id``):
     #: the push is due even though the version is the one pushed, its key salted with it
     overwrite_id: str | None = None
+    #: the version held out of the rollout scope (``RecordHeldForRollout``) and the
+    #: scope's digest then; cleared when released (``RecordReleasedForRollout``)
+    held_sha: str | None = None
+    held_rule: str | None = None
     #: the steps of the push ``steps_key`` (a multi-write operation), by step name
     steps: dict[str, StepState] = field(default_factory=dict)
     steps_key: str | None = None
@@ -397,6 +404,19 @@ def _step_succeeded(state: SyncState, e: LedgerStepSucceeded) -> None:
     step.done, step.ledger_ref, step.detail = True, e.ledger_ref, dict(e.detail)
 
 
+def _held(state: SyncState, e: RecordHeldForRollout) -> None:
+    rec = state.get(e.source_ref)
+    rec.held_sha, rec.held_rule = e.content_sha256, e.rule_sha256
+
+
+def _released(state: SyncState, e: RecordReleasedForRollout) -> None:
+    """Tried again like a retry (a version held after a refusal is refused no more)."""
+    rec = state.get(e.ref)
+    rec.held_sha = rec.held_rule = None
+    rec.rejected_sha = rec.abandoned_key = None
+    rec.attempts = 0
+
+
 def _item_requested(state: SyncState, e: LedgerItemRequested) -> None:
     state.items.setdefault(e.code, None)
 
@@ -429,6 +449,8 @@ _HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
     LedgerStepSucceeded: _step_succeeded,
     LedgerItemRequested: _item_requested,
     LedgerItemCreated: _item_created,
+    RecordHeldForRollout: _held,
+    RecordReleasedForRollout: _released,
 }
 FOLDED = tuple(_HANDLERS)
 #: event types the state deliberately leaves alone (a test holds every source, ledger and
@@ -438,6 +460,7 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     # the reconciler's: it compares the read models with the ledger, the worker never acts
     ReconciliationCompleted, MismatchDetected, MismatchResolved,
     MappingVersionPublished,  # a push names the mapping version it used
+    RolloutScopeChanged,  # the worker is given the scope in force when it starts
     LedgerConnected,  # `syncledger connect`: the credentials are in the token store
     # the source's bookkeeping (cursor, webhook receipts): records come as observations
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,

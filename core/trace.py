@@ -31,7 +31,9 @@ from syncledger.core.events import (
     LedgerStepSucceeded,
     MismatchDetected,
     MismatchResolved,
+    RecordHeldForRollout,
     RecordLinked,
+    RecordReleasedForRollout,
     ReflowRequested,
     RepushRequested,
     RetryRequested,
@@ -85,6 +87,17 @@ def _retry(e: RetryRequested) -> str:
 
 def _repush(e: RepushRequested) -> str:
     return f"repush requested on {e.ledger} (gone from it)" + (f": {e.reason}" if e.reason else "")
+
+
+def _held(e: RecordHeldForRollout) -> str:
+    return (
+        f"waiting for rollout on {e.ledger}: out of the [rollout] scope "
+        f"{e.rule_sha256[:12]}, not pushed"
+    )
+
+
+def _released(e: RecordReleasedForRollout) -> str:
+    return f"released for rollout on {e.ledger}: the scope {e.rule_sha256[:12]} admits it"
 
 
 def _review_requested(e: ReviewRequested) -> str:
@@ -212,6 +225,8 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     InvoiceSendRequested: _send_requested,
     InvoiceSent: _sent,
     InvoiceSendFailed: _send_failed,
+    RecordHeldForRollout: _held,
+    RecordReleasedForRollout: _released,
 }
 
 

@@ -29,6 +29,7 @@ OUTCOME_WORDS: dict[str, tuple[str, str]] = {
     "recovered": ("record found already sent", "records found already sent"),
     "skipped": ("record already up to date", "records already up to date"),
     "review": ("record waits for review", "records wait for review"),
+    "held": ("record waits for rollout", "records wait for rollout"),
     "rejected": ("record refused", "records refused"),
     "retry": ("record to be tried again", "records to be tried again"),
     "abandoned": (
@@ -43,6 +44,7 @@ OUTCOME_KEYS: dict[str, str] = {
     "recovered": "found_sent",
     "skipped": "up_to_date",
     "review": "waiting_for_review",
+    "held": "waiting_for_rollout",
     "rejected": "refused",
     "retry": "to_retry",
     "abandoned": "given_up",

@@ -66,12 +66,15 @@ from syncledger.core.events import (
     MismatchDetected,
     MismatchResolved,
     ReconciliationCompleted,
+    RecordHeldForRollout,
     RecordLinked,
+    RecordReleasedForRollout,
     ReflowRequested,
     RepushRequested,
     RetryRequested,
     ReviewRequested,
     ReviewResolved,
+    RolloutScopeChanged,
     SourceCursorAdvanced,
     SourceRecordDeleted,
     SourceRecordObserved,
@@ -81,12 +84,13 @@ from syncledger.core.events import (
     WebhookReceived,
 )
 from syncledger.core.ids import canonical_json
+from syncledger.core.rollout_scope import WAITING_FOR_ROLLOUT  # not an error: out of scope
 from syncledger.projections.decode import Broken, Event
 from syncledger.projections.state import Group, Row, RowsUnavailable, WorkingSet
 
 OBSERVED, REJECTED, PUSHING, SYNCED = "observed", "rejected", "pushing", "synced"
 FAILED, ABANDONED, DELETED = "failed", "abandoned", "deleted"
-STATUSES = (OBSERVED, REJECTED, PUSHING, SYNCED, FAILED, ABANDONED, DELETED)
+STATUSES = (OBSERVED, REJECTED, PUSHING, SYNCED, FAILED, ABANDONED, DELETED, WAITING_FOR_ROLLOUT)
 OPEN, RESOLVED = "open", "resolved"
 ANY_LEDGER = ""  # errors.ledger of a rejection that is not about one ledger
 #: errors.error of a version refused at import (see the module docstring)
@@ -504,6 +508,22 @@ def _drop_error(
     return True
 
 
+def _held(ws: WorkingSet, ev: Event, e: RecordHeldForRollout) -> None:
+    """Out of the rollout scope: waiting for rollout on that ledger (the latest version
+    only; a newer version observed since is pending instead)."""
+    if not _fresh(ws.records.get((ev.entity, e.source_ref)), e.content_sha256):
+        return
+    row = _sync_row(ws, ev, e.source_ref, e.ledger)
+    ws.sync.put({
+        **row, "status": _unless_deleted(row, WAITING_FOR_ROLLOUT),
+        "content_sha256": e.content_sha256,
+    })  # fmt: skip
+    _set_status(ws, ev, e.source_ref, WAITING_FOR_ROLLOUT, e.content_sha256)
+    refused = ws.errors.get((ev.entity, e.source_ref, e.ledger))
+    if refused is not None and refused["content_sha256"] == e.content_sha256:
+        _drop_error(ws, (ev.entity, e.source_ref, e.ledger), REJECTED)  # waits, not refused
+
+
 # --------------------------------------------------------------------------- recon
 
 
@@ -543,6 +563,7 @@ HANDLERS: dict[type[EventData], Handler] = {
     ReviewRequested: _review_requested,
     ReviewResolved: _review_resolved,
     ConflictSettled: _conflict_settled,
+    RecordHeldForRollout: _held,
     LedgerRecordObserved: _ledger_observed,
     MismatchDetected: _mismatch_detected,
     MismatchResolved: _mismatch_resolved,
@@ -565,6 +586,9 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     RetryRequested,  # a command: its effect shows in the push events that follow
     ReflowRequested,  # the worker's own retry under a new mapping version: likewise
     RepushRequested,  # a command: the push (or link) that follows moves the record
+    # the rollout scope in force, and a held record released by a wider one: the push
+    # that follows moves the record (`syncledger trace` tells both)
+    RolloutScopeChanged, RecordReleasedForRollout,
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     InvoiceDisputed,  # its credit note is a record of its own, with its own pushes
     CustomerCreditRecorded,  # the payment's amount is in the balance already
@@ -594,6 +618,7 @@ _SOURCE_TABLES: dict[type[EventData], tuple[str, ...]] = {
     ReviewRequested: ("records", "sync_state", "errors"),
     ReviewResolved: ("errors",),
     ConflictSettled: ("records", "sync_state", "errors"),
+    RecordHeldForRollout: ("records", "sync_state", "errors"),
 }
 
 

@@ -86,7 +86,7 @@ class HubSpotPlatform:
                 "set SYNCLEDGER_HUBSPOT_ACCESS_TOKEN (a Service Key or private app token), or "
                 "SYNCLEDGER_HUBSPOT_CLIENT_ID, _CLIENT_SECRET and _REFRESH_TOKEN (OAuth)"
             )
-        auth = _auth(creds, base, connection.token_file, live)
+        auth = _auth(creds, base, portal_token_file(connection.token_file, creds), live)
         scale = connection.rate_scale
         key = account_key(
             base,
@@ -114,6 +114,21 @@ class HubSpotPlatform:
             webhook_secret=secret,
             clock_margin_ms=LIVE_CLOCK_MARGIN_MS if live else 0,
         )
+
+
+def portal_token_file(token_file: Path, creds: dict[str, str]) -> Path:
+    """OAuth tokens are kept per portal (SOURCES.md §1.2: "key stored tokens by hub_id"):
+    with ``portal_id`` set, ``<name>-<portal id>.json`` beside the connection's file, so two
+    entities syncing two portals never use one another's tokens."""
+    portal = creds.get("portal_id", "").strip()
+    if not portal:
+        return token_file
+    if not portal.isdigit():
+        raise ConfigurationError(
+            f"SYNCLEDGER_HUBSPOT_PORTAL_ID {portal!r} is not a HubSpot account id: write the "
+            "account's number (its hub id, digits only)"
+        )
+    return token_file.with_name(f"{token_file.stem}-{portal}{token_file.suffix}")
 
 
 def _auth(creds: dict[str, str], base: str, token_file: Path, live: bool) -> Auth:

@@ -127,6 +127,7 @@ def test_each_command_answers_in_json_and_says_when_something_needs_attention(
     assert set(status) == {
         "entity", "events", "records", "open_mismatches", "records_needing_attention",
         "alerts_waiting", "alerts_parked", "channels_parked", "unfoldable_events", "exit_code",
+        "records_waiting_for_rollout",
     }  # fmt: skip
     assert status["records_needing_attention"] == 3
     assert run("status").returncode == 1
