@@ -23,6 +23,7 @@ import httpx
 import nats as nats_py
 import pytest
 
+from syncledger.adapters.freshbooks.sandbox import server as freshbooks_sandbox
 from syncledger.adapters.qbo.sandbox import server as qbo_sandbox
 from syncledger.adapters.sage.sandbox import server as sage_sandbox
 from syncledger.adapters.xero.sandbox import server as xero_sandbox
@@ -44,11 +45,13 @@ SPENT = {
     "qbo": ("/oauth2/v1/tokens/bearer", qbo_sandbox.DEFAULT_REFRESH_TOKEN),
     "xero": ("/connect/token", xero_sandbox.DEFAULT_REFRESH_TOKEN),
     "sage": ("/token", sage_sandbox.DEFAULT_REFRESH_TOKEN),
+    "freshbooks": ("/auth/oauth/token", freshbooks_sandbox.DEFAULT_REFRESH_TOKEN),
 }
 CLIENT = {
     "qbo": (qbo_sandbox.DEFAULT_CLIENT_ID, qbo_sandbox.DEFAULT_CLIENT_SECRET),
     "xero": (xero_sandbox.DEFAULT_CLIENT_ID, xero_sandbox.DEFAULT_CLIENT_SECRET),
     "sage": (sage_sandbox.DEFAULT_CLIENT_ID, sage_sandbox.DEFAULT_CLIENT_SECRET),
+    "freshbooks": (freshbooks_sandbox.DEFAULT_CLIENT_ID, freshbooks_sandbox.DEFAULT_CLIENT_SECRET),
 }
 
 
@@ -81,6 +84,10 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def _spend_first_grant(ledger: str, url: str) -> None:
     path, refresh = SPENT[ledger]
     form = {"grant_type": "refresh_token", "refresh_token": refresh}
+    if ledger == "freshbooks":  # every FreshBooks grant carries the app's redirect URI
+        client_id, secret = CLIENT[ledger]
+        registered = freshbooks_sandbox.DEFAULT_REDIRECT_URI
+        form |= {"client_id": client_id, "client_secret": secret, "redirect_uri": registered}
     assert httpx.post(url + path, data=form, auth=CLIENT[ledger]).status_code == 200
 
 
@@ -91,9 +98,10 @@ def _authorize_url(stream: IO[str]) -> str:
     raise AssertionError("connect printed no authorization URL")
 
 
-def _connect(env: dict[str, str], ledger: str, *, no_browser: bool) -> tuple[int, str, str]:
+def _connect(env: dict[str, str], ledger: str, *, no_browser: bool | None) -> tuple[int, str, str]:
     """Run ``connect`` as a process; follow its URL as a browser would (the redirect
-    to the loopback listener, or pasted back with --no-browser)."""
+    to the loopback listener, or pasted back with --no-browser; None: pasted back
+    without the flag, the registered redirect URI not being a loopback one)."""
     args = ["connect", ledger] + (["--no-browser"] if no_browser else [])
     proc = subprocess.Popen(
         [sys.executable, "-c", "from syncledger.core.cli import main; main()", *args],
@@ -103,7 +111,7 @@ def _connect(env: dict[str, str], ledger: str, *, no_browser: bool) -> tuple[int
     assert proc.stderr is not None and proc.stdin is not None
     url = _authorize_url(proc.stderr)
     back = httpx.get(url).headers["location"]  # the sandbox consents at once
-    if no_browser:
+    if no_browser is not False:
         proc.stdin.write(back + "\n")
         proc.stdin.flush()
     else:
@@ -140,10 +148,12 @@ async def _logged(nats_url: str, entity: str) -> list[dict[str, object]]:
         ("qbo", True, "sandbox-realm"),
         ("xero", False, xero_sandbox.DEFAULT_TENANT_ID),
         ("sage", False, sage_sandbox.DEFAULT_BUSINESS_ID),
+        # its registered redirect URI is not on this machine: pasted back without the flag
+        ("freshbooks", None, freshbooks_sandbox.DEFAULT_ACCOUNT_ID),
     ],
 )
 def test_connect_then_sync_with_the_stored_tokens(
-    tmp_path: Path, nats: EmbeddedNats, ledger: str, no_browser: bool, tenant: str
+    tmp_path: Path, nats: EmbeddedNats, ledger: str, no_browser: bool | None, tenant: str
 ) -> None:
     sandbox = SandboxServer(ledger, tmp_path / "sandbox").start()
     try:
