@@ -40,12 +40,12 @@ from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.trace import ProvenTrace, trace_record
 from syncledger.audit.verify import (
+    VerifiedPackage,
     VerifierState,
+    check_approvers,
     check_succession,
     extract,
-    VerifiedPackage,
     verify_package,
-    check_approvers,
 )
 from syncledger.audit.verifylog import verify_log
 from syncledger.core.errors import SyncLedgerError
@@ -557,10 +557,53 @@ def verify_cmd(
     extract_to: Annotated[
         Path | None, typer.Option("--extract", help="write the verified files here")
     ] = None,
+    approver: Annotated[
+        list[Path] | None,
+        typer.Option(help="approver public key (PEM): every mapping version must be approved"),
+    ] = None,
+    record_access: Annotated[
+        bool,
+        typer.Option(help="record the opening in this installation's log (AuditPackageAccessed)"),
+    ] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
 ) -> None:
     """Verify a package offline; names exactly what failed and exits non-zero. With
     --record-access (on the exporting installation) the opening is recorded in its log."""
     me = keyfiles.load_x25519_private(identity)
+    if not record_access:
+        _verify(package, me, signer, previous, state, extract_to, approver or [])
+        return
+    action: Literal["verify", "extract"] = "extract" if extract_to is not None else "verify"
+    try:
+        verified = _verify(package, me, signer, previous, state, extract_to, approver or [])
+    except PackageInvalid as exc:
+        _record_access(None, me, action, exc.reason, data_dir, entity)
+        raise
+    _record_access(verified, me, action, "ok", data_dir, entity)
+
+
+def _record_access(
+    verified: VerifiedPackage | None,
+    me: x25519.X25519PrivateKey,
+    action: Literal["verify", "extract"],
+    result: str,
+    data_dir: Path | None,
+    entity: str | None,
+) -> None:
+    access = access_event(verified, keyfiles.key_id(me.public_key()), action, result)
+    _run(lambda ctx: record_access(ctx, access), data_dir, entity)
+
+
+def _verify(
+    package: Path,
+    me: x25519.X25519PrivateKey,
+    signer: list[Path],
+    previous: Path | None,
+    state: Path | None,
+    extract_to: Path | None,
+    approver: list[Path],
+) -> VerifiedPackage:
     signers = load_signers(signer)
     memory = VerifierState(state) if state is not None else None
     if memory is not None:
@@ -571,6 +614,7 @@ def verify_cmd(
         signers.narrow(older.windows)
         verify_package(package.read_bytes(), me, signers)  # under what the older one taught
         check_succession(verified, older)
+    approved = _approved(verified, approver)
     if memory is not None:
         memory.check(verified)
         memory.record(verified)
@@ -647,47 +691,3 @@ async def _contract_run(
 ) -> tuple[contract_results.ContractRun, Path]:
     run = await asyncio.to_thread(contract_results.run_suite, tree, platform, ctx.clock())
     return run, contract_results.record_run(ctx.audit_dir, run)
-    approver: Annotated[
-        list[Path] | None,
-        typer.Option(help="approver public key (PEM): every mapping version must be approved"),
-    ] = None,
-    record_access: Annotated[
-        bool,
-        typer.Option(help="record the opening in this installation's log (AuditPackageAccessed)"),
-    ] = False,
-    data_dir: DataDir = None,
-    entity: Entity = None,
-    if not record_access:
-        _verify(package, me, signer, previous, state, extract_to, approver or [])
-        return
-    action: Literal["verify", "extract"] = "extract" if extract_to is not None else "verify"
-    try:
-        verified = _verify(package, me, signer, previous, state, extract_to, approver or [])
-    except PackageInvalid as exc:
-        _record_access(None, me, action, exc.reason, data_dir, entity)
-        raise
-    _record_access(verified, me, action, "ok", data_dir, entity)
-
-
-def _record_access(
-    verified: VerifiedPackage | None,
-    me: x25519.X25519PrivateKey,
-    action: Literal["verify", "extract"],
-    result: str,
-    data_dir: Path | None,
-    entity: str | None,
-) -> None:
-    access = access_event(verified, keyfiles.key_id(me.public_key()), action, result)
-    _run(lambda ctx: record_access(ctx, access), data_dir, entity)
-
-
-def _verify(
-    package: Path,
-    me: x25519.X25519PrivateKey,
-    signer: list[Path],
-    previous: Path | None,
-    state: Path | None,
-    extract_to: Path | None,
-    approver: list[Path],
-) -> VerifiedPackage:
-    approved = _approved(verified, approver)
