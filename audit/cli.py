@@ -29,12 +29,15 @@ from syncledger.audit.checkpoints import (
 )
 from syncledger.audit.context import AuditContext, ContextFactory
 from syncledger.audit.errors import PackageInvalid
+from syncledger.audit.escrow import EscrowShare, check_custodians
+from syncledger.audit.escrow_kek import escrow_kek, record_recovery, recover_kek, write_shares
 from syncledger.audit.events import SigningKeyRotated
 from syncledger.audit.hold_rules import apply_rules
 from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
 from syncledger.audit.package import access_event, export_package, record_access
+from syncledger.audit.restore import backup_keystore, run_restore_test
 from syncledger.audit.retention import RetentionReport, load_policy, run_retention
 from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
@@ -51,6 +54,7 @@ from syncledger.audit.verifylog import verify_log
 from syncledger.core.errors import SyncLedgerError
 from syncledger.core.exit_codes import exit_code_of
 from syncledger.core.progress import terminal_meter
+from syncledger.core.settings import Settings
 
 audit_app = typer.Typer(
     help="Tamper-evident log, legal holds, retention, traces and audit packages.",
@@ -232,6 +236,126 @@ def keys_list(data_dir: DataDir = None, entity: Entity = None) -> None:
     for record in ring.records():
         state = f"retired {record.retired_at}" if record.retired_at else "current"
         typer.echo(f"{record.key_id}  created {record.created_at}  {state}")
+
+
+@keys_app.command("escrow")
+@_cli_errors
+def keys_escrow(
+    custodians: Annotated[int, typer.Option(help="how many custodians get a share (2-16)")],
+    threshold: Annotated[int, typer.Option(help="how many shares rebuild the KEK (2-N)")],
+    name: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--name", help="a custodian's name, once per custodian (default custodian-1..N)"
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="write each share to its own file (0600) here")
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--print", help="print the shares once instead of writing files")
+    ] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Split the KEK among custodians: any --threshold of the --custodians shares rebuild it
+    (`audit keys recover`). Records the escrow in the log, never a share."""
+    names = list(name or [f"custodian-{i}" for i in range(1, custodians + 1)])
+    if len(names) != custodians:
+        raise _fail(f"--custodians {custodians} but {len(names)} --name given", 2)
+    if (out_dir is None) != show:
+        raise _fail("give exactly one of --out-dir DIR or --print", 2)
+    check_custodians(names, threshold)
+    deliver = _print_shares if out_dir is None else functools.partial(_write_shares, out_dir)
+    shares = _run(lambda ctx: escrow_kek(ctx, names, threshold, deliver), data_dir, entity)
+    first = shares[0]
+    typer.echo(
+        f"escrowed {first.kek_id} ({first.environment}): {len(shares)} shares, any "
+        f"{threshold} rebuild it; recorded in the log without the shares"
+    )
+
+
+def _write_shares(out_dir: Path, shares: list[EscrowShare]) -> None:
+    for share, path in zip(shares, write_shares(shares, out_dir), strict=True):
+        typer.echo(f"share {share.index} of {share.count} for {share.custodian}: {path}")
+
+
+def _print_shares(shares: list[EscrowShare]) -> None:
+    for share in shares:
+        typer.echo(share.to_text())
+
+
+@keys_app.command("recover")
+@_cli_errors
+def keys_recover(
+    share: Annotated[list[Path], typer.Option("--share", help="a custodian's share file")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Rebuild the KEK from custodians' shares and put it where the KEK is read from
+    (SYNCLEDGER_KEK_FILE or the default place); never over a different KEK."""
+    from syncledger.core.bootstrap import kek_file
+
+    settings = _settings(data_dir, entity)
+    target = kek_file(settings).path
+    keys_db = settings.data_dir / "keys.db"
+    recovery = recover_kek(share, target, settings.environment, keys_db)
+    verb = "rebuilt" if recovery.written else "rebuilt (already in place)"
+    typer.echo(
+        f"{verb} {recovery.kek_id} ({recovery.environment}) from the shares of "
+        f"{', '.join(recovery.custodians)} -> {recovery.path}"
+    )
+    _run(lambda ctx: record_recovery(ctx, recovery), data_dir, entity)
+
+
+def _settings(data_dir: Path | None, entity: str | None) -> Settings:
+    """The settings with the command's --data-dir / --entity (for commands that work
+    without the log, e.g. while the KEK is lost)."""
+    from syncledger.core.settings_check import load_settings
+
+    given = {"data_dir": data_dir, "entity": entity}
+    return load_settings({k: v for k, v in given.items() if v is not None})
+
+
+@keys_app.command("restore-test")
+@_cli_errors
+def keys_restore_test(
+    keys_db: Annotated[Path, typer.Option("--keys-db", help="a keys.db backup to test")],
+    share: Annotated[
+        list[Path] | None, typer.Option("--share", help="rebuild the KEK from these shares")
+    ] = None,
+    kek: Annotated[
+        Path | None, typer.Option("--kek-file", help="the KEK file (default: the one in use)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Prove a keys.db backup restores: every live data key unwraps, one sealed field per
+    data subject in the log decrypts. Writes nothing to the data directory; exit 0 only
+    when everything restores."""
+    report = _run(lambda ctx: run_restore_test(ctx, keys_db, share or [], kek), data_dir, entity)
+    for line in report.lines():
+        typer.echo(line, err=not report.ok)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@keys_app.command("backup")
+@_cli_errors
+def keys_backup(
+    out: Annotated[Path, typer.Option("--out", help="the backup file to create (0600)")],
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """A consistent copy of keys.db (SQLite's backup API). The KEK is not in it: keep the
+    KEK (or its escrow) apart."""
+    settings = _settings(data_dir, entity)
+    done = backup_keystore(settings.data_dir / "keys.db", out, settings.environment)
+    typer.echo(
+        f"backed up {done.live_keys} live data keys ({done.environment or 'untagged'}, "
+        f"wrapped by {', '.join(done.kek_ids) or 'no KEK yet'}) to {done.path}; test it "
+        "with `audit keys restore-test --keys-db` and keep the KEK apart from it"
+    )
 
 
 @audit_app.command("signer")

@@ -161,3 +161,26 @@ class AuditPackageAccessed(EventData):
     accessed_by: str
     action: Literal["verify", "extract"]
     result: str  # "ok" or the failure reason
+
+
+@event_type
+class KeyEncryptionKeyEscrowed(EventData):
+    """The KEK was split among custodians: any ``threshold`` of the ``custodians``' shares
+    rebuild it (``audit keys escrow``). Never carries a share."""
+
+    category: ClassVar[Category] = "audit"
+    kek_id: str
+    environment: str
+    custodians: tuple[str, ...]
+    threshold: int
+
+
+@event_type
+class KeyEncryptionKeyRecovered(EventData):
+    """The KEK was rebuilt from escrow shares (``audit keys recover``) and put in place."""
+
+    category: ClassVar[Category] = "audit"
+    kek_id: str
+    environment: str
+    custodians: tuple[str, ...]  # whose shares were combined
+    threshold: int

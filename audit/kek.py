@@ -36,6 +36,11 @@ class KekRotation:
     resumed: bool = False
 
 
+def read_kek_file(path: Path) -> bytes:
+    """The 32-byte KEK in ``path`` (base64); ``AuditError`` naming the file otherwise."""
+    return _read_kek(path)
+
+
 def _read_kek(path: Path) -> bytes:
     try:
         raw = base64.b64decode(path.read_text().strip(), validate=True)

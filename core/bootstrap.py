@@ -33,9 +33,9 @@ from syncledger.core.events import MappingVersionPublished, make_envelope, subje
 from syncledger.core.keystore import (
     KekLocation,
     SqliteKeyStore,
-    kek_id_of,
     kek_location,
     load_or_create_kek,
+    open_keystore,
 )
 from syncledger.core.log_setup import LogMarker, check_position, open_log
 from syncledger.core.logdisk import LogDisk
@@ -312,10 +312,12 @@ def _keystore(settings: Settings, *, log_known: bool) -> SqliteKeyStore:
         )
     where = kek_file(settings)
     kek = load_or_create_kek(where.path, keystore=path)
-    keys = SqliteKeyStore(path, kek, kek_id_of(kek))
+    opened = open_keystore(path, kek, where.path, settings.environment)
     if where.warning:
         log.warning(where.warning)
-    return keys
+    for note in opened.notes:
+        log.warning(note)
+    return opened.keys
 
 
 def config_home() -> Path:

@@ -25,6 +25,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from syncledger.core.errors import KeyStoreError, SubjectErased
 from syncledger.core.events import SealedPii
 from syncledger.core.ids import canonical_json, sha256_hex
+from syncledger.core.key_environment import (
+    KEYRING_TAG,
+    check_tag,
+    checked_environment,
+    kek_tag_file,
+    mismatch,
+    write_tag,
+)
 
 
 def kek_id_of(kek: bytes) -> str:
@@ -73,9 +81,14 @@ class MemoryKeyStore:
 
 
 class SqliteKeyStore:
-    """Wrapped data keys in ``<data-dir>/keys.db``; the KEK comes from a file or env."""
+    """Wrapped data keys in ``<data-dir>/keys.db``; the KEK comes from a file or env.
 
-    def __init__(self, path: Path, kek: bytes, kek_id: str = "kek-1") -> None:
+    ``environment``: the configured one (``SYNCLEDGER_ENVIRONMENT``); a ``keys.db`` made for
+    another is refused, an untagged one is tagged (:attr:`adopted`). None: no check."""
+
+    def __init__(
+        self, path: Path, kek: bytes, kek_id: str = "kek-1", environment: str | None = None
+    ) -> None:
         if len(kek) != 32:
             raise KeyStoreError("the key-encryption key must be 32 bytes")
         self._kek = AESGCM(kek)
@@ -84,6 +97,24 @@ class SqliteKeyStore:
         self._cache: dict[str, bytes] = {}
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = _open_keys_db(path)
+        self.environment: str | None = None
+        self.adopted = False
+        if environment is not None:
+            self._claim(path, environment)
+
+    def _claim(self, path: Path, environment: str) -> None:
+        found = _stored_environment(self._db, path)
+        if found is not None and found != environment:
+            self._db.close()
+            raise mismatch("the keystore", path, found, environment)
+        if found is None:
+            self._db.execute(
+                "INSERT OR IGNORE INTO keystore_meta VALUES ('environment', ?)", (environment,)
+            )
+            self.adopted = True
+            self._claim(path, environment)  # another process may have tagged it first
+            return
+        self.environment = found
 
     def close(self) -> None:
         self._db.close()
@@ -196,6 +227,20 @@ class SqliteKeyStore:
             self._kek, self._kek_id = new, new_kek_id
             return len(updates)
 
+    # ---- restore tests and backups (see audit/restore.py)
+
+    def key_ids(self) -> tuple[list[str], list[str]]:
+        """Every data key id: (live, shredded)."""
+        rows = self._db.execute(
+            "SELECT key_id, shredded_at IS NOT NULL FROM data_keys ORDER BY key_id"
+        ).fetchall()
+        return [str(k) for k, gone in rows if not gone], [str(k) for k, gone in rows if gone]
+
+    def backup_to(self, dest: Path) -> None:
+        """A consistent copy of keys.db (SQLite's online backup) in a new 0600 file."""
+        with self._lock:
+            backup_keys_db(self._db, dest)
+
 
 #: keys.db and the files SQLite keeps beside it (they hold wrapped keys too)
 _SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
@@ -221,6 +266,57 @@ def _private_db_file(path: Path) -> None:
         ) from exc
 
 
+def _stored_environment(db: sqlite3.Connection, path: Path) -> str | None:
+    row = db.execute("SELECT value FROM keystore_meta WHERE name='environment'").fetchone()
+    return None if row is None else checked_environment(str(row[0]), path)
+
+
+def backup_keys_db(source: sqlite3.Connection, dest: Path) -> None:
+    """``source`` copied by SQLite's backup API into ``dest``, created 0600 (never over an
+    existing file: a backup is not overwritten by accident)."""
+    try:
+        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError as exc:
+        raise KeyStoreError(f"{dest} already exists: give a new file for the backup") from exc
+    try:
+        target = sqlite3.connect(str(dest))
+        try:
+            source.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        finally:
+            target.close()
+    except sqlite3.Error as exc:
+        dest.unlink(missing_ok=True)
+        raise KeyStoreError(f"cannot back up the keystore to {dest} ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class KeysDbFacts:
+    """What a ``keys.db`` says about itself, read without its KEK."""
+
+    environment: str | None
+    kek_usage: dict[str, int]
+
+
+def inspect_keys_db(path: Path) -> KeysDbFacts:
+    """Its environment tag and live keys per KEK id, read only (the file is not changed)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            env = _stored_environment(db, path) if "keystore_meta" in tables else None
+            rows = db.execute(
+                "SELECT COALESCE(kek_id, ''), COUNT(*) FROM data_keys "
+                "WHERE shredded_at IS NULL GROUP BY kek_id"
+            ).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise KeyStoreError(f"the keystore {path} cannot be read ({exc})") from exc
+    return KeysDbFacts(env, {str(k): int(n) for k, n in rows})
+
+
 def _open_keys_db(path: Path) -> sqlite3.Connection:
     """The keystore's SQLite file (0600); one SQLite cannot read is a KeyStoreError naming it."""
     _private_db_file(path)
@@ -231,6 +327,9 @@ def _open_keys_db(path: Path) -> sqlite3.Connection:
         db.execute(
             "CREATE TABLE IF NOT EXISTS data_keys (key_id TEXT PRIMARY KEY, kek_id TEXT,"
             " nonce BLOB, wrapped BLOB, created_at TEXT NOT NULL, shredded_at TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS keystore_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
     except sqlite3.DatabaseError as exc:
         raise KeyStoreError(
@@ -353,6 +452,64 @@ def _create_kek(path: Path) -> bytes:
             f"cannot create the key-encryption key {path} ({exc.strerror or exc}): set "
             "SYNCLEDGER_KEK_FILE to a file the user running syncledger may create"
         ) from exc
+
+
+def install_kek(path: Path, kek: bytes) -> bool:
+    """Put ``kek`` at ``path`` (0600, in a 0700 directory, published whole). True when
+    written; False when that very key is there already; a ``KeyStoreError`` when another
+    key is there (it is never overwritten)."""
+    if not path.exists():
+        try:
+            if _publish(path, base64.b64encode(kek), _read_kek) == kek:
+                return True
+        except OSError as exc:
+            raise KeyStoreError(f"cannot write the key-encryption key {path} ({exc})") from exc
+    if _read_kek(path) != kek:
+        raise KeyStoreError(
+            f"{path} holds another key-encryption key ({kek_id_of(_read_kek(path))}); "
+            f"refusing to overwrite it with {kek_id_of(kek)}: move it aside first if it is "
+            "the wrong one"
+        )
+    return False
+
+
+@dataclass(frozen=True)
+class OpenedKeystore:
+    """The keystore, and the lines to log about the environment tags it adopted."""
+
+    keys: SqliteKeyStore
+    notes: tuple[str, ...] = ()
+
+
+def open_keystore(path: Path, kek: bytes, kek_file: Path, environment: str) -> OpenedKeystore:
+    """``keys.db`` opened for ``environment`` (``SYNCLEDGER_ENVIRONMENT``), with its KEK
+    file and the data directory's signing keyring: any of them made for another
+    environment is refused (:mod:`syncledger.core.key_environment`) before anything is
+    tagged; untagged ones are then tagged — silently for a new data directory, with a
+    note each for files made before tags existed."""
+    fresh = not path.exists()
+    kek_tag, ring_tag = kek_tag_file(kek_file), path.parent / KEYRING_TAG
+    kek_tagged = check_tag(kek_tag, environment, "the key-encryption key", kek_file)
+    ring_tagged = check_tag(ring_tag, environment, "the signing keyring", ring_tag.parent)
+    keys = SqliteKeyStore(path, kek, kek_id_of(kek), environment)
+    notes: list[str] = []
+    if keys.adopted and not fresh:
+        notes.append(f"tagged the keystore {path} as {environment} (SYNCLEDGER_ENVIRONMENT)")
+    if not kek_tagged:
+        notes += _adopt(kek_tag, environment, f"the key-encryption key {kek_file}", fresh)
+    if not ring_tagged and (fresh or (ring_tag.parent / "keyring.json").exists()):
+        notes += _adopt(ring_tag, environment, f"the signing keyring {ring_tag.parent}", fresh)
+    return OpenedKeystore(keys, tuple(notes))
+
+
+def _adopt(tag: Path, environment: str, what: str, fresh: bool) -> list[str]:
+    failed = write_tag(tag, environment)
+    if failed is not None:
+        return [
+            f"cannot tag {what} as {environment} ({tag}: {failed}): it stays untagged; the "
+            "keystore's tag still guards this data directory"
+        ]
+    return [] if fresh else [f"tagged {what} as {environment} (SYNCLEDGER_ENVIRONMENT)"]
 
 
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettin
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
 from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
+from syncledger.core.key_environment import Environment
 from syncledger.core.redact import mask_url
 from syncledger.core.rollout import RolloutRule
 
@@ -177,6 +178,13 @@ class Settings(BaseSettings):
         ),
     )
     kek_file: Path | None = Field(default=None, description="key-encryption key file")
+    environment: Environment = Field(
+        default="dev",
+        description=(
+            "dev | staging | prod: the keys (keys.db, KEK, signing keyring, escrow shares) "
+            "record it and refuse another; production sets prod (docs/audit.md §3)"
+        ),
+    )
     alert_channels: list[AlertChannelConfig] = Field(
         default_factory=list,
         description=(
