@@ -504,11 +504,38 @@ def _owned_elsewhere(line: str) -> NoReturn:
 
 
 @app.command("run")
-def run_cmd(data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None) -> None:
-    """Unattended: the sync worker and the projections, until interrupted."""
-    from syncledger.core.pipeline import sync_forever
+def run_cmd(
+    data_dir: DataDir = None,
+    entity: Entity = None,
+    ledger: Ledger = None,
+    entities: Annotated[
+        str | None,
+        typer.Option(
+            "--entities",
+            help="a,b,c: share these entities with the other workers, each owning its fair "
+            "share (SYNCLEDGER_ENTITIES; docs/operations.md, Scaling out)",
+        ),
+    ] = None,
+) -> None:
+    """Unattended: the sync worker and the projections, until interrupted. With
+    --entities, one push loop per entity this worker owns."""
+    from syncledger.core.pipeline import sync_forever, sync_partitions
 
-    run(sync_forever(settings(data_dir, entity, ledger)))
+    cfg = settings(data_dir, entity, ledger)
+    if entities is not None:
+        cfg = _with_entities(cfg, entities)
+    if entity is not None and cfg.entities:
+        raise typer.BadParameter("give --entity or --entities (SYNCLEDGER_ENTITIES), not both")
+    run(sync_partitions(cfg) if cfg.entities else sync_forever(cfg))
+
+
+def _with_entities(cfg: Settings, names: str) -> Settings:
+    from syncledger.core.settings_check import load_settings
+
+    chosen = load_settings({"entities": names}).entities
+    if not chosen:
+        raise typer.BadParameter("--entities names no entity: give a,b,c")
+    return cfg.model_copy(update={"entities": chosen})
 
 
 @app.command()

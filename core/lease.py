@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import re
@@ -27,8 +28,9 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -45,10 +47,12 @@ from syncledger.core.errors import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEASE_BUCKET = "SL_LEASES"
 #: what a lost connection to NATS looks like from nats-py (translated here, never passed on)
 _UNREACHABLE = (nats.errors.Error, OSError, asyncio.TimeoutError)
+UNREACHABLE = _UNREACHABLE
 #: the local deadline is this share of the TTL short of the server's expiry
 _SAFETY = 0.1
 #: how long a process waiting for the lease keeps trying while NATS does not answer
@@ -281,6 +285,39 @@ class PushLease:
         self._expire_if_due()
         if self._fenced is not None:
             raise OwnershipLost(f"this process stopped pushing for {self.scope}: {self._fenced}")
+
+    @property
+    def held(self) -> bool:
+        """Whether this process may still push (the local deadline not passed, not fenced)."""
+        self._expire_if_due()
+        return self._fenced is None
+
+    async def until_lost(self) -> None:
+        """Returns once this process may no longer push: fenced, released, or the local
+        deadline passed without a renewal (it does not wait for the renewal turn to notice,
+        so work stopped on it stops before the server lets the key lapse)."""
+        while self.held:
+            remaining = self._deadline - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.lost.wait(), timeout=max(remaining, 0.0))
+
+    async def while_held(self, work: Awaitable[T]) -> T | None:
+        """``work`` while the lease is held: not started when it is not, cancelled as soon
+        as it is lost (None then). The jobs only an owner does run through this."""
+        if not self.held:
+            if inspect.iscoroutine(work):
+                work.close()
+            return None
+        task = asyncio.ensure_future(work)
+        watch = asyncio.ensure_future(self.until_lost())
+        try:
+            await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watch.cancel()
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(watch, task, return_exceptions=True)
+        return None if task.cancelled() else task.result()
 
     async def _keep(self) -> None:
         """Renew every TTL/3 until fenced (or cancelled by ``release``)."""

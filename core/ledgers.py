@@ -47,10 +47,11 @@ def ledger_credentials(ledger: str, names: tuple[str, ...], token_file: Path) ->
 
 def open_ledger(settings: Settings) -> LedgerHandle:
     plat = platform(settings.ledger)
-    token_file = settings.data_dir / "tokens" / f"{plat.id}.json"
+    token_file = settings.ledger_token_file(plat.id)  # per entity with its own table
     creds = ledger_credentials(plat.id, plat.credential_names, token_file)
     if settings.ledger_url is not None:  # a real ledger's limits: never scaled
-        tenant = stored_tenant(token_file)  # chosen by `syncledger connect`, if it ran
+        # the entity's table names it, or `syncledger connect` chose it, if it ran
+        tenant = settings.ledger_tenant or stored_tenant(token_file)
         conn = Connection(settings.ledger_url, token_file, creds, tenant=tenant)
         where = f"{plat.title} at {mask_url(settings.ledger_url)}"
         return LedgerHandle(plat.connect(conn), None, where)

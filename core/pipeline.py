@@ -16,6 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, S
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nats.errors
 import nats.js.errors
@@ -49,7 +50,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.ids import uuid7
 from syncledger.core.ingest import Ingestor, IngestReport
-from syncledger.core.lease import LeaseHolder, PushLease
+from syncledger.core.lease import LeaseHolder, PushLease, open_bucket
 from syncledger.core.ledgers import LedgerHandle, open_ledger, sandbox_book
 from syncledger.core.logs import RUN_LOGGER, bind
 from syncledger.core.mapping import Mapping, load_mapping
@@ -84,7 +85,7 @@ from syncledger.core.rollout_scope import (
     publish_scope,
     status_words,
 )
-from syncledger.core.run_watch import RunHealth, Tally, banner, cycle_line, gauges_job
+from syncledger.core.run_watch import Job, RunHealth, Tally, banner, cycle_line, gauges_job
 from syncledger.core.serve import Endpoint, serve_app
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import SourceReader, StatusWriter, WebhookReceiver
@@ -115,6 +116,9 @@ from syncledger.projections.queries import ErrorView, MismatchView, ReadModels, 
 from syncledger.projections.rebuild import replay, verify
 from syncledger.projections.runner import ProjectionRunner
 from syncledger.projections.schema import create_all
+
+if TYPE_CHECKING:
+    from syncledger.core.partitions import Partition
 
 log = logging.getLogger(__name__)
 
@@ -451,6 +455,18 @@ async def _consume(
     return stats
 
 
+async def push_until_lost(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    lease: PushLease,
+    stop: asyncio.Event,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> WorkerStats:
+    """Push the runtime's entity+ledger until ``stop`` or until ``lease`` is lost (one
+    partition of ``run --entities``; the caller decides what follows)."""
+    return await _consume(rt, ledger, lease, False, on_outcome, stop)
+
+
 async def _first_of(*waits: Awaitable[object]) -> None:
     """Until the first of ``waits`` ends (its error raised); the others are cancelled."""
     tasks = [asyncio.ensure_future(w) for w in waits]
@@ -628,7 +644,7 @@ def outage_job(rt: Runtime, ledger: LedgerHandle) -> Callable[[], Awaitable[obje
 
 def ledger_site(settings: Settings, ledger: LedgerHandle) -> LedgerSite:
     """The ledger in words for messages (its URL masked) and where its tokens are."""
-    token_file = settings.data_dir / "tokens" / f"{ledger.adapter.ledger}.json"
+    token_file = settings.ledger_token_file(ledger.adapter.ledger)
     return LedgerSite(mask_text(ledger.description), ledger.adapter.ledger, token_file)
 
 
@@ -650,6 +666,80 @@ async def sync_forever(settings: Settings) -> None:
                 await _work_forever(rt, settings, stop, lease, metrics_port)
 
 
+async def sync_partitions(settings: Settings) -> None:
+    """`syncledger run --entities a,b,c`: this worker's fair share of those partitions
+    (core/partitions.py), each pushed with its owner's jobs while its lease is held; the
+    read models, hold rules and checkpoints once for the process; until SIGINT/TERM."""
+    from syncledger.core.membership import Membership
+    from syncledger.core.partitions import PartitionOwner, partitions_of
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bind(run_id=uuid7())
+    health = RunHealth()
+    parts = partitions_of(settings)
+    with served(settings.metrics_port, settings.metrics_addr, health.check) as metrics_port:
+        async with open_runtime(settings) as rt, _stop_if_nats_lost(rt, stop):
+            health.connected(rt.nc)
+            kv, ttl = await open_bucket(rt.nc, settings.lease_ttl_s, settings.stream_replicas)
+            engine = await catch_up(rt)
+            tally = Tally()
+            owner = PartitionOwner(
+                kv, ttl, Membership(kv, ttl), parts, _partition_work(rt, engine, tally), _announce
+            )
+            jobs = [
+                read_models_job(rt, engine),
+                *process_jobs(rt),
+                ("progress", 60.0, tally.progress),
+            ]
+            _announce(_partitions_banner(settings, jobs, metrics_port))
+            await owner.membership.join()
+            health.pushing = True
+            try:
+                await _first_of(owner.run(stop), run_jobs(jobs, stop), _checkpoints(rt, stop))
+            finally:
+                stop.set()
+                await owner.release_all("this worker stops")
+                await owner.membership.leave()
+
+
+def _partitions_banner(settings: Settings, jobs: list[Job], metrics_port: int | None) -> str:
+    line = banner(
+        settings.model_copy(update={"entity": ",".join(settings.entities)}), jobs, metrics_port
+    )
+    return line.replace("syncledger run: entity ", "syncledger run: entities ", 1)
+
+
+def _partition_work(
+    rt: Runtime, engine: Engine, tally: Tally
+) -> Callable[[Partition, PushLease, asyncio.Event], Awaitable[None]]:
+    """What this worker does for a partition it owns: push it and run its owner's jobs
+    (each cancelled the moment the lease is lost) until ``stop`` or the loss."""
+    from syncledger.core.alert_consumer import ensure_alert_consumer
+    from syncledger.core.partitions import partition_runtime
+
+    async def work(part: Partition, lease: PushLease, stop: asyncio.Event) -> None:
+        prt = partition_runtime(rt, part)
+        bind(entity=part.entity, ledger=part.settings.ledger)
+        if prt.settings.alert_channels:
+            await ensure_alert_consumer(prt.nc, prt.settings.stream, part.entity)
+        ledger = open_ledger(part.settings)
+        try:
+            async with owner_jobs(prt, ledger, engine) as owned:
+                jobs = [owner_only(job, lease) for job in owned]
+                await _first_of(
+                    push_until_lost(prt, ledger, lease, stop, tally),
+                    run_jobs(jobs, stop),
+                    lease.until_lost(),
+                )
+        finally:
+            await ledger.aclose()
+
+    return work
+
+
 async def _work_forever(
     rt: Runtime,
     settings: Settings,
@@ -660,7 +750,7 @@ async def _work_forever(
     """The worker and the background jobs of `run`, until ``stop``."""
     ledger = open_ledger(settings)
     tally = Tally()
-    background = asyncio.create_task(_maintain(rt, ledger, stop, tally, metrics_port))
+    background = asyncio.create_task(_maintain(rt, ledger, stop, tally, metrics_port, lease))
     try:
         await run_worker(rt, ledger, until_idle=False, stop=stop, lease=lease, on_outcome=tally)
     finally:
@@ -707,44 +797,78 @@ async def _maintain(
     stop: asyncio.Event,
     tally: Tally | None = None,
     metrics_port: int | None = None,
+    lease: PushLease | None = None,
 ) -> None:
     """Beside the worker: read models every few seconds, and on their own schedules the
     reconciler, back-sync, the source poller and signed audit checkpoints. A failing job
-    is logged and tried again at its next turn; it never stops the others."""
-    s = rt.settings
+    is logged and tried again at its next turn; it never stops the others. Given the
+    ``lease``, the jobs that act for the entity+ledger run only while it is held."""
     engine = await catch_up(rt)
+    checkpoints = asyncio.create_task(_checkpoints(rt, stop))
+    try:
+        async with owner_jobs(rt, ledger, engine) as owned:
+            gated = [owner_only(job, lease) for job in owned] if lease is not None else owned
+            jobs = [read_models_job(rt, engine), *gated, *process_jobs(rt)]
+            if tally is not None:
+                jobs.append(("progress", 60.0, tally.progress))
+            _announce(banner(rt.settings, jobs, metrics_port))
+            await run_jobs(jobs, stop)
+    finally:
+        await checkpoints
+
+
+def read_models_job(rt: Runtime, engine: Engine) -> Job:
+    """The read models caught up every 2 s (once per process: they hold every entity)."""
+    return ("read models", 2.0, lambda: ProjectionRunner(engine, rt.store).catch_up())
+
+
+def process_jobs(rt: Runtime) -> list[Job]:
+    """`run`'s jobs over the whole log, whichever entities the process pushes."""
+    return [("hold rules", HOLD_RULES_EVERY_S, _hold_rules(rt))]
+
+
+@contextlib.asynccontextmanager
+async def owner_jobs(rt: Runtime, ledger: LedgerHandle, engine: Engine) -> AsyncIterator[list[Job]]:
+    """The jobs that act for the runtime's entity+ledger — they call the ledger, the
+    source or the alert channels, whose limits are the tenant's — so only the owner of its
+    push lease runs them: reconciliation, back-sync, outage retries, invoice e-mails,
+    gauges, the source poll and webhooks, alert delivery."""
+    s = rt.settings
     handle = open_source(s) if _has_source(s) else None
     reader = handle.reader if handle is not None else None
     writer = reader if isinstance(reader, StatusWriter) else None
-    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
-        ("read models", 2.0, lambda: ProjectionRunner(engine, rt.store).catch_up()),
+    jobs: list[Job] = [
         ("reconciliation", s.reconcile_every_s, lambda: reconcile_with(rt, ledger, engine)),
         ("back-sync", s.backsync_every_s, lambda: backsync_with(rt, ledger, writer)),
         ("outages", RETRY_EVERY_S, outage_job(rt, ledger)),
         ("invoice e-mails", 10.0, lambda: mail_invoices(rt, ledger)),
         ("gauges", 5.0, gauges_job(rt, ledger.adapter.ledger, engine)),
     ]
-    if tally is not None:
-        jobs.append(("progress", 60.0, tally.progress))
-    if reader is not None:
-        polled = reader
-        log_ = await mapped_log(rt, s.source)
-        jobs.append(("source poll", s.source_poll_every_s, lambda: poll_source(log_, polled)))
-        jobs.append(("webhooks", 2.0, lambda: process_webhooks(log_, polled)))
-    jobs.append(("hold rules", HOLD_RULES_EVERY_S, _hold_rules(rt)))
-    checkpoints = asyncio.create_task(_checkpoints(rt, stop))
     try:
+        if reader is not None:
+            polled = reader
+            log_ = await mapped_log(rt, s.source)
+            jobs.append(("source poll", s.source_poll_every_s, lambda: poll_source(log_, polled)))
+            jobs.append(("webhooks", 2.0, lambda: process_webhooks(log_, polled)))
         async with contextlib.AsyncExitStack() as alerting:
             if s.alert_channels:  # finance alerts: raised by a subscriber, tried here
                 desk = await alerting.enter_async_context(alert_desk(rt))
                 await alerting.enter_async_context(raising(rt, desk))
                 jobs.append(("alerts", s.alerts_every_s, desk.turn))
-            _announce(banner(s, jobs, metrics_port))
-            await _schedule(jobs, stop)
+            yield jobs
     finally:
-        await checkpoints
         if reader is not None:
             await reader.aclose()
+
+
+def owner_only(job: Job, lease: PushLease) -> Job:
+    """``job`` skipped while ``lease`` is not held and cancelled the moment it is lost."""
+    name, every, turn = job
+
+    async def guarded() -> object:
+        return await lease.while_held(turn())
+
+    return name, every, guarded
 
 
 def _has_source(s: Settings) -> bool:
@@ -752,9 +876,8 @@ def _has_source(s: Settings) -> bool:
     return s.source != "csv" or s.source_dir is not None
 
 
-async def _schedule(
-    jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]], stop: asyncio.Event
-) -> None:
+async def run_jobs(jobs: list[Job], stop: asyncio.Event) -> None:
+    """Each job at its interval (the short ones at once) until ``stop``."""
     loop = asyncio.get_running_loop()
     due = {name: loop.time() + (0 if every <= 2 else every) for name, every, _ in jobs}
     while not stop.is_set():

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
 from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
@@ -20,6 +28,8 @@ Authority = Literal["source", "ledger"]
 _NATS_SCHEMES = frozenset({"nats", "tls", "ws", "wss"})
 _REPLICAS = frozenset({1, 3, 5})
 _URL_FIELDS = frozenset({"nats_url", "database_url", "ledger_url", "source_url"})
+#: what an ``[entity_ledgers.<name>]`` table may set for its entity
+_TABLE_FIELDS = ("ledger", "ledger_url", "home_currency")
 
 
 def nats_servers(url: str) -> list[str]:
@@ -30,6 +40,27 @@ def nats_servers(url: str) -> list[str]:
 
 def _default_authority() -> dict[str, Authority]:
     return {"customer": "source", "invoice": "ledger", "credit_note": "ledger"}
+
+
+class EntityLedger(BaseModel):
+    """One entity's ledger for ``run --entities`` (a ``[entity_ledgers.<name>]`` table in
+    syncledger.toml); what is left out is the top-level setting's. Its tokens are kept in
+    ``<data dir>/tokens/<entity>/<ledger>.json``; the app's client id and secret stay in
+    ``SYNCLEDGER_<LEDGER>_*`` (one app, many companies)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ledger: str | None = Field(default=None, description="ledger id, e.g. qbo")
+    ledger_url: str | None = Field(default=None, description="the ledger's API base URL")
+    tenant: str | None = Field(
+        default=None, description="realm / tenant / organisation id; unset: the one connected"
+    )
+    home_currency: str | None = Field(default=None, description="the ledger company's currency")
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _ledger_id(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -77,6 +108,20 @@ class Settings(BaseSettings):
         default=None, description="projections DB; unset: SQLite in the data dir"
     )
     entity: str = "demo"
+    entities: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "`run`: the entities this worker shares with the other workers (a,b,c); each "
+            "worker owns its fair share of them (docs/operations.md, Scaling out)"
+        ),
+    )
+    entity_ledgers: dict[str, EntityLedger] = Field(
+        default_factory=dict,
+        description=(
+            "per entity of `entities`: its ledger, ledger URL, tenant and home currency "
+            "(`[entity_ledgers.<name>]` tables in syncledger.toml)"
+        ),
+    )
     ledger: str = "qbo"
     ledger_url: str | None = Field(
         default=None, description="ledger API base URL; unset: the in-process sandbox"
@@ -208,7 +253,7 @@ class Settings(BaseSettings):
             "pushed, the others wait for rollout (docs/operations.md); unset: everything"
         ),
     )
-    actor: str = "syncledger"
+    _top_ledger: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -259,6 +304,46 @@ class Settings(BaseSettings):
     def _ledger_id(cls, value: object) -> object:
         """Ledger ids are case-insensitive: ``QBO`` is ``qbo``."""
         return value.strip().lower() if isinstance(value, str) else value
+
+    def model_post_init(self, context: Any, /) -> None:
+        """The entity's ``[entity_ledgers.<name>]`` table, if it has one, names its ledger
+        (the top-level values are kept for :meth:`for_entity`)."""
+        self._top_ledger = {name: getattr(self, name) for name in _TABLE_FIELDS}
+        table = self.entity_ledgers.get(self.entity)
+        if table is not None:
+            for name, value in table.model_dump(include=set(_TABLE_FIELDS)).items():
+                if value is not None:
+                    object.__setattr__(self, name, value)
+
+    def for_entity(self, name: str) -> Settings:
+        """These settings for entity ``name``: the top-level ledger, or its table's."""
+        values = {**self.model_dump(), **self._top_ledger, "entity": name}
+        return Settings.model_validate(values)
+
+    @property
+    def ledger_tenant(self) -> str | None:
+        """The tenant the entity's table names (None: the one ``connect`` chose)."""
+        table = self.entity_ledgers.get(self.entity)
+        return table.tenant if table is not None else None
+
+    def ledger_token_file(self, ledger: str) -> Path:
+        """Where ``ledger``'s tokens are kept: per entity for an entity whose table names
+        its own ledger URL (its own company), else ``<data dir>/tokens/<ledger>.json``."""
+        table = self.entity_ledgers.get(self.entity)
+        if table is None or table.ledger_url is None:
+            return self.data_dir / "tokens" / f"{ledger}.json"
+        safe = re.sub(r"[^A-Za-z0-9_.=-]", "_", self.entity).lstrip(".") or "_"
+        return self.data_dir / "tokens" / safe / f"{ledger}.json"
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entity_names(cls, value: object) -> object:
+        """``a,b,c`` (a variable or ``--entities``) or a list; each name once, in order."""
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list):
+            return names
+        cleaned = [str(n).strip() for n in names if str(n).strip()]
+        return list(dict.fromkeys(cleaned))
 
     @property
     def projections_url(self) -> str:

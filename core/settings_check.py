@@ -3,7 +3,8 @@
 misspelt name, the nearest valid one.
 
 - ``syncledger.toml``: a syntax error names the file, line and column; an unknown key
-  names the key, its line and the nearest setting.
+  names the key, its line and the nearest setting; so does an unknown key in an
+  ``[entity_ledgers.<name>]`` table (``run --entities``).
 - ``SYNCLEDGER_*`` variables: an unknown one names the nearest known variable. Known are
   the settings (``Settings``), the per-platform credentials ``SYNCLEDGER_<LEDGER>_<NAME>``
   and ``SYNCLEDGER_<SOURCE>_<NAME>`` (each platform's ``credential_names``), variables an
@@ -26,7 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import SettingsError
 
 from syncledger.core.errors import ConfigurationError
-from syncledger.core.settings import Settings
+from syncledger.core.settings import EntityLedger, Settings
 
 PREFIX = "SYNCLEDGER_"
 #: read outside the settings: logging (core/logs.py), tracebacks (core/cli.py), tests
@@ -75,7 +76,27 @@ def read_toml(path: Path) -> dict[str, Any]:
                 f"{path}{_line_part(text, key)}: unknown setting {key!r}"
                 f"{nearest_hint(key, Settings.model_fields)}"
             )
+    _check_entity_tables(path, text, document.get("entity_ledgers"))
     return document
+
+
+def _check_entity_tables(path: Path, text: str, tables: object) -> None:
+    """``[entity_ledgers.<name>]``: a table per entity, with only :class:`EntityLedger`'s
+    keys (a misspelt one names the nearest)."""
+    if tables is None:
+        return
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigurationError(
+            f"{path}{_line_part(text, 'entity_ledgers')}: give each entity its own table, "
+            "[entity_ledgers.<name>] with ledger, ledger_url, tenant, home_currency"
+        )
+    for name, table in tables.items():
+        for key in table:
+            if key not in EntityLedger.model_fields:
+                raise ConfigurationError(
+                    f"{path}{_line_part(text, key)}: unknown key {key!r} in "
+                    f"[entity_ledgers.{name}]{nearest_hint(key, EntityLedger.model_fields)}"
+                )
 
 
 def load_settings(

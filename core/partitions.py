@@ -1,0 +1,194 @@
+"""Owned partitions: many entities, few ``run`` workers (issue 13, "Owned partitions").
+
+A partition is one entity+ledger. ``syncledger run --entities a,b,c`` (or
+``SYNCLEDGER_ENTITIES``) makes this process one of the workers that share those
+partitions; every worker given the same list shares them:
+
+- each worker registers itself (:mod:`syncledger.core.membership`) and, every TTL/3,
+  counts the live workers and aims at its fair share, ``ceil(partitions / workers)``;
+- below it, it tries to take the push lease (core/lease.py) of partitions it does not
+  own, in an order of its own (a hash of worker id and partition, so workers do not all
+  reach for the same ones first); above it, it gives up the surplus: stops pushing that
+  partition, *then* deletes its lease, so the next owner starts at once;
+- a killed worker's leases lapse after one TTL and its membership key with them: the
+  others count one worker less, their share grows, they take the orphans;
+- SIGTERM stops every partition, deletes every lease and the membership key.
+
+The push lease stays the only gate: a partition is pushed only while its lease is held
+(``PushLease.check`` before every ledger write), and its other work — reconciliation,
+back-sync, e-mails, alerts, the source poll (``pipeline.owner_jobs``) — runs only while
+it is held and is cancelled the moment the lease's local deadline passes, before the
+server can let the key lapse. A wrong worker count moves partitions, never doubles one.
+
+Every move is one ``run`` line (``took partition``, ``gave up partition``, ``lost
+partition``) with the fair share that decided it: the partitions' owner history is in the
+workers' logs (the bucket keeps only the current holder).
+
+Each entity's ledger is the top-level one unless an ``[entity_ledgers.<name>]`` table in
+syncledger.toml names its own ledger, URL, tenant or home currency (``Settings.for_entity``;
+every command with ``--entity <name>`` reads the same table); an entity with its own URL
+keeps its tokens in ``<data dir>/tokens/<entity>/<ledger>.json``. Entities that share
+one tenant share its limits without a shared limiter (each partition has its own): give
+each tenant one entity (docs/operations.md, "Scaling out").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nats.js.kv import KeyValue
+
+from syncledger.core.bootstrap import Runtime
+from syncledger.core.errors import EventStoreError, SyncLedgerError
+from syncledger.core.lease import PushLease, lease_key, new_holder
+from syncledger.core.membership import Membership
+from syncledger.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One entity+ledger and the settings its work runs with."""
+
+    settings: Settings
+
+    @property
+    def entity(self) -> str:
+        return self.settings.entity
+
+    @property
+    def scope(self) -> str:
+        return f"{self.settings.entity}/{self.settings.ledger}"
+
+    @property
+    def key(self) -> str:
+        return lease_key(self.settings.entity, self.settings.ledger)
+
+
+def partitions_of(settings: Settings) -> list[Partition]:
+    """The partitions ``settings.entities`` names, each with its entity's ledger (its
+    ``[entity_ledgers.<name>]`` table's, or the top-level one)."""
+    return [Partition(settings.for_entity(name)) for name in settings.entities]
+
+
+def fair_share(partitions: int, workers: int) -> int:
+    """How many partitions one of ``workers`` live workers owns at most."""
+    return math.ceil(partitions / max(workers, 1))
+
+
+def preference(worker: str, parts: list[Partition]) -> list[Partition]:
+    """``parts`` in this worker's order of preference (rendezvous hashing: each worker
+    its own order, the same one on every turn)."""
+
+    def rank(part: Partition) -> bytes:
+        return hashlib.sha256(f"{worker}/{part.key}".encode()).digest()
+
+    return sorted(parts, key=rank)
+
+
+#: what one owned partition does while its lease is held (push, and the owner's jobs)
+PartitionWork = Callable[[Partition, PushLease, asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class _Owned:
+    lease: PushLease
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+@dataclass
+class PartitionOwner:
+    """This worker's partitions: takes its fair share of leases, gives up the surplus,
+    and runs ``work`` for each one it holds."""
+
+    kv: KeyValue
+    ttl: float
+    membership: Membership
+    parts: list[Partition]
+    work: PartitionWork
+    announce: Callable[[str], None]
+    owned: dict[str, _Owned] = field(default_factory=dict)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Balance every TTL/3 until ``stop``; then stop and release every partition."""
+        try:
+            while not stop.is_set():
+                await self._turn()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.ttl / 3)
+        finally:
+            await self.release_all("this worker stops")
+
+    async def _turn(self) -> None:
+        try:
+            await self.balance()
+        except EventStoreError as exc:  # NATS away for a moment: the leases still gate
+            log.warning("balancing partitions failed: %s; trying again", exc)
+
+    async def balance(self) -> None:
+        """One turn: forget partitions whose lease was lost, then move towards the share."""
+        await self._reap()
+        workers = len(await self.membership.live())
+        share = fair_share(len(self.parts), workers)
+        why = f"fair share {share} of {len(self.parts)} partitions with {workers} live workers"
+        order = preference(self.membership.me.owner, self.parts)
+        for part in reversed(order):
+            if len(self.owned) <= share:
+                break
+            if part.key in self.owned:
+                await self.give_up(part, f"gave up partition {part.scope} ({why})")
+        for part in order:
+            if len(self.owned) >= share:
+                break
+            if part.key not in self.owned:
+                await self._try_take(part, why)
+
+    async def _try_take(self, part: Partition, why: str) -> None:
+        lease = PushLease(self.kv, self.ttl, part.scope, part.key, new_holder())
+        if await lease.take() is not None:
+            return
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._guarded(part, lease, stop), name=f"push {part.scope}")
+        self.owned[part.key] = _Owned(lease, stop, task)
+        self.announce(f"took partition {part.scope} ({why})")
+
+    async def _guarded(self, part: Partition, lease: PushLease, stop: asyncio.Event) -> None:
+        try:
+            await self.work(part, lease, stop)
+        except SyncLedgerError as exc:
+            log.warning("partition %s stopped: %s", part.scope, exc)
+        except Exception:
+            log.exception("partition %s stopped", part.scope)
+
+    async def _reap(self) -> None:
+        for key, owned in list(self.owned.items()):
+            if owned.task.done() or not owned.lease.held:
+                part = next(p for p in self.parts if p.key == key)
+                await self.give_up(part, f"lost partition {part.scope} (its lease was lost)")
+
+    async def give_up(self, part: Partition, line: str) -> None:
+        """Stop the partition's work, then delete its lease (never the other way round)."""
+        owned = self.owned.pop(part.key)
+        owned.stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await owned.task
+        await owned.lease.release()
+        self.announce(line)
+
+    async def release_all(self, why: str) -> None:
+        for part in [p for p in self.parts if p.key in self.owned]:
+            await self.give_up(part, f"gave up partition {part.scope} ({why})")
+
+
+def partition_runtime(rt: Runtime, part: Partition) -> Runtime:
+    """The process's runtime (one NATS connection, one key store) seen as the partition's."""
+    return dataclasses.replace(rt, settings=part.settings)
