@@ -171,6 +171,8 @@ def invoice_item(
         "total": str(total),
         "lines": built,
     }
+    if t.get("send") and props.get(t["send"]):
+        fields["send"] = str(props[t["send"]])  # validation reads it as true/false
     rate = _rate_of(fields["currency"], issued, m, rates)
     if rate is not None:
         fields["exchange_rate"] = str(rate)

@@ -6,6 +6,7 @@ currency; a customer's currency is its ``customer_currency`` property, else the 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -162,3 +163,22 @@ async def test_a_customers_currency_is_its_currency_property_else_the_default(
         await reader.aclose()
     currency = {i.id: i.fields["currency"] for i in found if i.kind == "customer"}
     assert currency == {euro: "EUR", plain: "USD", f"contact-{person}": "GBP"}
+
+
+async def test_a_deal_property_can_ask_the_ledger_to_email_the_invoice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncledger.adapters.hubspot import mapping as hubspot_mapping
+
+    loaded = hubspot_mapping.load_mapping()
+    asking = replace(loaded, deal={**loaded.deal, "send": "email_invoice"})
+    monkeypatch.setattr("syncledger.adapters.hubspot.platform.load_mapping", lambda **_: asking)
+    sandbox = HubSpotSandbox()
+    made = await deal(sandbox, "USD", "2024-05-01")
+    sandbox.store.update("deals", made, {"email_invoice": "true"})
+    quiet = await deal(sandbox, "USD", "2024-05-02")
+    found = await invoices(sandbox, tmp_path)
+    assert found[made].fields["send"] == "true"
+    assert "send" not in found[quiet].fields
+    outcome = validate(found[made], DEFAULT_RULES, home_currency="USD")
+    assert isinstance(outcome, Validated) and getattr(outcome.record, "send", None) is True

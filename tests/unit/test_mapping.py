@@ -508,3 +508,30 @@ def test_shipped_mapping_files_are_no_ops_on_the_sample_data(
     assert {item.kind for item in sample_items} == {"customer", "invoice", "payment", "refund"}
     for item in sample_items:
         assert m.apply(item.kind, item.fields) == (item.fields, ())
+
+
+# --------------------------------------------------------------------------- invoice e-mail
+
+
+def _invoice(**fields: Any) -> dict[str, Any]:
+    return deal(total="10.00", lines=[invoice_line()], **fields)
+
+
+@pytest.mark.parametrize(
+    ("rule", "fields", "sent"),
+    [
+        ('send = { constant = "true" }', {}, True),  # every invoice of this ledger
+        ('send = { rename = "email_invoice" }', {"email_invoice": "yes"}, True),
+        ('send = { rename = "email_invoice" }', {"email_invoice": "no"}, False),
+        ('send = { default = "true" }', {"send": "false"}, False),  # the source's own flag wins
+        ("", {}, False),
+    ],
+)
+def test_a_mapping_rule_asks_the_ledger_to_email_invoices(
+    rule: str, fields: dict[str, Any], sent: bool
+) -> None:
+    m = mapping(f"[transforms.invoice]\n{rule}\n")
+    outcome = checked("invoice", applied(m, "invoice", _invoice(**fields)))
+    assert isinstance(outcome, Validated), outcome
+    assert isinstance(outcome.record, Invoice)
+    assert outcome.record.send is sent
