@@ -110,10 +110,10 @@ def test_a_fixed_mapping_is_diffed_published_and_reflows_the_records_it_now_acce
         "SYNCLEDGER_LEDGER_URL": sandbox.url,
     }
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, answering: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-c", "from syncledger.core.cli import main; main()", *args],
-            env=env, capture_output=True, text=True, timeout=180, check=False,
+            env=env, input=answering, capture_output=True, text=True, timeout=180, check=False,
         )  # fmt: skip
 
     def answer(done: subprocess.CompletedProcess[str], code: int) -> dict[str, Any]:
@@ -163,6 +163,11 @@ def test_a_fixed_mapping_is_diffed_published_and_reflows_the_records_it_now_acce
     bad.write_text('[transforms.invoice]\nlines = { splt_total = "amount" }\n')
     refused = cli("mapping", "diff", "--file", str(bad))
     assert refused.returncode == 2 and "splt_total" in refused.stderr
+    assert len(logged(nats)) == length
+
+    declined = cli("mapping", "publish", answering="n\n")  # asked, answered no
+    assert declined.returncode == 1, (declined.stdout, declined.stderr)
+    assert "rejected → accepted (2):" in declined.stdout and "not published" in declined.stdout
     assert len(logged(nats)) == length
 
     published = answer(cli("mapping", "publish", "--yes", "--json"), 0)

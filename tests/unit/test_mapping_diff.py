@@ -12,7 +12,14 @@ from typing import Any
 
 from syncledger.core.bootstrap import publish_mapping
 from syncledger.core.mapping import Mapping
-from syncledger.core.mapping_diff import LIST_CAP, DryRun, Judge, dry_run, unified_diff
+from syncledger.core.mapping_diff import (
+    LIST_CAP,
+    DryRun,
+    Judge,
+    MappingDiff,
+    dry_run,
+    unified_diff,
+)
 from syncledger.core.mapping_diff_log import last_published, latest_items
 from syncledger.core.ports import SourceItem
 from syncledger.core.reflow import Reflow, candidates, request_reflows
@@ -95,8 +102,6 @@ def test_a_refusal_never_shows_a_personal_value() -> None:
 def test_the_lists_are_capped_and_the_total_is_always_given() -> None:
     many = [coded(f"i{n}", "SKU-1") for n in range(LIST_CAP + 5)]
     run = dry_run(JUDGE, mapping(REVIEW), mapping(MAPPED), refs(many))
-    from syncledger.core.mapping_diff import MappingDiff
-
     found = MappingDiff("memory", "memory@old", "memory@new", "m.toml", [], run)
     text = found.text()
     assert f"rejected → accepted ({LIST_CAP + 5}):" in text
