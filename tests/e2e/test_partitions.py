@@ -100,6 +100,12 @@ def expected_refs(customers: int = CUSTOMERS, invoices: int = INVOICES) -> set[s
     )
 
 
+def started(log: Path) -> bool:
+    """The worker has said its first line (its read models are set up: workers starting
+    at the same instant can find the SQLite read-model file locked while it is created)."""
+    return log.exists() and "syncledger run:" in log.read_text()
+
+
 def worker(cfg: Settings, log: Path) -> Proc:
     ledgers = {e: {"ledger_url": t.ledger_url} for e, t in cfg.entity_ledgers.items()}
     env = {

@@ -1,0 +1,100 @@
+"""A tenant's published limits hold across workers (issue 13, "Shared rate limits"):
+only the owner of a partition calls its tenant — pushes and the owner's jobs alike
+(reconciliation and back-sync every few seconds here). Three real `run --entities`
+processes on one served QBO sandbox company at its published limits (10 a second, 500 a
+minute); the owner is stopped midway so the work moves. The sandbox answers no 429 and
+holds every record once."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.settings import Settings
+from tests.e2e.test_partitions import (
+    assert_each_entity_clean,
+    expected_refs,
+    import_all,
+    in_ledger,
+    owned_by,
+    started,
+    until,
+    write_export,
+)
+from tests.support.processes import Proc, SandboxServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ENTITY = "solo"
+CUSTOMERS, INVOICES = 10, 150  # 310 records: well past 10 a second for one pusher
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    with EmbeddedNats(tmp_path / "nats-server") as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    server = SandboxServer("qbo", tmp_path / "ledger").start()  # QBO's published limits
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, nats: EmbeddedNats, sandbox: SandboxServer) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "state",
+        nats_url=nats.url,
+        entities=[ENTITY],
+        entity_ledgers={ENTITY: {"ledger_url": sandbox.url}},
+        lease_ttl_s=3.0,
+    )
+
+
+def worker(cfg: Settings, log: Path) -> Proc:
+    env = {
+        "SYNCLEDGER_DATA_DIR": str(cfg.data_dir),
+        "SYNCLEDGER_NATS_URL": str(cfg.nats_url),
+        "SYNCLEDGER_ENTITIES": ENTITY,
+        "SYNCLEDGER_ENTITY_LEDGERS": json.dumps(
+            {ENTITY: {"ledger_url": cfg.entity_ledgers[ENTITY].ledger_url}}
+        ),
+        "SYNCLEDGER_LEASE_TTL_S": "3",
+        "SYNCLEDGER_ACK_WAIT_S": "3",
+        "SYNCLEDGER_RECONCILE_EVERY_S": "5",  # owner-only jobs that call the tenant, often
+        "SYNCLEDGER_BACKSYNC_EVERY_S": "5",
+    }
+    return Proc(["run"], env, log).start()
+
+
+async def test_three_workers_on_one_tenant_get_no_429_and_push_once(
+    cfg: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    await import_all(cfg, write_export(tmp_path / "export", CUSTOMERS, INVOICES))
+    total = len(expected_refs(CUSTOMERS, INVOICES))
+    logs = [tmp_path / f"worker-{n}.log" for n in range(3)]
+    workers: list[Proc] = []
+    try:
+        for log in logs:  # one after the other: see `started`
+            workers.append(worker(cfg, log))
+            await until(functools.partial(started, log), "the worker to start")
+        await until(lambda: sum(len(owned_by(log)) for log in logs) == 1, "an owner")
+        await until(lambda: in_ledger(sandbox) >= total // 3, "a third pushed")
+        owner = next(n for n, log in enumerate(logs) if owned_by(log))
+        workers[owner].stop()  # SIGTERM: the partition and its jobs move to another
+        moved_at = in_ledger(sandbox)
+        others = [log for n, log in enumerate(logs) if n != owner]
+        await until(lambda: any(owned_by(log) for log in others), "a new owner")
+        await until(lambda: in_ledger(sandbox) == total, "every record pushed", 300)
+    finally:
+        for proc in workers:
+            proc.stop()
+    assert moved_at < total, "pushing ended before the owner was stopped"
+    assert sandbox.admin("stats")["throttled"] == 0
+    await assert_each_entity_clean(cfg, expected_refs(CUSTOMERS, INVOICES))
