@@ -8,17 +8,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
+from syncledger.audit.context import AuditContext
 from syncledger.core.alerts import AlertBook
+from syncledger.core.console import console_routes
+from syncledger.core.console_auth import ConsoleAuth
+from syncledger.core.console_wiring import RuntimeConsole
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.events import RolloutScopeChanged
 from syncledger.core.mapping import Mapping
 from syncledger.core.model import RecordRef
 from syncledger.core.pipeline import status_said
 from syncledger.core.ports import SourceItem
+from syncledger.core.review import ReviewDesk
 from syncledger.core.rollout import EVERYTHING, RolloutRule, field_values
 from syncledger.core.rollout_scope import held_line, publish_scope, scope_in_force
+from syncledger.core.serve import serve_app
 from syncledger.core.settings_check import check_configuration
 from syncledger.core.sync import SyncService
 from syncledger.core.sync_state import SyncState
@@ -379,3 +386,23 @@ async def test_held_records_read_as_waiting_for_rollout_and_not_as_errors() -> N
     said = status_said(models, ENTITY, await h.store.last_seq(), AlertBook(ENTITY))
     assert said.data["records_waiting_for_rollout"] == 0
     assert {r["status"] for r in said.data["records"]} == {"synced"}  # type: ignore[attr-defined]
+
+
+async def test_the_console_status_page_shows_records_waiting_for_rollout(tmp_path: Path) -> None:
+    h = Rollout()
+    h.rule = RolloutRule(customers=("c1",))
+    await h.ingest(THREE)
+    await h.run()
+    engine = make_engine(f"sqlite:///{tmp_path / 'projections.db'}")
+    create_all(engine)
+    desk = ReviewDesk(h.store, h.ledger, ENTITY, "syncledger")
+    audit = AuditContext(h.store, h.keys, tmp_path, ENTITY, "syncledger")
+    backend = RuntimeConsole(h.store, engine, desk, audit, tmp_path, h.ledger.ledger)
+    app = serve_app({}, console=console_routes(backend, ConsoleAuth(None)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+        page = (await client.get("/")).text
+    row = '<td>{}</td><td>waiting for rollout</td><td class="num">2</td>'
+    for kind in ("customer", "invoice", "payment"):
+        assert row.format(kind) in page
+    assert "0 open errors" in page
