@@ -1,5 +1,6 @@
 """Verify a syncledger audit package without syncledger: one file, Python 3.11+, the
-standard library and ``cryptography`` (43 or newer, for its HPKE).
+standard library and ``cryptography`` 50.0 or newer (``cryptography.hazmat.primitives.hpke``;
+the lower bound syncledger itself declares for it).
 
     python standalone_verify.py PACKAGE --identity YOUR.key --signer SIGNERS.json
 
