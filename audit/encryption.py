@@ -4,6 +4,10 @@ Layout: ``SLAUDIT-PKG/1\\n``, a u32 header length, the header (canonical JSON: A
 and, per recipient, its key id and the HPKE-sealed content key), then the AES-256-GCM
 ciphertext of the file container. The AEAD's associated data is everything before the
 ciphertext, so no byte of the file can change without the package failing to open.
+
+An exporter seals the content key first (:func:`seal_recipients`), signs the recipients'
+binding (:func:`recipients_digest` of the sealed-key section) into the manifest, then
+encrypts (:func:`encrypt_sealed`); docs/audit-format.md §2 and §5.4.
 """
 
 from __future__ import annotations

@@ -3,9 +3,13 @@
 The package holds the scope's events (exact stored bytes), an inclusion proof for each
 against a freshly signed checkpoint, the traces of the records they belong to, the
 mapping versions those used, the legal holds, and — when an earlier package of the same
-scope exists — a consistency proof from its checkpoint. The manifest is Ed25519-signed;
-everything is then encrypted to each recipient (HPKE). Exporting appends
-``AuditPackageExported``.
+scope exists — a consistency proof from its checkpoint; and (format 3) each record's
+error history (``errors.json``), the approvals of its mapping versions, the recorded
+ledger contract runs and a reproduction guide (``REPRODUCE.md``). The content key is
+sealed to each recipient (HPKE) first, so the Ed25519-signed manifest names exactly who
+the package is encrypted to; then the files are encrypted. Exporting appends
+``AuditPackageExported``; ``audit verify --record-access`` appends
+``AuditPackageAccessed`` (docs/audit-format.md specifies the format).
 """
 
 from __future__ import annotations

@@ -7,9 +7,13 @@ unwraps; the ciphertext authenticates; the file container parses; the manifest s
 is by a trusted signer; the format version; every file's digest, with none missing or
 extra; the checkpoint signature; each event's RFC 9162 inclusion proof against the
 checkpoint, in strictly increasing stream order within the manifest's range; traces and
-mapping versions refer only to events in the package; and, given the previous package
-or a verifier state file, that this package is not an older or forked one and that the
-log grew consistently (RFC 9162 consistency proof) since the previous package.
+mapping versions refer only to events in the package; (format 3) errors and approvals
+name only events of the package and every approval's signature holds; (format 3) the
+signed manifest names exactly the recipients the package is encrypted to; and, given the
+previous package or a verifier state file, that this package is not an older or forked
+one and that the log grew consistently (RFC 9162 consistency proof) since the previous
+package. docs/audit-format.md §7 specifies each step; audit/standalone_verify.py does the
+same without syncledger.
 """
 
 from __future__ import annotations
