@@ -54,6 +54,7 @@ from syncledger.core.events import (
     make_envelope,
     subject_for,
 )
+from syncledger.core.ids import canonical_json
 
 START = datetime(2020, 2, 1, tzinfo=UTC)
 runner = CliRunner()
@@ -318,13 +319,15 @@ def test_format_3_carries_every_new_file_and_a_format_2_package_still_verifies(
     manifest = Manifest.model_validate_json(files[MANIFEST])
     assert manifest.format_version == 3 and set(REQUIRED_FROM_3) <= set(manifest.files)
     old_files = {n: d for n, d in files.items() if n not in REQUIRED_FROM_3}
-    old = resign(ctx, old_files, format_version=2, recipients=None)
-    body = json.loads(old[MANIFEST])
-    body.pop("recipients")  # a format 2 manifest has no such field at all
-    old = resign(ctx, {**old, MANIFEST: json.dumps(body).encode()})
+    body = json.loads(resign(ctx, old_files, format_version=2)[MANIFEST])
+    body.pop("recipients")  # a format 2 manifest has no such field at all, as format 2 wrote
+    raw = canonical_json(body)
+    kid, sig = SigningKeyring.open(ctx.audit_dir / "signing").sign(MANIFEST_LABEL + raw)
+    signed = ManifestSignature(key_id=kid, signature=base64.b64encode(sig).decode())
+    old = {**old_files, MANIFEST: raw, SIGNATURE: signed.model_dump_json().encode()}
     data = encrypt_package(pack_files(old), [auditor.public_key()])
     pkg = verify_package(data, auditor, signers(ctx))
-    assert pkg.manifest.format_version == 2
+    assert pkg.manifest.format_version == 2 and b"recipients" not in pkg.manifest_bytes
     missing = resign(ctx, old_files)  # format 3 without its files
     data = encrypt_package(pack_files(missing), [auditor.public_key()])
     with pytest.raises(PackageInvalid) as caught:
@@ -429,3 +432,26 @@ def test_verify_without_record_access_writes_nothing(
     )
     assert code == 0, err
     assert asyncio.run(wired.store.last_seq()) == before
+
+
+def test_a_contract_run_records_the_trees_git_revision_and_whether_it_was_changed(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    tree = fake_tree(tmp_path)
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+        done = subprocess.run([*command, *args], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "suite")
+    run = contract_results.run_suite(tree, "qbo", START)
+    assert (run.git_revision, run.git_dirty) == (git("rev-parse", "HEAD"), False)
+    suite = tree / "tests" / "unit" / "test_qbo_contract.py"
+    suite.write_text(SUITE.replace('"refused" == "accepted"', "True"))
+    run = contract_results.run_suite(tree, "qbo", START)
+    assert (run.git_dirty, run.failed, run.ok) == (True, 0, True)

@@ -8,6 +8,7 @@ import ast
 import asyncio
 import base64
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from syncledger.audit.manifest import (
     EVENTS,
     MANIFEST,
     MANIFEST_LABEL,
+    REQUIRED_FROM_3,
     SIGNATURE,
     Manifest,
     ManifestSignature,
@@ -37,6 +39,7 @@ from syncledger.audit.sample import memory_context, write_sample_log
 from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.verify import verify_package
+from syncledger.core.ids import canonical_json
 
 START = datetime(2020, 2, 1, tzinfo=UTC)
 SOURCE = Path(standalone_verify.__file__)
@@ -233,3 +236,24 @@ def test_a_bad_command_line_is_exit_2(kit: tuple[Path, Path, Path], tmp_path: Pa
     script, _, signers = kit
     code, said = standalone(script, script.parent / "p.slpkg", tmp_path / "missing.key", signers)
     assert code == 2 and said.startswith("error:")
+
+
+def test_a_format_2_package_verifies_with_both(
+    ctx: AuditContext, auditor: x25519.X25519PrivateKey, kit: tuple[Path, Path, Path]
+) -> None:
+    """A package as format 2 wrote it (no recipients, none of format 3's files)."""
+    script, identity, signers = kit
+    files = unpack_files(decrypt_package((script.parent / "p.slpkg").read_bytes(), auditor))
+    old = {n: d for n, d in files.items() if n not in REQUIRED_FROM_3}
+    body = json.loads(_resigned(ctx, old)[MANIFEST])
+    body.pop("recipients")
+    body["format_version"] = 2
+    raw = canonical_json(body)
+    kid, sig = SigningKeyring.open(ctx.audit_dir / "signing").sign(MANIFEST_LABEL + raw)
+    signed = ManifestSignature(key_id=kid, signature=base64.b64encode(sig).decode())
+    old = {**old, MANIFEST: raw, SIGNATURE: signed.model_dump_json().encode()}
+    path = script.parent / "v2.slpkg"
+    path.write_bytes(encrypt_package(pack_files(old), [auditor.public_key()]))
+    code, said = standalone(script, path, identity, signers)
+    assert code == 0, said
+    assert said == syncledger_answer(path.read_bytes(), identity, signers)
