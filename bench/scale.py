@@ -15,7 +15,7 @@ The target (4 workers ≥ 3× one) assumes the limits bind, not the CPU: 50 real
 are 500 requests/s, far beyond what this 2-core machine pushes, so here the CPU binds and
 the ratio says how far extra processes help on it.
 
-    python bench/scale.py [--entities 50] [--invoices 10] [--customers 4] [--workers 1,2,4]
+    PYTHONPATH=. python bench/scale.py [--entities 50] [--invoices 10] [--customers 4] [--workers 1,2,4]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ async def duplicates(cfg: Settings) -> int:
             Connection(one.ledger_url, one.ledger_token_file("qbo"), {})
         )
         try:
-            refs = Counter([r.external_ref async for k in KINDS for r in ledger.list_all(k)])
+            refs = Counter([r.external_ref for k in KINDS async for r in ledger.list_all(k)])
         finally:
             await ledger.aclose()
         found += sum(n - 1 for ref, n in refs.items() if ref is not None and n > 1)
