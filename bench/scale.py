@@ -15,7 +15,8 @@ The target (4 workers ≥ 3× one) assumes the limits bind, not the CPU: 50 real
 are 500 requests/s, far beyond what this 2-core machine pushes, so here the CPU binds and
 the ratio says how far extra processes help on it.
 
-    PYTHONPATH=. python bench/scale.py [--entities 50] [--invoices 10] [--customers 4] [--workers 1,2,4]
+    PYTHONPATH=. python bench/scale.py [--entities 50] [--invoices 10] [--customers 4]
+                                       [--workers 1,2,4]
 """
 
 from __future__ import annotations
