@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from syncledger.audit import contract_results, keyfiles
 from syncledger.audit.approvals import approve_mapping, generate_approver_key
 from syncledger.audit.checkpoints import (
+    LoggedCheckpoint,
     checkpoint_every,
     checkpoint_now,
     open_keyring,
@@ -36,6 +37,7 @@ from syncledger.audit.hold_rules import apply_rules
 from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
+from syncledger.audit.note_checkpoint import log_verifier
 from syncledger.audit.package import access_event, export_package, record_access
 from syncledger.audit.restore import backup_keystore, run_restore_test
 from syncledger.audit.retention import RetentionReport, load_policy, run_retention
@@ -50,7 +52,8 @@ from syncledger.audit.verify import (
     extract,
     verify_package,
 )
-from syncledger.audit.verifylog import verify_log
+from syncledger.audit.verifylog import LogReport, verify_log
+from syncledger.audit.witness_publish import Published
 from syncledger.core.errors import SyncLedgerError
 from syncledger.core.exit_codes import exit_code_of
 from syncledger.core.progress import terminal_meter
@@ -163,17 +166,39 @@ def checkpoint_cmd(
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
-    """Sign a checkpoint of the log now (or on a schedule with --every)."""
+    """Sign a checkpoint of the log now (or on a schedule with --every); the configured
+    witnesses (SYNCLEDGER_WITNESSES) are asked to cosign it, and it is written to WORM
+    storage when SYNCLEDGER_WORM_* is set."""
     if every is not None:
         signed = _run(lambda ctx: _every(ctx, every), data_dir, entity)
         typer.echo(f"signed {signed} checkpoints")
         return
-    logged = _run(checkpoint_now, data_dir, entity)
+    logged = _run(_checkpoint_published, data_dir, entity)
     cp = logged.checkpoint
     typer.echo(
         f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}, "
         f"key {cp.key_id}, event {logged.seq}"
     )
+    _say_published(logged.published)
+
+
+async def _checkpoint_published(ctx: AuditContext) -> LoggedCheckpoint:
+    from syncledger.audit.witness_config import configured_publisher
+    from syncledger.core.settings_check import load_settings
+
+    publisher = configured_publisher(load_settings({}), ctx.audit_dir)
+    return await checkpoint_now(ctx, publisher=publisher)
+
+
+def _say_published(published: Published | None) -> None:
+    if published is None:
+        return
+    for name in published.cosigned_by:
+        typer.echo(f"cosigned by witness {name}")
+    for refusal in published.refusals:
+        typer.echo(f"warning: {refusal}", err=True)
+    if published.worm is not None:
+        typer.echo(f"written to WORM storage as {published.worm} (COMPLIANCE lock)")
 
 
 async def _every(ctx: AuditContext, seconds: float) -> int:
@@ -187,9 +212,32 @@ async def _every(ctx: AuditContext, seconds: float) -> int:
 
 @audit_app.command("verify-log")
 @_cli_errors
-def verify_log_cmd(data_dir: DataDir = None, entity: Entity = None) -> None:
-    """Recompute the Merkle tree of the whole stream and check every signed checkpoint."""
-    report = _run(verify_log, data_dir, entity)
+def verify_log_cmd(
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(help="a trusted witness's vkey: the log must agree with what it cosigned"),
+    ] = None,
+    witness_url: Annotated[
+        list[str] | None,
+        typer.Option(help="also read the witnessed checkpoint from this witness URL"),
+    ] = None,
+    witnessed: Annotated[
+        list[Path] | None, typer.Option(help="a cosigned checkpoint file (C2SP note)")
+    ] = None,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Recompute the Merkle tree of the whole stream and check every signed checkpoint;
+    with --witness, also against the checkpoints that witness cosigned (read from it)."""
+    from syncledger.audit.witness_gather import gather_witnessed, trusted_witnesses
+
+    trusted = trusted_witnesses(witness or [])
+
+    async def work(ctx: AuditContext) -> LogReport:
+        notes = await gather_witnessed(ctx.origin, trusted, witness_url or [], witnessed or [])
+        return await verify_log(ctx, trusted, notes)
+
+    report = _run(work, data_dir, entity)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}")
     if not report.ok:
@@ -215,17 +263,37 @@ def keys_rotate(data_dir: DataDir = None, entity: Entity = None) -> None:
 
 @keys_app.command("rotate-signing")
 @_cli_errors
-def keys_rotate_signing(data_dir: DataDir = None, entity: Entity = None) -> None:
-    """Replace the checkpoint signing key; old public keys stay in the keyring."""
-    event = _run(_rotate_signing, data_dir, entity)
+def keys_rotate_signing(
+    lost_key: Annotated[
+        bool,
+        typer.Option(
+            "--lost-key",
+            help="the current private key is lost (or must not sign again): the new key is "
+            "trusted once a witness cosigns its first checkpoint",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+    entity: Entity = None,
+) -> None:
+    """Replace the checkpoint signing key; old public keys stay in the keyring. Without
+    the old private key (--lost-key, or when it is missing) nothing endorses the new key."""
+    event, vkey = _run(lambda ctx: _rotate_signing(ctx, lost_key), data_dir, entity)
     typer.echo(
         f"signing key {event.new_key_id} replaces {event.old_key_id}; "
         "give auditors the new public key (audit signer --public)"
     )
+    if event.endorsement is None and event.old_key_id is not None:
+        typer.echo(
+            "the old key did not endorse it: have each witness trust the new key "
+            f"(syncledger witness trust --state-dir <dir> '{vkey}'), then run "
+            "`syncledger audit checkpoint`: it is accepted once a witness cosigns it"
+        )
 
 
-async def _rotate_signing(ctx: AuditContext) -> SigningKeyRotated:
-    return await rotate_signing_key(ctx)
+async def _rotate_signing(ctx: AuditContext, lost: bool) -> tuple[SigningKeyRotated, str]:
+    event = await rotate_signing_key(ctx, lost=lost)
+    ring = await open_keyring(ctx)
+    return event, log_verifier(ctx.origin, ring.current_public_key()).vkey()
 
 
 @keys_app.command("list")
@@ -371,14 +439,19 @@ def signer_cmd(
         Path | None,
         typer.Option("--set", help="write every key with the tree sizes/times it may sign (JSON)"),
     ] = None,
+    vkey: Annotated[
+        bool, typer.Option("--vkey", help="print the current key as a C2SP note vkey")
+    ] = False,
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
     """Write the signing public key(s), for auditors' `audit verify --signer`. The signer
     set (--set) bounds each key to when it was current: give auditors that file."""
-    if public is None and signer_set is None:
-        raise _fail("give --public FILE and/or --set FILE", 2)
+    if public is None and signer_set is None and not vkey:
+        raise _fail("give --public FILE, --set FILE and/or --vkey", 2)
     ring, origin = _run(_ring_and_origin, data_dir, entity)
+    if vkey:
+        typer.echo(log_verifier(origin, ring.current_public_key()).vkey())
     if signer_set is not None:
         keyfiles.write_public_file(signer_set, ring.signer_set().to_bytes(origin))
         typer.echo(f"wrote {len(ring.records())} signing keys with their windows to {signer_set}")

@@ -6,6 +6,13 @@ signed before a rotation still verify and nothing a retired key signs afterwards
 Only the current key's private half exists on disk (``<key id>.pem``, PKCS#8, mode 0600).
 Rotation endorses the new key and the old key's window with the old key before the old
 private key is deleted.
+
+When the current private key is lost (or must not sign again), :meth:`SigningKeyring.
+replace_lost` installs a new key without that endorsement. Such a key is marked
+``needs_witness``: its first checkpoint is appended only once a witness (C2SP
+tlog-witness) cosigned it as consistent with the last checkpoint the witness cosigned
+for this log, and verifiers trust it only through that cosignature
+(:mod:`syncledger.audit.verifylog`).
 """
 
 from __future__ import annotations
@@ -72,9 +79,12 @@ class KeyRecord:
     retired_at: str | None = None
     from_size: int = 0
     until_size: int | None = None
+    #: installed without its predecessor's endorsement: trusted once witnessed
+    needs_witness: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "needs_witness": self.needs_witness,
             "public_key": base64.b64encode(raw_public(self.public_key)).decode(),
             "created_at": self.created_at,
             "retired_at": self.retired_at,
@@ -92,6 +102,7 @@ class KeyRecord:
             doc.get("retired_at"),
             int(doc.get("from_size") or 0),
             None if until is None else int(until),
+            bool(doc.get("needs_witness", False)),
         )
 
     def window(self) -> KeyWindow:
@@ -183,6 +194,29 @@ class SigningKeyring:
             self._install(new, from_size=from_size, at=at)
             return Rotation(self, old, new.public_key(), from_size, at)
 
+    def replace_lost(self, at_size: int, now: datetime | None = None) -> SigningKeyRotated:
+        """A new current key when the current private key is lost: nothing endorses it;
+        the old key's window closes at ``at_size`` and its private file (if any) goes."""
+        with locked(self.directory / ".lock"):
+            self._load()
+            old_id = self.current_key_id
+            at = now or datetime.now(UTC)
+            self._records[old_id] = replace(self._records[old_id], until_size=at_size)
+            new = ed25519.Ed25519PrivateKey.generate()
+            self._install(new, from_size=at_size, at=at, needs_witness=True)
+            self._private_path(old_id).unlink(missing_ok=True)
+        return _announcement(old_id, new.public_key(), None, (at_size, at_size, _ms(at)))
+
+    def private_key_present(self) -> bool:
+        return self._private_path(self.current_key_id).exists()
+
+    def mark_witnessed(self, kid: str) -> None:
+        """``kid``'s first checkpoint was cosigned by a witness: it signs like any key."""
+        with locked(self.directory / ".lock"):
+            self._load()
+            self._records[kid] = replace(self._records[kid], needs_witness=False)
+            self._save()
+
     def rotate(self, at_size: int, now: datetime | None = None) -> SigningKeyRotated:
         """Rotate in one step when the log size cannot change meanwhile (tests, tools)."""
         return self.begin_rotation(at_size, now).finish(at_size)
@@ -199,14 +233,22 @@ class SigningKeyring:
         endorsement = rotation.old.sign(endorsement_message(rotation.new, window))
         return _announcement(old_id, rotation.new, endorsement, window)
 
-    def _install(self, new: ed25519.Ed25519PrivateKey, from_size: int, at: datetime) -> None:
+    def _install(
+        self,
+        new: ed25519.Ed25519PrivateKey,
+        from_size: int,
+        at: datetime,
+        needs_witness: bool = False,
+    ) -> None:
         now = at.isoformat()
         new_id = key_id(new.public_key())
         write_secret_file(self._private_path(new_id), private_pem(new))
         old_id = self._current
         if old_id is not None:
             self._records[old_id] = replace(self._records[old_id], retired_at=now)
-        self._records[new_id] = KeyRecord(new_id, new.public_key(), now, from_size=from_size)
+        self._records[new_id] = KeyRecord(
+            new_id, new.public_key(), now, from_size=from_size, needs_witness=needs_witness
+        )
         self._current, self._private = new_id, new
         self._save()
 
@@ -243,6 +285,9 @@ class SigningKeyring:
             if self._private is not None and key_id(self._private.public_key()) != kid:
                 self._private = None
             return kid, self._private_key().sign(build(self._records[kid]))
+
+    def signer_record(self, kid: str) -> KeyRecord:
+        return self._records[kid]
 
     def current_record(self) -> KeyRecord:
         return self._records[self.current_key_id]

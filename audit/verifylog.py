@@ -10,6 +10,14 @@ window (:mod:`syncledger.audit.keywindow`): a rotation closes the old key's wind
 size it endorsed (or, for rotations recorded before windows existed, at the size before
 the rotation event), so a checkpoint by a retired key over a later tree is refused.
 
+Given trusted witnesses (:mod:`syncledger.audit.witness_check`), the log must also agree
+with every head they cosigned: a witnessed tree size above the log's is a truncation, a
+different root at a witnessed size a rewrite (re-signed by this log's keys) or a rebuild
+(under keys the witness never saw sign it); a witness with no cosigned head for this
+origin is itself a failure. A key installed without its predecessor's endorsement
+(``SigningKeyRotated`` with no endorsement: a lost-key rotation) is trusted only when its
+first checkpoint is one a trusted witness cosigned; without witnesses that is a warning.
+
 The leaf hashes recorded when events were appended (``audit/tree``) are compared as the
 log is read, so a changed event is named as soon as it is read; an event the store cannot
 give back, or an audit event that does not parse, ends the check with one line naming it.
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -29,9 +38,12 @@ from syncledger.audit.context import AuditContext
 from syncledger.audit.events import CheckpointSigned, SigningKeyRotated
 from syncledger.audit.keywindow import KeyWindow, SignerSet, TrustedSigner
 from syncledger.audit.merkle import MerkleTree, leaf_hash
+from syncledger.audit.note import NoteVerifier, SignedNote
 from syncledger.audit.signing import SigningKeyring, endorsement_message, public_from_b64
 from syncledger.audit.signing import verify_signature as sig_ok
 from syncledger.audit.treefiles import TreeFiles
+from syncledger.audit.witness_check import WitnessedHeads
+from syncledger.audit.witness_publish import WitnessedStore
 from syncledger.core.decode import decode_payload
 from syncledger.core.errors import SyncLedgerError, UndecodableEvent
 
@@ -53,8 +65,12 @@ class LogReport:
 
 
 class _Verifier:
-    def __init__(self, trusted: SignerSet, cached: MerkleTree) -> None:
+    def __init__(
+        self, trusted: SignerSet, cached: MerkleTree, heads: WitnessedHeads | None = None
+    ) -> None:
         self.trusted = trusted
+        self.heads = heads or WitnessedHeads([], [])
+        self.unendorsed: set[str] = set()
         self.tofu = not trusted.signers
         self.cached = cached
         self.tree = MerkleTree()
@@ -107,9 +123,28 @@ class _Verifier:
             return self._diverged(f"checkpoint at event {seq} claims tree size {cp.tree_size}")
         if self.tree.root(cp.tree_size) != cp.root_hash:
             return self._diverged(self._mismatch(seq, cp))
+        if cp.key_id in self.unendorsed and not self._first_of_lost_key(seq, cp):
+            return False
         self.report.checkpoints += 1
         self.verified_size = max(self.verified_size, cp.tree_size)
         return True
+
+    def _first_of_lost_key(self, seq: int, cp: Checkpoint) -> bool:
+        """The first checkpoint of a key nothing endorsed: witnessed, or not trusted."""
+        self.unendorsed.discard(cp.key_id)
+        if not self.heads:
+            self.report.warnings.append(
+                f"key {cp.key_id} replaced a lost key without endorsement; its checkpoints "
+                "are trusted only when a witness cosigned its first one: give --witness"
+            )
+            return True
+        if self.heads.cosigned(cp.note_text()):
+            return True
+        return self._diverged(
+            f"checkpoint at event {seq} (tree size {cp.tree_size}) is the first by key "
+            f"{cp.key_id}, installed without its predecessor's endorsement, and no trusted "
+            "witness cosigned it"
+        )
 
     def _mismatch(self, seq: int, cp: Checkpoint) -> str:
         where = self._first_changed_leaf(cp.tree_size)
@@ -131,7 +166,9 @@ class _Verifier:
 
     def _rotated(self, seq: int, data: SigningKeyRotated) -> None:
         new = public_from_b64(data.new_public_key)
-        if self._endorsed(data, new) or (self.tofu and data.old_key_id is None):
+        if data.old_key_id is not None and data.endorsement is None:
+            self._lost_key(seq, data, new)
+        elif self._endorsed(data, new) or (self.tofu and data.old_key_id is None):
             if data.new_key_id not in self.trusted.signers:
                 window = KeyWindow(from_size=data.new_from_size or 0)
                 self.trusted.signers[data.new_key_id] = TrustedSigner(new, window)
@@ -139,6 +176,18 @@ class _Verifier:
                 until = data.old_until_size if data.old_until_size is not None else seq - 1
                 self.trusted.narrow({data.old_key_id: KeyWindow(until_size=until)})
             self.tofu = False
+
+    def _lost_key(self, seq: int, data: SigningKeyRotated, new: ed25519.Ed25519PublicKey) -> None:
+        """A lost-key rotation: the old key signs no more; the new one waits for a witness."""
+        if data.old_key_id not in self.trusted.signers:
+            return
+        until = data.old_until_size if data.old_until_size is not None else seq - 1
+        self.trusted.narrow({data.old_key_id: KeyWindow(until_size=until)})
+        window = KeyWindow(from_size=data.new_from_size or 0)
+        known = self.trusted.get(data.new_key_id)
+        if known is None:
+            self.trusted.signers[data.new_key_id] = TrustedSigner(new, window)
+        self.unendorsed.add(data.new_key_id)
 
     def _endorsed(self, data: SigningKeyRotated, new: ed25519.Ed25519PublicKey) -> bool:
         old = self.trusted.get(data.old_key_id or "")
@@ -160,12 +209,14 @@ class _Verifier:
         self._diverged(f"event {self.tree.size + 1} cannot be read from the log: {first}")
         return self.report
 
-    def finish(self) -> LogReport:
+    def finish(self, origin: str) -> LogReport:
         if self.report.ok and self.cached.size > self.tree.size:
             self._diverged(
                 f"the log holds {self.tree.size} events but {self.cached.size} were "
                 "recorded before: events were removed"
             )
+        if self.report.ok and self.heads:
+            self._check_witnessed(origin)
         if self.report.ok and self.report.checkpoints == 0:
             self.report.warnings.append("no signed checkpoint in the log yet")
         elif self.report.ok and self.verified_size < self.tree.size:
@@ -175,14 +226,35 @@ class _Verifier:
             )
         return self.report
 
+    def _check_witnessed(self, origin: str) -> None:
+        missing = self.heads.missing_witnesses(origin)
+        if missing:
+            self._diverged(
+                f"witness {', '.join(missing)} cosigned no checkpoint of {origin}: "
+                "nothing outside the data directory vouches for this log"
+            )
+            return
+        keys = self.trusted.public_keys().values()
+        why = self.heads.divergence(origin, self.tree, keys)
+        if why is not None:
+            self._diverged(why)
 
-async def verify_log(ctx: AuditContext) -> LogReport:
+
+async def verify_log(
+    ctx: AuditContext,
+    witnesses: Sequence[NoteVerifier] = (),
+    witnessed: Iterable[SignedNote] = (),
+) -> LogReport:
+    """Check the whole log; with ``witnesses``, also against the heads they cosigned
+    (``witnessed``: checkpoints fetched from them or given, plus those kept locally)."""
     trusted = SigningKeyring.open(ctx.audit_dir / "signing").signer_set()
-    verifier = _Verifier(trusted, TreeFiles(ctx.audit_dir / "tree").load())
+    kept = WitnessedStore(ctx.audit_dir).notes() if witnesses else []
+    heads = WitnessedHeads(witnesses, [*witnessed, *kept])
+    verifier = _Verifier(trusted, TreeFiles(ctx.audit_dir / "tree").load(), heads)
     try:
         async for stored in ctx.store.read():
             if not verifier.add(stored.seq, stored.raw):
                 break
     except SyncLedgerError as exc:
         return verifier.unreadable(exc)
-    return verifier.finish()
+    return verifier.finish(ctx.origin)

@@ -926,6 +926,9 @@ def _mount_audit() -> None:
 
     set_context_factory(_audit_context)
     app.add_typer(audit_app, name="audit", help="Merkle log, keys, holds, retention, packages.")
+    from syncledger.audit.witness_cli import witness_app
+
+    app.add_typer(witness_app, name="witness")
     from syncledger.core.alerts_cli import alerts_app
 
     app.add_typer(alerts_app, name="alerts")

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SecretStr,
     ValidationInfo,
     field_validator,
 )
@@ -252,6 +253,28 @@ class Settings(BaseSettings):
             "tag_field, regions + region_field); only records of customers in scope are "
             "pushed, the others wait for rollout (docs/operations.md); unset: everything"
         ),
+    )
+    witnesses: str | None = Field(
+        default=None,
+        description=(
+            "checkpoint witnesses (C2SP tlog-witness): '<URL> <witness vkey>' entries "
+            "separated by commas; `audit checkpoint` asks each to cosign (docs/audit.md §2)"
+        ),
+    )
+    worm_url: str | None = Field(
+        default=None, description="S3 endpoint to publish each checkpoint to (Object Lock)"
+    )
+    worm_bucket: str | None = Field(
+        default=None, description="the S3 bucket (created with Object Lock enabled)"
+    )
+    worm_region: str = Field(default="us-east-1", description="the S3 region (SigV4)")
+    worm_prefix: str = Field(default="checkpoints/", description="object key prefix")
+    worm_retain_days: int = Field(
+        default=2557, gt=0, description="COMPLIANCE-mode retention of each object, in days"
+    )
+    worm_access_key_id: str | None = Field(default=None, description="S3 access key id")
+    worm_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key (never logged)"
     )
     _top_ledger: dict[str, Any] = PrivateAttr(default_factory=dict)
 
