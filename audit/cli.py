@@ -401,6 +401,8 @@ def keys_restore_test(
     """Prove a keys.db backup restores: every live data key unwraps, one sealed field per
     data subject in the log decrypts. Writes nothing to the data directory; exit 0 only
     when everything restores."""
+    if share and kek is not None:
+        raise _fail("give --kek-file or --share, not both", 2)
     report = _run(lambda ctx: run_restore_test(ctx, keys_db, share or [], kek), data_dir, entity)
     for line in report.lines():
         typer.echo(line, err=not report.ok)

@@ -1,17 +1,21 @@
 """Emergency escrow of the KEK: split among custodians, any ``threshold`` of them rebuild it.
 
-The splitting is SLIP-0039 Shamir secret sharing, done by ``shamir-mnemonic`` (the
-reference implementation by the SLIP-0039 authors, SatoshiLabs/Trezor): one group of
-``count`` member shares with a member threshold, over a 256-bit master secret (SLIP-0039
-allows 128 to 256 bits in 16-bit steps, and at most 16 shares; a threshold of 1 with
-several shares is not allowed by SLIP-0039, and would make every custodian hold the whole
-KEK anyway, so a threshold of at least 2 is required here). The master secret is encrypted
-under the SLIP-0039 passphrase ``syncledger-kek/<environment>/<kek id>``: shares relabelled
-with another environment or KEK id rebuild a wrong key, which the KEK id check refuses.
+The splitting is SLIP-0039 Shamir secret sharing (the SatoshiLabs standard, "Shamir's
+Secret-Sharing for Mnemonic Codes"), done by ``shamir-mnemonic``, its reference
+implementation by the same authors: one group of ``count`` member shares with a member
+threshold, over the 256-bit KEK. Limits, as that library enforces them (0.3.0:
+``shamir.split_ems``, ``constants.MAX_SHARE_COUNT``): a secret of at least 128 bits and an
+even number of bytes, at most 16 shares, and no threshold of 1 with several shares — which
+would make every custodian hold the whole KEK anyway, so a threshold of at least 2 is
+required here. SOURCES.md does not cover SLIP-0039; the facts above were read
+from the library's source. The master secret is encrypted under the SLIP-0039 passphrase
+``syncledger-kek/<environment>/<kek id>``: shares relabelled with another environment or
+KEK id rebuild a wrong key, which the KEK id check refuses.
 
-A share is a small text file (``key: value`` lines, then the 33 words of the share), 0600,
-naming its custodian, the KEK id and the environment it was made for. It never enters a
-log, an event or an exception message.
+A share is a small text file (``key: value`` lines; the last holds the 33 words of the
+share), 0600, naming its custodian, the KEK id and the environment it was made for. Its
+words never enter a log, an event or an exception message (the library's messages quote
+the first words of a share; they are replaced).
 """
 
 from __future__ import annotations

@@ -229,6 +229,45 @@ def test_escrow_then_recover_through_the_commands(wired: AuditContext, tmp_path:
     assert recovered.data["custodians"] == ["alice", "carol"]
 
 
+def test_print_shows_the_shares_once_and_writes_no_file(wired: AuditContext) -> None:
+    shown = runner.invoke(
+        cli.audit_app, ["keys", "escrow", "--custodians", "2", "--threshold", "2", "--print"]
+    )
+    assert shown.exit_code == 0, shown.output
+    printed = [
+        EscrowShare.from_text(block)
+        for block in shown.stdout.split("# syncledger KEK escrow share")[1:]
+    ]
+    assert [s.custodian for s in printed] == ["custodian-1", "custodian-2"]
+    assert combine_shares(printed, "dev") == load_or_create_kek(Path("kek.key"))
+    assert not list(Path().rglob("kek-share-*"))
+
+
+def test_a_share_never_shows_its_words_in_its_repr() -> None:
+    share = split_kek(kek(), "dev", NAMES[:2], 2)[0]
+    shown = repr(share).replace("(", " ").replace(",", " ").split()
+    assert shown[:2] == ["EscrowShare", "'alice'"]
+    assert not set(share.words.split()) & set(shown)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--custodians", "3", "--threshold", "2", "--name", "a"], "but 1 --name given"),
+        (["--custodians", "2", "--threshold", "2"], "exactly one of --out-dir DIR or --print"),
+        (["--custodians", "3", "--threshold", "1", "--print"], "threshold must be 2 to 3"),
+    ],
+)
+def test_escrow_refuses_bad_arguments_in_one_line(
+    wired: AuditContext, args: list[str], says: str
+) -> None:
+    result = runner.invoke(cli.audit_app, ["keys", "escrow", *args])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert says in line
+    assert not list(asyncio.run(LogIndex.build(wired.store)).of_type("KeyEncryptionKeyEscrowed"))
+
+
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.chdir(tmp_path)

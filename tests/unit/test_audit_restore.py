@@ -192,6 +192,9 @@ def test_backup_and_restore_test_commands(wired: AuditContext, tmp_path: Path) -
     ok = runner.invoke(cli.audit_app, ["keys", "restore-test", "--keys-db", str(out)])
     assert ok.exit_code == 0, ok.output
     assert ok.stdout.startswith(f"OK: {out} with kek-")
+    both = ["--kek-file", "k", "--share", "s"]
+    refused = runner.invoke(cli.audit_app, ["keys", "restore-test", "--keys-db", str(out), *both])
+    assert refused.exit_code == 2 and "not both" in refused.stderr
     out.write_bytes(b"not a database at all, just some bytes" * 200)
     bad = runner.invoke(cli.audit_app, ["keys", "restore-test", "--keys-db", str(out)])
     assert bad.exit_code == 1
@@ -226,7 +229,8 @@ def test_the_real_commands_back_up_and_prove_a_restore(tmp_path: Path) -> None:
             cwd=tmp_path,
         )
 
-    assert run("import", str(csv_dir)).returncode == 0
+    imported = run("import", str(csv_dir))
+    assert imported.returncode == 0, imported.stderr
     backup = run("audit", "keys", "backup", "--out", "keys.bak")
     assert backup.returncode == 0, backup.stderr
     escrow = run(
@@ -237,7 +241,9 @@ def test_the_real_commands_back_up_and_prove_a_restore(tmp_path: Path) -> None:
     kek_file = tmp_path / "secrets" / "kek.key"
     kek = kek_file.read_bytes()
     kek_file.unlink()
-    assert run("audit", "keys", "restore-test", "--keys-db", "keys.bak").returncode == 2
+    lost = run("audit", "keys", "restore-test", "--keys-db", "keys.bak")
+    assert lost.returncode == 2, lost.stderr
+    assert "key-encryption key" in lost.stderr and "is missing" in lost.stderr
     recover = run("audit", "keys", "recover", "--share", shares[0], "--share", shares[2])
     assert recover.returncode == 0, recover.stderr
     assert kek_file.read_bytes() == kek
