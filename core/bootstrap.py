@@ -315,8 +315,10 @@ def _keystore(settings: Settings, *, log_known: bool) -> SqliteKeyStore:
     opened = open_keystore(path, kek, where.path, settings.environment)
     if where.warning:
         log.warning(where.warning)
-    for note in opened.notes:
-        log.warning(note)
+    for line in opened.adopted:
+        log.info(line)
+    for line in opened.warnings:
+        log.warning(line)
     return opened.keys
 
 

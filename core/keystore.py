@@ -475,10 +475,12 @@ def install_kek(path: Path, kek: bytes) -> bool:
 
 @dataclass(frozen=True)
 class OpenedKeystore:
-    """The keystore, and the lines to log about the environment tags it adopted."""
+    """The keystore; what it tagged (a line each, to log as info) and the tags it could
+    not write (a line each, to log as warnings)."""
 
     keys: SqliteKeyStore
-    notes: tuple[str, ...] = ()
+    adopted: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def open_keystore(path: Path, kek: bytes, kek_file: Path, environment: str) -> OpenedKeystore:
@@ -486,30 +488,33 @@ def open_keystore(path: Path, kek: bytes, kek_file: Path, environment: str) -> O
     file and the data directory's signing keyring: any of them made for another
     environment is refused (:mod:`syncledger.core.key_environment`) before anything is
     tagged; untagged ones are then tagged — silently for a new data directory, with a
-    note each for files made before tags existed."""
+    line each for files made before tags existed."""
     fresh = not path.exists()
     kek_tag, ring_tag = kek_tag_file(kek_file), path.parent / KEYRING_TAG
     kek_tagged = check_tag(kek_tag, environment, "the key-encryption key", kek_file)
     ring_tagged = check_tag(ring_tag, environment, "the signing keyring", ring_tag.parent)
     keys = SqliteKeyStore(path, kek, kek_id_of(kek), environment)
-    notes: list[str] = []
+    adopted: list[str] = []
     if keys.adopted and not fresh:
-        notes.append(f"tagged the keystore {path} as {environment} (SYNCLEDGER_ENVIRONMENT)")
-    if not kek_tagged:
-        notes += _adopt(kek_tag, environment, f"the key-encryption key {kek_file}", fresh)
+        adopted.append(f"tagged the keystore {path} as {environment} (SYNCLEDGER_ENVIRONMENT)")
+    tagging = [(kek_tag, f"the key-encryption key {kek_file}")] if not kek_tagged else []
     if not ring_tagged and (fresh or (ring_tag.parent / "keyring.json").exists()):
-        notes += _adopt(ring_tag, environment, f"the signing keyring {ring_tag.parent}", fresh)
-    return OpenedKeystore(keys, tuple(notes))
+        tagging.append((ring_tag, f"the signing keyring {ring_tag.parent}"))
+    warnings = []
+    for tag, what in tagging:
+        failed = write_tag(tag, environment)
+        if failed is not None:
+            warnings.append(_untagged(what, environment, tag, failed))
+        elif not fresh:
+            adopted.append(f"tagged {what} as {environment} (SYNCLEDGER_ENVIRONMENT)")
+    return OpenedKeystore(keys, tuple(adopted), tuple(warnings))
 
 
-def _adopt(tag: Path, environment: str, what: str, fresh: bool) -> list[str]:
-    failed = write_tag(tag, environment)
-    if failed is not None:
-        return [
-            f"cannot tag {what} as {environment} ({tag}: {failed}): it stays untagged; the "
-            "keystore's tag still guards this data directory"
-        ]
-    return [] if fresh else [f"tagged {what} as {environment} (SYNCLEDGER_ENVIRONMENT)"]
+def _untagged(what: str, environment: str, tag: Path, why: str) -> str:
+    return (
+        f"cannot tag {what} as {environment} ({tag}: {why}): it stays untagged; the "
+        "keystore's tag still guards this data directory"
+    )
 
 
 T = TypeVar("T")

@@ -4,6 +4,7 @@ record dev / staging / prod; another environment is refused with one line naming
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import stat
@@ -50,10 +51,11 @@ def untag(data: Path) -> None:
 
 def test_a_new_data_directory_tags_every_key_file_silently(tmp_path: Path) -> None:
     result = opened(tmp_path, "prod")
-    assert result.notes == ()
+    assert result.adopted == () and result.warnings == ()
     assert tags(tmp_path) == ("prod", "prod", "prod")
     assert stat.S_IMODE((tmp_path / "kek.key.environment").stat().st_mode) == 0o600
-    assert opened(tmp_path, "prod").notes == ()
+    again = opened(tmp_path, "prod")
+    assert again.adopted == () and again.warnings == ()
 
 
 @pytest.mark.parametrize(
@@ -86,10 +88,10 @@ def test_untagged_files_are_adopted_once_with_a_note_each(tmp_path: Path) -> Non
     (tmp_path / "audit" / "signing" / "keyring.json").write_text("{}")
     untag(tmp_path)
     first = opened(tmp_path, "staging")
-    assert len(first.notes) == 3
-    assert all("as staging (SYNCLEDGER_ENVIRONMENT)" in note for note in first.notes)
+    assert len(first.adopted) == 3 and first.warnings == ()
+    assert all("as staging (SYNCLEDGER_ENVIRONMENT)" in line for line in first.adopted)
     assert tags(tmp_path) == ("staging", "staging", "staging")
-    assert opened(tmp_path, "staging").notes == ()
+    assert opened(tmp_path, "staging").adopted == ()
     with pytest.raises(EnvironmentMismatch):
         opened(tmp_path, "dev")
 
@@ -97,8 +99,8 @@ def test_untagged_files_are_adopted_once_with_a_note_each(tmp_path: Path) -> Non
 def test_a_keyring_not_made_yet_in_an_old_directory_is_left_alone(tmp_path: Path) -> None:
     opened(tmp_path, "dev")
     untag(tmp_path)
-    notes = opened(tmp_path, "dev").notes
-    assert len(notes) == 2
+    adopted = opened(tmp_path, "dev").adopted
+    assert len(adopted) == 2
     assert not (tmp_path / "audit" / "signing" / "environment").exists()
 
 
@@ -110,7 +112,8 @@ def test_a_kek_whose_tag_cannot_be_written_stays_untagged_and_says_so(tmp_path: 
     (kek_file.parent / f".kek.key.environment.{os.getpid()}.tmp").mkdir()
     result = open_keystore(tmp_path / "keys.db", load_or_create_kek(kek_file), kek_file, "prod")
     result.keys.close()
-    assert any("cannot tag the key-encryption key" in n for n in result.notes)
+    (warning,) = result.warnings
+    assert warning.startswith("cannot tag the key-encryption key")
     assert not (kek_file.parent / "kek.key.environment").exists()
 
 
@@ -157,3 +160,23 @@ def test_the_command_refuses_a_data_directory_of_another_environment(tmp_path: P
     lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1
     assert "keys.db was made for the prod environment" in lines[0] and "as dev" in lines[0]
+
+
+def test_every_command_opens_the_keystore_for_the_configured_environment(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through bootstrap: an old, untagged data directory is adopted with a line each (info);
+    a data directory of another environment is refused."""
+    from syncledger.core.bootstrap import _keystore
+
+    data = tmp_path / "data"
+    kek_file = data / "kek.key"
+    opened_before = open_keystore(data / "keys.db", load_or_create_kek(kek_file), kek_file, "dev")
+    opened_before.keys.close()
+    untag(data)
+    with caplog.at_level(logging.INFO):
+        _keystore(Settings(data_dir=data, kek_file=kek_file, environment="prod"), log_known=True)
+    adopted = [r.getMessage() for r in caplog.records if "as prod" in r.getMessage()]
+    assert len(adopted) == 2 and all(r.levelno == logging.INFO for r in caplog.records)
+    with pytest.raises(EnvironmentMismatch, match="runs as staging"):
+        _keystore(Settings(data_dir=data, kek_file=kek_file, environment="staging"), log_known=True)
