@@ -266,8 +266,11 @@ def _content_files(
 def _with_approvals(index: LogIndex, selection: Selection) -> Selection:
     """The selection plus the approvals of its mapping versions (proved like any event)."""
     versions = {m["mapping_version"] for m in _mappings(selection.events)}
+    found = approvals.approval_events(index.events, versions)
+    if not found:
+        return selection
     chosen = {ev.seq: ev for ev in selection.events}
-    chosen.update({ev.seq: ev for ev in approvals.approval_events(index.events, versions)})
+    chosen.update({ev.seq: ev for ev in found})
     events = sorted(chosen.values(), key=lambda ev: ev.seq)
     return Selection(events, selection.traces, selection.holds)
 
