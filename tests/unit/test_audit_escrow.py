@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from syncledger.audit import cli
@@ -47,6 +49,32 @@ def test_any_k_of_n_shares_rebuild_the_kek_and_k_minus_1_do_not() -> None:
     for chosen in itertools.combinations(shares, 2):
         with pytest.raises(EscrowError, match="2 distinct share"):
             combine_shares(list(chosen), "prod")
+
+
+@st.composite
+def escrows(draw: st.DrawFn) -> tuple[bytes, int, int, list[int]]:
+    """A KEK, N custodians, a threshold K and some of the shares, in any order."""
+    count = draw(st.integers(2, 8))
+    threshold = draw(st.integers(2, count))
+    order = draw(st.permutations(range(count)))
+    given_shares = draw(st.integers(1, count))
+    secret = draw(st.binary(min_size=32, max_size=32))
+    return secret, count, threshold, list(order[:given_shares])
+
+
+@settings(max_examples=25, deadline=None)
+@given(escrows())
+def test_property_some_shares_rebuild_the_kek_exactly_when_they_reach_the_threshold(
+    drawn: tuple[bytes, int, int, list[int]],
+) -> None:
+    secret, count, threshold, chosen = drawn
+    shares = split_kek(secret, "dev", [f"c{i}" for i in range(count)], threshold)
+    subset = [shares[i] for i in chosen]
+    if len(subset) >= threshold:
+        assert combine_shares(subset, "dev") == secret
+    else:
+        with pytest.raises(EscrowError, match=f"{threshold} needed"):
+            combine_shares(subset, "dev")
 
 
 def test_the_same_share_twice_counts_once() -> None:
