@@ -145,11 +145,21 @@ class Witness:
         if verifier.sig_type != SIG_ED25519:
             raise WitnessError(f"{verifier.name}: a log key is an Ed25519 note key (type 0x01)")
         with locked(self.directory / ".lock"):
+            self.trusted_keys(verifier.name)  # what other processes added meanwhile
             keys = self.logs.setdefault(verifier.name, [])
             if verifier.vkey() not in keys:
                 keys.append(verifier.vkey())
             self.save()
         return verifier
+
+    def trusted_keys(self, origin: str) -> list[NoteVerifier]:
+        """The log keys trusted for ``origin``, re-read: ``trust`` may run beside ``serve``."""
+        try:
+            doc = json.loads((self.directory / "witness.json").read_text())
+            self.logs = {o: list(v) for o, v in doc["logs"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WitnessError(f"{self.directory}/witness.json is unreadable: {exc}") from exc
+        return [NoteVerifier.from_vkey(v) for v in self.logs.get(origin, [])]
 
     @property
     def verifier(self) -> NoteVerifier:
@@ -180,7 +190,7 @@ class Witness:
             sub = parse_submission(data)
         except NoteError as exc:
             return _refuse(400, str(exc))
-        trusted = [NoteVerifier.from_vkey(v) for v in self.logs.get(sub.body.origin, [])]
+        trusted = self.trusted_keys(sub.body.origin)
         if not trusted:
             return _refuse(404, f"unknown log origin {sub.body.origin}")
         try:
