@@ -921,10 +921,26 @@ def mapping_publish(
     _answer(run(publish_said(settings(data_dir, entity, ledger), confirm)), json_out)
 
 
+def data_map_cmd(
+    data_dir: DataDir = None, entity: Entity = None, ledger: Ledger = None, json_out: Json = False
+) -> None:
+    """Where personal data goes: each personal field from the source's field to the
+    ledger's, each connection's region ([data_regions]) and the transfer rules
+    ([transfer]) with their approval. Exit 1 when the rules refuse the transfer."""
+    from syncledger.core.data_map import lines
+    from syncledger.core.data_map_build import data_map
+    from syncledger.core.pipeline import Said
+
+    found = data_map(settings(data_dir, entity, ledger))
+    code = 1 if found.verdict() else 0
+    _answer(Said("\n".join(lines(found)), found.to_json(), code), json_out)
+
+
 def _mount_audit() -> None:
     from syncledger.audit.cli import audit_app, set_context_factory
 
     set_context_factory(_audit_context)
+    audit_app.command("data-map")(data_map_cmd)
     app.add_typer(audit_app, name="audit", help="Merkle log, keys, holds, retention, packages.")
     from syncledger.audit.witness_cli import witness_app
 

@@ -873,6 +873,17 @@ class MappingVersionPublished(EventData):
 
 
 @event_type
+class DataMapPublished(EventData):
+    """Where the entity's personal data goes (``core/data_map.py``): the fields, the
+    connections' regions and the transfer rules with their approval, as in force from now."""
+
+    category: ClassVar[Category] = "audit"
+    ledger: str
+    sha256: str
+    data_map: dict[str, Any] = Field(description="the map as `syncledger audit data-map --json`")
+
+
+@event_type
 class RolloutScopeChanged(EventData):
     """The rollout scope in force for a ledger changed (``[rollout]`` in syncledger.toml):
     the rule as written (``None``: no rule, everything in scope) and its digest; appended

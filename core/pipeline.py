@@ -23,7 +23,7 @@ import nats.js.errors
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
-from syncledger.adapters.platforms import ledger_rules, mapping_file
+from syncledger.adapters.platforms import mapping_file
 from syncledger.adapters.sources.registry import source
 from syncledger.core import retry as retries
 from syncledger.core.alert_jobs import alert_desk, raising
@@ -40,6 +40,7 @@ from syncledger.core.conflicts import (
 )
 from syncledger.core.conflicts import settle_conflict as settle
 from syncledger.core.console_auth import ConsoleAuth, read_token
+from syncledger.core.data_map_build import checked_rules, publish_data_map
 from syncledger.core.delivery import DeliveryReport, InvoiceMailer, read_send_log, send_log_text
 from syncledger.core.errors import (
     ConfigurationError,
@@ -254,7 +255,7 @@ async def plan_backfill(
         planner = Planner(
             ledger.adapter,
             ledger_mapping(ledger.adapter.ledger),
-            ledger_rules(ledger.adapter.ledger),
+            checked_rules(settings, ledger.adapter.ledger),
             settings.home_currency,
         )
         handle = open_csv(settings, path, encoding)
@@ -302,6 +303,7 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
             f"the {ledger.adapter.ledger} mapping file changed while starting; start again"
         )
     await publish_scope(rt.store, s.entity, ledger.adapter.ledger, s.rollout, s.actor)
+    await publish_data_map(rt.store, s, ledger.adapter.ledger)
     state = SyncState(s.entity, ledger.adapter.ledger)
     await state.load(rt.store)
     service = SyncService(
@@ -315,7 +317,7 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         mapping=mapping,
         authority=dict(s.field_authority),
         home_currency=s.home_currency,
-        rules=ledger_rules(ledger.adapter.ledger),
+        rules=checked_rules(s, ledger.adapter.ledger),
         rollout=s.rollout,
     )
     await service.rollout.release_backlog(s.actor)

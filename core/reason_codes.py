@@ -84,6 +84,10 @@ LEDGER_HELP: Final[Mapping[str, str]] = MappingProxyType(
         "then `syncledger retry REF`.",
         "1012": "FreshBooks has no such customer any more (deleted there): `syncledger repush "
         "REF` on the customer creates it again, then retry this record.",
+        "refused": "The ledger refused syncledger's credentials without a code of its own "
+        "(a refresh token or stored credentials it no longer takes): `syncledger "
+        "connections` shows which; connect again (`syncledger connect <ledger>`), then "
+        "`syncledger retry REF`.",
         "unknown": "The ledger's sign-in refused the token without saying why: connect to the "
         "ledger again, then `syncledger retry REF`.",
         "unsupported": "This ledger's adapter does not sync this kind of record: leave it out of "

@@ -39,14 +39,16 @@ from syncledger.core.validation import (
     MISSING_EXCHANGE_RATE,
     REASON_CODES,
     REFUND_EXCEEDS_CREDIT,
+    TRANSFER_NOT_ALLOWED,
     UNMATCHED_ITEM,
 )
 
 #: rule codes whose verdict depends on more than the record: the mapping, the settings
-#: (home currency), the ledger's figures or items, other records
+#: (home currency, transfer rules), the ledger's figures or items, other records
 _OUTSIDE = frozenset({
     CUSTOMER_NOT_FOUND, DISPUTE_ALREADY_CREDITED, DISPUTE_ON_PAID_INVOICE, INVALID_SPLIT,
-    LEDGER_ITEM_MISSING, MISSING_EXCHANGE_RATE, REFUND_EXCEEDS_CREDIT, UNMATCHED_ITEM,
+    LEDGER_ITEM_MISSING, MISSING_EXCHANGE_RATE, REFUND_EXCEEDS_CREDIT, TRANSFER_NOT_ALLOWED,
+    UNMATCHED_ITEM,
 })  # fmt: skip
 #: the codes a retry of the unchanged record cannot change
 SOURCE_ONLY = REASON_CODES - _OUTSIDE

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, TomlCo
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
 from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
+from syncledger.core.data_map import TransferRules
 from syncledger.core.key_environment import Environment
 from syncledger.core.redact import mask_url
 from syncledger.core.rollout import RolloutRule
@@ -252,6 +253,22 @@ class Settings(BaseSettings):
             "incremental rollout: a `[rollout]` table in syncledger.toml (customers, tags + "
             "tag_field, regions + region_field); only records of customers in scope are "
             "pushed, the others wait for rollout (docs/operations.md); unset: everything"
+        ),
+    )
+    data_regions: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "where each connection holds data: `[data_regions]` in syncledger.toml, "
+            "connection id -> region (e.g. hubspot = \"EU\", qbo = \"US\"); the data map "
+            "(`syncledger audit data-map`) and transfer rules read it"
+        ),
+    )
+    transfer: TransferRules | None = Field(
+        default=None,
+        description=(
+            "transfer rules for personal data: a `[transfer]` table (allowed_regions, "
+            "mechanism, approved_by, approved_on); customers whose personal data may not go "
+            "to the ledger's region are refused transfer_not_allowed; unset: none refused"
         ),
     )
     witnesses: str | None = Field(

@@ -15,6 +15,7 @@ from syncledger.core.decode import decode
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
     CustomerCreditRecorded,
+    DataMapPublished,
     EventData,
     InvoiceDisputed,
     InvoiceSendFailed,
@@ -198,6 +199,11 @@ def _resolved(e: MismatchResolved) -> str:
     return f"MismatchResolved: {e.key}"
 
 
+def _data_map(e: DataMapPublished) -> str:
+    verdict = e.data_map.get("transfer", "allowed")
+    return f"data map for {e.ledger} in force (sha256 {e.sha256[:12]}): transfer {verdict}"
+
+
 #: how each event type is worded (each function takes its own type)
 _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     SourceRecordObserved: _observed,
@@ -227,6 +233,7 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     InvoiceSendFailed: _send_failed,
     RecordHeldForRollout: _held,
     RecordReleasedForRollout: _released,
+    DataMapPublished: _data_map,
 }
 
 

@@ -77,7 +77,15 @@ from pydantic import ValidationError as PydanticValidationError
 from stdnum.us import ein
 
 from syncledger.core.events import RejectionReason
-from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    Record,
+    Refund,
+)
 from syncledger.core.money import is_currency, minor_unit
 from syncledger.core.pii_text import MALFORMED_KEY, echoable, strip_reasons
 from syncledger.core.reason_codes import help_for
@@ -127,6 +135,7 @@ CUSTOMER_NOT_FOUND: Final = "customer_not_found"
 UNMATCHED_ITEM: Final = "unmatched_item"
 LEDGER_ITEM_MISSING: Final = "ledger_item_missing"
 INVALID_SPLIT: Final = "invalid_split"
+TRANSFER_NOT_ALLOWED: Final = "transfer_not_allowed"
 
 _HELP: Final[Mapping[str, str]] = {
     REQUIRED_FIELD_MISSING: "Fill in the field named in the message. docs/csv.md lists the "
@@ -216,6 +225,11 @@ _HELP: Final[Mapping[str, str]] = {
     "source code to that item, correct the entry or create the item in the ledger; an "
     'unlisted code is only created in the ledger when the policy is unmatched = "create". '
     "Then run syncledger retry on the record (docs/mappings.md).",
+    TRANSFER_NOT_ALLOWED: "The entity's transfer rules ([transfer] in syncledger.toml) do not "
+    "allow personal data to go to this ledger's region ([data_regions]): `syncledger audit "
+    "data-map` shows the flows and the rule. Sync to a ledger in an allowed region, or have "
+    "the transfer approved and add the region to allowed_regions; the customer and its "
+    "documents are pushed then (`syncledger retry REF`).",
     INVALID_SPLIT: "The deal's parts cannot split its amount: give a list of {name, share} "
     "entries whose shares are plain decimal numbers of at least 0 (at most 12 digits before "
     "and 6 after the point), at least one of them above 0 (docs/mappings.md, split_total).",
@@ -310,6 +324,10 @@ class LedgerRules:
     required: Mapping[str, frozenset[str]] = field(default_factory=dict)  # kind -> extra
     line_types: frozenset[str] = LINE_TYPES
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: set by the composition root when the entity's transfer rules forbid personal data
+    #: going to this ledger's region (``core/data_map.py``): customers carrying personal
+    #: data are refused ``transfer_not_allowed`` with this text
+    transfer_refusal: str | None = None
 
     def limit(self, key: str) -> int:
         return self.max_length.get(key, DEFAULT_LIMITS[key])
@@ -1248,7 +1266,15 @@ def _validate_refund(reader: _Reader, _home_currency: str) -> Validated | Reject
 
 
 def _validate_customer_kind(reader: _Reader, _home_currency: str) -> Validated | Rejected:
-    return _validate_customer(reader)
+    checked = _validate_customer(reader)
+    refusal = reader.rules.transfer_refusal
+    if refusal and isinstance(checked, Validated) and _personal(checked.record):
+        return Rejected(tuple(_fail(TRANSFER_NOT_ALLOWED, refusal)))
+    return checked
+
+
+def _personal(record: Record) -> bool:
+    return any(getattr(record, name, None) for name in type(record).PII_FIELDS)
 
 
 _VALIDATORS: Final[Mapping[str, Callable[[_Reader, str], Validated | Rejected]]] = {

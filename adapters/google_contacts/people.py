@@ -133,6 +133,16 @@ def _groups(person: Mapping[str, Any]) -> list[str]:
     ]
 
 
+#: the People API fields each personal customer field is read from (person_fields below)
+PERSONAL_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "name": ("organizations.name", "names.displayName"),
+    "contact_name": ("names.displayName",),
+    "email": ("emailAddresses.value",),
+    "phone": ("phoneNumbers.value",),
+    "billing_address": ("addresses.formattedValue",),
+}
+
+
 def person_fields(person: Mapping[str, Any], currency: str | None, extras: bool) -> dict[str, Any]:
     """A Person as canonical customer fields (the organisation names the customer when
     there is one; the person is then its contact)."""

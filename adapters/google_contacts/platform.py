@@ -26,6 +26,7 @@ from syncledger.adapters.google_contacts.people import (
     DEFAULT_PAGE,
     LIVE_API,
     LIVE_TOKEN_URL,
+    PERSONAL_FIELDS,
     PeopleReader,
 )
 from syncledger.adapters.google_contacts.sandbox import server as sandbox
@@ -136,6 +137,9 @@ class GoogleContactsPlatform:
 
     def mapping_file(self) -> Path | None:
         return None  # the shape is fixed in code (docs/sources/)
+
+    def personal_fields(self) -> Mapping[str, tuple[str, ...]]:
+        return PERSONAL_FIELDS
 
 
 SOURCE = GoogleContactsPlatform()

@@ -12,6 +12,7 @@ With no credentials the sandbox's public test ones are used.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -35,7 +36,11 @@ from syncledger.adapters.oauth2 import (
 )
 from syncledger.adapters.platforms import checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter
-from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
+from syncledger.adapters.sources.registry import (
+    DemoSandbox,
+    SourceConnection,
+    personal_from_table,
+)
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
@@ -76,6 +81,14 @@ class HubSpotPlatform:
 
     def mapping_file(self) -> Path | None:
         return MAPPING_FILE
+
+    def personal_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """Companies' and contacts' properties per customer field (the source mapping)."""
+        m = load_mapping()
+        found = personal_from_table(m.company)
+        for name, props in personal_from_table(m.contact).items():
+            found[name] = tuple(dict.fromkeys(found.get(name, ()) + props))
+        return found
 
     def connect(self, connection: SourceConnection) -> SourceReader:
         base = (connection.base_url or self.sandbox_url).rstrip("/")

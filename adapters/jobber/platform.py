@@ -12,6 +12,8 @@ the body: tainora/jobber-python-client, GitHub file id 18569944209); refresh tok
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -27,7 +29,11 @@ from syncledger.adapters.jobber.sandbox.person import JobberDemo
 from syncledger.adapters.jobber.source import JobberSource
 from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
 from syncledger.adapters.ratelimit import Rate, RateLimiter
-from syncledger.adapters.sources.registry import DemoSandbox, SourceConnection
+from syncledger.adapters.sources.registry import (
+    DemoSandbox,
+    SourceConnection,
+    personal_from_table,
+)
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import SourceReader
 
@@ -93,6 +99,13 @@ class JobberPlatform:
 
     def mapping_file(self) -> Path | None:
         return Path(str(resources.files("syncledger.adapters.jobber") / "source_mapping.toml"))
+
+    def personal_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """The ``[customer]`` table of the source mapping."""
+        path = self.mapping_file()
+        assert path is not None
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return personal_from_table(raw.get("customer") or {})
 
 
 SOURCE = JobberPlatform()

@@ -109,6 +109,11 @@ class SourcePlatform(Protocol):
         the log records as a version; None where the shape is fixed in code."""
         ...
 
+    def personal_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """Customer fields that can hold personal data → the source's own field names they
+        are read from (the data map, ``core/data_map.py``)."""
+        ...
+
 
 class WithoutSandbox:
     """What a source with no API of its own says (a CSV folder, a webhook sender): no
@@ -125,6 +130,27 @@ class WithoutSandbox:
 
     def mapping_file(self) -> Path | None:
         return None  # the shape is fixed in code (docs/sources/)
+
+    def personal_fields(self) -> Mapping[str, tuple[str, ...]]:
+        """The canonical shape (docs/csv.md): each field under its own name."""
+        return MappingProxyType({name: (name,) for name in CANONICAL_PERSONAL})
+
+
+#: customer fields that can hold personal data (``core/data_map.py`` marks which always do)
+CANONICAL_PERSONAL = ("name", "contact_name", "email", "phone", "tax_id", "billing_address")
+
+
+def personal_from_table(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """A source mapping's customer table (canonical field → its field name or names) as
+    personal fields; empty names (a field the source does not have) left out."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in CANONICAL_PERSONAL:
+        spec = table.get(name)
+        names = [spec] if isinstance(spec, str) else list(spec) if isinstance(spec, list) else []
+        kept = tuple(str(n) for n in names if n)
+        if kept:
+            out[name] = tuple(dict.fromkeys(out.get(name, ()) + kept))
+    return out
 
 
 _MODULES: dict[str, str] = {

@@ -42,6 +42,9 @@ COMPOSITION_ROOT = frozenset(
         "run_watch",
         "settings_check",
         "connect",
+        "connect_credentials",
+        "mapping_publish",
+        "data_map_build",
     )
 )
 
