@@ -2,9 +2,10 @@
 
 The backup is copied (SQLite's backup API) into a scratch directory that is removed
 afterwards, and opened there with the KEK and the configured environment: nothing is
-written to the real data directory, and the backup file itself is only read. Then every
-live data key in it is unwrapped, and one sealed personal field per data subject found in
-the log is decrypted with it (the first event sealed under each subject's key).
+written to the real data directory, and the backup file is opened read-only and immutable
+(no lock, no -wal/-shm beside it). Then every live data key in it is unwrapped, and one
+sealed personal field per data subject found in the log is decrypted with it (the first
+event sealed under each subject's key).
 
 Counted: data keys restorable / shredded / failed; log subjects opened / erased (shredded
 in the backup) / failed / missing (no key in the backup: made after it, and lost if this
@@ -31,6 +32,7 @@ from syncledger.core.keystore import (
     backup_keys_db,
     inspect_keys_db,
     kek_id_of,
+    read_only_uri,
 )
 
 MAX_LISTED = 5  # failures named in the report; the counts hold them all
@@ -79,7 +81,7 @@ def check_backup(backup: Path, environment: str) -> None:
     if not backup.is_file():
         raise UnreadableBackup(f"{backup} is not a file: give --keys-db a keys.db backup")
     try:
-        facts = inspect_keys_db(backup)
+        facts = inspect_keys_db(backup, immutable=True)
     except KeyStoreError as exc:
         raise UnreadableBackup(f"{backup} cannot be read as a keys.db ({exc})") from exc
     if facts.environment is not None and facts.environment != environment:
@@ -90,7 +92,7 @@ def copy_backup(backup: Path, scratch: Path) -> Path:
     """``backup`` copied into ``scratch`` (the backup is opened read-only)."""
     target = scratch / "keys.db"
     try:
-        source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+        source = sqlite3.connect(read_only_uri(backup, immutable=True), uri=True)
         try:
             backup_keys_db(source, target)
         finally:
@@ -204,7 +206,7 @@ def backup_keystore(keys_db: Path, out: Path, environment: str) -> Backup:
     if facts.environment is not None and facts.environment != environment:
         raise mismatch("the keystore", keys_db, facts.environment, environment)
     try:
-        source = sqlite3.connect(f"file:{keys_db}?mode=ro", uri=True)
+        source = sqlite3.connect(read_only_uri(keys_db), uri=True)
     except sqlite3.Error as exc:
         raise KeyStoreError(f"cannot open {keys_db} ({exc})") from exc
     try:

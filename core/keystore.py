@@ -299,10 +299,16 @@ class KeysDbFacts:
     kek_usage: dict[str, int]
 
 
-def inspect_keys_db(path: Path) -> KeysDbFacts:
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """A SQLite URI opening ``path`` read-only; ``immutable``: a file nothing changes (a
+    backup), so SQLite takes no lock and creates no -wal/-shm beside it."""
+    return f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def inspect_keys_db(path: Path, *, immutable: bool = False) -> KeysDbFacts:
     """Its environment tag and live keys per KEK id, read only (the file is not changed)."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = sqlite3.connect(read_only_uri(path, immutable=immutable), uri=True)
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
             env = _stored_environment(db, path) if "keystore_meta" in tables else None

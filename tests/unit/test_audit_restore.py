@@ -89,6 +89,24 @@ def test_a_backup_restores_every_live_key_and_a_field_per_subject(tmp_path: Path
     assert digest_tree(ctx.data_dir) == before  # nothing written to the data directory
 
 
+def test_a_wal_format_backup_is_only_read(tmp_path: Path) -> None:
+    """As `sqlite3 keys.db ".backup …"` makes it (still in WAL format), in a path a URI
+    must escape: tested without a lock, a -wal or a -shm appearing beside it."""
+    ctx = data_dir(tmp_path)
+    shelf = tmp_path / "back ups #1?"
+    shelf.mkdir()
+    backup = shelf / "keys.db"
+    live = sqlite3.connect(ctx.data_dir / "keys.db")
+    copy = sqlite3.connect(backup)
+    live.backup(copy)
+    copy.close()
+    live.close()
+    assert backup.read_bytes()[18:20] == b"\x02\x02"  # the WAL format, as copied
+    before = digest_tree(shelf)
+    assert restore(ctx, backup).ok
+    assert digest_tree(shelf) == before
+
+
 def test_a_backup_is_never_written_over(tmp_path: Path) -> None:
     ctx = data_dir(tmp_path)
     out = tmp_path / "keys.bak"
