@@ -38,7 +38,8 @@ from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_ho
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
 from syncledger.audit.note_checkpoint import log_verifier
-from syncledger.audit.package import access_event, export_package, record_access
+from syncledger.audit.package import PackageAccess, export_package
+from syncledger.audit.package import record_access as record_package_access
 from syncledger.audit.restore import backup_keystore, run_restore_test
 from syncledger.audit.retention import RetentionReport, load_policy, run_retention
 from syncledger.audit.scope import Scope
@@ -790,8 +791,8 @@ def _record_access(
     data_dir: Path | None,
     entity: str | None,
 ) -> None:
-    access = access_event(verified, keyfiles.key_id(me.public_key()), action, result)
-    _run(lambda ctx: record_access(ctx, access), data_dir, entity)
+    access = PackageAccess(verified, keyfiles.key_id(me.public_key()), action, result)
+    _run(lambda ctx: record_package_access(ctx, access), data_dir, entity)
 
 
 def _verify(

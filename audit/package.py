@@ -393,28 +393,30 @@ async def _record(ctx: AuditContext, result: ExportResult, manifest: Manifest) -
 # ---------------------------------------------------------------------- access
 
 
-def access_event(
-    verified: VerifiedPackage | None,
-    identity_key_id: str,
-    action: Literal["verify", "extract"],
-    result: str,
-) -> AuditPackageAccessed:
-    """What ``audit verify --record-access`` appends (``verified``: None when it failed)."""
-    m = verified.manifest if verified is not None else None
-    return AuditPackageAccessed(
-        digest=verified.digest if verified is not None else None,
+@dataclass(frozen=True)
+class PackageAccess:
+    """A package opened by ``audit verify --record-access`` (``verified``: None when it
+    failed, ``result`` then being the failure reason)."""
+
+    verified: VerifiedPackage | None
+    identity_key_id: str
+    action: Literal["verify", "extract"]
+    result: str
+
+
+async def record_access(ctx: AuditContext, access: PackageAccess) -> int:
+    """Append ``AuditPackageAccessed`` by the installation's acting identity (never a free
+    text)."""
+    m = access.verified.manifest if access.verified is not None else None
+    event = AuditPackageAccessed(
+        digest=access.verified.digest if access.verified is not None else None,
         scope=m.scope if m is not None else None,
         package_version=m.package_version if m is not None else None,
-        identity_key_id=identity_key_id,
-        accessed_by="",
-        action=action,
-        result=result,
+        identity_key_id=access.identity_key_id,
+        accessed_by=ctx.actor,
+        action=access.action,
+        result=access.result,
     )
-
-
-async def record_access(ctx: AuditContext, event: AuditPackageAccessed) -> int:
-    """Append the access, by the installation's acting identity (never a free text)."""
-    event = event.model_copy(update={"accessed_by": ctx.actor})
     raw_id = f"{event.scope or 'unreadable'}-v{event.package_version or 0}"
     return await ctx.append_audit(event, "package-access", raw_id)
 
