@@ -19,6 +19,7 @@ says so: the ``keys.db`` tag still guards the data directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Literal, get_args
@@ -80,9 +81,9 @@ def check_tag(tag: Path, configured: str, what: str, subject: Path) -> bool:
 
 def write_tag(tag: Path, environment: str) -> str | None:
     """Tag (0600, the directory 0700); None when done, else why it could not be."""
+    tmp = tag.with_name(f".{tag.name}.{os.getpid()}.tmp")
     try:
         tag.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = tag.with_name(f".{tag.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(environment + "\n")
@@ -90,5 +91,8 @@ def write_tag(tag: Path, environment: str) -> str | None:
             os.fsync(fh.fileno())
         os.replace(tmp, tag)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            if tmp.is_file():
+                tmp.unlink()
         return str(exc.strerror or exc)
     return None
