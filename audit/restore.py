@@ -83,7 +83,8 @@ def check_backup(backup: Path, environment: str) -> None:
     try:
         facts = inspect_keys_db(backup, immutable=True)
     except KeyStoreError as exc:
-        raise UnreadableBackup(f"{backup} cannot be read as a keys.db ({exc})") from exc
+        why = exc.__cause__ or exc  # SQLite's own words
+        raise UnreadableBackup(f"{backup} cannot be read as a keys.db ({why})") from exc
     if facts.environment is not None and facts.environment != environment:
         raise mismatch("the keys.db backup", backup, facts.environment, environment)
 
