@@ -37,6 +37,7 @@ from syncledger.audit.hold_rules import apply_rules
 from syncledger.audit.holds import HoldBook, extend_hold, place_hold, release_hold
 from syncledger.audit.kek import rotate_kek
 from syncledger.audit.keywindow import load_signers
+from syncledger.audit.note import SignedNote
 from syncledger.audit.note_checkpoint import log_verifier
 from syncledger.audit.package import PackageAccess, export_package
 from syncledger.audit.package import record_access as record_package_access
@@ -54,7 +55,7 @@ from syncledger.audit.verify import (
     verify_package,
 )
 from syncledger.audit.verifylog import LogReport, verify_log
-from syncledger.audit.witness_publish import Published
+from syncledger.audit.witness_publish import CheckpointPublisher, Published
 from syncledger.core.errors import SyncLedgerError
 from syncledger.core.exit_codes import exit_code_of
 from syncledger.core.progress import terminal_meter
@@ -184,11 +185,7 @@ def checkpoint_cmd(
 
 
 async def _checkpoint_published(ctx: AuditContext) -> LoggedCheckpoint:
-    from syncledger.audit.witness_config import configured_publisher
-    from syncledger.core.settings_check import load_settings
-
-    publisher = configured_publisher(load_settings({}), ctx.audit_dir)
-    return await checkpoint_now(ctx, publisher=publisher)
+    return await checkpoint_now(ctx, publisher=_publisher(ctx))
 
 
 def _say_published(published: Published | None) -> None:
@@ -678,16 +675,41 @@ def trace_cmd(
     ref: Annotated[str, typer.Argument(help="a source ref (hubspot/invoice/123) or ledger ref")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     personal: Annotated[bool, typer.Option(help="show personal fields in clear")] = False,
+    tlog_proof: Annotated[
+        Path | None,
+        typer.Option(help="also write each event's proof here as a C2SP tlog-proof (<seq>.proof)"),
+    ] = None,
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
     """The history of one record, each event with its inclusion proof."""
-    proven = _run(lambda ctx: trace_record(ctx, ref), data_dir, entity)
+    proven, note = _run(lambda ctx: _trace_and_note(ctx, ref), data_dir, entity)
+    if tlog_proof is not None:
+        _write_tlog_proofs(proven, note, tlog_proof)
     if as_json:
         doc = proven.to_json()
         _print_json(doc if personal else _personal_hidden(doc))
     else:
         _print_trace(proven, personal)
+
+
+async def _trace_and_note(ctx: AuditContext, ref: str) -> tuple[ProvenTrace, SignedNote | None]:
+    from syncledger.audit.note_proof import checkpoint_note
+
+    proven = await trace_record(ctx, ref)
+    return proven, await checkpoint_note(ctx, proven.checkpoint)
+
+
+def _write_tlog_proofs(proven: ProvenTrace, note: SignedNote | None, directory: Path) -> None:
+    from syncledger.audit.note_proof import TlogProof
+
+    if note is None:
+        raise _fail("the covering checkpoint predates C2SP checkpoints: run `audit checkpoint`")
+    directory.mkdir(parents=True, exist_ok=True)
+    for step in proven.trace.steps:
+        proof = TlogProof(step.seq - 1, tuple(step.proof), note)
+        (directory / f"{step.seq}.proof").write_bytes(proof.render())
+    typer.echo(f"wrote {len(proven.trace.steps)} tlog-proofs to {directory}", err=True)
 
 
 def _personal_hidden(doc: dict[str, Any]) -> dict[str, Any]:
@@ -730,7 +752,10 @@ def export_cmd(
     parsed = Scope.parse(scope)
     keys = [keyfiles.load_x25519_public(path) for path in recipient]
     result = _run(
-        lambda ctx: export_package(ctx, parsed, keys, out), data_dir, entity, progress=True
+        lambda ctx: export_package(ctx, parsed, keys, out, _publisher(ctx)),
+        data_dir,
+        entity,
+        progress=True,
     )
     typer.echo(
         f"exported {result.scope} version {result.package_version}: "
@@ -765,6 +790,10 @@ def verify_cmd(
         bool,
         typer.Option(help="record the opening in this installation's log (AuditPackageAccessed)"),
     ] = False,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(help="a witness vkey: the package's checkpoint must carry its cosignature"),
+    ] = None,
     data_dir: DataDir = None,
     entity: Entity = None,
 ) -> None:
@@ -772,11 +801,13 @@ def verify_cmd(
     --record-access (on the exporting installation) the opening is recorded in its log."""
     me = keyfiles.load_x25519_private(identity)
     if not record_access:
-        _verify(package, me, signer, previous, state, extract_to, approver or [])
+        _verify(package, me, signer, previous, state, extract_to, approver or [], witness or [])
         return
     action: Literal["verify", "extract"] = "extract" if extract_to is not None else "verify"
     try:
-        verified = _verify(package, me, signer, previous, state, extract_to, approver or [])
+        verified = _verify(
+            package, me, signer, previous, state, extract_to, approver or [], witness or []
+        )
     except PackageInvalid as exc:
         _record_access(None, me, action, exc.reason, data_dir, entity)
         raise
@@ -803,6 +834,7 @@ def _verify(
     state: Path | None,
     extract_to: Path | None,
     approver: list[Path],
+    witness: list[str],
 ) -> VerifiedPackage:
     signers = load_signers(signer)
     memory = VerifierState(state) if state is not None else None
@@ -814,7 +846,7 @@ def _verify(
         signers.narrow(older.windows)
         verify_package(package.read_bytes(), me, signers)  # under what the older one taught
         check_succession(verified, older)
-    approved = _approved(verified, approver)
+    approved = _approved(verified, approver) + _witnessed(verified, witness)
     if memory is not None:
         memory.check(verified)
         memory.record(verified)
@@ -822,6 +854,22 @@ def _verify(
         extract(verified, extract_to)
     typer.echo(verified.summary() + approved)
     return verified
+
+
+def _witnessed(verified: VerifiedPackage, vkeys: list[str]) -> str:
+    from syncledger.audit.witness_gather import trusted_witnesses
+    from syncledger.audit.witness_package import check_witnessed
+
+    cosigs = check_witnessed(verified.files, verified.checkpoint, trusted_witnesses(vkeys))
+    names = ", ".join(c.witness.name for c in cosigs)
+    return f"; checkpoint cosigned by witness {names}" if cosigs else ""
+
+
+def _publisher(ctx: AuditContext) -> CheckpointPublisher | None:
+    from syncledger.audit.witness_config import configured_publisher
+    from syncledger.core.settings_check import load_settings
+
+    return configured_publisher(load_settings({}), ctx.audit_dir)
 
 
 def _approved(verified: VerifiedPackage, approver: list[Path]) -> str:

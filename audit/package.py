@@ -25,7 +25,12 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 
 from syncledger.audit import approvals, contract_results
 from syncledger.audit.business_dates import DocumentDates, in_period
-from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, open_keyring
+from syncledger.audit.checkpoints import (
+    Checkpoint,
+    LoggedCheckpoint,
+    checkpoint_now,
+    open_keyring,
+)
 from syncledger.audit.container import pack_files
 from syncledger.audit.context import AuditContext
 from syncledger.audit.encryption import encrypt_sealed, seal_recipients
@@ -66,6 +71,7 @@ from syncledger.audit.manifest import (
     sha256_hex,
 )
 from syncledger.audit.merkle import MerkleTree
+from syncledger.audit.note import SignedNote
 from syncledger.audit.package_errors import errors_file
 from syncledger.audit.package_guide import GuideFacts, reproduce_md
 from syncledger.audit.pauses import gc_paused
@@ -74,6 +80,8 @@ from syncledger.audit.scope import Scope
 from syncledger.audit.signing import SigningKeyring
 from syncledger.audit.trace import TraceBuilder
 from syncledger.audit.verify import VerifiedPackage
+from syncledger.audit.witness_package import checkpoint_file
+from syncledger.audit.witness_publish import CheckpointPublisher
 from syncledger.core.events import MappingVersionPublished
 from syncledger.core.ids import canonical_json
 
@@ -306,15 +314,24 @@ def _auditor_files(ctx: AuditContext, selection: Selection, facts: GuideFacts) -
 
 
 async def export_package(
-    ctx: AuditContext, scope: Scope, recipients: Sequence[x25519.X25519PublicKey], out: Path
+    ctx: AuditContext,
+    scope: Scope,
+    recipients: Sequence[x25519.X25519PublicKey],
+    out: Path,
+    publisher: CheckpointPublisher | None = None,
 ) -> ExportResult:
-    """Write the package to ``out`` (mode 0600) and record ``AuditPackageExported``."""
+    """Write the package to ``out`` (mode 0600) and record ``AuditPackageExported``;
+    ``publisher``: its checkpoint is witnessed first and carries the cosignatures."""
     with gc_paused():
-        return await _export(ctx, scope, recipients, out)
+        return await _export(ctx, scope, recipients, out, publisher)
 
 
 async def _export(
-    ctx: AuditContext, scope: Scope, recipients: Sequence[x25519.X25519PublicKey], out: Path
+    ctx: AuditContext,
+    scope: Scope,
+    recipients: Sequence[x25519.X25519PublicKey],
+    out: Path,
+    publisher: CheckpointPublisher | None = None,
 ) -> ExportResult:
     if not recipients:
         raise AuditError("give at least one --recipient public key")
@@ -330,8 +347,10 @@ async def _export(
     keyring = await open_keyring(ctx)
     tree = LogTree.open(ctx.audit_dir)
     with ctx.meter("checkpointing the log", None):
-        cp = (await checkpoint_now(ctx, tree)).checkpoint
+        logged = await checkpoint_now(ctx, tree, publisher)
+    cp = logged.checkpoint
     files = _content_files(selection, tree.tree, cp, _consistency(tree.tree, earlier, cp))
+    files.update(checkpoint_file(_checkpoint_note(keyring, logged)))
     facts = _facts(ctx, scope, version, cp)
     files.update(_auditor_files(ctx, selection, facts))
     sealed = seal_recipients(recipients)
@@ -374,6 +393,14 @@ async def _export(
     )
     await _record(ctx, result, manifest)
     return result
+
+
+def _checkpoint_note(keyring: SigningKeyring, logged: LoggedCheckpoint) -> SignedNote | None:
+    """The checkpoint as a C2SP note, with the witnesses' cosignatures when it got any."""
+    if logged.published is not None and logged.published.note is not None:
+        return logged.published.note
+    cp = logged.checkpoint
+    return cp.note(keyring.signer_record(cp.key_id).public_key)
 
 
 async def _record(ctx: AuditContext, result: ExportResult, manifest: Manifest) -> None:

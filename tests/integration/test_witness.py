@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,3 +172,49 @@ def test_a_lost_signing_key_is_recovered_through_the_witness_process(
     assert publish(ctx, witness).cosigned_by == ["witness.example/w1"]
     report = auditor(ctx, witness)
     assert report.ok, report.divergence
+
+
+def test_the_audit_commands_use_the_configured_witness(
+    tmp_path: Path, witness: WitnessProcess, witness_state: Path
+) -> None:
+    from contextlib import asynccontextmanager
+
+    from typer.testing import CliRunner
+
+    from syncledger.audit import cli as audit_cli
+
+    ctx = new_log(tmp_path / "data")
+
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[AuditContext]:
+        yield ctx
+
+    audit_cli.set_context_factory(factory)
+    runner = CliRunner()
+    wkey = witness_key(witness_state).vkey()
+    env = {"SYNCLEDGER_WITNESSES": f"{witness.url} {wkey}"}
+
+    def audit(*args: str) -> str:
+        result = runner.invoke(audit_cli.audit_app, list(args), env=env)
+        assert result.exit_code == 0, result.stdout + result.stderr
+        return result.stdout
+
+    try:
+        cli("witness", "trust", "--state-dir", str(witness_state), audit("signer", "--vkey"))
+        assert "cosigned by witness witness.example/w1" in audit("checkpoint")
+        audit("keygen", "--out", str(tmp_path / "auditor"))
+        audit("signer", "--set", str(tmp_path / "signers.json"))
+        pkg = str(tmp_path / "p.slpkg")
+        recipient = str(tmp_path / "auditor.pub")
+        audit("export", "--scope", "entity:acme", "--recipient", recipient, "--out", pkg)
+        verified = audit(
+            "verify", pkg, "--identity", str(tmp_path / "auditor.key"),
+            "--signer", str(tmp_path / "signers.json"), "--witness", wkey,
+        )  # fmt: skip
+        assert "checkpoint cosigned by witness witness.example/w1" in verified
+        checked = audit("verify-log", "--witness", wkey, "--witness-url", witness.url)
+        assert "OK:" in checked and "2 checkpoints verified" in checked
+        audit("trace", "hubspot/invoice/i0", "--tlog-proof", str(tmp_path / "proofs"))
+        assert sorted((tmp_path / "proofs").glob("*.proof"))
+    finally:
+        audit_cli._factory = None
