@@ -212,15 +212,22 @@ _UNWITNESSED = (
 )
 
 
-async def checkpoint_if_grown(ctx: AuditContext, tree: LogTree) -> LoggedCheckpoint | None:
+async def checkpoint_if_grown(
+    ctx: AuditContext, tree: LogTree, publisher: CheckpointPublisher | None = None
+) -> LoggedCheckpoint | None:
     """A scheduled checkpoint: only when events other than the last checkpoint landed."""
     last = await latest_checkpoint(ctx)
     if last is not None and await ctx.store.last_seq() <= last.seq:
         return None
-    return await checkpoint_now(ctx, tree)
+    return await checkpoint_now(ctx, tree, publisher)
 
 
-async def checkpoint_every(ctx: AuditContext, seconds: float, stop: asyncio.Event) -> int:
+async def checkpoint_every(
+    ctx: AuditContext,
+    seconds: float,
+    stop: asyncio.Event,
+    publisher: CheckpointPublisher | None = None,
+) -> int:
     """Sign a checkpoint every ``seconds`` while the log grows, until ``stop`` is set.
 
     Returns how many checkpoints were signed. The composition root runs this next to the
@@ -229,7 +236,7 @@ async def checkpoint_every(ctx: AuditContext, seconds: float, stop: asyncio.Even
     tree = LogTree.open(ctx.audit_dir)
     signed = 0
     while not stop.is_set():
-        if await checkpoint_if_grown(ctx, tree) is not None:
+        if await checkpoint_if_grown(ctx, tree, publisher) is not None:
             signed += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -202,7 +202,7 @@ def _say_published(published: Published | None) -> None:
 async def _every(ctx: AuditContext, seconds: float) -> int:
     stop = asyncio.Event()
     try:
-        return await checkpoint_every(ctx, seconds, stop)
+        return await checkpoint_every(ctx, seconds, stop, _publisher(ctx))
     except asyncio.CancelledError:
         stop.set()
         return 0
