@@ -69,6 +69,10 @@ class Customer(Record):
     phone: str | None = None
     tax_id: str | None = None
     billing_address: str | None = None
+    #: labels a scope rule can select on (``[rollout] tags``/``regions``, with
+    #: ``tag_field = "tags"``/``region_field = "region"``); never sent to a ledger
+    tags: tuple[str, ...] = ()
+    region: str | None = None
 
     def customer_key(self) -> str:
         return self.id

@@ -967,6 +967,25 @@ class _Reader:
             self.add(name, check(self.path(name), value))
         return value
 
+    def labels(self, name: str) -> tuple[str, ...] | None:
+        """Labels as a list, or as text separated by ``;`` or ``,`` (a CSV cell, a CRM's
+        multi-select); blanks dropped, each checked like any text."""
+        raw = self.raw.get(name)
+        if isinstance(raw, list):
+            parts: list[object] = list(raw)
+        else:
+            value = self.present(name)
+            if value is None:
+                return None
+            parts = list(re.split(r"[;,]", value))
+        found: list[str] = []
+        for part in parts:
+            text = str(part).strip()
+            if text:
+                self.add(name, check_characters(self.path(name), text, ledger=self.rules.ledger))
+                found.append(text)
+        return tuple(dict.fromkeys(found))
+
     def ident(self, name: str) -> str | None:
         value = self.present(name)
         if value is not None:
@@ -1043,7 +1062,7 @@ class _Reader:
 
 
 def _validate_customer(reader: _Reader) -> Validated | Rejected:
-    values = {
+    values: dict[str, object] = {
         "id": reader.ident("id"),
         "name": reader.text("name", "customer.name"),
         "currency": reader.currency(),
@@ -1052,10 +1071,13 @@ def _validate_customer(reader: _Reader) -> Validated | Rejected:
         "phone": reader.checked("phone", "customer.phone", check_phone),
         "tax_id": reader.checked("tax_id", "customer.tax_id", check_tax_id),
         "billing_address": reader.text("billing_address", multiline=True),
+        "tags": reader.labels("tags"),
+        "region": reader.text("region"),
     }
-    if values["billing_address"] is not None:
+    address = values["billing_address"]
+    if isinstance(address, str):
         path = reader.path("billing_address")
-        reader.add("billing_address", check_address(path, values["billing_address"], reader.rules))
+        reader.add("billing_address", check_address(path, address, reader.rules))
     return reader.finish(Customer, values)
 
 

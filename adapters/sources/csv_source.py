@@ -73,7 +73,16 @@ CUSTOMERS: Final = CsvFile(
     "customers.csv",
     "customer",
     required=("id", "name", "currency", "updated_at"),
-    optional=("contact_name", "email", "phone", "tax_id", "billing_address", "deleted"),
+    optional=(
+        "contact_name",
+        "email",
+        "phone",
+        "tax_id",
+        "billing_address",
+        "tags",
+        "region",
+        "deleted",
+    ),
 )
 INVOICES: Final = CsvFile(
     "invoices.csv",

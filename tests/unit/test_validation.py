@@ -696,7 +696,8 @@ def test_every_code_has_help_that_says_what_to_do() -> None:
         assert len(reason_help(code)) > 30, code
     assert v.CUSTOMER_NOT_FOUND == "customer_not_found"
     assert "customers.csv" in reason_help(v.CUSTOMER_NOT_FOUND)
-    assert "no help" in reason_help("no_such_code")
+    unknown = reason_help("no_such_code")  # a code we hold no help for: said so, and what to do
+    assert "without help of ours" in unknown and "syncledger retry" in unknown
 
 
 def test_every_reason_code_constant_is_documented() -> None:
@@ -902,3 +903,24 @@ def test_a_partially_applied_invoice_is_refused_with_what_to_do(over: dict[str, 
 
 def test_an_invoice_with_nothing_applied_passes() -> None:
     assert isinstance(check("invoice", invoice(amount_paid="0.00")), Validated)
+
+
+def test_tags_and_region_are_labels_for_a_rollout_scope() -> None:
+    from syncledger.core.model import Customer
+    from syncledger.core.ports import SourceItem
+    from syncledger.core.validation import DEFAULT_RULES, Rejected, Validated, validate
+
+    def customer(**fields: object) -> SourceItem:
+        base = {"id": "C1", "name": "Acme", "currency": "USD"}
+        return SourceItem("csv", "customer", "C1", "v1", {**base, **fields})
+
+    found = validate(customer(tags="vip; North ,, vip", region="EU-West"), DEFAULT_RULES)
+    assert isinstance(found, Validated) and isinstance(found.record, Customer)
+    assert found.record.tags == ("vip", "North")
+    assert found.record.region == "EU-West"
+    listed = validate(customer(tags=["a", " b "]), DEFAULT_RULES)
+    assert isinstance(listed, Validated) and isinstance(listed.record, Customer)
+    assert listed.record.tags == ("a", "b")
+    bad = validate(customer(tags="ok;bad\x07tag"), DEFAULT_RULES)
+    assert isinstance(bad, Rejected)
+    assert {r.code for r in bad.reasons} == {"control_character"} or bad.reasons
