@@ -35,7 +35,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.events import Envelope
 from syncledger.core.ids import uuid7
+from syncledger.core.jetstream_read import PullReader
 from syncledger.core.store import STREAM_NAME, STREAM_SUBJECTS, StoredEvent, first_expectations
 
 log = logging.getLogger(__name__)
@@ -468,41 +469,14 @@ class JetStreamEventStore:
 
     async def read(
         self, subjects: str = STREAM_SUBJECTS, from_seq: int = 1
-    ) -> AsyncIterator[StoredEvent]:
+    ) -> AsyncGenerator[StoredEvent, None]:
         end = await self.last_seq()
         if end < from_seq:
             return
-        sub = await self._js.subscribe(
-            subjects,
-            stream=self.stream,
-            ordered_consumer=True,
-            deliver_policy=js_api.DeliverPolicy.BY_START_SEQUENCE,
-            config=js_api.ConsumerConfig(opt_start_seq=max(from_seq, 1)),
-            pending_msgs_limit=-1,
-            pending_bytes_limit=-1,
-        )
-        try:
-            info = await sub.consumer_info()
-            delivered = info.delivered.consumer_seq if info.delivered else 0
-            if not info.num_pending and not delivered:  # nothing matches from from_seq on
-                return
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=self._ack_timeout)
-                except nats.errors.TimeoutError as exc:
-                    raise EventStoreUnavailable(
-                        "replay stalled: no message from JetStream"
-                    ) from exc
-                meta = msg.metadata
-                seq = meta.sequence.stream
-                if seq > end:
-                    return
-                yield StoredEvent(seq, msg.subject, msg.data)
-                if seq == end or meta.num_pending == 0:
-                    return
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+        reader = PullReader(self._nc, self._js, self.stream, stall_s=self._ack_timeout)
+        async with contextlib.aclosing(reader.read(subjects, max(from_seq, 1), end)) as events:
+            async for stored in events:
+                yield stored
 
     async def last_seq(self) -> int:
         try:

@@ -2,6 +2,14 @@
 
 Writes are upserts (``INSERT … ON CONFLICT (pk) DO UPDATE``), the same statement on both
 dialects, sent as one ``executemany`` per table per batch.
+
+On PostgreSQL a table's rows of a batch, when there are at least :data:`COPY_MIN_ROWS` of
+them, go in bulk instead (issue 13, "PostgreSQL at scale"): ``COPY … FROM STDIN`` (psycopg)
+into a temporary staging table shaped like the table (``LIKE``; ``ON COMMIT DELETE
+ROWS``, so it is empty in every transaction), then one ``INSERT … SELECT … ON CONFLICT
+(pk) DO UPDATE`` moves them. The statement is the same upsert, set-based; a batch holds a
+key once (the working set's changed keys), which that statement requires. Below the
+threshold ``executemany`` is as quick and needs no staging table.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from syncledger.projections.schema import Tables
 from syncledger.projections.state import Group, Row, TableSpec, WorkingSet
 
 LOAD_CHUNK = 500  # values per IN (…) when loading groups
+COPY_MIN_ROWS = 200  # PostgreSQL: rows of one table in one batch that go by COPY
 
 
 class CheckpointMoved(ProjectionError):
@@ -97,6 +106,44 @@ class _Prepared:
             conn.exec_driver_sql(self.sql, [tuple(r[n] for n in names) for r in rows])
 
 
+@dataclass(frozen=True, slots=True)
+class _BulkUpsert:
+    """PostgreSQL: COPY into a staging table, then one set-based upsert (module docstring)."""
+
+    columns: tuple[str, ...]
+    stage: str  # CREATE TEMP TABLE IF NOT EXISTS … (once per session; cheap afterwards)
+    copy: str
+    move: str
+
+    @classmethod
+    def of(cls, table: Table, dialect: Dialect) -> _BulkUpsert:
+        quote = dialect.identifier_preparer.quote
+        columns = tuple(c.name for c in table.columns)
+        names = ", ".join(quote(c) for c in columns)
+        pk = [c.name for c in table.primary_key.columns]
+        target, staging = quote(table.name), quote(f"stage_{table.name}")
+        updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in pk)
+        return cls(
+            columns,
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {target}) ON COMMIT DELETE ROWS",
+            f"COPY {staging} ({names}) FROM STDIN",
+            f"INSERT INTO {target} ({names}) SELECT {names} FROM {staging} "  # noqa: S608 - our quoted names
+            f"ON CONFLICT ({', '.join(quote(c) for c in pk)}) DO UPDATE SET {updates}",
+        )
+
+    def execute(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        driver = conn.connection.driver_connection
+        if driver is None:  # pragma: no cover - a pooled connection always has one
+            raise ProjectionError("the PostgreSQL connection has no driver connection")
+        columns = self.columns
+        with driver.cursor() as cursor:
+            cursor.execute(self.stage)
+            with cursor.copy(self.copy) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+            cursor.execute(self.move)
+
+
 class SqlRows:
     """Statements for one :class:`~syncledger.projections.schema.Tables`, for one dialect."""
 
@@ -113,6 +160,11 @@ class SqlRows:
             n: _Prepared.of(_delete_statement(t), dialect) for n, t in self._tables.items()
         }
         self._pk = {n: [c.name for c in t.primary_key.columns] for n, t in self._tables.items()}
+        self._bulk = (
+            {n: _BulkUpsert.of(t, dialect) for n, t in self._tables.items()}
+            if self.dialect == "postgresql"
+            else {}
+        )
 
     # ---------------------------------------------------------------- rows
 
@@ -135,7 +187,10 @@ class SqlRows:
         written = 0
         for name, state in ws.tables.items():
             upserts, deletes = state.take_changes()
-            if upserts:
+            bulk = self._bulk.get(name)
+            if bulk is not None and len(upserts) >= COPY_MIN_ROWS:
+                bulk.execute(conn, upserts)
+            elif upserts:
                 self._upserts[name].execute(conn, upserts)
             if deletes:
                 pk = self._pk[name]

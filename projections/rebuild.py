@@ -36,6 +36,12 @@ from syncledger.projections.schema import (
 )
 
 VERIFY_ATTEMPTS = 5
+#: a rebuild of at least this many events folds in a process of its own (starting one
+#: costs about a second of imports; below this the worker thread is as quick)
+PROCESS_THRESHOLD = 20_000
+#: rows a rebuild holds before it evicts them (about 1.4 kB each in memory): its memory
+#: stays flat in the length of the log (projections/state.py)
+REBUILD_MAX_CACHED_ROWS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,8 @@ async def replay(
     *,
     name: str = PROJECTION_NAME,
     batch_size: int = DEFAULT_BATCH,
+    process_threshold: int | None = PROCESS_THRESHOLD,
+    max_cached_rows: int = REBUILD_MAX_CACHED_ROWS,
 ) -> ReplayResult:
     """Rebuild every read model from the log into new tables and swap them in."""
     build = _build_tables("b")
@@ -75,9 +83,13 @@ async def replay(
     try:
         await asyncio.to_thread(create_tables, engine, build)
         runner = ProjectionRunner(
-            engine, store, name=name, tables=build, batch_size=batch_size, fresh=True
-        )
-        events = await runner.catch_up()
+            engine, store, name=name, tables=build, batch_size=batch_size, fresh=True,
+            process_threshold=process_threshold, max_cached_rows=max_cached_rows,
+        )  # fmt: skip
+        try:
+            events = await runner.catch_up()
+        finally:
+            await runner.close()
         await asyncio.to_thread(_swap_in, engine, build)
         swapped = True
         return ReplayResult(runner.position, events)
@@ -114,28 +126,40 @@ async def verify(
     *,
     name: str = PROJECTION_NAME,
     batch_size: int = DEFAULT_BATCH,
+    process_threshold: int | None = PROCESS_THRESHOLD,
+    max_cached_rows: int = REBUILD_MAX_CACHED_ROWS,
 ) -> VerifyResult:
     """Rebuild into scratch tables and compare every table's digest with the live one."""
     scratch = _build_tables("v")
     try:
         await asyncio.to_thread(create_tables, engine, scratch)
         runner = ProjectionRunner(
-            engine, store, name=name, tables=scratch, batch_size=batch_size, fresh=True
-        )
-        for _ in range(VERIFY_ATTEMPTS):
-            target = await asyncio.to_thread(_live_position, engine, name)
-            await runner.catch_up(until=target)
-            if runner.position != target:
-                raise ProjectionError(
-                    f"the log ends at {runner.position}, before the live checkpoint "
-                    f"{target}: the read models do not belong to this log"
-                )
-            result = await asyncio.to_thread(_compare, engine, scratch, name, target)
-            if result is not None:
-                return result
-        raise ProjectionError("the live read models kept moving while being verified; retry")
+            engine, store, name=name, tables=scratch, batch_size=batch_size, fresh=True,
+            process_threshold=process_threshold, max_cached_rows=max_cached_rows,
+        )  # fmt: skip
+        try:
+            return await _verify_with(runner, engine, scratch, name)
+        finally:
+            await runner.close()
     finally:
         await asyncio.to_thread(drop_tables, engine, scratch)
+
+
+async def _verify_with(
+    runner: ProjectionRunner, engine: Engine, scratch: Tables, name: str
+) -> VerifyResult:
+    for _ in range(VERIFY_ATTEMPTS):
+        target = await asyncio.to_thread(_live_position, engine, name)
+        await runner.catch_up(until=target)
+        if runner.position != target:
+            raise ProjectionError(
+                f"the log ends at {runner.position}, before the live checkpoint "
+                f"{target}: the read models do not belong to this log"
+            )
+        result = await asyncio.to_thread(_compare, engine, scratch, name, target)
+        if result is not None:
+            return result
+    raise ProjectionError("the live read models kept moving while being verified; retry")
 
 
 def _checkpoint(conn: Connection, tables: Tables, name: str) -> int | None:

@@ -1,16 +1,16 @@
 """``ProjectionRunner``: folds the event log into the read models, checkpointed.
 
-Events are read in stream order and applied in batches. Each batch is one database
-transaction that first moves the checkpoint row (``UPDATE … WHERE last_seq = <old>``,
-which also takes the row lock, so two runners never interleave), then loads the rows the
-batch reads, folds the batch in memory and writes every changed row. A crash at any
-point leaves either the whole batch and its checkpoint, or neither: nothing is applied
-twice or skipped. An event the fold cannot apply is recorded in the ``unfoldable`` table
-inside that same transaction and the runner goes on (:func:`syncledger.projections.fold.apply`);
-only the database or the event store failing stops a batch.
+Events are read in stream order and applied in batches by a
+:class:`~syncledger.projections.applier.BatchApplier` (one transaction per batch, the
+checkpoint moved in it: nothing is applied twice or skipped). An event the fold cannot
+apply is recorded in the ``unfoldable`` table and logged, and the runner goes on; only the
+database or the event store failing stops a batch.
 
-While one batch is written (in a worker thread, so the event loop keeps serving the
-NATS connection) the next one is being read.
+While one batch is applied the next one is being read: the applier works in a worker
+thread (so the event loop keeps serving the NATS connection) or, for a rebuild of at least
+``process_threshold`` events, in a process of its own
+(:mod:`syncledger.projections.fold_process`), so that reading and folding do not take
+turns on one interpreter lock.
 """
 
 from __future__ import annotations
@@ -18,28 +18,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
-from collections.abc import AsyncIterator, Iterable
-from contextlib import nullcontext
-from functools import partial
+from collections.abc import AsyncIterator
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from syncledger.core.errors import ProjectionError
 from syncledger.core.store import EventStore, StoredEvent
-from syncledger.projections import fold
-from syncledger.projections.db import Checkpoint, CheckpointMoved, SqlRows
-from syncledger.projections.decode import Broken, Event, read_event
-from syncledger.projections.engine import SQLITE_BEGIN_OPTION, unsynced_batches
-from syncledger.projections.schema import LIVE, PROJECTION_NAME, Tables, create_tables
-from syncledger.projections.state import Group, Row, WorkingSet
+from syncledger.projections.applier import DEFAULT_MAX_CACHED_ROWS, BatchApplier
+from syncledger.projections.db import CheckpointMoved
+from syncledger.projections.fold_process import (
+    FoldProcess,
+    FoldSettings,
+    can_fold_elsewhere,
+    settings_for,
+)
+from syncledger.projections.schema import LIVE, PROJECTION_NAME, Tables
+from syncledger.projections.state import Row
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 2000
 READ_PASSES = 3
-DEFAULT_MAX_CACHED_ROWS = 250_000
+__all__ = ["DEFAULT_BATCH", "DEFAULT_MAX_CACHED_ROWS", "ProjectionRunner"]
 
 
 class ProjectionRunner:
@@ -55,9 +55,12 @@ class ProjectionRunner:
         batch_size: int = DEFAULT_BATCH,
         fresh: bool = False,
         max_cached_rows: int = DEFAULT_MAX_CACHED_ROWS,
+        process_threshold: int | None = None,
     ) -> None:
         """``fresh=True`` promises the tables start empty (a rebuild): then no row is
-        ever looked up, every one is known to the runner."""
+        ever looked up, every one is known to the runner. With ``process_threshold``, a
+        catch-up of at least that many events folds in a process of its own (see the
+        module docstring; call :meth:`close` when done)."""
         if batch_size < 1:
             raise ProjectionError(f"batch_size must be at least 1, not {batch_size}")
         self._engine = engine
@@ -67,25 +70,29 @@ class ProjectionRunner:
         self._batch_size = batch_size
         self._fresh = fresh
         self._max_cached = max_cached_rows
-        self._sql = SqlRows(tables, engine.dialect)
-        self._ws = WorkingSet(complete=fresh)
-        self._position: Checkpoint | None = None
-        self._created = False
+        self._threshold = process_threshold if can_fold_elsewhere(engine) else None
+        self._applier = BatchApplier(
+            engine, name=name, tables=tables, fresh=fresh, max_cached_rows=max_cached_rows
+        )
+        self._process: FoldProcess | None = None
+        self._last_seq = 0  # the checkpoint as the applier last reported it
         self._applied = 0  # events applied by this runner, ever
-        self._lock = threading.Lock()  # one batch at a time, even after a cancellation
 
     @property
     def position(self) -> int:
         """The last stream sequence this runner applied (0 before it started)."""
-        return 0 if self._position is None else self._position.last_seq
+        return self._last_seq
 
     async def catch_up(self, until: int | None = None) -> int:
         """Apply every event after the checkpoint up to the end of the log as it is now
         (or up to ``until``); return how many events were read and applied, including
         those no read model uses."""
-        await asyncio.to_thread(self._start)
+        await self._begin()
         head = await self._store.last_seq()
         target = head if until is None else min(until, head)
+        if self._wants_process(target - self.position):
+            self._process = FoldProcess(self._settings())
+            await self._begin()
         applied_before = self._applied
         short_reads = 0
         while self.position < target and short_reads < READ_PASSES:
@@ -94,7 +101,7 @@ class ProjectionRunner:
                 short_reads += self.position < target  # a read that ended early: resume it
             except CheckpointMoved as exc:  # another runner got further: follow it
                 log.info("%s", exc)
-                await asyncio.to_thread(self._start)
+                await self._begin()
         if self.position < target:
             log.warning(
                 "read models stopped at %d: the event store ended its reads before %d "
@@ -127,84 +134,38 @@ class ProjectionRunner:
             await _close(events)
 
     def _submit(self, batch: list[StoredEvent]) -> asyncio.Future[None]:
-        return asyncio.ensure_future(asyncio.to_thread(self._apply_batch, batch))
+        return asyncio.ensure_future(self._apply(batch))
 
-    # ------------------------------------------------------------------ worker thread
+    async def _apply(self, batch: list[StoredEvent]) -> None:
+        if self._process is None:
+            unfoldable = await asyncio.to_thread(self._applier.apply, batch)
+        else:
+            unfoldable = await self._process.apply(batch)
+        _report(unfoldable)
+        self._last_seq = batch[-1].seq
+        self._applied += len(batch)
 
-    def _start(self) -> Checkpoint:
-        with self._lock:
-            try:
-                if not self._created:
-                    create_tables(self._engine, self._tables)
-                    self._created = True
-                with self._engine.begin() as conn:
-                    found = self._sql.init_checkpoint(conn, self._name)
-            except SQLAlchemyError as exc:
-                raise ProjectionError(f"cannot read checkpoint {self._name!r}: {exc}") from exc
-            if found != self._position:
-                self._reset(complete=self._fresh and found.last_seq == 0)
-                self._position = found
-            return found
+    async def _begin(self) -> None:
+        if self._process is None:
+            found = await asyncio.to_thread(self._applier.start)
+        else:
+            found = await self._process.start()
+        self._last_seq = found.last_seq
 
-    def _apply_batch(self, batch: list[StoredEvent]) -> None:
-        with self._lock:
-            if self._position is None:
-                raise ProjectionError("runner not started: call catch_up()")
-            events = [ev for s in batch if (ev := read_event(s, fold.HANDLED)) is not None]
-            try:
-                unfoldable = self._write(events, self._position, batch[-1].seq)
-            except BaseException:
-                self._reset(complete=False)
-                raise
-            _report(unfoldable)
-            self._position = Checkpoint(batch[-1].seq, self._position.generation)
-            self._applied += len(batch)
-            if self._ws.size() > self._max_cached:
-                self._reset(complete=False)
+    def _wants_process(self, events: int) -> bool:
+        return self._process is None and self._threshold is not None and events >= self._threshold
 
-    def _write(self, events: list[Event | Broken], old: Checkpoint, last_seq: int) -> list[Row]:
-        """Fold ``events`` and move the checkpoint in one transaction; return the
-        unfoldable rows it recorded."""
-        span = f"events {old.last_seq + 1}..{last_seq}"
-        try:
-            options = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
-            with self._engine.connect().execution_options(**options) as conn:
-                durability = unsynced_batches(conn) if self._fresh else nullcontext()
-                with durability, conn.begin():
-                    unfoldable = self._fold(conn, events, old, last_seq)
-            return unfoldable
-        except SQLAlchemyError as exc:
-            raise ProjectionError(f"writing {span} to the read models failed: {exc}") from exc
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProjectionError(f"{span} cannot be projected: {exc!r}") from exc
-        finally:
-            self._ws.set_loader(None)
+    def _settings(self) -> FoldSettings:
+        return settings_for(
+            self._engine, name=self._name, tables=self._tables, fresh=self._fresh,
+            max_cached_rows=self._max_cached,
+        )  # fmt: skip
 
-    def _fold(
-        self, conn: Connection, events: list[Event | Broken], old: Checkpoint, last_seq: int
-    ) -> list[Row]:
-        self._sql.advance(conn, self._name, old, last_seq)
-        self._ws.set_loader(partial(self._sql.load, conn))
-        self._prefetch(conn, events)
-        unfoldable = fold.apply(self._ws, events)
-        self._sql.flush(conn, self._ws)
-        return unfoldable
-
-    def _prefetch(self, conn: Connection, events: list[Event | Broken]) -> None:
-        if self._ws.complete:
-            return  # nothing to load: every row is known
-        for name, groups in fold.groups_needed(events).items():
-            self._load(conn, name, groups)
-        self._load(conn, "balances", fold.balance_groups(self._ws, events))
-
-    def _load(self, conn: Connection, name: str, groups: Iterable[Group]) -> None:
-        state = self._ws.tables[name]
-        missing = state.missing(groups)
-        if missing:
-            state.add_loaded(missing, self._sql.load(conn, state.spec, missing))
-
-    def _reset(self, *, complete: bool) -> None:
-        self._ws = WorkingSet(complete=complete)
+    async def close(self) -> None:
+        """End the fold process, if one was started (a runner without one needs nothing)."""
+        if self._process is not None:
+            process, self._process = self._process, None
+            await process.close()
 
 
 def _report(unfoldable: list[Row]) -> None:

@@ -179,6 +179,7 @@ class Tables:
     ledger_records: Table
     unfoldable: Table
     checkpoints: Table
+    suffix: str = ""  # of its constraint and index names
 
     def by_name(self) -> dict[str, Table]:
         """Logical table name (without prefix) -> table."""
@@ -194,7 +195,11 @@ def tables_for(prefix: str = "", suffix: str = "") -> Tables:
     builders = (_records, _sync_state, _links, _balances, _errors, _mismatches,
                 _ledger_records, _unfoldable, _checkpoints)  # fmt: skip
     built = [build(md, prefix, suffix) for build in builders]
-    return Tables(md, prefix, *built)
+    records, sync_state, links, balances, errors, mismatches, ledger, unfoldable, cps = built
+    return Tables(
+        md, prefix, records, sync_state, links, balances, errors, mismatches, ledger,
+        unfoldable, cps, suffix,
+    )  # fmt: skip
 
 
 #: the live tables

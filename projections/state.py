@@ -7,7 +7,12 @@ and written back in one transaction per batch.
 
 The set may be kept between batches (the runner is the only writer: its checkpoint guard
 proves it). When it is *complete* — a build into fresh, empty tables — nothing is ever
-loaded: a missing row is known not to exist.
+loaded: a missing row is known not to exist. A complete set that grows past its cap
+*evicts* its rows (:meth:`WorkingSet.evict`, once they are written) and stays complete:
+the groups it let go are remembered in a fixed-size Bloom filter
+(:class:`EvictedGroups`), and only a group the filter may hold is read back from the
+database (a false positive costs one query that finds nothing). So a rebuild's memory
+stays flat in the length of the log.
 
 Every change is journaled until the next :meth:`WorkingSet.mark`, so the fold can take
 back what one event half-did (:meth:`WorkingSet.undo`) and go on with the next one.
@@ -69,6 +74,38 @@ SPECS: dict[str, TableSpec] = {
     )
 }
 
+
+class EvictedGroups:
+    """A Bloom filter of (table, group) pairs written to the database and let go: no false
+    negatives, so a group it does not hold was never written."""
+
+    BITS = 1 << 25  # 4 MiB; a million groups leave a false positive well under 0.1 %
+    _MASK = BITS - 1
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self.BITS >> 3)
+        self.count = 0
+
+    def _positions(self, table: str, group: Group) -> tuple[int, int, int]:
+        h = hash((table, group))  # Python ints: ``&`` of a negative one is still in range
+        step = (h >> 32) | 1
+        return h & self._MASK, (h + step) & self._MASK, (h + 2 * step) & self._MASK
+
+    def add(self, table: str, group: Group) -> None:
+        for bit in self._positions(table, group):
+            self._bits[bit >> 3] |= 1 << (bit & 7)
+        self.count += 1
+
+    def may_hold(self, table: str, group: Group) -> bool:
+        bits = self._bits
+        one, two, three = self._positions(table, group)
+        return bool(
+            bits[one >> 3] & (1 << (one & 7))
+            and bits[two >> 3] & (1 << (two & 7))
+            and bits[three >> 3] & (1 << (three & 7))
+        )
+
+
 #: one undoable change: (table, key, group, row before, key was dirty before)
 Change = tuple["TableState", Key, Group, Row | None, bool]
 
@@ -78,6 +115,7 @@ class TableState:
     spec: TableSpec
     complete: bool = False
     loader: Loader | None = None
+    evicted: EvictedGroups | None = None  # a complete set's groups let go (None: none)
     rows: dict[Key, Row] = field(default_factory=dict)
     groups: dict[Group, set[Key]] = field(default_factory=dict)
     dirty: set[Key] = field(default_factory=set)
@@ -101,7 +139,7 @@ class TableState:
         keys = self.groups.get(group)
         if keys is not None:
             return keys
-        if not self.complete:
+        if not self.complete or self._was_evicted(group):
             self.add_loaded([group], self._load(group))
             return self.groups[group]
         keys = self.groups[group] = set()
@@ -131,12 +169,27 @@ class TableState:
         else:
             self.dirty.discard(key)
 
+    def _was_evicted(self, group: Group) -> bool:
+        return self.evicted is not None and self.evicted.may_hold(self.spec.name, group)
+
     def get(self, key: Key) -> Row | None:
         found = self.rows.get(key)
-        if found is not None or self.complete:
+        if found is not None or (self.complete and self.evicted is None):
             return found  # a held row is current; a complete set holds every row
-        self._ensure(self.spec.group_of_key(key))
+        group = self.spec.group_of_key(key)
+        if self.complete and group not in self.groups and not self._was_evicted(group):
+            return None  # never written, never held
+        self._ensure(group)
         return self.rows.get(key)
+
+    def evict(self, evicted: EvictedGroups) -> None:
+        """Let every row go (all written: nothing dirty), remembering their groups."""
+        if self.dirty:
+            raise ProjectionError(f"{self.spec.name}: rows not written yet cannot be evicted")
+        for group, keys in self.groups.items():
+            if keys:  # an empty group has nothing in the database either
+                evicted.add(self.spec.name, group)
+        self.rows, self.groups, self.evicted = {}, {}, evicted
 
     def group_rows(self, group: Group) -> list[Row]:
         return [self.rows[k] for k in sorted(self._ensure(group))]
@@ -170,6 +223,7 @@ class WorkingSet:
 
     def __init__(self, *, complete: bool = False) -> None:
         self._journal: list[Change] = []
+        self._evicted: EvictedGroups | None = None  # made at the first eviction
         self.tables = {
             name: TableState(spec, complete, journal=self._journal) for name, spec in SPECS.items()
         }
@@ -192,6 +246,18 @@ class WorkingSet:
 
     def size(self) -> int:
         return sum(len(t.rows) for t in self.tables.values())
+
+    def evict(self) -> None:
+        """A complete set lets its written rows go and stays complete (see the module
+        docstring); a table read by group only (``unfoldable``: few rows) keeps them."""
+        if not self.complete:
+            raise ProjectionError("only a complete working set evicts; drop an incomplete one")
+        if self._evicted is None:
+            self._evicted = EvictedGroups()
+        evicted = self._evicted
+        for table in self.tables.values():
+            if table.spec.group_index is not None:
+                table.evict(evicted)
 
     def mark(self) -> None:
         """Start journaling afresh: :meth:`undo` takes back the changes made after this."""

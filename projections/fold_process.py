@@ -1,0 +1,174 @@
+"""A rebuild's fold in a process of its own (issue 13: replay at ≥ 0.6 of the raw read).
+
+Reading the log and folding it each cost a few tens of microseconds of CPU per event, and
+in one process they take turns on one interpreter lock. For a large rebuild (``replay``,
+``verify``) the runner therefore reads in its own process and sends each batch — stored
+sequence, subject and exact bytes, nothing decoded — over a pipe to a child process that
+runs the same :class:`~syncledger.projections.applier.BatchApplier` on its own engine.
+The child answers each batch with the unfoldable rows it recorded (the runner logs them)
+or with the error it raised, which the runner raises as its own; the transaction, the
+checkpoint guard and the working set are exactly what they are in a thread.
+
+The child is a fresh interpreter (``python -c``, never ``fork``: the parent runs an event
+loop and threads; nor ``multiprocessing``'s ``spawn``, which re-runs the parent's main
+script), talking over one end of a socket pair with ``multiprocessing.connection``'s
+framing. The database URL, which may carry a password, goes to the child over that
+socket, never on its command line or into a log. A child that dies is a
+``ProjectionError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pickle
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sqlalchemy import Engine
+
+from syncledger.core.errors import ProjectionError
+from syncledger.core.store import StoredEvent
+from syncledger.projections.applier import BatchApplier
+from syncledger.projections.db import Checkpoint
+from syncledger.projections.engine import make_engine
+from syncledger.projections.schema import Tables, tables_for
+from syncledger.projections.state import Row
+
+_STOP = None
+_CHILD = "import sys; from syncledger.projections.fold_process import main; main(int(sys.argv[1]))"
+STOP_WAIT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class FoldSettings:
+    """What the child needs to build its applier (the URL stays off any command line)."""
+
+    url: str
+    name: str
+    prefix: str
+    suffix: str
+    fresh: bool
+    max_cached_rows: int
+
+    def tables(self) -> Tables:
+        return tables_for(prefix=self.prefix, suffix=self.suffix)
+
+
+def can_fold_elsewhere(engine: Engine) -> bool:
+    """A child process can open the same database (not an in-memory SQLite one)."""
+    url = engine.url
+    return url.get_backend_name() == "postgresql" or (
+        url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    )
+
+
+def settings_for(
+    engine: Engine, *, name: str, tables: Tables, fresh: bool, max_cached_rows: int
+) -> FoldSettings:
+    url = engine.url.render_as_string(hide_password=False)
+    return FoldSettings(url, name, tables.prefix, tables.suffix, fresh, max_cached_rows)
+
+
+class FoldProcess:
+    """The parent's handle on the child: one request at a time, answered in order."""
+
+    def __init__(self, settings: FoldSettings) -> None:
+        mine, theirs = socket.socketpair()
+        with theirs:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, str(theirs.fileno())], pass_fds=[theirs.fileno()]
+            )
+        self._conn = Connection(mine.detach())
+        self._conn.send(settings)
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> Checkpoint:
+        found = await self._call(("start", None))
+        if not isinstance(found, Checkpoint):
+            raise ProjectionError(f"the fold process answered {type(found).__name__}")
+        return found
+
+    async def apply(self, batch: list[StoredEvent]) -> list[Row]:
+        wire = [(s.seq, s.subject, s.raw) for s in batch]
+        rows = await self._call(("apply", wire))
+        return list(rows)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._stop)
+
+    def _stop(self) -> None:
+        with contextlib.suppress(OSError):  # it ended already
+            self._conn.send(_STOP)
+        try:
+            self._proc.wait(STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._conn.close()
+
+    async def _call(self, request: tuple[str, Any]) -> Any:
+        async with self._lock:
+            ok, answer = await asyncio.to_thread(self._round_trip, request)
+        if not ok:
+            raise answer
+        return answer
+
+    def _round_trip(self, request: tuple[str, Any]) -> tuple[bool, Any]:
+        try:
+            self._conn.send(request)
+            answer: tuple[bool, Any] = self._conn.recv()
+            return answer
+        except (EOFError, OSError) as exc:
+            raise ProjectionError(
+                f"the fold process ended unexpectedly (exit code {self._proc.poll()})"
+            ) from exc
+
+
+# ------------------------------------------------------------------------ the child
+
+
+def main(fd: int) -> None:
+    """The child's entry point: serve requests on the socket ``fd`` until told to stop."""
+    _serve(Connection(fd))
+
+
+def _serve(conn: Connection) -> None:
+    settings: FoldSettings = conn.recv()
+    engine = make_engine(settings.url)
+    applier = BatchApplier(
+        engine, name=settings.name, tables=settings.tables(), fresh=settings.fresh,
+        max_cached_rows=settings.max_cached_rows,
+    )  # fmt: skip
+    try:
+        while (request := conn.recv()) is not _STOP:
+            conn.send(_answer(applier, request))
+    except EOFError:
+        pass  # the parent went away: nothing is half-done (each batch is a transaction)
+    finally:
+        engine.dispose()
+        conn.close()
+
+
+def _answer(applier: BatchApplier, request: tuple[str, Any]) -> tuple[bool, Any]:
+    kind, payload = request
+    try:
+        if kind == "start":
+            return True, applier.start()
+        return True, applier.apply([StoredEvent(*wire) for wire in payload])
+    except Exception as exc:
+        return False, _portable(exc)
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it crosses the pipe intact, else a ``ProjectionError`` saying what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own object, pickled just now
+    except Exception:
+        return ProjectionError(f"{type(exc).__name__}: {exc}")
+    return exc
