@@ -82,7 +82,7 @@ from syncledger.audit.trace import TraceBuilder
 from syncledger.audit.verify import VerifiedPackage
 from syncledger.audit.witness_package import checkpoint_file
 from syncledger.audit.witness_publish import CheckpointPublisher
-from syncledger.core.events import MappingVersionPublished
+from syncledger.core.events import DataMapPublished, MappingVersionPublished
 from syncledger.core.ids import canonical_json
 
 
@@ -283,6 +283,22 @@ def _with_approvals(index: LogIndex, selection: Selection) -> Selection:
     return Selection(events, selection.traces, selection.holds)
 
 
+def _with_data_maps(index: LogIndex, selection: Selection) -> Selection:
+    """The selection plus the data maps of its entities in force up to its last event
+    (``DataMapPublished``: where personal data goes and the approved transfer rules),
+    proved like any event."""
+    entities = {ev.entity for ev in selection.events}
+    last = max(ev.seq for ev in selection.events)
+    found = [
+        ev for ev, _ in index.of_class(DataMapPublished) if ev.entity in entities and ev.seq <= last
+    ]
+    if not found:
+        return selection
+    chosen = {ev.seq: ev for ev in (*selection.events, *found)}
+    events = sorted(chosen.values(), key=lambda ev: ev.seq)
+    return Selection(events, selection.traces, selection.holds)
+
+
 def _facts(ctx: AuditContext, scope: Scope, version: int, cp: Checkpoint) -> GuideFacts:
     created = ctx.clock().isoformat()
     return GuideFacts(str(scope), version, cp.origin, cp.tree_size, cp.root_hash.hex(), created)
@@ -340,7 +356,7 @@ async def _export(
     selection = select(index, ctx, scope)
     if not selection.events:
         raise AuditError(f"no events in scope {scope}; nothing to export")
-    selection = _with_approvals(index, selection)
+    selection = _with_data_maps(index, _with_approvals(index, selection))
     earlier = _earlier(index, scope)
     previous = earlier[-1] if earlier else None
     version = (previous.package_version + 1) if previous else 1
