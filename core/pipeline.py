@@ -696,22 +696,28 @@ async def sync_partitions(settings: Settings) -> None:
                 *process_jobs(rt),
                 ("progress", 60.0, tally.progress),
             ]
-            _announce(_partitions_banner(settings, jobs, metrics_port))
+            _announce(_partitions_banner(parts, jobs, metrics_port))
             await owner.membership.join()
             health.pushing = True
+            beside = [
+                asyncio.create_task(run_jobs(jobs, stop)),
+                asyncio.create_task(_checkpoints(rt, stop)),
+            ]
             try:
-                await _first_of(owner.run(stop), run_jobs(jobs, stop), _checkpoints(rt, stop))
+                await owner.run(stop)  # gives up every partition when stopped
             finally:
                 stop.set()
+                await asyncio.gather(*beside, return_exceptions=True)
                 await owner.release_all("this worker stops")
                 await owner.membership.leave()
 
 
-def _partitions_banner(settings: Settings, jobs: list[Job], metrics_port: int | None) -> str:
-    line = banner(
-        settings.model_copy(update={"entity": ",".join(settings.entities)}), jobs, metrics_port
-    )
-    return line.replace("syncledger run: entity ", "syncledger run: entities ", 1)
+def _partitions_banner(parts: list[Partition], jobs: list[Job], metrics_port: int | None) -> str:
+    """`run`'s first line, naming the partitions instead of one entity and ledger."""
+    line = banner(parts[0].settings, jobs, metrics_port)
+    scopes = ", ".join(p.scope for p in parts)
+    first = f"syncledger run: {plural(len(parts), 'partition')} shared with the other workers"
+    return f"{first} ({scopes}); {line.split('; ', 1)[1]}"
 
 
 def _partition_work(
@@ -730,16 +736,40 @@ def _partition_work(
         ledger = open_ledger(part.settings)
         try:
             async with owner_jobs(prt, ledger, engine) as owned:
-                jobs = [owner_only(job, lease) for job in owned]
-                await _first_of(
-                    push_until_lost(prt, ledger, lease, stop, tally),
-                    run_jobs(jobs, stop),
-                    lease.until_lost(),
+                await _push_and_jobs(
+                    prt, ledger, lease, stop, [owner_only(j, lease) for j in owned], tally
                 )
         finally:
             await ledger.aclose()
 
     return work
+
+
+async def _push_and_jobs(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    lease: PushLease,
+    stop: asyncio.Event,
+    jobs: list[Job],
+    tally: Tally,
+) -> None:
+    """Push until ``stop`` or the lease is lost, the jobs beside it; the push is never
+    cancelled from here (its consumer stops gracefully, its batch settled or handed
+    back), the jobs end after it."""
+    done = asyncio.Event()
+
+    async def until_stop_or_lost() -> None:
+        await _first_of(stop.wait(), lease.until_lost())
+        done.set()
+
+    watch = asyncio.create_task(until_stop_or_lost())
+    beside = asyncio.create_task(run_jobs(jobs, done))
+    try:
+        await push_until_lost(rt, ledger, lease, done, tally)
+    finally:
+        done.set()
+        watch.cancel()
+        await asyncio.gather(watch, beside, return_exceptions=True)
 
 
 async def _work_forever(

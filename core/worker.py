@@ -111,7 +111,7 @@ def build_broker(
         ack_policy=AckPolicy.MANUAL,
     )
     async def on_source_events(msg: BatchMessage) -> None:
-        raws = msg.raw_message
+        raws = _once_each(msg.raw_message)
         items = [(m.metadata.sequence.stream, m.subject, m.data) for m in raws]
         if stats.ownership_lost.is_set() or stats.halted.is_set():
             await _hand_back(raws)
@@ -164,6 +164,18 @@ def build_broker(
                 await m.ack()
 
     return broker, stats
+
+
+def _once_each(msgs: list[Msg]) -> list[Msg]:
+    """The batch's messages once each (at the place of the first delivery, the latest
+    delivery kept: its ack is the one JetStream waits for). A delivery that reached the
+    client late (a busy process) can sit in the fetch inbox until JetStream redelivers
+    the message after ``ack_wait``; the next fetch then holds both, and handling both
+    would push one record twice."""
+    latest: dict[int, Msg] = {}
+    for m in msgs:
+        latest[m.metadata.sequence.stream] = m
+    return list(latest.values())
 
 
 async def _handle(service: SyncService, items: list[tuple[int, str, bytes]]) -> list[Outcome]:
