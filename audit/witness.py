@@ -26,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -214,8 +215,18 @@ class Witness:
         line = cosign(sub.note.text, self.name, self.key, int(self.clock()))
         kept = [s for s in sub.note.signatures if any(s == sub.note.by(v) for v in signed)]
         record = SignedNote(sub.note.text, (*kept, line))
-        atomic_write(self._path(sub.body.origin), record.render(), mode=0o600)
+        path = self._path(sub.body.origin)
+        atomic_write(path, record.render(), mode=0o600)
+        _sync_directory(path.parent)  # the rename too is on disk before the answer
         return Answer(200, line.line().encode())
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _inconsistent(sub: Submission, held: CheckpointBody | None) -> str | None:
