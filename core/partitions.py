@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from nats.js.kv import KeyValue
 
 from syncledger.core.bootstrap import Runtime
-from syncledger.core.errors import EventStoreError, SyncLedgerError
+from syncledger.core.errors import ConfigurationError, EventStoreError, SyncLedgerError
 from syncledger.core.lease import PushLease, lease_key, new_holder
 from syncledger.core.membership import Membership
 from syncledger.core.settings import Settings
@@ -77,6 +77,18 @@ def partitions_of(settings: Settings) -> list[Partition]:
     """The partitions ``settings.entities`` names, each with its entity's ledger (its
     ``[entity_ledgers.<name>]`` table's, or the top-level one)."""
     return [Partition(settings.for_entity(name)) for name in settings.entities]
+
+
+def check_ledgers(parts: list[Partition]) -> None:
+    """Every partition names a ledger this build has (``ConfigurationError`` naming the
+    entity otherwise), before any lease is taken."""
+    from syncledger.adapters.platforms import platform
+
+    for part in parts:
+        try:
+            platform(part.settings.ledger)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"entity {part.entity}: {exc}") from exc
 
 
 def fair_share(partitions: int, workers: int) -> int:
@@ -173,7 +185,8 @@ class PartitionOwner:
         for key, owned in list(self.owned.items()):
             if owned.task.done() or not owned.lease.held:
                 part = next(p for p in self.parts if p.key == key)
-                await self.give_up(part, f"lost partition {part.scope} (its lease was lost)")
+                why = "its work stopped: see the line above" if owned.lease.held else "lease lost"
+                await self.give_up(part, f"lost partition {part.scope} ({why})")
 
     async def give_up(self, part: Partition, line: str) -> None:
         """Stop the partition's work, then delete its lease (never the other way round)."""

@@ -673,7 +673,7 @@ async def sync_partitions(settings: Settings) -> None:
     (core/partitions.py), each pushed with its owner's jobs while its lease is held; the
     read models, hold rules and checkpoints once for the process; until SIGINT/TERM."""
     from syncledger.core.membership import Membership
-    from syncledger.core.partitions import PartitionOwner, partitions_of
+    from syncledger.core.partitions import PartitionOwner, check_ledgers, partitions_of
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -682,6 +682,7 @@ async def sync_partitions(settings: Settings) -> None:
     bind(run_id=uuid7())
     health = RunHealth()
     parts = partitions_of(settings)
+    check_ledgers(parts)
     with served(settings.metrics_port, settings.metrics_addr, health.check) as metrics_port:
         async with open_runtime(settings) as rt, _stop_if_nats_lost(rt, stop):
             health.connected(rt.nc)
