@@ -189,14 +189,18 @@ async def _checkpoint_published(ctx: AuditContext) -> LoggedCheckpoint:
 
 
 def _say_published(published: Published | None) -> None:
+    """What the witnesses and WORM storage did; exit 1 when one refused (the checkpoint
+    is in the log, but a witness refusing it may mean the log forked or was rewritten)."""
     if published is None:
         return
     for name in published.cosigned_by:
         typer.echo(f"cosigned by witness {name}")
-    for refusal in published.refusals:
-        typer.echo(f"warning: {refusal}", err=True)
     if published.worm is not None:
         typer.echo(f"written to WORM storage as {published.worm} (COMPLIANCE lock)")
+    for refusal in published.refusals:
+        typer.echo(f"error: {refusal}", err=True)
+    if published.refusals:
+        raise typer.Exit(1)
 
 
 async def _every(ctx: AuditContext, seconds: float) -> int:

@@ -23,6 +23,7 @@ from syncledger.audit.merkle import MerkleTree
 from syncledger.audit.note import NoteError, SignedNote, parse_note
 from syncledger.audit.note_checkpoint import parse_note_text
 from syncledger.audit.witness_client import WitnessEndpoint, WitnessRefused, request_cosignature
+from syncledger.audit.worm import WormError
 
 WormWrite = Callable[[SignedNote], Awaitable[str]]
 
@@ -122,5 +123,11 @@ class CheckpointPublisher:
         self.store.remember(witness, parse_note_text(result.note.text).tree_size)
 
     async def publish_worm(self, result: Published) -> None:
-        if self.worm is not None and result.note is not None:
+        """Write the (cosigned) checkpoint to WORM storage; a failure is a refusal, the
+        checkpoint being in the log already."""
+        if self.worm is None or result.note is None:
+            return
+        try:
             result.worm = await self.worm(result.note)
+        except WormError as exc:
+            result.refusals.append(str(exc))

@@ -200,6 +200,9 @@ def test_the_audit_commands_use_the_configured_witness(
         return result.stdout
 
     try:
+        refused = runner.invoke(audit_cli.audit_app, ["checkpoint"], env=env)
+        assert refused.exit_code == 1  # the witness does not follow this log yet: 404
+        assert "refused the checkpoint (404)" in refused.stderr
         cli("witness", "trust", "--state-dir", str(witness_state), audit("signer", "--vkey"))
         assert "cosigned by witness witness.example/w1" in audit("checkpoint")
         audit("keygen", "--out", str(tmp_path / "auditor"))
@@ -213,7 +216,7 @@ def test_the_audit_commands_use_the_configured_witness(
         )  # fmt: skip
         assert "checkpoint cosigned by witness witness.example/w1" in verified
         checked = audit("verify-log", "--witness", wkey, "--witness-url", witness.url)
-        assert "OK:" in checked and "2 checkpoints verified" in checked
+        assert "OK:" in checked and "3 checkpoints verified" in checked
         audit("trace", "hubspot/invoice/i0", "--tlog-proof", str(tmp_path / "proofs"))
         assert sorted((tmp_path / "proofs").glob("*.proof"))
     finally:
