@@ -168,3 +168,17 @@ def test_concurrent_requests_cannot_roll_the_head_back(witness: Witness) -> None
     assert asyncio.run(both()) == [200, 409]
     kept = witness.latest(ORIGIN)
     assert kept is not None and kept.text.split("\n")[1] in {"20", "30"}
+
+
+def test_configured_witnesses_are_url_and_vkey_pairs(witness: Witness) -> None:
+    from syncledger.audit.witness_client import parse_witnesses
+    from syncledger.core.errors import ConfigurationError
+
+    vkey = witness.verifier.vkey()
+    (one, two) = parse_witnesses(f"http://a.example:7380/ {vkey},\nhttps://b.example {vkey}")
+    assert one.url == "http://a.example:7380" and one.verifier == witness.verifier
+    assert two.url == "https://b.example"
+    assert parse_witnesses("") == [] and parse_witnesses(None) == []
+    for bad in (vkey, f"ftp://a.example {vkey}", "http://a.example not+a+vkey"):
+        with pytest.raises(ConfigurationError, match="SYNCLEDGER_WITNESSES"):
+            parse_witnesses(bad)
