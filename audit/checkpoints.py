@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -42,6 +43,7 @@ from syncledger.audit.signing import KeyRecord, SigningKeyring, verify_signature
 from syncledger.audit.witness_publish import CheckpointPublisher, Published
 
 LABEL = "syncledger-checkpoint/v1"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -236,8 +238,11 @@ async def checkpoint_every(
     tree = LogTree.open(ctx.audit_dir)
     signed = 0
     while not stop.is_set():
-        if await checkpoint_if_grown(ctx, tree, publisher) is not None:
+        made = await checkpoint_if_grown(ctx, tree, publisher)
+        if made is not None:
             signed += 1
+            for refusal in made.published.refusals if made.published else ():
+                log.warning("checkpoint at size %d: %s", made.checkpoint.tree_size, refusal)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
     return signed

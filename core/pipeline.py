@@ -949,12 +949,16 @@ def _hold_rules(rt: Runtime) -> Callable[[], Awaitable[str]]:
 
 
 async def _checkpoints(rt: Runtime, stop: asyncio.Event) -> None:
-    """Signed audit checkpoints while the log grows (``syncledger audit checkpoint``)."""
+    """Signed audit checkpoints while the log grows (``syncledger audit checkpoint``),
+    cosigned by the configured witnesses and written to WORM storage as the command does;
+    a witness or store that refuses is logged, and the next checkpoint asks again."""
     from syncledger.audit.checkpoints import checkpoint_every
+    from syncledger.audit.witness_config import configured_publisher
 
     ctx = audit_context(rt)
+    publisher = configured_publisher(rt.settings, ctx.audit_dir)
     try:
-        await checkpoint_every(ctx, rt.settings.checkpoint_every_s, stop)
+        await checkpoint_every(ctx, rt.settings.checkpoint_every_s, stop, publisher)
     except Exception:
         log.exception("audit checkpoints stopped; `syncledger audit checkpoint` signs one")
 

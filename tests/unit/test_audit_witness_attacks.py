@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from syncledger.audit.checkpoints import (
+    checkpoint_every,
     checkpoint_now,
+    latest_checkpoint,
     open_keyring,
     rotate_signing_key,
     sign_checkpoint,
@@ -252,3 +254,38 @@ def test_a_witness_that_never_cosigned_this_log_fails_the_check(
     asyncio.run(checkpoint_now(lonely))
     report = audit(lonely, witness)
     assert report.divergence is not None and "cosigned no checkpoint" in report.divergence
+
+
+def test_scheduled_checkpoints_are_witnessed_and_a_refusal_is_logged_not_fatal(
+    tmp_path: Path, witness: Witness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`run` signs checkpoints on a schedule with the configured publisher: each is
+    cosigned; a witness that does not trust the log refuses, is logged, and the next
+    checkpoint is still signed."""
+    honest = new_log(tmp_path / "honest")
+    witness.trust(vkey_of(honest))
+    stranger = new_log(tmp_path / "stranger")  # a log this witness never trusted
+
+    async def signed_up_to(ctx: AuditContext, size: int) -> None:
+        for _ in range(2000):  # until the loop has signed the log at this size
+            cp = await latest_checkpoint(ctx)
+            if cp is not None and cp.checkpoint.tree_size >= size:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"no checkpoint of size {size}")
+
+    async def scenario(ctx: AuditContext) -> int:
+        stop = asyncio.Event()
+        task = asyncio.create_task(checkpoint_every(ctx, 0.01, stop, publisher(ctx, witness)))
+        await signed_up_to(ctx, await ctx.store.last_seq())
+        await write_sample_log(ctx.store, ctx.keystore, customers=1, start=START)
+        await signed_up_to(ctx, await ctx.store.last_seq())
+        stop.set()
+        return await task
+
+    assert asyncio.run(scenario(honest)) == 2
+    latest = witness.latest(honest.origin)
+    assert latest is not None
+    with caplog.at_level("WARNING", logger="syncledger.audit.checkpoints"):
+        assert asyncio.run(scenario(stranger)) == 2  # refused twice, signed twice
+    assert caplog.text.count("checkpoint at size") == 2
