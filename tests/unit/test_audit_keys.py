@@ -19,7 +19,7 @@ from syncledger.audit import cli
 from syncledger.audit.checkpoints import Checkpoint, checkpoint_now, rotate_signing_key
 from syncledger.audit.container import pack_files, unpack_files
 from syncledger.audit.context import AuditContext
-from syncledger.audit.encryption import decrypt_package, encrypt_package
+from syncledger.audit.encryption import decrypt_package, encrypt_sealed, seal_recipients
 from syncledger.audit.errors import PackageInvalid
 from syncledger.audit.keyfiles import key_id, load_ed25519_private, private_pem, public_pem
 from syncledger.audit.keywindow import KeyWindow, SignerSet, load_signers
@@ -30,6 +30,7 @@ from syncledger.audit.manifest import (
     SIGNATURE,
     Manifest,
     ManifestSignature,
+    RecipientBinding,
     sha256_hex,
 )
 from syncledger.audit.package import export_package
@@ -101,21 +102,30 @@ def rotated_history(
 def forge_with(
     key: ed25519.Ed25519PrivateKey, genuine: bytes, auditor: x25519.X25519PrivateKey
 ) -> bytes:
-    """The genuine newer package re-signed (checkpoint and manifest) by ``key``."""
+    """The genuine newer package re-signed (checkpoint and manifest) by ``key``, sealed to
+    the auditor before signing as an exporter does (so the recipients binding holds and
+    only the key's window can stop it)."""
     files = unpack_files(decrypt_package(genuine, auditor))
     manifest = Manifest.model_validate_json(files[MANIFEST])
     kid = _kid(key)
     cp = Checkpoint.from_event(manifest.checkpoint)
     unsigned = Checkpoint(cp.origin, cp.tree_size, cp.root_hash, cp.timestamp_ms, kid)
     signed = Checkpoint(**{**unsigned.__dict__, "signature": key.sign(unsigned.signed_text())})
+    sealed = seal_recipients([auditor.public_key()])
+    binding = RecipientBinding(key_ids=sealed.key_ids(), sealed_keys_sha256=sealed.binding())
     forged = manifest.model_copy(
-        update={"checkpoint": signed.to_event(), "signer_key_id": kid, "signers": ()}
+        update={
+            "checkpoint": signed.to_event(),
+            "signer_key_id": kid,
+            "signers": (),
+            "recipients": binding,
+        }
     )
     body = forged.to_bytes()
     sig = base64.b64encode(key.sign(MANIFEST_LABEL + body)).decode()
     files[MANIFEST] = body
     files[SIGNATURE] = ManifestSignature(key_id=kid, signature=sig).model_dump_json().encode()
-    return encrypt_package(pack_files(files), [auditor.public_key()])
+    return encrypt_sealed(pack_files(files), sealed)
 
 
 def _kid(key: ed25519.Ed25519PrivateKey) -> str:
