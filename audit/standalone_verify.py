@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import hashlib
 import json
 import struct
@@ -618,10 +619,92 @@ def check_recipients(manifest: Mapping[str, Any], data: bytes) -> None:
         )
 
 
+# ------------------------------------------------------------------ witnesses
+# c2sp.org/signed-note (vkeys, signature lines, key IDs) and c2sp.org/tlog-cosignature
+# (type 0x04: 8-byte big-endian timestamp, then Ed25519 over "cosignature/v1\n",
+# "time <t>\n" and the checkpoint note text); docs/audit-format.md "checkpoint.note".
+
+CHECKPOINT_NOTE = "checkpoint.note"
+COSIGNATURE_V1 = 0x04
+_SIGNATURE_LINE = "\u2014 "
+
+
+@dataclass(frozen=True)
+class Witness:
+    name: str
+    key_id: bytes
+    key: ed25519.Ed25519PublicKey
+
+
+def parse_witness(vkey: str) -> Witness:
+    """``<name>+<hex key ID>+<base64(0x04 || Ed25519 public key)>``."""
+    try:
+        name, hex_id, blob = vkey.strip().split("+", 2)
+        raw = base64.b64decode(blob, validate=True)
+        kid = bytes.fromhex(hex_id)
+    except (ValueError, binascii.Error) as exc:
+        raise Usage(f"--witness {vkey!r} is not a witness verifier key") from exc
+    if not name or len(kid) != 4 or len(raw) != 33 or raw[0] != COSIGNATURE_V1:
+        raise Usage(f"--witness {vkey!r} is not an Ed25519 cosignature (type 0x04) vkey")
+    expected = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    if expected != kid:
+        raise Usage(f"--witness {vkey!r}: its key ID does not match its key")
+    return Witness(name, kid, ed25519.Ed25519PublicKey.from_public_bytes(raw[1:]))
+
+
+def _note_parts(data: bytes) -> tuple[str, list[tuple[str, bytes]]]:
+    text = data.decode("utf-8")
+    body, sep, sigs = text.rpartition("\n\n")
+    if not sep or not sigs.endswith("\n"):
+        raise Failed("checkpoint-not-witnessed", f"{CHECKPOINT_NOTE} is not a signed note")
+    lines: list[tuple[str, bytes]] = []
+    for line in sigs[:-1].split("\n"):
+        if not line.startswith(_SIGNATURE_LINE) or line.count(" ") != 2:
+            raise Failed("checkpoint-not-witnessed", f"{CHECKPOINT_NOTE}: bad signature line")
+        name, blob = line[len(_SIGNATURE_LINE) :].split(" ")
+        try:
+            lines.append((name, base64.b64decode(blob, validate=True)))
+        except binascii.Error as exc:
+            raise Failed("checkpoint-not-witnessed", f"{CHECKPOINT_NOTE}: bad base64") from exc
+    return body + "\n", lines
+
+
+def check_witnessed(files: dict[str, bytes], cp: Checkpoint, witnesses: Sequence[Witness]) -> None:
+    """Each witness cosigned exactly the checkpoint the manifest states."""
+    if not witnesses:
+        return
+    data = files.get(CHECKPOINT_NOTE)
+    if data is None:
+        raise Failed("checkpoint-not-witnessed", f"the package has no {CHECKPOINT_NOTE}")
+    text, lines = _note_parts(data)
+    if text.encode() != cp.signed_texts()[0]:
+        raise Failed("checkpoint-not-witnessed", f"{CHECKPOINT_NOTE} is not the checkpoint")
+    for w in witnesses:
+        if not any(_cosigned(w, name, blob, text) for name, blob in lines):
+            raise Failed(
+                "checkpoint-not-witnessed",
+                f"the checkpoint of tree size {cp.tree_size} carries no valid cosignature "
+                f"of witness {w.name}",
+            )
+
+
+def _cosigned(w: Witness, name: str, blob: bytes, text: str) -> bool:
+    if name != w.name or blob[:4] != w.key_id or len(blob) != 4 + 72:
+        return False
+    stamp = int.from_bytes(blob[4:12], "big")
+    message = f"cosignature/v1\ntime {stamp}\n{text}".encode()
+    return stamp < (1 << 63) and signature_ok(w.key, blob[12:], message)
+
+
 # ------------------------------------------------------------------ verify
 
 
-def verify(data: bytes, identity: x25519.X25519PrivateKey, signers: dict[str, Signer]) -> str:
+def verify(
+    data: bytes,
+    identity: x25519.X25519PrivateKey,
+    signers: dict[str, Signer],
+    witnesses: Sequence[Witness] = (),
+) -> str:
     files = unpack_files(decrypt(data, identity))
     manifest, manifest_bytes, signed_by = check_manifest_signature(files, signers)
     check_format(manifest)
@@ -635,6 +718,7 @@ def verify(data: bytes, identity: x25519.X25519PrivateKey, signers: dict[str, Si
         check_errors(files, seqs)
         check_approvals(files, seqs)
     check_recipients(manifest, data)
+    check_witnessed(files, cp, witnesses)
     return summary(manifest, hashlib.sha256(manifest_bytes).hexdigest())
 
 
@@ -655,15 +739,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--signer", type=Path, action="append", required=True, help="signer set or PEM key"
     )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        help="a witness's verifier key (vkey): its cosignature on the checkpoint is required",
+    )
     args = parser.parse_args(argv)
     try:
         identity, signers = load_identity(args.identity), load_signers(args.signer)
+        witnesses = [parse_witness(v) for v in args.witness]
         data = args.package.read_bytes()
     except (Usage, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        print(verify(data, identity, signers))
+        print(verify(data, identity, signers, witnesses))
     except Failed as exc:
         print(f"FAILED [{exc.reason}]: {exc.detail}", file=sys.stderr)
         return 1

@@ -257,3 +257,57 @@ def test_a_format_2_package_verifies_with_both(
     code, said = standalone(script, path, identity, signers)
     assert code == 0, said
     assert said == syncledger_answer(path.read_bytes(), identity, signers)
+
+
+def test_a_witness_cosignature_is_checked_like_audit_verify_witness(
+    ctx: AuditContext, auditor: x25519.X25519PrivateKey, tmp_path: Path
+) -> None:
+    """With --witness, the checkpoint must carry that witness's cosignature: a witnessed
+    package passes, the same package checked against another witness, or with its
+    checkpoint.note missing, fails checkpoint-not-witnessed (as audit verify --witness)."""
+    import httpx
+
+    from syncledger.audit.checkpoints import open_keyring
+    from syncledger.audit.note_checkpoint import log_verifier
+    from syncledger.audit.witness import Witness
+    from syncledger.audit.witness_client import WitnessEndpoint
+    from syncledger.audit.witness_package import CHECKPOINT_NOTE
+    from syncledger.audit.witness_publish import CheckpointPublisher, WitnessedStore
+    from syncledger.audit.witness_server import witness_app
+
+    witness = Witness.create(tmp_path / "w-state", "witness.example/w1")
+    stranger = Witness.create(tmp_path / "s-state", "witness.example/w2")
+    ring = asyncio.run(open_keyring(ctx))
+    witness.trust(log_verifier(ctx.origin, ring.current_public_key()).vkey())
+    publisher = CheckpointPublisher(
+        [WitnessEndpoint("http://witness", witness.verifier)],
+        WitnessedStore(ctx.audit_dir),
+        transport=httpx.ASGITransport(app=witness_app(witness)),
+    )
+    folder = tmp_path / "auditor"
+    folder.mkdir()
+    script = folder / "standalone_verify.py"
+    shutil.copyfile(SOURCE, script)
+    (folder / "me.key").write_bytes(private_pem(auditor))
+    package = folder / "w.slpkg"
+    scope = Scope.parse("entity:acme")
+    asyncio.run(export_package(ctx, scope, [auditor.public_key()], package, publisher))
+    signers = folder / "signers.json"
+    signers.write_bytes(
+        SigningKeyring.open(ctx.audit_dir / "signing").signer_set().to_bytes(ctx.origin)
+    )
+
+    def run(pkg: Path, vkey: str) -> tuple[int, str]:
+        command = [sys.executable, "-I", str(script), str(pkg), "--identity",
+                   str(folder / "me.key"), "--signer", str(signers), "--witness", vkey]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, env={}, check=False)
+        return done.returncode, (done.stdout + done.stderr).strip()
+
+    code, said = run(package, witness.verifier.vkey())
+    assert code == 0 and said.startswith("OK: package entity:acme"), said
+    code, said = run(package, stranger.verifier.vkey())
+    assert code == 1 and said.startswith("FAILED [checkpoint-not-witnessed]"), said
+    files = unpack_files(decrypt_package(package.read_bytes(), auditor))
+    assert CHECKPOINT_NOTE in files
+    code, said = run(package, "not+a+vkey")
+    assert code == 2, said
