@@ -15,6 +15,8 @@ them), gets one outcome:
   customer matches it;
 * **review**: several ledger customers match it;
 * **skip**: a void invoice that never reached the ledger (there is nothing to void);
+* **hold**: out of the ``[rollout]`` scope (a customer the rule does not admit, and the
+  documents of such a customer): logged, not pushed, waiting for rollout;
 * **create**: everything else.
 
 What it cannot know without writing: whether a refund's credit still holds the amount
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from syncledger.core.mapping import Mapping
 from syncledger.core.model import CreditNote, Customer, Invoice, Record
 from syncledger.core.ports import LedgerAdapter, SourceItem
+from syncledger.core.rollout import RolloutRule
 from syncledger.core.sync_context import needs
 from syncledger.core.sync_state import name_key
 from syncledger.core.validation import (
@@ -52,14 +55,16 @@ class BackfillPlan:
     skip: list[str] = field(default_factory=list)  # "<ref> (<why>)": nothing to push
     duplicates: list[str] = field(default_factory=list)  # same customer name twice
     items: list[str] = field(default_factory=list)  # ledger items to create: "<code> (<ref>)"
-    #: each record's outcome: create, link, review, skip or "reject: <code>, <code>"
+    held: list[str] = field(default_factory=list)  # out of the rollout scope: waits for it
+    #: each record's outcome: create, link, review, skip, hold or "reject: <code>, <code>"
     outcomes: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         skip = f", skip {len(self.skip)} (nothing to push)" if self.skip else ""
+        held = f", hold {len(self.held)} for rollout" if self.held else ""
         out = [
             f"would create {len(self.create)}, link {len(self.link)}, "
-            f"reject {len(self.reject)}, send {len(self.review)} to review{skip}, "
+            f"reject {len(self.reject)}, send {len(self.review)} to review{skip}{held}, "
             f"create {len(self.items)} ledger items; "
             f"{len(self.duplicates)} duplicate names in the source"
         ]
@@ -68,6 +73,7 @@ class BackfillPlan:
             ("reject", self.reject),
             ("review", self.review),
             ("skip", self.skip),
+            ("hold", self.held),
             ("item", self.items),
             ("duplicate", self.duplicates),
         ):
@@ -83,6 +89,8 @@ class Planner:
     mapping: Mapping
     rules: LedgerRules
     home_currency: str
+    #: the ``[rollout]`` scope in force (None: everything is in scope)
+    rollout: RolloutRule | None = None
     plan: BackfillPlan = field(default_factory=BackfillPlan)
     items: dict[str, bool] = field(default_factory=dict)  # code -> in the ledger (or to be)
     names: dict[str, str] = field(default_factory=dict)  # customer name key -> first ref
@@ -97,6 +105,9 @@ class Planner:
     async def visit(self, item: SourceItem) -> None:
         ref = f"{item.system}/{item.kind}/{item.id}"
         twin = self._twin(ref, item)
+        if self._out_of_scope(ref, item):
+            self._outcome(ref, "hold", self.plan.held, f"{ref} (out of the rollout scope)")
+            return
         fields, mapped_reasons = self.mapping.apply(item.kind, item.fields)
         shaped = SourceItem(item.system, item.kind, item.id, item.version, fields)
         result = validate(shaped, self.rules, home_currency=self.home_currency)
@@ -106,6 +117,19 @@ class Planner:
             self._reject(ref, codes)
             return
         await self._route(ref, result.record, twin)
+
+    def _out_of_scope(self, ref: str, item: SourceItem) -> bool:
+        """Held as the worker holds it (``core/rollout_gate.py``): a customer the rule does
+        not admit, judged on its raw source fields; a document whose customer is held. A
+        document whose customer the source does not hold is left to the dependency check."""
+        if self.rollout is None:
+            return False
+        if item.kind == "customer":
+            return not self.rollout.admits(ref, item.fields)
+        customer = item.fields.get("customer_id")
+        if not customer:
+            return False
+        return self.seen.get(f"{item.system}/customer/{customer}") == "hold"
 
     def _twin(self, ref: str, item: SourceItem) -> str | None:
         """The earlier source customer with this one's name (the worker compares the

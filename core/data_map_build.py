@@ -15,6 +15,7 @@ from dataclasses import replace
 from syncledger.adapters.platforms import ledger_rules, mapping_file
 from syncledger.adapters.sources.registry import source
 from syncledger.core.data_map import DataMap, flows, ledger_customer_fields
+from syncledger.core.errors import ConfigurationError
 from syncledger.core.events import DataMapPublished, make_envelope, subject_for
 from syncledger.core.mapping import load_mapping
 from syncledger.core.settings import Settings
@@ -25,8 +26,7 @@ from syncledger.core.validation import LedgerRules
 def data_map(settings: Settings, ledger: str | None = None) -> DataMap:
     """The entity's map from its source to ``ledger`` (default: the configured one)."""
     ledger_id = ledger or settings.ledger
-    path = mapping_file(ledger_id)
-    ledger_fields = ledger_customer_fields(tomllib.loads(path.read_text(encoding="utf-8")))
+    ledger_fields, versions = _ledger_side(ledger_id)
     platform = source(settings.source)
     regions = {k.lower(): v for k, v in settings.data_regions.items()}
     return DataMap(
@@ -37,13 +37,27 @@ def data_map(settings: Settings, ledger: str | None = None) -> DataMap:
         ledger_region=regions.get(ledger_id.lower()),
         flows=flows(platform.personal_fields(), ledger_fields),
         rules=settings.transfer,
-        mapping_versions={ledger_id: load_mapping(ledger_id, path).version},
+        mapping_versions=versions,
     )
+
+
+def _ledger_side(ledger: str) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The ledger mapping's customer fields and version; none for a ledger without a
+    mapping file (the in-memory test ledger writes no personal field anywhere)."""
+    try:
+        path = mapping_file(ledger)
+    except ConfigurationError:
+        return {}, {}
+    fields = ledger_customer_fields(tomllib.loads(path.read_text(encoding="utf-8")))
+    return fields, {ledger: load_mapping(ledger, path).version}
 
 
 def checked_rules(settings: Settings, ledger: str) -> LedgerRules:
     """The ledger's rules, refusing personal data where the transfer rules forbid it."""
-    return replace(ledger_rules(ledger), transfer_refusal=data_map(settings, ledger).verdict())
+    rules = ledger_rules(ledger)
+    if settings.transfer is None:
+        return rules  # no rules: nothing is refused for where it goes
+    return replace(rules, transfer_refusal=data_map(settings, ledger).verdict())
 
 
 async def publish_data_map(store: EventStore, settings: Settings, ledger: str) -> DataMap:

@@ -257,6 +257,7 @@ async def plan_backfill(
             ledger_mapping(ledger.adapter.ledger),
             checked_rules(settings, ledger.adapter.ledger),
             settings.home_currency,
+            rollout=settings.rollout,
         )
         handle = open_csv(settings, path, encoding)
         try:

@@ -108,3 +108,30 @@ async def test_the_plan_applies_the_mapping_as_the_push_will(
     assert "csv/invoice/I-4" in plan.create  # PUMP -> Pumps, which the ledger has
     assert "csv/invoice/I-5: unmatched_item" in plan.reject  # not in the map: review
     assert plan.items == []
+
+
+async def test_the_plan_holds_what_the_rollout_scope_leaves_out(
+    ledger: MemoryLedger, tmp_path: Path
+) -> None:
+    """The dry run predicts the worker: customers out of the [rollout] scope and their
+    documents are held (waiting for rollout), not created."""
+    from syncledger.core.rollout import RolloutRule
+
+    source = tmp_path / "export"
+    source.mkdir()
+    for name, body in (
+        ("customers.csv", CUSTOMERS),
+        ("invoices.csv", INVOICES),
+        ("payments.csv", PAYMENTS),
+    ):
+        (source / name).write_text(body, encoding="utf-8")
+    scope = RolloutRule(customers=("C-1",))
+    settings = Settings(data_dir=tmp_path / "data", entity="acme", ledger="memory", rollout=scope)
+    plan = await pipeline.plan_backfill(settings, source)
+    held = [row.split(" ")[0] for row in plan.held]
+    assert held == ["csv/customer/C-2", "csv/customer/C-3", "csv/customer/C-4"] + [
+        f"csv/invoice/I-{n}" for n in range(1, 8)
+    ]
+    assert plan.create == ["csv/customer/C-1"]
+    assert plan.outcomes["csv/invoice/I-3"] == "hold"  # held before it could be refused
+    assert ", hold 10 for rollout" in plan.text()
