@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import functools
 import json
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -72,12 +73,24 @@ async def duplicates(cfg: Settings) -> int:
     return found
 
 
+def carry_tokens(cfg: Settings, tokens: dict[int, Path]) -> None:
+    """Each sandbox's tokens rotate: a round's entity starts from the previous round's
+    token file for the same sandbox (its refresh token already used the default one)."""
+    for n, name in enumerate(cfg.entities):
+        mine = cfg.for_entity(name).ledger_token_file("qbo")
+        if n in tokens and tokens[n].exists():
+            mine.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copy2(tokens[n], mine)
+        tokens[n] = mine
+
+
 async def one_round(
     root: Path,
     nats: EmbeddedNats,
     servers: list[SandboxServer],
     workers: int,
     size: argparse.Namespace,
+    tokens: dict[int, Path],
 ) -> tuple[float, int, int]:
     """records/min, 429s answered during the round, duplicates."""
     names = [f"w{workers}e{n}" for n in range(len(servers))]
@@ -89,6 +102,7 @@ async def one_round(
     )
     export = write_export(root / f"export-{workers}", size.customers, size.invoices)
     await import_all(cfg, export)
+    carry_tokens(cfg, tokens)
     before = held(servers)
     throttled = sum(s.admin("stats")["throttled"] for s in servers)
     records = len(names) * (size.customers + 2 * size.invoices)
@@ -125,8 +139,10 @@ async def main(size: argparse.Namespace) -> None:
         try:
             with EmbeddedNats(root / "nats-server") as nats:
                 base = None
+                tokens: dict[int, Path] = {}
                 for workers in counts:
-                    rate, answered, dups = await one_round(root, nats, servers, workers, size)
+                    run = one_round(root, nats, servers, workers, size, tokens)
+                    rate, answered, dups = await run
                     base = base or rate
                     print(
                         f"workers={workers} records_per_min={rate:,.0f} "

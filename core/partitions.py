@@ -40,6 +40,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -106,6 +107,9 @@ def preference(worker: str, parts: list[Partition]) -> list[Partition]:
     return sorted(parts, key=rank)
 
 
+#: how long a worker leaves a partition whose work failed before taking it again
+COOL_DOWN_S = 60.0
+
 #: what one owned partition does while its lease is held (push, and the owner's jobs)
 PartitionWork = Callable[[Partition, PushLease, asyncio.Event], Awaitable[None]]
 
@@ -129,6 +133,7 @@ class PartitionOwner:
     work: PartitionWork
     announce: Callable[[str], None]
     owned: dict[str, _Owned] = field(default_factory=dict)
+    cooling: dict[str, float] = field(default_factory=dict)  # key -> monotonic time
 
     async def run(self, stop: asyncio.Event) -> None:
         """Balance every TTL/3 until ``stop``; then stop and release every partition."""
@@ -161,7 +166,7 @@ class PartitionOwner:
         for part in order:
             if len(self.owned) >= share:
                 break
-            if part.key not in self.owned:
+            if part.key not in self.owned and not self._cooling(part):
                 await self._try_take(part, why)
 
     async def _try_take(self, part: Partition, why: str) -> None:
@@ -177,9 +182,25 @@ class PartitionOwner:
         try:
             await self.work(part, lease, stop)
         except SyncLedgerError as exc:
-            log.warning("partition %s stopped: %s", part.scope, exc)
+            self._failed(part, str(exc))
         except Exception:
-            log.exception("partition %s stopped", part.scope)
+            log.exception("partition %s stopped on an unexpected error", part.scope)
+            self._failed(part, "an unexpected error (above)")
+
+    def _failed(self, part: Partition, why: str) -> None:
+        """A partition whose work stopped on an error (credentials the ledger refuses, a
+        broken token file): not taken again by this worker for ``COOL_DOWN_S``, so it
+        does not spin; another worker may try it meanwhile."""
+        self.cooling[part.key] = time.monotonic() + COOL_DOWN_S
+        log.warning(
+            "partition %s stopped: %s; this worker tries it again in %.0f s",
+            part.scope,
+            why,
+            COOL_DOWN_S,
+        )
+
+    def _cooling(self, part: Partition) -> bool:
+        return self.cooling.get(part.key, 0.0) > time.monotonic()
 
     async def _reap(self) -> None:
         for key, owned in list(self.owned.items()):
