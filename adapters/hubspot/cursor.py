@@ -11,6 +11,12 @@ records share one millisecond than a page holds), that millisecond is split by i
 ``modified EQ watermark AND hs_object_id GT split`` sorted by id, then the watermark moves
 one millisecond on. Archived records come from the archived list (``gone``: the newest
 ``archivedAt`` delivered).
+
+With the Webhooks Journal on (:mod:`syncledger.adapters.hubspot.journal`), ``journal``
+holds its offset — in the cursor, so the log keeps it durably and a restart goes on from
+it. ``live`` is false until one whole delta pass (the backfill's lists, then a search
+pass) ended after the offset was taken: only then do the journal's entries take over
+from searches.
 """
 
 from __future__ import annotations
@@ -41,16 +47,27 @@ class KindState:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalState:
+    offset: str | None = None  # the last journal entry whose hints are in the log
+    live: bool = False  # hints come from the journal (else: delta passes catch up first)
+
+
+@dataclass(frozen=True, slots=True)
 class Cursor:
     kinds: dict[str, KindState] = field(default_factory=dict)
+    journal: JournalState | None = None
 
     @classmethod
     def start(cls, now_ms: int) -> Cursor:
         return cls({k: KindState(wm=now_ms, gone=now_ms - 1) for k in KINDS})
 
     def encode(self) -> str:
+        kinds = {k: asdict(s) for k, s in self.kinds.items()}
+        body: dict[str, Any] = {"v": VERSION, "kinds": kinds}
+        if self.journal is not None:
+            body["journal"] = asdict(self.journal)
         return json.dumps(
-            {"v": VERSION, "kinds": {k: asdict(s) for k, s in self.kinds.items()}},
+            body,
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -62,15 +79,26 @@ class Cursor:
             if raw["v"] != VERSION:
                 raise ValueError(f"version {raw['v']}")
             kinds = {k: _state(v) for k, v in raw["kinds"].items() if k in KINDS}
+            journal = _journal(raw.get("journal"))
         except (ValueError, KeyError, TypeError) as exc:
             raise SourceError(
                 "the HubSpot cursor is not one this reader wrote: reset the source's cursor "
                 "to backfill again"
             ) from exc
-        return cls(kinds)
+        return cls(kinds, journal)
 
     def with_kind(self, kind: str, state: KindState) -> Cursor:
-        return Cursor({**self.kinds, kind: state})
+        return Cursor({**self.kinds, kind: state}, self.journal)
+
+    def with_journal(self, journal: JournalState | None) -> Cursor:
+        return Cursor(self.kinds, journal)
+
+
+def _journal(raw: Any) -> JournalState | None:
+    if raw is None:
+        return None
+    offset = raw.get("offset")
+    return JournalState(None if offset is None else str(offset), bool(raw["live"]))
 
 
 def _state(raw: dict[str, Any]) -> KindState:

@@ -8,6 +8,10 @@ tokens live "currently 30 minutes" and a 401 is no sign a new one is due, so the
 tracked (refreshed 60 s before). Webhooks are signed with the app's client secret (§1.7).
 Limits are per account and read from HubSpot's headers (:mod:`~syncledger.adapters.hubspot.limits`).
 With no credentials the sandbox's public test ones are used.
+
+``SYNCLEDGER_HUBSPOT_JOURNAL=true`` reads changes from HubSpot's Webhooks Journal
+(:mod:`~syncledger.adapters.hubspot.journal`); OAuth only (§1.7), so with a static token
+it is refused with one line.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.hubspot import client as api
+from syncledger.adapters.hubspot import journal as feed
 from syncledger.adapters.hubspot.errors import translate
 from syncledger.adapters.hubspot.limits import HeaderWatch, account_key, account_limits
 from syncledger.adapters.hubspot.mapping import MAPPING_FILE, load_mapping
@@ -69,6 +74,7 @@ class HubSpotPlatform:
         "refresh_token",
         "portal_id",
         "closed_stage",
+        "journal",
     )
 
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette:
@@ -99,6 +105,7 @@ class HubSpotPlatform:
                 "set SYNCLEDGER_HUBSPOT_ACCESS_TOKEN (a Service Key or private app token), or "
                 "SYNCLEDGER_HUBSPOT_CLIENT_ID, _CLIENT_SECRET and _REFRESH_TOKEN (OAuth)"
             )
+        journal = feed.wanted(creds.get("journal"), static_token=bool(creds.get("access_token")))
         auth = _auth(creds, base, portal_token_file(connection.token_file, creds), live)
         scale = connection.rate_scale
         key = account_key(
@@ -119,6 +126,13 @@ class HubSpotPlatform:
                 transport=transport,
             )
 
+        def files() -> LedgerHttp:
+            """The journal's pre-signed files: no credentials, no HubSpot limits."""
+            inner = connection.transport or httpx.AsyncHTTPTransport()
+            return LedgerHttp(
+                platform="hubspot", base_url=base, translate=translate, transport=inner
+            )
+
         client = api.HubSpotClient(http(limits.burst), http(limits.search))
         secret = creds.get("client_secret") or ("" if live else sandbox.TEST_CLIENT_SECRET)
         return HubSpotSource(
@@ -126,6 +140,8 @@ class HubSpotPlatform:
             load_mapping(closed_stage=creds.get("closed_stage") or None),
             webhook_secret=secret,
             clock_margin_ms=LIVE_CLOCK_MARGIN_MS if live else 0,
+            journal=feed.HubSpotJournal(http(limits.burst), files()) if journal else None,
+            portal_id=creds.get("portal_id") or None,
         )
 
 

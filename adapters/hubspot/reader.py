@@ -17,6 +17,19 @@ then it yields a deletion of the invoice (the ledger's copy is voided by the pip
 rules for deleted records). An archived deal that was in the stage yields a deletion too.
 A deal in a foreign currency carries HubSpot's own exchange rate of its close date
 (:mod:`syncledger.adapters.hubspot.rates`).
+
+With the Webhooks Journal (``journal``, OAuth only: :mod:`syncledger.adapters.hubspot.journal`)
+the changes after the backfill come from the journal instead of searches. The first read
+takes the journal's ``latest`` offset before anything else — not ``earliest``: the
+backfill's lists already hold every change older than that entry, and ``earliest`` would
+re-read up to 3 days of them — then backfills (lists, one search pass from the
+backfill's start) as without it; from then on each read takes a batch of entries after
+the stored offset, turns their events into hints (each record once), re-reads the
+records through the API as webhook hints are, and returns them with the new offset in
+the cursor: the pipeline appends the records before the cursor, so the offset moves only
+once the hinted records are in the log. An offset the journal no longer holds (down for
+more than its 3 days) takes ``latest`` again and searches from the stored watermarks,
+which lie before every change missed.
 """
 
 from __future__ import annotations
@@ -28,9 +41,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from syncledger.adapters.hubspot import journal as feed
 from syncledger.adapters.hubspot import webhooks, writeback
 from syncledger.adapters.hubspot.client import PAGE, HubSpotClient, Page
-from syncledger.adapters.hubspot.cursor import KINDS, Cursor, KindState
+from syncledger.adapters.hubspot.cursor import KINDS, Cursor, JournalState, KindState
 from syncledger.adapters.hubspot.mapping import (
     SourceMapping,
     customer_id,
@@ -83,8 +97,12 @@ class HubSpotSource:
         page_size: int = PAGE,
         clock_margin_ms: int = 0,
         clock: Callable[[], float] = time.time,
+        journal: feed.HubSpotJournal | None = None,
+        portal_id: str | None = None,
     ) -> None:
         self._client = client
+        self._journal = journal
+        self._portal = portal_id
         self._m = mapping
         self._secret = webhook_secret
         self._budget = page_budget
@@ -97,6 +115,12 @@ class HubSpotSource:
 
     async def read_changes(self, cursor: str | None) -> SourceChanges:
         state = Cursor.decode(cursor) if cursor else Cursor.start(self._now() - self._margin)
+        if self._journal is not None:
+            return await self._journal_read(self._journal, state)
+        items, state, more = await self._delta(state)
+        return SourceChanges(tuple(items), state.encode(), more=more)
+
+    async def _delta(self, state: Cursor) -> tuple[list[SourceItem], Cursor, bool]:
         items: list[SourceItem] = []
         budget = self._budget
         for kind in KINDS:
@@ -104,8 +128,47 @@ class HubSpotSource:
             kstate, budget, done = await self._read_kind(kind, kstate, budget, items)
             state = state.with_kind(kind, kstate)
             if not done:
-                return SourceChanges(tuple(items), state.encode(), more=True)
-        return SourceChanges(tuple(items), state.encode())
+                return items, state, True
+        return items, state, False
+
+    # ------------------------------------------------------------------ the journal
+
+    async def _journal_read(self, journal: feed.HubSpotJournal, state: Cursor) -> SourceChanges:
+        at = state.journal or JournalState(await journal.latest())
+        state = state.with_journal(at)
+        if not at.live:
+            return await self._catch_up(state, at)
+        try:
+            entries = await journal.after(at.offset)
+        except feed.JournalOffsetLost as exc:
+            _log.warning("%s: searching from the stored watermarks instead", exc)
+            lost = JournalState(await journal.latest())
+            return SourceChanges((), state.with_journal(lost).encode(), more=True)
+        if not entries:
+            return SourceChanges((), state.encode())
+        items = await self.fetch(await self._journal_hints(journal, entries))
+        state = state.with_journal(JournalState(entries[-1].offset, live=True))
+        return SourceChanges(tuple(items), state.encode(), more=len(entries) >= journal.batch)
+
+    async def _catch_up(self, state: Cursor, at: JournalState) -> SourceChanges:
+        """Delta passes until one ends after the offset was taken; then the journal."""
+        items, state, more = await self._delta(state)
+        if not more:  # caught up: the journal takes over, in this poll already
+            state = state.with_journal(replace(at, live=True))
+        return SourceChanges(tuple(items), state.encode(), more=True)
+
+    async def _journal_hints(
+        self, journal: feed.HubSpotJournal, entries: Sequence[feed.Entry]
+    ) -> list[RecordHint]:
+        events = await journal.events(entries)
+        hints = feed.hints_of(events, self._portal)
+        lines = feed.line_items(events, self._portal)
+        if lines:
+            deals = await self._client.associations("line_items", "deals", lines)
+            known = {h.id for h in hints if h.kind == "invoice"}
+            fresh = dict.fromkeys(d for ids in deals.values() for d in ids if d not in known)
+            hints += [RecordHint("invoice", d) for d in fresh]
+        return hints
 
     async def _read_kind(
         self, kind: str, s: KindState, budget: int, out: list[SourceItem]
@@ -356,6 +419,8 @@ class HubSpotSource:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._journal is not None:
+            await self._journal.aclose()
 
 
 def _customer(companies: list[str] | None, contacts: list[str] | None) -> str | None:

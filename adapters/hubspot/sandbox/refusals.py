@@ -34,6 +34,10 @@ RATE = (
     "SOURCES §1.3: a 429 body carries errorType RATE_LIMIT (and policyName); the 429 "
     f"category is undocumented, so none is sent (docs/sources/hubspot.md); {OURS}"
 )
+JOURNAL = (
+    "HubSpot's 2026-03 webhooksJournal spec (paths, count minimum 1, the Error body) and "
+    "SOURCES §1.7"
+)
 GRANT = (
     "POST /oauth/v3/token refresh grant, client id and secret in the form (SOURCES §1.2); "
     "HubSpot's refusals are 400 with the reason in a status field"
@@ -97,6 +101,30 @@ REFUSALS = RefusalTable(
             f"the spec's PropertyCreate.groupName names an existing group; {VALIDATION}"),
     Refusal("property.exists", 409, "OBJECT_ALREADY_EXISTS", "property {name} already exists",
             EXISTS),
+    # ---------------------------------------------------------- journal
+    Refusal("journal.oauth_only", 403, "MISSING_SCOPES",
+            "the webhooks journal is only available to OAuth apps",
+            f"SOURCES §1.7: the journal is not available to static/private-token apps, only "
+            f"OAuth (the spec's only scheme on its paths is oauth2, scope "
+            f"webhooks-journal-data-access); status and category undocumented for a static "
+            f"token: the sandbox's own choice; {OURS}"),
+    Refusal("journal.count_invalid", 400, "VALIDATION_ERROR", "count must be at least 1",
+            f"{JOURNAL}: count is an integer, minimum 1; {VALIDATION}"),
+    Refusal("journal.offset_unknown", 404, "OBJECT_NOT_FOUND",
+            "offset {offset} is not in the journal",
+            "HubSpot's 2027-03-beta journal reference: 'Fails with a 404 if the offset has "
+            f"expired or doesn't exist' (assumed for 2026-03; the journal keeps 3 days, "
+            f"journal-entries guide); category {NOT_FOUND}"),
+    Refusal("journal.empty", 404, "OBJECT_NOT_FOUND", "the journal holds no entry",
+            f"{JOURNAL}: earliest/latest document no answer for an empty journal; status "
+            f"404 is the sandbox's own choice; {OURS}"),
+    Refusal("journal.file_unknown", 403, "", "this journal file link is not valid",
+            "an entry's url is a temporary pre-signed link fetched without Authorization "
+            "(journal-entries guide); what a bad or expired link answers is undocumented: "
+            f"the sandbox's own choice; {OURS}"),
+    Refusal("journal.status_unknown", 404, "OBJECT_NOT_FOUND", "no snapshot status {status}",
+            f"{JOURNAL}: /status/{{statusId}} is a snapshot's status; the sandbox takes no "
+            f"snapshots; {NOT_FOUND}"),
     # ------------------------------------------------------------ OAuth
     Refusal("oauth.bad_client_id", 400, "BAD_CLIENT_ID", "invalid client",
             f"{GRANT}; the status value as clients match it (GitHub file id "

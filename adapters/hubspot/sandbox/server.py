@@ -21,6 +21,23 @@ HubSpot/HubSpot-public-api-spec-collection 2026-03 specs):
   (``status, message, correlationId, category``); the category of a 429 is not
   documented, so the sandbox sends ``errorType`` and ``policyName`` only as §1.3 quotes.
 
+- the Webhooks Journal (2026-03 ``webhooksJournal`` spec, SOURCES.md §1.7):
+  ``GET /webhooks-journal/journal/2026-03/{earliest,latest}``, ``/offset/{offset}/next``,
+  ``/batch/{earliest,latest}/{count}``, ``/batch/{offset}/next/{count}``, ``POST
+  /batch/read`` (``inputs``: offsets) and ``/status/{statusId}``, served from the
+  store's journal (store.py: one entry per edit). An entry is the spec's
+  ``JournalFetchResponse`` (``currentOffset``, ``expiresAt``, ``url``), a batch its
+  ``BatchResponseJournalFetchResponse`` (``status``, ``results``, ``startedAt``,
+  ``completedAt``); the ``url`` is a link to the entry's file, fetched without
+  credentials (journal-entries guide). OAuth tokens only (§1.7); the journal paths are
+  exempt from the daily and ten-secondly limits (the spec's
+  ``x-hubspot-rate-limit-exemptions``), so they count against neither here. A single
+  ``next`` with nothing after the offset answers 204 (undocumented: ours).
+
+Tests can make "other apps" of the account use its allowance (:meth:`HubSpotSandbox.
+others_use`): the burst window for a number of requests, or the day's allowance until
+:meth:`HubSpotSandbox.new_day`.
+
 Every refusal (status, category, message, source) is a row of ``refusals.py``.
 """
 
@@ -30,6 +47,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,7 +60,13 @@ from starlette.routing import Route
 from syncledger.adapters.hubspot.sandbox import search
 from syncledger.adapters.hubspot.sandbox.currencies import Currencies
 from syncledger.adapters.hubspot.sandbox.refusals import REFUSALS
-from syncledger.adapters.hubspot.sandbox.store import MODIFIED, Store, iso_ms, object_type
+from syncledger.adapters.hubspot.sandbox.store import (
+    MODIFIED,
+    JournalEntry,
+    Store,
+    iso_ms,
+    object_type,
+)
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.oauth import OAuthServer
@@ -99,6 +123,17 @@ def _rate_limited(row: Refusal, policy: str | None) -> Response:
     return _json(row.status, body)
 
 
+@dataclass
+class OtherApps:
+    """Other apps of the account using its allowance: after ``after`` more requests,
+    ``policy`` ("burst" or "daily") is used up — the burst for ``requests`` requests, the
+    day's allowance until :meth:`HubSpotSandbox.new_day`."""
+
+    policy: str
+    after: int
+    requests: int
+
+
 class HubSpotSandbox:
     """The store behind the app, the throttles, the token server and counters tests read."""
 
@@ -117,6 +152,7 @@ class HubSpotSandbox:
         self.daily_used = 0
         self.daily_refusals = 0
         self.requests: list[tuple[str, str]] = []
+        self.others: OtherApps | None = None
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self.oauth = OAuthServer(
             self._db,
@@ -136,7 +172,39 @@ class HubSpotSandbox:
         token = given.removeprefix("Bearer ")
         return token == TEST_ACCESS_TOKEN or self.oauth.access_ok(token)
 
+    def others_use(self, policy: str, *, after: int = 0, requests: int = 1) -> None:
+        if policy not in {"burst", "daily"}:
+            raise ValueError(f"policy {policy!r}: burst or daily")
+        self.others = OtherApps(policy, after, requests)
+
+    def new_day(self) -> None:
+        """HubSpot reset the daily allowance."""
+        self.daily_used = 0
+
+    def oauth_authorised(self, request: Request) -> bool:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return self.oauth.access_ok(token)
+
+    def _others_refusal(self) -> Response | None:
+        others = self.others
+        if others is None:
+            return None
+        if others.after > 0:
+            others.after -= 1
+            return None
+        if others.policy == "daily":
+            self.daily_used, self.others = self.daily_limit, None
+            return None
+        others.requests -= 1
+        if others.requests <= 0:
+            self.others = None
+        self.throttled += 1
+        return refuse("rate.burst")
+
     def admit(self, searching: bool) -> Response | None:
+        others = self._others_refusal()
+        if others is not None:
+            return others
         if self.daily_used >= self.daily_limit:
             self.daily_refusals += 1
             return refuse("rate.daily")
@@ -346,6 +414,135 @@ async def token(sb: HubSpotSandbox, request: Request) -> Response:
     )
 
 
+# --------------------------------------------------------------------- the journal
+
+JOURNAL = "/webhooks-journal/journal/2026-03"
+#: how long an entry's file link is said to live (undocumented: the sandbox's own)
+LINK_TTL_MS = 3_600_000
+
+
+def _fetched(sb: HubSpotSandbox, request: Request, entry: JournalEntry) -> dict[str, Any]:
+    """The spec's ``JournalFetchResponse``."""
+    base = str(request.base_url).rstrip("/")
+    return {
+        "currentOffset": entry.offset,
+        "expiresAt": iso_ms(sb.store.clock() + LINK_TTL_MS),
+        "url": f"{base}/_journal-files/{entry.offset}?signature={entry.key}",
+    }
+
+
+def _journal_batch(sb: HubSpotSandbox, r: Request, entries: list[JournalEntry]) -> Response:
+    return _json(200, _batch([_fetched(sb, r, e) for e in entries]))
+
+
+def _count(request: Request) -> int | None:
+    try:
+        count = int(request.path_params["count"])
+    except ValueError:
+        return None
+    return count if count >= 1 else None
+
+
+async def journal_one(sb: HubSpotSandbox, request: Request, which: str) -> Response:
+    kept = sb.store.journal.kept(sb.store.clock())
+    if not kept:
+        return refuse("journal.empty")
+    return _json(200, _fetched(sb, request, kept[0] if which == "earliest" else kept[-1]))
+
+
+async def journal_next(sb: HubSpotSandbox, request: Request) -> Response:
+    offset = request.path_params["offset"]
+    after = sb.store.journal.after(offset, sb.store.clock())
+    if after is None:
+        return refuse("journal.offset_unknown", offset=offset)
+    return _json(200, _fetched(sb, request, after[0])) if after else Response(status_code=204)
+
+
+async def journal_batch(sb: HubSpotSandbox, request: Request) -> Response:
+    count = _count(request)
+    if count is None:
+        return refuse("journal.count_invalid")
+    offset = request.path_params.get("offset")
+    kept = sb.store.journal.kept(sb.store.clock())
+    if offset is None:
+        which = request.path_params["which"]
+        if which not in {"earliest", "latest"}:
+            return refuse("journal.offset_unknown", offset=which)
+        return _journal_batch(sb, request, kept[:count] if which == "earliest" else kept[-count:])
+    after = sb.store.journal.after(offset, sb.store.clock())
+    if after is None:
+        return refuse("journal.offset_unknown", offset=offset)
+    return _journal_batch(sb, request, after[:count])
+
+
+async def journal_read(sb: HubSpotSandbox, request: Request) -> Response:
+    body = decode_json(await request.body())
+    kept = {e.offset: e for e in sb.store.journal.kept(sb.store.clock())}
+    wanted = [str(i) for i in body.get("inputs", [])]
+    return _journal_batch(sb, request, [kept[o] for o in wanted if o in kept])
+
+
+async def journal_file(sb: HubSpotSandbox, request: Request) -> Response:
+    sb.requests.append((request.method, request.url.path))
+    entry = sb.store.journal.find(request.path_params["offset"])
+    if entry is None or request.query_params.get("signature") != entry.key:
+        return refuse("journal.file_unknown")
+    return _json(200, entry.document())
+
+
+def _journal_guarded(
+    sb: HubSpotSandbox, handler: Callable[[Request], Awaitable[Response]]
+) -> Handler:
+    """OAuth only; exempt from the account's limits (module docstring)."""
+
+    async def endpoint(request: Request) -> Response:
+        sb.requests.append((request.method, request.url.path))
+        if not sb.authorised(request):
+            return refuse("auth.credentials_missing")
+        if not sb.oauth_authorised(request):
+            return refuse("journal.oauth_only")
+        return await handler(request)
+
+    return endpoint
+
+
+def journal_routes(sb: HubSpotSandbox) -> list[Route]:
+    async def _earliest(r: Request) -> Response:
+        return await journal_one(sb, r, "earliest")
+
+    async def _latest(r: Request) -> Response:
+        return await journal_one(sb, r, "latest")
+
+    async def _next(r: Request) -> Response:
+        return await journal_next(sb, r)
+
+    async def _batch_of(r: Request) -> Response:
+        return await journal_batch(sb, r)
+
+    async def _read(r: Request) -> Response:
+        return await journal_read(sb, r)
+
+    async def _status(r: Request) -> Response:
+        return refuse("journal.status_unknown", status=r.path_params["status"])
+
+    async def _file(r: Request) -> Response:
+        return await journal_file(sb, r)
+
+    def guarded(h: Callable[[Request], Awaitable[Response]]) -> Handler:
+        return _journal_guarded(sb, h)
+
+    return [
+        Route(JOURNAL + "/earliest", guarded(_earliest), methods=["GET"]),
+        Route(JOURNAL + "/latest", guarded(_latest), methods=["GET"]),
+        Route(JOURNAL + "/offset/{offset}/next", guarded(_next), methods=["GET"]),
+        Route(JOURNAL + "/batch/read", guarded(_read), methods=["POST"]),
+        Route(JOURNAL + "/batch/{which:str}/{count}", guarded(_batch_of), methods=["GET"]),
+        Route(JOURNAL + "/batch/{offset}/next/{count}", guarded(_batch_of), methods=["GET"]),
+        Route(JOURNAL + "/status/{status}", guarded(_status), methods=["GET"]),
+        Route("/_journal-files/{offset}", _file, methods=["GET"]),
+    ]
+
+
 # --------------------------------------------------------------------- the app
 
 
@@ -431,6 +628,7 @@ def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
         Route(currencies + "/company-currency", _guarded(sb, _company), methods=["GET"]),
         Route(currencies + "/exchange-rates", _guarded(sb, _rates), methods=["GET"]),
         Route("/oauth/v3/token", _token, methods=["POST"]),
+        *journal_routes(sb),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = sb

@@ -4,7 +4,16 @@ tests use (create, update, archive, move a deal to a stage, sign a webhook).
 
 Times are epoch milliseconds; a datetime property is answered as ISO 8601 UTC with
 milliseconds, the way HubSpot's ``SimplePublicObject`` carries ``createdAt``/``updatedAt``
-(all property values are strings: SOURCES.md §1.5)."""
+(all property values are strings: SOURCES.md §1.5).
+
+Every edit is also written to the store's Webhooks Journal (:class:`Journal`): one entry
+per edit, each holding its events — the object's type id, id, action (``CREATE``,
+``UPDATE``, ``DELETE``, ``ASSOCIATION_ADDED``), portal and the properties it set. HubSpot
+publishes no schema for an entry's file; the field names are those of a HubSpot developer
+advocate's journal tool (GitHub ``sejal27/sej-webhooks-journal`` ``src/types/api.ts``:
+``offset``, ``publishedAt``, ``journalEvents[]`` with ``objectTypeId``, ``objectId``,
+``action``, ``portalId``, ``occurredAt``, ``propertyChanges``) [S]. The journal keeps 3
+days (HubSpot's journal-entries guide, 2026-03)."""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import hmac
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +49,59 @@ MODIFIED = {
 }
 #: webhook subscription prefixes (legacy ``<object>.<event>`` types, SOURCES.md §1.7)
 WEBHOOK_NAMES = {"companies": "company", "contacts": "contact", "deals": "deal"}
+#: object type ids in journal events (deals ``0-3``: SOURCES.md §1.1; the others as
+#: HubSpot numbers them)
+TYPE_IDS = {
+    "contacts": "0-1",
+    "companies": "0-2",
+    "deals": "0-3",
+    "products": "0-7",
+    "line_items": "0-8",
+}
+JOURNAL_PORTAL = 62515
+#: how long the journal keeps an entry ("the past 3 days": journal-entries guide)
+JOURNAL_KEEP_MS = 3 * 86_400_000
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journal entry: its offset (a UUID), when it was published, its file's key
+    (the pre-signed URL's signature) and its events."""
+
+    offset: str
+    published_ms: int
+    key: str
+    events: tuple[dict[str, Any], ...]
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "publishedAt": iso_ms(self.published_ms),
+            "journalEvents": list(self.events),
+        }
+
+
+@dataclass
+class Journal:
+    """The entries, oldest first; those older than :data:`JOURNAL_KEEP_MS` are gone."""
+
+    entries: list[JournalEntry] = field(default_factory=list)
+
+    def write(self, now: int, *events: dict[str, Any]) -> None:
+        offset, key = str(uuid.uuid4()), uuid.uuid4().hex
+        self.entries.append(JournalEntry(offset, now, key, events))
+
+    def kept(self, now: int) -> list[JournalEntry]:
+        return [e for e in self.entries if e.published_ms >= now - JOURNAL_KEEP_MS]
+
+    def after(self, offset: str, now: int) -> list[JournalEntry] | None:
+        """The entries after ``offset``; None when it is not (or no longer) kept."""
+        kept = self.kept(now)
+        at = next((i for i, e in enumerate(kept) if e.offset == offset), None)
+        return None if at is None else kept[at + 1 :]
+
+    def find(self, offset: str) -> JournalEntry | None:
+        return next((e for e in self.entries if e.offset == offset), None)
 
 
 def object_type(name: str) -> str | None:
@@ -107,6 +170,7 @@ class Store:
     property_groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     _ids: Iterable[int] = field(default_factory=lambda: itertools.count(1001))
     _events: Iterable[int] = field(default_factory=lambda: itertools.count(9001))
+    journal: Journal = field(default_factory=Journal)
 
     # ------------------------------------------------------------- a person's edits
 
@@ -115,6 +179,7 @@ class Store:
         record = Record(rid, {}, now, now)
         self.records[self._type(kind)][rid] = record
         self._set(record, properties, now)
+        self._journal(kind, rid, "CREATE", now, properties)
         return rid
 
     def update(
@@ -124,10 +189,12 @@ class Store:
         now = self._now(at)
         self._set(record, properties, now)
         record.updated_ms = now
+        self._journal(kind, rid, "UPDATE", now, properties)
 
     def archive(self, kind: str, rid: str, *, at: int | None = None) -> None:
         record = self.records[self._type(kind)][rid]
         record.archived_ms = record.updated_ms = self._now(at)
+        self._journal(kind, rid, "DELETE", record.archived_ms)
 
     def move_deal(self, deal_id: str, stage: str, *, at: int | None = None) -> None:
         self.update("deals", deal_id, {"dealstage": stage}, at=at)
@@ -135,6 +202,12 @@ class Store:
     def associate(self, kind: str, rid: str, to_kind: str, to_id: str) -> None:
         a, b = self._type(kind), self._type(to_kind)
         self.links |= {(a, rid, b, to_id), (b, to_id, a, rid)}
+        now = self._now(None)
+        self.journal.write(
+            now,
+            self._journal_event(a, rid, "ASSOCIATION_ADDED", now),
+            self._journal_event(b, to_id, "ASSOCIATION_ADDED", now),
+        )
 
     def signed_webhook(
         self,
@@ -185,6 +258,23 @@ class Store:
             "occurredAt": int(when.timestamp() * 1000),
             "attemptNumber": 0,
             **event,
+        }
+
+    def _journal(
+        self, kind: str, rid: str, action: str, now: int, changes: Mapping[str, str] | None = None
+    ) -> None:
+        event = self._journal_event(self._type(kind), rid, action, now)
+        if changes:
+            event["propertyChanges"] = {k: str(v) for k, v in changes.items()}
+        self.journal.write(now, event)
+
+    def _journal_event(self, kind: str, rid: str, action: str, now: int) -> dict[str, Any]:
+        return {
+            "objectTypeId": TYPE_IDS[kind],
+            "objectId": int(rid),
+            "action": action,
+            "portalId": JOURNAL_PORTAL,
+            "occurredAt": iso_ms(now),
         }
 
     def _set(self, record: Record, properties: Mapping[str, str], now: int) -> None:
