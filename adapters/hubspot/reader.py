@@ -45,6 +45,7 @@ from syncledger.adapters.hubspot import journal as feed
 from syncledger.adapters.hubspot import webhooks, writeback
 from syncledger.adapters.hubspot.client import PAGE, HubSpotClient, Page
 from syncledger.adapters.hubspot.cursor import KINDS, Cursor, JournalState, KindState
+from syncledger.adapters.hubspot.errors import HubSpotError
 from syncledger.adapters.hubspot.mapping import (
     SourceMapping,
     customer_id,
@@ -173,22 +174,35 @@ class HubSpotSource:
     async def _read_kind(
         self, kind: str, s: KindState, budget: int, out: list[SourceItem]
     ) -> tuple[KindState, int, bool]:
+        """Steps of ``kind`` within ``budget``. A step that fails for a while (a rate or
+        daily limit, an outage) after this read already holds records ends the read
+        there: those records go to the log with the cursor of the last whole step
+        (``more``), and the next read meets the failure — so a small allowance still
+        moves the read on instead of losing the pages it paid for."""
         while budget > 0:
             budget -= 1
-            if s.phase == "list":
-                s, done = await self._list_step(kind, s, out)
-                if done:
-                    s = replace(s, phase="search", after=None)
-                continue
-            if s.gone_after is None:
-                s, done = await self._search_step(kind, s, out)
-                if not done:
-                    continue
-                s = replace(s, gone_after="")
-            s, done = await self._gone_step(kind, s, out)
+            try:
+                s, done = await self._step(kind, s, out)
+            except HubSpotError as exc:
+                if not (exc.transient and out):
+                    raise
+                _log.warning("%s: keeping the %d records read so far", exc, len(out))
+                return s, 0, False
             if done:
                 return s, budget, True
         return s, budget, False
+
+    async def _step(self, kind: str, s: KindState, out: list[SourceItem]) -> tuple[KindState, bool]:
+        """One request's worth of ``kind`` (and the reads its records need); True when
+        the pass over ``kind`` is complete. Records reach ``out`` only once the step's
+        every request answered."""
+        if s.phase == "list":
+            s, listed = await self._list_step(kind, s, out)
+            return (replace(s, phase="search", after=None) if listed else s), False
+        if s.gone_after is None:
+            s, searched = await self._search_step(kind, s, out)
+            return (replace(s, gone_after="") if searched else s), False
+        return await self._gone_step(kind, s, out)
 
     async def _list_step(
         self, kind: str, s: KindState, out: list[SourceItem]
