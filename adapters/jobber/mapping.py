@@ -3,10 +3,12 @@
 Field facts: Client ``firstName, lastName, companyName, isCompany, isArchived,
 billingAddress{street1,street2,city,province,postalCode,country}, emails, phones,
 clientProperties, updatedAt``; Property ``id, name, address``; Invoice ``invoiceNumber,
-client, issuedDate, dueDate, amounts{total,paidAmount,balance}, lineItems``; Payment ``id,
-amount, currency, date`` (GitHub file id 67521459086, introspection-verified); emails
-``{address, primary}``, phones ``{number, primary}``, line items ``{name, description,
-quantity, unitCost}`` (GitHub file ids 67520998203, 67321093734).
+client, issuedDate, dueDate, lineItems``; Payment ``id, amount, currency, date`` (GitHub
+file id 67521459086, introspection-verified); emails ``{address, primary}``, phones
+``{number, primary}`` (GitHub file ids 67520998203, 67321093734). An invoice's status,
+``amounts{subtotal, discountAmount, taxAmount, total}`` and line items ``{name,
+description, quantity, unitPrice, taxable}``, and how they become tax, discount and
+total: ``amounts.py``.
 
 Jobber documents no currency on Client or Invoice: the account's currency is a setting
 (``SYNCLEDGER_JOBBER_CURRENCY``); a payment's own ``currency`` wins where present.
@@ -28,6 +30,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from syncledger.adapters.jobber import amounts
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import SourceItem
 from syncledger.core.validation import MALFORMED_FIELD
@@ -78,7 +81,7 @@ def _lines(conn: Any) -> list[dict[str, Any]]:
         {
             "description": " - ".join(p for p in (n.get("name"), n.get("description")) if p),
             "quantity": _decimal(n.get("quantity")),
-            "unit_price": _decimal(n.get("unitCost")),
+            "unit_price": _decimal(n.get("unitPrice")),
         }
         for n in nodes
     ]
@@ -94,6 +97,7 @@ SHAPERS: Mapping[str, Callable[[Mapping[str, Any]], Any]] = {
     "dueDate": lambda n: _date(n.get("dueDate")),
     "date": lambda n: _date(n.get("date")),
     "amounts.total": lambda n: _decimal(_path(n, "amounts.total")),
+    "amounts.discountAmount": lambda n: _decimal(_path(n, "amounts.discountAmount")),
     "amount": lambda n: _decimal(n.get("amount")),
 }
 PLAIN = frozenset({"invoiceNumber", "client.id", "invoice.id"})
@@ -185,7 +189,19 @@ def location_problems(node: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _version(node: Mapping[str, Any]) -> str:
+    return str(node.get("updatedAt") or node.get("date") or "")
+
+
+def _draft(node: Mapping[str, Any]) -> SourceItem:
+    """A draft invoice is not an invoice yet: reported deleted (amounts.py)."""
+    rid = str(node["id"])
+    return SourceItem(SYSTEM, "invoice", rid, _version(node), {"id": rid}, deleted=True)
+
+
 def item(mapping: SourceMapping, kind: str, node: Mapping[str, Any], currency: str) -> SourceItem:
+    if kind == "invoice" and amounts.is_draft(node):
+        return _draft(node)
     fields = mapping.shape(kind, node)
     fields["currency"] = node.get("currency") or currency
     deleted = bool(node.get("isArchived"))
@@ -193,5 +209,6 @@ def item(mapping: SourceMapping, kind: str, node: Mapping[str, Any], currency: s
         problems = location_problems(node)
         if problems:
             fields[MALFORMED_FIELD] = problems
-    version = str(node.get("updatedAt") or node.get("date") or "")
-    return SourceItem(SYSTEM, kind, str(fields["id"]), version, fields, deleted)
+    if kind == "invoice" and isinstance(fields.get("lines"), list):
+        fields["lines"] = amounts.with_tax(fields["lines"], node, str(fields["currency"]))
+    return SourceItem(SYSTEM, kind, str(fields["id"]), _version(node), fields, deleted)

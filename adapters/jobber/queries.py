@@ -1,4 +1,4 @@
-"""The GraphQL documents the source sends (fields: mapping.py; filter: cursor.py).
+"""The GraphQL documents the source sends (fields: mapping.py, amounts.py; filter: cursor.py).
 
 Filters are written inline so the names of Jobber's filter input types never matter;
 ``clients(filter: {updatedAt: {after: ...}})`` is the accepted shape (GitHub file ids
@@ -19,10 +19,13 @@ CLIENT = (
     f"clientProperties(first: {PROPERTIES}) {{ nodes {{ id name address {{ {_ADDRESS} }} }} "
     "pageInfo { hasNextPage } }"
 )
+#: the invoice amounts (``InvoiceAmounts``) and line item fields (``InvoiceLineItem``) a
+#: read needs: names in amounts.py's docstring (every field adds to the query's cost)
+AMOUNTS = "amounts { discountAmount taxAmount total }"
 INVOICE = (
-    "id invoiceNumber issuedDate dueDate updatedAt client { id } "
-    "amounts { total paidAmount balance } "
-    f"lineItems(first: {LINES}) {{ nodes {{ name description quantity unitCost }} "
+    "id invoiceNumber invoiceStatus issuedDate dueDate updatedAt client { id } "
+    f"{AMOUNTS} "
+    f"lineItems(first: {LINES}) {{ nodes {{ name description quantity unitPrice taxable }} "
     "pageInfo { hasNextPage } }"
 )
 PAYMENT = "id amount currency date updatedAt client { id } invoice { id }"
@@ -49,7 +52,7 @@ def by_id(kind: str) -> str:
 
 INVOICE_PAID = (
     "query Invoice_paid($id: EncodedId!) { invoice(id: $id) { id "
-    "amounts { total paidAmount balance } } }"
+    "amounts { total paymentsTotal invoiceBalance } } }"
 )
 RECORD_PAYMENT = (
     "mutation Record_payment($input: InvoiceCreatePaymentRecordInput!) { "

@@ -4,13 +4,13 @@ Jobber's API records a payment against an invoice with the ``invoiceCreatePaymen
 mutation (input ``invoiceId, amount, date, paymentType, note``; payload ``paymentRecord``,
 ``userErrors``: GitHub file id 67520998203; listed among Jobber's invoice mutations in GitHub
 file ids 67558512930, 67574675555; "awaiting_payment → paid: invoiceCreatePaymentRecord for
-the full balance"). An invoice's ``amounts{total, paidAmount, balance}`` are readable
-(GitHub file id 67521459086). Jobber's own QuickBooks sync no longer writes "Paid" back
-(SOURCES.md §2.1 summary item 7), which is why this exists.
+the full balance"). An invoice's ``amounts{total, paymentsTotal, invoiceBalance}`` are
+readable (``InvoiceAmounts``: amounts.py). Jobber's own QuickBooks sync no longer writes
+"Paid" back (SOURCES.md §2.1 summary item 7), which is why this exists.
 
-Idempotence: before recording, the invoice's ``paidAmount`` is read and only the part of
-the ledger's amount paid that Jobber does not hold yet is recorded (``paid_in_ledger -
-paidAmount``, when positive). Writing the same update twice records nothing the second time,
+Idempotence: before recording, the invoice's ``paymentsTotal`` is read and only the part
+of the ledger's amount paid that Jobber does not hold yet is recorded (``paid_in_ledger -
+paymentsTotal``, when positive). Writing the same update twice records nothing the second time,
 and a payment someone entered in Jobber by hand is never doubled. The note names the ledger
 and its document number. Never written (and not counted): another currency than the
 account's, a total that differs from Jobber's (the documents disagree: a person must look),
@@ -78,7 +78,7 @@ async def _write_one(api: JobberGraphQL, currency: str, update: StatusUpdate) ->
     if reason is not None or amounts is None:
         log.warning("jobber write-back skipped for %s: %s", update.source_ref, reason)
         return False
-    missing = _money(update.amount_paid) - _money(amounts.get("paidAmount"))
+    missing = _money(update.amount_paid) - _money(amounts.get("paymentsTotal"))
     if missing > 0:
         await _record(api, invoice_id, missing, update)
     return missing >= 0

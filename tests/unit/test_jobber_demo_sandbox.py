@@ -22,6 +22,7 @@ from syncledger.adapters.jobber.sandbox.person import HELD_BACK, JobberDemo, sam
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.money import quantize
 from syncledger.core.ports import SourceItem
+from syncledger.core.sample_data.typed import SampleInvoice
 from syncledger.core.source_ports import (
     RecordFetcher,
     SourceReader,
@@ -69,7 +70,7 @@ def _said(line: str, what: str) -> int:
     return int(found.group(1))
 
 
-def _expected_lines(number: str) -> tuple[list[tuple[str, Decimal, Decimal]], Decimal]:
+def _expected_lines(number: str) -> list[tuple[str, Decimal, Decimal]]:
     [invoice] = [i for i in sample_invoices() if i.number == number]
     lines = []
     for ln in invoice.lines:
@@ -79,7 +80,12 @@ def _expected_lines(number: str) -> tuple[list[tuple[str, Decimal, Decimal]], De
         else:
             text = f"{ln.description} - {ln.quantity} x {ln.unit_price}"
             lines.append((text, Decimal(1), quantize(net, "USD")))
-    return lines, sum((q * p for _, q, p in lines), Decimal(0))
+    return lines
+
+
+def _sample(number: str) -> SampleInvoice:
+    [invoice] = [i for i in sample_invoices() if i.number == number]
+    return invoice
 
 
 def _status(invoice: SourceItem) -> StatusUpdate:
@@ -116,26 +122,34 @@ async def test_seeded_sample_reads_back_valid_and_consistent(
     said = await demo.seed()
     items, _ = await _read_all(reader, None)
     customers = [i for i in items if i.kind == "customer"]
-    invoices = {i.fields["number"]: i for i in items if i.kind == "invoice"}
+    invoices = {i.fields["number"]: i for i in items if i.kind == "invoice" and not i.deleted}
+    drafts = [i for i in items if i.kind == "invoice" and i.deleted]
     usd = _usd_customers()
     expected = [i for i in sample_invoices() if i.currency == "USD" and i.customer_id in usd]
     assert len(customers) == _said(said, "clients") == len(usd)
     assert len(invoices) == _said(said, "invoices") == len(expected) - HELD_BACK
+    assert len(drafts) == _said(said, "draft invoices") == HELD_BACK
+    assert all(d.fields == {"id": d.id} for d in drafts)  # nothing of a draft is read
     assert sum(len(i.fields["lines"]) for i in invoices.values()) == _said(said, "line items")
     for number in ("1001", "1002", "1100", "1200"):
-        lines, total = _expected_lines(number)
-        got = invoices[number].fields
+        sample, got = _sample(number), invoices[number].fields
         assert [
             (x["description"], Decimal(x["quantity"]), Decimal(x["unit_price"]))
             for x in got["lines"]
-        ] == lines
-        assert Decimal(got["total"]) == total
+        ] == _expected_lines(number)
+        # the sample's tax in total, on its taxed lines; its discount; its total
+        assert sum(Decimal(x.get("tax_amount", 0)) for x in got["lines"]) == sample.tax
+        taxed = [ln.tax_amount > 0 for ln in sample.lines]
+        assert [Decimal(x.get("tax_amount", 0)) > 0 for x in got["lines"]] == taxed
+        assert Decimal(got["discount"]) == (sample.discount or 0)
+        assert Decimal(got["total"]) == sample.total
         assert got["currency"] == "USD"
+    assert any(Decimal(i.fields["discount"]) > 0 for i in invoices.values())
     rules = default_rules("xero")
     rejected = {
         str(i.fields.get("name") or i.fields.get("number"))
         for i in items
-        if isinstance(validate(i, rules), Rejected)
+        if not i.deleted and isinstance(validate(i, rules), Rejected)
     }
     assert rejected == STAYS_INVALID
 

@@ -51,7 +51,9 @@ async def test_many_clients_are_read_across_pages_once_each(tmp_path: Path) -> N
 
 
 async def test_the_cost_bucket_holds_a_burst_without_a_throttled_answer(tmp_path: Path) -> None:
-    app = create_app(maximum_available=4000, restore_rate=4000)
+    # a bucket that holds one read (a page of clients and one of invoices, ~6,400 points)
+    # but not six in a row
+    app = create_app(maximum_available=7000, restore_rate=4000)
     sandbox = sandbox_of(app)
     for n in range(30):
         sandbox.store.put_client(companyName=f"Burst {n}")
@@ -152,7 +154,7 @@ async def test_write_back_refuses_a_total_jobber_does_not_hold(tmp_path: Path) -
     app = create_app(rate_scale=20.0)
     store = sandbox_of(app).store
     client = store.put_client(companyName="Total Ltd")
-    lines = [{"name": "Work", "description": "", "quantity": 1, "unitCost": 100}]
+    lines = [{"name": "Work", "description": "", "quantity": 1, "unitPrice": 100}]
     invoice = store.put_invoice(client, "7", lines)
     reader = _reader(app, tmp_path)
     update = StatusUpdate(
@@ -200,7 +202,7 @@ async def test_a_payment_written_back_never_comes_back_as_a_source_payment(
     app = create_app(rate_scale=20.0)
     store = sandbox_of(app).store
     client = store.put_client(companyName="Paid Ltd")
-    lines = [{"name": "Work", "description": "", "quantity": 1, "unitCost": 100}]
+    lines = [{"name": "Work", "description": "", "quantity": 1, "unitPrice": 100}]
     invoice = store.put_invoice(client, "42", lines)
     reader = _reader(app, tmp_path)
     try:
@@ -225,7 +227,7 @@ async def test_payments_taken_in_jobber_are_read_when_jobber_owns_them(tmp_path:
     app = create_app(rate_scale=20.0)
     store = sandbox_of(app).store
     client = store.put_client(companyName="Field Pay Ltd")
-    lines = [{"name": "Work", "description": "", "quantity": 1, "unitCost": 100}]
+    lines = [{"name": "Work", "description": "", "quantity": 1, "unitPrice": 100}]
     invoice = store.put_invoice(client, "43", lines)
     store.record_payment(invoice, Decimal("100"), None, "paid in the van")
     reader = _reader(app, tmp_path)

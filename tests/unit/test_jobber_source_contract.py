@@ -39,7 +39,7 @@ class JobberPerson:
 
     async def make_invoice(self) -> str:
         client = self.store.put_client(companyName="Invoiced Ltd")
-        lines = [{"name": "Service", "description": "", "quantity": 1, "unitCost": 100}]
+        lines = [{"name": "Service", "description": "", "quantity": 1, "unitPrice": 100}]
         return "jobber/invoice/" + self.store.put_invoice(client, "1001", lines)
 
     async def payment_status(self, source_ref: str) -> Mapping[str, str]:
@@ -48,7 +48,7 @@ class JobberPerson:
         if not records:
             return {}
         return {
-            "paidAmount": str(self.store.paid_amount(invoice)),
+            "paymentsTotal": str(self.store.paid_amount(invoice)),
             "notes": " | ".join(r["note"] for r in records),
         }
 

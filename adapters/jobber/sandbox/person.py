@@ -4,10 +4,13 @@ The person enters the project's sample (``core/sample_data``, read as typed reco
 ``core/sample_data/typed.py``): each customer becomes a client (company name, contact
 person's first/last name, primary email and phone, billing address) with one property
 (service address) at its billing address; each invoice becomes an invoice of its client
-with the sample's number, issue and due dates and line items (``name, description,
-quantity, unitCost``: GitHub file id 67520998203). The last :data:`HELD_BACK` ordinary
-invoices are kept back: :meth:`JobberDemo.change_one` issues the next one while the demo
-runs. Records go in through the sandbox's own store (never the adapter).
+with the sample's number, issue and due dates, line items (``name, description,
+quantity, unitPrice, taxable``: ``InvoiceLineItem``, GitHub file id 61006938799), its tax
+and its discount. The last :data:`HELD_BACK` ordinary invoices are still being written:
+they are saved as drafts, and :meth:`JobberDemo.change_one` sends the next one while the
+demo runs (Jobber: a draft "will move into the next status when it is sent ... or marked
+as sent", https://help.getjobber.com/hc/en-us/articles/115009623528). Records go in through
+the sandbox's own store (never the adapter).
 
 What the sample cannot be in Jobber, and the safe path taken:
 
@@ -17,12 +20,15 @@ What the sample cannot be in Jobber, and the safe path taken:
   entered under a currency they are not in. The line says how many.
 * An invoice needs a client: the sample's invoice naming a customer it does not have is
   left out.
-* Tax and discounts are invoice-level settings in Jobber; the reader reads neither (only
-  ``lineItems`` and ``amounts.total``: adapters/jobber/source_mapping.toml), so they are not
-  entered and an invoice's total is the sum of its lines (a tax line would book tax as
-  revenue; a negative discount line is refused by validation). Totals differ from the
-  sample's by its tax and discount.
-* The sandbox totals a line as quantity x unitCost unrounded, while every ledger (and
+* Tax is one amount per invoice in Jobber, charged on the lines marked ``taxable``
+  (``InvoiceAmounts.taxAmount``; ``InvoiceLineItem.taxable``); the sample taxes each line
+  on its own. The person marks the sample's taxed lines taxable and the invoice holds the
+  sample's tax in total, as Jobber would show it (the sandbox keeps the amount entered; it
+  computes no tax from a rate). The discount is the invoice's ``discountAmount``. Jobber's
+  total is then the sample's: lines - discount + tax. The reader spreads the tax back over
+  the taxable lines by their net amounts, so a line's tax may differ from the sample's by
+  the spread; the invoice's tax and total do not.
+* The sandbox totals a line as quantity x unitPrice unrounded, while every ledger (and
   validation) rounds each line to the cent; whether Jobber rounds ``totalCost`` is not
   documented. A line whose quantity x unit price is not whole cents (2.25 h at 112.37) is
   entered as one unit at the rounded amount with "2.25 x 112.37" in its description, so
@@ -98,18 +104,21 @@ def address(text: str) -> dict[str, str]:
 
 def line_item(line: SampleLine, currency: str) -> dict[str, object]:
     rounded = rounded_net(line, currency)
+    taxable = line.tax_amount > 0
     if rounded is None:
         return {
             "name": line.description,
             "description": "",
             "quantity": line.quantity,
-            "unitCost": line.unit_price,
+            "unitPrice": line.unit_price,
+            "taxable": taxable,
         }
     return {
         "name": line.description,
         "description": f"{line.quantity} x {line.unit_price}",
         "quantity": Decimal(1),
-        "unitCost": rounded,
+        "unitPrice": rounded,
+        "taxable": taxable,
     }
 
 
@@ -127,9 +136,14 @@ def _client(store: Store, customer: SampleCustomer) -> str:
     return rid
 
 
-def _enter_invoice(store: Store, client_id: str, invoice: SampleInvoice) -> str:
+def _enter_invoice(
+    store: Store, client_id: str, invoice: SampleInvoice, *, draft: bool = False
+) -> str:
     lines = [line_item(x, store.currency) for x in invoice.lines]
-    rid = store.put_invoice(client_id, invoice.number, lines)
+    discount = invoice.discount or Decimal(0)
+    rid = store.put_invoice(
+        client_id, invoice.number, lines, tax=invoice.tax, discount=discount, draft=draft
+    )
     # the dates the person types; Store.put_invoice has no parameters for them
     store.records[rid].fields.update(
         issuedDate=f"{invoice.issue_date}T00:00:00Z", dueDate=f"{invoice.due_date}T00:00:00Z"
@@ -145,8 +159,7 @@ class JobberDemo:
         self._sandbox = sandbox_of(self.app)
         self._store = self._sandbox.store
         self._clients: dict[str, str] = {}  # sample customer id -> Jobber client id
-        self._held: list[SampleInvoice] = []
-        self._created: set[str] = set()
+        self._drafts: list[str] = []  # Jobber ids of the invoices still being written
 
     async def seed(self) -> str:
         if self._clients:
@@ -156,15 +169,18 @@ class JobberDemo:
             self._clients[customer.id] = _client(self._store, customer)
         for invoice in todo.invoices:
             _enter_invoice(self._store, self._clients[invoice.customer_id], invoice)
-        self._held = list(todo.held)
+        self._drafts = [
+            _enter_invoice(self._store, self._clients[i.customer_id], i, draft=True)
+            for i in todo.held
+        ]
         return _summary(todo, self._store.currency)
 
     async def change_one(self) -> RecordHint:
-        if not self._held:
-            raise RuntimeError("no invoice is held back any more: seed() first")
-        invoice = self._held.pop(0)
-        rid = _enter_invoice(self._store, self._clients[invoice.customer_id], invoice)
-        self._created.add(rid)
+        """The person sends the next draft: Jobber announces it as ``INVOICE_UPDATE``."""
+        if not self._drafts:
+            raise RuntimeError("no draft invoice is left to send: seed() first")
+        rid = self._drafts.pop(0)
+        self._store.mark_sent(rid)
         return RecordHint("invoice", rid)
 
     def delivery(self, hints: Sequence[RecordHint]) -> WebhookRequest:
@@ -172,7 +188,7 @@ class JobberDemo:
         if len(hints) != 1:
             raise ValueError(f"Jobber sends one event per webhook, not {len(hints)}")
         [hint] = hints
-        action = "DESTROY" if hint.deleted else "CREATE" if hint.id in self._created else "UPDATE"
+        action = "DESTROY" if hint.deleted else "UPDATE"
         return self._sandbox.signed_webhook(f"{TOPICS[hint.kind]}_{action}", hint.id)
 
     async def shows_paid(self) -> int:
@@ -184,12 +200,15 @@ class JobberDemo:
 
 def _summary(todo: Plan, currency: str) -> str:
     lines = sum(len(i.lines) for i in todo.invoices)
+    taxed = sum(i.tax > 0 for i in todo.invoices)
+    discounted = sum(bool(i.discount) for i in todo.invoices)
     n = len(todo.customers)
     return (
         f"Jobber sandbox: {n} clients with {n} properties, {len(todo.invoices)} invoices "
-        f"with {lines} line items ({len(todo.held)} more held back to issue during the demo); "
+        f"with {lines} line items ({taxed} taxed, {discounted} discounted) and "
+        f"{len(todo.held)} draft invoices still being written (one is sent during the demo); "
         f"left out: {todo.foreign} customers/invoices not in the account's {currency}, "
-        f"{todo.orphans} invoice without its customer; tax and discounts not entered"
+        f"{todo.orphans} invoice without its customer"
     )
 
 

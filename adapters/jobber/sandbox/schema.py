@@ -8,10 +8,14 @@ Only types and fields the adapter reads or writes, each from (abbreviations belo
   ``totalCount``), scalars ``EncodedId``, ``ISO8601DateTime``, ``ISO8601Date``;
 * [MP] GitHub file id 67520998203, "Mutation Patterns — Jobber": ``invoiceCreatePaymentRecord``
   (input ``invoiceId, amount, date, paymentType, note``; payload ``paymentRecord``,
-  ``userErrors{message,path}``), emails ``{address, primary}``, phones ``{number, primary}``,
-  line items ``{name, description, quantity, unitCost}``;
-* [QX] GitHub file id 67321093734 (query examples): ``lineItems{nodes{name description
-  quantity unitCost totalCost}}``, ``amounts{paidAmount balance}``;
+  ``userErrors{message,path}``), emails ``{address, primary}``, phones ``{number, primary}``;
+* [OT] GitHub file id 61006938799, "Jobber GraphQL — Object Types Reference" (an
+  introspection dump): ``Invoice.invoiceStatus: InvoiceStatusTypeEnum!``,
+  ``InvoiceAmounts{subtotal, discountAmount, taxAmount, total, depositAmount,
+  paymentsTotal, invoiceBalance}`` (all ``Float!``), ``InvoiceLineItem{name, description,
+  quantity, unitPrice, totalPrice, taxable: Boolean!}``; the enum's values ``draft,
+  awaiting_payment, paid, past_due, bad_debt, sent_not_due``: GitHub file id 61308638779
+  (the same dump's enums);
 * [FL] GitHub file ids 52909240044 and 71021070355 (two apps reading live Jobber):
   ``clients(filter: {updatedAt: {after: ...}})`` is accepted, ``gte`` is refused.
 
@@ -56,12 +60,16 @@ type Client {
 }
 type ClientConnection { nodes: [Client!]! pageInfo: PageInfo! totalCount: Int }
 
+enum InvoiceStatusTypeEnum {
+  draft awaiting_payment paid past_due bad_debt sent_not_due
+}
 type InvoiceAmounts {
-  subtotal: Float total: Float discountAmount: Float taxAmount: Float
-  paidAmount: Float balance: Float
+  subtotal: Float! discountAmount: Float! taxAmount: Float! total: Float!
+  depositAmount: Float! paymentsTotal: Float! invoiceBalance: Float!
 }
 type InvoiceLineItem {
-  name: String description: String quantity: Float unitCost: Float totalCost: Float
+  name: String! description: String! quantity: Float! unitPrice: Float! totalPrice: Float!
+  taxable: Boolean!
 }
 type InvoiceLineItemConnection { nodes: [InvoiceLineItem!]! pageInfo: PageInfo! totalCount: Int }
 
@@ -70,7 +78,7 @@ type PaymentRecordConnection { nodes: [PaymentRecord!]! pageInfo: PageInfo! tota
 
 type Invoice {
   id: EncodedId!
-  invoiceNumber: String invoiceStatus: String
+  invoiceNumber: String invoiceStatus: InvoiceStatusTypeEnum!
   client: Client
   issuedDate: ISO8601DateTime dueDate: ISO8601DateTime
   amounts: InvoiceAmounts

@@ -83,22 +83,49 @@ class Store:
         self._put("Client", client_id, {"properties": props})
         return pid
 
-    def put_invoice(self, client_id: str, number: str, lines: list[dict[str, Any]]) -> str:
+    def put_invoice(
+        self,
+        client_id: str,
+        number: str,
+        lines: list[dict[str, Any]],
+        *,
+        tax: Decimal = Decimal(0),
+        discount: Decimal = Decimal(0),
+        draft: bool = False,
+    ) -> str:
+        """An invoice as the person saves it: ``lines`` of ``name, description, quantity,
+        unitPrice`` and ``taxable`` (default False); the invoice's tax amount and discount
+        amount as Jobber shows them; sent unless ``draft``."""
         fields = {
             "client": client_id,
             "invoiceNumber": number,
             "issuedDate": "2026-01-05T00:00:00Z",
             "dueDate": "2026-02-04T00:00:00Z",
-            "lines": lines,
+            "lines": [{"taxable": False, **x} for x in lines],
+            "tax": tax,
+            "discount": discount,
+            "draft": draft,
             "paymentRecords": [],
         }
         return self._put("Invoice", None, fields).id
 
-    def invoice_total(self, rid: str) -> Decimal:
+    def mark_sent(self, rid: str) -> None:
+        """The person sends the draft (Jobber's "Mark as sent")."""
+        self._put("Invoice", rid, {"draft": False})
+
+    def subtotal(self, rid: str) -> Decimal:
         lines = self.records[rid].fields["lines"]
         return sum(
-            (Decimal(str(x["quantity"])) * Decimal(str(x["unitCost"])) for x in lines), Decimal("0")
+            (Decimal(str(x["quantity"])) * Decimal(str(x["unitPrice"])) for x in lines),
+            Decimal("0"),
         )
+
+    def invoice_total(self, rid: str) -> Decimal:
+        """Lines - discount + tax: Jobber's ``total`` ("including line item costs and tax
+        amounts") after its ``discountAmount``."""
+        fields = self.records[rid].fields
+        discount, tax = Decimal(fields["discount"]), Decimal(fields["tax"])
+        return self.subtotal(rid) - discount + tax
 
     def paid_amount(self, rid: str) -> Decimal:
         records = self.records[rid].fields["paymentRecords"]

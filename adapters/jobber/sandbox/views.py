@@ -54,25 +54,44 @@ def client_view(store: Store, rec: Record) -> dict[str, Any]:
     }
 
 
+def _status(f: dict[str, Any], total: Decimal, paid: Decimal) -> str:
+    if f["draft"]:
+        return "draft"
+    return "paid" if paid >= total else "awaiting_payment"
+
+
+def _line(x: dict[str, Any]) -> dict[str, Any]:
+    quantity, price = Decimal(str(x["quantity"])), Decimal(str(x["unitPrice"]))
+    return {**x, "totalPrice": _money(quantity * price)}
+
+
+def _amounts(store: Store, rec: Record, paid: Decimal) -> dict[str, float]:
+    f, total = rec.fields, store.invoice_total(rec.id)
+    return {
+        "subtotal": _money(store.subtotal(rec.id)),
+        "discountAmount": _money(f["discount"]),
+        "taxAmount": _money(f["tax"]),
+        "total": _money(total),
+        "depositAmount": 0.0,
+        "paymentsTotal": _money(paid),
+        "invoiceBalance": _money(total - paid),
+    }
+
+
 def invoice_view(store: Store, rec: Record) -> dict[str, Any]:
     f = rec.fields
     total, paid = store.invoice_total(rec.id), store.paid_amount(rec.id)
     client = store.records[f["client"]]
-    lines = [{**x, "totalCost": x["quantity"] * x["unitCost"]} for x in f["lines"]]
+    lines = [_line(x) for x in f["lines"]]
     payments = [{**p, "amount": _money(Decimal(p["amount"]))} for p in f["paymentRecords"]]
     return {
         "id": rec.id,
         "invoiceNumber": f["invoiceNumber"],
-        "invoiceStatus": "paid" if paid >= total else "awaiting_payment",
+        "invoiceStatus": _status(f, total, paid),
         "client": client_view(store, client),
         "issuedDate": f["issuedDate"],
         "dueDate": f["dueDate"],
-        "amounts": {
-            "subtotal": _money(total),
-            "total": _money(total),
-            "paidAmount": _money(paid),
-            "balance": _money(total - paid),
-        },
+        "amounts": _amounts(store, rec, paid),
         "lineItems": connection(lines, first=100),
         "paymentRecords": connection(payments, first=100),
         "updatedAt": rec.updated_at,
