@@ -116,7 +116,7 @@ class BackSync:
             total=rec.total,
             balance=rec.balance,
             currency=rec.currency,
-            number=rec.name,
+            number=rec.name if rec.kind != "customer" else None,
         )
 
     def _conflict(self, rec: LedgerRecord, ref: RecordRef, state: RecordState) -> ConflictDetected:

@@ -153,7 +153,8 @@ def ledger_customer_fields(mapping: Mapping[str, Any]) -> dict[str, tuple[str, .
 
 
 def has_personal_data(customer: Customer) -> bool:
-    return any(getattr(customer, f, None) for f in Customer.PII_FIELDS)
+    fields = Customer.PII_FIELDS - Customer.MAY_NAME_A_BUSINESS
+    return any(getattr(customer, f, None) for f in fields)
 
 
 def lines(data_map: DataMap) -> list[str]:

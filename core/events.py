@@ -205,6 +205,10 @@ class SourceRecordObserved(EventData):
     #: the source mapping version that shaped ``record`` (``SourceMappingPublished``);
     #: None for a source whose shape is fixed (a CSV folder, a signed webhook)
     source_mapping: str | None = None
+    #: customers: the keyed digest of the name (``core/pii_names.py``), which is sealed
+    #: with the other personal fields; None in events written while the name was kept in
+    #: ``record`` in clear (those are read as before)
+    name_digest: str | None = None
 
 
 @event_type

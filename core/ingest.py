@@ -45,6 +45,7 @@ from syncledger.core.ids import canonical_json, uuid7
 from syncledger.core.keystore import KeyStore, PiiSealer, subject_key_id
 from syncledger.core.metrics import count_rejection
 from syncledger.core.model import RECORD_TYPES, RecordRef
+from syncledger.core.pii_names import digester
 from syncledger.core.pii_text import echoable, is_malformed, strip_reasons
 from syncledger.core.ports import SourceItem
 from syncledger.core.store import EventStore
@@ -208,6 +209,7 @@ class Ingestor:
         self._store = store
         self._keys = keys
         self._sealer = PiiSealer(keys)
+        self._names = digester(keys, entity)
         self._entity = entity
         self._actor = actor
         self._on_progress = on_progress
@@ -293,6 +295,7 @@ class Ingestor:
             record=public,
             customer_ref=customer_ref,
             source_mapping=self._source_mapping,
+            name_digest=self._name_digest(item),
         )
         return make_envelope(
             payload,
@@ -302,6 +305,13 @@ class Ingestor:
             pii=sealed,
             event_id=event_id,
         )
+
+    def _name_digest(self, item: SourceItem) -> str | None:
+        """A customer's name as the duplicate check and the reconciler compare it (the
+        name itself is sealed); none for a malformed row, whose name cell may be another's."""
+        if item.kind != "customer" or is_malformed(item.fields):
+            return None
+        return self._names(item.fields.get("name"))
 
     def _refused(
         self,

@@ -48,6 +48,10 @@ class Record(BaseModel):
     kind: ClassVar[RecordKind]
     #: fields holding personal data: stored encrypted under the data subject's key
     PII_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    #: of those, the ones that may as well name a business (a customer's name, its tax id):
+    #: sealed all the same, but alone they do not make a record one that carries personal
+    #: data under the transfer rules (``core/data_map.py``), as before they were sealed
+    MAY_NAME_A_BUSINESS: ClassVar[frozenset[str]] = frozenset()
 
     id: str = Field(min_length=1)
 
@@ -58,9 +62,12 @@ class Record(BaseModel):
 
 class Customer(Record):
     kind: ClassVar[RecordKind] = "customer"
+    #: the name and the tax id too: a sole trader's name is a person's, and a tax id is
+    #: often a personal number (docs/security.md)
     PII_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"contact_name", "email", "phone", "billing_address"}
+        {"name", "contact_name", "email", "phone", "tax_id", "billing_address"}
     )
+    MAY_NAME_A_BUSINESS: ClassVar[frozenset[str]] = frozenset({"name", "tax_id"})
 
     name: str
     currency: Currency

@@ -66,6 +66,7 @@ from syncledger.core.outage import (
     check_ledger,
     run_watched,
 )
+from syncledger.core.pii_names import digester
 from syncledger.core.ports import SourceItem
 from syncledger.core.progress import Meter, silent
 from syncledger.core.reconcile import KINDS, Expected, Mismatch, Reconciler, ReconReport
@@ -1043,7 +1044,8 @@ async def reconcile_with(
     models = ReadModels(engine)
     name = ledger.adapter.ledger
     state = SyncState(s.entity, name)
-    content = await load_state_and_content(rt.store, state)
+    names = digester(rt.keys, s.entity)
+    content = await load_state_and_content(rt.store, state, names)
     open_before = {
         m.key: Mismatch(m.key, m.mismatch_type, m.source_ref, m.ledger_ref, m.expected, m.actual)
         for m in models.open_mismatches(s.entity, name)
@@ -1058,6 +1060,7 @@ async def reconcile_with(
             actor=s.actor,
             mirror=LedgerMirror(mirror_engine),
             full_every_s=s.reconcile_full_every_s,
+            names=names,
         )
         report = await reconciler.run(expected, open_before, full=full)
     finally:

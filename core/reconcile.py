@@ -20,7 +20,7 @@ appended when nothing changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from syncledger.core.events import (
     make_envelope,
 )
 from syncledger.core.ids import uuid7
+from syncledger.core.pii_names import NameDigest
 from syncledger.core.ports import LedgerAdapter, LedgerRecord
 from syncledger.core.reconcile_compare import compare
 from syncledger.core.reconcile_incremental import Overlay, carried, changed_refs, recheck, scope_of
@@ -116,7 +117,12 @@ class Reconciler:
 
     Without a ``mirror`` every run is full. With one, a run is full when asked
     (``full=True``, ``syncledger reconcile --full``), when the mirror has never been
-    filled, or when the last full sweep is ``full_every_s`` old; otherwise incremental."""
+    filled, or when the last full sweep is ``full_every_s`` old; otherwise incremental.
+
+    ``names``: the entity's name digest (``core/pii_names.py``); customers' names read from
+    the ledger are turned into it as soon as they are read, so they are compared with the
+    source's (sealed) names by digest and the mirror keeps no name. Without it, customer
+    names are compared only against names an old event kept in clear."""
 
     def __init__(
         self,
@@ -127,7 +133,9 @@ class Reconciler:
         actor: str,
         mirror: LedgerMirror | None = None,
         full_every_s: float = FULL_EVERY_S,
+        names: NameDigest | None = None,
     ) -> None:
+        self._names = names
         self._store = store
         self._ledger = ledger
         self._entity = entity
@@ -142,7 +150,7 @@ class Reconciler:
         mirror, started = self._mirror, datetime.now(UTC)
         if mirror is not None and not (full or self._full_due(mirror, started)):
             return await self._incremental(mirror, expected, open_before)
-        held = await fetch_ledger(self._ledger)
+        held = self._private(await fetch_ledger(self._ledger))
         report = self._report(expected, open_before, compare(expected, held), len(held))
         report.compared = len(expected)
         await self._record(report)
@@ -151,6 +159,16 @@ class Reconciler:
             marks = {"cursor": started.isoformat(), "full_at": started.isoformat()}
             mirror.save_full(held, compared, marks)
         return report
+
+    def _private(self, records: list[LedgerRecord]) -> list[LedgerRecord]:
+        """Customers' names as their keyed digests (documents keep their numbers)."""
+        names = self._names
+        if names is None:
+            return records
+        return [
+            replace(r, name=names(r.name)) if r.kind == "customer" and r.name else r
+            for r in records
+        ]
 
     def _full_due(self, mirror: LedgerMirror, now: datetime) -> bool:
         last = mirror.mark("full_at")
@@ -161,7 +179,7 @@ class Reconciler:
     ) -> ReconReport:
         cursor, started = mirror.mark("cursor"), datetime.now(UTC)
         assert cursor is not None  # else the run is full
-        changed = [rec async for rec in self._ledger.changes(cursor - OVERLAP)]
+        changed = self._private([rec async for rec in self._ledger.changes(cursor - OVERLAP)])
         overlay = Overlay(mirror, changed)
         digests = {e.source_ref: digest(e) for e in expected}
         moved = changed_refs(digests, mirror.digests())

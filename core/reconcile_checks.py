@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+from syncledger.core.pii_names import is_digest, name_key
 from syncledger.core.ports import LedgerRecord
 from syncledger.core.reconcile_model import Expected, Mismatch, key
-from syncledger.core.sync_state import name_key
 from syncledger.core.words import figure
 
 #: ledger statuses an invoice's status is compared in (others, e.g. "draft", are not)
@@ -189,9 +189,17 @@ def line_items(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
 
 
 def customer_name(exp: Expected, rec: LedgerRecord) -> list[Mismatch]:
-    """The source owns a customer's name; case and spacing do not count."""
+    """The source owns a customer's name; case and spacing do not count. Names are
+    personal data: the reconciler compares both sides as keyed digests
+    (``core/pii_names.py``), and then the mismatch names the field without its values.
+    Two sides not both digested (a reconciler given no digest) are not compared; two clear
+    names (only from events written before names were sealed) are shown as before."""
     if exp.kind != "customer" or not exp.name or not rec.name:
+        return []
+    if is_digest(exp.name) != is_digest(rec.name):
         return []
     if name_key(exp.name) == name_key(rec.name):
         return []
+    if is_digest(exp.name):
+        return [_found(exp, "customer_name_mismatch", None, None)]
     return [_found(exp, "customer_name_mismatch", exp.name, rec.name)]

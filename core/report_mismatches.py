@@ -130,6 +130,13 @@ def _ar_balance(m: MismatchView, _: str | None) -> str:
 
 
 def _customer_name(m: MismatchView, _: str | None) -> str:
+    """The name is personal data: the fix names the records, never the name (a mismatch
+    found before names were sealed still shows the one it recorded)."""
+    if m.expected is None:
+        return (
+            f"rename {m.ledger_ref} in the ledger to {m.source_ref}'s name in the source: "
+            "the source owns the name (a rename in the source is pushed by the next sync)"
+        )
     return (
         f"rename {m.ledger_ref} in the ledger to {m.expected!r}: the source owns the name "
         "(a rename in the source is pushed by the next sync)"

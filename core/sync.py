@@ -342,9 +342,9 @@ class SyncService:
                 return Outcome("skipped", str(work.ref))  # nothing in the ledger to void
             return await self._push(replace(work, operation="void"), cause)
         if not linked and isinstance(record, Customer):
-            twin = self.state.same_name(str(work.ref), record.name)
+            twin = self.state.same_name(str(work.ref))
             if twin is not None:
-                return await self._reject(work, cause, "duplicate_name", _twin(record, twin))
+                return await self._reject(work, cause, "duplicate_name", _twin(twin))
         if not linked:
             return await self._push(work, cause)
         if isinstance(record, Customer | Invoice):
@@ -458,10 +458,11 @@ def _salted(sha: str, rec: RecordState) -> str:
     return salted if rec.overwrite_id is None else f"{salted}:overwrite:{rec.overwrite_id}"
 
 
-def _twin(customer: Customer, twin: str) -> str:
+def _twin(twin: str) -> str:
+    """The refusal names the other record, never the name (personal data: it is sealed)."""
     return (
-        f"customer name {customer.name!r} is already used by {twin}; ledgers keep customer "
-        "names unique: rename one, or merge the two in the source"
+        f"the customer's name is already used by {twin}; ledgers keep customer names "
+        "unique: rename one, or merge the two in the source"
     )
 
 

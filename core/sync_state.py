@@ -55,6 +55,7 @@ from syncledger.core.events import (
     WebhookProcessed,
     WebhookReceived,
 )
+from syncledger.core.pii_names import name_key as name_key  # re-exported: older imports
 from syncledger.core.store import EventStore
 from syncledger.core.subjects import entity_filter
 
@@ -200,13 +201,15 @@ class SyncState:
             return
         for refs in self.customer_names.values():
             refs.pop(rec.source_ref, None)
-        key = name_key(event.record.get("name"))
+        key = event.name_digest or name_key(event.record.get("name"))
         if key:
             self.customer_names.setdefault(key, {})[rec.source_ref] = seq
 
-    def same_name(self, ref: str, name: str) -> str | None:
-        """Another live source customer with this (normalised) name, seen before ``ref``."""
-        refs = self.customer_names.get(name_key(name) or "", {})
+    def same_name(self, ref: str) -> str | None:
+        """Another live source customer of the same name as ``ref``, seen before it. Names
+        are filed by their keyed digest (``core/pii_names.py``: the name itself is sealed);
+        an event written while names were kept in clear files its name as it reads."""
+        refs = next((refs for refs in self.customer_names.values() if ref in refs), {})
         mine = refs.get(ref, 0)
         earlier = [
             (seq, other)
@@ -238,11 +241,6 @@ class SyncState:
                 self.apply(stored.seq, stored.subject, event)
                 if also is not None:
                     also(event)
-
-
-def name_key(name: Any) -> str | None:
-    """Names the way ledgers compare them: case and spacing do not count."""
-    return " ".join(name.casefold().split()) or None if isinstance(name, str) else None
 
 
 def version_key(version: str) -> tuple[int, Decimal | str]:

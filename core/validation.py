@@ -1296,7 +1296,8 @@ def _validate_customer_kind(reader: _Reader, _home_currency: str) -> Validated |
 
 
 def _personal(record: Record) -> bool:
-    return any(getattr(record, name, None) for name in type(record).PII_FIELDS)
+    kind = type(record)
+    return any(getattr(record, n, None) for n in kind.PII_FIELDS - kind.MAY_NAME_A_BUSINESS)
 
 
 _VALIDATORS: Final[Mapping[str, Callable[[_Reader, str], Validated | Rejected]]] = {

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from syncledger.core.pii_names import NameDigest, digester
 from syncledger.core.ports import LedgerRecord
 from syncledger.core.reconcile import Expected, Mismatch, Reconciler, compare
 from syncledger.core.reconcile_expected import with_log
@@ -245,7 +246,7 @@ async def _expected(h: Harness, models: ReadModels) -> list[Expected]:
     from syncledger.core.pipeline import expected_records
 
     state = SyncState(ENTITY, h.ledger.ledger)
-    content = await load_state_and_content(h.store, state)
+    content = await load_state_and_content(h.store, state, digester(h.keys, ENTITY))
     return with_log(expected_records(models, ENTITY, h.ledger.ledger), state, content)
 
 
@@ -274,10 +275,16 @@ async def test_what_the_sync_pushed_agrees_with_the_ledger() -> None:
     assert (i1.paid, i2.paid) == (D("60.00"), D("40.00"))
     assert i1.due_date == date(2026, 2, 1) and i1.item_codes == ()
     assert (i1.customer_ref, i1.customer_ledger_ref) == ("csv/customer/c1", "1")
-    assert by_ref["csv/customer/c1"].name == "Acme"
+    names = digester(h.keys, ENTITY)
+    assert by_ref["csv/customer/c1"].name == names("acme ")  # the name's keyed digest
     held = [r for kind in ("customer", "invoice", "payment", "credit_note") for r in
             [x async for x in h.ledger.list_all(kind)]]  # fmt: skip
-    assert compare(expected, held) == []
+    assert compare(expected, [_digested(r, names) for r in held]) == []
+
+
+def _digested(rec: LedgerRecord, names: NameDigest) -> LedgerRecord:
+    """A ledger customer's name as the reconciler compares it (its keyed digest)."""
+    return replace(rec, name=names(rec.name)) if rec.kind == "customer" else rec
 
 
 async def test_what_a_bookkeeper_changes_in_the_ledger_afterwards_is_found() -> None:
@@ -291,12 +298,15 @@ async def test_what_a_bookkeeper_changes_in_the_ledger_afterwards_is_found() -> 
     )
     h.ledger.records[c1.ledger_id] = replace(c1, name="Acme Holdings")
     expected = await _expected(h, models)
-    report = await Reconciler(h.store, h.ledger, entity=ENTITY, actor="t").run(expected, {})
+    names = digester(h.keys, ENTITY)
+    recon = Reconciler(h.store, h.ledger, entity=ENTITY, actor="t", names=names)
+    report = await recon.run(expected, {})
     found = {(m.mismatch_type, m.source_ref, m.expected, m.actual) for m in report.open}
     assert found == {
         ("balance_mismatch", "csv/invoice/i1", "paid 60.00, open 50.00", "paid 0.00, open 110.00"),
         ("due_date_mismatch", "csv/invoice/i1", "2026-02-01", "2026-03-03"),
-        ("customer_name_mismatch", "csv/customer/c1", "Acme", "Acme Holdings"),
+        # names are personal data: compared by keyed digest, shown by neither side
+        ("customer_name_mismatch", "csv/customer/c1", None, None),
     }  # the AR difference is i1's, told once: by its balance_mismatch
     await runner.catch_up()
     folded = {m.mismatch_type for m in models.open_mismatches(ENTITY, h.ledger.ledger)}
