@@ -5,7 +5,9 @@ of a deal's line items) hinted and re-read, a lost offset, a static token refuse
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from syncledger.adapters.hubspot.sandbox.server import (
 from syncledger.adapters.hubspot.sandbox.store import JOURNAL_KEEP_MS
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.errors import ConfigurationError
+from syncledger.core.logs import configure
 from syncledger.core.settings_check import check_environment
 from syncledger.core.source_ports import SourceItem, SourceReader
 from tests.contracts.source_contract import SourceContract, SourceUnderTest, read_all
@@ -232,3 +235,24 @@ async def test_the_sandbox_journal_refuses_a_static_token_and_a_zero_count() -> 
     assert [(e["objectTypeId"], e["action"]) for e in events] == [("0-2", "CREATE")]
     assert forged.status_code == 403
     assert sandbox.daily_used == 0  # the journal is exempt from the account's limits
+
+
+async def test_the_entry_files_signed_links_never_reach_the_logs(tmp_path: Path) -> None:
+    """At DEBUG, configured as the commands configure logging (core/logs.py)."""
+    sandbox = HubSpotSandbox()
+    _, cursor = await caught_up(tmp_path, sandbox)
+    sandbox.store.create("companies", {"name": "Logged"})
+    root, httpx_log = logging.getLogger(), logging.getLogger("httpx")
+    kept = (root.handlers[:], root.level, httpx_log.level)
+    out = io.StringIO()
+    configure(logging.DEBUG, stream=out)
+    try:
+        found, _ = await read_from(tmp_path, sandbox, cursor)
+    finally:
+        root.handlers = kept[0]
+        root.setLevel(kept[1])
+        httpx_log.setLevel(kept[2])
+    keys = [e.key for e in sandbox.store.journal.entries]
+    assert len(found) == 1
+    assert "_journal-files" in out.getvalue()  # the download was logged
+    assert not [k for k in keys if k in out.getvalue()]
