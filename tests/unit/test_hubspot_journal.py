@@ -256,3 +256,24 @@ async def test_the_entry_files_signed_links_never_reach_the_logs(tmp_path: Path)
     assert len(found) == 1
     assert "_journal-files" in out.getvalue()  # the download was logged
     assert not [k for k in keys if k in out.getvalue()]
+
+
+async def test_turning_the_journal_on_later_goes_on_from_the_search_cursor(
+    tmp_path: Path,
+) -> None:
+    sandbox = HubSpotSandbox()
+    searching = {k: v for k, v in OAUTH.items() if k != "journal"}
+    reader = SOURCE.connect(connection(tmp_path, sandbox, **searching))
+    try:
+        _, cursor = await read_all(reader, None)
+    finally:
+        await reader.aclose()
+    assert cursor is not None and "journal" not in json.loads(cursor)
+    between = sandbox.store.create("companies", {"name": "While searching"})
+    found, cursor = await read_from(tmp_path, sandbox, cursor)
+    later = sandbox.store.create("companies", {"name": "From the journal"})
+    searched = searches(sandbox)
+    after, _ = await read_from(tmp_path, sandbox, cursor)
+    assert ids(found) == Counter([between])
+    assert ids(after) == Counter([later])
+    assert searches(sandbox) == searched
