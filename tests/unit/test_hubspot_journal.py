@@ -27,9 +27,13 @@ from syncledger.adapters.hubspot.sandbox.server import (
 from syncledger.adapters.hubspot.sandbox.store import JOURNAL_KEEP_MS
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.errors import ConfigurationError
+from syncledger.core.events import SourceCursorAdvanced, SourceRecordObserved
+from syncledger.core.keystore import MemoryKeyStore
 from syncledger.core.logs import configure
 from syncledger.core.settings_check import check_environment
 from syncledger.core.source_ports import SourceItem, SourceReader
+from syncledger.core.source_sync import SourceLog, last_cursor, poll_source
+from syncledger.core.store_memory import MemoryEventStore
 from tests.contracts.source_contract import SourceContract, SourceUnderTest, read_all
 from tests.unit.test_hubspot_source_contract import HubSpotPerson, connection
 
@@ -277,3 +281,33 @@ async def test_turning_the_journal_on_later_goes_on_from_the_search_cursor(
     assert ids(found) == Counter([between])
     assert ids(after) == Counter([later])
     assert searches(sandbox) == searched
+
+
+async def test_the_offset_is_durable_in_the_log_and_entries_reach_it_once(tmp_path: Path) -> None:
+    """Through the pipeline's poll (core/source_sync.py) on a log: each poll a fresh
+    reader, as after a restart; an entry's records are in the log before its offset."""
+    sandbox = HubSpotSandbox()
+    log = SourceLog(MemoryEventStore(), MemoryKeyStore(), "journal", "test")
+
+    async def poll() -> None:
+        reader = SOURCE.connect(journal_connection(tmp_path, sandbox))
+        try:
+            await poll_source(log, reader)
+        finally:
+            await reader.aclose()
+
+    await poll()
+    company = sandbox.store.create("companies", {"name": "Once"})
+    await poll()
+    sandbox.store.update("companies", company, {"name": "Twice"})
+    await poll()
+    await poll()
+    stored = [s.envelope().payload() async for s in log.store.read()]
+    refs = [e.ref for e in stored if isinstance(e, SourceRecordObserved)]
+    cursor = await last_cursor(log, "hubspot")
+    assert refs == [f"hubspot/customer/{company}"] * 2  # two versions, each once
+    assert cursor is not None
+    assert json.loads(cursor)["journal"]["offset"] == sandbox.store.journal.entries[-1].offset
+    last_record = max(i for i, e in enumerate(stored) if isinstance(e, SourceRecordObserved))
+    last_cursor_event = max(i for i, e in enumerate(stored) if isinstance(e, SourceCursorAdvanced))
+    assert last_cursor_event > last_record
