@@ -100,7 +100,8 @@ async def one_round(
         entities=names,
         entity_ledgers={n: {"ledger_url": s.url} for n, s in zip(names, servers, strict=True)},
     )
-    export = write_export(root / f"export-{workers}", size.customers, size.invoices)
+    tag = f"W{workers}"  # records of their own: not linked to an earlier round's
+    export = write_export(root / f"export-{workers}", size.customers, size.invoices, tag)
     await import_all(cfg, export)
     carry_tokens(cfg, tokens)
     before = held(servers)
@@ -116,7 +117,7 @@ async def one_round(
             await until(functools.partial(started, log), "the worker to start")
         start, at_start = time.monotonic(), held(servers) - before  # all N workers up
         while held(servers) - before < records:  # noqa: ASYNC110 - polled over HTTP
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(2.0)  # 50 sandboxes asked each time: not too often
         elapsed = time.monotonic() - start
     finally:
         for proc in procs:

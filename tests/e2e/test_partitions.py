@@ -60,28 +60,29 @@ def cfg(tmp_path: Path, nats: EmbeddedNats, sandboxes: dict[str, SandboxServer])
     )
 
 
-def write_export(path: Path, customers: int, invoices: int) -> Path:
-    """customers, one-line invoices and a payment of each (docs/csv.md)."""
+def write_export(path: Path, customers: int, invoices: int, tag: str = "") -> Path:
+    """customers, one-line invoices and a payment of each (docs/csv.md); ``tag`` makes
+    their ids, names and numbers differ from another export's in the same ledger."""
     path.mkdir(parents=True)
     stamp = "2026-01-02T00:00:00Z"
     rows: dict[str, list[dict[str, str]]] = {"customers": [], "invoices": [], "payments": []}
     for i in range(customers):
-        name = f"Partition Customer {i}"
+        name = f"Partition Customer {tag}{i}"
         rows["customers"].append(
-            {"id": f"C{i}", "name": name, "currency": "USD", "updated_at": stamp}
+            {"id": f"{tag}C{i}", "name": name, "currency": "USD", "updated_at": stamp}
         )
     for i in range(invoices):
         price = Decimal(100 + i)
         total = str(price * 2 + Decimal("5.00"))
-        cid = f"C{i % customers}"
+        cid = f"{tag}C{i % customers}"
         rows["invoices"].append(
-            {"id": f"I{i}", "number": f"PART-{i}", "customer_id": cid, "issue_date": "2026-01-02",
-             "currency": "USD", "total": total, "updated_at": stamp, "description": "Service call",
-             "quantity": "2", "unit_price": f"{price}.00", "tax_amount": "5.00",
-             "line_type": "service"}
+            {"id": f"{tag}I{i}", "number": f"PART-{tag}{i}", "customer_id": cid,
+             "issue_date": "2026-01-02", "currency": "USD", "total": total, "updated_at": stamp,
+             "description": "Service call", "quantity": "2", "unit_price": f"{price}.00",
+             "tax_amount": "5.00", "line_type": "service"}
         )  # fmt: skip
         rows["payments"].append(
-            {"id": f"P{i}", "customer_id": cid, "invoice_id": f"I{i}", "amount": total,
+            {"id": f"{tag}P{i}", "customer_id": cid, "invoice_id": f"{tag}I{i}", "amount": total,
              "currency": "USD", "paid_on": "2026-01-03", "updated_at": stamp}
         )  # fmt: skip
     for name, table in rows.items():
