@@ -5,6 +5,11 @@ Same server, same run, same payload size. Baselines:
 - raw atomic batch: pre-built messages in ADR-50 atomic batches of 1,000.
 Ours: N concurrent single-event ``append`` calls (many writers), group-committed.
 Prints events/s for each and ``ratio_vs_atomic=`` last.
+
+``--cluster``: the same three measurements on the 3-node test stand
+(tests/support/cluster.py: three nats-server processes on loopback, each with its own
+store, ``sync_interval: always``), every stream replicated three times (R3), so an
+acknowledgement waits for a quorum of two fsyncs.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 import tempfile
 import time
 import uuid
@@ -19,6 +25,8 @@ from pathlib import Path
 
 import nats
 from nats.js import api as js_api
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support (--cluster)
 
 from syncledger.core.embedded import EmbeddedNats
 from syncledger.core.events import Envelope, SourceRecordObserved, make_envelope, subject_for
@@ -49,6 +57,9 @@ def envelopes(n: int, run: str) -> list[Envelope]:
     ]
 
 
+REPLICAS = 1  # 3 with --cluster
+
+
 async def fresh_stream(js: nats.js.JetStreamContext, name: str) -> None:
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await js.delete_stream(name)
@@ -61,6 +72,7 @@ async def fresh_stream(js: nats.js.JetStreamContext, name: str) -> None:
             deny_purge=True,
             duplicate_window=7200,
             allow_atomic=True,
+            num_replicas=REPLICAS,
         )
     )
 
@@ -98,8 +110,9 @@ async def ours(nc: nats.NATS, admin: nats.NATS, evs: list[Envelope], writers: in
     for name in ("BENCH", "SYNCLEDGER"):
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(name)
-    await JetStreamEventStore(admin).ensure_stream(create=True)  # first-time setup: admin
+    await JetStreamEventStore(admin).ensure_stream(REPLICAS, create=True)  # setup: admin
     store = JetStreamEventStore(nc)
+    await store.ensure_stream(REPLICAS)  # learns whether the stream is replicated
     queue = iter(evs)
 
     async def writer() -> None:
@@ -114,16 +127,37 @@ async def ours(nc: nats.NATS, admin: nats.NATS, evs: list[Envelope], writers: in
     return rate
 
 
-async def main(n: int, writers: int) -> None:
+async def measure(nc: nats.NATS, admin: nats.NATS, n: int, writers: int) -> list[float]:
+    raw_async = await raw_publish_async(nc, admin, envelopes(n, "a"))
+    raw_batch = await raw_atomic(nc, admin, envelopes(n, "b"))
+    mine = await ours(nc, admin, envelopes(n, "c"), writers)
+    await admin.close()
+    await nc.close()
+    return [raw_async, raw_batch, mine]
+
+
+async def on_one_server(n: int, writers: int) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedNats(Path(tmp), stream=None) as server:
         nc = await nats.connect(server.url)  # syncledger's user publishes, as in production
         admin = await nats.connect(server.admin_url)  # streams are made by the admin user
-        raw_async = await raw_publish_async(nc, admin, envelopes(n, "a"))
-        raw_batch = await raw_atomic(nc, admin, envelopes(n, "b"))
-        mine = await ours(nc, admin, envelopes(n, "c"), writers)
-        await admin.close()
-        await nc.close()
-    print(f"events={n} writers={writers} fsync=always")
+        return await measure(nc, admin, n, writers)
+
+
+async def on_the_cluster(n: int, writers: int) -> list[float]:
+    from tests.support.cluster import running_cluster
+
+    global REPLICAS
+    REPLICAS = 3
+    with tempfile.TemporaryDirectory(prefix="sl-bench-cluster-") as tmp:
+        async with running_cluster(Path(tmp)) as cluster:  # its servers admit anyone
+            return await measure(await cluster.connect(), await cluster.connect(), n, writers)
+
+
+async def main(n: int, writers: int, cluster: bool) -> None:
+    run = on_the_cluster if cluster else on_one_server
+    raw_async, raw_batch, mine = await run(n, writers)
+    where = "3-node cluster, R3" if cluster else "one server"
+    print(f"events={n} writers={writers} fsync=always ({where})")
     print(f"raw_publish_async_events_per_s={raw_async:,.0f}")
     print(f"raw_atomic_batch_events_per_s={raw_batch:,.0f}")
     print(f"syncledger_append_events_per_s={mine:,.0f}")
@@ -135,7 +169,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--writers", type=int, default=2_000)
+    parser.add_argument("--cluster", action="store_true", help="on the 3-node R3 test stand")
     args = parser.parse_args()
     import uvloop
 
-    uvloop.run(main(args.events, args.writers))
+    uvloop.run(main(args.events, args.writers, args.cluster))

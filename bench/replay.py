@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -61,6 +62,7 @@ from syncledger.core.events import (
 from syncledger.core.ids import canonical_json, sha256_hex
 from syncledger.core.store_jetstream import JetStreamEventStore
 from syncledger.projections import ProjectionRunner, make_engine, replay
+from syncledger.projections.rebuild import PROCESS_THRESHOLD, REBUILD_MAX_CACHED_ROWS
 from syncledger.projections.schema import tables_for
 
 ENTITIES = ("acme", "globex", "initech", "umbrella")
@@ -175,6 +177,23 @@ async def raw_read(url: str, stream: str, expected: int) -> float:
         await nc.close()
 
 
+async def pull_read(url: str, stream: str, expected: int) -> float:
+    """Seconds to read every event through the store's own read (the pull reader,
+    core/jetstream_read.py), nothing done with them: the floor under a replay."""
+    nc = await nats.connect(url)
+    try:
+        store = JetStreamEventStore(nc, stream=stream)
+        started = time.perf_counter()
+        received = 0
+        async for _ in store.read():
+            received += 1
+        elapsed = time.perf_counter() - started
+        assert received == expected, (received, expected)
+        return elapsed
+    finally:
+        await nc.close()
+
+
 async def timed_replay(url: str, stream: str, db_url: str, batch: int) -> tuple[float, int]:
     nc = await nats.connect(url)
     try:
@@ -190,23 +209,31 @@ async def timed_replay(url: str, stream: str, db_url: str, batch: int) -> tuple[
 
 
 def _peak_rss_mb() -> float:
+    """The larger peak RSS of this process and of its (ended) fold process."""
+    own = float("nan")
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            own = int(line.split()[1]) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return max(own, children)
 
 
 async def rss_probe(url: str, stream: str, until: int, batch: int) -> None:
-    """In a fresh process: rebuild up to ``until`` into a scratch SQLite file, print peak RSS."""
+    """In a fresh process: rebuild up to ``until`` into a scratch SQLite file as ``replay``
+    does (fold process, capped working set); print the peak RSS of either process."""
     with tempfile.TemporaryDirectory(prefix="sl-bench-rss-") as tmp:
         nc = await nats.connect(url)
         try:
             engine = make_engine(f"sqlite:///{tmp}/rss.db")
             runner = ProjectionRunner(
                 engine, JetStreamEventStore(nc, stream=stream), tables=tables_for(prefix="r_"),
-                batch_size=batch, fresh=True,
+                batch_size=batch, fresh=True, process_threshold=PROCESS_THRESHOLD,
+                max_cached_rows=REBUILD_MAX_CACHED_ROWS,
             )  # fmt: skip
-            await runner.catch_up(until=until)
+            try:
+                await runner.catch_up(until=until)
+            finally:
+                await runner.close()
             engine.dispose()
         finally:
             await nc.close()
@@ -237,35 +264,65 @@ def postgres_url(wanted: bool) -> Iterator[str | None]:
         yield url
 
 
+async def appended_log(tmp: str, server: EmbeddedNats, events: int) -> tuple[str, int]:
+    nc = await nats.connect(server.url)
+    store = JetStreamEventStore(nc)
+    await store.ensure_stream()
+    started = time.perf_counter()
+    appended = await append_log(store, events)
+    append_s = time.perf_counter() - started
+    await store.close()
+    await nc.close()
+    print(f"appended={appended} events in {append_s:.1f}s ({appended / append_s:,.0f}/s)")
+    return store.stream, appended
+
+
+async def reads(url: str, stream: str, appended: int) -> float:
+    """The raw ordered-consumer read (the baseline) and the store's pull read, printed;
+    returns the baseline's events/s."""
+    raw_s = await raw_read(url, stream, appended)
+    raw_rate = appended / raw_s
+    print(f"raw_read: {raw_s:.2f}s  {raw_rate:,.0f} events/s  (ordered consumer, next_msg)")
+    pull_s = await pull_read(url, stream, appended)
+    print(f"pull_read: {pull_s:.2f}s  {appended / pull_s:,.0f} events/s  (the store's read, "
+          f"nothing done)")  # fmt: skip
+    return raw_rate
+
+
 async def main(events: int, batch: int, postgres: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="sl-bench-replay-") as tmp, \
             EmbeddedNats(Path(tmp)) as server:  # fmt: skip
-        nc = await nats.connect(server.url)
-        store = JetStreamEventStore(nc)
-        await store.ensure_stream()
-        started = time.perf_counter()
-        appended = await append_log(store, events)
-        append_s = time.perf_counter() - started
-        await store.close()
-        await nc.close()
-        print(f"appended={appended} events in {append_s:.1f}s ({appended / append_s:,.0f}/s)")
-        raw_s = await raw_read(server.url, store.stream, appended)
-        raw_rate = appended / raw_s
-        print(f"raw_read: {raw_s:.2f}s  {raw_rate:,.0f} events/s")
+        stream, appended = await appended_log(tmp, server, events)
+        raw_rate = await reads(server.url, stream, appended)
         sqlite_url = f"sqlite:///{Path(tmp) / 'readmodels.db'}"
-        replay_s, replayed = await timed_replay(server.url, store.stream, sqlite_url, batch)
+        replay_s, replayed = await timed_replay(server.url, stream, sqlite_url, batch)
         replay_rate = replayed / replay_s
         print(f"replay_sqlite: {replay_s:.2f}s  {replay_rate:,.0f} events/s  (batch={batch})")
         print(f"ratio_vs_raw_read={replay_rate / raw_rate:.3f}")
         with postgres_url(postgres) as pg_url:
             if pg_url is not None:
-                pg_s, pg_n = await timed_replay(server.url, store.stream, pg_url, batch)
+                pg_s, pg_n = await timed_replay(server.url, stream, pg_url, batch)
                 print(f"replay_postgres: {pg_s:.2f}s  {pg_n / pg_s:,.0f} events/s  "
                       f"ratio_vs_raw_read={pg_n / pg_s / raw_rate:.3f}")  # fmt: skip
-        half = await probed_rss(server.url, store.stream, appended // 2, batch)
-        full = await probed_rss(server.url, store.stream, appended, batch)
+        half = await probed_rss(server.url, stream, appended // 2, batch)
+        full = await probed_rss(server.url, stream, appended, batch)
         print(f"rss_half_mb={half:.1f} (events={appended // 2})  rss_full_mb={full:.1f} "
               f"(events={appended})")  # fmt: skip
+
+
+async def postgres_at_scale(events: int, batch: int) -> None:
+    """``--postgres-events``: a log of ``events`` replayed into PostgreSQL only, with the
+    raw read of the same stream in the same run."""
+    with tempfile.TemporaryDirectory(prefix="sl-bench-replay-pg-") as tmp, \
+            EmbeddedNats(Path(tmp)) as server, postgres_url(True) as pg_url:  # fmt: skip
+        if pg_url is None:
+            return
+        stream, appended = await appended_log(tmp, server, events)
+        raw_rate = await reads(server.url, stream, appended)
+        pg_s, pg_n = await timed_replay(server.url, stream, pg_url, batch)
+        print(f"replay_postgres: events={pg_n} {pg_s:.1f}s  {pg_n / pg_s:,.0f} events/s  "
+              f"(batch={batch}, COPY)")  # fmt: skip
+        print(f"postgres_ratio_vs_raw_read={pg_n / pg_s / raw_rate:.3f}")
 
 
 if __name__ == "__main__":
@@ -273,11 +330,15 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--postgres-events", type=int, default=0,
+                        help="instead: replay a log this long into PostgreSQL only")  # fmt: skip
     parser.add_argument("--probe", nargs=3, metavar=("URL", "STREAM", "UNTIL"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
     if args.probe:
         url, stream, until = args.probe
         asyncio.run(rss_probe(url, stream, int(until), args.batch))
+    elif args.postgres_events:
+        asyncio.run(postgres_at_scale(args.postgres_events, args.batch))
     else:
         asyncio.run(main(args.events, args.batch, not args.no_postgres))

@@ -258,6 +258,8 @@ class WorkingSet:
         for table in self.tables.values():
             if table.spec.group_index is not None:
                 table.evict(evicted)
+            else:  # every row held: a group without rows has none in the database either
+                table.groups = {group: keys for group, keys in table.groups.items() if keys}
 
     def mark(self) -> None:
         """Start journaling afresh: :meth:`undo` takes back the changes made after this."""
