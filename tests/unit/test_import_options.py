@@ -13,6 +13,7 @@ from syncledger.adapters.memory import MemoryLedger
 from syncledger.core import pipeline
 from syncledger.core.bootstrap import open_runtime
 from syncledger.core.cli import app
+from syncledger.core.keystore import PiiSealer
 from syncledger.core.ledgers import LedgerHandle, open_ledger
 from syncledger.core.mapping import Mapping
 from syncledger.core.settings import Settings
@@ -49,13 +50,15 @@ def _cp1252_folder(root: Path) -> Path:
 
 
 async def _names_in_log(settings: Settings) -> dict[str, object]:
+    """Each customer's name as the log holds it (sealed: opened with its key)."""
     async with open_runtime(settings) as rt:
-        events = [json.loads(s.raw) async for s in rt.store.read(entity_filter(ENTITY, "source"))]
-    return {
-        e["data"]["ref"]: e["data"]["record"].get("name")
-        for e in events
-        if e["type"] == "SourceRecordObserved"
-    }
+        sealer = PiiSealer(rt.keys)
+        stored = [s.envelope() async for s in rt.store.read(entity_filter(ENTITY, "source"))]
+        return {
+            env.payload().ref: sealer.open(env.pii, env.id).get("name") if env.pii else None  # type: ignore[attr-defined]
+            for env in stored
+            if env.type == "SourceRecordObserved"
+        }
 
 
 async def test_import_reads_a_cp1252_file_given_its_encoding(tmp_path: Path) -> None:

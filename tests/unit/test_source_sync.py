@@ -24,7 +24,7 @@ from syncledger.core.events import (
     WebhookProcessed,
     WebhookReceived,
 )
-from syncledger.core.keystore import MemoryKeyStore
+from syncledger.core.keystore import MemoryKeyStore, PiiSealer
 from syncledger.core.metrics import REGISTRY
 from syncledger.core.serve import Endpoint, webhook_app
 from syncledger.core.source_ports import (
@@ -238,7 +238,13 @@ async def test_hints_are_reread_through_the_source_then_marked_processed() -> No
     assert report.observed == 1
     found = await events(log)
     [observed] = of(found, SourceRecordObserved)
-    assert observed.record["name"] == "Named in the hook"  # type: ignore[attr-defined]
+    assert "name" not in observed.record  # type: ignore[attr-defined]  # sealed: personal
+    [stored] = [
+        s.envelope() async for s in log.store.read() if s.envelope().type == "SourceRecordObserved"
+    ]
+    assert stored.pii is not None
+    opened = PiiSealer(log.keys).open(stored.pii, stored.id)
+    assert opened["name"] == "Named in the hook"
     assert len(of(found, WebhookProcessed)) == 1
     assert await pending_hints(log, "fake") == {}
     assert (await process_webhooks(log, src)).observed == 0
