@@ -287,6 +287,11 @@ class PushLease:
             raise OwnershipLost(f"this process stopped pushing for {self.scope}: {self._fenced}")
 
     @property
+    def ttl(self) -> float:
+        """The bucket's TTL this lease lapses after."""
+        return self._ttl
+
+    @property
     def held(self) -> bool:
         """Whether this process may still push (the local deadline not passed, not fenced)."""
         self._expire_if_due()

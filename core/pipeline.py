@@ -51,7 +51,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.ids import uuid7
 from syncledger.core.ingest import Ingestor, IngestReport
-from syncledger.core.lease import LeaseHolder, PushLease, open_bucket
+from syncledger.core.lease import LeaseHolder, PushLease, new_holder, open_bucket
 from syncledger.core.ledgers import LedgerHandle, open_ledger, sandbox_book
 from syncledger.core.logs import RUN_LOGGER, bind
 from syncledger.core.mapping import Mapping, load_mapping
@@ -689,22 +689,20 @@ async def sync_partitions(settings: Settings) -> None:
         async with open_runtime(settings) as rt, _stop_if_nats_lost(rt, stop):
             health.connected(rt.nc)
             kv, ttl = await open_bucket(rt.nc, settings.lease_ttl_s, settings.stream_replicas)
-            engine = await catch_up(rt)
+            engine = engine_for(settings)  # caught up by the log-wide jobs' worker
             tally = Tally()
             owner = PartitionOwner(
                 kv, ttl, Membership(kv, ttl), parts, _partition_work(rt, engine, tally), _announce
             )
-            jobs = [
-                read_models_job(rt, engine),
-                *process_jobs(rt),
-                ("progress", 60.0, tally.progress),
-            ]
-            _announce(_partitions_banner(parts, jobs, metrics_port))
+            log_wide = [read_models_job(rt, engine), *process_jobs(rt)]
+            progress: list[Job] = [("progress", 60.0, tally.progress)]
+            _announce(_partitions_banner(parts, [*log_wide, *progress], metrics_port))
             await owner.membership.join()
             health.pushing = True
+            jobs_lease = PushLease(kv, ttl, "the log-wide jobs", LOG_JOBS_KEY, new_holder())
             beside = [
-                asyncio.create_task(run_jobs(jobs, stop)),
-                asyncio.create_task(_checkpoints(rt, stop)),
+                asyncio.create_task(run_jobs(progress, stop)),
+                asyncio.create_task(_log_wide_jobs(rt, jobs_lease, log_wide, stop)),
             ]
             try:
                 await owner.run(stop)  # gives up every partition when stopped
@@ -713,6 +711,54 @@ async def sync_partitions(settings: Settings) -> None:
                 await asyncio.gather(*beside, return_exceptions=True)
                 await owner.release_all("this worker stops")
                 await owner.membership.leave()
+
+
+#: the lease of `run --entities`' jobs over the whole log (one worker runs them at a time)
+LOG_JOBS_KEY = "jobs.log"
+
+
+async def _log_wide_jobs(
+    rt: Runtime, lease: PushLease, jobs: list[Job], stop: asyncio.Event
+) -> None:
+    """The read models, hold rules and audit checkpoints cover the whole log, whichever
+    partitions a worker owns: one worker at a time runs them (the holder of the
+    ``jobs.log`` lease in ``SL_LEASES``), the others try to take it every TTL/3. (Every
+    worker folding every event into the one read-model database only competed for it.)"""
+    gated = [owner_only(job, lease) for job in jobs]
+    try:
+        while not stop.is_set():
+            if lease.held or await _took(lease):
+                await _while_held(rt, lease, gated, stop)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=lease.ttl / 3)
+    finally:
+        await lease.release()
+
+
+async def _took(lease: PushLease) -> bool:
+    try:
+        taken = await lease.take() is None
+    except EventStoreUnavailable as exc:  # tried again next turn
+        log.warning("%s", exc)
+        return False
+    if taken:
+        _announce("this worker runs the read models, hold rules and audit checkpoints")
+    return taken
+
+
+async def _while_held(rt: Runtime, lease: PushLease, jobs: list[Job], stop: asyncio.Event) -> None:
+    done = asyncio.Event()
+
+    async def until_stop_or_lost() -> None:
+        await _first_of(stop.wait(), lease.until_lost())
+        done.set()
+
+    watch = asyncio.create_task(until_stop_or_lost())
+    try:
+        await asyncio.gather(run_jobs(jobs, done), lease.while_held(_checkpoints(rt, done)))
+    finally:
+        watch.cancel()
+        await asyncio.gather(watch, return_exceptions=True)
 
 
 def _partitions_banner(parts: list[Partition], jobs: list[Job], metrics_port: int | None) -> str:
