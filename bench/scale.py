@@ -135,7 +135,9 @@ async def main(size: argparse.Namespace) -> None:
         f"{size.invoices} payments), {size.entities * per_entity} a round; workers {counts}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(tempfile.mkdtemp(prefix="scale-")) if size.keep else Path(tmp)
+        if size.keep:
+            print(f"kept in {root} (workers' logs in logs-N/)", flush=True)
         servers = [SandboxServer("qbo", root / f"ledger-{n}").start() for n in range(size.entities)]
         try:
             with EmbeddedNats(root / "nats-server") as nats:
@@ -161,4 +163,5 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=4)
     parser.add_argument("--invoices", type=int, default=10)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and state")
     asyncio.run(main(parser.parse_args()))
