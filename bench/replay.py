@@ -4,31 +4,39 @@ Starts an embedded nats-server (``sync_interval: always``), appends a realistic 
 (customers, invoices with lines, payments, each followed by LedgerPushRequested and
 LedgerPushSucceeded; some invoices re-versioned), then times
 
-  (a) a raw nats-py ordered-consumer read of the whole stream (messages received, nothing
-      done with them),
+  (a) a raw nats-py ordered-consumer read of the whole stream (``next_msg`` per message,
+      nothing done with them): the baseline the issue names,
+  (a') the store's own read (core/jetstream_read.py: a pull consumer, a batch per
+      request), nothing done with the events: the floor under a replay,
   (b) ``projections.replay`` of the whole stream into a fresh SQLite file
       (WAL; batches ``synchronous=NORMAL``, the swap ``FULL``: projections/engine.py),
   (c) the same into PostgreSQL (a throw-away server from the Debian binaries, as the
       tests start it, ``fsync=off``), unless ``--no-postgres`` or no server binaries,
 
 and prints events/s for each and ``ratio_vs_raw_read=<b/a>``. Then the peak RSS of a
-rebuild in a fresh process at half the stream and at the whole stream (``rss_half_mb``,
-``rss_full_mb``): the working set is capped (``max_cached_rows``), so it stays flat once
-the cap is reached.
+rebuild as ``replay`` runs it (its fold process included) in a fresh process at half the
+stream and at the whole stream (``rss_half_mb``, ``rss_full_mb``). ``--postgres-events N``
+instead appends N events and times (a), (a') and (c) only: ``PostgreSQL at scale``.
 
-Where the time went (cProfile of the fold thread and CPU time per event, 30k events;
-issue 13 measured 0.29): reading the stream through the ordered consumer itself ~60-75 us
-of CPU per event (the raw baseline's cost, and a floor for the replay, which reads the
-same way), JSON parsing 30 us (stdlib ``json`` with ``parse_float=Decimal``), pydantic
-validation 13 us, the fold 60 us (working-set bookkeeping: every ``get`` went through
-the group index), per-row SQL 25 us (a parameter tuple built per row and an fsync per
-batch). Now: msgspec parses (Decimal for fractions, stdlib where it refuses: core/decode.py)
-~10 us, a class lookup remembered per type, ``get`` on a complete working set a plain dict
-lookup (fold ~20 us), SQLite rows bound by name from their dicts and no fsync per rebuild
-batch (~15 us). What remains is mostly the read itself and pydantic: the fold runs in a
-thread beside the reader, and both hold the GIL, so their costs add up.
+Where the time goes (CPU per event, 40k-event logs, 2-core machine shared with other
+work): the raw baseline costs the client ~58 us an event, two thirds of it nats-py making
+a task per ``next_msg``. The replay used to read the same way (67 us with the metadata)
+and then decode (msgspec + pydantic ~15 us), fold (~20 us: working-set bookkeeping) and
+write (~12 us: SQLite ``executemany`` upserts) in a thread beside the reader, on the same
+interpreter lock: 0.33 of the raw read on this machine. Now the store reads through a pull
+consumer, messages delivered to a callback on an inbox, at most 2,000 held (19 us CPU an
+event, 2-3x the raw read's speed); a rebuild of >= 100,000 events folds in a process of its
+own (projections/fold_process.py: raw bytes over a socket, ~50 us CPU an event there, the
+reader ~25 us here); below that the thread does (~81 us CPU an event in all). PostgreSQL
+batches go by COPY into a staging table and one set-based upsert (projections/db.py):
+0.54-0.60 of the raw read in a thread vs 0.33-0.39 with ``executemany`` (40k events).
+Memory: a rebuild's working set evicts its written rows past 50,000 and stays complete
+(a Bloom filter says which groups to read back), so the peak RSS is flat in log length.
+On an idle machine the two processes each get a core; on a busy one the ratio follows
+CPU per event, where the fold (decode, fold, SQL, ~50 us) is the floor.
 
-Usage: ``python bench/replay.py [--events N] [--batch N] [--no-postgres]``
+Usage: ``python bench/replay.py [--events N] [--batch N] [--no-postgres]
+[--postgres-events N]``
 """
 
 from __future__ import annotations
