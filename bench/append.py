@@ -9,7 +9,9 @@ Prints events/s for each and ``ratio_vs_atomic=`` last.
 ``--cluster``: the same three measurements on the 3-node test stand
 (tests/support/cluster.py: three nats-server processes on loopback, each with its own
 store, ``sync_interval: always``), every stream replicated three times (R3), so an
-acknowledgement waits for a quorum of two fsyncs.
+acknowledgement waits for a quorum of two fsyncs. Measured 2026-12-07 (2-core machine,
+loaded): ours 14.1k events/s vs raw atomic batches 14.7k/s (0.96), raw ``publish_async``
+8.2k/s — the atomic-batch group commit keeps its lead on the cluster.
 """
 
 from __future__ import annotations
