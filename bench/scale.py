@@ -4,9 +4,10 @@ process per entity), pushed by 1, 2 and 4 `syncledger run --entities` worker pro
 sharing one nats-server (issue 13, bench/scale.py).
 
 For each worker count: a fresh set of entities (their own names, their own records, so
-the sandboxes' books are not shared between rounds) is imported, then the workers start
-and the clock runs from the moment all N have started (one after the other) to the moment
-every sandbox holds every record; the records pushed in that time make the rate.
+no record links to an earlier round's in the same sandboxes); the N workers start one
+after the other and share the partitions out; once each owns its fair share, the records
+are imported into the log (in this process) and the clock runs from the import's start to
+the moment every sandbox holds every record.
 Prints, per round, records/min and the ratio to one worker, the 429s the sandboxes
 answered (``/_sandbox/stats``) and the duplicates found (records carrying one of our
 references more than once); the record counts used are printed first.
@@ -34,7 +35,7 @@ from pathlib import Path
 from syncledger.adapters.platforms import Connection, platform
 from syncledger.core.embedded import EmbeddedNats
 from syncledger.core.settings import Settings
-from tests.e2e.test_partitions import import_all, started, until, write_export
+from tests.e2e.test_partitions import import_all, owned_by, started, until, write_export
 from tests.support.ledger_checks import KINDS
 from tests.support.processes import Proc, SandboxServer
 
@@ -73,6 +74,12 @@ async def duplicates(cfg: Settings) -> int:
     return found
 
 
+def balanced(logs: list[Path], partitions: int, share: int) -> bool:
+    """Every partition owned, none by a worker beyond its fair share (per their logs)."""
+    owned = [owned_by(log) for log in logs]
+    return sum(len(o) for o in owned) == partitions and max(len(o) for o in owned) <= share
+
+
 def carry_tokens(cfg: Settings, tokens: dict[int, Path]) -> None:
     """Each sandbox's tokens rotate: a round's entity starts from the previous round's
     token file for the same sandbox (its refresh token already used the default one)."""
@@ -102,20 +109,21 @@ async def one_round(
     )
     tag = f"W{workers}"  # records of their own: not linked to an earlier round's
     export = write_export(root / f"export-{workers}", size.customers, size.invoices, tag)
-    await import_all(cfg, export)
     carry_tokens(cfg, tokens)
     before = held(servers)
     throttled = sum(s.admin("stats")["throttled"] for s in servers)
     records = len(names) * (size.customers + 2 * size.invoices)
-    logs = root / f"logs-{workers}"
-    logs.mkdir()
+    logs = [root / f"logs-{workers}" / f"worker-{n}.log" for n in range(workers)]
+    logs[0].parent.mkdir()
     procs: list[Proc] = []
     try:
-        for n in range(workers):  # one after the other (tests/e2e/test_partitions.py `started`)
-            log = logs / f"worker-{n}.log"
+        for log in logs:  # one after the other (tests/e2e/test_partitions.py `started`)
             procs.append(Proc(["run"], worker_env(cfg), log).start())
             await until(functools.partial(started, log), "the worker to start")
-        start, at_start = time.monotonic(), held(servers) - before  # all N workers up
+        share = -(-len(names) // workers)
+        await until(functools.partial(balanced, logs, len(names), share), "the shares", 600)
+        start = time.monotonic()  # the records arrive while the workers own their shares
+        await import_all(cfg, export)
         while held(servers) - before < records:  # noqa: ASYNC110 - polled over HTTP
             await asyncio.sleep(2.0)  # 50 sandboxes asked each time: not too often
         elapsed = time.monotonic() - start
@@ -123,7 +131,7 @@ async def one_round(
         for proc in procs:
             proc.stop()
     answered = sum(s.admin("stats")["throttled"] for s in servers) - throttled
-    return (records - at_start) / elapsed * 60, answered, await duplicates(cfg)
+    return records / elapsed * 60, answered, await duplicates(cfg)
 
 
 async def main(size: argparse.Namespace) -> None:
