@@ -24,7 +24,8 @@ sequence it handed out. Requests carry neither ``expires`` nor ``no_wait``, so t
 408 statuses that end such requests early are not expected; any status other than an idle
 heartbeat is treated the same way (a new consumer from the last sequence handed out: the
 safe path, never a guess at how many messages a request still owes). Silence for
-``stall_s`` while messages are owed is ``EventStoreUnavailable``.
+``stall_s`` while messages are owed starts a new consumer once (its server may be the one
+that went); a second silence is ``EventStoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -52,12 +53,19 @@ WINDOW = 4 * BATCH  # messages asked for and not yet handed to the reader, at mo
 INACTIVE_S = 60.0
 STATUS_HEARTBEAT = "100"
 MAX_RESTARTS = 5
+#: silences (no message for ``stall_s`` while some are owed) that start a new consumer (its
+#: server may have gone: a replicated stream's leader moves) before the read gives up
+MAX_STALLS = 1
 _V1_TOKENS = 9  # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<time>.<pending>
 _V2_TOKENS = 12  # $JS.ACK.<domain>.<hash>.<stream>.… .<pending>.<token> (11: no token)
 
 
 class _Restart(Exception):
     """The consumer lost its place: start a new one after the last sequence handed out."""
+
+
+class _Stalled(_Restart):
+    """Nothing arrived for ``stall_s`` while messages were owed."""
 
 
 @dataclass(slots=True)
@@ -103,7 +111,7 @@ class PullReader:
         self, subjects: str, from_seq: int, end: int
     ) -> AsyncGenerator[StoredEvent, None]:
         position = from_seq - 1  # the last stream sequence handed out
-        restarts = 0
+        restarts = stalls = 0
         while True:
             try:
                 events = self._one_consumer(subjects, position + 1, end)
@@ -112,6 +120,12 @@ class PullReader:
                         position = stored.seq
                         yield stored
                 return
+            except _Stalled as exc:
+                stalls += 1
+                if stalls > MAX_STALLS:
+                    raise EventStoreUnavailable(
+                        "replay stalled: no message from JetStream"
+                    ) from exc
             except _Restart:
                 restarts += 1
                 if restarts > MAX_RESTARTS:
@@ -166,8 +180,8 @@ class PullReader:
             pull.arrived.clear()
             try:
                 await asyncio.wait_for(pull.arrived.wait(), self._stall_s)
-            except TimeoutError as exc:
-                raise EventStoreUnavailable("replay stalled: no message from JetStream") from exc
+            except TimeoutError:
+                raise _Stalled from None
         pull.taken += 1
         msg = pull.buffer.popleft()
         if pull.asked - pull.taken <= WINDOW - BATCH:
