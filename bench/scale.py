@@ -102,7 +102,8 @@ async def one_round(
     """records/min, 429s answered during the round, duplicates."""
     names = [f"w{workers}e{n}" for n in range(len(servers))]
     cfg = Settings(
-        data_dir=root / "state",
+        data_dir=root / f"state-{workers}",  # a log and read models of its own: the durable
+        # consumers of three rounds of 50 entities reached the server's consumer limit
         nats_url=nats.url,
         entities=names,
         entity_ledgers={n: {"ledger_url": s.url} for n, s in zip(names, servers, strict=True)},
@@ -148,12 +149,13 @@ async def main(size: argparse.Namespace) -> None:
             print(f"kept in {root} (workers' logs in logs-N/)", flush=True)
         servers = [SandboxServer("qbo", root / f"ledger-{n}").start() for n in range(size.entities)]
         try:
-            with EmbeddedNats(root / "nats-server") as nats:
-                base = None
-                tokens: dict[int, Path] = {}
-                for workers in counts:
-                    run = one_round(root, nats, servers, workers, size, tokens)
-                    rate, answered, dups = await run
+            base = None
+            tokens: dict[int, Path] = {}
+            for workers in counts:  # a log of its own each round (see one_round)
+                with EmbeddedNats(root / f"nats-server-{workers}") as nats:
+                    rate, answered, dups = await one_round(
+                        root, nats, servers, workers, size, tokens
+                    )
                     base = base or rate
                     print(
                         f"workers={workers} records_per_min={rate:,.0f} "
