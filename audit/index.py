@@ -15,7 +15,6 @@ record its stored data names (``ref`` or ``source_ref``), so its trace still sho
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any, TypeVar
 
 import syncledger.audit.events  # noqa: F401 - the audit module's own types decode too
 from syncledger.audit.pauses import gc_paused
-from syncledger.core.decode import decode_payload
+from syncledger.core.decode import decode_payload, read_json
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
     ALERT_EVENTS,
@@ -197,7 +196,7 @@ class LogIndex:
         return index
 
     def add(self, seq: int, raw: bytes) -> LoggedEvent:
-        doc = json.loads(raw)
+        doc = read_json(raw)
         logged = LoggedEvent(seq, raw, doc, event=_typed(doc))
         event = logged.event
         logged.ref = _named_ref(doc) if event is None else self._ref_of(logged.entity, event)
@@ -282,7 +281,7 @@ class LogIndex:
 
 def logged(seq: int, raw: bytes) -> LoggedEvent:
     """One stored event, parsed and typed (``event`` None when it does not decode)."""
-    doc = json.loads(raw)
+    doc = read_json(raw)
     return LoggedEvent(seq, raw, doc, event=_typed(doc))
 
 

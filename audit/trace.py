@@ -189,6 +189,17 @@ class TraceBuilder:
         self.runs: dict[tuple[str, str], list[LoggedEvent]] = {}
         for ev, e in index.of_class(ReconciliationCompleted):
             self.runs.setdefault((ev.entity, e.ledger), []).append(ev)
+        #: each event's step (its words, its personal data opened), made once however many
+        #: traces show the event
+        self._steps: dict[int, TraceStep] = {}
+
+    def _step(self, ev: LoggedEvent) -> TraceStep:
+        step = self._steps.get(ev.seq)
+        if step is None:
+            personal = open_personal(self.keys, ev)
+            step = TraceStep(ev.seq, ev.id, ev.type, ev.doc["occurred_at"], summarize(ev), personal)
+            self._steps[ev.seq] = step
+        return step
 
     def _mapping_events(self, events: list[LoggedEvent]) -> list[LoggedEvent]:
         used = _mappings_used(events)
@@ -228,14 +239,8 @@ class TraceBuilder:
                 {qualified_ledger_ref(e) for ev in events if isinstance(e := ev.event, LINKING)}
             ),
             reconciliation=_reconciliation(events, runs),
-            steps=[_step(self.keys, ev) for ev in related],
+            steps=[self._step(ev) for ev in related],
         )
-
-
-def _step(keys: KeyStore, ev: LoggedEvent) -> TraceStep:
-    return TraceStep(
-        ev.seq, ev.id, ev.type, ev.doc["occurred_at"], summarize(ev), open_personal(keys, ev)
-    )
 
 
 # ---------------------------------------------------------------------- with proofs
