@@ -293,6 +293,7 @@ class Settings(BaseSettings):
     worm_secret_access_key: SecretStr | None = Field(
         default=None, description="S3 secret access key (never logged)"
     )
+    actor: str = "syncledger"
     _top_ledger: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod
