@@ -259,7 +259,7 @@ class Settings(BaseSettings):
         default_factory=dict,
         description=(
             "where each connection holds data: `[data_regions]` in syncledger.toml, "
-            "connection id -> region (e.g. hubspot = \"EU\", qbo = \"US\"); the data map "
+            'connection id -> region (e.g. hubspot = "EU", qbo = "US"); the data map '
             "(`syncledger audit data-map`) and transfer rules read it"
         ),
     )

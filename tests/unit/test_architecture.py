@@ -45,6 +45,7 @@ COMPOSITION_ROOT = frozenset(
         "connect_credentials",
         "mapping_publish",
         "data_map_build",
+        "partitions",
     )
 )
 
