@@ -20,10 +20,10 @@ sent"; a draft "will move into the next status when it is sent ... or marked as 
 https://help.getjobber.com/hc/en-us/articles/115009623528). The API's only status moves are
 ``invoiceMarkAsSent`` ("Mark a draft invoice as sent") and ``invoiceReopen`` ("Re-open a
 paid invoice") (Mutations Reference, GitHub file id 61180821513). Nothing documents a way
-back to draft, but nothing rules it out: a draft is reported as a *deletion*. syncledger
-records a deletion only of a record it observed before (core/ingest.py), so a draft that
-was never sent leaves no trace, and one that went back to draft (undocumented) has its
-ledger invoice voided rather than left standing.
+back to draft. A draft is therefore read as nothing at all: one never sent leaves no trace,
+and should a sent invoice ever read as a draft (a restored account, a sandbox started
+afresh) its ledger invoice is left as it is — syncledger never voids a posted invoice on a
+status Jobber does not document; the next sent version updates it as usual.
 
 Tax: Jobber keeps one tax amount per invoice and marks lines ``taxable``; the canonical
 invoice carries tax per line. ``taxAmount`` is spread over the taxable lines in proportion

@@ -193,15 +193,13 @@ def _version(node: Mapping[str, Any]) -> str:
     return str(node.get("updatedAt") or node.get("date") or "")
 
 
-def _draft(node: Mapping[str, Any]) -> SourceItem:
-    """A draft invoice is not an invoice yet: reported deleted (amounts.py)."""
-    rid = str(node["id"])
-    return SourceItem(SYSTEM, "invoice", rid, _version(node), {"id": rid}, deleted=True)
-
-
-def item(mapping: SourceMapping, kind: str, node: Mapping[str, Any], currency: str) -> SourceItem:
+def item(
+    mapping: SourceMapping, kind: str, node: Mapping[str, Any], currency: str
+) -> SourceItem | None:
+    """The record as a source item; None for a draft invoice, which is no invoice yet
+    (amounts.py)."""
     if kind == "invoice" and amounts.is_draft(node):
-        return _draft(node)
+        return None
     fields = mapping.shape(kind, node)
     fields["currency"] = node.get("currency") or currency
     deleted = bool(node.get("isArchived"))

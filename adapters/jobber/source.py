@@ -47,9 +47,9 @@ class JobberSource:
 
     # ------------------------------------------------------------------ delta reads
 
-    def _item(self, kind: str, node: dict[str, Any]) -> SourceItem:
+    def _item(self, kind: str, node: dict[str, Any]) -> SourceItem | None:
         found = item(self._mapping, kind, node, self._currency)
-        if kind == "invoice":
+        if found is not None and kind == "invoice":
             problems = _truncated(node, "lineItems", f"than {queries.LINES} line items")
             if problems:
                 found.fields[MALFORMED_FIELD] = [*found.fields.get(MALFORMED_FIELD, []), *problems]
@@ -67,6 +67,8 @@ class JobberSource:
         fresh: list[SourceItem] = []
         for node in conn.get("nodes") or []:
             found = self._item(queries.KIND_OF[plural], node)
+            if found is None:  # a draft: nothing to read yet
+                continue
             if not window.delivered(found):
                 fresh.append(found)
                 window = window.saw(found)
@@ -102,7 +104,9 @@ class JobberSource:
                 f"get_{hint.kind}", queries.by_id(hint.kind), {"id": hint.id}
             )
             node = data.get(queries.SINGULAR[hint.kind])
-            found.append(self._item(hint.kind, node) if node else self._gone(hint))
+            one = self._item(hint.kind, node) if node else self._gone(hint)
+            if one is not None:  # a draft announced by a webhook: nothing to read yet
+                found.append(one)
         return found
 
     def _gone(self, hint: RecordHint) -> SourceItem:

@@ -123,13 +123,13 @@ async def test_seeded_sample_reads_back_valid_and_consistent(
     items, _ = await _read_all(reader, None)
     customers = [i for i in items if i.kind == "customer"]
     invoices = {i.fields["number"]: i for i in items if i.kind == "invoice" and not i.deleted}
-    drafts = [i for i in items if i.kind == "invoice" and i.deleted]
+    drafts = [i for i in items if i.kind == "invoice" and i.deleted]  # none: nothing is read
     usd = _usd_customers()
     expected = [i for i in sample_invoices() if i.currency == "USD" and i.customer_id in usd]
     assert len(customers) == _said(said, "clients") == len(usd)
     assert len(invoices) == _said(said, "invoices") == len(expected) - HELD_BACK
-    assert len(drafts) == _said(said, "draft invoices") == HELD_BACK
-    assert all(d.fields == {"id": d.id} for d in drafts)  # nothing of a draft is read
+    assert _said(said, "draft invoices") == HELD_BACK
+    assert drafts == []  # nothing of a draft is read
     assert sum(len(i.fields["lines"]) for i in invoices.values()) == _said(said, "line items")
     for number in ("1001", "1002", "1100", "1200"):
         sample, got = _sample(number), invoices[number].fields
