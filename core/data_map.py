@@ -32,8 +32,8 @@ from syncledger.core.model import Customer
 
 #: customer fields that hold personal data wherever the customer is a person; ``name``
 #: and ``tax_id`` are personal for a sole trader, not for a company — listed, and marked
-MAY_BE_PERSONAL: frozenset[str] = frozenset({"name", "tax_id"})
-PERSONAL_FIELDS: tuple[str, ...] = tuple(sorted(Customer.PII_FIELDS | MAY_BE_PERSONAL))
+MAY_BE_PERSONAL: frozenset[str] = Customer.MAY_NAME_A_BUSINESS
+PERSONAL_FIELDS: tuple[str, ...] = tuple(sorted(Customer.PII_FIELDS))
 TRANSFER_NOT_ALLOWED = "transfer_not_allowed"
 
 

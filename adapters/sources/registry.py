@@ -24,6 +24,7 @@ import httpx
 from starlette.applications import Starlette
 
 from syncledger.adapters.platforms import checked_rate_scale
+from syncledger.core.data_map import PERSONAL_FIELDS
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import RecordHint, SourceReader, WebhookRequest
 
@@ -133,18 +134,14 @@ class WithoutSandbox:
 
     def personal_fields(self) -> Mapping[str, tuple[str, ...]]:
         """The canonical shape (docs/csv.md): each field under its own name."""
-        return MappingProxyType({name: (name,) for name in CANONICAL_PERSONAL})
-
-
-#: customer fields that can hold personal data (``core/data_map.py`` marks which always do)
-CANONICAL_PERSONAL = ("name", "contact_name", "email", "phone", "tax_id", "billing_address")
+        return MappingProxyType({name: (name,) for name in PERSONAL_FIELDS})
 
 
 def personal_from_table(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """A source mapping's customer table (canonical field → its field name or names) as
     personal fields; empty names (a field the source does not have) left out."""
     out: dict[str, tuple[str, ...]] = {}
-    for name in CANONICAL_PERSONAL:
+    for name in PERSONAL_FIELDS:
         spec = table.get(name)
         names = [spec] if isinstance(spec, str) else list(spec) if isinstance(spec, list) else []
         kept = tuple(str(n) for n in names if n)
