@@ -14,11 +14,10 @@ Jobber documents no currency on Client or Invoice: the account's currency is a s
 (``SYNCLEDGER_JOBBER_CURRENCY``); a payment's own ``currency`` wins where present.
 An archived client (``isArchived``, Jobber's soft delete) is reported deleted.
 
-Service locations (a client's properties) are not a canonical field; they are checked: a
-property whose name or address repeats another's of the same client is reported under
-``MALFORMED_FIELD`` so validation rejects the client with the reason. The brief's
-"coordinates far from the address" check is not made: no documented coordinate field on
-Property was found and syncledger has no geocoder (docs/sources/jobber.md).
+Service locations (a client's properties) are not a canonical field; they are checked
+(``locations.py``: duplicated names or addresses, map points that contradict their
+addresses) and what is wrong is reported under ``MALFORMED_FIELD``, so validation rejects
+the client with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from importlib import resources
 from typing import Any
 
 from syncledger.adapters.jobber import amounts
+from syncledger.adapters.jobber.locations import location_problems
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import SourceItem
 from syncledger.core.validation import MALFORMED_FIELD
@@ -161,32 +161,6 @@ class SourceMapping:
             value = shaper(node) if shaper else _path(node, prop)
             out[field] = str(value) if isinstance(value, int | float) else value
         return out
-
-
-def _norm(text: Any) -> str:
-    return " ".join(str(text or "").lower().split())
-
-
-def location_problems(node: Mapping[str, Any]) -> list[str]:
-    """A client's properties that repeat another's name or address."""
-    props = ((node.get("clientProperties") or {}).get("nodes")) or []
-    seen: dict[tuple[str, str], str] = {}
-    problems: list[str] = []
-    for prop in props:
-        keys = [
-            ("name", _norm(prop.get("name"))),
-            ("address", _norm(_address(prop.get("address")))),
-        ]
-        for what, key in keys:
-            if not key:
-                continue
-            first = seen.setdefault((what, key), str(prop["id"]))
-            if first != prop["id"]:
-                problems.append(
-                    f"service location {prop['id']} has the same {what} as service location "
-                    f"{first} of this client: merge or remove the duplicate property in Jobber"
-                )
-    return problems
 
 
 def _version(node: Mapping[str, Any]) -> str:

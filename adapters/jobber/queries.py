@@ -13,10 +13,13 @@ PAGE = 25
 LINES = 20
 PROPERTIES = 10
 _ADDRESS = "street1 street2 city province postalCode country"
+#: a property's address with its map point (``PropertyAddress.coordinates: GeoPoint``,
+#: GitHub file id 61006938799; locations.py)
+_PLACE = f"{_ADDRESS} coordinates {{ latitude longitude }}"
 CLIENT = (
     "id firstName lastName companyName isCompany isArchived updatedAt "
     f"billingAddress {{ {_ADDRESS} }} emails {{ address primary }} phones {{ number primary }} "
-    f"clientProperties(first: {PROPERTIES}) {{ nodes {{ id name address {{ {_ADDRESS} }} }} "
+    f"clientProperties(first: {PROPERTIES}) {{ nodes {{ id name address {{ {_PLACE} }} }} "
     "pageInfo { hasNextPage } }"
 )
 #: the invoice amounts (``InvoiceAmounts``) and line item fields (``InvoiceLineItem``) a
@@ -43,6 +46,14 @@ def listing(plural: str, *, filtered: bool) -> str:
         f"{plural}(first: $first, after: $after{flt}) {{ nodes {{ {FIELDS[plural]} }} "
         "pageInfo { endCursor hasNextPage } } }"
     )
+
+
+#: the client owning a property, read whole: a ``PROPERTY_*`` webhook names only the
+#: property (root ``property(id: EncodedId!): Property``, GitHub file id 61328573822;
+#: ``Property.client: Client``, GitHub file id 61006938799)
+PROPERTY_OWNER = (
+    f"query Property_owner($id: EncodedId!) {{ property(id: $id) {{ id client {{ {CLIENT} }} }} }}"
+)
 
 
 def by_id(kind: str) -> str:

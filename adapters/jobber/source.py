@@ -3,7 +3,8 @@
 Reads (``read_changes``): one page of clients, then invoices, then payments, each after its
 own window of the cursor (``cursor.py``); ``more`` while any type has another page. An
 invoice with more line items than one page is reported malformed rather than cut short.
-Write-back: ``writeback.py``. Webhooks: ``webhooks.py``.
+Write-back: ``writeback.py``. Webhooks: ``webhooks.py``; a ``PROPERTY_*`` hint re-reads the
+client owning the property (``queries.PROPERTY_OWNER``).
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class JobberSource:
     async def fetch(self, hints: Sequence[RecordHint]) -> list[SourceItem]:
         found: list[SourceItem] = []
         for hint in hints:
+            if hint.kind == webhooks.PROPERTY:
+                found.extend(await self._owner(hint))
+                continue
             if hint.kind not in queries.SINGULAR:
                 continue
             if hint.kind == "payment" and not self._mapping.reads_payments:
@@ -108,6 +112,16 @@ class JobberSource:
             if one is not None:  # a draft announced by a webhook: nothing to read yet
                 found.append(one)
         return found
+
+    async def _owner(self, hint: RecordHint) -> list[SourceItem]:
+        """The client owning the property a ``PROPERTY_*`` webhook names, re-read whole (its
+        service locations are checked with it). A property Jobber no longer has (after
+        ``PROPERTY_DESTROY``) names no client: nothing is read, and nothing is deleted; the
+        client comes with the next delta read that finds it changed."""
+        data, _ = await self._api.run("get_property_owner", queries.PROPERTY_OWNER, {"id": hint.id})
+        client = (data.get("property") or {}).get("client")
+        one = self._item("customer", client) if isinstance(client, dict) else None
+        return [one] if one is not None else []
 
     def _gone(self, hint: RecordHint) -> SourceItem:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

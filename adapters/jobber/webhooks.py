@@ -11,6 +11,11 @@
   (``WebHookTopicEnum``: https://developer.getjobber.com/docs/using_jobbers_api/setting_up_webhooks/
   and GitHub file id 67140017033); ``*_DESTROY`` is a deleted hint; other topics name
   nothing we read (a delivery with no hints).
+* ``PROPERTY_*`` (same topic list): a property is no record of its own but part of its
+  client's (its service locations are checked with the client), so the hint is of kind
+  :data:`PROPERTY` and ``source.py`` re-reads the client owning it; the item id is the
+  property's, as for every topic ("the unique identifier of the object which triggered
+  the event": ``webHookEvent(itemId)``, GitHub file id 61328573822).
 * Delivery id: Jobber documents no per-event id (the docs say to dedupe "based on the
   payload data"), so it is a digest of topic + item id + occurred-at, the tuple GitHub file
   id 67140017033 recommends; the same on every retry of one event.
@@ -28,7 +33,9 @@ from typing import Any
 from syncledger.core.source_ports import RecordHint, WebhookDelivery, WebhookRefused, WebhookRequest
 
 HEADER = "x-jobber-hmac-sha256"
-KINDS = {"CLIENT": "customer", "INVOICE": "invoice", "PAYMENT": "payment"}
+#: the hint kind of a property: "re-read the client owning it" (never a record kind)
+PROPERTY = "property"
+KINDS = {"CLIENT": "customer", "INVOICE": "invoice", "PAYMENT": "payment", "PROPERTY": PROPERTY}
 _KEYS = {
     "topic": ("topic",),
     "item": ("itemId", "item_id"),

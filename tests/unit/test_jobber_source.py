@@ -239,3 +239,93 @@ async def test_payments_taken_in_jobber_are_read_when_jobber_owns_them(tmp_path:
         await reader.aclose()
     [payment] = [i for i in items if i.kind == "payment"]
     assert Decimal(payment.fields["amount"]) == Decimal("100")
+
+
+_ELM = {"street1": "1 Elm St", "city": "Boise", "province": "ID", "postalCode": "83702"}
+_OAK = {"street1": "9 Oak Ave", "city": "Boise", "province": "ID", "postalCode": "83702"}
+
+
+def _pinned(address: dict[str, str], lat: float, lon: float) -> dict[str, object]:
+    return {**address, "coordinates": {"latitude": lat, "longitude": lon}}
+
+
+async def test_two_sites_pinned_at_one_point_are_refused_as_read_from_jobber(
+    tmp_path: Path,
+) -> None:
+    """Jobber's ``PropertyAddress.coordinates`` are read with the client: two different
+    addresses at one map point (the double-booking case) refuse the client; a site that
+    was never geocoded is no error."""
+    app = create_app(rate_scale=20.0)
+    store = sandbox_of(app).store
+    sid = store.put_client(companyName="Pinned Twice Ltd")
+    home = store.add_property(sid, "Home", _pinned(_ELM, 43.6150, -116.2023))
+    shop = store.add_property(sid, "Shop", _pinned(_OAK, 43.6150, -116.2023))
+    fine = store.put_client(companyName="Geocoded Ltd")
+    store.add_property(fine, "Home", _pinned(_ELM, 43.6150, -116.2023))
+    store.add_property(fine, "Shop", _OAK)  # not geocoded: nothing to compare
+    reader = _reader(app, tmp_path)
+    try:
+        items = {i.id: i for i in (await read_all(reader, None))[0]}
+    finally:
+        await reader.aclose()
+    [problem] = items[sid].fields[MALFORMED_FIELD]
+    assert problem.startswith(f"service locations {home} and {shop} have different addresses")
+    verdict = validate(items[sid], LedgerRules("xero"))
+    assert isinstance(verdict, Rejected)
+    assert [r.code for r in verdict.reasons] == ["malformed_row"]
+    assert MALFORMED_FIELD not in items[fine].fields
+    assert not isinstance(validate(items[fine], LedgerRules("xero")), Rejected)
+
+
+async def test_a_property_webhook_rereads_the_client_owning_the_property(tmp_path: Path) -> None:
+    """The sandbox announces property changes as ``PROPERTY_*`` webhooks naming the property;
+    the hint re-reads the owning client. Here a pin moved onto the other site's point (the
+    client's ``updatedAt`` does not move in the sandbox: the stricter case, where only the
+    webhook tells)."""
+    app = create_app(rate_scale=20.0)
+    sandbox = sandbox_of(app)
+    store = sandbox.store
+    sid = store.put_client(companyName="Moved Pin Ltd")
+    home = store.add_property(sid, "Home", _pinned(_ELM, 43.6150, -116.2023))
+    shop = store.add_property(sid, "Shop", _pinned(_OAK, 43.6200, -116.2100))
+    created = sandbox.property_webhooks()
+    reader = _reader(app, tmp_path)
+    try:
+        first, _ = await read_all(reader, None)
+        assert MALFORMED_FIELD not in next(i for i in first if i.id == sid).fields
+        assert [reader.verify(w).hints for w in created] == [
+            (RecordHint("property", home),),
+            (RecordHint("property", shop),),
+        ]
+        store.edit_property(home, "Home", _pinned(_ELM, 43.6200, -116.2100))
+        [moved] = sandbox.property_webhooks()
+        delivery = reader.verify(moved)
+        assert delivery.hints == (RecordHint("property", home),)
+        [client] = await reader.fetch(delivery.hints)
+        again = await reader.fetch(reader.verify(moved).hints)  # a retried delivery
+    finally:
+        await reader.aclose()
+    assert (client.kind, client.id, client.deleted) == ("customer", sid, False)
+    [problem] = client.fields[MALFORMED_FIELD]
+    assert "the same map point" in problem
+    assert again == [client]
+    assert reader.verify(moved).delivery_id == delivery.delivery_id
+
+
+async def test_a_destroyed_property_deletes_nothing(tmp_path: Path) -> None:
+    app = create_app(rate_scale=20.0)
+    sandbox = sandbox_of(app)
+    sid = sandbox.store.put_client(companyName="Shrinking Ltd")
+    site = sandbox.store.add_property(sid, "Annex", _ELM)
+    sandbox.property_webhooks()
+    sandbox.store.remove_property(site)
+    [gone] = sandbox.property_webhooks()
+    reader = _reader(app, tmp_path)
+    try:
+        delivery = reader.verify(gone)
+        assert delivery.hints == (RecordHint("property", site, deleted=True),)
+        assert await reader.fetch(delivery.hints) == []
+        items, _ = await read_all(reader, None)
+    finally:
+        await reader.aclose()
+    assert [(i.id, i.deleted) for i in items] == [(sid, False)]

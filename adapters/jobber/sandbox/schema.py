@@ -16,6 +16,11 @@ Only types and fields the adapter reads or writes, each from (abbreviations belo
   quantity, unitPrice, totalPrice, taxable: Boolean!}``; the enum's values ``draft,
   awaiting_payment, paid, past_due, bad_debt, sent_not_due``: GitHub file id 61308638779
   (the same dump's enums);
+* [PA] GitHub file id 61006938799 (the same dump): ``Property.address: PropertyAddress!``
+  with ``coordinates: GeoPoint`` ("if it has been geo-coded") and ``geoStatus: GeoStatus``,
+  ``GeoPoint{latitude: Float!, longitude: Float!}``; ``GeoStatus`` values: GitHub file id
+  61308638779; the root ``property(id: EncodedId!): Property``: GitHub file id 61328573822
+  (the same dump's queries);
 * [FL] GitHub file ids 52909240044 and 71021070355 (two apps reading live Jobber):
   ``clients(filter: {updatedAt: {after: ...}})`` is accepted, ``gte`` is refused.
 
@@ -46,7 +51,14 @@ type ClientAddress {
 type Email { address: String primary: Boolean }
 type Phone { number: String primary: Boolean }
 
-type Property { id: EncodedId! name: String address: ClientAddress client: Client }
+type GeoPoint { latitude: Float! longitude: Float! }
+enum GeoStatus { NOT_STARTED PROCESSING FOUND NOT_FOUND MANUAL_OVERRIDE FOUND_ALTERNATE }
+type PropertyAddress {
+  street1: String street2: String city: String province: String
+  postalCode: String country: String
+  coordinates: GeoPoint geoStatus: GeoStatus
+}
+type Property { id: EncodedId! name: String address: PropertyAddress! client: Client }
 type PropertyConnection { nodes: [Property!]! pageInfo: PageInfo! totalCount: Int }
 
 type Client {
@@ -103,6 +115,7 @@ type Query {
   client(id: EncodedId!): Client
   invoice(id: EncodedId!): Invoice
   payment(id: EncodedId!): Payment
+  property(id: EncodedId!): Property
 }
 
 type UserError { message: String! path: [String!]! }

@@ -67,6 +67,7 @@ def _schema() -> GraphQLSchema:
     for kind, plural in (("Client", "clients"), ("Invoice", "invoices"), ("Payment", "payments")):
         schema.query_type.fields[plural].resolve = views.lister(kind)
         schema.query_type.fields[kind.lower()].resolve = views.finder(kind)
+    schema.query_type.fields["property"].resolve = views.find_property
     schema.mutation_type.fields["invoiceCreatePaymentRecord"].resolve = views.create_payment_record
     return schema
 
@@ -166,6 +167,12 @@ class JobberSandbox:
             "x-jobber-hmac-sha256": base64.b64encode(digest).decode(),
         }
         return WebhookRequest("POST", "https://app.example/jobber/webhooks", headers, body, now)
+
+    def property_webhooks(self) -> list[WebhookRequest]:
+        """The ``PROPERTY_CREATE/_UPDATE/_DESTROY`` deliveries for the property changes made
+        since the last call, one event per delivery, oldest first."""
+        announced, self.store.announced[:] = list(self.store.announced), []
+        return [self.signed_webhook(topic, pid) for topic, pid in announced]
 
 
 def create_app(

@@ -43,6 +43,9 @@ class Store:
     #: ids are numbered per kind, as Jobber's global ids name their type
     #: (``gid://Jobber/Invoice/<n>``), and only creations take a number
     _ids: dict[str, itertools.count[int]] = field(default_factory=dict)
+    #: property changes Jobber would announce by webhook (topic, property id), oldest
+    #: first; ``JobberSandbox.property_webhooks`` sends them
+    announced: list[tuple[str, str]] = field(default_factory=list)
 
     def _put(self, kind: str, rid: str | None, fields: dict[str, Any]) -> Record:
         number = next(self._seq)
@@ -77,11 +80,42 @@ class Store:
     def destroy(self, rid: str) -> None:
         self.records[rid].deleted = True
 
-    def add_property(self, client_id: str, name: str | None, address: dict[str, str]) -> str:
+    def add_property(self, client_id: str, name: str | None, address: dict[str, Any]) -> str:
+        """A service location; ``address`` may hold ``coordinates: {latitude, longitude}``
+        (``PropertyAddress.coordinates``)."""
         pid = encoded_id("Property", next(self._seq))
         props = [*self.records[client_id].fields["properties"], (pid, name, address)]
         self._put("Client", client_id, {"properties": props})
+        self.announced.append(("PROPERTY_CREATE", pid))
         return pid
+
+    def property_owner(self, pid: str) -> str | None:
+        """The id of the client holding property ``pid`` (None: no such property)."""
+        for rec in self.of_kind("Client"):
+            if any(p[0] == pid for p in rec.fields["properties"]):
+                return rec.id
+        return None
+
+    def edit_property(self, pid: str, name: str | None, address: dict[str, Any]) -> None:
+        """The person edits a property (its pin moved on the map, say). The client's
+        ``updatedAt`` is left as it was: whether Jobber moves it for a property edit is not
+        documented, and this is the stricter case (only ``PROPERTY_UPDATE`` tells)."""
+        owner = self.property_owner(pid)
+        if owner is None:
+            raise KeyError(pid)
+        fields = self.records[owner].fields
+        fields["properties"] = [
+            (p[0], name, address) if p[0] == pid else p for p in fields["properties"]
+        ]
+        self.announced.append(("PROPERTY_UPDATE", pid))
+
+    def remove_property(self, pid: str) -> None:
+        owner = self.property_owner(pid)
+        if owner is None:
+            raise KeyError(pid)
+        fields = self.records[owner].fields
+        fields["properties"] = [p for p in fields["properties"] if p[0] != pid]
+        self.announced.append(("PROPERTY_DESTROY", pid))
 
     def put_invoice(
         self,

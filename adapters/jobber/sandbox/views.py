@@ -54,6 +54,22 @@ def client_view(store: Store, rec: Record) -> dict[str, Any]:
     }
 
 
+def property_view(store: Store, pid: str) -> dict[str, Any] | None:
+    owner = store.property_owner(pid)
+    if owner is None:
+        return None
+    client = store.records[owner]
+    _, name, address = next(p for p in client.fields["properties"] if p[0] == pid)
+    return {"id": pid, "name": name, "address": address, "client": client_view(store, client)}
+
+
+def find_property(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
+    found = property_view(info.context, id)
+    if found is None:
+        raise GraphQLError(f"Property {id} not found", extensions={"code": "NOT_FOUND"})
+    return found
+
+
 def _status(f: dict[str, Any], total: Decimal, paid: Decimal) -> str:
     if f["draft"]:
         return "draft"
