@@ -292,7 +292,8 @@ class HubSpotSource:
 
     def _properties(self, kind: str) -> list[str]:
         section = {"companies": "company", "contacts": "contact", "deals": "deal"}[kind]
-        return sorted({*self._m.properties(section), MODIFIED[kind]})
+        extra = {writeback.UNIQUE} if kind == "deals" else set()
+        return sorted({*self._m.properties(section), MODIFIED[kind], *extra})
 
     def _now(self) -> int:
         return int(self._clock() * 1000)
@@ -333,6 +334,7 @@ class HubSpotSource:
             r for r in records if (r.get("properties") or {}).get(stage) == self._m.closed_stage
         ]
         others = [str(r["id"]) for r in records if r not in closed]
+        self._status.learn(records)
         return [*await self._invoices(closed), *await self._left_stage(others)]
 
     async def _invoices(self, deals: Records) -> list[SourceItem]:

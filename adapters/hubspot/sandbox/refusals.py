@@ -81,6 +81,15 @@ REFUSALS = RefusalTable(
             "a syncledger_* property written before it is created (SOURCES §1.6: create the "
             "custom property first); message prefix: HubSpot's as a third-party error guide "
             f"quotes it (skills.sh hubspot-common-errors), unverified; {ERRORS}"),
+    Refusal("upsert.not_unique", 400, "VALIDATION_ERROR",
+            "idProperty {name} is not a unique-value property",
+            "batch/upsert keys on a property 'whose values are unique for the object' (the "
+            "2026-03 deals spec); hs_object_id fails with VALIDATION_ERROR (SOURCES §1.6, "
+            f"segmentio/action-destinations#3957); {VALIDATION}"),
+    Refusal("upsert.duplicate_input", 400, "VALIDATION_ERROR",
+            "two inputs name the same record",
+            "SOURCES §1.6: two inputs of one upsert that resolve to the same record are "
+            f"rejected as non-retryable (segmentio/action-destinations#3969); {VALIDATION}"),
     # ------------------------------------------------------- currencies
     Refusal("currencies.after_unknown", 400, "VALIDATION_ERROR",
             "after {after} is not a cursor this list gave",
@@ -99,6 +108,10 @@ REFUSALS = RefusalTable(
             f"SOURCES §1.6: groupName, name, label, type, fieldType are required; {VALIDATION}"),
     Refusal("property.group_unknown", 400, "VALIDATION_ERROR", "group {group} does not exist",
             f"the spec's PropertyCreate.groupName names an existing group; {VALIDATION}"),
+    Refusal("property.unique_limit", 400, "VALIDATION_ERROR",
+            "{kind} already has 10 unique-value properties",
+            "SOURCES §1.6: at most 10 unique ID properties per object (properties guide); "
+            f"{VALIDATION}"),
     Refusal("property.exists", 409, "OBJECT_ALREADY_EXISTS", "property {name} already exists",
             EXISTS),
     # ---------------------------------------------------------- journal

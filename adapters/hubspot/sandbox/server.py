@@ -5,7 +5,9 @@ HubSpot/HubSpot-public-api-spec-collection 2026-03 specs):
 
 - list ``GET /crm/objects/2026-03/{type}`` (``limit``, ``after``, ``properties``,
   ``archived``; ``paging.next.after``), ``POST .../{type}/search``, ``.../batch/read``
-  (``archived`` query), ``.../batch/update``; deals by object type id ``0-3`` (§1.1);
+  (``archived`` query), ``.../batch/update`` and ``.../batch/upsert`` (writes.py: a
+  unique-value ``idProperty``, per-input errors in a 207); deals by object type id
+  ``0-3`` (§1.1);
 - associations ``POST /crm/associations/2026-03/{from}/{to}/batch/read``: ``from.id``,
   ``to[].toObjectId``, ``associationTypes`` (§1.6);
 - properties ``GET|POST /crm/properties/2026-03/{type}[/{name}]`` with the required
@@ -67,6 +69,7 @@ from syncledger.adapters.hubspot.sandbox.store import (
     iso_ms,
     object_type,
 )
+from syncledger.adapters.hubspot.sandbox.writes import BatchRefused, BatchWrites
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.oauth import OAuthServer
@@ -139,6 +142,7 @@ class HubSpotSandbox:
 
     def __init__(self, *, rate_scale: float = 1.0, search_cap: int = search.SEARCH_CAP) -> None:
         self.store = Store()
+        self.writes = BatchWrites(self.store)
         self.currencies = Currencies()
         self.search_cap = search_cap
         self.search_throttle = WindowThrottle(SEARCH_RATE.scaled(rate_scale))
@@ -309,9 +313,17 @@ async def batch_update(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> R
     unknown = _unknown_properties(sb, kind, inputs)
     if unknown:
         return refuse("batch.property_unknown", names=unknown)
-    for i in inputs:
-        sb.store.update(kind, str(i["id"]), i.get("properties", {}))
-    return _json(200, _batch([rows[str(i["id"])].wire(kind, None) for i in inputs]))
+    return _json(*sb.writes.update_inputs(kind, inputs))
+
+
+async def batch_upsert(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Response:
+    unknown = _unknown_properties(sb, kind, body.get("inputs") or [])
+    if unknown:
+        return refuse("batch.property_unknown", names=unknown)
+    try:
+        return _json(*sb.writes.upsert(kind, body))
+    except BatchRefused as exc:
+        return refuse(exc.rule, **exc.values)
 
 
 def _unknown_properties(sb: HubSpotSandbox, kind: str, inputs: list[Any]) -> list[str]:
@@ -377,6 +389,11 @@ async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Respons
         return refuse("property.group_unknown", group=body.get("groupName"))
     if body["name"] in defs:
         return refuse("property.exists", name=body["name"])
+    if (
+        body.get("hasUniqueValue")
+        and sum(bool(d.get("hasUniqueValue")) for d in defs.values()) >= 10
+    ):
+        return refuse("property.unique_limit", kind=kind)
     defs[body["name"]] = {**body, "hubspotDefined": False, "archived": False}
     return _json(201, defs[body["name"]])
 
@@ -585,6 +602,9 @@ def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
     async def _update(r: Request, k: str) -> Response:
         return await batch_update(sb, k, decode_json(await r.body()))
 
+    async def _upsert(r: Request, k: str) -> Response:
+        return await batch_upsert(sb, k, decode_json(await r.body()))
+
     async def _assoc(r: Request, k: str) -> Response:
         to = object_type(r.path_params["to"])
         if to is None:
@@ -614,6 +634,7 @@ def create_app(sb: HubSpotSandbox | None = None) -> Starlette:
         Route(objects + "/search", _guarded(sb, _search, searching=True), methods=["POST"]),
         Route(objects + "/batch/read", _guarded(sb, _read), methods=["POST"]),
         Route(objects + "/batch/update", _guarded(sb, _update), methods=["POST"]),
+        Route(objects + "/batch/upsert", _guarded(sb, _upsert), methods=["POST"]),
         Route(
             "/crm/associations/2026-03/{kind}/{to}/batch/read",
             _guarded(sb, _assoc),

@@ -1,0 +1,311 @@
+"""HubSpot write-back in batches: upserts keyed on the unique-value deal reference, per-input
+failures retried alone, nothing marked written that HubSpot did not take, and crashes
+between the write and the mark (against the sandbox, over HTTP in-process)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncledger.adapters.hubspot.errors import HubSpotError
+from syncledger.adapters.hubspot.platform import SOURCE
+from syncledger.adapters.hubspot.sandbox.server import HubSpotSandbox
+from syncledger.adapters.hubspot.writeback import PROPERTIES, UNIQUE
+from syncledger.core.events import LedgerRecordObserved, make_envelope
+from syncledger.core.model import RecordRef
+from syncledger.core.source_ports import SourceReader, StatusUpdate, StatusWriter
+from syncledger.core.store import Envelope
+from syncledger.core.store_memory import MemoryEventStore
+from syncledger.core.subjects import ledger_subject
+from syncledger.core.writeback import pending_writes, write_back_pending
+from tests.contracts.source_contract import read_all
+from tests.unit.test_hubspot_source_contract import connection
+
+ENTITY = "acme"
+LEDGER = "xero"
+UPSERT = "/crm/objects/2026-03/0-3/batch/upsert"
+UPDATE = "/crm/objects/2026-03/0-3/batch/update"
+
+
+def _deals(sandbox: HubSpotSandbox, n: int) -> list[str]:
+    return [
+        sandbox.store.create("deals", {"dealname": f"Deal {i}", "dealstage": "closedwon"})
+        for i in range(n)
+    ]
+
+
+def _update(deal: str, status: str = "partially_paid", balance: str = "40.00") -> StatusUpdate:
+    return StatusUpdate(
+        source_ref=f"hubspot/invoice/{deal}",
+        ledger=LEDGER,
+        status=status,
+        currency="EUR",
+        total=Decimal("100.00"),
+        balance=Decimal(balance),
+        ledger_number=f"INV-{deal}",
+        ledger_id=deal,
+        link=None,
+        at=None,
+    )
+
+
+def _writes(sandbox: HubSpotSandbox) -> dict[str, int]:
+    counts = {UPSERT: 0, UPDATE: 0}
+    for method, path in sandbox.requests:
+        if method == "POST" and path in counts:
+            counts[path] += 1
+    return counts
+
+
+def _state(sandbox: HubSpotSandbox) -> dict[str, dict[str, Any]]:
+    """Every deal as HubSpot holds it (properties and when each was set)."""
+    return {
+        rid: {
+            "properties": dict(r.properties),
+            "history": {k: list(v) for k, v in r.history.items()},
+        }
+        for rid, r in sandbox.store.records["deals"].items()
+    }
+
+
+@dataclass
+class Portal:
+    sandbox: HubSpotSandbox
+    tmp_path: Path
+
+    def writer(self) -> StatusWriter:
+        found = SOURCE.connect(connection(self.tmp_path, self.sandbox))
+        assert isinstance(found, StatusWriter)
+        return found
+
+
+@pytest.fixture
+async def portal(tmp_path: Path) -> AsyncIterator[Portal]:
+    sandbox = HubSpotSandbox()
+    yield Portal(sandbox, tmp_path)
+    sandbox.close()
+
+
+async def _close(writer: StatusWriter) -> None:
+    await writer.aclose()  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------- requests
+
+
+async def test_250_updates_take_one_request_per_100(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 250)
+    writer = portal.writer()
+    try:
+        assert await writer.write_back([_update(d) for d in deals]) == 250
+        first = _writes(portal.sandbox)
+        paid = [_update(d, "paid", "0.00") for d in deals]
+        assert await writer.write_back(paid) == 250
+        second = _writes(portal.sandbox)
+    finally:
+        await _close(writer)
+    batches = math.ceil(250 / 100)  # at most 100 inputs a batch (SOURCES.md §1.3)
+    assert first == {UPDATE: batches, UPSERT: 0}  # not stamped yet: by record id
+    assert second[UPSERT] - first[UPSERT] == batches  # stamped: upserts on the reference
+    assert second[UPDATE] == first[UPDATE]
+    store = portal.sandbox.store.records["deals"]
+    assert len(store) == 250  # no deal was created
+    for d in deals:
+        assert store[d].properties[UNIQUE] == f"hubspot/invoice/{d}"
+        assert store[d].properties["syncledger_payment_status"] == "paid"
+        assert store[d].properties["syncledger_amount_paid"] == "100.00"
+
+
+async def test_the_reference_is_a_unique_value_property(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 1)
+    writer = portal.writer()
+    try:
+        await writer.write_back([_update(deals[0])])
+    finally:
+        await _close(writer)
+    defs = portal.sandbox.store.property_defs["deals"]
+    assert set(defs) == set(PROPERTIES)
+    assert [n for n, d in defs.items() if d.get("hasUniqueValue")] == [UNIQUE]
+
+
+async def test_a_reader_that_read_the_deals_upserts_after_a_restart(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 3)
+    writer = portal.writer()
+    try:
+        await writer.write_back([_update(d) for d in deals])
+    finally:
+        await _close(writer)
+    again = portal.writer()  # a restart: this reader stamped nothing
+    try:
+        assert isinstance(again, SourceReader)
+        await read_all(again, None)  # the deals come back holding their reference
+        before = _writes(portal.sandbox)
+        assert await again.write_back([_update(d, "paid", "0") for d in deals]) == 3
+    finally:
+        await _close(again)
+    after = _writes(portal.sandbox)
+    assert after[UPSERT] - before[UPSERT] == 1
+    assert after[UPDATE] == before[UPDATE]
+
+
+# ------------------------------------------------------------------- partial failures
+
+
+async def test_a_failed_input_is_retried_alone(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 5)
+    portal.sandbox.writes.faults.fail(deals[2])  # a transient per-input error, once
+    writer = portal.writer()
+    try:
+        assert await writer.write_back([_update(d) for d in deals]) == 5
+    finally:
+        await _close(writer)
+    store = portal.sandbox.store.records["deals"]
+    assert _writes(portal.sandbox)[UPDATE] == 2  # the batch, then the failed one
+    for d in deals:
+        assert store[d].properties["syncledger_payment_status"] == "partially_paid"
+        # each deal was written once: the retry carried the failed input only
+        assert len(store[d].history["syncledger_payment_status"]) == 1
+
+
+async def test_an_upsert_failure_is_retried_by_record_id(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 4)
+    writer = portal.writer()
+    try:
+        await writer.write_back([_update(d) for d in deals])  # stamps them
+        portal.sandbox.writes.faults.fail(f"hubspot/invoice/{deals[1]}")
+        before = _writes(portal.sandbox)
+        assert await writer.write_back([_update(d, "paid", "0") for d in deals]) == 4
+    finally:
+        await _close(writer)
+    after = _writes(portal.sandbox)
+    assert (after[UPSERT] - before[UPSERT], after[UPDATE] - before[UPDATE]) == (1, 1)
+    store = portal.sandbox.store.records["deals"]
+    assert {store[d].properties["syncledger_payment_status"] for d in deals} == {"paid"}
+
+
+async def _observe(store: MemoryEventStore, updates: Sequence[StatusUpdate]) -> None:
+    envelopes: list[Envelope] = []
+    for u in updates:
+        payload = LedgerRecordObserved(
+            ledger=LEDGER,
+            ledger_ref=u.ledger_id,
+            kind="invoice",
+            source_ref=u.source_ref,
+            status=u.status,
+            total=u.total,
+            balance=u.balance,
+            currency=u.currency,
+            number=u.ledger_number,
+        )
+        subject = ledger_subject(ENTITY, LEDGER, RecordRef.parse(u.source_ref))
+        envelopes.append(make_envelope(payload, entity=ENTITY, subject=subject, actor="test"))
+    await store.append(envelopes)
+
+
+async def _pending(store: MemoryEventStore) -> set[str]:
+    return {p.observed.source_ref or "" for p in await pending_writes(store, ENTITY, LEDGER)}
+
+
+async def test_nothing_is_marked_written_that_hubspot_did_not_take(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 5)
+    log = MemoryEventStore()
+    await _observe(log, [_update(d) for d in deals])
+    portal.sandbox.writes.faults.fail(deals[3], times=10, status="400")  # refused every try
+    writer = portal.writer()
+    try:
+        with pytest.raises(HubSpotError) as refused:
+            await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+        assert deals[3] in str(refused.value)
+        assert not refused.value.transient
+        assert len(await _pending(log)) == 5  # not one of the batch is marked
+        store = portal.sandbox.store.records["deals"]
+        written = [d for d in deals if "syncledger_payment_status" in store[d].properties]
+        assert written == [d for d in deals if d != deals[3]]  # the rest were written
+        portal.sandbox.writes.faults.failing.clear()
+        done = await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+    finally:
+        await _close(writer)
+    assert len(done) == 5
+    assert await _pending(log) == set()
+    assert "syncledger_payment_status" in store[deals[3]].properties
+
+
+# ------------------------------------------------------------- idempotence and crashes
+
+
+async def test_a_second_run_changes_nothing_in_hubspot(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 120)
+    log = MemoryEventStore()
+    await _observe(log, [_update(d) for d in deals])
+    writer = portal.writer()
+    try:
+        first = await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+        state = _state(portal.sandbox)
+        requests = len(portal.sandbox.requests)
+        second = await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+    finally:
+        await _close(writer)
+    assert len(first) == 120 and second == []
+    assert _state(portal.sandbox) == state
+    assert len(portal.sandbox.requests) == requests
+
+
+class CrashBeforeMark(MemoryEventStore):
+    """A store whose process dies while the marks of the first batch are appended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crash = False
+
+    async def append(self, events: Sequence[Envelope], expect: Any = None) -> list[int]:
+        if self.crash:
+            self.crash = False
+            raise RuntimeError("the worker died before the marks were appended")
+        return await super().append(events, expect)
+
+
+@pytest.mark.parametrize("restart", [False, True])
+async def test_a_crash_between_the_write_and_the_mark_writes_again_safely(
+    portal: Portal, restart: bool
+) -> None:
+    deals = _deals(portal.sandbox, 130)
+    log = CrashBeforeMark()
+    await _observe(log, [_update(d) for d in deals])
+    writer = portal.writer()
+    log.crash = True
+    with pytest.raises(RuntimeError):
+        await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+    assert len(await _pending(log)) == 130  # the first batch was written, not marked
+    if restart:
+        await _close(writer)
+        writer = portal.writer()  # a new process: it stamped nothing itself
+    try:
+        done = await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+    finally:
+        await _close(writer)
+    assert len(done) == 130 and await _pending(log) == set()
+    store = portal.sandbox.store.records["deals"]
+    assert len(store) == 130  # the rewrite created nothing
+    for d in deals:
+        assert store[d].properties[UNIQUE] == f"hubspot/invoice/{d}"
+        assert store[d].properties["syncledger_amount_paid"] == "60.00"
+
+
+async def test_an_upsert_that_would_create_a_deal_is_refused_loudly(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 2)
+    writer = portal.writer()
+    try:
+        await writer.write_back([_update(d) for d in deals])
+        # a person clears the reference on one deal in HubSpot
+        portal.sandbox.store.update("deals", deals[0], {UNIQUE: ""})
+        with pytest.raises(HubSpotError) as refused:
+            await writer.write_back([_update(d, "paid", "0") for d in deals])
+    finally:
+        await _close(writer)
+    assert "created deal" in str(refused.value)
