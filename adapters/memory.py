@@ -161,7 +161,7 @@ class MemoryLedger:
             name=customer.name,
             currency=customer.currency,
             updated_at=datetime.now(UTC),
-            raw={"tax_id": customer.tax_id} if customer.tax_id else {},
+            raw=_customer_raw(customer),
         )
         return self._write(idempotency_key, rec)
 
@@ -367,7 +367,24 @@ class MemoryLedger:
         external_ref: str,
         idempotency_key: str,
     ) -> PushResult:
-        return self._replace(idempotency_key, ledger_id, version, name=customer.name)
+        done = self._replace(idempotency_key, ledger_id, version, name=customer.name)
+        current = self.records[ledger_id]
+        self.records[ledger_id] = replace(current, raw={**current.raw, **_customer_raw(customer)})
+        return done
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The customer details the record holds (core/customer_details.py)."""
+        return {f: record.raw.get(f) for f in _DETAILS}
+
+    def edit_customer(self, ledger_id: str, **details: str) -> None:
+        """A bookkeeper edits a customer's details at the ledger's screens (a new version)."""
+        current = self.records[ledger_id]
+        self.records[ledger_id] = replace(
+            current,
+            version=str(int(current.version or 0) + 1),
+            updated_at=datetime.now(UTC),
+            raw={**current.raw, **details},
+        )
 
     async def update_invoice(
         self,
@@ -532,6 +549,15 @@ class MemoryLedger:
 
     async def aclose(self) -> None:
         return None
+
+
+_DETAILS = ("email", "phone", "billing_address")
+
+
+def _customer_raw(customer: Customer) -> dict[str, str]:
+    """What the memory ledger keeps of a customer besides its name."""
+    kept = {"tax_id": customer.tax_id, **{f: getattr(customer, f) for f in _DETAILS}}
+    return {k: v for k, v in kept.items() if v}
 
 
 def _tax_key(tax_id: object) -> str | None:

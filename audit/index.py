@@ -30,6 +30,9 @@ from syncledger.core.events import (
     ConflictDetected,
     ConflictSettled,
     CustomerCreditRecorded,
+    CustomerDetailsObserved,
+    CustomerDetailsWritten,
+    CustomerFieldAuthorityApplied,
     EventData,
     InvoiceDisputed,
     InvoiceSendFailed,
@@ -93,6 +96,8 @@ BY_SOURCE_REF = (
     InvoiceSent,
     InvoiceSendFailed,
     SourceStatusWritten,
+    CustomerDetailsObserved,
+    CustomerDetailsWritten,
     LedgerPushRequested,
     LedgerPushSucceeded,
     LedgerPushFailed,
@@ -119,6 +124,7 @@ NOT_ABOUT_A_RECORD = (
     SourceMappingPublished,
     LedgerConnected,  # `syncledger connect`: about the ledger account, not a record
     RolloutScopeChanged,  # the scope in force: about a ledger's rollout, not a record
+    CustomerFieldAuthorityApplied,  # the customer details a ledger owns: not a record
     SourceCursorAdvanced,
     WebhookReceived,
     WebhookProcessed,

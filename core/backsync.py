@@ -3,6 +3,8 @@
 The ledger is the source of truth for money: payment status and balances flow back, as
 ``LedgerRecordObserved``, and are written back to the source where it can take them.
 Our own writes are recognised (the version we got back from the push) and not echoed.
+Customer details the ledger owns (``customer_field_authority``) that a bookkeeper changed
+go back to the source's customer record (``core/customer_reverse.py``).
 A person's edit of a document we own the content of (its total changed) is logged as
 ``ConflictDetected(needs_review)`` straight away, before any push could overwrite it.
 """
@@ -14,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from syncledger.core.customer_reverse import CustomerReverse
 from syncledger.core.events import (
     ConflictDetected,
     EventData,
@@ -45,6 +48,12 @@ class BackSyncReport:
     #: without one leaves them pending in the log for the next run that has one
     waiting: int = 0
     newest: datetime | None = None
+    #: customer details the ledger owns: changes logged, customers written back, fields
+    #: the source refused, changes waiting for a run with a source to write to
+    details_observed: int = 0
+    details_written: int = 0
+    details_refused: int = 0
+    details_waiting: int = 0
     lines: list[str] = field(default_factory=list)
 
 
@@ -58,6 +67,7 @@ class BackSync:
         entity: str,
         actor: str,
         writer: StatusWriter | None = None,
+        reverse: CustomerReverse | None = None,
     ) -> None:
         self._store = store
         self._ledger = ledger
@@ -65,6 +75,8 @@ class BackSync:
         self._entity = entity
         self._actor = actor
         self._writer = writer
+        self._reverse = reverse
+        self._customers: list[LedgerRecord] = []  # ours, changed in the ledger
 
     async def poll(self, since: datetime) -> BackSyncReport:
         report = BackSyncReport()
@@ -76,6 +88,7 @@ class BackSync:
                 report.newest = rec.updated_at
             await self._one(rec, report)
         await self._write_back(report)
+        await self._details_back(report)
         return report
 
     async def _one(self, rec: LedgerRecord, report: BackSyncReport) -> None:
@@ -87,6 +100,8 @@ class BackSync:
             report.ours += 1  # our own write, or already observed
             return
         ref = RecordRef.parse(state.source_ref)
+        if rec.kind == "customer":
+            self._customers.append(rec)
         events: list[EventData] = [self._observation(rec, ref)]
         if self._edited_content(rec, state):
             events.append(self._conflict(rec, ref, state))
@@ -163,3 +178,15 @@ class BackSync:
             f"{u.source_ref}: {u.status} (balance {money_or_unknown(u.balance, None)})"
             for u in written
         )
+
+    async def _details_back(self, report: BackSyncReport) -> None:
+        """Customer details the ledger owns, back to the source (core/customer_reverse.py)."""
+        changed, self._customers = self._customers, []
+        if self._reverse is None:
+            return
+        done = await self._reverse.run(changed)
+        report.details_observed += done.observed
+        report.details_written += done.written
+        report.details_refused += done.refused
+        report.details_waiting += done.waiting
+        report.lines.extend(done.lines)

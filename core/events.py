@@ -625,6 +625,61 @@ class SourceStatusWritten(EventData):
     balance: Decimal | None = None
 
 
+class FieldRefused(BaseModel):
+    """A customer detail the source would not take (``reason`` is a code, no value)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    reason: str
+
+
+@event_type
+class CustomerDetailsObserved(EventData):
+    """Customer details the ledger owns (``customer_field_authority``) that a bookkeeper
+    changed there and the source record does not hold yet: to be written to the source.
+    The values are sealed in the envelope's ``pii`` (``{field: value}``) under the
+    customer's key; ``fields`` names them. ``adopt_version``: nothing else of the ledger
+    record differs from the source, so once written back its version counts as ours."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    ledger_ref: str
+    ledger_version: str | None = None
+    fields: tuple[str, ...]
+    adopt_version: bool = False
+
+
+@event_type
+class CustomerDetailsWritten(EventData):
+    """The observation at ``observed_seq`` was written to the source record (``written``)
+    or refused there (``refused``, with reason codes). Appended after the source took it:
+    a crash in between writes it again (the write is idempotent), never not at all.
+    ``ledger_version``: the ledger record's version the worker takes as its own from now
+    on (None: it keeps the one it had, and a later push meets the edit as a conflict)."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    observed_seq: int
+    written: tuple[str, ...] = ()
+    refused: tuple[FieldRefused, ...] = ()
+    ledger_version: str | None = None
+
+
+@event_type
+class CustomerFieldAuthorityApplied(EventData):
+    """Back-sync compared every customer of ours in the ledger with the source under this
+    ``customer_field_authority`` (the ledger-owned fields); a different one (the reverse
+    turned on later, a field added) is compared again once, without a re-import."""
+
+    category: ClassVar[Category] = "ledger"
+    ledger: str
+    ledger_fields: tuple[str, ...]
+    customers: int = 0
+
+
 @event_type
 class InvoiceSendRequested(EventData):
     """The ledger is about to be asked to e-mail the invoice (written before asking)."""

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, TomlCo
 from pydantic_settings.sources import PydanticBaseSettingsSource
 
 from syncledger.core.alert_config import DEFAULT_RETRY_DELAYS_S, AlertChannelConfig
+from syncledger.core.customer_details import CUSTOMER_FIELDS
 from syncledger.core.data_map import TransferRules
 from syncledger.core.key_environment import Environment
 from syncledger.core.redact import mask_url
@@ -175,6 +176,14 @@ class Settings(BaseSettings):
         description=(
             "per record kind, who wins when the ledger record was edited since our last write: "
             "`source` overwrites (and logs the conflict), `ledger` keeps the edit for review"
+        ),
+    )
+    customer_field_authority: dict[str, Authority] = Field(
+        default_factory=dict,
+        description=(
+            "per customer detail (email, phone, billing_address), who owns it: `ledger` "
+            "writes a bookkeeper's change back to the source record; unset or `source`: "
+            "one-way, nothing flows back"
         ),
     )
     backsync_every_s: float = Field(
@@ -338,6 +347,18 @@ class Settings(BaseSettings):
                 f"{value} copies need a NATS cluster: set SYNCLEDGER_NATS_URL to its servers "
                 "(the embedded nats-server is a single node), or leave this at 1"
             )
+        return value
+
+    @field_validator("customer_field_authority", mode="before")
+    @classmethod
+    def _customer_fields(cls, value: object) -> object:
+        """Only the customer details the reverse direction knows (one line for another)."""
+        if isinstance(value, dict):
+            unknown = sorted(str(k) for k in value if k not in CUSTOMER_FIELDS)
+            if unknown:
+                raise ValueError(
+                    f"unknown customer field {unknown[0]!r}: give {', '.join(CUSTOMER_FIELDS)}"
+                )
         return value
 
     @field_validator("ledger", mode="before")

@@ -203,6 +203,8 @@ def _settings_error_line(exc: SettingsError, env: Mapping[str, str]) -> str:
     variable = PREFIX + name.upper()
     if name == "field_authority":
         example = '{"invoice": "ledger", "customer": "source"}'
+    elif name == "customer_field_authority":
+        example = '{"email": "ledger", "phone": "ledger"}'
     else:
         example = "a JSON value"
     where = variable if _in_env(variable, env) else f"{toml_path()} key {name!r}"

@@ -16,7 +16,10 @@ names none of them. A source offers:
   (:class:`RecordFetcher`) before they are trusted; a body that *is* the record, signed
   by a sender that has no API (Standard Webhooks), is the record;
 * **write-back** (:class:`StatusWriter`, optional): payment status from the ledger onto
-  the source record.
+  the source record;
+* **customer details back** (:class:`CustomerDetailsWriter`, optional): the customer
+  details the ledger owns (``customer_field_authority``) onto the source's customer
+  record (``core/customer_reverse.py``).
 
 Adapters raise :class:`~syncledger.core.errors.SourceError` (and :class:`WebhookRefused`
 for a delivery that must not reach the log); nothing else crosses this boundary.
@@ -34,6 +37,9 @@ from syncledger.core.errors import SourceError
 from syncledger.core.ports import SourceItem
 
 __all__ = [
+    "CustomerDetailsRefusal",
+    "CustomerDetailsUpdate",
+    "CustomerDetailsWriter",
     "RecordFetcher",
     "RecordHint",
     "RefusalReason",
@@ -174,4 +180,39 @@ class StatusWriter(Protocol):
 
     async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
         """Write ``updates``; return how many the source took."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetailsUpdate:
+    """Customer details the ledger owns, for one source customer record: ``values`` maps
+    a canonical field (``email``, ``phone``, ``billing_address``) to the ledger's value.
+    Personal data: never logged, never put in an exception's message."""
+
+    source_ref: str
+    ledger: str
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetailsRefusal:
+    """A field the source cannot take for that record: ``reason`` is a code
+    (``not_writable``, ``not_mapped``, ``composite``, ``not_found``, ``not_ours``,
+    ``refused``), ``message`` says why without the value."""
+
+    source_ref: str
+    field: str
+    reason: str
+    message: str
+
+
+@runtime_checkable
+class CustomerDetailsWriter(Protocol):
+    """A source that takes customer details written back. Writing the same update twice
+    leaves the record as once (it is written again after a crash before its mark)."""
+
+    async def write_customer_details(
+        self, updates: Sequence[CustomerDetailsUpdate]
+    ) -> list[CustomerDetailsRefusal]:
+        """Write ``updates``; return the fields not written (every other field was)."""
         ...

@@ -19,6 +19,9 @@ from syncledger.core.events import (
     ConflictDetected,
     ConflictSettled,
     CustomerCreditRecorded,
+    CustomerDetailsObserved,
+    CustomerDetailsWritten,
+    CustomerFieldAuthorityApplied,
     EventData,
     InvoiceDisputed,
     InvoiceSendFailed,
@@ -386,6 +389,14 @@ def _ledger_observed(state: SyncState, e: LedgerRecordObserved) -> None:
         rec.seen_version, rec.seen_status = e.ledger_version, e.status
 
 
+def _details_written(state: SyncState, e: CustomerDetailsWritten) -> None:
+    """Customer details written back to the source: the ledger version they came from is
+    ours from now on when nothing else of the record differed (core/customer_reverse.py),
+    so the source's next version is pushed over it as our own, not met as a conflict."""
+    if e.ledger_version is not None:
+        state.get(e.source_ref).ledger_version = e.ledger_version
+
+
 def _step_of(state: SyncState, e: LedgerStepRequested | LedgerStepSucceeded) -> StepState:
     rec = state.get(e.source_ref)
     if rec.steps_key != e.idempotency_key:
@@ -443,6 +454,7 @@ _HANDLERS: dict[type[EventData], Callable[[SyncState, Any], None]] = {
     ConflictDetected: _conflict,
     ConflictSettled: _conflict_settled,
     LedgerRecordObserved: _ledger_observed,
+    CustomerDetailsWritten: _details_written,
     LedgerStepRequested: _step_requested,
     LedgerStepSucceeded: _step_succeeded,
     LedgerItemRequested: _item_requested,
@@ -463,6 +475,9 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     # the source's bookkeeping (cursor, webhook receipts): records come as observations
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
     SourceStatusWritten,  # write-back's own progress (core/writeback.py)
+    # customer details back to the source (core/customer_reverse.py): what to write, and
+    # which authority the ledger's customers were last compared under
+    CustomerDetailsObserved, CustomerFieldAuthorityApplied,
     InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,  # e-mails (core/delivery.py)
     # finance alerts (core/alerts.py): told to channels, nothing the worker acts on
     *ALERT_EVENTS,

@@ -15,6 +15,8 @@ from syncledger.core.decode import decode
 from syncledger.core.errors import UndecodableEvent
 from syncledger.core.events import (
     CustomerCreditRecorded,
+    CustomerDetailsObserved,
+    CustomerDetailsWritten,
     DataMapPublished,
     EventData,
     InvoiceDisputed,
@@ -178,6 +180,16 @@ def _status_written(e: SourceStatusWritten) -> str:
     return f"payment status {e.status} (balance {balance}) written back to the source"
 
 
+def _details_observed(e: CustomerDetailsObserved) -> str:
+    return f"{e.ledger} holds other {', '.join(e.fields)} (the ledger owns them): to the source"
+
+
+def _details_written(e: CustomerDetailsWritten) -> str:
+    said = [f"{', '.join(e.written)} written back to the source"] if e.written else []
+    said += [f"{r.field} refused by the source ({r.reason})" for r in e.refused]
+    return "; ".join(said) or "nothing written back"
+
+
 def _send_requested(e: InvoiceSendRequested) -> str:
     return f"{e.ledger} asked to e-mail {e.ledger_ref} to the customer"
 
@@ -228,6 +240,8 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     MismatchResolved: _resolved,
     LedgerRecordObserved: _ledger_observed,
     SourceStatusWritten: _status_written,
+    CustomerDetailsObserved: _details_observed,
+    CustomerDetailsWritten: _details_written,
     InvoiceSendRequested: _send_requested,
     InvoiceSent: _sent,
     InvoiceSendFailed: _send_failed,

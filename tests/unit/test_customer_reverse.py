@@ -1,0 +1,235 @@
+"""Customer details the ledger owns, back to the source: authority rules and the
+log-driven write-back on fakes (MemoryEventStore, MemoryLedger, a recording source)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from syncledger.core.backsync import BackSync, BackSyncReport
+from syncledger.core.customer_details import changes, ledger_owned, same
+from syncledger.core.customer_reverse import CustomerReverse
+from syncledger.core.errors import SourceError
+from syncledger.core.keystore import subject_key_id
+from syncledger.core.settings import Settings
+from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
+from syncledger.core.sync_state import SyncState
+from tests.support.records import customer
+from tests.unit.test_sync import ENTITY, Harness
+
+OWNED = {"email": "ledger", "phone": "ledger"}
+REF = "csv/customer/c1"
+
+
+# ---------------------------------------------------------------- authority rules
+
+
+def test_nothing_flows_back_by_default() -> None:
+    assert ledger_owned({}) == ()
+    assert ledger_owned({"email": "source"}) == ()
+    assert ledger_owned({"phone": "ledger", "email": "ledger"}) == ("email", "phone")
+
+
+def test_a_change_is_a_different_owned_detail_not_a_cleared_or_restyled_one() -> None:
+    owned = ("email", "phone")
+    ledger = {"email": "Ada@Example.com ", "phone": "", "billing_address": "1 New St"}
+    assert changes(owned, ledger, {"email": "ada@example.com", "phone": "+1 555"}) == {}
+    assert changes(owned, {"phone": "+1 (555) 0100"}, {"phone": "+15550100"}) == {}
+    assert changes(owned, {"email": "new@example.com"}, {"email": "ada@example.com"}) == {
+        "email": "new@example.com"
+    }
+    assert changes(("email",), {"phone": "+1 999"}, {"phone": "+1 555"}) == {}
+    assert same("billing_address", "1  Main St\nTown", "1 main st town")
+
+
+def test_the_setting_takes_known_fields_and_refuses_others_in_one_line() -> None:
+    s = Settings(customer_field_authority={"email": "ledger"})
+    assert s.customer_field_authority == {"email": "ledger"}
+    assert Settings().customer_field_authority == {}
+    with pytest.raises(ValidationError) as bad:
+        Settings(customer_field_authority={"fax": "ledger"})
+    assert "unknown customer field 'fax': give email, phone, billing_address" in str(bad.value)
+    with pytest.raises(ValidationError):
+        Settings(customer_field_authority={"email": "crm"})
+
+
+# ---------------------------------------------------------------- the flow on fakes
+
+
+@dataclass
+class Crm:
+    """A source that takes customer details; ``fail_after_write`` crashes once after
+    taking them (the worker dies between the write and its mark)."""
+
+    records: dict[str, dict[str, str]] = field(default_factory=dict)
+    writes: int = 0
+    fail_after_write: bool = False
+    refuse: Mapping[str, str] = field(default_factory=dict)  # field -> reason
+
+    async def write_customer_details(
+        self, updates: Sequence[CustomerDetailsUpdate]
+    ) -> list[CustomerDetailsRefusal]:
+        refused = []
+        for u in updates:
+            self.writes += 1
+            for name, value in u.values.items():
+                if name in self.refuse:
+                    refused.append(
+                        CustomerDetailsRefusal(u.source_ref, name, self.refuse[name], "no")
+                    )
+                else:
+                    self.records.setdefault(u.source_ref, {})[name] = value
+        if self.fail_after_write:
+            self.fail_after_write = False
+            raise SourceError("worker killed after the write")
+        return refused
+
+
+async def pushed() -> Harness:
+    h = Harness()
+    await h.ingest([customer("c1", email="ada@example.com")])
+    await h.run()
+    return h
+
+
+async def backsync(h: Harness, crm: Crm | None, authority: Mapping[str, str]) -> BackSyncReport:
+    state = SyncState(ENTITY, h.ledger.ledger)
+    await state.load(h.store)
+    reverse = CustomerReverse(
+        h.store,
+        h.keys,
+        h.ledger,
+        state,
+        entity=ENTITY,
+        actor="test",
+        authority=authority,
+        writer=crm,
+    )
+    syncer = BackSync(h.store, h.ledger, state, entity=ENTITY, actor="test", reverse=reverse)
+    return await syncer.poll(datetime.now(UTC) - timedelta(days=1))
+
+
+async def edit_email(h: Harness, email: str) -> None:
+    rec = await h.ledger.find("customer", REF)
+    assert rec is not None
+    h.ledger.edit_customer(rec.ledger_id, email=email)
+
+
+async def log_types(h: Harness) -> list[str]:
+    return [json.loads(s.raw)["type"] async for s in h.store.read(f"sl.{ENTITY}.ledger.>")]
+
+
+async def test_one_way_by_default_writes_nothing_back() -> None:
+    h = await pushed()
+    await edit_email(h, "books@example.com")
+    crm = Crm()
+    report = await backsync(h, crm, {})
+    assert report.observed == 1 and report.details_observed == 0
+    assert crm.records == {} and "CustomerDetailsObserved" not in await log_types(h)
+
+
+async def test_turned_on_later_the_ledger_value_flows_back_once_without_a_reimport() -> None:
+    h = await pushed()
+    await edit_email(h, "books@example.com")
+    await backsync(h, Crm(), {})  # one-way: the edit is only observed
+    crm = Crm()
+    report = await backsync(h, crm, OWNED)
+    assert crm.records == {REF: {"email": "books@example.com"}}
+    assert (report.details_observed, report.details_written) == (1, 1)
+    again = await backsync(h, crm, OWNED)
+    assert crm.writes == 1 and again.details_observed == 0
+    types = await log_types(h)
+    assert types.count("CustomerDetailsObserved") == 1
+    assert types.count("CustomerDetailsWritten") == 1
+    assert types.count("CustomerFieldAuthorityApplied") == 1
+
+
+async def test_the_details_are_sealed_in_the_log() -> None:
+    h = await pushed()
+    await edit_email(h, "books@example.com")
+    await backsync(h, Crm(), OWNED)
+    raw = b"".join([s.raw async for s in h.store.read(f"sl.{ENTITY}.>")])
+    assert b"books@example.com" not in raw
+
+
+async def test_a_crash_between_write_and_mark_writes_again_and_never_loses_it() -> None:
+    h = await pushed()
+    await backsync(h, Crm(), OWNED)  # the catch-up: nothing differs yet
+    await edit_email(h, "books@example.com")
+    crm = Crm(fail_after_write=True)
+    with pytest.raises(SourceError):
+        await backsync(h, crm, OWNED)
+    assert "CustomerDetailsWritten" not in await log_types(h)
+    report = await backsync(h, crm, OWNED)
+    assert crm.writes == 2 and report.details_written == 1
+    assert crm.records == {REF: {"email": "books@example.com"}}
+    assert (await log_types(h)).count("CustomerDetailsObserved") == 1
+    assert (await backsync(h, crm, OWNED)).details_written == 0
+
+
+async def test_the_source_reading_our_write_back_is_not_echoed_as_a_conflict() -> None:
+    h = await pushed()
+    await edit_email(h, "books@example.com")
+    await backsync(h, Crm(), OWNED)
+    # the source's next read has the ledger's e-mail (version newer than the first)
+    await h.ingest([customer("c1", email="books@example.com", version="2026-02-01T00:00:00")])
+    outcomes = await h.run()
+    assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
+    assert "ConflictDetected" not in await h.types()
+    rec = await h.ledger.find("customer", REF)
+    assert rec is not None and rec.raw["email"] == "books@example.com"
+
+
+async def test_a_name_edited_too_is_still_met_as_a_conflict() -> None:
+    h = await pushed()
+    rec = await h.ledger.find("customer", REF)
+    assert rec is not None
+    h.ledger.edit_customer(rec.ledger_id, email="books@example.com")
+    h.ledger.records[rec.ledger_id] = h.ledger.records[rec.ledger_id].__class__(
+        **{**_fields(h.ledger.records[rec.ledger_id]), "name": "Renamed in the books"}
+    )
+    await backsync(h, Crm(), OWNED)
+    await h.ingest([customer("c1", email="books@example.com", version="2026-02-01T00:00:00")])
+    await h.run()
+    assert "ConflictDetected" in await h.types()
+
+
+def _fields(rec: object) -> dict[str, object]:
+    return {name: getattr(rec, name) for name in rec.__slots__}  # type: ignore[attr-defined]
+
+
+async def test_a_field_the_source_refuses_is_marked_with_its_reason_and_not_retried() -> None:
+    h = await pushed()
+    await edit_email(h, "books@example.com")
+    crm = Crm(refuse={"email": "not_mapped"})
+    report = await backsync(h, crm, OWNED)
+    assert report.details_refused == 1 and report.details_written == 0
+    assert any("email refused (not_mapped)" in line for line in report.lines)
+    await backsync(h, crm, OWNED)
+    assert crm.writes == 1
+
+
+async def test_an_erased_customer_is_never_written_back_nor_readable() -> None:
+    h = await pushed()
+    await edit_email(h, "books@example.com")
+    await backsync(h, None, OWNED)  # logged, waiting for a run with a source
+    h.keys.shred(subject_key_id(ENTITY, REF))
+    crm = Crm()
+    report = await backsync(h, crm, OWNED)
+    assert crm.records == {} and report.details_written == 0
+    assert any("erased" in line for line in report.lines)
+    from syncledger.core.events import Envelope
+    from syncledger.core.keystore import PiiSealer
+
+    sealer = PiiSealer(h.keys)
+    async for stored in h.store.read(f"sl.{ENTITY}.ledger.>"):
+        env = Envelope.from_bytes(stored.raw)
+        if env.type == "CustomerDetailsObserved":
+            assert env.pii is not None
+            with pytest.raises(Exception, match="shredded"):
+                sealer.open(env.pii, env.id)
