@@ -47,6 +47,9 @@ from syncledger.core.events import (
     ConflictDetected,
     ConflictSettled,
     CustomerCreditRecorded,
+    CustomerDetailsObserved,
+    CustomerDetailsWritten,
+    CustomerFieldAuthorityApplied,
     EventData,
     InvoiceDisputed,
     InvoiceSendFailed,
@@ -592,6 +595,9 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     ConflictDetected,  # shown by `syncledger conflicts`; the push outcome moves status
     InvoiceDisputed,  # its credit note is a record of its own, with its own pushes
     CustomerCreditRecorded,  # the payment's amount is in the balance already
+    # customer details written back to the source (core/customer_reverse.py): the source's
+    # next read arrives as SourceRecordObserved; the rest is told by `syncledger trace`
+    CustomerDetailsObserved, CustomerDetailsWritten, CustomerFieldAuthorityApplied,
     # items the sync made in the ledger: told by `syncledger trace`, checked by the ledger
     LedgerItemRequested, LedgerItemCreated,
     # the writes of a multi-write push: its LedgerPushSucceeded settles the record (the

@@ -8,6 +8,10 @@ rebuild stopped; a runner that was mid-batch notices the new generation and stop
 
 ``verify`` folds the log into scratch tables up to the live checkpoint and compares the
 digest of every table with the live one (in one snapshot of the live tables).
+
+Both build their tables without secondary indexes (the fold reads by primary key only);
+``replay`` adds them once every row is in, before the swap, and ``verify``'s scratch
+tables, read only for their digests in primary-key order, never need them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +35,7 @@ from syncledger.projections.schema import (
     PROJECTION_NAME,
     TABLE_NAMES,
     Tables,
+    create_indexes,
     create_tables,
     drop_tables,
     tables_for,
@@ -82,7 +88,7 @@ async def replay(
     build = _build_tables("b")
     swapped = False
     try:
-        await asyncio.to_thread(create_tables, engine, build)
+        await asyncio.to_thread(partial(create_tables, engine, build, indexes=False))
         runner = ProjectionRunner(
             engine, store, name=name, tables=build, batch_size=batch_size, fresh=True,
             process_threshold=process_threshold, max_cached_rows=max_cached_rows,
@@ -91,6 +97,7 @@ async def replay(
             events = await runner.catch_up()
         finally:
             await runner.close()
+        await asyncio.to_thread(create_indexes, engine, build)
         await asyncio.to_thread(_swap_in, engine, build)
         swapped = True
         return ReplayResult(runner.position, events)
@@ -133,7 +140,7 @@ async def verify(
     """Rebuild into scratch tables and compare every table's digest with the live one."""
     scratch = _build_tables("v")
     try:
-        await asyncio.to_thread(create_tables, engine, scratch)
+        await asyncio.to_thread(partial(create_tables, engine, scratch, indexes=False))
         runner = ProjectionRunner(
             engine, store, name=name, tables=scratch, batch_size=batch_size, fresh=True,
             process_threshold=process_threshold, max_cached_rows=max_cached_rows,

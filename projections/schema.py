@@ -9,6 +9,12 @@ One set of tables can be built under a name ``prefix`` (blue/green rebuilds, scr
 tables for ``verify``). Constraint and index names carry a ``suffix`` unique to each build,
 because PostgreSQL and SQLite keep those names unique per schema and a rename of the
 table keeps them.
+
+A rebuild creates its tables without their secondary indexes (``indexes=False``) and
+adds them once the rows are in (:func:`create_indexes`, before the swap): building an
+index over a finished table is one sort, where keeping it up to date costs every insert
+(a sixth of a rebuild's SQL time, ``bench/replay.py``). The primary keys, which the fold's
+upserts and loads use, are there from the start.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    inspect,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateTable
 
 from syncledger.core.errors import ProjectionError
 
@@ -207,14 +215,33 @@ LIVE = tables_for()
 metadata = LIVE.metadata
 
 
-def create_tables(engine: Engine, tables: Tables) -> None:
-    """Create ``tables`` where missing (idempotent)."""
+def create_tables(engine: Engine, tables: Tables, *, indexes: bool = True) -> None:
+    """Create ``tables`` where missing (idempotent); without their secondary indexes when
+    ``indexes`` is false (a rebuild adds them later: :func:`create_indexes`)."""
     try:
-        tables.metadata.create_all(engine, checkfirst=True)
+        if indexes:
+            tables.metadata.create_all(engine, checkfirst=True)
+            return
+        with engine.begin() as conn:
+            existing = set(inspect(conn).get_table_names())
+            for table in tables:
+                if table.name not in existing:
+                    conn.execute(CreateTable(table))
     except SQLAlchemyError as exc:
         raise ProjectionError(
             f"cannot create the read-model tables in {engine.url!r}: {exc}"
         ) from exc
+
+
+def create_indexes(engine: Engine, tables: Tables) -> None:
+    """Add the secondary indexes of ``tables`` where missing (idempotent)."""
+    try:
+        with engine.begin() as conn:
+            for table in tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+    except SQLAlchemyError as exc:
+        raise ProjectionError(f"cannot index the tables {tables.prefix}*: {exc}") from exc
 
 
 def drop_tables(engine: Engine, tables: Tables) -> None:
