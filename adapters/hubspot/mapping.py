@@ -12,6 +12,21 @@ Ids: companies and contacts are both customers and their numeric ids may collide
 object types, so a company's customer id is its HubSpot id and a contact's is
 ``contact-<id>``; an invoice's id is the deal's id (``hubspot/invoice/<dealId>`` is its
 source ref).
+
+Tax and discounts on line items: HubSpot documents no line-item property that gives a
+line's tax or discount *amount*. Its line items guide documents ``hs_tax_rate_group_id``
+only ("To include the tax rate for your line item, include its ID as the
+hs_tax_rate_group_id", SOURCES.md §1.5): the id of a tax rate, not an amount; its
+knowledge base lists the default line-item properties by display name only; discounts and
+taxes as objects of their own are documented for quotes, not deals (the discounts and
+taxes guides: "associate a discount as part of the pricing details of a quote"). Internal
+names such as ``hs_discount_percentage``, ``discount``, ``hs_total_discount``,
+``hs_tax_amount`` appear only in third-party code, with conflicting meanings. So nothing is
+read from them into an amount: a line on which any ``[line_item] refuse_when_set``
+property holds a value (not empty, not zero) makes its deal malformed (``malformed_row``,
+the message naming the line and the property), never an invoice without its tax or
+discount. A name a portal does not have is simply not returned (HubSpot ignores requested
+properties a record lacks), so listing one costs nothing.
 """
 
 from __future__ import annotations
@@ -50,7 +65,7 @@ class SourceMapping:
     company: Mapping[str, Any]
     contact: Mapping[str, Any]
     deal: Mapping[str, str]
-    line_item: Mapping[str, str]
+    line_item: Mapping[str, Any]
 
     def properties(self, section: str) -> list[str]:
         table: Mapping[str, Any] = getattr(self, section)
@@ -131,9 +146,37 @@ def _decimal(text: Any, what: str, problems: list[str]) -> Decimal:
         return Decimal(0)
 
 
+def _holds_value(value: Any) -> bool:
+    text = str(value if value is not None else "").strip()
+    try:
+        return Decimal(text or "0") != 0
+    except InvalidOperation:
+        return True  # text (an id, a label): something applies
+
+
+def unreadable_terms(record: Mapping[str, Any], m: SourceMapping) -> list[str]:
+    """The ``refuse_when_set`` properties that hold a value on this line item."""
+    props = record.get("properties") or {}
+    names = m.line_item.get("refuse_when_set") or []
+    return [n for n in names if _holds_value(props.get(n))]
+
+
+def _refused_terms(record: Mapping[str, Any], found: Sequence[str]) -> str:
+    return (
+        f"line item {record.get('id')} carries {', '.join(found)} (a tax rate or a "
+        "discount) and HubSpot documents no line-item property giving its amount, so "
+        "the deal is not invoiced rather than invoiced without it: enter this invoice "
+        "in the ledger yourself, or take the tax or discount off the deal's line items "
+        "(a tax kept as a line item of its own is imported as an ordinary line)"
+    )
+
+
 def line(record: Mapping[str, Any], m: SourceMapping, problems: list[str]) -> dict[str, Any]:
     props = record.get("properties") or {}
     t = m.line_item
+    found_terms = unreadable_terms(record, m)
+    if found_terms:
+        problems.append(_refused_terms(record, found_terms))
     quantity = _decimal(props.get(t["quantity"]) or "1", "line quantity", problems)
     price = _decimal(props.get(t["unit_price"]), "line price", problems)
     found = {

@@ -34,7 +34,8 @@ sample's valid invoices stay valid with the sample's totals, the person enters:
   ("Labour, per hour (2.25 x 112.37)"): the reader would otherwise state a total with
   four decimals;
 - the lines' tax as one more line item "Sales tax" (HubSpot's own tax is a rate group,
-  ``hs_tax_rate_group_id``, §1.5, which the reader does not read);
+  ``hs_tax_rate_group_id``, §1.5, whose amount no documented property gives: the reader
+  refuses a deal whose line items carry one, mapping.py);
 - a discount folded into the invoice's largest line (its price less the discount, named
   in the line): a negative "discount" line item is not allowed (``price`` ≥ 0). No sample
   discount exceeds its invoice's largest line; one that did would be left out (the total
