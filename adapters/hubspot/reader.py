@@ -41,8 +41,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from syncledger.adapters.hubspot import customer_writeback, webhooks, writeback
 from syncledger.adapters.hubspot import journal as feed
-from syncledger.adapters.hubspot import webhooks, writeback
 from syncledger.adapters.hubspot.client import PAGE, HubSpotClient, Page
 from syncledger.adapters.hubspot.cursor import KINDS, Cursor, JournalState, KindState
 from syncledger.adapters.hubspot.errors import HubSpotError
@@ -57,6 +57,8 @@ from syncledger.adapters.hubspot.mapping import (
 from syncledger.adapters.hubspot.rates import ExchangeRates
 from syncledger.core.ports import SourceItem
 from syncledger.core.source_ports import (
+    CustomerDetailsRefusal,
+    CustomerDetailsUpdate,
     RecordHint,
     SourceChanges,
     StatusUpdate,
@@ -432,6 +434,12 @@ class HubSpotSource:
 
     async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
         return await writeback.write_back(self._client, self._status, updates)
+
+    async def write_customer_details(
+        self, updates: Sequence[CustomerDetailsUpdate]
+    ) -> list[CustomerDetailsRefusal]:
+        """Customer details the ledger owns onto companies/contacts (customer_writeback)."""
+        return await customer_writeback.write_customer_details(self._client, self._m, updates)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -1,0 +1,183 @@
+"""Customer details the ledger owns flow back to the CRM (issue #11), against the HubSpot
+sandbox served over real HTTP on loopback (uvicorn), with the memory ledger and log.
+
+A customer pushed one-way; a bookkeeper edits its e-mail and phone in the ledger; the
+reverse is turned on later (no re-import); back-sync writes the ledger's values onto the
+HubSpot contact once — also when the worker dies between the write and its mark — and
+the source's next read is not echoed back into the ledger as a conflict. Its trace shows
+the way back."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from syncledger.adapters.hubspot.platform import SOURCE
+from syncledger.adapters.hubspot.sandbox.server import (
+    TEST_ACCESS_TOKEN,
+    HubSpotSandbox,
+    create_app,
+)
+from syncledger.adapters.sources.registry import SourceConnection
+from syncledger.core.backsync import BackSync, BackSyncReport
+from syncledger.core.customer_reverse import CustomerReverse
+from syncledger.core.errors import SourceError
+from syncledger.core.model import RecordRef
+from syncledger.core.source_ports import (
+    CustomerDetailsRefusal,
+    CustomerDetailsUpdate,
+    CustomerDetailsWriter,
+    RecordFetcher,
+    RecordHint,
+    SourceReader,
+)
+from syncledger.core.sync_state import SyncState
+from syncledger.core.trace import trace
+from tests.contracts.source_contract import read_all
+from tests.unit.test_sync import ENTITY, Harness
+
+pytestmark = pytest.mark.integration
+OWNED = {"email": "ledger", "phone": "ledger"}
+
+
+@pytest.fixture
+def hubspot() -> Iterator[tuple[HubSpotSandbox, str]]:
+    """The sandbox app on a real loopback port; the socket listens before the server
+    thread starts, so the first request waits in its backlog rather than failing."""
+    sandbox = HubSpotSandbox()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(create_app(sandbox), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield sandbox, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+
+
+@dataclass
+class KilledAfterWrite:
+    """The source takes the write, then the worker dies before it marks it."""
+
+    inner: CustomerDetailsWriter
+
+    async def write_customer_details(
+        self, updates: Sequence[CustomerDetailsUpdate]
+    ) -> list[CustomerDetailsRefusal]:
+        await self.inner.write_customer_details(updates)
+        raise SourceError("worker killed after the write")
+
+
+async def backsync(
+    h: Harness, writer: CustomerDetailsWriter | None, authority: Mapping[str, str]
+) -> BackSyncReport:
+    state = SyncState(ENTITY, h.ledger.ledger)
+    await state.load(h.store)
+    reverse = CustomerReverse(
+        h.store, h.keys, h.ledger, state,
+        entity=ENTITY, actor="test", authority=authority, writer=writer,
+    )  # fmt: skip
+    syncer = BackSync(h.store, h.ledger, state, entity=ENTITY, actor="test", reverse=reverse)
+    return await syncer.poll(datetime.now(UTC) - timedelta(days=1))
+
+
+def contact_updates(sandbox: HubSpotSandbox) -> int:
+    return sum(
+        1
+        for method, path in sandbox.requests
+        if method == "POST" and path == "/crm/objects/2026-03/contacts/batch/update"
+    )
+
+
+async def test_a_bookkeepers_email_and_phone_reach_the_hubspot_contact_once(
+    hubspot: tuple[HubSpotSandbox, str], tmp_path: Path
+) -> None:
+    sandbox, url = hubspot
+    rid = sandbox.store.create(
+        "contacts",
+        {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"}
+        | {"phone": "+44 20 7946 0001"},
+    )
+    creds = {"access_token": TEST_ACCESS_TOKEN}
+    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, SourceReader)
+    try:
+        h = Harness()
+        items, _ = await read_all(reader, None)
+        await h.ingest(items)
+        await h.run()  # pushed one-way
+        ref = f"hubspot/customer/contact-{rid}"
+        pushed = await h.ledger.find("customer", ref)
+        assert pushed is not None
+        books = {"email": "accounts@lovelace.example", "phone": "+44 20 7946 0000"}
+        h.ledger.edit_customer(pushed.ledger_id, **books)
+
+        await backsync(h, reader, {})  # still one-way: nothing reaches HubSpot
+        assert sandbox.store.records["contacts"][rid].properties["email"] == "ada@example.com"
+
+        with pytest.raises(SourceError):  # reverse on; killed between write and mark
+            await backsync(h, KilledAfterWrite(reader), OWNED)
+        report = await backsync(h, reader, OWNED)  # the restarted worker writes it again
+        assert report.details_written == 1
+        again = await backsync(h, reader, OWNED)
+        assert (again.details_observed, again.details_written) == (0, 0)
+
+        props = sandbox.store.records["contacts"][rid].properties
+        assert {k: props[k] for k in books} == books
+        assert contact_updates(sandbox) == 2  # the write, and once more after the crash
+
+        # HubSpot announces the contact's change (our write) and it is re-read by id, as a
+        # webhook's hint is (a loopback URL counts as live: delta searches keep a margin)
+        assert isinstance(reader, RecordFetcher)
+        later = await reader.fetch([RecordHint("customer", f"contact-{rid}")])
+        assert later[0].fields["email"] == books["email"]
+        await h.ingest(later)
+        outcomes = await h.run()
+        assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
+        assert "ConflictDetected" not in await h.types()
+
+        said = [line.summary for line in await trace(h.store, ENTITY, RecordRef.parse(ref))]
+        assert any("the ledger owns them" in s for s in said)
+        assert any("email, phone written back to the source" in s for s in said)
+    finally:
+        await reader.aclose()
+
+
+async def test_a_detail_hubspot_reads_from_several_properties_is_refused_with_its_reason(
+    hubspot: tuple[HubSpotSandbox, str], tmp_path: Path
+) -> None:
+    sandbox, url = hubspot
+    rid = sandbox.store.create("companies", {"name": "Analytical Engines", "city": "London"})
+    creds = {"access_token": TEST_ACCESS_TOKEN}
+    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    assert isinstance(reader, CustomerDetailsWriter)
+    try:
+        h = Harness()
+        items, _ = await read_all(reader, None)
+        await h.ingest(items)
+        await h.run()
+        pushed = await h.ledger.find("customer", f"hubspot/customer/{rid}")
+        assert pushed is not None
+        h.ledger.edit_customer(
+            pushed.ledger_id, email="ae@example.com", billing_address="1 Dorset St\nLondon"
+        )
+        owned = {"email": "ledger", "billing_address": "ledger"}
+        report = await backsync(h, reader, owned)
+        assert report.details_refused == 2 and report.details_written == 0
+        assert any("billing_address refused (composite)" in line for line in report.lines)
+        assert any("email refused (not_mapped)" in line for line in report.lines)
+        assert sandbox.store.records["companies"][rid].properties["city"] == "London"
+        assert (await backsync(h, reader, owned)).details_refused == 0  # not retried
+    finally:
+        await reader.aclose()
