@@ -26,12 +26,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
+import nats.errors
 from faststream import Context
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
+from faststream.nats.subscriber.usecases import BatchPullStreamSubscriber
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js import api as js_api
@@ -80,6 +82,58 @@ class WorkerStats:
             handling.cancel()
 
 
+class FetchTimeouts:
+    """A pull subscription whose ``fetch`` times out with ``nats.errors.TimeoutError`` only.
+
+    FastStream's batch loop (0.7.8, ``BatchPullStreamSubscriber._consume_pull``) fetches
+    until the batch is full or its wait is over, keeping what it has in a local list, and
+    ends that list on ``nats.errors.TimeoutError``. nats-py 2.16's ``fetch`` (``_fetch_n``)
+    also times out with a bare ``asyncio.TimeoutError`` when a status answer to its no-wait
+    request leaves no time for a second request (upstream: nats-io/nats.py PR #1008, open,
+    which restores the documented exception). That one escaped FastStream's loop with the
+    messages it had fetched: its supervisor restarted the loop, and those messages waited
+    unacknowledged for ``ack_wait`` (30 s) before JetStream redelivered them: the 10-30 s
+    "stalls" of bench/latency.py at 3 changes/s (issue 11)."""
+
+    def __init__(self, pull: JetStreamContext.PullSubscription) -> None:
+        self.pull = pull
+
+    async def fetch(
+        self,
+        batch: int = 1,
+        timeout: float | None = 5,  # noqa: ASYNC109 -- nats-py's signature, FastStream calls it
+        heartbeat: float | None = None,
+    ) -> list[Msg]:
+        try:
+            msgs: list[Msg] = await self.pull.fetch(batch, timeout, heartbeat)
+        except nats.errors.TimeoutError:
+            raise
+        except TimeoutError as exc:  # the bare one: the same expiry, told the same way
+            raise nats.errors.TimeoutError from exc
+        return msgs
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.pull, name)
+
+
+class WorkerBroker(NatsBroker):
+    """FastStream's NATS broker whose batch pull subscribers fetch through
+    ``FetchTimeouts`` once started (the subscription exists only then)."""
+
+    async def start(self) -> None:
+        await super().start()
+        for sub in self.subscribers:
+            if isinstance(sub, BatchPullStreamSubscriber):
+                _guard_fetches(sub)
+
+
+def _guard_fetches(sub: BatchPullStreamSubscriber) -> None:
+    """Its loop reads ``sub.subscription`` on each fetch: the next one goes through."""
+    pull = sub.subscription
+    if pull is not None and not isinstance(pull, FetchTimeouts):
+        sub.subscription = cast("JetStreamContext.PullSubscription", FetchTimeouts(pull))
+
+
 def build_broker(
     nats_url: str,
     service: SyncService,
@@ -92,7 +146,7 @@ def build_broker(
     batch_size: int = 30,
 ) -> tuple[NatsBroker, WorkerStats]:
     quiet_idle_fetches(log)
-    broker = NatsBroker(nats_servers(nats_url), logger=log, graceful_timeout=30.0)
+    broker = WorkerBroker(nats_servers(nats_url), logger=log, graceful_timeout=30.0)
     stats = WorkerStats()
     consumer = js_api.ConsumerConfig(
         ack_policy=js_api.AckPolicy.EXPLICIT,

@@ -1,0 +1,155 @@
+"""The worker's fetch loop keeps the batch it holds when a fetch times out (issue 11).
+
+nats-py 2.16's ``fetch`` sometimes times out with a bare ``asyncio.TimeoutError`` instead
+of ``nats.errors.TimeoutError`` (a status answer to its no-wait request that leaves no time
+for a second one: a window of ~100 µs, so a run at 3 changes/s met it a few times a
+minute). FastStream's batch loop let it escape with the messages it had fetched so far,
+which then waited unacknowledged for ``ack_wait`` (30 s) until JetStream redelivered them.
+
+Here the library takes that branch on a chosen call: the fetch after one that returned part
+of a batch raises what nats-py raises there (the library's own object, patched at the
+edge). Real nats-server, the real worker, the in-process QBO sandbox; bounded by fetch
+cycles, not by time: the held batch must be pushed and acknowledged within a few cycles,
+long before a 30 s ``ack_wait`` could redeliver it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.ledgers import LedgerHandle, open_ledger
+from syncledger.core.pipeline import ingest_items, run_worker
+from syncledger.core.ports import SourceItem
+from syncledger.core.settings import Settings
+from syncledger.core.sync import Outcome
+from syncledger.core.worker import durable_name
+from tests.support.records import customer
+
+pytestmark = pytest.mark.integration
+ENTITY = "fetchloop"
+CYCLES = 12  # fetches after the failing one (~3 s of idle fetching; ack_wait is 30 s)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    with EmbeddedNats(tmp_path / "nats") as embedded:
+        yield embedded
+
+
+@pytest.fixture
+async def rt(tmp_path: Path, server: EmbeddedNats) -> AsyncIterator[Runtime]:
+    cfg = Settings(data_dir=tmp_path / "state", nats_url=server.url, entity=ENTITY, ack_wait_s=30)
+    async with open_runtime(cfg) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def ledger(rt: Runtime) -> AsyncIterator[LedgerHandle]:
+    handle = open_ledger(rt.settings)
+    yield handle
+    await handle.aclose()
+
+
+class BareTimeoutAfterPartialBatch:
+    """Counts fetches; the first fetch after one that returned part of a batch raises the
+    bare ``TimeoutError`` nats-py 2.16 raises from ``_fetch_n`` (no message taken)."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+        self.calls = 0
+        self.failed_at: int | None = None
+        self.partial = False
+        self.cycle = asyncio.Event()
+
+    async def fetch(
+        self,
+        pull: JetStreamContext.PullSubscription,
+        batch: int = 1,
+        timeout: float | None = 5,  # noqa: ASYNC109 -- nats-py's signature
+        heartbeat: float | None = None,
+    ) -> list[Msg]:
+        self.calls += 1
+        self.cycle.set()
+        if self.partial and self.failed_at is None:
+            self.failed_at = self.calls
+            raise TimeoutError
+        msgs: list[Msg] = await self.real(pull, batch, timeout, heartbeat)  # type: ignore[operator]
+        self.partial = 0 < len(msgs) < batch
+        return msgs
+
+    async def next_cycle(self) -> int:
+        await self.cycle.wait()
+        self.cycle.clear()
+        return self.calls
+
+
+async def ingest_customers(rt: Runtime, n: int) -> None:
+    async def gen() -> AsyncIterator[SourceItem]:
+        for i in range(n):
+            yield customer(f"c{i}")
+
+    await ingest_items(rt, gen())
+
+
+async def unfinished(rt: Runtime) -> int:
+    durable = durable_name(ENTITY, "qbo")
+    info = await rt.nc.jetstream().consumer_info(rt.settings.stream, durable)
+    return int(info.num_pending + info.num_ack_pending)
+
+
+async def test_a_batch_in_hand_survives_a_bare_fetch_timeout(
+    rt: Runtime, ledger: LedgerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetches = BareTimeoutAfterPartialBatch(JetStreamContext.PullSubscription.fetch)
+
+    async def fetch(
+        pull: JetStreamContext.PullSubscription,
+        batch: int = 1,
+        timeout: float | None = 5,  # noqa: ASYNC109 -- nats-py's signature
+        heartbeat: float | None = None,
+    ) -> list[Msg]:
+        return await fetches.fetch(pull, batch, timeout, heartbeat)
+
+    monkeypatch.setattr(JetStreamContext.PullSubscription, "fetch", fetch)
+    await ingest_customers(rt, 3)
+    pushed: list[str] = []
+
+    def on_outcome(outcome: Outcome) -> None:
+        if outcome.status == "pushed" and outcome.source_ref:
+            pushed.append(outcome.source_ref)
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(rt, ledger, until_idle=False, on_outcome=on_outcome, stop=stop)
+    )
+    try:
+        left = await cycles_until_done(rt, fetches, lambda: len(pushed) == 3)
+    finally:
+        stop.set()
+        await worker
+    assert fetches.failed_at is not None  # the failing fetch happened with a batch in hand
+    assert sorted(pushed) == [f"csv/customer/c{i}" for i in range(3)]
+    assert left == 0  # all acknowledged, none waiting for redelivery
+
+
+async def cycles_until_done(
+    rt: Runtime, fetches: BareTimeoutAfterPartialBatch, done: Callable[[], bool]
+) -> int:
+    """Fetch cycles until ``done()`` and nothing is pending or unacknowledged, at most
+    ``CYCLES`` after the failing fetch (or after the start, if none failed); what is left
+    unfinished then."""
+    while True:
+        calls = await fetches.next_cycle()
+        left = await unfinished(rt)
+        if done() and left == 0:
+            return 0
+        if calls > (fetches.failed_at or 0) + CYCLES:
+            return left
