@@ -3,9 +3,9 @@
 Facts (each [S]/[P] as tagged; /work/shared/SOURCES.md §3.2 holds the citations):
 
 * the export offers Google CSV, Outlook CSV and vCard [S]
-  ``phuchungbhutia/cheatsheets:cheatsheets/contacts.md``. Only the two **Google CSV**
-  layouts are read here; an Outlook CSV header is refused with a message saying to
-  export as Google CSV (no source describes its columns well enough to map them);
+  ``phuchungbhutia/cheatsheets:cheatsheets/contacts.md``. The two **Google CSV** layouts
+  are read here, the **Outlook CSV** one by ``outlook_csv.py``; a vCard (or any other
+  header) is refused with a message saying to export as Google CSV;
 * the **current** Google CSV header: fixed columns ``First Name, Middle Name, Last Name,
   ..., Organization Name, Organization Title, ..., Notes, Photo, Labels`` then numbered
   groups emitted only as needed: ``E-mail N - Label/Value``, ``Phone N - Label/Value``,
@@ -23,11 +23,13 @@ Facts (each [S]/[P] as tagged; /work/shared/SOURCES.md §3.2 holds the citations
 Mapping to the canonical customer fields (docs/csv.md): ``name`` is the organisation
 when the row has one, else the person's name (then ``contact_name`` is the person);
 ``email``/``phone``/``billing_address`` are the primary value (the group whose label is
-marked ``* ``, else the first), the rest kept in ``emails``/``phones``/``groups`` only
-when ``extras=True`` (core validation refuses fields a customer does not have, so they
-are off by default). ``currency``: the export has none; it is the connection's
-``currency`` setting, else left absent so validation reports ``currency`` as missing.
-``tax_id`` and ``updated_at``: the export has neither.
+marked ``* ``, else the first); the labels are the customer's ``tags`` (``contact.py``:
+never sent to a ledger, a ``[rollout]`` scope may select on them). Further e-mails, phones
+and addresses are not carried: no ledger receives them, nothing in syncledger reads them,
+and personal data with no use is not kept (the canonical customer has one of each).
+``currency``: the export has none; it is the connection's ``currency`` setting, else left
+absent so validation reports ``currency`` as missing. ``tax_id`` and ``updated_at``: the
+export has neither.
 
 **Identity.** The export carries no id. A contact's id is ``gc-`` and the first 20 hex
 digits of SHA-256 over ``email:<primary e-mail, case-folded>``; without an e-mail over
@@ -55,18 +57,24 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from syncledger.adapters.google_contacts import outlook_csv
+from syncledger.adapters.google_contacts.contact import (
+    PRIMARY_MARK,
+    Contact,
+    split_values,
+    tags_of,
+)
 from syncledger.core.errors import SourceError
 from syncledger.core.ports import SourceItem
 from syncledger.core.source_ports import SourceChanges
 from syncledger.core.validation import MALFORMED_FIELD
 
-SEPARATOR: Final = " ::: "
-PRIMARY_MARK: Final = "* "
 _ADDRESS_PARTS: Final = ("Street", "PO Box", "Extended Address", "City", "Region")
 _ADDRESS_TAIL: Final = ("Postal Code", "Country")
 
@@ -111,30 +119,11 @@ LEGACY: Final = Layout(
 LAYOUTS: Final = (CURRENT, LEGACY)
 
 
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """One row of the export, read; ``problems`` say what could not be."""
-
-    line: int
-    person: str
-    organisation: str
-    emails: tuple[str, ...]
-    phones: tuple[str, ...]
-    addresses: tuple[str, ...]
-    groups: tuple[str, ...]
-    problems: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.organisation or self.person
+#: reads one row of a layout: (header, line, row, problems) -> Contact
+ContactReader = Callable[[list[str], int, Mapping[str, str], list[str]], Contact]
 
 
 # --------------------------------------------------------------------------- cells
-
-
-def split_values(cell: str) -> list[str]:
-    """The values of one cell (``" ::: "`` between them), blanks dropped."""
-    return [v.strip() for v in cell.split(SEPARATOR) if v.strip()]
 
 
 def _numbers(header: list[str], what: str) -> list[str]:
@@ -222,16 +211,20 @@ def _file_error(path: Path, line: int, problem: str) -> SourceError:
     return SourceError(f"{path.name} line {line}: {problem}")
 
 
-def layout_of(path: Path, header: list[str]) -> Layout:
+def reader_of(path: Path, header: list[str]) -> ContactReader:
+    """How to read the rows under ``header``: a Google CSV layout, else Outlook CSV."""
     names = set(header)
     for layout in LAYOUTS:
         if layout.fits(names):
-            return layout
+            return partial(contact_of, layout)
+    if outlook_csv.fits(names):
+        return outlook_csv.contact_of
     raise _file_error(
         path,
         1,
-        "the header is not a Google CSV export (neither First Name/Last Name/Labels nor "
-        "Given Name/Family Name/Group Membership): export again choosing 'Google CSV'",
+        "the header is not a Google Contacts CSV export (Google CSV: First Name/Last Name/"
+        "Labels or Given Name/Family Name/Group Membership; Outlook CSV: First Name/Last "
+        "Name/E-mail Address): export again choosing 'Google CSV' (vCard is not read)",
     )
 
 
@@ -262,7 +255,7 @@ def _contacts(path: Path, reader: Any) -> Iterator[Contact]:
         raise _file_error(path, 1, f"the header cannot be read ({exc})") from exc
     if not header:
         raise _file_error(path, 1, "the file is empty: export again from Google Contacts")
-    layout = layout_of(path, header)
+    contact_of_row = reader_of(path, header)
     previous = reader.line_num
     while True:
         try:
@@ -275,7 +268,7 @@ def _contacts(path: Path, reader: Any) -> Iterator[Contact]:
         if any(c.strip() for c in cells):
             problems = _row_problems(path, line, header, cells)
             row = dict(zip(header, (_clean(c) for c in cells), strict=False))
-            yield contact_of(layout, header, line, row, problems)
+            yield contact_of_row(header, line, row, problems)
 
 
 def read_contacts(path: Path) -> list[Contact]:
@@ -290,7 +283,7 @@ def read_contacts(path: Path) -> list[Contact]:
 # --------------------------------------------------------------------------- items
 
 
-def _fields(contact: Contact, currency: str | None, extras: bool) -> dict[str, Any]:
+def _fields(contact: Contact, currency: str | None) -> dict[str, Any]:
     fields: dict[str, Any] = {"name": contact.name}
     if contact.organisation and contact.person:
         fields["contact_name"] = contact.person
@@ -302,12 +295,9 @@ def _fields(contact: Contact, currency: str | None, extras: bool) -> dict[str, A
     fields |= {k: v[0] for k, v in firsts.items() if v}
     if currency:
         fields["currency"] = currency
-    if extras:
-        fields |= {
-            "emails": list(contact.emails),
-            "phones": list(contact.phones),
-            "groups": list(contact.groups),
-        }
+    tags = tags_of(contact.groups)
+    if tags:
+        fields["tags"] = tags
     return fields
 
 
@@ -321,7 +311,6 @@ class ItemMaker:
     path: Path
     system: str
     currency: str | None
-    extras: bool
 
     def items(self, contacts: list[Contact]) -> list[SourceItem]:
         seen: dict[str, int] = {}
@@ -343,7 +332,7 @@ class ItemMaker:
             )
             sid = f"{sid}~L{contact.line}"
         seen.setdefault(sid, contact.line)
-        fields = _fields(contact, self.currency, self.extras)
+        fields = _fields(contact, self.currency)
         if problems:
             fields[MALFORMED_FIELD] = problems
         return SourceItem(self.system, "customer", sid, _version(fields), fields)
@@ -394,10 +383,9 @@ class GoogleCsvExport:
         system: str = "google-contacts",
         currency: str | None = None,
         seen: SeenIds | None = None,
-        extras: bool = False,
     ) -> None:
         self.system = system
-        self._maker = ItemMaker(Path(path), system, currency or None, extras)
+        self._maker = ItemMaker(Path(path), system, currency or None)
         self._seen = seen
 
     def read(self) -> list[SourceItem]:

@@ -21,6 +21,16 @@ Facts:
   ``metadata.primary`` true [P] https://developers.google.com/people/api/rest/v1/people
   ; ``ContactGroupMembership.contactGroupResourceName`` [P]
   https://developers.google.com/resources/api-libraries/documentation/people/v1/csharp/latest/classGoogle_1_1Apis_1_1PeopleService_1_1v1_1_1Data_1_1ContactGroupMembership.html
+* labels: a Person's ``memberships[].contactGroupMembership.contactGroupResourceName``
+  names its groups; ``GET https://people.googleapis.com/v1/contactGroups`` (``pageSize``
+  1-1000, default 30; ``pageToken``/``nextPageToken``; scope ``contacts.readonly``) lists
+  the account's groups as ``ContactGroup{resourceName, name, …}``, ``name`` being "the
+  contact group name set by the group owner or a system provided name for system groups"
+  [P] https://developers.google.com/people/api/rest/v1/contactGroups/list ,
+  https://developers.google.com/people/api/rest/v1/contactGroups . A contact's labels are
+  its customer's ``tags`` by ``name`` (as a Google CSV export writes them, ``myContacts``,
+  ``Customers``; ``contact.py``); the list is read once per page that has memberships, and
+  a group it does not hold (deleted meanwhile) gives no tag;
 * the token endpoint is ``https://oauth2.googleapis.com/token`` (refresh_token grant,
   client id and secret in the form) [S] CristianNichifor/Google-Contacts-Coda-Pack
   docs/troubleshooting_guide.md; docs.rs mkt-google ``GOOGLE_TOKEN_URL``;
@@ -41,7 +51,7 @@ write-back: a contact has no place for an invoice's payment status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -58,6 +68,7 @@ from syncledger.core.source_ports import SourceChanges
 LIVE_API: Final = "https://people.googleapis.com"
 LIVE_TOKEN_URL: Final = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 CONNECTIONS: Final = "/v1/people/me/connections"
+GROUPS: Final = "/v1/contactGroups"
 PERSON_FIELDS: Final = (
     "names,emailAddresses,phoneNumbers,addresses,organizations,memberships,metadata"
 )
@@ -117,12 +128,6 @@ def _value(entries: Any, key: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _all(entries: Any, key: str) -> list[str]:
-    first = primary(entries)
-    ordered = [first] + [e for e in entries if e is not first] if first else []
-    return [str(e[key]) for e in ordered if isinstance(e, dict) and e.get(key)]
-
-
 def _groups(person: Mapping[str, Any]) -> list[str]:
     memberships = person.get("memberships") or []
     return [
@@ -143,9 +148,18 @@ PERSONAL_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def person_fields(person: Mapping[str, Any], currency: str | None, extras: bool) -> dict[str, Any]:
+def tags(person: Mapping[str, Any], groups: Mapping[str, str]) -> list[str]:
+    """The names of the person's contact groups (``groups``: resource name -> name)."""
+    names = (groups.get(g, "").strip() for g in _groups(person))
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def person_fields(
+    person: Mapping[str, Any], currency: str | None, groups: Mapping[str, str]
+) -> dict[str, Any]:
     """A Person as canonical customer fields (the organisation names the customer when
-    there is one; the person is then its contact)."""
+    there is one; the person is then its contact; its labels are ``tags``). Further
+    e-mails and phones are not carried (as for the CSV export: ``csv_export.py``)."""
     who = _value(person.get("names"), "displayName")
     organisation = _value(person.get("organizations"), "name")
     fields: dict[str, Any] = {"name": organisation or who or ""}
@@ -157,21 +171,20 @@ def person_fields(person: Mapping[str, Any], currency: str | None, extras: bool)
         "currency": currency,
     }
     fields |= {k: v for k, v in optional.items() if v}
-    if extras:
-        fields["emails"] = _all(person.get("emailAddresses") or [], "value")
-        fields["phones"] = _all(person.get("phoneNumbers") or [], "value")
-        fields["groups"] = _groups(person)
+    labels = tags(person, groups)
+    if labels:
+        fields["tags"] = labels
     return fields
 
 
 def person_item(
-    person: Mapping[str, Any], system: str, currency: str | None, extras: bool
+    person: Mapping[str, Any], system: str, currency: str | None, groups: Mapping[str, str]
 ) -> SourceItem:
     sid = str(person.get("resourceName", "")).removeprefix("people/")
     version = str(person.get("etag") or "")
     if (person.get("metadata") or {}).get("deleted"):
         return SourceItem(system, "customer", sid, version or "deleted", {}, deleted=True)
-    return SourceItem(system, "customer", sid, version, person_fields(person, currency, extras))
+    return SourceItem(system, "customer", sid, version, person_fields(person, currency, groups))
 
 
 # --------------------------------------------------------------------------- the reader
@@ -187,7 +200,6 @@ class PeopleReader:
         system: str = "google-contacts",
         page_size: int = DEFAULT_PAGE,
         currency: str | None = None,
-        extras: bool = False,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE:
             raise GoogleContactsError(f"page size {page_size}: the People API takes 1-1000")
@@ -195,7 +207,6 @@ class PeopleReader:
         self._http = http
         self._page_size = page_size
         self._currency = currency or None
-        self._extras = extras
 
     def _params(self, at: Cursor) -> dict[str, str | int]:
         params: dict[str, str | int] = {
@@ -227,17 +238,37 @@ class PeopleReader:
         except LedgerError as exc:
             raise source_error(exc) from exc
 
-    def _items(self, body: Mapping[str, Any]) -> tuple[SourceItem, ...]:
-        people: Sequence[Any] = body.get("connections") or []
-        return tuple(
-            person_item(p, self.system, self._currency, self._extras)
-            for p in people
-            if isinstance(p, dict)
-        )
+    async def _group_page(self, page: str | None) -> Mapping[str, Any]:
+        params: dict[str, str | int] = {"pageSize": MAX_PAGE}
+        if page:
+            params["pageToken"] = page
+        try:
+            body = await self._http.json("GET", GROUPS, params=params, idempotent=True)
+        except LedgerError as exc:
+            raise source_error(exc) from exc
+        return body if isinstance(body, dict) else {}
+
+    async def _group_names(self) -> dict[str, str]:
+        """Every contact group of the account: resource name -> name."""
+        names: dict[str, str] = {}
+        page: str | None = None
+        while True:
+            body = await self._group_page(page)
+            for group in body.get("contactGroups") or ():
+                if isinstance(group, dict) and group.get("resourceName"):
+                    names[str(group["resourceName"])] = str(group.get("name") or "")
+            page = body.get("nextPageToken")
+            if not page:
+                return names
+
+    async def _items(self, body: Mapping[str, Any]) -> tuple[SourceItem, ...]:
+        people = [p for p in body.get("connections") or () if isinstance(p, dict)]
+        groups = await self._group_names() if any(_groups(p) for p in people) else {}
+        return tuple(person_item(p, self.system, self._currency, groups) for p in people)
 
     async def read_changes(self, cursor: str | None) -> SourceChanges:
         at, body = await self._page(Cursor.parse(cursor))
-        items = self._items(body)
+        items = await self._items(body)
         page = body.get("nextPageToken")
         if page:
             return SourceChanges(items, Cursor(at.sync, str(page)).text(), more=True)

@@ -1,5 +1,5 @@
 """The People API reader against the sandbox: an expired sync token, deleted contacts,
-page size limits, access-token refresh, the mapping of a Person."""
+page size limits, access-token refresh, the mapping of a Person, labels as tags."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pytest
 from starlette.applications import Starlette
 
 from syncledger.adapters.google_contacts.platform import SOURCE
+from syncledger.adapters.google_contacts.sandbox.book import membership
 from syncledger.adapters.google_contacts.sandbox.server import GoogleSandbox, book_of
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.errors import ConfigurationError, SourceError
+from syncledger.core.rollout import RolloutRule
 from syncledger.core.source_ports import SourceReader
 from tests.contracts.source_contract import customers, read_all
 
@@ -155,3 +157,67 @@ async def test_the_sandbox_holds_page_sizes_to_1_to_1000(google: Google) -> None
 def test_a_page_size_setting_outside_1_to_1000_is_refused(google: Google) -> None:
     with pytest.raises(ConfigurationError, match="1 to 1000"):
         google.connect(page_size="1001")
+
+
+async def test_labels_are_tags_by_their_names_and_further_emails_are_not_carried(
+    google: Google,
+) -> None:
+    """Memberships name groups by resource name; the reader lists the account's contact
+    groups and tags the customer with their names, as a Google CSV export writes them; a
+    group deleted meanwhile is no tag; a renamed label shows once the contact changes."""
+    labels = [google.book.put_group(f"Route {n}") for n in range(40)]
+    customers_label = google.book.put_group("Customers")
+    sid = google.book.put(
+        None,
+        "Ana Evans",
+        emailAddresses=[{"value": "ana@thames.example.com"}, {"value": "ana@home.example"}],
+        memberships=[
+            membership("contactGroups/myContacts"),
+            membership(customers_label),
+            membership(labels[3]),
+            membership("contactGroups/deleted0001"),
+        ],
+    )
+    plain = google.book.put(None, "No Labels")
+    items, cursor = await read_all(google.reader, None)
+    found = customers(items)
+    assert found[sid].fields["tags"] == ["myContacts", "Customers", "Route 3"]
+    assert found[sid].fields["email"] == "ana@thames.example.com"
+    assert not {"emails", "phones", "groups"} & set(found[sid].fields)
+    assert "tags" not in found[plain].fields
+    scope = RolloutRule(tags=("CUSTOMERS",), tag_field="tags")
+    assert scope.admits(f"google-contacts/customer/{sid}", found[sid].fields)
+    assert not scope.admits(f"google-contacts/customer/{plain}", found[plain].fields)
+    google.book.rename_group(customers_label, "Clients")
+    google.book.put(sid, "Ana Evans", memberships=[membership(customers_label)])
+    again = customers((await read_all(google.reader, cursor))[0])
+    assert again[sid].fields["tags"] == ["Clients"]
+
+
+async def test_the_sandbox_pages_contact_groups_by_30_unless_asked(google: Google) -> None:
+    for n in range(40):
+        google.book.put_group(f"Label {n}")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=google.app), base_url="http://people.sandbox.local"
+    ) as client:
+        token = await client.post(
+            "/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": google.book.oauth.grant(),
+                "client_id": "sandbox-google-client",
+                "client_secret": "sandbox-google-secret",
+            },
+        )
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        first = (await client.get("/v1/contactGroups", headers=auth)).json()
+        rest = await client.get(
+            "/v1/contactGroups", params={"pageToken": first["nextPageToken"]}, headers=auth
+        )
+        too_big = await client.get("/v1/contactGroups", params={"pageSize": 1001}, headers=auth)
+        anonymous = await client.get("/v1/contactGroups")
+    assert len(first["contactGroups"]) == 30
+    assert first["totalItems"] == 42  # the two system groups and the 40 labels
+    assert len(rest.json()["contactGroups"]) == 12
+    assert "nextPageToken" not in rest.json()
+    assert (too_big.status_code, anonymous.status_code) == (400, 401)

@@ -22,7 +22,20 @@ CREATE TABLE IF NOT EXISTS people (
 CREATE TABLE IF NOT EXISTS sync_tokens (
     token TEXT PRIMARY KEY, seq INTEGER NOT NULL, expired INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS contact_groups (
+    n INTEGER PRIMARY KEY, resource TEXT UNIQUE NOT NULL, name TEXT NOT NULL
+);
+INSERT OR IGNORE INTO contact_groups (resource, name) VALUES
+    ('contactGroups/myContacts', 'myContacts'), ('contactGroups/starred', 'starred');
 """
+#: the system groups the book starts with (``ContactGroup.name`` "a system provided name
+#: for system groups"; the two Google CSV exports show as ``* myContacts``, ``* starred``)
+SYSTEM_GROUPS = ("contactGroups/myContacts", "contactGroups/starred")
+
+
+def membership(resource: str) -> dict[str, Any]:
+    """A Person's ``memberships[]`` entry for the group ``resource``."""
+    return {"contactGroupMembership": {"contactGroupResourceName": resource}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +76,25 @@ class ContactBook:
             (pid, self._next_seq(), json.dumps(body)),
         )
         return pid
+
+    def put_group(self, name: str) -> str:
+        """A label the person creates; its resource name (``contactGroups/<id>``)."""
+        resource = "contactGroups/" + secrets.token_hex(6)
+        self.db.execute(
+            "INSERT INTO contact_groups (resource, name) VALUES (?, ?)", (resource, name)
+        )
+        return resource
+
+    def rename_group(self, resource: str, name: str) -> None:
+        self.db.execute("UPDATE contact_groups SET name = ? WHERE resource = ?", (name, resource))
+
+    def groups(self, offset: int, size: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of contact groups from ``offset`` and how many there are in all."""
+        rows = self.db.execute(
+            "SELECT resource, name FROM contact_groups ORDER BY n LIMIT ? OFFSET ?", (size, offset)
+        ).fetchall()
+        total = int(self.db.execute("SELECT COUNT(*) FROM contact_groups").fetchone()[0])
+        return [{"resourceName": r, "name": n} for r, n in rows], total
 
     def delete(self, person_id: str) -> None:
         self.db.execute(

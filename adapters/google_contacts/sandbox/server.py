@@ -1,4 +1,5 @@
-"""The People API sandbox: ``GET /v1/people/me/connections`` and ``POST /token``.
+"""The People API sandbox: ``GET /v1/people/me/connections``, ``GET /v1/contactGroups`` and
+``POST /token``.
 
 Faithful to (citations as in ``adapters/google_contacts/people.py``):
 
@@ -11,6 +12,11 @@ Faithful to (citations as in ``adapters/google_contacts/people.py``):
   reason ``EXPIRED_SYNC_TOKEN`` [P] same page; its HTTP status is undocumented and
   observed as **400** with "Sync token is expired. Clear local cache and retry call
   without the sync token." [S] garrytan/gbrain issue 5127: the sandbox answers that;
+* ``GET /v1/contactGroups``: ``pageSize`` 1-1000, unset or 0 means 30; ``pageToken`` from
+  ``nextPageToken``; the answer ``{contactGroups[{resourceName, name}], totalItems,
+  nextPageToken}``, members not populated [P]
+  https://developers.google.com/people/api/rest/v1/contactGroups/list (the sandbox's page
+  token is its own; Google's is opaque);
 * errors are ``{"error": {"code", "message", "details"}}`` (Google's error model [P]
   https://cloud.google.com/apis/design/errors#error_info). The ``status`` name of each
   error is not documented for this method, so the sandbox leaves it out.
@@ -150,6 +156,21 @@ def connections(book: GoogleSandbox, params: Mapping[str, str]) -> dict[str, Any
     return body
 
 
+def contact_groups(book: GoogleSandbox, params: Mapping[str, str]) -> dict[str, Any]:
+    raw = params.get("pageSize", "0") or "0"
+    if not raw.isdigit() or int(raw) > 1000:
+        raise Refused("list.page_size_invalid", value=raw)
+    token = params.get("pageToken", "")
+    if token and not (token.startswith("gp.") and token[3:].isdigit()):
+        raise Refused("list.page_token_invalid")
+    offset, size = int(token[3:] or 0), int(raw) or 30
+    groups, total = book.groups(offset, size)
+    body: dict[str, Any] = {"contactGroups": groups, "totalItems": total}
+    if offset + len(groups) < total:
+        body["nextPageToken"] = f"gp.{offset + len(groups)}"
+    return body
+
+
 # --------------------------------------------------------------------------- routes
 
 
@@ -159,6 +180,16 @@ async def list_connections(request: Request) -> Response:
         return Refused("auth.credentials_invalid").response()
     try:
         return plain_json(200, connections(book, dict(request.query_params)))
+    except Refused as refused:
+        return refused.response()
+
+
+async def list_contact_groups(request: Request) -> Response:
+    book = book_of(request.app)
+    if not bearer_ok(book.oauth, request.headers.get("authorization")):
+        return Refused("auth.credentials_invalid").response()
+    try:
+        return plain_json(200, contact_groups(book, dict(request.query_params)))
     except Refused as refused:
         return refused.response()
 
@@ -173,6 +204,7 @@ def create_app(book: Path | None = None, *, rate_scale: float = 1.0) -> Starlett
     People API publishes no per-minute figure to imitate."""
     routes = [
         Route("/v1/people/me/connections", list_connections, methods=["GET"]),
+        Route("/v1/contactGroups", list_contact_groups, methods=["GET"]),
         Route("/token", token, methods=["POST"]),
     ]
     return sandbox_app(GoogleSandbox(book), routes)
