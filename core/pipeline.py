@@ -40,6 +40,7 @@ from syncledger.core.conflicts import (
 )
 from syncledger.core.conflicts import settle_conflict as settle
 from syncledger.core.console_auth import ConsoleAuth, read_token
+from syncledger.core.customer_reverse import CustomerReverse
 from syncledger.core.data_map_build import checked_rules, publish_data_map
 from syncledger.core.delivery import DeliveryReport, InvoiceMailer, read_send_log, send_log_text
 from syncledger.core.errors import (
@@ -90,7 +91,12 @@ from syncledger.core.rollout_scope import (
 from syncledger.core.run_watch import Job, RunHealth, Tally, banner, cycle_line, gauges_job
 from syncledger.core.serve import Endpoint, serve_app
 from syncledger.core.settings import Settings
-from syncledger.core.source_ports import SourceReader, StatusWriter, WebhookReceiver
+from syncledger.core.source_ports import (
+    CustomerDetailsWriter,
+    SourceReader,
+    StatusWriter,
+    WebhookReceiver,
+)
 from syncledger.core.source_sync import (
     MAX_PAGES,
     SourceLog,
@@ -1176,11 +1182,37 @@ async def backsync_said(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter 
     state = SyncState(s.entity, ledger.adapter.ledger)
     await state.load(rt.store)
     syncer = BackSync(
-        rt.store, ledger.adapter, state, entity=s.entity, actor=s.actor, writer=writer
+        rt.store,
+        ledger.adapter,
+        state,
+        entity=s.entity,
+        actor=s.actor,
+        writer=writer,
+        reverse=_reverse(rt, ledger, state, writer),
     )
     report = await syncer.poll(_since(s))
     _save_cursor(s, report.newest)
     return Said(_backsync_text(ledger.adapter.ledger, report), _backsync_json(s, report))
+
+
+def _reverse(
+    rt: Runtime, ledger: LedgerHandle, state: SyncState, writer: object
+) -> CustomerReverse | None:
+    """Customer details the ledger owns back to the source (one-way when none is owned);
+    the source that takes payment status is asked whether it takes customer details."""
+    s = rt.settings
+    if not any(v == "ledger" for v in s.customer_field_authority.values()):
+        return None
+    return CustomerReverse(
+        rt.store,
+        rt.keys,
+        ledger.adapter,
+        state,
+        entity=s.entity,
+        actor=s.actor,
+        authority=s.customer_field_authority,
+        writer=writer if isinstance(writer, CustomerDetailsWriter) else None,
+    )
 
 
 def _backsync_text(ledger: str, report: BackSyncReport) -> str:
@@ -1197,6 +1229,17 @@ def _backsync_text(ledger: str, report: BackSyncReport) -> str:
             f"{'waits' if report.waiting == 1 else 'wait'} to be written back to the source "
             "(kept in the log: run `syncledger backsync --source DIR`, or configure the source)"
         )
+    if report.details_observed or report.details_written or report.details_refused:
+        first += (
+            f"; customer details: {report.details_observed:,} changed in the ledger, "
+            f"{plural(report.details_written, 'customer')} written back, "
+            f"{plural(report.details_refused, 'field')} refused by the source"
+        )
+    if report.details_waiting:
+        first += (
+            f"; {plural(report.details_waiting, 'customer')}' details wait for a source that "
+            "takes them (docs/operations.md)"
+        )
     return "\n".join([first, *(f"  {line}" for line in report.lines)])
 
 
@@ -1211,6 +1254,12 @@ def _backsync_json(s: Settings, report: BackSyncReport) -> dict[str, object]:
         "conflicts": report.conflicts,
         "written_back": report.written_back,
         "waiting_to_write_back": report.waiting,
+        "customer_details": {
+            "changed_in_ledger": report.details_observed,
+            "written_back": report.details_written,
+            "refused_fields": report.details_refused,
+            "waiting": report.details_waiting,
+        },
         "lines": list(report.lines),
     }
 

@@ -147,7 +147,8 @@ def test_each_command_answers_in_json_and_says_when_something_needs_attention(
     back = answer(run("backsync", "--json"), 0)
     assert set(back) == {
         "entity", "ledger", "changed", "new_to_log", "our_own_writes", "without_our_reference",
-        "conflicts", "written_back", "waiting_to_write_back", "lines", "exit_code",
+        "conflicts", "written_back", "waiting_to_write_back", "customer_details", "lines",
+        "exit_code",
     }  # fmt: skip
 
 
