@@ -101,6 +101,7 @@ import httpx
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Prefetched
+from syncledger.adapters.qbo.customer_details import customer_details
 from syncledger.adapters.qbo.errors import (
     DUPLICATE_NAME_CODE,
     INVALID_REFERENCE_CODE,
@@ -623,6 +624,10 @@ class QboLedger:
                     if (kind, record.ledger_id, record.version) not in seen:
                         seen.add((kind, record.ledger_id, record.version))
                         yield record
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The customer's details as QBO holds them (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -11,11 +11,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from syncledger.adapters.qbo.customer_details import customer_details
+from syncledger.adapters.qbo.ledger import QboLedger
+from syncledger.adapters.qbo.mapping import load_mapping, to_record
 from syncledger.core.backsync import BackSync, BackSyncReport
-from syncledger.core.customer_details import changes, ledger_owned, same
+from syncledger.core.customer_details import (
+    LedgerCustomerDetails,
+    changes,
+    ledger_owned,
+    same,
+)
 from syncledger.core.customer_reverse import CustomerReverse
-from syncledger.core.errors import SourceError
-from syncledger.core.keystore import subject_key_id
+from syncledger.core.errors import SourceError, SubjectErased
+from syncledger.core.events import Envelope
+from syncledger.core.keystore import PiiSealer, subject_key_id
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
 from syncledger.core.sync_state import SyncState
@@ -223,13 +232,32 @@ async def test_an_erased_customer_is_never_written_back_nor_readable() -> None:
     report = await backsync(h, crm, OWNED)
     assert crm.records == {} and report.details_written == 0
     assert any("erased" in line for line in report.lines)
-    from syncledger.core.events import Envelope
-    from syncledger.core.keystore import PiiSealer
-
     sealer = PiiSealer(h.keys)
     async for stored in h.store.read(f"sl.{ENTITY}.ledger.>"):
         env = Envelope.from_bytes(stored.raw)
         if env.type == "CustomerDetailsObserved":
             assert env.pii is not None
-            with pytest.raises(Exception, match="shredded"):
+            with pytest.raises(SubjectErased):
                 sealer.open(env.pii, env.id)
+
+
+def test_qbo_customer_details_are_read_where_its_mapping_writes_them() -> None:
+
+    raw = {
+        "Id": "58",
+        "SyncToken": "3",
+        "DisplayName": "Ada Lovelace",
+        "PrimaryEmailAddr": {"Address": "books@example.com"},
+        "PrimaryPhone": {"FreeFormNumber": "+44 20 7946 0000"},
+        "BillAddr": {"Line1": "12 St James's Square", "City": "London"},
+        "Notes": "",
+    }
+    rec = to_record("customer", raw, "Notes")
+    assert issubclass(QboLedger, LedgerCustomerDetails)
+    assert customer_details(load_mapping(), rec) == {
+        "email": "books@example.com",
+        "phone": "+44 20 7946 0000",
+        "billing_address": "12 St James's Square",
+    }
+    bare = to_record("customer", {"Id": "59", "DisplayName": "No details"}, "Notes")
+    assert set(customer_details(load_mapping(), bare).values()) == {None}
