@@ -24,12 +24,13 @@ Writes go in batches of at most 100 inputs (§1.3):
   every deal). A result that says ``new`` is refused loudly (HubSpot created a
   deal; that can only happen when a person cleared the reference meanwhile).
 - ``POST /crm/objects/2026-03/0-3/batch/update`` by record id (never creates: the
-  spec's "Update a batch of deals by internal ID") for every deal this writer has not
-  stamped yet; it writes the reference with the values. Setting the same values twice
+  spec's "Update a batch of deals by internal ID") for every deal not known to hold its
+  reference; it writes the reference with the values. Setting the same values twice
   leaves the deal as once, and the reference is a function of the deal id, so this path is
   idempotent as well.
 
-N deals therefore cost ceil(N/100) requests on either path. HubSpot answers a partial
+N deals therefore cost ceil(N/100) requests on either path (one more at most when a run
+mixes both). HubSpot answers a partial
 failure with 207 "multiple statuses" (``errors`` of ``StandardError`` beside the
 ``results``); the spec names no field tying an error to its input, so an input counts as
 written only when a result comes back for it (matched by ``objectWriteTraceId``, which
@@ -209,7 +210,6 @@ class DealWriter:
 
     client: HubSpotClient
     stamped: set[str]
-    requests: int = 0
     _transient: bool = field(default=False, init=False)
 
     async def write(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
@@ -227,7 +227,6 @@ class DealWriter:
     ) -> dict[str, Mapping[str, str]]:
         """Send one batch; the rows not written."""
         make = _upsert_input if action == "upsert" else _update_input
-        self.requests += 1
         sent = await _post(self.client, action, [make(d, p) for d, p in rows.items()])
         if sent.created:
             raise HubSpotError(
