@@ -147,6 +147,7 @@ class Sent:
     written: frozenset[str]
     created: tuple[str, ...] = ()
     transient: bool = False
+    said: tuple[str, ...] = ()
 
 
 def _upsert_input(deal: str, props: Mapping[str, str]) -> dict[str, Any]:
@@ -179,13 +180,25 @@ def _transient(errors: Iterable[Any]) -> bool:
     return any(s.startswith("5") or s == "429" for s in statuses)
 
 
+def _said(errors: Iterable[Any]) -> tuple[str, ...]:
+    """HubSpot's category and message of each distinct error (deal properties only: no
+    personal data, no credential)."""
+    found = [
+        f"{e.get('category') or 'error'}: {str(e.get('message') or '')[:200]}"
+        for e in errors
+        if isinstance(e, dict)
+    ]
+    return tuple(dict.fromkeys(found))
+
+
 def _sent(answer: Any) -> Sent:
     if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
         raise HubSpotError("HubSpot answered a batch write without results", transient=True)
     results = [r for r in answer["results"] if isinstance(r, dict)]
     created = tuple(str(r.get("id")) for r in results if r.get("new") is True)
     written = frozenset(_deal_of(r) for r in results if r.get("new") is not True)
-    return Sent(written, created, _transient(answer.get("errors") or []))
+    errors = answer.get("errors") or []
+    return Sent(written, created, _transient(errors), _said(errors))
 
 
 async def _post(client: HubSpotClient, action: str, inputs: list[dict[str, Any]]) -> Sent:
@@ -211,6 +224,7 @@ class DealWriter:
     client: HubSpotClient
     stamped: set[str]
     _transient: bool = field(default=False, init=False)
+    _said: tuple[str, ...] = field(default=(), init=False)
 
     async def write(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
         keyed = [d for d in wanted if d in self.stamped]
@@ -236,6 +250,7 @@ class DealWriter:
             )
         self.stamped |= sent.written & set(rows)
         self._transient |= sent.transient
+        self._said = tuple(dict.fromkeys((*self._said, *sent.said)))
         return {d: p for d, p in rows.items() if d not in sent.written}
 
     async def _retry(self, left: Mapping[str, Mapping[str, str]]) -> None:
@@ -243,18 +258,22 @@ class DealWriter:
         for _ in range(ATTEMPTS - 1):
             if not left:
                 return
-            self._transient = False
+            self._transient, self._said = False, ()
             retried: dict[str, Mapping[str, str]] = {}
             for chunk in _chunks(list(left)):
                 retried.update(await self._send("update", {d: left[d] for d in chunk}))
             left = retried
         if left:
-            raise HubSpotError(
-                f"HubSpot did not take the payment status of deal(s) {', '.join(sorted(left))} "
-                f"after {ATTEMPTS} tries; nothing of this batch is marked written, it is "
-                "written again on the next run",
-                transient=self._transient,
-            )
+            raise self._not_taken(left)
+
+    def _not_taken(self, left: Mapping[str, Mapping[str, str]]) -> HubSpotError:
+        said = f" (HubSpot said: {'; '.join(self._said[:3])})" if self._said else ""
+        return HubSpotError(
+            f"HubSpot did not take the payment status of deal(s) {', '.join(sorted(left))} "
+            f"after {ATTEMPTS} tries{said}; nothing of this batch is marked written, it is "
+            "written again on the next run",
+            transient=self._transient,
+        )
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:

@@ -222,6 +222,7 @@ async def test_nothing_is_marked_written_that_hubspot_did_not_take(portal: Porta
         with pytest.raises(HubSpotError) as refused:
             await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
         assert deals[3] in str(refused.value)
+        assert "VALIDATION_ERROR" in str(refused.value)  # HubSpot's reason, passed on
         assert not refused.value.transient
         assert len(await _pending(log)) == 5  # not one of the batch is marked
         store = portal.sandbox.store.records["deals"]
