@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncledger.adapters.jobber import cursor as cursors
-from syncledger.adapters.jobber import queries, webhooks, writeback
+from syncledger.adapters.jobber import customer_writeback, queries, webhooks, writeback
 from syncledger.adapters.jobber.client import JobberGraphQL
 from syncledger.adapters.jobber.mapping import SYSTEM, SourceMapping, item
 from syncledger.core.ports import SourceItem
 from syncledger.core.source_ports import (
+    CustomerDetailsRefusal,
+    CustomerDetailsUpdate,
     RecordHint,
     SourceChanges,
     StatusUpdate,
@@ -133,6 +135,12 @@ class JobberSource:
         if self._mapping.reads_payments:
             return 0  # Jobber records its own payments here: writing ours back would loop
         return await writeback.write_back(self._api, self._currency, updates)
+
+    async def write_customer_details(
+        self, updates: Sequence[CustomerDetailsUpdate]
+    ) -> list[CustomerDetailsRefusal]:
+        """Customer details the ledger owns onto clients (customer_writeback.py)."""
+        return await customer_writeback.write_customer_details(self._api, updates)
 
     async def aclose(self) -> None:
         await self._api.aclose()

@@ -9,6 +9,7 @@ the way back."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from starlette.applications import Starlette
 
 from syncledger.adapters.hubspot.platform import SOURCE
 from syncledger.adapters.hubspot.sandbox.server import (
@@ -25,6 +27,10 @@ from syncledger.adapters.hubspot.sandbox.server import (
     HubSpotSandbox,
     create_app,
 )
+from syncledger.adapters.jobber.platform import SOURCE as JOBBER
+from syncledger.adapters.jobber.sandbox.server import JobberSandbox
+from syncledger.adapters.jobber.sandbox.server import create_app as create_jobber_app
+from syncledger.adapters.jobber.sandbox.server import sandbox_of as jobber_sandbox_of
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.backsync import BackSync, BackSyncReport
 from syncledger.core.customer_reverse import CustomerReverse
@@ -47,23 +53,36 @@ pytestmark = pytest.mark.integration
 OWNED = {"email": "ledger", "phone": "ledger"}
 
 
-@pytest.fixture
-def hubspot() -> Iterator[tuple[HubSpotSandbox, str]]:
-    """The sandbox app on a real loopback port; the socket listens before the server
-    thread starts, so the first request waits in its backlog rather than failing."""
-    sandbox = HubSpotSandbox()
+@contextlib.contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """``app`` on a real loopback port; the socket listens before the server thread
+    starts, so a first request waits in its backlog rather than failing."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(create_app(sandbox), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        yield sandbox, f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join()
         sock.close()
+
+
+@pytest.fixture
+def hubspot() -> Iterator[tuple[HubSpotSandbox, str]]:
+    sandbox = HubSpotSandbox()
+    with served(create_app(sandbox)) as url:
+        yield sandbox, url
+
+
+@pytest.fixture
+def jobber() -> Iterator[tuple[JobberSandbox, str]]:
+    app = create_jobber_app()
+    with served(app) as url:
+        yield jobber_sandbox_of(app), url
 
 
 @dataclass
@@ -179,5 +198,56 @@ async def test_a_detail_hubspot_reads_from_several_properties_is_refused_with_it
         assert any("email refused (not_mapped)" in line for line in report.lines)
         assert sandbox.store.records["companies"][rid].properties["city"] == "London"
         assert (await backsync(h, reader, owned)).details_refused == 0  # not retried
+    finally:
+        await reader.aclose()
+
+
+async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
+    jobber: tuple[JobberSandbox, str], tmp_path: Path
+) -> None:
+    sandbox, url = jobber
+    rid = sandbox.store.put_client(
+        firstName="Grace",
+        lastName="Hopper",
+        emails=[{"address": "grace@example.com", "primary": True}],
+        phones=[{"number": "+1 212 555 0100", "primary": True}],
+    )
+    reader = JOBBER.connect(SourceConnection(tmp_path / "t.json", base_url=url))
+    assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, RecordFetcher)
+    try:
+        h = Harness()
+        items, _ = await read_all(reader, None)
+        await h.ingest(items)
+        await h.run()
+        ref = f"jobber/customer/{rid}"
+        pushed = await h.ledger.find("customer", ref)
+        assert pushed is not None
+        books = {"email": "accounts@hopper.example", "phone": "+1 212 555 0199"}
+        h.ledger.edit_customer(pushed.ledger_id, **books)
+        owned = {"email": "ledger", "phone": "ledger", "billing_address": "ledger"}
+
+        with pytest.raises(SourceError):
+            await backsync(h, KilledAfterWrite(reader), owned)
+        report = await backsync(h, reader, owned)
+        assert (report.details_written, report.details_refused) == (1, 0)
+        assert (await backsync(h, reader, owned)).details_observed == 0
+
+        client = sandbox.store.records[rid].fields
+        assert [(e["address"], e["primary"]) for e in client["emails"]] == [(books["email"], True)]
+        assert [(p["number"], p["primary"]) for p in client["phones"]] == [(books["phone"], True)]
+
+        later = await reader.fetch([RecordHint("customer", rid)])
+        assert later[0].fields["email"] == books["email"]
+        await h.ingest(later)
+        outcomes = await h.run()
+        assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
+        assert "ConflictDetected" not in await h.types()
+
+        # an address is kept in parts at Jobber: refused, and the edit stays the ledger's
+        moved = await h.ledger.find("customer", ref)
+        assert moved is not None
+        h.ledger.edit_customer(moved.ledger_id, billing_address="1 Navy Yard")
+        refused = await backsync(h, reader, owned)
+        assert any("billing_address refused (composite)" in line for line in refused.lines)
     finally:
         await reader.aclose()

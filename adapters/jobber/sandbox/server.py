@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from syncledger.adapters.jobber.sandbox import views
+from syncledger.adapters.jobber.sandbox import client_edit, views
 from syncledger.adapters.jobber.sandbox.cost import (
     MAXIMUM_AVAILABLE,
     RESTORE_RATE,
@@ -62,13 +62,14 @@ ACCOUNT_ID = "sandbox-account"
 
 
 def _schema() -> GraphQLSchema:
-    schema = build_schema(SDL)
+    schema = build_schema(SDL + client_edit.SDL)
     assert schema.query_type is not None and schema.mutation_type is not None
     for kind, plural in (("Client", "clients"), ("Invoice", "invoices"), ("Payment", "payments")):
         schema.query_type.fields[plural].resolve = views.lister(kind)
         schema.query_type.fields[kind.lower()].resolve = views.finder(kind)
     schema.query_type.fields["property"].resolve = views.find_property
     schema.mutation_type.fields["invoiceCreatePaymentRecord"].resolve = views.create_payment_record
+    client_edit.install(schema)
     return schema
 
 
