@@ -14,7 +14,11 @@ from syncledger.adapters.jobber.mapping import SourceMapping
 from syncledger.adapters.jobber.platform import SOURCE
 from syncledger.adapters.jobber.sandbox.server import create_app, sandbox_of
 from syncledger.adapters.jobber.source import JobberSource
+from syncledger.core.events import SourceRecordObserved, WebhookProcessed, WebhookReceived
+from syncledger.core.keystore import MemoryKeyStore
 from syncledger.core.source_ports import RecordHint, StatusUpdate, WebhookRefused
+from syncledger.core.source_sync import SourceLog, WebhookDesk, process_webhooks
+from syncledger.core.store_memory import MemoryEventStore
 from syncledger.core.validation import MALFORMED_FIELD, LedgerRules, Rejected, validate
 from tests.contracts.source_contract import read_all
 from tests.unit.test_jobber_source_contract import connection
@@ -329,3 +333,28 @@ async def test_a_destroyed_property_deletes_nothing(tmp_path: Path) -> None:
     finally:
         await reader.aclose()
     assert [(i.id, i.deleted) for i in items] == [(sid, False)]
+
+
+async def test_a_property_delivery_goes_through_the_log_to_its_client(tmp_path: Path) -> None:
+    """Stored before the answer as a receipt naming the property, then processed from the
+    log: the client owning it is observed, and the receipt is marked processed."""
+    app = create_app(rate_scale=20.0)
+    sandbox = sandbox_of(app)
+    sid = sandbox.store.put_client(companyName="Logged Pin Ltd")
+    site = sandbox.store.add_property(sid, "Home", _pinned(_ELM, 0, 0))
+    [created] = sandbox.property_webhooks()
+    log = SourceLog(MemoryEventStore(), MemoryKeyStore(), "acme", "test")
+    reader = _reader(app, tmp_path)
+    try:
+        receipt = await WebhookDesk(log, "jobber").receive(reader.verify(created))
+        report = await process_webhooks(log, reader)
+    finally:
+        await reader.aclose()
+    assert not receipt.duplicate
+    assert report.observed == 1
+    found = [s.envelope().payload() async for s in log.store.read()]
+    [received] = [e for e in found if isinstance(e, WebhookReceived)]
+    assert [(h.kind, h.id) for h in received.hints] == [("property", site)]
+    [observed] = [e for e in found if isinstance(e, SourceRecordObserved)]
+    assert observed.ref == f"jobber/customer/{sid}"
+    assert len([e for e in found if isinstance(e, WebhookProcessed)]) == 1
