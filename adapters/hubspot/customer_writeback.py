@@ -1,10 +1,13 @@
 """Customer details the ledger owns, onto HubSpot companies and contacts (issue #11).
 
 Written with the object batch update, ``POST /crm/objects/2026-03/{companies|contacts}/
-batch/update`` with ``{"inputs": [{"id", "properties"}]}`` (SOURCES.md §1.6: batch
-update by id, as the deal write-back does; at most 100 inputs a request), the same client
-call as the payment status (``HubSpotClient.batch_update``). Setting the same values
-twice leaves the record as once, so a write repeated after a crash changes nothing.
+batch/update`` with ``BatchInputSimplePublicObjectBatchInput`` = ``{"inputs": [{"id",
+"properties"}]}``, answered 200 or 207 (HubSpot's 2026-03 companies and contacts
+specifications; SOURCES.md §1.6: batch update by id, at most 100 inputs a request,
+batches are not atomic), through ``HubSpotClient.batch_update``. Setting the same values
+twice leaves the record as once, so a write repeated after a crash changes nothing. A
+batch HubSpot took only part of (207: fewer results than inputs) fails the write-back,
+so nothing of it is marked written and all of it is written again on the next run.
 
 Which property takes a detail is the source mapping's (``source_mapping.toml``
 ``[company]``/``[contact]``), read in reverse:
@@ -26,6 +29,7 @@ from typing import Any
 
 from syncledger.adapters.hubspot.client import HubSpotClient
 from syncledger.adapters.hubspot.mapping import SYSTEM, SourceMapping, split_customer_id
+from syncledger.core.errors import SourceError
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
 
 REF_PREFIX = f"{SYSTEM}/customer/"
@@ -90,5 +94,10 @@ async def write_customer_details(
         plan.add(update)
     for kind, rows in plan.rows.items():
         if rows:
-            await client.batch_update(kind, rows)
+            taken = await client.batch_update(kind, rows)
+            if taken < len(rows):
+                raise SourceError(
+                    f"HubSpot took {taken} of {len(rows)} {kind} updates; the customer "
+                    "details are written again at the next back-sync"
+                )
     return plan.refused
