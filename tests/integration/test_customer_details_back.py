@@ -47,6 +47,7 @@ from syncledger.core.source_ports import (
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import trace
 from tests.contracts.source_contract import read_all
+from tests.support.qbo import in_process_qbo
 from tests.unit.test_sync import ENTITY, Harness
 
 pytestmark = pytest.mark.integration
@@ -251,3 +252,43 @@ async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
         assert any("billing_address refused (composite)" in line for line in refused.lines)
     finally:
         await reader.aclose()
+
+
+async def test_with_quickbooks_books_the_edited_email_reaches_hubspot(
+    hubspot: tuple[HubSpotSandbox, str], tmp_path: Path
+) -> None:
+    """The QBO sandbox as the books: the bookkeeper's sparse update of the customer's
+    e-mail is read back by QBO's own change feed and written to the HubSpot contact."""
+    sandbox, url = hubspot
+    rid = sandbox.store.create(
+        "contacts", {"firstname": "Mary", "lastname": "Somerville", "email": "mary@example.com"}
+    )
+    qbo = in_process_qbo()
+    creds = {"access_token": TEST_ACCESS_TOKEN}
+    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    assert isinstance(reader, CustomerDetailsWriter)
+    try:
+        h = Harness(ledger=qbo.ledger)  # type: ignore[arg-type]
+        items, _ = await read_all(reader, None)
+        await h.ingest(items)
+        await h.run()
+        ref = f"hubspot/customer/contact-{rid}"
+        pushed = await qbo.ledger.find("customer", ref)
+        assert pushed is not None and pushed.version is not None
+        qbo.sandbox.write(
+            "customer",
+            None,
+            {
+                "Id": pushed.ledger_id,
+                "SyncToken": pushed.version,
+                "sparse": True,
+                "PrimaryEmailAddr": {"Address": "mary.accounts@example.com"},
+            },
+        )  # a bookkeeper at QBO's screens
+        report = await backsync(h, reader, {"email": "ledger"})
+        assert (report.details_observed, report.details_written) == (1, 1)
+        props = sandbox.store.records["contacts"][rid].properties
+        assert props["email"] == "mary.accounts@example.com"
+    finally:
+        await reader.aclose()
+        await qbo.ledger.aclose()
