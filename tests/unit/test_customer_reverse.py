@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -24,11 +25,12 @@ from syncledger.core.customer_details import (
 from syncledger.core.customer_reverse import CustomerReverse
 from syncledger.core.errors import SourceError, SubjectErased
 from syncledger.core.events import Envelope
-from syncledger.core.keystore import PiiSealer, subject_key_id
+from syncledger.core.keystore import PiiSealer, load_or_create_kek, subject_key_id
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
 from syncledger.core.sync_state import SyncState
 from tests.support.records import customer
+from tests.unit.test_cli_surroundings import cli, one_line
 from tests.unit.test_sync import ENTITY, Harness
 
 OWNED = {"email": "ledger", "phone": "ledger"}
@@ -261,3 +263,29 @@ def test_qbo_customer_details_are_read_where_its_mapping_writes_them() -> None:
     }
     bare = to_record("customer", {"Id": "59", "DisplayName": "No details"}, "Notes")
     assert set(customer_details(load_mapping(), bare).values()) == {None}
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            '{"fax": "ledger"}',
+            "error: SYNCLEDGER_CUSTOMER_FIELD_AUTHORITY: unknown customer field 'fax': give "
+            "email, phone, billing_address",
+        ),
+        (
+            "email=ledger",
+            "error: SYNCLEDGER_CUSTOMER_FIELD_AUTHORITY is not valid JSON: give "
+            '{"email": "ledger", "phone": "ledger"}',
+        ),
+    ],
+)
+def test_a_bad_customer_field_authority_is_one_line(tmp_path: Path, value: str, said: str) -> None:
+    state = tmp_path / "state"
+    load_or_create_kek(state / "kek.key", keystore=state / "keys.db")
+    result = cli(
+        ["status", "--data-dir", str(state)],
+        state.parent,
+        {"SYNCLEDGER_CUSTOMER_FIELD_AUTHORITY": value},
+    )
+    assert one_line(result, 2) == said
