@@ -56,7 +56,7 @@ from syncledger.core.source_ports import (
     CustomerDetailsWriter,
 )
 from syncledger.core.store import EventStore
-from syncledger.core.subjects import entity_filter, ledger_subject
+from syncledger.core.subjects import entity_filter, ledger_subject, source_subject
 from syncledger.core.sync_state import SyncState
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ class CustomerReverse:
         if catch_up:
             records.update({r.ledger_id: r async for r in self._ours_in_ledger()})
             report.compared = len(records)
+        await self._read_source(view, [r.external_ref or "" for r in records.values()], catch_up)
         for rec in records.values():
             await self._compare(details, rec, view, report)
         await self._write_pending(view, report)
@@ -157,7 +158,6 @@ class CustomerReverse:
 
     async def _view(self) -> _LogView:
         view = _LogView()
-        await self._read_source(view)
         async for stored in self._store.read(
             entity_filter(self._entity, "ledger", self._ledger.ledger)
         ):
@@ -166,11 +166,19 @@ class CustomerReverse:
                 self._fold(view, stored.seq, stored.raw, event)
         return view
 
-    async def _read_source(self, view: _LogView) -> None:
-        wildcard = subject_for(self._entity, "source", "x", "customer", "x")
-        parts = wildcard.split(".")
-        parts[3], parts[5] = "*", "*"
-        async for stored in self._store.read(".".join(parts)):
+    async def _read_source(self, view: _LogView, refs: list[str], every: bool) -> None:
+        """The source's last version of the customers to compare: all customers' subjects
+        in one read for a catch-up, else each one's own subject (usually none or a few)."""
+        if every:
+            wildcard = subject_for(self._entity, "source", "x", "customer", "x").split(".")
+            wildcard[3], wildcard[5] = "*", "*"
+            await self._read_subjects(view, ".".join(wildcard))
+            return
+        for ref in refs:
+            await self._read_subjects(view, source_subject(self._entity, RecordRef.parse(ref)))
+
+    async def _read_subjects(self, view: _LogView, subjects: str) -> None:
+        async for stored in self._store.read(subjects):
             event = read_wanted(stored.raw, (SourceRecordObserved,))
             if isinstance(event, SourceRecordObserved):
                 env = Envelope.from_bytes(stored.raw)
