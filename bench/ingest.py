@@ -1,18 +1,31 @@
 """Signed webhooks into the log: `syncledger serve` (a real process) vs raw JetStream.
 
 Two embedded nats-servers alike (sync_interval: always): one under serve, one for the
-raw baseline. `serve --source webhooks` takes
-Standard Webhooks deliveries, each one customer record, signed with the source's test
-secret. Deliveries are offered open-loop at increasing rates (each sent at its scheduled
-time, whether or not earlier ones were answered) for a few seconds per rate; a delivery's
-latency is from sending it to its 200, which serve answers only once the record and the
-receipt are in the log (receipt → durable). Baseline, same run: the same bodies published
-raw to JetStream on the other server (nats-py, one publish per body, acks awaited), at
-each offered rate and pipelined at full speed.
+raw baseline. `serve --source webhooks` takes Standard Webhooks deliveries, each one
+new customer record, signed with the source's test secret. Deliveries are offered
+open-loop at increasing rates (each sent at its scheduled time, whether or not earlier
+ones were answered) for a few seconds per rate; a delivery's latency is from sending
+it to its 200, which serve answers only once the record and the receipt are
+in the log (receipt → durable). Baseline, same run: the same bodies published raw to
+JetStream on the other server (nats-py, one publish per body, acks awaited), at each
+offered rate and pipelined at full speed.
 
-Prints per rate: offered/s, answered/s, p50 and p99 ms (ours and raw); then
-``sustained_webhooks_per_s=`` (the highest rate answered in full with p99 < 50 ms),
-``raw_publish_per_s=`` and ``ratio_vs_raw=`` last.
+The load generator shares the machine's two cores with serve and both nats-servers, so
+it is kept lean (a fair fix to the harness, not to serve): requests are signed before
+the clock starts, sent over 64 keep-alive connections as raw HTTP/1.1 on asyncio streams
+(httpx spent more CPU per request than serve), and the bench runs on uvloop.
+
+Prints per rate: offered/s, answered/s, p50 and p99 ms (ours and raw) and serve's CPU
+per answered delivery; then ``serve_cpu_ms_per_webhook=`` (median over the rates, with
+the rate one core could carry at that cost), ``sustained_webhooks_per_s=`` (the highest
+rate answered in full, without failures, with p99 < 50 ms), ``raw_publish_per_s=`` and
+``ratio_vs_raw=``; last, one write at a time on the baseline's server and a fresh key
+file, the p50 of the waits a stored delivery has that a raw publish has not:
+``p50_ms_single_publish=`` (what the raw baseline waits for),
+``p50_ms_atomic_batch_of_one=`` (how syncledger's store commits each append group:
+two groups, one after the other, per delivery) and ``p50_ms_new_data_key=`` (a
+SqliteKeyStore insert, synchronous=FULL, made on serve's event loop for each new
+customer, whose name is sealed with its own key).
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ from nats.js import api as js_api
 from syncledger.adapters.webhooks.platform import TEST_SECRET
 from syncledger.adapters.webhooks.sign import sign
 from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.keystore import SqliteKeyStore
 
 RATES = (100, 250, 500, 750, 1000, 1500)
 P99_TARGET_MS = 50.0
@@ -182,7 +196,11 @@ async def offered(
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="per offered rate")
+    parser.add_argument(
+        "--rates", default=",".join(map(str, RATES)), help="offered rates, comma-separated"
+    )
     args = parser.parse_args()
+    rates = tuple(int(r) for r in args.rates.split(","))
     with (
         tempfile.TemporaryDirectory() as tmp,
         EmbeddedNats(Path(tmp) / "nats") as server,
@@ -190,13 +208,16 @@ async def main() -> None:
     ):
         proc, port = start_serve(Path(tmp), server.url)
         try:
-            await against_raw(raw_server, port, proc.pid, args.seconds)
+            await against_raw(raw_server, port, proc.pid, args.seconds, rates)
+            await where_time_goes(raw_server, Path(tmp) / "probe-keys.db")
         finally:
             proc.terminate()
             proc.wait(20)
 
 
-async def against_raw(raw_server: EmbeddedNats, port: int, pid: int, seconds: float) -> None:
+async def against_raw(
+    raw_server: EmbeddedNats, port: int, pid: int, seconds: float, rates: tuple[int, ...]
+) -> None:
     """Warm serve up, then offer each rate to serve and to raw JetStream."""
     admin = await nats.connect(raw_server.admin_url)  # streams are made by the admin user
     nc = await nats.connect(raw_server.url)  # syncledger's user publishes, as serve does
@@ -205,7 +226,7 @@ async def against_raw(raw_server: EmbeddedNats, port: int, pid: int, seconds: fl
         await admin.jetstream().add_stream(
             js_api.StreamConfig(
                 name="RAWBENCH",
-                subjects=["sl.>"],
+                subjects=["sl.bench.>"],
                 storage=js_api.StorageType.FILE,
                 duplicate_window=120,
             )
@@ -220,24 +241,27 @@ async def against_raw(raw_server: EmbeddedNats, port: int, pid: int, seconds: fl
 
         await poster.start()
         await offered(50, 1.0, poster.post, deliveries("warm", 50))
-        await report(seconds, poster.post, to_raw, pid)
+        await report(seconds, rates, poster.post, to_raw, pid)
     finally:
         await poster.stop()
         await nc.close()
         await admin.close()
 
 
-async def report(seconds: float, to_serve: Send, to_raw: Send, pid: int) -> None:
+async def report(
+    seconds: float, rates: tuple[int, ...], to_serve: Send, to_raw: Send, pid: int
+) -> None:
     print(
         f"{'offered/s':>10} {'ours/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5}"
         f" {'serve cpu ms/hook':>18} | {'raw/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
     )
-    sustained = 0
-    for rate in RATES:
+    sustained, cpu_per_hook = 0, []
+    for rate in rates:
         bodies = deliveries(f"r{rate}", int(rate * seconds))
         cpu = cpu_seconds(pid)
         got, lat, fail = await offered(rate, seconds, to_serve, bodies)
         cpu_ms = 1000 * (cpu_seconds(pid) - cpu) / max(1, len(lat))
+        cpu_per_hook.append(cpu_ms)
         raw_got, raw_lat, _ = await offered(rate, seconds, to_raw, bodies)
         p99 = pct(lat, 99)
         print(
@@ -251,10 +275,57 @@ async def report(seconds: float, to_serve: Send, to_raw: Send, pid: int) -> None
     futures = [to_raw(d) for d in full]
     await asyncio.gather(*futures)
     raw_rate = len(full) / (time.perf_counter() - start)
+    cpu_ms = statistics.median(cpu_per_hook)
+    print(f"serve_cpu_ms_per_webhook={cpu_ms:.2f} (one core's ceiling {1000 / cpu_ms:.0f}/s)")
     print(f"sustained_webhooks_per_s={sustained}")
     print(f"raw_publish_per_s={raw_rate:.0f}")
     print(f"ratio_vs_raw={sustained / raw_rate:.2f}")
 
 
+async def where_time_goes(raw_server: EmbeddedNats, keys_db: Path, n: int = 200) -> None:
+    """One at a time, p50 ms: the writes a stored webhook waits on, beside a raw publish —
+    a single JetStream publish, an atomic batch of one message (how syncledger's store
+    commits an append group), and a new data key in a SqliteKeyStore (every new customer's
+    sealed name needs one; synchronous=FULL, on the caller's thread)."""
+    admin = await nats.connect(raw_server.admin_url)
+    nc = await nats.connect(raw_server.url)
+    try:
+        await admin.jetstream().add_stream(
+            js_api.StreamConfig(
+                name="PROBE",
+                subjects=["sl.probe.>"],
+                storage=js_api.StorageType.FILE,
+                allow_atomic=True,
+            )
+        )
+        single = await _p50_ms(n, lambda i: nc.request(f"sl.probe.single.{i}", b"x" * 300))
+        atomic = await _p50_ms(n, lambda i: nc.request(f"sl.probe.atomic.{i}", b"x" * 300, headers={
+            "Nats-Batch-Id": f"probe-{i}", "Nats-Batch-Sequence": "1", "Nats-Batch-Commit": "1"
+        }))  # fmt: skip
+    finally:
+        await nc.close()
+        await admin.close()
+    keys = SqliteKeyStore(keys_db, os.urandom(32))
+
+    async def new_key(i: int) -> None:
+        keys.data_key(f"probe-{i}", create=True)
+
+    key = await _p50_ms(n, new_key)
+    print(f"p50_ms_single_publish={single:.2f}")
+    print(f"p50_ms_atomic_batch_of_one={atomic:.2f}")
+    print(f"p50_ms_new_data_key={key:.2f}")
+
+
+async def _p50_ms(n: int, op: Callable[[int], Awaitable[object]]) -> float:
+    took = []
+    for i in range(n):
+        start = time.perf_counter()
+        await op(i)
+        took.append(1000 * (time.perf_counter() - start))
+    return statistics.median(took)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    import uvloop
+
+    uvloop.run(main())  # the load generator's own loop: less of the shared CPU than asyncio's
