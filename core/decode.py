@@ -11,7 +11,9 @@ Bytes are parsed by msgspec's JSON decoder first (several times faster than the
 standard library's, which was a quarter of a replay's time: ``bench/replay.py``), every
 number with a fraction or exponent given as ``Decimal`` of its literal text. Where msgspec
 refuses the bytes (``NaN``, a lone surrogate escape, nesting too deep, not JSON at all)
-the standard library's decoder reads them, so what reads, and how, is what it always was."""
+the standard library's decoder reads them, so what reads, and how, is what it always was.
+(msgspec raises ``UnicodeDecodeError``, not its own error, for bytes that are not UTF-8
+inside a string: that, too, goes to the standard library, which refuses them.)"""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def read_json(raw: bytes) -> Any:
     ``UndecodableEvent`` when they are not JSON."""
     try:
         return _FAST_JSON.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         pass  # the standard library's decoder decides (see the module docstring)
     try:
         return _JSON.decode(raw.decode())
