@@ -1,4 +1,12 @@
-"""Client-side rate limits per ledger tenant, respected *before* a request is sent."""
+"""Client-side rate limits per ledger tenant, respected *before* a request is sent.
+
+A limiter can be handed over between processes (issue 13, "Shared rate limits"): its
+usage (:meth:`RateLimiter.usage`) is published by the partition's owner and seeded into
+the next owner's limiter (:meth:`RateLimiter.seed`); a *horizon* (:meth:`RateLimiter.hold_until`)
+bounds how long the owner may keep sending after its last published usage. The handover
+itself (what is assumed for the unknown gap, which snapshot is ignored) is in
+:mod:`syncledger.adapters.rate_usage`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,10 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from syncledger.core.metrics import RATE_LIMIT_WAIT
 
@@ -38,6 +48,27 @@ def scaled_count(count: int, factor: float) -> int:
     if not (math.isfinite(factor) and factor > 0):
         raise ValueError(f"a rate scale must be a positive finite number, got {factor!r}")
     return max(1, math.floor(count * factor + 1e-9))
+
+
+class LimiterRegistry(Protocol):
+    """Collects the limiters built while it is current (:data:`LIMITER_REGISTRY`)."""
+
+    def register(self, limiter: RateLimiter) -> None: ...
+
+
+#: the registry limiters join when they are built (set by the partition owner around the
+#: work of one partition, so the limiters its adapters build can be handed over); none
+#: by default, when a limiter is just a limiter
+LIMITER_REGISTRY: ContextVar[LimiterRegistry | None] = ContextVar("LIMITER_REGISTRY", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class LimiterUsage:
+    """What a limiter has counted, on its own clock: the answered requests' times and
+    how many requests are still in flight."""
+
+    answered: tuple[float, ...]
+    in_flight: int
 
 
 class _Slot:
@@ -79,6 +110,44 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = asyncio.Lock()
         self._answered = asyncio.Event()
+        self._horizon = math.inf  # no request starts at or after it (see hold_until)
+        self._extended = asyncio.Event()
+        registry = LIMITER_REGISTRY.get()
+        if registry is not None:
+            registry.register(self)
+
+    @property
+    def name(self) -> str:
+        """The rates, e.g. ``10/1s+500/60s``: what a handed-over usage is matched by."""
+        return "+".join(f"{r.limit}/{r.per:g}s" for r in self.rates)
+
+    @property
+    def widest(self) -> float:
+        """The longest window, slack included: older requests no longer count."""
+        return max(window for _limit, window in self._windows)
+
+    @property
+    def keep(self) -> int:
+        """How many of the latest requests the limiter keeps (the largest limit)."""
+        return self._keep
+
+    def hold_until(self, horizon: float) -> None:
+        """No request starts at or after ``horizon`` (this limiter's clock) until it is
+        moved on; requests wait for that. ``-inf`` stops every new request for good."""
+        self._horizon = horizon
+        self._extended.set()
+
+    def usage(self) -> LimiterUsage:
+        """The requests counted now: answered ones with their answer times, and the
+        number still in flight."""
+        answered = tuple(s.at for s in self._sent if s.done)
+        return LimiterUsage(answered, sum(1 for s in self._sent if not s.done))
+
+    def seed(self, times: Iterable[float]) -> None:
+        """Count requests another process made, at ``times`` (this limiter's clock), as
+        if this limiter had let them through; the latest ``keep`` of all are kept."""
+        slots = sorted([*self._sent, *(_Slot(t, True) for t in times)], key=_effective)
+        self._sent = deque(slots[-self._keep :], maxlen=self._keep)
 
     async def acquire(self) -> None:
         """Wait until one more request fits every rate; count it as sent now."""
@@ -98,6 +167,10 @@ class RateLimiter:
         async with self._lock:
             while True:
                 self._answered.clear()  # before looking: no answer can slip in unseen
+                self._extended.clear()
+                if self._clock() >= self._horizon:  # past the published usage: wait
+                    await self._extended.wait()
+                    continue
                 delay = self._delay(self._clock())
                 if delay <= 0:
                     break
@@ -122,6 +195,10 @@ class RateLimiter:
             if len(latest_first) >= limit
         ]
         return max(waits, default=0.0)
+
+
+def _effective(slot: _Slot) -> float:
+    return slot.at if slot.done else math.inf
 
 
 class RateLimiters:

@@ -5,8 +5,9 @@ configuration with generated passwords) and a server you run yourself
 (:func:`authorization_block` without passwords reads each from an environment variable;
 ``docs/security.md`` and ``compose.yaml`` carry that block, and a test keeps them equal).
 
-- ``syncledger``: the app (commands and the worker). Publishes the log (``sl.>``) and the
-  lease bucket, reads streams, uses consumers; may create only the ``KV_SL_LEASES`` stream;
+- ``syncledger``: the app (commands and the worker). Publishes the log (``sl.>``), the
+  lease bucket and the rate-usage bucket (``SL_RATES``, adapters/rate_usage_kv.py), reads
+  streams, uses consumers; may create only those two buckets' streams;
   can never delete, purge or update a stream or delete a message.
 - ``syncledger-admin``: the JetStream API; syncledger uses it only to create the log at
   first-time setup. Publishes nothing on ``sl.>``.
@@ -24,6 +25,7 @@ APP_USER = "syncledger"
 ADMIN_USER = "syncledger-admin"
 READER_USER = "syncledger-reader"
 LEASE_STREAM = "KV_SL_LEASES"  # the push-lease bucket SL_LEASES (core/lease.py)
+RATES_STREAM = "KV_SL_RATES"  # the rate-usage bucket SL_RATES (adapters/rate_usage_kv.py)
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,12 @@ APP = Role(
     publish=(
         "sl.>",
         "$KV.SL_LEASES.>",
+        "$KV.SL_RATES.>",
         *_READ_API,
         "$JS.API.CONSUMER.>",
         "$JS.ACK.>",
         f"$JS.API.STREAM.CREATE.{LEASE_STREAM}",
+        f"$JS.API.STREAM.CREATE.{RATES_STREAM}",
     ),
     deny_publish=_NEVER,
 )

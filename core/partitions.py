@@ -12,7 +12,10 @@ partitions; every worker given the same list shares them:
   partition, *then* deletes its lease, so the next owner starts at once;
 - a killed worker's leases lapse after one TTL and its membership key with them: the
   others count one worker less, their share grows, they take the orphans;
-- SIGTERM stops every partition, deletes every lease and the membership key.
+- SIGTERM stops every partition, deletes every lease and the membership key;
+- the limiters a partition's work builds are seeded from its previous owner's published
+  usage and publish their own (adapters/rate_usage_kv.py), so a tenant's windows hold across
+  a move, graceful or not.
 
 The push lease stays the only gate: a partition is pushed only while its lease is held
 (``PushLease.check`` before every ledger write), and its other work — reconciliation,
@@ -134,6 +137,7 @@ class PartitionOwner:
     announce: Callable[[str], None]
     owned: dict[str, _Owned] = field(default_factory=dict)
     cooling: dict[str, float] = field(default_factory=dict)  # key -> monotonic time
+    rates: KeyValue | None = None  # SL_RATES: limiter usage handed over
 
     async def run(self, stop: asyncio.Event) -> None:
         """Balance every TTL/3 until ``stop``; then stop and release every partition."""
@@ -180,12 +184,27 @@ class PartitionOwner:
 
     async def _guarded(self, part: Partition, lease: PushLease, stop: asyncio.Event) -> None:
         try:
-            await self.work(part, lease, stop)
+            async with self._limits(part, lease):
+                await self.work(part, lease, stop)
         except SyncLedgerError as exc:
             self._failed(part, str(exc))
         except Exception:
             log.exception("partition %s stopped on an unexpected error", part.scope)
             self._failed(part, "an unexpected error (above)")
+
+    def _limits(
+        self, part: Partition, lease: PushLease
+    ) -> contextlib.AbstractAsyncContextManager[object]:
+        """The partition's limiters seeded from the previous owner's usage and handing
+        theirs on (adapters/rate_usage_kv.py), when the worker was given the bucket."""
+        if self.rates is None:
+            return contextlib.nullcontext()
+        from syncledger.adapters.rate_usage_kv import handed_over_limits, tenant_id
+
+        s = part.settings
+        tenant = tenant_id(s.ledger, s.ledger_url, s.ledger_tenant)
+        key = "usage." + part.key.removeprefix("push.")
+        return handed_over_limits(self.rates, key, tenant, lambda: lease.held)
 
     def _failed(self, part: Partition, why: str) -> None:
         """A partition whose work stopped on an error (credentials the ledger refuses, a

@@ -680,6 +680,7 @@ async def sync_partitions(settings: Settings) -> None:
     """`syncledger run --entities a,b,c`: this worker's fair share of those partitions
     (core/partitions.py), each pushed with its owner's jobs while its lease is held; the
     read models, hold rules and checkpoints once for the process; until SIGINT/TERM."""
+    from syncledger.adapters.rate_usage_kv import open_rates_bucket
     from syncledger.core.membership import Membership
     from syncledger.core.partitions import PartitionOwner, check_ledgers, partitions_of
 
@@ -697,8 +698,10 @@ async def sync_partitions(settings: Settings) -> None:
             kv, ttl = await open_bucket(rt.nc, settings.lease_ttl_s, settings.stream_replicas)
             engine = engine_for(settings)  # caught up by the log-wide jobs' worker
             tally = Tally()
+            work = _partition_work(rt, engine, tally)
+            rates = await open_rates_bucket(rt.nc, settings.stream_replicas)  # handed over
             owner = PartitionOwner(
-                kv, ttl, Membership(kv, ttl), parts, _partition_work(rt, engine, tally), _announce
+                kv, ttl, Membership(kv, ttl), parts, work, _announce, rates=rates
             )
             log_wide = [read_models_job(rt, engine), *process_jobs(rt)]
             progress: list[Job] = [("progress", 60.0, tally.progress)]

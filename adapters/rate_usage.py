@@ -1,0 +1,186 @@
+"""A tenant's rate-limit usage handed from one owner of a partition to the next (issue 13,
+"Shared rate limits").
+
+A ledger counts requests per tenant; a partition's pushing moves between ``run`` workers
+(core/partitions.py). A new owner that started with empty limiters could meet the
+previous owner's requests still in the tenant's windows and be answered 429. So:
+
+- the owner **publishes** its limiters' usage (:class:`RateUsage`: the answered
+  requests' times, the count in flight) every :data:`PUBLISH_EVERY_S`, when it takes the
+  partition, and a *final* one when it gives it up after its work has stopped;
+- each snapshot carries a **horizon**, ``until``: the owner's limiters start no request
+  after it (``RateLimiter.hold_until``) until a newer snapshot is stored. So whatever the
+  owner sent after its last snapshot was sent in ``(written_at, until]`` — a SIGKILL, a
+  lost connection or a lapsed lease cannot leave an unbounded gap;
+- the next owner **seeds** its limiters from the stored snapshot before its first
+  request (:func:`handed_over`): the known requests at their times, and for the gap the
+  worst case its rates allow — at most ``limit × (⌊gap / per⌋ + 1)`` per rate, and for a
+  window at least as long as the gap no more than the window's budget left after the
+  known requests in it — all counted as made *now* (later than any of them could have
+  been), together with the requests that were in flight. A final snapshot has no gap.
+
+This holds for every rate a limiter keeps — per second, per minute, per day — since the
+bound is worked out per rate from the limiter's own rates. A snapshot of another tenant
+(the entity's ledger, URL or tenant changed) or one whose horizon is older than the
+widest window (every request it could describe has left every window) is ignored.
+
+Chosen over a quiet period of one full window after a take-over (60 s for QBO's minute
+window, a day for a daily one) because the bounded gap costs one window of the
+*shortest* rate at most.
+
+The snapshot's times are wall-clock seconds (``time.time``), so they mean the same on
+every host: hosts whose clocks disagree by more than the limiter's slack (5 % of each
+window) can see a window end early. Limiters are matched by their rates (``10/1s+500/60s``)
+and the order they are built in by one partition's work: the same build builds them in
+the same order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncledger.adapters.ratelimit import LIMITER_REGISTRY, Clock, Rate, RateLimiter
+
+#: how often an owner publishes its limiters' usage
+PUBLISH_EVERY_S = 1.0
+#: how long after a published snapshot the owner may keep starting requests
+HORIZON_S = 3.0
+
+
+class LimiterSnapshot(BaseModel):
+    """One limiter's usage: answered requests as ages (ms before ``written_at``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ages_ms: list[int] = Field(default_factory=list)
+    in_flight: int = 0
+
+
+class RateUsage(BaseModel):
+    """One owner's limiters for one partition, as stored in the cluster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str
+    written_at: float  # wall clock
+    until: float  # wall clock: no request started after it; == written_at when final
+    limiters: dict[str, LimiterSnapshot] = Field(default_factory=dict)
+
+    @property
+    def final(self) -> bool:
+        return self.until <= self.written_at
+
+
+def handed_over(
+    usage: RateUsage | None, tenant: str, name: str, rates: Sequence[Rate], now: float
+) -> list[float]:
+    """Ages (seconds before ``now``, wall clock) of the requests a new owner's limiter
+    ``name`` with ``rates`` counts from ``usage``; empty when there is nothing to count."""
+    if usage is None or usage.tenant != tenant or _stale(usage, rates, now):
+        return []
+    entry = usage.limiters.get(name, LimiterSnapshot())
+    known = [usage.written_at - age / 1000 for age in entry.ages_ms]
+    unknown = entry.in_flight + gap_bound(usage, rates, known, entry.in_flight)
+    return [max(0.0, now - t) for t in known] + [0.0] * unknown
+
+
+def _stale(usage: RateUsage, rates: Sequence[Rate], now: float) -> bool:
+    return now - usage.until > max(r.per for r in rates)
+
+
+def gap_bound(usage: RateUsage, rates: Sequence[Rate], known: list[float], in_flight: int) -> int:
+    """The most requests the previous owner's limiter could have started in
+    ``(written_at, until]`` under every one of ``rates``."""
+    gap = usage.until - usage.written_at
+    if gap <= 0:
+        return 0
+    return max(0, min(_rate_bound(r, gap, usage, known, in_flight) for r in rates))
+
+
+def _rate_bound(
+    rate: Rate, gap: float, usage: RateUsage, known: list[float], in_flight: int
+) -> int:
+    if rate.per < gap:  # the gap spans several windows: a full budget in each
+        return rate.limit * (math.floor(gap / rate.per) + 1)
+    since = usage.until - rate.per  # one window holds the whole gap and these requests
+    counted = sum(1 for t in known if t > since) + in_flight
+    return rate.limit - counted
+
+
+@dataclass
+class UsageBook:
+    """The limiters one partition's work builds (it is the current
+    :data:`~syncledger.adapters.ratelimit.LIMITER_REGISTRY` meanwhile): seeds each from
+    the handed-over usage as it is built, holds them to the published horizon, and
+    writes their usage down."""
+
+    tenant: str
+    handed: list[RateUsage] = field(default_factory=list)
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    horizon: float = -math.inf  # limiters' clock: nothing starts before the first publish
+    wall: Clock = time.time  # the snapshots' clock, the same on every host
+    mono: Clock = time.monotonic  # the limiters' clock
+
+    def register(self, limiter: RateLimiter) -> None:
+        name = self._name_for(limiter)
+        self.limiters[name] = limiter
+        for usage in self.handed:
+            self._seed(limiter, usage, name)
+        limiter.hold_until(self.horizon)
+
+    def _name_for(self, limiter: RateLimiter) -> str:
+        n = sum(1 for name in self.limiters if name.split("#")[0] == limiter.name)
+        return f"{limiter.name}#{n}"
+
+    def adopt(self, usage: RateUsage | None) -> None:
+        """Count ``usage`` too (the stored snapshot, or one written meanwhile by a
+        previous owner): counting a request twice only waits longer."""
+        if usage is None:
+            return
+        self.handed.append(usage)
+        for name, limiter in self.limiters.items():
+            self._seed(limiter, usage, name)
+
+    def _seed(self, limiter: RateLimiter, usage: RateUsage, name: str) -> None:
+        ages = handed_over(usage, self.tenant, name, limiter.rates, self.wall())
+        now = self.mono()
+        limiter.seed(now - age for age in ages)
+
+    def snapshot(self, *, final: bool = False) -> tuple[RateUsage, float]:
+        """The usage now, and the horizon (limiters' clock) it allows once stored. A final
+        snapshot stops every limiter first: nothing starts after it."""
+        if final:
+            self.hold(-math.inf)
+        wall, mono = self.wall(), self.mono()
+        until = wall if final else wall + HORIZON_S
+        limiters = {name: _snapshot(lim, mono) for name, lim in self.limiters.items()}
+        usage = RateUsage(tenant=self.tenant, written_at=wall, until=until, limiters=limiters)
+        return usage, (-math.inf if final else mono + HORIZON_S)
+
+    def hold(self, horizon: float) -> None:
+        """Let every limiter start requests until ``horizon`` (limiters' clock)."""
+        self.horizon = horizon
+        for limiter in self.limiters.values():
+            limiter.hold_until(horizon)
+
+    @contextlib.contextmanager
+    def current(self) -> Iterator[UsageBook]:
+        """Limiters built inside join this book."""
+        token = LIMITER_REGISTRY.set(self)
+        try:
+            yield self
+        finally:
+            LIMITER_REGISTRY.reset(token)
+
+
+def _snapshot(limiter: RateLimiter, mono: float) -> LimiterSnapshot:
+    used = limiter.usage()
+    ages = [max(0, math.floor((mono - at) * 1000)) for at in used.answered]
+    fresh = [age for age in ages if age / 1000 <= limiter.widest]
+    return LimiterSnapshot(ages_ms=fresh, in_flight=used.in_flight)

@@ -1,0 +1,263 @@
+"""A tenant's limits across a handover (issue 13, "Shared rate limits"): what a new owner
+counts from the previous owner's published usage (adapters/rate_usage.py), and — on a
+virtual clock — that the two owners' requests together never exceed any rate in any
+window, whether the previous owner stopped cleanly (final usage) or was killed (the gap
+up to its horizon assumed at worst)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncledger.adapters.rate_usage import (
+    HORIZON_S,
+    LimiterSnapshot,
+    RateUsage,
+    UsageBook,
+    gap_bound,
+    handed_over,
+)
+from syncledger.adapters.ratelimit import Rate, RateLimiter
+
+QBO = (Rate(10, 1.0), Rate(500, 60.0))
+NAME = "10/1s+500/60s#0"
+T0 = 1_000_000.0
+
+
+class VirtualClock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def usage(
+    ages_ms: list[int], *, gap: float = 0.0, in_flight: int = 0, tenant: str = "t"
+) -> RateUsage:
+    entry = LimiterSnapshot(ages_ms=ages_ms, in_flight=in_flight)
+    return RateUsage(tenant=tenant, written_at=T0, until=T0 + gap, limiters={NAME: entry})
+
+
+# ------------------------------------------------------------- what is counted
+
+
+def test_a_final_usage_is_counted_at_its_times_and_nothing_more() -> None:
+    ages = handed_over(usage([100, 2_000, 30_000]), "t", NAME, QBO, T0 + 1.0)
+    assert sorted(ages) == pytest.approx([1.1, 3.0, 31.0])
+
+
+def test_the_gap_up_to_the_horizon_is_assumed_at_the_fastest_rate() -> None:
+    """Killed 3 s before its horizon: 10 a second for 3 s, in up to 4 windows of a
+    second, all counted as made at the take-over (plus the two in flight)."""
+    ages = handed_over(usage([500] * 5, gap=3.0, in_flight=2), "t", NAME, QBO, T0 + 4.0)
+    assert len(ages) == 5 + 2 + 40
+    assert ages.count(0.0) == 42
+
+
+def test_the_gap_is_capped_at_what_the_window_had_left() -> None:
+    """495 requests in the minute before: the minute window had 5 left for the gap."""
+    snap = usage([1_000 + 10 * n for n in range(495)], gap=3.0)
+    assert gap_bound(snap, QBO, [T0 - 1.0 - n / 100 for n in range(495)], 0) == 5
+    assert handed_over(snap, "t", NAME, QBO, T0 + 4.0).count(0.0) == 5
+
+
+def test_a_daily_window_bounds_the_gap_as_well() -> None:
+    rates = (Rate(60, 60.0), Rate(100, 86_400.0))  # a per-day budget nearly spent
+    snap = RateUsage(tenant="t", written_at=T0, until=T0 + 3.0)
+    known = [T0 - 3_600.0] * 98
+    assert gap_bound(snap, rates, known, 0) == 2
+
+
+def test_a_limiter_missing_from_the_usage_still_assumes_the_gap() -> None:
+    snap = usage([], gap=3.0)
+    ages = handed_over(snap, "t", "3/1s#0", (Rate(3, 1.0),), T0 + 3.5)
+    assert ages == [0.0] * 12  # 3 a second in up to 4 windows
+
+
+def test_a_usage_of_another_tenant_is_ignored() -> None:
+    snap = usage([100] * 10, gap=3.0, tenant="another realm")
+    assert handed_over(snap, "t", NAME, QBO, T0 + 1.0) == []
+
+
+def test_a_usage_whose_horizon_has_left_the_widest_window_is_ignored() -> None:
+    snap = usage([100] * 10, gap=3.0)
+    assert handed_over(snap, "t", NAME, QBO, T0 + 3.0 + 60.0 + 0.001) == []
+    assert handed_over(snap, "t", NAME, QBO, T0 + 3.0 + 59.0) != []  # still in the minute
+
+
+def test_no_usage_counts_nothing() -> None:
+    assert handed_over(None, "t", NAME, QBO, T0) == []
+
+
+# ------------------------------------------------------------- the book
+
+
+async def test_a_limiter_built_in_a_book_is_seeded_and_waits_for_the_previous_requests() -> None:
+    clock = VirtualClock()
+    book = UsageBook("t", wall=clock, mono=clock)
+    book.adopt(usage([400] * 10))  # ten requests 0.4 s before the snapshot, final
+    clock.now = T0 + 0.1
+    with book.current():
+        limiter = RateLimiter(*QBO, slack=0.0, clock=clock, sleep=clock.sleep)
+    book.hold(math.inf)
+    await limiter.acquire()
+    assert clock.now >= T0 - 0.4 + 1.0  # the 11th waited for the first ten's second
+
+
+async def test_nothing_starts_before_the_first_publish_nor_after_the_horizon() -> None:
+    clock = VirtualClock()
+    book = UsageBook("t", wall=clock, mono=clock)
+    with book.current():
+        limiter = RateLimiter(Rate(100, 1.0), slack=0.0, clock=clock, sleep=clock.sleep)
+    first = asyncio.create_task(limiter.acquire())
+    await _settle()
+    assert not first.done()  # no usage stored yet: nothing may be sent
+    snap, horizon = book.snapshot()
+    assert snap.until == clock.now + HORIZON_S
+    book.hold(horizon)
+    await first
+    clock.now = horizon
+    late = asyncio.create_task(limiter.acquire())
+    await _settle()
+    assert not late.done()  # past the horizon of the last stored usage
+    book.hold(horizon + 1.0)
+    await late
+
+
+async def test_a_final_snapshot_stops_the_limiters_and_counts_what_is_in_flight() -> None:
+    clock = VirtualClock()
+    book = UsageBook("t", wall=clock, mono=clock)
+    with book.current():
+        limiter = RateLimiter(*QBO, slack=0.0, clock=clock, sleep=clock.sleep)
+    book.hold(math.inf)
+    await limiter.acquire()
+    answer = asyncio.Event()
+
+    async def in_flight() -> None:
+        async with limiter.slot():
+            await answer.wait()
+
+    pending = asyncio.create_task(in_flight())
+    await _settle()
+    snap, _ = book.snapshot(final=True)
+    assert snap.final and snap.limiters[NAME] == LimiterSnapshot(ages_ms=[0], in_flight=1)
+    after = asyncio.create_task(limiter.acquire())
+    await _settle()
+    assert not after.done()
+    after.cancel()
+    answer.set()
+    await pending
+
+
+async def test_limiters_are_matched_by_their_rates_and_order() -> None:
+    clock = VirtualClock()
+    book = UsageBook("t", wall=clock, mono=clock)
+    with book.current():
+        RateLimiter(*QBO, clock=clock)
+        RateLimiter(Rate(40, 60.0), clock=clock)
+        RateLimiter(*QBO, clock=clock)
+    assert list(book.limiters) == [NAME, "40/60s#0", "10/1s+500/60s#1"]
+
+
+# ------------------------------------------------------------- both owners together
+
+RATE_SETS = [
+    QBO,
+    (Rate(3, 1.0), Rate(20, 10.0)),
+    (Rate(5, 2.0), Rate(12, 30.0), Rate(30, 300.0)),  # a "daily" window, shortened
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rates=st.sampled_from(RATE_SETS),
+    before=st.integers(0, 80),
+    in_flight=st.integers(0, 3),
+    killed=st.booleans(),
+    late=st.floats(0.0, 400.0),
+    after=st.integers(1, 80),
+)
+def test_two_owners_together_keep_every_rate_in_every_window(
+    rates: tuple[Rate, ...], before: int, in_flight: int, killed: bool, late: float, after: int
+) -> None:
+    """The previous owner sends ``before`` requests, publishes, and is then either killed
+    (it keeps sending at full speed up to its horizon; its in-flight requests arrive at
+    the take-over, the worst case) or stops cleanly (final usage). The next owner takes
+    over ``late`` seconds after the horizon and sends ``after`` at full speed."""
+    sent = asyncio.run(_handover(rates, before, in_flight, killed, late, after))
+    for rate in rates:
+        for start in sent:
+            assert len([t for t in sent if start <= t < start + rate.per]) <= rate.limit
+
+
+async def _handover(
+    rates: tuple[Rate, ...], before: int, in_flight: int, killed: bool, late: float, after: int
+) -> list[float]:
+    clock = VirtualClock()
+    old = UsageBook("t", wall=clock, mono=clock)
+    with old.current():
+        previous = RateLimiter(*rates, slack=0.0, clock=clock, sleep=clock.sleep)
+    old.hold(math.inf)
+    sent = [await _send(previous, clock) for _ in range(before)]
+    answer, flying = asyncio.Event(), 0
+
+    async def fly() -> None:
+        nonlocal flying
+        async with previous.slot():
+            flying += 1
+            await answer.wait()
+
+    tries = [asyncio.create_task(fly()) for _ in range(in_flight)]
+    await _settle()
+    snap, horizon = old.snapshot(final=not killed)
+    old.hold(horizon)
+    while killed and (at := await _send_until_blocked(previous, clock)) is not None:
+        sent.append(at)
+    clock.now = max(clock.now, snap.until) + late
+    sent += [_arrival(snap, rates, clock.now)] * flying
+    answer.set()
+    for task in tries:
+        task.cancel()
+    new = UsageBook("t", wall=clock, mono=clock)
+    new.adopt(snap)
+    with new.current():
+        next_owner = RateLimiter(*rates, slack=0.0, clock=clock, sleep=clock.sleep)
+    new.hold(math.inf)
+    sent += [await _send(next_owner, clock) for _ in range(after)]
+    return sent
+
+
+def _arrival(snap: RateUsage, rates: tuple[Rate, ...], take_over: float) -> float:
+    """When a request in flight at the snapshot reaches the ledger, at worst: at the
+    take-over, or — if that is a widest window after the horizon — by the horizon (a
+    request does not travel for a whole window)."""
+    stale = take_over - snap.until > max(r.per for r in rates)
+    return snap.until if stale else take_over
+
+
+async def _send(limiter: RateLimiter, clock: VirtualClock) -> float:
+    await limiter.acquire()
+    return clock.now
+
+
+async def _send_until_blocked(limiter: RateLimiter, clock: VirtualClock) -> float | None:
+    task = asyncio.create_task(_send(limiter, clock))
+    await _settle()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return None
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
