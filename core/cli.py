@@ -221,11 +221,15 @@ def connect(
 ) -> None:
     """Connect a real ledger account: sign in and allow access (OAuth ledgers), or give
     the token / API key (NetSuite, Odoo; secrets are asked with hidden input or read from
-    SYNCLEDGER_<LEDGER>_* variables), checked and stored where `sync` reads them
-    (docs/connect-quickbooks.md, docs/connect-xero.md, docs/connect-ledgers.md)."""
+    SYNCLEDGER_<LEDGER>_* variables), checked and stored where `sync` reads them; with
+    --entity, where that entity reads them (docs/connect-quickbooks.md,
+    docs/connect-xero.md, docs/connect-ledgers.md)."""
     from pydantic import SecretStr
 
-    from syncledger.core.connect import ConnectOptions, connect_ledger
+    from syncledger.core.connect import ConnectOptions, connect_ledger, require_entity
+
+    if entity is not None:
+        require_entity(settings(data_dir), entity)
 
     flags = {
         "account_id": account_id,
@@ -244,6 +248,7 @@ def connect(
         redirect_uri=redirect_uri,
         timeout=timeout,
         values=tuple((name, value) for name, value in flags.items() if value),
+        entity=entity,
     )
     typer.echo(run(connect_ledger(settings(data_dir, entity), options, _consent())))
 
@@ -278,14 +283,18 @@ def _consent() -> Any:
 
 
 @app.command()
-def connections(data_dir: DataDir = None, json_out: JsonOut = False) -> None:
+def connections(data_dir: DataDir = None, entity: Entity = None, json_out: JsonOut = False) -> None:
     """Each ledger's connection: connected, expired, revoked or never; the tenant; the
-    last token refresh; and the command that connects it again."""
+    last token refresh; and the command that connects it again. Then each entity's own
+    (an entity whose table names its ledger URL); --entity: only what it uses."""
     import dataclasses
 
-    from syncledger.core.connect import connection_statuses, statuses_text
+    from syncledger.core.connect import connection_statuses, require_entity, statuses_text
 
-    rows = connection_statuses(settings(data_dir))
+    cfg = settings(data_dir)
+    if entity is not None:
+        require_entity(cfg, entity)
+    rows = connection_statuses(cfg, entity=entity)
     if json_out:
         data = [dataclasses.asdict(r) for r in rows]
         typer.echo(_json({"connections": data, "exit_code": 0}))

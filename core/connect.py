@@ -13,16 +13,25 @@ one's facts are an ``OAuthPlatform`` in ``adapters/<platform>/oauth.py``):
    when the app's registered redirect URI is not on this machine: FreshBooks checks it)
    and the address the browser ended on pasted back;
 3. the code exchanged for tokens, stored at once where ``sync`` reads them
-   (``<data-dir>/tokens/<ledger>.json``, 0600, atomic; refreshed and rotated as before);
+   (``<data-dir>/tokens/<ledger>.json``, 0600, atomic; refreshed and rotated as before;
+   with ``--entity <name>`` for an entity whose ``[entity_ledgers.<name>]`` table names its
+   own ledger URL, its own company: ``<data-dir>/tokens/<name>/<ledger>.json``,
+   ``Settings.ledger_token_file``, where its ``sync`` and ``run --entities`` partition read
+   them);
 4. the tenant: QBO's ``realmId`` from the redirect, Xero's from ``/connections``,
    FreshBooks' account from its identity, Zoho's organisation from ``/organizations``,
    Sage's business from ``/businesses``
-   (``--tenant`` id or name; one: taken; several: asked), stored beside the tokens
+   (``--tenant`` id or name, else the entity table's ``tenant``; one: taken; several:
+   asked), stored beside the tokens
    (``<ledger>.connection.json``) where opening the ledger reads it;
 5. ``LedgerConnected`` appended to the log (ledger, tenant, scopes, when; no token).
 
 The token-based ledgers (NetSuite, Odoo) are connected by ``core/connect_credentials.py``
-through the same command; ``connections`` tells both kinds.
+through the same command; ``connections`` tells both kinds: every ledger's shared
+connection, then each entity's that has its own (its table's ledger), or with
+``--entity`` only what that entity uses. An ``--entity`` the configuration does not name
+(``SYNCLEDGER_ENTITY``, ``SYNCLEDGER_ENTITIES``, an ``[entity_ledgers.<name>]`` table) is
+one line and exit 2: tokens stored under a misspelt name would never be read.
 """
 
 from __future__ import annotations
@@ -91,6 +100,7 @@ class ConnectOptions:
     redirect_uri: str | None = None
     timeout: float = 300.0
     values: tuple[tuple[str, str], ...] = ()  # a token ledger's flags (name, value)
+    entity: str | None = None  # --entity: the entity connected (its own tokens, if any)
 
 
 @dataclass(frozen=True)
@@ -116,8 +126,32 @@ def oauth_ledger(ledger: str) -> OAuthLedger:
 
 
 def token_file(settings: Settings, ledger: str) -> Path:
-    """Where ``open_ledger`` reads the ledger's tokens."""
-    return settings.data_dir / "tokens" / f"{ledger}.json"
+    """Where ``open_ledger`` reads the ledger's tokens (per entity for an entity with a
+    ledger of its own)."""
+    return settings.ledger_token_file(ledger)
+
+
+def configured_entities(settings: Settings) -> list[str]:
+    """The entities the configuration names: the default one, ``entities``, and those
+    with an ``[entity_ledgers.<name>]`` table, each once."""
+    return list(dict.fromkeys([settings.entity, *settings.entities, *settings.entity_ledgers]))
+
+
+def require_entity(settings: Settings, entity: str) -> None:
+    """Refuse an entity ``settings`` (loaded without ``--entity``) does not name."""
+    known = configured_entities(settings)
+    if entity not in known:
+        raise ConfigurationError(
+            f"unknown entity {entity!r}: the configured ones are {', '.join(known)}; name it "
+            "in SYNCLEDGER_ENTITIES or an [entity_ledgers.<name>] table in syncledger.toml"
+        )
+
+
+def own_ledger(settings: Settings, entity: str) -> bool:
+    """Whether ``entity`` has a ledger of its own (its table names a ledger URL), so its
+    tokens are its own."""
+    table = settings.entity_ledgers.get(entity)
+    return table is not None and table.ledger_url is not None
 
 
 # ------------------------------------------------------------------ connect
@@ -137,7 +171,7 @@ async def connect_oauth(
         granted = await exchange_code(http, client, request, redirect)
         FileTokenStore(tokens_at).save(granted.tokens)  # before anything else can fail
         found = await spec.tenants(http, settings.ledger_url, granted.tokens, redirect)
-    tenant = choose_tenant(spec, found, options.tenant, consent)
+    tenant = choose_tenant(spec, found, options.tenant or settings.ledger_tenant, consent)
     scopes = granted.scopes or spec.server(settings.ledger_url).scopes
     record = ConnectionRecord(
         ledger=spec.id,
@@ -291,11 +325,11 @@ async def connect_ledger(settings: Settings, options: ConnectOptions, consent: C
     if token_ledger is not None:
         record = await connect_token_ledger(settings, token_ledger, options, consent)
         await record_connected(settings, record, "credentials")
-        return connected_line(token_ledger.title, record, token_ledger.tenant_word)
+        return connected_line(token_ledger.title, record, token_ledger.tenant_word, options)
     spec = oauth_ledger(options.ledger)
     record = await connect_oauth(settings, options, consent)
     await record_connected(settings, record)
-    return connected_line(spec.title, record, spec.tenant_word)
+    return connected_line(spec.title, record, spec.tenant_word, options)
 
 
 async def connect_token_ledger(
@@ -368,14 +402,23 @@ def _token_sandbox_lines(spec: CredentialLedger, url: str) -> list[str]:
     ]
 
 
-def connected_line(spec_title: str, record: ConnectionRecord, word: str) -> str:
+def connected_line(
+    spec_title: str, record: ConnectionRecord, word: str, options: ConnectOptions | None = None
+) -> str:
     where = f" ({word} {record.tenant}" + (
         f", {record.tenant_name})" if record.tenant_name else ")"
     )
+    entity = options.entity if options is not None else None
     return (
-        f"connected {spec_title}{where if record.tenant else ''}; scopes: "
-        f"{' '.join(record.scopes) or '(none told)'}. Next: syncledger sync --once"
+        f"connected {spec_title}{where if record.tenant else ''}"
+        + (f" for entity {entity}" if entity else "")
+        + f"; scopes: {' '.join(record.scopes) or '(none told)'}. Next: syncledger sync "
+        + f"--once{_entity_flag(entity)}"
     )
+
+
+def _entity_flag(entity: str | None) -> str:
+    return f" --entity {entity}" if entity else ""
 
 
 # -------------------------------------------------------------- connections
@@ -385,6 +428,7 @@ def connected_line(spec_title: str, record: ConnectionRecord, word: str) -> str:
 class ConnectionStatus:
     ledger: str
     status: Status
+    entity: str | None  # the entity whose own connection this is; None: the shared one
     tenant: str | None
     tenant_name: str | None
     last_refresh: str | None  # ISO 8601, UTC: when the stored tokens were last written
@@ -392,36 +436,57 @@ class ConnectionStatus:
     reconnect: str
 
 
-def connection_statuses(settings: Settings, now: float | None = None) -> list[ConnectionStatus]:
+def connection_statuses(
+    settings: Settings, now: float | None = None, entity: str | None = None
+) -> list[ConnectionStatus]:
+    """Every ledger's shared connection, then each entity's own (see the module
+    docstring); given ``entity``, only what that entity uses."""
+    when = time.time() if now is None else now
+    if entity is not None:
+        if own_ledger(settings, entity):
+            return [_entity_status(settings, entity, when)]
+        return _shared_statuses(settings, when)
+    own = [e for e in configured_entities(settings) if own_ledger(settings, e)]
+    return _shared_statuses(settings, when) + [_entity_status(settings, e, when) for e in own]
+
+
+def _shared_statuses(settings: Settings, now: float) -> list[ConnectionStatus]:
+    """The tokens every entity without a ledger of its own reads
+    (``Settings.ledger_token_file``: ``<data dir>/tokens/<ledger>.json``)."""
     from syncledger.core.ledgers import ledger_ids
 
-    when = time.time() if now is None else now
-    return [_status(settings, ledger, when) for ledger in ledger_ids()]
+    tokens = settings.data_dir / "tokens"
+    return [_status(tokens / f"{ledger}.json", ledger, now, None) for ledger in ledger_ids()]
 
 
-def _status(settings: Settings, ledger: str, now: float) -> ConnectionStatus:
+def _entity_status(settings: Settings, entity: str, now: float) -> ConnectionStatus:
+    mine = settings.for_entity(entity)
+    return _status(token_file(mine, mine.ledger), mine.ledger, now, entity)
+
+
+def _status(tokens_at: Path, ledger: str, now: float, entity: str | None) -> ConnectionStatus:
     if ledger in CREDENTIAL_LEDGERS:
-        return _token_status(settings, ledger)
-    store = FileTokenStore(token_file(settings, ledger))
+        return _token_status(tokens_at, ledger, entity)
+    store = FileTokenStore(tokens_at)
     record = load_connection(store.path)
     written = store.path.stat().st_mtime if store.path.exists() else None
     refused = store.refusal() if written is not None else None
     return ConnectionStatus(
         ledger=ledger,
         status=_state(record, written, refused, now),
+        entity=entity,
         tenant=record.tenant if record else None,
         tenant_name=record.tenant_name if record else None,
         last_refresh=datetime.fromtimestamp(written, UTC).isoformat(timespec="seconds")
         if written is not None
         else None,
         refused=refused,
-        reconnect=_reconnect(ledger),
+        reconnect=_reconnect(ledger, entity),
     )
 
 
-def _token_status(settings: Settings, ledger: str) -> ConnectionStatus:
+def _token_status(tokens_at: Path, ledger: str, entity: str | None) -> ConnectionStatus:
     """Stored credentials: connected; the last check refused: refused; else never."""
-    tokens_at = token_file(settings, ledger)
     record = load_connection(tokens_at)
     stored = credentials_file(tokens_at)
     written = stored.stat().st_mtime if stored.exists() else None
@@ -430,19 +495,20 @@ def _token_status(settings: Settings, ledger: str) -> ConnectionStatus:
     return ConnectionStatus(
         ledger=ledger,
         status=status,
+        entity=entity,
         tenant=record.tenant if record else None,
         tenant_name=None,
         last_refresh=datetime.fromtimestamp(written, UTC).isoformat(timespec="seconds")
         if written is not None
         else None,
         refused=refused,
-        reconnect=_reconnect(ledger),
+        reconnect=_reconnect(ledger, entity),
     )
 
 
-def _reconnect(ledger: str) -> str:
+def _reconnect(ledger: str, entity: str | None = None) -> str:
     if ledger in OAUTH_LEDGERS or ledger in CREDENTIAL_LEDGERS:
-        return f"syncledger connect {ledger}"
+        return f"syncledger connect {ledger}{_entity_flag(entity)}"
     prefix = "SYNCLEDGER_" + ledger.upper().replace("-", "_")
     return f"set {prefix}_* credentials (README, Configuration): no connect command yet"
 
@@ -461,8 +527,11 @@ def _state(
 
 
 def statuses_text(rows: list[ConnectionStatus]) -> str:
+    """One line a connection: ``qbo`` (shared) or ``<entity>/qbo`` (the entity's own)."""
+    labels = [f"{row.entity}/{row.ledger}" if row.entity else row.ledger for row in rows]
+    width = max([11, *(len(label) + 1 for label in labels)])
     lines = []
-    for row in rows:
+    for row, label in zip(rows, labels, strict=True):
         tenant = (
             f"  {row.tenant}" + (f" ({row.tenant_name})" if row.tenant_name else "")
             if row.tenant
@@ -471,5 +540,5 @@ def statuses_text(rows: list[ConnectionStatus]) -> str:
         refreshed = f"  last refresh {row.last_refresh}" if row.last_refresh else ""
         why = f" ({row.refused})" if row.refused else ""
         again = "" if row.status == "connected" else f"  → {row.reconnect}"
-        lines.append(f"{row.ledger:<11} {row.status}{why}{tenant}{refreshed}{again}")
+        lines.append(f"{label:<{width}} {row.status}{why}{tenant}{refreshed}{again}")
     return "\n".join(lines)

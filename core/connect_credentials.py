@@ -10,8 +10,10 @@ key): part of the composition root (it reaches ``adapters/<platform>/connect.py`
    check", no secret in the note); an unreachable ledger is exit 3 (``LedgerUnavailable``)
    and changes nothing;
 3. stored where opening the ledger reads them (``<data-dir>/tokens/<ledger>.credentials
-   .json``, 0600 in a 0700 directory, replaced atomically); ``core/ledgers.py`` prefers a
-   variable that is set, then this file;
+   .json``, 0600 in a 0700 directory, replaced atomically; with ``--entity <name>`` for an
+   entity with a ledger of its own, under ``tokens/<name>/``: beside the token file
+   ``Settings.ledger_token_file`` names, which ``core/connect.py`` hands in);
+   ``core/ledgers.py`` prefers a variable that is set, then this file;
 4. the account / database beside them (``<ledger>.connection.json``, no secret) and
    ``LedgerConnected`` (method ``credentials``, never a secret) appended by
    ``core/connect.py``.
