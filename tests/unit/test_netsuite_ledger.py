@@ -686,6 +686,26 @@ async def test_matching_a_name_with_a_double_quote(ns: InProcessNetSuite) -> Non
     assert [r.ledger_id for r in found] == [pushed.ledger_id]
 
 
+async def test_a_match_asks_for_the_name_and_the_email_in_one_query(
+    ns: InProcessNetSuite,
+) -> None:
+    """One collection query (``OR``, Oracle help "Record Collection Filtering") finds the
+    customer of that name and the one of that e-mail; each is read to confirm it."""
+    named = await push_customer(ns.ledger, 1)
+    mailed = await ns.ledger.create_customer(
+        customer(2, email="ap@example.com"), external_ref="r/c/2", idempotency_key="k2"
+    )
+    await push_customer(ns.ledger, 3)
+    before = len(ns.wire.sent)
+    wanted = customer(9, name="CUSTOMER 1", email="AP@example.com")
+    found = await ns.ledger.match_customer(wanted)
+    assert sorted(r.ledger_id for r in found) == sorted([named, mailed.ledger_id])
+    asked = [s for s in ns.wire.sent[before:] if s.path.endswith("/customer")]
+    assert len(asked) == 1  # one query for both fields, then one read per candidate
+    assert len(ns.wire.sent) - before == 1 + 2
+    assert await ns.ledger.match_customer(customer(9, name="Nobody", email="no@x.org")) == []
+
+
 def at(hour: int, minute: int, second: float) -> datetime:
     whole = int(second)
     return datetime(2026, 3, 1, hour, minute, whole, int((second - whole) * 1e6), tzinfo=UTC)
