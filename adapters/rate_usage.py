@@ -16,8 +16,9 @@ previous owner's requests still in the tenant's windows and be answered 429. So:
   request (:func:`handed_over`): the known requests at their times, and for the gap the
   worst case its rates allow — at most ``limit × (⌊gap / per⌋ + 1)`` per rate, and for a
   window at least as long as the gap no more than the window's budget left after the
-  known requests in it — all counted as made *now* (later than any of them could have
-  been), together with the requests that were in flight. A final snapshot has no gap.
+  known requests in it — all counted as made at the take-over, or at the horizon if that
+  is still ahead (later than any of them could have been), together with the requests
+  that were in flight. A final snapshot has no gap.
 
 This holds for every rate a limiter keeps — per second, per minute, per day — since the
 bound is worked out per rate from the limiter's own rates. A snapshot of another tenant
@@ -81,13 +82,16 @@ def handed_over(
     usage: RateUsage | None, tenant: str, name: str, rates: Sequence[Rate], now: float
 ) -> list[float]:
     """Ages (seconds before ``now``, wall clock) of the requests a new owner's limiter
-    ``name`` with ``rates`` counts from ``usage``; empty when there is nothing to count."""
+    ``name`` with ``rates`` counts from ``usage``; empty when there is nothing to count.
+    The unknown ones are counted at ``now``, or at the horizon when it is still ahead (a
+    previous owner cut off from NATS, not killed, may send until then): negative ages."""
     if usage is None or usage.tenant != tenant or _stale(usage, rates, now):
         return []
     entry = usage.limiters.get(name, LimiterSnapshot())
     known = [usage.written_at - age / 1000 for age in entry.ages_ms]
     unknown = entry.in_flight + gap_bound(usage, rates, known, entry.in_flight)
-    return [max(0.0, now - t) for t in known] + [0.0] * unknown
+    gap_end = min(0.0, now - usage.until)  # the horizon, if it is still ahead
+    return [max(0.0, now - t) for t in known] + [gap_end] * unknown
 
 
 def _stale(usage: RateUsage, rates: Sequence[Rate], now: float) -> bool:

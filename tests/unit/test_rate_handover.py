@@ -63,6 +63,13 @@ def test_the_gap_up_to_the_horizon_is_assumed_at_the_fastest_rate() -> None:
     assert ages.count(0.0) == 42
 
 
+def test_a_take_over_before_the_horizon_counts_the_gap_at_the_horizon() -> None:
+    """The previous owner was cut off from NATS, not killed: it may send until its
+    horizon, 2 s after this take-over."""
+    ages = handed_over(usage([], gap=3.0), "t", NAME, QBO, T0 + 1.0)
+    assert ages == [pytest.approx(-2.0)] * 40
+
+
 def test_the_gap_is_capped_at_what_the_window_had_left() -> None:
     """495 requests in the minute before: the minute window had 5 left for the gap."""
     snap = usage([1_000 + 10 * n for n in range(495)], gap=3.0)
@@ -183,16 +190,17 @@ RATE_SETS = [
     before=st.integers(0, 80),
     in_flight=st.integers(0, 3),
     killed=st.booleans(),
-    late=st.floats(0.0, 400.0),
+    late=st.floats(-HORIZON_S, 400.0),
     after=st.integers(1, 80),
 )
 def test_two_owners_together_keep_every_rate_in_every_window(
     rates: tuple[Rate, ...], before: int, in_flight: int, killed: bool, late: float, after: int
 ) -> None:
     """The previous owner sends ``before`` requests, publishes, and is then either killed
-    (it keeps sending at full speed up to its horizon; its in-flight requests arrive at
-    the take-over, the worst case) or stops cleanly (final usage). The next owner takes
-    over ``late`` seconds after the horizon and sends ``after`` at full speed."""
+    or cut off (it keeps sending at full speed up to its horizon; its in-flight requests
+    arrive at the take-over, the worst case) or stops cleanly (final usage). The next
+    owner takes over ``late`` seconds after the horizon — a cut-off owner's lease can
+    lapse before it, so up to the horizon before — and sends ``after`` at full speed."""
     sent = asyncio.run(_handover(rates, before, in_flight, killed, late, after))
     for rate in rates:
         for start in sent:
@@ -222,7 +230,7 @@ async def _handover(
     old.hold(horizon)
     while killed and (at := await _send_until_blocked(previous, clock)) is not None:
         sent.append(at)
-    clock.now = max(clock.now, snap.until) + late
+    clock.now = snap.until + (late if killed else abs(late))
     sent += [_arrival(snap, rates, clock.now)] * flying
     answer.set()
     for task in tries:
