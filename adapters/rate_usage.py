@@ -29,7 +29,9 @@ Chosen over a quiet period of one full window after a take-over (60 s for QBO's 
 window, a day for a daily one) because the bounded gap costs one window of the
 *shortest* rate at most.
 
-The snapshot's times are wall-clock seconds (``time.time``), so they mean the same on
+A request in flight when its sender stopped is assumed to reach the ledger before the
+take-over, or within the widest window of the horizon (no request travels for a whole
+window). The snapshot's times are wall-clock seconds (``time.time``), so they mean the same on
 every host: hosts whose clocks disagree by more than the limiter's slack (5 % of each
 window) can see a window end early. Limiters are matched by their rates (``10/1s+500/60s``)
 and the order they are built in by one partition's work: the same build builds them in
@@ -55,7 +57,8 @@ HORIZON_S = 3.0
 
 
 class LimiterSnapshot(BaseModel):
-    """One limiter's usage: answered requests as ages (ms before ``written_at``)."""
+    """One limiter's usage: answered requests as ages (ms before ``written_at``; below 0
+    for requests counted at a previous owner's horizon still ahead)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -91,7 +94,7 @@ def handed_over(
     known = [usage.written_at - age / 1000 for age in entry.ages_ms]
     unknown = entry.in_flight + gap_bound(usage, rates, known, entry.in_flight)
     gap_end = min(0.0, now - usage.until)  # the horizon, if it is still ahead
-    return [max(0.0, now - t) for t in known] + [gap_end] * unknown
+    return [now - t for t in known] + [gap_end] * unknown
 
 
 def _stale(usage: RateUsage, rates: Sequence[Rate], now: float) -> bool:
@@ -185,6 +188,6 @@ class UsageBook:
 
 def _snapshot(limiter: RateLimiter, mono: float) -> LimiterSnapshot:
     used = limiter.usage()
-    ages = [max(0, math.floor((mono - at) * 1000)) for at in used.answered]
+    ages = [math.floor((mono - at) * 1000) for at in used.answered]  # < 0: still ahead
     fresh = [age for age in ages if age / 1000 <= limiter.widest]
     return LimiterSnapshot(ages_ms=fresh, in_flight=used.in_flight)

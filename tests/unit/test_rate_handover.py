@@ -70,6 +70,20 @@ def test_a_take_over_before_the_horizon_counts_the_gap_at_the_horizon() -> None:
     assert ages == [pytest.approx(-2.0)] * 40
 
 
+async def test_requests_counted_at_a_horizon_still_ahead_stay_there_when_handed_on() -> None:
+    """Taken over 2 s before the previous owner's horizon, then handed on at once: the
+    third owner still counts those requests at that horizon, not at the second's snapshot."""
+    clock = VirtualClock(T0 + 1.0)
+    second = UsageBook("t", wall=clock, mono=clock)
+    second.adopt(usage([], gap=3.0))
+    with second.current():
+        RateLimiter(*QBO, clock=clock)
+    snap, _ = second.snapshot(final=True)
+    assert snap.limiters[NAME].ages_ms == [-2_000] * 40
+    ages = handed_over(snap, "t", NAME, QBO, T0 + 1.5)
+    assert ages == [pytest.approx(-1.5)] * 40
+
+
 def test_the_gap_is_capped_at_what_the_window_had_left() -> None:
     """495 requests in the minute before: the minute window had 5 left for the gap."""
     snap = usage([1_000 + 10 * n for n in range(495)], gap=3.0)
