@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
@@ -189,7 +190,7 @@ async def test_limiters_are_matched_by_their_rates_and_order() -> None:
     assert list(book.limiters) == [NAME, "40/60s#0", "10/1s+500/60s#1"]
 
 
-# ------------------------------------------------------------- both owners together
+# ------------------------------------------------------------- owners one after another
 
 RATE_SETS = [
     QBO,
@@ -198,64 +199,91 @@ RATE_SETS = [
 ]
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    rates=st.sampled_from(RATE_SETS),
+@dataclass(frozen=True)
+class Turn:
+    """One owner's time with the partition: ``before`` requests at full speed, up to
+    ``in_flight`` left unanswered, then either killed or cut off (it keeps sending at full
+    speed up to its horizon) or stopped cleanly (final usage); the next owner takes over
+    ``late`` seconds after the horizon — a cut-off owner's lease can lapse before it, so
+    up to the horizon before."""
+
+    before: int
+    in_flight: int
+    killed: bool
+    late: float
+
+
+TURNS = st.builds(
+    Turn,
     before=st.integers(0, 80),
     in_flight=st.integers(0, 3),
     killed=st.booleans(),
     late=st.floats(-HORIZON_S, 400.0),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rates=st.sampled_from(RATE_SETS),
+    turns=st.lists(TURNS, min_size=1, max_size=3),
     after=st.integers(1, 80),
 )
-def test_two_owners_together_keep_every_rate_in_every_window(
-    rates: tuple[Rate, ...], before: int, in_flight: int, killed: bool, late: float, after: int
+def test_owners_one_after_another_keep_every_rate_in_every_window(
+    rates: tuple[Rate, ...], turns: list[Turn], after: int
 ) -> None:
-    """The previous owner sends ``before`` requests, publishes, and is then either killed
-    or cut off (it keeps sending at full speed up to its horizon; its in-flight requests
-    arrive at the take-over, the worst case) or stops cleanly (final usage). The next
-    owner takes over ``late`` seconds after the horizon — a cut-off owner's lease can
-    lapse before it, so up to the horizon before — and sends ``after`` at full speed."""
-    sent = asyncio.run(_handover(rates, before, in_flight, killed, late, after))
+    """Each owner's requests and its successors' together, as the ledger counts them
+    (in-flight ones at the take-over, the worst case), never exceed a rate in a window;
+    the last owner sends ``after`` requests at full speed."""
+    sent = asyncio.run(_owners(rates, turns, after))
     for rate in rates:
         for start in sent:
             assert len([t for t in sent if start <= t < start + rate.per]) <= rate.limit
 
 
-async def _handover(
-    rates: tuple[Rate, ...], before: int, in_flight: int, killed: bool, late: float, after: int
-) -> list[float]:
-    clock = VirtualClock()
-    old = UsageBook("t", wall=clock, mono=clock)
-    with old.current():
-        previous = RateLimiter(*rates, slack=0.0, clock=clock, sleep=clock.sleep)
-    old.hold(math.inf)
-    sent = [await _send(previous, clock) for _ in range(before)]
-    answer, flying = asyncio.Event(), 0
+async def _owners(rates: tuple[Rate, ...], turns: list[Turn], after: int) -> list[float]:
+    clock, sent = VirtualClock(), list[float]()
+    snap: RateUsage | None = None
+    for turn in turns:
+        book, limiter = _take_over(snap, rates, clock)
+        snap = await _own(book, limiter, turn, clock, sent)
+    _, last = _take_over(snap, rates, clock)
+    return sent + [await _send(last, clock) for _ in range(after)]
+
+
+def _take_over(
+    snap: RateUsage | None, rates: tuple[Rate, ...], clock: VirtualClock
+) -> tuple[UsageBook, RateLimiter]:
+    book = UsageBook("t", wall=clock, mono=clock)
+    book.adopt(snap)
+    with book.current():
+        limiter = RateLimiter(*rates, slack=0.0, clock=clock, sleep=clock.sleep)
+    book.hold(math.inf)  # as if publishing never failed
+    return book, limiter
+
+
+async def _own(
+    book: UsageBook, limiter: RateLimiter, turn: Turn, clock: VirtualClock, sent: list[float]
+) -> RateUsage:
+    sent += [await _send(limiter, clock) for _ in range(turn.before)]
+    answer, flying = asyncio.Event(), list[float]()
 
     async def fly() -> None:
-        nonlocal flying
-        async with previous.slot():
-            flying += 1
+        async with limiter.slot():
+            flying.append(clock.now)
             await answer.wait()
 
-    tries = [asyncio.create_task(fly()) for _ in range(in_flight)]
+    tries = [asyncio.create_task(fly()) for _ in range(turn.in_flight)]
     await _settle()
-    snap, horizon = old.snapshot(final=not killed)
-    old.hold(horizon)
-    while killed and (at := await _send_until_blocked(previous, clock)) is not None:
+    snap, horizon = book.snapshot(final=not turn.killed)
+    book.hold(horizon)
+    while turn.killed and (at := await _send_until_blocked(limiter, clock)) is not None:
         sent.append(at)
-    clock.now = snap.until + (late if killed else abs(late))
-    sent += [_arrival(snap, rates, clock.now)] * flying
+    clock.now = snap.until + (turn.late if turn.killed else abs(turn.late))
+    sent += [_arrival(snap, limiter.rates, clock.now)] * len(flying)
     answer.set()
     for task in tries:
         task.cancel()
-    new = UsageBook("t", wall=clock, mono=clock)
-    new.adopt(snap)
-    with new.current():
-        next_owner = RateLimiter(*rates, slack=0.0, clock=clock, sleep=clock.sleep)
-    new.hold(math.inf)
-    sent += [await _send(next_owner, clock) for _ in range(after)]
-    return sent
+    return snap
 
 
 def _arrival(snap: RateUsage, rates: tuple[Rate, ...], take_over: float) -> float:
