@@ -625,6 +625,23 @@ class SourceStatusWritten(EventData):
     balance: Decimal | None = None
 
 
+@event_type
+class SourceStatusRefused(EventData):
+    """The source refused the payment status of the ledger observation at
+    ``observed_seq`` for a reason sending it again would not change (``code``: the record
+    is gone from the source, the documents disagree; ``message``: one line naming the
+    record, no secret, no personal data). Logged once: that observation is settled, and
+    the status is written again only with a newer observation of the invoice."""
+
+    category: ClassVar[Category] = "ledger"
+    source_ref: str
+    ledger: str
+    observed_seq: int
+    status: str
+    code: str
+    message: str
+
+
 class FieldRefused(BaseModel):
     """A customer detail the source would not take (``reason`` is a code, no value)."""
 

@@ -1,6 +1,7 @@
 """Help for the reason codes that do not come from a validation rule: those the sync
-worker gives (dependencies, duplicates, conflicts, reviews) and those the ledger adapters
-give when they refuse or give up on a write (``core/validation.py`` holds the rules' own
+worker gives (dependencies, duplicates, conflicts, reviews), those the ledger adapters
+give when they refuse or give up on a write, and those a source gives when it refuses a
+payment status written back (``core/validation.py`` holds the rules' own
 and :func:`~syncledger.core.validation.reason_help` reads both).
 
 ``docs/reason-codes.md`` is :func:`markdown` of every table; a test keeps the two equal
@@ -112,10 +113,48 @@ LEDGER_HELP: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+_WRITTEN_AGAIN = (
+    "A refused status is logged once (`syncledger errors`, `syncledger trace REF`) and "
+    "written again only when the invoice next changes in the ledger."
+)
+
+#: codes a source gives when it refuses a payment status written back
+#: (``core/writeback.py``; the source adapters' ``write_back``)
+WRITE_BACK_HELP: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "source_record_gone": "The source no longer has the record the invoice came from "
+        "(deleted there, e.g. a HubSpot deal or a Jobber invoice), so the payment status has "
+        "nowhere to go. Nothing to do if it was deleted on purpose; otherwise restore it in "
+        f"the source. {_WRITTEN_AGAIN}",
+        "source_refused": "The source refused the payment status for the reason in the "
+        "message (its own words): correct what it names in the source. " + _WRITTEN_AGAIN,
+        "not_this_source": "The invoice did not come from this source (its reference names "
+        "another system), so the status is not written here: run back-sync with the source "
+        f"the invoice came from. {_WRITTEN_AGAIN}",
+        "currency_differs": "The ledger holds the invoice in another currency than the "
+        "source account's, so its payments cannot be recorded there without an exchange "
+        f"rate: record the payment in the source by hand. {_WRITTEN_AGAIN}",
+        "total_differs": "The invoice's total in the ledger differs from the source's: the "
+        "two documents disagree, so nothing is recorded. Correct the one that is wrong "
+        f"(`syncledger trace REF` shows both). {_WRITTEN_AGAIN}",
+        "payments_not_removed": "The source holds more paid on the invoice than the ledger "
+        "does (a payment was removed or refunded in the ledger); payments are never removed "
+        f"from the source by syncledger: correct it there by hand. {_WRITTEN_AGAIN}",
+        "void_not_supported": "The invoice was voided in the ledger and the source's API "
+        f"takes no void: void or archive it in the source by hand. {_WRITTEN_AGAIN}",
+        "no_amount_paid": "The ledger gave no total or balance for the invoice, so the "
+        f"amount paid is unknown: nothing was recorded in the source. {_WRITTEN_AGAIN}",
+        "source_owns_payments": "The source's payments are read into the ledger (its "
+        "mapping reads payments), so the ledger's are not written back to it: that would "
+        "record each payment twice.",
+    }
+)
+
+
 def help_for(code: str) -> str | None:
     """The help for a sync or ledger code (a ``syncledger.`` or ``429:`` code by its
     family), or None."""
-    found = SYNC_HELP.get(code) or LEDGER_HELP.get(code)
+    found = SYNC_HELP.get(code) or LEDGER_HELP.get(code) or WRITE_BACK_HELP.get(code)
     if found is not None:
         return found
     for family in ("syncledger.", "429:"):
@@ -138,6 +177,7 @@ def markdown(rule_help: Mapping[str, str]) -> str:
         ("Validation rules (a record is refused before it is pushed)", rule_help),
         ("The sync (what the record needs, conflicts, review)", SYNC_HELP),
         ("The ledger adapters (a write refused or given up on)", LEDGER_HELP),
+        ("Write-back (a payment status the source refused)", WRITE_BACK_HELP),
     ):
         out += ["", f"## {title}", "", "| code | fix |", "| --- | --- |"]
         out += [f"| `{code}` | {_cell(text)} |" for code, text in sorted(table.items())]

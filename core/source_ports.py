@@ -16,7 +16,9 @@ names none of them. A source offers:
   (:class:`RecordFetcher`) before they are trusted; a body that *is* the record, signed
   by a sender that has no API (Standard Webhooks), is the record;
 * **write-back** (:class:`StatusWriter`, optional): payment status from the ledger onto
-  the source record;
+  the source record, with what became of each (:class:`WriteBackOutcome`: written,
+  refused for a reason that retrying does not change, or not attempted), so one record
+  the source no longer has never blocks the others;
 * **customer details back** (:class:`CustomerDetailsWriter`, optional): the customer
   details the ledger owns (``customer_field_authority``) onto the source's customer
   record (``core/customer_reverse.py``).
@@ -52,6 +54,8 @@ __all__ = [
     "WebhookReceiver",
     "WebhookRefused",
     "WebhookRequest",
+    "WriteBackOutcome",
+    "WriteBackResult",
 ]
 
 
@@ -173,13 +177,51 @@ class StatusUpdate:
         return self.total - self.balance
 
 
+WriteBackResult = Literal["written", "refused", "not_attempted"]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBackOutcome:
+    """What became of one :class:`StatusUpdate`.
+
+    ``written``: the source holds the status. ``refused``: the source will not take it and
+    sending it again would not change that (the record is gone, the documents disagree);
+    ``code`` says why (``core/reason_codes.py`` WRITE_BACK_HELP) and ``message`` is one
+    line naming the record, never a secret or personal data. ``not_attempted``: not
+    written this time for a reason that may pass (a timeout, a rate limit, a batch cut
+    short); it is written again on the next run."""
+
+    source_ref: str
+    result: WriteBackResult
+    code: str | None = None
+    message: str = ""
+
+    @classmethod
+    def written(cls, source_ref: str) -> WriteBackOutcome:
+        return cls(source_ref, "written")
+
+    @classmethod
+    def refused(cls, source_ref: str, *, code: str, message: str) -> WriteBackOutcome:
+        return cls(source_ref, "refused", code, _one_line(message))
+
+    @classmethod
+    def not_attempted(cls, source_ref: str, message: str = "") -> WriteBackOutcome:
+        return cls(source_ref, "not_attempted", None, _one_line(message))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
 @runtime_checkable
 class StatusWriter(Protocol):
     """A source that takes payment status written back. Writing the same update twice
     leaves the source as once (write-back is retried after a crash)."""
 
-    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
-        """Write ``updates``; return how many the source took."""
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> list[WriteBackOutcome]:
+        """Write ``updates``; what became of each (by ``source_ref``). An update given no
+        outcome counts as not attempted. Raising counts every one of them as not attempted
+        (some may be written: writing them again leaves the source as once)."""
         ...
 
 

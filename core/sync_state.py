@@ -54,6 +54,7 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusRefused,
     SourceStatusWritten,
     WebhookProcessed,
     WebhookReceived,
@@ -474,7 +475,8 @@ NOT_FOLDED: frozenset[type[EventData]] = frozenset({
     LedgerConnected,  # `syncledger connect`: the credentials are in the token store
     # the source's bookkeeping (cursor, webhook receipts): records come as observations
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
-    SourceStatusWritten,  # write-back's own progress (core/writeback.py)
+    # write-back's own progress and refusals (core/writeback.py)
+    SourceStatusWritten, SourceStatusRefused,
     # customer details back to the source (core/customer_reverse.py): what to write, and
     # which authority the ledger's customers were last compared under
     CustomerDetailsObserved, CustomerFieldAuthorityApplied,

@@ -44,6 +44,7 @@ from syncledger.core.events import (
     ReviewResolved,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusRefused,
     SourceStatusWritten,
 )
 from syncledger.core.ids import subject_token
@@ -180,6 +181,12 @@ def _status_written(e: SourceStatusWritten) -> str:
     return f"payment status {e.status} (balance {balance}) written back to the source"
 
 
+def _status_refused(e: SourceStatusRefused) -> str:
+    return (
+        f"payment status {e.status} NOT written back: the source refused it ({e.code}: {e.message})"
+    )
+
+
 def _details_observed(e: CustomerDetailsObserved) -> str:
     return f"{e.ledger} holds other {', '.join(e.fields)} (the ledger owns them): to the source"
 
@@ -240,6 +247,7 @@ _WORDS: dict[type[EventData], Callable[[Any], str]] = {
     MismatchResolved: _resolved,
     LedgerRecordObserved: _ledger_observed,
     SourceStatusWritten: _status_written,
+    SourceStatusRefused: _status_refused,
     CustomerDetailsObserved: _details_observed,
     CustomerDetailsWritten: _details_written,
     InvoiceSendRequested: _send_requested,

@@ -82,6 +82,7 @@ from syncledger.core.events import (
     SourceRecordDeleted,
     SourceRecordObserved,
     SourceRecordRejected,
+    SourceStatusRefused,
     SourceStatusWritten,
     WebhookProcessed,
     WebhookReceived,
@@ -100,6 +101,9 @@ ANY_LEDGER = ""  # errors.ledger of a rejection that is not about one ledger
 REFUSED = "refused"
 #: errors.error of a record waiting for a person's decision (``syncledger review``)
 REVIEW = "review"
+#: errors.error of a payment status the source refused (core/writeback.py), open until a
+#: status of that invoice is written back
+WRITE_BACK_REFUSED = "write_back_refused"
 NO_SOURCE_REF = ""  # unfoldable.source_ref of an event that names no source record
 _REASON_LIMIT = 300
 
@@ -527,6 +531,26 @@ def _held(ws: WorkingSet, ev: Event, e: RecordHeldForRollout) -> None:
         _drop_error(ws, (ev.entity, e.source_ref, e.ledger), REJECTED)  # waits, not refused
 
 
+def _status_refused(ws: WorkingSet, ev: Event, e: SourceStatusRefused) -> None:
+    """A payment status the source refused: an open error of the invoice on that ledger,
+    unless the record has another error there (a push's, which says more)."""
+    key = (ev.entity, e.source_ref, e.ledger)
+    held = ws.errors.get(key)
+    if held is not None and held["error"] != WRITE_BACK_REFUSED:
+        return
+    ws.errors.put({
+        "entity": ev.entity, "source_ref": e.source_ref, "ledger": e.ledger,
+        "kind": _kind(ws, ev.entity, e.source_ref), "error": WRITE_BACK_REFUSED,
+        "content_sha256": None, "idempotency_key": None, "code": e.code,
+        "message": e.message, "reasons": None,
+        "attempts": None, "last_seq": ev.seq, "occurred_at": ev.at,
+    })  # fmt: skip
+
+
+def _status_written(ws: WorkingSet, ev: Event, e: SourceStatusWritten) -> None:
+    _drop_error(ws, (ev.entity, e.source_ref, e.ledger), WRITE_BACK_REFUSED)
+
+
 # --------------------------------------------------------------------------- recon
 
 
@@ -568,6 +592,8 @@ HANDLERS: dict[type[EventData], Handler] = {
     ConflictSettled: _conflict_settled,
     RecordHeldForRollout: _held,
     LedgerRecordObserved: _ledger_observed,
+    SourceStatusRefused: _status_refused,
+    SourceStatusWritten: _status_written,
     MismatchDetected: _mismatch_detected,
     MismatchResolved: _mismatch_resolved,
 }
@@ -583,7 +609,6 @@ IGNORED: frozenset[type[EventData]] = frozenset({
     # a source's own bookkeeping: where its delta reads go on, which deliveries came in;
     # the records themselves arrive as SourceRecordObserved
     SourceCursorAdvanced, WebhookReceived, WebhookProcessed,
-    SourceStatusWritten,  # told by `syncledger trace`; the source holds the status itself
     # the invoice e-mail's own log (`syncledger sends`, core/delivery.py)
     InvoiceSendRequested, InvoiceSent, InvoiceSendFailed,
     RetryRequested,  # a command: its effect shows in the push events that follow
@@ -625,6 +650,8 @@ _SOURCE_TABLES: dict[type[EventData], tuple[str, ...]] = {
     ReviewResolved: ("errors",),
     ConflictSettled: ("records", "sync_state", "errors"),
     RecordHeldForRollout: ("records", "sync_state", "errors"),
+    SourceStatusRefused: ("records", "errors"),
+    SourceStatusWritten: ("errors",),
 }
 
 

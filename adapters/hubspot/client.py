@@ -6,8 +6,9 @@
 - ``POST /crm/objects/2026-03/{type}/search`` (§1.4): 200 per page, 5 requests/s per
   account — its own client-side limiter, since search is limited apart from the burst
   (§1.3 "110 / 10 s ... excludes CRM Search");
-- ``POST .../{type}/batch/read`` (``archived`` query) and ``.../batch/update``, at most
-  100 inputs a call (§1.3);
+- ``POST .../{type}/batch/read`` (``archived`` query), ``.../batch/update`` and
+  ``.../batch/upsert`` (:meth:`HubSpotClient.batch_write`: the answer as HubSpot gives
+  it, 200 or 207 multi-status), at most 100 inputs a call (§1.3);
 - ``POST /crm/associations/2026-03/{from}/{to}/batch/read`` (§1.6);
 - ``GET|POST /crm/properties/2026-03/deals[/{name}]`` (§1.6);
 - ``GET /settings/currencies/2026-03/company-currency`` and ``.../exchange-rates`` (paged
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.hubspot.errors import HubSpotError, boundary
@@ -191,6 +192,29 @@ class HubSpotClient:
                 )
             written += len(_page(answer).results)
         return written
+
+    async def batch_write(
+        self, kind: str, action: Literal["update", "upsert"], inputs: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """One ``batch/update`` or ``batch/upsert`` of at most :data:`BATCH` inputs; the
+        answer's body (``results``, and ``errors`` on a 207). A whole-request refusal
+        raises :class:`HubSpotError` with the HTTP status as its ``code``."""
+        if len(inputs) > BATCH:
+            raise ValueError(f"at most {BATCH} inputs a batch write, not {len(inputs)}")
+        with boundary(f"writing {len(inputs)} HubSpot {kind} ({action})"):
+            # the same values twice leave the record as once: safe to resend (an upsert
+            # only on a unique value the record already holds: adapters/hubspot/writeback.py)
+            answer = await self._api.json(
+                "POST",
+                f"/crm/objects/2026-03/{PATHS[kind]}/batch/{action}",
+                body={"inputs": [dict(i) for i in inputs]},
+                idempotent=True,
+            )
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise HubSpotError(
+                f"HubSpot answered a {kind} batch {action} without results", transient=True
+            )
+        return answer
 
     async def company_currency(self) -> str:
         with boundary("reading HubSpot's company currency"):

@@ -64,6 +64,7 @@ from syncledger.core.source_ports import (
     StatusUpdate,
     WebhookDelivery,
     WebhookRequest,
+    WriteBackOutcome,
 )
 
 MODIFIED = {
@@ -311,6 +312,7 @@ class HubSpotSource:
 
     def _deleted(self, kind: str, records: Records) -> list[SourceItem]:
         if kind == "deals":
+            self._status.forget(records)
             stage = self._m.deal["stage"]
             closed = [
                 r for r in records if (r.get("properties") or {}).get(stage) == self._m.closed_stage
@@ -432,7 +434,7 @@ class HubSpotSource:
 
     # ------------------------------------------------------------------ write-back
 
-    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> list[WriteBackOutcome]:
         return await writeback.write_back(self._client, self._status, updates)
 
     async def write_customer_details(

@@ -30,15 +30,36 @@ Writes go in batches of at most 100 inputs (§1.3):
   idempotent as well.
 
 N deals therefore cost ceil(N/100) requests on either path (one more at most when a run
-mixes both). HubSpot answers a partial
-failure with 207 "multiple statuses" (``errors`` of ``StandardError`` beside the
-``results``); the spec names no field tying an error to its input, so an input counts as
-written only when a result comes back for it (matched by ``objectWriteTraceId``, which
-"correlates multi-status results", §1.6, or the result's id). The rest are retried alone
-(by record id, which never creates), up to :data:`ATTEMPTS` times; whatever is still not
-written raises :class:`HubSpotError`, so the caller marks nothing of the batch as written
-(core/writeback.py marks a batch only when ``write_back`` returns). Batch writes are not
-atomic (§1.6), so the deals that were written are simply written again next time.
+mixes both). What became of each deal is returned (``WriteBackOutcome``), so a deal that
+is gone never holds back the others:
+
+- **207 multi-status** (``errors`` of ``StandardError`` beside the ``results``): the
+  spec names no field tying an error to its input, so an input counts as written only
+  when a result comes back for it (matched by ``objectWriteTraceId``, which "correlates
+  multi-status results", §1.6, or the result's id). The rest are retried one input a
+  request (by record id, which never creates), up to :data:`ATTEMPTS` tries in all, so a
+  last error is that deal's own: a 5xx/429 leaves it *not attempted* (written again next
+  run), ``OBJECT_NOT_FOUND`` (or status 404) refuses it ``source_record_gone``, any
+  other refuses it ``source_refused`` with HubSpot's category and message.
+- **A whole-request 404 on** ``batch/update``: what HubSpot answers for an id that does
+  not exist is not documented (the deals spec gives 200, 207 and a default ``Error``; no
+  source says whether a missing id fails its input or the request). The sandbox refuses
+  the whole request with 404 ``OBJECT_NOT_FOUND`` (its own choice), so the safe path is
+  taken: the batch is halved and each half sent again until the 404 is down to single
+  inputs (SOURCES.md §1.6: "bisect"), each of which is a deal that is gone
+  (``source_record_gone``, never retried; about 2·log2(100) ≈ 14 extra requests for one
+  gone deal in a full batch, instead of 100 one by one). Other whole-request refusals
+  (400, 401, 409, a 429 or 5xx after the HTTP layer's retries) raise
+  :class:`HubSpotError`: the caller leaves the whole batch pending.
+- **An upsert that says** ``new``: HubSpot created a deal, since no live deal held the
+  reference (it was deleted, or a person cleared the property). The update is refused
+  ``source_record_gone`` naming the created deal (delete it in HubSpot); nothing of it is
+  retried. Deals the reader sees deleted are forgotten as upsert targets
+  (:meth:`StatusProperties.forget`), so this takes a deletion this reader has not read
+  yet.
+
+Batch writes are not atomic (§1.6), so a deal written in a request that then failed is
+simply written again next time (the same values: idempotent).
 """
 
 from __future__ import annotations
@@ -46,11 +67,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from syncledger.adapters.hubspot.client import BATCH, PATHS, HubSpotClient
-from syncledger.adapters.hubspot.errors import HubSpotError, boundary
-from syncledger.core.source_ports import StatusUpdate
+from syncledger.adapters.hubspot.client import BATCH, HubSpotClient
+from syncledger.adapters.hubspot.errors import HubSpotError
+from syncledger.core.source_ports import StatusUpdate, WriteBackOutcome
 
 REF_PREFIX = "hubspot/invoice/"
 GROUP = {"name": "syncledger", "label": "syncledger"}
@@ -122,8 +143,15 @@ class StatusProperties:
         """Deals read from HubSpot that hold their own reference may be upserted."""
         for deal in deals:
             rid = str(deal.get("id"))
-            if (deal.get("properties") or {}).get(UNIQUE) == reference(rid):
+            if deal.get("archived") is True:
+                self.stamped.discard(rid)
+            elif (deal.get("properties") or {}).get(UNIQUE) == reference(rid):
                 self.stamped.add(rid)
+
+    def forget(self, deals: Iterable[Mapping[str, Any]]) -> None:
+        """Deals read as deleted: an upsert on their reference would create a deal."""
+        for deal in deals:
+            self.stamped.discard(str(deal.get("id")))
 
     async def ensure(self) -> None:
         if self._ready:
@@ -138,15 +166,19 @@ class StatusProperties:
 
 # ----------------------------------------------------------------------- one request
 
+Rows = Mapping[str, Mapping[str, str]]
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """What one batch request wrote: the deal ids a result came back for, the deals HubSpot
-    says it created, and whether any error was one a later try may get past."""
+    """What one batch request did: the deal ids a result came back for, the deals HubSpot
+    created (our deal id → the created deal's id), and what its errors say: one a later
+    try may get past, one saying a record was not found, and HubSpot's own words."""
 
     written: frozenset[str]
-    created: tuple[str, ...] = ()
+    created: Mapping[str, str] = field(default_factory=dict)
     transient: bool = False
+    gone: bool = False
     said: tuple[str, ...] = ()
 
 
@@ -175,43 +207,68 @@ def _deal_of(result: Mapping[str, Any]) -> str:
     return deal_id(ref) or str(result.get("id"))
 
 
-def _transient(errors: Iterable[Any]) -> bool:
-    statuses = [str(e.get("status", "")) for e in errors if isinstance(e, dict)]
-    return any(s.startswith("5") or s == "429" for s in statuses)
+def _statuses(errors: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [str(e.get("status", "")) for e in errors]
 
 
-def _said(errors: Iterable[Any]) -> tuple[str, ...]:
+def _transient(errors: Sequence[Mapping[str, Any]]) -> bool:
+    return any(s.startswith("5") or s == "429" for s in _statuses(errors))
+
+
+def _not_found(errors: Sequence[Mapping[str, Any]]) -> bool:
+    found = [e.get("category") == "OBJECT_NOT_FOUND" for e in errors]
+    return any(found) or "404" in _statuses(errors)
+
+
+def _said(errors: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     """HubSpot's category and message of each distinct error (deal properties only: no
     personal data, no credential)."""
-    found = [
-        f"{e.get('category') or 'error'}: {str(e.get('message') or '')[:200]}"
-        for e in errors
-        if isinstance(e, dict)
-    ]
+    found = [f"{e.get('category') or 'error'}: {str(e.get('message') or '')[:200]}" for e in errors]
     return tuple(dict.fromkeys(found))
 
 
-def _sent(answer: Any) -> Sent:
-    if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
-        raise HubSpotError("HubSpot answered a batch write without results", transient=True)
+def _sent(answer: Mapping[str, Any]) -> Sent:
     results = [r for r in answer["results"] if isinstance(r, dict)]
-    created = tuple(str(r.get("id")) for r in results if r.get("new") is True)
+    created = {_deal_of(r): str(r.get("id")) for r in results if r.get("new") is True}
     written = frozenset(_deal_of(r) for r in results if r.get("new") is not True)
-    errors = answer.get("errors") or []
-    return Sent(written, created, _transient(errors), _said(errors))
+    errors = [e for e in answer.get("errors") or [] if isinstance(e, dict)]
+    return Sent(written, created, _transient(errors), _not_found(errors), _said(errors))
 
 
-async def _post(client: HubSpotClient, action: str, inputs: list[dict[str, Any]]) -> Sent:
-    with boundary(f"writing payment status to {len(inputs)} HubSpot deal(s) ({action})"):
-        # HubSpotClient has no batch/upsert call; client.py is not this module's file,
-        # so its HTTP layer is used directly (same limiter, auth and retries)
-        answer = await client._api.json(
-            "POST",
-            f"/crm/objects/2026-03/{PATHS['deals']}/batch/{action}",
-            body={"inputs": inputs},
-            idempotent=True,  # same values twice leave the deal as once (see above)
+# ----------------------------------------------------------------------- outcomes
+
+
+def _gone(deal: str) -> WriteBackOutcome:
+    return WriteBackOutcome.refused(
+        reference(deal),
+        code="source_record_gone",
+        message=f"HubSpot has no deal {deal} (deleted there): its payment status has nowhere to go",
+    )
+
+
+def _created(deal: str, made: str) -> WriteBackOutcome:
+    return WriteBackOutcome.refused(
+        reference(deal),
+        code="source_record_gone",
+        message=f"HubSpot created deal {made} on the upsert for deal {deal}: no live deal "
+        f"holds {UNIQUE} {reference(deal)} (deal {deal} deleted, or the property cleared); "
+        f"delete deal {made} in HubSpot",
+    )
+
+
+def _given_up(deal: str, sent: Sent) -> WriteBackOutcome:
+    said = "; ".join(sent.said[:3]) or "no result for it"
+    if sent.transient:
+        return WriteBackOutcome.not_attempted(
+            reference(deal),
+            f"HubSpot did not take deal {deal} after {ATTEMPTS} tries ({said}); written "
+            "again on the next run",
         )
-    return _sent(answer)
+    if sent.gone:
+        return _gone(deal)
+    return WriteBackOutcome.refused(
+        reference(deal), code="source_refused", message=f"HubSpot refused deal {deal}: {said}"
+    )
 
 
 # ----------------------------------------------------------------------- the writer
@@ -219,14 +276,16 @@ async def _post(client: HubSpotClient, action: str, inputs: list[dict[str, Any]]
 
 @dataclass
 class DealWriter:
-    """Writes ``{deal id: values}`` and keeps ``stamped`` up to date."""
+    """Writes ``{deal id: values}``, keeps ``stamped`` up to date and says what became of
+    each deal (:meth:`write`)."""
 
     client: HubSpotClient
     stamped: set[str]
-    _transient: bool = field(default=False, init=False)
-    _said: tuple[str, ...] = field(default=(), init=False)
+    _outcomes: dict[str, WriteBackOutcome] = field(default_factory=dict, init=False)
+    _last: dict[str, Sent] = field(default_factory=dict, init=False)
 
-    async def write(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
+    async def write(self, wanted: Rows) -> dict[str, WriteBackOutcome]:
+        """The outcome of each deal written, refused or given up on (by deal id)."""
         keyed = [d for d in wanted if d in self.stamped]
         fresh = [d for d in wanted if d not in self.stamped]
         left: dict[str, Mapping[str, str]] = {}
@@ -235,45 +294,53 @@ class DealWriter:
         for chunk in _chunks(fresh):
             left.update(await self._send("update", {d: wanted[d] for d in chunk}))
         await self._retry(left)
+        return self._outcomes
 
-    async def _send(
-        self, action: str, rows: Mapping[str, Mapping[str, str]]
-    ) -> dict[str, Mapping[str, str]]:
-        """Send one batch; the rows not written."""
+    async def _send(self, action: Literal["update", "upsert"], rows: Rows) -> dict[str, Any]:
+        """Send one batch; the rows neither written nor refused."""
         make = _upsert_input if action == "upsert" else _update_input
-        sent = await _post(self.client, action, [make(d, p) for d, p in rows.items()])
-        if sent.created:
-            raise HubSpotError(
-                f"HubSpot created deal(s) {', '.join(sent.created)} on an upsert keyed on "
-                f"{UNIQUE}: a deal's reference was cleared or changed in HubSpot. Delete the "
-                "created deal(s) in HubSpot, then let the write-back run again"
+        try:
+            answer = await self.client.batch_write(
+                "deals", action, [make(d, p) for d, p in rows.items()]
             )
-        self.stamped |= sent.written & set(rows)
-        self._transient |= sent.transient
-        self._said = tuple(dict.fromkeys((*self._said, *sent.said)))
-        return {d: p for d, p in rows.items() if d not in sent.written}
+        except HubSpotError as exc:
+            if exc.code != "404" or action != "update":
+                raise
+            return await self._halve(rows)
+        return self._settle(rows, _sent(answer))
 
-    async def _retry(self, left: Mapping[str, Mapping[str, str]]) -> None:
-        """Only the failed inputs again, by record id (which never creates a deal)."""
+    def _settle(self, rows: Rows, sent: Sent) -> dict[str, Any]:
+        for deal, made in sent.created.items():
+            if deal in rows:
+                self._outcomes[deal] = _created(deal, made)
+        done = sent.written & set(rows)
+        self.stamped |= done
+        self._outcomes.update({d: WriteBackOutcome.written(reference(d)) for d in done})
+        left = {d: p for d, p in rows.items() if d not in done and d not in sent.created}
+        self._last.update(dict.fromkeys(left, sent))
+        return left
+
+    async def _halve(self, rows: Rows) -> dict[str, Any]:
+        """A whole-request 404: each half again, down to the single deals that are gone."""
+        if len(rows) == 1:
+            self._outcomes[next(iter(rows))] = _gone(next(iter(rows)))
+            return {}
+        items = list(rows.items())
+        middle = len(items) // 2
+        left = await self._send("update", dict(items[:middle]))
+        left.update(await self._send("update", dict(items[middle:])))
+        return left
+
+    async def _retry(self, left: Rows) -> None:
+        """The deals not taken again, one a request by record id (never creates a deal),
+        so the last error of each is its own."""
         for _ in range(ATTEMPTS - 1):
-            if not left:
-                return
-            self._transient, self._said = False, ()
-            retried: dict[str, Mapping[str, str]] = {}
-            for chunk in _chunks(list(left)):
-                retried.update(await self._send("update", {d: left[d] for d in chunk}))
+            retried: dict[str, Any] = {}
+            for deal, props in left.items():
+                retried.update(await self._send("update", {deal: props}))
             left = retried
-        if left:
-            raise self._not_taken(left)
-
-    def _not_taken(self, left: Mapping[str, Mapping[str, str]]) -> HubSpotError:
-        said = f" (HubSpot said: {'; '.join(self._said[:3])})" if self._said else ""
-        return HubSpotError(
-            f"HubSpot did not take the payment status of deal(s) {', '.join(sorted(left))} "
-            f"after {ATTEMPTS} tries{said}; nothing of this batch is marked written, it is "
-            "written again on the next run",
-            transient=self._transient,
-        )
+        for deal in left:
+            self._outcomes[deal] = _given_up(deal, self._last[deal])
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
@@ -282,12 +349,21 @@ def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
 
 async def write_back(
     client: HubSpotClient, props: StatusProperties, updates: Sequence[StatusUpdate]
-) -> int:
-    """Write what refers to a deal (the latest update of each deal); the count written.
-    Raises :class:`HubSpotError` unless every one of them was written."""
+) -> list[WriteBackOutcome]:
+    """Write what refers to a deal (the latest update of each deal); what became of each
+    update. One that names no HubSpot deal is not attempted (it waits for its own source).
+    Raises :class:`HubSpotError` when HubSpot refuses a whole request for another reason
+    than a deal not found (nothing is then marked)."""
     wanted = {d: values(u) for u in updates if (d := deal_id(u.source_ref)) is not None}
-    if not wanted:
-        return 0
-    await props.ensure()
-    await DealWriter(client, props.stamped).write(wanted)
-    return len(wanted)
+    found: dict[str, WriteBackOutcome] = {}
+    if wanted:
+        await props.ensure()
+        found = await DealWriter(client, props.stamped).write(wanted)
+    return [_outcome_of(u, found) for u in updates]
+
+
+def _outcome_of(update: StatusUpdate, found: Mapping[str, WriteBackOutcome]) -> WriteBackOutcome:
+    deal = deal_id(update.source_ref)
+    if deal is None:
+        return WriteBackOutcome.not_attempted(update.source_ref, "not a HubSpot deal")
+    return found.get(deal) or WriteBackOutcome.not_attempted(update.source_ref)

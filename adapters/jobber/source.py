@@ -26,6 +26,7 @@ from syncledger.core.source_ports import (
     StatusUpdate,
     WebhookDelivery,
     WebhookRequest,
+    WriteBackOutcome,
 )
 from syncledger.core.validation import MALFORMED_FIELD
 
@@ -131,9 +132,9 @@ class JobberSource:
 
     # ------------------------------------------------------------------ write-back
 
-    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
-        if self._mapping.reads_payments:
-            return 0  # Jobber records its own payments here: writing ours back would loop
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> list[WriteBackOutcome]:
+        if self._mapping.reads_payments:  # Jobber's own payments: writing them back would loop
+            return writeback.owned_payments(updates)
         return await writeback.write_back(self._api, self._currency, updates)
 
     async def write_customer_details(

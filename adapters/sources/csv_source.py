@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from syncledger.core.errors import ConfigurationError, SourceError
 from syncledger.core.ports import SourceItem
-from syncledger.core.source_ports import SourceChanges, StatusUpdate
+from syncledger.core.source_ports import SourceChanges, StatusUpdate, WriteBackOutcome
 from syncledger.core.validation import MALFORMED_FIELD
 
 if TYPE_CHECKING:
@@ -427,21 +427,23 @@ class CsvSource:
             )
         return read_rows(path, spec, self.encoding)
 
-    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> list[WriteBackOutcome]:
         """Payment status from the ledger, appended to ``payment_status.csv`` beside the
         source files (CSV cannot take it into the records themselves): one row per
         update, flushed to disk before returning. An update the file's last row for that
-        record already says is not written again, so a retried write-back adds nothing."""
-        return await asyncio.to_thread(self._append_status, list(updates))
+        record already says is not written again, so a retried write-back adds nothing.
+        A file takes every row, so every update is written (a failure to write the file
+        raises: nothing is marked)."""
+        await asyncio.to_thread(self._append_status, list(updates))
+        return [WriteBackOutcome.written(u.source_ref) for u in updates]
 
-    def _append_status(self, updates: list[StatusUpdate]) -> int:
+    def _append_status(self, updates: list[StatusUpdate]) -> None:
         path = self.directory / STATUS_FILE
         last = _last_status_rows(path)
         rows = [_status_row(u) for u in updates]
         fresh = [row for row in rows if last.get(row[0]) != row]
         if fresh:
             _append_rows(path, fresh)
-        return len(updates)
 
     def read(self, since: str | None = None) -> list[SourceItem]:
         """Every item changed after ``since`` (an ``updated_at`` version), in dependency

@@ -12,7 +12,7 @@ import pytest
 
 from syncledger.core.backsync import BackSync
 from syncledger.core.errors import SourceError
-from syncledger.core.source_ports import StatusUpdate
+from syncledger.core.source_ports import StatusUpdate, WriteBackOutcome
 from syncledger.core.sync_state import SyncState
 from tests.support.records import customer, invoice
 from tests.unit.test_sync import ENTITY, Harness
@@ -23,9 +23,9 @@ from tests.unit.test_sync_operations import changed_model
 class Written:
     rows: list[tuple[str, str, str | None]] = field(default_factory=list)
 
-    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> list[WriteBackOutcome]:
         self.rows.extend((u.source_ref, u.status, _text(u.balance)) for u in updates)
-        return len(updates)
+        return [WriteBackOutcome.written(u.source_ref) for u in updates]
 
 
 def _text(amount: Decimal | None) -> str | None:
@@ -75,7 +75,7 @@ async def test_a_payment_recorded_in_the_ledger_flows_back_to_the_source() -> No
 class Unreachable(Written):
     """A source that is down: it takes nothing."""
 
-    async def write_back(self, updates: Sequence[StatusUpdate]) -> int:
+    async def write_back(self, updates: Sequence[StatusUpdate]) -> list[WriteBackOutcome]:
         raise SourceError("the CRM is down")
 
 

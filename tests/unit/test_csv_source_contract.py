@@ -95,7 +95,7 @@ async def test_the_status_file_says_what_each_column_is(tmp_path: Path) -> None:
         at=None,
     )
     assert isinstance(writer, StatusWriter)
-    assert await writer.write_back([update]) == 1
+    assert [o.result for o in await writer.write_back([update])] == ["written"] * 1
     with (tmp_path / STATUS_FILE).open(newline="") as fh:
         [row] = list(csv.DictReader(fh))
     assert row["ledger_number"] == "INV-9"

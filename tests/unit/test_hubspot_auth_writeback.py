@@ -76,8 +76,12 @@ async def test_write_back_creates_its_properties_once(tmp_path: Path) -> None:
         writer = SOURCE.connect(conn)
         assert isinstance(writer, StatusWriter)
         try:
-            assert await writer.write_back([_update(r, balance) for r in refs]) == 2
-            assert await writer.write_back([_update(refs[0], balance)]) == 1
+            assert [
+                o.result for o in await writer.write_back([_update(r, balance) for r in refs])
+            ] == ["written"] * 2
+            assert [o.result for o in await writer.write_back([_update(refs[0], balance)])] == [
+                "written"
+            ] * 1
         finally:
             await writer.aclose()
     posts = post_counts(sandbox.requests)
@@ -102,7 +106,8 @@ async def test_a_write_back_for_another_system_writes_nothing(tmp_path: Path) ->
     writer = SOURCE.connect(connection(tmp_path, sandbox))
     assert isinstance(writer, StatusWriter)
     try:
-        assert await writer.write_back([_update("csv/invoice/1", "0")]) == 0
+        [outcome] = await writer.write_back([_update("csv/invoice/1", "0")])
+        assert outcome.result == "not_attempted"  # it waits for its own source
     finally:
         await writer.aclose()
     assert sandbox.requests == []

@@ -234,7 +234,7 @@ async def test_one_more_deal_closes_is_announced_and_shows_paid(demo: Demo) -> N
         link=None,
         at=datetime.now(UTC),
     )
-    assert await demo.reader.write_back([update]) == 1
+    assert [o.result for o in await demo.reader.write_back([update])] == ["written"] * 1
     assert await demo.sandbox.shows_paid() == 1
 
 

@@ -4,6 +4,7 @@ between the write and the mark (against the sandbox, over HTTP in-process)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from syncledger.adapters.hubspot.errors import HubSpotError
 from syncledger.adapters.hubspot.platform import SOURCE
 from syncledger.adapters.hubspot.sandbox.server import HubSpotSandbox
 from syncledger.adapters.hubspot.writeback import PROPERTIES, UNIQUE
@@ -23,7 +23,7 @@ from syncledger.core.source_ports import SourceReader, StatusUpdate, StatusWrite
 from syncledger.core.store import Envelope
 from syncledger.core.store_memory import MemoryEventStore
 from syncledger.core.subjects import ledger_subject
-from syncledger.core.writeback import pending_writes, write_back_pending
+from syncledger.core.writeback import pending_writes, write_back_pending, write_back_run
 from tests.contracts.source_contract import read_all
 from tests.unit.test_hubspot_source_contract import connection
 
@@ -103,10 +103,12 @@ async def test_250_updates_take_one_request_per_100(portal: Portal) -> None:
     deals = _deals(portal.sandbox, 250)
     writer = portal.writer()
     try:
-        assert await writer.write_back([_update(d) for d in deals]) == 250
+        assert [o.result for o in await writer.write_back([_update(d) for d in deals])] == [
+            "written"
+        ] * 250
         first = _writes(portal.sandbox)
         paid = [_update(d, "paid", "0.00") for d in deals]
-        assert await writer.write_back(paid) == 250
+        assert [o.result for o in await writer.write_back(paid)] == ["written"] * 250
         second = _writes(portal.sandbox)
     finally:
         await _close(writer)
@@ -146,7 +148,9 @@ async def test_a_reader_that_read_the_deals_upserts_after_a_restart(portal: Port
         assert isinstance(again, SourceReader)
         await read_all(again, None)  # the deals come back holding their reference
         before = _writes(portal.sandbox)
-        assert await again.write_back([_update(d, "paid", "0") for d in deals]) == 3
+        assert [
+            o.result for o in await again.write_back([_update(d, "paid", "0") for d in deals])
+        ] == ["written"] * 3
     finally:
         await _close(again)
     after = _writes(portal.sandbox)
@@ -162,7 +166,9 @@ async def test_a_failed_input_is_retried_alone(portal: Portal) -> None:
     portal.sandbox.writes.faults.fail(deals[2])  # a transient per-input error, once
     writer = portal.writer()
     try:
-        assert await writer.write_back([_update(d) for d in deals]) == 5
+        assert [o.result for o in await writer.write_back([_update(d) for d in deals])] == [
+            "written"
+        ] * 5
     finally:
         await _close(writer)
     store = portal.sandbox.store.records["deals"]
@@ -180,7 +186,9 @@ async def test_an_upsert_failure_is_retried_by_record_id(portal: Portal) -> None
         await writer.write_back([_update(d) for d in deals])  # stamps them
         portal.sandbox.writes.faults.fail(f"hubspot/invoice/{deals[1]}")
         before = _writes(portal.sandbox)
-        assert await writer.write_back([_update(d, "paid", "0") for d in deals]) == 4
+        assert [
+            o.result for o in await writer.write_back([_update(d, "paid", "0") for d in deals])
+        ] == ["written"] * 4
     finally:
         await _close(writer)
     after = _writes(portal.sandbox)
@@ -212,28 +220,72 @@ async def _pending(store: MemoryEventStore) -> set[str]:
     return {p.observed.source_ref or "" for p in await pending_writes(store, ENTITY, LEDGER)}
 
 
-async def test_nothing_is_marked_written_that_hubspot_did_not_take(portal: Portal) -> None:
+def _ref(deal: str) -> str:
+    return f"hubspot/invoice/{deal}"
+
+
+async def _settled(store: MemoryEventStore) -> list[tuple[str, str, str | None]]:
+    """(type, source ref, code) of every write-back settlement in the log, in order."""
+    found = []
+    async for stored in store.read(f"sl.{ENTITY}.ledger.>"):
+        event = json.loads(stored.raw)
+        if event["type"] in ("SourceStatusWritten", "SourceStatusRefused"):
+            data = event["data"]
+            found.append((event["type"], data["source_ref"], data.get("code")))
+    return found
+
+
+async def test_a_deal_hubspot_refuses_every_try_is_refused_with_its_reason(
+    portal: Portal,
+) -> None:
     deals = _deals(portal.sandbox, 5)
     log = MemoryEventStore()
     await _observe(log, [_update(d) for d in deals])
     portal.sandbox.writes.faults.fail(deals[3], times=10, status="400")  # refused every try
     writer = portal.writer()
     try:
-        with pytest.raises(HubSpotError) as refused:
-            await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
-        assert deals[3] in str(refused.value)
-        assert "VALIDATION_ERROR" in str(refused.value)  # HubSpot's reason, passed on
-        assert not refused.value.transient
-        assert len(await _pending(log)) == 5  # not one of the batch is marked
-        store = portal.sandbox.store.records["deals"]
-        written = [d for d in deals if "syncledger_payment_status" in store[d].properties]
-        assert written == [d for d in deals if d != deals[3]]  # the rest were written
-        portal.sandbox.writes.faults.failing.clear()
-        done = await write_back_pending(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+        done = await write_back_run(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+        requests = len(portal.sandbox.requests)
+        again = await write_back_run(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
     finally:
         await _close(writer)
-    assert len(done) == 5
+    assert [u.source_ref for u in done.written] == [
+        f"hubspot/invoice/{d}" for d in deals if d != deals[3]
+    ]
+    [refused] = done.refused
+    assert (refused.update.source_ref, refused.code) == (
+        f"hubspot/invoice/{deals[3]}",
+        "source_refused",
+    )
+    assert "VALIDATION_ERROR" in refused.message  # HubSpot's reason, passed on
+    assert await _pending(log) == set()  # settled: logged once, not retried
+    assert (again.written, again.refused, again.waiting) == ([], [], [])
+    assert len(portal.sandbox.requests) == requests  # the second run sent nothing
+    settled = await _settled(log)
+    assert (
+        settled.count(("SourceStatusRefused", f"hubspot/invoice/{deals[3]}", "source_refused")) == 1
+    )
+    assert len(settled) == 5
+
+
+async def test_a_deal_hubspot_fails_for_now_is_written_at_the_next_run(portal: Portal) -> None:
+    deals = _deals(portal.sandbox, 5)
+    log = MemoryEventStore()
+    await _observe(log, [_update(d) for d in deals])
+    portal.sandbox.writes.faults.fail(deals[3], times=10, status="500")  # every try of this run
+    writer = portal.writer()
+    try:
+        first = await write_back_run(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+        assert [u.source_ref for u in first.waiting] == [f"hubspot/invoice/{deals[3]}"]
+        assert (len(first.written), first.refused) == (4, [])
+        assert await _pending(log) == {f"hubspot/invoice/{deals[3]}"}  # the rest are marked
+        portal.sandbox.writes.faults.failing.clear()
+        second = await write_back_run(log, writer, entity=ENTITY, ledger=LEDGER, actor="t")
+    finally:
+        await _close(writer)
+    assert [u.source_ref for u in second.written] == [f"hubspot/invoice/{deals[3]}"]
     assert await _pending(log) == set()
+    store = portal.sandbox.store.records["deals"]
     assert "syncledger_payment_status" in store[deals[3]].properties
 
 
@@ -298,15 +350,17 @@ async def test_a_crash_between_the_write_and_the_mark_writes_again_safely(
         assert store[d].properties["syncledger_amount_paid"] == "60.00"
 
 
-async def test_an_upsert_that_would_create_a_deal_is_refused_loudly(portal: Portal) -> None:
+async def test_an_upsert_that_created_a_deal_refuses_that_deal_only(portal: Portal) -> None:
     deals = _deals(portal.sandbox, 2)
     writer = portal.writer()
     try:
         await writer.write_back([_update(d) for d in deals])
         # a person clears the reference on one deal in HubSpot
         portal.sandbox.store.update("deals", deals[0], {UNIQUE: ""})
-        with pytest.raises(HubSpotError) as refused:
-            await writer.write_back([_update(d, "paid", "0") for d in deals])
+        cleared, kept = await writer.write_back([_update(d, "paid", "0") for d in deals])
     finally:
         await _close(writer)
-    assert "created deal" in str(refused.value)
+    assert (cleared.result, cleared.code) == ("refused", "source_record_gone")
+    [made] = [d for d in portal.sandbox.store.records["deals"] if d not in deals]
+    assert f"created deal {made}" in cleared.message  # so a person can delete it
+    assert kept.result == "written"

@@ -174,10 +174,12 @@ async def test_write_back_refuses_a_total_jobber_does_not_hold(tmp_path: Path) -
         None,
     )
     try:
-        assert await reader.write_back([update]) == 0
-        assert (
-            await reader.write_back([replace(update, currency="EUR", total=Decimal("100.00"))]) == 0
+        [differs] = await reader.write_back([update])
+        assert (differs.result, differs.code) == ("refused", "total_differs")
+        [other] = await reader.write_back(
+            [replace(update, currency="EUR", total=Decimal("100.00"))]
         )
+        assert (other.result, other.code) == ("refused", "currency_differs")
         assert store.paid_amount(invoice) == 0
     finally:
         await reader.aclose()
@@ -211,7 +213,8 @@ async def test_a_payment_written_back_never_comes_back_as_a_source_payment(
     reader = _reader(app, tmp_path)
     try:
         _, cursor = await read_all(reader, None)
-        assert await reader.write_back([_paid(invoice)]) == 1
+        [done] = await reader.write_back([_paid(invoice)])
+        assert done.result == "written"
         assert store.paid_amount(invoice) == Decimal("100")
         after, _ = await read_all(reader, cursor)
         everything, _ = await read_all(reader, None)
@@ -238,9 +241,11 @@ async def test_payments_taken_in_jobber_are_read_when_jobber_owns_them(tmp_path:
     reader._mapping = _jobber_owns_payments()
     try:
         items, _ = await read_all(reader, None)
-        assert await reader.write_back([_paid(invoice)]) == 0  # no loop the other way
+        [settled] = await reader.write_back([_paid(invoice)])  # no loop the other way
+        assert settled.result == "written"  # Jobber holds it: the ledger's came from it
     finally:
         await reader.aclose()
+    assert store.paid_amount(invoice) == Decimal("100")  # nothing recorded twice
     [payment] = [i for i in items if i.kind == "payment"]
     assert Decimal(payment.fields["amount"]) == Decimal("100")
 

@@ -75,7 +75,11 @@ REFUSALS = RefusalTable(
     Refusal("batch.too_many", 400, "VALIDATION_ERROR", "at most 100 inputs per batch",
             f"SOURCES §1.3: batch endpoints take up to 100 inputs per call; {VALIDATION}"),
     Refusal("batch.object_not_found", 404, "OBJECT_NOT_FOUND", "no {kind} with id(s) {ids}",
-            f"batch/update by id (SOURCES §1.6); {NOT_FOUND}"),
+            "batch/update by id (SOURCES §1.6) naming a record that does not exist or is "
+            "deleted (archived): the whole request is refused, the sandbox's own choice (the "
+            "2026-03 deals spec gives 200, 207 multi-status and a default Error for "
+            "batch/update and does not say which answers a missing id; the adapter bisects "
+            f"a whole-request 404 down to the gone deal); {NOT_FOUND}"),
     Refusal("batch.property_unknown", 400, "VALIDATION_ERROR",
             "Property values were not valid: {names}",
             "a syncledger_* property written before it is created (SOURCES §1.6: create the "

@@ -65,6 +65,7 @@ from syncledger.adapters.hubspot.sandbox.refusals import REFUSALS
 from syncledger.adapters.hubspot.sandbox.store import (
     MODIFIED,
     JournalEntry,
+    Record,
     Store,
     iso_ms,
     object_type,
@@ -307,13 +308,19 @@ async def batch_update(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> R
     inputs = body.get("inputs", [])
     if len(inputs) > 100:
         return refuse("batch.too_many")
-    missing = [i.get("id") for i in inputs if i.get("id") not in rows]
+    # a deleted (archived) deal is not found either; the whole request is refused, as the
+    # spec does not say whether a missing id fails its input or the request (refusals.py)
+    missing = [i.get("id") for i in inputs if _gone(rows.get(str(i.get("id"))))]
     if missing:
         return refuse("batch.object_not_found", kind=kind, ids=missing)
     unknown = _unknown_properties(sb, kind, inputs)
     if unknown:
         return refuse("batch.property_unknown", names=unknown)
     return _json(*sb.writes.update_inputs(kind, inputs))
+
+
+def _gone(record: Record | None) -> bool:
+    return record is None or record.archived_ms is not None
 
 
 async def batch_upsert(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Response:
