@@ -25,7 +25,14 @@ from typing import Protocol, runtime_checkable
 
 from syncledger.core.ports import LedgerRecord
 
-__all__ = ["CUSTOMER_FIELDS", "LedgerCustomerDetails", "changes", "ledger_owned", "same"]
+__all__ = [
+    "CUSTOMER_FIELDS",
+    "LedgerCustomerDetails",
+    "changes",
+    "detail_text",
+    "ledger_owned",
+    "same",
+]
 
 #: customer details whose authority can be given to the ledger (settings
 #: ``customer_field_authority``)
@@ -46,6 +53,14 @@ class LedgerCustomerDetails(Protocol):
 def ledger_owned(authority: Mapping[str, str]) -> tuple[str, ...]:
     """The details the ledger owns, in a fixed order (empty: one-way, as before)."""
     return tuple(f for f in CUSTOMER_FIELDS if authority.get(f) == "ledger")
+
+
+def detail_text(value: object) -> str | None:
+    """A detail as a ledger record holds it, as text (None: it holds none)."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None  # Odoo answers ``False`` for an empty field; a structure is no detail
+    text = str(value).strip()
+    return text or None
 
 
 def _key(field: str, value: str | None) -> str:

@@ -154,6 +154,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from syncledger.adapters.freshbooks.customer_details import customer_details
 from syncledger.adapters.freshbooks.errors import FreshBooksNotFoundError, translate_freshbooks
 from syncledger.adapters.freshbooks.items import ITEMS_PATH, FreshBooksItems, result_of
 from syncledger.adapters.freshbooks.links import Links, amount_of, of_payment
@@ -573,6 +574,10 @@ class FreshBooksLedger:
             async for record in self._records(kind, params, links):
                 if record.updated_at is not None and record.updated_at >= since:
                     yield record
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The details a FreshBooks client holds (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -112,6 +112,7 @@ import httpx
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.netsuite.currencies import Currencies
+from syncledger.adapters.netsuite.customer_details import customer_details
 from syncledger.adapters.netsuite.errors import NOT_FOUND, translate_netsuite
 from syncledger.adapters.netsuite.items import Items, location_id, suiteql_literal
 from syncledger.adapters.netsuite.mapping import (
@@ -419,6 +420,10 @@ class NetSuiteLedger:
                 record = await self.get(kind, str(row["id"]))
                 if record is not None:
                     yield record
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The details a NetSuite customer holds (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -120,6 +120,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.applied import Applied, applications
 from syncledger.adapters.odoo.bulk import Calls, Gathered, Gathering, OneByOne
 from syncledger.adapters.odoo.credit import applied_part, check_applicable, credit_left
+from syncledger.adapters.odoo.customer_details import customer_details
 from syncledger.adapters.odoo.errors import translate_json2, translate_xmlrpc_http
 from syncledger.adapters.odoo.items import OdooItems
 from syncledger.adapters.odoo.mapping import (
@@ -649,6 +650,10 @@ class OdooLedger:
         for kind in self.capabilities.kinds:
             async for record in self._pages(kind, [*_listed(kind), ["write_date", ">=", cursor]]):
                 yield record
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The details a Odoo partner holds (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._rpc.aclose()

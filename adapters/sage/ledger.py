@@ -92,6 +92,7 @@ from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.applied import Applications, note_applications
+from syncledger.adapters.sage.customer_details import customer_details
 from syncledger.adapters.sage.customers import CustomerIndex
 from syncledger.adapters.sage.errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
 from syncledger.adapters.sage.items import SageItems
@@ -448,6 +449,10 @@ class SageLedger:
             params = self._kind_filter(kind) | {"updated_or_created_since": cursor}
             async for raw in self._pages(kind, params):
                 yield await self._record(kind, raw, applications)
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The details a Sage contact holds (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._http.aclose()

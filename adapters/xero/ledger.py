@@ -145,6 +145,7 @@ from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.xero.customer_details import customer_details
 from syncledger.adapters.xero.errors import (
     NOT_FOUND_CODE,
     XeroServerError,
@@ -830,6 +831,10 @@ class XeroLedger:
         for source, params in _SOURCES.get(kind, ((kind, {}),)):
             async for raw in self._pages(source, params, headers):
                 yield self.mapping.record(kind, raw)
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The details a Xero contact holds (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -175,6 +175,7 @@ from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
+from syncledger.adapters.zoho.customer_details import customer_details
 from syncledger.adapters.zoho.errors import (
     ALREADY_EXISTS,
     DUPLICATE_CONTACT,
@@ -712,6 +713,10 @@ class ZohoLedger:
                 if (kind, record.ledger_id, record.version) not in seen:
                     seen.add((kind, record.ledger_id, record.version))
                     yield record
+
+    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
+        """The details a Zoho Books contact holds (core/customer_details.py)."""
+        return customer_details(self.mapping, record)
 
     async def aclose(self) -> None:
         await self._http.aclose()

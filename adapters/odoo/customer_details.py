@@ -1,0 +1,24 @@
+"""Customer details as an Odoo partner holds them (issue #11, the reverse direction:
+``core/customer_details.py``).
+
+Read off the ``res.partner`` row the adapter already read (``LedgerRecord.raw``: a
+``search_read`` with ``READ_FIELDS["customer"]``, the back-sync's ``write_date`` read
+included), at the fields ``mapping.toml`` ``[customer.fields]`` writes them to:
+``email``, ``phone`` and ``street`` by default. Odoo answers ``False`` for an empty
+field: no detail. No request is made.
+"""
+
+from __future__ import annotations
+
+from syncledger.adapters.odoo.mapping import OdooMapping
+from syncledger.core.customer_details import CUSTOMER_FIELDS, detail_text
+from syncledger.core.ports import LedgerRecord
+
+
+def customer_details(mapping: OdooMapping, record: LedgerRecord) -> dict[str, str | None]:
+    """``email``, ``phone``, ``billing_address`` of an Odoo partner (None: it has none)."""
+    found: dict[str, str | None] = {}
+    for field in CUSTOMER_FIELDS:
+        name = mapping.customer_fields.get(field)
+        found[field] = detail_text(record.raw.get(name)) if name else None
+    return found

@@ -1,0 +1,63 @@
+"""Customer details as a Zoho Books contact holds them (issue #11, the reverse direction:
+``core/customer_details.py``).
+
+Read off the contact the adapter already fetched (``LedgerRecord.raw``), with the field
+names ``mapping.toml`` writes: e-mail and phone live on the primary contact person
+(``[customer.contact_person]`` ``email``, ``phone``), the billing address at
+``[customer.fields]`` ``billing_address.address``.
+
+* A contact read in full (``GET /contacts/{id}``) carries ``contact_persons``: the one
+  marked ``is_primary_contact`` (else the first) gives e-mail and phone.
+* A row of the contact list (``GET /contacts``, which the back-sync's change read pages
+  through) carries no persons: Zoho's list row has the primary person's ``email`` and
+  ``phone`` beside the contact's own fields (Books API contacts list; the widget SDK's
+  contacts module names ``contacts.email``, ``contacts.phone``), read there. A row
+  without one of them says nothing about that detail (None: not a change). A list row
+  has no ``billing_address``: a bookkeeper's change of the address is seen only on a
+  contact read in full.
+
+No request is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from syncledger.adapters.zoho.mapping import ZohoMapping
+from syncledger.core.customer_details import detail_text
+from syncledger.core.ports import LedgerRecord
+
+
+def _at(raw: Mapping[str, Any], path: str) -> Any:
+    node: Any = raw
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def _primary(raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    persons = [p for p in raw.get("contact_persons") or [] if isinstance(p, Mapping)]
+    return next((p for p in persons if p.get("is_primary_contact")), None) or (
+        persons[0] if persons else None
+    )
+
+
+def _person_detail(mapping: ZohoMapping, raw: Mapping[str, Any], field: str) -> str | None:
+    name = mapping.person.get(field)
+    if not name:
+        return None
+    if "contact_persons" not in raw:  # a list row: the primary person's fields on it
+        return detail_text(raw.get(name))
+    person = _primary(raw)
+    return detail_text(person.get(name)) if person is not None else None
+
+
+def customer_details(mapping: ZohoMapping, record: LedgerRecord) -> dict[str, str | None]:
+    """``email``, ``phone``, ``billing_address`` of a Zoho contact (None: it has none)."""
+    where = mapping.fields.get("customer", {}).get("billing_address")
+    return {
+        "email": _person_detail(mapping, record.raw, "email"),
+        "phone": _person_detail(mapping, record.raw, "phone"),
+        "billing_address": detail_text(_at(record.raw, where[0])) if where else None,
+    }
