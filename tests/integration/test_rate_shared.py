@@ -71,6 +71,7 @@ def worker(cfg: Settings, log: Path) -> Proc:
         "SYNCLEDGER_ACK_WAIT_S": "3",
         "SYNCLEDGER_RECONCILE_EVERY_S": "5",  # owner-only jobs that call the tenant, often
         "SYNCLEDGER_BACKSYNC_EVERY_S": "5",
+        "SYNCLEDGER_LOG_LEVEL": "info",  # the new owner says what usage it was handed
     }
     return Proc(["run"], env, log).start()
 
@@ -103,4 +104,6 @@ async def test_three_workers_on_one_tenant_get_no_429_and_push_once(
             proc.stop()
     assert moved_at < total, "pushing ended before the owner was stopped"
     assert sandbox.admin("stats")["throttled"] == 0
+    handed = "(its final usage)" if signal == "SIGTERM" else "the most its limits allow"
+    assert any(handed in log.read_text() for log in others), "no usage was handed over"
     await assert_each_entity_clean(cfg, expected_refs(CUSTOMERS, INVOICES))
