@@ -83,7 +83,8 @@ class WorkerStats:
 
 
 class FetchTimeouts:
-    """A pull subscription whose ``fetch`` times out with ``nats.errors.TimeoutError`` only.
+    """A pull subscription whose ``fetch`` times out with ``nats.errors.TimeoutError`` only,
+    and ends a batch's fill once nothing more is pending.
 
     FastStream's batch loop (0.7.8, ``BatchPullStreamSubscriber._consume_pull``) fetches
     until the batch is full or its wait is over, keeping what it has in a local list, and
@@ -93,10 +94,19 @@ class FetchTimeouts:
     which restores the documented exception). That one escaped FastStream's loop with the
     messages it had fetched: its supervisor restarted the loop, and those messages waited
     unacknowledged for ``ack_wait`` (30 s) before JetStream redelivered them: the 10-30 s
-    "stalls" of bench/latency.py at 3 changes/s (issue 11)."""
+    "stalls" of bench/latency.py at 3 changes/s (issue 11).
 
-    def __init__(self, pull: JetStreamContext.PullSubscription) -> None:
+    The same loop waits up to the pull's timeout (250 ms) for a batch to fill, even when
+    the consumer has nothing more: most of a lone change's latency. When the last message
+    of a fetch says nothing was pending after it (``metadata.num_pending``, JetStream's
+    count at delivery), the fill's next fetch (``batch`` below the batch size: FastStream
+    asks for the rest) is answered with the timeout at once, which ends the fill with the
+    batch in hand. A backlog still fills whole batches (bench/push.py)."""
+
+    def __init__(self, pull: JetStreamContext.PullSubscription, batch_size: int) -> None:
         self.pull = pull
+        self.batch_size = batch_size
+        self.caught_up = False
 
     async def fetch(
         self,
@@ -104,8 +114,16 @@ class FetchTimeouts:
         timeout: float | None = 5,  # noqa: ASYNC109 -- nats-py's signature, FastStream calls it
         heartbeat: float | None = None,
     ) -> list[Msg]:
+        if self.caught_up and batch < self.batch_size:
+            self.caught_up = False
+            raise nats.errors.TimeoutError  # nothing more to wait for: handle what is held
+        msgs = await self._fetch(batch, timeout, heartbeat)
+        self.caught_up = bool(msgs) and msgs[-1].metadata.num_pending == 0
+        return msgs
+
+    async def _fetch(self, batch: int, expiry: float | None, heartbeat: float | None) -> list[Msg]:
         try:
-            msgs: list[Msg] = await self.pull.fetch(batch, timeout, heartbeat)
+            msgs: list[Msg] = await self.pull.fetch(batch, expiry, heartbeat)
         except nats.errors.TimeoutError:
             raise
         except TimeoutError as exc:  # the bare one: the same expiry, told the same way
@@ -129,9 +147,9 @@ class WorkerBroker(NatsBroker):
 
 def _guard_fetches(sub: BatchPullStreamSubscriber) -> None:
     """Its loop reads ``sub.subscription`` on each fetch: the next one goes through."""
-    pull = sub.subscription
+    pull, size = sub.subscription, sub.pull_sub.batch_size
     if pull is not None and not isinstance(pull, FetchTimeouts):
-        sub.subscription = cast("JetStreamContext.PullSubscription", FetchTimeouts(pull))
+        sub.subscription = cast("JetStreamContext.PullSubscription", FetchTimeouts(pull, size))
 
 
 def build_broker(
