@@ -128,9 +128,6 @@ WRITE_BACK_HELP: Final[Mapping[str, str]] = MappingProxyType(
         f"the source. {_WRITTEN_AGAIN}",
         "source_refused": "The source refused the payment status for the reason in the "
         "message (its own words): correct what it names in the source. " + _WRITTEN_AGAIN,
-        "not_this_source": "The invoice did not come from this source (its reference names "
-        "another system), so the status is not written here: run back-sync with the source "
-        f"the invoice came from. {_WRITTEN_AGAIN}",
         "currency_differs": "The ledger holds the invoice in another currency than the "
         "source account's, so its payments cannot be recorded there without an exchange "
         f"rate: record the payment in the source by hand. {_WRITTEN_AGAIN}",
@@ -144,9 +141,6 @@ WRITE_BACK_HELP: Final[Mapping[str, str]] = MappingProxyType(
         f"takes no void: void or archive it in the source by hand. {_WRITTEN_AGAIN}",
         "no_amount_paid": "The ledger gave no total or balance for the invoice, so the "
         f"amount paid is unknown: nothing was recorded in the source. {_WRITTEN_AGAIN}",
-        "source_owns_payments": "The source's payments are read into the ledger (its "
-        "mapping reads payments), so the ledger's are not written back to it: that would "
-        "record each payment twice.",
     }
 )
 
