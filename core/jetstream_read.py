@@ -66,7 +66,7 @@ WINDOW = 4 * BATCH  # messages asked for and not yet handed to the reader, at mo
 INACTIVE_S = 60.0
 #: seconds to wait for the answer to deleting a finished read's consumer
 DELETE_WAIT_S = 1.0
-#: connections whose request to delete a consumer got no answer (e.g. the reader role)
+#: connections whose user may not delete consumers (the reader role): they stop asking
 _CANNOT_DELETE: weakref.WeakSet[NatsClient] = weakref.WeakSet()
 STATUS_HEARTBEAT = "100"
 MAX_RESTARTS = 5
