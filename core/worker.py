@@ -9,7 +9,9 @@
 - Messages are fetched in batches (in stream order) and handled in order, so a customer
   is handled before its invoices and an invoice before its payments; documents whose
   dependencies are in the ledger go out through the ledger's batch endpoint where it has
-  one (``SyncService.handle_many``).
+  one (``SyncService.handle_many``). A batch is handled as soon as nothing more is pending
+  (up to 250 ms of filling otherwise), and a fetch's timeout never drops the batch in hand
+  (``FetchTimeouts``).
 - When this process no longer holds the push lease (``OwnershipLost`` from the service's
   guard), the batch is nacked untouched and every later batch too: the worker stops
   pushing, and ``WorkerStats.ownership_lost`` tells its owner to stop consuming.
