@@ -31,7 +31,7 @@ from syncledger.core.store import EventStore
 from syncledger.core.subjects import ledger_subject
 from syncledger.core.sync_state import RecordState, SyncState
 from syncledger.core.words import money_or_unknown
-from syncledger.core.writeback import pending_writes, write_back_pending
+from syncledger.core.writeback import pending_writes, write_back_run
 
 log = logging.getLogger(__name__)
 
@@ -160,23 +160,34 @@ class BackSync:
             self._state.apply(seq, subject, json.loads(env.to_bytes()))
 
     async def _write_back(self, report: BackSyncReport) -> None:
-        """Every status the log says is not written back yet (``core/writeback.py``);
-        without a source to write to, they stay pending (counted in ``waiting``)."""
+        """Every status the log says is not settled yet (``core/writeback.py``): a line
+        for each one written, refused by the source (logged once, with its reason) or
+        not attempted this time; without a source to write to, they stay pending (counted
+        in ``waiting``)."""
         if self._writer is None:
             pending = await pending_writes(self._store, self._entity, self._ledger.ledger)
             report.waiting = len(pending)
             return
-        written = await write_back_pending(
+        done = await write_back_run(
             self._store,
             self._writer,
             entity=self._entity,
             ledger=self._ledger.ledger,
             actor=self._actor,
         )
-        report.written_back += len(written)
+        report.written_back += len(done.written)
         report.lines.extend(
             f"{u.source_ref}: {u.status} (balance {money_or_unknown(u.balance, None)})"
-            for u in written
+            for u in done.written
+        )
+        report.lines.extend(
+            f"{r.update.source_ref}: {r.update.status} NOT written back, refused by the source "
+            f"({r.code}: {r.message})"
+            for r in done.refused
+        )
+        report.lines.extend(
+            f"{u.source_ref}: {u.status} not written back this time (the next run tries again)"
+            for u in done.waiting
         )
 
     async def _details_back(self, report: BackSyncReport) -> None:

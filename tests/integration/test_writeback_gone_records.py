@@ -165,6 +165,11 @@ async def test_a_deal_deleted_in_hubspot_is_refused_once_and_the_others_are_writ
             ("SourceStatusRefused", refs[1], "source_record_gone"),
             ("SourceStatusWritten", refs[2], None),
         ]  # in the order of the observations; the gone one logged once
+        assert any(
+            line.startswith(f"{refs[1]}: paid NOT written back, refused by the source")
+            and "source_record_gone" in line
+            for line in first.lines
+        )
         assert (second.written_back, second.waiting) == (0, 0)
         assert writer.updates == refs  # the second run handed HubSpot nothing
         assert batch_writes(sandbox) == requests

@@ -364,3 +364,25 @@ async def test_an_upsert_that_created_a_deal_refuses_that_deal_only(portal: Port
     [made] = [d for d in portal.sandbox.store.records["deals"] if d not in deals]
     assert f"created deal {made}" in cleared.message  # so a person can delete it
     assert kept.result == "written"
+
+
+async def test_a_deleted_deal_the_reader_has_read_is_refused_without_creating_one(
+    portal: Portal,
+) -> None:
+    deals = _deals(portal.sandbox, 3)
+    writer = portal.writer()
+    try:
+        assert isinstance(writer, SourceReader)
+        _, cursor = await read_all(writer, None)
+        await writer.write_back([_update(d) for d in deals])  # stamps them: upsert targets
+        portal.sandbox.store.archive("deals", deals[1])  # deleted in HubSpot
+        await read_all(writer, cursor)  # the reader sees the deletion
+        outcomes = await writer.write_back([_update(d, "paid", "0") for d in deals])
+    finally:
+        await _close(writer)
+    assert [(o.result, o.code) for o in outcomes] == [
+        ("written", None),
+        ("refused", "source_record_gone"),
+        ("written", None),
+    ]
+    assert len(portal.sandbox.store.records["deals"]) == 3  # no deal was created
