@@ -32,6 +32,7 @@ import pickle
 import socket
 import subprocess
 import sys
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -49,6 +50,8 @@ from syncledger.projections.state import Row
 _STOP = None
 _CHILD = "import sys; from syncledger.projections.fold_process import main; main(int(sys.argv[1]))"
 STOP_WAIT_S = 10.0
+#: batches a runner may have sent to the child and not yet seen answered
+IN_FLIGHT = 2
 #: the child's collector thresholds (Python 3.11's default: (700, 10, 10)): young objects
 #: allocated before a collection, then collections of each generation before the next
 GC_THRESHOLDS = (100_000, 50, 100)
@@ -85,7 +88,16 @@ def settings_for(
 
 
 class FoldProcess:
-    """The parent's handle on the child: one request at a time, answered in order."""
+    """The parent's handle on the child: requests sent in order, answered in order.
+
+    A request may be sent while earlier ones are still being answered (:data:`IN_FLIGHT`
+    batches at most, the runner's choice), so the child finds its next batch waiting when
+    it finishes one. Answers are taken off the socket by one receiver, in the order the
+    requests went, each to its caller; a caller that gave up leaves its answer unread by
+    anyone but the receiver. After a batch that failed, the child applies no later one
+    until it is started again (:meth:`start`): one sent behind it is answered with an
+    error, never folded on top of the gap.
+    """
 
     def __init__(self, settings: FoldSettings) -> None:
         mine, theirs = socket.socketpair()
@@ -95,7 +107,9 @@ class FoldProcess:
             )
         self._conn = Connection(mine.detach())
         self._conn.send(settings)
-        self._lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
+        self._owed: deque[asyncio.Future[tuple[bool, Any]]] = deque()
+        self._receiver: asyncio.Task[None] | None = None
 
     async def start(self) -> Checkpoint:
         found = await self._call(("start", None))
@@ -109,8 +123,11 @@ class FoldProcess:
         return list(rows)
 
     async def close(self) -> None:
-        async with self._lock:
+        async with self._send_lock:
             await asyncio.to_thread(self._stop)
+        if self._receiver is not None:
+            with contextlib.suppress(Exception):
+                await self._receiver  # it ends with the child: every answer is settled
 
     def _stop(self) -> None:
         with contextlib.suppress(OSError):  # it ended already
@@ -123,21 +140,56 @@ class FoldProcess:
         self._conn.close()
 
     async def _call(self, request: tuple[str, Any]) -> Any:
-        async with self._lock:
-            ok, answer = await asyncio.to_thread(self._round_trip, request)
+        answer: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
+        async with self._send_lock:
+            self._owed.append(answer)  # in the order the requests go
+            try:
+                await asyncio.to_thread(self._send, request)
+            except ProjectionError as exc:
+                self._settle_all(exc)
+                raise
+            if self._receiver is None or self._receiver.done():
+                self._receiver = asyncio.create_task(self._receive())
+        ok, value = await answer
         if not ok:
-            raise answer
-        return answer
+            raise value
+        return value
 
-    def _round_trip(self, request: tuple[str, Any]) -> tuple[bool, Any]:
+    async def _receive(self) -> None:
+        """Hand each answer to the oldest caller owed one, while any is owed."""
+        while self._owed:
+            try:
+                got = await asyncio.to_thread(self._recv)
+            except ProjectionError as exc:
+                self._settle_all(exc)
+                return
+            answer = self._owed.popleft()
+            if not answer.done():  # its caller may have been cancelled
+                answer.set_result(got)
+
+    def _settle_all(self, exc: ProjectionError) -> None:
+        while self._owed:
+            answer = self._owed.popleft()
+            if not answer.done():
+                answer.set_exception(exc)
+
+    def _send(self, request: tuple[str, Any]) -> None:
         try:
             self._conn.send(request)
+        except (EOFError, OSError) as exc:
+            raise self._ended() from exc
+
+    def _recv(self) -> tuple[bool, Any]:
+        try:
             answer: tuple[bool, Any] = self._conn.recv()
             return answer
         except (EOFError, OSError) as exc:
-            raise ProjectionError(
-                f"the fold process ended unexpectedly (exit code {self._proc.poll()})"
-            ) from exc
+            raise self._ended() from exc
+
+    def _ended(self) -> ProjectionError:
+        return ProjectionError(
+            f"the fold process ended unexpectedly (exit code {self._proc.poll()})"
+        )
 
 
 # ------------------------------------------------------------------------ the child
@@ -157,14 +209,24 @@ def _serve(conn: Connection) -> None:
         engine, name=settings.name, tables=settings.tables(), fresh=settings.fresh,
         max_cached_rows=settings.max_cached_rows,
     )  # fmt: skip
+    failed = False  # a batch failed: none after it is applied until the next start
     try:
         while (request := conn.recv()) is not _STOP:
-            conn.send(_answer(applier, request))
+            applying = request[0] == "apply"
+            answer = _NOT_APPLIED if failed and applying else _answer(applier, request)
+            failed = applying and not answer[0]
+            conn.send(answer)
     except EOFError:
         pass  # the parent went away: nothing is half-done (each batch is a transaction)
     finally:
         engine.dispose()
         conn.close()
+
+
+_NOT_APPLIED: tuple[bool, Any] = (
+    False,
+    ProjectionError("batch not applied: the one before it failed (start the runner again)"),
+)
 
 
 def _answer(applier: BatchApplier, request: tuple[str, Any]) -> tuple[bool, Any]:

@@ -10,7 +10,8 @@ While one batch is applied the next one is being read: the applier works in a wo
 thread (so the event loop keeps serving the NATS connection) or, for a rebuild of at least
 ``process_threshold`` events, in a process of its own
 (:mod:`syncledger.projections.fold_process`), so that reading and folding do not take
-turns on one interpreter lock.
+turns on one interpreter lock. A process is sent the next batch while it still folds the
+one before (two in flight), so it never waits for the parent between batches.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 
 from sqlalchemy import Engine
@@ -27,6 +29,7 @@ from syncledger.core.store import EventStore, StoredEvent
 from syncledger.projections.applier import DEFAULT_MAX_CACHED_ROWS, BatchApplier
 from syncledger.projections.db import CheckpointMoved
 from syncledger.projections.fold_process import (
+    IN_FLIGHT,
     FoldProcess,
     FoldSettings,
     can_fold_elsewhere,
@@ -110,7 +113,8 @@ class ProjectionRunner:
         return self._applied - applied_before
 
     async def _run(self, events: AsyncIterator[StoredEvent], until: int) -> None:
-        pending: asyncio.Future[None] | None = None
+        pending: deque[asyncio.Future[None]] = deque()
+        in_flight = 1 if self._process is None else IN_FLIGHT
         batch: list[StoredEvent] = []
         try:
             async for stored in events:
@@ -118,19 +122,16 @@ class ProjectionRunner:
                     break
                 batch.append(stored)
                 if len(batch) >= self._batch_size:
-                    if pending is not None:
-                        await pending
-                    pending = self._submit(batch)
+                    while len(pending) >= in_flight:
+                        await pending.popleft()
+                    pending.append(self._submit(batch))
                     batch = []
-            if pending is not None:
-                await pending
-                pending = None
+            while pending:
+                await pending.popleft()
             if batch:
                 await self._submit(batch)
         finally:
-            if pending is not None and not pending.done():
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pending)
+            await _settle(pending)
             await _close(events)
 
     def _submit(self, batch: list[StoredEvent]) -> asyncio.Future[None]:
@@ -174,6 +175,14 @@ def _report(unfoldable: list[Row]) -> None:
             "event at sequence %d (%s) cannot be folded into the read models: %s; "
             "it is listed by `syncledger errors`", row["seq"], row["event_type"], row["reason"],
         )  # fmt: skip
+
+
+async def _settle(pending: deque[asyncio.Future[None]]) -> None:
+    """Wait out batches still being applied after the first failure (theirs are not
+    raised: the first one is)."""
+    for future in pending:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(future)
 
 
 async def _close(events: AsyncIterator[StoredEvent]) -> None:
