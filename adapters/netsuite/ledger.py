@@ -22,9 +22,10 @@ later: back-sync compares them) and for the SuiteTax check below. An update read
 record before writing (the stale check: no ETag / If-Match) and after (its version). No
 documented mechanism removes those reads: synchronous REST creates no records in bulk
 (section_1545141395), a record collection answers ids and links only ("Listing All Record
-Instances", section_1540810951.html), and SuiteQL gives ``lastmodifieddate`` to the
-second, so a bulk read of it cannot tell apart an edit made in the same second as our
-version (the contract's prefetch test makes one; this adapter is no ``Prefetcher``).
+Instances", section_1540810951.html), and a SuiteQL row is not the REST record the
+version digests: its ``lastmodifieddate`` alone (no precision finer than the second is
+documented) cannot tell apart an edit made in the same second as our version (the
+contract's prefetch test makes one; this adapter is no ``Prefetcher``).
 Batch operations ("Batch Operations", article_0127092747.html: up to 100 records a
 request, asynchronous only, ``Prefer: respond-async``, each record's outcome a task of
 ``/async/v1/job/{id}`` to poll) would fold a batch's writes into one request plus polling
