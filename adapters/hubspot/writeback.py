@@ -21,8 +21,8 @@ Writes go in batches of at most 100 inputs (§1.3):
   as ``idProperty`` fails, §1.6), and an upsert whose value no deal holds *creates* a
   deal. So only deals known to hold their reference are upserted: those this reader
   stamped (below) or read from HubSpot holding it (the reader asks for the property with
-  every deal). A result that says ``new`` is refused loudly (HubSpot created a
-  deal; that can only happen when a person cleared the reference meanwhile).
+  every deal). A result that says ``new`` refuses that deal (HubSpot created one: the
+  deal was deleted or a person cleared the reference meanwhile; below).
 - ``POST /crm/objects/2026-03/0-3/batch/update`` by record id (never creates: the
   spec's "Update a batch of deals by internal ID") for every deal not known to hold its
   reference; it writes the reference with the values. Setting the same values twice
