@@ -15,6 +15,10 @@ intended, so the safe path keeps the source's value (docs/operations.md says so)
 The ledger side is a port: a ledger adapter that can say which details a customer record
 holds implements :class:`LedgerCustomerDetails`; one that cannot leaves the reverse
 direction off for its books (back-sync says so once per run).
+
+Forward, a customer update leaves the owned details out (core/sync_updates.py). A ledger
+whose update would clear a detail the customer leaves out (Zoho Books writes a contact's
+persons whole) implements :class:`KeepsLedgerDetails` and is told which are owned.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from syncledger.core.ports import LedgerRecord
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "KeepsLedgerDetails",
     "LedgerCustomerDetails",
     "changes",
     "detail_text",
@@ -48,6 +53,14 @@ class LedgerCustomerDetails(Protocol):
         """``email``, ``phone``, ``billing_address`` as the record holds them (None or
         missing: the record has none). Pure: reads the record, no I/O."""
         ...
+
+
+@runtime_checkable
+class KeepsLedgerDetails(Protocol):
+    """A ledger adapter told which customer details the ledger owns, so that an update
+    leaving them out keeps them as the ledger holds them."""
+
+    def keep_ledger_details(self, fields: tuple[str, ...]) -> None: ...
 
 
 def ledger_owned(authority: Mapping[str, str]) -> tuple[str, ...]:

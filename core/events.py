@@ -399,6 +399,9 @@ class LedgerPushSucceeded(EventData):
     #: From the intent, not the ledger's answer: the reconciler checks the ledger holds it
     applies_to: str | None = None
     applied_amount: Decimal | None = None
+    #: customer updates: the details the ledger owns (``customer_field_authority``),
+    #: kept out of the update so that the ledger's values stay (core/sync_updates.py)
+    ledger_owned: tuple[str, ...] = ()
 
 
 @event_type

@@ -327,6 +327,7 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         home_currency=s.home_currency,
         rules=checked_rules(s, ledger.adapter.ledger),
         rollout=s.rollout,
+        customer_fields=dict(s.customer_field_authority),
     )
     await service.rollout.release_backlog(s.actor)
     return service

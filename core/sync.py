@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from syncledger.core.customer_details import ledger_owned
 from syncledger.core.decode import Decoded, decode, decode_json, is_wanted
 from syncledger.core.errors import (
     AuthExpiredError,
@@ -132,6 +133,7 @@ class SyncService:
         base_delay: float = 1.0,
         rules: LedgerRules | None = None,
         rollout: RolloutRule | None = None,
+        customer_fields: dict[str, str] | None = None,
     ) -> None:
         ctx = SyncContext(
             store=store,
@@ -146,6 +148,7 @@ class SyncService:
             max_attempts=max_attempts,
             base_delay=base_delay,
             rules=rules or default_rules(ledger.ledger),
+            ledger_owned=ledger_owned(customer_fields or {}),
         )
         self._ctx, self.state, self._sealer = ctx, state, PiiSealer(keys)
         self._log = SyncLog(ctx)

@@ -93,6 +93,9 @@ class SyncContext:
     #: called right before every ledger write (and every push intent); raises
     #: ``OwnershipLost`` once this process no longer holds the entity+ledger lease
     guard: Callable[[], None] | None = field(default=None)
+    #: the customer details the ledger owns (``customer_field_authority``): kept out of
+    #: customer updates (a create still sends them: the ledger holds nothing yet)
+    ledger_owned: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -1,12 +1,22 @@
 """Updates and voids of linked records, and conflicts: the ledger's version moved since we
 last wrote (our own payments moving an invoice are not an edit; otherwise the kind's field
-authority decides: the source overwrites, or a person reviews)."""
+authority decides: the source overwrites, or a person reviews).
+
+A customer detail the ledger owns (``customer_field_authority``, core/customer_details.py)
+is kept out of every customer update: a CRM edit of it must not overwrite the
+bookkeeper's value (a create still sends it: the ledger holds nothing yet). Every
+adapter's update body leaves out a field the customer does not carry, so the update is
+built from the customer without those details; its ``LedgerPushSucceeded`` names them
+(``ledger_owned``), and so does the trace. A conflict compares the same customer, so an
+owned detail is no difference either."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from syncledger.core.conflict_diff import differences, split
+from syncledger.core.customer_details import KeepsLedgerDetails
 from syncledger.core.errors import StaleVersionError
 from syncledger.core.events import ConflictDetected, FieldDifference, SealedPii
 from syncledger.core.keystore import PiiSealer, subject_key_id
@@ -15,6 +25,8 @@ from syncledger.core.ports import LedgerRecord, PushResult
 from syncledger.core.sync_context import Outcome, SyncContext, Work
 from syncledger.core.sync_log import Sealing, SyncLog
 from syncledger.core.sync_outcomes import Outcomes
+
+log = logging.getLogger(__name__)
 
 
 class Updates:
@@ -25,6 +37,8 @@ class Updates:
         self._log = log
         self._outcomes = outcomes
         self._sealer = sealer
+        if ctx.ledger_owned and isinstance(ctx.ledger, KeepsLedgerDetails):
+            ctx.ledger.keep_ledger_details(ctx.ledger_owned)
 
     async def write(self, work: Work, recovering: bool) -> Outcome:
         resuming = bool(work.state.steps_of(work.key))  # the journal finishes what began
@@ -34,8 +48,33 @@ class Updates:
             result = await self._change(work, work.state.ledger_version)
         except StaleVersionError as exc:
             return await self._conflict(work, exc)
-        await self._outcomes.succeeded(work, result)
+        await self._succeeded(work, result)
         return Outcome("pushed", str(work.ref))
+
+    async def _succeeded(self, work: Work, result: PushResult) -> None:
+        """The update is logged as pushed, naming the details kept out of it."""
+        kept = self._kept_out(work)
+        if not kept:
+            await self._outcomes.succeeded(work, result)
+            return
+        success = self._outcomes.success(work, result).model_copy(update={"ledger_owned": kept})
+        log.info(
+            "%s updated in %s without %s: the ledger owns them",
+            work.ref, self._ctx.name, ", ".join(kept),
+        )  # fmt: skip
+        await self._log.emit(work, success)
+        await self._outcomes.after_success(work, success)
+
+    def _kept_out(self, work: Work) -> tuple[str, ...]:
+        """The owned details a customer update does not send (none for other records)."""
+        if not isinstance(work.record, Customer) or work.operation == "void":
+            return ()
+        return self._ctx.ledger_owned
+
+    def _sent(self, customer: Customer) -> Customer:
+        """The customer as an update sends it: without the details the ledger owns."""
+        kept = self._ctx.ledger_owned
+        return customer.model_copy(update=dict.fromkeys(kept)) if kept else customer
 
     async def _already_applied(self, work: Work) -> bool:
         """After a crash during an update/void: did our write land? (The ledger's version
@@ -51,7 +90,7 @@ class Updates:
             landed = isinstance(work.record, Invoice) and current.total == work.record.total
         if landed:
             found = PushResult(current.ledger_id, current.version, True)
-            await self._outcomes.succeeded(work, found)
+            await self._succeeded(work, found)
         return landed
 
     async def _current(self, work: Work) -> LedgerRecord | None:
@@ -70,7 +109,11 @@ class Updates:
             )
         if isinstance(rec, Customer):
             return await ledger.update_customer(
-                rec, ledger_id=ledger_id, version=version, external_ref=ref, idempotency_key=key
+                self._sent(rec),
+                ledger_id=ledger_id,
+                version=version,
+                external_ref=ref,
+                idempotency_key=key,
             )
         assert isinstance(rec, Invoice)
         return await ledger.update_invoice(
@@ -87,7 +130,7 @@ class Updates:
         current = await self._current(work)
         actual = current.version if current is not None else None
         if current is not None and _only_money_moved(work, current):
-            await self._outcomes.succeeded(work, await self._change(work, actual))
+            await self._succeeded(work, await self._change(work, actual))
             return Outcome("pushed", str(work.ref))
         source_wins = self._ctx.authority.get(work.ref.kind, "ledger") == "source"
         shown, personal = self._differences(work, current)
@@ -116,7 +159,7 @@ class Updates:
                 f"`syncledger conflicts {work.ref} --keep-ledger` or `--overwrite`",
                 work.state.attempts + 1,
             )
-        await self._outcomes.succeeded(work, await self._change(work, actual))
+        await self._succeeded(work, await self._change(work, actual))
         return Outcome("pushed", str(work.ref))
 
     def _differences(
@@ -130,7 +173,8 @@ class Updates:
             customer = f"{work.ref.system}/customer/{work.record.customer_id}"
             dep = self._ctx.state.records.get(customer)
             link = dep.ledger_ref if dep is not None else None
-        return split(work.ref.kind, differences(work.record, current, link))
+        ours = self._sent(work.record) if isinstance(work.record, Customer) else work.record
+        return split(work.ref.kind, differences(ours, current, link))
 
     def _sealing(self, work: Work, personal: dict[str, Any]) -> Sealing | None:
         """Seals the personal values under the record's data subject's key."""

@@ -144,7 +144,12 @@ def _requested(e: LedgerPushRequested) -> str:
 
 def _succeeded(e: LedgerPushSucceeded) -> str:
     how = " (recovered the earlier write)" if e.recovered else ""
-    return f"{e.ledger} holds it as {e.ledger_ref}{how}"
+    kept = (
+        f"; {', '.join(e.ledger_owned)} not sent: the ledger owns them, its values stay"
+        if e.ledger_owned
+        else ""
+    )
+    return f"{e.ledger} holds it as {e.ledger_ref}{how}{kept}"
 
 
 def _linked(e: RecordLinked) -> str:

@@ -61,3 +61,34 @@ def customer_details(mapping: ZohoMapping, record: LedgerRecord) -> dict[str, st
         "phone": _person_detail(mapping, record.raw, "phone"),
         "billing_address": detail_text(_at(record.raw, where[0])) if where else None,
     }
+
+
+def drops_person_detail(
+    mapping: ZohoMapping, values: Mapping[str, Any], owned: tuple[str, ...]
+) -> bool:
+    """Whether an update leaves out a detail the ledger owns that Zoho keeps on the primary
+    contact person (core/sync_updates.py sends the customer without it). A detail the
+    customer simply lacks is written as before (the person as the customer has it)."""
+    return any(not values.get(name) for name in mapping.person if name in owned)
+
+
+def persons_kept(sent: list[dict[str, Any]], current: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The contact persons an update sends when the customer leaves a person detail out.
+
+    Zoho keeps e-mail and phone on the contact person, and an update's
+    ``contact_persons`` says what the contact's persons are (the sandbox replaces them;
+    what Zoho does with a person left out of the list is not documented). So the update
+    names every person the contact holds (``contact_person_id`` included, the field
+    Zoho's update-a-contact request identifies a person by) and lays the customer's own
+    person details over the primary one: a detail the customer leaves out stays as Zoho
+    holds it, never cleared.
+    """
+    persons = [dict(p) for p in current.get("contact_persons") or [] if isinstance(p, Mapping)]
+    ours = sent[0] if sent else {}
+    primary = next((i for i, p in enumerate(persons) if p.get("is_primary_contact")), None)
+    if primary is None and persons:
+        primary = 0
+    if primary is None:
+        return [ours] if ours else []
+    persons[primary] |= ours
+    return persons

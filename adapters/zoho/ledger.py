@@ -175,7 +175,11 @@ from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
-from syncledger.adapters.zoho.customer_details import customer_details
+from syncledger.adapters.zoho.customer_details import (
+    customer_details,
+    drops_person_detail,
+    persons_kept,
+)
 from syncledger.adapters.zoho.errors import (
     ALREADY_EXISTS,
     DUPLICATE_CONTACT,
@@ -287,6 +291,8 @@ class ZohoLedger:
     ) -> None:
         self.organization_id = organization_id
         self.mapping = mapping or load_mapping()
+        #: customer details the ledger owns (``keep_ledger_details``)
+        self._ledger_owned: tuple[str, ...] = ()
         self._http = http
         self._retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
@@ -580,6 +586,9 @@ class ZohoLedger:
         body = self.mapping.customer_body(
             customer, external_ref, org.currency_id(customer.currency)
         )
+        if drops_person_detail(self.mapping, customer.model_dump(), self._ledger_owned):
+            current = await self._read("customer", ledger_id)
+            body["contact_persons"] = persons_kept(body["contact_persons"], current)
         answer = await self._call(
             "PUT", self._path("customer", ledger_id), body=body, idempotent=True
         )
@@ -713,6 +722,11 @@ class ZohoLedger:
                 if (kind, record.ledger_id, record.version) not in seen:
                     seen.add((kind, record.ledger_id, record.version))
                     yield record
+
+    def keep_ledger_details(self, fields: tuple[str, ...]) -> None:
+        """The details the ledger owns: an update leaving them out keeps the contact
+        person's (core/customer_details.py ``KeepsLedgerDetails``; one read more)."""
+        self._ledger_owned = fields
 
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a Zoho Books contact holds (core/customer_details.py)."""

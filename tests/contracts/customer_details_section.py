@@ -7,6 +7,9 @@ sandbox's book (the sandbox's own service, as its screens would: ``edit_in_books
 the adapter's change read — the one back-sync uses — reports the new details with the
 ledger's new version, the one a read by id answers.
 
+Authority respected forward (core/sync_updates.py): an update of a customer that leaves
+out the details the ledger owns leaves them as the ledger holds them, on every ledger.
+
 A platform gives ``edit_in_books`` and, where its change read carries fewer details than
 its read by id, ``delta_details`` (which details the change read reports).
 """
@@ -17,7 +20,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from syncledger.core.customer_details import LedgerCustomerDetails
+from syncledger.core.customer_details import KeepsLedgerDetails, LedgerCustomerDetails
 from syncledger.core.model import Customer
 from syncledger.core.ports import LedgerRecord
 from tests.contracts.ledger_contract import LedgerUnderTest, key
@@ -92,4 +95,29 @@ class CustomerDetailsSection:
         assert {f: reported[f] for f in self.delta_details} == {
             f: EDITED[f] for f in self.delta_details
         }
+        assert adapter.customer_details(now) == PUSHED | EDITED
+
+    async def test_an_update_without_the_owned_details_keeps_the_ledgers_values(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        adapter = ledger.adapter
+        assert isinstance(adapter, LedgerCustomerDetails)
+        pushed = await self.pushed(ledger)
+        self.edit_in_books(ledger, pushed)
+        edited = await adapter.get("customer", pushed.ledger_id)
+        assert edited is not None
+        if isinstance(adapter, KeepsLedgerDetails):  # as core/sync_updates.py tells it
+            adapter.keep_ledger_details(("email", "phone"))
+        renamed = self.customer().model_copy(
+            update={"name": "Acme Details Ltd", "email": None, "phone": None}
+        )
+        await adapter.update_customer(
+            renamed,
+            ledger_id=pushed.ledger_id,
+            version=edited.version,
+            external_ref=REF,
+            idempotency_key=key("details", 41, "update"),
+        )
+        now = await adapter.get("customer", pushed.ledger_id)
+        assert now is not None and now.name == "Acme Details Ltd"
         assert adapter.customer_details(now) == PUSHED | EDITED

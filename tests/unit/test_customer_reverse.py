@@ -26,9 +26,12 @@ from syncledger.core.customer_reverse import CustomerReverse
 from syncledger.core.errors import SourceError, SubjectErased
 from syncledger.core.events import Envelope
 from syncledger.core.keystore import PiiSealer, load_or_create_kek, subject_key_id
+from syncledger.core.model import RecordRef
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
+from syncledger.core.sync import SyncService
 from syncledger.core.sync_state import SyncState
+from syncledger.core.trace import trace
 from tests.support.records import customer
 from tests.unit.test_cli_surroundings import cli, one_line
 from tests.unit.test_sync import ENTITY, Harness
@@ -289,3 +292,64 @@ def test_a_bad_customer_field_authority_is_one_line(tmp_path: Path, value: str, 
         {"SYNCLEDGER_CUSTOMER_FIELD_AUTHORITY": value},
     )
     assert one_line(result, 2) == said
+
+
+# ---------------------------------------------------------------- authority forward
+
+
+class OwningHarness(Harness):
+    """The sync service with ``customer_field_authority`` set, as the composition root
+    builds it (core/pipeline.py ``sync_service``)."""
+
+    def __init__(self, customer_fields: Mapping[str, str]) -> None:
+        super().__init__()
+        self.customer_fields = dict(customer_fields)
+
+    async def service(self) -> SyncService:
+        state = SyncState(ENTITY, self.ledger.ledger)
+        await state.load(self.store)
+        return SyncService(
+            self.store, self.ledger, self.keys, state,
+            entity=ENTITY, actor="test", mapping_version="memory@1",
+            max_attempts=self.max_attempts, base_delay=0.0,
+            customer_fields=self.customer_fields,
+        )  # fmt: skip
+
+
+async def crm_edit(h: Harness, email: str, name: str = "Ada Ltd") -> None:
+    """A later CRM edit of the customer's name and e-mail, pushed as an update."""
+    await h.ingest([customer("c1", name, email=email, version="2026-03-01T00:00:00")])
+    outcomes = await h.run()
+    assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
+
+
+async def test_a_crm_edit_of_an_owned_detail_does_not_overwrite_the_ledgers_value() -> None:
+    h = OwningHarness(OWNED)
+    await h.ingest([customer("c1", email="ada@example.com")])
+    await h.run()
+    created = await h.ledger.find("customer", REF)
+    assert created is not None and created.raw["email"] == "ada@example.com"  # a create sends it
+    await edit_email(h, "books@example.com")
+    crm = Crm()
+    await backsync(h, crm, OWNED)  # the bookkeeper's value reaches the CRM
+    assert crm.records == {REF: {"email": "books@example.com"}}
+
+    await crm_edit(h, "someone.else@example.com")
+    now = await h.ledger.find("customer", REF)
+    assert now is not None and now.name == "Ada Ltd"  # what the source owns still goes
+    assert now.raw["email"] == "books@example.com"  # what the ledger owns stays
+    assert "ConflictDetected" not in await h.types()
+
+    said = [line.summary for line in await trace(h.store, ENTITY, RecordRef.parse(REF))]
+    assert any("email, phone not sent: the ledger owns them" in s for s in said)
+
+
+async def test_one_way_a_crm_edit_of_the_email_still_reaches_the_ledger() -> None:
+    h = OwningHarness({})
+    await h.ingest([customer("c1", email="ada@example.com")])
+    await h.run()
+    await crm_edit(h, "someone.else@example.com")
+    now = await h.ledger.find("customer", REF)
+    assert now is not None and now.raw["email"] == "someone.else@example.com"
+    said = [line.summary for line in await trace(h.store, ENTITY, RecordRef.parse(REF))]
+    assert not any("not sent" in s for s in said)
