@@ -5,17 +5,19 @@ A customer pushed one-way; a bookkeeper edits its e-mail and phone in the ledger
 reverse is turned on later (no re-import); back-sync writes the ledger's values onto the
 HubSpot contact once — also when the worker dies between the write and its mark — and
 the source's next read is not echoed back into the ledger as a conflict. Its trace shows
-the way back."""
+the way back. The same with QuickBooks Online, Xero and Odoo sandboxes as the books (their
+own change reads), where a later CRM edit of the owned e-mail leaves the books' value."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -47,7 +49,10 @@ from syncledger.core.source_ports import (
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import trace
 from tests.contracts.source_contract import read_all
+from tests.support.odoo import in_process_odoo
 from tests.support.qbo import in_process_qbo
+from tests.support.xero import in_process_xero
+from tests.unit.test_customer_reverse import OwningHarness
 from tests.unit.test_sync import ENTITY, Harness
 
 pytestmark = pytest.mark.integration
@@ -292,3 +297,74 @@ async def test_with_quickbooks_books_the_edited_email_reaches_hubspot(
     finally:
         await reader.aclose()
         await qbo.ledger.aclose()
+
+
+def _xero_edit(xero: Any, ledger_id: str, email: str) -> None:
+    """A bookkeeper at Xero's screens: the contact's e-mail changed (its POST)."""
+    contact = {"ContactID": ledger_id, "EmailAddress": email}
+    xero.sandbox.save_all(
+        "Contact", {"Contacts": [contact]}, ident=ledger_id, summarize=True, unitdp=2, put=False
+    )
+
+
+def _odoo_edit(odoo: Any, ledger_id: str, email: str) -> None:
+    """A bookkeeper at Odoo's screens: the partner's e-mail written."""
+    odoo.sandbox.execute("res.partner", "write", [int(ledger_id)], {"vals": {"email": email}}, {})
+
+
+BOOKS: dict[str, tuple[Callable[[], Any], Callable[[Any, str, str], None]]] = {
+    "xero": (in_process_xero, _xero_edit),
+    "odoo": (in_process_odoo, _odoo_edit),
+}
+
+
+@pytest.mark.parametrize("books", sorted(BOOKS))
+async def test_with_other_books_the_edited_email_reaches_hubspot_and_is_not_echoed(
+    hubspot: tuple[HubSpotSandbox, str], tmp_path: Path, books: str
+) -> None:
+    """Xero's (and Odoo's) sandbox as the books: the bookkeeper's e-mail is read back by
+    the ledger's own change read, written to the HubSpot contact, and HubSpot's next
+    version of the contact is pushed as our own write, not met as a conflict. A later
+    CRM edit of the e-mail does not overwrite the ledger's."""
+    sandbox, url = hubspot
+    rid = sandbox.store.create(
+        "contacts", {"firstname": "Emmy", "lastname": "Noether", "email": "emmy@example.com"}
+    )
+    make, edit = BOOKS[books]
+    env = make()
+    creds = {"access_token": TEST_ACCESS_TOKEN}
+    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, RecordFetcher)
+    try:
+        h = OwningHarness({"email": "ledger"}, ledger=env.ledger)
+        items, _ = await read_all(reader, None)
+        await h.ingest(items)
+        await h.run()
+        ref = f"hubspot/customer/contact-{rid}"
+        pushed = await env.ledger.find("customer", ref)
+        assert pushed is not None
+        edit(env, pushed.ledger_id, "emmy.accounts@example.com")
+
+        report = await backsync(h, reader, {"email": "ledger"})
+        assert (report.details_observed, report.details_written) == (1, 1)
+        props = sandbox.store.records["contacts"][rid].properties
+        assert props["email"] == "emmy.accounts@example.com"
+
+        later = await reader.fetch([RecordHint("customer", f"contact-{rid}")])
+        await h.ingest(later)
+        outcomes = await h.run()
+        assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
+        assert "ConflictDetected" not in await h.types()
+
+        # a CRM user changes the e-mail again: the books keep the bookkeeper's
+        sandbox.store.update("contacts", rid, {"email": "emmy.crm@example.com"})
+        await h.ingest(await reader.fetch([RecordHint("customer", f"contact-{rid}")]))
+        pushed_again = await h.run()
+        assert [o.status for o in pushed_again if o.status != "ignored"] == ["pushed"]
+        held = await env.ledger.get("customer", pushed.ledger_id)
+        assert held is not None
+        assert env.ledger.customer_details(held)["email"] == "emmy.accounts@example.com"
+    finally:
+        await reader.aclose()
+        await env.ledger.aclose()
+        env.sandbox.close()

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -301,8 +302,8 @@ class OwningHarness(Harness):
     """The sync service with ``customer_field_authority`` set, as the composition root
     builds it (core/pipeline.py ``sync_service``)."""
 
-    def __init__(self, customer_fields: Mapping[str, str]) -> None:
-        super().__init__()
+    def __init__(self, customer_fields: Mapping[str, str], ledger: Any = None) -> None:
+        super().__init__(ledger=ledger)
         self.customer_fields = dict(customer_fields)
 
     async def service(self) -> SyncService:
