@@ -27,29 +27,29 @@ in which a change made in Zoho goes unnoticed widens to the prefetch's age (≤ 
 Invoices, credit notes and payments are not prefetched: their lists sort by creation
 only.
 
-Requests per new invoice (``create_many``, ``core.ports.BatchCreator``): Zoho documents
-no bulk create, no create that leaves an invoice other than a draft without e-mailing it
-(the create's ``send`` parameter mails it to the customer's contacts;
+Requests per new invoice (``create_many``, ``core.ports.BatchCreator``): Zoho documents no
+bulk create, no create that leaves an invoice other than a draft without e-mailing it (the
+create's ``send`` parameter mails it to the customer's contacts;
 ``create-an-invoice-request`` has no status; ``is_quick_create`` with ``batch_payments``
-records payments with the invoice, it does not leave an unpaid one sent) and no bulk
-"mark as sent": of the invoice paths, only ``POST /invoices/{invoice_id}/status/sent``
+records payments with the invoice, it does not leave an unpaid one sent) and no bulk "mark
+as sent": of the invoice paths, only ``POST /invoices/{invoice_id}/status/sent``
 (``mark_invoice_sent``, "Mark a draft invoice as sent") marks one sent, and the paths
 taking many invoices mail them (``POST /invoices/email``, at most 10), remind, print,
-export or tie them to sales orders. The mark-as-sent answer (``mark-an-invoice-as-sent-response``) is only
-``code``/``message``, while the create answers the whole invoice, as a draft. (Books v3
-OpenAPI ``invoices.yml``, read at fordez/zoho-books-mcp-server-openapi@c30dde8,
-``mcp_server/openapi-all/``.) So each invoice is still two writes; the read of its
-version after marking it sent is shared by the batch: one page of ``GET
-/invoices?sort_column=created_time&sort_order=D``, the ids it misses read one by one. A
-customer update is one ``PUT``, whose answer carries the contact. In the bench's steady
-mix (20 customer updates, 30 new invoices) that is a floor of (30 × 2 + 20) / 50 = 1.60
-requests per record with no read at all, above the 1.1 target. Sending an invoice
-marks it sent (Zoho KB "How do I mark an invoice as sent?",
+export or tie them to sales orders. The mark-as-sent answer
+(``mark-an-invoice-as-sent-response``) is only ``code``/``message``, while the create
+answers the whole invoice, as a draft. (Books v3 OpenAPI ``invoices.yml``, read at
+fordez/zoho-books-mcp-server-openapi@c30dde8, ``mcp_server/openapi-all/``.) So each
+invoice is still two writes; the read of its version after marking it sent is shared by
+the batch: one page of ``GET /invoices?sort_column=created_time&sort_order=D``, the ids it
+misses read one by one. A customer update is one ``PUT``, whose answer carries the
+contact. In the bench's steady mix (20 customer updates, 30 new invoices) that is a floor
+of (30 × 2 + 20) / 50 = 1.60 requests per record with no read at all, above the 1.1
+target. Sending an invoice marks it sent (Zoho KB "How do I mark an invoice as sent?",
 zoho.com/om/books/kb/invoices/draft-sent-invoice) but mails the customer, which a sync
-must not do unasked. Each document of a batch is otherwise created as alone (its
-own journal, lookups and refusals). The currency and rate of an invoice this adapter
-wrote are remembered (bounded) for its payments, which need its rate: a rate changed in
-Zoho afterwards is not seen by them.
+must not do unasked. Each document of a batch is otherwise created as alone (its own
+journal, lookups and refusals). The currency and rate of an invoice this adapter wrote are
+remembered (bounded) for its payments, which need its rate: a rate changed in Zoho
+afterwards is not seen by them.
 
 Limits per organisation, held before sending: 100 requests a minute, the plan's daily
 cap (1,000 on Free up to 10,000; ``daily_limit``) and 10 requests in flight (5 on
