@@ -8,17 +8,23 @@ previous owner's requests still in the tenant's windows and be answered 429. So:
 - the owner **publishes** its limiters' usage (:class:`RateUsage`: the answered
   requests' times, the count in flight) every :data:`PUBLISH_EVERY_S`, when it takes the
   partition, and a *final* one when it gives it up after its work has stopped;
-- each snapshot carries a **horizon**, ``until``: the owner's limiters start no request
-  after it (``RateLimiter.hold_until``) until a newer snapshot is stored. So whatever the
-  owner sent after its last snapshot was sent in ``(written_at, until]`` — a SIGKILL, a
-  lost connection or a lapsed lease cannot leave an unbounded gap;
+- each snapshot carries a **horizon**, ``until``, and per limiter an **allowance**: until
+  a newer snapshot is stored, the owner's limiters start no request after the horizon
+  and no more than the allowance (``RateLimiter.hold_until``; a limiter built after the
+  snapshot starts none). So whatever the owner sent after its last snapshot was sent in
+  ``(written_at, until]`` and numbers at most the allowance — a SIGKILL, a lost
+  connection or a lapsed lease cannot leave an unbounded gap. The allowance
+  (:func:`allowance`) is twice what the fastest rate lets through between two snapshots:
+  it never binds while snapshots are stored on time, yet a limiter with only a minute's
+  budget (QBO's 40 batch requests) is not assumed to have spent all of it in the gap;
 - the next owner **seeds** its limiters from the stored snapshot before its first
   request (:func:`handed_over`): the known requests at their times, and for the gap the
-  worst case its rates allow — at most ``limit × (⌊gap / per⌋ + 1)`` per rate, and for a
-  window at least as long as the gap no more than the window's budget left after the
-  known requests in it — all counted as made at the take-over, or at the horizon if that
-  is still ahead (later than any of them could have been), together with the requests
-  that were in flight. A final snapshot has no gap.
+  allowance or, if smaller, the worst case its rates allow — at most
+  ``limit × (⌊gap / per⌋ + 1)`` per rate, and for a window at least as long as the gap no
+  more than the window's budget left after the known requests in it — all counted as
+  made at the take-over, or at the horizon if that is still ahead (later than any of them
+  could have been), together with the requests that were in flight. A final snapshot has
+  no gap.
 
 This holds for every rate a limiter keeps — per second, per minute, per day — since the
 bound is worked out per rate from the limiter's own rates. A snapshot of another tenant
@@ -26,8 +32,8 @@ bound is worked out per rate from the limiter's own rates. A snapshot of another
 widest window (every request it could describe has left every window) is ignored.
 
 Chosen over a quiet period of one full window after a take-over (60 s for QBO's minute
-window, a day for a daily one) because the bounded gap costs one window of the
-*shortest* rate at most.
+window, a day for a daily one): a clean handover costs nothing, a killed owner's costs the
+few requests its allowance could have carried.
 
 A request in flight when its sender stopped is assumed to reach the ledger before the
 take-over, or within the widest window of the horizon (no request travels for a whole
@@ -40,10 +46,11 @@ the same order.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,14 +63,25 @@ PUBLISH_EVERY_S = 1.0
 HORIZON_S = 3.0
 
 
+def allowance(rates: Sequence[Rate]) -> int:
+    """How many requests an owner may start after a snapshot until a newer one is stored:
+    twice what its fastest rate lets through between two snapshots, so the allowance never
+    binds before the rates do while snapshots are stored on time."""
+    fastest = max(r.limit / r.per for r in rates)
+    return max(1, math.ceil(2 * PUBLISH_EVERY_S * fastest))
+
+
 class LimiterSnapshot(BaseModel):
     """One limiter's usage: answered requests as ages (ms before ``written_at``; below 0
-    for requests counted at a previous owner's horizon still ahead)."""
+    for requests counted at a previous owner's horizon still ahead), the number in flight,
+    and how many more it may start before a newer snapshot is stored (0 for a limiter
+    missing from a snapshot: it starts nothing until one names it)."""
 
     model_config = ConfigDict(frozen=True)
 
     ages_ms: list[int] = Field(default_factory=list)
     in_flight: int = 0
+    allowance: int = 0
 
 
 class RateUsage(BaseModel):
@@ -81,6 +99,15 @@ class RateUsage(BaseModel):
         return self.until <= self.written_at
 
 
+@dataclass(frozen=True)
+class Grant:
+    """What a stored snapshot lets the limiters do: start requests before ``horizon``
+    (limiters' clock) while each one's count of started requests is below its cap."""
+
+    horizon: float
+    caps: Mapping[str, float] | None  # by limiter name; None: no cap
+
+
 def handed_over(
     usage: RateUsage | None, tenant: str, name: str, rates: Sequence[Rate], now: float
 ) -> list[float]:
@@ -92,9 +119,9 @@ def handed_over(
         return []
     entry = usage.limiters.get(name, LimiterSnapshot())
     known = [usage.written_at - age / 1000 for age in entry.ages_ms]
-    unknown = entry.in_flight + gap_bound(usage, rates, known, entry.in_flight)
+    gap = min(entry.allowance, gap_bound(usage, rates, known, entry.in_flight))
     gap_end = min(0.0, now - usage.until)  # the horizon, if it is still ahead
-    return [now - t for t in known] + [gap_end] * unknown
+    return [now - t for t in known] + [gap_end] * (entry.in_flight + gap)
 
 
 def _stale(usage: RateUsage, rates: Sequence[Rate], now: float) -> bool:
@@ -103,7 +130,7 @@ def _stale(usage: RateUsage, rates: Sequence[Rate], now: float) -> bool:
 
 def gap_bound(usage: RateUsage, rates: Sequence[Rate], known: list[float], in_flight: int) -> int:
     """The most requests the previous owner's limiter could have started in
-    ``(written_at, until]`` under every one of ``rates``."""
+    ``(written_at, until]`` under every one of ``rates`` (its allowance aside)."""
     gap = usage.until - usage.written_at
     if gap <= 0:
         return 0
@@ -124,22 +151,26 @@ def _rate_bound(
 class UsageBook:
     """The limiters one partition's work builds (it is the current
     :data:`~syncledger.adapters.ratelimit.LIMITER_REGISTRY` meanwhile): seeds each from
-    the handed-over usage as it is built, holds them to the published horizon, and
-    writes their usage down."""
+    the handed-over usage as it is built, holds them to the last stored snapshot's
+    :class:`Grant`, and writes their usage down."""
 
     tenant: str
     handed: list[RateUsage] = field(default_factory=list)
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
-    horizon: float = -math.inf  # limiters' clock: nothing starts before the first publish
+    granted: Grant = Grant(-math.inf, None)  # nothing starts before the first snapshot
+    joined: asyncio.Event = field(default_factory=asyncio.Event)  # a limiter was built
     wall: Clock = time.time  # the snapshots' clock, the same on every host
     mono: Clock = time.monotonic  # the limiters' clock
 
     def register(self, limiter: RateLimiter) -> None:
+        """A limiter built: seeded, and held (it starts nothing until a snapshot that
+        names it is stored)."""
         name = self._name_for(limiter)
         self.limiters[name] = limiter
         for usage in self.handed:
             self._seed(limiter, usage, name)
-        limiter.hold_until(self.horizon)
+        self._hold(name, limiter)
+        self.joined.set()
 
     def _name_for(self, limiter: RateLimiter) -> str:
         n = sum(1 for name in self.limiters if name.split("#")[0] == limiter.name)
@@ -159,22 +190,33 @@ class UsageBook:
         now = self.mono()
         limiter.seed(now - age for age in ages)
 
-    def snapshot(self, *, final: bool = False) -> tuple[RateUsage, float]:
-        """The usage now, and the horizon (limiters' clock) it allows once stored. A final
-        snapshot stops every limiter first: nothing starts after it."""
+    def snapshot(self, *, final: bool = False) -> tuple[RateUsage, Grant]:
+        """The usage now, and what it grants once stored. A final snapshot stops every
+        limiter first: nothing starts after it."""
         if final:
-            self.hold(-math.inf)
+            self.grant(Grant(-math.inf, None))
         wall, mono = self.wall(), self.mono()
         until = wall if final else wall + HORIZON_S
-        limiters = {name: _snapshot(lim, mono) for name, lim in self.limiters.items()}
-        usage = RateUsage(tenant=self.tenant, written_at=wall, until=until, limiters=limiters)
-        return usage, (-math.inf if final else mono + HORIZON_S)
+        entries, caps = {}, {}
+        for name, limiter in self.limiters.items():
+            entries[name], caps[name] = _snapshot(limiter, mono, final)
+        usage = RateUsage(tenant=self.tenant, written_at=wall, until=until, limiters=entries)
+        return usage, Grant(-math.inf if final else mono + HORIZON_S, caps)
+
+    def grant(self, grant: Grant) -> None:
+        """Hold every limiter to ``grant`` (that of the snapshot just stored)."""
+        self.granted = grant
+        for name, limiter in self.limiters.items():
+            self._hold(name, limiter)
 
     def hold(self, horizon: float) -> None:
-        """Let every limiter start requests until ``horizon`` (limiters' clock)."""
-        self.horizon = horizon
-        for limiter in self.limiters.values():
-            limiter.hold_until(horizon)
+        """Let every limiter start requests until ``horizon``, uncapped (tests, and the
+        end: ``-inf``)."""
+        self.grant(Grant(horizon, None))
+
+    def _hold(self, name: str, limiter: RateLimiter) -> None:
+        caps = self.granted.caps
+        limiter.hold_until(self.granted.horizon, math.inf if caps is None else caps.get(name, 0))
 
     @contextlib.contextmanager
     def current(self) -> Iterator[UsageBook]:
@@ -186,8 +228,11 @@ class UsageBook:
             LIMITER_REGISTRY.reset(token)
 
 
-def _snapshot(limiter: RateLimiter, mono: float) -> LimiterSnapshot:
+def _snapshot(limiter: RateLimiter, mono: float, final: bool) -> tuple[LimiterSnapshot, int]:
+    """A limiter's entry in a snapshot, and its cap of started requests once stored."""
     used = limiter.usage()
     ages = [math.floor((mono - at) * 1000) for at in used.answered]  # < 0: still ahead
     fresh = [age for age in ages if age / 1000 <= limiter.widest]
-    return LimiterSnapshot(ages_ms=fresh, in_flight=used.in_flight)
+    more = 0 if final else allowance(limiter.rates)
+    entry = LimiterSnapshot(ages_ms=fresh, in_flight=used.in_flight, allowance=more)
+    return entry, used.started + more

@@ -104,9 +104,12 @@ class RateHandover:
             )
 
     async def keep(self) -> None:
-        """Publish every ``PUBLISH_EVERY_S`` until cancelled."""
+        """Publish every ``PUBLISH_EVERY_S``, and as soon as a limiter is built (it starts
+        nothing until a snapshot names it), until cancelled."""
         while True:
-            await asyncio.sleep(PUBLISH_EVERY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.book.joined.wait(), PUBLISH_EVERY_S)
+            self.book.joined.clear()
             await self.publish()
 
     async def publish(self, *, final: bool = False) -> bool:
@@ -114,7 +117,7 @@ class RateHandover:
         for _ in range(2):  # once more after counting a usage written meanwhile
             if not self._owned():
                 return False
-            usage, horizon = self.book.snapshot(final=final)
+            usage, grant = self.book.snapshot(final=final)
             try:
                 self._revision = await self._write(usage)
             except nats.js.errors.KeyWrongLastSequenceError:
@@ -123,7 +126,7 @@ class RateHandover:
             except UNREACHABLE as exc:
                 log.warning("storing the rate usage of %s failed: %s", self.key, type(exc).__name__)
                 return False
-            self.book.hold(horizon)
+            self.book.grant(grant)
             return True
         return False
 
@@ -154,7 +157,8 @@ def _described(usage: RateUsage) -> str:
     if usage.final:
         return line + " (its final usage)"
     gap = usage.until - usage.written_at
-    return line + f" and, for the {gap:.0f} s after its last usage, the most its limits allow"
+    most = sum(e.allowance for e in usage.limiters.values())
+    return line + f" and, for the {gap:.0f} s after its last usage, up to {most} more"
 
 
 def _parsed(raw: bytes | None, key: str) -> RateUsage | None:

@@ -2,8 +2,9 @@
 
 A limiter can be handed over between processes (issue 13, "Shared rate limits"): its
 usage (:meth:`RateLimiter.usage`) is published by the partition's owner and seeded into
-the next owner's limiter (:meth:`RateLimiter.seed`); a *horizon* (:meth:`RateLimiter.hold_until`)
-bounds how long the owner may keep sending after its last published usage. The handover
+the next owner's limiter (:meth:`RateLimiter.seed`); a *horizon* and an *allowance*
+(:meth:`RateLimiter.hold_until`) bound how long, and how many more requests, the owner may
+send after its last published usage. The handover
 itself (what is assumed for the unknown gap, which snapshot is ignored) is in
 :mod:`syncledger.adapters.rate_usage`.
 """
@@ -69,6 +70,7 @@ class LimiterUsage:
 
     answered: tuple[float, ...]
     in_flight: int
+    started: int  # requests started since the limiter was built, ever
 
 
 class _Slot:
@@ -111,6 +113,7 @@ class RateLimiter:
         self._lock = asyncio.Lock()
         self._answered = asyncio.Event()
         self._horizon = math.inf  # no request starts at or after it (see hold_until)
+        self._started, self._max_started = 0, math.inf  # nor once this many have started
         self._extended = asyncio.Event()
         registry = LIMITER_REGISTRY.get()
         if registry is not None:
@@ -131,17 +134,18 @@ class RateLimiter:
         """How many of the latest requests the limiter keeps (the largest limit)."""
         return self._keep
 
-    def hold_until(self, horizon: float) -> None:
-        """No request starts at or after ``horizon`` (this limiter's clock) until it is
+    def hold_until(self, horizon: float, max_started: float = math.inf) -> None:
+        """No request starts at or after ``horizon`` (this limiter's clock), nor once
+        ``max_started`` requests have started in all (``usage().started``), until they are
         moved on; requests wait for that. ``-inf`` stops every new request for good."""
-        self._horizon = horizon
+        self._horizon, self._max_started = horizon, max_started
         self._extended.set()
 
     def usage(self) -> LimiterUsage:
         """The requests counted now: answered ones with their answer times, and the
         number still in flight."""
         answered = tuple(s.at for s in self._sent if s.done)
-        return LimiterUsage(answered, sum(1 for s in self._sent if not s.done))
+        return LimiterUsage(answered, sum(1 for s in self._sent if not s.done), self._started)
 
     def seed(self, times: Iterable[float]) -> None:
         """Count requests another process made, at ``times`` (this limiter's clock), as
@@ -168,7 +172,7 @@ class RateLimiter:
             while True:
                 self._answered.clear()  # before looking: no answer can slip in unseen
                 self._extended.clear()
-                if self._clock() >= self._horizon:  # past the published usage: wait
+                if self._held_back():  # past the published usage: wait for a newer one
                     await self._extended.wait()
                     continue
                 delay = self._delay(self._clock())
@@ -182,7 +186,11 @@ class RateLimiter:
                 RATE_LIMIT_WAIT.inc(max(0.0, self._clock() - waited_from))
             held = _Slot(self._clock(), done)
             self._sent.append(held)
+            self._started += 1
             return held
+
+    def _held_back(self) -> bool:
+        return self._clock() >= self._horizon or self._started >= self._max_started
 
     def _delay(self, now: float) -> float:
         """Seconds until one more request fits (``inf``: until an answer comes back)."""

@@ -19,6 +19,7 @@ from syncledger.adapters.rate_usage import (
     LimiterSnapshot,
     RateUsage,
     UsageBook,
+    allowance,
     gap_bound,
     handed_over,
 )
@@ -42,9 +43,14 @@ class VirtualClock:
 
 
 def usage(
-    ages_ms: list[int], *, gap: float = 0.0, in_flight: int = 0, tenant: str = "t"
+    ages_ms: list[int],
+    *,
+    gap: float = 0.0,
+    in_flight: int = 0,
+    tenant: str = "t",
+    more: int = 1_000,
 ) -> RateUsage:
-    entry = LimiterSnapshot(ages_ms=ages_ms, in_flight=in_flight)
+    entry = LimiterSnapshot(ages_ms=ages_ms, in_flight=in_flight, allowance=more if gap else 0)
     return RateUsage(tenant=tenant, written_at=T0, until=T0 + gap, limiters={NAME: entry})
 
 
@@ -99,10 +105,25 @@ def test_a_daily_window_bounds_the_gap_as_well() -> None:
     assert gap_bound(snap, rates, known, 0) == 2
 
 
-def test_a_limiter_missing_from_the_usage_still_assumes_the_gap() -> None:
+def test_the_gap_is_capped_at_the_allowance() -> None:
+    """QBO's 40 batch requests a minute: a killed owner could have spent them all in 3 s
+    as far as the rate goes, but its allowance after the snapshot was 2."""
+    batch = (Rate(40, 60.0),)
+    assert allowance(batch) == 2
+    snap = RateUsage(
+        tenant="t",
+        written_at=T0,
+        until=T0 + 3.0,
+        limiters={"40/60s#0": LimiterSnapshot(ages_ms=[100], allowance=2)},
+    )
+    assert handed_over(snap, "t", "40/60s#0", batch, T0 + 4.0).count(0.0) == 2
+    assert allowance(QBO) == 20  # 10 a second, twice over the second between snapshots
+
+
+def test_a_limiter_missing_from_the_usage_counts_no_gap() -> None:
+    """Built after that snapshot, it could start nothing before a newer one named it."""
     snap = usage([], gap=3.0)
-    ages = handed_over(snap, "t", "3/1s#0", (Rate(3, 1.0),), T0 + 3.5)
-    assert ages == [0.0] * 12  # 3 a second in up to 4 windows
+    assert handed_over(snap, "t", "3/1s#0", (Rate(3, 1.0),), T0 + 3.5) == []
 
 
 def test_a_usage_of_another_tenant_is_ignored() -> None:
@@ -143,16 +164,50 @@ async def test_nothing_starts_before_the_first_publish_nor_after_the_horizon() -
     first = asyncio.create_task(limiter.acquire())
     await _settle()
     assert not first.done()  # no usage stored yet: nothing may be sent
-    snap, horizon = book.snapshot()
+    snap, grant = book.snapshot()
     assert snap.until == clock.now + HORIZON_S
-    book.hold(horizon)
+    book.grant(grant)
     await first
-    clock.now = horizon
+    clock.now = grant.horizon
     late = asyncio.create_task(limiter.acquire())
     await _settle()
     assert not late.done()  # past the horizon of the last stored usage
-    book.hold(horizon + 1.0)
+    book.hold(grant.horizon + 1.0)
     await late
+
+
+async def test_nothing_starts_past_the_allowance_until_a_newer_usage_is_stored() -> None:
+    clock = VirtualClock()
+    book = UsageBook("t", wall=clock, mono=clock)
+    with book.current():
+        limiter = RateLimiter(Rate(1, 1.0), slack=0.0, clock=clock, sleep=clock.sleep)
+    snap, grant = book.snapshot()
+    assert snap.limiters["1/1s#0"].allowance == 2
+    book.grant(grant)
+    await limiter.acquire()
+    await limiter.acquire()  # a second later, within the horizon
+    third = asyncio.create_task(limiter.acquire())
+    await _settle()
+    assert not third.done() and clock.now < grant.horizon  # the allowance is spent
+    _, grant = book.snapshot()
+    book.grant(grant)
+    await third
+
+
+async def test_a_limiter_built_after_a_snapshot_waits_for_one_that_names_it() -> None:
+    clock = VirtualClock()
+    book = UsageBook("t", wall=clock, mono=clock)
+    _, grant = book.snapshot()
+    book.grant(grant)
+    with book.current():
+        limiter = RateLimiter(Rate(5, 1.0), slack=0.0, clock=clock, sleep=clock.sleep)
+    assert book.joined.is_set()  # the publisher is woken to write one at once
+    first = asyncio.create_task(limiter.acquire())
+    await _settle()
+    assert not first.done()
+    _, grant = book.snapshot()
+    book.grant(grant)
+    await first
 
 
 async def test_a_final_snapshot_stops_the_limiters_and_counts_what_is_in_flight() -> None:
@@ -196,6 +251,7 @@ RATE_SETS = [
     QBO,
     (Rate(3, 1.0), Rate(20, 10.0)),
     (Rate(5, 2.0), Rate(12, 30.0), Rate(30, 300.0)),  # a "daily" window, shortened
+    (Rate(40, 60.0),),  # QBO's batch requests: a minute's budget, nothing per second
 ]
 
 
@@ -274,8 +330,8 @@ async def _own(
 
     tries = [asyncio.create_task(fly()) for _ in range(turn.in_flight)]
     await _settle()
-    snap, horizon = book.snapshot(final=not turn.killed)
-    book.hold(horizon)
+    snap, grant = book.snapshot(final=not turn.killed)
+    book.grant(grant)
     while turn.killed and (at := await _send_until_blocked(limiter, clock)) is not None:
         sent.append(at)
     clock.now = snap.until + (turn.late if turn.killed else abs(turn.late))
