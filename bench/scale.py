@@ -102,8 +102,7 @@ async def one_round(
     """records/min, 429s answered during the round, duplicates."""
     names = [f"w{workers}e{n}" for n in range(len(servers))]
     cfg = Settings(
-        data_dir=root / f"state-{workers}",  # a log and read models of its own: the durable
-        # consumers of three rounds of 50 entities reached the server's consumer limit
+        data_dir=root / "state",  # one log for every round: 150 entities' consumers on it
         nats_url=nats.url,
         entities=names,
         entity_ledgers={n: {"ledger_url": s.url} for n, s in zip(names, servers, strict=True)},
@@ -149,10 +148,10 @@ async def main(size: argparse.Namespace) -> None:
             print(f"kept in {root} (workers' logs in logs-N/)", flush=True)
         servers = [SandboxServer("qbo", root / f"ledger-{n}").start() for n in range(size.entities)]
         try:
-            base = None
-            tokens: dict[int, Path] = {}
-            for workers in counts:  # a log of its own each round (see one_round)
-                with EmbeddedNats(root / f"nats-server-{workers}") as nats:
+            with EmbeddedNats(root / "nats-server") as nats:
+                base = None
+                tokens: dict[int, Path] = {}
+                for workers in counts:
                     rate, answered, dups = await one_round(
                         root, nats, servers, workers, size, tokens
                     )
