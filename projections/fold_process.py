@@ -50,8 +50,11 @@ from syncledger.projections.state import Row
 _STOP = None
 _CHILD = "import sys; from syncledger.projections.fold_process import main; main(int(sys.argv[1]))"
 STOP_WAIT_S = 10.0
-#: batches a runner may have sent to the child and not yet seen answered
-IN_FLIGHT = 2
+#: batches a runner may have sent to the child and not yet seen answered: slack for a
+#: machine that runs one side and not the other for a while (a 100,000-event replay on the
+#: loaded 2-core machine: 9.5-15.5 s with 4, 13-16 s with 2, 16.6-17.1 s with 8; ~2 MB a
+#: batch of 2,000 events)
+IN_FLIGHT = 4
 #: the child's collector thresholds (Python 3.11's default: (700, 10, 10)): young objects
 #: allocated before a collection, then collections of each generation before the next
 GC_THRESHOLDS = (100_000, 50, 100)

@@ -10,8 +10,9 @@ While one batch is applied the next one is being read: the applier works in a wo
 thread (so the event loop keeps serving the NATS connection) or, for a rebuild of at least
 ``process_threshold`` events, in a process of its own
 (:mod:`syncledger.projections.fold_process`), so that reading and folding do not take
-turns on one interpreter lock. A process is sent the next batch while it still folds the
-one before (two in flight), so it never waits for the parent between batches.
+turns on one interpreter lock. A process is sent the next batches while it still folds
+the one before (:data:`~syncledger.projections.fold_process.IN_FLIGHT` at most), so
+neither side waits for the other between batches when the machine is busy.
 """
 
 from __future__ import annotations
