@@ -11,7 +11,10 @@ for newly created or updated CRM objects to appear in search results", §1.4).
 Deals: one in the configured stage (``closed_stage``, default ``closedwon``, §1.5)
 becomes an invoice built from its line items (deal → line_items associations, then a
 batch read of the line items, §1.6); its customer is the deal's first associated company,
-else its first contact. A deal not in that stage yields nothing — unless its
+else (by the ``contacts`` setting) its first contact (``always``), that contact's company
+when it has one, else the contact itself (``unless_company``) or none (``never``: the
+invoice names no customer and validation refuses it) — never a contact the setting keeps
+from being a customer. A deal not in that stage yields nothing — unless its
 ``dealstage`` history (``propertiesWithHistory`` on batch read) shows it was in that stage,
 then it yields a deletion of the invoice (the ledger's copy is voided by the pipeline's
 rules for deleted records). An archived deal that was in the stage yields a deletion too.
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -47,6 +50,7 @@ from syncledger.adapters.hubspot.client import PAGE, HubSpotClient, Page
 from syncledger.adapters.hubspot.cursor import KINDS, Cursor, JournalState, KindState
 from syncledger.adapters.hubspot.errors import HubSpotError
 from syncledger.adapters.hubspot.mapping import (
+    ContactPolicy,
     SourceMapping,
     customer_id,
     customer_item,
@@ -346,8 +350,7 @@ class HubSpotSource:
             return []
         ids = [str(d["id"]) for d in deals]
         lines_of = await self._client.associations("deals", "line_items", ids)
-        companies = await self._client.associations("deals", "companies", ids)
-        contacts = await self._client.associations("deals", "contacts", ids)
+        customers = await self._deal_customers(ids)
         line_ids = [i for d in ids for i in lines_of.get(d, [])]
         props = self._m.properties("line_item")
         lines = {
@@ -357,13 +360,29 @@ class HubSpotSource:
         return [
             invoice_item(
                 d,
-                _customer(companies.get(str(d["id"])), contacts.get(str(d["id"]))),
+                customers[str(d["id"])],
                 [lines[i] for i in lines_of.get(str(d["id"]), []) if i in lines],
                 self._m,
                 rates,
             )
             for d in deals
         ]
+
+    async def _deal_customers(self, ids: list[str]) -> dict[str, str | None]:
+        """Each deal's customer (module docstring); the companies of deals' first contacts
+        are read only for deals without a company, and not with ``contacts = always``."""
+        companies = await self._client.associations("deals", "companies", ids)
+        contacts = await self._client.associations("deals", "contacts", ids)
+        firsts = [contacts[d][0] for d in ids if not companies.get(d) and contacts.get(d)]
+        employers: dict[str, list[str]] = {}
+        if firsts and self._m.contacts != "always":
+            employers = await self._client.associations(
+                "contacts", "companies", list(dict.fromkeys(firsts))
+            )
+        return {
+            d: _customer(companies.get(d), contacts.get(d), employers, self._m.contacts)
+            for d in ids
+        }
 
     async def _rates(self, deals: Records) -> ExchangeRates | None:
         """HubSpot's exchange rates, read only when a deal is in a foreign currency
@@ -449,9 +468,19 @@ class HubSpotSource:
             await self._journal.aclose()
 
 
-def _customer(companies: list[str] | None, contacts: list[str] | None) -> str | None:
+def _customer(
+    companies: list[str] | None,
+    contacts: list[str] | None,
+    employers: Mapping[str, list[str]],
+    policy: ContactPolicy,
+) -> str | None:
     if companies:
         return customer_id("company", companies[0])
-    if contacts:
-        return f"contact-{contacts[0]}"
-    return None
+    if not contacts:
+        return None
+    first = contacts[0]
+    if policy == "always":
+        return customer_id("contact", first)
+    if employers.get(first):
+        return customer_id("company", employers[first][0])
+    return customer_id("contact", first) if policy == "unless_company" else None
