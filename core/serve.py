@@ -127,6 +127,8 @@ def _receiver(
         try:
             delivery = endpoint.receiver.verify(signed)
         except WebhookRefused as exc:
+            if exc.reason == "bad_signature":
+                _say_signed_url(source, signed.url, public_url)
             return _refused(source, 401, exc.reason, str(exc))
         try:
             receipt = await endpoint.desk.receive(delivery)
@@ -145,3 +147,21 @@ def _signed_url(request: Request, public_url: str | None) -> str:
         return str(request.url)
     query = f"?{request.url.query}" if request.url.query else ""
     return public_url.rstrip("/") + request.url.path + query
+
+
+def _say_signed_url(source: str, url: str, public_url: str | None) -> None:
+    """The operator's clue for a bad signature: the URL it was checked against (query
+    left out: it may carry a token), and whether the public URL setting is used."""
+    checked = url.split("?", 1)[0]
+    how = (
+        "SYNCLEDGER_SERVE_PUBLIC_URL + the request path"
+        if public_url is not None
+        else "SYNCLEDGER_SERVE_PUBLIC_URL is unset: behind a proxy or tunnel, set it to the "
+        "public base URL senders post to"
+    )
+    log.warning(
+        "webhook for %s: a sender that signs the URL (HubSpot) is checked against %s (%s)",
+        source,
+        checked,
+        how,
+    )

@@ -335,6 +335,26 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("serve_public_url")
+    @classmethod
+    def _serve_public_url(cls, value: str | None) -> str | None:
+        """An absolute ``http(s)://host[:port][/prefix]`` with no query, fragment or
+        credentials: the base a webhook's path is joined to before its signature is checked
+        (``core/serve.py``). The value is not echoed back: it may carry a secret."""
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "give the public base URL senders post to, e.g. https://hooks.example.com"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(
+                "give only scheme, host, port and path prefix: a query, fragment or "
+                "credentials cannot be part of the base webhook paths are joined to"
+            )
+        return value.strip().rstrip("/")
+
     @field_validator("stream_replicas")
     @classmethod
     def _stream_replicas(cls, value: int, info: ValidationInfo) -> int:
