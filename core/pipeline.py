@@ -109,7 +109,7 @@ from syncledger.core.sources import SourceHandle, open_source
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync import Outcome, SyncService
 from syncledger.core.sync_state import SyncState
-from syncledger.core.trace import ledger_id_of, status_written_of, trace
+from syncledger.core.trace import ledger_entry_of, status_written_of, trace
 from syncledger.core.validation import reason_help
 from syncledger.core.words import (
     money_or_unknown,
@@ -1373,8 +1373,7 @@ async def trace_said(settings: Settings, ref: RecordRef) -> Said:
             "(<system>/<kind>/<id>) and --entity; `syncledger status` counts what is there"
         )
     out = [f"{ln.seq:>7}  {ln.recorded_at[:19]}  {ln.type:<22} {ln.summary}" for ln in lines]
-    ledger_id = ledger_id_of(lines)
-    entry = f"{settings.ledger}/{ref.kind}/{ledger_id}" if ledger_id else None
+    entry = ledger_entry_of(lines, ref.kind)
     out.append(f"ledger entry: {entry}" if entry else "not in any ledger yet")
     waiting = held_line(lines)
     if waiting is not None:

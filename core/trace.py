@@ -2,7 +2,9 @@
 
 Every stored event is read through :func:`syncledger.core.decode.decode` (typed, upcast) and worded
 from its typed payload by :func:`describe`; an event that does not decode is shown as such,
-never dropped."""
+never dropped. The ledger entry is named by the ledger whose events hold it
+(:func:`ledger_entry_of`), never by the configured one: a record pushed by
+``demo --ledger xero`` is in Xero whatever the configuration names."""
 
 from __future__ import annotations
 
@@ -307,8 +309,12 @@ def status_written_of(lines: list[TraceLine]) -> SourceStatusWritten | None:
     return None
 
 
-def ledger_id_of(lines: list[TraceLine]) -> str | None:
-    for line in reversed(lines):
+def ledger_entry_of(lines: list[TraceLine], kind: str) -> str | None:
+    """``<ledger>/<kind>/<ledger id>`` of the last push or link on each ledger that holds
+    the record (comma separated when several do, the latest last), or None."""
+    held: dict[str, str] = {}
+    for line in lines:
         if isinstance(line.event, LedgerPushSucceeded | RecordLinked):
-            return line.event.ledger_ref
-    return None
+            held.pop(line.event.ledger, None)
+            held[line.event.ledger] = line.event.ledger_ref
+    return ", ".join(f"{ledger}/{kind}/{ref}" for ledger, ref in held.items()) or None
