@@ -159,9 +159,10 @@ async def test_hubspot_behind_a_proxy_stored_once_forged_and_stale_refused(
 async def test_hubspot_signed_for_the_public_url_needs_the_public_url_setting(
     tmp_path: Path, nats: EmbeddedNats, hubspot: HubSpotSandbox
 ) -> None:
+    query = "?key=s3cr3t"  # a query is signed too; it may carry a token: never logged
     bare = serve(tmp_path, nats, "hubspot", "serve-bare")
     try:
-        unset = await post(bare.base + PATH, deal_changed(hubspot, PUBLIC + PATH))
+        unset = await post(bare.base + PATH + query, deal_changed(hubspot, PUBLIC + PATH + query))
         counted = await metrics(bare)
     finally:
         bare.proc.stop()
@@ -170,11 +171,14 @@ async def test_hubspot_signed_for_the_public_url_needs_the_public_url_setting(
     said = bare.log.read_text()
     assert f"checked against {bare.base}{PATH}" in said
     assert "SYNCLEDGER_SERVE_PUBLIC_URL is unset" in said
+    assert "s3cr3t" not in said
     assert await receipts(tmp_path, nats) == []
 
     proxied = serve(tmp_path, nats, "hubspot", "serve-proxied", public_url=PUBLIC + "/")
     try:
-        accepted = await post(proxied.base + PATH, deal_changed(hubspot, PUBLIC + PATH))
+        accepted = await post(
+            proxied.base + PATH + query, deal_changed(hubspot, PUBLIC + PATH + query)
+        )
     finally:
         proxied.proc.stop()
     assert (accepted.status_code, accepted.json()["duplicate"]) == (200, False)
