@@ -18,26 +18,57 @@ rebuild as ``replay`` runs it (its fold process included) in a fresh process at 
 stream and at the whole stream (``rss_half_mb``, ``rss_full_mb``). ``--postgres-events N``
 instead appends N events and times (a), (a') and (c) only: ``PostgreSQL at scale``.
 
-Where the time goes (CPU per event, 40k-event logs, 2-core machine shared with other
-work): the raw baseline costs the client ~58 us an event, two thirds of it nats-py making
-a task per ``next_msg``. The replay used to read the same way (67 us with the metadata)
-and then decode (msgspec + pydantic ~15 us), fold (~20 us: working-set bookkeeping) and
-write (~12 us: SQLite ``executemany`` upserts) in a thread beside the reader, on the same
-interpreter lock: 0.33 of the raw read on this machine. Now the store reads through a pull
-consumer, messages delivered to a callback on an inbox, at most 2,000 held (19 us CPU an
-event, 2-3x the raw read's speed); a rebuild of >= 100,000 events folds in a process of its
-own (projections/fold_process.py: raw bytes over a socket, ~50 us CPU an event there, the
-reader ~25 us here); below that the thread does (~81 us CPU an event in all). PostgreSQL
-batches go by COPY into a staging table and one set-based upsert (projections/db.py):
-0.54-0.60 of the raw read in a thread vs 0.33-0.39 with ``executemany`` (40k events).
+It also prints the load average before the reads and at the end, and the CPU per event of
+the raw read (this process), of the replay's reader (this process) and of its fold process,
+with ``cpu_ratio`` = raw CPU / (reader + fold CPU): the ratio a machine too busy to run the
+replay's two processes side by side tends to, and the one load moves least.
+
+Where the time goes (2-core machine shared with other work). The raw baseline costs its
+client ~58-64 us of CPU an event, two thirds of it nats-py making a task per ``next_msg``.
+The store reads through a pull consumer, messages delivered to a callback on an inbox, at
+most 2,000 held (19-21 us CPU an event, about 40% of it nats-py parsing each message's
+headers; the reader of a replay 24-28 us with the batching). A rebuild of >= 100,000
+events folds in a process of its own (projections/fold_process.py: raw bytes over a
+socket, up to four batches in flight so neither side waits for the other). The fold
+process was ~54 us an event (in-process, 60,000 events: decode 18, fold 18, SQL 14, the
+rest commits and eviction); what cut it, each measured alone on the same log:
+  - its garbage collector, which walked the working set's row dicts and found no cycles,
+    collects rarely (thresholds 100,000/50/100 after ``gc.freeze()``): -9 us of decode
+    and fold (34 -> 25),
+  - SQLite binds each row by position through one ``itemgetter`` instead of by name:
+    SQL 10.5 -> 7.5 us,
+  - a rebuild's tables get their secondary indexes once the rows are in (before the
+    swap): SQL 14.4 -> 10.5 us,
+  - the envelope is parsed into a msgspec struct of the five fields read (the rest
+    skipped unbuilt; anything it refuses read the general way): ~1-2 us.
+Together: 41-43 us in-process; in the benchmark's fold process (its ~0.6 s of imports,
+the unpickling and the commits included) 42-49 us under load 6-8, where the code before
+measured 63-68 us in replays alternated with it on the same log. What is left: decoding
+~14 us (msgspec ~4, pydantic validation of the payload ~4, the rest building the event),
+the fold ~12 us (working-set bookkeeping), SQL ~8 us, commits and eviction.
+PostgreSQL batches go by COPY into a staging table and one set-based upsert
+(projections/db.py); its fold process gains the same cuts except the SQLite binding.
 Memory: a rebuild's working set evicts its written rows past 50,000 and stays complete
 (a Bloom filter says which groups to read back), so the peak RSS is flat in log length.
-On an idle machine the two processes each get a core; on a busy one the ratio follows
-CPU per event, where the fold (decode, fold, SQL, ~50 us) is the floor.
 
-Measured 2026-12-07 (load average 4-8): 200,000 events, SQLite 0.57 and 0.63 of the raw
-read in two runs, PostgreSQL 0.61 and 0.43; peak RSS 146.3 MB at 100,000 and at 200,000
-events. ``--postgres-events 1000000``: 6,708 events/s into PostgreSQL, 0.54 of the raw read.
+On an idle machine the two processes each get a core and the replay runs at the pace of
+the fold process (~42 us an event, against the raw read's ~60): above 1. On a busy one
+the wall-clock ratio moves with what else runs in each phase (the raw read and the replay
+are timed one after the other); ``cpu_ratio`` (0.83-0.89) is the figure to expect when
+the machine is saturated throughout.
+
+Measured 2026-12-07, 200,000 events, two runs (load average 6.9-7.9 before the reads):
+SQLite 1.03 and 1.48 of the raw read (cpu_ratio 0.84, 0.86), PostgreSQL 1.00 and 1.37
+(cpu_ratio 0.83, 0.89, the server's own CPU not counted); peak RSS 146.4 and 147.3 MB
+(run 2: 147.2, 147.1) at 100,000 and 200,000 events: flat.
+Before this work (README as of d658470): SQLite 0.57 and 0.63, PostgreSQL 0.61 and 0.43
+(load 4-8); that code gave 0.57 at 100,000 events this morning (load 1.5). Runs of
+intermediate states of this work (two batches in flight) gave SQLite 1.52 at load 9.3
+and 0.54 at load 5.6 (PostgreSQL 1.30, 0.42): under load the wall-clock ratio swings
+with what else runs during each timed phase; cpu_ratio does not.
+``--postgres-events 1000000`` (one run, load 7.3 before the reads): 8,802 events/s into
+PostgreSQL (113.6 s) vs raw 6.8k/s: 1.30 of the raw read, cpu_ratio 0.92 (was 6,708
+events/s, 0.54).
 
 Usage: ``python bench/replay.py [--events N] [--batch N] [--no-postgres]
 [--postgres-events N]``
@@ -48,6 +79,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import resource
 import sys
@@ -78,6 +110,10 @@ from syncledger.projections.rebuild import PROCESS_THRESHOLD, REBUILD_MAX_CACHED
 from syncledger.projections.schema import tables_for
 
 ENTITIES = ("acme", "globex", "initech", "umbrella")
+#: CPU seconds per event of the raw read (this process), of the last replay's reader and
+#: of its fold process: what the ratio comes to when the machine is busy
+RAW_CPU: list[float] = []
+REPLAY_CPU: list[tuple[float, float]] = []
 LEDGERS = ("qbo", "xero")
 APPEND_CHUNK = 200
 CONCURRENT_APPENDS = 32
@@ -172,6 +208,7 @@ async def raw_read(url: str, stream: str, expected: int) -> float:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
+        cpu = time.process_time()
         started = time.perf_counter()
         sub = await js.subscribe(
             "sl.>", stream=stream, ordered_consumer=True,
@@ -183,6 +220,7 @@ async def raw_read(url: str, stream: str, expected: int) -> float:
             await sub.next_msg(timeout=10)
             received += 1
         elapsed = time.perf_counter() - started
+        RAW_CPU.append((time.process_time() - cpu) / expected)
         await sub.unsubscribe()
         return elapsed
     finally:
@@ -207,17 +245,46 @@ async def pull_read(url: str, stream: str, expected: int) -> float:
 
 
 async def timed_replay(url: str, stream: str, db_url: str, batch: int) -> tuple[float, int]:
+    """Seconds and events of a replay; prints the CPU per event of this process (the
+    read) and of the fold process (counted once it has ended)."""
     nc = await nats.connect(url)
     try:
         store = JetStreamEventStore(nc, stream=stream)
         engine = make_engine(db_url)
+        own, children = time.process_time(), _children_cpu()
         started = time.perf_counter()
         result = await replay(engine, store, batch_size=batch)
         elapsed = time.perf_counter() - started
+        own, children = time.process_time() - own, _children_cpu() - children
         engine.dispose()
+        REPLAY_CPU.append((own / result.events, children / result.events))
         return elapsed, result.events
     finally:
         await nc.close()
+
+
+def _print_cpu(note: str = "") -> None:
+    """CPU per event of the last replay, and the raw read's over the replay's: the ratio a
+    machine too busy to run the two processes side by side tends to."""
+    reader, fold = REPLAY_CPU[-1]
+    raw = RAW_CPU[-1]
+    print(
+        f"  cpu per event: reader {reader * 1e6:.0f} us + fold process {fold * 1e6:.0f} us "
+        f"(raw read {raw * 1e6:.0f} us): cpu_ratio={raw / (reader + fold):.3f}{note}"
+    )
+
+
+_PG_NOTE = " (the PostgreSQL server's own CPU not counted)"
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _print_load(when: str) -> None:
+    one, five, fifteen = os.getloadavg()
+    print(f"load_average ({when}): {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cpus")
 
 
 def _peak_rss_mb() -> float:
@@ -294,7 +361,8 @@ async def reads(url: str, stream: str, appended: int) -> float:
     returns the baseline's events/s."""
     raw_s = await raw_read(url, stream, appended)
     raw_rate = appended / raw_s
-    print(f"raw_read: {raw_s:.2f}s  {raw_rate:,.0f} events/s  (ordered consumer, next_msg)")
+    print(f"raw_read: {raw_s:.2f}s  {raw_rate:,.0f} events/s  (ordered consumer, next_msg; "
+          f"{RAW_CPU[-1] * 1e6:.0f} us CPU an event)")  # fmt: skip
     pull_s = await pull_read(url, stream, appended)
     print(f"pull_read: {pull_s:.2f}s  {appended / pull_s:,.0f} events/s  (the store's read, "
           f"nothing done)")  # fmt: skip
@@ -305,21 +373,25 @@ async def main(events: int, batch: int, postgres: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="sl-bench-replay-") as tmp, \
             EmbeddedNats(Path(tmp)) as server:  # fmt: skip
         stream, appended = await appended_log(tmp, server, events)
+        _print_load("before the reads")
         raw_rate = await reads(server.url, stream, appended)
         sqlite_url = f"sqlite:///{Path(tmp) / 'readmodels.db'}"
         replay_s, replayed = await timed_replay(server.url, stream, sqlite_url, batch)
         replay_rate = replayed / replay_s
         print(f"replay_sqlite: {replay_s:.2f}s  {replay_rate:,.0f} events/s  (batch={batch})")
         print(f"ratio_vs_raw_read={replay_rate / raw_rate:.3f}")
+        _print_cpu()
         with postgres_url(postgres) as pg_url:
             if pg_url is not None:
                 pg_s, pg_n = await timed_replay(server.url, stream, pg_url, batch)
                 print(f"replay_postgres: {pg_s:.2f}s  {pg_n / pg_s:,.0f} events/s  "
                       f"ratio_vs_raw_read={pg_n / pg_s / raw_rate:.3f}")  # fmt: skip
+                _print_cpu(_PG_NOTE)
         half = await probed_rss(server.url, stream, appended // 2, batch)
         full = await probed_rss(server.url, stream, appended, batch)
         print(f"rss_half_mb={half:.1f} (events={appended // 2})  rss_full_mb={full:.1f} "
               f"(events={appended})")  # fmt: skip
+        _print_load("at the end")
 
 
 async def postgres_at_scale(events: int, batch: int) -> None:
@@ -330,11 +402,14 @@ async def postgres_at_scale(events: int, batch: int) -> None:
         if pg_url is None:
             return
         stream, appended = await appended_log(tmp, server, events)
+        _print_load("before the reads")
         raw_rate = await reads(server.url, stream, appended)
         pg_s, pg_n = await timed_replay(server.url, stream, pg_url, batch)
         print(f"replay_postgres: events={pg_n} {pg_s:.1f}s  {pg_n / pg_s:,.0f} events/s  "
               f"(batch={batch}, COPY)")  # fmt: skip
         print(f"postgres_ratio_vs_raw_read={pg_n / pg_s / raw_rate:.3f}")
+        _print_cpu(_PG_NOTE)
+        _print_load("at the end")
 
 
 if __name__ == "__main__":
