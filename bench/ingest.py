@@ -26,6 +26,33 @@ file, the p50 of the waits a stored delivery has that a raw publish has not:
 two groups, one after the other, per delivery) and ``p50_ms_new_data_key=`` (a
 SqliteKeyStore insert, synchronous=FULL, made on serve's event loop for each new
 customer, whose name is sealed with its own key).
+
+Measured 2026-12-07 10:17, twice, on the 2-core machine saturated by other work (load
+average 6.5-7.4, CPU pressure 82-94 %; the raw baseline itself only 711-857/s pipelined,
+against 5,556/s on a quieter day), ``--rates 100,250,500``: no rate sustained (at
+100/s p50 366-387 ms, p99 720-905 ms), serve answering at most 132-178/s, serve CPU
+1.37-1.40 ms per delivery; ``ratio_vs_raw`` 0.00 (answered/s over raw pipelined:
+0.19-0.21). Probe: single publish 0.44-0.55 ms, atomic batch of one 21.2-21.4 ms, new
+data key 1.6-3.1 ms.
+
+Where the time goes (same day, separate measurements in /tmp, not in this file):
+- HTTP, Starlette, signature and body parse: 0.29-0.37 ms of serve CPU per delivery
+  (serve with storing stubbed out answered 858/s on the same loaded machine). uvicorn's
+  h11 parser cost 256-280 us of server CPU per request, httptools 92-104 us (now a
+  dependency); uvloop would take it to 50-56 us, but serve runs on the loop
+  ``core/cli.py``'s ``asyncio.run`` makes. Answering the webhook route from the raw
+  ASGI scope instead of Starlette's route saved nothing (74-78 vs 73-80 us in-process).
+- Storing (``WebhookDesk``: a ``get_last_msg`` round trip, the record appended, then the
+  receipt appended, each append awaited before the next): about 0.9-1.0 ms of CPU and
+  three durable writes per delivery where the baseline has one. Each append group is
+  committed as an atomic batch (p50 ~16-21 ms per ack, vs ~0.5 ms for a single publish
+  on the same server): one delivery at a time through serve, p50 25-50 ms; with
+  one-message groups published singly (an experiment, not in the store) p50 8-10 ms.
+  The new customer's data key is a synchronous SQLite insert (synchronous=FULL) on
+  serve's event loop: in-process at 16 in flight it held the loop 3.2 s of a 6.4 s run.
+  With single publishes, no fsync of the key and uvloop all at once (an experiment)
+  serve still answered at most 141/s here: the durable writes (three per delivery, on a
+  disk shared with the rest of the machine) bind before the CPU does.
 """
 
 from __future__ import annotations
