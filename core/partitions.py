@@ -30,9 +30,23 @@ workers' logs (the bucket keeps only the current holder).
 Each entity's ledger is the top-level one unless an ``[entity_ledgers.<name>]`` table in
 syncledger.toml names its own ledger, URL, tenant or home currency (``Settings.for_entity``;
 every command with ``--entity <name>`` reads the same table); an entity with its own URL
-keeps its tokens in ``<data dir>/tokens/<entity>/<ledger>.json``. Entities that share
-one tenant share its limits without a shared limiter (each partition has its own): give
-each tenant one entity (docs/operations.md, "Scaling out").
+keeps its tokens in ``<data dir>/tokens/<entity>/<ledger>.json``.
+
+Every holder of a push lease that calls the ledger hands its limiters' usage on the same
+way (:func:`shared_limits`): a partition's owner here, and single-entity ``run`` (hot
+standby), ``sync --once`` and ``import --backfill`` through :func:`lease_limits`; they
+all use the key ``usage.<entity>.<ledger>``, so any of them may take over from any other.
+
+Entities whose ledgers are one tenant (same ledger, URL and tenant) would be two
+partitions with two limiters, each spending the tenant's whole budget: ``run --entities``
+refuses such a list at start with one line (:func:`check_tenants`). Chosen over one lease
+per tenant (one owner, one limiter for all its entities), which would change what a
+partition is, how the fair share counts and every owner's key: refusing is a few lines
+and cannot let the limits slip; an operator gives each tenant one entity
+(docs/operations.md, "Scaling out"). Only ledgers reached at a URL are compared (the
+in-process sandbox has its own limits in each process). An entity whose tenant is not
+known (no ``tenant`` in its table, none chosen by ``connect``) may be any tenant at its
+URL: the safe path counts it as sharing with every other entity there.
 """
 
 from __future__ import annotations
@@ -44,7 +58,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from nats.js.kv import KeyValue
@@ -199,12 +213,7 @@ class PartitionOwner:
         theirs on (adapters/rate_usage_kv.py), when the worker was given the bucket."""
         if self.rates is None:
             return contextlib.nullcontext()
-        from syncledger.adapters.rate_usage_kv import handed_over_limits, tenant_id
-
-        s = part.settings
-        tenant = tenant_id(s.ledger, s.ledger_url, s.ledger_tenant)
-        key = "usage." + part.key.removeprefix("push.")
-        return handed_over_limits(self.rates, key, tenant, lambda: lease.held)
+        return shared_limits(self.rates, part.settings, lease)
 
     def _failed(self, part: Partition, why: str) -> None:
         """A partition whose work stopped on an error (credentials the ledger refuses, a
@@ -245,3 +254,76 @@ class PartitionOwner:
 def partition_runtime(rt: Runtime, part: Partition) -> Runtime:
     """The process's runtime (one NATS connection, one key store) seen as the partition's."""
     return dataclasses.replace(rt, settings=part.settings)
+
+
+def usage_key(settings: Settings) -> str:
+    """Where the entity+ledger's limiter usage is kept in ``SL_RATES``."""
+    return "usage." + lease_key(settings.entity, settings.ledger).removeprefix("push.")
+
+
+@contextlib.asynccontextmanager
+async def shared_limits(
+    rates: KeyValue, settings: Settings, lease: PushLease
+) -> AsyncIterator[None]:
+    """While inside, the limiters built are seeded from the usage the entity+ledger's
+    previous lease holder published and publish theirs while ``lease`` is held; a final
+    usage is stored on the way out (adapters/rate_usage_kv.py)."""
+    from syncledger.adapters.rate_usage_kv import handed_over_limits, tenant_id
+
+    tenant = tenant_id(settings.ledger, settings.ledger_url, settings.ledger_tenant)
+    async with handed_over_limits(rates, usage_key(settings), tenant, lambda: lease.held):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def lease_limits(rt: Runtime, lease: PushLease) -> AsyncIterator[None]:
+    """:func:`shared_limits` for the runtime's entity+ledger (single-entity ``run``,
+    ``sync --once``, ``import --backfill``): enter it once ``lease`` is held and before the
+    ledger is opened (its limiters join when built), leave it before the lease is
+    released."""
+    from syncledger.adapters.rate_usage_kv import open_rates_bucket
+
+    rates = await open_rates_bucket(rt.nc, rt.settings.stream_replicas)
+    async with shared_limits(rates, rt.settings, lease):
+        yield
+
+
+def check_tenants(parts: list[Partition]) -> None:
+    """``ConfigurationError`` naming two entities whose ledgers may be one tenant (see
+    the module docstring), before any lease is taken."""
+    seen: list[tuple[Partition, str | None]] = []
+    for part in parts:
+        s = part.settings
+        if s.ledger_url is None:
+            continue
+        tenant = _known_tenant(s)
+        for other, theirs in seen:
+            o = other.settings
+            if (o.ledger, o.ledger_url) == (s.ledger, s.ledger_url) and (
+                tenant is None or theirs is None or tenant == theirs
+            ):
+                raise ConfigurationError(_shared_line(other, part))
+        seen.append((part, tenant))
+
+
+def _known_tenant(settings: Settings) -> str | None:
+    from syncledger.core.ledgers import stored_tenant
+
+    if settings.ledger_tenant is not None:
+        return settings.ledger_tenant
+    try:
+        return stored_tenant(settings.ledger_token_file(settings.ledger))
+    except SyncLedgerError:  # a broken token file: its partition says so when taken
+        return None
+
+
+def _shared_line(first: Partition, second: Partition) -> str:
+    from syncledger.core.redact import mask_url
+
+    where = f"{first.settings.ledger} at {mask_url(str(first.settings.ledger_url))}"
+    return (
+        f"entities {first.entity} and {second.entity} may be one tenant of {where}: "
+        "run --entities limits each entity on its own, so together they could exceed "
+        "the tenant's rate limits; give each tenant one entity, or name each entity's "
+        "tenant in its [entity_ledgers.<name>] table when they differ"
+    )

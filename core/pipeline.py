@@ -390,10 +390,15 @@ async def run_worker(
 ) -> WorkerStats:
     """Push what the log holds, only while this process holds the push lease. Given a
     held ``lease`` (``run``): when it is lost, stop consuming and wait to take it again.
-    Without one: take it here or raise ``LeaseHeld``; losing it midway raises
-    ``OwnershipLost``; it is released at the end."""
-    if lease is not None:
+    Given a held ``lease`` and ``until_idle`` (``sync --once``): push until idle, losing it
+    midway raises ``OwnershipLost``; the caller releases it. Without one: take it here or
+    raise ``LeaseHeld``, as above, released at the end."""
+    if lease is not None and not until_idle:
         return await _push_while_owner(rt, ledger, lease, on_outcome, stop or asyncio.Event())
+    if lease is not None:
+        stats = await _consume(rt, ledger, lease, until_idle, on_outcome, stop)
+        lease.check()
+        return stats
     lease = await open_push_lease(rt)
     await lease.take_or_raise()
     try:
@@ -500,6 +505,22 @@ async def open_push_lease(rt: Runtime) -> PushLease:
 
 
 @contextlib.asynccontextmanager
+async def _pushing_alone(rt: Runtime) -> AsyncIterator[PushLease]:
+    """The push lease taken at once (``LeaseHeld`` otherwise), the limiters of the ledger
+    opened inside sharing their usage with the lease's other holders (core/partitions.py);
+    released on the way out."""
+    from syncledger.core.partitions import lease_limits
+
+    lease = await open_push_lease(rt)
+    await lease.take_or_raise()
+    try:
+        async with lease_limits(rt, lease):
+            yield lease
+    finally:
+        await lease.release()
+
+
+@contextlib.asynccontextmanager
 async def push_ownership(rt: Runtime, stop: asyncio.Event) -> AsyncIterator[PushLease | None]:
     """``run``: wait until this process holds the push lease (one line when it starts
     waiting, one when it takes over); None when stopped first. Released on the way out,
@@ -544,12 +565,12 @@ async def sync_once(settings: Settings) -> str:
 async def sync_once_said(settings: Settings, meter: Meter = silent) -> Said:
     """Push until idle, e-mail what asks for it, then say what happened and what needs
     attention; exit 1 when this run refused records or gave pushes up."""
-    async with open_runtime(settings) as rt:
-        ledger = open_ledger(settings)
+    async with open_runtime(settings) as rt, _pushing_alone(rt) as lease:
+        ledger = open_ledger(settings)  # its limiters share their usage (issue 13)
         try:
             total = await pending_source_events(rt, ledger.adapter.ledger)
             with meter(f"sending to {ledger.adapter.ledger}", total) as advance:
-                stats = await sync_bounded(rt, ledger, lambda o: _counted(o, advance))
+                stats = await sync_bounded(rt, ledger, lambda o: _counted(o, advance), lease)
             mail = await _mail(rt, ledger)
             engine = await catch_up(rt)
         finally:
@@ -606,7 +627,10 @@ async def sends_text(settings: Settings, refs: Sequence[str]) -> str:
 
 
 async def sync_bounded(
-    rt: Runtime, ledger: LedgerHandle, on_outcome: Callable[[Outcome], None] | None = None
+    rt: Runtime,
+    ledger: LedgerHandle,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    lease: PushLease | None = None,
 ) -> WorkerStats:
     """Push until idle, never longer than the ledger keeps answering: it is asked first
     (credentials it refuses, or silence for ``ledger_wait_s``, end the run with one line
@@ -635,7 +659,7 @@ async def sync_bounded(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    work = run_worker(rt, ledger, until_idle=True, on_outcome=saw)
+    work = run_worker(rt, ledger, until_idle=True, on_outcome=saw, lease=lease)
     return await run_watched(work, stall.watch())
 
 
@@ -661,6 +685,8 @@ def ledger_site(settings: Settings, ledger: LedgerHandle) -> LedgerSite:
 
 async def sync_forever(settings: Settings) -> None:
     """`syncledger run`: worker + projections + scheduled reconciliation until SIGINT/TERM."""
+    from syncledger.core.partitions import lease_limits
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -674,7 +700,8 @@ async def sync_forever(settings: Settings) -> None:
                 if lease is None:  # stopped while waiting for the push lease
                     return
                 health.pushing = True
-                await _work_forever(rt, settings, stop, lease, metrics_port)
+                async with lease_limits(rt, lease):  # shared with the next holder
+                    await _work_forever(rt, settings, stop, lease, metrics_port)
 
 
 async def sync_partitions(settings: Settings) -> None:
@@ -683,7 +710,12 @@ async def sync_partitions(settings: Settings) -> None:
     read models, hold rules and checkpoints once for the process; until SIGINT/TERM."""
     from syncledger.adapters.rate_usage_kv import open_rates_bucket
     from syncledger.core.membership import Membership
-    from syncledger.core.partitions import PartitionOwner, check_ledgers, partitions_of
+    from syncledger.core.partitions import (
+        PartitionOwner,
+        check_ledgers,
+        check_tenants,
+        partitions_of,
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -693,6 +725,7 @@ async def sync_partitions(settings: Settings) -> None:
     health = RunHealth()
     parts = partitions_of(settings)
     check_ledgers(parts)
+    check_tenants(parts)  # entities sharing a tenant would share no limiter
     with served(settings.metrics_port, settings.metrics_addr, health.check) as metrics_port:
         async with open_runtime(settings) as rt, _stop_if_nats_lost(rt, stop):
             health.connected(rt.nc)

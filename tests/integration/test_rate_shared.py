@@ -5,7 +5,11 @@ processes on one served QBO sandbox company at its published limits (10 a second
 minute); the owner is stopped midway so the work moves — by SIGTERM (it hands its final
 limiter usage over and releases the lease) or by SIGKILL (its lease lapses; the next owner
 assumes the worst for the gap since its last published usage). The sandbox answers no 429
-and holds every record once (adapters/rate_usage.py says how the limits hold)."""
+and holds every record once (adapters/rate_usage.py says how the limits hold).
+
+The same for single-entity ``run`` (the push lease of core/lease.py, a hot standby
+waiting for it): the pushing ``run`` is SIGKILLed and the standby, taking over, counts the
+usage it published (core/partitions.py, ``lease_limits``)."""
 
 from __future__ import annotations
 
@@ -59,11 +63,11 @@ def cfg(tmp_path: Path, nats: EmbeddedNats, sandbox: SandboxServer) -> Settings:
     )
 
 
-def worker(cfg: Settings, log: Path) -> Proc:
+def worker(cfg: Settings, log: Path, *, single: bool = False) -> Proc:
     env = {
         "SYNCLEDGER_DATA_DIR": str(cfg.data_dir),
         "SYNCLEDGER_NATS_URL": str(cfg.nats_url),
-        "SYNCLEDGER_ENTITIES": ENTITY,
+        ("SYNCLEDGER_ENTITY" if single else "SYNCLEDGER_ENTITIES"): ENTITY,
         "SYNCLEDGER_ENTITY_LEDGERS": json.dumps(
             {ENTITY: {"ledger_url": cfg.entity_ledgers[ENTITY].ledger_url}}
         ),
@@ -107,3 +111,34 @@ async def test_three_workers_on_one_tenant_get_no_429_and_push_once(
     handed = "(its final usage)" if signal == "SIGTERM" else "s after its last usage, up to"
     assert any(handed in log.read_text() for log in others), "no usage was handed over"
     await assert_each_entity_clean(cfg, expected_refs(CUSTOMERS, INVOICES))
+
+
+async def test_a_standby_run_taking_over_from_a_killed_run_gets_no_429(
+    cfg: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    await import_all(cfg, write_export(tmp_path / "export", CUSTOMERS, INVOICES))
+    total = len(expected_refs(CUSTOMERS, INVOICES))
+    pusher_log, standby_log = tmp_path / "pusher.log", tmp_path / "standby.log"
+    pusher = worker(cfg, pusher_log, single=True)
+    standby: Proc | None = None
+    try:
+        await until(functools.partial(started, pusher_log), "the pusher to start")
+        standby = worker(cfg, standby_log, single=True)
+        await until(lambda: waiting(standby_log), "the standby to wait for the lease")
+        await until(lambda: in_ledger(sandbox) >= total // 3, "a third pushed")
+        pusher.kill()  # no goodbye: the lease lapses after its TTL
+        moved_at = in_ledger(sandbox)
+        await until(lambda: "took over pushing" in standby_log.read_text(), "the take-over")
+        await until(lambda: in_ledger(sandbox) >= total, "every record pushed", 300)
+    finally:
+        pusher.stop()
+        if standby is not None:
+            standby.stop()
+    assert moved_at < total, "pushing ended before the pusher was killed"
+    assert sandbox.admin("stats")["throttled"] == 0
+    assert "s after its last usage, up to" in standby_log.read_text(), "no usage handed over"
+    await assert_each_entity_clean(cfg, expected_refs(CUSTOMERS, INVOICES))
+
+
+def waiting(log: Path) -> bool:
+    return log.exists() and "waiting to take over" in log.read_text()

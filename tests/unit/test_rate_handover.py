@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +25,9 @@ from syncledger.adapters.rate_usage import (
     handed_over,
 )
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.core.errors import ConfigurationError
+from syncledger.core.partitions import check_tenants, partitions_of
+from syncledger.core.settings import Settings
 
 QBO = (Rate(10, 1.0), Rate(500, 60.0))
 NAME = "10/1s+500/60s#0"
@@ -367,3 +371,49 @@ async def _send_until_blocked(limiter: RateLimiter, clock: VirtualClock) -> floa
 async def _settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
+
+
+# ------------------------------------------------- entities sharing one tenant
+
+
+def tenants(tables: dict[str, dict[str, str]], tmp_path: Path) -> None:
+    """``check_tenants`` over ``run --entities`` with these ``[entity_ledgers]`` tables."""
+    cfg = Settings(data_dir=tmp_path, entities=",".join(tables), entity_ledgers=tables)
+    check_tenants(partitions_of(cfg))
+
+
+URL = "http://app:s3cret@127.0.0.1:9/v3?token=s3cret"
+
+
+def test_two_entities_on_one_url_without_a_tenant_are_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        tenants({"acme": {"ledger_url": URL}, "beta": {"ledger_url": URL}}, tmp_path)
+    line = str(refused.value)
+    assert "entities acme and beta may be one tenant of qbo at" in line
+    assert "give each tenant one entity" in line
+    assert "s3cret" not in line and "\n" not in line
+
+
+@pytest.mark.parametrize("theirs", ["t-1", None])
+def test_a_named_tenant_and_the_same_or_an_unknown_one_at_its_url_are_refused(
+    tmp_path: Path, theirs: str | None
+) -> None:
+    beta = {"ledger_url": URL} | ({"tenant": theirs} if theirs else {})
+    with pytest.raises(ConfigurationError, match="acme and beta may be one tenant"):
+        tenants({"acme": {"ledger_url": URL, "tenant": "t-1"}, "beta": beta}, tmp_path)
+
+
+def test_different_tenants_urls_or_ledgers_are_separate_partitions(tmp_path: Path) -> None:
+    tenants(
+        {
+            "acme": {"ledger_url": URL, "tenant": "t-1"},
+            "beta": {"ledger_url": URL, "tenant": "t-2"},
+            "gamma": {"ledger_url": "http://127.0.0.1:10"},
+            "delta": {"ledger_url": URL, "ledger": "xero"},
+        },
+        tmp_path,
+    )
+    # the in-process sandbox: each process its own, nothing shared across workers
+    check_tenants(partitions_of(Settings(data_dir=tmp_path, entities="a,b,c")))
