@@ -189,3 +189,15 @@ async def test_other_paths_are_still_starlettes(method: str, path: str, status: 
     assert answer.status_code == status
     async with httpx.AsyncClient(transport=transport, base_url="http://hooks.test") as http:
         assert (await http.get("/healthz")).text == "ok"
+
+
+def test_uvicorn_parses_http_with_httptools() -> None:
+    """serve's uvicorn.Config leaves ``http`` on "auto": httptools when it is installed
+    (a dependency for this: its C parser costs serve about a third of h11's CPU per request,
+    bench/ingest.py), h11 otherwise."""
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = uvicorn.Config(app(desk()), lifespan="off")
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
