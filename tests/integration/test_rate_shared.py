@@ -20,7 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from syncledger.adapters.rate_usage import RateUsage
+from syncledger.adapters.rate_usage_kv import open_rates_bucket
+from syncledger.core.bootstrap import open_runtime
 from syncledger.core.embedded import EmbeddedNats
+from syncledger.core.partitions import usage_key
+from syncledger.core.pipeline import sync_once_said
 from syncledger.core.settings import Settings
 from tests.e2e.test_partitions import (
     assert_each_entity_clean,
@@ -142,3 +147,19 @@ async def test_a_standby_run_taking_over_from_a_killed_run_gets_no_429(
 
 def waiting(log: Path) -> bool:
     return log.exists() and "waiting to take over" in log.read_text()
+
+
+async def test_sync_once_hands_its_usage_on_for_the_next_lease_holder(
+    cfg: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """``sync --once`` (and ``import --backfill``, which runs it) publishes its limiters'
+    usage under the key every holder of the lease reads: its final one on the way out."""
+    await import_all(cfg, write_export(tmp_path / "export", 2, 3))
+    one = cfg.for_entity(ENTITY)
+    said = await sync_once_said(one)
+    assert sandbox.admin("stats")["throttled"] == 0 and in_ledger(sandbox) > 0, said.text
+    async with open_runtime(one) as rt:
+        entry = await (await open_rates_bucket(rt.nc)).get(usage_key(one))
+    stored = RateUsage.model_validate_json(entry.value or b"")
+    assert stored.final, "no final usage: the next holder would assume a gap"
+    assert sum(len(e.ages_ms) for e in stored.limiters.values()) > 0, "no request counted"
