@@ -2,8 +2,11 @@
 "Shared rate limits").
 
 A ledger counts requests per tenant; a partition's pushing moves between ``run`` workers
-(core/partitions.py). A new owner that started with empty limiters could meet the
-previous owner's requests still in the tenant's windows and be answered 429. So:
+(core/partitions.py), and an entity+ledger's push lease between single-entity ``run``,
+its standby, ``sync --once`` and ``import --backfill`` (all through
+``partitions.shared_limits``: here "owner" is whoever holds the lease). A new owner that
+started with empty limiters could meet the previous owner's requests still in the
+tenant's windows and be answered 429. So:
 
 - the owner **publishes** its limiters' usage (:class:`RateUsage`: the answered
   requests' times, the count in flight) every :data:`PUBLISH_EVERY_S`, when it takes the
