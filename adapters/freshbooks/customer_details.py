@@ -9,16 +9,11 @@ read included), at the fields ``mapping.toml`` ``[customer.fields]`` writes them
 
 from __future__ import annotations
 
+from syncledger.adapters.customer_details import details_at, field_of
 from syncledger.adapters.freshbooks.mapping import FreshBooksMapping
-from syncledger.core.customer_details import CUSTOMER_FIELDS, detail_text
 from syncledger.core.ports import LedgerRecord
 
 
 def customer_details(mapping: FreshBooksMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a FreshBooks client (None: none)."""
-    fields = mapping.fields.get("customer", {})
-    found: dict[str, str | None] = {}
-    for field in CUSTOMER_FIELDS:
-        name = fields.get(field)
-        found[field] = detail_text(record.raw.get(name)) if name else None
-    return found
+    return details_at(record.raw, mapping.fields.get("customer", {}), read=field_of)

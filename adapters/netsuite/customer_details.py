@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncledger.adapters.customer_details import details_at, first_paths
 from syncledger.adapters.netsuite.mapping import NetSuiteMapping
 from syncledger.core.customer_details import detail_text
 from syncledger.core.ports import LedgerRecord
@@ -47,10 +48,7 @@ def _address(mapping: NetSuiteMapping, raw: Mapping[str, Any]) -> str | None:
 
 def customer_details(mapping: NetSuiteMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a NetSuite customer (None: none)."""
-    paths = mapping.fields.get("customer", {})
-    found: dict[str, str | None] = {}
-    for field in ("email", "phone"):
-        where = paths.get(field)
-        found[field] = detail_text(_at(record.raw, where[0])) if where else None
+    places = first_paths(mapping.fields.get("customer", {}))
+    found = details_at(record.raw, places, read=_at, fields=("email", "phone"))
     found["billing_address"] = _address(mapping, record.raw)
     return found

@@ -10,15 +10,11 @@ field: no detail. No request is made.
 
 from __future__ import annotations
 
+from syncledger.adapters.customer_details import details_at, field_of
 from syncledger.adapters.odoo.mapping import OdooMapping
-from syncledger.core.customer_details import CUSTOMER_FIELDS, detail_text
 from syncledger.core.ports import LedgerRecord
 
 
 def customer_details(mapping: OdooMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of an Odoo partner (None: it has none)."""
-    found: dict[str, str | None] = {}
-    for field in CUSTOMER_FIELDS:
-        name = mapping.customer_fields.get(field)
-        found[field] = detail_text(record.raw.get(name)) if name else None
-    return found
+    return details_at(record.raw, mapping.customer_fields, read=field_of)

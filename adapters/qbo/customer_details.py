@@ -13,24 +13,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncledger.adapters.customer_details import details_at, first_paths, value_at
 from syncledger.adapters.qbo.mapping import QboMapping
-from syncledger.core.customer_details import CUSTOMER_FIELDS
 from syncledger.core.ports import LedgerRecord
 
 
-def _at(raw: Mapping[str, Any], path: str) -> Any:
-    node: Any = raw
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
+def _as_text(raw: Mapping[str, Any], path: str) -> str | None:
+    """The value at ``path`` as text whatever it is (None: none held). Unlike the other
+    ledgers' reads, an object or a boolean there is taken as its text, as before the
+    shared reader (adapters/customer_details.py)."""
+    value = value_at(raw, path)
+    return None if value is None else str(value)
 
 
 def customer_details(mapping: QboMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a QBO customer (None: it has none)."""
-    paths = mapping.fields.get("customer", {})
-    found: dict[str, str | None] = {}
-    for field in CUSTOMER_FIELDS:
-        where = paths.get(field)
-        value = _at(record.raw, where[0]) if where else None
-        found[field] = str(value).strip() or None if value is not None else None
-    return found
+    places = first_paths(mapping.fields.get("customer", {}))
+    return details_at(record.raw, places, read=_as_text)

@@ -15,16 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncledger.adapters.customer_details import details_at, first_paths
 from syncledger.adapters.sage.mapping import SageMapping
 from syncledger.core.customer_details import detail_text
 from syncledger.core.ports import LedgerRecord
-
-
-def _at(raw: Mapping[str, Any], path: str) -> Any:
-    node: Any = raw
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
 
 
 def _address(mapping: SageMapping, raw: Mapping[str, Any]) -> str | None:
@@ -37,10 +31,7 @@ def _address(mapping: SageMapping, raw: Mapping[str, Any]) -> str | None:
 
 def customer_details(mapping: SageMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a Sage contact (None: it has none)."""
-    paths = mapping.fields.get("customer", {})
-    found: dict[str, str | None] = {}
-    for field in ("email", "phone"):
-        where = paths.get(field)
-        found[field] = detail_text(_at(record.raw, where[0])) if where else None
+    places = first_paths(mapping.fields.get("customer", {}))
+    found = details_at(record.raw, places, fields=("email", "phone"))
     found["billing_address"] = _address(mapping, record.raw)
     return found

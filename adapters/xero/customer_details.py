@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from syncledger.adapters.customer_details import details_at, first_paths
 from syncledger.adapters.xero.mapping import XeroMapping
-from syncledger.core.customer_details import CUSTOMER_FIELDS, detail_text
 from syncledger.core.ports import LedgerRecord
 
 _TYPED = re.compile(r"^(\w+)\[(\w+)=([^\]]+)\]$")
@@ -47,8 +47,4 @@ def value_at(raw: Mapping[str, Any], path: str) -> Any:
 
 def customer_details(mapping: XeroMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a Xero contact (None: it has none)."""
-    found: dict[str, str | None] = {}
-    for field in CUSTOMER_FIELDS:
-        paths = mapping.customer_fields.get(field)
-        found[field] = detail_text(value_at(record.raw, paths[0])) if paths else None
-    return found
+    return details_at(record.raw, first_paths(mapping.customer_fields), read=value_at)

@@ -24,16 +24,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncledger.adapters.customer_details import details_at, first_paths
 from syncledger.adapters.zoho.mapping import ZohoMapping
 from syncledger.core.customer_details import detail_text
 from syncledger.core.ports import LedgerRecord
-
-
-def _at(raw: Mapping[str, Any], path: str) -> Any:
-    node: Any = raw
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
 
 
 def _primary(raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -55,11 +49,11 @@ def _person_detail(mapping: ZohoMapping, raw: Mapping[str, Any], field: str) -> 
 
 def customer_details(mapping: ZohoMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a Zoho contact (None: it has none)."""
-    where = mapping.fields.get("customer", {}).get("billing_address")
+    places = first_paths(mapping.fields.get("customer", {}))
     return {
         "email": _person_detail(mapping, record.raw, "email"),
         "phone": _person_detail(mapping, record.raw, "phone"),
-        "billing_address": detail_text(_at(record.raw, where[0])) if where else None,
+        **details_at(record.raw, places, fields=("billing_address",)),
     }
 
 
