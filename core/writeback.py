@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from syncledger.core.decode import read_wanted
 from syncledger.core.events import (
@@ -156,34 +157,41 @@ async def _settle(
         await store.append(envelopes)
 
 
-def _settlement(p: Pending, outcome: WriteBackOutcome) -> EventData | None:
+class _Settles(TypedDict):
+    """What a settlement (written or refused) says of the observation it settles."""
+
+    source_ref: str
+    ledger: str
+    observed_seq: int
+    status: str
+
+
+def _settles(p: Pending) -> _Settles:
     o = p.observed
     assert o.source_ref is not None and o.status is not None
+    return _Settles(source_ref=o.source_ref, ledger=o.ledger, observed_seq=p.seq, status=o.status)
+
+
+def _settlement(p: Pending, outcome: WriteBackOutcome) -> EventData | None:
     if outcome.result == "written":
-        return SourceStatusWritten(
-            source_ref=o.source_ref,
-            ledger=o.ledger,
-            observed_seq=p.seq,
-            status=o.status,
-            balance=o.balance,
-        )
+        return SourceStatusWritten(**_settles(p), balance=p.observed.balance)
     if outcome.result == "refused":
         return SourceStatusRefused(
-            source_ref=o.source_ref,
-            ledger=o.ledger,
-            observed_seq=p.seq,
-            status=o.status,
-            code=outcome.code or "source_refused",
+            **_settles(p),
+            code=_refusal_code(outcome),
             message=outcome.message or "the source refused the payment status",
         )
     return None
+
+
+def _refusal_code(outcome: WriteBackOutcome) -> str:
+    return outcome.code or "source_refused"
 
 
 def _count(done: WriteBackDone, update: StatusUpdate, outcome: WriteBackOutcome) -> None:
     if outcome.result == "written":
         done.written.append(update)
     elif outcome.result == "refused":
-        code = outcome.code or "source_refused"
-        done.refused.append(Refused(update, code, outcome.message))
+        done.refused.append(Refused(update, _refusal_code(outcome), outcome.message))
     else:
         done.waiting.append(update)
