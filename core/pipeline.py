@@ -302,6 +302,13 @@ def _copy_books(book: Path, scratch: Path) -> None:
 # ---------------------------------------------------------------------- sync
 
 
+async def _ledger_state(rt: Runtime, ledger: LedgerHandle) -> SyncState:
+    """What the log says of each record on ``ledger`` for the configured entity."""
+    state = SyncState(rt.settings.entity, ledger.adapter.ledger)
+    await state.load(rt.store)
+    return state
+
+
 async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
     s = rt.settings
     mapping_version = await publish_mapping(rt.store, s.entity, ledger.adapter.ledger, s.actor)
@@ -312,13 +319,11 @@ async def sync_service(rt: Runtime, ledger: LedgerHandle) -> SyncService:
         )
     await publish_scope(rt.store, s.entity, ledger.adapter.ledger, s.rollout, s.actor)
     await publish_data_map(rt.store, s, ledger.adapter.ledger)
-    state = SyncState(s.entity, ledger.adapter.ledger)
-    await state.load(rt.store)
     service = SyncService(
         rt.store,
         ledger.adapter,
         rt.keys,
-        state,
+        await _ledger_state(rt, ledger),
         entity=s.entity,
         actor=s.actor,
         mapping_version=mapping_version,
@@ -1216,8 +1221,7 @@ async def backsync_with(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter 
 async def backsync_said(rt: Runtime, ledger: LedgerHandle, writer: StatusWriter | None) -> Said:
     """One poll of the ledger's changes into the log, in words and as JSON."""
     s = rt.settings
-    state = SyncState(s.entity, ledger.adapter.ledger)
-    await state.load(rt.store)
+    state = await _ledger_state(rt, ledger)
     syncer = BackSync(
         rt.store,
         ledger.adapter,
