@@ -13,6 +13,7 @@ from syncledger.adapters.freshbooks.sandbox.service import resource
 from syncledger.core.ports import LedgerRecord
 from tests.contracts.customer_details_section import EDITED, CustomerDetailsSection
 from tests.contracts.ledger_contract import LedgerUnderTest
+from tests.contracts.ledger_sections import InProcess, in_process, opened
 from tests.support.freshbooks import in_process_freshbooks
 from tests.support.netsuite import in_process_netsuite
 from tests.support.odoo import in_process_odoo
@@ -22,15 +23,23 @@ from tests.support.xero import in_process_xero
 from tests.support.zoho import in_process_zoho
 
 
-class TestQboCustomerDetails(CustomerDetailsSection):
-    changes_resolution = 0.01
+class OnSandbox(CustomerDetailsSection):
+    """The section on a platform's in-process sandbox (``books``), closed after the test."""
+
+    def books(self) -> InProcess:
+        raise NotImplementedError
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        qbo = in_process_qbo()
-        yield LedgerUnderTest(qbo.ledger, qbo.sandbox, attempts=qbo.retry.attempts)
-        await qbo.ledger.aclose()
-        qbo.sandbox.close()
+        async with opened(in_process(self.books())) as env:
+            yield env.under_test
+
+
+class TestQboCustomerDetails(OnSandbox):
+    changes_resolution = 0.01
+
+    def books(self) -> InProcess:
+        return in_process_qbo()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         body = {
@@ -43,15 +52,11 @@ class TestQboCustomerDetails(CustomerDetailsSection):
         ledger.sandbox.write("customer", None, body)
 
 
-class TestXeroCustomerDetails(CustomerDetailsSection):
+class TestXeroCustomerDetails(OnSandbox):
     changes_resolution = 0.01  # UpdatedDateUTC and If-Modified-Since count milliseconds
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        xero = in_process_xero()
-        yield LedgerUnderTest(xero.ledger, xero.sandbox, attempts=xero.retry.attempts)
-        await xero.ledger.aclose()
-        xero.sandbox.close()
+    def books(self) -> InProcess:
+        return in_process_xero()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         contact = {
@@ -69,17 +74,13 @@ class TestXeroCustomerDetails(CustomerDetailsSection):
         )
 
 
-class TestZohoCustomerDetails(CustomerDetailsSection):
+class TestZohoCustomerDetails(OnSandbox):
     # The sandbox's contact list rows (adapters/zoho/sandbox/listing.py SUMMARY) carry the
     # primary person's e-mail but no phone: the change read reports the e-mail only
     delta_details = ("email",)
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        zoho = in_process_zoho()
-        yield LedgerUnderTest(zoho.ledger, zoho.sandbox, attempts=zoho.retry.attempts)
-        await zoho.ledger.aclose()
-        zoho.sandbox.close()
+    def books(self) -> InProcess:
+        return in_process_zoho()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         org = ledger.sandbox.org
@@ -89,26 +90,18 @@ class TestZohoCustomerDetails(CustomerDetailsSection):
         org.update_contact(pushed.ledger_id, {"contact_persons": persons})
 
 
-class TestFreshBooksCustomerDetails(CustomerDetailsSection):
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        fb = in_process_freshbooks()
-        yield LedgerUnderTest(fb.ledger, fb.sandbox, attempts=fb.retry.attempts)
-        await fb.ledger.aclose()
-        fb.sandbox.close()
+class TestFreshBooksCustomerDetails(OnSandbox):
+    def books(self) -> InProcess:
+        return in_process_freshbooks()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         client = {"email": EDITED["email"], "bus_phone": EDITED["phone"]}
         ledger.sandbox.update(resource("users/clients"), pushed.ledger_id, {"client": client}, ())
 
 
-class TestSageCustomerDetails(CustomerDetailsSection):
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        sage = in_process_sage()
-        yield LedgerUnderTest(sage.ledger, sage.sandbox, attempts=sage.retry.attempts)
-        await sage.ledger.aclose()
-        sage.sandbox.close()
+class TestSageCustomerDetails(OnSandbox):
+    def books(self) -> InProcess:
+        return in_process_sage()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         person = {"email": EDITED["email"], "telephone": EDITED["phone"]}
@@ -117,25 +110,18 @@ class TestSageCustomerDetails(CustomerDetailsSection):
         )
 
 
-class TestNetSuiteCustomerDetails(CustomerDetailsSection):
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        netsuite = in_process_netsuite()
-        yield LedgerUnderTest(netsuite.ledger, netsuite.sandbox, attempts=netsuite.retry.attempts)
-        await netsuite.aclose()
+class TestNetSuiteCustomerDetails(OnSandbox):
+    def books(self) -> InProcess:
+        return in_process_netsuite()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         body = {"email": EDITED["email"], "phone": EDITED["phone"]}
         ledger.sandbox.patch("customer", pushed.ledger_id, body, ())
 
 
-class TestOdooCustomerDetails(CustomerDetailsSection):
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        odoo = in_process_odoo()
-        yield LedgerUnderTest(odoo.ledger, odoo.sandbox, attempts=odoo.retry.attempts)
-        await odoo.ledger.aclose()
-        odoo.sandbox.close()
+class TestOdooCustomerDetails(OnSandbox):
+    def books(self) -> InProcess:
+        return in_process_odoo()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         vals = {"email": EDITED["email"], "phone": EDITED["phone"]}
