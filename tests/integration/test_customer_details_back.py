@@ -10,29 +10,17 @@ own change reads), where a later CRM edit of the owned e-mail leaves the books' 
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
-from syncledger.adapters.hubspot.platform import SOURCE
-from syncledger.adapters.hubspot.sandbox.server import (
-    TEST_ACCESS_TOKEN,
-    HubSpotSandbox,
-    create_app,
-)
+from syncledger.adapters.hubspot.sandbox.server import HubSpotSandbox
 from syncledger.adapters.jobber.platform import SOURCE as JOBBER
 from syncledger.adapters.jobber.sandbox.server import JobberSandbox
-from syncledger.adapters.jobber.sandbox.server import create_app as create_jobber_app
-from syncledger.adapters.jobber.sandbox.server import sandbox_of as jobber_sandbox_of
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.backsync import BackSync, BackSyncReport
 from syncledger.core.customer_reverse import CustomerReverse
@@ -44,51 +32,20 @@ from syncledger.core.source_ports import (
     CustomerDetailsWriter,
     RecordFetcher,
     RecordHint,
+    SourceItem,
     SourceReader,
 )
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import trace
-from tests.contracts.source_contract import read_all
 from tests.support.odoo import in_process_odoo
 from tests.support.qbo import in_process_qbo
+from tests.support.served_sources import hubspot_reader, pushed_one_way
 from tests.support.xero import in_process_xero
 from tests.unit.test_customer_reverse import OwningHarness
 from tests.unit.test_sync import ENTITY, Harness
 
 pytestmark = pytest.mark.integration
 OWNED = {"email": "ledger", "phone": "ledger"}
-
-
-@contextlib.contextmanager
-def served(app: Starlette) -> Iterator[str]:
-    """``app`` on a real loopback port; the socket listens before the server thread
-    starts, so a first request waits in its backlog rather than failing."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
-
-
-@pytest.fixture
-def hubspot() -> Iterator[tuple[HubSpotSandbox, str]]:
-    sandbox = HubSpotSandbox()
-    with served(create_app(sandbox)) as url:
-        yield sandbox, url
-
-
-@pytest.fixture
-def jobber() -> Iterator[tuple[JobberSandbox, str]]:
-    app = create_jobber_app()
-    with served(app) as url:
-        yield jobber_sandbox_of(app), url
 
 
 @dataclass
@@ -117,6 +74,19 @@ async def backsync(
     return await syncer.poll(datetime.now(UTC) - timedelta(days=1))
 
 
+async def reread_not_echoed(
+    h: Harness, reader: RecordFetcher, hint: RecordHint
+) -> list[SourceItem]:
+    """The source's version of the record after our write, re-read by id as a webhook's
+    hint is: it is pushed as our own write, not met as a conflict."""
+    later = await reader.fetch([hint])
+    await h.ingest(later)
+    outcomes = await h.run()
+    assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
+    assert "ConflictDetected" not in await h.types()
+    return later
+
+
 def contact_updates(sandbox: HubSpotSandbox) -> int:
     return sum(
         1
@@ -134,14 +104,11 @@ async def test_a_bookkeepers_email_and_phone_reach_the_hubspot_contact_once(
         {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"}
         | {"phone": "+44 20 7946 0001"},
     )
-    creds = {"access_token": TEST_ACCESS_TOKEN}
-    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    reader = hubspot_reader(url, tmp_path)
     assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, SourceReader)
     try:
         h = Harness()
-        items, _ = await read_all(reader, None)
-        await h.ingest(items)
-        await h.run()  # pushed one-way
+        await pushed_one_way(h, reader)
         ref = f"hubspot/customer/contact-{rid}"
         pushed = await h.ledger.find("customer", ref)
         assert pushed is not None
@@ -165,12 +132,8 @@ async def test_a_bookkeepers_email_and_phone_reach_the_hubspot_contact_once(
         # HubSpot announces the contact's change (our write) and it is re-read by id, as a
         # webhook's hint is (a loopback URL counts as live: delta searches keep a margin)
         assert isinstance(reader, RecordFetcher)
-        later = await reader.fetch([RecordHint("customer", f"contact-{rid}")])
+        later = await reread_not_echoed(h, reader, RecordHint("customer", f"contact-{rid}"))
         assert later[0].fields["email"] == books["email"]
-        await h.ingest(later)
-        outcomes = await h.run()
-        assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
-        assert "ConflictDetected" not in await h.types()
 
         said = [line.summary for line in await trace(h.store, ENTITY, RecordRef.parse(ref))]
         assert any("the ledger owns them" in s for s in said)
@@ -184,14 +147,11 @@ async def test_a_detail_hubspot_reads_from_several_properties_is_refused_with_it
 ) -> None:
     sandbox, url = hubspot
     rid = sandbox.store.create("companies", {"name": "Analytical Engines", "city": "London"})
-    creds = {"access_token": TEST_ACCESS_TOKEN}
-    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    reader = hubspot_reader(url, tmp_path)
     assert isinstance(reader, CustomerDetailsWriter)
     try:
         h = Harness()
-        items, _ = await read_all(reader, None)
-        await h.ingest(items)
-        await h.run()
+        await pushed_one_way(h, reader)
         pushed = await h.ledger.find("customer", f"hubspot/customer/{rid}")
         assert pushed is not None
         h.ledger.edit_customer(
@@ -222,9 +182,7 @@ async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
     assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, RecordFetcher)
     try:
         h = Harness()
-        items, _ = await read_all(reader, None)
-        await h.ingest(items)
-        await h.run()
+        await pushed_one_way(h, reader)
         ref = f"jobber/customer/{rid}"
         pushed = await h.ledger.find("customer", ref)
         assert pushed is not None
@@ -242,12 +200,8 @@ async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
         assert [(e["address"], e["primary"]) for e in client["emails"]] == [(books["email"], True)]
         assert [(p["number"], p["primary"]) for p in client["phones"]] == [(books["phone"], True)]
 
-        later = await reader.fetch([RecordHint("customer", rid)])
+        later = await reread_not_echoed(h, reader, RecordHint("customer", rid))
         assert later[0].fields["email"] == books["email"]
-        await h.ingest(later)
-        outcomes = await h.run()
-        assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
-        assert "ConflictDetected" not in await h.types()
 
         # an address is kept in parts at Jobber: refused, and the edit stays the ledger's
         moved = await h.ledger.find("customer", ref)
@@ -269,14 +223,11 @@ async def test_with_quickbooks_books_the_edited_email_reaches_hubspot(
         "contacts", {"firstname": "Mary", "lastname": "Somerville", "email": "mary@example.com"}
     )
     qbo = in_process_qbo()
-    creds = {"access_token": TEST_ACCESS_TOKEN}
-    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    reader = hubspot_reader(url, tmp_path)
     assert isinstance(reader, CustomerDetailsWriter)
     try:
         h = Harness(ledger=qbo.ledger)  # type: ignore[arg-type]
-        items, _ = await read_all(reader, None)
-        await h.ingest(items)
-        await h.run()
+        await pushed_one_way(h, reader)
         ref = f"hubspot/customer/contact-{rid}"
         pushed = await qbo.ledger.find("customer", ref)
         assert pushed is not None and pushed.version is not None
@@ -332,14 +283,11 @@ async def test_with_other_books_the_edited_email_reaches_hubspot_and_is_not_echo
     )
     make, edit = BOOKS[books]
     env = make()
-    creds = {"access_token": TEST_ACCESS_TOKEN}
-    reader = SOURCE.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    reader = hubspot_reader(url, tmp_path)
     assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, RecordFetcher)
     try:
         h = OwningHarness({"email": "ledger"}, ledger=env.ledger)
-        items, _ = await read_all(reader, None)
-        await h.ingest(items)
-        await h.run()
+        await pushed_one_way(h, reader)
         ref = f"hubspot/customer/contact-{rid}"
         pushed = await env.ledger.find("customer", ref)
         assert pushed is not None
@@ -350,11 +298,7 @@ async def test_with_other_books_the_edited_email_reaches_hubspot_and_is_not_echo
         props = sandbox.store.records["contacts"][rid].properties
         assert props["email"] == "emmy.accounts@example.com"
 
-        later = await reader.fetch([RecordHint("customer", f"contact-{rid}")])
-        await h.ingest(later)
-        outcomes = await h.run()
-        assert [o.status for o in outcomes if o.status != "ignored"] == ["pushed"]
-        assert "ConflictDetected" not in await h.types()
+        await reread_not_echoed(h, reader, RecordHint("customer", f"contact-{rid}"))
 
         # a CRM user changes the e-mail again: the books keep the bookkeeper's
         sandbox.store.update("contacts", rid, {"email": "emmy.crm@example.com"})

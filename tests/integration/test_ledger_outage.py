@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from syncledger.adapters.platforms import Connection, platform
-from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.bootstrap import Runtime
 from syncledger.core.embedded import EmbeddedNats
 from syncledger.core.errors import LedgerUnavailable
 from syncledger.core.events import LedgerPushAbandoned, LedgerPushRequested, make_envelope
@@ -46,18 +46,11 @@ class Switch(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    with EmbeddedNats(tmp_path / "nats") as embedded:
-        yield embedded
-
-
-@pytest.fixture
-async def rt(tmp_path: Path, server: EmbeddedNats) -> AsyncIterator[Runtime]:
-    cfg = Settings(
+def settings(tmp_path: Path, server: EmbeddedNats) -> Settings:
+    """For the shared ``rt`` (tests/integration/conftest.py)."""
+    return Settings(
         data_dir=tmp_path / "state", nats_url=server.url, entity=ENTITY, ledger_wait_s=2.0
     )
-    async with open_runtime(cfg) as runtime:
-        yield runtime
 
 
 class Books:

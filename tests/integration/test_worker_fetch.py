@@ -21,22 +21,20 @@ and acknowledged within a few cycles, long before a 30 s ``ack_wait`` could rede
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from syncledger.core.bootstrap import Runtime, open_runtime
+from syncledger.core.bootstrap import Runtime
 from syncledger.core.embedded import EmbeddedNats
-from syncledger.core.ledgers import LedgerHandle, open_ledger
-from syncledger.core.pipeline import ingest_items, run_worker
-from syncledger.core.ports import SourceItem
+from syncledger.core.ledgers import LedgerHandle
+from syncledger.core.pipeline import run_worker
 from syncledger.core.settings import Settings
 from syncledger.core.sync import Outcome
-from syncledger.core.worker import durable_name
-from tests.support.records import customer
+from tests.support.worker_log import ingest_customers, unfinished
 
 pytestmark = pytest.mark.integration
 ENTITY = "fetchloop"
@@ -44,23 +42,9 @@ CYCLES = 12  # fetches after the failing one (~3 s of idle fetching; ack_wait is
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    with EmbeddedNats(tmp_path / "nats") as embedded:
-        yield embedded
-
-
-@pytest.fixture
-async def rt(tmp_path: Path, server: EmbeddedNats) -> AsyncIterator[Runtime]:
-    cfg = Settings(data_dir=tmp_path / "state", nats_url=server.url, entity=ENTITY, ack_wait_s=30)
-    async with open_runtime(cfg) as runtime:
-        yield runtime
-
-
-@pytest.fixture
-async def ledger(rt: Runtime) -> AsyncIterator[LedgerHandle]:
-    handle = open_ledger(rt.settings)
-    yield handle
-    await handle.aclose()
+def settings(tmp_path: Path, server: EmbeddedNats) -> Settings:
+    """For the shared ``rt`` and ``ledger`` (tests/integration/conftest.py)."""
+    return Settings(data_dir=tmp_path / "state", nats_url=server.url, entity=ENTITY, ack_wait_s=30)
 
 
 class Fetches:
@@ -115,20 +99,6 @@ def counted(monkeypatch: pytest.MonkeyPatch, *, bare_timeout: bool) -> Fetches:
     return fetches
 
 
-async def ingest_customers(rt: Runtime, n: int) -> None:
-    async def gen() -> AsyncIterator[SourceItem]:
-        for i in range(n):
-            yield customer(f"c{i}")
-
-    await ingest_items(rt, gen())
-
-
-async def unfinished(rt: Runtime) -> int:
-    durable = durable_name(ENTITY, "qbo")
-    info = await rt.nc.jetstream().consumer_info(rt.settings.stream, durable)
-    return int(info.num_pending + info.num_ack_pending)
-
-
 async def test_a_batch_in_hand_survives_a_bare_fetch_timeout(
     rt: Runtime, ledger: LedgerHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,15 +110,7 @@ async def test_a_batch_in_hand_survives_a_bare_fetch_timeout(
         if outcome.status == "pushed" and outcome.source_ref:
             pushed.append(outcome.source_ref)
 
-    stop = asyncio.Event()
-    worker = asyncio.create_task(
-        run_worker(rt, ledger, until_idle=False, on_outcome=on_outcome, stop=stop)
-    )
-    try:
-        left = await cycles_until_done(rt, fetches, lambda: len(pushed) == 3)
-    finally:
-        stop.set()
-        await worker
+    left = await worked(rt, ledger, on_outcome, fetches, lambda: len(pushed) == 3)
     assert fetches.failed_at == 2  # the failing fetch happened with a batch in hand
     assert sorted(pushed) == [f"csv/customer/c{i}" for i in range(3)]
     assert left == 0  # all acknowledged, none waiting for redelivery
@@ -165,19 +127,31 @@ async def test_a_lone_change_is_handled_without_waiting_for_a_fuller_batch(
         if outcome.status == "pushed":
             fetched_by_then.append(fetches.calls)
 
+    left = await worked(rt, ledger, on_outcome, fetches, lambda: len(fetched_by_then) == 1)
+    delivered_by = set(fetches.seqs.values())
+    assert len(delivered_by) == 1  # one fetch brought the change (and whatever came with it)
+    assert fetched_by_then == [*delivered_by]  # no fetch to the server before its outcome
+    assert left == 0
+
+
+async def worked(
+    rt: Runtime,
+    ledger: LedgerHandle,
+    on_outcome: Callable[[Outcome], None],
+    fetches: Fetches,
+    done: Callable[[], bool],
+) -> int:
+    """The worker running (told each outcome) for :func:`cycles_until_done`, then stopped;
+    what was left unfinished."""
     stop = asyncio.Event()
     worker = asyncio.create_task(
         run_worker(rt, ledger, until_idle=False, on_outcome=on_outcome, stop=stop)
     )
     try:
-        left = await cycles_until_done(rt, fetches, lambda: len(fetched_by_then) == 1)
+        return await cycles_until_done(rt, fetches, done)
     finally:
         stop.set()
         await worker
-    delivered_by = set(fetches.seqs.values())
-    assert len(delivered_by) == 1  # one fetch brought the change (and whatever came with it)
-    assert fetched_by_then == [*delivered_by]  # no fetch to the server before its outcome
-    assert left == 0
 
 
 async def cycles_until_done(rt: Runtime, fetches: Fetches, done: Callable[[], bool]) -> int:

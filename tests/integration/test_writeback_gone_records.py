@@ -11,7 +11,7 @@ written again (HubSpot: the deal restored meanwhile)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,16 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from syncledger.adapters.hubspot.platform import SOURCE as HUBSPOT
-from syncledger.adapters.hubspot.sandbox.server import (
-    TEST_ACCESS_TOKEN,
-    HubSpotSandbox,
-    create_app,
-)
+from syncledger.adapters.hubspot.sandbox.server import HubSpotSandbox
 from syncledger.adapters.jobber.platform import SOURCE as JOBBER
 from syncledger.adapters.jobber.sandbox.server import JobberSandbox
-from syncledger.adapters.jobber.sandbox.server import create_app as create_jobber_app
-from syncledger.adapters.jobber.sandbox.server import sandbox_of as jobber_sandbox_of
 from syncledger.adapters.sources.registry import SourceConnection
 from syncledger.core.backsync import BackSync, BackSyncReport
 from syncledger.core.model import RecordRef
@@ -40,8 +33,7 @@ from syncledger.core.source_ports import (
 )
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import trace
-from tests.contracts.source_contract import read_all
-from tests.integration.test_customer_details_back import served
+from tests.support.served_sources import hubspot_reader, pushed_one_way
 from tests.unit.test_sync import ENTITY, Harness
 
 pytestmark = pytest.mark.integration
@@ -49,20 +41,6 @@ BATCH_WRITES = {
     "/crm/objects/2026-03/0-3/batch/update",
     "/crm/objects/2026-03/0-3/batch/upsert",
 }
-
-
-@pytest.fixture
-def hubspot() -> Iterator[tuple[HubSpotSandbox, str]]:
-    sandbox = HubSpotSandbox()
-    with served(create_app(sandbox)) as url:
-        yield sandbox, url
-
-
-@pytest.fixture
-def jobber() -> Iterator[tuple[JobberSandbox, str]]:
-    app = create_jobber_app()
-    with served(app) as url:
-        yield jobber_sandbox_of(app), url
 
 
 @dataclass
@@ -84,10 +62,11 @@ async def backsync(h: Harness, writer: StatusWriter) -> BackSyncReport:
     return await syncer.poll(datetime.now(UTC) - timedelta(days=1))
 
 
-async def pushed(h: Harness, reader: SourceReader) -> None:
-    items, _ = await read_all(reader, None)
-    await h.ingest(items)
-    await h.run()
+async def pushed_and_paid(h: Harness, reader: SourceReader, refs: list[str]) -> None:
+    """Every record pushed one-way, and the invoices ``refs`` paid in full in the ledger."""
+    await pushed_one_way(h, reader)
+    for ref in refs:
+        await pay(h, ref)
 
 
 async def pay(h: Harness, ref: str, amount: Decimal | None = None) -> None:
@@ -107,6 +86,16 @@ async def settled(h: Harness) -> list[tuple[str, str, str | None]]:
             data = event["data"]
             found.append((event["type"], data["source_ref"], data.get("code")))
     return found
+
+
+def middle_one_gone(refs: list[str]) -> list[tuple[str, str, str | None]]:
+    """The settlements of three paid invoices whose middle one is gone from the source:
+    in the order of the observations, the gone one logged once."""
+    return [
+        ("SourceStatusWritten", refs[0], None),
+        ("SourceStatusRefused", refs[1], "source_record_gone"),
+        ("SourceStatusWritten", refs[2], None),
+    ]
 
 
 async def said(h: Harness, ref: str) -> list[str]:
@@ -144,15 +133,12 @@ async def test_a_deal_deleted_in_hubspot_is_refused_once_and_the_others_are_writ
     sandbox, url = hubspot
     deals = hubspot_deals(sandbox, 3)
     refs = [f"hubspot/invoice/{d}" for d in deals]
-    creds = {"access_token": TEST_ACCESS_TOKEN}
-    reader = HUBSPOT.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    reader = hubspot_reader(url, tmp_path)
     assert isinstance(reader, StatusWriter) and isinstance(reader, SourceReader)
     writer = Handed(reader)
     try:
         h = Harness()
-        await pushed(h, reader)
-        for ref in refs:
-            await pay(h, ref)
+        await pushed_and_paid(h, reader, refs)
         sandbox.store.archive("deals", deals[1])  # deleted in HubSpot after the push
 
         first = await backsync(h, writer)
@@ -160,11 +146,7 @@ async def test_a_deal_deleted_in_hubspot_is_refused_once_and_the_others_are_writ
         second = await backsync(h, writer)
 
         assert first.written_back == 2
-        assert await settled(h) == [
-            ("SourceStatusWritten", refs[0], None),
-            ("SourceStatusRefused", refs[1], "source_record_gone"),
-            ("SourceStatusWritten", refs[2], None),
-        ]  # in the order of the observations; the gone one logged once
+        assert await settled(h) == middle_one_gone(refs)
         assert any(
             line.startswith(f"{refs[1]}: paid NOT written back, refused by the source")
             and "source_record_gone" in line
@@ -206,8 +188,7 @@ async def test_the_gone_deal_is_found_in_a_full_batch_and_its_batch_is_written(
     deals = [sandbox.store.create("deals", {"dealname": f"D{i}"}) for i in range(100)]
     gone = deals[57]
     sandbox.store.archive("deals", gone)
-    creds = {"access_token": TEST_ACCESS_TOKEN}
-    reader = HUBSPOT.connect(SourceConnection(tmp_path / "t.json", base_url=url, credentials=creds))
+    reader = hubspot_reader(url, tmp_path)
     assert isinstance(reader, StatusWriter)
     updates = [
         StatusUpdate(
@@ -256,9 +237,7 @@ async def test_an_invoice_jobber_no_longer_has_is_refused_once_and_the_others_ar
     writer = Handed(reader)
     try:
         h = Harness()
-        await pushed(h, reader)
-        for ref in refs:
-            await pay(h, ref)
+        await pushed_and_paid(h, reader, refs)
         sandbox.store.destroy(invoices[1])  # deleted in Jobber after the push
 
         first = await backsync(h, writer)
@@ -266,11 +245,7 @@ async def test_an_invoice_jobber_no_longer_has_is_refused_once_and_the_others_ar
     finally:
         await reader.aclose()
     assert first.written_back == 2
-    assert await settled(h) == [
-        ("SourceStatusWritten", refs[0], None),
-        ("SourceStatusRefused", refs[1], "source_record_gone"),
-        ("SourceStatusWritten", refs[2], None),
-    ]
+    assert await settled(h) == middle_one_gone(refs)
     assert (second.written_back, second.waiting) == (0, 0)
     assert writer.updates == refs  # the second run handed Jobber nothing
     assert [sandbox.store.paid_amount(i) for i in (invoices[0], invoices[2])] == [
