@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from syncledger.core.errors import ProjectionError
 from syncledger.core.events import LedgerPushRequested, make_envelope, subject_for
@@ -15,6 +18,21 @@ from syncledger.projections.fold_process import FoldProcess, settings_for
 from syncledger.projections.schema import create_tables, tables_for
 
 SUBJECT = subject_for("acme", "ledger", "csv", "invoice", "I1")
+
+
+@pytest.fixture
+async def process(tmp_path: Path) -> AsyncIterator[FoldProcess]:
+    """A fold process over fresh read models in SQLite, closed after the test."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'rm.db'}")
+    tables = tables_for(prefix="t_", suffix="_t")
+    create_tables(engine, tables)
+    settings = settings_for(engine, name="p", tables=tables, fresh=True, max_cached_rows=100)
+    process = FoldProcess(settings)
+    try:
+        yield process
+    finally:
+        await process.close()
+        engine.dispose()
 
 
 def _pushed(seq: int, *, schema_version: int = 1) -> StoredEvent:
@@ -29,39 +47,21 @@ def _pushed(seq: int, *, schema_version: int = 1) -> StoredEvent:
     return StoredEvent(seq, SUBJECT, json.dumps(envelope).encode())
 
 
-async def test_a_batch_sent_behind_a_failed_one_is_not_applied(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'rm.db'}")
-    tables = tables_for(prefix="t_", suffix="_t")
-    create_tables(engine, tables)
-    settings = settings_for(engine, name="p", tables=tables, fresh=True, max_cached_rows=100)
-    process = FoldProcess(settings)
-    try:
-        assert (await process.start()).last_seq == 0
-        newer, fine = _pushed(1, schema_version=99), _pushed(2)  # 99: refused, never skipped
-        first, second = await asyncio.gather(
-            process.apply([newer]), process.apply([fine]), return_exceptions=True
-        )
-        assert isinstance(first, ProjectionError) and "newer than this code" in str(first)
-        assert isinstance(second, ProjectionError) and "not applied" in str(second)
-        assert (await process.start()).last_seq == 0  # nothing moved past event 1
-        assert await process.apply([fine]) == []
-        assert (await process.start()).last_seq == 2
-    finally:
-        await process.close()
-        engine.dispose()
+async def test_a_batch_sent_behind_a_failed_one_is_not_applied(process: FoldProcess) -> None:
+    assert (await process.start()).last_seq == 0
+    newer, fine = _pushed(1, schema_version=99), _pushed(2)  # 99: refused, never skipped
+    first, second = await asyncio.gather(
+        process.apply([newer]), process.apply([fine]), return_exceptions=True
+    )
+    assert isinstance(first, ProjectionError) and "newer than this code" in str(first)
+    assert isinstance(second, ProjectionError) and "not applied" in str(second)
+    assert (await process.start()).last_seq == 0  # nothing moved past event 1
+    assert await process.apply([fine]) == []
+    assert (await process.start()).last_seq == 2
 
 
-async def test_batches_sent_together_are_applied_in_order(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'rm.db'}")
-    tables = tables_for(prefix="t_", suffix="_t")
-    create_tables(engine, tables)
-    settings = settings_for(engine, name="p", tables=tables, fresh=True, max_cached_rows=100)
-    process = FoldProcess(settings)
-    try:
-        await process.start()
-        batches = [[_pushed(seq)] for seq in range(1, 9)]
-        assert await asyncio.gather(*(process.apply(b) for b in batches)) == [[]] * 8
-        assert (await process.start()).last_seq == 8
-    finally:
-        await process.close()
-        engine.dispose()
+async def test_batches_sent_together_are_applied_in_order(process: FoldProcess) -> None:
+    await process.start()
+    batches = [[_pushed(seq)] for seq in range(1, 9)]
+    assert await asyncio.gather(*(process.apply(b) for b in batches)) == [[]] * 8
+    assert (await process.start()).last_seq == 8
