@@ -4,6 +4,7 @@ page size limits, access-token refresh, the mapping of a Person, labels as tags.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,24 @@ class Google:
             transport=httpx.ASGITransport(app=self.app),
         )
         return SOURCE.connect(conn)
+
+
+@asynccontextmanager
+async def signed_in(google: Google) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """A client of the sandbox's app, and the header of an access token it issued."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=google.app), base_url="http://people.sandbox.local"
+    ) as client:
+        token = await client.post(
+            "/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": google.book.oauth.grant(),
+                "client_id": "sandbox-google-client",
+                "client_secret": "sandbox-google-secret",
+            },
+        )
+        yield client, {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 @pytest.fixture
@@ -131,19 +150,7 @@ async def test_a_person_maps_to_canonical_customer_fields(google: Google) -> Non
 
 
 async def test_the_sandbox_holds_page_sizes_to_1_to_1000(google: Google) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=google.app), base_url="http://people.sandbox.local"
-    ) as client:
-        token = await client.post(
-            "/token",
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": google.book.oauth.grant(),
-                "client_id": "sandbox-google-client",
-                "client_secret": "sandbox-google-secret",
-            },
-        )
-        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    async with signed_in(google) as (client, auth):
         url = "/v1/people/me/connections"
         fields = {"personFields": "names"}
         too_big = await client.get(url, params={**fields, "pageSize": 1001}, headers=auth)
@@ -197,19 +204,7 @@ async def test_labels_are_tags_by_their_names_and_further_emails_are_not_carried
 async def test_the_sandbox_pages_contact_groups_by_30_unless_asked(google: Google) -> None:
     for n in range(40):
         google.book.put_group(f"Label {n}")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=google.app), base_url="http://people.sandbox.local"
-    ) as client:
-        token = await client.post(
-            "/token",
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": google.book.oauth.grant(),
-                "client_id": "sandbox-google-client",
-                "client_secret": "sandbox-google-secret",
-            },
-        )
-        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    async with signed_in(google) as (client, auth):
         first = (await client.get("/v1/contactGroups", headers=auth)).json()
         rest = await client.get(
             "/v1/contactGroups", params={"pageToken": first["nextPageToken"]}, headers=auth
