@@ -16,7 +16,7 @@ from syncledger.adapters.jobber.sandbox.server import create_app, sandbox_of
 from syncledger.adapters.jobber.source import JobberSource
 from syncledger.core.events import SourceRecordObserved, WebhookProcessed, WebhookReceived
 from syncledger.core.keystore import MemoryKeyStore
-from syncledger.core.source_ports import RecordHint, StatusUpdate, WebhookRefused
+from syncledger.core.source_ports import RecordHint, SourceItem, StatusUpdate, WebhookRefused
 from syncledger.core.source_sync import SourceLog, WebhookDesk, process_webhooks
 from syncledger.core.store_memory import MemoryEventStore
 from syncledger.core.validation import MALFORMED_FIELD, LedgerRules, Rejected, validate
@@ -30,6 +30,15 @@ def _reader(app: object, tmp_path: Path, scale: float = 20.0) -> JobberSource:
     reader = SOURCE.connect(connection(app, tmp_path, scale))
     assert isinstance(reader, JobberSource)
     return reader
+
+
+async def _read_by_id(app: object, tmp_path: Path) -> dict[str, SourceItem]:
+    """Everything a first read of the sandbox gives, by record id."""
+    reader = _reader(app, tmp_path)
+    try:
+        return {i.id: i for i in (await read_all(reader, None))[0]}
+    finally:
+        await reader.aclose()
 
 
 async def test_many_clients_are_read_across_pages_once_each(tmp_path: Path) -> None:
@@ -114,11 +123,7 @@ async def test_a_duplicated_service_location_is_refused_with_its_reason(tmp_path
     store.add_property(sid, "Annex", dict(address))
     clean = store.put_client(companyName="One Site Ltd")
     store.add_property(clean, "Main", address)
-    reader = _reader(app, tmp_path)
-    try:
-        items = {i.id: i for i in (await read_all(reader, None))[0]}
-    finally:
-        await reader.aclose()
+    items = await _read_by_id(app, tmp_path)
     [problem] = items[sid].fields[MALFORMED_FIELD]
     assert "same address" in problem
     verdict = validate(items[sid], LedgerRules("xero"))
@@ -272,11 +277,7 @@ async def test_two_sites_pinned_at_one_point_are_refused_as_read_from_jobber(
     fine = store.put_client(companyName="Geocoded Ltd")
     store.add_property(fine, "Home", _pinned(_ELM, 43.6150, -116.2023))
     store.add_property(fine, "Shop", _OAK)  # not geocoded: nothing to compare
-    reader = _reader(app, tmp_path)
-    try:
-        items = {i.id: i for i in (await read_all(reader, None))[0]}
-    finally:
-        await reader.aclose()
+    items = await _read_by_id(app, tmp_path)
     [problem] = items[sid].fields[MALFORMED_FIELD]
     assert problem.startswith(f"service locations {home} and {shop} have different addresses")
     verdict = validate(items[sid], LedgerRules("xero"))
