@@ -22,8 +22,9 @@ rate answered in full, without failures, with p99 < 50 ms), ``raw_publish_per_s=
 ``ratio_vs_raw=``; last, one write at a time on the baseline's server and a fresh key
 file, the p50 of the waits a stored delivery has that a raw publish has not:
 ``p50_ms_single_publish=`` (what the raw baseline waits for),
-``p50_ms_atomic_batch_of_one=`` (how syncledger's store commits each append group:
-two groups, one after the other, per delivery) and ``p50_ms_new_data_key=`` (a
+``p50_ms_atomic_batch_of_one=`` (how syncledger's store committed each append group
+until 2026-12-07 10:31; a group of at most four one-event appends is now published
+singly, ``core/store_jetstream.py``) and ``p50_ms_new_data_key=`` (a
 SqliteKeyStore insert, synchronous=FULL, made on serve's event loop for each new
 customer, whose name is sealed with its own key).
 
@@ -35,6 +36,13 @@ against 5,556/s on a quieter day), ``--rates 100,250,500``: no rate sustained (a
 0.19-0.21). Probe: single publish 0.44-0.55 ms, atomic batch of one 21.2-21.4 ms, new
 data key 1.6-3.1 ms.
 
+Once after the store publishes small append groups singly (2026-12-07 10:31, one run,
+load average 2.1-2.4, so not comparable with the runs above for load): no rate sustained
+(100/s answered in full, p50 52 ms, p99 306 ms; 250/s: 243/s answered, p99 420 ms; 500/s:
+338/s answered, p99 1,446 ms), serve CPU 1.37-3.57 ms per delivery (median 1.75), raw
+pipelined 1,494/s, ``ratio_vs_raw`` 0.00. Probe: single publish 0.63 ms, atomic batch of
+one 6.41 ms, new data key 0.38 ms.
+
 Where the time goes (same day, separate measurements in /tmp, not in this file):
 - HTTP, Starlette, signature and body parse: 0.29-0.37 ms of serve CPU per delivery
   (serve with storing stubbed out answered 858/s on the same loaded machine). uvicorn's
@@ -44,10 +52,11 @@ Where the time goes (same day, separate measurements in /tmp, not in this file):
   ASGI scope instead of Starlette's route saved nothing (74-78 vs 73-80 us in-process).
 - Storing (``WebhookDesk``: a ``get_last_msg`` round trip, the record appended, then the
   receipt appended, each append awaited before the next): about 0.9-1.0 ms of CPU and
-  three durable writes per delivery where the baseline has one. Each append group is
+  three durable writes per delivery where the baseline has one. Each append group was
   committed as an atomic batch (p50 ~16-21 ms per ack, vs ~0.5 ms for a single publish
   on the same server): one delivery at a time through serve, p50 25-50 ms; with
-  one-message groups published singly (an experiment, not in the store) p50 8-10 ms.
+  one-message groups published singly (then an experiment, now the store's way for
+  groups of up to four) p50 8-10 ms.
   The new customer's data key is a synchronous SQLite insert (synchronous=FULL) on
   serve's event loop: in-process at 16 in flight it held the loop 3.2 s of a 6.4 s run.
   With single publishes, no fsync of the key and uvloop all at once (an experiment)
