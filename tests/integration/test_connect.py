@@ -98,11 +98,13 @@ def _authorize_url(stream: IO[str]) -> str:
     raise AssertionError("connect printed no authorization URL")
 
 
-def _connect(env: dict[str, str], ledger: str, *, no_browser: bool | None) -> tuple[int, str, str]:
-    """Run ``connect`` as a process; follow its URL as a browser would (the redirect
-    to the loopback listener, or pasted back with --no-browser; None: pasted back
-    without the flag, the registered redirect URI not being a loopback one)."""
-    args = ["connect", ledger] + (["--no-browser"] if no_browser else [])
+def _connect(
+    env: dict[str, str], ledger: str, *options: str, no_browser: bool | None
+) -> tuple[int, str, str]:
+    """Run ``connect <ledger> <options>`` as a process; follow its URL as a browser would
+    (the redirect to the loopback listener, or pasted back with --no-browser; None: pasted
+    back without the flag, the registered redirect URI not being a loopback one)."""
+    args = ["connect", ledger, *options] + (["--no-browser"] if no_browser else [])
     proc = subprocess.Popen(
         [sys.executable, "-c", "from syncledger.core.cli import main; main()", *args],
         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -19,12 +19,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from syncledger.adapters.odoo.sandbox import server as odoo_sandbox
 from syncledger.core.embedded import EmbeddedNats, free_port
-from tests.integration.test_connect import _authorize_url, _csv, _spend_first_grant
+from tests.integration.test_connect import _connect, _csv, _spend_first_grant
 from tests.support.processes import SandboxServer
 
 pytestmark = [pytest.mark.integration]
@@ -61,18 +60,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def _connect_qbo(env: dict[str, str], entity: str) -> tuple[int, str, str]:
     """``connect qbo --entity <entity> --no-browser`` as a process, its authorization URL
     followed as a browser would and the address it ends on pasted back."""
-    args = ["connect", "qbo", "--entity", entity, "--no-browser"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from syncledger.core.cli import main; main()", *args],
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert proc.stderr is not None and proc.stdin is not None
-    back = httpx.get(_authorize_url(proc.stderr)).headers["location"]
-    proc.stdin.write(back + "\n")
-    proc.stdin.flush()
-    out, err = proc.communicate(timeout=180)
-    return proc.returncode, out, err
+    return _connect(env, "qbo", "--entity", entity, no_browser=True)
 
 
 def _rows(env: dict[str, str], *args: str) -> list[dict[str, object]]:
