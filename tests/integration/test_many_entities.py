@@ -15,7 +15,6 @@ anywhere (the server's log, our logs).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats as nats_py
@@ -39,12 +38,6 @@ SAMPLE = ENTITIES[::60]  # 5 of them: imported and synced
 REFUSED = "maximum consumers"
 #: nats-server 2.15's own default_max_consumers (measured on 2.15.1; core/embedded.py)
 SERVER_DEFAULT = 1000
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    with EmbeddedNats(tmp_path / "nats-server") as running:
-        yield running
 
 
 @pytest.fixture
