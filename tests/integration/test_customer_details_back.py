@@ -74,6 +74,13 @@ async def backsync(
     return await syncer.poll(datetime.now(UTC) - timedelta(days=1))
 
 
+async def edit_in_books(h: Harness, ref: str, **details: str) -> None:
+    """A bookkeeper edits the details of the customer pushed for ``ref`` in the ledger."""
+    pushed = await h.ledger.find("customer", ref)
+    assert pushed is not None
+    h.ledger.edit_customer(pushed.ledger_id, **details)
+
+
 async def reread_not_echoed(
     h: Harness, reader: RecordFetcher, hint: RecordHint
 ) -> list[SourceItem]:
@@ -110,10 +117,8 @@ async def test_a_bookkeepers_email_and_phone_reach_the_hubspot_contact_once(
         h = Harness()
         await pushed_one_way(h, reader)
         ref = f"hubspot/customer/contact-{rid}"
-        pushed = await h.ledger.find("customer", ref)
-        assert pushed is not None
         books = {"email": "accounts@lovelace.example", "phone": "+44 20 7946 0000"}
-        h.ledger.edit_customer(pushed.ledger_id, **books)
+        await edit_in_books(h, ref, **books)
 
         await backsync(h, reader, {})  # still one-way: nothing reaches HubSpot
         assert sandbox.store.records["contacts"][rid].properties["email"] == "ada@example.com"
@@ -152,11 +157,8 @@ async def test_a_detail_hubspot_reads_from_several_properties_is_refused_with_it
     try:
         h = Harness()
         await pushed_one_way(h, reader)
-        pushed = await h.ledger.find("customer", f"hubspot/customer/{rid}")
-        assert pushed is not None
-        h.ledger.edit_customer(
-            pushed.ledger_id, email="ae@example.com", billing_address="1 Dorset St\nLondon"
-        )
+        edits = {"email": "ae@example.com", "billing_address": "1 Dorset St\nLondon"}
+        await edit_in_books(h, f"hubspot/customer/{rid}", **edits)
         owned = {"email": "ledger", "billing_address": "ledger"}
         report = await backsync(h, reader, owned)
         assert report.details_refused == 2 and report.details_written == 0
@@ -184,10 +186,8 @@ async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
         h = Harness()
         await pushed_one_way(h, reader)
         ref = f"jobber/customer/{rid}"
-        pushed = await h.ledger.find("customer", ref)
-        assert pushed is not None
         books = {"email": "accounts@hopper.example", "phone": "+1 212 555 0199"}
-        h.ledger.edit_customer(pushed.ledger_id, **books)
+        await edit_in_books(h, ref, **books)
         owned = {"email": "ledger", "phone": "ledger", "billing_address": "ledger"}
 
         with pytest.raises(SourceError):
@@ -204,9 +204,7 @@ async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
         assert later[0].fields["email"] == books["email"]
 
         # an address is kept in parts at Jobber: refused, and the edit stays the ledger's
-        moved = await h.ledger.find("customer", ref)
-        assert moved is not None
-        h.ledger.edit_customer(moved.ledger_id, billing_address="1 Navy Yard")
+        await edit_in_books(h, ref, billing_address="1 Navy Yard")
         refused = await backsync(h, reader, owned)
         assert any("billing_address refused (composite)" in line for line in refused.lines)
     finally:
