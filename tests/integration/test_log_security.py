@@ -34,12 +34,6 @@ DENIED = nats.errors.TimeoutError  # the server drops a request the user may not
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    with EmbeddedNats(tmp_path / "data") as embedded:
-        yield embedded
-
-
-@pytest.fixture
 async def app(server: EmbeddedNats) -> AsyncIterator[JetStreamEventStore]:
     nc = await nats.connect(server.url)
     store = JetStreamEventStore(nc, ack_timeout=1.0, retries=0)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import nats
 import pytest
@@ -20,12 +19,6 @@ from syncledger.core.lease import LEASE_BUCKET, LeaseHolder, PushLease, lease_ke
 
 pytestmark = pytest.mark.integration
 TTL = 1.0
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    with EmbeddedNats(tmp_path / "nats") as embedded:
-        yield embedded
 
 
 @pytest.fixture
