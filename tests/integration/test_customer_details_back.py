@@ -10,9 +10,8 @@ own change reads), where a later CRM edit of the owned e-mail leaves the books' 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,6 @@ from syncledger.adapters.hubspot.sandbox.server import HubSpotSandbox
 from syncledger.adapters.jobber.platform import SOURCE as JOBBER
 from syncledger.adapters.jobber.sandbox.server import JobberSandbox
 from syncledger.adapters.sources.registry import SourceConnection
-from syncledger.core.backsync import BackSync, BackSyncReport
-from syncledger.core.customer_reverse import CustomerReverse
 from syncledger.core.errors import SourceError
 from syncledger.core.model import RecordRef
 from syncledger.core.source_ports import (
@@ -35,13 +32,12 @@ from syncledger.core.source_ports import (
     SourceItem,
     SourceReader,
 )
-from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import trace
 from tests.support.odoo import in_process_odoo
 from tests.support.qbo import in_process_qbo
 from tests.support.served_sources import hubspot_reader, pushed_one_way
 from tests.support.xero import in_process_xero
-from tests.unit.test_customer_reverse import OwningHarness
+from tests.unit.test_customer_reverse import OwningHarness, backsync
 from tests.unit.test_sync import ENTITY, Harness
 
 pytestmark = pytest.mark.integration
@@ -59,19 +55,6 @@ class KilledAfterWrite:
     ) -> list[CustomerDetailsRefusal]:
         await self.inner.write_customer_details(updates)
         raise SourceError("worker killed after the write")
-
-
-async def backsync(
-    h: Harness, writer: CustomerDetailsWriter | None, authority: Mapping[str, str]
-) -> BackSyncReport:
-    state = SyncState(ENTITY, h.ledger.ledger)
-    await state.load(h.store)
-    reverse = CustomerReverse(
-        h.store, h.keys, h.ledger, state,
-        entity=ENTITY, actor="test", authority=authority, writer=writer,
-    )  # fmt: skip
-    syncer = BackSync(h.store, h.ledger, state, entity=ENTITY, actor="test", reverse=reverse)
-    return await syncer.poll(datetime.now(UTC) - timedelta(days=1))
 
 
 async def edit_in_books(h: Harness, ref: str, **details: str) -> None:

@@ -29,7 +29,11 @@ from syncledger.core.events import Envelope
 from syncledger.core.keystore import PiiSealer, load_or_create_kek, subject_key_id
 from syncledger.core.model import RecordRef
 from syncledger.core.settings import Settings
-from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
+from syncledger.core.source_ports import (
+    CustomerDetailsRefusal,
+    CustomerDetailsUpdate,
+    CustomerDetailsWriter,
+)
 from syncledger.core.sync import SyncService
 from syncledger.core.sync_state import SyncState
 from syncledger.core.trace import trace
@@ -112,7 +116,10 @@ async def pushed() -> Harness:
     return h
 
 
-async def backsync(h: Harness, crm: Crm | None, authority: Mapping[str, str]) -> BackSyncReport:
+async def backsync(
+    h: Harness, crm: CustomerDetailsWriter | None, authority: Mapping[str, str]
+) -> BackSyncReport:
+    """One back-sync poll with the reverse direction (``authority``) writing to ``crm``."""
     state = SyncState(ENTITY, h.ledger.ledger)
     await state.load(h.store)
     reverse = CustomerReverse(
