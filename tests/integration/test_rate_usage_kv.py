@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import nats
 import pytest
@@ -30,12 +29,6 @@ pytestmark = pytest.mark.integration
 KEY = "usage.acme.qbo"
 TENANT = tenant_id("qbo", "https://ledger.example", "realm-1")
 RATES = (Rate(10, 1.0), Rate(500, 60.0))
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    with EmbeddedNats(tmp_path / "nats") as embedded:
-        yield embedded
 
 
 @pytest.fixture
