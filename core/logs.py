@@ -111,7 +111,13 @@ def configure(
 
 class IdleFetchFilter(logging.Filter):
     """Drops FastStream's report of a pull fetch that timed out on an idle stream (its
-    supervisor restarts the fetch: nothing is wrong, and a traceback would say otherwise)."""
+    supervisor restarts the fetch, and a traceback would alarm an operator for nothing).
+
+    Not always nothing: before ``core.worker.FetchTimeouts``, a bare ``TimeoutError`` out
+    of nats-py's fetch escaped FastStream's batch loop with the batch in hand, which then
+    waited for ``ack_wait`` — this filter hid those reports. The worker now turns that
+    timeout into the one FastStream expects, so such a report should no longer occur from
+    the worker's batch loop; if stalls of ``ack_wait`` come back, look here first."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
