@@ -17,6 +17,7 @@ its read by id, ``delta_details`` (which details the change read reports).
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -34,7 +35,7 @@ EDITED = {"email": "accounts@acme.example", "phone": "+1 415 555 0199"}
 REF = "csv/customer/C-41"
 
 
-class CustomerDetailsSection:
+class CustomerDetailsSection(ABC):
     """Mixed into a class that gives a ``ledger`` fixture (``LedgerUnderTest``)."""
 
     currency: ClassVar[str] = "USD"
@@ -43,9 +44,9 @@ class CustomerDetailsSection:
     #: seconds between two changes the platform's change read can tell apart
     changes_resolution: ClassVar[float] = 1.0
 
+    @abstractmethod
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         """A bookkeeper sets ``EDITED`` on the customer at the ledger's own screens."""
-        raise NotImplementedError
 
     def customer(self) -> Customer:
         return Customer(id="C-41", name="Acme Details", currency=self.currency, **PUSHED)

@@ -4,6 +4,7 @@ own service, the way its screens change a customer."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,8 +27,9 @@ from tests.support.zoho import in_process_zoho
 class OnSandbox(CustomerDetailsSection):
     """The section on a platform's in-process sandbox (``books``), closed after the test."""
 
+    @abstractmethod
     def books(self) -> InProcess:
-        raise NotImplementedError
+        """The platform's in-process sandbox."""
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:

@@ -149,7 +149,7 @@ class Recorder:
         raise WebhookRefused("bad_signature", "recorded")
 
     async def read_changes(self, cursor: str | None) -> Any:
-        raise NotImplementedError
+        raise AssertionError("serve's webhook route never reads changes")
 
     async def aclose(self) -> None:
         """Nothing to release."""
