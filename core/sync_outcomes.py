@@ -37,8 +37,14 @@ class Outcomes:
         self._ctx = ctx
         self._log = log
 
-    async def succeeded(self, work: Work, result: PushResult) -> None:
+    async def succeeded(
+        self, work: Work, result: PushResult, ledger_owned: tuple[str, ...] = ()
+    ) -> None:
+        """Logged as pushed; ``ledger_owned`` names the customer details an update left
+        out because the ledger owns them (core/sync_updates.py)."""
         success = self.success(work, result)
+        if ledger_owned:
+            success = success.model_copy(update={"ledger_owned": ledger_owned})
         await self._log.emit(work, success)
         await self.after_success(work, success)
 

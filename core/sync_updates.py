@@ -54,16 +54,12 @@ class Updates:
     async def _succeeded(self, work: Work, result: PushResult) -> None:
         """The update is logged as pushed, naming the details kept out of it."""
         kept = self._kept_out(work)
-        if not kept:
-            await self._outcomes.succeeded(work, result)
-            return
-        success = self._outcomes.success(work, result).model_copy(update={"ledger_owned": kept})
-        log.info(
-            "%s updated in %s without %s: the ledger owns them",
-            work.ref, self._ctx.name, ", ".join(kept),
-        )  # fmt: skip
-        await self._log.emit(work, success)
-        await self._outcomes.after_success(work, success)
+        if kept:
+            log.info(
+                "%s updated in %s without %s: the ledger owns them",
+                work.ref, self._ctx.name, ", ".join(kept),
+            )  # fmt: skip
+        await self._outcomes.succeeded(work, result, kept)
 
     def _kept_out(self, work: Work) -> tuple[str, ...]:
         """The owned details a customer update does not send (none for other records)."""
