@@ -43,26 +43,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syncledger.adapters.kit import wire_mapping as kit
+from syncledger.adapters.kit.wire_mapping import REF_MARKER
+from syncledger.adapters.kit.wire_mapping import ref_in as ref_in
 from syncledger.adapters.wire_dates import day_after
-from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.money import quantize, to_decimal
 from syncledger.core.ports import LedgerRecord
 
-REF_MARKER = "syncledger-ref:"
-_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 CENT = Decimal("0.01")
 KINDS = ("customer", "invoice", "payment", "credit_note")
 Document = Invoice | CreditNote
@@ -74,11 +72,6 @@ OVERPAYMENT_CREDIT = "overpayment"
 def ref_note(external_ref: str, text: str | None = None) -> str:
     marker = f"{REF_MARKER} {external_ref}"
     return f"{text}\n{marker}" if text else marker
-
-
-def ref_in(text: object) -> str | None:
-    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
 
 
 def tax_key(value: object) -> str | None:
@@ -260,7 +253,7 @@ class FreshBooksMapping:
         body: dict[str, Any] = {}
         for canonical, field in self.fields[kind].items():
             if values.get(canonical) is not None:
-                body[field] = _wire(values[canonical])
+                body[field] = kit.wire(values[canonical])
         return body
 
     def _line(self, line: InvoiceLine, currency: str, items: Mapping[str, str]) -> dict[str, Any]:
@@ -294,10 +287,6 @@ class FreshBooksMapping:
 def _money(amount: Decimal, code: str, *, exact: bool = False) -> dict[str, str]:
     value = amount if exact else quantize(amount, code)
     return {"amount": f"{value:f}", "code": code}
-
-
-def _wire(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -346,18 +335,9 @@ def _check_total(doc: Document, lines: list[dict[str, Any]]) -> None:
 
 def load_mapping(path: Path | None = None) -> FreshBooksMapping:
     """The mapping at ``path``, or the default ``adapters/freshbooks/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        raw = tomllib.loads(data.decode())
-        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            f"FreshBooks mapping {path or 'default'} is invalid: {exc}"
-        ) from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.freshbooks").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping(
+        "syncledger.adapters.freshbooks", "FreshBooks", path, _mapping_from
+    )
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> FreshBooksMapping:
@@ -409,7 +389,7 @@ def _client_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     person = " ".join(str(raw[k]) for k in ("fname", "lname") if raw.get(k))
     return {
         "name": str(raw.get("organization") or person or raw.get("email") or ""),
-        "currency": _str(raw.get("currency_code")),
+        "currency": kit.text(raw.get("currency_code")),
         "status": _VIS_STATE.get(raw.get("vis_state", 0), "active"),
     }
 
@@ -419,12 +399,12 @@ def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     (FreshBooks has no due date field of its own to write)."""
     parts = _document_parts(raw, "customerid")
     due = day_after(raw.get("create_date"), raw.get("due_offset_days"))
-    return parts | {"name": _str(raw.get("invoice_number")), "due_date": due}
+    return parts | {"name": kit.text(raw.get("invoice_number")), "due_date": due}
 
 
 def _credit_note_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     parts = _document_parts(raw, "clientid")
-    return parts | {"name": _str(raw.get("credit_number"))}
+    return parts | {"name": kit.text(raw.get("credit_number"))}
 
 
 def _document_parts(raw: Mapping[str, Any], client_field: str) -> dict[str, Any]:
@@ -432,8 +412,8 @@ def _document_parts(raw: Mapping[str, Any], client_field: str) -> dict[str, Any]
     deleted = raw.get("vis_state") == 1
     balance = Decimal(0) if deleted else _amount(raw.get("outstanding"))
     return {
-        "customer_ledger_id": _str(raw.get(client_field)),
-        "currency": _str(raw.get("currency_code")),
+        "customer_ledger_id": kit.text(raw.get(client_field)),
+        "currency": kit.text(raw.get("currency_code")),
         "total": total,
         "tax": document_tax(raw),
         "balance": balance,
@@ -462,8 +442,8 @@ def _payment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     human = "\n".join(ln for ln in note.splitlines() if REF_MARKER not in ln) or None
     return {
         "name": human,
-        "customer_ledger_id": _str(raw.get("clientid")),
-        "currency": _str((raw.get("amount") or {}).get("code")),
+        "customer_ledger_id": kit.text(raw.get("clientid")),
+        "currency": kit.text((raw.get("amount") or {}).get("code")),
         "total": _amount(raw.get("amount")),
         "balance": Decimal(0),
         "status": "deleted" if raw.get("vis_state") == 1 else "applied",
@@ -490,7 +470,3 @@ def _amount(value: Any) -> Decimal | None:
     if isinstance(value, Mapping):
         value = value.get("amount")
     return None if value is None else to_decimal(value)
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)

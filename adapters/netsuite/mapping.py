@@ -72,15 +72,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from syncledger.adapters.kit import wire_mapping as kit
+from syncledger.adapters.kit.wire_mapping import ref_in as ref_in
+from syncledger.adapters.kit.wire_mapping import ref_note as ref_note
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import quantize
@@ -105,10 +105,8 @@ TAX_RATE_PLACES = Decimal("0.0001")
 LEGACY_TAX_FIELDS = frozenset({"vatRegNumber", "vatRegNum", "tax1Amt", "taxCode", "taxItem"})
 KIND_OF_RECORD = {record: kind for kind, record in RECORD.items()}
 EXTERNAL_ID_PREFIX = "sl_"
-REF_MARKER = "syncledger-ref:"
 VOID_MARKER = "syncledger-void:"
 VOID_REF_PREFIX = "syncledger/void/"
-_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _VOID_IN_TEXT = re.compile(re.escape(VOID_MARKER) + r"\s*(\S+)")
 KINDS = tuple(RECORD)
 
@@ -116,15 +114,6 @@ KINDS = tuple(RECORD)
 def external_id(external_ref: str) -> str:
     """The externalId for our reference: deterministic, URL-safe, 43 characters."""
     return EXTERNAL_ID_PREFIX + hashlib.sha256(external_ref.encode()).hexdigest()[:40]
-
-
-def ref_note(external_ref: str) -> str:
-    return f"{REF_MARKER} {external_ref}"
-
-
-def ref_in(text: object) -> str | None:
-    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
 
 
 def void_ref(invoice_id: str) -> str:
@@ -329,12 +318,7 @@ class NetSuiteMapping:
         return body
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        for canonical, paths in self.fields[kind].items():
-            if values.get(canonical) is not None:
-                for path in paths:
-                    _set_path(body, path, _wire(values[canonical]))
-        return body
+        return kit.fields_body(self.fields[kind], values)
 
     def _line(
         self, line: InvoiceLine, currency: str, item_id: str | None, index: int
@@ -410,7 +394,7 @@ class NetSuiteMapping:
 
     def _address(self, text: str) -> dict[str, Any]:
         line: dict[str, Any] = {"defaultBilling": True}
-        _set_path(line, self.address["line_field"], text)
+        kit.set_path(line, self.address["line_field"], text)
         return line
 
 
@@ -463,33 +447,12 @@ def check_total(document: Invoice | CreditNote, body: Mapping[str, Any]) -> None
         )
 
 
-def _wire(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = body
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
 # ------------------------------------------------------------------ loading
 
 
 def load_mapping(path: Path | None = None) -> NetSuiteMapping:
     """The mapping at ``path``, or the default ``adapters/netsuite/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        raw = tomllib.loads(data.decode())
-        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ConfigurationError(f"NetSuite mapping {path or 'default'} is invalid: {exc}") from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.netsuite").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping("syncledger.adapters.netsuite", "NetSuite", path, _mapping_from)
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> NetSuiteMapping:
@@ -531,7 +494,7 @@ def _section(raw: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
 def _fields_of(raw: Mapping[str, Any], kind: str) -> dict[str, tuple[str, ...]]:
     """The file's field paths over the defaults; a legacy tax field is refused (REST
     supports SuiteTax only: see the module docstring)."""
-    fields = DEFAULT_FIELDS.get(kind, {}) | _paths(_section(raw, kind)["fields"])
+    fields = DEFAULT_FIELDS.get(kind, {}) | kit.paths(_section(raw, kind)["fields"])
     legacy = sorted(p for paths in fields.values() for p in paths if p in LEGACY_TAX_FIELDS)
     if legacy:
         raise ConfigurationError(
@@ -540,7 +503,3 @@ def _fields_of(raw: Mapping[str, Any], kind: str) -> dict[str, tuple[str, ...]]:
             "taxRegistration sublist through [tax] registration_country)"
         )
     return fields
-
-
-def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}

@@ -37,18 +37,17 @@ product (the id when the product has none); the discount line we add is not one 
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.kit import wire_mapping as kit
 from syncledger.adapters.wire_dates import iso_day
-from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.money import minor_unit, to_decimal
 from syncledger.core.ports import LedgerItem, LedgerRecord
@@ -301,15 +300,7 @@ def _round(amount: Decimal, currency: str) -> Decimal:
 
 def load_mapping(path: Path | None = None) -> OdooMapping:
     """The mapping at ``path``, or the default ``adapters/odoo/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        return _mapping_from(tomllib.loads(data.decode()), hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"Odoo mapping {path or 'default'} is invalid: {exc}") from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.odoo").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping("syncledger.adapters.odoo", "Odoo", path, _mapping_from)
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> OdooMapping:

@@ -51,31 +51,29 @@ wrote around our reference that would push it past the limit is refused before s
 
 from __future__ import annotations
 
-import hashlib
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from syncledger.adapters.items import unknown_item
+from syncledger.adapters.kit import wire_mapping as kit
+from syncledger.adapters.kit.wire_mapping import REF_IN_TEXT, ref_note
+from syncledger.adapters.kit.wire_mapping import REF_MARKER as REF_MARKER
+from syncledger.adapters.kit.wire_mapping import ref_in as ref_in
 from syncledger.adapters.qbo.links import payment_applied_to
 from syncledger.adapters.qbo.tax import TaxPlan
 from syncledger.adapters.wire_dates import iso_day
-from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import quantize, to_decimal
 from syncledger.core.ports import LedgerItem, LedgerRecord
 
 DOC_NUMBER_LIMIT = 21
-REF_MARKER = "syncledger-ref:"
 APPLIES_MARKER = "syncledger-applies:"
-_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 ENTITY = {
     "customer": "Customer",
     "invoice": "Invoice",
@@ -110,23 +108,14 @@ Items = Mapping[str, LedgerItem]
 _NO_ITEMS: Items = MappingProxyType({})
 
 
-def ref_note(external_ref: str) -> str:
-    return f"{REF_MARKER} {external_ref}"
-
-
-def ref_in(text: object) -> str | None:
-    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
-
-
 def with_ref(text: object, external_ref: str) -> str:
     """``text`` (a Notes / PrivateNote a person may have written in) carrying our
     reference line: the one already there is rewritten, else the line is added."""
     note = ref_note(external_ref)
     if not isinstance(text, str) or not text.strip():
         return note
-    if _REF_IN_TEXT.search(text):
-        return _REF_IN_TEXT.sub(lambda _: note, text, count=1)
+    if REF_IN_TEXT.search(text):
+        return REF_IN_TEXT.sub(lambda _: note, text, count=1)
     return f"{text.rstrip()}\n{note}"
 
 
@@ -330,18 +319,13 @@ class QboMapping:
     def is_refund(self, raw: Mapping[str, Any]) -> bool:
         """A purchase paying a customer back: paid to a customer, booked to receivables."""
         receivable = self.refund["receivable_account_ref"]
-        return _get_path(raw, "EntityRef.type") == "Customer" and any(
-            str(_get_path(line, f"{ACCOUNT_LINE}.AccountRef.value")) == receivable
+        return kit.get_path(raw, "EntityRef.type") == "Customer" and any(
+            str(kit.get_path(line, f"{ACCOUNT_LINE}.AccountRef.value")) == receivable
             for line in raw.get("Line") or []
         )
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        for canonical, paths in self.fields[kind].items():
-            if values.get(canonical) is not None:
-                for path in paths:
-                    _set_path(body, path, _wire(values[canonical]))
-        return body
+        return kit.fields_body(self.fields[kind], values)
 
     def _item_ref(self, doc: Document, index: int, items: Items) -> dict[str, str]:
         """The ``ItemRef`` of line ``index``: its item's, or the default item's."""
@@ -451,37 +435,9 @@ def _check_total(kind: str, doc: Document, body: Mapping[str, Any], tax: Decimal
         )
 
 
-def _wire(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = body
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
-def _get_path(raw: Mapping[str, Any], path: str) -> Any:
-    node: Any = raw
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
-
-
 def load_mapping(path: Path | None = None) -> QboMapping:
     """The mapping at ``path``, or the default ``adapters/qbo/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        raw = tomllib.loads(data.decode())
-        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ConfigurationError(f"QBO mapping {path or 'default'} is invalid: {exc}") from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.qbo").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping("syncledger.adapters.qbo", "QBO", path, _mapping_from)
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
@@ -493,7 +449,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
         version=str(raw["version"]),
         digest=digest,
         minor_version=int(raw["minor_version"]),
-        fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
+        fields={kind: kit.paths(raw[kind]["fields"]) for kind in kinds},
         ref_field=ref_field | {"refund": refund["reference_field"]},
         lines={k: str(v) for k, v in raw["invoice"]["lines"].items()},
         tax=TAX_DEFAULTS | {k: str(v) for k, v in raw["invoice"]["tax"].items()},
@@ -501,10 +457,6 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> QboMapping:
         refund=refund,
         new_items=new_items,
     )
-
-
-def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
 
 
 # ----------------------------------------------------------------- ledger → canonical
@@ -523,9 +475,9 @@ def to_record(
     common: dict[str, Any] = {
         "kind": kind,
         "ledger_id": str(raw["Id"]),
-        "version": _str(raw.get("SyncToken")),
+        "version": kit.text(raw.get("SyncToken")),
         "external_ref": ref_in(raw.get(ref_field)),
-        "updated_at": _time(_get_path(raw, "MetaData.LastUpdatedTime")),
+        "updated_at": _time(kit.get_path(raw, "MetaData.LastUpdatedTime")),
         "raw": dict(raw),
     }
     if raw.get("status") == "Deleted":
@@ -546,7 +498,7 @@ def to_record(
 def held_tax(raw: Mapping[str, Any]) -> Decimal:
     """The tax an invoice or credit memo holds: its ``TxnTaxDetail.TotalTax`` (under
     automated sales tax, what QBO computed), 0 when it holds none."""
-    return to_decimal(_get_path(raw, "TxnTaxDetail.TotalTax") or 0)
+    return to_decimal(kit.get_path(raw, "TxnTaxDetail.TotalTax") or 0)
 
 
 def item_refs(raw: Mapping[str, Any]) -> list[tuple[str | None, str | None]]:
@@ -557,9 +509,9 @@ def item_refs(raw: Mapping[str, Any]) -> list[tuple[str | None, str | None]]:
         detail = line.get("DetailType") if isinstance(line, Mapping) else None
         if detail in NOT_DOCUMENT_LINES:
             continue
-        ref = _get_path(line, f"{detail}.ItemRef") if detail else None
+        ref = kit.get_path(line, f"{detail}.ItemRef") if detail else None
         ref = ref if isinstance(ref, Mapping) else {}
-        refs.append((_str(ref.get("value")), _str(ref.get("name"))))
+        refs.append((kit.text(ref.get("value")), kit.text(ref.get("name"))))
     return refs
 
 
@@ -575,21 +527,21 @@ def line_item_codes(
 
 def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "name": _str(raw.get("DisplayName")),
-        "currency": _str(_get_path(raw, "CurrencyRef.value")),
-        "balance": _amount(raw.get("Balance")),
+        "name": kit.text(raw.get("DisplayName")),
+        "currency": kit.text(kit.get_path(raw, "CurrencyRef.value")),
+        "balance": kit.amount(raw.get("Balance")),
         "status": "active" if raw.get("Active", True) else "inactive",
     }
 
 
 def _document_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    total = _amount(raw.get("TotalAmt"))
+    total = kit.amount(raw.get("TotalAmt"))
     balance = _balance(kind, raw)
-    customer = _get_path(raw, "EntityRef.value" if kind == "refund" else "CustomerRef.value")
+    customer = kit.get_path(raw, "EntityRef.value" if kind == "refund" else "CustomerRef.value")
     return {
-        "name": _str(raw.get("PaymentRefNum" if kind == "payment" else "DocNumber")),
-        "customer_ledger_id": _str(customer),
-        "currency": _str(_get_path(raw, "CurrencyRef.value")),
+        "name": kit.text(raw.get("PaymentRefNum" if kind == "payment" else "DocNumber")),
+        "customer_ledger_id": kit.text(customer),
+        "currency": kit.text(kit.get_path(raw, "CurrencyRef.value")),
         "total": total,
         "balance": balance,
         "status": _status(kind, raw, total, balance),
@@ -603,10 +555,10 @@ def _balance(kind: str, raw: Mapping[str, Any]) -> Decimal | None:
     if kind == "refund":
         return None
     if kind == "payment":
-        return _amount(raw.get("UnappliedAmt"))
+        return kit.amount(raw.get("UnappliedAmt"))
     if kind == "credit_note" and raw.get("RemainingCredit") is not None:
-        return _amount(raw["RemainingCredit"])
-    return _amount(raw.get("Balance"))
+        return kit.amount(raw["RemainingCredit"])
+    return kit.amount(raw.get("Balance"))
 
 
 def _status(
@@ -626,14 +578,6 @@ def _status(
     if kind == "credit_note":
         return "applied" if bal == 0 else "partially_applied"
     return "paid" if bal == 0 else "partially_paid"
-
-
-def _amount(value: Any) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _time(value: Any) -> datetime | None:

@@ -59,15 +59,16 @@ import base64
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from syncledger.adapters.kit import wire_mapping as kit
+from syncledger.adapters.kit.wire_mapping import ref_in as ref_in
+from syncledger.adapters.kit.wire_mapping import ref_note as ref_note
 from syncledger.adapters.wire_dates import iso_day
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import (
@@ -82,8 +83,6 @@ from syncledger.core.model import (
 from syncledger.core.money import minor_unit, quantize, to_decimal
 from syncledger.core.ports import LedgerItem, LedgerRecord
 
-REF_MARKER = "syncledger-ref:"
-_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _TOKEN = re.compile(r"SL-[0-9A-F]{12}$")
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
 #: Sage's cap on a contact's ``reference`` (swagger ``Contact.reference`` maxLength 10)
@@ -116,15 +115,6 @@ NEW_ITEM_KEYS = frozenset({"sales_tax_rate_id"})
 
 
 # ------------------------------------------------------------------ references
-
-
-def ref_note(external_ref: str) -> str:
-    return f"{REF_MARKER} {external_ref}"
-
-
-def ref_in(text: object) -> str | None:
-    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
 
 
 def ref_token(external_ref: str) -> str:
@@ -198,8 +188,8 @@ def to_item(resource: str, raw: Mapping[str, Any]) -> SageItem:
     return SageItem(
         resource=resource,
         ledger_id=ident,
-        code=_str(raw.get("item_code")) or ident,
-        description=_str(raw.get("description") or raw.get("displayed_as")),
+        code=kit.text(raw.get("item_code")) or ident,
+        description=kit.text(raw.get("description") or raw.get("displayed_as")),
         sales_ledger_account_id=_link_id(raw, "sales_ledger_account"),
     )
 
@@ -428,12 +418,7 @@ class SageMapping:
     # ----------------------------------------------------------------- helpers
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        for canonical, paths in self.fields[kind].items():
-            if values.get(canonical) is not None:
-                for path in paths:
-                    _set_path(body, path, _wire(values[canonical]))
-        return body
+        return kit.fields_body(self.fields[kind], values)
 
 
 def _lines_key(kind: str) -> str:
@@ -517,7 +502,7 @@ def check_total(document: Document, lines: Sequence[Mapping[str, Any]]) -> None:
 def check_lengths(body: Mapping[str, Any], limits: Mapping[str, int], what: str) -> None:
     """Refuse (``too_long``) before sending a string longer than Sage publishes."""
     for path, limit in limits.items():
-        value = _at_path(body, path)
+        value = kit.get_path(body, path)
         if isinstance(value, str) and len(value) > limit:
             raise PermanentLedgerError(
                 f"{what}: {path} is {len(value)} characters; Sage Accounting takes at most "
@@ -526,40 +511,12 @@ def check_lengths(body: Mapping[str, Any], limits: Mapping[str, int], what: str)
             )
 
 
-def _at_path(body: Mapping[str, Any], path: str) -> Any:
-    node: Any = body
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
-
-
-def _wire(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = body
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
 # -------------------------------------------------------------------- loading
 
 
 def load_mapping(path: Path | None = None) -> SageMapping:
     """The mapping at ``path``, or the default ``adapters/sage/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        raw = tomllib.loads(data.decode())
-        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ConfigurationError(f"Sage mapping {path or 'default'} is invalid: {exc}") from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.sage").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping("syncledger.adapters.sage", "Sage", path, _mapping_from)
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
@@ -567,7 +524,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> SageMapping:
     return SageMapping(
         version=str(raw["version"]),
         digest=digest,
-        fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
+        fields={kind: kit.paths(raw[kind]["fields"]) for kind in kinds},
         settings={
             "customer": _customer_settings(raw["customer"]),
             "invoice": _flat(raw["invoice"]),
@@ -616,10 +573,6 @@ def _refund_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     return defaults | {"transaction_type_id": "CUSTOMER_REFUND"} | _flat(raw.get("refund", {}))
 
 
-def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
-
-
 def _flat(table: Mapping[str, Any]) -> dict[str, Any]:
     """A kind's tables other than ``fields`` merged into one (``reference.field`` → ``field``)."""
     flat: dict[str, Any] = {}
@@ -658,22 +611,22 @@ def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
 
 def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "name": _str(raw.get("name")),
+        "name": kit.text(raw.get("name")),
         "currency": _link_id(raw, "currency"),
-        "balance": _amount(raw.get("balance")),
+        "balance": kit.amount(raw.get("balance")),
         "status": "active",
     }
 
 
 def _document_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
-    total = _amount(raw.get("total_amount"))
-    balance = _amount(raw.get("outstanding_amount"))
+    total = kit.amount(raw.get("total_amount"))
+    balance = kit.amount(raw.get("outstanding_amount"))
     return {
-        "name": _str(raw.get("reference") or raw.get("displayed_as")),
+        "name": kit.text(raw.get("reference") or raw.get("displayed_as")),
         "customer_ledger_id": _link_id(raw, "contact"),
         "currency": _link_id(raw, "currency"),
         "total": total,
-        "tax": _amount(raw.get("tax_amount")),
+        "tax": kit.amount(raw.get("tax_amount")),
         "balance": balance,
         "status": _status(raw, total, balance),
         "due_date": iso_day(raw.get("due_date")),  # what the mapping writes; credits: none
@@ -687,13 +640,13 @@ def _contact_payment_parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     ref = ref_at_end(reference, kind)
     carrier = ref or token_in(reference) or ""
     on_account = raw.get("payment_on_account") or {}
-    left = _amount(on_account.get("outstanding_amount", 0))
+    left = kit.amount(on_account.get("outstanding_amount", 0))
     return {
         "external_ref": ref,
         "name": reference.removesuffix(carrier).strip() or None,
         "customer_ledger_id": _link_id(raw, "contact"),
         "currency": _link_id(raw, "currency"),
-        "total": _amount(raw.get("total_amount")),
+        "total": kit.amount(raw.get("total_amount")),
         "balance": left if kind == "payment" else None,
         "status": "applied" if kind == "payment" else None,
     }
@@ -709,15 +662,7 @@ def _status(raw: Mapping[str, Any], total: Decimal | None, balance: Decimal | No
 
 def _link_id(raw: Mapping[str, Any], field: str) -> str | None:
     value = raw.get(field)
-    return _str(value.get("id")) if isinstance(value, Mapping) else None
-
-
-def _amount(value: Any) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return kit.text(value.get("id")) if isinstance(value, Mapping) else None
 
 
 def _time(value: Any) -> datetime | None:

@@ -38,26 +38,26 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.adapters.kit import wire_mapping as kit
+from syncledger.adapters.kit.wire_mapping import REF_MARKER
+from syncledger.adapters.kit.wire_mapping import ref_in as ref_in
+from syncledger.adapters.kit.wire_mapping import ref_note as ref_note
+from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import LedgerItem, LedgerRecord
 
-REF_MARKER = "syncledger-ref:"
 CONTACT_NUMBER_LIMIT = 50
 ITEM_CODE_LIMIT = 30  # Item.Code maxLength; Item.Name is at most 50
 ITEM_NAME_LIMIT = 50
 _HASHED_PREFIX = "syncledger:"
-_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _RECORD_REF = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
 _MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _TYPED = re.compile(r"^(\w+)\[(\w+)=([^\]]+)\]$")
@@ -86,15 +86,6 @@ ID_FIELD = {
     "bank_transaction": "OverpaymentID",  # we only create RECEIVE-OVERPAYMENTs
     "item": "ItemID",
 }
-
-
-def ref_note(external_ref: str) -> str:
-    return f"{REF_MARKER} {external_ref}"
-
-
-def ref_in(text: object) -> str | None:
-    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
 
 
 def applies_in(text: object) -> Decimal | None:
@@ -435,31 +426,19 @@ def _check_total(doc: Invoice | CreditNote, body: Mapping[str, Any]) -> None:
 
 
 def _fields(table: Mapping[str, tuple[str, ...]], values: Mapping[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for canonical, paths in table.items():
-        if values.get(canonical) is not None:
-            for path in paths:
-                _set_path(body, path, _wire(values[canonical]))
-    return body
-
-
-def _wire(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
+    return kit.fields_body(table, values, _set_path)
 
 
 def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = body
-    for part in parents:
-        node = _child(node, part)
-    node[leaf] = value
+    kit.set_path(body, path, value, _child)
 
 
 def _child(node: dict[str, Any], part: str) -> dict[str, Any]:
+    """The object under ``part``; ``Name[Key=value]`` is the item of list ``Name`` whose
+    ``Key`` is ``value`` (made when missing)."""
     typed = _TYPED.match(part)
     if typed is None:
-        child: dict[str, Any] = node.setdefault(part, {})
-        return child
+        return kit.nested(node, part)
     name, key, wanted = typed.groups()
     items: list[dict[str, Any]] = node.setdefault(name, [])
     found = next((item for item in items if item.get(key) == wanted), None)
@@ -474,16 +453,7 @@ def _child(node: dict[str, Any], part: str) -> dict[str, Any]:
 
 def load_mapping(path: Path | None = None) -> XeroMapping:
     """The mapping at ``path``, or the default ``adapters/xero/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        raw = tomllib.loads(data.decode())
-        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"Xero mapping {path or 'default'} is invalid: {exc}") from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.xero").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping("syncledger.adapters.xero", "Xero", path, _mapping_from)
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> XeroMapping:
@@ -491,10 +461,10 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> XeroMapping:
     return XeroMapping(
         version=str(raw["version"]),
         digest=digest,
-        customer_fields=_paths(raw["customer"]["fields"]),
+        customer_fields=kit.paths(raw["customer"]["fields"]),
         invoice=_document_mapping(raw["invoice"], negative_discount_line=False),
         credit_note=_document_mapping(raw["credit_note"], negative_discount_line=True),
-        payment_fields=_paths(raw["payment"]["fields"]),
+        payment_fields=kit.paths(raw["payment"]["fields"]),
         payment_account=str(raw["payment"]["account_code"]),
         reference_field={k: str(raw[k]["reference"]["field"]) for k in kinds},
         new_item=_new_item_mapping(raw.get("new_items", {}), raw["invoice"]["lines"]),
@@ -519,7 +489,7 @@ def _document_mapping(raw: Mapping[str, Any], *, negative_discount_line: bool) -
     return DocumentMapping(
         type=str(raw["type"]),
         status=str(raw["status"]),
-        fields=_paths(raw["fields"]),
+        fields=kit.paths(raw["fields"]),
         reference_field=str(raw["reference"]["field"]),
         account_code=str(lines["account_code"]),
         taxed_type=str(lines["taxed_type"]),
@@ -528,10 +498,6 @@ def _document_mapping(raw: Mapping[str, Any], *, negative_discount_line: bool) -
         discount_account=str(discount["account_code"]) if negative_discount_line else None,
         discount_description=str(discount.get("description", "Discount")),
     )
-
-
-def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
 
 
 # ----------------------------------------------------------------- ledger → canonical
@@ -627,9 +593,9 @@ def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     status = {"ACTIVE": "active", "ARCHIVED": "inactive", "GDPRREQUEST": "erased"}
     return {
         "external_ref": number if isinstance(number, str) and _RECORD_REF.match(number) else None,
-        "name": _str(raw.get("Name")),
-        "currency": _str(raw.get("DefaultCurrency")),
-        "balance": _amount(receivable.get("Outstanding")),
+        "name": kit.text(raw.get("Name")),
+        "currency": kit.text(raw.get("DefaultCurrency")),
+        "balance": kit.amount(receivable.get("Outstanding")),
         "status": status.get(str(raw.get("ContactStatus", "ACTIVE")), "active"),
     }
 
@@ -637,17 +603,17 @@ def _customer_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
 def _document_common(raw: Mapping[str, Any], number_field: str) -> dict[str, Any]:
     return {
         "external_ref": ref_in(raw.get("Reference")),
-        "name": _str(raw.get(number_field)),
-        "customer_ledger_id": _str((raw.get("Contact") or {}).get("ContactID")),
-        "currency": _str(raw.get("CurrencyCode")),
-        "total": _amount(raw.get("Total")),
-        "tax": _amount(raw.get("TotalTax")),
+        "name": kit.text(raw.get(number_field)),
+        "customer_ledger_id": kit.text((raw.get("Contact") or {}).get("ContactID")),
+        "currency": kit.text(raw.get("CurrencyCode")),
+        "total": kit.amount(raw.get("Total")),
+        "tax": kit.amount(raw.get("TotalTax")),
     }
 
 
 def _invoice_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     parts = _document_common(raw, "InvoiceNumber")
-    balance = _amount(raw.get("AmountDue"))
+    balance = kit.amount(raw.get("AmountDue"))
     status = _status(raw, parts["total"], balance)
     return parts | {"balance": balance, "status": status, "due_date": _due_date(raw)}
 
@@ -667,7 +633,7 @@ def _due_date(raw: Mapping[str, Any]) -> date | None:
 
 def _credit_note_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     parts = _document_common(raw, "CreditNoteNumber")
-    balance = _amount(raw.get("RemainingCredit"))
+    balance = kit.amount(raw.get("RemainingCredit"))
     return parts | {"balance": balance, "status": _status(raw, parts["total"], balance)}
 
 
@@ -698,10 +664,10 @@ def _overpayment_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "external_ref": ref_in(reference),
         "name": own or None,
-        "customer_ledger_id": _str((raw.get("Contact") or {}).get("ContactID")),
-        "currency": _str(raw.get("CurrencyCode")),
-        "total": _amount(raw.get("Total")),
-        "balance": _amount(raw.get("RemainingCredit")),
+        "customer_ledger_id": kit.text((raw.get("Contact") or {}).get("ContactID")),
+        "currency": kit.text(raw.get("CurrencyCode")),
+        "total": kit.amount(raw.get("Total")),
+        "balance": kit.amount(raw.get("RemainingCredit")),
         "status": "void" if raw.get("Status") == "VOIDED" else "applied",
     }
 
@@ -720,9 +686,9 @@ def _paid_out(raw: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, 
     return {
         "external_ref": ref_in(reference),
         "name": own or None,
-        "customer_ledger_id": _str((document.get("Contact") or {}).get("ContactID")),
-        "currency": _str(document.get("CurrencyCode")),
-        "total": _amount(raw.get("Amount")),
+        "customer_ledger_id": kit.text((document.get("Contact") or {}).get("ContactID")),
+        "currency": kit.text(document.get("CurrencyCode")),
+        "total": kit.amount(raw.get("Amount")),
     }
 
 
@@ -737,11 +703,3 @@ def allocated_to(overpayment: Mapping[str, Any], invoice_id: str | None = None) 
         ),
         Decimal(0),
     )
-
-
-def _amount(value: Any) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)

@@ -40,30 +40,29 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.kit import wire_mapping as kit
+from syncledger.adapters.kit.wire_mapping import REF_MARKER
+from syncledger.adapters.kit.wire_mapping import ref_in as ref_in
 from syncledger.adapters.wire_dates import iso_day
-from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.money import minor_unit, quantize, to_decimal
 from syncledger.core.ports import LedgerRecord
 
-REF_MARKER = "syncledger-ref:"
 #: the refusal of a credit note carrying a discount (``refuse_credit_note_discount``)
 CREDIT_NOTE_DISCOUNT = "syncledger.credit_note_discount_unsupported"
 KEY_MARKER = "syncledger-key:"
 TAX_MARKER = "syncledger-tax:"
 REFERENCE_LIMIT = 100
 ZOHO_TIME = "%Y-%m-%dT%H:%M:%S%z"
-_REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
 _TAX_IN_TEXT = re.compile(re.escape(TAX_MARKER) + r"\s*(\S+)")
 #: canonical kind → (resource path, single key, list key, id field, number field)
 RESOURCES: dict[str, tuple[str, str, str, str, str]] = {
@@ -149,11 +148,6 @@ def split_refund_id(ledger_id: str) -> tuple[str, str, str] | None:
 
 def ref_key(external_ref: str) -> str:
     return "sl" + hashlib.sha256(external_ref.encode()).hexdigest()[:24]
-
-
-def ref_in(text: object) -> str | None:
-    match = _REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
 
 
 def reference_token(external_ref: str) -> str:
@@ -405,12 +399,7 @@ class ZohoMapping:
         }
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        for canonical, paths in self.fields[kind].items():
-            if values.get(canonical) is not None:
-                for path in paths:
-                    _set_path(body, path, _wire(values[canonical]))
-        return body
+        return kit.fields_body(self.fields[kind], values)
 
 
 def _check_applied(payment: Payment, part: Decimal) -> None:
@@ -497,35 +486,12 @@ def _check_total(
         )
 
 
-def _wire(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = body
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
 # ------------------------------------------------------------------ loading
 
 
 def load_mapping(path: Path | None = None) -> ZohoMapping:
     """The mapping at ``path``, or the default ``adapters/zoho/mapping.toml``."""
-    data = path.read_bytes() if path else _default_mapping_bytes()
-    try:
-        raw = tomllib.loads(data.decode())
-        return _mapping_from(raw, hashlib.sha256(data).hexdigest())
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            f"Zoho Books mapping {path or 'default'} is invalid: {exc}"
-        ) from exc
-
-
-def _default_mapping_bytes() -> bytes:
-    return resources.files("syncledger.adapters.zoho").joinpath("mapping.toml").read_bytes()
+    return kit.load_toml_mapping("syncledger.adapters.zoho", "Zoho Books", path, _mapping_from)
 
 
 def _mapping_from(raw: Mapping[str, Any], digest: str) -> ZohoMapping:
@@ -550,7 +516,7 @@ def _mapping_from(raw: Mapping[str, Any], digest: str) -> ZohoMapping:
     return ZohoMapping(
         version=str(raw["version"]),
         digest=digest,
-        fields={kind: _paths(raw[kind]["fields"]) for kind in kinds},
+        fields={kind: kit.paths(raw[kind]["fields"]) for kind in kinds},
         person={k: str(v) for k, v in raw["customer"]["contact_person"].items()},
         options=options,
     )
@@ -593,10 +559,6 @@ def _check_references(raw: Mapping[str, Any], kinds: Sequence[str]) -> None:
             )
 
 
-def _paths(table: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in table.items()}
-
-
 # ----------------------------------------------------------- ledger → canonical
 
 
@@ -625,9 +587,9 @@ def to_record(kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
         "kind": kind,
         "ledger_id": str(raw[id_field]),
         "version": version_of(kind, raw),
-        "name": _str(raw.get(number_field)),
-        "customer_ledger_id": _str(raw.get("customer_id")),
-        "currency": _str(raw.get("currency_code")),
+        "name": kit.text(raw.get(number_field)),
+        "customer_ledger_id": kit.text(raw.get("customer_id")),
+        "currency": kit.text(raw.get("currency_code")),
         "updated_at": zoho_moment(raw.get("last_modified_time")),
         "raw": dict(raw),
     }
@@ -638,22 +600,22 @@ def _parts(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "customer":
         return {
             "external_ref": ref_in(raw.get("notes")),
-            "balance": _amount(raw.get("outstanding_receivable_amount")),
-            "status": _str(raw.get("status")),
+            "balance": kit.amount(raw.get("outstanding_receivable_amount")),
+            "status": kit.text(raw.get("status")),
         }
     if kind == "payment":
         return {
-            "external_ref": _str(raw.get("reference_number")) or None,
-            "total": _amount(raw.get("amount")),
-            "balance": _amount(raw.get("unused_amount")),
+            "external_ref": kit.text(raw.get("reference_number")) or None,
+            "total": kit.amount(raw.get("amount")),
+            "balance": kit.amount(raw.get("unused_amount")),
             "status": "applied",
         }
     status = str(raw.get("status", ""))
     return {
-        "external_ref": _str(raw.get("reference_number")) or None,
-        "total": _amount(raw.get("total")),
+        "external_ref": kit.text(raw.get("reference_number")) or None,
+        "total": kit.amount(raw.get("total")),
         "tax": document_tax(raw),
-        "balance": _amount(raw.get("balance")),
+        "balance": kit.amount(raw.get("balance")),
         "status": INVOICE_STATUS.get(status, status) if kind == "invoice" else status,
         # the field the mapping writes (mapping.toml due_date = "due_date")
         "due_date": iso_day(raw.get("due_date")) if kind == "invoice" else None,
@@ -680,14 +642,14 @@ def refund_record(
     applied to the credit it lives under, for its whole amount: Zoho draws a refund from
     one credit only."""
     id_field = REFUNDS[credit_kind][3]
-    total = _amount(raw.get("amount_fcy", raw.get("amount")))
+    total = kit.amount(raw.get("amount_fcy", raw.get("amount")))
     return LedgerRecord(
         kind="refund",
         ledger_id=refund_ledger_id(credit_kind, credit_id, str(raw[id_field])),
         version=_refund_version(raw),
-        external_ref=_str(raw.get("reference_number")) or None,
-        customer_ledger_id=_str(credit.get("customer_id")),
-        currency=_str(credit.get("currency_code")),
+        external_ref=kit.text(raw.get("reference_number")) or None,
+        customer_ledger_id=kit.text(credit.get("customer_id")),
+        currency=kit.text(credit.get("currency_code")),
         total=total,
         status="refunded",
         updated_at=zoho_moment(raw.get("last_modified_time")),
@@ -699,11 +661,3 @@ def refund_record(
 def _refund_version(raw: Mapping[str, Any]) -> str:
     picked = {f: raw.get(f) for f in VERSION_FIELDS["refund"]}
     return hashlib.sha256(encode_json(picked)).hexdigest()[:12]
-
-
-def _amount(value: Any) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
