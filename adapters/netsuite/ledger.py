@@ -108,10 +108,12 @@ from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import httpx
+from typing_extensions import Unpack
 
-from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.jsonwire import encode_json
+from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.paging import Page, next_offset, walk
 from syncledger.adapters.netsuite.currencies import Currencies
 from syncledger.adapters.netsuite.customer_details import customer_details
 from syncledger.adapters.netsuite.errors import NOT_FOUND, translate_netsuite
@@ -130,7 +132,7 @@ from syncledger.adapters.netsuite.mapping import (
 )
 from syncledger.adapters.netsuite.records import line_item_ids, to_record, version_of
 from syncledger.adapters.oauth2 import Auth
-from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.ratelimit import Rate
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.ports import (
@@ -150,6 +152,7 @@ SUITEQL_API = "/services/rest/query/v1/suiteql"
 PAGE_LIMIT = 1000  # the maximum ``limit`` of record collections and SuiteQL pages
 DEFAULT_CONCURRENCY = 5  # the smallest account limit (shared tier); raise it to your share
 DEFAULT_PER_MINUTE = 300  # our own setting: NetSuite does not publish its frequency limits
+NETSUITE_HTTP = HttpSpec("netsuite", translate_netsuite, (Rate(DEFAULT_PER_MINUTE, 60.0),))
 SUITEQL_TYPES = {
     "CustInvc": "invoice",
     "CustPymt": "payment",
@@ -193,26 +196,18 @@ class NetSuiteLedger:
         *,
         auth: Auth,
         base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: RateLimiter | None = None,
         concurrency: asyncio.Semaphore | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
         mapping: NetSuiteMapping | None = None,
         page_size: int = 1000,
+        **options: Unpack[HttpOptions],
     ) -> NetSuiteLedger:
         """``limiter`` / ``concurrency``: pass the account's shared ones; by default a
         private limiter and semaphore at the conservative defaults above."""
-        http = LedgerHttp(
-            platform="netsuite",
+        http = NETSUITE_HTTP.open(
             base_url=base_url,
             auth=auth,
-            limiter=limiter or RateLimiter(Rate(DEFAULT_PER_MINUTE, 60.0)),
             concurrency=concurrency or asyncio.Semaphore(DEFAULT_CONCURRENCY),
-            retry=retry or RetryPolicy(),
-            timeout=timeout,
-            translate=translate_netsuite,
-            transport=transport,
+            **options,
         )
         return cls(http, mapping=mapping, page_size=page_size)
 
@@ -606,20 +601,17 @@ class NetSuiteLedger:
         return [i async for i in self._collection_ids("customer", {"q": condition})]
 
     async def _collection_ids(self, kind: str, params: Mapping[str, str]) -> AsyncIterator[str]:
-        offset = 0
-        while True:
+        async def read(offset: int) -> Page[str, int]:
             query: dict[str, str | int] = {**params, "limit": self._page, "offset": offset}
             page = await self._http.json("GET", _path(kind), params=query, idempotent=True)
-            items = page.get("items") or []
-            for item in items:
-                yield str(item["id"])
-            if not page.get("hasMore") or not items:
-                return
-            offset += len(items)
+            ids = [str(item["id"]) for item in page.get("items") or []]
+            return Page(ids, next_offset(offset, ids, bool(page.get("hasMore"))))
+
+        async for ledger_id in walk(read, 0):
+            yield ledger_id
 
     async def _suiteql(self, statement: str) -> AsyncIterator[Mapping[str, Any]]:
-        offset = 0
-        while True:
+        async def read(offset: int) -> Page[Mapping[str, Any], int]:
             page = await self._http.json(
                 "POST",
                 SUITEQL_API,
@@ -629,11 +621,10 @@ class NetSuiteLedger:
                 idempotent=True,
             )
             items = page.get("items") or []
-            for item in items:
-                yield item
-            if not page.get("hasMore") or not items:
-                return
-            offset += len(items)
+            return Page(items, next_offset(offset, items, bool(page.get("hasMore"))))
+
+        async for item in walk(read, 0):
+            yield item
 
     def _timestamp(self, since: datetime) -> str:
         aware = since if since.tzinfo else since.replace(tzinfo=UTC)
