@@ -12,7 +12,7 @@ says what each payment, credit note and refund is applied to.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -566,3 +566,24 @@ def _tax_key(tax_id: object) -> str | None:
         return None
     key = "".join(ch for ch in tax_id.upper() if ch.isalnum())
     return key or None
+
+
+@dataclass
+class BatchMatchingMemoryLedger(MemoryLedger):
+    """The memory ledger with ``core.ports.CustomerBatchMatcher``: ``match_customers``
+    answers for many customers at once, by ``match_customer``'s own rules. It counts
+    both kinds of match request (``matched_one``, ``matched_batches``: sizes)."""
+
+    matched_one: int = 0
+    matched_batches: list[int] = field(default_factory=list)
+
+    async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
+        self.matched_one += 1
+        return await super().match_customer(customer)
+
+    async def match_customers(
+        self, customers: Mapping[str, Customer]
+    ) -> Mapping[str, list[LedgerRecord]]:
+        self.matched_batches.append(len(customers))
+        one = super().match_customer
+        return {ref: await one(c) for ref, c in customers.items()}

@@ -337,6 +337,26 @@ class Prefetcher(Protocol):
         ...
 
 
+@runtime_checkable
+class CustomerBatchMatcher(Protocol):
+    """A ledger that matches many new customers in a few requests. Before handling a
+    batch, the worker names the batch's customers that have no ledger link yet; each
+    one's match before its create is then answered from this (``core.sync_matches``)
+    instead of one ``match_customer`` request each.
+
+    The rules are ``match_customer``'s, and must be equality of name (case and spacing
+    aside), e-mail or tax id: a customer the batch writes drops the answers of the
+    batch-mates sharing one of those, which are then matched one by one again."""
+
+    async def match_customers(
+        self, customers: Mapping[str, Customer]
+    ) -> Mapping[str, list[LedgerRecord]]:
+        """For each customer (by the caller's id for it), what ``match_customer`` would
+        answer now. A customer left out of the answer is matched one by one; transient
+        errors raise (core then matches one by one, as without this)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceDelivery:
     """What the ledger says about an invoice's e-mail to the customer."""

@@ -91,6 +91,7 @@ from syncledger.core.sync_creates import Creates
 from syncledger.core.sync_disputes import Disputes, dispute_credit_note
 from syncledger.core.sync_items import Items
 from syncledger.core.sync_log import SyncLog
+from syncledger.core.sync_matches import new_customers
 from syncledger.core.sync_outcomes import Outcomes
 from syncledger.core.sync_prefetch import prefetch
 from syncledger.core.sync_prepare import Prepare
@@ -188,8 +189,17 @@ class SyncService:
     async def handle_many(self, items: Sequence[tuple[int, str, bytes]]) -> list[Outcome]:
         """Handle events in stream order, creating documents through the ledger's batch
         endpoint where it has one (one request, one fsync for many records), after reading
-        the records it updates in bulk where the ledger can (``sync_prefetch``)."""
+        the records it updates in bulk where the ledger can (``sync_prefetch``) and
+        matching its new customers at once where the ledger can (``sync_matches``)."""
         await prefetch(self._ctx.ledger, items, self.state)
+        customers = new_customers(items, self.state, self._customer)
+        await self._ctx.matches.read(self._ctx.ledger, customers)
+        try:
+            return await self._handle_all(items)
+        finally:
+            self._ctx.matches.clear()
+
+    async def _handle_all(self, items: Sequence[tuple[int, str, bytes]]) -> list[Outcome]:
         if not isinstance(self._ctx.ledger, BatchCreator):
             return [await self.handle(seq, subject, raw) for seq, subject, raw in items]
         self._batch.open()
@@ -312,10 +322,19 @@ class SyncService:
         rule checked), or the rejection's outcome."""
         sha = event.content_sha256
         try:
-            fields = self._fields(envelope, event)
+            judged = self._judged(ref, envelope, event)
         except SubjectErased:
             message = "personal data was erased under retention; the record cannot be pushed"
             return await self._outcomes.reject(ref, sha, envelope, [("subject_erased", message)])
+        if isinstance(judged, tuple):
+            return await self._outcomes.reject_reasons(ref, sha, envelope, judged)
+        return judged
+
+    def _judged(
+        self, ref: RecordRef, envelope: Envelope, event: SourceRecordObserved
+    ) -> Record | tuple[RejectionReason, ...]:
+        """The record as the ledger takes it, or why not (nothing logged here)."""
+        fields = self._fields(envelope, event)
         mapped: tuple[RejectionReason, ...] = ()
         if self._ctx.mapping is not None:  # the ledger's declared transforms and item policy
             fields, mapped = self._ctx.mapping.apply(ref.kind, fields)
@@ -323,8 +342,15 @@ class SyncService:
         result = validate(item, self._ctx.rules, home_currency=self._ctx.home_currency)
         reasons = (*mapped, *(result.reasons if isinstance(result, Rejected) else ()))
         if reasons or isinstance(result, Rejected):
-            return await self._outcomes.reject_reasons(ref, sha, envelope, reasons)
+            return reasons
         return result.record
+
+    def _customer(self, decoded: Decoded) -> Customer | None:
+        """A batch's new customer as its handler will match it (``sync_matches``)."""
+        event = decoded.event
+        assert isinstance(event, SourceRecordObserved)
+        judged = self._judged(RecordRef.parse(event.ref), decoded.envelope, event)
+        return judged if isinstance(judged, Customer) else None
 
     def _fields(self, envelope: Envelope, event: SourceRecordObserved) -> dict[str, Any]:
         fields = dict(event.record)

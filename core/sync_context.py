@@ -15,6 +15,7 @@ from syncledger.core.mapping import Mapping
 from syncledger.core.model import CreditNote, Customer, Payment, Record, RecordRef, Refund
 from syncledger.core.ports import LedgerAdapter
 from syncledger.core.store import EventStore
+from syncledger.core.sync_matches import BatchMatches
 from syncledger.core.sync_state import RecordState, SyncState
 from syncledger.core.validation import LedgerRules
 
@@ -96,6 +97,8 @@ class SyncContext:
     #: the customer details the ledger owns (``customer_field_authority``): kept out of
     #: customer updates (a create still sends them: the ledger holds nothing yet)
     ledger_owned: tuple[str, ...] = ()
+    #: the current batch's customer matches, read at once (``core/sync_matches.py``)
+    matches: BatchMatches = field(default_factory=BatchMatches)
 
     @property
     def name(self) -> str:

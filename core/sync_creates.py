@@ -39,6 +39,7 @@ class Creates:
         rec, ref, key = work.record, str(work.ref), work.key
         self._ctx.check_owner()
         if isinstance(rec, Customer):
+            self._ctx.matches.writing(rec)  # batch-mates it may match are asked again
             ledger = self._ctx.ledger
             return await ledger.create_customer(rec, external_ref=ref, idempotency_key=key)
         assert rec is not None

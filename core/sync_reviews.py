@@ -28,7 +28,9 @@ class Reviews:
     async def match(self, work: Work, customer: Customer) -> Outcome | None:
         """Before creating a customer: ours already there, one to link, several to ask
         about, or none (None: create it)."""
-        candidates = await self._ctx.ledger.match_customer(customer)
+        candidates = self._ctx.matches.take(str(work.ref), customer)
+        if candidates is None:  # not read with the batch's (``core/sync_matches.py``)
+            candidates = await self._ctx.ledger.match_customer(customer)
         ours = [c for c in candidates if c.external_ref == str(work.ref)]
         if ours:
             found = PushResult(ours[0].ledger_id, ours[0].version, True)

@@ -104,6 +104,7 @@ class Updates:
                 ledger_id, version=version, idempotency_key=key, steps=steps
             )
         if isinstance(rec, Customer):
+            self._ctx.matches.writing(rec, ledger_id)  # batch-mates it may match: asked again
             return await ledger.update_customer(
                 self._sent(rec),
                 ledger_id=ledger_id,
