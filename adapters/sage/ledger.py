@@ -86,13 +86,19 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
+from typing_extensions import Unpack
 
-from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.oauth2 import Auth
-from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sage.applied import Applications, note_applications
-from syncledger.adapters.sage.customer_details import customer_details
+from syncledger.adapters.sage.customer_details import (
+    address_as_written,
+    address_parts,
+    customer_details,
+)
 from syncledger.adapters.sage.customers import CustomerIndex
 from syncledger.adapters.sage.errors import NOT_FOUND_CODE, is_taken_reference, translate_sage
 from syncledger.adapters.sage.items import SageItems
@@ -111,6 +117,7 @@ from syncledger.adapters.sage.mapping import (
 )
 from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, pages
 from syncledger.adapters.sage.prefetch import BulkReads
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.ports import (
@@ -127,6 +134,7 @@ from syncledger.core.ports import (
 PRODUCTION_URL = "https://api.accounting.sage.com/v3.1"
 TOKEN_URL = "https://oauth.accounting.sage.com/token"  # noqa: S105 (a URL)
 SAGE_RATES = (Rate(200, 60.0),)
+SAGE_HTTP = HttpSpec("sage", translate_sage, SAGE_RATES)
 RESOURCE = {
     "customer": "contacts",
     "invoice": "sales_invoices",
@@ -196,27 +204,15 @@ class SageLedger:
         auth: Auth,
         business_id: str | None = None,
         base_url: str = PRODUCTION_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: RateLimiter | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
         mapping: SageMapping | None = None,
         find_window: timedelta | None = timedelta(days=30),
         page_size: int = PAGE_LIMIT,
+        **options: Unpack[HttpOptions],
     ) -> SageLedger:
         """``business_id`` goes in ``X-Business`` (None: the user's lead business);
         ``limiter``: the business's shared one, by default Sage's published rate."""
-        http = LedgerHttp(
-            platform="sage",
-            base_url=base_url,
-            auth=auth,
-            limiter=limiter or RateLimiter(*SAGE_RATES),
-            retry=retry or RetryPolicy(),
-            timeout=timeout,
-            translate=translate_sage,
-            transport=transport,
-            headers={"X-Business": business_id} if business_id else None,
-        )
+        headers = {"X-Business": business_id} if business_id else None
+        http = SAGE_HTTP.open(base_url=base_url, auth=auth, headers=headers, **options)
         return cls(http, mapping=mapping, find_window=find_window, page_size=page_size)
 
     # ------------------------------------------------------------------- items
@@ -453,6 +449,14 @@ class SageLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a Sage contact holds (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The contact's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()
