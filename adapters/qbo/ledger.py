@@ -96,9 +96,10 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
-import httpx
+from typing_extensions import Unpack
 
-from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.http import LedgerHttp
+from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.qbo.customer_details import customer_details
@@ -156,6 +157,7 @@ PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 (a URL)
 QBO_RATES = (Rate(10, 1.0), Rate(500, 60.0))
+QBO_HTTP = HttpSpec("qbo", translate_qbo, QBO_RATES)
 QBO_BATCH_RATE = Rate(40, 60.0)  # batch requests per minute per realm + app
 BATCH_LIMIT = 30
 REQUESTID_LIMIT = 50
@@ -241,27 +243,15 @@ class QboLedger:
         realm_id: str,
         auth: Auth,
         base_url: str = PRODUCTION_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: RateLimiter | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
         mapping: QboMapping | None = None,
         find_window: timedelta | None = timedelta(days=30),
         batch_limiter: RateLimiter | None = None,
         page_size: int = 1000,
+        **options: Unpack[HttpOptions],
     ) -> QboLedger:
         """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
         default a private limiter at QBO's published rates."""
-        http = LedgerHttp(
-            platform="qbo",
-            base_url=base_url,
-            auth=auth,
-            limiter=limiter or RateLimiter(*QBO_RATES),
-            retry=retry or RetryPolicy(),
-            timeout=timeout,
-            translate=translate_qbo,
-            transport=transport,
-        )
+        http = QBO_HTTP.open(base_url=base_url, auth=auth, **options)
         return cls(
             http,
             realm_id=realm_id,
