@@ -144,7 +144,6 @@ dots and dashes (a full scan of the account's clients per match with a tax id).
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -152,7 +151,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-import httpx
+from typing_extensions import Unpack
 
 from syncledger.adapters.freshbooks.customer_details import customer_details
 from syncledger.adapters.freshbooks.errors import FreshBooksNotFoundError, translate_freshbooks
@@ -167,10 +166,13 @@ from syncledger.adapters.freshbooks.mapping import (
     tax_key,
     to_record,
 )
-from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
+from syncledger.adapters.http import LedgerHttp, RetryPolicy
+from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.paging import Page, walk
+from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth, OAuth2Client
 from syncledger.adapters.prefetch import Prefetched
-from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.writes import WriteMemo
 from syncledger.core.errors import (
     ConfigurationError,
@@ -195,6 +197,7 @@ PRODUCTION_URL = "https://api.freshbooks.com"
 TOKEN_URL = "https://api.freshbooks.com/auth/oauth/token"  # noqa: S105 (a URL)
 DEFAULT_REQUESTS_PER_MINUTE = 100  # unverified: a secondary source only
 MAX_PER_PAGE = 100
+FRESHBOOKS_HTTP = HttpSpec("freshbooks", translate_freshbooks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,12 +276,10 @@ class FreshBooksLedger:
         self.mapping = mapping or load_mapping()
         self.capabilities = capabilities(requests_per_minute)
         self._http = http
-        self._retry = retry or RetryPolicy()
+        self._retries = Retries.of(retry, sleep)
         self._find_window = find_window
         self._page = min(page_size, MAX_PER_PAGE)
         self._now = now
-        self._sleep = sleep
-        self._rng = random.Random()
         self._items = FreshBooksItems(http, self._url(ITEMS_PATH), page_size=self._page, now=now)
         self._writes = WriteMemo()
         #: raw records a bulk read found, each served once to an update's version check
@@ -293,33 +294,21 @@ class FreshBooksLedger:
         account_id: str,
         auth: Auth,
         base_url: str = PRODUCTION_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: RateLimiter | None = None,
         requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
         mapping: FreshBooksMapping | None = None,
         find_window: timedelta | None = timedelta(days=30),
         page_size: int = MAX_PER_PAGE,
+        **options: Unpack[HttpOptions],
     ) -> FreshBooksLedger:
         """``limiter``: the account's shared one (``RateLimiters.for_tenant``); by default a
         private limiter at ``requests_per_minute``."""
-        retry = retry or RetryPolicy()
-        http = LedgerHttp(
-            platform="freshbooks",
-            base_url=base_url,
-            auth=auth,
-            limiter=limiter or RateLimiter(Rate(requests_per_minute, 60.0)),
-            retry=retry,
-            timeout=timeout,
-            translate=translate_freshbooks,
-            transport=transport,
-        )
+        rates = (Rate(requests_per_minute, 60.0),)
+        http = FRESHBOOKS_HTTP.open(base_url=base_url, auth=auth, rates=rates, **options)
         return cls(
             http,
             account_id=account_id,
             mapping=mapping,
-            retry=retry,
+            retry=options.get("retry"),
             requests_per_minute=requests_per_minute,
             find_window=find_window,
             page_size=page_size,
@@ -624,18 +613,19 @@ class FreshBooksLedger:
         """POST the create; a lost answer is looked up by reference before resending
         (without ``retry`` it goes back to the caller: a journal, which asks first)."""
 
-        async def attempt(_: int, previous: TransientLedgerError | None) -> PushResult:
-            earlier = None if previous is None or kind == "invoice" else await self.find(kind, ref)
-            if earlier is not None:
-                return _pushed(earlier, recovered=True)
+        async def write(_: TransientLedgerError | None) -> PushResult:
             try:
                 return _pushed(self._record(kind, await self._post(kind, body)))
             except PermanentLedgerError as refused:
                 return await self._ours_after_refusal(kind, body, ref, refused)
 
-        policy = self._retry if retry else NO_RETRY
+        async def earlier() -> PushResult | None:
+            found = None if kind == "invoice" else await self.find(kind, ref)
+            return None if found is None else _pushed(found, recovered=True)
+
         label = f"freshbooks POST {kind}"
-        return await policy.run(attempt, rng=self._rng, sleep=self._sleep, label=label)
+        landed = await write_or_find(self._retries, write, earlier, label=label, once=not retry)
+        return landed.value
 
     async def _ours_after_refusal(
         self, kind: str, body: Mapping[str, Any], ref: str, refused: PermanentLedgerError
@@ -841,17 +831,17 @@ class FreshBooksLedger:
     async def _pages(
         self, res: Resource, search: Mapping[str, str]
     ) -> AsyncIterator[dict[str, Any]]:
-        page, pages = 1, 1
-        while page <= pages:
+        async def read(page: int) -> Page[dict[str, Any], int]:
             params = {**search, **_includes(res), "page": str(page), "per_page": str(self._page)}
             answer = await self._http.json(
                 "GET", self._url(res.path), params=params, idempotent=True
             )
             result = result_of(answer)
-            for raw in result.get(res.plural, []):
-                yield raw
-            pages = int(result.get("pages") or 0)
-            page += 1
+            last = page >= int(result.get("pages") or 0)
+            return Page(result.get(res.plural, []), None if last else page + 1)
+
+        async for raw in walk(read, 1):
+            yield raw
 
     async def _links(self, search: Mapping[str, str]) -> Links:
         """What the payments ``search`` finds (every type) say about applications."""
