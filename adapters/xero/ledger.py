@@ -138,13 +138,16 @@ from decimal import Decimal
 from typing import Any, Literal, TypeGuard
 from urllib.parse import quote
 
-import httpx
+from typing_extensions import Unpack
 
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
+from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.paging import Page, next_number, walk
+from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
-from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.xero.customer_details import customer_details
 from syncledger.adapters.xero.errors import (
     NOT_FOUND_CODE,
@@ -200,6 +203,7 @@ PRODUCTION_URL = "https://api.xero.com"
 TOKEN_URL = "https://identity.xero.com/connect/token"  # noqa: S105 (a URL)
 API = "/api.xro/2.0"
 XERO_RATES = (Rate(60, 60.0), Rate(5000, 86400.0))
+XERO_HTTP = HttpSpec("xero", translate_xero, XERO_RATES)
 CONCURRENT_CALLS = 5
 PAGE_SIZE = 100
 BULK_LIMIT = 50
@@ -282,11 +286,9 @@ class XeroLedger:
         self.tenant_id = tenant_id
         self.mapping = mapping or load_mapping()
         self._http = http
-        self._retry = retry or RetryPolicy()
+        self._retries = Retries.of(retry, sleep, rng)
         self._slots = asyncio.Semaphore(concurrency)
         self._page = page_size
-        self._sleep = sleep
-        self._rng = rng or random.Random()
         self._base_currency: str | None = None
         self._items_by_code: dict[str, LedgerItem] = {}
         self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
@@ -302,33 +304,20 @@ class XeroLedger:
         tenant_id: str,
         auth: Auth,
         base_url: str = PRODUCTION_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: RateLimiter | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
         mapping: XeroMapping | None = None,
         concurrency: int = CONCURRENT_CALLS,
         page_size: int = PAGE_SIZE,
+        **options: Unpack[HttpOptions],
     ) -> XeroLedger:
         """``limiter``: pass the tenant's shared one (``RateLimiters.for_tenant``); by
         default a private limiter at Xero's published per-tenant rates."""
-        policy = retry or RetryPolicy()
-        http = LedgerHttp(
-            platform="xero",
-            base_url=base_url,
-            auth=auth,
-            limiter=limiter or RateLimiter(*XERO_RATES),
-            retry=policy,
-            timeout=timeout,
-            translate=translate_xero,
-            transport=transport,
-            headers={"Xero-Tenant-Id": tenant_id},
-        )
+        headers = {"Xero-Tenant-Id": tenant_id}
+        http = XERO_HTTP.open(base_url=base_url, auth=auth, headers=headers, **options)
         return cls(
             http,
             tenant_id=tenant_id,
             mapping=mapping,
-            retry=policy,
+            retry=options.get("retry"),
             concurrency=concurrency,
             page_size=page_size,
         )
@@ -611,10 +600,8 @@ class XeroLedger:
                 )
 
         try:
-            answer = await self._retry.run(
+            answer = await self._retries.run(
                 attempt,
-                rng=self._rng,
-                sleep=self._sleep,
                 label=f"xero PUT {path} ({len(elements)})",
                 resend=lambda exc: not isinstance(exc, XeroServerError),
             )
@@ -1107,18 +1094,17 @@ class XeroLedger:
         cached error."""
         keys = [wire_key(key)]
 
-        async def attempt(_: int, previous: TransientLedgerError | None) -> Written:
-            if isinstance(previous, XeroServerError):
-                landed = await recover()
-                if landed is not None:
-                    return Written(landed, recovered=True)
+        async def write(previous: TransientLedgerError | None) -> dict[str, Any]:
+            if isinstance(previous, XeroServerError):  # not found by ``recover``
                 keys.append(fresh_key(key))
             sent = await self._send(method, path, kind, element, keys[-1], params)
             self._keep_rate(kind, sent)
-            return Written(sent)
+            return sent
 
-        label = f"xero {method} {path}"
-        return await self._retry.run(attempt, rng=self._rng, sleep=self._sleep, label=label)
+        landed = await write_or_find(
+            self._retries, write, recover, label=f"xero {method} {path}", unsure=_server_error
+        )
+        return Written(landed.value, recovered=landed.found)
 
     async def _send(
         self,
@@ -1243,18 +1229,19 @@ class XeroLedger:
         params: Mapping[str, str],
         headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        path, page = f"{API}/{_collection(kind)}", 1
-        while True:
+        path = f"{API}/{_collection(kind)}"
+
+        async def read(page: int) -> Page[dict[str, Any], int]:
             paging = {"page": str(page), "pageSize": str(self._page)}
             query = {**params, **self._read_params(kind), **paging}
             answer = await self._read(path, query, headers)
             rows: list[dict[str, Any]] = answer.get(_collection(kind)) or []
-            for raw in rows:
-                yield raw
             pages = (answer.get("pagination") or {}).get("pageCount")
-            if len(rows) < self._page or (pages is not None and page >= int(pages)):
-                return
-            page += 1
+            last = pages is not None and page >= int(pages)
+            return Page(rows, next_number(page, rows, self._page, last))
+
+        async for raw in walk(read, 1):
+            yield raw
 
     def _read_params(self, kind: str) -> dict[str, str]:
         return {"unitdp": "4"} if kind in _DOCUMENT_KINDS else {}
@@ -1420,3 +1407,9 @@ def _http_moment(since: datetime) -> str:
 
 async def _nothing() -> dict[str, Any] | None:
     return None
+
+
+def _server_error(exc: TransientLedgerError) -> bool:
+    """After a 5xx the write may have landed (and Xero would replay the error under its
+    key); after a timeout or a 429 the resend under the same key is replayed."""
+    return isinstance(exc, XeroServerError)
