@@ -65,7 +65,10 @@ once, and the record's ``tax`` (QBO's ``TotalTax``) lets the reconciler record i
 
 Tax ids: ``create_customer`` / ``update_customer`` send ``PrimaryTaxIdentifier``, but QBO
 returns it masked and cannot query it, so ``match_customer`` matches on DisplayName and
-email only (``capabilities.matches_tax_id`` is False).
+email only (``capabilities.matches_tax_id`` is False). A batch's new customers are
+matched at once (``match_customers``, ``core.ports.CustomerBatchMatcher``): one
+``DisplayName IN (...)`` query, one ``PrimaryEmailAddr IN (...)`` query when any has an
+e-mail (QBO's query has ``IN`` but no ``OR``; facts and limits in ``qbo_matching``).
 
 Items (``find_item`` / ``create_item``, ``qbo_items``): a line naming an item is booked
 to it by ``ItemRef``; the codes of a document (of every document of a ``create_many``) are
@@ -133,6 +136,7 @@ from syncledger.adapters.qbo.mapping import (
     to_record,
     with_ref,
 )
+from syncledger.adapters.qbo.matching import match_many
 from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
@@ -570,6 +574,20 @@ class QboLedger:
             for raw in await self._select("customer", f"{clause} AND {_ANY_ACTIVE}", "Id"):
                 found.setdefault(str(raw["Id"]), raw)
         return [self._record("customer", raw) for raw in found.values()]
+
+    async def match_customers(
+        self, customers: Mapping[str, Customer]
+    ) -> dict[str, list[LedgerRecord]]:
+        """``match_customer`` for a batch's customers: one ``DisplayName IN`` query and
+        one ``PrimaryEmailAddr IN`` query for all of them (``qbo_matching``)."""
+
+        async def rows(where: str) -> list[dict[str, Any]]:
+            return [
+                raw async for raw in self._pages("customer", f"{where} AND {_ANY_ACTIVE}", "Id")
+            ]
+
+        found = await match_many(rows, customers)
+        return {ref: [self._record("customer", raw) for raw in got] for ref, got in found.items()}
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         url = self._url(f"{_entity(kind).lower()}/{quote(ledger_id, safe='')}")

@@ -8,6 +8,15 @@ Only fields QBO marks filterable may be filtered or sorted on (``PrivateNote`` a
 ``Notes`` are not); string comparisons ignore case; without a condition on ``Active`` a
 Customer or Item query returns active ones only, as QBO does for its name lists.
 MAXRESULTS is capped at 1000.
+
+As Intuit's "Query operations and syntax" page has it (developer.intuit.com/app/developer/
+qbo/docs/learn/explore-the-quickbooks-online-api/data-queries): conditions are joined by
+``AND`` only ("The OR operation isn't supported": an ``OR`` is refused as unparsable); a
+list of values ``(v1, v2)`` is taken only after ``IN`` ("only supported for IN clauses"),
+on any filterable field (``DisplayName IN (...)``, ``PrimaryEmailAddr IN (...)``: the
+adapter's batch match). The page names no limit on a statement's length or on the values
+of an ``IN``, so the sandbox sets none (``!=`` is accepted here though the page's operator
+list does not name it; nothing in the adapter sends it).
 """
 
 from __future__ import annotations
