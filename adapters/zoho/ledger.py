@@ -167,13 +167,16 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-import httpx
+from typing_extensions import Unpack
 
-from syncledger.adapters.http import NO_RETRY, LedgerHttp, RetryPolicy
+from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
+from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.paging import Page, walk
+from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
-from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.writes import WriteMemo
 from syncledger.adapters.zoho.customer_details import (
     customer_details,
@@ -263,6 +266,9 @@ def zoho_rates(
     return Rate(per_minute, window), Rate(daily_limit, 86_400.0)
 
 
+ZOHO_HTTP = HttpSpec("zoho-books", translate_zoho, zoho_rates())
+
+
 class ZohoLedger:
     """Zoho Books for one organisation. Build with ``ZohoLedger.connect``."""
 
@@ -294,11 +300,9 @@ class ZohoLedger:
         #: customer details the ledger owns (``keep_ledger_details``)
         self._ledger_owned: tuple[str, ...] = ()
         self._http = http
-        self._retry = retry or RetryPolicy()
+        self._retries = Retries.of(retry, sleep, rng)
         self._slots = asyncio.Semaphore(concurrency)
         self._page = min(page_size, PAGE_SIZE)
-        self._sleep = sleep
-        self._rng = rng or random.Random()
         self._settings: OrgSettings | None = None
         self._refund_account: str | None = None
         self._items = ItemCache()
@@ -317,33 +321,21 @@ class ZohoLedger:
         organization_id: str,
         auth: Auth,
         base_url: str = PRODUCTION_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limiter: RateLimiter | None = None,
-        retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
         mapping: ZohoMapping | None = None,
         daily_limit: int = FREE_DAILY_LIMIT,
         concurrency: int = PAID_CONCURRENCY,
         page_size: int = PAGE_SIZE,
+        **options: Unpack[HttpOptions],
     ) -> ZohoLedger:
         """``limiter``: the organisation's shared one (``RateLimiters.for_tenant``); by
         default a private limiter at Zoho's published rates and ``daily_limit``."""
-        policy = retry or RetryPolicy()
-        http = LedgerHttp(
-            platform="zoho-books",
-            base_url=base_url,
-            auth=auth,
-            limiter=limiter or RateLimiter(*zoho_rates(daily_limit=daily_limit)),
-            retry=policy,
-            timeout=timeout,
-            translate=translate_zoho,
-            transport=transport,
-        )
+        rates = zoho_rates(daily_limit=daily_limit)
+        http = ZOHO_HTTP.open(base_url=base_url, auth=auth, rates=rates, **options)
         return cls(
             http,
             organization_id=organization_id,
             mapping=mapping,
-            retry=policy,
+            retry=options.get("retry"),
             concurrency=concurrency,
             page_size=page_size,
         )
@@ -916,15 +908,18 @@ class ZohoLedger:
         an earlier write's result, and write (once) when there is none. True when
         ``check`` found it."""
 
-        async def attempt(number: int, _: TransientLedgerError | None) -> tuple[T, bool]:
-            if check_first or number > 1:
-                found = await check()
-                if found is not None:
-                    return found, True
-            return await write(), False
+        async def write_once(_: TransientLedgerError | None) -> T:
+            return await write()
 
-        policy = self._retry if retry else NO_RETRY
-        return await policy.run(attempt, rng=self._rng, sleep=self._sleep, label="zoho-books")
+        landed = await write_or_find(
+            self._retries,
+            write_once,
+            check,
+            label="zoho-books",
+            look_first=check_first,
+            once=not retry,
+        )
+        return landed.value, landed.found
 
     async def _journaled(
         self, steps: WriteSteps | None, key: str, run: Callable[[bool], Awaitable[PushResult]]
@@ -1333,14 +1328,12 @@ class ZohoLedger:
     async def _pages_at(
         self, path: str, key: str, params: Mapping[str, str] | None = None, *, once: bool = False
     ) -> AsyncIterator[dict[str, Any]]:
-        page = 1
-        while True:
+        async def read(page: int) -> Page[dict[str, Any], int]:
             rows, more = await self._list_at(path, key, params or {}, once=once, page=page)
-            for raw in rows:
-                yield raw
-            if not more:
-                return
-            page += 1
+            return Page(rows, page + 1 if more else None)
+
+        async for raw in walk(read, 1):
+            yield raw
 
     async def _call(
         self,
