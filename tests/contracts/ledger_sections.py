@@ -58,6 +58,9 @@ class SectionLedger:
     redeem: Callable[[str], bool] | None = None
     #: the refresh token the adapter started with (spent by its first sign-in), if any
     initial_refresh_token: str | None = None
+    #: the platform's in-process environment (``tests.support.<platform>``), whose
+    #: recorder shows what the adapter sent
+    platform: Any = None
 
     @property
     def adapter(self) -> LedgerAdapter:
@@ -101,6 +104,7 @@ def in_process(env: InProcess, *, spend: str | None = None) -> SectionLedger:
         app=env.app,
         redeem=None if oauth is None else lambda token: oauth.exchange(token) is not None,
         initial_refresh_token=spend,
+        platform=env,
     )
 
 

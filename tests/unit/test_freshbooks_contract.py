@@ -32,10 +32,15 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.support.freshbooks import in_process_freshbooks
+from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
+from tests.support.freshbooks import ACCOUNT, in_process_freshbooks, seed_item
+
+ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 
 class TestFreshBooksLedgerContract(
+    ItemLookupSection,
+    PrefetchSection,
     DeltaSection,
     SecretsSection,
     MoneySection,
@@ -96,6 +101,18 @@ class TestFreshBooksLedgerContract(
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_freshbooks(ledger_options={"page_size": page_size}))
+
+    item_lookup = f"GET {ACCOUNTING}/items/items"
+    customer_bulk_read = f"GET {ACCOUNTING}/users/clients"  # its documented id search
+    customer_read = f"GET {ACCOUNTING}/users/clients/{{id}}"
+    customer_write = f"PUT {ACCOUNTING}/users/clients/{{id}}"
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        sent = env.platform.transport.sent
+        return [rest_call(method, path) for method, path in sent if "/oauth/" not in path]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        seed_item(env.under_test.sandbox, code)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ refunds
 

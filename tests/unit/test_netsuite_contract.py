@@ -27,13 +27,15 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.support.netsuite import credentials, in_process_netsuite
+from tests.contracts.wire_sections import Call, ItemLookupSection, rest_call
+from tests.support.netsuite import Sent, credentials, in_process_netsuite
 
 _TOKEN_ID = "sandbox-token-id-2"
 _TOKEN_SECRET = "token-secret-never-logged"
 
 
 class TestNetSuiteLedgerContract(
+    ItemLookupSection,
     DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
@@ -112,3 +114,27 @@ class TestNetSuiteLedgerContract(
     def paged_ledger(self, page_size: int) -> SectionLedger:
         options = {"concurrency": 10, "per_minute": 2000, "latency": 0.0}
         return in_process(in_process_netsuite(page_size=page_size, **options))
+
+    item_lookup = "suiteql item by code"
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        return [netsuite_call(s) for s in env.platform.wire.sent]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        body = {
+            "itemId": code,
+            "incomeAccount": {"id": "54"},
+            "taxSchedule": {"id": "1"},
+            "subsidiary": {"items": [{"id": "1"}]},
+        }
+        env.under_test.sandbox.create("serviceSaleItem", body)  # type: ignore[attr-defined]
+
+
+def netsuite_call(sent: Sent) -> Call:
+    """A SuiteQL query as ``suiteql <table>`` (``by code`` when it asks for an item's
+    code), a REST record request by method and path."""
+    if not sent.path.endswith("/suiteql"):
+        return rest_call(sent.method, sent.path.split("/record/v1")[-1])
+    query = str(sent.body["q"])
+    table = query.split(" FROM ")[1].split()[0]
+    return ("read", f"suiteql {table}{' by code' if 'itemid =' in query else ''}")

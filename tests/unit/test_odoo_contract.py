@@ -10,8 +10,10 @@ from typing import Any, ClassVar
 
 import pytest
 
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
+from syncledger.adapters.odoo.wire import decode
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
     DeltaSection,
@@ -28,10 +30,36 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
+from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection
 from tests.support.odoo import in_process_odoo
+
+#: the methods that only read the book
+READS = frozenset({"search_read", "read", "search", "search_count", "fields_get"})
+
+
+def is_rpc(path: str) -> bool:
+    return path.startswith("/json/2/") or path == "/xmlrpc/2/object"
+
+
+def odoo_call(path: str, body: bytes) -> Call:
+    """A call as ``<model> <method>`` on either transport; a ``search_read`` of records by
+    their ids (``id in``) is marked ``by ids``."""
+    if path == "/xmlrpc/2/object":
+        params = decode(body)[0]
+        model, method = params[3], params[4]
+        named = params[6] if len(params) > 6 else {}
+        domain = named.get("domain", params[5][0] if params[5] else [])
+    else:
+        model, method = path.removeprefix("/json/2/").split("/")
+        domain = decode_json(body).get("domain", [])
+    by_ids = any(isinstance(leaf, list) and leaf[:2] == ["id", "in"] for leaf in domain)
+    label = f"{model} {method}{' by ids' if by_ids else ''}"
+    return ("read" if method in READS else "write", label)
 
 
 class TestOdooJson2Contract(
+    ItemLookupSection,
+    PrefetchSection,
     DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
@@ -122,6 +150,21 @@ class TestOdooJson2Contract(
             transport=self.transport, per_second=100, version=self.version, ledger_options=options
         )
         return in_process(odoo)
+
+    item_lookup = "product.product search_read"
+    customer_bulk_read = "res.partner search_read by ids"
+    customer_read = "res.partner search_read"
+    customer_write = "res.partner write"
+    reads_per_write = 1  # the read of what the write left
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        return [odoo_call(path, body) for path, body in env.platform.wire.sent if is_rpc(path)]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        sandbox = env.under_test.sandbox
+        vals = {"name": f"{code} by hand", "default_code": code, "type": "service"}
+        with sandbox.book.transaction():  # type: ignore[attr-defined]
+            sandbox.orm.call("product.product", "create", [], {"vals_list": [vals]}, {})  # type: ignore[attr-defined]
 
 
 class TestOdooXmlRpcContract(TestOdooJson2Contract):

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import httpx
 import pytest
 
 from syncledger.adapters.http import NO_RETRY
@@ -35,10 +36,24 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
+from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection
 from tests.support.qbo import in_process_qbo
 
 
+def qbo_call(request: httpx.Request) -> Call:
+    """A query as ``query <Entity>``, another request by method and resource (an id as
+    ``{id}``)."""
+    statement = request.url.params.get("query")
+    if statement is not None:
+        return ("read", f"query {statement.split(' FROM ')[1].split()[0]}")
+    resource, *ident = request.url.path.split("/company/")[1].split("/")[1:]
+    kind: Literal["read", "write"] = "read" if request.method == "GET" else "write"
+    return (kind, f"{request.method} {resource}{'/{id}' if ident else ''}")
+
+
 class TestQboLedgerContract(
+    ItemLookupSection,
+    PrefetchSection,
     DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
@@ -103,6 +118,20 @@ class TestQboLedgerContract(
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_qbo(ledger_options={"page_size": page_size}))
+
+    item_lookup = "query Item"
+    customer_bulk_read = "query Customer"
+    customer_read = "GET customer/{id}"
+    customer_write = "POST customer"
+    ledger_checks_the_version = True  # QBO refuses a stale SyncToken itself
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        sent = env.platform.transport.requests
+        return [qbo_call(r) for r in sent if "/company/" in r.url.path]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        body = {"Name": code, "Type": "Service", "IncomeAccountRef": {"value": "1"}}
+        env.under_test.sandbox.write("item", None, body)  # type: ignore[attr-defined]
 
 
 class TestQboAutomatedSalesTaxContract(TestQboLedgerContract):

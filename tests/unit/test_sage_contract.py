@@ -36,10 +36,13 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
+from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
 from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    ItemLookupSection,
+    PrefetchSection,
     DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
@@ -122,3 +125,15 @@ class TestSageLedgerContract(
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return in_process(in_process_sage(ledger_options={"page_size": page_size}))
+
+    item_lookup = "GET /services"
+    customer_bulk_read = "GET /contacts"  # a delta read: updated_or_created_since
+    customer_read = "GET /contacts/{id}"
+    customer_write = "PUT /contacts/{id}"
+    rereads_a_changed_copy = True  # the record the delta read shows changed is read again
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        return [rest_call(s.method, s.path) for s in env.platform.sent]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]

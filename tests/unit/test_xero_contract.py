@@ -10,7 +10,7 @@ import pytest
 from syncledger.adapters.http import NO_RETRY
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.ratelimit import Rate, RateLimiter
-from syncledger.adapters.xero.ledger import PRODUCTION_URL
+from syncledger.adapters.xero.ledger import API, PRODUCTION_URL
 from syncledger.adapters.xero.mapping import ref_in
 from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_SECRET,
@@ -35,10 +35,13 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
+from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
 from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    ItemLookupSection,
+    PrefetchSection,
     DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
@@ -112,3 +115,15 @@ class TestXeroLedgerContract(
     def paged_ledger(self, page_size: int) -> SectionLedger:
         options = {"page_size": page_size}
         return in_process(in_process_xero(per_window=1000, window=60.0, ledger_options=options))
+
+    item_lookup = "GET /Items"
+    customer_bulk_read = "GET /Contacts"
+    customer_read = "GET /Contacts/{id}"
+    customer_write = "POST /Contacts/{id}"
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        sent = [r for r in env.platform.wire.sent if r.url.path.startswith(API)]
+        return [rest_call(r.method, r.url.path.removeprefix(API)) for r in sent]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]

@@ -26,10 +26,13 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
+from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    ItemLookupSection,
+    PrefetchSection,
     DeltaSection,
     SecretsSection,
     ForeignCurrencySection,
@@ -110,6 +113,20 @@ class TestZohoBooksLedgerContract(
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return _section(in_process_zoho(per_window=200, ledger_options={"page_size": page_size}))
 
+    item_lookup = "GET /items"
+    default_item_lookups = 1  # every line is sent with an item: the default one's lookup
+    customer_bulk_read = "GET /contacts"
+    customer_read = "GET /contacts/{id}"
+    customer_write = "PUT /contacts/{id}"
+
+    def calls(self, env: SectionLedger) -> list[Call]:
+        sent = env.platform.transport.requests
+        api = [r for r in sent if r.url.path.startswith("/books/v3/")]
+        return [rest_call(r.method, r.url.path.removeprefix("/books/v3")) for r in api]
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]
+
 
 _REVOCABLE = "1000.revocable"  # a grant the test revokes, as a user removing the app would
 
@@ -126,6 +143,7 @@ def _section(zoho: InProcessZoho, revoke: Callable[[], None] = lambda: None) -> 
         revoke_grant=revoke,
         app=zoho.app,
         redeem=lambda token: "access_token" in zoho.sandbox.accounts.token(_refresh(token)),
+        platform=zoho,
     )
 
 

@@ -1,0 +1,270 @@
+"""Sections of the ledger contract that count what the adapter sends, mixed into a
+platform's contract class (``tests/unit/test_<platform>_contract.py``):
+
+- :class:`ItemLookupSection`: a line naming an item the ledger does not hold is refused
+  before anything is written, and the items lines name are looked up once per adapter.
+- :class:`PrefetchSection`: a batch of updates reads its records in one bulk read, each
+  update then sends only its write, the copy serves one update only, and a change the
+  bulk read shows is refused as stale without a write.
+
+Each asks the platform for ``calls(env)``: every request the adapter sent so far, as
+``(kind, label)`` where kind is ``"read"`` or ``"write"`` (what can change the book) and
+the label is the platform's name of the request, record ids left out (``"GET /Items"``,
+``"product.product search_read"``). Token requests are left out. A class attribute names
+the label the section counts (``item_lookup``, ``customer_bulk_read``, …).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+import pytest
+
+from syncledger.adapters.oauth2 import MemoryTokenStore
+from syncledger.core.errors import PermanentLedgerError, StaleVersionError
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine
+from syncledger.core.ports import PushResult
+from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import SectionLedger, opened
+from tests.contracts.sandbox_sections import BookLedger
+
+Call = tuple[Literal["read", "write"], str]
+
+
+def rest_call(method: str, path: str) -> Call:
+    """A REST request by method and path (after the API's prefix), each segment holding a
+    digit (a record's id) as ``{id}``; a GET reads, anything else may write."""
+    parts = ("{id}" if any(c.isdigit() for c in part) else part for part in path.split("/"))
+    return ("read" if method == "GET" else "write", f"{method} {'/'.join(parts)}")
+
+
+class WireLedger(BookLedger):
+    def calls(self, env: SectionLedger) -> list[Call]:
+        """Every request the adapter of ``env`` sent so far (token requests left out)."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def wire_ledger(self) -> SectionLedger:
+        """The adapter on a fresh in-memory sandbox whose limits a section never meets."""
+        return self.book_ledger(None, MemoryTokenStore())
+
+    def calls_since(self, env: SectionLedger, start: int) -> list[Call]:
+        return self.calls(env)[start:]
+
+
+class ItemLookupSection(WireLedger):
+    #: the label of the request looking an item up by its code
+    item_lookup: ClassVar[str] = ""
+    #: lookups of the default item a line naming none is booked to (Zoho sends an item
+    #: on every line)
+    default_item_lookups: ClassVar[int] = 0
+
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+        """Someone makes a sold service item ``code`` in the ledger, not the adapter."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def booked(self, document: Invoice, *codes: str | None) -> Invoice:
+        """``document`` with its lines booked to ``codes`` in order (None: to none)."""
+        lines = tuple(
+            line.model_copy(update={"item_code": code})
+            for line, code in zip(document.lines, codes, strict=False)
+        )
+        return document.model_copy(update={"lines": lines + document.lines[len(lines) :]})
+
+    async def push_booked(self, env: SectionLedger, customer_id: str, n: int, code: str) -> str:
+        pushed = await env.adapter.create_invoice(
+            self.booked(self.invoice(n), code, code),
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/INV-{n}",
+            idempotency_key=key("i", n),
+        )
+        return pushed.ledger_id
+
+    def unknown_item_credit_note(self) -> CreditNote:
+        line = InvoiceLine(description="x", quantity="1", unit_price="0.10", item_code="NOPE-1")
+        return self.credit_note(invoice_id=None).model_copy(
+            update={"lines": (line,), "total": Decimal("0.10")}
+        )
+
+    async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(self) -> None:
+        """A create of an invoice or a credit note, or an update of an invoice, naming an
+        item the ledger does not hold is refused, naming the line, and writes nothing."""
+        async with opened(self.wire_ledger()) as env:
+            customer_id = await self.push_customer(env.under_test)
+            invoice_id = await self.push_invoice(env.under_test, customer_id)
+            version = (await self.fetch(env.under_test, "invoice", invoice_id)).version
+            items = env.under_test.sandbox.count("item")
+            start = len(self.calls(env))
+            refusals = [
+                await self.refused(
+                    env.adapter.create_invoice(**self.unknown_item_invoice(2, customer_id))
+                ),
+                await self.refused(
+                    env.adapter.update_invoice(
+                        **self.unknown_item_invoice(1, customer_id),
+                        ledger_id=invoice_id,
+                        version=version,
+                    )
+                ),
+                await self.refused(
+                    env.adapter.create_credit_note(
+                        self.unknown_item_credit_note(),
+                        customer_ledger_id=customer_id,
+                        invoice_ledger_id=None,
+                        external_ref="csv/credit_note/CN-1",
+                        idempotency_key=key("cn"),
+                    )
+                ),
+            ]
+            sent = self.calls_since(env, start)
+            held = env.under_test.sandbox.count("item")
+            kept = await self.fetch(env.under_test, "invoice", invoice_id)
+            documents = tuple(env.under_test.sandbox.count(k) for k in ("invoice", "credit_note"))
+        on = ("invoice INV-2 line 2", "invoice INV-1 line 2", "credit note CN-1 line 1")
+        assert [(r.code, str(r).split(":")[0]) for r in refusals] == [
+            ("unknown_item", where) for where in on
+        ]
+        assert all("'NOPE-1'" in str(r) for r in refusals)
+        assert [label for kind, label in sent if kind == "write"] == []
+        assert held == items  # nothing made up behind our back
+        assert kept.version == version  # the invoice is as it was
+        assert documents == (1, 0)
+
+    async def refused(self, write: Awaitable[object]) -> PermanentLedgerError:
+        with pytest.raises(PermanentLedgerError) as refused:
+            await write
+        return refused.value
+
+    def unknown_item_invoice(self, n: int, customer_id: str) -> dict[str, Any]:
+        """The arguments of a write of invoice ``n`` whose second line names no item."""
+        return {
+            "invoice": self.booked(self.invoice(n), None, "NOPE-1"),
+            "customer_ledger_id": customer_id,
+            "external_ref": f"csv/invoice/INV-{n}",
+            "idempotency_key": key("i", n, "nope"),
+        }
+
+    async def test_item_lookups_are_cached_across_documents(self) -> None:
+        """The first invoice naming an item on two lines looks it up once; two more
+        invoices naming it, and reading the three back, look nothing up."""
+        async with opened(self.wire_ledger()) as env:
+            self.make_item_by_hand(env, "SVC-1")
+            customer_id = await self.push_customer(env.under_test)
+            start = len(self.calls(env))
+            ids = [await self.push_booked(env, customer_id, 1, "SVC-1")]
+            first = self.calls_since(env, start)
+            ids += [await self.push_booked(env, customer_id, n, "SVC-1") for n in (2, 3)]
+            records = [await self.fetch(env.under_test, "invoice", i) for i in ids]
+            sent = self.calls_since(env, start + len(first))
+        assert self.lookups(first) == 1 + self.default_item_lookups
+        assert self.lookups(sent) == 0
+        assert [r.line_items[:2] for r in records] == [("SVC-1", "SVC-1")] * 3
+
+    def lookups(self, calls: list[Call]) -> int:
+        return sum(label == self.item_lookup for _, label in calls)
+
+
+class PrefetchSection(WireLedger):
+    #: the labels of the bulk read of customers, of the read of one, and of a write of one
+    customer_bulk_read: ClassVar[str] = ""
+    customer_read: ClassVar[str] = ""
+    customer_write: ClassVar[str] = ""
+    #: reads each update sends beside its write (Odoo reads back what a write left)
+    reads_per_write: ClassVar[int] = 0
+    #: True where the ledger checks the version on the write itself (QBO's SyncToken): a
+    #: stale update is sent, and refused by the ledger
+    ledger_checks_the_version: ClassVar[bool] = False
+    #: True where a record the bulk read shows changed is read again before the refusal
+    rereads_a_changed_copy: ClassVar[bool] = False
+
+    async def name(self, env: SectionLedger, pushed: PushResult) -> str | None:
+        return (await self.fetch(env.under_test, "customer", pushed.ledger_id)).name
+
+    def expected(self, *, bulk_reads: int = 0, reads: int = 0, writes: int = 0) -> Counter[Call]:
+        """The requests of ``bulk_reads`` bulk reads, ``reads`` single ones and ``writes``
+        writes of customers (with the reads each write brings along)."""
+        calls: Counter[Call] = Counter()
+        calls[("read", self.customer_bulk_read)] += bulk_reads
+        calls[("read", self.customer_read)] += reads + writes * self.reads_per_write
+        calls[("write", self.customer_write)] += writes
+        return +calls  # no zero counts
+
+    async def pushed(self, env: SectionLedger, count: int) -> list[PushResult]:
+        return [
+            await env.adapter.create_customer(
+                self.customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+            )
+            for n in range(1, count + 1)
+        ]
+
+    async def rename(self, env: SectionLedger, n: int, pushed: PushResult, name: str) -> PushResult:
+        return await env.adapter.update_customer(
+            self.customer(n, name=f"{name} {n}"),
+            ledger_id=pushed.ledger_id,
+            version=pushed.version,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("cu", n, name),
+        )
+
+    async def prefetch(self, env: SectionLedger, pushed: list[PushResult]) -> None:
+        await env.adapter.prefetch("customer", [p.ledger_id for p in pushed])  # type: ignore[attr-defined]  # a Prefetcher: the platforms of this section are
+
+    async def test_a_batch_of_updates_is_one_bulk_read_and_one_write_each(self) -> None:
+        async with opened(self.wire_ledger()) as env:
+            pushed = await self.pushed(env, 3)
+            start = len(self.calls(env))
+            await self.prefetch(env, pushed)
+            for n, p in enumerate(pushed, start=1):
+                await self.rename(env, n, p, "Renamed")
+            sent = Counter(self.calls_since(env, start))
+            names = [
+                (await self.fetch(env.under_test, "customer", p.ledger_id)).name for p in pushed
+            ]
+        assert sent == self.expected(bulk_reads=1, writes=3)
+        assert names == [f"Renamed {n}" for n in (1, 2, 3)]
+
+    async def test_a_prefetched_copy_serves_one_update_only(self) -> None:
+        async with opened(self.wire_ledger()) as env:
+            pushed = await self.pushed(env, 2)
+            await self.prefetch(env, pushed)
+            first = await self.rename(env, 1, pushed[0], "Once")
+            start = len(self.calls(env))
+            await self.rename(env, 1, first, "Twice")  # its version is read, not served
+            sent = Counter(self.calls_since(env, start))
+            with pytest.raises(StaleVersionError):  # the first version is gone
+                await self.rename(env, 1, pushed[0], "Stale")
+            name = (await self.fetch(env.under_test, "customer", first.ledger_id)).name
+        assert sent == self.expected(reads=1, writes=1)
+        assert name == "Twice 1"
+
+    def refusal(self, *, bulk_read: bool) -> list[Call]:
+        """What a stale update sends before it is refused: nothing after a bulk read, one
+        read without; and its write where the ledger checks the version itself."""
+        read: Call = ("read", self.customer_read)
+        write: Call = ("write", self.customer_write)
+        reads = not bulk_read or self.rereads_a_changed_copy
+        return [read] * reads + [write] * self.ledger_checks_the_version
+
+    @pytest.mark.parametrize("bulk_read", [True, False])
+    async def test_a_change_made_since_our_version_is_refused_as_stale(
+        self, bulk_read: bool
+    ) -> None:
+        async with opened(self.wire_ledger()) as env:
+            pushed = await self.pushed(env, 2)
+            await self.rename(env, 1, pushed[0], "Theirs")  # someone else's edit
+            if bulk_read:
+                await self.prefetch(env, pushed)
+            start = len(self.calls(env))
+            with pytest.raises(StaleVersionError):
+                await self.rename(env, 1, pushed[0], "Ours")
+            refused = self.calls_since(env, start)
+            await self.rename(env, 2, pushed[1], "Ours")
+            served = Counter(self.calls_since(env, start + len(refused)))
+            names = [
+                (await self.fetch(env.under_test, "customer", p.ledger_id)).name for p in pushed
+            ]
+        assert refused == self.refusal(bulk_read=bulk_read)
+        assert served == self.expected(reads=0 if bulk_read else 1, writes=1)
+        assert names == ["Theirs 1", "Ours 2"]
