@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,6 +142,53 @@ class SqliteKeyStore:
             self._cache[key_id] = key
             return key
 
+    def uncached(self, key_ids: Iterable[str]) -> list[str]:
+        """Of ``key_ids``, those whose key this process has not read or made yet."""
+        return [k for k in dict.fromkeys(key_ids) if k not in self._cache]
+
+    def create_missing(self, key_ids: Iterable[str]) -> None:
+        """A key for each of ``key_ids`` that has none, all in one transaction (one fsync
+        for many new customers), then every live one cached, so ``data_key`` answers
+        without SQLite. A shredded key stays shredded (``data_key`` still refuses it).
+        Thread-safe: ``core.keys_ahead`` calls it off the event loop."""
+        wanted = self.uncached(key_ids)
+        if not wanted:
+            return
+        try:
+            with self._lock:
+                rows = self._rows(wanted)
+                missing = [k for k in wanted if k not in rows]
+                if missing:
+                    self._insert_all(missing)
+                    rows = self._rows(wanted)  # ours, or another process's made just before
+                for key_id, (nonce, wrapped, shredded_at) in rows.items():
+                    if shredded_at is None:
+                        self._cache[key_id] = self._unwrap(key_id, nonce, wrapped)
+        except sqlite3.Error as exc:
+            raise KeyStoreError(f"cannot store new data keys ({exc})") from exc
+
+    def _rows(self, key_ids: list[str]) -> dict[str, Any]:
+        """key id -> (nonce, wrapped, shredded_at) of those stored."""
+        rows = {k: self._row(k) for k in key_ids}
+        return {k: row for k, row in rows.items() if row is not None}
+
+    def _insert_all(self, key_ids: list[str]) -> None:
+        """New wrapped keys in one transaction; a key another process stored first wins."""
+        now = datetime.now(UTC).isoformat()
+        rows = [(k, self._kek_id, *self._wrapped_new(k), now) for k in key_ids]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("INSERT OR IGNORE INTO data_keys VALUES (?,?,?,?,?,NULL)", rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _wrapped_new(self, key_id: str) -> tuple[bytes, bytes]:
+        """(nonce, wrapped) of a new random data key."""
+        nonce = os.urandom(12)
+        return nonce, self._kek.encrypt(nonce, AESGCM.generate_key(bit_length=256), key_id.encode())
+
     def _row(self, key_id: str) -> Any:
         return self._db.execute(
             "SELECT nonce, wrapped, shredded_at FROM data_keys WHERE key_id=?", (key_id,)
@@ -150,9 +197,7 @@ class SqliteKeyStore:
     def _insert_new(self, key_id: str) -> None:
         """A new wrapped key, unless another process (two imports at once) stored one
         first: every process must seal and hash with the same key."""
-        key = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(12)
-        wrapped = self._kek.encrypt(nonce, key, key_id.encode())
+        nonce, wrapped = self._wrapped_new(key_id)
         self._db.execute(
             "INSERT OR IGNORE INTO data_keys VALUES (?,?,?,?,?,NULL)",
             (key_id, self._kek_id, nonce, wrapped, datetime.now(UTC).isoformat()),

@@ -36,8 +36,16 @@ from syncledger.core.events import (
     make_envelope,
     subject_for,
 )
-from syncledger.core.ingest import Ingestor, IngestReport
-from syncledger.core.keystore import KeyStore
+from syncledger.core.ingest import (
+    Ingestor,
+    IngestReport,
+    customer_ref_of,
+    normalized,
+    split_personal,
+)
+from syncledger.core.keys_ahead import KeysAhead
+from syncledger.core.keystore import KeyStore, subject_key_id
+from syncledger.core.model import RecordRef
 from syncledger.core.source_ports import (
     RecordFetcher,
     RecordHint,
@@ -154,24 +162,75 @@ class Receipt:
 class WebhookDesk:
     """Stores verified deliveries of one source (module docstring). Deliveries are
     stored concurrently (the log commits them in groups); two tries of one delivery race
-    for its empty subject and one wins, the other is answered as a duplicate."""
+    for its empty subject and one wins, the other is answered as a duplicate.
+
+    Per delivery, in the fewest waits that keep those guarantees:
+
+    - a delivery id this process stored or saw stored is answered as a duplicate at once
+      (``recent``, a fast path only: the log's empty-subject check decides the rest);
+    - hints only: one write, the receipt appended where its subject is empty (a duplicate
+      is refused by the log itself, however late and in whichever process);
+    - records: the receipt subject is looked up while the new customers' data keys are
+      made off the event loop (``core.keys_ahead``), both before the records are
+      appended, so a late retry never appends an older version over a newer one; then
+      the records, then the receipt. A failed ingest forgets the ingestor's memory of
+      what it appended (it may name a version the log did not take), so the retry
+      re-reads the log and appends what is missing."""
 
     log: SourceLog
     system: str
     _ingestor: Ingestor | None = None
     _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _keys_ahead: KeysAhead | None = None
+    _recent: _RecentIds = field(default_factory=lambda: _RecentIds(RECENT_IDS))
 
     async def receive(self, delivery: WebhookDelivery) -> Receipt:
-        subject = self.log.subject(self.system, "webhook", delivery.delivery_id)
-        if await self.log.store.subject_last_seq(subject):
+        if delivery.delivery_id in self._recent:
             return Receipt(duplicate=True, records=0)
-        if delivery.items:
-            await (await self._loaded()).ingest(_items(delivery.items))
+        subject = self.log.subject(self.system, "webhook", delivery.delivery_id)
+        if delivery.items and await self._stored_before(subject, delivery.items):
+            self._recent.add(delivery.delivery_id)
+            return Receipt(duplicate=True, records=0)
         try:
             await self.log.append(subject, self._receipt(delivery), expect=0)
         except ConcurrencyError:  # another try of it was stored a moment ago
+            self._recent.add(delivery.delivery_id)
             return Receipt(duplicate=True, records=0)
+        self._recent.add(delivery.delivery_id)
         return Receipt(duplicate=False, records=len(delivery.items))
+
+    async def _stored_before(self, subject: str, items: Sequence[SourceItem]) -> bool:
+        """True when the delivery's receipt is in the log; else its records are appended."""
+        keys = self._new_key_ids(items)
+        if keys:
+            seen, _ = await asyncio.gather(
+                self.log.store.subject_last_seq(subject), self._keys().ready(keys)
+            )
+        else:
+            seen = await self.log.store.subject_last_seq(subject)
+        if seen:
+            return True
+        ingestor = await self._loaded()
+        try:
+            await ingestor.ingest(_items(items))
+        except BaseException:
+            self._ingestor = None  # reload from the log next time (class docstring)
+            raise
+        return False
+
+    def _new_key_ids(self, items: Sequence[SourceItem]) -> list[str]:
+        """The data keys the ingest will seal these records' personal fields with."""
+        wanted = []
+        for item in map(normalized, items):
+            if split_personal(item)[1]:
+                own = RecordRef(system=item.system, kind=item.kind, id=item.id)
+                wanted.append(subject_key_id(self.log.entity, customer_ref_of(item) or str(own)))
+        return wanted
+
+    def _keys(self) -> KeysAhead:
+        if self._keys_ahead is None:
+            self._keys_ahead = KeysAhead(self.log.keys)
+        return self._keys_ahead
 
     def _receipt(self, delivery: WebhookDelivery) -> WebhookReceived:
         hints = tuple(
@@ -185,12 +244,34 @@ class WebhookDesk:
         )
 
     async def _loaded(self) -> Ingestor:
+        if self._ingestor is not None:
+            return self._ingestor
         async with self._loading:
             if self._ingestor is None:
                 ingestor = self.log.ingestor()
                 await ingestor.load()
                 self._ingestor = ingestor
             return self._ingestor
+
+
+#: delivery ids a desk remembers as stored (its duplicate fast path)
+RECENT_IDS = 50_000
+
+
+class _RecentIds:
+    """The last ``size`` ids added, oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._ids: dict[str, None] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._ids
+
+    def add(self, key: str) -> None:
+        self._ids[key] = None
+        if len(self._ids) > self._size:
+            del self._ids[next(iter(self._ids))]
 
 
 async def pending_hints(log: SourceLog, system: str) -> dict[str, tuple[int, WebhookReceived]]:

@@ -8,7 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,6 +17,7 @@ import pytest
 
 from syncledger.core.errors import EventStoreError
 from syncledger.core.events import (
+    Envelope,
     EventData,
     SourceCursorAdvanced,
     SourceMappingPublished,
@@ -219,6 +220,11 @@ async def test_a_delivery_for_an_unknown_source_is_refused() -> None:
 
 class DownStore(MemoryEventStore):
     async def subject_last_seq(self, subject: str) -> int:
+        raise EventStoreError("the log is away")
+
+    async def append(
+        self, events: Sequence[Envelope], expect: Mapping[str, int] | None = None
+    ) -> list[int]:
         raise EventStoreError("the log is away")
 
 

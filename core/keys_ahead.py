@@ -1,0 +1,94 @@
+"""Data keys made ahead of the records that need them, off the event loop.
+
+A new customer's sealed name needs a new data key, durable (``keys.db``,
+``synchronous=FULL``) before the record that uses it is acknowledged. Made where the
+ingest asks for it, that is one SQLite transaction and fsync on the event loop per new
+customer, holding every other delivery still. :class:`KeysAhead` makes them before the
+ingest instead: the key ids asked for while one batch is written join the next one, and
+each batch is one transaction (``SqliteKeyStore.create_missing``) on a worker thread.
+A caller returns once its keys are durable and cached, so the ingest then finds them
+without touching SQLite. A key store that cannot batch (the in-memory one) is asked
+key by key, as the ingest would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+from syncledger.core.keystore import KeyStore
+
+
+@runtime_checkable
+class BatchKeyStore(Protocol):
+    """A key store that makes many keys in one durable write (``SqliteKeyStore``)."""
+
+    def uncached(self, key_ids: Iterable[str]) -> list[str]: ...
+
+    def create_missing(self, key_ids: Iterable[str]) -> None: ...
+
+
+class KeysAhead:
+    """Makes data keys in batches on a worker thread (module docstring)."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self._keys = keys
+        #: checked once: a Protocol isinstance check costs more than the rest of ``ready``
+        self._batch = keys if isinstance(keys, BatchKeyStore) else None
+        self._wanted: set[str] = set()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def ready(self, key_ids: Iterable[str]) -> None:
+        """Return once every key of ``key_ids`` exists durably (a shredded one is left
+        shredded: the ingest refuses it as before)."""
+        keys = self._batch
+        if keys is None:
+            for key_id in key_ids:
+                self._keys.data_key(key_id, create=True)
+            return
+        fresh = keys.uncached(key_ids)
+        if not fresh:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._wanted.update(fresh)
+        self._waiters.append(done)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(keys))
+        await done
+
+    async def _write(self, keys: BatchKeyStore) -> None:
+        """Batch after batch until nobody waits; every waiter gets its batch's outcome."""
+        while self._waiters:
+            wanted, waiters = self._wanted, self._waiters
+            self._wanted, self._waiters = set(), []
+            try:
+                await asyncio.to_thread(keys.create_missing, wanted)
+            except BaseException as exc:
+                _settle(waiters, exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    _settle(self._waiters, exc)
+                    raise
+            else:
+                _settle(waiters, None)
+
+    async def close(self) -> None:
+        """Stop the writer (a caller still waiting gets ``CancelledError``)."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+
+def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    for waiter in waiters:
+        if waiter.done():
+            continue  # its caller went away (the sender hung up)
+        if exc is None:
+            waiter.set_result(None)
+        elif isinstance(exc, asyncio.CancelledError):
+            waiter.cancel()
+        else:
+            waiter.set_exception(exc)

@@ -1,0 +1,168 @@
+"""The webhook desk's fast path keeps its guarantees: a delivery is stored once across
+tries, desks (processes) and restarts, a crash or a failed write between the record and
+the receipt loses nothing and stores nothing twice, a late retry never appends an older
+version over a newer one, and new customers' data keys are durable (real SQLite) before
+their records are appended."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from syncledger.core.errors import EventStoreError, SubjectErased
+from syncledger.core.events import (
+    Envelope,
+    EventData,
+    SourceRecordObserved,
+    WebhookReceived,
+)
+from syncledger.core.keys_ahead import KeysAhead
+from syncledger.core.keystore import MemoryKeyStore, PiiSealer, SqliteKeyStore, subject_key_id
+from syncledger.core.source_ports import RecordHint, SourceItem, WebhookDelivery
+from syncledger.core.source_sync import SourceLog, WebhookDesk
+from syncledger.core.store_memory import MemoryEventStore
+
+ENTITY = "acme"
+KEK = os.urandom(32)
+
+
+def customer(cid: str, name: str) -> SourceItem:
+    return SourceItem("hooks", "customer", cid, "v1", {"id": cid, "name": name, "currency": "USD"})
+
+
+def carrying(delivery_id: str, *items: SourceItem) -> WebhookDelivery:
+    return WebhookDelivery(delivery_id, items=items)
+
+
+async def events(store: MemoryEventStore) -> list[EventData]:
+    return [s.envelope().payload() async for s in store.read()]
+
+
+def observed(found: list[EventData]) -> list[tuple[str, str]]:
+    return [(e.ref, e.content_sha256) for e in found if isinstance(e, SourceRecordObserved)]
+
+
+def receipts(found: list[EventData]) -> list[str]:
+    return [e.delivery_id for e in found if isinstance(e, WebhookReceived)]
+
+
+class FailingStore(MemoryEventStore):
+    """Refuses the appends it is told to (as a log that went away would)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()  # event types to refuse, e.g. WebhookReceived
+
+    async def append(
+        self, events: Sequence[Envelope], expect: Mapping[str, int] | None = None
+    ) -> list[int]:
+        if any(ev.type in self.refuse for ev in events):
+            raise EventStoreError("the log is away")
+        return await super().append(events, expect)
+
+
+async def test_a_failed_receipt_write_then_a_retry_stores_the_record_and_receipt_once() -> None:
+    store = FailingStore()
+    log = SourceLog(store, MemoryKeyStore(), ENTITY, "serve")
+    desk = WebhookDesk(log, "hooks")
+    delivery = carrying("d-1", customer("c1", "One"))
+    store.refuse = {"WebhookReceived"}
+    with pytest.raises(EventStoreError):
+        await desk.receive(delivery)  # the record is in, the receipt is not: serve says 503
+    store.refuse = set()
+    again = await desk.receive(delivery)
+    restarted = await WebhookDesk(log, "hooks").receive(delivery)  # a process after a restart
+    assert (again.duplicate, restarted.duplicate) == (False, True)
+    found = await events(store)
+    assert len(observed(found)) == 1
+    assert receipts(found) == ["d-1"]
+
+
+async def test_a_failed_record_write_is_not_taken_as_stored_by_the_retry() -> None:
+    """The ingestor remembers what it appended; after a failed append it must not skip
+    the same record on the retry as unchanged."""
+    store = FailingStore()
+    log = SourceLog(store, MemoryKeyStore(), ENTITY, "serve")
+    desk = WebhookDesk(log, "hooks")
+    delivery = carrying("d-1", customer("c1", "One"))
+    store.refuse = {"SourceRecordObserved"}
+    with pytest.raises(EventStoreError):
+        await desk.receive(delivery)
+    store.refuse = set()
+    assert (await desk.receive(delivery)).duplicate is False
+    found = await events(store)
+    assert [ref for ref, _ in observed(found)] == ["hooks/customer/c1"]
+    assert receipts(found) == ["d-1"]
+
+
+async def test_a_late_retry_after_a_newer_version_appends_nothing() -> None:
+    store = MemoryEventStore()
+    log = SourceLog(store, MemoryKeyStore(), ENTITY, "serve")
+    older, newer = carrying("d-1", customer("c1", "Old")), carrying("d-2", customer("c1", "New"))
+    await WebhookDesk(log, "hooks").receive(older)
+    await WebhookDesk(log, "hooks").receive(newer)
+    late = await WebhookDesk(log, "hooks").receive(older)  # another process, or after a restart
+    assert late.duplicate is True
+    found = await events(store)
+    assert len(observed(found)) == 2
+    assert receipts(found) == ["d-1", "d-2"]
+
+
+async def test_hint_deliveries_are_stored_once_across_desks_and_tries() -> None:
+    store = MemoryEventStore()
+    log = SourceLog(store, MemoryKeyStore(), ENTITY, "serve")
+    desks = [WebhookDesk(log, "hooks") for _ in range(3)]  # three processes
+    delivery = WebhookDelivery("d-7", (RecordHint("customer", "c7"),))
+    answers = await asyncio.gather(*(d.receive(delivery) for d in desks for _ in range(4)))
+    assert sorted(a.duplicate for a in answers) == [False] + [True] * 11
+    assert receipts(await events(store)) == ["d-7"]
+
+
+async def test_new_customers_keys_are_durable_before_their_records(tmp_path: Path) -> None:
+    keys = SqliteKeyStore(tmp_path / "keys.db", KEK)
+    store = MemoryEventStore()
+    desk = WebhookDesk(SourceLog(store, keys, ENTITY, "serve"), "hooks")
+    deliveries = [carrying(f"d-{n}", customer(f"c{n}", f"Name {n}")) for n in range(20)]
+    answers = await asyncio.gather(*(desk.receive(d) for d in deliveries))
+    assert [a.duplicate for a in answers] == [False] * 20
+    keys.close()
+    reopened = SqliteKeyStore(tmp_path / "keys.db", KEK)  # what a restart finds on disk
+    sealer = PiiSealer(reopened)
+    names = []
+    async for stored in store.read():
+        envelope = stored.envelope()
+        if envelope.pii is not None:
+            names.append(sealer.open(envelope.pii, envelope.id)["name"])
+    assert sorted(names) == sorted(f"Name {n}" for n in range(20))
+
+
+async def test_keys_asked_for_together_are_made_in_one_batch(tmp_path: Path) -> None:
+    keys = SqliteKeyStore(tmp_path / "keys.db", KEK)
+    batches: list[int] = []
+    make = keys.create_missing
+
+    def counted(key_ids: list[str]) -> None:
+        batches.append(len(keys.uncached(key_ids)))
+        make(key_ids)
+
+    keys.create_missing = counted  # type: ignore[method-assign]  # counting the real one
+    ahead = KeysAhead(keys)
+    await asyncio.gather(*(ahead.ready([f"k{n}"]) for n in range(50)))
+    assert batches == [50]
+    assert keys.uncached(f"k{n}" for n in range(50)) == []
+
+
+async def test_a_shredded_key_stays_shredded_when_asked_for_ahead(tmp_path: Path) -> None:
+    keys = SqliteKeyStore(tmp_path / "keys.db", KEK)
+    gone = subject_key_id(ENTITY, "hooks/customer/c1")
+    keys.data_key(gone, create=True)
+    keys.shred(gone)
+    await KeysAhead(keys).ready([gone, "other"])
+    with pytest.raises(SubjectErased):
+        keys.data_key(gone, create=True)
+    assert keys.is_shredded(gone)
+    assert keys.data_key("other") is not None
