@@ -23,7 +23,7 @@ from syncledger.adapters.freshbooks.ledger import (
     FreshBooksOAuthClient,
 )
 from syncledger.adapters.freshbooks.sandbox import server as sandbox
-from syncledger.adapters.oauth2 import FileTokenStore, OAuth2RefreshAuth
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from syncledger.adapters.ratelimit import scaled_count
 from syncledger.core.errors import ConfigurationError
@@ -53,23 +53,16 @@ class FreshBooksPlatform:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
         live = base == PRODUCTION_URL
-        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
         account = connection.tenant or creds.get("account_id")
-        app = all(creds.get(n) for n in ("client_id", "client_secret", "redirect_uri"))
-        if live and not (app and granted and account):
+        if live and not (kit.app_granted(connection) and creds.get("redirect_uri") and account):
             raise ConfigurationError(
                 "set SYNCLEDGER_FRESHBOOKS_CLIENT_ID, SYNCLEDGER_FRESHBOOKS_CLIENT_SECRET and "
                 "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI, and run `syncledger connect freshbooks` "
                 "(or set SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN and "
                 "SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID), to talk to FreshBooks"
             )
-        auth = OAuth2RefreshAuth(
-            _oauth_client(creds, TOKEN_URL if live else f"{base}/auth/oauth/token"),
-            FileTokenStore(connection.token_file),
-            initial_refresh_token=SecretStr(
-                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
-            ),
-        )
+        client = _oauth_client(creds, TOKEN_URL if live else f"{base}/auth/oauth/token")
+        auth = kit.refresh_auth(connection, client, sandbox)
         return FreshBooksLedger.connect(
             account_id=connection.tenant or creds.get("account_id") or sandbox.DEFAULT_ACCOUNT_ID,
             auth=auth,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from syncledger.adapters.qbo.ledger import (
     PRODUCTION_URL,
@@ -61,25 +60,15 @@ class QboPlatform:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
         live = base == PRODUCTION_URL
-        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
-        if live and not (creds.get("client_id") and creds.get("client_secret") and granted):
+        if live and not kit.app_granted(connection):
             raise ConfigurationError(
                 "set SYNCLEDGER_QBO_CLIENT_ID and SYNCLEDGER_QBO_CLIENT_SECRET, and run "
                 "`syncledger connect qbo` (or set SYNCLEDGER_QBO_REFRESH_TOKEN), to talk to "
                 "QuickBooks Online"
             )
-        client = OAuth2Client(
-            token_url=TOKEN_URL if live else f"{base}/oauth2/v1/tokens/bearer",
-            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
-            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
-        )
-        auth = OAuth2RefreshAuth(
-            client,
-            FileTokenStore(connection.token_file),
-            initial_refresh_token=SecretStr(
-                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
-            ),
-        )
+        token_url = TOKEN_URL if live else f"{base}/oauth2/v1/tokens/bearer"
+        client = kit.oauth_client(connection, token_url, sandbox)
+        auth = kit.refresh_auth(connection, client, sandbox)
         return QboLedger.connect(
             realm_id=connection.tenant or creds.get("realm_id") or "sandbox-realm",
             auth=auth,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter
 from syncledger.adapters.sage.ledger import PRODUCTION_URL, SAGE_RATES, TOKEN_URL, SageLedger
@@ -40,26 +39,15 @@ class SagePlatform:
         creds = connection.credentials
         root = connection.base_url.rstrip("/").removesuffix(API_PATH)
         live = root + API_PATH == PRODUCTION_URL
-        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
-        if live and not (creds.get("client_id") and creds.get("client_secret") and granted):
+        if live and not kit.app_granted(connection):
             raise ConfigurationError(
                 "set SYNCLEDGER_SAGE_CLIENT_ID and SYNCLEDGER_SAGE_CLIENT_SECRET, and run "
                 "`syncledger connect sage` (or set SYNCLEDGER_SAGE_REFRESH_TOKEN), to talk to "
                 "Sage Accounting"
             )
-        client = OAuth2Client(
-            token_url=TOKEN_URL if live else f"{root}/token",
-            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
-            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
-            credentials_in="body",
-        )
-        auth = OAuth2RefreshAuth(
-            client,
-            FileTokenStore(connection.token_file),
-            initial_refresh_token=SecretStr(
-                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
-            ),
-        )
+        token_url = TOKEN_URL if live else f"{root}/token"
+        client = kit.oauth_client(connection, token_url, sandbox, credentials_in="body")
+        auth = kit.refresh_auth(connection, client, sandbox)
         return SageLedger.connect(
             auth=auth,
             business_id=connection.tenant or creds.get("business_id") or None,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter, scaled_count
 from syncledger.adapters.xero.ledger import (
@@ -46,25 +45,15 @@ class XeroPlatform:
         base = connection.base_url.rstrip("/")
         live = base == PRODUCTION_URL
         tenant = connection.tenant or creds.get("tenant_id")
-        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
-        if live and not (tenant and granted and all(creds.get(n) for n in _LIVE_SETTINGS[:2])):
+        if live and not (tenant and kit.app_granted(connection)):
             raise ConfigurationError(
                 "set SYNCLEDGER_XERO_CLIENT_ID and SYNCLEDGER_XERO_CLIENT_SECRET, and run "
                 "`syncledger connect xero` (or set SYNCLEDGER_XERO_REFRESH_TOKEN and "
                 "SYNCLEDGER_XERO_TENANT_ID), to talk to Xero"
             )
-        client = OAuth2Client(
-            token_url=TOKEN_URL if live else f"{base}/connect/token",
-            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
-            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
-        )
-        auth = OAuth2RefreshAuth(
-            client,
-            FileTokenStore(connection.token_file),
-            initial_refresh_token=SecretStr(
-                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
-            ),
-        )
+        token_url = TOKEN_URL if live else f"{base}/connect/token"
+        client = kit.oauth_client(connection, token_url, sandbox)
+        auth = kit.refresh_auth(connection, client, sandbox)
         return XeroLedger.connect(
             tenant_id=tenant or sandbox.DEFAULT_TENANT_ID,
             auth=auth,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter, scaled_count
 from syncledger.adapters.zoho.ledger import (
@@ -50,29 +49,16 @@ class ZohoPlatform:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
         live = _is_zoho(base)
-        granted = creds.get("refresh_token") or connection.token_file.exists()  # or `connect`
         organization = connection.tenant or creds.get("organization_id")
-        app = creds.get("client_id") and creds.get("client_secret")
-        if live and not (app and granted and organization):
+        if live and not (kit.app_granted(connection) and organization):
             raise ConfigurationError(
                 "set SYNCLEDGER_ZOHO_BOOKS_CLIENT_ID and _CLIENT_SECRET, and run `syncledger "
                 "connect zoho-books` (or set _REFRESH_TOKEN and _ORGANIZATION_ID), to talk to "
                 "Zoho Books"
             )
-        client = OAuth2Client(
-            token_url=creds.get("accounts_url") or _token_url(base, live),
-            client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
-            client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
-            credentials_in="body",
-        )
-        auth = OAuth2RefreshAuth(
-            client,
-            FileTokenStore(connection.token_file),
-            initial_refresh_token=SecretStr(
-                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
-            ),
-            scheme="Zoho-oauthtoken",
-        )
+        token_url = creds.get("accounts_url") or _token_url(base, live)
+        client = kit.oauth_client(connection, token_url, sandbox, credentials_in="body")
+        auth = kit.refresh_auth(connection, client, sandbox, scheme="Zoho-oauthtoken")
         return ZohoLedger.connect(
             organization_id=connection.tenant
             or creds.get("organization_id")
