@@ -7,14 +7,21 @@ Each platform says where its places are and how one is read (a dotted path throu
 nested objects here; Xero's typed list items and NetSuite's case-blind names in their own
 folders); the details it keeps elsewhere (Sage's address lines, NetSuite's address book,
 Zoho's contact persons) it reads itself. No request is made. Imports no platform.
+
+The billing address in parts (core/customer_details.py ``AddressParts``): a platform names
+its address object's fields by part (:class:`AddressFields`); the parts are read from the
+object whose first street field the mapping writes the address to, and only then (a
+mapping that writes it elsewhere says nothing about parts). The address's text is then the
+parts joined, so a bookkeeper's change of any part is a change of the address.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from syncledger.core.customer_details import CUSTOMER_FIELDS, detail_text
+from syncledger.core.customer_details import CUSTOMER_FIELDS, AddressParts, detail_text
 
 #: reads the value at one place of a record (None: it holds none)
 Read = Callable[[Mapping[str, Any], str], Any]
@@ -52,3 +59,45 @@ def details_at(
         place = places.get(field)
         found[field] = detail_text(read(raw, place)) if place else None
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class AddressFields:
+    """A platform's address fields by part, named inside its address object."""
+
+    street: tuple[str, ...]
+    city: str
+    region: str
+    postal_code: str
+    country: str
+
+    def read(self, node: Any, read: Read = value_at) -> AddressParts | None:
+        """The parts an address object holds (None: no object, or no part in it)."""
+        if not isinstance(node, Mapping):
+            return None
+        rest = (self.city, self.region, self.postal_code, self.country)
+        parts = AddressParts.of(
+            tuple(read(node, name) for name in self.street), *(read(node, n) for n in rest)
+        )
+        return parts if parts.text() else None
+
+
+def address_in(
+    raw: Mapping[str, Any], path: str, fields: AddressFields, *, read: Read = value_at
+) -> AddressParts | None:
+    """The parts of the address object whose first street field is ``path`` (the mapping's
+    place for the address); None when ``path`` is no such field or the record holds none."""
+    container, _, last = path.rpartition(".")
+    if last.casefold() != fields.street[0].casefold():
+        return None
+    return fields.read(read(raw, container) if container else raw, read)
+
+
+def in_parts(parts: AddressParts | None) -> AddressParts | None:
+    """``parts`` when each is one line (else the address is one text: None)."""
+    return parts if parts is not None and parts.in_parts else None
+
+
+def first_street_line(text: str) -> AddressParts:
+    """What a mapping that writes the whole address to the first street field writes."""
+    return AddressParts.of((text,))

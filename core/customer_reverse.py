@@ -20,6 +20,11 @@ else of the ledger record differs from the source (its name), and the worker tak
 version as its own (core/sync_state.py), so the source's next version — which now holds
 the ledger's values — is pushed as our own write, not met as a conflict.
 
+The billing address goes back in parts only (core/customer_details.py): the observation
+seals the ledger's parts and the ones the bookkeeper changed beside the text, and the source
+is given those parts (``CustomerDetailsUpdate.address``). An address the ledger holds as one
+text is refused ``free_text`` here, never handed to the source to split.
+
 An erased customer's details cannot be opened: its pending write-back is marked refused
 (``erased``) and never written.
 """
@@ -31,7 +36,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from syncledger.core.customer_details import LedgerCustomerDetails, changes, ledger_owned
+from syncledger.core.customer_details import (
+    AddressParts,
+    LedgerAddressParts,
+    LedgerCustomerDetails,
+    changed_parts,
+    changes,
+    ledger_owned,
+    same,
+)
 from syncledger.core.decode import read_wanted
 from syncledger.core.errors import SubjectErased
 from syncledger.core.events import (
@@ -63,6 +76,9 @@ log = logging.getLogger(__name__)
 _LEDGER_EVENTS = (CustomerDetailsObserved, CustomerDetailsWritten, CustomerFieldAuthorityApplied)
 #: updates handed to the source at once
 BATCH = 100
+#: sealed beside an observed address: the ledger's parts, and the ones that changed
+PARTS, CHANGED = "billing_address_parts", "billing_address_changed"
+ADDRESS = "billing_address"
 
 
 @dataclass
@@ -231,7 +247,10 @@ class CustomerReverse:
         pending = view.observed.get(ref)
         if pending is not None and pending.seq > source_sealed.seq:  # not read back yet
             known.update(self._open(pending.sealed) or {})
-        found = changes(self._owned, details.customer_details(rec), known)
+        found: dict[str, Any] = changes(self._owned, details.customer_details(rec), known)
+        if ADDRESS in found:
+            found |= self._address(rec, known, view.observed.get(ref))
+            found = {k: v for k, v in found.items() if v is not None}
         if not found:
             return
         adopt = (rec.name or "").strip() == str(source.get("name") or "").strip()
@@ -239,15 +258,42 @@ class CustomerReverse:
         view.observed[ref] = _Pending(seq, event, sealed)
         report.observed += 1
 
+    def _address(
+        self, rec: LedgerRecord, known: Mapping[str, Any], last: _Pending | None
+    ) -> dict[str, Any]:
+        """The parts to seal beside a changed address (none: the ledger holds no parts, it
+        is refused when written; ``billing_address: None``: only cleared parts, no change)."""
+        ledger = self._ledger
+        if not isinstance(ledger, LedgerAddressParts):
+            return {}
+        parts = ledger.address_parts(rec)
+        if parts is None:
+            return {}
+        changed = changed_parts(parts, self._before(ledger, known, last))
+        if not changed:
+            return {ADDRESS: None}
+        return {PARTS: parts.as_dict(), CHANGED: list(changed)}
+
+    def _before(
+        self, ledger: LedgerAddressParts, known: Mapping[str, Any], last: _Pending | None
+    ) -> AddressParts:
+        """The ledger's parts when the source last took them: the last observation's, if the
+        source holds its address; else the parts the forward sync wrote for the source's."""
+        seen = self._open(last.sealed) if last is not None else None
+        text = str(known.get(ADDRESS) or "")
+        if seen and isinstance(seen.get(PARTS), dict) and same(ADDRESS, seen.get(ADDRESS), text):
+            return AddressParts.from_dict(seen[PARTS])
+        return ledger.address_as_written(text)
+
     async def _observe(
-        self, rec: LedgerRecord, ref: str, found: dict[str, str], adopt: bool, key: SealedPii
+        self, rec: LedgerRecord, ref: str, found: dict[str, Any], adopt: bool, key: SealedPii
     ) -> tuple[int, CustomerDetailsObserved, _Sealed]:
         event = CustomerDetailsObserved(
             source_ref=ref,
             ledger=self._ledger.ledger,
             ledger_ref=rec.ledger_id,
             ledger_version=rec.version,
-            fields=tuple(sorted(found)),
+            fields=tuple(sorted(set(found) - {PARTS, CHANGED})),
             adopt_version=adopt,
         )
         event_id = uuid7()
@@ -268,14 +314,17 @@ class CustomerReverse:
     async def _write_batch(
         self, writer: CustomerDetailsWriter, batch: list[_Pending], report: ReverseReport
     ) -> None:
-        updates, erased = [], []
+        updates, erased, refusals = [], [], []
         for p in batch:
             values = self._open(p.sealed)
             if values is None:
                 erased.append(p)
                 continue
-            updates.append(CustomerDetailsUpdate(p.event.source_ref, p.event.ledger, values))
-        refusals = await writer.write_customer_details(updates) if updates else []
+            update, refused = _update(p.event, values, self._no_parts())
+            refusals += refused
+            if update.values:
+                updates.append(update)
+        refusals += await writer.write_customer_details(updates) if updates else []
         by_ref: dict[str, list[CustomerDetailsRefusal]] = {}
         for r in refusals:
             by_ref.setdefault(r.source_ref, []).append(r)
@@ -311,6 +360,20 @@ class CustomerReverse:
         report.refused += len(refused)
         report.lines.append(_line(p.event.source_ref, written, refusals, erased))
 
+    def _no_parts(self) -> tuple[str, str]:
+        """Why an address observed without parts is not written (reason code, message)."""
+        name = self._ledger.ledger
+        if isinstance(self._ledger, LedgerAddressParts):
+            return "free_text", (
+                f"{name} holds this address as one text of several lines in one field (as "
+                "the forward sync writes it), not in its address fields; it is not split "
+                "back: enter the street, city, region, postal code and country in those fields"
+            )
+        return "no_parts", (
+            f"the {name} adapter reads the address from one field only, not in parts; "
+            "it is not split back"
+        )
+
     async def _applied(self, compared: int) -> None:
         event = CustomerFieldAuthorityApplied(
             ledger=self._ledger.ledger, ledger_fields=self._owned, customers=compared
@@ -345,6 +408,22 @@ class CustomerReverse:
         for seq, env in zip(seqs, envelopes, strict=True):
             self._state.fold(seq, subject, env.payload())
         return seqs[-1]
+
+
+def _update(
+    event: CustomerDetailsObserved, values: Mapping[str, Any], no_parts: tuple[str, str]
+) -> tuple[CustomerDetailsUpdate, list[CustomerDetailsRefusal]]:
+    """The update for an observation; an address without parts is refused here with
+    ``no_parts`` (reason code, message)."""
+    plain = {k: str(v) for k, v in values.items() if k not in (PARTS, CHANGED)}
+    parts = values.get(PARTS)
+    if ADDRESS not in plain or isinstance(parts, dict):
+        changed = tuple(values.get(CHANGED) or ())
+        address = AddressParts.from_dict(parts).only(changed) if parts else None
+        return CustomerDetailsUpdate(event.source_ref, event.ledger, plain, address), []
+    del plain[ADDRESS]
+    refusal = CustomerDetailsRefusal(event.source_ref, ADDRESS, *no_parts)
+    return CustomerDetailsUpdate(event.source_ref, event.ledger, plain), [refusal]
 
 
 def _line(

@@ -35,6 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import SourceError
 from syncledger.core.ports import SourceItem
 
@@ -228,19 +229,23 @@ class StatusWriter(Protocol):
 @dataclass(frozen=True, slots=True)
 class CustomerDetailsUpdate:
     """Customer details the ledger owns, for one source customer record: ``values`` maps
-    a canonical field (``email``, ``phone``, ``billing_address``) to the ledger's value.
-    Personal data: never logged, never put in an exception's message."""
+    a canonical field (``email``, ``phone``, ``billing_address``) to the ledger's value;
+    ``address``: the parts of the billing address to write (the ones the bookkeeper changed;
+    None: the ledger does not hold it in parts, and it is not written). Personal data:
+    never logged, never put in an exception's message."""
 
     source_ref: str
     ledger: str
     values: Mapping[str, str]
+    address: AddressParts | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerDetailsRefusal:
     """A field the source cannot take for that record: ``reason`` is a code
-    (``not_writable``, ``not_mapped``, ``composite``, ``not_found``, ``not_ours``,
-    ``refused``), ``message`` says why without the value."""
+    (``not_writable``, ``not_mapped``, ``composite``, ``free_text``, ``no_parts``,
+    ``no_property``, ``not_found``, ``not_ours``, ``refused``), ``message`` says why
+    without the value."""
 
     source_ref: str
     field: str

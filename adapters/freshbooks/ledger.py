@@ -153,7 +153,11 @@ from urllib.parse import quote, urlencode
 
 from typing_extensions import Unpack
 
-from syncledger.adapters.freshbooks.customer_details import customer_details
+from syncledger.adapters.freshbooks.customer_details import (
+    address_as_written,
+    address_parts,
+    customer_details,
+)
 from syncledger.adapters.freshbooks.errors import FreshBooksNotFoundError, translate_freshbooks
 from syncledger.adapters.freshbooks.items import ITEMS_PATH, FreshBooksItems, result_of
 from syncledger.adapters.freshbooks.links import Links, amount_of, of_payment
@@ -174,6 +178,7 @@ from syncledger.adapters.oauth2 import Auth, OAuth2Client
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.writes import WriteMemo
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     ConfigurationError,
     PermanentLedgerError,
@@ -567,6 +572,14 @@ class FreshBooksLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a FreshBooks client holds (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The client's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -12,9 +12,17 @@ Which property takes a detail is the source mapping's (``source_mapping.toml``
 ``[company]``/``[contact]``), read in reverse:
 
 * a detail mapped to one property is written to it;
-* a detail mapped to several (``billing_address`` is five company properties joined by
-  line breaks) is refused ``composite``: splitting an address back into street, city,
-  state, zip and country is guesswork, and a wrong split would corrupt the CRM record;
+* ``billing_address`` mapped to several properties (five company properties joined by
+  line breaks) is written in parts, never split: the ledger says which parts it holds and
+  which the bookkeeper changed (``CustomerDetailsUpdate.address``, core/customer_details.py),
+  and each changed part goes to its property by :data:`ADDRESS_PROPERTIES` (street →
+  ``address``, city → ``city``, region → ``state``, postal code → ``zip``, country →
+  ``country``: the names the source mapping reads the address from, ``source_mapping.toml``
+  ``[company]``, where they are marked unverified; SOURCES.md documents no address
+  property). A part whose property the mapping does not read (a second street line: no
+  ``address2`` is mapped or verified) refuses the whole address ``no_property``, so nothing
+  is half-written; an address without parts is refused ``composite``. A part the ledger
+  does not hold, or the bookkeeper cleared, is not sent: HubSpot keeps its value;
 * a detail the mapping leaves out (a company's ``email``) is refused ``not_mapped``;
 * a record that is not a HubSpot company or contact of ours is refused ``not_ours``.
 
@@ -52,6 +60,7 @@ from typing import Any
 from syncledger.adapters.hubspot.client import BATCH, HubSpotClient
 from syncledger.adapters.hubspot.errors import HubSpotError
 from syncledger.adapters.hubspot.mapping import SYSTEM, SourceMapping, split_customer_id
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import SourceError
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
 
@@ -62,6 +71,15 @@ _WHY = {
     "not_ours": "not a HubSpot company or contact",
     "not_mapped": "the source mapping reads this detail from no property",
     "composite": "the source mapping joins several properties into it; they are not split back",
+    "no_property": "the ledger's address has a part no property of the source mapping takes",
+}
+#: the address part → the HubSpot property it is written to (when the mapping reads it)
+ADDRESS_PROPERTIES = {
+    "street": "address",
+    "city": "city",
+    "region": "state",
+    "postal_code": "zip",
+    "country": "country",
 }
 Rows = Mapping[str, Mapping[str, str]]
 
@@ -76,6 +94,26 @@ def property_for(table: Mapping[str, Any], field: str) -> tuple[str | None, str 
     if len(names) > 1:
         return None, "composite"
     return names[0], None
+
+
+def address_properties(
+    table: Mapping[str, Any], parts: AddressParts | None
+) -> tuple[dict[str, str], str | None]:
+    """({property: value} for the parts to write, None) or ({}, the reason code)."""
+    spec = table.get("billing_address")
+    mapped = {spec} if isinstance(spec, str) else set(spec or ())
+    if parts is None:
+        return {}, "composite"
+    if len(parts.street) > 1:
+        return {}, "no_property"
+    out: dict[str, str] = {}
+    for part, prop in ADDRESS_PROPERTIES.items():
+        value = parts.part(part)
+        if value and prop not in mapped:
+            return {}, "no_property"
+        if value:
+            out[prop] = value
+    return out, None
 
 
 def _refusal(update: CustomerDetailsUpdate, field: str, reason: str) -> CustomerDetailsRefusal:
@@ -99,12 +137,24 @@ class _Plan:
         kind, rid = found
         table = self._m.company if kind == "companies" else self._m.contact
         for field, value in update.values.items():
-            prop, reason = property_for(table, field)
-            if prop is None:
-                self.refused.append(_refusal(update, field, reason or "not_mapped"))
+            props, reason = self._properties(table, update, field, value)
+            if reason is not None:
+                self.refused.append(_refusal(update, field, reason))
             else:
-                self.rows[kind].setdefault(rid, {})[prop] = value
+                self.rows[kind].setdefault(rid, {}).update(props)
                 self.asked.setdefault((kind, rid), []).append((update.source_ref, field))
+
+    @staticmethod
+    def _properties(
+        table: Mapping[str, Any], update: CustomerDetailsUpdate, field: str, value: str
+    ) -> tuple[dict[str, str], str | None]:
+        """The properties one detail is written to, or why it is not."""
+        prop, reason = property_for(table, field)
+        if prop is not None:
+            return {prop: value}, None
+        if field == "billing_address" and reason == "composite":
+            return address_properties(table, update.address)
+        return {}, reason or "not_mapped"
 
     def refuse(self, kind: str, rid: str, reason: str, message: str) -> None:
         """Every detail asked of a record HubSpot would not take."""

@@ -19,11 +19,23 @@ So the client's primary e-mail (phone) is read first, by id, and then:
 * it has a primary entry: that entry is edited (``emailsToEdit``/``phonesToEdit``);
 * it has none: one is added as primary, description ``MAIN``.
 
-``billing_address`` is refused ``composite``: the source reads it as Jobber's address
-parts (street1, street2, city, province, postalCode, country) joined by line breaks, and
-splitting it back is guesswork that could corrupt the client's address. A client Jobber
-no longer has is refused ``not_found``; ``userErrors`` are refused ``refused`` with their
-paths only (their messages may echo the value, which is personal).
+``billing_address`` is written in parts, never split from its text: the ledger says which
+parts it holds and which the bookkeeper changed (``CustomerDetailsUpdate.address``,
+core/customer_details.py), and ``clientEdit``'s ``billingAddress: AddressAttributes`` takes
+them by :data:`ADDRESS_FIELDS` (street lines → ``street1``/``street2``, city → ``city``,
+region → ``province``, postal code → ``postalCode``, country → ``country``;
+``AddressAttributes`` = ``street1 street2 city province postalCode country``, all optional
+strings, and ``ClientEditInput.billingAddress``: a third-party reference of Jobber's input
+types, GitHub file id 61048928256; ``billingAddress: $billingAddress`` in a live
+``clientEdit``, file id 19015016950; ``Client.billingAddress`` read with the same six
+fields, SOURCES.md §2.1). Whether Jobber keeps a field the input leaves out is not
+documented, so the input carries the whole address: the client's current one (read first)
+with the changed parts laid over it; a part the ledger does not hold, or the bookkeeper
+cleared, keeps Jobber's value. Nothing is sent when the client already holds every changed
+part. A street of more than two lines has no field for its third and refuses the address
+``no_property`` (nothing half-written); an address without parts is refused ``composite``.
+A client Jobber no longer has is refused ``not_found``; ``userErrors`` are refused
+``refused`` with their paths only (their messages may echo the value, which is personal).
 """
 
 from __future__ import annotations
@@ -32,14 +44,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncledger.adapters.jobber.client import JobberGraphQL
-from syncledger.core.customer_details import same
+from syncledger.core.customer_details import AddressParts, same
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
 
 PREFIX = "jobber/customer/"
 _ENTRY = "id description primary"
 CONTACTS = (
     "query Client_contacts($id: EncodedId!) { client(id: $id) { id "
-    f"emails {{ address {_ENTRY} }} phones {{ number {_ENTRY} }} }} }}"
+    f"emails {{ address {_ENTRY} }} phones {{ number {_ENTRY} }} "
+    "billingAddress { street1 street2 city province postalCode country } } }"
 )
 EDIT = (
     "mutation Client_edit($id: EncodedId!, $input: ClientEditInput!) { "
@@ -50,11 +63,20 @@ _LISTS = {
     "email": ("emails", "address", "emailsToAdd", "emailsToEdit"),
     "phone": ("phones", "number", "phonesToAdd", "phonesToEdit"),
 }
+#: address part → ``AddressAttributes`` field (the street's lines: street1, street2)
+ADDRESS_FIELDS = {
+    "city": "city",
+    "region": "province",
+    "postal_code": "postalCode",
+    "country": "country",
+}
+_STREET = ("street1", "street2")
 _WHY = {
     "not_ours": "not a Jobber client",
     "not_found": "the client is gone from Jobber",
     "composite": "Jobber keeps the address in parts; the joined text is not split back",
     "not_writable": "Jobber's client edit takes no such detail",
+    "no_property": "the ledger's street has more lines than Jobber's street1 and street2",
 }
 
 
@@ -67,12 +89,32 @@ def _primary(entries: Any) -> dict[str, Any] | None:
     return next((e for e in rows if e.get("primary")), rows[0] if rows else None)
 
 
+def address_input(current: Any, parts: AddressParts) -> dict[str, str] | None:
+    """The ``AddressAttributes`` for the changed ``parts`` laid over the client's
+    ``current`` address (None: it already holds every one of them)."""
+    wanted = dict(zip(_STREET, parts.street, strict=False)) if parts.street else {}
+    wanted |= {f: v for part, f in ADDRESS_FIELDS.items() if (v := parts.part(part))}
+    held = {
+        k: str(v)
+        for k, v in (current or {}).items()
+        if v and k in (*_STREET, *ADDRESS_FIELDS.values())
+    }
+    if all(same("billing_address", held.get(k), v) for k, v in wanted.items()):
+        return None
+    return held | wanted
+
+
 def edit_input(
-    client: Mapping[str, Any], values: Mapping[str, str]
+    client: Mapping[str, Any], values: Mapping[str, str], address: AddressParts | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """(the ``ClientEditInput``, the fields it changes) for the details that differ."""
     edit: dict[str, Any] = {}
     changed: list[str] = []
+    if "billing_address" in values and address is not None:
+        billing = address_input(client.get("billingAddress"), address)
+        if billing is not None:
+            edit["billingAddress"] = billing
+            changed.append("billing_address")
     for field, value in values.items():
         if field not in _LISTS:
             continue
@@ -88,6 +130,17 @@ def edit_input(
     return edit, changed
 
 
+def _address_ok(update: CustomerDetailsUpdate, field: str) -> bool:
+    parts = update.address
+    return field == "billing_address" and parts is not None and len(parts.street) <= 2
+
+
+def _why_not(update: CustomerDetailsUpdate, field: str) -> str:
+    if field != "billing_address":
+        return "not_writable"
+    return "composite" if update.address is None else "no_property"
+
+
 async def _client(api: JobberGraphQL, client_id: str) -> dict[str, Any] | None:
     data, _ = await api.run("client_contacts", CONTACTS, {"id": client_id})
     found = data.get("client")
@@ -100,15 +153,13 @@ async def _write_one(
     ref = update.source_ref
     if not ref.startswith(PREFIX):
         return [_refusal(ref, f, "not_ours") for f in update.values]
-    refused = [
-        _refusal(ref, f, "composite" if f == "billing_address" else "not_writable")
-        for f in update.values
-        if f not in _LISTS
-    ]
+    writable = [f for f in update.values if f in _LISTS or _address_ok(update, f)]
+    refused = [_refusal(ref, f, _why_not(update, f)) for f in update.values if f not in writable]
     client = await _client(api, ref.removeprefix(PREFIX))
     if client is None:
-        return refused + [_refusal(ref, f, "not_found") for f in update.values if f in _LISTS]
-    edit, changed = edit_input(client, update.values)
+        return refused + [_refusal(ref, f, "not_found") for f in writable]
+    values = {f: update.values[f] for f in writable}
+    edit, changed = edit_input(client, values, update.address)
     if edit:
         refused += await _edit(api, ref, str(client["id"]), edit, changed)
     return refused

@@ -115,7 +115,11 @@ from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.kit.paging import Page, next_offset, walk
 from syncledger.adapters.netsuite.currencies import Currencies
-from syncledger.adapters.netsuite.customer_details import customer_details
+from syncledger.adapters.netsuite.customer_details import (
+    address_as_written,
+    address_parts,
+    customer_details,
+)
 from syncledger.adapters.netsuite.errors import NOT_FOUND, translate_netsuite
 from syncledger.adapters.netsuite.items import Items, location_id, suiteql_literal
 from syncledger.adapters.netsuite.mapping import (
@@ -133,6 +137,7 @@ from syncledger.adapters.netsuite.mapping import (
 from syncledger.adapters.netsuite.records import line_item_ids, to_record, version_of
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.ports import (
@@ -420,6 +425,14 @@ class NetSuiteLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a NetSuite customer holds (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The customer's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -6,6 +6,13 @@ Read off the ``res.partner`` row the adapter already read (``LedgerRecord.raw``:
 included), at the fields ``mapping.toml`` ``[customer.fields]`` writes them to:
 ``email``, ``phone`` and ``street`` by default. Odoo answers ``False`` for an empty
 field: no detail. No request is made.
+
+The billing address is not read in parts: the adapter reads a partner's ``street`` only
+(the field the mapping writes the whole address to; ``READ_FIELDS["customer"]`` in
+adapters/odoo/mapping.py), and of Odoo's other address fields the state and the country are
+references to other records (``state_id``, ``country_id``), not text. So this ledger does not
+implement ``LedgerAddressParts``: a bookkeeper's change of the address is refused
+``no_parts`` on its way back (core/customer_reverse.py), never split.
 """
 
 from __future__ import annotations

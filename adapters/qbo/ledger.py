@@ -105,7 +105,11 @@ from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Prefetched
-from syncledger.adapters.qbo.customer_details import customer_details
+from syncledger.adapters.qbo.customer_details import (
+    address_as_written,
+    address_parts,
+    customer_details,
+)
 from syncledger.adapters.qbo.errors import (
     DUPLICATE_NAME_CODE,
     INVALID_REFERENCE_CODE,
@@ -140,6 +144,7 @@ from syncledger.adapters.qbo.matching import match_many
 from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
@@ -636,6 +641,14 @@ class QboLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The customer's details as QBO holds them (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The customer's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

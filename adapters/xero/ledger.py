@@ -148,7 +148,11 @@ from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.xero.customer_details import customer_details
+from syncledger.adapters.xero.customer_details import (
+    address_as_written,
+    address_parts,
+    customer_details,
+)
 from syncledger.adapters.xero.errors import (
     NOT_FOUND_CODE,
     XeroServerError,
@@ -176,6 +180,7 @@ from syncledger.adapters.xero.mapping import (
     to_item,
 )
 from syncledger.adapters.xero.sending import XeroInvoiceSender
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     LedgerError,
     MoneyError,
@@ -822,6 +827,14 @@ class XeroLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a Xero contact holds (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The contact's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

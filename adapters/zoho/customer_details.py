@@ -16,6 +16,15 @@ names ``mapping.toml`` writes: e-mail and phone live on the primary contact pers
   has no ``billing_address``: a bookkeeper's change of the address is seen only on a
   contact read in full.
 
+The billing address in parts: Zoho's ``billing_address`` object holds ``address``,
+``street2``, ``city``, ``state``, ``zip`` and ``country`` (beside ``attention``,
+``state_code``, ``phone``, ``fax``: third-party clients of the Books API, GitHub
+maheshlamichhane/Zoho-API-Integration-Rest ``dto/contact/BillingAddress.java`` and
+Knawat/zoho-finance ``types/zoho/zoho-address.type.ts``). They are read when the mapping
+writes the address to ``billing_address.address``; its text is then the parts joined. The
+forward sync writes the whole address to ``address`` (several lines: one text, not parts,
+until a bookkeeper fills the address's own fields).
+
 No request is made.
 """
 
@@ -24,10 +33,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncledger.adapters.customer_details import details_at, first_paths
+from syncledger.adapters.customer_details import (
+    AddressFields,
+    address_in,
+    details_at,
+    first_paths,
+    first_street_line,
+    in_parts,
+)
 from syncledger.adapters.zoho.mapping import ZohoMapping
-from syncledger.core.customer_details import detail_text
+from syncledger.core.customer_details import AddressParts, detail_text
 from syncledger.core.ports import LedgerRecord
+
+ADDRESS = AddressFields(
+    street=("address", "street2"), city="city", region="state", postal_code="zip", country="country"
+)
 
 
 def _primary(raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -50,11 +70,30 @@ def _person_detail(mapping: ZohoMapping, raw: Mapping[str, Any], field: str) -> 
 def customer_details(mapping: ZohoMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a Zoho contact (None: it has none)."""
     places = first_paths(mapping.fields.get("customer", {}))
-    return {
+    found = {
         "email": _person_detail(mapping, record.raw, "email"),
         "phone": _person_detail(mapping, record.raw, "phone"),
         **details_at(record.raw, places, fields=("billing_address",)),
     }
+    parts = _address(mapping, record)
+    if parts is not None:
+        found["billing_address"] = parts.text()
+    return found
+
+
+def _address(mapping: ZohoMapping, record: LedgerRecord) -> AddressParts | None:
+    path = first_paths(mapping.fields.get("customer", {})).get("billing_address", "")
+    return address_in(record.raw, path, ADDRESS)
+
+
+def address_parts(mapping: ZohoMapping, record: LedgerRecord) -> AddressParts | None:
+    """The contact's billing address in parts (None: none, or one text)."""
+    return in_parts(_address(mapping, record))
+
+
+def address_as_written(mapping: ZohoMapping, text: str) -> AddressParts:
+    """The mapping writes the whole address to one field (``billing_address.address``)."""
+    return first_street_line(text)
 
 
 def drops_person_detail(

@@ -179,6 +179,8 @@ from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.writes import WriteMemo
 from syncledger.adapters.zoho.customer_details import (
+    address_as_written,
+    address_parts,
     customer_details,
     drops_person_detail,
     persons_kept,
@@ -219,6 +221,7 @@ from syncledger.adapters.zoho.mapping import (
     version_of,
     zoho_moment,
 )
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     LedgerError,
     PermanentLedgerError,
@@ -723,6 +726,14 @@ class ZohoLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a Zoho Books contact holds (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The contact's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

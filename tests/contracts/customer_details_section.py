@@ -10,6 +10,14 @@ ledger's new version, the one a read by id answers.
 Authority respected forward (core/sync_updates.py): an update of a customer that leaves
 out the details the ledger owns leaves them as the ledger holds them, on every ledger.
 
+The billing address in parts (``core.customer_details.LedgerAddressParts``): as pushed, a
+ledger holds the address the way its mapping writes it (``address_as_written``: parts only
+where that is one line per field); a bookkeeper then fills the address's own fields
+(``edit_address_in_books``: ``ADDRESS``) and the adapter reads them back as those parts,
+from its read by id and, where ``delta_address``, from its change read; the address's text
+is the parts joined. A ledger that cannot read the address in parts
+(``address_in_parts = False``) says so by not implementing the port.
+
 A platform gives ``edit_in_books`` and, where its change read carries fewer details than
 its read by id, ``delta_details`` (which details the change read reports).
 """
@@ -21,7 +29,12 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from syncledger.core.customer_details import KeepsLedgerDetails, LedgerCustomerDetails
+from syncledger.core.customer_details import (
+    AddressParts,
+    KeepsLedgerDetails,
+    LedgerAddressParts,
+    LedgerCustomerDetails,
+)
 from syncledger.core.model import Customer
 from syncledger.core.ports import LedgerRecord
 from tests.contracts.ledger_contract import LedgerUnderTest, key
@@ -33,6 +46,16 @@ PUSHED = {
 }
 EDITED = {"email": "accounts@acme.example", "phone": "+1 415 555 0199"}
 REF = "csv/customer/C-41"
+#: a billing address a bookkeeper enters in the address's own fields
+ADDRESS = AddressParts(
+    street=("500 Howard St",),
+    city="San Francisco",
+    region="CA",
+    postal_code="94105",
+    country="US",
+)
+#: an address as the forward sync writes it from a source's joined parts
+JOINED = "1 Market St\nSan Francisco\nCA 94105"
 
 
 class CustomerDetailsSection(ABC):
@@ -44,9 +67,22 @@ class CustomerDetailsSection(ABC):
     #: seconds between two changes the platform's change read can tell apart
     changes_resolution: ClassVar[float] = 1.0
 
+    #: whether the adapter reads the billing address in parts (``LedgerAddressParts``)
+    address_in_parts: ClassVar[bool] = True
+    #: whether the change read carries the billing address (its read by id does)
+    delta_address: ClassVar[bool] = True
+    #: the parts of ``ADDRESS`` the adapter reads back (a part it does not read as text:
+    #: left out)
+    address_read: ClassVar[AddressParts] = ADDRESS
+
     @abstractmethod
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         """A bookkeeper sets ``EDITED`` on the customer at the ledger's own screens."""
+
+    def edit_address_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
+        """A bookkeeper enters ``ADDRESS`` in the address's own fields (a ledger with
+        ``address_in_parts`` gives it)."""
+        raise AssertionError(f"{type(self).__name__} gives no edit_address_in_books")
 
     def customer(self) -> Customer:
         return Customer(id="C-41", name="Acme Details", currency=self.currency, **PUSHED)
@@ -122,3 +158,44 @@ class CustomerDetailsSection(ABC):
         now = await adapter.get("customer", pushed.ledger_id)
         assert now is not None and now.name == "Acme Details Ltd"
         assert adapter.customer_details(now) == PUSHED | EDITED
+
+    async def test_an_address_pushed_as_one_text_is_parts_only_where_the_mapping_splits_it(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        adapter = ledger.adapter
+        if not self.address_in_parts:
+            assert not isinstance(adapter, LedgerAddressParts)
+            return
+        assert isinstance(adapter, LedgerAddressParts)
+        customer = self.customer().model_copy(update={"billing_address": JOINED})
+        done = await adapter.create_customer(
+            customer, external_ref=REF, idempotency_key=key("details", 42)
+        )
+        record = await adapter.get("customer", done.ledger_id)
+        assert record is not None
+        written = adapter.address_as_written(JOINED)
+        assert written.text() == JOINED
+        assert adapter.address_parts(record) == (written if written.in_parts else None)
+        assert adapter.customer_details(record)["billing_address"] == JOINED
+
+    async def test_a_bookkeepers_address_in_its_fields_is_read_in_parts(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        adapter = ledger.adapter
+        if not self.address_in_parts:
+            return  # the test above asserts the port is absent
+        assert isinstance(adapter, LedgerAddressParts)
+        pushed = await self.pushed(ledger)
+        assert adapter.address_parts(pushed) == AddressParts(street=(PUSHED["billing_address"],))
+        await asyncio.sleep(self.changes_resolution)
+        since = datetime.now(UTC)
+        await asyncio.sleep(self.changes_resolution)
+        self.edit_address_in_books(ledger, pushed)
+
+        now = await adapter.get("customer", pushed.ledger_id)
+        assert now is not None
+        assert adapter.address_parts(now) == self.address_read
+        assert adapter.customer_details(now)["billing_address"] == self.address_read.text()
+        if self.delta_address:
+            changed = await self.changed(ledger, since, pushed.ledger_id)
+            assert adapter.address_parts(changed) == self.address_read

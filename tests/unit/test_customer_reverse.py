@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from syncledger.adapters.qbo.customer_details import customer_details
+from syncledger.adapters.qbo.customer_details import address_parts, customer_details
 from syncledger.adapters.qbo.ledger import QboLedger
 from syncledger.adapters.qbo.mapping import load_mapping, to_record
 from syncledger.core.backsync import BackSync, BackSyncReport
 from syncledger.core.customer_details import (
+    AddressParts,
     LedgerCustomerDetails,
     changes,
     ledger_owned,
@@ -267,11 +268,12 @@ def test_qbo_customer_details_are_read_where_its_mapping_writes_them() -> None:
     }
     rec = to_record("customer", raw, "Notes")
     assert issubclass(QboLedger, LedgerCustomerDetails)
-    assert customer_details(load_mapping(), rec) == {
+    assert customer_details(load_mapping(), rec) == {  # the address: its parts joined
         "email": "books@example.com",
         "phone": "+44 20 7946 0000",
-        "billing_address": "12 St James's Square",
+        "billing_address": "12 St James's Square\nLondon",
     }
+    assert address_parts(load_mapping(), rec) == AddressParts(("12 St James's Square",), "London")
     bare = to_record("customer", {"Id": "59", "DisplayName": "No details"}, "Notes")
     assert set(customer_details(load_mapping(), bare).values()) == {None}
 
