@@ -58,11 +58,12 @@ class HttpSpec:
     ) -> LedgerHttp:
         """The client; ``rates`` overrides the spec's for the private limiter (a plan's
         own limits)."""
+        limits = self.rates if rates is None else rates
         return LedgerHttp(
             platform=self.platform,
             base_url=base_url,
             auth=auth,
-            limiter=options.get("limiter") or RateLimiter(*(rates or self.rates)),
+            limiter=options.get("limiter") or RateLimiter(*limits),
             retry=options.get("retry") or RetryPolicy(),
             timeout=options.get("timeout", DEFAULT_TIMEOUT_S),
             translate=self.translate,
