@@ -115,7 +115,10 @@ from typing import Any, Literal, TypeVar
 import httpx
 from pydantic import SecretStr
 
-from syncledger.adapters.http import LedgerHttp, Operation, RetryPolicy
+from syncledger.adapters.http import Operation, RetryPolicy
+from syncledger.adapters.kit.connect import HttpSpec
+from syncledger.adapters.kit.paging import Page, walk
+from syncledger.adapters.kit.retries import Retries
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.applied import Applied, applications
 from syncledger.adapters.odoo.bulk import Calls, Gathered, Gathering, OneByOne
@@ -167,6 +170,11 @@ from syncledger.core.ports import (
 )
 
 DEFAULT_RATES = (Rate(4, 1.0), Rate(120, 60.0))
+#: the client of each transport: JSON-2 (Odoo 19+) and XML-RPC refuse differently
+ODOO_HTTP = {
+    "json2": HttpSpec("odoo", translate_json2, DEFAULT_RATES),
+    "xmlrpc": HttpSpec("odoo", translate_xmlrpc_http, DEFAULT_RATES),
+}
 #: documents per ``create_many`` the sync sends (Odoo publishes no limit on a vals list)
 BATCH = 30
 ALL = {"active_test": False}
@@ -200,10 +208,9 @@ class OdooLedger:
         self.mapping = mapping or load_mapping()
         self.capabilities = _capabilities(rates)
         self._rpc = rpc
-        self._retry = retry or RetryPolicy()
+        self._retries = Retries.of(retry, rng=rng)
         self._page = page_size
         self._auth = auth
-        self._rng = rng or random.Random()
         self._currencies: dict[str, int] = {}
         self._taxes: list[SaleTax] | None = None
         self._items = OdooItems(rpc, self.mapping)
@@ -235,21 +242,19 @@ class OdooLedger:
         ``database`` and ``login``). ``limiter``: the database's shared one, else a
         private limiter at ``rates``."""
         auth = ApiKeyAuth(api_key, key_store)
-        retry = retry or RetryPolicy()
         xml = transport == "xmlrpc"
         headers = {"User-Agent": "syncledger"}
         if database and not xml:
             headers["X-Odoo-Database"] = database
-        http = LedgerHttp(
-            platform="odoo",
+        http = ODOO_HTTP["xmlrpc" if xml else "json2"].open(
             base_url=base_url,
             auth=None if xml else auth,
-            limiter=limiter or RateLimiter(*rates),
+            rates=rates,
+            headers=headers,
+            transport=http_transport,
+            limiter=limiter,
             retry=retry,
             timeout=timeout,
-            translate=translate_xmlrpc_http if xml else translate_json2,
-            transport=http_transport,
-            headers=headers,
         )
         rpc: OdooRpc = (
             XmlRpc(http, database=database or "", login=login, auth=auth) if xml else Json2Rpc(http)
@@ -706,7 +711,7 @@ class OdooLedger:
     async def _retrying(self, operation: Operation[T]) -> T:
         """``operation`` until it returns or the retry policy gives up (a lost answer,
         a 5xx or a throttle is tried again; anything else goes to the caller)."""
-        return await self._retry.run(operation, rng=self._rng, sleep=asyncio.sleep, label="odoo")
+        return await self._retries.run(operation, label="odoo")
 
     # ------------------------------------------------------ multi-write steps
 
@@ -1096,16 +1101,16 @@ class OdooLedger:
 
     async def _pages(self, kind: str, domain: list[Any]) -> AsyncIterator[LedgerRecord]:
         """Keyset pages by id: a record changed meanwhile is never skipped."""
-        last = 0
-        while True:
+
+        async def read(last: int) -> Page[LedgerRecord, int]:
             rows = await self._search(
                 kind, [*domain, ["id", ">", last]], limit=self._page, idempotent=True, full=True
             )
-            for record in rows:
-                yield record
-            if len(rows) < self._page:
-                return
-            last = int(rows[-1].ledger_id)
+            last_page = len(rows) < self._page
+            return Page(rows, None if last_page else int(rows[-1].ledger_id))
+
+        async for record in walk(read, 0):
+            yield record
 
     async def _currency_id(self, code: str) -> int:
         if code not in self._currencies:
