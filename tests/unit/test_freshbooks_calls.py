@@ -1,7 +1,7 @@
 """Requests per record on FreshBooks (issue 17, "Fewer calls per record"), against the
-sandbox in-process, counted by the recording transport: the bulk read of the clients a
-batch updates, stale writes still refused with it, and the checks of payments and credit
-applications served from the invoice the sync just read."""
+sandbox in-process, counted by the recording transport, beyond the contract's
+PrefetchSection: the bulk read's documented id search, what is not prefetched, and the
+checks of payments and credit applications served from the invoice the sync just read."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import pytest
 from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault
 from syncledger.adapters.freshbooks.sandbox.query import ListQuery
 from syncledger.adapters.freshbooks.sandbox.service import resource
-from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
+from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
-from syncledger.core.ports import Prefetcher
 from tests.contracts.ledger_contract import key
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
 
@@ -73,24 +72,6 @@ def sent_since(env: InProcessFreshBooks, mark: int) -> list[tuple[str, str]]:
 # ------------------------------------------------------------ bulk read
 
 
-async def test_a_batch_of_client_updates_is_one_bulk_read_and_one_write_each(
-    fb: InProcessFreshBooks,
-) -> None:
-    assert isinstance(fb.ledger, Prefetcher)
-    pushed = [await push_customer(fb, n) for n in range(1, 6)]
-    mark = len(fb.transport.sent)
-    await fb.ledger.prefetch("customer", [ledger_id for ledger_id, _ in pushed])
-    for n, (ledger_id, version) in enumerate(pushed, start=1):
-        await update_customer(fb, n, ledger_id, version)
-    sent = sent_since(fb, mark)
-    clients = f"/accounting/account/{fb.sandbox.account_id}/users/clients"
-    assert sent.count(("GET", clients)) == 1
-    assert [m for m, _ in sent].count("PUT") == 5
-    assert len(sent) == 6
-    emails = sorted(r["email"] for r in fb.sandbox.records("client"))
-    assert emails == [f"new.c{n}@example.test" for n in range(1, 6)]
-
-
 async def test_the_bulk_read_asks_for_the_ids_with_the_documented_in_search(
     fb: InProcessFreshBooks,
 ) -> None:
@@ -125,42 +106,6 @@ async def test_kinds_without_an_in_search_are_not_prefetched(fb: InProcessFreshB
 
 
 # ------------------------------------------------------------ stale writes
-
-
-async def test_a_change_the_bulk_read_shows_is_refused_as_stale_without_a_write(
-    fb: InProcessFreshBooks,
-) -> None:
-    ledger_id, version = await push_customer(fb, 1)
-    someone_renames(fb, ledger_id, "Renamed in FreshBooks")
-    await fb.ledger.prefetch("customer", [ledger_id])
-    mark = len(fb.transport.sent)
-    with pytest.raises(StaleVersionError):
-        await update_customer(fb, 1, ledger_id, version)
-    assert sent_since(fb, mark) == []  # refused from the bulk read, nothing written
-    [client] = fb.sandbox.records("client")
-    assert (client["organization"], client["email"]) == ("Renamed in FreshBooks", "c1@example.test")
-
-
-async def test_a_change_without_a_bulk_read_is_refused_as_stale(fb: InProcessFreshBooks) -> None:
-    ledger_id, version = await push_customer(fb, 1)
-    someone_renames(fb, ledger_id, "Renamed in FreshBooks")
-    with pytest.raises(StaleVersionError):
-        await update_customer(fb, 1, ledger_id, version)
-    [client] = fb.sandbox.records("client")
-    assert client["email"] == "c1@example.test"
-
-
-async def test_the_bulk_read_serves_one_update_only_and_the_next_reads_freshbooks(
-    fb: InProcessFreshBooks,
-) -> None:
-    ledger_id, version = await push_customer(fb, 1)
-    await fb.ledger.prefetch("customer", [ledger_id])
-    updated = await update_customer(fb, 1, ledger_id, version)
-    someone_renames(fb, ledger_id, "Renamed in FreshBooks")
-    mark = len(fb.transport.sent)
-    with pytest.raises(StaleVersionError):
-        await update_customer(fb, 1, ledger_id, updated)
-    assert [m for m, _ in sent_since(fb, mark)] == ["GET"]  # read again, then refused
 
 
 async def test_a_bulk_read_older_than_our_own_write_is_not_served(

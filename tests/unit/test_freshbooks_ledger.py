@@ -317,29 +317,6 @@ async def test_a_line_booked_to_an_item_is_named_as_the_item(fb: InProcessFreshB
     assert record.line_items == ("Consulting", "Parts", None)
 
 
-async def test_a_line_naming_no_item_is_refused_by_the_adapter_before_sending(
-    fb: InProcessFreshBooks,
-) -> None:
-    customer_id = await push_customer(fb)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(fb, customer_id, booked("10.00", "NO-SUCH-ITEM"))
-    assert refused.value.code == "unknown_item"
-    assert "NO-SUCH-ITEM" in str(refused.value)
-    assert fb.sent("POST", "/invoices/invoices") == 0
-    assert fb.sandbox.count("invoice") == fb.sandbox.count("item") == 0
-
-
-async def test_item_lookups_are_cached(fb: InProcessFreshBooks) -> None:
-    seed_item(fb.sandbox, "Consulting")
-    customer_id = await push_customer(fb)
-    for n in range(1, 6):
-        doc = booked("10.00", "Consulting").model_copy(update={"id": f"I-{n}", "number": f"I-{n}"})
-        invoice_id = await push_invoice(fb, customer_id, doc)
-        assert (await fb.ledger.get("invoice", invoice_id)) is not None
-    assert fb.sandbox.count("invoice") == 5
-    assert fb.sent("GET", "/items/items") == 1  # one listing for five invoices and reads
-
-
 async def test_an_item_someone_adds_later_is_found_by_the_next_miss(
     fb: InProcessFreshBooks,
 ) -> None:

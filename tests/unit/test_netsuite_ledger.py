@@ -593,55 +593,6 @@ async def test_item_lookups_are_cached_across_documents(ns: InProcessNetSuite) -
     assert ns.wire.suiteql("WHERE id IN") == ["SELECT id, itemid FROM item WHERE id IN (1)"]
 
 
-async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
-    ns: InProcessNetSuite,
-) -> None:
-    customer_id = await push_customer(ns.ledger)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(ns.ledger, customer_id, naming("NO-SUCH-ITEM"))
-    assert refused.value.code == "unknown_item"
-    assert "INV-1 line 1" in str(refused.value) and "'NO-SUCH-ITEM'" in str(refused.value)
-    invoice_id = await push_invoice(ns.ledger, customer_id)
-    current = await ns.ledger.get("invoice", invoice_id)
-    assert current is not None
-    with pytest.raises(PermanentLedgerError) as not_updated:
-        await ns.ledger.update_invoice(
-            naming("NO-SUCH-ITEM"),
-            ledger_id=invoice_id,
-            version=current.version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
-        )
-    assert not_updated.value.code == "unknown_item"
-    credit = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(booked("NO-SUCH-ITEM"),),
-        total=Decimal("0.10"),
-    )
-    with pytest.raises(PermanentLedgerError) as not_credited:
-        await ns.ledger.create_credit_note(
-            credit,
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn"),
-        )
-    assert not_credited.value.code == "unknown_item"
-    writes = [s for s in ns.wire.sent if s.method in ("PUT", "PATCH", "POST") and s.body]
-    assert [w.path.split("/")[5] for w in writes if "suiteql" not in w.path] == [
-        "customer",
-        "invoice",  # the one without an item code
-    ]
-    unchanged = await ns.ledger.get("invoice", invoice_id)
-    assert unchanged is not None and unchanged.version == current.version
-    assert ns.sandbox.count("credit_note") == 0
-
-
 async def test_an_item_made_inactive_since_it_was_cached_is_refused_naming_the_code(
     ns: InProcessNetSuite,
 ) -> None:

@@ -1,5 +1,5 @@
-"""Requests per record on Odoo (issue 17): updates read their records in one bulk read
-(``prefetch``) and stale writes are still refused; ``create_many`` sends one ``create``,
+"""Requests per record on Odoo (issue 17), beyond the contract's PrefetchSection (updates
+read their records in one bulk read, stale writes refused): ``create_many`` sends one ``create``,
 one ``action_post`` and one read-back for a batch of documents, refuses per document, and
 never duplicates one whose answer was lost. Requests are counted on the wire (as
 ``bench/calls.py`` does), outcomes read from the sandbox's book."""
@@ -23,7 +23,7 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
-from syncledger.core.ports import BatchCreator, CreateRequest, Prefetcher, PushResult
+from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
@@ -112,65 +112,11 @@ def invoices_by_ref(odoo: InProcessOdoo) -> Counter[str]:
 # ------------------------------------------------------------------ updates
 
 
-async def test_a_batch_of_updates_reads_its_records_in_one_bulk_read(odoo: InProcessOdoo) -> None:
-    pushed = await customers(odoo.ledger, N)
-    assert isinstance(odoo.ledger, Prefetcher)
-    odoo.wire.sent.clear()
-
-    await odoo.ledger.prefetch("customer", [p.ledger_id for p in pushed])
-    for n, before in enumerate(pushed, start=1):
-        await update(odoo.ledger, n, before, f"new{n}@example.com")
-
-    ids = sorted(int(p.ledger_id) for p in pushed)
-    reads = domains(odoo, "res.partner")
-    bulk = [d for d in reads if ["id", "in", ids] in d]
-    one_by_one = [
-        d for d in reads if any(leaf[:2] == ["id", "="] for leaf in d if isinstance(leaf, list))
-    ]
-    # one bulk read before the writes, then each write and the read of what it left
-    assert (len(bulk), len(one_by_one)) == (1, N)
-    assert len(odoo.wire.calls("res.partner", "write")) == N
-    assert len(reads) == 1 + N
-    emails = {r["id"]: r["email"] for r in odoo.sandbox.records("customer")}
-    assert emails == {int(p.ledger_id): f"new{n}@example.com" for n, p in enumerate(pushed, 1)}
-
-
 async def test_without_a_prefetch_each_update_reads_its_record_first(odoo: InProcessOdoo) -> None:
     [pushed] = await customers(odoo.ledger, 1)
     odoo.wire.sent.clear()
     await update(odoo.ledger, 1, pushed, "new@example.com")
     assert len(domains(odoo, "res.partner")) == 2  # the version check, then the read-back
-
-
-async def test_a_change_the_prefetch_shows_is_refused_as_stale(odoo: InProcessOdoo) -> None:
-    [pushed] = await customers(odoo.ledger, 1)
-    other = connect(odoo.app, transport=odoo.ledger._rpc.transport)
-    try:
-        await update(other, 1, pushed, "someone@example.com")  # changed in Odoo by hand
-        await odoo.ledger.prefetch("customer", [pushed.ledger_id])
-        with pytest.raises(StaleVersionError):
-            await update(odoo.ledger, 1, pushed, "ours@example.com")
-    finally:
-        await other.aclose()
-    [row] = odoo.sandbox.records("customer")
-    assert row["email"] == "someone@example.com"
-
-
-async def test_a_change_after_the_prefetched_copy_was_served_is_refused_as_stale(
-    odoo: InProcessOdoo,
-) -> None:
-    [pushed] = await customers(odoo.ledger, 1)
-    await odoo.ledger.prefetch("customer", [pushed.ledger_id])
-    ours = await update(odoo.ledger, 1, pushed, "ours@example.com")  # served from the prefetch
-    other = connect(odoo.app, transport=odoo.ledger._rpc.transport)
-    try:
-        await update(other, 1, ours, "someone@example.com")
-    finally:
-        await other.aclose()
-    with pytest.raises(StaleVersionError):  # the copy is served once: this one reads Odoo
-        await update(odoo.ledger, 1, ours, "ours-again@example.com")
-    [row] = odoo.sandbox.records("customer")
-    assert row["email"] == "someone@example.com"
 
 
 async def test_a_stale_invoice_update_is_refused_from_the_prefetched_copy(

@@ -295,18 +295,6 @@ async def test_a_new_item_is_a_service_booked_where_lines_without_items_are(
     assert accounts == [journal["default_account_id"]] * 2  # with or without the item
 
 
-async def test_a_line_naming_no_product_is_refused_before_anything_is_sent(
-    odoo: InProcessOdoo,
-) -> None:
-    customer_id = await push_customer(odoo.ledger)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(odoo.ledger, customer_id, booked(None, "NO-SUCH-ITEM"))
-    assert refused.value.code == "unknown_item"
-    assert "line 2" in str(refused.value) and "'NO-SUCH-ITEM'" in str(refused.value)
-    assert odoo.wire.calls("account.move", "create") == []
-    assert odoo.sandbox.count("item") == 0
-
-
 async def test_a_product_gone_since_it_was_cached_is_refused_by_odoo(
     odoo: InProcessOdoo,
 ) -> None:

@@ -924,19 +924,6 @@ async def test_item_lookups_are_cached_n_invoices_naming_one_code_cost_one_looku
     assert len(qbo.transport.queries("Item")) == 1
 
 
-async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
-    qbo: InProcessQbo,
-) -> None:
-    customer_id = await push_customer(qbo.ledger)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(qbo.ledger, customer_id, booked(invoice(), None, "NO-SUCH-ITEM"))
-    assert refused.value.code == "unknown_item"
-    assert "line 2" in str(refused.value)
-    assert "'NO-SUCH-ITEM'" in str(refused.value)
-    assert qbo.transport.posts("invoice") == []
-    assert (qbo.sandbox.count("invoice"), qbo.sandbox.count("item")) == (0, 1)
-
-
 async def test_a_reference_qbo_refuses_is_its_2500_and_the_items_are_looked_up_again(
     qbo: InProcessQbo,
 ) -> None:

@@ -1,5 +1,6 @@
-"""Sage: a batch of updates reads its records in one delta read (``prefetch``), each update
-then sends only its write, and a record changed in Sage is still refused as stale."""
+"""Sage, beyond the contract's PrefetchSection (one bulk read and one write per update,
+stale writes refused): the bulk read is a delta read, from the list's start in a new
+process; one update alone is not prefetched; invoices, matches and items."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from syncledger.adapters.sage.ledger import SageLedger
-from syncledger.core.errors import StaleVersionError
-from syncledger.core.ports import Prefetcher
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.sage import (
@@ -64,21 +63,18 @@ async def _assert_renamed(ledger: SageLedger, versions: dict[str, str | None], n
         assert record is not None and record.name == f"{name} {n}"
 
 
-async def test_a_batch_of_updates_sends_one_delta_read_and_one_write_each(
+async def test_the_bulk_read_is_a_delta_read_of_every_attribute_since_the_oldest_version(
     sage: InProcessSage,
 ) -> None:
-    assert isinstance(sage.ledger, Prefetcher)
+    """The counts of a batch's requests: the contract's PrefetchSection."""
     versions = await _pushed(sage.ledger, 3)
     sage.sent.clear()
     await sage.ledger.prefetch("customer", list(versions))
-    await _rename_all(sage.ledger, versions, "Renamed")
-    assert _calls(sage.sent) == [("GET", "/contacts")] + [
-        ("PUT", f"/contacts/{ledger_id}") for ledger_id in versions
-    ]
-    read = sage.sent[0].params
-    assert read["attributes"] == "all"
-    assert read["updated_or_created_since"] <= min(str(v).split("~")[0] for v in versions.values())
-    await _assert_renamed(sage.ledger, versions, "Renamed")
+    [read] = sage.sent
+    assert (read.method, read.path, read.params["attributes"]) == ("GET", "/contacts", "all")
+    assert read.params["updated_or_created_since"] <= min(
+        str(v).split("~")[0] for v in versions.values()
+    )
 
 
 async def test_a_new_process_reads_the_list_from_its_start_still_in_one_request(
@@ -116,54 +112,6 @@ async def test_one_update_alone_is_not_prefetched(sage: InProcessSage) -> None:
         ("GET", f"/contacts/{ledger_id}"),
         ("PUT", f"/contacts/{ledger_id}"),
     ]
-
-
-async def test_a_record_changed_in_sage_before_the_bulk_read_is_refused_as_stale(
-    sage: InProcessSage,
-) -> None:
-    versions = await _pushed(sage.ledger, 2)
-    theirs, ours = list(versions)
-    sage.sandbox.update("contacts", theirs, {"contact": {"name": "Their name"}})
-    await sage.ledger.prefetch("customer", list(versions))
-    kept = [s for s in sage.sent if (s.method, s.path) == ("GET", "/contacts")]
-    assert len(kept) == 1  # the change showed in the bulk read
-    with pytest.raises(StaleVersionError):
-        await sage.ledger.update_customer(
-            customer(1, name="Our name"),
-            ledger_id=theirs,
-            version=versions[theirs],
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("ours"),
-        )
-    record = await sage.ledger.get("customer", theirs)
-    assert record is not None and record.name == "Their name"
-    sage.sent.clear()
-    await sage.ledger.update_customer(
-        customer(2, name="Renamed 2"),
-        ledger_id=ours,
-        version=versions[ours],
-        external_ref="csv/customer/C-2",
-        idempotency_key=key("u", 2),
-    )
-    assert _calls(sage.sent) == [("PUT", f"/contacts/{ours}")]
-
-
-async def test_a_record_changed_in_sage_without_a_bulk_read_is_refused_as_stale(
-    sage: InProcessSage,
-) -> None:
-    versions = await _pushed(sage.ledger, 1)
-    ((ledger_id, version),) = versions.items()
-    sage.sandbox.update("contacts", ledger_id, {"contact": {"name": "Their name"}})
-    with pytest.raises(StaleVersionError):
-        await sage.ledger.update_customer(
-            customer(1, name="Our name"),
-            ledger_id=ledger_id,
-            version=version,
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("ours"),
-        )
-    record = await sage.ledger.get("customer", ledger_id)
-    assert record is not None and record.name == "Their name"
 
 
 async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSage) -> None:

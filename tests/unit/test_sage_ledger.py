@@ -848,16 +848,12 @@ async def test_a_fresh_adapter_reads_each_item_id_once(sage: InProcessSage) -> N
     await fresh.aclose()
 
 
-async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
-    sage: InProcessSage,
-) -> None:
+async def test_a_code_that_is_no_sage_key_is_never_fetched_by_id(sage: InProcessSage) -> None:
+    """The refusal itself: the contract's ItemLookupSection."""
     customer_id = await push_customer(sage.ledger)
-    with pytest.raises(PermanentLedgerError) as refused:
+    with pytest.raises(PermanentLedgerError):
         await push_invoice(sage.ledger, customer_id, with_items(None, "NO-SUCH"))
-    assert refused.value.code == "unknown_item"
-    assert "INV-1 line 2" in str(refused.value) and "'NO-SUCH'" in str(refused.value)
-    assert sage.requests("POST", "/sales_invoices") == []
-    assert sage.requests("GET", "/services/NO-SUCH") == []  # not a Sage key: never fetched
+    assert sage.requests("GET", "/services/NO-SUCH") == []
 
 
 async def test_a_code_taken_in_another_case_resolves_to_its_holder(sage: InProcessSage) -> None:

@@ -1,6 +1,7 @@
-"""Requests per record on Xero: updates read their records in one bulk read (``prefetch``)
-and still refuse a stale write; documents are created in bulk (``create_many``), once
-each, with per-element refusals, and a lost answer does not duplicate on retry."""
+"""Requests per record on Xero, beyond the contract's PrefetchSection (one bulk read and
+one write per update, stale writes refused): the bulk read names the batch's ids, invoice
+updates and voids are served from one; documents are created in bulk (``create_many``),
+once each, with per-element refusals, and a lost answer does not duplicate on retry."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ import pytest
 
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.xero.ledger import API
-from syncledger.core.errors import StaleVersionError, TransientLedgerError
+from syncledger.core.errors import TransientLedgerError
 from syncledger.core.model import InvoiceLine, Payment
 from syncledger.core.ports import (
     BatchCreator,
     CreateRequest,
     LedgerAdapter,
     LedgerRecord,
-    Prefetcher,
     PushResult,
 )
 from tests.contracts.ledger_contract import key
@@ -98,33 +98,14 @@ def contact(xero: InProcessXero, contact_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ prefetch
 
 
-async def test_a_batch_of_updates_sends_one_bulk_read_and_one_write_each(
-    xero: InProcessXero,
-) -> None:
-    assert isinstance(xero.ledger, Prefetcher)
+async def test_the_bulk_read_asks_for_the_batch_s_contact_ids(xero: InProcessXero) -> None:
+    """The counts of a batch's requests: the contract's PrefetchSection."""
     pushed = await customers(xero.ledger, N)
     start = len(xero.wire.sent)
     await xero.ledger.prefetch("customer", [ledger_id for ledger_id, _ in pushed])
-    for n, (ledger_id, version) in enumerate(pushed, start=1):
-        await update(xero.ledger, n, ledger_id, version)
-    assert sent_since(xero, start) == Counter({"GET /Contacts": 1, "POST /Contacts/{id}": N})
-    [bulk] = [r for r in xero.wire.sent[start:] if r.method == "GET"]
+    [bulk] = xero.wire.sent[start:]
+    assert (bulk.method, bulk.url.path) == ("GET", f"{API}/Contacts")
     assert sorted(bulk.url.params["IDs"].split(",")) == sorted(i.lower() for i, _ in pushed)
-    for n, (ledger_id, _) in enumerate(pushed, start=1):
-        assert contact(xero, ledger_id)["EmailAddress"] == f"new.{n}@example.com"
-
-
-async def test_an_update_after_its_prefetched_copy_was_used_reads_again(
-    xero: InProcessXero,
-) -> None:
-    [(ledger_id, version)] = await customers(xero.ledger, 1)
-    await xero.ledger.prefetch("customer", [ledger_id])
-    await update(xero.ledger, 1, ledger_id, version)
-    now = contact(xero, ledger_id)["UpdatedDateUTC"]
-    start = len(xero.wire.sent)
-    await update(xero.ledger, 1, ledger_id, now)
-    # served once: the second update checks the version with a read of its own
-    assert sent_since(xero, start) == Counter({"GET /Contacts/{id}": 1, "POST /Contacts/{id}": 1})
 
 
 async def test_invoice_updates_and_voids_are_served_from_one_bulk_read(
@@ -163,23 +144,6 @@ async def test_invoice_updates_and_voids_are_served_from_one_bulk_read(
         (Decimal("0.60"), "open"),
         (Decimal("0.30"), "void"),
     ]
-
-
-@pytest.mark.parametrize("prefetched", [True, False])
-async def test_a_contact_changed_in_xero_is_refused_as_stale(
-    xero: InProcessXero, prefetched: bool
-) -> None:
-    [(ledger_id, version)] = await customers(xero.ledger, 1)
-    edit_in_xero(xero, ledger_id, "Renamed In Xero")
-    if prefetched:
-        await xero.ledger.prefetch("customer", [ledger_id])
-    start = len(xero.wire.sent)
-    with pytest.raises(StaleVersionError):
-        await update(xero.ledger, 1, ledger_id, version)
-    assert contact(xero, ledger_id)["Name"] == "Renamed In Xero"
-    assert "POST /Contacts/{id}" not in sent_since(xero, start)
-    # the refusal came from the prefetched copy when there was one: no read of its own
-    assert ("GET /Contacts/{id}" in sent_since(xero, start)) is not prefetched
 
 
 # ------------------------------------------------------------------ helpers

@@ -232,19 +232,6 @@ async def test_item_lookups_are_cached_across_documents(xero: InProcessXero) -> 
     assert xero.sandbox.count("invoice") == 3
 
 
-async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
-    xero: InProcessXero,
-) -> None:
-    customer_id = await push_customer(xero.ledger)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_invoice(
-            xero.ledger, customer_id, invoice("0.20", lines=item_lines(None, "NOPE-1"))
-        )
-    assert refused.value.code == "unknown_item" and "'NOPE-1'" in str(refused.value)
-    assert "line 2" in str(refused.value)
-    assert xero.wire.requests("PUT", "/Invoices") == []
-
-
 async def test_an_item_deleted_after_it_was_cached_is_refused_by_xero(
     xero: InProcessXero,
 ) -> None:

@@ -1,6 +1,6 @@
-"""Requests per record on Zoho Books: a batch of updates is read in one list (``prefetch``)
-and a batch of new invoices has their versions read in one list (``create_many``),
-against the in-process sandbox, counting what the adapter sends."""
+"""Requests per record on Zoho Books, beyond the contract's PrefetchSection (a batch of
+updates read in one list): a batch of new invoices has their versions read in one list
+(``create_many``), against the in-process sandbox, counting what the adapter sends."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
+from syncledger.core.errors import LedgerError, PermanentLedgerError
 from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.ports import CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import Crash, StepsUnderTest
-from tests.support.zoho import InProcessZoho, another_ledger, in_process_zoho
+from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 @pytest.fixture
@@ -67,54 +67,6 @@ def requests_since(zoho: InProcessZoho, start: int) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- prefetch
-
-
-async def test_a_batch_of_updates_costs_one_list_and_one_write_each(zoho: InProcessZoho) -> None:
-    pushed = await new_customers(zoho, 4)
-    start = len(zoho.transport.requests)
-    await zoho.ledger.prefetch("customer", [p.ledger_id for p in pushed])
-    for n, p in enumerate(pushed, start=1):
-        await update(zoho, n, p, f"Renamed {n}")
-    sent = requests_since(zoho, start)
-    assert sent.count(("GET", "/books/v3/contacts")) == 1
-    assert [m for m, _ in sent].count("PUT") == 4
-    assert len(sent) == 5
-    for n, p in enumerate(pushed, start=1):
-        record = await zoho.ledger.get("customer", p.ledger_id)
-        assert record is not None and record.name == f"Renamed {n}"
-
-
-async def test_a_change_the_prefetched_copy_shows_is_refused_as_stale(
-    zoho: InProcessZoho,
-) -> None:
-    pushed = await new_customers(zoho, 2)
-    other, _ = another_ledger(zoho)
-    for n, p in enumerate(pushed, start=1):  # someone edits both in Zoho after our write
-        await other.update_customer(
-            customer(n, f"Edited {n}"),
-            ledger_id=p.ledger_id,
-            version=None,
-            external_ref=f"csv/customer/C-{n}",
-            idempotency_key=key("edit", n),
-        )
-    await other.aclose()
-    await zoho.ledger.prefetch("customer", [pushed[0].ledger_id])
-    for n, p in enumerate(pushed, start=1):  # the first prefetched, the second not
-        with pytest.raises(StaleVersionError):
-            await update(zoho, n, p, f"Ours {n}")
-        record = await zoho.ledger.get("customer", p.ledger_id)
-        assert record is not None and record.name == f"Edited {n}"
-
-
-async def test_a_prefetched_copy_serves_one_check_only(zoho: InProcessZoho) -> None:
-    (pushed,) = await new_customers(zoho, 1)
-    await zoho.ledger.prefetch("customer", [pushed.ledger_id])
-    first = await update(zoho, 1, pushed, "Once")
-    start = len(zoho.transport.requests)
-    await update(zoho, 1, first, "Twice")
-    assert requests_since(zoho, start)[0] == ("GET", f"/books/v3/contacts/{pushed.ledger_id}")
-    with pytest.raises(StaleVersionError):  # the first version is gone: read, not served
-        await update(zoho, 1, pushed, "Stale")
 
 
 # ------------------------------------------------------------- create_many

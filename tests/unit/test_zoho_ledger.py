@@ -756,35 +756,6 @@ async def test_item_lookups_are_cached_one_per_code_and_ids_read_once(
     await fresh.aclose()
 
 
-async def test_a_line_naming_no_item_is_refused_before_anything_is_sent(
-    zoho: InProcessZoho,
-) -> None:
-    customer_id = await push_customer(zoho)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_numbered(zoho, customer_id, item_invoice(1, None, "NO-SUCH"))
-    assert refused.value.code == "unknown_item"
-    assert "invoice INV-1 line 2" in str(refused.value) and "'NO-SUCH'" in str(refused.value)
-    with pytest.raises(PermanentLedgerError):
-        await zoho.ledger.create_credit_note(
-            CreditNote(
-                id="CN-1",
-                number="CN-1",
-                customer_id="C-1",
-                issue_date=date(2026, 4, 2),
-                currency="USD",
-                lines=(item_line("NO-SUCH"),),
-                total=Decimal("10.00"),
-            ),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=None,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn"),
-        )
-    assert zoho.transport.sent("POST", "/invoices") == []
-    assert zoho.transport.sent("POST", "/creditnotes") == []
-    assert zoho.sandbox.count("item") == 0  # nothing made up behind our back
-
-
 async def test_zoho_refuses_an_item_id_it_does_not_hold_with_its_own_code(
     zoho: InProcessZoho, tmp_path: Path
 ) -> None:
