@@ -58,6 +58,9 @@ class HttpSpec:
     ) -> LedgerHttp:
         """The client; ``rates`` overrides the spec's for the private limiter (a plan's
         own limits)."""
+        unknown = sorted(set(options) - HttpOptions.__optional_keys__)
+        if unknown:  # a typing checker sees them; a caller without one is told here
+            raise TypeError(f"{self.platform} connect: unexpected options {', '.join(unknown)}")
         limits = self.rates if rates is None else rates
         return LedgerHttp(
             platform=self.platform,

@@ -178,3 +178,9 @@ async def test_a_spec_opens_a_client_with_the_platform_s_headers_and_translation
         await http.aclose()
     assert http.platform == "kit-test"
     assert [r.headers["X-Tenant"] for r in seen] == ["t1", "t1"]
+
+
+def test_an_option_no_client_takes_is_refused_not_ignored() -> None:
+    spec = HttpSpec("kit-test", translate_status, (Rate(100, 1.0),))
+    with pytest.raises(TypeError, match="limitr"):
+        spec.open(base_url="https://ledger.test", auth=None, limitr=None)  # type: ignore[call-arg]
