@@ -30,7 +30,7 @@ from syncledger.adapters.xero.sandbox.amounts import cents, day_fields, number, 
 from syncledger.adapters.xero.sandbox.book import day_ms, ms_date
 from syncledger.adapters.xero.sandbox.documents import INVOICE, Org, settled
 from syncledger.adapters.xero.sandbox.errors import refuse_element
-from syncledger.adapters.xero.sandbox.rules import check_allocation, payment_rate
+from syncledger.adapters.xero.sandbox.rules import allocation_of, payment_rate
 
 OVERPAYMENT_TYPE = "RECEIVE-OVERPAYMENT"
 REFUND_TYPES = {"CreditNote": "ARCREDITPAYMENT", "Overpayment": "AROVERPAYMENTPAYMENT"}
@@ -118,19 +118,7 @@ def allocated_overpayment(
     sent: dict[str, Any], *, overpayment: dict[str, Any], invoice: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The allocation, the overpayment and the invoice after it."""
-    amount = number(sent.get("Amount"), "Amount")
-    when = parse_day(sent.get("Date"), "Date")
-    check_allocation(amount, overpayment, invoice, entity="Overpayment")
-    allocation = {
-        "AllocationID": str(uuid.uuid4()),
-        "Amount": amount,
-        **day_fields("Date", when),
-        "Invoice": {
-            "InvoiceID": invoice["InvoiceID"],
-            "InvoiceNumber": invoice.get("InvoiceNumber"),
-        },
-        "Overpayment": {"OverpaymentID": overpayment["OverpaymentID"]},
-    }
+    allocation, amount, when = allocation_of(sent, overpayment, invoice, entity="Overpayment")
     after = overpayment | {
         "Allocations": [*overpayment.get("Allocations", []), allocation],
     }

@@ -168,9 +168,22 @@ def allocated(
     sent: dict[str, Any], *, credit_note: dict[str, Any], invoice: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The allocation, the credit note and the invoice after it."""
+    allocation, _amount, when = allocation_of(sent, credit_note, invoice, entity="CreditNote")
+    return (
+        allocation,
+        _credited_note(credit_note, allocation, when),
+        _credited(invoice, allocation, credit_note, when),
+    )
+
+
+def allocation_of(
+    sent: dict[str, Any], credit: dict[str, Any], invoice: dict[str, Any], *, entity: str
+) -> tuple[dict[str, Any], Decimal, date]:
+    """The allocation ``sent`` asks for from ``credit`` (an ``entity``: ``CreditNote`` or
+    ``Overpayment``) to ``invoice``, checked; with its amount and day."""
     amount = number(sent.get("Amount"), "Amount")
     when = parse_day(sent.get("Date"), "Date")
-    check_allocation(amount, credit_note, invoice, entity="CreditNote")
+    check_allocation(amount, credit, invoice, entity=entity)
     allocation = {
         "AllocationID": str(uuid.uuid4()),
         "Amount": amount,
@@ -179,13 +192,9 @@ def allocated(
             "InvoiceID": invoice["InvoiceID"],
             "InvoiceNumber": invoice.get("InvoiceNumber"),
         },
-        "CreditNote": {"CreditNoteID": credit_note["CreditNoteID"]},
+        entity: {f"{entity}ID": credit[f"{entity}ID"]},
     }
-    return (
-        allocation,
-        _credited_note(credit_note, allocation, when),
-        _credited(invoice, allocation, credit_note, when),
-    )
+    return allocation, amount, when
 
 
 def check_allocation(
