@@ -6,7 +6,12 @@ reverse is turned on later (no re-import); back-sync writes the ledger's values 
 HubSpot contact once — also when the worker dies between the write and its mark — and
 the source's next read is not echoed back into the ledger as a conflict. Its trace shows
 the way back. The same with QuickBooks Online, Xero and Odoo sandboxes as the books (their
-own change reads), where a later CRM edit of the owned e-mail leaves the books' value."""
+own change reads), where a later CRM edit of the owned e-mail leaves the books' value.
+
+The billing address goes back in parts only: a bookkeeper fills the address's own fields
+at QuickBooks Online (Xero) and the HubSpot company's address properties (the Jobber
+client's ``billingAddress``) take them; an address a ledger holds as one text, or one the
+memory ledger cannot read in parts, is refused with its reason and never split."""
 
 from __future__ import annotations
 
@@ -130,7 +135,7 @@ async def test_a_bookkeepers_email_and_phone_reach_the_hubspot_contact_once(
         await reader.aclose()
 
 
-async def test_a_detail_hubspot_reads_from_several_properties_is_refused_with_its_reason(
+async def test_an_address_the_ledger_holds_in_no_parts_is_refused_with_its_reason(
     hubspot: tuple[HubSpotSandbox, str], tmp_path: Path
 ) -> None:
     sandbox, url = hubspot
@@ -145,7 +150,7 @@ async def test_a_detail_hubspot_reads_from_several_properties_is_refused_with_it
         owned = {"email": "ledger", "billing_address": "ledger"}
         report = await backsync(h, reader, owned)
         assert report.details_refused == 2 and report.details_written == 0
-        assert any("billing_address refused (composite)" in line for line in report.lines)
+        assert any("billing_address refused (no_parts)" in line for line in report.lines)
         assert any("email refused (not_mapped)" in line for line in report.lines)
         assert sandbox.store.records["companies"][rid].properties["city"] == "London"
         assert (await backsync(h, reader, owned)).details_refused == 0  # not retried
@@ -186,10 +191,10 @@ async def test_a_bookkeepers_email_and_phone_reach_the_jobber_client_once(
         later = await reread_not_echoed(h, reader, RecordHint("customer", rid))
         assert later[0].fields["email"] == books["email"]
 
-        # an address is kept in parts at Jobber: refused, and the edit stays the ledger's
+        # the memory ledger reads no address in parts: refused, never split
         await edit_in_books(h, ref, billing_address="1 Navy Yard")
         refused = await backsync(h, reader, owned)
-        assert any("billing_address refused (composite)" in line for line in refused.lines)
+        assert any("billing_address refused (no_parts)" in line for line in refused.lines)
     finally:
         await reader.aclose()
 
@@ -293,3 +298,111 @@ async def test_with_other_books_the_edited_email_reaches_hubspot_and_is_not_echo
         await reader.aclose()
         await env.ledger.aclose()
         env.sandbox.close()
+
+
+ADDRESS = {"billing_address": "ledger"}
+
+
+async def test_a_bookkeepers_address_in_quickbooks_fields_reaches_the_hubspot_company(
+    hubspot: tuple[HubSpotSandbox, str], tmp_path: Path
+) -> None:
+    """QBO as the books: the company's address arrives as one text in ``BillAddr.Line1``;
+    while it stays so, a bookkeeper's edit of it is refused (one text, not split). Filled
+    in QBO's own address fields, its parts reach HubSpot's address properties, the next
+    read of the company is not echoed as a conflict, and a later change of one part sends
+    that part only: the street HubSpot was given stays."""
+    sandbox, url = hubspot
+    rid = sandbox.store.create(
+        "companies",
+        {"name": "Analytical Engines", "address": "1 Dorset St", "city": "London"}
+        | {"zip": "W1U 4EG", "country": "United Kingdom"},
+    )
+    qbo = in_process_qbo()
+    reader = hubspot_reader(url, tmp_path)
+    assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, RecordFetcher)
+    try:
+        h = OwningHarness(ADDRESS, ledger=qbo.ledger)
+        await pushed_one_way(h, reader)
+        pushed = await qbo.ledger.find("customer", f"hubspot/customer/{rid}")
+        assert pushed is not None
+        assert pushed.raw["BillAddr"]["Line1"] == "1 Dorset St\nLondon\nW1U 4EG\nUnited Kingdom"
+
+        _qbo_address(qbo, pushed.ledger_id, {"Line1": "1 Dorset Street\nLondon"})
+        one_text = await backsync(h, reader, ADDRESS)
+        assert any("billing_address refused (free_text)" in ln for ln in one_text.lines)
+
+        books = {"Line1": "221B Baker St", "City": "London", "PostalCode": "NW1 6XE"}
+        _qbo_address(qbo, pushed.ledger_id, books | {"Country": "United Kingdom"})
+        report = await backsync(h, reader, ADDRESS)
+        assert (report.details_observed, report.details_written) == (1, 1)
+        props = sandbox.store.records["companies"][rid].properties
+        assert {k: props.get(k) for k in ("address", "city", "zip", "country")} == {
+            "address": "221B Baker St",
+            "city": "London",
+            "zip": "NW1 6XE",
+            "country": "United Kingdom",
+        }
+
+        await reread_not_echoed(h, reader, RecordHint("customer", rid))
+        sandbox.store.update("companies", rid, {"address": "221B Baker Street"})  # HubSpot's
+        _qbo_address(qbo, pushed.ledger_id, books | {"Country": "UK"})
+        assert (await backsync(h, reader, ADDRESS)).details_written == 1
+        props = sandbox.store.records["companies"][rid].properties
+        assert (props["address"], props["country"]) == ("221B Baker Street", "UK")
+    finally:
+        await reader.aclose()
+        await qbo.ledger.aclose()
+
+
+def _qbo_address(qbo: Any, ledger_id: str, address: dict[str, str]) -> None:
+    """A bookkeeper at QBO's screens: the customer's billing address (a sparse update)."""
+    current = qbo.sandbox.read("customer", ledger_id)["Customer"]
+    body = {"Id": ledger_id, "SyncToken": current["SyncToken"], "sparse": True}
+    qbo.sandbox.write("customer", None, body | {"BillAddr": address})
+
+
+async def test_a_bookkeepers_address_in_xero_fields_reaches_the_jobber_client(
+    jobber: tuple[JobberSandbox, str], tmp_path: Path
+) -> None:
+    """Xero as the books: a bookkeeper fills the contact's postal address fields; Jobber's
+    client edit takes them as its ``billingAddress`` (the parts Xero does not hold keep
+    Jobber's), and the next read of the client is not echoed as a conflict."""
+    sandbox, url = jobber
+    rid = sandbox.store.put_client(
+        firstName="Grace",
+        lastName="Hopper",
+        billingAddress={"street1": "1 Navy Yard", "street2": "Building 1", "city": "Washington"}
+        | {"province": "DC", "postalCode": "20374", "country": "US"},
+    )
+    xero = in_process_xero()
+    reader = JOBBER.connect(SourceConnection(tmp_path / "t.json", base_url=url))
+    assert isinstance(reader, CustomerDetailsWriter) and isinstance(reader, RecordFetcher)
+    try:
+        h = OwningHarness(ADDRESS, ledger=xero.ledger)
+        await pushed_one_way(h, reader)
+        pushed = await xero.ledger.find("customer", f"jobber/customer/{rid}")
+        assert pushed is not None
+        address = {"AddressType": "POBOX", "AddressLine1": "2 Crystal Dr", "City": "Arlington"}
+        contact = {"ContactID": pushed.ledger_id, "Addresses": [address | {"Region": "VA"}]}
+        xero.sandbox.save_all(
+            "Contact", {"Contacts": [contact]}, ident=pushed.ledger_id, summarize=True,
+            unitdp=2, put=False,
+        )  # fmt: skip
+
+        report = await backsync(h, reader, ADDRESS)
+        assert (report.details_observed, report.details_written) == (1, 1)
+        assert sandbox.store.records[rid].fields["billingAddress"] == {
+            "street1": "2 Crystal Dr",
+            "street2": "Building 1",
+            "city": "Arlington",
+            "province": "VA",
+            "postalCode": "20374",
+            "country": "US",
+        }
+        later = await reread_not_echoed(h, reader, RecordHint("customer", rid))
+        assert later[0].fields["billing_address"].startswith("2 Crystal Dr")
+        assert (await backsync(h, reader, ADDRESS)).details_observed == 0
+    finally:
+        await reader.aclose()
+        await xero.ledger.aclose()
+        xero.sandbox.close()

@@ -28,8 +28,8 @@ from syncledger.core.customer_details import (
 from syncledger.core.customer_reverse import CustomerReverse
 from syncledger.core.ports import LedgerRecord, SourceItem
 from syncledger.core.source_ports import CustomerDetailsRefusal, CustomerDetailsUpdate
-from syncledger.core.sync import SyncService
 from syncledger.core.sync_state import SyncState
+from tests.unit.test_customer_reverse import OwningHarness
 from tests.unit.test_sync import ENTITY, Harness
 
 REF = "csv/customer/c1"
@@ -130,28 +130,11 @@ def source_customer(address: str, version: str = "2026-01-01T00:00:00") -> Sourc
 
 
 async def pushed(address: str, ledger: MemoryLedger | None = None) -> Harness:
-    h = Harness(ledger=ledger or PartsLedger())
+    """The customer pushed, the forward sync leaving the owned address out of updates."""
+    h = OwningHarness(OWNED, ledger=ledger or PartsLedger())
     await h.ingest([source_customer(address)])
-    await run_owned(h)
+    await h.run()
     return h
-
-
-async def run_owned(h: Harness) -> None:
-    """The forward sync with the address the ledger's (an update leaves it out)."""
-    state = SyncState(ENTITY, h.ledger.ledger)
-    await state.load(h.store)
-    service = SyncService(
-        h.store,
-        h.ledger,
-        h.keys,
-        state,
-        entity=ENTITY,
-        actor="test",
-        mapping_version="memory@1",
-        base_delay=0.0,
-        customer_fields=OWNED,
-    )
-    await h.run(service)
 
 
 async def backsync(h: Harness, crm: Crm) -> BackSyncReport:
@@ -208,7 +191,7 @@ async def test_after_the_source_took_them_the_next_change_is_against_the_ledgers
     await backsync(h, Crm())
     # the source's next read holds what was written back: its text, the parts joined
     await h.ingest([source_customer("Springfield\nIL", version="2026-02-01T00:00:00")])
-    await run_owned(h)
+    await h.run()
     rec = await h.ledger.find("customer", REF)
     assert rec is not None and rec.raw["billing_address"] == "Springfield"  # kept
     await edit(h, region="WI")
