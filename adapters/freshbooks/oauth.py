@@ -35,29 +35,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from syncledger.adapters.freshbooks.ledger import PRODUCTION_URL, TOKEN_URL
 from syncledger.adapters.freshbooks.sandbox import server as sandbox
-from syncledger.adapters.oauth2 import TokenSet
+from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
-    Redirect,
     SandboxLogin,
     Tenant,
-    bearer,
-    get_json,
 )
 
 AUTHORIZE_URL = "https://auth.freshbooks.com/service/auth/oauth/authorize"
 IDENTITY_PATH = "/auth/api/v1/users/me"
-
-
-async def _accounts(
-    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
-) -> list[Tenant]:
-    body = await get_json(http, api + IDENTITY_PATH, bearer(tokens), "FreshBooks")
-    return accounts_of(body)
 
 
 def accounts_of(body: Any) -> list[Tenant]:
@@ -90,6 +78,6 @@ CONNECT = OAuthPlatform(
     ),
     sandbox_paths=("/service/auth/oauth/authorize", "/auth/oauth/token"),
     live=lambda url: url == PRODUCTION_URL,
-    lookup=_accounts,
+    lookup=kit.listed_tenants(lambda api: api + IDENTITY_PATH, "FreshBooks", accounts_of),
     credentials_in="body",
 )

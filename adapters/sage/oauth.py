@@ -30,16 +30,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from syncledger.adapters.oauth2 import TokenSet
+from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
-    Redirect,
     SandboxLogin,
     Tenant,
-    bearer,
-    get_json,
 )
 from syncledger.adapters.sage.ledger import PRODUCTION_URL, TOKEN_URL
 from syncledger.adapters.sage.sandbox import server as sandbox
@@ -53,20 +48,9 @@ def _live(url: str) -> bool:
     return url.removesuffix(API_PATH) + API_PATH == PRODUCTION_URL
 
 
-async def _businesses(
-    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
-) -> list[Tenant]:
-    url = api.removesuffix(API_PATH) + API_PATH + "/businesses"
-    return businesses_of(await get_json(http, url, bearer(tokens), "Sage"))
-
-
 def businesses_of(body: Any) -> list[Tenant]:
     rows = body.get("$items") if isinstance(body, dict) else None
-    return [
-        Tenant(str(row["id"]), row.get("displayed_as"))
-        for row in (rows if isinstance(rows, list) else [])
-        if isinstance(row, dict) and row.get("id")
-    ]
+    return kit.tenants_in(rows, "id", "displayed_as")
 
 
 CONNECT = OAuthPlatform(
@@ -83,6 +67,8 @@ CONNECT = OAuthPlatform(
     ),
     sandbox_paths=("/oauth2/auth/central", "/token"),
     live=_live,
-    lookup=_businesses,
+    lookup=kit.listed_tenants(
+        lambda api: api.removesuffix(API_PATH) + API_PATH + "/businesses", "Sage", businesses_of
+    ),
     credentials_in="body",
 )

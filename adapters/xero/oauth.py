@@ -24,16 +24,11 @@ A sandbox served with ``syncledger sandbox xero --port N`` answers the same flow
 
 from __future__ import annotations
 
-import httpx
-
-from syncledger.adapters.oauth2 import TokenSet
+from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
-    Redirect,
     SandboxLogin,
     Tenant,
-    bearer,
-    get_json,
 )
 from syncledger.adapters.xero.ledger import PRODUCTION_URL, TOKEN_URL
 from syncledger.adapters.xero.sandbox import server as sandbox
@@ -41,12 +36,6 @@ from syncledger.adapters.xero.sandbox import server as sandbox
 AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
 SCOPES = ("offline_access", "accounting.transactions", "accounting.contacts", "accounting.settings")
 REFRESH_TTL = 60 * 86400.0
-
-
-async def _connections(
-    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
-) -> list[Tenant]:
-    return _organisations(await get_json(http, f"{api}/connections", bearer(tokens), "Xero"))
 
 
 def _organisations(body: object) -> list[Tenant]:
@@ -72,6 +61,6 @@ CONNECT = OAuthPlatform(
     ),
     sandbox_paths=("/identity/connect/authorize", "/connect/token"),
     live=lambda url: url == PRODUCTION_URL,
-    lookup=_connections,
+    lookup=kit.listed_tenants(lambda api: f"{api}/connections", "Xero", _organisations),
     refresh_ttl=REFRESH_TTL,
 )

@@ -42,16 +42,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from syncledger.adapters.oauth2 import TokenSet
+from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
     Redirect,
     SandboxLogin,
     Tenant,
-    bearer,
-    get_json,
 )
 from syncledger.adapters.zoho.ledger import PRODUCTION_URL, TOKEN_URL
 from syncledger.adapters.zoho.platform import _is_zoho, _token_url
@@ -92,22 +88,9 @@ def _exchange_at(ledger_url: str | None, redirect: Redirect) -> str | None:
     return _token_url(ledger_url.rstrip("/"), True) if ledger_url else None
 
 
-async def _organizations(
-    http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
-) -> list[Tenant]:
-    body = await get_json(
-        http, f"{api}/books/v3/organizations", bearer(tokens, "Zoho-oauthtoken"), "Zoho Books"
-    )
-    return organizations_of(body)
-
-
 def organizations_of(body: Any) -> list[Tenant]:
     rows = body.get("organizations") if isinstance(body, dict) else None
-    return [
-        Tenant(str(row["organization_id"]), row.get("name"))
-        for row in (rows if isinstance(rows, list) else [])
-        if isinstance(row, dict) and row.get("organization_id")
-    ]
+    return kit.tenants_in(rows, "organization_id", "name")
 
 
 CONNECT = OAuthPlatform(
@@ -124,7 +107,12 @@ CONNECT = OAuthPlatform(
     ),
     sandbox_paths=("/oauth/v2/auth", "/oauth/v2/token"),
     live=_is_zoho,
-    lookup=_organizations,
+    lookup=kit.listed_tenants(
+        lambda api: f"{api}/books/v3/organizations",
+        "Zoho Books",
+        organizations_of,
+        "Zoho-oauthtoken",
+    ),
     credentials_in="body",
     params=(("access_type", "offline"), ("prompt", "consent")),
     scope_separator=",",

@@ -1,0 +1,42 @@
+"""What the OAuth ledgers' ``oauth.py`` modules share when ``syncledger connect`` asks
+which tenants a new grant reaches: one authenticated ``GET`` of the platform's listing
+and its rows read as tenants. The platform module says where the listing is, the
+auth scheme, and how its rows name a tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from syncledger.adapters.oauth2 import TokenSet
+from syncledger.adapters.oauth2_connect import Redirect, Tenant, TenantLookup, bearer, get_json
+
+
+def tenants_in(rows: Any, id_key: str, name_key: str) -> list[Tenant]:
+    """The tenants of a listing's rows: each object with an ``id_key``, named by its
+    ``name_key``; anything else (not a list, a row without an id) is passed over."""
+    return [
+        Tenant(str(row[id_key]), row.get(name_key))
+        for row in (rows if isinstance(rows, list) else [])
+        if isinstance(row, dict) and row.get(id_key)
+    ]
+
+
+def listed_tenants(
+    url: Callable[[str], str],
+    title: str,
+    parse: Callable[[Any], list[Tenant]],
+    scheme: str = "Bearer",
+) -> TenantLookup:
+    """A lookup that reads ``parse(body)`` from ``GET url(api root)`` with the new grant
+    (errors as :func:`get_json` says, naming the platform ``title``)."""
+
+    async def lookup(
+        http: httpx.AsyncClient, api: str, tokens: TokenSet, redirect: Redirect
+    ) -> list[Tenant]:
+        return parse(await get_json(http, url(api), bearer(tokens, scheme), title))
+
+    return lookup
