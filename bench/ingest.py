@@ -77,6 +77,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,6 +88,7 @@ from syncledger.adapters.webhooks.platform import TEST_SECRET
 from syncledger.adapters.webhooks.sign import sign
 from syncledger.core.embedded import EmbeddedNats
 from syncledger.core.keystore import SqliteKeyStore
+from syncledger.core.store_jetstream import DUPLICATE_WINDOW_S
 
 RATES = (100, 250, 500, 750, 1000, 1500)
 P99_TARGET_MS = 50.0
@@ -208,24 +210,24 @@ async def offered(
     rate: int, seconds: float, send: Send, bodies: list[Delivery]
 ) -> tuple[float, list[float], int]:
     """Send ``bodies`` at ``rate``/s open-loop; (answered/s, latencies ms, failures)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    clock = time.perf_counter  # uvloop's loop.time() counts whole milliseconds
+    start = clock()
     latencies: list[float] = []
     failures = 0
 
     async def one(i: int, body: Delivery) -> None:
         nonlocal failures
-        await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
-        sent = loop.time()
+        await asyncio.sleep(max(0.0, start + i / rate - clock()))
+        sent = clock()
         ok = await send(body)
         if ok:
-            latencies.append((loop.time() - sent) * 1000)
+            latencies.append((clock() - sent) * 1000)
         else:
             failures += 1
 
     n = int(rate * seconds)
     await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies[:n])))
-    elapsed = loop.time() - start
+    elapsed = clock() - start
     return len(latencies) / elapsed, latencies, failures
 
 
@@ -237,6 +239,7 @@ async def main() -> None:
     )
     args = parser.parse_args()
     rates = tuple(int(r) for r in args.rates.split(","))
+    print(f"load_average_1min={os.getloadavg()[0]:.2f} cores={os.cpu_count()}")
     with (
         tempfile.TemporaryDirectory() as tmp,
         EmbeddedNats(Path(tmp) / "nats") as server,
@@ -244,29 +247,53 @@ async def main() -> None:
     ):
         proc, port = start_serve(Path(tmp), server.url)
         try:
-            await against_raw(raw_server, port, proc.pid, args.seconds, rates)
+            meters = Meters(serve=proc.pid, nats=_pid(server), raw_nats=_pid(raw_server))
+            await against_raw(raw_server, port, meters, args.seconds, rates)
             await where_time_goes(raw_server, Path(tmp) / "probe-keys.db")
         finally:
             proc.terminate()
             proc.wait(20)
+    print(f"load_average_1min={os.getloadavg()[0]:.2f}")
+
+
+def _pid(server: EmbeddedNats) -> int:
+    if server.pid is None:
+        raise SystemExit("the embedded nats-server did not start")
+    return server.pid
+
+
+@dataclass(frozen=True)
+class Meters:
+    """The processes whose CPU time the bench accounts for (the bench itself is the load
+    generator: ``time.process_time``)."""
+
+    serve: int
+    nats: int
+    raw_nats: int
+
+    def now(self) -> dict[str, float]:
+        return {
+            "serve": cpu_seconds(self.serve),
+            "nats": cpu_seconds(self.nats),
+            "raw_nats": cpu_seconds(self.raw_nats),
+            "loadgen": time.process_time(),
+        }
+
+    def per_item_ms(self, before: dict[str, float], items: int) -> dict[str, float]:
+        """CPU ms per item each process spent since ``before``."""
+        after = self.now()
+        return {k: 1000 * (after[k] - before[k]) / max(1, items) for k in after}
 
 
 async def against_raw(
-    raw_server: EmbeddedNats, port: int, pid: int, seconds: float, rates: tuple[int, ...]
+    raw_server: EmbeddedNats, port: int, meters: Meters, seconds: float, rates: tuple[int, ...]
 ) -> None:
     """Warm serve up, then offer each rate to serve and to raw JetStream."""
     admin = await nats.connect(raw_server.admin_url)  # streams are made by the admin user
     nc = await nats.connect(raw_server.url)  # syncledger's user publishes, as serve does
     poster = Poster(port, "/webhooks/webhooks")
     try:
-        await admin.jetstream().add_stream(
-            js_api.StreamConfig(
-                name="RAWBENCH",
-                subjects=["sl.bench.>"],
-                storage=js_api.StorageType.FILE,
-                duplicate_window=120,
-            )
-        )
+        await admin.jetstream().add_stream(raw_stream())
         js = nc.jetstream()
         counter = iter(range(10**9))
 
@@ -280,44 +307,91 @@ async def against_raw(
 
         await poster.start()
         await offered(50, 1.0, poster.post, deliveries("warm", 50))
-        await report(seconds, rates, poster.post, to_raw, pid)
+        await report(seconds, rates, poster.post, to_raw, meters)
     finally:
         await poster.stop()
         await nc.close()
         await admin.close()
 
 
+def raw_stream() -> js_api.StreamConfig:
+    """The baseline's stream, configured as syncledger's own (``core/store_jetstream.py``:
+    file storage, limits, discard new, deny delete/purge, the same duplicate window,
+    atomic batches allowed) on a server alike (``sync_interval: always``)."""
+    return js_api.StreamConfig(
+        name="RAWBENCH",
+        subjects=["sl.bench.>"],
+        storage=js_api.StorageType.FILE,
+        retention=js_api.RetentionPolicy.LIMITS,
+        discard=js_api.DiscardPolicy.NEW,
+        deny_delete=True,
+        deny_purge=True,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        allow_atomic=True,
+    )
+
+
 async def report(
-    seconds: float, rates: tuple[int, ...], to_serve: Send, to_raw: Send, pid: int
+    seconds: float, rates: tuple[int, ...], to_serve: Send, to_raw: Send, meters: Meters
 ) -> None:
     print(
         f"{'offered/s':>10} {'ours/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5}"
-        f" {'serve cpu ms/hook':>18} | {'raw/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5}"
+        f" {'cpu ms/hook serve nats gen':>27} | {'raw/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'fail':>5} {'cpu ms/msg nats gen':>20}"
     )
-    sustained, cpu_per_hook = 0, []
+    sustained, ours_cpu = 0, []
     for rate in rates:
         bodies = deliveries(f"r{rate}", int(rate * seconds))
-        cpu = cpu_seconds(pid)
+        before = meters.now()
         got, lat, fail = await offered(rate, seconds, to_serve, bodies)
-        cpu_ms = 1000 * (cpu_seconds(pid) - cpu) / max(1, len(lat))
-        cpu_per_hook.append(cpu_ms)
+        ours = meters.per_item_ms(before, len(lat))
+        ours_cpu.append(ours)
+        before = meters.now()
         raw_got, raw_lat, raw_fail = await offered(rate, seconds, to_raw, bodies)
+        raw = meters.per_item_ms(before, len(raw_lat))
         p99 = pct(lat, 99)
         print(
-            f"{rate:>10} {got:>8.0f} {pct(lat, 50):>7.1f} {p99:>7.1f} {fail:>5} {cpu_ms:>18.2f}"
+            f"{rate:>10} {got:>8.0f} {pct(lat, 50):>7.1f} {p99:>7.1f} {fail:>5}"
+            f" {ours['serve']:>15.2f} {ours['nats']:>5.2f} {ours['loadgen']:>5.2f}"
             f" | {raw_got:>7.0f} {pct(raw_lat, 50):>7.1f} {pct(raw_lat, 99):>7.1f} {raw_fail:>5}"
+            f" {raw['raw_nats']:>14.2f} {raw['loadgen']:>5.2f}"
         )
         if fail == 0 and got >= 0.95 * rate and p99 < P99_TARGET_MS:
             sustained = rate
     full = deliveries("full", 3000)
+    before = meters.now()
     start = time.perf_counter()
     acked = await asyncio.gather(*(to_raw(d) for d in full))
     raw_rate = sum(acked) / (time.perf_counter() - start)
-    cpu_ms = statistics.median(cpu_per_hook)
+    raw_cpu = meters.per_item_ms(before, sum(acked))
+    cpu_ms = statistics.median(c["serve"] for c in ours_cpu)
     print(f"serve_cpu_ms_per_webhook={cpu_ms:.2f} (one core's ceiling {1000 / cpu_ms:.0f}/s)")
     print(f"sustained_webhooks_per_s={sustained}")
     print(f"raw_publish_per_s={raw_rate:.0f}")
     print(f"ratio_vs_raw={sustained / raw_rate:.2f}")
+    cpu_budget(ours_cpu, raw_cpu)
+
+
+def cpu_budget(ours_cpu: list[dict[str, float]], raw_cpu: dict[str, float]) -> None:
+    """What the machine's cores can carry at the CPU each path cost in this run: a webhook
+    costs serve + its nats-server + the load generator's post; a raw publish costs its
+    nats-server + the load generator's publish (pipelined). The ratio of the two ceilings
+    is the best ``ratio_vs_raw`` this machine allows, whatever the latency."""
+    cores = os.cpu_count() or 1
+    hook = {k: statistics.median(c[k] for c in ours_cpu) for k in ("serve", "nats", "loadgen")}
+    hook_ms = sum(hook.values())
+    raw_ms = raw_cpu["raw_nats"] + raw_cpu["loadgen"]
+    print(
+        f"cpu_budget_ms_per_webhook={hook_ms:.2f} (serve {hook['serve']:.2f}, nats-server"
+        f" {hook['nats']:.2f}, load generator {hook['loadgen']:.2f}):"
+        f" {cores} cores carry at most {cores * 1000 / hook_ms:.0f}/s"
+    )
+    print(
+        f"cpu_budget_ms_per_raw_publish={raw_ms:.3f} (nats-server {raw_cpu['raw_nats']:.3f},"
+        f" load generator {raw_cpu['loadgen']:.3f}): {cores} cores carry at most"
+        f" {cores * 1000 / raw_ms:.0f}/s"
+    )
+    print(f"ratio_ceiling_on_this_machine={raw_ms / hook_ms:.2f}")
 
 
 async def where_time_goes(raw_server: EmbeddedNats, keys_db: Path, n: int = 200) -> None:
