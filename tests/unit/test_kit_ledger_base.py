@@ -1,6 +1,7 @@
-"""The shared REST ledger pieces (adapters/kit/connect.py, retries.py, paging.py): the
-client a platform's spec opens, the write looked for by our reference before it is sent
-again, and page iteration over every kind of cursor."""
+"""The shared REST ledger pieces (adapters/kit/connect.py, retries.py, paging.py,
+reads.py): the client a platform's spec opens, the write looked for by our reference
+before it is sent again, page iteration over every kind of cursor, and a read by id of a
+record the ledger does not have."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from syncledger.adapters.http import RetryPolicy, translate_status
 from syncledger.adapters.kit.connect import HttpSpec
 from syncledger.adapters.kit.paging import Page, next_number, next_offset, walk
+from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.kit.retries import Landed, Retries, write_or_find
 from syncledger.adapters.ratelimit import Rate
 from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
@@ -184,3 +186,24 @@ def test_an_option_no_client_takes_is_refused_not_ignored() -> None:
     spec = HttpSpec("kit-test", translate_status, (Rate(100, 1.0),))
     with pytest.raises(TypeError, match="limitr"):
         spec.open(base_url="https://ledger.test", auth=None, limitr=None)  # type: ignore[call-arg]
+
+
+# ------------------------------------------------------------------------- reads
+
+
+async def _refused(code: str) -> dict[str, str]:
+    raise PermanentLedgerError("refused", code=code)
+
+
+async def _record() -> dict[str, str]:
+    return {"id": "1"}
+
+
+async def test_a_record_the_ledger_does_not_have_reads_as_none() -> None:
+    assert await unless_absent(_refused("404"), "NOT_FOUND", "404") is None
+    assert await unless_absent(_record(), "404") == {"id": "1"}
+
+
+async def test_any_other_refusal_still_reaches_the_caller() -> None:
+    with pytest.raises(PermanentLedgerError, match="refused"):
+        await unless_absent(_refused("400"), "404")
