@@ -114,6 +114,7 @@ from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.kit.paging import Page, next_offset, walk
+from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.netsuite.currencies import Currencies
 from syncledger.adapters.netsuite.customer_details import (
     address_as_written,
@@ -585,12 +586,8 @@ class NetSuiteLedger:
 
     async def _read_path(self, url: str) -> dict[str, Any] | None:
         params = {"expandSubResources": "true"}
-        try:
-            raw: dict[str, Any] = await self._http.json("GET", url, params=params, idempotent=True)
-        except PermanentLedgerError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
+        read = self._http.json("GET", url, params=params, idempotent=True)
+        raw: dict[str, Any] | None = await unless_absent(read, NOT_FOUND)
         return raw
 
     async def _record(self, kind: str, raw: Mapping[str, Any]) -> LedgerRecord:
