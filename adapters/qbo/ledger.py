@@ -103,6 +103,7 @@ from typing_extensions import Unpack
 
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.qbo.customer_details import (
@@ -596,12 +597,10 @@ class QboLedger:
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         url = self._url(f"{_entity(kind).lower()}/{quote(ledger_id, safe='')}")
-        try:
-            answer = await self._http.json("GET", url, params=self._params(), idempotent=True)
-        except PermanentLedgerError as exc:
-            if exc.code == NOT_FOUND_CODE:
-                return None
-            raise
+        read = self._http.json("GET", url, params=self._params(), idempotent=True)
+        answer = await unless_absent(read, NOT_FOUND_CODE)
+        if answer is None:
+            return None
         raw = answer[_entity(kind)]
         return (await self._records(kind, [raw]))[0] if self._listed(kind, raw) else None
 
