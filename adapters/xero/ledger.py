@@ -144,6 +144,7 @@ from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.kit.paging import Page, next_number, walk
+from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
@@ -794,13 +795,8 @@ class XeroLedger:
 
     async def _read_one(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
         path = f"{API}/{_collection(kind)}/{quote(ledger_id, safe='')}"
-        try:
-            answer = await self._read(path, self._read_params(kind))
-        except PermanentLedgerError as exc:
-            if exc.code == NOT_FOUND_CODE:
-                return None
-            raise
-        rows: list[dict[str, Any]] = answer.get(_collection(kind)) or []
+        answer = await unless_absent(self._read(path, self._read_params(kind)), NOT_FOUND_CODE)
+        rows: list[dict[str, Any]] = (answer or {}).get(_collection(kind)) or []
         return rows[0] if rows else None
 
     async def list_all(self, kind: str) -> AsyncIterator[LedgerRecord]:
