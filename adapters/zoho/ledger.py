@@ -173,6 +173,7 @@ from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
 from syncledger.adapters.kit.paging import Page, walk
+from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Bounded, Prefetched
@@ -667,13 +668,8 @@ class ZohoLedger:
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         if kind == "refund":
             return await self._get_refund(ledger_id)
-        try:
-            raw = await self._read(kind, ledger_id)
-        except PermanentLedgerError as exc:
-            if exc.code == NOT_FOUND:
-                return None
-            raise
-        return await self._record(kind, raw)
+        raw = await unless_absent(self._read(kind, ledger_id), NOT_FOUND)
+        return None if raw is None else await self._record(kind, raw)
 
     async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
         """Customers about to be updated, read in bulk (``core.ports.Prefetcher``; module
