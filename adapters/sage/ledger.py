@@ -91,6 +91,7 @@ from typing_extensions import Unpack
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sage.applied import Applications, note_applications
@@ -542,12 +543,10 @@ class SageLedger:
         return raw
 
     async def _fetch(self, kind: str, ledger_id: str) -> dict[str, Any] | None:
-        try:
-            answer = await self._http.json("GET", _path(kind, ledger_id), idempotent=True)
-        except PermanentLedgerError as exc:
-            if exc.code in (NOT_FOUND_CODE, "404"):
-                return None
-            raise
+        read = self._http.json("GET", _path(kind, ledger_id), idempotent=True)
+        answer = await unless_absent(read, NOT_FOUND_CODE, "404")
+        if answer is None:
+            return None
         raw = as_dict(answer)
         self._bulk.seen(kind, raw)
         return raw
