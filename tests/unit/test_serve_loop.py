@@ -1,14 +1,17 @@
 """`syncledger serve` runs on uvloop (less CPU per webhook than asyncio's loop:
-bench/ingest.py), and a coroutine's result and errors come through unchanged."""
+bench/ingest.py), errors come through unchanged, and once it listens what it holds is
+frozen out of the garbage collector's full collections."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 import uvloop
 
-from syncledger.core.cli import _run_serving
+from syncledger.core.cli import _frozen_once_serving, _run_serving
+from syncledger.core.pipeline import Served
 
 
 def test_serve_runs_on_uvloop() -> None:
@@ -27,3 +30,16 @@ def test_an_error_in_serve_comes_through() -> None:
 
     with pytest.raises(LookupError, match="the log is missing"):
         _run_serving(failing())
+
+
+def test_what_serve_holds_once_listening_is_kept_out_of_full_collections() -> None:
+    told: list[Served] = []
+    served = Served(port=8089, webhooks=("webhooks",), writable=False)
+    held = [{"a live object": n} for n in range(1000)]
+    try:
+        _frozen_once_serving(told.append)(served)
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert told == [served]
+    assert frozen >= len(held)
