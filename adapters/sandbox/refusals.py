@@ -6,11 +6,14 @@ own error code and message, and where that behaviour is documented. The sandbox'
 raise by rule name (``REFUSALS["contact.name_empty"]``) and the platform's error module
 shapes the body, so "what does this sandbox refuse" is answered by one file, and a test
 (``tests/unit/test_sandbox_refusals.py``) checks every row is complete and used.
+
+Rules a platform answers alike (the same status and error code) are rows of one
+:func:`answered` builder, so a row says only its rule, message and source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -55,3 +58,16 @@ class RefusalTable:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+
+#: builds the row of one rule: its name, message and source
+RowOf = Callable[[str, str, str], Refusal]
+
+
+def answered(status: int, code: str) -> RowOf:
+    """The row builder for the rules the platform answers with ``status`` and ``code``."""
+
+    def row(rule: str, message: str, source: str) -> Refusal:
+        return Refusal(rule, status, code, message, source)
+
+    return row

@@ -17,13 +17,19 @@ unknown refresh token or client (``adapters/sandbox/oauth.py``) are not rows her
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 FIXTURES = "FreshBooks' Python SDK fixtures"
 OWN = "the sandbox's own errno and wording (FreshBooks documents none)"
 ASSUMED = f"an assumption: FreshBooks documents no answer; {OWN}"
 STRICTER = "stricter than FreshBooks on purpose"
 NODE_SDK = "FreshBooks' official Node SDK"
+
+#: the answers several rules share (status, error code)
+MALFORMED = answered(422, "2002")
+BUSINESS_RULE = answered(422, "2004")
+BAD_REQUEST = answered(400, "400")
+TAKEN = answered(422, "2003")
 
 REFUSALS = RefusalTable(
     "freshbooks",
@@ -51,69 +57,66 @@ REFUSALS = RefusalTable(
             " source and is unverified), an optional per_second"),
     Refusal("server.injected", 500, "500", "An unexpected error occurred (injected by the"
             " sandbox).", f"{OWN}; answered to injected write failures (with their status)"),
-    Refusal("request.not_json", 400, "400", "the request body is not valid JSON", OWN),
-    Refusal("request.unknown_resource", 400, "400", "/{path} is not a resource of the sandbox",
-            OWN),
+    BAD_REQUEST("request.not_json", "the request body is not valid JSON", OWN),
+    BAD_REQUEST("request.unknown_resource", "/{path} is not a resource of the sandbox", OWN),
     Refusal("record.not_found", 404, "1012", "{label} not found.",
             f"{FIXTURES}, get_client_response__not_found.json (1012 'Client not found.');"
             " deleted records stay readable (FreshBooks 'Active and Deleted Objects')"),
     # ------------------------------------------------------------ list parameters
-    Refusal("list.page", 400, "400", "page must be a number",
+    BAD_REQUEST("list.page", "page must be a number",
             f"freshbooks.com/api/parameters: a page that is not a positive integer is an"
             f" error (page 0 is page 1, a page past the last an empty list); {OWN}"),
-    Refusal("list.per_page", 400, "400", "per_page must be a positive number",
+    BAD_REQUEST("list.per_page", "per_page must be a positive number",
             "the sandbox's check (freshbooks.com/api/parameters documents the cap at 100,"
             f" which the sandbox applies silently); {OWN}"),
-    Refusal("list.search_unknown", 400, "400", "search[{field}] is not a search of {kind}s",
+    BAD_REQUEST("list.search_unknown", "search[{field}] is not a search of {kind}s",
             f"{STRICTER}: a search name the resource's 'Searches / Filters' table does not"
             f" list (query.SEARCHES, query.IN_SEARCHES); FreshBooks is not documented to refuse it;"
             f" {OWN}"),
-    Refusal("list.search_date", 400, "400", "search[{field}] takes a date written YYYY-MM-DD",
+    BAD_REQUEST("list.search_date", "search[{field}] takes a date written YYYY-MM-DD",
             f"freshbooks.com/api/parameters: updated_min / updated_max take YYYY-MM-DD; {OWN}"),
     # ------------------------------------------------------------ fields of a write
     Refusal("field.required", 422, "2001", "This field is required.", OWN),
-    Refusal("field.unknown", 422, "2002", "{field} is not a field of {obj}.",
+    MALFORMED("field.unknown", "{field} is not a field of {obj}.",
             f"{STRICTER}: a write carries only what {NODE_SDK} writes (rules.*_FIELDS, from"
             " its transform*Request functions); FreshBooks is not documented to refuse other"
             " fields; read-only ones are dropped, not refused"),
-    Refusal("field.not_a_number", 422, "2002", "This field must be a number.", OWN),
-    Refusal("field.not_finite", 422, "2002", "This field must be a finite number.", OWN),
-    Refusal("field.date_format", 422, "2002", "Dates must be written YYYY-MM-DD.",
+    MALFORMED("field.not_a_number", "This field must be a number.", OWN),
+    MALFORMED("field.not_finite", "This field must be a finite number.", OWN),
+    MALFORMED("field.date_format", "Dates must be written YYYY-MM-DD.",
             f"FreshBooks documents create_date as YYYY-MM-DD; {OWN}"),
-    Refusal("field.currency_code", 422, "2002", "This is not an ISO 4217 currency code.",
+    MALFORMED("field.currency_code", "This is not an ISO 4217 currency code.",
             f"FreshBooks money is {{'amount': '<decimal string>', 'code': '<ISO 4217>'}}; {OWN}"),
-    Refusal("field.vis_state", 422, "2002", "vis_state is 0 (active), 1 (deleted) or 2.",
+    MALFORMED("field.vis_state", "vis_state is 0 (active), 1 (deleted) or 2.",
             f"FreshBooks 'Active and Deleted Objects' (0 active, 1 deleted, 2 archived); {OWN}"),
     # ---------------------------------------------------------------- clients, items
     Refusal("client.name_missing", 422, "2001", "This field is required.",
             f"a client needs an organization, fname, lname or email; {OWN}"),
-    Refusal("client.email_invalid", 422, "2002", "Email address is invalid.", OWN),
-    Refusal("client.email_taken", 422, "2003", "A client with this email already exists.",
+    MALFORMED("client.email_invalid", "Email address is invalid.", OWN),
+    TAKEN("client.email_taken", "A client with this email already exists.",
             f"a client's email identifies it within the business (FreshBooks' clients"
             f" reference, General Info); compared ignoring case; {OWN}"),
     Refusal("client.unknown", 422, "1012", "Client not found.",
             f"{FIXTURES} (1012 'Client not found.'); a document's customerid / clientid names"
             " no client, or a deleted one; 422 as a refused write"),
-    Refusal("item.name_taken", 422, "2003", "An item with this name already exists.",
+    TAKEN("item.name_taken", "An item with this name already exists.",
             "FreshBooks' reference is silent; an integration vendor (OneSaas, 'Troubleshooting"
             " FreshBooks') states 'the item Name field is unique'; compared exactly, among"
             f" items not deleted; unverified, as is the wording; {OWN}"),
     # ------------------------------------------------------ invoices, credit notes
-    Refusal("line.not_object", 422, "2002", "Each line must be an object.", OWN),
-    Refusal("line.currency_mismatch", 422, "2004", "The line currency {code} is not"
+    MALFORMED("line.not_object", "Each line must be an object.", OWN),
+    BUSINESS_RULE("line.currency_mismatch", "The line currency {code} is not"
             " {currency}.", f"a line's unit_cost is in its document's currency; {OWN}"),
-    Refusal("line.tax_percent", 422, "2002",
-            "A tax is a percentage with at most {places} decimal places.",
+    MALFORMED("line.tax_percent", "A tax is a percentage with at most {places} decimal places.",
             f"taxAmount1 'up to 3 decimal places' (FreshBooks' credits reference); {OWN}"),
-    Refusal("document.below_paid", 422, "2004", "The new total {total} is below the {paid}"
+    BUSINESS_RULE("document.below_paid", "The new total {total} is below the {paid}"
             " paid.", OWN),
-    Refusal("invoice.number_taken", 422, "2003",
+    TAKEN("invoice.number_taken",
             "This invoice number is already in use (by an active, archived or deleted"
             " invoice).",
             "invoice numbers are unique among all invoices, active, archived or deleted"
             f" (FreshBooks support article 'Can I re-use an old invoice number?'); {OWN}"),
-    Refusal("invoice.discount_value", 422, "2002",
-            "discount_value is not modelled by the sandbox.",
+    MALFORMED("invoice.discount_value", "discount_value is not modelled by the sandbox.",
             f"{STRICTER}: a percentage discount is not modelled; syncledger books a fixed"
             " discount as a negative line instead, as FreshBooks' maker recommends (2ndSite"
             " FAQ 'How Do I Apply a Discount to an Invoice?')"),
@@ -122,37 +125,36 @@ REFUSALS = RefusalTable(
             f"1012 as {FIXTURES}' 'Client not found.'; a payment's invoiceid names no invoice,"
             " or a deleted one; a payment needs one (invoiceid, required in the create example"
             " of freshbooks.com/api/payments)"),
-    Refusal("payment.currency_mismatch", 422, "2004", "The invoice is in {currency}, not"
+    BUSINESS_RULE("payment.currency_mismatch", "The invoice is in {currency}, not"
             " {code}.", f"a payment takes the currency of its invoice (classic payment.create"
             f" docs, new payments reference); {OWN}"),
-    Refusal("payment.not_positive", 422, "2002", "A payment must be greater than zero.", OWN),
-    Refusal("payment.type_unknown", 422, "2002", "Payment type must be one of {types}.",
+    MALFORMED("payment.not_positive", "A payment must be greater than zero.", OWN),
+    MALFORMED("payment.type_unknown", "Payment type must be one of {types}.",
             f"the PaymentType values of {NODE_SDK} (Payment.ts): no Refund (FreshBooks"
             " documents no API refund of a client credit; its refunds go through the payment"
             f" gateway); {OWN}"),
-    Refusal("payment.credit_field_written", 422, "2002",
+    MALFORMED("payment.credit_field_written",
             "{field} cannot be written: a payment of type Credit draws on the client's credit"
             " without naming it.",
             f"{STRICTER}: creditid and from_credit, which FreshBooks answers but {NODE_SDK}"
             " never sends, are refused on a write rather than ignored, so nothing comes to rely"
             " on them (the community PHP and Java SDKs send both; FreshBooks does not say it"
             " honours them)"),
-    Refusal("payment.credit_over_outstanding", 422, "2004",
+    BUSINESS_RULE("payment.credit_over_outstanding",
             "A credit of {amount} exceeds the {outstanding} outstanding on the invoice.",
             "support article 'How do Credits work?', Apply Credit as Payment: FreshBooks"
             " defaults the amount to the lower of the credit and what the invoice owes;"
             f" {OWN}"),
-    Refusal("payment.credit_not_held", 422, "2004",
+    BUSINESS_RULE("payment.credit_not_held",
             "The client's credit in {currency} ({held}) holds no {amount} in one credit.",
             f"{STRICTER}: which of several credits a payment of type Credit draws on is not"
             " documented; the sandbox takes the oldest holding the amount and does not model"
             " drawing on several"),
-    Refusal("payment.change_unsupported", 422, "2002",
-            "Changing {field} is not modelled by the sandbox.",
+    MALFORMED("payment.change_unsupported", "Changing {field} is not modelled by the sandbox.",
             f"{STRICTER}: a payment update may change only note and vis_state"),
-    Refusal("payment.restore_unsupported", 422, "2004", "Restoring a payment is not modelled.",
+    BUSINESS_RULE("payment.restore_unsupported", "Restoring a payment is not modelled.",
             f"{STRICTER}: restoring a deleted payment is not modelled"),
-    Refusal("payment.overpayment_used", 422, "2004",
+    BUSINESS_RULE("payment.overpayment_used",
             "The overpayment credit of this payment was applied or refunded: delete those"
             " first.", f"deleting a payment deletes its overpayment credit, which must be"
             f" unused; {OWN}"),

@@ -11,13 +11,16 @@ client, another grant, a used or unknown refresh token) are the shared token ser
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 LIST = "[P] people.connections.list"
 INVALID_ARGUMENT = (
     "400 'Request contains an invalid argument.' is Google's INVALID_ARGUMENT answer "
     "(googleapis/google-api-dotnet-client#1113); the parameter named in brackets is ours"
 )
+
+#: the answers several rules share (status, error code)
+BAD_REQUEST = answered(400, "")
 
 REFUSALS = RefusalTable(
     "google_contacts",
@@ -26,16 +29,15 @@ REFUSALS = RefusalTable(
             "Google's 401 UNAUTHENTICATED answer to a bad or expired access token "
             "(dacastro4/laravel-gmail#273, mxrch/GHunt#513); the sandbox keeps the first "
             "sentence of the message"),
-    Refusal("list.person_fields_missing", 400, "", "personFields mask is required.",
+    BAD_REQUEST("list.person_fields_missing", "personFields mask is required.",
             f"{LIST}: personFields is required; message: the first sentence of Google's "
             "answer (googleapis/google-api-php-client-services#129)"),
-    Refusal("list.page_size_invalid", 400, "", "pageSize {value!r}: valid values are 1 to 1000",
+    BAD_REQUEST("list.page_size_invalid", "pageSize {value!r}: valid values are 1 to 1000",
             f"{LIST}: pageSize 1-1000 (0 or unset: 100); message: ours"),
-    Refusal("list.page_token_invalid", 400, "",
-            "Request contains an invalid argument (pageToken).",
+    BAD_REQUEST("list.page_token_invalid", "Request contains an invalid argument (pageToken).",
             f"{LIST}: a pageToken comes from nextPageToken and the other parameters must match "
             f"the first call; {INVALID_ARGUMENT}"),
-    Refusal("sync.token_invalid", 400, "", "Request contains an invalid argument (syncToken).",
+    BAD_REQUEST("sync.token_invalid", "Request contains an invalid argument (syncToken).",
             f"{LIST}: a syncToken comes from nextSyncToken; {INVALID_ARGUMENT}"),
     Refusal("sync.token_expired", 400, "EXPIRED_SYNC_TOKEN",
             "Sync token is expired. Clear local cache and retry call without the sync token.",

@@ -10,7 +10,7 @@ by the sandbox (undocumented: listed in docs/sources/hubspot.md's support matrix
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
 ERRORS = (
@@ -43,6 +43,11 @@ GRANT = (
     "HubSpot's refusals are 400 with the reason in a status field"
 )
 
+#: the answers several rules share (status, error code)
+INVALID = answered(400, "VALIDATION_ERROR")
+MISSING = answered(404, "OBJECT_NOT_FOUND")
+RATE_LIMITED = answered(429, "RATE_LIMIT")
+
 REFUSALS = RefusalTable(
     "hubspot",
     # ------------------------------------------------------------ gates
@@ -51,69 +56,62 @@ REFUSALS = RefusalTable(
             "developers.hubspot.com/docs/api-reference/error-handling (401 for invalid "
             "authentication); category and message as HubSpot answers them "
             "(HubSpot/hubspot-api-nodejs#148, #432; the sandbox keeps the first sentence)"),
-    Refusal("rate.search", 429, "RATE_LIMIT", "You have reached your rate limit.",
+    RATE_LIMITED("rate.search", "You have reached your rate limit.",
             f"{RATE}; CRM search: 5 requests/s per account, no policyName quoted"),
-    Refusal("rate.burst", 429, "RATE_LIMIT", "You have reached your rate limit.",
+    RATE_LIMITED("rate.burst", "You have reached your rate limit.",
             f"{RATE}; 100 requests / 10 s (lowest tier), policyName TEN_SECONDLY_ROLLING"),
-    Refusal("rate.daily", 429, "RATE_LIMIT", "You have reached your daily limit.",
+    RATE_LIMITED("rate.daily", "You have reached your daily limit.",
             f"{RATE}; 250,000 requests a day per account (lowest tier), policyName DAILY; "
             "the message text is the sandbox's own [unverified]"),
-    Refusal("request.object_type_unknown", 400, "VALIDATION_ERROR", "unknown object type",
+    INVALID("request.object_type_unknown", "unknown object type",
             "undocumented: sandbox's own choice (it serves the object types the adapter "
             f"reads, SOURCES §1.1/§1.5); category per {ERRORS}"),
     # ----------------------------------------------------------- search
-    Refusal("search.operator_unknown", 400, "VALIDATION_ERROR", "unknown operator {operator}",
+    INVALID("search.operator_unknown", "unknown operator {operator}",
             f"the 2026-03 spec's Filter.operator enum (SOURCES §1.4; the sandbox does not "
             f"model CONTAINS_TOKEN / NOT_CONTAINS_TOKEN); {VALIDATION}"),
-    Refusal("search.limit_too_large", 400, "VALIDATION_ERROR",
-            "limit {limit} is over the maximum of {maximum}",
+    INVALID("search.limit_too_large", "limit {limit} is over the maximum of {maximum}",
             f"SOURCES §1.4: at most 200 results per page; {VALIDATION}"),
-    Refusal("search.past_cap", 400, "VALIDATION_ERROR",
-            "paging past the first {cap} results of a search",
+    INVALID("search.past_cap", "paging past the first {cap} results of a search",
             f"SOURCES §1.4: 10,000 results per query, paging past it returns 400; {VALIDATION}"),
     # ------------------------------------------------------------ batch
-    Refusal("batch.too_many", 400, "VALIDATION_ERROR", "at most 100 inputs per batch",
+    INVALID("batch.too_many", "at most 100 inputs per batch",
             f"SOURCES §1.3: batch endpoints take up to 100 inputs per call; {VALIDATION}"),
-    Refusal("batch.object_not_found", 404, "OBJECT_NOT_FOUND", "no {kind} with id(s) {ids}",
+    MISSING("batch.object_not_found", "no {kind} with id(s) {ids}",
             "batch/update by id (SOURCES §1.6) naming a record that does not exist or is "
             "deleted (archived): the whole request is refused, the sandbox's own choice (the "
             "2026-03 deals spec gives 200, 207 multi-status and a default Error for "
             "batch/update and does not say which answers a missing id; the adapter bisects "
             f"a whole-request 404 down to the gone deal); {NOT_FOUND}"),
-    Refusal("batch.property_unknown", 400, "VALIDATION_ERROR",
-            "Property values were not valid: {names}",
+    INVALID("batch.property_unknown", "Property values were not valid: {names}",
             "a syncledger_* property written before it is created (SOURCES §1.6: create the "
             "custom property first); message prefix: HubSpot's as a third-party error guide "
             f"quotes it (skills.sh hubspot-common-errors), unverified; {ERRORS}"),
-    Refusal("upsert.not_unique", 400, "VALIDATION_ERROR",
-            "idProperty {name} is not a unique-value property",
+    INVALID("upsert.not_unique", "idProperty {name} is not a unique-value property",
             "batch/upsert keys on a property 'whose values are unique for the object' (the "
             "2026-03 deals spec); hs_object_id fails with VALIDATION_ERROR (SOURCES §1.6, "
             f"segmentio/action-destinations#3957); {VALIDATION}"),
-    Refusal("upsert.duplicate_input", 400, "VALIDATION_ERROR",
-            "two inputs name the same record",
+    INVALID("upsert.duplicate_input", "two inputs name the same record",
             "SOURCES §1.6: two inputs of one upsert that resolve to the same record are "
             f"rejected as non-retryable (segmentio/action-destinations#3969); {VALIDATION}"),
     # ------------------------------------------------------- currencies
-    Refusal("currencies.after_unknown", 400, "VALIDATION_ERROR",
-            "after {after} is not a cursor this list gave",
+    INVALID("currencies.after_unknown", "after {after} is not a cursor this list gave",
             "undocumented: sandbox's own choice (get-exchange-rates, 2026-03: `after` is the "
             f"paging.next.after of a previous page); {VALIDATION}"),
     # ------------------------------------------------------- properties
-    Refusal("group.not_found", 404, "OBJECT_NOT_FOUND", "group {name} does not exist",
+    MISSING("group.not_found", "group {name} does not exist",
             f"GET /crm/properties/2026-03/{{type}}/groups/{{name}} (the spec); {NOT_FOUND}"),
-    Refusal("group.fields_missing", 400, "VALIDATION_ERROR", "a group needs name and label",
+    INVALID("group.fields_missing", "a group needs name and label",
             f"the 2026-03 properties spec's PropertyGroupCreate (name, label required); "
             f"{VALIDATION}"),
     Refusal("group.exists", 409, "OBJECT_ALREADY_EXISTS", "group {name} already exists", EXISTS),
-    Refusal("property.not_found", 404, "OBJECT_NOT_FOUND", "property {name} does not exist",
+    MISSING("property.not_found", "property {name} does not exist",
             f"SOURCES §1.6: GET .../{{name}} answers 200 when it exists; {NOT_FOUND}"),
-    Refusal("property.fields_missing", 400, "VALIDATION_ERROR", "missing {fields}",
+    INVALID("property.fields_missing", "missing {fields}",
             f"SOURCES §1.6: groupName, name, label, type, fieldType are required; {VALIDATION}"),
-    Refusal("property.group_unknown", 400, "VALIDATION_ERROR", "group {group} does not exist",
+    INVALID("property.group_unknown", "group {group} does not exist",
             f"the spec's PropertyCreate.groupName names an existing group; {VALIDATION}"),
-    Refusal("property.unique_limit", 400, "VALIDATION_ERROR",
-            "{kind} already has 10 unique-value properties",
+    INVALID("property.unique_limit", "{kind} already has 10 unique-value properties",
             "SOURCES §1.6: at most 10 unique ID properties per object (properties guide); "
             f"{VALIDATION}"),
     Refusal("property.exists", 409, "OBJECT_ALREADY_EXISTS", "property {name} already exists",
@@ -125,21 +123,20 @@ REFUSALS = RefusalTable(
             f"OAuth (the spec's only scheme on its paths is oauth2, scope "
             f"webhooks-journal-data-access); status and category undocumented for a static "
             f"token: the sandbox's own choice; {OURS}"),
-    Refusal("journal.count_invalid", 400, "VALIDATION_ERROR", "count must be at least 1",
+    INVALID("journal.count_invalid", "count must be at least 1",
             f"{JOURNAL}: count is an integer, minimum 1; {VALIDATION}"),
-    Refusal("journal.offset_unknown", 404, "OBJECT_NOT_FOUND",
-            "offset {offset} is not in the journal",
+    MISSING("journal.offset_unknown", "offset {offset} is not in the journal",
             "HubSpot's 2027-03-beta journal reference: 'Fails with a 404 if the offset has "
             f"expired or doesn't exist' (assumed for 2026-03; the journal keeps 3 days, "
             f"journal-entries guide); category {NOT_FOUND}"),
-    Refusal("journal.empty", 404, "OBJECT_NOT_FOUND", "the journal holds no entry",
+    MISSING("journal.empty", "the journal holds no entry",
             f"{JOURNAL}: earliest/latest document no answer for an empty journal; status "
             f"404 is the sandbox's own choice; {OURS}"),
     Refusal("journal.file_unknown", 403, "", "this journal file link is not valid",
             "an entry's url is a temporary pre-signed link fetched without Authorization "
             "(journal-entries guide); what a bad or expired link answers is undocumented: "
             f"the sandbox's own choice; {OURS}"),
-    Refusal("journal.status_unknown", 404, "OBJECT_NOT_FOUND", "no snapshot status {status}",
+    MISSING("journal.status_unknown", "no snapshot status {status}",
             f"{JOURNAL}: /status/{{statusId}} is a snapshot's status; the sandbox takes no "
             f"snapshots; {NOT_FOUND}"),
     # ------------------------------------------------------------ OAuth

@@ -12,7 +12,7 @@ the sandbox refuses.
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 #: NetSuite's ``title`` where it is not the status's reason phrase
 TITLES = {"async.key_used": "Conflict"}
@@ -34,6 +34,12 @@ LIMITS = (
     " one) and keeps the title 'Bad Request'"
 )
 
+#: the answers several rules share (status, error code)
+USER_ERROR = answered(400, "USER_ERROR")
+INVALID_REQUEST = answered(400, "INVALID_REQUEST")
+INVALID_CONTENT = answered(400, "INVALID_CONTENT")
+INVALID_PARAMETER = answered(400, "INVALID_PARAMETER")
+
 REFUSALS = RefusalTable(
     "netsuite",
     # ------------------------------------------------------------ login and limits
@@ -52,63 +58,51 @@ REFUSALS = RefusalTable(
             "injected write failures only, with the fault's own 5xx status; the code NetSuite's"
             " 5xx answers carry (as the adapter's errors module reads them)"),
     # --------------------------------------------------------- the request itself
-    Refusal("request.not_json", 400, "INVALID_REQUEST", "The request body is not valid JSON.",
-            CHECK),
-    Refusal("request.not_object", 400, "INVALID_REQUEST",
-            "The request body must be a JSON object.", CHECK),
+    INVALID_REQUEST("request.not_json", "The request body is not valid JSON.", CHECK),
+    INVALID_REQUEST("request.not_object", "The request body must be a JSON object.", CHECK),
     Refusal("record.type_unknown", 404, "NONEXISTENT_ID",
             "Record type '{record}' does not exist or is not supported.",
             f"{CHECK}; the record types modelled are server.py's"),
     Refusal("record.not_found", 404, "NONEXISTENT_ID",
             "The record instance does not exist. Provide a valid record instance ID"
             " ({record} {ident}).", CHECK),
-    Refusal("record.read_only", 400, "INVALID_REQUEST",
-            "The sandbox's currency records are read-only.",
+    INVALID_REQUEST("record.read_only", "The sandbox's currency records are read-only.",
             "the sandbox's limit: currency and discountItem records are read-only here"),
-    Refusal("record.not_written", 400, "INVALID_REQUEST",
-            "The sandbox does not write {record} records.",
+    INVALID_REQUEST("record.not_written", "The sandbox does not write {record} records.",
             "the sandbox's limit: currency and discountItem records are read-only here"),
-    Refusal("record.id_on_create", 400, "USER_ERROR",
-            E + "You cannot set the internal ID of a new record.", CHECK),
+    USER_ERROR("record.id_on_create", E + "You cannot set the internal ID of a new record.", CHECK),
     Refusal("record.external_id_taken", 400, "DUP_RCRD",
             "This record already exists (a record with external ID {external_id}).",
             "externalIds are unique per record type (Oracle help, 'Using the Upsert"
             " Operation'); NetSuite's exact REST code for this is unverified, SOAP code"),
-    Refusal("upsert.not_external_id", 400, "INVALID_REQUEST",
+    INVALID_REQUEST("upsert.not_external_id",
             "PUT upserts by external ID: write the id as eid:<externalId>.",
             f"Oracle help, 'Using the Upsert Operation' (PUT /{{record}}/eid:{{externalId}});"
             f" {CHECK}"),
-    Refusal("upsert.id_in_body", 400, "USER_ERROR",
-            E + "You cannot set the internal ID with an upsert.", CHECK),
-    Refusal("upsert.external_id_differs", 400, "USER_ERROR",
+    USER_ERROR("upsert.id_in_body", E + "You cannot set the internal ID with an upsert.", CHECK),
+    USER_ERROR("upsert.external_id_differs",
             E + "The externalId in the body differs from the one in the URL.", CHECK),
-    Refusal("transaction.voided", 400, "USER_ERROR",
-            E + "A voided transaction cannot be changed.",
+    USER_ERROR("transaction.voided", E + "A voided transaction cannot be changed.",
             f"{CHECK}; the sandbox voids nothing (NetSuite's REST web services offer no void)"),
     # ------------------------------------------------------ collections and queries
-    Refusal("page.not_integer", 400, "INVALID_PARAMETER", "limit and offset must be integers.",
-            CHECK),
-    Refusal("page.out_of_range", 400, "INVALID_PARAMETER",
-            "limit must be 1 to {most} and offset at least 0.",
+    INVALID_PARAMETER("page.not_integer", "limit and offset must be integers.", CHECK),
+    INVALID_PARAMETER("page.out_of_range", "limit must be 1 to {most} and offset at least 0.",
             f"{CHECK}; a page holds 1 to 1000 (the default)"),
-    Refusal("filter.unreadable", 400, "INVALID_REQUEST", "Invalid query: {problem}",
+    INVALID_REQUEST("filter.unreadable", "Invalid query: {problem}",
             f"what the q filter understands: Oracle help, 'Record Collection Filtering', in the"
             f" subset query.py reads; {CHECK}"),
-    Refusal("suiteql.not_transient", 400, "INVALID_REQUEST",
+    INVALID_REQUEST("suiteql.not_transient",
             "SuiteQL requests must send the header Prefer: transient.",
             f"SuiteQL requests carry Prefer: transient; {CHECK}"),
-    Refusal("suiteql.no_statement", 400, "INVALID_REQUEST",
+    INVALID_REQUEST("suiteql.no_statement",
             'The request body must be {{"q": "<SuiteQL statement>"}}.', CHECK),
-    Refusal("suiteql.table_unknown", 400, "INVALID_PARAMETER",
-            SEARCH + "Record '{table}' was not found.",
+    INVALID_PARAMETER("suiteql.table_unknown", SEARCH + "Record '{table}' was not found.",
             f"{CHECK}; the tables modelled: customer, transaction, item"),
-    Refusal("suiteql.column_unknown", 400, "INVALID_PARAMETER",
-            SEARCH + "Unknown identifier '{name}'", CHECK),
-    Refusal("suiteql.unreadable", 400, "INVALID_PARAMETER", SEARCH + "{problem}",
+    INVALID_PARAMETER("suiteql.column_unknown", SEARCH + "Unknown identifier '{name}'", CHECK),
+    INVALID_PARAMETER("suiteql.unreadable", SEARCH + "{problem}",
             f"beyond the SuiteQL subset query.py reads; {CHECK}"),
     # --------------------------------------------------------- asynchronous requests
-    Refusal("async.key_not_uuid", 400, "INVALID_REQUEST",
-            "X-NetSuite-Idempotency-Key must be a UUID (RFC 4122).",
+    INVALID_REQUEST("async.key_not_uuid", "X-NetSuite-Idempotency-Key must be a UUID (RFC 4122).",
             "the key is a UUID: Oracle help, 'Sending an Asynchronous Request Using an"
             f" Idempotency Key'; {CHECK}"),
     Refusal("async.key_used", 400, "IDEMPOTENCY_ERROR",
@@ -119,7 +113,7 @@ REFUSALS = RefusalTable(
             " 'Conflict' (TITLES)"),
     Refusal("async.job_not_found", 404, "NONEXISTENT_ID", "Job {job} does not exist.", CHECK),
     # --------------------------------------------------------------- field values
-    Refusal("field.missing", 400, "USER_ERROR", E + "Please enter value(s) for: {field}.",
+    USER_ERROR("field.missing", E + "Please enter value(s) for: {field}.",
             "the fields a record needs: customer companyName (or firstName and lastName when"
             " isPerson) and, on a OneWorld account, subsidiary; taxRegistration lines a"
             " nexusCountry and a taxRegistrationNumber; invoice and credit memo entity, an item"
@@ -132,7 +126,7 @@ REFUSALS = RefusalTable(
             " Stricter than NetSuite: a foreign-currency invoice or credit memo must carry"
             " exchangeRate (NetSuite would take the day's rate from its currency table; we never"
             f" want a silent rate). {RULES}"),
-    Refusal("field.invalid_reference", 400, "INVALID_CONTENT",
+    INVALID_CONTENT("field.invalid_reference",
             E + "You have entered an Invalid Field Value {value} for the following field:"
             " {field}",
             "a reference to nothing the account holds: subsidiary, currency, nexusCountry (not"
@@ -141,17 +135,14 @@ REFUSALS = RefusalTable(
             " discountItem, taxDetailsReference (an item line's), taxType, taxCode, an applied"
             " doc, a refund's account and paymentMethod, an item's incomeAccount and"
             f" taxSchedule. {RULES}"),
-    Refusal("field.not_a_number", 400, "INVALID_CONTENT", E + "{value!r} is not a number",
-            CHECK),
-    Refusal("field.not_finite", 400, "INVALID_CONTENT", E + "the number is not finite", CHECK),
-    Refusal("schema.number_as_text", 400, "INVALID_CONTENT",
-            E + "{value!r} is not a number: send a JSON number",
+    INVALID_CONTENT("field.not_a_number", E + "{value!r} is not a number", CHECK),
+    INVALID_CONTENT("field.not_finite", E + "the number is not finite", CHECK),
+    INVALID_CONTENT("schema.number_as_text", E + "{value!r} is not a number: send a JSON number",
             "amounts are numbers in the REST record metadata (schema.py [metadata]); the"
             " code NetSuite gives an invalid field value, its exact text for a type mismatch is"
             " not documented"),
     # ---------------------------------------------------------- customers and items
-    Refusal("customer.email_invalid", 400, "INVALID_CONTENT",
-            E + "{email!r} is not an email address", CHECK),
+    INVALID_CONTENT("customer.email_invalid", E + "{email!r} is not an email address", CHECK),
     Refusal("customer.entity_id_taken", 400, "DUP_ENTITY", "This entity already exists.",
             "entityId (defaulting to the name) is unique ignoring case; SOAP code, the REST"
             " code is unverified"),
@@ -161,45 +152,36 @@ REFUSALS = RefusalTable(
             " name.', NetSuite's knowledge base; compared as written, whether NetSuite ignores"
             " case is unverified); SOAP code, the REST code is unverified"),
     # ----------------------------------------------------------- documents, amounts
-    Refusal("line.amount_not_quantity_times_rate", 400, "INVALID_CONTENT",
+    INVALID_CONTENT("line.amount_not_quantity_times_rate",
             E + "amount {amount} is not quantity x rate ({product})",
             f"amount = quantity x rate to the cent (a half cent either way); {RULES}"),
-    Refusal("document.total_negative", 400, "USER_ERROR", E + "the total {total} is negative",
-            RULES),
-    Refusal("document.currency_not_customers", 400, "USER_ERROR",
-            E + "the transaction currency {currency} is not the customer's currency {own}",
-            RULES),
-    Refusal("document.exchange_rate_not_positive", 400, "INVALID_CONTENT",
+    USER_ERROR("document.total_negative", E + "the total {total} is negative", RULES),
+    USER_ERROR("document.currency_not_customers",
+            E + "the transaction currency {currency} is not the customer's currency {own}", RULES),
+    INVALID_CONTENT("document.exchange_rate_not_positive",
             E + "the exchange rate must be greater than zero", RULES),
-    Refusal("tax.code_of_another_type", 400, "USER_ERROR",
-            E + "tax code {code} is not of tax type {tax_type}",
+    USER_ERROR("tax.code_of_another_type", E + "tax code {code} is not of tax type {tax_type}",
             "a taxDetails line's taxCode is a code of its taxType (schema.py"
             f" [taxdetails]); {RULES}"),
-    Refusal("payment.negative", 400, "INVALID_CONTENT",
-            E + "the payment amount cannot be negative", RULES),
-    Refusal("apply.another_customer", 400, "USER_ERROR",
-            E + "invoice {doc} belongs to another customer",
+    INVALID_CONTENT("payment.negative", E + "the payment amount cannot be negative", RULES),
+    USER_ERROR("apply.another_customer", E + "invoice {doc} belongs to another customer",
             f"each applied doc is an invoice of the same customer; {RULES}"),
-    Refusal("apply.beyond_due", 400, "USER_ERROR",
-            E + "{amount} cannot be applied to invoice {doc}: {left} is due",
+    USER_ERROR("apply.beyond_due", E + "{amount} cannot be applied to invoice {doc}: {left} is due",
             f"an applied amount is above zero and within the invoice's amount remaining; {RULES}"),
-    Refusal("apply.beyond_available", 400, "USER_ERROR",
+    USER_ERROR("apply.beyond_available",
             E + "{applied} is applied, more than the {available} available",
             f"a payment or credit memo applies (and is refunded) at most its amount; {RULES}"),
-    Refusal("invoice.total_below_applied", 400, "USER_ERROR",
+    USER_ERROR("invoice.total_below_applied",
             E + "the total {total} is less than the {applied} already applied", RULES),
-    Refusal("refund.applies_nothing", 400, "USER_ERROR",
+    USER_ERROR("refund.applies_nothing",
             E + "A customer refund must apply a credit memo or a payment.",
             "stricter than NetSuite (or unverified): a refund must apply at least one credit"),
-    Refusal("refund.another_customer", 400, "USER_ERROR",
-            E + "credit {doc} belongs to another customer",
+    USER_ERROR("refund.another_customer", E + "credit {doc} belongs to another customer",
             "a refund draws on credit memos and payments of its customer (Oracle help,"
             f" 'Customer Refund' in REST); {RULES}"),
-    Refusal("refund.another_currency", 400, "USER_ERROR",
-            E + "credit {doc} is in another currency than the refund",
+    USER_ERROR("refund.another_currency", E + "credit {doc} is in another currency than the refund",
             f"a refund draws on credits in its own currency; {RULES}"),
-    Refusal("refund.beyond_credit", 400, "USER_ERROR",
-            E + "{amount} cannot be refunded from {doc}: {left} is left",
+    USER_ERROR("refund.beyond_credit", E + "{amount} cannot be refunded from {doc}: {left} is left",
             "each line above zero and within what the credit has neither applied nor had"
             f" refunded; {RULES}"),
 )  # fmt: skip

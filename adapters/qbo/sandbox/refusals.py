@@ -15,7 +15,7 @@ accept and the sandbox refuses.
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 VALIDATION = "ValidationFault"
 #: each code's ``Message``, as the sandbox answers it
@@ -58,6 +58,11 @@ CHECK = f"the sandbox's check, no source recorded; code: {CODES}"
 UNMODELLED = "stricter than QBO: the sandbox does not model this case and refuses it"
 BV = "Business Validation Error: "
 
+#: the answers several rules share (status, error code)
+BUSINESS = answered(400, "6000")
+UNSUPPORTED = answered(400, "2010")
+INVALID_REF = answered(400, "2500")
+
 REFUSALS = RefusalTable(
     "qbo",
     # ------------------------------------------------ gates, limits and the request itself
@@ -73,12 +78,11 @@ REFUSALS = RefusalTable(
             " sends no Retry-After on these, nor does the sandbox; injected 429s do"),
     Refusal("server.injected", 500, "10000", "System Failure Error: injected by the sandbox",
             f"{CODES}; answered to injected write failures (with their status)"),
-    Refusal("request.not_json", 400, "2010", "the request body is not valid JSON", CODES),
-    Refusal("request.not_object", 400, "2010", "the body of a {kind} write must be a JSON object",
-            CODES),
+    UNSUPPORTED("request.not_json", "the request body is not valid JSON", CODES),
+    UNSUPPORTED("request.not_object", "the body of a {kind} write must be a JSON object", CODES),
     Refusal("request.unsupported", 400, "500", "Operation {operation} is not supported.",
             f"{CODES}; entities and operations the sandbox does not model"),
-    Refusal("request.requestid_too_long", 400, "6000",
+    BUSINESS("request.requestid_too_long",
             BV + "You cannot enter more than {limit} characters in the request_id field. You"
             " tried entering {length} characters.",
             "requestid: at most 50 characters, 36 in a batch (blogs.intuit.com/2015/04/06/15346/,"
@@ -93,9 +97,9 @@ REFUSALS = RefusalTable(
     # ------------------------------------------------------------ fields of a request
     Refusal("field.required", 400, "2020", "Required parameter {param} is missing in the request",
             CODES),
-    Refusal("field.not_a_number", 400, "2010", "{name} is not a number", CODES),
-    Refusal("field.unparsable_number", 400, "2010", "{name} {value!r} is not a number", CODES),
-    Refusal("field.not_finite", 400, "2010", "{name} is not finite", CODES),
+    UNSUPPORTED("field.not_a_number", "{name} is not a number", CODES),
+    UNSUPPORTED("field.unparsable_number", "{name} {value!r} is not a number", CODES),
+    UNSUPPORTED("field.not_finite", "{name} is not finite", CODES),
     Refusal("field.too_long", 400, "2050", "{field} is {length} characters long; the maximum is"
             " {limit}", f"{CODES}; the lengths are the *_LIMITS beside each check (Customer.Notes"
             " 1024: IntuitNamesTypes.xsd, 'Max. length: 1024 characters'; the adapter had 2000)"),
@@ -107,45 +111,43 @@ REFUSALS = RefusalTable(
             "The name supplied already exists. : Another customer, vendor or employee is already"
             " using this name. Please use a different name.",
             f"{RULE}; DisplayName is unique among customers ignoring case"),
-    Refusal("customer.email_invalid", 400, "6000",
+    BUSINESS("customer.email_invalid",
             BV + "PrimaryEmailAddr.Address must be an email address (name@domain)", CHECK),
-    Refusal("customer.currency_unknown", 400, "2500", "Invalid Reference Id : Currency {code} not"
+    INVALID_REF("customer.currency_unknown", "Invalid Reference Id : Currency {code} not"
             " found", f"{CODES}; a CurrencyRef is a three-letter upper-case code"),
-    Refusal("customer.currency_changed", 400, "6000",
+    BUSINESS("customer.currency_changed",
             BV + "the customer's currency {before} cannot be changed to {after}",
             f"{RULE}; a customer's currency cannot change once set"),
-    Refusal("customer.unknown", 400, "2500", "Invalid Reference Id : Customer {ident} not found",
+    INVALID_REF("customer.unknown", "Invalid Reference Id : Customer {ident} not found",
             f"{CODES}; a CustomerRef or a cheque's payee"),
     Refusal("item.name_taken", 400, "6240",
             "The name supplied already exists. : Another product or service is already using"
             " this name. Please use a different name.",
             f"{CODES}; an item's Name is unique among items ignoring case"),
-    Refusal("item.type_unsupported", 400, "6000",
-            BV + "items of Type {type} are not modelled by the sandbox",
+    BUSINESS("item.type_unsupported", BV + "items of Type {type} are not modelled by the sandbox",
             f"{UNMODELLED}: Service and NonInventory items only"),
-    Refusal("account.unknown", 400, "2500", "Invalid Reference Id : Account {ident} not found",
+    INVALID_REF("account.unknown", "Invalid Reference Id : Account {ident} not found",
             f"{CODES}; the sandbox's chart is purchases.CHART"),
     # ------------------------------------------------------------ invoices, credit memos
-    Refusal("line.detail_type_unsupported", 400, "6000",
+    BUSINESS("line.detail_type_unsupported",
             BV + "line detail type {detail} is not supported by the sandbox",
             f"{UNMODELLED}: SalesItemLineDetail and DiscountLineDetail lines only"),
     Refusal("line.amount_not_qty_times_price", 400, "6070",
             "Amount is not equal to Qty * UnitPrice. Supplied value:{amount}",
             f"{IPP}; a sales line's Amount is Qty × UnitPrice to the cent"),
-    Refusal("line.discount_negative", 400, "6000", BV + "a discount amount cannot be negative",
-            CHECK),
-    Refusal("line.item_unknown", 400, "2500", "Invalid Reference Id : Line.SalesItemLineDetail"
+    BUSINESS("line.discount_negative", BV + "a discount amount cannot be negative", CHECK),
+    INVALID_REF("line.item_unknown", "Invalid Reference Id : Line.SalesItemLineDetail"
             ".ItemRef", "a sales line's ItemRef names no item: the element, not the id, is named"
             " (intuit/QuickBooks-V3-PHP-SDK#102, ruckus/quickbooks-ruby#251)"),
-    Refusal("line.item_inactive", 400, "2500",
+    INVALID_REF("line.item_inactive",
             "Invalid Reference Id : Something you're trying to use has been made inactive. Check"
             " the fields with accounts, customers, items, vendors or employees.",
             "a reference to an entity made inactive, here an item"
             " (intuit/QuickBooks-V3-PHP-SDK#110)"),
-    Refusal("document.total_mismatch", 400, "6000",
+    BUSINESS("document.total_mismatch",
             BV + "TotalAmt {sent} does not equal lines - discount + tax ({total})",
             f"{RULE}; a TotalAmt sent must be what the document adds up to"),
-    Refusal("document.currency_not_customers", 400, "6000",
+    BUSINESS("document.currency_not_customers",
             BV + "the transaction currency {given} must be the customer's currency {currency}",
             RULE),
     Refusal("document.rate_missing", 400, "2020",
@@ -153,33 +155,32 @@ REFUSALS = RefusalTable(
             "stricter than QBO on purpose: QBO would fill in its own daily rate for a"
             " foreign-currency transaction; we never want a silent rate (a payment without one"
             " takes its invoice's rate, standing in for QBO's)"),
-    Refusal("document.rate_not_positive", 400, "6000",
-            BV + "ExchangeRate must be greater than zero", CHECK),
-    Refusal("invoice.voided", 400, "6000", BV + "a voided invoice cannot be changed", CHECK),
-    Refusal("invoice.below_paid", 400, "6000",
+    BUSINESS("document.rate_not_positive", BV + "ExchangeRate must be greater than zero", CHECK),
+    BUSINESS("invoice.voided", BV + "a voided invoice cannot be changed", CHECK),
+    BUSINESS("invoice.below_paid",
             BV + "the new total is below the {paid} already paid on this invoice", CHECK),
     # ------------------------------------------------------- sending an invoice (send)
-    Refusal("send.no_address", 400, "6000",
+    BUSINESS("send.no_address",
             BV + "invoice {ident} has no BillEmail and no sendTo was given: there is no address"
             " to e-mail it to",
             "undocumented: the sandbox's own choice. Intuit's 'Send an invoice' sends to sendTo"
             " or else the invoice's BillEmail and documents no refusal when there is neither"
             " (Finance.xsd: for an invalid BillEmail QBO sends nothing and reports nothing)"),
-    Refusal("send.address_invalid", 400, "6000", BV + "sendTo must be an email address"
+    BUSINESS("send.address_invalid", BV + "sendTo must be an email address"
             " (name@domain)",
             "undocumented: the sandbox's own choice; intuit/QuickBooks-V3-PHP-SDK SendEmail"
             " refuses such an address before sending"),
-    Refusal("send.content_type", 400, "6000",
+    BUSINESS("send.content_type",
             BV + "send takes Content-Type application/octet-stream, not {content_type}",
             "stricter than QBO as documented: Intuit's 'Send an invoice' and python-quickbooks"
             " send with application/octet-stream; QBO's answer to another type is"
             " undocumented"),
     # --------------------------------------------------------------------------- tax
-    Refusal("tax.total_not_sum", 400, "6000",
+    BUSINESS("tax.total_not_sum",
             BV + "TxnTaxDetail.TotalTax {total} is not the sum of its TaxLines {summed}", RULE),
-    Refusal("tax.detail_not_object", 400, "2010", "TxnTaxDetail must be an object",
+    UNSUPPORTED("tax.detail_not_object", "TxnTaxDetail must be an object",
             "Finance.xsd, complexType TxnTaxDetail"),
-    Refusal("tax.detail_unknown_property", 400, "2010",
+    UNSUPPORTED("tax.detail_unknown_property",
             "Property Name:{name} specified is unsupported or invalid",
             "Finance.xsd: only the elements of complexType TxnTaxDetail"
             " (tax.TXN_TAX_DETAIL_FIELDS); as QBO answers an unknown property"
@@ -190,63 +191,61 @@ REFUSALS = RefusalTable(
     Refusal("tax.us_line_code_invalid", 400, "6100",
             "Valid Line TaxCodes for US should be TAX or NON. Supplied value:{code}",
             f"{IPP}; a US company's sales line TaxCodeRef is one of the pseudo codes TAX / NON"),
-    Refusal("tax.after_discount_not_bool", 400, "2010",
-            "ApplyTaxAfterDiscount must be true or false",
+    UNSUPPORTED("tax.after_discount_not_bool", "ApplyTaxAfterDiscount must be true or false",
             "Finance.xsd, Invoice.ApplyTaxAfterDiscount: 'If false or null, calculate the sales"
             " tax first, and then apply the discount'"),
     # ---------------------------------------------------------------------- payments
-    Refusal("payment.total_negative", 400, "6000", BV + "TotalAmt cannot be negative", CHECK),
-    Refusal("payment.line_links_not_one", 400, "6000",
+    BUSINESS("payment.total_negative", BV + "TotalAmt cannot be negative", CHECK),
+    BUSINESS("payment.line_links_not_one",
             BV + "each payment line must link exactly one transaction (LinkedTxn)", RULE),
-    Refusal("payment.link_unsupported", 400, "6000",
+    BUSINESS("payment.link_unsupported",
             BV + "a payment line linked to {txn_type} is not supported",
             f"{UNMODELLED}: of the TxnTypes Intuit's Payment reference lists (Expense, Check,"
             " CreditCardCredit, JournalEntry, CreditMemo, Invoice) it links Invoice, CreditMemo,"
             " Check and Expense"),
-    Refusal("payment.linked_unknown", 400, "2500", "Invalid Reference Id : {txn_type} {ident}"
+    INVALID_REF("payment.linked_unknown", "Invalid Reference Id : {txn_type} {ident}"
             " not found", CODES),
-    Refusal("payment.linked_other_customer", 400, "6000",
+    BUSINESS("payment.linked_other_customer",
             BV + "{txn_type} {ident} belongs to another customer", RULE),
-    Refusal("payment.over_balance", 400, "6000",
+    BUSINESS("payment.over_balance",
             BV + "the payment applies {amount} to {txn_type} {ident} whose open balance is"
             " {left}", f"{RULE}; each line within the transaction's open balance"),
-    Refusal("payment.credit_over_charges", 400, "6000",
+    BUSINESS("payment.credit_over_charges",
             BV + "the lines spend {credit} of credit on charges that take only {paid}",
             f"{RULE}; as in Intuit's sample payment: TotalAmt 0, an Invoice line and a"
             " CreditMemo line of 300 each"),
-    Refusal("payment.over_total", 400, "6000",
+    BUSINESS("payment.over_total",
             BV + "the lines apply {applied} beyond the credit spent, more than the payment's"
             " TotalAmt {total}", f"{RULE}; the rest of TotalAmt is UnappliedAmt"),
-    Refusal("payment.currency_mixed", 400, "6000",
+    BUSINESS("payment.currency_mixed",
             BV + "the payment and the transactions it links must share one currency", RULE),
-    Refusal("payment.total_changed", 400, "6000",
+    BUSINESS("payment.total_changed",
             BV + "the sandbox does not model changing a payment's TotalAmt",
             f"{UNMODELLED}: a payment update may only add lines"),
-    Refusal("payment.customer_changed", 400, "6000",
-            BV + "a payment's customer cannot be changed",
+    BUSINESS("payment.customer_changed", BV + "a payment's customer cannot be changed",
             f"{UNMODELLED}: a payment update may only add lines"),
-    Refusal("payment.line_removed", 400, "6000",
+    BUSINESS("payment.line_removed",
             BV + "the sandbox does not model unapplying a payment: send every line it already"
             " has, unchanged, and add the new ones", f"{UNMODELLED}: unapplying"),
     # ------------------------------------------------------ purchases (refund cheques)
-    Refusal("purchase.payment_type_invalid", 400, "6000",
+    BUSINESS("purchase.payment_type_invalid",
             BV + "PaymentType {payment_type} is not one of Cash, Check, CreditCard", CHECK),
-    Refusal("purchase.not_from_bank", 400, "6000",
+    BUSINESS("purchase.not_from_bank",
             BV + "a {payment_type} purchase is paid from a bank account, not {account}", CHECK),
-    Refusal("purchase.credit_card", 400, "6000",
+    BUSINESS("purchase.credit_card",
             BV + "credit card accounts are not modelled by the sandbox", UNMODELLED),
-    Refusal("purchase.line_unsupported", 400, "6000",
+    BUSINESS("purchase.line_unsupported",
             BV + "purchase lines other than AccountBasedExpenseLineDetail are not modelled by"
             " the sandbox", f"{UNMODELLED}: item-based lines"),
-    Refusal("purchase.line_not_positive", 400, "6000",
+    BUSINESS("purchase.line_not_positive",
             BV + "a purchase line amount must be greater than zero", CHECK),
-    Refusal("purchase.total_mismatch", 400, "6000",
+    BUSINESS("purchase.total_mismatch",
             BV + "TotalAmt {sent} does not equal the sum of the lines ({total})", CHECK),
-    Refusal("purchase.receivable_without_customer", 400, "6000",
+    BUSINESS("purchase.receivable_without_customer",
             BV + "When you use Accounts Receivable, you must choose a customer in the Name"
             " field.", "a line on Accounts Receivable needs a customer as the payee; QBO's"
             " wording as the sandbox quoted it (no link recorded)"),
-    Refusal("purchase.payee_not_customer", 400, "6000",
+    BUSINESS("purchase.payee_not_customer",
             BV + "the sandbox models only customers as the payee (EntityRef type Customer)",
             f"{UNMODELLED}: vendors and employees as payees"),
     # ---------------------------------------------------------- query, CDC and batch
@@ -258,13 +257,12 @@ REFUSALS = RefusalTable(
             "QueryValidationError: property '{name}' is not queryable on {entity}",
             "only fields QBO marks filterable may be filtered or sorted on (query.FILTERABLE;"
             " PrivateNote and Notes are not)"),
-    Refusal("cdc.since_invalid", 400, "2010", "changedSince {since!r} is not an ISO 8601"
+    UNSUPPORTED("cdc.since_invalid", "changedSince {since!r} is not an ISO 8601"
             " date-time", CODES),
     Refusal("batch.too_big", 400, "1040", "The batch holds {size} items; the limit is {limit}",
             f"{CODES}; at most 30 items (limits-and-throttles page; the batch page says 10: the"
             " two conflict, PLATFORMS.md)"),
-    Refusal("batch.no_entity", 400, "2010", "a batch item needs an entity ({entities})", CODES),
-    Refusal("batch.bid_too_long", 400, "6000",
-            BV + "bId {bid!r} is longer than {limit} characters",
+    UNSUPPORTED("batch.no_entity", "a batch item needs an entity ({entities})", CODES),
+    BUSINESS("batch.bid_too_long", BV + "bId {bid!r} is longer than {limit} characters",
             "a batch with a requestid: bId at most 10 characters (no source recorded)"),
 )  # fmt: skip

@@ -11,7 +11,7 @@ swagger" is its published ``swagger.full.json`` (see ``schema.py``). "Ours" mark
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
 UNCITED = "message: no cited source"
@@ -35,6 +35,11 @@ NOT_FOUND = (
     "(Sage/sageone_api_php_sample#32)"
 )
 
+#: the answers several rules share (status, error code)
+INVALID = answered(422, "RecordInvalid")
+TOO_MANY = answered(429, "TooManyRequests")
+NOT_ALLOWED = answered(405, "MethodNotAllowed")
+
 REFUSALS = RefusalTable(
     "sage",
     # ---------------------------------------------------------- gates and limits
@@ -48,25 +53,25 @@ REFUSALS = RefusalTable(
             "X-Business selects the business (developer.sage.com Best Practices, Multi"
             " Business); here absent means the lead business and another id is refused,"
             f" $source X-Business; {UNDOCUMENTED}"),
-    Refusal("limit.calls", 429, "TooManyRequests",
+    TOO_MANY("limit.calls",
             "Rate limit exceeded: too many requests for this business in the window",
             f"{LIMITS}: 200 calls in any 60 seconds per business; Retry-After in seconds;"
             f" {UNDOCUMENTED}"),
-    Refusal("limit.volume", 429, "TooManyRequests",
+    TOO_MANY("limit.volume",
             "Data volume limit exceeded: too many megabytes for this business this hour",
             f"{LIMITS}: 100 MB in any 60 minutes per business; {UNDOCUMENTED}"),
-    Refusal("limit.injected", 429, "TooManyRequests", "Too many requests (injected)",
+    TOO_MANY("limit.injected", "Too many requests (injected)",
             f"a 429 injected by a test (Faults), not a Sage rule; {UNDOCUMENTED}"),
     # ------------------------------------------------------------ the request
     Refusal("request.not_json", 400, "BadRequest", "The request body is not valid JSON.",
             f"a body that is not JSON; status, $dataCode and {OURS}"),
     Refusal("resource.unknown", 404, "NotFound", "Unknown resource {resource}",
             f"a path the sandbox does not serve (404: no such path); $dataCode and {OURS}"),
-    Refusal("resource.read_only", 405, "MethodNotAllowed", "{resource} is read-only",
+    NOT_ALLOWED("resource.read_only", "{resource} is read-only",
             f"ledger_accounts, bank_accounts, tax_rates are read here only; {OURS}"),
-    Refusal("method.put", 405, "MethodNotAllowed", "PUT is not supported on {resource}",
+    NOT_ALLOWED("method.put", "PUT is not supported on {resource}",
             f"PUT is modelled on contacts and sales documents only; {OURS}"),
-    Refusal("method.delete", 405, "MethodNotAllowed", "DELETE is not supported on {resource}",
+    NOT_ALLOWED("method.delete", "DELETE is not supported on {resource}",
             f"DELETE voids a sales invoice (the OpenAPI operation \"Voids a Sales Invoice\");"
             f" {OURS}"),
     Refusal("record.not_found", 404, "RecordNotFound", "Couldn't find record.",
@@ -74,17 +79,15 @@ REFUSALS = RefusalTable(
     Refusal("reference.not_found", 404, "RecordNotFound", "Couldn't find record.",
             f"an id in the body naming no record; {NOT_FOUND} (its $source empty; a tax rate,"
             " ledger, bank account or allocated artefact names its field)"),
-    Refusal("idempotency.id_invalid", 422, "RecordInvalid",
-            "must be a 32 character hyphenless GUID",
+    INVALID("idempotency.id_invalid", "must be a 32 character hyphenless GUID",
             f"developer.sage.com, Idempotency: idempotency_id is a 32-character GUID; {OURS}"),
-    Refusal("list.since_invalid", 422, "RecordInvalid", "is not a date or date-time",
+    INVALID("list.since_invalid", "is not a date or date-time",
             f"updated_or_created_since takes a date or a date-time; {OURS}"),
-    Refusal("list.sort_invalid", 422, "RecordInvalid",
+    INVALID("list.sort_invalid",
             "{sort} is not one of {sortable} with :asc or :desc", f"sort; {OURS}"),
-    Refusal("list.not_positive", 422, "RecordInvalid", "must be 1 or more",
-            f"page and items_per_page; {OURS}"),
+    INVALID("list.not_positive", "must be 1 or more", f"page and items_per_page; {OURS}"),
     # ------------------------------------------------------------- any field
-    Refusal("field.required", 422, "RecordInvalid", "This field is required.",
+    INVALID("field.required", "This field is required.",
             "the models' required fields (contacts: name, contact_type_ids; sales documents:"
             " contact_id, date, lines with description, ledger_account_id, unit_price,"
             " tax_rate_id and tax_amount, \"required in v3.1, unless the tax rate is of a zero,"
@@ -92,90 +95,81 @@ REFUSALS = RefusalTable(
             " bank_account_id, date, total_amount; services: description,"
             " sales_ledger_account_id, products also purchase_ledger_account_id), a body's"
             f" resource key, void_reason on a void; {UNCITED}"),
-    Refusal("field.unknown", 422, "RecordInvalid",
-            "is not an attribute of this resource in Sage Accounting v3.1",
+    INVALID("field.unknown", "is not an attribute of this resource in Sage Accounting v3.1",
             f"{STRICT}: a field the request definition does not list (a line's id or _destroy,"
             f" a misspelt name); what Sage does with one is not documented; {SWAGGER}; {OURS}"),
-    Refusal("field.type", 422, "RecordInvalid", "is not {kind}",
+    INVALID("field.type", "is not {kind}",
             f"{SWAGGER}: a number must be a JSON number; rules' own type checks alike;"
             f" {UNCITED}"),
-    Refusal("field.too_long", 422, "RecordInvalid", "is too long (maximum is {limit} characters)",
+    INVALID("field.too_long", "is too long (maximum is {limit} characters)",
             "the swagger's read models' maxLength (schema.py); the wording is Rails' default"),
-    Refusal("field.not_a_date", 422, "RecordInvalid", "is not a valid date (YYYY-MM-DD)",
+    INVALID("field.not_a_date", "is not a valid date (YYYY-MM-DD)",
             f"dates are ISO 8601 days; {OURS}"),
-    Refusal("field.not_positive", 422, "RecordInvalid", "must be greater than 0",
+    INVALID("field.not_positive", "must be greater than 0",
             f"a payment's total_amount, an exchange_rate or inverse_exchange_rate; {OURS}"),
     # ---------------------------------------------------------------- contacts
-    Refusal("contact.type_unknown", 422, "RecordInvalid", "{type} is not a contact type",
+    INVALID("contact.type_unknown", "{type} is not a contact type",
             f"PostContactsContact: contact_type_ids CUSTOMER or VENDOR; {OURS}"),
-    Refusal("contact.currency_invalid", 422, "RecordInvalid", "{code!r} is not a currency",
+    INVALID("contact.currency_invalid", "{code!r} is not a currency",
             f"currency_id is an ISO 4217 code; {OURS}"),
-    Refusal("contact.reference_taken", 422, "RecordInvalid", "has already been taken",
+    INVALID("contact.reference_taken", "has already been taken",
             "PostContactsContact: \"Unique reference for the contact\", per business, ignoring"
             " case; the wording is Rails' default for a taken unique value"),
-    Refusal("contact.email_invalid", 422, "RecordInvalid", "is invalid",
+    INVALID("contact.email_invalid", "is invalid",
             f"the main contact person's email must look like one; {UNCITED}"),
-    Refusal("contact.not_customer", 422, "RecordInvalid", "Couldn't find Customer.",
+    INVALID("contact.not_customer", "Couldn't find Customer.",
             f"a sales document or payment names a CUSTOMER contact; {UNCITED}"),
     # -------------------------------------------------------- sales documents
-    Refusal("document.line_not_object", 422, "RecordInvalid", "each line must be an object",
+    INVALID("document.line_not_object", "each line must be an object",
             f"{DOCUMENT}: lines are objects; {OURS}"),
-    Refusal("document.amount_mismatch", 422, "RecordInvalid",
-            "does not match the derived amount {derived}",
+    INVALID("document.amount_mismatch", "does not match the derived amount {derived}",
             f"{STRICT}: an amount sent alongside (net_amount, total_amount, ...) must equal"
             f" what the sandbox derives; {OURS}"),
-    Refusal("document.below_settled", 422, "RecordInvalid",
-            "is below the {settled} already paid or allocated",
+    INVALID("document.below_settled", "is below the {settled} already paid or allocated",
             f"a document's total cannot drop below what settles it; {OURS}"),
-    Refusal("document.voided", 422, "RecordInvalid", "A voided artefact cannot be edited.",
+    INVALID("document.voided", "A voided artefact cannot be edited.",
             f"$source base; a VOID document is final; {UNCITED}"),
-    Refusal("document.already_voided", 422, "RecordInvalid",
+    INVALID("document.already_voided",
             "The invoice has already been voided.", f"$source base; {UNCITED}"),
-    Refusal("line.discount_invalid", 422, "RecordInvalid",
-            "must be between 0 and the line's amount",
+    INVALID("line.discount_invalid", "must be between 0 and the line's amount",
             f"{DOCUMENT}: discount_amount or discount_percentage reduce the line's net; {OURS}"),
-    Refusal("line.item_twice", 422, "RecordInvalid", "cannot be given together with product_id",
+    INVALID("line.item_twice", "cannot be given together with product_id",
             f"{STRICT}: a line naming both a product and a service; {OURS}"),
-    Refusal("currency.not_contacts", 422, "RecordInvalid",
-            "must be the contact's currency {code}",
+    INVALID("currency.not_contacts", "must be the contact's currency {code}",
             f"a document or payment is in its contact's currency; {OURS}"),
-    Refusal("rate.not_inverse", 422, "RecordInvalid", "is not the inverse of exchange_rate",
+    INVALID("rate.not_inverse", "is not the inverse of exchange_rate",
             f"exchange_rate and inverse_exchange_rate must agree (within 0.0001); {OURS}"),
-    Refusal("rate.missing", 422, "RecordInvalid", "This field is required.",
+    INVALID("rate.missing", "This field is required.",
             f"{STRICT}: a foreign-currency document (or a payment with no document to take a"
             " rate from) must carry its exchange_rate; Sage would apply its own rate and a"
             " silent one is never wanted"),
     # ----------------------------------------------------------------- items
-    Refusal("item.code_taken", 422, "RecordInvalid", "has already been taken",
+    INVALID("item.code_taken", "has already been taken",
             "item codes are unique per business across products and services (one \"Products &"
             " Services\" list), ignoring case; Sage publishes no text for this refusal, the shape"
             " is its usual one for a taken unique field"),
     # ------------------------------------------------ payments and allocations
-    Refusal("payment.transaction_type", 422, "RecordInvalid",
-            "{given} is not supported here; use {expected}",
+    INVALID("payment.transaction_type", "{given} is not supported here; use {expected}",
             f"{PAYMENT} / allocations: CUSTOMER_RECEIPT, CUSTOMER_REFUND, CUSTOMER_ALLOCATION"
             f" only; {OURS}"),
-    Refusal("payment.over_allocated", 422, "RecordInvalid", "allocate {allocated}, more than"
+    INVALID("payment.over_allocated", "allocate {allocated}, more than"
             " {total}", f"{PAYMENT}: a receipt's artefacts take at most its total; {OURS}"),
-    Refusal("refund.unallocated", 422, "RecordInvalid", "is {total} but {allocated} is allocated"
+    INVALID("refund.unallocated", "is {total} but {allocated} is allocated"
             " to credit notes and payments on account",
             f"{STRICT}: a refund's allocations add up to its total_amount (a refund paying out"
             f" of no credit is not modelled); {OURS}"),
-    Refusal("refund.not_a_credit", 422, "RecordInvalid",
+    INVALID("refund.not_a_credit",
             "a refund is allocated to credit notes and payments on account", f"{REFUND}; {OURS}"),
-    Refusal("refund.nothing_outstanding", 422, "RecordInvalid",
-            "You can only pay unpaid or part-paid invoices.",
+    INVALID("refund.nothing_outstanding", "You can only pay unpaid or part-paid invoices.",
             f"{REFUND}; $source base; the message is Sage's there"),
-    Refusal("artefact.other_contact", 422, "RecordInvalid", "belongs to another contact",
+    INVALID("artefact.other_contact", "belongs to another contact",
             f"an allocated artefact is the payment's or allocation's contact's; {OURS}"),
-    Refusal("artefact.void", 422, "RecordInvalid", "is void",
-            f"an allocated artefact is open; {OURS}"),
-    Refusal("artefact.amount_misfit", 422, "RecordInvalid",
-            "{amount} does not fit the outstanding {outstanding}",
+    INVALID("artefact.void", "is void", f"an allocated artefact is open; {OURS}"),
+    INVALID("artefact.amount_misfit", "{amount} does not fit the outstanding {outstanding}",
             f"an artefact's amount is positive (as in that thread: {REFUND}) and within what it"
             f" has outstanding; {OURS}"),
-    Refusal("allocation.too_few", 422, "RecordInvalid",
+    INVALID("allocation.too_few",
             "an allocation needs at least two artefacts", f"{ALLOCATION}; {OURS}"),
-    Refusal("allocation.not_net_zero", 422, "RecordInvalid",
+    INVALID("allocation.not_net_zero",
             "the allocated amounts net to {net}, not 0", f"{ALLOCATION}; {OURS}"),
 )  # fmt: skip

@@ -7,7 +7,7 @@ message worded by the sandbox (no public source quotes Xero's) under Xero's stat
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
 UNCITED = "message: Xero-like, but no public source quoted"
@@ -62,14 +62,10 @@ ITEM_LINE = (
 )
 
 
-def _invalid(rule: str, message: str, source: str) -> Refusal:
-    """A ValidationException (400, ErrorNumber 10) of one element, or of the request."""
-    return Refusal(rule, 400, "ValidationException", message, source)
-
-
-def _unbound(rule: str, message: str, source: str) -> Refusal:
-    """A PostDataInvalidException (400, ErrorNumber 14)."""
-    return Refusal(rule, 400, "PostDataInvalidException", message, source)
+#: a ValidationException (400, ErrorNumber 10) of one element, or of the request
+_invalid = answered(400, "ValidationException")
+#: a PostDataInvalidException (400, ErrorNumber 14)
+_unbound = answered(400, "PostDataInvalidException")
 
 
 def _query(rule: str, message: str) -> Refusal:

@@ -12,7 +12,7 @@ Accounts answers them) are not rows here: see ``oauth.py``.
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 ASSIGNED = "sandbox-assigned"
 BUSINESS = "sandbox-assigned business-rule code (Zoho's own code not found in any source)"
@@ -27,6 +27,12 @@ NOT_BOOKS = (
     " name already exist', 2006 'Item does not exist') are not Books' (1000 is Books' Internal"
     " error); unverified against the live API"
 )
+
+#: the answers several rules share (status, error code)
+INVALID_VALUE = answered(400, "4")
+DOES_NOT_EXIST = answered(400, "1002")
+ALREADY_EXISTS = answered(400, "1001")
+VOIDED = answered(400, "9003")
 
 REFUSALS = RefusalTable(
     "zoho",
@@ -52,86 +58,84 @@ REFUSALS = RefusalTable(
             "Zoho errors page; answered to injected write failures (with their status)"),
     Refusal("record.not_found", 404, "1002", "{entity} does not exist.", "Zoho errors page"),
     # ------------------------------------------------------------ fields of a request
-    Refusal("field.invalid", 400, "4", "Invalid value passed for {field}", ASSIGNED),
-    Refusal("field.required", 400, "4", "Invalid value passed for {field}: {field} is required",
+    INVALID_VALUE("field.invalid", "Invalid value passed for {field}", ASSIGNED),
+    INVALID_VALUE("field.required", "Invalid value passed for {field}: {field} is required",
             f"{ASSIGNED}; which: the request schemas' required lists (schema.py), the operations'"),
-    Refusal("field.too_long", 400, "4",
+    INVALID_VALUE("field.too_long",
             "Invalid value passed for {field}: it must not be longer than {limit} characters",
             f"{ASSIGNED}; the lengths (*_LIMITS) cite no source"),
-    Refusal("field.date_format", 400, "4", "Invalid value passed for {field}: use yyyy-mm-dd",
+    INVALID_VALUE("field.date_format", "Invalid value passed for {field}: use yyyy-mm-dd",
             ASSIGNED),
-    Refusal("schema.unknown_field", 400, "4",
+    INVALID_VALUE("schema.unknown_field",
             "Invalid value passed for {field}: the API schema has no such field here",
             f"{STRICTER}: Zoho does not say what the live API does with a field its request"
             " schema does not list; refused so that one Zoho would ignore cannot change a total"
             " silently (the case: discount, discount_type and is_discount_before_tax are in the"
             " invoice schemas and in no credit-note schema)"),
-    Refusal("schema.discount_type", 400, "4",
+    INVALID_VALUE("schema.discount_type",
             "Invalid value passed for discount_type: use entity_level or item_level",
             "invoices.yml discount_type: 'entity_level ... item_level'"),
-    Refusal("list.per_page_max", 400, "4", "Invalid value passed for per_page: at most {limit}",
+    INVALID_VALUE("list.per_page_max", "Invalid value passed for per_page: at most {limit}",
             f"{ASSIGNED}; per_page is at most 200, the default"),
-    Refusal("list.sort_column", 400, "4", "Invalid value passed for sort_column",
+    INVALID_VALUE("list.sort_column", "Invalid value passed for sort_column",
             "the sort_column values each list's GET documents in the OpenAPI documents"
             " (listing.SORT_COLUMNS): invoices and credit notes name no last_modified_time"),
-    Refusal("list.search_text_too_long", 400, "4",
+    INVALID_VALUE("list.search_text_too_long",
             "Invalid value passed for search_text: at most {limit} characters", ASSIGNED),
     # ---------------------------------------------------------------- contacts, items
     Refusal("contact.name_taken", 400, "3062",
             'The customer "{name}" already exists. Please specify a different name.',
             f"{INTEGRATORS}; contact names are unique ignoring case"),
-    Refusal("item.name_taken", 400, "1001", 'Item "{name}" already exists.',
+    ALREADY_EXISTS("item.name_taken", 'Item "{name}" already exists.',
             f"{ASSIGNED}, as a taken document number (names unique ignoring case); {NOT_BOOKS}"),
-    Refusal("item.sku_taken", 400, "1001", 'An item with the SKU "{sku}" already exists.',
+    ALREADY_EXISTS("item.sku_taken", 'An item with the SKU "{sku}" already exists.',
             f"{ASSIGNED}, as a taken item name; {NOT_BOOKS}"),
-    Refusal("item.account_unknown", 400, "1002", "Invalid value passed for account_id",
+    DOES_NOT_EXIST("item.account_unknown", "Invalid value passed for account_id",
             f"{ASSIGNED}, as an unknown customer_id; an item books to an income account"),
-    Refusal("item.sales_only", 400, "4",
+    INVALID_VALUE("item.sales_only",
             "Invalid value passed for item_type: the sandbox models sales items only",
             f"{STRICTER}: Zoho also has purchases, sales_and_purchases and inventory items"),
     # ------------------------------------------------------- documents and payments
-    Refusal("customer.unknown", 400, "1002", "Invalid value passed for customer_id",
+    DOES_NOT_EXIST("customer.unknown", "Invalid value passed for customer_id",
             "Zoho's docs (1002 = not found) + 3P"),
-    Refusal("line.item_unknown", 400, "1002", "Invalid value passed for item_id",
+    DOES_NOT_EXIST("line.item_unknown", "Invalid value passed for item_id",
             f"as customer_id; 3P mocks agree; {NOT_BOOKS}"),
-    Refusal("document.number_taken", 400, "1001", '{entity} "{number}" already exists.',
-            ASSIGNED),
-    Refusal("document.number_generated", 400, "4",
+    ALREADY_EXISTS("document.number_taken", '{entity} "{number}" already exists.', ASSIGNED),
+    INVALID_VALUE("document.number_generated",
             "Invalid value passed for {field}: numbers are generated;"
             " pass ignore_auto_number_generation=true",
             f"{ASSIGNED}; Zoho numbers documents itself unless ignore_auto_number_generation"),
     Refusal("document.currency_mismatch", 400, "9005",
             "The transaction currency must be the customer's currency ({currency}).",
             f"{BUSINESS}; a document is in its customer's currency"),
-    Refusal("document.discount_range", 400, "4",
-            "Invalid value passed for discount: it must be between 0 and the sub total",
-            ASSIGNED),
-    Refusal("exchange_rate.not_one", 400, "4",
+    INVALID_VALUE("document.discount_range",
+            "Invalid value passed for discount: it must be between 0 and the sub total", ASSIGNED),
+    INVALID_VALUE("exchange_rate.not_one",
             "Invalid value passed for exchange_rate: a {currency} document has the rate 1",
             ASSIGNED),
-    Refusal("exchange_rate.required", 400, "4",
+    INVALID_VALUE("exchange_rate.required",
             "Invalid value passed for exchange_rate: required for a {currency} document"
             " (base currency {base})",
             f"{STRICTER}: Zoho would fill in its own rate; we never want a silent one"),
     Refusal("invoice.not_draft", 400, "9001", "Only a draft invoice can be marked as sent.",
             BUSINESS),
-    Refusal("invoice.void_edit", 400, "9003", "A voided invoice cannot be edited.", BUSINESS),
-    Refusal("invoice.already_void", 400, "9003", "The invoice is already void.", BUSINESS),
+    VOIDED("invoice.void_edit", "A voided invoice cannot be edited.", BUSINESS),
+    VOIDED("invoice.already_void", "The invoice is already void.", BUSINESS),
     Refusal("invoice.below_paid", 400, "9006",
             "The invoice total cannot be less than the {paid} already paid or credited.",
             BUSINESS),
-    Refusal("application.invoice_unknown", 400, "1002", "Invalid value passed for invoice_id",
+    DOES_NOT_EXIST("application.invoice_unknown", "Invalid value passed for invoice_id",
             f"{ASSIGNED}, as an unknown customer_id (or another customer's invoice)"),
     Refusal("application.invoice_draft", 400, "9002",
             "Invoice {number} is a draft: mark it as sent first.",
             f"{BUSINESS}; payments and credits are refused on drafts"),
-    Refusal("application.invoice_void", 400, "9003", "Invoice {number} is void.", BUSINESS),
+    VOIDED("application.invoice_void", "Invoice {number} is void.", BUSINESS),
     Refusal("application.over_balance", 400, "9004",
             "The amount applied to invoice {number} is more than its balance due.", BUSINESS),
     Refusal("application.over_available", 400, "9004",
             "The amount applied is more than the amount available.",
             f"{BUSINESS}; a payment's amount or a credit note's balance"),
-    Refusal("refund.not_refundable", 400, "4",
+    INVALID_VALUE("refund.not_refundable",
             "Invalid value passed for URL: only credit notes and customer payments are refunded",
             ASSIGNED),
     Refusal("refund.over_credit", 400, "9007",
