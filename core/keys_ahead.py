@@ -41,6 +41,10 @@ class KeysAhead:
         self._waiters: list[asyncio.Future[None]] = []
         self._writer: asyncio.Task[None] | None = None
 
+    def missing(self, key_ids: Iterable[str]) -> list[str]:
+        """Of ``key_ids``, those not known to exist yet (all, for a store that cannot batch)."""
+        return self._batch.uncached(key_ids) if self._batch is not None else list(key_ids)
+
     async def ready(self, key_ids: Iterable[str]) -> None:
         """Return once every key of ``key_ids`` exists durably (a shredded one is left
         shredded: the ingest refuses it as before)."""

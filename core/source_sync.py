@@ -201,7 +201,7 @@ class WebhookDesk:
 
     async def _stored_before(self, subject: str, items: Sequence[SourceItem]) -> bool:
         """True when the delivery's receipt is in the log; else its records are appended."""
-        keys = self._new_key_ids(items)
+        keys = self._keys().missing(self._key_ids(items))
         if keys:
             seen, _ = await asyncio.gather(
                 self.log.store.subject_last_seq(subject), self._keys().ready(keys)
@@ -218,7 +218,7 @@ class WebhookDesk:
             raise
         return False
 
-    def _new_key_ids(self, items: Sequence[SourceItem]) -> list[str]:
+    def _key_ids(self, items: Sequence[SourceItem]) -> list[str]:
         """The data keys the ingest will seal these records' personal fields with."""
         wanted = []
         for item in map(normalized, items):
