@@ -10,10 +10,8 @@ figure is unverified). Against a sandbox, missing credentials are the sandbox's 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
 from syncledger.adapters.freshbooks.ledger import (
     DEFAULT_REQUESTS_PER_MINUTE,
@@ -24,7 +22,7 @@ from syncledger.adapters.freshbooks.ledger import (
 )
 from syncledger.adapters.freshbooks.sandbox import server as sandbox
 from syncledger.adapters.kit import wire_platform as kit
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import scaled_count
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
@@ -32,22 +30,13 @@ from syncledger.core.ports import LedgerAdapter
 _REQUIRED_LIVE = ("client_id", "client_secret", "refresh_token", "account_id", "redirect_uri")
 
 
-class FreshBooksPlatform:
+class FreshBooksPlatform(kit.ScaledSandbox):
     id = "freshbooks"
     title = "FreshBooks"
     sandbox_url = "http://freshbooks.sandbox.local"
     credential_names = (*_REQUIRED_LIVE, "requests_per_minute")
     requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE
-
-    def sandbox_app(
-        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
-    ) -> Starlette:
-        return sandbox.create_app(
-            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
-        )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
+    server = sandbox
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
@@ -70,9 +59,6 @@ class FreshBooksPlatform:
             transport=connection.transport,
             requests_per_minute=scaled_count(_per_minute(creds), connection.rate_scale),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 def _oauth_client(creds: Mapping[str, str], token_url: str) -> FreshBooksOAuthClient:

@@ -1,20 +1,69 @@
-"""What every OAuth ledger's ``platform.py`` does the same way when it opens a ledger:
-the app's credentials from the connection (or the platform sandbox's public ones), the
-refresh token from the connection, the token file ``syncledger connect`` wrote, or the
-sandbox's default, and the check that a live ledger has both an app and a grant.
+"""What every ledger's ``platform.py`` does the same way.
 
-A platform module still says its own token URL, where its client credentials go, its
-auth scheme and the settings it needs beyond these (tenant, redirect URI …).
+Its sandbox: the app over a book, with the home currency and the platform's limits
+scaled, its handle and serving it are handed to the platform's ``sandbox/server.py``
+(:class:`ServedSandbox`, :class:`ScaledSandbox`).
+
+Opening an OAuth ledger: the app's credentials from the connection (or the platform
+sandbox's public ones), the refresh token from the connection, the token file
+``syncledger connect`` wrote, or the sandbox's default, and the check that a live ledger
+has both an app and a grant. A platform module still says its own token URL, where its
+client credentials go, its auth scheme and the settings it needs beyond these (tenant,
+redirect URI …).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from syncledger.adapters.platforms import Connection
+from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+
+
+class SandboxServer(Protocol):
+    """A platform's ``sandbox/server.py``, as its platform module uses it."""
+
+    def sandbox_of(self, app: Starlette, /) -> SandboxHandle: ...
+
+    def serve(self, port: int, data_dir: Path, /) -> None: ...
+
+
+class ScaledSandboxServer(SandboxServer, Protocol):
+    """A sandbox server whose app takes the book, the home currency and a rate scale."""
+
+    def create_app(
+        self, book_path: Path | None, /, *, home_currency: str, rate_scale: float
+    ) -> Starlette: ...
+
+
+class ServedSandbox:
+    """The ``Platform`` methods its sandbox server module (``server``) answers: the
+    handle of an app, and serving the sandbox."""
+
+    server: SandboxServer  # the platform's sandbox server module
+
+    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
+        return self.server.sandbox_of(app)
+
+    def serve(self, port: int, data_dir: Path) -> None:
+        self.server.serve(port, data_dir)
+
+
+class ScaledSandbox(ServedSandbox):
+    """A served sandbox whose app is the server's over the book, the home currency and
+    the platform's limits times ``rate_scale``."""
+
+    server: ScaledSandboxServer
+
+    def sandbox_app(
+        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
+    ) -> Starlette:
+        checked = checked_rate_scale(rate_scale)
+        return self.server.create_app(book, home_currency=home_currency, rate_scale=checked)
 
 
 class SandboxDefaults(Protocol):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.netsuite.auth import TbaAuth, TbaCredentials, host_of
 from syncledger.adapters.netsuite.ledger import (
     DEFAULT_CONCURRENCY,
@@ -24,7 +23,7 @@ from syncledger.adapters.netsuite.ledger import (
     NetSuiteLedger,
 )
 from syncledger.adapters.netsuite.sandbox import server as sandbox
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import Rate, RateLimiter, scaled_count
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
@@ -37,22 +36,13 @@ def live_url(account_id: str) -> str:
     return f"https://{host_of(account_id)}{LIVE_DOMAIN}"
 
 
-class NetSuitePlatform:
+class NetSuitePlatform(kit.ScaledSandbox):
     id = "netsuite"
     title = "NetSuite"
     sandbox_url = "http://netsuite.sandbox.local"
     credential_names = ("account_id", *SECRETS, "concurrency")
     requests_per_minute = DEFAULT_PER_MINUTE
-
-    def sandbox_app(
-        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
-    ) -> Starlette:
-        return sandbox.create_app(
-            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
-        )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
+    server = sandbox
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         base = connection.base_url.rstrip("/")
@@ -68,9 +58,6 @@ class NetSuitePlatform:
             limiter=RateLimiter(Rate(DEFAULT_PER_MINUTE, 60.0).scaled(scale)),
             concurrency=asyncio.Semaphore(scaled_count(_concurrency(creds), scale)),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 def _live(creds: Mapping[str, str], host: str, tenant: str | None) -> TbaCredentials:

@@ -17,16 +17,15 @@ one it answers 401, and the error says to set the key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.oauth2 import FileTokenStore
 from syncledger.adapters.odoo.ledger import DEFAULT_RATES, OdooLedger
 from syncledger.adapters.odoo.sandbox import server as sandbox
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import Rate
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
@@ -34,7 +33,7 @@ from syncledger.core.ports import LedgerAdapter
 TRANSPORTS = ("json2", "xmlrpc")
 
 
-class OdooPlatform:
+class OdooPlatform(kit.ScaledSandbox):
     id = "odoo"
     title = "Odoo"
     sandbox_url = "http://odoo.sandbox.local"
@@ -47,16 +46,7 @@ class OdooPlatform:
         "requests_per_second",
     )
     requests_per_minute = DEFAULT_RATES[1].limit
-
-    def sandbox_app(
-        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
-    ) -> Starlette:
-        return sandbox.create_app(
-            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
-        )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
+    server = sandbox
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
@@ -81,9 +71,6 @@ class OdooPlatform:
             http_transport=connection.transport,
             rates=tuple(rate.scaled(connection.rate_scale) for rate in rates(creds)),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 def rates(creds: Mapping[str, str]) -> tuple[Rate, ...]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from syncledger.adapters.kit import wire_platform as kit
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection, checked_rate_scale
 from syncledger.adapters.qbo.ledger import (
     PRODUCTION_URL,
     QBO_BATCH_RATE,
@@ -22,7 +22,7 @@ from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
 
 
-class QboPlatform:
+class QboPlatform(kit.ServedSandbox):
     id = "qbo"
     title = "QuickBooks Online"
     sandbox_url = "http://qbo.sandbox.local"
@@ -37,6 +37,7 @@ class QboPlatform:
         "timeout",
     )
     requests_per_minute = QboLedger.capabilities.requests_per_minute
+    server = sandbox
 
     def sandbox_app(
         self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
@@ -52,9 +53,6 @@ class QboPlatform:
             per_minute=per_minute,
             batch_per_minute=QBO_BATCH_RATE.scaled(scale).limit,
         )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
@@ -78,9 +76,6 @@ class QboPlatform:
             batch_limiter=RateLimiter(QBO_BATCH_RATE.scaled(connection.rate_scale)),
             timeout=_number(creds, "timeout", 30.0),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 def _number(creds: Mapping[str, str], name: str, default: float) -> float:

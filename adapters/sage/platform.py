@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from starlette.applications import Starlette
-
 from syncledger.adapters.kit import wire_platform as kit
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import RateLimiter
 from syncledger.adapters.sage.ledger import PRODUCTION_URL, SAGE_RATES, TOKEN_URL, SageLedger
 from syncledger.adapters.sage.sandbox import server as sandbox
@@ -17,22 +13,13 @@ from syncledger.core.ports import LedgerAdapter
 API_PATH = "/v3.1"
 
 
-class SagePlatform:
+class SagePlatform(kit.ScaledSandbox):
     id = "sage"
     title = "Sage Business Cloud Accounting"
     sandbox_url = "http://sage.sandbox.local"
     credential_names = ("client_id", "client_secret", "refresh_token", "business_id")
     requests_per_minute = SageLedger.capabilities.requests_per_minute
-
-    def sandbox_app(
-        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
-    ) -> Starlette:
-        return sandbox.create_app(
-            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
-        )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
+    server = sandbox
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         """``base_url``: Sage's API root, or a sandbox's address (its ``/v3.1`` is added)."""
@@ -55,9 +42,6 @@ class SagePlatform:
             transport=connection.transport,
             limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in SAGE_RATES)),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 PLATFORM = SagePlatform()

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from starlette.applications import Starlette
-
 from syncledger.adapters.kit import wire_platform as kit
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import RateLimiter, scaled_count
 from syncledger.adapters.xero.ledger import (
     CONCURRENT_CALLS,
@@ -23,22 +19,13 @@ from syncledger.core.ports import LedgerAdapter
 _LIVE_SETTINGS = ("client_id", "client_secret", "refresh_token", "tenant_id")
 
 
-class XeroPlatform:
+class XeroPlatform(kit.ScaledSandbox):
     id = "xero"
     title = "Xero"
     sandbox_url = "http://xero.sandbox.local"
     credential_names = _LIVE_SETTINGS
     requests_per_minute = XeroLedger.capabilities.requests_per_minute
-
-    def sandbox_app(
-        self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
-    ) -> Starlette:
-        return sandbox.create_app(
-            book, home_currency=home_currency, rate_scale=checked_rate_scale(rate_scale)
-        )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
+    server = sandbox
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
@@ -62,9 +49,6 @@ class XeroPlatform:
             limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in XERO_RATES)),
             concurrency=scaled_count(CONCURRENT_CALLS, connection.rate_scale),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 PLATFORM = XeroPlatform()

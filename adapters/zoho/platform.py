@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 
 from syncledger.adapters.kit import wire_platform as kit
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import Connection, checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter, scaled_count
 from syncledger.adapters.zoho.ledger import (
     FREE_DAILY_LIMIT,
@@ -25,12 +25,13 @@ SANDBOX_DAILY_LIMIT = 10_000
 REQUIRED = ("client_id", "client_secret", "refresh_token", "organization_id")
 
 
-class ZohoPlatform:
+class ZohoPlatform(kit.ServedSandbox):
     id = "zoho-books"
     title = "Zoho Books"
     sandbox_url = "http://zoho-books.sandbox.local"
     credential_names = (*REQUIRED, "accounts_url", "daily_limit")
     requests_per_minute = ZohoLedger.capabilities.requests_per_minute
+    server = sandbox
 
     def sandbox_app(
         self, book: Path | None, *, home_currency: str = "USD", rate_scale: float = 1.0
@@ -41,9 +42,6 @@ class ZohoPlatform:
             daily_limit=SANDBOX_DAILY_LIMIT,
             rate_scale=checked_rate_scale(rate_scale),
         )
-
-    def sandbox_handle(self, app: Starlette) -> SandboxHandle:
-        return sandbox.sandbox_of(app)
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
@@ -69,9 +67,6 @@ class ZohoPlatform:
             limiter=_limiter(_daily_limit(creds.get("daily_limit"), live), connection.rate_scale),
             concurrency=scaled_count(PAID_CONCURRENCY, connection.rate_scale),
         )
-
-    def serve(self, port: int, data_dir: Path) -> None:
-        sandbox.serve(port, data_dir)
 
 
 def _is_zoho(base: str) -> bool:
