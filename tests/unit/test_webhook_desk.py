@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -140,19 +140,23 @@ async def test_new_customers_keys_are_durable_before_their_records(tmp_path: Pat
     assert sorted(names) == sorted(f"Name {n}" for n in range(20))
 
 
+class CountedKeyStore(SqliteKeyStore):
+    """The real keystore, noting how many new keys each batch asked for."""
+
+    batches: list[int]
+
+    def create_missing(self, key_ids: Iterable[str]) -> None:
+        wanted = list(key_ids)
+        self.batches.append(len(self.uncached(wanted)))
+        super().create_missing(wanted)
+
+
 async def test_keys_asked_for_together_are_made_in_one_batch(tmp_path: Path) -> None:
-    keys = SqliteKeyStore(tmp_path / "keys.db", KEK)
-    batches: list[int] = []
-    make = keys.create_missing
-
-    def counted(key_ids: list[str]) -> None:
-        batches.append(len(keys.uncached(key_ids)))
-        make(key_ids)
-
-    keys.create_missing = counted  # type: ignore[method-assign]  # counting the real one
+    keys = CountedKeyStore(tmp_path / "keys.db", KEK)
+    keys.batches = []
     ahead = KeysAhead(keys)
     await asyncio.gather(*(ahead.ready([f"k{n}"]) for n in range(50)))
-    assert batches == [50]
+    assert keys.batches == [50]
     assert keys.uncached(f"k{n}" for n in range(50)) == []
 
 
