@@ -463,3 +463,118 @@ class DeltaSection(LedgerContract):
             ("invoice", invoice_id, self.partly_paid_status),
             ("payment", payment_id, self.applied_payment_status),
         ]
+
+
+class ApplicationsSection(LedgerContract):
+    """Payments, credit notes and refunds read back what they are applied to, the same
+    through get, list_all, changes and find."""
+
+    #: False where the platform takes no refunds (FreshBooks: the adapter refuses them)
+    takes_refunds: ClassVar[bool] = True
+    #: False where ``changes`` reads no refunds (Zoho's refund lists carry no time)
+    changes_read_refunds: ClassVar[bool] = True
+
+    async def push_applications(
+        self, ledger: LedgerUnderTest, customer_id: str
+    ) -> dict[tuple[str, str], tuple[tuple[str, Decimal], ...]]:
+        """A credit note on INV-1, an overpayment of INV-2, a payment of INV-3 in full, one
+        applying nothing, an open credit note, the three invoices (applied to nothing), and
+        (where refunds are taken) a refund out of each credit: what each is applied to, in
+        that order."""
+        invoices = [await self.push_invoice(ledger, customer_id, n) for n in (1, 2, 3)]
+        note = await ledger.adapter.create_credit_note(
+            self.credit_note(),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoices[0],
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+        over = await self.push_payment(ledger, customer_id, invoices[1], "250.00", applied="225.45")
+        full = await self.push_payment(ledger, customer_id, invoices[2], "225.45", n=2)
+        unused = await self.push_payment(
+            ledger, customer_id, invoices[2], "60.00", applied="0", n=3
+        )
+        open_note = await ledger.adapter.create_credit_note(
+            self.credit_note(2, invoice_id=None),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=None,
+            external_ref="csv/credit_note/CN-2",
+            idempotency_key=key("cn", 2),
+        )
+        applied = {
+            ("credit_note", note.ledger_id): ((invoices[0], Decimal("40.00")),),
+            ("payment", over): ((invoices[1], Decimal("225.45")),),
+            ("payment", full): ((invoices[2], Decimal("225.45")),),
+            ("payment", unused): (),
+            ("credit_note", open_note.ledger_id): (),
+            **{("invoice", i): () for i in invoices},
+        }
+        if self.takes_refunds:
+            out_of_over = self.refund("24.55", payment_id="PAY-1")
+            out_of_note = self.refund("15.00", 2, credit_note_id="CN-2")
+            refunds = [
+                await self.push_refund(ledger, customer_id, out_of_over, over),
+                await self.push_refund(ledger, customer_id, out_of_note, open_note.ledger_id, 2),
+            ]
+            applied[("refund", refunds[0])] = ((over, Decimal("24.55")),)
+            applied[("refund", refunds[1])] = ((open_note.ledger_id, Decimal("15.00")),)
+        return applied
+
+    async def test_reads_say_what_payments_credit_notes_and_refunds_are_applied_to(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        expected = await self.push_applications(ledger, customer_id)
+        got = {k: (await self.fetch(ledger, *k)).applied_to for k in expected}
+        kinds = {kind for kind, _ in expected}
+        adapter = ledger.adapter
+        listed = {
+            (r.kind, r.ledger_id): r.applied_to for k in kinds async for r in adapter.list_all(k)
+        }
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        changed = {(r.kind, r.ledger_id): r.applied_to async for r in adapter.changes(since)}
+        references = [("credit_note", "csv/credit_note/CN-1"), ("payment", "csv/payment/PAY-1")]
+        if self.takes_refunds:
+            references.append(("refund", "csv/refund/REF-2"))
+        found = [await adapter.find(kind, ref) for kind, ref in references]
+        overpayment = await self.fetch(ledger, *[*expected][1])
+        assert got == expected
+        assert listed == expected
+        changes = {
+            k: v for k, v in expected.items() if self.changes_read_refunds or k[0] != "refund"
+        }
+        assert {k: changed[k] for k in changes} == changes
+        by_reference = [*expected][:2] + [*expected][-1:] * self.takes_refunds  # CN-1, PAY-1, REF-2
+        assert [(r.kind, r.ledger_id, r.applied_to) for r in found if r] == [
+            (*k, expected[k]) for k in by_reference
+        ]
+        assert overpayment.balance == (0 if self.takes_refunds else Decimal("24.55"))
+
+    async def test_a_credit_note_beyond_what_the_invoice_owes_applies_only_that(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        """The rest stays the customer's credit, and (where refunds are taken) can be
+        refunded."""
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        await self.push_payment(ledger, customer_id, invoice_id, "200.00")  # 25.45 owed
+        note = await ledger.adapter.create_credit_note(
+            self.credit_note(),  # 40.00
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
+        invoice = await self.fetch(ledger, "invoice", invoice_id)
+        credit = await self.fetch(ledger, "credit_note", note.ledger_id)
+        assert (invoice.status, invoice.balance) == ("paid", 0)
+        assert (credit.total, credit.balance) == (Decimal("40.00"), Decimal("14.55"))
+        assert credit.applied_to == ((invoice_id, Decimal("25.45")),)
+        if not self.takes_refunds:
+            return
+        rest = self.refund("14.55", credit_note_id="CN-1")
+        refund_id = await self.push_refund(ledger, customer_id, rest, note.ledger_id)
+        refund = await self.fetch(ledger, "refund", refund_id)
+        spent = await self.fetch(ledger, "credit_note", note.ledger_id)
+        assert refund.applied_to == ((note.ledger_id, Decimal("14.55")),)
+        assert (spent.balance, spent.applied_to) == (0, credit.applied_to)

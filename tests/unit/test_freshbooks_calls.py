@@ -60,11 +60,6 @@ async def update_customer(
     return pushed.version
 
 
-def someone_renames(env: InProcessFreshBooks, ledger_id: str, name: str) -> None:
-    """A change made in FreshBooks, straight into the sandbox's book."""
-    env.sandbox.update(CLIENTS, ledger_id, {"client": {"organization": name}}, ())
-
-
 def sent_since(env: InProcessFreshBooks, mark: int) -> list[tuple[str, str]]:
     return env.transport.sent[mark:]
 

@@ -17,6 +17,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     MoneySection,
     OAuthSection,
@@ -39,6 +40,7 @@ ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 
 class TestFreshBooksLedgerContract(
+    ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
     DeltaSection,
@@ -59,6 +61,7 @@ class TestFreshBooksLedgerContract(
 
     #: the multi-write operations FreshBooks takes (a refund is refused: see below)
     OPERATIONS = ("credit_note", "payment")
+    takes_refunds = False  # the adapter refuses every refund (below)
     currency = "USD"
     platform_id = "freshbooks"
     sandbox_requests_per_minute = 100

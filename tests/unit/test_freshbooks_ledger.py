@@ -538,59 +538,6 @@ async def test_a_credit_note_is_not_applied_while_the_client_holds_other_credit(
     assert owed is not None and owed.balance == Decimal("0.30")
 
 
-async def test_reads_say_what_each_payment_and_credit_note_is_applied_to(
-    fb: InProcessFreshBooks,
-) -> None:
-    customer_id = await push_customer(fb)
-    invoice_id = await push_invoice(fb, customer_id, invoice())  # 0.30
-    note = await fb.ledger.create_credit_note(
-        credit_note("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn", 1),
-    )
-    payment_id = await pay(fb, invoice_id, "0.50", applied="0.20")  # 0.30 overpayment credit
-    expected = {
-        ("credit_note", note.ledger_id): ((invoice_id, Decimal("0.10")),),
-        ("payment", payment_id): ((invoice_id, Decimal("0.20")),),
-    }
-    kinds = ("credit_note", "payment")
-    listed = {
-        (r.kind, r.ledger_id): r.applied_to for k in kinds async for r in fb.ledger.list_all(k)
-    }
-    assert listed == expected
-    for kind, ident in expected:
-        got = await fb.ledger.get(kind, ident)
-        assert got is not None and got.applied_to == expected[(kind, ident)]
-    found = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
-    assert found is not None and found.applied_to == expected[("credit_note", note.ledger_id)]
-    since = datetime(2000, 1, 1, tzinfo=UTC)
-    changed = {(r.kind, r.ledger_id): r.applied_to async for r in fb.ledger.changes(since)}
-    assert {k: changed[k] for k in expected} == expected
-
-
-async def test_a_credit_note_takes_no_more_of_the_invoice_than_it_owes(
-    fb: InProcessFreshBooks,
-) -> None:
-    customer_id = await push_customer(fb)
-    invoice_id = await push_invoice(fb, customer_id, invoice())
-    await pay(fb, invoice_id, "0.25", applied="0.25")  # 0.05 still owed
-    note = await fb.ledger.create_credit_note(
-        credit_note("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn", 1),
-    )
-    record = await fb.ledger.get("credit_note", note.ledger_id)
-    assert record is not None
-    assert (record.applied_to, record.balance) == (
-        ((invoice_id, Decimal("0.05")),),
-        Decimal("0.05"),
-    )
-
-
 async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
     fb: InProcessFreshBooks,
 ) -> None:

@@ -13,6 +13,7 @@ from syncledger.adapters.netsuite.sandbox.server import DEFAULT_CONSUMER_SECRET
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     ForeignCurrencySection,
     MoneySection,
@@ -35,6 +36,7 @@ _TOKEN_SECRET = "token-secret-never-logged"
 
 
 class TestNetSuiteLedgerContract(
+    ApplicationsSection,
     ItemLookupSection,
     DeltaSection,
     SecretsSection,

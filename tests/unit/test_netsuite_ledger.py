@@ -82,37 +82,6 @@ async def test_an_address_stays_one_line_of_the_address_book_across_updates(
     assert [ln["addressBookAddress"]["addr1"] for ln in lines] == ["2 High St"]
 
 
-async def test_a_credit_note_beyond_the_amount_remaining_leaves_the_rest_unapplied(
-    ns: InProcessNetSuite,
-) -> None:
-    customer_id = await push_customer(ns.ledger)
-    invoice_id = await push_invoice(ns.ledger, customer_id)
-    credit = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.50"),),
-        total=Decimal("0.50"),
-    )
-    pushed = await ns.ledger.create_credit_note(
-        credit,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
-    record = await ns.ledger.get("credit_note", pushed.ledger_id)
-    assert record is not None and (record.total, record.balance) == (
-        Decimal("0.50"),
-        Decimal("0.20"),
-    )
-    paid = await ns.ledger.get("invoice", invoice_id)
-    assert paid is not None and (paid.status, paid.balance) == ("paid", Decimal(0))
-
-
 # ------------------------------------------------- overpayments, refunds
 
 
@@ -417,48 +386,6 @@ def test_applications_are_the_applied_lines_of_the_apply_sublist() -> None:
     record = to_record("payment", raw, "memo", "USD")
     assert record.applied_to == (("101", Decimal("40.00")),)
     assert to_record("payment", {"id": "8"}, "memo", "USD").applied_to == ()  # not expanded
-
-
-async def test_reads_and_lists_say_what_each_document_is_applied_to(
-    ns: InProcessNetSuite,
-) -> None:
-    customer_id = await push_customer(ns.ledger)
-    invoice_id = await push_invoice(ns.ledger, customer_id)
-    paid = await ns.ledger.apply_payment(
-        payment("0.50"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal("0.30"),
-    )
-    credit_id = await open_credit_memo(ns, customer_id)
-    refunded = await ns.ledger.create_refund(
-        refund("0.15", credit_note_id="CN-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=credit_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
-    )
-    expected = {
-        paid.ledger_id: ((invoice_id, Decimal("0.30")),),
-        credit_id: (),  # refunded from, applied to no invoice
-        refunded.ledger_id: ((credit_id, Decimal("0.15")),),
-    }
-    listed = {
-        r.ledger_id: r.applied_to
-        for kind in ("payment", "credit_note", "refund")
-        async for r in ns.ledger.list_all(kind)
-    }
-    assert listed == expected
-    for kind, ledger_id in (
-        ("payment", paid.ledger_id),
-        ("credit_note", credit_id),
-        ("refund", refunded.ledger_id),
-    ):
-        record = await ns.ledger.get(kind, ledger_id)
-        assert record is not None and record.applied_to == expected[ledger_id]
 
 
 async def test_an_update_with_a_stale_version_changes_nothing(ns: InProcessNetSuite) -> None:

@@ -16,6 +16,7 @@ from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
 from syncledger.adapters.odoo.wire import decode
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     ForeignCurrencySection,
     MoneySection,
@@ -58,6 +59,7 @@ def odoo_call(path: str, body: bytes) -> Call:
 
 
 class TestOdooJson2Contract(
+    ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
     DeltaSection,

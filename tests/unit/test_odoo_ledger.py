@@ -28,7 +28,6 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import LedgerRecord
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
@@ -616,61 +615,6 @@ def credit_note(total: str, invoice_id: str | None = "INV-1") -> CreditNote:
         lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
         total=Decimal(total),
     )
-
-
-async def push_credit_note(
-    odoo: InProcessOdoo, customer_id: str, invoice_id: str, total: str
-) -> str:
-    pushed = await odoo.ledger.create_credit_note(
-        credit_note(total),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
-    return pushed.ledger_id
-
-
-async def read_back(odoo: InProcessOdoo, kind: str, ledger_id: str) -> list[LedgerRecord]:
-    """The record as ``get`` and as ``list_all`` (which the reconciler reads) show it."""
-    got = await odoo.ledger.get(kind, ledger_id)
-    assert got is not None
-    listed = [r async for r in odoo.ledger.list_all(kind) if r.ledger_id == ledger_id]
-    return [got, *listed]
-
-
-async def test_applications_are_read_back_and_a_refund_is_no_payment_application(
-    odoo: InProcessOdoo,
-) -> None:
-    customer_id = await push_customer(odoo.ledger)
-    invoice_id = await push_invoice(odoo.ledger, customer_id)
-    note_id = await push_credit_note(odoo, customer_id, invoice_id, "0.10")
-    payment_id = await pay(odoo, customer_id, invoice_id, "1.00", applied="0.20")
-    refund_id = await refund_from(odoo, customer_id, "0.50", payment_id=payment_id)
-    for note in await read_back(odoo, "credit_note", note_id):
-        assert note.applied_to == ((invoice_id, Decimal("0.10")),)
-    for paid in await read_back(odoo, "payment", payment_id):
-        assert (paid.applied_to, paid.balance) == (
-            ((invoice_id, Decimal("0.20")),),
-            Decimal("0.30"),
-        )
-    for refund in await read_back(odoo, "refund", refund_id):
-        assert refund.applied_to == ((payment_id, Decimal("0.50")),)
-    for invoice_record in await read_back(odoo, "invoice", invoice_id):
-        assert (invoice_record.balance, invoice_record.applied_to) == (Decimal(0), ())
-
-
-async def test_a_credit_note_applies_what_the_invoice_owes_and_the_rest_can_be_refunded(
-    odoo: InProcessOdoo,
-) -> None:
-    customer_id = await push_customer(odoo.ledger)
-    invoice_id = await push_invoice(odoo.ledger, customer_id)
-    note_id = await push_credit_note(odoo, customer_id, invoice_id, "0.40")
-    refund_id = await refund_from(odoo, customer_id, "0.10", credit_note_id=note_id)
-    for note in await read_back(odoo, "credit_note", note_id):
-        assert (note.applied_to, note.balance) == (((invoice_id, Decimal("0.30")),), Decimal(0))
-    for refund in await read_back(odoo, "refund", refund_id):
-        assert refund.applied_to == ((note_id, Decimal("0.10")),)
 
 
 async def test_with_a_journal_a_server_error_between_two_writes_is_the_syncs_to_retry(

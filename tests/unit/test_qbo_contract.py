@@ -19,6 +19,7 @@ from syncledger.adapters.qbo.sandbox.server import (
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     ForeignCurrencySection,
     MoneySection,
@@ -52,6 +53,7 @@ def qbo_call(request: httpx.Request) -> Call:
 
 
 class TestQboLedgerContract(
+    ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
     DeltaSection,

@@ -555,54 +555,6 @@ async def test_a_credit_note_for_another_customers_invoice_is_refused_before_wri
 # ------------------------------------------------------------- applications
 
 
-async def test_reads_say_what_payments_credit_notes_and_refunds_are_applied_to(
-    qbo: InProcessQbo,
-) -> None:
-    ledger = qbo.ledger
-    since = datetime.now(UTC) - timedelta(minutes=1)
-    customer_id = await push_customer(ledger)
-    first = await push_invoice(ledger, customer_id)
-    second = await ledger.create_invoice(
-        invoice(id="INV-2", number="INV-2"),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-2",
-        idempotency_key=key("i", 2),
-    )
-    memo = await push_credit_note(ledger, customer_id, first, total="0.25")
-    payment = await overpay(ledger, customer_id, second.ledger_id, "0.50", applied="0.30")
-    out_of_payment = await refund(ledger, customer_id, payment, a_refund("0.20", payment_id="P-1"))
-    open_memo = await ledger.create_credit_note(
-        credit_note("0.25").model_copy(update={"id": "CN-2", "number": "CN-2"}),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-2",
-        idempotency_key=key("cn", 2),
-    )
-    out_of_memo = await ledger.create_refund(
-        a_refund("0.10", credit_note_id="CN-2").model_copy(update={"id": "R-2"}),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=open_memo.ledger_id,
-        external_ref="csv/refund/R-2",
-        idempotency_key=key("r", 2),
-    )
-    expected = {
-        ("credit_note", memo): ((first, Decimal("0.25")),),
-        ("credit_note", open_memo.ledger_id): (),
-        ("payment", payment): ((second.ledger_id, Decimal("0.30")),),
-        ("refund", out_of_payment): ((payment, Decimal("0.20")),),
-        ("refund", out_of_memo.ledger_id): ((open_memo.ledger_id, Decimal("0.10")),),
-    }
-    assert {k: (await fetch(ledger, *k)).applied_to for k in expected} == expected
-    kinds = ("payment", "credit_note", "refund")
-    listed = {(r.kind, r.ledger_id): r.applied_to for k in kinds async for r in ledger.list_all(k)}
-    assert listed == expected
-    changed = {(r.kind, r.ledger_id): r.applied_to async for r in ledger.changes(since)}
-    assert {k: changed[k] for k in expected} == expected
-    found = await ledger.find("refund", "csv/refund/R-2")
-    assert found is not None and found.applied_to == expected[("refund", out_of_memo.ledger_id)]
-
-
 async def test_a_listing_of_credit_notes_reads_the_payments_once(qbo: InProcessQbo) -> None:
     customer_id = await push_customer(qbo.ledger)
     memo = await push_credit_note(

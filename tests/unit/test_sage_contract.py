@@ -19,6 +19,7 @@ from syncledger.adapters.sage.sandbox.server import (
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     ForeignCurrencySection,
     MoneySection,
@@ -41,6 +42,7 @@ from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
     DeltaSection,

@@ -665,44 +665,6 @@ async def test_a_credit_note_above_what_the_invoice_owes_is_allocated_only_that(
     assert paid is not None and (paid.balance, paid.status) == (Decimal(0), "paid")
 
 
-async def test_reads_and_lists_say_what_each_document_is_applied_to(sage: InProcessSage) -> None:
-    payment_id = await overpaid(sage, amount="0.50", applied="0.30")
-    refund_id = await push_refund(sage, refund("0.15", payment_id="P-1"), payment_id)
-    invoice = await sage.ledger.find("invoice", "csv/invoice/INV-1")
-    assert invoice is not None
-    [contact] = sage.sandbox.records("customer")
-    note_id = (
-        await sage.ledger.create_credit_note(
-            goodwill("5.00").model_copy(update={"invoice_id": None}),
-            customer_ledger_id=str(contact["id"]),
-            invoice_ledger_id=None,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn"),
-        )
-    ).ledger_id
-    note_refund = await push_refund(sage, refund("2.00", 2, credit_note_id="CN-1"), note_id, 2)
-    expected = {
-        payment_id: ((invoice.ledger_id, Decimal("0.30")),),
-        refund_id: ((payment_id, Decimal("0.15")),),  # the receipt, not its payment on account
-        note_refund: ((note_id, Decimal("2.00")),),
-        note_id: (),  # refunded from, applied to no invoice
-    }
-    listed = {
-        r.ledger_id: r.applied_to
-        for kind in ("payment", "refund", "credit_note")
-        async for r in sage.ledger.list_all(kind)
-    }
-    assert listed == expected
-    for kind, ledger_id in (
-        ("payment", payment_id),
-        ("refund", refund_id),
-        ("refund", note_refund),
-        ("credit_note", note_id),
-    ):
-        record = await sage.ledger.get(kind, ledger_id)
-        assert record is not None and record.applied_to == expected[ledger_id]
-
-
 # ------------------------------------------------------------------ tax ids
 
 

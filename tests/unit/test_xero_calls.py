@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -73,26 +72,6 @@ async def update(ledger: LedgerAdapter, n: int, ledger_id: str, version: str | N
         external_ref=f"csv/customer/C-{n}",
         idempotency_key=key("cu", n),
     )
-
-
-def edit_in_xero(xero: InProcessXero, contact_id: str, name: str) -> None:
-    """Someone else renames the contact in Xero."""
-    element = {"ContactID": contact_id, "Name": name}
-    with xero.sandbox.book.transaction():
-        xero.sandbox.save_all(
-            "Contact",
-            {"Contacts": [element]},
-            ident=contact_id,
-            summarize=True,
-            unitdp=2,
-            put=False,
-        )
-
-
-def contact(xero: InProcessXero, contact_id: str) -> dict[str, Any]:
-    found = xero.sandbox.book.get("Contact", contact_id)
-    assert found is not None
-    return found
 
 
 # ------------------------------------------------------------------ prefetch

@@ -18,6 +18,7 @@ from syncledger.adapters.xero.sandbox.server import (
 )
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     ForeignCurrencySection,
     MoneySection,
@@ -40,6 +41,7 @@ from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
     DeltaSection,

@@ -4,7 +4,7 @@ ledger contract (tests/unit/test_xero_contract.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -674,85 +674,6 @@ async def test_an_overpayment_refund_and_one_of_a_payment_applied_in_full(
         )
     assert refused.value.code == "syncledger.no_credit"
     assert xero.sandbox.count("refund") == 1
-
-
-def a_credit_note(total: str, n: int = 1) -> CreditNote:
-    return CreditNote(
-        id=f"CN-{n}",
-        number=f"CN-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="credit", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
-
-
-async def test_reads_say_what_payments_credit_notes_and_refunds_are_applied_to(
-    xero: InProcessXero,
-) -> None:
-    ledger = xero.ledger
-    since = datetime.now(UTC) - timedelta(minutes=1)
-    customer_id = await push_customer(ledger)
-    invoices = [
-        (
-            await ledger.create_invoice(
-                invoice(id=f"INV-{n}", number=f"INV-{n}"),
-                customer_ledger_id=customer_id,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=key("i", n),
-            )
-        ).ledger_id
-        for n in (1, 2, 3)
-    ]
-    note = await ledger.create_credit_note(  # 0.50 of credit on a 0.30 invoice: 0.30 applied
-        a_credit_note("0.50"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoices[0],
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
-    overpaid = await pay(ledger, customer_id, invoices[1], "1.00", applied="0.30")
-    full = await ledger.apply_payment(
-        payment("0.30").model_copy(update={"id": "P-2"}),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoices[2],
-        external_ref="csv/payment/P-2",
-        idempotency_key=key("p", 2),
-    )
-    refunds = [
-        await ledger.create_refund(
-            refund(amount, **{f"{kind}_id": "X"}).model_copy(update={"id": f"R-{n}"}),
-            customer_ledger_id=customer_id,
-            credit_kind=kind,
-            credit_ledger_id=credit,
-            external_ref=f"csv/refund/R-{n}",
-            idempotency_key=key("r", n),
-        )
-        for n, (kind, credit, amount) in enumerate(
-            [("payment", overpaid, "0.70"), ("credit_note", note.ledger_id, "0.20")], start=1
-        )
-    ]
-    expected = {
-        ("credit_note", note.ledger_id): ((invoices[0], Decimal("0.30")),),
-        ("payment", overpaid): ((invoices[1], Decimal("0.30")),),
-        ("payment", full.ledger_id): ((invoices[2], Decimal("0.30")),),
-        ("refund", refunds[0].ledger_id): ((overpaid, Decimal("0.70")),),
-        ("refund", refunds[1].ledger_id): ((note.ledger_id, Decimal("0.20")),),
-    }
-    got = {k: (await ledger.get(*k)) for k in expected}
-    assert {k: r.applied_to if r else None for k, r in got.items()} == expected
-    kinds = ("payment", "credit_note", "refund")
-    listed = {(r.kind, r.ledger_id): r.applied_to for k in kinds async for r in ledger.list_all(k)}
-    assert listed == expected
-    changed = {(r.kind, r.ledger_id): r.applied_to async for r in ledger.changes(since)}
-    assert {k: changed[k] for k in expected} == expected
-    found = await ledger.find("credit_note", "csv/credit_note/CN-1")
-    assert found is not None and (found.applied_to, found.balance) == (
-        expected[("credit_note", note.ledger_id)],
-        0,  # the refund took the 0.20 the invoice left
-    )
 
 
 async def test_match_finds_a_tax_number_written_with_other_punctuation(

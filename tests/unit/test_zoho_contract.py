@@ -11,6 +11,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
+    ApplicationsSection,
     DeltaSection,
     ForeignCurrencySection,
     MoneySection,
@@ -31,6 +32,7 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
     DeltaSection,
@@ -113,6 +115,7 @@ class TestZohoBooksLedgerContract(
     def paged_ledger(self, page_size: int) -> SectionLedger:
         return _section(in_process_zoho(per_window=200, ledger_options={"page_size": page_size}))
 
+    changes_read_refunds = False  # refund lists carry no modification time
     item_lookup = "GET /items"
     default_item_lookups = 1  # every line is sent with an item: the default one's lookup
     customer_bulk_read = "GET /contacts"
