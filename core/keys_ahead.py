@@ -41,27 +41,31 @@ class KeysAhead:
         self._waiters: list[asyncio.Future[None]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    def missing(self, key_ids: Iterable[str]) -> list[str]:
-        """Of ``key_ids``, those not known to exist yet (all, for a store that cannot batch)."""
-        return self._batch.uncached(key_ids) if self._batch is not None else list(key_ids)
-
     async def ready(self, key_ids: Iterable[str]) -> None:
         """Return once every key of ``key_ids`` exists durably (a shredded one is left
         shredded: the ingest refuses it as before)."""
+        pending = self.ask(key_ids)
+        if pending is not None:
+            await pending
+
+    def ask(self, key_ids: Iterable[str]) -> asyncio.Future[None] | None:
+        """Start making the keys of ``key_ids`` that are missing; the future to await
+        before they are used (None: none was missing). A caller that stops waiting calls
+        :func:`forget` on it."""
         keys = self._batch
         if keys is None:
             for key_id in key_ids:
                 self._keys.data_key(key_id, create=True)
-            return
+            return None
         fresh = keys.uncached(key_ids)
         if not fresh:
-            return
+            return None
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._wanted.update(fresh)
         self._waiters.append(done)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(keys))
-        await done
+        return done
 
     async def _write(self, keys: BatchKeyStore) -> None:
         """Batch after batch until nobody waits; every waiter gets its batch's outcome."""
@@ -96,3 +100,15 @@ def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> N
             waiter.cancel()
         else:
             waiter.set_exception(exc)
+
+
+def forget(pending: asyncio.Future[None] | None) -> None:
+    """No one awaits ``pending`` any more: its outcome, whatever it is, is dropped (the
+    keys are still made; a failure is raised to the next caller that needs them)."""
+    if pending is not None:
+        pending.add_done_callback(_retrieved)
+
+
+def _retrieved(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()

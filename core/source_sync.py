@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from syncledger.core.decode import read_wanted
@@ -40,12 +40,10 @@ from syncledger.core.ingest import (
     Ingestor,
     IngestReport,
     customer_ref_of,
-    normalized,
     split_personal,
 )
-from syncledger.core.keys_ahead import KeysAhead
+from syncledger.core.keys_ahead import KeysAhead, forget
 from syncledger.core.keystore import KeyStore, subject_key_id
-from syncledger.core.model import RecordRef
 from syncledger.core.source_ports import (
     RecordFetcher,
     RecordHint,
@@ -201,15 +199,17 @@ class WebhookDesk:
 
     async def _stored_before(self, subject: str, items: Sequence[SourceItem]) -> bool:
         """True when the delivery's receipt is in the log; else its records are appended."""
-        keys = self._keys().missing(self._key_ids(items))
-        if keys:
-            seen, _ = await asyncio.gather(
-                self.log.store.subject_last_seq(subject), self._keys().ready(keys)
-            )
-        else:
+        keys = self._keys().ask(self._key_ids(items))  # made while the lookup goes out
+        try:
             seen = await self.log.store.subject_last_seq(subject)
+        except BaseException:
+            forget(keys)
+            raise
         if seen:
+            forget(keys)
             return True
+        if keys is not None:
+            await keys
         ingestor = await self._loaded()
         try:
             await ingestor.ingest(_items(items))
@@ -219,12 +219,14 @@ class WebhookDesk:
         return False
 
     def _key_ids(self, items: Sequence[SourceItem]) -> list[str]:
-        """The data keys the ingest will seal these records' personal fields with."""
+        """The data keys the ingest will seal these records' personal fields with. Read
+        from the items as they came (the ingest's clean-up changes only odd values, and a
+        key missed here is still made by the ingest, on the event loop)."""
         wanted = []
-        for item in map(normalized, items):
-            if split_personal(item)[1]:
-                own = RecordRef(system=item.system, kind=item.kind, id=item.id)
-                wanted.append(subject_key_id(self.log.entity, customer_ref_of(item) or str(own)))
+        for item in items:
+            if isinstance(item.fields, Mapping) and split_personal(item)[1]:
+                own = f"{item.system}/{item.kind}/{item.id}"
+                wanted.append(subject_key_id(self.log.entity, customer_ref_of(item) or own))
         return wanted
 
     def _keys(self) -> KeysAhead:

@@ -160,6 +160,29 @@ async def test_keys_asked_for_together_are_made_in_one_batch(tmp_path: Path) -> 
     assert keys.uncached(f"k{n}" for n in range(50)) == []
 
 
+class LoopWatchedKeyStore(SqliteKeyStore):
+    """The real keystore, noting each key the ingest had to read or make itself."""
+
+    on_loop: list[str]
+
+    def data_key(self, key_id: str, *, create: bool = False) -> bytes:
+        if self.uncached([key_id]):
+            self.on_loop.append(key_id)
+        return super().data_key(key_id, create=create)
+
+
+async def test_the_ingest_finds_every_new_customers_key_made_ahead(tmp_path: Path) -> None:
+    keys = LoopWatchedKeyStore(tmp_path / "keys.db", KEK)
+    keys.on_loop = []
+    desk = WebhookDesk(SourceLog(MemoryEventStore(), keys, ENTITY, "serve"), "hooks")
+    invoice = SourceItem("hooks", "invoice", "i1", "v1", {"id": "i1", "customer_id": "c9"})
+    deliveries = [carrying(f"d-{n}", customer(f"c{n}", f"Name {n}")) for n in range(10)]
+    await asyncio.gather(*(desk.receive(d) for d in [*deliveries, carrying("d-i", invoice)]))
+    # the entity's one name-digest key (nmk-) is read once per process, not per delivery
+    assert [k for k in keys.on_loop if not k.startswith("nmk-")] == []
+    assert keys.uncached(subject_key_id(ENTITY, f"hooks/customer/c{n}") for n in range(10)) == []
+
+
 async def test_a_shredded_key_stays_shredded_when_asked_for_ahead(tmp_path: Path) -> None:
     keys = SqliteKeyStore(tmp_path / "keys.db", KEK)
     gone = subject_key_id(ENTITY, "hooks/customer/c1")
