@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -173,25 +173,29 @@ class Sandbox(Generic[H]):
         return Route(path, authorize, methods=["GET"])
 
 
-def oauth_server(
-    book: Any,
-    *,
-    client_id: str,
-    client_secret: str,
-    refresh_token: str,
-    access_ttl: float = ACCESS_TTL,
-    refresh_ttl: float = REFRESH_TTL,
-) -> OAuthServer:
-    """The token server in ``book``'s database, ``refresh_token`` registered as a first
-    grant (single-use like any other)."""
+@dataclass(frozen=True)
+class SandboxLogin:
+    """The app a sandbox's token server knows (its public test credentials), the refresh
+    token registered as a first grant, and how long its tokens last."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_ttl: float = ACCESS_TTL
+    refresh_ttl: float = REFRESH_TTL
+
+
+def oauth_server(book: Any, login: SandboxLogin) -> OAuthServer:
+    """The token server in ``book``'s database, ``login``'s refresh token registered as a
+    first grant (single-use like any other)."""
     oauth = OAuthServer(
         book.db,
-        client_id=client_id,
-        client_secret=client_secret,
-        access_ttl=access_ttl,
-        refresh_ttl=refresh_ttl,
+        client_id=login.client_id,
+        client_secret=login.client_secret,
+        access_ttl=login.access_ttl,
+        refresh_ttl=login.refresh_ttl,
     )
-    oauth.grant(refresh_token)
+    oauth.grant(login.refresh_token)
     return oauth
 
 

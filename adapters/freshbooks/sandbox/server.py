@@ -77,6 +77,7 @@ from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
     Sandbox,
+    SandboxLogin,
     bearer_ok,
     json_body,
     oauth_server,
@@ -89,6 +90,7 @@ DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox 
 DEFAULT_ACCOUNT_ID = "sandbox-account"
 DEFAULT_REDIRECT_URI = "https://syncledger.example/callback"  # the sandbox app's registered one
 ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
+LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
 SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write user:billable_items:read user:billable_items:write"  # noqa: E501
 
 SANDBOX = Sandbox("freshbooks", FreshBooksSandbox, Kinds((*STANDARD_KINDS, "refund", "item")))
@@ -103,11 +105,8 @@ def create_app(
     account_id: str = DEFAULT_ACCOUNT_ID,
     per_minute: int = 100,
     per_second: int | None = None,
-    client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
-    refresh_token: str = DEFAULT_REFRESH_TOKEN,
+    login: SandboxLogin = LOGIN,
     redirect_uri: str = DEFAULT_REDIRECT_URI,
-    access_token_ttl: float = ACCESS_TTL,
     home_currency: str = "USD",
     require_auth: bool = True,
     faults: Faults | None = None,
@@ -116,18 +115,12 @@ def create_app(
 ) -> Starlette:
     """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
 
-    ``refresh_token`` is registered as a first grant (single-use like any other);
+    ``login``'s refresh token is registered as a first grant (single-use like any other);
     ``redirect_uri`` is the app's registered redirect URI, which every grant must carry;
     ``clock`` (UTC) stamps ``updated`` (tests set dates with it); ``rate_scale``
     multiplies ``per_minute`` and ``per_second``."""
     book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
-    oauth = oauth_server(
-        book,
-        client_id=client_id,
-        client_secret=client_secret,
-        refresh_token=refresh_token,
-        access_ttl=access_token_ttl,
-    )
+    oauth = oauth_server(book, login)
     rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
     sandbox = FreshBooksSandbox(
         book,

@@ -72,12 +72,19 @@ from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.common import Kinds, retry_after
 from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import ACCESS_TTL
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
+from syncledger.adapters.sandbox.scaffold import (
+    Gate,
+    Sandbox,
+    SandboxLogin,
+    json_body,
+    oauth_server,
+)
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
@@ -93,10 +100,7 @@ def create_app(
     per_second: int = 10,
     per_minute: int = 500,
     batch_per_minute: int = 40,
-    client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
-    refresh_token: str = DEFAULT_REFRESH_TOKEN,
-    access_token_ttl: float = ACCESS_TTL,
+    login: SandboxLogin = LOGIN,
     home_currency: str = "USD",
     require_auth: bool = True,
     faults: Faults | None = None,
@@ -105,19 +109,13 @@ def create_app(
 ) -> Starlette:
     """The sandbox app; its ``QboSandbox`` handle is ``sandbox_of(app)``.
 
-    ``refresh_token`` is registered as a first grant (single-use like any other).
+    ``login``'s refresh token is registered as a first grant (single-use like any other).
     ``country`` and ``ast_rate`` choose the company's tax model (``qbo_tax``): a US
     company on automated sales tax computing ``ast_rate`` on taxable lines, else one that
     keeps the tax it is sent."""
     book = SandboxBook(book_path, realm_id=realm_id)
     seed_items(book)
-    oauth = oauth_server(
-        book,
-        client_id=client_id,
-        client_secret=client_secret,
-        refresh_token=refresh_token,
-        access_ttl=access_token_ttl,
-    )
+    oauth = oauth_server(book, login)
     sandbox = QboSandbox(
         book,
         oauth,

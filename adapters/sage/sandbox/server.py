@@ -78,7 +78,13 @@ from syncledger.adapters.sage.sandbox.limits import MEGABYTE, ByteWindow
 from syncledger.adapters.sage.sandbox.service import IDEMPOTENCY_TTL, KINDS, SageSandbox
 from syncledger.adapters.sandbox.common import Kinds, retry_after
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
+from syncledger.adapters.sandbox.scaffold import (
+    Gate,
+    Sandbox,
+    SandboxLogin,
+    json_body,
+    oauth_server,
+)
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -86,6 +92,7 @@ DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credent
 DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_BUSINESS_ID = "5a9e0c1b2d3f4a5b6c7d8e9f0a1b2c3d"
 ACCESS_TTL = 300.0  # Sage access tokens expire after 5 minutes
+LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
 API = "/v3.1"
 SANDBOX = Sandbox("sage", SageSandbox, Kinds(KINDS, listed_only=True))
 
@@ -99,10 +106,7 @@ def create_app(
     limit: int = 200,
     window: float = 60.0,
     megabytes_per_hour: float = 100.0,
-    client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
-    refresh_token: str = DEFAULT_REFRESH_TOKEN,
-    access_token_ttl: float = ACCESS_TTL,
+    login: SandboxLogin = LOGIN,
     home_currency: str = "USD",
     require_auth: bool = True,
     idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
@@ -114,15 +118,9 @@ def create_app(
 
     ``limit`` requests per ``window`` seconds per business (Sage: 200 per 60 s), multiplied
     by ``rate_scale`` (the megabytes per hour are not: they count bytes, not requests);
-    ``refresh_token`` is registered as a first grant (single use like any other)."""
+    ``login``'s refresh token is registered as a first grant (single use like any other)."""
     book = book or SageBook(book_path)
-    oauth = oauth_server(
-        book,
-        client_id=client_id,
-        client_secret=client_secret,
-        refresh_token=refresh_token,
-        access_ttl=access_token_ttl,
-    )
+    oauth = oauth_server(book, login)
     sandbox = SageSandbox(
         book,
         oauth,

@@ -83,7 +83,13 @@ from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
 from syncledger.adapters.sandbox.common import Kinds, plain_json
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, json_body, oauth_server
+from syncledger.adapters.sandbox.scaffold import (
+    Gate,
+    Sandbox,
+    SandboxLogin,
+    json_body,
+    oauth_server,
+)
 from syncledger.adapters.xero.sandbox.book import XeroBook, entity_name
 from syncledger.adapters.xero.sandbox.errors import XeroFault, refuse
 from syncledger.adapters.xero.sandbox.limits import XeroLimits
@@ -98,6 +104,9 @@ DEFAULT_TENANT_ID = "5f3a9c1e-7b2d-4e8f-9a61-0c4d2b8e7f13"
 API = "/api.xro/2.0"
 ACCESS_TTL = 1800.0  # 30 minutes
 REFRESH_TTL = 60 * 86400.0  # 60 days
+LOGIN = SandboxLogin(
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL, REFRESH_TTL
+)
 SCOPE = "offline_access accounting.transactions accounting.contacts accounting.settings.read"
 _KINDS = Kinds(
     names=("customer", "invoice", "payment", "credit_note", "refund", "item"),
@@ -119,10 +128,7 @@ def create_app(
     day_window: float = 86400.0,
     app_per_minute: int = 10_000,
     concurrent: int = 5,
-    client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
-    refresh_token: str = DEFAULT_REFRESH_TOKEN,
-    access_token_ttl: float = ACCESS_TTL,
+    login: SandboxLogin = LOGIN,
     home_currency: str = "USD",
     require_auth: bool = True,
     faults: Faults | None = None,
@@ -133,16 +139,9 @@ def create_app(
 
     ``minute_window`` / ``day_window`` let tests shrink Xero's windows (e.g. 25 calls per
     second). ``rate_scale`` multiplies the call counts and ``concurrent``.
-    ``refresh_token`` is registered as a first grant (single-use like any other)."""
+    ``login``'s refresh token is registered as a first grant (single-use like any other)."""
     book = XeroBook(book_path)
-    oauth = oauth_server(
-        book,
-        client_id=client_id,
-        client_secret=client_secret,
-        refresh_token=refresh_token,
-        access_ttl=access_token_ttl,
-        refresh_ttl=REFRESH_TTL,
-    )
+    oauth = oauth_server(book, login)
     limits = XeroLimits(
         per_minute=Rate(per_minute, minute_window).scaled(rate_scale),
         per_day=Rate(per_day, day_window).scaled(rate_scale),

@@ -89,7 +89,7 @@ from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
 from syncledger.adapters.sandbox.common import Kinds, authorize_answer, form_of, retry_after
 from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, bearer_ok
+from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, SandboxLogin, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox import items as items
 from syncledger.adapters.zoho.sandbox import refunds as refunds
@@ -103,6 +103,7 @@ from syncledger.adapters.zoho.sandbox.service import AUTH_SCHEME, DailyQuota, Zo
 DEFAULT_CLIENT_ID = "1000.SANDBOXCLIENT"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
 DEFAULT_REFRESH_TOKEN = "1000.sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
+LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
 DEFAULT_ORGANIZATION_ID = "10234695"  # the organisation id of Zoho's own examples
 API = "/books/v3"
 LOOKUP_FILTERS = ("reference_number", "search_text", "name")
@@ -131,10 +132,7 @@ def create_app(
     window_seconds: float = 60.0,
     daily_limit: int = 10_000,
     max_concurrent: int = 10,
-    client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
-    refresh_token: str = DEFAULT_REFRESH_TOKEN,
-    access_token_ttl: float = ACCESS_TTL,
+    login: SandboxLogin = LOGIN,
     home_currency: str = "USD",
     taxes: tuple[tuple[str, str], ...] = DEFAULT_TAXES,
     require_auth: bool = True,
@@ -147,9 +145,12 @@ def create_app(
     ``created_time`` and ``last_modified_time`` (default: now)."""
     book = ZohoBook(book_path) if clock is None else ZohoBook(book_path, clock=clock)
     accounts = ZohoAccounts(
-        book.db, client_id=client_id, client_secret=client_secret, access_ttl=access_token_ttl
+        book.db,
+        client_id=login.client_id,
+        client_secret=login.client_secret,
+        access_ttl=login.access_ttl,
     )
-    accounts.grant(refresh_token)
+    accounts.grant(login.refresh_token)
     org = ZohoOrganization(
         book, organization_id=organization_id, base_currency=home_currency, taxes=taxes
     )
