@@ -36,7 +36,7 @@ from syncledger.core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from syncledger.core.model import Invoice, InvoiceLine
+from syncledger.core.model import Customer, Invoice, InvoiceLine
 from syncledger.core.ports import LedgerAdapter
 from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest, key
 
@@ -578,3 +578,35 @@ class ApplicationsSection(LedgerContract):
         spent = await self.fetch(ledger, "credit_note", note.ledger_id)
         assert refund.applied_to == ((note.ledger_id, Decimal("14.55")),)
         assert (spent.balance, spent.applied_to) == (0, credit.applied_to)
+
+
+class TaxIdSection(LedgerContract):
+    """A customer's tax id is kept as the source writes it and matched whatever its case
+    and punctuation (spaces, dots, dashes)."""
+
+    #: the field of the sandbox's customer record holding the tax id as written
+    tax_id_field: ClassVar[str] = ""
+    #: False where a number stored with punctuation cannot be found (Xero's ``where``
+    #: cannot normalise: the number is stored compact and asked for with punctuation)
+    finds_punctuation_stored: ClassVar[bool] = True
+
+    def someone(self, tax_id: str) -> Customer:
+        return self.customer(9, name="Someone Else GmbH", email=None, tax_id=tax_id)
+
+    async def test_a_tax_id_written_another_way_matches_and_another_number_does_not(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        punctuated, compact = "DE 136.695-976", "de136695976"
+        stored_punctuated = self.finds_punctuation_stored
+        written, asked = (punctuated, compact) if stored_punctuated else (compact, punctuated)
+        customer = self.customer(1, tax_id=written)
+        ledger_id = await self.push_customer(ledger, customer=customer)
+        await self.push_customer(ledger, 2)  # no tax id
+        held = [r.get(self.tax_id_field) for r in ledger.sandbox.records("customer")]  # type: ignore[attr-defined]  # every sandbox has records; the protocol leaves it out
+        matches = await ledger.adapter.match_customer(self.someone(asked))
+        others = [
+            await ledger.adapter.match_customer(self.someone(t)) for t in ("DE136695977", " .- ")
+        ]
+        assert written in held
+        assert [(m.ledger_id, m.external_ref) for m in matches] == [(ledger_id, "csv/customer/C-1")]
+        assert others == [[], []]

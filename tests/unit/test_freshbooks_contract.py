@@ -24,6 +24,7 @@ from tests.contracts.ledger_sections import (
     PagingSection,
     PlatformSection,
     SectionLedger,
+    TaxIdSection,
     in_process,
 )
 from tests.contracts.sandbox_sections import (
@@ -40,6 +41,7 @@ ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 
 class TestFreshBooksLedgerContract(
+    TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
@@ -63,6 +65,7 @@ class TestFreshBooksLedgerContract(
     OPERATIONS = ("credit_note", "payment")
     takes_refunds = False  # the adapter refuses every refund (below)
     currency = "USD"
+    tax_id_field = "vat_number"
     platform_id = "freshbooks"
     sandbox_requests_per_minute = 100
     live_url = PRODUCTION_URL

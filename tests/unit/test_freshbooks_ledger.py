@@ -379,17 +379,6 @@ async def test_a_renamed_or_deleted_item_is_followed(fb: InProcessFreshBooks) ->
 # ------------------------------------------------------------------ tax ids
 
 
-async def test_match_finds_a_client_by_vat_number_written_differently(
-    fb: InProcessFreshBooks,
-) -> None:
-    ledger_id = await push_customer(fb, 1, tax_id="DE 136.695-976")
-    [stored] = fb.sandbox.records("customer")
-    renamed = customer(2, name="Someone else", email=None, tax_id="de136695976")
-    assert stored["vat_number"] == "DE 136.695-976"
-    assert [r.ledger_id for r in await fb.ledger.match_customer(renamed)] == [ledger_id]
-    assert await fb.ledger.match_customer(customer(3, email=None, tax_id="DE1")) == []
-
-
 @given(
     st.text(alphabet="ABCdef0123456789", min_size=1, max_size=12),
     st.lists(st.sampled_from([" ", ".", "-"]), max_size=4),

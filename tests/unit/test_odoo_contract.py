@@ -23,6 +23,7 @@ from tests.contracts.ledger_sections import (
     PagingSection,
     PlatformSection,
     SectionLedger,
+    TaxIdSection,
     in_process,
 )
 from tests.contracts.sandbox_sections import (
@@ -59,6 +60,7 @@ def odoo_call(path: str, body: bytes) -> Call:
 
 
 class TestOdooJson2Contract(
+    TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
@@ -73,6 +75,7 @@ class TestOdooJson2Contract(
     PlatformSection,
 ):
     currency = "USD"
+    tax_id_field = "vat"
     platform_id = "odoo"
     sandbox_requests_per_minute = 120
     keeps_a_token_file = False  # an API key, not OAuth

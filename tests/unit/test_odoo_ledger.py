@@ -667,19 +667,6 @@ async def test_a_refused_update_leaves_the_invoice_posted_as_it_was(odoo: InProc
     assert (stored["state"], stored["amount_total"]) == ("posted", Decimal("0.30"))
 
 
-async def test_match_customer_compares_tax_ids_without_separators(odoo: InProcessOdoo) -> None:
-    await odoo.ledger.create_customer(
-        customer(1, tax_id="DE 136.695-976"),
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("c"),
-    )
-    [stored] = odoo.sandbox.records("customer")
-    assert stored["vat"] == "DE 136.695-976"
-    found = await odoo.ledger.match_customer(customer(2, name="Other", tax_id="de136695976"))
-    assert [r.external_ref for r in found] == ["csv/customer/C-1"]
-    assert await odoo.ledger.match_customer(customer(3, name="Other", tax_id="DE136695977")) == []
-
-
 # -------------------------------------------------------------- pagination
 
 

@@ -131,9 +131,6 @@ def test_query_literals_escape_quotes() -> None:
     assert qbo_literal("O'Brien \\ Co") == r"'O\'Brien \\ Co'"
 
 
-# ------------------------------------------------------------------- money
-
-
 # ---------------------------------------------------------------- customers
 
 
@@ -646,9 +643,6 @@ async def test_batch_splits_into_chunks_of_thirty_and_keeps_item_order(
         r.records[0].ledger_id for r in results[:34]
     ]
     assert qbo.sandbox.count("customer") == 34
-
-
-# ------------------------------------------------------------- limits, auth
 
 
 # --------------------------------------------------------- error translation

@@ -27,6 +27,7 @@ from tests.contracts.ledger_sections import (
     PagingSection,
     PlatformSection,
     SectionLedger,
+    TaxIdSection,
     ThrottleSection,
     in_process,
 )
@@ -42,6 +43,7 @@ from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
@@ -59,6 +61,7 @@ class TestSageLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    tax_id_field = "tax_number"
     platform_id = "sage"
     sandbox_requests_per_minute = 200
     live_url = PRODUCTION_URL

@@ -665,31 +665,6 @@ async def test_a_credit_note_above_what_the_invoice_owes_is_allocated_only_that(
     assert paid is not None and (paid.balance, paid.status) == (Decimal(0), "paid")
 
 
-# ------------------------------------------------------------------ tax ids
-
-
-async def test_customers_are_matched_by_tax_number_whatever_its_format(
-    sage: InProcessSage,
-) -> None:
-    pushed = await sage.ledger.create_customer(
-        customer(1, tax_id="DE 136.695-976"),
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("c"),
-    )
-    await push_customer(sage.ledger, 2)  # no tax number
-    [stored, _] = sage.sandbox.records("customer")
-    assert stored["tax_number"] == "DE 136.695-976"
-    renamed = customer(7, name="Someone Else GmbH", tax_id="de136695976")
-    assert [r.ledger_id for r in await sage.ledger.match_customer(renamed)] == [pushed.ledger_id]
-    [match] = await sage.ledger.match_customer(renamed)
-    assert (match.name, match.external_ref) == ("Customer 1", "csv/customer/C-1")
-    assert await sage.ledger.match_customer(customer(7, name="X", tax_id="DE136695977")) == []
-    assert await sage.ledger.match_customer(customer(7, name="X", tax_id=" .- ")) == []
-
-
-# ------------------------------------------------------------------- delta
-
-
 # ------------------------------------------------------------- limits, auth
 
 

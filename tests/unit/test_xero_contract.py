@@ -26,6 +26,7 @@ from tests.contracts.ledger_sections import (
     PagingSection,
     PlatformSection,
     SectionLedger,
+    TaxIdSection,
     ThrottleSection,
     in_process,
 )
@@ -41,6 +42,7 @@ from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
@@ -58,6 +60,8 @@ class TestXeroLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    tax_id_field = "TaxNumber"
+    finds_punctuation_stored = False  # adapters/xero/ledger.py: ``where`` cannot normalise
     platform_id = "xero"
     sandbox_home_currency = "NZD"
     sandbox_requests_per_minute = 60

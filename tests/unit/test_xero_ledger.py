@@ -676,22 +676,6 @@ async def test_an_overpayment_refund_and_one_of_a_payment_applied_in_full(
     assert xero.sandbox.count("refund") == 1
 
 
-async def test_match_finds_a_tax_number_written_with_other_punctuation(
-    xero: InProcessXero,
-) -> None:
-    pushed = await xero.ledger.create_customer(
-        customer(1, tax_id="de136695976"), external_ref="csv/customer/C-1", idempotency_key="t"
-    )
-    stored = xero.sandbox.book.get("Contact", pushed.ledger_id) or {}
-    assert stored["TaxNumber"] == "de136695976"
-    formatted = customer(2, tax_id="DE 136.695-976")
-    assert [r.ledger_id for r in await xero.ledger.match_customer(formatted)] == [pushed.ledger_id]
-    assert await xero.ledger.match_customer(customer(3, tax_id="DE 136.695-977")) == []
-
-
-# ------------------------------------------------------------ limits, auth
-
-
 # --------------------------------------------------------- error translation
 
 

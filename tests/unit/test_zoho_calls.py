@@ -66,9 +66,6 @@ def requests_since(zoho: InProcessZoho, start: int) -> list[tuple[str, str]]:
     return [(r.method, r.url.path) for r in zoho.transport.requests[start:]]
 
 
-# ---------------------------------------------------------------- prefetch
-
-
 # ------------------------------------------------------------- create_many
 
 

@@ -85,9 +85,6 @@ async def push_invoice(zoho: InProcessZoho, customer_id: str, doc: Invoice | Non
     return result.ledger_id
 
 
-# ------------------------------------------------------------------- auth
-
-
 # ---------------------------------------------------------- error mapping
 
 
