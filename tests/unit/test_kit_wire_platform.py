@@ -8,9 +8,11 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection
+from syncledger.core.errors import ConfigurationError
 
 SANDBOX = SimpleNamespace(
     DEFAULT_CLIENT_ID="sandbox-client",
@@ -70,3 +72,50 @@ def test_the_settings_win_over_the_sandbox_defaults(tmp_path: Path) -> None:
     client = kit.oauth_client(connection, "https://live.example/token", SANDBOX)
     assert (client.client_id, client.client_secret.get_secret_value()) == ("mine", "s3")
     assert client.credentials_in == "basic"
+
+
+class _Server:
+    """A sandbox server module as a platform sees it: what each call received."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+
+    def create_app(self, book_path: Path | None, /, **options: object) -> Starlette:
+        self.calls.append(("create_app", (book_path,), options))
+        return Starlette()
+
+    def sandbox_of(self, app: Starlette, /) -> object:
+        self.calls.append(("sandbox_of", (app,), {}))
+        return "handle"
+
+    def serve(self, port: int, data_dir: Path, /) -> None:
+        self.calls.append(("serve", (port, data_dir), {}))
+
+
+def _platform(server: _Server) -> kit.ScaledSandbox:
+    class Served(kit.ScaledSandbox):
+        pass
+
+    Served.server = server  # type: ignore[assignment]
+    return Served()
+
+
+def test_a_scaled_sandbox_is_the_servers_app_handle_and_server(tmp_path: Path) -> None:
+    server = _Server()
+    platform = _platform(server)
+    app = platform.sandbox_app(tmp_path / "book.db", home_currency="EUR", rate_scale=0.5)
+    assert platform.sandbox_handle(app) == "handle"
+    platform.serve(8123, tmp_path)
+    assert server.calls == [
+        ("create_app", (tmp_path / "book.db",), {"home_currency": "EUR", "rate_scale": 0.5}),
+        ("sandbox_of", (app,), {}),
+        ("serve", (8123, tmp_path), {}),
+    ]
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan")])
+def test_a_rate_scale_that_is_not_above_zero_is_refused(scale: float) -> None:
+    server = _Server()
+    with pytest.raises(ConfigurationError, match="rate scale"):
+        _platform(server).sandbox_app(None, rate_scale=scale)
+    assert server.calls == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = sorted(p.parent.parent.name for p in REPO.glob("adapters/*/sandbox/refusals.py"))
@@ -55,3 +55,11 @@ def test_every_rule_is_used_by_the_sandbox(folder: str) -> None:
     )
     unused = [row.rule for row in _table(folder) if f'"{row.rule}"' not in code]
     assert unused == []
+
+
+def test_an_answer_builds_its_rows_with_its_status_and_code() -> None:
+    invalid = answered(422, "RecordInvalid")
+    row = invalid("field.required", "This field is required.", "the models")
+    assert row == Refusal(
+        "field.required", 422, "RecordInvalid", "This field is required.", "the models"
+    )
