@@ -15,53 +15,82 @@ it is kept lean (a fair fix to the harness, not to serve): requests are signed b
 the clock starts, sent over 64 keep-alive connections as raw HTTP/1.1 on asyncio streams
 (httpx spent more CPU per request than serve), and the bench runs on uvloop.
 
-Prints per rate: offered/s, answered/s, p50 and p99 ms (ours and raw) and serve's CPU
-per answered delivery; then ``serve_cpu_ms_per_webhook=`` (median over the rates, with
-the rate one core could carry at that cost), ``sustained_webhooks_per_s=`` (the highest
-rate answered in full, without failures, with p99 < 50 ms), ``raw_publish_per_s=`` and
-``ratio_vs_raw=``; last, one write at a time on the baseline's server and a fresh key
-file, the p50 of the waits a stored delivery has that a raw publish has not:
-``p50_ms_single_publish=`` (what the raw baseline waits for),
-``p50_ms_atomic_batch_of_one=`` (how syncledger's store committed each append group
-until 2026-12-07 10:31; a group of at most four one-event appends is now published
-singly, ``core/store_jetstream.py``) and ``p50_ms_new_data_key=`` (a
-SqliteKeyStore insert, synchronous=FULL, made on serve's event loop for each new
-customer, whose name is sealed with its own key).
+Prints the load average before and after; per rate: offered/s, answered/s, p50 and p99
+ms (ours and raw, timed with ``perf_counter``: uvloop's clock counts whole ms) and the
+CPU per answered delivery of serve, of serve's nats-server and of the load generator
+(and per raw publish, of the raw nats-server and the load generator); then
+``serve_cpu_ms_per_webhook=`` (median over the rates, with the rate one core could
+carry at that cost), ``sustained_webhooks_per_s=`` (the highest rate answered in full,
+without failures, with p99 < 50 ms), ``raw_publish_per_s=`` and ``ratio_vs_raw=``; then
+the CPU budget from the same run: ``cpu_budget_ms_per_webhook=`` (serve + its
+nats-server + the load generator's post, medians over the rates) and
+``cpu_budget_ms_per_raw_publish=`` (raw nats-server + load generator, pipelined run),
+each with the rate the machine's cores could carry at that cost, and
+``ratio_ceiling_on_this_machine=`` (their quotient: the best ``ratio_vs_raw`` the cores
+allow, whatever the latency). Last, one write at a time on the baseline's server and a
+fresh key file: ``p50_ms_single_publish=``, ``p50_ms_atomic_batch_of_one=`` (the store
+publishes groups of up to four one-event appends singly since 2026-12-07 10:31; larger
+groups, which a busy serve makes, are still atomic batches) and ``p50_ms_new_data_key=``
+(one SqliteKeyStore insert, synchronous=FULL; serve now makes these off its event loop,
+batched: below).
 
-Measured 2026-12-07 10:17, twice, on the 2-core machine saturated by other work (load
-average 6.5-7.4, CPU pressure 82-94 %; the raw baseline itself only 711-857/s pipelined,
-against 5,556/s on a quieter day), ``--rates 100,250,500``: no rate sustained (at
-100/s p50 366-387 ms, p99 720-905 ms), serve answering at most 132-178/s, serve CPU
-1.37-1.40 ms per delivery; ``ratio_vs_raw`` 0.00 (answered/s over raw pipelined:
-0.19-0.21). Probe: single publish 0.44-0.55 ms, atomic batch of one 21.2-21.4 ms, new
-data key 1.6-3.1 ms.
+Where a delivery's cost was, and what was done (2026-12-07):
+- data keys: each new customer's key was a synchronous SQLite insert with an fsync on
+  serve's event loop (1.6-3.1 ms loaded; py-spy: 20 % of serve's samples at 300/s, every
+  delivery in flight held still meanwhile). Now ``core/keys_ahead.py`` makes them before
+  the ingest, the ids asked for while one batch is written joining the next, one
+  transaction per batch on a worker thread (in-process, 1,000 keys offered at 500/s:
+  p50 0.8 ms, p99 16.6 ms each; one by one on the caller 2.2 ms each). The record still
+  waits for its key: durable before the record is acknowledged.
+- the receipt lookup (``subject_last_seq``, one nats round trip): dropped for a
+  hints-only delivery (HubSpot, Jobber), whose one write, the receipt with expect=0,
+  decides duplicates in the log; kept for a delivery carrying records, where it is what
+  stops a late retry from appending an older version over a newer one, but run beside
+  the key writes. Ids this process stored answer as duplicates without the log.
+- record and receipt in one write: not done. Sent together as two appends, the receipt
+  can be stored while the record is refused (a conflict on the customer's subject, the
+  log failing in between), and then the retry is a duplicate and the record is lost.
+  As one atomic append they would be safe, but the record's envelope is built and
+  appended inside ``core/ingest.py``'s Ingestor (outside this work); and an atomic batch
+  is acked later than two single publishes on this server (probe below).
+- uvloop for serve (``core/cli.py``): the loop and its transports in C.
+- ``gc.freeze()`` once serve listens: a full collection walked every object of the
+  process, 34-62 ms per collection in serve under this bench (each a stall of every
+  delivery in flight), 0.8 ms after.
+- the 200's body rendered once instead of JSON-encoded per request.
+- a bug fixed on the way: after a failed append the desk's ingestor still counted the
+  record as stored, so the sender's retry skipped it and stored only the receipt (lost
+  record). Now a failed ingest reloads the ingestor from the log.
 
-Once after the store publishes small append groups singly (2026-12-07 10:31, one run,
-load average 2.1-2.4, so not comparable with the runs above for load): no rate sustained
-(100/s answered in full, p50 52 ms, p99 306 ms; 250/s: 243/s answered, p99 420 ms; 500/s:
-338/s answered, p99 1,446 ms), serve CPU 1.37-3.57 ms per delivery (median 1.75), raw
-pipelined 1,494/s, ``ratio_vs_raw`` 0.00. Probe: single publish 0.63 ms, atomic batch of
-one 6.41 ms, new data key 0.38 ms.
+Serve CPU per delivery, step by step: a closed loop of 1,500 deliveries, 16 in flight,
+each step's commit run alternately with the one before on the same machine (load 4.5-8.1,
+so throughput and latency there say little; CPU less so): before 1.44-1.61 ms; keys
+ahead 1.19-1.47; + uvloop 1.03-1.27; + freeze and the rest 1.18-1.32. In-process (the
+Starlette app called directly, memory log, SQLite keys: no HTTP server, no nats), CPU a
+delivery 837 us before, 712-759 with keys ahead, 574-679 with the ask/lookup overlap;
+of that, Starlette and serve's glue about 95 us and the signature check and body parse
+53 us; most of the rest is the Ingestor and the envelopes (pydantic, seven canonical
+JSON encodings a delivery: ``core/ingest.py``, ``core/events.py``, outside this work).
+One delivery at a time (16 deliveries in flight is where batching starts): p50 8.7-10.0
+ms before, 4.9-7.0 ms now (three durable writes: key, record, receipt).
 
-Where the time goes (same day, separate measurements in /tmp, not in this file):
-- HTTP, Starlette, signature and body parse: 0.29-0.37 ms of serve CPU per delivery
-  (serve with storing stubbed out answered 858/s on the same loaded machine). uvicorn's
-  h11 parser cost 256-280 us of server CPU per request, httptools 92-104 us (now a
-  dependency); uvloop would take it to 50-56 us, but serve runs on the loop
-  ``core/cli.py``'s ``asyncio.run`` makes. Answering the webhook route from the raw
-  ASGI scope instead of Starlette's route saved nothing (74-78 vs 73-80 us in-process).
-- Storing (``WebhookDesk``: a ``get_last_msg`` round trip, the record appended, then the
-  receipt appended, each append awaited before the next): about 0.9-1.0 ms of CPU and
-  three durable writes per delivery where the baseline has one. Each append group was
-  committed as an atomic batch (p50 ~16-21 ms per ack, vs ~0.5 ms for a single publish
-  on the same server): one delivery at a time through serve, p50 25-50 ms; with
-  one-message groups published singly (then an experiment, now the store's way for
-  groups of up to four) p50 8-10 ms.
-  The new customer's data key is a synchronous SQLite insert (synchronous=FULL) on
-  serve's event loop: in-process at 16 in flight it held the loop 3.2 s of a 6.4 s run.
-  With single publishes, no fsync of the key and uvloop all at once (an experiment)
-  serve still answered at most 141/s here: the durable writes (three per delivery, on a
-  disk shared with the rest of the machine) bind before the CPU does.
+Measured 2026-12-07 12:36 and 12:41, ``--rates 250,500,750 --seconds 3``, the machine
+shared with other work (load average 5.1 and 2.9 at the start, CPU pressure 34-70 %):
+no rate sustained. 12:36: 250/s offered, 239/s answered, p50 191 ms, p99 343 ms; 500/s
+-> 363/s (p99 1,400 ms); 750/s -> 602/s (p99 827 ms); raw pipelined 3,115/s. 12:41:
+250/s -> 247/s, p50 41 ms, p99 226 ms; 500/s -> 493/s, p50 111 ms, p99 187 ms; 750/s ->
+702/s, p99 293 ms; raw pipelined 1,327/s. ``ratio_vs_raw`` 0.00 both. Before these
+changes, the same bench at 12:37 (load 4.6): 210/s, 213/s and 156/s answered at those
+rates, p99 1.2 s, 4.1 s, 11.5 s. CPU budget from the runs: a webhook costs 1.67-2.23 ms
+of CPU (serve 1.06-1.35, its nats-server 0.47-0.70 for three requests, the load
+generator 0.15-0.17) against 0.185-0.253 ms for a raw pipelined publish (nats-server
+0.13-0.18, load generator 0.06-0.07): two cores carry at most 900-1,200 webhooks/s
+against 7,900-10,800 raw publishes/s, so ``ratio_ceiling_on_this_machine`` is 0.11:
+0.5 of raw cannot be reached on this machine even with serve's own CPU at zero (its
+nats-server and the load generator alone: ~0.6-0.9 ms a webhook, ceiling ~0.3). The
+p99 < 50 ms at 500/s was met by none of these runs; on a quiet machine (before these
+changes, 10:50: 500/s answered 494/s at p99 168 ms, serve CPU 1.74 ms) it is for the
+lead's quiet-window run to show.
 """
 
 from __future__ import annotations
