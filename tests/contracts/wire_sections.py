@@ -53,6 +53,12 @@ class WireLedger(BookLedger):
     def calls_since(self, env: SectionLedger, start: int) -> list[Call]:
         return self.calls(env)[start:]
 
+    async def refused(self, write: Awaitable[object]) -> PermanentLedgerError:
+        """The refusal ``write`` ends in."""
+        with pytest.raises(PermanentLedgerError) as refused:
+            await write
+        return refused.value
+
 
 class ItemLookupSection(WireLedger):
     #: the label of the request looking an item up by its code
@@ -131,11 +137,6 @@ class ItemLookupSection(WireLedger):
         assert held == items  # nothing made up behind our back
         assert kept.version == version  # the invoice is as it was
         assert documents == (1, 0)
-
-    async def refused(self, write: Awaitable[object]) -> PermanentLedgerError:
-        with pytest.raises(PermanentLedgerError) as refused:
-            await write
-        return refused.value
 
     def unknown_item_invoice(self, n: int, customer_id: str) -> dict[str, Any]:
         """The arguments of a write of invoice ``n`` whose second line names no item."""
@@ -268,3 +269,33 @@ class PrefetchSection(WireLedger):
         assert refused == self.refusal(bulk_read=bulk_read)
         assert served == self.expected(reads=0 if bulk_read else 1, writes=1)
         assert names == ["Theirs 1", "Ours 2"]
+
+
+class MisappliedSection(WireLedger):
+    """A payment applying what the platform would not (a negative part, more than was
+    received, or what the platform would apply otherwise) is refused before anything is
+    sent."""
+
+    #: the payments of the contract's 225.45 invoice the adapter refuses, as (amount,
+    #: part applied; None: all of it), and the code each refusal carries
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {}
+
+    async def test_a_payment_applying_what_it_cannot_is_refused_before_sending(self) -> None:
+        async with opened(self.wire_ledger()) as env:
+            customer_id = await self.push_customer(env.under_test)
+            invoice_id = await self.push_invoice(env.under_test, customer_id)
+            start = len(self.calls(env))
+            codes = {}
+            for n, (amount, applied) in enumerate(self.misapplied, start=1):
+                refusal = await self.refused(
+                    self.push_payment(
+                        env.under_test, customer_id, invoice_id, amount, applied=applied, n=n
+                    )
+                )
+                codes[(amount, applied)] = refusal.code
+            sent = self.calls_since(env, start)
+            invoice = await self.fetch(env.under_test, "invoice", invoice_id)
+            payments = env.under_test.sandbox.count("payment")
+        assert codes == self.misapplied
+        assert [label for kind, label in sent if kind == "write"] == []
+        assert (payments, invoice.balance) == (0, Decimal("225.45"))

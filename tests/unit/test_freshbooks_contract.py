@@ -34,13 +34,20 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    MisappliedSection,
+    PrefetchSection,
+    rest_call,
+)
 from tests.support.freshbooks import ACCOUNT, in_process_freshbooks, seed_item
 
 ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 
 class TestFreshBooksLedgerContract(
+    MisappliedSection,
     TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
@@ -65,6 +72,12 @@ class TestFreshBooksLedgerContract(
     OPERATIONS = ("credit_note", "payment")
     takes_refunds = False  # the adapter refuses every refund (below)
     currency = "USD"
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
+        ("250.00", None): "syncledger.applied_mismatch",
+        ("250.00", "100.00"): "syncledger.applied_mismatch",
+        ("200.00", "100.00"): "syncledger.applied_mismatch",
+        ("200.00", "225.45"): "syncledger.applied_mismatch",
+    }
     tax_id_field = "vat_number"
     platform_id = "freshbooks"
     sandbox_requests_per_minute = 100

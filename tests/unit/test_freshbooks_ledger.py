@@ -243,20 +243,6 @@ async def test_an_overpayment_is_sent_whole_and_freshbooks_keeps_the_excess_as_c
     assert [r.ledger_id async for r in fb.ledger.list_all("payment")] == [payment_id]
 
 
-@pytest.mark.parametrize(
-    ("amount", "applied"),
-    [("0.50", None), ("0.50", "0.10"), ("0.20", "0.10"), ("0.20", "0.30")],
-)
-async def test_an_application_freshbooks_would_not_make_is_refused_before_sending(
-    fb: InProcessFreshBooks, amount: str, applied: str | None
-) -> None:
-    invoice_id = await push_invoice(fb, await push_customer(fb), invoice())  # owes 0.30
-    with pytest.raises(PermanentLedgerError) as refused:
-        await pay(fb, invoice_id, amount, applied)
-    assert refused.value.code == "syncledger.applied_mismatch"
-    assert fb.sandbox.count("payment") == 0
-
-
 @pytest.mark.parametrize("credit", [{"payment_id": "PAY-1"}, {"credit_note_id": "CN-1"}])
 async def test_a_refund_is_refused_before_anything_is_sent(
     fb: InProcessFreshBooks, credit: dict[str, str]

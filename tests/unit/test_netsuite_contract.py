@@ -28,7 +28,7 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, rest_call
+from tests.contracts.wire_sections import Call, ItemLookupSection, MisappliedSection, rest_call
 from tests.support.netsuite import Sent, credentials, in_process_netsuite
 
 _TOKEN_ID = "sandbox-token-id-2"
@@ -36,6 +36,7 @@ _TOKEN_SECRET = "token-secret-never-logged"
 
 
 class TestNetSuiteLedgerContract(
+    MisappliedSection,
     ApplicationsSection,
     ItemLookupSection,
     DeltaSection,
@@ -49,6 +50,10 @@ class TestNetSuiteLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
+        ("250.00", "-0.01"): "syncledger.bad_applied_amount",
+        ("250.00", "250.01"): "syncledger.bad_applied_amount",
+    }
     platform_id = "netsuite"
     sandbox_home_currency = "EUR"
     sandbox_requests_per_minute = 300

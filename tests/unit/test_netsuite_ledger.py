@@ -109,25 +109,6 @@ async def test_an_overpayment_is_one_customer_payment_with_the_rest_unapplied(
     assert holder is not None and holder.balance == Decimal("-0.20")  # credit on account
 
 
-@pytest.mark.parametrize("applied", ["-0.01", "0.51"])
-async def test_an_applied_part_outside_the_payment_is_refused_before_sending(
-    ns: InProcessNetSuite, applied: str
-) -> None:
-    customer_id = await push_customer(ns.ledger)
-    invoice_id = await push_invoice(ns.ledger, customer_id)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await ns.ledger.apply_payment(
-            payment("0.50"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/P-1",
-            idempotency_key=key("p"),
-            applied=Decimal(applied),
-        )
-    assert refused.value.code == "syncledger.bad_applied_amount"
-    assert ns.sandbox.count("payment") == 0
-
-
 def refund(amount: str, **credit: str) -> Refund:
     return Refund(
         id="R-1",

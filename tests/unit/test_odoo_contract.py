@@ -32,7 +32,12 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    MisappliedSection,
+    PrefetchSection,
+)
 from tests.support.odoo import in_process_odoo
 
 #: the methods that only read the book
@@ -60,6 +65,7 @@ def odoo_call(path: str, body: bytes) -> Call:
 
 
 class TestOdooJson2Contract(
+    MisappliedSection,
     TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
@@ -75,6 +81,12 @@ class TestOdooJson2Contract(
     PlatformSection,
 ):
     currency = "USD"
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
+        ("250.00", None): "syncledger.overapplied",  # all of it would overpay the invoice
+        ("250.00", "230.00"): "syncledger.overapplied",
+        ("250.00", "100.00"): "syncledger.partial_application",  # Odoo would apply 225.45
+        ("250.00", "250.01"): "syncledger.bad_amount",
+    }
     tax_id_field = "vat"
     platform_id = "odoo"
     sandbox_requests_per_minute = 120

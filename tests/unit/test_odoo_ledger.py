@@ -534,28 +534,6 @@ async def test_a_payment_left_in_draft_by_an_earlier_try_is_posted_not_duplicate
     assert record is not None and record.balance == Decimal("0.50")
 
 
-@pytest.mark.parametrize(
-    ("amount", "applied", "code"),
-    [
-        ("0.50", None, "syncledger.overapplied"),  # all of it would overpay the invoice
-        ("0.50", "0.40", "syncledger.overapplied"),
-        ("0.50", "0.10", "syncledger.partial_application"),  # Odoo would apply 0.30
-        ("0.50", "0.60", "syncledger.bad_amount"),
-    ],
-)
-async def test_what_the_wizard_cannot_apply_is_refused_before_writing(
-    odoo: InProcessOdoo, amount: str, applied: str | None, code: str
-) -> None:
-    customer_id = await push_customer(odoo.ledger)
-    invoice_id = await push_invoice(odoo.ledger, customer_id)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await pay(odoo, customer_id, invoice_id, amount, applied=applied)
-    assert refused.value.code == code
-    assert odoo.sandbox.count("payment") == 0
-    record = await odoo.ledger.get("invoice", invoice_id)
-    assert record is not None and record.balance == Decimal("0.30")
-
-
 async def test_a_credit_note_refund_is_an_outbound_payment_reconciled_with_it(
     odoo: InProcessOdoo,
 ) -> None:

@@ -38,11 +38,18 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    MisappliedSection,
+    PrefetchSection,
+    rest_call,
+)
 from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    MisappliedSection,
     TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
@@ -61,6 +68,10 @@ class TestSageLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
+        ("250.00", "-0.01"): "syncledger.bad_applied_amount",
+        ("250.00", "250.01"): "syncledger.bad_applied_amount",
+    }
     tax_id_field = "tax_number"
     platform_id = "sage"
     sandbox_requests_per_minute = 200

@@ -520,16 +520,6 @@ async def test_a_receipt_applying_nothing_allocates_nothing(sage: InProcessSage)
     assert invoice is not None and invoice.balance == Decimal("0.30")
 
 
-@pytest.mark.parametrize("applied", ["-0.01", "0.51"])
-async def test_an_applied_part_outside_the_receipt_is_refused_before_sending(
-    sage: InProcessSage, applied: str
-) -> None:
-    with pytest.raises(PermanentLedgerError) as refused:
-        await overpaid(sage, amount="0.50", applied=applied)
-    assert refused.value.code == "syncledger.bad_applied_amount"
-    assert sage.sandbox.count("payment") == 0
-
-
 async def test_a_refund_of_an_overpayment_allocates_its_payment_on_account(
     sage: InProcessSage,
 ) -> None:

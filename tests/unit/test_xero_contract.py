@@ -37,11 +37,18 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    MisappliedSection,
+    PrefetchSection,
+    rest_call,
+)
 from tests.support.xero import in_process_xero
 
 
 class TestXeroLedgerContract(
+    MisappliedSection,
     TaxIdSection,
     ApplicationsSection,
     ItemLookupSection,
@@ -60,6 +67,10 @@ class TestXeroLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
+        ("300.00", "230.00"): "syncledger.overapplied",  # beyond what the invoice owes
+        ("300.00", "300.01"): "syncledger.bad_applied",  # beyond what was received
+    }
     tax_id_field = "TaxNumber"
     finds_punctuation_stored = False  # adapters/xero/ledger.py: ``where`` cannot normalise
     platform_id = "xero"

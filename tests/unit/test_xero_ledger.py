@@ -567,20 +567,6 @@ async def test_a_crash_before_the_allocation_is_finished_by_the_retry_not_receiv
     await env.ledger.aclose()
 
 
-async def test_what_cannot_be_applied_is_refused_before_anything_is_received(
-    xero: InProcessXero,
-) -> None:
-    customer_id = await push_customer(xero.ledger)
-    invoice_id = await push_invoice(xero.ledger, customer_id)
-    with pytest.raises(PermanentLedgerError) as too_much:
-        await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="0.40")
-    assert too_much.value.code == "syncledger.overapplied"
-    with pytest.raises(PermanentLedgerError) as beyond:
-        await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="1.20")
-    assert beyond.value.code == "syncledger.bad_applied"
-    assert xero.sandbox.count("payment") == 0
-
-
 async def test_a_credit_note_refund_is_a_payment_out_of_its_credit(xero: InProcessXero) -> None:
     customer_id = await push_customer(xero.ledger)
     note = CreditNote(

@@ -27,11 +27,18 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection, rest_call
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    MisappliedSection,
+    PrefetchSection,
+    rest_call,
+)
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    MisappliedSection,
     ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
@@ -48,6 +55,10 @@ class TestZohoBooksLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
+        ("250.00", "-1.00"): "syncledger.bad_applied_amount",
+        ("250.00", "250.01"): "syncledger.bad_applied_amount",
+    }
     platform_id = "zoho-books"
     sandbox_requests_per_minute = 100
     live_url = "https://www.zohoapis.eu"  # any Zoho data centre is live

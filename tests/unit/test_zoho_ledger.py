@@ -374,18 +374,6 @@ async def test_a_payment_applying_nothing_is_sent_with_no_invoices(zoho: InProce
     assert invoice_now is not None and invoice_now.balance == Decimal("30.00")
 
 
-@pytest.mark.parametrize("applied", ["-1.00", "12.01"])
-async def test_applying_outside_the_amount_received_is_refused_before_sending(
-    zoho: InProcessZoho, applied: str
-) -> None:
-    customer_id = await push_customer(zoho)
-    invoice_id = await push_invoice(zoho, customer_id)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await push_payment(zoho, customer_id, invoice_id, "12.00", applied=applied)
-    assert refused.value.code == "syncledger.bad_applied_amount"
-    assert zoho.sandbox.count("payment") == 0
-
-
 async def test_a_credit_note_refund_is_posted_under_it_from_the_primary_account(
     zoho: InProcessZoho,
 ) -> None:
