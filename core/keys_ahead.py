@@ -14,7 +14,6 @@ key by key, as the ingest would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
@@ -74,20 +73,13 @@ class KeysAhead:
             self._wanted, self._waiters = set(), []
             try:
                 await asyncio.to_thread(keys.create_missing, wanted)
-            except BaseException as exc:
+            except asyncio.CancelledError as stop:  # the loop is closing
+                _settle([*waiters, *self._waiters], stop)
+                raise
+            except Exception as exc:  # this batch's callers get it; the next batch is tried
                 _settle(waiters, exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    _settle(self._waiters, exc)
-                    raise
             else:
                 _settle(waiters, None)
-
-    async def close(self) -> None:
-        """Stop the writer (a caller still waiting gets ``CancelledError``)."""
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
 
 
 def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> None:

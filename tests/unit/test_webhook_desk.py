@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from syncledger.core.errors import EventStoreError, SubjectErased
+from syncledger.core.errors import EventStoreError, KeyStoreError, SubjectErased
 from syncledger.core.events import (
     Envelope,
     EventData,
@@ -193,3 +193,27 @@ async def test_a_shredded_key_stays_shredded_when_asked_for_ahead(tmp_path: Path
         keys.data_key(gone, create=True)
     assert keys.is_shredded(gone)
     assert keys.data_key("other") is not None
+
+
+class BrokenOnceKeyStore(SqliteKeyStore):
+    """The real keystore, whose next batch fails while ``broken`` (a disk error)."""
+
+    broken: bool
+
+    def create_missing(self, key_ids: Iterable[str]) -> None:
+        if self.broken:
+            self.broken = False
+            raise KeyStoreError("cannot store new data keys (disk I/O error)")
+        super().create_missing(key_ids)
+
+
+async def test_a_failed_key_batch_fails_its_callers_and_the_next_batch_is_made(
+    tmp_path: Path,
+) -> None:
+    keys = BrokenOnceKeyStore(tmp_path / "keys.db", KEK)
+    keys.broken = True
+    ahead = KeysAhead(keys)
+    with pytest.raises(KeyStoreError):
+        await ahead.ready(["k1"])
+    await ahead.ready(["k1", "k2"])
+    assert keys.uncached(["k1", "k2"]) == []
