@@ -299,3 +299,36 @@ class MisappliedSection(WireLedger):
         assert codes == self.misapplied
         assert [label for kind, label in sent if kind == "write"] == []
         assert (payments, invoice.balance) == (0, Decimal("225.45"))
+
+
+class RefundRefusalSection(WireLedger):
+    """A refund beyond the credit left, or out of another customer's credit, is refused
+    and books nothing."""
+
+    #: the code of each refusal the platform makes: ``beyond`` (40.01 out of a 40.00
+    #: credit note), ``another_customer`` (out of someone else's credit note)
+    refund_refusals: ClassVar[dict[str, str]] = {}
+    #: the refusals the ledger makes itself, after the adapter sent the refund
+    refused_by_the_ledger: ClassVar[frozenset[str]] = frozenset()
+
+    async def test_a_refund_beyond_the_credit_or_of_another_customer_is_refused(self) -> None:
+        async with opened(self.wire_ledger()) as env:
+            owner = await self.push_customer(env.under_test)
+            stranger = await self.push_customer(env.under_test, 2)
+            credit_id = await self.push_open_credit_note(env.under_test, owner)
+            tries = {"beyond": (owner, "40.01"), "another_customer": (stranger, "1.00")}
+            codes, writes = {}, {}
+            for case in self.refund_refusals:
+                customer_id, amount = tries[case]
+                start = len(self.calls(env))
+                refund = self.refund(amount, credit_note_id="CN-1")
+                refusal = await self.refused(
+                    self.push_refund(env.under_test, customer_id, refund, credit_id)
+                )
+                codes[case] = refusal.code
+                writes[case] = any(kind == "write" for kind, _ in self.calls_since(env, start))
+            refunds = env.under_test.sandbox.count("refund")
+            credit = await self.fetch(env.under_test, "credit_note", credit_id)
+        assert codes == self.refund_refusals
+        assert {case for case, wrote in writes.items() if wrote} == self.refused_by_the_ledger
+        assert (refunds, credit.balance) == (0, Decimal("40.00"))

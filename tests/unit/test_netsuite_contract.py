@@ -28,7 +28,13 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, MisappliedSection, rest_call
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    MisappliedSection,
+    RefundRefusalSection,
+    rest_call,
+)
 from tests.support.netsuite import Sent, credentials, in_process_netsuite
 
 _TOKEN_ID = "sandbox-token-id-2"
@@ -36,6 +42,7 @@ _TOKEN_SECRET = "token-secret-never-logged"
 
 
 class TestNetSuiteLedgerContract(
+    RefundRefusalSection,
     MisappliedSection,
     ApplicationsSection,
     ItemLookupSection,
@@ -50,6 +57,11 @@ class TestNetSuiteLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    refund_refusals: ClassVar[dict[str, str]] = {
+        "beyond": "syncledger.refund_exceeds_credit",
+        "another_customer": "USER_ERROR",
+    }
+    refused_by_the_ledger = frozenset({"another_customer"})
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", "-0.01"): "syncledger.bad_applied_amount",
         ("250.00", "250.01"): "syncledger.bad_applied_amount",

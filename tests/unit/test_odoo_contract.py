@@ -37,6 +37,7 @@ from tests.contracts.wire_sections import (
     ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
+    RefundRefusalSection,
 )
 from tests.support.odoo import in_process_odoo
 
@@ -65,6 +66,7 @@ def odoo_call(path: str, body: bytes) -> Call:
 
 
 class TestOdooJson2Contract(
+    RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
     ApplicationsSection,
@@ -81,6 +83,10 @@ class TestOdooJson2Contract(
     PlatformSection,
 ):
     currency = "USD"
+    refund_refusals: ClassVar[dict[str, str]] = {
+        "beyond": "syncledger.refund_exceeds_credit",
+        "another_customer": "syncledger.credit_of_another_customer",
+    }
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", None): "syncledger.overapplied",  # all of it would overpay the invoice
         ("250.00", "230.00"): "syncledger.overapplied",

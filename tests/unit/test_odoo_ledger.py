@@ -569,16 +569,6 @@ async def test_an_overpayment_refund_is_reconciled_with_its_outstanding_item(
     assert receivable_of(odoo, payment_id=refund["id"])["amount_residual"] == 0
 
 
-async def test_a_refund_from_another_customers_credit_is_refused(odoo: InProcessOdoo) -> None:
-    owner = await push_customer(odoo.ledger)
-    credit_id = await open_credit_note(odoo, owner)
-    stranger = await push_customer(odoo.ledger, 2)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await refund_from(odoo, stranger, "0.10", credit_note_id=credit_id)
-    assert refused.value.code == "syncledger.credit_of_another_customer"
-    assert odoo.sandbox.count("refund") == 0
-
-
 # ------------------------------------------- applications, multi-write steps
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 import pytest
@@ -37,7 +37,12 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import Call, ItemLookupSection, PrefetchSection
+from tests.contracts.wire_sections import (
+    Call,
+    ItemLookupSection,
+    PrefetchSection,
+    RefundRefusalSection,
+)
 from tests.support.qbo import in_process_qbo
 
 
@@ -53,6 +58,7 @@ def qbo_call(request: httpx.Request) -> Call:
 
 
 class TestQboLedgerContract(
+    RefundRefusalSection,
     ApplicationsSection,
     ItemLookupSection,
     PrefetchSection,
@@ -72,6 +78,10 @@ class TestQboLedgerContract(
     """A US company without automated sales tax: it keeps the tax it is sent."""
 
     currency = "USD"
+    refund_refusals: ClassVar[dict[str, str]] = {
+        "beyond": "syncledger.refund_exceeds_credit",
+        "another_customer": "syncledger.refund_credit",
+    }
     platform_id = "qbo"
     sandbox_requests_per_minute = 500
     live_url = PRODUCTION_URL

@@ -43,12 +43,14 @@ from tests.contracts.wire_sections import (
     ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
+    RefundRefusalSection,
     rest_call,
 )
 from tests.support.sage import in_process_sage
 
 
 class TestSageLedgerContract(
+    RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
     ApplicationsSection,
@@ -68,6 +70,11 @@ class TestSageLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    refund_refusals: ClassVar[dict[str, str]] = {
+        "beyond": "RecordInvalid",
+        "another_customer": "RecordInvalid",
+    }
+    refused_by_the_ledger = frozenset({"beyond", "another_customer"})
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", "-0.01"): "syncledger.bad_applied_amount",
         ("250.00", "250.01"): "syncledger.bad_applied_amount",

@@ -32,12 +32,14 @@ from tests.contracts.wire_sections import (
     ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
+    RefundRefusalSection,
     rest_call,
 )
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    RefundRefusalSection,
     MisappliedSection,
     ApplicationsSection,
     ItemLookupSection,
@@ -55,6 +57,10 @@ class TestZohoBooksLedgerContract(
     PlatformSection,
 ):
     currency = "USD"
+    refund_refusals: ClassVar[dict[str, str]] = {
+        "beyond": "syncledger.refund_exceeds_credit",
+        "another_customer": "syncledger.refund_customer_mismatch",
+    }
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", "-1.00"): "syncledger.bad_applied_amount",
         ("250.00", "250.01"): "syncledger.bad_applied_amount",
