@@ -27,34 +27,37 @@ at the head of the limiter). Baseline, same run, same sandbox: the same customer
 by calling the adapter directly at the same rate (one ledger request each, no log).
 ``p99_beyond_limiter_ms=`` and ``ratio_p50_vs_raw=`` are printed last.
 
-**Why 5 changes/s fails on QBO**: a new customer costs two QBO requests, the match
-before the create (``match_customer``: one query on DisplayName, a second one when the
-customer has an e-mail) and the create; ``ledger_requests_per_change=2.00`` in every run.
-5 changes/s is 10 requests/s, QBO's whole per-second limit, and the limiter keeps below
-it on purpose (10 requests per 1.05 s, slack for clock differences, each counted from its
-answer): at most ~9.5 requests/s, ~4.76 new customers/s without e-mail (fewer with one).
-At 5/s the changes arrive faster than that: the limiter holds requests back and the
-worker's backlog grows for the whole run, so the p99 depends on the run's length.
-Sustained for more than a minute, QBO's 500 requests/min binds first: ~7.9 requests/s
-with the slack, ~3.97 new customers/s (2 requests each); a run of 150 changes sends ~300
-requests in its first minute, so it never reaches it. 5 changes/s fits QBO's published
-limits only for changes that cost about one request (not measured here).
-Fewer requests per new customer needs a match for a whole batch's new customers at once
-(one ``DisplayName IN (...)`` query); the core asks ``match_customer`` per customer and
-has no batch hook for it (``Prefetcher`` reads update targets only), so that is work in
-``core/`` and is not done here.
+**5 changes/s on QBO**: a new customer costs a match before its create. One by one that
+was two QBO requests (``match_customer``: one query on DisplayName, a second one when the
+customer has an e-mail, then the create): 5 changes/s was 10 requests/s, above what the
+limiter passes (10 requests per 1.05 s, slack for clock differences, each counted from its
+answer: at most ~9.5 requests/s), so the worker's backlog grew for the whole run (p99
+4.2-5.2 s, below). Now the worker matches a batch's new customers at once
+(``core/sync_matches.py``; QBO: one ``DisplayName IN (...)`` query, plus one
+``PrimaryEmailAddr IN (...)`` when any has an e-mail, ``adapters/qbo/matching.py``), so a
+change costs 1 + (match queries / changes) requests: ``ledger_requests_per_change`` 1.85-1.89
+at 5/s (the batches are mostly of one change while the worker keeps up; they grow, and the
+cost per change falls, as soon as requests are held back), 2.00 at 3/s (every batch one
+change). Sustained beyond a minute, QBO's 500 requests/min (~7.9/s with the slack) binds:
+at 5/s that needs at most 1.58 requests per change, batches of 1.7 new customers on
+average, which requests held back build by themselves; not measured here (150 changes a
+run stays under 500 requests in its first minute).
 
-Measured 2026-12-07 on the 2-core machine shared with other work (load average 6.5-7.8),
-150 changes a run:
+Measured 2026-12-07 12:42-12:47 on the 2-core machine shared with other work (load average
+4.3-5.6; the 3/s run ended at 2.6), 150 changes a run:
 
-- 5/s (3 runs): p50 2268, 1836, 2316 ms; p99 4921, 4229, 5169 ms. Own limiter wait per
-  change mean 116, 125, 108 ms (p99 376, 368, 423 ms); p99 beyond it 4780, 4209,
-  5027 ms; p99 beyond the limiter while pending 2371, 1923, 2793 ms (**not** < 1 s).
-  Ledger call alone p50 24-43 ms, p99 112-159 ms;
-- 4/s (1 run, 8 requests/s; sustained, 480/min would meet the minute limit): p50
-  62.9 ms, p99 270.0 ms, own limiter wait mean 2.1 ms, p99 beyond the limiter 227.5 ms;
-- 3/s (1 run): p50 59.0 ms, p99 244.9 ms, limiter wait mean 0.3 ms, p99 beyond the
-  limiter 244.8 ms.
+- 5/s (3 runs): p50 336, 322, 202 ms; **p99 637, 650, 491 ms**. Own limiter wait per change
+  mean 75, 80, 78 ms (p99 348, 360, 392 ms); p99 beyond it 530, 637, 426 ms; **p99 beyond
+  the limiter while pending 268, 275, 182 ms** (< 1 s). ``ledger_requests_per_change``
+  1.86, 1.85, 1.89 (9.3-9.5 requests/s offered). Ledger call alone p50 22-60 ms, p99
+  65-80 ms;
+- 3/s (1 run): p50 10.2 ms, p99 62.1 ms, limiter wait mean 0.1 ms, p99 beyond the limiter
+  62.0 ms, ``ledger_requests_per_change=2.00``.
+
+Before the batch match, same day (load average 6.5-7.8): 5/s (3 runs) p50 2268, 1836, 2316
+ms; p99 4921, 4229, 5169 ms; own limiter wait mean 116, 125, 108 ms; p99 beyond the limiter
+while pending 2371, 1923, 2793 ms; ``ledger_requests_per_change=2.00``. 4/s: p50 62.9 ms,
+p99 270.0 ms. 3/s: p50 59.0 ms, p99 244.9 ms.
 
 Before, at 3/s (issue 11): a p99 of 30.3 s in both runs: a batch was dropped by
 FastStream's fill loop when nats-py's fetch timed out with a bare ``asyncio.TimeoutError``,
