@@ -17,26 +17,13 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
     TaxIdSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import (
-    AdminOAuthSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
     rest_call,
@@ -49,19 +36,9 @@ ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 class TestFreshBooksLedgerContract(
     MisappliedSection,
     TaxIdSection,
-    ApplicationsSection,
-    ItemLookupSection,
     PrefetchSection,
-    DeltaSection,
-    SecretsSection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    AdminSection,
-    AdminOAuthSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    OAuthSections,
+    EveryLedgerSections,
 ):
     """The shared contract, but for refunds: FreshBooks documents no API construct for
     paying a client's credit back, so the adapter refuses every refund before sending

@@ -13,24 +13,13 @@ from syncledger.adapters.netsuite.sandbox.server import DEFAULT_CONSUMER_SECRET
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
     ForeignCurrencySection,
-    MoneySection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
     in_process,
 )
-from tests.contracts.sandbox_sections import (
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     MisappliedSection,
     RefundRefusalSection,
     rest_call,
@@ -44,17 +33,8 @@ _TOKEN_SECRET = "token-secret-never-logged"
 class TestNetSuiteLedgerContract(
     RefundRefusalSection,
     MisappliedSection,
-    ApplicationsSection,
-    ItemLookupSection,
-    DeltaSection,
-    SecretsSection,
     ForeignCurrencySection,
-    MoneySection,
-    PagingSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    EveryLedgerSections,
 ):
     currency = "USD"
     refund_refusals: ClassVar[dict[str, str]] = {

@@ -16,25 +16,14 @@ from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
 from syncledger.adapters.odoo.wire import decode
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
     ForeignCurrencySection,
-    MoneySection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
     TaxIdSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import (
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
     RefundRefusalSection,
@@ -69,18 +58,9 @@ class TestOdooJson2Contract(
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
-    ApplicationsSection,
-    ItemLookupSection,
     PrefetchSection,
-    DeltaSection,
-    SecretsSection,
     ForeignCurrencySection,
-    MoneySection,
-    PagingSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    EveryLedgerSections,
 ):
     currency = "USD"
     refund_refusals: ClassVar[dict[str, str]] = {

@@ -19,27 +19,14 @@ from syncledger.adapters.qbo.sandbox.server import (
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
     ThrottleSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import (
-    AdminOAuthSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     PrefetchSection,
     RefundRefusalSection,
 )
@@ -59,21 +46,11 @@ def qbo_call(request: httpx.Request) -> Call:
 
 class TestQboLedgerContract(
     RefundRefusalSection,
-    ApplicationsSection,
-    ItemLookupSection,
     PrefetchSection,
-    DeltaSection,
-    SecretsSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
     ThrottleSection,
-    PagingSection,
-    AdminSection,
-    AdminOAuthSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    OAuthSections,
+    EveryLedgerSections,
 ):
     """A US company without automated sales tax: it keeps the tax it is sent."""
 

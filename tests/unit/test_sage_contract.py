@@ -19,28 +19,15 @@ from syncledger.adapters.sage.sandbox.server import (
 from tests.contracts import sandbox_sections
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
     TaxIdSection,
     ThrottleSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import (
-    AdminOAuthSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
     RefundRefusalSection,
@@ -53,21 +40,11 @@ class TestSageLedgerContract(
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
-    ApplicationsSection,
-    ItemLookupSection,
     PrefetchSection,
-    DeltaSection,
-    SecretsSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
     ThrottleSection,
-    PagingSection,
-    AdminSection,
-    AdminOAuthSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    OAuthSections,
+    EveryLedgerSections,
 ):
     currency = "USD"
     refund_refusals: ClassVar[dict[str, str]] = {

@@ -18,28 +18,15 @@ from syncledger.adapters.xero.sandbox.server import (
 )
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
     TaxIdSection,
     ThrottleSection,
     in_process,
 )
-from tests.contracts.sandbox_sections import (
-    AdminOAuthSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
     RefundRefusalSection,
@@ -52,21 +39,11 @@ class TestXeroLedgerContract(
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
-    ApplicationsSection,
-    ItemLookupSection,
     PrefetchSection,
-    DeltaSection,
-    SecretsSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
     ThrottleSection,
-    PagingSection,
-    AdminSection,
-    AdminOAuthSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    OAuthSections,
+    EveryLedgerSections,
 ):
     currency = "USD"
     # Xero refuses a refund beyond the credit (ValidationException, ErrorNumber 10); one

@@ -11,25 +11,12 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
-    ApplicationsSection,
-    DeltaSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    PlatformSection,
     SectionLedger,
 )
-from tests.contracts.sandbox_sections import (
-    AdminOAuthSection,
-    AdminSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    SecretsSection,
-)
+from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
-    ItemLookupSection,
     MisappliedSection,
     PrefetchSection,
     RefundRefusalSection,
@@ -41,20 +28,10 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 class TestZohoBooksLedgerContract(
     RefundRefusalSection,
     MisappliedSection,
-    ApplicationsSection,
-    ItemLookupSection,
     PrefetchSection,
-    DeltaSection,
-    SecretsSection,
     ForeignCurrencySection,
-    MoneySection,
-    OAuthSection,
-    PagingSection,
-    AdminSection,
-    AdminOAuthSection,
-    InjectedThrottleSection,
-    PersistenceSection,
-    PlatformSection,
+    OAuthSections,
+    EveryLedgerSections,
 ):
     currency = "USD"
     refund_refusals: ClassVar[dict[str, str]] = {
