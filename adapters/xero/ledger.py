@@ -101,7 +101,10 @@ currency, or without a rate, refuses the payment before anything is sent
 Tax ids: ``TaxNumber`` is written on create and update (the mapping) and ``match_customer``
 asks ``where`` for ``TaxNumber`` as given and in its compact form (letters and digits
 only), comparing ignoring case, spaces, dots and dashes. A number stored in Xero with other
-punctuation than those two forms is not found (``where`` cannot normalise).
+punctuation than those two forms is not found (``where`` cannot normalise). A batch's new
+customers are matched at once (``match_customers``, ``core.ports.CustomerBatchMatcher``):
+their clauses joined by ``OR`` in as few requests as Xero's URL length allows
+(``xero_matching``).
 
 Items: ``find_item`` asks ``GET /Items?where=Code=="…"`` (Xero compares ignoring case; an
 exact-case match is preferred), then, for a GUID, ``GET /Items/{ItemID}``; what it finds is
@@ -177,9 +180,9 @@ from syncledger.adapters.xero.mapping import (
     ref_in,
     ref_note,
     same_version,
-    tax_key,
     to_item,
 )
+from syncledger.adapters.xero.matching import clauses, match_many, matches, where_literal
 from syncledger.adapters.xero.sending import XeroInvoiceSender
 from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
@@ -248,11 +251,6 @@ def step_key(key: str, step: str) -> str:
 def fresh_key(key: str) -> str:
     """A new key for a write whose earlier attempt Xero answered with a 5xx."""
     return f"{wire_key(key)[:64]}:{uuid.uuid4().hex}"
-
-
-def where_literal(value: str) -> str:
-    """A string literal of Xero's ``where`` syntax."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -769,19 +767,22 @@ class XeroLedger:
 
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Contacts (archived ones too) with the same name, email or tax number,
-        ignoring case."""
-        wanted = {"Name": customer.name, "EmailAddress": customer.email}
-        clauses = [f"{f}=={where_literal(v)}" for f, v in wanted.items() if v]
-        tax = tax_key(customer.tax_id)
-        forms = dict.fromkeys(f for f in (customer.tax_id, tax) if f)
-        clauses += [f"TaxNumber=={where_literal(form)}" for form in forms]
-        params = {"where": " OR ".join(clauses), "includeArchived": "true"}
-        found = [
-            self.mapping.record("customer", raw)
-            async for raw in self._pages("customer", params)
-            if _matches(raw, wanted) or (tax is not None and tax_key(raw.get("TaxNumber")) == tax)
-        ]
-        return found
+        ignoring case (``xero_matching``)."""
+        rows = await self._contacts_where(" OR ".join(clauses(customer)))
+        return [self.mapping.record("customer", raw) for raw in rows if matches(raw, customer)]
+
+    async def match_customers(
+        self, customers: Mapping[str, Customer]
+    ) -> dict[str, list[LedgerRecord]]:
+        """``match_customer`` for a batch's customers: their clauses in one ``where``
+        (``OR``), as few requests as the URL length allows (``xero_matching``)."""
+        found = await match_many(self._contacts_where, customers)
+        record = self.mapping.record
+        return {ref: [record("customer", raw) for raw in got] for ref, got in found.items()}
+
+    async def _contacts_where(self, where: str) -> list[dict[str, Any]]:
+        params = {"where": where, "includeArchived": "true"}
+        return [raw async for raw in self._pages("customer", params)]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         """By id only: a Xero id is a GUID, and Xero would read anything else as a
@@ -1362,13 +1363,6 @@ def _is_kind(kind: str, raw: Mapping[str, Any]) -> bool:
     if kind == "payment" and payment_type is not None:
         return payment_type not in REFUND_TYPES
     return True
-
-
-def _matches(raw: Mapping[str, Any], wanted: Mapping[str, str | None]) -> bool:
-    return any(
-        value and str(raw.get(field) or "").casefold() == value.casefold()
-        for field, value in wanted.items()
-    )
 
 
 def _allocated(credit_note: Mapping[str, Any], invoice_id: str) -> bool:
