@@ -58,6 +58,9 @@ Where a delivery's cost was, and what was done (2026-12-07):
   process, 34-62 ms per collection in serve under this bench (each a stall of every
   delivery in flight), 0.8 ms after.
 - the 200's body rendered once instead of JSON-encoded per request.
+- ``serve --workers N`` (SO_REUSEPORT): not done. The listening socket is made in
+  ``core/pipeline.py`` (outside this work), and per-process metrics (/metrics would
+  answer for one worker of N) and console sessions would need sharing first.
 - a bug fixed on the way: after a failed append the desk's ingestor still counted the
   record as stored, so the sender's retry skipped it and stored only the receipt (lost
   record). Now a failed ingest reloads the ingestor from the log.
@@ -74,23 +77,31 @@ JSON encodings a delivery: ``core/ingest.py``, ``core/events.py``, outside this 
 One delivery at a time (16 deliveries in flight is where batching starts): p50 8.7-10.0
 ms before, 4.9-7.0 ms now (three durable writes: key, record, receipt).
 
-Measured 2026-12-07 12:36 and 12:41, ``--rates 250,500,750 --seconds 3``, the machine
-shared with other work (load average 5.1 and 2.9 at the start, CPU pressure 34-70 %):
-no rate sustained. 12:36: 250/s offered, 239/s answered, p50 191 ms, p99 343 ms; 500/s
--> 363/s (p99 1,400 ms); 750/s -> 602/s (p99 827 ms); raw pipelined 3,115/s. 12:41:
-250/s -> 247/s, p50 41 ms, p99 226 ms; 500/s -> 493/s, p50 111 ms, p99 187 ms; 750/s ->
-702/s, p99 293 ms; raw pipelined 1,327/s. ``ratio_vs_raw`` 0.00 both. Before these
-changes, the same bench at 12:37 (load 4.6): 210/s, 213/s and 156/s answered at those
-rates, p99 1.2 s, 4.1 s, 11.5 s. CPU budget from the runs: a webhook costs 1.67-2.23 ms
-of CPU (serve 1.06-1.35, its nats-server 0.47-0.70 for three requests, the load
-generator 0.15-0.17) against 0.185-0.253 ms for a raw pipelined publish (nats-server
-0.13-0.18, load generator 0.06-0.07): two cores carry at most 900-1,200 webhooks/s
-against 7,900-10,800 raw publishes/s, so ``ratio_ceiling_on_this_machine`` is 0.11:
-0.5 of raw cannot be reached on this machine even with serve's own CPU at zero (its
-nats-server and the load generator alone: ~0.6-0.9 ms a webhook, ceiling ~0.3). The
-p99 < 50 ms at 500/s was met by none of these runs; on a quiet machine (before these
-changes, 10:50: 500/s answered 494/s at p99 168 ms, serve CPU 1.74 ms) it is for the
-lead's quiet-window run to show.
+Measured 2026-12-07 12:36, 12:41 and 12:49, ``--rates 250,500,750 --seconds 3``, the
+machine shared with other work (load average 5.1, 2.9 and 1.6 at the start): no rate
+sustained (p99 < 50 ms). 250/s offered: 239-250/s answered, p50 18-191 ms, p99 115-343
+ms; 500/s: 363-497/s, p50 50-609 ms, p99 176-1,400 ms (12:49: 497/s, p50 50, p99 176);
+750/s: 602-721/s, p99 293-827 ms. Raw pipelined 1,327-3,642/s; ``ratio_vs_raw`` 0.00.
+Before these changes, the same bench right after (12:37, load 4.6; 12:50, load 1.9):
+250/s answered in full at 12:50 (p50 5 ms, p99 191 ms), else 210/s; 500/s -> 213-413/s
+(p99 0.8-4.1 s); 750/s -> 156-442/s (p99 2.1-11.5 s). And alternately, 250/s for 4 s,
+three pairs (load 3.4-4.8): before 191-221/s answered, p99 1.1-1.4 s; now 233-246/s,
+p99 241-402 ms.
+
+CPU budget from the three runs: a webhook costs 1.67-2.43 ms of the machine's CPU
+(serve 1.06-1.50, its nats-server 0.47-0.76 for three requests, the load generator
+0.15-0.17) against 0.17-0.25 ms for a raw pipelined publish (nats-server 0.12-0.18, load
+generator 0.06-0.07): two cores carry at most 820-1,200 webhooks/s against 7,900-11,600
+raw publishes/s, so ``ratio_ceiling_on_this_machine`` is 0.07-0.11: 0.5 of raw cannot be
+reached on this machine, not even with serve's own CPU at zero (its nats-server and the
+load generator alone, 0.6-0.9 ms a webhook: ceiling ~0.3).
+
+Where 500/s latency goes now (12:46, measured by timing the store's group commits inside
+serve, not in this file): 78-88 % of the appends went out in atomic batches (mean 13-17
+appends a group), acked at p50 16-24 ms, p90 49-57 ms, p99 86-114 ms; the rest as single
+publishes, p50 5-8 ms a group; a delivery waits for two of them (record, then receipt)
+behind at most four groups in flight (``core/store_jetstream.py``, outside this work).
+Publishing every group singly instead (an experiment) was no better: p50 15 ms a group.
 """
 
 from __future__ import annotations
