@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from syncledger.adapters.http import LedgerHttp
@@ -27,7 +26,7 @@ from syncledger.adapters.jobber.mapping import SourceMapping
 from syncledger.adapters.jobber.sandbox import server as sandbox
 from syncledger.adapters.jobber.sandbox.person import JobberDemo
 from syncledger.adapters.jobber.source import JobberSource
-from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
+from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sources.registry import (
     DemoSandbox,
@@ -62,19 +61,9 @@ class JobberPlatform:
                 "set SYNCLEDGER_JOBBER_CLIENT_ID, SYNCLEDGER_JOBBER_CLIENT_SECRET, "
                 "SYNCLEDGER_JOBBER_REFRESH_TOKEN and SYNCLEDGER_JOBBER_CURRENCY to read from Jobber"
             )
-        secret = creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET
-        auth = OAuth2RefreshAuth(
-            OAuth2Client(
-                token_url=f"{base}/api/oauth/token",
-                client_id=creds.get("client_id") or sandbox.DEFAULT_CLIENT_ID,
-                client_secret=SecretStr(secret),
-                credentials_in="body",
-            ),
-            FileTokenStore(connection.token_file),
-            initial_refresh_token=SecretStr(
-                creds.get("refresh_token") or sandbox.DEFAULT_REFRESH_TOKEN
-            ),
-        )
+        token_url = f"{base}/api/oauth/token"
+        client = kit.oauth_client(connection, token_url, sandbox, credentials_in="body")
+        auth = kit.refresh_auth(connection, client, sandbox)
         http = LedgerHttp(
             platform="jobber",
             base_url=base,
@@ -88,7 +77,7 @@ class JobberPlatform:
             JobberGraphQL(http),
             SourceMapping.load(),
             currency=creds.get("currency") or "USD",
-            client_secret=secret,
+            client_secret=client.client_secret.get_secret_value(),
         )
 
     def sandbox_app(self, book: Path | None, *, rate_scale: float = 1.0) -> Starlette | None:

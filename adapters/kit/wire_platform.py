@@ -14,6 +14,7 @@ redirect URI …).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
-from syncledger.adapters.platforms import Connection, SandboxHandle, checked_rate_scale
+from syncledger.adapters.platforms import SandboxHandle, checked_rate_scale
 
 
 class SandboxServer(Protocol):
@@ -66,6 +67,17 @@ class ScaledSandbox(ServedSandbox):
         return self.server.create_app(book, home_currency=home_currency, rate_scale=checked)
 
 
+class Grant(Protocol):
+    """Where a ledger's or source's connection keeps its settings and its tokens
+    (``platforms.Connection``, ``sources.registry.SourceConnection``)."""
+
+    @property
+    def credentials(self) -> Mapping[str, str]: ...
+
+    @property
+    def token_file(self) -> Path: ...
+
+
 class SandboxDefaults(Protocol):
     """The public defaults a platform's sandbox server module publishes."""
 
@@ -74,7 +86,7 @@ class SandboxDefaults(Protocol):
     DEFAULT_REFRESH_TOKEN: str
 
 
-def app_granted(connection: Connection) -> bool:
+def app_granted(connection: Grant) -> bool:
     """The app's client id and secret are set, and a grant is there: a refresh token in
     the settings or the token file ``syncledger connect`` wrote."""
     creds = connection.credentials
@@ -83,7 +95,7 @@ def app_granted(connection: Connection) -> bool:
 
 
 def oauth_client(
-    connection: Connection,
+    connection: Grant,
     token_url: str,
     sandbox: SandboxDefaults,
     credentials_in: Literal["basic", "body"] = "basic",
@@ -99,7 +111,7 @@ def oauth_client(
 
 
 def refresh_auth(
-    connection: Connection, client: OAuth2Client, sandbox: SandboxDefaults, scheme: str = "Bearer"
+    connection: Grant, client: OAuth2Client, sandbox: SandboxDefaults, scheme: str = "Bearer"
 ) -> OAuth2RefreshAuth:
     """Refreshing auth over the connection's token file, first refreshed with the
     settings' refresh token or the sandbox's default."""
