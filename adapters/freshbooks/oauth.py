@@ -40,7 +40,6 @@ from syncledger.adapters.freshbooks.sandbox import server as sandbox
 from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
-    SandboxLogin,
     Tenant,
 )
 
@@ -70,12 +69,7 @@ CONNECT = OAuthPlatform(
     api_url=PRODUCTION_URL,
     scopes=(),
     pkce=False,
-    sandbox=SandboxLogin(
-        sandbox.DEFAULT_CLIENT_ID,
-        sandbox.DEFAULT_CLIENT_SECRET,
-        sandbox.DEFAULT_ACCOUNT_ID,
-        sandbox.DEFAULT_REDIRECT_URI,
-    ),
+    sandbox=kit.sandbox_login(sandbox, sandbox.DEFAULT_ACCOUNT_ID, sandbox.DEFAULT_REDIRECT_URI),
     sandbox_paths=("/service/auth/oauth/authorize", "/auth/oauth/token"),
     live=lambda url: url == PRODUCTION_URL,
     lookup=kit.listed_tenants(lambda api: api + IDENTITY_PATH, "FreshBooks", accounts_of),

@@ -1,7 +1,8 @@
-"""What the OAuth ledgers' ``oauth.py`` modules share when ``syncledger connect`` asks
-which tenants a new grant reaches: one authenticated ``GET`` of the platform's listing
-and its rows read as tenants. The platform module says where the listing is, the
-auth scheme, and how its rows name a tenant.
+"""What the OAuth ledgers' ``oauth.py`` modules share for ``syncledger connect``: the
+tenants a new grant reaches (one authenticated ``GET`` of the platform's listing, its
+rows read as tenants) and the sandbox's public app that ``connect`` logs in to. The
+platform module says where the listing is, the auth scheme, how its rows name a tenant
+and which tenant its sandbox serves.
 """
 
 from __future__ import annotations
@@ -11,8 +12,26 @@ from typing import Any
 
 import httpx
 
+from syncledger.adapters.kit.wire_platform import SandboxDefaults
 from syncledger.adapters.oauth2 import TokenSet
-from syncledger.adapters.oauth2_connect import Redirect, Tenant, TenantLookup, bearer, get_json
+from syncledger.adapters.oauth2_connect import (
+    Redirect,
+    SandboxLogin,
+    Tenant,
+    TenantLookup,
+    bearer,
+    get_json,
+)
+
+
+def sandbox_login(
+    server: SandboxDefaults, tenant: str, redirect_uri: str | None = None
+) -> SandboxLogin:
+    """What ``connect`` uses against the platform's sandbox: the public app credentials
+    its server module publishes and the tenant it serves."""
+    return SandboxLogin(
+        server.DEFAULT_CLIENT_ID, server.DEFAULT_CLIENT_SECRET, tenant, redirect_uri
+    )
 
 
 def tenants_in(rows: Any, id_key: str, name_key: str) -> list[Tenant]:

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import httpx
 
+from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2 import TokenSet
-from syncledger.adapters.oauth2_connect import OAuthPlatform, Redirect, SandboxLogin, Tenant
+from syncledger.adapters.oauth2_connect import OAuthPlatform, Redirect, Tenant
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL, SANDBOX_URL, TOKEN_URL
 from syncledger.adapters.qbo.sandbox import server as sandbox
 
@@ -55,7 +56,7 @@ CONNECT = OAuthPlatform(
     api_url=PRODUCTION_URL,
     scopes=SCOPES,
     pkce=False,
-    sandbox=SandboxLogin(sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, "sandbox-realm"),
+    sandbox=kit.sandbox_login(sandbox, "sandbox-realm"),
     sandbox_paths=("/connect/oauth2", "/oauth2/v1/tokens/bearer"),
     live=lambda url: url in _INTUIT_HOSTS,
     lookup=_realm,

@@ -33,7 +33,6 @@ from typing import Any
 from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
-    SandboxLogin,
     Tenant,
 )
 from syncledger.adapters.sage.ledger import PRODUCTION_URL, TOKEN_URL
@@ -62,9 +61,7 @@ CONNECT = OAuthPlatform(
     api_url=PRODUCTION_URL,
     scopes=SCOPES,
     pkce=False,
-    sandbox=SandboxLogin(
-        sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, sandbox.DEFAULT_BUSINESS_ID
-    ),
+    sandbox=kit.sandbox_login(sandbox, sandbox.DEFAULT_BUSINESS_ID),
     sandbox_paths=("/oauth2/auth/central", "/token"),
     live=_live,
     lookup=kit.listed_tenants(

@@ -27,7 +27,6 @@ from __future__ import annotations
 from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
-    SandboxLogin,
     Tenant,
 )
 from syncledger.adapters.xero.ledger import PRODUCTION_URL, TOKEN_URL
@@ -56,9 +55,7 @@ CONNECT = OAuthPlatform(
     api_url=PRODUCTION_URL,
     scopes=SCOPES,
     pkce=True,
-    sandbox=SandboxLogin(
-        sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, sandbox.DEFAULT_TENANT_ID
-    ),
+    sandbox=kit.sandbox_login(sandbox, sandbox.DEFAULT_TENANT_ID),
     sandbox_paths=("/identity/connect/authorize", "/connect/token"),
     live=lambda url: url == PRODUCTION_URL,
     lookup=kit.listed_tenants(lambda api: f"{api}/connections", "Xero", _organisations),

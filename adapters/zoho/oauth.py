@@ -46,7 +46,6 @@ from syncledger.adapters.kit import wire_oauth as kit
 from syncledger.adapters.oauth2_connect import (
     OAuthPlatform,
     Redirect,
-    SandboxLogin,
     Tenant,
 )
 from syncledger.adapters.zoho.ledger import PRODUCTION_URL, TOKEN_URL
@@ -102,9 +101,7 @@ CONNECT = OAuthPlatform(
     api_url=PRODUCTION_URL,
     scopes=SCOPES,
     pkce=False,
-    sandbox=SandboxLogin(
-        sandbox.DEFAULT_CLIENT_ID, sandbox.DEFAULT_CLIENT_SECRET, sandbox.DEFAULT_ORGANIZATION_ID
-    ),
+    sandbox=kit.sandbox_login(sandbox, sandbox.DEFAULT_ORGANIZATION_ID),
     sandbox_paths=("/oauth/v2/auth", "/oauth/v2/token"),
     live=_is_zoho,
     lookup=kit.listed_tenants(
