@@ -73,6 +73,17 @@ class BookLedger(LedgerContract):
         """``options`` go to ``tests.support.<platform>.in_process_<platform>`` (``retry``)."""
         raise NotImplementedError  # the platform's contract class provides it
 
+    def secret_ledger(self, store: TokenStore) -> SectionLedger:
+        """The adapter on a fresh sandbox, its credentials ones ``lose_credentials`` loses."""
+        return self.book_ledger(None, store)
+
+    def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
+        """The grant is used up elsewhere and the access token expires."""
+        held = store.load()
+        assert held is not None and env.redeem is not None
+        env.redeem(held.refresh_token)  # someone else used it: the adapter's copy is spent
+        env.expire_access_tokens()
+
     def counts(self, env: SectionLedger, **held: int) -> dict[str, int]:
         """What ``/_sandbox/counts`` shows for a new book plus ``held``."""
         return dict.fromkeys(self.counted_kinds, 0) | {"item": self.seeded_items} | held
@@ -182,16 +193,6 @@ class SecretsSection(BookLedger):
     secrets: ClassVar[tuple[str, ...]] = ()
     #: what the logs show in a secret's stead (a masked parameter, a request's path)
     logged_instead: ClassVar[str] = ""
-
-    def secret_ledger(self, store: TokenStore) -> SectionLedger:
-        return self.book_ledger(None, store)
-
-    def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
-        """The grant is used up elsewhere and the access token expires."""
-        held = store.load()
-        assert held is not None and env.redeem is not None
-        env.redeem(held.refresh_token)  # someone else used it: the adapter's copy is spent
-        env.expire_access_tokens()
 
     def more_text(self) -> str:
         """Further text that must name no secret (the reprs of the platform's credentials)."""

@@ -20,10 +20,11 @@ from tests.contracts.sandbox_sections import (
     PersistenceSection,
     SecretsSection,
 )
-from tests.contracts.wire_sections import ItemLookupSection
+from tests.contracts.wire_sections import ItemLookupSection, LostCredentialSection
 
 
 class EveryLedgerSections(
+    LostCredentialSection,
     ApplicationsSection,
     ItemLookupSection,
     DeltaSection,

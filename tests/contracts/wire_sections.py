@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 import pytest
 
 from syncledger.adapters.oauth2 import MemoryTokenStore
-from syncledger.core.errors import PermanentLedgerError, StaleVersionError
+from syncledger.core.errors import AuthExpiredError, PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine
 from syncledger.core.ports import PushResult
 from tests.contracts.ledger_contract import key
@@ -332,3 +332,23 @@ class RefundRefusalSection(WireLedger):
         assert codes == self.refund_refusals
         assert {case for case, wrote in writes.items() if wrote} == self.refused_by_the_ledger
         assert (refunds, credit.balance) == (0, Decimal("40.00"))
+
+
+class LostCredentialSection(WireLedger):
+    """A credential lost while the adapter runs (a spent grant and an expired token, a
+    revoked token, an expired key) is an auth error after one request: not retried."""
+
+    #: the code the AuthExpiredError carries
+    lost_credential_code: ClassVar[str] = ""
+
+    async def test_a_lost_credential_is_an_auth_error_after_one_request(self) -> None:
+        store = MemoryTokenStore()
+        async with opened(self.secret_ledger(store)) as env:
+            customer_id = await self.push_customer(env.under_test)
+            self.lose_credentials(env, store)
+            start = len(self.calls(env))
+            with pytest.raises(AuthExpiredError) as refused:
+                await env.adapter.get("customer", customer_id)
+            sent = self.calls_since(env, start)
+        assert refused.value.code == self.lost_credential_code
+        assert len(sent) == 1

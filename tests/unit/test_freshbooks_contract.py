@@ -49,6 +49,7 @@ class TestFreshBooksLedgerContract(
     OPERATIONS = ("credit_note", "payment")
     takes_refunds = False  # the adapter refuses every refund (below)
     currency = "USD"
+    lost_credential_code = "invalid_grant"
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", None): "syncledger.applied_mismatch",
         ("250.00", "100.00"): "syncledger.applied_mismatch",

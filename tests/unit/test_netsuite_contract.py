@@ -37,6 +37,7 @@ class TestNetSuiteLedgerContract(
     EveryLedgerSections,
 ):
     currency = "USD"
+    lost_credential_code = "INVALID_LOGIN"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",
         "another_customer": "USER_ERROR",

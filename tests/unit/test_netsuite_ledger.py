@@ -624,14 +624,6 @@ async def test_each_attempt_is_signed_afresh_so_a_retry_is_not_a_replay(
     assert ns.sandbox.tba.audit == []
 
 
-async def test_a_revoked_token_is_an_auth_error_without_retries(ns: InProcessNetSuite) -> None:
-    ns.sandbox.tba.revoke("sandbox-token-id")
-    with pytest.raises(AuthExpiredError) as refused:
-        await ns.ledger.get("customer", "1")
-    assert refused.value.code == "INVALID_LOGIN"
-    assert ns.sandbox.tba.audit == ["InvalidToken"]
-
-
 # -------------------------------------------------------- error translation
 
 

@@ -84,6 +84,8 @@ class TestOdooJson2Contract(
     def lose_credentials(self, env: SectionLedger, store: TokenStore) -> None:
         env.under_test.sandbox.expire_keys()  # type: ignore[attr-defined]
 
+    lost_credential_code = "werkzeug.exceptions.Unauthorized"  # JSON-2's 401
+
     unknown_customer_code = "odoo.exceptions.MissingError"  # the exception's name
     changes_resolution = 1.0  # Odoo shows write_date to the second
     transport = "json2"
@@ -172,6 +174,7 @@ class TestOdooJson2Contract(
 
 class TestOdooXmlRpcContract(TestOdooJson2Contract):
     unknown_customer_code = "2"  # /xmlrpc/2 faultCode of every UserError (MissingError too)
+    lost_credential_code = "3"  # the faultCode of an access denial (adapters/odoo/errors.py)
     rateless_code = "2"
     transport = "xmlrpc"
 

@@ -655,14 +655,6 @@ async def test_match_customer_ignores_case_and_finds_by_tax_id(odoo: InProcessOd
 # -------------------------------------------------------------------- auth
 
 
-async def test_an_expired_key_surfaces_as_auth_expired(odoo: InProcessOdoo) -> None:
-    odoo.sandbox.expire_keys()
-    with pytest.raises(AuthExpiredError) as expired:
-        await odoo.ledger.get("customer", "1")
-    assert expired.value.code in ("werkzeug.exceptions.Unauthorized", "3")
-    assert DEFAULT_API_KEY not in str(expired.value)
-
-
 async def test_rotation_persists_the_new_key_then_revokes_the_old(
     odoo: InProcessOdoo, tmp_path: Path
 ) -> None:

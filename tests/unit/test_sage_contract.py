@@ -47,6 +47,7 @@ class TestSageLedgerContract(
     EveryLedgerSections,
 ):
     currency = "USD"
+    lost_credential_code = "invalid_grant"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "RecordInvalid",
         "another_customer": "RecordInvalid",

@@ -46,6 +46,7 @@ class TestXeroLedgerContract(
     EveryLedgerSections,
 ):
     currency = "USD"
+    lost_credential_code = "invalid_grant"
     # Xero refuses a refund beyond the credit (ValidationException, ErrorNumber 10); one
     # out of another customer's credit note is not refused: the payment names only the
     # credit note, whose contact it is paid to

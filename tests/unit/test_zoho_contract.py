@@ -34,6 +34,7 @@ class TestZohoBooksLedgerContract(
     EveryLedgerSections,
 ):
     currency = "USD"
+    lost_credential_code = "invalid_code"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",
         "another_customer": "syncledger.refund_customer_mismatch",
