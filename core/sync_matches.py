@@ -114,8 +114,9 @@ class BatchMatches:
             return
         try:
             answer = await ledger.match_customers(customers)
-        except LedgerError as exc:
-            log.info("matching %d customers at once failed (%s); one by one", len(customers), exc)
+        except LedgerError as exc:  # its message may quote the names asked: not logged
+            failed = f"{type(exc).__name__} {exc.code or ''}".strip()
+            log.info("batch match of %d customers failed (%s): one by one", len(customers), failed)
             return
         self._read_at = self._clock()
         for ref, found in answer.items():

@@ -4,9 +4,13 @@ ledger, with one match request per batch instead of one per customer."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
+import pytest
+
 from syncledger.adapters.memory import BatchMatchingMemoryLedger, MemoryLedger
+from syncledger.core.errors import TransientLedgerError
 from syncledger.core.model import Customer
 from syncledger.core.ports import CustomerBatchMatcher, LedgerRecord, SourceItem
 from syncledger.core.sync import Outcome
@@ -131,19 +135,22 @@ async def test_an_update_in_the_batch_is_seen_by_the_batch_mates_it_now_matches(
     assert ledger.matched_one == 1
 
 
-async def test_a_failed_batch_read_falls_back_to_one_by_one() -> None:
+async def test_a_failed_batch_read_falls_back_to_one_by_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     class Fails(BatchMatchingMemoryLedger):
         async def match_customers(self, customers: object) -> dict[str, list[LedgerRecord]]:
-            from syncledger.core.errors import TransientLedgerError
-
-            raise TransientLedgerError("the query timed out", code="timeout")
+            raise TransientLedgerError("no answer to: Name IN ('Customer c1')", code="timeout")
 
     h = Harness(Fails())
     await h.ingest([customer("c1"), customer("c2")])
-    assert [o.status for o in await run_many(h)] == ["pushed", "pushed"]
+    with caplog.at_level(logging.INFO):
+        assert [o.status for o in await run_many(h)] == ["pushed", "pushed"]
     ledger = h.ledger
     assert isinstance(ledger, Fails)
     assert ledger.matched_one == 2
+    assert "TransientLedgerError timeout" in caplog.text
+    assert "Customer c1" not in caplog.text  # the ledger's message may quote names
 
 
 def _with(item: SourceItem, **fields: str) -> SourceItem:
