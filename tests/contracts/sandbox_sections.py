@@ -12,6 +12,8 @@ contract class (``tests/unit/test_<platform>_contract.py``):
   of the error a lost credential raises.
 - :class:`PersistenceSection`: a sandbox on a book file keeps what was written, and the
   grants it issued, across a restart.
+- :class:`TokenServerSection`: the sandbox's OAuth token route rotates refresh tokens,
+  refuses a spent one and a wrong client secret as the platform does.
 
 Each asks the platform for one factory, ``book_ledger(book, store)``: the adapter on a
 fresh sandbox whose book is the SQLite file ``book`` (in memory when None), signing in
@@ -20,6 +22,7 @@ through ``store`` where the platform uses OAuth.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -218,3 +221,65 @@ class SecretsSection(BookLedger):
         text = caplog.text + str(refused.value) + self.more_text()
         assert caplog.records and self.logged_instead in caplog.text
         assert [s for s in (*tokens, *self.secrets, "private@") if s in text] == []
+
+
+class TokenServerSection(BookLedger):
+    """The sandbox's token server as the platform's: a refresh token is spent by its use
+    and rotated (a spent one is an ``invalid_grant``, 400), and a wrong client secret is an
+    ``invalid_client``, 401."""
+
+    #: the token endpoint's path, and the client the sandbox knows
+    token_path: ClassVar[str] = ""
+    client_id: ClassVar[str] = ""
+    client_secret: ClassVar[str] = ""
+    #: True where the client authenticates in the form, not with HTTP Basic
+    client_in_body: ClassVar[bool] = False
+    #: further fields the platform's refresh grant carries (FreshBooks' redirect_uri)
+    grant_extras: ClassVar[dict[str, str]] = {}
+    #: fields of the token answer and what they hold (token type, lifetimes), and those
+    #: holding an integer time (FreshBooks' created_at)
+    token_answer: ClassVar[dict[str, object]] = {}
+    token_answer_times: ClassVar[tuple[str, ...]] = ()
+
+    async def token(
+        self, http: httpx.AsyncClient, refresh: str, secret: str | None = None
+    ) -> httpx.Response:
+        client = {"client_id": self.client_id, "client_secret": secret or self.client_secret}
+        form = {"grant_type": "refresh_token", "refresh_token": refresh} | self.grant_extras
+        if self.client_in_body:
+            return await http.post(self.token_path, data=form | client)
+        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode())
+        headers = {"Authorization": f"Basic {basic.decode()}"}
+        return await http.post(self.token_path, data=form, headers=headers)
+
+    async def test_a_refresh_token_rotates_and_a_spent_one_is_an_invalid_grant(self) -> None:
+        env = self.book_ledger(None, MemoryTokenStore())
+        initial = env.initial_refresh_token
+        assert initial is not None
+        async with opened(env), admin(env) as http:
+            first = await self.token(http, initial)
+            tokens = decode_json(first.content)
+            replay = await self.token(http, initial)
+            rotated = await self.token(http, tokens["refresh_token"])
+        assert first.status_code == 200
+        assert {k: tokens[k] for k in self.token_answer} == self.token_answer
+        assert all(isinstance(tokens[k], int) for k in self.token_answer_times)
+        assert tokens["refresh_token"] != initial
+        assert (replay.status_code, decode_json(replay.content)) == (
+            400,
+            {"error": "invalid_grant"},
+        )
+        assert rotated.status_code == 200
+
+    async def test_a_wrong_client_secret_is_an_invalid_client_and_spends_nothing(self) -> None:
+        env = self.book_ledger(None, MemoryTokenStore())
+        initial = env.initial_refresh_token
+        assert initial is not None
+        async with opened(env), admin(env) as http:
+            refused = await self.token(http, initial, secret="wrong")
+            after = await self.token(http, initial)
+        assert (refused.status_code, decode_json(refused.content)) == (
+            401,
+            {"error": "invalid_client"},
+        )
+        assert after.status_code == 200

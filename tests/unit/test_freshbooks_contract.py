@@ -10,7 +10,9 @@ import pytest
 from syncledger.adapters.freshbooks.ledger import PRODUCTION_URL, REFUND_NOT_SUPPORTED
 from syncledger.adapters.freshbooks.mapping import ref_in
 from syncledger.adapters.freshbooks.sandbox.server import (
+    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
     DEFAULT_REFRESH_TOKEN,
 )
 from syncledger.adapters.oauth2 import TokenStore
@@ -21,6 +23,7 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
@@ -37,6 +40,7 @@ class TestFreshBooksLedgerContract(
     MisappliedSection,
     TaxIdSection,
     PrefetchSection,
+    TokenServerSection,
     OAuthSections,
     EveryLedgerSections,
 ):
@@ -153,3 +157,11 @@ class TestFreshBooksLedgerContract(
             )
         assert (await self.fetch(ledger, "credit_note", credit_id)).balance == Decimal("40.00")
         assert ledger.sandbox.count("payment") == 0
+
+    token_path = "/auth/oauth/token"
+    client_id = DEFAULT_CLIENT_ID
+    client_secret = DEFAULT_CLIENT_SECRET
+    client_in_body = True
+    grant_extras: ClassVar[dict[str, str]] = {"redirect_uri": DEFAULT_REDIRECT_URI}
+    token_answer: ClassVar[dict[str, object]] = {"token_type": "Bearer", "expires_in": 43200}
+    token_answer_times = ("created_at",)

@@ -141,28 +141,6 @@ async def fb(make: Callable[..., FreshBooks]) -> AsyncIterator[FreshBooks]:
 # ------------------------------------------------------------------- OAuth
 
 
-async def test_a_refresh_token_is_single_use_and_rotates(make: Callable[..., FreshBooks]) -> None:
-    env = make()
-    first = await env.token(DEFAULT_REFRESH_TOKEN)
-    again = await env.token(DEFAULT_REFRESH_TOKEN)
-    tokens = decode_json(first.content)
-    assert first.status_code == 200
-    assert tokens["token_type"] == "Bearer"
-    assert tokens["expires_in"] == 43200
-    assert isinstance(tokens["created_at"], int)
-    assert tokens["refresh_token"] != DEFAULT_REFRESH_TOKEN
-    assert again.status_code == 400
-    assert decode_json(again.content) == {"error": "invalid_grant"}
-    assert (await env.token(tokens["refresh_token"])).status_code == 200
-
-
-async def test_the_client_secret_goes_in_the_body(make: Callable[..., FreshBooks]) -> None:
-    env = make()
-    refused = await env.token(DEFAULT_REFRESH_TOKEN, secret="wrong")
-    assert refused.status_code == 401
-    assert decode_json(refused.content) == {"error": "invalid_client"}
-
-
 async def test_a_grant_without_the_apps_redirect_uri_is_refused_and_spends_nothing(
     make: Callable[..., FreshBooks],
 ) -> None:

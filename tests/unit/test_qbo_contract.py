@@ -13,6 +13,7 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL
 from syncledger.adapters.qbo.mapping import ref_in
 from syncledger.adapters.qbo.sandbox.server import (
+    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
 )
@@ -24,6 +25,7 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
@@ -49,6 +51,7 @@ class TestQboLedgerContract(
     PrefetchSection,
     ForeignCurrencySection,
     ThrottleSection,
+    TokenServerSection,
     OAuthSections,
     EveryLedgerSections,
 ):
@@ -122,6 +125,11 @@ class TestQboLedgerContract(
     def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
         body = {"Name": code, "Type": "Service", "IncomeAccountRef": {"value": "1"}}
         env.under_test.sandbox.write("item", None, body)  # type: ignore[attr-defined]
+
+    token_path = "/oauth2/v1/tokens/bearer"
+    client_id = DEFAULT_CLIENT_ID
+    client_secret = DEFAULT_CLIENT_SECRET
+    token_answer: ClassVar[dict[str, object]] = {"token_type": "bearer", "expires_in": 3600}
 
 
 class TestQboAutomatedSalesTaxContract(TestQboLedgerContract):

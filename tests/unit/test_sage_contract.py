@@ -13,6 +13,7 @@ from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.ledger import PRODUCTION_URL
 from syncledger.adapters.sage.mapping import ref_in
 from syncledger.adapters.sage.sandbox.server import (
+    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
 )
@@ -25,6 +26,7 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
@@ -43,6 +45,7 @@ class TestSageLedgerContract(
     PrefetchSection,
     ForeignCurrencySection,
     ThrottleSection,
+    TokenServerSection,
     OAuthSections,
     EveryLedgerSections,
 ):
@@ -138,3 +141,12 @@ class TestSageLedgerContract(
 
     def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
         env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]
+
+    token_path = "/token"
+    client_id = DEFAULT_CLIENT_ID
+    client_secret = DEFAULT_CLIENT_SECRET
+    client_in_body = True
+    token_answer: ClassVar[dict[str, object]] = {
+        "expires_in": 300,
+        "refresh_token_expires_in": 2678400,
+    }

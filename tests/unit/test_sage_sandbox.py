@@ -159,20 +159,6 @@ async def sage() -> AsyncIterator[Sage]:
 # -------------------------------------------------------------------- OAuth
 
 
-async def test_refresh_tokens_rotate_and_a_used_one_is_an_invalid_grant() -> None:
-    sage = Sage(create_app())
-    first = await sage.token(DEFAULT_REFRESH_TOKEN)
-    assert first.status_code == 200
-    tokens = decode_json(first.content)
-    assert tokens["refresh_token"] != DEFAULT_REFRESH_TOKEN
-    assert (tokens["expires_in"], tokens["refresh_token_expires_in"]) == (300, 2678400)
-    replay = await sage.token(DEFAULT_REFRESH_TOKEN)
-    assert (replay.status_code, decode_json(replay.content)) == (400, {"error": "invalid_grant"})
-    assert (await sage.token(tokens["refresh_token"], secret="wrong")).status_code == 401
-    assert (await sage.token(tokens["refresh_token"])).status_code == 200
-    await sage.http.aclose()
-
-
 async def test_no_token_and_a_bad_token_are_refused_in_sages_two_shapes(sage: Sage) -> None:
     bare = await sage.http.get("/v3.1/contacts")
     assert bare.status_code == 401

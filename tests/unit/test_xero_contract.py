@@ -13,6 +13,7 @@ from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.xero.ledger import API, PRODUCTION_URL
 from syncledger.adapters.xero.mapping import ref_in
 from syncledger.adapters.xero.sandbox.server import (
+    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
 )
@@ -24,6 +25,7 @@ from tests.contracts.ledger_sections import (
     ThrottleSection,
     in_process,
 )
+from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
@@ -42,6 +44,7 @@ class TestXeroLedgerContract(
     PrefetchSection,
     ForeignCurrencySection,
     ThrottleSection,
+    TokenServerSection,
     OAuthSections,
     EveryLedgerSections,
 ):
@@ -129,3 +132,8 @@ class TestXeroLedgerContract(
 
     def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
         env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]
+
+    token_path = "/connect/token"
+    client_id = DEFAULT_CLIENT_ID
+    client_secret = DEFAULT_CLIENT_SECRET
+    token_answer: ClassVar[dict[str, object]] = {"token_type": "Bearer", "expires_in": 1800}

@@ -19,7 +19,6 @@ from syncledger.adapters.xero.sandbox.limits import XeroLimits
 from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
-    DEFAULT_REFRESH_TOKEN,
     DEFAULT_TENANT_ID,
     create_app,
     sandbox_of,
@@ -141,21 +140,6 @@ async def xero() -> AsyncIterator[Xero]:
 
 
 # -------------------------------------------------------------- OAuth, auth
-
-
-async def test_refresh_tokens_rotate_last_30_minutes_and_a_used_one_is_an_invalid_grant() -> None:
-    xero = Xero(create_app())
-    first = await xero.token(DEFAULT_REFRESH_TOKEN)
-    tokens = decode_json(first.content)
-    assert first.status_code == 200
-    assert (tokens["token_type"], tokens["expires_in"]) == ("Bearer", 1800)
-    assert tokens["refresh_token"] != DEFAULT_REFRESH_TOKEN
-    replay = await xero.token(DEFAULT_REFRESH_TOKEN)
-    assert (replay.status_code, decode_json(replay.content)) == (400, {"error": "invalid_grant"})
-    assert (await xero.token(tokens["refresh_token"])).status_code == 200
-    wrong = base64.b64encode(b"someone:else").decode()
-    assert (await xero.token(tokens["refresh_token"], basic=wrong)).status_code == 401
-    await xero.http.aclose()
 
 
 async def test_calls_need_a_valid_token_and_the_tenant(xero: Xero) -> None:
