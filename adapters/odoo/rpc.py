@@ -19,9 +19,11 @@ The API key is a secret: it lives in headers or request bodies, never in logs or
 from __future__ import annotations
 
 import xmlrpc.client
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -34,8 +36,26 @@ from syncledger.adapters.odoo.wire import decode, encode_call
 from syncledger.core.errors import AuthExpiredError, TransientLedgerError
 
 
-class OdooRpc(Protocol):
+@dataclass(frozen=True)
+class OdooCall:
+    """``model.method(ids, **params)`` under ``context``; ``idempotent``: safe to resend."""
+
+    model: str
+    method: str
+    ids: tuple[int, ...]
+    context: Mapping[str, Any]
+    params: Mapping[str, Any]
+    idempotent: bool
+
+
+class OdooRpc(ABC):
+    """One way of calling Odoo over ``LedgerHttp``: each says how a call goes on the wire
+    (``_call``) and which release answers (``dialect``)."""
+
     transport: str  # "json2" or "xmlrpc"
+
+    def __init__(self, http: LedgerHttp) -> None:
+        self._http = http
 
     async def call(
         self,
@@ -48,13 +68,18 @@ class OdooRpc(Protocol):
         **params: Any,
     ) -> Any:
         """``model.method(ids, **params)`` under ``context``; returns what Odoo returned."""
-        ...
+        call = OdooCall(model, method, tuple(ids), context or {}, params, idempotent)
+        return await self._call(call)
 
+    @abstractmethod
+    async def _call(self, call: OdooCall) -> Any: ...
+
+    @abstractmethod
     async def dialect(self) -> OdooDialect:
         """The fields of the release the server runs (``odoo_versions``)."""
-        ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 class ApiKeyAuth:
@@ -86,43 +111,28 @@ class ApiKeyAuth:
         return sent.get("Authorization") != f"bearer {self.current()}"
 
 
-class Json2Rpc:
+class Json2Rpc(OdooRpc):
     transport = "json2"
 
-    def __init__(self, http: LedgerHttp) -> None:
-        self._http = http
-
-    async def call(
-        self,
-        model: str,
-        method: str,
-        *,
-        ids: Sequence[int] = (),
-        context: Mapping[str, Any] | None = None,
-        idempotent: bool,
-        **params: Any,
-    ) -> Any:
-        body: dict[str, Any] = dict(params)
-        if ids:
-            body["ids"] = list(ids)
-        if context:
-            body["context"] = dict(context)
-        url = f"/json/2/{model}/{method}"
-        return await self._http.json("POST", url, body=body, idempotent=idempotent)
+    async def _call(self, call: OdooCall) -> Any:
+        body: dict[str, Any] = dict(call.params)
+        if call.ids:
+            body["ids"] = list(call.ids)
+        if call.context:
+            body["context"] = dict(call.context)
+        url = f"/json/2/{call.model}/{call.method}"
+        return await self._http.json("POST", url, body=body, idempotent=call.idempotent)
 
     async def dialect(self) -> OdooDialect:
         """JSON-2 is new in 19.0: a server that answers it is 19 or newer."""
         return JSON2
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
-
-class XmlRpc:
+class XmlRpc(OdooRpc):
     transport = "xmlrpc"
 
     def __init__(self, http: LedgerHttp, *, database: str, login: str, auth: ApiKeyAuth) -> None:
-        self._http = http
+        super().__init__(http)
         self._database = database
         self._login = login
         self._auth = auth
@@ -136,26 +146,17 @@ class XmlRpc:
             self._dialect = dialect_of(answer)
         return self._dialect
 
-    async def call(
-        self,
-        model: str,
-        method: str,
-        *,
-        ids: Sequence[int] = (),
-        context: Mapping[str, Any] | None = None,
-        idempotent: bool,
-        **params: Any,
-    ) -> Any:
+    async def _call(self, call: OdooCall) -> Any:
         await self.dialect()
-        args, kwargs = _positional(method, ids, params)
-        if context:
-            kwargs["context"] = dict(context)
+        args, kwargs = _positional(call.method, call.ids, call.params)
+        if call.context:
+            kwargs["context"] = dict(call.context)
         for again in (False, True):
             key = self._auth.current()
             uid = await self._user_id(key)
-            payload = (self._database, uid, key, model, method, args, kwargs)
+            payload = (self._database, uid, key, call.model, call.method, args, kwargs)
             try:
-                return await self._send("object", "execute_kw", payload, key, idempotent)
+                return await self._send("object", "execute_kw", payload, key, call.idempotent)
             except AuthExpiredError:
                 if again or key == self._auth.current():
                     raise
@@ -195,9 +196,6 @@ class XmlRpc:
         except ValueError as exc:
             raise TransientLedgerError(f"Odoo {url} answered with no XML-RPC result") from exc
         return result
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 def _positional(
