@@ -567,7 +567,7 @@ class ApplicationsSection(LedgerContract):
         )
         invoice = await self.fetch(ledger, "invoice", invoice_id)
         credit = await self.fetch(ledger, "credit_note", note.ledger_id)
-        assert (invoice.status, invoice.balance) == ("paid", 0)
+        assert (invoice.status, invoice.balance) == ("paid", Decimal(0))
         assert (credit.total, credit.balance) == (Decimal("40.00"), Decimal("14.55"))
         assert credit.applied_to == ((invoice_id, Decimal("25.45")),)
         if not self.takes_refunds:
@@ -577,7 +577,7 @@ class ApplicationsSection(LedgerContract):
         refund = await self.fetch(ledger, "refund", refund_id)
         spent = await self.fetch(ledger, "credit_note", note.ledger_id)
         assert refund.applied_to == ((note.ledger_id, Decimal("14.55")),)
-        assert (spent.balance, spent.applied_to) == (0, credit.applied_to)
+        assert (spent.balance, spent.applied_to) == (Decimal(0), credit.applied_to)
 
 
 class TaxIdSection(LedgerContract):

@@ -26,7 +26,7 @@ from syncledger.adapters.freshbooks.sandbox.server import (
     DEFAULT_REFRESH_TOKEN,
 )
 from syncledger.adapters.freshbooks.sandbox.service import resource
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.oauth2 import FileTokenStore
 from syncledger.adapters.platforms import Connection
 from syncledger.core.errors import (
@@ -36,6 +36,7 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
@@ -651,52 +652,41 @@ async def test_no_grant_goes_out_without_a_redirect_uri(tmp_path: Path) -> None:
 # ------------------------------------------------------------- error mapping
 
 
-def answer(status: int, body: Any, **headers: str) -> httpx.Response:
-    request = httpx.Request("POST", "https://api.freshbooks.com/accounting/account/A/x/y")
-    return httpx.Response(status, content=encode_json(body), headers=headers, request=request)
+ACCOUNTING_REFUSAL = {
+    "errno": 2003,
+    "field": "email",
+    "message": "A client with this email already exists.",
+    "object": "client",
+    "value": "someone@example.test",
+}
+MISSING = {"response": {"errors": [{"errno": 1012, "message": "Client not found."}]}}
+GATEWAY_DETAIL = {"reason": "1012", "metadata": {"message": "Client not found.", "field": "userid"}}
+ERRORS = [
+    (  # errno and field kept, the value sent left out
+        answer(422, {"response": {"errors": [ACCOUNTING_REFUSAL]}}),
+        Translated(PermanentLedgerError, "2003", says=("email",), hides=("someone@example.test",)),
+    ),
+    (answer(404, MISSING), Translated(FreshBooksNotFoundError, "1012")),
+    (
+        answer(429, {"errno": 429, "message": "slow"}, **{"Retry-After": "7"}),
+        Translated(TransientLedgerError, "429", 7),
+    ),
+    (
+        answer(401, {"error": "unauthenticated", "error_description": "x"}),
+        Translated(AuthExpiredError, "unauthenticated"),
+    ),
+    (answer(503, "down"), Translated(TransientLedgerError, "503")),
+    (
+        answer(404, {"code": 5, "message": "failed", "details": [GATEWAY_DETAIL]}),
+        Translated(FreshBooksNotFoundError, "1012"),
+    ),
+    (answer(502, b"<html>"), Translated(TransientLedgerError, "502")),  # not JSON: by status
+]
 
 
-def test_an_accounting_refusal_keeps_errno_and_field_but_not_the_value() -> None:
-    body = {
-        "response": {
-            "errors": [
-                {
-                    "errno": 2003,
-                    "field": "email",
-                    "message": "A client with this email already exists.",
-                    "object": "client",
-                    "value": "someone@example.test",
-                }
-            ]
-        }
-    }
-    error = translate_freshbooks(answer(422, body))
-    assert isinstance(error, PermanentLedgerError)
-    assert error.code == "2003"
-    assert "email" in str(error)
-    assert "someone@example.test" not in str(error)
-
-
-def test_http_statuses_map_to_the_error_tree() -> None:
-    missing = {"response": {"errors": [{"errno": 1012, "message": "Client not found."}]}}
-    throttled = translate_freshbooks(
-        answer(429, {"errno": 429, "message": "slow"}, **{"Retry-After": "7"})
-    )
-    auth = translate_freshbooks(answer(401, {"error": "unauthenticated", "error_description": "x"}))
-    detail = {"reason": "1012", "metadata": {"message": "Client not found.", "field": "userid"}}
-    gateway = {"code": 5, "message": "failed", "details": [detail]}
-    assert isinstance(translate_freshbooks(answer(404, missing)), FreshBooksNotFoundError)
-    assert isinstance(throttled, TransientLedgerError) and throttled.retry_after == 7.0
-    assert isinstance(auth, AuthExpiredError) and auth.code == "unauthenticated"
-    assert isinstance(translate_freshbooks(answer(503, "down")), TransientLedgerError)
-    assert translate_freshbooks(answer(404, gateway)).code == "1012"
-
-
-def test_a_body_that_is_not_json_still_maps_by_status() -> None:
-    request = httpx.Request("GET", "https://api.freshbooks.com/x")
-    error = translate_freshbooks(httpx.Response(502, content=b"<html>", request=request))
-    assert isinstance(error, TransientLedgerError)
-    assert error.code == "502"
+@pytest.mark.parametrize(("answer", "expected"), ERRORS)
+def test_answers_map_to_the_error_tree(answer: httpx.Response, expected: Translated) -> None:
+    assert translated(translate_freshbooks(answer), expected) == expected
 
 
 # ------------------------------------------------------------------ platform

@@ -112,7 +112,7 @@ class TestNetSuiteLedgerContract(
         return in_process(in_process_netsuite(book, **options))  # TBA: no OAuth tokens to keep
 
     def paged_ledger(self, page_size: int) -> SectionLedger:
-        options = {"concurrency": 10, "per_minute": 2000, "latency": 0.0}
+        options: dict[str, Any] = {"concurrency": 10, "per_minute": 2000, "latency": 0.0}
         return in_process(in_process_netsuite(page_size=page_size, **options))
 
     item_lookup = "suiteql item by code"

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from syncledger.adapters.http import NO_RETRY
-from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.netsuite.errors import translate_netsuite
 from syncledger.adapters.netsuite.mapping import external_id, load_mapping, ref_in
 from syncledger.adapters.netsuite.records import to_record
@@ -30,6 +29,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import PushResult
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
@@ -627,40 +627,41 @@ async def test_each_attempt_is_signed_afresh_so_a_retry_is_not_a_replay(
 # -------------------------------------------------------- error translation
 
 
-def answer(status: int, body: object, **headers: str) -> httpx.Response:
-    content = body if isinstance(body, bytes) else encode_json(body)
-    request = httpx.Request("PUT", "https://1-sb1.suitetalk.api.netsuite.com/services/rest/x")
-    return httpx.Response(status, content=content, headers=headers, request=request)
-
-
 def ns_error(status: int, code: str, detail: str = "d", path: str | None = None) -> object:
     entry = {"detail": detail, "o:errorCode": code} | ({"o:errorPath": path} if path else {})
     return {"type": "t", "title": "x", "status": status, "o:errorDetails": [entry]}
 
 
-def test_netsuite_errors_map_to_typed_errors() -> None:
-    concurrency = translate_netsuite(answer(429, ns_error(429, "CONCURRENCY_LIMIT_EXCEEDED")))
-    assert isinstance(concurrency, TransientLedgerError) and concurrency.retry_after is None
-    frequency = translate_netsuite(answer(429, ns_error(429, "USER_ERROR")))
-    assert isinstance(frequency, TransientLedgerError) and frequency.retry_after == 60
-    waited = translate_netsuite(answer(429, ns_error(429, "USER_ERROR"), **{"Retry-After": "3"}))
-    assert isinstance(waited, TransientLedgerError) and waited.retry_after == 3
-    login = translate_netsuite(answer(401, ns_error(401, "INVALID_LOGIN")))
-    assert isinstance(login, AuthExpiredError) and login.code == "INVALID_LOGIN"
-    missing = translate_netsuite(answer(404, ns_error(404, "NONEXISTENT_ID")))
-    assert isinstance(missing, PermanentLedgerError) and missing.code == "NONEXISTENT_ID"
-    invalid = translate_netsuite(
-        answer(400, ns_error(400, "INVALID_CONTENT", "Bad value", "entity"))
-    )
-    assert isinstance(invalid, PermanentLedgerError) and invalid.code == "INVALID_CONTENT"
-    assert "Bad value" in str(invalid) and "entity" in str(invalid)
-    changed = translate_netsuite(answer(400, ns_error(400, "RCRD_HAS_BEEN_CHANGED")))
-    assert isinstance(changed, StaleVersionError)
-    server = translate_netsuite(answer(502, b"<html>Bad Gateway</html>"))
-    assert isinstance(server, TransientLedgerError) and server.code == "502"
+ERRORS = [
+    (
+        answer(429, ns_error(429, "CONCURRENCY_LIMIT_EXCEEDED")),
+        Translated(TransientLedgerError, "CONCURRENCY_LIMIT_EXCEEDED"),
+    ),
+    (answer(429, ns_error(429, "USER_ERROR")), Translated(TransientLedgerError, "USER_ERROR", 60)),
+    (
+        answer(429, ns_error(429, "USER_ERROR"), **{"Retry-After": "3"}),
+        Translated(TransientLedgerError, "USER_ERROR", 3),
+    ),
+    (answer(401, ns_error(401, "INVALID_LOGIN")), Translated(AuthExpiredError, "INVALID_LOGIN")),
+    (
+        answer(404, ns_error(404, "NONEXISTENT_ID")),
+        Translated(PermanentLedgerError, "NONEXISTENT_ID"),
+    ),
+    (
+        answer(400, ns_error(400, "INVALID_CONTENT", "Bad value", "entity")),
+        Translated(PermanentLedgerError, "INVALID_CONTENT", says=("Bad value", "entity")),
+    ),
+    (
+        answer(400, ns_error(400, "RCRD_HAS_BEEN_CHANGED")),
+        Translated(StaleVersionError, None),
+    ),
+    (answer(502, b"<html>Bad Gateway</html>"), Translated(TransientLedgerError, "502")),
+]
 
 
-# ------------------------------------------------------- platform, mapping
+@pytest.mark.parametrize(("answer", "expected"), ERRORS)
+def test_netsuite_errors_map_to_typed_errors(answer: httpx.Response, expected: Translated) -> None:
+    assert translated(translate_netsuite(answer), expected) == expected
 
 
 def test_a_live_account_needs_its_tba_credentials_and_a_sane_concurrency(tmp_path: Path) -> None:

@@ -14,7 +14,12 @@ import pytest
 
 from syncledger.adapters.http import RetryPolicy
 from syncledger.adapters.oauth2 import FileTokenStore
-from syncledger.adapters.odoo.errors import answered_none, fault_error, translate_json2
+from syncledger.adapters.odoo.errors import (
+    OdooThrottled,
+    answered_none,
+    fault_error,
+    translate_json2,
+)
 from syncledger.adapters.odoo.ledger import OdooLedger
 from syncledger.adapters.odoo.platform import PLATFORM, rates
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
@@ -28,6 +33,7 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
@@ -686,33 +692,33 @@ async def test_rotation_persists_the_new_key_then_revokes_the_old(
 # ----------------------------------------------------------- error mapping
 
 
-def response(status: int, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-    request = httpx.Request("POST", "http://odoo/json/2/account.move/create")
-    return httpx.Response(status, content=body, headers=headers, request=request)
-
-
-def test_json2_errors_map_by_status_and_keep_the_exception_name() -> None:
-    documented = (
-        b'{"name": "odoo.exceptions.UserError", "message": "No way", "arguments": ["No way"],'
-        b' "context": {}, "debug": "Traceback SECRET"}'
-    )
-    refused = translate_json2(response(422, documented))
-    assert isinstance(refused, PermanentLedgerError)
-    assert refused.code == "odoo.exceptions.UserError"
-    assert "No way" in str(refused) and "SECRET" not in str(refused)
-    bare = translate_json2(response(422, b"\"got an unexpected keyword argument 'x'\""))
-    assert isinstance(bare, PermanentLedgerError) and bare.code == "HTTP 422"
-    throttled = translate_json2(response(429, b"{}", {"Retry-After": "3"}))
-    assert isinstance(throttled, TransientLedgerError) and throttled.retry_after == 3.0
-    assert isinstance(translate_json2(response(503, b"<html>")), TransientLedgerError)
-    assert isinstance(
-        translate_json2(
-            response(
-                401, b'{"name": "werkzeug.exceptions.Unauthorized", "message": "Invalid apikey"}'
-            )
+DOCUMENTED = (
+    b'{"name": "odoo.exceptions.UserError", "message": "No way", "arguments": ["No way"],'
+    b' "context": {}, "debug": "Traceback SECRET"}'
+)
+UNAUTHORIZED = b'{"name": "werkzeug.exceptions.Unauthorized", "message": "Invalid apikey"}'
+JSON2_ERRORS = [
+    (  # the exception's name, its message, not its traceback
+        answer(422, DOCUMENTED),
+        Translated(
+            PermanentLedgerError, "odoo.exceptions.UserError", says=("No way",), hides=("SECRET",)
         ),
-        AuthExpiredError,
-    )
+    ),
+    (
+        answer(422, b"\"got an unexpected keyword argument 'x'\""),
+        Translated(PermanentLedgerError, "HTTP 422"),
+    ),
+    (answer(429, b"{}", **{"Retry-After": "3"}), Translated(OdooThrottled, "429", 3)),
+    (answer(503, b"<html>"), Translated(TransientLedgerError, "HTTP 503")),
+    (answer(401, UNAUTHORIZED), Translated(AuthExpiredError, "werkzeug.exceptions.Unauthorized")),
+]
+
+
+@pytest.mark.parametrize(("answer", "expected"), JSON2_ERRORS)
+def test_json2_errors_map_by_status_and_keep_the_exception_name(
+    answer: httpx.Response, expected: Translated
+) -> None:
+    assert translated(translate_json2(answer), expected) == expected
 
 
 def test_the_fault_for_a_none_answer_reads_as_done_and_no_other() -> None:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.qbo.errors import translate_qbo
 from syncledger.adapters.qbo.items import qbo_literal
 from syncledger.adapters.qbo.ledger import BatchItem, QboLedger, request_id
@@ -36,6 +36,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import LedgerRecord, WriteSteps
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -637,12 +638,6 @@ async def test_batch_splits_into_chunks_of_thirty_and_keeps_item_order(
 # --------------------------------------------------------- error translation
 
 
-def answer(status: int, body: object, **headers: str) -> httpx.Response:
-    content = body if isinstance(body, bytes) else encode_json(body)
-    request = httpx.Request("POST", "https://qbo/v3/company/1/invoice")
-    return httpx.Response(status, content=content, headers=headers, request=request)
-
-
 def fault(
     code: str, message: str = "m", detail: str = "d", kind: str = "ValidationFault"
 ) -> object:
@@ -650,26 +645,37 @@ def fault(
     return {"Fault": {"Error": [error], "type": kind}, "time": "t"}
 
 
-def test_qbo_faults_map_to_typed_errors() -> None:
-    throttle = translate_qbo(answer(429, fault("3001", "message=ThrottleExceeded", "", "SERVICE")))
-    assert isinstance(throttle, TransientLedgerError)
-    assert (throttle.code, throttle.retry_after) == ("003001", 60)
-    xml = (
-        b'<IntuitResponse><Fault type="SERVICE"><Error code="3001"><Message>message='
-        b"ThrottleExceeded; errorCode=003001; statusCode=429</Message></Error></Fault>"
-    )
-    assert isinstance(translate_qbo(answer(429, xml + b"</IntuitResponse>")), TransientLedgerError)
-    assert isinstance(
-        translate_qbo(answer(401, fault("3200", kind="AuthenticationFault"))), AuthExpiredError
-    )
-    assert isinstance(translate_qbo(answer(400, fault("5010"))), StaleVersionError)
-    server = translate_qbo(answer(503, b"Service Unavailable", **{"Retry-After": "5"}))
-    assert isinstance(server, TransientLedgerError) and server.retry_after == 5
-    gateway = translate_qbo(answer(503, b'{"error": "upstream unavailable"}'))  # no QBO Fault
-    assert isinstance(gateway, TransientLedgerError) and gateway.code == "503"
-    refused = translate_qbo(answer(400, fault("6240", "Duplicate Name Exists Error")))
-    assert isinstance(refused, PermanentLedgerError)
-    assert refused.code == "6240" and "Duplicate Name" in str(refused)
+THROTTLED_XML = (
+    b'<IntuitResponse><Fault type="SERVICE"><Error code="3001"><Message>message='
+    b"ThrottleExceeded; errorCode=003001; statusCode=429</Message></Error></Fault>"
+    b"</IntuitResponse>"
+)
+ERRORS = [
+    (
+        answer(429, fault("3001", "message=ThrottleExceeded", "", "SERVICE")),
+        Translated(TransientLedgerError, "003001", 60),
+    ),
+    (answer(429, THROTTLED_XML), Translated(TransientLedgerError, "003001", 60)),
+    (answer(401, fault("3200", kind="AuthenticationFault")), Translated(AuthExpiredError, "3200")),
+    (answer(400, fault("5010")), Translated(StaleVersionError, "5010")),
+    (
+        answer(503, b"Service Unavailable", **{"Retry-After": "5"}),
+        Translated(TransientLedgerError, "503", 5),
+    ),
+    (  # no QBO Fault
+        answer(503, b'{"error": "upstream unavailable"}'),
+        Translated(TransientLedgerError, "503"),
+    ),
+    (
+        answer(400, fault("6240", "Duplicate Name Exists Error")),
+        Translated(PermanentLedgerError, "6240", says=("Duplicate Name",)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "expected"), ERRORS)
+def test_qbo_faults_map_to_typed_errors(answer: httpx.Response, expected: Translated) -> None:
+    assert translated(translate_qbo(answer), expected) == expected
 
 
 def test_the_default_mapping_loads_and_has_a_digest() -> None:

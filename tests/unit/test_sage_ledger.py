@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.oauth2 import MemoryTokenStore
 from syncledger.adapters.sage.errors import translate_sage
 from syncledger.adapters.sage.ledger import SageLedger, idempotency_id
@@ -28,6 +27,7 @@ from syncledger.core.errors import (
 )
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import LedgerItem
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.sage import (
@@ -810,35 +810,46 @@ async def test_the_new_items_table_sets_the_tax_rate_and_refuses_unknown_keys(
 # --------------------------------------------------------- error translation
 
 
-def answer(status: int, body: object, **headers: str) -> httpx.Response:
-    content = body if isinstance(body, bytes) else encode_json(body)
-    request = httpx.Request("POST", "https://api.accounting.sage.com/v3.1/sales_invoices")
-    return httpx.Response(status, content=content, headers=headers, request=request)
-
-
 def diagnoses(code: str, message: str = "m", source: str = "") -> object:
     return [{"$severity": "error", "$dataCode": code, "$message": message, "$source": source}]
 
 
-def test_sage_diagnoses_map_to_typed_errors() -> None:
-    throttle = translate_sage(answer(429, diagnoses("TooManyRequests")))
-    assert isinstance(throttle, TransientLedgerError)
-    assert (throttle.code, throttle.retry_after) == ("TooManyRequests", 60)
-    waited = translate_sage(answer(429, b"", **{"Retry-After": "7"}))
-    assert isinstance(waited, TransientLedgerError) and waited.retry_after == 7
-    auth = translate_sage(answer(401, diagnoses("AccessTokenVerificationError")))
-    assert isinstance(auth, AuthExpiredError) and auth.code == "AccessTokenVerificationError"
-    bare = translate_sage(answer(401, {"error": "Authorization missing."}))
-    assert isinstance(bare, AuthExpiredError) and "Authorization missing" in str(bare)
-    server = translate_sage(answer(500, diagnoses("UnexpectedError")))
-    assert isinstance(server, TransientLedgerError) and server.code == "UnexpectedError"
-    refused = translate_sage(answer(422, diagnoses("RecordInvalid", "is invalid", "tax_number")))
-    assert isinstance(refused, PermanentLedgerError)
-    assert refused.code == "RecordInvalid" and "is invalid (tax_number)" in str(refused)
-    legacy = translate_sage(answer(422, {"$diagnoses": diagnoses("ValidationError")}))
-    assert legacy.code == "ValidationError"
-    html = translate_sage(answer(502, b"<html>Bad Gateway</html>"))
-    assert isinstance(html, TransientLedgerError) and html.code == "502"
+ERRORS = [
+    (
+        answer(429, diagnoses("TooManyRequests")),
+        Translated(TransientLedgerError, "TooManyRequests", 60),
+    ),
+    (
+        answer(429, b"", **{"Retry-After": "7"}),
+        Translated(TransientLedgerError, "TooManyRequests", 7),
+    ),
+    (
+        answer(401, diagnoses("AccessTokenVerificationError")),
+        Translated(AuthExpiredError, "AccessTokenVerificationError"),
+    ),
+    (
+        answer(401, {"error": "Authorization missing."}),
+        Translated(AuthExpiredError, "401", says=("Authorization missing",)),
+    ),
+    (
+        answer(500, diagnoses("UnexpectedError")),
+        Translated(TransientLedgerError, "UnexpectedError"),
+    ),
+    (
+        answer(422, diagnoses("RecordInvalid", "is invalid", "tax_number")),
+        Translated(PermanentLedgerError, "RecordInvalid", says=("is invalid (tax_number)",)),
+    ),
+    (
+        answer(422, {"$diagnoses": diagnoses("ValidationError")}),
+        Translated(PermanentLedgerError, "ValidationError"),
+    ),
+    (answer(502, b"<html>Bad Gateway</html>"), Translated(TransientLedgerError, "502")),
+]
+
+
+@pytest.mark.parametrize(("answer", "expected"), ERRORS)
+def test_sage_diagnoses_map_to_typed_errors(answer: httpx.Response, expected: Translated) -> None:
+    assert translated(translate_sage(answer), expected) == expected
 
 
 def test_a_code_limit_above_sages_ten_is_a_configuration_error(tmp_path: Path) -> None:

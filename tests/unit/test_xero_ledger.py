@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.xero.errors import XeroServerError, element_error, translate_xero
 from syncledger.adapters.xero.ledger import XeroLedger, fresh_key, step_key, where_literal, wire_key
 from syncledger.adapters.xero.mapping import contact_number, load_mapping
@@ -22,6 +22,7 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, InvoiceLine, Payment, Refund
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.xero import InProcessXero, in_process_xero
@@ -665,12 +666,6 @@ async def test_an_overpayment_refund_and_one_of_a_payment_applied_in_full(
 # --------------------------------------------------------- error translation
 
 
-def answer(status: int, body: object, **headers: str) -> httpx.Response:
-    content = body if isinstance(body, bytes) else encode_json(body)
-    request = httpx.Request("PUT", "https://api.xero.com/api.xro/2.0/Invoices")
-    return httpx.Response(status, content=content, headers=headers, request=request)
-
-
 def validation(*messages: str) -> object:
     errors = [{"Message": m} for m in messages]
     return {
@@ -680,29 +675,49 @@ def validation(*messages: str) -> object:
     }
 
 
-def test_xero_refusals_map_to_typed_errors() -> None:
-    refused = translate_xero(answer(400, validation("Invoice # must be unique.")))
-    assert isinstance(refused, PermanentLedgerError)
-    assert refused.code == "10" and "Invoice # must be unique." in str(refused)
-    binding = translate_xero(answer(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException"}))
-    assert binding.code == "14"
-    expired = translate_xero(answer(401, {"Title": "Unauthorized", "Detail": "TokenExpired: at 1"}))
-    assert isinstance(expired, AuthExpiredError) and expired.code == "TokenExpired"
-    tenant = translate_xero(answer(403, {"Detail": "AuthorizationUnsuccessful"}))
-    assert isinstance(tenant, AuthExpiredError) and tenant.code == "AuthorizationUnsuccessful"
-    missing = translate_xero(answer(404, b"The resource you're looking for cannot be found"))
-    assert isinstance(missing, PermanentLedgerError) and missing.code == "404"
-    minute = translate_xero(
-        answer(429, b"", **{"Retry-After": "7", "X-Rate-Limit-Problem": "minute"})
-    )
-    assert isinstance(minute, TransientLedgerError)
-    assert (minute.code, minute.retry_after) == ("429:minute", 7)
-    concurrent = translate_xero(answer(429, b"", **{"X-Rate-Limit-Problem": "concurrent"}))
-    assert (concurrent.code, concurrent.retry_after) == ("429:concurrent", None)
-    internal = translate_xero(answer(500, {"ErrorNumber": 500, "Type": "UnknownErrorException"}))
-    assert isinstance(internal, XeroServerError) and internal.code == "500"
-    unavailable = translate_xero(answer(503, b"Service Unavailable", **{"Retry-After": "5"}))
-    assert isinstance(unavailable, XeroServerError) and unavailable.retry_after == 5
+ERRORS = [
+    (
+        answer(400, validation("Invoice # must be unique.")),
+        Translated(PermanentLedgerError, "10", says=("Invoice # must be unique.",)),
+    ),
+    (
+        answer(400, {"ErrorNumber": 14, "Type": "PostDataInvalidException"}),
+        Translated(PermanentLedgerError, "14"),
+    ),
+    (
+        answer(401, {"Title": "Unauthorized", "Detail": "TokenExpired: at 1"}),
+        Translated(AuthExpiredError, "TokenExpired"),
+    ),
+    (
+        answer(403, {"Detail": "AuthorizationUnsuccessful"}),
+        Translated(AuthExpiredError, "AuthorizationUnsuccessful"),
+    ),
+    (
+        answer(404, b"The resource you're looking for cannot be found"),
+        Translated(PermanentLedgerError, "404"),
+    ),
+    (
+        answer(429, b"", **{"Retry-After": "7", "X-Rate-Limit-Problem": "minute"}),
+        Translated(TransientLedgerError, "429:minute", 7),
+    ),
+    (
+        answer(429, b"", **{"X-Rate-Limit-Problem": "concurrent"}),
+        Translated(TransientLedgerError, "429:concurrent"),
+    ),
+    (
+        answer(500, {"ErrorNumber": 500, "Type": "UnknownErrorException"}),
+        Translated(XeroServerError, "500"),
+    ),
+    (
+        answer(503, b"Service Unavailable", **{"Retry-After": "5"}),
+        Translated(XeroServerError, "503", 5),
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "expected"), ERRORS)
+def test_xero_refusals_map_to_typed_errors(answer: httpx.Response, expected: Translated) -> None:
+    assert translated(translate_xero(answer), expected) == expected
 
 
 def test_an_element_marked_error_in_a_200_is_a_refusal() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.platforms import Connection, platform
 from syncledger.adapters.zoho.errors import checked, translate_zoho
 from syncledger.adapters.zoho.ledger import ZohoLedger
@@ -20,13 +20,13 @@ from syncledger.adapters.zoho.sandbox.items import INCOME_ACCOUNTS
 from syncledger.core.errors import (
     AuthExpiredError,
     ConfigurationError,
-    LedgerError,
     PermanentLedgerError,
     StaleVersionError,
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import PushResult
+from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support.zoho import (
@@ -88,45 +88,36 @@ async def push_invoice(zoho: InProcessZoho, customer_id: str, doc: Invoice | Non
 # ---------------------------------------------------------- error mapping
 
 
-def answer(status: int, body: object, **headers: str) -> httpx.Response:
-    request = httpx.Request("POST", "https://www.zohoapis.com/books/v3/invoices")
-    return httpx.Response(status, content=encode_json(body), headers=headers, request=request)
+ERRORS = [
+    (answer(429, {"code": 44, "message": "too many"}), Translated(TransientLedgerError, "44", 60)),
+    (answer(429, {"code": 45, "message": "daily"}), Translated(TransientLedgerError, "45", 3600)),
+    (
+        answer(429, {"code": 1070, "message": "concurrent"}),
+        Translated(TransientLedgerError, "1070", 1),
+    ),
+    (answer(401, {"code": 57, "message": "not authorized"}), Translated(AuthExpiredError, "57")),
+    (
+        answer(500, {"code": 1000, "message": "Internal error"}),
+        Translated(TransientLedgerError, "1000"),
+    ),
+    (answer(400, {"code": 3062, "message": "exists"}), Translated(PermanentLedgerError, "3062")),
+    (
+        answer(404, {"code": 1002, "message": "Invoice does not exist."}),
+        Translated(PermanentLedgerError, "1002"),
+    ),
+    (  # a Retry-After header wins
+        answer(429, {"code": 44, "message": "x"}, **{"Retry-After": "7"}),
+        Translated(TransientLedgerError, "44", 7),
+    ),
+    (answer(502, b"<html>bad gateway</html>"), Translated(TransientLedgerError, "502")),
+]
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "kind", "code", "wait"),
-    [
-        (429, {"code": 44, "message": "too many"}, TransientLedgerError, "44", 60.0),
-        (429, {"code": 45, "message": "daily"}, TransientLedgerError, "45", 3600.0),
-        (429, {"code": 1070, "message": "concurrent"}, TransientLedgerError, "1070", 1.0),
-        (401, {"code": 57, "message": "not authorized"}, AuthExpiredError, "57", None),
-        (500, {"code": 1000, "message": "Internal error"}, TransientLedgerError, "1000", None),
-        (400, {"code": 3062, "message": "exists"}, PermanentLedgerError, "3062", None),
-        (
-            404,
-            {"code": 1002, "message": "Invoice does not exist."},
-            PermanentLedgerError,
-            "1002",
-            None,
-        ),
-    ],
-)
+@pytest.mark.parametrize(("answer", "expected"), ERRORS)
 def test_refusals_become_typed_errors_with_zohos_code(
-    status: int, body: object, kind: type[LedgerError], code: str, wait: float | None
+    answer: httpx.Response, expected: Translated
 ) -> None:
-    error = translate_zoho(answer(status, body))
-    assert type(error) is kind
-    assert error.code == code
-    assert getattr(error, "retry_after", None) == wait
-
-
-def test_a_retry_after_header_wins_and_a_body_that_is_not_json_still_maps() -> None:
-    throttled = translate_zoho(answer(429, {"code": 44, "message": "x"}, **{"Retry-After": "7"}))
-    assert isinstance(throttled, TransientLedgerError) and throttled.retry_after == 7.0
-    gateway = httpx.Response(
-        502, text="<html>bad gateway</html>", request=httpx.Request("GET", "https://z")
-    )
-    assert isinstance(translate_zoho(gateway), TransientLedgerError)
+    assert translated(translate_zoho(answer), expected) == expected
 
 
 def test_a_non_zero_code_on_http_200_is_a_refusal() -> None:
