@@ -37,8 +37,9 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import Customer, Invoice, InvoiceLine
-from syncledger.core.ports import LedgerAdapter
+from syncledger.core.ports import InvoiceDelivery, InvoiceSender, LedgerAdapter
 from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest, key
+from tests.support.documents import invoice_to_email
 
 
 @dataclass
@@ -610,3 +611,59 @@ class TaxIdSection(LedgerContract):
         assert written in held
         assert [(m.ledger_id, m.external_ref) for m in matches] == [(ledger_id, "csv/customer/C-1")]
         assert others == [[], []]
+
+
+class SendSection(LedgerContract):
+    """The ledger e-mails an invoice (``core.ports.InvoiceSender``): once per send, to the
+    customer's address on file, and reads the delivery back; with no address on file it
+    refuses and nothing goes out."""
+
+    #: what ``delivery`` says of an invoice never sent (None: the ledger cannot tell)
+    unsent: ClassVar[InvoiceDelivery | None] = InvoiceDelivery(sent=False)
+    #: the codes of the refusals with no address on file and of an unknown invoice
+    no_address_code: ClassVar[str] = ""
+    unknown_invoice_code: ClassVar[str] = ""
+    #: an invoice id the ledger does not hold, in the platform's form
+    unknown_invoice_id: ClassVar[str] = ""
+
+    def recipients(self, ledger: LedgerUnderTest, invoice_id: str) -> list[str]:
+        """The addresses each e-mail the sandbox sent of the invoice went to, in order."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    def sender(self, ledger: LedgerUnderTest) -> InvoiceSender:
+        assert isinstance(ledger.adapter, InvoiceSender)
+        return ledger.adapter
+
+    async def test_a_fresh_invoice_is_not_said_to_be_sent(self, ledger: LedgerUnderTest) -> None:
+        invoice_id = await invoice_to_email(ledger.adapter)
+        assert await self.sender(ledger).delivery(invoice_id) == self.unsent
+        assert self.recipients(ledger, invoice_id) == []
+
+    async def test_each_send_emails_the_address_on_file_once_and_reads_back_as_sent(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        invoice_id = await invoice_to_email(ledger.adapter)
+        first = await self.sender(ledger).send_invoice(invoice_id)
+        once = self.recipients(ledger, invoice_id)
+        again = await self.sender(ledger).send_invoice(invoice_id)
+        assert once == ["billing@acme.example"]
+        assert self.recipients(ledger, invoice_id) == ["billing@acme.example"] * 2
+        assert first.sent and again.sent
+        assert await self.sender(ledger).delivery(invoice_id) == again
+
+    async def test_no_address_on_file_is_refused_and_nothing_sent(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        invoice_id = await invoice_to_email(ledger.adapter, email=None)
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.sender(ledger).send_invoice(invoice_id)
+        assert refused.value.code == self.no_address_code
+        assert self.recipients(ledger, invoice_id) == []
+        assert await self.sender(ledger).delivery(invoice_id) == self.unsent
+
+    async def test_an_unknown_invoice_is_refused_with_the_platform_s_code(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        with pytest.raises(PermanentLedgerError) as refused:
+            await self.sender(ledger).send_invoice(self.unknown_invoice_id)
+        assert refused.value.code == self.unknown_invoice_code

@@ -22,6 +22,7 @@ from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
     SectionLedger,
+    SendSection,
     ThrottleSection,
     in_process,
 )
@@ -53,6 +54,7 @@ class TestQboLedgerContract(
     ThrottleSection,
     TokenServerSection,
     OAuthSections,
+    SendSection,
     EveryLedgerSections,
 ):
     """A US company without automated sales tax: it keeps the tax it is sent."""
@@ -130,6 +132,13 @@ class TestQboLedgerContract(
     client_id = DEFAULT_CLIENT_ID
     client_secret = DEFAULT_CLIENT_SECRET
     token_answer: ClassVar[dict[str, object]] = {"token_type": "bearer", "expires_in": 3600}
+
+    no_address_code = "syncledger.no_email_address"
+    unknown_invoice_code = "610"
+    unknown_invoice_id = "999"
+
+    def recipients(self, ledger: LedgerUnderTest, invoice_id: str) -> list[str]:
+        return [to for to, _ in ledger.sandbox.emails_sent(invoice_id)]  # type: ignore[attr-defined]
 
 
 class TestQboAutomatedSalesTaxContract(TestQboLedgerContract):
