@@ -17,6 +17,13 @@ Two imports of the same data at once append each version once: every append expe
 the subject's last sequence, and on a conflict the importer reads what others appended
 since it last looked and skips its own event when another import appended that very
 version meanwhile.
+
+:meth:`Ingestor.stage` hands the envelopes an ingest would append, with the expectations,
+to a caller that appends them itself with events of its own in one atomic append (the
+webhook desk: a delivery's records and its receipt). Staging leaves the ingestor's memory
+as it was; the caller reports an acknowledged append (:meth:`Ingestor.appended`), or asks
+for what is still new after a conflict on a record's subject (:meth:`Ingestor.restage`:
+the same reading as above), so a refused append leaves nothing to undo.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import asyncio
 import hashlib
 import hmac
 import re
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -194,6 +201,17 @@ def content_hash(public: dict[str, Any], personal: dict[str, Any], key: bytes | 
     return h.hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """What an ingest would append (:meth:`Ingestor.stage`): the envelopes in order, the
+    last sequence each subject is expected at, and each subject's record ref and mark
+    (see :func:`mark_of`) once they are in the log."""
+
+    envelopes: tuple[Envelope, ...]
+    expect: Mapping[str, int]
+    marks: Mapping[str, tuple[str, str]]
+
+
 class Ingestor:
     def __init__(
         self,
@@ -252,6 +270,64 @@ class Ingestor:
                 chunk.append(envelope)
         await self._flush(chunk, report)
         return report
+
+    def stage(self, items: Iterable[SourceItem]) -> Staged:
+        """The envelopes ingesting ``items`` would append now, unappended (module
+        docstring); the ingestor's memory is left as it was, even when staging fails."""
+        before: dict[str, str | None] = {}
+        envelopes: list[Envelope] = []
+        scratch = IngestReport()
+        try:
+            for raw_item in items:
+                item = normalized(raw_item)
+                ref = str(RecordRef(system=item.system, kind=item.kind, id=item.id))
+                before.setdefault(ref, self._latest.get(ref))
+                envelope = self._envelope_for(item, scratch)
+                if envelope is not None:
+                    envelopes.append(envelope)
+            marks = {ev.subject: (_ref(ev), self._latest[_ref(ev)]) for ev in envelopes}
+        finally:
+            self._restore(before)
+        return self._staged(envelopes, marks)
+
+    def _staged(
+        self, envelopes: Sequence[Envelope], marks: Mapping[str, tuple[str, str]]
+    ) -> Staged:
+        expect = {ev.subject: self._subject_seq.get(ev.subject, 0) for ev in envelopes}
+        kept = {ev.subject: marks[ev.subject] for ev in envelopes}
+        return Staged(tuple(envelopes), expect, kept)
+
+    def _restore(self, before: Mapping[str, str | None]) -> None:
+        for ref, mark in before.items():
+            if mark is None:
+                self._latest.pop(ref, None)
+            else:
+                self._latest[ref] = mark
+
+    def appended(self, staged: Staged, seqs: Sequence[int]) -> None:
+        """``staged`` is in the log at ``seqs`` (one per envelope)."""
+        for envelope, seq in zip(staged.envelopes, seqs, strict=True):
+            if seq > self._subject_seq.get(envelope.subject, 0):
+                self._subject_seq[envelope.subject] = seq
+                ref, mark = staged.marks[envelope.subject]
+                self._latest[ref] = mark
+
+    async def restage(self, staged: Staged) -> Staged:
+        """``staged`` after its append was refused on a record's subject: the log read
+        since this ingestor last looked (one read), each envelope whose version the log
+        now holds as its record's latest dropped, the rest expecting their subjects' new
+        last sequences (appended after what was read, as :meth:`ingest` does)."""
+        known = {ev.subject: self._subject_seq.get(ev.subject, 0) for ev in staged.envelopes}
+        await self._read_new()
+        kept = []
+        for ev in staged.envelopes:
+            ref, mark = staged.marks[ev.subject]
+            if self._latest.get(ref) == mark:
+                continue  # another writer appended this very version
+            if self._subject_seq.get(ev.subject, 0) <= known[ev.subject]:  # not read yet
+                self._subject_seq[ev.subject] = await self._store.subject_last_seq(ev.subject)
+            kept.append(ev)
+        return self._staged(kept, staged.marks)
 
     def _envelope_for(self, item: SourceItem, report: IngestReport) -> Envelope | None:
         ref = RecordRef(system=item.system, kind=item.kind, id=item.id)
@@ -381,10 +457,9 @@ class Ingestor:
         worker's rejection, another import's different version)."""
         known = {ev.subject: self._subject_seq.get(ev.subject, 0) for ev in conflicted}
         theirs: dict[str, str] = {}
-        async for stored in self._store.read(entity_filter(self._entity, "source"), self._seen + 1):
-            mark = self._fold(stored.seq, stored.subject, stored.raw)
-            if mark is not None and stored.seq > known.get(stored.subject, stored.seq):
-                theirs[stored.subject] = mark
+        for seq, subject, mark in await self._read_new():
+            if mark is not None and seq > known.get(subject, seq):
+                theirs[subject] = mark
         still = []
         for ev in conflicted:
             event = ev.payload()
@@ -392,8 +467,23 @@ class Ingestor:
             if theirs.get(ev.subject) == mine:
                 report.appended_by_another(event)
                 continue
-            self._latest[str(ev.data["ref"])] = str(mine)  # ours goes after theirs
+            self._latest[_ref(ev)] = str(mine)  # ours goes after theirs
             if self._subject_seq.get(ev.subject, 0) <= known[ev.subject]:  # not read yet
                 self._subject_seq[ev.subject] = await self._store.subject_last_seq(ev.subject)
             still.append(ev)
         return still
+
+    async def _read_new(self) -> list[tuple[int, str, str | None]]:
+        """Fold the source events appended since this ingestor last looked; each one's
+        (sequence, subject, mark)."""
+        folded = []
+        async for stored in self._store.read(entity_filter(self._entity, "source"), self._seen + 1):
+            folded.append(
+                (stored.seq, stored.subject, self._fold(stored.seq, stored.subject, stored.raw))
+            )
+        return folded
+
+
+def _ref(envelope: Envelope) -> str:
+    """The record ref an ingest envelope is about (every ingest event names one)."""
+    return str(envelope.data["ref"])

@@ -5,11 +5,11 @@
   re-reads that page next time and appends nothing new; the cursor never runs ahead of
   the records.
 * :class:`WebhookDesk` — a verified delivery is stored before ``serve`` answers. Records
-  a signed body carries are appended first, then the receipt ``WebhookReceived``; hints
+  a signed body carries and the receipt ``WebhookReceived`` are one atomic append; hints
   are stored in the receipt and re-read later (:func:`process_webhooks`). The receipt's
   subject is the delivery's own (``…source.<system>.webhook.<delivery id>``) and is
   appended only when that subject is empty, so a retried or duplicated delivery is
-  stored once, however late it comes.
+  stored once, however late it comes, and stores nothing when it is a duplicate.
 * :func:`process_webhooks` — receipts whose hints were not re-read yet: the records are
   re-read through the source (a webhook is a hint, not the record), appended, then
   ``WebhookProcessed``. A crash in between re-reads them again; ingest skips what the
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from syncledger.core.decode import read_wanted
 from syncledger.core.errors import ConcurrencyError
 from syncledger.core.events import (
+    Envelope,
     EventData,
     RecordHintData,
     SourceCursorAdvanced,
@@ -37,8 +38,10 @@ from syncledger.core.events import (
     subject_for,
 )
 from syncledger.core.ingest import (
+    APPEND_TRIES,
     Ingestor,
     IngestReport,
+    Staged,
     customer_ref_of,
     split_personal,
 )
@@ -55,6 +58,8 @@ from syncledger.core.store import EventStore
 
 #: the most pages one poll reads before it lets the other jobs run (it goes on next turn)
 MAX_PAGES = 50
+#: the most records a delivery stores in one append with its receipt (``WebhookDesk``)
+ONE_APPEND_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,21 +167,32 @@ class WebhookDesk:
     stored concurrently (the log commits them in groups); two tries of one delivery race
     for its empty subject and one wins, the other is answered as a duplicate.
 
-    Per delivery, in the fewest waits that keep those guarantees:
+    Per delivery, one append: the records the Ingestor would append (``Ingestor.stage``:
+    each expecting its subject's last sequence) and the receipt expecting its subject
+    empty, all or nothing (the store commits a multi-event append atomically). So:
 
     - a delivery id this process stored or saw stored is answered as a duplicate at once
       (``recent``, a fast path only: the log's empty-subject check decides the rest);
-    - hints only: one write, the receipt appended where its subject is empty (a duplicate
-      is refused by the log itself, however late and in whichever process);
-    - records: the receipt subject is looked up while the new customers' data keys are
-      made off the event loop (``core.keys_ahead``), both before the records are
-      appended, so a late retry never appends an older version over a newer one; then
-      the records, then the receipt. A failed ingest forgets the ingestor's memory of
-      what it appended (it may name a version the log did not take), so the retry
-      re-reads the log and appends what is missing."""
+    - a duplicate, however late and in whichever process, stores nothing: its receipt's
+      expectation fails and takes its records with it; so does a late retry of an older
+      version after a newer one (no lookup of the receipt subject before the append);
+    - a refused append is read as a duplicate when the receipt subject is taken (one
+      lookup, only then); else a record's subject moved (another writer's version): the
+      ingestor reads what was appended, drops a version the log already holds, and the
+      rest go again with the receipt (``Ingestor.restage``), up to ``APPEND_TRIES``;
+    - no crash window between record and receipt; a failed append (the log away)
+      reloads the ingestor from the log before the next delivery, as a failed ingest did;
+    - new customers' data keys are made off the event loop (``core.keys_ahead``) and are
+      durable before the append.
+
+    A delivery of more than ``one_append_max`` records (a JetStream atomic batch holds at
+    most 1,000 messages: ``MAX_BATCH`` in ``core/store_jetstream.py``, ADR-50; a larger
+    append there goes out message by message) takes the two-step path instead: the receipt
+    subject looked up (a retry appends nothing), the records ingested, then the receipt."""
 
     log: SourceLog
     system: str
+    one_append_max: int = ONE_APPEND_MAX
     _ingestor: Ingestor | None = None
     _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _keys_ahead: KeysAhead | None = None
@@ -186,16 +202,62 @@ class WebhookDesk:
         if delivery.delivery_id in self._recent:
             return Receipt(duplicate=True, records=0)
         subject = self.log.subject(self.system, "webhook", delivery.delivery_id)
-        if delivery.items and await self._stored_before(subject, delivery.items):
-            self._recent.add(delivery.delivery_id)
-            return Receipt(duplicate=True, records=0)
-        try:
-            await self.log.append(subject, self._receipt(delivery), expect=0)
-        except ConcurrencyError:  # another try of it was stored a moment ago
-            self._recent.add(delivery.delivery_id)
-            return Receipt(duplicate=True, records=0)
+        if len(delivery.items) > self.one_append_max:
+            stored = await self._in_two_steps(subject, delivery)
+        else:
+            stored = await self._in_one_append(subject, delivery)
         self._recent.add(delivery.delivery_id)
-        return Receipt(duplicate=False, records=len(delivery.items))
+        return Receipt(duplicate=not stored, records=len(delivery.items) if stored else 0)
+
+    async def _in_one_append(self, subject: str, delivery: WebhookDelivery) -> bool:
+        """True when the records and receipt were appended; False: a duplicate."""
+        receipt = self._envelope(subject, self._receipt(delivery))
+        if not delivery.items:
+            return await self._appended([receipt], {subject: 0})
+        keys = self._keys().ask(self._key_ids(delivery.items))
+        if keys is not None:
+            await keys
+        ingestor = await self._loaded()
+        try:
+            return await self._with_records(ingestor, ingestor.stage(delivery.items), receipt)
+        except BaseException:
+            self._ingestor = None  # reload from the log next time (class docstring)
+            raise
+
+    async def _with_records(self, ingestor: Ingestor, staged: Staged, receipt: Envelope) -> bool:
+        for _ in range(APPEND_TRIES):
+            try:
+                expect = {**staged.expect, receipt.subject: 0}
+                seqs = await self.log.store.append([*staged.envelopes, receipt], expect)
+            except ConcurrencyError:
+                if not staged.envelopes or await self._receipt_stored(receipt.subject):
+                    return False
+                staged = await ingestor.restage(staged)
+                continue
+            ingestor.appended(staged, seqs[:-1])
+            return True
+        raise ConcurrencyError(receipt.subject, 0, "the records' subjects kept moving")
+
+    async def _receipt_stored(self, subject: str) -> bool:
+        return await self.log.store.subject_last_seq(subject) > 0
+
+    async def _appended(self, envelopes: list[Envelope], expect: dict[str, int]) -> bool:
+        try:
+            await self.log.store.append(envelopes, expect)
+        except ConcurrencyError:  # another try of it was stored a moment ago
+            return False
+        return True
+
+    def _envelope(self, subject: str, payload: EventData) -> Envelope:
+        log = self.log
+        return make_envelope(payload, entity=log.entity, subject=subject, actor=log.actor)
+
+    async def _in_two_steps(self, subject: str, delivery: WebhookDelivery) -> bool:
+        """A delivery too large for one append (class docstring)."""
+        if await self._stored_before(subject, delivery.items):
+            return False
+        receipt = self._envelope(subject, self._receipt(delivery))
+        return await self._appended([receipt], {subject: 0})
 
     async def _stored_before(self, subject: str, items: Sequence[SourceItem]) -> bool:
         """True when the delivery's receipt is in the log; else its records are appended."""
