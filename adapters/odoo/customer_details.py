@@ -7,21 +7,111 @@ included), at the fields ``mapping.toml`` ``[customer.fields]`` writes them to:
 ``email``, ``phone`` and ``street`` by default. Odoo answers ``False`` for an empty
 field: no detail. No request is made.
 
-The billing address is not read in parts: the adapter reads a partner's ``street`` only
-(the field the mapping writes the whole address to; ``READ_FIELDS["customer"]`` in
-adapters/odoo/mapping.py), and of Odoo's other address fields the state and the country are
-references to other records (``state_id``, ``country_id``), not text. So this ledger does not
-implement ``LedgerAddressParts``: a bookkeeper's change of the address is refused
-``no_parts`` on its way back (core/customer_reverse.py), never split.
+The billing address in parts: a partner's address fields are ``street``, ``street2``,
+``zip``, ``city``, ``state_id`` and ``country_id`` (odoo/odoo
+``odoo/addons/base/models/res_partner.py``, ``ADDRESS_FIELDS``); the first four are text
+(``fields.Char``), the state and the country are links to other records
+(``fields.Many2one`` to ``res.country.state`` and ``res.country``). They are read when the
+mapping writes the address to ``street``; the address's text is then the parts joined. The
+forward sync writes the whole address to ``street`` (several lines: one text, not parts,
+until a bookkeeper fills the partner's own address fields).
+
+What the adapter receives for a link: ``search_read(domain, fields, ...)`` is a
+``search_fetch`` followed by ``_read_format(fnames=fields, **read_kwargs)``, whose ``load``
+defaults to ``'_classic_read'``, so ``use_display_name`` is true, and a many2one's
+``convert_to_read`` answers ``(value.id, value.sudo().display_name)``, or ``False`` when the
+link is empty (``odoo/orm/models.py`` ``search_read``, ``read``, ``_read_format``;
+``odoo/orm/fields_relational.py`` ``Many2one.convert_to_read``). JSON-2 answers the pair as
+a JSON array and XML-RPC as an array, so the row holds ``[id, "display name"]``. The
+adapter passes no ``load``, so it always gets the pair; a link that came back as an id
+alone would be left out (no part), never looked up (no second request per record) nor
+named by guess.
+
+- ``country_id``: a country's display name is its ``name`` (``res.country`` has no
+  ``_compute_display_name`` of its own; its ``_rec_name`` is ``name``, translated in the
+  user's language), e.g. ``United States``. That is the country part.
+- ``state_id``: a state's display name is ``f"{name} ({country_id.code})"``
+  (``odoo/addons/base/models/res_country.py`` ``ResCountryState._compute_display_name``),
+  e.g. ``California (US)``. The region part is the state's name: the `` (US)`` Odoo adds is
+  taken off when it is the partner's own country code (``country_code``, res.partner's
+  ``related='country_id.code'`` field, read in the same ``search_read``); a display name in
+  another shape (a state of another country, a module's override) is the part as Odoo
+  shows it.
 """
 
 from __future__ import annotations
 
-from syncledger.adapters.customer_details import details_at, field_of
+from collections.abc import Mapping
+from typing import Any
+
+from syncledger.adapters.customer_details import (
+    AddressFields,
+    address_in,
+    details_at,
+    field_of,
+    first_street_line,
+    in_parts,
+)
 from syncledger.adapters.odoo.mapping import OdooMapping
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.ports import LedgerRecord
+
+ADDRESS = AddressFields(
+    street=("street", "street2"),
+    city="city",
+    region="state_id",
+    postal_code="zip",
+    country="country_id",
+)
+#: the partner's own field holding its country's ISO code (``related='country_id.code'``)
+COUNTRY_CODE = "country_code"
+
+
+def link_text(value: Any) -> str | None:
+    """A many2one as ``search_read`` answers it: the display name of ``[id, name]``
+    (None: no link, or an id without its name)."""
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
+        return value[1]
+    return None
+
+
+def state_name(display: str | None, country_code: Any) -> str | None:
+    """A state's name from its display name ``Name (CC)`` when ``CC`` is ``country_code``."""
+    suffix = f" ({country_code})"
+    if display and isinstance(country_code, str) and display.endswith(suffix):
+        return display.removesuffix(suffix)
+    return display
+
+
+def partner_value(raw: Mapping[str, Any], name: str) -> Any:
+    """A partner's field as text where it is a link (its state, its country)."""
+    value = raw.get(name)
+    if name == ADDRESS.region:
+        return state_name(link_text(value), raw.get(COUNTRY_CODE))
+    if name == ADDRESS.country:
+        return link_text(value)
+    return value
 
 
 def customer_details(mapping: OdooMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of an Odoo partner (None: it has none)."""
-    return details_at(record.raw, mapping.customer_fields, read=field_of)
+    found = details_at(record.raw, mapping.customer_fields, read=field_of)
+    parts = _address(mapping, record)
+    if parts is not None:
+        found["billing_address"] = parts.text()
+    return found
+
+
+def _address(mapping: OdooMapping, record: LedgerRecord) -> AddressParts | None:
+    place = mapping.customer_fields.get("billing_address", "")
+    return address_in(record.raw, place, ADDRESS, read=partner_value)
+
+
+def address_parts(mapping: OdooMapping, record: LedgerRecord) -> AddressParts | None:
+    """The partner's billing address in parts (None: none, or one text)."""
+    return in_parts(_address(mapping, record))
+
+
+def address_as_written(mapping: OdooMapping, text: str) -> AddressParts:
+    """The mapping writes the whole address to one field (``street``)."""
+    return first_street_line(text)

@@ -123,7 +123,11 @@ from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.applied import Applied, applications
 from syncledger.adapters.odoo.bulk import Calls, Gathered, Gathering, OneByOne
 from syncledger.adapters.odoo.credit import applied_part, check_applicable, credit_left
-from syncledger.adapters.odoo.customer_details import customer_details
+from syncledger.adapters.odoo.customer_details import (
+    address_as_written,
+    address_parts,
+    customer_details,
+)
 from syncledger.adapters.odoo.errors import translate_json2, translate_xmlrpc_http
 from syncledger.adapters.odoo.items import OdooItems
 from syncledger.adapters.odoo.mapping import (
@@ -148,6 +152,7 @@ from syncledger.adapters.odoo.versions import same_rate
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
+from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     LedgerError,
     PermanentLedgerError,
@@ -659,6 +664,14 @@ class OdooLedger:
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
         """The details a Odoo partner holds (core/customer_details.py)."""
         return customer_details(self.mapping, record)
+
+    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
+        """The partner's billing address in parts (core/customer_details.py)."""
+        return address_parts(self.mapping, record)
+
+    def address_as_written(self, text: str) -> AddressParts:
+        """The parts the mapping writes a billing address's text to."""
+        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._rpc.aclose()

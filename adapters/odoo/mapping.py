@@ -54,7 +54,23 @@ from syncledger.core.ports import LedgerItem, LedgerRecord
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 READ_FIELDS = {
-    "customer": ("name", "email", "phone", "vat", "street", "ref", "active", "write_date"),
+    "customer": (
+        "name",
+        "email",
+        "phone",
+        "vat",
+        "street",
+        "ref",
+        "active",
+        "write_date",
+        # the address's parts (adapters/odoo/customer_details.py)
+        "street2",
+        "city",
+        "state_id",
+        "zip",
+        "country_id",
+        "country_code",
+    ),
     "invoice": (
         "name",
         "move_type",

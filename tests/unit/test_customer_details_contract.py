@@ -1,8 +1,7 @@
 """The ledger side of the reverse direction on all seven ledgers' sandboxes
 (``tests/contracts/customer_details_section.py``): each edit is made through the sandbox's
 own service, the way its screens change a customer. A bookkeeper's address goes into the
-platform's own address fields (``edit_address_in_books``); Odoo's adapter reads no
-address in parts."""
+platform's own address fields (``edit_address_in_books``)."""
 
 from __future__ import annotations
 
@@ -202,11 +201,49 @@ class TestNetSuiteCustomerDetails(OnSandbox):
 
 
 class TestOdooCustomerDetails(OnSandbox):
-    address_in_parts = False  # adapters/odoo/customer_details.py: street only, no parts
+    # The state and the country are links a bookkeeper picks (res.country.state CA of the
+    # US, res.country US); Odoo reads them as their display names, the state's without the
+    # " (US)" Odoo adds (adapters/odoo/customer_details.py)
+    address_read = AddressParts(
+        ADDRESS.street, ADDRESS.city, "California", ADDRESS.postal_code, "United States"
+    )
 
     def books(self) -> InProcess:
         return in_process_odoo()
 
     def edit_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
         vals = {"email": EDITED["email"], "phone": EDITED["phone"]}
+        self._write(ledger, pushed, vals)
+
+    def edit_address_in_books(self, ledger: LedgerUnderTest, pushed: LedgerRecord) -> None:
+        country = self._one(ledger, "res.country", [["code", "=", ADDRESS.country]])
+        state = self._one(
+            ledger,
+            "res.country.state",
+            [["code", "=", ADDRESS.region], ["country_id", "=", country]],
+        )
+        vals = {
+            "street": STREET,
+            "street2": False,
+            "city": ADDRESS.city,
+            "state_id": state,
+            "zip": ADDRESS.postal_code,
+            "country_id": country,
+        }
+        self._write(ledger, pushed, vals)
+
+    @staticmethod
+    def _one(ledger: LedgerUnderTest, model: str, domain: list[Any]) -> int:
+        [found] = ledger.sandbox.execute(model, "search", [], {"domain": domain}, {})
+        return int(found)
+
+    @staticmethod
+    def _write(ledger: LedgerUnderTest, pushed: LedgerRecord, vals: dict[str, Any]) -> None:
         ledger.sandbox.execute("res.partner", "write", [int(pushed.ledger_id)], {"vals": vals}, {})
+
+
+class TestOdoo17XmlRpcCustomerDetails(TestOdooCustomerDetails):
+    """The same over XML-RPC on Odoo 17: the links come back as XML-RPC arrays."""
+
+    def books(self) -> InProcess:
+        return in_process_odoo(transport="xmlrpc", version=17)

@@ -27,6 +27,12 @@ FIELDS: dict[str, dict[str, str]] = {
         "phone": "char",
         "vat": "char",
         "street": "char",
+        "street2": "char",
+        "city": "char",
+        "state_id": "m2o:res.country.state",
+        "zip": "char",
+        "country_id": "m2o:res.country",
+        "country_code": "char",  # related='country_id.code' (countries.py)
         "ref": "char",
         "comment": "char",
         "customer_rank": "int",
@@ -127,6 +133,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "rate": "float",
     },
     "res.currency.rate": {"name": "date", "rate": "float", "currency_id": "m2o:res.currency"},
+    "res.country": {"name": "char", "code": "char"},
+    "res.country.state": {"name": "char", "code": "char", "country_id": "m2o:res.country"},
     "account.journal": {
         "name": "char",
         "code": "char",

@@ -9,13 +9,14 @@ from typing import Any
 
 from syncledger.adapters.odoo.sandbox.accounting import Accounting
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
+from syncledger.adapters.odoo.sandbox.countries import state_display_name, with_country_code
 from syncledger.adapters.odoo.sandbox.domain import compile_domain, page, sort_records
 from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import FIELDS, check_fields, display_name, present
 from syncledger.adapters.odoo.sandbox.products import create_product
 from syncledger.adapters.odoo.sandbox.versions import Release, release
 
-PARTNER_FIELDS = frozenset(FIELDS["res.partner"])
+PARTNER_FIELDS = frozenset(FIELDS["res.partner"]) - {"country_code"}  # related: read only
 READ_METHODS = frozenset({"search", "search_read", "search_count", "read", "context_get"})
 MOVE_ACTIONS = frozenset({"action_post", "button_draft", "button_cancel"})
 
@@ -181,13 +182,18 @@ class OdooOrm:
         ]
 
     def _computed(self, model: str, record: Record, ctx: Mapping[str, Any]) -> Record:
-        """A currency's ``rate`` for the context's ``date`` (today without one)."""
+        """A currency's ``rate`` for the context's ``date`` (today without one); a
+        partner's ``country_code``."""
+        if model == "res.partner":
+            return with_country_code(record, lambda i: self.book.get("res.country", i))
         if model != "res.currency":
             return record
         return record | {"rate": self.accounting.table_rate(record["id"], ctx.get("date"))}
 
     def _name_of(self, model: str, ident: int) -> str | None:
         record = self.book.get(model, ident)
+        if record and model == "res.country.state":
+            return state_display_name(record, self.book.get("res.country", record["country_id"]))
         return display_name(model, record) if record else None
 
     def _existing(self, model: str, ident: Any) -> Record:

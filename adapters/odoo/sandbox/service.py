@@ -16,6 +16,7 @@ from typing import Any
 
 from syncledger.adapters.odoo.sandbox.accounting import Accounting
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
+from syncledger.adapters.odoo.sandbox.countries import seed_countries
 from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import FIELDS, present
 from syncledger.adapters.odoo.sandbox.orm import READ_METHODS, OdooOrm
@@ -240,8 +241,9 @@ def _days_until(expiration: Any) -> float:
 
 
 def _seed(book: OdooBook, home_currency: str) -> int:
-    """Currencies, the income account, journals, sale taxes and the company on a new
-    database (no product: the mapping names none); returns the company currency's id."""
+    """Currencies, the income account, journals, sale taxes, the company, countries and
+    states on a new database (no product: the mapping names none); returns the company
+    currency's id."""
     if book.empty:
         codes = [c for c in CURRENCIES if c[0] == home_currency] or [
             (home_currency, home_currency, 2)
@@ -271,6 +273,7 @@ def _seed(book: OdooBook, home_currency: str) -> int:
             "res.partner",
             {"name": "My Company", "is_company": True, "customer_rank": 0, "active": True},
         )
+        seed_countries(book)
     return _currency_id(book, home_currency)
 
 
