@@ -7,6 +7,13 @@
 - :class:`PagingSection`: listing and finding follow the platform's pages.
 - :class:`PlatformSection`: the platform's registry entry (``adapters.platforms``) builds
   a working adapter for its sandbox, and refuses a live connection missing credentials.
+- :class:`MoneySection`, :class:`ForeignCurrencySection`: amounts exact, rates the
+  source's; :class:`DeltaSection`: changes since a time.
+- :class:`ApplicationsSection`: what payments, credit notes and refunds are applied to,
+  read back alike by get, list_all, changes and find; a credit note beyond what its
+  invoice owes.
+- :class:`TaxIdSection`: tax ids kept as written and matched whatever their punctuation.
+- :class:`SendSection`: invoices e-mailed (``InvoiceSender``).
 
 Each section asks the platform for one small factory (``oauth_ledger``,
 ``unlimited_ledger``, ``paged_ledger``) and a few class attributes; the tests are the same

@@ -6,6 +6,11 @@ platform's contract class (``tests/unit/test_<platform>_contract.py``):
 - :class:`PrefetchSection`: a batch of updates reads its records in one bulk read, each
   update then sends only its write, the copy serves one update only, and a change the
   bulk read shows is refused as stale without a write.
+- :class:`MisappliedSection`: a payment applying what the platform would not is refused
+  before anything is sent.
+- :class:`RefundRefusalSection`: a refund beyond the credit, or out of another customer's,
+  is refused and books nothing.
+- :class:`LostCredentialSection`: a lost credential is an auth error after one request.
 
 Each asks the platform for ``calls(env)``: every request the adapter sent so far, as
 ``(kind, label)`` where kind is ``"read"`` or ``"write"`` (what can change the book) and
