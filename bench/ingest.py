@@ -44,15 +44,19 @@ Where a delivery's cost was, and what was done (2026-12-07):
   waits for its key: durable before the record is acknowledged.
 - the receipt lookup (``subject_last_seq``, one nats round trip): dropped for a
   hints-only delivery (HubSpot, Jobber), whose one write, the receipt with expect=0,
-  decides duplicates in the log; kept for a delivery carrying records, where it is what
-  stops a late retry from appending an older version over a newer one, but run beside
-  the key writes. Ids this process stored answer as duplicates without the log.
-- record and receipt in one write: not done. Sent together as two appends, the receipt
-  can be stored while the record is refused (a conflict on the customer's subject, the
-  log failing in between), and then the retry is a duplicate and the record is lost.
-  As one atomic append they would be safe, but the record's envelope is built and
-  appended inside ``core/ingest.py``'s Ingestor (outside this work); and an atomic batch
-  is acked later than two single publishes on this server (probe below).
+  decides duplicates in the log; kept (until 13:00, next point) for a delivery carrying
+  records, where it stopped a late retry from appending an older version over a newer
+  one, run beside the key writes. Ids this process stored answer as duplicates without
+  the log.
+- record and receipt in one write: done since 2026-12-07 13:00 (``core/source_sync.py``
+  ``WebhookDesk``, ``Ingestor.stage`` in ``core/ingest.py``): the records, each expecting
+  its subject's last sequence, and the receipt, expecting its subject empty, are one
+  atomic append, so nothing is stored of a refused one and no crash window is left
+  between them; the receipt lookup before it is gone too (a duplicate or a late older
+  retry is refused by the receipt's expectation and stores nothing). A delivery is now
+  one atomic batch of the store (two messages, grouped with others) where it was two
+  appends, the second after the first; see the figures below for what that costs at low
+  rates.
 - uvloop for serve (``core/cli.py``): the loop and its transports in C.
 - ``gc.freeze()`` once serve listens: a full collection walked every object of the
   process, 34-62 ms per collection in serve under this bench (each a stall of every
@@ -75,7 +79,8 @@ of that, Starlette and serve's glue about 95 us and the signature check and body
 53 us; most of the rest is the Ingestor and the envelopes (pydantic, seven canonical
 JSON encodings a delivery: ``core/ingest.py``, ``core/events.py``, outside this work).
 One delivery at a time (16 deliveries in flight is where batching starts): p50 8.7-10.0
-ms before, 4.9-7.0 ms now (three durable writes: key, record, receipt).
+ms before, 4.9-7.0 ms at 12:49 (three durable writes: key, record, receipt; since 13:00
+two: key, then record and receipt in one atomic batch).
 
 Measured 2026-12-07 12:36, 12:41 and 12:49, ``--rates 250,500,750 --seconds 3``, the
 machine shared with other work (load average 5.1, 2.9 and 1.6 at the start): no rate
@@ -96,12 +101,35 @@ raw publishes/s, so ``ratio_ceiling_on_this_machine`` is 0.07-0.11: 0.5 of raw c
 reached on this machine, not even with serve's own CPU at zero (its nats-server and the
 load generator alone, 0.6-0.9 ms a webhook: ceiling ~0.3).
 
-Where 500/s latency goes now (12:46, measured by timing the store's group commits inside
-serve, not in this file): 78-88 % of the appends went out in atomic batches (mean 13-17
-appends a group), acked at p50 16-24 ms, p90 49-57 ms, p99 86-114 ms; the rest as single
-publishes, p50 5-8 ms a group; a delivery waits for two of them (record, then receipt)
-behind at most four groups in flight (``core/store_jetstream.py``, outside this work).
-Publishing every group singly instead (an experiment) was no better: p50 15 ms a group.
+Where 500/s latency went before (12:46, measured by timing the store's group commits
+inside serve, not in this file): 78-88 % of the appends went out in atomic batches (mean
+13-17 appends a group), acked at p50 16-24 ms, p90 49-57 ms, p99 86-114 ms; the rest as
+single publishes, p50 5-8 ms a group; a delivery waited for two of them (record, then
+receipt) behind at most four groups in flight (``core/store_jetstream.py``, outside this
+work). Publishing every group singly instead (an experiment) was no better: p50 15 ms a
+group.
+
+With record and receipt in one atomic append (2026-12-07 13:00-13:04, ``--rates
+250,500,750 --seconds 3``, load average 3.6, 2.5 and 1.8 at the start of three runs): no
+rate sustained (p99 < 50 ms). 250/s: 249/s answered, p50 20-34 ms, p99 59-116 ms; 500/s:
+464-496/s, p50 39-78 ms, p99 117-302 ms; 750/s: 583-731/s, p99 152-871 ms (the 871 ms
+run had the raw baseline's p99 at 453 ms too: the machine was busy). Serve CPU 1.05-1.67
+ms a delivery, its nats-server 0.46-0.78, load generator 0.15-0.22; ratio ceiling
+0.09-0.11; ``ratio_vs_raw`` 0.00. The code before this change, right before the third run
+(13:03, load 2.1, through a copy of the package on PYTHONPATH): 250/s p50 6.2 ms, p99 57
+ms; 500/s 498/s, p50 77 ms, p99 345 ms; 750/s 579/s, p99 913 ms. So at 500/s a delivery
+now waits about half as long (one group instead of two in turn), while at 250/s the
+median is higher: below four deliveries in flight the store published the old record and
+receipt appends as plain publishes (0.5-0.7 ms each), and a two-message append is always
+an atomic batch, whose ack on a file-stored stream costs more (a batch of one message:
+p50 3.2-4.9 ms vs 0.5-0.7 for a plain publish, probe below; on a memory-stored stream
+the same probe gave 0.33 vs 0.29 ms: the cost is the file store's commit of the batch).
+In-process (the desk on JetStream, no HTTP, a probe outside this file, load 2-2.7): 250/s
+p50 18 ms, p99 116 ms, batches of 2.7 messages acked at p50 9.5, p99 77 ms; 500/s p50
+27-50 ms, p99 122-137 ms, batch acks p50 16-32, p99 77-81 ms. With more groups in flight
+(8, 16) batch acks and latency were worse (500/s p99 230-353 ms), with 1-2 no better
+(p99 144-162 ms): what a delivery waits for is now one atomic batch commit of the store,
+and its p99 on this shared disk.
 """
 
 from __future__ import annotations
