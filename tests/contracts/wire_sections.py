@@ -71,9 +71,17 @@ class ItemLookupSection(WireLedger):
     #: lookups of the default item a line naming none is booked to (Zoho sends an item
     #: on every line)
     default_item_lookups: ClassVar[int] = 0
+    #: False where ``create_item`` right after ``find_item`` found nothing looks the code
+    #: up again before creating it
+    creates_without_a_second_lookup: ClassVar[bool] = True
+    #: False where the ledger lets two items share a code (Odoo's default_code)
+    refuses_a_taken_code: ClassVar[bool] = True
+    #: the code someone else gives the item we are about to create: another case where
+    #: the ledger's codes ignore case
+    raced_code: ClassVar[str] = "SVC-RACE"
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
-        """Someone makes a sold service item ``code`` in the ledger, not the adapter."""
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
+        """Someone makes a sold service item ``code`` in the ledger, not the adapter: its id."""
         raise NotImplementedError  # the platform's contract class provides it
 
     def booked(self, document: Invoice, *codes: str | None) -> Invoice:
@@ -170,6 +178,37 @@ class ItemLookupSection(WireLedger):
 
     def lookups(self, calls: list[Call]) -> int:
         return sum(label == self.item_lookup for _, label in calls)
+
+    async def test_an_item_looked_up_in_vain_is_created_without_a_second_lookup(self) -> None:
+        if not self.creates_without_a_second_lookup:
+            pytest.skip("the adapter looks the code up again before it creates the item")
+        async with opened(self.wire_ledger()) as env:
+            items = env.under_test.sandbox.count("item")
+            missing = await env.adapter.find_item("SVC-NEW")
+            start = len(self.calls(env))
+            made = await env.adapter.create_item("SVC-NEW", idempotency_key=key("item"))
+            sent = self.calls_since(env, start)
+            found = await env.adapter.find_item("SVC-NEW")
+            held = env.under_test.sandbox.count("item")
+        assert missing is None
+        assert [kind for kind, _ in sent] == ["write"]
+        assert made.code == "SVC-NEW" and found == made
+        assert held == items + 1
+
+    async def test_an_item_made_after_our_lookup_is_returned_not_made_twice(self) -> None:
+        """Someone makes the item between our lookup and our create: the adapter answers
+        with theirs (the ledger refusing ours as taken, or a second lookup finding it) and
+        makes none."""
+        if not self.refuses_a_taken_code:
+            pytest.skip("the ledger lets two items share a code")
+        async with opened(self.wire_ledger()) as env:
+            assert await env.adapter.find_item("SVC-RACE") is None
+            theirs = self.make_item_by_hand(env, self.raced_code)
+            items = env.under_test.sandbox.count("item")
+            made = await env.adapter.create_item("SVC-RACE", idempotency_key=key("item"))
+            held = env.under_test.sandbox.count("item")
+        assert (made.ledger_id, made.code) == (theirs, self.raced_code)
+        assert held == items
 
 
 class PrefetchSection(WireLedger):

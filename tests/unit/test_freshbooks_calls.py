@@ -239,17 +239,6 @@ async def test_matching_a_customer_with_a_tax_id_is_one_scan_of_the_clients(
 # ------------------------------------------------------------ items
 
 
-async def test_an_item_the_sync_just_looked_up_is_created_without_listing_again(
-    fb: InProcessFreshBooks,
-) -> None:
-    assert await fb.ledger.find_item("Consulting") is None
-    mark = len(fb.transport.sent)
-    made = await fb.ledger.create_item("Consulting", idempotency_key=key("item", 1))
-    assert [m for m, _ in sent_since(fb, mark)] == ["POST"]
-    assert [r["name"] for r in fb.sandbox.records("item")] == ["Consulting"]
-    assert await fb.ledger.find_item("Consulting") == made
-
-
 async def test_an_item_create_whose_answer_was_lost_is_looked_up_before_sending_again() -> None:
     env = in_process_freshbooks(timeout=0.3)
     try:

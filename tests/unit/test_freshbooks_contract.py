@@ -112,8 +112,8 @@ class TestFreshBooksLedgerContract(
         sent = env.platform.transport.sent
         return [rest_call(method, path) for method, path in sent if "/oauth/" not in path]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
-        seed_item(env.under_test.sandbox, code)  # type: ignore[arg-type]
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
+        return seed_item(env.under_test.sandbox, code)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ refunds
 

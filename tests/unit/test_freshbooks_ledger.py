@@ -334,22 +334,6 @@ async def test_a_lost_item_create_is_not_sent_again() -> None:
         env.sandbox.close()
 
 
-async def test_an_item_made_meanwhile_is_returned_when_freshbooks_refuses_the_name(
-    fb: InProcessFreshBooks,
-) -> None:
-    assert await fb.ledger.find_item("Consulting") is None
-    made: list[str] = []
-
-    def someone_makes_it(request: httpx.Request) -> None:
-        if request.method == "POST" and request.url.path.endswith("/items/items") and not made:
-            made.append(seed_item(fb.sandbox, "Consulting"))
-
-    fb.transport.before = someone_makes_it
-    item = await fb.ledger.create_item("Consulting", idempotency_key=key("item", 1))
-    assert item.ledger_id == made[0]
-    assert fb.sandbox.count("item") == 1
-
-
 async def test_a_renamed_or_deleted_item_is_followed(fb: InProcessFreshBooks) -> None:
     ident = seed_item(fb.sandbox, "Consulting")
     assert await fb.ledger.find_item("Consulting") is not None

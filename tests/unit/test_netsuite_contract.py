@@ -116,18 +116,20 @@ class TestNetSuiteLedgerContract(
         return in_process(in_process_netsuite(page_size=page_size, **options))
 
     item_lookup = "suiteql item by code"
+    creates_without_a_second_lookup = False  # it looks the code up again first
 
     def calls(self, env: SectionLedger) -> list[Call]:
         return [netsuite_call(s) for s in env.platform.wire.sent]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
         body = {
             "itemId": code,
             "incomeAccount": {"id": "54"},
             "taxSchedule": {"id": "1"},
             "subsidiary": {"items": [{"id": "1"}]},
         }
-        env.under_test.sandbox.create("serviceSaleItem", body)  # type: ignore[attr-defined]
+        made = env.under_test.sandbox.create("serviceSaleItem", body)  # type: ignore[attr-defined]
+        return str(made["id"])
 
 
 def netsuite_call(sent: Sent) -> Call:

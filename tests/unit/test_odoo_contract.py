@@ -157,6 +157,7 @@ class TestOdooJson2Contract(
         return in_process(odoo)
 
     item_lookup = "product.product search_read"
+    creates_without_a_second_lookup = False  # it looks the code up again first
     customer_bulk_read = "res.partner search_read by ids"
     customer_read = "res.partner search_read"
     customer_write = "res.partner write"
@@ -165,11 +166,12 @@ class TestOdooJson2Contract(
     def calls(self, env: SectionLedger) -> list[Call]:
         return [odoo_call(path, body) for path, body in env.platform.wire.sent if is_rpc(path)]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
         sandbox = env.under_test.sandbox
         vals = {"name": f"{code} by hand", "default_code": code, "type": "service"}
         with sandbox.book.transaction():  # type: ignore[attr-defined]
-            sandbox.orm.call("product.product", "create", [], {"vals_list": [vals]}, {})  # type: ignore[attr-defined]
+            made = sandbox.orm.call("product.product", "create", [], {"vals_list": [vals]}, {})  # type: ignore[attr-defined]
+        return str(made[0])
 
 
 class TestOdooXmlRpcContract(TestOdooJson2Contract):

@@ -115,6 +115,8 @@ class TestQboLedgerContract(
         return in_process(in_process_qbo(ledger_options={"page_size": page_size}))
 
     item_lookup = "query Item"
+    raced_code = "svc-race"  # codes are unique ignoring case
+    creates_without_a_second_lookup = False  # it looks the code up again first
     customer_bulk_read = "query Customer"
     customer_read = "GET customer/{id}"
     customer_write = "POST customer"
@@ -124,9 +126,10 @@ class TestQboLedgerContract(
         sent = env.platform.transport.requests
         return [qbo_call(r) for r in sent if "/company/" in r.url.path]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
         body = {"Name": code, "Type": "Service", "IncomeAccountRef": {"value": "1"}}
-        env.under_test.sandbox.write("item", None, body)  # type: ignore[attr-defined]
+        made = env.under_test.sandbox.write("item", None, body)  # type: ignore[attr-defined]
+        return str(made["Item"]["Id"])
 
     token_path = "/oauth2/v1/tokens/bearer"
     client_id = DEFAULT_CLIENT_ID

@@ -1,6 +1,6 @@
 """Sage, beyond the contract's PrefetchSection (one bulk read and one write per update,
 stale writes refused): the bulk read is a delta read, from the list's start in a new
-process; one update alone is not prefetched; invoices, matches and items."""
+process; one update alone is not prefetched; invoices and matches."""
 
 from __future__ import annotations
 
@@ -176,24 +176,3 @@ async def test_a_match_costs_one_delta_read_and_sees_a_customer_made_in_sage_sin
     named = await sage.ledger.match_customer(customer(9, name="customer 1"))
     assert [m.name for m in named] == ["Customer 1"]
     assert len(sage.requests("GET", "/contacts")) == 1
-
-
-async def test_an_item_just_looked_up_in_vain_is_created_with_one_request(
-    sage: InProcessSage,
-) -> None:
-    assert await sage.ledger.find_item("SVC-NEW") is None
-    sage.sent.clear()
-    made = await sage.ledger.create_item("SVC-NEW", idempotency_key=key("item"))
-    assert _calls(sage.sent) == [("POST", "/services")]
-    assert made.code == "SVC-NEW"
-
-
-async def test_an_item_made_in_sage_after_our_look_up_is_taken_not_duplicated(
-    sage: InProcessSage,
-) -> None:
-    assert await sage.ledger.find_item("SVC-RACE") is None
-    theirs = sage.sandbox.seed_item("SVC-RACE")
-    made = await sage.ledger.create_item("SVC-RACE", idempotency_key=key("item"))
-    assert made.ledger_id == theirs
-    held = [r for r in sage.sandbox.records("services") if r.get("item_code") == "SVC-RACE"]
-    assert len(held) == 1

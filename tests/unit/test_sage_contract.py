@@ -139,8 +139,8 @@ class TestSageLedgerContract(
     def calls(self, env: SectionLedger) -> list[Call]:
         return [rest_call(s.method, s.path) for s in env.platform.sent]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
-        env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
+        return str(env.under_test.sandbox.seed_item(code))  # type: ignore[attr-defined]
 
     token_path = "/token"
     client_id = DEFAULT_CLIENT_ID

@@ -276,16 +276,6 @@ def _line_with_item(code: str) -> InvoiceLine:
 # ---------------------------------------------------------------------- items
 
 
-async def test_an_item_found_missing_is_created_without_a_second_lookup(
-    xero: InProcessXero,
-) -> None:
-    start = len(xero.wire.sent)
-    assert await xero.ledger.find_item("SVC-NEW") is None
-    made = await xero.ledger.create_item("SVC-NEW", idempotency_key=key("item", 1))
-    assert sent_since(xero, start) == Counter({"GET /Items": 1, "PUT /Items": 1})
-    assert made.code == "SVC-NEW" and xero.sandbox.count("item") == 1
-
-
 # ----------------------------------------------------------------- exchange rates
 
 

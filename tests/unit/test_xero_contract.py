@@ -124,6 +124,7 @@ class TestXeroLedgerContract(
         return in_process(in_process_xero(per_window=1000, window=60.0, ledger_options=options))
 
     item_lookup = "GET /Items"
+    raced_code = "svc-race"  # codes are unique ignoring case
     customer_bulk_read = "GET /Contacts"
     customer_read = "GET /Contacts/{id}"
     customer_write = "POST /Contacts/{id}"
@@ -132,8 +133,8 @@ class TestXeroLedgerContract(
         sent = [r for r in env.platform.wire.sent if r.url.path.startswith(API)]
         return [rest_call(r.method, r.url.path.removeprefix(API)) for r in sent]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
-        env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
+        return str(env.under_test.sandbox.seed_item(code))  # type: ignore[attr-defined]
 
     token_path = "/connect/token"
     client_id = DEFAULT_CLIENT_ID

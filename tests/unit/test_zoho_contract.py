@@ -112,6 +112,8 @@ class TestZohoBooksLedgerContract(
 
     changes_read_refunds = False  # refund lists carry no modification time
     item_lookup = "GET /items"
+    raced_code = "svc-race"  # codes are unique ignoring case
+    creates_without_a_second_lookup = False  # it looks the code up again first
     default_item_lookups = 1  # every line is sent with an item: the default one's lookup
     customer_bulk_read = "GET /contacts"
     customer_read = "GET /contacts/{id}"
@@ -122,8 +124,8 @@ class TestZohoBooksLedgerContract(
         api = [r for r in sent if r.url.path.startswith("/books/v3/")]
         return [rest_call(r.method, r.url.path.removeprefix("/books/v3")) for r in api]
 
-    def make_item_by_hand(self, env: SectionLedger, code: str) -> None:
-        env.under_test.sandbox.seed_item(code)  # type: ignore[attr-defined]
+    def make_item_by_hand(self, env: SectionLedger, code: str) -> str:
+        return str(env.under_test.sandbox.seed_item(code))  # type: ignore[attr-defined]
 
 
 _REVOCABLE = "1000.revocable"  # a grant the test revokes, as a user removing the app would
