@@ -51,8 +51,10 @@ Applications (``LedgerRecord.applied_to``, on ``get``, ``find``, ``list_all`` an
 journal items; ``odoo_applied`` reads them for payments, credit notes and refunds.
 
 Versions: Odoo has no concurrency token (the ``__last_update`` context check was removed
-in 16.1); ``version`` is ``write_date`` plus a digest of the fields read, compared with
-the record as read before the write. That read is the batch's bulk read when the sync
+in 16.1); ``version`` is ``write_date`` plus a digest of the fields read and a name of
+their set, compared (``odoo_mapping.same_version``: by ``write_date`` alone when the
+expected version was made over another set of fields, or before sets were named) with the
+record as read before the write. That read is the batch's bulk read when the sync
 made one (``prefetch``: one ``search_read`` with ``[["id", "in", ids]]``, the ORM's
 ``search_read(domain, fields)``, ``odoo/orm/models.py``) or the sync's own ``get`` of an
 invoice it is about to pay, each copy served once (``adapters.prefetch.Prefetched``) and
@@ -143,6 +145,7 @@ from syncledger.adapters.odoo.mapping import (
     m2o_id,
     odoo_rate,
     read_fields,
+    same_version,
     tax_key,
     to_record,
     vat_pattern,
@@ -1195,7 +1198,7 @@ def _replacing(vals: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_version(kind: str, ident: int, version: str | None, current: LedgerRecord) -> None:
-    if version is not None and current.version != version:
+    if version is not None and not same_version(current.version or "", version):
         raise StaleVersionError(
             f"Odoo {kind} {ident} changed since it was read (version {version} is now "
             f"{current.version}): read it again and retry"

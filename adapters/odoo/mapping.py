@@ -24,7 +24,13 @@ receivable journal item (``account.move.line`` with ``payment_id``), read by the
 and passed to ``to_record`` as ``credit``. A credit note's is its ``amount_residual``.
 
 A record's ``version`` is ``write_date`` (Odoo shows it to the second) joined with a
-digest of the fields we read, so two changes within one second still differ.
+digest of the fields we read, so two changes within one second still differ, and with a
+name of the set of fields that digest covers (``write_date|digest|set``). Reading more
+fields (a new release of syncledger, e.g. the address parts) changes every digest without
+anyone editing a record, so ``same_version`` compares two versions over different field
+sets, or one written before the set was named (``write_date|digest``), by ``write_date``
+only: a change is then seen when Odoo's ``write_date`` moved, not one within the second
+of the last read. Versions over the same set compare whole, as before.
 
 Items are ``product.product`` records; a line naming one carries its id as ``product_id``
 (besides its own label, quantity, price and taxes, so amounts do not change). What
@@ -376,9 +382,23 @@ def to_record(
 
 
 def version_of(raw: Mapping[str, Any]) -> str:
+    """``write_date|digest|set``: the digest of the fields read, the set they were."""
     body = {k: v for k, v in raw.items() if k not in ("write_date", "display_name")}
     digest = hashlib.sha256(encode_json(_sorted(body))).hexdigest()[:16]
-    return f"{raw.get('write_date') or ''}|{digest}"
+    return f"{raw.get('write_date') or ''}|{digest}|{_field_set(body)}"
+
+
+def same_version(current: str, expected: str) -> bool:
+    """Whether a record now at ``current`` is still at ``expected``: whole versions when
+    both name the same field set, else (an older format, another set) ``write_date``."""
+    ours, theirs = current.split("|"), expected.split("|")
+    if ours[2:] == theirs[2:]:  # the same format over the same set
+        return current == expected
+    return ours[0] == theirs[0]
+
+
+def _field_set(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(",".join(sorted(body)).encode()).hexdigest()[:8]
 
 
 def _sorted(value: Any) -> Any:
