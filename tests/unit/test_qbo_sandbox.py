@@ -836,6 +836,21 @@ async def test_bad_queries_are_refused(qbo: Qbo, statement: str, code: str) -> N
     assert (status, code_of(answer)) == (400, code)
 
 
+async def test_not_equal_is_refused_as_an_unparsable_query(qbo: Qbo) -> None:
+    """Intuit's operators are IN, =, <, >, <=, >= and LIKE ("Query operations and
+    syntax"): ``!=`` is refused as a query QBO cannot parse, before anything is read."""
+    await qbo.customer("Kept")
+    status, answer = await qbo.call(
+        "GET", "/query", query="select * from Customer where DisplayName != 'Other'"
+    )
+    assert (status, code_of(answer)) == (400, "4000")
+    assert "QueryParserError" in answer["Fault"]["Error"][0]["Detail"]
+    status, answer = await qbo.call(
+        "GET", "/query", query="select * from Customer where DisplayName = 'Kept'"
+    )
+    assert status == 200 and len(answer["QueryResponse"]["Customer"]) == 1
+
+
 async def test_cdc_returns_entities_changed_since(qbo: Qbo) -> None:
     old = await qbo.customer("Old")
     _, answer = await qbo.call("GET", "/query", query="select * from Customer")

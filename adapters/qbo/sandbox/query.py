@@ -1,7 +1,7 @@
 """The QBO query language, as far as the sandbox needs it::
 
     SELECT * | COUNT(*) FROM <Entity>
-      [WHERE <field> <op> <value> [AND ...]]      op: = != < > <= >= IN LIKE
+      [WHERE <field> <op> <value> [AND ...]]      op: = < > <= >= IN LIKE
       [ORDERBY <field> [ASC|DESC]] [STARTPOSITION n] [MAXRESULTS n]
 
 Only fields QBO marks filterable may be filtered or sorted on (``PrivateNote`` and
@@ -15,8 +15,10 @@ qbo/docs/learn/explore-the-quickbooks-online-api/data-queries): conditions are j
 list of values ``(v1, v2)`` is taken only after ``IN`` ("only supported for IN clauses"),
 on any filterable field (``DisplayName IN (...)``, ``PrimaryEmailAddr IN (...)``: the
 adapter's batch match). The page names no limit on a statement's length or on the values
-of an ``IN``, so the sandbox sets none (``!=`` is accepted here though the page's operator
-list does not name it; nothing in the adapter sends it).
+of an ``IN``, so the sandbox sets none. The page's operator list ("IN, =, <, >, <=, >=,
+LIKE") has no ``!=`` and no Intuit page found documents one, so ``!=`` (and ``<>``) is
+refused as unparsable (``query.unparsable``, 400 / 4000), as QBO answers a query it
+cannot read.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ FILTERABLE: dict[str, frozenset[str]] = {
 _ACTIVE_ONLY = ("Customer", "Item")
 _NUMERIC = frozenset({"Balance", "TotalAmt"})
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<op><=|>=|!=|=|<|>)|(?P<punct>[(),*])"
+    r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<op><=|>=|=|<|>)|(?P<punct>[(),*])"
     r"|(?P<word>-?[A-Za-z0-9_.]+))"
 )
 
@@ -268,7 +270,6 @@ def _comparable(name: str, value: Any) -> Any:
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: bool(a == b),
-    "!=": lambda a, b: bool(a != b),
     "<": lambda a, b: bool(a < b),
     ">": lambda a, b: bool(a > b),
     "<=": lambda a, b: bool(a <= b),
@@ -284,7 +285,7 @@ def _holds(condition: Condition, row: dict[str, Any]) -> bool:
         return actual is not None and _like(str(condition.value)).fullmatch(actual) is not None
     expected = _comparable(condition.field, condition.value)
     if actual is None or expected is None:
-        return condition.op == "!=" and actual != expected
+        return False
     try:
         return _OPS[condition.op](actual, expected)
     except TypeError:
