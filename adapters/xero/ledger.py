@@ -79,6 +79,12 @@ Refunds: ``PUT /Payments`` with ``CreditNote: {CreditNoteID}`` (cash refund of a
 note, ``PaymentType`` ARCREDITPAYMENT) or ``Overpayment: {OverpaymentID}`` (refund of an
 overpayment, AROVERPAYMENTPAYMENT), with ``Account``, ``Amount``, ``Date`` and our reference
 in ``Reference``; the credit's ``RemainingCredit`` drops, and Xero refuses more than remains.
+The Payment names no contact: Xero pays it to the credit's, so a credit of another contact
+than the refund's customer is refused before sending (``xero_refunds``,
+``syncledger.credit_of_another_customer``). The credit's ``Contact`` comes from the
+overpayment read the refund already made, or from the answer to our own write of the credit
+note (the last ``RATES_KEPT`` kept), else from one ``GET /CreditNotes/{id}``: a contact
+changed in Xero after our write of the credit note is not seen.
 Listing payments asks for ``PaymentType=="ACCRECPAYMENT"`` (plus RECEIVE-OVERPAYMENTs),
 listing refunds for the two refund types.
 
@@ -183,6 +189,7 @@ from syncledger.adapters.xero.mapping import (
     to_item,
 )
 from syncledger.adapters.xero.matching import clauses, match_many, matches, where_literal
+from syncledger.adapters.xero.refunds import absent_credit, credit_contact, require_own_credit
 from syncledger.adapters.xero.sending import XeroInvoiceSender
 from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
@@ -298,7 +305,7 @@ class XeroLedger:
         self._items_by_id: dict[str, LedgerItem] = {}  # by lower-case ItemID
         self._prefetched: Prefetched[dict[str, Any]] = Prefetched()  # by lower-case id
         self._sender = XeroInvoiceSender(http, self._slots, self._invoice_raw)
-        #: currency and rate of the documents we wrote, by (kind, lower-case id)
+        #: currency, rate and ContactID of the documents we wrote, by (kind, lower-case id)
         self._rates: Bounded[tuple[str, str], dict[str, Any]] = Bounded(RATES_KEPT)
 
     @classmethod
@@ -397,19 +404,30 @@ class XeroLedger:
         steps: WriteSteps | None = None,
     ) -> PushResult:
         """A Payment out of the credit note or the overpayment; Xero refuses more than its
-        ``RemainingCredit``. A payment applied in full (a ``Payment``, no overpayment)
-        holds no credit, and is refused before sending."""
-        if credit_kind == "payment" and await self._read_overpayment(credit_ledger_id) is None:
-            raise PermanentLedgerError(
-                f"refund {refund.id}: payment {credit_ledger_id} holds no credit in Xero (it "
-                "was applied in full to its invoice, or is not there): check the refund's "
-                "payment_id",
-                code="syncledger.no_credit",
-            )
+        ``RemainingCredit``. Refused before sending: a payment applied in full (a
+        ``Payment``, no overpayment), which holds no credit, and a credit of another
+        contact than ``customer_ledger_id`` (Xero would pay it to that contact:
+        ``xero_refunds``). The credit is read once (an overpayment always; a credit note
+        only when this adapter did not write it), its rate taken from the same read."""
         credit = "overpayment" if credit_kind == "payment" else "credit_note"
-        rate = await self._credit_rate(refund, credit, credit_ledger_id)
+        held = await self._refunded_credit(refund, credit, credit_ledger_id)
+        require_own_credit(refund, customer_ledger_id, credit, credit_ledger_id, held)
+        rate = await self._credit_rate(refund, credit, credit_ledger_id, held)
         body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref, rate)
         return await self._create("refund", body, idempotency_key, external_ref)
+
+    async def _refunded_credit(
+        self, refund: Refund, kind: str, ledger_id: str
+    ) -> Mapping[str, Any]:
+        """The credit a refund is paid out of: an overpayment as Xero holds it; a credit
+        note as our own write of it answered (its contact, currency and rate), else as Xero
+        holds it (one ``GET``). Refused when Xero holds none."""
+        held = None if kind == "overpayment" else self._rates.get((kind, ledger_id.lower()))
+        if held is None or credit_contact(held) is None:
+            held = await self._settled(kind, ledger_id)
+        if held is None:
+            raise absent_credit(refund, kind, ledger_id)
+        return held
 
     async def create_credit_note(
         self,
@@ -1181,17 +1199,26 @@ class XeroLedger:
             )
 
     async def _credit_rate(
-        self, money: Payment | Refund, kind: str, ledger_id: str
+        self,
+        money: Payment | Refund,
+        kind: str,
+        ledger_id: str,
+        held: Mapping[str, Any] | None = None,
     ) -> Decimal | None:
         """The ``CurrencyRate`` a payment (or refund) in a foreign currency is sent with:
         the rate of the document it settles (``kind``: the invoice, the credit note or the
         overpayment), which for a document syncledger created is the source's own
         ``exchange_rate``. None in the organisation's currency. A document in another
         currency or without a rate refuses the payment before anything is sent, rather
-        than leaving Xero to apply its XE.com day rate (module docstring)."""
+        than leaving Xero to apply its XE.com day rate (module docstring). ``held``: the
+        document as already read or written, if the caller has it."""
         if money.currency == await self._organisation_currency():
             return None
-        held = self._rates.get((kind, ledger_id.lower())) or await self._settled(kind, ledger_id)
+        held = (
+            held
+            or self._rates.get((kind, ledger_id.lower()))
+            or await self._settled(kind, ledger_id)
+        )
         rate = None if held is None else held.get("CurrencyRate")
         if held is None or held.get("CurrencyCode") != money.currency or not _positive(rate):
             raise _no_rate(money, kind, ledger_id, held)
@@ -1199,11 +1226,13 @@ class XeroLedger:
 
     def _keep_rate(self, kind: str, answer: Mapping[str, Any]) -> None:
         """Remember the currency and rate Xero answered a write of our invoice or credit
-        note with (the source's, as sent), for the payments and refunds that settle it."""
+        note with (the source's, as sent), for the payments and refunds that settle it,
+        and its ``Contact``, whose credit a refund out of it is (``xero_refunds``)."""
         ledger_id = answer.get(ID_FIELD.get(kind, ""))
         if kind not in _DOCUMENT_KINDS or not ledger_id or not answer.get("CurrencyCode"):
             return
         held = {f: answer.get(f) for f in ("CurrencyCode", "CurrencyRate")}
+        held["Contact"] = {"ContactID": credit_contact(answer)}  # the id only: no details
         self._rates.put((kind, str(ledger_id).lower()), held)
 
     async def _settled(self, kind: str, ledger_id: str) -> dict[str, Any] | None:

@@ -53,9 +53,12 @@ class TestXeroLedgerContract(
     currency = "USD"
     lost_credential_code = "invalid_grant"
     # Xero refuses a refund beyond the credit (ValidationException, ErrorNumber 10); one
-    # out of another customer's credit note is not refused: the payment names only the
-    # credit note, whose contact it is paid to
-    refund_refusals: ClassVar[dict[str, str]] = {"beyond": "10"}
+    # out of another customer's credit note Xero would pay to the credit note's contact
+    # (the payment names only the credit note), so the adapter refuses it (xero_refunds)
+    refund_refusals: ClassVar[dict[str, str]] = {
+        "beyond": "10",
+        "another_customer": "syncledger.credit_of_another_customer",
+    }
     refused_by_the_ledger = frozenset({"beyond"})
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("300.00", "230.00"): "syncledger.overapplied",  # beyond what the invoice owes
