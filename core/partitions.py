@@ -39,11 +39,14 @@ all use the key ``usage.<entity>.<ledger>``, so any of them may take over from a
 
 Entities whose ledgers are one tenant (same ledger, URL and tenant) would be two
 partitions with two limiters, each spending the tenant's whole budget: ``run --entities``
-refuses such a list at start with one line (:func:`check_tenants`). Chosen over one lease
-per tenant (one owner, one limiter for all its entities), which would change what a
-partition is, how the fair share counts and every owner's key: refusing is a few lines
-and cannot let the limits slip; an operator gives each tenant one entity
-(docs/operations.md, "Scaling out"). Only ledgers reached at a URL are compared (the
+refuses such a list at start with one line (:func:`check_tenants`); between processes
+(two single-entity ``run`` processes, workers given different lists, a ``sync --once``
+beside a ``run``) every lease holder's :func:`shared_limits` first claims the tenant
+(core/tenant_claim.py), and the second entity of a tenant pushed at once is refused with
+one line. Chosen over one lease per tenant (one owner, one limiter for all its entities),
+which would change what a partition is, how the fair share counts and every owner's key:
+refusing is a few lines and cannot let the limits slip; an operator gives each tenant one
+entity (docs/operations.md, "Scaling out"). Only ledgers reached at a URL are compared (the
 in-process sandbox has its own limits in each process). An entity whose tenant is not
 known (no ``tenant`` in its table, none chosen by ``connect``) may be any tenant at its
 URL: the safe path counts it as sharing with every other entity there.
@@ -65,7 +68,7 @@ from nats.js.kv import KeyValue
 
 from syncledger.core.bootstrap import Runtime
 from syncledger.core.errors import ConfigurationError, EventStoreError, SyncLedgerError
-from syncledger.core.lease import PushLease, lease_key, new_holder
+from syncledger.core.lease import PushLease, lease_key, new_holder, open_bucket
 from syncledger.core.membership import Membership
 from syncledger.core.settings import Settings
 
@@ -213,7 +216,7 @@ class PartitionOwner:
         theirs on (adapters/rate_usage_kv.py), when the worker was given the bucket."""
         if self.rates is None:
             return contextlib.nullcontext()
-        return shared_limits(self.rates, part.settings, lease)
+        return shared_limits(self.rates, self.kv, part.settings, lease)
 
     def _failed(self, part: Partition, why: str) -> None:
         """A partition whose work stopped on an error (credentials the ledger refuses, a
@@ -263,16 +266,28 @@ def usage_key(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def shared_limits(
-    rates: KeyValue, settings: Settings, lease: PushLease
+    rates: KeyValue, leases: KeyValue, settings: Settings, lease: PushLease
 ) -> AsyncIterator[None]:
-    """While inside, the limiters built are seeded from the usage the entity+ledger's
-    previous lease holder published and publish theirs while ``lease`` is held; a final
-    usage is stored on the way out (adapters/rate_usage_kv.py)."""
+    """While inside, the entity's ledger tenant is claimed (core/tenant_claim.py: a
+    ``ConfigurationError`` when another process pushes an entity of it), and the limiters
+    built are seeded from the usage the entity+ledger's previous lease holder published
+    and publish theirs while ``lease`` and the claim are held; a final usage is stored on
+    the way out (adapters/rate_usage_kv.py), then the claim released."""
     from syncledger.adapters.rate_usage_kv import handed_over_limits, tenant_id
+    from syncledger.core.tenant_claim import claim_tenant
+
+    claim = await claim_tenant(leases, lease.ttl, settings, _known_tenant(settings))
+
+    def owned() -> bool:
+        return lease.held and (claim is None or claim.held)
 
     tenant = tenant_id(settings.ledger, settings.ledger_url, settings.ledger_tenant)
-    async with handed_over_limits(rates, usage_key(settings), tenant, lambda: lease.held):
-        yield
+    try:
+        async with handed_over_limits(rates, usage_key(settings), tenant, owned):
+            yield
+    finally:
+        if claim is not None:
+            await claim.release()
 
 
 @contextlib.asynccontextmanager
@@ -283,8 +298,10 @@ async def lease_limits(rt: Runtime, lease: PushLease) -> AsyncIterator[None]:
     released."""
     from syncledger.adapters.rate_usage_kv import open_rates_bucket
 
-    rates = await open_rates_bucket(rt.nc, rt.settings.stream_replicas)
-    async with shared_limits(rates, rt.settings, lease):
+    s = rt.settings
+    rates = await open_rates_bucket(rt.nc, s.stream_replicas)
+    leases, _ttl = await open_bucket(rt.nc, s.lease_ttl_s, s.stream_replicas)
+    async with shared_limits(rates, leases, s, lease):
         yield
 
 
