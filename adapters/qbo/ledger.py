@@ -13,7 +13,8 @@ the record (to put our reference line back into text a person may have added); b
 batch, ``prefetch`` reads the batch's customers and invoices in one query (``SELECT * FROM
 Customer WHERE Id IN ('1', '2')``: the query language's ``IN`` operator, "Query operations
 and syntax", developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-
-online-api/data-queries) and each update takes its record from there once. QBO still checks
+online-api/data-queries; the ids in lists bounded as the batch matcher bounds its values,
+``qbo_matching``) and each update takes its record from there once. QBO still checks
 the SyncToken at the write, so a bulk read a little older than the write lets nothing stale
 through. A credit note is
 a ``CreditMemo``; applied to an invoice, QBO records a ``Payment`` of ``TotalAmt`` 0 linking
@@ -141,7 +142,7 @@ from syncledger.adapters.qbo.mapping import (
     to_record,
     with_ref,
 )
-from syncledger.adapters.qbo.matching import match_many
+from syncledger.adapters.qbo.matching import in_lists, match_many
 from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
@@ -719,16 +720,18 @@ class QboLedger:
         return str((await self._current(kind, ledger_id)).version)
 
     async def prefetch(self, kind: str, ledger_ids: Sequence[str]) -> None:
-        """Read the records a batch is about to update in one query per page (``SELECT *
-        FROM Customer WHERE Id IN ('1', '2')``, module docstring), each served once to
-        the update's read of the current record (``adapters.prefetch``)."""
+        """Read the records a batch is about to update (``SELECT * FROM Customer WHERE Id
+        IN ('1', '2')``, module docstring), the ids cut into lists as the batch matcher
+        cuts its values (``qbo_matching.in_lists``: Intuit names no limit) and each query
+        read to its last page; each record is served once to the update's read of the
+        current record (``adapters.prefetch``)."""
         if ENTITY.get(kind) not in _PREFETCHED:
             return
-        wanted = sorted({i for i in ledger_ids if i.isdigit()})
+        wanted = sorted({i for i in ledger_ids if i.isdigit()}, key=int)
         active = f" AND {_ANY_ACTIVE}" if kind == "customer" else ""
-        for start in range(0, len(wanted), self._page):
-            listed = ", ".join(qbo_literal(i) for i in wanted[start : start + self._page])
-            for raw in await self._select(kind, f"Id IN ({listed}){active}", "Id"):
+        for chunk in in_lists(wanted):
+            listed = ", ".join(qbo_literal(i) for i in chunk)
+            async for raw in self._pages(kind, f"Id IN ({listed}){active}", "Id"):
                 if self._listed(kind, raw):
                     self._prefetched.keep(kind, str(raw["Id"]), raw)
 

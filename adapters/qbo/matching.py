@@ -23,7 +23,8 @@ Undocumented, so kept safe: Intuit names no limit on a statement's length or on 
 values of an ``IN``; the statement goes in the URL (``GET .../query?query=``). A query
 here carries at most ``MAX_VALUES`` values and ``MAX_VALUE_CHARS`` characters of
 quoted values (a URL of about 6 KB at most once percent-encoded, under the 8 KB
-request-line limit common to web servers); more values go in further queries.
+request-line limit common to web servers); more values go in further queries
+(``in_lists``; ``QboLedger.prefetch`` cuts its ``Id IN`` lists the same way).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ async def match_many(
     found: dict[str, dict[str, dict[str, Any]]] = {ref: {} for ref in customers}
     for field, value_of in _FIELDS:
         wanted = {ref: v for ref, c in customers.items() if (v := value_of(c))}
-        for chunk in _chunks(sorted(set(wanted.values()))):
+        for chunk in in_lists(sorted(set(wanted.values()))):
             got = await rows(f"{field} IN ({', '.join(qbo_literal(v) for v in chunk)})")
             asked = set(chunk)
             _attribute(got, field, {r: v for r, v in wanted.items() if v in asked}, found)
@@ -89,7 +90,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+def in_lists(values: Iterable[str]) -> Iterator[list[str]]:
+    """``values`` in order, cut into the lists of one ``IN (...)`` each: at most
+    ``MAX_VALUES`` values and ``MAX_VALUE_CHARS`` characters quoted (also ``prefetch``'s
+    ``Id IN`` lists, ``QboLedger.prefetch``)."""
     chunk: list[str] = []
     size = 0
     for value in values:
