@@ -142,7 +142,7 @@ from syncledger.adapters.qbo.mapping import (
     to_record,
     with_ref,
 )
-from syncledger.adapters.qbo.matching import in_lists, match_many
+from syncledger.adapters.qbo.matching import in_lists, match_many, match_one
 from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
@@ -573,28 +573,20 @@ class QboLedger:
     async def match_customer(self, customer: Customer) -> list[LedgerRecord]:
         """Customers with the same DisplayName or primary email (active or not). QBO
         cannot be searched by tax id: ``PrimaryTaxIdentifier`` is write-only."""
-        clauses = [f"DisplayName = {qbo_literal(customer.name)}"]
-        if customer.email:
-            clauses.append(f"PrimaryEmailAddr = {qbo_literal(customer.email)}")
-        found: dict[str, dict[str, Any]] = {}
-        for clause in clauses:
-            for raw in await self._select("customer", f"{clause} AND {_ANY_ACTIVE}", "Id"):
-                found.setdefault(str(raw["Id"]), raw)
-        return [self._record("customer", raw) for raw in found.values()]
+        found = await match_one(self._customer_rows, customer)
+        return [self._record("customer", raw) for raw in found]
 
     async def match_customers(
         self, customers: Mapping[str, Customer]
     ) -> dict[str, list[LedgerRecord]]:
         """``match_customer`` for a batch's customers: one ``DisplayName IN`` query and
         one ``PrimaryEmailAddr IN`` query for all of them (``qbo_matching``)."""
-
-        async def rows(where: str) -> list[dict[str, Any]]:
-            return [
-                raw async for raw in self._pages("customer", f"{where} AND {_ANY_ACTIVE}", "Id")
-            ]
-
-        found = await match_many(rows, customers)
+        found = await match_many(self._customer_rows, customers)
         return {ref: [self._record("customer", raw) for raw in got] for ref, got in found.items()}
+
+    async def _customer_rows(self, where: str) -> list[dict[str, Any]]:
+        """Every customer, active or not, meeting ``where``: all pages."""
+        return [raw async for raw in self._pages("customer", f"{where} AND {_ANY_ACTIVE}", "Id")]
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         url = self._url(f"{_entity(kind).lower()}/{quote(ledger_id, safe='')}")
@@ -917,6 +909,9 @@ class QboLedger:
     async def _refund_credit(
         self, refund: Refund, customer_ledger_id: str, kind: str, ledger_id: str
     ) -> LedgerRecord:
+        """The credit a refund draws on, refused unsent when it is another customer's
+        (``syncledger.credit_of_another_customer``, as the other adapters) or only
+        in another currency (``syncledger.refund_credit``)."""
         credit = await self._current(kind, ledger_id)
         ours = (customer_ledger_id, refund.currency)
         theirs = (credit.customer_ledger_id, credit.currency)
@@ -926,8 +921,10 @@ class QboLedger:
                 f"refund {refund.id} (customer {ours[0]}, {ours[1]}) cannot be paid out of "
                 f"{what} {ledger_id} (customer {theirs[0]}, {theirs[1]}): QuickBooks refunds "
                 "a credit only to its customer, in its currency; fix the refund's "
-                f"{what} or customer in the source",
-                code="syncledger.refund_credit",
+                f"{what}, customer or currency in the source",
+                code="syncledger.credit_of_another_customer"
+                if theirs[0] != ours[0]
+                else "syncledger.refund_credit",
             )
         return credit
 

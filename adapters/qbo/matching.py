@@ -1,6 +1,7 @@
-"""Many new customers matched at once (``core.ports.CustomerBatchMatcher``), by the rules
-of ``QboLedger.match_customer``: a customer whose DisplayName or primary e-mail equals
-ours, active or not.
+"""Customers matched (``QboLedger.match_customer``, ``match_one``) and many new customers
+matched at once (``core.ports.CustomerBatchMatcher``, ``match_many``) by the same rules: a
+customer whose DisplayName or primary e-mail equals ours, active or not, every page of
+each query read (``Rows``).
 
 QBO's query language has ``IN`` with a list of values ("Operator: IN, =, <, >, <=, >=,
 LIKE"; "Value: (Value [,Value]) ... only supported for IN clauses") and no ``OR`` ("The
@@ -44,6 +45,19 @@ _FIELDS: tuple[tuple[str, Callable[[Customer], str | None]], ...] = (
     ("DisplayName", lambda c: c.name),
     ("PrimaryEmailAddr", lambda c: c.email),
 )
+
+
+async def match_one(rows: Rows, customer: Customer) -> list[dict[str, Any]]:
+    """The rows whose DisplayName or e-mail equals the customer's, each once, read to
+    the last page (``QboLedger.match_customer``)."""
+    found: dict[str, dict[str, Any]] = {}
+    for field, value_of in _FIELDS:
+        value = value_of(customer)
+        if not value:
+            continue
+        for raw in await rows(f"{field} = {qbo_literal(value)}"):
+            found.setdefault(str(raw["Id"]), raw)
+    return list(found.values())
 
 
 async def match_many(

@@ -148,3 +148,17 @@ def test_the_sandbox_takes_in_lists_on_name_and_e_mail(statement: str) -> None:
 def test_the_sandbox_refuses_what_qbo_refuses(statement: str) -> None:
     with pytest.raises(QboFault):
         parse(statement)
+
+
+async def test_one_customer_is_matched_on_every_page(qbo: InProcessQbo) -> None:
+    """More rows than a page (3) share the e-mail: match_customer reads them all, as the
+    batch does."""
+    made = {await created(qbo, n, email="shared@example.com") for n in range(1, 6)}
+    named = await created(qbo, 6, name="Another")
+    wanted = customer(20, name="Another", email="SHARED@example.com")
+    before = len(qbo.transport.queries("Customer"))
+    found = {r.ledger_id for r in await qbo.ledger.match_customer(wanted)}
+    assert found == made | {named}
+    # DisplayName: one page; PrimaryEmailAddr: two pages (3 and 2)
+    assert len(qbo.transport.queries("Customer")) - before == 3
+    assert set((await at_once(qbo, {"w": wanted}))["w"]) == found
