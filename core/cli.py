@@ -907,6 +907,29 @@ def errors(data_dir: DataDir = None, entity: Entity = None, json_out: JsonOut = 
     _answer(run(errors_now(settings(data_dir, entity))), json_out)
 
 
+entities_app = typer.Typer(
+    help="What entities leave behind in NATS once the configuration no longer names them.",
+    no_args_is_help=True,
+)
+app.add_typer(entities_app, name="entities")
+
+
+@entities_app.command("prune")
+def entities_prune(
+    yes: Annotated[
+        bool, typer.Option("--yes", help="delete them (never one whose entity is pushed)")
+    ] = False,
+    data_dir: DataDir = None,
+    json_out: JsonOut = False,
+) -> None:
+    """List the durable consumers of entities the configuration no longer names (they
+    count towards the stream's consumer limit); --yes deletes each while holding its push
+    lease, keeping any whose entity a process pushes. Exit 1 when any is listed or kept."""
+    from syncledger.core.entity_prune import prune_said
+
+    _answer(run(prune_said(settings(data_dir), yes)), json_out)
+
+
 mapping_app = typer.Typer(
     help="A ledger mapping file against the version in force: diff, dry run, publish.",
     no_args_is_help=True,
