@@ -909,6 +909,9 @@ class QboLedger:
     async def _refund_credit(
         self, refund: Refund, customer_ledger_id: str, kind: str, ledger_id: str
     ) -> LedgerRecord:
+        """The credit a refund draws on, refused unsent when it is another customer's
+        (``syncledger.credit_of_another_customer``, as the other adapters) or only
+        in another currency (``syncledger.refund_credit``)."""
         credit = await self._current(kind, ledger_id)
         ours = (customer_ledger_id, refund.currency)
         theirs = (credit.customer_ledger_id, credit.currency)
@@ -918,8 +921,10 @@ class QboLedger:
                 f"refund {refund.id} (customer {ours[0]}, {ours[1]}) cannot be paid out of "
                 f"{what} {ledger_id} (customer {theirs[0]}, {theirs[1]}): QuickBooks refunds "
                 "a credit only to its customer, in its currency; fix the refund's "
-                f"{what} or customer in the source",
-                code="syncledger.refund_credit",
+                f"{what}, customer or currency in the source",
+                code="syncledger.credit_of_another_customer"
+                if theirs[0] != ours[0]
+                else "syncledger.refund_credit",
             )
         return credit
 

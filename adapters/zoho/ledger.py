@@ -1412,7 +1412,7 @@ def _check_credit(
         raise PermanentLedgerError(
             f"{where} belongs to customer {credit.get('customer_id')}, not {customer_id}: "
             "a refund pays back the customer who holds the credit",
-            code="syncledger.refund_customer_mismatch",
+            code="syncledger.credit_of_another_customer",
         )
     if credit.get("currency_code") != refund.currency:
         raise PermanentLedgerError(

@@ -63,7 +63,7 @@ class TestQboLedgerContract(
     lost_credential_code = "invalid_grant"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",
-        "another_customer": "syncledger.refund_credit",
+        "another_customer": "syncledger.credit_of_another_customer",
     }
     platform_id = "qbo"
     sandbox_requests_per_minute = 500

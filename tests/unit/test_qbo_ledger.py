@@ -349,6 +349,34 @@ async def test_an_overpayment_refund_adds_a_cheque_line_to_the_payment_itself(
     assert (await fetch(qbo.ledger, "invoice", invoice_id)).balance == 0
 
 
+async def test_a_refund_of_another_customer_or_currency_is_refused_with_its_own_code(
+    qbo: InProcessQbo,
+) -> None:
+    """Another customer's credit is every adapter's credit_of_another_customer (that
+    reason wins when the currency differs too); only another currency is refund_credit."""
+    owner = await push_customer(qbo.ledger)
+    stranger = await push_customer(qbo.ledger, 2)
+    memo_id = await push_credit_note(qbo.ledger, owner, None, total="0.25")
+    euro = a_refund("0.10", credit_note_id="CN-1").model_copy(update={"currency": "EUR"})
+    tries = {
+        "customer": (stranger, a_refund("0.10", credit_note_id="CN-1")),
+        "both": (stranger, euro),
+        "currency": (owner, euro),
+    }
+    codes = {}
+    for case, (customer_id, money) in tries.items():
+        with pytest.raises(PermanentLedgerError) as refused:
+            await refund(qbo.ledger, customer_id, memo_id, money, key_part=case)
+        codes[case] = refused.value.code
+    assert codes == {
+        "customer": "syncledger.credit_of_another_customer",
+        "both": "syncledger.credit_of_another_customer",
+        "currency": "syncledger.refund_credit",
+    }
+    assert qbo.sandbox.count("refund") == 0
+    assert (await fetch(qbo.ledger, "credit_note", memo_id)).balance == Decimal("0.25")
+
+
 async def test_a_crash_between_the_cheque_and_its_link_is_completed_by_a_retry() -> None:
     env = in_process_qbo(timeout=0.3)
     customer_id = await push_customer(env.ledger)

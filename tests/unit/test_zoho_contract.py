@@ -37,7 +37,7 @@ class TestZohoBooksLedgerContract(
     lost_credential_code = "invalid_code"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",
-        "another_customer": "syncledger.refund_customer_mismatch",
+        "another_customer": "syncledger.credit_of_another_customer",
     }
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", "-1.00"): "syncledger.bad_applied_amount",
