@@ -84,7 +84,10 @@ than the refund's customer is refused before sending (``xero_refunds``,
 ``syncledger.credit_of_another_customer``). The credit's ``Contact`` comes from the
 overpayment read the refund already made, or from the answer to our own write of the credit
 note (the last ``RATES_KEPT`` kept), else from one ``GET /CreditNotes/{id}``: a contact
-changed in Xero after our write of the credit note is not seen.
+changed in Xero after our write of the credit note is not seen. A refund in another
+currency than its credit's ``CurrencyCode`` (from the same read or write) is refused
+before sending too (``syncledger.refund_credit``, as QBO), in the home currency as well:
+the Payment carries no currency and Xero would pay its figure in the credit's.
 Listing payments asks for ``PaymentType=="ACCRECPAYMENT"`` (plus RECEIVE-OVERPAYMENTs),
 listing refunds for the two refund types.
 
@@ -189,7 +192,12 @@ from syncledger.adapters.xero.mapping import (
     to_item,
 )
 from syncledger.adapters.xero.matching import clauses, match_many, matches, where_literal
-from syncledger.adapters.xero.refunds import absent_credit, credit_contact, require_own_credit
+from syncledger.adapters.xero.refunds import (
+    absent_credit,
+    credit_contact,
+    require_credit_currency,
+    require_own_credit,
+)
 from syncledger.adapters.xero.sending import XeroInvoiceSender
 from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
@@ -406,12 +414,14 @@ class XeroLedger:
         """A Payment out of the credit note or the overpayment; Xero refuses more than its
         ``RemainingCredit``. Refused before sending: a payment applied in full (a
         ``Payment``, no overpayment), which holds no credit, and a credit of another
-        contact than ``customer_ledger_id`` (Xero would pay it to that contact:
-        ``xero_refunds``). The credit is read once (an overpayment always; a credit note
-        only when this adapter did not write it), its rate taken from the same read."""
+        contact than ``customer_ledger_id`` (Xero would pay it to that contact), and a
+        refund in another currency than the credit's (``xero_refunds``). The credit is
+        read once (an overpayment always; a credit note only when this adapter did not
+        write it), its currency and rate taken from the same read."""
         credit = "overpayment" if credit_kind == "payment" else "credit_note"
         held = await self._refunded_credit(refund, credit, credit_ledger_id)
         require_own_credit(refund, customer_ledger_id, credit, credit_ledger_id, held)
+        require_credit_currency(refund, credit, credit_ledger_id, held)
         rate = await self._credit_rate(refund, credit, credit_ledger_id, held)
         body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref, rate)
         return await self._create("refund", body, idempotency_key, external_ref)

@@ -13,6 +13,16 @@ refund's customer ignoring case (a ContactID is a GUID).
 
 Where the credit's contact is not known (an answer without ``Contact``), nothing says
 whom Xero would pay: the safe path is to refuse too, with the same code.
+
+The refund's currency is the credit's: the ``Payment`` has no ``CurrencyCode`` and its
+``Amount`` is in the currency of the document it settles (xero_accounting.yaml v16.1.0,
+``Payment``: no ``CurrencyCode``; ``Amount`` "Must be less than or equal to the outstanding
+amount owing"; ``BankAmount`` is the bank account's), so a refund in another currency than
+the credit's ``CurrencyCode`` (``CreditNote.CurrencyCode``, ``Overpayment.CurrencyCode``)
+would pay its figure in the credit's currency, whichever is the organisation's. It is
+refused before anything is written, as QuickBooks Online's adapter refuses it
+(``syncledger.refund_credit``), in the home currency too: money is never converted at an
+assumed rate. A credit whose currency is not known (no ``CurrencyCode``) is refused too.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ from syncledger.core.model import Refund
 
 #: the code of a refund refused because its credit is another customer's (as Odoo's)
 ANOTHER_CUSTOMER = "syncledger.credit_of_another_customer"
+#: the code of a refund refused because its credit is in another currency (as QBO's)
+OTHER_CURRENCY = "syncledger.refund_credit"
 
 
 def credit_contact(credit: Mapping[str, Any]) -> str | None:
@@ -54,6 +66,24 @@ def require_own_credit(
         f"{what} {credit_ledger_id}: it is {whose}, and Xero pays a refund to the "
         f"credit's contact; fix the refund's {what} or customer in the source",
         code=ANOTHER_CUSTOMER,
+    )
+
+
+def require_credit_currency(
+    refund: Refund, credit_kind: str, credit_ledger_id: str, credit: Mapping[str, Any]
+) -> None:
+    """Refuse ``refund`` unless it is in the ``CurrencyCode`` of ``credit`` (the credit
+    note or overpayment it is paid out of, as already read or written)."""
+    currency = credit.get("CurrencyCode")
+    if currency is not None and str(currency) == refund.currency:
+        return
+    what = credit_kind.replace("_", " ")
+    held = f"is in {currency}" if currency else "has no currency Xero named"
+    raise PermanentLedgerError(
+        f"refund {refund.id} is in {refund.currency} but Xero {what} {credit_ledger_id} "
+        f"{held}: Xero pays a refund in its credit's currency and syncledger converts at "
+        f"no assumed rate; fix the refund's currency or {what} in the source",
+        code=OTHER_CURRENCY,
     )
 
 

@@ -3,7 +3,8 @@ another contact's credit note or overpayment is refused before anything is writt
 checking it costs no request when the adapter wrote the credit note, one ``GET`` when it
 did not (shared with the foreign-currency rate's read), none beyond the overpayment read a
 refund of a payment always made. The contract's RefundRefusalSection covers the refusal's
-code on a credit note the adapter wrote."""
+code on a credit note the adapter wrote. A refund in another currency than its credit's is
+refused the same way (QBO's code), in the home currency too, on the same reads."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from syncledger.adapters.xero.ledger import API, XeroLedger
 from syncledger.core.errors import PermanentLedgerError
-from syncledger.core.model import CreditNote, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import PushResult
 from tests.contracts.ledger_contract import key
 from tests.support.documents import push_customer, push_invoice
@@ -243,4 +244,124 @@ async def test_another_customers_overpayment_is_refused_with_no_read_beyond_its_
     assert xero.sandbox.count("refund") == 0
     assert await remaining_credit(xero.ledger, "payment", overpayment_id) == Decimal("0.70")
     await refund_of_overpayment(xero.ledger, owner, overpayment_id)
+    assert xero.sandbox.count("refund") == 1
+
+
+# ------------------------------------------------ a refund in another currency than its credit
+OTHER_CURRENCY = "syncledger.refund_credit"  # QBO's code for the same refusal
+
+
+def api_paths(wire: Wire, start: int) -> list[str]:
+    """Every request sent after the ``start``-th, the organisation's and tokens' included."""
+    return [f"{r.method} {r.url.path.removeprefix(API)}" for r in wire.sent[start:]]
+
+
+async def euro_note(ledger: XeroLedger) -> tuple[str, str]:
+    """A EUR customer of the USD organisation and a 10.00 EUR credit note of theirs."""
+    customer_id = await push_customer(ledger, currency="EUR")
+    return customer_id, await push_credit_note(ledger, customer_id, "EUR", Decimal("0.9150"))
+
+
+async def test_a_home_currency_refund_of_a_foreign_credit_note_is_refused_unsent(
+    xero: InProcessXero,
+) -> None:
+    """Xero would pay 4.00 of the note's EUR: no conversion at an assumed rate."""
+    customer_id, note_id = await euro_note(xero.ledger)
+    start = len(xero.wire.sent)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await refund_of_note(xero.ledger, customer_id, note_id, "USD")
+    assert api_paths(xero.wire, start) == []
+    assert refused.value.code == OTHER_CURRENCY
+    said = str(refused.value)
+    assert ("in USD" in said, "is in EUR" in said, note_id in said) == (True, True, True)
+    assert xero.sandbox.count("refund") == 0
+    assert await remaining_credit(xero.ledger, "credit_note", note_id) == Decimal("10.00")
+
+
+async def test_a_home_currency_refund_of_a_foreign_note_written_elsewhere_reads_it_once(
+    xero: InProcessXero, restarted: XeroLedger
+) -> None:
+    customer_id, note_id = await euro_note(xero.ledger)
+    await restarted.get("customer", customer_id)  # its token is in hand
+    start = len(xero.wire.sent)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await refund_of_note(restarted, customer_id, note_id, "USD")
+    assert api_paths(xero.wire, start) == [f"GET /CreditNotes/{note_id}"]
+    assert refused.value.code == OTHER_CURRENCY
+    assert xero.sandbox.count("refund") == 0
+
+
+async def test_a_foreign_refund_of_a_home_currency_credit_note_is_refused_unsent(
+    xero: InProcessXero,
+) -> None:
+    customer_id = await push_customer(xero.ledger)
+    note_id = await push_credit_note(xero.ledger, customer_id)
+    start = len(xero.wire.sent)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await refund_of_note(xero.ledger, customer_id, note_id, "EUR")
+    assert refused.value.code == OTHER_CURRENCY
+    assert api_sent(xero.wire, start) == []
+    assert await remaining_credit(xero.ledger, "credit_note", note_id) == Decimal("10.00")
+
+
+async def euro_overpayment(xero: InProcessXero) -> tuple[str, str]:
+    """A EUR customer's 1.00 EUR payment of which 0.30 is applied: 0.70 EUR of credit."""
+    customer_id = await push_customer(xero.ledger, currency="EUR")
+    euro = Invoice(
+        id="INV-1",
+        number="INV-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 1),
+        currency="EUR",
+        exchange_rate=Decimal("1.0850"),
+        lines=(InvoiceLine(description="service", quantity="1", unit_price="0.30"),),
+        total=Decimal("0.30"),
+    )
+    invoice_id = await push_invoice(xero.ledger, customer_id, euro)
+    pushed = await xero.ledger.apply_payment(
+        Payment(
+            id="P-1",
+            customer_id="C-1",
+            invoice_id="INV-1",
+            amount=Decimal("1.00"),
+            currency="EUR",
+            paid_on=date(2026, 4, 2),
+            reference="CHK 1",
+        ),
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref="csv/payment/P-1",
+        idempotency_key=key("p"),
+        applied=Decimal("0.30"),
+    )
+    return customer_id, pushed.ledger_id
+
+
+async def test_a_home_currency_refund_of_a_foreign_overpayment_is_refused_after_its_read(
+    xero: InProcessXero,
+) -> None:
+    customer_id, overpayment_id = await euro_overpayment(xero)
+    refunds = {c: refund("0.70", c, payment_id="P-1") for c in ("USD", "EUR")}
+    start = len(xero.wire.sent)
+    with pytest.raises(PermanentLedgerError) as refused:
+        await xero.ledger.create_refund(
+            refunds["USD"],
+            customer_ledger_id=customer_id,
+            credit_kind="payment",
+            credit_ledger_id=overpayment_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key("r"),
+        )
+    assert api_paths(xero.wire, start) == [f"GET /Overpayments/{overpayment_id}"]
+    assert refused.value.code == OTHER_CURRENCY
+    assert xero.sandbox.count("refund") == 0
+    assert await remaining_credit(xero.ledger, "payment", overpayment_id) == Decimal("0.70")
+    await xero.ledger.create_refund(
+        refunds["EUR"],
+        customer_ledger_id=customer_id,
+        credit_kind="payment",
+        credit_ledger_id=overpayment_id,
+        external_ref="csv/refund/R-1",
+        idempotency_key=key("r", 2),
+    )
     assert xero.sandbox.count("refund") == 1
