@@ -911,7 +911,7 @@ class QboLedger:
     ) -> LedgerRecord:
         """The credit a refund draws on, refused unsent when it is another customer's
         (``syncledger.credit_of_another_customer``, as the other adapters) or only
-        in another currency (``syncledger.refund_credit``)."""
+        in another currency (``syncledger.credit_in_another_currency``)."""
         credit = await self._current(kind, ledger_id)
         ours = (customer_ledger_id, refund.currency)
         theirs = (credit.customer_ledger_id, credit.currency)
@@ -924,7 +924,7 @@ class QboLedger:
                 f"{what}, customer or currency in the source",
                 code="syncledger.credit_of_another_customer"
                 if theirs[0] != ours[0]
-                else "syncledger.refund_credit",
+                else "syncledger.credit_in_another_currency",
             )
         return credit
 

@@ -86,8 +86,9 @@ overpayment read the refund already made, or from the answer to our own write of
 note (the last ``RATES_KEPT`` kept), else from one ``GET /CreditNotes/{id}``: a contact
 changed in Xero after our write of the credit note is not seen. A refund in another
 currency than its credit's ``CurrencyCode`` (from the same read or write) is refused
-before sending too (``syncledger.refund_credit``, as QBO), in the home currency as well:
-the Payment carries no currency and Xero would pay its figure in the credit's.
+before sending too (``syncledger.credit_in_another_currency``, as QBO and Zoho Books),
+in the home currency as well: the Payment carries no currency and Xero would pay its
+figure in the credit's.
 Listing payments asks for ``PaymentType=="ACCRECPAYMENT"`` (plus RECEIVE-OVERPAYMENTs),
 listing refunds for the two refund types.
 

@@ -21,8 +21,9 @@ amount owing"; ``BankAmount`` is the bank account's), so a refund in another cur
 the credit's ``CurrencyCode`` (``CreditNote.CurrencyCode``, ``Overpayment.CurrencyCode``)
 would pay its figure in the credit's currency, whichever is the organisation's. It is
 refused before anything is written, as QuickBooks Online's adapter refuses it
-(``syncledger.refund_credit``), in the home currency too: money is never converted at an
-assumed rate. A credit whose currency is not known (no ``CurrencyCode``) is refused too.
+(``syncledger.credit_in_another_currency``), in the home currency too: money is never
+converted at an assumed rate. A credit whose currency is not known (no ``CurrencyCode``)
+is refused too.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from syncledger.core.model import Refund
 #: the code of a refund refused because its credit is another customer's (as Odoo's)
 ANOTHER_CUSTOMER = "syncledger.credit_of_another_customer"
 #: the code of a refund refused because its credit is in another currency (as QBO's)
-OTHER_CURRENCY = "syncledger.refund_credit"
+OTHER_CURRENCY = "syncledger.credit_in_another_currency"
 
 
 def credit_contact(credit: Mapping[str, Any]) -> str | None:

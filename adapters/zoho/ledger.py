@@ -1418,7 +1418,7 @@ def _check_credit(
         raise PermanentLedgerError(
             f"{where} is in {credit.get('currency_code')}, the refund in {refund.currency}: "
             "refund in the credit's currency",
-            code="syncledger.currency_mismatch",
+            code="syncledger.credit_in_another_currency",
         )
 
 

@@ -353,7 +353,8 @@ async def test_a_refund_of_another_customer_or_currency_is_refused_with_its_own_
     qbo: InProcessQbo,
 ) -> None:
     """Another customer's credit is every adapter's credit_of_another_customer (that
-    reason wins when the currency differs too); only another currency is refund_credit."""
+    reason wins when the currency differs too); only another currency is
+    credit_in_another_currency."""
     owner = await push_customer(qbo.ledger)
     stranger = await push_customer(qbo.ledger, 2)
     memo_id = await push_credit_note(qbo.ledger, owner, None, total="0.25")
@@ -371,7 +372,7 @@ async def test_a_refund_of_another_customer_or_currency_is_refused_with_its_own_
     assert codes == {
         "customer": "syncledger.credit_of_another_customer",
         "both": "syncledger.credit_of_another_customer",
-        "currency": "syncledger.refund_credit",
+        "currency": "syncledger.credit_in_another_currency",
     }
     assert qbo.sandbox.count("refund") == 0
     assert (await fetch(qbo.ledger, "credit_note", memo_id)).balance == Decimal("0.25")

@@ -248,7 +248,8 @@ async def test_another_customers_overpayment_is_refused_with_no_read_beyond_its_
 
 
 # ------------------------------------------------ a refund in another currency than its credit
-OTHER_CURRENCY = "syncledger.refund_credit"  # QBO's code for the same refusal
+#: the code QBO and Zoho Books give the same refusal
+OTHER_CURRENCY = "syncledger.credit_in_another_currency"
 
 
 def api_paths(wire: Wire, start: int) -> list[str]:
