@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from syncledger.core.model import Customer, Invoice, InvoiceLine
+from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import LedgerAdapter
 from tests.contracts.ledger_contract import key
 
@@ -29,6 +29,47 @@ def invoice(total: str = "0.30", currency: str = "USD", **changes: object) -> In
         "total": Decimal(total),
     }
     return Invoice.model_validate(fields | changes)
+
+
+def payment(amount: str = "0.30", n: int = 1, currency: str = "USD", **changes: object) -> Payment:
+    """Payment P-``n`` of C-1 on INV-1, paid 2 April 2026; ``changes`` override any field."""
+    fields: dict[str, object] = {
+        "id": f"P-{n}",
+        "customer_id": "C-1",
+        "invoice_id": "INV-1",
+        "amount": Decimal(amount),
+        "currency": currency,
+        "paid_on": date(2026, 4, 2),
+    }
+    return Payment.model_validate(fields | changes)
+
+
+def credit_note(
+    total: str = "5.00", currency: str = "USD", description: str = "refund", **changes: object
+) -> CreditNote:
+    """Credit note CN-1 of C-1 dated 3 April 2026, one line of ``total``."""
+    fields: dict[str, object] = {
+        "id": "CN-1",
+        "number": "CN-1",
+        "customer_id": "C-1",
+        "issue_date": date(2026, 4, 3),
+        "currency": currency,
+        "lines": (InvoiceLine(description=description, quantity="1", unit_price=total),),
+        "total": Decimal(total),
+    }
+    return CreditNote.model_validate(fields | changes)
+
+
+def refund(amount: str, n: int = 1, **changes: object) -> Refund:
+    """Refund R-``n`` to C-1 of ``amount`` USD on 5 April 2026; name its credit in ``changes``."""
+    fields: dict[str, object] = {
+        "id": f"R-{n}",
+        "customer_id": "C-1",
+        "amount": Decimal(amount),
+        "currency": "USD",
+        "refunded_on": date(2026, 4, 5),
+    }
+    return Refund.model_validate(fields | changes)
 
 
 async def push_customer(ledger: LedgerAdapter, n: int = 1, currency: str = "USD") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,20 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import Invoice, InvoiceLine, Refund
 from syncledger.core.ports import LedgerRecord, WriteSteps
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
-from tests.support.documents import customer, invoice, push_customer, push_invoice
+from tests.support import documents
+from tests.support.documents import (
+    credit_note,
+    customer,
+    invoice,
+    payment,
+    push_customer,
+    push_invoice,
+)
 from tests.support.qbo import InProcessQbo, in_process_qbo
 
 
@@ -52,16 +60,8 @@ async def qbo() -> AsyncIterator[InProcessQbo]:
 
 
 async def pay(ledger: QboLedger, customer_id: str, invoice_id: str, amount: str) -> None:
-    payment = Payment(
-        id="P-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
     await ledger.apply_payment(
-        payment,
+        payment(amount),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref="csv/payment/P-1",
@@ -69,24 +69,11 @@ async def pay(ledger: QboLedger, customer_id: str, invoice_id: str, amount: str)
     )
 
 
-def credit_note(total: str = "0.25", currency: str = "USD") -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 3),
-        currency=currency,
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
-
-
 async def push_credit_note(
     ledger: QboLedger, customer_id: str, invoice_id: str | None, total: str = "0.25"
 ) -> str:
     pushed = await ledger.create_credit_note(
-        credit_note(total),
+        credit_note(total, invoice_id="INV-1"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref="csv/credit_note/CN-1",
@@ -180,17 +167,8 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
     pushed = await qbo.ledger.create_invoice(
         invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key=key("i")
     )
-    payment = Payment(
-        id="P-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal("0.30"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-        reference="CHK 1",
-    )
     paid = await qbo.ledger.apply_payment(
-        payment,
+        payment(reference="CHK 1"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=pushed.ledger_id,
         external_ref="csv/payment/P-1",
@@ -210,22 +188,11 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
 # ------------------------------------------------- overpayments and refunds
 
 
-def a_payment(amount: str, n: int = 1, currency: str = "USD") -> Payment:
-    return Payment(
-        id=f"P-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency=currency,
-        paid_on=date(2026, 4, 2),
-    )
-
-
 async def overpay(
     ledger: QboLedger, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
 ) -> str:
     pushed = await ledger.apply_payment(
-        a_payment(amount, n),
+        payment(amount, n),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref=f"csv/payment/P-{n}",
@@ -236,15 +203,7 @@ async def overpay(
 
 
 def a_refund(amount: str, **credit: str) -> Refund:
-    return Refund(
-        id="R-1",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency="USD",
-        refunded_on=date(2026, 4, 5),
-        reference="CHQ 1001",
-        **credit,
-    )
+    return documents.refund(amount, reference="CHQ 1001", **credit)
 
 
 async def refund(
@@ -800,7 +759,7 @@ async def test_create_many_runs_a_credit_notes_two_writes_through_its_journal(
     invoice_id = await push_invoice(qbo.ledger, customer_id)
     journal = StepsUnderTest(key("cn"))
     request = CreateRequest(
-        credit_note("0.25"),
+        credit_note("0.25", invoice_id="INV-1"),
         customer_id,
         invoice_id,
         "csv/credit_note/CN-1",

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.xero.ledger import API
 from syncledger.core.errors import TransientLedgerError
-from syncledger.core.model import InvoiceLine, Payment
+from syncledger.core.model import InvoiceLine
 from syncledger.core.ports import (
     BatchCreator,
     CreateRequest,
@@ -25,7 +24,7 @@ from syncledger.core.ports import (
     PushResult,
 )
 from tests.contracts.ledger_contract import key
-from tests.support.documents import customer, invoice
+from tests.support.documents import customer, invoice, payment
 from tests.support.xero import InProcessXero, in_process_xero
 
 N = 5
@@ -156,17 +155,8 @@ def invoice_request(n: int, customer_id: str, **changes: object) -> CreateReques
 
 
 def payment_request(n: int, customer_id: str, invoice_id: str) -> CreateRequest:
-    paid = Payment(
-        id=f"P-{n}",
-        customer_id="C-1",
-        invoice_id=f"INV-{n}",
-        amount=Decimal("0.30"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-        reference=f"CHK {n}",
-    )
     return CreateRequest(
-        record=paid,
+        record=payment(n=n, invoice_id=f"INV-{n}", reference=f"CHK {n}"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref=f"csv/payment/P-{n}",

@@ -21,10 +21,11 @@ from syncledger.core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, InvoiceLine, Payment, Refund
+from syncledger.core.model import InvoiceLine, Payment, Refund
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
-from tests.support.documents import customer, invoice, push_customer, push_invoice
+from tests.support import documents
+from tests.support.documents import credit_note, customer, invoice, push_customer, push_invoice
 from tests.support.xero import InProcessXero, in_process_xero
 
 
@@ -37,15 +38,7 @@ async def xero() -> AsyncIterator[InProcessXero]:
 
 
 def payment(amount: str, reference: str | None = "CHK 1") -> Payment:
-    return Payment(
-        id="P-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-        reference=reference,
-    )
+    return documents.payment(amount, reference=reference)
 
 
 # -------------------------------------------------------------------- keys
@@ -133,16 +126,7 @@ async def test_a_foreign_currency_payment_carries_the_invoices_rate(xero: InProc
 async def test_a_foreign_refund_carries_its_credits_rate(xero: InProcessXero) -> None:
     customer_id = await push_customer(xero.ledger, currency="EUR")
     rate = Decimal("0.9150")
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="EUR",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
-        total=Decimal("10.00"),
-        exchange_rate=rate,
-    )
+    note = credit_note("10.00", "EUR", exchange_rate=rate)
     credit = await xero.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
@@ -439,18 +423,8 @@ async def test_voiding_twice_reports_the_second_as_recovered(xero: InProcessXero
 
 async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXero) -> None:
     customer_id = await push_customer(xero.ledger)
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(
-            InvoiceLine(description="refund", quantity="1", unit_price="10.00", item_code="SVC-1"),
-        ),
-        discount=Decimal("2.00"),
-        total=Decimal("8.00"),
-    )
+    line = InvoiceLine(description="refund", quantity="1", unit_price="10.00", item_code="SVC-1")
+    note = credit_note("8.00", lines=(line,), discount=Decimal("2.00"))
     xero.sandbox.seed_item("SVC-1")
     pushed = await xero.ledger.create_credit_note(
         note,
@@ -486,15 +460,7 @@ async def pay(
 
 
 def refund(amount: str, **credit: str) -> Refund:
-    return Refund(
-        id="R-1",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency="USD",
-        refunded_on=date(2026, 4, 9),
-        reference="RF 1",
-        **credit,
-    )
+    return documents.refund(amount, refunded_on=date(2026, 4, 9), reference="RF 1", **credit)
 
 
 async def test_an_overpayment_is_received_whole_and_the_applied_part_allocated(
@@ -570,15 +536,7 @@ async def test_a_crash_before_the_allocation_is_finished_by_the_retry_not_receiv
 
 async def test_a_credit_note_refund_is_a_payment_out_of_its_credit(xero: InProcessXero) -> None:
     customer_id = await push_customer(xero.ledger)
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
-        total=Decimal("10.00"),
-    )
+    note = credit_note("10.00")
     credit = await xero.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
