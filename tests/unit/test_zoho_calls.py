@@ -11,10 +11,11 @@ from decimal import Decimal
 import pytest
 
 from syncledger.core.errors import LedgerError, PermanentLedgerError
-from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
+from syncledger.core.model import Customer, Invoice, InvoiceLine
 from syncledger.core.ports import CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import Crash, StepsUnderTest
+from tests.support.documents import payment
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
@@ -150,14 +151,7 @@ async def test_a_payment_takes_the_rate_of_the_invoice_we_wrote_without_reading_
     )
     start = len(zoho.transport.requests)
     paid = await zoho.ledger.apply_payment(
-        Payment(
-            id="P-1",
-            customer_id="C-1",
-            invoice_id="INV-1",
-            amount=Decimal("10.00"),
-            currency="EUR",
-            paid_on=date(2026, 4, 2),
-        ),
+        payment("10.00", currency="EUR"),
         customer_ledger_id=owner.ledger_id,
         invoice_ledger_id=made.ledger_id,
         external_ref="csv/payment/P-1",

@@ -29,6 +29,7 @@ from syncledger.core.ports import PushResult
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
+from tests.support import documents
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -239,15 +240,7 @@ async def test_a_void_that_timed_out_after_committing_is_recovered(zoho: InProce
 async def test_a_credit_applied_before_a_timeout_is_not_applied_twice(zoho: InProcessZoho) -> None:
     customer_id = await push_customer(zoho)
     invoice_id = await push_invoice(zoho, customer_id)
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 2),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="5.00"),),
-        total=Decimal("5.00"),
-    )
+    note = documents.credit_note(issue_date=date(2026, 4, 2))
     first = dict(customer_ledger_id=customer_id, external_ref="csv/credit_note/CN-1")
     await zoho.ledger.create_credit_note(
         note, invoice_ledger_id=None, idempotency_key=key("cn"), **first
@@ -265,28 +258,12 @@ async def test_a_credit_applied_before_a_timeout_is_not_applied_twice(zoho: InPr
 
 
 def payment(amount: str, n: int = 1) -> Payment:
-    return Payment(
-        id=f"PAY-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 5),
-    )
+    return documents.payment(amount, id=f"PAY-{n}", paid_on=date(2026, 4, 5))
 
 
 def refund(amount: str, n: int = 1, **credit: str) -> Refund:
-    return Refund.model_validate(
-        {
-            "id": f"REF-{n}",
-            "customer_id": "C-1",
-            "amount": Decimal(amount),
-            "currency": "USD",
-            "refunded_on": date(2026, 4, 9),
-            "reference": f"RF-{n}",
-        }
-        | credit
-    )
+    dated = {"refunded_on": date(2026, 4, 9), "reference": f"RF-{n}"}
+    return documents.refund(amount, id=f"REF-{n}", **(dated | credit))
 
 
 async def push_payment(
@@ -317,15 +294,7 @@ async def push_refund(
 
 
 async def open_credit_note(zoho: InProcessZoho, customer_id: str, total: str = "40.00") -> str:
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 2),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
+    note = credit_note(total, invoice_id=None)
     result = await zoho.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
@@ -426,17 +395,10 @@ async def test_find_and_list_all_see_refunds_of_payments_and_of_credit_notes(
 # ------------------------------------------------- applications, multi-write steps
 
 
-def credit_note(total: str = "5.00") -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 2),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
+def credit_note(total: str = "5.00", **changes: object) -> CreditNote:
+    """Zoho's goodwill note of 2 April on INV-1."""
+    dated: dict[str, object] = {"invoice_id": "INV-1", "issue_date": date(2026, 4, 2)}
+    return documents.credit_note(total, description="goodwill", **(dated | changes))
 
 
 async def test_applications_of_an_unchanged_version_are_not_read_twice(
@@ -794,19 +756,8 @@ async def test_get_gives_each_lines_item_and_list_reads_cost_no_document_reads(
 
 
 def two_line_credit_note(discount: str = "0", total: str = "30.00") -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 2),
-        currency="USD",
-        lines=(
-            InvoiceLine(description="a", quantity="1", unit_price="10.00"),
-            InvoiceLine(description="b", quantity="2", unit_price="10.00"),
-        ),
-        discount=Decimal(discount),
-        total=Decimal(total),
-    )
+    lines = invoice().lines
+    return credit_note(total, invoice_id=None, lines=lines, discount=Decimal(discount))
 
 
 async def push_credit_note(zoho: InProcessZoho, customer_id: str, note: CreditNote) -> PushResult:
