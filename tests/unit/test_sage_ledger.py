@@ -4,7 +4,7 @@ ledger contract (tests/unit/test_sage_contract.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Ref
 from syncledger.core.ports import LedgerItem
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
-from tests.support.documents import customer, invoice, push_customer, push_invoice
+from tests.support import documents
+from tests.support.documents import credit_note, customer, invoice, push_customer, push_invoice
 from tests.support.sage import (
     BASE_URL,
     BUSINESS,
@@ -50,15 +51,7 @@ async def sage() -> AsyncIterator[InProcessSage]:
 
 
 def payment(amount: str, n: int = 1, reference: str | None = "CHK 1") -> Payment:
-    return Payment(
-        id=f"P-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-        reference=reference,
-    )
+    return documents.payment(amount, n, reference=reference)
 
 
 # ------------------------------------------------------------ idempotency_id
@@ -426,15 +419,7 @@ async def test_what_exceeds_sages_published_lengths_is_refused_before_sending(
 
 async def test_a_credit_note_without_an_invoice_stays_unapplied(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="5.00"),),
-        total=Decimal("5.00"),
-    )
+    note = credit_note()
     pushed = await sage.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
@@ -451,15 +436,7 @@ async def test_a_credit_note_without_an_invoice_stays_unapplied(sage: InProcessS
 
 
 def refund(amount: str, n: int = 1, **credit: str) -> Refund:
-    return Refund(
-        id=f"R-{n}",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency="USD",
-        refunded_on=date(2026, 4, 5),
-        reference="BACS back",
-        **credit,
-    )
+    return documents.refund(amount, n, reference="BACS back", **credit)
 
 
 async def overpaid(sage: InProcessSage, amount: str = "0.50", applied: str = "0.30") -> str:
@@ -587,15 +564,7 @@ async def test_a_refund_whose_answer_was_lost_is_replayed_not_refused() -> None:
 
 async def test_a_refund_of_a_credit_note_allocates_the_credit_note(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="5.00"),),
-        total=Decimal("5.00"),
-    )
+    note = credit_note()
     pushed = await sage.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
@@ -619,16 +588,7 @@ async def test_a_refund_of_a_credit_note_allocates_the_credit_note(sage: InProce
 
 
 def goodwill(total: str = "5.00") -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
+    return credit_note(total, description="goodwill", invoice_id="INV-1")
 
 
 async def test_a_credit_note_above_what_the_invoice_owes_is_allocated_only_that(
