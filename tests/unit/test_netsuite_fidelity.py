@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -18,8 +17,9 @@ import pytest
 from syncledger.adapters.netsuite.mapping import NetSuiteMapping, Tax, load_mapping
 from syncledger.adapters.netsuite.sandbox.server import create_app
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
-from syncledger.core.model import CreditNote, InvoiceLine, Payment, Refund
+from syncledger.core.model import InvoiceLine, Payment
 from tests.contracts.ledger_contract import key
+from tests.support import documents
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
 from tests.unit.test_netsuite_sandbox import (
@@ -67,15 +67,7 @@ def sent_to(wire_sent: list[Sent], method: str, part: str) -> list[Sent]:
 
 
 def payment(amount: str) -> Payment:
-    return Payment(
-        id="P-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-        reference="CHK 1",
-    )
+    return documents.payment(amount, reference="CHK 1")
 
 
 async def pay(env: InProcessNetSuite, customer_id: str, invoice_id: str, amount: str) -> str:
@@ -289,36 +281,17 @@ async def test_check_number_is_not_where_the_account_keeps_the_check_number(http
 # ------------------------------------------------------------ refunds
 
 
-def credit_note() -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.40"),),
-        total=Decimal("0.40"),
-    )
-
-
 async def push_refund(env: InProcessNetSuite) -> str:
     customer_id = await push_customer(env.ledger)
     credit = await env.ledger.create_credit_note(
-        credit_note(),
+        documents.credit_note("0.40", description="goodwill"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=None,
         external_ref="csv/credit_note/CN-1",
         idempotency_key=key("cn"),
     )
     pushed = await env.ledger.create_refund(
-        Refund(
-            id="R-1",
-            customer_id="C-1",
-            amount=Decimal("0.15"),
-            currency="USD",
-            refunded_on=date(2026, 4, 5),
-            credit_note_id="CN-1",
-        ),
+        documents.refund("0.15", credit_note_id="CN-1"),
         customer_ledger_id=customer_id,
         credit_kind="credit_note",
         credit_ledger_id=credit.ledger_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -27,11 +27,19 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import Invoice, InvoiceLine, Payment
 from syncledger.core.ports import PushResult
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
-from tests.support.documents import customer, invoice, push_customer, push_invoice
+from tests.support import documents
+from tests.support.documents import (
+    credit_note,
+    customer,
+    invoice,
+    push_customer,
+    push_invoice,
+    refund,
+)
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
 
 
@@ -43,15 +51,7 @@ async def ns() -> AsyncIterator[InProcessNetSuite]:
 
 
 def payment(amount: str, currency: str = "USD", n: int = 1) -> Payment:
-    return Payment(
-        id=f"P-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency=currency,
-        paid_on=date(2026, 4, 2),
-        reference=f"CHK {n}",
-    )
+    return documents.payment(amount, n, currency, reference=f"CHK {n}")
 
 
 # ------------------------------------------------------------------ writes
@@ -109,27 +109,8 @@ async def test_an_overpayment_is_one_customer_payment_with_the_rest_unapplied(
     assert holder is not None and holder.balance == Decimal("-0.20")  # credit on account
 
 
-def refund(amount: str, **credit: str) -> Refund:
-    return Refund(
-        id="R-1",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency="USD",
-        refunded_on=date(2026, 4, 5),
-        **credit,
-    )
-
-
 async def open_credit_memo(ns: InProcessNetSuite, customer_id: str) -> str:
-    credit = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.40"),),
-        total=Decimal("0.40"),
-    )
+    credit = credit_note("0.40", description="goodwill")
     pushed = await ns.ledger.create_credit_note(
         credit,
         customer_ledger_id=customer_id,
