@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,10 +21,11 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from syncledger.core.model import Customer, Invoice
 from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
+from tests.support import documents
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
 
 N = 4
@@ -50,18 +50,7 @@ def customer(n: int, email: str | None = None) -> Customer:
 
 
 def invoice(n: int, total: str = "0.30") -> Invoice:
-    return Invoice(
-        id=f"INV-{n}",
-        number=f"INV-{n}",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 1),
-        currency="USD",
-        lines=(
-            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
-            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
-        ),
-        total=Decimal(total),
-    )
+    return documents.invoice(total, id=f"INV-{n}", number=f"INV-{n}")
 
 
 def domains(odoo: InProcessOdoo, model: str) -> list[Any]:
@@ -232,14 +221,7 @@ async def invoice_of(odoo: InProcessOdoo) -> tuple[str, str]:
 
 async def pay(odoo: InProcessOdoo, customer_id: str, invoice_id: str, amount: str) -> str:
     pushed = await odoo.ledger.apply_payment(
-        Payment(
-            id="P-1",
-            customer_id="C-1",
-            invoice_id="INV-1",
-            amount=Decimal(amount),
-            currency="USD",
-            paid_on=date(2026, 4, 2),
-        ),
+        documents.payment(amount),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref="csv/payment/P-1",
@@ -266,15 +248,8 @@ async def test_a_copy_of_an_invoice_we_then_credited_is_not_used_for_a_payment(
     customer_id, invoice_id = await invoice_of(odoo)
     assert await odoo.ledger.get("invoice", invoice_id) is not None  # 0.30 open
     await odoo.ledger.create_credit_note(
-        CreditNote(
-            id="CN-1",
-            number="CN-1",
-            customer_id="C-1",
-            invoice_id="INV-1",
-            issue_date=date(2026, 4, 1),
-            currency="USD",
-            lines=(InvoiceLine(description="a", quantity="1", unit_price="0.10"),),
-            total=Decimal("0.10"),
+        documents.credit_note(
+            "0.10", description="a", invoice_id="INV-1", issue_date=date(2026, 4, 1)
         ),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,

@@ -4,7 +4,6 @@ ledger contract (tests/unit/test_odoo_contract.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from syncledger.adapters.odoo.errors import (
     fault_error,
     translate_json2,
 )
-from syncledger.adapters.odoo.ledger import OdooLedger
 from syncledger.adapters.odoo.platform import PLATFORM, rates
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
 from syncledger.adapters.odoo.versions import dialect_of
@@ -32,10 +30,12 @@ from syncledger.core.errors import (
     PermanentLedgerError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
+from tests.support import documents
+from tests.support.documents import customer, invoice, payment, push_customer, push_invoice
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
 
 
@@ -45,46 +45,6 @@ async def odoo(request: pytest.FixtureRequest) -> AsyncIterator[InProcessOdoo]:
     yield env
     await env.ledger.aclose()
     env.sandbox.close()
-
-
-def customer(n: int = 1, **changes: object) -> Customer:
-    fields: dict[str, object] = {"id": f"C-{n}", "name": f"Customer {n}", "currency": "USD"}
-    return Customer.model_validate(fields | changes)
-
-
-def invoice(total: str = "0.30", **changes: object) -> Invoice:
-    fields: dict[str, object] = {
-        "id": "INV-1",
-        "number": "INV-1",
-        "customer_id": "C-1",
-        "issue_date": date(2026, 4, 1),
-        "currency": "USD",
-        "lines": (
-            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
-            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
-        ),
-        "total": Decimal(total),
-    }
-    return Invoice.model_validate(fields | changes)
-
-
-async def push_customer(ledger: OdooLedger, n: int = 1) -> str:
-    pushed = await ledger.create_customer(
-        customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
-    )
-    return pushed.ledger_id
-
-
-async def push_invoice(
-    ledger: OdooLedger, customer_id: str, document: Invoice | None = None
-) -> str:
-    pushed = await ledger.create_invoice(
-        document or invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i"),
-    )
-    return pushed.ledger_id
 
 
 # ------------------------------------------------------------------- money
@@ -205,16 +165,8 @@ async def test_on_18_a_foreign_invoice_carries_its_own_rate(odoo_release: InProc
 async def test_an_invoice_with_payments_is_not_reset_to_draft(odoo: InProcessOdoo) -> None:
     customer_id = await push_customer(odoo.ledger)
     invoice_id = await push_invoice(odoo.ledger, customer_id)
-    payment = Payment(
-        id="P",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal("0.10"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
     await odoo.ledger.apply_payment(
-        payment,
+        payment("0.10", id="P"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref="csv/payment/P",
@@ -375,17 +327,6 @@ async def test_a_discount_line_is_not_a_document_line(odoo: InProcessOdoo) -> No
 # ------------------------------------------------- overpayments, refunds
 
 
-def payment(amount: str, n: int = 1) -> Payment:
-    return Payment(
-        id=f"P-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
-
-
 async def pay(
     odoo: InProcessOdoo,
     customer_id: str,
@@ -413,12 +354,8 @@ async def refund_from(
     credit_note_id: str | None = None,
     payment_id: str | None = None,
 ) -> str:
-    refund = Refund(
-        id="R-1",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency="USD",
-        refunded_on=date(2026, 4, 5),
+    refund = documents.refund(
+        amount,
         payment_id="P-1" if payment_id else None,
         credit_note_id="CN-1" if credit_note_id else None,
     )
@@ -434,15 +371,7 @@ async def refund_from(
 
 
 async def open_credit_note(odoo: InProcessOdoo, customer_id: str) -> str:
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price="0.25"),),
-        total=Decimal("0.25"),
-    )
+    note = credit_note("0.25", invoice_id=None)
     pushed = await odoo.ledger.create_credit_note(
         note,
         customer_ledger_id=customer_id,
@@ -579,16 +508,7 @@ async def test_an_overpayment_refund_is_reconciled_with_its_outstanding_item(
 
 
 def credit_note(total: str, invoice_id: str | None = "INV-1") -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id=invoice_id,
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="goodwill", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
+    return documents.credit_note(total, description="goodwill", invoice_id=invoice_id)
 
 
 async def test_with_a_journal_a_server_error_between_two_writes_is_the_syncs_to_retry(
