@@ -15,8 +15,9 @@ from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault
 from syncledger.adapters.freshbooks.sandbox.query import ListQuery
 from syncledger.adapters.freshbooks.sandbox.service import resource
 from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
-from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment
+from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
 from tests.contracts.ledger_contract import key
+from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
 
 CLIENTS = resource("users/clients")
@@ -119,27 +120,12 @@ async def test_a_bulk_read_older_than_our_own_write_is_not_served(
 
 
 def invoice(total: str = "0.30") -> Invoice:
-    return Invoice(
-        id="INV-1",
-        number="INV-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 1),
-        due_date=date(2026, 5, 1),
-        currency="USD",
-        lines=(InvoiceLine(description="a", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
+    line = InvoiceLine(description="a", quantity="1", unit_price=total)
+    return documents.invoice(total, due_date=date(2026, 5, 1), lines=(line,))
 
 
 def payment(amount: str, n: int) -> Payment:
-    return Payment(
-        id=f"PAY-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
+    return documents.payment(amount, id=f"PAY-{n}")
 
 
 async def push_invoice(env: InProcessFreshBooks) -> str:
@@ -200,16 +186,7 @@ async def test_a_credit_application_reads_the_invoice_again_after_our_payment_on
     invoice_id = await push_invoice(fb)
     await fb.ledger.get("invoice", invoice_id)
     await pay(fb, invoice_id, "0.30", "0.30", 1)  # the invoice owes nothing now
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="a", quantity="1", unit_price="0.10"),),
-        total=Decimal("0.10"),
-    )
+    note = documents.credit_note("0.10", description="a", invoice_id="INV-1")
     customer_id = str(fb.sandbox.records("client")[0]["id"])
     await fb.ledger.create_credit_note(
         note,

@@ -39,6 +39,7 @@ from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Pa
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
+from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
 
 
@@ -69,20 +70,9 @@ def customer(n: int = 1, **changes: object) -> Customer:
 
 
 def invoice(total: str = "0.30", number: str = "INV-1", **changes: object) -> Invoice:
-    fields: dict[str, object] = {
-        "id": number,
-        "number": number,
-        "customer_id": "C-1",
-        "issue_date": date(2026, 4, 1),
-        "due_date": date(2026, 5, 1),
-        "currency": "USD",
-        "lines": (
-            InvoiceLine(description="a", quantity="1", unit_price="0.10"),
-            InvoiceLine(description="b", quantity="1", unit_price="0.20"),
-        ),
-        "total": Decimal(total),
-    }
-    return Invoice.model_validate(fields | changes)
+    """documents.invoice, due 1 May 2026."""
+    fields: dict[str, object] = {"id": number, "number": number, "due_date": date(2026, 5, 1)}
+    return documents.invoice(total, **(fields | changes))
 
 
 async def push_customer(env: InProcessFreshBooks, n: int = 1, **changes: object) -> str:
@@ -137,18 +127,8 @@ async def test_a_tax_that_is_no_three_decimal_percentage_is_refused(
 
 async def test_a_payment_keeps_its_human_reference_next_to_ours(fb: InProcessFreshBooks) -> None:
     invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
-    payment = Payment(
-        id="PAY-9",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal("0.10"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-        method="Bank transfer",
-        reference="WIRE-77",
-    )
     await fb.ledger.apply_payment(
-        payment,
+        payment("0.10", 9, method="Bank transfer", reference="WIRE-77"),
         customer_ledger_id="ignored",
         invoice_ledger_id=invoice_id,
         external_ref="csv/payment/PAY-9",
@@ -189,27 +169,13 @@ async def test_reads_give_the_tax_freshbooks_computed(fb: InProcessFreshBooks) -
 # ------------------------------------------------- overpayments and refunds
 
 
-def payment(amount: str, n: int = 1) -> Payment:
-    return Payment(
-        id=f"PAY-{n}",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal(amount),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
+def payment(amount: str, n: int = 1, **changes: object) -> Payment:
+    return documents.payment(amount, id=f"PAY-{n}", **changes)
 
 
 def refund(amount: str, n: int = 1, **credit: str) -> Refund:
-    return Refund(
-        id=f"REF-{n}",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency="USD",
-        refunded_on=date(2026, 4, 9),
-        reference=f"RF-{n}",
-        **credit,
-    )
+    dated = {"refunded_on": date(2026, 4, 9), "reference": f"RF-{n}"}
+    return documents.refund(amount, id=f"REF-{n}", **(dated | credit))
 
 
 async def pay(
@@ -378,16 +344,8 @@ async def test_a_payment_whose_answer_was_lost_is_found_not_resent() -> None:
     env = in_process_freshbooks(timeout=0.3)
     invoice_id = await push_invoice(env, await push_customer(env), invoice())
     env.sandbox.commit_then_timeout_next(1)
-    payment = Payment(
-        id="PAY-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal("0.05"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
     pushed = await env.ledger.apply_payment(
-        payment,
+        payment("0.05"),
         customer_ledger_id="C-1",
         invoice_ledger_id=invoice_id,
         external_ref="csv/payment/PAY-1",
@@ -407,16 +365,7 @@ async def test_a_credit_note_is_applied_once_however_often_it_is_pushed(
 ) -> None:
     customer_id = await push_customer(fb)
     invoice_id = await push_invoice(fb, customer_id, invoice())
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="0.10"),),
-        total=Decimal("0.10"),
-    )
+    note = credit_note()
     for _ in range(3):
         await fb.ledger.create_credit_note(
             note,
@@ -431,16 +380,7 @@ async def test_a_credit_note_is_applied_once_however_often_it_is_pushed(
 
 
 def credit_note(total: str = "0.10", invoice_id: str | None = "INV-1") -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        invoice_id=invoice_id,
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price=total),),
-        total=Decimal(total),
-    )
+    return documents.credit_note(total, invoice_id=invoice_id)
 
 
 async def test_a_credit_note_is_applied_by_a_payment_of_type_credit_naming_no_credit(
