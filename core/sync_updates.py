@@ -8,15 +8,32 @@ bookkeeper's value (a create still sends it: the ledger holds nothing yet). Ever
 adapter's update body leaves out a field the customer does not carry, so the update is
 built from the customer without those details; its ``LedgerPushSucceeded`` names them
 (``ledger_owned``), and so does the trace. A conflict compares the same customer, so an
-owned detail is no difference either."""
+owned detail is no difference either.
+
+After a crash during an update (a ``LedgerPushRequested`` with no outcome), our write
+counts as landed only when the ledger's record shows what we meant to write on every field
+that can be compared: no difference by ``core/conflict_diff.differences`` (the customer as
+the update sends it), the field the old check used (a customer's name, an invoice's total)
+read and equal, and, on a ledger that reads customer details (``LedgerCustomerDetails``),
+each e-mail, phone and address we sent the same (``core.customer_details.same``). A detail
+the ledger's read does not hold is unknown, so not landed: the update is then sent with the
+version we last wrote, the ledger refuses it as stale if anything moved since, and the
+conflict path below decides by authority (a ``ConflictDetected`` is logged either way).
+A customer's contact name and tax id are no detail any ledger reads back here, so they are
+not compared. A void landed when the record is void."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from syncledger.core.conflict_diff import differences, split
-from syncledger.core.customer_details import KeepsLedgerDetails
+from syncledger.core.conflict_diff import Difference, differences, split
+from syncledger.core.customer_details import (
+    CUSTOMER_FIELDS,
+    KeepsLedgerDetails,
+    LedgerCustomerDetails,
+    same,
+)
 from syncledger.core.errors import StaleVersionError
 from syncledger.core.events import ConflictDetected, FieldDifference, SealedPii
 from syncledger.core.keystore import PiiSealer, subject_key_id
@@ -74,20 +91,47 @@ class Updates:
 
     async def _already_applied(self, work: Work) -> bool:
         """After a crash during an update/void: did our write land? (The ledger's version
-        moved and its content is what we meant to write.)"""
+        moved and its content is what we meant to write: :meth:`_landed`.)"""
         current = await self._current(work)
         if current is None or current.version == work.state.ledger_version:
             return False
+        if not self._landed(work, current):
+            return False
+        await self._succeeded(work, PushResult(current.ledger_id, current.version, True))
+        return True
+
+    def _landed(self, work: Work, current: LedgerRecord) -> bool:
+        """Whether ``current`` shows what the update meant to write, on every field we can
+        compare (a field the ledger's read leaves out: see :meth:`_details_landed`)."""
+        rec = work.record
         if work.operation == "void":
-            landed = current.status == "void"
-        elif isinstance(work.record, Customer):
-            landed = current.name == work.record.name
-        else:
-            landed = isinstance(work.record, Invoice) and current.total == work.record.total
-        if landed:
-            found = PushResult(current.ledger_id, current.version, True)
-            await self._succeeded(work, found)
-        return landed
+            return current.status == "void"
+        if isinstance(rec, Customer):
+            return self._customer_landed(work, rec, current)
+        same_total = isinstance(rec, Invoice) and current.total == rec.total
+        return same_total and not self._found(work, current)
+
+    def _customer_landed(self, work: Work, customer: Customer, current: LedgerRecord) -> bool:
+        """The name is there (as before), nothing the conflict diff compares differs, and
+        each detail we sent is on the record."""
+        ours = self._sent(customer)
+        if current.name != ours.name or self._found(work, current):
+            return False
+        return self._details_landed(ours, current)
+
+    def _details_landed(self, ours: Customer, current: LedgerRecord) -> bool:
+        """Each detail we sent (not owned by the ledger: ``ours`` has it None) is the same on
+        the ledger's record; one its read does not hold is unknown, so not landed. A ledger
+        that reads no details leaves the name and currency to tell."""
+        ledger = self._ctx.ledger
+        if not isinstance(ledger, LedgerCustomerDetails):
+            return True
+        held = ledger.customer_details(current)
+        return all(
+            same(name, held.get(name), value)
+            for name in CUSTOMER_FIELDS
+            if (value := getattr(ours, name)) is not None
+        )
 
     async def _current(self, work: Work) -> LedgerRecord | None:
         assert work.state.ledger_ref is not None
@@ -165,13 +209,17 @@ class Updates:
         """What differs between the ledger's record and the version we meant to push."""
         if current is None:
             return (), {}
+        return split(work.ref.kind, self._found(work, current))
+
+    def _found(self, work: Work, current: LedgerRecord) -> list[Difference]:
+        """The fields on which ``current`` differs from what the update sends."""
         link = None
         if isinstance(work.record, Invoice | CreditNote):
             customer = f"{work.ref.system}/customer/{work.record.customer_id}"
             dep = self._ctx.state.records.get(customer)
             link = dep.ledger_ref if dep is not None else None
         ours = self._sent(work.record) if isinstance(work.record, Customer) else work.record
-        return split(work.ref.kind, differences(ours, current, link))
+        return differences(ours, current, link)
 
     def _sealing(self, work: Work, personal: dict[str, Any]) -> Sealing | None:
         """Seals the personal values under the record's data subject's key."""
