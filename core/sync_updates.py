@@ -18,7 +18,10 @@ read and equal, and, on a ledger that reads customer details (``LedgerCustomerDe
 each e-mail, phone and address we sent the same (``core.customer_details.same``). A detail
 the ledger's read does not hold is unknown, so not landed: the update is then sent with the
 version we last wrote, the ledger refuses it as stale if anything moved since, and the
-conflict path below decides by authority (a ``ConflictDetected`` is logged either way).
+conflict path below decides: by authority, with a ``ConflictDetected``, except an invoice
+whose total is still the one we pushed, taken as moved by payments and sent over unlogged
+(``_only_money_moved``: a bookkeeper's edit of its number, due date, tax or customer is
+not told apart from a payment there, crash or no crash).
 A customer's contact name and tax id are no detail any ledger reads back here, so they are
 not compared. A void landed when the record is void."""
 
