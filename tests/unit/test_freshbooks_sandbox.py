@@ -4,6 +4,7 @@ in-process."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from syncledger.adapters.freshbooks.sandbox.server import (
     sandbox_of,
 )
 from syncledger.adapters.jsonwire import decode_json, encode_json
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
 
 ACCOUNT = "sandbox-account"
 API = f"/accounting/account/{ACCOUNT}"
@@ -622,20 +624,24 @@ async def test_searches_are_those_the_resource_lists(fb: FreshBooks) -> None:
 # ---------------------------------------------------- throttling and faults
 
 
-async def test_over_the_limit_answers_429_with_retry_after(make: Callable[..., FreshBooks]) -> None:
-    env = make(per_minute=3)
-    await env.login()
-    statuses = [(await env.call("GET", "/users/clients"))[0] for _ in range(3)]
-    response = await env.http.get(
-        f"{API}/users/clients", headers={"Authorization": f"Bearer {env.access}"}
-    )
-    assert statuses == [200, 200, 200]
-    assert response.status_code == 429
-    assert float(response.headers["Retry-After"]) > 0
-    assert error_of(decode_json(response.content))["errno"] == 429
-    assert env.sandbox.throttled == 1
-    counts = await env.http.get("/_sandbox/counts")  # admin endpoints are not throttled
-    assert decode_json(counts.content)["customer"] == 0
+class TestFreshBooksRequestWindow(RequestWindowSection):
+    """The per-minute limit: errno 429 and a Retry-After."""
+
+    window_code = "429"
+    retry_after = Wait(0.001, 60, whole=False)
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        env = FreshBooks(create_app(clock=Clock(), per_minute=limit))
+        await env.login()
+        auth = {"Authorization": f"Bearer {env.access}"}
+        yield Window(lambda: env.http.get(f"{API}/users/clients", headers=auth), env.sandbox)
+        counts = await env.http.get("/_sandbox/counts")  # admin routes are not throttled
+        assert decode_json(counts.content)["customer"] == 0
+        await env.http.aclose()
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return str(error_of(decode_json(answer.content))["errno"])
 
 
 async def test_a_lost_answer_hides_refusals_too(fb: FreshBooks) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.netsuite.auth import TbaAuth
 from syncledger.adapters.netsuite.sandbox.server import create_app, sandbox_of
+from tests.contracts.raw_sections import RequestWindowSection, Window
 from tests.support.netsuite import credentials
 
 API = "/services/rest/record/v1"
@@ -762,12 +764,19 @@ async def test_requests_beyond_the_account_concurrency_get_429_without_retry_aft
     await ns.aclose()
 
 
-async def test_the_per_minute_window_answers_429_user_error() -> None:
-    ns = Ns(create_app(concurrency=5, per_minute=3))
-    answers = [await ns.call("GET", f"{API}/customer") for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert code_of(answers[-1]) == "USER_ERROR"
-    await ns.aclose()
+class TestNetSuiteRequestWindow(RequestWindowSection):
+    """The per-minute window: USER_ERROR, no Retry-After."""
+
+    window_code = "USER_ERROR"
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        ns = Ns(create_app(concurrency=5, per_minute=limit))
+        yield Window(lambda: ns.call("GET", f"{API}/customer"), ns.sandbox)
+        await ns.aclose()
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return code_of(answer)
 
 
 # ------------------------------------------------------------ faults, admin

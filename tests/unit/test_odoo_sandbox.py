@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xmlrpc.client
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY, create_app, sandbox_of
 from syncledger.adapters.odoo.sandbox.service import OdooSandbox
 from syncledger.adapters.odoo.wire import decode, encode_call
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
 
 KEY = {"Authorization": f"bearer {DEFAULT_API_KEY}", "Content-Type": "application/json"}
 
@@ -535,21 +537,22 @@ async def test_archived_records_hide_unless_active_test_is_off(odoo: Odoo) -> No
 # ------------------------------------------------------------ limits and keys
 
 
-async def test_the_request_limit_answers_429_with_retry_after() -> None:
-    app = create_app(per_second=2, per_minute=100)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://odoo"
-    ) as client:
-        odoo = Odoo(client, sandbox_of(app))
-        statuses = [
-            (await odoo.raw("res.partner", "search_count", domain=[])).status_code for _ in range(3)
-        ]
-        third = await odoo.raw("res.partner", "search_count", domain=[])
-    assert statuses[:2] == [200, 200]
-    assert third.status_code == 429
-    assert third.headers["Retry-After"] == "1"
-    assert decode_json(third.content)["name"] == "werkzeug.exceptions.TooManyRequests"
-    assert sandbox_of(app).throttled >= 2
+class TestOdooRequestWindow(RequestWindowSection):
+    """The per-second limit: werkzeug's TooManyRequests, Retry-After 1."""
+
+    window_code = "werkzeug.exceptions.TooManyRequests"
+    retry_after = Wait(1, 1)
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        app = create_app(per_second=limit, per_minute=100)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://odoo") as client:
+            odoo = Odoo(client, sandbox_of(app))
+            yield Window(lambda: odoo.raw("res.partner", "search_count", domain=[]), odoo.sandbox)
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return str(decode_json(answer.content)["name"])
 
 
 async def test_api_keys_are_generated_and_revoked(odoo: Odoo) -> None:

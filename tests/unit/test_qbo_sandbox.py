@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from syncledger.adapters.qbo.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from tests.contracts.raw_sections import RequestWindowSection, Window
 
 REALM = "sandbox-realm"
 API = f"/v3/company/{REALM}"
@@ -748,16 +750,23 @@ async def test_a_replayed_requestid_answers_the_first_reply(qbo: Qbo) -> None:
 # --------------------------------------------------------------- throttling
 
 
-async def test_a_burst_beyond_the_per_second_limit_is_throttled() -> None:
-    qbo = Qbo(create_app(per_second=3, per_minute=100))
-    await qbo.login()
-    answers = [await qbo.call("GET", "/customer/1") for _ in range(5)]
-    throttled = [a for s, a in answers if s == 429]
-    assert len(throttled) == 2
-    assert code_of(throttled[0]) == "3001"
-    assert "ThrottleExceeded" in throttled[0]["Fault"]["Error"][0]["Message"]
-    assert qbo.sandbox.throttled == 2
-    await qbo.http.aclose()
+class TestQboRequestWindow(RequestWindowSection):
+    """A burst beyond the per-second limit: 3001 ThrottleExceeded, no Retry-After."""
+
+    window_code = "3001"
+    window_words = "ThrottleExceeded"
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        qbo = Qbo(create_app(per_second=limit, per_minute=100))
+        await qbo.login()
+        query = {"query": "select * from Customer"}
+        auth = {"Authorization": f"Bearer {qbo.access}"}
+        yield Window(lambda: qbo.http.get(f"{API}/query", params=query, headers=auth), qbo.sandbox)
+        await qbo.http.aclose()
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return code_of(decode_json(answer.content))
 
 
 async def test_commit_then_timeout_commits_before_stalling(qbo: Qbo) -> None:

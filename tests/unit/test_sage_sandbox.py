@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from syncledger.adapters.sage.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
 
 GUID = "0123456789abcdef0123456789abcdef"
 
@@ -790,15 +792,21 @@ async def test_documents_sort_newest_first_and_search_by_reference(sage: Sage) -
 # ------------------------------------------------------------------ limits
 
 
-async def test_the_request_window_answers_429_with_retry_after() -> None:
-    sage = Sage(create_app(limit=3, window=60.0))
-    await sage.login()
-    answers = [await sage.raw("GET", "/contacts") for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert 0 < int(answers[3].headers["Retry-After"]) <= 60
-    assert diagnosis(decode_json(answers[3].content))[0] == "TooManyRequests"
-    assert sage.sandbox.throttled == 1
-    await sage.http.aclose()
+class TestSageRequestWindow(RequestWindowSection):
+    """The request window: TooManyRequests, a Retry-After within the window."""
+
+    window_code = "TooManyRequests"
+    retry_after = Wait(1, 60)
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        sage = Sage(create_app(limit=limit, window=60.0))
+        await sage.login()
+        yield Window(lambda: sage.raw("GET", "/contacts"), sage.sandbox)
+        await sage.http.aclose()
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return diagnosis(decode_json(answer.content))[0]
 
 
 async def test_the_hourly_volume_limit_answers_429() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from syncledger.adapters.xero.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
 
 API = "/api.xro/2.0"
 BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
@@ -166,16 +168,32 @@ async def test_every_answer_carries_the_remaining_limits(xero: Xero) -> None:
     assert answer.headers["X-AppMinLimit-Remaining"] == "9999"
 
 
-async def test_the_minute_and_day_limits_answer_429_with_the_problem_and_retry_after() -> None:
-    for options, problem in (({"per_minute": 2}, "minute"), ({"per_day": 2}, "day")):
-        xero = Xero(create_app(**options))
+class TestXeroRequestWindow(RequestWindowSection):
+    """The minute limit: a problem object naming the limit, and a Retry-After."""
+
+    window_code = "Too Many Requests"
+    window_headers = (("X-Rate-Limit-Problem", "minute"),)
+    retry_after = Wait(1, 60)
+    per: ClassVar[str] = "per_minute"
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        xero = Xero(create_app(**{self.per: limit}))
         await xero.login()
-        answers = [await xero.call("GET", "/Contacts") for _ in range(3)]
-        assert [a.status for a in answers] == [200, 200, 429]
-        assert answers[2].headers["X-Rate-Limit-Problem"] == problem
-        assert int(answers[2].headers["Retry-After"]) >= 1
-        assert xero.sandbox.throttled == 1
+        sent = {"Authorization": f"Bearer {xero.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
+        yield Window(lambda: xero.http.get(f"{API}/Contacts", headers=sent), xero.sandbox)
         await xero.http.aclose()
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return str(decode_json(answer.content)["Title"])
+
+
+class TestXeroDayWindow(TestXeroRequestWindow):
+    """The day limit answers as the minute limit, naming the day."""
+
+    window_headers = (("X-Rate-Limit-Problem", "day"),)
+    retry_after = Wait(1, 86400)
+    per = "per_day"
 
 
 def test_the_concurrent_limit_counts_calls_in_flight_and_gives_no_retry_after() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from syncledger.adapters.zoho.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from tests.contracts.raw_sections import RequestWindowSection, Window
 
 ORG = DEFAULT_ORGANIZATION_ID
 API = "/books/v3"
@@ -690,14 +692,19 @@ async def test_changes_are_read_newest_modified_first(zoho: Zoho) -> None:
 # ------------------------------------------------------------------ limits
 
 
-async def test_the_request_window_answers_429_code_44_without_retry_after() -> None:
-    zoho = await started(create_app(per_minute=3, window_seconds=60.0))
-    answers = [await zoho.raw("GET", "/contacts") for _ in range(4)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert decode_json(answers[-1].content)["code"] == 44
-    assert "retry-after" not in answers[-1].headers
-    assert zoho.sandbox.throttled == 1
-    zoho.sandbox.close()
+class TestZohoRequestWindow(RequestWindowSection):
+    """The per-minute window: code 44, no Retry-After."""
+
+    window_code = "44"
+
+    @asynccontextmanager
+    async def windowed(self, limit: int) -> AsyncIterator[Window]:
+        zoho = await started(create_app(per_minute=limit, window_seconds=60.0))
+        yield Window(lambda: zoho.raw("GET", "/contacts"), zoho.sandbox)
+        zoho.sandbox.close()
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return str(decode_json(answer.content)["code"])
 
 
 async def test_the_daily_cap_answers_429_code_45_and_counts_down() -> None:
