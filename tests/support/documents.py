@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import LedgerAdapter
+from syncledger.core.ports import LedgerAdapter, PushResult
 from tests.contracts.ledger_contract import key
 
 
@@ -114,3 +114,48 @@ async def invoice_to_email(
         idempotency_key="i1",
     )
     return result.ledger_id
+
+
+async def create_credit_note(
+    ledger: LedgerAdapter, customer_id: str, doc: CreditNote, invoice_id: str | None = None
+) -> PushResult:
+    """``doc`` written for ``customer_id``, applied to ``invoice_id`` if one is named."""
+    return await ledger.create_credit_note(
+        doc,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/credit_note/{doc.id}",
+        idempotency_key=key("cn"),
+    )
+
+
+async def apply_payment(
+    ledger: LedgerAdapter,
+    customer_id: str,
+    invoice_id: str,
+    doc: Payment,
+    applied: Decimal | None = None,
+) -> PushResult:
+    """``doc`` paid on ``invoice_id``; ``applied`` of it (all when None) on the invoice."""
+    return await ledger.apply_payment(
+        doc,
+        customer_ledger_id=customer_id,
+        invoice_ledger_id=invoice_id,
+        external_ref=f"csv/payment/{doc.id}",
+        idempotency_key=key("p"),
+        applied=applied,
+    )
+
+
+async def create_refund(
+    ledger: LedgerAdapter, customer_id: str, credit_id: str, doc: Refund
+) -> PushResult:
+    """``doc`` paid out of the credit note or overpayment ``credit_id``."""
+    return await ledger.create_refund(
+        doc,
+        customer_ledger_id=customer_id,
+        credit_kind=doc.credit_kind,
+        credit_ledger_id=credit_id,
+        external_ref=f"csv/refund/{doc.id}",
+        idempotency_key=key("r"),
+    )

@@ -20,7 +20,15 @@ from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import InvoiceLine, Payment
 from tests.contracts.ledger_contract import key
 from tests.support import documents
-from tests.support.documents import customer, invoice, push_customer, push_invoice
+from tests.support.documents import (
+    apply_payment,
+    create_credit_note,
+    create_refund,
+    customer,
+    invoice,
+    push_customer,
+    push_invoice,
+)
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
 from tests.unit.test_netsuite_sandbox import (
     API,
@@ -71,13 +79,7 @@ def payment(amount: str) -> Payment:
 
 
 async def pay(env: InProcessNetSuite, customer_id: str, invoice_id: str, amount: str) -> str:
-    pushed = await env.ledger.apply_payment(
-        payment(amount),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    pushed = await apply_payment(env.ledger, customer_id, invoice_id, payment(amount))
     return pushed.ledger_id
 
 
@@ -283,20 +285,11 @@ async def test_check_number_is_not_where_the_account_keeps_the_check_number(http
 
 async def push_refund(env: InProcessNetSuite) -> str:
     customer_id = await push_customer(env.ledger)
-    credit = await env.ledger.create_credit_note(
-        documents.credit_note("0.40", description="goodwill"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
+    credit = await create_credit_note(
+        env.ledger, customer_id, documents.credit_note("0.40", description="goodwill")
     )
-    pushed = await env.ledger.create_refund(
-        documents.refund("0.15", credit_note_id="CN-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=credit.ledger_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+    pushed = await create_refund(
+        env.ledger, customer_id, credit.ledger_id, documents.refund("0.15", credit_note_id="CN-1")
     )
     return pushed.ledger_id
 

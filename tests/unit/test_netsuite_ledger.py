@@ -33,6 +33,9 @@ from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support import documents
 from tests.support.documents import (
+    apply_payment,
+    create_credit_note,
+    create_refund,
     credit_note,
     customer,
     invoice,
@@ -90,13 +93,8 @@ async def test_an_overpayment_is_one_customer_payment_with_the_rest_unapplied(
 ) -> None:
     customer_id = await push_customer(ns.ledger)
     invoice_id = await push_invoice(ns.ledger, customer_id)
-    await ns.ledger.apply_payment(
-        payment("0.50"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal("0.30"),
+    await apply_payment(
+        ns.ledger, customer_id, invoice_id, payment("0.50"), applied=Decimal("0.30")
     )
     [stored] = ns.sandbox.records("payment")
     assert stored["payment"] == Decimal("0.50")  # the cash received, in full
@@ -111,13 +109,7 @@ async def test_an_overpayment_is_one_customer_payment_with_the_rest_unapplied(
 
 async def open_credit_memo(ns: InProcessNetSuite, customer_id: str) -> str:
     credit = credit_note("0.40", description="goodwill")
-    pushed = await ns.ledger.create_credit_note(
-        credit,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    pushed = await create_credit_note(ns.ledger, customer_id, credit)
     return pushed.ledger_id
 
 
@@ -126,13 +118,8 @@ async def test_a_credit_note_refund_is_a_customer_refund_applying_the_credit_mem
 ) -> None:
     customer_id = await push_customer(ns.ledger)
     credit_id = await open_credit_memo(ns, customer_id)
-    pushed = await ns.ledger.create_refund(
-        refund("0.15", credit_note_id="CN-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=credit_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+    pushed = await create_refund(
+        ns.ledger, customer_id, credit_id, refund("0.15", credit_note_id="CN-1")
     )
     [stored] = ns.sandbox.records("refund")
     assert stored["id"] == pushed.ledger_id
@@ -157,13 +144,8 @@ async def test_a_refund_beyond_the_credit_left_is_refused_before_sending(
     credit_id = await open_credit_memo(ns, customer_id)
     writes = ns.sandbox.book.count("customerRefund")
     with pytest.raises(PermanentLedgerError) as refused:
-        await ns.ledger.create_refund(
-            refund("0.41", credit_note_id="CN-1"),
-            customer_ledger_id=customer_id,
-            credit_kind="credit_note",
-            credit_ledger_id=credit_id,
-            external_ref="csv/refund/R-1",
-            idempotency_key=key("r"),
+        await create_refund(
+            ns.ledger, customer_id, credit_id, refund("0.41", credit_note_id="CN-1")
         )
     assert refused.value.code == "syncledger.refund_exceeds_credit"
     assert "0.40" in str(refused.value) and credit_id in str(refused.value)
@@ -175,24 +157,14 @@ async def test_an_overpayment_refund_lost_after_commit_is_recovered_once() -> No
     env.sandbox.book.clock = lambda: at(9, 0, 0)
     customer_id = await push_customer(env.ledger)
     invoice_id = await push_invoice(env.ledger, customer_id)
-    paid = await env.ledger.apply_payment(
-        payment("0.50"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal("0.30"),
+    paid = await apply_payment(
+        env.ledger, customer_id, invoice_id, payment("0.50"), applied=Decimal("0.30")
     )
     env.sandbox.book.clock = lambda: at(9, 30, 0)
 
     async def push_refund() -> PushResult:
-        return await env.ledger.create_refund(
-            refund("0.20", payment_id="P-1"),
-            customer_ledger_id=customer_id,
-            credit_kind="payment",
-            credit_ledger_id=paid.ledger_id,
-            external_ref="csv/refund/R-1",
-            idempotency_key=key("r"),
+        return await create_refund(
+            env.ledger, customer_id, paid.ledger_id, refund("0.20", payment_id="P-1")
         )
 
     env.sandbox.commit_then_timeout_next(env.retry.attempts)
@@ -230,13 +202,7 @@ async def test_a_customer_s_version_does_not_move_when_it_is_invoiced(
 async def test_an_update_below_what_was_paid_is_refused(ns: InProcessNetSuite) -> None:
     customer_id = await push_customer(ns.ledger)
     invoice_id = await push_invoice(ns.ledger, customer_id)
-    await ns.ledger.apply_payment(
-        payment("0.25"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    await apply_payment(ns.ledger, customer_id, invoice_id, payment("0.25"))
     current = await ns.ledger.get("invoice", invoice_id)
     assert current is not None
     smaller = invoice(
@@ -261,13 +227,7 @@ async def test_void_refuses_a_paid_invoice_and_is_idempotent_otherwise(
 ) -> None:
     customer_id = await push_customer(ns.ledger)
     paid_id = await push_invoice(ns.ledger, customer_id)
-    await ns.ledger.apply_payment(
-        payment("0.05"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=paid_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    await apply_payment(ns.ledger, customer_id, paid_id, payment("0.05"))
     with pytest.raises(PermanentLedgerError) as refused:
         await ns.ledger.void_invoice(paid_id, version=None, idempotency_key=key("v"))
     assert refused.value.code == "syncledger.void_applied_invoice"

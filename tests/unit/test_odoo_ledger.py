@@ -35,7 +35,15 @@ from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
-from tests.support.documents import customer, invoice, payment, push_customer, push_invoice
+from tests.support.documents import (
+    create_credit_note,
+    create_refund,
+    customer,
+    invoice,
+    payment,
+    push_customer,
+    push_invoice,
+)
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
 
 
@@ -359,26 +367,15 @@ async def refund_from(
         payment_id="P-1" if payment_id else None,
         credit_note_id="CN-1" if credit_note_id else None,
     )
-    pushed = await odoo.ledger.create_refund(
-        refund,
-        customer_ledger_id=customer_id,
-        credit_kind=refund.credit_kind,
-        credit_ledger_id=payment_id or credit_note_id or "",
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+    pushed = await create_refund(
+        odoo.ledger, customer_id, payment_id or credit_note_id or "", refund
     )
     return pushed.ledger_id
 
 
 async def open_credit_note(odoo: InProcessOdoo, customer_id: str) -> str:
     note = credit_note("0.25", invoice_id=None)
-    pushed = await odoo.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    pushed = await create_credit_note(odoo.ledger, customer_id, note)
     return pushed.ledger_id
 
 

@@ -41,6 +41,8 @@ from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import (
+    apply_payment,
+    create_credit_note,
     credit_note,
     customer,
     invoice,
@@ -60,24 +62,14 @@ async def qbo() -> AsyncIterator[InProcessQbo]:
 
 
 async def pay(ledger: QboLedger, customer_id: str, invoice_id: str, amount: str) -> None:
-    await ledger.apply_payment(
-        payment(amount),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    await apply_payment(ledger, customer_id, invoice_id, payment(amount))
 
 
 async def push_credit_note(
     ledger: QboLedger, customer_id: str, invoice_id: str | None, total: str = "0.25"
 ) -> str:
-    pushed = await ledger.create_credit_note(
-        credit_note(total, invoice_id="INV-1"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
+    pushed = await create_credit_note(
+        ledger, customer_id, credit_note(total, invoice_id="INV-1"), invoice_id
     )
     return pushed.ledger_id
 
@@ -167,12 +159,8 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
     pushed = await qbo.ledger.create_invoice(
         invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key=key("i")
     )
-    paid = await qbo.ledger.apply_payment(
-        payment(reference="CHK 1"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=pushed.ledger_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
+    paid = await apply_payment(
+        qbo.ledger, customer_id, pushed.ledger_id, payment(reference="CHK 1")
     )
     record = await qbo.ledger.get("invoice", pushed.ledger_id)
     assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))

@@ -30,7 +30,15 @@ from syncledger.core.ports import LedgerItem
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support import documents
-from tests.support.documents import credit_note, customer, invoice, push_customer, push_invoice
+from tests.support.documents import (
+    apply_payment,
+    create_credit_note,
+    credit_note,
+    customer,
+    invoice,
+    push_customer,
+    push_invoice,
+)
 from tests.support.sage import (
     BASE_URL,
     BUSINESS,
@@ -197,12 +205,8 @@ async def test_an_invoice_does_not_make_its_customers_version_stale(sage: InProc
 async def test_payments_carry_our_reference_and_are_found_by_it(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
     invoice_id = await push_invoice(sage.ledger, customer_id)
-    paid = await sage.ledger.apply_payment(
-        payment("0.30", reference="CHEQUE 000123456"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
+    paid = await apply_payment(
+        sage.ledger, customer_id, invoice_id, payment("0.30", reference="CHEQUE 000123456")
     )
     [stored] = sage.sandbox.records("payment")
     assert stored["reference"] == "CHEQUE 00 csv/payment/P-1"  # ≤ 25
@@ -271,13 +275,7 @@ async def test_a_stale_invoice_update_is_refused_and_changes_nothing(sage: InPro
     before = await sage.ledger.get("invoice", invoice_id)
     assert before is not None
     stale = before.version
-    await sage.ledger.apply_payment(
-        payment("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    await apply_payment(sage.ledger, customer_id, invoice_id, payment("0.10"))
     bigger = invoice(
         total="0.60", lines=(InvoiceLine(description="c", quantity="2", unit_price="0.30"),)
     )
@@ -420,13 +418,7 @@ async def test_what_exceeds_sages_published_lengths_is_refused_before_sending(
 async def test_a_credit_note_without_an_invoice_stays_unapplied(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
     note = credit_note()
-    pushed = await sage.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    pushed = await create_credit_note(sage.ledger, customer_id, note)
     record = await sage.ledger.get("credit_note", pushed.ledger_id)
     assert record is not None and (record.status, record.balance) == ("open", Decimal("5.00"))
     assert sage.sandbox.count("allocation") == 0
@@ -443,13 +435,8 @@ async def overpaid(sage: InProcessSage, amount: str = "0.50", applied: str = "0.
     """A receipt of ``amount`` on the 0.30 invoice, ``applied`` of it allocated."""
     customer_id = await push_customer(sage.ledger)
     invoice_id = await push_invoice(sage.ledger, customer_id)
-    paid = await sage.ledger.apply_payment(
-        payment(amount),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal(applied),
+    paid = await apply_payment(
+        sage.ledger, customer_id, invoice_id, payment(amount), applied=Decimal(applied)
     )
     return paid.ledger_id
 
@@ -565,13 +552,7 @@ async def test_a_refund_whose_answer_was_lost_is_replayed_not_refused() -> None:
 async def test_a_refund_of_a_credit_note_allocates_the_credit_note(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
     note = credit_note()
-    pushed = await sage.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    pushed = await create_credit_note(sage.ledger, customer_id, note)
     refund_id = await push_refund(sage, refund("2.00", credit_note_id="CN-1"), pushed.ledger_id)
     [paid_out] = sage.sandbox.records("refund")
     assert [a["artefact"]["id"] for a in paid_out["allocated_artefacts"]] == [pushed.ledger_id]
@@ -596,13 +577,7 @@ async def test_a_credit_note_above_what_the_invoice_owes_is_allocated_only_that(
 ) -> None:
     customer_id = await push_customer(sage.ledger)
     invoice_id = await push_invoice(sage.ledger, customer_id)  # 0.30
-    pushed = await sage.ledger.create_credit_note(
-        goodwill("5.00"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    pushed = await create_credit_note(sage.ledger, customer_id, goodwill("5.00"), invoice_id)
     [allocation] = sage.sandbox.records("allocation")
     assert sorted(a["amount"] for a in allocation["allocated_artefacts"]) == [
         Decimal("-0.30"),

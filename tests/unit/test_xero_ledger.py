@@ -25,7 +25,16 @@ from syncledger.core.model import InvoiceLine, Payment, Refund
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support import documents
-from tests.support.documents import credit_note, customer, invoice, push_customer, push_invoice
+from tests.support.documents import (
+    apply_payment,
+    create_credit_note,
+    create_refund,
+    credit_note,
+    customer,
+    invoice,
+    push_customer,
+    push_invoice,
+)
 from tests.support.xero import InProcessXero, in_process_xero
 
 
@@ -127,20 +136,12 @@ async def test_a_foreign_refund_carries_its_credits_rate(xero: InProcessXero) ->
     customer_id = await push_customer(xero.ledger, currency="EUR")
     rate = Decimal("0.9150")
     note = credit_note("10.00", "EUR", exchange_rate=rate)
-    credit = await xero.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
-    await xero.ledger.create_refund(
+    credit = await create_credit_note(xero.ledger, customer_id, note)
+    await create_refund(
+        xero.ledger,
+        customer_id,
+        credit.ledger_id,
         refund("4.00", credit_note_id="CN-1").model_copy(update={"currency": "EUR"}),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=credit.ledger_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
     )
     [sent] = xero.wire.bodies("PUT", "/Payments")
     assert sent["Payments"][0]["CurrencyRate"] == rate
@@ -156,13 +157,7 @@ async def test_a_foreign_payment_of_a_document_in_another_currency_is_refused_un
     customer_id = await push_customer(xero.ledger)
     invoice_id = await push_invoice(xero.ledger, customer_id)
     with pytest.raises(PermanentLedgerError) as refused:
-        await xero.ledger.apply_payment(
-            euro_payment("0.10"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/P-1",
-            idempotency_key=key("p"),
-        )
+        await apply_payment(xero.ledger, customer_id, invoice_id, euro_payment("0.10"))
     assert refused.value.code == "syncledger.exchange_rate_missing"
     assert "payment P-1 is in EUR" in str(refused.value) and "is in USD" in str(refused.value)
     assert xero.wire.requests("PUT", "/Payments") == []
@@ -368,13 +363,7 @@ async def test_payments_are_found_by_reference_and_deleted_ones_show_in_changes(
     invoice_id = await push_invoice(xero.ledger, customer_id)
     before = await xero.ledger.get("invoice", invoice_id)
     assert before is not None and before.updated_at is not None
-    paid = await xero.ledger.apply_payment(
-        payment("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    paid = await apply_payment(xero.ledger, customer_id, invoice_id, payment("0.10"))
     found = await xero.ledger.find("payment", "csv/payment/P-1")
     assert found is not None and found.ledger_id == paid.ledger_id
     assert (found.name, found.total, found.customer_ledger_id) == (
@@ -393,13 +382,7 @@ async def test_a_full_payment_marks_the_invoice_paid_and_then_it_cannot_be_edite
 ) -> None:
     customer_id = await push_customer(xero.ledger)
     invoice_id = await push_invoice(xero.ledger, customer_id)
-    await xero.ledger.apply_payment(
-        payment("0.30", reference=None),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-    )
+    await apply_payment(xero.ledger, customer_id, invoice_id, payment("0.30", reference=None))
     record = await xero.ledger.get("invoice", invoice_id)
     assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))
     with pytest.raises(PermanentLedgerError) as refused:
@@ -426,13 +409,7 @@ async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXer
     line = InvoiceLine(description="refund", quantity="1", unit_price="10.00", item_code="SVC-1")
     note = credit_note("8.00", lines=(line,), discount=Decimal("2.00"))
     xero.sandbox.seed_item("SVC-1")
-    pushed = await xero.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    pushed = await create_credit_note(xero.ledger, customer_id, note)
     record = await xero.ledger.get("credit_note", pushed.ledger_id)
     assert record is not None
     assert (record.total, record.balance, record.status) == (Decimal("8.00"), 8, "open")
@@ -448,12 +425,11 @@ async def test_a_credit_note_discount_becomes_a_negative_line(xero: InProcessXer
 async def pay(
     ledger: XeroLedger, customer_id: str, invoice_id: str, amount: str, applied: str | None
 ) -> str:
-    pushed = await ledger.apply_payment(
+    pushed = await apply_payment(
+        ledger,
+        customer_id,
+        invoice_id,
         payment(amount),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
         applied=None if applied is None else Decimal(applied),
     )
     return pushed.ledger_id
@@ -537,20 +513,9 @@ async def test_a_crash_before_the_allocation_is_finished_by_the_retry_not_receiv
 async def test_a_credit_note_refund_is_a_payment_out_of_its_credit(xero: InProcessXero) -> None:
     customer_id = await push_customer(xero.ledger)
     note = credit_note("10.00")
-    credit = await xero.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
-    pushed = await xero.ledger.create_refund(
-        refund("4.00", credit_note_id="CN-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=credit.ledger_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+    credit = await create_credit_note(xero.ledger, customer_id, note)
+    pushed = await create_refund(
+        xero.ledger, customer_id, credit.ledger_id, refund("4.00", credit_note_id="CN-1")
     )
     [paid_out] = xero.sandbox.records("refund")
     assert (paid_out["PaymentID"], paid_out["PaymentType"], paid_out["Amount"]) == (
@@ -576,13 +541,8 @@ async def test_an_overpayment_refund_and_one_of_a_payment_applied_in_full(
     customer_id = await push_customer(xero.ledger)
     invoice_id = await push_invoice(xero.ledger, customer_id)
     credit_id = await pay(xero.ledger, customer_id, invoice_id, "1.00", applied="0.30")
-    pushed = await xero.ledger.create_refund(
-        refund("0.70", payment_id="P-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="payment",
-        credit_ledger_id=credit_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+    pushed = await create_refund(
+        xero.ledger, customer_id, credit_id, refund("0.70", payment_id="P-1")
     )
     [paid_out] = xero.sandbox.records("refund")
     assert paid_out["PaymentType"] == "AROVERPAYMENTPAYMENT"

@@ -30,6 +30,7 @@ from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
+from tests.support.documents import create_credit_note
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -295,13 +296,7 @@ async def push_refund(
 
 async def open_credit_note(zoho: InProcessZoho, customer_id: str, total: str = "40.00") -> str:
     note = credit_note(total, invoice_id=None)
-    result = await zoho.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    result = await create_credit_note(zoho.ledger, customer_id, note)
     return result.ledger_id
 
 
@@ -761,13 +756,7 @@ def two_line_credit_note(discount: str = "0", total: str = "30.00") -> CreditNot
 
 
 async def push_credit_note(zoho: InProcessZoho, customer_id: str, note: CreditNote) -> PushResult:
-    return await zoho.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
-    )
+    return await create_credit_note(zoho.ledger, customer_id, note)
 
 
 async def test_a_credit_note_with_a_discount_is_refused_before_anything_is_sent(
