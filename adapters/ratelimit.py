@@ -7,6 +7,11 @@ the next owner's limiter (:meth:`RateLimiter.seed`); a *horizon* and an *allowan
 send after its last published usage. The handover
 itself (what is assumed for the unknown gap, which snapshot is ignored) is in
 :mod:`syncledger.adapters.rate_usage`.
+
+A limiter also tells how close it is to holding requests back (:meth:`RateLimiter.used`,
+:meth:`RateLimiter.pressed`); :class:`LimiterPressure` collects the limiters a ledger
+adapter builds (:func:`watching_pressure`) and is the worker's
+:class:`syncledger.core.ports.RatePressure` for that ledger (issue 11).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +30,9 @@ from syncledger.core.metrics import RATE_LIMIT_WAIT
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+#: a limiter whose tightest window is more than this share used is pressed
+PRESSED_AT = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +155,20 @@ class RateLimiter:
         answered = tuple(s.at for s in self._sent if s.done)
         return LimiterUsage(answered, sum(1 for s in self._sent if not s.done), self._started)
 
+    def used(self) -> float:
+        """The share of its tightest window in use now: per rate, the requests that count
+        within its window (slack included; in flight: counted as now) over its limit."""
+        now = self._clock()
+        return max(self._counted(now - window) / limit for limit, window in self._windows)
+
+    def pressed(self) -> bool:
+        """Whether a window is more than ``PRESSED_AT`` used: a few more requests and
+        the next one waits."""
+        return self.used() > PRESSED_AT
+
+    def _counted(self, since: float) -> int:
+        return sum(1 for s in self._sent if _effective(s) > since)
+
     def seed(self, times: Iterable[float]) -> None:
         """Count requests another process made, at ``times`` (this limiter's clock), as
         if this limiter had let them through; the latest ``keep`` of all are kept."""
@@ -207,6 +229,35 @@ class RateLimiter:
 
 def _effective(slot: _Slot) -> float:
     return slot.at if slot.done else math.inf
+
+
+class LimiterPressure:
+    """The limiters built while it is the current registry (:func:`watching_pressure`),
+    each also handed to the registry current before (a handover's, a benchmark's);
+    pressed while any of them is (``core.ports.RatePressure``)."""
+
+    def __init__(self, outer: LimiterRegistry | None = None) -> None:
+        self.limiters: list[RateLimiter] = []
+        self._outer = outer
+
+    def register(self, limiter: RateLimiter) -> None:
+        self.limiters.append(limiter)
+        if self._outer is not None:
+            self._outer.register(limiter)
+
+    def pressed(self) -> bool:
+        return any(limiter.pressed() for limiter in self.limiters)
+
+
+@contextlib.contextmanager
+def watching_pressure() -> Iterator[LimiterPressure]:
+    """Collect the limiters built inside (e.g. by a ledger adapter's ``connect``)."""
+    pressure = LimiterPressure(LIMITER_REGISTRY.get())
+    token = LIMITER_REGISTRY.set(pressure)
+    try:
+        yield pressure
+    finally:
+        LIMITER_REGISTRY.reset(token)
 
 
 class RateLimiters:

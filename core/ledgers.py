@@ -9,10 +9,17 @@ from pathlib import Path
 import httpx
 
 from syncledger.adapters.oauth2_connect import load_connection
-from syncledger.adapters.platforms import Connection, SandboxHandle, platform, platform_ids
+from syncledger.adapters.platforms import (
+    Connection,
+    Platform,
+    SandboxHandle,
+    platform,
+    platform_ids,
+)
+from syncledger.adapters.ratelimit import watching_pressure
 from syncledger.core.connect_credentials import credentials_file, load_credentials
 from syncledger.core.errors import ConfigurationError
-from syncledger.core.ports import LedgerAdapter
+from syncledger.core.ports import LedgerAdapter, RatePressure
 from syncledger.core.redact import mask_url
 from syncledger.core.settings import Settings
 
@@ -22,6 +29,8 @@ class LedgerHandle:
     adapter: LedgerAdapter
     sandbox: SandboxHandle | None  # set when the ledger is the in-process sandbox
     description: str
+    #: the adapter's client-side limiters (the worker's fill waits while they are pressed)
+    pressure: RatePressure | None = None
 
     async def aclose(self) -> None:
         await self.adapter.aclose()
@@ -54,16 +63,23 @@ def open_ledger(settings: Settings) -> LedgerHandle:
         tenant = settings.ledger_tenant or stored_tenant(token_file)
         conn = Connection(settings.ledger_url, token_file, creds, tenant=tenant)
         where = f"{plat.title} at {mask_url(settings.ledger_url)}"
-        return LedgerHandle(plat.connect(conn), None, where)
+        return _connected(plat, conn, None, where)
     book = sandbox_book(settings.data_dir, plat.id)
     book.parent.mkdir(parents=True, exist_ok=True)
     scale = settings.rate_scale
     app = plat.sandbox_app(book, home_currency=settings.home_currency, rate_scale=scale)
     transport = httpx.ASGITransport(app=app)
     conn = Connection(plat.sandbox_url, token_file, {}, transport, rate_scale=scale)
-    return LedgerHandle(
-        plat.connect(conn), plat.sandbox_handle(app), f"{plat.title} sandbox (books in {book})"
-    )
+    where = f"{plat.title} sandbox (books in {book})"
+    return _connected(plat, conn, plat.sandbox_handle(app), where)
+
+
+def _connected(
+    plat: Platform, conn: Connection, sandbox: SandboxHandle | None, where: str
+) -> LedgerHandle:
+    with watching_pressure() as pressure:
+        adapter = plat.connect(conn)
+    return LedgerHandle(adapter, sandbox, where, pressure)
 
 
 def stored_tenant(token_file: Path) -> str | None:

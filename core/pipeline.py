@@ -455,6 +455,7 @@ async def _consume(
         ledger=ledger.adapter.ledger,
         on_outcome=on_outcome,
         ack_wait=s.ack_wait_s,
+        pressure=ledger.pressure,
     )
     await broker.start()
     done: Awaitable[object]

@@ -357,6 +357,17 @@ class CustomerBatchMatcher(Protocol):
         ...
 
 
+class RatePressure(Protocol):
+    """How close the ledger's client-side rate limits are to binding, read by the worker
+    before it ends a batch's fill early (``core/worker.py`` ``FetchTimeouts``): while
+    pressed, the fill waits its whole pull timeout so more changes share a batch's
+    requests (one batch match for all its new customers: fewer requests per change)."""
+
+    def pressed(self) -> bool:
+        """Whether one of the ledger's rate windows is nearly used up now."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceDelivery:
     """What the ledger says about an invoice's e-mail to the customer."""

@@ -10,8 +10,8 @@
   is handled before its invoices and an invoice before its payments; documents whose
   dependencies are in the ledger go out through the ledger's batch endpoint where it has
   one (``SyncService.handle_many``). A batch is handled as soon as nothing more is pending
-  (up to 250 ms of filling otherwise), and a fetch's timeout never drops the batch in hand
-  (``FetchTimeouts``).
+  (up to 250 ms of filling otherwise) unless the ledger's rate limits are pressed, and a
+  fetch's timeout never drops the batch in hand (``FetchTimeouts``).
 - When this process no longer holds the push lease (``OwnershipLost`` from the service's
   guard), the batch is nacked untouched and every later batch too: the worker stops
   pushing, and ``WorkerStats.ownership_lost`` tells its owner to stop consuming.
@@ -43,6 +43,7 @@ from nats.js import api as js_api
 from syncledger.core.errors import ConfigurationError, EventStoreUnavailable, OwnershipLost
 from syncledger.core.logs import quiet_idle_fetches
 from syncledger.core.metrics import SOURCE_TO_LEDGER_LAG, count_push
+from syncledger.core.ports import RatePressure
 from syncledger.core.settings import nats_servers
 from syncledger.core.subjects import entity_filter
 from syncledger.core.sync import Outcome, SyncService
@@ -103,11 +104,24 @@ class FetchTimeouts:
     of a fetch says nothing was pending after it (``metadata.num_pending``, JetStream's
     count at delivery), the fill's next fetch (``batch`` below the batch size: FastStream
     asks for the rest) is answered with the timeout at once, which ends the fill with the
-    batch in hand. A backlog still fills whole batches (bench/push.py)."""
+    batch in hand. A backlog still fills whole batches (bench/push.py).
 
-    def __init__(self, pull: JetStreamContext.PullSubscription, batch_size: int) -> None:
+    Not while the ledger's rate limits are ``pressure.pressed()`` (a window more than 70 %
+    used, adapters/ratelimit.py): then the fill waits its 250 ms, as without this, and
+    more changes share the batch's requests (one match of all its new customers).
+    Ending every fill at once, a steady 5 changes/s on QBO made batches of one change,
+    1.68 requests each, above QBO's 500 requests/min once past the first minute
+    (bench/latency.py, issue 11)."""
+
+    def __init__(
+        self,
+        pull: JetStreamContext.PullSubscription,
+        batch_size: int,
+        pressure: RatePressure | None = None,
+    ) -> None:
         self.pull = pull
         self.batch_size = batch_size
+        self.pressure = pressure
         self.caught_up = False
 
     async def fetch(
@@ -116,12 +130,15 @@ class FetchTimeouts:
         timeout: float | None = 5,  # noqa: ASYNC109 -- nats-py's signature, FastStream calls it
         heartbeat: float | None = None,
     ) -> list[Msg]:
-        if self.caught_up and batch < self.batch_size:
+        if self.caught_up and batch < self.batch_size and not self._pressed():
             self.caught_up = False
             raise nats.errors.TimeoutError  # nothing more to wait for: handle what is held
         msgs = await self._fetch(batch, timeout, heartbeat)
         self.caught_up = bool(msgs) and msgs[-1].metadata.num_pending == 0
         return msgs
+
+    def _pressed(self) -> bool:
+        return self.pressure is not None and self.pressure.pressed()
 
     async def _fetch(self, batch: int, expiry: float | None, heartbeat: float | None) -> list[Msg]:
         try:
@@ -138,20 +155,24 @@ class FetchTimeouts:
 
 class WorkerBroker(NatsBroker):
     """FastStream's NATS broker whose batch pull subscribers fetch through
-    ``FetchTimeouts`` once started (the subscription exists only then)."""
+    ``FetchTimeouts`` once started (the subscription exists only then), reading the
+    ledger's rate ``pressure`` when one is given."""
+
+    pressure: RatePressure | None = None
 
     async def start(self) -> None:
         await super().start()
         for sub in self.subscribers:
             if isinstance(sub, BatchPullStreamSubscriber):
-                _guard_fetches(sub)
+                _guard_fetches(sub, self.pressure)
 
 
-def _guard_fetches(sub: BatchPullStreamSubscriber) -> None:
+def _guard_fetches(sub: BatchPullStreamSubscriber, pressure: RatePressure | None) -> None:
     """Its loop reads ``sub.subscription`` on each fetch: the next one goes through."""
     pull, size = sub.subscription, sub.pull_sub.batch_size
     if pull is not None and not isinstance(pull, FetchTimeouts):
-        sub.subscription = cast("JetStreamContext.PullSubscription", FetchTimeouts(pull, size))
+        guarded = FetchTimeouts(pull, size, pressure)
+        sub.subscription = cast("JetStreamContext.PullSubscription", guarded)
 
 
 def build_broker(
@@ -164,9 +185,12 @@ def build_broker(
     on_outcome: Callable[[Outcome], None] | None = None,
     ack_wait: float = ACK_WAIT_S,
     batch_size: int = 30,
+    pressure: RatePressure | None = None,
 ) -> tuple[NatsBroker, WorkerStats]:
+    """``pressure``: the ledger's rate limits, read before a batch's fill ends early."""
     quiet_idle_fetches(log)
     broker = WorkerBroker(nats_servers(nats_url), logger=log, graceful_timeout=30.0)
+    broker.pressure = pressure
     stats = WorkerStats()
     consumer = js_api.ConsumerConfig(
         ack_policy=js_api.AckPolicy.EXPLICIT,
