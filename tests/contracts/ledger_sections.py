@@ -124,6 +124,13 @@ async def opened(ledger: SectionLedger) -> AsyncIterator[SectionLedger]:
         await ledger.close()
 
 
+@asynccontextmanager
+async def under_test(env: InProcess) -> AsyncIterator[LedgerUnderTest]:
+    """``env``'s adapter as a contract's ``ledger`` fixture, closed with its sandbox."""
+    async with opened(in_process(env)) as ledger:
+        yield ledger.under_test
+
+
 class OAuthSection(LedgerContract):
     #: False where the platform keeps one refresh token for good (Zoho)
     rotates_refresh_token: ClassVar[bool] = True

@@ -22,6 +22,7 @@ from tests.contracts.ledger_sections import (
     SectionLedger,
     TaxIdSection,
     in_process,
+    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -70,10 +71,8 @@ class TestFreshBooksLedgerContract(
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        fb = in_process_freshbooks(per_second=25, timeout=0.3)
-        yield LedgerUnderTest(fb.ledger, fb.sandbox, attempts=fb.retry.attempts)
-        await fb.ledger.aclose()
-        fb.sandbox.close()
+        async with under_test(in_process_freshbooks(per_second=25, timeout=0.3)) as ledger:
+            yield ledger
 
     def oauth_ledger(self, store: TokenStore) -> SectionLedger:
         return in_process(in_process_freshbooks(store=store), spend=DEFAULT_REFRESH_TOKEN)

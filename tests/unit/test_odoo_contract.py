@@ -20,6 +20,7 @@ from tests.contracts.ledger_sections import (
     SectionLedger,
     TaxIdSection,
     in_process,
+    under_test,
 )
 from tests.contracts.sections import EveryLedgerSections
 from tests.contracts.wire_sections import (
@@ -107,12 +108,12 @@ class TestOdooJson2Contract(
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        odoo = in_process_odoo(
-            transport=self.transport, per_second=25, timeout=0.3, version=self.version
-        )
-        yield LedgerUnderTest(odoo.ledger, odoo.sandbox, attempts=odoo.retry.attempts)
-        await odoo.ledger.aclose()
-        odoo.sandbox.close()
+        async with under_test(
+            in_process_odoo(
+                transport=self.transport, per_second=25, timeout=0.3, version=self.version
+            )
+        ) as ledger:
+            yield ledger
 
     #: Odoo takes no idempotency key, and the adapter looks a create up by our reference
     #: only when its outcome is unknown (adapters/writes.py WriteMemo)

@@ -25,6 +25,7 @@ from tests.contracts.ledger_sections import (
     SendSection,
     ThrottleSection,
     in_process,
+    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -73,10 +74,8 @@ class TestQboLedgerContract(
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        qbo = in_process_qbo(per_second=25, timeout=0.3)
-        yield LedgerUnderTest(qbo.ledger, qbo.sandbox, attempts=qbo.retry.attempts)
-        await qbo.ledger.aclose()
-        qbo.sandbox.close()
+        async with under_test(in_process_qbo(per_second=25, timeout=0.3)) as ledger:
+            yield ledger
 
     rateless_code = "2020"  # QBO's own refusal: an ExchangeRate is required
     throttle_code = "003001"  # ThrottleExceeded
@@ -150,7 +149,7 @@ class TestQboAutomatedSalesTaxContract(TestQboLedgerContract):
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        qbo = in_process_qbo(per_second=25, timeout=0.3, ast_rate=Decimal("0.08"))
-        yield LedgerUnderTest(qbo.ledger, qbo.sandbox, attempts=qbo.retry.attempts)
-        await qbo.ledger.aclose()
-        qbo.sandbox.close()
+        async with under_test(
+            in_process_qbo(per_second=25, timeout=0.3, ast_rate=Decimal("0.08"))
+        ) as ledger:
+            yield ledger

@@ -25,6 +25,7 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     ThrottleSection,
     in_process,
+    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -74,10 +75,8 @@ class TestSageLedgerContract(
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        sage = in_process_sage(limit=25, window=1.0, timeout=0.3)
-        yield LedgerUnderTest(sage.ledger, sage.sandbox, attempts=sage.retry.attempts)
-        await sage.ledger.aclose()
-        sage.sandbox.close()
+        async with under_test(in_process_sage(limit=25, window=1.0, timeout=0.3)) as ledger:
+            yield ledger
 
     throttle_code = "TooManyRequests"
     throttle_retry_after = 1

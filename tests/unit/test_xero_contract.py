@@ -25,6 +25,7 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     ThrottleSection,
     in_process,
+    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -85,10 +86,8 @@ class TestXeroLedgerContract(
 
     @pytest.fixture
     async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        xero = in_process_xero(per_window=25, window=1.0, timeout=0.3)
-        yield LedgerUnderTest(xero.ledger, xero.sandbox, attempts=xero.retry.attempts)
-        await xero.ledger.aclose()
-        xero.sandbox.close()
+        async with under_test(in_process_xero(per_window=25, window=1.0, timeout=0.3)) as ledger:
+            yield ledger
 
     throttle_code = "429:minute"
     throttle_retry_after = 1

@@ -13,6 +13,7 @@ from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
     SectionLedger,
+    under_test,
 )
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
@@ -71,9 +72,8 @@ class TestZohoBooksLedgerContract(
         # item on every invoice line): otherwise the first invoice's first write would be
         # that item's, and the contract's faults are aimed at the document's
         zoho.sandbox.seed_item(zoho.ledger.mapping.default_item_name)
-        yield LedgerUnderTest(zoho.ledger, zoho.sandbox, attempts=zoho.retry.attempts)
-        await zoho.ledger.aclose()
-        zoho.sandbox.close()
+        async with under_test(zoho) as ledger:
+            yield ledger
 
     rotates_refresh_token = False  # Zoho keeps one refresh token until it is revoked
     revoked_grant_code = "invalid_code"  # what Zoho's accounts server answers
