@@ -363,13 +363,18 @@ class ForeignCurrencySection(LedgerContract):
     #: False where a payment keeps no rate of its own (Odoo converts at its invoice's)
     payments_keep_a_rate: ClassVar[bool] = True
 
+    #: the field the book's invoices and payments hold their rate in (the platform
+    #: overrides the two readers below where that is not the whole story)
+    rate_field: ClassVar[str] = ""
+
     def booked_invoice_rate(self, sandbox: Any) -> Decimal:
         """The rate the book holds for its one invoice, in the book's own terms."""
-        raise NotImplementedError  # the platform's contract class provides it
+        [stored] = sandbox.records("invoice")
+        return Decimal(stored[self.rate_field])
 
     def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
         """The book's payments in the order made: ``rate`` and the extras' fields."""
-        raise NotImplementedError  # the platform's contract class provides it
+        return [{"rate": p[self.rate_field]} for p in sandbox.records("payment")]
 
     def booked_invoices(self, ledger: LedgerUnderTest) -> int:
         """Invoices that reached the book (Odoo counts posted ones: a draft books nothing)."""

@@ -101,12 +101,7 @@ class TestNetSuiteLedgerContract(
             "externalId": stored["externalId"],
         }
 
-    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
-        [stored] = sandbox.records("invoice")
-        return Decimal(stored["exchangeRate"])
-
-    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
-        return [{"rate": p["exchangeRate"]} for p in sandbox.records("payment")]
+    rate_field = "exchangeRate"
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(in_process_netsuite(book, **options))  # TBA: no OAuth tokens to keep

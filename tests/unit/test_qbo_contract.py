@@ -98,12 +98,7 @@ class TestQboLedgerContract(
             "reference": ref_in(stored["PrivateNote"]),
         }
 
-    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
-        [stored] = sandbox.records("invoice")
-        return Decimal(stored["ExchangeRate"])
-
-    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
-        return [{"rate": p["ExchangeRate"]} for p in sandbox.records("payment")]
+    rate_field = "ExchangeRate"
 
     seeded_items = 1  # the company's default Services item
 

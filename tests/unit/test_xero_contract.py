@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -109,12 +108,7 @@ class TestXeroLedgerContract(
             "reference": ref_in(stored["Reference"]),
         }
 
-    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
-        [stored] = sandbox.records("invoice")
-        return Decimal(stored["CurrencyRate"])
-
-    def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
-        return [{"rate": p["CurrencyRate"]} for p in sandbox.records("payment")]
+    rate_field = "CurrencyRate"
 
     def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
         return in_process(

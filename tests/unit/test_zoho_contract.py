@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -96,9 +95,7 @@ class TestZohoBooksLedgerContract(
             "reference": stored["reference_number"],
         }
 
-    def booked_invoice_rate(self, sandbox: Any) -> Decimal:
-        [stored] = sandbox.records("invoice")
-        return Decimal(stored["exchange_rate"])
+    rate_field = "exchange_rate"
 
     def booked_payments(self, sandbox: Any) -> list[dict[str, object]]:
         held = sandbox.records("payment")
