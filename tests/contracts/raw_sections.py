@@ -13,10 +13,10 @@ headers and wait its refusal carries.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypeVar
 
 import httpx
 
@@ -26,6 +26,35 @@ class Throttling(Protocol):
 
     @property
     def throttled(self) -> int: ...
+
+
+class Closing(Protocol):
+    def close(self) -> None: ...
+
+
+class SandboxClient(Protocol):
+    """A platform's bare client of its sandbox app (the sandbox tests' ``Qbo``, ``Sage``…)."""
+
+    http: httpx.AsyncClient
+
+    @property
+    def sandbox(self) -> Closing: ...
+
+    async def login(self) -> None: ...
+
+
+Client = TypeVar("Client", bound=SandboxClient)
+
+
+@asynccontextmanager
+async def signed_in(client: Client) -> AsyncIterator[Client]:
+    """``client`` signed in to its sandbox; client and sandbox closed afterwards."""
+    await client.login()
+    try:
+        yield client
+    finally:
+        await client.http.aclose()
+        client.sandbox.close()
 
 
 @dataclass(frozen=True)

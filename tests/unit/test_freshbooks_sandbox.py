@@ -21,7 +21,7 @@ from syncledger.adapters.freshbooks.sandbox.server import (
     sandbox_of,
 )
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
 
 ACCOUNT = "sandbox-account"
 API = f"/accounting/account/{ACCOUNT}"
@@ -133,11 +133,8 @@ def make(clock: Clock) -> Callable[..., FreshBooks]:
 
 @pytest.fixture
 async def fb(make: Callable[..., FreshBooks]) -> AsyncIterator[FreshBooks]:
-    env = make()
-    await env.login()
-    yield env
-    await env.http.aclose()
-    env.sandbox.close()
+    async with signed_in(make()) as env:
+        yield env
 
 
 # ------------------------------------------------------------------- OAuth
@@ -632,13 +629,11 @@ class TestFreshBooksRequestWindow(RequestWindowSection):
 
     @asynccontextmanager
     async def windowed(self, limit: int) -> AsyncIterator[Window]:
-        env = FreshBooks(create_app(clock=Clock(), per_minute=limit))
-        await env.login()
-        auth = {"Authorization": f"Bearer {env.access}"}
-        yield Window(lambda: env.http.get(f"{API}/users/clients", headers=auth), env.sandbox)
-        counts = await env.http.get("/_sandbox/counts")  # admin routes are not throttled
-        assert decode_json(counts.content)["customer"] == 0
-        await env.http.aclose()
+        async with signed_in(FreshBooks(create_app(clock=Clock(), per_minute=limit))) as env:
+            auth = {"Authorization": f"Bearer {env.access}"}
+            yield Window(lambda: env.http.get(f"{API}/users/clients", headers=auth), env.sandbox)
+            counts = await env.http.get("/_sandbox/counts")  # admin routes are not throttled
+            assert decode_json(counts.content)["customer"] == 0
 
     def error_code(self, answer: httpx.Response) -> str:
         return str(error_of(decode_json(answer.content))["errno"])

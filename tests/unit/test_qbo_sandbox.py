@@ -21,7 +21,7 @@ from syncledger.adapters.qbo.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from tests.contracts.raw_sections import RequestWindowSection, Window
+from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
 
 REALM = "sandbox-realm"
 API = f"/v3/company/{REALM}"
@@ -119,11 +119,8 @@ def credit_application(
 
 @pytest.fixture
 async def qbo() -> AsyncIterator[Qbo]:
-    client = Qbo(create_app(per_second=100, per_minute=1000))
-    await client.login()
-    yield client
-    await client.http.aclose()
-    client.sandbox.close()
+    async with signed_in(Qbo(create_app(per_second=100, per_minute=1000))) as client:
+        yield client
 
 
 # -------------------------------------------------------------------- OAuth
@@ -758,12 +755,12 @@ class TestQboRequestWindow(RequestWindowSection):
 
     @asynccontextmanager
     async def windowed(self, limit: int) -> AsyncIterator[Window]:
-        qbo = Qbo(create_app(per_second=limit, per_minute=100))
-        await qbo.login()
-        query = {"query": "select * from Customer"}
-        auth = {"Authorization": f"Bearer {qbo.access}"}
-        yield Window(lambda: qbo.http.get(f"{API}/query", params=query, headers=auth), qbo.sandbox)
-        await qbo.http.aclose()
+        async with signed_in(Qbo(create_app(per_second=limit, per_minute=100))) as qbo:
+            query = {"query": "select * from Customer"}
+            auth = {"Authorization": f"Bearer {qbo.access}"}
+            yield Window(
+                lambda: qbo.http.get(f"{API}/query", params=query, headers=auth), qbo.sandbox
+            )
 
     def error_code(self, answer: httpx.Response) -> str:
         return code_of(decode_json(answer.content))

@@ -28,7 +28,7 @@ from syncledger.adapters.sage.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
 
 GUID = "0123456789abcdef0123456789abcdef"
 
@@ -151,11 +151,8 @@ def diagnosis(answer: Any) -> tuple[str, str]:
 
 @pytest.fixture
 async def sage() -> AsyncIterator[Sage]:
-    client = Sage(create_app(limit=1000, window=60.0))
-    await client.login()
-    yield client
-    await client.http.aclose()
-    client.sandbox.close()
+    async with signed_in(Sage(create_app(limit=1000, window=60.0))) as client:
+        yield client
 
 
 # -------------------------------------------------------------------- OAuth
@@ -800,10 +797,8 @@ class TestSageRequestWindow(RequestWindowSection):
 
     @asynccontextmanager
     async def windowed(self, limit: int) -> AsyncIterator[Window]:
-        sage = Sage(create_app(limit=limit, window=60.0))
-        await sage.login()
-        yield Window(lambda: sage.raw("GET", "/contacts"), sage.sandbox)
-        await sage.http.aclose()
+        async with signed_in(Sage(create_app(limit=limit, window=60.0))) as sage:
+            yield Window(lambda: sage.raw("GET", "/contacts"), sage.sandbox)
 
     def error_code(self, answer: httpx.Response) -> str:
         return diagnosis(decode_json(answer.content))[0]

@@ -24,7 +24,7 @@ from syncledger.adapters.xero.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
+from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
 
 API = "/api.xro/2.0"
 BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
@@ -134,11 +134,8 @@ def line(unit: str, qty: str = "1", tax: str = "0", **fields: Any) -> dict[str, 
 
 @pytest.fixture
 async def xero() -> AsyncIterator[Xero]:
-    client = Xero(create_app(per_minute=1000, minute_window=60.0))
-    await client.login()
-    yield client
-    await client.http.aclose()
-    client.sandbox.close()
+    async with signed_in(Xero(create_app(per_minute=1000, minute_window=60.0))) as client:
+        yield client
 
 
 # -------------------------------------------------------------- OAuth, auth
@@ -178,11 +175,9 @@ class TestXeroRequestWindow(RequestWindowSection):
 
     @asynccontextmanager
     async def windowed(self, limit: int) -> AsyncIterator[Window]:
-        xero = Xero(create_app(**{self.per: limit}))
-        await xero.login()
-        sent = {"Authorization": f"Bearer {xero.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
-        yield Window(lambda: xero.http.get(f"{API}/Contacts", headers=sent), xero.sandbox)
-        await xero.http.aclose()
+        async with signed_in(Xero(create_app(**{self.per: limit}))) as xero:
+            sent = {"Authorization": f"Bearer {xero.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
+            yield Window(lambda: xero.http.get(f"{API}/Contacts", headers=sent), xero.sandbox)
 
     def error_code(self, answer: httpx.Response) -> str:
         return str(decode_json(answer.content)["Title"])

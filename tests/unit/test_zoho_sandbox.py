@@ -21,7 +21,7 @@ from syncledger.adapters.zoho.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from tests.contracts.raw_sections import RequestWindowSection, Window
+from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
 
 ORG = DEFAULT_ORGANIZATION_ID
 API = "/books/v3"
@@ -145,10 +145,8 @@ async def started(app: Starlette) -> Zoho:
 
 @pytest.fixture
 async def zoho() -> AsyncIterator[Zoho]:
-    env = await started(create_app(per_minute=1000, window_seconds=60.0))
-    yield env
-    await env.http.aclose()
-    env.sandbox.close()
+    async with signed_in(Zoho(create_app(per_minute=1000, window_seconds=60.0))) as env:
+        yield env
 
 
 # ------------------------------------------------------------ auth and scope
@@ -699,9 +697,8 @@ class TestZohoRequestWindow(RequestWindowSection):
 
     @asynccontextmanager
     async def windowed(self, limit: int) -> AsyncIterator[Window]:
-        zoho = await started(create_app(per_minute=limit, window_seconds=60.0))
-        yield Window(lambda: zoho.raw("GET", "/contacts"), zoho.sandbox)
-        zoho.sandbox.close()
+        async with signed_in(Zoho(create_app(per_minute=limit, window_seconds=60.0))) as zoho:
+            yield Window(lambda: zoho.raw("GET", "/contacts"), zoho.sandbox)
 
     def error_code(self, answer: httpx.Response) -> str:
         return str(decode_json(answer.content)["code"])
