@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -122,6 +122,19 @@ async def opened(ledger: SectionLedger) -> AsyncIterator[SectionLedger]:
         yield ledger
     finally:
         await ledger.close()
+
+
+Env = TypeVar("Env", bound=InProcess)
+
+
+@asynccontextmanager
+async def closed_after(env: Env) -> AsyncIterator[Env]:
+    """``env`` for a test; its adapter and sandbox closed afterwards (also when it fails)."""
+    try:
+        yield env
+    finally:
+        await env.ledger.aclose()
+        env.sandbox.close()
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from syncledger.adapters.freshbooks.sandbox.service import resource
 from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
 from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
 
@@ -25,10 +26,8 @@ CLIENTS = resource("users/clients")
 
 @pytest.fixture
 async def fb() -> AsyncIterator[InProcessFreshBooks]:
-    env = in_process_freshbooks()
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_freshbooks()) as env:
+        yield env
 
 
 def customer(n: int, **changes: object) -> Customer:

@@ -38,6 +38,7 @@ from syncledger.core.errors import (
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
@@ -53,10 +54,8 @@ class Clock:
 
 @pytest.fixture
 async def fb() -> AsyncIterator[InProcessFreshBooks]:
-    env = in_process_freshbooks()
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_freshbooks()) as env:
+        yield env
 
 
 def customer(n: int = 1, **changes: object) -> Customer:

@@ -24,6 +24,7 @@ from syncledger.core.errors import (
 from syncledger.core.model import Customer, Invoice
 from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
@@ -39,10 +40,10 @@ CREATE_MOVE = (
 
 @pytest.fixture(params=["json2", "xmlrpc"])
 async def odoo(request: pytest.FixtureRequest) -> AsyncIterator[InProcessOdoo]:
-    env = in_process_odoo(transport=request.param, per_second=500, per_minute=20000)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(
+        in_process_odoo(transport=request.param, per_second=500, per_minute=20000)
+    ) as env:
+        yield env
 
 
 def customer(n: int, email: str | None = None) -> Customer:

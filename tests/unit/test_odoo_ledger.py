@@ -33,6 +33,7 @@ from syncledger.core.errors import (
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import (
@@ -49,10 +50,10 @@ from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
 
 @pytest.fixture(params=["json2", "xmlrpc"])
 async def odoo(request: pytest.FixtureRequest) -> AsyncIterator[InProcessOdoo]:
-    env = in_process_odoo(transport=request.param, per_second=100, per_minute=5000)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(
+        in_process_odoo(transport=request.param, per_second=100, per_minute=5000)
+    ) as env:
+        yield env
 
 
 # ------------------------------------------------------------------- money
@@ -78,10 +79,10 @@ async def test_a_tax_odoo_cannot_compute_is_refused_before_anything_is_written(
 @pytest.fixture
 async def odoo_release(request: pytest.FixtureRequest) -> AsyncIterator[InProcessOdoo]:
     """An XML-RPC ledger on a sandbox playing the release ``request.param``."""
-    env = in_process_odoo(transport="xmlrpc", per_second=100, version=request.param)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(
+        in_process_odoo(transport="xmlrpc", per_second=100, version=request.param)
+    ) as env:
+        yield env
 
 
 @pytest.mark.parametrize(

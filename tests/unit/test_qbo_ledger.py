@@ -38,6 +38,7 @@ from syncledger.core.model import Invoice, InvoiceLine, Refund
 from syncledger.core.ports import LedgerRecord, WriteSteps
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import (
@@ -55,10 +56,8 @@ from tests.support.qbo import InProcessQbo, in_process_qbo
 
 @pytest.fixture
 async def qbo() -> AsyncIterator[InProcessQbo]:
-    env = in_process_qbo(per_second=50, per_minute=2000)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_qbo(per_second=50, per_minute=2000)) as env:
+        yield env
 
 
 async def pay(ledger: QboLedger, customer_id: str, invoice_id: str, amount: str) -> None:

@@ -10,16 +10,17 @@ import pytest
 
 from syncledger.adapters.qbo.matching import MAX_VALUE_CHARS, MAX_VALUES
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer
 from tests.support.qbo import InProcessQbo, in_process_qbo
 
 
 @pytest.fixture
 async def qbo() -> AsyncIterator[InProcessQbo]:
-    env = in_process_qbo(per_second=200, per_minute=10000, ledger_options={"page_size": 3})
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(
+        in_process_qbo(per_second=200, per_minute=10000, ledger_options={"page_size": 3})
+    ) as env:
+        yield env
 
 
 async def created(env: InProcessQbo, n: int) -> str:

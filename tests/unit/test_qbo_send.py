@@ -10,16 +10,15 @@ import pytest
 
 from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.ports import InvoiceDelivery
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import invoice_to_email
 from tests.support.qbo import BASE_URL, REALM, InProcessQbo, in_process_qbo
 
 
 @pytest.fixture
 async def qbo() -> AsyncIterator[InProcessQbo]:
-    qbo = in_process_qbo(per_second=25)
-    yield qbo
-    await qbo.ledger.aclose()
-    qbo.sandbox.close()
+    async with closed_after(in_process_qbo(per_second=25)) as qbo:
+        yield qbo
 
 
 async def _invoice(qbo: InProcessQbo, email: str | None = "billing@acme.example") -> str:

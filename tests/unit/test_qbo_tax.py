@@ -17,6 +17,7 @@ from syncledger.adapters.qbo.tax import CompanyTax, TaxPlan, company_tax
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import Invoice, InvoiceLine
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
 from tests.unit.test_qbo_sandbox import Qbo, code_of, sales_line
@@ -56,18 +57,16 @@ def gets(env: InProcessQbo, tail: str) -> int:
 
 @pytest.fixture
 async def ast() -> AsyncIterator[InProcessQbo]:
-    env = in_process_qbo(per_second=50, per_minute=2000, ast_rate=Decimal("0.08"))
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(
+        in_process_qbo(per_second=50, per_minute=2000, ast_rate=Decimal("0.08"))
+    ) as env:
+        yield env
 
 
 @pytest.fixture
 async def manual() -> AsyncIterator[InProcessQbo]:
-    env = in_process_qbo(per_second=50, per_minute=2000)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_qbo(per_second=50, per_minute=2000)) as env:
+        yield env
 
 
 # ------------------------------------------------------- the adapter's bodies

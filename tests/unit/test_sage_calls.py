@@ -10,6 +10,7 @@ import pytest
 
 from syncledger.adapters.sage.ledger import SageLedger
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.sage import (
     BASE_URL,
@@ -25,10 +26,8 @@ from tests.support.sage import (
 
 @pytest.fixture
 async def sage() -> AsyncIterator[InProcessSage]:
-    env = in_process_sage(limit=2000)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_sage(limit=2000)) as env:
+        yield env
 
 
 async def _pushed(ledger: SageLedger, count: int) -> dict[str, str | None]:

@@ -29,6 +29,7 @@ from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Ref
 from syncledger.core.ports import LedgerItem
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
 from tests.support.documents import (
     apply_payment,
@@ -52,10 +53,8 @@ from tests.support.sage import (
 
 @pytest.fixture
 async def sage() -> AsyncIterator[InProcessSage]:
-    env = in_process_sage(limit=2000)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_sage(limit=2000)) as env:
+        yield env
 
 
 def payment(amount: str, n: int = 1, reference: str | None = "CHK 1") -> Payment:

@@ -24,6 +24,7 @@ from syncledger.core.ports import (
     PushResult,
 )
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, payment
 from tests.support.xero import InProcessXero, in_process_xero
 
@@ -32,10 +33,8 @@ N = 5
 
 @pytest.fixture
 async def xero() -> AsyncIterator[InProcessXero]:
-    env = in_process_xero(per_window=1000, window=60.0)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_xero(per_window=1000, window=60.0)) as env:
+        yield env
 
 
 def sent_since(xero: InProcessXero, start: int) -> Counter[str]:

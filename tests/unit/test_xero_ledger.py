@@ -24,6 +24,7 @@ from syncledger.core.errors import (
 from syncledger.core.model import InvoiceLine, Payment, Refund
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
 from tests.support.documents import (
     apply_payment,
@@ -40,10 +41,8 @@ from tests.support.xero import InProcessXero, in_process_xero
 
 @pytest.fixture
 async def xero() -> AsyncIterator[InProcessXero]:
-    env = in_process_xero(per_window=1000, window=60.0)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_xero(per_window=1000, window=60.0)) as env:
+        yield env
 
 
 def payment(amount: str, reference: str | None = "CHK 1") -> Payment:

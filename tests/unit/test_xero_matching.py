@@ -13,16 +13,15 @@ from syncledger.adapters.xero.matching import MAX_WHERE_ENCODED
 from syncledger.core.model import Customer
 from syncledger.core.ports import CustomerBatchMatcher
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer
 from tests.support.xero import InProcessXero, in_process_xero
 
 
 @pytest.fixture
 async def xero() -> AsyncIterator[InProcessXero]:
-    env = in_process_xero(per_window=1000, window=60.0)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_xero(per_window=1000, window=60.0)) as env:
+        yield env
 
 
 async def created(env: InProcessXero, n: int, **changes: object) -> str:

@@ -11,16 +11,15 @@ import pytest
 
 from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.ports import InvoiceDelivery
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import invoice_to_email
 from tests.support.xero import InProcessXero, in_process_xero
 
 
 @pytest.fixture
 async def xero() -> AsyncIterator[InProcessXero]:
-    xero = in_process_xero(timeout=0.3)
-    yield xero
-    await xero.ledger.aclose()
-    xero.sandbox.close()
+    async with closed_after(in_process_xero(timeout=0.3)) as xero:
+        yield xero
 
 
 async def _invoice(xero: InProcessXero, email: str | None = "billing@acme.example") -> str:

@@ -14,6 +14,7 @@ from syncledger.core.errors import LedgerError, PermanentLedgerError
 from syncledger.core.model import Customer, Invoice, InvoiceLine
 from syncledger.core.ports import CreateRequest, PushResult
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import Crash, StepsUnderTest
 from tests.support.documents import payment
 from tests.support.zoho import InProcessZoho, in_process_zoho
@@ -21,10 +22,8 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 @pytest.fixture
 async def zoho() -> AsyncIterator[InProcessZoho]:
-    env = in_process_zoho(per_window=400, window=1.0)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_zoho(per_window=400, window=1.0)) as env:
+        yield env
 
 
 def customer(n: int, name: str | None = None) -> Customer:

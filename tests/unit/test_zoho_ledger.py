@@ -28,6 +28,7 @@ from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Pa
 from syncledger.core.ports import PushResult
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
+from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import create_credit_note
@@ -43,10 +44,8 @@ from tests.support.zoho import (
 
 @pytest.fixture
 async def zoho() -> AsyncIterator[InProcessZoho]:
-    env = in_process_zoho(per_window=200, window=1.0)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_zoho(per_window=200, window=1.0)) as env:
+        yield env
 
 
 def customer(n: int = 1, **changes: object) -> Customer:
