@@ -37,6 +37,7 @@ sandbox has its own limits in each process.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -54,9 +55,10 @@ ANY = "any"
 
 
 def _hashed(*parts: str | None) -> str:
-    from syncledger.adapters.rate_usage_kv import tenant_id
-
-    return tenant_id(*parts)[:20]
+    """The parts (ledger, URL, tenant id) hashed: a URL may carry a secret, and the bucket
+    never holds one (the same digest as adapters/rate_usage_kv.py's ``tenant_id``)."""
+    said = "\n".join(part or "" for part in parts)
+    return hashlib.sha256(said.encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)

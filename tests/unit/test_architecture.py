@@ -46,6 +46,7 @@ COMPOSITION_ROOT = frozenset(
         "mapping_publish",
         "data_map_build",
         "partitions",
+        "entity_prune",
     )
 )
 
