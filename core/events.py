@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -402,6 +402,15 @@ class LedgerPushSucceeded(EventData):
     #: customer updates: the details the ledger owns (``customer_field_authority``),
     #: kept out of the update so that the ledger's values stay (core/sync_updates.py)
     ledger_owned: tuple[str, ...] = ()
+    #: invoices and credit notes: the other fields a conflict compares, as pushed (the
+    #: number, currency, due date, and the ledger id of the customer it is booked to), so
+    #: that a ledger version moved by our own payments is told from a person's edit
+    #: (core/sync_updates.py). None: not pushed, or logged before they were kept (no new
+    #: schema version: optional fields read as None from older events)
+    number: str | None = None
+    currency: str | None = None
+    due_date: date | None = None
+    customer_ledger_ref: str | None = None
 
 
 @event_type

@@ -105,7 +105,23 @@ class Outcomes:
                 else None
             ),
             **_application(work),
+            **self._as_pushed(work),
         )
+
+    def _as_pushed(self, work: Work) -> dict[str, Any]:
+        """A document's fields a conflict compares, as this create/update wrote them (a
+        void or an application writes none of them): core/sync_updates.py tells our own
+        payments moving the ledger's version from a person's edit by them."""
+        rec = work.record
+        if not isinstance(rec, Invoice | CreditNote) or work.operation not in ("create", "update"):
+            return {}
+        customer = self._ctx.state.records.get(f"{work.ref.system}/customer/{rec.customer_key()}")
+        return {
+            "number": rec.number,
+            "currency": rec.currency,
+            "due_date": rec.due_date if isinstance(rec, Invoice) else None,
+            "customer_ledger_ref": customer.ledger_ref if customer is not None else None,
+        }
 
     async def link(
         self, work: Work, found: LedgerRecord, matched_by: str = "customer match"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -89,6 +90,12 @@ class RecordState:
     voided: bool = False
     pushed_total: Decimal | None = None
     pushed_tax: Decimal | None = None
+    #: invoices and credit notes: the other fields a conflict compares, as last pushed
+    #: (None: not known, e.g. pushed before ``LedgerPushSucceeded`` carried them)
+    pushed_number: str | None = None
+    pushed_currency: str | None = None
+    pushed_due_date: date | None = None
+    pushed_customer: str | None = None  # the ledger id of the customer it is booked to
     #: payments, credit notes, refunds: what the push meant to apply the record to (a
     #: source ref) and how much (None: whatever the ledger allowed)
     applies_to: str | None = None
@@ -129,6 +136,8 @@ class RecordState:
     conflict_open: bool = False
     conflict_version: str | None = None
     conflict_total: Decimal | None = None
+    #: and the ledger's value of each other field it showed as differing (as text)
+    conflict_fields: dict[str, str] = field(default_factory=dict)
     #: a person decided to overwrite the ledger's edit (``ConflictSettled.request_id``):
     #: the push is due even though the version is the one pushed, its key salted with it
     overwrite_id: str | None = None
@@ -321,10 +330,19 @@ def _succeeded(state: SyncState, e: LedgerPushSucceeded) -> None:
         rec.pushed_total = e.total
     if e.tax is not None:
         rec.pushed_tax = e.tax
+    if e.operation in ("create", "update"):
+        _pushed_fields(rec, e)
     if e.applies_to:
         rec.applies_to, rec.applied_amount = e.applies_to, e.applied_amount
     rec.pending_key, rec.attempts, rec.abandoned_key = None, 0, None
     rec.conflict_open, rec.overwrite_id = False, None
+
+
+def _pushed_fields(rec: RecordState, e: LedgerPushSucceeded) -> None:
+    """What a create/update wrote, each as the event says (None: not known, so a later
+    payment-moved version is not checked on it: core/sync_updates.py)."""
+    rec.pushed_number, rec.pushed_currency = e.number, e.currency
+    rec.pushed_due_date, rec.pushed_customer = e.due_date, e.customer_ledger_ref
 
 
 def _linked(state: SyncState, e: RecordLinked) -> None:
@@ -355,6 +373,7 @@ def _conflict(state: SyncState, e: ConflictDetected) -> None:
     rec = state.get(e.source_ref)
     rec.conflict_open = True
     rec.conflict_version, rec.conflict_total = e.actual_version, e.ledger_total
+    rec.conflict_fields = {d.field: d.ledger for d in e.differences if d.ledger is not None}
 
 
 def _conflict_settled(state: SyncState, e: ConflictSettled) -> None:
@@ -366,8 +385,25 @@ def _conflict_settled(state: SyncState, e: ConflictSettled) -> None:
     if e.decision == "keep_ledger":
         if rec.conflict_total is not None:
             rec.pushed_total = rec.conflict_total
+        _kept_fields(rec)
         return
     rec.overwrite_id, rec.abandoned_key, rec.attempts = e.request_id, None, 0
+
+
+def _kept_fields(rec: RecordState) -> None:
+    """The ledger's values a person kept count as ours from now on, like its total: a
+    payment moving the version later is then no edit of them (core/sync_updates.py)."""
+    kept = rec.conflict_fields
+    rec.pushed_number = kept.get("number", rec.pushed_number)
+    rec.pushed_currency = kept.get("currency", rec.pushed_currency)
+    rec.pushed_customer = kept.get("customer", rec.pushed_customer)
+    try:
+        if "tax" in kept:
+            rec.pushed_tax = Decimal(kept["tax"])
+        if "due_date" in kept:
+            rec.pushed_due_date = date.fromisoformat(kept["due_date"])
+    except (ArithmeticError, ValueError):  # not our own text: that field stays as it was
+        log.warning("%s: a kept conflict value does not read; left as pushed", rec.source_ref)
 
 
 def _disputed(state: SyncState, e: InvoiceDisputed) -> None:

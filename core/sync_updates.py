@@ -19,15 +19,22 @@ each e-mail, phone and address we sent the same (``core.customer_details.same``)
 the ledger's read does not hold is unknown, so not landed: the update is then sent with the
 version we last wrote, the ledger refuses it as stale if anything moved since, and the
 conflict path below decides: by authority, with a ``ConflictDetected``, except an invoice
-whose total is still the one we pushed, taken as moved by payments and sent over unlogged
-(``_only_money_moved``: a bookkeeper's edit of its number, due date, tax or customer is
-not told apart from a payment there, crash or no crash).
+moved by our own payments or credit notes only, sent over unlogged
+(``_only_money_moved``): its total, number, currency, tax, due date and customer are
+still the ones we last pushed (``LedgerPushSucceeded`` remembers them, folded in
+``RecordState.pushed_*``; after a person kept the ledger's values of a conflict, those).
+A bookkeeper's edit of any of them is a conflict, crash or no crash. A field the
+ledger's read does not return, or one logged before those fields were kept (older
+events: None), is not checked, as before: an older invoice is told by its total (and
+tax) until its next push. The tax is compared as the ledger reads it: a ledger that
+computed another tax than ours would show it as a difference here as in a conflict.
 A customer's contact name and tax id are no detail any ledger reads back here, so they are
 not compared. A void landed when the record is void."""
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from syncledger.core.conflict_diff import Difference, differences, split
@@ -45,6 +52,7 @@ from syncledger.core.ports import LedgerRecord, PushResult
 from syncledger.core.sync_context import Outcome, SyncContext, Work
 from syncledger.core.sync_log import Sealing, SyncLog
 from syncledger.core.sync_outcomes import Outcomes
+from syncledger.core.sync_state import RecordState
 
 log = logging.getLogger(__name__)
 
@@ -239,10 +247,35 @@ class Updates:
 
 def _only_money_moved(work: Work, current: LedgerRecord) -> bool:
     """Our own payments and credit notes move an invoice's version too: a new version
-    whose total is still the one we pushed is not someone's edit."""
+    whose total is still the one we pushed, and whose other compared fields are too
+    (:func:`_edited`), is not someone's edit."""
     return (
         work.ref.kind == "invoice"
         and work.state.pushed_total is not None
         and current.total == work.state.pushed_total
         and current.status != "void"
+        and not _edited(work.state, current)
     )
+
+
+def _edited(state: RecordState, current: LedgerRecord) -> bool:
+    """Whether the ledger holds another number, currency, tax, due date or customer than
+    we last pushed (compared as core/conflict_diff compares: amounts by value, dates by
+    their ISO text, the customer by ledger id). A field the ledger's read does not
+    return, or one we do not remember (pushed before ``LedgerPushSucceeded`` carried it),
+    is no evidence either way: that field is not checked, as before."""
+    pairs: tuple[tuple[object, object], ...] = (
+        (state.pushed_number, current.name),
+        (state.pushed_currency, current.currency),
+        (state.pushed_tax, current.tax),
+        (state.pushed_due_date, current.due_date),
+        (state.pushed_customer, current.customer_ledger_id),
+    )
+    return any(
+        ours is not None and theirs is not None and _iso(ours) != _iso(theirs)
+        for ours, theirs in pairs
+    )
+
+
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
