@@ -10,8 +10,8 @@
   is handled before its invoices and an invoice before its payments; documents whose
   dependencies are in the ledger go out through the ledger's batch endpoint where it has
   one (``SyncService.handle_many``). A batch is handled as soon as nothing more is pending
-  (up to 250 ms of filling otherwise) unless the ledger's rate limits are pressed, and a
-  fetch's timeout never drops the batch in hand (``FetchTimeouts``).
+  unless the ledger's rate limits are pressed (then after up to ``FILL_S`` of filling),
+  and a fetch's timeout never drops the batch in hand (``FetchTimeouts``).
 - When this process no longer holds the push lease (``OwnershipLost`` from the service's
   guard), the batch is nacked untouched and every later batch too: the worker stops
   pushing, and ``WorkerStats.ownership_lost`` tells its owner to stop consuming.
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 _SETTLED = frozenset({"pushed", "linked", "recovered"})
 BatchMessage = Annotated[NatsBatchMessage, Context("message")]
 ACK_WAIT_S = 30.0  # redelivery after a crashed worker; long pushes send heartbeats
+#: the longest a batch's fill waits for more changes (the pull's timeout); only a fill
+#: whose ledger limits are pressed waits it out (``FetchTimeouts``). At 250 ms, 5 changes/s
+#: on QBO still cost 1.60-1.62 requests a change, above 500/min; at 500 ms, 1.42
+#: (bench/latency.py)
+FILL_S = 0.5
 
 
 def durable_name(entity: str, ledger: str) -> str:
@@ -99,7 +104,7 @@ class FetchTimeouts:
     unacknowledged for ``ack_wait`` (30 s) before JetStream redelivered them: the 10-30 s
     "stalls" of bench/latency.py at 3 changes/s (issue 11).
 
-    The same loop waits up to the pull's timeout (250 ms) for a batch to fill, even when
+    The same loop waits up to the pull's timeout (``FILL_S``) for a batch to fill, even when
     the consumer has nothing more: most of a lone change's latency. When the last message
     of a fetch says nothing was pending after it (``metadata.num_pending``, JetStream's
     count at delivery), the fill's next fetch (``batch`` below the batch size: FastStream
@@ -107,11 +112,10 @@ class FetchTimeouts:
     batch in hand. A backlog still fills whole batches (bench/push.py).
 
     Not while the ledger's rate limits are ``pressure.pressed()`` (a window more than 70 %
-    used, adapters/ratelimit.py): then the fill waits its 250 ms, as without this, and
-    more changes share the batch's requests (one match of all its new customers).
-    Ending every fill at once, a steady 5 changes/s on QBO made batches of one change,
-    1.68 requests each, above QBO's 500 requests/min once past the first minute
-    (bench/latency.py, issue 11)."""
+    used, adapters/ratelimit.py): then the fill goes on up to ``FILL_S`` and more changes
+    share the batch's requests (one match of all its new customers). Ending every fill at
+    once, a steady 5 changes/s on QBO cost 1.68 requests a change (batches mostly of one),
+    above QBO's 500 requests/min once past the first minute (bench/latency.py, issue 11)."""
 
     def __init__(
         self,
@@ -205,7 +209,7 @@ def build_broker(
         stream=JStream(stream, declare=False),
         durable=durable_name(entity, ledger),
         config=consumer,
-        pull_sub=PullSub(batch_size=batch_size, timeout=0.25, batch=True),
+        pull_sub=PullSub(batch_size=batch_size, timeout=FILL_S, batch=True),
         ack_policy=AckPolicy.MANUAL,
     )
     async def on_source_events(msg: BatchMessage) -> None:
