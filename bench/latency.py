@@ -40,8 +40,31 @@ at 5/s (the batches are mostly of one change while the worker keeps up; they gro
 cost per change falls, as soon as requests are held back), 2.00 at 3/s (every batch one
 change). Sustained beyond a minute, QBO's 500 requests/min (~7.9/s with the slack) binds:
 at 5/s that needs at most 1.58 requests per change, batches of 1.7 new customers on
-average, which requests held back build by themselves; not measured here (150 changes a
-run stays under 500 requests in its first minute).
+average. Measured 13:25 (450 changes, 90 s): 1.68 requests per change, 8.39 requests/s
+offered, p99 11.0 s, 2.04 s beyond the limiter while pending: the backlog grew once the
+minute window was full.
+
+**Past a minute** (issue 11): the worker's fill now ends at once only while the ledger's
+limiters are comfortable; while a window is more than 70 % used (``RateLimiter.pressed``,
+handed to the worker as ``LedgerHandle.pressure``) the fill waits up to ``FILL_S``
+(core/worker.py ``FetchTimeouts``) so more changes share a batch's match. New customers
+are still created one request each: QBO's ``/batch`` path (``create_many``) takes
+invoices and payments only, and the worker batches documents, not customers.
+
+Measured 2026-12-07 13:43-13:52, same machine (load average 1.9-3.6), with the pressed fill
+of 500 ms:
+
+- 5/s, 450 changes (2 runs): p50 269, 310 ms; **p99 764, 822 ms**, own limiter wait mean
+  0.2 ms (p99 1.7, 0.4 ms), **p99 beyond the limiter while pending 763, 820 ms**;
+  ``ledger_requests_per_change`` **1.42, 1.41** (7.12, 7.07 requests/s offered: within
+  500/min, the limiter never held a request back for long);
+- 5/s, 150 changes (1 run): p50 200 ms, p99 444 ms, 1.51 requests per change (7.57/s);
+- 3/s (1 run, never pressed): p50 28.5 ms, p99 71.0 ms, 2.00 requests per change.
+
+With a pressed fill of 250 ms (13:31-13:40, load 0.7-2.3) batches stayed too small:
+5/s, 450 changes, p99 5.1, 3.6 s (beyond the limiter while pending 992, 499 ms),
+1.62, 1.60 requests per change (8.1, 8.0/s: the minute window still bound near the end);
+150 changes p99 297 ms, 1.74; 3/s p99 80 ms, 2.00.
 
 Measured 2026-12-07 12:42-12:47 on the 2-core machine shared with other work (load average
 4.3-5.6; the 3/s run ended at 2.6), 150 changes a run:
