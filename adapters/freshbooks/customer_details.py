@@ -17,17 +17,8 @@ the address's own fields).
 
 from __future__ import annotations
 
-from syncledger.adapters.customer_details import (
-    AddressFields,
-    address_in,
-    details_at,
-    field_of,
-    first_street_line,
-    in_parts,
-)
+from syncledger.adapters.customer_details import AddressFields, DetailsReader, field_of
 from syncledger.adapters.freshbooks.mapping import FreshBooksMapping
-from syncledger.core.customer_details import AddressParts
-from syncledger.core.ports import LedgerRecord
 
 ADDRESS = AddressFields(
     street=("p_street", "p_street2"),
@@ -37,26 +28,10 @@ ADDRESS = AddressFields(
     country="p_country",
 )
 
-
-def _address(mapping: FreshBooksMapping, record: LedgerRecord) -> AddressParts | None:
-    path = mapping.fields.get("customer", {}).get("billing_address", "")
-    return address_in(record.raw, path, ADDRESS, read=field_of)
-
-
-def customer_details(mapping: FreshBooksMapping, record: LedgerRecord) -> dict[str, str | None]:
-    """``email``, ``phone``, ``billing_address`` of a FreshBooks client (None: none)."""
-    found = details_at(record.raw, mapping.fields.get("customer", {}), read=field_of)
-    parts = _address(mapping, record)
-    if parts is not None:
-        found["billing_address"] = parts.text()
-    return found
-
-
-def address_parts(mapping: FreshBooksMapping, record: LedgerRecord) -> AddressParts | None:
-    """The client's billing address in parts (None: none, or one text)."""
-    return in_parts(_address(mapping, record))
-
-
-def address_as_written(mapping: FreshBooksMapping, text: str) -> AddressParts:
-    """The mapping writes the whole address to one field (``p_street``)."""
-    return first_street_line(text)
+#: a client's details at its own fields (the whole address written to ``p_street``)
+READER: DetailsReader[FreshBooksMapping] = DetailsReader(
+    places=lambda mapping: mapping.fields.get("customer", {}), address=ADDRESS, read=field_of
+)
+customer_details = READER.customer_details
+address_parts = READER.address_parts
+address_as_written = READER.address_as_written

@@ -29,11 +29,9 @@ from typing import Any
 
 from syncledger.adapters.customer_details import (
     AddressFields,
+    DetailsReader,
     address_in,
-    details_at,
     first_paths,
-    first_street_line,
-    in_parts,
 )
 from syncledger.adapters.netsuite.mapping import NetSuiteMapping
 from syncledger.core.customer_details import AddressParts, detail_text
@@ -72,13 +70,6 @@ def _line(mapping: NetSuiteMapping, raw: Mapping[str, Any]) -> Any:
     return (billing or lines)[0]
 
 
-def _address(mapping: NetSuiteMapping, raw: Mapping[str, Any]) -> str | None:
-    parts = _parts(mapping, raw)
-    if parts is not None:
-        return parts.text()
-    return detail_text(_at(_line(mapping, raw), mapping.address["line_field"]))
-
-
 def _parts(mapping: NetSuiteMapping, raw: Mapping[str, Any]) -> AddressParts | None:
     line = _line(mapping, raw)
     if not isinstance(line, Mapping):
@@ -86,19 +77,23 @@ def _parts(mapping: NetSuiteMapping, raw: Mapping[str, Any]) -> AddressParts | N
     return address_in(line, mapping.address["line_field"], ADDRESS, read=_at)
 
 
+#: e-mail and phone at the customer's own fields, the address on its address book line
+READER: DetailsReader[NetSuiteMapping] = DetailsReader(
+    places=lambda mapping: first_paths(mapping.fields.get("customer", {})),
+    address=ADDRESS,
+    read=_at,
+    fields=("email", "phone"),
+    parts_at=_parts,
+)
+address_parts = READER.address_parts
+address_as_written = READER.address_as_written
+
+
 def customer_details(mapping: NetSuiteMapping, record: LedgerRecord) -> dict[str, str | None]:
-    """``email``, ``phone``, ``billing_address`` of a NetSuite customer (None: none)."""
-    places = first_paths(mapping.fields.get("customer", {}))
-    found = details_at(record.raw, places, read=_at, fields=("email", "phone"))
-    found["billing_address"] = _address(mapping, record.raw)
+    """``email``, ``phone``, ``billing_address`` of a NetSuite customer (None: none); an
+    address line without parts is read as the text of its ``line_field``."""
+    found = READER.customer_details(mapping, record)
+    if found["billing_address"] is None:
+        line = _line(mapping, record.raw)
+        found["billing_address"] = detail_text(_at(line, mapping.address["line_field"]))
     return found
-
-
-def address_parts(mapping: NetSuiteMapping, record: LedgerRecord) -> AddressParts | None:
-    """The customer's billing address in parts (None: none, or one text)."""
-    return in_parts(_parts(mapping, record.raw))
-
-
-def address_as_written(mapping: NetSuiteMapping, text: str) -> AddressParts:
-    """The mapping writes the whole address to one field (``addr1``)."""
-    return first_street_line(text)

@@ -44,17 +44,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncledger.adapters.customer_details import (
-    AddressFields,
-    address_in,
-    details_at,
-    field_of,
-    first_street_line,
-    in_parts,
-)
+from syncledger.adapters.customer_details import AddressFields, DetailsReader, field_of
 from syncledger.adapters.odoo.mapping import OdooMapping
-from syncledger.core.customer_details import AddressParts
-from syncledger.core.ports import LedgerRecord
 
 ADDRESS = AddressFields(
     street=("street", "street2"),
@@ -93,25 +84,13 @@ def partner_value(raw: Mapping[str, Any], name: str) -> Any:
     return value
 
 
-def customer_details(mapping: OdooMapping, record: LedgerRecord) -> dict[str, str | None]:
-    """``email``, ``phone``, ``billing_address`` of an Odoo partner (None: it has none)."""
-    found = details_at(record.raw, mapping.customer_fields, read=field_of)
-    parts = _address(mapping, record)
-    if parts is not None:
-        found["billing_address"] = parts.text()
-    return found
-
-
-def _address(mapping: OdooMapping, record: LedgerRecord) -> AddressParts | None:
-    place = mapping.customer_fields.get("billing_address", "")
-    return address_in(record.raw, place, ADDRESS, read=partner_value)
-
-
-def address_parts(mapping: OdooMapping, record: LedgerRecord) -> AddressParts | None:
-    """The partner's billing address in parts (None: none, or one text)."""
-    return in_parts(_address(mapping, record))
-
-
-def address_as_written(mapping: OdooMapping, text: str) -> AddressParts:
-    """The mapping writes the whole address to one field (``street``)."""
-    return first_street_line(text)
+#: a partner's details at its own fields, its address's state and country as text
+READER: DetailsReader[OdooMapping] = DetailsReader(
+    places=lambda mapping: mapping.customer_fields,
+    address=ADDRESS,
+    read=field_of,
+    address_read=partner_value,
+)
+customer_details = READER.customer_details
+address_parts = READER.address_parts
+address_as_written = READER.address_as_written

@@ -23,16 +23,11 @@ from typing import Any
 
 from syncledger.adapters.customer_details import (
     AddressFields,
-    address_in,
-    details_at,
+    DetailsReader,
     first_paths,
-    first_street_line,
-    in_parts,
     value_at,
 )
 from syncledger.adapters.qbo.mapping import QboMapping
-from syncledger.core.customer_details import AddressParts
-from syncledger.core.ports import LedgerRecord
 
 ADDRESS = AddressFields(
     street=("Line1", "Line2", "Line3", "Line4", "Line5"),
@@ -51,26 +46,13 @@ def _as_text(raw: Mapping[str, Any], path: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _address(mapping: QboMapping, record: LedgerRecord) -> AddressParts | None:
-    path = first_paths(mapping.fields.get("customer", {})).get("billing_address", "")
-    return address_in(record.raw, path, ADDRESS)
-
-
-def customer_details(mapping: QboMapping, record: LedgerRecord) -> dict[str, str | None]:
-    """``email``, ``phone``, ``billing_address`` of a QBO customer (None: it has none)."""
-    places = first_paths(mapping.fields.get("customer", {}))
-    found = details_at(record.raw, places, read=_as_text)
-    parts = _address(mapping, record)
-    if parts is not None:
-        found["billing_address"] = parts.text()
-    return found
-
-
-def address_parts(mapping: QboMapping, record: LedgerRecord) -> AddressParts | None:
-    """The customer's billing address in parts (None: none, or one text)."""
-    return in_parts(_address(mapping, record))
-
-
-def address_as_written(mapping: QboMapping, text: str) -> AddressParts:
-    """The mapping writes the whole address to one field (``BillAddr.Line1``)."""
-    return first_street_line(text)
+#: a customer's details at the first path the mapping names (its address at ``BillAddr``)
+READER: DetailsReader[QboMapping] = DetailsReader(
+    places=lambda mapping: first_paths(mapping.fields.get("customer", {})),
+    address=ADDRESS,
+    read=_as_text,
+    address_read=value_at,
+)
+customer_details = READER.customer_details
+address_parts = READER.address_parts
+address_as_written = READER.address_as_written

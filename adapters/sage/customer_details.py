@@ -24,10 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncledger.adapters.customer_details import AddressFields, details_at, first_paths, in_parts
+from syncledger.adapters.customer_details import AddressFields, DetailsReader, first_paths
 from syncledger.adapters.sage.mapping import SageMapping
 from syncledger.core.customer_details import AddressParts
-from syncledger.core.ports import LedgerRecord
 
 ADDRESS = AddressFields(
     street=("address_line_1", "address_line_2"),
@@ -42,18 +41,15 @@ def _address(mapping: SageMapping, raw: Mapping[str, Any]) -> AddressParts | Non
     return ADDRESS.read(raw.get(mapping.setting("customer", "address_field")))
 
 
-def customer_details(mapping: SageMapping, record: LedgerRecord) -> dict[str, str | None]:
-    """``email``, ``phone``, ``billing_address`` of a Sage contact (None: it has none)."""
-    places = first_paths(mapping.fields.get("customer", {}))
-    found = details_at(record.raw, places, fields=("email", "phone"))
-    parts = _address(mapping, record.raw)
-    found["billing_address"] = parts.text() if parts is not None else None
-    return found
-
-
-def address_parts(mapping: SageMapping, record: LedgerRecord) -> AddressParts | None:
-    """The contact's billing address in parts (None: it has none)."""
-    return in_parts(_address(mapping, record.raw))
+#: e-mail and phone at the contact's fields, the address in its address object's lines
+READER: DetailsReader[SageMapping] = DetailsReader(
+    places=lambda mapping: first_paths(mapping.fields.get("customer", {})),
+    address=ADDRESS,
+    fields=("email", "phone"),
+    parts_at=_address,
+)
+customer_details = READER.customer_details
+address_parts = READER.address_parts
 
 
 def address_as_written(mapping: SageMapping, text: str) -> AddressParts:

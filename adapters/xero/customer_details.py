@@ -24,17 +24,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from syncledger.adapters.customer_details import (
-    AddressFields,
-    address_in,
-    details_at,
-    first_paths,
-    first_street_line,
-    in_parts,
-)
+from syncledger.adapters.customer_details import AddressFields, DetailsReader, first_paths
 from syncledger.adapters.xero.mapping import XeroMapping
-from syncledger.core.customer_details import AddressParts
-from syncledger.core.ports import LedgerRecord
 
 ADDRESS = AddressFields(
     street=("AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4"),
@@ -67,25 +58,10 @@ def value_at(raw: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-def customer_details(mapping: XeroMapping, record: LedgerRecord) -> dict[str, str | None]:
-    """``email``, ``phone``, ``billing_address`` of a Xero contact (None: it has none)."""
-    found = details_at(record.raw, first_paths(mapping.customer_fields), read=value_at)
-    parts = _address(mapping, record)
-    if parts is not None:
-        found["billing_address"] = parts.text()
-    return found
-
-
-def _address(mapping: XeroMapping, record: LedgerRecord) -> AddressParts | None:
-    path = first_paths(mapping.customer_fields).get("billing_address", "")
-    return address_in(record.raw, path, ADDRESS, read=value_at)
-
-
-def address_parts(mapping: XeroMapping, record: LedgerRecord) -> AddressParts | None:
-    """The contact's billing address in parts (None: none, or one text)."""
-    return in_parts(_address(mapping, record))
-
-
-def address_as_written(mapping: XeroMapping, text: str) -> AddressParts:
-    """The mapping writes the whole address to one field (``AddressLine1``)."""
-    return first_street_line(text)
+#: a contact's details at the first path the mapping names, typed list items included
+READER: DetailsReader[XeroMapping] = DetailsReader(
+    places=lambda mapping: first_paths(mapping.customer_fields), address=ADDRESS, read=value_at
+)
+customer_details = READER.customer_details
+address_parts = READER.address_parts
+address_as_written = READER.address_as_written

@@ -33,21 +33,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncledger.adapters.customer_details import (
-    AddressFields,
-    address_in,
-    details_at,
-    first_paths,
-    first_street_line,
-    in_parts,
-)
+from syncledger.adapters.customer_details import AddressFields, DetailsReader, first_paths
 from syncledger.adapters.zoho.mapping import ZohoMapping
-from syncledger.core.customer_details import AddressParts, detail_text
+from syncledger.core.customer_details import detail_text
 from syncledger.core.ports import LedgerRecord
 
 ADDRESS = AddressFields(
     street=("address", "street2"), city="city", region="state", postal_code="zip", country="country"
 )
+#: the contact's billing address (``billing_address.address``); e-mail and phone are the
+#: primary contact person's (:func:`customer_details`)
+READER: DetailsReader[ZohoMapping] = DetailsReader(
+    places=lambda mapping: first_paths(mapping.fields.get("customer", {})),
+    address=ADDRESS,
+    fields=("billing_address",),
+)
+address_parts = READER.address_parts
+address_as_written = READER.address_as_written
 
 
 def _primary(raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -69,31 +71,8 @@ def _person_detail(mapping: ZohoMapping, raw: Mapping[str, Any], field: str) -> 
 
 def customer_details(mapping: ZohoMapping, record: LedgerRecord) -> dict[str, str | None]:
     """``email``, ``phone``, ``billing_address`` of a Zoho contact (None: it has none)."""
-    places = first_paths(mapping.fields.get("customer", {}))
-    found = {
-        "email": _person_detail(mapping, record.raw, "email"),
-        "phone": _person_detail(mapping, record.raw, "phone"),
-        **details_at(record.raw, places, fields=("billing_address",)),
-    }
-    parts = _address(mapping, record)
-    if parts is not None:
-        found["billing_address"] = parts.text()
-    return found
-
-
-def _address(mapping: ZohoMapping, record: LedgerRecord) -> AddressParts | None:
-    path = first_paths(mapping.fields.get("customer", {})).get("billing_address", "")
-    return address_in(record.raw, path, ADDRESS)
-
-
-def address_parts(mapping: ZohoMapping, record: LedgerRecord) -> AddressParts | None:
-    """The contact's billing address in parts (None: none, or one text)."""
-    return in_parts(_address(mapping, record))
-
-
-def address_as_written(mapping: ZohoMapping, text: str) -> AddressParts:
-    """The mapping writes the whole address to one field (``billing_address.address``)."""
-    return first_street_line(text)
+    person = {field: _person_detail(mapping, record.raw, field) for field in ("email", "phone")}
+    return person | READER.customer_details(mapping, record)
 
 
 def drops_person_detail(
