@@ -15,12 +15,12 @@ from pydantic import SecretStr
 
 from syncledger.adapters.freshbooks.ledger import (
     DEFAULT_REQUESTS_PER_MINUTE,
-    PRODUCTION_URL,
-    TOKEN_URL,
     FreshBooksLedger,
     FreshBooksOAuthClient,
 )
+from syncledger.adapters.freshbooks.oauth import CONNECT
 from syncledger.adapters.freshbooks.sandbox import server as sandbox
+from syncledger.adapters.kit import wire_oauth
 from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import scaled_count
@@ -41,16 +41,10 @@ class FreshBooksPlatform(kit.ScaledSandbox):
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
-        live = base == PRODUCTION_URL
-        account = connection.tenant or creds.get("account_id")
-        if live and not (kit.app_granted(connection) and creds.get("redirect_uri") and account):
-            raise ConfigurationError(
-                "set SYNCLEDGER_FRESHBOOKS_CLIENT_ID, SYNCLEDGER_FRESHBOOKS_CLIENT_SECRET and "
-                "SYNCLEDGER_FRESHBOOKS_REDIRECT_URI, and run `syncledger connect freshbooks` "
-                "(or set SYNCLEDGER_FRESHBOOKS_REFRESH_TOKEN and "
-                "SYNCLEDGER_FRESHBOOKS_ACCOUNT_ID), to talk to FreshBooks"
-            )
-        client = _oauth_client(creds, TOKEN_URL if live else f"{base}/auth/oauth/token")
+        wire_oauth.live_granted(
+            connection, CONNECT, base, app=("redirect_uri",), tenant="account_id"
+        )
+        client = _oauth_client(creds, CONNECT.server(base).token_url)
         auth = kit.refresh_auth(connection, client, sandbox)
         return FreshBooksLedger.connect(
             account_id=connection.tenant or creds.get("account_id") or sandbox.DEFAULT_ACCOUNT_ID,

@@ -7,15 +7,11 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from syncledger.adapters.kit import wire_oauth
 from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, checked_rate_scale
-from syncledger.adapters.qbo.ledger import (
-    PRODUCTION_URL,
-    QBO_BATCH_RATE,
-    QBO_RATES,
-    TOKEN_URL,
-    QboLedger,
-)
+from syncledger.adapters.qbo.ledger import QBO_BATCH_RATE, QBO_RATES, QboLedger
+from syncledger.adapters.qbo.oauth import CONNECT
 from syncledger.adapters.qbo.sandbox import server as sandbox
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.core.errors import ConfigurationError
@@ -57,19 +53,10 @@ class QboPlatform(kit.ServedSandbox):
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
-        live = base == PRODUCTION_URL
-        if live and not kit.app_granted(connection):
-            raise ConfigurationError(
-                "set SYNCLEDGER_QBO_CLIENT_ID and SYNCLEDGER_QBO_CLIENT_SECRET, and run "
-                "`syncledger connect qbo` (or set SYNCLEDGER_QBO_REFRESH_TOKEN), to talk to "
-                "QuickBooks Online"
-            )
-        token_url = TOKEN_URL if live else f"{base}/oauth2/v1/tokens/bearer"
-        client = kit.oauth_client(connection, token_url, sandbox)
-        auth = kit.refresh_auth(connection, client, sandbox)
+        wire_oauth.live_granted(connection, CONNECT, base)
         return QboLedger.connect(
             realm_id=connection.tenant or creds.get("realm_id") or "sandbox-realm",
-            auth=auth,
+            auth=wire_oauth.ledger_auth(connection, CONNECT, sandbox, base),
             base_url=base,
             transport=connection.transport,
             limiter=_limiter(creds, connection.rate_scale),

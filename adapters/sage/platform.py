@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from syncledger.adapters.kit import wire_oauth
 from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import RateLimiter
-from syncledger.adapters.sage.ledger import PRODUCTION_URL, SAGE_RATES, TOKEN_URL, SageLedger
+from syncledger.adapters.sage.ledger import SAGE_RATES, SageLedger
+from syncledger.adapters.sage.oauth import API_PATH, CONNECT
 from syncledger.adapters.sage.sandbox import server as sandbox
-from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
-
-API_PATH = "/v3.1"
 
 
 class SagePlatform(kit.ScaledSandbox):
@@ -23,21 +22,11 @@ class SagePlatform(kit.ScaledSandbox):
 
     def connect(self, connection: Connection) -> LedgerAdapter:
         """``base_url``: Sage's API root, or a sandbox's address (its ``/v3.1`` is added)."""
-        creds = connection.credentials
         root = connection.base_url.rstrip("/").removesuffix(API_PATH)
-        live = root + API_PATH == PRODUCTION_URL
-        if live and not kit.app_granted(connection):
-            raise ConfigurationError(
-                "set SYNCLEDGER_SAGE_CLIENT_ID and SYNCLEDGER_SAGE_CLIENT_SECRET, and run "
-                "`syncledger connect sage` (or set SYNCLEDGER_SAGE_REFRESH_TOKEN), to talk to "
-                "Sage Accounting"
-            )
-        token_url = TOKEN_URL if live else f"{root}/token"
-        client = kit.oauth_client(connection, token_url, sandbox, credentials_in="body")
-        auth = kit.refresh_auth(connection, client, sandbox)
+        wire_oauth.live_granted(connection, CONNECT, root)
         return SageLedger.connect(
-            auth=auth,
-            business_id=connection.tenant or creds.get("business_id") or None,
+            auth=wire_oauth.ledger_auth(connection, CONNECT, sandbox, root),
+            business_id=connection.tenant or connection.credentials.get("business_id") or None,
             base_url=root + API_PATH,
             transport=connection.transport,
             limiter=RateLimiter(*(rate.scaled(connection.rate_scale) for rate in SAGE_RATES)),

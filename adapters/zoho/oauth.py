@@ -49,7 +49,6 @@ from syncledger.adapters.oauth2_connect import (
     Tenant,
 )
 from syncledger.adapters.zoho.ledger import PRODUCTION_URL, TOKEN_URL
-from syncledger.adapters.zoho.platform import _is_zoho, _token_url
 from syncledger.adapters.zoho.sandbox import server as sandbox
 
 AUTHORIZE_URL = "https://accounts.zoho.com/oauth/v2/auth"
@@ -78,13 +77,25 @@ ACCOUNTS_SERVERS = frozenset(
 )
 
 
+def is_zoho(api: str) -> bool:
+    """Whether ``api`` is one of Zoho's API addresses (``www.zohoapis.<dc>``)."""
+    host = urlsplit(api).hostname or ""
+    return host.startswith("www.zohoapis.") or host.startswith("zohoapis.")
+
+
+def accounts_token_url(api: str) -> str:
+    """Zoho Accounts of the API's data centre (zohoapis.eu → accounts.zoho.eu)."""
+    suffix = (urlsplit(api).hostname or "").split("zohoapis.", 1)[1]
+    return f"https://accounts.zoho.{suffix}/oauth/v2/token"
+
+
 def _exchange_at(ledger_url: str | None, redirect: Redirect) -> str | None:
     """The user's accounts server as the redirect names it, when it is one of Zoho's;
     else the data centre of the ledger URL."""
     named = urlsplit(redirect.params.get("accounts-server", ""))
     if named.scheme == "https" and named.hostname in ACCOUNTS_SERVERS:
         return f"https://{named.hostname}/oauth/v2/token"
-    return _token_url(ledger_url.rstrip("/"), True) if ledger_url else None
+    return accounts_token_url(ledger_url.rstrip("/")) if ledger_url else None
 
 
 def organizations_of(body: Any) -> list[Tenant]:
@@ -103,7 +114,7 @@ CONNECT = OAuthPlatform(
     pkce=False,
     sandbox=kit.sandbox_login(sandbox, sandbox.DEFAULT_ORGANIZATION_ID),
     sandbox_paths=("/oauth/v2/auth", "/oauth/v2/token"),
-    live=_is_zoho,
+    live=is_zoho,
     lookup=kit.listed_tenants(
         lambda api: f"{api}/books/v3/organizations",
         "Zoho Books",

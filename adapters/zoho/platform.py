@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 
+from syncledger.adapters.kit import wire_oauth
 from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection, checked_rate_scale
 from syncledger.adapters.ratelimit import RateLimiter, scaled_count
@@ -16,6 +16,7 @@ from syncledger.adapters.zoho.ledger import (
     ZohoLedger,
     zoho_rates,
 )
+from syncledger.adapters.zoho.oauth import CONNECT, accounts_token_url
 from syncledger.adapters.zoho.sandbox import server as sandbox
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
@@ -46,17 +47,11 @@ class ZohoPlatform(kit.ServedSandbox):
     def connect(self, connection: Connection) -> LedgerAdapter:
         creds = connection.credentials
         base = connection.base_url.rstrip("/")
-        live = _is_zoho(base)
-        organization = connection.tenant or creds.get("organization_id")
-        if live and not (kit.app_granted(connection) and organization):
-            raise ConfigurationError(
-                "set SYNCLEDGER_ZOHO_BOOKS_CLIENT_ID and _CLIENT_SECRET, and run `syncledger "
-                "connect zoho-books` (or set _REFRESH_TOKEN and _ORGANIZATION_ID), to talk to "
-                "Zoho Books"
-            )
-        token_url = creds.get("accounts_url") or _token_url(base, live)
-        client = kit.oauth_client(connection, token_url, sandbox, credentials_in="body")
-        auth = kit.refresh_auth(connection, client, sandbox, scheme="Zoho-oauthtoken")
+        live = wire_oauth.live_granted(connection, CONNECT, base, tenant="organization_id")
+        token_url = creds.get("accounts_url") or (accounts_token_url(base) if live else None)
+        auth = wire_oauth.ledger_auth(
+            connection, CONNECT, sandbox, base, token_url=token_url, scheme="Zoho-oauthtoken"
+        )
         return ZohoLedger.connect(
             organization_id=connection.tenant
             or creds.get("organization_id")
@@ -67,19 +62,6 @@ class ZohoPlatform(kit.ServedSandbox):
             limiter=_limiter(_daily_limit(creds.get("daily_limit"), live), connection.rate_scale),
             concurrency=scaled_count(PAID_CONCURRENCY, connection.rate_scale),
         )
-
-
-def _is_zoho(base: str) -> bool:
-    host = urlsplit(base).hostname or ""
-    return host.startswith("www.zohoapis.") or host.startswith("zohoapis.")
-
-
-def _token_url(base: str, live: bool) -> str:
-    """Zoho Accounts of the API's data centre (zohoapis.eu → accounts.zoho.eu)."""
-    if not live:
-        return f"{base}/oauth/v2/token"
-    suffix = (urlsplit(base).hostname or "").split("zohoapis.", 1)[1]
-    return f"https://accounts.zoho.{suffix}/oauth/v2/token"
 
 
 def _limiter(daily_limit: int, rate_scale: float) -> RateLimiter:
