@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.qbo.sandbox.refusals import ELEMENTS, EXAMPLES, FAULT_TYPES, MESSAGES
 from syncledger.adapters.qbo.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -21,7 +22,9 @@ from syncledger.adapters.qbo.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.sandbox.refusals import Example, Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
+from tests.contracts.refusal_examples_section import RefusalExamplesSection
 
 REALM = "sandbox-realm"
 API = f"/v3/company/{REALM}"
@@ -123,40 +126,10 @@ async def qbo() -> AsyncIterator[Qbo]:
         yield client
 
 
-# -------------------------------------------------------------------- OAuth
-
-
-async def test_api_calls_need_a_valid_access_token(qbo: Qbo) -> None:
-    qbo.sandbox.oauth.expire_access_tokens()
-    status, answer = await qbo.call("GET", "/customer/1")
-    assert status == 401
-    assert answer["Fault"]["type"] == "AuthenticationFault"
-    assert code_of(answer) == "3200"
-
-
 # ---------------------------------------------------------------- customers
 
 
-async def test_display_names_are_unique_ignoring_case(qbo: Qbo) -> None:
-    await qbo.customer("Acme Ltd")
-    status, answer = await qbo.call("POST", "/customer", {"DisplayName": "ACME LTD"})
-    assert (status, code_of(answer)) == (400, "6240")
-    assert qbo.sandbox.count("customer") == 1
-
-
-@pytest.mark.parametrize("name", ["Acme: Ltd", "Acme\tLtd", "Acme\nLtd"])
-async def test_names_with_colon_tab_or_newline_are_refused(qbo: Qbo, name: str) -> None:
-    """QBO answers 2040 "Invalid String" for a ':' in a name (stackoverflow.com/q/24529982),
-    not the generic 6000 the sandbox used to."""
-    status, answer = await qbo.call("POST", "/customer", {"DisplayName": name})
-    assert (status, code_of(answer)) == (400, "2040")
-    assert answer["Fault"]["Error"][0]["Message"].startswith("Invalid String")
-    assert qbo.sandbox.count("customer") == 0
-
-
-async def test_a_customer_needs_a_name_and_gets_the_home_currency(qbo: Qbo) -> None:
-    status, answer = await qbo.call("POST", "/customer", {"Notes": "x"})
-    assert (status, code_of(answer)) == (400, "2020")
+async def test_a_customer_gets_the_home_currency(qbo: Qbo) -> None:
     created = await qbo.customer("Given", GivenName="Ann")
     assert created["CurrencyRef"] == {"value": "USD"}
     assert created["SyncToken"] == "0"
@@ -194,60 +167,14 @@ async def test_invoice_totals_are_derived_from_lines_discount_and_tax(qbo: Qbo) 
     assert invoice["Line"][-1]["Amount"] == Decimal("30.10")
 
 
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        ({"Line": [sales_line("1.00")]}, "2020"),  # no CustomerRef
-        ({"CustomerRef": {"value": "999"}, "Line": [sales_line("1.00")]}, "2500"),
-        ({"CustomerRef": {"value": "1"}, "Line": []}, "2020"),
-        ({"CustomerRef": {"value": "1"}, "Line": [{"Amount": Decimal(1)}]}, "2020"),
-        # Amount ≠ Qty × UnitPrice: 6070 "Amount calculation incorrect" (was 6000)
-        ({"CustomerRef": {"value": "1"}, "Line": [sales_line("10.00", "3", "3.00")]}, "6070"),
-        (
-            {
-                "CustomerRef": {"value": "1"},
-                "Line": [sales_line("1.00")],
-                "TotalAmt": Decimal("2.00"),
-            },
-            "6000",
-        ),
-        (
-            {"CustomerRef": {"value": "1"}, "Line": [sales_line("1.00")], "DocNumber": "X" * 22},
-            "2050",
-        ),
-    ],
-)
-async def test_invoices_breaking_the_contract_are_refused(
-    qbo: Qbo, body: dict[str, Any], code: str
-) -> None:
-    await qbo.customer()
-    status, answer = await qbo.call("POST", "/invoice", body)
-    assert (status, code_of(answer)) == (400, code)
-    assert qbo.sandbox.count("invoice") == 0
-
-
-async def test_a_foreign_currency_invoice_needs_an_exchange_rate(qbo: Qbo) -> None:
+async def test_a_foreign_currency_invoice_is_booked_at_its_exchange_rate(qbo: Qbo) -> None:
     customer = await qbo.customer("Euro GmbH", CurrencyRef={"value": "EUR"})
-    status, answer = await qbo.call(
-        "POST", "/invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("10")]}
-    )
-    assert (status, code_of(answer)) == (400, "2020")
     invoice = await qbo.invoice(customer["Id"], ExchangeRate=Decimal("1.0850"))
     assert invoice["CurrencyRef"] == {"value": "EUR"}
     assert invoice["HomeTotalAmt"] == Decimal("108.50")
-    status, answer = await qbo.call(
-        "POST",
-        "/invoice",
-        {
-            "CustomerRef": {"value": customer["Id"]},
-            "Line": [sales_line("10")],
-            "CurrencyRef": {"value": "USD"},
-        },
-    )
-    assert (status, code_of(answer)) == (400, "6000")
 
 
-async def test_void_zeroes_the_invoice_and_needs_the_current_sync_token(qbo: Qbo) -> None:
+async def test_void_zeroes_the_invoice(qbo: Qbo) -> None:
     invoice = await qbo.invoice((await qbo.customer())["Id"], PrivateNote="syncledger-ref: a/b/c")
     body = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]}
     voided = await qbo.create("Invoice", body, operation="void")
@@ -255,17 +182,13 @@ async def test_void_zeroes_the_invoice_and_needs_the_current_sync_token(qbo: Qbo
     assert voided["PrivateNote"].startswith("Voided")
     assert "syncledger-ref: a/b/c" in voided["PrivateNote"]
     assert voided["SyncToken"] == "1"
-    status, answer = await qbo.call("POST", "/invoice", body, operation="void")
-    assert (status, code_of(answer)) == (400, "5010")
 
 
-async def test_an_update_with_an_old_sync_token_is_a_stale_object(qbo: Qbo) -> None:
+async def test_an_update_moves_the_sync_token_on(qbo: Qbo) -> None:
     customer = await qbo.customer()
     body = {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "Notes": "one"}
     updated = await qbo.create("Customer", body)
     assert (updated["SyncToken"], updated["Notes"]) == ("1", "one")
-    status, answer = await qbo.call("POST", "/customer", body | {"Notes": "two"})
-    assert (status, code_of(answer)) == (400, "5010")
 
 
 # ----------------------------------------------------------------- payments
@@ -295,30 +218,6 @@ async def test_payments_reduce_the_invoice_balance_and_keep_the_rest_unapplied(q
     assert answer["Customer"]["Balance"] == Decimal("40.00")
 
 
-@pytest.mark.parametrize(
-    ("total", "applied", "invoice_id", "code"),
-    [
-        ("200.00", "150.00", None, "6000"),  # more than the open balance
-        ("10.00", "20.00", None, "6000"),  # lines beyond TotalAmt
-        ("10.00", "10.00", "999", "2500"),  # no such invoice
-    ],
-)
-async def test_payments_breaking_the_contract_are_refused(
-    qbo: Qbo, total: str, applied: str, invoice_id: str | None, code: str
-) -> None:
-    customer = await qbo.customer()
-    invoice = await qbo.invoice(customer["Id"])
-    link = {"TxnId": invoice_id or invoice["Id"], "TxnType": "Invoice"}
-    body = {
-        "CustomerRef": {"value": customer["Id"]},
-        "TotalAmt": Decimal(total),
-        "Line": [{"Amount": Decimal(applied), "LinkedTxn": [link]}],
-    }
-    status, answer = await qbo.call("POST", "/payment", body)
-    assert (status, code_of(answer)) == (400, code)
-    assert qbo.sandbox.count("payment") == 0
-
-
 # ------------------------------------------------------------- credit memos
 
 
@@ -332,18 +231,6 @@ async def test_a_credit_memo_is_priced_like_an_invoice_with_all_its_credit_left(
     )
     assert memo["Line"][-1]["DetailType"] == "SubTotalLineDetail"
     assert qbo.sandbox.count("credit_note") == qbo.sandbox.count("CreditMemo") == 1
-    for body, code in [
-        ({"Line": [sales_line("1.00")]}, "2020"),
-        ({"CustomerRef": {"value": "999"}, "Line": [sales_line("1.00")]}, "2500"),
-        ({"CustomerRef": {"value": customer["Id"]}, "Line": []}, "2020"),
-        (
-            {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("9.00", "3", "2")]},
-            "6070",
-        ),
-    ]:
-        status, answer = await qbo.call("POST", "/creditmemo", body)
-        assert (status, code_of(answer)) == (400, code)
-    assert qbo.sandbox.count("credit_note") == 1
 
 
 async def test_a_zero_payment_applies_a_credit_memo_to_an_invoice(qbo: Qbo) -> None:
@@ -375,32 +262,6 @@ async def test_money_and_credit_can_pay_one_invoice_together(qbo: Qbo) -> None:
     assert (await qbo.read("CreditMemo", memo["Id"]))["RemainingCredit"] == Decimal("10.00")
 
 
-@pytest.mark.parametrize(
-    ("invoice_amount", "credit_amount", "memo", "code"),
-    [
-        ("50.00", "50.00", None, "6000"),  # more credit than the memo has left
-        ("20.00", "30.00", None, "6000"),  # more credit spent than the invoice lines take
-        ("30.00", "30.00", "999", "2500"),  # no such credit memo
-        ("30.00", "30.00", "other", "6000"),  # another customer's credit memo
-    ],
-)
-async def test_credit_applications_beyond_what_there_is_are_refused(
-    qbo: Qbo, invoice_amount: str, credit_amount: str, memo: str | None, code: str
-) -> None:
-    customer = await qbo.customer()
-    invoice = await qbo.invoice(customer["Id"])
-    own = await qbo.credit_memo(customer["Id"], "40.00")
-    other = await qbo.credit_memo((await qbo.customer("Other"))["Id"], "40.00")
-    memo_id = {None: own["Id"], "other": other["Id"]}.get(memo, memo)
-    body = credit_application(customer["Id"], invoice["Id"], str(memo_id), credit_amount)
-    body["Line"][0]["Amount"] = Decimal(invoice_amount)
-    status, answer = await qbo.call("POST", "/payment", body)
-    assert (status, code_of(answer)) == (400, code)
-    assert qbo.sandbox.count("payment") == 0
-    assert (await qbo.read("Invoice", invoice["Id"]))["Balance"] == Decimal("100.00")
-    assert (await qbo.read("CreditMemo", own["Id"]))["RemainingCredit"] == Decimal("40.00")
-
-
 # -------------------------------------------------------------------- items
 
 
@@ -414,9 +275,7 @@ def item_line(item_id: str, amount: str = "10.00") -> dict[str, Any]:
     return line
 
 
-async def test_a_company_starts_with_services_and_item_names_are_unique_ignoring_case(
-    qbo: Qbo,
-) -> None:
+async def test_a_company_starts_with_services(qbo: Qbo) -> None:
     services = await qbo.read("Item", "1")
     assert (services["Name"], services["Type"]) == ("Services", "Service")
     assert services["IncomeAccountRef"] == {"value": "1", "name": "Services"}
@@ -425,31 +284,6 @@ async def test_a_company_starts_with_services_and_item_names_are_unique_ignoring
     assert (audit["Active"], audit["FullyQualifiedName"]) == (True, "Audit")
     customer = await qbo.customer()  # items count apart: the first customer is still 1
     assert customer["Id"] == "1"
-    status, answer = await qbo.call("POST", "/item", item("AUDIT"))
-    assert (status, code_of(answer)) == (400, "6240")
-    error = answer["Fault"]["Error"][0]
-    assert error["Message"] == "Duplicate Name Exists Error"
-    assert "Another product or service is already using this name" in error["Detail"]
-    assert qbo.sandbox.count("item") == 2
-
-
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        ({"Type": "Service", "IncomeAccountRef": {"value": "1"}}, "2020"),  # no Name
-        (item("X" * 101), "2050"),
-        ({"Name": "No type", "IncomeAccountRef": {"value": "1"}}, "2020"),
-        (item("Stock", Type="Inventory"), "6000"),  # not modelled
-        ({"Name": "No account", "Type": "Service"}, "2020"),
-        (item("Lost", IncomeAccountRef={"value": "999"}), "2500"),
-    ],
-)
-async def test_items_breaking_the_contract_are_refused(
-    qbo: Qbo, body: dict[str, Any], code: str
-) -> None:
-    status, answer = await qbo.call("POST", "/item", body)
-    assert (status, code_of(answer)) == (400, code)
-    assert qbo.sandbox.count("item") == 1
 
 
 async def test_a_line_is_booked_to_the_item_it_names_and_answered_with_its_name(
@@ -466,40 +300,11 @@ async def test_a_line_is_booked_to_the_item_it_names_and_answered_with_its_name(
     assert memo["Line"][0]["SalesItemLineDetail"]["ItemRef"]["name"] == "Audit"
 
 
-async def test_a_line_naming_no_item_is_an_invalid_reference_as_in_qbo(qbo: Qbo) -> None:
-    customer = await qbo.customer()
-    body = {"CustomerRef": {"value": customer["Id"]}, "Line": [sales_line("5"), item_line("999")]}
-    for resource in ("/invoice", "/creditmemo"):
-        status, answer = await qbo.call("POST", resource, body)
-        assert status == 400
-        assert answer["Fault"]["type"] == "ValidationFault"
-        assert answer["Fault"]["Error"][0] == {
-            "Message": "Invalid Reference Id",
-            "Detail": "Invalid Reference Id : Line.SalesItemLineDetail.ItemRef",
-            "code": "2500",
-            "element": "Line.SalesItemLineDetail.ItemRef",
-        }
-    assert (qbo.sandbox.count("invoice"), qbo.sandbox.count("credit_note")) == (0, 0)
-    invoice = await qbo.invoice(customer["Id"])
-    update = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True}
-    status, answer = await qbo.call("POST", "/invoice", update | {"Line": [item_line("999")]})
-    assert (status, code_of(answer)) == (400, "2500")
-    assert (await qbo.read("Invoice", invoice["Id"]))["SyncToken"] == invoice["SyncToken"]
-
-
-async def test_an_inactive_item_is_left_out_of_queries_and_refused_on_a_line(qbo: Qbo) -> None:
-    customer = await qbo.customer()
+async def test_an_inactive_item_is_left_out_of_queries(qbo: Qbo) -> None:
     old = await qbo.create("Item", item("Old"))
     qbo.sandbox.book.put("Item", old | {"Active": False})  # made inactive in QBO's UI
     status, answer = await qbo.call("GET", "/query", query="SELECT * FROM Item WHERE Name = 'Old'")
     assert (status, answer["QueryResponse"]) == (200, {})
-    status, answer = await qbo.call(
-        "POST",
-        "/invoice",
-        {"CustomerRef": {"value": customer["Id"]}, "Line": [item_line(old["Id"])]},
-    )
-    assert (status, code_of(answer)) == (400, "2500")
-    assert "made inactive" in answer["Fault"]["Error"][0]["Detail"]
 
 
 async def test_items_are_queried_by_name_ignoring_case_with_quotes_escaped(qbo: Qbo) -> None:
@@ -561,27 +366,6 @@ async def test_a_cheque_to_a_customer_against_receivables_is_a_purchase(qbo: Qbo
     assert (await qbo.read("Purchase", cheque["Id"]))["EntityRef"]["type"] == "Customer"
 
 
-@pytest.mark.parametrize(
-    ("change", "code"),
-    [
-        ({"EntityRef": None}, "6000"),  # A/R needs a customer as the payee
-        ({"AccountRef": {"value": "84"}}, "6000"),  # a cheque is paid from a bank account
-        ({"AccountRef": {"value": "999"}}, "2500"),  # no such account
-        ({"PaymentType": None}, "2020"),
-        ({"EntityRef": {"value": "999", "type": "Customer"}}, "2500"),
-        ({"TotalAmt": Decimal("14.00")}, "6000"),  # not the sum of the lines
-    ],
-)
-async def test_cheques_breaking_the_contract_are_refused(
-    qbo: Qbo, change: dict[str, Any], code: str
-) -> None:
-    customer = await qbo.customer()
-    body = refund_cheque(customer["Id"], "15.00") | change
-    status, answer = await qbo.call("POST", "/purchase", {k: v for k, v in body.items() if v})
-    assert (status, code_of(answer)) == (400, code)
-    assert qbo.sandbox.count("refund") == 0
-
-
 async def test_a_zero_payment_spends_a_credit_memo_on_a_refund_cheque(qbo: Qbo) -> None:
     customer = await qbo.customer()
     memo = await qbo.credit_memo(customer["Id"], "40.00")
@@ -602,34 +386,6 @@ async def test_a_zero_payment_spends_a_credit_memo_on_a_refund_cheque(qbo: Qbo) 
     assert (await qbo.read("CreditMemo", memo["Id"]))["RemainingCredit"] == Decimal("25.00")
 
 
-@pytest.mark.parametrize(
-    ("cheque_for", "account", "txn_type", "code"),
-    [
-        ("self", "7", "Check", "6000"),  # a cheque on an expense account is no A/R charge
-        ("other", "84", "Check", "6000"),  # another customer's cheque
-        ("self", "84", "Expense", "2500"),  # a cheque is linked as a Check
-    ],
-)
-async def test_only_a_customers_own_refund_cheque_can_be_paid_by_their_credit(
-    qbo: Qbo, cheque_for: str, account: str, txn_type: str, code: str
-) -> None:
-    customer = await qbo.customer()
-    payee = customer if cheque_for == "self" else await qbo.customer("Other")
-    memo = await qbo.credit_memo(customer["Id"], "40.00")
-    cheque = await qbo.create("Purchase", refund_cheque(payee["Id"], "15.00", account))
-    body = {
-        "CustomerRef": {"value": customer["Id"]},
-        "TotalAmt": Decimal(0),
-        "Line": [
-            linked("15.00", cheque["Id"], txn_type),
-            linked("15.00", memo["Id"], "CreditMemo"),
-        ],
-    }
-    status, answer = await qbo.call("POST", "/payment", body)
-    assert (status, code_of(answer)) == (400, code)
-    assert (await qbo.read("CreditMemo", memo["Id"]))["RemainingCredit"] == Decimal("40.00")
-
-
 async def test_a_line_added_to_an_overpayment_spends_its_unapplied_amount(qbo: Qbo) -> None:
     customer = await qbo.customer()
     invoice = await qbo.invoice(customer["Id"])
@@ -644,12 +400,6 @@ async def test_a_line_added_to_an_overpayment_spends_its_unapplied_amount(qbo: Q
     assert payment["UnappliedAmt"] == Decimal("30.00")
     cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "40.00"))
     update = {"Id": payment["Id"], "SyncToken": payment["SyncToken"], "sparse": True}
-    # within the cheque's 40.00, beyond the payment's 30.00 unapplied
-    too_much = update | {"Line": [*payment["Line"], linked("30.01", cheque["Id"], "Check")]}
-    gone = update | {"Line": [linked("30.00", cheque["Id"], "Check")]}  # drops the invoice line
-    for body in (too_much, gone):
-        status, answer = await qbo.call("POST", "/payment", body)
-        assert (status, code_of(answer)) == (400, "6000")
     updated = await qbo.create(
         "Payment", update | {"Line": [*payment["Line"], linked("30.00", cheque["Id"], "Check")]}
     )
@@ -659,8 +409,6 @@ async def test_a_line_added_to_an_overpayment_spends_its_unapplied_amount(qbo: Q
         "1",
     )
     assert qbo.sandbox.count("payment") == 1
-    status, answer = await qbo.call("POST", "/payment", update | {"Line": updated["Line"]})
-    assert (status, code_of(answer)) == (400, "5010")  # the old SyncToken
 
 
 async def test_credit_memos_are_queried_and_reported_by_cdc(qbo: Qbo) -> None:
@@ -693,12 +441,6 @@ async def test_a_sparse_customer_update_changes_only_what_it_sends(qbo: Qbo) -> 
     assert (updated["DisplayName"], updated["SyncToken"]) == ("Acme Ltd", "1")
     assert updated["PrimaryEmailAddr"] == {"Address": "a@acme.example"}
     assert updated["Notes"] == "keep me"
-    status, answer = await qbo.call("POST", "/customer", body | {"DisplayName": "Lost"})
-    assert (status, code_of(answer)) == (400, "5010")
-    euro = body | {"SyncToken": "1", "CurrencyRef": {"value": "EUR"}}
-    status, answer = await qbo.call("POST", "/customer", euro)
-    assert (status, code_of(answer)) == (400, "6000")
-    assert (await qbo.read("Customer", customer["Id"]))["DisplayName"] == "Acme Ltd"
 
 
 async def test_a_sparse_invoice_update_replaces_lines_and_keeps_payments_applied(
@@ -722,12 +464,6 @@ async def test_a_sparse_invoice_update_replaces_lines_and_keeps_payments_applied
     assert [ln["Amount"] for ln in updated["Line"]] == [30, 20, 50]  # and the subtotal
     assert (updated["DocNumber"], updated["PrivateNote"]) == ("INV-1", "ours")
     assert updated["LinkedTxn"] == current["LinkedTxn"]
-    status, answer = await qbo.call("POST", "/invoice", body)  # the token moved on
-    assert (status, code_of(answer)) == (400, "5010")
-    below = body | {"SyncToken": updated["SyncToken"], "Line": [sales_line("39.99")]}
-    status, answer = await qbo.call("POST", "/invoice", below)  # less than the 40 applied
-    assert (status, code_of(answer)) == (400, "6000")
-    assert (await qbo.read("Invoice", invoice["Id"]))["TotalAmt"] == Decimal("50.00")
 
 
 # -------------------------------------------------------------- idempotency
@@ -738,10 +474,6 @@ async def test_a_replayed_requestid_answers_the_first_reply(qbo: Qbo) -> None:
     again = await qbo.create("Customer", {"DisplayName": "Once"}, requestid="r-1")
     assert again == first
     assert qbo.sandbox.count("customer") == 1
-    status, answer = await qbo.call(
-        "POST", "/customer", {"DisplayName": "Long"}, requestid="x" * 51
-    )
-    assert (status, code_of(answer)) == (400, "6000")
 
 
 # --------------------------------------------------------------- throttling
@@ -827,36 +559,6 @@ async def test_query_filters_like_qbo(qbo: Qbo) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("statement", "code"),
-    [
-        ("select * from Invoice where PrivateNote = 'x'", "4001"),
-        ("select * from Customer where Notes = 'x'", "4001"),
-        ("select * form Customer", "4000"),
-        ("select * from Customer where DisplayName", "4000"),
-        ("select * from Widget", "4000"),
-    ],
-)
-async def test_bad_queries_are_refused(qbo: Qbo, statement: str, code: str) -> None:
-    status, answer = await qbo.call("GET", "/query", query=statement)
-    assert (status, code_of(answer)) == (400, code)
-
-
-async def test_not_equal_is_refused_as_an_unparsable_query(qbo: Qbo) -> None:
-    """Intuit's operators are IN, =, <, >, <=, >= and LIKE ("Query operations and
-    syntax"): ``!=`` is refused as a query QBO cannot parse, before anything is read."""
-    await qbo.customer("Kept")
-    status, answer = await qbo.call(
-        "GET", "/query", query="select * from Customer where DisplayName != 'Other'"
-    )
-    assert (status, code_of(answer)) == (400, "4000")
-    assert "QueryParserError" in answer["Fault"]["Error"][0]["Detail"]
-    status, answer = await qbo.call(
-        "GET", "/query", query="select * from Customer where DisplayName = 'Kept'"
-    )
-    assert status == 200 and len(answer["QueryResponse"]["Customer"]) == 1
-
-
 async def test_cdc_returns_entities_changed_since(qbo: Qbo) -> None:
     old = await qbo.customer("Old")
     _, answer = await qbo.call("GET", "/query", query="select * from Customer")
@@ -877,7 +579,7 @@ async def test_cdc_returns_entities_changed_since(qbo: Qbo) -> None:
 # -------------------------------------------------------------------- batch
 
 
-async def test_batch_answers_each_item_and_refuses_more_than_thirty(qbo: Qbo) -> None:
+async def test_batch_answers_each_item(qbo: Qbo) -> None:
     items = [
         {"bId": "b1", "operation": "create", "Customer": {"DisplayName": "One"}},
         {"bId": "b2", "operation": "create", "Customer": {"DisplayName": "one"}},
@@ -889,6 +591,118 @@ async def test_batch_answers_each_item_and_refuses_more_than_thirty(qbo: Qbo) ->
     assert one["Customer"]["DisplayName"] == "One"
     assert code_of(duplicate) == "6240"
     assert count["QueryResponse"] == {"totalCount": 1}
-    too_many = [{"bId": f"b{n}", "Query": "select * from Customer"} for n in range(31)]
-    status, answer = await qbo.call("POST", "/batch", {"BatchItemRequest": too_many})
-    assert (status, code_of(answer)) == (400, "1040")
+
+
+# ---------------------------------------------------------------- refusals
+
+
+class TestQboRefusalExamples(RefusalExamplesSection):
+    """Every row of adapters/qbo/sandbox/refusals.py refused as its example shows."""
+
+    examples = EXAMPLES
+    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
+
+    def client(self) -> AbstractAsyncContextManager[Qbo]:
+        return signed_in(Qbo(create_app(per_second=100, per_minute=1000)))
+
+    async def send(
+        self, client: Qbo, example: Example, path: str, body: object, params: dict[str, str]
+    ) -> httpx.Response:
+        content = body.encode() if isinstance(body, str) else encode_json(body)
+        return await client.http.request(
+            example.method,
+            path if path.startswith("/v3/") else API + path,
+            params=params,
+            content=None if body is None else content,
+            headers={"Authorization": f"Bearer {client.access}", **dict(example.headers)},
+        )
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return code_of(decode_json(answer.content))
+
+    def check_answer(self, answer: httpx.Response, row: Refusal) -> None:
+        """The fault's type, the error's Message and element are the row's code's."""
+        fault = decode_json(answer.content)["Fault"]
+        error = fault["Error"][0]
+        assert fault["type"] == FAULT_TYPES.get(row.code, "ValidationFault")
+        assert error["Message"] == MESSAGES[row.code]
+        assert error.get("element", "") == ELEMENTS.get(row.rule, "")
+
+    async def given_expired(self, qbo: Qbo) -> dict[str, str]:
+        qbo.sandbox.oauth.expire_access_tokens()
+        return {}
+
+    async def given_throttled(self, qbo: Qbo) -> dict[str, str]:
+        qbo.sandbox.throttle_next(1)
+        return {}
+
+    async def given_failing(self, qbo: Qbo) -> dict[str, str]:
+        qbo.sandbox.fail_next_writes(1)
+        return {}
+
+    async def given_customer(self, qbo: Qbo) -> dict[str, str]:
+        return {"customer": (await qbo.customer("Acme"))["Id"], "sync": "0"}
+
+    async def given_euro_customer(self, qbo: Qbo) -> dict[str, str]:
+        return {"customer": (await qbo.customer("Euro GmbH", CurrencyRef={"value": "EUR"}))["Id"]}
+
+    async def given_invoice(self, qbo: Qbo) -> dict[str, str]:
+        invoice = await qbo.invoice((await qbo.customer())["Id"])
+        return {"invoice": invoice["Id"], "sync": invoice["SyncToken"]}
+
+    async def given_voided(self, qbo: Qbo) -> dict[str, str]:
+        invoice = await qbo.invoice((await qbo.customer())["Id"])
+        body = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]}
+        voided = await qbo.create("Invoice", body, operation="void")
+        return {"invoice": voided["Id"], "sync": voided["SyncToken"]}
+
+    async def given_credit_applied(self, qbo: Qbo) -> dict[str, str]:
+        """An invoice of 100.00 with 40.00 of a credit memo applied."""
+        customer = await qbo.customer()
+        invoice = await qbo.invoice(customer["Id"])
+        memo = await qbo.credit_memo(customer["Id"], "40.00")
+        application = credit_application(customer["Id"], invoice["Id"], memo["Id"], "40.00")
+        await qbo.create("Payment", application)
+        current = await qbo.read("Invoice", invoice["Id"])
+        return {"invoice": invoice["Id"], "sync": current["SyncToken"]}
+
+    async def given_inactive_item(self, qbo: Qbo) -> dict[str, str]:
+        customer = await qbo.customer()
+        old = await qbo.create("Item", item("Old"))
+        qbo.sandbox.book.put("Item", old | {"Active": False})  # made inactive in QBO's UI
+        return {"customer": customer["Id"], "item": old["Id"]}
+
+    async def given_credit(self, qbo: Qbo) -> dict[str, str]:
+        """A customer's invoice of 100.00, credit memo of 40.00 and refund cheques (15.00
+        on A/R, 15.00 on an expense account); another customer's memo and cheque."""
+        customer, other = (await qbo.customer())["Id"], (await qbo.customer("Other"))["Id"]
+
+        async def cheque(payee: str, account: str) -> str:
+            made = await qbo.create("Purchase", refund_cheque(payee, "15.00", account))
+            return str(made["Id"])
+
+        return {
+            "customer": customer,
+            "invoice": (await qbo.invoice(customer))["Id"],
+            "memo": (await qbo.credit_memo(customer, "40.00"))["Id"],
+            "other_memo": (await qbo.credit_memo(other, "40.00"))["Id"],
+            "cheque": await cheque(customer, "84"),
+            "expense_cheque": await cheque(customer, "7"),
+            "other_cheque": await cheque(other, "84"),
+        }
+
+    async def given_overpayment(self, qbo: Qbo) -> dict[str, str]:
+        """A payment of 130.00 with 100.00 applied to an invoice; a refund cheque of 40.00."""
+        customer = await qbo.customer()
+        invoice = await qbo.invoice(customer["Id"])
+        body = {"TotalAmt": Decimal("130.00"), "Line": [linked("100.00", invoice["Id"], "Invoice")]}
+        payment = await qbo.create("Payment", {"CustomerRef": {"value": customer["Id"]}, **body})
+        cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "40.00"))
+        other = await qbo.customer("Other")
+        return {
+            "payment": payment["Id"],
+            "sync": payment["SyncToken"],
+            "invoice": invoice["Id"],
+            "cheque": cheque["Id"],
+            "other": other["Id"],
+        }

@@ -1,0 +1,155 @@
+"""A sandbox refuses each example of its refusal table as the row says (issue 17).
+
+:class:`RefusalExamplesSection` is subclassed in a platform's sandbox tests
+(``tests/unit/test_<platform>_sandbox.py``) with the platform's ``EXAMPLES``
+(``adapters/<platform>/sandbox/refusals.py``, see ``adapters/sandbox/refusals.py``). For
+every rule of the table it fires each example at a fresh sandbox (through the same bare
+client the platform's sandbox tests use) and checks:
+
+- the answer's HTTP status and the platform's error code are the row's;
+- the fixed words of the row's message are in the answer, and what else the platform
+  checks of an answer to the row (:meth:`~RefusalExamplesSection.check_answer`);
+- the book holds the same records of each kind as before the refused request.
+
+A rule with no example and no :class:`Exempt` fails; an exempt rule is skipped with its
+reason, so ``pytest -rs`` lists every exemption.
+
+A platform provides :meth:`~RefusalExamplesSection.client` (a fresh signed-in client),
+:meth:`~RefusalExamplesSection.send` (one request on it), :meth:`~RefusalExamplesSection.
+error_code` (the code its error body names) and one ``given_<name>`` coroutine per set-up
+its examples name (``given="voided_invoice"`` calls ``given_voided_invoice(client)``),
+returning the values that fill the example's placeholders.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.sandbox.refusals import Example, Examples, Exempt, Refusal
+
+#: a literal piece of a message shorter than this is not looked for (", " or ": ")
+SHORTEST_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test of the section: a rule and one of its examples (None: it has none)."""
+
+    row: Refusal
+    example: Example | None
+
+
+def _cases(examples: Examples) -> list[Any]:
+    cases: list[Any] = []
+    for row in examples.table:
+        shown = examples.of(row.rule)
+        if isinstance(shown, Exempt):
+            skip = pytest.mark.skip(reason=f"{row.rule} exempt: {shown.reason}")
+            cases.append(pytest.param(Case(row, None), id=row.rule, marks=skip))
+        elif shown is None:
+            cases.append(pytest.param(Case(row, None), id=row.rule))
+        else:
+            many = len(shown) > 1
+            for n, example in enumerate(shown):
+                ident = f"{row.rule}#{n + 1}" if many else row.rule
+                cases.append(pytest.param(Case(row, example), id=ident))
+    return cases
+
+
+def fill(value: object, given: Mapping[str, object]) -> object:
+    """``value`` with its strings that are exactly ``"{name}"`` replaced by ``given[name]``."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return given.get(value[1:-1], value)
+    if isinstance(value, dict):
+        return {key: fill(item, given) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, given) for item in value]
+    return value
+
+
+def words_of(message: str) -> list[str]:
+    """The fixed pieces of a row's message (its ``{placeholders}`` left out)."""
+    pieces = (literal.strip() for literal, *_ in string.Formatter().parse(message))
+    return [piece for piece in pieces if len(piece) >= SHORTEST_WORDS]
+
+
+def strings_of(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_of(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_of(item)]
+    return []
+
+
+class RefusalExamplesSection:
+    #: the platform's examples (``adapters/<platform>/sandbox/refusals.py`` ``EXAMPLES``)
+    examples: ClassVar[Examples]
+    #: the kinds of record a refusal must leave as they were
+    kinds: ClassVar[tuple[str, ...]] = ("customer", "invoice", "payment", "credit_note")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "case" in metafunc.fixturenames:
+            metafunc.parametrize("case", _cases(self.examples))
+
+    def client(self) -> AbstractAsyncContextManager[Any]:
+        """A signed-in client of a fresh sandbox (closed afterwards)."""
+        raise NotImplementedError  # the platform's sandbox tests provide it
+
+    async def send(
+        self, client: Any, example: Example, path: str, body: object, params: dict[str, str]
+    ) -> httpx.Response:
+        """``example`` sent on ``client`` with its placeholders filled."""
+        raise NotImplementedError  # the platform's sandbox tests provide it
+
+    def error_code(self, answer: httpx.Response) -> str:
+        """The code (or type) the platform's error body names."""
+        raise NotImplementedError  # the platform's sandbox tests provide it
+
+    def book(self, client: Any) -> dict[str, Any]:
+        """The records of each of :attr:`kinds` the client's sandbox holds."""
+        return {kind: client.sandbox.records(kind) for kind in self.kinds}
+
+    def check_answer(self, answer: httpx.Response, row: Refusal) -> None:
+        """What else the platform's answer to ``row`` must hold (its error's other fields)."""
+
+    def words(self, answer: httpx.Response) -> str:
+        """The text of the answer the row's message is looked for in."""
+        try:
+            return "\n".join(strings_of(decode_json(answer.content)))
+        except ValueError:
+            return answer.text
+
+    async def given(self, client: Any, name: str) -> Mapping[str, object]:
+        if not name:
+            return {}
+        values: Mapping[str, object] = await getattr(self, f"given_{name}")(client)
+        return values
+
+    async def test_each_example_is_refused_as_its_row_says(self, case: Case) -> None:
+        example = case.example
+        assert example is not None, f"{case.row.rule} has no example and is not exempt"
+        async with self.client() as client:
+            given = await self.given(client, example.given)
+            texts = {key: str(value) for key, value in given.items()}
+            path = example.path.format_map(texts)
+            params = {key: value.format_map(texts) for key, value in example.params}
+            before = self.book(client)
+            answer = await self.send(client, example, path, fill(example.body, given), params)
+            row = case.row
+            assert (answer.status_code, self.error_code(answer)) == (row.status, row.code), (
+                answer.text
+            )
+            text = self.words(answer)
+            assert [w for w in words_of(row.message) if w not in text] == [], text
+            self.check_answer(answer, row)
+            assert self.book(client) == before
