@@ -2,9 +2,10 @@
 handle type and kinds, its error type and how an error looks on the wire, how a request is
 admitted, its routes) and the scaffold supplies the rest:
 
-- ``SandboxHandle``: the handle's book, faults, ``require_auth``, ``throttled`` counter,
-  ``close``, the test shortcuts (``fail_next_writes`` …), the bearer check, and the two
-  throttle steps every platform takes in order (an injected 429, then its real windows);
+- ``SandboxHandle``: the handle's book, faults, ``require_auth``, ``home_currency``,
+  ``throttled`` counter, ``close``, the test shortcuts (``fail_next_writes`` …), the
+  bearer check, and the two throttle steps every platform takes in order (an injected
+  429, then its real windows);
 - ``Sandbox``: the app (platform routes, ``/_sandbox/*`` admin routes, targeted faults,
   closing the book on shutdown), ``of`` (a platform's ``sandbox_of``), ``serving`` (its
   ``serve``), with the book under
@@ -22,7 +23,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -70,15 +71,34 @@ class AccessTokens(Protocol):
 # ------------------------------------------------------------------ handle
 
 
+class HandleOptions(TypedDict, total=False):
+    """What every sandbox's ``create_app`` and handle take alike: the ``faults`` to inject
+    (none by default), whether requests must carry a token (``require_auth``, True) and the
+    company's ``home_currency`` (``USD``)."""
+
+    faults: Faults | None
+    require_auth: bool
+    home_currency: str
+
+
 class SandboxHandle(FaultInjection, Generic[B]):
     """What every sandbox handle holds: its ``book`` (closed with the handle), its
-    ``faults``, whether requests must carry a token, and ``throttled``: the 429s answered
-    because a real limit was exceeded (injected ones not counted)."""
+    ``faults``, whether requests must carry a token, the company's home currency, and
+    ``throttled``: the 429s answered because a real limit was exceeded (injected ones not
+    counted)."""
 
-    def __init__(self, book: B, *, faults: Faults | None = None, require_auth: bool = True) -> None:
+    def __init__(
+        self,
+        book: B,
+        *,
+        faults: Faults | None = None,
+        require_auth: bool = True,
+        home_currency: str = "USD",
+    ) -> None:
         self.book = book
         self.faults = faults or Faults()
         self.require_auth = require_auth
+        self.home_currency = home_currency
         self.throttled = 0
 
     def close(self) -> None:
@@ -178,11 +198,15 @@ class SandboxLogin:
     """The app a sandbox's token server knows (its public test credentials), the refresh
     token registered as a first grant, and how long its tokens last."""
 
-    client_id: str
-    client_secret: str = field(repr=False)
-    refresh_token: str = field(repr=False)
+    client_id: str = "sandbox-client"
+    client_secret: str = field(default="sandbox-secret", repr=False)
+    refresh_token: str = field(default="sandbox-refresh-token", repr=False)
     access_ttl: float = ACCESS_TTL
     refresh_ttl: float = REFRESH_TTL
+
+    def credentials(self) -> tuple[str, str, str]:
+        """Client id, client secret and first refresh token (a sandbox's public ones)."""
+        return self.client_id, self.client_secret, self.refresh_token
 
 
 def oauth_server(book: Any, login: SandboxLogin) -> OAuthServer:

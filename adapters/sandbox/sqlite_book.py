@@ -1,14 +1,19 @@
 """The SQLite side every sandbox book shares: the connection (a file when a path is
 given, its folder made if missing; memory otherwise), the schema, all-or-nothing
-transactions, reading stored JSON bodies, and closing."""
+transactions, reading stored JSON bodies, and closing.
+
+``TabledBook``: a book whose records sit in one table, a row per record with its kind,
+id and JSON body (``RecordTable`` names the table and columns), counted, listed and read
+by kind the same way on every platform."""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from syncledger.adapters.jsonwire import decode_json
 
@@ -64,3 +69,47 @@ class SqliteBook:
     def _rolled_back(self) -> None:
         """Undo what a rolled-back transaction left in memory (nothing, unless a book keeps
         state beside the database)."""
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    """Where a book's records are: ``table``, its ``kind`` column, the order ``records``
+    lists them in (SQL), and whether ids are integers (a non-integer id then reads as
+    none) or text."""
+
+    table: str = "records"
+    kind: str = "kind"
+    order: str = "id"
+    integer_ids: bool = True
+
+    def select(self, what: str, where: str = "", order: str = "") -> str:
+        """``SELECT what`` of the records of one kind (the first parameter), ``AND where``
+        and ``ORDER BY order`` when given. Every name comes from the platform's code."""
+        sql = f"SELECT {what} FROM {self.table} WHERE {self.kind} = ?"  # noqa: S608 (names from code, values bound)
+        return sql + (f" AND {where}" if where else "") + (f" ORDER BY {order}" if order else "")
+
+
+class TabledBook(SqliteBook):
+    """A book keeping its records in ``RECORDS`` (with ``body`` and ``id`` columns);
+    ``stored_kind`` turns a kind as asked for (``customer``) into the one stored (the
+    platform's name; ``KeyError`` for an unknown one)."""
+
+    RECORDS: ClassVar[RecordTable] = RecordTable()
+
+    def stored_kind(self, kind: str) -> str:
+        return kind
+
+    def count(self, kind: str) -> int:
+        return self.number(self.RECORDS.select("count(*)"), (self.stored_kind(kind),))
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """Every record of ``kind``, in ``RECORDS.order``."""
+        sql = self.RECORDS.select("body", order=self.RECORDS.order)
+        return self.bodies(sql, (self.stored_kind(kind),))
+
+    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
+        """The record of ``kind`` with id ``ident``, None when there is none."""
+        sql, stored = self.RECORDS.select("body", "id = ?"), self.stored_kind(kind)
+        if self.RECORDS.integer_ids:
+            return self.body_by_id(sql, stored, ident)
+        return self.body(sql, (stored, str(ident)))

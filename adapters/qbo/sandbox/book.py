@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+from syncledger.adapters.sandbox.replies import Replies
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo", "Purchase", "Item")
 #: our canonical kinds whose QBO entity name is not the kind spelled another way (a
@@ -28,11 +29,6 @@ CREATE TABLE IF NOT EXISTS entities (
 );
 CREATE INDEX IF NOT EXISTS entities_updated ON entities (kind, updated);
 CREATE INDEX IF NOT EXISTS entities_name ON entities (kind, name_key);
-CREATE TABLE IF NOT EXISTS replies (
-    requestid TEXT PRIMARY KEY,
-    status INTEGER NOT NULL,
-    body BLOB NOT NULL
-);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS emails (  -- invoices e-mailed by ``send``: where, when
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -54,8 +50,11 @@ def entity_name(kind: str) -> str:
     raise KeyError(kind)
 
 
-class SandboxBook(SqliteBook):
-    """One company's records. ``count`` and ``records`` serve tests and the CLI."""
+class SandboxBook(TabledBook):
+    """One company's records (``count``, ``records`` and ``get`` by kind, ``TabledBook``)
+    and the replies kept by ``requestid`` (``replies``, kept for good)."""
+
+    RECORDS = RecordTable("entities")
 
     def __init__(
         self,
@@ -67,21 +66,12 @@ class SandboxBook(SqliteBook):
         super().__init__(path, SCHEMA)
         self.realm_id = realm_id
         self._clock = clock
+        self.replies = Replies(self.db)
+
+    def stored_kind(self, kind: str) -> str:
+        return entity_name(kind)
 
     # ------------------------------------------------------------- inspection
-
-    def count(self, kind: str) -> int:
-        return self.number("SELECT count(*) FROM entities WHERE kind = ?", (entity_name(kind),))
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
-        return self.bodies(
-            "SELECT body FROM entities WHERE kind = ? ORDER BY id", (entity_name(kind),)
-        )
-
-    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
-        return self.body_by_id(
-            "SELECT body FROM entities WHERE kind = ? AND id = ?", entity_name(kind), ident
-        )
 
     def named(self, kind: str, display_name: str) -> list[dict[str, Any]]:
         """Entities whose DisplayName (an item's Name) equals ``display_name`` ignoring
@@ -158,24 +148,12 @@ class SandboxBook(SqliteBook):
 
     # ------------------------------------------------------------ idempotency
 
-    def reply_for(self, requestid: str) -> tuple[int, bytes] | None:
-        row = self.db.execute(
-            "SELECT status, body FROM replies WHERE requestid = ?", (requestid,)
-        ).fetchone()
-        return (int(row[0]), bytes(row[1])) if row else None
-
-    def remember(self, requestid: str, status: int, body: bytes) -> None:
-        self.db.execute("INSERT OR IGNORE INTO replies VALUES (?, ?, ?)", (requestid, status, body))
-
     def forget_replies(self, kind: str) -> int:
         """Drop the replies kept for writes of ``kind``, as if QBO had not deduplicated
         them (a user saw duplicate Payments despite one RequestId,
         intuit/QuickBooks-V3-DotNET-SDK#352); tests play that case with it."""
         entity = entity_name(kind)
-        rows = self.db.execute("SELECT requestid, body FROM replies").fetchall()
-        gone = [(rid,) for rid, body in rows if entity in decode_json(bytes(body))]
-        self.db.executemany("DELETE FROM replies WHERE requestid = ?", gone)
-        return len(gone)
+        return self.replies.forget(lambda body: entity in decode_json(body))
 
     def _reserve(self, kind: str, ident: int) -> int:
         """``ident``, kept from being given out again."""

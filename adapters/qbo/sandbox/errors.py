@@ -4,6 +4,7 @@ is the table in ``refusals.py``; ``refuse`` builds its rows."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from syncledger.adapters.qbo.sandbox.refusals import (
@@ -13,18 +14,21 @@ from syncledger.adapters.qbo.sandbox.refusals import (
     REFUSALS,
     VALIDATION,
 )
+from syncledger.adapters.sandbox.errors import SandboxError
 
 
-class QboFault(Exception):
-    """One refusal: its HTTP status, its ``Fault`` object and the wait it asks for (if any)."""
+class QboFault(SandboxError):
+    """One refusal: its HTTP status, its ``Fault`` object and the wait it asks for (if any),
+    answered as QBO's ``{"Fault", "time"}``."""
 
     def __init__(
         self, status: int, fault: dict[str, Any], *, retry_after: float | None = None
     ) -> None:
-        super().__init__(status, fault)
-        self.status = status
+        super().__init__(status, str(fault), retry_after=retry_after)
         self.fault = fault
-        self.retry_after = retry_after
+
+    def payload(self) -> dict[str, Any]:
+        return {"Fault": self.fault, "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
 
 
 def refuse(

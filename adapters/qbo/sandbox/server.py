@@ -52,10 +52,9 @@ are replayed by ``requestid``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -69,11 +68,10 @@ from syncledger.adapters.qbo.sandbox.items import seed_items
 from syncledger.adapters.qbo.sandbox.service import QboSandbox
 from syncledger.adapters.qbo.sandbox.tax import US, CompanyTax
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.common import Kinds, retry_after
-from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.oauth import ACCESS_TTL
+from syncledger.adapters.sandbox.common import Kinds
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
+    HandleOptions,
     Sandbox,
     SandboxLogin,
     json_body,
@@ -81,10 +79,8 @@ from syncledger.adapters.sandbox.scaffold import (
 )
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
-DEFAULT_CLIENT_ID = "sandbox-client"
-DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
-DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
-LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
+LOGIN = SandboxLogin()  # the shared public sandbox credentials
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN = LOGIN.credentials()
 KINDS = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 REQUESTID_LIMIT = 50
 BATCH_REQUESTID_LIMIT = 36
@@ -101,11 +97,9 @@ def create_app(
     per_minute: int = 500,
     batch_per_minute: int = 40,
     login: SandboxLogin = LOGIN,
-    home_currency: str = "USD",
-    require_auth: bool = True,
-    faults: Faults | None = None,
     country: str = US,
     ast_rate: Decimal | None = None,
+    **options: Unpack[HandleOptions],
 ) -> Starlette:
     """The sandbox app; its ``QboSandbox`` handle is ``sandbox_of(app)``.
 
@@ -121,10 +115,8 @@ def create_app(
         oauth,
         throttle=WindowThrottle(Rate(per_second, 1.0), Rate(per_minute, 60.0)),
         batch_throttle=WindowThrottle(Rate(batch_per_minute, 60.0)),
-        faults=faults,
-        home_currency=home_currency,
-        require_auth=require_auth,
         company_tax=CompanyTax(country, ast_rate),
+        **options,
     )
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
@@ -152,12 +144,6 @@ def _routes() -> list[Route]:
 # --------------------------------------------------------------------- API
 
 
-def _fault_response(fault: QboFault) -> Response:
-    body = {"Fault": fault.fault, "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
-    headers = retry_after(fault.retry_after)
-    return Response(encode_json(body), fault.status, headers, media_type="application/json")
-
-
 def _injected(status: int) -> QboFault:
     return refuse("server.injected", status=status)
 
@@ -176,7 +162,7 @@ def _api(
             status, body = 200, encode_json(await handler(request, sandbox))
         return Response(body, status, media_type="application/json")
 
-    return Gate(SANDBOX, QboFault, _fault_response, admit, _injected)(answer, write=write)
+    return Gate(SANDBOX, QboFault, QboFault.answer, admit, _injected)(answer, write=write)
 
 
 async def _replayed(
@@ -184,12 +170,12 @@ async def _replayed(
 ) -> tuple[int, bytes]:
     """A write's answer, or the first answer again for a ``requestid`` already seen."""
     requestid = _requestid(request, BATCH_REQUESTID_LIMIT if batch else REQUESTID_LIMIT)
-    earlier = sandbox.book.reply_for(requestid) if requestid else None
+    earlier = sandbox.book.replies.earlier(requestid) if requestid else None
     if earlier is not None:
-        return earlier
+        return earlier.status, earlier.body
     body = encode_json(await handler(request, sandbox))
     if requestid:
-        sandbox.book.remember(requestid, 200, body)
+        sandbox.book.replies.keep(requestid, 200, body)
     return 200, body
 
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from syncledger.adapters.qbo.sandbox.book import ENTITIES, SandboxBook, entity_name
 from syncledger.adapters.qbo.sandbox.errors import QboFault, refuse
@@ -26,9 +26,8 @@ from syncledger.adapters.qbo.sandbox.rules import (
 )
 from syncledger.adapters.qbo.sandbox.sending import NOT_SET, address_for, check_content_type, sent
 from syncledger.adapters.qbo.sandbox.tax import CompanyTax
-from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
-from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
+from syncledger.adapters.sandbox.scaffold import HandleOptions, SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 BATCH_LIMIT = 30
@@ -60,18 +59,15 @@ class QboSandbox(SandboxHandle[SandboxBook]):
         *,
         throttle: WindowThrottle,
         batch_throttle: WindowThrottle,
-        faults: Faults | None = None,
-        home_currency: str = "USD",
-        require_auth: bool = True,
         cdc_limit: int = CDC_LIMIT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         company_tax: CompanyTax | None = None,
+        **options: Unpack[HandleOptions],
     ) -> None:
-        super().__init__(book, faults=faults, require_auth=require_auth)
+        super().__init__(book, **options)
         #: the company's tax model (``qbo_tax``): US with or without AST, or global
         self.company_tax = company_tax or CompanyTax()
         self.oauth = oauth
-        self.home_currency = home_currency
         self._throttle = throttle
         self._batch_throttle = batch_throttle
         self._cdc_limit = cdc_limit
