@@ -10,13 +10,12 @@ it may hold personal data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from syncledger.adapters.http import retry_after
-from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.kit.wire_errors import Refusal, refusal_in
 from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
@@ -31,18 +30,7 @@ class FreshBooksNotFoundError(PermanentLedgerError):
     """FreshBooks answered 404: the record asked for does not exist."""
 
 
-@dataclass(frozen=True, slots=True)
-class FreshBooksRefusal:
-    code: str
-    message: str
-    field: str = ""
-
-    def text(self) -> str:
-        where = f" ({self.field})" if self.field else ""
-        return f"{self.code} {self.message}{where}"
-
-
-def parse_refusal(body: Any) -> FreshBooksRefusal | None:
+def parse_refusal(body: Any) -> Refusal | None:
     """The first error of any FreshBooks error shape, or None."""
     if not isinstance(body, dict):
         return None
@@ -55,7 +43,7 @@ def parse_refusal(body: Any) -> FreshBooksRefusal | None:
 
 def translate_freshbooks(response: httpx.Response) -> LedgerError:
     """``ErrorTranslator`` for ``LedgerHttp``: one FreshBooks HTTP refusal → a typed error."""
-    refusal = _refusal_of(response)
+    refusal = refusal_in(response, parse_refusal)
     status = response.status_code
     where = f"FreshBooks {response.request.method} {response.request.url.path}"
     if status == 429:
@@ -76,15 +64,7 @@ def translate_freshbooks(response: httpx.Response) -> LedgerError:
     return kind(f"{where}: refused: {refusal.text()}", code=refusal.code)
 
 
-def _refusal_of(response: httpx.Response) -> FreshBooksRefusal:
-    try:
-        refusal = parse_refusal(decode_json(response.content))
-    except ValueError:
-        refusal = None
-    return refusal or FreshBooksRefusal(str(response.status_code), response.reason_phrase)
-
-
-def _accounting(body: dict[str, Any]) -> FreshBooksRefusal | None:
+def _accounting(body: dict[str, Any]) -> Refusal | None:
     errors = (
         body.get("response", {}).get("errors") if isinstance(body.get("response"), dict) else None
     )
@@ -93,31 +73,31 @@ def _accounting(body: dict[str, Any]) -> FreshBooksRefusal | None:
     if not errors:
         return None
     first = errors[0]
-    return FreshBooksRefusal(
+    return Refusal(
         str(first.get("errno", "")), str(first.get("message", "")), str(first.get("field") or "")
     )
 
 
-def _gateway(body: dict[str, Any]) -> FreshBooksRefusal | None:
+def _gateway(body: dict[str, Any]) -> Refusal | None:
     details = body.get("details")
     if not isinstance(details, list) or not details or not isinstance(details[0], dict):
         return None
     first = details[0]
     meta = first.get("metadata") or {}
-    return FreshBooksRefusal(
+    return Refusal(
         str(first.get("reason") or body.get("code", "")),
         str(meta.get("message") or body.get("message", "")),
         str(meta.get("field") or ""),
     )
 
 
-def _oauth(body: dict[str, Any]) -> FreshBooksRefusal | None:
+def _oauth(body: dict[str, Any]) -> Refusal | None:
     if "error" not in body or not isinstance(body["error"], str):
         return None
-    return FreshBooksRefusal(body["error"], str(body.get("error_description", "")))
+    return Refusal(body["error"], str(body.get("error_description", "")))
 
 
-def _plain(body: dict[str, Any]) -> FreshBooksRefusal | None:
+def _plain(body: dict[str, Any]) -> Refusal | None:
     if "errno" not in body and "message" not in body:
         return None
-    return FreshBooksRefusal(str(body.get("errno", "")), str(body.get("message", "")))
+    return Refusal(str(body.get("errno", "")), str(body.get("message", "")))

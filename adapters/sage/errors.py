@@ -8,13 +8,12 @@ diagnosis decides; its ``$dataCode`` becomes the error's ``code``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from syncledger.adapters.http import retry_after
-from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.kit.wire_errors import Refusal, refusal_in
 from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
@@ -29,48 +28,37 @@ THROTTLE_CODE = "TooManyRequests"
 THROTTLE_WAIT = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class SageDiagnosis:
-    data_code: str
-    message: str
-    source: str
-
-    def text(self) -> str:
-        where = f" ({self.source})" if self.source else ""
-        return f"{self.data_code} {self.message}{where}".strip()
-
-
-def parse_diagnoses(body: Any) -> list[SageDiagnosis]:
+def parse_diagnoses(body: Any) -> list[Refusal]:
     """Every diagnosis of an error body, in order (empty when the body has none)."""
     if isinstance(body, dict) and "$diagnoses" in body:
         body = body["$diagnoses"]
     if isinstance(body, dict) and "error" in body:
-        return [SageDiagnosis("", str(body["error"]), "")]
+        return [Refusal("", str(body["error"]))]
     if not isinstance(body, list):
         return []
     return [_diagnosis(item) for item in body if isinstance(item, dict)]
 
 
-def _diagnosis(item: dict[str, Any]) -> SageDiagnosis:
-    return SageDiagnosis(
-        data_code=str(item.get("$dataCode") or ""),
+def _diagnosis(item: dict[str, Any]) -> Refusal:
+    return Refusal(
+        code=str(item.get("$dataCode") or ""),
         message=str(item.get("$message") or ""),
-        source=str(item.get("$source") or ""),
+        where=str(item.get("$source") or ""),
     )
 
 
 def translate_sage(response: httpx.Response) -> LedgerError:
     """``ErrorTranslator`` for ``LedgerHttp``: one Sage HTTP refusal → a typed error."""
-    first = _first(response)
+    first = refusal_in(response, _first, code="")
     status = response.status_code
     where = f"Sage Accounting {response.request.method} {response.request.url.path}"
     wait = retry_after(response)
-    code = first.data_code or str(status)
+    code = first.code or str(status)
     if status == 429:
         return TransientLedgerError(
             f"{where}: throttled ({first.text()}); the limit is 200 calls per 60 s and "
             "100 MB per hour per business",
-            code=first.data_code or THROTTLE_CODE,
+            code=first.code or THROTTLE_CODE,
             retry_after=wait if wait is not None else THROTTLE_WAIT,
         )
     if status == 401:
@@ -85,10 +73,5 @@ def is_taken_reference(error: LedgerError) -> bool:
     return error.code == INVALID_CODE and "(reference)" in str(error)
 
 
-def _first(response: httpx.Response) -> SageDiagnosis:
-    try:
-        found = parse_diagnoses(decode_json(response.content))
-    except ValueError:
-        found = []
-    fallback = SageDiagnosis("", response.reason_phrase, "")
-    return found[0] if found else fallback
+def _first(body: Any) -> Refusal | None:
+    return next(iter(parse_diagnoses(body)), None)

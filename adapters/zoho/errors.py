@@ -9,13 +9,12 @@ unauthorised, 1000 internal error, 1002 not found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from syncledger.adapters.http import retry_after
-from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.kit.wire_errors import Refusal, refusal_in
 from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
@@ -36,31 +35,22 @@ WAIT_FOR = {MINUTE_LIMIT: 60.0, DAILY_LIMIT: 3600.0, CONCURRENCY_LIMIT: 1.0}
 _THROTTLES = frozenset(WAIT_FOR)
 
 
-@dataclass(frozen=True, slots=True)
-class ZohoRefusal:
-    code: str
-    message: str
-
-    def text(self) -> str:
-        return f"{self.code} {self.message}".strip()
-
-
-def parse_refusal(body: Any) -> ZohoRefusal | None:
+def parse_refusal(body: Any) -> Refusal | None:
     """The refusal in a decoded Zoho answer, or None when ``code`` is 0 / absent."""
     if not isinstance(body, dict) or body.get("code") in (None, 0, "0"):
         return None
-    return ZohoRefusal(str(body["code"]), str(body.get("message", "")))
+    return Refusal(str(body["code"]), str(body.get("message", "")))
 
 
 def translate_zoho(response: httpx.Response) -> LedgerError:
     """``ErrorTranslator`` for ``LedgerHttp``: one Zoho HTTP refusal → a typed error."""
-    refusal = _response_refusal(response)
+    refusal = refusal_in(response, parse_refusal)
     where = f"Zoho Books {response.request.method} {response.request.url.path}"
     return refusal_error(refusal, response.status_code, where, retry_after(response))
 
 
 def refusal_error(
-    refusal: ZohoRefusal, status: int, where: str = "Zoho Books", wait: float | None = None
+    refusal: Refusal, status: int, where: str = "Zoho Books", wait: float | None = None
 ) -> LedgerError:
     if status == 429 or refusal.code in _THROTTLES:
         seconds = wait if wait is not None else WAIT_FOR.get(refusal.code, 60.0)
@@ -92,11 +82,3 @@ def checked(answer: Any, where: str) -> dict[str, Any]:
     if not isinstance(answer, dict):
         raise PermanentLedgerError(f"{where}: the answer is not a JSON object", code="bad_answer")
     return answer
-
-
-def _response_refusal(response: httpx.Response) -> ZohoRefusal:
-    try:
-        refusal = parse_refusal(decode_json(response.content))
-    except ValueError:
-        refusal = None
-    return refusal or ZohoRefusal(str(response.status_code), response.reason_phrase)
