@@ -24,7 +24,6 @@ from syncledger.adapters.kit import wire_oauth
 from syncledger.adapters.kit import wire_platform as kit
 from syncledger.adapters.platforms import Connection
 from syncledger.adapters.ratelimit import scaled_count
-from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
 
 _REQUIRED_LIVE = ("client_id", "client_secret", "refresh_token", "account_id", "redirect_uri")
@@ -46,12 +45,15 @@ class FreshBooksPlatform(kit.ScaledSandbox):
         )
         client = _oauth_client(creds, CONNECT.server(base).token_url)
         auth = kit.refresh_auth(connection, client, sandbox)
+        per_minute = kit.whole_setting(
+            creds, self.id, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE
+        )
         return FreshBooksLedger.connect(
             account_id=connection.tenant or creds.get("account_id") or sandbox.DEFAULT_ACCOUNT_ID,
             auth=auth,
             base_url=base,
             transport=connection.transport,
-            requests_per_minute=scaled_count(_per_minute(creds), connection.rate_scale),
+            requests_per_minute=scaled_count(per_minute, connection.rate_scale),
         )
 
 
@@ -62,15 +64,6 @@ def _oauth_client(creds: Mapping[str, str], token_url: str) -> FreshBooksOAuthCl
         client_secret=SecretStr(creds.get("client_secret") or sandbox.DEFAULT_CLIENT_SECRET),
         redirect_uri=creds.get("redirect_uri") or sandbox.DEFAULT_REDIRECT_URI,
     )
-
-
-def _per_minute(creds: Mapping[str, str]) -> int:
-    text = creds.get("requests_per_minute") or str(DEFAULT_REQUESTS_PER_MINUTE)
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigurationError(
-            f"SYNCLEDGER_FRESHBOOKS_REQUESTS_PER_MINUTE={text!r} is not a positive whole number"
-        )
-    return int(text)
 
 
 PLATFORM = FreshBooksPlatform()

@@ -4,6 +4,9 @@ Its sandbox: the app over a book, with the home currency and the platform's limi
 scaled, its handle and serving it are handed to the platform's ``sandbox/server.py``
 (:class:`ServedSandbox`, :class:`ScaledSandbox`).
 
+A tuning setting that is a count (``whole_setting``): a positive whole number, or a
+``ConfigurationError`` naming the ``SYNCLEDGER_<ID>_<NAME>`` to correct.
+
 Opening an OAuth ledger: the app's credentials from the connection (or the platform
 sandbox's public ones), the refresh token from the connection, the token file
 ``syncledger connect`` wrote, or the sandbox's default, and the check that a live ledger
@@ -23,6 +26,7 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.oauth2 import FileTokenStore, OAuth2Client, OAuth2RefreshAuth
 from syncledger.adapters.platforms import SandboxHandle, checked_rate_scale
+from syncledger.core.errors import ConfigurationError
 
 
 class SandboxServer(Protocol):
@@ -122,3 +126,17 @@ def refresh_auth(
         initial_refresh_token=SecretStr(first),
         scheme=scheme,
     )
+
+
+def whole_setting(
+    creds: Mapping[str, str], platform: str, name: str, default: int, hint: str = ""
+) -> int:
+    """The setting ``name`` as a positive whole number (``default`` when it is unset);
+    anything else is a ``ConfigurationError`` naming ``SYNCLEDGER_<PLATFORM>_<NAME>``, its
+    value and ``hint`` (what to give)."""
+    text = creds.get(name) or str(default)
+    if not text.isdigit() or int(text) < 1:
+        setting = "SYNCLEDGER_" + f"{platform}_{name}".upper().replace("-", "_")
+        said = f"{setting}={text!r} is not a positive whole number"
+        raise ConfigurationError(f"{said}: {hint}" if hint else said)
+    return int(text)

@@ -86,13 +86,8 @@ def _sandbox(creds: Mapping[str, str]) -> TbaCredentials:
 
 
 def _concurrency(creds: Mapping[str, str]) -> int:
-    value = creds.get("concurrency") or str(DEFAULT_CONCURRENCY)
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigurationError(
-            f"SYNCLEDGER_NETSUITE_CONCURRENCY={value!r} is not a positive whole number: set "
-            "this integration's share of the account's concurrent requests"
-        )
-    return int(value)
+    hint = "set this integration's share of the account's concurrent requests"
+    return kit.whole_setting(creds, "netsuite", "concurrency", DEFAULT_CONCURRENCY, hint)
 
 
 PLATFORM = NetSuitePlatform()

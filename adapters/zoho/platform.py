@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -18,7 +19,6 @@ from syncledger.adapters.zoho.ledger import (
 )
 from syncledger.adapters.zoho.oauth import CONNECT, accounts_token_url
 from syncledger.adapters.zoho.sandbox import server as sandbox
-from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import LedgerAdapter
 
 #: the sandbox's own daily cap (the highest plan's), so the demo is not held to Free's
@@ -59,7 +59,7 @@ class ZohoPlatform(kit.ServedSandbox):
             auth=auth,
             base_url=base,
             transport=connection.transport,
-            limiter=_limiter(_daily_limit(creds.get("daily_limit"), live), connection.rate_scale),
+            limiter=_limiter(_daily_limit(creds, live), connection.rate_scale),
             concurrency=scaled_count(PAID_CONCURRENCY, connection.rate_scale),
         )
 
@@ -69,15 +69,10 @@ def _limiter(daily_limit: int, rate_scale: float) -> RateLimiter:
     return RateLimiter(*(rate.scaled(rate_scale) for rate in zoho_rates(daily_limit=daily_limit)))
 
 
-def _daily_limit(setting: str | None, live: bool) -> int:
-    if not setting:
-        return FREE_DAILY_LIMIT if live else SANDBOX_DAILY_LIMIT
-    if not setting.isdigit() or int(setting) < 1:
-        raise ConfigurationError(
-            f"SYNCLEDGER_ZOHO_BOOKS_DAILY_LIMIT={setting!r}: give your plan's daily API call "
-            "limit as a whole number (Free 1000 ... 10000)"
-        )
-    return int(setting)
+def _daily_limit(creds: Mapping[str, str], live: bool) -> int:
+    default = FREE_DAILY_LIMIT if live else SANDBOX_DAILY_LIMIT
+    hint = "give your plan's daily API call limit (Free 1000 ... 10000)"
+    return kit.whole_setting(creds, "zoho-books", "daily_limit", default, hint)
 
 
 PLATFORM = ZohoPlatform()

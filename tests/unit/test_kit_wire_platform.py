@@ -119,3 +119,15 @@ def test_a_rate_scale_that_is_not_above_zero_is_refused(scale: float) -> None:
     with pytest.raises(ConfigurationError, match="rate scale"):
         _platform(server).sandbox_app(None, rate_scale=scale)
     assert server.calls == []
+
+
+def test_a_count_setting_is_a_positive_whole_number_or_its_default() -> None:
+    assert kit.whole_setting({}, "zoho-books", "daily_limit", 1000) == 1000
+    assert kit.whole_setting({"daily_limit": "250"}, "zoho-books", "daily_limit", 1000) == 250
+    for wrong in ("0", "-3", "1.5", "many"):
+        with pytest.raises(ConfigurationError) as refused:
+            kit.whole_setting({"daily_limit": wrong}, "zoho-books", "daily_limit", 1, "your plan's")
+        assert str(refused.value) == (
+            f"SYNCLEDGER_ZOHO_BOOKS_DAILY_LIMIT={wrong!r} is not a positive whole number: "
+            "your plan's"
+        )
