@@ -1,5 +1,6 @@
-"""The Sage sandbox's books: resources, replayable answers by ``idempotency_id`` and
-document number sequences, in SQLite (a file when a path is given, memory otherwise).
+"""The Sage sandbox's books: resources and document number sequences, in SQLite (a file
+when a path is given, memory otherwise); the answers replayed by ``idempotency_id`` are
+the service's ``Replies`` in the same database.
 
 Times are kept as Sage shows them: ``created_at`` / ``updated_at`` at whole seconds,
 ``YYYY-MM-DDThh:mm:ssZ``; the insertion order breaks ties between records of one second.
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -26,12 +27,6 @@ CREATE TABLE IF NOT EXISTS resources (
     UNIQUE (resource, id)
 );
 CREATE INDEX IF NOT EXISTS resources_updated ON resources (resource, updated);
-CREATE TABLE IF NOT EXISTS replies (
-    key TEXT PRIMARY KEY,        -- <resource>:<idempotency_id>
-    status INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    stored REAL NOT NULL         -- epoch seconds
-);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -48,8 +43,11 @@ def seconds(moment: datetime) -> int:
     return int(aware.timestamp())
 
 
-class SageBook(SqliteBook):
-    """One business's records, addressed by resource name and id."""
+class SageBook(TabledBook):
+    """One business's records, addressed by resource name and id (text), listed in the
+    order they were made."""
+
+    RECORDS = RecordTable("resources", "resource", order="seq", integer_ids=False)
 
     def __init__(self, path: Path | None, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
         super().__init__(path, SCHEMA)
@@ -57,25 +55,12 @@ class SageBook(SqliteBook):
 
     # ------------------------------------------------------------------ reads
 
-    def get(self, resource: str, ident: object) -> dict[str, Any] | None:
-        return self.body(
-            "SELECT body FROM resources WHERE resource = ? AND id = ?", (resource, str(ident))
-        )
-
-    def all(self, resource: str) -> list[dict[str, Any]]:
-        return self.bodies(
-            "SELECT body FROM resources WHERE resource = ? ORDER BY seq", (resource,)
-        )
-
     def changed_since(self, resource: str, since: datetime) -> list[dict[str, Any]]:
         """Records updated or created at or after ``since`` (Sage: inclusive)."""
         return self.bodies(
             "SELECT body FROM resources WHERE resource = ? AND updated >= ? ORDER BY seq",
             (resource, seconds(since)),
         )
-
-    def count(self, resource: str) -> int:
-        return self.number("SELECT count(*) FROM resources WHERE resource = ?", (resource,))
 
     # ----------------------------------------------------------------- writes
 
@@ -111,22 +96,6 @@ class SageBook(SqliteBook):
         value = int(row[0]) + 1 if row else 1
         self.db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
         return value
-
-    # ------------------------------------------------------------ idempotency
-
-    def reply_for(self, key: str, valid_for: timedelta) -> tuple[int, bytes] | None:
-        """The answer stored under ``key`` unless it is older than ``valid_for``."""
-        oldest = (self.clock() - valid_for).timestamp()
-        row = self.db.execute(
-            "SELECT status, body FROM replies WHERE key = ? AND stored >= ?", (key, oldest)
-        ).fetchone()
-        return (int(row[0]), bytes(row[1])) if row else None
-
-    def remember(self, key: str, status: int, body: bytes) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?)",
-            (key, status, body, self.clock().timestamp()),
-        )
 
 
 def _text(record: dict[str, Any]) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from syncledger.adapters.sage.sandbox.refusals import REFUSALS
+from syncledger.adapters.sandbox.errors import SandboxError
 
 
-class SageError(Exception):
+class SageError(SandboxError):
     """One refusal: HTTP status, ``$dataCode``, ``$message`` and ``$source``."""
 
     def __init__(
@@ -27,15 +28,13 @@ class SageError(Exception):
         retry_after: float | None = None,
         body: Any = None,
     ) -> None:
-        super().__init__(f"{data_code} {message} ({source})")
-        self.status = status
+        super().__init__(status, f"{data_code} {message} ({source})", retry_after=retry_after)
         self.data_code = data_code
         self.message = message
         self.source = source
-        self.retry_after = retry_after
         self._body = body
 
-    def body(self) -> Any:
+    def payload(self) -> Any:
         if self._body is not None:
             return self._body
         return [

@@ -63,7 +63,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -76,10 +76,10 @@ from syncledger.adapters.sage.sandbox.book import SageBook
 from syncledger.adapters.sage.sandbox.errors import SageError, refuse, server_error
 from syncledger.adapters.sage.sandbox.limits import MEGABYTE, ByteWindow
 from syncledger.adapters.sage.sandbox.service import IDEMPOTENCY_TTL, KINDS, SageSandbox
-from syncledger.adapters.sandbox.common import Kinds, retry_after
-from syncledger.adapters.sandbox.faults import Faults
+from syncledger.adapters.sandbox.common import Kinds
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
+    HandleOptions,
     Sandbox,
     SandboxLogin,
     json_body,
@@ -87,12 +87,10 @@ from syncledger.adapters.sandbox.scaffold import (
 )
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
-DEFAULT_CLIENT_ID = "sandbox-client"
-DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
-DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_BUSINESS_ID = "5a9e0c1b2d3f4a5b6c7d8e9f0a1b2c3d"
 ACCESS_TTL = 300.0  # Sage access tokens expire after 5 minutes
-LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
+LOGIN = SandboxLogin(access_ttl=ACCESS_TTL)  # the shared public sandbox credentials
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN = LOGIN.credentials()
 API = "/v3.1"
 SANDBOX = Sandbox("sage", SageSandbox, Kinds(KINDS, listed_only=True))
 
@@ -107,12 +105,10 @@ def create_app(
     window: float = 60.0,
     megabytes_per_hour: float = 100.0,
     login: SandboxLogin = LOGIN,
-    home_currency: str = "USD",
-    require_auth: bool = True,
     idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
-    faults: Faults | None = None,
     book: SageBook | None = None,
     rate_scale: float = 1.0,
+    **options: Unpack[HandleOptions],
 ) -> Starlette:
     """The sandbox app; its ``SageSandbox`` handle is ``sandbox_of(app)``.
 
@@ -127,10 +123,8 @@ def create_app(
         business_id=business_id,
         throttle=WindowThrottle(Rate(limit, window).scaled(rate_scale)),
         bytes_window=ByteWindow(int(megabytes_per_hour * MEGABYTE)),
-        faults=faults,
-        home_currency=home_currency,
-        require_auth=require_auth,
         idempotency_ttl=idempotency_ttl,
+        **options,
     )
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
@@ -160,12 +154,7 @@ def _admit(request: Request, sandbox: SageSandbox) -> None:
     sandbox.admit(request.headers.get("authorization"), request.headers.get("x-business"))
 
 
-def _error_response(error: SageError) -> Response:
-    headers = retry_after(error.retry_after)
-    return Response(encode_json(error.body()), error.status, headers, "application/json")
-
-
-_GATE = Gate(SANDBOX, SageError, _error_response, _admit, server_error)
+_GATE = Gate(SANDBOX, SageError, SageError.answer, _admit, server_error)
 
 
 def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sage.sandbox.book import SageBook
@@ -42,9 +42,9 @@ from syncledger.adapters.sage.sandbox.seed import (
     seed_records,
     status,
 )
-from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
-from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
+from syncledger.adapters.sandbox.replies import Replies
+from syncledger.adapters.sandbox.scaffold import HandleOptions, SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 IDEMPOTENCY_TTL = timedelta(days=7)  # developer.sage.com, Idempotency
@@ -89,21 +89,21 @@ class SageSandbox(SandboxHandle[SageBook]):
         business_id: str,
         throttle: WindowThrottle,
         bytes_window: ByteWindow,
-        faults: Faults | None = None,
-        home_currency: str = "USD",
-        require_auth: bool = True,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
+        **options: Unpack[HandleOptions],
     ) -> None:
-        super().__init__(book, faults=faults, require_auth=require_auth)
+        super().__init__(book, **options)
         self.oauth = oauth
         self.business_id = business_id
-        self.home_currency = home_currency
+        #: answers by ``<resource>:<idempotency_id>``, replayed ``idempotency_ttl``
+        self.replies = Replies(
+            book.db, ttl=idempotency_ttl.total_seconds(), clock=lambda: book.clock().timestamp()
+        )
         #: model the undocumented case where a PUT's lines are added to the document's
         #: lines instead of replacing them (``sage_rules``), to prove clients notice
         self.put_keeps_lines = False
         self._throttle = throttle
         self._bytes = bytes_window
-        self._idempotency_ttl = idempotency_ttl
         self._seed()
 
     # ------------------------------------------------------ handle for tests
@@ -119,12 +119,12 @@ class SageSandbox(SandboxHandle[SageBook]):
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         if kind == "item":
-            return [item for r in ITEM_RESOURCES for item in self.book.all(r)]
+            return [item for r in ITEM_RESOURCES for item in self.book.records(r)]
         resource = _resource_of(kind)
         wanted = TRANSACTION_TYPE.get(kind)
         return [
             self._present(resource, r)
-            for r in self.book.all(resource)
+            for r in self.book.records(resource)
             if wanted is None or r["transaction_type"]["id"] == wanted
         ]
 
@@ -177,15 +177,14 @@ class SageSandbox(SandboxHandle[SageBook]):
         seen in the last 7 days (replayed whatever the body says)."""
         sent = self._sent(resource, payload)
         key = _idempotency_id(sent)
-        if key is not None:
-            earlier = self.book.reply_for(f"{resource}:{key}", self._idempotency_ttl)
-            if earlier is not None:
-                return earlier
+        earlier = self.replies.earlier(f"{resource}:{key}") if key is not None else None
+        if earlier is not None:
+            return earlier.status, earlier.body
         check_body(resource, sent)
         with self.book.transaction():
             body = encode_json(self._present(resource, self._create(resource, sent)))
             if key is not None:
-                self.book.remember(f"{resource}:{key}", 201, body)
+                self.replies.keep(f"{resource}:{key}", 201, body)
         return 201, body
 
     def update(self, resource: str, ident: str, payload: Any) -> dict[str, Any]:
@@ -214,7 +213,7 @@ class SageSandbox(SandboxHandle[SageBook]):
 
     def listing(self, resource: str, params: Mapping[str, str]) -> dict[str, Any]:
         _known(resource)
-        records = [self._present(resource, r) for r in self.book.all(resource)]
+        records = [self._present(resource, r) for r in self.book.records(resource)]
         return page_of(resource, filtered(records, params), params)
 
     def financial_settings(self) -> dict[str, Any]:
@@ -316,7 +315,7 @@ class SageSandbox(SandboxHandle[SageBook]):
         return next(
             (
                 payment
-                for payment in self.book.all("contact_payments")
+                for payment in self.book.records("contact_payments")
                 if (payment.get("payment_on_account") or {}).get("id") == on_account_id
             ),
             None,
@@ -334,10 +333,10 @@ class SageSandbox(SandboxHandle[SageBook]):
     def _balance(self, contact_id: str) -> Decimal:
         owed = Decimal(0)
         for kind, sign in ((INVOICE, 1), (CREDIT_NOTE, -1)):
-            for document in self.book.all(kind.resource):
+            for document in self.book.records(kind.resource):
                 if document["contact"]["id"] == contact_id:
                     owed += sign * amount(document["outstanding_amount"], "outstanding_amount")
-        for payment in self.book.all("contact_payments"):
+        for payment in self.book.records("contact_payments"):
             held = payment.get("payment_on_account")
             if held and payment["contact"]["id"] == contact_id:
                 owed -= amount(held["outstanding_amount"], "outstanding_amount")
@@ -374,7 +373,7 @@ class SageSandbox(SandboxHandle[SageBook]):
         return any(
             str(item.get("item_code") or "").casefold() == wanted
             for resource in ITEM_RESOURCES
-            for item in self.book.all(resource)
+            for item in self.book.records(resource)
         )
 
     def _reference_taken(self, exclude: str | None) -> Callable[[str], bool]:
@@ -382,7 +381,7 @@ class SageSandbox(SandboxHandle[SageBook]):
             wanted = reference.casefold()
             return any(
                 str(c.get("reference") or "").casefold() == wanted and c["id"] != exclude
-                for c in self.book.all("contacts")
+                for c in self.book.records("contacts")
             )
 
         return taken
