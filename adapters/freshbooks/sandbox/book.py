@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 KINDS = ("client", "invoice", "payment", "credit_note", "item")
 _CANONICAL = {"customer": "client"}
@@ -50,8 +50,11 @@ def kind_of(name: str) -> str:
     return kind
 
 
-class FreshBooksBook(SqliteBook):
-    """One account's records; ``count`` and ``records`` serve tests and the CLI."""
+class FreshBooksBook(TabledBook):
+    """One account's records; ``count`` and ``records`` serve tests and the CLI, newest id
+    first (FreshBooks lists by descending id)."""
+
+    RECORDS = RecordTable(order="id DESC")
 
     def __init__(
         self,
@@ -64,19 +67,8 @@ class FreshBooksBook(SqliteBook):
         self.account_id = account_id
         self.clock = clock
 
-    def count(self, kind: str) -> int:
-        return self.number("SELECT count(*) FROM records WHERE kind = ?", (kind_of(kind),))
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
-        """Every record of ``kind``, newest id first (FreshBooks lists by descending id)."""
-        return self.bodies(
-            "SELECT body FROM records WHERE kind = ? ORDER BY id DESC", (kind_of(kind),)
-        )
-
-    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
-        return self.body_by_id(
-            "SELECT body FROM records WHERE kind = ? AND id = ?", kind_of(kind), ident
-        )
+    def stored_kind(self, kind: str) -> str:
+        return kind_of(kind)
 
     def add(self, kind: str, body: dict[str, Any], id_fields: tuple[str, ...]) -> dict[str, Any]:
         """Store a new record: assigns the id (under every name in ``id_fields``)."""

@@ -7,21 +7,26 @@ with which errno and message and on what authority, is the table in ``refusals.p
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from syncledger.adapters.freshbooks.sandbox.refusals import REFUSALS
+from syncledger.adapters.sandbox.errors import SandboxError
 
 
-class FreshBooksFault(Exception):
-    """One refusal: its HTTP status, its body and the wait it asks for (if any)."""
+class FreshBooksFault(SandboxError):
+    """One refusal: its HTTP status, its body and the wait it asks for (if any: a wait of
+    a second or more is sent in whole seconds, rounded up)."""
 
     def __init__(
         self, status: int, body: dict[str, Any], *, retry_after: float | None = None
     ) -> None:
-        super().__init__(status, body)
-        self.status = status
+        wait = retry_after if retry_after is None or retry_after < 1 else math.ceil(retry_after)
+        super().__init__(status, str(body), retry_after=wait)
         self.body = body
-        self.retry_after = retry_after
+
+    def payload(self) -> dict[str, Any]:
+        return self.body
 
 
 def refuse(

@@ -47,12 +47,11 @@ inventory counts, webhooks, the Events API, exact FreshBooks ``errno`` values ot
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -64,7 +63,7 @@ from syncledger.adapters.freshbooks.sandbox.book import FreshBooksBook
 from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault, refuse
 from syncledger.adapters.freshbooks.sandbox.query import ListQuery, includes
 from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox, resource
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.common import (
     STANDARD_KINDS,
@@ -73,9 +72,9 @@ from syncledger.adapters.sandbox.common import (
     plain_json,
     refresh_grant,
 )
-from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
+    HandleOptions,
     Sandbox,
     SandboxLogin,
     bearer_ok,
@@ -84,13 +83,11 @@ from syncledger.adapters.sandbox.scaffold import (
 )
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
-DEFAULT_CLIENT_ID = "sandbox-client"
-DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
-DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_ACCOUNT_ID = "sandbox-account"
 DEFAULT_REDIRECT_URI = "https://syncledger.example/callback"  # the sandbox app's registered one
 ACCESS_TTL = 43200.0  # FreshBooks access tokens last 12 hours
-LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
+LOGIN = SandboxLogin(access_ttl=ACCESS_TTL)  # the shared public sandbox credentials
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN = LOGIN.credentials()
 SCOPE = "user:profile:read user:clients:read user:clients:write user:invoices:read user:invoices:write user:payments:read user:payments:write user:credit_notes:read user:credit_notes:write user:billable_items:read user:billable_items:write"  # noqa: E501
 
 SANDBOX = Sandbox("freshbooks", FreshBooksSandbox, Kinds((*STANDARD_KINDS, "refund", "item")))
@@ -107,11 +104,9 @@ def create_app(
     per_second: int | None = None,
     login: SandboxLogin = LOGIN,
     redirect_uri: str = DEFAULT_REDIRECT_URI,
-    home_currency: str = "USD",
-    require_auth: bool = True,
-    faults: Faults | None = None,
     clock: Callable[[], datetime] | None = None,
     rate_scale: float = 1.0,
+    **options: Unpack[HandleOptions],
 ) -> Starlette:
     """The sandbox app; its ``FreshBooksSandbox`` handle is ``sandbox_of(app)``.
 
@@ -126,10 +121,8 @@ def create_app(
         book,
         oauth,
         throttle=WindowThrottle(*(rate.scaled(rate_scale) for rate in rates)),
-        faults=faults,
-        home_currency=home_currency,
-        require_auth=require_auth,
         redirect_uri=redirect_uri,
+        **options,
     )
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
@@ -174,9 +167,9 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             return _result(await handler(request, sandbox))
         except FreshBooksFault as fault:
-            return _fault_response(fault)
+            return fault.answer()
 
-    gate = Gate(SANDBOX, FreshBooksFault, _fault_response, _admit, _injected)
+    gate = Gate(SANDBOX, FreshBooksFault, FreshBooksFault.answer, _admit, _injected)
     return gate(answer, write=_is_write)
 
 
@@ -211,15 +204,6 @@ def _result(result: Any) -> Response:
     return plain_json(200, {"response": {"result": result}})
 
 
-def _fault_response(fault: FreshBooksFault) -> Response:
-    headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}
-    return Response(encode_json(fault.body), fault.status, headers, media_type="application/json")
-
-
-def _seconds(wait: float) -> str:
-    return f"{wait:g}" if wait < 1 else str(math.ceil(wait))
-
-
 # ------------------------------------------------------------------- OAuth
 
 
@@ -229,7 +213,7 @@ async def _token(request: Request) -> Response:
     try:
         _check_redirect(form, sandbox.redirect_uri)
     except FreshBooksFault as fault:
-        return _fault_response(fault)
+        return fault.answer()
     authorization = request.headers.get("authorization")
     return refresh_grant(sandbox.oauth, authorization, form, _freshbooks_tokens)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from syncledger.adapters.freshbooks.sandbox.book import FreshBooksBook
 from syncledger.adapters.freshbooks.sandbox.errors import FreshBooksFault, refuse
@@ -32,9 +32,8 @@ from syncledger.adapters.freshbooks.sandbox.rules import (
     with_amounts,
     writable,
 )
-from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
-from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
+from syncledger.adapters.sandbox.scaffold import HandleOptions, SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 
@@ -75,14 +74,11 @@ class FreshBooksSandbox(SandboxHandle[FreshBooksBook]):
         oauth: OAuthServer,
         *,
         throttle: WindowThrottle,
-        faults: Faults | None = None,
-        home_currency: str = "USD",
-        require_auth: bool = True,
         redirect_uri: str = "",
+        **options: Unpack[HandleOptions],
     ) -> None:
-        super().__init__(book, faults=faults, require_auth=require_auth)
+        super().__init__(book, **options)
         self.oauth = oauth
-        self.home_currency = home_currency
         #: the app's registered redirect URI, which every token grant must carry
         self.redirect_uri = redirect_uri
         self._throttle = throttle
