@@ -1,7 +1,8 @@
 """What every ledger's wire mapping shares: the mapping file loaded from TOML (the
 platform's default ``mapping.toml`` or a user's file, its digest recorded), canonical
 fields written to their dotted wire paths, our reference noted in free text, and the
-small readers of a ledger's answer (amounts, text, dotted paths).
+small readers of a ledger's answer (amounts, text, dotted paths), and the part of a
+payment that goes to its invoice, checked before anything is sent.
 
 A platform's ``mapping.py`` keeps only its wire format: which fields go where, its
 totals and its rules. No platform fact lives here.
@@ -19,7 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from syncledger.core.errors import ConfigurationError
+from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.model import Payment
 from syncledger.core.money import to_decimal
 
 #: the marker before our reference in a note field a person can also write in
@@ -84,6 +86,21 @@ def fields_body(
             for path in paths:
                 put(body, path, wire(values[canonical]))
     return body
+
+
+def applied_part(
+    payment: Payment, applied: Decimal | None, code: str = "syncledger.bad_applied_amount"
+) -> Decimal:
+    """What of ``payment`` is applied to its invoice (None: all of it). A part below
+    nothing or above the amount received is a ``PermanentLedgerError`` (``code``)."""
+    part = payment.amount if applied is None else applied
+    if not Decimal(0) <= part <= payment.amount:
+        raise PermanentLedgerError(
+            f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment to its "
+            "invoice: apply between nothing and the amount received",
+            code=code,
+        )
+    return part
 
 
 # ------------------------------------------------------------------ wire → canonical

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from syncledger.adapters.kit import wire_mapping as kit
 from syncledger.adapters.odoo.mapping import m2o_id
 from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import Payment, Refund
@@ -22,15 +23,9 @@ from syncledger.core.ports import LedgerRecord
 
 
 def applied_part(payment: Payment, applied: Decimal | None) -> Decimal:
-    """What of ``payment`` goes to the invoice (``None``: all of it)."""
-    part = payment.amount if applied is None else applied
-    if not Decimal(0) <= part <= payment.amount:
-        raise PermanentLedgerError(
-            f"payment {payment.id}: cannot apply {part} of {payment.amount} to an invoice: "
-            "apply between nothing and the amount received",
-            code="syncledger.bad_amount",
-        )
-    return part
+    """What of ``payment`` goes to the invoice (``None``: all of it; Odoo's refusal code
+    for a part outside the amount is ``syncledger.bad_amount``)."""
+    return kit.applied_part(payment, applied, code="syncledger.bad_amount")
 
 
 def check_applicable(payment: Payment, part: Decimal, invoice: LedgerRecord) -> None:

@@ -346,13 +346,7 @@ class SageMapping:
     ) -> dict[str, Any]:
         """A customer receipt of the whole amount, ``applied`` of it (None: all) allocated
         to the invoice; Sage keeps what is not allocated as a payment on account."""
-        part = payment.amount if applied is None else applied
-        if not Decimal(0) <= part <= payment.amount:
-            raise PermanentLedgerError(
-                f"payment {payment.id}: cannot apply {part} of a {payment.amount} receipt to "
-                "the invoice: the applied part must be between 0 and the amount received",
-                code="syncledger.bad_applied_amount",
-            )
+        part = kit.applied_part(payment, applied)
         values = payment.model_dump(exclude_none=True) | {"amount": payment.amount}
         body = self._fields("payment", values)
         body["transaction_type_id"] = self.setting("payment", "transaction_type_id")

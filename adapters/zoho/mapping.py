@@ -271,8 +271,10 @@ class ZohoMapping:
         body["amount"] = quantize(payment.amount, payment.currency)
         body["customer_id"] = customer_id
         body["payment_mode"] = self.options["payment"]["payment_mode"]
-        part = body["amount"] if applied is None else quantize(applied, payment.currency)
-        _check_applied(payment, part)
+        if applied is not None:
+            part = kit.applied_part(payment, quantize(applied, payment.currency))
+        else:
+            part = body["amount"]
         body["invoices"] = [{"invoice_id": invoice_id, "amount_applied": part}] if part else []
         body["reference_number"] = reference_token(external_ref)
         if exchange_rate is not None:
@@ -400,15 +402,6 @@ class ZohoMapping:
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
         return kit.fields_body(self.fields[kind], values)
-
-
-def _check_applied(payment: Payment, part: Decimal) -> None:
-    if not Decimal(0) <= part <= payment.amount:
-        raise PermanentLedgerError(
-            f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment to its "
-            "invoice (between 0 and the amount received)",
-            code="syncledger.bad_applied_amount",
-        )
 
 
 def refuse_credit_note_discount(note: CreditNote) -> None:
