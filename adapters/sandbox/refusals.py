@@ -20,7 +20,7 @@ fails on a rule with neither.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +85,11 @@ class Example:
 
     ``given`` names a set-up the platform's sandbox tests provide (what must exist first:
     a customer, a voided invoice, an expired token); it yields the values that fill the
-    ``{name}`` placeholders of ``path`` and ``params``, and the body's strings that are
-    exactly ``"{name}"``. A ``str`` body is sent as it is (to send what is not JSON);
-    any other body as JSON."""
+    ``{name}`` placeholders of ``path``, ``params`` and ``headers``, and the body's strings
+    that are exactly ``"{name}"``. A ``str`` body is sent as it is (to send what is not
+    JSON); any other body as JSON. ``fills``, where given, are the values the answer's
+    message is filled with: the whole message is then looked for, not only its fixed
+    words."""
 
     method: str
     path: str
@@ -95,6 +97,11 @@ class Example:
     params: tuple[tuple[str, str], ...] = ()
     given: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+    fills: tuple[tuple[str, str], ...] = ()
+
+    def saying(self, **fills: str) -> Example:
+        """This example, its answer's message filled in with ``fills``."""
+        return replace(self, fills=tuple(fills.items()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ every rule of the table it fires each example at a fresh sandbox (through the sa
 client the platform's sandbox tests use) and checks:
 
 - the answer's HTTP status and the platform's error code are the row's;
-- the fixed words of the row's message are in the answer, and what else the platform
+- the fixed words of the row's message are in the answer (the whole message, filled in
+  with the example's ``fills``, where it gives them), and what else the platform
   checks of an answer to the row (:meth:`~RefusalExamplesSection.check_answer`);
 - the book holds the same records of each kind as before the refused request.
 
@@ -32,11 +33,39 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.sandbox.refusals import Example, Examples, Exempt, Refusal
 
 #: a literal piece of a message shorter than this is not looked for (", " or ": ")
 SHORTEST_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Request:
+    """An example with the set-up's values filled in."""
+
+    method: str
+    path: str
+    body: object
+    params: dict[str, str]
+    headers: dict[str, str]
+
+    def content(self) -> bytes | None:
+        """The body as sent: a ``str`` as it is, anything else but None as JSON."""
+        if self.body is None:
+            return None
+        return self.body.encode() if isinstance(self.body, str) else encode_json(self.body)
+
+
+def filled(example: Example, given: Mapping[str, object]) -> Request:
+    texts = {key: str(value) for key, value in given.items()}
+    return Request(
+        example.method,
+        example.path.format_map(texts),
+        fill(example.body, given),
+        {key: value.format_map(texts) for key, value in example.params},
+        {key: value.format_map(texts) for key, value in example.headers},
+    )
 
 
 @dataclass(frozen=True)
@@ -105,10 +134,8 @@ class RefusalExamplesSection:
         """A signed-in client of a fresh sandbox (closed afterwards)."""
         raise NotImplementedError  # the platform's sandbox tests provide it
 
-    async def send(
-        self, client: Any, example: Example, path: str, body: object, params: dict[str, str]
-    ) -> httpx.Response:
-        """``example`` sent on ``client`` with its placeholders filled."""
+    async def send(self, client: Any, request: Request) -> httpx.Response:
+        """``request`` (an example, its placeholders filled) sent on ``client``."""
         raise NotImplementedError  # the platform's sandbox tests provide it
 
     def error_code(self, answer: httpx.Response) -> str:
@@ -139,17 +166,16 @@ class RefusalExamplesSection:
         example = case.example
         assert example is not None, f"{case.row.rule} has no example and is not exempt"
         async with self.client() as client:
-            given = await self.given(client, example.given)
-            texts = {key: str(value) for key, value in given.items()}
-            path = example.path.format_map(texts)
-            params = {key: value.format_map(texts) for key, value in example.params}
+            request = filled(example, await self.given(client, example.given))
             before = self.book(client)
-            answer = await self.send(client, example, path, fill(example.body, given), params)
+            answer = await self.send(client, request)
             row = case.row
             assert (answer.status_code, self.error_code(answer)) == (row.status, row.code), (
                 answer.text
             )
             text = self.words(answer)
             assert [w for w in words_of(row.message) if w not in text] == [], text
+            if example.fills:
+                assert row.text(**dict(example.fills)) in text, text
             self.check_answer(answer, row)
             assert self.book(client) == before

@@ -22,9 +22,9 @@ from syncledger.adapters.qbo.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from syncledger.adapters.sandbox.refusals import Example, Refusal
+from syncledger.adapters.sandbox.refusals import Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
-from tests.contracts.refusal_examples_section import RefusalExamplesSection
+from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 
 REALM = "sandbox-realm"
 API = f"/v3/company/{REALM}"
@@ -605,16 +605,13 @@ class TestQboRefusalExamples(RefusalExamplesSection):
     def client(self) -> AbstractAsyncContextManager[Qbo]:
         return signed_in(Qbo(create_app(per_second=100, per_minute=1000)))
 
-    async def send(
-        self, client: Qbo, example: Example, path: str, body: object, params: dict[str, str]
-    ) -> httpx.Response:
-        content = body.encode() if isinstance(body, str) else encode_json(body)
+    async def send(self, client: Qbo, request: Request) -> httpx.Response:
         return await client.http.request(
-            example.method,
-            path if path.startswith("/v3/") else API + path,
-            params=params,
-            content=None if body is None else content,
-            headers={"Authorization": f"Bearer {client.access}", **dict(example.headers)},
+            request.method,
+            request.path if request.path.startswith("/v3/") else API + request.path,
+            params=request.params,
+            content=request.content(),
+            headers={"Authorization": f"Bearer {client.access}"} | request.headers,
         )
 
     def error_code(self, answer: httpx.Response) -> str:

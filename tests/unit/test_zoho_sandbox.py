@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from starlette.applications import Starlette
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.zoho.sandbox.refusals import EXAMPLES
 from syncledger.adapters.zoho.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -22,6 +23,7 @@ from syncledger.adapters.zoho.sandbox.server import (
     sandbox_of,
 )
 from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
+from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 
 ORG = DEFAULT_ORGANIZATION_ID
 API = "/books/v3"
@@ -129,10 +131,6 @@ class Zoho:
         return found
 
 
-#: stands for ``Zoho.item()`` in parameters (the item is seeded per test)
-ITEM = "<the seeded item>"
-
-
 def line(rate: str, quantity: str = "1", **fields: Any) -> dict[str, Any]:
     return {"name": "Service", "rate": Decimal(rate), "quantity": Decimal(quantity), **fields}
 
@@ -161,43 +159,11 @@ async def test_refresh_tokens_do_not_rotate_and_refusals_come_with_http_200(zoho
     assert await zoho.token(client_secret="wrong") == {"error": "invalid_client"}
 
 
-@pytest.mark.parametrize("header", ["", "Bearer {access}", "Zoho-oauthtoken 1000.forged"])
-async def test_api_needs_a_zoho_oauthtoken(zoho: Zoho, header: str) -> None:
-    response = await zoho.raw("GET", "/contacts", auth=header.format(access=zoho.access) or " ")
-    assert response.status_code == 401
-    assert decode_json(response.content)["code"] == 57
-
-
-async def test_expired_access_tokens_are_refused(zoho: Zoho) -> None:
-    await zoho.http.post("/_sandbox/oauth/expire")
-    assert (await zoho.raw("GET", "/contacts")).status_code == 401
-
-
-@pytest.mark.parametrize("organization", ["", "999"])
-async def test_every_call_names_the_organisation(zoho: Zoho, organization: str) -> None:
-    status, answer = await zoho.call("GET", "/contacts", organization_id=organization)
-    assert (status, answer["code"]) == (400, 6041)
-
-
 # ------------------------------------------------------------------ contacts
 
 
-async def test_contact_names_are_required_and_unique_ignoring_case(zoho: Zoho) -> None:
-    await zoho.contact("Acme")
-    status, answer = await zoho.call("POST", "/contacts", {"contact_name": "ACME"})
-    assert (status, answer["code"]) == (400, 3062)
-    status, answer = await zoho.call("POST", "/contacts", {"company_name": "no name"})
-    assert (status, answer["code"]) == (400, 4)
-    assert zoho.sandbox.count("customer") == 1
-
-
-async def test_renaming_a_contact_to_a_taken_name_is_refused(zoho: Zoho) -> None:
-    await zoho.contact("Acme")
+async def test_a_contact_is_renamed(zoho: Zoho) -> None:
     other = await zoho.contact("Bolt")
-    status, answer = await zoho.call(
-        "PUT", f"/contacts/{other['contact_id']}", {"contact_name": "acme"}
-    )
-    assert (status, answer["code"]) == (400, 3062)
     renamed = await zoho.ok("PUT", f"/contacts/{other['contact_id']}", {"contact_name": "Bolt Ltd"})
     assert renamed["contact"]["contact_name"] == "Bolt Ltd"
 
@@ -216,20 +182,9 @@ async def test_contacts_are_found_by_person_email_and_by_notes(zoho: Zoho) -> No
 # -------------------------------------------------------------------- items
 
 
-async def test_item_names_are_required_and_unique_ignoring_case(zoho: Zoho) -> None:
+async def test_an_item_is_active_and_books_to_sales(zoho: Zoho) -> None:
     item = (await zoho.ok("POST", "/items", {"name": "Consulting", "rate": Decimal("90")}))["item"]
     assert (item["status"], item["account_name"]) == ("active", "Sales")
-    status, answer = await zoho.call("POST", "/items", {"name": "CONSULTING", "rate": 1})
-    assert (status, answer) == (400, {"code": 1001, "message": 'Item "CONSULTING" already exists.'})
-    status, answer = await zoho.call("POST", "/items", {"rate": 1})
-    assert (status, answer["code"]) == (400, 4)
-    status, answer = await zoho.call("POST", "/items", {"name": "x" * 101, "rate": 1})
-    assert (status, answer["code"]) == (400, 4)
-    status, answer = await zoho.call(
-        "POST", "/items", {"name": "Other", "rate": 1, "account_id": "9"}
-    )
-    assert (status, answer["code"]) == (400, 1002)
-    assert zoho.sandbox.count("item") == 1
 
 
 async def test_items_are_found_by_exact_name_and_read_by_id(zoho: Zoho) -> None:
@@ -242,25 +197,6 @@ async def test_items_are_found_by_exact_name_and_read_by_id(zoho: Zoho) -> None:
     contains = await zoho.ok("GET", "/items", name_contains="audit")
     assert [i["name"] for i in contains["items"]] == ["Audit", "Audit extra"]
     assert (await zoho.ok("GET", f"/items/{made[2]}"))["item"]["name"] == "Tax advice"
-    status, answer = await zoho.call("GET", "/items/460000000999999")
-    assert (status, answer) == (404, {"code": 1002, "message": "Item does not exist."})
-
-
-async def test_a_line_naming_an_unknown_item_is_refused_and_nothing_is_written(zoho: Zoho) -> None:
-    customer = await zoho.contact()
-    body = {"customer_id": customer["contact_id"], "line_items": [line("10", item_id="4609")]}
-    for resource in ("/invoices", "/creditnotes"):
-        status, answer = await zoho.call("POST", resource, body | {"date": "2026-03-01"})
-        assert (status, answer) == (
-            400,
-            {"code": 1002, "message": "Invalid value passed for item_id"},
-        )
-    assert zoho.sandbox.count("invoice") == zoho.sandbox.count("credit_note") == 0
-    invoice = await zoho.invoice(customer["contact_id"])
-    status, _ = await zoho.call("PUT", f"/invoices/{invoice['invoice_id']}", body)
-    assert status == 400
-    lines = (await zoho.read("invoices", invoice["invoice_id"]))["line_items"]
-    assert [ln["item_id"] for ln in lines] == [zoho.item()]
 
 
 async def test_a_line_naming_an_item_takes_what_it_leaves_out_from_the_item(zoho: Zoho) -> None:
@@ -302,72 +238,29 @@ async def test_a_discount_before_tax_is_taxed_on_the_discounted_amounts(zoho: Zo
     assert invoice["total"] == Decimal("108.00")
 
 
-@pytest.mark.parametrize(
-    ("change", "code"),
-    [
-        ({"line_items": []}, 4),
-        ({"line_items": [line("1.00", tax_id="123", item_id=ITEM)]}, 4),
-        ({"line_items": [{"name": "no item", "rate": Decimal("1.00")}]}, 4),
-        ({"customer_id": "987654"}, 1002),
-        ({"reference_number": "x" * 101}, 4),
-        ({"discount": "500"}, 4),
-    ],
-)
-async def test_invoices_are_refused_when_invalid(
-    zoho: Zoho, change: dict[str, Any], code: int
-) -> None:
-    customer = await zoho.contact()
-    if "line_items" in change:
-        lines = [ln | {"item_id": zoho.item()} if ln.get("item_id") == ITEM else ln
-                 for ln in change["line_items"]]  # fmt: skip
-        change = change | {"line_items": lines}
-    body = {"customer_id": customer["contact_id"], "line_items": [zoho.line("10.00")]} | change
-    status, answer = await zoho.call("POST", "/invoices", body)
-    assert (status, answer["code"]) == (400, code)
-    assert zoho.sandbox.count("invoice") == 0
-
-
 async def test_invoice_numbers_are_generated_unless_told_otherwise(zoho: Zoho) -> None:
     customer = await zoho.contact()
     body = {"customer_id": customer["contact_id"], "line_items": [zoho.line("10.00")]}
     generated = (await zoho.ok("POST", "/invoices", body))["invoice"]
     assert generated["invoice_number"] == "INV-000001"
-    status, answer = await zoho.call("POST", "/invoices", body | {"invoice_number": "A-1"})
-    assert (status, answer["code"]) == (400, 4)  # without ignore_auto_number_generation
     own = await zoho.ok(
         "POST", "/invoices", body | {"invoice_number": "A-1"}, ignore_auto_number_generation="true"
     )
     assert own["invoice"]["invoice_number"] == "A-1"
-    status, answer = await zoho.call(
-        "POST", "/invoices", body | {"invoice_number": "a-1"}, ignore_auto_number_generation="true"
-    )
-    assert (status, answer["code"]) == (400, 1001)
 
 
-async def test_invoices_start_as_drafts_that_take_no_payment(zoho: Zoho) -> None:
+async def test_invoices_start_as_drafts_that_take_payment_once_sent(zoho: Zoho) -> None:
     customer = await zoho.contact()
     draft = await zoho.invoice(customer["contact_id"], sent=False)
     assert draft["status"] == "draft"
-    status, answer = await zoho.pay(customer["contact_id"], draft["invoice_id"], "10.00")
-    assert (status, answer["code"]) == (400, 9002)
     await zoho.ok("POST", f"/invoices/{draft['invoice_id']}/status/sent")
-    status, answer = await zoho.call("POST", f"/invoices/{draft['invoice_id']}/status/sent")
-    assert (status, answer["code"]) == (400, 9001)
     assert (await zoho.pay(customer["contact_id"], draft["invoice_id"], "10.00"))[0] == 201
 
 
-async def test_foreign_currency_documents_need_a_rate_and_the_customers_currency(
-    zoho: Zoho,
-) -> None:
+async def test_a_foreign_currency_document_keeps_its_rate(zoho: Zoho) -> None:
     euro = await zoho.currency_id("EUR")
     customer = await zoho.contact("Euro GmbH", currency_id=euro)
     body = {"customer_id": customer["contact_id"], "line_items": [zoho.line("10.00")]}
-    status, answer = await zoho.call("POST", "/invoices", body)
-    assert (status, answer["code"]) == (400, 4)
-    status, answer = await zoho.call(
-        "POST", "/invoices", body | {"currency_id": await zoho.currency_id("USD")}
-    )
-    assert (status, answer["code"]) == (400, 9005)
     invoice = (await zoho.ok("POST", "/invoices", body | {"exchange_rate": Decimal("1.0825")}))[
         "invoice"
     ]
@@ -380,29 +273,12 @@ async def test_foreign_currency_documents_need_a_rate_and_the_customers_currency
 async def test_payments_reduce_balances_within_them(zoho: Zoho) -> None:
     customer = await zoho.contact()
     invoice = await zoho.invoice(customer["contact_id"])
-    status, answer = await zoho.pay(customer["contact_id"], invoice["invoice_id"], "100.01")
-    assert (status, answer["code"]) == (400, 9004)
     status, answer = await zoho.pay(customer["contact_id"], invoice["invoice_id"], "40.00")
     assert status == 201 and answer["payment"]["unused_amount"] == 0
     after = await zoho.read("invoices", invoice["invoice_id"])
     assert (after["balance"], after["status"]) == (Decimal("60.00"), "partially_paid")
     contact = await zoho.read("contacts", customer["contact_id"])
     assert contact["outstanding_receivable_amount"] == Decimal("60.00")
-
-
-async def test_a_payment_cannot_apply_more_than_its_amount(zoho: Zoho) -> None:
-    customer = await zoho.contact()
-    invoice = await zoho.invoice(customer["contact_id"])
-    body = {
-        "customer_id": customer["contact_id"],
-        "payment_mode": "cash",
-        "amount": Decimal("10.00"),
-        "date": "2026-03-15",
-        "invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("20.00")}],
-    }
-    status, answer = await zoho.call("POST", "/customerpayments", body)
-    assert (status, answer["code"]) == (400, 9004)
-    assert zoho.sandbox.count("payment") == 0
 
 
 async def test_voiding_unassociates_payments_into_customer_credits(zoho: Zoho) -> None:
@@ -416,10 +292,6 @@ async def test_voiding_unassociates_payments_into_customer_credits(zoho: Zoho) -
     assert (payment["unused_amount"], payment["invoices"]) == (Decimal("30.00"), [])
     contact = await zoho.read("contacts", customer["contact_id"])
     assert contact["unused_credits_receivable_amount"] == Decimal("30.00")
-    for path, body in [("/status/void", None), ("", {"notes": "edit"})]:
-        method = "POST" if body is None else "PUT"
-        status, answer = await zoho.call(method, f"/invoices/{invoice['invoice_id']}{path}", body)
-        assert (status, answer["code"]) == (400, 9003)
 
 
 async def test_credit_notes_apply_to_invoices_and_close_when_used_up(zoho: Zoho) -> None:
@@ -433,10 +305,6 @@ async def test_credit_notes_apply_to_invoices_and_close_when_used_up(zoho: Zoho)
     note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
     assert (note["creditnote_number"], note["status"]) == ("CN-00001", "open")
     path = f"/creditnotes/{note['creditnote_id']}/invoices"
-    too_much = {
-        "invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("41")}]
-    }
-    assert (await zoho.call("POST", path, too_much))[1]["code"] == 9004
     apply = {"invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": Decimal("40")}]}
     assert (await zoho.ok("POST", path, apply))["apply_to_invoices"]["invoices"][0][
         "amount_applied"
@@ -460,8 +328,6 @@ async def test_what_a_payment_does_not_apply_stays_its_unused_amount(zoho: Zoho)
         [],
         Decimal("20.00"),
     )
-    status, missing = await zoho.pay(customer["contact_id"], "", "5.00", invoices=None)
-    assert (status, missing["code"]) == (400, 4)
     assert (await zoho.read("invoices", invoice["invoice_id"]))["status"] == "paid"
     contact = await zoho.read("contacts", customer["contact_id"])
     assert contact["unused_credits_receivable_amount"] == Decimal("50.00")
@@ -484,11 +350,6 @@ async def test_an_excess_payment_is_refunded_out_of_its_unused_amount(zoho: Zoho
     _, paid = await zoho.pay(customer["contact_id"], "", "130.00", invoices=applied)
     path = f"/customerpayments/{paid['payment']['payment_id']}/refunds"
     account = await primary_account(zoho)
-    status, over = await zoho.call("POST", path, refund_body("30.01", account))
-    assert (status, over["code"]) == (400, 9007)
-    for body in (refund_body("1", ""), refund_body("1", "460000000000001")):
-        status, refused = await zoho.call("POST", path, body)
-        assert (status, refused["code"]) == (400, 4)
     created = (await zoho.ok("POST", path, refund_body("30.00", account)))["payment_refund"]
     assert (created["amount_fcy"], created["reference_number"]) == (Decimal("30.00"), "RF-1")
     payment = await zoho.read("customerpayments", paid["payment"]["payment_id"])
@@ -513,7 +374,6 @@ async def test_a_credit_note_refund_draws_on_its_balance_and_closes_it(zoho: Zoh
     first = await zoho.ok("POST", path, refund_body("15.00", account))
     after = await zoho.read("creditnotes", note["creditnote_id"])
     assert (after["balance"], after["status"]) == (Decimal("25.00"), "open")
-    assert (await zoho.call("POST", path, refund_body("25.01", account)))[1]["code"] == 9007
     await zoho.ok("POST", path, refund_body("25.00", account, reference_number="RF-2"))
     closed = await zoho.read("creditnotes", note["creditnote_id"])
     assert (closed["balance"], closed["status"]) == (0, "closed")
@@ -528,13 +388,10 @@ async def test_a_credit_note_refund_draws_on_its_balance_and_closes_it(zoho: Zoh
     assert (await zoho.call("GET", f"{wrong_parent}/{refund_id}"))[0] == 404
 
 
-async def test_an_invoice_cannot_be_cut_below_what_was_paid(zoho: Zoho) -> None:
+async def test_a_paid_invoice_updated_keeps_what_was_paid(zoho: Zoho) -> None:
     customer = await zoho.contact()
     invoice = await zoho.invoice(customer["contact_id"])
     await zoho.pay(customer["contact_id"], invoice["invoice_id"], "50.00")
-    body = {"line_items": [zoho.line("40.00")]}
-    status, answer = await zoho.call("PUT", f"/invoices/{invoice['invoice_id']}", body)
-    assert (status, answer["code"]) == (400, 9006)
     updated = await zoho.ok(
         "PUT", f"/invoices/{invoice['invoice_id']}", {"line_items": [zoho.line("80.00")]}
     )
@@ -547,92 +404,38 @@ async def test_an_invoice_cannot_be_cut_below_what_was_paid(zoho: Zoho) -> None:
 # ------------------------------------------- Zoho's published request schemas
 
 
-@pytest.mark.parametrize("field", ["discount", "discount_type", "is_discount_before_tax"])
-async def test_a_credit_note_is_refused_the_invoices_discount_fields(
-    zoho: Zoho, field: str
+async def test_an_invoice_takes_the_discount_fields_a_credit_note_is_refused(
+    zoho: Zoho,
 ) -> None:
-    """credit-notes.yml has no document discount: a body carrying one is refused, so a
-    credit can never be stored at its undiscounted total without a word."""
+    """credit-notes.yml has no document discount: a body carrying one is refused (the
+    refusal examples' schema.unknown_field), so a credit can never be stored at its
+    undiscounted total without a word."""
     customer = await zoho.contact()
     fields = {"discount": "10.00", "discount_type": "entity_level", "is_discount_before_tax": False}
-    body = {
-        "customer_id": customer["contact_id"],
-        "date": "2026-03-10",
-        "line_items": [line("40.00")],
-        field: fields[field],
-    }
-    status, answer = await zoho.call("POST", "/creditnotes", body)
-    assert (status, answer["code"]) == (400, 4)
-    assert answer["message"].startswith(f"Invalid value passed for {field}")
-    assert zoho.sandbox.count("credit_note") == 0
     invoice = await zoho.invoice(customer["contact_id"], **fields)  # invoices.yml has them
     assert (invoice["discount_amount"], invoice["total"]) == (Decimal("10.00"), Decimal("90.00"))
 
 
-async def test_an_invoice_line_without_item_id_is_refused_and_nothing_is_written(
-    zoho: Zoho,
-) -> None:
-    """invoices.yml requires ``line_items[].item_id`` on create and update; credit-note
-    lines do not require it."""
+async def test_a_credit_note_line_needs_no_item_id(zoho: Zoho) -> None:
+    """invoices.yml requires ``line_items[].item_id`` on create and update (the refusal
+    examples' field.required); credit-note lines do not require it."""
     customer = await zoho.contact()
     uncoded = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
-    refusal = {"code": 4, "message": "Invalid value passed for item_id: item_id is required"}
-    assert await zoho.call("POST", "/invoices", uncoded) == (400, refusal)
-    assert zoho.sandbox.count("invoice") == 0
-    invoice = await zoho.invoice(customer["contact_id"])
-    path = f"/invoices/{invoice['invoice_id']}"
-    assert await zoho.call("PUT", path, {"line_items": [line("80.00")]}) == (400, refusal)
-    assert (await zoho.read("invoices", invoice["invoice_id"]))["total"] == Decimal("100.00")
     await zoho.ok("POST", "/creditnotes", uncoded | {"date": "2026-03-10"})
 
 
-async def test_a_credit_note_needs_its_date(zoho: Zoho) -> None:
-    customer = await zoho.contact()
-    body = {"customer_id": customer["contact_id"], "line_items": [line("10.00")]}
-    status, answer = await zoho.call("POST", "/creditnotes", body)
-    assert (status, answer) == (
-        400,
-        {"code": 4, "message": "Invalid value passed for date: date is required"},
-    )
-
-
 @pytest.mark.parametrize(
-    ("method", "path", "body"),
+    ("path", "taken"),
     [
-        ("POST", "/contacts", {"contact_name": "Acme", "nickname": "A"}),
-        ("POST", "/items", {"name": "Audit", "rate": Decimal("1"), "colour": "red"}),
-        ("POST", "/customerpayments", {"customer_id": "1", "surcharge": Decimal("1")}),
+        ("/invoices", "created_time"),
+        ("/creditnotes", "created_time"),
+        ("/customerpayments", "created_time"),
+        ("/contacts", "last_modified_time"),
     ],
 )
-async def test_a_field_the_schema_does_not_list_is_refused(
-    zoho: Zoho, method: str, path: str, body: dict[str, Any]
+async def test_lists_sort_by_the_columns_their_schema_documents(
+    zoho: Zoho, path: str, taken: str
 ) -> None:
-    status, answer = await zoho.call(method, path, body)
-    unknown = next(k for k in body if k not in ("contact_name", "name", "rate", "customer_id"))
-    assert (status, answer["code"]) == (400, 4)
-    assert answer["message"] == (
-        f"Invalid value passed for {unknown}: the API schema has no such field here"
-    )
-    assert zoho.sandbox.count("customer") == zoho.sandbox.count("item") == 0
-
-
-@pytest.mark.parametrize(
-    ("path", "refused", "taken"),
-    [
-        ("/invoices", "last_modified_time", "created_time"),
-        ("/creditnotes", "last_modified_time", "created_time"),
-        ("/customerpayments", "last_modified_time", "created_time"),
-        ("/contacts", "notes", "last_modified_time"),
-    ],
-)
-async def test_lists_sort_only_by_the_columns_their_schema_documents(
-    zoho: Zoho, path: str, refused: str, taken: str
-) -> None:
-    status, answer = await zoho.call("GET", path, sort_column=refused, sort_order="D")
-    assert (status, answer) == (
-        400,
-        {"code": 4, "message": "Invalid value passed for sort_column"},
-    )
     context = (await zoho.ok("GET", path, sort_column=taken, sort_order="D"))["page_context"]
     assert (context["sort_column"], context["sort_order"]) == (taken, "D")
 
@@ -757,12 +560,103 @@ async def test_a_lookup_of_a_stalled_write_stalls_while_injections_remain(zoho: 
     assert [i["reference_number"] for i in found["invoices"]] == ["r-1"]
 
 
-async def test_malformed_json_and_unknown_resources_are_refused(zoho: Zoho) -> None:
-    response = await zoho.http.post(
-        f"{API}/contacts",
-        params={"organization_id": ORG},
-        content=b"{not json",
-        headers={"Authorization": f"Zoho-oauthtoken {zoho.access}"},
-    )
-    assert (response.status_code, decode_json(response.content)["code"]) == (400, 1038)
-    assert (await zoho.call("GET", "/estimates"))[0] == 404
+# ---------------------------------------------------------------- refusals
+
+
+class TestZohoRefusalExamples(RefusalExamplesSection):
+    """Every row of adapters/zoho/sandbox/refusals.py refused as its example shows."""
+
+    examples = EXAMPLES
+    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
+
+    def client(self) -> AbstractAsyncContextManager[Zoho]:
+        return signed_in(Zoho(create_app(per_minute=1000, window_seconds=60.0)))
+
+    async def send(self, client: Zoho, request: Request) -> httpx.Response:
+        query = {"organization_id": ORG} | request.params
+        return await client.http.request(
+            request.method,
+            API + request.path,
+            params={k: v for k, v in query.items() if v != ""},
+            content=request.content(),
+            headers={"Authorization": f"Zoho-oauthtoken {client.access}"} | request.headers,
+        )
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return str(decode_json(answer.content)["code"])
+
+    async def given_access(self, zoho: Zoho) -> dict[str, str]:
+        return {"access": zoho.access}
+
+    async def given_expired(self, zoho: Zoho) -> dict[str, str]:
+        await zoho.http.post("/_sandbox/oauth/expire")
+        return {}
+
+    async def given_throttled(self, zoho: Zoho) -> dict[str, str]:
+        zoho.sandbox.throttle_next(1)
+        return {}
+
+    async def given_failing(self, zoho: Zoho) -> dict[str, str]:
+        zoho.sandbox.fail_next_writes(1)
+        return {}
+
+    async def given_customer(self, zoho: Zoho) -> dict[str, str]:
+        """Acme and Bolt; the item Service, and Hosting with the SKU SKU-1."""
+        zoho.sandbox.seed_item("Hosting", sku="SKU-1")
+        customer = await zoho.contact("Acme")
+        other = await zoho.contact("Bolt")
+        return {
+            "customer": customer["contact_id"],
+            "other": other["contact_id"],
+            "item": zoho.item(),
+        }
+
+    async def given_euro_customer(self, zoho: Zoho) -> dict[str, str]:
+        customer = await zoho.contact("Euro GmbH", currency_id=await zoho.currency_id("EUR"))
+        usd = await zoho.currency_id("USD")
+        return {"customer": customer["contact_id"], "item": zoho.item(), "usd": usd}
+
+    async def invoiced(self, zoho: Zoho, *, sent: bool = True, **fields: Any) -> dict[str, str]:
+        customer = await zoho.contact()
+        invoice = await zoho.invoice(customer["contact_id"], sent=sent, **fields)
+        return {"customer": customer["contact_id"], "item": zoho.item(),
+                "invoice": invoice["invoice_id"]}  # fmt: skip
+
+    async def given_invoice(self, zoho: Zoho) -> dict[str, str]:
+        return await self.invoiced(zoho)
+
+    async def given_draft(self, zoho: Zoho) -> dict[str, str]:
+        return await self.invoiced(zoho, sent=False)
+
+    async def given_voided(self, zoho: Zoho) -> dict[str, str]:
+        given = await self.invoiced(zoho)
+        await zoho.ok("POST", f"/invoices/{given['invoice']}/status/void")
+        return given
+
+    async def given_half_paid(self, zoho: Zoho) -> dict[str, str]:
+        given = await self.invoiced(zoho)
+        await zoho.pay(given["customer"], given["invoice"], "50.00")
+        return given
+
+    async def given_numbered(self, zoho: Zoho) -> dict[str, str]:
+        given = await self.invoiced(zoho, sent=False)
+        body = {"customer_id": given["customer"], "line_items": [zoho.line("10.00")]}
+        number = {"invoice_number": "A-1"}
+        await zoho.ok("POST", "/invoices", body | number, ignore_auto_number_generation="true")
+        return given
+
+    async def given_credits(self, zoho: Zoho) -> dict[str, str]:
+        """A payment of 130.00 with 100.00 applied (30.00 unused), a credit note of 40.00,
+        another invoice of 100.00 open, the primary bank account."""
+        given = await self.invoiced(zoho)
+        applied = [{"invoice_id": given["invoice"], "amount_applied": Decimal("100.00")}]
+        _, paid = await zoho.pay(given["customer"], "", "130.00", invoices=applied)
+        body = {"customer_id": given["customer"], "date": "2026-03-10", "line_items": [line("40")]}
+        note = (await zoho.ok("POST", "/creditnotes", body))["creditnote"]
+        invoice = await zoho.invoice(given["customer"])
+        return given | {
+            "invoice": invoice["invoice_id"],
+            "payment": paid["payment"]["payment_id"],
+            "note": note["creditnote_id"],
+            "account": await primary_account(zoho),
+        }

@@ -1,6 +1,9 @@
 """Everything the Zoho Books sandbox refuses: one row per rule, with the HTTP status, the
 ``code`` and ``message`` of Zoho's error body (``errors.ZohoError``) and where each comes
-from. The sandbox's checks raise by rule name through ``errors.refuse``.
+from. The sandbox's checks raise by rule name through ``errors.refuse``. ``EXAMPLES``: a
+request each rule refuses (paths below ``/books/v3``, the organisation added), fired by
+``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given`` are
+``tests/unit/test_zoho_sandbox.py``'s.
 
 Sources, as they are marked below: Zoho's errors page (zoho.com/books/api/v3/errors);
 Zoho's Books v3 OpenAPI documents (``<module>.yml``, see ``schema.py``); 3P, integrators'
@@ -12,7 +15,17 @@ Accounts answers them) are not rows here: see ``oauth.py``.
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
+from decimal import Decimal
+from typing import Any
+
+from syncledger.adapters.sandbox.refusals import (
+    Example,
+    Examples,
+    Exempt,
+    Refusal,
+    RefusalTable,
+    answered,
+)
 
 ASSIGNED = "sandbox-assigned"
 BUSINESS = "sandbox-assigned business-rule code (Zoho's own code not found in any source)"
@@ -142,3 +155,169 @@ REFUSALS = RefusalTable(
             "The amount to be refunded is more than the available credit ({available}).",
             BUSINESS),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ examples
+
+
+def _line(rate: str = "10.00", **fields: Any) -> dict[str, Any]:
+    """A line booked to the set-up's item."""
+    return {
+        "item_id": "{item}",
+        "name": "Service",
+        "rate": Decimal(rate),
+        "quantity": Decimal(1),
+        **fields,
+    }
+
+
+def _invoice(given: str = "customer", **fields: Any) -> Example:
+    body = {"customer_id": "{customer}", "line_items": [_line()], **fields}
+    return Example("POST", "/invoices", body, given=given)
+
+
+def _note(**fields: Any) -> Example:
+    body = {"customer_id": "{customer}", "date": "2026-03-10", "line_items": [_line("40.00")]}
+    return Example("POST", "/creditnotes", body | fields, given="customer")
+
+
+def _pay(
+    amount: str, applied: str, invoice: str = "{invoice}", given: str = "invoice", **fields: Any
+) -> Example:
+    body = {
+        "customer_id": "{customer}",
+        "payment_mode": "cash",
+        "amount": Decimal(amount),
+        "date": "2026-03-15",
+        "invoices": [{"invoice_id": invoice, "amount_applied": Decimal(applied)}],
+    }
+    return Example("POST", "/customerpayments", body | fields, given=given)
+
+
+def _refund(parent: str, amount: str, account: str = "{account}") -> Example:
+    body = {
+        "date": "2026-03-20",
+        "amount": Decimal(amount),
+        "from_account_id": account,
+        "refund_mode": "cash",
+        "reference_number": "RF-1",
+    }
+    return Example("POST", f"/{parent}/refunds", body, given="credits")
+
+
+def _item(**fields: Any) -> Example:
+    body = {"name": "Consulting", "rate": Decimal(90), **fields}
+    return Example(
+        "POST", "/items", {k: v for k, v in body.items() if v is not None}, given="customer"
+    )
+
+
+def _list(path: str, **params: str) -> Example:
+    return Example("GET", path, params=tuple(params.items()))
+
+
+def _auth(header: str) -> Example:
+    return Example("GET", "/contacts", headers=(("Authorization", header),), given="access")
+
+
+_APPLY = "/creditnotes/{note}/invoices"
+_SORT = "last_modified_time"
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.unauthorized": (_auth(" "), _auth("Bearer {access}"),
+                          _auth("Zoho-oauthtoken 1000.forged"),
+                          Example("GET", "/contacts", given="expired")),
+    "request.wrong_organization": (_list("/contacts", organization_id=""),
+                                   _list("/contacts", organization_id="999")),
+    "request.bad_json": (Example("POST", "/contacts", "{not json"),
+                         Example("POST", "/contacts", "[1]")),
+    "request.unknown_url": _list("/estimates"),
+    "request.method_not_allowed": Example("PUT", "/items/{item}", {"rate": Decimal(1)},
+                                          given="customer"),
+    "limit.per_minute": Example("GET", "/contacts", given="throttled"),
+    "limit.daily": Exempt("needs a sandbox built with a daily cap (create_app(daily_limit=)):"
+                          " test_the_daily_cap_answers_429_code_45_and_counts_down"),
+    "limit.concurrent": Exempt("needs a request in flight while another comes: "
+                               "test_requests_beyond_the_concurrency_limit_answer_code_1070"),
+    "server.internal": Example("POST", "/contacts", {"contact_name": "Acme"}, given="failing"),
+    "record.not_found": _list("/items/460000000999999").saying(entity="Item"),
+    "field.invalid": (_invoice(line_items=[_line(tax_id="123")]),
+                      _refund("customerpayments/{payment}", "1", "460000000000001")),
+    "field.required": (
+        Example("POST", "/contacts", {"company_name": "no name"}),
+        _item(name=None),
+        _invoice(line_items=[]),
+        _invoice(line_items=[{"name": "no item", "rate": Decimal(1)}]).saying(field="item_id"),
+        Example("PUT", "/invoices/{invoice}", {"line_items": [
+            {"name": "Service", "rate": Decimal(80), "quantity": Decimal(1)}]},
+                      given="invoice").saying(field="item_id"),
+        Example("POST", "/creditnotes", {"customer_id": "{customer}", "line_items": [
+            _line()]}, given="customer").saying(field="date"),
+        _pay("5.00", "5.00", invoices=None),
+        _refund("customerpayments/{payment}", "1", ""),
+    ),
+    "field.too_long": (_invoice(reference_number="x" * 101), _item(name="x" * 101)),
+    "field.date_format": _note(date="10/03/2026"),
+    "schema.unknown_field": (
+        _note(discount="10.00").saying(field="discount"),
+        _note(discount_type="entity_level").saying(field="discount_type"),
+        _note(is_discount_before_tax=False).saying(field="is_discount_before_tax"),
+        Example("POST", "/contacts", {"contact_name": "Acme", "nickname": "A"})
+        .saying(field="nickname"),
+        _item(colour="red").saying(field="colour"),
+        Example("POST", "/customerpayments", {"customer_id": "1", "surcharge": Decimal(1)})
+        .saying(field="surcharge"),
+    ),
+    "schema.discount_type": _invoice(discount="10.00", discount_type="whole"),
+    "list.per_page_max": _list("/contacts", per_page="201"),
+    "list.sort_column": tuple(_list(path, sort_column=column, sort_order="D") for path, column in (
+        ("/invoices", _SORT), ("/creditnotes", _SORT), ("/customerpayments", _SORT),
+        ("/contacts", "notes"))),
+    # looked for per record: a list with a record in it
+    "list.search_text_too_long": Example("GET", "/contacts", params=(("search_text", "x" * 101),),
+                                         given="customer"),
+    "contact.name_taken": (
+        Example("POST", "/contacts", {"contact_name": "ACME"}, given="customer")
+        .saying(name="ACME"),
+        Example("PUT", "/contacts/{other}", {"contact_name": "acme"}, given="customer")),
+    "item.name_taken": _item(name="SERVICE").saying(name="SERVICE"),
+    "item.sku_taken": _item(sku="SKU-1").saying(sku="SKU-1"),
+    "item.account_unknown": _item(account_id="9"),
+    "item.sales_only": _item(item_type="purchases"),
+    "customer.unknown": _invoice(customer_id="987654"),
+    "line.item_unknown": (
+        _invoice(line_items=[_line(item_id="4609")], date="2026-03-01"),
+        _note(line_items=[_line(item_id="4609")]),
+        Example("PUT", "/invoices/{invoice}", {"line_items": [_line(item_id="4609")]},
+                given="invoice"),
+    ),
+    "document.number_taken": Example(
+        "POST", "/invoices", {"customer_id": "{customer}", "line_items": [_line()],
+                              "invoice_number": "a-1"},
+        params=(("ignore_auto_number_generation", "true"),), given="numbered")
+        .saying(entity="Invoice", number="a-1"),
+    "document.number_generated": _invoice(invoice_number="A-1"),
+    "document.currency_mismatch": _invoice("euro_customer", currency_id="{usd}"),
+    "document.discount_range": _invoice(discount="500"),
+    "exchange_rate.not_one": _invoice(exchange_rate=Decimal(2)),
+    "exchange_rate.required": _invoice("euro_customer"),
+    "invoice.not_draft": Example("POST", "/invoices/{invoice}/status/sent", given="invoice"),
+    "invoice.void_edit": Example("PUT", "/invoices/{invoice}", {"notes": "edit"},
+                                 given="voided"),
+    "invoice.already_void": Example("POST", "/invoices/{invoice}/status/void", given="voided"),
+    "invoice.below_paid": Example("PUT", "/invoices/{invoice}", {"line_items": [_line("40.00")]},
+                                  given="half_paid"),
+    "application.invoice_unknown": _pay("10.00", "10.00", invoice="999"),
+    "application.invoice_draft": _pay("10.00", "10.00", given="draft"),
+    "application.invoice_void": _pay("10.00", "10.00", given="voided"),
+    "application.over_balance": _pay("100.01", "100.01"),
+    "application.over_available": (
+        _pay("10.00", "20.00"),
+        Example("POST", _APPLY, {"invoices": [{"invoice_id": "{invoice}",
+                                               "amount_applied": Decimal(41)}]},
+                given="credits"),
+    ),
+    "refund.not_refundable": _refund("invoices/{invoice}", "1"),
+    "refund.over_credit": (_refund("customerpayments/{payment}", "30.01"),
+                           _refund("creditnotes/{note}", "40.01")),
+})  # fmt: skip
