@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 #: Zoho resource name → the id field of its records
 ID_FIELD = {
@@ -75,8 +75,11 @@ def zoho_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(ZOHO_TIME)
 
 
-class ZohoBook(SqliteBook):
-    """One organisation's records; ``count`` and ``records`` serve tests and the CLI."""
+class ZohoBook(TabledBook):
+    """One organisation's records; ``count`` and ``records`` serve tests and the CLI,
+    oldest modification first."""
+
+    RECORDS = RecordTable(order="updated, id", integer_ids=False)
 
     def __init__(
         self, path: Path | None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -86,19 +89,8 @@ class ZohoBook(SqliteBook):
 
     # ------------------------------------------------------------- reads
 
-    def count(self, kind: str) -> int:
-        return self.number("SELECT count(*) FROM records WHERE kind = ?", (resource(kind),))
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
-        """Every record of ``kind``, oldest modification first."""
-        return self.bodies(
-            "SELECT body FROM records WHERE kind = ? ORDER BY updated, id", (resource(kind),)
-        )
-
-    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
-        return self.body(
-            "SELECT body FROM records WHERE kind = ? AND id = ?", (resource(kind), str(ident))
-        )
+    def stored_kind(self, kind: str) -> str:
+        return resource(kind)
 
     def numbered(self, kind: str, number: str) -> list[dict[str, Any]]:
         """Records whose contact name / item name / document number equals ``number``

@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncledger.adapters.sandbox.errors import SandboxError
 from syncledger.adapters.zoho.sandbox.refusals import REFUSALS
 
 
-class ZohoError(Exception):
+class ZohoError(SandboxError):
     """One refusal: HTTP status, Zoho code and message (and a Retry-After, if any)."""
 
     def __init__(
         self, status: int, code: int, message: str, *, retry_after: float | None = None
     ) -> None:
-        super().__init__(f"{code} {message}")
-        self.status = status
+        super().__init__(status, f"{code} {message}", retry_after=retry_after)
         self.code = code
         self.message = message
-        self.retry_after = retry_after
 
-    def body(self) -> dict[str, Any]:
+    def payload(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
 
 

@@ -78,7 +78,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -87,9 +87,14 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
-from syncledger.adapters.sandbox.common import Kinds, authorize_answer, form_of, retry_after
-from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Gate, Sandbox, SandboxLogin, bearer_ok
+from syncledger.adapters.sandbox.common import Kinds, authorize_answer, form_of
+from syncledger.adapters.sandbox.scaffold import (
+    Gate,
+    HandleOptions,
+    Sandbox,
+    SandboxLogin,
+    bearer_ok,
+)
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox import items as items
 from syncledger.adapters.zoho.sandbox import refunds as refunds
@@ -133,12 +138,10 @@ def create_app(
     daily_limit: int = 10_000,
     max_concurrent: int = 10,
     login: SandboxLogin = LOGIN,
-    home_currency: str = "USD",
     taxes: tuple[tuple[str, str], ...] = DEFAULT_TAXES,
-    require_auth: bool = True,
-    faults: Faults | None = None,
     rate_scale: float = 1.0,
     clock: Callable[[], datetime] | None = None,
+    **options: Unpack[HandleOptions],
 ) -> Starlette:
     """The sandbox app; its ``ZohoSandbox`` handle is ``sandbox_of(app)``. ``rate_scale``
     multiplies ``per_minute``, ``daily_limit`` and ``max_concurrent``; ``clock`` stamps
@@ -151,8 +154,9 @@ def create_app(
         access_ttl=login.access_ttl,
     )
     accounts.grant(login.refresh_token)
+    currency = options.get("home_currency", "USD")
     org = ZohoOrganization(
-        book, organization_id=organization_id, base_currency=home_currency, taxes=taxes
+        book, organization_id=organization_id, base_currency=currency, taxes=taxes
     )
     sandbox = ZohoSandbox(
         org,
@@ -160,8 +164,7 @@ def create_app(
         window=WindowThrottle(Rate(per_minute, window_seconds).scaled(rate_scale)),
         daily=DailyQuota(scaled_count(daily_limit, rate_scale)),
         max_concurrent=scaled_count(max_concurrent, rate_scale),
-        faults=faults,
-        require_auth=require_auth,
+        **options,
     )
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.accounts, stats=_daily_stats)
 
@@ -213,7 +216,7 @@ def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaita
             await asyncio.sleep(stall)  # committed; the client times out
         return _json(done.status, done.body, sandbox)
 
-    gate = Gate(SANDBOX, ZohoError, _error, _admit, _injected, withholds=False)
+    gate = Gate(SANDBOX, ZohoError, ZohoError.answer, _admit, _injected, withholds=False)
     return gate(answer, write=write)
 
 
@@ -271,7 +274,7 @@ async def _organizations_of_user(request: Request) -> Response:
     ``organization_id`` (it is how one is found), so none is asked for; the token is."""
     sandbox = sandbox_of(request.app)
     if not bearer_ok(sandbox.accounts, request.headers.get("authorization"), AUTH_SCHEME):
-        return _error(refuse("auth.unauthorized"))
+        return refuse("auth.unauthorized").answer()
     done = sandbox.org.organizations()
     return _json(done.status, done.body, sandbox)
 
@@ -362,11 +365,6 @@ async def _apply(request: Request, sandbox: ZohoSandbox) -> Answer:
 def _json(status: int, body: Any, sandbox: ZohoSandbox) -> Response:
     headers = {"X-Rate-Limit-Remaining": str(sandbox.daily_remaining())}
     return Response(encode_json(body), status, headers, media_type="application/json")
-
-
-def _error(error: ZohoError) -> Response:
-    headers = retry_after(error.retry_after)
-    return Response(encode_json(error.body()), error.status, headers, media_type="application/json")
 
 
 # ----------------------------------------------------------------- Accounts

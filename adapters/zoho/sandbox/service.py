@@ -9,10 +9,9 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Unpack
 
-from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
+from syncledger.adapters.sandbox.scaffold import HandleOptions, SandboxHandle, bearer_ok
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.adapters.zoho.sandbox.book import ZohoBook, resource
 from syncledger.adapters.zoho.sandbox.errors import refuse
@@ -54,10 +53,9 @@ class ZohoSandbox(SandboxHandle[ZohoBook]):
         window: WindowThrottle,
         daily: DailyQuota,
         max_concurrent: int = 10,
-        faults: Faults | None = None,
-        require_auth: bool = True,
+        **options: Unpack[HandleOptions],
     ) -> None:
-        super().__init__(org.book, faults=faults, require_auth=require_auth)
+        super().__init__(org.book, **options)
         self.org = org
         self.accounts = accounts
         self._window = window
