@@ -78,17 +78,65 @@ class AuthorizationCodes:
     def redeem(self, code: str, redirect_uri: str, verifier: str | None) -> bool:
         """True for an unused, unexpired ``code`` with its redirect URI and verifier. A
         code is spent even by a failed attempt."""
-        row = self._db.execute(
-            "SELECT redirect_uri, challenge, expires, used FROM oauth_codes WHERE digest = ?",
-            (_digest(code),),
-        ).fetchone()
-        if row is None or row[3] or row[2] < self._clock():
-            return False
-        self._db.execute("UPDATE oauth_codes SET used = 1 WHERE digest = ?", (_digest(code),))
-        return bool(row[0] == redirect_uri and _pkce_ok(row[1], verifier))
+        row = spend(self._db, "oauth_codes", code, self._clock(), "redirect_uri, challenge")
+        return row is not None and row[0] == redirect_uri and _pkce_ok(row[1], verifier)
 
 
-class OAuthServer:
+class TokenServer:
+    """What every sandbox's token server shares: its database, the app it knows (client
+    id and secret, compared in constant time), its clock, how long access tokens last, and
+    the consent side (``authorize`` hands out an ``AuthorizationCodes`` code)."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        schema: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        access_ttl: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = db
+        self._client = (client_id, client_secret)
+        self._access_ttl = access_ttl
+        self._clock = clock
+        db.executescript(schema)
+        self._codes = AuthorizationCodes(db, clock)
+
+    def client_id_ok(self, client_id: str) -> bool:
+        return secrets.compare_digest(client_id, self._client[0])
+
+    def client_pair_ok(self, given: tuple[str, str]) -> bool:
+        return secrets.compare_digest("\0".join(given), "\0".join(self._client))
+
+    def authorize(self, redirect_uri: str, challenge: str | None) -> str:
+        """A new single-use authorization code for ``redirect_uri`` (and the S256
+        ``challenge`` when PKCE is used)."""
+        return self._codes.issue(redirect_uri, challenge)
+
+
+def spend(
+    db: sqlite3.Connection, table: str, secret: str, now: float, columns: str, where: str = ""
+) -> tuple[Any, ...] | None:
+    """Use up a single-use secret stored by digest in ``table`` (with ``expires`` and
+    ``used`` columns, ``where`` narrowing the rows): its ``columns`` if it was unused and
+    unexpired at ``now``, else None. Names come from our code, values are bound."""
+    narrowed = f" AND {where}" if where else ""
+    row = db.execute(
+        f"SELECT expires, used, {columns} FROM {table} WHERE digest = ?{narrowed}",  # noqa: S608 (names from code)
+        (_digest(secret),),
+    ).fetchone()
+    if row is None or row[1] or row[0] < now:
+        return None
+    db.execute(f"UPDATE {table} SET used = 1 WHERE digest = ?", (_digest(secret),))  # noqa: S608 (names from code)
+    return tuple(row[2:])
+
+
+class OAuthServer(TokenServer):
+    """Intuit's kind of token server, which most sandboxes answer with: rotating,
+    single-use refresh tokens lasting ``refresh_ttl``."""
+
     def __init__(
         self,
         db: sqlite3.Connection,
@@ -99,13 +147,15 @@ class OAuthServer:
         refresh_ttl: float = REFRESH_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
-        self._client = (client_id, client_secret)
-        self._access_ttl = access_ttl
+        super().__init__(
+            db,
+            SCHEMA,
+            client_id=client_id,
+            client_secret=client_secret,
+            access_ttl=access_ttl,
+            clock=clock,
+        )
         self._refresh_ttl = refresh_ttl
-        self._clock = clock
-        db.executescript(SCHEMA)
-        self._codes = AuthorizationCodes(db, clock)
 
     def grant(self, refresh_token: str | None = None) -> str:
         """Register a refresh token (as a consent flow would hand out); returns it."""
@@ -118,28 +168,13 @@ class OAuthServer:
 
     def client_ok(self, authorization: str | None, form: Mapping[str, str]) -> bool:
         given = _basic(authorization) or (form.get("client_id", ""), form.get("client_secret", ""))
-        return secrets.compare_digest("\0".join(given), "\0".join(self._client))
+        return self.client_pair_ok(given)
 
     def exchange(self, refresh_token: str) -> dict[str, Any] | None:
         """New access + refresh tokens for an unused, unexpired refresh token, else None."""
-        row = self._db.execute(
-            "SELECT expires, used FROM oauth_tokens WHERE digest = ? AND kind = 'refresh'",
-            (_digest(refresh_token),),
-        ).fetchone()
-        if row is None or row[1] or row[0] < self._clock():
-            return None
-        self._db.execute(
-            "UPDATE oauth_tokens SET used = 1 WHERE digest = ?", (_digest(refresh_token),)
-        )
-        return self._issue()
-
-    def client_id_ok(self, client_id: str) -> bool:
-        return secrets.compare_digest(client_id, self._client[0])
-
-    def authorize(self, redirect_uri: str, challenge: str | None) -> str:
-        """A new single-use authorization code for ``redirect_uri`` (and the S256
-        ``challenge`` when PKCE is used)."""
-        return self._codes.issue(redirect_uri, challenge)
+        now = self._clock()
+        spent = spend(self._db, "oauth_tokens", refresh_token, now, "kind", "kind = 'refresh'")
+        return None if spent is None else self._issue()
 
     def redeem(self, code: str, redirect_uri: str, verifier: str | None) -> dict[str, Any] | None:
         """Tokens for a code ``AuthorizationCodes.redeem`` accepts; else None

@@ -9,6 +9,7 @@ from typing import Any
 
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.sandbox.errors import SandboxError
+from syncledger.adapters.sandbox.oauth import OAuthServer
 from syncledger.adapters.sandbox.replies import Replies
 from syncledger.adapters.sandbox.scaffold import SandboxHandle, SandboxLogin
 from syncledger.adapters.sandbox.sqlite_book import RecordTable, SqliteBook, TabledBook
@@ -189,3 +190,31 @@ def test_the_shared_login_is_the_public_sandbox_credentials() -> None:
         "sandbox-refresh-token",
     )
     assert "sandbox-secret" not in repr(SandboxLogin())
+
+
+# --------------------------------------------------------------- token server
+
+
+def _server(clock: Clock) -> OAuthServer:
+    return OAuthServer(_book().db, client_id="id", client_secret="secret", clock=clock)
+
+
+def test_a_refresh_token_is_spent_once_and_an_access_token_is_no_refresh_token() -> None:
+    server = _server(Clock())
+    tokens = server.exchange(server.grant("first"))
+    assert tokens is not None
+    assert server.exchange("first") is None  # spent
+    assert server.exchange(tokens["access_token"]) is None  # not a refresh token
+    assert server.exchange(tokens["refresh_token"]) is not None
+
+
+def test_an_authorization_code_is_spent_even_by_a_failed_attempt_and_expires() -> None:
+    clock = Clock()
+    server = _server(clock)
+    code = server.authorize("https://app.example/back", None)
+    assert server.redeem(code, "https://elsewhere.example/", None) is None
+    assert server.redeem(code, "https://app.example/back", None) is None  # spent
+    late = server.authorize("https://app.example/back", None)
+    clock.now += 601.0
+    assert server.redeem(late, "https://app.example/back", None) is None
+    assert server.client_id_ok("id") and not server.client_id_ok("other")

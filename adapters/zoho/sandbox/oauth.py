@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from syncledger.adapters.sandbox.oauth import AuthorizationCodes
+from syncledger.adapters.sandbox.oauth import TokenServer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS zoho_tokens (
@@ -37,7 +37,10 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ZohoAccounts:
+class ZohoAccounts(TokenServer):
+    """Zoho Accounts: the shared ``TokenServer`` (client, codes, clock) with Zoho's
+    non-rotating, revocable refresh tokens."""
+
     def __init__(
         self,
         db: sqlite3.Connection,
@@ -48,13 +51,15 @@ class ZohoAccounts:
         access_ttl: float = ACCESS_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
-        self._client = (client_id, client_secret)
+        super().__init__(
+            db,
+            SCHEMA,
+            client_id=client_id,
+            client_secret=client_secret,
+            access_ttl=access_ttl,
+            clock=clock,
+        )
         self._api_domain = api_domain
-        self._access_ttl = access_ttl
-        self._clock = clock
-        db.executescript(SCHEMA)
-        self._codes = AuthorizationCodes(db, clock)
 
     def grant(self, refresh_token: str | None = None) -> str:
         """Register a refresh token (as the consent flow would hand out); returns it."""
@@ -71,8 +76,7 @@ class ZohoAccounts:
 
     def token(self, form: Mapping[str, str]) -> dict[str, Any]:
         """The token endpoint's answer (always HTTP 200 at Zoho, errors included)."""
-        given = (form.get("client_id", ""), form.get("client_secret", ""))
-        if not secrets.compare_digest("\0".join(given), "\0".join(self._client)):
+        if not self.client_pair_ok((form.get("client_id", ""), form.get("client_secret", ""))):
             return {"error": "invalid_client"}
         if form.get("grant_type") == "authorization_code":
             return self._redeem(form)
@@ -81,12 +85,6 @@ class ZohoAccounts:
         if not self._refresh_ok(form.get("refresh_token", "")):
             return {"error": "invalid_code"}
         return self._issue()
-
-    def client_id_ok(self, client_id: str) -> bool:
-        return secrets.compare_digest(client_id, self._client[0])
-
-    def authorize(self, redirect_uri: str, challenge: str | None) -> str:
-        return self._codes.issue(redirect_uri, challenge)
 
     def _redeem(self, form: Mapping[str, str]) -> dict[str, Any]:
         code, redirect_uri = form.get("code", ""), form.get("redirect_uri", "")
