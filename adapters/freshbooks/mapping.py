@@ -320,14 +320,7 @@ def freshbooks_total(lines: list[dict[str, Any]]) -> Decimal:
 
 
 def _check_total(doc: Document, lines: list[dict[str, Any]]) -> None:
-    expected = freshbooks_total(lines)
-    if expected != doc.total:
-        raise PermanentLedgerError(
-            f"{doc.kind} {doc.number}: FreshBooks would total {expected} (lines to the cent, "
-            f"plus tax, less discount) but the source says {doc.total}: fix the line amounts "
-            "or the total in the source",
-            code="syncledger.total_mismatch",
-        )
+    kit.check_total(doc, freshbooks_total(lines), "FreshBooks")
 
 
 # ------------------------------------------------------------------- loading

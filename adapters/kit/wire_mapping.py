@@ -2,7 +2,8 @@
 platform's default ``mapping.toml`` or a user's file, its digest recorded), canonical
 fields written to their dotted wire paths, our reference noted in free text, and the
 small readers of a ledger's answer (amounts, text, dotted paths), and the part of a
-payment that goes to its invoice, checked before anything is sent.
+payment that goes to its invoice and a document's total as the platform would work it
+out, both checked before anything is sent.
 
 A platform's ``mapping.py`` keeps only its wire format: which fields go where, its
 totals and its rules. No platform fact lives here.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
-from syncledger.core.model import Payment
+from syncledger.core.model import CreditNote, Invoice, Payment
 from syncledger.core.money import to_decimal
 
 #: the marker before our reference in a note field a person can also write in
@@ -101,6 +102,29 @@ def applied_part(
             code=code,
         )
     return part
+
+
+def check_total(
+    doc: Invoice | CreditNote,
+    expected: Decimal,
+    platform: str,
+    how: str = "lines rounded to the cent, plus tax, less discount",
+    where: str | None = None,
+) -> None:
+    """Refuse before sending a document that ``platform`` would total ``expected`` (worked
+    out as ``how`` says) while the source says otherwise (``where``: the document's kind
+    and number unless told)."""
+    if expected != doc.total:
+        raise PermanentLedgerError(
+            f"{where or _named(doc)}: {platform} would total "
+            f"{expected} ({how}) but the source says {doc.total}: fix the line amounts or "
+            "the total in the source",
+            code="syncledger.total_mismatch",
+        )
+
+
+def _named(doc: Invoice | CreditNote) -> str:
+    return f"{doc.kind.replace('_', ' ')} {doc.number}"
 
 
 # ------------------------------------------------------------------ wire → canonical

@@ -437,14 +437,7 @@ def ledger_total(body: Mapping[str, Any]) -> Decimal:
 
 
 def check_total(document: Invoice | CreditNote, body: Mapping[str, Any]) -> None:
-    expected = ledger_total(body)
-    if expected != document.total:
-        raise PermanentLedgerError(
-            f"{document.kind} {document.number}: NetSuite would total {expected} (lines "
-            f"rounded to the cent, plus tax, less discount) but the document says "
-            f"{document.total}: fix the line amounts or the total in the source",
-            code="syncledger.total_mismatch",
-        )
+    kit.check_total(document, ledger_total(body), "NetSuite")
 
 
 # ------------------------------------------------------------------ loading

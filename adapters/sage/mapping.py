@@ -483,14 +483,8 @@ def quantize_half_up(value: Decimal, currency: str) -> Decimal:
 
 
 def check_total(document: Document, lines: Sequence[Mapping[str, Any]]) -> None:
-    expected = sage_total(lines, document.currency)
-    if expected != document.total:
-        raise PermanentLedgerError(
-            f"{document.kind} {document.number}: Sage would total {expected} (lines rounded "
-            f"to the cent, less discount, plus tax) but the document says {document.total}: "
-            "fix the line amounts or the total in the source",
-            code="syncledger.total_mismatch",
-        )
+    how = "lines rounded to the cent, less discount, plus tax"
+    kit.check_total(document, sage_total(lines, document.currency), "Sage", how)
 
 
 def check_lengths(body: Mapping[str, Any], limits: Mapping[str, int], what: str) -> None:

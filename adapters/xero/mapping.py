@@ -415,14 +415,7 @@ def xero_total(body: Mapping[str, Any]) -> Decimal:
 
 
 def _check_total(doc: Invoice | CreditNote, body: Mapping[str, Any]) -> None:
-    expected = xero_total(body)
-    if expected != doc.total:
-        raise PermanentLedgerError(
-            f"{doc.kind} {doc.number}: Xero would total {expected} (line amounts to the cent, "
-            f"plus tax, less discount) but the document says {doc.total}: fix the line amounts "
-            "or the total in the source",
-            code="syncledger.total_mismatch",
-        )
+    kit.check_total(doc, xero_total(body), "Xero")
 
 
 def _fields(table: Mapping[str, tuple[str, ...]], values: Mapping[str, Any]) -> dict[str, Any]:

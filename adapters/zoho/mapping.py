@@ -469,14 +469,7 @@ def zoho_total(body: Mapping[str, Any], org: OrgSettings, currency: str) -> Deci
 def _check_total(
     doc: Invoice | CreditNote, body: Mapping[str, Any], org: OrgSettings, where: str
 ) -> None:
-    expected = zoho_total(body, org, doc.currency)
-    if expected != doc.total:
-        raise PermanentLedgerError(
-            f"{where}: Zoho Books would total {expected} (lines rounded to the cent, plus "
-            f"tax, less discount) but the source says {doc.total}: fix the line amounts or "
-            "the total in the source",
-            code="syncledger.total_mismatch",
-        )
+    kit.check_total(doc, zoho_total(body, org, doc.currency), "Zoho Books", where=where)
 
 
 # ------------------------------------------------------------------ loading

@@ -1,5 +1,6 @@
 """The shared wire-mapping pieces (adapters/kit/wire_mapping.py): paths written and read,
-references noted and found, the mapping file loaded or refused with the platform named."""
+references noted and found, the mapping file loaded or refused with the platform named; a
+payment's applied part and a document's total checked before anything is sent."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncledger.adapters.kit import wire_mapping as kit
-from syncledger.core.errors import ConfigurationError
+from syncledger.core.errors import ConfigurationError, PermanentLedgerError
+from syncledger.core.model import CreditNote, InvoiceLine, Payment
 
 _REFS = st.text(alphabet=st.characters(blacklist_categories=("Z", "C")), min_size=1)
 
@@ -84,3 +86,43 @@ def test_a_broken_mapping_file_is_a_configuration_error_naming_the_platform(
 def test_the_default_file_is_the_platform_packages(tmp_path: Path) -> None:
     version = kit.load_toml_mapping("syncledger.adapters.sage", "Sage", None, lambda r, _d: r)
     assert "version" in version
+
+
+def test_the_applied_part_is_all_of_the_payment_or_between_nothing_and_it() -> None:
+    paid = Payment(
+        id="P-1",
+        customer_id="C-1",
+        invoice_id="INV-1",
+        amount=Decimal("250.00"),
+        currency="USD",
+        paid_on=date(2026, 4, 2),
+    )
+    assert kit.applied_part(paid, None) == Decimal("250.00")
+    assert kit.applied_part(paid, Decimal("0")) == Decimal("0")
+    assert kit.applied_part(paid, Decimal("250.00")) == Decimal("250.00")
+    for wrong in ("-0.01", "250.01"):
+        with pytest.raises(PermanentLedgerError) as refused:
+            kit.applied_part(paid, Decimal(wrong), code="platform.code")
+        assert refused.value.code == "platform.code"
+        assert f"cannot apply {wrong} of a 250.00 payment" in str(refused.value)
+
+
+def test_a_total_the_platform_would_work_out_otherwise_is_refused_naming_both() -> None:
+    note = CreditNote(
+        id="CN-1",
+        number="CN-1",
+        customer_id="C-1",
+        issue_date=date(2026, 4, 3),
+        currency="USD",
+        lines=(InvoiceLine(description="refund", quantity=Decimal(1), unit_price=Decimal(5)),),
+        total=Decimal("5.00"),
+    )
+    kit.check_total(note, Decimal("5.00"), "Books")
+    with pytest.raises(PermanentLedgerError) as refused:
+        kit.check_total(note, Decimal("5.01"), "Books", "lines to the cent")
+    assert refused.value.code == "syncledger.total_mismatch"
+    assert str(refused.value).startswith(
+        "credit note CN-1: Books would total 5.01 (lines to the cent) but the source says 5.00"
+    )
+    with pytest.raises(PermanentLedgerError, match=r"^POST /x: Books would total 4\.99"):
+        kit.check_total(note, Decimal("4.99"), "Books", where="POST /x")
