@@ -89,7 +89,8 @@ class Example:
     that are exactly ``"{name}"``. A ``str`` body is sent as it is (to send what is not
     JSON); any other body as JSON. ``fills``, where given, are the values the answer's
     message is filled with: the whole message is then looked for, not only its fixed
-    words."""
+    words. ``expect`` is more the answer must name, which the platform's sandbox tests
+    read (the field a Sage or NetSuite error points at)."""
 
     method: str
     path: str
@@ -98,10 +99,15 @@ class Example:
     given: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     fills: tuple[tuple[str, str], ...] = ()
+    expect: tuple[tuple[str, str], ...] = ()
 
     def saying(self, **fills: str) -> Example:
         """This example, its answer's message filled in with ``fills``."""
         return replace(self, fills=tuple(fills.items()))
+
+    def naming(self, **expect: str) -> Example:
+        """This example, its answer also naming ``expect`` (read by the platform's tests)."""
+        return replace(self, expect=tuple(expect.items()))
 
 
 @dataclass(frozen=True, slots=True)

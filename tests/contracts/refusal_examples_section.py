@@ -146,8 +146,10 @@ class RefusalExamplesSection:
         """The records of each of :attr:`kinds` the client's sandbox holds."""
         return {kind: client.sandbox.records(kind) for kind in self.kinds}
 
-    def check_answer(self, answer: httpx.Response, row: Refusal) -> None:
-        """What else the platform's answer to ``row`` must hold (its error's other fields)."""
+    def check_answer(self, answer: httpx.Response, row: Refusal, example: Example) -> None:
+        """What else the platform's answer to ``row`` must hold: its error's other fields,
+        what ``example.expect`` says it names."""
+        assert not example.expect, f"{type(self).__name__} reads no Example.expect"
 
     def words(self, answer: httpx.Response) -> str:
         """The text of the answer the row's message is looked for in."""
@@ -177,5 +179,5 @@ class RefusalExamplesSection:
             assert [w for w in words_of(row.message) if w not in text] == [], text
             if example.fills:
                 assert row.text(**dict(example.fills)) in text, text
-            self.check_answer(answer, row)
+            self.check_answer(answer, row, example)
             assert self.book(client) == before

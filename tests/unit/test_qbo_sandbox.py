@@ -22,7 +22,7 @@ from syncledger.adapters.qbo.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from syncledger.adapters.sandbox.refusals import Refusal
+from syncledger.adapters.sandbox.refusals import Example, Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
 from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 
@@ -617,7 +617,7 @@ class TestQboRefusalExamples(RefusalExamplesSection):
     def error_code(self, answer: httpx.Response) -> str:
         return code_of(decode_json(answer.content))
 
-    def check_answer(self, answer: httpx.Response, row: Refusal) -> None:
+    def check_answer(self, answer: httpx.Response, row: Refusal, example: Example) -> None:
         """The fault's type, the error's Message and element are the row's code's."""
         fault = decode_json(answer.content)["Fault"]
         error = fault["Error"][0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.sage.sandbox.book import SageBook
+from syncledger.adapters.sage.sandbox.refusals import EXAMPLES
 from syncledger.adapters.sage.sandbox.seed import (
     BANK_ACCOUNT_ID,
     PURCHASE_LEDGER_ACCOUNT_ID,
@@ -28,7 +29,9 @@ from syncledger.adapters.sage.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.sandbox.refusals import Example, Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
+from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 
 GUID = "0123456789abcdef0123456789abcdef"
 
@@ -158,86 +161,19 @@ async def sage() -> AsyncIterator[Sage]:
 # -------------------------------------------------------------------- OAuth
 
 
-async def test_no_token_and_a_bad_token_are_refused_in_sages_two_shapes(sage: Sage) -> None:
-    bare = await sage.http.get("/v3.1/contacts")
-    assert bare.status_code == 401
-    assert "Authorization missing" in decode_json(bare.content)["error"]
-    sage.access = "not-a-token"
-    status, answer = await sage.call("GET", "/contacts")
-    assert status == 401
-    assert diagnosis(answer) == ("AccessTokenVerificationError", "Authorization")
-
-
 async def test_x_business_selects_the_business(sage: Sage) -> None:
     ours = {"X-Business": DEFAULT_BUSINESS_ID}
     assert (await sage.call("GET", "/contacts", headers=ours))[0] == 200
-    status, answer = await sage.call("GET", "/contacts", headers={"X-Business": "f" * 32})
-    assert (status, diagnosis(answer)[1]) == (403, "X-Business")
 
 
 # ----------------------------------------------------------------- contacts
 
 
-@pytest.mark.parametrize(
-    ("fields", "source"),
-    [
-        ({"contact_type_ids": ["CUSTOMER"]}, "name"),
-        ({"name": "Acme"}, "contact_type_ids"),
-        ({"name": "Acme", "contact_type_ids": ["PARTNER"]}, "contact_type_ids"),
-        (
-            {
-                "name": "Acme",
-                "contact_type_ids": ["CUSTOMER"],
-                "main_contact_person": {"email": "x"},
-            },
-            "main_contact_person.email",
-        ),
-    ],
-)
-async def test_contact_fields_are_checked(sage: Sage, fields: dict[str, Any], source: str) -> None:
-    status, answer = await sage.call("POST", "/contacts", {"contact": fields})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
-    assert sage.sandbox.count("customer") == 0
-
-
-async def test_contact_references_are_unique_ignoring_case(sage: Sage) -> None:
+async def test_a_contact_is_shown_with_its_reference_and_keeps_it(sage: Sage) -> None:
     first = await sage.contact("Acme", reference="ACME01")
     assert first["displayed_as"] == "Acme (ACME01)"
-    status, answer = await sage.call(
-        "POST",
-        "/contacts",
-        {"contact": {"name": "Other", "contact_type_ids": ["CUSTOMER"], "reference": "acme01"}},
-    )
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "reference"))
     renamed = await sage.call("PUT", f"/contacts/{first['id']}", {"contact": {"name": "Acme Ltd"}})
     assert renamed[0] == 200 and renamed[1]["reference"] == "ACME01"
-
-
-@pytest.mark.parametrize(
-    ("fields", "source", "limit"),
-    [
-        # what the adapter used to send: a 15-character token, the whole address in line 1
-        ({"reference": "SL-67B3B5095F8C"}, "reference", 10),  # Contact.reference
-        ({"main_address": {"address_line_1": "1 Long Street, Building 4, Suite 200, "
-                                              "Springfield, IL 62704"}},
-         "main_address.address_line_1", 50),  # Address.address_line_1
-        ({"main_address": {"city": "C" * 51}}, "main_address.city", 50),  # Address.city
-        ({"main_address": {"postal_code": "12345-67890"}}, "main_address.postal_code", 10),
-        ({"main_contact_person": {"name": "N" * 51}}, "main_contact_person.name", 50),
-        ({"main_contact_person": {"telephone": "1" * 51}}, "main_contact_person.telephone", 50),
-        ({"name": "N" * 101}, "name", 100),  # Contact.name
-        ({"notes": "n" * 4001}, "notes", 4000),  # Contact.notes
-    ],
-)  # fmt: skip
-async def test_sages_published_lengths_are_enforced(
-    sage: Sage, fields: dict[str, Any], source: str, limit: int
-) -> None:
-    """swagger.full.json ``maxLength`` (definitions Contact, Address, ContactPerson)."""
-    body = {"name": "Acme", "contact_type_ids": ["CUSTOMER"]} | fields
-    status, answer = await sage.call("POST", "/contacts", {"contact": body})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
-    assert answer[0]["$message"] == f"is too long (maximum is {limit} characters)"
-    assert sage.sandbox.count("customer") == 0
 
 
 async def test_values_at_sages_lengths_are_taken(sage: Sage) -> None:
@@ -248,60 +184,11 @@ async def test_values_at_sages_lengths_are_taken(sage: Sage) -> None:
         main_contact_person={"name": "M" * 50},
     )
     assert (contact["reference"], contact["main_address"]["postal_code"]) == ("R" * 10, "P" * 10)
-
-
-async def test_document_and_payment_lengths_are_enforced(sage: Sage) -> None:
-    contact = await sage.contact()
-    body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": [line("1")]}
-    for field, limit in (("reference", 25), ("notes", 2000)):  # SalesInvoice maxLength
-        wrong = body | {field: "x" * (limit + 1)}
-        status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": wrong})
-        assert (status, diagnosis(answer)) == (422, ("RecordInvalid", field))
-    invoice = await sage.invoice(contact["id"], reference="x" * 25)
-    paid = receipt(contact["id"], "10.00", (invoice["id"], "10.00")) | {"reference": "r" * 26}
-    status, answer = await sage.call("POST", "/contact_payments", {"contact_payment": paid})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "reference"))  # 25
-
-
-@pytest.mark.parametrize(
-    ("fields", "source"),
-    [
-        ({"nickname": "Ace"}, "nickname"),
-        ({"main_address": {"line1": "1 Main St"}}, "main_address.line1"),
-        ({"credit_limit": "100.00"}, "credit_limit"),  # a number, not a string
-        ({"contact_type_ids": "CUSTOMER"}, "contact_type_ids"),
-    ],
-)
-async def test_what_the_schema_does_not_list_or_type_so_is_refused(
-    sage: Sage, fields: dict[str, Any], source: str
-) -> None:
-    body = {"name": "Acme", "contact_type_ids": ["CUSTOMER"]} | fields
-    status, answer = await sage.call("POST", "/contacts", {"contact": body})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
-    assert sage.sandbox.count("customer") == 0
+    invoice = await sage.invoice(contact["id"], reference="x" * 25)  # SalesInvoice maxLength
+    assert invoice["reference"] == "x" * 25
 
 
 # --------------------------------------------------------------- invoices
-
-
-async def test_an_invoice_for_an_unknown_contact_is_record_not_found(sage: Sage) -> None:
-    status, answer = await sage.call(
-        "POST",
-        "/sales_invoices",
-        {
-            "sales_invoice": {
-                "contact_id": "nope",
-                "date": "2026-03-01",
-                "invoice_lines": [line("1")],
-            }
-        },
-    )
-    assert (status, answer[0]["$dataCode"], answer[0]["$message"]) == (
-        404,
-        "RecordNotFound",
-        "Couldn't find record.",
-    )
-    assert sage.sandbox.count("invoice") == 0
 
 
 async def test_invoice_lines_price_discount_and_tax_exactly(sage: Sage) -> None:
@@ -319,29 +206,8 @@ async def test_invoice_lines_price_discount_and_tax_exactly(sage: Sage) -> None:
     assert invoice["status"]["id"] == "UNPAID" and invoice["invoice_number"] == "SI-1"
 
 
-@pytest.mark.parametrize(
-    ("bad", "source"),
-    [
-        ({"tax_rate_id": "GB_STANDARD"}, "invoice_lines.tax_amount"),
-        ({"tax_rate_id": None}, "invoice_lines.tax_rate_id"),
-        ({"ledger_account_id": "f" * 32}, "invoice_lines.ledger_account_id"),
-        ({"net_amount": Decimal("99.00")}, "invoice_lines.net_amount"),
-        ({"unit_price": "ten"}, "invoice_lines.unit_price"),
-    ],
-)
-async def test_invoice_lines_are_checked(sage: Sage, bad: dict[str, Any], source: str) -> None:
-    contact = await sage.contact()
-    body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": [line("10") | bad]}
-    status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": body})
-    assert status in (404, 422)
-    assert diagnosis(answer)[1] == source
-
-
-async def test_a_foreign_invoice_needs_its_rate_and_keeps_both_directions(sage: Sage) -> None:
+async def test_a_foreign_invoice_keeps_its_rate_in_both_directions(sage: Sage) -> None:
     contact = await sage.contact(currency_id="EUR")
-    body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": [line("100.00")]}
-    status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": body})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "exchange_rate"))
     invoice = await sage.invoice(contact["id"], inverse_exchange_rate=Decimal("1.25"))
     assert (invoice["exchange_rate"], invoice["base_currency_total_amount"]) == (
         Decimal("0.8"),
@@ -365,35 +231,10 @@ async def test_put_lines_as_the_swagger_documents_them_replace_the_lines(sage: S
     assert status == 200 and kept["total_amount"] == Decimal("16.00")
 
 
-@pytest.mark.parametrize("extra", [{"_destroy": True}, {"unit_price": Decimal("15.00")}])
-async def test_a_put_naming_an_old_line_is_refused_as_no_field_of_sages_schema(
-    sage: Sage, extra: dict[str, Any]
-) -> None:
-    """``putSalesInvoices`` lines carry neither ``id`` nor ``_destroy`` (swagger.full.json):
-    the old nested-attributes body is refused, and nothing changes."""
-    contact = await sage.contact()
-    invoice = await sage.invoice(contact["id"], line("10.00"), line("20.00"))
-    first, second = (ln["id"] for ln in invoice["invoice_lines"])
-    lines = [{"id": second} | extra, line("1.00")]
-    path = f"/sales_invoices/{invoice['id']}"
-    status, answer = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": lines}})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "invoice_lines.id"))
-    destroy_only = [{"_destroy": True}]
-    status, answer = await sage.call(
-        "PUT", path, {"sales_invoice": {"invoice_lines": destroy_only}}
-    )
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "invoice_lines._destroy"))
-    [stored] = sage.sandbox.records("invoice")
-    assert [ln["id"] for ln in stored["invoice_lines"]] == [first, second]
-    assert stored["total_amount"] == Decimal("30.00")
-
-
-async def test_void_needs_a_reason_and_happens_once(sage: Sage) -> None:
+async def test_void_keeps_its_reason(sage: Sage) -> None:
     contact = await sage.contact()
     invoice = await sage.invoice(contact["id"])
     path = f"/sales_invoices/{invoice['id']}"
-    status, answer = await sage.call("DELETE", path)
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "void_reason"))
     status, voided = await sage.call("DELETE", path, void_reason="duplicate")
     assert status == 200
     assert (voided["status"]["id"], voided["outstanding_amount"], voided["void_reason"]) == (
@@ -401,9 +242,6 @@ async def test_void_needs_a_reason_and_happens_once(sage: Sage) -> None:
         0,
         "duplicate",
     )
-    assert (await sage.call("DELETE", path, void_reason="again"))[0] == 422
-    edit = await sage.call("PUT", path, {"sales_invoice": {"notes": "late"}})
-    assert edit[0] == 422
 
 
 # --------------------------------------------------- products and services
@@ -414,29 +252,6 @@ async def service(sage: Sage, code: str, **fields: Any) -> dict[str, Any]:
     return await sage.create(
         "services", "service", body | {"sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID} | fields
     )
-
-
-async def test_a_line_naming_an_unknown_item_is_record_not_found_as_sage_answers(
-    sage: Sage,
-) -> None:
-    contact = await sage.contact()
-    known = await service(sage, "SVC-1")
-    for bad in ({"service_id": "f" * 32}, {"product_id": known["id"]}):  # a service is no product
-        body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": [line("1")]}
-        body["invoice_lines"][0] |= bad
-        status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": body})
-        assert (status, answer) == (
-            404,
-            [
-                {
-                    "$severity": "error",
-                    "$dataCode": "RecordNotFound",
-                    "$message": "Couldn't find record.",
-                    "$source": "",
-                }
-            ],
-        )
-    assert sage.sandbox.count("invoice") == 0
 
 
 async def test_a_line_booked_to_an_item_links_it_and_keeps_it_on_put(sage: Sage) -> None:
@@ -456,52 +271,19 @@ async def test_a_line_booked_to_an_item_links_it_and_keeps_it_on_put(sage: Sage)
     moved = [line("12.00", service_id=second["id"])]
     _, updated = await sage.call("PUT", path, {"sales_invoice": {"invoice_lines": moved}})
     assert updated["invoice_lines"][0]["service"]["id"] == second["id"]
-    both = [line("1", service_id=first["id"], product_id=first["id"])]
-    body = {"contact_id": contact["id"], "date": "2026-03-01", "invoice_lines": both}
-    status, answer = await sage.call("POST", "/sales_invoices", {"sales_invoice": body})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "invoice_lines.service_id"))
 
 
-async def test_item_codes_are_unique_across_products_and_services_ignoring_case(
-    sage: Sage,
-) -> None:
+async def test_a_product_books_to_its_purchase_ledger(sage: Sage) -> None:
     await service(sage, "SVC-1")
     product = {
-        "item_code": "svc-1",
+        "item_code": "W-1",
         "description": "Widget",
         "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID,
         "purchase_ledger_account_id": PURCHASE_LEDGER_ACCOUNT_ID,
     }
-    for resource, key in (("services", "service"), ("products", "product")):
-        status, answer = await sage.call("POST", f"/{resource}", {key: product})
-        assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "item_code"))
-        assert answer[0]["$message"] == "has already been taken"
-    made = await sage.create("products", "product", product | {"item_code": "W-1"})
+    made = await sage.create("products", "product", product)
     assert made["purchase_ledger_account"]["id"] == PURCHASE_LEDGER_ACCOUNT_ID
     assert sage.sandbox.count("item") == 2
-
-
-@pytest.mark.parametrize(
-    ("resource", "missing", "source"),
-    [
-        ("services", "description", "description"),
-        ("services", "sales_ledger_account_id", "sales_ledger_account_id"),
-        ("products", "purchase_ledger_account_id", "purchase_ledger_account_id"),
-    ],
-)
-async def test_item_fields_are_checked(
-    sage: Sage, resource: str, missing: str, source: str
-) -> None:
-    fields = {
-        "item_code": "X",
-        "description": "X",
-        "sales_ledger_account_id": SALES_LEDGER_ACCOUNT_ID,
-        "purchase_ledger_account_id": PURCHASE_LEDGER_ACCOUNT_ID,
-    }
-    del fields[missing]
-    status, answer = await sage.call("POST", f"/{resource}", {resource[:-1]: fields})
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", source))
-    assert sage.sandbox.count("item") == 0
 
 
 async def test_items_are_searched_by_code_or_description_and_counted(sage: Sage) -> None:
@@ -532,19 +314,13 @@ async def test_item_writes_go_through_the_fault_hooks(sage: Sage) -> None:
 async def test_receipts_settle_invoices_and_keep_the_rest_on_account(sage: Sage) -> None:
     contact = await sage.contact()
     invoice = await sage.invoice(contact["id"])
-    status, answer = await sage.call(
-        "POST",
-        "/contact_payments",
-        {"contact_payment": receipt(contact["id"], "500", (invoice["id"], "150"))},
-    )
-    assert (status, diagnosis(answer)[1]) == (422, "allocated_artefacts.amount")
     payment = await sage.create(
         "contact_payments", "contact_payment", receipt(contact["id"], "70", (invoice["id"], "60"))
     )
     on_account = payment["payment_on_account"]
     assert (on_account["total_amount"], on_account["outstanding_amount"]) == (Decimal("10"),) * 2
     assert on_account["id"] != payment["id"] and on_account["status"]["id"] == "UNPAID"
-    status, after = await sage.call("GET", f"/sales_invoices/{invoice['id']}")
+    _, after = await sage.call("GET", f"/sales_invoices/{invoice['id']}")
     assert (after["outstanding_amount"], after["status"]["id"]) == (Decimal("40.00"), "PART_PAID")
     await sage.create(
         "contact_payments", "contact_payment", receipt(contact["id"], "40", (invoice["id"], "40"))
@@ -572,11 +348,6 @@ async def test_a_receipt_allocated_to_nothing_is_all_on_account(sage: Sage) -> N
     payment = await sage.create("contact_payments", "contact_payment", receipt(contact["id"], "25"))
     assert payment["allocated_artefacts"] == []
     assert payment["payment_on_account"]["outstanding_amount"] == Decimal("25")
-    euro = await sage.contact("Euro GmbH", currency_id="EUR")
-    status, answer = await sage.call(
-        "POST", "/contact_payments", {"contact_payment": receipt(euro["id"], "25")}
-    )
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "exchange_rate"))
 
 
 async def test_a_refund_pays_out_of_a_payment_on_account(sage: Sage) -> None:
@@ -586,12 +357,6 @@ async def test_a_refund_pays_out_of_a_payment_on_account(sage: Sage) -> None:
         "contact_payments", "contact_payment", receipt(contact["id"], "130", (invoice["id"], "100"))
     )
     on_account = payment["payment_on_account"]["id"]
-    status, answer = await sage.call(
-        "POST",
-        "/contact_payments",
-        {"contact_payment": refund(contact["id"], "40", (on_account, "40"))},
-    )
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "allocated_artefacts.amount"))
     paid_out = await sage.create(
         "contact_payments", "contact_payment", refund(contact["id"], "30", (on_account, "30"))
     )
@@ -600,16 +365,6 @@ async def test_a_refund_pays_out_of_a_payment_on_account(sage: Sage) -> None:
     after = (await sage.call("GET", f"/contact_payments/{payment['id']}"))[1]
     assert after["payment_on_account"]["outstanding_amount"] == 0
     assert after["payment_on_account"]["status"]["id"] == "PAID"
-    status, answer = await sage.call(
-        "POST",
-        "/contact_payments",
-        {"contact_payment": refund(contact["id"], "1", (on_account, "1"))},
-    )
-    assert (status, answer[0]["$message"], answer[0]["$source"]) == (
-        422,
-        "You can only pay unpaid or part-paid invoices.",
-        "base",
-    )
     assert (sage.sandbox.count("payment"), sage.sandbox.count("refund")) == (1, 1)
     listed = await sage.call("GET", "/contact_payments", transaction_type_id="CUSTOMER_REFUND")
     assert [item["id"] for item in listed[1]["$items"]] == [paid_out["id"]]
@@ -623,46 +378,9 @@ async def test_a_refund_pays_out_of_a_credit_note_within_what_is_left(sage: Sage
     )
     after = (await sage.call("GET", f"/sales_credit_notes/{note['id']}"))[1]
     assert (after["outstanding_amount"], after["status"]["id"]) == (Decimal("20.00"), "PART_PAID")
-    status, answer = await sage.call(
-        "POST",
-        "/contact_payments",
-        {"contact_payment": refund(contact["id"], "25", (note["id"], "25"))},
-    )
-    assert (status, diagnosis(answer)) == (422, ("RecordInvalid", "allocated_artefacts.amount"))
     assert sage.sandbox.count("refund") == 1
     balance = (await sage.call("GET", f"/contacts/{contact['id']}"))[1]["balance"]
     assert balance == Decimal("-20.00")
-
-
-@pytest.mark.parametrize(
-    ("case", "source"),
-    [
-        ("invoice", "allocated_artefacts.artefact_id"),
-        ("unknown", "allocated_artefacts.artefact_id"),
-        ("other contact", "allocated_artefacts.artefact_id"),
-        ("unallocated", "total_amount"),
-    ],
-)
-async def test_a_refund_needs_a_credit_of_its_customer(sage: Sage, case: str, source: str) -> None:
-    contact = await sage.contact()
-    other = await sage.contact("Other")
-    invoice = await sage.invoice(contact["id"])
-    note = await credit_note(sage, contact["id"])
-    theirs = await credit_note(sage, other["id"])
-    artefact = {
-        "invoice": (invoice["id"], "5"),
-        "unknown": ("f" * 32, "5"),
-        "other contact": (theirs["id"], "5"),
-        "unallocated": (note["id"], "4"),
-    }[case]
-    status, answer = await sage.call(
-        "POST", "/contact_payments", {"contact_payment": refund(contact["id"], "5", artefact)}
-    )
-    assert status in (404, 422) and diagnosis(answer)[1] == source
-    assert sage.sandbox.count("refund") == 0
-    assert (await sage.call("GET", f"/sales_credit_notes/{note['id']}"))[1][
-        "outstanding_amount"
-    ] == Decimal("30.00")
 
 
 async def test_allocations_net_to_zero_and_apply_a_credit_note(sage: Sage) -> None:
@@ -683,8 +401,6 @@ async def test_allocations_net_to_zero_and_apply_a_credit_note(sage: Sage) -> No
         fields = {"transaction_type_id": "CUSTOMER_ALLOCATION", "contact_id": contact["id"]}
         return {"contact_allocation": fields | {"allocated_artefacts": artefacts}}
 
-    status, answer = await sage.call("POST", "/contact_allocations", allocation("30", "-20"))
-    assert (status, diagnosis(answer)[1]) == (422, "allocated_artefacts")
     assert (await sage.call("POST", "/contact_allocations", allocation("30", "-30")))[0] == 201
     assert (await sage.call("GET", f"/sales_invoices/{invoice['id']}"))[1][
         "outstanding_amount"
@@ -709,10 +425,6 @@ async def test_an_idempotency_id_replays_the_first_answer_for_seven_days() -> No
     clock.advance(days=7, seconds=1)
     later = await sage.call("POST", "/contacts", {"contact": fields})
     assert later[0] == 201 and later[1]["id"] != first[1]["id"]
-    status, answer = await sage.call(
-        "POST", "/contacts", {"contact": fields | {"idempotency_id": "not-a-guid"}}
-    )
-    assert (status, diagnosis(answer)[1]) == (422, "idempotency_id")
     await sage.http.aclose()
 
 
@@ -783,7 +495,6 @@ async def test_documents_sort_newest_first_and_search_by_reference(sage: Sage) -
     assert [i["reference"] for i in newest["$items"]] == ["INV-2", "INV-1", "INV-0"]
     found = (await sage.call("GET", "/sales_invoices", search="inv-1", attributes="all"))[1]
     assert [i["reference"] for i in found["$items"]] == ["INV-1"]
-    assert (await sage.call("GET", "/sales_invoices", sort="amount"))[0] == 422
 
 
 # ------------------------------------------------------------------ limits
@@ -845,3 +556,99 @@ async def test_idempotency_ids_and_the_seed_survive_a_restart(tmp_path: Path) ->
     await first.http.aclose()
     await second.http.aclose()
     second.sandbox.close()
+
+
+# ---------------------------------------------------------------- refusals
+
+
+class TestSageRefusalExamples(RefusalExamplesSection):
+    """Every row of adapters/sage/sandbox/refusals.py refused as its example shows, naming
+    the ``$source`` the example gives."""
+
+    examples = EXAMPLES
+    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
+
+    def client(self) -> AbstractAsyncContextManager[Sage]:
+        return signed_in(Sage(create_app(limit=1000, window=60.0)))
+
+    async def send(self, client: Sage, request: Request) -> httpx.Response:
+        return await client.http.request(
+            request.method,
+            "/v3.1" + request.path,
+            params=request.params,
+            content=request.content(),
+            headers={"Authorization": f"Bearer {client.access}"} | request.headers,
+        )
+
+    def error_code(self, answer: httpx.Response) -> str:
+        body = decode_json(answer.content)
+        return str(body[0]["$dataCode"]) if isinstance(body, list) else ""
+
+    def check_answer(self, answer: httpx.Response, row: Refusal, example: Example) -> None:
+        """A diagnosis is an error naming the example's ``$source``."""
+        body, expected = decode_json(answer.content), dict(example.expect)
+        if isinstance(body, list):
+            assert body[0]["$severity"] == "error"
+        if "source" in expected:
+            assert body[0]["$source"] == expected["source"]
+
+    async def given_throttled(self, sage: Sage) -> dict[str, str]:
+        sage.sandbox.throttle_next(1)
+        return {}
+
+    async def given_contact(self, sage: Sage) -> dict[str, str]:
+        """Acme (reference ACME01) and a vendor."""
+        contact = await sage.contact("Acme", reference="ACME01")
+        vendor = await sage.contact("Supplier", contact_type_ids=["VENDOR"])
+        return {"contact": contact["id"], "vendor": vendor["id"]}
+
+    async def given_euro(self, sage: Sage) -> dict[str, str]:
+        return {"contact": (await sage.contact("Euro GmbH", currency_id="EUR"))["id"]}
+
+    async def given_invoice(self, sage: Sage) -> dict[str, str]:
+        """An invoice of two lines (10.00, 20.00); ``line``: the second's id."""
+        contact = await sage.contact()
+        invoice = await sage.invoice(contact["id"], line("10.00"), line("20.00"))
+        second = invoice["invoice_lines"][1]["id"]
+        return {"contact": contact["id"], "invoice": invoice["id"], "line": second}
+
+    async def given_voided(self, sage: Sage) -> dict[str, str]:
+        given = await self.given_invoice(sage)
+        path = f"/sales_invoices/{given['invoice']}"
+        assert (await sage.call("DELETE", path, void_reason="duplicate"))[0] == 200
+        return given
+
+    async def given_paid(self, sage: Sage) -> dict[str, str]:
+        """An invoice of 100.00 with 60.00 paid."""
+        contact = await sage.contact()
+        invoice = await sage.invoice(contact["id"])
+        paid = receipt(contact["id"], "60", (invoice["id"], "60"))
+        await sage.create("contact_payments", "contact_payment", paid)
+        return {"contact": contact["id"], "invoice": invoice["id"]}
+
+    async def given_item(self, sage: Sage) -> dict[str, str]:
+        contact = await sage.contact()
+        return {"contact": contact["id"], "service": (await service(sage, "SVC-1"))["id"]}
+
+    async def given_credits(self, sage: Sage) -> dict[str, str]:
+        """An invoice of 100.00, a credit note of 30.00, a payment of 130.00 with 100.00 on
+        another invoice (30.00 on account); another contact's credit note."""
+        contact = await sage.contact()
+        other = await sage.contact("Other")
+        paid = await sage.invoice(contact["id"])
+        body = receipt(contact["id"], "130", (paid["id"], "100"))
+        payment = await sage.create("contact_payments", "contact_payment", body)
+        return {
+            "contact": contact["id"],
+            "invoice": (await sage.invoice(contact["id"]))["id"],
+            "note": (await credit_note(sage, contact["id"]))["id"],
+            "other_note": (await credit_note(sage, other["id"]))["id"],
+            "on_account": payment["payment_on_account"]["id"],
+        }
+
+    async def given_refunded(self, sage: Sage) -> dict[str, str]:
+        """As ``credits``, the 30.00 on account refunded."""
+        given = await self.given_credits(sage)
+        body = refund(given["contact"], "30", (given["on_account"], "30"))
+        await sage.create("contact_payments", "contact_payment", body)
+        return given
