@@ -3,7 +3,7 @@ the form every platform's mapping writes its invoice due date in."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
@@ -28,3 +28,15 @@ def day_after(start: Any, days: Any) -> date | None:
         return first + timedelta(days=int(days))
     except (TypeError, ValueError):
         return None
+
+
+def iso_moment(value: Any) -> datetime | None:
+    """The moment an ISO 8601 text names, one without an offset taken as UTC; None when it
+    is absent, empty, not text or not a moment."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

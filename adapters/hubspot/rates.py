@@ -29,19 +29,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from syncledger.adapters.wire_dates import iso_moment
+
 
 @dataclass(frozen=True, slots=True)
 class DatedRate:
     effective_at: datetime
     rate: Decimal
-
-
-def _when(text: object) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _rate(value: object) -> Decimal | None:
@@ -67,7 +61,7 @@ class ExchangeRates:
         found: dict[str, list[DatedRate]] = {}
         for row in rows:
             to = str(row.get("toCurrencyCode") or home).upper()
-            when, rate = _when(row.get("effectiveAt")), _rate(row.get("conversionRate"))
+            when, rate = iso_moment(row.get("effectiveAt")), _rate(row.get("conversionRate"))
             source = str(row.get("fromCurrencyCode") or "").upper()
             if to == home and source and when is not None and rate is not None:
                 found.setdefault(source, []).append(DatedRate(when, rate))

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncledger.adapters.sage.mapping import tax_key
+from syncledger.adapters.wire_dates import iso_moment
 from syncledger.core.model import Customer
 
 #: how far before the newest ``updated_at`` seen a delta read starts (a change committed
@@ -60,7 +61,7 @@ class CustomerIndex:
             _folded(raw.get("email")),
             tax_key(raw.get("tax_number")),
         )
-        moment = _moment(raw.get("updated_at"))
+        moment = iso_moment(raw.get("updated_at"))
         if moment is not None and (self._newest is None or moment > self._newest):
             self._newest = moment
 
@@ -93,13 +94,3 @@ def _wanted(customer: Customer) -> Held:
 
 def _folded(value: Any) -> str | None:
     return value.casefold() if isinstance(value, str) and value else None
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -29,6 +29,7 @@ from typing import Any
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.prefetch import Bounded, Prefetched
 from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, next_path
+from syncledger.adapters.wire_dates import iso_moment
 
 #: the resource of each kind whose updates and voids read the record first
 BULK_RESOURCE = {"customer": "contacts", "invoice": "sales_invoices"}
@@ -101,7 +102,7 @@ class BulkReads:
                 return
 
     def _note(self, kind: str, raw: dict[str, Any]) -> None:
-        moment = _moment(raw.get("updated_at"))
+        moment = iso_moment(raw.get("updated_at"))
         if moment is None:
             return
         self._seen.put((kind, str(raw["id"])), moment)
@@ -114,13 +115,3 @@ class BulkReads:
         if not known or len(known) < len(times):
             return None
         return min(known).astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,10 +1,10 @@
-"""Days as ledger APIs write them (adapters/wire_dates.py)."""
+"""Days and moments as ledger APIs write them (adapters/wire_dates.py)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from syncledger.adapters.wire_dates import day_after, iso_day
+from syncledger.adapters.wire_dates import day_after, iso_day, iso_moment
 
 
 def test_a_day_reads_with_or_without_a_time() -> None:
@@ -23,3 +23,11 @@ def test_a_due_offset_counts_whole_days_from_the_start() -> None:
     assert day_after("2026-01-31", None) is None
     assert day_after("2026-01-31", True) is None
     assert day_after(None, 30) is None
+
+
+def test_a_moment_without_an_offset_is_utc_and_anything_else_is_none() -> None:
+    utc = datetime(2026, 4, 1, 9, 30, tzinfo=UTC)
+    assert iso_moment("2026-04-01T09:30:00") == utc
+    assert iso_moment("2026-04-01T09:30:00Z") == utc
+    assert iso_moment("2026-04-01T11:30:00+02:00") == utc
+    assert [iso_moment(v) for v in (None, "", "yesterday", 1712000000)] == [None] * 4
