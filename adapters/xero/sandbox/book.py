@@ -1,7 +1,8 @@
 """The Xero sandbox's books: one organisation's contacts, items, invoices, payments, credit
-notes, overpayments and the bank transactions that received them, and the answers kept for
-``Idempotency-Key`` replays and the invoice e-mails ``emailInvoice`` sent, in SQLite (a
-file when a path is given, memory otherwise).
+notes, overpayments and the bank transactions that received them, and the invoice e-mails
+``emailInvoice`` sent, in SQLite (a file when a path is given, memory otherwise); the
+answers kept for ``Idempotency-Key`` replays are the service's ``Replies`` in the same
+database.
 
 Records are stored as Xero returns them. ``UpdatedDateUTC`` is stamped on every write from
 a per-book clock in milliseconds that never repeats (a write in the same millisecond as
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 ENTITY_OF_KIND = {
     "customer": "Contact",
@@ -51,13 +52,6 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_updated ON records (entity, updated);
 CREATE INDEX IF NOT EXISTS records_number ON records (entity, number_key);
 CREATE INDEX IF NOT EXISTS records_name ON records (entity, name_key);
-CREATE TABLE IF NOT EXISTS replies (
-    key TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    expires REAL NOT NULL
-);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS emails (  -- invoices e-mailed by emailInvoice: to whom, when
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,8 +79,12 @@ def day_ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
-class XeroBook(SqliteBook):
-    """One organisation's records. ``count`` and ``records`` serve tests and the CLI."""
+class XeroBook(TabledBook):
+    """One organisation's records by entity (``Invoice``; a kind such as ``invoice`` or
+    ``credit_note`` is read as its entity), in the order they were first saved; ids are
+    kept lower-case. ``count`` and ``records`` serve tests and the CLI."""
+
+    RECORDS = RecordTable(kind="entity", order="seq", integer_ids=False)
 
     def __init__(self, path: Path | None, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(path, SCHEMA)
@@ -95,16 +93,15 @@ class XeroBook(SqliteBook):
 
     # ------------------------------------------------------------- reading
 
-    def count(self, kind: str) -> int:
-        return self.number("SELECT count(*) FROM records WHERE entity = ?", (entity_name(kind),))
+    def stored_kind(self, kind: str) -> str:
+        return entity_name(kind)
+
+    def get(self, kind: str, ident: object) -> dict[str, Any] | None:
+        return super().get(kind, str(ident).lower())
 
     def all(self, entity: str) -> list[dict[str, Any]]:
-        return self.bodies("SELECT body FROM records WHERE entity = ? ORDER BY seq", (entity,))
-
-    def get(self, entity: str, ident: str) -> dict[str, Any] | None:
-        return self.body(
-            "SELECT body FROM records WHERE entity = ? AND id = ?", (entity, ident.lower())
-        )
+        """``records`` of ``entity``, by the name the platform's tests read it with."""
+        return self.records(entity)
 
     def numbered(self, entity: str, number: str) -> list[dict[str, Any]]:
         return self.bodies(
@@ -170,23 +167,6 @@ class XeroBook(SqliteBook):
             (invoice_id.lower(),),
         ).fetchall()
         return [(str(to).split(","), int(ms)) for to, ms in rows]
-
-    # --------------------------------------------------------- idempotency
-
-    def reply_for(self, key: str, now: float) -> tuple[str, int, bytes] | None:
-        row = self.db.execute(
-            "SELECT fingerprint, status, body FROM replies WHERE key = ? AND expires > ?",
-            (key, now),
-        ).fetchone()
-        return (str(row[0]), int(row[1]), bytes(row[2])) if row else None
-
-    def remember(
-        self, key: str, fingerprint: str, status: int, body: bytes, expires: float
-    ) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
-            (key, fingerprint, status, body, expires),
-        )
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -18,6 +18,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from starlette.responses import Response
+
+from syncledger.adapters.sandbox.errors import SandboxError
 from syncledger.adapters.sandbox.refusals import Refusal
 from syncledger.adapters.xero.sandbox.refusals import REFUSALS
 
@@ -29,14 +32,22 @@ _ERROR_NUMBERS = {
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
 
 
-class XeroFault(Exception):
-    """One refusal: HTTP status, a JSON body (or plain text) and extra headers."""
+class XeroFault(SandboxError):
+    """One refusal: HTTP status, a JSON body (or plain text) and extra headers (a rate
+    limit's ``Retry-After`` among them)."""
 
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        super().__init__(f"HTTP {status}: {body}")
-        self.status = status
+        super().__init__(status, f"HTTP {status}: {body}", headers=headers)
         self.body = body
-        self.headers = headers or {}
+
+    def payload(self) -> Any:
+        return self.body
+
+    def answer(self) -> Response:
+        """A plain-text body (Xero's 404) goes as text; a JSON one as JSON."""
+        if isinstance(self.body, str):
+            return Response(self.body, self.status, self.headers, media_type="text/plain")
+        return super().answer()
 
     @property
     def internal(self) -> bool:

@@ -71,7 +71,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
@@ -82,9 +82,9 @@ from starlette.routing import Route
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
 from syncledger.adapters.sandbox.common import Kinds, plain_json
-from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
+    HandleOptions,
     Sandbox,
     SandboxLogin,
     json_body,
@@ -129,11 +129,9 @@ def create_app(
     app_per_minute: int = 10_000,
     concurrent: int = 5,
     login: SandboxLogin = LOGIN,
-    home_currency: str = "USD",
-    require_auth: bool = True,
-    faults: Faults | None = None,
     idempotency_ttl: float = 360.0,
     rate_scale: float = 1.0,
+    **options: Unpack[HandleOptions],
 ) -> Starlette:
     """The sandbox app; its ``XeroSandbox`` handle is ``sandbox_of(app)``.
 
@@ -153,10 +151,8 @@ def create_app(
         oauth,
         limits=limits,
         tenant_id=tenant_id,
-        home_currency=home_currency,
-        faults=faults,
-        require_auth=require_auth,
         idempotency_ttl=idempotency_ttl,
+        **options,
     )
     return SANDBOX.app(sandbox, _routes(), grants=sandbox.oauth)
 
@@ -223,7 +219,7 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         return Response(body, status, headers, media_type="application/json")
 
     # Xero's writes fail by injection in the service, after an idempotency-key replay
-    return Gate(SANDBOX, XeroFault, _fault_response, _admitted, None)(answer, write=_is_write)
+    return Gate(SANDBOX, XeroFault, XeroFault.answer, _admitted, None)(answer, write=_is_write)
 
 
 def _entity(request: Request) -> str:
@@ -326,13 +322,6 @@ async def _accounts(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]
     return 200, encode_json(sandbox.accounts())
 
 
-def _fault_response(fault: XeroFault) -> Response:
-    headers = fault.headers
-    if isinstance(fault.body, str):
-        return Response(fault.body, fault.status, headers, media_type="text/plain")
-    return Response(encode_json(fault.body), fault.status, headers, media_type="application/json")
-
-
 # ------------------------------------------------------------------- OAuth
 
 
@@ -352,5 +341,5 @@ async def _connections(request: Request) -> Response:
     try:
         sandbox.authenticate(request.headers.get("authorization"))
     except XeroFault as fault:
-        return _fault_response(fault)
+        return fault.answer()
     return plain_json(200, sandbox.connections())

@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.faults import Faults
 from syncledger.adapters.sandbox.oauth import OAuthServer
-from syncledger.adapters.sandbox.scaffold import SandboxHandle, bearer_ok
+from syncledger.adapters.sandbox.replies import Replies
+from syncledger.adapters.sandbox.scaffold import HandleOptions, SandboxHandle, bearer_ok
 from syncledger.adapters.xero.sandbox.book import ID_FIELD, XeroBook, entity_name, ms_date
 from syncledger.adapters.xero.sandbox.credits import (
     OVERPAYMENT_TYPE,
@@ -104,20 +104,19 @@ class XeroSandbox(SandboxHandle[XeroBook]):
         limits: XeroLimits,
         tenant_id: str,
         org_name: str = "Sandbox Company",
-        home_currency: str = "USD",
-        faults: Faults | None = None,
-        require_auth: bool = True,
         idempotency_ttl: float = IDEMPOTENCY_TTL,
         clock: Callable[[], float] = time.time,
+        **options: Unpack[HandleOptions],
     ) -> None:
-        super().__init__(book, faults=faults, require_auth=require_auth)
+        super().__init__(book, **options)
         self.oauth = oauth
         self.limits = limits
         self.tenant_id = tenant_id
         self.org_name = org_name
-        self._ttl = idempotency_ttl
+        #: first replies by ``Idempotency-Key``, with the request's fingerprint
+        self.replies = Replies(book.db, ttl=idempotency_ttl, clock=clock)
         self._clock = clock
-        self.org = Org(home_currency, CHART, TAX_RATES, self.today)
+        self.org = Org(self.home_currency, CHART, TAX_RATES, self.today)
 
     # ------------------------------------------------------ handle for tests
 
@@ -131,14 +130,14 @@ class XeroSandbox(SandboxHandle[XeroBook]):
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         if kind == "refund":
-            return [p for p in self.book.all("Payment") if p["PaymentType"] in _REFUND_TYPES]
+            return [p for p in self.book.records("Payment") if p["PaymentType"] in _REFUND_TYPES]
         if kind == "payment":
             payments = [
-                p for p in self.book.all("Payment") if p["PaymentType"] not in _REFUND_TYPES
+                p for p in self.book.records("Payment") if p["PaymentType"] not in _REFUND_TYPES
             ]
-            return payments + self.book.all("Overpayment")
+            return payments + self.book.records("Overpayment")
         entity = entity_name(kind)
-        return self._present_all(entity, self.book.all(entity))
+        return self._present_all(entity, self.book.records(entity))
 
     def seed_item(self, code: str, **fields: Any) -> str:
         """An item someone made by hand in Xero (no request, no limits): its ItemID."""
@@ -190,7 +189,7 @@ class XeroSandbox(SandboxHandle[XeroBook]):
             result = operation()
             status, answer = (204, b"") if result is None else (200, self._encoded(result))
             if key is not None:
-                self.book.remember(key, fingerprint, status, answer, self._clock() + self._ttl)
+                self.replies.keep(key, status, answer, fingerprint)
         return status, answer
 
     def _encoded(self, body: dict[str, Any]) -> bytes:
@@ -213,18 +212,17 @@ class XeroSandbox(SandboxHandle[XeroBook]):
     def _earlier(self, key: str, fingerprint: str) -> tuple[int, bytes] | None:
         if len(key) > IDEMPOTENCY_KEY_LIMIT:
             raise refuse("idempotency.key_too_long", limit=IDEMPOTENCY_KEY_LIMIT)
-        earlier = self.book.reply_for(key, self._clock())
+        earlier = self.replies.earlier(key)
         if earlier is None:
             return None
-        stored_fingerprint, status, body = earlier
-        if stored_fingerprint != fingerprint:
+        if earlier.fingerprint != fingerprint:
             raise refuse("idempotency.key_reused")
-        return status, body
+        return earlier.status, earlier.body
 
     def _failed(self, key: str | None, fingerprint: str, fault: XeroFault) -> tuple[int, bytes]:
         body = encode_json(fault.body)
         if key is not None and fault.internal:
-            self.book.remember(key, fingerprint, fault.status, body, self._clock() + self._ttl)
+            self.replies.keep(key, fault.status, body, fingerprint)
         return fault.status, body
 
     def save_all(
@@ -511,7 +509,7 @@ class XeroSandbox(SandboxHandle[XeroBook]):
 
     def listing(self, entity: str, params: dict[str, str], since_ms: int | None) -> dict[str, Any]:
         query = Query(entity, params, since_ms)
-        rows = select(query, self.book.all(entity))
+        rows = select(query, self.book.records(entity))
         present = self._presenter(entity)
         return self._envelope(envelope(query, rows, present))
 
@@ -583,7 +581,7 @@ class XeroSandbox(SandboxHandle[XeroBook]):
         owed: dict[str, tuple[Decimal, Decimal]] = {}
         zero = Decimal("0.00")
         today = self.today().isoformat()
-        for invoice in self.book.all("Invoice"):
+        for invoice in self.book.records("Invoice"):
             if invoice.get("Status") != "AUTHORISED":
                 continue
             contact = str(invoice["Contact"]["ContactID"])
