@@ -130,15 +130,21 @@ def platform_ids() -> tuple[str, ...]:
 
 
 def platform(ledger_id: str) -> Platform:
-    module_name = _MODULES.get(ledger_id)
-    if module_name is None:
-        raise ConfigurationError(
-            f"unknown ledger {ledger_id!r}: choose one of {', '.join(_MODULES)} "
-            "(`syncledger sandbox --list`)"
-        )
-    try:
-        module: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ConfigurationError(f"ledger {ledger_id!r} is not available in this build") from exc
+    module = registered(_MODULES, ledger_id, "ledger", "`syncledger sandbox --list`")
     found: Platform = module.PLATFORM
     return found
+
+
+def registered(modules: Mapping[str, str], key: str, what: str, hint: str) -> Any:
+    """The module ``modules`` registers as ``key``, imported. An unknown key is a
+    ``ConfigurationError`` listing the ones to choose from (and ``hint``: where the list
+    is); a module missing from this build is one too."""
+    module_name = modules.get(key)
+    if module_name is None:
+        raise ConfigurationError(
+            f"unknown {what} {key!r}: choose one of {', '.join(modules)} ({hint})"
+        )
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(f"{what} {key!r} is not available in this build") from exc

@@ -12,7 +12,6 @@ always reached at 1.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +22,8 @@ from typing import Any, Protocol
 import httpx
 from starlette.applications import Starlette
 
-from syncledger.adapters.platforms import checked_rate_scale
+from syncledger.adapters.platforms import checked_rate_scale, registered
 from syncledger.core.data_map import PERSONAL_FIELDS
-from syncledger.core.errors import ConfigurationError
 from syncledger.core.source_ports import RecordHint, SourceReader, WebhookRequest
 
 
@@ -164,13 +162,7 @@ def source_ids() -> tuple[str, ...]:
 
 
 def source(source_id: str) -> SourcePlatform:
-    module_name = _MODULES.get(source_id)
-    if module_name is None:
-        raise ConfigurationError(
-            f"unknown source {source_id!r}: choose one of {', '.join(_MODULES)} (SYNCLEDGER_SOURCE)"
-        )
-    module: Any = importlib.import_module(module_name)
-    found: SourcePlatform = module.SOURCE
+    found: SourcePlatform = registered(_MODULES, source_id, "source", "SYNCLEDGER_SOURCE").SOURCE
     return found
 
 
