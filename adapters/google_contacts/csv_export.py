@@ -70,6 +70,7 @@ from syncledger.adapters.google_contacts.contact import (
     split_values,
     tags_of,
 )
+from syncledger.adapters.sources.csv_source import numbered_rows
 from syncledger.core.errors import SourceError
 from syncledger.core.ports import SourceItem
 from syncledger.core.source_ports import SourceChanges
@@ -256,19 +257,14 @@ def _contacts(path: Path, reader: Any) -> Iterator[Contact]:
     if not header:
         raise _file_error(path, 1, "the file is empty: export again from Google Contacts")
     contact_of_row = reader_of(path, header)
-    previous = reader.line_num
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise _file_error(path, previous + 1, f"broken quoting ({exc})") from exc
-        line, previous = previous + 1, reader.line_num
-        if any(c.strip() for c in cells):
-            problems = _row_problems(path, line, header, cells)
-            row = dict(zip(header, (_clean(c) for c in cells), strict=False))
-            yield contact_of_row(header, line, row, problems)
+    for line, cells in numbered_rows(reader, partial(_broken, path)):
+        problems = _row_problems(path, line, header, cells)
+        row = dict(zip(header, (_clean(c) for c in cells), strict=False))
+        yield contact_of_row(header, line, row, problems)
+
+
+def _broken(path: Path, line: int, exc: csv.Error) -> SourceError:
+    return _file_error(path, line, f"broken quoting ({exc})")
 
 
 def read_contacts(path: Path) -> list[Contact]:

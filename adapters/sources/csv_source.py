@@ -29,9 +29,10 @@ import codecs
 import csv
 import os
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -247,18 +248,27 @@ def _quoting_error(spec: CsvFile, line: int, exc: csv.Error) -> SourceError:
     return _file_error(spec, line, f"the row starting here cannot be read ({exc}): {fix}")
 
 
-def _rows(spec: CsvFile, reader: CsvReader, header: list[str]) -> Iterator[_Row]:
+def numbered_rows(
+    reader: CsvReader, broken: Callable[[int, csv.Error], Exception]
+) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank row after the header with the line it starts on. A row the reader
+    cannot find (its quoting is broken, so the file is) raises ``broken(line, error)``."""
     previous = reader.line_num
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:  # the reader cannot find the next row: the file is broken
-            raise _quoting_error(spec, previous + 1, exc) from exc
+        except csv.Error as exc:
+            raise broken(previous + 1, exc) from exc
         start, previous = previous + 1, reader.line_num
         if any(cell.strip() for cell in cells):
-            yield _make_row(spec, header, start, cells)
+            yield start, cells
+
+
+def _rows(spec: CsvFile, reader: CsvReader, header: list[str]) -> Iterator[_Row]:
+    for start, cells in numbered_rows(reader, partial(_quoting_error, spec)):
+        yield _make_row(spec, header, start, cells)
 
 
 def read_rows(path: Path, spec: CsvFile, encoding: str) -> list[_Row]:
