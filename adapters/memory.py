@@ -16,20 +16,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Literal
 
 from syncledger.adapters.items import items_for_lines
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
-from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Invoice
 from syncledger.core.ports import (
     CreateRequest,
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepResult,
-    WriteSteps,
-    steps_or_direct,
+    VoidWrite,
+    create_one,
 )
 
 
@@ -67,13 +74,13 @@ class MemoryLedger:
         by_code = next((i for i in self.items.values() if i.code == code), None)
         return by_code if by_code is not None else self.items.get(code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
-        existing = next((i for i in self.items.values() if i.code == code), None)
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
+        existing = next((i for i in self.items.values() if i.code == req.code), None)
         if existing is not None:
             return existing
         self.calls += 1
         self._maybe_fail()
-        item = LedgerItem(f"item-{len(self.items) + 1}", code, code)
+        item = LedgerItem(f"item-{len(self.items) + 1}", req.code, req.code)
         self.items[item.ledger_id] = item
         self._maybe_fail_after()
         return item
@@ -147,69 +154,51 @@ class MemoryLedger:
             )
         ]
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
-        taken = any(r.kind == "customer" and r.name == customer.name for r in self.records.values())
-        if taken and idempotency_key not in self._by_key:
-            raise PermanentLedgerError(f"duplicate name {customer.name!r}", code="duplicate")
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
+        taken = any(
+            r.kind == "customer" and r.name == req.customer.name for r in self.records.values()
+        )
+        if taken and req.idempotency_key not in self._by_key:
+            raise PermanentLedgerError(f"duplicate name {req.customer.name!r}", code="duplicate")
         rec = LedgerRecord(
             "customer",
             self._new_id(),
             "0",
-            external_ref,
-            name=customer.name,
-            currency=customer.currency,
+            req.external_ref,
+            name=req.customer.name,
+            currency=req.customer.currency,
             updated_at=datetime.now(UTC),
-            raw=_customer_raw(customer),
+            raw=_customer_raw(req.customer),
         )
-        return self._write(idempotency_key, rec)
+        return self._write(req.idempotency_key, rec)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        total = invoice.computed_total()
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+        total = req.invoice.computed_total()
         rec = LedgerRecord(
             "invoice",
             self._new_id(),
             "0",
-            external_ref,
-            name=invoice.number,
-            customer_ledger_id=customer_ledger_id,
-            currency=invoice.currency,
+            req.external_ref,
+            name=req.invoice.number,
+            customer_ledger_id=req.customer_ledger_id,
+            currency=req.invoice.currency,
             total=total,
-            tax=invoice.tax_total,
+            tax=req.invoice.tax_total,
             balance=total,
             status="open",
             updated_at=datetime.now(UTC),
-            line_items=await self._line_items(invoice),
-            due_date=invoice.due_date,
+            line_items=await self._line_items(req.invoice),
+            due_date=req.invoice.due_date,
         )
-        return self._write(idempotency_key, rec)
+        return self._write(req.idempotency_key, rec)
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
-        inv = self.records[invoice_ledger_id]
-        part = payment.amount if applied is None else applied
-        if idempotency_key not in self._by_key:
-            if not Decimal(0) <= part <= payment.amount:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+        inv = self.records[req.invoice_ledger_id]
+        part = req.part
+        if req.idempotency_key not in self._by_key:
+            if not Decimal(0) <= part <= req.payment.amount:
                 raise PermanentLedgerError(
-                    f"cannot apply {part} of a {payment.amount} payment", code="bad_amount"
+                    f"cannot apply {part} of a {req.payment.amount} payment", code="bad_amount"
                 )
             if part > (inv.balance or Decimal(0)):
                 raise PermanentLedgerError(
@@ -221,57 +210,49 @@ class MemoryLedger:
             "payment",
             self._new_id(),
             "0",
-            external_ref,
-            customer_ledger_id=customer_ledger_id,
-            currency=payment.currency,
-            total=payment.amount,
-            balance=payment.amount - part,
+            req.external_ref,
+            customer_ledger_id=req.customer_ledger_id,
+            currency=req.payment.currency,
+            total=req.payment.amount,
+            balance=req.payment.amount - part,
             updated_at=datetime.now(UTC),
-            applied_to=((invoice_ledger_id, part),) if part else (),
+            applied_to=((req.invoice_ledger_id, part),) if part else (),
         )
-        return self._write(idempotency_key, rec)
+        return self._write(req.idempotency_key, rec)
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        credit = self.records.get(credit_ledger_id)
-        if credit is None or credit.kind != credit_kind:
-            raise PermanentLedgerError(f"no {credit_kind} {credit_ledger_id}", code="not_found")
-        journal = steps_or_direct(steps, idempotency_key)
+    async def create_refund(self, req: RefundWrite) -> PushResult:
+        credit = self.records.get(req.credit_ledger_id)
+        if credit is None or credit.kind != req.credit_kind:
+            raise PermanentLedgerError(
+                f"no {req.credit_kind} {req.credit_ledger_id}", code="not_found"
+            )
+        journal = req.journal()
 
         async def write_refund(key: str) -> StepResult:
-            if key not in self._by_key and refund.amount > (credit.balance or Decimal(0)):
+            if key not in self._by_key and req.refund.amount > (credit.balance or Decimal(0)):
                 raise PermanentLedgerError(
-                    f"refund {refund.amount} exceeds the {credit.balance} credit left",
+                    f"refund {req.refund.amount} exceeds the {credit.balance} credit left",
                     code="refund_exceeds_credit",
                 )
             rec = LedgerRecord(
                 "refund",
                 self._new_id(),
                 "0",
-                external_ref,
-                customer_ledger_id=customer_ledger_id,
-                currency=refund.currency,
-                total=refund.amount,
+                req.external_ref,
+                customer_ledger_id=req.customer_ledger_id,
+                currency=req.refund.currency,
+                total=req.refund.amount,
                 updated_at=datetime.now(UTC),
             )
             return StepResult(self._write(key, rec).ledger_id)
 
-        made = await journal.step("refund", write_refund, self._found("refund", external_ref))
+        made = await journal.step("refund", write_refund, self._found("refund", req.external_ref))
 
         async def link(key: str) -> StepResult:
-            self._spend(key, credit_ledger_id, made.ledger_id, refund.amount)
+            self._spend(key, req.credit_ledger_id, made.ledger_id, req.refund.amount)
             return StepResult(made.ledger_id)
 
-        await journal.step("link", link, self._linked(made.ledger_id, credit_ledger_id))
+        await journal.step("link", link, self._linked(made.ledger_id, req.credit_ledger_id))
         return PushResult(made.ledger_id, self.records[made.ledger_id].version)
 
     def _found(self, kind: str, external_ref: str) -> Callable[[], Awaitable[StepResult | None]]:
@@ -358,18 +339,14 @@ class MemoryLedger:
         self._by_key[key] = ledger_id
         return PushResult(ledger_id, updated.version)
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
-        done = self._replace(idempotency_key, ledger_id, version, name=customer.name)
-        current = self.records[ledger_id]
-        self.records[ledger_id] = replace(current, raw={**current.raw, **_customer_raw(customer)})
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+        done = self._replace(
+            req.idempotency_key, req.ledger_id, req.version, name=req.customer.name
+        )
+        current = self.records[req.ledger_id]
+        self.records[req.ledger_id] = replace(
+            current, raw={**current.raw, **_customer_raw(req.customer)}
+        )
         return done
 
     def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
@@ -386,57 +363,38 @@ class MemoryLedger:
             raw={**current.raw, **details},
         )
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        old = self.records[ledger_id]
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+        old = self.records[req.ledger_id]
         paid = (old.total or Decimal(0)) - (old.balance or Decimal(0))
-        total = invoice.computed_total()
+        total = req.invoice.computed_total()
         return self._replace(
-            idempotency_key,
-            ledger_id,
-            version,
+            req.idempotency_key,
+            req.ledger_id,
+            req.version,
             total=total,
-            tax=invoice.tax_total,
+            tax=req.invoice.tax_total,
             balance=total - paid,
-            name=invoice.number,
-            line_items=await self._line_items(invoice),
-            due_date=invoice.due_date,
+            name=req.invoice.number,
+            line_items=await self._line_items(req.invoice),
+            due_date=req.invoice.due_date,
         )
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        total = credit_note.computed_total()
-        line_items = await self._line_items(credit_note)
-        journal = steps_or_direct(steps, idempotency_key)
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+        total = req.credit_note.computed_total()
+        line_items = await self._line_items(req.credit_note)
+        journal = req.journal()
 
         async def write_note(key: str) -> StepResult:
             rec = LedgerRecord(
                 "credit_note",
                 self._new_id(),
                 "0",
-                external_ref,
-                name=credit_note.number,
-                customer_ledger_id=customer_ledger_id,
-                currency=credit_note.currency,
+                req.external_ref,
+                name=req.credit_note.number,
+                customer_ledger_id=req.customer_ledger_id,
+                currency=req.credit_note.currency,
                 total=total,
-                tax=credit_note.tax_total,
+                tax=req.credit_note.tax_total,
                 balance=total,
                 updated_at=datetime.now(UTC),
                 line_items=line_items,
@@ -444,10 +402,10 @@ class MemoryLedger:
             return StepResult(self._write(key, rec).ledger_id)
 
         note = await journal.step(
-            "credit_note", write_note, self._found("credit_note", external_ref)
+            "credit_note", write_note, self._found("credit_note", req.external_ref)
         )
-        if invoice_ledger_id is not None:
-            target = invoice_ledger_id
+        if req.invoice_ledger_id is not None:
+            target = req.invoice_ledger_id
 
             async def apply(key: str) -> StepResult:
                 self._apply_credit(key, note.ledger_id, target)
@@ -482,56 +440,21 @@ class MemoryLedger:
         results: list[PushResult | LedgerError] = []
         for req in requests:
             try:
-                results.append(await self._create_one(req))
+                results.append(await create_one(self, req))
             except LedgerError as exc:
                 results.append(exc)
         return results
 
-    async def _create_one(self, req: CreateRequest) -> PushResult:
-        rec, key, ref = req.record, req.idempotency_key, req.external_ref
-        if isinstance(rec, Invoice):
-            return await self.create_invoice(
-                rec,
-                customer_ledger_id=req.customer_ledger_id,
-                external_ref=ref,
-                idempotency_key=key,
-            )
-        if isinstance(rec, Payment):
-            assert req.invoice_ledger_id is not None
-            return await self.apply_payment(
-                rec,
-                customer_ledger_id=req.customer_ledger_id,
-                invoice_ledger_id=req.invoice_ledger_id,
-                external_ref=ref,
-                idempotency_key=key,
-                applied=req.applied,
-            )
-        return await self.create_credit_note(
-            rec,
-            customer_ledger_id=req.customer_ledger_id,
-            invoice_ledger_id=req.invoice_ledger_id,
-            external_ref=ref,
-            idempotency_key=key,
-            steps=req.steps,
-        )
-
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        inv = self.records[ledger_id]
-        self.records[ledger_id] = replace(
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
+        inv = self.records[req.ledger_id]
+        self.records[req.ledger_id] = replace(
             inv,
             version=str(int(inv.version or 0) + 1),
             balance=Decimal(0),
             status="void",
             updated_at=datetime.now(UTC),
         )
-        return PushResult(ledger_id, self.records[ledger_id].version)
+        return PushResult(req.ledger_id, self.records[req.ledger_id].version)
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None:
         rec = self.records.get(ledger_id)

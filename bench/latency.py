@@ -117,7 +117,7 @@ from syncledger.core.ledgers import LedgerHandle, open_ledger
 from syncledger.core.metrics import REGISTRY, requests_sent
 from syncledger.core.model import Customer
 from syncledger.core.pipeline import run_worker, source_log
-from syncledger.core.ports import LedgerAdapter
+from syncledger.core.ports import CustomerWrite, LedgerAdapter
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import WebhookReceiver, WebhookRequest
 from syncledger.core.source_sync import WebhookDesk
@@ -313,7 +313,7 @@ async def direct(adapter: LedgerAdapter, rate: float, n: int) -> list[float]:
         key = hashlib.sha256(f"raw-{i}".encode()).hexdigest()
         start = time.perf_counter()
         await adapter.create_customer(
-            customer, external_ref=f"raw/customer/raw-{i}", idempotency_key=key
+            CustomerWrite(customer, external_ref=f"raw/customer/raw-{i}", idempotency_key=key)
         )
         latencies.append((time.perf_counter() - start) * 1000)
 

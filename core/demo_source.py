@@ -35,6 +35,7 @@ from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.ledgers import LedgerHandle, open_ledger
 from syncledger.core.model import Payment, RecordRef
 from syncledger.core.pipeline import backsync_with, catch_up, mapped_log, reconcile_with
+from syncledger.core.ports import PaymentWrite
 from syncledger.core.settings import Settings
 from syncledger.core.source_ports import (
     SourceReader,
@@ -180,11 +181,13 @@ async def _pay(ledger: LedgerHandle, invoice_ledger_id: str, n: int) -> bool:
     key = hashlib.sha256(f"demo-bookkeeper/{invoice_ledger_id}".encode()).hexdigest()
     try:
         await ledger.adapter.apply_payment(
-            payment,
-            customer_ledger_id=invoice.customer_ledger_id,
-            invoice_ledger_id=invoice_ledger_id,
-            external_ref=f"bookkeeper-{n}",  # no reference of ours: the bookkeeper's own
-            idempotency_key=key,
+            PaymentWrite(
+                payment,
+                customer_ledger_id=invoice.customer_ledger_id,
+                invoice_ledger_id=invoice_ledger_id,
+                external_ref=f"bookkeeper-{n}",  # no reference of ours: the bookkeeper's own
+                idempotency_key=key,
+            )
         )
     except PermanentLedgerError:
         return False

@@ -164,7 +164,154 @@ def steps_or_direct(steps: WriteSteps | None, key: str) -> WriteSteps:
     return steps if steps is not None else DirectSteps(key)
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerWrite:
+    """``create_customer``: a new customer carrying our reference ``external_ref``."""
+
+    customer: Customer
+    external_ref: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """``create_item``: a service item whose code is ``code``."""
+
+    code: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceWrite:
+    """``create_invoice``: a new invoice of the customer ``customer_ledger_id``."""
+
+    invoice: Invoice
+    customer_ledger_id: str
+    external_ref: str
+    idempotency_key: str
+    steps: WriteSteps | None = None  # the record's journal, for multi-write operations
+
+    def journal(self) -> WriteSteps:
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+    @property
+    def record(self) -> Invoice:
+        return self.invoice
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentWrite:
+    """``apply_payment``: the receipt of ``payment.amount``, ``applied`` of it (None: all)
+    applied to the invoice ``invoice_ledger_id``."""
+
+    payment: Payment
+    customer_ledger_id: str
+    invoice_ledger_id: str
+    external_ref: str
+    idempotency_key: str
+    steps: WriteSteps | None = None
+    applied: Decimal | None = None
+
+    def journal(self) -> WriteSteps:
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+    @property
+    def record(self) -> Payment:
+        return self.payment
+
+    @property
+    def part(self) -> Decimal:
+        """What is applied to the invoice: ``applied``, or the whole amount."""
+        return self.payment.amount if self.applied is None else self.applied
+
+
+@dataclass(frozen=True, slots=True)
+class RefundWrite:
+    """``create_refund``: ``refund.amount`` paid back out of the credit
+    ``credit_ledger_id`` (a payment's unapplied remainder or a credit note's credit)."""
+
+    refund: Refund
+    customer_ledger_id: str
+    credit_kind: Literal["payment", "credit_note"]
+    credit_ledger_id: str
+    external_ref: str
+    idempotency_key: str
+    steps: WriteSteps | None = None
+
+    def journal(self) -> WriteSteps:
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteWrite:
+    """``create_credit_note``: a new credit note, applied to ``invoice_ledger_id`` when
+    one is given."""
+
+    credit_note: CreditNote
+    customer_ledger_id: str
+    invoice_ledger_id: str | None
+    external_ref: str
+    idempotency_key: str
+    steps: WriteSteps | None = None
+
+    def journal(self) -> WriteSteps:
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+    @property
+    def record(self) -> CreditNote:
+        return self.credit_note
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerUpdate:
+    """``update_customer``: the customer ``ledger_id`` as read at ``version``."""
+
+    customer: Customer
+    ledger_id: str
+    version: str | None
+    external_ref: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceUpdate:
+    """``update_invoice``: the invoice ``ledger_id`` as read at ``version``."""
+
+    invoice: Invoice
+    ledger_id: str
+    version: str | None
+    customer_ledger_id: str
+    external_ref: str
+    idempotency_key: str
+    steps: WriteSteps | None = None
+
+    def journal(self) -> WriteSteps:
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class VoidWrite:
+    """``void_invoice``: the invoice ``ledger_id`` as read at ``version``."""
+
+    ledger_id: str
+    version: str | None
+    idempotency_key: str
+    steps: WriteSteps | None = None
+
+    def journal(self) -> WriteSteps:
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+
+#: one document of a ``BatchCreator.create_many`` batch (its customer, and invoice,
+#: already linked)
+CreateRequest = InvoiceWrite | PaymentWrite | CreditNoteWrite
+
+
 class LedgerAdapter(Protocol):
+    """A ledger. Each write takes one request value (above), which names the record, our
+    reference ``external_ref`` stored on it, the ``idempotency_key`` a retry reuses and,
+    for multi-write operations, the record's ``steps`` journal."""
+
     ledger: str  # platform id, e.g. "qbo"
     capabilities: LedgerCapabilities
 
@@ -176,9 +323,7 @@ class LedgerAdapter(Protocol):
         """Existing ledger customers that may be this one (name / email / tax id)."""
         ...
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult: ...
+    async def create_customer(self, req: CustomerWrite) -> PushResult: ...
 
     async def find_item(self, code: str) -> LedgerItem | None:
         """The ledger's item whose code is ``code`` (or, failing that, whose id is): None
@@ -187,104 +332,42 @@ class LedgerAdapter(Protocol):
         (``PermanentLedgerError``) and nothing is written."""
         ...
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
-        """Create a service item ``code`` booked to the income account the adapter books
-        lines to (mapping file). An item ``code`` that already exists is returned as it is
-        (the code is the item's natural key): never a second item."""
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
+        """Create a service item ``req.code`` booked to the income account the adapter
+        books lines to (mapping file). An item whose code already exists is returned as it
+        is (the code is the item's natural key): never a second item."""
         ...
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult: ...
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult: ...
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """Record the receipt of ``payment.amount`` and apply ``applied`` of it (default:
         all) to the invoice. An overpayment: ``applied`` is the invoice's open balance and
         the rest stays on the customer's account as unapplied credit (the payment's
         ``balance`` in ``get``), to be applied later or refunded."""
         ...
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """Pay ``refund.amount`` back to the customer out of a credit they hold: a
         payment's unapplied remainder or a credit note's remaining credit. The credit's
         ``balance`` drops by the amount; more than remains is refused
         (``PermanentLedgerError``)."""
         ...
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
         """Replace the customer's mapped fields; ``StaleVersionError`` if ``version`` is old."""
         ...
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
         """Replace the invoice's lines and totals; ``StaleVersionError`` if ``version`` is old."""
         ...
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """Create a credit note; when ``invoice_ledger_id`` is given, apply it to that
         invoice (its balance drops by the credit note's total)."""
         ...
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult: ...
+    async def void_invoice(self, req: VoidWrite) -> PushResult: ...
 
     async def get(self, kind: str, ledger_id: str) -> LedgerRecord | None: ...
 
@@ -299,17 +382,13 @@ class LedgerAdapter(Protocol):
     async def aclose(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class CreateRequest:
-    """One document to create in a batch (its customer, and invoice, already linked)."""
-
-    record: Invoice | Payment | CreditNote
-    customer_ledger_id: str
-    invoice_ledger_id: str | None
-    external_ref: str
-    idempotency_key: str
-    applied: Decimal | None = None  # payments: the part applied to the invoice (None: all)
-    steps: WriteSteps | None = None  # the record's journal, for multi-write operations
+async def create_one(ledger: LedgerAdapter, req: CreateRequest) -> PushResult:
+    """``req`` written alone, by the write method of its kind."""
+    if isinstance(req, InvoiceWrite):
+        return await ledger.create_invoice(req)
+    if isinstance(req, PaymentWrite):
+        return await ledger.apply_payment(req)
+    return await ledger.create_credit_note(req)
 
 
 @runtime_checkable

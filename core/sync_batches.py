@@ -9,9 +9,10 @@ from decimal import Decimal
 from syncledger.core.errors import LedgerError
 from syncledger.core.events import LedgerPushSucceeded
 from syncledger.core.model import CreditNote, Invoice, Payment
-from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
+from syncledger.core.ports import BatchCreator, PushResult
 from syncledger.core.sync_claims import Claims
 from syncledger.core.sync_context import Outcome, SyncContext, Work, needs
+from syncledger.core.sync_creates import create_request
 from syncledger.core.sync_log import SyncLog
 from syncledger.core.sync_outcomes import Outcomes
 
@@ -102,7 +103,7 @@ class Batch:
         answers: list[PushResult | LedgerError]
         try:
             answers = await ledger.create_many(
-                [self._request(w) for w in works], batch_key=batch_key
+                [create_request(self._ctx, self._log, w) for w in works], batch_key=batch_key
             )
         except LedgerError as exc:  # the whole call failed: every item is retried alone
             answers = [exc] * len(works)
@@ -115,19 +116,3 @@ class Batch:
         for work, (payload, _) in zip(works, settled, strict=True):
             if isinstance(payload, LedgerPushSucceeded):
                 await self._outcomes.after_success(work, payload)
-
-    def _request(self, work: Work) -> CreateRequest:
-        rec, link_of = work.record, self._ctx.link_of
-        assert isinstance(rec, Invoice | Payment | CreditNote)
-        invoice_id = getattr(rec, "invoice_id", None)
-        return CreateRequest(
-            record=rec,
-            customer_ledger_id=link_of(f"{work.ref.system}/customer/{rec.customer_key()}"),
-            invoice_ledger_id=(
-                link_of(f"{work.ref.system}/invoice/{invoice_id}") if invoice_id else None
-            ),
-            external_ref=str(work.ref),
-            idempotency_key=work.key,
-            applied=work.applied,
-            steps=self._log.journal(work),
-        )

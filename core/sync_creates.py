@@ -3,8 +3,19 @@ reference first; a new customer is matched before it is created)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
-from syncledger.core.ports import PushResult
+from syncledger.core.ports import (
+    CreateRequest,
+    CreditNoteWrite,
+    CustomerWrite,
+    InvoiceWrite,
+    PaymentWrite,
+    PushResult,
+    RefundWrite,
+    create_one,
+)
 from syncledger.core.sync_context import Outcome, SyncContext, Work
 from syncledger.core.sync_log import SyncLog
 from syncledger.core.sync_outcomes import Outcomes
@@ -38,62 +49,43 @@ class Creates:
     async def _create(self, work: Work) -> PushResult:
         rec, ref, key = work.record, str(work.ref), work.key
         self._ctx.check_owner()
+        ledger = self._ctx.ledger
         if isinstance(rec, Customer):
             self._ctx.matches.writing(rec)  # batch-mates it may match are asked again
-            ledger = self._ctx.ledger
-            return await ledger.create_customer(rec, external_ref=ref, idempotency_key=key)
-        assert rec is not None
-        if isinstance(rec, Invoice):
-            return await self._invoice(work, rec)
-        if isinstance(rec, Payment):
-            return await self._payment(work, rec)
+            return await ledger.create_customer(CustomerWrite(rec, ref, key))
         if isinstance(rec, Refund):
-            return await self._refund(work, rec)
-        assert isinstance(rec, CreditNote)
-        return await self._credit_note(work, rec)
+            return await ledger.create_refund(self._refund(work, rec))
+        return await create_one(ledger, create_request(self._ctx, self._log, work))
 
-    def _link(self, work: Work, kind: str, rid: str) -> str:
-        return self._ctx.link_of(f"{work.ref.system}/{kind}/{rid}")
-
-    async def _invoice(self, work: Work, rec: Invoice) -> PushResult:
-        return await self._ctx.ledger.create_invoice(
+    def _refund(self, work: Work, rec: Refund) -> RefundWrite:
+        link_of = _links(self._ctx, work)
+        return RefundWrite(
             rec,
-            customer_ledger_id=self._link(work, "customer", rec.customer_key()),
-            external_ref=str(work.ref),
-            idempotency_key=work.key,
-            steps=self._log.journal(work),
-        )
-
-    async def _payment(self, work: Work, rec: Payment) -> PushResult:
-        return await self._ctx.ledger.apply_payment(
-            rec,
-            customer_ledger_id=self._link(work, "customer", rec.customer_key()),
-            invoice_ledger_id=self._link(work, "invoice", rec.invoice_id),
-            external_ref=str(work.ref),
-            idempotency_key=work.key,
-            steps=self._log.journal(work),
-            applied=work.applied,
-        )
-
-    async def _refund(self, work: Work, rec: Refund) -> PushResult:
-        return await self._ctx.ledger.create_refund(
-            rec,
-            customer_ledger_id=self._link(work, "customer", rec.customer_key()),
+            customer_ledger_id=link_of("customer", rec.customer_key()),
             credit_kind=rec.credit_kind,
-            credit_ledger_id=self._link(work, rec.credit_kind, rec.credit_id),
+            credit_ledger_id=link_of(rec.credit_kind, rec.credit_id),
             external_ref=str(work.ref),
             idempotency_key=work.key,
             steps=self._log.journal(work),
         )
 
-    async def _credit_note(self, work: Work, rec: CreditNote) -> PushResult:
-        customer_id = self._link(work, "customer", rec.customer_key())
-        invoice_id = self._link(work, "invoice", rec.invoice_id) if rec.invoice_id else None
-        return await self._ctx.ledger.create_credit_note(
-            rec,
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref=str(work.ref),
-            idempotency_key=work.key,
-            steps=self._log.journal(work),
-        )
+
+def create_request(ctx: SyncContext, log: SyncLog, work: Work) -> CreateRequest:
+    """The write of a new invoice, payment or credit note, its customer and invoice linked
+    (written alone, or in a batch: ``core.sync_batches``)."""
+    rec, link_of = work.record, _links(ctx, work)
+    assert isinstance(rec, Invoice | Payment | CreditNote)
+    ref, key, steps = str(work.ref), work.key, log.journal(work)
+    customer_id = link_of("customer", rec.customer_key())
+    if isinstance(rec, Invoice):
+        return InvoiceWrite(rec, customer_id, ref, key, steps)
+    if isinstance(rec, Payment):
+        paid = link_of("invoice", rec.invoice_id)
+        return PaymentWrite(rec, customer_id, paid, ref, key, steps, work.applied)
+    credited = link_of("invoice", rec.invoice_id) if rec.invoice_id else None
+    return CreditNoteWrite(rec, customer_id, credited, ref, key, steps)
+
+
+def _links(ctx: SyncContext, work: Work) -> Callable[[str, str], str]:
+    """The ledger id linked to the record ``rid`` of ``kind`` in ``work``'s source."""
+    return lambda kind, rid: ctx.link_of(f"{work.ref.system}/{kind}/{rid}")

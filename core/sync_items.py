@@ -7,6 +7,7 @@ import hashlib
 
 from syncledger.core.events import LedgerItemCreated, LedgerItemRequested
 from syncledger.core.model import CreditNote, Invoice
+from syncledger.core.ports import ItemWrite
 from syncledger.core.sync_context import SyncContext, Work
 from syncledger.core.sync_log import SyncLog
 from syncledger.core.validation import LEDGER_ITEM_MISSING
@@ -49,7 +50,7 @@ class Items:
             )
         key = hashlib.sha256(f"item\x00{code}\x00{ctx.name}".encode()).hexdigest()
         ctx.check_owner()
-        made = await ctx.ledger.create_item(code, idempotency_key=key)
+        made = await ctx.ledger.create_item(ItemWrite(code, idempotency_key=key))
         await self._created(work, code, made.ledger_id, recovered=False)
         return None
 

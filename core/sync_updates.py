@@ -48,7 +48,7 @@ from syncledger.core.errors import StaleVersionError
 from syncledger.core.events import ConflictDetected, FieldDifference, SealedPii
 from syncledger.core.keystore import PiiSealer, subject_key_id
 from syncledger.core.model import CreditNote, Customer, Invoice
-from syncledger.core.ports import LedgerRecord, PushResult
+from syncledger.core.ports import CustomerUpdate, InvoiceUpdate, LedgerRecord, PushResult, VoidWrite
 from syncledger.core.sync_context import Outcome, SyncContext, Work
 from syncledger.core.sync_log import Sealing, SyncLog
 from syncledger.core.sync_outcomes import Outcomes
@@ -156,26 +156,32 @@ class Updates:
         steps = self._log.journal(work)
         if work.operation == "void":
             return await ledger.void_invoice(
-                ledger_id, version=version, idempotency_key=key, steps=steps
+                VoidWrite(ledger_id, version=version, idempotency_key=key, steps=steps)
             )
         if isinstance(rec, Customer):
             self._ctx.matches.writing(rec, ledger_id)  # batch-mates it may match: asked again
             return await ledger.update_customer(
-                self._sent(rec),
-                ledger_id=ledger_id,
-                version=version,
-                external_ref=ref,
-                idempotency_key=key,
+                CustomerUpdate(
+                    self._sent(rec),
+                    ledger_id=ledger_id,
+                    version=version,
+                    external_ref=ref,
+                    idempotency_key=key,
+                )
             )
         assert isinstance(rec, Invoice)
         return await ledger.update_invoice(
-            rec,
-            ledger_id=ledger_id,
-            version=version,
-            customer_ledger_id=self._ctx.link_of(f"{work.ref.system}/customer/{rec.customer_id}"),
-            external_ref=ref,
-            idempotency_key=key,
-            steps=steps,
+            InvoiceUpdate(
+                rec,
+                ledger_id=ledger_id,
+                version=version,
+                customer_ledger_id=self._ctx.link_of(
+                    f"{work.ref.system}/customer/{rec.customer_id}"
+                ),
+                external_ref=ref,
+                idempotency_key=key,
+                steps=steps,
+            )
         )
 
     async def _conflict(self, work: Work, exc: StaleVersionError) -> Outcome:

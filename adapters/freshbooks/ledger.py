@@ -185,17 +185,24 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Payment
 from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    WriteSteps,
-    steps_or_direct,
+    VoidWrite,
 )
 
 PRODUCTION_URL = "https://api.freshbooks.com"
@@ -326,157 +333,107 @@ class FreshBooksLedger:
         ``freshbooks_items``)."""
         return await self._items.find(code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """The item named ``code``, created (``{"name": code}``) when there is none.
         FreshBooks has no idempotency key: a create whose answer was lost raises
         ``TransientLedgerError`` without being sent again, and the next call finds it."""
-        return await self._items.create(code)
+        return await self._items.create(req.code)
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
-        body = self.mapping.client_body(customer, external_ref)
-        return await self._create_once("customer", body, external_ref, idempotency_key)
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
+        body = self.mapping.client_body(req.customer, req.external_ref)
+        return await self._create_once("customer", body, req.external_ref, req.idempotency_key)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        items = await self._items.names_for(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
-        return await self._create_once("invoice", body, external_ref, idempotency_key)
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+        items = await self._items.names_for(req.invoice)
+        body = self.mapping.invoice_body(
+            req.invoice, req.customer_ledger_id, req.external_ref, items
+        )
+        return await self._create_once("invoice", body, req.external_ref, req.idempotency_key)
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """FreshBooks takes the client and the currency from the invoice, and keeps what
         exceeds the invoice's balance as an overpayment credit: ``applied`` (default: all)
         must be the part FreshBooks will apply, checked before sending."""
-        body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref)
-        part = payment.amount if applied is None else applied
+        body = self.mapping.payment_body(req.payment, req.invoice_ledger_id, req.external_ref)
+        part = req.part
 
         async def check() -> None:
-            await self._check_applied(payment, invoice_ledger_id, part)
+            await self._check_applied(req.payment, req.invoice_ledger_id, part)
 
         try:
-            return await self._create_once("payment", body, external_ref, idempotency_key, check)
+            return await self._create_once(
+                "payment", body, req.external_ref, req.idempotency_key, check
+            )
         finally:
-            self._read.forget("invoice", invoice_ledger_id)  # its balance moved
+            self._read.forget("invoice", req.invoice_ledger_id)  # its balance moved
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """Refused, before anything is sent: FreshBooks documents no API construct for
         paying a client's credit back (see the module docstring)."""
         raise PermanentLedgerError(
-            f"refund {refund.id}: FreshBooks' API documents no way to pay a client's credit "
-            f"back, so syncledger does not send it; record the refund of {refund.amount} "
-            f"{refund.currency} in FreshBooks by hand",
+            f"refund {req.refund.id}: FreshBooks' API documents no way to pay a client's credit "
+            f"back, so syncledger does not send it; record the refund of {req.refund.amount} "
+            f"{req.refund.currency} in FreshBooks by hand",
             code=REFUND_NOT_SUPPORTED,
         )
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """Create the credit note; with an invoice, apply it there: a payment of type
         Credit, a second write (both steps of ``steps``; see the module docstring)."""
-        items = await self._items.names_for(credit_note)
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
-        if invoice_ledger_id is None:
-            return await self._create_once("credit_note", body, external_ref, idempotency_key)
-        journal = steps_or_direct(steps, idempotency_key)
-        retry = steps is None
+        items = await self._items.names_for(req.credit_note)
+        body = self.mapping.credit_note_body(
+            req.credit_note, req.customer_ledger_id, req.external_ref, items
+        )
+        if req.invoice_ledger_id is None:
+            return await self._create_once(
+                "credit_note", body, req.external_ref, req.idempotency_key
+            )
+        journal = req.journal()
+        retry = req.steps is None
         note = await journal.step(
             "credit_note",
-            self._create_step("credit_note", body, external_ref, retry=retry),
-            self._found_step("credit_note", external_ref),
+            self._create_step("credit_note", body, req.external_ref, retry=retry),
+            self._found_step("credit_note", req.external_ref),
         )
         await journal.step(
             "apply",
             self._apply_credit(
-                credit_note, note, (customer_ledger_id, invoice_ledger_id), external_ref, retry
+                req.credit_note,
+                note,
+                (req.customer_ledger_id, req.invoice_ledger_id),
+                req.external_ref,
+                retry,
             ),
-            self._credit_applied(invoice_ledger_id, external_ref),
+            self._credit_applied(req.invoice_ledger_id, req.external_ref),
         )
         recovered = note.detail.get("recovered") == "true"
         return await self._current_version(
             "credit_note", PushResult(note.ledger_id, None, recovered)
         )
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
-        await self._unchanged("customer", ledger_id, version)
-        body = self.mapping.client_body(customer, external_ref)
-        return await self._put("customer", ledger_id, body)
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+        await self._unchanged("customer", req.ledger_id, req.version)
+        body = self.mapping.client_body(req.customer, req.external_ref)
+        return await self._put("customer", req.ledger_id, body)
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
         """Replace the invoice's fields and every line (FreshBooks replaces all lines)."""
-        items = await self._items.names_for(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
-        await self._unchanged("invoice", ledger_id, version)
-        return await self._put("invoice", ledger_id, body)
+        items = await self._items.names_for(req.invoice)
+        body = self.mapping.invoice_body(
+            req.invoice, req.customer_ledger_id, req.external_ref, items
+        )
+        await self._unchanged("invoice", req.ledger_id, req.version)
+        return await self._put("invoice", req.ledger_id, body)
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """Delete the invoice (``vis_state`` 1); already deleted: the same answer again."""
-        current = await self._current("invoice", ledger_id)
+        current = await self._current("invoice", req.ledger_id)
         if current.status == "void":
-            return PushResult(ledger_id, current.version, recovered=True)
-        _check_version("invoice", current, version)
-        return await self._put("invoice", ledger_id, {"vis_state": 1})
+            return PushResult(req.ledger_id, current.version, recovered=True)
+        _check_version("invoice", current, req.version)
+        return await self._put("invoice", req.ledger_id, {"vis_state": 1})
 
     # ------------------------------------------------------------------- reads
 

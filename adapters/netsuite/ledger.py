@@ -104,7 +104,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -142,15 +142,22 @@ from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    WriteSteps,
-    steps_or_direct,
+    VoidWrite,
 )
 
 RECORD_API = "/services/rest/record/v1"
@@ -219,147 +226,99 @@ class NetSuiteLedger:
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
-        currency = await self._currencies.id_of(customer.currency)
-        body = self.mapping.customer_body(customer, external_ref, currency)
-        sublists = self.mapping.customer_sublists(customer)
-        return await self._upsert("customer", external_id(external_ref), body, sublists)
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
+        currency = await self._currencies.id_of(req.customer.currency)
+        body = self.mapping.customer_body(req.customer, req.external_ref, currency)
+        sublists = self.mapping.customer_sublists(req.customer)
+        return await self._upsert("customer", external_id(req.external_ref), body, sublists)
 
     async def find_item(self, code: str) -> LedgerItem | None:
         return await self._items.find(code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """A service sale item ``code``: see ``netsuite_items`` (the externalId upsert is
         the idempotency; ``idempotency_key`` is not needed)."""
-        return await self._items.create(code)
+        return await self._items.create(req.code)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
-        with self._items.refusal_named(invoice):
-            return await self._upsert_document(invoice, external_id(external_ref), body)
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+        body = await self._invoice_body(req.invoice, req.customer_ledger_id, req.external_ref)
+        with self._items.refusal_named(req.invoice):
+            return await self._upsert_document(req.invoice, external_id(req.external_ref), body)
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """One customer payment of the full amount received, ``applied`` of it on the
         invoice's ``apply`` line (none when 0): NetSuite keeps the rest as the payment's
         ``unapplied`` credit. The payment is in the invoice's rate: the payment model
         carries none, and NetSuite fills the rate of a foreign-currency payment from its own
         currency table; one that applies nothing is sent the invoice's rate outright."""
-        part = _applied_part(payment, applied)
-        currency = await self._currencies.id_of(payment.currency)
+        part = _applied_part(req.payment, req.applied)
+        currency = await self._currencies.id_of(req.payment.currency)
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, currency, part
+            req.payment,
+            req.customer_ledger_id,
+            req.invoice_ledger_id,
+            req.external_ref,
+            currency,
+            part,
         )
-        if part == 0 and not await self._currencies.is_base(payment.currency):
-            invoice = await self._current("invoice", invoice_ledger_id, None)
+        if part == 0 and not await self._currencies.is_base(req.payment.currency):
+            invoice = await self._current("invoice", req.invoice_ledger_id, None)
             body["exchangeRate"] = invoice.get("exchangeRate")
-        return await self._upsert("payment", external_id(external_ref), body, ("apply",))
+        return await self._upsert("payment", external_id(req.external_ref), body, ("apply",))
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """A customer refund whose ``apply`` line draws on the credit memo or the customer
         payment. A refund already carrying our externalId is the earlier write (recovered);
         else the credit's ``unapplied`` amount is checked first, so the refusal names it."""
-        eid = external_id(external_ref)
+        eid = external_id(req.external_ref)
         earlier = await self._read_path(f"{_path('refund')}/eid:{eid}")
         if earlier is not None:
             return PushResult(str(earlier["id"]), version_of(earlier), recovered=True)
-        await self._check_credit_left(refund, credit_kind, credit_ledger_id)
-        currency = await self._currencies.id_of(refund.currency)
+        await self._check_credit_left(req.refund, req.credit_kind, req.credit_ledger_id)
+        currency = await self._currencies.id_of(req.refund.currency)
         body = self.mapping.refund_body(
-            refund, customer_ledger_id, credit_ledger_id, external_ref, currency
+            req.refund, req.customer_ledger_id, req.credit_ledger_id, req.external_ref, currency
         )
         return await self._upsert("refund", eid, body, ("apply",))
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """Applied to the invoice up to its amount remaining; any rest stays unapplied."""
-        await self._require_rate(credit_note)
-        currency = await self._currencies.id_of(credit_note.currency)
-        item_ids = await self._items.line_item_ids(credit_note)
-        applications = await self._applications(credit_note.total, invoice_ledger_id)
+        await self._require_rate(req.credit_note)
+        currency = await self._currencies.id_of(req.credit_note.currency)
+        item_ids = await self._items.line_item_ids(req.credit_note)
+        applications = await self._applications(req.credit_note.total, req.invoice_ledger_id)
         body = self.mapping.credit_note_body(
-            credit_note, customer_ledger_id, external_ref, currency, applications, item_ids
+            req.credit_note,
+            req.customer_ledger_id,
+            req.external_ref,
+            currency,
+            applications,
+            item_ids,
         )
-        with self._items.refusal_named(credit_note):
-            return await self._upsert_document(credit_note, external_id(external_ref), body)
+        with self._items.refusal_named(req.credit_note):
+            return await self._upsert_document(req.credit_note, external_id(req.external_ref), body)
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
-        await self._current("customer", ledger_id, version)
-        currency = await self._currencies.id_of(customer.currency)
-        body = self.mapping.customer_body(customer, external_ref, currency)
-        await self._patch("customer", ledger_id, body, self.mapping.customer_sublists(customer))
-        return await self._pushed("customer", ledger_id)
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+        await self._current("customer", req.ledger_id, req.version)
+        currency = await self._currencies.id_of(req.customer.currency)
+        body = self.mapping.customer_body(req.customer, req.external_ref, currency)
+        await self._patch(
+            "customer", req.ledger_id, body, self.mapping.customer_sublists(req.customer)
+        )
+        return await self._pushed("customer", req.ledger_id)
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        await self._current("invoice", ledger_id, version)
-        body = await self._invoice_body(invoice, customer_ledger_id, external_ref)
-        with self._items.refusal_named(invoice):
-            await self._patch("invoice", ledger_id, body, self.mapping.document_sublists("invoice"))
-        return _verified(invoice, ledger_id, body, await self._current("invoice", ledger_id, None))
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+        await self._current("invoice", req.ledger_id, req.version)
+        body = await self._invoice_body(req.invoice, req.customer_ledger_id, req.external_ref)
+        with self._items.refusal_named(req.invoice):
+            await self._patch(
+                "invoice", req.ledger_id, body, self.mapping.document_sublists("invoice")
+            )
+        return _verified(
+            req.invoice, req.ledger_id, body, await self._current("invoice", req.ledger_id, None)
+        )
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """A mirroring credit memo applied in full (step ``void_credit_memo``), then the
         void mark in the invoice memo (step ``void_mark``): two writes, each a step of
         ``steps``. NetSuite has no idempotency key on synchronous requests, so each write
@@ -367,17 +326,19 @@ class NetSuiteLedger:
         with that externalId exists, the mark only when the memo lacks it. A void
         interrupted between them finishes on retry; ``recovered`` says the credit memo was
         there already."""
-        journal = steps_or_direct(steps, idempotency_key)
-        credit_eid = external_id(void_ref(ledger_id))
+        journal = req.journal()
+        credit_eid = external_id(void_ref(req.ledger_id))
         memo = await journal.step(
             "void_credit_memo",
-            self._void_memo_write(ledger_id, credit_eid, version),
+            self._void_memo_write(req.ledger_id, credit_eid, req.version),
             self._found_external("credit_note", credit_eid),
         )
         await journal.step(
-            "void_mark", self._void_mark_write(ledger_id, credit_eid), self._void_marked(ledger_id)
+            "void_mark",
+            self._void_mark_write(req.ledger_id, credit_eid),
+            self._void_marked(req.ledger_id),
         )
-        return await self._pushed("invoice", ledger_id, recovered=EARLIER in memo.detail)
+        return await self._pushed("invoice", req.ledger_id, recovered=EARLIER in memo.detail)
 
     # ------------------------------------------------------------------- reads
 

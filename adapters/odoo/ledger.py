@@ -162,18 +162,28 @@ from syncledger.core.errors import (
     StaleVersionError,
     TransientLedgerError,
 )
-from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
+    VoidWrite,
     WriteSteps,
+    create_one,
     step_key,
 )
 
@@ -274,41 +284,33 @@ class OdooLedger:
     async def find_item(self, code: str) -> LedgerItem | None:
         return await self._items.find(code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """A ``product.product`` of ``[new_items]`` type (``service``) named and coded
         ``code``, its income account ``[new_items]``'s. Every try looks ``code`` up first,
         so a create whose answer was lost is found, never made again."""
-        async with self._items.creating(code):
-            return await self._retrying(lambda _n, _e: self._items.find_or_create(code))
+        async with self._items.creating(req.code):
+            return await self._retrying(lambda _n, _e: self._items.find_or_create(req.code))
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return found
-            vals = self.mapping.customer_vals(customer, external_ref)
+            vals = self.mapping.customer_vals(req.customer, req.external_ref)
             [ident] = await self._write("customer", "create", vals_list=[vals])
             return await self._fetch("customer", ident)
 
-        return await self._once("customer", external_ref, idempotency_key, step)
+        return await self._once("customer", req.external_ref, req.idempotency_key, step)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
         """Two writes, each a step: ``create`` (a draft carrying our reference), ``post``."""
 
-        vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
-        run = self._invoice_run(invoice, external_ref, vals, self._one_by_one)
-        return await self._journaled(steps, idempotency_key, run)
+        vals = await self._document_vals(
+            "invoice", req.invoice, req.customer_ledger_id, req.external_ref
+        )
+        run = self._invoice_run(req.invoice, req.external_ref, vals, self._one_by_one)
+        return await self._journaled(req.steps, req.idempotency_key, run)
 
     def _invoice_run(self, invoice: Invoice, ref: str, vals: dict[str, Any], calls: Calls) -> Run:
         async def run(journal: WriteSteps) -> PushResult:
@@ -318,107 +320,84 @@ class OdooLedger:
 
         return run
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """All applied: the register wizard on the invoice. An overpayment (``applied`` =
         the invoice's open balance): the wizard for the whole amount, difference kept open,
         so the rest stays on the payment's receivable item as outstanding credit. Nothing
         applied: ``account.payment`` ``create`` then ``action_post``, two steps, reconciled
         with nothing. The wizard is one write (``action_create_payments`` creates, posts and
         reconciles in one transaction; the wizard record itself books nothing)."""
-        part = applied_part(payment, applied)
-        invoice_id = _int(invoice_ledger_id)
+        part = applied_part(req.payment, req.applied)
+        invoice_id = _int(req.invoice_ledger_id)
         if part == 0:
             return await self._unapplied_payment(
-                steps, idempotency_key, payment, customer_ledger_id, external_ref
+                req.steps,
+                req.idempotency_key,
+                req.payment,
+                req.customer_ledger_id,
+                req.external_ref,
             )
 
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return await self._posted_payment(found)
-            check_applicable(payment, part, await self._current("invoice", invoice_id))
-            currency_id = await self._currency_id(payment.currency)
+            check_applicable(req.payment, part, await self._current("invoice", invoice_id))
+            currency_id = await self._currency_id(req.payment.currency)
             vals = self.mapping.register_vals(
-                payment.amount,
-                payment.paid_on,
-                external_ref,
+                req.payment.amount,
+                req.payment.paid_on,
+                req.external_ref,
                 currency_id,
-                keep_open=part < payment.amount,
+                keep_open=part < req.payment.amount,
             )
             context = {"active_model": "account.move", "active_ids": [invoice_id]}
             self._prefetched.forget("invoice", str(invoice_id))
-            return await self._register("payment", vals, context, external_ref)
+            return await self._register("payment", vals, context, req.external_ref)
 
-        return await self._once("payment", external_ref, idempotency_key, step)
+        return await self._once("payment", req.external_ref, req.idempotency_key, step)
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """The register wizard on the credit's receivable journal item (the credit note's,
         or the overpayment's outstanding one): an outbound customer payment reconciled with
         it. Odoo would pay out more than the credit and leave the excess open as a debit,
         so a refund above the credit left is refused here, before anything is written."""
-        credit_id = _int(credit_ledger_id)
+        credit_id = _int(req.credit_ledger_id)
 
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return found
-            line = await self._credit_line(credit_kind, credit_id)
-            left = credit_left(refund, line, credit_kind, credit_ledger_id, customer_ledger_id)
-            currency_id = await self._currency_id(refund.currency)
+            line = await self._credit_line(req.credit_kind, credit_id)
+            left = credit_left(
+                req.refund, line, req.credit_kind, req.credit_ledger_id, req.customer_ledger_id
+            )
+            currency_id = await self._currency_id(req.refund.currency)
             vals = self.mapping.register_vals(
-                refund.amount,
-                refund.refunded_on,
-                external_ref,
+                req.refund.amount,
+                req.refund.refunded_on,
+                req.external_ref,
                 currency_id,
-                keep_open=refund.amount < left,
+                keep_open=req.refund.amount < left,
             )
             context = {"active_model": "account.move.line", "active_ids": [int(line["id"])]}
-            return await self._register("refund", vals, context, external_ref)
+            return await self._register("refund", vals, context, req.external_ref)
 
-        return await self._once("refund", external_ref, idempotency_key, step)
+        return await self._once("refund", req.external_ref, req.idempotency_key, step)
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """Each write a step: ``create`` (a draft ``out_refund`` carrying our reference and
         ``reversed_entry_id``), ``post``, and with an invoice ``apply``
         (``js_assign_outstanding_line``: Odoo reconciles as far as the credit and the
         invoice's open balance both go)."""
-        invoice_id = None if invoice_ledger_id is None else _int(invoice_ledger_id)
+        invoice_id = None if req.invoice_ledger_id is None else _int(req.invoice_ledger_id)
         extra = {} if invoice_id is None else {"reversed_entry_id": invoice_id}
 
         vals = await self._document_vals(
-            "credit_note", credit_note, customer_ledger_id, external_ref
+            "credit_note", req.credit_note, req.customer_ledger_id, req.external_ref
         )
         run = self._credit_note_run(
-            credit_note, external_ref, vals | extra, invoice_id, self._one_by_one
+            req.credit_note, req.external_ref, vals | extra, invoice_id, self._one_by_one
         )
-        return await self._journaled(steps, idempotency_key, run)
+        return await self._journaled(req.steps, req.idempotency_key, run)
 
     def _credit_note_run(
         self,
@@ -477,15 +456,19 @@ class OdooLedger:
 
     async def _bulk_run(self, request: CreateRequest, calls: Calls) -> Run | None:
         """The operation of a request that joins the batch's calls (None: it goes alone)."""
-        rec, ref, customer = request.record, request.external_ref, request.customer_ledger_id
-        if isinstance(rec, Invoice):
-            vals = await self._document_vals("invoice", rec, customer, ref)
-            return self._invoice_run(rec, ref, vals, calls)
-        if isinstance(rec, CreditNote) and request.invoice_ledger_id is None:
-            vals = await self._document_vals("credit_note", rec, customer, ref)
-            return self._credit_note_run(rec, ref, vals, None, calls)
-        if isinstance(rec, Payment) and applied_part(rec, request.applied) == 0:
-            return self._payment_run(ref, await self._payment_vals(rec, customer, ref), calls)
+        ref, customer = request.external_ref, request.customer_ledger_id
+        if isinstance(request, InvoiceWrite):
+            vals = await self._document_vals("invoice", request.invoice, customer, ref)
+            return self._invoice_run(request.invoice, ref, vals, calls)
+        if isinstance(request, CreditNoteWrite) and request.invoice_ledger_id is None:
+            vals = await self._document_vals("credit_note", request.credit_note, customer, ref)
+            return self._credit_note_run(request.credit_note, ref, vals, None, calls)
+        if (
+            isinstance(request, PaymentWrite)
+            and applied_part(request.payment, request.applied) == 0
+        ):
+            vals = await self._payment_vals(request.payment, customer, ref)
+            return self._payment_run(ref, vals, calls)
         return None
 
     async def _member(
@@ -504,91 +487,48 @@ class OdooLedger:
             gathering.leave()
 
     async def _create_alone(self, request: CreateRequest) -> PushResult | LedgerError:
-        rec, customer = request.record, request.customer_ledger_id
-        ref, key, steps = request.external_ref, request.idempotency_key, request.steps
         try:
-            if isinstance(rec, CreditNote):
-                return await self.create_credit_note(
-                    rec,
-                    customer_ledger_id=customer,
-                    invoice_ledger_id=request.invoice_ledger_id,
-                    external_ref=ref,
-                    idempotency_key=key,
-                    steps=steps,
-                )
-            assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
-            return await self.apply_payment(
-                rec,
-                customer_ledger_id=customer,
-                invoice_ledger_id=request.invoice_ledger_id,
-                external_ref=ref,
-                idempotency_key=key,
-                steps=steps,
-                applied=request.applied,
-            )
+            return await create_one(self, request)
         except LedgerError as exc:
             return exc
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
         async def step(current: LedgerRecord) -> LedgerRecord:
-            vals = self.mapping.customer_vals(customer, external_ref)
-            await self._write("customer", "write", ids=[_int(ledger_id)], vals=vals)
-            return await self._fetch("customer", _int(ledger_id))
+            vals = self.mapping.customer_vals(req.customer, req.external_ref)
+            await self._write("customer", "write", ids=[_int(req.ledger_id)], vals=vals)
+            return await self._fetch("customer", _int(req.ledger_id))
 
-        return await self._change("customer", ledger_id, version, step)
+        return await self._change("customer", req.ledger_id, req.version, step)
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
         """Three Odoo transactions, each a step: ``draft`` (``button_draft``, after the
         version check), ``write`` (the lines replaced), ``post``. ``version`` is compared
         by the first step only: once the draft is done the record moved by our hand. The
         new values are checked before anything is written (no invoice is left in draft by
         a refusal)."""
-        ident = _int(ledger_id)
+        ident = _int(req.ledger_id)
 
         async def run(journal: WriteSteps) -> PushResult:
-            vals = await self._document_vals("invoice", invoice, customer_ledger_id, external_ref)
-            drafted = await self._drafted(journal, ident, version)
-            await self._rewritten(journal, ident, _replacing(vals), invoice.total)
+            vals = await self._document_vals(
+                "invoice", req.invoice, req.customer_ledger_id, req.external_ref
+            )
+            drafted = await self._drafted(journal, ident, req.version)
+            await self._rewritten(journal, ident, _replacing(vals), req.invoice.total)
             await self._posted(journal, "invoice", drafted, self._one_by_one)
-            return await self._result("invoice", drafted, self._one_by_one, invoice)
+            return await self._result("invoice", drafted, self._one_by_one, req.invoice)
 
-        return await self._journaled(steps, idempotency_key, run)
+        return await self._journaled(req.steps, req.idempotency_key, run)
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """``button_cancel`` (Odoo drafts a posted invoice, unreconciling its payments,
         then cancels it)."""
 
         async def step(current: LedgerRecord) -> LedgerRecord:
             if current.status != "void":
-                await self._write("invoice", "button_cancel", ids=[_int(ledger_id)])
-            return await self._fetch("invoice", _int(ledger_id))
+                await self._write("invoice", "button_cancel", ids=[_int(req.ledger_id)])
+            return await self._fetch("invoice", _int(req.ledger_id))
 
-        return await self._change("invoice", ledger_id, version, step)
+        return await self._change("invoice", req.ledger_id, req.version, step)
 
     async def rotate_api_key(self, *, valid_days: int = 90, name: str = "syncledger") -> None:
         """Generate a new API key with the current one, persist it, then revoke the old

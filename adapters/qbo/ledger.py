@@ -148,20 +148,27 @@ from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_diffe
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
-from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.model import CreditNote, Customer, Invoice, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
     InvoiceDelivery,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    WriteSteps,
-    steps_or_direct,
+    VoidWrite,
 )
 
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
@@ -274,16 +281,14 @@ class QboLedger:
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
-        body = self.mapping.customer_body(customer, external_ref)
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
+        body = self.mapping.customer_body(req.customer, req.external_ref)
         try:
-            raw = await self._write("customer", body, idempotency_key)
+            raw = await self._write("customer", body, req.idempotency_key)
         except PermanentLedgerError as exc:
             if exc.code != DUPLICATE_NAME_CODE:
                 raise
-            return await self._ours_by_name(customer.name, external_ref, exc)
+            return await self._ours_by_name(req.customer.name, req.external_ref, exc)
         return _pushed(raw)
 
     async def send_invoice(
@@ -301,165 +306,116 @@ class QboLedger:
         """The item named ``code`` (QBO ``Name``), else the one whose ``Id`` is ``code``."""
         return await self._items.find(code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """A ``Service`` item named ``code`` (see ``qbo_items``); the item of that name
         when there is one already."""
-        return await self._items.create(code, idempotency_key)
+        return await self._items.create(req.code, req.idempotency_key)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        items = await self._items.resolve([invoice])
-        tax = await self._tax_plan(invoice, customer_ledger_id)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, tax, items)
-        raw = await self._write("invoice", body, idempotency_key)
-        _check_read_back(invoice, raw)
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+        items = await self._items.resolve([req.invoice])
+        tax = await self._tax_plan(req.invoice, req.customer_ledger_id)
+        body = self.mapping.invoice_body(
+            req.invoice, req.customer_ledger_id, req.external_ref, tax, items
+        )
+        raw = await self._write("invoice", body, req.idempotency_key)
+        _check_read_back(req.invoice, raw)
         return _pushed(raw)
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """A ``Payment`` of ``TotalAmt`` ``payment.amount`` applying ``applied`` (None: all)
         to the invoice; QBO keeps the rest as its ``UnappliedAmt``."""
-        rate = await self._unapplied_rate(invoice_ledger_id) if applied == 0 else None
+        rate = await self._unapplied_rate(req.invoice_ledger_id) if req.applied == 0 else None
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied, rate
+            req.payment,
+            req.customer_ledger_id,
+            req.invoice_ledger_id,
+            req.external_ref,
+            req.applied,
+            rate,
         )
-        return _pushed(await self._write("payment", body, idempotency_key))
+        return _pushed(await self._write("payment", body, req.idempotency_key))
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """A cheque to the customer against A/R, then the payment line that pays it out of
         the credit: two journaled steps, ``check`` and ``link`` (see the module docstring).
         Returns the cheque."""
         credit = await self._refund_credit(
-            refund, customer_ledger_id, credit_kind, credit_ledger_id
+            req.refund, req.customer_ledger_id, req.credit_kind, req.credit_ledger_id
         )
-        journal = steps_or_direct(steps, idempotency_key)
+        journal = req.journal()
         check = await journal.step(
             "check",
-            self._check_writer(refund, credit, external_ref),
-            self._found_step("refund", external_ref),
+            self._check_writer(req.refund, credit, req.external_ref),
+            self._found_step("refund", req.external_ref),
         )
         await journal.step(
             "link",
-            self._link_writer(refund, credit, check.ledger_id, external_ref),
-            self._link_finder(customer_ledger_id, check.ledger_id, refund.amount),
+            self._link_writer(req.refund, credit, check.ledger_id, req.external_ref),
+            self._link_finder(req.customer_ledger_id, check.ledger_id, req.refund.amount),
         )
         return PushResult(check.ledger_id, check.detail.get("version"))
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
         """Sparse update of the mapped fields with SyncToken ``version`` (the current one
         when None). A field the customer no longer has is left as QBO holds it."""
-        body = self.mapping.customer_update_body(customer)
+        body = self.mapping.customer_update_body(req.customer)
         return await self._update(
-            "customer", ledger_id, version, body, external_ref, idempotency_key
+            "customer", req.ledger_id, req.version, body, req.external_ref, req.idempotency_key
         )
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
         """Sparse update replacing the lines, discount, tax and header fields with SyncToken
         ``version`` (the current one when None); QBO keeps what was paid on it applied, so
         the balance is the new total less that."""
-        items = await self._items.resolve([invoice])
-        tax = await self._tax_plan(invoice, customer_ledger_id)
-        body = self.mapping.invoice_update_body(invoice, customer_ledger_id, tax, items)
+        items = await self._items.resolve([req.invoice])
+        tax = await self._tax_plan(req.invoice, req.customer_ledger_id)
+        body = self.mapping.invoice_update_body(req.invoice, req.customer_ledger_id, tax, items)
         raw = await self._update_raw(
-            "invoice", ledger_id, version, body, external_ref, idempotency_key
+            "invoice", req.ledger_id, req.version, body, req.external_ref, req.idempotency_key
         )
-        _check_read_back(invoice, raw)
+        _check_read_back(req.invoice, raw)
         return _pushed(raw)
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """A ``CreditMemo``; given an invoice (checked first: same customer and currency),
         its credit is applied there, at most the invoice's open balance (any rest stays as
         the customer's credit): then the memo and the zero ``Payment`` applying it are two
         journaled steps, ``credit_memo`` and ``apply``. Returns the credit memo."""
-        items = await self._items.resolve([credit_note])
-        tax = await self._tax_plan(credit_note, customer_ledger_id)
+        items = await self._items.resolve([req.credit_note])
+        tax = await self._tax_plan(req.credit_note, req.customer_ledger_id)
         body = self.mapping.credit_note_body(
-            credit_note, customer_ledger_id, external_ref, tax, items
+            req.credit_note, req.customer_ledger_id, req.external_ref, tax, items
         )
-        if invoice_ledger_id is None:  # one write: nothing to journal
-            raw = await self._write("credit_note", body, idempotency_key)
-            _check_read_back(credit_note, raw)
+        if req.invoice_ledger_id is None:  # one write: nothing to journal
+            raw = await self._write("credit_note", body, req.idempotency_key)
+            _check_read_back(req.credit_note, raw)
             return _pushed(raw)
-        invoice = await self._credit_target(credit_note, customer_ledger_id, invoice_ledger_id)
-        journal = steps_or_direct(steps, idempotency_key)
+        invoice = await self._credit_target(
+            req.credit_note, req.customer_ledger_id, req.invoice_ledger_id
+        )
+        journal = req.journal()
         memo = await journal.step(
             "credit_memo",
-            self._writer("credit_note", body, credit_note),
-            self._found_step("credit_note", external_ref),
+            self._writer("credit_note", body, req.credit_note),
+            self._found_step("credit_note", req.external_ref),
         )
         await journal.step(
             "apply",
-            self._apply_writer(credit_note, memo.ledger_id, invoice, external_ref),
+            self._apply_writer(req.credit_note, memo.ledger_id, invoice, req.external_ref),
             self._apply_finder(invoice, memo.ledger_id),
         )
         applied = await self._current("credit_note", memo.ledger_id)
         return PushResult(applied.ledger_id, applied.version)
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """Void with the given SyncToken (``version``), or the current one when None."""
-        token = version if version is not None else await self._sync_token("invoice", ledger_id)
-        body = {"Id": ledger_id, "SyncToken": token}
-        raw = await self._write("invoice", body, idempotency_key, operation="void")
+        token = (
+            req.version
+            if req.version is not None
+            else await self._sync_token("invoice", req.ledger_id)
+        )
+        body = {"Id": req.ledger_id, "SyncToken": token}
+        raw = await self._write("invoice", body, req.idempotency_key, operation="void")
         return _pushed(raw)
 
     async def batch(self, items: Sequence[BatchItem], *, idempotency_key: str) -> list[BatchResult]:
@@ -484,23 +440,27 @@ class QboLedger:
         alone, before the batch. One result per request, in order."""
         results: dict[int, PushResult | LedgerError] = {}
         items = await self._items.resolve(
-            r.record for r in requests if isinstance(r.record, Invoice | CreditNote)
+            r.invoice if isinstance(r, InvoiceWrite) else r.credit_note
+            for r in requests
+            if not isinstance(r, PaymentWrite)
         )
         batched: list[tuple[int, BatchItem]] = []
         for index, request in enumerate(requests):
-            if isinstance(request.record, CreditNote):
+            if isinstance(request, CreditNoteWrite):
                 continue
             try:
                 body = await self._create_body(request, items)
             except PermanentLedgerError as exc:
                 results[index] = exc
                 continue
-            batched.append((index, BatchItem("create", request.record.kind, body)))
+            kind = "invoice" if isinstance(request, InvoiceWrite) else "payment"
+            batched.append((index, BatchItem("create", kind, body)))
         answers = await self._batch_items([item for _, item in batched], batch_key)
         for (index, _), answer in zip(batched, answers, strict=True):
             results[index] = answer.error or self._created(requests[index], answer.records[0])
         for index, request in enumerate(requests):
             if index not in results:
+                assert isinstance(request, CreditNoteWrite)
                 results[index] = await self._credit_note_result(request)
         return [results[i] for i in range(len(requests))]
 
@@ -508,41 +468,31 @@ class QboLedger:
         return await self.batch(items, idempotency_key=key) if items else []
 
     async def _create_body(
-        self, request: CreateRequest, items: Mapping[str, LedgerItem]
+        self, request: InvoiceWrite | PaymentWrite, items: Mapping[str, LedgerItem]
     ) -> dict[str, Any]:
-        rec, ref, customer = request.record, request.external_ref, request.customer_ledger_id
-        if isinstance(rec, Invoice):
-            tax = await self._tax_plan(rec, customer)
-            return self.mapping.invoice_body(rec, customer, ref, tax, items)
-        assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
+        ref, customer = request.external_ref, request.customer_ledger_id
+        if isinstance(request, InvoiceWrite):
+            tax = await self._tax_plan(request.invoice, customer)
+            return self.mapping.invoice_body(request.invoice, customer, ref, tax, items)
         rate = await self._rate_for(request)
         return self.mapping.payment_body(
-            rec, customer, request.invoice_ledger_id, ref, request.applied, rate
+            request.payment, customer, request.invoice_ledger_id, ref, request.applied, rate
         )
 
     @staticmethod
     def _created(request: CreateRequest, record: LedgerRecord) -> PushResult:
-        if isinstance(request.record, Invoice):
-            _check_read_back(request.record, record.raw)
+        if isinstance(request, InvoiceWrite):
+            _check_read_back(request.invoice, record.raw)
         return _from_record(record)
 
-    async def _rate_for(self, request: CreateRequest) -> Decimal | None:
-        if not isinstance(request.record, Payment) or request.applied != 0:
+    async def _rate_for(self, request: PaymentWrite) -> Decimal | None:
+        if request.applied != 0:
             return None
-        assert request.invoice_ledger_id is not None
         return await self._unapplied_rate(request.invoice_ledger_id)
 
-    async def _credit_note_result(self, request: CreateRequest) -> PushResult | LedgerError:
-        assert isinstance(request.record, CreditNote)
+    async def _credit_note_result(self, request: CreditNoteWrite) -> PushResult | LedgerError:
         try:
-            return await self.create_credit_note(
-                request.record,
-                customer_ledger_id=request.customer_ledger_id,
-                invoice_ledger_id=request.invoice_ledger_id,
-                external_ref=request.external_ref,
-                idempotency_key=request.idempotency_key,
-                steps=request.steps,
-            )
+            return await self.create_credit_note(request)
         except (PermanentLedgerError, StaleVersionError) as exc:
             return exc
 

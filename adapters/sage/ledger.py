@@ -82,7 +82,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -120,16 +120,23 @@ from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, pages
 from syncledger.adapters.sage.prefetch import BulkReads
 from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
-from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
+from syncledger.core.model import CreditNote, Customer
 from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
-    WriteSteps,
-    steps_or_direct,
+    VoidWrite,
 )
 
 PRODUCTION_URL = "https://api.accounting.sage.com/v3.1"
@@ -222,178 +229,126 @@ class SageLedger:
         item = await self._items.find(code)
         return None if item is None else item.public()
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """A service ``code`` (see ``sage_items``); an existing item ``code`` is returned."""
-        item = await self._items.create(code, idempotency_id(idempotency_key, "services"))
+        item = await self._items.create(req.code, idempotency_id(req.idempotency_key, "services"))
         return item.public()
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
         """Each candidate reference in turn (``sage_mapping.contact_codes``): a taken one
         is ours (a create whose answer was lost) or another contact's (try the next)."""
-        codes = self.mapping.contact_codes(external_ref)
+        codes = self.mapping.contact_codes(req.external_ref)
         for attempt, code in enumerate(codes):
-            body = self.mapping.contact_body(customer, external_ref, code=code)
-            key = idempotency_key if attempt == 0 else f"{idempotency_key}:{attempt}"
+            body = self.mapping.contact_body(req.customer, req.external_ref, code=code)
+            key = req.idempotency_key if attempt == 0 else f"{req.idempotency_key}:{attempt}"
             try:
                 return _pushed(await self._create("customer", body, key))
             except PermanentLedgerError as exc:
                 if not is_taken_reference(exc):
                     raise
-            found = await self._searched("customer", external_ref)
+            found = await self._searched("customer", req.external_ref)
             if found is not None:
                 return PushResult(found.ledger_id, found.version, recovered=True)
         raise PermanentLedgerError(
-            f"Sage Accounting: other contacts hold every reference tried for {external_ref} "
+            f"Sage Accounting: other contacts hold every reference tried for {req.external_ref} "
             f"({', '.join(codes)}): free one of them in Sage, then retry",
             code="syncledger.reference_taken",
         )
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
         """The contact keeps the ``reference`` it has (ours, or one a person gave it)."""
-        current = await self._current("customer", ledger_id, version)
+        current = await self._current("customer", req.ledger_id, req.version)
         held = current.get("reference")
         code = held if isinstance(held, str) and 0 < len(held) <= CODE_LIMIT else None
-        body = self.mapping.contact_body(customer, external_ref, code=code)
-        return _pushed(await self._put("customer", ledger_id, body))
+        body = self.mapping.contact_body(req.customer, req.external_ref, code=code)
+        return _pushed(await self._put("customer", req.ledger_id, body))
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
-        raw = await self._create("invoice", body, idempotency_key)
-        return _pushed(_checked_document(invoice, raw))
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+        body = await self._document_body(
+            "invoice", req.invoice, req.customer_ledger_id, req.external_ref
+        )
+        raw = await self._create("invoice", body, req.idempotency_key)
+        return _pushed(_checked_document(req.invoice, raw))
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
         """A PUT with every line of ours (``putSalesInvoices``: lines without ids), then
         Sage's answer checked: the old lines must be gone (see the module docstring)."""
-        await self._current("invoice", ledger_id, version)
-        body = await self._document_body("invoice", invoice, customer_ledger_id, external_ref)
-        raw = await self._put("invoice", ledger_id, body)
-        return _pushed(_checked_document(invoice, raw, updated=True))
+        await self._current("invoice", req.ledger_id, req.version)
+        body = await self._document_body(
+            "invoice", req.invoice, req.customer_ledger_id, req.external_ref
+        )
+        raw = await self._put("invoice", req.ledger_id, body)
+        return _pushed(_checked_document(req.invoice, raw, updated=True))
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """One receipt of ``payment.amount``; ``applied`` of it goes to the invoice, the
         rest stays on account (see the module docstring)."""
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied
+            req.payment,
+            req.customer_ledger_id,
+            req.invoice_ledger_id,
+            req.external_ref,
+            req.applied,
         )
         if not body["allocated_artefacts"]:
-            body |= await self._rate_of(payment.currency, invoice_ledger_id)
-        return _pushed(await self._create("payment", body, idempotency_key))
+            body |= await self._rate_of(req.payment.currency, req.invoice_ledger_id)
+        return _pushed(await self._create("payment", body, req.idempotency_key))
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """A customer refund allocated to the credit note, or to the receipt's payment on
         account; Sage refuses more than the credit's outstanding amount."""
-        artefact_id = credit_ledger_id
-        if credit_kind == "payment":
-            artefact_id = await self._on_account_id(credit_ledger_id)
-        body = self.mapping.refund_body(refund, customer_ledger_id, artefact_id, external_ref)
-        return _pushed(await self._create("refund", body, idempotency_key))
+        artefact_id = req.credit_ledger_id
+        if req.credit_kind == "payment":
+            artefact_id = await self._on_account_id(req.credit_ledger_id)
+        body = self.mapping.refund_body(
+            req.refund, req.customer_ledger_id, artefact_id, req.external_ref
+        )
+        return _pushed(await self._create("refund", body, req.idempotency_key))
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """The credit note, then (when an invoice is given) a contact allocation of it to
         that invoice, up to what the invoice still owes: two writes, each a step of
         ``steps`` with the step key's own ``idempotency_id``."""
         body = await self._document_body(
-            "credit_note", credit_note, customer_ledger_id, external_ref
+            "credit_note", req.credit_note, req.customer_ledger_id, req.external_ref
         )
-        journal = steps_or_direct(steps, idempotency_key)
+        journal = req.journal()
 
         async def write_note(key: str) -> StepResult:
-            raw = _checked_document(credit_note, await self._create("credit_note", body, key))
+            raw = _checked_document(req.credit_note, await self._create("credit_note", body, key))
             return StepResult(str(raw["id"]))
 
         note = await journal.step(
-            "credit_note", write_note, self._found("credit_note", external_ref)
+            "credit_note", write_note, self._found("credit_note", req.external_ref)
         )
-        if invoice_ledger_id is not None:
+        if req.invoice_ledger_id is not None:
             await journal.step(
                 "allocation",
                 self._allocation_write(
-                    credit_note, customer_ledger_id, invoice_ledger_id, note.ledger_id
+                    req.credit_note, req.customer_ledger_id, req.invoice_ledger_id, note.ledger_id
                 ),
-                self._allocation_found(customer_ledger_id, note.ledger_id, invoice_ledger_id),
+                self._allocation_found(
+                    req.customer_ledger_id, note.ledger_id, req.invoice_ledger_id
+                ),
             )
         raw = await self._fetch("credit_note", note.ledger_id)
         if raw is None:
             raise _missing("credit_note", note.ledger_id)
         return _pushed(raw)
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """Void (``DELETE`` with a ``void_reason``); an invoice already void is left as it
         is, so a retry after a lost answer succeeds."""
-        current = await self._current("invoice", ledger_id, version, void_ok=True)
+        current = await self._current("invoice", req.ledger_id, req.version, void_ok=True)
         if to_record("invoice", current).status == "void":
             return _pushed(current, recovered=True)
         params = {"void_reason": "Voided by syncledger: cancelled in the source"}
         answer = await self._http.request(
-            "DELETE", _path("invoice", ledger_id), params=params, idempotent=True
+            "DELETE", _path("invoice", req.ledger_id), params=params, idempotent=True
         )
-        raw = await self._fetch("invoice", ledger_id) if answer.status_code == 204 else None
+        raw = await self._fetch("invoice", req.ledger_id) if answer.status_code == 204 else None
         return _pushed(raw or _json_of(answer))
 
     # ------------------------------------------------------------------- reads

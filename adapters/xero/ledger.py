@@ -148,7 +148,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeGuard
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from typing_extensions import Unpack
@@ -212,15 +212,25 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
     InvoiceDelivery,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
+    VoidWrite,
     WriteSteps,
+    create_one,
     steps_or_direct,
 )
 
@@ -344,74 +354,48 @@ class XeroLedger:
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
-        body = self.mapping.customer_body(customer, external_ref)
-        return await self._create("customer", body, idempotency_key, external_ref)
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
+        body = self.mapping.customer_body(req.customer, req.external_ref)
+        return await self._create("customer", body, req.idempotency_key, req.external_ref)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        await self._require_rate(invoice)
-        items = await self._line_items(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
-        return await self._create("invoice", body, idempotency_key, external_ref)
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+        await self._require_rate(req.invoice)
+        items = await self._line_items(req.invoice)
+        body = self.mapping.invoice_body(
+            req.invoice, req.customer_ledger_id, req.external_ref, items
+        )
+        return await self._create("invoice", body, req.idempotency_key, req.external_ref)
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """All of it applied: a ``Payment`` tied to the invoice (the customer follows from
         the invoice). Less: an ``Overpayment`` of the whole amount, ``applied`` of it
         allocated to the invoice (module docstring). In a foreign currency either carries
         the invoice's ``CurrencyRate`` (module docstring, "Exchange rates")."""
-        part = payment.amount if applied is None else applied
-        if not Decimal(0) <= part <= payment.amount:
+        part = req.part
+        if not Decimal(0) <= part <= req.payment.amount:
             raise PermanentLedgerError(
-                f"payment {payment.id}: cannot apply {part} of a {payment.amount} payment",
+                f"payment {req.payment.id}: cannot apply {part} of a {req.payment.amount} payment",
                 code="syncledger.bad_applied",
             )
-        self._prefetched.forget("invoice", invoice_ledger_id.lower())
-        rate = await self._credit_rate(payment, "invoice", invoice_ledger_id)
-        if part == payment.amount:
-            body = self.mapping.payment_body(payment, invoice_ledger_id, external_ref, rate)
-            return await self._create("payment", body, idempotency_key, external_ref)
+        self._prefetched.forget("invoice", req.invoice_ledger_id.lower())
+        rate = await self._credit_rate(req.payment, "invoice", req.invoice_ledger_id)
+        if part == req.payment.amount:
+            body = self.mapping.payment_body(
+                req.payment, req.invoice_ledger_id, req.external_ref, rate
+            )
+            return await self._create("payment", body, req.idempotency_key, req.external_ref)
         return await self._overpay(
-            payment,
-            customer_ledger_id,
-            invoice_ledger_id,
-            external_ref,
-            idempotency_key,
+            req.payment,
+            req.customer_ledger_id,
+            req.invoice_ledger_id,
+            req.external_ref,
+            req.idempotency_key,
             part,
             rate,
-            steps=steps,
+            steps=req.steps,
         )
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """A Payment out of the credit note or the overpayment; Xero refuses more than its
         ``RemainingCredit``. Refused before sending: a payment applied in full (a
         ``Payment``, no overpayment), which holds no credit, and a credit of another
@@ -419,13 +403,15 @@ class XeroLedger:
         refund in another currency than the credit's (``xero_refunds``). The credit is
         read once (an overpayment always; a credit note only when this adapter did not
         write it), its currency and rate taken from the same read."""
-        credit = "overpayment" if credit_kind == "payment" else "credit_note"
-        held = await self._refunded_credit(refund, credit, credit_ledger_id)
-        require_own_credit(refund, customer_ledger_id, credit, credit_ledger_id, held)
-        require_credit_currency(refund, credit, credit_ledger_id, held)
-        rate = await self._credit_rate(refund, credit, credit_ledger_id, held)
-        body = self.mapping.refund_body(refund, credit_kind, credit_ledger_id, external_ref, rate)
-        return await self._create("refund", body, idempotency_key, external_ref)
+        credit = "overpayment" if req.credit_kind == "payment" else "credit_note"
+        held = await self._refunded_credit(req.refund, credit, req.credit_ledger_id)
+        require_own_credit(req.refund, req.customer_ledger_id, credit, req.credit_ledger_id, held)
+        require_credit_currency(req.refund, credit, req.credit_ledger_id, held)
+        rate = await self._credit_rate(req.refund, credit, req.credit_ledger_id, held)
+        body = self.mapping.refund_body(
+            req.refund, req.credit_kind, req.credit_ledger_id, req.external_ref, rate
+        )
+        return await self._create("refund", body, req.idempotency_key, req.external_ref)
 
     async def _refunded_credit(
         self, refund: Refund, kind: str, ledger_id: str
@@ -440,97 +426,69 @@ class XeroLedger:
             raise absent_credit(refund, kind, ledger_id)
         return held
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
         """Create (AUTHORISED); given an invoice, allocate it there through
         ``/CreditNotes/{id}/Allocations`` (what the invoice still owes, at most the credit):
         two journaled steps, ``credit_note`` and ``allocation``."""
-        await self._require_rate(credit_note)
-        items = await self._line_items(credit_note)
-        body = self.mapping.credit_note_body(credit_note, customer_ledger_id, external_ref, items)
-        if invoice_ledger_id is None:  # one write: nothing to journal
-            key = step_key(idempotency_key, "credit-note")
-            return await self._create("credit_note", body, key, external_ref)
-        self._prefetched.forget("invoice", invoice_ledger_id.lower())
-        journal = steps_or_direct(steps, idempotency_key)
+        await self._require_rate(req.credit_note)
+        items = await self._line_items(req.credit_note)
+        body = self.mapping.credit_note_body(
+            req.credit_note, req.customer_ledger_id, req.external_ref, items
+        )
+        if req.invoice_ledger_id is None:  # one write: nothing to journal
+            key = step_key(req.idempotency_key, "credit-note")
+            return await self._create("credit_note", body, key, req.external_ref)
+        self._prefetched.forget("invoice", req.invoice_ledger_id.lower())
+        journal = req.journal()
         note = await journal.step(
             "credit_note",
-            self._creator("credit_note", body, external_ref),
-            self._found_step("credit_note", external_ref),
+            self._creator("credit_note", body, req.external_ref),
+            self._found_step("credit_note", req.external_ref),
         )
         await journal.step(
             "allocation",
-            self._credit_allocator(note.ledger_id, credit_note, invoice_ledger_id),
+            self._credit_allocator(note.ledger_id, req.credit_note, req.invoice_ledger_id),
             self._step_if(
-                self._credit_allocated(note.ledger_id, invoice_ledger_id), note.ledger_id
+                self._credit_allocated(note.ledger_id, req.invoice_ledger_id), note.ledger_id
             ),
         )
         current = await self.get("credit_note", note.ledger_id)
         version = current.version if current is not None else note.detail.get("version")
         return PushResult(note.ledger_id, version)
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
-        await self._current("customer", ledger_id, version, prefetched=True)
-        body = self.mapping.customer_body(customer, external_ref) | {"ContactID": ledger_id}
-        return await self._update("customer", ledger_id, body, idempotency_key)
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+        await self._current("customer", req.ledger_id, req.version, prefetched=True)
+        body = self.mapping.customer_body(req.customer, req.external_ref) | {
+            "ContactID": req.ledger_id
+        }
+        return await self._update("customer", req.ledger_id, body, req.idempotency_key)
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        await self._current("invoice", ledger_id, version, prefetched=True)
-        await self._require_rate(invoice)
-        items = await self._line_items(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, items)
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+        await self._current("invoice", req.ledger_id, req.version, prefetched=True)
+        await self._require_rate(req.invoice)
+        items = await self._line_items(req.invoice)
+        body = self.mapping.invoice_body(
+            req.invoice, req.customer_ledger_id, req.external_ref, items
+        )
         return await self._update(
-            "invoice", ledger_id, body | {"InvoiceID": ledger_id}, idempotency_key
+            "invoice", req.ledger_id, body | {"InvoiceID": req.ledger_id}, req.idempotency_key
         )
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """``Status: VOIDED`` (only an AUTHORISED invoice with nothing paid or credited).
         An invoice already void is reported as recovered, whatever ``version`` says."""
-        current = await self._current("invoice", ledger_id, None, prefetched=True)
+        current = await self._current("invoice", req.ledger_id, None, prefetched=True)
         if current.status == "void":
-            return PushResult(ledger_id, current.version, recovered=True)
-        if version is not None and not same_version(current.version, version):
-            raise _stale("invoice", ledger_id, current.version, version)
-        body = {"InvoiceID": ledger_id, "Status": "VOIDED"}
+            return PushResult(req.ledger_id, current.version, recovered=True)
+        if req.version is not None and not same_version(current.version, req.version):
+            raise _stale("invoice", req.ledger_id, current.version, req.version)
+        body = {"InvoiceID": req.ledger_id, "Status": "VOIDED"}
         try:
-            return await self._update("invoice", ledger_id, body, idempotency_key)
+            return await self._update("invoice", req.ledger_id, body, req.idempotency_key)
         except PermanentLedgerError:
-            again = await self.get("invoice", ledger_id)
+            again = await self.get("invoice", req.ledger_id)
             if again is not None and again.status == "void":
-                return PushResult(ledger_id, again.version, recovered=True)
+                return PushResult(req.ledger_id, again.version, recovered=True)
             raise
 
     # -------------------------------------------------------------------- bulk
@@ -568,7 +526,7 @@ class XeroLedger:
                 continue
             if body is not None:
                 bodies[index] = body
-                bulk["invoice" if isinstance(request.record, Invoice) else "payment"].append(index)
+                bulk["invoice" if isinstance(request, InvoiceWrite) else "payment"].append(index)
         for kind, all_indexes in bulk.items():
             for start in range(0, len(all_indexes), BULK_LIMIT):
                 indexes = all_indexes[start : start + BULK_LIMIT]
@@ -592,17 +550,16 @@ class XeroLedger:
     async def _bulk_body(self, request: CreateRequest) -> dict[str, Any] | None:
         """The element ``request`` adds to its kind's bulk create, or None: it is written
         alone (an overpayment, a credit note)."""
-        rec, customer_id, ref = request.record, request.customer_ledger_id, request.external_ref
-        if isinstance(rec, Invoice):
-            await self._require_rate(rec)
-            items = await self._line_items(rec)
-            return self.mapping.invoice_body(rec, customer_id, ref, items)
-        if not isinstance(rec, Payment) or request.applied not in (None, rec.amount):
+        customer_id, ref = request.customer_ledger_id, request.external_ref
+        if isinstance(request, InvoiceWrite):
+            await self._require_rate(request.invoice)
+            items = await self._line_items(request.invoice)
+            return self.mapping.invoice_body(request.invoice, customer_id, ref, items)
+        if not isinstance(request, PaymentWrite) or request.part != request.payment.amount:
             return None
-        assert request.invoice_ledger_id is not None
         self._prefetched.forget("invoice", request.invoice_ledger_id.lower())
-        rate = await self._credit_rate(rec, "invoice", request.invoice_ledger_id)
-        return self.mapping.payment_body(rec, request.invoice_ledger_id, ref, rate)
+        rate = await self._credit_rate(request.payment, "invoice", request.invoice_ledger_id)
+        return self.mapping.payment_body(request.payment, request.invoice_ledger_id, ref, rate)
 
     async def _create_all(
         self,
@@ -666,29 +623,11 @@ class XeroLedger:
         self, request: CreateRequest, element: dict[str, Any] | None = None
     ) -> PushResult | LedgerError:
         """``request`` written on its own, under its own key; its refusal is its result."""
-        rec, key, ref = request.record, request.idempotency_key, request.external_ref
         try:
             if element is not None:
-                return await self._create(rec.kind, element, key, ref)
-            if isinstance(rec, CreditNote):
-                return await self.create_credit_note(
-                    rec,
-                    customer_ledger_id=request.customer_ledger_id,
-                    invoice_ledger_id=request.invoice_ledger_id,
-                    external_ref=ref,
-                    idempotency_key=key,
-                    steps=request.steps,
-                )
-            assert isinstance(rec, Payment) and request.invoice_ledger_id is not None
-            return await self.apply_payment(
-                rec,
-                customer_ledger_id=request.customer_ledger_id,
-                invoice_ledger_id=request.invoice_ledger_id,
-                external_ref=ref,
-                idempotency_key=key,
-                steps=request.steps,
-                applied=request.applied,
-            )
+                key, ref = request.idempotency_key, request.external_ref
+                return await self._create(request.record.kind, element, key, ref)
+            return await create_one(self, request)
         except LedgerError as exc:
             return exc
 
@@ -720,34 +659,34 @@ class XeroLedger:
             raw = await self._read_one("item", code)
         return None if raw is None else self._remember(to_item(raw), code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """A sold, untracked (service) item ``code`` whose sales book to the invoice lines'
         account (``[new_items]``). The item that already has ``code`` is returned as it is:
         from the cache, or after Xero refused the create as a duplicate (a create whose
         answer was lost lands there too, or is replayed under its key). Not looked up
         first: the caller has just asked ``find_item``, and Xero's refusal says it all."""
-        existing = self._items_by_code.get(code)
+        existing = self._items_by_code.get(req.code)
         if existing is not None:
             return existing
-        _check_item_code(code)
+        _check_item_code(req.code)
         try:
             written = await self._write(
                 "PUT",
                 f"{API}/Items",
                 "item",
-                self.mapping.item_body(code),
-                idempotency_key,
+                self.mapping.item_body(req.code),
+                req.idempotency_key,
                 {"summarizeErrors": "true"},
-                recover=lambda: self._item_coded(code),
+                recover=lambda: self._item_coded(req.code),
             )
         except PermanentLedgerError as exc:
             if not is_duplicate_item(exc):
                 raise
-            raw = await self._item_coded(code)
+            raw = await self._item_coded(req.code)
             if raw is None:
                 raise
-            return self._remember(to_item(raw), code)
-        return self._remember(to_item(written.raw), code)
+            return self._remember(to_item(raw), req.code)
+        return self._remember(to_item(written.raw), req.code)
 
     async def _item_coded(self, code: str) -> dict[str, Any] | None:
         """``GET /Items?where=Code=="…"``: the exact-case match, else one ignoring case."""

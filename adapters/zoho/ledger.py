@@ -164,7 +164,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from typing_extensions import Unpack
@@ -233,15 +233,24 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
+    VoidWrite,
     WriteSteps,
-    steps_or_direct,
+    create_one,
 )
 
 PRODUCTION_URL = "https://www.zohoapis.com"
@@ -346,57 +355,37 @@ class ZohoLedger:
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(
-        self, customer: Customer, *, external_ref: str, idempotency_key: str
-    ) -> PushResult:
+    async def create_customer(self, req: CustomerWrite) -> PushResult:
         org = await self._org()
         body = self.mapping.customer_body(
-            customer, external_ref, org.currency_id(customer.currency)
+            req.customer, req.external_ref, org.currency_id(req.customer.currency)
         )
-        return await self._create_once("customer", body, external_ref, idempotency_key)
+        return await self._create_once("customer", body, req.external_ref, req.idempotency_key)
 
-    async def create_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
         """A draft (Zoho creates every API invoice so), then, with ``[invoice]
         mark_sent``, marked as sent: two writes, each a step of ``steps``; then read for
         the version marking it sent gave it (that answer carries none)."""
-        made = await self._new_invoice(
-            invoice, customer_ledger_id, external_ref, idempotency_key, steps
-        )
+        made = await self._new_invoice(req)
         if isinstance(made, PushResult):
             return made
         return _pushed("invoice", await self._read("invoice", made.ledger_id), _recovered(made))
 
-    async def _new_invoice(
-        self,
-        invoice: Invoice,
-        customer_ledger_id: str,
-        external_ref: str,
-        key: str,
-        steps: WriteSteps | None,
-    ) -> PushResult | StepResult:
+    async def _new_invoice(self, req: InvoiceWrite) -> PushResult | StepResult:
         """The created invoice; once marked as sent (``mark_sent``), the step's result,
         whose version is still to be read."""
+        ref, key, steps = req.external_ref, req.idempotency_key, req.steps
         org = await self._org()
-        items = await self._booking(invoice)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
+        items = await self._booking(req.invoice)
+        body = self.mapping.invoice_body(req.invoice, req.customer_ledger_id, ref, org, items)
         params = self._numbering("invoice")
         if not self.mapping.mark_sent:
-            return await self._create_once("invoice", body, external_ref, key, params)
+            return await self._create_once("invoice", body, ref, key, params)
 
         async def run(look: bool) -> StepResult:
-            journal = steps_or_direct(steps, key)
-            create = self._create_step(
-                "invoice", body, external_ref, params, retry=steps is None, look=look
-            )
-            made = await journal.step("invoice", create, self._found_step("invoice", external_ref))
+            journal = req.journal()
+            create = self._create_step("invoice", body, ref, params, retry=steps is None, look=look)
+            made = await journal.step("invoice", create, self._found_step("invoice", ref))
             sent = self._mark_sent(made, retry=steps is None)
             await journal.step("sent", sent, self._sent(made.ledger_id))
             return made
@@ -411,100 +400,76 @@ class ZohoLedger:
 
         return await self._writes.once(key, read_back)
 
-    async def apply_payment(
-        self,
-        payment: Payment,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-        applied: Decimal | None = None,
-    ) -> PushResult:
+    async def apply_payment(self, req: PaymentWrite) -> PushResult:
         """The whole amount received, ``applied`` of it (None: all) to the invoice; the
         rest is the payment's ``unused_amount``."""
         org = await self._org()
-        rate = await self._payment_rate(payment, invoice_ledger_id, org)
+        rate = await self._payment_rate(req.payment, req.invoice_ledger_id, org)
         body = self.mapping.payment_body(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, rate, applied
+            req.payment,
+            req.customer_ledger_id,
+            req.invoice_ledger_id,
+            req.external_ref,
+            rate,
+            req.applied,
         )
-        return await self._create_once("payment", body, external_ref, idempotency_key)
+        return await self._create_once("payment", body, req.external_ref, req.idempotency_key)
 
-    async def create_refund(
-        self,
-        refund: Refund,
-        *,
-        customer_ledger_id: str,
-        credit_kind: Literal["payment", "credit_note"],
-        credit_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def create_refund(self, req: RefundWrite) -> PushResult:
         """Refund out of a credit note's balance or a payment's unused amount."""
         org = await self._org()
-        credit = await self._read(credit_kind, credit_ledger_id)
-        _check_credit(refund, credit_kind, credit, customer_ledger_id)
+        credit = await self._read(req.credit_kind, req.credit_ledger_id)
+        _check_credit(req.refund, req.credit_kind, credit, req.customer_ledger_id)
         account = await self._refund_from()
         body = self.mapping.refund_body(
-            refund, external_ref, account, _credit_rate(refund, credit, org)
+            req.refund, req.external_ref, account, _credit_rate(req.refund, credit, org)
         )
-        path = f"{self._path(credit_kind, credit_ledger_id)}/refunds"
-        token = reference_token(external_ref)
+        path = f"{self._path(req.credit_kind, req.credit_ledger_id)}/refunds"
+        token = reference_token(req.external_ref)
 
         async def earlier() -> dict[str, Any] | None:
-            rows = [r async for r in self._pages_at(path, REFUNDS[credit_kind][2], once=True)]
+            rows = [r async for r in self._pages_at(path, REFUNDS[req.credit_kind][2], once=True)]
             ours = [r for r in rows if r.get("reference_number") == token]
-            return _oldest(ours, REFUNDS[credit_kind][3])
+            return _oldest(ours, REFUNDS[req.credit_kind][3])
 
         async def write() -> dict[str, Any]:
-            _refuse_over_credit(refund, credit_kind, credit)
+            _refuse_over_credit(req.refund, req.credit_kind, credit)
             answer = await self._call("POST", path, body=body, idempotent=False)
-            created: dict[str, Any] = answer[REFUNDS[credit_kind][1]]
+            created: dict[str, Any] = answer[REFUNDS[req.credit_kind][1]]
             return created
 
         raw, recovered = await self._guarded(earlier, write)
-        record = refund_record(credit_kind, credit_ledger_id, raw, credit)
+        record = refund_record(req.credit_kind, req.credit_ledger_id, raw, credit)
         return PushResult(record.ledger_id, record.version, recovered)
 
-    async def create_credit_note(
-        self,
-        credit_note: CreditNote,
-        *,
-        customer_ledger_id: str,
-        invoice_ledger_id: str | None,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
-        refuse_credit_note_discount(credit_note)
+    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+        refuse_credit_note_discount(req.credit_note)
         org = await self._org()
-        items = await self._booking(credit_note)
+        items = await self._booking(req.credit_note)
         body = self.mapping.credit_note_body(
-            credit_note, customer_ledger_id, external_ref, org, items
+            req.credit_note, req.customer_ledger_id, req.external_ref, org, items
         )
         params = self._numbering("credit_note")
-        if invoice_ledger_id is None:
+        if req.invoice_ledger_id is None:
             return await self._create_once(
-                "credit_note", body, external_ref, idempotency_key, params
+                "credit_note", body, req.external_ref, req.idempotency_key, params
             )
-        invoice_id = invoice_ledger_id
+        invoice_id = req.invoice_ledger_id
 
         async def run(look: bool) -> PushResult:
-            journal = steps_or_direct(steps, idempotency_key)
+            journal = req.journal()
             create = self._create_step(
-                "credit_note", body, external_ref, params, retry=steps is None, look=look
+                "credit_note", body, req.external_ref, params, retry=req.steps is None, look=look
             )
-            found = self._found_step("credit_note", external_ref)
+            found = self._found_step("credit_note", req.external_ref)
             note = await journal.step("credit_note", create, found)
             applied = self._credit_applied(note.ledger_id, invoice_id)
-            apply = self._apply_credit(note, invoice_id, applied, retry=steps is None)
+            apply = self._apply_credit(note, invoice_id, applied, retry=req.steps is None)
             await journal.step("apply", apply, applied)
             raw = await self._read("credit_note", note.ledger_id)
             return _pushed("credit_note", raw, _recovered(note))
 
-        return await self._journaled(steps, idempotency_key, run)
+        return await self._journaled(req.steps, req.idempotency_key, run)
 
     async def create_many(
         self, requests: Sequence[CreateRequest], *, batch_key: str
@@ -523,29 +488,9 @@ class ZohoLedger:
         return [_read_back(r, raws) if isinstance(r, StepResult) else r for r in results]
 
     async def _create_request(self, request: CreateRequest) -> PushResult | StepResult:
-        rec, customer, ref = request.record, request.customer_ledger_id, request.external_ref
-        if isinstance(rec, Invoice):
-            return await self._new_invoice(
-                rec, customer, ref, request.idempotency_key, request.steps
-            )
-        if isinstance(rec, Payment):
-            return await self.apply_payment(
-                rec,
-                customer_ledger_id=customer,
-                invoice_ledger_id=str(request.invoice_ledger_id),
-                external_ref=ref,
-                idempotency_key=request.idempotency_key,
-                steps=request.steps,
-                applied=request.applied,
-            )
-        return await self.create_credit_note(
-            rec,
-            customer_ledger_id=customer,
-            invoice_ledger_id=request.invoice_ledger_id,
-            external_ref=ref,
-            idempotency_key=request.idempotency_key,
-            steps=request.steps,
-        )
+        if isinstance(request, InvoiceWrite):
+            return await self._new_invoice(request)
+        return await create_one(self, request)
 
     async def _versions(self, invoice_ids: list[str]) -> dict[str, dict[str, Any] | LedgerError]:
         """The invoices ``invoice_ids`` as Zoho holds them now: one page of the invoice
@@ -568,72 +513,49 @@ class ZohoLedger:
                     found[ident] = exc
         return found
 
-    async def update_customer(
-        self,
-        customer: Customer,
-        *,
-        ledger_id: str,
-        version: str | None,
-        external_ref: str,
-        idempotency_key: str,
-    ) -> PushResult:
+    async def update_customer(self, req: CustomerUpdate) -> PushResult:
         org = await self._org()
-        await self._check_version("customer", ledger_id, version)
+        await self._check_version("customer", req.ledger_id, req.version)
         body = self.mapping.customer_body(
-            customer, external_ref, org.currency_id(customer.currency)
+            req.customer, req.external_ref, org.currency_id(req.customer.currency)
         )
-        if drops_person_detail(self.mapping, customer.model_dump(), self._ledger_owned):
-            current = await self._read("customer", ledger_id)
+        if drops_person_detail(self.mapping, req.customer.model_dump(), self._ledger_owned):
+            current = await self._read("customer", req.ledger_id)
             body["contact_persons"] = persons_kept(body["contact_persons"], current)
         answer = await self._call(
-            "PUT", self._path("customer", ledger_id), body=body, idempotent=True
+            "PUT", self._path("customer", req.ledger_id), body=body, idempotent=True
         )
         return _pushed("customer", answer["contact"])
 
-    async def update_invoice(
-        self,
-        invoice: Invoice,
-        *,
-        ledger_id: str,
-        version: str | None,
-        customer_ledger_id: str,
-        external_ref: str,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
         org = await self._org()
-        items = await self._booking(invoice)
-        await self._check_version("invoice", ledger_id, version)
-        body = self.mapping.invoice_body(invoice, customer_ledger_id, external_ref, org, items)
-        path = self._path("invoice", ledger_id)
+        items = await self._booking(req.invoice)
+        await self._check_version("invoice", req.ledger_id, req.version)
+        body = self.mapping.invoice_body(
+            req.invoice, req.customer_ledger_id, req.external_ref, org, items
+        )
+        path = self._path("invoice", req.ledger_id)
         params = self._numbering("invoice")
         answer = await self._call("PUT", path, params=params, body=body, idempotent=True)
         self._remember_rate("invoice", answer["invoice"])
         return _pushed("invoice", answer["invoice"])
 
-    async def void_invoice(
-        self,
-        ledger_id: str,
-        *,
-        version: str | None,
-        idempotency_key: str,
-        steps: WriteSteps | None = None,
-    ) -> PushResult:
+    async def void_invoice(self, req: VoidWrite) -> PushResult:
         """Void the invoice if it is still at ``version`` (any version when None)."""
 
         async def voided() -> dict[str, Any] | None:
-            current = await self._read("invoice", ledger_id, once=True)
+            current = await self._read("invoice", req.ledger_id, once=True)
             if current["status"] == "void":
                 return current
-            _refuse_stale("invoice", ledger_id, current, version)
+            _refuse_stale("invoice", req.ledger_id, current, req.version)
             return None
 
         async def void() -> dict[str, Any]:
-            path = f"{self._path('invoice', ledger_id)}/status/void"
+            path = f"{self._path('invoice', req.ledger_id)}/status/void"
             return await self._call("POST", path, idempotent=False)
 
         _, recovered = await self._guarded(voided, void)
-        raw = await self._read("invoice", ledger_id)
+        raw = await self._read("invoice", req.ledger_id)
         return _pushed("invoice", raw, recovered)
 
     # ------------------------------------------------------------------- reads
@@ -747,18 +669,18 @@ class ZohoLedger:
             return self._items.remember(raw, asked=code)
         return await self._item_by_id(code)
 
-    async def create_item(self, code: str, *, idempotency_key: str) -> LedgerItem:
+    async def create_item(self, req: ItemWrite) -> LedgerItem:
         """A service item named ``code``, booked to the mapping's income account; the item
         already holding that name when there is one. Zoho has no idempotency key: a
         create that timed out is looked up by name before it is sent again, and a create
         Zoho refuses ends with the item holding the name, if any (the refusal otherwise)."""
-        found = await self.find_item(code)
+        found = await self.find_item(req.code)
         if found is not None:
             return found
-        body = new_item_body(code, await self._new_item_account())
+        body = new_item_body(req.code, await self._new_item_account())
 
         async def earlier() -> dict[str, Any] | None:
-            return await self._item_named(code, once=True)
+            return await self._item_named(req.code, once=True)
 
         async def create() -> dict[str, Any]:
             answer = await self._call("POST", f"{API}/items", body=body, idempotent=False)
@@ -768,11 +690,11 @@ class ZohoLedger:
         try:
             raw, _ = await self._guarded(earlier, create, check_first=False)
         except PermanentLedgerError:
-            taken = await self._item_named(code)  # refused as a duplicate name?
+            taken = await self._item_named(req.code)  # refused as a duplicate name?
             if taken is None:
                 raise
             raw = taken
-        return self._items.remember(raw, asked=code)
+        return self._items.remember(raw, asked=req.code)
 
     async def _booking(self, doc: Invoice | CreditNote) -> tuple[str, ...]:
         """The ``item_id`` each line is booked to: its item's, else the default item's
@@ -793,7 +715,9 @@ class ZohoLedger:
             self._default_item_id = (
                 self.mapping.default_item
                 or (
-                    await self.create_item(self.mapping.default_item_name, idempotency_key="")
+                    await self.create_item(
+                        ItemWrite(self.mapping.default_item_name, idempotency_key="")
+                    )
                 ).ledger_id
             )
         return self._default_item_id

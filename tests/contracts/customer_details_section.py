@@ -36,7 +36,7 @@ from syncledger.core.customer_details import (
     LedgerCustomerDetails,
 )
 from syncledger.core.model import Customer
-from syncledger.core.ports import LedgerRecord
+from syncledger.core.ports import CustomerUpdate, CustomerWrite, LedgerRecord
 from tests.contracts.ledger_contract import LedgerUnderTest, key
 
 PUSHED = {
@@ -89,7 +89,7 @@ class CustomerDetailsSection(ABC):
 
     async def pushed(self, ledger: LedgerUnderTest) -> LedgerRecord:
         done = await ledger.adapter.create_customer(
-            self.customer(), external_ref=REF, idempotency_key=key("details", 41)
+            CustomerWrite(self.customer(), external_ref=REF, idempotency_key=key("details", 41))
         )
         record = await ledger.adapter.get("customer", done.ledger_id)
         assert record is not None
@@ -149,11 +149,13 @@ class CustomerDetailsSection(ABC):
             update={"name": "Acme Details Ltd", "email": None, "phone": None}
         )
         await adapter.update_customer(
-            renamed,
-            ledger_id=pushed.ledger_id,
-            version=edited.version,
-            external_ref=REF,
-            idempotency_key=key("details", 41, "update"),
+            CustomerUpdate(
+                renamed,
+                ledger_id=pushed.ledger_id,
+                version=edited.version,
+                external_ref=REF,
+                idempotency_key=key("details", 41, "update"),
+            )
         )
         now = await adapter.get("customer", pushed.ledger_id)
         assert now is not None and now.name == "Acme Details Ltd"
@@ -169,7 +171,7 @@ class CustomerDetailsSection(ABC):
         assert isinstance(adapter, LedgerAddressParts)
         customer = self.customer().model_copy(update={"billing_address": JOINED})
         done = await adapter.create_customer(
-            customer, external_ref=REF, idempotency_key=key("details", 42)
+            CustomerWrite(customer, external_ref=REF, idempotency_key=key("details", 42))
         )
         record = await adapter.get("customer", done.ledger_id)
         assert record is not None

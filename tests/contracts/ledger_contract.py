@@ -25,7 +25,20 @@ import pytest
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError, TransientLedgerError
 from syncledger.core.metrics import requests_sent
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import LedgerAdapter, LedgerRecord, Prefetcher
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    LedgerAdapter,
+    LedgerRecord,
+    PaymentWrite,
+    Prefetcher,
+    RefundWrite,
+    VoidWrite,
+)
 from tests.contracts.steps_contract import MultiWriteContract
 
 BURST = 45
@@ -140,9 +153,11 @@ class LedgerContract(MultiWriteContract):
         self, ledger: LedgerUnderTest, n: int = 1, customer: Customer | None = None
     ) -> str:
         result = await ledger.adapter.create_customer(
-            customer or self.customer(n),
-            external_ref=f"csv/customer/C-{n}",
-            idempotency_key=key("c", n),
+            CustomerWrite(
+                customer or self.customer(n),
+                external_ref=f"csv/customer/C-{n}",
+                idempotency_key=key("c", n),
+            )
         )
         return result.ledger_id
 
@@ -157,23 +172,27 @@ class LedgerContract(MultiWriteContract):
         n: int = 1,
     ) -> str:
         result = await ledger.adapter.apply_payment(
-            self.payment(amount, n),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/PAY-{n}",
-            idempotency_key=key("p", n),
-            applied=None if applied is None else Decimal(applied),
+            PaymentWrite(
+                self.payment(amount, n),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref=f"csv/payment/PAY-{n}",
+                idempotency_key=key("p", n),
+                applied=None if applied is None else Decimal(applied),
+            )
         )
         return result.ledger_id
 
     async def push_open_credit_note(self, ledger: LedgerUnderTest, customer_id: str) -> str:
         """A 40.00 credit note applied to no invoice: the customer holds 40.00 of credit."""
         result = await ledger.adapter.create_credit_note(
-            self.credit_note(invoice_id=None),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=None,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                self.credit_note(invoice_id=None),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=None,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
         return result.ledger_id
 
@@ -186,21 +205,25 @@ class LedgerContract(MultiWriteContract):
         n: int = 1,
     ) -> str:
         result = await ledger.adapter.create_refund(
-            refund,
-            customer_ledger_id=customer_id,
-            credit_kind=refund.credit_kind,
-            credit_ledger_id=credit_ledger_id,
-            external_ref=f"csv/refund/REF-{n}",
-            idempotency_key=key("r", n),
+            RefundWrite(
+                refund,
+                customer_ledger_id=customer_id,
+                credit_kind=refund.credit_kind,
+                credit_ledger_id=credit_ledger_id,
+                external_ref=f"csv/refund/REF-{n}",
+                idempotency_key=key("r", n),
+            )
         )
         return result.ledger_id
 
     async def push_invoice(self, ledger: LedgerUnderTest, customer_id: str, n: int = 1) -> str:
         result = await ledger.adapter.create_invoice(
-            self.invoice(n),
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                self.invoice(n),
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
         return result.ledger_id
 
@@ -270,11 +293,13 @@ class LedgerContract(MultiWriteContract):
         assert (held.total, held.tax) == (ours.computed_total(), ours.tax_total)
         assert len(held.line_items) == len(ours.lines)
         note = await ledger.adapter.create_credit_note(
-            self.credit_note(invoice_id=None),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=None,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                self.credit_note(invoice_id=None),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=None,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
         ours_note = self.credit_note(invoice_id=None)
         held_note = await self.fetch(ledger, "credit_note", note.ledger_id)
@@ -288,11 +313,13 @@ class LedgerContract(MultiWriteContract):
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_invoice(ledger, customer_id)
         await ledger.adapter.apply_payment(
-            self.payment("100.45"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/PAY-1",
-            idempotency_key=key("p", 1),
+            PaymentWrite(
+                self.payment("100.45"),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/payment/PAY-1",
+                idempotency_key=key("p", 1),
+            )
         )
         record = await self.fetch(ledger, "invoice", invoice_id)
         assert record.balance == Decimal("125.00")
@@ -302,7 +329,9 @@ class LedgerContract(MultiWriteContract):
     async def test_void_zeroes_the_balance_and_marks_it_void(self, ledger: LedgerUnderTest) -> None:
         invoice_id = await self.push_invoice(ledger, await self.push_customer(ledger))
         version = (await self.fetch(ledger, "invoice", invoice_id)).version
-        await ledger.adapter.void_invoice(invoice_id, version=version, idempotency_key=key("v"))
+        await ledger.adapter.void_invoice(
+            VoidWrite(invoice_id, version=version, idempotency_key=key("v"))
+        )
         record = await self.fetch(ledger, "invoice", invoice_id)
         assert record.status == "void"
         assert record.balance == 0
@@ -312,14 +341,18 @@ class LedgerContract(MultiWriteContract):
         invoice_id = await self.push_invoice(ledger, customer_id)
         stale = (await self.fetch(ledger, "invoice", invoice_id)).version
         await ledger.adapter.apply_payment(
-            self.payment("5.00"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/PAY-1",
-            idempotency_key=key("p", 1),
+            PaymentWrite(
+                self.payment("5.00"),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/payment/PAY-1",
+                idempotency_key=key("p", 1),
+            )
         )
         with pytest.raises(StaleVersionError):
-            await ledger.adapter.void_invoice(invoice_id, version=stale, idempotency_key=key("v"))
+            await ledger.adapter.void_invoice(
+                VoidWrite(invoice_id, version=stale, idempotency_key=key("v"))
+            )
         assert (await self.fetch(ledger, "invoice", invoice_id)).status == "partially_paid"
 
     async def test_update_customer_changes_it_and_refuses_a_stale_version(
@@ -329,22 +362,26 @@ class LedgerContract(MultiWriteContract):
         old = (await self.fetch(ledger, "customer", ledger_id)).version
         renamed = self.customer(1, name="Acme Plumbing & Heating 1")
         await ledger.adapter.update_customer(
-            renamed,
-            ledger_id=ledger_id,
-            version=old,
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("cu", 1),
+            CustomerUpdate(
+                renamed,
+                ledger_id=ledger_id,
+                version=old,
+                external_ref="csv/customer/C-1",
+                idempotency_key=key("cu", 1),
+            )
         )
         record = await self.fetch(ledger, "customer", ledger_id)
         assert record.name == "Acme Plumbing & Heating 1"
         assert record.version != old
         with pytest.raises(StaleVersionError):
             await ledger.adapter.update_customer(
-                self.customer(1, name="Lost Update"),
-                ledger_id=ledger_id,
-                version=old,
-                external_ref="csv/customer/C-1",
-                idempotency_key=key("cu", 2),
+                CustomerUpdate(
+                    self.customer(1, name="Lost Update"),
+                    ledger_id=ledger_id,
+                    version=old,
+                    external_ref="csv/customer/C-1",
+                    idempotency_key=key("cu", 2),
+                )
             )
         assert (await self.fetch(ledger, "customer", ledger_id)).name == renamed.name
         assert ledger.sandbox.count("customer") == 1
@@ -369,11 +406,13 @@ class LedgerContract(MultiWriteContract):
         sent = requests_sent(ledger.adapter.ledger)
         for n, ledger_id in customers.items():
             await ledger.adapter.update_customer(
-                self.customer(n, name=f"{tag} {n}"),
-                ledger_id=ledger_id,
-                version=versions[n],
-                external_ref=f"csv/customer/C-{n}",
-                idempotency_key=key("cu", tag, n),
+                CustomerUpdate(
+                    self.customer(n, name=f"{tag} {n}"),
+                    ledger_id=ledger_id,
+                    version=versions[n],
+                    external_ref=f"csv/customer/C-{n}",
+                    idempotency_key=key("cu", tag, n),
+                )
             )
         return requests_sent(ledger.adapter.ledger) - sent
 
@@ -412,12 +451,14 @@ class LedgerContract(MultiWriteContract):
         )
         assert smaller.computed_total() == Decimal("185.45")
         await ledger.adapter.update_invoice(
-            smaller,
-            ledger_id=invoice_id,
-            version=version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu", 1),
+            InvoiceUpdate(
+                smaller,
+                ledger_id=invoice_id,
+                version=version,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu", 1),
+            )
         )
         record = await self.fetch(ledger, "invoice", invoice_id)
         assert record.total == Decimal("185.45")
@@ -431,11 +472,13 @@ class LedgerContract(MultiWriteContract):
         invoice_id = await self.push_invoice(ledger, customer_id)
         for _ in range(2):  # same key twice: one credit note
             await ledger.adapter.create_credit_note(
-                self.credit_note(),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=key("cn", 1),
+                CreditNoteWrite(
+                    self.credit_note(),
+                    customer_ledger_id=customer_id,
+                    invoice_ledger_id=invoice_id,
+                    external_ref="csv/credit_note/CN-1",
+                    idempotency_key=key("cn", 1),
+                )
             )
         assert ledger.sandbox.count("credit_note") == 1
         invoice = await self.fetch(ledger, "invoice", invoice_id)
@@ -536,10 +579,12 @@ class LedgerContract(MultiWriteContract):
         invoice = self.with_item(self.invoice(n), code)
         assert isinstance(invoice, Invoice)
         result = await ledger.adapter.create_invoice(
-            invoice,
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                invoice,
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
         return result.ledger_id
 
@@ -548,10 +593,14 @@ class LedgerContract(MultiWriteContract):
     ) -> None:
         assert await ledger.adapter.find_item(self.item_code) is None
         before = ledger.sandbox.count("item")
-        made = await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        made = await ledger.adapter.create_item(
+            ItemWrite(self.item_code, idempotency_key=key("item", 1))
+        )
         assert made.code == self.item_code
         # a second create of the same code (another key, as after a lost cache) is the same item
-        again = await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 2))
+        again = await ledger.adapter.create_item(
+            ItemWrite(self.item_code, idempotency_key=key("item", 2))
+        )
         assert again.ledger_id == made.ledger_id
         assert ledger.sandbox.count("item") == before + 1
         by_code = await ledger.adapter.find_item(self.item_code)
@@ -567,16 +616,20 @@ class LedgerContract(MultiWriteContract):
         before = ledger.sandbox.count("item")
         ledger.sandbox.commit_then_timeout_next(ledger.attempts)
         with pytest.raises(TransientLedgerError):
-            await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+            await ledger.adapter.create_item(
+                ItemWrite(self.item_code, idempotency_key=key("item", 1))
+            )
         assert ledger.sandbox.count("item") == before + 1
-        made = await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        made = await ledger.adapter.create_item(
+            ItemWrite(self.item_code, idempotency_key=key("item", 1))
+        )
         assert ledger.sandbox.count("item") == before + 1
         found = await ledger.adapter.find_item(self.item_code)
         assert found is not None
         assert found.ledger_id == made.ledger_id
 
     async def test_lines_are_booked_to_the_items_they_name(self, ledger: LedgerUnderTest) -> None:
-        await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        await ledger.adapter.create_item(ItemWrite(self.item_code, idempotency_key=key("item", 1)))
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_item_invoice(ledger, customer_id, self.item_code)
         invoice = await self.fetch(ledger, "invoice", invoice_id)
@@ -587,11 +640,13 @@ class LedgerContract(MultiWriteContract):
         credit = self.with_item(self.credit_note(), self.item_code)
         assert isinstance(credit, CreditNote)
         result = await ledger.adapter.create_credit_note(
-            credit,
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                credit,
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
         credit_note = await self.fetch(ledger, "credit_note", result.ledger_id)
         assert credit_note.line_items == (self.item_code,)
@@ -601,17 +656,19 @@ class LedgerContract(MultiWriteContract):
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_invoice(ledger, customer_id)
         assert self.item_code not in (await self.fetch(ledger, "invoice", invoice_id)).line_items
-        await ledger.adapter.create_item(self.item_code, idempotency_key=key("item", 1))
+        await ledger.adapter.create_item(ItemWrite(self.item_code, idempotency_key=key("item", 1)))
         version = (await self.fetch(ledger, "invoice", invoice_id)).version
         rebooked = self.with_item(self.invoice(), self.item_code)
         assert isinstance(rebooked, Invoice)
         await ledger.adapter.update_invoice(
-            rebooked,
-            ledger_id=invoice_id,
-            version=version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu", 1),
+            InvoiceUpdate(
+                rebooked,
+                ledger_id=invoice_id,
+                version=version,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu", 1),
+            )
         )
         invoice = await self.fetch(ledger, "invoice", invoice_id)
         assert invoice.line_items[0] == self.item_code

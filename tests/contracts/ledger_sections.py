@@ -44,7 +44,15 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import Customer, Invoice, InvoiceLine
-from syncledger.core.ports import InvoiceDelivery, InvoiceSender, LedgerAdapter
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerWrite,
+    InvoiceDelivery,
+    InvoiceSender,
+    InvoiceWrite,
+    LedgerAdapter,
+    PaymentWrite,
+)
 from tests.contracts.ledger_contract import BURST, LedgerContract, LedgerUnderTest, key
 from tests.support.documents import invoice_to_email
 
@@ -251,9 +259,11 @@ class PlatformSection(LedgerContract):
         adapter = plat.connect(Connection(plat.sandbox_url, token_file, {}, transport))
         try:
             pushed = await adapter.create_customer(
-                self.customer(currency=currency),
-                external_ref="csv/customer/C-1",
-                idempotency_key=key("c", 1),
+                CustomerWrite(
+                    self.customer(currency=currency),
+                    external_ref="csv/customer/C-1",
+                    idempotency_key=key("c", 1),
+                )
             )
             record = await adapter.get("customer", pushed.ledger_id)
             count = plat.sandbox_handle(app).count("customer")
@@ -314,10 +324,12 @@ class MoneySection(LedgerContract):
     async def push_document(self, ledger: LedgerUnderTest, document: Invoice) -> str:
         customer_id = await self.push_customer(ledger)
         pushed = await ledger.adapter.create_invoice(
-            document,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i"),
+            InvoiceWrite(
+                document,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("i"),
+            )
         )
         return pushed.ledger_id
 
@@ -403,10 +415,12 @@ class ForeignCurrencySection(LedgerContract):
             update={"currency": self.foreign_currency, "exchange_rate": rate}
         )
         pushed = await ledger.adapter.create_invoice(
-            document,
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                document,
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
         return pushed.ledger_id
 
@@ -437,12 +451,14 @@ class ForeignCurrencySection(LedgerContract):
         ids: dict[str, str] = {}
         for n, (amount, applied) in enumerate((("10.00", None), ("40.00", "0")), 1):
             paid = await ledger.adapter.apply_payment(
-                self.payment(amount, n).model_copy(update={"currency": self.foreign_currency}),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref=f"csv/payment/PAY-{n}",
-                idempotency_key=key("p", n),
-                applied=None if applied is None else Decimal(applied),
+                PaymentWrite(
+                    self.payment(amount, n).model_copy(update={"currency": self.foreign_currency}),
+                    customer_ledger_id=customer_id,
+                    invoice_ledger_id=invoice_id,
+                    external_ref=f"csv/payment/PAY-{n}",
+                    idempotency_key=key("p", n),
+                    applied=None if applied is None else Decimal(applied),
+                )
             )
             ids[amount] = paid.ledger_id
         invoice = await self.fetch(ledger, "invoice", invoice_id)
@@ -516,11 +532,13 @@ class ApplicationsSection(LedgerContract):
         that order."""
         invoices = [await self.push_invoice(ledger, customer_id, n) for n in (1, 2, 3)]
         note = await ledger.adapter.create_credit_note(
-            self.credit_note(),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoices[0],
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                self.credit_note(),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoices[0],
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
         over = await self.push_payment(ledger, customer_id, invoices[1], "250.00", applied="225.45")
         full = await self.push_payment(ledger, customer_id, invoices[2], "225.45", n=2)
@@ -528,11 +546,13 @@ class ApplicationsSection(LedgerContract):
             ledger, customer_id, invoices[2], "60.00", applied="0", n=3
         )
         open_note = await ledger.adapter.create_credit_note(
-            self.credit_note(2, invoice_id=None),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=None,
-            external_ref="csv/credit_note/CN-2",
-            idempotency_key=key("cn", 2),
+            CreditNoteWrite(
+                self.credit_note(2, invoice_id=None),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=None,
+                external_ref="csv/credit_note/CN-2",
+                idempotency_key=key("cn", 2),
+            )
         )
         applied = {
             ("credit_note", note.ledger_id): ((invoices[0], Decimal("40.00")),),
@@ -592,11 +612,13 @@ class ApplicationsSection(LedgerContract):
         invoice_id = await self.push_invoice(ledger, customer_id)
         await self.push_payment(ledger, customer_id, invoice_id, "200.00")  # 25.45 owed
         note = await ledger.adapter.create_credit_note(
-            self.credit_note(),  # 40.00
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                self.credit_note(),  # 40.00
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
         invoice = await self.fetch(ledger, "invoice", invoice_id)
         credit = await self.fetch(ledger, "credit_note", note.ledger_id)

@@ -18,7 +18,19 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import pytest
 
 from syncledger.core.errors import TransientLedgerError
-from syncledger.core.ports import LedgerRecord, StepFind, StepResult, StepWrite, step_key
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    LedgerRecord,
+    PaymentWrite,
+    RefundWrite,
+    StepFind,
+    StepResult,
+    StepWrite,
+    VoidWrite,
+    step_key,
+)
 
 if TYPE_CHECKING:
     from tests.contracts.ledger_contract import LedgerUnderTest
@@ -92,10 +104,12 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
     async def _setup_invoice(self, ledger: LedgerUnderTest, n: int) -> tuple[str, str]:
         customer = await self.push_customer(ledger, n)
         invoice = await ledger.adapter.create_invoice(
-            self.invoice(n, customer_id=f"C-{n}"),
-            customer_ledger_id=customer,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=f"i-{n}",
+            InvoiceWrite(
+                self.invoice(n, customer_id=f"C-{n}"),
+                customer_ledger_id=customer,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=f"i-{n}",
+            )
         )
         return customer, invoice.ledger_id
 
@@ -107,12 +121,14 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.create_credit_note(
-                note,
-                customer_ledger_id=customer,
-                invoice_ledger_id=invoice,
-                external_ref=f"csv/credit_note/CN-{n}",
-                idempotency_key=journal.key,
-                steps=journal,
+                CreditNoteWrite(
+                    note,
+                    customer_ledger_id=customer,
+                    invoice_ledger_id=invoice,
+                    external_ref=f"csv/credit_note/CN-{n}",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                )
             )
             return result.ledger_id
 
@@ -130,14 +146,16 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
     async def op_refund(self, ledger: LedgerUnderTest, n: int, journal: StepsUnderTest) -> str:
         customer, invoice = await self._setup_invoice(ledger, n)
         payment = await ledger.adapter.apply_payment(
-            self.payment("250.00", n).model_copy(
-                update={"customer_id": f"C-{n}", "invoice_id": f"INV-{n}"}
-            ),
-            customer_ledger_id=customer,
-            invoice_ledger_id=invoice,
-            external_ref=f"csv/payment/PAY-{n}",
-            idempotency_key=f"p-{n}",
-            applied=Decimal("225.45"),
+            PaymentWrite(
+                self.payment("250.00", n).model_copy(
+                    update={"customer_id": f"C-{n}", "invoice_id": f"INV-{n}"}
+                ),
+                customer_ledger_id=customer,
+                invoice_ledger_id=invoice,
+                external_ref=f"csv/payment/PAY-{n}",
+                idempotency_key=f"p-{n}",
+                applied=Decimal("225.45"),
+            )
         )
         refund = self.refund("24.55", n, payment_id=f"PAY-{n}").model_copy(
             update={"customer_id": f"C-{n}"}
@@ -145,13 +163,15 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.create_refund(
-                refund,
-                customer_ledger_id=customer,
-                credit_kind="payment",
-                credit_ledger_id=payment.ledger_id,
-                external_ref=f"csv/refund/REF-{n}",
-                idempotency_key=journal.key,
-                steps=journal,
+                RefundWrite(
+                    refund,
+                    customer_ledger_id=customer,
+                    credit_kind="payment",
+                    credit_ledger_id=payment.ledger_id,
+                    external_ref=f"csv/refund/REF-{n}",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                )
             )
             return result.ledger_id
 
@@ -175,13 +195,15 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.apply_payment(
-                payment,
-                customer_ledger_id=customer,
-                invoice_ledger_id=invoice,
-                external_ref=f"csv/payment/PAY-{n}",
-                idempotency_key=journal.key,
-                steps=journal,
-                applied=Decimal("225.45"),
+                PaymentWrite(
+                    payment,
+                    customer_ledger_id=customer,
+                    invoice_ledger_id=invoice,
+                    external_ref=f"csv/payment/PAY-{n}",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                    applied=Decimal("225.45"),
+                )
             )
             return result.ledger_id
 
@@ -257,7 +279,7 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.void_invoice(
-                invoice, version=None, idempotency_key=journal.key, steps=journal
+                VoidWrite(invoice, version=None, idempotency_key=journal.key, steps=journal)
             )
             return result.ledger_id
 
@@ -277,11 +299,13 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.create_invoice(
-                self.invoice(n, customer_id=f"C-{n}"),
-                customer_ledger_id=customer,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=journal.key,
-                steps=journal,
+                InvoiceWrite(
+                    self.invoice(n, customer_id=f"C-{n}"),
+                    customer_ledger_id=customer,
+                    external_ref=f"csv/invoice/INV-{n}",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                )
             )
             return result.ledger_id
 
@@ -291,14 +315,16 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
         found = await ledger.adapter.find("invoice", f"csv/invoice/INV-{n}")
         assert found is not None and found.ledger_id == ledger_id
         assert found.customer_ledger_id is not None
-        await ledger.adapter.apply_payment(  # refused by a ledger on an unissued invoice
-            self.payment("225.45", n).model_copy(
-                update={"customer_id": f"C-{n}", "invoice_id": f"INV-{n}"}
-            ),
-            customer_ledger_id=found.customer_ledger_id,
-            invoice_ledger_id=ledger_id,
-            external_ref=f"csv/payment/PAY-{n}",
-            idempotency_key=f"p-{n}",
+        await ledger.adapter.apply_payment(
+            PaymentWrite(  # refused by a ledger on an unissued invoice
+                self.payment("225.45", n).model_copy(
+                    update={"customer_id": f"C-{n}", "invoice_id": f"INV-{n}"}
+                ),
+                customer_ledger_id=found.customer_ledger_id,
+                invoice_ledger_id=ledger_id,
+                external_ref=f"csv/payment/PAY-{n}",
+                idempotency_key=f"p-{n}",
+            )
         )
         invoice = await self.fetch(ledger, "invoice", ledger_id)
         assert (invoice.status, invoice.balance) == ("paid", Decimal(0))
@@ -315,13 +341,15 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.apply_payment(
-                payment,
-                customer_ledger_id=customer,
-                invoice_ledger_id=invoice,
-                external_ref=f"csv/payment/PAY-{n}",
-                idempotency_key=journal.key,
-                steps=journal,
-                applied=Decimal(0),
+                PaymentWrite(
+                    payment,
+                    customer_ledger_id=customer,
+                    invoice_ledger_id=invoice,
+                    external_ref=f"csv/payment/PAY-{n}",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                    applied=Decimal(0),
+                )
             )
             return result.ledger_id
 
@@ -354,13 +382,15 @@ class MultiWriteContract:  # mixed into LedgerContract, whose helpers it uses
 
         async def run() -> str:
             result = await ledger.adapter.update_invoice(
-                smaller,
-                ledger_id=invoice,
-                version=version,
-                customer_ledger_id=customer,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=journal.key,
-                steps=journal,
+                InvoiceUpdate(
+                    smaller,
+                    ledger_id=invoice,
+                    version=version,
+                    customer_ledger_id=customer,
+                    external_ref=f"csv/invoice/INV-{n}",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                )
             )
             return result.ledger_id
 

@@ -31,7 +31,15 @@ import pytest
 from syncledger.adapters.oauth2 import MemoryTokenStore
 from syncledger.core.errors import AuthExpiredError, PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine
-from syncledger.core.ports import PushResult
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    PushResult,
+)
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import SectionLedger, opened
 from tests.contracts.sandbox_sections import BookLedger
@@ -94,10 +102,12 @@ class ItemLookupSection(WireLedger):
 
     async def push_booked(self, env: SectionLedger, customer_id: str, n: int, code: str) -> str:
         pushed = await env.adapter.create_invoice(
-            self.booked(self.invoice(n), code, code),
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                self.booked(self.invoice(n), code, code),
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
         return pushed.ledger_id
 
@@ -118,22 +128,28 @@ class ItemLookupSection(WireLedger):
             start = len(self.calls(env))
             refusals = [
                 await self.refused(
-                    env.adapter.create_invoice(**self.unknown_item_invoice(2, customer_id))
+                    env.adapter.create_invoice(
+                        InvoiceWrite(**self.unknown_item_invoice(2, customer_id))
+                    )
                 ),
                 await self.refused(
                     env.adapter.update_invoice(
-                        **self.unknown_item_invoice(1, customer_id),
-                        ledger_id=invoice_id,
-                        version=version,
+                        InvoiceUpdate(
+                            **self.unknown_item_invoice(1, customer_id),
+                            ledger_id=invoice_id,
+                            version=version,
+                        )
                     )
                 ),
                 await self.refused(
                     env.adapter.create_credit_note(
-                        self.unknown_item_credit_note(),
-                        customer_ledger_id=customer_id,
-                        invoice_ledger_id=None,
-                        external_ref="csv/credit_note/CN-1",
-                        idempotency_key=key("cn"),
+                        CreditNoteWrite(
+                            self.unknown_item_credit_note(),
+                            customer_ledger_id=customer_id,
+                            invoice_ledger_id=None,
+                            external_ref="csv/credit_note/CN-1",
+                            idempotency_key=key("cn"),
+                        )
                     )
                 ),
             ]
@@ -186,7 +202,7 @@ class ItemLookupSection(WireLedger):
             items = env.under_test.sandbox.count("item")
             missing = await env.adapter.find_item("SVC-NEW")
             start = len(self.calls(env))
-            made = await env.adapter.create_item("SVC-NEW", idempotency_key=key("item"))
+            made = await env.adapter.create_item(ItemWrite("SVC-NEW", idempotency_key=key("item")))
             sent = self.calls_since(env, start)
             found = await env.adapter.find_item("SVC-NEW")
             held = env.under_test.sandbox.count("item")
@@ -205,7 +221,7 @@ class ItemLookupSection(WireLedger):
             assert await env.adapter.find_item("SVC-RACE") is None
             theirs = self.make_item_by_hand(env, self.raced_code)
             items = env.under_test.sandbox.count("item")
-            made = await env.adapter.create_item("SVC-RACE", idempotency_key=key("item"))
+            made = await env.adapter.create_item(ItemWrite("SVC-RACE", idempotency_key=key("item")))
             held = env.under_test.sandbox.count("item")
         assert (made.ledger_id, made.code) == (theirs, self.raced_code)
         assert held == items
@@ -239,18 +255,24 @@ class PrefetchSection(WireLedger):
     async def pushed(self, env: SectionLedger, count: int) -> list[PushResult]:
         return [
             await env.adapter.create_customer(
-                self.customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+                CustomerWrite(
+                    self.customer(n),
+                    external_ref=f"csv/customer/C-{n}",
+                    idempotency_key=key("c", n),
+                )
             )
             for n in range(1, count + 1)
         ]
 
     async def rename(self, env: SectionLedger, n: int, pushed: PushResult, name: str) -> PushResult:
         return await env.adapter.update_customer(
-            self.customer(n, name=f"{name} {n}"),
-            ledger_id=pushed.ledger_id,
-            version=pushed.version,
-            external_ref=f"csv/customer/C-{n}",
-            idempotency_key=key("cu", n, name),
+            CustomerUpdate(
+                self.customer(n, name=f"{name} {n}"),
+                ledger_id=pushed.ledger_id,
+                version=pushed.version,
+                external_ref=f"csv/customer/C-{n}",
+                idempotency_key=key("cu", n, name),
+            )
         )
 
     async def prefetch(self, env: SectionLedger, pushed: list[PushResult]) -> None:

@@ -6,7 +6,15 @@ from datetime import date
 from decimal import Decimal
 
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import LedgerAdapter, PushResult
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerWrite,
+    InvoiceWrite,
+    LedgerAdapter,
+    PaymentWrite,
+    PushResult,
+    RefundWrite,
+)
 from tests.contracts.ledger_contract import key
 
 
@@ -74,17 +82,21 @@ def refund(amount: str, n: int = 1, **changes: object) -> Refund:
 
 async def push_customer(ledger: LedgerAdapter, n: int = 1, currency: str = "USD") -> str:
     pushed = await ledger.create_customer(
-        customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        CustomerWrite(
+            customer(n, currency), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        )
     )
     return pushed.ledger_id
 
 
 async def push_invoice(ledger: LedgerAdapter, customer_id: str, doc: Invoice | None = None) -> str:
     pushed = await ledger.create_invoice(
-        doc or invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i"),
+        InvoiceWrite(
+            doc or invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i"),
+        )
     )
     return pushed.ledger_id
 
@@ -96,7 +108,7 @@ async def invoice_to_email(
     its ledger id."""
     who = Customer(id="C-1", name="Acme Plumbing", currency="USD", email=email)
     pushed = await ledger.create_customer(
-        who, external_ref="csv/customer/C-1", idempotency_key="c1"
+        CustomerWrite(who, external_ref="csv/customer/C-1", idempotency_key="c1")
     )
     doc = Invoice(
         id="INV-1",
@@ -108,10 +120,12 @@ async def invoice_to_email(
         total=Decimal("75.50"),
     )
     result = await ledger.create_invoice(
-        doc,
-        customer_ledger_id=pushed.ledger_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key="i1",
+        InvoiceWrite(
+            doc,
+            customer_ledger_id=pushed.ledger_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key="i1",
+        )
     )
     return result.ledger_id
 
@@ -121,11 +135,13 @@ async def create_credit_note(
 ) -> PushResult:
     """``doc`` written for ``customer_id``, applied to ``invoice_id`` if one is named."""
     return await ledger.create_credit_note(
-        doc,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/credit_note/{doc.id}",
-        idempotency_key=key("cn"),
+        CreditNoteWrite(
+            doc,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/credit_note/{doc.id}",
+            idempotency_key=key("cn"),
+        )
     )
 
 
@@ -138,12 +154,14 @@ async def apply_payment(
 ) -> PushResult:
     """``doc`` paid on ``invoice_id``; ``applied`` of it (all when None) on the invoice."""
     return await ledger.apply_payment(
-        doc,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/payment/{doc.id}",
-        idempotency_key=key("p"),
-        applied=applied,
+        PaymentWrite(
+            doc,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/{doc.id}",
+            idempotency_key=key("p"),
+            applied=applied,
+        )
     )
 
 
@@ -152,10 +170,12 @@ async def create_refund(
 ) -> PushResult:
     """``doc`` paid out of the credit note or overpayment ``credit_id``."""
     return await ledger.create_refund(
-        doc,
-        customer_ledger_id=customer_id,
-        credit_kind=doc.credit_kind,
-        credit_ledger_id=credit_id,
-        external_ref=f"csv/refund/{doc.id}",
-        idempotency_key=key("r"),
+        RefundWrite(
+            doc,
+            customer_ledger_id=customer_id,
+            credit_kind=doc.credit_kind,
+            credit_ledger_id=credit_id,
+            external_ref=f"csv/refund/{doc.id}",
+            idempotency_key=key("r"),
+        )
     )

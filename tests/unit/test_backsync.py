@@ -12,6 +12,7 @@ import pytest
 
 from syncledger.core.backsync import BackSync
 from syncledger.core.errors import SourceError
+from syncledger.core.ports import InvoiceUpdate
 from syncledger.core.source_ports import StatusUpdate, WriteBackOutcome
 from syncledger.core.sync_state import SyncState
 from tests.support.records import customer, invoice
@@ -103,12 +104,14 @@ async def test_a_person_editing_a_pushed_total_is_flagged_at_once() -> None:
     inv = await h.ledger.find("invoice", "csv/invoice/i1")
     assert inv is not None
     await h.ledger.update_invoice(
-        changed_model(),
-        ledger_id=inv.ledger_id,
-        version=inv.version,
-        customer_ledger_id="1",
-        external_ref="csv/invoice/i1",
-        idempotency_key="by-hand",
+        InvoiceUpdate(
+            changed_model(),
+            ledger_id=inv.ledger_id,
+            version=inv.version,
+            customer_ledger_id="1",
+            external_ref="csv/invoice/i1",
+            idempotency_key="by-hand",
+        )
     )
     report = await (await backsync(h)).poll(long_ago())
     assert report.conflicts == 1

@@ -16,6 +16,14 @@ from syncledger.adapters.freshbooks.sandbox.query import ListQuery
 from syncledger.adapters.freshbooks.sandbox.service import resource
 from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
 from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceWrite,
+    ItemWrite,
+    PaymentWrite,
+)
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
@@ -42,7 +50,7 @@ def customer(n: int, **changes: object) -> Customer:
 
 async def push_customer(env: InProcessFreshBooks, n: int) -> tuple[str, str | None]:
     pushed = await env.ledger.create_customer(
-        customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        CustomerWrite(customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n))
     )
     return pushed.ledger_id, pushed.version
 
@@ -51,11 +59,13 @@ async def update_customer(
     env: InProcessFreshBooks, n: int, ledger_id: str, version: str | None
 ) -> str | None:
     pushed = await env.ledger.update_customer(
-        customer(n, email=f"new.c{n}@example.test"),
-        ledger_id=ledger_id,
-        version=version,
-        external_ref=f"csv/customer/C-{n}",
-        idempotency_key=key("u", n),
+        CustomerUpdate(
+            customer(n, email=f"new.c{n}@example.test"),
+            ledger_id=ledger_id,
+            version=version,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("u", n),
+        )
     )
     return pushed.version
 
@@ -130,22 +140,26 @@ def payment(amount: str, n: int) -> Payment:
 async def push_invoice(env: InProcessFreshBooks) -> str:
     customer_id, _ = await push_customer(env, 1)
     pushed = await env.ledger.create_invoice(
-        invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i", 1),
+        InvoiceWrite(
+            invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i", 1),
+        )
     )
     return pushed.ledger_id
 
 
 async def pay(env: InProcessFreshBooks, invoice_id: str, amount: str, applied: str, n: int) -> str:
     pushed = await env.ledger.apply_payment(
-        payment(amount, n),
-        customer_ledger_id="C-1",
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/payment/PAY-{n}",
-        idempotency_key=key("p", n),
-        applied=Decimal(applied),
+        PaymentWrite(
+            payment(amount, n),
+            customer_ledger_id="C-1",
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/PAY-{n}",
+            idempotency_key=key("p", n),
+            applied=Decimal(applied),
+        )
     )
     return pushed.ledger_id
 
@@ -188,11 +202,13 @@ async def test_a_credit_application_reads_the_invoice_again_after_our_payment_on
     note = documents.credit_note("0.10", description="a", invoice_id="INV-1")
     customer_id = str(fb.sandbox.records("client")[0]["id"])
     await fb.ledger.create_credit_note(
-        note,
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("n", 1),
+        CreditNoteWrite(
+            note,
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("n", 1),
+        )
     )
     credits = [p for p in fb.sandbox.records("payment") if p["amount"]["amount"] == "0.10"]
     assert credits == []  # nothing applied to a paid invoice
@@ -221,8 +237,8 @@ async def test_an_item_create_whose_answer_was_lost_is_looked_up_before_sending_
         assert await env.ledger.find_item("Consulting") is None
         env.sandbox.commit_then_timeout_next(1)
         with pytest.raises(TransientLedgerError):
-            await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
-        made = await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+            await env.ledger.create_item(ItemWrite("Consulting", idempotency_key=key("item", 1)))
+        made = await env.ledger.create_item(ItemWrite("Consulting", idempotency_key=key("item", 1)))
         assert env.sent("POST", "/items/items") == 1
         assert [r["name"] for r in env.sandbox.records("item")] == ["Consulting"]
         assert made.code == "Consulting"

@@ -36,6 +36,15 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerWrite,
+    InvoiceWrite,
+    ItemWrite,
+    PaymentWrite,
+    RefundWrite,
+    VoidWrite,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -76,17 +85,21 @@ def invoice(total: str = "0.30", number: str = "INV-1", **changes: object) -> In
 
 async def push_customer(env: InProcessFreshBooks, n: int = 1, **changes: object) -> str:
     pushed = await env.ledger.create_customer(
-        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        CustomerWrite(
+            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        )
     )
     return pushed.ledger_id
 
 
 async def push_invoice(env: InProcessFreshBooks, customer_id: str, doc: Invoice) -> str:
     pushed = await env.ledger.create_invoice(
-        doc,
-        customer_ledger_id=customer_id,
-        external_ref=f"csv/invoice/{doc.id}",
-        idempotency_key=key("i", doc.id),
+        InvoiceWrite(
+            doc,
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/{doc.id}",
+            idempotency_key=key("i", doc.id),
+        )
     )
     return pushed.ledger_id
 
@@ -127,11 +140,13 @@ async def test_a_tax_that_is_no_three_decimal_percentage_is_refused(
 async def test_a_payment_keeps_its_human_reference_next_to_ours(fb: InProcessFreshBooks) -> None:
     invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
     await fb.ledger.apply_payment(
-        payment("0.10", 9, method="Bank transfer", reference="WIRE-77"),
-        customer_ledger_id="ignored",
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/PAY-9",
-        idempotency_key=key("p", 9),
+        PaymentWrite(
+            payment("0.10", 9, method="Bank transfer", reference="WIRE-77"),
+            customer_ledger_id="ignored",
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/PAY-9",
+            idempotency_key=key("p", 9),
+        )
     )
     found = await fb.ledger.find("payment", "csv/payment/PAY-9")
     assert found is not None
@@ -181,12 +196,14 @@ async def pay(
     env: InProcessFreshBooks, invoice_id: str, amount: str, applied: str | None, n: int = 1
 ) -> str:
     pushed = await env.ledger.apply_payment(
-        payment(amount, n),
-        customer_ledger_id="C-1",
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/payment/PAY-{n}",
-        idempotency_key=key("p", n),
-        applied=None if applied is None else Decimal(applied),
+        PaymentWrite(
+            payment(amount, n),
+            customer_ledger_id="C-1",
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/PAY-{n}",
+            idempotency_key=key("p", n),
+            applied=None if applied is None else Decimal(applied),
+        )
     )
     return pushed.ledger_id
 
@@ -220,12 +237,14 @@ async def test_a_refund_is_refused_before_anything_is_sent(
     before = len(fb.transport.sent)
     with pytest.raises(PermanentLedgerError) as refused:
         await fb.ledger.create_refund(
-            refund("0.20", **credit),
-            customer_ledger_id=customer_id,
-            credit_kind="payment" if "payment_id" in credit else "credit_note",
-            credit_ledger_id=payment_id,
-            external_ref="csv/refund/REF-1",
-            idempotency_key=key("r", 1),
+            RefundWrite(
+                refund("0.20", **credit),
+                customer_ledger_id=customer_id,
+                credit_kind="payment" if "payment_id" in credit else "credit_note",
+                credit_ledger_id=payment_id,
+                external_ref="csv/refund/REF-1",
+                idempotency_key=key("r", 1),
+            )
         )
     assert refused.value.code == "syncledger.refund_not_supported"
     assert "by hand" in str(refused.value) and "REF-1" in str(refused.value)
@@ -288,9 +307,9 @@ async def test_a_lost_item_create_is_not_sent_again() -> None:
     try:
         env.sandbox.commit_then_timeout_next(1)
         with pytest.raises(TransientLedgerError):
-            await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+            await env.ledger.create_item(ItemWrite("Consulting", idempotency_key=key("item", 1)))
         assert env.sent("POST", "/items/items") == 1
-        made = await env.ledger.create_item("Consulting", idempotency_key=key("item", 1))
+        made = await env.ledger.create_item(ItemWrite("Consulting", idempotency_key=key("item", 1)))
         assert env.sent("POST", "/items/items") == 1
         assert env.sandbox.count("item") == 1
         assert made.code == "Consulting"
@@ -344,11 +363,13 @@ async def test_a_payment_whose_answer_was_lost_is_found_not_resent() -> None:
     invoice_id = await push_invoice(env, await push_customer(env), invoice())
     env.sandbox.commit_then_timeout_next(1)
     pushed = await env.ledger.apply_payment(
-        payment("0.05"),
-        customer_ledger_id="C-1",
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/PAY-1",
-        idempotency_key=key("p", 1),
+        PaymentWrite(
+            payment("0.05"),
+            customer_ledger_id="C-1",
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/PAY-1",
+            idempotency_key=key("p", 1),
+        )
     )
     refreshed = await env.ledger.get("invoice", invoice_id)
     payments = env.sandbox.count("payment")
@@ -367,11 +388,13 @@ async def test_a_credit_note_is_applied_once_however_often_it_is_pushed(
     note = credit_note()
     for _ in range(3):
         await fb.ledger.create_credit_note(
-            note,
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                note,
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
     assert (fb.sandbox.count("credit_note"), fb.sandbox.count("payment")) == (1, 1)
     credit = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
@@ -391,11 +414,13 @@ async def test_a_credit_note_is_applied_by_a_payment_of_type_credit_naming_no_cr
     invoice_id = await push_invoice(fb, customer_id, invoice())
     sent = posts(fb, "/payments/payments")
     note = await fb.ledger.create_credit_note(
-        credit_note("0.10"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn", 1),
+        CreditNoteWrite(
+            credit_note("0.10"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
     )
     application = {
         "invoiceid": int(invoice_id),
@@ -423,11 +448,13 @@ async def test_a_credit_note_is_not_applied_while_the_client_holds_other_credit(
     sent = posts(fb, "/payments/payments")
     with pytest.raises(PermanentLedgerError) as refused:
         await fb.ledger.create_credit_note(
-            credit_note("0.10", invoice_id="INV-2"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
+            CreditNoteWrite(
+                credit_note("0.10", invoice_id="INV-2"),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=key("cn", 1),
+            )
         )
     assert refused.value.code == "syncledger.credit_not_selectable"
     assert sent == []
@@ -449,12 +476,14 @@ async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_on
 
     async def push() -> str:
         pushed = await fb.ledger.create_credit_note(
-            credit_note("0.10"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=journal.key,
-            steps=journal,
+            CreditNoteWrite(
+                credit_note("0.10"),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=journal.key,
+                steps=journal,
+            )
         )
         return pushed.ledger_id
 
@@ -473,8 +502,12 @@ async def test_voiding_twice_answers_the_same(fb: InProcessFreshBooks) -> None:
     invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
     current = await fb.ledger.get("invoice", invoice_id)
     assert current is not None
-    first = await fb.ledger.void_invoice(invoice_id, version=current.version, idempotency_key="v")
-    again = await fb.ledger.void_invoice(invoice_id, version=current.version, idempotency_key="v")
+    first = await fb.ledger.void_invoice(
+        VoidWrite(invoice_id, version=current.version, idempotency_key="v")
+    )
+    again = await fb.ledger.void_invoice(
+        VoidWrite(invoice_id, version=current.version, idempotency_key="v")
+    )
     assert (first.recovered, again.recovered) == (False, True)
     assert again.version == first.version
 

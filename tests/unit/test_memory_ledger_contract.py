@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from syncledger.adapters.memory import MemoryLedger
+from syncledger.core.ports import CreditNoteWrite, CustomerWrite, InvoiceWrite, ItemWrite
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest, key
 from tests.contracts.steps_contract import MultiWriteContract
 
@@ -21,7 +22,9 @@ async def test_same_key_twice_creates_one_customer(ledger: MemoryLedger) -> None
     contract = LedgerContract()
     for _ in range(2):
         await ledger.create_customer(
-            contract.customer(), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+            CustomerWrite(
+                contract.customer(), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+            )
         )
     assert ledger.count("customer") == 1
 
@@ -32,16 +35,25 @@ async def test_credit_note_reduces_the_invoice_balance(ledger: MemoryLedger) -> 
     from tests.contracts.ledger_contract import LedgerContract
 
     contract = LedgerContract()
-    c = await ledger.create_customer(contract.customer(), external_ref="r", idempotency_key="k1")
+    c = await ledger.create_customer(
+        CustomerWrite(contract.customer(), external_ref="r", idempotency_key="k1")
+    )
     i = await ledger.create_invoice(
-        contract.invoice(), customer_ledger_id=c.ledger_id, external_ref="ri", idempotency_key="k2"
+        InvoiceWrite(
+            contract.invoice(),
+            customer_ledger_id=c.ledger_id,
+            external_ref="ri",
+            idempotency_key="k2",
+        )
     )
     await ledger.create_credit_note(
-        contract.credit_note(),
-        customer_ledger_id=c.ledger_id,
-        invoice_ledger_id=i.ledger_id,
-        external_ref="rc",
-        idempotency_key="k3",
+        CreditNoteWrite(
+            contract.credit_note(),
+            customer_ledger_id=c.ledger_id,
+            invoice_ledger_id=i.ledger_id,
+            external_ref="rc",
+            idempotency_key="k3",
+        )
     )
     inv = await ledger.get("invoice", i.ledger_id)
     assert inv is not None
@@ -58,24 +70,30 @@ async def test_a_line_naming_no_item_is_refused_and_a_known_one_is_booked(
     from tests.contracts.ledger_contract import LedgerContract
 
     contract = LedgerContract()
-    c = await ledger.create_customer(contract.customer(), external_ref="r", idempotency_key="k1")
+    c = await ledger.create_customer(
+        CustomerWrite(contract.customer(), external_ref="r", idempotency_key="k1")
+    )
     unknown = contract.with_item(contract.invoice(), "NOPE")
     assert isinstance(unknown, Invoice)
     with pytest.raises(PermanentLedgerError):
         await ledger.create_invoice(
+            InvoiceWrite(
+                unknown,
+                customer_ledger_id=c.ledger_id,
+                external_ref="ri",
+                idempotency_key="k2",
+            )
+        )
+    assert ledger.count("invoice") == 0
+    made = await ledger.create_item(ItemWrite("NOPE", idempotency_key="k3"))
+    assert (await ledger.create_item(ItemWrite("NOPE", idempotency_key="k4"))) == made
+    i = await ledger.create_invoice(
+        InvoiceWrite(
             unknown,
             customer_ledger_id=c.ledger_id,
             external_ref="ri",
             idempotency_key="k2",
         )
-    assert ledger.count("invoice") == 0
-    made = await ledger.create_item("NOPE", idempotency_key="k3")
-    assert (await ledger.create_item("NOPE", idempotency_key="k4")) == made
-    i = await ledger.create_invoice(
-        unknown,
-        customer_ledger_id=c.ledger_id,
-        external_ref="ri",
-        idempotency_key="k2",
     )
     inv = await ledger.get("invoice", i.ledger_id)
     assert inv is not None

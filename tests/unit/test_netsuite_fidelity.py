@@ -18,6 +18,7 @@ from syncledger.adapters.netsuite.mapping import NetSuiteMapping, Tax, load_mapp
 from syncledger.adapters.netsuite.sandbox.server import create_app
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import InvoiceLine, Payment
+from syncledger.core.ports import CustomerWrite, ItemWrite
 from tests.contracts.ledger_contract import key
 from tests.support import documents
 from tests.support.documents import (
@@ -339,7 +340,7 @@ async def test_a_refund_without_account_or_payment_method_is_refused(http: Ns) -
 async def test_a_new_item_is_refused_before_sending_without_a_tax_schedule() -> None:
     env = netsuite(mapping(new_item_tax_schedule=""))
     with pytest.raises(PermanentLedgerError) as refused:
-        await env.ledger.create_item("SVC-1", idempotency_key=key("item"))
+        await env.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     assert refused.value.code == "syncledger.no_tax_schedule"
     assert sent_to(env.wire.sent, "PUT", "/serviceSaleItem/") == []
     await env.aclose()
@@ -360,7 +361,7 @@ async def test_a_tax_id_goes_to_the_suitetax_registrations_of_the_configured_cou
     registering = mapping(tax=dataclasses.replace(load_mapping().tax, registration_country="DE"))
     env = netsuite(registering)
     await env.ledger.create_customer(
-        customer(tax_id="DE136695976"), external_ref="r/c/1", idempotency_key="k"
+        CustomerWrite(customer(tax_id="DE136695976"), external_ref="r/c/1", idempotency_key="k")
     )
     [sent] = env.wire.bodies("PUT", "/customer/eid:")
     assert "vatRegNumber" not in sent
@@ -375,7 +376,7 @@ async def test_a_tax_id_goes_to_the_suitetax_registrations_of_the_configured_cou
 
 async def test_without_a_registration_country_no_tax_id_is_sent(ns: InProcessNetSuite) -> None:
     await ns.ledger.create_customer(
-        customer(tax_id="DE136695976"), external_ref="r/c/1", idempotency_key="k"
+        CustomerWrite(customer(tax_id="DE136695976"), external_ref="r/c/1", idempotency_key="k")
     )
     [sent] = ns.wire.bodies("PUT", "/customer/eid:")
     assert not {"vatRegNumber", "taxRegistration"} & set(sent)

@@ -28,7 +28,15 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import Invoice, InvoiceLine, Payment
-from syncledger.core.ports import PushResult
+from syncledger.core.ports import (
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    PushResult,
+    VoidWrite,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.support import documents
@@ -71,14 +79,18 @@ async def test_an_address_stays_one_line_of_the_address_book_across_updates(
     ns: InProcessNetSuite,
 ) -> None:
     first = customer(billing_address="1 Main St")
-    pushed = await ns.ledger.create_customer(first, external_ref="r/c/1", idempotency_key="k")
+    pushed = await ns.ledger.create_customer(
+        CustomerWrite(first, external_ref="r/c/1", idempotency_key="k")
+    )
     moved = customer(billing_address="2 High St")
     await ns.ledger.update_customer(
-        moved,
-        ledger_id=pushed.ledger_id,
-        version=pushed.version,
-        external_ref="r/c/1",
-        idempotency_key="k2",
+        CustomerUpdate(
+            moved,
+            ledger_id=pushed.ledger_id,
+            version=pushed.version,
+            external_ref="r/c/1",
+            idempotency_key="k2",
+        )
     )
     [stored] = ns.sandbox.records("customer")
     lines = stored["addressBook"]["items"]
@@ -210,12 +222,14 @@ async def test_an_update_below_what_was_paid_is_refused(ns: InProcessNetSuite) -
     )
     with pytest.raises(PermanentLedgerError) as refused:
         await ns.ledger.update_invoice(
-            smaller,
-            ledger_id=invoice_id,
-            version=current.version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
+            InvoiceUpdate(
+                smaller,
+                ledger_id=invoice_id,
+                version=current.version,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu"),
+            )
         )
     assert refused.value.code == "USER_ERROR"
     still = await ns.ledger.get("invoice", invoice_id)
@@ -229,16 +243,22 @@ async def test_void_refuses_a_paid_invoice_and_is_idempotent_otherwise(
     paid_id = await push_invoice(ns.ledger, customer_id)
     await apply_payment(ns.ledger, customer_id, paid_id, payment("0.05"))
     with pytest.raises(PermanentLedgerError) as refused:
-        await ns.ledger.void_invoice(paid_id, version=None, idempotency_key=key("v"))
+        await ns.ledger.void_invoice(VoidWrite(paid_id, version=None, idempotency_key=key("v")))
     assert refused.value.code == "syncledger.void_applied_invoice"
     other = invoice(id="INV-2", number="INV-2")
     open_id = (
         await ns.ledger.create_invoice(
-            other, customer_ledger_id=customer_id, external_ref="r/i/2", idempotency_key="k"
+            InvoiceWrite(
+                other, customer_ledger_id=customer_id, external_ref="r/i/2", idempotency_key="k"
+            )
         )
     ).ledger_id
-    first = await ns.ledger.void_invoice(open_id, version=None, idempotency_key=key("v2"))
-    again = await ns.ledger.void_invoice(open_id, version="stale", idempotency_key=key("v2"))
+    first = await ns.ledger.void_invoice(
+        VoidWrite(open_id, version=None, idempotency_key=key("v2"))
+    )
+    again = await ns.ledger.void_invoice(
+        VoidWrite(open_id, version="stale", idempotency_key=key("v2"))
+    )
     assert (first.recovered, again.recovered) == (False, True)
     assert ns.sandbox.count("credit_note") == 1
     voided = await ns.ledger.get("invoice", open_id)
@@ -253,15 +273,21 @@ async def test_a_void_interrupted_after_its_credit_memo_completes_on_retry() -> 
     assert read is not None
     env.sandbox.fail_next_writes(env.retry.attempts)  # every try of the credit memo fails
     with pytest.raises(TransientLedgerError):
-        await env.ledger.void_invoice(invoice_id, version=read.version, idempotency_key="v")
+        await env.ledger.void_invoice(
+            VoidWrite(invoice_id, version=read.version, idempotency_key="v")
+        )
     assert env.sandbox.count("credit_note") == 0
     env.sandbox.commit_then_timeout_next(env.retry.attempts)  # it lands; no answer comes back
     with pytest.raises(TransientLedgerError):
-        await env.ledger.void_invoice(invoice_id, version=read.version, idempotency_key="v")
+        await env.ledger.void_invoice(
+            VoidWrite(invoice_id, version=read.version, idempotency_key="v")
+        )
     half_done = await env.ledger.get("invoice", invoice_id)
     assert half_done is not None and half_done.version != read.version  # the credit applied
     assert half_done.status == "paid"
-    retried = await env.ledger.void_invoice(invoice_id, version=read.version, idempotency_key="v")
+    retried = await env.ledger.void_invoice(
+        VoidWrite(invoice_id, version=read.version, idempotency_key="v")
+    )
     assert retried.recovered
     assert env.sandbox.count("credit_note") == 1
     voided = await env.ledger.get("invoice", invoice_id)
@@ -277,10 +303,12 @@ async def test_a_void_whose_mark_failed_leaves_no_second_credit_memo_when_retrie
         {"match": r"^PATCH .*/invoice/", "match_fail": env.retry.attempts, "fail_status": 503}
     )
     with pytest.raises(TransientLedgerError):
-        await env.ledger.void_invoice(invoice_id, version=None, idempotency_key="v")
+        await env.ledger.void_invoice(VoidWrite(invoice_id, version=None, idempotency_key="v"))
     half_done = await env.ledger.get("invoice", invoice_id)
     assert half_done is not None and (half_done.status, half_done.balance) == ("paid", 0)
-    retried = await env.ledger.void_invoice(invoice_id, version=None, idempotency_key="v")
+    retried = await env.ledger.void_invoice(
+        VoidWrite(invoice_id, version=None, idempotency_key="v")
+    )
     assert retried.recovered
     assert env.sandbox.count("credit_note") == 1
     voided = await env.ledger.get("invoice", invoice_id)
@@ -311,21 +339,27 @@ def test_applications_are_the_applied_lines_of_the_apply_sublist() -> None:
 
 
 async def test_an_update_with_a_stale_version_changes_nothing(ns: InProcessNetSuite) -> None:
-    pushed = await ns.ledger.create_customer(customer(), external_ref="r/c/1", idempotency_key="k")
-    await ns.ledger.update_customer(
-        customer(name="Renamed"),
-        ledger_id=pushed.ledger_id,
-        version=pushed.version,
-        external_ref="r/c/1",
-        idempotency_key="k1",
+    pushed = await ns.ledger.create_customer(
+        CustomerWrite(customer(), external_ref="r/c/1", idempotency_key="k")
     )
-    with pytest.raises(StaleVersionError):
-        await ns.ledger.update_customer(
-            customer(name="Lost"),
+    await ns.ledger.update_customer(
+        CustomerUpdate(
+            customer(name="Renamed"),
             ledger_id=pushed.ledger_id,
             version=pushed.version,
             external_ref="r/c/1",
-            idempotency_key="k2",
+            idempotency_key="k1",
+        )
+    )
+    with pytest.raises(StaleVersionError):
+        await ns.ledger.update_customer(
+            CustomerUpdate(
+                customer(name="Lost"),
+                ledger_id=pushed.ledger_id,
+                version=pushed.version,
+                external_ref="r/c/1",
+                idempotency_key="k2",
+            )
         )
     [stored] = ns.sandbox.records("customer")
     assert stored["companyName"] == "Renamed"
@@ -358,7 +392,7 @@ def naming(code: str | None, n: int = 1) -> Invoice:
 async def test_a_line_naming_an_item_is_sent_with_the_item_s_internal_id(
     ns: InProcessNetSuite,
 ) -> None:
-    made = await ns.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    made = await ns.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item")))
     customer_id = await push_customer(ns.ledger)
     invoice_id = await push_invoice(ns.ledger, customer_id, naming("SVC-AUDIT"))
     [sent] = ns.wire.bodies("PUT", "/invoice/eid:")
@@ -373,7 +407,7 @@ async def test_a_line_naming_an_item_is_sent_with_the_item_s_internal_id(
 async def test_a_new_item_is_a_service_item_booked_to_the_default_item_s_income_account(
     ns: InProcessNetSuite,
 ) -> None:
-    made = await ns.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    made = await ns.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item")))
     [sent] = ns.wire.bodies("PUT", "/serviceSaleItem/eid:")
     assert sent == {
         "itemId": "SVC-AUDIT",
@@ -389,14 +423,14 @@ async def test_a_new_item_is_a_service_item_booked_to_the_default_item_s_income_
 async def test_new_items_are_booked_to_the_income_account_the_mapping_names() -> None:
     mapping = dataclasses.replace(load_mapping(), new_item_income_account="54")
     env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, mapping=mapping)
-    await env.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    await env.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item")))
     assert env.wire.suiteql("incomeaccount") == []  # no need to ask NetSuite
     assert env.sandbox.count("item") == 3
     await env.aclose()
     unknown = dataclasses.replace(load_mapping(), new_item_income_account="999")
     env = in_process_netsuite(concurrency=10, per_minute=2000, latency=0.0, mapping=unknown)
     with pytest.raises(PermanentLedgerError) as refused:
-        await env.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+        await env.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item")))
     assert refused.value.code == "INVALID_CONTENT"
     assert "[new_items]" in str(refused.value) and "SVC-AUDIT" in str(refused.value)
     assert env.sandbox.count("item") == 2  # the seeded ones
@@ -413,7 +447,7 @@ async def test_an_item_made_by_hand_meanwhile_is_returned_not_made_twice(
             made_by_hand.append(hand_made_item(ns, "SVC-AUDIT"))
 
     ns.wire.before = someone_creates_it_first
-    item = await ns.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    item = await ns.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item")))
     assert made_by_hand == [item.ledger_id]  # NetSuite refused the name; this is the one
     assert ns.sandbox.count("item") == 3
     found = await ns.ledger.find_item("SVC-AUDIT")
@@ -426,10 +460,12 @@ async def test_item_lookups_are_cached_across_documents(ns: InProcessNetSuite) -
     ids = []
     for n in (1, 2, 3):
         pushed = await ns.ledger.create_invoice(
-            naming("SVC-O'BRIEN", n),
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                naming("SVC-O'BRIEN", n),
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
         ids.append(pushed.ledger_id)
     assert ns.wire.suiteql("itemid =") == [
@@ -452,10 +488,12 @@ async def test_an_item_made_inactive_since_it_was_cached_is_refused_naming_the_c
     for attempt in (1, 2):
         with pytest.raises(PermanentLedgerError) as refused:
             await ns.ledger.create_invoice(
-                naming("SVC-OLD", 2),
-                customer_ledger_id=customer_id,
-                external_ref="csv/invoice/INV-2",
-                idempotency_key=key("i", 2, attempt),
+                InvoiceWrite(
+                    naming("SVC-OLD", 2),
+                    customer_ledger_id=customer_id,
+                    external_ref="csv/invoice/INV-2",
+                    idempotency_key=key("i", 2, attempt),
+                )
             )
         assert refused.value.code == "INVALID_CONTENT"  # NetSuite's own refusal
         assert "INV-2 line 1" in str(refused.value) and "'SVC-OLD'" in str(refused.value)
@@ -478,9 +516,13 @@ async def test_matching_pages_through_everything() -> None:
 
 async def test_matching_a_name_with_a_double_quote(ns: InProcessNetSuite) -> None:
     quoted = customer(name='The "Best" Plumbers')
-    pushed = await ns.ledger.create_customer(quoted, external_ref="r/c/1", idempotency_key="k")
+    pushed = await ns.ledger.create_customer(
+        CustomerWrite(quoted, external_ref="r/c/1", idempotency_key="k")
+    )
     await ns.ledger.create_customer(
-        customer(2, name="The Best Plumbers"), external_ref="r/c/2", idempotency_key="k2"
+        CustomerWrite(
+            customer(2, name="The Best Plumbers"), external_ref="r/c/2", idempotency_key="k2"
+        )
     )
     found = await ns.ledger.match_customer(quoted.model_copy(update={"id": "x"}))
     assert [r.ledger_id for r in found] == [pushed.ledger_id]
@@ -493,7 +535,9 @@ async def test_a_match_asks_for_the_name_and_the_email_in_one_query(
     customer of that name and the one of that e-mail; each is read to confirm it."""
     named = await push_customer(ns.ledger, 1)
     mailed = await ns.ledger.create_customer(
-        customer(2, email="ap@example.com"), external_ref="r/c/2", idempotency_key="k2"
+        CustomerWrite(
+            customer(2, email="ap@example.com"), external_ref="r/c/2", idempotency_key="k2"
+        )
     )
     await push_customer(ns.ledger, 3)
     before = len(ns.wire.sent)

@@ -22,7 +22,17 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import Customer, Invoice
-from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
+from syncledger.core.ports import (
+    BatchCreator,
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    PaymentWrite,
+    PushResult,
+    VoidWrite,
+)
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
@@ -62,7 +72,9 @@ def domains(odoo: InProcessOdoo, model: str) -> list[Any]:
 async def customers(ledger: OdooLedger, n: int) -> list[PushResult]:
     return [
         await ledger.create_customer(
-            customer(i), external_ref=f"csv/customer/C-{i}", idempotency_key=key("c", i)
+            CustomerWrite(
+                customer(i), external_ref=f"csv/customer/C-{i}", idempotency_key=key("c", i)
+            )
         )
         for i in range(1, n + 1)
     ]
@@ -70,23 +82,24 @@ async def customers(ledger: OdooLedger, n: int) -> list[PushResult]:
 
 async def update(ledger: OdooLedger, n: int, pushed: PushResult, email: str) -> PushResult:
     return await ledger.update_customer(
-        customer(n, email),
-        ledger_id=pushed.ledger_id,
-        version=pushed.version,
-        external_ref=f"csv/customer/C-{n}",
-        idempotency_key=key("u", n, email),
+        CustomerUpdate(
+            customer(n, email),
+            ledger_id=pushed.ledger_id,
+            version=pushed.version,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("u", n, email),
+        )
     )
 
 
 def requests_for(
     customer_id: str, numbers: range, *, totals: dict[int, str] | None = None
-) -> list[CreateRequest]:
+) -> list[InvoiceWrite]:
     totals = totals or {}
     return [
-        CreateRequest(
-            record=invoice(n, totals.get(n, "0.30")),
+        InvoiceWrite(
+            invoice(n, totals.get(n, "0.30")),
             customer_ledger_id=customer_id,
-            invoice_ledger_id=None,
             external_ref=f"csv/invoice/INV-{n}",
             idempotency_key=key("i", n),
             steps=StepsUnderTest(key("i", n)),
@@ -114,22 +127,28 @@ async def test_a_stale_invoice_update_is_refused_from_the_prefetched_copy(
 ) -> None:
     [c] = await customers(odoo.ledger, 1)
     made = await odoo.ledger.create_invoice(
-        invoice(1),
-        customer_ledger_id=c.ledger_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i", 1),
+        InvoiceWrite(
+            invoice(1),
+            customer_ledger_id=c.ledger_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i", 1),
+        )
     )
-    await odoo.ledger.void_invoice(made.ledger_id, version=None, idempotency_key=key("v", 1))
+    await odoo.ledger.void_invoice(
+        VoidWrite(made.ledger_id, version=None, idempotency_key=key("v", 1))
+    )
     await odoo.ledger.prefetch("invoice", [made.ledger_id])
     odoo.wire.sent.clear()
     with pytest.raises(StaleVersionError):
         await odoo.ledger.update_invoice(
-            invoice(1, "0.30"),
-            ledger_id=made.ledger_id,
-            version=made.version,
-            customer_ledger_id=c.ledger_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("u", 1),
+            InvoiceUpdate(
+                invoice(1, "0.30"),
+                ledger_id=made.ledger_id,
+                version=made.version,
+                customer_ledger_id=c.ledger_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("u", 1),
+            )
         )
     assert domains(odoo, "account.move") == []  # refused from the prefetched copy
     [row] = odoo.sandbox.records("invoice")
@@ -212,21 +231,25 @@ async def test_a_batch_whose_answer_was_lost_is_created_once_on_retry(odoo: InPr
 async def invoice_of(odoo: InProcessOdoo) -> tuple[str, str]:
     [c] = await customers(odoo.ledger, 1)
     made = await odoo.ledger.create_invoice(
-        invoice(1),
-        customer_ledger_id=c.ledger_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i", 1),
+        InvoiceWrite(
+            invoice(1),
+            customer_ledger_id=c.ledger_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i", 1),
+        )
     )
     return c.ledger_id, made.ledger_id
 
 
 async def pay(odoo: InProcessOdoo, customer_id: str, invoice_id: str, amount: str) -> str:
     pushed = await odoo.ledger.apply_payment(
-        documents.payment(amount),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p", 1),
+        PaymentWrite(
+            documents.payment(amount),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p", 1),
+        )
     )
     return pushed.ledger_id
 
@@ -249,13 +272,15 @@ async def test_a_copy_of_an_invoice_we_then_credited_is_not_used_for_a_payment(
     customer_id, invoice_id = await invoice_of(odoo)
     assert await odoo.ledger.get("invoice", invoice_id) is not None  # 0.30 open
     await odoo.ledger.create_credit_note(
-        documents.credit_note(
-            "0.10", description="a", invoice_id="INV-1", issue_date=date(2026, 4, 1)
-        ),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn", 1),
+        CreditNoteWrite(
+            documents.credit_note(
+                "0.10", description="a", invoice_id="INV-1", issue_date=date(2026, 4, 1)
+            ),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn", 1),
+        )
     )
     with pytest.raises(PermanentLedgerError) as refused:  # 0.20 open now, not 0.30
         await pay(odoo, customer_id, invoice_id, "0.30")

@@ -31,6 +31,13 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine
+from syncledger.core.ports import (
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    PaymentWrite,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -175,20 +182,24 @@ async def test_an_invoice_with_payments_is_not_reset_to_draft(odoo: InProcessOdo
     customer_id = await push_customer(odoo.ledger)
     invoice_id = await push_invoice(odoo.ledger, customer_id)
     await odoo.ledger.apply_payment(
-        payment("0.10", id="P"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P",
-        idempotency_key=key("p"),
+        PaymentWrite(
+            payment("0.10", id="P"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P",
+            idempotency_key=key("p"),
+        )
     )
     with pytest.raises(PermanentLedgerError) as refused:
         await odoo.ledger.update_invoice(
-            invoice(),
-            ledger_id=invoice_id,
-            version=None,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("u"),
+            InvoiceUpdate(
+                invoice(),
+                ledger_id=invoice_id,
+                version=None,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("u"),
+            )
         )
     assert refused.value.code == "syncledger.invoice_has_payments"
     record = await odoo.ledger.get("invoice", invoice_id)
@@ -227,7 +238,7 @@ def hand_made_product(odoo: InProcessOdoo, code: str) -> int:
 
 
 async def test_a_line_naming_an_item_carries_its_product_id(odoo: InProcessOdoo) -> None:
-    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    item = await odoo.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     invoice_id = await push_invoice(odoo.ledger, await push_customer(odoo.ledger), booked("SVC-1"))
     first, second = sent_lines(odoo)
     assert first["product_id"] == int(item.ledger_id)
@@ -243,7 +254,7 @@ async def test_a_line_naming_an_item_carries_its_product_id(odoo: InProcessOdoo)
 async def test_a_new_item_is_a_service_booked_where_lines_without_items_are(
     odoo: InProcessOdoo,
 ) -> None:
-    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    item = await odoo.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     await push_invoice(odoo.ledger, await push_customer(odoo.ledger), booked("SVC-1"))
     [product] = odoo.sandbox.records("product.product")
     assert (product["id"], product["default_code"], product["type"]) == (
@@ -264,7 +275,7 @@ async def test_a_new_item_is_a_service_booked_where_lines_without_items_are(
 async def test_a_product_gone_since_it_was_cached_is_refused_by_odoo(
     odoo: InProcessOdoo,
 ) -> None:
-    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    item = await odoo.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     customer_id = await push_customer(odoo.ledger)
     with odoo.sandbox.book.transaction():  # deleted in Odoo behind our back
         odoo.sandbox.book.delete("product.product", int(item.ledger_id))
@@ -281,10 +292,12 @@ async def test_item_lookups_are_cached_per_adapter(odoo: InProcessOdoo) -> None:
     customer_id = await push_customer(odoo.ledger)
     for n in range(1, 4):
         await odoo.ledger.create_invoice(
-            booked("SVC-1", "SVC-1"),
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                booked("SVC-1", "SVC-1"),
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
     assert product_lookups(odoo) == 1  # six lines, three invoices, one lookup
     assert all(ln["product_id"] == product_id for ln in sent_lines(odoo))
@@ -304,7 +317,7 @@ async def test_codes_odoo_lets_two_products_share_resolve_to_the_oldest(
 ) -> None:
     oldest = hand_made_product(odoo, "SVC-1")
     hand_made_product(odoo, "SVC-1")
-    made = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    made = await odoo.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     found = await odoo.ledger.find_item("SVC-1")
     assert made.ledger_id == str(oldest)
     assert found is not None and found.ledger_id == str(oldest)
@@ -322,7 +335,7 @@ async def test_an_item_can_be_named_by_its_product_id(odoo: InProcessOdoo) -> No
 
 
 async def test_a_discount_line_is_not_a_document_line(odoo: InProcessOdoo) -> None:
-    item = await odoo.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    item = await odoo.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     discounted = booked("SVC-1").model_copy(
         update={"discount": Decimal("0.05"), "total": Decimal("0.25")}
     )
@@ -345,12 +358,14 @@ async def pay(
     n: int = 1,
 ) -> str:
     pushed = await odoo.ledger.apply_payment(
-        payment(amount, n),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/payment/P-{n}",
-        idempotency_key=key("p", n),
-        applied=None if applied is None else Decimal(applied),
+        PaymentWrite(
+            payment(amount, n),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/P-{n}",
+            idempotency_key=key("p", n),
+            applied=None if applied is None else Decimal(applied),
+        )
     )
     return pushed.ledger_id
 
@@ -451,13 +466,15 @@ async def test_a_payment_left_in_draft_by_an_earlier_try_is_posted_not_duplicate
     # the journal holds the create's intent without its outcome, as the sync's log does
     journal = StepsUnderTest(key("p", 1), logged={"create": None})
     pushed = await odoo.ledger.apply_payment(
-        payment("0.50"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p", 1),
-        steps=journal,
-        applied=Decimal(0),
+        PaymentWrite(
+            payment("0.50"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p", 1),
+            steps=journal,
+            applied=Decimal(0),
+        )
     )
     assert pushed.recovered
     assert journal.finds == 1
@@ -518,11 +535,13 @@ async def test_with_a_journal_a_server_error_between_two_writes_is_the_syncs_to_
 
     async def push() -> str:
         pushed = await odoo.ledger.create_invoice(
-            invoice(),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i"),
-            steps=journal,
+            InvoiceWrite(
+                invoice(),
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("i"),
+                steps=journal,
+            )
         )
         return pushed.ledger_id
 
@@ -546,13 +565,15 @@ async def test_a_refused_update_leaves_the_invoice_posted_as_it_was(odoo: InProc
     )
     with pytest.raises(PermanentLedgerError) as refused:
         await odoo.ledger.update_invoice(
-            odd,
-            ledger_id=invoice_id,
-            version=None,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("u"),
-            steps=StepsUnderTest(key("u")),
+            InvoiceUpdate(
+                odd,
+                ledger_id=invoice_id,
+                version=None,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("u"),
+                steps=StepsUnderTest(key("u")),
+            )
         )
     assert refused.value.code == "syncledger.tax_unmatched"
     [stored] = odoo.sandbox.records("invoice")
@@ -564,7 +585,11 @@ async def test_a_refused_update_leaves_the_invoice_posted_as_it_was(odoo: InProc
 
 async def test_match_customer_ignores_case_and_finds_by_tax_id(odoo: InProcessOdoo) -> None:
     await odoo.ledger.create_customer(
-        customer(1, tax_id="DE123456789"), external_ref="csv/customer/C-1", idempotency_key=key("c")
+        CustomerWrite(
+            customer(1, tax_id="DE123456789"),
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("c"),
+        )
     )
     by_name = await odoo.ledger.match_customer(customer(2, name="CUSTOMER 1"))
     by_vat = await odoo.ledger.match_customer(customer(3, tax_id="DE123456789"))

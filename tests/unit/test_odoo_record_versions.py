@@ -13,6 +13,7 @@ from syncledger.adapters.odoo.ledger import OdooLedger
 from syncledger.adapters.odoo.mapping import same_version, version_of
 from syncledger.core.errors import StaleVersionError
 from syncledger.core.model import Customer
+from syncledger.core.ports import CustomerUpdate, CustomerWrite
 from tests.contracts.ledger_contract import key
 from tests.support.odoo import InProcessOdoo, in_process_odoo
 
@@ -67,9 +68,11 @@ def test_versions_over_the_same_set_compare_whole_as_before() -> None:
 
 async def made_customer(ledger: OdooLedger) -> tuple[str, str]:
     pushed = await ledger.create_customer(
-        Customer(id="C-1", name="Customer 1", currency="USD"),
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("c", 1),
+        CustomerWrite(
+            Customer(id="C-1", name="Customer 1", currency="USD"),
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("c", 1),
+        )
     )
     assert pushed.version is not None
     return pushed.ledger_id, pushed.version
@@ -77,11 +80,13 @@ async def made_customer(ledger: OdooLedger) -> tuple[str, str]:
 
 async def update(ledger: OdooLedger, ledger_id: str, version: str, n: int) -> str | None:
     pushed = await ledger.update_customer(
-        Customer(id="C-1", name=f"Customer 1 v{n}", currency="USD"),
-        ledger_id=ledger_id,
-        version=version,
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("u", n),
+        CustomerUpdate(
+            Customer(id="C-1", name=f"Customer 1 v{n}", currency="USD"),
+            ledger_id=ledger_id,
+            version=version,
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("u", n),
+        )
     )
     return pushed.version
 

@@ -35,7 +35,19 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import Invoice, InvoiceLine, Refund
-from syncledger.core.ports import LedgerRecord, WriteSteps
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    LedgerRecord,
+    PaymentWrite,
+    RefundWrite,
+    VoidWrite,
+    WriteSteps,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -117,12 +129,16 @@ async def test_a_duplicate_name_carrying_our_reference_is_recovered(qbo: InProce
     first = await push_customer(qbo.ledger)
     # requestid lost (the QBO caveat): a different key, same customer and reference
     again = await qbo.ledger.create_customer(
-        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+        CustomerWrite(
+            customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+        )
     )
     assert (again.ledger_id, again.recovered) == (first, True)
     with pytest.raises(PermanentLedgerError) as refused:
         await qbo.ledger.create_customer(
-            customer(1, id="C-9"), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+            CustomerWrite(
+                customer(1, id="C-9"), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+            )
         )
     assert refused.value.code == "6240"
     assert qbo.sandbox.count("customer") == 1
@@ -156,7 +172,12 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
 ) -> None:
     customer_id = await push_customer(qbo.ledger)
     pushed = await qbo.ledger.create_invoice(
-        invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key=key("i")
+        InvoiceWrite(
+            invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="r/i/1",
+            idempotency_key=key("i"),
+        )
     )
     paid = await apply_payment(
         qbo.ledger, customer_id, pushed.ledger_id, payment(reference="CHK 1")
@@ -166,10 +187,14 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
     found = await qbo.ledger.find("payment", "csv/payment/P-1")
     assert found is not None and found.ledger_id == paid.ledger_id
     assert (found.name, found.total) == ("CHK 1", Decimal("0.30"))
-    voided = await qbo.ledger.void_invoice(pushed.ledger_id, version=None, idempotency_key="v")
+    voided = await qbo.ledger.void_invoice(
+        VoidWrite(pushed.ledger_id, version=None, idempotency_key="v")
+    )
     assert voided.version == str(int(record.version or 0) + 1)
     with pytest.raises(StaleVersionError):
-        await qbo.ledger.void_invoice(pushed.ledger_id, version="0", idempotency_key="v2")
+        await qbo.ledger.void_invoice(
+            VoidWrite(pushed.ledger_id, version="0", idempotency_key="v2")
+        )
 
 
 # ------------------------------------------------- overpayments and refunds
@@ -179,12 +204,14 @@ async def overpay(
     ledger: QboLedger, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
 ) -> str:
     pushed = await ledger.apply_payment(
-        payment(amount, n),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/payment/P-{n}",
-        idempotency_key=key("p", n),
-        applied=Decimal(applied),
+        PaymentWrite(
+            payment(amount, n),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/P-{n}",
+            idempotency_key=key("p", n),
+            applied=Decimal(applied),
+        )
     )
     return pushed.ledger_id
 
@@ -202,13 +229,15 @@ async def refund(
     steps: WriteSteps | None = None,
 ) -> str:
     pushed = await ledger.create_refund(
-        refund,
-        customer_ledger_id=customer_id,
-        credit_kind=refund.credit_kind,
-        credit_ledger_id=credit_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key(key_part),
-        steps=steps,
+        RefundWrite(
+            refund,
+            customer_ledger_id=customer_id,
+            credit_kind=refund.credit_kind,
+            credit_ledger_id=credit_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key(key_part),
+            steps=steps,
+        )
     )
     return pushed.ledger_id
 
@@ -353,7 +382,11 @@ async def test_the_tax_id_is_sent_but_qbo_cannot_match_on_it(qbo: InProcessQbo) 
     assert qbo.ledger.capabilities.matches_tax_id is False
     assert "refund" in qbo.ledger.capabilities.kinds
     await qbo.ledger.create_customer(
-        customer(1, tax_id="DE136695976"), external_ref="csv/customer/C-1", idempotency_key=key("c")
+        CustomerWrite(
+            customer(1, tax_id="DE136695976"),
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("c"),
+        )
     )
     [stored] = qbo.sandbox.records("customer")
     assert stored["PrimaryTaxIdentifier"] == "XXXXXXX5976"  # what QBO gives back: masked
@@ -370,11 +403,13 @@ async def test_an_update_keeps_the_text_a_person_wrote_around_our_reference(
     edited = qbo.sandbox.book.put("Customer", stored | {"Notes": f"Call Bob\n{stored['Notes']}"})
     changed = customer(1, email="ap@customer.example", phone="+1 555 0100")
     pushed = await qbo.ledger.update_customer(
-        changed,
-        ledger_id=ledger_id,
-        version=None,  # the current token is read
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("cu"),
+        CustomerUpdate(
+            changed,
+            ledger_id=ledger_id,
+            version=None,  # the current token is read
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("cu"),
+        )
     )
     [now] = qbo.sandbox.records("customer")
     assert pushed.version == now["SyncToken"] == str(int(edited["SyncToken"]) + 1)
@@ -399,12 +434,14 @@ async def test_an_invoice_update_can_drop_the_tax_and_keeps_payments_applied(
     await pay(qbo.ledger, customer_id, invoice_id, "0.13")
     version = (await fetch(qbo.ledger, "invoice", invoice_id)).version
     await qbo.ledger.update_invoice(
-        invoice(),  # the same lines without tax: 0.30
-        ledger_id=invoice_id,
-        version=version,
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("iu"),
+        InvoiceUpdate(
+            invoice(),  # the same lines without tax: 0.30
+            ledger_id=invoice_id,
+            version=version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
     )
     record = await fetch(qbo.ledger, "invoice", invoice_id)
     assert (record.total, record.balance, record.status) == (
@@ -416,12 +453,14 @@ async def test_an_invoice_update_can_drop_the_tax_and_keeps_payments_applied(
     assert record.external_ref == "csv/invoice/INV-1"
     with pytest.raises(StaleVersionError):
         await qbo.ledger.update_invoice(
-            taxed,
-            ledger_id=invoice_id,
-            version=version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu", 2),
+            InvoiceUpdate(
+                taxed,
+                ledger_id=invoice_id,
+                version=version,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu", 2),
+            )
         )
     assert (await fetch(qbo.ledger, "invoice", invoice_id)).total == Decimal("0.30")
 
@@ -673,7 +712,7 @@ def test_the_default_mapping_loads_and_has_a_digest() -> None:
 
 
 async def test_create_many_sends_documents_through_batch_and_credit_notes_alone() -> None:
-    from syncledger.core.ports import BatchCreator, CreateRequest, PushResult
+    from syncledger.core.ports import BatchCreator, PushResult
     from tests.contracts.ledger_contract import LedgerContract, key
     from tests.support.qbo import in_process_qbo
 
@@ -681,12 +720,12 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
     contract = LedgerContract()
     assert isinstance(qbo.ledger, BatchCreator)
     customer = await qbo.ledger.create_customer(
-        contract.customer(), external_ref="csv/customer/C-1", idempotency_key=key("c")
+        CustomerWrite(
+            contract.customer(), external_ref="csv/customer/C-1", idempotency_key=key("c")
+        )
     )
     invoices = [
-        CreateRequest(
-            contract.invoice(n), customer.ledger_id, None, f"csv/invoice/INV-{n}", key("i", n)
-        )
+        InvoiceWrite(contract.invoice(n), customer.ledger_id, f"csv/invoice/INV-{n}", key("i", n))
         for n in range(1, 36)
     ]
     results = await qbo.ledger.create_many(invoices, batch_key=key("batch"))
@@ -695,14 +734,14 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
     first = results[0]
     assert isinstance(first, PushResult)
     tail = [
-        CreateRequest(
+        CreditNoteWrite(
             contract.credit_note(),
             customer.ledger_id,
             first.ledger_id,
             "csv/credit_note/CN-1",
             key("cn"),
         ),
-        CreateRequest(
+        PaymentWrite(
             contract.payment("10.00"),
             customer.ledger_id,
             first.ledger_id,
@@ -711,7 +750,7 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
         ),
     ]
     tail.append(
-        CreateRequest(
+        PaymentWrite(
             contract.payment("300.00", n=2),
             customer.ledger_id,
             results[1].ledger_id if isinstance(results[1], PushResult) else "",
@@ -740,18 +779,17 @@ async def test_create_many_sends_documents_through_batch_and_credit_notes_alone(
 async def test_create_many_runs_a_credit_notes_two_writes_through_its_journal(
     qbo: InProcessQbo,
 ) -> None:
-    from syncledger.core.ports import CreateRequest, PushResult
+    from syncledger.core.ports import PushResult
 
     customer_id = await push_customer(qbo.ledger)
     invoice_id = await push_invoice(qbo.ledger, customer_id)
     journal = StepsUnderTest(key("cn"))
-    request = CreateRequest(
+    request = CreditNoteWrite(
         credit_note("0.25", invoice_id="INV-1"),
         customer_id,
         invoice_id,
         "csv/credit_note/CN-1",
         key("cn"),
-        None,
         journal,
     )
     [result] = await qbo.ledger.create_many([request], batch_key=key("batch"))
@@ -791,7 +829,7 @@ def sent_item_refs(sent: httpx.Request | dict[str, Any]) -> list[Any]:
 
 
 async def test_a_line_with_an_item_code_is_sent_with_the_items_id(qbo: InProcessQbo) -> None:
-    made = await qbo.ledger.create_item("SVC-AUDIT-7", idempotency_key=key("item"))
+    made = await qbo.ledger.create_item(ItemWrite("SVC-AUDIT-7", idempotency_key=key("item")))
     [post] = qbo.transport.posts("item")
     assert decode_json(post.content) == {
         "Name": "SVC-AUDIT-7",
@@ -828,7 +866,9 @@ async def test_item_lookups_are_cached_n_invoices_naming_one_code_cost_one_looku
     for n in range(1, 5):
         doc = booked(invoice(), "Hours", "Hours").model_copy(update={"number": f"INV-{n}"})
         result = await qbo.ledger.create_invoice(
-            doc, customer_ledger_id=customer_id, external_ref=f"r/i/{n}", idempotency_key=key(n)
+            InvoiceWrite(
+                doc, customer_ledger_id=customer_id, external_ref=f"r/i/{n}", idempotency_key=key(n)
+            )
         )
         pushed.append(result.ledger_id)
     assert qbo.transport.queries("Item") == [
@@ -843,7 +883,7 @@ async def test_item_lookups_are_cached_n_invoices_naming_one_code_cost_one_looku
 async def test_a_reference_qbo_refuses_is_its_2500_and_the_items_are_looked_up_again(
     qbo: InProcessQbo,
 ) -> None:
-    made = await qbo.ledger.create_item("Old", idempotency_key=key("item"))
+    made = await qbo.ledger.create_item(ItemWrite("Old", idempotency_key=key("item")))
     item = qbo.sandbox.book.get("Item", made.ledger_id)
     assert item is not None
     qbo.sandbox.book.put("Item", item | {"Active": False})  # someone made it inactive
@@ -868,7 +908,7 @@ async def test_a_create_refused_as_a_duplicate_name_returns_the_item_that_has_it
             theirs.append(someone_adds_item(qbo, "svc-race"))  # between our lookup and create
 
     qbo.transport.before = racing_user
-    made = await qbo.ledger.create_item("SVC-RACE", idempotency_key=key("item"))
+    made = await qbo.ledger.create_item(ItemWrite("SVC-RACE", idempotency_key=key("item")))
     assert made.ledger_id == theirs[0]
     assert made.code == "svc-race"  # QBO's names are unique ignoring case
     assert qbo.sandbox.count("item") == 2
@@ -884,7 +924,7 @@ def mapping_with(tmp_path: Path, old: str, new: str) -> QboMapping:
 async def test_new_items_book_to_the_income_account_set_in_the_mapping(tmp_path: Path) -> None:
     mapping = mapping_with(tmp_path, 'income_account_ref = ""', 'income_account_ref = "7"')
     env = in_process_qbo(ledger_options={"mapping": mapping})
-    made = await env.ledger.create_item("Ads", idempotency_key=key("item"))
+    made = await env.ledger.create_item(ItemWrite("Ads", idempotency_key=key("item")))
     stored = env.sandbox.book.get("Item", made.ledger_id)
     assert stored is not None
     assert stored["IncomeAccountRef"]["value"] == "7"
@@ -928,7 +968,7 @@ async def test_listing_and_changes_report_the_items_lines_are_booked_to(
 
 
 async def test_create_many_resolves_every_documents_items_before_the_batch() -> None:
-    from syncledger.core.ports import CreateRequest, PushResult
+    from syncledger.core.ports import PushResult
 
     env = in_process_qbo(per_second=50)
     someone_adds_item(env, "Hours")
@@ -936,7 +976,7 @@ async def test_create_many_resolves_every_documents_items_before_the_batch() -> 
     docs = [booked(invoice(), "Hours").model_copy(update={"number": f"INV-{n}"}) for n in range(3)]
     docs.insert(1, booked(invoice(), "NO-SUCH-ITEM").model_copy(update={"number": "INV-X"}))
     requests = [
-        CreateRequest(doc, customer_id, None, f"r/i/{doc.number}", key(doc.number)) for doc in docs
+        InvoiceWrite(doc, customer_id, f"r/i/{doc.number}", key(doc.number)) for doc in docs
     ]
     results = await env.ledger.create_many(requests, batch_key=key("batch"))
     assert [type(r) for r in results] == [PushResult, PermanentLedgerError, PushResult, PushResult]

@@ -12,7 +12,7 @@ from syncledger.adapters.qbo.matching import MAX_VALUE_CHARS, MAX_VALUES, match_
 from syncledger.adapters.qbo.sandbox.errors import QboFault
 from syncledger.adapters.qbo.sandbox.query import parse
 from syncledger.core.model import Customer
-from syncledger.core.ports import CustomerBatchMatcher
+from syncledger.core.ports import CustomerBatchMatcher, CustomerWrite
 from tests.contracts.ledger_contract import key
 from tests.support.documents import customer
 from tests.support.qbo import InProcessQbo, in_process_qbo
@@ -28,7 +28,9 @@ async def qbo() -> AsyncIterator[InProcessQbo]:
 
 async def created(env: InProcessQbo, n: int, **changes: object) -> str:
     pushed = await env.ledger.create_customer(
-        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
+        CustomerWrite(
+            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
+        )
     )
     return pushed.ledger_id
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from syncledger.adapters.qbo.matching import MAX_VALUE_CHARS, MAX_VALUES
+from syncledger.core.ports import CustomerUpdate, CustomerWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer
@@ -25,7 +26,7 @@ async def qbo() -> AsyncIterator[InProcessQbo]:
 
 async def created(env: InProcessQbo, n: int) -> str:
     pushed = await env.ledger.create_customer(
-        customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
+        CustomerWrite(customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n)))
     )
     return pushed.ledger_id
 
@@ -52,11 +53,13 @@ async def test_a_large_batch_is_read_in_bounded_id_lists(qbo: InProcessQbo) -> N
     assert lists[0] == lists[1] and all(f"'{i}'" in lists[0] for i in made)
     for n, ledger_id in enumerate(made, 1):
         await qbo.ledger.update_customer(
-            customer(n, name=f"Renamed {n}"),
-            ledger_id=ledger_id,
-            version="0",
-            external_ref=f"csv/customer/C-{n}",
-            idempotency_key=key(f"u{n}"),
+            CustomerUpdate(
+                customer(n, name=f"Renamed {n}"),
+                ledger_id=ledger_id,
+                version="0",
+                external_ref=f"csv/customer/C-{n}",
+                idempotency_key=key(f"u{n}"),
+            )
         )
         assert reads_of(qbo, ledger_id) == 0  # each update took its prefetched record
     names = {c["DisplayName"] for c in qbo.sandbox.book.records("Customer")}

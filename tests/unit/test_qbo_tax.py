@@ -16,6 +16,7 @@ from syncledger.adapters.qbo.mapping import QboMapping, load_mapping
 from syncledger.adapters.qbo.tax import CompanyTax, TaxPlan, company_tax
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import Invoice, InvoiceLine
+from syncledger.core.ports import CustomerUpdate, CustomerWrite, InvoiceUpdate, InvoiceWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -93,10 +94,12 @@ async def test_the_tax_model_and_a_customers_tax_code_are_read_once(ast: InProce
     customer_id = await push_customer(ast.ledger)
     await push_invoice(ast.ledger, customer_id, taxed_invoice())
     await ast.ledger.create_invoice(
-        taxed_invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-2",
-        idempotency_key=key("i", 2),
+        InvoiceWrite(
+            taxed_invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-2",
+            idempotency_key=key("i", 2),
+        )
     )
     assert (gets(ast, "/preferences"), gets(ast, "/companyinfo/")) == (1, 1)
     assert gets(ast, f"/customer/{customer_id}") == 1
@@ -205,12 +208,14 @@ async def test_an_update_with_automated_sales_tax_sends_no_zero_tax_override(
     customer_id = await push_customer(ast.ledger)
     invoice_id = await push_invoice(ast.ledger, customer_id, taxed_invoice())
     await ast.ledger.update_invoice(
-        invoice(),
-        ledger_id=invoice_id,
-        version=None,
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("iu"),
+        InvoiceUpdate(
+            invoice(),
+            ledger_id=invoice_id,
+            version=None,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
     )
     update = sent(ast)[-1]
     assert "TxnTaxDetail" not in update  # a TotalTax 0 would override the engine
@@ -228,11 +233,13 @@ async def test_a_customer_note_past_1024_characters_is_refused_before_sending(
     posts_before = len(sent(manual, "customer"))
     with pytest.raises(PermanentLedgerError) as refused:
         await manual.ledger.update_customer(
-            customer(1, email="a@b.example"),
-            ledger_id=ledger_id,
-            version=None,
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("cu"),
+            CustomerUpdate(
+                customer(1, email="a@b.example"),
+                ledger_id=ledger_id,
+                version=None,
+                external_ref="csv/customer/C-1",
+                idempotency_key=key("cu"),
+            )
         )
     assert refused.value.code == "syncledger.too_long"
     assert "1024" in str(refused.value)
@@ -244,9 +251,11 @@ async def test_a_name_qbo_refuses_for_its_characters_is_a_2040_refusal(
 ) -> None:
     with pytest.raises(PermanentLedgerError) as refused:
         await manual.ledger.create_customer(
-            customer(1, name="Rob:Barnett:Company"),
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("c"),
+            CustomerWrite(
+                customer(1, name="Rob:Barnett:Company"),
+                external_ref="csv/customer/C-1",
+                idempotency_key=key("c"),
+            )
         )
     assert refused.value.code == "2040"
     assert manual.sandbox.count("customer") == 0

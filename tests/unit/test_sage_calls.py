@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from syncledger.adapters.sage.ledger import SageLedger
+from syncledger.core.ports import CustomerUpdate, InvoiceUpdate, InvoiceWrite, VoidWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -44,11 +45,13 @@ async def _pushed(ledger: SageLedger, count: int) -> dict[str, str | None]:
 async def _rename_all(ledger: SageLedger, versions: dict[str, str | None], name: str) -> None:
     for n, (ledger_id, version) in enumerate(versions.items(), start=1):
         await ledger.update_customer(
-            customer(n, name=f"{name} {n}"),
-            ledger_id=ledger_id,
-            version=version,
-            external_ref=f"csv/customer/C-{n}",
-            idempotency_key=key("u", n),
+            CustomerUpdate(
+                customer(n, name=f"{name} {n}"),
+                ledger_id=ledger_id,
+                version=version,
+                external_ref=f"csv/customer/C-{n}",
+                idempotency_key=key("u", n),
+            )
         )
 
 
@@ -117,10 +120,12 @@ async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSag
     customer_id = await push_customer(sage.ledger)
     first = await push_invoice(sage.ledger, customer_id)
     pushed = await sage.ledger.create_invoice(
-        invoice(id="INV-2", number="INV-2"),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-2",
-        idempotency_key=key("i", 2),
+        InvoiceWrite(
+            invoice(id="INV-2", number="INV-2"),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-2",
+            idempotency_key=key("i", 2),
+        )
     )
     second = pushed.ledger_id
     assert second != first
@@ -132,14 +137,18 @@ async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSag
     sage.sent.clear()
     await sage.ledger.prefetch("invoice", [first, second])
     await sage.ledger.update_invoice(
-        invoice(total="0.30"),
-        ledger_id=first,
-        version=versions[first],
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("iu"),
+        InvoiceUpdate(
+            invoice(total="0.30"),
+            ledger_id=first,
+            version=versions[first],
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
     )
-    await sage.ledger.void_invoice(second, version=versions[second], idempotency_key=key("v"))
+    await sage.ledger.void_invoice(
+        VoidWrite(second, version=versions[second], idempotency_key=key("v"))
+    )
     assert _calls(sage.sent) == [
         ("GET", "/sales_invoices"),
         ("PUT", f"/sales_invoices/{first}"),

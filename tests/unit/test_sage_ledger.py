@@ -26,7 +26,17 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import LedgerItem
+from syncledger.core.ports import (
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    LedgerItem,
+    PaymentWrite,
+    RefundWrite,
+    VoidWrite,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -95,7 +105,9 @@ async def test_a_taken_reference_carrying_ours_is_recovered(sage: InProcessSage)
     first = await push_customer(sage.ledger)
     # the idempotency_id is gone (over 7 days, or a new key): Sage's unique reference holds
     again = await sage.ledger.create_customer(
-        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+        CustomerWrite(
+            customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+        )
     )
     assert (again.ledger_id, again.recovered) == (first, True)
     assert sage.sandbox.count("customer") == 1
@@ -108,7 +120,9 @@ async def test_a_reference_another_contact_holds_moves_to_the_next_candidate(
     one, at most 10 characters) and both are found by their own reference."""
     first = await push_customer(sage.ledger)
     other = await sage.ledger.create_customer(
-        customer(1), external_ref="hubspot/customer/C-1", idempotency_key=key("hubspot")
+        CustomerWrite(
+            customer(1), external_ref="hubspot/customer/C-1", idempotency_key=key("hubspot")
+        )
     )
     assert other.ledger_id != first and not other.recovered
     codes = sage.ledger.mapping.contact_codes("hubspot/customer/C-1")
@@ -132,11 +146,13 @@ async def test_every_candidate_reference_taken_is_refused_with_a_reason(
     codes = sage.ledger.mapping.contact_codes("csv/customer/C-9")
     for n, code in enumerate(codes):
         await sage.ledger.create_customer(
-            customer(n), external_ref=f"other/customer/{code}", idempotency_key=key("o", n)
+            CustomerWrite(
+                customer(n), external_ref=f"other/customer/{code}", idempotency_key=key("o", n)
+            )
         )
     with pytest.raises(PermanentLedgerError) as refused:
         await sage.ledger.create_customer(
-            customer(9), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+            CustomerWrite(customer(9), external_ref="csv/customer/C-9", idempotency_key=key("c9"))
         )
     assert refused.value.code == "syncledger.reference_taken"
     assert sage.sandbox.count("customer") == len(codes)
@@ -153,7 +169,9 @@ async def test_long_source_ids_get_a_ten_character_reference_that_survives_a_res
     Contact.reference maxLength 10). The code is derived from the id, so a new adapter
     (a restart, another process) derives it again and finds the contact by it."""
     ref = f"hubspot/customer/{ident}"
-    pushed = await sage.ledger.create_customer(customer(), external_ref=ref, idempotency_key="k")
+    pushed = await sage.ledger.create_customer(
+        CustomerWrite(customer(), external_ref=ref, idempotency_key="k")
+    )
     [sent] = sage.requests("POST", "/contacts")
     code = sent.body["contact"]["reference"]
     assert len(code) == 10 and code.startswith("SL") and code.isalnum()
@@ -180,11 +198,13 @@ async def test_versions_change_with_every_edit_even_within_one_second(sage: InPr
         assert record is not None
         versions.add(record.version)
         await sage.ledger.update_customer(
-            renamed,
-            ledger_id=ledger_id,
-            version=record.version,
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("cu", n),
+            CustomerUpdate(
+                renamed,
+                ledger_id=ledger_id,
+                version=record.version,
+                external_ref="csv/customer/C-1",
+                idempotency_key=key("cu", n),
+            )
         )
     assert len(versions) == 3
 
@@ -228,11 +248,13 @@ async def test_a_reference_too_long_for_sage_is_carried_as_a_token(sage: InProce
     invoice_id = await push_invoice(sage.ledger, customer_id)
     long_ref = "hubspot/payment/" + "9" * 20
     paid = await sage.ledger.apply_payment(
-        payment("0.30", reference="CHEQUE 000123456"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref=long_ref,
-        idempotency_key=key("p"),
+        PaymentWrite(
+            payment("0.30", reference="CHEQUE 000123456"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=long_ref,
+            idempotency_key=key("p"),
+        )
     )
     [stored] = sage.sandbox.records("payment")
     assert stored["reference"] == "CHEQUE 00 " + ref_token(long_ref)  # ≤ 25
@@ -258,13 +280,17 @@ async def test_void_is_idempotent_and_checks_the_version(sage: InProcessSage) ->
     invoice_id = await push_invoice(sage.ledger, await push_customer(sage.ledger))
     record = await sage.ledger.get("invoice", invoice_id)
     assert record is not None
-    voided = await sage.ledger.void_invoice(invoice_id, version=record.version, idempotency_key="v")
-    again = await sage.ledger.void_invoice(invoice_id, version=record.version, idempotency_key="v")
+    voided = await sage.ledger.void_invoice(
+        VoidWrite(invoice_id, version=record.version, idempotency_key="v")
+    )
+    again = await sage.ledger.void_invoice(
+        VoidWrite(invoice_id, version=record.version, idempotency_key="v")
+    )
     assert (again.ledger_id, again.recovered, again.version) == (invoice_id, True, voided.version)
     after = await sage.ledger.get("invoice", invoice_id)
     assert after is not None and (after.status, after.balance) == ("void", 0)
     with pytest.raises(PermanentLedgerError) as missing:
-        await sage.ledger.void_invoice("f" * 32, version=None, idempotency_key="v")
+        await sage.ledger.void_invoice(VoidWrite("f" * 32, version=None, idempotency_key="v"))
     assert missing.value.code == "RecordNotFound"
 
 
@@ -280,12 +306,14 @@ async def test_a_stale_invoice_update_is_refused_and_changes_nothing(sage: InPro
     )
     with pytest.raises(StaleVersionError):
         await sage.ledger.update_invoice(
-            bigger,
-            ledger_id=invoice_id,
-            version=stale,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
+            InvoiceUpdate(
+                bigger,
+                ledger_id=invoice_id,
+                version=stale,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu"),
+            )
         )
     record = await sage.ledger.get("invoice", invoice_id)
     assert record is not None and (record.total, record.balance) == (
@@ -293,12 +321,14 @@ async def test_a_stale_invoice_update_is_refused_and_changes_nothing(sage: InPro
         Decimal("0.20"),
     )
     updated = await sage.ledger.update_invoice(
-        bigger,
-        ledger_id=invoice_id,
-        version=record.version,
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("iu"),
+        InvoiceUpdate(
+            bigger,
+            ledger_id=invoice_id,
+            version=record.version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
     )
     after = await sage.ledger.get("invoice", invoice_id)
     assert after is not None and after.version == updated.version
@@ -322,12 +352,14 @@ async def test_an_update_sends_only_our_lines_as_the_swagger_documents_a_put(
         total="0.60", lines=(InvoiceLine(description="c", quantity="2", unit_price="0.30"),)
     )
     await sage.ledger.update_invoice(
-        one_line,
-        ledger_id=invoice_id,
-        version=current.version,
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("iu"),
+        InvoiceUpdate(
+            one_line,
+            ledger_id=invoice_id,
+            version=current.version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu"),
+        )
     )
     [put] = sage.requests("PUT", f"/sales_invoices/{invoice_id}")
     lines = put.body["sales_invoice"]["invoice_lines"]
@@ -351,12 +383,14 @@ async def test_an_update_sage_answers_with_the_old_lines_kept_is_refused(
     sage.sandbox.put_keeps_lines = True
     with pytest.raises(PermanentLedgerError) as refused:
         await sage.ledger.update_invoice(
-            invoice(total="0.30"),
-            ledger_id=invoice_id,
-            version=current.version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
+            InvoiceUpdate(
+                invoice(total="0.30"),
+                ledger_id=invoice_id,
+                version=current.version,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu"),
+            )
         )
     assert refused.value.code == "syncledger.lines_not_replaced"
     assert "4 lines" in str(refused.value)
@@ -379,9 +413,11 @@ async def test_a_document_reads_back_with_the_tax_sage_holds(sage: InProcessSage
 async def test_the_address_is_split_into_sages_fields(sage: InProcessSage) -> None:
     address = "1 Long Street, Building 4\nSuite 200\nSpringfield\nIllinois 62704"
     await sage.ledger.create_customer(
-        customer(1, billing_address=address, contact_name="Ann Example"),
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("c"),
+        CustomerWrite(
+            customer(1, billing_address=address, contact_name="Ann Example"),
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("c"),
+        )
     )
     [sent] = sage.requests("POST", "/contacts")
     assert sent.body["contact"]["main_address"] == {
@@ -408,7 +444,9 @@ async def test_what_exceeds_sages_published_lengths_is_refused_before_sending(
 ) -> None:
     with pytest.raises(PermanentLedgerError) as refused:
         await sage.ledger.create_customer(
-            customer(1, **changes), external_ref="csv/customer/C-1", idempotency_key=key("c")
+            CustomerWrite(
+                customer(1, **changes), external_ref="csv/customer/C-1", idempotency_key=key("c")
+            )
         )
     assert refused.value.code == "too_long"
     assert sage.requests("POST", "/contacts") == []
@@ -443,12 +481,14 @@ async def overpaid(sage: InProcessSage, amount: str = "0.50", applied: str = "0.
 async def push_refund(sage: InProcessSage, r: Refund, credit_id: str, n: int = 1) -> str:
     [contact] = sage.sandbox.records("customer")
     pushed = await sage.ledger.create_refund(
-        r,
-        customer_ledger_id=str(contact["id"]),
-        credit_kind=r.credit_kind,
-        credit_ledger_id=credit_id,
-        external_ref=f"csv/refund/R-{n}",
-        idempotency_key=key("r", n),
+        RefundWrite(
+            r,
+            customer_ledger_id=str(contact["id"]),
+            credit_kind=r.credit_kind,
+            credit_ledger_id=credit_id,
+            external_ref=f"csv/refund/R-{n}",
+            idempotency_key=key("r", n),
+        )
     )
     return pushed.ledger_id
 
@@ -622,16 +662,18 @@ def with_items(*codes: str | None, n: int = 1) -> Invoice:
 
 async def push_numbered(sage: InProcessSage, customer_id: str, document: Invoice) -> str:
     pushed = await sage.ledger.create_invoice(
-        document,
-        customer_ledger_id=customer_id,
-        external_ref=f"csv/invoice/{document.id}",
-        idempotency_key=key("i", document.id),
+        InvoiceWrite(
+            document,
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/{document.id}",
+            idempotency_key=key("i", document.id),
+        )
     )
     return pushed.ledger_id
 
 
 async def test_a_new_item_is_a_service_sold_to_the_mapped_account(sage: InProcessSage) -> None:
-    made = await sage.ledger.create_item("SVC-2", idempotency_key=key("item", 2))
+    made = await sage.ledger.create_item(ItemWrite("SVC-2", idempotency_key=key("item", 2)))
     [post] = sage.requests("POST", "/services")
     assert post.body == {
         "service": {
@@ -647,7 +689,7 @@ async def test_a_new_item_is_a_service_sold_to_the_mapped_account(sage: InProces
 
 
 async def test_a_line_naming_an_item_is_sent_with_its_service_id(sage: InProcessSage) -> None:
-    item = await sage.ledger.create_item("SVC-1", idempotency_key=key("item", 1))
+    item = await sage.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item", 1)))
     invoice_id = await push_invoice(
         sage.ledger, await push_customer(sage.ledger), with_items("SVC-1", None)
     )
@@ -719,7 +761,7 @@ async def test_a_code_that_is_no_sage_key_is_never_fetched_by_id(sage: InProcess
 
 async def test_a_code_taken_in_another_case_resolves_to_its_holder(sage: InProcessSage) -> None:
     held = sage.sandbox.seed_item("svc-audit")
-    made = await sage.ledger.create_item("SVC-AUDIT", idempotency_key=key("item", 1))
+    made = await sage.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item", 1)))
     assert (made.ledger_id, made.code) == (held, "svc-audit")
     assert len(sage.requests("POST", "/services")) == 1  # refused: item_code taken
     assert sage.sandbox.count("item") == 1

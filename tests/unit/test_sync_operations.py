@@ -8,6 +8,7 @@ from decimal import Decimal
 from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.events import RetryRequested, make_envelope
 from syncledger.core.model import RecordRef
+from syncledger.core.ports import InvoiceUpdate
 from syncledger.core.subjects import source_subject
 from tests.support.records import changed, credit_note, customer, deleted, invoice, payment
 from tests.unit.test_sync import ENTITY, Harness
@@ -118,13 +119,15 @@ async def test_a_ledger_side_edit_of_an_invoice_is_not_overwritten() -> None:
     await h.run()
     inv = await h.ledger.find("invoice", "csv/invoice/i1")
     assert inv is not None
-    await h.ledger.update_invoice(  # a person edits it in the ledger
-        changed_model(),
-        ledger_id=inv.ledger_id,
-        version=inv.version,
-        customer_ledger_id="1",
-        external_ref="csv/invoice/i1",
-        idempotency_key="by-hand",
+    await h.ledger.update_invoice(
+        InvoiceUpdate(  # a person edits it in the ledger
+            changed_model(),
+            ledger_id=inv.ledger_id,
+            version=inv.version,
+            customer_ledger_id="1",
+            external_ref="csv/invoice/i1",
+            idempotency_key="by-hand",
+        )
     )
     await h.ingest([changed(i1, "2026-02-01", discount="5.00", total="105.00")])
     assert [o.status for o in await h.run()] == ["abandoned"]

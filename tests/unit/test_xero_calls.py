@@ -18,10 +18,15 @@ from syncledger.core.errors import TransientLedgerError
 from syncledger.core.model import InvoiceLine
 from syncledger.core.ports import (
     BatchCreator,
-    CreateRequest,
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
     LedgerAdapter,
     LedgerRecord,
+    PaymentWrite,
     PushResult,
+    VoidWrite,
 )
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -56,7 +61,9 @@ async def customers(ledger: LedgerAdapter, n: int) -> list[tuple[str, str | None
     pushed = []
     for i in range(1, n + 1):
         result = await ledger.create_customer(
-            customer(i), external_ref=f"csv/customer/C-{i}", idempotency_key=key("c", i)
+            CustomerWrite(
+                customer(i), external_ref=f"csv/customer/C-{i}", idempotency_key=key("c", i)
+            )
         )
         pushed.append((result.ledger_id, result.version))
     return pushed
@@ -64,11 +71,13 @@ async def customers(ledger: LedgerAdapter, n: int) -> list[tuple[str, str | None
 
 async def update(ledger: LedgerAdapter, n: int, ledger_id: str, version: str | None) -> None:
     await ledger.update_customer(
-        customer(n, email=f"new.{n}@example.com"),
-        ledger_id=ledger_id,
-        version=version,
-        external_ref=f"csv/customer/C-{n}",
-        idempotency_key=key("cu", n),
+        CustomerUpdate(
+            customer(n, email=f"new.{n}@example.com"),
+            ledger_id=ledger_id,
+            version=version,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("cu", n),
+        )
     )
 
 
@@ -94,25 +103,29 @@ async def test_invoice_updates_and_voids_are_served_from_one_bulk_read(
         doc = invoice(id=f"INV-{n}", number=f"INV-{n}")
         created.append(
             await xero.ledger.create_invoice(
-                doc,
-                customer_ledger_id=customer_id,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=key("i", n),
+                InvoiceWrite(
+                    doc,
+                    customer_ledger_id=customer_id,
+                    external_ref=f"csv/invoice/INV-{n}",
+                    idempotency_key=key("i", n),
+                )
             )
         )
     start = len(xero.wire.sent)
     await xero.ledger.prefetch("invoice", [p.ledger_id for p in created])
     for n, pushed in enumerate(created[:2], start=1):
         await xero.ledger.update_invoice(
-            invoice("0.60", id=f"INV-{n}", number=f"INV-{n}", lines=_doubled()),
-            ledger_id=pushed.ledger_id,
-            version=pushed.version,
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("iu", n),
+            InvoiceUpdate(
+                invoice("0.60", id=f"INV-{n}", number=f"INV-{n}", lines=_doubled()),
+                ledger_id=pushed.ledger_id,
+                version=pushed.version,
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("iu", n),
+            )
         )
     await xero.ledger.void_invoice(
-        created[2].ledger_id, version=created[2].version, idempotency_key=key("v")
+        VoidWrite(created[2].ledger_id, version=created[2].version, idempotency_key=key("v"))
     )
     assert sent_since(xero, start) == Counter({"GET /Invoices": 1, "POST /Invoices/{id}": 3})
     statuses = [(await _record(xero, "invoice", p.ledger_id)) for p in created]
@@ -142,20 +155,19 @@ async def _record(xero: InProcessXero, kind: str, ledger_id: str) -> LedgerRecor
 # --------------------------------------------------------------- bulk creates
 
 
-def invoice_request(n: int, customer_id: str, **changes: object) -> CreateRequest:
+def invoice_request(n: int, customer_id: str, **changes: object) -> InvoiceWrite:
     fields: dict[str, object] = {"id": f"INV-{n}", "number": f"INV-{n}"}
-    return CreateRequest(
-        record=invoice(**(fields | changes)),
+    return InvoiceWrite(
+        invoice(**(fields | changes)),
         customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
         external_ref=f"csv/invoice/INV-{n}",
         idempotency_key=key("i", n),
     )
 
 
-def payment_request(n: int, customer_id: str, invoice_id: str) -> CreateRequest:
-    return CreateRequest(
-        record=payment(n=n, invoice_id=f"INV-{n}", reference=f"CHK {n}"),
+def payment_request(n: int, customer_id: str, invoice_id: str) -> PaymentWrite:
+    return PaymentWrite(
+        payment(n=n, invoice_id=f"INV-{n}", reference=f"CHK {n}"),
         customer_ledger_id=customer_id,
         invoice_ledger_id=invoice_id,
         external_ref=f"csv/payment/P-{n}",
@@ -272,7 +284,9 @@ async def test_a_foreign_payment_takes_the_rate_we_wrote_without_reading_the_inv
     xero: InProcessXero,
 ) -> None:
     pushed = await xero.ledger.create_customer(
-        customer(1, "EUR"), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+        CustomerWrite(
+            customer(1, "EUR"), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+        )
     )
     rate = Decimal("1.0850")
     [made] = await xero.ledger.create_many(
@@ -281,7 +295,7 @@ async def test_a_foreign_payment_takes_the_rate_we_wrote_without_reading_the_inv
     )
     assert isinstance(made, PushResult)
     euro = payment_request(1, pushed.ledger_id, made.ledger_id)
-    euro = replace(euro, record=euro.record.model_copy(update={"currency": "EUR"}))
+    euro = replace(euro, payment=euro.payment.model_copy(update={"currency": "EUR"}))
     start = len(xero.wire.sent)
     [paid] = await xero.ledger.create_many([euro], batch_key=key("b", 2))
     assert isinstance(paid, PushResult)

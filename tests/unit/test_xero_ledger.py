@@ -22,6 +22,15 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import InvoiceLine, Payment, Refund
+from syncledger.core.ports import (
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    PaymentWrite,
+    RefundWrite,
+    VoidWrite,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -106,12 +115,14 @@ async def test_a_foreign_currency_payment_carries_the_invoices_rate(xero: InProc
     invoice_id = await push_invoice(xero.ledger, customer_id, euro)
     for amount, applied in (("0.10", None), ("0.50", "0.20")):
         await xero.ledger.apply_payment(
-            euro_payment(amount),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/P-{amount}",
-            idempotency_key=key("p", amount),
-            applied=None if applied is None else Decimal(applied),
+            PaymentWrite(
+                euro_payment(amount),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref=f"csv/payment/P-{amount}",
+                idempotency_key=key("p", amount),
+                applied=None if applied is None else Decimal(applied),
+            )
         )
     [paid] = xero.wire.bodies("PUT", "/Payments")
     [received] = xero.wire.bodies("PUT", "/BankTransactions")
@@ -122,10 +133,12 @@ async def test_a_foreign_currency_payment_carries_the_invoices_rate(xero: InProc
     assert (stored["CurrencyRate"], overpayment["CurrencyRate"]) == (rate, rate)
     home_customer = await push_customer(xero.ledger, 2)
     home = await xero.ledger.create_invoice(
-        invoice(id="INV-2", number="INV-2"),
-        customer_ledger_id=home_customer,
-        external_ref="csv/invoice/INV-2",
-        idempotency_key=key("i", 2),
+        InvoiceWrite(
+            invoice(id="INV-2", number="INV-2"),
+            customer_ledger_id=home_customer,
+            external_ref="csv/invoice/INV-2",
+            idempotency_key=key("i", 2),
+        )
     )
     await pay(xero.ledger, home_customer, home.ledger_id, "0.30", applied=None)
     assert "CurrencyRate" not in xero.wire.bodies("PUT", "/Payments")[-1]["Payments"][0]
@@ -199,10 +212,12 @@ async def test_item_lookups_are_cached_across_documents(xero: InProcessXero) -> 
         lines = item_lines("SVC-1", "SVC-1")
         doc = invoice("0.20", id=f"INV-{n}", number=f"INV-{n}", lines=lines)
         await xero.ledger.create_invoice(
-            doc,
-            customer_ledger_id=customer_id,
-            external_ref=f"csv/invoice/INV-{n}",
-            idempotency_key=key("i", n),
+            InvoiceWrite(
+                doc,
+                customer_ledger_id=customer_id,
+                external_ref=f"csv/invoice/INV-{n}",
+                idempotency_key=key("i", n),
+            )
         )
     assert len(xero.wire.requests("GET", "/Items")) == 1
     found = await xero.ledger.find_item(item_id)
@@ -231,7 +246,7 @@ async def test_an_item_deleted_after_it_was_cached_is_refused_by_xero(
 async def test_an_item_is_created_as_a_sold_service_item_on_the_sales_account(
     xero: InProcessXero,
 ) -> None:
-    made = await xero.ledger.create_item("SVC-9", idempotency_key=key("item", 9))
+    made = await xero.ledger.create_item(ItemWrite("SVC-9", idempotency_key=key("item", 9)))
     [put] = xero.wire.requests("PUT", "/Items")
     assert put.headers["Idempotency-Key"] == key("item", 9)
     assert decode_json(put.content)["Items"] == [
@@ -258,7 +273,7 @@ async def test_a_create_xero_refuses_as_a_duplicate_code_returns_the_existing_it
             seeded.append(xero.sandbox.seed_item("svc-1"))
 
     xero.wire.before = someone_makes_it
-    made = await xero.ledger.create_item("SVC-1", idempotency_key=key("item", 1))
+    made = await xero.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item", 1)))
     assert (made.ledger_id, made.code) == (seeded[0], "svc-1")
     assert xero.sandbox.count("item") == 1
     assert len(xero.wire.requests("PUT", "/Items")) == 1  # refused once, not resent
@@ -266,7 +281,7 @@ async def test_a_create_xero_refuses_as_a_duplicate_code_returns_the_existing_it
 
 async def test_a_500_on_an_item_create_is_recovered_by_its_code(xero: InProcessXero) -> None:
     xero.sandbox.fail_next_writes(1)
-    made = await xero.ledger.create_item("SVC-1", idempotency_key=key("item", 1))
+    made = await xero.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item", 1)))
     assert xero.sandbox.count("item") == 1
     assert made.code == "SVC-1"
     first, second = xero.wire.requests("PUT", "/Items")
@@ -277,7 +292,7 @@ async def test_an_item_code_xero_cannot_hold_is_refused_before_sending(
     xero: InProcessXero,
 ) -> None:
     with pytest.raises(PermanentLedgerError) as refused:
-        await xero.ledger.create_item("X" * 31, idempotency_key=key("item", 1))
+        await xero.ledger.create_item(ItemWrite("X" * 31, idempotency_key=key("item", 1)))
     assert refused.value.code == "syncledger.bad_item_code"
     assert xero.wire.requests("PUT", "/Items") == []
 
@@ -289,12 +304,16 @@ async def test_a_duplicate_carrying_our_reference_is_recovered(xero: InProcessXe
     first = await push_customer(xero.ledger)
     # the key expired (Xero keeps one 6 minutes): another key, same customer and reference
     again = await xero.ledger.create_customer(
-        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+        CustomerWrite(
+            customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
+        )
     )
     assert (again.ledger_id, again.recovered) == (first, True)
     with pytest.raises(PermanentLedgerError) as refused:
         await xero.ledger.create_customer(
-            customer(1, id="C-9"), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+            CustomerWrite(
+                customer(1, id="C-9"), external_ref="csv/customer/C-9", idempotency_key=key("c9")
+            )
         )
     assert refused.value.code == "10"
     assert "already assigned to another contact" in str(refused.value)
@@ -304,7 +323,7 @@ async def test_a_duplicate_carrying_our_reference_is_recovered(xero: InProcessXe
 async def test_find_matches_long_references_and_archived_contacts(xero: InProcessXero) -> None:
     long_ref = "hubspot/customer/" + "7" * 60
     pushed = await xero.ledger.create_customer(
-        customer(1), external_ref=long_ref, idempotency_key=key("long")
+        CustomerWrite(customer(1), external_ref=long_ref, idempotency_key=key("long"))
     )
     stored = xero.sandbox.book.get("Contact", pushed.ledger_id) or {}
     with xero.sandbox.book.transaction():
@@ -317,7 +336,9 @@ async def test_find_matches_long_references_and_archived_contacts(xero: InProces
 
 async def test_match_uses_the_tax_number_too(xero: InProcessXero) -> None:
     await xero.ledger.create_customer(
-        customer(1, tax_id="NZ-123"), external_ref="csv/customer/C-1", idempotency_key=key("t")
+        CustomerWrite(
+            customer(1, tax_id="NZ-123"), external_ref="csv/customer/C-1", idempotency_key=key("t")
+        )
     )
     same_tax_id = customer(2, tax_id="nz-123")
     assert [r.name for r in await xero.ledger.match_customer(same_tax_id)] == ["Customer 1"]
@@ -344,7 +365,9 @@ async def test_a_lost_answer_after_the_key_expired_is_recovered_by_the_reference
     customer_id = await push_customer(env.ledger)
     env.sandbox.commit_then_timeout_next(1)
     pushed = await env.ledger.create_invoice(
-        invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key="k"
+        InvoiceWrite(
+            invoice(), customer_ledger_id=customer_id, external_ref="r/i/1", idempotency_key="k"
+        )
     )
     # no replay (the key is gone): "Invoice # must be unique." then find by Reference
     assert pushed.recovered
@@ -386,20 +409,26 @@ async def test_a_full_payment_marks_the_invoice_paid_and_then_it_cannot_be_edite
     assert record is not None and (record.status, record.balance) == ("paid", Decimal(0))
     with pytest.raises(PermanentLedgerError) as refused:
         await xero.ledger.update_invoice(
-            invoice(),
-            ledger_id=invoice_id,
-            version=record.version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("u"),
+            InvoiceUpdate(
+                invoice(),
+                ledger_id=invoice_id,
+                version=record.version,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("u"),
+            )
         )
     assert refused.value.code == "10"
 
 
 async def test_voiding_twice_reports_the_second_as_recovered(xero: InProcessXero) -> None:
     invoice_id = await push_invoice(xero.ledger, await push_customer(xero.ledger))
-    first = await xero.ledger.void_invoice(invoice_id, version=None, idempotency_key="v1")
-    again = await xero.ledger.void_invoice(invoice_id, version="stale", idempotency_key="v2")
+    first = await xero.ledger.void_invoice(
+        VoidWrite(invoice_id, version=None, idempotency_key="v1")
+    )
+    again = await xero.ledger.void_invoice(
+        VoidWrite(invoice_id, version="stale", idempotency_key="v2")
+    )
     assert (first.recovered, again.recovered, again.version) == (False, True, first.version)
 
 
@@ -554,27 +583,33 @@ async def test_an_overpayment_refund_and_one_of_a_payment_applied_in_full(
     )
     second = (
         await xero.ledger.create_invoice(
-            invoice(id="INV-2", number="INV-2"),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-2",
-            idempotency_key=key("i2"),
+            InvoiceWrite(
+                invoice(id="INV-2", number="INV-2"),
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-2",
+                idempotency_key=key("i2"),
+            )
         )
     ).ledger_id
     full = await xero.ledger.apply_payment(
-        payment("0.30"),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=second,
-        external_ref="csv/payment/P-2",
-        idempotency_key=key("p2"),
+        PaymentWrite(
+            payment("0.30"),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=second,
+            external_ref="csv/payment/P-2",
+            idempotency_key=key("p2"),
+        )
     )
     with pytest.raises(PermanentLedgerError) as refused:
         await xero.ledger.create_refund(
-            refund("0.10", payment_id="P-2"),
-            customer_ledger_id=customer_id,
-            credit_kind="payment",
-            credit_ledger_id=full.ledger_id,
-            external_ref="csv/refund/R-2",
-            idempotency_key=key("r2"),
+            RefundWrite(
+                refund("0.10", payment_id="P-2"),
+                customer_ledger_id=customer_id,
+                credit_kind="payment",
+                credit_ledger_id=full.ledger_id,
+                external_ref="csv/refund/R-2",
+                idempotency_key=key("r2"),
+            )
         )
     assert refused.value.code == "syncledger.no_credit"
     assert xero.sandbox.count("refund") == 1

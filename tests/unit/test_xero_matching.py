@@ -11,7 +11,7 @@ import pytest
 
 from syncledger.adapters.xero.matching import MAX_WHERE_ENCODED
 from syncledger.core.model import Customer
-from syncledger.core.ports import CustomerBatchMatcher
+from syncledger.core.ports import CustomerBatchMatcher, CustomerWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer
@@ -26,7 +26,9 @@ async def xero() -> AsyncIterator[InProcessXero]:
 
 async def created(env: InProcessXero, n: int, **changes: object) -> str:
     pushed = await env.ledger.create_customer(
-        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
+        CustomerWrite(
+            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
+        )
     )
     return pushed.ledger_id
 

@@ -17,7 +17,7 @@ import pytest
 from syncledger.adapters.xero.ledger import API, XeroLedger
 from syncledger.core.errors import PermanentLedgerError
 from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import PushResult
+from syncledger.core.ports import CreditNoteWrite, PaymentWrite, PushResult, RefundWrite
 from tests.contracts.ledger_contract import key
 from tests.support.documents import push_customer, push_invoice
 from tests.support.xero import BASE_URL, TENANT, InProcessXero, Wire, in_process_xero, xero_auth
@@ -76,11 +76,13 @@ async def push_credit_note(
     ledger: XeroLedger, customer_id: str, currency: str = "USD", rate: Decimal | None = None
 ) -> str:
     pushed = await ledger.create_credit_note(
-        credit_note(currency, rate),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
-        external_ref="csv/credit_note/CN-1",
-        idempotency_key=key("cn"),
+        CreditNoteWrite(
+            credit_note(currency, rate),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=None,
+            external_ref="csv/credit_note/CN-1",
+            idempotency_key=key("cn"),
+        )
     )
     return pushed.ledger_id
 
@@ -101,12 +103,14 @@ async def refund_of_note(
     ledger: XeroLedger, customer_id: str, note_id: str, currency: str = "USD"
 ) -> PushResult:
     return await ledger.create_refund(
-        refund("4.00", currency, credit_note_id="CN-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="credit_note",
-        credit_ledger_id=note_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+        RefundWrite(
+            refund("4.00", currency, credit_note_id="CN-1"),
+            customer_ledger_id=customer_id,
+            credit_kind="credit_note",
+            credit_ledger_id=note_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key("r"),
+        )
     )
 
 
@@ -199,20 +203,22 @@ async def overpaid(xero: InProcessXero, customer_id: str) -> str:
     """A 1.00 payment of which 0.30 is applied to an invoice: 0.70 of credit left."""
     invoice_id = await push_invoice(xero.ledger, customer_id)
     pushed = await xero.ledger.apply_payment(
-        Payment(
-            id="P-1",
-            customer_id="C-1",
-            invoice_id="INV-1",
-            amount=Decimal("1.00"),
-            currency="USD",
-            paid_on=date(2026, 4, 2),
-            reference="CHK 1",
-        ),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal("0.30"),
+        PaymentWrite(
+            Payment(
+                id="P-1",
+                customer_id="C-1",
+                invoice_id="INV-1",
+                amount=Decimal("1.00"),
+                currency="USD",
+                paid_on=date(2026, 4, 2),
+                reference="CHK 1",
+            ),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p"),
+            applied=Decimal("0.30"),
+        )
     )
     return pushed.ledger_id
 
@@ -221,12 +227,14 @@ async def refund_of_overpayment(
     ledger: XeroLedger, customer_id: str, overpayment_id: str
 ) -> PushResult:
     return await ledger.create_refund(
-        refund("0.70", payment_id="P-1"),
-        customer_ledger_id=customer_id,
-        credit_kind="payment",
-        credit_ledger_id=overpayment_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r"),
+        RefundWrite(
+            refund("0.70", payment_id="P-1"),
+            customer_ledger_id=customer_id,
+            credit_kind="payment",
+            credit_ledger_id=overpayment_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key("r"),
+        )
     )
 
 
@@ -320,20 +328,22 @@ async def euro_overpayment(xero: InProcessXero) -> tuple[str, str]:
     )
     invoice_id = await push_invoice(xero.ledger, customer_id, euro)
     pushed = await xero.ledger.apply_payment(
-        Payment(
-            id="P-1",
-            customer_id="C-1",
-            invoice_id="INV-1",
-            amount=Decimal("1.00"),
-            currency="EUR",
-            paid_on=date(2026, 4, 2),
-            reference="CHK 1",
-        ),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p"),
-        applied=Decimal("0.30"),
+        PaymentWrite(
+            Payment(
+                id="P-1",
+                customer_id="C-1",
+                invoice_id="INV-1",
+                amount=Decimal("1.00"),
+                currency="EUR",
+                paid_on=date(2026, 4, 2),
+                reference="CHK 1",
+            ),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p"),
+            applied=Decimal("0.30"),
+        )
     )
     return customer_id, pushed.ledger_id
 
@@ -346,23 +356,27 @@ async def test_a_home_currency_refund_of_a_foreign_overpayment_is_refused_after_
     start = len(xero.wire.sent)
     with pytest.raises(PermanentLedgerError) as refused:
         await xero.ledger.create_refund(
-            refunds["USD"],
-            customer_ledger_id=customer_id,
-            credit_kind="payment",
-            credit_ledger_id=overpayment_id,
-            external_ref="csv/refund/R-1",
-            idempotency_key=key("r"),
+            RefundWrite(
+                refunds["USD"],
+                customer_ledger_id=customer_id,
+                credit_kind="payment",
+                credit_ledger_id=overpayment_id,
+                external_ref="csv/refund/R-1",
+                idempotency_key=key("r"),
+            )
         )
     assert api_paths(xero.wire, start) == [f"GET /Overpayments/{overpayment_id}"]
     assert refused.value.code == OTHER_CURRENCY
     assert xero.sandbox.count("refund") == 0
     assert await remaining_credit(xero.ledger, "payment", overpayment_id) == Decimal("0.70")
     await xero.ledger.create_refund(
-        refunds["EUR"],
-        customer_ledger_id=customer_id,
-        credit_kind="payment",
-        credit_ledger_id=overpayment_id,
-        external_ref="csv/refund/R-1",
-        idempotency_key=key("r", 2),
+        RefundWrite(
+            refunds["EUR"],
+            customer_ledger_id=customer_id,
+            credit_kind="payment",
+            credit_ledger_id=overpayment_id,
+            external_ref="csv/refund/R-1",
+            idempotency_key=key("r", 2),
+        )
     )
     assert xero.sandbox.count("refund") == 1

@@ -12,7 +12,13 @@ import pytest
 
 from syncledger.core.errors import LedgerError, PermanentLedgerError
 from syncledger.core.model import Customer, Invoice, InvoiceLine
-from syncledger.core.ports import CreateRequest, PushResult
+from syncledger.core.ports import (
+    CustomerUpdate,
+    CustomerWrite,
+    InvoiceWrite,
+    PaymentWrite,
+    PushResult,
+)
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import Crash, StepsUnderTest
@@ -46,7 +52,9 @@ def invoice(n: int, item_code: str | None = None) -> Invoice:
 async def new_customers(zoho: InProcessZoho, count: int) -> list[PushResult]:
     return [
         await zoho.ledger.create_customer(
-            customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+            CustomerWrite(
+                customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+            )
         )
         for n in range(1, count + 1)
     ]
@@ -54,11 +62,13 @@ async def new_customers(zoho: InProcessZoho, count: int) -> list[PushResult]:
 
 async def update(zoho: InProcessZoho, n: int, pushed: PushResult, name: str) -> PushResult:
     return await zoho.ledger.update_customer(
-        customer(n, name),
-        ledger_id=pushed.ledger_id,
-        version=pushed.version,
-        external_ref=f"csv/customer/C-{n}",
-        idempotency_key=key("cu", n, name),
+        CustomerUpdate(
+            customer(n, name),
+            ledger_id=pushed.ledger_id,
+            version=pushed.version,
+            external_ref=f"csv/customer/C-{n}",
+            idempotency_key=key("cu", n, name),
+        )
     )
 
 
@@ -69,11 +79,10 @@ def requests_since(zoho: InProcessZoho, start: int) -> list[tuple[str, str]]:
 # ------------------------------------------------------------- create_many
 
 
-def invoice_request(n: int, customer_id: str, steps: StepsUnderTest, **kw: str) -> CreateRequest:
-    return CreateRequest(
-        record=invoice(n, **kw),
+def invoice_request(n: int, customer_id: str, steps: StepsUnderTest, **kw: str) -> InvoiceWrite:
+    return InvoiceWrite(
+        invoice(n, **kw),
         customer_ledger_id=customer_id,
-        invoice_ledger_id=None,
         external_ref=f"csv/invoice/INV-{n}",
         idempotency_key=key("i", n),
         steps=steps,
@@ -137,24 +146,30 @@ async def test_a_payment_takes_the_rate_of_the_invoice_we_wrote_without_reading_
     zoho: InProcessZoho,
 ) -> None:
     owner = await zoho.ledger.create_customer(
-        Customer(id="C-1", name="Euro customer", currency="EUR"),
-        external_ref="csv/customer/C-1",
-        idempotency_key=key("c", 1),
+        CustomerWrite(
+            Customer(id="C-1", name="Euro customer", currency="EUR"),
+            external_ref="csv/customer/C-1",
+            idempotency_key=key("c", 1),
+        )
     )
     euros = invoice(1).model_copy(update={"currency": "EUR", "exchange_rate": Decimal("1.0825")})
     made = await zoho.ledger.create_invoice(
-        euros,
-        customer_ledger_id=owner.ledger_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i", 1),
+        InvoiceWrite(
+            euros,
+            customer_ledger_id=owner.ledger_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i", 1),
+        )
     )
     start = len(zoho.transport.requests)
     paid = await zoho.ledger.apply_payment(
-        payment("10.00", currency="EUR"),
-        customer_ledger_id=owner.ledger_id,
-        invoice_ledger_id=made.ledger_id,
-        external_ref="csv/payment/P-1",
-        idempotency_key=key("p", 1),
+        PaymentWrite(
+            payment("10.00", currency="EUR"),
+            customer_ledger_id=owner.ledger_id,
+            invoice_ledger_id=made.ledger_id,
+            external_ref="csv/payment/P-1",
+            idempotency_key=key("p", 1),
+        )
     )
     assert requests_since(zoho, start) == [("POST", "/books/v3/customerpayments")]
     record = await zoho.ledger.get("payment", paid.ledger_id)

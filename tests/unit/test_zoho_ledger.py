@@ -25,7 +25,17 @@ from syncledger.core.errors import (
     TransientLedgerError,
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import PushResult
+from syncledger.core.ports import (
+    CreditNoteWrite,
+    CustomerWrite,
+    InvoiceUpdate,
+    InvoiceWrite,
+    ItemWrite,
+    PaymentWrite,
+    PushResult,
+    RefundWrite,
+    VoidWrite,
+)
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
@@ -71,17 +81,21 @@ def invoice(total: str = "30.00", currency: str = "USD", **changes: object) -> I
 
 async def push_customer(zoho: InProcessZoho, n: int = 1, **changes: object) -> str:
     result = await zoho.ledger.create_customer(
-        customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        CustomerWrite(
+            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
+        )
     )
     return result.ledger_id
 
 
 async def push_invoice(zoho: InProcessZoho, customer_id: str, doc: Invoice | None = None) -> str:
     result = await zoho.ledger.create_invoice(
-        doc or invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i", 1),
+        InvoiceWrite(
+            doc or invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i", 1),
+        )
     )
     return result.ledger_id
 
@@ -133,7 +147,9 @@ async def test_a_name_taken_by_someone_elses_contact_is_refused_with_3062(
     await push_customer(zoho)
     with pytest.raises(PermanentLedgerError) as refused:
         await zoho.ledger.create_customer(
-            customer(1), external_ref="crm/customer/other", idempotency_key=key("c", "other")
+            CustomerWrite(
+                customer(1), external_ref="crm/customer/other", idempotency_key=key("c", "other")
+            )
         )
     assert refused.value.code == "3062"
     assert zoho.sandbox.count("customer") == 1
@@ -174,7 +190,7 @@ async def test_a_taken_name_is_ours_when_that_contact_carries_our_reference(
     edited = {"contact_name": "Customer 1", "notes": "syncledger-ref: csv/customer/C-1"}
     existing = zoho.sandbox.org.create_contact(edited).body["contact"]  # key line edited away
     pushed = await zoho.ledger.create_customer(
-        customer(1), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
+        CustomerWrite(customer(1), external_ref="csv/customer/C-1", idempotency_key=key("c", 1))
     )
     assert (pushed.ledger_id, pushed.recovered) == (existing["contact_id"], True)
     assert zoho.sandbox.count("customer") == 1
@@ -185,10 +201,12 @@ async def test_a_number_taken_by_another_invoice_is_refused_with_1001(zoho: InPr
     await push_invoice(zoho, customer_id)
     with pytest.raises(PermanentLedgerError) as refused:
         await zoho.ledger.create_invoice(
-            invoice(),
-            customer_ledger_id=customer_id,
-            external_ref="crm/invoice/other",
-            idempotency_key=key("other"),
+            InvoiceWrite(
+                invoice(),
+                customer_ledger_id=customer_id,
+                external_ref="crm/invoice/other",
+                idempotency_key=key("other"),
+            )
         )
     assert refused.value.code == "1001"
     assert zoho.sandbox.count("invoice") == 1
@@ -198,7 +216,9 @@ async def test_a_long_reference_is_stored_as_a_token_and_found(zoho: InProcessZo
     customer_id = await push_customer(zoho)
     ref = "crm/invoice/" + "x" * 150
     pushed = await zoho.ledger.create_invoice(
-        invoice(), customer_ledger_id=customer_id, external_ref=ref, idempotency_key=key("long")
+        InvoiceWrite(
+            invoice(), customer_ledger_id=customer_id, external_ref=ref, idempotency_key=key("long")
+        )
     )
     found = await zoho.ledger.find("invoice", ref)
     assert found is not None and found.ledger_id == pushed.ledger_id
@@ -215,10 +235,12 @@ async def test_a_draft_left_by_a_crash_is_found_and_marked_sent(zoho: InProcessZ
     }
     zoho.sandbox.org.create_document("invoice", draft, {"ignore_auto_number_generation": "true"})
     pushed = await zoho.ledger.create_invoice(
-        invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("i", 1),
+        InvoiceWrite(
+            invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("i", 1),
+        )
     )
     assert pushed.recovered
     record = await zoho.ledger.get("invoice", pushed.ledger_id)
@@ -231,7 +253,9 @@ async def test_a_void_that_timed_out_after_committing_is_recovered(zoho: InProce
     version = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
     zoho.sandbox.commit_then_timeout_next(1, stall_seconds=5)
     slow = in_process_timeout(zoho)
-    voided = await slow.void_invoice(invoice_id, version=version, idempotency_key=key("v"))
+    voided = await slow.void_invoice(
+        VoidWrite(invoice_id, version=version, idempotency_key=key("v"))
+    )
     assert voided.recovered
     record = await zoho.ledger.get("invoice", invoice_id)
     assert record is not None and (record.status, record.balance) == ("void", Decimal(0))
@@ -243,11 +267,11 @@ async def test_a_credit_applied_before_a_timeout_is_not_applied_twice(zoho: InPr
     note = documents.credit_note(issue_date=date(2026, 4, 2))
     first = dict(customer_ledger_id=customer_id, external_ref="csv/credit_note/CN-1")
     await zoho.ledger.create_credit_note(
-        note, invoice_ledger_id=None, idempotency_key=key("cn"), **first
+        CreditNoteWrite(note, invoice_ledger_id=None, idempotency_key=key("cn"), **first)
     )
     zoho.sandbox.commit_then_timeout_next(1, stall_seconds=5)  # the apply lands, then stalls
     await in_process_timeout(zoho).create_credit_note(
-        note, invoice_ledger_id=invoice_id, idempotency_key=key("cn"), **first
+        CreditNoteWrite(note, invoice_ledger_id=invoice_id, idempotency_key=key("cn"), **first)
     )
     record = await zoho.ledger.get("invoice", invoice_id)
     assert record is not None and record.balance == Decimal("25.00")
@@ -270,12 +294,14 @@ async def push_payment(
     zoho: InProcessZoho, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
 ) -> str:
     result = await zoho.ledger.apply_payment(
-        payment(amount, n),
-        customer_ledger_id=customer_id,
-        invoice_ledger_id=invoice_id,
-        external_ref=f"csv/payment/PAY-{n}",
-        idempotency_key=key("p", n),
-        applied=Decimal(applied),
+        PaymentWrite(
+            payment(amount, n),
+            customer_ledger_id=customer_id,
+            invoice_ledger_id=invoice_id,
+            external_ref=f"csv/payment/PAY-{n}",
+            idempotency_key=key("p", n),
+            applied=Decimal(applied),
+        )
     )
     return result.ledger_id
 
@@ -284,12 +310,14 @@ async def push_refund(
     ledger: ZohoLedger, customer_id: str, money_back: Refund, credit_id: str, n: int = 1
 ) -> PushResult:
     return await ledger.create_refund(
-        money_back,
-        customer_ledger_id=customer_id,
-        credit_kind=money_back.credit_kind,
-        credit_ledger_id=credit_id,
-        external_ref=f"csv/refund/REF-{n}",
-        idempotency_key=key("r", n),
+        RefundWrite(
+            money_back,
+            customer_ledger_id=customer_id,
+            credit_kind=money_back.credit_kind,
+            credit_ledger_id=credit_id,
+            external_ref=f"csv/refund/REF-{n}",
+            idempotency_key=key("r", n),
+        )
     )
 
 
@@ -442,12 +470,14 @@ async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_on
 
     async def push() -> PushResult:
         return await zoho.ledger.create_credit_note(
-            credit_note("5.00"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=journal.key,
-            steps=journal,
+            CreditNoteWrite(
+                credit_note("5.00"),
+                customer_ledger_id=customer_id,
+                invoice_ledger_id=invoice_id,
+                external_ref="csv/credit_note/CN-1",
+                idempotency_key=journal.key,
+                steps=journal,
+            )
         )
 
     with pytest.raises(TransientLedgerError):
@@ -465,11 +495,13 @@ async def test_an_invoice_is_marked_sent_as_its_own_step(zoho: InProcessZoho) ->
     customer_id = await push_customer(zoho)
     journal = StepsUnderTest(key("i"))
     result = await zoho.ledger.create_invoice(
-        invoice(),
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=journal.key,
-        steps=journal,
+        InvoiceWrite(
+            invoice(),
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=journal.key,
+            steps=journal,
+        )
     )
     assert journal.names == ["invoice", "sent"]
     assert zoho.sandbox.records("invoice")[0]["status"] == "sent"
@@ -540,23 +572,27 @@ async def test_a_version_changes_with_the_record_even_within_one_second(
     invoice_id = await push_invoice(zoho, customer_id)
     old = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
     await zoho.ledger.update_invoice(
-        invoice("10.00", lines=invoice().lines[:1]),
-        ledger_id=invoice_id,
-        version=old,
-        customer_ledger_id=customer_id,
-        external_ref="csv/invoice/INV-1",
-        idempotency_key=key("iu", 1),
+        InvoiceUpdate(
+            invoice("10.00", lines=invoice().lines[:1]),
+            ledger_id=invoice_id,
+            version=old,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu", 1),
+        )
     )
     new = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
     assert new != old
     with pytest.raises(StaleVersionError):
         await zoho.ledger.update_invoice(
-            invoice(),
-            ledger_id=invoice_id,
-            version=old,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu", 2),
+            InvoiceUpdate(
+                invoice(),
+                ledger_id=invoice_id,
+                version=old,
+                customer_ledger_id=customer_id,
+                external_ref="csv/invoice/INV-1",
+                idempotency_key=key("iu", 2),
+            )
         )
     record = await zoho.ledger.get("invoice", invoice_id)
     assert record is not None and record.total == Decimal("10.00")
@@ -599,10 +635,12 @@ def item_invoice(n: int, *codes: str | None) -> Invoice:
 
 async def push_numbered(zoho: InProcessZoho, customer_id: str, doc: Invoice) -> str:
     result = await zoho.ledger.create_invoice(
-        doc,
-        customer_ledger_id=customer_id,
-        external_ref=f"csv/invoice/{doc.id}",
-        idempotency_key=key("i", doc.id),
+        InvoiceWrite(
+            doc,
+            customer_ledger_id=customer_id,
+            external_ref=f"csv/invoice/{doc.id}",
+            idempotency_key=key("i", doc.id),
+        )
     )
     return result.ledger_id
 
@@ -616,7 +654,7 @@ async def test_a_line_naming_an_item_is_sent_with_its_item_id_and_read_back_by_c
     zoho: InProcessZoho,
 ) -> None:
     customer_id = await push_customer(zoho)
-    made = await zoho.ledger.create_item("SVC-AUDIT", idempotency_key=key("item"))
+    made = await zoho.ledger.create_item(ItemWrite("SVC-AUDIT", idempotency_key=key("item")))
     [create] = zoho.transport.sent("POST", "/items")
     assert body_of(create) == {"name": "SVC-AUDIT", "rate": 0, "product_type": "service"}
     invoice_id = await push_numbered(zoho, customer_id, item_invoice(1, "SVC-AUDIT", None))
@@ -677,7 +715,7 @@ async def test_a_create_refused_as_a_taken_name_ends_with_the_item_holding_it() 
 
     zoho = in_process_zoho(per_window=200, before_request=someone_else_first)
     try:
-        made = await zoho.ledger.create_item("SVC-RACE", idempotency_key=key("item"))
+        made = await zoho.ledger.create_item(ItemWrite("SVC-RACE", idempotency_key=key("item")))
         assert made.ledger_id == taken[0]
         assert made.code == "svc-race"
         assert zoho.sandbox.count("item") == 1
@@ -689,7 +727,7 @@ async def test_a_create_refused_as_a_taken_name_ends_with_the_item_holding_it() 
 
 async def test_an_item_write_that_failed_is_retried_once_made(zoho: InProcessZoho) -> None:
     zoho.sandbox.fail_next_writes(1, status=503)
-    made = await zoho.ledger.create_item("SVC-1", idempotency_key=key("item"))
+    made = await zoho.ledger.create_item(ItemWrite("SVC-1", idempotency_key=key("item")))
     assert zoho.sandbox.count("item") == 1
     assert len(zoho.transport.sent("POST", "/items")) == 2
     assert (await zoho.ledger.find_item(made.ledger_id)) == made
@@ -704,11 +742,11 @@ async def test_new_items_go_to_the_mapped_account_else_the_default_items(
     path = tmp_path / "zoho.toml"
     path.write_text(text.replace('item_id = ""', f'item_id = "{default_item}"', 1))
     zoho.ledger.mapping = load_mapping(path)
-    await zoho.ledger.create_item("FROM-DEFAULT", idempotency_key=key("item", 1))
+    await zoho.ledger.create_item(ItemWrite("FROM-DEFAULT", idempotency_key=key("item", 1)))
     path.write_text(text.replace('account_id = ""', f'account_id = "{general}"', 1))
     mapped, transport = another_ledger(zoho)
     mapped.mapping = load_mapping(path)
-    await mapped.create_item("FROM-NEW-ITEMS", idempotency_key=key("item", 2))
+    await mapped.create_item(ItemWrite("FROM-NEW-ITEMS", idempotency_key=key("item", 2)))
     await mapped.aclose()
     [create] = transport.sent("POST", "/items")
     assert body_of(create)["account_id"] == general
@@ -731,7 +769,7 @@ def test_new_items_take_only_the_settings_the_adapter_knows(tmp_path: Path) -> N
 async def test_get_gives_each_lines_item_and_list_reads_cost_no_document_reads(
     zoho: InProcessZoho,
 ) -> None:
-    await zoho.ledger.create_item("SVC-A", idempotency_key=key("item"))
+    await zoho.ledger.create_item(ItemWrite("SVC-A", idempotency_key=key("item")))
     customer_id = await push_customer(zoho)
     invoice_id = await push_numbered(zoho, customer_id, item_invoice(1, None, "SVC-A"))
     got = await zoho.ledger.get("invoice", invoice_id)
@@ -871,7 +909,7 @@ async def test_changes_find_an_old_document_changed_late_on_any_page() -> None:
         ids.append(await push_numbered(zoho, customer_id, item_invoice(n, None)))
     since = clock.advance()
     clock.advance()
-    await zoho.ledger.void_invoice(ids[1], version=None, idempotency_key=key("void"))
+    await zoho.ledger.void_invoice(VoidWrite(ids[1], version=None, idempotency_key=key("void")))
     zoho.transport.requests.clear()
     changed = [(r.kind, r.ledger_id) async for r in zoho.ledger.changes(since)]
     assert changed == [("invoice", ids[1])]
