@@ -16,7 +16,10 @@ from syncledger.adapters.sandbox.common import retry_after as retry_after_header
 
 
 class SandboxError(Exception):
-    """A sandbox's refusal of one request; ``str()`` of it is ``text`` (never a secret)."""
+    """A sandbox's refusal of one request; ``str()`` of it is ``text`` (never a secret).
+    ``MEDIA_TYPE`` is the content type its body is sent as."""
+
+    MEDIA_TYPE = "application/json"
 
     def __init__(
         self,
@@ -39,4 +42,4 @@ class SandboxError(Exception):
         """The response: ``payload`` as JSON, ``Retry-After`` when a wait is asked for,
         and the refusal's own headers."""
         headers = retry_after_header(self.retry_after) | self.headers
-        return Response(encode_json(self.payload()), self.status, headers, "application/json")
+        return Response(encode_json(self.payload()), self.status, headers, self.MEDIA_TYPE)

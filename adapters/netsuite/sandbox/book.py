@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.sandbox.sqlite_book import SqliteBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -60,8 +60,11 @@ def micros(moment: datetime) -> int:
     return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
-class NetSuiteBook(SqliteBook):
-    """One account's records. Bodies are stored as NetSuite returns them."""
+class NetSuiteBook(TabledBook):
+    """One account's records by record type (``customer``, ``invoice``…) and internal id,
+    oldest id first. Bodies are stored as NetSuite returns them."""
+
+    RECORDS = RecordTable(kind="type")
 
     def __init__(self, path: Path | None, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
         super().__init__(path, SCHEMA)
@@ -69,24 +72,15 @@ class NetSuiteBook(SqliteBook):
 
     # ------------------------------------------------------------------ reads
 
-    def get(self, record: str, ident: object) -> dict[str, Any] | None:
-        return self.body_by_id("SELECT body FROM records WHERE type = ? AND id = ?", record, ident)
-
     def by_external_id(self, record: str, external_id: str) -> dict[str, Any] | None:
         return self.body(
             "SELECT body FROM records WHERE type = ? AND external_id = ?", (record, external_id)
         )
 
-    def records(self, record: str) -> list[dict[str, Any]]:
-        return self.bodies("SELECT body FROM records WHERE type = ? ORDER BY id", (record,))
-
     def modified(self, record: str) -> dict[str, int]:
         """Internal id → last modification (microseconds since the epoch)."""
         rows = self.db.execute("SELECT id, modified FROM records WHERE type = ?", (record,))
         return {str(ident): int(moment) for ident, moment in rows}
-
-    def count(self, record: str) -> int:
-        return self.number("SELECT count(*) FROM records WHERE type = ?", (record,))
 
     # ----------------------------------------------------------------- writes
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncledger.adapters.netsuite.sandbox.refusals import REFUSALS, TITLES
+from syncledger.adapters.sandbox.errors import SandboxError
 
 _RFC = "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html"
 _SECTIONS = {400: "10.4.1", 401: "10.4.2", 403: "10.4.4", 404: "10.4.5", 405: "10.4.6"}
@@ -25,8 +26,11 @@ _TITLES = {
 }
 
 
-class NsError(Exception):
-    """One refusal: HTTP status, ``o:errorCode``, detail and optional JSON path."""
+class NsError(SandboxError):
+    """One refusal: HTTP status, ``o:errorCode``, detail and optional JSON path, answered
+    as NetSuite's error resource."""
+
+    MEDIA_TYPE = "application/vnd.oracle.resource+json; type=error"
 
     def __init__(
         self,
@@ -38,15 +42,13 @@ class NsError(Exception):
         headers: dict[str, str] | None = None,
         title: str | None = None,
     ) -> None:
-        super().__init__(f"{status} {code}: {detail}")
-        self.status = status
+        super().__init__(status, f"{status} {code}: {detail}", headers=headers)
         self.code = code
         self.detail = detail
         self.path = path
-        self.headers = headers or {}
         self.title = title or _TITLES.get(status, "Error")
 
-    def body(self) -> dict[str, Any]:
+    def payload(self) -> dict[str, Any]:
         detail: dict[str, Any] = {"detail": self.detail, "o:errorCode": self.code}
         if self.path:
             detail["o:errorPath"] = self.path

@@ -117,10 +117,10 @@ def create_app(
         tba,
         concurrency=scaled_count(concurrency, rate_scale),
         per_minute=scaled_count(per_minute, rate_scale),
-        home_currency=home_currency,
         timezone=timezone,
         latency=latency,
         faults=faults,
+        home_currency=home_currency,
     )
     return SANDBOX.app(sandbox, _routes(), stats=_flight_stats, admin=_token_routes())
 
@@ -175,7 +175,7 @@ def _api(handler: Handler, *, write: bool = False) -> Callable[[Request], Awaita
             return _json(200, await handler(request, sandbox))
         return await _written(request, sandbox, handler)
 
-    return Gate(SANDBOX, NsError, _error, _admitted, _injected)(answer, write=write)
+    return Gate(SANDBOX, NsError, NsError.answer, _admitted, _injected)(answer, write=write)
 
 
 async def _written(request: Request, sandbox: NetSuiteSandbox, handler: Handler) -> Response:
@@ -193,7 +193,7 @@ async def _asynchronous(request: Request, sandbox: NetSuiteSandbox, handler: Han
     try:
         status, location, result = 204, await handler(request, sandbox), {}
     except NsError as error:
-        status, location, result = error.status, None, error.body()
+        status, location, result = error.status, None, error.payload()
     job = sandbox.book.add_job(key, status, location, result)
     headers = {
         "Location": f"{_base(request)}{ASYNC_API}/{job}",
@@ -333,15 +333,6 @@ async def _result(request: Request, sandbox: NetSuiteSandbox) -> Any:
             job["result"]["o:errorDetails"][0]["detail"],
         )
     return {"links": [{"rel": "self", "href": job["location"]}]}
-
-
-def _error(error: NsError) -> Response:
-    return Response(
-        encode_json(error.body()),
-        error.status,
-        error.headers,
-        media_type="application/vnd.oracle.resource+json; type=error",
-    )
 
 
 def _json(status: int, body: Any) -> Response:

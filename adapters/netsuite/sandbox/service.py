@@ -73,13 +73,13 @@ class NetSuiteSandbox(SandboxHandle[NetSuiteBook]):
         latency: float = 0.0,
         faults: Faults | None = None,
     ) -> None:
-        super().__init__(book, faults=faults)
+        super().__init__(book, faults=faults, home_currency=home_currency)
         self.tba = tba
         self.concurrency = concurrency
         self.latency = latency
         self.in_flight = 0
         self._frequency = WindowThrottle(Rate(per_minute, 60.0))
-        self.account = _account(home_currency)
+        self.account = _account(self.home_currency)
         zone = ZoneInfo(timezone)
         self.reader = Reader(book, zone)
         self.writer = Writer(book, self.account)
