@@ -10,14 +10,19 @@ network (tests and a local relay use it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 from urllib.parse import urlsplit
 
 import httpx
 
 from syncledger.adapters.alerts.outcome import transport_failure, url_secrets
+from syncledger.core.alert_ports import AlertMessage
 from syncledger.core.errors import ConfigurationError
+
+#: reads a webhook's answer: returns when it took the alert, else raises AlertNotDelivered
+#: (the answer and the URL's secrets, never shown)
+Refusal = Callable[[httpx.Response, tuple[str, ...]], None]
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -55,3 +60,32 @@ class Poster:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class JsonWebhookChannel:
+    """An ``AlertChannel`` posting each alert as one JSON body to one webhook: ``encode``
+    writes the message as the service takes it, ``refusal`` reads its answer."""
+
+    def __init__(
+        self,
+        name: str,
+        poster: Poster,
+        encode: Callable[[AlertMessage], bytes],
+        refusal: Refusal,
+    ) -> None:
+        self._name = name
+        self._poster = poster
+        self._encode = encode
+        self._refusal = refusal
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def deliver(self, message: AlertMessage) -> None:
+        headers = {"content-type": "application/json"}
+        response = await self._poster.post(self._encode(message), headers)
+        self._refusal(response, self._poster.secrets)
+
+    async def aclose(self) -> None:
+        await self._poster.aclose()

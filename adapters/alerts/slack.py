@@ -28,7 +28,7 @@ from typing import Any, Final
 import httpx
 
 from syncledger.adapters.alerts.outcome import check, excerpt, parse_retry_after
-from syncledger.adapters.alerts.poster import Poster
+from syncledger.adapters.alerts.poster import JsonWebhookChannel, Poster
 from syncledger.adapters.alerts.render import is_web_link, summary_line
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.core.alert_ports import AlertField, AlertItem, AlertMessage, AlertNotDelivered
@@ -140,21 +140,9 @@ def slack_refusal(response: httpx.Response, secrets: tuple[str, ...]) -> None:
     check(response, "Slack", secrets)
 
 
-class SlackChannel:
+class SlackChannel(JsonWebhookChannel):
     """An ``AlertChannel`` posting to one Slack incoming webhook."""
 
     def __init__(self, name: str, url: str, timeout_s: float) -> None:
-        self._name = name
-        self._poster = Poster(url, timeout_s, "Slack")
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    async def deliver(self, message: AlertMessage) -> None:
-        body = encode_json(payload(message))
-        response = await self._poster.post(body, {"content-type": "application/json"})
-        slack_refusal(response, self._poster.secrets)
-
-    async def aclose(self) -> None:
-        await self._poster.aclose()
+        poster = Poster(url, timeout_s, "Slack")
+        super().__init__(name, poster, lambda m: encode_json(payload(m)), slack_refusal)

@@ -25,7 +25,7 @@ from typing import Any, Final
 import httpx
 
 from syncledger.adapters.alerts.outcome import check, excerpt, parse_retry_after
-from syncledger.adapters.alerts.poster import Poster
+from syncledger.adapters.alerts.poster import JsonWebhookChannel, Poster
 from syncledger.adapters.alerts.render import clip, is_web_link, summary_line
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.core.alert_ports import AlertField, AlertItem, AlertMessage, AlertNotDelivered
@@ -109,21 +109,8 @@ def teams_refusal(response: httpx.Response, secrets: tuple[str, ...]) -> None:
     check(response, "Teams", secrets)
 
 
-class TeamsChannel:
+class TeamsChannel(JsonWebhookChannel):
     """An ``AlertChannel`` posting Adaptive Cards to one Teams Workflows webhook."""
 
     def __init__(self, name: str, url: str, timeout_s: float) -> None:
-        self._name = name
-        self._poster = Poster(url, timeout_s, "Teams")
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    async def deliver(self, message: AlertMessage) -> None:
-        headers = {"content-type": "application/json"}
-        response = await self._poster.post(encoded(message), headers)
-        teams_refusal(response, self._poster.secrets)
-
-    async def aclose(self) -> None:
-        await self._poster.aclose()
+        super().__init__(name, Poster(url, timeout_s, "Teams"), encoded, teams_refusal)
