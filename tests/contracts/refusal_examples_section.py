@@ -58,11 +58,14 @@ class Request:
 
 
 def filled(example: Example, given: Mapping[str, object]) -> Request:
+    """``example`` with its placeholders filled from ``given`` (a ``str`` body, sent as it
+    is, is filled only where a set-up gives values: ``"{not json"`` stays as it is)."""
     texts = {key: str(value) for key, value in given.items()}
+    raw = isinstance(example.body, str) and given
     return Request(
         example.method,
         example.path.format_map(texts),
-        fill(example.body, given),
+        str(example.body).format_map(texts) if raw else fill(example.body, given),
         {key: value.format_map(texts) for key, value in example.params},
         {key: value.format_map(texts) for key, value in example.headers},
     )

@@ -13,11 +13,23 @@ SDK fixtures (amcintosh/freshbooks-python-sdk ``tests/fixtures``: the error enve
 (freshbooks/freshbooks-nodejs-sdk @91cfeeed, ``packages/api/src/models/``);
 freshbooks.com/api and support articles. The shared OAuth server's refusals of a used or
 unknown refresh token or client (``adapters/sandbox/oauth.py``) are not rows here.
+``EXAMPLES``: a request each rule refuses (paths below the account's
+``/accounting/account/{account}``), the error's ``object``/``field`` where it names them,
+fired by ``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given``
+are ``tests/unit/test_freshbooks_sandbox.py``'s.
 """
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
+from typing import Any
+
+from syncledger.adapters.sandbox.refusals import (
+    Example,
+    Examples,
+    Refusal,
+    RefusalTable,
+    answered,
+)
 
 FIXTURES = "FreshBooks' Python SDK fixtures"
 OWN = "the sandbox's own errno and wording (FreshBooks documents none)"
@@ -159,3 +171,126 @@ REFUSALS = RefusalTable(
             " first.", f"deleting a payment deletes its overpayment credit, which must be"
             f" unused; {OWN}"),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ examples
+
+
+def _line(cost: str = "10.00", code: str = "USD", **fields: Any) -> dict[str, Any]:
+    return {"name": "Work", "qty": "1", "unit_cost": {"amount": cost, "code": code}, **fields}
+
+
+def _invoice(given: str = "client", **fields: Any) -> Example:
+    body = {"customerid": "{client}", "create_date": "2026-03-01", "lines": [_line()], **fields}
+    return Example("POST", "/invoices/invoices", {"invoice": body}, given=given)
+
+
+def _client(**fields: Any) -> Example:
+    return Example("POST", "/users/clients", {"client": fields}, given="client")
+
+
+def _pay(amount: str = "1.00", given: str = "invoice", code: str = "USD", **fields: Any) -> Example:
+    body = {
+        "invoiceid": "{invoice}",
+        "amount": {"amount": amount, "code": code},
+        "date": "2026-03-05",
+        **fields,
+    }
+    return Example("POST", "/payments/payments", {"payment": body}, given=given)
+
+
+def _put(path: str, given: str, single: str, **fields: Any) -> Example:
+    return Example("PUT", path, {single: fields}, given=given)
+
+
+def _list(path: str, name: str, value: str) -> Example:
+    return Example("GET", path, params=((name, value),))
+
+
+def _grant(redirect: str) -> Example:
+    """A refresh grant (its form filled by the ``grant`` set-up) with ``redirect``."""
+    form = (
+        "grant_type=refresh_token&refresh_token={refresh}&client_id={client_id}"
+        "&client_secret={secret}" + redirect
+    )
+    return Example(
+        "POST",
+        "/auth/oauth/token",
+        form,
+        given="grant",
+        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+    )
+
+
+_CLIENTS = "/users/clients"
+_PAYMENT = "/payments/payments/{payment}"
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.unauthenticated": Example("GET", _CLIENTS,
+                                    headers=(("Authorization", "Bearer not-a-token"),)),
+    "auth.wrong_account": Example("GET", "/accounting/account/other/users/clients")
+    .naming(object="account", field="accountid"),
+    "oauth.redirect_uri_missing": _grant(""),
+    "oauth.redirect_uri_mismatch": _grant("&redirect_uri=https://elsewhere.test/cb"),
+    "limit.throttled": Example("GET", _CLIENTS, given="throttled"),
+    "server.injected": Example("POST", _CLIENTS, {"client": {"organization": "A"}},
+                               given="failing"),
+    "request.not_json": Example("POST", _CLIENTS, "{not json"),
+    "request.unknown_resource": Example("GET", "/widgets/widgets")
+    .saying(path="widgets/widgets"),
+    "record.not_found": Example("GET", "/users/clients/987654")
+    .naming(object="client", field="id").saying(label="Client"),
+    "list.page": _list(_CLIENTS, "page", "x").naming(field="page"),
+    "list.per_page": _list(_CLIENTS, "per_page", "0").naming(field="per_page"),
+    "list.search_unknown": (_list("/items/items", "search[name]", "x").naming(field="name"),
+                            _list(_CLIENTS, "search[notes]", "x").naming(field="notes")),
+    "list.search_date": _list(_CLIENTS, "search[updated_min]", "yesterday"),
+    "field.required": (
+        # a payment needs an invoice (what syncledger used to send for a refund)
+        Example("POST", "/payments/payments", {"payment": {
+            "type": "Refund", "amount": {"amount": "15.00"}}}).naming(field="invoiceid"),
+        _invoice(lines=[_line(taxAmount1="8")]).naming(field="taxName1"),
+    ),
+    "field.unknown": _client(DisplayName="x").naming(field="DisplayName"),
+    "field.not_a_number": _invoice(lines=[_line("ten")]),
+    "field.not_finite": _invoice(lines=[_line("Infinity")]),
+    "field.date_format": _invoice(create_date="01/03/2026").naming(field="create_date"),
+    "field.currency_code": _invoice(currency_code="euros"),
+    "field.vis_state": Example("POST", "/items/items", {"item": {"name": "X", "vis_state": 5}})
+    .naming(object="item", field="vis_state"),
+    "client.name_missing": _client(note="x"),
+    "client.email_invalid": _client(organization="B", email="nowhere").naming(field="email"),
+    "client.email_taken": _client(organization="B", email="BILLING@acme.example")
+    .naming(field="email", object="client"),
+    "client.unknown": _invoice(customerid=987654).naming(object="client"),
+    "item.name_taken": Example("POST", "/items/items", {"item": {"name": "Consulting"}},
+                               given="client").naming(object="item", field="name"),
+    "line.not_object": _invoice(lines=["x"]),
+    "line.currency_mismatch": _invoice(lines=[_line(code="EUR")]),
+    "line.tax_percent": _invoice(lines=[_line(taxName1="Tax", taxAmount1="8.0001")]),
+    "document.below_paid": _put("/invoices/invoices/{invoice}", "paid", "invoice",
+                                lines=[_line("10.00")]),
+    "invoice.number_taken": _invoice("client", invoice_number="INV-7")
+    .naming(object="invoice", field="invoice_number", value="INV-7"),
+    "invoice.discount_value": _invoice(discount_value="10"),
+    "invoice.unknown": _pay(invoiceid=987654),
+    "payment.currency_mismatch": _pay(code="EUR"),
+    "payment.not_positive": _pay("0.00"),
+    # no Refund in the official SDK's PaymentType, nor these
+    "payment.type_unknown": tuple(_pay(type=kind).naming(field="type")
+                                  for kind in ("Refund", "NOVA", "EUROCARD", "credit")),
+    # the body syncledger used to send to apply a credit note: the SDK writes neither
+    "payment.credit_field_written": (
+        _pay("40.00", "credit", type="Credit", creditid="{credit}").naming(field="creditid"),
+        _pay("40.00", "credit", type="Credit", from_credit=True).naming(field="from_credit"),
+        *(Example("POST", "/payments/payments", {"payment": {
+            "creditid": "{credit}", "type": "Refund", "amount": {"amount": "15.00"}, **more}},
+                  given="credit").naming(field="creditid") for more in ({}, {"invoiceid": None})),
+    ),
+    "payment.credit_over_outstanding": _pay("40.00", "small_invoice", type="Credit"),
+    "payment.credit_not_held": _pay("1.00", type="Credit"),
+    "payment.change_unsupported": _put(_PAYMENT, "payment", "payment",
+                                       amount={"amount": "5.00"}),
+    "payment.restore_unsupported": _put(_PAYMENT, "deleted_payment", "payment", vis_state=0),
+    "payment.overpayment_used": _put(_PAYMENT, "used_overpayment", "payment", vis_state=1),
+})  # fmt: skip
