@@ -172,13 +172,13 @@ from syncledger.adapters.freshbooks.mapping import (
 )
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.paging import Page, walk
 from syncledger.adapters.kit.retries import Retries, write_or_find
 from syncledger.adapters.oauth2 import Auth, OAuth2Client
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.writes import WriteMemo
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     ConfigurationError,
     PermanentLedgerError,
@@ -266,10 +266,11 @@ def capabilities(requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE) -> Ledg
     )
 
 
-class FreshBooksLedger:
+class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
     """FreshBooks for one account. Build with ``FreshBooksLedger.connect``."""
 
     ledger = "freshbooks"
+    details = Details(customer_details, address_parts, address_as_written)
 
     def __init__(
         self,
@@ -525,18 +526,6 @@ class FreshBooksLedger:
             async for record in self._records(kind, params, links):
                 if record.updated_at is not None and record.updated_at >= since:
                     yield record
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The details a FreshBooks client holds (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The client's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -113,6 +113,7 @@ from typing_extensions import Unpack
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.paging import Page, next_offset, walk
 from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.netsuite.currencies import Currencies
@@ -138,7 +139,6 @@ from syncledger.adapters.netsuite.mapping import (
 from syncledger.adapters.netsuite.records import line_item_ids, to_record, version_of
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.ports import (
@@ -181,10 +181,11 @@ def filter_literal(value: str) -> str | None:
     return None if '"' in value else f'"{value}"'
 
 
-class NetSuiteLedger:
+class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
     """One NetSuite account through REST web services. Build with ``NetSuiteLedger.connect``."""
 
     ledger = "netsuite"
+    details = Details(customer_details, address_parts, address_as_written)
     capabilities = LedgerCapabilities(
         batch_size=1,
         requests_per_minute=DEFAULT_PER_MINUTE,
@@ -383,18 +384,6 @@ class NetSuiteLedger:
                 record = await self.get(kind, str(row["id"]))
                 if record is not None:
                     yield record
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The details a NetSuite customer holds (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The customer's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -119,6 +119,7 @@ from pydantic import SecretStr
 
 from syncledger.adapters.http import Operation, RetryPolicy
 from syncledger.adapters.kit.connect import HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.paging import Page, walk
 from syncledger.adapters.kit.retries import Retries
 from syncledger.adapters.oauth2 import TokenStore
@@ -155,7 +156,6 @@ from syncledger.adapters.odoo.versions import same_rate
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     LedgerError,
     PermanentLedgerError,
@@ -207,10 +207,11 @@ T = TypeVar("T")
 FOUND = {"found": "earlier"}
 
 
-class OdooLedger:
+class OdooLedger(ReadsCustomerDetails[OdooMapping]):
     """One Odoo database. Build with ``OdooLedger.connect``."""
 
     ledger = "odoo"
+    details = Details(customer_details, address_parts, address_as_written)
 
     def __init__(
         self,
@@ -603,18 +604,6 @@ class OdooLedger:
         for kind in self.capabilities.kinds:
             async for record in self._pages(kind, [*_listed(kind), ["write_date", ">=", cursor]]):
                 yield record
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The details a Odoo partner holds (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The partner's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._rpc.aclose()

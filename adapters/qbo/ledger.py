@@ -104,6 +104,7 @@ from typing_extensions import Unpack
 
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.prefetch import Prefetched
@@ -146,7 +147,6 @@ from syncledger.adapters.qbo.matching import in_lists, match_many, match_one
 from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Refund
 from syncledger.core.money import to_decimal
@@ -215,10 +215,11 @@ class BatchResult:
     error: LedgerError | None = None
 
 
-class QboLedger:
+class QboLedger(ReadsCustomerDetails[QboMapping]):
     """QuickBooks Online for one company (realm). Build with ``QboLedger.connect``."""
 
     ledger = "qbo"
+    details = Details(customer_details, address_parts, address_as_written)
     capabilities = LedgerCapabilities(
         batch_size=BATCH_LIMIT,
         requests_per_minute=500,
@@ -579,18 +580,6 @@ class QboLedger:
                     if (kind, record.ledger_id, record.version) not in seen:
                         seen.add((kind, record.ledger_id, record.version))
                         yield record
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The customer's details as QBO holds them (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The customer's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

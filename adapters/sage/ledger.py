@@ -91,6 +91,7 @@ from typing_extensions import Unpack
 from syncledger.adapters.http import LedgerHttp
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate
@@ -118,7 +119,6 @@ from syncledger.adapters.sage.mapping import (
 )
 from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, pages
 from syncledger.adapters.sage.prefetch import BulkReads
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer
 from syncledger.core.ports import (
@@ -173,10 +173,11 @@ def idempotency_id(idempotency_key: str, scope: str) -> str:
     return uuid.uuid5(_NAMESPACE, f"{scope}:{idempotency_key}").hex
 
 
-class SageLedger:
+class SageLedger(ReadsCustomerDetails[SageMapping]):
     """Sage Accounting for one business. Build with ``SageLedger.connect``."""
 
     ledger = "sage"
+    details = Details(customer_details, address_parts, address_as_written)
     capabilities = LedgerCapabilities(
         batch_size=1,
         requests_per_minute=200,
@@ -401,18 +402,6 @@ class SageLedger:
             params = self._kind_filter(kind) | {"updated_or_created_since": cursor}
             async for raw in self._pages(kind, params):
                 yield await self._record(kind, raw, applications)
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The details a Sage contact holds (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The contact's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

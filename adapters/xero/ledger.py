@@ -156,6 +156,7 @@ from typing_extensions import Unpack
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.paging import Page, next_number, walk
 from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.kit.retries import Retries, write_or_find
@@ -200,7 +201,6 @@ from syncledger.adapters.xero.refunds import (
     require_own_credit,
 )
 from syncledger.adapters.xero.sending import XeroInvoiceSender
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     LedgerError,
     MoneyError,
@@ -288,10 +288,11 @@ class Written:
 Recover = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
-class XeroLedger:
+class XeroLedger(ReadsCustomerDetails[XeroMapping]):
     """Xero for one organisation (tenant). Build with ``XeroLedger.connect``."""
 
     ledger = "xero"
+    details = Details(customer_details, address_parts, address_as_written)
     capabilities = LedgerCapabilities(
         batch_size=BULK_LIMIT,
         requests_per_minute=60,
@@ -788,18 +789,6 @@ class XeroLedger:
         for source, params in _SOURCES.get(kind, ((kind, {}),)):
             async for raw in self._pages(source, params, headers):
                 yield self.mapping.record(kind, raw)
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The details a Xero contact holds (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The contact's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()

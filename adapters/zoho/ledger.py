@@ -172,6 +172,7 @@ from typing_extensions import Unpack
 from syncledger.adapters.http import LedgerHttp, RetryPolicy
 from syncledger.adapters.items import items_for_lines
 from syncledger.adapters.kit.connect import HttpOptions, HttpSpec
+from syncledger.adapters.kit.details import Details, ReadsCustomerDetails
 from syncledger.adapters.kit.paging import Page, walk
 from syncledger.adapters.kit.reads import unless_absent
 from syncledger.adapters.kit.retries import Retries, write_or_find
@@ -222,7 +223,6 @@ from syncledger.adapters.zoho.mapping import (
     version_of,
     zoho_moment,
 )
-from syncledger.core.customer_details import AddressParts
 from syncledger.core.errors import (
     LedgerError,
     PermanentLedgerError,
@@ -282,10 +282,11 @@ def zoho_rates(
 ZOHO_HTTP = HttpSpec("zoho-books", translate_zoho, zoho_rates())
 
 
-class ZohoLedger:
+class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
     """Zoho Books for one organisation. Build with ``ZohoLedger.connect``."""
 
     ledger = "zoho-books"
+    details = Details(customer_details, address_parts, address_as_written)
     capabilities = LedgerCapabilities(
         batch_size=1,
         requests_per_minute=PER_MINUTE,
@@ -640,18 +641,6 @@ class ZohoLedger:
         """The details the ledger owns: an update leaving them out keeps the contact
         person's (core/customer_details.py ``KeepsLedgerDetails``; one read more)."""
         self._ledger_owned = fields
-
-    def customer_details(self, record: LedgerRecord) -> dict[str, str | None]:
-        """The details a Zoho Books contact holds (core/customer_details.py)."""
-        return customer_details(self.mapping, record)
-
-    def address_parts(self, record: LedgerRecord) -> AddressParts | None:
-        """The contact's billing address in parts (core/customer_details.py)."""
-        return address_parts(self.mapping, record)
-
-    def address_as_written(self, text: str) -> AddressParts:
-        """The parts the mapping writes a billing address's text to."""
-        return address_as_written(self.mapping, text)
 
     async def aclose(self) -> None:
         await self._http.aclose()
