@@ -115,14 +115,12 @@ class HubSpotClient:
                 "properties": list(properties),
                 "propertiesWithHistory": list(history),
             }
-            with boundary(f"reading HubSpot {kind}"):
-                answer = await self._api.json(
-                    "POST",
-                    f"/crm/objects/2026-03/{PATHS[kind]}/batch/read",
-                    body=body,
-                    params={"archived": "true" if archived else "false"},
-                    idempotent=True,
-                )
+            answer = await self._post(
+                f"reading HubSpot {kind}",
+                f"/crm/objects/2026-03/{PATHS[kind]}/batch/read",
+                body,
+                {"archived": "true" if archived else "false"},
+            )
             found += _page(answer).results
         return found
 
@@ -132,13 +130,11 @@ class HubSpotClient:
         pending = [{"id": i} for i in dict.fromkeys(ids)]
         while pending:
             batch, pending = pending[:BATCH], pending[BATCH:]
-            with boundary(f"reading HubSpot {frm} → {to} associations"):
-                answer = await self._api.json(
-                    "POST",
-                    f"/crm/associations/2026-03/{frm}/{to}/batch/read",
-                    body={"inputs": batch},
-                    idempotent=True,
-                )
+            answer = await self._post(
+                f"reading HubSpot {frm} → {to} associations",
+                f"/crm/associations/2026-03/{frm}/{to}/batch/read",
+                {"inputs": batch},
+            )
             for row in _page(answer).results:
                 source = str(row["from"]["id"])
                 linked.setdefault(source, []).extend(str(t["toObjectId"]) for t in row["to"])
@@ -182,14 +178,12 @@ class HubSpotClient:
         written = 0
         for chunk in _chunks(list(updates)):
             inputs = [{"id": i, "properties": dict(updates[i])} for i in chunk]
-            with boundary(f"updating HubSpot {kind}"):
-                # the same values twice leave the record as once: safe to resend
-                answer = await self._api.json(
-                    "POST",
-                    f"/crm/objects/2026-03/{PATHS[kind]}/batch/update",
-                    body={"inputs": inputs},
-                    idempotent=True,
-                )
+            # the same values twice leave the record as once: safe to resend
+            answer = await self._post(
+                f"updating HubSpot {kind}",
+                f"/crm/objects/2026-03/{PATHS[kind]}/batch/update",
+                {"inputs": inputs},
+            )
             written += len(_page(answer).results)
         return written
 
@@ -201,20 +195,26 @@ class HubSpotClient:
         raises :class:`HubSpotError` with the HTTP status as its ``code``."""
         if len(inputs) > BATCH:
             raise ValueError(f"at most {BATCH} inputs a batch write, not {len(inputs)}")
-        with boundary(f"writing {len(inputs)} HubSpot {kind} ({action})"):
-            # the same values twice leave the record as once: safe to resend (an upsert
-            # only on a unique value the record already holds: adapters/hubspot/writeback.py)
-            answer = await self._api.json(
-                "POST",
-                f"/crm/objects/2026-03/{PATHS[kind]}/batch/{action}",
-                body={"inputs": [dict(i) for i in inputs]},
-                idempotent=True,
-            )
+        # the same values twice leave the record as once: safe to resend (an upsert only
+        # on a unique value the record already holds: adapters/hubspot/writeback.py)
+        answer = await self._post(
+            f"writing {len(inputs)} HubSpot {kind} ({action})",
+            f"/crm/objects/2026-03/{PATHS[kind]}/batch/{action}",
+            {"inputs": [dict(i) for i in inputs]},
+        )
         if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
             raise HubSpotError(
                 f"HubSpot answered a {kind} batch {action} without results", transient=True
             )
         return answer
+
+    async def _post(
+        self, what: str, path: str, body: Any, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """A ``POST`` that is safe to resend (a batch read, or a write that leaves the
+        records as once), its failure said as ``what``."""
+        with boundary(what):
+            return await self._api.json("POST", path, body=body, params=params, idempotent=True)
 
     async def company_currency(self) -> str:
         with boundary("reading HubSpot's company currency"):
