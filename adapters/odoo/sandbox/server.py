@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -67,8 +67,7 @@ from syncledger.adapters.odoo.sandbox.service import ADMIN_UID, OdooSandbox, is_
 from syncledger.adapters.odoo.sandbox.wire import fault_body, read_call, result_body
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.common import STANDARD_KINDS, Kinds, plain_json, retry_after
-from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import Sandbox
+from syncledger.adapters.sandbox.scaffold import HandleOptions, Sandbox
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 DEFAULT_DATABASE = "sandbox"
@@ -85,11 +84,9 @@ def create_app(
     per_second: int = 5,
     per_minute: int = 200,
     api_key: str = DEFAULT_API_KEY,
-    home_currency: str = "USD",
-    require_auth: bool = True,
-    faults: Faults | None = None,
     rate_scale: float = 1.0,
     version: int = 19,
+    **options: Unpack[HandleOptions],
 ) -> Starlette:
     """The sandbox app; its ``OdooSandbox`` handle is ``sandbox_of(app)``. ``api_key`` is
     registered for the ``admin`` user (valid for three months from now); ``rate_scale``
@@ -101,10 +98,8 @@ def create_app(
         throttle=WindowThrottle(
             Rate(per_second, 1.0).scaled(rate_scale), Rate(per_minute, 60.0).scaled(rate_scale)
         ),
-        faults=faults,
-        home_currency=home_currency,
-        require_auth=require_auth,
         version=version,
+        **options,
     )
     sandbox.register_key(api_key)
     return SANDBOX.app(sandbox, _routes(), admin=_apikey_routes())

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from syncledger.adapters.odoo.sandbox.accounting import Accounting
 from syncledger.adapters.odoo.sandbox.book import OdooBook, Record
@@ -21,8 +21,7 @@ from syncledger.adapters.odoo.sandbox.errors import refuse
 from syncledger.adapters.odoo.sandbox.fields import FIELDS, present
 from syncledger.adapters.odoo.sandbox.orm import READ_METHODS, OdooOrm
 from syncledger.adapters.odoo.sandbox.versions import Release, release
-from syncledger.adapters.sandbox.faults import Faults
-from syncledger.adapters.sandbox.scaffold import SandboxHandle
+from syncledger.adapters.sandbox.scaffold import HandleOptions, SandboxHandle
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 ADMIN_UID = 2
@@ -58,22 +57,19 @@ class OdooSandbox(SandboxHandle[OdooBook]):
         *,
         database: str,
         throttle: WindowThrottle,
-        faults: Faults | None = None,
-        home_currency: str = "USD",
-        require_auth: bool = True,
         clock: Callable[[], float] = time.time,
         version: int = 19,
+        **options: Unpack[HandleOptions],
     ) -> None:
         """``version``: the Odoo release played (``odoo_versions``: 17, 18 or 19)."""
-        super().__init__(book, faults=faults, require_auth=require_auth)
+        super().__init__(book, **options)
         self.release: Release = release(version)
         self.database = database
         self._throttle = throttle
         self._clock = clock
         self._stalling = False
         with book.transaction():
-            company_currency = _seed(book, home_currency)
-        self.home_currency = home_currency
+            company_currency = _seed(book, self.home_currency)
         self.orm = OdooOrm(
             book,
             Accounting(
