@@ -51,7 +51,9 @@ def is_draft(node: Mapping[str, Any]) -> bool:
     return node.get("invoiceStatus") == DRAFT
 
 
-def _number(value: Any) -> Decimal | None:
+def number(value: Any) -> Decimal | None:
+    """A JSON number (Jobber's Floats and coordinates) as a finite Decimal read through its
+    text; None when it is absent, a boolean or not a finite number."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -63,7 +65,7 @@ def _number(value: Any) -> Decimal | None:
 
 def amount(node: Mapping[str, Any], name: str) -> Decimal | None:
     """``amounts.<name>`` as a Decimal (Jobber sends Floats: read through their text)."""
-    return _number((node.get("amounts") or {}).get(name))
+    return number((node.get("amounts") or {}).get(name))
 
 
 def _line_nodes(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -73,7 +75,7 @@ def _line_nodes(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _share(line: Mapping[str, Any], taxable: bool, currency: str) -> Decimal | None:
     """The line's rounded net amount when it is taxable, 0 when it is not; None when the
     line's figures are not numbers (then nothing is spread: validation names them)."""
-    quantity, price = _number(line.get("quantity")), _number(line.get("unit_price"))
+    quantity, price = number(line.get("quantity")), number(line.get("unit_price"))
     if quantity is None or price is None:
         return None
     return quantize(quantity * price, currency) if taxable else Decimal(0)

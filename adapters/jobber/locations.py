@@ -37,9 +37,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import combinations
 from typing import Any, Final
+
+from syncledger.adapters.jobber.amounts import number
 
 #: units of one street address farther apart than this contradict their address
 FAR_KM: Final = 2.0
@@ -60,16 +62,6 @@ def _key(addr: Any, parts: Iterable[str]) -> str:
     return "|".join(found) if any(found) else ""
 
 
-def _degrees(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 Point = tuple[Decimal, Decimal]
 
 
@@ -77,7 +69,7 @@ def _point(addr: Any) -> Point | None:
     coords = addr.get("coordinates") if isinstance(addr, dict) else None
     if not isinstance(coords, dict):
         return None
-    lat, lon = _degrees(coords.get("latitude")), _degrees(coords.get("longitude"))
+    lat, lon = number(coords.get("latitude")), number(coords.get("longitude"))
     return None if lat is None or lon is None else (lat, lon)
 
 
