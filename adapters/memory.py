@@ -18,24 +18,16 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from syncledger.adapters.items import items_for_lines
+from syncledger.core import ports
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice
 from syncledger.core.ports import (
     CreateRequest,
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepResult,
-    VoidWrite,
     create_one,
 )
 
@@ -74,7 +66,7 @@ class MemoryLedger:
         by_code = next((i for i in self.items.values() if i.code == code), None)
         return by_code if by_code is not None else self.items.get(code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         existing = next((i for i in self.items.values() if i.code == req.code), None)
         if existing is not None:
             return existing
@@ -154,7 +146,7 @@ class MemoryLedger:
             )
         ]
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         taken = any(
             r.kind == "customer" and r.name == req.customer.name for r in self.records.values()
         )
@@ -172,7 +164,7 @@ class MemoryLedger:
         )
         return self._write(req.idempotency_key, rec)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         total = req.invoice.computed_total()
         rec = LedgerRecord(
             "invoice",
@@ -192,7 +184,7 @@ class MemoryLedger:
         )
         return self._write(req.idempotency_key, rec)
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         inv = self.records[req.invoice_ledger_id]
         part = req.part
         if req.idempotency_key not in self._by_key:
@@ -220,7 +212,7 @@ class MemoryLedger:
         )
         return self._write(req.idempotency_key, rec)
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         credit = self.records.get(req.credit_ledger_id)
         if credit is None or credit.kind != req.credit_kind:
             raise PermanentLedgerError(
@@ -339,7 +331,7 @@ class MemoryLedger:
         self._by_key[key] = ledger_id
         return PushResult(ledger_id, updated.version)
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         done = self._replace(
             req.idempotency_key, req.ledger_id, req.version, name=req.customer.name
         )
@@ -363,7 +355,7 @@ class MemoryLedger:
             raw={**current.raw, **details},
         )
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         old = self.records[req.ledger_id]
         paid = (old.total or Decimal(0)) - (old.balance or Decimal(0))
         total = req.invoice.computed_total()
@@ -379,7 +371,7 @@ class MemoryLedger:
             due_date=req.invoice.due_date,
         )
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         total = req.credit_note.computed_total()
         line_items = await self._line_items(req.credit_note)
         journal = req.journal()
@@ -445,7 +437,7 @@ class MemoryLedger:
                 results.append(exc)
         return results
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         inv = self.records[req.ledger_id]
         self.records[req.ledger_id] = replace(
             inv,

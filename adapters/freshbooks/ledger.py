@@ -179,6 +179,7 @@ from syncledger.adapters.oauth2 import Auth, OAuth2Client
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.writes import WriteMemo
+from syncledger.core import ports
 from syncledger.core.errors import (
     ConfigurationError,
     PermanentLedgerError,
@@ -187,22 +188,13 @@ from syncledger.core.errors import (
 )
 from syncledger.core.model import CreditNote, Customer, Payment
 from syncledger.core.ports import (
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    VoidWrite,
 )
 
 PRODUCTION_URL = "https://api.freshbooks.com"
@@ -334,7 +326,7 @@ class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
         ``freshbooks_items``)."""
         return await self._items.find(code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """The item named ``code``, created (``{"name": code}``) when there is none.
         FreshBooks has no idempotency key: a create whose answer was lost raises
         ``TransientLedgerError`` without being sent again, and the next call finds it."""
@@ -342,18 +334,18 @@ class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         body = self.mapping.client_body(req.customer, req.external_ref)
         return await self._create_once("customer", body, req.external_ref, req.idempotency_key)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         items = await self._items.names_for(req.invoice)
         body = self.mapping.invoice_body(
             req.invoice, req.customer_ledger_id, req.external_ref, items
         )
         return await self._create_once("invoice", body, req.external_ref, req.idempotency_key)
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """FreshBooks takes the client and the currency from the invoice, and keeps what
         exceeds the invoice's balance as an overpayment credit: ``applied`` (default: all)
         must be the part FreshBooks will apply, checked before sending."""
@@ -370,7 +362,7 @@ class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
         finally:
             self._read.forget("invoice", req.invoice_ledger_id)  # its balance moved
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """Refused, before anything is sent: FreshBooks documents no API construct for
         paying a client's credit back (see the module docstring)."""
         raise PermanentLedgerError(
@@ -380,7 +372,7 @@ class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
             code=REFUND_NOT_SUPPORTED,
         )
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         """Create the credit note; with an invoice, apply it there: a payment of type
         Credit, a second write (both steps of ``steps``; see the module docstring)."""
         items = await self._items.names_for(req.credit_note)
@@ -414,12 +406,12 @@ class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
             "credit_note", PushResult(note.ledger_id, None, recovered)
         )
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         await self._unchanged("customer", req.ledger_id, req.version)
         body = self.mapping.client_body(req.customer, req.external_ref)
         return await self._put("customer", req.ledger_id, body)
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         """Replace the invoice's fields and every line (FreshBooks replaces all lines)."""
         items = await self._items.names_for(req.invoice)
         body = self.mapping.invoice_body(
@@ -428,7 +420,7 @@ class FreshBooksLedger(ReadsCustomerDetails[FreshBooksMapping]):
         await self._unchanged("invoice", req.ledger_id, req.version)
         return await self._put("invoice", req.ledger_id, body)
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """Delete the invoice (``vis_state`` 1); already deleted: the same answer again."""
         current = await self._current("invoice", req.ledger_id)
         if current.status == "void":

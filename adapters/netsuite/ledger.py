@@ -139,25 +139,17 @@ from syncledger.adapters.netsuite.mapping import (
 from syncledger.adapters.netsuite.records import line_item_ids, to_record, version_of
 from syncledger.adapters.oauth2 import Auth
 from syncledger.adapters.ratelimit import Rate
+from syncledger.core import ports
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.ports import (
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    VoidWrite,
 )
 
 RECORD_API = "/services/rest/record/v1"
@@ -227,7 +219,7 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         currency = await self._currencies.id_of(req.customer.currency)
         body = self.mapping.customer_body(req.customer, req.external_ref, currency)
         sublists = self.mapping.customer_sublists(req.customer)
@@ -236,17 +228,17 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
     async def find_item(self, code: str) -> LedgerItem | None:
         return await self._items.find(code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """A service sale item ``code``: see ``netsuite_items`` (the externalId upsert is
         the idempotency; ``idempotency_key`` is not needed)."""
         return await self._items.create(req.code)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         body = await self._invoice_body(req.invoice, req.customer_ledger_id, req.external_ref)
         with self._items.refusal_named(req.invoice):
             return await self._upsert_document(req.invoice, external_id(req.external_ref), body)
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """One customer payment of the full amount received, ``applied`` of it on the
         invoice's ``apply`` line (none when 0): NetSuite keeps the rest as the payment's
         ``unapplied`` credit. The payment is in the invoice's rate: the payment model
@@ -267,7 +259,7 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
             body["exchangeRate"] = invoice.get("exchangeRate")
         return await self._upsert("payment", external_id(req.external_ref), body, ("apply",))
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """A customer refund whose ``apply`` line draws on the credit memo or the customer
         payment. A refund already carrying our externalId is the earlier write (recovered);
         else the credit's ``unapplied`` amount is checked first, so the refusal names it."""
@@ -282,7 +274,7 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
         )
         return await self._upsert("refund", eid, body, ("apply",))
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         """Applied to the invoice up to its amount remaining; any rest stays unapplied."""
         await self._require_rate(req.credit_note)
         currency = await self._currencies.id_of(req.credit_note.currency)
@@ -299,7 +291,7 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
         with self._items.refusal_named(req.credit_note):
             return await self._upsert_document(req.credit_note, external_id(req.external_ref), body)
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         await self._current("customer", req.ledger_id, req.version)
         currency = await self._currencies.id_of(req.customer.currency)
         body = self.mapping.customer_body(req.customer, req.external_ref, currency)
@@ -308,7 +300,7 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
         )
         return await self._pushed("customer", req.ledger_id)
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         await self._current("invoice", req.ledger_id, req.version)
         body = await self._invoice_body(req.invoice, req.customer_ledger_id, req.external_ref)
         with self._items.refusal_named(req.invoice):
@@ -319,7 +311,7 @@ class NetSuiteLedger(ReadsCustomerDetails[NetSuiteMapping]):
             req.invoice, req.ledger_id, body, await self._current("invoice", req.ledger_id, None)
         )
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """A mirroring credit memo applied in full (step ``void_credit_memo``), then the
         void mark in the invoice memo (step ``void_mark``): two writes, each a step of
         ``steps``. NetSuite has no idempotency key on synchronous requests, so each write

@@ -156,6 +156,7 @@ from syncledger.adapters.odoo.versions import same_rate
 from syncledger.adapters.prefetch import Prefetched
 from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.writes import WriteMemo
+from syncledger.core import ports
 from syncledger.core.errors import (
     LedgerError,
     PermanentLedgerError,
@@ -166,22 +167,13 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    VoidWrite,
     WriteSteps,
     create_one,
     step_key,
@@ -285,7 +277,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
     async def find_item(self, code: str) -> LedgerItem | None:
         return await self._items.find(code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """A ``product.product`` of ``[new_items]`` type (``service``) named and coded
         ``code``, its income account ``[new_items]``'s. Every try looks ``code`` up first,
         so a create whose answer was lost is found, never made again."""
@@ -294,7 +286,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
                 return found
@@ -304,7 +296,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         return await self._once("customer", req.external_ref, req.idempotency_key, step)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         """Two writes, each a step: ``create`` (a draft carrying our reference), ``post``."""
 
         vals = await self._document_vals(
@@ -321,7 +313,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         return run
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """All applied: the register wizard on the invoice. An overpayment (``applied`` =
         the invoice's open balance): the wizard for the whole amount, difference kept open,
         so the rest stays on the payment's receivable item as outstanding credit. Nothing
@@ -331,13 +323,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
         part = applied_part(req.payment, req.applied)
         invoice_id = _int(req.invoice_ledger_id)
         if part == 0:
-            return await self._unapplied_payment(
-                req.steps,
-                req.idempotency_key,
-                req.payment,
-                req.customer_ledger_id,
-                req.external_ref,
-            )
+            return await self._unapplied_payment(req)
 
         async def step(found: LedgerRecord | None) -> LedgerRecord:
             if found is not None:
@@ -357,7 +343,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         return await self._once("payment", req.external_ref, req.idempotency_key, step)
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """The register wizard on the credit's receivable journal item (the credit note's,
         or the overpayment's outstanding one): an outbound customer payment reconciled with
         it. Odoo would pay out more than the credit and leave the excess open as a debit,
@@ -384,7 +370,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         return await self._once("refund", req.external_ref, req.idempotency_key, step)
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         """Each write a step: ``create`` (a draft ``out_refund`` carrying our reference and
         ``reversed_entry_id``), ``post``, and with an invoice ``apply``
         (``js_assign_outstanding_line``: Odoo reconciles as far as the credit and the
@@ -458,14 +444,14 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
     async def _bulk_run(self, request: CreateRequest, calls: Calls) -> Run | None:
         """The operation of a request that joins the batch's calls (None: it goes alone)."""
         ref, customer = request.external_ref, request.customer_ledger_id
-        if isinstance(request, InvoiceWrite):
+        if isinstance(request, ports.InvoiceWrite):
             vals = await self._document_vals("invoice", request.invoice, customer, ref)
             return self._invoice_run(request.invoice, ref, vals, calls)
-        if isinstance(request, CreditNoteWrite) and request.invoice_ledger_id is None:
+        if isinstance(request, ports.CreditNoteWrite) and request.invoice_ledger_id is None:
             vals = await self._document_vals("credit_note", request.credit_note, customer, ref)
             return self._credit_note_run(request.credit_note, ref, vals, None, calls)
         if (
-            isinstance(request, PaymentWrite)
+            isinstance(request, ports.PaymentWrite)
             and applied_part(request.payment, request.applied) == 0
         ):
             vals = await self._payment_vals(request.payment, customer, ref)
@@ -493,7 +479,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
         except LedgerError as exc:
             return exc
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         async def step(current: LedgerRecord) -> LedgerRecord:
             vals = self.mapping.customer_vals(req.customer, req.external_ref)
             await self._write("customer", "write", ids=[_int(req.ledger_id)], vals=vals)
@@ -501,7 +487,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         return await self._change("customer", req.ledger_id, req.version, step)
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         """Three Odoo transactions, each a step: ``draft`` (``button_draft``, after the
         version check), ``write`` (the lines replaced), ``post``. ``version`` is compared
         by the first step only: once the draft is done the record moved by our hand. The
@@ -520,7 +506,7 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         return await self._journaled(req.steps, req.idempotency_key, run)
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """``button_cancel`` (Odoo drafts a posted invoice, unreconciling its payments,
         then cancels it)."""
 
@@ -779,17 +765,12 @@ class OdooLedger(ReadsCustomerDetails[OdooMapping]):
 
         await journal.step("write", write, find)
 
-    async def _unapplied_payment(
-        self,
-        steps: WriteSteps | None,
-        key: str,
-        payment: Payment,
-        customer_ledger_id: str,
-        ref: str,
-    ) -> PushResult:
+    async def _unapplied_payment(self, req: ports.PaymentWrite) -> PushResult:
         """``account.payment`` ``create`` (a draft) then ``action_post``: two steps."""
-        vals = await self._payment_vals(payment, customer_ledger_id, ref)
-        return await self._journaled(steps, key, self._payment_run(ref, vals, self._one_by_one))
+        ref = req.external_ref
+        vals = await self._payment_vals(req.payment, req.customer_ledger_id, ref)
+        run = self._payment_run(ref, vals, self._one_by_one)
+        return await self._journaled(req.steps, req.idempotency_key, run)
 
     async def _payment_vals(
         self, payment: Payment, customer_ledger_id: str, ref: str

@@ -147,28 +147,20 @@ from syncledger.adapters.qbo.matching import in_lists, match_many, match_one
 from syncledger.adapters.qbo.sending import QboInvoiceSender
 from syncledger.adapters.qbo.tax import TaxModelReader, TaxPlan, read_back_difference
 from syncledger.adapters.ratelimit import Rate, RateLimiter
+from syncledger.core import ports
 from syncledger.core.errors import LedgerError, PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer, Invoice, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
     InvoiceDelivery,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    VoidWrite,
 )
 
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
@@ -282,7 +274,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         body = self.mapping.customer_body(req.customer, req.external_ref)
         try:
             raw = await self._write("customer", body, req.idempotency_key)
@@ -307,12 +299,12 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         """The item named ``code`` (QBO ``Name``), else the one whose ``Id`` is ``code``."""
         return await self._items.find(code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """A ``Service`` item named ``code`` (see ``qbo_items``); the item of that name
         when there is one already."""
         return await self._items.create(req.code, req.idempotency_key)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         items = await self._items.resolve([req.invoice])
         tax = await self._tax_plan(req.invoice, req.customer_ledger_id)
         body = self.mapping.invoice_body(
@@ -322,7 +314,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         _check_read_back(req.invoice, raw)
         return _pushed(raw)
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """A ``Payment`` of ``TotalAmt`` ``payment.amount`` applying ``applied`` (None: all)
         to the invoice; QBO keeps the rest as its ``UnappliedAmt``."""
         rate = await self._unapplied_rate(req.invoice_ledger_id) if req.applied == 0 else None
@@ -336,7 +328,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         )
         return _pushed(await self._write("payment", body, req.idempotency_key))
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """A cheque to the customer against A/R, then the payment line that pays it out of
         the credit: two journaled steps, ``check`` and ``link`` (see the module docstring).
         Returns the cheque."""
@@ -356,7 +348,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         )
         return PushResult(check.ledger_id, check.detail.get("version"))
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         """Sparse update of the mapped fields with SyncToken ``version`` (the current one
         when None). A field the customer no longer has is left as QBO holds it."""
         body = self.mapping.customer_update_body(req.customer)
@@ -364,7 +356,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
             "customer", req.ledger_id, req.version, body, req.external_ref, req.idempotency_key
         )
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         """Sparse update replacing the lines, discount, tax and header fields with SyncToken
         ``version`` (the current one when None); QBO keeps what was paid on it applied, so
         the balance is the new total less that."""
@@ -377,7 +369,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         _check_read_back(req.invoice, raw)
         return _pushed(raw)
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         """A ``CreditMemo``; given an invoice (checked first: same customer and currency),
         its credit is applied there, at most the invoice's open balance (any rest stays as
         the customer's credit): then the memo and the zero ``Payment`` applying it are two
@@ -408,7 +400,7 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         applied = await self._current("credit_note", memo.ledger_id)
         return PushResult(applied.ledger_id, applied.version)
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """Void with the given SyncToken (``version``), or the current one when None."""
         token = (
             req.version
@@ -441,27 +433,27 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         alone, before the batch. One result per request, in order."""
         results: dict[int, PushResult | LedgerError] = {}
         items = await self._items.resolve(
-            r.invoice if isinstance(r, InvoiceWrite) else r.credit_note
+            r.invoice if isinstance(r, ports.InvoiceWrite) else r.credit_note
             for r in requests
-            if not isinstance(r, PaymentWrite)
+            if not isinstance(r, ports.PaymentWrite)
         )
         batched: list[tuple[int, BatchItem]] = []
         for index, request in enumerate(requests):
-            if isinstance(request, CreditNoteWrite):
+            if isinstance(request, ports.CreditNoteWrite):
                 continue
             try:
                 body = await self._create_body(request, items)
             except PermanentLedgerError as exc:
                 results[index] = exc
                 continue
-            kind = "invoice" if isinstance(request, InvoiceWrite) else "payment"
+            kind = "invoice" if isinstance(request, ports.InvoiceWrite) else "payment"
             batched.append((index, BatchItem("create", kind, body)))
         answers = await self._batch_items([item for _, item in batched], batch_key)
         for (index, _), answer in zip(batched, answers, strict=True):
             results[index] = answer.error or self._created(requests[index], answer.records[0])
         for index, request in enumerate(requests):
             if index not in results:
-                assert isinstance(request, CreditNoteWrite)
+                assert isinstance(request, ports.CreditNoteWrite)
                 results[index] = await self._credit_note_result(request)
         return [results[i] for i in range(len(requests))]
 
@@ -469,10 +461,10 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
         return await self.batch(items, idempotency_key=key) if items else []
 
     async def _create_body(
-        self, request: InvoiceWrite | PaymentWrite, items: Mapping[str, LedgerItem]
+        self, request: ports.InvoiceWrite | ports.PaymentWrite, items: Mapping[str, LedgerItem]
     ) -> dict[str, Any]:
         ref, customer = request.external_ref, request.customer_ledger_id
-        if isinstance(request, InvoiceWrite):
+        if isinstance(request, ports.InvoiceWrite):
             tax = await self._tax_plan(request.invoice, customer)
             return self.mapping.invoice_body(request.invoice, customer, ref, tax, items)
         rate = await self._rate_for(request)
@@ -482,16 +474,16 @@ class QboLedger(ReadsCustomerDetails[QboMapping]):
 
     @staticmethod
     def _created(request: CreateRequest, record: LedgerRecord) -> PushResult:
-        if isinstance(request, InvoiceWrite):
+        if isinstance(request, ports.InvoiceWrite):
             _check_read_back(request.invoice, record.raw)
         return _from_record(record)
 
-    async def _rate_for(self, request: PaymentWrite) -> Decimal | None:
+    async def _rate_for(self, request: ports.PaymentWrite) -> Decimal | None:
         if request.applied != 0:
             return None
         return await self._unapplied_rate(request.invoice_ledger_id)
 
-    async def _credit_note_result(self, request: CreditNoteWrite) -> PushResult | LedgerError:
+    async def _credit_note_result(self, request: ports.CreditNoteWrite) -> PushResult | LedgerError:
         try:
             return await self.create_credit_note(request)
         except (PermanentLedgerError, StaleVersionError) as exc:

@@ -119,24 +119,16 @@ from syncledger.adapters.sage.mapping import (
 )
 from syncledger.adapters.sage.paging import PAGE_LIMIT, as_dict, pages
 from syncledger.adapters.sage.prefetch import BulkReads
+from syncledger.core import ports
 from syncledger.core.errors import PermanentLedgerError, StaleVersionError
 from syncledger.core.model import CreditNote, Customer
 from syncledger.core.ports import (
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
-    VoidWrite,
 )
 
 PRODUCTION_URL = "https://api.accounting.sage.com/v3.1"
@@ -230,14 +222,14 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
         item = await self._items.find(code)
         return None if item is None else item.public()
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """A service ``code`` (see ``sage_items``); an existing item ``code`` is returned."""
         item = await self._items.create(req.code, idempotency_id(req.idempotency_key, "services"))
         return item.public()
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         """Each candidate reference in turn (``sage_mapping.contact_codes``): a taken one
         is ours (a create whose answer was lost) or another contact's (try the next)."""
         codes = self.mapping.contact_codes(req.external_ref)
@@ -258,7 +250,7 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
             code="syncledger.reference_taken",
         )
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         """The contact keeps the ``reference`` it has (ours, or one a person gave it)."""
         current = await self._current("customer", req.ledger_id, req.version)
         held = current.get("reference")
@@ -266,14 +258,14 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
         body = self.mapping.contact_body(req.customer, req.external_ref, code=code)
         return _pushed(await self._put("customer", req.ledger_id, body))
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         body = await self._document_body(
             "invoice", req.invoice, req.customer_ledger_id, req.external_ref
         )
         raw = await self._create("invoice", body, req.idempotency_key)
         return _pushed(_checked_document(req.invoice, raw))
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         """A PUT with every line of ours (``putSalesInvoices``: lines without ids), then
         Sage's answer checked: the old lines must be gone (see the module docstring)."""
         await self._current("invoice", req.ledger_id, req.version)
@@ -283,7 +275,7 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
         raw = await self._put("invoice", req.ledger_id, body)
         return _pushed(_checked_document(req.invoice, raw, updated=True))
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """One receipt of ``payment.amount``; ``applied`` of it goes to the invoice, the
         rest stays on account (see the module docstring)."""
         body = self.mapping.payment_body(
@@ -297,7 +289,7 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
             body |= await self._rate_of(req.payment.currency, req.invoice_ledger_id)
         return _pushed(await self._create("payment", body, req.idempotency_key))
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """A customer refund allocated to the credit note, or to the receipt's payment on
         account; Sage refuses more than the credit's outstanding amount."""
         artefact_id = req.credit_ledger_id
@@ -308,7 +300,7 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
         )
         return _pushed(await self._create("refund", body, req.idempotency_key))
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         """The credit note, then (when an invoice is given) a contact allocation of it to
         that invoice, up to what the invoice still owes: two writes, each a step of
         ``steps`` with the step key's own ``idempotency_id``."""
@@ -339,7 +331,7 @@ class SageLedger(ReadsCustomerDetails[SageMapping]):
             raise _missing("credit_note", note.ledger_id)
         return _pushed(raw)
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """Void (``DELETE`` with a ``void_reason``); an invoice already void is left as it
         is, so a retry after a lost answer succeeds."""
         current = await self._current("invoice", req.ledger_id, req.version, void_ok=True)

@@ -201,6 +201,7 @@ from syncledger.adapters.xero.refunds import (
     require_own_credit,
 )
 from syncledger.adapters.xero.sending import XeroInvoiceSender
+from syncledger.core import ports
 from syncledger.core.errors import (
     LedgerError,
     MoneyError,
@@ -212,26 +213,15 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
     InvoiceDelivery,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    VoidWrite,
-    WriteSteps,
     create_one,
-    steps_or_direct,
 )
 
 PRODUCTION_URL = "https://api.xero.com"
@@ -355,11 +345,11 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         body = self.mapping.customer_body(req.customer, req.external_ref)
         return await self._create("customer", body, req.idempotency_key, req.external_ref)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         await self._require_rate(req.invoice)
         items = await self._line_items(req.invoice)
         body = self.mapping.invoice_body(
@@ -367,7 +357,7 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
         )
         return await self._create("invoice", body, req.idempotency_key, req.external_ref)
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """All of it applied: a ``Payment`` tied to the invoice (the customer follows from
         the invoice). Less: an ``Overpayment`` of the whole amount, ``applied`` of it
         allocated to the invoice (module docstring). In a foreign currency either carries
@@ -385,18 +375,9 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
                 req.payment, req.invoice_ledger_id, req.external_ref, rate
             )
             return await self._create("payment", body, req.idempotency_key, req.external_ref)
-        return await self._overpay(
-            req.payment,
-            req.customer_ledger_id,
-            req.invoice_ledger_id,
-            req.external_ref,
-            req.idempotency_key,
-            part,
-            rate,
-            steps=req.steps,
-        )
+        return await self._overpay(req, part, rate)
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """A Payment out of the credit note or the overpayment; Xero refuses more than its
         ``RemainingCredit``. Refused before sending: a payment applied in full (a
         ``Payment``, no overpayment), which holds no credit, and a credit of another
@@ -427,7 +408,7 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
             raise absent_credit(refund, kind, ledger_id)
         return held
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         """Create (AUTHORISED); given an invoice, allocate it there through
         ``/CreditNotes/{id}/Allocations`` (what the invoice still owes, at most the credit):
         two journaled steps, ``credit_note`` and ``allocation``."""
@@ -457,14 +438,14 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
         version = current.version if current is not None else note.detail.get("version")
         return PushResult(note.ledger_id, version)
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         await self._current("customer", req.ledger_id, req.version, prefetched=True)
         body = self.mapping.customer_body(req.customer, req.external_ref) | {
             "ContactID": req.ledger_id
         }
         return await self._update("customer", req.ledger_id, body, req.idempotency_key)
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         await self._current("invoice", req.ledger_id, req.version, prefetched=True)
         await self._require_rate(req.invoice)
         items = await self._line_items(req.invoice)
@@ -475,7 +456,7 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
             "invoice", req.ledger_id, body | {"InvoiceID": req.ledger_id}, req.idempotency_key
         )
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """``Status: VOIDED`` (only an AUTHORISED invoice with nothing paid or credited).
         An invoice already void is reported as recovered, whatever ``version`` says."""
         current = await self._current("invoice", req.ledger_id, None, prefetched=True)
@@ -527,7 +508,8 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
                 continue
             if body is not None:
                 bodies[index] = body
-                bulk["invoice" if isinstance(request, InvoiceWrite) else "payment"].append(index)
+                invoice = isinstance(request, ports.InvoiceWrite)
+                bulk["invoice" if invoice else "payment"].append(index)
         for kind, all_indexes in bulk.items():
             for start in range(0, len(all_indexes), BULK_LIMIT):
                 indexes = all_indexes[start : start + BULK_LIMIT]
@@ -552,11 +534,11 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
         """The element ``request`` adds to its kind's bulk create, or None: it is written
         alone (an overpayment, a credit note)."""
         customer_id, ref = request.customer_ledger_id, request.external_ref
-        if isinstance(request, InvoiceWrite):
+        if isinstance(request, ports.InvoiceWrite):
             await self._require_rate(request.invoice)
             items = await self._line_items(request.invoice)
             return self.mapping.invoice_body(request.invoice, customer_id, ref, items)
-        if not isinstance(request, PaymentWrite) or request.part != request.payment.amount:
+        if not isinstance(request, ports.PaymentWrite) or request.part != request.payment.amount:
             return None
         self._prefetched.forget("invoice", request.invoice_ledger_id.lower())
         rate = await self._credit_rate(request.payment, "invoice", request.invoice_ledger_id)
@@ -660,7 +642,7 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
             raw = await self._read_one("item", code)
         return None if raw is None else self._remember(to_item(raw), code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """A sold, untracked (service) item ``code`` whose sales book to the invoice lines'
         account (``[new_items]``). The item that already has ``code`` is returned as it is:
         from the cache, or after Xero refused the create as a duplicate (a create whose
@@ -918,35 +900,27 @@ class XeroLedger(ReadsCustomerDetails[XeroMapping]):
                 raise
 
     async def _overpay(
-        self,
-        payment: Payment,
-        customer_ledger_id: str,
-        invoice_ledger_id: str,
-        external_ref: str,
-        key: str,
-        applied: Decimal,
-        rate: Decimal | None,
-        *,
-        steps: WriteSteps | None,
+        self, req: ports.PaymentWrite, applied: Decimal, rate: Decimal | None
     ) -> PushResult:
         """The overpayment of the whole payment, then ``applied`` of it allocated to the
         invoice: two journaled steps, ``overpayment`` and ``allocation`` (one write, not
         journaled, when nothing is applied)."""
+        invoice_id = req.invoice_ledger_id
         receive = self._receiver(
-            payment, customer_ledger_id, invoice_ledger_id, external_ref, applied, rate
+            req.payment, req.customer_ledger_id, invoice_id, req.external_ref, applied, rate
         )
         if not applied:
-            received = await receive(step_key(key, "overpayment"))
+            received = await receive(step_key(req.idempotency_key, "overpayment"))
         else:
-            journal = steps_or_direct(steps, key)
+            journal = req.journal()
             received = await journal.step(
-                "overpayment", receive, self._overpayment_found(external_ref)
+                "overpayment", receive, self._overpayment_found(req.external_ref)
             )
-            done = self._overpayment_allocated(received.ledger_id, invoice_ledger_id, applied)
+            done = self._overpayment_allocated(received.ledger_id, invoice_id, applied)
             await journal.step(
                 "allocation",
                 self._overpayment_allocator(
-                    received.ledger_id, payment, invoice_ledger_id, applied, done
+                    received.ledger_id, req.payment, invoice_id, applied, done
                 ),
                 self._step_if(done, received.ledger_id),
             )

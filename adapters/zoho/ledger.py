@@ -223,6 +223,7 @@ from syncledger.adapters.zoho.mapping import (
     version_of,
     zoho_moment,
 )
+from syncledger.core import ports
 from syncledger.core.errors import (
     LedgerError,
     PermanentLedgerError,
@@ -233,22 +234,13 @@ from syncledger.core.model import CreditNote, Customer, Invoice, Payment, Refund
 from syncledger.core.money import to_decimal
 from syncledger.core.ports import (
     CreateRequest,
-    CreditNoteWrite,
-    CustomerUpdate,
-    CustomerWrite,
-    InvoiceUpdate,
-    InvoiceWrite,
-    ItemWrite,
     LedgerCapabilities,
     LedgerItem,
     LedgerRecord,
-    PaymentWrite,
     PushResult,
-    RefundWrite,
     StepFind,
     StepResult,
     StepWrite,
-    VoidWrite,
     WriteSteps,
     create_one,
 )
@@ -356,14 +348,14 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_customer(self, req: CustomerWrite) -> PushResult:
+    async def create_customer(self, req: ports.CustomerWrite) -> PushResult:
         org = await self._org()
         body = self.mapping.customer_body(
             req.customer, req.external_ref, org.currency_id(req.customer.currency)
         )
         return await self._create_once("customer", body, req.external_ref, req.idempotency_key)
 
-    async def create_invoice(self, req: InvoiceWrite) -> PushResult:
+    async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
         """A draft (Zoho creates every API invoice so), then, with ``[invoice]
         mark_sent``, marked as sent: two writes, each a step of ``steps``; then read for
         the version marking it sent gave it (that answer carries none)."""
@@ -372,7 +364,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
             return made
         return _pushed("invoice", await self._read("invoice", made.ledger_id), _recovered(made))
 
-    async def _new_invoice(self, req: InvoiceWrite) -> PushResult | StepResult:
+    async def _new_invoice(self, req: ports.InvoiceWrite) -> PushResult | StepResult:
         """The created invoice; once marked as sent (``mark_sent``), the step's result,
         whose version is still to be read."""
         ref, key, steps = req.external_ref, req.idempotency_key, req.steps
@@ -401,7 +393,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
 
         return await self._writes.once(key, read_back)
 
-    async def apply_payment(self, req: PaymentWrite) -> PushResult:
+    async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         """The whole amount received, ``applied`` of it (None: all) to the invoice; the
         rest is the payment's ``unused_amount``."""
         org = await self._org()
@@ -416,7 +408,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
         )
         return await self._create_once("payment", body, req.external_ref, req.idempotency_key)
 
-    async def create_refund(self, req: RefundWrite) -> PushResult:
+    async def create_refund(self, req: ports.RefundWrite) -> PushResult:
         """Refund out of a credit note's balance or a payment's unused amount."""
         org = await self._org()
         credit = await self._read(req.credit_kind, req.credit_ledger_id)
@@ -443,7 +435,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
         record = refund_record(req.credit_kind, req.credit_ledger_id, raw, credit)
         return PushResult(record.ledger_id, record.version, recovered)
 
-    async def create_credit_note(self, req: CreditNoteWrite) -> PushResult:
+    async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
         refuse_credit_note_discount(req.credit_note)
         org = await self._org()
         items = await self._booking(req.credit_note)
@@ -489,7 +481,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
         return [_read_back(r, raws) if isinstance(r, StepResult) else r for r in results]
 
     async def _create_request(self, request: CreateRequest) -> PushResult | StepResult:
-        if isinstance(request, InvoiceWrite):
+        if isinstance(request, ports.InvoiceWrite):
             return await self._new_invoice(request)
         return await create_one(self, request)
 
@@ -514,7 +506,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
                     found[ident] = exc
         return found
 
-    async def update_customer(self, req: CustomerUpdate) -> PushResult:
+    async def update_customer(self, req: ports.CustomerUpdate) -> PushResult:
         org = await self._org()
         await self._check_version("customer", req.ledger_id, req.version)
         body = self.mapping.customer_body(
@@ -528,7 +520,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
         )
         return _pushed("customer", answer["contact"])
 
-    async def update_invoice(self, req: InvoiceUpdate) -> PushResult:
+    async def update_invoice(self, req: ports.InvoiceUpdate) -> PushResult:
         org = await self._org()
         items = await self._booking(req.invoice)
         await self._check_version("invoice", req.ledger_id, req.version)
@@ -541,7 +533,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
         self._remember_rate("invoice", answer["invoice"])
         return _pushed("invoice", answer["invoice"])
 
-    async def void_invoice(self, req: VoidWrite) -> PushResult:
+    async def void_invoice(self, req: ports.VoidWrite) -> PushResult:
         """Void the invoice if it is still at ``version`` (any version when None)."""
 
         async def voided() -> dict[str, Any] | None:
@@ -658,7 +650,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
             return self._items.remember(raw, asked=code)
         return await self._item_by_id(code)
 
-    async def create_item(self, req: ItemWrite) -> LedgerItem:
+    async def create_item(self, req: ports.ItemWrite) -> LedgerItem:
         """A service item named ``code``, booked to the mapping's income account; the item
         already holding that name when there is one. Zoho has no idempotency key: a
         create that timed out is looked up by name before it is sent again, and a create
@@ -705,7 +697,7 @@ class ZohoLedger(ReadsCustomerDetails[ZohoMapping]):
                 self.mapping.default_item
                 or (
                     await self.create_item(
-                        ItemWrite(self.mapping.default_item_name, idempotency_key="")
+                        ports.ItemWrite(self.mapping.default_item_name, idempotency_key="")
                     )
                 ).ledger_id
             )
