@@ -12,13 +12,13 @@ requests in flight than the account allows; NetSuite sends no ``Retry-After``),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from syncledger.adapters.http import retry_after
 from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.kit.wire_errors import Refusal
 from syncledger.core.errors import (
     AuthExpiredError,
     LedgerError,
@@ -34,28 +34,18 @@ FREQUENCY_WAIT = 60.0  # frequency limits count over 60-second windows
 _STALE_CODES = frozenset({"RCRD_HAS_BEEN_CHANGED"})
 
 
-@dataclass(frozen=True, slots=True)
-class NsErrorDetail:
-    code: str
-    detail: str
-    path: str = ""
-
-    def text(self) -> str:
-        where = f" (at {self.path})" if self.path else ""
-        return f"{self.code}: {self.detail}{where}"
-
-
-def parse_error(body: Any, status: int) -> NsErrorDetail:
+def parse_error(body: Any, status: int) -> Refusal:
     """The first ``o:errorDetails`` entry of an error body (a stand-in when there is none)."""
     details = body.get("o:errorDetails") if isinstance(body, dict) else None
     if not details or not isinstance(details[0], dict):
         title = body.get("title") if isinstance(body, dict) else None
-        return NsErrorDetail(str(status), str(title or f"HTTP {status}"))
+        return Refusal(str(status), str(title or f"HTTP {status}"))
     first = details[0]
-    return NsErrorDetail(
+    path = first.get("o:errorPath")
+    return Refusal(
         code=str(first.get("o:errorCode") or status),
-        detail=str(first.get("detail") or ""),
-        path=str(first.get("o:errorPath") or ""),
+        message=str(first.get("detail") or ""),
+        where=f"at {path}" if path else "",
     )
 
 
@@ -70,9 +60,7 @@ def translate_netsuite(response: httpx.Response) -> LedgerError:
     return error_for(error, response.status_code, where, retry_after(response))
 
 
-def error_for(
-    error: NsErrorDetail, status: int, where: str, wait: float | None = None
-) -> LedgerError:
+def error_for(error: Refusal, status: int, where: str, wait: float | None = None) -> LedgerError:
     if status == 429:
         return _throttled(error, where, wait)
     if status == 401:
@@ -90,7 +78,7 @@ def error_for(
     return PermanentLedgerError(f"{where}: refused: {error.text()}", code=error.code)
 
 
-def _throttled(error: NsErrorDetail, where: str, wait: float | None) -> TransientLedgerError:
+def _throttled(error: Refusal, where: str, wait: float | None) -> TransientLedgerError:
     if error.code == CONCURRENCY_LIMIT:
         message = "more concurrent requests than the account allows"
     else:
