@@ -18,8 +18,11 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.netsuite.auth import TbaAuth
+from syncledger.adapters.netsuite.sandbox.refusals import EXAMPLES
 from syncledger.adapters.netsuite.sandbox.server import create_app, sandbox_of
+from syncledger.adapters.sandbox.refusals import Example, Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Window
+from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 from tests.support.netsuite import credentials
 
 API = "/services/rest/record/v1"
@@ -215,42 +218,7 @@ async def test_resent_lines_are_appended_unless_the_sublist_is_replaced(ns: Ns) 
     assert (await ns.get("invoice", "eid:I-1"))["total"] == Decimal("15.00")
 
 
-async def test_external_ids_are_unique_per_record_type(ns: Ns) -> None:
-    await ns.customer(externalId="X-1")
-    duplicate = await ns.call(
-        "POST",
-        f"{API}/customer",
-        {"companyName": "Other", "subsidiary": {"id": "1"}, "externalId": "X-1"},
-    )
-    assert (duplicate.status_code, code_of(duplicate)) == (400, "DUP_RCRD")
-    assert ns.sandbox.count("customer") == 1
-
-
-async def test_put_needs_an_external_id(ns: Ns) -> None:
-    answer = await ns.call("PUT", f"{API}/customer/12", {"companyName": "A"})
-    assert answer.status_code == 400
-
-
-async def test_unknown_records_are_404_nonexistent_id(ns: Ns) -> None:
-    for path in (f"{API}/invoice/987654", f"{API}/invoice/eid:nope", f"{API}/salesThing/1"):
-        answer = await ns.call("GET", path)
-        assert (answer.status_code, code_of(answer)) == (404, "NONEXISTENT_ID")
-
-
 # --------------------------------------------------------------- the rules
-
-
-async def test_customers_need_a_name_and_a_subsidiary_and_unique_entity_ids(ns: Ns) -> None:
-    no_name = await ns.call("POST", f"{API}/customer", {"subsidiary": {"id": "1"}})
-    assert (code_of(no_name), error_of(no_name)["o:errorPath"]) == ("USER_ERROR", "companyName")
-    no_subsidiary = await ns.call("POST", f"{API}/customer", {"companyName": "A"})
-    assert error_of(no_subsidiary)["detail"].endswith("Please enter value(s) for: subsidiary.")
-    await ns.customer("Acme")
-    twin = await ns.call(
-        "POST", f"{API}/customer", {"companyName": "ACME", "subsidiary": {"id": "1"}}
-    )
-    assert code_of(twin) == "DUP_ENTITY"
-    assert ns.sandbox.count("customer") == 1
 
 
 async def test_invoice_totals_are_derived_from_lines_discount_and_tax(ns: Ns) -> None:
@@ -278,52 +246,8 @@ async def test_invoice_totals_are_derived_from_lines_discount_and_tax(ns: Ns) ->
         assert (await ns.get("invoice", half))["total"] == Decimal(rounded)
 
 
-@pytest.mark.parametrize(
-    ("changes", "code", "path"),
-    [
-        ({"entity": {"id": "987654"}}, "INVALID_CONTENT", "entity"),
-        (
-            {"item": {"items": [line("1.00") | {"item": {"id": "99"}}]}},
-            "INVALID_CONTENT",
-            "item.items[0].item",
-        ),
-        (
-            {"item": {"items": [line("0.335", "3") | {"amount": Decimal("1.02")}]}},
-            "INVALID_CONTENT",
-            "item.items[0]",
-        ),
-        ({"item": {"items": []}}, "USER_ERROR", "item"),
-        (
-            {"discountItem": {"id": "1"}, "discountRate": Decimal("-1")},
-            "INVALID_CONTENT",
-            "discountItem",
-        ),
-    ],
-)
-async def test_invoice_refusals_name_the_field(
-    ns: Ns, changes: dict[str, Any], code: str, path: str
-) -> None:
-    body = {"entity": {"id": await ns.customer()}, "item": {"items": [line("10.00")]}} | changes
-    answer = await ns.call("POST", f"{API}/invoice", body)
-    assert answer.status_code == 400
-    assert (code_of(answer), error_of(answer)["o:errorPath"]) == (code, path)
-    assert ns.sandbox.count("invoice") == 0
-
-
-async def test_a_foreign_currency_invoice_needs_a_rate_and_the_customer_s_currency(
-    ns: Ns,
-) -> None:
+async def test_a_foreign_currency_invoice_keeps_its_rate(ns: Ns) -> None:
     euro_customer = await ns.customer(currency={"id": "4"})
-    no_rate = await ns.call(
-        "POST", f"{API}/invoice", {"entity": {"id": euro_customer}, "item": {"items": [line("1")]}}
-    )
-    assert error_of(no_rate)["o:errorPath"] == "exchangeRate"
-    dollars = await ns.call(
-        "POST",
-        f"{API}/invoice",
-        {"entity": {"id": euro_customer}, "currency": {"id": "1"}, "item": {"items": [line("1")]}},
-    )
-    assert error_of(dollars)["o:errorPath"] == "currency"
     rated = await ns.invoice(euro_customer, exchangeRate=Decimal("1.085"))
     assert (await ns.get("invoice", rated))["exchangeRate"] == Decimal("1.085")
 
@@ -347,19 +271,10 @@ async def test_payments_apply_within_the_amount_remaining_and_move_the_invoice(n
     assert invoice["lastModifiedDate"] != before["lastModifiedDate"]
     stored = await ns.get("customerPayment", "eid:P-1")
     assert (stored["applied"], stored["unapplied"]) == (Decimal("30.00"), Decimal("0.00"))
-    too_much = payment | {"payment": Decimal("500")}
-    too_much["apply"] = {"items": [{"doc": {"id": invoice_id}, "amount": Decimal("80.00")}]}
-    refused = await ns.call("POST", f"{API}/customerPayment", too_much)
-    assert error_of(refused)["o:errorPath"] == "apply.items[0]"
-    other = await ns.customer("Other")
-    foreign = payment | {"customer": {"id": other}}
-    assert code_of(await ns.call("POST", f"{API}/customerPayment", foreign)) == "USER_ERROR"
     assert ns.sandbox.count("payment") == 1
 
 
-async def test_a_credit_memo_applied_pays_down_the_invoice_which_cannot_then_shrink_below_it(
-    ns: Ns,
-) -> None:
+async def test_a_credit_memo_applied_pays_down_the_invoice(ns: Ns) -> None:
     customer_id = await ns.customer()
     invoice_id = await ns.invoice(customer_id)
     credit = {
@@ -369,10 +284,6 @@ async def test_a_credit_memo_applied_pays_down_the_invoice_which_cannot_then_shr
     }
     await ns.create("creditMemo", credit)
     assert (await ns.get("invoice", invoice_id))["amountRemaining"] == Decimal("60.00")
-    smaller = {"item": {"items": [line("30.00")]}}
-    shrink = await ns.call("PATCH", f"{API}/invoice/{invoice_id}", smaller, replace="item")
-    assert code_of(shrink) == "USER_ERROR"
-    assert (await ns.get("invoice", invoice_id))["total"] == Decimal("100.00")
     balance = (await ns.get("customer", customer_id))["balance"]
     assert balance == Decimal("60.00")
 
@@ -397,10 +308,6 @@ async def test_a_payment_keeps_what_it_does_not_apply_as_customer_credit(ns: Ns)
     invoice = await ns.get("invoice", invoice_id)
     assert (invoice["amountRemaining"], invoice["status"]["id"]) == (Decimal(0), "B")
     assert (await ns.get("customer", customer_id))["balance"] == Decimal("-160.00")
-    beyond = await ns.call(
-        "POST", f"{API}/customerPayment", over | {"apply": applying(invoice_id, "1.00")}
-    )
-    assert (code_of(beyond), error_of(beyond)["o:errorPath"]) == ("USER_ERROR", "apply.items[0]")
 
 
 async def open_credits(ns: Ns) -> tuple[str, str, str]:
@@ -443,43 +350,12 @@ async def test_a_customer_refund_draws_on_credit_memos_and_payments_within_their
     assert (payment["applied"], payment["unapplied"]) == (Decimal("100.00"), Decimal(0))
     assert (await ns.get("customer", customer_id))["balance"] == Decimal("-25.00")
     assert ns.sandbox.count("refund") == 1
-    shrink = await ns.call("PATCH", f"{API}/customerPayment/{paid}", {"payment": Decimal(90)})
-    assert code_of(shrink) == "USER_ERROR"  # 60 applied + 40 refunded: it cannot be 90
     rows = await suiteql(ns, "SELECT id, type FROM transaction WHERE type = 'CustRfnd'")
     assert [(r["id"], r["type"]) for r in rows["items"]] == [(stored["id"], "CustRfnd")]
 
 
 def ref_id_of(body: dict[str, Any], field: str) -> str:
     return str(body[field]["id"])
-
-
-async def test_a_refund_beyond_the_credit_or_of_another_s_credit_is_refused(ns: Ns) -> None:
-    customer_id, credit_id, paid = await open_credits(ns)
-    other = await ns.customer("Other")
-    invoice_id = await ns.invoice(customer_id)
-    refused = {
-        "beyond the credit memo": refund(customer_id, (credit_id, "40.01")),
-        "beyond the payment": refund(customer_id, (paid, "40.01")),
-        "another customer's credit": refund(other, (credit_id, "1.00")),
-        "an invoice": refund(customer_id, (invoice_id, "1.00")),
-        "nothing": refund(customer_id),
-        "a zero amount": refund(customer_id, (credit_id, "0")),
-    }
-    codes = {}
-    for case, body in refused.items():
-        answer = await ns.call("POST", f"{API}/customerRefund", body)
-        assert answer.status_code == 400, case
-        codes[case] = (code_of(answer), error_of(answer).get("o:errorPath"))
-    assert codes == {
-        "beyond the credit memo": ("USER_ERROR", "apply.items[0]"),
-        "beyond the payment": ("USER_ERROR", "apply.items[0]"),
-        "another customer's credit": ("USER_ERROR", "apply.items[0].doc"),
-        "an invoice": ("INVALID_CONTENT", "apply.items[0].doc"),
-        "nothing": ("USER_ERROR", "apply"),
-        "a zero amount": ("USER_ERROR", "apply.items[0]"),
-    }
-    assert ns.sandbox.count("refund") == 0
-    assert (await ns.get("creditMemo", credit_id))["unapplied"] == Decimal("40.00")
 
 
 # ----------------------------------------------------- collections, filter
@@ -501,8 +377,6 @@ async def test_collections_page_by_limit_and_offset(ns: Ns) -> None:
             break
         offset += page["count"]
     assert seen == ids
-    for limit in (0, 1001):
-        assert (await ns.call("GET", f"{API}/customer", limit=limit)).status_code == 400
 
 
 async def test_the_q_filter_matches_text_ignoring_case_with_and_or(ns: Ns) -> None:
@@ -521,7 +395,6 @@ async def test_the_q_filter_matches_text_ignoring_case_with_and_or(ns: Ns) -> No
         ten,
     ]
     assert await ids('companyName CONTAIN "Plumbing" AND email EMPTY') == [ten]
-    assert (await ns.call("GET", f"{API}/customer", q="companyName LIKE x")).status_code == 400
 
 
 async def test_the_q_date_filter_works_to_the_minute_in_the_account_zone() -> None:
@@ -542,11 +415,6 @@ async def test_the_q_date_filter_works_to_the_minute_in_the_account_zone() -> No
 
 
 # ------------------------------------------------------------------ SuiteQL
-
-
-async def test_suiteql_needs_prefer_transient(ns: Ns) -> None:
-    answer = await ns.call("POST", SUITEQL, {"q": "SELECT id FROM customer"})
-    assert answer.status_code == 400
 
 
 async def suiteql(ns: Ns, q: str, **params: str | int) -> dict[str, Any]:
@@ -576,16 +444,13 @@ async def test_suiteql_finds_changes_to_the_second_in_the_account_zone() -> None
     await ns.aclose()
 
 
-async def test_suiteql_pages_and_refuses_what_it_cannot_read(ns: Ns) -> None:
+async def test_suiteql_pages(ns: Ns) -> None:
     ids = [await ns.customer(f"C{n}") for n in range(3)]
     page = await suiteql(ns, "SELECT id, companyname FROM customer ORDER BY id", limit=2)
     assert [r["id"] for r in page["items"]] == ids[:2] and page["hasMore"]
     assert page["items"][0] == {"id": ids[0], "companyname": "C0", "links": []}
     rest = await suiteql(ns, "SELECT id FROM customer ORDER BY id", limit=2, offset=2)
     assert [r["id"] for r in rest["items"]] == ids[2:] and not rest["hasMore"]
-    for bad in ("SELECT nope FROM customer", "SELECT id FROM vendor", "DELETE FROM customer"):
-        answer = await ns.call("POST", SUITEQL, {"q": bad}, headers={"Prefer": "transient"})
-        assert (answer.status_code, code_of(answer)) == (400, "INVALID_PARAMETER")
 
 
 async def test_suiteql_compares_text_through_upper_and_replace(ns: Ns) -> None:
@@ -597,9 +462,6 @@ async def test_suiteql_compares_text_through_upper_and_replace(ns: Ns) -> None:
     assert [(r["id"], r["email"]) for r in rows["items"]] == [(spaced, "de 136.695-976@x.example")]
     lower = await suiteql(ns, "SELECT id FROM customer WHERE LOWER(companyname) = 'spaced'")
     assert [r["id"] for r in lower["items"]] == [spaced]
-    bad = "SELECT id FROM customer WHERE UPPER(companyname, 'x') = 'A'"
-    answer = await ns.call("POST", SUITEQL, {"q": bad}, headers={"Prefer": "transient"})
-    assert code_of(answer) == "INVALID_PARAMETER"
 
 
 # -------------------------------------------------------------------- items
@@ -621,27 +483,10 @@ async def test_the_account_holds_the_items_the_default_mapping_names(ns: Ns) -> 
     assert ns.sandbox.count("item") == 2
 
 
-async def test_service_items_need_a_unique_name_and_an_income_account(ns: Ns) -> None:
+async def test_a_service_item_may_take_a_discount_items_name(ns: Ns) -> None:
     item_id = await ns.create("serviceSaleItem", service_item("SVC-1"))
     assert (await ns.get("serviceSaleItem", item_id))["itemId"] == "SVC-1"
-    no_account = {"itemId": "SVC-2", "subsidiary": {"items": [{"id": "1"}]}}
-    refusals = [
-        (service_item("SVC-1"), "DUP_ITEM", "itemId"),
-        (service_item("Discount"), None, None),  # a discount item's name: another type
-        (service_item(""), "USER_ERROR", "itemId"),
-        (no_account, "USER_ERROR", "incomeAccount"),
-        (service_item("SVC-3", incomeAccount={"id": "999"}), "INVALID_CONTENT", "incomeAccount"),
-        (service_item("SVC-4", subsidiary={"items": []}), "USER_ERROR", "subsidiary"),
-    ]
-    for body, code, path in refusals:
-        answer = await ns.call("POST", f"{API}/serviceSaleItem", body)
-        if code is None:
-            assert answer.status_code == 204, answer.text
-            continue
-        assert answer.status_code == 400
-        assert (code_of(answer), error_of(answer)["o:errorPath"]) == (code, path)
-    duplicate = await ns.call("POST", f"{API}/serviceSaleItem", service_item("SVC-1"))
-    assert "There is already an item with that name." in error_of(duplicate)["detail"]
+    await ns.create("serviceSaleItem", service_item("Discount"))  # an item of another type
     assert ns.sandbox.count("item") == 4  # 2 seeded, SVC-1, the service item "Discount"
 
 
@@ -655,34 +500,6 @@ async def test_item_writes_meet_the_injected_faults(ns: Ns) -> None:
     assert upsert.status_code == again.status_code == 204
     assert upsert.headers["Location"] == again.headers["Location"]
     assert ns.sandbox.count("item") == 3  # an upsert resent updates the item it made
-
-
-@pytest.mark.parametrize("inactive", [False, True])
-async def test_a_line_naming_no_active_sale_item_is_refused_as_netsuite_does(
-    ns: Ns, inactive: bool
-) -> None:
-    item_id = "999"
-    if inactive:
-        item_id = await ns.create("serviceSaleItem", service_item("OLD", isInactive=True))
-    body = {
-        "entity": {"id": await ns.customer()},
-        "item": {"items": [line("10.00"), line("5.00") | {"item": {"id": item_id}}]},
-    }
-    answer = await ns.call("POST", f"{API}/invoice", body)
-    assert answer.status_code == 400
-    assert error_of(answer) == {
-        "detail": "Error while accessing a resource. You have entered an Invalid Field Value "
-        f"{item_id} for the following field: item",
-        "o:errorCode": "INVALID_CONTENT",
-        "o:errorPath": "item.items[1].item",
-    }
-    discount_line = line("1") | {"item": {"id": "2"}}  # a discount item, not a sale item
-    memo = await ns.call("POST", f"{API}/creditMemo", body | {"item": {"items": [discount_line]}})
-    assert (code_of(memo), error_of(memo)["o:errorPath"]) == (
-        "INVALID_CONTENT",
-        "item.items[0].item",
-    )
-    assert ns.sandbox.count("invoice") == ns.sandbox.count("credit_note") == 0
 
 
 async def test_saved_lines_name_their_item_as_reads_do(ns: Ns) -> None:
@@ -725,10 +542,7 @@ async def test_an_async_write_with_a_used_idempotency_key_is_a_conflict(ns: Ns) 
     result = decode_json((await ns.call("GET", result_url)).content)
     assert "/customer/" in result["links"][0]["href"]
     again = await ns.call("POST", f"{API}/customer", body, headers=headers)
-    body_again = decode_json(again.content)
-    assert (again.status_code, body_again["title"]) == (400, "Conflict")
-    assert code_of(again) == "IDEMPOTENCY_ERROR"
-    assert again.headers["Location"] == job_url
+    assert again.headers["Location"] == job_url  # the refusal: the refusal examples
     assert ns.sandbox.count("customer") == 1
 
 
@@ -745,8 +559,6 @@ async def test_a_failed_async_write_fails_its_job(ns: Ns) -> None:
     accepted = await ns.call("POST", f"{API}/customer", {"companyName": "A"}, headers=headers)
     job = decode_json((await ns.call("GET", httpx.URL(accepted.headers["Location"]).path)).content)
     assert job["progress"] == "failed"
-    not_a_uuid = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "k-1"}
-    assert (await ns.call("POST", f"{API}/customer", {}, headers=not_a_uuid)).status_code == 400
 
 
 # --------------------------------------------------------------- governance
@@ -808,3 +620,93 @@ async def test_tba_tokens_issued_over_http_survive_a_restart_until_revoked(
     assert audit == {"failures": ["InvalidToken"]}
     await second.aclose()
     second.sandbox.close()
+
+
+# ---------------------------------------------------------------- refusals
+
+
+class TestNetSuiteRefusalExamples(RefusalExamplesSection):
+    """Every row of adapters/netsuite/sandbox/refusals.py refused as its example shows,
+    naming the o:errorPath (and title) the example gives."""
+
+    examples = EXAMPLES
+    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
+
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[Ns]:
+        ns = Ns(create_app(concurrency=50, per_minute=1000))
+        try:
+            yield ns
+        finally:
+            await ns.aclose()
+            ns.sandbox.close()
+
+    async def send(self, client: Ns, request: Request) -> httpx.Response:
+        path = request.path if request.path.startswith("/services/") else API + request.path
+        sent = client.http.build_request(
+            request.method, path, params=request.params, content=request.content()
+        )
+        sent.headers["Authorization"] = client.auth.header(request.method, sent.url)
+        sent.headers.update(request.headers)
+        return await client.http.send(sent)
+
+    def error_code(self, answer: httpx.Response) -> str:
+        return code_of(answer)
+
+    def check_answer(self, answer: httpx.Response, row: Refusal, example: Example) -> None:
+        expected = dict(example.expect)
+        if "path" in expected:
+            assert error_of(answer).get("o:errorPath") == expected["path"]
+        if "title" in expected:
+            assert decode_json(answer.content)["title"] == expected["title"]
+
+    async def given_throttled(self, ns: Ns) -> dict[str, str]:
+        ns.sandbox.throttle_next(1)
+        return {}
+
+    async def given_failing(self, ns: Ns) -> dict[str, str]:
+        ns.sandbox.fail_next_writes(1)
+        return {}
+
+    async def given_customer(self, ns: Ns) -> dict[str, str]:
+        """Acme (external ID X-1), the service item SVC-1 and an inactive one."""
+        await ns.create("serviceSaleItem", service_item("SVC-1"))
+        inactive = await ns.create("serviceSaleItem", service_item("OLD", isInactive=True))
+        return {"customer": await ns.customer("Acme", externalId="X-1"), "inactive": inactive}
+
+    async def given_euro_customer(self, ns: Ns) -> dict[str, str]:
+        return {"customer": await ns.customer(currency={"id": "4"})}
+
+    async def given_credits(self, ns: Ns) -> dict[str, str]:
+        """As open_credits, an open invoice of 100.00 and another customer."""
+        customer, memo, payment = await open_credits(ns)
+        [paid] = [r["id"] for r in ns.sandbox.records("invoice")]
+        return {
+            "customer": customer,
+            "memo": memo,
+            "payment": payment,
+            "paid_invoice": paid,
+            "invoice": await ns.invoice(customer),
+            "other": await ns.customer("Other"),
+        }
+
+    async def given_refunded(self, ns: Ns) -> dict[str, str]:
+        """As credits, the payment's 40.00 left refunded."""
+        given = await self.given_credits(ns)
+        await ns.create("customerRefund", refund(given["customer"], (given["payment"], "40.00")))
+        return given
+
+    async def given_credited(self, ns: Ns) -> dict[str, str]:
+        """An invoice of 100.00 with a credit memo of 40.00 applied."""
+        customer = await ns.customer()
+        invoice = await ns.invoice(customer)
+        memo = {"entity": {"id": customer}, "item": {"items": [line("40.00")]}}
+        await ns.create("creditMemo", memo | {"apply": applying(invoice, "40")})
+        return {"invoice": invoice}
+
+    async def given_async_job(self, ns: Ns) -> dict[str, str]:
+        key = str(uuid.uuid4())
+        headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": key}
+        body = {"companyName": "Acme", "subsidiary": {"id": "1"}}
+        assert (await ns.call("POST", f"{API}/customer", body, headers=headers)).status_code == 202
+        return {"key": key}

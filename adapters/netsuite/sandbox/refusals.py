@@ -7,12 +7,25 @@ Sources, as marked below: Oracle's NetSuite help pages by title; "third-party ca
 live answers integrators published; "SOAP code", the code NetSuite's SOAP web services
 document where the REST one is unverified; "the sandbox's check", a refusal whose code or
 wording no source was recorded for; "stricter than NetSuite", what NetSuite would take and
-the sandbox refuses.
+the sandbox refuses. ``EXAMPLES``: a request each rule refuses (paths below
+``/services/rest/record/v1`` unless they start ``/services/``), the ``o:errorPath`` (and
+title) it names, fired by ``tests/contracts/refusal_examples_section.py``; the set-ups
+named by ``given`` are ``tests/unit/test_netsuite_sandbox.py``'s.
 """
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
+from decimal import Decimal
+from typing import Any
+
+from syncledger.adapters.sandbox.refusals import (
+    Example,
+    Examples,
+    Exempt,
+    Refusal,
+    RefusalTable,
+    answered,
+)
 
 #: NetSuite's ``title`` where it is not the status's reason phrase
 TITLES = {"async.key_used": "Conflict"}
@@ -185,3 +198,203 @@ REFUSALS = RefusalTable(
             "each line above zero and within what the credit has neither applied nor had"
             f" refunded; {RULES}"),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ examples
+
+
+def _line(rate: str = "10.00", quantity: str = "1", **extra: Any) -> dict[str, Any]:
+    return {"item": {"id": "1"}, "quantity": Decimal(quantity), "rate": Decimal(rate), **extra}
+
+
+def _customer(**fields: Any) -> Example:
+    body = {"companyName": "Bolt", "subsidiary": {"id": "1"}, **fields}
+    return Example(
+        "POST", "/customer", {k: v for k, v in body.items() if v is not None}, given="customer"
+    )
+
+
+def _document(
+    record: str = "invoice", given: str = "customer", *lines: dict[str, Any], **fields: Any
+) -> Example:
+    body = {"entity": {"id": "{customer}"}, "item": {"items": list(lines or [_line()])}, **fields}
+    return Example("POST", f"/{record}", body, given=given)
+
+
+def _applying(doc: str, amount: str) -> dict[str, Any]:
+    return {"items": [{"doc": {"id": doc}, "apply": True, "amount": Decimal(amount)}]}
+
+
+def _payment(amount: str, doc: str = "{invoice}", applied: str = "", **fields: Any) -> Example:
+    body = {
+        "customer": {"id": "{customer}"},
+        "payment": Decimal(amount),
+        "apply": _applying(doc, applied or amount),
+        **fields,
+    }
+    return Example("POST", "/customerPayment", body, given="credits")
+
+
+def _refund(*draws: tuple[str, str], **fields: Any) -> Example:
+    lines = [
+        {"doc": {"id": doc}, "apply": True, "amount": Decimal(amount)} for doc, amount in draws
+    ]
+    body = {
+        "customer": {"id": "{customer}"},
+        "tranDate": "2026-03-20",
+        "account": {"id": "1"},
+        "paymentMethod": {"id": "1"},
+        "apply": {"items": lines},
+        **fields,
+    }
+    return Example("POST", "/customerRefund", body, given="credits")
+
+
+def _item(**fields: Any) -> Example:
+    body = {
+        "itemId": "SVC-2",
+        "incomeAccount": {"id": "54"},
+        "taxSchedule": {"id": "1"},
+        "subsidiary": {"items": [{"id": "1"}]},
+        **fields,
+    }
+    return Example(
+        "POST",
+        "/serviceSaleItem",
+        {k: v for k, v in body.items() if v is not None},
+        given="customer",
+    )
+
+
+def _suiteql(q: object, transient: bool = True) -> Example:
+    """A SuiteQL query of a book holding a customer (columns are read row by row)."""
+    headers = (("Prefer", "transient"),) if transient else ()
+    body = {"q": q} if isinstance(q, str) else q
+    return Example(
+        "POST", "/services/rest/query/v1/suiteql", body, headers=headers, given="customer"
+    )
+
+
+def _get(path: str, **params: str) -> Example:
+    return Example("GET", path, params=tuple(params.items()))
+
+
+_ASYNC = (("Prefer", "respond-async"),)
+_NEW = {"companyName": "Acme", "subsidiary": {"id": "1"}}
+_AT_LINE = "item.items[0]"
+_AT_APPLY = "apply.items[0]"
+
+EXAMPLES = Examples(REFUSALS, {
+    "login.invalid": Example("GET", "/customer", headers=(("Authorization", "OAuth none"),))
+    .naming(title="Unauthorized"),
+    "limit.concurrency": Example("GET", "/customer", given="throttled"),
+    "limit.frequency": Exempt("needs a sandbox whose window allows n requests: the"
+                              " RequestWindowSection (TestNetSuiteRequestWindow) fires it"),
+    "server.unexpected": Example("POST", "/customer", _NEW, given="failing"),
+    "request.not_json": Example("POST", "/customer", "{not json"),
+    "request.not_object": Example("POST", "/customer", ["a list"]),
+    "record.type_unknown": _get("/salesThing/1"),
+    "record.not_found": (_get("/invoice/987654"), _get("/invoice/eid:nope")),
+    "record.read_only": Example("POST", "/currency", {"name": "Euro"}),
+    "record.not_written": Example("POST", "/discountItem", {"itemId": "Other discount"}),
+    "record.id_on_create": _customer(id="5").naming(path="id"),
+    "record.external_id_taken": _customer(companyName="Other", externalId="X-1")
+    .naming(path="externalId"),
+    "upsert.not_external_id": Example("PUT", "/customer/12", {"companyName": "A"}),
+    "upsert.id_in_body": Example("PUT", "/customer/eid:C-1", {
+        "id": "5", "companyName": "A", "subsidiary": {"id": "1"}}).naming(path="id"),
+    "upsert.external_id_differs": Example("PUT", "/customer/eid:C-1", {
+        "externalId": "C-2", "companyName": "A", "subsidiary": {"id": "1"}}),
+    "transaction.voided": Exempt("not reachable over the API: NetSuite's REST web services"
+                                 " offer no void, so no request makes a voided transaction"),
+    "page.not_integer": _get("/customer", limit="x"),
+    "page.out_of_range": (_get("/customer", limit="0"), _get("/customer", limit="1001")),
+    "filter.unreadable": _get("/customer", q="companyName LIKE x"),
+    "suiteql.not_transient": _suiteql("SELECT id FROM customer", transient=False),
+    "suiteql.no_statement": _suiteql({"query": "SELECT id FROM customer"}),
+    "suiteql.table_unknown": _suiteql("SELECT id FROM vendor"),
+    "suiteql.column_unknown": _suiteql("SELECT nope FROM customer"),
+    "suiteql.unreadable": (_suiteql("DELETE FROM customer"),
+                           _suiteql("SELECT id FROM customer WHERE UPPER(companyname, 'x') = 'A'")),
+    "async.key_not_uuid": Example("POST", "/customer", {},
+                                  headers=(*_ASYNC, ("X-NetSuite-Idempotency-Key", "k-1"))),
+    "async.key_used": Example("POST", "/customer", _NEW, given="async_job",
+                              headers=(*_ASYNC, ("X-NetSuite-Idempotency-Key", "{key}")))
+    .naming(title="Conflict"),
+    "async.job_not_found": _get("/services/rest/async/v1/job/999"),
+    "field.missing": (
+        _customer(companyName=None).naming(path="companyName"),
+        _customer(subsidiary=None).naming(path="subsidiary"),
+        _document("invoice", "customer", item={"items": []}).naming(path="item"),
+        _item(itemId="").naming(path="itemId"),
+        _item(incomeAccount=None, taxSchedule=None).naming(path="incomeAccount"),
+        _item(subsidiary={"items": []}).naming(path="subsidiary"),
+        _document("invoice", "euro_customer").naming(path="exchangeRate"),
+    ),
+    "field.invalid_reference": (
+        _document(entity={"id": "987654"}).naming(path="entity"),
+        _document("invoice", "customer", _line(item={"id": "99"}))
+        .naming(path="item.items[0].item").saying(value="99", field="item"),
+        _document("invoice", "customer", _line(), _line("5.00", item={"id": "{inactive}"}))
+        .naming(path="item.items[1].item"),
+        # a discount item is no sale item
+        _document("creditMemo", "customer", _line("1", item={"id": "2"}))
+        .naming(path="item.items[0].item"),
+        _document(discountItem={"id": "1"}, discountRate=Decimal(-1)).naming(path="discountItem"),
+        _item(incomeAccount={"id": "999"}).naming(path="incomeAccount"),
+        _refund(("{invoice}", "1.00")).naming(path="apply.items[0].doc"),
+    ),
+    # what the schema types is refused first as schema.number_as_text; a discountRate may be
+    # a percentage, so it is read as a number only then
+    "field.not_a_number": _document(discountItem={"id": "2"}, discountRate="ten")
+    .naming(path="discountRate"),
+    "field.not_finite": Exempt("JSON carries no infinite number and a text one is refused"
+                               " first (schema.number_as_text); kept as number()'s guard"),
+    "schema.number_as_text": (
+        _document("invoice", "customer", _line() | {"rate": "10.00"})
+        .naming(path="item.items[0].rate"),
+        _document("invoice", "customer", _line() | {"rate": True})
+        .naming(path="item.items[0].rate"),
+    ),
+    "customer.email_invalid": _customer(email="nowhere").naming(path="email"),
+    "customer.entity_id_taken": _customer(companyName="ACME").naming(path="entityId"),
+    "item.name_taken": _item(itemId="SVC-1").naming(path="itemId"),
+    "line.amount_not_quantity_times_rate": _document(
+        "invoice", "customer", _line("0.335", "3", amount=Decimal("1.02"))).naming(path=_AT_LINE),
+    "document.total_negative": _document("invoice", "customer", _line("-10.00"))
+    .naming(path="total"),
+    "document.currency_not_customers": _document("invoice", "euro_customer", currency={"id": "1"})
+    .naming(path="currency"),
+    "document.exchange_rate_not_positive": _document("invoice", "euro_customer",
+                                                     exchangeRate=Decimal(0))
+    .naming(path="exchangeRate"),
+    "tax.code_of_another_type": Exempt("the account models one tax type (rules.TAX_TYPES), so"
+                                       " every tax code is of it; kept as a guard"),
+    "payment.negative": _payment("-1.00", applied="1.00").naming(path="payment"),
+    "apply.another_customer": Example("POST", "/customerPayment", {
+        "customer": {"id": "{other}"}, "payment": Decimal(30),
+        "apply": _applying("{invoice}", "30")}, given="credits")
+    .naming(path="apply.items[0].doc"),
+    "apply.beyond_due": (_payment("500", applied="100.01").naming(path=_AT_APPLY),
+                         _payment("130", "{paid_invoice}", "1.00").naming(path=_AT_APPLY)),
+    "apply.beyond_available": (
+        _payment("10", applied="20").naming(path="apply"),
+        # 60 applied and 40 refunded: the payment cannot shrink to 90
+        Example("PATCH", "/customerPayment/{payment}", {"payment": Decimal(90)},
+                given="refunded").naming(path="apply"),
+    ),
+    "invoice.total_below_applied": Example(
+        "PATCH", "/invoice/{invoice}", {"item": {"items": [_line("30.00")]}},
+        params=(("replace", "item"),), given="credited").naming(path="total"),
+    "refund.applies_nothing": _refund().naming(path="apply"),
+    "refund.another_customer": Example("POST", "/customerRefund", {
+        "customer": {"id": "{other}"}, "tranDate": "2026-03-20", "account": {"id": "1"},
+        "paymentMethod": {"id": "1"}, "apply": _applying("{memo}", "1.00")}, given="credits")
+    .naming(path="apply.items[0].doc"),
+    "refund.another_currency": _refund(("{memo}", "1.00"), currency={"id": "4"},
+                                       exchangeRate=Decimal("1.1"))
+    .naming(path="apply.items[0].doc"),
+    "refund.beyond_credit": (_refund(("{memo}", "40.01")).naming(path=_AT_APPLY),
+                             _refund(("{payment}", "40.01")).naming(path=_AT_APPLY),
+                             _refund(("{memo}", "0")).naming(path=_AT_APPLY)),
+})  # fmt: skip
