@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from syncledger.adapters.kit.wire_mapping import get_path
 from syncledger.core.customer_details import CUSTOMER_FIELDS, AddressParts, detail_text
 from syncledger.core.ports import LedgerRecord
 
@@ -32,12 +33,8 @@ M = TypeVar("M")
 Read = Callable[[Mapping[str, Any], str], Any]
 
 
-def value_at(raw: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path of a record (``BillAddr.Line1``; None: it holds none)."""
-    node: Any = raw
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
+#: the value at a dotted path of a record (``BillAddr.Line1``; None: it holds none)
+value_at: Read = get_path
 
 
 def field_of(raw: Mapping[str, Any], name: str) -> Any:

@@ -31,6 +31,7 @@ from typing import Any
 
 from syncledger.adapters.jobber import amounts
 from syncledger.adapters.jobber.locations import location_problems
+from syncledger.adapters.kit.wire_mapping import get_path
 from syncledger.core.errors import ConfigurationError
 from syncledger.core.ports import SourceItem
 from syncledger.core.validation import MALFORMED_FIELD
@@ -64,13 +65,6 @@ def _date(value: Any) -> str | None:
     return str(value)[:10] if value else None
 
 
-def _path(node: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = node
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def _decimal(value: Any) -> str | None:
     return None if value is None else str(Decimal(str(value)))
 
@@ -96,8 +90,8 @@ SHAPERS: Mapping[str, Callable[[Mapping[str, Any]], Any]] = {
     "issuedDate": lambda n: _date(n.get("issuedDate")),
     "dueDate": lambda n: _date(n.get("dueDate")),
     "date": lambda n: _date(n.get("date")),
-    "amounts.total": lambda n: _decimal(_path(n, "amounts.total")),
-    "amounts.discountAmount": lambda n: _decimal(_path(n, "amounts.discountAmount")),
+    "amounts.total": lambda n: _decimal(get_path(n, "amounts.total")),
+    "amounts.discountAmount": lambda n: _decimal(get_path(n, "amounts.discountAmount")),
     "amount": lambda n: _decimal(n.get("amount")),
 }
 PLAIN = frozenset({"invoiceNumber", "client.id", "invoice.id"})
@@ -158,7 +152,7 @@ class SourceMapping:
         out: dict[str, Any] = {"id": node["id"]}
         for field, prop in self.fields[kind].items():
             shaper = SHAPERS.get(prop)
-            value = shaper(node) if shaper else _path(node, prop)
+            value = shaper(node) if shaper else get_path(node, prop)
             out[field] = str(value) if isinstance(value, int | float) else value
         return out
 
