@@ -152,6 +152,19 @@ def refresh_grant(
     return plain_json(200, shape(tokens))
 
 
+def token_fields(tokens: Tokens, token_type: str, **extra: Any) -> Tokens:
+    """The shared token server's ``tokens`` in the fields a platform's token endpoint
+    answers with: access and refresh token, ``expires_in``, the platform's spelling of
+    ``token_type``, and its ``extra`` fields."""
+    return {
+        "access_token": tokens["access_token"],
+        "token_type": token_type,
+        "expires_in": tokens["expires_in"],
+        "refresh_token": tokens["refresh_token"],
+        **extra,
+    }
+
+
 def authorize_answer(
     oauth: Consenting, params: Mapping[str, str], extra: Mapping[str, str]
 ) -> Response:

@@ -19,7 +19,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -82,27 +82,31 @@ class AuthorizationCodes:
         return row is not None and row[0] == redirect_uri and _pkce_ok(row[1], verifier)
 
 
-class TokenServer:
-    """What every sandbox's token server shares: its database, the app it knows (client
-    id and secret, compared in constant time), its clock, how long access tokens last, and
-    the consent side (``authorize`` hands out an ``AuthorizationCodes`` code)."""
+class ServerOptions(TypedDict):
+    """What every sandbox token server is built with besides its database: the app it
+    knows, how long access tokens last (``ACCESS_TTL``) and its clock (``time.time``)."""
 
-    def __init__(
-        self,
-        db: sqlite3.Connection,
-        schema: str,
-        *,
-        client_id: str,
-        client_secret: str,
-        access_ttl: float,
-        clock: Callable[[], float],
-    ) -> None:
+    client_id: str
+    client_secret: str
+    access_ttl: NotRequired[float]
+    clock: NotRequired[Callable[[], float]]
+
+
+class TokenServer:
+    """What every sandbox's token server shares: its database (with the subclass's
+    ``SCHEMA``), the app it knows (client id and secret, compared in constant time), its
+    clock, how long access tokens last, and the consent side (``authorize`` hands out an
+    ``AuthorizationCodes`` code)."""
+
+    SCHEMA = SCHEMA
+
+    def __init__(self, db: sqlite3.Connection, **options: Unpack[ServerOptions]) -> None:
         self._db = db
-        self._client = (client_id, client_secret)
-        self._access_ttl = access_ttl
-        self._clock = clock
-        db.executescript(schema)
-        self._codes = AuthorizationCodes(db, clock)
+        self._client = (options["client_id"], options["client_secret"])
+        self._access_ttl = options.get("access_ttl", ACCESS_TTL)
+        self._clock = options.get("clock", time.time)
+        db.executescript(self.SCHEMA)
+        self._codes = AuthorizationCodes(db, self._clock)
 
     def client_id_ok(self, client_id: str) -> bool:
         return secrets.compare_digest(client_id, self._client[0])
@@ -141,20 +145,10 @@ class OAuthServer(TokenServer):
         self,
         db: sqlite3.Connection,
         *,
-        client_id: str,
-        client_secret: str,
-        access_ttl: float = ACCESS_TTL,
         refresh_ttl: float = REFRESH_TTL,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(
-            db,
-            SCHEMA,
-            client_id=client_id,
-            client_secret=client_secret,
-            access_ttl=access_ttl,
-            clock=clock,
-        )
+        super().__init__(db, **options)
         self._refresh_ttl = refresh_ttl
 
     def grant(self, refresh_token: str | None = None) -> str:

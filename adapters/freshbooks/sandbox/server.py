@@ -71,6 +71,7 @@ from syncledger.adapters.sandbox.common import (
     authorize_answer,
     plain_json,
     refresh_grant,
+    token_fields,
 )
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
@@ -260,11 +261,4 @@ async def _token_form(request: Request) -> dict[str, str]:
 
 
 def _freshbooks_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "access_token": tokens["access_token"],
-        "token_type": "Bearer",
-        "expires_in": tokens["expires_in"],
-        "refresh_token": tokens["refresh_token"],
-        "scope": SCOPE,
-        "created_at": int(time.time()),
-    }
+    return token_fields(tokens, "Bearer", scope=SCOPE, created_at=int(time.time()))

@@ -76,7 +76,7 @@ from syncledger.adapters.sage.sandbox.book import SageBook
 from syncledger.adapters.sage.sandbox.errors import SageError, refuse, server_error
 from syncledger.adapters.sage.sandbox.limits import MEGABYTE, ByteWindow
 from syncledger.adapters.sage.sandbox.service import IDEMPOTENCY_TTL, KINDS, SageSandbox
-from syncledger.adapters.sandbox.common import Kinds
+from syncledger.adapters.sandbox.common import Kinds, token_fields
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
     HandleOptions,
@@ -213,12 +213,5 @@ async def _financial_settings(request: Request, sandbox: SageSandbox) -> tuple[i
 
 def _sage_tokens(issued: dict[str, Any]) -> dict[str, Any]:
     """The shared token server's answer in the fields Sage's token endpoint uses."""
-    return {
-        "access_token": issued["access_token"],
-        "expires_in": issued["expires_in"],
-        "token_type": "bearer",
-        "refresh_token": issued["refresh_token"],
-        "refresh_token_expires_in": 2678400,  # 31 days
-        "scope": "full_access",
-        "requested_by_id": "sandbox-user",
-    }
+    more = {"scope": "full_access", "requested_by_id": "sandbox-user"}
+    return token_fields(issued, "bearer", refresh_token_expires_in=2678400, **more)  # 31 days

@@ -81,7 +81,7 @@ from starlette.routing import Route
 
 from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
-from syncledger.adapters.sandbox.common import Kinds, plain_json
+from syncledger.adapters.sandbox.common import Kinds, plain_json, token_fields
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
     HandleOptions,
@@ -327,13 +327,7 @@ async def _accounts(request: Request, sandbox: XeroSandbox) -> tuple[int, bytes]
 
 def _xero_tokens(tokens: dict[str, Any]) -> dict[str, Any]:
     """The shared token server's answer in the fields Xero identity's token endpoint uses."""
-    return {
-        "access_token": tokens["access_token"],
-        "expires_in": tokens["expires_in"],
-        "token_type": "Bearer",
-        "refresh_token": tokens["refresh_token"],
-        "scope": SCOPE,
-    }
+    return token_fields(tokens, "Bearer", scope=SCOPE)
 
 
 async def _connections(request: Request) -> Response:

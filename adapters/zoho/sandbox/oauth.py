@@ -15,11 +15,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
-from syncledger.adapters.sandbox.oauth import TokenServer
+from syncledger.adapters.sandbox.oauth import ServerOptions, TokenServer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS zoho_tokens (
@@ -41,24 +40,16 @@ class ZohoAccounts(TokenServer):
     """Zoho Accounts: the shared ``TokenServer`` (client, codes, clock) with Zoho's
     non-rotating, revocable refresh tokens."""
 
+    SCHEMA = SCHEMA
+
     def __init__(
         self,
         db: sqlite3.Connection,
         *,
-        client_id: str,
-        client_secret: str,
         api_domain: str = "https://www.zohoapis.com",
-        access_ttl: float = ACCESS_TTL,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(
-            db,
-            SCHEMA,
-            client_id=client_id,
-            client_secret=client_secret,
-            access_ttl=access_ttl,
-            clock=clock,
-        )
+        super().__init__(db, **options)
         self._api_domain = api_domain
 
     def grant(self, refresh_token: str | None = None) -> str:
