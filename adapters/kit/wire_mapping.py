@@ -25,10 +25,31 @@ from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import CreditNote, Invoice, Payment
 from syncledger.core.money import to_decimal
 
+
+class Marker:
+    """A word that carries one value in a note a person can also write in:
+    ``<marker> <value>``, found again wherever it stands in the text."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        #: finds the value after the marker (group 1)
+        self.pattern = re.compile(re.escape(marker) + r"\s*(\S+)")
+
+    def note(self, value: str) -> str:
+        """The line that carries ``value``."""
+        return f"{self.marker} {value}"
+
+    def found_in(self, text: object) -> str | None:
+        """The value a note carries, if any."""
+        match = self.pattern.search(text) if isinstance(text, str) else None
+        return match.group(1) if match else None
+
+
 #: the marker before our reference in a note field a person can also write in
 REF_MARKER = "syncledger-ref:"
+REF = Marker(REF_MARKER)
 #: finds the reference after the marker (group 1)
-REF_IN_TEXT = re.compile(re.escape(REF_MARKER) + r"\s*(\S+)")
+REF_IN_TEXT = REF.pattern
 
 M = TypeVar("M")
 
@@ -36,15 +57,10 @@ M = TypeVar("M")
 PathSetter = Callable[[dict[str, Any], str, Any], None]
 
 
-def ref_note(external_ref: str) -> str:
-    """The line that carries ``external_ref`` in a note."""
-    return f"{REF_MARKER} {external_ref}"
-
-
-def ref_in(text: object) -> str | None:
-    """The reference a note carries, if any."""
-    match = REF_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
+#: the line that carries ``external_ref`` in a note
+ref_note = REF.note
+#: the reference a note carries, if any
+ref_in = REF.found_in
 
 
 # ------------------------------------------------------------------ canonical → wire

@@ -71,7 +71,6 @@ while it is unset, ``syncledger.no_tax_schedule``).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,7 +106,7 @@ KIND_OF_RECORD = {record: kind for kind, record in RECORD.items()}
 EXTERNAL_ID_PREFIX = "sl_"
 VOID_MARKER = "syncledger-void:"
 VOID_REF_PREFIX = "syncledger/void/"
-_VOID_IN_TEXT = re.compile(re.escape(VOID_MARKER) + r"\s*(\S+)")
+VOID = kit.Marker(VOID_MARKER)
 KINDS = tuple(RECORD)
 
 
@@ -125,13 +124,10 @@ def is_void_ref(ref: str | None) -> bool:
     return ref is not None and ref.startswith(VOID_REF_PREFIX)
 
 
-def void_note(credit_memo_external_id: str) -> str:
-    return f"{VOID_MARKER} {credit_memo_external_id}"
-
-
-def void_in(text: object) -> str | None:
-    match = _VOID_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
+#: the note naming the credit memo that books a void
+void_note = VOID.note
+#: the credit memo a note names, if any
+void_in = VOID.found_in
 
 
 def record_of(kind: str) -> str:

@@ -39,7 +39,6 @@ single-record answers carry (``VERSION_FIELDS``).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,7 +62,7 @@ KEY_MARKER = "syncledger-key:"
 TAX_MARKER = "syncledger-tax:"
 REFERENCE_LIMIT = 100
 ZOHO_TIME = "%Y-%m-%dT%H:%M:%S%z"
-_TAX_IN_TEXT = re.compile(re.escape(TAX_MARKER) + r"\s*(\S+)")
+TAX = kit.Marker(TAX_MARKER)
 #: canonical kind → (resource path, single key, list key, id field, number field)
 RESOURCES: dict[str, tuple[str, str, str, str, str]] = {
     "customer": ("contacts", "contact", "contacts", "contact_id", "contact_name"),
@@ -117,7 +116,7 @@ def ref_note(external_ref: str, tax_id: str | None = None) -> str:
     customer's tax id as ``tax_key`` prints it (found by ``search_text`` too)."""
     note = f"{REF_MARKER} {external_ref}\n{KEY_MARKER} {ref_key(external_ref)}"
     key = tax_key(tax_id)
-    return note if key is None else f"{note}\n{TAX_MARKER} {key}"
+    return note if key is None else f"{note}\n{TAX.note(key)}"
 
 
 def tax_key(tax_id: object) -> str | None:
@@ -128,9 +127,8 @@ def tax_key(tax_id: object) -> str | None:
     return key or None
 
 
-def tax_in(text: object) -> str | None:
-    match = _TAX_IN_TEXT.search(text) if isinstance(text, str) else None
-    return match.group(1) if match else None
+#: the tax id key a contact's notes carry
+tax_in = TAX.found_in
 
 
 def refund_ledger_id(credit_kind: str, credit_id: str, refund_id: str) -> str:
