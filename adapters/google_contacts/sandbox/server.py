@@ -30,7 +30,7 @@ tokens with ``ContactBook.expire_sync_tokens`` (``server.book_of(app)``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -49,6 +49,7 @@ from syncledger.adapters.sandbox.common import (
     refresh_grant,
     sandbox_app,
 )
+from syncledger.adapters.sandbox.errors import SandboxError
 from syncledger.adapters.sandbox.oauth import OAuthServer
 from syncledger.adapters.sandbox.scaffold import bearer_ok
 
@@ -57,15 +58,15 @@ CLIENT_SECRET: Final = "sandbox-google-secret"  # noqa: S105 - the sandbox's pub
 REFRESH_TOKEN: Final = "sandbox-google-refresh"  # noqa: S105 - the sandbox's public test token
 
 
-class Refused(Exception):
+class Refused(SandboxError):
     """A refusal by its row in ``REFUSALS``; ``values`` fill the row's message."""
 
     def __init__(self, rule: str, **values: object) -> None:
         self.row = REFUSALS[rule]
         self.message = self.row.text(**values)
-        super().__init__(self.message)
+        super().__init__(self.row.status, self.message)
 
-    def response(self) -> Response:
+    def payload(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.row.status, "message": self.message}
         if self.row.code:
             error["details"] = [
@@ -75,7 +76,7 @@ class Refused(Exception):
                     "domain": "people.googleapis.com",
                 }
             ]
-        return plain_json(self.row.status, {"error": error})
+        return {"error": error}
 
 
 class GoogleSandbox(ContactBook):
@@ -174,24 +175,23 @@ def contact_groups(book: GoogleSandbox, params: Mapping[str, str]) -> dict[str, 
 # --------------------------------------------------------------------------- routes
 
 
-async def list_connections(request: Request) -> Response:
-    book = book_of(request.app)
-    if not bearer_ok(book.oauth, request.headers.get("authorization")):
-        return Refused("auth.credentials_invalid").response()
-    try:
-        return plain_json(200, connections(book, dict(request.query_params)))
-    except Refused as refused:
-        return refused.response()
+Listed = Callable[[GoogleSandbox, Mapping[str, str]], dict[str, Any]]
 
 
-async def list_contact_groups(request: Request) -> Response:
-    book = book_of(request.app)
-    if not bearer_ok(book.oauth, request.headers.get("authorization")):
-        return Refused("auth.credentials_invalid").response()
-    try:
-        return plain_json(200, contact_groups(book, dict(request.query_params)))
-    except Refused as refused:
-        return refused.response()
+def _api(listed: Listed) -> Callable[[Request], Awaitable[Response]]:
+    """An API endpoint answering ``listed`` for a request with a valid bearer token, or
+    the refusal in Google's shape."""
+
+    async def endpoint(request: Request) -> Response:
+        book = book_of(request.app)
+        try:
+            if not bearer_ok(book.oauth, request.headers.get("authorization")):
+                raise Refused("auth.credentials_invalid")
+            return plain_json(200, listed(book, dict(request.query_params)))
+        except Refused as refused:
+            return refused.answer()
+
+    return endpoint
 
 
 async def token(request: Request) -> Response:
@@ -203,8 +203,8 @@ def create_app(book: Path | None = None, *, rate_scale: float = 1.0) -> Starlett
     """The sandbox with its contacts in ``book`` (memory when None). No throttle: the
     People API publishes no per-minute figure to imitate."""
     routes = [
-        Route("/v1/people/me/connections", list_connections, methods=["GET"]),
-        Route("/v1/contactGroups", list_contact_groups, methods=["GET"]),
+        Route("/v1/people/me/connections", _api(connections), methods=["GET"]),
+        Route("/v1/contactGroups", _api(contact_groups), methods=["GET"]),
         Route("/token", token, methods=["POST"]),
     ]
     return sandbox_app(GoogleSandbox(book), routes)
