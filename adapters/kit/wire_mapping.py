@@ -52,6 +52,7 @@ REF = Marker(REF_MARKER)
 REF_IN_TEXT = REF.pattern
 
 M = TypeVar("M")
+T = TypeVar("T")
 
 #: sets ``value`` at a dotted ``path`` of a body
 PathSetter = Callable[[dict[str, Any], str, Any], None]
@@ -103,6 +104,17 @@ def fields_body(
             for path in paths:
                 put(body, path, wire(values[canonical]))
     return body
+
+
+def handled(table: Mapping[str, T], kind: str, adapter: str) -> T:
+    """What ``table`` holds for records of ``kind``; a kind it lacks is one the platform's
+    ``adapter`` does not handle: a ``PermanentLedgerError`` (``unsupported``)."""
+    try:
+        return table[kind]
+    except KeyError:
+        raise PermanentLedgerError(
+            f"{adapter} adapter does not handle {kind!r} records", code="unsupported"
+        ) from None
 
 
 def applied_part(

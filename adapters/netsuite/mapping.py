@@ -131,12 +131,7 @@ void_in = VOID.found_in
 
 
 def record_of(kind: str) -> str:
-    try:
-        return RECORD[kind]
-    except KeyError:
-        raise PermanentLedgerError(
-            f"the NetSuite adapter does not handle {kind!r} records", code="unsupported"
-        ) from None
+    return kit.handled(RECORD, kind, "NetSuite")
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,3 +126,19 @@ def test_a_total_the_platform_would_work_out_otherwise_is_refused_naming_both() 
     )
     with pytest.raises(PermanentLedgerError, match=r"^POST /x: Books would total 4\.99"):
         kit.check_total(note, Decimal("4.99"), "Books", where="POST /x")
+
+
+def test_a_kind_the_table_lacks_is_one_the_adapter_does_not_handle() -> None:
+    table = {"invoice": "Invoices"}
+    assert kit.handled(table, "invoice", "Books") == "Invoices"
+    with pytest.raises(PermanentLedgerError, match="Books adapter does not handle 'bill'") as no:
+        kit.handled(table, "bill", "Books")
+    assert no.value.code == "unsupported"
+
+
+def test_a_marker_carries_its_value_anywhere_in_a_note() -> None:
+    void = kit.Marker("syncledger-void:")
+    assert void.note("CM-7") == "syncledger-void: CM-7"
+    assert void.found_in(f"typed by a person\n{void.note('CM-7')}\nmore") == "CM-7"
+    assert void.found_in(kit.ref_note("INV-1")) is None
+    assert void.found_in(None) is None
