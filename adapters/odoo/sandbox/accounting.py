@@ -281,8 +281,9 @@ class Accounting:
         for name in ("invoice_date", "invoice_date_due", "date"):
             if move.get(name) not in (None, False):
                 _date(move[name], name)
-        if move.get("invoice_currency_rate") not in (None, False):
-            rate = _amount(move["invoice_currency_rate"], "invoice_currency_rate")
+        sent = move.get("invoice_currency_rate")
+        if sent is not None and sent is not False:  # a zero rate is sent, and refused
+            rate = _amount(sent, "invoice_currency_rate")
             if rate <= 0:
                 raise refuse("move.rate_not_positive")
 

@@ -10,11 +10,25 @@ and its subclasses 422, ``MissingError`` 404, ``AccessError``/``AccessDenied`` 4
 else 500); Odoo's own modules where the message is quoted from them; "sandbox wording"
 where the status and exception are Odoo's but the message was not checked against Odoo's
 source; "stricter than Odoo" where Odoo accepts what the sandbox does not model.
+
+``EXAMPLES``: a JSON-2 call each rule refuses (``/json/2/<model>/<method>`` with its named
+arguments), fired by ``tests/contracts/refusal_examples_section.py``; the set-ups named by
+``given`` are ``tests/unit/test_odoo_sandbox.py``'s.
 """
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
+from decimal import Decimal
+from typing import Any
+
+from syncledger.adapters.sandbox.refusals import (
+    Example,
+    Examples,
+    Exempt,
+    Refusal,
+    RefusalTable,
+    answered,
+)
 
 JSON2 = "external_api.rst 'Response'; addons/rpc/controllers/json2.py"
 WORDING = "sandbox wording"
@@ -226,3 +240,161 @@ REFUSALS = RefusalTable(
     VALUE_ERROR("setup.unknown_currency", "company currency {code} is not in the database",
             "a test asked for a currency the sandbox database does not hold"),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ examples
+
+
+def _call(model: str, method: str, given: str = "", **kwargs: Any) -> Example:
+    return Example("POST", f"/json/2/{model}/{method}", kwargs, given=given)
+
+
+def _line(price: object = Decimal("10.00"), **vals: Any) -> dict[str, Any]:
+    return {
+        "name": "x",
+        "quantity": Decimal(1),
+        "price_unit": price,
+        "tax_ids": [[6, 0, []]],
+        **vals,
+    }
+
+
+def _invoice(*lines: object, **vals: Any) -> Example:
+    """An invoice of the set-up's partner (one line of 10.00 unless ``lines``)."""
+    values = {
+        "move_type": "out_invoice",
+        "partner_id": "{partner}",
+        "invoice_date": "2026-03-01",
+        "invoice_line_ids": [[0, 0, line] for line in lines or (_line(),)],
+        **vals,
+    }
+    return _call("account.move", "create", "partner", vals_list=[values])
+
+
+def _move(method: str, given: str, **kwargs: Any) -> Example:
+    return _call("account.move", method, given, ids=["{move}"], **kwargs)
+
+
+def _register(model: str, ids: object, given: str, **vals: Any) -> Example:
+    context = {"active_model": model, "active_ids": ids}
+    return _call("account.payment.register", "create", given, vals_list=[vals], context=context)
+
+
+def _partners(**kwargs: Any) -> Example:
+    return _call("res.partner", "search_read", "partner", **kwargs)
+
+
+_XMLRPC = "answered over XML-RPC, as a fault the section (which speaks JSON-2) does not read"
+_APIKEY = "sandbox-odoo-api-key"
+_SOON = "{soon}"  # a date within the keys' lifetime, from the set-up
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.invalid_apikey": Example("POST", "/json/2/res.partner/search_read", {},
+                                   headers=(("Authorization", "bearer nope"),)),
+    "auth.access_denied": _call("res.users.apikeys", "generate", key="nope", scope="rpc",
+                                name="x", expiration_date="2026-01-01"),
+    "limit.requests": _call("res.partner", "search_count", "throttled", domain=[]),
+    "server.injected": _call("res.partner", "create", "failing", vals_list=[{"name": "X"}]),
+    "request.no_json2": Exempt("refused only by a sandbox told it is Odoo 17 or 18"
+                               " (test_json2_is_a_19_route)"),
+    "request.unknown_database": Example("POST", "/json/2/res.partner/search_count",
+                                        {"domain": []}, headers=(("X-Odoo-Database", "nope"),)),
+    "request.not_json": Example("POST", "/json/2/res.partner/search_count", {"domain": []},
+                                headers=(("Content-Type", "text/plain"),)),
+    "request.bad_json": Example("POST", "/json/2/res.partner/search_count", "{not json"),
+    "request.not_object": Example("POST", "/json/2/res.partner/search_count", "[1]"),
+    "request.context_not_object": _call("res.partner", "search_count", domain=[], context=5),
+    "request.not_xmlrpc": Exempt(_XMLRPC),
+    "request.no_method_name": Exempt(_XMLRPC),
+    "request.execute_kw_shape": Exempt(_XMLRPC),
+    "rpc.unknown_service_method": Exempt(_XMLRPC),
+    "rpc.unmarshallable_result": Exempt(f"{_XMLRPC}; test_over_xmlrpc_a_none_result_is_a_fault_"
+                                        "after_the_commit fires it"),
+    "call.unknown_model": _call("no.such.model", "read"),
+    "call.unknown_method": _call("res.partner", "no_such_method"),
+    "call.ids_to_model_method": _call("res.partner", "create", ids=[1], vals_list=[{"name": "X"}]),
+    "call.unexpected_keyword": _call("res.partner", "search_count", bogus_kwarg=1),
+    "call.missing_argument": _call("res.partner", "create"),
+    "call.too_many_positional": Exempt(f"{_XMLRPC}: JSON-2 passes no positional arguments"),
+    "call.not_singleton": _call("account.move", "js_assign_outstanding_line", "two_posted",
+                                ids=["{move}", "{other}"], line_id=1),
+    "call.ids_not_integers": _call("res.partner", "read", ids=["a"], fields=["name"]),
+    "call.fields_not_list": _call("res.partner", "read", "partner", ids=["{partner}"],
+                                  fields="name"),
+    "call.vals_list_not_list": _call("res.partner", "create", vals_list="X"),
+    "record.missing": (
+        _call("res.partner", "read", ids=[999], fields=["name"]),
+        # a line naming no product: Odoo's MissingError
+        _invoice(_line(product_id=999)).saying(model="product.product", ids="999,"),
+        _call("product.product", "create", vals_list=[
+            {"name": "X", "property_account_income_id": 999}]),
+    ),
+    "values.not_object": _call("res.partner", "create", vals_list=["x"]),
+    "values.invalid_field": _call("res.partner", "create",
+                                  vals_list=[{"name": "X", "no_field": 1}]),
+    # type 'product' is gone in Odoo 18
+    "values.wrong_value": _call("product.product", "create", vals_list=[
+        {"name": "X", "type": "product"}]),
+    "values.not_a_number": _invoice(_line("ten")),
+    "values.not_a_date": _invoice(invoice_date="01/03/2026"),
+    "values.line_not_object": _invoice("x"),
+    "values.x2many_commands": _invoice(invoice_line_ids="x"),
+    "values.x2many_command": _invoice(invoice_line_ids=[[9, 0, 0]]),
+    "values.many2many_command": _invoice(_line(tax_ids=[[9]])),
+    "domain.not_list": _partners(domain="x"),
+    "domain.invalid_leaf": _partners(domain=[["name"]]),
+    "domain.invalid_operator": _partners(domain=[["name", "~", "x"]]),
+    "domain.invalid_datetime": _partners(domain=[["write_date", ">", "yesterday"]]),
+    "domain.incomparable": _partners(domain=[["name", ">", 5]]),
+    "search.invalid_order": _partners(domain=[], order="name sideways"),
+    "search.bad_count": _partners(domain=[], limit=-1),
+    "partner.name_required": (_call("res.partner", "create", vals_list=[{"name": ""}]),
+                              # a call is one transaction: the first partner is not kept
+                              _call("res.partner", "create", vals_list=[{"name": "Kept?"},
+                                                                        {"name": ""}])),
+    "product.name_required": _call("product.product", "create", vals_list=[{"default_code": "X"}]),
+    "move.type_unsupported": _invoice(move_type="entry"),
+    "move.readonly_fields": _call("account.move", "write", "posted", ids=["{move}"],
+                                  vals={"invoice_line_ids": [[5, 0, 0]]}),
+    "move.already_posted": _move("action_post", "posted"),
+    "move.post_not_draft": _move("action_post", "cancelled"),
+    "move.customer_required": _move("action_post", "no_partner"),
+    "move.no_lines": _move("action_post", "no_lines"),
+    "move.negative_total": _move("action_post", "negative"),
+    "move.rate_not_positive": _invoice(currency_id=2, invoice_currency_rate=Decimal(0)),
+    "move.rate_missing": _move("action_post", "foreign"),
+    "move.draft_not_posted": _move("button_draft", "draft"),
+    "move.cancel_not_draft": _move("button_cancel", "cancelled"),
+    "reconcile.not_posted": _move("js_assign_outstanding_line", "draft_with_credit",
+                                  line_id="{credit}"),
+    "reconcile.not_outstanding": _move("js_assign_outstanding_line", "posted_with_credit",
+                                       line_id="{others}"),
+    "reconcile.nothing_left": _move("js_assign_outstanding_line", "posted_with_credit",
+                                    line_id="{own}"),
+    "register.wrong_model": _register("res.partner", ["{partner}"], "partner"),
+    "register.several_records": _register("account.move", ["{move}", "{other}"], "two_posted"),
+    "register.not_posted": _register("account.move", ["{move}"], "draft"),
+    "register.nothing_to_pay": _register("account.move.line", ["{credit}"], "refunded_credit"),
+    "register.other_currency": _register("account.move", ["{move}"], "posted", currency_id=2),
+    "register.amount_not_positive": _register("account.move", ["{move}"], "posted",
+                                              amount=Decimal(0)),
+    # a write-off account is not modelled
+    "register.write_off": _register("account.move", ["{move}"], "posted", amount=Decimal(5),
+                                    payment_difference_handling="reconcile"),
+    "payment.negative_amount": _call("account.payment", "create", "partner", vals_list=[
+        {"partner_id": "{partner}", "amount": -1}]),
+    "payment.post_not_draft": _call("account.payment", "action_post", "posted_payment",
+                                    ids=["{payment}"]),
+    "payment.journal_not_bank": _call("account.payment", "create", "partner", vals_list=[
+        {"partner_id": "{partner}", "amount": 5, "journal_id": 1}]),
+    "apikey.unknown_method": _call("res.users.apikeys", "rotate", key=_APIKEY),
+    "apikey.too_long": _call("res.users.apikeys", "generate", key=_APIKEY, scope="rpc",
+                             name="x", expiration_date="2999-01-01"),
+    "apikey.bad_expiration": _call("res.users.apikeys", "generate", key=_APIKEY, scope="rpc",
+                                   name="x", expiration_date="soon"),
+    "apikey.too_many": _call("res.users.apikeys", "generate", "many_keys", key=_APIKEY,
+                             scope="rpc", name="x", expiration_date=_SOON),
+    "apikey.revoke_invalid": _call("res.users.apikeys", "revoke", key="nope"),
+    "setup.unknown_currency": Exempt("refused when a sandbox is built with a company currency"
+                                     " the database lacks, not by a request"),
+})  # fmt: skip
