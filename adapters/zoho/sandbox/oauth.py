@@ -12,13 +12,12 @@ reports). Only token digests are stored.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sqlite3
 from collections.abc import Mapping
 from typing import Any, Unpack
 
-from syncledger.adapters.sandbox.oauth import ServerOptions, TokenServer
+from syncledger.adapters.sandbox.oauth import ServerOptions, TokenServer, digest_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS zoho_tokens (
@@ -32,15 +31,13 @@ ACCESS_TTL = 3600.0
 NEVER = 1e18  # Zoho refresh tokens do not expire until revoked
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class ZohoAccounts(TokenServer):
     """Zoho Accounts: the shared ``TokenServer`` (client, codes, clock) with Zoho's
     non-rotating, revocable refresh tokens."""
 
     SCHEMA = SCHEMA
+    TABLE = "zoho_tokens"
+    ACCESS_ALSO = " AND revoked = 0"
 
     def __init__(
         self,
@@ -56,13 +53,14 @@ class ZohoAccounts(TokenServer):
         """Register a refresh token (as the consent flow would hand out); returns it."""
         token = refresh_token or "1000." + secrets.token_hex(32)
         self._db.execute(
-            "INSERT OR IGNORE INTO zoho_tokens VALUES (?, 'refresh', ?, 0)", (_digest(token), NEVER)
+            "INSERT OR IGNORE INTO zoho_tokens VALUES (?, 'refresh', ?, 0)",
+            (digest_of(token), NEVER),
         )
         return token
 
     def revoke(self, refresh_token: str) -> None:
         self._db.execute(
-            "UPDATE zoho_tokens SET revoked = 1 WHERE digest = ?", (_digest(refresh_token),)
+            "UPDATE zoho_tokens SET revoked = 1 WHERE digest = ?", (digest_of(refresh_token),)
         )
 
     def token(self, form: Mapping[str, str]) -> dict[str, Any]:
@@ -83,29 +81,16 @@ class ZohoAccounts(TokenServer):
             return {"error": "invalid_code"}
         return {**self._issue(), "refresh_token": self.grant()}
 
-    def access_ok(self, token: str) -> bool:
-        row = self._db.execute(
-            "SELECT expires FROM zoho_tokens WHERE digest = ? AND kind = 'access' AND revoked = 0",
-            (_digest(token),),
-        ).fetchone()
-        return row is not None and row[0] > self._clock()
-
-    def expire_access_tokens(self) -> None:
-        self._db.execute("UPDATE zoho_tokens SET expires = 0 WHERE kind = 'access'")
-
     def _refresh_ok(self, token: str) -> bool:
         row = self._db.execute(
             "SELECT revoked FROM zoho_tokens WHERE digest = ? AND kind = 'refresh'",
-            (_digest(token),),
+            (digest_of(token),),
         ).fetchone()
         return row is not None and not row[0]
 
     def _issue(self) -> dict[str, Any]:
         access = "1000." + secrets.token_hex(32)
-        self._db.execute(
-            "INSERT INTO zoho_tokens VALUES (?, 'access', ?, 0)",
-            (_digest(access), self._clock() + self._access_ttl),
-        )
+        self._store_access(access)
         return {
             "access_token": access,
             "api_domain": self._api_domain,

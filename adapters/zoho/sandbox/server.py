@@ -105,10 +105,11 @@ from syncledger.adapters.zoho.sandbox.org import DEFAULT_TAXES, Answer, ZohoOrga
 from syncledger.adapters.zoho.sandbox.schema import check_body
 from syncledger.adapters.zoho.sandbox.service import AUTH_SCHEME, DailyQuota, ZohoSandbox
 
-DEFAULT_CLIENT_ID = "1000.SANDBOXCLIENT"
-DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 (a public sandbox credential)
-DEFAULT_REFRESH_TOKEN = "1000.sandbox-refresh-token"  # noqa: S105 (a public sandbox credential)
-LOGIN = SandboxLogin(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, ACCESS_TTL)
+#: the sandbox's public credentials (not secrets), with Zoho's "1000." prefixes
+LOGIN = SandboxLogin(
+    "1000.SANDBOXCLIENT", "sandbox-secret", "1000.sandbox-refresh-token", ACCESS_TTL
+)
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN = LOGIN.credentials()
 DEFAULT_ORGANIZATION_ID = "10234695"  # the organisation id of Zoho's own examples
 API = "/books/v3"
 LOOKUP_FILTERS = ("reference_number", "search_text", "name")
