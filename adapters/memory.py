@@ -165,24 +165,30 @@ class MemoryLedger:
         return self._write(req.idempotency_key, rec)
 
     async def create_invoice(self, req: ports.InvoiceWrite) -> PushResult:
-        total = req.invoice.computed_total()
-        rec = LedgerRecord(
-            "invoice",
+        items = await self._line_items(req.invoice)
+        rec = replace(self._document(req, items), status="open", due_date=req.invoice.due_date)
+        return self._write(req.idempotency_key, rec)
+
+    def _document(
+        self, req: ports.InvoiceWrite | ports.CreditNoteWrite, line_items: tuple[str | None, ...]
+    ) -> LedgerRecord:
+        """A new invoice or credit note, all of its total still open."""
+        doc = req.record
+        total = doc.computed_total()
+        return LedgerRecord(
+            doc.kind,
             self._new_id(),
             "0",
             req.external_ref,
-            name=req.invoice.number,
+            name=doc.number,
             customer_ledger_id=req.customer_ledger_id,
-            currency=req.invoice.currency,
+            currency=doc.currency,
             total=total,
-            tax=req.invoice.tax_total,
+            tax=doc.tax_total,
             balance=total,
-            status="open",
             updated_at=datetime.now(UTC),
-            line_items=await self._line_items(req.invoice),
-            due_date=req.invoice.due_date,
+            line_items=line_items,
         )
-        return self._write(req.idempotency_key, rec)
 
     async def apply_payment(self, req: ports.PaymentWrite) -> PushResult:
         inv = self.records[req.invoice_ledger_id]
@@ -372,25 +378,11 @@ class MemoryLedger:
         )
 
     async def create_credit_note(self, req: ports.CreditNoteWrite) -> PushResult:
-        total = req.credit_note.computed_total()
         line_items = await self._line_items(req.credit_note)
         journal = req.journal()
 
         async def write_note(key: str) -> StepResult:
-            rec = LedgerRecord(
-                "credit_note",
-                self._new_id(),
-                "0",
-                req.external_ref,
-                name=req.credit_note.number,
-                customer_ledger_id=req.customer_ledger_id,
-                currency=req.credit_note.currency,
-                total=total,
-                tax=req.credit_note.tax_total,
-                balance=total,
-                updated_at=datetime.now(UTC),
-                line_items=line_items,
-            )
+            rec = self._document(req, line_items)
             return StepResult(self._write(key, rec).ledger_id)
 
         note = await journal.step(
