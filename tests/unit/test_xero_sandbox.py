@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -15,8 +15,10 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.refusals import Example, Refusal
 from syncledger.adapters.xero.sandbox.errors import XeroFault
 from syncledger.adapters.xero.sandbox.limits import XeroLimits
+from syncledger.adapters.xero.sandbox.refusals import EXAMPLES
 from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -25,6 +27,7 @@ from syncledger.adapters.xero.sandbox.server import (
     sandbox_of,
 )
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
+from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 
 API = "/api.xro/2.0"
 BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
@@ -141,13 +144,7 @@ async def xero() -> AsyncIterator[Xero]:
 # -------------------------------------------------------------- OAuth, auth
 
 
-async def test_calls_need_a_valid_token_and_the_tenant(xero: Xero) -> None:
-    xero.sandbox.oauth.expire_access_tokens()
-    expired = await xero.call("GET", "/Contacts")
-    assert (expired.status, expired.body["Detail"]) == (401, "TokenExpired")
-    await xero.login()
-    wrong_tenant = await xero.call("GET", "/Contacts", headers={"Xero-Tenant-Id": OTHER_GUID})
-    assert (wrong_tenant.status, wrong_tenant.body["Detail"]) == (403, "AuthorizationUnsuccessful")
+async def test_connections_name_the_tenant(xero: Xero) -> None:
     connections = await xero.http.get(
         "/connections", headers={"Authorization": f"Bearer {xero.access}"}
     )
@@ -213,20 +210,6 @@ def test_the_concurrent_limit_counts_calls_in_flight_and_gives_no_retry_after() 
 # ------------------------------------------------------- bodies and the spec
 
 
-async def test_bodies_are_checked_against_the_openapi_spec(xero: Xero) -> None:
-    bad_status = await xero.invoice(OTHER_GUID, Status="APPROVED")
-    assert bad_status.status == 400
-    assert bad_status.body["ErrorNumber"] == 14
-    assert bad_status.body["Type"] == "PostDataInvalidException"
-    assert "Invoices[0].Status" in bad_status.body["Message"]
-    not_a_guid = await xero.invoice("987654")
-    assert (not_a_guid.status, not_a_guid.body["ErrorNumber"]) == (400, 14)
-    unknown = await xero.invoice(OTHER_GUID)
-    assert (unknown.status, unknown.body["ErrorNumber"]) == (400, 10)
-    assert unknown.body["Type"] == "ValidationException"
-    assert xero.sandbox.count("invoice") == 0
-
-
 async def test_summarize_errors_false_saves_the_good_elements_and_marks_the_bad(
     xero: Xero,
 ) -> None:
@@ -243,15 +226,8 @@ async def test_summarize_errors_false_saves_the_good_elements_and_marks_the_bad(
     assert xero.sandbox.count("customer") == 1
 
 
-async def test_contact_names_are_unique_among_active_contacts(xero: Xero) -> None:
+async def test_an_archived_contacts_name_is_free(xero: Xero) -> None:
     acme = await xero.contact("Acme", ContactNumber="CUST-1")
-    again = await xero.call(
-        "PUT", "/Contacts", {"Contacts": [{"Name": "ACME"}]}, summarizeErrors="true"
-    )
-    assert again.status == 400
-    number = {"Contacts": [{"Name": "Other", "ContactNumber": "CUST-1"}]}
-    taken = await xero.call("PUT", "/Contacts", number, summarizeErrors="true")
-    assert "contact number" in taken.messages()[0]
     archive = {"Contacts": [{"ContactStatus": "ARCHIVED"}]}
     await xero.call("POST", f"/Contacts/{acme['ContactID']}", archive)
     assert (await xero.contact("Acme"))["ContactID"] != acme["ContactID"]
@@ -270,12 +246,6 @@ async def test_an_idempotency_key_replays_the_first_answer(xero: Xero) -> None:
     first = await xero.call("PUT", "/Invoices", body, headers=key)
     again = await xero.call("PUT", "/Invoices", body, headers=key)
     assert again.body == first.body
-    assert xero.sandbox.count("invoice") == 1
-    changed = {"Invoices": [body["Invoices"][0] | {"Reference": "other"}]}
-    reused = await xero.call("PUT", "/Invoices", changed, headers=key)
-    assert reused.status == 400
-    too_long = await xero.call("PUT", "/Invoices", body, headers={"Idempotency-Key": "k" * 129})
-    assert too_long.status == 400
     assert xero.sandbox.count("invoice") == 1
 
 
@@ -339,22 +309,9 @@ async def test_invoices_are_priced_as_xero_prices_them(xero: Xero) -> None:
     assert shown.first("Invoices")["LineItems"][0]["UnitAmount"] == Decimal("1.23")
 
 
-async def test_invoice_rules(xero: Xero) -> None:
+async def test_a_foreign_currency_invoice_keeps_its_rate(xero: Xero) -> None:
     contact_id = (await xero.contact())["ContactID"]
-    cases = [
-        ({"LineItems": []}, "One or more line items must be specified"),
-        ({"LineItems": [line("10.00", AccountCode="999")]}, "Account code '999'"),
-        ({"LineItems": [line("10.00", TaxType="VAT9")]}, "The TaxType code 'VAT9'"),
-        ({"LineItems": [line("10.00", LineAmount=Decimal("11.00"))]}, "does not equal"),
-        ({"CurrencyCode": "EUR"}, "needs a CurrencyRate"),
-    ]
-    for fields, message in cases:
-        answer = await xero.invoice(contact_id, **fields)
-        assert answer.status == 400
-        assert message in answer.messages()[0]
     await xero.invoice(contact_id, InvoiceNumber="INV-7")
-    duplicate = await xero.invoice(contact_id, InvoiceNumber="inv-7")
-    assert duplicate.messages() == ["Invoice # must be unique."]
     euro = await xero.invoice(contact_id, CurrencyCode="EUR", CurrencyRate=Decimal("1.0850"))
     assert euro.first("Invoices")["CurrencyRate"] == Decimal("1.0850")
     assert xero.sandbox.count("invoice") == 2
@@ -372,14 +329,10 @@ def sales(account: str = "200", tax_type: str = "OUTPUT", price: str = "90.00") 
     return {"UnitPrice": Decimal(price), "AccountCode": account, "TaxType": tax_type}
 
 
-async def test_item_codes_are_unique_and_items_are_read_by_id_or_code(xero: Xero) -> None:
+async def test_items_are_read_by_id_or_code(xero: Xero) -> None:
     made = (await put_item(xero, "SVC-1", Name="Audit", SalesDetails=sales())).first("Items")
     flags = (made["IsSold"], made["IsPurchased"], made["IsTrackedAsInventory"])
     assert flags == (True, True, False)
-    again = await put_item(xero, "svc-1")
-    assert (again.status, again.body["ErrorNumber"]) == (400, 10)
-    assert again.body["Type"] == "ValidationException"
-    assert again.messages() == ["Price List Item with Code 'svc-1' already exists"]
     by_id = await xero.call("GET", f"/Items/{made['ItemID']}")
     by_code = await xero.call("GET", "/Items/SVC-1")
     assert by_id.first("Items") == by_code.first("Items")
@@ -391,12 +344,6 @@ async def test_item_codes_are_unique_and_items_are_read_by_id_or_code(xero: Xero
         made["ItemID"],
         "Audit+",
     )
-    too_long = await put_item(xero, "X" * 31)
-    assert (too_long.status, too_long.body["ErrorNumber"]) == (400, 14)
-    no_account = await put_item(xero, "SVC-2", SalesDetails=sales(account="999"))
-    assert no_account.messages() == [
-        "Account code '999' does not exist or cannot be applied to Items."
-    ]
     assert xero.sandbox.count("item") == 1
 
 
@@ -457,19 +404,13 @@ async def test_item_writes_take_faults_and_idempotency_keys_like_other_writes(xe
     assert xero.sandbox.count("item") == 1
 
 
-async def test_void_needs_nothing_paid_and_zeroes_the_amount_due(xero: Xero) -> None:
+async def test_void_zeroes_the_amount_due(xero: Xero) -> None:
     contact_id = (await xero.contact())["ContactID"]
-    paid = (await xero.invoice(contact_id, InvoiceNumber="A")).first("Invoices")
     clean = (await xero.invoice(contact_id, InvoiceNumber="B")).first("Invoices")
-    await xero.pay(paid["InvoiceID"], "1.00")
     void = {"Invoices": [{"Status": "VOIDED"}]}
-    refused = await xero.call("POST", f"/Invoices/{paid['InvoiceID']}", void)
-    assert "payment or credit note allocated" in refused.messages()[0]
     voided = (await xero.call("POST", f"/Invoices/{clean['InvoiceID']}", void)).first("Invoices")
     assert (voided["Status"], voided["AmountDue"]) == ("VOIDED", Decimal("0.00"))
     assert voided["UpdatedDateUTC"] != clean["UpdatedDateUTC"]
-    again = await xero.call("POST", f"/Invoices/{clean['InvoiceID']}", void)
-    assert again.messages() == ["Invoice not of valid status for modification"]
 
 
 # ---------------------------------------------------- payments, credit notes
@@ -478,8 +419,6 @@ async def test_void_needs_nothing_paid_and_zeroes_the_amount_due(xero: Xero) -> 
 async def test_payments_reduce_the_amount_due_and_deleted_ones_give_it_back(xero: Xero) -> None:
     contact_id = (await xero.contact())["ContactID"]
     invoice = (await xero.invoice(contact_id)).first("Invoices")
-    too_much = await xero.pay(invoice["InvoiceID"], "100.01")
-    assert too_much.messages() == ["Payment amount exceeds the amount outstanding on this document"]
     part = (await xero.pay(invoice["InvoiceID"], "40.00")).first("Payments")
     await xero.pay(invoice["InvoiceID"], "60.00")
     paid = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
@@ -506,19 +445,12 @@ async def test_a_credit_note_allocated_to_an_invoice(xero: Xero) -> None:
     assert (credit["RemainingCredit"], credit["CreditNoteNumber"]) == (30, "CN-0001")
     path = f"/CreditNotes/{credit['CreditNoteID']}/Allocations"
     allocation = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Date": "2026-03-10"}
-    too_much = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 31}]})
-    assert too_much.body["Allocations"][0]["StatusAttributeString"] == "ERROR"
     done = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 30}]})
     assert done.first("Allocations")["Amount"] == 30
     after = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
     assert (after["AmountDue"], after["AmountCredited"]) == (Decimal("70.00"), 30)
     used = (await xero.call("GET", f"/CreditNotes/{credit['CreditNoteID']}")).first("CreditNotes")
     assert (used["Status"], used["RemainingCredit"]) == ("PAID", 0)
-    discounted = note | {"LineItems": [line("5.00", DiscountRate=Decimal(10))]}
-    refused = await xero.call("PUT", "/CreditNotes", {"CreditNotes": [discounted]})
-    assert refused.body["CreditNotes"][0]["ValidationErrors"] == [
-        {"Message": "Discounts are not supported on credit notes"}
-    ]
 
 
 # ---------------------------------------------------- overpayments, refunds
@@ -564,10 +496,6 @@ async def test_an_overpayment_is_a_receive_overpayment_bank_transaction(xero: Xe
     assert kept["Reference"] == "CHK 9"
     by_reference = await xero.call("GET", "/Overpayments", where='Reference.Contains("chk 9")')
     assert [o["OverpaymentID"] for o in by_reference.body["Overpayments"]] == [ident]
-    spend = await receive(xero, contact_id, "5.00", Type="SPEND-OVERPAYMENT")
-    taxed = await receive(xero, contact_id, "5.00", LineAmountTypes="Exclusive")
-    savings = await receive(xero, contact_id, "5.00", BankAccount={"Code": "200"})
-    assert [a.status for a in (spend, taxed, savings)] == [400, 400, 400]
     assert xero.sandbox.count("overpayment") == 1
     assert xero.sandbox.count("payment") == 1  # money received: the overpayment
 
@@ -580,15 +508,11 @@ async def test_an_overpayment_is_allocated_and_refunded_within_its_remaining_cre
     ident = (await receive(xero, contact_id, "150.00")).first("BankTransactions")["OverpaymentID"]
     path = f"/Overpayments/{ident}/Allocations"
     allocation = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Date": "2026-03-15"}
-    beyond_due = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 101}]})
-    assert beyond_due.body["Allocations"][0]["StatusAttributeString"] == "ERROR"
     done = await xero.call("PUT", path, {"Allocations": [allocation | {"Amount": 100}]})
     assert done.first("Allocations")["Amount"] == 100
     paid = (await xero.call("GET", f"/Invoices/{invoice['InvoiceID']}")).first("Invoices")
     assert (paid["Status"], paid["AmountDue"], paid["AmountCredited"]) == ("PAID", 0, 100)
     assert [o["OverpaymentID"] for o in paid["Overpayments"]] == [ident]
-    too_much = await refund(xero, {"Overpayment": {"OverpaymentID": ident}}, "50.01")
-    assert too_much.messages() == ["Payment amount exceeds the amount outstanding on this document"]
     made = (await refund(xero, {"Overpayment": {"OverpaymentID": ident}}, "50.00")).first(
         "Payments"
     )
@@ -607,7 +531,6 @@ async def test_a_credit_note_refund_and_its_deletion(xero: Xero) -> None:
     note["LineItems"] = [line("40.00")]
     credit = (await xero.call("PUT", "/CreditNotes", {"CreditNotes": [note]})).first("CreditNotes")
     target = {"CreditNote": {"CreditNoteID": credit["CreditNoteID"]}}
-    assert (await refund(xero, target, "40.01")).status == 400
     made = (await refund(xero, target, "15.00")).first("Payments")
     assert (made["PaymentType"], made["CreditNote"]["CreditNoteNumber"]) == (
         "ARCREDITPAYMENT",
@@ -615,8 +538,6 @@ async def test_a_credit_note_refund_and_its_deletion(xero: Xero) -> None:
     )
     path = f"/CreditNotes/{credit['CreditNoteID']}"
     assert (await xero.call("GET", path)).first("CreditNotes")["RemainingCredit"] == 25
-    both = await refund(xero, target | {"Invoice": {"InvoiceID": OTHER_GUID}}, "1.00")
-    assert both.messages() == ["A payment is made against one document"]
     await xero.call("POST", f"/Payments/{made['PaymentID']}", {"Payments": [{"Status": "DELETED"}]})
     back = (await xero.call("GET", path)).first("CreditNotes")
     assert (back["RemainingCredit"], back["Payments"]) == (40, [])
@@ -624,26 +545,20 @@ async def test_a_credit_note_refund_and_its_deletion(xero: Xero) -> None:
     assert refunds.body["Payments"] == []  # a deleted payment only shows in a delta
 
 
-async def test_a_foreign_currency_payment_or_refund_without_a_rate_is_refused(
-    xero: Xero,
-) -> None:
-    """Xero would book it at its XE.com day rate (``Payment.CurrencyRate``: "Only used
-    for non base currency invoices and credit notes"); the sandbox refuses it instead,
-    so a payment at a rate nobody chose cannot pass unnoticed."""
+async def test_a_foreign_currency_payment_or_refund_keeps_its_rate(xero: Xero) -> None:
+    """Without a rate Xero would book it at its XE.com day rate (``Payment.CurrencyRate``:
+    "Only used for non base currency invoices and credit notes"); the sandbox refuses it
+    (the refusal examples' payment.rate_missing), so a payment at a rate nobody chose
+    cannot pass unnoticed."""
     contact_id = (await xero.contact())["ContactID"]
     euro = {"CurrencyCode": "EUR", "CurrencyRate": Decimal("1.0850")}
     invoice = (await xero.invoice(contact_id, **euro)).first("Invoices")
-    unrated = await xero.pay(invoice["InvoiceID"], "40.00")
-    assert unrated.status == 400
-    assert "needs a CurrencyRate" in unrated.messages()[0]
-    assert xero.sandbox.count("payment") == 0
     paid = await xero.pay(invoice["InvoiceID"], "40.00", CurrencyRate=Decimal("1.0900"))
     assert paid.first("Payments")["CurrencyRate"] == Decimal("1.0900")
     note = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED"}
     note |= euro | {"LineItems": [line("40.00")]}
     credit = (await xero.call("PUT", "/CreditNotes", {"CreditNotes": [note]})).first("CreditNotes")
     target = {"CreditNote": {"CreditNoteID": credit["CreditNoteID"]}}
-    assert "needs a CurrencyRate" in (await refund(xero, target, "5.00")).messages()[0]
     made = await refund(xero, target | {"CurrencyRate": Decimal("1.0850")}, "5.00")
     assert made.first("Payments")["CurrencyRate"] == Decimal("1.0850")
     home = (await xero.invoice(contact_id, InvoiceNumber="H-1")).first("Invoices")
@@ -704,20 +619,6 @@ async def test_where_and_order(xero: Xero) -> None:
     assert [c["Name"] for c in hit.body["Contacts"]] == ["Beta"]
     ordered = await xero.call("GET", "/Contacts", order="Name DESC")
     assert [c["Name"] for c in ordered.body["Contacts"]] == ["Beta", "Alpha"]
-    bad = await xero.call("GET", "/Contacts", where="Name==")
-    assert (bad.status, bad.body["ErrorNumber"], bad.body["Type"]) == (
-        400,
-        16,
-        "QueryParseException",
-    )
-
-
-async def test_an_unknown_record_is_a_plain_text_404(xero: Xero) -> None:
-    missing = await xero.call("GET", f"/Invoices/{OTHER_GUID}")
-    assert (missing.status, missing.text) == (
-        404,
-        "The resource you're looking for cannot be found",
-    )
 
 
 async def test_updates_stamp_a_new_updated_date(xero: Xero) -> None:
@@ -741,3 +642,101 @@ async def test_a_new_contact_shows_nothing_outstanding(xero: Xero) -> None:
     await xero.contact()
     records = decode_json((await xero.http.get("/_sandbox/records/customer")).content)
     assert records[0]["Balances"]["AccountsReceivable"]["Outstanding"] == 0
+
+
+# ---------------------------------------------------------------- refusals
+
+
+class TestXeroRefusalExamples(RefusalExamplesSection):
+    """Every row of adapters/xero/sandbox/refusals.py refused as its example shows."""
+
+    examples = EXAMPLES
+    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item", "overpayment")
+
+    def client(self) -> AbstractAsyncContextManager[Xero]:
+        return signed_in(Xero(create_app(per_minute=1000, minute_window=60.0)))
+
+    async def send(self, client: Xero, request: Request) -> httpx.Response:
+        sent = {"Authorization": f"Bearer {client.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
+        return await client.http.request(
+            request.method,
+            API + request.path,
+            params=request.params,
+            content=request.content(),
+            headers=sent | request.headers,
+        )
+
+    def check_answer(self, answer: httpx.Response, row: Refusal, example: Example) -> None:
+        """An error's ErrorNumber is its Type's; a ValidationException says so."""
+        body = Answer(answer).body
+        numbers = {"ValidationException": 10, "PostDataInvalidException": 14}
+        if body and body.get("Type") in (*numbers, "QueryParseException"):
+            assert body["ErrorNumber"] == numbers.get(body["Type"], 16)
+        if body and body.get("Type") == "ValidationException":
+            assert body["Message"] == "A validation exception occurred"
+
+    async def given_expired(self, xero: Xero) -> dict[str, str]:
+        xero.sandbox.oauth.expire_access_tokens()
+        return {}
+
+    def error_code(self, answer: httpx.Response) -> str:
+        """A 429's X-Rate-Limit-Problem, an error's Type, a problem object's Detail."""
+        if answer.status_code == 429:
+            return answer.headers.get("X-Rate-Limit-Problem", "")
+        body = Answer(answer).body
+        if body is None:
+            return ""
+        return str(body["Type"] if body.get("Type") else body["Detail"])
+
+    async def given_throttled(self, xero: Xero) -> dict[str, str]:
+        xero.sandbox.throttle_next(1)
+        return {}
+
+    async def given_book(self, xero: Xero) -> dict[str, str]:
+        """Acme (CUST-1, no e-mail) with an invoice INV-7 of 100.00, a draft, a paid one
+        (a payment and a deleted one), a voided one, one in EUR, a credit note of 30.00
+        and a draft one, an overpayment of 150.00; Other with an invoice; Gone, archived;
+        the item SVC-1; a contact written under the Idempotency-Key ``key``."""
+        acme = (await xero.contact("Acme", ContactNumber="CUST-1"))["ContactID"]
+
+        async def invoice(contact: str = acme, **fields: Any) -> str:
+            return str((await xero.invoice(contact, **fields)).first("Invoices")["InvoiceID"])
+
+        async def note(status: str, **fields: Any) -> str:
+            element = {"Type": "ACCRECCREDIT", "Contact": {"ContactID": acme}}
+            element |= {"Status": status, "LineItems": [line("30.00")], **fields}
+            made = await xero.call("PUT", "/CreditNotes", {"CreditNotes": [element]})
+            return str(made.first("CreditNotes")["CreditNoteID"])
+
+        async def payment(invoice_id: str) -> str:
+            return str((await xero.pay(invoice_id, "1.00")).first("Payments")["PaymentID"])
+
+        paid, voided = await invoice(InvoiceNumber="P-1"), await invoice(InvoiceNumber="V-1")
+        await xero.call("POST", f"/Invoices/{voided}", {"Invoices": [{"Status": "VOIDED"}]})
+        deleted = await payment(paid)
+        await xero.call("POST", f"/Payments/{deleted}", {"Payments": [{"Status": "DELETED"}]})
+        gone = (await xero.contact("Gone"))["ContactID"]
+        archive = {"Contacts": [{"ContactStatus": "ARCHIVED"}]}
+        await xero.call("POST", f"/Contacts/{gone}", archive)
+        await put_item(xero, "SVC-1")
+        keyed = {"Contacts": [{"Name": "Keyed"}]}
+        await xero.call("PUT", "/Contacts", keyed, headers={"Idempotency-Key": "k-1"})
+        received = (await receive(xero, acme, "150.00")).first("BankTransactions")
+        euro = {"CurrencyCode": "EUR", "CurrencyRate": Decimal("1.0850")}
+        return {
+            "contact": acme,
+            "invoice": await invoice(InvoiceNumber="INV-7"),
+            "draft": await invoice(Status="DRAFT", InvoiceNumber="D-1"),
+            "paid": paid,
+            "payment": await payment(paid),
+            "deleted": deleted,
+            "voided": voided,
+            "euro": await invoice(InvoiceNumber="E-1", **euro),
+            "note": await note("AUTHORISED"),
+            "draft_note": await note("DRAFT"),
+            "euro_note": await note("AUTHORISED", **euro),
+            "overpayment": received["OverpaymentID"],
+            "others": await invoice((await xero.contact("Other"))["ContactID"]),
+            "archived": gone,
+            "key": "k-1",
+        }

@@ -3,11 +3,25 @@
 ``errors.py`` shapes the answers. "The spec" is Xero's OpenAPI spec
 (``specs/xero_accounting.yaml``, XeroAPI/Xero-OpenAPI v16.1.0 @e952d0b); "ours" marks a
 message worded by the sandbox (no public source quotes Xero's) under Xero's status and type.
+``EXAMPLES``: a request each rule refuses (paths below ``/api.xro/2.0``; writes with
+``summarizeErrors=true``, so an element's refusal is a 400), fired by
+``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given`` are
+``tests/unit/test_xero_sandbox.py``'s.
 """
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
+from decimal import Decimal
+from typing import Any
+
+from syncledger.adapters.sandbox.refusals import (
+    Example,
+    Examples,
+    Exempt,
+    Refusal,
+    RefusalTable,
+    answered,
+)
 
 OURS = "message: ours"
 UNCITED = "message: Xero-like, but no public source quoted"
@@ -280,3 +294,229 @@ REFUSALS = RefusalTable(
     _invalid("overpayment.rate_missing", "A {currency} overpayment needs a CurrencyRate above zero",
              f'"Setting currency is only supported on overpayments" (the spec); {STRICT_RATE}'),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ examples
+
+_SUMMARIZE = (("summarizeErrors", "true"),)
+_NO_ID = "0d9b1f4e-2c3a-4b5d-8e6f-7a8b9c0d1e2f"
+
+
+def _write(
+    collection: str, element: object, method: str = "PUT", path: str = "", given: str = "book"
+) -> Example:
+    return Example(
+        method, path or f"/{collection}", {collection: [element]}, _SUMMARIZE, given=given
+    )
+
+
+def _line(unit: str = "10.00", **fields: Any) -> dict[str, Any]:
+    return {
+        "Description": "Service",
+        "Quantity": Decimal(1),
+        "UnitAmount": Decimal(unit),
+        "TaxAmount": Decimal(0),
+        "AccountCode": "200",
+        "TaxType": "NONE",
+        **fields,
+    }
+
+
+def _document(kind: str, **fields: Any) -> dict[str, Any]:
+    element = {
+        "Type": kind,
+        "Contact": {"ContactID": "{contact}"},
+        "Date": "2026-03-01",
+        "Status": "AUTHORISED",
+        "LineItems": [_line()],
+        **fields,
+    }
+    return {k: v for k, v in element.items() if v is not None}
+
+
+def _invoice(**fields: Any) -> Example:
+    return _write("Invoices", _document("ACCREC", **fields))
+
+
+def _note(**fields: Any) -> Example:
+    return _write("CreditNotes", _document("ACCRECCREDIT", **fields))
+
+
+def _pay(amount: str = "10.00", target: object = None, **fields: Any) -> Example:
+    element = {
+        "Invoice": {"InvoiceID": "{invoice}"} if target is None else target,
+        "Account": {"Code": "090"},
+        "Date": "2026-03-15",
+        "Amount": Decimal(amount),
+        **fields,
+    }
+    return _write("Payments", {k: v for k, v in element.items() if v is not None})
+
+
+def _receive(amount: str = "5.00", **fields: Any) -> Example:
+    element = {
+        "Type": "RECEIVE-OVERPAYMENT",
+        "Contact": {"ContactID": "{contact}"},
+        "BankAccount": {"Code": "090"},
+        "Date": "2026-03-15",
+        "LineAmountTypes": "NoTax",
+        "LineItems": [{"Description": "Paid twice", "LineAmount": Decimal(amount)}],
+        **fields,
+    }
+    return _write("BankTransactions", element)
+
+
+def _allocate(parent: str, amount: str, invoice: str = "{invoice}") -> Example:
+    element = {"Invoice": {"InvoiceID": invoice}, "Date": "2026-03-10", "Amount": Decimal(amount)}
+    return _write("Allocations", element, path=f"{parent}/Allocations")
+
+
+def _contact(**fields: Any) -> Example:
+    return _write("Contacts", {"Name": "Bolt", **fields})
+
+
+def _item(**fields: Any) -> Example:
+    return _write("Items", {"Code": "SVC-2", **fields})
+
+
+def _where(where: str) -> Example:
+    return Example("GET", "/Contacts", params=(("where", where),), given="book")
+
+
+def _header(name: str, value: str) -> Example:
+    return Example("GET", "/Contacts", headers=((name, value),))
+
+
+_DELETE = {"Status": "DELETED"}
+_SCHEMA_FIRST = (
+    "not reachable over HTTP: the spec's request schema refuses such a body first (body.schema,"
+    " whose examples send it); kept as the rules' own guard"
+)
+_CREDIT = "/CreditNotes/{note}"
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.token_rejected": (_header("Authorization", "Bearer nope"),
+                            Example("GET", "/Contacts", given="expired")),
+    "auth.token_missing": _header("Authorization", ""),
+    "auth.tenant_unknown": _header("Xero-Tenant-Id", _NO_ID),
+    "limit.concurrent": Exempt("needs requests in flight: the XeroLimits test fires it"),
+    "limit.minute": Example("GET", "/Contacts", given="throttled"),
+    "limit.day": Exempt("needs a sandbox whose day window allows n requests: TestXeroDayWindow"),
+    "limit.appminute": Exempt("needs the app-wide window of several tenants: the XeroLimits"
+                              " test fires it"),
+    "record.not_found": Example("GET", f"/Invoices/{_NO_ID}"),
+    "body.not_json": Example("PUT", "/Contacts", "{not json"),
+    "body.format": _invoice(Contact={"ContactID": "987654"}),
+    "body.enum": _invoice(Status="APPROVED").saying(value="APPROVED", path="Invoices[0].Status"),
+    "body.schema": (_write("Contacts", {"Name": 5}), _write("Contacts", "x"),
+                    _invoice(LineItems=["x"]), _pay("1", Amount="ten"),
+                    _write("Items", {"Name": "Audit"}), _write("Items", {"Code": "X" * 31})),
+    "body.date_invalid": _invoice(Date="yesterday"),
+    "idempotency.key_too_long": Example("PUT", "/Contacts", {"Contacts": [{"Name": "A"}]},
+                                        headers=(("Idempotency-Key", "k" * 129),)),
+    "idempotency.key_reused": Example("PUT", "/Contacts", {"Contacts": [{"Name": "Changed"}]},
+                                      headers=(("Idempotency-Key", "{key}"),), given="book"),
+    "request.elements_missing": Example("PUT", "/Contacts", {"Contacts": []}),
+    "request.one_element": Example("POST", "/Contacts/{contact}", {
+        "Contacts": [{"Name": "A"}, {"Name": "B"}]}, given="book"),
+    "request.element_not_object": Exempt(_SCHEMA_FIRST),
+    "allocation.none": Example("PUT", _CREDIT + "/Allocations", {"Allocations": []},
+                               given="book"),
+    "request.since_invalid": _header("If-Modified-Since", "yesterday"),
+    "request.paging_invalid": Example("GET", "/Contacts", params=(("page", "0"),)),
+    "order.invalid": Example("GET", "/Contacts", params=(("order", "Name SIDEWAYS"),)),
+    "where.character": _where('Name=="a" $'),
+    "where.ends_early": _where("Name=="),
+    "where.expected": _where('Name.Contains("a", "b")'),
+    "where.unexpected": _where('Name=="a" "b"'),
+    "where.comparison_missing": _where('Name AND Name=="a"'),
+    "where.method_argument": _where("Name.Contains(5)"),
+    "where.field_missing": _where('=="a"'),
+    "where.value_missing": _where("Name==)"),
+    "where.not_a_value": _where("Name==abc"),
+    "where.argument_count": _where('ContactID==Guid("a", "b")'),
+    "where.datetime_parts": _where("UpdatedDateUTC>DateTime(2026, 1)"),
+    "where.datetime_invalid": _where("UpdatedDateUTC>DateTime(2026, 13, 1)"),
+    "amount.not_a_number": Exempt(_SCHEMA_FIRST),
+    "record.id_unknown": (_write("Contacts", {"ContactID": _NO_ID, "Name": "X"}),
+                          _write("Items", {"ItemID": _NO_ID, "Code": "X"}, method="POST")),
+    "contact.name_empty": _contact(Name=""),
+    "contact.name_taken": _contact(Name="ACME"),
+    "contact.number_taken": _contact(ContactNumber="CUST-1"),
+    "contact.email_invalid": _contact(EmailAddress="x"),
+    "contact.missing": _invoice(Contact={}),
+    "contact.archived": _invoice(Contact={"ContactID": "{archived}"}),
+    "contact.id_unknown": _invoice(Contact={"ContactID": _NO_ID}),
+    "contact.number_unknown": _invoice(Contact={"ContactNumber": "NOPE"}),
+    "document.type_unsupported": _invoice(Type="ACCPAY"),
+    "document.status_new": _invoice(Status="VOIDED"),
+    "document.status_change": _write("Invoices", {"Status": "VOIDED"}, "POST",
+                                     "/Invoices/{voided}"),
+    "document.settled": _write("Invoices", {"Status": "VOIDED"}, "POST", "/Invoices/{paid}"),
+    "document.number_taken": _invoice(InvoiceNumber="inv-7"),
+    "document.lines_missing": (_invoice(LineItems=[]), _receive(LineItems=[])),
+    "document.total_negative": _invoice(LineItems=[_line("-10.00")]),
+    "document.rate_missing": _invoice(CurrencyCode="EUR"),
+    "document.rate_not_positive": (_invoice(CurrencyCode="EUR", CurrencyRate=Decimal(0)),
+                                   _pay(target={"InvoiceID": "{euro}"}, CurrencyRate=Decimal(0))),
+    "line.not_object": Exempt(_SCHEMA_FIRST),
+    # an invoice line with no description but an amount is taken
+    "line.description_empty": (
+        _invoice(LineItems=[{"Description": "", "Quantity": Decimal(1), "AccountCode": "200"}]),
+        _receive(LineItems=[{"Description": "", "LineAmount": Decimal(5)}])),
+    "line.amount_mismatch": _invoice(LineItems=[_line(LineAmount=Decimal("11.00"))]),
+    "line.discount_on_credit_note": _note(LineItems=[_line("5.00", DiscountRate=Decimal(10))]),
+    "line.discount_twice": _invoice(LineItems=[_line(DiscountRate=Decimal(10),
+                                                     DiscountAmount=Decimal(1))]),
+    "line.discount_too_large": _invoice(LineItems=[_line(DiscountAmount=Decimal(20))]),
+    "line.account_invalid": _invoice(LineItems=[_line(AccountCode="999")]),
+    "tax_type.unknown": (_invoice(LineItems=[_line(TaxType="VAT9")]),
+                         _item(SalesDetails={"UnitPrice": Decimal(1), "AccountCode": "200",
+                                             "TaxType": "VAT9"})),
+    "line.item_unknown": (_invoice(LineItems=[_line(ItemCode="NOPE"), _line("5.00")]),
+                          _note(LineItems=[_line("5.00", ItemCode="NOPE")])),
+    "email.status_invalid": Example("POST", "/Invoices/{draft}/Email", {}, given="book"),
+    "email.no_address": Example("POST", "/Invoices/{invoice}/Email", {}, given="book"),
+    "item.code_missing": Exempt(_SCHEMA_FIRST),
+    "item.code_taken": _item(Code="svc-1"),
+    "item.account_invalid": _item(SalesDetails={"UnitPrice": Decimal(1), "AccountCode": "999",
+                                                "TaxType": "OUTPUT"}),
+    "payment.unchangeable": _write("Payments", {"PaymentID": "{payment}",
+                                                "Amount": Decimal(5)}),
+    "payment.delete_only": _write("Payments", {"Status": "AUTHORISED"}, "POST",
+                                  "/Payments/{payment}"),
+    "payment.already_deleted": _write("Payments", _DELETE, "POST", "/Payments/{deleted}"),
+    "payment.one_document": _pay(target={"InvoiceID": "{invoice}"},
+                                 CreditNote={"CreditNoteID": "{note}"}),
+    "payment.invoice_missing": _pay(target={}),
+    "payment.invoice_unknown": _pay(target={"InvoiceID": _NO_ID}),
+    "payment.credit_unknown": _pay(target=None, Invoice=None,
+                                   CreditNote={"CreditNoteID": _NO_ID}),
+    "payment.account_missing": _pay(Account=None),
+    "payment.account_unusable": _pay(Account={"Code": "200"}),
+    "refund.account_unusable": _pay(Invoice=None, CreditNote={"CreditNoteID": "{note}"},
+                                    Account={"Code": "200"}),
+    "payment.amount_not_positive": _pay("0"),
+    "payment.document_not_authorised": _pay(target={"InvoiceID": "{draft}"}),
+    "payment.exceeds_due": (_pay("100.01"),
+                            _pay("150.01", Invoice=None,
+                                 Overpayment={"OverpaymentID": "{overpayment}"}),
+                            _pay("30.01", Invoice=None, CreditNote={"CreditNoteID": "{note}"})),
+    # Payment.CurrencyRate: "Only used for non base currency invoices and credit notes"
+    "payment.rate_missing": (_pay(target={"InvoiceID": "{euro}"}),
+                             _pay(Invoice=None, CreditNote={"CreditNoteID": "{euro_note}"})),
+    "allocation.invoice_unknown": _allocate(_CREDIT, "10", _NO_ID),
+    "allocation.amount_not_positive": _allocate(_CREDIT, "0"),
+    "allocation.credit_not_authorised": _allocate("/CreditNotes/{draft_note}", "10"),
+    "allocation.invoice_not_authorised": _allocate(_CREDIT, "10", "{draft}"),
+    "allocation.contacts_differ": _allocate(_CREDIT, "10", "{others}"),
+    "allocation.currencies_differ": _allocate(_CREDIT, "10", "{euro}"),
+    "allocation.exceeds_credit": _allocate(_CREDIT, "31"),
+    "allocation.exceeds_due": _allocate("/Overpayments/{overpayment}", "101"),
+    "bank_transaction.type_unsupported": _receive(Type="SPEND-OVERPAYMENT"),
+    "bank_transaction.unchangeable": _receive(BankTransactionID="{overpayment}"),
+    "overpayment.account_not_bank": _receive(BankAccount={"Code": "200"}),
+    "overpayment.taxed": _receive(LineAmountTypes="Exclusive"),
+    "overpayment.total_not_positive": _receive("0"),
+    "overpayment.rate_missing": _receive(CurrencyCode="EUR"),
+})  # fmt: skip
