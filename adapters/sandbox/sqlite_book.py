@@ -3,8 +3,9 @@ given, its folder made if missing; memory otherwise), the schema, all-or-nothing
 transactions, reading stored JSON bodies, and closing.
 
 ``TabledBook``: a book whose records sit in one table, a row per record with its kind,
-id and JSON body (``RecordTable`` names the table and columns), counted, listed and read
-by kind the same way on every platform."""
+id and JSON body (``RecordTable`` names the table and columns), counted, listed, read,
+inserted and updated by kind the same way on every platform (each platform stamps its
+own version fields in the body and says which other columns it keeps)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from syncledger.adapters.jsonwire import decode_json
+from syncledger.adapters.jsonwire import decode_json, encode_json
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    """``moment`` (UTC when naive) in whole microseconds since the epoch: how books keep
+    times they compare and order by."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
 class SqliteBook:
@@ -113,3 +124,21 @@ class TabledBook(SqliteBook):
         if self.RECORDS.integer_ids:
             return self.body_by_id(sql, stored, ident)
         return self.body(sql, (stored, str(ident)))
+
+    def insert_row(self, kind: str, ident: object, body: dict[str, Any], **more: object) -> None:
+        """Store a new record of ``kind``: ``ident``, ``body`` (as JSON) and the table's
+        ``more`` columns by name."""
+        table = self.RECORDS
+        names = ", ".join((table.kind, "id", "body", *more))
+        marks = ", ".join("?" * (3 + len(more)))
+        values = (self.stored_kind(kind), ident, encode_json(body).decode(), *more.values())
+        self.db.execute(f"INSERT INTO {table.table} ({names}) VALUES ({marks})", values)  # noqa: S608 (names from code, values bound)
+
+    def update_row(self, kind: str, ident: object, body: dict[str, Any], **more: object) -> None:
+        """Store a new version of the record of ``kind`` with id ``ident``: its ``body``
+        (as JSON) and ``more`` columns by name."""
+        table = self.RECORDS
+        sets = ", ".join(f"{name} = ?" for name in ("body", *more))
+        values = (encode_json(body).decode(), *more.values(), self.stored_kind(kind), ident)
+        where = f"{table.kind} = ? AND id = ?"
+        self.db.execute(f"UPDATE {table.table} SET {sets} WHERE {where}", values)  # noqa: S608 (names from code, values bound)

@@ -4,6 +4,7 @@ and its answer, the handle's common options and the shared public login."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from syncledger.adapters.sandbox.errors import SandboxError
 from syncledger.adapters.sandbox.oauth import OAuthServer
 from syncledger.adapters.sandbox.replies import Replies
 from syncledger.adapters.sandbox.scaffold import SandboxHandle, SandboxLogin
-from syncledger.adapters.sandbox.sqlite_book import RecordTable, SqliteBook, TabledBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, SqliteBook, TabledBook, micros
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS things (
@@ -144,6 +145,34 @@ def test_a_text_id_book_reads_by_the_id_as_text() -> None:
     assert book.get("contact", "a") == {"id": "a"}
     assert [r["id"] for r in book.records("contact")] == ["a", "b"]
     assert book.count("contact") == 2 and book.count("other") == 0
+
+
+class StampedBook(TabledBook):
+    RECORDS = RecordTable("things", "sort", integer_ids=False)
+
+    def __init__(self) -> None:
+        super().__init__(None, SCHEMA.replace("body TEXT NOT NULL", "body TEXT, at INTEGER"))
+
+    def stored_kind(self, kind: str) -> str:
+        return kind.lower()
+
+
+def test_a_tabled_book_inserts_and_updates_a_record_with_its_other_columns() -> None:
+    book = StampedBook()
+    book.insert_row("Contact", "c1", {"id": "c1", "v": 1}, at=10)
+    book.insert_row("Contact", "c2", {"id": "c2", "v": 1}, at=11)
+    book.update_row("CONTACT", "c1", {"id": "c1", "v": 2}, at=12)
+    assert book.get("contact", "c1") == {"id": "c1", "v": 2}
+    assert book.get("contact", "c2") == {"id": "c2", "v": 1}
+    rows = book.db.execute("SELECT id, at FROM things ORDER BY id").fetchall()
+    assert rows == [("c1", 12), ("c2", 11)]
+
+
+def test_micros_counts_microseconds_since_the_epoch_naive_as_utc() -> None:
+    moment = datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC)
+    assert micros(moment) == 1_000_005
+    assert micros(moment.replace(tzinfo=None)) == 1_000_005
+    assert micros(moment.astimezone(timezone(timedelta(hours=2)))) == 1_000_005
 
 
 # ----------------------------------------------------------------- refusals

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 KINDS = ("client", "invoice", "payment", "credit_note", "item")
@@ -73,20 +72,23 @@ class FreshBooksBook(TabledBook):
     def add(self, kind: str, body: dict[str, Any], id_fields: tuple[str, ...]) -> dict[str, Any]:
         """Store a new record: assigns the id (under every name in ``id_fields``)."""
         ident = self._next_id(kind)
-        record = {**body, "id": ident, **dict.fromkeys(id_fields, ident)}
-        return self._write(kind, record, "INSERT INTO records VALUES (?, ?, ?)")
+        record = {
+            **body,
+            "id": ident,
+            **dict.fromkeys(id_fields, ident),
+            "updated": self.now_text(),
+        }
+        self.insert_row(kind, ident, record)
+        return record
 
     def put(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
         """Store a new version of an existing record (``updated`` moves on)."""
-        return self._write(kind, record, "REPLACE INTO records VALUES (?, ?, ?)")
+        stamped = {**record, "updated": self.now_text()}
+        self.update_row(kind, int(stamped["id"]), stamped)
+        return stamped
 
     def now_text(self) -> str:
         return eastern_text(self.clock())
-
-    def _write(self, kind: str, record: dict[str, Any], sql: str) -> dict[str, Any]:
-        stamped = {**record, "updated": self.now_text()}
-        self.db.execute(sql, (kind_of(kind), int(stamped["id"]), encode_json(stamped).decode()))
-        return stamped
 
     def _next_id(self, kind: str) -> int:
         row = self.db.execute("SELECT next FROM counters WHERE kind = ?", (kind,)).fetchone()

@@ -5,12 +5,12 @@ asynchronous jobs keyed by idempotency key."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook, micros
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -46,18 +46,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Clock = Callable[[], datetime]
 
 
 def stamp(moment: datetime) -> str:
     """A REST date-time: UTC, to the second (``2026-03-01T10:00:05Z``)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micros(moment: datetime) -> int:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
 class NetSuiteBook(TabledBook):
@@ -97,16 +91,10 @@ class NetSuiteBook(TabledBook):
     def _insert(self, record: str, body: dict[str, Any], created_field: str) -> dict[str, Any]:
         now = self.clock()
         stored = body | {created_field: stamp(now), "lastModifiedDate": stamp(now)}
-        self.db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                record,
-                int(stored["id"]),
-                stored.get("externalId"),
-                _text(stored),
-                micros(now),
-                micros(now),
-            ),
+        moment, external_id = micros(now), stored.get("externalId")
+        ident = int(stored["id"])
+        self.insert_row(
+            record, ident, stored, external_id=external_id, created=moment, modified=moment
         )
         return stored
 
@@ -114,10 +102,8 @@ class NetSuiteBook(TabledBook):
         """Store a new version of an existing record: ``lastModifiedDate`` moves on."""
         now = self.clock()
         stored = {**body, "lastModifiedDate": stamp(now)}
-        self.db.execute(
-            "UPDATE records SET body = ?, modified = ?, external_id = ? WHERE type = ? AND id = ?",
-            (_text(stored), micros(now), stored.get("externalId"), record, int(stored["id"])),
-        )
+        more = {"modified": micros(now), "external_id": stored.get("externalId")}
+        self.update_row(record, int(stored["id"]), stored, **more)
         return stored
 
     # ---------------------------------------------------------------- tokens

@@ -4,13 +4,13 @@ e-mails ``send`` sent, in SQLite (a file when a path is given, memory otherwise)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.sandbox.replies import Replies
-from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook, micros
 
 ENTITIES = ("Customer", "Invoice", "Payment", "CreditMemo", "Purchase", "Item")
 #: our canonical kinds whose QBO entity name is not the kind spelled another way (a
@@ -84,7 +84,7 @@ class SandboxBook(TabledBook):
     def changed_since(self, kind: str, since: datetime) -> list[dict[str, Any]]:
         return self.bodies(
             "SELECT body FROM entities WHERE kind = ? AND updated >= ? ORDER BY updated, id",
-            (entity_name(kind), _micros(since)),
+            (entity_name(kind), micros(since)),
         )
 
     # ----------------------------------------------------------------- writes
@@ -102,17 +102,9 @@ class SandboxBook(TabledBook):
             "sparse": False,
             "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
         }
-        self.db.execute(
-            "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                entity_name(kind),
-                int(record["Id"]),
-                _text(record),
-                _micros(now),
-                _micros(now),
-                _name_key(record),
-            ),
-        )
+        moment = micros(now)
+        ident, name_key = int(record["Id"]), _name_key(record)
+        self.insert_row(kind, ident, record, created=moment, updated=moment, name_key=name_key)
         return record
 
     def put(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -123,10 +115,8 @@ class SandboxBook(TabledBook):
             "SyncToken": str(int(record["SyncToken"]) + 1),
             "MetaData": {**record["MetaData"], "LastUpdatedTime": _stamp(now)},
         }
-        self.db.execute(
-            "UPDATE entities SET body = ?, updated = ?, name_key = ? WHERE kind = ? AND id = ?",
-            (_text(record), _micros(now), _name_key(record), entity_name(kind), int(record["Id"])),
-        )
+        ident, name_key = int(record["Id"]), _name_key(record)
+        self.update_row(kind, ident, record, updated=micros(now), name_key=name_key)
         return record
 
     # ----------------------------------------------------------------- e-mails
@@ -173,19 +163,11 @@ class SandboxBook(TabledBook):
         return int(row[0]) if row else 1
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _counter(kind: str) -> str:
     """The meta key of the next id of ``kind``: items count on their own (a QBO company
     has Item 1 as well as Customer 1), transactions and customers share one count."""
     entity = entity_name(kind)
     return "next_id:Item" if entity == "Item" else "next_id"
-
-
-def _micros(moment: datetime) -> int:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // timedelta(microseconds=1)
 
 
 def _stamp(moment: datetime) -> str:
@@ -195,7 +177,3 @@ def _stamp(moment: datetime) -> str:
 def _name_key(record: dict[str, Any]) -> str | None:
     name = record.get("DisplayName", record.get("Name"))
     return name.casefold() if isinstance(name, str) else None
-
-
-def _text(record: dict[str, Any]) -> str:
-    return encode_json(record).decode()

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
 
 SCHEMA = """
@@ -75,20 +74,14 @@ class SageBook(TabledBook):
             "created_at": stamp(now),
             "updated_at": stamp(now),
         }
-        self.db.execute(
-            "INSERT INTO resources (resource, id, body, updated) VALUES (?, ?, ?, ?)",
-            (resource, record_id, _text(record), seconds(now)),
-        )
+        self.insert_row(resource, record_id, record, updated=seconds(now))
         return record
 
     def put(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
         """Store a new version of an existing record: ``updated_at`` becomes now."""
         now = self.clock()
         record = {**record, "updated_at": stamp(now)}
-        self.db.execute(
-            "UPDATE resources SET body = ?, updated = ? WHERE resource = ? AND id = ?",
-            (_text(record), seconds(now), resource, record["id"]),
-        )
+        self.update_row(resource, record["id"], record, updated=seconds(now))
         return record
 
     def next_number(self, name: str) -> int:
@@ -96,7 +89,3 @@ class SageBook(TabledBook):
         value = int(row[0]) + 1 if row else 1
         self.db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
         return value
-
-
-def _text(record: dict[str, Any]) -> str:
-    return encode_json(record).decode()

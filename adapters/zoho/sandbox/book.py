@@ -11,12 +11,11 @@ that sorting by modification time is stable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.jsonwire import encode_json
-from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook
+from syncledger.adapters.sandbox.sqlite_book import RecordTable, TabledBook, micros
 
 #: Zoho resource name → the id field of its records
 ID_FIELD = {
@@ -108,9 +107,10 @@ class ZohoBook(TabledBook):
         now = self._clock()
         record = {ID_FIELD[name]: str(ID_BASE + self._next_id()), **body}
         record["created_time"] = record["last_modified_time"] = zoho_time(now)
-        self.db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
-            (name, record[ID_FIELD[name]], _text(record), _micros(now), _micros(now), _key(record)),
+        moment = micros(now)
+        ident = record[ID_FIELD[name]]
+        self.insert_row(
+            kind, ident, record, created=moment, updated=moment, number_key=_key(record)
         )
         return record
 
@@ -119,9 +119,8 @@ class ZohoBook(TabledBook):
         name = resource(kind)
         now = self._clock()
         record = {**record, "last_modified_time": zoho_time(now)}
-        self.db.execute(
-            "UPDATE records SET body = ?, updated = ?, number_key = ? WHERE kind = ? AND id = ?",
-            (_text(record), _micros(now), _key(record), name, record[ID_FIELD[name]]),
+        self.update_row(
+            kind, record[ID_FIELD[name]], record, updated=micros(now), number_key=_key(record)
         )
         return record
 
@@ -144,14 +143,6 @@ class ZohoBook(TabledBook):
         return ident
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(moment: datetime) -> int:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // timedelta(microseconds=1)
-
-
 def _key(record: dict[str, Any]) -> str | None:
     number = (
         record.get("contact_name")
@@ -161,7 +152,3 @@ def _key(record: dict[str, Any]) -> str | None:
         or record.get("name")  # items
     )
     return number.casefold() if isinstance(number, str) else None
-
-
-def _text(record: dict[str, Any]) -> str:
-    return encode_json(record).decode()
