@@ -36,7 +36,8 @@ import httpx
 import pytest
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
-from syncledger.adapters.sandbox.refusals import Example, Examples, Exempt, Refusal
+from syncledger.adapters.sandbox.examples import Example, Examples, Exempt
+from syncledger.adapters.sandbox.refusals import Refusal
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.netsuite.auth import TbaAuth
 from syncledger.adapters.netsuite.sandbox.refusals import EXAMPLES
 from syncledger.adapters.netsuite.sandbox.server import create_app, sandbox_of
-from syncledger.adapters.sandbox.refusals import Example, Refusal
+from syncledger.adapters.sandbox.examples import Example
+from syncledger.adapters.sandbox.refusals import Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Window
 from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 from tests.support.netsuite import credentials

@@ -17,7 +17,8 @@ from syncledger.adapters.odoo.sandbox.refusals import EXAMPLES
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY, create_app, sandbox_of
 from syncledger.adapters.odoo.sandbox.service import OdooSandbox
 from syncledger.adapters.odoo.wire import decode, encode_call
-from syncledger.adapters.sandbox.refusals import Example, Refusal
+from syncledger.adapters.sandbox.examples import Example
+from syncledger.adapters.sandbox.refusals import Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window
 from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 

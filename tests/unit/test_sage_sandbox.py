@@ -29,7 +29,8 @@ from syncledger.adapters.sage.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from syncledger.adapters.sandbox.refusals import Example, Refusal
+from syncledger.adapters.sandbox.examples import Example
+from syncledger.adapters.sandbox.refusals import Refusal
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
 from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 

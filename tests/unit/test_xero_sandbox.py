@@ -15,7 +15,8 @@ from starlette.applications import Starlette
 
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.refusals import Example, Refusal
+from syncledger.adapters.sandbox.examples import Example
+from syncledger.adapters.sandbox.refusals import Refusal
 from syncledger.adapters.xero.sandbox.errors import XeroFault
 from syncledger.adapters.xero.sandbox.limits import XeroLimits
 from syncledger.adapters.xero.sandbox.refusals import EXAMPLES

@@ -23,13 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncledger.adapters.sandbox.refusals import (
-    Example,
-    Examples,
-    Refusal,
-    RefusalTable,
-    answered,
-)
+from syncledger.adapters.sandbox.examples import Example, Examples
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 FIXTURES = "FreshBooks' Python SDK fixtures"
 OWN = "the sandbox's own errno and wording (FreshBooks documents none)"

@@ -18,14 +18,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.sandbox.refusals import (
-    Example,
-    Examples,
-    Exempt,
-    Refusal,
-    RefusalTable,
-    answered,
-)
+from syncledger.adapters.sandbox.examples import Example, Examples, Exempt
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 #: NetSuite's ``title`` where it is not the status's reason phrase
 TITLES = {"async.key_used": "Conflict"}

@@ -22,14 +22,8 @@ from syncledger.adapters.sage.sandbox.seed import (
     PURCHASE_LEDGER_ACCOUNT_ID,
     SALES_LEDGER_ACCOUNT_ID,
 )
-from syncledger.adapters.sandbox.refusals import (
-    Example,
-    Examples,
-    Exempt,
-    Refusal,
-    RefusalTable,
-    answered,
-)
+from syncledger.adapters.sandbox.examples import Example, Examples, Exempt
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
 UNCITED = "message: no cited source"

@@ -14,14 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.sandbox.refusals import (
-    Example,
-    Examples,
-    Exempt,
-    Refusal,
-    RefusalTable,
-    answered,
-)
+from syncledger.adapters.sandbox.examples import Example, Examples, Exempt
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
 UNCITED = "message: Xero-like, but no public source quoted"

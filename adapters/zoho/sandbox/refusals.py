@@ -18,14 +18,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from syncledger.adapters.sandbox.refusals import (
-    Example,
-    Examples,
-    Exempt,
-    Refusal,
-    RefusalTable,
-    answered,
-)
+from syncledger.adapters.sandbox.examples import Example, Examples, Exempt
+from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 ASSIGNED = "sandbox-assigned"
 BUSINESS = "sandbox-assigned business-rule code (Zoho's own code not found in any source)"
