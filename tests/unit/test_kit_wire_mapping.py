@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from syncledger.adapters.kit import wire_mapping as kit
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
-from syncledger.core.model import CreditNote, InvoiceLine, Payment
+from tests.support import documents
 
 _REFS = st.text(alphabet=st.characters(blacklist_categories=("Z", "C")), min_size=1)
 
@@ -89,14 +89,7 @@ def test_the_default_file_is_the_platform_packages(tmp_path: Path) -> None:
 
 
 def test_the_applied_part_is_all_of_the_payment_or_between_nothing_and_it() -> None:
-    paid = Payment(
-        id="P-1",
-        customer_id="C-1",
-        invoice_id="INV-1",
-        amount=Decimal("250.00"),
-        currency="USD",
-        paid_on=date(2026, 4, 2),
-    )
+    paid = documents.payment("250.00")
     assert kit.applied_part(paid, None) == Decimal("250.00")
     assert kit.applied_part(paid, Decimal("0")) == Decimal("0")
     assert kit.applied_part(paid, Decimal("250.00")) == Decimal("250.00")
@@ -108,15 +101,7 @@ def test_the_applied_part_is_all_of_the_payment_or_between_nothing_and_it() -> N
 
 
 def test_a_total_the_platform_would_work_out_otherwise_is_refused_naming_both() -> None:
-    note = CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency="USD",
-        lines=(InvoiceLine(description="refund", quantity=Decimal(1), unit_price=Decimal(5)),),
-        total=Decimal("5.00"),
-    )
+    note = documents.credit_note("5.00")
     kit.check_total(note, Decimal("5.00"), "Books")
     with pytest.raises(PermanentLedgerError) as refused:
         kit.check_total(note, Decimal("5.01"), "Books", "lines to the cent")
