@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,11 +210,11 @@ class SandboxLogin:
         return self.client_id, self.client_secret, self.refresh_token
 
 
-def oauth_server(book: Any, login: SandboxLogin) -> OAuthServer:
-    """The token server in ``book``'s database, ``login``'s refresh token registered as a
-    first grant (single-use like any other)."""
+def oauth_server(db: sqlite3.Connection, login: SandboxLogin) -> OAuthServer:
+    """The token server in the book's database ``db``, knowing ``login``'s app, with its
+    refresh token registered as a first grant (single-use like any other)."""
     oauth = OAuthServer(
-        book.db,
+        db,
         client_id=login.client_id,
         client_secret=login.client_secret,
         access_ttl=login.access_ttl,

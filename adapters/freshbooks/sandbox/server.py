@@ -116,7 +116,7 @@ def create_app(
     ``clock`` (UTC) stamps ``updated`` (tests set dates with it); ``rate_scale``
     multiplies ``per_minute`` and ``per_second``."""
     book = FreshBooksBook(book_path, account_id=account_id, clock=clock or _utc_now)
-    oauth = oauth_server(book, login)
+    oauth = oauth_server(book.db, login)
     rates = [Rate(per_minute, 60.0)] + ([Rate(per_second, 1.0)] if per_second else [])
     sandbox = FreshBooksSandbox(
         book,

@@ -33,7 +33,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -50,12 +50,11 @@ from syncledger.adapters.sandbox.common import (
     sandbox_app,
 )
 from syncledger.adapters.sandbox.errors import SandboxError
-from syncledger.adapters.sandbox.oauth import OAuthServer
-from syncledger.adapters.sandbox.scaffold import bearer_ok
+from syncledger.adapters.sandbox.scaffold import SandboxLogin, bearer_ok, oauth_server
 
-CLIENT_ID: Final = "sandbox-google-client"
-CLIENT_SECRET: Final = "sandbox-google-secret"  # noqa: S105 - the sandbox's public test secret
-REFRESH_TOKEN: Final = "sandbox-google-refresh"  # noqa: S105 - the sandbox's public test token
+#: the sandbox's public test credentials (not secrets)
+LOGIN = SandboxLogin("sandbox-google-client", "sandbox-google-secret", "sandbox-google-refresh")
+CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = LOGIN.credentials()
 
 
 class Refused(SandboxError):
@@ -84,8 +83,7 @@ class GoogleSandbox(ContactBook):
 
     def __init__(self, path: Path | None) -> None:
         super().__init__(path)
-        self.oauth = OAuthServer(self.db, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-        self.oauth.grant(REFRESH_TOKEN)
+        self.oauth = oauth_server(self.db, LOGIN)
 
 
 def book_of(app: Starlette) -> GoogleSandbox:

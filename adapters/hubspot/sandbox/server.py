@@ -73,19 +73,23 @@ from syncledger.adapters.hubspot.sandbox.store import (
 from syncledger.adapters.hubspot.sandbox.writes import BatchRefused, BatchWrites
 from syncledger.adapters.jsonwire import decode_json, encode_json
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.oauth import OAuthServer
 from syncledger.adapters.sandbox.refusals import Refusal
+from syncledger.adapters.sandbox.scaffold import SandboxLogin, oauth_server
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 
 #: the sandbox's public test credentials (not secrets: anyone may use them)
 TEST_ACCESS_TOKEN = "pat-na1-sandbox-static-token"  # noqa: S105
-TEST_CLIENT_ID = "hubspot-sandbox-client"
-TEST_CLIENT_SECRET = "hubspot-sandbox-client-secret"  # noqa: S105
-TEST_REFRESH_TOKEN = "hubspot-sandbox-refresh-token"  # noqa: S105
 TEST_PORTAL_ID = "62515"
 SEARCH_RATE = Rate(5, 1.0)
 BURST_RATE = Rate(100, 10.0)
 ACCESS_TTL = 1800.0  # "currently 30 minutes" (SOURCES.md §1.2)
+LOGIN = SandboxLogin(
+    "hubspot-sandbox-client",
+    "hubspot-sandbox-client-secret",
+    "hubspot-sandbox-refresh-token",
+    ACCESS_TTL,
+)
+TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REFRESH_TOKEN = LOGIN.credentials()
 Handler = Callable[[Request], Awaitable[Response]]
 #: the ``policyName`` a 429 names (SOURCES.md §1.3; none is quoted for search)
 POLICIES = {"rate.burst": "TEN_SECONDLY_ROLLING", "rate.daily": "DAILY"}
@@ -159,13 +163,7 @@ class HubSpotSandbox:
         self.requests: list[tuple[str, str]] = []
         self.others: OtherApps | None = None
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.oauth = OAuthServer(
-            self._db,
-            client_id=TEST_CLIENT_ID,
-            client_secret=TEST_CLIENT_SECRET,
-            access_ttl=ACCESS_TTL,
-        )
-        self.oauth.grant(TEST_REFRESH_TOKEN)
+        self.oauth = oauth_server(self._db, LOGIN)
 
     def close(self) -> None:
         self._db.close()

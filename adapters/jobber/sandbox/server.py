@@ -48,13 +48,13 @@ from syncledger.adapters.jobber.sandbox.refusals import REFUSALS
 from syncledger.adapters.jobber.sandbox.schema import SDL
 from syncledger.adapters.jobber.sandbox.store import Store
 from syncledger.adapters.ratelimit import Rate
-from syncledger.adapters.sandbox.oauth import OAuthServer
+from syncledger.adapters.sandbox.scaffold import SandboxLogin, oauth_server
 from syncledger.adapters.sandbox.throttle import WindowThrottle
 from syncledger.core.source_ports import WebhookRequest
 
-DEFAULT_CLIENT_ID = "jobber-sandbox-client"
-DEFAULT_CLIENT_SECRET = "jobber-sandbox-secret"  # noqa: S105 (the sandbox's public test secret)
-DEFAULT_REFRESH_TOKEN = "jobber-sandbox-refresh"  # noqa: S105
+#: the sandbox's public test credentials (not secrets)
+LOGIN = SandboxLogin("jobber-sandbox-client", "jobber-sandbox-secret", "jobber-sandbox-refresh")
+DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN = LOGIN.credentials()
 VERSIONS = frozenset({"2025-04-16"})
 REQUESTS = Rate(2500, 300.0)
 APP_ID = "sandbox-app"
@@ -93,12 +93,7 @@ class JobberSandbox:
         self.store = Store()
         self.schema = _schema()
         self.client_secret = DEFAULT_CLIENT_SECRET
-        self.oauth = OAuthServer(
-            sqlite3.connect(":memory:", check_same_thread=False),
-            client_id=DEFAULT_CLIENT_ID,
-            client_secret=DEFAULT_CLIENT_SECRET,
-        )
-        self.oauth.grant(DEFAULT_REFRESH_TOKEN)
+        self.oauth = oauth_server(sqlite3.connect(":memory:", check_same_thread=False), LOGIN)
         self.window = WindowThrottle(REQUESTS.scaled(rate_scale))
         self.bucket = LeakyBucket(maximum_available * rate_scale, restore_rate * rate_scale)
         self.throttled = 0  # THROTTLED answers given

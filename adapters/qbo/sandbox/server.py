@@ -109,7 +109,7 @@ def create_app(
     keeps the tax it is sent."""
     book = SandboxBook(book_path, realm_id=realm_id)
     seed_items(book)
-    oauth = oauth_server(book, login)
+    oauth = oauth_server(book.db, login)
     sandbox = QboSandbox(
         book,
         oauth,

@@ -116,7 +116,7 @@ def create_app(
     by ``rate_scale`` (the megabytes per hour are not: they count bytes, not requests);
     ``login``'s refresh token is registered as a first grant (single use like any other)."""
     book = book or SageBook(book_path)
-    oauth = oauth_server(book, login)
+    oauth = oauth_server(book.db, login)
     sandbox = SageSandbox(
         book,
         oauth,

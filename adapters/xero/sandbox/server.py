@@ -142,7 +142,7 @@ def create_app(
     second). ``rate_scale`` multiplies the call counts and ``concurrent``.
     ``login``'s refresh token is registered as a first grant (single-use like any other)."""
     book = XeroBook(book_path)
-    oauth = oauth_server(book, login)
+    oauth = oauth_server(book.db, login)
     limits = XeroLimits(
         per_minute=Rate(per_minute, minute_window).scaled(rate_scale),
         per_day=Rate(per_day, day_window).scaled(rate_scale),
