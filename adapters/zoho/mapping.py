@@ -232,26 +232,20 @@ class ZohoMapping:
         body["notes"] = ref_note(external_ref, customer.tax_id)
         return body
 
-    def invoice_body(
+    def document_body(
         self,
-        invoice: Invoice,
+        doc: Invoice | CreditNote,
         customer_id: str,
         external_ref: str,
         org: OrgSettings,
         items: Sequence[str | None] = (),
     ) -> dict[str, Any]:
-        """``items``: the Zoho ``item_id`` each line is booked to (None: the default)."""
-        return self._document("invoice", invoice, customer_id, external_ref, org, items)
+        """An invoice's or a credit note's body (one shape, its kind's fields);
+        ``items``: the Zoho ``item_id`` each line is booked to (None: the default)."""
+        return self._document(doc.kind, doc, customer_id, external_ref, org, items)
 
-    def credit_note_body(
-        self,
-        note: CreditNote,
-        customer_id: str,
-        external_ref: str,
-        org: OrgSettings,
-        items: Sequence[str | None] = (),
-    ) -> dict[str, Any]:
-        return self._document("credit_note", note, customer_id, external_ref, org, items)
+    invoice_body = document_body
+    credit_note_body = document_body
 
     def payment_body(
         self,
