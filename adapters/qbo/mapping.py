@@ -144,18 +144,22 @@ class QboMapping:
         are left out (a sparse update keeps them as QBO holds them)."""
         return self._fields("customer", customer.model_dump(exclude_none=True))
 
-    def invoice_body(
+    def document_body(
         self,
-        invoice: Invoice,
+        doc: Document,
         customer_ledger_id: str,
         external_ref: str,
         tax: TaxPlan,
         items: Items = _NO_ITEMS,
     ) -> dict[str, Any]:
-        """``items``: code → item for the lines' ``item_code``s (``QboItems.resolve``);
-        ``tax``: how the company takes tax (``qbo_tax``)."""
-        body = self._document_body("invoice", invoice, customer_ledger_id, items, tax)
-        return body | {self.ref_field["invoice"]: ref_note(external_ref)}
+        """An ``Invoice``, or a ``CreditMemo`` (lines, discount and tax as on an invoice),
+        with our reference. ``items``: code → item for the lines' ``item_code``s
+        (``QboItems.resolve``); ``tax``: how the company takes tax (``qbo_tax``)."""
+        body = self._document_body(doc.kind, doc, customer_ledger_id, items, tax)
+        return body | {self.ref_field[doc.kind]: ref_note(external_ref)}
+
+    invoice_body = document_body
+    credit_note_body = document_body
 
     def invoice_update_body(
         self, invoice: Invoice, customer_ledger_id: str, tax: TaxPlan, items: Items = _NO_ITEMS
@@ -164,18 +168,6 @@ class QboMapping:
         without our reference. Without tax, a company keeping the tax it is sent gets a
         zero ``TxnTaxDetail``: left out, a sparse update would keep the old tax."""
         return self._document_body("invoice", invoice, customer_ledger_id, items, tax, True)
-
-    def credit_note_body(
-        self,
-        credit_note: CreditNote,
-        customer_ledger_id: str,
-        external_ref: str,
-        tax: TaxPlan,
-        items: Items = _NO_ITEMS,
-    ) -> dict[str, Any]:
-        """A QBO ``CreditMemo``: lines, discount and tax as on an invoice."""
-        body = self._document_body("credit_note", credit_note, customer_ledger_id, items, tax)
-        return body | {self.ref_field["credit_note"]: ref_note(external_ref)}
 
     def item_body(self, code: str, income_account_ref: str) -> dict[str, Any]:
         """A ``Service`` item named ``code`` booked to ``income_account_ref``."""
