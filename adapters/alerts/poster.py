@@ -11,6 +11,7 @@ network (tests and a local relay use it).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -62,30 +63,21 @@ class Poster:
         await self._client.aclose()
 
 
+@dataclass(frozen=True, eq=False)
 class JsonWebhookChannel:
     """An ``AlertChannel`` posting each alert as one JSON body to one webhook: ``encode``
-    writes the message as the service takes it, ``refusal`` reads its answer."""
+    writes the message as the service takes it, ``refusal`` reads its answer. Its repr
+    shows the name only (never the URL, which may carry a token)."""
 
-    def __init__(
-        self,
-        name: str,
-        poster: Poster,
-        encode: Callable[[AlertMessage], bytes],
-        refusal: Refusal,
-    ) -> None:
-        self._name = name
-        self._poster = poster
-        self._encode = encode
-        self._refusal = refusal
-
-    @property
-    def name(self) -> str:
-        return self._name
+    name: str
+    poster: Poster = field(repr=False)
+    encode: Callable[[AlertMessage], bytes] = field(repr=False)
+    refusal: Refusal = field(repr=False)
 
     async def deliver(self, message: AlertMessage) -> None:
         headers = {"content-type": "application/json"}
-        response = await self._poster.post(self._encode(message), headers)
-        self._refusal(response, self._poster.secrets)
+        response = await self.poster.post(self.encode(message), headers)
+        self.refusal(response, self.poster.secrets)
 
     async def aclose(self) -> None:
-        await self._poster.aclose()
+        await self.poster.aclose()
