@@ -105,6 +105,15 @@ class SandboxHandle(FaultInjection, Generic[B]):
     def close(self) -> None:
         self.book.close()
 
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """The records of ``kind`` as the platform shows them; ``KeyError`` for a kind the
+        sandbox does not know."""
+        raise NotImplementedError
+
+    def count(self, kind: str) -> int:
+        """How many records of ``kind`` ``records`` holds."""
+        return len(self.records(kind))
+
     def injected_throttle(self) -> float | None:
         """The wait of an injected 429 if one is due (and uses it up), else None."""
         return self.faults.retry_after if self.faults.take("throttle") else None

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.sandbox.errors import SandboxError
 from syncledger.adapters.sandbox.oauth import OAuthServer
@@ -210,6 +212,17 @@ def test_a_handle_takes_the_common_options_with_their_defaults() -> None:
     assert (plain.require_auth, plain.home_currency, plain.faults.fail_writes) == (True, "USD", 0)
     chosen = SandboxHandle(_book(), require_auth=False, home_currency="GBP")
     assert (chosen.require_auth, chosen.home_currency) == (False, "GBP")
+
+
+def test_a_handle_counts_what_its_records_hold() -> None:
+    class Held(SandboxHandle[SqliteBook]):
+        def records(self, kind: str) -> list[dict[str, Any]]:
+            return {"invoice": [{"id": 1}, {"id": 2}]}[kind]
+
+    handle = Held(_book())
+    assert handle.count("invoice") == 2
+    with pytest.raises(KeyError):
+        handle.count("unknown")
 
 
 def test_the_shared_login_is_the_public_sandbox_credentials() -> None:

@@ -89,12 +89,9 @@ class FreshBooksSandbox(SandboxHandle[FreshBooksBook]):
     def account_id(self) -> str:
         return self.book.account_id
 
-    def count(self, kind: str) -> int:
-        """Records of ``kind`` (``customer`` counts clients, ``item`` every item, deleted
-        ones included) in the book."""
-        return 0 if kind in _NONE_HELD else self.book.count(kind)
-
     def records(self, kind: str) -> list[dict[str, Any]]:
+        """Records of ``kind`` (``customer``: clients, ``item``: every item, deleted ones
+        included) in the book."""
         return [] if kind in _NONE_HELD else self.book.records(kind)
 
     # --------------------------------------------------------------- gates

@@ -95,13 +95,8 @@ class NetSuiteSandbox(SandboxHandle[NetSuiteBook]):
     def account_id(self) -> str:
         return self.tba.account_id
 
-    def count(self, kind: str) -> int:
-        """Records of a kind (``item``: items of every type)."""
-        if kind == "item":
-            return sum(self.book.count(record) for record in ITEM_TYPES)
-        return self.book.count(RECORD_OF_KIND.get(kind, kind))
-
     def records(self, kind: str) -> list[dict[str, Any]]:
+        """Records of a kind (``item``: items of every type)."""
         if kind == "item":
             return [item for record in ITEM_TYPES for item in self.book.records(record)]
         return self.book.records(RECORD_OF_KIND.get(kind, kind))

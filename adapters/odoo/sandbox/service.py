@@ -81,10 +81,6 @@ class OdooSandbox(SandboxHandle[OdooBook]):
 
     # ------------------------------------------------------ handle for tests
 
-    def count(self, kind: str) -> int:
-        model, wanted = KIND_MODELS[kind]
-        return sum(1 for r in self.book.all(model) if wanted(r))
-
     def records(self, kind: str) -> list[dict[str, Any]]:
         """Records of a kind (``customer`` …) or a model, as ``read`` shows them in the
         release played."""

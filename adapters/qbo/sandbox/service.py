@@ -79,12 +79,9 @@ class QboSandbox(SandboxHandle[SandboxBook]):
     def realm_id(self) -> str:
         return self.book.realm_id
 
-    def count(self, kind: str) -> int:
+    def records(self, kind: str) -> list[dict[str, Any]]:
         """Records of ``kind`` (``invoice`` / ``Invoice``, ``credit_note`` / ``CreditMemo``,
         ``item`` / ``Item``, the default items included)."""
-        return self.book.count(kind)
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
         return self._present_all(entity_name(kind), self.book.records(kind))
 
     def emails_sent(self, invoice_id: str) -> list[tuple[str, str]]:

@@ -108,16 +108,9 @@ class SageSandbox(SandboxHandle[SageBook]):
 
     # ------------------------------------------------------ handle for tests
 
-    def count(self, kind: str) -> int:
+    def records(self, kind: str) -> list[dict[str, Any]]:
         """Records of ``kind`` (customer, invoice, credit_note, payment, refund,
         allocation, item: products and services)."""
-        if kind in TRANSACTION_TYPE:
-            return len(self.records(kind))
-        if kind == "item":
-            return sum(self.book.count(resource) for resource in ITEM_RESOURCES)
-        return self.book.count(_resource_of(kind))
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
         if kind == "item":
             return [item for r in ITEM_RESOURCES for item in self.book.records(r)]
         resource = _resource_of(kind)

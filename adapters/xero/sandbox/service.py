@@ -120,15 +120,10 @@ class XeroSandbox(SandboxHandle[XeroBook]):
 
     # ------------------------------------------------------ handle for tests
 
-    def count(self, kind: str) -> int:
+    def records(self, kind: str) -> list[dict[str, Any]]:
         """Records of ``kind`` (``invoice``, ``Invoice``, ``credit_note``…) in the book.
         ``payment``: money received from customers, invoice payments (ACCRECPAYMENT) and
         overpayments; ``refund``: payments out of a credit note or an overpayment."""
-        if kind in ("payment", "refund"):
-            return len(self.records(kind))
-        return self.book.count(kind)
-
-    def records(self, kind: str) -> list[dict[str, Any]]:
         if kind == "refund":
             return [p for p in self.book.records("Payment") if p["PaymentType"] in _REFUND_TYPES]
         if kind == "payment":
