@@ -32,10 +32,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from syncledger.adapters.freshbooks.sandbox.errors import refuse
+from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
 
 CENT = Decimal("0.01")
 TAX_PLACES = 3
@@ -210,19 +212,14 @@ Lookup = Callable[[object], dict[str, Any] | None]
 # ------------------------------------------------------------------ values
 
 
+#: the rules refusing a number that does not read
+NUMBER_RULES = NumberRules("field.required", "field.not_a_number", not_finite="field.not_finite")
+
+
 def decimal_of(value: Any, obj: str, field: str) -> Decimal:
-    """A JSON number or decimal string as ``Decimal`` (never through float)."""
-    if value is None or value == "":
-        raise refuse("field.required", obj, field)
-    if isinstance(value, bool):
-        raise refuse("field.not_a_number", obj, field, value)
-    try:
-        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise refuse("field.not_a_number", obj, field, value) from None
-    if not result.is_finite():
-        raise refuse("field.not_finite", obj, field, value)
-    return result
+    """A JSON number or decimal string as ``Decimal`` (never through float); "" is none."""
+    fault = partial(refuse, obj=obj, field=field, value=value)
+    return checked_number(None if value == "" else value, NUMBER_RULES, fault)
 
 
 def cents(value: Decimal) -> Decimal:

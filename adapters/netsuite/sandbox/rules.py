@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from syncledger.adapters.netsuite.sandbox.errors import invalid_reference, missing, refuse
+from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
 
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
@@ -40,19 +42,14 @@ TAX_CODES = {"10": ("Taxable", "1"), "11": ("Exempt", "1")}  # id → (name, its
 Lookup = Callable[[str], dict[str, Any] | None]
 
 
+#: the rules refusing a number that does not read
+NUMBER_RULES = NumberRules("field.missing", "field.not_a_number", not_finite="field.not_finite")
+
+
 def number(value: Any, path: str) -> Decimal:
     """A JSON number as Decimal (never through float)."""
-    if value is None:
-        raise missing(path)
-    if isinstance(value, bool):
-        raise refuse("field.not_a_number", value=value, path=path)
-    try:
-        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise refuse("field.not_a_number", value=value, path=path) from None
-    if not result.is_finite():
-        raise refuse("field.not_finite", path=path)
-    return result
+    fault = partial(refuse, field=path, value=value, path=path)
+    return checked_number(value, NUMBER_RULES, fault)
 
 
 def cents(value: Decimal) -> Decimal:

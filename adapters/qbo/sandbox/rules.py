@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from syncledger.adapters.qbo.sandbox.errors import refuse
+from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
 
 CENT = Decimal("0.01")
 _FORBIDDEN_IN_NAMES = (":", "\t", "\n")
@@ -32,19 +34,16 @@ Lookup = Callable[[str], dict[str, Any] | None]
 TaxRule = Callable[[dict[str, Any], list[dict[str, Any]], Decimal], Decimal]
 
 
+#: the rules refusing a number that does not read
+NUMBER_RULES = NumberRules(
+    "field.required", "field.not_a_number", "field.unparsable_number", "field.not_finite"
+)
+
+
 def amount(value: Any, name: str) -> Decimal:
     """A JSON number as Decimal (never via float); a fault naming the field otherwise."""
-    if value is None:
-        raise refuse("field.required", param=name)
-    if isinstance(value, bool):
-        raise refuse("field.not_a_number", name=name)
-    try:
-        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise refuse("field.unparsable_number", name=name, value=value) from None
-    if not result.is_finite():
-        raise refuse("field.not_finite", name=name)
-    return result
+    fault = partial(refuse, param=name, name=name, value=value)
+    return checked_number(value, NUMBER_RULES, fault)
 
 
 def cents(value: Decimal) -> Decimal:

@@ -22,7 +22,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from syncledger.adapters.sage.sandbox.errors import refuse
@@ -34,6 +35,7 @@ from syncledger.adapters.sage.sandbox.seed import (
     link,
     status,
 )
+from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
 
 CENT = Decimal("0.01")
 RATE_TOLERANCE = Decimal("0.0001")
@@ -58,17 +60,8 @@ Lookup = Callable[[str], dict[str, Any] | None]
 
 def amount(value: Any, source: str) -> Decimal:
     """A JSON number or numeric string as ``Decimal`` (never via float)."""
-    if value is None:
-        raise refuse("field.required", source)
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise refuse("field.type", source, kind="a number")
-    try:
-        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(value.strip())
-    except InvalidOperation:
-        raise refuse("field.type", source, kind="a number") from None
-    if not result.is_finite():
-        raise refuse("field.type", source, kind="a number")
-    return result
+    fault = partial(refuse, source=source, kind="a number")
+    return checked_number(value, NumberRules("field.required", "field.type"), fault, floats=False)
 
 
 def cents(value: Decimal) -> Decimal:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
+from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
 from syncledger.adapters.xero.sandbox.book import day_ms, ms_date
 from syncledger.adapters.xero.sandbox.errors import refuse, refuse_element
 
@@ -19,15 +21,8 @@ _MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 def number(value: Any, name: str) -> Decimal:
     """A JSON number as Decimal; a validation error naming the field otherwise."""
-    if isinstance(value, bool) or value is None:
-        raise refuse_element("amount.not_a_number", field=name)
-    try:
-        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise refuse_element("amount.not_a_number", field=name) from None
-    if not result.is_finite():
-        raise refuse_element("amount.not_a_number", field=name)
-    return result
+    rules = NumberRules("amount.not_a_number", "amount.not_a_number")
+    return checked_number(value, rules, partial(refuse_element, field=name))
 
 
 def optional(body: dict[str, Any], name: str) -> Decimal | None:

@@ -26,9 +26,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
+from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
 from syncledger.adapters.zoho.sandbox.errors import ZohoError, refuse
 from syncledger.core.money import minor_unit
 
@@ -56,17 +58,9 @@ class Currency:
 
 def amount(value: Any, field: str) -> Decimal:
     """A JSON number (or numeric string) as Decimal, never through float."""
-    if value is None:
-        raise refuse("field.required", field=field)
-    if isinstance(value, bool | float):
-        raise refuse("field.invalid", field=field)
-    try:
-        result = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value))
-    except InvalidOperation:
-        raise refuse("field.invalid", field=field) from None
-    if not result.is_finite():
-        raise refuse("field.invalid", field=field)
-    return result
+
+    rules = NumberRules("field.required", "field.invalid")
+    return checked_number(value, rules, partial(refuse, field=field), floats=False)
 
 
 def rounded(value: Decimal, currency: str) -> Decimal:
