@@ -199,10 +199,7 @@ class NetSuiteMapping:
     ) -> dict[str, Any]:
         """``item_ids``: the internal id of the item each line is booked to, None (or
         missing) for the default line item."""
-        body = self._document("invoice", invoice, customer_id, external_ref, currency_id, item_ids)
-        body |= self._discount(invoice)
-        check_total(invoice, body)
-        return body
+        return self._document(invoice, customer_id, external_ref, currency_id, item_ids)
 
     def document_sublists(self, kind: str) -> tuple[str, ...]:
         """The sublists a document write replaces: its lines, its tax lines (and, for a
@@ -218,11 +215,7 @@ class NetSuiteMapping:
         applications: Mapping[str, Decimal],
         item_ids: Sequence[str | None] = (),
     ) -> dict[str, Any]:
-        body = self._document(
-            "credit_note", credit_note, customer_id, external_ref, currency_id, item_ids
-        )
-        body |= self._discount(credit_note)
-        check_total(credit_note, body)
+        body = self._document(credit_note, customer_id, external_ref, currency_id, item_ids)
         body["apply"] = {"items": [_application(doc, amt) for doc, amt in applications.items()]}
         return body
 
@@ -288,13 +281,15 @@ class NetSuiteMapping:
 
     def _document(
         self,
-        kind: str,
         document: Invoice | CreditNote,
         customer_id: str,
         external_ref: str,
         currency_id: str,
         item_ids: Sequence[str | None],
     ) -> dict[str, Any]:
+        """The document's body with its lines, tax, discount and our reference; refused
+        when NetSuite would total it otherwise than the source."""
+        kind = document.kind
         values = _document_values(document) | {"currency": {"id": currency_id}}
         body = self._fields(kind, values)
         body["entity"] = {"id": customer_id}
@@ -306,6 +301,8 @@ class NetSuiteMapping:
         body["taxDetailsOverride"] = True
         body["taxDetails"] = {"items": self._tax_details(document)}
         body[self.ref_field[kind]] = ref_note(external_ref)
+        body |= self._discount(document)
+        check_total(document, body)
         return body
 
     def _fields(self, kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
