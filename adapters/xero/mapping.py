@@ -186,30 +186,31 @@ class XeroMapping:
         body[self.reference_field["customer"]] = contact_number(external_ref)
         return body
 
-    def invoice_body(
+    def document_body(
         self,
-        invoice: Invoice,
+        doc: Invoice | CreditNote,
         customer_ledger_id: str,
         external_ref: str,
         items: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """``items``: each line's ``item_code`` → the ``Code`` of its Xero item."""
-        values = _document_values(invoice) | {"due_date": invoice.due_date}
-        return self._document(
-            self.invoice, invoice, values, customer_ledger_id, external_ref, items or {}
-        )
+        """An invoice or a credit note as its kind's ``[invoice]`` / ``[credit_note]``
+        table writes it. ``items``: each line's ``item_code`` → the ``Code`` of its Xero
+        item."""
+        spec = self.invoice if isinstance(doc, Invoice) else self.credit_note
+        body = _fields(spec.fields, _document_values(doc))
+        body |= {
+            "Type": spec.type,
+            "Status": spec.status,
+            "Contact": {"ContactID": customer_ledger_id},
+            "LineAmountTypes": "Exclusive",
+            "LineItems": _lines(spec, doc, items or {}),
+            spec.reference_field: ref_note(external_ref),
+        }
+        _check_total(doc, body)
+        return body
 
-    def credit_note_body(
-        self,
-        credit_note: CreditNote,
-        customer_ledger_id: str,
-        external_ref: str,
-        items: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        values = _document_values(credit_note)
-        return self._document(
-            self.credit_note, credit_note, values, customer_ledger_id, external_ref, items or {}
-        )
+    invoice_body = document_body
+    credit_note_body = document_body
 
     def item_body(self, code: str) -> dict[str, Any]:
         """A sold, untracked (service) item ``code`` booked to the invoice lines' account."""
@@ -289,27 +290,6 @@ class XeroMapping:
         body[self.reference_field["payment"]] = _reference(refund.reference, external_ref)
         return body | _rate(rate)
 
-    def _document(
-        self,
-        spec: DocumentMapping,
-        doc: Invoice | CreditNote,
-        values: Mapping[str, Any],
-        customer_ledger_id: str,
-        external_ref: str,
-        items: Mapping[str, str],
-    ) -> dict[str, Any]:
-        body = _fields(spec.fields, values)
-        body |= {
-            "Type": spec.type,
-            "Status": spec.status,
-            "Contact": {"ContactID": customer_ledger_id},
-            "LineAmountTypes": "Exclusive",
-            "LineItems": _lines(spec, doc, items),
-            spec.reference_field: ref_note(external_ref),
-        }
-        _check_total(doc, body)
-        return body
-
 
 def _rate(rate: Decimal | None) -> dict[str, Decimal]:
     return {} if rate is None else {"CurrencyRate": rate}
@@ -328,12 +308,14 @@ def _received(payment: Payment, applied: Decimal) -> str:
 
 
 def _document_values(doc: Invoice | CreditNote) -> dict[str, Any]:
-    return {
+    """The canonical values a document's fields table maps (an invoice's due date too)."""
+    values = {
         "number": doc.number,
         "issue_date": doc.issue_date,
         "currency": doc.currency,
         "exchange_rate": doc.exchange_rate,
     }
+    return values | ({"due_date": doc.due_date} if isinstance(doc, Invoice) else {})
 
 
 def _lines(
