@@ -296,29 +296,20 @@ class XeroSandbox(SandboxHandle[XeroBook]):
         return next(iter(self.book.numbered("Item", code.strip())), None)
 
     def _item(self, element: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-        own = (current or {}).get("ItemID")
-        return checked_item(
-            element,
-            current,
-            code_taken=lambda code: any(
-                i["ItemID"] != own for i in self.book.numbered("Item", code)
-            ),
-            org=self.org,
-        )
+        def code_taken(code: str) -> bool:
+            return _another(self.book.numbered("Item", code), "ItemID", current)
+
+        return checked_item(element, current, code_taken=code_taken, org=self.org)
 
     def _contact(self, element: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-        own = (current or {}).get("ContactID")
-        return checked_contact(
-            element,
-            current,
-            name_taken=lambda name: any(
-                c["ContactID"] != own and c["ContactStatus"] == "ACTIVE"
-                for c in self.book.named("Contact", name)
-            ),
-            number_taken=lambda number: any(
-                c["ContactID"] != own for c in self.book.numbered("Contact", number)
-            ),
-        )
+        def name_taken(name: str) -> bool:
+            active = [c for c in self.book.named("Contact", name) if c["ContactStatus"] == "ACTIVE"]
+            return _another(active, "ContactID", current)
+
+        def number_taken(number: str) -> bool:
+            return _another(self.book.numbered("Contact", number), "ContactID", current)
+
+        return checked_contact(element, current, name_taken=name_taken, number_taken=number_taken)
 
     def _document(
         self, kind: Kind, element: dict[str, Any], current: dict[str, Any] | None, unitdp: int
@@ -617,3 +608,9 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     for part in (method.upper().encode(), path.encode(), query.encode(), body):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
+
+
+def _another(records: list[dict[str, Any]], id_field: str, current: dict[str, Any] | None) -> bool:
+    """Whether ``records`` hold one other than ``current`` (a record being updated)."""
+    own = (current or {}).get(id_field)
+    return any(record[id_field] != own for record in records)
