@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from syncledger.adapters.netsuite.sandbox.errors import invalid_reference, missing, refuse
 from syncledger.adapters.sandbox.numbers import NumberRules, checked_number
@@ -40,6 +40,7 @@ TAX_TYPES = {"1": "Sales Tax"}
 TAX_CODES = {"10": ("Taxable", "1"), "11": ("Exempt", "1")}  # id → (name, its tax type)
 
 Lookup = Callable[[str], dict[str, Any] | None]
+Found = TypeVar("Found")
 
 
 #: the rules refusing a number that does not read
@@ -354,6 +355,19 @@ def applications(
     return found
 
 
+def _applied_doc(
+    line: Mapping[str, Any], index: int, lookup: Callable[[str], Found | None]
+) -> tuple[str, str, Found]:
+    """An ``apply`` line's path, the doc it names and what ``lookup`` finds of it; a doc
+    the lookup does not find is an invalid reference at the line's ``doc``."""
+    at = f"apply.items[{index}]"
+    doc = ref_id(line, "doc")
+    found = lookup(doc) if doc else None
+    if doc is None or found is None:
+        raise invalid_reference("doc", doc, f"{at}.doc")
+    return at, doc, found
+
+
 def _application(
     line: Mapping[str, Any],
     index: int,
@@ -361,11 +375,7 @@ def _application(
     invoices: Lookup,
     open_amount: Callable[[str], Decimal],
 ) -> Application:
-    at = f"apply.items[{index}]"
-    doc = ref_id(line, "doc")
-    invoice = invoices(doc) if doc else None
-    if doc is None or invoice is None:
-        raise invalid_reference("doc", doc, f"{at}.doc")
+    at, doc, invoice = _applied_doc(line, index, invoices)
     if ref_id(invoice, "entity") != customer_id:
         raise refuse("apply.another_customer", doc=doc, path=f"{at}.doc")
     amount = number(line.get("amount"), f"{at}.amount")
@@ -483,11 +493,7 @@ def _refund_line(
     credits: CreditLookup,
     left: Callable[[str], Decimal],
 ) -> tuple[str, Decimal, Credit]:
-    at = f"apply.items[{index}]"
-    doc = ref_id(line, "doc")
-    credit = credits(doc) if doc else None
-    if doc is None or credit is None:
-        raise invalid_reference("doc", doc, f"{at}.doc")
+    at, doc, credit = _applied_doc(line, index, credits)
     if credit.customer_id != ref_id(refund, "customer"):
         raise refuse("refund.another_customer", doc=doc, path=f"{at}.doc")
     if ref_id(credit.body, "currency") != ref_id(refund, "currency"):

@@ -214,25 +214,28 @@ def _transaction_type(sent: Mapping[str, Any], expected: str) -> None:
 
 
 def _contact(sent: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
-    ident = sent.get("contact_id")
-    if not ident:
-        raise refuse("field.required", "contact_id")
-    contact = lookup("contacts", str(ident))
-    if contact is None:
-        raise refuse("reference.not_found")
+    contact = _named(sent, "contact_id", "contacts", lookup, source="")  # Sage names none
     if not is_customer(contact):
         raise refuse("contact.not_customer", "contact_id")
     return contact
 
 
 def _bank_account(sent: Mapping[str, Any], lookup: Lookup) -> dict[str, Any]:
-    ident = sent.get("bank_account_id")
+    return _named(sent, "bank_account_id", "bank_accounts", lookup, source="bank_account_id")
+
+
+def _named(
+    sent: Mapping[str, Any], field: str, resource: str, lookup: Lookup, *, source: str
+) -> dict[str, Any]:
+    """The record of ``resource`` that ``sent[field]`` names; an unknown one is refused
+    naming ``source``."""
+    ident = sent.get(field)
     if not ident:
-        raise refuse("field.required", "bank_account_id")
-    bank = lookup("bank_accounts", str(ident))
-    if bank is None:
-        raise refuse("reference.not_found", "bank_account_id")
-    return bank
+        raise refuse("field.required", field)
+    found = lookup(resource, str(ident))
+    if found is None:
+        raise refuse("reference.not_found", source)
+    return found
 
 
 def _settlements(

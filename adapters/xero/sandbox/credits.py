@@ -30,7 +30,7 @@ from syncledger.adapters.xero.sandbox.amounts import cents, day_fields, number, 
 from syncledger.adapters.xero.sandbox.book import day_ms, ms_date
 from syncledger.adapters.xero.sandbox.documents import INVOICE, Org, settled
 from syncledger.adapters.xero.sandbox.errors import refuse_element
-from syncledger.adapters.xero.sandbox.rules import allocation_of, payment_rate
+from syncledger.adapters.xero.sandbox.rules import allocation_of, check_bank, payable, payment_rate
 
 OVERPAYMENT_TYPE = "RECEIVE-OVERPAYMENT"
 REFUND_TYPES = {"CreditNote": "ARCREDITPAYMENT", "Overpayment": "AROVERPAYMENTPAYMENT"}
@@ -142,15 +142,8 @@ def refunded(
     sent: dict[str, Any], *, entity: str, credit: dict[str, Any], account: dict[str, Any], org: Org
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The refund Payment (as GET shows it) and the credit note / overpayment after it."""
-    amount = number(sent.get("Amount"), "Amount")
-    if amount <= 0:
-        raise refuse_element("payment.amount_not_positive")
-    if credit.get("Status") != "AUTHORISED":
-        raise refuse_element("payment.document_not_authorised")
-    if amount > number(credit["RemainingCredit"], "RemainingCredit"):
-        raise refuse_element("payment.exceeds_due")
-    if account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
-        raise refuse_element("refund.account_unusable", code=account.get("Code"))
+    amount = payable(sent, credit, "RemainingCredit")
+    check_bank(account, "refund.account_unusable")
     rate = payment_rate(sent, credit, org)
     paid_on = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
     refund = {

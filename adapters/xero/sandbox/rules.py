@@ -71,14 +71,8 @@ def checked_payment(
     sent: dict[str, Any], *, invoice: dict[str, Any], account: dict[str, Any], org: Org
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payment as stored and its invoice after it."""
-    amount = number(sent.get("Amount"), "Amount")
-    if amount <= 0:
-        raise refuse_element("payment.amount_not_positive")
-    if invoice.get("Status") != "AUTHORISED":
-        raise refuse_element("payment.document_not_authorised")
-    if amount > number(invoice["AmountDue"], "AmountDue"):
-        raise refuse_element("payment.exceeds_due")
-    _check_bank(account)
+    amount = payable(sent, invoice, "AmountDue")
+    check_bank(account)
     rate = payment_rate(sent, invoice, org)
     paid_on = parse_day(sent["Date"], "Date") if sent.get("Date") else org.today()
     payment = _payment(sent, amount, paid_on, invoice, account) | {"CurrencyRate": rate}
@@ -100,9 +94,24 @@ def payment_rate(sent: dict[str, Any], document: dict[str, Any], org: Org) -> De
     return rate
 
 
-def _check_bank(account: dict[str, Any]) -> None:
+def payable(sent: dict[str, Any], document: dict[str, Any], due: str) -> Decimal:
+    """The Amount ``sent`` pays (or refunds) of ``document``: above zero, within what its
+    ``due`` field holds, the document AUTHORISED."""
+    amount = number(sent.get("Amount"), "Amount")
+    if amount <= 0:
+        raise refuse_element("payment.amount_not_positive")
+    if document.get("Status") != "AUTHORISED":
+        raise refuse_element("payment.document_not_authorised")
+    if amount > number(document[due], due):
+        raise refuse_element("payment.exceeds_due")
+    return amount
+
+
+def check_bank(account: dict[str, Any], rule: str = "payment.account_unusable") -> None:
+    """Money moves through a BANK account or one with payments enabled; ``rule`` refuses
+    another."""
     if account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
-        raise refuse_element("payment.account_unusable", code=account.get("Code"))
+        raise refuse_element(rule, code=account.get("Code"))
 
 
 def _payment(
