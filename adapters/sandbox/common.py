@@ -8,7 +8,8 @@ throttled) every sandbox answers:
 - ``GET counts``: ``{kind: count}`` for each of the sandbox's kinds;
 - ``GET records/{kind}``: the records of a kind, 404 ``{"error"}`` for an unknown kind;
 - ``GET stats``: ``{"throttled": n}`` and whatever more the sandbox reports;
-- ``POST oauth/grant`` / ``POST oauth/expire`` where the sandbox has a token server.
+- ``POST oauth/grant`` (a fresh refresh token, as a consent flow would give) and ``POST
+  oauth/expire`` (expire every access token) where the sandbox has a token server.
 """
 
 from __future__ import annotations

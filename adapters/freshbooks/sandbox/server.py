@@ -35,8 +35,8 @@ Implemented, with its source:
   type (``freshbooks_rules.PAYMENT_TYPES``). The handle's ``refund`` kind is always empty.
 - Rate limit: ``per_minute`` per account (default 100) and an optional ``per_second``,
   answered 429 with ``Retry-After`` (seconds).
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+- ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``), OAuth's
+  included.
 
 Not modelled: idempotency keys (FreshBooks has none), conditional updates (FreshBooks
 has no version check: ``updated`` is only a timestamp), ``discount_value`` percentages,

@@ -29,9 +29,8 @@ Implemented, with the documented source (what it refuses, and why: ``refusals.py
 - Governance: at most ``concurrency`` requests in flight and ``per_minute`` in a 60-second
   window. ``latency`` holds each request in flight for that long, so concurrency is
   observable in-process.
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``GET login-audit``, ``POST tokens`` (a new
-  access token), ``POST tokens/{token_id}/revoke``.
+- ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``) and ``GET
+  login-audit``, ``POST tokens`` (a new access token), ``POST tokens/{token_id}/revoke``.
 
 - A SuiteTax account (REST web services support no legacy tax): request bodies are
   checked against a rule table of the record metadata (``schema.py``, every rule

@@ -27,10 +27,9 @@ Implemented, with its documented source (what it refuses, and why: ``refusals.py
   ``search`` / ``search_read`` / ``search_count`` / ``read`` with domains, ``offset`` /
   ``limit`` / ``order``; ``write_date`` (shown to the second) as the only change marker.
 - Throttling: ``per_second`` / ``per_minute`` per database, on both transports.
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``
-  (the standard kinds, ``refund``: outbound customer payments, and ``item``: products),
-  ``GET records/{kind}``, ``GET stats``, ``POST apikeys`` (a fresh key), ``POST
-  apikeys/expire`` (expire every key).
+- ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``) (kinds:
+  the standard ones, ``refund``: outbound customer payments, and ``item``: products) and
+  ``POST apikeys`` (a fresh key), ``POST apikeys/expire`` (expire every key).
 
 Not modelled: idempotency keys (Odoo has none: clients look up their own reference),
 concurrency tokens (the ``__last_update`` check was removed in 16.1), currency rates

@@ -38,9 +38,8 @@ Endpoints (``{realm}`` is the company id given to ``create_app``):
   ``requestid`` ≤ 36, ``bId`` ≤ 10 then).
 - Throttling per realm: ``per_second`` / ``per_minute`` (QBO: 10 and 500) and
   ``batch_per_minute`` (40) answer 429 with QBO's ThrottleExceeded fault.
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant`` (a fresh refresh token, as a
-  consent flow would give), ``POST oauth/expire`` (expire every access token).
+- ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``), OAuth's
+  included.
 
 Not modelled: deletes, payment voids and changes other than added lines, credit memo
 updates, purchase updates, item updates, ``RefundReceipt`` and other entities,

@@ -42,8 +42,8 @@ What the sandbox refuses, with status, ``$dataCode``, ``$message`` and source:
 - Paging and delta (``sage_listing``): ``page`` / ``items_per_page`` (≤ 200) with
   ``$next`` / ``$back`` / ``$total``; ``updated_or_created_since`` (inclusive), at whole
   seconds like Sage's ``updated_at``; ``attributes=all`` for full items.
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}``, ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+- ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``), OAuth's
+  included.
 
 Not modelled: the 403/429 header and body details Sage does not document (ours instead),
 ``deleted_since`` (nothing is ever deleted here), drafts, quotes and

@@ -52,9 +52,9 @@ Endpoints (base ``/api.xro/2.0``; every call needs ``Authorization: Bearer`` and
   Keys are evaluated after the rate limits, as Xero's are.
 - Versions: Xero has no concurrency token; every write stamps ``UpdatedDateUTC``
   (milliseconds, never repeated within a book) and clients compare it.
-- ``/_sandbox/...`` (no auth, not throttled): ``GET|POST|DELETE faults``, ``GET counts``,
-  ``GET records/{kind}`` (``payment`` counts overpayments too; ``refund`` is
-  the payments out of a credit), ``GET stats``, ``POST oauth/grant``, ``POST oauth/expire``.
+- ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``), OAuth's
+  included; ``records/payment`` holds overpayments too, ``records/refund`` the payments
+  out of a credit.
 
 Not modelled: ACCPAY bills and the other document types, bank transactions other than
 RECEIVE-OVERPAYMENT (and their updates), prepayments, batch payments, attachments,

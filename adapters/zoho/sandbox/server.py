@@ -58,9 +58,8 @@ records it wrote; while injections remain, a lookup that finds them (a list filt
 reference, or items by name; a read of the record) is that write's retry and stalls
 too — the lookup-based analogue of a replayed idempotency key.
 
-Admin (no auth, not throttled): ``GET|POST|DELETE /_sandbox/faults``, ``GET
-/_sandbox/counts``, ``GET /_sandbox/records/{kind}``, ``GET /_sandbox/stats``, ``POST
-/_sandbox/oauth/grant``, ``POST /_sandbox/oauth/expire``.
+Admin: ``/_sandbox/...``: the shared admin routes (``adapters/sandbox/common.py``),
+OAuth's included, and ``daily_remaining`` in ``stats``.
 
 Not modelled: item updates, inactivation and taxes, tax groups and tax authorities,
 inclusive tax, transaction-level tax rounding, ``overdue`` status, approvals, e-mailing,
