@@ -55,7 +55,7 @@ class QboPlatform(kit.ServedSandbox):
         base = connection.base_url.rstrip("/")
         wire_oauth.live_granted(connection, CONNECT, base)
         return QboLedger.connect(
-            realm_id=connection.tenant or creds.get("realm_id") or "sandbox-realm",
+            realm_id=connection.tenant or creds.get("realm_id") or CONNECT.sandbox.tenant,
             auth=wire_oauth.ledger_auth(connection, CONNECT, sandbox, base),
             base_url=base,
             transport=connection.transport,
