@@ -14,7 +14,7 @@ grammar does not cover is refused (``refusals.py``: ``where.*``, ``order.invalid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -101,18 +101,23 @@ class _Parser:
             raise refuse("where.unexpected", token=self.peek())
 
     def expression(self) -> Predicate:
-        terms = [self.conjunction()]
-        while (self.peek() or "").upper() in ("OR", "||"):
-            self.take()
-            terms.append(self.conjunction())
-        return terms[0] if len(terms) == 1 else (lambda row: any(t(row) for t in terms))
+        return self._joined(("OR", "||"), self.conjunction, any)
 
     def conjunction(self) -> Predicate:
-        terms = [self.term()]
-        while (self.peek() or "").upper() in ("AND", "&&"):
+        return self._joined(("AND", "&&"), self.term, all)
+
+    def _joined(
+        self,
+        words: tuple[str, ...],
+        operand: Callable[[], Predicate],
+        combine: Callable[[Iterable[bool]], bool],
+    ) -> Predicate:
+        """Operands joined by one of ``words``, true when ``combine`` holds of them."""
+        terms = [operand()]
+        while (self.peek() or "").upper() in words:
             self.take()
-            terms.append(self.term())
-        return terms[0] if len(terms) == 1 else (lambda row: all(t(row) for t in terms))
+            terms.append(operand())
+        return terms[0] if len(terms) == 1 else (lambda row: combine(t(row) for t in terms))
 
     def term(self) -> Predicate:
         if (self.peek() or "").upper() == "NOT":
