@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncledger.adapters.odoo.sandbox.refusals import REFUSALS
+from syncledger.adapters.sandbox.errors import SandboxError
 
 FAULT_APPLICATION = 1
 FAULT_CODES = {
@@ -25,8 +26,11 @@ FAULT_CODES = {
 }
 
 
-class OdooError(Exception):
-    """One refusal: the Python exception name Odoo reports, its message and HTTP status."""
+class OdooError(SandboxError):
+    """One refusal: the Python exception name Odoo reports, its message and HTTP status;
+    answered on JSON-2 with the call's ``context`` (none until ``in_context``)."""
+
+    MEDIA_TYPE = "application/json; charset=utf-8"
 
     def __init__(
         self,
@@ -37,20 +41,24 @@ class OdooError(Exception):
         *,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(status, message, retry_after=retry_after)
         self.name = name
         self.message = message
-        self.status = status
         self.fault_code = fault_code
-        self.retry_after = retry_after
+        self.context: dict[str, Any] = {}
 
-    def body(self, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    def in_context(self, context: dict[str, Any]) -> OdooError:
+        """This refusal, answered with the call's ``context``."""
+        self.context = context
+        return self
+
+    def payload(self) -> dict[str, Any]:
         short = self.name.rsplit(".", 1)[-1]
         return {
             "name": self.name,
             "message": self.message,
             "arguments": [self.message, self.status] if self.status < 422 else [self.message],
-            "context": context or {},
+            "context": self.context,
             "debug": f"Traceback (most recent call last):\n  (sandbox)\n{short}: {self.message}\n",
         }
 

@@ -143,7 +143,7 @@ async def _json2(request: Request) -> Response:
         result = sandbox.execute(model, method, ids, params, context, key=key)
     except OdooError as error:
         await _maybe_stall(sandbox, False)
-        return _json_error(error, context)
+        return error.in_context(context).answer()
     await _maybe_stall(sandbox, is_write(method))
     return Response(encode_json(result), 200, media_type="application/json; charset=utf-8")
 
@@ -175,16 +175,6 @@ def _check_database(sandbox: OdooSandbox, name: str | None) -> None:
 def _bearer_key(authorization: str | None) -> str | None:
     scheme, _, key = (authorization or "").partition(" ")
     return key.strip() if scheme.lower() == "bearer" else None
-
-
-def _json_error(error: OdooError, context: dict[str, Any]) -> Response:
-    headers = retry_after(error.retry_after)
-    return Response(
-        encode_json(error.body(context)),
-        error.status,
-        headers,
-        media_type="application/json; charset=utf-8",
-    )
 
 
 async def _maybe_stall(sandbox: OdooSandbox, write: bool) -> None:
