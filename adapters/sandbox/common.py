@@ -110,8 +110,9 @@ def serve_app(app: Starlette, port: int, host: str) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-def plain_json(status: int, body: Any) -> Response:
-    return Response(encode_json(body), status, media_type="application/json")
+def plain_json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """``body`` as JSON with ``status`` (and ``headers``)."""
+    return Response(encode_json(body), status, headers, media_type="application/json")
 
 
 def retry_after(seconds: float | None) -> dict[str, str]:

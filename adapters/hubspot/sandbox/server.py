@@ -71,8 +71,9 @@ from syncledger.adapters.hubspot.sandbox.store import (
     object_type,
 )
 from syncledger.adapters.hubspot.sandbox.writes import BatchRefused, BatchWrites
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.common import plain_json, token_fields
 from syncledger.adapters.sandbox.refusals import Refusal
 from syncledger.adapters.sandbox.scaffold import SandboxLogin, oauth_server
 from syncledger.adapters.sandbox.throttle import WindowThrottle
@@ -97,17 +98,13 @@ POLICIES = {"rate.burst": "TEN_SECONDLY_ROLLING", "rate.daily": "DAILY"}
 DAILY_LIMIT = 250_000
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(encode_json(body), status, headers=headers, media_type="application/json")
-
-
 def refuse(rule: str, **values: Any) -> Response:
     """The answer to a refusal, from its row in ``REFUSALS``: the spec's ``Error`` body, a
     429 with ``errorType`` (and ``policyName`` for the burst limit), or the token endpoint's
     ``{"status", "message"}``."""
     row = REFUSALS[rule]
     if rule.startswith("oauth."):
-        return _json(row.status, {"status": row.code, "message": row.text(**values)})
+        return plain_json(row.status, {"status": row.code, "message": row.text(**values)})
     if rule.startswith("rate."):
         return _rate_limited(row, POLICIES.get(rule))
     body = {
@@ -116,7 +113,7 @@ def refuse(rule: str, **values: Any) -> Response:
         "correlationId": str(uuid.uuid4()),
         "category": row.code,
     }
-    return _json(row.status, body)
+    return plain_json(row.status, body)
 
 
 def _rate_limited(row: Refusal, policy: str | None) -> Response:
@@ -128,7 +125,7 @@ def _rate_limited(row: Refusal, policy: str | None) -> Response:
         "correlationId": str(uuid.uuid4()),
         **extra,
     }
-    return _json(row.status, body)
+    return plain_json(row.status, body)
 
 
 @dataclass
@@ -257,7 +254,7 @@ async def list_page(sb: HubSpotSandbox, kind: str, request: Request) -> Response
     body: dict[str, Any] = {"results": [r.wire(kind, _props_param(request)) for r in page]}
     if page and any(int(r.id) > int(page[-1].id) for r in rows):
         body["paging"] = {"next": {"after": page[-1].id}}
-    return _json(200, body)
+    return plain_json(200, body)
 
 
 async def do_search(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Response:
@@ -275,7 +272,7 @@ async def do_search(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> Resp
     answer: dict[str, Any] = {"total": len(hits), "results": [r.wire(kind, names) for r in page]}
     if offset + size < len(hits):  # offered even where following it passes the cap
         answer["paging"] = {"next": {"after": str(offset + size)}}
-    return _json(200, answer)
+    return plain_json(200, answer)
 
 
 async def batch_read(
@@ -288,7 +285,7 @@ async def batch_read(
     names = body.get("properties") or None
     history = body.get("propertiesWithHistory") or []
     results = [r.wire(kind, names, history) for r in found]
-    return _json(200, _batch(results))
+    return plain_json(200, _batch(results))
 
 
 def _sort_value(props: dict[str, str], prop: str, rid: str) -> tuple[int, Any, int]:
@@ -314,7 +311,7 @@ async def batch_update(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> R
     unknown = _unknown_properties(sb, kind, inputs)
     if unknown:
         return refuse("batch.property_unknown", names=unknown)
-    return _json(*sb.writes.update_inputs(kind, inputs))
+    return plain_json(*sb.writes.update_inputs(kind, inputs))
 
 
 def _gone(record: Record | None) -> bool:
@@ -326,7 +323,7 @@ async def batch_upsert(sb: HubSpotSandbox, kind: str, body: dict[str, Any]) -> R
     if unknown:
         return refuse("batch.property_unknown", names=unknown)
     try:
-        return _json(*sb.writes.upsert(kind, body))
+        return plain_json(*sb.writes.upsert(kind, body))
     except BatchRefused as exc:
         return refuse(exc.rule, **exc.values)
 
@@ -362,21 +359,23 @@ async def associations(sb: HubSpotSandbox, frm: str, to: str, body: dict[str, An
                     ],
                 }
             )
-    return _json(200, _batch(results))
+    return plain_json(200, _batch(results))
 
 
 async def groups(sb: HubSpotSandbox, kind: str, request: Request) -> Response:
     defs = sb.store.property_groups.setdefault(kind, {})
     name = request.path_params.get("name")
     if request.method == "GET":
-        return _json(200, defs[name]) if name in defs else refuse("group.not_found", name=name)
+        if name not in defs:
+            return refuse("group.not_found", name=name)
+        return plain_json(200, defs[name])
     body = decode_json(await request.body())
     if not body.get("name") or not body.get("label"):
         return refuse("group.fields_missing")
     if body["name"] in defs:
         return refuse("group.exists", name=body["name"])
     defs[body["name"]] = {**body, "archived": False}
-    return _json(201, defs[body["name"]])
+    return plain_json(201, defs[body["name"]])
 
 
 async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Response:
@@ -384,8 +383,10 @@ async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Respons
     name = request.path_params.get("name")
     if request.method == "GET":
         if name is None:
-            return _json(200, {"results": list(defs.values())})
-        return _json(200, defs[name]) if name in defs else refuse("property.not_found", name=name)
+            return plain_json(200, {"results": list(defs.values())})
+        return (
+            plain_json(200, defs[name]) if name in defs else refuse("property.not_found", name=name)
+        )
     body = decode_json(await request.body())
     missing = [k for k in ("groupName", "name", "label", "type", "fieldType") if not body.get(k)]
     if missing:
@@ -400,11 +401,11 @@ async def properties(sb: HubSpotSandbox, kind: str, request: Request) -> Respons
     ):
         return refuse("property.unique_limit", kind=kind)
     defs[body["name"]] = {**body, "hubspotDefined": False, "archived": False}
-    return _json(201, defs[body["name"]])
+    return plain_json(201, defs[body["name"]])
 
 
 async def company_currency(sb: HubSpotSandbox, _request: Request) -> Response:
-    return _json(200, sb.currencies.company())
+    return plain_json(200, sb.currencies.company())
 
 
 async def exchange_rates(sb: HubSpotSandbox, request: Request) -> Response:
@@ -412,7 +413,7 @@ async def exchange_rates(sb: HubSpotSandbox, request: Request) -> Response:
     page = sb.currencies.page(after, request.query_params.get("fromCurrencyCode"))
     if page is None:
         return refuse("currencies.after_unknown", after=after)
-    return _json(200, page)
+    return plain_json(200, page)
 
 
 async def token(sb: HubSpotSandbox, request: Request) -> Response:
@@ -424,16 +425,7 @@ async def token(sb: HubSpotSandbox, request: Request) -> Response:
     tokens = sb.oauth.exchange(form.get("refresh_token", ""))
     if tokens is None:
         return refuse("oauth.bad_refresh_token")
-    return _json(
-        200,
-        {
-            "token_type": "bearer",
-            "access_token": tokens["access_token"],
-            "refresh_token": tokens["refresh_token"],
-            "expires_in": tokens["expires_in"],
-            "hub_id": int(TEST_PORTAL_ID),
-        },
-    )
+    return plain_json(200, token_fields(tokens, "bearer", hub_id=int(TEST_PORTAL_ID)))
 
 
 # --------------------------------------------------------------------- the journal
@@ -454,7 +446,7 @@ def _fetched(sb: HubSpotSandbox, request: Request, entry: JournalEntry) -> dict[
 
 
 def _journal_batch(sb: HubSpotSandbox, r: Request, entries: list[JournalEntry]) -> Response:
-    return _json(200, _batch([_fetched(sb, r, e) for e in entries]))
+    return plain_json(200, _batch([_fetched(sb, r, e) for e in entries]))
 
 
 def _count(request: Request) -> int | None:
@@ -469,7 +461,7 @@ async def journal_one(sb: HubSpotSandbox, request: Request, which: str) -> Respo
     kept = sb.store.journal.kept(sb.store.clock())
     if not kept:
         return refuse("journal.empty")
-    return _json(200, _fetched(sb, request, kept[0] if which == "earliest" else kept[-1]))
+    return plain_json(200, _fetched(sb, request, kept[0] if which == "earliest" else kept[-1]))
 
 
 async def journal_next(sb: HubSpotSandbox, request: Request) -> Response:
@@ -477,7 +469,7 @@ async def journal_next(sb: HubSpotSandbox, request: Request) -> Response:
     after = sb.store.journal.after(offset, sb.store.clock())
     if after is None:
         return refuse("journal.offset_unknown", offset=offset)
-    return _json(200, _fetched(sb, request, after[0])) if after else Response(status_code=204)
+    return plain_json(200, _fetched(sb, request, after[0])) if after else Response(status_code=204)
 
 
 async def journal_batch(sb: HubSpotSandbox, request: Request) -> Response:
@@ -509,7 +501,7 @@ async def journal_file(sb: HubSpotSandbox, request: Request) -> Response:
     entry = sb.store.journal.find(request.path_params["offset"])
     if entry is None or request.query_params.get("signature") != entry.key:
         return refuse("journal.file_unknown")
-    return _json(200, entry.document())
+    return plain_json(200, entry.document())
 
 
 def _journal_guarded(

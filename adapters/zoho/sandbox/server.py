@@ -84,9 +84,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.ratelimit import Rate, scaled_count
-from syncledger.adapters.sandbox.common import Kinds, authorize_answer, form_of
+from syncledger.adapters.sandbox.common import Kinds, authorize_answer, form_of, plain_json
 from syncledger.adapters.sandbox.scaffold import (
     Gate,
     HandleOptions,
@@ -364,7 +364,7 @@ async def _apply(request: Request, sandbox: ZohoSandbox) -> Answer:
 
 def _json(status: int, body: Any, sandbox: ZohoSandbox) -> Response:
     headers = {"X-Rate-Limit-Remaining": str(sandbox.daily_remaining())}
-    return Response(encode_json(body), status, headers, media_type="application/json")
+    return plain_json(status, body, headers)
 
 
 # ----------------------------------------------------------------- Accounts
@@ -383,7 +383,7 @@ async def _authorize(request: Request) -> Response:
 async def _token(request: Request) -> Response:
     accounts = sandbox_of(request.app).accounts
     form = (await form_of(request)) | dict(request.query_params)
-    return Response(encode_json(accounts.token(form)), 200, media_type="application/json")
+    return plain_json(200, accounts.token(form))
 
 
 # ------------------------------------------------------------------- admin
