@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,14 +14,12 @@ from syncledger.adapters.freshbooks.sandbox.server import (
     DEFAULT_REDIRECT_URI,
     DEFAULT_REFRESH_TOKEN,
 )
-from syncledger.adapters.oauth2 import TokenStore
 from syncledger.core.errors import PermanentLedgerError
+from tests.contracts.in_process_ledgers import InProcessLedgers
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     SectionLedger,
     TaxIdSection,
-    in_process,
-    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -32,12 +29,13 @@ from tests.contracts.wire_sections import (
     PrefetchSection,
     rest_call,
 )
-from tests.support.freshbooks import ACCOUNT, in_process_freshbooks, seed_item
+from tests.support.freshbooks import ACCOUNT, InProcessFreshBooks, in_process_freshbooks, seed_item
 
 ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 
 class TestFreshBooksLedgerContract(
+    InProcessLedgers,
     MisappliedSection,
     TaxIdSection,
     PrefetchSection,
@@ -69,13 +67,11 @@ class TestFreshBooksLedgerContract(
     unknown_customer_code = "1012"  # "Client not found."
     changes_resolution = 1.0  # FreshBooks' `updated` is to the second
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        async with under_test(in_process_freshbooks(per_second=25, timeout=0.3)) as ledger:
-            yield ledger
+    contract_options: ClassVar[dict[str, Any]] = {"per_second": 25, "timeout": 0.3}
+    refresh_token = DEFAULT_REFRESH_TOKEN
 
-    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_freshbooks(store=store), spend=DEFAULT_REFRESH_TOKEN)
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessFreshBooks:
+        return in_process_freshbooks(book, **options)
 
     customer_name_field = "organization"
     #: the amount as FreshBooks keeps it (a string and its currency), and the due date
@@ -94,13 +90,6 @@ class TestFreshBooksLedgerContract(
             "amount": stored["amount"],
             "due_offset_days": stored["due_offset_days"],
         }
-
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        fb = in_process_freshbooks(book, store=store, **options)
-        return in_process(fb, spend=DEFAULT_REFRESH_TOKEN)
-
-    def paged_ledger(self, page_size: int) -> SectionLedger:
-        return in_process(in_process_freshbooks(ledger_options={"page_size": page_size}))
 
     item_lookup = f"GET {ACCOUNTING}/items/items"
     customer_bulk_read = f"GET {ACCOUNTING}/users/clients"  # its documented id search

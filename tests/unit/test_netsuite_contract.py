@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
-
-import pytest
 
 from syncledger.adapters.netsuite.auth import TbaAuth
 from syncledger.adapters.netsuite.mapping import external_id, ref_in
 from syncledger.adapters.netsuite.sandbox.server import DEFAULT_CONSUMER_SECRET
 from syncledger.adapters.oauth2 import TokenStore
-from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
+from tests.contracts.in_process_ledgers import InProcessLedgers
+from tests.contracts.ledger_contract import LedgerContract
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
     SectionLedger,
@@ -24,13 +22,14 @@ from tests.contracts.wire_sections import (
     RefundRefusalSection,
     rest_call,
 )
-from tests.support.netsuite import Sent, credentials, in_process_netsuite
+from tests.support.netsuite import InProcessNetSuite, Sent, credentials, in_process_netsuite
 
 _TOKEN_ID = "sandbox-token-id-2"
 _TOKEN_SECRET = "token-secret-never-logged"
 
 
 class TestNetSuiteLedgerContract(
+    InProcessLedgers,
     RefundRefusalSection,
     MisappliedSection,
     ForeignCurrencySection,
@@ -80,11 +79,14 @@ class TestNetSuiteLedgerContract(
     extra_operations = ("void",)
     KIND: ClassVar[dict[str, str]] = {**LedgerContract.KIND, "void": "credit_note"}
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        netsuite = in_process_netsuite(concurrency=3, per_minute=120, timeout=0.3)
-        yield LedgerUnderTest(netsuite.ledger, netsuite.sandbox, attempts=netsuite.retry.attempts)
-        await netsuite.aclose()
+    contract_options: ClassVar[dict[str, Any]] = {
+        "concurrency": 3,
+        "per_minute": 120,
+        "timeout": 0.3,
+    }
+
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessNetSuite:
+        return in_process_netsuite(book, **options)  # TBA: no OAuth tokens to keep
 
     customer_name_field = "companyName"
     seeded_items = 2  # the service item and the discount item the default mapping names
@@ -103,10 +105,8 @@ class TestNetSuiteLedgerContract(
 
     rate_field = "exchangeRate"
 
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        return in_process(in_process_netsuite(book, **options))  # TBA: no OAuth tokens to keep
-
     def paged_ledger(self, page_size: int) -> SectionLedger:
+        """The page size is the environment's own (no ``ledger_options``)."""
         options: dict[str, Any] = {"concurrency": 10, "per_minute": 2000, "latency": 0.0}
         return in_process(in_process_netsuite(page_size=page_size, **options))
 

@@ -3,24 +3,20 @@ and Odoo 17 over XML-RPC (whose payments keep our reference in ``ref``, not ``me
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
-
-import pytest
 
 from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.odoo.sandbox.server import DEFAULT_API_KEY
 from syncledger.adapters.odoo.wire import decode
+from tests.contracts.in_process_ledgers import InProcessLedgers
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
     SectionLedger,
     TaxIdSection,
-    in_process,
-    under_test,
 )
 from tests.contracts.sections import EveryLedgerSections
 from tests.contracts.wire_sections import (
@@ -29,7 +25,7 @@ from tests.contracts.wire_sections import (
     PrefetchSection,
     RefundRefusalSection,
 )
-from tests.support.odoo import in_process_odoo
+from tests.support.odoo import InProcessOdoo, in_process_odoo
 
 #: the methods that only read the book
 READS = frozenset({"search_read", "read", "search", "search_count", "fields_get"})
@@ -56,6 +52,7 @@ def odoo_call(path: str, body: bytes) -> Call:
 
 
 class TestOdooJson2Contract(
+    InProcessLedgers,
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
@@ -106,14 +103,12 @@ class TestOdooJson2Contract(
         "update_invoice": "invoice",
     }
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        async with under_test(
-            in_process_odoo(
-                transport=self.transport, per_second=25, timeout=0.3, version=self.version
-            )
-        ) as ledger:
-            yield ledger
+    contract_options: ClassVar[dict[str, Any]] = {"per_second": 25, "timeout": 0.3}
+    paged_options: ClassVar[dict[str, Any]] = {"per_second": 100}
+
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessOdoo:
+        # an API key, not OAuth: no token store
+        return in_process_odoo(book, transport=self.transport, version=self.version, **options)
 
     #: Odoo takes no idempotency key, and the adapter looks a create up by our reference
     #: only when its outcome is unknown (adapters/writes.py WriteMemo)
@@ -144,18 +139,6 @@ class TestOdooJson2Contract(
     def booked_invoices(self, ledger: LedgerUnderTest) -> int:
         held = ledger.sandbox.records("invoice")  # type: ignore[attr-defined]
         return sum(r["state"] != "draft" for r in held)
-
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        # an API key, not OAuth: ``store`` is not used
-        odoo = in_process_odoo(book, transport=self.transport, version=self.version, **options)
-        return in_process(odoo)
-
-    def paged_ledger(self, page_size: int) -> SectionLedger:
-        options = {"page_size": page_size}
-        odoo = in_process_odoo(
-            transport=self.transport, per_second=100, version=self.version, ledger_options=options
-        )
-        return in_process(odoo)
 
     item_lookup = "product.product search_read"
     creates_without_a_second_lookup = False  # it looks the code up again first

@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
-import pytest
 
-from syncledger.adapters.http import NO_RETRY
-from syncledger.adapters.oauth2 import TokenStore
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL
 from syncledger.adapters.qbo.mapping import ref_in
 from syncledger.adapters.qbo.sandbox.server import (
@@ -17,15 +13,13 @@ from syncledger.adapters.qbo.sandbox.server import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
 )
-from syncledger.adapters.ratelimit import Rate, RateLimiter
+from tests.contracts.in_process_ledgers import InProcessLedgers
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
     SectionLedger,
     SendSection,
     ThrottleSection,
-    in_process,
-    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -34,7 +28,7 @@ from tests.contracts.wire_sections import (
     PrefetchSection,
     RefundRefusalSection,
 )
-from tests.support.qbo import in_process_qbo
+from tests.support.qbo import InProcessQbo, in_process_qbo
 
 
 def qbo_call(request: httpx.Request) -> Call:
@@ -49,6 +43,7 @@ def qbo_call(request: httpx.Request) -> Call:
 
 
 class TestQboLedgerContract(
+    InProcessLedgers,
     RefundRefusalSection,
     PrefetchSection,
     ForeignCurrencySection,
@@ -72,21 +67,16 @@ class TestQboLedgerContract(
     secrets = (DEFAULT_CLIENT_SECRET,)
     unknown_customer_code = "2500"  # Invalid Reference Id
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        async with under_test(in_process_qbo(per_second=25, timeout=0.3)) as ledger:
-            yield ledger
+    contract_options: ClassVar[dict[str, Any]] = {"per_second": 25, "timeout": 0.3}
+    unlimited_options: ClassVar[dict[str, Any]] = {"per_second": 25}
+    refresh_token = DEFAULT_REFRESH_TOKEN
+
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessQbo:
+        return in_process_qbo(book, **options)
 
     rateless_code = "2020"  # QBO's own refusal: an ExchangeRate is required
     throttle_code = "003001"  # ThrottleExceeded
     throttle_retry_after = 60
-
-    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_qbo(store=store), spend=DEFAULT_REFRESH_TOKEN)
-
-    def unlimited_ledger(self) -> SectionLedger:
-        unlimited = RateLimiter(Rate(10_000, 1.0))
-        return in_process(in_process_qbo(per_second=25, limiter=unlimited, retry=NO_RETRY))
 
     customer_name_field = "DisplayName"
 
@@ -101,12 +91,6 @@ class TestQboLedgerContract(
     rate_field = "ExchangeRate"
 
     seeded_items = 1  # the company's default Services item
-
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        return in_process(in_process_qbo(book, store=store, **options), spend=DEFAULT_REFRESH_TOKEN)
-
-    def paged_ledger(self, page_size: int) -> SectionLedger:
-        return in_process(in_process_qbo(ledger_options={"page_size": page_size}))
 
     item_lookup = "query Item"
     raced_code = "svc-race"  # codes are unique ignoring case
@@ -142,9 +126,7 @@ class TestQboAutomatedSalesTaxContract(TestQboLedgerContract):
     """A US company on automated sales tax: QBO computes the tax itself (8 %, the rate of
     the contract's taxed lines) from the lines marked TAX, whatever tax is sent."""
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        async with under_test(
-            in_process_qbo(per_second=25, timeout=0.3, ast_rate=Decimal("0.08"))
-        ) as ledger:
-            yield ledger
+    contract_options: ClassVar[dict[str, Any]] = {
+        **TestQboLedgerContract.contract_options,
+        "ast_rate": Decimal("0.08"),
+    }

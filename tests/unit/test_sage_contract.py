@@ -1,15 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
-
-from syncledger.adapters.http import NO_RETRY
-from syncledger.adapters.oauth2 import TokenStore
-from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.sage.ledger import PRODUCTION_URL
 from syncledger.adapters.sage.mapping import ref_in
 from syncledger.adapters.sage.sandbox.server import (
@@ -18,14 +12,12 @@ from syncledger.adapters.sage.sandbox.server import (
     DEFAULT_REFRESH_TOKEN,
 )
 from tests.contracts import sandbox_sections
-from tests.contracts.ledger_contract import LedgerUnderTest
+from tests.contracts.in_process_ledgers import InProcessLedgers
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
     SectionLedger,
     TaxIdSection,
     ThrottleSection,
-    in_process,
-    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -36,10 +28,11 @@ from tests.contracts.wire_sections import (
     RefundRefusalSection,
     rest_call,
 )
-from tests.support.sage import in_process_sage
+from tests.support.sage import InProcessSage, in_process_sage
 
 
 class TestSageLedgerContract(
+    InProcessLedgers,
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
@@ -73,21 +66,15 @@ class TestSageLedgerContract(
     #: likewise carry their invoice allocations in their own body)
     single_write = frozenset({"refund"})
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        async with under_test(in_process_sage(limit=25, window=1.0, timeout=0.3)) as ledger:
-            yield ledger
+    contract_options: ClassVar[dict[str, Any]] = {"limit": 25, "window": 1.0, "timeout": 0.3}
+    unlimited_options: ClassVar[dict[str, Any]] = {"limit": 25, "window": 1.0}
+    refresh_token = DEFAULT_REFRESH_TOKEN
+
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessSage:
+        return in_process_sage(book, **options)
 
     throttle_code = "TooManyRequests"
     throttle_retry_after = 1
-
-    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_sage(store=store), spend=DEFAULT_REFRESH_TOKEN)
-
-    def unlimited_ledger(self) -> SectionLedger:
-        unlimited = RateLimiter(Rate(10_000, 1.0))
-        sage = in_process_sage(limit=25, window=1.0, limiter=unlimited, retry=NO_RETRY)
-        return in_process(sage)
 
     counted_kinds = (*sandbox_sections.KINDS, "allocation")
     #: the document discount is spread over the lines, to the cent
@@ -120,14 +107,6 @@ class TestSageLedgerContract(
             {"rate": 1 / p["exchange_rate"], "base_total": p["base_currency_total_amount"]}
             for p in sandbox.records("payment")
         ]
-
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        return in_process(
-            in_process_sage(book, store=store, **options), spend=DEFAULT_REFRESH_TOKEN
-        )
-
-    def paged_ledger(self, page_size: int) -> SectionLedger:
-        return in_process(in_process_sage(ledger_options={"page_size": page_size}))
 
     item_lookup = "GET /services"
     customer_bulk_read = "GET /contacts"  # a delta read: updated_or_created_since

@@ -1,14 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
-
-from syncledger.adapters.http import NO_RETRY
-from syncledger.adapters.oauth2 import TokenStore
-from syncledger.adapters.ratelimit import Rate, RateLimiter
 from syncledger.adapters.xero.ledger import API, PRODUCTION_URL
 from syncledger.adapters.xero.mapping import ref_in
 from syncledger.adapters.xero.sandbox.server import (
@@ -16,6 +10,7 @@ from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
 )
+from tests.contracts.in_process_ledgers import InProcessLedgers
 from tests.contracts.ledger_contract import LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
@@ -23,8 +18,6 @@ from tests.contracts.ledger_sections import (
     SendSection,
     TaxIdSection,
     ThrottleSection,
-    in_process,
-    under_test,
 )
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -35,10 +28,11 @@ from tests.contracts.wire_sections import (
     RefundRefusalSection,
     rest_call,
 )
-from tests.support.xero import in_process_xero
+from tests.support.xero import InProcessXero, in_process_xero
 
 
 class TestXeroLedgerContract(
+    InProcessLedgers,
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
@@ -83,20 +77,15 @@ class TestXeroLedgerContract(
     # ``Payment.Overpayment``): Xero lowers the credit's ``RemainingCredit`` in that write.
     single_write = frozenset({"refund"})
 
-    @pytest.fixture
-    async def ledger(self) -> AsyncIterator[LedgerUnderTest]:
-        async with under_test(in_process_xero(per_window=25, window=1.0, timeout=0.3)) as ledger:
-            yield ledger
+    contract_options: ClassVar[dict[str, Any]] = {"per_window": 25, "window": 1.0, "timeout": 0.3}
+    paged_options: ClassVar[dict[str, Any]] = {"per_window": 1000, "window": 60.0}
+    refresh_token = DEFAULT_REFRESH_TOKEN
+
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessXero:
+        return in_process_xero(book, **options)
 
     throttle_code = "429:minute"
     throttle_retry_after = 1
-
-    def oauth_ledger(self, store: TokenStore) -> SectionLedger:
-        return in_process(in_process_xero(store=store), spend=DEFAULT_REFRESH_TOKEN)
-
-    def unlimited_ledger(self) -> SectionLedger:
-        unlimited = RateLimiter(Rate(10_000, 1.0))
-        return in_process(in_process_xero(limiter=unlimited, retry=NO_RETRY))
 
     customer_name_field = "Name"
 
@@ -109,15 +98,6 @@ class TestXeroLedgerContract(
         }
 
     rate_field = "CurrencyRate"
-
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        return in_process(
-            in_process_xero(book, store=store, **options), spend=DEFAULT_REFRESH_TOKEN
-        )
-
-    def paged_ledger(self, page_size: int) -> SectionLedger:
-        options = {"page_size": page_size}
-        return in_process(in_process_xero(per_window=1000, window=60.0, ledger_options=options))
 
     item_lookup = "GET /Items"
     raced_code = "svc-race"  # codes are unique ignoring case

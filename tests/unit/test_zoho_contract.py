@@ -7,10 +7,16 @@ from typing import Any, ClassVar
 import pytest
 
 from syncledger.adapters.oauth2 import TokenStore
-from syncledger.adapters.zoho.sandbox.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from syncledger.adapters.zoho.sandbox.server import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
+from tests.contracts.in_process_ledgers import InProcessLedgers
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import (
     ForeignCurrencySection,
+    InProcess,
     SectionLedger,
     under_test,
 )
@@ -26,6 +32,7 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
 class TestZohoBooksLedgerContract(
+    InProcessLedgers,
     RefundRefusalSection,
     MisappliedSection,
     PrefetchSection,
@@ -101,11 +108,15 @@ class TestZohoBooksLedgerContract(
         held = sandbox.records("payment")
         return [{"rate": p["exchange_rate"], "currency": p["currency_code"]} for p in held]
 
-    def book_ledger(self, book: Path | None, store: TokenStore, **options: Any) -> SectionLedger:
-        return _section(in_process_zoho(book, store=store, **options))
+    paged_options: ClassVar[dict[str, Any]] = {"per_window": 200}
+    refresh_token = DEFAULT_REFRESH_TOKEN
 
-    def paged_ledger(self, page_size: int) -> SectionLedger:
-        return _section(in_process_zoho(per_window=200, ledger_options={"page_size": page_size}))
+    def environment(self, book: Path | None = None, **options: Any) -> InProcessZoho:
+        return in_process_zoho(book, **options)
+
+    def section_ledger(self, env: InProcess, spend: str | None = None) -> SectionLedger:
+        assert isinstance(env, InProcessZoho)
+        return _section(env)  # Zoho keeps its refresh token: nothing is spent
 
     changes_read_refunds = False  # refund lists carry no modification time
     item_lookup = "GET /items"
