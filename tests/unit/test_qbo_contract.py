@@ -21,6 +21,7 @@ from tests.contracts.ledger_sections import (
     SendSection,
     ThrottleSection,
 )
+from tests.contracts.recovery_sections import RecoveredCustomerSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
@@ -44,6 +45,7 @@ def qbo_call(request: httpx.Request) -> Call:
 
 class TestQboLedgerContract(
     InProcessLedgers,
+    RecoveredCustomerSection,
     RefundRefusalSection,
     PrefetchSection,
     ForeignCurrencySection,
@@ -66,6 +68,9 @@ class TestQboLedgerContract(
     live_url = PRODUCTION_URL
     secrets = (DEFAULT_CLIENT_SECRET,)
     unknown_customer_code = "2500"  # Invalid Reference Id
+    # the requestid lost (the QBO caveat): the reference finds the customer; display names
+    # are unique: "The name supplied already exists" (Duplicate Name Exists Error)
+    taken_name_code = "6240"
 
     contract_options: ClassVar[dict[str, Any]] = {"per_second": 25, "timeout": 0.3}
     unlimited_options: ClassVar[dict[str, Any]] = {"per_second": 25}

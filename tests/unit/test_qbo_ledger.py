@@ -125,25 +125,6 @@ def test_query_literals_escape_quotes() -> None:
 # ---------------------------------------------------------------- customers
 
 
-async def test_a_duplicate_name_carrying_our_reference_is_recovered(qbo: InProcessQbo) -> None:
-    first = await push_customer(qbo.ledger)
-    # requestid lost (the QBO caveat): a different key, same customer and reference
-    again = await qbo.ledger.create_customer(
-        CustomerWrite(
-            customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
-        )
-    )
-    assert (again.ledger_id, again.recovered) == (first, True)
-    with pytest.raises(PermanentLedgerError) as refused:
-        await qbo.ledger.create_customer(
-            CustomerWrite(
-                customer(1, id="C-9"), external_ref="csv/customer/C-9", idempotency_key=key("c9")
-            )
-        )
-    assert refused.value.code == "6240"
-    assert qbo.sandbox.count("customer") == 1
-
-
 async def test_find_sees_inactive_customers_and_nothing_else(qbo: InProcessQbo) -> None:
     ledger_id = await push_customer(qbo.ledger)
     await push_customer(qbo.ledger, 2)

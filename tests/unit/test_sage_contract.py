@@ -19,6 +19,7 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     ThrottleSection,
 )
+from tests.contracts.recovery_sections import RecoveredCustomerSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
@@ -33,6 +34,7 @@ from tests.support.sage import InProcessSage, in_process_sage
 
 class TestSageLedgerContract(
     InProcessLedgers,
+    RecoveredCustomerSection,
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
@@ -60,6 +62,8 @@ class TestSageLedgerContract(
     live_url = PRODUCTION_URL
     secrets = (DEFAULT_CLIENT_SECRET,)
     unknown_customer_code = "RecordNotFound"  # Sage: "Couldn't find record."
+    # the idempotency_id gone (over 7 days, or a new key): Sage's unique reference finds the
+    # customer; a name is not unique (another C-1 takes the next code: test_sage_ledger.py)
     changes_resolution = 1.0  # Sage keeps updated_at at whole seconds
     #: a refund is one request: a CUSTOMER_REFUND contact payment whose own
     #: allocated_artefacts name the credit note or payment on account it pays out (receipts

@@ -101,18 +101,6 @@ def test_a_spread_discount_adds_up_exactly(cents: list[int], wanted: int) -> Non
 # ---------------------------------------------------------------- customers
 
 
-async def test_a_taken_reference_carrying_ours_is_recovered(sage: InProcessSage) -> None:
-    first = await push_customer(sage.ledger)
-    # the idempotency_id is gone (over 7 days, or a new key): Sage's unique reference holds
-    again = await sage.ledger.create_customer(
-        CustomerWrite(
-            customer(1), external_ref="csv/customer/C-1", idempotency_key=key("another key")
-        )
-    )
-    assert (again.ledger_id, again.recovered) == (first, True)
-    assert sage.sandbox.count("customer") == 1
-
-
 async def test_a_reference_another_contact_holds_moves_to_the_next_candidate(
     sage: InProcessSage,
 ) -> None:

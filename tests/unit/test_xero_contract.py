@@ -19,6 +19,7 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     ThrottleSection,
 )
+from tests.contracts.recovery_sections import RecoveredCustomerSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
@@ -33,6 +34,7 @@ from tests.support.xero import InProcessXero, in_process_xero
 
 class TestXeroLedgerContract(
     InProcessLedgers,
+    RecoveredCustomerSection,
     RefundRefusalSection,
     MisappliedSection,
     TaxIdSection,
@@ -70,6 +72,9 @@ class TestXeroLedgerContract(
     # Xero's PostDataInvalidException, ErrorNumber 14. A well-formed but unknown ContactID is
     # a ValidationException, ErrorNumber 10 (tests/unit/test_xero_sandbox.py).
     unknown_customer_code = "14"
+    # Xero keeps a key 6 minutes; contact names are unique (a ValidationException)
+    taken_name_code = "10"
+    taken_name_says = "already assigned to another contact"
     changes_resolution = 0.01  # UpdatedDateUTC and If-Modified-Since count milliseconds
     # A refund is one request: ``PUT /Payments`` naming the ``CreditNote`` or ``Overpayment``
     # it pays out of (developer.xero.com/documentation/api/overpayments: "Refund
