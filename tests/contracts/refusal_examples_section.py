@@ -16,11 +16,15 @@ client the platform's sandbox tests use) and checks:
 A rule with no example and no :class:`Exempt` fails; an exempt rule is skipped with its
 reason, so ``pytest -rs`` lists every exemption.
 
-A platform provides :meth:`~RefusalExamplesSection.client` (a fresh signed-in client),
-:meth:`~RefusalExamplesSection.send` (one request on it), :meth:`~RefusalExamplesSection.
-error_code` (the code its error body names) and one ``given_<name>`` coroutine per set-up
-its examples name (``given="voided_invoice"`` calls ``given_voided_invoice(client)``),
-returning the values that fill the example's placeholders.
+A platform provides :meth:`~RefusalExamplesSection.client` (a fresh signed-in client whose
+``http`` is its httpx client and ``sandbox`` its sandbox), where its API lives
+(:meth:`~RefusalExamplesSection.url`) and how a request is signed
+(:meth:`~RefusalExamplesSection.signed`), or all of :meth:`~RefusalExamplesSection.send`;
+:meth:`~RefusalExamplesSection.error_code` (the code its error body names); and one
+``given_<name>`` coroutine per set-up its examples name (``given="voided_invoice"`` calls
+``given_voided_invoice(client)``), returning the values that fill the example's
+placeholders. ``given_throttled`` and ``given_failing`` (the next request throttled, the
+next write failing, through the sandbox's faults) are the section's own.
 """
 
 from __future__ import annotations
@@ -132,7 +136,14 @@ class RefusalExamplesSection:
     #: the platform's examples (``adapters/<platform>/sandbox/refusals.py`` ``EXAMPLES``)
     examples: ClassVar[Examples]
     #: the kinds of record a refusal must leave as they were
-    kinds: ClassVar[tuple[str, ...]] = ("customer", "invoice", "payment", "credit_note")
+    kinds: ClassVar[tuple[str, ...]] = (
+        "customer",
+        "invoice",
+        "payment",
+        "credit_note",
+        "refund",
+        "item",
+    )
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "case" in metafunc.fixturenames:
@@ -142,9 +153,32 @@ class RefusalExamplesSection:
         """A signed-in client of a fresh sandbox (closed afterwards)."""
         raise NotImplementedError  # the platform's sandbox tests provide it
 
+    def url(self, path: str) -> str:
+        """Where an example's ``path`` is served."""
+        raise NotImplementedError  # the platform's sandbox tests provide it (or send)
+
+    def signed(self, client: Any) -> dict[str, str]:
+        """The headers that sign a request of ``client`` in."""
+        return {"Authorization": f"Bearer {client.access}"}
+
     async def send(self, client: Any, request: Request) -> httpx.Response:
         """``request`` (an example, its placeholders filled) sent on ``client``."""
-        raise NotImplementedError  # the platform's sandbox tests provide it
+        sent: httpx.Response = await client.http.request(
+            request.method,
+            self.url(request.path),
+            params=request.params,
+            content=request.content(),
+            headers=self.signed(client) | request.headers,
+        )
+        return sent
+
+    async def given_throttled(self, client: Any) -> dict[str, str]:
+        client.sandbox.throttle_next(1)
+        return {}
+
+    async def given_failing(self, client: Any) -> dict[str, str]:
+        client.sandbox.fail_next_writes(1)
+        return {}
 
     def error_code(self, answer: httpx.Response) -> str:
         """The code (or type) the platform's error body names."""

@@ -21,11 +21,13 @@ from syncledger.adapters.freshbooks.sandbox.server import (
     create_app,
     sandbox_of,
 )
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.freshbooks.sandbox.service import FreshBooksSandbox
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.sandbox.examples import Example
 from syncledger.adapters.sandbox.refusals import Refusal
+from tests.contracts.bare_client import BareClient
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
-from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
+from tests.contracts.refusal_examples_section import RefusalExamplesSection
 
 ACCOUNT = "sandbox-account"
 API = f"/accounting/account/{ACCOUNT}"
@@ -39,14 +41,11 @@ class Clock:
         return self.now
 
 
-class FreshBooks:
+class FreshBooks(BareClient[FreshBooksSandbox]):
     """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.sandbox = sandbox_of(app)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
-        self.access = ""
+        super().__init__(app, sandbox_of(app))
 
     async def token(
         self,
@@ -70,13 +69,7 @@ class FreshBooks:
     async def call(
         self, method: str, path: str, body: Any = None, params: Any = None
     ) -> tuple[int, Any]:
-        response = await self.http.request(
-            method,
-            API + path,
-            params=params,
-            content=None if body is None else encode_json(body),
-            headers={"Authorization": f"Bearer {self.access}"},
-        )
+        response = await self.send_json(method, API + path, body, params)
         return response.status_code, decode_json(response.content)
 
     async def create(self, path: str, single: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -490,20 +483,12 @@ class TestFreshBooksRefusalExamples(RefusalExamplesSection):
     naming the object, field and value the example gives."""
 
     examples = EXAMPLES
-    kinds = ("customer", "invoice", "payment", "credit_note", "item")
 
     def client(self) -> AbstractAsyncContextManager[FreshBooks]:
         return signed_in(FreshBooks(create_app(clock=Clock())))
 
-    async def send(self, client: FreshBooks, request: Request) -> httpx.Response:
-        own = request.path.startswith(("/accounting/", "/auth/"))
-        return await client.http.request(
-            request.method,
-            request.path if own else API + request.path,
-            params=request.params,
-            content=request.content(),
-            headers={"Authorization": f"Bearer {client.access}"} | request.headers,
-        )
+    def url(self, path: str) -> str:
+        return path if path.startswith(("/accounting/", "/auth/")) else API + path
 
     def error_code(self, answer: httpx.Response) -> str:
         body = decode_json(answer.content)
@@ -517,14 +502,6 @@ class TestFreshBooksRefusalExamples(RefusalExamplesSection):
     async def given_grant(self, fb: FreshBooks) -> dict[str, str]:
         refresh, client_id, secret = DEFAULT_REFRESH_TOKEN, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
         return {"refresh": refresh, "client_id": client_id, "secret": secret}
-
-    async def given_throttled(self, fb: FreshBooks) -> dict[str, str]:
-        fb.sandbox.throttle_next(1)
-        return {}
-
-    async def given_failing(self, fb: FreshBooks) -> dict[str, str]:
-        fb.sandbox.fail_next_writes(1)
-        return {}
 
     async def given_client(self, fb: FreshBooks) -> dict[str, Any]:
         """Acme (billing@acme.example), the item Consulting, INV-7 made and deleted."""

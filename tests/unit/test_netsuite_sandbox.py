@@ -631,7 +631,6 @@ class TestNetSuiteRefusalExamples(RefusalExamplesSection):
     naming the o:errorPath (and title) the example gives."""
 
     examples = EXAMPLES
-    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[Ns]:
@@ -660,14 +659,6 @@ class TestNetSuiteRefusalExamples(RefusalExamplesSection):
             assert error_of(answer).get("o:errorPath") == expected["path"]
         if "title" in expected:
             assert decode_json(answer.content)["title"] == expected["title"]
-
-    async def given_throttled(self, ns: Ns) -> dict[str, str]:
-        ns.sandbox.throttle_next(1)
-        return {}
-
-    async def given_failing(self, ns: Ns) -> dict[str, str]:
-        ns.sandbox.fail_next_writes(1)
-        return {}
 
     async def given_customer(self, ns: Ns) -> dict[str, str]:
         """Acme (external ID X-1), the service item SVC-1 and an inactive one."""

@@ -633,7 +633,6 @@ class TestOdooRefusalExamples(RefusalExamplesSection):
     shows, in Odoo's error body."""
 
     examples = EXAMPLES
-    kinds = ("customer", "invoice", "payment", "credit_note", "item")
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[Odoo]:
@@ -656,14 +655,6 @@ class TestOdooRefusalExamples(RefusalExamplesSection):
         body = decode_json(answer.content)
         assert set(body) == {"name", "message", "arguments", "context", "debug"}
         assert body["arguments"][0] == body["message"]
-
-    async def given_throttled(self, odoo: Odoo) -> dict[str, Any]:
-        odoo.sandbox.throttle_next(1)
-        return {}
-
-    async def given_failing(self, odoo: Odoo) -> dict[str, Any]:
-        odoo.sandbox.fail_next_writes(1)
-        return {}
 
     async def given_partner(self, odoo: Odoo) -> dict[str, Any]:
         return {"partner": await odoo.partner()}

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.qbo.sandbox.refusals import ELEMENTS, EXAMPLES, FAULT_TYPES, MESSAGES
 from syncledger.adapters.qbo.sandbox.server import (
     DEFAULT_CLIENT_ID,
@@ -22,24 +22,23 @@ from syncledger.adapters.qbo.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.qbo.sandbox.service import QboSandbox
 from syncledger.adapters.sandbox.examples import Example
 from syncledger.adapters.sandbox.refusals import Refusal
+from tests.contracts.bare_client import BareClient
 from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
-from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
+from tests.contracts.refusal_examples_section import RefusalExamplesSection
 
 REALM = "sandbox-realm"
 API = f"/v3/company/{REALM}"
 BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
 
 
-class Qbo:
+class Qbo(BareClient[QboSandbox]):
     """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.sandbox = sandbox_of(app)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
-        self.access = ""
+        super().__init__(app, sandbox_of(app))
 
     async def token(self, refresh: str) -> httpx.Response:
         return await self.http.post(
@@ -57,13 +56,7 @@ class Qbo:
     async def call(
         self, method: str, path: str, body: Any = None, **params: str
     ) -> tuple[int, Any]:
-        response = await self.http.request(
-            method,
-            API + path,
-            params=params,
-            content=None if body is None else encode_json(body),
-            headers={"Authorization": f"Bearer {self.access}"},
-        )
+        response = await self.send_json(method, API + path, body, params)
         return response.status_code, decode_json(response.content)
 
     async def create(self, entity: str, body: dict[str, Any], **params: str) -> dict[str, Any]:
@@ -82,6 +75,11 @@ class Qbo:
     async def credit_memo(self, customer_id: str, total: str = "40.00") -> dict[str, Any]:
         body = {"CustomerRef": {"value": customer_id}, "Line": [sales_line(total)]}
         return await self.create("CreditMemo", body)
+
+    async def pay(self, customer_id: str, total: str, *lines: dict[str, Any]) -> dict[str, Any]:
+        """A payment of ``total`` by the customer, applied as ``lines`` say."""
+        body = {"CustomerRef": {"value": customer_id}, "TotalAmt": Decimal(total)}
+        return await self.create("Payment", body | {"Line": list(lines)})
 
     async def read(self, entity: str, ident: str) -> dict[str, Any]:
         status, answer = await self.call("GET", f"/{entity.lower()}/{ident}")
@@ -198,19 +196,7 @@ async def test_an_update_moves_the_sync_token_on(qbo: Qbo) -> None:
 async def test_payments_reduce_the_invoice_balance_and_keep_the_rest_unapplied(qbo: Qbo) -> None:
     customer = await qbo.customer()
     invoice = await qbo.invoice(customer["Id"])
-    payment = await qbo.create(
-        "Payment",
-        {
-            "CustomerRef": {"value": customer["Id"]},
-            "TotalAmt": Decimal("70.00"),
-            "Line": [
-                {
-                    "Amount": Decimal("60.00"),
-                    "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
-                }
-            ],
-        },
-    )
+    payment = await qbo.pay(customer["Id"], "70.00", linked("60.00", invoice["Id"], "Invoice"))
     assert payment["UnappliedAmt"] == Decimal("10.00")
     _, answer = await qbo.call("GET", f"/invoice/{invoice['Id']}")
     assert answer["Invoice"]["Balance"] == Decimal("40.00")
@@ -390,14 +376,7 @@ async def test_a_zero_payment_spends_a_credit_memo_on_a_refund_cheque(qbo: Qbo) 
 async def test_a_line_added_to_an_overpayment_spends_its_unapplied_amount(qbo: Qbo) -> None:
     customer = await qbo.customer()
     invoice = await qbo.invoice(customer["Id"])
-    payment = await qbo.create(
-        "Payment",
-        {
-            "CustomerRef": {"value": customer["Id"]},
-            "TotalAmt": Decimal("130.00"),
-            "Line": [linked("100.00", invoice["Id"], "Invoice")],
-        },
-    )
+    payment = await qbo.pay(customer["Id"], "130.00", linked("100.00", invoice["Id"], "Invoice"))
     assert payment["UnappliedAmt"] == Decimal("30.00")
     cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "40.00"))
     update = {"Id": payment["Id"], "SyncToken": payment["SyncToken"], "sparse": True}
@@ -601,19 +580,12 @@ class TestQboRefusalExamples(RefusalExamplesSection):
     """Every row of adapters/qbo/sandbox/refusals.py refused as its example shows."""
 
     examples = EXAMPLES
-    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 
     def client(self) -> AbstractAsyncContextManager[Qbo]:
         return signed_in(Qbo(create_app(per_second=100, per_minute=1000)))
 
-    async def send(self, client: Qbo, request: Request) -> httpx.Response:
-        return await client.http.request(
-            request.method,
-            request.path if request.path.startswith("/v3/") else API + request.path,
-            params=request.params,
-            content=request.content(),
-            headers={"Authorization": f"Bearer {client.access}"} | request.headers,
-        )
+    def url(self, path: str) -> str:
+        return path if path.startswith("/v3/") else API + path
 
     def error_code(self, answer: httpx.Response) -> str:
         return code_of(decode_json(answer.content))
@@ -628,14 +600,6 @@ class TestQboRefusalExamples(RefusalExamplesSection):
 
     async def given_expired(self, qbo: Qbo) -> dict[str, str]:
         qbo.sandbox.oauth.expire_access_tokens()
-        return {}
-
-    async def given_throttled(self, qbo: Qbo) -> dict[str, str]:
-        qbo.sandbox.throttle_next(1)
-        return {}
-
-    async def given_failing(self, qbo: Qbo) -> dict[str, str]:
-        qbo.sandbox.fail_next_writes(1)
         return {}
 
     async def given_customer(self, qbo: Qbo) -> dict[str, str]:
@@ -693,8 +657,9 @@ class TestQboRefusalExamples(RefusalExamplesSection):
         """A payment of 130.00 with 100.00 applied to an invoice; a refund cheque of 40.00."""
         customer = await qbo.customer()
         invoice = await qbo.invoice(customer["Id"])
-        body = {"TotalAmt": Decimal("130.00"), "Line": [linked("100.00", invoice["Id"], "Invoice")]}
-        payment = await qbo.create("Payment", {"CustomerRef": {"value": customer["Id"]}, **body})
+        payment = await qbo.pay(
+            customer["Id"], "130.00", linked("100.00", invoice["Id"], "Invoice")
+        )
         cheque = await qbo.create("Purchase", refund_cheque(customer["Id"], "40.00"))
         other = await qbo.customer("Other")
         return {

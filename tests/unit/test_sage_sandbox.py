@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.sage.sandbox.book import SageBook
 from syncledger.adapters.sage.sandbox.refusals import EXAMPLES
 from syncledger.adapters.sage.sandbox.seed import (
@@ -29,10 +29,12 @@ from syncledger.adapters.sage.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.sage.sandbox.service import SageSandbox
 from syncledger.adapters.sandbox.examples import Example
 from syncledger.adapters.sandbox.refusals import Refusal
+from tests.contracts.bare_client import BareClient
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
-from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
+from tests.contracts.refusal_examples_section import RefusalExamplesSection
 
 GUID = "0123456789abcdef0123456789abcdef"
 
@@ -50,14 +52,11 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-class Sage:
+class Sage(BareClient[SageSandbox]):
     """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.sandbox = sandbox_of(app)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
-        self.access = ""
+        super().__init__(app, sandbox_of(app))
 
     async def token(self, refresh: str, secret: str = DEFAULT_CLIENT_SECRET) -> httpx.Response:
         form = (
@@ -92,14 +91,7 @@ class Sage:
         headers: dict[str, str] | None = None,
         **params: str,
     ) -> httpx.Response:
-        sent = {"Authorization": f"Bearer {self.access}"} | (headers or {})
-        return await self.http.request(
-            method,
-            "/v3.1" + path,
-            params=params,
-            content=None if body is None else encode_json(body),
-            headers=sent,
-        )
+        return await self.send_json(method, "/v3.1" + path, body, params, headers)
 
     async def create(self, resource: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
         status, answer = await self.call("POST", f"/{resource}", {key: fields})
@@ -567,19 +559,12 @@ class TestSageRefusalExamples(RefusalExamplesSection):
     the ``$source`` the example gives."""
 
     examples = EXAMPLES
-    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 
     def client(self) -> AbstractAsyncContextManager[Sage]:
         return signed_in(Sage(create_app(limit=1000, window=60.0)))
 
-    async def send(self, client: Sage, request: Request) -> httpx.Response:
-        return await client.http.request(
-            request.method,
-            "/v3.1" + request.path,
-            params=request.params,
-            content=request.content(),
-            headers={"Authorization": f"Bearer {client.access}"} | request.headers,
-        )
+    def url(self, path: str) -> str:
+        return "/v3.1" + path
 
     def error_code(self, answer: httpx.Response) -> str:
         body = decode_json(answer.content)
@@ -592,10 +577,6 @@ class TestSageRefusalExamples(RefusalExamplesSection):
             assert body[0]["$severity"] == "error"
         if "source" in expected:
             assert body[0]["$source"] == expected["source"]
-
-    async def given_throttled(self, sage: Sage) -> dict[str, str]:
-        sage.sandbox.throttle_next(1)
-        return {}
 
     async def given_contact(self, sage: Sage) -> dict[str, str]:
         """Acme (reference ACME01) and a vendor."""

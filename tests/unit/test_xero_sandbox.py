@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from syncledger.adapters.jsonwire import decode_json, encode_json
+from syncledger.adapters.jsonwire import decode_json
 from syncledger.adapters.ratelimit import Rate
 from syncledger.adapters.sandbox.examples import Example
 from syncledger.adapters.sandbox.refusals import Refusal
@@ -27,8 +27,10 @@ from syncledger.adapters.xero.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.xero.sandbox.service import XeroSandbox
+from tests.contracts.bare_client import BareClient
 from tests.contracts.raw_sections import RequestWindowSection, Wait, Window, signed_in
-from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
+from tests.contracts.refusal_examples_section import RefusalExamplesSection
 
 API = "/api.xro/2.0"
 BASIC = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
@@ -56,13 +58,11 @@ def _is_json(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("application/json")
 
 
-class Xero:
+class Xero(BareClient[XeroSandbox]):
     """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
 
     def __init__(self, app: Starlette) -> None:
-        self.sandbox = sandbox_of(app)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x")
-        self.access = ""
+        super().__init__(app, sandbox_of(app))
 
     async def token(self, refresh: str, basic: str = BASIC) -> httpx.Response:
         return await self.http.post(
@@ -88,14 +88,8 @@ class Xero:
         headers: dict[str, str] | None = None,
         **params: str,
     ) -> Answer:
-        sent = {"Authorization": f"Bearer {self.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
-        response = await self.http.request(
-            method,
-            API + path,
-            params=params,
-            content=None if body is None else encode_json(body),
-            headers=sent | (headers or {}),
-        )
+        tenant = {"Xero-Tenant-Id": DEFAULT_TENANT_ID}
+        response = await self.send_json(method, API + path, body, params, tenant | (headers or {}))
         return Answer(response)
 
     async def contact(self, name: str = "Acme", **fields: Any) -> dict[str, Any]:
@@ -657,15 +651,11 @@ class TestXeroRefusalExamples(RefusalExamplesSection):
     def client(self) -> AbstractAsyncContextManager[Xero]:
         return signed_in(Xero(create_app(per_minute=1000, minute_window=60.0)))
 
-    async def send(self, client: Xero, request: Request) -> httpx.Response:
-        sent = {"Authorization": f"Bearer {client.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
-        return await client.http.request(
-            request.method,
-            API + request.path,
-            params=request.params,
-            content=request.content(),
-            headers=sent | request.headers,
-        )
+    def url(self, path: str) -> str:
+        return API + path
+
+    def signed(self, client: Xero) -> dict[str, str]:
+        return {"Authorization": f"Bearer {client.access}", "Xero-Tenant-Id": DEFAULT_TENANT_ID}
 
     def check_answer(self, answer: httpx.Response, row: Refusal, example: Example) -> None:
         """An error's ErrorNumber is its Type's; a ValidationException says so."""
@@ -688,10 +678,6 @@ class TestXeroRefusalExamples(RefusalExamplesSection):
         if body is None:
             return ""
         return str(body["Type"] if body.get("Type") else body["Detail"])
-
-    async def given_throttled(self, xero: Xero) -> dict[str, str]:
-        xero.sandbox.throttle_next(1)
-        return {}
 
     async def given_book(self, xero: Xero) -> dict[str, str]:
         """Acme (CUST-1, no e-mail) with an invoice INV-7 of 100.00, a draft, a paid one

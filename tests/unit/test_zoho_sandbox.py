@@ -22,6 +22,8 @@ from syncledger.adapters.zoho.sandbox.server import (
     create_app,
     sandbox_of,
 )
+from syncledger.adapters.zoho.sandbox.service import ZohoSandbox
+from tests.contracts.bare_client import BareClient
 from tests.contracts.raw_sections import RequestWindowSection, Window, signed_in
 from tests.contracts.refusal_examples_section import RefusalExamplesSection, Request
 
@@ -29,14 +31,11 @@ ORG = DEFAULT_ORGANIZATION_ID
 API = "/books/v3"
 
 
-class Zoho:
+class Zoho(BareClient[ZohoSandbox]):
     """A bare HTTP client of the sandbox that speaks JSON with Decimals."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.sandbox = sandbox_of(app)
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://z")
-        self.access = ""
+        super().__init__(app, sandbox_of(app))
         self._item: str | None = None
 
     def item(self) -> str:
@@ -567,7 +566,6 @@ class TestZohoRefusalExamples(RefusalExamplesSection):
     """Every row of adapters/zoho/sandbox/refusals.py refused as its example shows."""
 
     examples = EXAMPLES
-    kinds = ("customer", "invoice", "payment", "credit_note", "refund", "item")
 
     def client(self) -> AbstractAsyncContextManager[Zoho]:
         return signed_in(Zoho(create_app(per_minute=1000, window_seconds=60.0)))
@@ -590,14 +588,6 @@ class TestZohoRefusalExamples(RefusalExamplesSection):
 
     async def given_expired(self, zoho: Zoho) -> dict[str, str]:
         await zoho.http.post("/_sandbox/oauth/expire")
-        return {}
-
-    async def given_throttled(self, zoho: Zoho) -> dict[str, str]:
-        zoho.sandbox.throttle_next(1)
-        return {}
-
-    async def given_failing(self, zoho: Zoho) -> dict[str, str]:
-        zoho.sandbox.fail_next_writes(1)
         return {}
 
     async def given_customer(self, zoho: Zoho) -> dict[str, str]:
