@@ -11,51 +11,31 @@ import pytest
 from syncledger.adapters.qbo.matching import MAX_VALUE_CHARS, MAX_VALUES, match_many
 from syncledger.adapters.qbo.sandbox.errors import QboFault
 from syncledger.adapters.qbo.sandbox.query import parse
-from syncledger.core.model import Customer
-from syncledger.core.ports import CustomerBatchMatcher, CustomerWrite
-from tests.contracts.ledger_contract import key
+from syncledger.core.ports import CustomerBatchMatcher
+from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer
+from tests.support.matching import at_once, created, one_by_one
 from tests.support.qbo import InProcessQbo, in_process_qbo
 
 
 @pytest.fixture
 async def qbo() -> AsyncIterator[InProcessQbo]:
-    env = in_process_qbo(per_second=200, per_minute=10000, ledger_options={"page_size": 3})
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
-
-
-async def created(env: InProcessQbo, n: int, **changes: object) -> str:
-    pushed = await env.ledger.create_customer(
-        CustomerWrite(
-            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
-        )
-    )
-    return pushed.ledger_id
-
-
-async def one_by_one(env: InProcessQbo, customers: dict[str, Customer]) -> dict[str, list[str]]:
-    return {
-        ref: [r.ledger_id for r in await env.ledger.match_customer(c)]
-        for ref, c in customers.items()
-    }
-
-
-async def at_once(env: InProcessQbo, customers: dict[str, Customer]) -> dict[str, list[str]]:
-    found = await env.ledger.match_customers(customers)
-    return {ref: [r.ledger_id for r in got] for ref, got in found.items()}
+    options = {"page_size": 3}
+    async with closed_after(
+        in_process_qbo(per_second=200, per_minute=10000, ledger_options=options)
+    ) as env:
+        yield env
 
 
 async def test_a_batch_is_matched_as_one_by_one_in_one_query_per_field(qbo: InProcessQbo) -> None:
     assert isinstance(qbo.ledger, CustomerBatchMatcher)
-    await created(qbo, 1, name="Acme Ltd")
-    await created(qbo, 2, name="Mail Owner", email="ops@example.com")
-    gone = await created(qbo, 3, name="O'Brien & Sons")
+    await created(qbo.ledger, 1, name="Acme Ltd")
+    await created(qbo.ledger, 2, name="Mail Owner", email="ops@example.com")
+    gone = await created(qbo.ledger, 3, name="O'Brien & Sons")
     stored = qbo.sandbox.book.get("Customer", gone) or {}
     qbo.sandbox.book.put("Customer", stored | {"Active": False})  # inactive still matches
     for n in range(4, 7):  # three of one e-mail: with ops@, more than a page (3)
-        await created(qbo, n, email="shared@example.com")
+        await created(qbo.ledger, n, email="shared@example.com")
     customers = {
         "a": customer(11, name="ACME LTD"),
         "b": customer(12, name="New One", email="OPS@example.com"),
@@ -64,10 +44,10 @@ async def test_a_batch_is_matched_as_one_by_one_in_one_query_per_field(qbo: InPr
         "e": customer(15, name="Another", email="shared@example.com"),
         "f": customer(16, name="Acme Ltd", email="ops@example.com"),
     }
-    expected = await one_by_one(qbo, customers)
+    expected = await one_by_one(qbo.ledger, customers)
     assert [len(expected[r]) for r in "abcdef"] == [1, 1, 1, 0, 3, 2]
     before = len(qbo.transport.queries("Customer"))
-    assert await at_once(qbo, customers) == expected
+    assert await at_once(qbo.ledger, customers) == expected
     statements = qbo.transport.queries("Customer")[before:]
     # one DisplayName IN; PrimaryEmailAddr IN finds 4 rows: two pages of 3
     assert [s.split(" IN ")[0].rsplit(" ", 1)[-1] for s in statements] == [
@@ -78,20 +58,20 @@ async def test_a_batch_is_matched_as_one_by_one_in_one_query_per_field(qbo: InPr
 
 
 async def test_without_e_mails_a_batch_is_one_query(qbo: InProcessQbo) -> None:
-    await created(qbo, 1, name="Acme Ltd")
+    await created(qbo.ledger, 1, name="Acme Ltd")
     customers = {str(n): customer(n, name=f"Batch {n}") for n in range(10, 20)}
     before = len(qbo.transport.queries("Customer"))
-    assert await at_once(qbo, customers) == {ref: [] for ref in customers}
+    assert await at_once(qbo.ledger, customers) == {ref: [] for ref in customers}
     assert len(qbo.transport.queries("Customer")) - before == 1
 
 
 async def test_many_customers_go_in_several_bounded_queries(qbo: InProcessQbo) -> None:
-    await created(qbo, 1, name="Batch 0149")
+    await created(qbo.ledger, 1, name="Batch 0149")
     customers = {str(n): customer(n, name=f"Batch {n:04d} {'x' * 20}") for n in range(300)}
     customers["149"] = customer(149, name="batch 0149")
     before = len(qbo.transport.queries("Customer"))
-    found = await at_once(qbo, customers)
-    assert found == await one_by_one(qbo, customers)
+    found = await at_once(qbo.ledger, customers)
+    assert found == await one_by_one(qbo.ledger, customers)
     assert len(found["149"]) == 1
     statements = qbo.transport.queries("Customer")[before : before + 100]
     names = [s for s in statements if "DisplayName IN" in s]
@@ -155,12 +135,12 @@ def test_the_sandbox_refuses_what_qbo_refuses(statement: str) -> None:
 async def test_one_customer_is_matched_on_every_page(qbo: InProcessQbo) -> None:
     """More rows than a page (3) share the e-mail: match_customer reads them all, as the
     batch does."""
-    made = {await created(qbo, n, email="shared@example.com") for n in range(1, 6)}
-    named = await created(qbo, 6, name="Another")
+    made = {await created(qbo.ledger, n, email="shared@example.com") for n in range(1, 6)}
+    named = await created(qbo.ledger, 6, name="Another")
     wanted = customer(20, name="Another", email="SHARED@example.com")
     before = len(qbo.transport.queries("Customer"))
     found = {r.ledger_id for r in await qbo.ledger.match_customer(wanted)}
     assert found == made | {named}
     # DisplayName: one page; PrimaryEmailAddr: two pages (3 and 2)
     assert len(qbo.transport.queries("Customer")) - before == 3
-    assert set((await at_once(qbo, {"w": wanted}))["w"]) == found
+    assert set((await at_once(qbo.ledger, {"w": wanted}))["w"]) == found

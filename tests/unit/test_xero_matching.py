@@ -10,11 +10,10 @@ from urllib.parse import quote
 import pytest
 
 from syncledger.adapters.xero.matching import MAX_WHERE_ENCODED
-from syncledger.core.model import Customer
-from syncledger.core.ports import CustomerBatchMatcher, CustomerWrite
-from tests.contracts.ledger_contract import key
+from syncledger.core.ports import CustomerBatchMatcher
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer
+from tests.support.matching import at_once, created, one_by_one
 from tests.support.xero import InProcessXero, in_process_xero
 
 
@@ -24,37 +23,16 @@ async def xero() -> AsyncIterator[InProcessXero]:
         yield env
 
 
-async def created(env: InProcessXero, n: int, **changes: object) -> str:
-    pushed = await env.ledger.create_customer(
-        CustomerWrite(
-            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key(str(n))
-        )
-    )
-    return pushed.ledger_id
-
-
-async def one_by_one(env: InProcessXero, customers: dict[str, Customer]) -> dict[str, list[str]]:
-    return {
-        ref: sorted(r.ledger_id for r in await env.ledger.match_customer(c))
-        for ref, c in customers.items()
-    }
-
-
-async def at_once(env: InProcessXero, customers: dict[str, Customer]) -> dict[str, list[str]]:
-    found = await env.ledger.match_customers(customers)
-    return {ref: sorted(r.ledger_id for r in got) for ref, got in found.items()}
-
-
 def contact_reads(env: InProcessXero) -> int:
     return len(env.wire.requests("GET", "/Contacts"))
 
 
 async def test_a_batch_is_matched_as_one_by_one_in_one_request(xero: InProcessXero) -> None:
     assert isinstance(xero.ledger, CustomerBatchMatcher)
-    await created(xero, 1, name="Acme Ltd")
-    await created(xero, 2, name="Mail Owner", email="ops@example.com")
-    await created(xero, 3, name="Taxed Co", tax_id="DE136695976")
-    await created(xero, 4, name='Quote "Co"')
+    await created(xero.ledger, 1, name="Acme Ltd")
+    await created(xero.ledger, 2, name="Mail Owner", email="ops@example.com")
+    await created(xero.ledger, 3, name="Taxed Co", tax_id="DE136695976")
+    await created(xero.ledger, 4, name='Quote "Co"')
     customers = {
         "a": customer(11, name="ACME LTD"),
         "b": customer(12, name="New One", email="OPS@example.com"),
@@ -63,23 +41,23 @@ async def test_a_batch_is_matched_as_one_by_one_in_one_request(xero: InProcessXe
         "e": customer(15, name='quote "co"'),
         "f": customer(16, name="Acme Ltd", email="ops@example.com"),
     }
-    expected = await one_by_one(xero, customers)
+    expected = await one_by_one(xero.ledger, customers, ordered=False)
     assert [len(expected[r]) for r in "abcdef"] == [1, 1, 1, 0, 1, 2]
     before = contact_reads(xero)
-    assert await at_once(xero, customers) == expected
+    assert await at_once(xero.ledger, customers, ordered=False) == expected
     assert contact_reads(xero) - before == 1
 
 
 async def test_a_long_batch_goes_in_url_sized_requests(xero: InProcessXero) -> None:
-    await created(xero, 1, name="Batch 0077")
+    await created(xero.ledger, 1, name="Batch 0077")
     customers = {
         str(n): customer(n, name=f"Batch {n:04d}", email=f"person.{n}@example.com")
         for n in range(120)
     }
     before = contact_reads(xero)
-    found = await at_once(xero, customers)
+    found = await at_once(xero.ledger, customers, ordered=False)
     sent = xero.wire.requests("GET", "/Contacts")[before:]
-    assert found == await one_by_one(xero, customers)
+    assert found == await one_by_one(xero.ledger, customers, ordered=False)
     assert len(found["77"]) == 1
     assert 1 < len(sent) < len(customers) / 5
     for request in sent:
