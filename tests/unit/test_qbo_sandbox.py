@@ -23,6 +23,7 @@ from syncledger.adapters.qbo.sandbox.server import (
     sandbox_of,
 )
 from syncledger.adapters.qbo.sandbox.service import QboSandbox
+from syncledger.adapters.qbo.sandbox.tax import CompanyTax
 from syncledger.adapters.sandbox.examples import Example
 from syncledger.adapters.sandbox.refusals import Refusal
 from tests.contracts.bare_client import BareClient
@@ -604,6 +605,11 @@ class TestQboRefusalExamples(RefusalExamplesSection):
 
     async def given_customer(self, qbo: Qbo) -> dict[str, str]:
         return {"customer": (await qbo.customer("Acme"))["Id"], "sync": "0"}
+
+    async def given_ast_customer(self, qbo: Qbo) -> dict[str, str]:
+        """A customer of a US company on automated sales tax at 8%."""
+        qbo.sandbox.company_tax = CompanyTax(ast_rate=Decimal("0.08"))
+        return await self.given_customer(qbo)
 
     async def given_euro_customer(self, qbo: Qbo) -> dict[str, str]:
         return {"customer": (await qbo.customer("Euro GmbH", CurrencyRef={"value": "EUR"}))["Id"]}

@@ -432,12 +432,11 @@ EXAMPLES = Examples(REFUSALS, {
     "tax.detail_not_object": _new("invoice", _doc(TxnTaxDetail="tax")),
     "tax.detail_unknown_property": _new("invoice", _doc(TxnTaxDetail={"Rate": Decimal(1)})),
     "tax.calculation_invalid": _new("invoice", _doc(GlobalTaxCalculation="Sometimes")),
-    "tax.us_line_code_invalid": Exempt(
-        "refused only by a US company with automated sales tax (create_app(tax=...)): "
-        "tests/unit/test_qbo_tax.py fires it on such a sandbox"),
-    "tax.after_discount_not_bool": Exempt(
-        "read only by a US company with automated sales tax, which the section's sandbox is "
-        "not; no test fires it yet"),
+    "tax.us_line_code_invalid": _new("invoice", _doc(Line=[_line() | {
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "TaxCodeRef": {"value": "VAT"}}}])),
+    # read only by a US company on automated sales tax
+    "tax.after_discount_not_bool": _new("invoice", _doc(ApplyTaxAfterDiscount="yes"),
+                                        given="ast_customer"),
     "payment.total_negative": _paying("-1.00"),
     "payment.line_links_not_one": _paying("10.00", {"Amount": Decimal("10.00"),
                                                     "LinkedTxn": []}),

@@ -393,11 +393,12 @@ EXAMPLES = Examples(REFUSALS, {
                             Example("GET", "/Contacts", given="expired")),
     "auth.token_missing": _header("Authorization", ""),
     "auth.tenant_unknown": _header("Xero-Tenant-Id", _NO_ID),
-    "limit.concurrent": Exempt("needs requests in flight: the XeroLimits test fires it"),
+    "limit.concurrent": Exempt("needs requests in flight: test_the_concurrent_limit_counts_"
+                               "calls_in_flight_and_gives_no_retry_after fires it on XeroLimits"),
     "limit.minute": Example("GET", "/Contacts", given="throttled"),
     "limit.day": Exempt("needs a sandbox whose day window allows n requests: TestXeroDayWindow"),
-    "limit.appminute": Exempt("needs the app-wide window of several tenants: the XeroLimits"
-                              " test fires it"),
+    "limit.appminute": Exempt("needs a sandbox whose app-wide minute window (all tenants) is"
+                              " spent; no test fires it yet"),
     "record.not_found": Example("GET", f"/Invoices/{_NO_ID}"),
     "body.not_json": Example("PUT", "/Contacts", "{not json"),
     "body.format": _invoice(Contact={"ContactID": "987654"}),
