@@ -22,12 +22,12 @@ from syncledger.core.ports import (
     CustomerWrite,
     InvoiceWrite,
     ItemWrite,
-    PaymentWrite,
 )
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
+from tests.support.payments import pay_invoice
 
 CLIENTS = resource("users/clients")
 
@@ -151,17 +151,7 @@ async def push_invoice(env: InProcessFreshBooks) -> str:
 
 
 async def pay(env: InProcessFreshBooks, invoice_id: str, amount: str, applied: str, n: int) -> str:
-    pushed = await env.ledger.apply_payment(
-        PaymentWrite(
-            payment(amount, n),
-            customer_ledger_id="C-1",
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/PAY-{n}",
-            idempotency_key=key("p", n),
-            applied=Decimal(applied),
-        )
-    )
-    return pushed.ledger_id
+    return await pay_invoice(env.ledger, "C-1", invoice_id, payment(amount, n), applied, n=n)
 
 
 async def test_a_payment_after_the_sync_read_its_invoice_sends_only_the_payment(

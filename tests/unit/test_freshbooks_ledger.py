@@ -51,6 +51,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
+from tests.support.payments import pay_invoice
 
 
 class Clock:
@@ -139,15 +140,8 @@ async def test_a_tax_that_is_no_three_decimal_percentage_is_refused(
 
 async def test_a_payment_keeps_its_human_reference_next_to_ours(fb: InProcessFreshBooks) -> None:
     invoice_id = await push_invoice(fb, await push_customer(fb), invoice())
-    await fb.ledger.apply_payment(
-        PaymentWrite(
-            payment("0.10", 9, method="Bank transfer", reference="WIRE-77"),
-            customer_ledger_id="ignored",
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/PAY-9",
-            idempotency_key=key("p", 9),
-        )
-    )
+    wired = payment("0.10", 9, method="Bank transfer", reference="WIRE-77")
+    await pay_invoice(fb.ledger, "ignored", invoice_id, wired, n=9)
     found = await fb.ledger.find("payment", "csv/payment/PAY-9")
     assert found is not None
     assert (found.name, found.total, found.raw["type"]) == (
@@ -195,17 +189,7 @@ def refund(amount: str, n: int = 1, **credit: str) -> Refund:
 async def pay(
     env: InProcessFreshBooks, invoice_id: str, amount: str, applied: str | None, n: int = 1
 ) -> str:
-    pushed = await env.ledger.apply_payment(
-        PaymentWrite(
-            payment(amount, n),
-            customer_ledger_id="C-1",
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/PAY-{n}",
-            idempotency_key=key("p", n),
-            applied=None if applied is None else Decimal(applied),
-        )
-    )
-    return pushed.ledger_id
+    return await pay_invoice(env.ledger, "C-1", invoice_id, payment(amount, n), applied, n=n)
 
 
 async def test_an_overpayment_is_sent_whole_and_freshbooks_keeps_the_excess_as_credit(

@@ -29,7 +29,6 @@ from syncledger.core.ports import (
     CustomerWrite,
     InvoiceUpdate,
     InvoiceWrite,
-    PaymentWrite,
     PushResult,
     VoidWrite,
 )
@@ -38,6 +37,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
+from tests.support.payments import pay_invoice
 
 N = 4
 MISTOTAL = "syncledger.total_mismatch"
@@ -242,16 +242,9 @@ async def invoice_of(odoo: InProcessOdoo) -> tuple[str, str]:
 
 
 async def pay(odoo: InProcessOdoo, customer_id: str, invoice_id: str, amount: str) -> str:
-    pushed = await odoo.ledger.apply_payment(
-        PaymentWrite(
-            documents.payment(amount),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/P-1",
-            idempotency_key=key("p", 1),
-        )
+    return await pay_invoice(
+        odoo.ledger, customer_id, invoice_id, documents.payment(amount), ref="P-1"
     )
-    return pushed.ledger_id
 
 
 async def test_a_payment_is_checked_against_the_invoice_the_sync_just_read(

@@ -53,6 +53,7 @@ from tests.support.documents import (
     push_invoice,
 )
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
+from tests.support.payments import pay_invoice
 
 
 @pytest.fixture(params=["json2", "xmlrpc"])
@@ -357,17 +358,8 @@ async def pay(
     applied: str | None = None,
     n: int = 1,
 ) -> str:
-    pushed = await odoo.ledger.apply_payment(
-        PaymentWrite(
-            payment(amount, n),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/P-{n}",
-            idempotency_key=key("p", n),
-            applied=None if applied is None else Decimal(applied),
-        )
-    )
-    return pushed.ledger_id
+    doc = payment(amount, n)
+    return await pay_invoice(odoo.ledger, customer_id, invoice_id, doc, applied, n=n, ref=f"P-{n}")
 
 
 async def refund_from(

@@ -63,6 +63,7 @@ from tests.support.documents import (
     push_customer,
     push_invoice,
 )
+from tests.support.payments import pay_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
 
 
@@ -184,17 +185,8 @@ async def test_a_full_payment_marks_the_invoice_paid_and_void_fetches_the_token(
 async def overpay(
     ledger: QboLedger, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
 ) -> str:
-    pushed = await ledger.apply_payment(
-        PaymentWrite(
-            payment(amount, n),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/P-{n}",
-            idempotency_key=key("p", n),
-            applied=Decimal(applied),
-        )
-    )
-    return pushed.ledger_id
+    doc = payment(amount, n)
+    return await pay_invoice(ledger, customer_id, invoice_id, doc, applied, n=n, ref=f"P-{n}")
 
 
 def a_refund(amount: str, **credit: str) -> Refund:

@@ -16,13 +16,13 @@ from syncledger.core.ports import (
     CustomerUpdate,
     CustomerWrite,
     InvoiceWrite,
-    PaymentWrite,
     PushResult,
 )
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import Crash, StepsUnderTest
 from tests.support.documents import payment
+from tests.support.payments import pay_invoice
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
@@ -162,15 +162,8 @@ async def test_a_payment_takes_the_rate_of_the_invoice_we_wrote_without_reading_
         )
     )
     start = len(zoho.transport.requests)
-    paid = await zoho.ledger.apply_payment(
-        PaymentWrite(
-            payment("10.00", currency="EUR"),
-            customer_ledger_id=owner.ledger_id,
-            invoice_ledger_id=made.ledger_id,
-            external_ref="csv/payment/P-1",
-            idempotency_key=key("p", 1),
-        )
-    )
+    euros = payment("10.00", currency="EUR")
+    paid = await pay_invoice(zoho.ledger, owner.ledger_id, made.ledger_id, euros, ref="P-1")
     assert requests_since(zoho, start) == [("POST", "/books/v3/customerpayments")]
-    record = await zoho.ledger.get("payment", paid.ledger_id)
+    record = await zoho.ledger.get("payment", paid)
     assert record is not None and record.raw["exchange_rate"] == Decimal("1.0825")

@@ -31,7 +31,6 @@ from syncledger.core.ports import (
     InvoiceUpdate,
     InvoiceWrite,
     ItemWrite,
-    PaymentWrite,
     PushResult,
     RefundWrite,
     VoidWrite,
@@ -42,6 +41,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import create_credit_note
+from tests.support.payments import pay_invoice
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -293,17 +293,7 @@ def refund(amount: str, n: int = 1, **credit: str) -> Refund:
 async def push_payment(
     zoho: InProcessZoho, customer_id: str, invoice_id: str, amount: str, applied: str, n: int = 1
 ) -> str:
-    result = await zoho.ledger.apply_payment(
-        PaymentWrite(
-            payment(amount, n),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref=f"csv/payment/PAY-{n}",
-            idempotency_key=key("p", n),
-            applied=Decimal(applied),
-        )
-    )
-    return result.ledger_id
+    return await pay_invoice(zoho.ledger, customer_id, invoice_id, payment(amount, n), applied, n=n)
 
 
 async def push_refund(
