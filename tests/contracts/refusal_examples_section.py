@@ -2,15 +2,16 @@
 
 :class:`RefusalExamplesSection` is subclassed in a platform's sandbox tests
 (``tests/unit/test_<platform>_sandbox.py``) with the platform's ``EXAMPLES``
-(``adapters/<platform>/sandbox/refusals.py``, see ``adapters/sandbox/refusals.py``). For
+(``adapters/<platform>/sandbox/refusals.py``, see ``adapters/sandbox/examples.py``). For
 every rule of the table it fires each example at a fresh sandbox (through the same bare
 client the platform's sandbox tests use) and checks:
 
 - the answer's HTTP status and the platform's error code are the row's;
-- one text of the answer is the row's message, whatever fills its ``{placeholders}`` (and
-  holds the message filled in with the example's ``fills``, where it gives them), and what
-  else the platform
-  checks of an answer to the row (:meth:`~RefusalExamplesSection.check_answer`);
+- one text of the answer is the row's message, whatever fills its ``{placeholders}`` (the
+  message filled in with the example's ``fills``, where it gives them);
+- what else the platform checks of an answer to the row
+  (:meth:`~RefusalExamplesSection.check_answer`: its error's other fields, the field the
+  example's ``expect`` says it names);
 - the book holds the same records of each kind as before the refused request.
 
 A rule with no example and no :class:`Exempt` fails; an exempt rule is skipped with its
