@@ -16,10 +16,18 @@ import pytest
 
 from syncledger.adapters.xero.ledger import API, XeroLedger
 from syncledger.core.errors import PermanentLedgerError
-from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Refund
-from syncledger.core.ports import CreditNoteWrite, PaymentWrite, PushResult, RefundWrite
+from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Refund
+from syncledger.core.ports import PushResult, RefundWrite
 from tests.contracts.ledger_contract import key
-from tests.support.documents import push_customer, push_invoice
+from tests.contracts.ledger_sections import closed_after
+from tests.support import documents
+from tests.support.documents import (
+    apply_payment,
+    create_credit_note,
+    create_refund,
+    push_customer,
+    push_invoice,
+)
 from tests.support.xero import BASE_URL, TENANT, InProcessXero, Wire, in_process_xero, xero_auth
 
 CREDIT_OF_ANOTHER = "syncledger.credit_of_another_customer"
@@ -27,10 +35,8 @@ CREDIT_OF_ANOTHER = "syncledger.credit_of_another_customer"
 
 @pytest.fixture
 async def xero() -> AsyncIterator[InProcessXero]:
-    env = in_process_xero(per_window=1000, window=60.0)
-    yield env
-    await env.ledger.aclose()
-    env.sandbox.close()
+    async with closed_after(in_process_xero(per_window=1000, window=60.0)) as env:
+        yield env
 
 
 @pytest.fixture
@@ -60,57 +66,26 @@ def api_sent(wire: Wire, start: int) -> list[str]:
 
 
 def credit_note(currency: str = "USD", rate: Decimal | None = None) -> CreditNote:
-    return CreditNote(
-        id="CN-1",
-        number="CN-1",
-        customer_id="C-1",
-        issue_date=date(2026, 4, 3),
-        currency=currency,
-        lines=(InvoiceLine(description="refund", quantity="1", unit_price="10.00"),),
-        total=Decimal("10.00"),
-        exchange_rate=rate,
-    )
+    return documents.credit_note("10.00", currency, exchange_rate=rate)
 
 
 async def push_credit_note(
     ledger: XeroLedger, customer_id: str, currency: str = "USD", rate: Decimal | None = None
 ) -> str:
-    pushed = await ledger.create_credit_note(
-        CreditNoteWrite(
-            credit_note(currency, rate),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=None,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn"),
-        )
-    )
+    pushed = await create_credit_note(ledger, customer_id, credit_note(currency, rate))
     return pushed.ledger_id
 
 
 def refund(amount: str, currency: str = "USD", **credit: str) -> Refund:
-    return Refund(
-        id="R-1",
-        customer_id="C-1",
-        amount=Decimal(amount),
-        currency=currency,
-        refunded_on=date(2026, 4, 9),
-        reference="RF 1",
-        **credit,
-    )
+    dated = {"refunded_on": date(2026, 4, 9), "reference": "RF 1"}
+    return documents.refund(amount, currency=currency, **dated, **credit)
 
 
 async def refund_of_note(
     ledger: XeroLedger, customer_id: str, note_id: str, currency: str = "USD"
 ) -> PushResult:
-    return await ledger.create_refund(
-        RefundWrite(
-            refund("4.00", currency, credit_note_id="CN-1"),
-            customer_ledger_id=customer_id,
-            credit_kind="credit_note",
-            credit_ledger_id=note_id,
-            external_ref="csv/refund/R-1",
-            idempotency_key=key("r"),
-        )
+    return await create_refund(
+        ledger, customer_id, note_id, refund("4.00", currency, credit_note_id="CN-1")
     )
 
 
@@ -202,39 +177,21 @@ async def test_a_credit_note_xero_does_not_hold_is_refused_unsent(
 async def overpaid(xero: InProcessXero, customer_id: str) -> str:
     """A 1.00 payment of which 0.30 is applied to an invoice: 0.70 of credit left."""
     invoice_id = await push_invoice(xero.ledger, customer_id)
-    pushed = await xero.ledger.apply_payment(
-        PaymentWrite(
-            Payment(
-                id="P-1",
-                customer_id="C-1",
-                invoice_id="INV-1",
-                amount=Decimal("1.00"),
-                currency="USD",
-                paid_on=date(2026, 4, 2),
-                reference="CHK 1",
-            ),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/P-1",
-            idempotency_key=key("p"),
-            applied=Decimal("0.30"),
-        )
-    )
+    return await overpay(xero.ledger, customer_id, invoice_id, "USD")
+
+
+async def overpay(ledger: XeroLedger, customer_id: str, invoice_id: str, currency: str) -> str:
+    """1.00 of ``currency`` paid on the invoice, 0.30 of it applied: 0.70 of credit left."""
+    doc = documents.payment("1.00", currency=currency, reference="CHK 1")
+    pushed = await apply_payment(ledger, customer_id, invoice_id, doc, Decimal("0.30"))
     return pushed.ledger_id
 
 
 async def refund_of_overpayment(
     ledger: XeroLedger, customer_id: str, overpayment_id: str
 ) -> PushResult:
-    return await ledger.create_refund(
-        RefundWrite(
-            refund("0.70", payment_id="P-1"),
-            customer_ledger_id=customer_id,
-            credit_kind="payment",
-            credit_ledger_id=overpayment_id,
-            external_ref="csv/refund/R-1",
-            idempotency_key=key("r"),
-        )
+    return await create_refund(
+        ledger, customer_id, overpayment_id, refund("0.70", payment_id="P-1")
     )
 
 
@@ -327,25 +284,7 @@ async def euro_overpayment(xero: InProcessXero) -> tuple[str, str]:
         total=Decimal("0.30"),
     )
     invoice_id = await push_invoice(xero.ledger, customer_id, euro)
-    pushed = await xero.ledger.apply_payment(
-        PaymentWrite(
-            Payment(
-                id="P-1",
-                customer_id="C-1",
-                invoice_id="INV-1",
-                amount=Decimal("1.00"),
-                currency="EUR",
-                paid_on=date(2026, 4, 2),
-                reference="CHK 1",
-            ),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/payment/P-1",
-            idempotency_key=key("p"),
-            applied=Decimal("0.30"),
-        )
-    )
-    return customer_id, pushed.ledger_id
+    return customer_id, await overpay(xero.ledger, customer_id, invoice_id, "EUR")
 
 
 async def test_a_home_currency_refund_of_a_foreign_overpayment_is_refused_after_its_read(
