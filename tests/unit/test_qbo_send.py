@@ -21,17 +21,13 @@ async def qbo() -> AsyncIterator[InProcessQbo]:
         yield qbo
 
 
-async def _invoice(qbo: InProcessQbo, email: str | None = "billing@acme.example") -> str:
-    return await invoice_to_email(qbo.ledger, email)
-
-
 def _sends(qbo: InProcessQbo) -> list[httpx.Request]:
     return [r for r in qbo.transport.requests if r.url.path.endswith("/send")]
 
 
 async def test_a_send_names_its_address_and_time_and_posts_nothing(qbo: InProcessQbo) -> None:
     """Once per send, to the address on file, read back: the contract's SendSection."""
-    invoice_id = await _invoice(qbo)
+    invoice_id = await invoice_to_email(qbo.ledger)
 
     answered = await qbo.ledger.send_invoice(invoice_id)
 
@@ -45,7 +41,7 @@ async def test_a_send_names_its_address_and_time_and_posts_nothing(qbo: InProces
 
 
 async def test_to_reaches_qbo_as_send_to(qbo: InProcessQbo) -> None:
-    invoice_id = await _invoice(qbo)
+    invoice_id = await invoice_to_email(qbo.ledger)
 
     answered = await qbo.ledger.send_invoice(invoice_id, to="accounts@acme.example")
 
@@ -59,7 +55,7 @@ async def test_to_reaches_qbo_as_send_to(qbo: InProcessQbo) -> None:
 
 async def test_no_address_anywhere_is_refused_before_asking_qbo(qbo: InProcessQbo) -> None:
     """The refusal itself: the contract's SendSection."""
-    invoice_id = await _invoice(qbo, email=None)
+    invoice_id = await invoice_to_email(qbo.ledger, email=None)
 
     with pytest.raises(PermanentLedgerError) as refused:
         await qbo.ledger.send_invoice(invoice_id)
@@ -69,7 +65,7 @@ async def test_no_address_anywhere_is_refused_before_asking_qbo(qbo: InProcessQb
 
 
 async def test_a_to_that_is_no_address_is_refused_before_sending(qbo: InProcessQbo) -> None:
-    invoice_id = await _invoice(qbo)
+    invoice_id = await invoice_to_email(qbo.ledger)
 
     with pytest.raises(PermanentLedgerError) as refused:
         await qbo.ledger.send_invoice(invoice_id, to="not-an-address")
@@ -81,7 +77,7 @@ async def test_a_to_that_is_no_address_is_refused_before_sending(qbo: InProcessQ
 async def test_qbo_refusing_the_send_keeps_its_code_and_records_nothing(
     qbo: InProcessQbo,
 ) -> None:
-    invoice_id = await _invoice(qbo)
+    invoice_id = await invoice_to_email(qbo.ledger)
     qbo.transport.before = _drop_send_to  # QBO is asked with no address at all
 
     with pytest.raises(PermanentLedgerError) as refused:
@@ -94,7 +90,7 @@ async def test_qbo_refusing_the_send_keeps_its_code_and_records_nothing(
 
 
 async def test_the_sandbox_refuses_another_content_type(qbo: InProcessQbo) -> None:
-    invoice_id = await _invoice(qbo)
+    invoice_id = await invoice_to_email(qbo.ledger)
     transport = httpx.ASGITransport(app=qbo.app)
     qbo.sandbox.require_auth = False
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:

@@ -22,10 +22,6 @@ async def xero() -> AsyncIterator[InProcessXero]:
         yield xero
 
 
-async def _invoice(xero: InProcessXero, email: str | None = "billing@acme.example") -> str:
-    return await invoice_to_email(xero.ledger, email)
-
-
 def _emails(xero: InProcessXero) -> list[httpx.Request]:
     return [r for r in xero.wire.sent if r.url.path.endswith("/Email")]
 
@@ -41,7 +37,7 @@ async def test_a_send_names_neither_address_nor_time_and_each_has_its_own_key(
     xero: InProcessXero,
 ) -> None:
     """Once per send, to the address on file, read back: the contract's SendSection."""
-    invoice_id = await _invoice(xero)
+    invoice_id = await invoice_to_email(xero.ledger)
 
     answered = await xero.ledger.send_invoice(invoice_id)
     await xero.ledger.send_invoice(invoice_id)
@@ -56,7 +52,7 @@ async def test_a_send_names_neither_address_nor_time_and_each_has_its_own_key(
 async def test_a_send_whose_answer_was_lost_is_replayed_not_emailed_again(
     xero: InProcessXero,
 ) -> None:
-    invoice_id = await _invoice(xero)
+    invoice_id = await invoice_to_email(xero.ledger)
     xero.sandbox.commit_then_timeout_next(1, stall_seconds=5.0)
 
     answered = await xero.ledger.send_invoice(invoice_id)
@@ -68,7 +64,7 @@ async def test_a_send_whose_answer_was_lost_is_replayed_not_emailed_again(
 
 
 async def test_to_is_refused_with_nothing_sent(xero: InProcessXero) -> None:
-    invoice_id = await _invoice(xero)
+    invoice_id = await invoice_to_email(xero.ledger)
 
     with pytest.raises(PermanentLedgerError) as refused:
         await xero.ledger.send_invoice(invoice_id, to="accounts@acme.example")
@@ -79,7 +75,7 @@ async def test_to_is_refused_with_nothing_sent(xero: InProcessXero) -> None:
 
 
 async def test_a_draft_is_refused_with_xeros_code_and_nothing_sent(xero: InProcessXero) -> None:
-    invoice_id = await _invoice(xero)
+    invoice_id = await invoice_to_email(xero.ledger)
     _to_draft(xero, invoice_id)
 
     with pytest.raises(PermanentLedgerError) as refused:
@@ -93,7 +89,7 @@ async def test_a_draft_is_refused_with_xeros_code_and_nothing_sent(xero: InProce
 
 async def test_a_contact_without_email_is_refused_saying_so(xero: InProcessXero) -> None:
     """The refusal itself: the contract's SendSection."""
-    invoice_id = await _invoice(xero, email=None)
+    invoice_id = await invoice_to_email(xero.ledger, email=None)
 
     with pytest.raises(PermanentLedgerError) as refused:
         await xero.ledger.send_invoice(invoice_id)
