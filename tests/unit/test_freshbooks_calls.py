@@ -39,13 +39,8 @@ async def fb() -> AsyncIterator[InProcessFreshBooks]:
 
 
 def customer(n: int, **changes: object) -> Customer:
-    fields: dict[str, object] = {
-        "id": f"C-{n}",
-        "name": f"Customer {n}",
-        "currency": "USD",
-        "email": f"c{n}@example.test",
-    }
-    return Customer.model_validate(fields | changes)
+    """documents.customer, with an e-mail address."""
+    return documents.customer(n, **({"email": f"c{n}@example.test"} | changes))
 
 
 async def push_customer(env: InProcessFreshBooks, n: int) -> tuple[str, str | None]:
