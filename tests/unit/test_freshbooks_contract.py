@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import pytest
 
 from syncledger.adapters.freshbooks.ledger import PRODUCTION_URL, REFUND_NOT_SUPPORTED
-from syncledger.adapters.freshbooks.mapping import load_mapping, ref_in
+from syncledger.adapters.freshbooks.mapping import ref_in
 from syncledger.adapters.freshbooks.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -21,7 +21,6 @@ from tests.contracts.ledger_sections import (
     SectionLedger,
     TaxIdSection,
 )
-from tests.contracts.mapping_sections import DefaultMappingSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
@@ -37,7 +36,6 @@ ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 class TestFreshBooksLedgerContract(
     InProcessLedgers,
-    DefaultMappingSection,
     MisappliedSection,
     TaxIdSection,
     PrefetchSection,
@@ -62,15 +60,6 @@ class TestFreshBooksLedgerContract(
         ("200.00", "225.45"): "syncledger.applied_mismatch",
     }
     tax_id_field = "vat_number"
-    mapping_version = "freshbooks-1"
-    reference_fields: ClassVar[dict[str, str]] = {
-        "customer": "note",
-        "invoice": "notes",
-        "payment": "note",
-        "credit_note": "notes",
-    }
-    default_mapping = staticmethod(load_mapping)
-
     platform_id = "freshbooks"
     sandbox_requests_per_minute = 100
     live_url = PRODUCTION_URL

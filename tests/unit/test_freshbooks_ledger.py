@@ -627,9 +627,15 @@ def test_answers_map_to_the_error_tree(answer: httpx.Response, expected: Transla
 # ------------------------------------------------------------------ platform
 
 
-def test_the_default_mapping_keeps_percentages_to_three_places() -> None:
-    """Beyond the contract's DefaultMappingSection (version, digest, reference fields)."""
-    assert load_mapping().percent_places == 3
+def test_the_default_mapping_loads() -> None:
+    mapping = load_mapping()
+    assert mapping.ref_field == {
+        "customer": "note",
+        "invoice": "notes",
+        "payment": "note",
+        "credit_note": "notes",
+    }
+    assert mapping.percent_places == 3
 
 
 async def test_the_rate_is_configurable_and_checked(tmp_path: Path) -> None:

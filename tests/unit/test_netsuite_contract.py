@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from syncledger.adapters.netsuite.auth import TbaAuth
-from syncledger.adapters.netsuite.mapping import external_id, load_mapping, ref_in
+from syncledger.adapters.netsuite.mapping import external_id, ref_in
 from syncledger.adapters.netsuite.sandbox.server import DEFAULT_CONSUMER_SECRET
 from syncledger.adapters.oauth2 import TokenStore
 from tests.contracts.in_process_ledgers import InProcessLedgers
@@ -15,7 +15,6 @@ from tests.contracts.ledger_sections import (
     SectionLedger,
     in_process,
 )
-from tests.contracts.mapping_sections import DefaultMappingSection
 from tests.contracts.sections import EveryLedgerSections
 from tests.contracts.wire_sections import (
     Call,
@@ -31,7 +30,6 @@ _TOKEN_SECRET = "token-secret-never-logged"
 
 class TestNetSuiteLedgerContract(
     InProcessLedgers,
-    DefaultMappingSection,
     RefundRefusalSection,
     MisappliedSection,
     ForeignCurrencySection,
@@ -48,16 +46,6 @@ class TestNetSuiteLedgerContract(
         ("250.00", "-0.01"): "syncledger.bad_applied_amount",
         ("250.00", "250.01"): "syncledger.bad_applied_amount",
     }
-    mapping_version = "netsuite-2"
-    reference_fields: ClassVar[dict[str, str]] = {
-        "customer": "comments",
-        "invoice": "memo",
-        "payment": "memo",
-        "credit_note": "memo",
-        "refund": "memo",  # the [refund] section is optional: defaults stand in
-    }
-    default_mapping = staticmethod(load_mapping)
-
     platform_id = "netsuite"
     sandbox_home_currency = "EUR"
     sandbox_requests_per_minute = 300

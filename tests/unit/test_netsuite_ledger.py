@@ -661,9 +661,17 @@ def test_a_live_account_needs_its_tba_credentials_and_a_sane_concurrency(tmp_pat
     assert plat.connect(Connection(live, tmp_path / "t.json", creds)).ledger == "netsuite"
 
 
-def test_the_default_mapping_names_its_fields_items_tax_and_refund_accounts() -> None:
-    """Beyond the contract's DefaultMappingSection (version, digest, reference fields)."""
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
     mapping = load_mapping()
+    assert mapping.version == "netsuite-2"
+    assert len(mapping.digest) == 64
+    assert mapping.ref_field == {
+        "customer": "comments",
+        "invoice": "memo",
+        "payment": "memo",
+        "credit_note": "memo",
+        "refund": "memo",  # the [refund] section is optional: defaults stand in
+    }
     assert "tax_id" not in mapping.fields["customer"]  # no legacy vatRegNumber
     assert mapping.fields["payment"]["reference"] == ("checkNum",)
     assert (mapping.lines.item, mapping.lines.discount_item, mapping.timezone) == ("1", "2", "UTC")

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from syncledger.adapters.qbo.ledger import PRODUCTION_URL
-from syncledger.adapters.qbo.mapping import load_mapping, ref_in
+from syncledger.adapters.qbo.mapping import ref_in
 from syncledger.adapters.qbo.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -21,7 +21,6 @@ from tests.contracts.ledger_sections import (
     SendSection,
     ThrottleSection,
 )
-from tests.contracts.mapping_sections import DefaultMappingSection
 from tests.contracts.recovery_sections import RecoveredCustomerSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -46,7 +45,6 @@ def qbo_call(request: httpx.Request) -> Call:
 
 class TestQboLedgerContract(
     InProcessLedgers,
-    DefaultMappingSection,
     RecoveredCustomerSection,
     RefundRefusalSection,
     PrefetchSection,
@@ -65,16 +63,6 @@ class TestQboLedgerContract(
         "beyond": "syncledger.refund_exceeds_credit",
         "another_customer": "syncledger.credit_of_another_customer",
     }
-    mapping_version = "qbo-1"
-    reference_fields: ClassVar[dict[str, str]] = {
-        "customer": "Notes",
-        "invoice": "PrivateNote",
-        "payment": "PrivateNote",
-        "credit_note": "PrivateNote",
-        "refund": "PrivateNote",
-    }
-    default_mapping = staticmethod(load_mapping)
-
     platform_id = "qbo"
     sandbox_requests_per_minute = 500
     live_url = PRODUCTION_URL

@@ -665,9 +665,17 @@ def test_qbo_faults_map_to_typed_errors(answer: httpx.Response, expected: Transl
     assert translated(translate_qbo(answer), expected) == expected
 
 
-def test_the_default_mapping_names_the_customer_s_name_and_the_refund_accounts() -> None:
-    """Beyond the contract's DefaultMappingSection (version, digest, reference fields)."""
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
     mapping = load_mapping()
+    assert mapping.version == "qbo-1"
+    assert len(mapping.digest) == 64
+    assert mapping.ref_field == {
+        "customer": "Notes",
+        "invoice": "PrivateNote",
+        "payment": "PrivateNote",
+        "credit_note": "PrivateNote",
+        "refund": "PrivateNote",
+    }
     assert mapping.fields["customer"]["name"] == ("DisplayName", "CompanyName")
     # no [refund] table in the default mapping file: Intuit's sample company accounts
     assert (mapping.refund["bank_account_ref"], mapping.refund["receivable_account_ref"]) == (

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from syncledger.adapters.sage.ledger import PRODUCTION_URL
-from syncledger.adapters.sage.mapping import load_mapping, ref_in
+from syncledger.adapters.sage.mapping import ref_in
 from syncledger.adapters.sage.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -19,7 +19,6 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     ThrottleSection,
 )
-from tests.contracts.mapping_sections import DefaultMappingSection
 from tests.contracts.recovery_sections import RecoveredCustomerSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -35,7 +34,6 @@ from tests.support.sage import InProcessSage, in_process_sage
 
 class TestSageLedgerContract(
     InProcessLedgers,
-    DefaultMappingSection,
     RecoveredCustomerSection,
     RefundRefusalSection,
     MisappliedSection,
@@ -59,9 +57,6 @@ class TestSageLedgerContract(
         ("250.00", "250.01"): "syncledger.bad_applied_amount",
     }
     tax_id_field = "tax_number"
-    mapping_version = "sage-1"
-    default_mapping = staticmethod(load_mapping)
-
     platform_id = "sage"
     sandbox_requests_per_minute = 200
     live_url = PRODUCTION_URL

@@ -825,9 +825,10 @@ def test_a_code_limit_above_sages_ten_is_a_configuration_error(tmp_path: Path) -
         load_mapping(path)
 
 
-def test_the_default_mapping_names_the_e_mail_reference_and_receipt_settings() -> None:
-    """Beyond the contract's DefaultMappingSection (version, digest)."""
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
     mapping = load_mapping()
+    assert mapping.version == "sage-1"
+    assert len(mapping.digest) == 64
     assert mapping.fields["customer"]["email"] == ("main_contact_person.email",)
     assert mapping.setting("customer", "field") == "notes"
     assert mapping.setting("payment", "transaction_type_id") == "CUSTOMER_RECEIPT"

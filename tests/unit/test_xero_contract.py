@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from syncledger.adapters.xero.ledger import API, PRODUCTION_URL
-from syncledger.adapters.xero.mapping import load_mapping, ref_in
+from syncledger.adapters.xero.mapping import ref_in
 from syncledger.adapters.xero.sandbox.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -19,7 +19,6 @@ from tests.contracts.ledger_sections import (
     TaxIdSection,
     ThrottleSection,
 )
-from tests.contracts.mapping_sections import DefaultMappingSection
 from tests.contracts.recovery_sections import RecoveredCustomerSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
@@ -35,7 +34,6 @@ from tests.support.xero import InProcessXero, in_process_xero
 
 class TestXeroLedgerContract(
     InProcessLedgers,
-    DefaultMappingSection,
     RecoveredCustomerSection,
     RefundRefusalSection,
     MisappliedSection,
@@ -64,18 +62,6 @@ class TestXeroLedgerContract(
     }
     tax_id_field = "TaxNumber"
     finds_punctuation_stored = False  # adapters/xero/ledger.py: ``where`` cannot normalise
-    mapping_version = "xero-1"
-    reference_fields: ClassVar[dict[str, str]] = {
-        "customer": "ContactNumber",
-        "invoice": "Reference",
-        "credit_note": "Reference",
-        "payment": "Reference",
-    }
-    default_mapping = staticmethod(load_mapping)
-
-    def references(self, mapping: Any) -> dict[str, str]:
-        return dict(mapping.reference_field)
-
     platform_id = "xero"
     sandbox_home_currency = "NZD"
     sandbox_requests_per_minute = 60

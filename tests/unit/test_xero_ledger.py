@@ -659,9 +659,15 @@ def test_an_element_marked_error_in_a_200_is_a_refusal() -> None:
     assert element_error({"StatusAttributeString": "OK"}, "Xero PUT /Contacts") is None
 
 
-def test_the_default_mapping_writes_a_contact_s_phone_e_mail_and_number() -> None:
-    """Beyond the contract's DefaultMappingSection (version, digest, reference fields)."""
+def test_the_default_mapping_loads_and_has_a_digest() -> None:
     mapping = load_mapping()
+    assert mapping.version == "xero-1" and len(mapping.digest) == 64
+    assert mapping.reference_field == {
+        "customer": "ContactNumber",
+        "invoice": "Reference",
+        "credit_note": "Reference",
+        "payment": "Reference",
+    }
     body = mapping.customer_body(customer(phone="+64 21 555", email="a@b.co"), "csv/customer/C-1")
     assert body["Phones"] == [{"PhoneType": "DEFAULT", "PhoneNumber": "+64 21 555"}]
     assert (body["EmailAddress"], body["ContactNumber"]) == ("a@b.co", "csv/customer/C-1")
