@@ -164,6 +164,18 @@ def steps_or_direct(steps: WriteSteps | None, key: str) -> WriteSteps:
     return steps if steps is not None else DirectSteps(key)
 
 
+class Journaled:
+    """A write that may take several ledger writes: its ``steps`` journal, or none."""
+
+    __slots__ = ()
+    steps: WriteSteps | None
+    idempotency_key: str
+
+    def journal(self) -> WriteSteps:
+        """The record's journal; without one, each step simply written under its key."""
+        return steps_or_direct(self.steps, self.idempotency_key)
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerWrite:
     """``create_customer``: a new customer carrying our reference ``external_ref``."""
@@ -182,7 +194,7 @@ class ItemWrite:
 
 
 @dataclass(frozen=True, slots=True)
-class InvoiceWrite:
+class InvoiceWrite(Journaled):
     """``create_invoice``: a new invoice of the customer ``customer_ledger_id``."""
 
     invoice: Invoice
@@ -191,16 +203,13 @@ class InvoiceWrite:
     idempotency_key: str
     steps: WriteSteps | None = None  # the record's journal, for multi-write operations
 
-    def journal(self) -> WriteSteps:
-        return steps_or_direct(self.steps, self.idempotency_key)
-
     @property
     def record(self) -> Invoice:
         return self.invoice
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentWrite:
+class PaymentWrite(Journaled):
     """``apply_payment``: the receipt of ``payment.amount``, ``applied`` of it (None: all)
     applied to the invoice ``invoice_ledger_id``."""
 
@@ -211,9 +220,6 @@ class PaymentWrite:
     idempotency_key: str
     steps: WriteSteps | None = None
     applied: Decimal | None = None
-
-    def journal(self) -> WriteSteps:
-        return steps_or_direct(self.steps, self.idempotency_key)
 
     @property
     def record(self) -> Payment:
@@ -226,7 +232,7 @@ class PaymentWrite:
 
 
 @dataclass(frozen=True, slots=True)
-class RefundWrite:
+class RefundWrite(Journaled):
     """``create_refund``: ``refund.amount`` paid back out of the credit
     ``credit_ledger_id`` (a payment's unapplied remainder or a credit note's credit)."""
 
@@ -238,12 +244,9 @@ class RefundWrite:
     idempotency_key: str
     steps: WriteSteps | None = None
 
-    def journal(self) -> WriteSteps:
-        return steps_or_direct(self.steps, self.idempotency_key)
-
 
 @dataclass(frozen=True, slots=True)
-class CreditNoteWrite:
+class CreditNoteWrite(Journaled):
     """``create_credit_note``: a new credit note, applied to ``invoice_ledger_id`` when
     one is given."""
 
@@ -253,9 +256,6 @@ class CreditNoteWrite:
     external_ref: str
     idempotency_key: str
     steps: WriteSteps | None = None
-
-    def journal(self) -> WriteSteps:
-        return steps_or_direct(self.steps, self.idempotency_key)
 
     @property
     def record(self) -> CreditNote:
@@ -274,7 +274,7 @@ class CustomerUpdate:
 
 
 @dataclass(frozen=True, slots=True)
-class InvoiceUpdate:
+class InvoiceUpdate(Journaled):
     """``update_invoice``: the invoice ``ledger_id`` as read at ``version``."""
 
     invoice: Invoice
@@ -285,21 +285,15 @@ class InvoiceUpdate:
     idempotency_key: str
     steps: WriteSteps | None = None
 
-    def journal(self) -> WriteSteps:
-        return steps_or_direct(self.steps, self.idempotency_key)
-
 
 @dataclass(frozen=True, slots=True)
-class VoidWrite:
+class VoidWrite(Journaled):
     """``void_invoice``: the invoice ``ledger_id`` as read at ``version``."""
 
     ledger_id: str
     version: str | None
     idempotency_key: str
     steps: WriteSteps | None = None
-
-    def journal(self) -> WriteSteps:
-        return steps_or_direct(self.steps, self.idempotency_key)
 
 
 #: one document of a ``BatchCreator.create_many`` batch (its customer, and invoice,
