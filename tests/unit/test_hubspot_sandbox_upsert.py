@@ -4,21 +4,35 @@ unique values enforced, per-input errors in a 207."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 
+from syncledger.adapters.hubspot.sandbox.refusals import EXAMPLES
 from syncledger.adapters.hubspot.sandbox.server import (
     TEST_ACCESS_TOKEN,
+    TEST_CLIENT_ID,
+    TEST_CLIENT_SECRET,
+    TEST_PORTAL_ID,
+    TEST_REFRESH_TOKEN,
     HubSpotSandbox,
+    OtherApps,
     create_app,
 )
+from syncledger.adapters.ratelimit import Rate
+from syncledger.adapters.sandbox.throttle import WindowThrottle
+from tests.contracts.bare_client import BareClient
+from tests.contracts.refusal_examples_section import RefusalExamplesSection
 
 UPSERT = "/crm/objects/2026-03/0-3/batch/upsert"
 UPDATE = "/crm/objects/2026-03/0-3/batch/update"
 KEY = "syncledger_deal_ref"
+GROUP = {"name": "g", "label": "g"}
+PROPERTY = {"label": "u", "type": "string", "fieldType": "text", "groupName": "g"}
 
 
 @pytest.fixture
@@ -67,27 +81,6 @@ async def test_an_upsert_updates_the_holder_and_creates_for_an_unknown_value(
     assert len(sandbox.store.records["deals"]) == 2
 
 
-@pytest.mark.parametrize("key", ["syncledger_note", "hs_object_id", ""])
-async def test_an_upsert_keyed_on_a_property_that_is_not_unique_is_refused(
-    api: tuple[HubSpotSandbox, httpx.AsyncClient], key: str
-) -> None:
-    sandbox, client = api
-    answer = await client.post(UPSERT, json={"inputs": [_input("1", key=key)]})
-    assert answer.status_code == 400
-    assert answer.json()["category"] == "VALIDATION_ERROR"
-    assert sandbox.store.records["deals"] == {}
-
-
-async def test_more_than_100_inputs_or_two_for_one_record_are_refused(
-    api: tuple[HubSpotSandbox, httpx.AsyncClient],
-) -> None:
-    sandbox, client = api
-    many = await client.post(UPSERT, json={"inputs": [_input(f"r{i}") for i in range(101)]})
-    twice = await client.post(UPSERT, json={"inputs": [_input("r1"), _input("r1", "y")]})
-    assert (many.status_code, twice.status_code) == (400, 400)
-    assert sandbox.store.records["deals"] == {}
-
-
 async def test_a_value_another_deal_holds_fails_that_input_only(
     api: tuple[HubSpotSandbox, httpx.AsyncClient],
 ) -> None:
@@ -111,19 +104,87 @@ async def test_a_value_another_deal_holds_fails_that_input_only(
     assert deals[a].properties[KEY] == "ref-a"
 
 
-async def test_an_eleventh_unique_property_is_refused(
-    api: tuple[HubSpotSandbox, httpx.AsyncClient],
-) -> None:
-    _sandbox, client = api
-    answers = []
-    for n in range(10):  # one unique property exists already
-        definition = {
-            "name": f"unique_{n}",
-            "label": "u",
-            "type": "string",
-            "fieldType": "text",
-            "groupName": "g",
-            "hasUniqueValue": True,
+# ---------------------------------------------------------------- refusals
+
+
+class TestHubSpotRefusalExamples(RefusalExamplesSection):
+    """Every row of adapters/hubspot/sandbox/refusals.py refused as its example shows."""
+
+    examples = EXAMPLES
+    kinds = ("deals", "companies", "contacts", "line_items")
+
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[BareClient[HubSpotSandbox]]:
+        sandbox = HubSpotSandbox()
+        client = BareClient(create_app(sandbox), sandbox)
+        client.access = TEST_ACCESS_TOKEN
+        try:
+            yield client
+        finally:
+            await client.http.aclose()
+            sandbox.close()
+
+    def url(self, path: str) -> str:
+        return path
+
+    def book(self, client: Any) -> dict[str, Any]:
+        """The store's records of each kind, copied (they are the store's own objects)."""
+        return {kind: copy.deepcopy(client.sandbox.store.records.get(kind)) for kind in self.kinds}
+
+    def error_code(self, answer: httpx.Response) -> str:
+        """The Error body's category, a 429's errorType, the token endpoint's status."""
+        body = answer.json()
+        if "category" in body:
+            return str(body["category"])
+        return str(body.get("errorType") or body["status"])
+
+    async def given_props(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        """The group g, the unique-value property KEY and syncledger_note."""
+        await client.send_json("POST", "/crm/properties/2026-03/deals/groups", GROUP)
+        for name, unique in ((KEY, True), ("syncledger_note", False)):
+            definition = {**PROPERTY, "name": name, "label": name, "hasUniqueValue": unique}
+            await client.send_json("POST", "/crm/properties/2026-03/deals", definition)
+        return {}
+
+    async def given_ten_unique(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        """Ten unique-value properties of deals: the nine beyond KEY are taken."""
+        await self.given_props(client)
+        for n in range(9):
+            definition = {**PROPERTY, "name": f"unique_{n}", "hasUniqueValue": True}
+            made = await client.send_json("POST", "/crm/properties/2026-03/deals", definition)
+            assert made.status_code == 201
+        return {}
+
+    async def given_capped(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        """Two deals in a sandbox whose searches page through the first one only."""
+        client.sandbox.search_cap = 1
+        for name in ("A", "B"):
+            client.sandbox.store.create("deals", {"dealname": name})
+        return {}
+
+    async def given_searches_spent(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        client.sandbox.search_throttle = WindowThrottle(Rate(1, 3600.0))
+        client.sandbox.search_throttle.admit(TEST_PORTAL_ID)
+        return {}
+
+    async def given_burst_spent(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        client.sandbox.others = OtherApps(policy="burst", after=0, requests=1)
+        return {}
+
+    async def given_day_spent(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        client.sandbox.daily_used = client.sandbox.daily_limit
+        return {}
+
+    async def given_client(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        return {"client_id": TEST_CLIENT_ID, "secret": TEST_CLIENT_SECRET}
+
+    async def given_oauth(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
+        """An OAuth access token (the journal takes no private app token)."""
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": TEST_CLIENT_ID,
+            "client_secret": TEST_CLIENT_SECRET,
+            "refresh_token": TEST_REFRESH_TOKEN,
         }
-        answers.append(await client.post("/crm/properties/2026-03/deals", json=definition))
-    assert [a.status_code for a in answers] == [201] * 9 + [400]
+        answer = await client.http.post("/oauth/v3/token", data=form)
+        return {"oauth": answer.json()["access_token"]}

@@ -6,10 +6,16 @@ message and where the rule is documented. ``server.py`` shapes the answers: the 
 
 "SOURCES" is /work/shared/SOURCES.md; "ours" marks a message or status worded or chosen
 by the sandbox (undocumented: listed in docs/sources/hubspot.md's support matrix notes).
+``EXAMPLES``: a request each rule refuses, fired by
+``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given`` are
+``tests/unit/test_hubspot_sandbox_upsert.py``'s.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from syncledger.adapters.sandbox.examples import Example, Examples
 from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
@@ -150,3 +156,103 @@ REFUSALS = RefusalTable(
             f"{GRANT}; 400 BAD_REFRESH_TOKEN as HubSpot answers a bad refresh token "
             f"(HGData/mk-node-hubspot#64, airbytehq/airbyte#79592); {OURS}"),
 )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ examples
+
+_DEALS = "/crm/objects/2026-03/deals"
+_PROPS = "/crm/properties/2026-03/deals"
+_JOURNAL = "/webhooks-journal/journal/2026-03"
+_KEY = "syncledger_deal_ref"  # the unique-value property the ``props`` set-up defines
+_OAUTH = (("Authorization", "Bearer {oauth}"),)
+
+
+def _post(path: str, body: object, given: str = "props") -> Example:
+    return Example("POST", path, body, given=given)
+
+
+def _search(**body: Any) -> Example:
+    return _post(_DEALS + "/search", body, "")
+
+
+def _upsert(*inputs: dict[str, Any]) -> Example:
+    return _post(_DEALS + "/batch/upsert", {"inputs": list(inputs)})
+
+
+def _input(ref: str, key: str = _KEY, **properties: str) -> dict[str, Any]:
+    return {"idProperty": key, "id": ref, "properties": {"syncledger_note": "x", **properties}}
+
+
+def _property(**fields: Any) -> Example:
+    definition = {
+        "name": "other",
+        "label": "other",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "g",
+        **fields,
+    }
+    return _post(_PROPS, {k: v for k, v in definition.items() if v is not None})
+
+
+def _journal(path: str, given: str = "oauth") -> Example:
+    return Example("GET", _JOURNAL + path, given=given, headers=_OAUTH)
+
+
+def _token(form: str) -> Example:
+    return Example(
+        "POST",
+        "/oauth/v3/token",
+        form,
+        given="client",
+        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+    )
+
+
+_GRANT = "grant_type=refresh_token&client_id={client_id}&client_secret={secret}"
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.credentials_missing": (Example("GET", _DEALS, headers=(("Authorization", ""),)),
+                                 Example("GET", _JOURNAL + "/earliest",
+                                         headers=(("Authorization", ""),))),
+    "rate.search": Example("POST", _DEALS + "/search", {}, given="searches_spent"),
+    "rate.burst": Example("GET", _DEALS, given="burst_spent"),
+    "rate.daily": Example("GET", _DEALS, given="day_spent"),
+    "request.object_type_unknown": Example("GET", "/crm/objects/2026-03/widgets"),
+    # filters are read against the deals there are
+    "search.operator_unknown": Example("POST", _DEALS + "/search", {"filterGroups": [{"filters": [
+        {"propertyName": "dealname", "operator": "LIKE", "value": "x"}]}]}, given="capped"),
+    "search.limit_too_large": _search(limit=201),
+    "search.past_cap": Example("POST", _DEALS + "/search", {"after": "1"}, given="capped"),
+    "batch.too_many": (_post(_DEALS + "/batch/update", {"inputs": [
+        {"id": str(n), "properties": {"dealname": "x"}} for n in range(101)]}),
+                       _upsert(*(_input(f"r{n}") for n in range(101)))),
+    "batch.object_not_found": _post(_DEALS + "/batch/update", {"inputs": [
+        {"id": "999", "properties": {"dealname": "x"}}]}).saying(kind="deals", ids="['999']"),
+    # only our own properties (syncledger_*) are checked
+    "batch.property_unknown": _upsert(_input("ref-a", syncledger_nickname="x")),
+    "upsert.not_unique": tuple(_upsert(_input("x", key=key))
+                               for key in ("syncledger_note", "hs_object_id", "")),
+    "upsert.duplicate_input": _upsert(_input("r1"), _input("r1", syncledger_note="y")),
+    "currencies.after_unknown": Example(
+        "GET", "/settings/currencies/2026-03/exchange-rates", params=(("after", "zzz"),)),
+    "group.not_found": Example("GET", _PROPS + "/groups/nope"),
+    "group.fields_missing": _post(_PROPS + "/groups", {"name": "x"}),
+    "group.exists": _post(_PROPS + "/groups", {"name": "g", "label": "g"}),
+    "property.not_found": Example("GET", _PROPS + "/nope"),
+    "property.fields_missing": _post(_PROPS, {"name": "x"}),
+    "property.group_unknown": _property(groupName="nope"),
+    "property.unique_limit": _post(_PROPS, {
+        "name": "eleventh", "label": "eleventh", "type": "string", "fieldType": "text",
+        "groupName": "g", "hasUniqueValue": True}, "ten_unique"),
+    "property.exists": _property(name=_KEY, label=_KEY),
+    "journal.oauth_only": Example("GET", _JOURNAL + "/earliest"),
+    "journal.count_invalid": _journal("/batch/earliest/0"),
+    "journal.offset_unknown": _journal("/offset/nope/next"),
+    "journal.empty": _journal("/earliest"),
+    "journal.file_unknown": Example("GET", "/_journal-files/nope", params=(("signature", "x"),)),
+    "journal.status_unknown": _journal("/status/nope"),
+    "oauth.bad_client_id": _token("grant_type=refresh_token&client_id=wrong&client_secret=x"),
+    "oauth.grant_unsupported": _token(_GRANT.replace("refresh_token", "password", 1)),
+    "oauth.bad_refresh_token": _token(_GRANT + "&refresh_token=nope"),
+})  # fmt: skip
