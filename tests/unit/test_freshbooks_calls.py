@@ -20,14 +20,13 @@ from syncledger.core.ports import (
     CreditNoteWrite,
     CustomerUpdate,
     CustomerWrite,
-    InvoiceWrite,
     ItemWrite,
 )
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
-from tests.support.payments import pay_invoice
+from tests.support.writes import pay_invoice, write_invoice
 
 CLIENTS = resource("users/clients")
 
@@ -134,14 +133,7 @@ def payment(amount: str, n: int) -> Payment:
 
 async def push_invoice(env: InProcessFreshBooks) -> str:
     customer_id, _ = await push_customer(env, 1)
-    pushed = await env.ledger.create_invoice(
-        InvoiceWrite(
-            invoice(),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i", 1),
-        )
-    )
+    pushed = await write_invoice(env.ledger, customer_id, invoice())
     return pushed.ledger_id
 
 

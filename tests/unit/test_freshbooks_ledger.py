@@ -51,7 +51,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
-from tests.support.payments import pay_invoice
+from tests.support.writes import pay_invoice, write_credit_note
 
 
 class Clock:
@@ -366,15 +366,7 @@ async def test_a_credit_note_is_applied_once_however_often_it_is_pushed(
     invoice_id = await push_invoice(fb, customer_id, invoice())
     note = credit_note()
     for _ in range(3):
-        await fb.ledger.create_credit_note(
-            CreditNoteWrite(
-                note,
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=key("cn", 1),
-            )
-        )
+        await write_credit_note(fb.ledger, customer_id, invoice_id, note)
     assert (fb.sandbox.count("credit_note"), fb.sandbox.count("payment")) == (1, 1)
     credit = await fb.ledger.find("credit_note", "csv/credit_note/CN-1")
     assert credit is not None and (credit.balance, credit.status) == (Decimal("0.00"), "paid")
@@ -392,15 +384,7 @@ async def test_a_credit_note_is_applied_by_a_payment_of_type_credit_naming_no_cr
     customer_id = await push_customer(fb)
     invoice_id = await push_invoice(fb, customer_id, invoice())
     sent = posts(fb, "/payments/payments")
-    note = await fb.ledger.create_credit_note(
-        CreditNoteWrite(
-            credit_note("0.10"),
-            customer_ledger_id=customer_id,
-            invoice_ledger_id=invoice_id,
-            external_ref="csv/credit_note/CN-1",
-            idempotency_key=key("cn", 1),
-        )
-    )
+    note = await write_credit_note(fb.ledger, customer_id, invoice_id, credit_note("0.10"))
     application = {
         "invoiceid": int(invoice_id),
         "amount": {"amount": "0.10", "code": "USD"},
@@ -426,14 +410,8 @@ async def test_a_credit_note_is_not_applied_while_the_client_holds_other_credit(
     invoice_id = await push_invoice(fb, customer_id, invoice(number="INV-2"))
     sent = posts(fb, "/payments/payments")
     with pytest.raises(PermanentLedgerError) as refused:
-        await fb.ledger.create_credit_note(
-            CreditNoteWrite(
-                credit_note("0.10", invoice_id="INV-2"),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=key("cn", 1),
-            )
+        await write_credit_note(
+            fb.ledger, customer_id, invoice_id, credit_note("0.10", invoice_id="INV-2")
         )
     assert refused.value.code == "syncledger.credit_not_selectable"
     assert sent == []

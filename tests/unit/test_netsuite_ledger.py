@@ -52,6 +52,7 @@ from tests.support.documents import (
     refund,
 )
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
+from tests.support.writes import write_invoice
 
 
 @pytest.fixture
@@ -459,14 +460,7 @@ async def test_item_lookups_are_cached_across_documents(ns: InProcessNetSuite) -
     customer_id = await push_customer(ns.ledger)
     ids = []
     for n in (1, 2, 3):
-        pushed = await ns.ledger.create_invoice(
-            InvoiceWrite(
-                naming("SVC-O'BRIEN", n),
-                customer_ledger_id=customer_id,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=key("i", n),
-            )
-        )
+        pushed = await write_invoice(ns.ledger, customer_id, naming("SVC-O'BRIEN", n), n)
         ids.append(pushed.ledger_id)
     assert ns.wire.suiteql("itemid =") == [
         "SELECT id, itemid FROM item WHERE itemid = 'SVC-O''BRIEN' ORDER BY id"

@@ -37,7 +37,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
-from tests.support.payments import pay_invoice
+from tests.support.writes import pay_invoice, write_invoice
 
 N = 4
 MISTOTAL = "syncledger.total_mismatch"
@@ -126,14 +126,7 @@ async def test_a_stale_invoice_update_is_refused_from_the_prefetched_copy(
     odoo: InProcessOdoo,
 ) -> None:
     [c] = await customers(odoo.ledger, 1)
-    made = await odoo.ledger.create_invoice(
-        InvoiceWrite(
-            invoice(1),
-            customer_ledger_id=c.ledger_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i", 1),
-        )
-    )
+    made = await write_invoice(odoo.ledger, c.ledger_id, invoice(1))
     await odoo.ledger.void_invoice(
         VoidWrite(made.ledger_id, version=None, idempotency_key=key("v", 1))
     )
@@ -230,14 +223,7 @@ async def test_a_batch_whose_answer_was_lost_is_created_once_on_retry(odoo: InPr
 
 async def invoice_of(odoo: InProcessOdoo) -> tuple[str, str]:
     [c] = await customers(odoo.ledger, 1)
-    made = await odoo.ledger.create_invoice(
-        InvoiceWrite(
-            invoice(1),
-            customer_ledger_id=c.ledger_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i", 1),
-        )
-    )
+    made = await write_invoice(odoo.ledger, c.ledger_id, invoice(1))
     return c.ledger_id, made.ledger_id
 
 

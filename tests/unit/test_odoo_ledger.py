@@ -53,7 +53,7 @@ from tests.support.documents import (
     push_invoice,
 )
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
-from tests.support.payments import pay_invoice
+from tests.support.writes import pay_invoice, write_invoice
 
 
 @pytest.fixture(params=["json2", "xmlrpc"])
@@ -292,14 +292,7 @@ async def test_item_lookups_are_cached_per_adapter(odoo: InProcessOdoo) -> None:
     product_id = hand_made_product(odoo, "SVC-1")
     customer_id = await push_customer(odoo.ledger)
     for n in range(1, 4):
-        await odoo.ledger.create_invoice(
-            InvoiceWrite(
-                booked("SVC-1", "SVC-1"),
-                customer_ledger_id=customer_id,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=key("i", n),
-            )
-        )
+        await write_invoice(odoo.ledger, customer_id, booked("SVC-1", "SVC-1"), n)
     assert product_lookups(odoo) == 1  # six lines, three invoices, one lookup
     assert all(ln["product_id"] == product_id for ln in sent_lines(odoo))
     listed = [r.line_items async for r in odoo.ledger.list_all("invoice")]

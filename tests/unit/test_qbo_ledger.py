@@ -63,8 +63,8 @@ from tests.support.documents import (
     push_customer,
     push_invoice,
 )
-from tests.support.payments import pay_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
+from tests.support.writes import pay_invoice
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ from syncledger.adapters.qbo.mapping import QboMapping, load_mapping
 from syncledger.adapters.qbo.tax import CompanyTax, TaxPlan, company_tax
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import Invoice, InvoiceLine
-from syncledger.core.ports import CustomerUpdate, CustomerWrite, InvoiceUpdate, InvoiceWrite
+from syncledger.core.ports import CustomerUpdate, CustomerWrite, InvoiceUpdate
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
+from tests.support.writes import write_invoice
 from tests.unit.test_qbo_sandbox import Qbo, code_of, sales_line
 
 TAXED = (
@@ -93,14 +94,7 @@ async def test_under_automated_sales_tax_lines_say_tax_or_non_and_no_amount_is_s
 async def test_the_tax_model_and_a_customers_tax_code_are_read_once(ast: InProcessQbo) -> None:
     customer_id = await push_customer(ast.ledger)
     await push_invoice(ast.ledger, customer_id, taxed_invoice())
-    await ast.ledger.create_invoice(
-        InvoiceWrite(
-            taxed_invoice(),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-2",
-            idempotency_key=key("i", 2),
-        )
-    )
+    await write_invoice(ast.ledger, customer_id, taxed_invoice(), 2)
     assert (gets(ast, "/preferences"), gets(ast, "/companyinfo/")) == (1, 1)
     assert gets(ast, f"/customer/{customer_id}") == 1
     assert [b["TxnTaxDetail"] for b in sent(ast)] == [{"TxnTaxCodeRef": {"value": "2"}}] * 2

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from syncledger.adapters.sage.ledger import SageLedger
-from syncledger.core.ports import CustomerUpdate, InvoiceUpdate, InvoiceWrite, VoidWrite
+from syncledger.core.ports import CustomerUpdate, InvoiceUpdate, VoidWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -23,6 +23,7 @@ from tests.support.sage import (
     in_process_sage,
     sage_auth,
 )
+from tests.support.writes import write_invoice
 
 
 @pytest.fixture
@@ -119,14 +120,7 @@ async def test_one_update_alone_is_not_prefetched(sage: InProcessSage) -> None:
 async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSage) -> None:
     customer_id = await push_customer(sage.ledger)
     first = await push_invoice(sage.ledger, customer_id)
-    pushed = await sage.ledger.create_invoice(
-        InvoiceWrite(
-            invoice(id="INV-2", number="INV-2"),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-2",
-            idempotency_key=key("i", 2),
-        )
-    )
+    pushed = await write_invoice(sage.ledger, customer_id, invoice(id="INV-2", number="INV-2"), 2)
     second = pushed.ledger_id
     assert second != first
     versions = {}

@@ -31,6 +31,7 @@ from syncledger.core.ports import (
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, payment
+from tests.support.writes import write_invoice
 from tests.support.xero import InProcessXero, in_process_xero
 
 N = 5
@@ -101,16 +102,7 @@ async def test_invoice_updates_and_voids_are_served_from_one_bulk_read(
     created = []
     for n in range(1, 4):
         doc = invoice(id=f"INV-{n}", number=f"INV-{n}")
-        created.append(
-            await xero.ledger.create_invoice(
-                InvoiceWrite(
-                    doc,
-                    customer_ledger_id=customer_id,
-                    external_ref=f"csv/invoice/INV-{n}",
-                    idempotency_key=key("i", n),
-                )
-            )
-        )
+        created.append(await write_invoice(xero.ledger, customer_id, doc, n))
     start = len(xero.wire.sent)
     await xero.ledger.prefetch("invoice", [p.ledger_id for p in created])
     for n, pushed in enumerate(created[:2], start=1):

@@ -45,6 +45,7 @@ from tests.support.documents import (
     push_customer,
     push_invoice,
 )
+from tests.support.writes import write_invoice
 from tests.support.xero import InProcessXero, in_process_xero
 
 
@@ -132,14 +133,7 @@ async def test_a_foreign_currency_payment_carries_the_invoices_rate(xero: InProc
     [overpayment] = xero.sandbox.records("overpayment")
     assert (stored["CurrencyRate"], overpayment["CurrencyRate"]) == (rate, rate)
     home_customer = await push_customer(xero.ledger, 2)
-    home = await xero.ledger.create_invoice(
-        InvoiceWrite(
-            invoice(id="INV-2", number="INV-2"),
-            customer_ledger_id=home_customer,
-            external_ref="csv/invoice/INV-2",
-            idempotency_key=key("i", 2),
-        )
-    )
+    home = await write_invoice(xero.ledger, home_customer, invoice(id="INV-2", number="INV-2"), 2)
     await pay(xero.ledger, home_customer, home.ledger_id, "0.30", applied=None)
     assert "CurrencyRate" not in xero.wire.bodies("PUT", "/Payments")[-1]["Payments"][0]
 
@@ -211,14 +205,7 @@ async def test_item_lookups_are_cached_across_documents(xero: InProcessXero) -> 
     for n in (1, 2, 3):
         lines = item_lines("SVC-1", "SVC-1")
         doc = invoice("0.20", id=f"INV-{n}", number=f"INV-{n}", lines=lines)
-        await xero.ledger.create_invoice(
-            InvoiceWrite(
-                doc,
-                customer_ledger_id=customer_id,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=key("i", n),
-            )
-        )
+        await write_invoice(xero.ledger, customer_id, doc, n)
     assert len(xero.wire.requests("GET", "/Items")) == 1
     found = await xero.ledger.find_item(item_id)
     assert found is not None and found.code == "SVC-1"

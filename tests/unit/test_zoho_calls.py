@@ -22,7 +22,7 @@ from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import Crash, StepsUnderTest
 from tests.support.documents import payment
-from tests.support.payments import pay_invoice
+from tests.support.writes import pay_invoice, write_invoice
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
@@ -153,14 +153,7 @@ async def test_a_payment_takes_the_rate_of_the_invoice_we_wrote_without_reading_
         )
     )
     euros = invoice(1).model_copy(update={"currency": "EUR", "exchange_rate": Decimal("1.0825")})
-    made = await zoho.ledger.create_invoice(
-        InvoiceWrite(
-            euros,
-            customer_ledger_id=owner.ledger_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i", 1),
-        )
-    )
+    made = await write_invoice(zoho.ledger, owner.ledger_id, euros)
     start = len(zoho.transport.requests)
     euros = payment("10.00", currency="EUR")
     paid = await pay_invoice(zoho.ledger, owner.ledger_id, made.ledger_id, euros, ref="P-1")

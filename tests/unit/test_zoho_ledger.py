@@ -41,7 +41,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import create_credit_note
-from tests.support.payments import pay_invoice
+from tests.support.writes import pay_invoice, write_invoice
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -89,14 +89,7 @@ async def push_customer(zoho: InProcessZoho, n: int = 1, **changes: object) -> s
 
 
 async def push_invoice(zoho: InProcessZoho, customer_id: str, doc: Invoice | None = None) -> str:
-    result = await zoho.ledger.create_invoice(
-        InvoiceWrite(
-            doc or invoice(),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i", 1),
-        )
-    )
+    result = await write_invoice(zoho.ledger, customer_id, doc or invoice())
     return result.ledger_id
 
 
@@ -234,14 +227,7 @@ async def test_a_draft_left_by_a_crash_is_found_and_marked_sent(zoho: InProcessZ
         "line_items": [{"rate": Decimal("10.00")}, {"rate": Decimal("10.00"), "quantity": 2}],
     }
     zoho.sandbox.org.create_document("invoice", draft, {"ignore_auto_number_generation": "true"})
-    pushed = await zoho.ledger.create_invoice(
-        InvoiceWrite(
-            invoice(),
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("i", 1),
-        )
-    )
+    pushed = await write_invoice(zoho.ledger, customer_id, invoice())
     assert pushed.recovered
     record = await zoho.ledger.get("invoice", pushed.ledger_id)
     assert record is not None and record.raw["status"] == "sent"
