@@ -1,7 +1,10 @@
-"""What the Jobber sandbox refuses, and where each behaviour is documented."""
+"""What the Jobber sandbox refuses, and where each behaviour is documented. ``EXAMPLES``: a
+request each rule refuses, fired by ``tests/contracts/refusal_examples_section.py``; the
+set-ups named by ``given`` are ``tests/unit/test_jobber_sandbox_refusals.py``'s."""
 
 from __future__ import annotations
 
+from syncledger.adapters.sandbox.examples import Example, Examples
 from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
 
 _LIMITS = "https://developer.getjobber.com/docs/using_jobbers_api/api_rate_limits/"
@@ -57,3 +60,35 @@ REFUSALS = RefusalTable(
         "RFC 6749 §5.2 (Jobber's own refusal body is not documented)",
     ),
 )
+
+
+_CLIENTS = {"query": "{ clients { nodes { id } } }"}
+_SIGNED = (("Authorization", "Bearer {access}"), ("X-JOBBER-GRAPHQL-VERSION", "{version}"))
+
+
+def _graphql(given: str, *headers: tuple[str, str]) -> Example:
+    return Example("POST", "/api/graphql", _CLIENTS, given=given, headers=headers or _SIGNED)
+
+
+def _token(form: str) -> Example:
+    return Example(
+        "POST",
+        "/api/oauth/token",
+        form,
+        given="signed",
+        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
+    )
+
+
+_GRANT = "grant_type=refresh_token&client_id={client_id}&client_secret={secret}"
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.token_not_recognized": _graphql("signed", ("Authorization", "Bearer nope"),
+                                          ("X-JOBBER-GRAPHQL-VERSION", "{version}")),
+    "version.unknown": _graphql("signed", ("Authorization", "Bearer {access}"),
+                                ("X-JOBBER-GRAPHQL-VERSION", "1999-01-01")),
+    "rate.requests": _graphql("window_spent"),
+    "cost.throttled": _graphql("bucket_empty"),
+    "oauth.invalid_grant": _token(_GRANT + "&refresh_token=nope"),
+    "oauth.invalid_client": _token("grant_type=refresh_token&client_id=nope&client_secret=x"),
+})  # fmt: skip
