@@ -11,6 +11,7 @@ from decimal import Decimal
 from syncledger.core.model import CreditNote, Invoice, Payment
 from syncledger.core.ports import (
     CreditNoteWrite,
+    InvoiceUpdate,
     InvoiceWrite,
     LedgerAdapter,
     PaymentWrite,
@@ -29,6 +30,29 @@ async def write_invoice(
             customer_ledger_id=customer_id,
             external_ref=f"csv/invoice/INV-{n}",
             idempotency_key=key("i", n),
+        )
+    )
+
+
+async def update_invoice(
+    ledger: LedgerAdapter,
+    customer_id: str,
+    invoice_id: str,
+    doc: Invoice,
+    version: str | None,
+    *again: object,
+) -> PushResult:
+    """``doc`` written over invoice ``invoice_id`` (at ``version``: None where the ledger
+    reads it first) under ``csv/invoice/INV-1``, key ``("iu", *again)`` (``again``: what
+    tells a test's updates apart)."""
+    return await ledger.update_invoice(
+        InvoiceUpdate(
+            doc,
+            ledger_id=invoice_id,
+            version=version,
+            customer_ledger_id=customer_id,
+            external_ref="csv/invoice/INV-1",
+            idempotency_key=key("iu", *again),
         )
     )
 

@@ -31,7 +31,6 @@ from syncledger.core.model import Invoice, InvoiceLine, Payment
 from syncledger.core.ports import (
     CustomerUpdate,
     CustomerWrite,
-    InvoiceUpdate,
     InvoiceWrite,
     ItemWrite,
     PushResult,
@@ -52,7 +51,7 @@ from tests.support.documents import (
     refund,
 )
 from tests.support.netsuite import InProcessNetSuite, Sent, in_process_netsuite
-from tests.support.writes import write_invoice
+from tests.support.writes import update_invoice, write_invoice
 
 
 @pytest.fixture
@@ -222,16 +221,7 @@ async def test_an_update_below_what_was_paid_is_refused(ns: InProcessNetSuite) -
         total="0.10", lines=(InvoiceLine(description="a", quantity="1", unit_price="0.10"),)
     )
     with pytest.raises(PermanentLedgerError) as refused:
-        await ns.ledger.update_invoice(
-            InvoiceUpdate(
-                smaller,
-                ledger_id=invoice_id,
-                version=current.version,
-                customer_ledger_id=customer_id,
-                external_ref="csv/invoice/INV-1",
-                idempotency_key=key("iu"),
-            )
-        )
+        await update_invoice(ns.ledger, customer_id, invoice_id, smaller, current.version)
     assert refused.value.code == "USER_ERROR"
     still = await ns.ledger.get("invoice", invoice_id)
     assert still is not None and still.total == Decimal("0.30")

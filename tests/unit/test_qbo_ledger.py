@@ -64,7 +64,7 @@ from tests.support.documents import (
     push_invoice,
 )
 from tests.support.qbo import InProcessQbo, in_process_qbo
-from tests.support.writes import pay_invoice
+from tests.support.writes import pay_invoice, update_invoice
 
 
 @pytest.fixture
@@ -425,16 +425,7 @@ async def test_an_invoice_update_can_drop_the_tax_and_keeps_payments_applied(
     assert record.raw["TxnTaxDetail"]["TotalTax"] == 0
     assert record.external_ref == "csv/invoice/INV-1"
     with pytest.raises(StaleVersionError):
-        await qbo.ledger.update_invoice(
-            InvoiceUpdate(
-                taxed,
-                ledger_id=invoice_id,
-                version=version,
-                customer_ledger_id=customer_id,
-                external_ref="csv/invoice/INV-1",
-                idempotency_key=key("iu", 2),
-            )
-        )
+        await update_invoice(qbo.ledger, customer_id, invoice_id, taxed, version, 2)
     assert (await fetch(qbo.ledger, "invoice", invoice_id)).total == Decimal("0.30")
 
 

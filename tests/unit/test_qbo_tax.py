@@ -16,12 +16,12 @@ from syncledger.adapters.qbo.mapping import QboMapping, load_mapping
 from syncledger.adapters.qbo.tax import CompanyTax, TaxPlan, company_tax
 from syncledger.core.errors import ConfigurationError, PermanentLedgerError
 from syncledger.core.model import Invoice, InvoiceLine
-from syncledger.core.ports import CustomerUpdate, CustomerWrite, InvoiceUpdate
+from syncledger.core.ports import CustomerUpdate, CustomerWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
 from tests.support.qbo import InProcessQbo, in_process_qbo
-from tests.support.writes import write_invoice
+from tests.support.writes import update_invoice, write_invoice
 from tests.unit.test_qbo_sandbox import Qbo, code_of, sales_line
 
 TAXED = (
@@ -201,16 +201,7 @@ async def test_an_update_with_automated_sales_tax_sends_no_zero_tax_override(
 ) -> None:
     customer_id = await push_customer(ast.ledger)
     invoice_id = await push_invoice(ast.ledger, customer_id, taxed_invoice())
-    await ast.ledger.update_invoice(
-        InvoiceUpdate(
-            invoice(),
-            ledger_id=invoice_id,
-            version=None,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
-        )
-    )
+    await update_invoice(ast.ledger, customer_id, invoice_id, invoice(), None)
     update = sent(ast)[-1]
     assert "TxnTaxDetail" not in update  # a TotalTax 0 would override the engine
     record = await ast.ledger.get("invoice", invoice_id)

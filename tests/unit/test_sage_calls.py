@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from syncledger.adapters.sage.ledger import SageLedger
-from syncledger.core.ports import CustomerUpdate, InvoiceUpdate, VoidWrite
+from syncledger.core.ports import CustomerUpdate, VoidWrite
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, push_customer, push_invoice
@@ -23,7 +23,7 @@ from tests.support.sage import (
     in_process_sage,
     sage_auth,
 )
-from tests.support.writes import write_invoice
+from tests.support.writes import update_invoice, write_invoice
 
 
 @pytest.fixture
@@ -130,16 +130,7 @@ async def test_prefetched_invoices_serve_an_update_and_a_void(sage: InProcessSag
         versions[ledger_id] = record.version
     sage.sent.clear()
     await sage.ledger.prefetch("invoice", [first, second])
-    await sage.ledger.update_invoice(
-        InvoiceUpdate(
-            invoice(total="0.30"),
-            ledger_id=first,
-            version=versions[first],
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
-        )
-    )
+    await update_invoice(sage.ledger, customer_id, first, invoice(total="0.30"), versions[first])
     await sage.ledger.void_invoice(
         VoidWrite(second, version=versions[second], idempotency_key=key("v"))
     )

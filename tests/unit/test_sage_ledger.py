@@ -29,7 +29,6 @@ from syncledger.core.model import CreditNote, Invoice, InvoiceLine, Payment, Ref
 from syncledger.core.ports import (
     CustomerUpdate,
     CustomerWrite,
-    InvoiceUpdate,
     InvoiceWrite,
     ItemWrite,
     LedgerItem,
@@ -59,6 +58,7 @@ from tests.support.sage import (
     in_process_sage,
     sage_auth,
 )
+from tests.support.writes import update_invoice
 
 
 @pytest.fixture
@@ -293,31 +293,13 @@ async def test_a_stale_invoice_update_is_refused_and_changes_nothing(sage: InPro
         total="0.60", lines=(InvoiceLine(description="c", quantity="2", unit_price="0.30"),)
     )
     with pytest.raises(StaleVersionError):
-        await sage.ledger.update_invoice(
-            InvoiceUpdate(
-                bigger,
-                ledger_id=invoice_id,
-                version=stale,
-                customer_ledger_id=customer_id,
-                external_ref="csv/invoice/INV-1",
-                idempotency_key=key("iu"),
-            )
-        )
+        await update_invoice(sage.ledger, customer_id, invoice_id, bigger, stale)
     record = await sage.ledger.get("invoice", invoice_id)
     assert record is not None and (record.total, record.balance) == (
         Decimal("0.30"),
         Decimal("0.20"),
     )
-    updated = await sage.ledger.update_invoice(
-        InvoiceUpdate(
-            bigger,
-            ledger_id=invoice_id,
-            version=record.version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
-        )
-    )
+    updated = await update_invoice(sage.ledger, customer_id, invoice_id, bigger, record.version)
     after = await sage.ledger.get("invoice", invoice_id)
     assert after is not None and after.version == updated.version
     assert (after.total, after.balance, len(after.raw["invoice_lines"])) == (
@@ -339,16 +321,7 @@ async def test_an_update_sends_only_our_lines_as_the_swagger_documents_a_put(
     one_line = invoice(
         total="0.60", lines=(InvoiceLine(description="c", quantity="2", unit_price="0.30"),)
     )
-    await sage.ledger.update_invoice(
-        InvoiceUpdate(
-            one_line,
-            ledger_id=invoice_id,
-            version=current.version,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu"),
-        )
-    )
+    await update_invoice(sage.ledger, customer_id, invoice_id, one_line, current.version)
     [put] = sage.requests("PUT", f"/sales_invoices/{invoice_id}")
     lines = put.body["sales_invoice"]["invoice_lines"]
     assert [ln["description"] for ln in lines] == ["c"]
@@ -370,15 +343,8 @@ async def test_an_update_sage_answers_with_the_old_lines_kept_is_refused(
     assert current is not None
     sage.sandbox.put_keeps_lines = True
     with pytest.raises(PermanentLedgerError) as refused:
-        await sage.ledger.update_invoice(
-            InvoiceUpdate(
-                invoice(total="0.30"),
-                ledger_id=invoice_id,
-                version=current.version,
-                customer_ledger_id=customer_id,
-                external_ref="csv/invoice/INV-1",
-                idempotency_key=key("iu"),
-            )
+        await update_invoice(
+            sage.ledger, customer_id, invoice_id, invoice(total="0.30"), current.version
         )
     assert refused.value.code == "syncledger.lines_not_replaced"
     assert "4 lines" in str(refused.value)

@@ -28,7 +28,6 @@ from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Pa
 from syncledger.core.ports import (
     CreditNoteWrite,
     CustomerWrite,
-    InvoiceUpdate,
     InvoiceWrite,
     ItemWrite,
     PushResult,
@@ -41,7 +40,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import create_credit_note
-from tests.support.writes import pay_invoice, write_invoice
+from tests.support.writes import pay_invoice, update_invoice, write_invoice
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -547,29 +546,13 @@ async def test_a_version_changes_with_the_record_even_within_one_second(
     customer_id = await push_customer(zoho)
     invoice_id = await push_invoice(zoho, customer_id)
     old = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
-    await zoho.ledger.update_invoice(
-        InvoiceUpdate(
-            invoice("10.00", lines=invoice().lines[:1]),
-            ledger_id=invoice_id,
-            version=old,
-            customer_ledger_id=customer_id,
-            external_ref="csv/invoice/INV-1",
-            idempotency_key=key("iu", 1),
-        )
+    await update_invoice(
+        zoho.ledger, customer_id, invoice_id, invoice("10.00", lines=invoice().lines[:1]), old, 1
     )
     new = (await zoho.ledger.get("invoice", invoice_id) or pytest.fail("no invoice")).version
     assert new != old
     with pytest.raises(StaleVersionError):
-        await zoho.ledger.update_invoice(
-            InvoiceUpdate(
-                invoice(),
-                ledger_id=invoice_id,
-                version=old,
-                customer_ledger_id=customer_id,
-                external_ref="csv/invoice/INV-1",
-                idempotency_key=key("iu", 2),
-            )
-        )
+        await update_invoice(zoho.ledger, customer_id, invoice_id, invoice(), old, 2)
     record = await zoho.ledger.get("invoice", invoice_id)
     assert record is not None and record.total == Decimal("10.00")
 
