@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from syncledger.core.model import CreditNote, Invoice, Payment
+from syncledger.core.model import CreditNote, Customer, Invoice, Payment
 from syncledger.core.ports import (
     CreditNoteWrite,
+    CustomerWrite,
     InvoiceUpdate,
     InvoiceWrite,
     LedgerAdapter,
@@ -18,6 +19,13 @@ from syncledger.core.ports import (
     PushResult,
 )
 from tests.contracts.ledger_contract import key
+
+
+async def write_customer(ledger: LedgerAdapter, doc: Customer, n: int = 1) -> PushResult:
+    """``doc`` written under ``csv/customer/C-<n>``, key ``("c", n)``."""
+    return await ledger.create_customer(
+        CustomerWrite(doc, external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n))
+    )
 
 
 async def write_invoice(

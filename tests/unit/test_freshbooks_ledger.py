@@ -38,7 +38,6 @@ from syncledger.core.errors import (
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import (
     CreditNoteWrite,
-    CustomerWrite,
     InvoiceWrite,
     ItemWrite,
     PaymentWrite,
@@ -51,7 +50,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
-from tests.support.writes import pay_invoice, write_credit_note
+from tests.support.writes import pay_invoice, write_credit_note, write_customer
 
 
 class Clock:
@@ -80,11 +79,7 @@ def invoice(total: str = "0.30", number: str = "INV-1", **changes: object) -> In
 
 
 async def push_customer(env: InProcessFreshBooks, n: int = 1, **changes: object) -> str:
-    pushed = await env.ledger.create_customer(
-        CustomerWrite(
-            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
-        )
-    )
+    pushed = await write_customer(env.ledger, customer(n, **changes), n)
     return pushed.ledger_id
 
 

@@ -26,7 +26,6 @@ from syncledger.core.ports import (
     BatchCreator,
     CreditNoteWrite,
     CustomerUpdate,
-    CustomerWrite,
     InvoiceUpdate,
     InvoiceWrite,
     PushResult,
@@ -37,7 +36,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.odoo import InProcessOdoo, connect, in_process_odoo
-from tests.support.writes import pay_invoice, write_invoice
+from tests.support.writes import pay_invoice, write_customer, write_invoice
 
 N = 4
 MISTOTAL = "syncledger.total_mismatch"
@@ -70,14 +69,7 @@ def domains(odoo: InProcessOdoo, model: str) -> list[Any]:
 
 
 async def customers(ledger: OdooLedger, n: int) -> list[PushResult]:
-    return [
-        await ledger.create_customer(
-            CustomerWrite(
-                customer(i), external_ref=f"csv/customer/C-{i}", idempotency_key=key("c", i)
-            )
-        )
-        for i in range(1, n + 1)
-    ]
+    return [await write_customer(ledger, customer(i), i) for i in range(1, n + 1)]
 
 
 async def update(ledger: OdooLedger, n: int, pushed: PushResult, email: str) -> PushResult:

@@ -13,9 +13,10 @@ from syncledger.adapters.odoo.ledger import OdooLedger
 from syncledger.adapters.odoo.mapping import same_version, version_of
 from syncledger.core.errors import StaleVersionError
 from syncledger.core.model import Customer
-from syncledger.core.ports import CustomerUpdate, CustomerWrite
+from syncledger.core.ports import CustomerUpdate
 from tests.contracts.ledger_contract import key
 from tests.support.odoo import InProcessOdoo, in_process_odoo
+from tests.support.writes import write_customer
 
 WHEN = "2026-04-01 10:00:00"
 LATER = "2026-04-01 10:00:01"
@@ -67,13 +68,7 @@ def test_versions_over_the_same_set_compare_whole_as_before() -> None:
 
 
 async def made_customer(ledger: OdooLedger) -> tuple[str, str]:
-    pushed = await ledger.create_customer(
-        CustomerWrite(
-            Customer(id="C-1", name="Customer 1", currency="USD"),
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("c", 1),
-        )
-    )
+    pushed = await write_customer(ledger, Customer(id="C-1", name="Customer 1", currency="USD"))
     assert pushed.version is not None
     return pushed.ledger_id, pushed.version
 

@@ -19,7 +19,6 @@ from syncledger.core.model import InvoiceLine
 from syncledger.core.ports import (
     BatchCreator,
     CustomerUpdate,
-    CustomerWrite,
     InvoiceUpdate,
     InvoiceWrite,
     LedgerAdapter,
@@ -31,7 +30,7 @@ from syncledger.core.ports import (
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support.documents import customer, invoice, payment
-from tests.support.writes import write_invoice
+from tests.support.writes import write_customer, write_invoice
 from tests.support.xero import InProcessXero, in_process_xero
 
 N = 5
@@ -61,11 +60,7 @@ async def customers(ledger: LedgerAdapter, n: int) -> list[tuple[str, str | None
     """``n`` customers pushed: (ledger id, version) each."""
     pushed = []
     for i in range(1, n + 1):
-        result = await ledger.create_customer(
-            CustomerWrite(
-                customer(i), external_ref=f"csv/customer/C-{i}", idempotency_key=key("c", i)
-            )
-        )
+        result = await write_customer(ledger, customer(i), i)
         pushed.append((result.ledger_id, result.version))
     return pushed
 
@@ -275,11 +270,7 @@ def _line_with_item(code: str) -> InvoiceLine:
 async def test_a_foreign_payment_takes_the_rate_we_wrote_without_reading_the_invoice(
     xero: InProcessXero,
 ) -> None:
-    pushed = await xero.ledger.create_customer(
-        CustomerWrite(
-            customer(1, "EUR"), external_ref="csv/customer/C-1", idempotency_key=key("c", 1)
-        )
-    )
+    pushed = await write_customer(xero.ledger, customer(1, "EUR"))
     rate = Decimal("1.0850")
     [made] = await xero.ledger.create_many(
         [invoice_request(1, pushed.ledger_id, currency="EUR", exchange_rate=rate)],

@@ -14,7 +14,6 @@ from syncledger.core.errors import LedgerError, PermanentLedgerError
 from syncledger.core.model import Customer, Invoice, InvoiceLine
 from syncledger.core.ports import (
     CustomerUpdate,
-    CustomerWrite,
     InvoiceWrite,
     PushResult,
 )
@@ -22,7 +21,7 @@ from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import Crash, StepsUnderTest
 from tests.support.documents import payment
-from tests.support.writes import pay_invoice, write_invoice
+from tests.support.writes import pay_invoice, write_customer, write_invoice
 from tests.support.zoho import InProcessZoho, in_process_zoho
 
 
@@ -50,14 +49,7 @@ def invoice(n: int, item_code: str | None = None) -> Invoice:
 
 
 async def new_customers(zoho: InProcessZoho, count: int) -> list[PushResult]:
-    return [
-        await zoho.ledger.create_customer(
-            CustomerWrite(
-                customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
-            )
-        )
-        for n in range(1, count + 1)
-    ]
+    return [await write_customer(zoho.ledger, customer(n), n) for n in range(1, count + 1)]
 
 
 async def update(zoho: InProcessZoho, n: int, pushed: PushResult, name: str) -> PushResult:
@@ -145,12 +137,8 @@ async def test_create_many_after_a_crash_that_lost_an_answer_makes_no_duplicate(
 async def test_a_payment_takes_the_rate_of_the_invoice_we_wrote_without_reading_it(
     zoho: InProcessZoho,
 ) -> None:
-    owner = await zoho.ledger.create_customer(
-        CustomerWrite(
-            Customer(id="C-1", name="Euro customer", currency="EUR"),
-            external_ref="csv/customer/C-1",
-            idempotency_key=key("c", 1),
-        )
+    owner = await write_customer(
+        zoho.ledger, Customer(id="C-1", name="Euro customer", currency="EUR")
     )
     euros = invoice(1).model_copy(update={"currency": "EUR", "exchange_rate": Decimal("1.0825")})
     made = await write_invoice(zoho.ledger, owner.ledger_id, euros)

@@ -40,7 +40,7 @@ from tests.contracts.ledger_sections import closed_after
 from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.documents import create_credit_note
-from tests.support.writes import pay_invoice, update_invoice, write_invoice
+from tests.support.writes import pay_invoice, update_invoice, write_customer, write_invoice
 from tests.support.zoho import (
     BASE_URL,
     ORG,
@@ -79,11 +79,7 @@ def invoice(total: str = "30.00", currency: str = "USD", **changes: object) -> I
 
 
 async def push_customer(zoho: InProcessZoho, n: int = 1, **changes: object) -> str:
-    result = await zoho.ledger.create_customer(
-        CustomerWrite(
-            customer(n, **changes), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n)
-        )
-    )
+    result = await write_customer(zoho.ledger, customer(n, **changes), n)
     return result.ledger_id
 
 
