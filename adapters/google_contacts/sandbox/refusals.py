@@ -7,10 +7,14 @@ model, ``{"error": {"code", "message", "details"}}`` ([P] cloud.google.com/apis/
 "ours" marks a message worded by the sandbox. The token endpoint's refusals (an unknown
 client, another grant, a used or unknown refresh token) are the shared token server's
 (``adapters/sandbox/common.py refresh_grant``), not rows here.
+``EXAMPLES``: a request each rule refuses, fired by
+``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given`` are
+``tests/unit/test_google_contacts_sandbox_refusals.py``'s.
 """
 
 from __future__ import annotations
 
+from syncledger.adapters.sandbox.examples import Example, Examples
 from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 LIST = "[P] people.connections.list"
@@ -45,3 +49,25 @@ REFUSALS = RefusalTable(
             "a google.rpc.ErrorInfo with reason EXPIRED_SYNC_TOKEN; its HTTP status is "
             "undocumented: 400 and the message as observed ([S] garrytan/gbrain issue 5127)"),
 )  # fmt: skip
+
+
+_PEOPLE = "/v1/people/me/connections"
+_FIELDS = ("personFields", "names,emailAddresses")
+
+
+def _people(*params: tuple[str, str], given: str = "") -> Example:
+    return Example("GET", _PEOPLE, params=(_FIELDS, *params), given=given)
+
+
+EXAMPLES = Examples(REFUSALS, {
+    "auth.credentials_invalid": Example("GET", _PEOPLE, params=(_FIELDS,),
+                                        headers=(("Authorization", "Bearer nope"),)),
+    "list.person_fields_missing": Example("GET", _PEOPLE),
+    "list.page_size_invalid": (_people(("pageSize", "2000")),
+                               Example("GET", "/v1/contactGroups", params=(("pageSize", "x"),))),
+    "list.page_token_invalid": (_people(("pageToken", "nope")),
+                                Example("GET", "/v1/contactGroups",
+                                        params=(("pageToken", "nope"),))),
+    "sync.token_invalid": _people(("syncToken", "nope")),
+    "sync.token_expired": _people(("syncToken", "{sync}"), given="expired_sync"),
+})  # fmt: skip
