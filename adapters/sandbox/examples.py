@@ -48,6 +48,13 @@ class Example:
         return replace(self, expect=tuple(expect.items()))
 
 
+def form_post(path: str, form: str, given: str = "") -> Example:
+    """A form-encoded POST of ``form`` (a token endpoint's grant; its ``{placeholders}``
+    filled by the set-up ``given``)."""
+    content = (("Content-Type", "application/x-www-form-urlencoded"),)
+    return Example("POST", path, form, given=given, headers=content)
+
+
 @dataclass(frozen=True, slots=True)
 class Exempt:
     """Why a rule has no :class:`Example` (the contract section lists it as skipped)."""

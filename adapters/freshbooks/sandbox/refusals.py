@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncledger.adapters.sandbox.examples import Example, Examples
+from syncledger.adapters.sandbox.examples import Example, Examples, form_post
 from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 FIXTURES = "FreshBooks' Python SDK fixtures"
@@ -208,13 +208,7 @@ def _grant(redirect: str) -> Example:
         "grant_type=refresh_token&refresh_token={refresh}&client_id={client_id}"
         "&client_secret={secret}" + redirect
     )
-    return Example(
-        "POST",
-        "/auth/oauth/token",
-        form,
-        given="grant",
-        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
-    )
+    return form_post("/auth/oauth/token", form, "grant")
 
 
 _CLIENTS = "/users/clients"

@@ -7,9 +7,7 @@ model, ``{"error": {"code", "message", "details"}}`` ([P] cloud.google.com/apis/
 "ours" marks a message worded by the sandbox. The token endpoint's refusals (an unknown
 client, another grant, a used or unknown refresh token) are the shared token server's
 (``adapters/sandbox/common.py refresh_grant``), not rows here.
-``EXAMPLES``: a request each rule refuses, fired by
-``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given`` are
-``tests/unit/test_google_contacts_sandbox_refusals.py``'s.
+Its ``EXAMPLES``' set-ups are ``tests/unit/test_google_contacts_sandbox_refusals.py``'s.
 """
 
 from __future__ import annotations

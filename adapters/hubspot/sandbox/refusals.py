@@ -6,16 +6,14 @@ message and where the rule is documented. ``server.py`` shapes the answers: the 
 
 "SOURCES" is /work/shared/SOURCES.md; "ours" marks a message or status worded or chosen
 by the sandbox (undocumented: listed in docs/sources/hubspot.md's support matrix notes).
-``EXAMPLES``: a request each rule refuses, fired by
-``tests/contracts/refusal_examples_section.py``; the set-ups named by ``given`` are
-``tests/unit/test_hubspot_sandbox_upsert.py``'s.
+Its ``EXAMPLES``' set-ups are ``tests/unit/test_hubspot_sandbox_upsert.py``'s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from syncledger.adapters.sandbox.examples import Example, Examples
+from syncledger.adapters.sandbox.examples import Example, Examples, form_post
 from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable, answered
 
 OURS = "message: ours"
@@ -200,13 +198,7 @@ def _journal(path: str, given: str = "oauth") -> Example:
 
 
 def _token(form: str) -> Example:
-    return Example(
-        "POST",
-        "/oauth/v3/token",
-        form,
-        given="client",
-        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
-    )
+    return form_post("/oauth/v3/token", form, "client")
 
 
 _GRANT = "grant_type=refresh_token&client_id={client_id}&client_secret={secret}"

@@ -4,7 +4,7 @@ set-ups named by ``given`` are ``tests/unit/test_jobber_sandbox_refusals.py``'s.
 
 from __future__ import annotations
 
-from syncledger.adapters.sandbox.examples import Example, Examples
+from syncledger.adapters.sandbox.examples import Example, Examples, form_post
 from syncledger.adapters.sandbox.refusals import Refusal, RefusalTable
 
 _LIMITS = "https://developer.getjobber.com/docs/using_jobbers_api/api_rate_limits/"
@@ -71,13 +71,7 @@ def _graphql(given: str, *headers: tuple[str, str]) -> Example:
 
 
 def _token(form: str) -> Example:
-    return Example(
-        "POST",
-        "/api/oauth/token",
-        form,
-        given="signed",
-        headers=(("Content-Type", "application/x-www-form-urlencoded"),),
-    )
+    return form_post("/api/oauth/token", form, "signed")
 
 
 _GRANT = "grant_type=refresh_token&client_id={client_id}&client_secret={secret}"
