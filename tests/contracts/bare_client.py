@@ -23,6 +23,17 @@ class BareClient(Generic[Handle]):
         self.http = httpx.AsyncClient(transport=transport, base_url="http://sandbox.test")
         self.access = ""
 
+    async def refresh_grant(self, path: str, client_id: str, secret: str, refresh: str) -> str:
+        """Signed in: ``refresh`` exchanged at the token endpoint ``path``; the access token."""
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": secret,
+            "refresh_token": refresh,
+        }
+        self.access = str((await self.http.post(path, data=form)).json()["access_token"])
+        return self.access
+
     async def send_json(
         self,
         method: str,

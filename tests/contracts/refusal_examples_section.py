@@ -19,8 +19,9 @@ reason, so ``pytest -rs`` lists every exemption.
 
 A platform provides :meth:`~RefusalExamplesSection.client` (a fresh signed-in client whose
 ``http`` is its httpx client and ``sandbox`` its sandbox), where its API lives
-(:meth:`~RefusalExamplesSection.url`) and how a request is signed
-(:meth:`~RefusalExamplesSection.signed`), or all of :meth:`~RefusalExamplesSection.send`;
+(:meth:`~RefusalExamplesSection.url`, where the examples' paths are not the app's) and
+how a request is signed (:meth:`~RefusalExamplesSection.signed`), or all of
+:meth:`~RefusalExamplesSection.send`;
 :meth:`~RefusalExamplesSection.error_code` (the code its error body names); and one
 ``given_<name>`` coroutine per set-up its examples name (``given="voided_invoice"`` calls
 ``given_voided_invoice(client)``), returning the values that fill the example's
@@ -155,8 +156,8 @@ class RefusalExamplesSection:
         raise NotImplementedError  # the platform's sandbox tests provide it
 
     def url(self, path: str) -> str:
-        """Where an example's ``path`` is served."""
-        raise NotImplementedError  # the platform's sandbox tests provide it (or send)
+        """Where an example's ``path`` is served (by default: as it is, on the app)."""
+        return path
 
     def signed(self, client: Any) -> dict[str, str]:
         """The headers that sign a request of ``client`` in."""

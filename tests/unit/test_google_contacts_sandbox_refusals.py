@@ -31,24 +31,12 @@ class TestGoogleContactsRefusalExamples(RefusalExamplesSection):
     async def client(self) -> AsyncIterator[Google]:
         app = create_app()
         client = BareClient(app, book_of(app))
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "refresh_token": client.sandbox.oauth.grant(),
-        }
-        client.access = (await client.http.post("/token", data=form)).json()["access_token"]
+        await client.refresh_grant("/token", CLIENT_ID, CLIENT_SECRET, client.sandbox.oauth.grant())
         try:
             yield client
         finally:
             await client.http.aclose()
             client.sandbox.close()
-
-    def url(self, path: str) -> str:
-        return path
-
-    def book(self, client: Any) -> dict[str, Any]:
-        return {}
 
     def error_code(self, answer: httpx.Response) -> str:
         """The google.rpc.ErrorInfo reason, where the error carries one."""

@@ -124,9 +124,6 @@ class TestHubSpotRefusalExamples(RefusalExamplesSection):
             await client.http.aclose()
             sandbox.close()
 
-    def url(self, path: str) -> str:
-        return path
-
     def book(self, client: Any) -> dict[str, Any]:
         """The store's records of each kind, copied (they are the store's own objects)."""
         return {kind: copy.deepcopy(client.sandbox.store.records.get(kind)) for kind in self.kinds}
@@ -180,11 +177,7 @@ class TestHubSpotRefusalExamples(RefusalExamplesSection):
 
     async def given_oauth(self, client: BareClient[HubSpotSandbox]) -> dict[str, str]:
         """An OAuth access token (the journal takes no private app token)."""
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": TEST_CLIENT_ID,
-            "client_secret": TEST_CLIENT_SECRET,
-            "refresh_token": TEST_REFRESH_TOKEN,
-        }
-        answer = await client.http.post("/oauth/v3/token", data=form)
-        return {"oauth": answer.json()["access_token"]}
+        token = await client.refresh_grant(
+            "/oauth/v3/token", TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_REFRESH_TOKEN
+        )
+        return {"oauth": token}

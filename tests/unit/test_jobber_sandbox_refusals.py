@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 
@@ -37,25 +36,14 @@ class TestJobberRefusalExamples(RefusalExamplesSection):
     async def client(self) -> AsyncIterator[Jobber]:
         app = create_app()
         client = BareClient(app, sandbox_of(app))
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": DEFAULT_CLIENT_ID,
-            "client_secret": DEFAULT_CLIENT_SECRET,
-            "refresh_token": client.sandbox.oauth.grant(),
-        }
-        client.access = (await client.http.post("/api/oauth/token", data=form)).json()[
-            "access_token"
-        ]
+        refresh = client.sandbox.oauth.grant()
+        await client.refresh_grant(
+            "/api/oauth/token", DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, refresh
+        )
         try:
             yield client
         finally:
             await client.http.aclose()
-
-    def url(self, path: str) -> str:
-        return path
-
-    def book(self, client: Any) -> dict[str, Any]:
-        return {}
 
     def error_code(self, answer: httpx.Response) -> str:
         """The OAuth error, a GraphQL error's extensions code, or none (a bare message)."""
