@@ -51,7 +51,6 @@ class TestFreshBooksLedgerContract(
     #: the multi-write operations FreshBooks takes (a refund is refused: see below)
     OPERATIONS = ("credit_note", "payment")
     takes_refunds = False  # the adapter refuses every refund (below)
-    currency = "USD"
     lost_credential_code = "invalid_grant"
     misapplied: ClassVar[dict[tuple[str, str | None], str]] = {
         ("250.00", None): "syncledger.applied_mismatch",

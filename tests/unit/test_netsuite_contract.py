@@ -35,7 +35,6 @@ class TestNetSuiteLedgerContract(
     ForeignCurrencySection,
     EveryLedgerSections,
 ):
-    currency = "USD"
     lost_credential_code = "INVALID_LOGIN"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",

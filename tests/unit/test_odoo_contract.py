@@ -60,7 +60,6 @@ class TestOdooJson2Contract(
     ForeignCurrencySection,
     EveryLedgerSections,
 ):
-    currency = "USD"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",
         "another_customer": "syncledger.credit_of_another_customer",

@@ -57,7 +57,6 @@ class TestQboLedgerContract(
 ):
     """A US company without automated sales tax: it keeps the tax it is sent."""
 
-    currency = "USD"
     lost_credential_code = "invalid_grant"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",

@@ -45,7 +45,6 @@ class TestSageLedgerContract(
     OAuthSections,
     EveryLedgerSections,
 ):
-    currency = "USD"
     lost_credential_code = "invalid_grant"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "RecordInvalid",

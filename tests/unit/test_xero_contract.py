@@ -46,7 +46,6 @@ class TestXeroLedgerContract(
     SendSection,
     EveryLedgerSections,
 ):
-    currency = "USD"
     lost_credential_code = "invalid_grant"
     # Xero refuses a refund beyond the credit (ValidationException, ErrorNumber 10); one
     # out of another customer's credit note Xero would pay to the credit note's contact

@@ -40,7 +40,6 @@ class TestZohoBooksLedgerContract(
     OAuthSections,
     EveryLedgerSections,
 ):
-    currency = "USD"
     lost_credential_code = "invalid_code"
     refund_refusals: ClassVar[dict[str, str]] = {
         "beyond": "syncledger.refund_exceeds_credit",
