@@ -19,14 +19,13 @@ from syncledger.core.model import Customer, Invoice, InvoiceLine, Payment
 from syncledger.core.ports import (
     CreditNoteWrite,
     CustomerUpdate,
-    CustomerWrite,
     ItemWrite,
 )
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks
-from tests.support.writes import pay_invoice, write_invoice
+from tests.support.writes import pay_invoice, write_customer, write_invoice
 
 CLIENTS = resource("users/clients")
 
@@ -43,9 +42,7 @@ def customer(n: int, **changes: object) -> Customer:
 
 
 async def push_customer(env: InProcessFreshBooks, n: int) -> tuple[str, str | None]:
-    pushed = await env.ledger.create_customer(
-        CustomerWrite(customer(n), external_ref=f"csv/customer/C-{n}", idempotency_key=key("c", n))
-    )
+    pushed = await write_customer(env.ledger, customer(n), n)
     return pushed.ledger_id, pushed.version
 
 
