@@ -7,17 +7,23 @@ contract class (``tests/unit/test_<platform>_contract.py``).
   after 7 days) is the one the ledger holds, given back as recovered, not made twice;
   another customer of the same name is refused with the platform's code where the
   platform keeps customer names unique.
+- :class:`JournalledApplicationSection`: a credit note whose application to its invoice
+  is a request of its own (a step of the sync's journal) and meets a server error there
+  is left to the journal, not retried by the adapter; resumed, the journal finds the
+  credit note written once and applies it once.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 import pytest
 
-from syncledger.core.errors import PermanentLedgerError
-from syncledger.core.ports import CustomerWrite
+from syncledger.core.errors import PermanentLedgerError, TransientLedgerError
+from syncledger.core.ports import CreditNoteWrite, CustomerWrite
 from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest, key
+from tests.contracts.steps_contract import StepsUnderTest
 
 
 class RecoveredCustomerSection(LedgerContract):
@@ -47,3 +53,45 @@ class RecoveredCustomerSection(LedgerContract):
             assert refused.value.code == self.taken_name_code
             assert self.taken_name_says in str(refused.value)
         assert ledger.sandbox.count("customer") == 1
+
+
+class JournalledApplicationSection(LedgerContract):
+    #: the platform's request applying a credit note to an invoice, as the sandbox's
+    #: ``faults`` ``match`` pattern (``METHOD path``) that fails it with a 503
+    application_request: ClassVar[str] = ""
+
+    def applications(self, ledger: LedgerUnderTest) -> int:
+        """How many applications of credit notes the platform's book holds."""
+        raise NotImplementedError  # the platform's contract class provides it
+
+    async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
+        self, ledger: LedgerUnderTest
+    ) -> None:
+        customer_id = await self.push_customer(ledger)
+        invoice_id = await self.push_invoice(ledger, customer_id)
+        journal = StepsUnderTest(key("cn", 1))
+        fault = {"match": self.application_request, "match_fail": 1, "fail_status": 503}
+        ledger.sandbox.faults.update(fault)  # type: ignore[attr-defined]
+
+        async def push() -> str:
+            pushed = await ledger.adapter.create_credit_note(
+                CreditNoteWrite(
+                    self.credit_note(),
+                    customer_ledger_id=customer_id,
+                    invoice_ledger_id=invoice_id,
+                    external_ref="csv/credit_note/CN-1",
+                    idempotency_key=journal.key,
+                    steps=journal,
+                )
+            )
+            return pushed.ledger_id
+
+        with pytest.raises(TransientLedgerError):
+            await push()  # not resent by the adapter: the journal owns the retry
+        assert list(journal.logged) == ["credit_note", "apply"] and journal.logged["apply"] is None
+        assert self.applications(ledger) == 0
+        note_id = await push()
+        assert journal.finds == 1
+        assert (ledger.sandbox.count("credit_note"), self.applications(ledger)) == (1, 1)
+        record = await self.fetch(ledger, "credit_note", note_id)
+        assert record.applied_to == ((invoice_id, Decimal("40.00")),)

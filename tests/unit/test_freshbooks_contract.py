@@ -21,6 +21,7 @@ from tests.contracts.ledger_sections import (
     SectionLedger,
     TaxIdSection,
 )
+from tests.contracts.recovery_sections import JournalledApplicationSection
 from tests.contracts.sandbox_sections import TokenServerSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
@@ -36,6 +37,7 @@ ACCOUNTING = f"/accounting/account/{ACCOUNT}"
 
 class TestFreshBooksLedgerContract(
     InProcessLedgers,
+    JournalledApplicationSection,
     MisappliedSection,
     TaxIdSection,
     PrefetchSection,
@@ -71,6 +73,12 @@ class TestFreshBooksLedgerContract(
 
     def environment(self, book: Path | None = None, **options: Any) -> InProcessFreshBooks:
         return in_process_freshbooks(book, **options)
+
+    #: a credit note is applied by a payment of type Credit
+    application_request = r"^POST /accounting/.*/payments/payments"
+
+    def applications(self, ledger: LedgerUnderTest) -> int:
+        return ledger.sandbox.count("payment")
 
     customer_name_field = "organization"
     #: the amount as FreshBooks keeps it (a string and its currency), and the due date

@@ -37,7 +37,6 @@ from syncledger.core.errors import (
 )
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import (
-    CreditNoteWrite,
     InvoiceWrite,
     ItemWrite,
     PaymentWrite,
@@ -47,7 +46,6 @@ from syncledger.core.ports import (
 from tests.contracts.error_tables import Translated, answer, translated
 from tests.contracts.ledger_contract import key
 from tests.contracts.ledger_sections import closed_after
-from tests.contracts.steps_contract import StepsUnderTest
 from tests.support import documents
 from tests.support.freshbooks import InProcessFreshBooks, in_process_freshbooks, seed_item
 from tests.support.writes import pay_invoice, write_credit_note, write_customer
@@ -414,40 +412,6 @@ async def test_a_credit_note_is_not_applied_while_the_client_holds_other_credit(
     assert note is not None and (note.balance, note.applied_to) == (Decimal("0.10"), ())
     owed = await fb.ledger.get("invoice", invoice_id)
     assert owed is not None and owed.balance == Decimal("0.30")
-
-
-async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
-    fb: InProcessFreshBooks,
-) -> None:
-    customer_id = await push_customer(fb)
-    invoice_id = await push_invoice(fb, customer_id, invoice())
-    journal = StepsUnderTest(key("cn", 1))
-    fb.sandbox.faults.update(
-        {"match": r"^POST /accounting/.*/payments/payments", "match_fail": 1, "fail_status": 503}
-    )
-
-    async def push() -> str:
-        pushed = await fb.ledger.create_credit_note(
-            CreditNoteWrite(
-                credit_note("0.10"),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=journal.key,
-                steps=journal,
-            )
-        )
-        return pushed.ledger_id
-
-    with pytest.raises(TransientLedgerError):
-        await push()  # not resent by the adapter: the journal owns the retry
-    assert list(journal.logged) == ["credit_note", "apply"] and journal.logged["apply"] is None
-    assert fb.sandbox.count("payment") == 0
-    note_id = await push()
-    assert journal.finds == 1
-    assert (fb.sandbox.count("credit_note"), fb.sandbox.count("payment")) == (1, 1)
-    record = await fb.ledger.get("credit_note", note_id)
-    assert record is not None and record.applied_to == ((invoice_id, Decimal("0.10")),)
 
 
 async def test_voiding_twice_answers_the_same(fb: InProcessFreshBooks) -> None:

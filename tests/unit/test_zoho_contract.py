@@ -20,6 +20,7 @@ from tests.contracts.ledger_sections import (
     SectionLedger,
     under_test,
 )
+from tests.contracts.recovery_sections import JournalledApplicationSection
 from tests.contracts.sections import EveryLedgerSections, OAuthSections
 from tests.contracts.wire_sections import (
     Call,
@@ -33,6 +34,7 @@ from tests.support.zoho import InProcessZoho, in_process_zoho
 
 class TestZohoBooksLedgerContract(
     InProcessLedgers,
+    JournalledApplicationSection,
     RefundRefusalSection,
     MisappliedSection,
     PrefetchSection,
@@ -87,6 +89,11 @@ class TestZohoBooksLedgerContract(
         zoho = in_process_zoho(store=store, refresh_token=_REVOCABLE)
         zoho.sandbox.accounts.grant(_REVOCABLE)
         return _section(zoho, revoke=lambda: zoho.sandbox.accounts.revoke(_REVOCABLE))
+
+    application_request = r"POST /books/v3/creditnotes/\d+/invoices"
+
+    def applications(self, ledger: LedgerUnderTest) -> int:
+        return sum(len(n["invoices_credited"]) for n in ledger.sandbox.records("credit_note"))  # type: ignore[attr-defined]
 
     customer_name_field = "contact_name"
     booked_payment_extras: ClassVar[dict[str, dict[str, object]]] = {

@@ -429,39 +429,6 @@ async def test_listed_customers_carry_our_reference_read_once_per_version(
     await reader.aclose()
 
 
-async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
-    zoho: InProcessZoho,
-) -> None:
-    customer_id = await push_customer(zoho)
-    invoice_id = await push_invoice(zoho, customer_id)
-    journal = StepsUnderTest(key("cn"))
-    zoho.sandbox.faults.update(
-        {"match": r"POST /books/v3/creditnotes/\d+/invoices", "match_fail": 1, "fail_status": 503}
-    )
-
-    async def push() -> PushResult:
-        return await zoho.ledger.create_credit_note(
-            CreditNoteWrite(
-                credit_note("5.00"),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=journal.key,
-                steps=journal,
-            )
-        )
-
-    with pytest.raises(TransientLedgerError):
-        await push()  # not resent by the adapter: the journal owns the retry
-    assert list(journal.logged) == ["credit_note", "apply"] and journal.logged["apply"] is None
-    assert zoho.sandbox.records("credit_note")[0]["invoices_credited"] == []
-    done = await push()
-    assert journal.finds == 1
-    record = await zoho.ledger.get("credit_note", done.ledger_id)
-    assert record is not None and record.applied_to == ((invoice_id, Decimal("5.00")),)
-    assert zoho.sandbox.count("credit_note") == 1
-
-
 async def test_an_invoice_is_marked_sent_as_its_own_step(zoho: InProcessZoho) -> None:
     customer_id = await push_customer(zoho)
     journal = StepsUnderTest(key("i"))
