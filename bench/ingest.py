@@ -233,26 +233,48 @@ class Poster:
         return await done
 
     async def _worker(self) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = await self._connect()
         try:
             while True:
-                (body, headers), done = await self.queue.get()
-                head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-                writer.write(
-                    f"POST {self.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n{head}"
-                    f"content-type: application/json\r\n"
-                    f"content-length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )
-                await writer.drain()
-                done.set_result(await _status(reader))
+                delivery, done = await self.queue.get()
+                ok = await self._exchange(reader, writer, delivery)
+                if ok is None:  # serve closed the idle connection: sent again on a new one
+                    writer.close()
+                    reader, writer = await self._connect()
+                    ok = await self._exchange(reader, writer, delivery)
+                done.set_result(bool(ok))  # never left unanswered: a failure is counted
         finally:
             writer.close()
 
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", self.port)
 
-async def _status(reader: asyncio.StreamReader) -> bool:
-    """Read one response; True when it is a 200."""
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delivery: Delivery
+    ) -> bool | None:
+        """One request and its answer: True for a 200; None when the connection was found
+        closed (uvicorn closes a keep-alive connection idle for 5 s: a rate's raw half can
+        last that long)."""
+        body, headers = delivery
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(  # a write to a closed connection raises at drain, not here
+            f"POST {self.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n{head}"
+            f"content-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        try:
+            await writer.drain()
+            return await _status(reader)
+        except (OSError, asyncio.IncompleteReadError):
+            return None
+
+
+async def _status(reader: asyncio.StreamReader) -> bool | None:
+    """Read one response; True when it is a 200, None when the connection was closed."""
     status = await reader.readline()
+    if not status:
+        return None
     length = 0
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
