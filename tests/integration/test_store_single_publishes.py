@@ -1,11 +1,15 @@
 """Small groups of one-message appends go out as single publishes, larger ones as atomic
 batches (core/store_jetstream.py ``_commit_group``), with the same guarantees: the stored
-messages tell which way each was written (a batch leaves its batch headers on them)."""
+messages tell which way each was written (a batch leaves its batch headers on them). And
+how many groups a one-server stream has in flight (module docstring there): one while a few
+appends wait, so that they join the next group instead of paying for a batch of their own
+beside it; several when thousands wait."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import nats
 import pytest
@@ -92,3 +96,47 @@ async def test_a_failed_expectation_fails_only_its_own_caller(
     assert results[1] == [seq + 1]
     assert await store.append([stale], expect={stale.subject: seq}) == [seq + 2]
     assert not batched(await stored_headers(store, seq + 2))
+
+
+class Batches:
+    """Counts the atomic batches the store has in flight at once."""
+
+    def __init__(self, store: JetStreamEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = self.peak = self.sent = 0
+        real = store._atomic
+
+        async def counted(msgs: Any) -> int:
+            self.now += 1
+            self.sent += 1
+            self.peak = max(self.peak, self.now)
+            try:
+                return await real(msgs)
+            finally:
+                self.now -= 1
+
+        monkeypatch.setattr(store, "_atomic", counted)
+
+
+async def test_a_trickle_of_appends_keeps_one_batch_in_flight_and_joins_the_next(
+    store: JetStreamEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = Batches(store, monkeypatch)
+
+    async def delivery(i: int) -> list[int]:
+        await asyncio.sleep(i * 0.001)  # one every millisecond, as webhooks come
+        return await store.append([observed(f"rec-{i}"), observed(f"receipt-{i}")])
+
+    seqs = await asyncio.gather(*(delivery(i) for i in range(60)))
+    assert sorted(s for pair in seqs for s in pair) == list(range(1, 121))
+    assert all(b == a + 1 for a, b in seqs)  # each append's two events stay together
+    assert batches.peak == 1
+    assert batches.sent < 60  # appends that waited went out together
+
+
+async def test_thousands_waiting_keep_several_groups_in_flight(
+    store: JetStreamEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = Batches(store, monkeypatch)
+    seqs = await asyncio.gather(*(store.append([observed(f"bulk-{i}")]) for i in range(3000)))
+    assert sorted(s for [s] in seqs) == list(range(1, 3001))
+    assert batches.peak >= 2
