@@ -6,6 +6,7 @@ fields and says how its JSON body looks (``payload``). ``answer`` is the respons
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from syncledger.adapters.jsonwire import encode_json
 from syncledger.adapters.sandbox.common import retry_after as retry_after_header
 
 
-class SandboxError(Exception):
+class SandboxError(Exception, abc.ABC):
     """A sandbox's refusal of one request; ``str()`` of it is ``text`` (never a secret).
     ``MEDIA_TYPE`` is the content type its body is sent as."""
 
@@ -34,9 +35,9 @@ class SandboxError(Exception):
         self.retry_after = retry_after
         self.headers = dict(headers or {})
 
+    @abc.abstractmethod
     def payload(self) -> Any:
         """The JSON body the platform answers this refusal with."""
-        raise NotImplementedError
 
     def answer(self) -> Response:
         """The response: ``payload`` as JSON, ``Retry-After`` when a wait is asked for,

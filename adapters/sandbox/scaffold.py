@@ -18,6 +18,7 @@ admitted, its routes) and the scaffold supplies the rest:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import sqlite3
@@ -82,7 +83,7 @@ class HandleOptions(TypedDict, total=False):
     home_currency: str
 
 
-class SandboxHandle(FaultInjection, Generic[B]):
+class SandboxHandle(FaultInjection, abc.ABC, Generic[B]):
     """What every sandbox handle holds: its ``book`` (closed with the handle), its
     ``faults``, whether requests must carry a token, the company's home currency, and
     ``throttled``: the 429s answered because a real limit was exceeded (injected ones not
@@ -105,10 +106,10 @@ class SandboxHandle(FaultInjection, Generic[B]):
     def close(self) -> None:
         self.book.close()
 
+    @abc.abstractmethod
     def records(self, kind: str) -> list[dict[str, Any]]:
         """The records of ``kind`` as the platform shows them; ``KeyError`` for a kind the
         sandbox does not know."""
-        raise NotImplementedError
 
     def count(self, kind: str) -> int:
         """How many records of ``kind`` ``records`` holds."""

@@ -13,6 +13,7 @@ sections' placeholders.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +27,7 @@ from tests.contracts.ledger_contract import LedgerContract, LedgerUnderTest
 from tests.contracts.ledger_sections import InProcess, SectionLedger, in_process, under_test
 
 
-class InProcessLedgers(LedgerContract):
+class InProcessLedgers(LedgerContract, abc.ABC):
     #: the contract's ledger: the sandbox at the contract's ~25 requests/s, a short timeout
     contract_options: ClassVar[dict[str, Any]] = {}
     #: the throttle section's ledger: the sandbox's limit as the contract's (the adapter
@@ -38,9 +39,9 @@ class InProcessLedgers(LedgerContract):
     #: signs in another way (an API key, TBA) and keeps no tokens in a store
     refresh_token: ClassVar[str | None] = None
 
+    @abc.abstractmethod
     def environment(self, book: Path | None = None, **options: Any) -> InProcess:
         """``tests.support.<platform>.in_process_<platform>(book, **options)``."""
-        raise NotImplementedError  # the platform's contract class provides it
 
     def section_ledger(self, env: InProcess, spend: str | None = None) -> SectionLedger:
         """``env`` as a section's ledger (``spend``: the refresh token it signs in with)."""

@@ -15,6 +15,7 @@ contract class (``tests/unit/test_<platform>_contract.py``).
 
 from __future__ import annotations
 
+import abc
 from decimal import Decimal
 from typing import ClassVar
 
@@ -55,14 +56,14 @@ class RecoveredCustomerSection(LedgerContract):
         assert ledger.sandbox.count("customer") == 1
 
 
-class JournalledApplicationSection(LedgerContract):
+class JournalledApplicationSection(LedgerContract, abc.ABC):
     #: the platform's request applying a credit note to an invoice, as the sandbox's
     #: ``faults`` ``match`` pattern (``METHOD path``) that fails it with a 503
     application_request: ClassVar[str] = ""
 
+    @abc.abstractmethod
     def applications(self, ledger: LedgerUnderTest) -> int:
         """How many applications of credit notes the platform's book holds."""
-        raise NotImplementedError  # the platform's contract class provides it
 
     async def test_under_a_journal_a_failed_application_is_left_to_it_and_resumed_once(
         self, ledger: LedgerUnderTest

@@ -31,6 +31,7 @@ next write failing, through the sandbox's faults) are the section's own.
 
 from __future__ import annotations
 
+import abc
 import re
 import string
 from collections.abc import Mapping
@@ -134,7 +135,7 @@ def strings_of(value: object) -> list[str]:
     return []
 
 
-class RefusalExamplesSection:
+class RefusalExamplesSection(abc.ABC):
     #: the platform's examples (``adapters/<platform>/sandbox/refusals.py`` ``EXAMPLES``)
     examples: ClassVar[Examples]
     #: the kinds of record a refusal must leave as they were
@@ -151,9 +152,9 @@ class RefusalExamplesSection:
         if "case" in metafunc.fixturenames:
             metafunc.parametrize("case", _cases(self.examples))
 
+    @abc.abstractmethod
     def client(self) -> AbstractAsyncContextManager[Any]:
         """A signed-in client of a fresh sandbox (closed afterwards)."""
-        raise NotImplementedError  # the platform's sandbox tests provide it
 
     def url(self, path: str) -> str:
         """Where an example's ``path`` is served (by default: as it is, on the app)."""
@@ -182,9 +183,9 @@ class RefusalExamplesSection:
         client.sandbox.fail_next_writes(1)
         return {}
 
+    @abc.abstractmethod
     def error_code(self, answer: httpx.Response) -> str:
         """The code (or type) the platform's error body names."""
-        raise NotImplementedError  # the platform's sandbox tests provide it
 
     def book(self, client: Any) -> dict[str, Any]:
         """The records of each of :attr:`kinds` the client's sandbox holds."""

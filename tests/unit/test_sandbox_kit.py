@@ -207,19 +207,22 @@ def test_a_refusal_without_a_wait_sends_no_retry_after() -> None:
 # ------------------------------------------------------------ handle, login
 
 
+class _Held(SandboxHandle[SqliteBook]):
+    """A handle whose records are two invoices (the base leaves ``records`` to each platform)."""
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        return {"invoice": [{"id": 1}, {"id": 2}]}[kind]
+
+
 def test_a_handle_takes_the_common_options_with_their_defaults() -> None:
-    plain = SandboxHandle(_book())
+    plain = _Held(_book())
     assert (plain.require_auth, plain.home_currency, plain.faults.fail_writes) == (True, "USD", 0)
-    chosen = SandboxHandle(_book(), require_auth=False, home_currency="GBP")
+    chosen = _Held(_book(), require_auth=False, home_currency="GBP")
     assert (chosen.require_auth, chosen.home_currency) == (False, "GBP")
 
 
 def test_a_handle_counts_what_its_records_hold() -> None:
-    class Held(SandboxHandle[SqliteBook]):
-        def records(self, kind: str) -> list[dict[str, Any]]:
-            return {"invoice": [{"id": 1}, {"id": 2}]}[kind]
-
-    handle = Held(_book())
+    handle = _Held(_book())
     assert handle.count("invoice") == 2
     with pytest.raises(KeyError):
         handle.count("unknown")
