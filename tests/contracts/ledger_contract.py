@@ -14,7 +14,6 @@ Everything asserted is an outcome: what the ledger holds, what the adapter retur
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,20 +25,24 @@ from syncledger.core.errors import PermanentLedgerError, StaleVersionError, Tran
 from syncledger.core.metrics import requests_sent
 from syncledger.core.model import CreditNote, Customer, Invoice, InvoiceLine, Payment, Refund
 from syncledger.core.ports import (
-    CreditNoteWrite,
     CustomerUpdate,
-    CustomerWrite,
     InvoiceUpdate,
     InvoiceWrite,
     ItemWrite,
     LedgerAdapter,
     LedgerRecord,
-    PaymentWrite,
     Prefetcher,
     RefundWrite,
     VoidWrite,
 )
 from tests.contracts.steps_contract import MultiWriteContract
+from tests.support.writes import (
+    key,
+    pay_invoice,
+    write_credit_note,
+    write_customer,
+    write_invoice,
+)
 
 BURST = 45
 
@@ -62,11 +65,6 @@ class LedgerUnderTest:
     adapter: LedgerAdapter
     sandbox: LedgerSandbox
     attempts: int  # requests the adapter makes for one call before giving up
-
-
-def key(*parts: object) -> str:
-    """A deterministic idempotency key, as the sync process derives one (sha256 hex)."""
-    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
 
 
 class LedgerContract(MultiWriteContract):
@@ -152,13 +150,7 @@ class LedgerContract(MultiWriteContract):
     async def push_customer(
         self, ledger: LedgerUnderTest, n: int = 1, customer: Customer | None = None
     ) -> str:
-        result = await ledger.adapter.create_customer(
-            CustomerWrite(
-                customer or self.customer(n),
-                external_ref=f"csv/customer/C-{n}",
-                idempotency_key=key("c", n),
-            )
-        )
+        result = await write_customer(ledger.adapter, customer or self.customer(n), n)
         return result.ledger_id
 
     async def push_payment(
@@ -171,30 +163,13 @@ class LedgerContract(MultiWriteContract):
         applied: str | None = None,
         n: int = 1,
     ) -> str:
-        result = await ledger.adapter.apply_payment(
-            PaymentWrite(
-                self.payment(amount, n),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref=f"csv/payment/PAY-{n}",
-                idempotency_key=key("p", n),
-                applied=None if applied is None else Decimal(applied),
-            )
-        )
-        return result.ledger_id
+        payment = self.payment(amount, n)
+        return await pay_invoice(ledger.adapter, customer_id, invoice_id, payment, applied, n=n)
 
     async def push_open_credit_note(self, ledger: LedgerUnderTest, customer_id: str) -> str:
         """A 40.00 credit note applied to no invoice: the customer holds 40.00 of credit."""
-        result = await ledger.adapter.create_credit_note(
-            CreditNoteWrite(
-                self.credit_note(invoice_id=None),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=None,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=key("cn", 1),
-            )
-        )
-        return result.ledger_id
+        note = self.credit_note(invoice_id=None)
+        return (await write_credit_note(ledger.adapter, customer_id, None, note)).ledger_id
 
     async def push_refund(
         self,
@@ -217,14 +192,7 @@ class LedgerContract(MultiWriteContract):
         return result.ledger_id
 
     async def push_invoice(self, ledger: LedgerUnderTest, customer_id: str, n: int = 1) -> str:
-        result = await ledger.adapter.create_invoice(
-            InvoiceWrite(
-                self.invoice(n),
-                customer_ledger_id=customer_id,
-                external_ref=f"csv/invoice/INV-{n}",
-                idempotency_key=key("i", n),
-            )
-        )
+        result = await write_invoice(ledger.adapter, customer_id, self.invoice(n), n)
         return result.ledger_id
 
     async def fetch(self, ledger: LedgerUnderTest, kind: str, ledger_id: str) -> LedgerRecord:
@@ -292,14 +260,8 @@ class LedgerContract(MultiWriteContract):
         held = await self.fetch(ledger, "invoice", invoice_id)
         assert (held.total, held.tax) == (ours.computed_total(), ours.tax_total)
         assert len(held.line_items) == len(ours.lines)
-        note = await ledger.adapter.create_credit_note(
-            CreditNoteWrite(
-                self.credit_note(invoice_id=None),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=None,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=key("cn", 1),
-            )
+        note = await write_credit_note(
+            ledger.adapter, customer_id, None, self.credit_note(invoice_id=None)
         )
         ours_note = self.credit_note(invoice_id=None)
         held_note = await self.fetch(ledger, "credit_note", note.ledger_id)
@@ -312,15 +274,7 @@ class LedgerContract(MultiWriteContract):
     async def test_partial_payment_reduces_the_balance(self, ledger: LedgerUnderTest) -> None:
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_invoice(ledger, customer_id)
-        await ledger.adapter.apply_payment(
-            PaymentWrite(
-                self.payment("100.45"),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/payment/PAY-1",
-                idempotency_key=key("p", 1),
-            )
-        )
+        await pay_invoice(ledger.adapter, customer_id, invoice_id, self.payment("100.45"))
         record = await self.fetch(ledger, "invoice", invoice_id)
         assert record.balance == Decimal("125.00")
         assert record.status == "partially_paid"
@@ -340,15 +294,7 @@ class LedgerContract(MultiWriteContract):
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_invoice(ledger, customer_id)
         stale = (await self.fetch(ledger, "invoice", invoice_id)).version
-        await ledger.adapter.apply_payment(
-            PaymentWrite(
-                self.payment("5.00"),
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/payment/PAY-1",
-                idempotency_key=key("p", 1),
-            )
-        )
+        await pay_invoice(ledger.adapter, customer_id, invoice_id, self.payment("5.00"))
         with pytest.raises(StaleVersionError):
             await ledger.adapter.void_invoice(
                 VoidWrite(invoice_id, version=stale, idempotency_key=key("v"))
@@ -471,15 +417,7 @@ class LedgerContract(MultiWriteContract):
         customer_id = await self.push_customer(ledger)
         invoice_id = await self.push_invoice(ledger, customer_id)
         for _ in range(2):  # same key twice: one credit note
-            await ledger.adapter.create_credit_note(
-                CreditNoteWrite(
-                    self.credit_note(),
-                    customer_ledger_id=customer_id,
-                    invoice_ledger_id=invoice_id,
-                    external_ref="csv/credit_note/CN-1",
-                    idempotency_key=key("cn", 1),
-                )
-            )
+            await write_credit_note(ledger.adapter, customer_id, invoice_id, self.credit_note())
         assert ledger.sandbox.count("credit_note") == 1
         invoice = await self.fetch(ledger, "invoice", invoice_id)
         assert invoice.balance == Decimal("185.45")
@@ -639,15 +577,7 @@ class LedgerContract(MultiWriteContract):
         assert self.item_code not in invoice.line_items[1:]
         credit = self.with_item(self.credit_note(), self.item_code)
         assert isinstance(credit, CreditNote)
-        result = await ledger.adapter.create_credit_note(
-            CreditNoteWrite(
-                credit,
-                customer_ledger_id=customer_id,
-                invoice_ledger_id=invoice_id,
-                external_ref="csv/credit_note/CN-1",
-                idempotency_key=key("cn", 1),
-            )
-        )
+        result = await write_credit_note(ledger.adapter, customer_id, invoice_id, credit)
         credit_note = await self.fetch(ledger, "credit_note", result.ledger_id)
         assert credit_note.line_items == (self.item_code,)
         assert (await self.fetch(ledger, "invoice", invoice_id)).balance == Decimal("185.45")

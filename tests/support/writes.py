@@ -6,6 +6,7 @@ another reference or key writes the request itself."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from syncledger.core.model import CreditNote, Customer, Invoice, Payment
@@ -18,7 +19,11 @@ from syncledger.core.ports import (
     PaymentWrite,
     PushResult,
 )
-from tests.contracts.ledger_contract import key
+
+
+def key(*parts: object) -> str:
+    """A deterministic idempotency key, as the sync process derives one (sha256 hex)."""
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
 
 
 async def write_customer(ledger: LedgerAdapter, doc: Customer, n: int = 1) -> PushResult:
